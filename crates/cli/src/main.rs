@@ -1,0 +1,5 @@
+//! The `cachearr` binary: a thin clap front over the workspace crates.
+
+fn main() {
+    println!("cachearr");
+}

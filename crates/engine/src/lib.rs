@@ -1,0 +1,1 @@
+//! cachearr-engine (being built).

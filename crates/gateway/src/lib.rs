@@ -1,0 +1,1 @@
+//! cachearr-gateway (being built).

@@ -1,0 +1,1 @@
+//! cachearr-sim (being built).
