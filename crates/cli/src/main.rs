@@ -1,5 +1,43 @@
 //! The `cachearr` binary: a thin clap front over the workspace crates.
+//!
+//! # Layout
+//! Each subcommand lives in its own file under `commands/` with an `Args` struct (clap derive)
+//! and an async `run` function. This file only parses arguments, sets up logging and maps
+//! errors to exit codes: 0 success, 1 failure, 2 bad usage (clap's own).
 
-fn main() {
-    println!("cachearr");
+mod commands;
+
+use clap::Parser;
+
+/// cachearr: a caching gateway for Plex and Jellyfin APIs.
+///
+/// Point your tools at cachearr instead of the media server; it answers them from a tiered
+/// cache (memory, disk, optionally Redis) and protects the server from floods of requests.
+#[derive(Debug, Parser)]
+#[command(name = "cachearr", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: commands::Command,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    commands::init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli.command.run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
