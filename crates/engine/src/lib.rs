@@ -1,1 +1,76 @@
-//! cachearr-engine (being built).
+//! cachearr-engine: the tiered cache at the heart of cachearr, with no HTTP in it.
+//!
+//! [`TieredCache::get_or_load`] answers from memory, then disk, and otherwise runs the
+//! caller's [`Loader`] once per key however many callers wait (single-flight). Entries carry
+//! a fresh TTL, a stale-while-revalidate window and a stale-if-error window ([`Policy`]);
+//! the [`Lookup`]'s [`Outcome`] says what happened.
+//!
+//! ```
+//! # use std::{sync::Arc, time::Duration};
+//! # use cachearr_engine::*;
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), EngineError> {
+//! let cache = TieredCache::builder().memory_max_bytes(64 << 20).build().await?;
+//! let policy = Policy::new("metadata", Duration::from_secs(3600))
+//!     .with_stale_while_revalidate(Duration::from_secs(86_400))
+//!     .with_tag("item:42");
+//! let key = Key::new("plex|GET|/library/metadata/42");
+//! let loader: Arc<dyn Loader> = Arc::new(|| async {
+//!     Ok(Fill::Store(CachedValue::new(200, "{\"MediaContainer\":{}}")))
+//! });
+//! assert_eq!(cache.get_or_load(&key, &policy, loader.clone()).await?.outcome, Outcome::Miss);
+//! let hit = cache.get_or_load(&key, &policy, loader.clone()).await?;
+//! assert_eq!(hit.outcome, Outcome::Hit(TierKind::Memory));
+//! cache.invalidate_tag("item:42"); // O(1): a generation bump
+//! assert_eq!(cache.get_or_load(&key, &policy, loader).await?.outcome, Outcome::Miss);
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! * [`cache`](TieredCache) — `TieredCache` and `TieredCacheBuilder`: lookups, single-flight
+//!   loads (each in its own task, guarded against panics and timeouts), stale serving,
+//!   background refreshes, the warmer, statistics.
+//! * `key` — [`Key`]: shared string + precomputed seeded hash.
+//! * `policy` — [`Policy`]: class, TTLs, windows, tags, negative TTL.
+//! * `entry` — [`CachedValue`], [`Entry`], [`Fill`], [`Lookup`], [`Outcome`], [`TierKind`].
+//! * `loader` — [`Loader`] (with a blanket impl for async closures).
+//! * `tags` — tag generations and prefix drops (O(1) invalidation, integer checks on read).
+//! * `tier` — [`Tier`], the object-safe trait for levels below memory; [`WriteOp`].
+//! * `disk` — [`DiskTier`] on fjall (choice and measurements: `docs/engine.md`).
+//! * `codec` — the versioned, checksummed record format for disk (and later Redis).
+//! * `write_behind` — the bounded, batched, dropping write queue and its worker.
+//! * `budget` — the refresh budget (concurrency + rate) for warming.
+//! * `stats` — counters per class and tier; [`StatsSnapshot`].
+//! * `clock` — [`Clock`], [`SystemClock`], [`ManualClock`].
+//! * `error` — [`EngineError`], [`LoadError`], [`TierError`].
+//!
+//! # Additions to the agreed API
+//! * [`TieredCache::flush`] (wait for write-behind), [`TieredCache::run_pending_tasks`]
+//!   (housekeeping now, for driven-clock tests), [`TieredCacheBuilder::housekeeping`].
+//! * Builder helpers on [`Policy`] (`Policy::new(..).with_tag(..)`), [`CachedValue::new`].
+//! * [`Entry`] exposes `stored_at_ms`, `fresh_until_ms`, `stale_until_ms`, `error_until_ms`.
+
+mod budget;
+mod cache;
+mod clock;
+mod codec;
+mod disk;
+mod entry;
+mod error;
+mod key;
+mod loader;
+mod policy;
+mod stats;
+mod tags;
+mod tier;
+mod write_behind;
+
+pub use cache::{TieredCache, TieredCacheBuilder};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use disk::DiskTier;
+pub use entry::{CachedValue, Entry, Fill, Lookup, Outcome, TierKind};
+pub use error::{EngineError, LoadError, TierError};
+pub use key::Key;
+pub use loader::Loader;
+pub use policy::Policy;
+pub use stats::{ClassStats, QueueStats, StatsSnapshot, TierStats};
+pub use tier::{MaintenanceReport, PersistedMeta, Tier, TierUsage, WriteOp};

@@ -1,0 +1,1174 @@
+//! [`TieredCache`] and its builder: lookups, single-flight loads, stale serving, refreshes,
+//! warming and invalidation, over the memory tier and an optional disk tier.
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use moka::notification::RemovalCause;
+use tokio::sync::{OwnedSemaphorePermit, watch};
+use tokio::task::JoinHandle;
+
+use crate::budget::RefreshBudget;
+use crate::clock::{Clock, SystemClock, duration_ms};
+use crate::codec::{self, DecodeError};
+use crate::disk::DiskTier;
+use crate::entry::{CachedValue, Entry, Fill, Lookup, Outcome, TagStamp, TierKind};
+use crate::error::EngineError;
+use crate::key::{Key, KeyHashBuilder};
+use crate::loader::Loader;
+use crate::policy::Policy;
+use crate::stats::{
+    ClassCounters, ClassRegistry, ClassStats, QueueStats, StatsSnapshot, TierCounters, TierStats,
+    bump, load,
+};
+use crate::tags::{Invalidation, InvalidationState};
+use crate::tier::{Tier, WriteOp};
+use crate::write_behind::{self, WriteBehind, WriteTarget};
+
+type MemCache = moka::future::Cache<Key, Arc<Entry>, KeyHashBuilder>;
+
+/// Version byte in front of the persisted invalidation state.
+const INVALIDATION_FORMAT: u8 = 1;
+/// How often the background task runs moka's housekeeping, the warmer and pruning.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_millis(500);
+
+/// A tiered cache: memory (moka) in front of an optional disk tier (fjall). Cloning is cheap
+/// and every clone is the same cache.
+#[derive(Clone)]
+pub struct TieredCache {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for TieredCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TieredCache")
+            .field("memory_max_bytes", &self.inner.memory_max_bytes)
+            .field("disk", &self.inner.disk.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`TieredCache`].
+pub struct TieredCacheBuilder {
+    memory_max_bytes: u64,
+    disk: Option<(PathBuf, u64)>,
+    clock: Arc<dyn Clock>,
+    queue_capacity: usize,
+    batch_interval: Duration,
+    refresh_max_concurrent: usize,
+    refresh_per_second: u32,
+    load_timeout: Duration,
+    housekeeping: bool,
+}
+
+impl std::fmt::Debug for TieredCacheBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TieredCacheBuilder")
+            .field("memory_max_bytes", &self.memory_max_bytes)
+            .field("disk", &self.disk)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("batch_interval", &self.batch_interval)
+            .field("load_timeout", &self.load_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TieredCacheBuilder {
+    fn default() -> Self {
+        Self {
+            memory_max_bytes: 256 * 1024 * 1024,
+            disk: None,
+            clock: Arc::new(SystemClock),
+            queue_capacity: 10_000,
+            batch_interval: Duration::from_millis(50),
+            refresh_max_concurrent: 4,
+            refresh_per_second: 20,
+            load_timeout: Duration::from_secs(30),
+            housekeeping: true,
+        }
+    }
+}
+
+impl TieredCacheBuilder {
+    /// Byte limit of the memory tier (default 256 MiB).
+    #[must_use]
+    pub fn memory_max_bytes(mut self, bytes: u64) -> Self {
+        self.memory_max_bytes = bytes;
+        self
+    }
+
+    /// Adds a disk tier in directory `path` holding at most `max_bytes` of records. Without
+    /// it the cache is memory-only.
+    #[must_use]
+    pub fn disk(mut self, path: impl Into<PathBuf>, max_bytes: u64) -> Self {
+        self.disk = Some((path.into(), max_bytes));
+        self
+    }
+
+    /// The clock (default [`SystemClock`]).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Write-behind queue capacity (records; default 10,000) and how long the worker collects
+    /// writes into one batch (default 50 ms).
+    #[must_use]
+    pub fn write_behind(mut self, queue_capacity: usize, batch_interval: Duration) -> Self {
+        self.queue_capacity = queue_capacity;
+        self.batch_interval = batch_interval;
+        self
+    }
+
+    /// Budget for warming refreshes: at most `max_concurrent` at once and `per_second` per
+    /// second (defaults 4 and 20).
+    #[must_use]
+    pub fn refresh_budget(mut self, max_concurrent: usize, per_second: u32) -> Self {
+        self.refresh_max_concurrent = max_concurrent;
+        self.refresh_per_second = per_second;
+        self
+    }
+
+    /// How long a loader may run before its waiters are released with
+    /// [`EngineError::LoadTimeout`] (default 30 s).
+    #[must_use]
+    pub fn load_timeout(mut self, timeout: Duration) -> Self {
+        self.load_timeout = timeout;
+        self
+    }
+
+    /// Whether to spawn the housekeeping task (moka maintenance, warmer, pruning) every
+    /// 500 ms (default true). Tests that drive time turn it off and call
+    /// [`TieredCache::run_pending_tasks`].
+    #[must_use]
+    pub fn housekeeping(mut self, on: bool) -> Self {
+        self.housekeeping = on;
+        self
+    }
+
+    /// Opens the tiers and starts the background tasks. Must run inside a tokio runtime.
+    ///
+    /// # Errors
+    /// [`EngineError::DiskOpen`] if the disk tier cannot be opened or its directory is not
+    /// writable; [`EngineError::Config`] for unusable settings.
+    pub async fn build(self) -> Result<TieredCache, EngineError> {
+        if self.memory_max_bytes == 0 {
+            return Err(EngineError::Config(
+                "memory_max_bytes must be above 0".into(),
+            ));
+        }
+        let disk: Option<Arc<dyn Tier>> = match &self.disk {
+            Some((path, max_bytes)) => {
+                let (path, max_bytes) = (path.clone(), *max_bytes);
+                let tier = tokio::task::spawn_blocking(move || DiskTier::open(path, max_bytes))
+                    .await
+                    .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))??;
+                Some(Arc::new(tier))
+            }
+            None => None,
+        };
+        let mut state = InvalidationState::default();
+        let mut discard_disk = false;
+        if let Some(disk) = &disk {
+            let meta = disk.load_meta().await.map_err(|e| EngineError::DiskOpen {
+                path: self
+                    .disk
+                    .as_ref()
+                    .map(|(p, _)| p.display().to_string())
+                    .unwrap_or_default(),
+                reason: e.to_string(),
+            })?;
+            if let Some(raw) = meta.invalidation {
+                match decode_invalidation(&raw) {
+                    Some(s) => state = s,
+                    None => {
+                        // Without the invalidation state we cannot tell which records were
+                        // invalidated: dropping them all is the only safe answer.
+                        tracing::warn!(
+                            "disk cache invalidation state unreadable; clearing disk cache"
+                        );
+                        discard_disk = true;
+                    }
+                }
+            }
+            state.next_seq = state.next_seq.max(meta.next_seq).max(1);
+        }
+        let inval = Invalidation::restore(state);
+        let classes = ClassRegistry::default();
+        let now = self.clock.now_ms();
+        let (write_behind, receivers) = if disk.is_some() {
+            let (wb, receivers) = WriteBehind::new(self.queue_capacity);
+            (Some(wb), Some(receivers))
+        } else {
+            (None, None)
+        };
+        let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
+            let evict_weak = weak.clone();
+            let memory: MemCache = moka::future::Cache::builder()
+                .max_capacity(self.memory_max_bytes)
+                .weigher(|k: &Key, v: &Arc<Entry>| {
+                    u32::try_from(v.weight(k.as_str().len())).unwrap_or(u32::MAX)
+                })
+                .expire_after(MemoryExpiry)
+                .eviction_listener(move |_k, v: Arc<Entry>, cause| {
+                    if cause == RemovalCause::Size {
+                        bump(&v.class.evictions);
+                        if let Some(inner) = evict_weak.upgrade() {
+                            bump(&inner.memory_counters.evictions);
+                        }
+                    }
+                })
+                .build_with_hasher(KeyHashBuilder);
+            Inner {
+                clock: self.clock.clone(),
+                memory,
+                memory_max_bytes: self.memory_max_bytes,
+                disk,
+                inval,
+                classes,
+                memory_counters: TierCounters::new(),
+                disk_counters: TierCounters::new(),
+                flights: Mutex::new(HashMap::with_hasher(KeyHashBuilder)),
+                write_behind,
+                budget: RefreshBudget::new(
+                    self.refresh_max_concurrent,
+                    self.refresh_per_second,
+                    now,
+                ),
+                load_timeout: self.load_timeout,
+                warm_queue: Mutex::new(BTreeMap::new()),
+                warm_seq: AtomicU64::new(0),
+                tasks: Mutex::new(Vec::new()),
+                persisted_seq: AtomicU64::new(0),
+            }
+        });
+        if discard_disk && let Some(wb) = &inner.write_behind {
+            wb.side_op(WriteOp::RemovePrefix {
+                prefix: String::new(),
+            });
+        }
+        let mut tasks = Vec::new();
+        if let Some((puts, controls)) = receivers {
+            tasks.push(tokio::spawn(write_behind::run_worker(
+                Arc::downgrade(&inner),
+                self.batch_interval,
+                puts,
+                controls,
+            )));
+        }
+        if self.housekeeping {
+            let weak = Arc::downgrade(&inner);
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let Some(inner) = weak.upgrade() else { return };
+                    inner.housekeeping().await;
+                }
+            }));
+        }
+        *inner.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
+        Ok(TieredCache { inner })
+    }
+}
+
+/// Tells moka when an entry is of no more use: its whole life (fresh + the longer stale
+/// window), measured from insertion so it does not depend on which clock the engine uses.
+struct MemoryExpiry;
+
+impl moka::Expiry<Key, Arc<Entry>> for MemoryExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &Key,
+        value: &Arc<Entry>,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        Some(Duration::from_millis(
+            value.expires_at_ms().saturating_sub(value.stored_at_ms),
+        ))
+    }
+
+    fn expire_after_update(
+        &self,
+        key: &Key,
+        value: &Arc<Entry>,
+        updated_at: std::time::Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        self.expire_after_create(key, value, updated_at)
+    }
+}
+
+/// Why a load is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FlightKind {
+    /// A caller is waiting for it.
+    Foreground,
+    /// Started by a stale hit (stale-while-revalidate).
+    Revalidate,
+    /// Started by the warmer.
+    Warm,
+}
+
+/// How a load ended; handed to every waiter.
+#[derive(Clone, Debug)]
+enum FlightDone {
+    Stored(Arc<Entry>),
+    Passed(Arc<Entry>),
+    StaleOnError(Arc<Entry>),
+    Failed(EngineError),
+}
+
+struct Flight {
+    done: watch::Sender<Option<FlightDone>>,
+}
+
+struct WarmJob {
+    key: Key,
+    policy: Policy,
+    loader: Arc<dyn Loader>,
+    entry_seq: u64,
+}
+
+pub(crate) struct Inner {
+    clock: Arc<dyn Clock>,
+    memory: MemCache,
+    memory_max_bytes: u64,
+    disk: Option<Arc<dyn Tier>>,
+    inval: Invalidation,
+    classes: ClassRegistry,
+    memory_counters: TierCounters,
+    disk_counters: TierCounters,
+    flights: Mutex<HashMap<Key, Arc<Flight>, KeyHashBuilder>>,
+    write_behind: Option<Arc<WriteBehind>>,
+    budget: RefreshBudget,
+    load_timeout: Duration,
+    /// Entries read twice, by the time (ms) their warming refresh is due.
+    warm_queue: Mutex<BTreeMap<(u64, u64), WarmJob>>,
+    warm_seq: AtomicU64,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The next-sequence value last written to disk.
+    persisted_seq: AtomicU64,
+}
+
+impl TieredCache {
+    /// A builder with defaults: 256 MiB memory, no disk, the system clock.
+    pub fn builder() -> TieredCacheBuilder {
+        TieredCacheBuilder::default()
+    }
+
+    /// Returns the cached entry for `key`, or loads it with `loader`.
+    ///
+    /// * fresh in memory or on disk → served ([`Outcome::Hit`]); a disk hit is promoted.
+    /// * stale within the stale-while-revalidate window → served at once ([`Outcome::Stale`])
+    ///   and one background refresh starts, unless one is running already.
+    /// * otherwise → one load per key, however many callers wait ([`Outcome::Miss`] for the
+    ///   caller that started it, [`Outcome::Coalesced`] for the others). If it fails and a
+    ///   stale copy is within its stale-if-error window, that copy is served
+    ///   ([`Outcome::StaleOnError`]).
+    ///
+    /// # Concurrent calls on the same key
+    /// The load runs in its own task: waiters are woken when it lands (no polling), a caller
+    /// that goes away does not cancel it, and a panicking or hanging loader releases every
+    /// waiter with [`EngineError::LoaderPanicked`] or [`EngineError::LoadTimeout`].
+    ///
+    /// # Errors
+    /// The load's error when no stale copy may stand in. Errors are never stored.
+    pub async fn get_or_load(
+        &self,
+        key: &Key,
+        policy: &Policy,
+        loader: Arc<dyn Loader>,
+    ) -> Result<Lookup, EngineError> {
+        let inner = &self.inner;
+        let now = inner.clock.now_ms();
+        let mut stale: Option<Arc<Entry>> = None;
+        if let Some(entry) = inner.memory.get(key).await {
+            if inner.inval.is_valid(key, &entry) {
+                if now < entry.fresh_until_ms {
+                    entry.class.hit(TierKind::Memory);
+                    inner.note_read(key, policy, &loader, &entry);
+                    return Ok(Lookup {
+                        entry,
+                        outcome: Outcome::Hit(TierKind::Memory),
+                    });
+                }
+                if now < entry.stale_until_ms {
+                    return Ok(inner.serve_stale(key, policy, loader, entry));
+                }
+                if now < entry.error_until_ms {
+                    stale = Some(entry);
+                }
+            } else {
+                inner.memory.invalidate(key).await;
+            }
+        } else if let Some(entry) = inner.disk_lookup(key, now).await {
+            if now < entry.fresh_until_ms {
+                entry.class.hit(TierKind::Disk);
+                inner.note_read(key, policy, &loader, &entry);
+                return Ok(Lookup {
+                    entry,
+                    outcome: Outcome::Hit(TierKind::Disk),
+                });
+            }
+            if now < entry.stale_until_ms {
+                return Ok(inner.serve_stale(key, policy, loader, entry));
+            }
+            if now < entry.error_until_ms {
+                stale = Some(entry);
+            }
+        }
+        inner.load(key, policy, loader, stale).await
+    }
+
+    /// Looks `key` up without loading: fresh ([`Outcome::Hit`]) or stale but still within one
+    /// of its windows ([`Outcome::Stale`]); no refresh is started.
+    pub async fn get(&self, key: &Key) -> Option<Lookup> {
+        let inner = &self.inner;
+        let now = inner.clock.now_ms();
+        let (entry, tier) = match inner.memory.get(key).await {
+            Some(e) if inner.inval.is_valid(key, &e) => (e, TierKind::Memory),
+            Some(_) => {
+                inner.memory.invalidate(key).await;
+                return None;
+            }
+            None => (inner.disk_lookup(key, now).await?, TierKind::Disk),
+        };
+        if now < entry.fresh_until_ms {
+            entry.class.hit(tier);
+            Some(Lookup {
+                entry,
+                outcome: Outcome::Hit(tier),
+            })
+        } else if now < entry.expires_at_ms() {
+            bump(&entry.class.stale_hits);
+            Some(Lookup {
+                entry,
+                outcome: Outcome::Stale,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Stores a value directly (no loader), in memory at once and on disk behind.
+    pub async fn insert(&self, key: &Key, policy: &Policy, value: CachedValue) {
+        let inner = &self.inner;
+        let seq = inner.inval.next_seq();
+        let stamps = inner.inval.stamps(&policy.tags);
+        let class = inner.classes.get(&policy.class);
+        let entry = inner.make_entry(value, policy, seq, stamps, class, false, 0);
+        inner.store(key, entry).await;
+    }
+
+    /// Invalidates every entry stored under `tag`, at once, in O(1): the tag's generation is
+    /// bumped; entries carrying the old generation fail their next read. Persisted.
+    pub fn invalidate_tag(&self, tag: &str) {
+        self.inner.inval.invalidate_tag(tag);
+        if let Some(wb) = &self.inner.write_behind {
+            wb.poke();
+        }
+    }
+
+    /// Drops everything, at once. Memory is emptied; disk records are removed behind.
+    pub fn clear_all(&self) {
+        let inner = &self.inner;
+        inner.inval.drop_prefix("", inner.clock.now_ms());
+        inner.memory.invalidate_all();
+        inner
+            .warm_queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        if let Some(wb) = &inner.write_behind {
+            wb.side_op(WriteOp::RemovePrefix {
+                prefix: String::new(),
+            });
+        }
+    }
+
+    /// Drops every key starting with `prefix`, at once (a recorded drop that reads check).
+    /// Memory and disk space is reclaimed behind.
+    pub fn clear_prefix(&self, prefix: &str) {
+        let inner = &self.inner;
+        inner.inval.drop_prefix(prefix, inner.clock.now_ms());
+        if let Some(wb) = &inner.write_behind {
+            wb.side_op(WriteOp::RemovePrefix {
+                prefix: prefix.to_owned(),
+            });
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(inner);
+            let prefix = prefix.to_owned();
+            handle.spawn(async move {
+                let Some(inner) = weak.upgrade() else { return };
+                let doomed: Vec<Key> = inner
+                    .memory
+                    .iter()
+                    .filter(|(k, _)| k.as_str().starts_with(&prefix))
+                    .map(|(k, _)| (*k).clone())
+                    .collect();
+                for k in doomed {
+                    inner.memory.invalidate(&k).await;
+                }
+            });
+        }
+    }
+
+    /// Removes one key from every tier.
+    pub async fn remove(&self, key: &Key) {
+        self.inner.memory.invalidate(key).await;
+        if let Some(wb) = &self.inner.write_behind {
+            wb.side_op(WriteOp::Remove { key: key.clone() });
+        }
+    }
+
+    /// Statistics per class and per tier. Per-class entries, bytes and ages describe the
+    /// memory tier (computed by walking it, so call this for dashboards, not per request).
+    pub fn stats(&self) -> StatsSnapshot {
+        self.inner.stats()
+    }
+
+    /// Runs pending housekeeping now: moka maintenance (evictions), due warming refreshes,
+    /// pruning of old drop records. The background task does this every 500 ms.
+    pub async fn run_pending_tasks(&self) {
+        self.inner.housekeeping().await;
+    }
+
+    /// Waits until every write queued so far has reached the disk tier.
+    pub async fn flush(&self) {
+        if let Some(wb) = &self.inner.write_behind {
+            wb.flush().await;
+        }
+    }
+
+    /// Flushes the write-behind queue and stops the background tasks. The cache still
+    /// answers from memory and disk afterwards, but writes no longer reach disk.
+    pub async fn shutdown(&self) {
+        if let Some(wb) = &self.inner.write_behind {
+            wb.shutdown().await;
+        }
+        let tasks =
+            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in tasks {
+            t.abort();
+        }
+    }
+
+    /// The clock this cache reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+}
+
+impl Inner {
+    #[allow(clippy::too_many_arguments)]
+    fn make_entry(
+        &self,
+        value: CachedValue,
+        policy: &Policy,
+        seq: u64,
+        tags: Box<[TagStamp]>,
+        class: Arc<ClassCounters>,
+        negative: bool,
+        reads: u32,
+    ) -> Arc<Entry> {
+        let now = self.clock.now_ms();
+        let (fresh, swr, sie) = if negative {
+            (
+                policy.negative_ttl.unwrap_or_default(),
+                Duration::ZERO,
+                Duration::ZERO,
+            )
+        } else {
+            (
+                policy.fresh,
+                policy.stale_while_revalidate,
+                policy.stale_if_error,
+            )
+        };
+        let fresh_until_ms = now.saturating_add(duration_ms(fresh));
+        let entry = Entry {
+            value,
+            stored_at_ms: now,
+            fresh_until_ms,
+            stale_until_ms: fresh_until_ms.saturating_add(duration_ms(swr)),
+            error_until_ms: fresh_until_ms.saturating_add(duration_ms(sie)),
+            negative,
+            seq,
+            tags,
+            class,
+            reads: AtomicU32::new(reads),
+            warm_scheduled: std::sync::atomic::AtomicBool::new(false),
+        };
+        self.inval.note_life(entry.expires_at_ms() - now);
+        Arc::new(entry)
+    }
+
+    /// Puts an entry in memory now and queues it for disk.
+    async fn store(&self, key: &Key, entry: Arc<Entry>) {
+        self.memory.insert(key.clone(), entry.clone()).await;
+        if let Some(wb) = &self.write_behind
+            && self.disk_counters.enabled.load(Ordering::Relaxed)
+            && !wb.put(key.clone(), entry)
+        {
+            bump(&self.disk_counters.dropped_writes);
+        }
+    }
+
+    /// Counts a read for warming; schedules a refresh at 80 % of the fresh TTL once an entry
+    /// has been read twice.
+    #[inline]
+    fn note_read(&self, key: &Key, policy: &Policy, loader: &Arc<dyn Loader>, entry: &Entry) {
+        let reads = entry.reads.fetch_add(1, Ordering::Relaxed) + 1;
+        if reads >= 2
+            && !entry.warm_scheduled.load(Ordering::Relaxed)
+            && !entry.warm_scheduled.swap(true, Ordering::AcqRel)
+        {
+            self.schedule_warm(key, policy, loader, entry);
+        }
+    }
+
+    #[cold]
+    fn schedule_warm(&self, key: &Key, policy: &Policy, loader: &Arc<dyn Loader>, entry: &Entry) {
+        let fresh = entry.fresh_until_ms.saturating_sub(entry.stored_at_ms);
+        if fresh == 0 || entry.negative {
+            return;
+        }
+        let due = entry.stored_at_ms + fresh * 4 / 5;
+        let n = self.warm_seq.fetch_add(1, Ordering::Relaxed);
+        self.warm_queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                (due, n),
+                WarmJob {
+                    key: key.clone(),
+                    policy: policy.clone(),
+                    loader: loader.clone(),
+                    entry_seq: entry.seq,
+                },
+            );
+    }
+
+    fn serve_stale(
+        self: &Arc<Self>,
+        key: &Key,
+        policy: &Policy,
+        loader: Arc<dyn Loader>,
+        entry: Arc<Entry>,
+    ) -> Lookup {
+        bump(&entry.class.stale_hits);
+        self.join_flight(
+            key,
+            policy,
+            loader,
+            Some(entry.clone()),
+            FlightKind::Revalidate,
+            None,
+        );
+        Lookup {
+            entry,
+            outcome: Outcome::Stale,
+        }
+    }
+
+    async fn load(
+        self: &Arc<Self>,
+        key: &Key,
+        policy: &Policy,
+        loader: Arc<dyn Loader>,
+        stale: Option<Arc<Entry>>,
+    ) -> Result<Lookup, EngineError> {
+        let (mut rx, started) =
+            self.join_flight(key, policy, loader, stale, FlightKind::Foreground, None);
+        let class = self.classes.get(&policy.class);
+        bump(if started {
+            &class.misses
+        } else {
+            &class.coalesced
+        });
+        bump(&self.memory_counters.misses);
+        let done = match rx.wait_for(Option::is_some).await {
+            Ok(v) => v.clone(),
+            Err(_) => None,
+        }
+        .unwrap_or(FlightDone::Failed(EngineError::LoaderPanicked));
+        match done {
+            FlightDone::Stored(entry) => Ok(Lookup {
+                entry,
+                outcome: if started {
+                    Outcome::Miss
+                } else {
+                    Outcome::Coalesced
+                },
+            }),
+            FlightDone::Passed(entry) => {
+                bump(&class.passed);
+                Ok(Lookup {
+                    entry,
+                    outcome: Outcome::Passed,
+                })
+            }
+            FlightDone::StaleOnError(entry) => {
+                bump(&class.stale_on_error);
+                Ok(Lookup {
+                    entry,
+                    outcome: Outcome::StaleOnError,
+                })
+            }
+            FlightDone::Failed(e) => Err(e),
+        }
+    }
+
+    /// Joins the load running for `key`, or starts one. Returns the receiver and whether
+    /// this call started it.
+    fn join_flight(
+        self: &Arc<Self>,
+        key: &Key,
+        policy: &Policy,
+        loader: Arc<dyn Loader>,
+        stale: Option<Arc<Entry>>,
+        kind: FlightKind,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> (watch::Receiver<Option<FlightDone>>, bool) {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = flights.get(key) {
+            return (f.done.subscribe(), false);
+        }
+        let (tx, rx) = watch::channel(None);
+        let flight = Arc::new(Flight { done: tx });
+        flights.insert(key.clone(), flight.clone());
+        drop(flights);
+        let this = self.clone();
+        let key = key.clone();
+        let policy = policy.clone();
+        tokio::spawn(async move {
+            this.run_flight(key, policy, loader, stale, kind, flight, permit)
+                .await;
+        });
+        (rx, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_flight(
+        self: Arc<Self>,
+        key: Key,
+        policy: Policy,
+        loader: Arc<dyn Loader>,
+        stale: Option<Arc<Entry>>,
+        kind: FlightKind,
+        flight: Arc<Flight>,
+        _permit: Option<OwnedSemaphorePermit>,
+    ) {
+        let class = self.classes.get(&policy.class);
+        // Whatever happens below (even a panic in our own code), the waiters are released
+        // and the key is free for the next load.
+        let _guard = FlightGuard {
+            inner: self.clone(),
+            key: key.clone(),
+            flight: flight.clone(),
+            class: (kind != FlightKind::Foreground).then(|| class.clone()),
+        };
+        if kind != FlightKind::Foreground {
+            bump(&class.refreshes_started);
+            bump(&class.refreshes_in_progress);
+            if kind == FlightKind::Warm {
+                bump(&class.warm_refreshes);
+            }
+        }
+        // Stamp before loading: an invalidation that lands while the load runs must make
+        // its result stale, since the upstream may have answered from before the change.
+        let seq = self.inval.next_seq();
+        let stamps = self.inval.stamps(&policy.tags);
+        let result = tokio::time::timeout(
+            self.load_timeout,
+            AssertUnwindSafe(loader.load()).catch_unwind(),
+        )
+        .await;
+        let reads = u32::from(kind == FlightKind::Foreground);
+        let failure = match result {
+            Ok(Ok(Ok(fill))) => {
+                let done = match fill {
+                    Fill::Store(value) => {
+                        let entry = self.make_entry(
+                            value,
+                            &policy,
+                            seq,
+                            stamps,
+                            class.clone(),
+                            false,
+                            reads,
+                        );
+                        self.store(&key, entry.clone()).await;
+                        FlightDone::Stored(entry)
+                    }
+                    Fill::Negative(value) if policy.negative_ttl.is_some() => {
+                        let entry = self.make_entry(
+                            value,
+                            &policy,
+                            seq,
+                            stamps,
+                            class.clone(),
+                            true,
+                            reads,
+                        );
+                        self.store(&key, entry.clone()).await;
+                        FlightDone::Stored(entry)
+                    }
+                    Fill::Negative(value) | Fill::Pass(value) => {
+                        let entry =
+                            self.make_entry(value, &policy, seq, stamps, class.clone(), false, 0);
+                        FlightDone::Passed(entry)
+                    }
+                };
+                flight.done.send_replace(Some(done));
+                return;
+            }
+            Ok(Ok(Err(e))) => EngineError::Load(e),
+            Ok(Err(_panic)) => EngineError::LoaderPanicked,
+            Err(_elapsed) => EngineError::LoadTimeout(self.load_timeout),
+        };
+        bump(&class.loader_errors);
+        tracing::debug!(key = %key, class = %policy.class, error = %failure, "load failed");
+        let now = self.clock.now_ms();
+        let done = match stale {
+            Some(s) if now < s.error_until_ms && self.inval.is_valid(&key, &s) => {
+                FlightDone::StaleOnError(s)
+            }
+            _ => FlightDone::Failed(failure),
+        };
+        flight.done.send_replace(Some(done));
+    }
+
+    /// Reads and decodes `key` from the disk tier; promotes a usable entry to memory.
+    async fn disk_lookup(&self, key: &Key, now: u64) -> Option<Arc<Entry>> {
+        let disk = self.disk.as_ref()?;
+        if !self.disk_counters.enabled.load(Ordering::Relaxed) {
+            return None;
+        }
+        let raw = match disk.get(key).await {
+            Ok(Some(raw)) => raw,
+            Ok(None) => {
+                bump(&self.disk_counters.misses);
+                return None;
+            }
+            Err(e) => {
+                bump(&self.disk_counters.errors);
+                tracing::warn!(error = %e, "disk tier read failed; treating as a miss");
+                return None;
+            }
+        };
+        let record = match codec::decode(&raw) {
+            Ok(r) => r,
+            Err(e) => {
+                match e {
+                    DecodeError::Corrupt(why) => {
+                        bump(&self.disk_counters.corrupt);
+                        tracing::warn!(key = %key, why, "corrupt disk cache record removed");
+                    }
+                    DecodeError::OtherVersion(v) => {
+                        tracing::debug!(key = %key, version = v, "old-format record discarded");
+                    }
+                }
+                if let Some(wb) = &self.write_behind {
+                    wb.side_op(WriteOp::Remove { key: key.clone() });
+                }
+                bump(&self.disk_counters.misses);
+                return None;
+            }
+        };
+        if now >= record.expires_at_ms() {
+            bump(&self.disk_counters.misses);
+            return None;
+        }
+        let h = &record.header;
+        let class_name: Arc<str> = h.class.as_str().into();
+        let entry = Arc::new(Entry {
+            value: record.value(),
+            stored_at_ms: h.stored_at_ms,
+            fresh_until_ms: h.fresh_until_ms,
+            stale_until_ms: h.stale_until_ms,
+            error_until_ms: h.error_until_ms,
+            negative: h.negative,
+            seq: h.seq,
+            tags: h
+                .tags
+                .iter()
+                .map(|(name, generation)| TagStamp {
+                    cell: self.inval.tag(&Arc::from(name.as_str())),
+                    generation: *generation,
+                })
+                .collect(),
+            class: self.classes.get(&class_name),
+            reads: AtomicU32::new(0),
+            warm_scheduled: std::sync::atomic::AtomicBool::new(false),
+        });
+        if !self.inval.is_valid(key, &entry) {
+            bump(&self.disk_counters.misses);
+            return None;
+        }
+        bump(&self.disk_counters.hits);
+        self.memory.insert(key.clone(), entry.clone()).await;
+        Some(entry)
+    }
+
+    async fn housekeeping(self: &Arc<Self>) {
+        self.memory.run_pending_tasks().await;
+        let now = self.clock.now_ms();
+        self.inval.prune(now);
+        self.run_warmer(now).await;
+    }
+
+    /// Starts the warming refreshes that are due, as far as the budget allows.
+    async fn run_warmer(self: &Arc<Self>, now: u64) {
+        loop {
+            let job = {
+                let mut q = self.warm_queue.lock().unwrap_or_else(|e| e.into_inner());
+                match q.first_key_value() {
+                    Some((&(due, _), _)) if due <= now => q.pop_first(),
+                    _ => None,
+                }
+            };
+            let Some(((due, n), job)) = job else { return };
+            let Some(current) = self.memory.get(&job.key).await else {
+                continue;
+            };
+            if current.seq != job.entry_seq
+                || now >= current.fresh_until_ms
+                || !self.inval.is_valid(&job.key, &current)
+            {
+                continue;
+            }
+            let Some(permit) = self.budget.try_take(&*self.clock) else {
+                // Out of budget: put it back and try on the next pass.
+                self.warm_queue
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert((due, n), job);
+                return;
+            };
+            self.join_flight(
+                &job.key,
+                &job.policy,
+                job.loader,
+                Some(current),
+                FlightKind::Warm,
+                Some(permit),
+            );
+        }
+    }
+
+    fn stats(&self) -> StatsSnapshot {
+        let now = self.clock.now_ms();
+        let mut per_class: HashMap<Arc<str>, (u64, u64, u64, u64)> = HashMap::new();
+        for (k, e) in self.memory.iter() {
+            if !self.inval.is_valid(&k, &e) || now >= e.expires_at_ms() {
+                continue;
+            }
+            let s = per_class
+                .entry(e.class.name.clone())
+                .or_insert((0, 0, u64::MAX, 0));
+            s.0 += 1;
+            s.1 += e.weight(k.as_str().len());
+            s.2 = s.2.min(e.stored_at_ms);
+            s.3 = s.3.max(e.stored_at_ms);
+        }
+        let mut classes: Vec<ClassStats> = self
+            .classes
+            .all()
+            .iter()
+            .map(|c| {
+                let mut s = c.snapshot();
+                if let Some(&(n, bytes, oldest, newest)) = per_class.get(&c.name) {
+                    s.entries = n;
+                    s.bytes = bytes;
+                    s.oldest_age_ms = Some(now.saturating_sub(oldest));
+                    s.newest_age_ms = Some(now.saturating_sub(newest));
+                }
+                s
+            })
+            .collect();
+        classes.sort_by(|a, b| a.class.cmp(&b.class));
+        let refreshes_in_progress = classes.iter().map(|c| c.refreshes_in_progress).sum();
+        let mc = &self.memory_counters;
+        let mut tiers = vec![TierStats {
+            tier: TierKind::Memory,
+            enabled: true,
+            hits: classes.iter().map(|c| c.hits_memory).sum(),
+            misses: load(&mc.misses),
+            errors: 0,
+            corrupt: 0,
+            evictions: load(&mc.evictions),
+            expired_swept: 0,
+            writes: 0,
+            dropped_writes: 0,
+            entries: self.memory.entry_count(),
+            bytes: self.memory.weighted_size(),
+            file_bytes: None,
+            max_bytes: self.memory_max_bytes,
+        }];
+        if let Some(disk) = &self.disk {
+            let dc = &self.disk_counters;
+            let usage = disk.usage();
+            tiers.push(TierStats {
+                tier: TierKind::Disk,
+                enabled: dc.enabled.load(Ordering::Relaxed),
+                hits: load(&dc.hits),
+                misses: load(&dc.misses),
+                errors: load(&dc.errors),
+                corrupt: load(&dc.corrupt),
+                evictions: load(&dc.evictions),
+                expired_swept: load(&dc.expired_swept),
+                writes: load(&dc.writes),
+                dropped_writes: load(&dc.dropped_writes),
+                entries: usage.entries,
+                bytes: usage.bytes,
+                file_bytes: usage.file_bytes,
+                max_bytes: usage.max_bytes,
+            });
+        }
+        let write_behind = self
+            .write_behind
+            .as_ref()
+            .map(|wb| QueueStats {
+                capacity: wb.capacity as u64,
+                queued: wb.queued(),
+                dropped: load(&wb.dropped),
+                batches: load(&wb.batches),
+            })
+            .unwrap_or_default();
+        StatsSnapshot {
+            classes,
+            tiers,
+            write_behind,
+            refreshes_in_progress,
+        }
+    }
+
+    fn disable_disk(&self, why: &str) {
+        if self.disk_counters.enabled.swap(false, Ordering::AcqRel) {
+            tracing::warn!(
+                error = why,
+                "disk cache tier switched off after a write failure; continuing from memory"
+            );
+        }
+    }
+}
+
+/// Releases waiters and frees the key when a flight ends, however it ends.
+struct FlightGuard {
+    inner: Arc<Inner>,
+    key: Key,
+    flight: Arc<Flight>,
+    class: Option<Arc<ClassCounters>>,
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        if self.flight.done.borrow().is_none() {
+            self.flight
+                .done
+                .send_replace(Some(FlightDone::Failed(EngineError::LoaderPanicked)));
+        }
+        let mut flights = self.inner.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if flights
+            .get(&self.key)
+            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+        {
+            flights.remove(&self.key);
+        }
+        if let Some(class) = &self.class {
+            class.refreshes_in_progress.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn encode_invalidation(state: &InvalidationState) -> Bytes {
+    let mut out = vec![INVALIDATION_FORMAT];
+    out.extend(postcard::to_allocvec(state).unwrap_or_default());
+    Bytes::from(out)
+}
+
+fn decode_invalidation(raw: &[u8]) -> Option<InvalidationState> {
+    match raw.split_first() {
+        Some((&INVALIDATION_FORMAT, rest)) => postcard::from_bytes(rest).ok(),
+        _ => None,
+    }
+}
+
+impl WriteTarget for Inner {
+    fn write_behind(&self) -> Option<&Arc<WriteBehind>> {
+        self.write_behind.as_ref()
+    }
+
+    fn still_valid(&self, key: &Key, entry: &Entry) -> bool {
+        self.inval.is_valid(key, entry)
+    }
+
+    fn invalidation_if_changed(&self, since: u64) -> Option<(u64, Bytes)> {
+        let version = self.inval.version.load(Ordering::Acquire);
+        (version != since).then(|| (version, encode_invalidation(&self.inval.snapshot())))
+    }
+
+    fn write_disk(&self, mut ops: Vec<WriteOp>) -> BoxFuture<'_, ()> {
+        async move {
+            let Some(disk) = &self.disk else { return };
+            if !self.disk_counters.enabled.load(Ordering::Relaxed) {
+                return;
+            }
+            let next_seq = self.inval.snapshot_next_seq();
+            if self.persisted_seq.load(Ordering::Relaxed) != next_seq {
+                ops.push(WriteOp::SetNextSeq { next_seq });
+            }
+            let puts = ops
+                .iter()
+                .filter(|op| matches!(op, WriteOp::Put { .. }))
+                .count();
+            match disk.write(ops).await {
+                Ok(()) => {
+                    self.persisted_seq.store(next_seq, Ordering::Relaxed);
+                    write_behind::count(&self.disk_counters.writes, puts);
+                }
+                Err(e) => {
+                    bump(&self.disk_counters.errors);
+                    self.disable_disk(&e.to_string());
+                }
+            }
+        }
+        .boxed()
+    }
+
+    fn maintain(&self) -> BoxFuture<'_, ()> {
+        async move {
+            let Some(disk) = &self.disk else { return };
+            if !self.disk_counters.enabled.load(Ordering::Relaxed) {
+                return;
+            }
+            match disk.maintain(self.clock.now_ms()).await {
+                Ok(report) => {
+                    self.disk_counters
+                        .expired_swept
+                        .fetch_add(report.expired, Ordering::Relaxed);
+                    self.disk_counters
+                        .evictions
+                        .fetch_add(report.evicted, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    bump(&self.disk_counters.errors);
+                    self.disable_disk(&e.to_string());
+                }
+            }
+        }
+        .boxed()
+    }
+}

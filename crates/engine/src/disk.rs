@@ -1,0 +1,485 @@
+//! [`DiskTier`]: the embedded, crash-safe disk tier on fjall (an LSM tree; see
+//! `docs/engine.md` for why fjall and not redb).
+//!
+//! Four keyspaces in one fjall database, all written by atomic batches:
+//!
+//! | keyspace | key | value |
+//! |---|---|---|
+//! | `entries` | cache key | encoded record ([`crate::codec`]) |
+//! | `index` | cache key | expiry (u64 BE) + record size (u32 LE) |
+//! | `expiry` | expiry (u64 BE) + cache key | empty: entries ordered by end of life |
+//! | `meta` | `inval`, `usage` | invalidation state; entry count and bytes |
+//!
+//! `expiry` makes sweeping expired records a range scan from the start, and eviction
+//! "least valuable first" the same scan continued: the record closest to its end of life goes
+//! first. `usage` is written in the same batch as the records it counts, so the counts survive
+//! a crash consistently with the data.
+//!
+//! Reads call fjall directly from the async task: a point read is a block-cache or page-cache
+//! hit in microseconds, cheaper than a hop to the blocking pool. Writes and maintenance run on
+//! the blocking pool, called by the single write-behind worker.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+use crate::entry::TierKind;
+use crate::error::{EngineError, TierError};
+use crate::key::Key;
+use crate::tier::{MaintenanceReport, PersistedMeta, Tier, TierUsage, WriteOp};
+
+/// Keys longer than this are not written to disk (fjall's limit is 64 KiB).
+const MAX_KEY_LEN: usize = 16 * 1024;
+/// At most this many records are swept or evicted per maintenance pass, so one pass never
+/// holds the writer for long.
+const MAINTENANCE_BATCH: usize = 4096;
+
+/// The disk tier.
+#[derive(Clone)]
+pub struct DiskTier {
+    inner: Arc<DiskInner>,
+}
+
+struct DiskInner {
+    path: PathBuf,
+    db: Database,
+    entries: Keyspace,
+    index: Keyspace,
+    expiry: Keyspace,
+    meta: Keyspace,
+    max_bytes: u64,
+    entry_count: AtomicU64,
+    bytes: AtomicU64,
+    /// Serialises batches and maintenance: the usage counters are read-modify-write.
+    write_lock: Mutex<()>,
+}
+
+fn store_err(e: impl std::fmt::Display) -> TierError {
+    TierError::Store {
+        tier: "disk",
+        message: e.to_string(),
+    }
+}
+
+fn expiry_key(expires_at_ms: u64, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + key.len());
+    k.extend_from_slice(&expires_at_ms.to_be_bytes());
+    k.extend_from_slice(key);
+    k
+}
+
+fn index_value(expires_at_ms: u64, size: u32) -> [u8; 12] {
+    let mut v = [0u8; 12];
+    v[..8].copy_from_slice(&expires_at_ms.to_be_bytes());
+    v[8..].copy_from_slice(&size.to_le_bytes());
+    v
+}
+
+fn parse_index(v: &[u8]) -> Option<(u64, u32)> {
+    let exp: [u8; 8] = v.get(..8)?.try_into().ok()?;
+    let size: [u8; 4] = v.get(8..12)?.try_into().ok()?;
+    Some((u64::from_be_bytes(exp), u32::from_le_bytes(size)))
+}
+
+impl DiskTier {
+    /// Opens (or creates) the store in `path`, holding at most `max_bytes` of records.
+    ///
+    /// # Errors
+    /// [`EngineError::DiskOpen`] when the directory cannot be created or written, or the store
+    /// cannot be opened (for example because another process holds it).
+    pub fn open(path: impl AsRef<Path>, max_bytes: u64) -> Result<Self, EngineError> {
+        let path = path.as_ref().to_path_buf();
+        let open_err = |reason: String| EngineError::DiskOpen {
+            path: path.display().to_string(),
+            reason,
+        };
+        std::fs::create_dir_all(&path).map_err(|e| open_err(e.to_string()))?;
+        // fjall would report an unwritable directory later and less clearly; probe it now.
+        let probe = path.join(".cachearr-write-probe");
+        std::fs::write(&probe, b"probe")
+            .and_then(|()| std::fs::remove_file(&probe))
+            .map_err(|e| open_err(format!("directory is not writable: {e}")))?;
+        let db = Database::builder(&path)
+            // Two cores are shared with the gateway: one background worker is plenty.
+            .worker_threads(1)
+            .cache_size(32 * 1024 * 1024)
+            .open()
+            .map_err(|e| open_err(e.to_string()))?;
+        let ks = |name: &str, blobs: bool| {
+            let opts = move || {
+                let o = KeyspaceCreateOptions::default();
+                if blobs {
+                    // Bodies above 4 KiB go to blob files, keeping the tree small for the
+                    // index lookups and compaction cheap under churn.
+                    o.with_kv_separation(Some(
+                        KvSeparationOptions::default().separation_threshold(4096),
+                    ))
+                } else {
+                    o
+                }
+            };
+            db.keyspace(name, opts).map_err(|e| open_err(e.to_string()))
+        };
+        let entries = ks("entries", true)?;
+        let index = ks("index", false)?;
+        let expiry = ks("expiry", false)?;
+        let meta = ks("meta", false)?;
+        let (entry_count, bytes) = match meta.get("usage").map_err(|e| open_err(e.to_string()))? {
+            Some(v) if v.len() == 16 => {
+                let mut a = [0u8; 8];
+                let mut b = [0u8; 8];
+                a.copy_from_slice(&v[..8]);
+                b.copy_from_slice(&v[8..]);
+                (u64::from_le_bytes(a), u64::from_le_bytes(b))
+            }
+            _ => (0, 0),
+        };
+        Ok(Self {
+            inner: Arc::new(DiskInner {
+                path,
+                db,
+                entries,
+                index,
+                expiry,
+                meta,
+                max_bytes,
+                entry_count: AtomicU64::new(entry_count),
+                bytes: AtomicU64::new(bytes),
+                write_lock: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Reads a record synchronously.
+    ///
+    /// # Errors
+    /// When fjall fails to read.
+    pub fn get_sync(&self, key: &str) -> Result<Option<Bytes>, TierError> {
+        Ok(self
+            .inner
+            .entries
+            .get(key.as_bytes())
+            .map_err(store_err)?
+            .map(|v| Bytes::copy_from_slice(&v)))
+    }
+
+    /// Applies a batch synchronously.
+    ///
+    /// # Errors
+    /// When fjall fails to read the index or commit the batch; nothing is applied then.
+    pub fn write_sync(&self, ops: Vec<WriteOp>) -> Result<(), TierError> {
+        self.inner.write_sync(ops)
+    }
+
+    /// Runs a maintenance pass synchronously.
+    ///
+    /// # Errors
+    /// When fjall fails.
+    pub fn maintain_sync(&self, now_ms: u64) -> Result<MaintenanceReport, TierError> {
+        self.inner.maintain_sync(now_ms)
+    }
+
+    /// Forces a full compaction of every keyspace, giving the space of removed records back
+    /// to the file system now rather than as background compaction gets to it.
+    ///
+    /// # Errors
+    /// When fjall fails.
+    pub fn compact(&self) -> Result<(), TierError> {
+        for ks in [&self.inner.entries, &self.inner.index, &self.inner.expiry] {
+            ks.rotate_memtable_and_wait().map_err(store_err)?;
+            ks.major_compact().map_err(store_err)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes the store's files occupy.
+    pub fn file_bytes(&self) -> u64 {
+        self.inner.db.disk_space().unwrap_or(0)
+    }
+
+    /// Persists buffered journal writes to the OS (and with `sync`, to the device).
+    ///
+    /// # Errors
+    /// When fjall fails.
+    pub fn persist(&self, sync: bool) -> Result<(), TierError> {
+        let mode = if sync {
+            fjall::PersistMode::SyncAll
+        } else {
+            fjall::PersistMode::Buffer
+        };
+        self.inner.db.persist(mode).map_err(store_err)
+    }
+}
+
+/// What the batch being built knows about a key, ahead of the committed index.
+#[derive(Clone, Copy)]
+enum Pending {
+    Present { expires_at_ms: u64, size: u32 },
+    Absent,
+}
+
+impl DiskInner {
+    fn lookup(
+        &self,
+        pending: &HashMap<Vec<u8>, Pending>,
+        key: &[u8],
+    ) -> Result<Option<(u64, u32)>, TierError> {
+        match pending.get(key) {
+            Some(Pending::Present {
+                expires_at_ms,
+                size,
+            }) => Ok(Some((*expires_at_ms, *size))),
+            Some(Pending::Absent) => Ok(None),
+            None => Ok(self
+                .index
+                .get(key)
+                .map_err(store_err)?
+                .and_then(|v| parse_index(&v))),
+        }
+    }
+
+    /// Adds the removal of `key` to the batch, if present. Returns the bytes freed.
+    fn remove_into(
+        &self,
+        batch: &mut fjall::OwnedWriteBatch,
+        pending: &mut HashMap<Vec<u8>, Pending>,
+        key: &[u8],
+        counts: &mut (u64, u64),
+    ) -> Result<bool, TierError> {
+        let Some((exp, size)) = self.lookup(pending, key)? else {
+            return Ok(false);
+        };
+        batch.remove(&self.entries, key.to_vec());
+        batch.remove(&self.index, key.to_vec());
+        batch.remove(&self.expiry, expiry_key(exp, key));
+        counts.0 = counts.0.saturating_sub(1);
+        counts.1 = counts.1.saturating_sub(u64::from(size) + key.len() as u64);
+        pending.insert(key.to_vec(), Pending::Absent);
+        Ok(true)
+    }
+
+    fn commit(
+        &self,
+        mut batch: fjall::OwnedWriteBatch,
+        counts: (u64, u64),
+    ) -> Result<(), TierError> {
+        let mut usage = [0u8; 16];
+        usage[..8].copy_from_slice(&counts.0.to_le_bytes());
+        usage[8..].copy_from_slice(&counts.1.to_le_bytes());
+        batch.insert(&self.meta, "usage", usage.to_vec());
+        batch.commit().map_err(store_err)?;
+        self.entry_count.store(counts.0, Ordering::Release);
+        self.bytes.store(counts.1, Ordering::Release);
+        Ok(())
+    }
+
+    fn counts(&self) -> (u64, u64) {
+        (
+            self.entry_count.load(Ordering::Acquire),
+            self.bytes.load(Ordering::Acquire),
+        )
+    }
+
+    fn write_sync(&self, ops: Vec<WriteOp>) -> Result<(), TierError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut batch = self.db.batch();
+        let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();
+        let mut counts = self.counts();
+        for op in ops {
+            match op {
+                WriteOp::Put {
+                    key,
+                    record,
+                    expires_at_ms,
+                } => {
+                    let k = key.as_str().as_bytes();
+                    if k.len() > MAX_KEY_LEN || record.len() > u32::MAX as usize {
+                        continue;
+                    }
+                    self.remove_into(&mut batch, &mut pending, k, &mut counts)?;
+                    let size = record.len() as u32;
+                    batch.insert(&self.entries, k.to_vec(), record.to_vec());
+                    batch.insert(
+                        &self.index,
+                        k.to_vec(),
+                        index_value(expires_at_ms, size).to_vec(),
+                    );
+                    batch.insert(&self.expiry, expiry_key(expires_at_ms, k), Vec::new());
+                    counts.0 += 1;
+                    counts.1 += u64::from(size) + k.len() as u64;
+                    pending.insert(
+                        k.to_vec(),
+                        Pending::Present {
+                            expires_at_ms,
+                            size,
+                        },
+                    );
+                }
+                WriteOp::Remove { key } => {
+                    self.remove_into(
+                        &mut batch,
+                        &mut pending,
+                        key.as_str().as_bytes(),
+                        &mut counts,
+                    )?;
+                }
+                WriteOp::RemovePrefix { prefix } => {
+                    let mut doomed: Vec<Vec<u8>> = Vec::new();
+                    for kv in self.index.prefix(prefix.as_bytes()) {
+                        let k = kv.key().map_err(store_err)?;
+                        doomed.push(k.to_vec());
+                    }
+                    doomed.extend(
+                        pending
+                            .iter()
+                            .filter(|(k, p)| {
+                                matches!(p, Pending::Present { .. })
+                                    && k.starts_with(prefix.as_bytes())
+                            })
+                            .map(|(k, _)| k.clone()),
+                    );
+                    for k in doomed {
+                        self.remove_into(&mut batch, &mut pending, &k, &mut counts)?;
+                    }
+                }
+                WriteOp::SetInvalidationState { state } => {
+                    batch.insert(&self.meta, "inval", state.to_vec());
+                }
+                WriteOp::SetNextSeq { next_seq } => {
+                    batch.insert(&self.meta, "seq", next_seq.to_le_bytes().to_vec());
+                }
+            }
+        }
+        self.commit(batch, counts)
+    }
+
+    fn maintain_sync(&self, now_ms: u64) -> Result<MaintenanceReport, TierError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut report = MaintenanceReport::default();
+        let mut counts = self.counts();
+        let mut batch = self.db.batch();
+        let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();
+        let over = |counts: &(u64, u64)| counts.1 > self.max_bytes;
+        // Evict down to 90 % of the limit, so eviction does not run on every write.
+        let target = self.max_bytes - self.max_bytes / 10;
+        let mut evicting = false;
+        for kv in self.expiry.iter().take(MAINTENANCE_BATCH) {
+            let k = kv.key().map_err(store_err)?;
+            let Some(exp_bytes) = k.get(..8) else {
+                continue;
+            };
+            let mut exp = [0u8; 8];
+            exp.copy_from_slice(exp_bytes);
+            let exp = u64::from_be_bytes(exp);
+            let key = &k[8..];
+            if exp <= now_ms {
+                if self.remove_into(&mut batch, &mut pending, key, &mut counts)? {
+                    report.expired += 1;
+                } else {
+                    // An orphaned expiry row (cannot happen with atomic batches, but cheap to
+                    // heal).
+                    batch.remove(&self.expiry, k.to_vec());
+                }
+                continue;
+            }
+            if !evicting && !over(&counts) {
+                break;
+            }
+            evicting = true;
+            if counts.1 <= target {
+                break;
+            }
+            if self.remove_into(&mut batch, &mut pending, key, &mut counts)? {
+                report.evicted += 1;
+            }
+        }
+        if report.expired + report.evicted > 0 {
+            self.commit(batch, counts)?;
+        }
+        Ok(report)
+    }
+}
+
+impl Tier for DiskTier {
+    fn kind(&self) -> TierKind {
+        TierKind::Disk
+    }
+
+    fn get<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<Bytes>, TierError>> {
+        let result = self.get_sync(key.as_str());
+        async move { result }.boxed()
+    }
+
+    fn write(&self, ops: Vec<WriteOp>) -> BoxFuture<'_, Result<(), TierError>> {
+        let this = self.clone();
+        async move {
+            tokio::task::spawn_blocking(move || this.write_sync(ops))
+                .await
+                .map_err(store_err)?
+        }
+        .boxed()
+    }
+
+    fn load_meta(&self) -> BoxFuture<'_, Result<PersistedMeta, TierError>> {
+        let read = || -> Result<PersistedMeta, TierError> {
+            let invalidation = self
+                .inner
+                .meta
+                .get("inval")
+                .map_err(store_err)?
+                .map(|v| Bytes::copy_from_slice(&v));
+            let next_seq = self
+                .inner
+                .meta
+                .get("seq")
+                .map_err(store_err)?
+                .and_then(|v| <[u8; 8]>::try_from(&v[..]).ok())
+                .map_or(0, u64::from_le_bytes);
+            Ok(PersistedMeta {
+                invalidation,
+                next_seq,
+            })
+        };
+        let result = read();
+        async move { result }.boxed()
+    }
+
+    fn maintain(&self, now_ms: u64) -> BoxFuture<'_, Result<MaintenanceReport, TierError>> {
+        let this = self.clone();
+        async move {
+            tokio::task::spawn_blocking(move || this.maintain_sync(now_ms))
+                .await
+                .map_err(store_err)?
+        }
+        .boxed()
+    }
+
+    fn usage(&self) -> TierUsage {
+        TierUsage {
+            entries: self.inner.entry_count.load(Ordering::Acquire),
+            bytes: self.inner.bytes.load(Ordering::Acquire),
+            file_bytes: Some(self.file_bytes()),
+            max_bytes: self.inner.max_bytes,
+        }
+    }
+}
+
+impl std::fmt::Debug for DiskTier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskTier")
+            .field("path", &self.inner.path)
+            .field("max_bytes", &self.inner.max_bytes)
+            .finish_non_exhaustive()
+    }
+}

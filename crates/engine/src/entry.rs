@@ -1,0 +1,187 @@
+//! What is stored and what a lookup returns: [`CachedValue`], [`Entry`], [`Fill`], [`Lookup`],
+//! [`Outcome`], [`TierKind`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::stats::ClassCounters;
+use crate::tags::TagCell;
+
+/// An upstream answer as the engine keeps it: no HTTP types, the body shared (`Bytes`, never
+/// copied on a hit).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedValue {
+    /// HTTP status code.
+    pub status: u16,
+    /// The headers the gateway chose to keep, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body, ready to write.
+    pub body: Bytes,
+}
+
+impl CachedValue {
+    /// A value with a status and body and no headers.
+    pub fn new(status: u16, body: impl Into<Bytes>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    /// Approximate memory held by this value, used to weigh entries against byte limits.
+    pub fn weight(&self) -> u64 {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 48)
+            .sum();
+        (self.body.len() + headers) as u64
+    }
+}
+
+/// What a [`crate::Loader`] hands back.
+#[derive(Clone, Debug)]
+pub enum Fill {
+    /// Store this value under the policy's TTLs.
+    Store(CachedValue),
+    /// A negative answer (e.g. 404): kept for `policy.negative_ttl` if that is set, otherwise
+    /// handed to the waiters like [`Fill::Pass`].
+    Negative(CachedValue),
+    /// Hand this value to every coalesced waiter, but never store it (e.g. an uncacheable
+    /// answer discovered only after fetching).
+    Pass(CachedValue),
+}
+
+/// Which tier answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierKind {
+    /// The in-process memory tier.
+    Memory,
+    /// The embedded disk tier.
+    Disk,
+    /// A shared Redis / Valkey tier (a later issue).
+    Redis,
+}
+
+impl TierKind {
+    /// Lower-case name, as used in statistics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TierKind::Memory => "memory",
+            TierKind::Disk => "disk",
+            TierKind::Redis => "redis",
+        }
+    }
+}
+
+/// What happened on a lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A fresh entry was served from this tier.
+    Hit(TierKind),
+    /// Nothing usable was cached; this caller's load filled it.
+    Miss,
+    /// Nothing usable was cached; this caller waited for another caller's load.
+    Coalesced,
+    /// A stale entry (within its stale-while-revalidate window) was served and a background
+    /// refresh was started (or was already running).
+    Stale,
+    /// The load failed and a stale entry within its stale-if-error window was served.
+    StaleOnError,
+    /// The loader answered [`Fill::Pass`] (or an unkept [`Fill::Negative`]): the value was
+    /// handed out but not stored.
+    Passed,
+}
+
+/// The entry and what happened.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    /// The entry (shared; the body is not copied).
+    pub entry: Arc<Entry>,
+    /// How it was obtained.
+    pub outcome: Outcome,
+}
+
+/// The tag generation an entry was stored under.
+#[derive(Clone, Debug)]
+pub(crate) struct TagStamp {
+    pub(crate) cell: Arc<TagCell>,
+    pub(crate) generation: u64,
+}
+
+/// A cached value with its times. Times are milliseconds from the engine's [`crate::Clock`].
+#[derive(Debug)]
+pub struct Entry {
+    /// The value.
+    pub value: CachedValue,
+    /// When it was stored.
+    pub stored_at_ms: u64,
+    /// Served without a refresh until this time.
+    pub fresh_until_ms: u64,
+    /// Served stale (with a background refresh) until this time.
+    pub stale_until_ms: u64,
+    /// Served stale in place of a failed load until this time.
+    pub error_until_ms: u64,
+    /// Whether this is a kept negative answer ([`Fill::Negative`]).
+    pub negative: bool,
+    /// Insertion sequence number, used by prefix drops and clear-all.
+    pub(crate) seq: u64,
+    /// Tag generations at the time the load started.
+    pub(crate) tags: Box<[TagStamp]>,
+    /// Statistics of the entry's class (saves a map lookup on every hit).
+    pub(crate) class: Arc<ClassCounters>,
+    /// Reads during this entry's life, for warming.
+    pub(crate) reads: AtomicU32,
+    /// Set once a warming refresh has been scheduled for this entry.
+    pub(crate) warm_scheduled: AtomicBool,
+}
+
+impl Entry {
+    /// How old the entry is at `now_ms`.
+    pub fn age(&self, now_ms: u64) -> Duration {
+        Duration::from_millis(now_ms.saturating_sub(self.stored_at_ms))
+    }
+
+    /// Whether the entry is fresh at `now_ms`.
+    pub fn is_fresh(&self, now_ms: u64) -> bool {
+        now_ms < self.fresh_until_ms
+    }
+
+    /// How long it stays fresh after `now_ms` (zero once stale).
+    pub fn fresh_remaining(&self, now_ms: u64) -> Duration {
+        Duration::from_millis(self.fresh_until_ms.saturating_sub(now_ms))
+    }
+
+    /// After this time the entry is of no use at all and may be dropped.
+    pub fn expires_at_ms(&self) -> u64 {
+        self.stale_until_ms
+            .max(self.error_until_ms)
+            .max(self.fresh_until_ms)
+    }
+
+    /// The class this entry was stored under.
+    pub fn class(&self) -> &str {
+        &self.class.name
+    }
+
+    /// The tags this entry was stored under.
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.tags.iter().map(|s| &*s.cell.name)
+    }
+
+    /// How many times it has been read.
+    pub fn reads(&self) -> u32 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    /// Bytes this entry weighs against the memory limit.
+    pub(crate) fn weight(&self, key_len: usize) -> u64 {
+        self.value.weight() + key_len as u64 + 160 + 16 * self.tags.len() as u64
+    }
+}

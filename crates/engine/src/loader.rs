@@ -1,0 +1,28 @@
+//! [`Loader`]: how the engine fills a miss or refreshes an entry.
+
+use std::future::Future;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+use crate::entry::Fill;
+use crate::error::LoadError;
+
+/// Produces the value for a key. The engine calls it at most once at a time per key
+/// (single-flight), and keeps it (in memory only) to refresh the entry in the background
+/// later, so it must be `'static` and callable more than once.
+pub trait Loader: Send + Sync + 'static {
+    /// Fetches a fresh value.
+    fn load(&self) -> BoxFuture<'static, Result<Fill, LoadError>>;
+}
+
+/// Any `Fn() -> impl Future<Output = Result<Fill, LoadError>>` closure is a loader.
+impl<F, Fut> Loader for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Fill, LoadError>> + Send + 'static,
+{
+    fn load(&self) -> BoxFuture<'static, Result<Fill, LoadError>> {
+        (self)().boxed()
+    }
+}

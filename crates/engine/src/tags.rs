@@ -1,0 +1,220 @@
+//! Tag generations and prefix drops: invalidation that costs O(1) at write time and a few
+//! integer comparisons at read time.
+//!
+//! * Every tag is interned once as a [`TagCell`] holding a generation counter. An entry keeps
+//!   `(cell, generation)` pairs taken when its load started; bumping a tag's counter makes
+//!   every older entry of that tag fail the comparison on its next read.
+//! * Every stored entry carries a sequence number taken from one global counter. A prefix drop
+//!   (and clear-all, the empty prefix) records `(prefix, seq)`: entries with a smaller number
+//!   under that prefix are dead. A read compares its entry's number with the newest drop's
+//!   number first, so with no recent drop the check is one comparison.
+//! * Drop records are pruned once every entry they could apply to has expired anyway.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::entry::Entry;
+use crate::key::Key;
+
+/// One interned tag and its generation counter.
+#[derive(Debug)]
+pub(crate) struct TagCell {
+    pub(crate) name: Arc<str>,
+    pub(crate) generation: AtomicU64,
+}
+
+/// A recorded prefix drop.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct DropRecord {
+    pub(crate) prefix: String,
+    /// Entries stored with a smaller sequence number under `prefix` are dead.
+    pub(crate) seq: u64,
+    /// When the drop happened (clock ms), for pruning.
+    pub(crate) at_ms: u64,
+}
+
+/// The persisted form of the invalidation state.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct InvalidationState {
+    /// Tags whose generation is above zero.
+    pub(crate) tags: Vec<(String, u64)>,
+    pub(crate) drops: Vec<DropRecord>,
+    /// Every sequence number handed out so far is below this.
+    pub(crate) next_seq: u64,
+    /// Longest entry life seen (ms), which bounds how long a drop record matters.
+    pub(crate) max_life_ms: u64,
+}
+
+/// Tag generations, prefix drops and the entry sequence counter.
+#[derive(Debug, Default)]
+pub(crate) struct Invalidation {
+    tags: RwLock<HashMap<Arc<str>, Arc<TagCell>>>,
+    drops: RwLock<Vec<DropRecord>>,
+    /// Sequence number of the newest drop (0: none).
+    newest_drop_seq: AtomicU64,
+    next_seq: AtomicU64,
+    max_life_ms: AtomicU64,
+    /// Bumped on every change, so the persister knows when to write.
+    pub(crate) version: AtomicU64,
+}
+
+impl Invalidation {
+    /// Restores persisted state.
+    pub(crate) fn restore(state: InvalidationState) -> Self {
+        let this = Self::default();
+        {
+            let mut tags = this.tags.write().unwrap_or_else(|e| e.into_inner());
+            for (name, generation) in state.tags {
+                let name: Arc<str> = name.into();
+                tags.insert(
+                    name.clone(),
+                    Arc::new(TagCell {
+                        name,
+                        generation: AtomicU64::new(generation),
+                    }),
+                );
+            }
+        }
+        let newest = state.drops.iter().map(|d| d.seq).max().unwrap_or(0);
+        this.newest_drop_seq.store(newest, Ordering::Release);
+        this.next_seq
+            .store(state.next_seq.max(newest + 1), Ordering::Release);
+        this.max_life_ms.store(state.max_life_ms, Ordering::Release);
+        *this.drops.write().unwrap_or_else(|e| e.into_inner()) = state.drops;
+        this
+    }
+
+    /// The interned cell for a tag.
+    pub(crate) fn tag(&self, name: &Arc<str>) -> Arc<TagCell> {
+        if let Some(cell) = self
+            .tags
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+        {
+            return cell.clone();
+        }
+        let mut tags = self.tags.write().unwrap_or_else(|e| e.into_inner());
+        tags.entry(name.clone())
+            .or_insert_with(|| {
+                Arc::new(TagCell {
+                    name: name.clone(),
+                    generation: AtomicU64::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// Bumps a tag's generation: every entry stored under the old one is dead.
+    pub(crate) fn invalidate_tag(&self, name: &str) {
+        let name: Arc<str> = name.into();
+        self.tag(&name).generation.fetch_add(1, Ordering::AcqRel);
+        self.version.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A fresh sequence number for an entry about to be loaded or stored.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq.fetch_add(1, Ordering::AcqRel)
+    }
+
+    /// The next sequence number to be handed out (every number so far is below it).
+    pub(crate) fn snapshot_next_seq(&self) -> u64 {
+        self.next_seq.load(Ordering::Acquire)
+    }
+
+    /// Records the longest entry life seen, which bounds how long drop records are kept.
+    pub(crate) fn note_life(&self, life_ms: u64) {
+        if self.max_life_ms.load(Ordering::Relaxed) < life_ms {
+            self.max_life_ms.fetch_max(life_ms, Ordering::AcqRel);
+            self.version.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Records a prefix drop (the empty prefix drops everything) and returns its record.
+    pub(crate) fn drop_prefix(&self, prefix: &str, now_ms: u64) -> DropRecord {
+        let seq = self.next_seq();
+        let record = DropRecord {
+            prefix: prefix.to_owned(),
+            seq,
+            at_ms: now_ms,
+        };
+        let mut drops = self.drops.write().unwrap_or_else(|e| e.into_inner());
+        if prefix.is_empty() {
+            // Clear-all supersedes every earlier drop.
+            drops.clear();
+        }
+        drops.push(record.clone());
+        self.newest_drop_seq.fetch_max(seq, Ordering::AcqRel);
+        self.version.fetch_add(1, Ordering::AcqRel);
+        record
+    }
+
+    /// Whether an entry under `key` is still valid (not dropped, tags current).
+    #[inline]
+    pub(crate) fn is_valid(&self, key: &Key, entry: &Entry) -> bool {
+        if entry.seq < self.newest_drop_seq.load(Ordering::Acquire)
+            && self.is_dropped(key, entry.seq)
+        {
+            return false;
+        }
+        entry
+            .tags
+            .iter()
+            .all(|s| s.cell.generation.load(Ordering::Acquire) == s.generation)
+    }
+
+    #[cold]
+    fn is_dropped(&self, key: &Key, seq: u64) -> bool {
+        self.drops
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|d| seq < d.seq && key.as_str().starts_with(&d.prefix))
+    }
+
+    /// Forgets drop records that can no longer match a live entry: every entry stored before
+    /// the drop has outlived its longest possible life.
+    pub(crate) fn prune(&self, now_ms: u64) {
+        let max_life = self.max_life_ms.load(Ordering::Acquire);
+        let mut drops = self.drops.write().unwrap_or_else(|e| e.into_inner());
+        let before = drops.len();
+        drops.retain(|d| d.at_ms.saturating_add(max_life) >= now_ms);
+        if drops.len() != before {
+            self.version.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// The state to persist.
+    pub(crate) fn snapshot(&self) -> InvalidationState {
+        let tags = self
+            .tags
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter_map(|c| {
+                let g = c.generation.load(Ordering::Acquire);
+                (g > 0).then(|| (c.name.to_string(), g))
+            })
+            .collect();
+        InvalidationState {
+            tags,
+            drops: self.drops.read().unwrap_or_else(|e| e.into_inner()).clone(),
+            next_seq: self.next_seq.load(Ordering::Acquire),
+            max_life_ms: self.max_life_ms.load(Ordering::Acquire),
+        }
+    }
+
+    /// The current generation of each of `tags`.
+    pub(crate) fn stamps(&self, tags: &[Arc<str>]) -> Box<[crate::entry::TagStamp]> {
+        tags.iter()
+            .map(|t| {
+                let cell = self.tag(t);
+                let generation = cell.generation.load(Ordering::Acquire);
+                crate::entry::TagStamp { cell, generation }
+            })
+            .collect()
+    }
+}

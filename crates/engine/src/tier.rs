@@ -1,0 +1,98 @@
+//! [`Tier`]: an object-safe storage level below memory (disk now, Redis later).
+//!
+//! Tiers store encoded records ([`crate::codec`]) and know nothing of freshness or tags: the
+//! engine decodes, checks and decides. Reads are async so a network tier fits; writes arrive
+//! in batches from the write-behind worker.
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+
+use crate::entry::TierKind;
+use crate::error::TierError;
+use crate::key::Key;
+
+/// One change to a tier.
+#[derive(Clone, Debug)]
+pub enum WriteOp {
+    /// Store an encoded record.
+    Put {
+        /// The key.
+        key: Key,
+        /// The encoded record.
+        record: Bytes,
+        /// When the record may be dropped (clock ms), for sweeping and eviction order.
+        expires_at_ms: u64,
+    },
+    /// Remove one key.
+    Remove {
+        /// The key.
+        key: Key,
+    },
+    /// Remove every key starting with `prefix` (the empty prefix removes everything).
+    RemovePrefix {
+        /// The prefix.
+        prefix: String,
+    },
+    /// Replace the persisted invalidation state (tag generations, prefix drops).
+    SetInvalidationState {
+        /// Encoded state.
+        state: Bytes,
+    },
+    /// Record that every entry sequence number handed out so far is below `next_seq`.
+    SetNextSeq {
+        /// The next sequence number.
+        next_seq: u64,
+    },
+}
+
+/// Engine state a tier keeps besides records.
+#[derive(Clone, Debug, Default)]
+pub struct PersistedMeta {
+    /// The encoded invalidation state, if one was written.
+    pub invalidation: Option<Bytes>,
+    /// The persisted next sequence number (0 if none).
+    pub next_seq: u64,
+}
+
+/// What a maintenance pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    /// Expired records removed.
+    pub expired: u64,
+    /// Records evicted to get under the byte limit.
+    pub evicted: u64,
+}
+
+/// Space a tier holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TierUsage {
+    /// Records.
+    pub entries: u64,
+    /// Logical bytes (keys + records), what counts against the limit.
+    pub bytes: u64,
+    /// Bytes of files on disk, if the tier has files.
+    pub file_bytes: Option<u64>,
+    /// The byte limit.
+    pub max_bytes: u64,
+}
+
+/// A storage level. Implementations must be cheap to call concurrently.
+pub trait Tier: Send + Sync + 'static {
+    /// Which tier this is.
+    fn kind(&self) -> TierKind;
+
+    /// Reads the encoded record under `key`.
+    fn get<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<Bytes>, TierError>>;
+
+    /// Applies a batch of changes atomically (all or none).
+    fn write(&self, ops: Vec<WriteOp>) -> BoxFuture<'_, Result<(), TierError>>;
+
+    /// Reads the persisted engine state.
+    fn load_meta(&self) -> BoxFuture<'_, Result<PersistedMeta, TierError>>;
+
+    /// Removes expired records and evicts records over the byte limit, soonest-expiring first.
+    fn maintain(&self, now_ms: u64) -> BoxFuture<'_, Result<MaintenanceReport, TierError>>;
+
+    /// Space held now.
+    fn usage(&self) -> TierUsage;
+}

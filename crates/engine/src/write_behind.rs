@@ -1,0 +1,232 @@
+//! The write-behind queue: callers get their value before the disk write happens.
+//!
+//! Puts go through a bounded channel; a full channel drops the write and counts it (a cache
+//! write is never worth blocking a client). Removals and prefix drops go to a small side list
+//! that is never dropped. One worker task collects for `batch_interval`, then writes one
+//! atomic batch, including the invalidation state whenever it changed. It also runs the disk
+//! tier's sweep and eviction once a second. A failed write switches the tier off with a
+//! warning: memory carries on.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::codec;
+use crate::entry::Entry;
+use crate::key::Key;
+use crate::stats::bump;
+use crate::tier::WriteOp;
+
+/// How often the worker sweeps expired records and enforces the byte limit.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(1);
+/// Upper bound on records per batch.
+const MAX_BATCH: usize = 4096;
+
+/// The receiving ends, handed to the worker.
+pub(crate) type Receivers = (
+    mpsc::Receiver<(Key, Arc<Entry>)>,
+    mpsc::UnboundedReceiver<Control>,
+);
+
+pub(crate) enum Control {
+    Flush(oneshot::Sender<()>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The producer side, held by the cache.
+pub(crate) struct WriteBehind {
+    puts: mpsc::Sender<(Key, Arc<Entry>)>,
+    controls: mpsc::UnboundedSender<Control>,
+    side_ops: Mutex<Vec<WriteOp>>,
+    wake: Notify,
+    pub(crate) capacity: usize,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) batches: AtomicU64,
+}
+
+impl WriteBehind {
+    pub(crate) fn new(capacity: usize) -> (Arc<Self>, Receivers) {
+        let (puts, puts_rx) = mpsc::channel(capacity.max(1));
+        let (controls, controls_rx) = mpsc::unbounded_channel();
+        (
+            Arc::new(Self {
+                puts,
+                controls,
+                side_ops: Mutex::new(Vec::new()),
+                wake: Notify::new(),
+                capacity: capacity.max(1),
+                dropped: AtomicU64::new(0),
+                batches: AtomicU64::new(0),
+            }),
+            (puts_rx, controls_rx),
+        )
+    }
+
+    /// Queues a put; returns false (and counts) if the queue is full.
+    pub(crate) fn put(&self, key: Key, entry: Arc<Entry>) -> bool {
+        match self.puts.try_send((key, entry)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full((_, entry))) => {
+                bump(&self.dropped);
+                bump(&entry.class.dropped_writes);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Queues an operation that must not be dropped (removal, prefix drop).
+    pub(crate) fn side_op(&self, op: WriteOp) {
+        self.side_ops
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(op);
+        self.wake.notify_one();
+    }
+
+    /// Wakes the worker so it persists a changed invalidation state soon.
+    pub(crate) fn poke(&self) {
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn queued(&self) -> u64 {
+        (self.capacity - self.puts.capacity()) as u64
+    }
+
+    /// Waits until everything queued before this call is written.
+    pub(crate) async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.controls.send(Control::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Flushes and stops the worker.
+    pub(crate) async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.controls.send(Control::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    fn take_side_ops(&self) -> Vec<WriteOp> {
+        std::mem::take(&mut *self.side_ops.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// What the worker needs from the cache; a trait so the worker holds only a weak reference.
+pub(crate) trait WriteTarget: Send + Sync + 'static {
+    fn write_behind(&self) -> Option<&Arc<WriteBehind>>;
+    /// Whether `entry` is still worth writing (not dropped or invalidated since).
+    fn still_valid(&self, key: &Key, entry: &Entry) -> bool;
+    /// The encoded invalidation state if it changed since `since`, with its version.
+    fn invalidation_if_changed(&self, since: u64) -> Option<(u64, bytes::Bytes)>;
+    /// Writes a batch to the disk tier (switching it off on failure).
+    fn write_disk(&self, ops: Vec<WriteOp>) -> futures_util::future::BoxFuture<'_, ()>;
+    /// Sweeps and evicts on the disk tier.
+    fn maintain(&self) -> futures_util::future::BoxFuture<'_, ()>;
+}
+
+/// The worker loop.
+pub(crate) async fn run_worker<T: WriteTarget>(
+    target: Weak<T>,
+    batch_interval: Duration,
+    mut puts: mpsc::Receiver<(Key, Arc<Entry>)>,
+    mut controls: mpsc::UnboundedReceiver<Control>,
+) {
+    let mut persisted_version = 0u64;
+    let mut last_maintenance = tokio::time::Instant::now();
+    let mut buf: Vec<(Key, Arc<Entry>)> = Vec::new();
+    loop {
+        let Some(wb) = target.upgrade().and_then(|t| t.write_behind().cloned()) else {
+            return;
+        };
+        let mut acks: Vec<oneshot::Sender<()>> = Vec::new();
+        let mut stop = false;
+        tokio::select! {
+            biased;
+            ctl = controls.recv() => match ctl {
+                Some(Control::Flush(ack)) => acks.push(ack),
+                Some(Control::Shutdown(ack)) => { acks.push(ack); stop = true; }
+                None => stop = true,
+            },
+            n = puts.recv_many(&mut buf, MAX_BATCH) => {
+                if n == 0 {
+                    stop = true;
+                } else {
+                    // Collect more for the batching window, unless someone asks to flush.
+                    tokio::select! {
+                        () = tokio::time::sleep(batch_interval) => {}
+                        ctl = controls.recv() => match ctl {
+                            Some(Control::Flush(ack)) => acks.push(ack),
+                            Some(Control::Shutdown(ack)) => { acks.push(ack); stop = true; }
+                            None => stop = true,
+                        },
+                    }
+                }
+            }
+            () = wb.wake.notified() => {}
+            () = tokio::time::sleep(MAINTENANCE_EVERY) => {}
+        }
+        drop(wb);
+        // Drain everything queued so far: a flush covers every put made before it.
+        loop {
+            let before = buf.len();
+            if puts.recv_many(&mut buf, MAX_BATCH).now_or_never().is_none() || buf.len() == before {
+                break;
+            }
+            // Bound one batch, unless a flush or shutdown needs everything written now.
+            if acks.is_empty() && buf.len() >= MAX_BATCH * 4 {
+                break;
+            }
+        }
+        let Some(t) = target.upgrade() else {
+            return;
+        };
+        let mut ops: Vec<WriteOp> = t
+            .write_behind()
+            .map(|wb| wb.take_side_ops())
+            .unwrap_or_default();
+        for (key, entry) in buf.drain(..) {
+            if t.still_valid(&key, &entry) {
+                ops.push(WriteOp::Put {
+                    record: codec::encode(&entry),
+                    expires_at_ms: entry.expires_at_ms(),
+                    key,
+                });
+            }
+        }
+        if let Some((version, state)) = t.invalidation_if_changed(persisted_version) {
+            persisted_version = version;
+            ops.push(WriteOp::SetInvalidationState { state });
+        }
+        if !ops.is_empty() {
+            let n = ops.len();
+            t.write_disk(ops).await;
+            if let Some(wb) = t.write_behind() {
+                bump(&wb.batches);
+                tracing::trace!(ops = n, "write-behind batch written");
+            }
+        }
+        if stop || last_maintenance.elapsed() >= MAINTENANCE_EVERY {
+            t.maintain().await;
+            last_maintenance = tokio::time::Instant::now();
+        }
+        drop(t);
+        for ack in acks {
+            let _ = ack.send(());
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+use futures_util::FutureExt;
+
+/// Counts a put as written (used by the target).
+pub(crate) fn count(c: &AtomicU64, n: usize) {
+    c.fetch_add(n as u64, Ordering::Relaxed);
+}

@@ -1,0 +1,87 @@
+//! Helpers shared by the tests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cachearr_engine::{CachedValue, Fill, LoadError, Loader, ManualClock, Policy, TieredCache};
+
+pub(crate) const SEC: Duration = Duration::from_secs(1);
+
+/// A loader that counts its calls and answers `body-N` (N = call number).
+pub(crate) struct CountingLoader {
+    pub(crate) calls: AtomicUsize,
+    pub(crate) fail: std::sync::atomic::AtomicBool,
+    pub(crate) delay: Duration,
+}
+
+impl CountingLoader {
+    pub(crate) fn new() -> Arc<Self> {
+        Self::with_delay(Duration::ZERO)
+    }
+    pub(crate) fn with_delay(delay: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            calls: AtomicUsize::new(0),
+            fail: std::sync::atomic::AtomicBool::new(false),
+            delay,
+        })
+    }
+    pub(crate) fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+    pub(crate) fn set_failing(&self, on: bool) {
+        self.fail.store(on, Ordering::SeqCst);
+    }
+}
+
+impl Loader for CountingLoader {
+    fn load(&self) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let fail = self.fail.load(Ordering::SeqCst);
+        let delay = self.delay;
+        Box::pin(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            if fail {
+                Err(LoadError::new("upstream down"))
+            } else {
+                Ok(Fill::Store(CachedValue::new(200, format!("body-{n}"))))
+            }
+        })
+    }
+}
+
+/// A memory-only cache on a manual clock, without the housekeeping task.
+pub(crate) async fn memory_cache(clock: &Arc<ManualClock>) -> TieredCache {
+    TieredCache::builder()
+        .memory_max_bytes(64 << 20)
+        .clock(clock.clone())
+        .housekeeping(false)
+        .build()
+        .await
+        .expect("memory cache builds")
+}
+
+/// fresh 10 s, stale-while-revalidate 60 s, stale-if-error 300 s.
+pub(crate) fn policy() -> Policy {
+    Policy::new("metadata", 10 * SEC)
+        .with_stale_while_revalidate(60 * SEC)
+        .with_stale_if_error(300 * SEC)
+}
+
+pub(crate) fn body(l: &cachearr_engine::Lookup) -> String {
+    String::from_utf8_lossy(&l.entry.value.body).into_owned()
+}
+
+/// Waits until `f` holds, yielding to other tasks; panics after many rounds. Used to wait for
+/// background tasks, never for time to pass.
+pub(crate) async fn eventually(mut f: impl FnMut() -> bool) {
+    for _ in 0..10_000 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("condition never became true");
+}

@@ -1,0 +1,488 @@
+//! Memory tier behaviour: hits, single-flight, stale-while-revalidate, stale-if-error, tags,
+//! failing loaders. Time is driven by a ManualClock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use cachearr_engine::{
+    CachedValue, EngineError, Fill, Key, LoadError, Loader, ManualClock, Outcome, Policy, TierKind,
+    TieredCache,
+};
+
+use crate::common::*;
+
+#[tokio::test]
+async fn fresh_entry_is_a_memory_hit_sharing_the_body() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader = CountingLoader::new();
+    let key = Key::new("k");
+    let first = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(first.outcome, Outcome::Miss);
+    clock.advance(9 * SEC);
+    let second = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(second.outcome, Outcome::Hit(TierKind::Memory));
+    assert_eq!(body(&second), "body-1");
+    // Same allocation: a hit hands out the stored body, not a copy.
+    assert_eq!(
+        first.entry.value.body.as_ptr(),
+        second.entry.value.body.as_ptr()
+    );
+    assert_eq!(second.entry.age(clock.now_ms_for_test()), 9 * SEC);
+    assert_eq!(loader.calls(), 1);
+    let stats = cache.stats();
+    let class = stats.class("metadata").unwrap();
+    assert_eq!((class.misses, class.hits_memory, class.entries), (1, 1, 1));
+}
+
+trait NowForTest {
+    fn now_ms_for_test(&self) -> u64;
+}
+impl NowForTest for ManualClock {
+    fn now_ms_for_test(&self) -> u64 {
+        cachearr_engine::Clock::now_ms(self)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_callers_make_one_loader_call() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    // The loader waits until every caller has joined, so all 1,000 really overlap.
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let loader: Arc<dyn Loader> = {
+        let gate = gate.clone();
+        let calls = calls.clone();
+        Arc::new(move || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let gate = gate.clone();
+            async move {
+                gate.notified().await;
+                Ok(Fill::Store(CachedValue::new(200, "one")))
+            }
+        })
+    };
+    let key = Key::new("cold");
+    let mut tasks = Vec::new();
+    for _ in 0..1000 {
+        let (cache, key, loader) = (cache.clone(), key.clone(), loader.clone());
+        tasks.push(tokio::spawn(async move {
+            cache.get_or_load(&key, &policy(), loader).await
+        }));
+    }
+    eventually(|| {
+        cache
+            .stats()
+            .class("metadata")
+            .is_some_and(|c| c.misses + c.coalesced == 1000)
+    })
+    .await;
+    gate.notify_one();
+    let mut outcomes = std::collections::HashMap::new();
+    for t in tasks {
+        let l = t.await.unwrap().unwrap();
+        assert_eq!(body(&l), "one");
+        *outcomes.entry(format!("{:?}", l.outcome)).or_insert(0) += 1;
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(outcomes.get("Miss"), Some(&1));
+    assert_eq!(outcomes.get("Coalesced"), Some(&999));
+}
+
+#[tokio::test]
+async fn stale_within_window_is_served_at_once_with_exactly_one_refresh() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    // The refresh blocks until released, so we can observe it in progress.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let loader: Arc<dyn Loader> = {
+        let (gate, calls) = (gate.clone(), calls.clone());
+        Arc::new(move || {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            let gate = gate.clone();
+            async move {
+                if n > 1 {
+                    let _p = gate.acquire().await;
+                }
+                Ok(Fill::Store(CachedValue::new(200, format!("v{n}"))))
+            }
+        })
+    };
+    let key = Key::new("swr");
+    cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    clock.advance(11 * SEC); // past fresh (10 s), within SWR (60 s)
+    for _ in 0..50 {
+        let l = cache
+            .get_or_load(&key, &policy(), loader.clone())
+            .await
+            .unwrap();
+        assert_eq!(l.outcome, Outcome::Stale);
+        assert_eq!(body(&l), "v1");
+    }
+    eventually(|| cache.stats().refreshes_in_progress == 1).await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "one initial load + one refresh"
+    );
+    gate.add_permits(1);
+    eventually(|| cache.stats().refreshes_in_progress == 0).await;
+    let l = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Hit(TierKind::Memory));
+    assert_eq!(body(&l), "v2");
+    let c = cache.stats().class("metadata").cloned().unwrap();
+    assert_eq!((c.stale_hits, c.refreshes_started), (50, 1));
+}
+
+#[tokio::test]
+async fn past_the_stale_window_the_caller_waits_for_a_new_load() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader = CountingLoader::new();
+    let key = Key::new("old");
+    cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    clock.advance(71 * SEC); // fresh 10 + swr 60 exceeded
+    let l = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Miss);
+    assert_eq!(body(&l), "body-2");
+}
+
+#[tokio::test]
+async fn failed_load_serves_stale_within_stale_if_error_and_the_error_after() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader = CountingLoader::new();
+    let key = Key::new("sie");
+    cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    loader.set_failing(true);
+    clock.advance(100 * SEC); // past SWR (70 s), within SIE (310 s)
+    let l = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::StaleOnError);
+    assert_eq!(body(&l), "body-1");
+    clock.advance(300 * SEC); // past SIE
+    let err = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Load(_)), "{err:?}");
+    // Errors are never stored: the next call loads again and succeeds.
+    loader.set_failing(false);
+    let l = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Miss);
+    assert_eq!(loader.calls(), 4);
+    assert_eq!(cache.stats().class("metadata").unwrap().loader_errors, 2);
+}
+
+#[tokio::test]
+async fn a_failed_first_load_is_an_error_for_every_waiter_and_not_stored() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader = CountingLoader::new();
+    loader.set_failing(true);
+    let key = Key::new("never");
+    let err = cache.get_or_load(&key, &policy(), loader.clone()).await;
+    assert!(err.is_err());
+    assert!(cache.get(&key).await.is_none());
+}
+
+#[tokio::test]
+async fn tag_invalidation_takes_effect_at_once_for_that_tag_only() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader = CountingLoader::new();
+    let a = Key::new("a");
+    let b = Key::new("b");
+    let pa = policy().with_tag("item:1").with_tag("section:1");
+    let pb = policy().with_tag("item:2").with_tag("section:1");
+    cache.get_or_load(&a, &pa, loader.clone()).await.unwrap();
+    cache.get_or_load(&b, &pb, loader.clone()).await.unwrap();
+    cache.invalidate_tag("item:1");
+    assert_eq!(
+        cache
+            .get_or_load(&a, &pa, loader.clone())
+            .await
+            .unwrap()
+            .outcome,
+        Outcome::Miss
+    );
+    assert_eq!(
+        cache
+            .get_or_load(&b, &pb, loader.clone())
+            .await
+            .unwrap()
+            .outcome,
+        Outcome::Hit(TierKind::Memory)
+    );
+    cache.invalidate_tag("section:1");
+    assert!(cache.get(&a).await.is_none());
+    assert!(cache.get(&b).await.is_none());
+    // A tag nobody used before is harmless.
+    cache.invalidate_tag("never-seen");
+}
+
+#[tokio::test]
+async fn invalidation_during_a_load_makes_its_result_stale_at_once() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let loader: Arc<dyn Loader> = {
+        let gate = gate.clone();
+        Arc::new(move || {
+            let gate = gate.clone();
+            async move {
+                let _p = gate.acquire().await;
+                Ok(Fill::Store(CachedValue::new(200, "from before the change")))
+            }
+        })
+    };
+    let key = Key::new("racy");
+    let p = policy().with_tag("item:9");
+    let task = {
+        let (cache, key, p, loader) = (cache.clone(), key.clone(), p.clone(), loader.clone());
+        tokio::spawn(async move { cache.get_or_load(&key, &p, loader).await })
+    };
+    eventually(|| {
+        cache
+            .stats()
+            .class("metadata")
+            .is_some_and(|c| c.misses == 1)
+    })
+    .await;
+    cache.invalidate_tag("item:9");
+    gate.add_permits(1);
+    let l = task.await.unwrap().unwrap();
+    assert_eq!(l.outcome, Outcome::Miss, "the waiter still gets its answer");
+    assert!(
+        cache.get(&key).await.is_none(),
+        "but it is not served to later readers"
+    );
+}
+
+#[tokio::test]
+async fn clear_all_and_clear_prefix_take_effect_at_once() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader = CountingLoader::new();
+    for k in ["plex|/a", "plex|/b", "jf|/a"] {
+        cache
+            .get_or_load(&Key::new(k), &policy(), loader.clone())
+            .await
+            .unwrap();
+    }
+    cache.clear_prefix("plex|");
+    assert!(cache.get(&Key::new("plex|/a")).await.is_none());
+    assert!(cache.get(&Key::new("plex|/b")).await.is_none());
+    assert!(cache.get(&Key::new("jf|/a")).await.is_some());
+    // Entries stored after the drop are not affected by it.
+    cache
+        .get_or_load(&Key::new("plex|/a"), &policy(), loader.clone())
+        .await
+        .unwrap();
+    assert!(cache.get(&Key::new("plex|/a")).await.is_some());
+    cache.clear_all();
+    for k in ["plex|/a", "plex|/b", "jf|/a"] {
+        assert!(cache.get(&Key::new(k)).await.is_none(), "{k}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_loader_releases_its_waiters_at_the_timeout() {
+    let cache = TieredCache::builder()
+        .load_timeout(Duration::from_secs(5))
+        .housekeeping(false)
+        .build()
+        .await
+        .unwrap();
+    let loader: Arc<dyn Loader> = Arc::new(std::future::pending::<Result<Fill, LoadError>>);
+    let key = Key::new("hang");
+    let waiters: Vec<_> = (0..10)
+        .map(|_| {
+            let (cache, key, loader) = (cache.clone(), key.clone(), loader.clone());
+            tokio::spawn(async move { cache.get_or_load(&key, &policy(), loader).await })
+        })
+        .collect();
+    for w in waiters {
+        let r = w.await.unwrap();
+        assert!(matches!(r, Err(EngineError::LoadTimeout(_))), "{r:?}");
+    }
+    // The key is free again: a good loader fills it.
+    let good = CountingLoader::new();
+    assert_eq!(
+        cache
+            .get_or_load(&key, &policy(), good)
+            .await
+            .unwrap()
+            .outcome,
+        Outcome::Miss
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_loader_releases_its_waiters() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader: Arc<dyn Loader> = Arc::new(|| async {
+        if true {
+            panic!("loader bug");
+        }
+        Ok(Fill::Store(CachedValue::new(200, "")))
+    });
+    let key = Key::new("boom");
+    let r = cache.get_or_load(&key, &policy(), loader).await;
+    assert!(matches!(r, Err(EngineError::LoaderPanicked)), "{r:?}");
+    let good = CountingLoader::new();
+    assert_eq!(
+        cache
+            .get_or_load(&key, &policy(), good)
+            .await
+            .unwrap()
+            .outcome,
+        Outcome::Miss
+    );
+}
+
+#[tokio::test]
+async fn pass_is_handed_out_but_never_stored_and_negative_only_with_a_ttl() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let pass: Arc<dyn Loader> = Arc::new(|| async { Ok(Fill::Pass(CachedValue::new(200, "p"))) });
+    let key = Key::new("pass");
+    let l = cache
+        .get_or_load(&key, &policy(), pass.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Passed);
+    assert!(cache.get(&key).await.is_none());
+
+    let notfound: Arc<dyn Loader> =
+        Arc::new(|| async { Ok(Fill::Negative(CachedValue::new(404, "nope"))) });
+    let nk = Key::new("404");
+    let l = cache
+        .get_or_load(&nk, &policy(), notfound.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Passed, "no negative TTL: not kept");
+    let p = policy().with_negative_ttl(5 * SEC);
+    assert_eq!(
+        cache
+            .get_or_load(&nk, &p, notfound.clone())
+            .await
+            .unwrap()
+            .outcome,
+        Outcome::Miss
+    );
+    let l = cache.get_or_load(&nk, &p, notfound.clone()).await.unwrap();
+    assert_eq!(l.outcome, Outcome::Hit(TierKind::Memory));
+    assert!(l.entry.negative);
+    clock.advance(6 * SEC);
+    assert_eq!(
+        cache.get_or_load(&nk, &p, notfound).await.unwrap().outcome,
+        Outcome::Miss
+    );
+}
+
+#[tokio::test]
+async fn insert_get_and_remove() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let key = Key::new("direct");
+    cache
+        .insert(&key, &policy(), CachedValue::new(201, "x"))
+        .await;
+    let l = cache.get(&key).await.unwrap();
+    assert_eq!(
+        (l.outcome, l.entry.value.status),
+        (Outcome::Hit(TierKind::Memory), 201)
+    );
+    clock.advance(20 * SEC);
+    assert_eq!(cache.get(&key).await.unwrap().outcome, Outcome::Stale);
+    cache.remove(&key).await;
+    assert!(cache.get(&key).await.is_none());
+}
+
+#[tokio::test]
+async fn entries_read_twice_are_warmed_at_80_percent_of_fresh_within_budget() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = TieredCache::builder()
+        .clock(clock.clone())
+        .housekeeping(false)
+        .refresh_budget(1, 1)
+        .build()
+        .await
+        .unwrap();
+    let loader = CountingLoader::new();
+    let p = Policy::new("stats", 100 * SEC);
+    let hot = Key::new("hot");
+    let hot2 = Key::new("hot2");
+    let cold = Key::new("cold");
+    for k in [&hot, &hot2, &cold] {
+        cache.get_or_load(k, &p, loader.clone()).await.unwrap(); // read 1 (the fill)
+    }
+    cache.get_or_load(&hot, &p, loader.clone()).await.unwrap(); // read 2
+    cache.get_or_load(&hot2, &p, loader.clone()).await.unwrap(); // read 2
+    assert_eq!(loader.calls(), 3);
+    clock.advance(79 * SEC);
+    cache.run_pending_tasks().await;
+    assert_eq!(loader.calls(), 3, "not due before 80 %");
+    clock.advance(SEC);
+    cache.run_pending_tasks().await;
+    // Budget of 1 per second: only one of the two hot entries is refreshed now.
+    eventually(|| loader.calls() == 4).await;
+    eventually(|| cache.stats().refreshes_in_progress == 0).await;
+    clock.advance(SEC);
+    cache.run_pending_tasks().await;
+    eventually(|| loader.calls() == 5).await;
+    eventually(|| cache.stats().refreshes_in_progress == 0).await;
+    let c = cache.stats().class("stats").cloned().unwrap();
+    assert_eq!(c.warm_refreshes, 2);
+    // Both hot entries are fresh again well past their first TTL; the cold one is not.
+    clock.advance(50 * SEC);
+    for k in [&hot, &hot2] {
+        assert_eq!(
+            cache
+                .get_or_load(k, &p, loader.clone())
+                .await
+                .unwrap()
+                .outcome,
+            Outcome::Hit(TierKind::Memory)
+        );
+    }
+    assert_eq!(
+        cache
+            .get_or_load(&cold, &p, loader.clone())
+            .await
+            .unwrap()
+            .outcome,
+        Outcome::Miss
+    );
+}
