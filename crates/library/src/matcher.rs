@@ -1,0 +1,913 @@
+//! Matching playlist entries to library tracks.
+//!
+//! # Order of evidence
+//! 1. **Ids**: a MusicBrainz id or ISRC that the index knows decides (method `mbid`/`isrc`).
+//! 2. **Exact keys**: the normalised base title + version tags + one normalised artist; the
+//!    candidates found are still scored (to pick the right album among duplicates).
+//! 3. **Fuzzy candidates**: the tracks of the query's artists (exact or misspelt names, via
+//!    artist-name trigrams) and the tracks sharing the most title trigrams, scored on title,
+//!    artist, album and duration.
+//!
+//! # Versions are never confused
+//! A candidate whose [`crate::VersionTags`] differ from the query's is not a candidate at all: a live,
+//! remix, acoustic, instrumental, demo or karaoke version never matches the original, nor the
+//! original a version, nor a live version a remix.
+//!
+//! # Bands
+//! `accept` when the score reaches [`MatcherConfig::accept`], title and artist each clear
+//! their floors, and the best candidate leads the best *different song* by at least
+//! [`MatcherConfig::margin`] (duplicates of the same song — the album and a compilation
+//! — do not count against it); `review` from [`MatcherConfig::review`] up; `reject` below.
+//!
+//! # Scoring and strsim
+//! Similarities are `1 − OSA distance / longer length` (strsim's `osa_distance`: a swapped
+//! pair of letters is one edit). strsim is already in the dependency tree through clap, so it
+//! costs no compile time; candidate lists are bounded (a few hundred per fuzzy query), so a
+//! faster scorer would not change the batch time much (see `docs/library-index.md`).
+//!
+//! # Parallelism
+//! [`Matcher::match_all`] splits the batch over scoped std threads (one per core). The work is
+//! uniform and embarrassingly parallel; rayon would bring five crates for no gain here.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::index::{ItemNo, ItemView, LibraryIndex, SectionMask, Visibility};
+use crate::normalize::{self, ParsedTitle, similarity};
+use crate::record::{self, ItemKind};
+
+/// One playlist entry to match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackQuery {
+    /// The artist credit ("A feat. B" allowed).
+    pub artist: String,
+    /// The track title.
+    pub title: String,
+    /// The album, if known.
+    #[serde(default)]
+    pub album: Option<String>,
+    /// Duration in milliseconds, if known.
+    #[serde(default)]
+    pub duration_ms: Option<u32>,
+    /// ISRC, if known.
+    #[serde(default)]
+    pub isrc: Option<String>,
+    /// MusicBrainz recording (or track) id, if known.
+    #[serde(default)]
+    pub musicbrainz_id: Option<String>,
+}
+
+impl TrackQuery {
+    /// A query with artist and title only.
+    pub fn new(artist: &str, title: &str) -> TrackQuery {
+        TrackQuery {
+            artist: artist.to_string(),
+            title: title.to_string(),
+            ..TrackQuery::default()
+        }
+    }
+}
+
+/// How confident a match is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Band {
+    /// Safe to use without asking.
+    Accept,
+    /// Plausible; a person should confirm.
+    Review,
+    /// No usable match.
+    Reject,
+}
+
+/// Which evidence decided the match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchMethod {
+    /// The MusicBrainz id.
+    Mbid,
+    /// The ISRC.
+    Isrc,
+    /// The normalised exact key (title, version, artist).
+    ExactKey,
+    /// Fuzzy candidates and scoring.
+    Fuzzy,
+    /// A remembered earlier decision ([`crate::MatchStore`]).
+    Remembered,
+    /// Nothing found.
+    None,
+}
+
+/// A scored candidate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// Position in the index.
+    #[serde(skip)]
+    pub item: ItemNo,
+    /// The server's id.
+    pub id: String,
+    /// The track title.
+    pub title: String,
+    /// The artist credits, joined with ", ".
+    pub artist: String,
+    /// The album.
+    pub album: Option<String>,
+    /// The combined score in `0.0..=1.0`.
+    pub score: f32,
+}
+
+/// The result for one query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchOutcome {
+    /// The best candidate, if any cleared the minimum title similarity.
+    pub best: Option<Candidate>,
+    /// The band of `best`.
+    pub band: Band,
+    /// The evidence used.
+    pub method: MatchMethod,
+    /// The next candidate: the best different song if there is one, else a duplicate.
+    pub runner_up: Option<Candidate>,
+}
+
+impl MatchOutcome {
+    /// No match: nothing found, band `reject`.
+    pub fn none() -> MatchOutcome {
+        MatchOutcome {
+            best: None,
+            band: Band::Reject,
+            method: MatchMethod::None,
+            runner_up: None,
+        }
+    }
+
+    /// The accepted item's id, if the band is `accept`.
+    pub fn accepted_id(&self) -> Option<&str> {
+        match (&self.best, self.band) {
+            (Some(best), Band::Accept) => Some(&best.id),
+            _ => None,
+        }
+    }
+}
+
+/// Thresholds and weights of the matcher.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MatcherConfig {
+    /// Minimum score for `accept`.
+    pub accept: f32,
+    /// Minimum score for `review`.
+    pub review: f32,
+    /// Minimum lead of the best over the best different song for `accept`.
+    pub margin: f32,
+    /// Minimum title similarity for `accept`.
+    pub title_floor: f32,
+    /// Minimum artist similarity for `accept`.
+    pub artist_floor: f32,
+    /// Weights of title, artist, album and duration (normalised over the fields present).
+    pub weights: [f32; 4],
+    /// Tolerance on duration (ms) within which durations count as equal.
+    pub duration_tolerance_ms: u32,
+    /// Most title-trigram candidates scored per fuzzy query.
+    pub max_gram_candidates: usize,
+    /// Artist blocks larger than this are not scored whole (e.g. "Various Artists").
+    pub max_block: usize,
+}
+
+impl Default for MatcherConfig {
+    fn default() -> MatcherConfig {
+        MatcherConfig {
+            accept: 0.86,
+            review: 0.65,
+            margin: 0.05,
+            title_floor: 0.8,
+            artist_floor: 0.6,
+            weights: [0.5, 0.3, 0.1, 0.1],
+            duration_tolerance_ms: 3_000,
+            max_gram_candidates: 200,
+            max_block: 5_000,
+        }
+    }
+}
+
+/// A query taken apart once.
+struct Prepared {
+    title: ParsedTitle,
+    artists: Vec<String>,
+    artists_joined: String,
+    album: Option<String>,
+    duration_ms: Option<u32>,
+}
+
+impl Prepared {
+    fn new(query: &TrackQuery) -> Prepared {
+        let title = normalize::parse_title(&query.title);
+        let mut artists = normalize::split_artists(&query.artist);
+        for name in &title.featured {
+            if !artists.contains(name) {
+                artists.push(name.clone());
+            }
+        }
+        let artists_joined = artists.join(" ");
+        let album = query
+            .album
+            .as_deref()
+            .map(normalize::normalize_album)
+            .filter(|album| !album.is_empty());
+        Prepared {
+            title,
+            artists,
+            artists_joined,
+            album,
+            duration_ms: query.duration_ms,
+        }
+    }
+}
+
+/// Per-thread scratch space: a dense counter over items (reset through the touched list).
+struct Scratch {
+    counts: Vec<u8>,
+    touched: Vec<u32>,
+}
+
+impl Scratch {
+    fn new(items: usize) -> Scratch {
+        Scratch {
+            counts: vec![0; items],
+            touched: Vec::new(),
+        }
+    }
+
+    fn bump(&mut self, item: u32) {
+        if let Some(count) = self.counts.get_mut(item as usize) {
+            if *count == 0 {
+                self.touched.push(item);
+            }
+            *count = count.saturating_add(1);
+        }
+    }
+
+    fn clear(&mut self) {
+        for item in self.touched.drain(..) {
+            if let Some(count) = self.counts.get_mut(item as usize) {
+                *count = 0;
+            }
+        }
+    }
+}
+
+/// Parts of a candidate's score, kept for the bands.
+#[derive(Debug, Clone, Copy)]
+struct Scored {
+    item: u32,
+    score: f32,
+    title: f32,
+    artist: f32,
+}
+
+/// Matches queries against one index, within one user's [`Visibility`].
+pub struct Matcher<'a> {
+    index: &'a LibraryIndex,
+    mask: SectionMask,
+    config: MatcherConfig,
+}
+
+impl<'a> Matcher<'a> {
+    /// A matcher over `index` that only ever returns items `visibility` allows.
+    pub fn new(index: &'a LibraryIndex, visibility: &Visibility, config: MatcherConfig) -> Self {
+        Matcher {
+            mask: index.mask(visibility),
+            index,
+            config,
+        }
+    }
+
+    /// The index matched against.
+    pub fn index(&self) -> &'a LibraryIndex {
+        self.index
+    }
+
+    /// Matches one query.
+    pub fn match_one(&self, query: &TrackQuery) -> MatchOutcome {
+        let mut scratch = Scratch::new(self.index.len());
+        self.match_with(query, &mut scratch)
+    }
+
+    /// Matches a batch on every core; `progress` is called with the number done so far
+    /// (from any thread, at most every 64 queries and once at the end).
+    pub fn match_all(
+        &self,
+        queries: &[TrackQuery],
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Vec<MatchOutcome> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .max(1);
+        let chunk = queries.len().div_ceil(threads).max(1);
+        let done = AtomicUsize::new(0);
+        let mut outcomes: Vec<MatchOutcome> = Vec::with_capacity(queries.len());
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = queries
+                .chunks(chunk)
+                .map(|part| {
+                    let done = &done;
+                    scope.spawn(move || {
+                        let mut scratch = Scratch::new(self.index.len());
+                        let mut out = Vec::with_capacity(part.len());
+                        for (n, query) in part.iter().enumerate() {
+                            out.push(self.match_with(query, &mut scratch));
+                            if n % 64 == 63 {
+                                progress(done.fetch_add(64, Ordering::Relaxed) + 64);
+                            }
+                        }
+                        done.fetch_add(part.len() % 64, Ordering::Relaxed);
+                        out
+                    })
+                })
+                .collect();
+            for worker in workers {
+                match worker.join() {
+                    Ok(part) => outcomes.extend(part),
+                    // A panic in matching is a bug; surface it rather than return short.
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        });
+        progress(queries.len());
+        outcomes
+    }
+
+    fn match_with(&self, query: &TrackQuery, scratch: &mut Scratch) -> MatchOutcome {
+        if let Some(outcome) = self.match_by_id(query) {
+            return outcome;
+        }
+        let prepared = Prepared::new(query);
+        if prepared.title.base.is_empty() {
+            return MatchOutcome::none();
+        }
+        let artist_ids: Vec<u32> = prepared
+            .artists
+            .iter()
+            .filter_map(|name| self.index.artist_id(name))
+            .collect();
+
+        // Exact keys.
+        let mut exact: Vec<u32> = Vec::new();
+        for artist in &artist_ids {
+            for item in
+                self.index
+                    .exact_items(&prepared.title.base, prepared.title.version, *artist)
+            {
+                if !exact.contains(&item) {
+                    exact.push(item);
+                }
+            }
+        }
+        if !exact.is_empty() {
+            // The artists' other tracks too, so the runner-up and the margin rule see the
+            // nearest different song ("Love Me Do" against "Love Me Too").
+            let mut pool = exact.clone();
+            for artist in &artist_ids {
+                let block = self.index.artist_block(*artist);
+                if block.len() <= self.config.max_block {
+                    pool.extend_from_slice(block);
+                }
+            }
+            pool.sort_unstable();
+            pool.dedup();
+            let scored: Vec<Scored> = pool
+                .iter()
+                .filter_map(|item| self.score(&prepared, *item))
+                .collect();
+            let outcome = self.decide(&prepared, scored, MatchMethod::ExactKey);
+            if outcome.band == Band::Accept {
+                return outcome;
+            }
+        }
+
+        // Fuzzy candidates: artist blocks (exact and misspelt artists) and title trigrams.
+        let mut artists = artist_ids.clone();
+        for name in &prepared.artists {
+            if self.index.artist_id(name).is_none() {
+                artists.extend(self.similar_artists(name, scratch));
+            }
+        }
+        let mut candidates: Vec<u32> = Vec::new();
+        for artist in &artists {
+            let block = self.index.artist_block(*artist);
+            if block.len() <= self.config.max_block {
+                candidates.extend_from_slice(block);
+            }
+        }
+        candidates.extend(self.title_gram_candidates(&prepared.title.base, scratch));
+        candidates.sort_unstable();
+        candidates.dedup();
+        let scored: Vec<Scored> = candidates
+            .iter()
+            .filter_map(|item| self.score(&prepared, *item))
+            .collect();
+        self.decide(&prepared, scored, MatchMethod::Fuzzy)
+    }
+
+    fn match_by_id(&self, query: &TrackQuery) -> Option<MatchOutcome> {
+        let visible_track = |item: &u32| {
+            self.index
+                .view_masked(*item, &self.mask)
+                .is_some_and(|v| v.kind() == ItemKind::Track)
+        };
+        let mut found: Vec<u32> = Vec::new();
+        let mut method = MatchMethod::None;
+        if let Some(mbid) = query.musicbrainz_id.as_deref().and_then(record::parse_mbid) {
+            found = self.index.mbid_items(mbid).filter(visible_track).collect();
+            method = MatchMethod::Mbid;
+        }
+        if found.is_empty()
+            && let Some(isrc) = query.isrc.as_deref().and_then(record::normalize_isrc)
+        {
+            found = self.index.isrc_items(&isrc).filter(visible_track).collect();
+            method = MatchMethod::Isrc;
+        }
+        if found.is_empty() {
+            return None;
+        }
+        // Several items can carry one id (album and compilation): the text decides which.
+        let prepared = Prepared::new(query);
+        let mut ranked: Vec<(u32, f32)> = found
+            .iter()
+            .map(|item| (*item, self.score(&prepared, *item).map_or(0.0, |s| s.score)))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let best = ranked
+            .first()
+            .and_then(|(item, _)| self.candidate(*item, 1.0));
+        let runner_up = ranked
+            .get(1)
+            .and_then(|(item, score)| self.candidate(*item, *score));
+        Some(MatchOutcome {
+            best,
+            band: Band::Accept,
+            method,
+            runner_up,
+        })
+    }
+
+    /// Artist ids whose names look like `name` (a misspelt artist).
+    fn similar_artists(&self, name: &str, scratch: &mut Scratch) -> Vec<u32> {
+        if self.index.artist_count() > scratch.counts.len() {
+            return Vec::new();
+        }
+        for gram in normalize::trigrams(name) {
+            for artist in self.index.artist_gram_items(gram) {
+                scratch.bump(*artist);
+            }
+        }
+        let needed = (normalize::trigrams(name).len() / 3).max(1) as u8;
+        let mut found: Vec<(u32, f32)> = scratch
+            .touched
+            .iter()
+            .filter(|artist| {
+                scratch
+                    .counts
+                    .get(**artist as usize)
+                    .is_some_and(|c| *c >= needed)
+            })
+            .map(|artist| (*artist, similarity(name, self.index.artist_name(*artist))))
+            .filter(|(_, sim)| *sim >= 0.75)
+            .collect();
+        scratch.clear();
+        found.sort_by(|a, b| b.1.total_cmp(&a.1));
+        found.truncate(3);
+        found.into_iter().map(|(artist, _)| artist).collect()
+    }
+
+    /// Items sharing the most trigrams with the title (rarest grams first, common grams
+    /// capped so one query never walks a huge posting list more than a few times).
+    fn title_gram_candidates(&self, title: &str, scratch: &mut Scratch) -> Vec<u32> {
+        let mut lists: Vec<&[u32]> = normalize::trigrams(title)
+            .into_iter()
+            .map(|gram| self.index.title_gram_items(gram))
+            .filter(|items| !items.is_empty())
+            .collect();
+        lists.sort_by_key(|items| items.len());
+        lists.truncate(12);
+        for items in &lists {
+            for item in *items {
+                scratch.bump(*item);
+            }
+        }
+        let mut ranked: Vec<(u8, u32)> = scratch
+            .touched
+            .iter()
+            .map(|item| {
+                (
+                    scratch.counts.get(*item as usize).copied().unwrap_or(0),
+                    *item,
+                )
+            })
+            .collect();
+        scratch.clear();
+        let keep = self.config.max_gram_candidates.min(ranked.len());
+        if keep == 0 {
+            return Vec::new();
+        }
+        ranked.select_nth_unstable_by(keep - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.truncate(keep);
+        ranked.into_iter().map(|(_, item)| item).collect()
+    }
+
+    /// Scores one candidate, or `None` when it is not one (wrong kind, hidden, another
+    /// version, or a title too far off).
+    fn score(&self, query: &Prepared, item: u32) -> Option<Scored> {
+        let view = self.index.view_masked(item, &self.mask)?;
+        if view.kind() != ItemKind::Track || view.version() != query.title.version {
+            return None;
+        }
+        let mut title = similarity(&query.title.base, view.title_norm());
+        if title < 0.5 {
+            return None;
+        }
+        if !query.title.version.is_original() {
+            // Same kind of version, but is it the same one ("X Remix" is not "Y Remix")?
+            let overlap = version_text_overlap(&query.title.version_text, view.version_text());
+            if overlap < 0.5 {
+                return None;
+            }
+            title *= 0.5 + 0.5 * overlap;
+        }
+        let artist = self.artist_similarity(query, &view);
+        let [w_title, w_artist, w_album, w_duration] = self.config.weights;
+        let mut total = w_title * title + w_artist * artist;
+        let mut weight = w_title + w_artist;
+        if let Some(album) = &query.album {
+            let theirs = view.album_norm();
+            if !theirs.is_empty() {
+                total += w_album * similarity(album, theirs);
+                weight += w_album;
+            }
+        }
+        if let (Some(ours), Some(theirs)) = (query.duration_ms, view.duration_ms()) {
+            total += w_duration * self.duration_similarity(ours, theirs);
+            weight += w_duration;
+        }
+        Some(Scored {
+            item,
+            score: total / weight,
+            title,
+            artist,
+        })
+    }
+
+    fn duration_similarity(&self, a: u32, b: u32) -> f32 {
+        let tolerance = self.config.duration_tolerance_ms as f32;
+        let delta = a.abs_diff(b) as f32;
+        if delta <= tolerance {
+            1.0
+        } else if delta <= tolerance + 7_000.0 {
+            1.0 - 0.5 * (delta - tolerance) / 7_000.0
+        } else {
+            (0.5 - 0.5 * (delta - tolerance - 7_000.0) / 20_000.0).max(0.0)
+        }
+    }
+
+    fn artist_similarity(&self, query: &Prepared, view: &ItemView<'_>) -> f32 {
+        if query.artists.is_empty() {
+            return 0.0;
+        }
+        let theirs: Vec<&str> = view
+            .artist_ids()
+            .iter()
+            .map(|id| self.index.artist_name(*id))
+            .collect();
+        let set_score = |theirs: &[&str]| -> f32 {
+            if theirs.is_empty() {
+                return 0.0;
+            }
+            let best_for = |name: &str, pool: &[&str]| {
+                pool.iter()
+                    .map(|other| similarity(name, other))
+                    .fold(0.0f32, f32::max)
+            };
+            let ours: Vec<&str> = query.artists.iter().map(String::as_str).collect();
+            let per_ours: Vec<f32> = ours.iter().map(|name| best_for(name, theirs)).collect();
+            let per_theirs: Vec<f32> = theirs.iter().map(|name| best_for(name, &ours)).collect();
+            let strongest = per_ours.iter().copied().fold(0.0f32, f32::max);
+            let covered_ours = per_ours.iter().sum::<f32>() / per_ours.len() as f32;
+            let covered_theirs = per_theirs.iter().sum::<f32>() / per_theirs.len() as f32;
+            let set = 0.7 * strongest + 0.15 * covered_ours + 0.15 * covered_theirs;
+            // "Earth Wind and Fire" splits differently from "Earth, Wind & Fire": compare
+            // the whole credits as well.
+            set.max(similarity(&query.artists_joined, &theirs.join(" ")))
+        };
+        let own = set_score(&theirs);
+        let album_artist = view
+            .album_artist_id()
+            .map(|id| set_score(&[self.index.artist_name(id)]))
+            .unwrap_or(0.0);
+        own.max(album_artist)
+    }
+
+    fn candidate(&self, item: u32, score: f32) -> Option<Candidate> {
+        let view = self.index.view_masked(item, &self.mask)?;
+        Some(Candidate {
+            item: ItemNo(item),
+            id: view.id().to_string(),
+            title: view.title().to_string(),
+            artist: view.artists().join(", "),
+            album: view.album().map(str::to_string),
+            score,
+        })
+    }
+
+    /// True when two tracks are the same song (duplicates across albums or sections).
+    fn same_song(&self, a: u32, b: u32) -> bool {
+        let (Some(a), Some(b)) = (
+            self.index.view_masked(a, &self.mask),
+            self.index.view_masked(b, &self.mask),
+        ) else {
+            return false;
+        };
+        let durations_agree = match (a.duration_ms(), b.duration_ms()) {
+            (Some(x), Some(y)) => x.abs_diff(y) <= self.config.duration_tolerance_ms,
+            _ => true,
+        };
+        a.title_norm() == b.title_norm()
+            && a.version() == b.version()
+            && a.version_text() == b.version_text()
+            && a.artist_ids().iter().any(|id| b.artist_ids().contains(id))
+            && durations_agree
+    }
+
+    fn decide(
+        &self,
+        query: &Prepared,
+        mut scored: Vec<Scored>,
+        method: MatchMethod,
+    ) -> MatchOutcome {
+        let _ = query;
+        if scored.is_empty() {
+            return MatchOutcome::none();
+        }
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+        let best = scored[0];
+        let different = scored[1..]
+            .iter()
+            .find(|other| !self.same_song(best.item, other.item));
+        let runner = different.or_else(|| scored.get(1));
+        let margin_ok =
+            different.is_none_or(|other| best.score - other.score >= self.config.margin);
+        let band = if best.score >= self.config.accept
+            && best.title >= self.config.title_floor
+            && best.artist >= self.config.artist_floor
+            && margin_ok
+        {
+            Band::Accept
+        } else if best.score >= self.config.review {
+            Band::Review
+        } else {
+            Band::Reject
+        };
+        MatchOutcome {
+            best: self.candidate(best.item, best.score),
+            band,
+            method,
+            runner_up: runner.and_then(|other| self.candidate(other.item, other.score)),
+        }
+    }
+}
+
+/// How much two version descriptions agree: shared words over the smaller word set
+/// ("live" vs "live at wembley" → 1.0; "a remix" vs "b remix" → 0.5).
+fn version_text_overlap(a: &str, b: &str) -> f32 {
+    let a: Vec<&str> = a.split(' ').filter(|w| !w.is_empty()).collect();
+    let b: Vec<&str> = b.split(' ').filter(|w| !w.is_empty()).collect();
+    let smaller = a.len().min(b.len());
+    if smaller == 0 {
+        return 1.0;
+    }
+    let shared = a
+        .iter()
+        .filter(|word| b.contains(word))
+        .count()
+        .min(smaller);
+    shared as f32 / smaller as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::ItemRecord;
+
+    fn track(id: &str, artist: &str, title: &str, album: &str, seconds: u32) -> ItemRecord {
+        ItemRecord {
+            album: Some(album.to_string()),
+            album_artist: Some(artist.to_string()),
+            duration_ms: Some(seconds * 1000),
+            ..ItemRecord::track(id, "1", artist, title)
+        }
+    }
+
+    fn library() -> LibraryIndex {
+        let mut records = vec![
+            track("jude", "The Beatles", "Hey Jude", "Hey Jude", 431),
+            track(
+                "jude-live",
+                "The Beatles",
+                "Hey Jude (Live)",
+                "Live at the BBC",
+                440,
+            ),
+            track(
+                "jude-comp",
+                "The Beatles",
+                "Hey Jude - Remastered 2015",
+                "1",
+                431,
+            ),
+            track("yesterday", "The Beatles", "Yesterday", "Help!", 125),
+            track(
+                "umbrella",
+                "Rihanna",
+                "Umbrella (feat. Jay-Z)",
+                "Good Girl Gone Bad",
+                275,
+            ),
+            track(
+                "umbrella-rmx",
+                "Rihanna",
+                "Umbrella (Seamus Haji Remix)",
+                "Remixes",
+                380,
+            ),
+            track("ewf", "Earth, Wind & Fire", "September", "The Best Of", 215),
+            track("sigur", "Sigur Rós", "Hoppípolla", "Takk...", 268),
+            track("love1", "Lovers", "Love Me Do", "A", 140),
+            track("love2", "Lovers", "Love Me Too", "B", 200),
+        ];
+        records[3].musicbrainz_ids = vec!["11111111-2222-3333-4444-555555555555".into()];
+        records[6].isrc = Some("USSM17800001".into());
+        let mut hidden = track("hidden", "Hidden Artist", "Secret Song", "X", 100);
+        hidden.section_id = "2".into();
+        records.push(hidden);
+        LibraryIndex::build(&records).unwrap()
+    }
+
+    fn run(index: &LibraryIndex, query: TrackQuery) -> MatchOutcome {
+        Matcher::new(
+            index,
+            &Visibility::sections(["1"]),
+            MatcherConfig::default(),
+        )
+        .match_one(&query)
+    }
+
+    #[test]
+    fn ids_come_first() {
+        let index = library();
+        let mut query = TrackQuery::new("Nobody", "Nothing");
+        query.musicbrainz_id = Some("11111111222233334444555555555555".into());
+        let outcome = run(&index, query);
+        assert_eq!(outcome.accepted_id(), Some("yesterday"));
+        assert_eq!(outcome.method, MatchMethod::Mbid);
+        let mut query = TrackQuery::new("EWF", "Sept");
+        query.isrc = Some("us-sm1-78-00001".into());
+        let outcome = run(&index, query);
+        assert_eq!(outcome.accepted_id(), Some("ewf"));
+        assert_eq!(outcome.method, MatchMethod::Isrc);
+    }
+
+    #[test]
+    fn perturbed_spellings_match_exactly_or_fuzzily() {
+        let index = library();
+        let cases = [
+            (TrackQuery::new("beatles", "HEY JUDE"), "jude"),
+            (TrackQuery::new("The Beatles", "Yesterdya"), "yesterday"),
+            (TrackQuery::new("Beatels", "Yesterday"), "yesterday"),
+            (TrackQuery::new("Rihanna ft. Jay Z", "Umbrella"), "umbrella"),
+            (
+                TrackQuery::new("Rihanna", "Umbrella feat. JAY-Z"),
+                "umbrella",
+            ),
+            (TrackQuery::new("Earth Wind and Fire", "September"), "ewf"),
+            (TrackQuery::new("Sigur Ros", "Hoppipolla"), "sigur"),
+        ];
+        for (query, expected) in cases {
+            let outcome = run(&index, query.clone());
+            assert_eq!(
+                outcome.accepted_id(),
+                Some(expected),
+                "{query:?} → {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicates_of_one_song_do_not_block_acceptance() {
+        let index = library();
+        let outcome = run(&index, TrackQuery::new("The Beatles", "Hey Jude"));
+        assert!(matches!(outcome.accepted_id(), Some("jude" | "jude-comp")));
+        let runner = outcome.runner_up.expect("the duplicate is reported");
+        assert!(runner.id == "jude" || runner.id == "jude-comp");
+        let mut with_album = TrackQuery::new("The Beatles", "Hey Jude");
+        with_album.album = Some("1".into());
+        assert_eq!(run(&index, with_album).accepted_id(), Some("jude-comp"));
+    }
+
+    #[test]
+    fn versions_never_match_originals_and_vice_versa() {
+        let index = library();
+        let live = run(&index, TrackQuery::new("The Beatles", "Hey Jude - Live"));
+        assert_eq!(live.accepted_id(), Some("jude-live"));
+        let acoustic = run(
+            &index,
+            TrackQuery::new("The Beatles", "Hey Jude (Acoustic)"),
+        );
+        assert_eq!(acoustic.best, None, "{acoustic:?}");
+        let remix = run(
+            &index,
+            TrackQuery::new("Rihanna", "Umbrella (Seamus Haji Remix)"),
+        );
+        assert_eq!(remix.accepted_id(), Some("umbrella-rmx"));
+        let other_remix = run(
+            &index,
+            TrackQuery::new("Rihanna", "Umbrella (Other Guy Remix)"),
+        );
+        assert_ne!(other_remix.band, Band::Accept, "{other_remix:?}");
+        let instrumental = run(
+            &index,
+            TrackQuery::new("The Beatles", "Yesterday (Instrumental)"),
+        );
+        assert_eq!(instrumental.accepted_id(), None);
+        let karaoke = run(
+            &index,
+            TrackQuery::new("Rihanna", "Umbrella (Karaoke Version)"),
+        );
+        assert_eq!(karaoke.accepted_id(), None);
+    }
+
+    #[test]
+    fn songs_not_in_the_library_and_near_misses_are_not_accepted() {
+        let index = library();
+        for query in [
+            TrackQuery::new("The Beatles", "Let It Be"),
+            TrackQuery::new("Unknown Artist", "Completely Different"),
+            TrackQuery::new("Lovers", "Love Me Forever"),
+            TrackQuery::new("", ""),
+        ] {
+            let outcome = run(&index, query.clone());
+            assert_eq!(outcome.accepted_id(), None, "{query:?} → {outcome:?}");
+        }
+        let close = run(&index, TrackQuery::new("Lovers", "Love Me Do"));
+        assert_eq!(close.accepted_id(), Some("love1"));
+        assert_eq!(close.runner_up.map(|c| c.id), Some("love2".to_string()));
+    }
+
+    #[test]
+    fn hidden_sections_are_never_matched() {
+        let index = library();
+        let outcome = run(&index, TrackQuery::new("Hidden Artist", "Secret Song"));
+        assert_eq!(outcome.best, None);
+        let everything = Matcher::new(&index, &Visibility::everything(), MatcherConfig::default());
+        let outcome = everything.match_one(&TrackQuery::new("Hidden Artist", "Secret Song"));
+        assert_eq!(outcome.accepted_id(), Some("hidden"));
+    }
+
+    #[test]
+    fn batches_keep_order_and_report_progress() {
+        let index = library();
+        let matcher = Matcher::new(
+            &index,
+            &Visibility::sections(["1"]),
+            MatcherConfig::default(),
+        );
+        let queries: Vec<TrackQuery> = (0..300)
+            .map(|n| {
+                if n % 2 == 0 {
+                    TrackQuery::new("The Beatles", "Yesterday")
+                } else {
+                    TrackQuery::new("Rihanna", "Umbrella")
+                }
+            })
+            .collect();
+        let last = AtomicUsize::new(0);
+        let outcomes = matcher.match_all(&queries, &|done| {
+            last.fetch_max(done, Ordering::Relaxed);
+        });
+        assert_eq!(last.load(Ordering::Relaxed), 300);
+        assert_eq!(outcomes.len(), 300);
+        for (n, outcome) in outcomes.iter().enumerate() {
+            let expected = if n % 2 == 0 { "yesterday" } else { "umbrella" };
+            assert_eq!(outcome.accepted_id(), Some(expected));
+        }
+    }
+
+    #[test]
+    fn duration_counts_when_both_sides_know_it() {
+        let index = library();
+        let mut near = TrackQuery::new("Lovers", "Love Me Do");
+        near.duration_ms = Some(141_000);
+        let mut far = near.clone();
+        far.duration_ms = Some(300_000);
+        let near = run(&index, near).best.unwrap().score;
+        let far = run(&index, far).best.unwrap().score;
+        assert!(near > far, "{near} vs {far}");
+    }
+}

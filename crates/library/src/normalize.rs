@@ -1,0 +1,764 @@
+//! Text normalisation shared by the index, the matcher and search.
+//!
+//! Library and query text go through the *same* functions, so two spellings of one song meet
+//! at one key: "Beyoncé & JAY-Z" and "beyonce and jay z" both become the artist set
+//! `{beyonce, jay z}`; "Hey Jude - Remastered 2015" and "hey jude" both have the base title
+//! `hey jude`. What makes a *different recording* (live, remix, acoustic, instrumental, demo,
+//! karaoke) is never thrown away: it is kept apart in [`VersionTags`] so the matcher can refuse
+//! to confuse a version with its original.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// The kinds of alternate recording a title can announce. A set of them, as bits.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+pub struct VersionTags(u8);
+
+impl VersionTags {
+    /// No version tag: the original recording.
+    pub const NONE: VersionTags = VersionTags(0);
+    /// A live recording ("(Live)", "- Live at Wembley").
+    pub const LIVE: VersionTags = VersionTags(1);
+    /// A remix or alternate mix ("(Club Mix)", "- X Remix").
+    pub const REMIX: VersionTags = VersionTags(2);
+    /// An acoustic or unplugged recording.
+    pub const ACOUSTIC: VersionTags = VersionTags(4);
+    /// An instrumental.
+    pub const INSTRUMENTAL: VersionTags = VersionTags(8);
+    /// A demo.
+    pub const DEMO: VersionTags = VersionTags(16);
+    /// A karaoke (backing-track) version.
+    pub const KARAOKE: VersionTags = VersionTags(32);
+
+    /// The raw bits (stable: they are part of the snapshot format).
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// Rebuilds a set from [`VersionTags::bits`]; unknown bits are dropped.
+    pub fn from_bits(bits: u8) -> VersionTags {
+        VersionTags(bits & 63)
+    }
+
+    /// True when no tag is set (the original recording).
+    pub fn is_original(self) -> bool {
+        self.0 == 0
+    }
+
+    /// True when every tag of `other` is also in `self`.
+    pub fn contains(self, other: VersionTags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The union of two sets.
+    pub fn union(self, other: VersionTags) -> VersionTags {
+        VersionTags(self.0 | other.0)
+    }
+
+    /// Names of the tags set, for reports ("live", "remix", …).
+    pub fn names(self) -> Vec<&'static str> {
+        const NAMES: [(VersionTags, &str); 6] = [
+            (VersionTags::LIVE, "live"),
+            (VersionTags::REMIX, "remix"),
+            (VersionTags::ACOUSTIC, "acoustic"),
+            (VersionTags::INSTRUMENTAL, "instrumental"),
+            (VersionTags::DEMO, "demo"),
+            (VersionTags::KARAOKE, "karaoke"),
+        ];
+        NAMES
+            .iter()
+            .filter(|(tag, _)| self.contains(*tag))
+            .map(|(_, name)| *name)
+            .collect()
+    }
+}
+
+/// Appends the normalised form of one character (already NFKD-decomposed) to `token`, or
+/// reports that it separates tokens.
+enum CharClass {
+    /// Part of a word; the folded text was appended.
+    Word,
+    /// Dropped without separating words (accents, apostrophes, dots: "R.E.M." → "rem").
+    Joiner,
+    /// Separates words (spaces, most punctuation).
+    Separator,
+    /// `&` or `+`: separates words and reads as "and".
+    And,
+}
+
+fn classify_and_fold(c: char, token: &mut String) -> CharClass {
+    if is_combining_mark(c) {
+        return CharClass::Joiner;
+    }
+    match c {
+        '\'' | '\u{2018}' | '\u{2019}' | '\u{02BC}' | '`' | '\u{00B4}' | '.' => CharClass::Joiner,
+        '&' | '+' => CharClass::And,
+        // Letters NFKD leaves whole; folded the way people type them without the key.
+        'ß' => {
+            token.push_str("ss");
+            CharClass::Word
+        }
+        'æ' | 'Æ' => {
+            token.push_str("ae");
+            CharClass::Word
+        }
+        'œ' | 'Œ' => {
+            token.push_str("oe");
+            CharClass::Word
+        }
+        'ø' | 'Ø' => {
+            token.push('o');
+            CharClass::Word
+        }
+        'đ' | 'Đ' | 'ð' | 'Ð' => {
+            token.push('d');
+            CharClass::Word
+        }
+        'ł' | 'Ł' => {
+            token.push('l');
+            CharClass::Word
+        }
+        'þ' | 'Þ' => {
+            token.push_str("th");
+            CharClass::Word
+        }
+        'ı' => {
+            token.push('i');
+            CharClass::Word
+        }
+        c if c.is_alphanumeric() => {
+            let mut pushed = false;
+            for lower in c.to_lowercase() {
+                // Lower-casing can produce a composed letter or a mark ('İ' → "i̇"):
+                // decompose again so the output is a fixed point of this function.
+                for part in std::iter::once(lower).nfkd() {
+                    if is_combining_mark(part) {
+                        continue;
+                    }
+                    if part.is_alphanumeric() {
+                        token.push(part);
+                        pushed = true;
+                    }
+                }
+            }
+            if pushed {
+                CharClass::Word
+            } else {
+                CharClass::Joiner
+            }
+        }
+        _ => CharClass::Separator,
+    }
+}
+
+/// A token produced by [`tokenize`]: a word, or the `&`/`+` separator (which reads as "and").
+#[derive(Debug, PartialEq, Eq)]
+enum Token {
+    Word(String),
+    Ampersand,
+}
+
+fn tokenize(raw: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut token = String::new();
+    for c in raw.nfkd() {
+        match classify_and_fold(c, &mut token) {
+            CharClass::Word | CharClass::Joiner => {}
+            CharClass::Separator => {
+                if !token.is_empty() {
+                    tokens.push(Token::Word(std::mem::take(&mut token)));
+                }
+            }
+            CharClass::And => {
+                if !token.is_empty() {
+                    tokens.push(Token::Word(std::mem::take(&mut token)));
+                }
+                tokens.push(Token::Ampersand);
+            }
+        }
+    }
+    if !token.is_empty() {
+        tokens.push(Token::Word(token));
+    }
+    tokens
+}
+
+/// Joins words with single spaces after dropping leading "the"s (never the last word).
+fn join_words<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    let words: Vec<&str> = words.into_iter().collect();
+    let mut start = 0;
+    while words.len() - start > 1 && words[start] == "the" {
+        start += 1;
+    }
+    words[start..].join(" ")
+}
+
+/// Normalises free text: NFKD with marks stripped, lower case, `ß`→`ss`-style folds,
+/// apostrophes and dots dropped, other punctuation as spaces, `&`/`+` → "and", single
+/// spaces, leading "The" dropped. The result is a fixed point: normalising it again changes
+/// nothing.
+///
+/// ```
+/// use cachearr_library::normalize::normalize_text;
+/// assert_eq!(normalize_text("The Beatles"), "beatles");
+/// assert_eq!(normalize_text("Beyoncé & JAY-Z"), "beyonce and jay z");
+/// assert_eq!(normalize_text("Don’t Stop Me Now!"), "dont stop me now");
+/// ```
+pub fn normalize_text(raw: &str) -> String {
+    let tokens = tokenize(raw);
+    join_words(tokens.iter().map(|token| match token {
+        Token::Word(word) => word.as_str(),
+        Token::Ampersand => "and",
+    }))
+}
+
+/// Words that introduce featured artists.
+const FEAT_WORDS: [&str; 4] = ["feat", "ft", "featuring", "with"];
+
+/// Words that join artists in one credit ("A & B", "A, B", "A vs B").
+fn is_artist_separator_word(word: &str) -> bool {
+    matches!(
+        word,
+        "feat" | "ft" | "featuring" | "with" | "and" | "vs" | "x"
+    )
+}
+
+/// Splits an artist credit into normalised artist names: "A feat. B & C" → `[a, b, c]`.
+///
+/// Separators: `feat.`/`ft.`/`featuring`/`with`, `&`/`and`/`+`, `,`, `;`, `/`, `vs`, `x`.
+/// Both the library and the query are split the same way, so "Simon & Garfunkel" is the set
+/// `{simon, garfunkel}` on both sides. Duplicates are removed; order is kept (the first name
+/// is the primary artist).
+pub fn split_artists(raw: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    // Commas, semicolons and slashes separate names; split on them before tokenising, since
+    // the tokeniser turns them into plain spaces.
+    for chunk in raw.split([',', ';', '/', '\u{3001}']) {
+        let tokens = tokenize(chunk);
+        let mut current: Vec<&str> = Vec::new();
+        let mut flush = |current: &mut Vec<&str>| {
+            if !current.is_empty() {
+                let name = join_words(current.drain(..));
+                if !name.is_empty() && !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        };
+        for (position, token) in tokens.iter().enumerate() {
+            match token {
+                Token::Ampersand => flush(&mut current),
+                // A separator word at the very start is a name ("With Confidence", "X Japan"
+                // keeps its "x" only as first word), elsewhere it separates.
+                Token::Word(word) if position > 0 && is_artist_separator_word(word) => {
+                    flush(&mut current)
+                }
+                Token::Word(word) => current.push(word),
+            }
+        }
+        flush(&mut current);
+    }
+    names
+}
+
+/// A title taken apart: base words, version tags and featured artists.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParsedTitle {
+    /// The normalised title without edition noise, version segments or featured artists.
+    pub base: String,
+    /// The kinds of alternate recording the title announces.
+    pub version: VersionTags,
+    /// The normalised words of the version segments ("x remix", "live at wembley").
+    pub version_text: String,
+    /// Featured artists named in the title ("(feat. X)"), normalised.
+    pub featured: Vec<String>,
+}
+
+/// What one bracketed or dash-separated part of a title is.
+enum Segment {
+    Featured(Vec<String>),
+    Version(VersionTags, String),
+    Noise,
+    Keep,
+}
+
+fn version_tag_of_word(word: &str) -> VersionTags {
+    match word {
+        "live" | "concert" => VersionTags::LIVE,
+        "remix" | "remixed" | "rmx" | "mix" | "dub" | "rework" | "bootleg" => VersionTags::REMIX,
+        "acoustic" | "unplugged" => VersionTags::ACOUSTIC,
+        "instrumental" => VersionTags::INSTRUMENTAL,
+        "demo" => VersionTags::DEMO,
+        "karaoke" => VersionTags::KARAOKE,
+        _ => VersionTags::NONE,
+    }
+}
+
+/// Words that only describe an edition, never a different performance.
+fn is_noise_word(word: &str) -> bool {
+    matches!(
+        word,
+        "remaster"
+            | "remastered"
+            | "remasterd"
+            | "remastering"
+            | "deluxe"
+            | "edition"
+            | "expanded"
+            | "anniversary"
+            | "bonus"
+            | "track"
+            | "version"
+            | "edit"
+            | "radio"
+            | "single"
+            | "album"
+            | "mono"
+            | "stereo"
+            | "explicit"
+            | "clean"
+            | "original"
+            | "digital"
+            | "reissue"
+            | "special"
+            | "collectors"
+            | "limited"
+            | "hd"
+            | "hq"
+            | "lp"
+            | "ep"
+            | "mixed"
+            | "master"
+            | "mastered"
+            | "and"
+            | "a"
+            | "of"
+            | "in"
+            | "the"
+    ) || word.bytes().all(|b| b.is_ascii_digit())
+        || is_ordinal(word)
+}
+
+fn is_ordinal(word: &str) -> bool {
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && matches!(&word[digits..], "st" | "nd" | "rd" | "th")
+}
+
+fn classify_segment(raw: &str) -> Segment {
+    let tokens = tokenize(raw);
+    let words: Vec<&str> = tokens
+        .iter()
+        .map(|token| match token {
+            Token::Word(word) => word.as_str(),
+            Token::Ampersand => "and",
+        })
+        .collect();
+    let Some(first) = words.first() else {
+        return Segment::Noise;
+    };
+    if FEAT_WORDS.contains(first) {
+        // Re-split the raw text after the feat word so separators are honoured.
+        let after = raw.trim_start();
+        let after = after
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
+            .map(|(at, _)| &after[at..])
+            .unwrap_or("");
+        return Segment::Featured(split_artists(after));
+    }
+    // "Original Mix" is how shops label the plain recording: noise, not a remix.
+    let original_mix = words.windows(2).any(|pair| pair == ["original", "mix"]);
+    let mut tags = VersionTags::NONE;
+    if !original_mix {
+        for word in &words {
+            tags = tags.union(version_tag_of_word(word));
+        }
+    }
+    if !tags.is_original() {
+        return Segment::Version(tags, join_words(words.iter().copied()));
+    }
+    if original_mix || *first == "from" || words.iter().all(|word| is_noise_word(word)) {
+        return Segment::Noise;
+    }
+    Segment::Keep
+}
+
+/// Finds the closing bracket for the opening one at byte `open`, honouring nesting.
+fn closing_bracket(text: &str, open: usize, open_char: char) -> Option<usize> {
+    let close_char = match open_char {
+        '(' => ')',
+        '[' => ']',
+        '{' => '}',
+        _ => return None,
+    };
+    let mut depth = 0usize;
+    for (at, c) in text[open..].char_indices() {
+        if c == open_char {
+            depth += 1;
+        } else if c == close_char {
+            depth = depth.saturating_sub(1);
+            if depth == 0 {
+                return Some(open + at);
+            }
+        }
+    }
+    None
+}
+
+/// Dash separators that introduce a suffix ("Song - Live", "Song – Radio Edit").
+const DASH_SEPARATORS: [&str; 3] = [" - ", " \u{2013} ", " \u{2014} "];
+
+/// Splits a title into base words, version tags and featured artists; drops edition noise.
+///
+/// ```
+/// use cachearr_library::normalize::{parse_title, VersionTags};
+/// let plain = parse_title("Hey Jude - Remastered 2015");
+/// assert_eq!(plain.base, "hey jude");
+/// assert!(plain.version.is_original());
+/// let live = parse_title("Hey Jude (Live at the Cavern)");
+/// assert_eq!(live.base, "hey jude");
+/// assert_eq!(live.version, VersionTags::LIVE);
+/// let feat = parse_title("Empire State of Mind (feat. Alicia Keys)");
+/// assert_eq!(feat.featured, vec!["alicia keys".to_string()]);
+/// ```
+pub fn parse_title(raw: &str) -> ParsedTitle {
+    let mut parsed = ParsedTitle::default();
+    let mut version_texts: Vec<String> = Vec::new();
+    let mut apply = |segment: Segment, kept: &mut String, text: &str| match segment {
+        Segment::Featured(names) => {
+            for name in names {
+                if !parsed.featured.contains(&name) {
+                    parsed.featured.push(name);
+                }
+            }
+        }
+        Segment::Version(tags, words) => {
+            parsed.version = parsed.version.union(tags);
+            version_texts.push(words);
+        }
+        Segment::Noise => {}
+        Segment::Keep => {
+            kept.push(' ');
+            kept.push_str(text);
+            kept.push(' ');
+        }
+    };
+
+    // 1. Bracketed segments, anywhere in the title.
+    let mut outside = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some((open, open_char)) = rest.char_indices().find(|(_, c)| "([{".contains(*c)) {
+        outside.push_str(&rest[..open]);
+        match closing_bracket(rest, open, open_char) {
+            Some(close) => {
+                let inner = &rest[open + open_char.len_utf8()..close];
+                apply(classify_segment(inner), &mut outside, inner);
+                rest = &rest[close + 1..];
+            }
+            None => {
+                // Unclosed: the bracket is just punctuation.
+                outside.push(' ');
+                rest = &rest[open + open_char.len_utf8()..];
+            }
+        }
+    }
+    outside.push_str(rest);
+
+    // 2. Dash suffixes, right to left, while they are version, noise or featuring.
+    let mut head = outside.as_str();
+    loop {
+        let split = DASH_SEPARATORS
+            .iter()
+            .filter_map(|separator| head.rfind(separator).map(|at| (at, separator.len())))
+            .max_by_key(|(at, _)| *at);
+        let Some((at, separator_len)) = split else {
+            break;
+        };
+        if head[..at].trim().is_empty() {
+            break;
+        }
+        let tail = &head[at + separator_len..];
+        match classify_segment(tail) {
+            Segment::Keep => break,
+            segment => {
+                let mut ignored = String::new();
+                apply(segment, &mut ignored, tail);
+                head = &head[..at];
+            }
+        }
+    }
+    let remaining = head;
+
+    // 3. Inline "feat." / "ft." / "featuring" (not "with": "Dancing with Myself").
+    let tokens = tokenize(remaining);
+    let mut words: Vec<&str> = Vec::with_capacity(tokens.len());
+    let mut featured_from: Option<usize> = None;
+    for (position, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Word(word)
+                if position > 0 && matches!(word.as_str(), "feat" | "ft" | "featuring") =>
+            {
+                featured_from = Some(position + 1);
+                break;
+            }
+            Token::Word(word) => words.push(word),
+            Token::Ampersand => words.push("and"),
+        }
+    }
+    if let Some(from) = featured_from {
+        let names: Vec<&str> = tokens[from..]
+            .iter()
+            .map(|token| match token {
+                Token::Word(word) => word.as_str(),
+                Token::Ampersand => "&",
+            })
+            .collect();
+        for name in split_artists(&names.join(" ")) {
+            if !parsed.featured.contains(&name) {
+                parsed.featured.push(name);
+            }
+        }
+    }
+    parsed.base = join_words(words);
+    if parsed.base.is_empty() {
+        // A title that is nothing but a bracket ("(Untitled)") keeps its words.
+        parsed.base = normalize_text(raw);
+    }
+    parsed.version_text = version_texts.join(" ");
+    parsed
+}
+
+/// Normalises an album title like a track title, without its edition noise
+/// ("Abbey Road (Remastered)" → "abbey road"); version words stay in (a live album is a
+/// different album).
+pub fn normalize_album(raw: &str) -> String {
+    let parsed = parse_title(raw);
+    if parsed.version_text.is_empty() {
+        parsed.base
+    } else {
+        format!("{} {}", parsed.base, parsed.version_text)
+    }
+}
+
+/// Similarity of two normalised strings in `0.0..=1.0`: one minus the optimal-string-alignment
+/// edit distance (a transposition costs one edit) over the longer length.
+pub fn similarity(a: &str, b: &str) -> f32 {
+    if a == b {
+        return 1.0;
+    }
+    let longest = a.chars().count().max(b.chars().count());
+    if longest == 0 {
+        return 1.0;
+    }
+    let distance = strsim::osa_distance(a, b);
+    1.0 - distance as f32 / longest as f32
+}
+
+/// The trigrams of a normalised string, padded with a space on each side so short words
+/// still have grams; each packed into a `u32` (three bytes of the UTF-8 text plus a marker
+/// bit so that `"ab "` and `"ab"` differ). Duplicates are removed.
+pub fn trigrams(normalized: &str) -> Vec<u32> {
+    let mut padded = Vec::with_capacity(normalized.len() + 2);
+    padded.push(b' ');
+    padded.extend_from_slice(normalized.as_bytes());
+    padded.push(b' ');
+    let mut grams: Vec<u32> = padded
+        .windows(3)
+        .map(|w| (1 << 24) | (u32::from(w[0]) << 16) | (u32::from(w[1]) << 8) | u32::from(w[2]))
+        .collect();
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_case_accents_punctuation_and_the() {
+        assert_eq!(normalize_text("  The   Rolling Stones "), "rolling stones");
+        assert_eq!(normalize_text("Sigur Rós"), "sigur ros");
+        assert_eq!(normalize_text("Motörhead"), "motorhead");
+        assert_eq!(normalize_text("Straße"), "strasse");
+        assert_eq!(normalize_text("R.E.M."), "rem");
+        assert_eq!(normalize_text("AC/DC"), "ac dc");
+        assert_eq!(normalize_text("Guns N' Roses"), "guns n roses");
+        assert_eq!(normalize_text("Rock & Roll"), "rock and roll");
+        assert_eq!(normalize_text("The"), "the");
+        assert_eq!(normalize_text("The The"), "the");
+        assert_eq!(normalize_text("¿Qué?"), "que");
+        assert_eq!(normalize_text("Ｆｕｌｌｗｉｄｔｈ"), "fullwidth");
+        assert_eq!(normalize_text(""), "");
+        assert_eq!(normalize_text("!!!"), "");
+    }
+
+    #[test]
+    fn splits_artist_credits_into_sets() {
+        assert_eq!(
+            split_artists("Jay-Z feat. Alicia Keys"),
+            ["jay z", "alicia keys"]
+        );
+        assert_eq!(split_artists("Simon & Garfunkel"), ["simon", "garfunkel"]);
+        assert_eq!(split_artists("Simon and Garfunkel"), ["simon", "garfunkel"]);
+        assert_eq!(split_artists("A ft. B, C & D"), ["a", "b", "c", "d"]);
+        assert_eq!(
+            split_artists("Florence + The Machine"),
+            ["florence", "machine"]
+        );
+        assert_eq!(split_artists("The Beatles"), ["beatles"]);
+        assert_eq!(split_artists("With Confidence"), ["with confidence"]);
+        assert_eq!(split_artists("A & A"), ["a"]);
+        assert!(split_artists(" , & ").is_empty());
+    }
+
+    #[test]
+    fn strips_edition_noise_but_keeps_versions_apart() {
+        for raw in [
+            "Hey Jude",
+            "Hey Jude (Remastered 2015)",
+            "Hey Jude - Remastered 2015",
+            "Hey Jude - 2015 Remaster",
+            "Hey Jude [Deluxe Edition]",
+            "Hey Jude - Radio Edit",
+            "Hey Jude (Single Version)",
+            "Hey Jude - Original Mix",
+            "HEY JUDE!",
+            "Hey Jude (From \"The Movie\")",
+        ] {
+            let parsed = parse_title(raw);
+            assert_eq!(parsed.base, "hey jude", "{raw}");
+            assert!(parsed.version.is_original(), "{raw}");
+        }
+        let cases = [
+            ("Hey Jude (Live)", VersionTags::LIVE),
+            ("Hey Jude - Live at Wembley 1986", VersionTags::LIVE),
+            ("Hey Jude (DJ Snake Remix)", VersionTags::REMIX),
+            ("Hey Jude - Extended Mix", VersionTags::REMIX),
+            ("Hey Jude (Acoustic Version)", VersionTags::ACOUSTIC),
+            ("Hey Jude [Instrumental]", VersionTags::INSTRUMENTAL),
+            ("Hey Jude (Demo)", VersionTags::DEMO),
+            ("Hey Jude (Karaoke Version)", VersionTags::KARAOKE),
+            ("Hey Jude (Live) [Remastered]", VersionTags::LIVE),
+        ];
+        for (raw, tag) in cases {
+            let parsed = parse_title(raw);
+            assert_eq!(parsed.base, "hey jude", "{raw}");
+            assert_eq!(parsed.version, tag, "{raw}");
+        }
+    }
+
+    #[test]
+    fn version_words_inside_the_title_are_title_words() {
+        let parsed = parse_title("Live Forever");
+        assert_eq!(parsed.base, "live forever");
+        assert!(parsed.version.is_original());
+        let parsed = parse_title("Mix Tape - Part 2");
+        assert_eq!(parsed.base, "mix tape part 2");
+        let parsed = parse_title("(I Can't Get No) Satisfaction");
+        assert_eq!(parsed.base, "i cant get no satisfaction");
+    }
+
+    #[test]
+    fn featured_artists_leave_the_title() {
+        for raw in [
+            "Umbrella (feat. Jay-Z)",
+            "Umbrella [ft. Jay-Z]",
+            "Umbrella feat. Jay-Z",
+            "Umbrella (with Jay-Z)",
+            "Umbrella - feat. Jay-Z",
+        ] {
+            let parsed = parse_title(raw);
+            assert_eq!(parsed.base, "umbrella", "{raw}");
+            assert_eq!(parsed.featured, ["jay z"], "{raw}");
+        }
+        assert_eq!(
+            parse_title("Dancing with Myself").base,
+            "dancing with myself"
+        );
+    }
+
+    #[test]
+    fn odd_titles_do_not_lose_everything() {
+        assert_eq!(parse_title("(Untitled)").base, "untitled");
+        assert_eq!(parse_title("Song (unclosed").base, "song unclosed");
+        assert_eq!(parse_title("- Live").base, "live");
+        assert_eq!(parse_title("").base, "");
+    }
+
+    #[test]
+    fn similarity_counts_transpositions_once() {
+        assert_eq!(similarity("yesterday", "yesterday"), 1.0);
+        assert!(similarity("yesterday", "yesterdya") > 0.88);
+        assert!(similarity("yesterday", "tomorrow") < 0.3);
+        assert_eq!(similarity("", ""), 1.0);
+    }
+
+    #[test]
+    fn trigrams_are_padded_and_unique() {
+        assert_eq!(trigrams("ab").len(), 2);
+        assert_eq!(trigrams("aaaa").len(), 3);
+        assert!(trigrams("").is_empty());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn normalize_is_idempotent(raw in "\\PC{0,40}") {
+                let once = normalize_text(&raw);
+                prop_assert_eq!(normalize_text(&once), once.clone());
+            }
+
+            #[test]
+            fn normalized_text_is_lowercase_words(raw in "\\PC{0,40}") {
+                let normalized = normalize_text(&raw);
+                prop_assert!(!normalized.starts_with(' ') && !normalized.ends_with(' '));
+                prop_assert!(!normalized.contains("  "));
+                prop_assert!(normalized.chars().all(|c| c == ' ' || c.is_alphanumeric()));
+            }
+
+            #[test]
+            fn case_and_accents_never_change_the_key(word in "[a-z]{1,12}( [a-z]{1,12}){0,3}") {
+                let shouted = word.to_uppercase();
+                let accented: String = word
+                    .chars()
+                    .map(|c| match c { 'e' => 'é', 'a' => 'à', 'o' => 'ö', other => other })
+                    .collect();
+                prop_assert_eq!(normalize_text(&shouted), normalize_text(&word));
+                prop_assert_eq!(normalize_text(&accented), normalize_text(&word));
+            }
+
+            #[test]
+            fn parse_title_base_is_normalized(raw in "\\PC{0,60}") {
+                let parsed = parse_title(&raw);
+                prop_assert_eq!(normalize_text(&parsed.base), parsed.base.clone());
+            }
+
+            #[test]
+            fn edition_suffix_never_changes_base(
+                title in "[A-Z][a-z]{2,10}( [a-z]{2,10}){0,3}",
+                year in 1960u32..2030,
+            ) {
+                let plain = parse_title(&title);
+                let remastered = parse_title(&format!("{title} - Remastered {year}"));
+                prop_assert_eq!(&remastered.base, &plain.base);
+                prop_assert_eq!(remastered.version, plain.version);
+                let live = parse_title(&format!("{title} (Live)"));
+                prop_assert_eq!(&live.base, &plain.base);
+                prop_assert!(live.version.contains(VersionTags::LIVE));
+            }
+
+            #[test]
+            fn split_artists_never_yields_empty_names(raw in "\\PC{0,40}") {
+                for name in split_artists(&raw) {
+                    prop_assert!(!name.is_empty());
+                    prop_assert_eq!(normalize_text(&name), name.clone());
+                }
+            }
+        }
+    }
+}

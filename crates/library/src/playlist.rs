@@ -1,0 +1,407 @@
+//! Reading playlist files into [`TrackQuery`]s: CSV (with a header row), JSON and M3U/EXTM3U.
+//!
+//! # Columns and fields
+//! Names are matched ignoring case, spaces and punctuation, so Exportify's
+//! "Artist Name(s)", "Track Name", "Album Name", "Duration (ms)" and "ISRC" work as they are.
+//!
+//! | field | accepted names |
+//! |---|---|
+//! | artist | `artist`, `artists`, `artist name`, `artist name(s)`, `performer` |
+//! | title | `title`, `track`, `track name`, `name`, `song` |
+//! | album | `album`, `album name` |
+//! | duration (ms) | `duration_ms`, `duration (ms)`, `length_ms` |
+//! | duration (s) | `duration`, `length`, `seconds` (may be `m:ss`) |
+//! | ISRC | `isrc` |
+//! | MusicBrainz id | `mbid`, `musicbrainz_id`, `musicbrainz recording id`, `recording_mbid` |
+//!
+//! JSON is an array of objects with those keys (or `{"tracks": [...]}`); an `artists` array
+//! is joined with ", ". M3U uses `#EXTINF:seconds,Artist - Title` (and `#EXTALB`/`#EXTART`);
+//! a bare path line without `#EXTINF` is read as "Artist - Title.ext".
+
+use std::path::Path;
+
+use crate::LibraryError;
+use crate::matcher::TrackQuery;
+
+/// A playlist file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaylistFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+    /// M3U or extended M3U.
+    M3u,
+}
+
+impl PlaylistFormat {
+    /// The format a file name suggests, if its extension is known.
+    pub fn from_path(path: &Path) -> Option<PlaylistFormat> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        match extension.as_str() {
+            "csv" | "tsv" => Some(PlaylistFormat::Csv),
+            "json" => Some(PlaylistFormat::Json),
+            "m3u" | "m3u8" => Some(PlaylistFormat::M3u),
+            _ => None,
+        }
+    }
+
+    /// The format the content looks like.
+    pub fn sniff(text: &str) -> PlaylistFormat {
+        let start = text.trim_start_matches('\u{feff}').trim_start();
+        if start.starts_with('[') || start.starts_with('{') {
+            PlaylistFormat::Json
+        } else if start.starts_with("#EXTM3U") || start.starts_with("#EXTINF") {
+            PlaylistFormat::M3u
+        } else {
+            PlaylistFormat::Csv
+        }
+    }
+}
+
+/// Which query field a column or key fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Artist,
+    Title,
+    Album,
+    DurationMs,
+    DurationSeconds,
+    Isrc,
+    Mbid,
+}
+
+fn field_of(name: &str) -> Option<Field> {
+    let key: String = name
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    match key.as_str() {
+        "artist" | "artists" | "artistname" | "artistnames" | "performer" => Some(Field::Artist),
+        "title" | "track" | "trackname" | "name" | "song" | "songname" => Some(Field::Title),
+        "album" | "albumname" => Some(Field::Album),
+        "durationms" | "lengthms" => Some(Field::DurationMs),
+        "duration" | "length" | "seconds" | "durations" => Some(Field::DurationSeconds),
+        "isrc" => Some(Field::Isrc),
+        "mbid"
+        | "musicbrainzid"
+        | "musicbrainzrecordingid"
+        | "recordingmbid"
+        | "musicbrainztrackid" => Some(Field::Mbid),
+        _ => None,
+    }
+}
+
+/// Parses "215", "215.4" or "3:35" seconds into milliseconds.
+fn parse_seconds(raw: &str) -> Option<u32> {
+    let raw = raw.trim();
+    let seconds: f64 = match raw.split_once(':') {
+        Some((minutes, seconds)) => {
+            minutes.trim().parse::<f64>().ok()? * 60.0 + seconds.trim().parse::<f64>().ok()?
+        }
+        None => raw.parse().ok()?,
+    };
+    (seconds.is_finite() && seconds > 0.0 && seconds < 4_000_000.0)
+        .then(|| (seconds * 1000.0).round() as u32)
+}
+
+fn parse_millis(raw: &str) -> Option<u32> {
+    let value: f64 = raw.trim().parse().ok()?;
+    (value.is_finite() && value > 0.0 && value < 4e9).then(|| value.round() as u32)
+}
+
+fn non_empty(raw: &str) -> Option<String> {
+    let trimmed = raw.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
+fn set_field(query: &mut TrackQuery, field: Field, value: &str) {
+    match field {
+        Field::Artist => query.artist = value.trim().to_string(),
+        Field::Title => query.title = value.trim().to_string(),
+        Field::Album => query.album = non_empty(value),
+        Field::DurationMs => query.duration_ms = parse_millis(value).or(query.duration_ms),
+        Field::DurationSeconds => query.duration_ms = parse_seconds(value).or(query.duration_ms),
+        Field::Isrc => query.isrc = non_empty(value),
+        Field::Mbid => query.musicbrainz_id = non_empty(value),
+    }
+}
+
+/// Reads a playlist file; the format comes from the extension, else from the content.
+pub fn read_playlist(path: &Path) -> Result<Vec<TrackQuery>, LibraryError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LibraryError::Io {
+        action: "reading",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let format = PlaylistFormat::from_path(path).unwrap_or_else(|| PlaylistFormat::sniff(&text));
+    parse_playlist(&text, format, &path.display().to_string())
+}
+
+/// Parses playlist text in the given format; `name` only labels errors.
+pub fn parse_playlist(
+    text: &str,
+    format: PlaylistFormat,
+    name: &str,
+) -> Result<Vec<TrackQuery>, LibraryError> {
+    let text = text.trim_start_matches('\u{feff}');
+    let queries = match format {
+        PlaylistFormat::Csv => parse_csv(text, name)?,
+        PlaylistFormat::Json => parse_json(text, name)?,
+        PlaylistFormat::M3u => parse_m3u(text),
+    };
+    Ok(queries)
+}
+
+fn bad(name: &str, line: u64, reason: impl Into<String>) -> LibraryError {
+    LibraryError::BadPlaylist {
+        path: name.to_string(),
+        line,
+        reason: reason.into(),
+    }
+}
+
+fn parse_csv(text: &str, name: &str) -> Result<Vec<TrackQuery>, LibraryError> {
+    let first_line = text.lines().next().unwrap_or("");
+    let delimiter = if first_line.matches('\t').count() > first_line.matches(',').count() {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|err| bad(name, 1, err.to_string()))?
+        .clone();
+    let columns: Vec<Option<Field>> = headers.iter().map(field_of).collect();
+    if !columns.contains(&Some(Field::Title)) {
+        return Err(bad(
+            name,
+            1,
+            "the header row names no title column (title, track, name)",
+        ));
+    }
+    let mut queries = Vec::new();
+    for row in reader.records() {
+        let row = row.map_err(|err| {
+            let line = err.position().map_or(0, |position| position.line());
+            bad(name, line, err.to_string())
+        })?;
+        let mut query = TrackQuery::default();
+        for (value, field) in row.iter().zip(&columns) {
+            if let Some(field) = field {
+                set_field(&mut query, *field, value);
+            }
+        }
+        if !query.title.is_empty() || query.isrc.is_some() || query.musicbrainz_id.is_some() {
+            queries.push(query);
+        }
+    }
+    Ok(queries)
+}
+
+fn json_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        serde_json::Value::Array(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .filter_map(|item| match item {
+                    serde_json::Value::Object(object) => object.get("name").and_then(json_text),
+                    other => json_text(other),
+                })
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(", "))
+        }
+        _ => None,
+    }
+}
+
+fn parse_json(text: &str, name: &str) -> Result<Vec<TrackQuery>, LibraryError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|err| bad(name, err.line() as u64, err.to_string()))?;
+    let items = match &value {
+        serde_json::Value::Array(items) => items,
+        serde_json::Value::Object(object) => match object.get("tracks").or(object.get("items")) {
+            Some(serde_json::Value::Array(items)) => items,
+            _ => {
+                return Err(bad(
+                    name,
+                    0,
+                    "expected an array of tracks or {\"tracks\": [...]}",
+                ));
+            }
+        },
+        _ => return Err(bad(name, 0, "expected an array of tracks")),
+    };
+    let mut queries = Vec::with_capacity(items.len());
+    for (n, item) in items.iter().enumerate() {
+        let serde_json::Value::Object(object) = item else {
+            return Err(bad(name, 0, format!("entry {} is not an object", n + 1)));
+        };
+        let mut query = TrackQuery::default();
+        for (key, value) in object {
+            if let (Some(field), Some(text)) = (field_of(key), json_text(value)) {
+                set_field(&mut query, field, &text);
+            }
+        }
+        if !query.title.is_empty() || query.isrc.is_some() || query.musicbrainz_id.is_some() {
+            queries.push(query);
+        }
+    }
+    Ok(queries)
+}
+
+/// Splits "Artist - Title" (the M3U convention); without a separator it is all title.
+fn split_artist_title(text: &str) -> (String, String) {
+    match text.split_once(" - ") {
+        Some((artist, title)) => (artist.trim().to_string(), title.trim().to_string()),
+        None => (String::new(), text.trim().to_string()),
+    }
+}
+
+fn parse_m3u(text: &str) -> Vec<TrackQuery> {
+    let mut queries = Vec::new();
+    let mut pending: Option<TrackQuery> = None;
+    let mut album: Option<String> = None;
+    let mut artist: Option<String> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(info) = line.strip_prefix("#EXTINF:") {
+            let (duration, display) = info.split_once(',').unwrap_or((info, ""));
+            // Attributes may follow the duration: `#EXTINF:215 tvg-id="x",Artist - Title`.
+            let seconds = duration.split_whitespace().next().unwrap_or("");
+            let (parsed_artist, title) = split_artist_title(display);
+            let mut query = TrackQuery {
+                title,
+                artist: parsed_artist,
+                ..TrackQuery::default()
+            };
+            query.duration_ms = parse_seconds(seconds);
+            pending = Some(query);
+        } else if let Some(value) = line.strip_prefix("#EXTALB:") {
+            album = non_empty(value);
+        } else if let Some(value) = line.strip_prefix("#EXTART:") {
+            artist = non_empty(value);
+        } else if line.starts_with('#') {
+            continue;
+        } else {
+            let mut query = pending.take().unwrap_or_else(|| {
+                let file = line.rsplit(['/', '\\']).next().unwrap_or(line);
+                let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+                let (artist, title) = split_artist_title(stem);
+                TrackQuery {
+                    artist,
+                    title,
+                    ..TrackQuery::default()
+                }
+            });
+            if query.artist.is_empty()
+                && let Some(artist) = &artist
+            {
+                query.artist = artist.clone();
+            }
+            if query.album.is_none() {
+                query.album = album.take();
+            }
+            artist = None;
+            if !query.title.is_empty() {
+                queries.push(query);
+            }
+        }
+    }
+    queries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_exportify_style_csv() {
+        let text = "\u{feff}Track Name,Artist Name(s),Album Name,Duration (ms),ISRC\n\
+                    \"Hey Jude\",The Beatles,\"Hey Jude\",431000,GBAYE6800001\n\
+                    \"Song, with comma\",\"A, B\",,200500,\n";
+        let queries = parse_playlist(text, PlaylistFormat::Csv, "x").unwrap();
+        assert_eq!(queries.len(), 2);
+        assert_eq!(queries[0].title, "Hey Jude");
+        assert_eq!(queries[0].artist, "The Beatles");
+        assert_eq!(queries[0].duration_ms, Some(431_000));
+        assert_eq!(queries[0].isrc.as_deref(), Some("GBAYE6800001"));
+        assert_eq!(queries[1].title, "Song, with comma");
+        assert_eq!(queries[1].album, None);
+        assert_eq!(queries[1].isrc, None);
+    }
+
+    #[test]
+    fn csv_without_a_title_column_is_a_clear_error() {
+        let err = parse_playlist("foo,bar\n1,2\n", PlaylistFormat::Csv, "list.csv").unwrap_err();
+        assert!(err.to_string().contains("no title column"), "{err}");
+    }
+
+    #[test]
+    fn reads_json_arrays_and_wrapped_objects() {
+        let text = r#"[{"artist": "Queen", "title": "Bohemian Rhapsody", "duration": "5:55",
+                        "mbid": "b1a9c0e9-d987-4042-ae91-78d6a3267d69"},
+                       {"artists": [{"name": "A"}, {"name": "B"}], "name": "Duet", "duration_ms": 1000}]"#;
+        let queries = parse_playlist(text, PlaylistFormat::Json, "x").unwrap();
+        assert_eq!(queries[0].duration_ms, Some(355_000));
+        assert!(queries[0].musicbrainz_id.is_some());
+        assert_eq!(queries[1].artist, "A, B");
+        assert_eq!(queries[1].duration_ms, Some(1000));
+        let wrapped = r#"{"tracks": [{"artist": "X", "track": "Y"}]}"#;
+        assert_eq!(
+            parse_playlist(wrapped, PlaylistFormat::Json, "x")
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(parse_playlist("[1, 2]", PlaylistFormat::Json, "x").is_err());
+        assert!(parse_playlist("{", PlaylistFormat::Json, "x").is_err());
+    }
+
+    #[test]
+    fn reads_extended_and_plain_m3u() {
+        let text = "#EXTM3U\n#EXTINF:431,The Beatles - Hey Jude\n/music/hey jude.mp3\n\
+                    #EXTALB:Jazz\n#EXTINF:-1,Queen - Don't Stop Me Now\nfile.mp3\n\
+                    /music/Artist X - Song Y.flac\n#EXTINF:10,Just A Title\nz.mp3\n";
+        let queries = parse_playlist(text, PlaylistFormat::M3u, "x").unwrap();
+        assert_eq!(queries.len(), 4);
+        assert_eq!(queries[0].artist, "The Beatles");
+        assert_eq!(queries[0].duration_ms, Some(431_000));
+        assert_eq!(queries[1].duration_ms, None);
+        assert_eq!(queries[1].album.as_deref(), Some("Jazz"));
+        assert_eq!(queries[2].artist, "Artist X");
+        assert_eq!(queries[2].title, "Song Y");
+        assert_eq!(queries[3].artist, "");
+    }
+
+    #[test]
+    fn formats_come_from_extension_or_content() {
+        assert_eq!(
+            PlaylistFormat::from_path(Path::new("a.M3U8")),
+            Some(PlaylistFormat::M3u)
+        );
+        assert_eq!(PlaylistFormat::from_path(Path::new("a.txt")), None);
+        assert_eq!(PlaylistFormat::sniff("  [ ]"), PlaylistFormat::Json);
+        assert_eq!(PlaylistFormat::sniff("#EXTM3U\n"), PlaylistFormat::M3u);
+        assert_eq!(PlaylistFormat::sniff("title\n"), PlaylistFormat::Csv);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            for format in [PlaylistFormat::Csv, PlaylistFormat::Json, PlaylistFormat::M3u] {
+                let _ = parse_playlist(&text, format, "fuzz");
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The on-disk snapshot of a [`LibraryIndex`], loaded at start without a re-crawl.
+//!
+//! # Format (version 1)
+//! ```text
+//! magic    16 bytes  "cachearr-libidx\n"
+//! version   4 bytes  u32 little-endian (this module's FORMAT_VERSION)
+//! length    8 bytes  u64 little-endian, payload bytes
+//! crc32     4 bytes  u32 little-endian, of the payload
+//! payload            postcard encoding of the items and their text (IndexData)
+//! ```
+//! Only items and text are stored; the lookup maps and postings are rebuilt on load from the
+//! stored normalised forms (no text is normalised again). A file with another magic, another
+//! version, a wrong length or a bad checksum is refused with [`LibraryError::BadSnapshot`] —
+//! the caller then rebuilds from the server, never serves a damaged index.
+//!
+//! Writes go to a temporary file in the same directory, are synced, then renamed over the
+//! old snapshot, so a crash leaves either the old or the new snapshot, never half of one.
+//!
+//! postcard rather than rkyv: see `docs/library-index.md` (the payload is mostly one text
+//! arena and plain integers; postcard is already in the tree and its load time is dominated
+//! by rebuilding the maps, which a zero-copy format would not avoid).
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::LibraryError;
+use crate::index::{IndexData, LibraryIndex};
+
+const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
+/// The snapshot format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 16 + 4 + 8 + 4;
+
+/// Encodes the index as snapshot bytes.
+pub fn to_bytes(index: &LibraryIndex) -> Result<Vec<u8>, LibraryError> {
+    let payload = postcard::to_stdvec(&index.data).map_err(|err| LibraryError::Encode {
+        what: "index snapshot",
+        reason: err.to_string(),
+    })?;
+    let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+    Ok(bytes)
+}
+
+/// Decodes snapshot bytes; `path` only names the source in errors.
+pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<LibraryIndex, LibraryError> {
+    let bad = |reason: String| LibraryError::BadSnapshot {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if bytes.len() < HEADER_LEN || &bytes[..16] != MAGIC {
+        return Err(bad("not a cachearr library snapshot".to_string()));
+    }
+    let word = |at: usize| -> [u8; 4] {
+        let mut out = [0u8; 4];
+        out.copy_from_slice(&bytes[at..at + 4]);
+        out
+    };
+    let version = u32::from_le_bytes(word(16));
+    if version != FORMAT_VERSION {
+        return Err(bad(format!(
+            "format version {version}, this build reads version {FORMAT_VERSION}"
+        )));
+    }
+    let mut length = [0u8; 8];
+    length.copy_from_slice(&bytes[20..28]);
+    let length = u64::from_le_bytes(length);
+    let payload = &bytes[HEADER_LEN..];
+    if payload.len() as u64 != length {
+        return Err(bad(format!(
+            "payload is {} bytes, header says {length}",
+            payload.len()
+        )));
+    }
+    if crc32fast::hash(payload) != u32::from_le_bytes(word(28)) {
+        return Err(bad("checksum mismatch (damaged file)".to_string()));
+    }
+    let data: IndexData =
+        postcard::from_bytes(payload).map_err(|err| bad(format!("cannot decode: {err}")))?;
+    Ok(LibraryIndex::from_data(data))
+}
+
+/// Writes the snapshot atomically (temporary file, fsync, rename).
+pub fn save(index: &LibraryIndex, path: &Path) -> Result<(), LibraryError> {
+    let bytes = to_bytes(index)?;
+    write_atomically(path, &bytes)
+}
+
+/// Reads a snapshot written by [`save`].
+pub fn load(path: &Path) -> Result<LibraryIndex, LibraryError> {
+    let bytes = std::fs::read(path).map_err(|source| LibraryError::Io {
+        action: "reading",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    from_bytes(&bytes, path)
+}
+
+/// Writes `bytes` to `path` through a temporary sibling file and a rename.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LibraryError> {
+    let io = |action: &'static str, target: &Path| {
+        let target = target.to_path_buf();
+        move |source| LibraryError::Io {
+            action,
+            path: target,
+            source,
+        }
+    };
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(format!(".tmp-{}", std::process::id()));
+    let temporary = std::path::PathBuf::from(temporary);
+    let mut file = std::fs::File::create(&temporary).map_err(io("creating", &temporary))?;
+    file.write_all(bytes).map_err(io("writing", &temporary))?;
+    file.sync_all().map_err(io("syncing", &temporary))?;
+    drop(file);
+    std::fs::rename(&temporary, path).map_err(io("renaming", path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::ItemRecord;
+    use crate::{ItemKind, Visibility};
+
+    fn index() -> LibraryIndex {
+        let mut records = Vec::new();
+        for n in 0..50 {
+            let mut record = ItemRecord::track(
+                &n.to_string(),
+                "1",
+                &format!("Artist {}", n % 7),
+                &format!("Song {n}"),
+            );
+            record.file_path = Some(format!("/m/{n}.mp3"));
+            record.updated_at = n;
+            records.push(record);
+        }
+        LibraryIndex::build(&records).unwrap()
+    }
+
+    #[test]
+    fn a_saved_snapshot_loads_to_the_same_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("library.idx");
+        let original = index();
+        save(&original, &path).unwrap();
+        let loaded = load(&path).unwrap();
+        let all = Visibility::everything();
+        assert_eq!(loaded.len(), original.len());
+        assert_eq!(
+            loaded.records().collect::<Vec<_>>(),
+            original.records().collect::<Vec<_>>()
+        );
+        assert_eq!(loaded.by_path("/m/7.mp3", &all).unwrap().id(), "7");
+        assert_eq!(
+            loaded.search("song 4", &[ItemKind::Track], &all, 1).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn damaged_or_foreign_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x");
+        let mut bytes = to_bytes(&index()).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        assert!(matches!(
+            from_bytes(&bytes, &path),
+            Err(LibraryError::BadSnapshot { .. })
+        ));
+        assert!(from_bytes(b"hello", &path).is_err());
+        let mut future = to_bytes(&index()).unwrap();
+        future[16] = 9;
+        let err = from_bytes(&future, &path).err().unwrap().to_string();
+        assert!(err.contains("format version 9"), "{err}");
+        let truncated = to_bytes(&index()).unwrap();
+        assert!(from_bytes(&truncated[..truncated.len() - 10], &path).is_err());
+        assert!(matches!(
+            load(&dir.path().join("missing")),
+            Err(LibraryError::Io { .. })
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(0u8..=255, 0..200)) {
+            let mut framed = MAGIC.to_vec();
+            framed.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+            framed.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            framed.extend_from_slice(&crc32fast::hash(&bytes).to_le_bytes());
+            framed.extend_from_slice(&bytes);
+            // Either refused or decoded into an index whose lookups do not panic.
+            if let Ok(index) = from_bytes(&framed, Path::new("fuzz")) {
+                let all = Visibility::everything();
+                let _ = index.search("a b c", &[], &all, 5);
+                let _ = index.records().count();
+            }
+        }
+    }
+}
