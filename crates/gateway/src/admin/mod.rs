@@ -1,0 +1,454 @@
+//! The admin listener: JSON API, Prometheus metrics, health, webhooks and the dashboard.
+//!
+//! | route | what | token |
+//! |---|---|---|
+//! | `GET /` | dashboard page (uPlot charts, live from `/api/stats`) | no |
+//! | `GET /api/stats` | per class and tier, upstream requests made and saved, warnings | no |
+//! | `POST /api/clear` | everything, `?tag=T` or `?prefix=P` | yes |
+//! | `POST /api/warm` | the configured warm list for recently seen users | yes |
+//! | `GET /metrics` | Prometheus text | no |
+//! | `GET /health`, `GET /ready` | liveness, readiness | no |
+//! | `POST /webhooks/plex[/{upstream}]` | Plex webhook (multipart `payload`) | yes |
+//! | `POST /webhooks/jellyfin[/{upstream}]` | Jellyfin webhook plugin (JSON) | yes |
+//!
+//! "Token" means: when an admin token is configured, the request must carry it as
+//! `Authorization: Bearer T`, `X-Cachearr-Token: T` or (for webhook senders that can only be
+//! given a URL) `?token=T`; it is compared in constant time ([`token_matches`]). Without a
+//! configured token these routes are open, which is why [`check_bind`] refuses to bind the admin
+//! listener beyond loopback without one.
+//!
+//! The router is generic over [`AdminBackend`] so the API can be exercised without a whole
+//! gateway; [`router`] mounts it for the real [`crate::Gateway`].
+
+mod dashboard;
+mod webhooks;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use crate::events::ChangeEvent;
+use crate::events::subscriber::ServerKind;
+use crate::metrics::Metrics;
+
+// GATEWAY-PENDING pub use gateway_backend::GatewayAdmin;
+// GATEWAY-PENDING mod gateway_backend;
+
+/// Largest webhook body accepted (a Plex webhook's `thumb` part is a small JPEG).
+const WEBHOOK_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// What the admin API needs from the gateway.
+pub trait AdminBackend: Send + Sync + 'static {
+    /// The configured admin token, if any.
+    fn admin_token(&self) -> Option<&str>;
+    /// The metrics registry.
+    fn metrics(&self) -> &Metrics;
+    /// Upstream names and the protocol each speaks, in configuration order.
+    fn upstreams(&self) -> Vec<(String, ServerKind)>;
+    /// The current statistics.
+    fn stats(&self) -> impl Future<Output = StatsReport> + Send;
+    /// Clears everything; returns what was cleared, as the cache reports it.
+    fn clear(&self, what: ClearRequest)
+    -> impl Future<Output = Result<ClearReport, String>> + Send;
+    /// Warms the configured list for recently seen users.
+    fn warm(&self, upstream: Option<String>) -> impl Future<Output = WarmReport> + Send;
+    /// Applies a change event from upstream `upstream` (bumps its tags); returns the tags.
+    fn apply_event(
+        &self,
+        upstream: &str,
+        source: &'static str,
+        event: &ChangeEvent,
+    ) -> impl Future<Output = Vec<String>> + Send;
+    /// Whether the gateway can serve: `Err` lists what is not ready.
+    fn ready(&self) -> Result<(), Vec<String>>;
+}
+
+/// What `POST /api/clear` should clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "scope", content = "value", rename_all = "lowercase")]
+pub enum ClearRequest {
+    /// Every entry of every tier.
+    All,
+    /// Every entry carrying this tag (`plex:section:3`).
+    Tag(String),
+    /// Every entry whose key starts with this prefix.
+    Prefix(String),
+}
+
+/// The answer of `POST /api/clear`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClearReport {
+    /// What was cleared: `all`, `tag` or `prefix`.
+    pub scope: String,
+    /// The tag or prefix.
+    pub value: Option<String>,
+    /// Entries removed, when the cache can tell (tags are invalidated in O(1) and cannot).
+    pub removed: Option<u64>,
+}
+
+/// The answer of `POST /api/warm`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WarmReport {
+    /// Users seen recently for whom the list was fetched.
+    pub users: usize,
+    /// Requests made (users × paths).
+    pub requested: usize,
+    /// Requests answered with a cacheable success.
+    pub warmed: usize,
+    /// Requests that failed.
+    pub failed: usize,
+}
+
+/// Counters of one cache class or tier, as the engine counts them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheCounters {
+    /// Fresh hits.
+    pub hits: u64,
+    /// Misses (an upstream request, or a wait on one).
+    pub misses: u64,
+    /// Stale entries served (while revalidating or because the upstream failed).
+    pub stale: u64,
+    /// Requests that waited on another's upstream request (single-flight).
+    pub coalesced: u64,
+    /// Entries held.
+    pub entries: u64,
+    /// Bytes held.
+    pub bytes: u64,
+    /// Background refreshes running now.
+    pub refreshing: u64,
+}
+
+impl CacheCounters {
+    /// Hits (fresh and stale) over all lookups, 0 when there were none.
+    pub fn hit_rate(&self) -> f64 {
+        let served = self.hits + self.stale + self.coalesced;
+        let total = served + self.misses;
+        if total == 0 {
+            0.0
+        } else {
+            served as f64 / total as f64
+        }
+    }
+}
+
+/// Per-upstream numbers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpstreamReport {
+    /// Configured name.
+    pub name: String,
+    /// `plex` or `jellyfin`.
+    pub profile: String,
+    /// Requests cachearr made to this upstream.
+    pub requests_made: u64,
+    /// Client requests answered without an upstream request.
+    pub requests_saved: u64,
+    /// Requests in flight now.
+    pub in_flight: u64,
+    /// Circuit breaker state (`closed`, `open`, `half-open`).
+    pub circuit: String,
+    /// Whether cachearr's notification socket to this upstream is open.
+    pub events_connected: bool,
+    /// Change events applied (webhooks and socket).
+    pub events: u64,
+}
+
+/// The answer of `GET /api/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatsReport {
+    /// Seconds since the gateway started.
+    pub uptime_secs: u64,
+    /// Totals over every class.
+    pub total: CacheCounters,
+    /// Per route class (`metadata`, `sessions`…).
+    pub classes: std::collections::BTreeMap<String, CacheCounters>,
+    /// Per tier (`memory`, `disk`, `redis`).
+    pub tiers: std::collections::BTreeMap<String, CacheCounters>,
+    /// Per upstream.
+    pub upstreams: Vec<UpstreamReport>,
+    /// Things an operator should know (index off, disk off, socket down…).
+    pub warnings: Vec<String>,
+}
+
+// GATEWAY-PENDING /// Builds the admin router for the real gateway.
+// GATEWAY-PENDING pub fn router(gateway: crate::Gateway) -> Router {
+// GATEWAY-PENDING     router_with(Arc::new(GatewayAdmin::new(gateway)))
+// GATEWAY-PENDING }
+
+/// Builds the admin router over any backend.
+pub fn router_with<B: AdminBackend>(backend: Arc<B>) -> Router {
+    Router::new()
+        .route("/", get(dashboard::index))
+        .route("/assets/{file}", get(dashboard::asset))
+        .route("/api/stats", get(stats::<B>))
+        .route("/api/clear", post(clear::<B>))
+        .route("/api/warm", post(warm::<B>))
+        .route("/metrics", get(metrics::<B>))
+        .route("/health", get(health))
+        .route("/ready", get(ready::<B>))
+        .route("/webhooks/plex", post(webhooks::plex::<B>))
+        .route("/webhooks/plex/{upstream}", post(webhooks::plex_named::<B>))
+        .route("/webhooks/jellyfin", post(webhooks::jellyfin::<B>))
+        .route(
+            "/webhooks/jellyfin/{upstream}",
+            post(webhooks::jellyfin_named::<B>),
+        )
+        .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT))
+        .with_state(backend)
+}
+
+/// Refuses an admin listener address beyond loopback when no admin token is configured.
+///
+/// # Errors
+/// [`AdminError::PublicWithoutToken`] in that case.
+pub fn check_bind(addr: SocketAddr, token: Option<&str>) -> Result<(), AdminError> {
+    let has_token = token.is_some_and(|t| !t.is_empty());
+    if addr.ip().is_loopback() || has_token {
+        Ok(())
+    } else {
+        Err(AdminError::PublicWithoutToken(addr))
+    }
+}
+
+/// Binds the admin listener after [`check_bind`].
+///
+/// # Errors
+/// [`AdminError::PublicWithoutToken`], or [`AdminError::Bind`] when the address is taken.
+pub async fn bind(
+    addr: SocketAddr,
+    token: Option<&str>,
+) -> Result<tokio::net::TcpListener, AdminError> {
+    check_bind(addr, token)?;
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| AdminError::Bind { addr, source })
+}
+
+/// Why the admin listener cannot start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminError {
+    /// Binding beyond loopback needs an admin token.
+    #[error(
+        "refusing to bind the admin listener to {0} without an admin token: anyone who can reach \
+         it could clear the cache. Set --admin-token (or CACHEARR_ADMIN_TOKEN), or bind to 127.0.0.1"
+    )]
+    PublicWithoutToken(SocketAddr),
+    /// The address could not be bound.
+    #[error("cannot bind the admin listener to {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Compares a presented token with the configured one in constant time (for equal lengths; the
+/// length itself is not secret enough to matter).
+pub fn token_matches(configured: &str, presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    configured.len() == presented.len()
+        && bool::from(configured.as_bytes().ct_eq(presented.as_bytes()))
+}
+
+/// The token a request presents, from `Authorization: Bearer`, `X-Cachearr-Token` or `?token=`.
+fn presented_token<'a>(headers: &'a HeaderMap, query_token: Option<&'a str>) -> Option<&'a str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let custom = headers
+        .get("x-cachearr-token")
+        .and_then(|v| v.to_str().ok());
+    bearer.or(custom).or(query_token)
+}
+
+/// `Ok` when no token is configured or the request presents the right one; else a 401.
+fn authorize<B: AdminBackend>(
+    backend: &B,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> Result<(), Box<Response>> {
+    let Some(configured) = backend.admin_token().filter(|t| !t.is_empty()) else {
+        return Ok(());
+    };
+    match presented_token(headers, query_token) {
+        Some(presented) if token_matches(configured, presented) => Ok(()),
+        presented => {
+            let message = if presented.is_some() {
+                "wrong admin token"
+            } else {
+                "this endpoint needs the admin token: send `Authorization: Bearer <token>`"
+            };
+            let mut response = json_error(StatusCode::UNAUTHORIZED, message);
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"cachearr\""),
+            );
+            Err(Box::new(response))
+        }
+    }
+}
+
+/// A JSON error body `{"error": message}` with `status`.
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+async fn stats<B: AdminBackend>(State(backend): State<Arc<B>>) -> Response {
+    let report = backend.stats().await;
+    let mut response = axum::Json(report).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Query of `POST /api/clear`.
+#[derive(Debug, Default, Deserialize)]
+struct ClearQuery {
+    tag: Option<String>,
+    prefix: Option<String>,
+    token: Option<String>,
+}
+
+async fn clear<B: AdminBackend>(
+    State(backend): State<Arc<B>>,
+    headers: HeaderMap,
+    query: Result<Query<ClearQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed query: use ?tag=T or ?prefix=P",
+        );
+    };
+    if let Err(denied) = authorize(backend.as_ref(), &headers, query.token.as_deref()) {
+        return *denied;
+    }
+    let what = match (query.tag, query.prefix) {
+        (Some(_), Some(_)) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "give either tag= or prefix=, not both",
+            );
+        }
+        (Some(tag), None) if tag.is_empty() => {
+            return json_error(StatusCode::BAD_REQUEST, "tag= is empty");
+        }
+        (None, Some(prefix)) if prefix.is_empty() => {
+            return json_error(StatusCode::BAD_REQUEST, "prefix= is empty");
+        }
+        (Some(tag), None) => ClearRequest::Tag(tag),
+        (None, Some(prefix)) => ClearRequest::Prefix(prefix),
+        (None, None) => ClearRequest::All,
+    };
+    match backend.clear(what).await {
+        Ok(report) => axum::Json(report).into_response(),
+        Err(message) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &message),
+    }
+}
+
+/// Query of `POST /api/warm`.
+#[derive(Debug, Default, Deserialize)]
+struct WarmQuery {
+    upstream: Option<String>,
+    token: Option<String>,
+}
+
+async fn warm<B: AdminBackend>(
+    State(backend): State<Arc<B>>,
+    headers: HeaderMap,
+    query: Result<Query<WarmQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed query: use ?upstream=NAME",
+        );
+    };
+    if let Err(denied) = authorize(backend.as_ref(), &headers, query.token.as_deref()) {
+        return *denied;
+    }
+    if let Some(name) = &query.upstream
+        && !backend.upstreams().iter().any(|(n, _)| n == name)
+    {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            &format!("no upstream named {name:?}"),
+        );
+    }
+    axum::Json(backend.warm(query.upstream).await).into_response()
+}
+
+async fn metrics<B: AdminBackend>(State(backend): State<Arc<B>>) -> Response {
+    let body = backend.metrics().render();
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body).into_response()
+}
+
+async fn health() -> Response {
+    axum::Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+async fn ready<B: AdminBackend>(State(backend): State<Arc<B>>) -> Response {
+    match backend.ready() {
+        Ok(()) => axum::Json(serde_json::json!({ "ready": true })).into_response(),
+        Err(reasons) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "ready": false, "reasons": reasons })),
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_comparison() {
+        assert!(token_matches("abc123", "abc123"));
+        assert!(!token_matches("abc123", "abc124"));
+        assert!(!token_matches("abc123", "abc12"));
+        assert!(!token_matches("abc123", ""));
+    }
+
+    #[test]
+    fn bind_beyond_loopback_needs_a_token() {
+        let public: SocketAddr = "0.0.0.0:8485".parse().unwrap();
+        let lan: SocketAddr = "192.168.1.5:8485".parse().unwrap();
+        let v6: SocketAddr = "[::1]:8485".parse().unwrap();
+        assert!(check_bind("127.0.0.1:0".parse().unwrap(), None).is_ok());
+        assert!(check_bind(v6, None).is_ok());
+        assert!(matches!(
+            check_bind(public, None),
+            Err(AdminError::PublicWithoutToken(_))
+        ));
+        assert!(
+            check_bind(lan, Some("")).is_err(),
+            "an empty token is no token"
+        );
+        assert!(check_bind(public, Some("t0k3n")).is_ok());
+    }
+
+    #[test]
+    fn hit_rate_counts_stale_and_coalesced_as_served() {
+        let c = CacheCounters {
+            hits: 6,
+            stale: 1,
+            coalesced: 1,
+            misses: 2,
+            ..Default::default()
+        };
+        assert!((c.hit_rate() - 0.8).abs() < 1e-9);
+        assert!(CacheCounters::default().hit_rate().abs() < f64::EPSILON);
+    }
+}

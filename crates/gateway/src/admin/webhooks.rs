@@ -1,0 +1,225 @@
+//! Webhook receivers: Plex (multipart `payload` + optional `thumb`) and Jellyfin's plugin (JSON).
+//!
+//! A malformed webhook gets a clear 4xx saying what is wrong; an event that changes nothing we
+//! cache gets `200 {"applied": false}` so the sender does not retry it forever.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{AdminBackend, authorize, json_error};
+use crate::events::subscriber::ServerKind;
+use crate::events::{ChangeEvent, EventError, jellyfin, plex};
+
+/// Query of the webhook routes: the token for senders that can only be given a URL.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct WebhookQuery {
+    token: Option<String>,
+}
+
+pub(super) async fn plex<B: AdminBackend>(
+    state: State<Arc<B>>,
+    query: Query<WebhookQuery>,
+    request: Request,
+) -> Response {
+    receive(state, None, query, ServerKind::Plex, request).await
+}
+
+pub(super) async fn plex_named<B: AdminBackend>(
+    state: State<Arc<B>>,
+    Path(upstream): Path<String>,
+    query: Query<WebhookQuery>,
+    request: Request,
+) -> Response {
+    receive(state, Some(upstream), query, ServerKind::Plex, request).await
+}
+
+pub(super) async fn jellyfin<B: AdminBackend>(
+    state: State<Arc<B>>,
+    query: Query<WebhookQuery>,
+    request: Request,
+) -> Response {
+    receive(state, None, query, ServerKind::Jellyfin, request).await
+}
+
+pub(super) async fn jellyfin_named<B: AdminBackend>(
+    state: State<Arc<B>>,
+    Path(upstream): Path<String>,
+    query: Query<WebhookQuery>,
+    request: Request,
+) -> Response {
+    receive(state, Some(upstream), query, ServerKind::Jellyfin, request).await
+}
+
+/// The upstream a webhook is for: the named one (which must speak `kind`), or the only upstream
+/// of that kind.
+fn resolve_upstream<B: AdminBackend>(
+    backend: &B,
+    named: Option<String>,
+    kind: ServerKind,
+) -> Result<String, Box<Response>> {
+    let fail = |status, message: String| Err(Box::new(json_error(status, &message)));
+    let upstreams = backend.upstreams();
+    let profile = match kind {
+        ServerKind::Plex => "plex",
+        ServerKind::Jellyfin => "jellyfin",
+    };
+    if let Some(name) = named {
+        return match upstreams.iter().find(|(n, _)| *n == name) {
+            Some((_, k)) if *k == kind => Ok(name),
+            Some(_) => fail(
+                StatusCode::BAD_REQUEST,
+                format!("upstream {name:?} is not a {profile} upstream"),
+            ),
+            None => fail(StatusCode::NOT_FOUND, format!("no upstream named {name:?}")),
+        };
+    }
+    let mut matching = upstreams.into_iter().filter(|(_, k)| *k == kind);
+    match (matching.next(), matching.next()) {
+        (Some((name, _)), None) => Ok(name),
+        (None, _) => fail(
+            StatusCode::NOT_FOUND,
+            format!("no {profile} upstream is configured"),
+        ),
+        (Some(_), Some(_)) => fail(
+            StatusCode::BAD_REQUEST,
+            format!("several {profile} upstreams: post to /webhooks/{profile}/<upstream>"),
+        ),
+    }
+}
+
+async fn receive<B: AdminBackend>(
+    State(backend): State<Arc<B>>,
+    named: Option<String>,
+    Query(query): Query<WebhookQuery>,
+    kind: ServerKind,
+    request: Request,
+) -> Response {
+    if let Err(denied) = authorize(backend.as_ref(), request.headers(), query.token.as_deref()) {
+        return *denied;
+    }
+    let upstream = match resolve_upstream(backend.as_ref(), named, kind) {
+        Ok(upstream) => upstream,
+        Err(response) => return *response,
+    };
+    let upstream_label = Arc::new(upstream.clone());
+    let parsed = match kind {
+        ServerKind::Plex => plex_event(request).await,
+        ServerKind::Jellyfin => jellyfin_event(request).await,
+    };
+    let metrics = backend.metrics();
+    match parsed {
+        Err((status, err)) => {
+            metrics.webhook(&upstream_label, "rejected");
+            tracing::info!(upstream = %upstream, error = %err, "webhook rejected");
+            json_error(status, &err.to_string())
+        }
+        Ok(None) => {
+            metrics.webhook(&upstream_label, "ignored");
+            axum::Json(serde_json::json!({ "applied": false, "reason": "no cached data depends on this event" }))
+                .into_response()
+        }
+        Ok(Some(event)) => {
+            let source = match kind {
+                ServerKind::Plex => "plex_webhook",
+                ServerKind::Jellyfin => "jellyfin_webhook",
+            };
+            let tags = backend.apply_event(&upstream, source, &event).await;
+            metrics.webhook(&upstream_label, "applied");
+            axum::Json(serde_json::json!({
+                "applied": true,
+                "change": event.change.as_str(),
+                "invalidated": tags,
+            }))
+            .into_response()
+        }
+    }
+}
+
+fn content_type(request: &Request) -> String {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// A Plex webhook: the `payload` part of a multipart body (a bare JSON body is accepted too,
+/// for relays and tests). The `thumb` part is read and dropped.
+async fn plex_event(request: Request) -> Result<Option<ChangeEvent>, (StatusCode, EventError)> {
+    let bad = |err| (StatusCode::BAD_REQUEST, err);
+    let content_type = content_type(&request);
+    if content_type.starts_with("application/json") {
+        let body = read_body(request).await?;
+        return plex::parse_webhook(&body).map_err(bad);
+    }
+    if !content_type.starts_with("multipart/form-data") {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            EventError::ContentType(content_type, "multipart/form-data with a `payload` part"),
+        ));
+    }
+    let mut multipart = axum::extract::Multipart::from_request(request, &())
+        .await
+        .map_err(|e| bad(EventError::Multipart(e.body_text())))?;
+    let mut payload = None;
+    loop {
+        let field = multipart
+            .next_field()
+            .await
+            .map_err(|e| multipart_error(&e))?;
+        let Some(field) = field else { break };
+        let is_payload = field.name() == Some("payload");
+        // Every part must be read to reach the next one; the thumb is simply dropped.
+        let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
+        if is_payload && payload.is_none() {
+            payload = Some(bytes);
+        }
+    }
+    let payload = payload.ok_or(bad(EventError::MissingPayload))?;
+    plex::parse_webhook(&payload).map_err(bad)
+}
+
+fn multipart_error(err: &axum::extract::multipart::MultipartError) -> (StatusCode, EventError) {
+    let status = err.status();
+    let status = if status.is_client_error() {
+        status
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    (status, EventError::Multipart(err.body_text()))
+}
+
+/// A Jellyfin webhook: a JSON body (the plugin's "send all properties" object).
+async fn jellyfin_event(request: Request) -> Result<Option<ChangeEvent>, (StatusCode, EventError)> {
+    let content_type = content_type(&request);
+    // The plugin sends application/json; some templates send text/plain.
+    if !(content_type.is_empty()
+        || content_type.starts_with("application/json")
+        || content_type.starts_with("text/plain"))
+    {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            EventError::ContentType(content_type, "application/json"),
+        ));
+    }
+    let body = read_body(request).await?;
+    jellyfin::parse_webhook(&body).map_err(|err| (StatusCode::BAD_REQUEST, err))
+}
+
+async fn read_body(request: Request) -> Result<Bytes, (StatusCode, EventError)> {
+    Bytes::from_request(request, &()).await.map_err(|e| {
+        let status = e.status();
+        let status = if status.is_client_error() {
+            status
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        (status, EventError::Body(e.body_text()))
+    })
+}

@@ -1,0 +1,340 @@
+//! Jellyfin change events: the webhook plugin's JSON and the `/socket` messages.
+//!
+//! Shapes follow `research/media-server-apis.md` §B2 and §B3. The webhook body is whatever the
+//! admin's template produces; we expect the plugin's "send all properties" object
+//! (`NotificationType`, `ItemId`, `ItemType`, `SeriesId`, `SeasonId`, `SaveReason`, …) and read
+//! only those fields. Socket messages are `{"MessageType", "MessageId", "Data"}`; we act on
+//! `LibraryChanged` and `UserDataChanged`, and answer `ForceKeepAlive`.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::{Change, ChangeEvent, EventError};
+
+fn str_of<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
+    value.get(name).and_then(Value::as_str)
+}
+
+fn ids_of<'a>(value: &'a Value, name: &str) -> impl Iterator<Item = Option<&'a str>> {
+    value
+        .get(name)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(Value::as_str)
+}
+
+/// Parses a webhook body into the event it reports, or `None` for notifications that change
+/// nothing we cache (authentication, users, plugins, playback progress beats, unknown types).
+///
+/// # Errors
+/// [`EventError::Json`] when the body is not JSON, [`EventError::MissingField`] when it has no
+/// `NotificationType`.
+pub fn parse_webhook(body: &[u8]) -> Result<Option<ChangeEvent>, EventError> {
+    let value: Value = serde_json::from_slice(body)?;
+    let kind =
+        str_of(&value, "NotificationType").ok_or(EventError::MissingField("NotificationType"))?;
+    let item_type = str_of(&value, "ItemType").unwrap_or_default();
+    let change = match kind {
+        "ItemAdded" => Change::Added,
+        "ItemDeleted" => Change::Removed,
+        "PlaybackStart" | "SessionStart" => Change::SessionChanged,
+        "PlaybackStop" => Change::PlaybackStopped,
+        "UserDataSaved" => match str_of(&value, "SaveReason").unwrap_or_default() {
+            "PlaybackFinished" | "TogglePlayed" | "Import" => Change::Played,
+            "UpdateUserRating" | "UpdateUserData" => Change::Rated,
+            // PlaybackStart / PlaybackProgress: a resume point moving, reported again on stop.
+            _ => return Ok(None),
+        },
+        "TaskCompleted" if is_library_scan(&value) => Change::ScanFinished,
+        _ => return Ok(None),
+    };
+    Ok(Some(
+        ChangeEvent::new(change)
+            .with_items([
+                str_of(&value, "ItemId"),
+                str_of(&value, "SeasonId"),
+                str_of(&value, "SeriesId"),
+                str_of(&value, "AlbumId"),
+            ])
+            .with_playlist(item_type == "Playlist"),
+    ))
+}
+
+/// Jellyfin's library scan task is "Scan Media Library" (key `RefreshLibrary`); templates name
+/// it differently, so look at every field that could carry it.
+fn is_library_scan(value: &Value) -> bool {
+    ["TaskKey", "TaskName", "Name", "TaskId"]
+        .iter()
+        .filter_map(|f| str_of(value, f))
+        .any(|s| {
+            s.eq_ignore_ascii_case("RefreshLibrary") || s.eq_ignore_ascii_case("Scan Media Library")
+        })
+}
+
+/// What a socket message asks of us.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SocketMessage {
+    /// Changes to apply.
+    pub events: Vec<ChangeEvent>,
+    /// The server's keep-alive timeout in seconds (`ForceKeepAlive`): send `KeepAlive` at
+    /// half this interval or be disconnected.
+    pub keep_alive_secs: Option<u64>,
+}
+
+/// The last user data seen per item, so that `UserDataChanged` messages that only move a resume
+/// point (sent throughout playback) do not invalidate anything.
+#[derive(Debug, Default)]
+pub struct UserDataStates {
+    by_item: HashMap<(String, String), UserData>,
+}
+
+/// The parts of a user's data on an item that listings show.
+#[derive(Debug, Clone, PartialEq)]
+struct UserData {
+    played: bool,
+    play_count: i64,
+    favorite: bool,
+    rating: Option<String>,
+}
+
+impl UserDataStates {
+    /// Bound on remembered items; beyond it we forget and treat the next change as new.
+    const MAX_ITEMS: usize = 65_536;
+
+    /// Records `state` for (`user`, `item`); returns the change it represents, if any.
+    fn change(&mut self, user: &str, item: &str, data: &Value) -> Option<Change> {
+        let now = UserData {
+            played: data.get("Played").and_then(Value::as_bool).unwrap_or(false),
+            play_count: data.get("PlayCount").and_then(Value::as_i64).unwrap_or(0),
+            favorite: data
+                .get("IsFavorite")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            rating: data.get("Rating").map(Value::to_string),
+        };
+        let key = (user.to_owned(), item.to_owned());
+        if self.by_item.len() >= Self::MAX_ITEMS && !self.by_item.contains_key(&key) {
+            self.by_item.clear();
+        }
+        match self.by_item.insert(key, now.clone()) {
+            None => Some(Change::Played),
+            Some(b) if b.played != now.played || b.play_count != now.play_count => {
+                Some(Change::Played)
+            }
+            Some(b) if b.favorite != now.favorite || b.rating != now.rating => Some(Change::Rated),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Parses one `/socket` message.
+///
+/// # Errors
+/// [`EventError::Json`] when the message is not JSON, [`EventError::MissingField`] when it has
+/// no `MessageType`.
+pub fn parse_socket_message(
+    text: &str,
+    user_data: &mut UserDataStates,
+) -> Result<SocketMessage, EventError> {
+    let value: Value = serde_json::from_str(text)?;
+    let kind = str_of(&value, "MessageType").ok_or(EventError::MissingField("MessageType"))?;
+    let data = value.get("Data").unwrap_or(&Value::Null);
+    let mut message = SocketMessage::default();
+    match kind {
+        "ForceKeepAlive" => {
+            message.keep_alive_secs = data.as_u64().or_else(|| data.as_str()?.parse().ok());
+        }
+        "LibraryChanged" => {
+            // Jellyfin 10.9+ lists the libraries touched; with exactly one we can be precise.
+            let folders: Vec<&str> = ids_of(data, "CollectionFolders").flatten().collect();
+            let section = match folders.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            };
+            let lists = [
+                (Change::Added, "ItemsAdded", Some("FoldersAddedTo")),
+                (Change::Updated, "ItemsUpdated", None),
+                (Change::Removed, "ItemsRemoved", Some("FoldersRemovedFrom")),
+            ];
+            for (change, items, folders) in lists {
+                let event = ChangeEvent::new(change)
+                    .with_section(section)
+                    .with_items(ids_of(data, items))
+                    .with_items(folders.into_iter().flat_map(|f| ids_of(data, f)));
+                if !event.items.is_empty() {
+                    message.events.push(event);
+                }
+            }
+        }
+        "UserDataChanged" => {
+            let user = str_of(data, "UserId").unwrap_or_default();
+            let mut played = ChangeEvent::new(Change::Played);
+            let mut rated = ChangeEvent::new(Change::Rated);
+            for entry in data
+                .get("UserDataList")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(item) = str_of(entry, "ItemId") else {
+                    continue;
+                };
+                match user_data.change(user, item, entry) {
+                    Some(Change::Played) => played = played.with_items([Some(item)]),
+                    Some(_) => rated = rated.with_items([Some(item)]),
+                    None => {}
+                }
+            }
+            message
+                .events
+                .extend([played, rated].into_iter().filter(|e| !e.items.is_empty()));
+        }
+        _ => {}
+    }
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_item_added_touches_item_series_and_every_listing() {
+        let body = r#"{"ServerId":"s","ServerName":"jf","NotificationType":"ItemAdded",
+            "ItemId":"0123abcd","ItemType":"Episode","SeriesId":"5555","SeasonId":"4444",
+            "Name":"Pilot","Timestamp":"2026-01-01T00:00:00Z"}"#;
+        let event = parse_webhook(body.as_bytes()).unwrap().unwrap();
+        assert_eq!(event.change, Change::Added);
+        assert_eq!(
+            event.tags("jf"),
+            vec![
+                "jf:item:0123abcd",
+                "jf:item:4444",
+                "jf:item:5555",
+                "jf:library",
+                "jf:recent",
+                "jf:sections"
+            ]
+        );
+    }
+
+    #[test]
+    fn webhook_user_data_saved_by_reason() {
+        let body = |reason: &str| {
+            format!(
+                r#"{{"NotificationType":"UserDataSaved","ItemId":"a1","SaveReason":"{reason}"}}"#
+            )
+        };
+        let change = |reason: &str| {
+            parse_webhook(body(reason).as_bytes())
+                .unwrap()
+                .map(|e| e.change)
+        };
+        assert_eq!(change("PlaybackFinished"), Some(Change::Played));
+        assert_eq!(change("TogglePlayed"), Some(Change::Played));
+        assert_eq!(change("UpdateUserRating"), Some(Change::Rated));
+        assert_eq!(change("PlaybackProgress"), None);
+    }
+
+    #[test]
+    fn webhook_task_completed_only_for_library_scans() {
+        let scan = br#"{"NotificationType":"TaskCompleted","TaskName":"Scan Media Library"}"#;
+        let other = br#"{"NotificationType":"TaskCompleted","TaskName":"Clean Logs"}"#;
+        assert_eq!(
+            parse_webhook(scan).unwrap().unwrap().change,
+            Change::ScanFinished
+        );
+        assert!(parse_webhook(other).unwrap().is_none());
+    }
+
+    #[test]
+    fn webhook_playlist_and_ignored_and_malformed() {
+        let body = br#"{"NotificationType":"ItemAdded","ItemId":"p1","ItemType":"Playlist"}"#;
+        assert!(
+            parse_webhook(body)
+                .unwrap()
+                .unwrap()
+                .tags("j")
+                .contains(&"j:playlists".into())
+        );
+        assert!(
+            parse_webhook(br#"{"NotificationType":"AuthenticationSuccess"}"#)
+                .unwrap()
+                .is_none()
+        );
+        assert!(matches!(
+            parse_webhook(b"{}"),
+            Err(EventError::MissingField(_))
+        ));
+        assert!(matches!(parse_webhook(b"<xml/>"), Err(EventError::Json(_))));
+    }
+
+    #[test]
+    fn socket_library_changed_splits_by_kind() {
+        let text = r#"{"MessageType":"LibraryChanged","MessageId":"m","Data":{
+            "ItemsAdded":["a1","a2"],"ItemsUpdated":["u1"],"ItemsRemoved":[],
+            "FoldersAddedTo":["f1"],"FoldersRemovedFrom":[],"CollectionFolders":["lib9"],"IsEmpty":false}}"#;
+        let message = parse_socket_message(text, &mut UserDataStates::default()).unwrap();
+        assert_eq!(message.events.len(), 2);
+        assert_eq!(message.events[0].change, Change::Added);
+        assert_eq!(message.events[0].items, vec!["a1", "a2", "f1"]);
+        assert_eq!(message.events[0].section.as_deref(), Some("lib9"));
+        assert_eq!(
+            message.events[1].tags("j"),
+            vec!["j:item:u1", "j:section:lib9", "j:recent"]
+        );
+    }
+
+    #[test]
+    fn socket_user_data_acts_on_state_not_position() {
+        let msg = |played: bool, pos: u64, fav: bool| {
+            format!(
+                r#"{{"MessageType":"UserDataChanged","Data":{{"UserId":"u","UserDataList":[
+                {{"ItemId":"i1","Played":{played},"PlayCount":0,"PlaybackPositionTicks":{pos},"IsFavorite":{fav}}}]}}}}"#
+            )
+        };
+        let mut states = UserDataStates::default();
+        let mut changes = |text: String| {
+            parse_socket_message(&text, &mut states)
+                .unwrap()
+                .events
+                .into_iter()
+                .map(|e| e.change)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            changes(msg(false, 10, false)),
+            vec![Change::Played],
+            "first sighting"
+        );
+        assert!(
+            changes(msg(false, 20, false)).is_empty(),
+            "resume point moved only"
+        );
+        assert_eq!(changes(msg(false, 20, true)), vec![Change::Rated]);
+        assert_eq!(changes(msg(true, 0, true)), vec![Change::Played]);
+    }
+
+    #[test]
+    fn socket_keep_alive_and_garbage() {
+        let mut states = UserDataStates::default();
+        let keep = r#"{"MessageType":"ForceKeepAlive","MessageId":"x","Data":60}"#;
+        assert_eq!(
+            parse_socket_message(keep, &mut states)
+                .unwrap()
+                .keep_alive_secs,
+            Some(60)
+        );
+        assert!(parse_socket_message("nope", &mut states).is_err());
+        assert!(parse_socket_message(r#"{"Data":1}"#, &mut states).is_err());
+        let odd = r#"{"MessageType":"LibraryChanged","Data":"x"}"#;
+        assert!(
+            parse_socket_message(odd, &mut states)
+                .unwrap()
+                .events
+                .is_empty()
+        );
+    }
+}

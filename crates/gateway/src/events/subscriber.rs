@@ -1,0 +1,299 @@
+//! cachearr's own subscription to a server's change notifications.
+//!
+//! With the owner's token from the config, [`spawn`] keeps one websocket open per upstream —
+//! Plex `/:/websockets/notifications`, Jellyfin `/socket` — parses every frame with
+//! [`super::plex`] or [`super::jellyfin`] and hands the events to an [`EventSink`]. A dropped
+//! connection is retried with capped exponential backoff and full jitter; after a reconnect we
+//! may have missed events, so the listings are invalidated once (the TTLs backstop the rest).
+//!
+//! The token travels in a request header, never in the URL, so that no error message or log
+//! line can carry it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use super::{Change, ChangeEvent, jellyfin, plex};
+
+/// Where change events go (the gateway invalidates their tags).
+pub trait EventSink: Send + Sync + 'static {
+    /// Applies one event from upstream `upstream`.
+    fn apply(&self, upstream: &str, event: &ChangeEvent);
+}
+
+/// Which notification protocol the server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerKind {
+    /// Plex Media Server.
+    Plex,
+    /// Jellyfin.
+    Jellyfin,
+}
+
+/// One subscription: which upstream, where, and with which token.
+#[derive(Clone)]
+pub struct Subscription {
+    /// The upstream's name (the first part of its tags).
+    pub upstream: String,
+    /// Its protocol.
+    pub server: ServerKind,
+    /// Its base URL, `http://host:port` (the websocket URL is derived from it).
+    pub base_url: String,
+    /// The owner's token. Never logged; [`std::fmt::Debug`] redacts it.
+    pub token: String,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("upstream", &self.upstream)
+            .field("server", &self.server)
+            .field("base_url", &self.base_url)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Live state of a subscription, for `/ready`, `/api/stats` and the metrics.
+#[derive(Debug, Default)]
+pub struct SubscriberStatus {
+    /// The websocket is open right now.
+    pub connected: AtomicBool,
+    /// Connections opened since start.
+    pub connects: AtomicU64,
+    /// Frames received.
+    pub frames: AtomicU64,
+    /// Events applied.
+    pub events: AtomicU64,
+    /// Frames that could not be parsed.
+    pub malformed: AtomicU64,
+}
+
+/// Reconnect delays: the first retry after `BACKOFF_MIN`, doubling up to `BACKOFF_MAX`.
+const BACKOFF_MIN: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// A connection that lasted this long was healthy: the next failure starts the backoff over.
+const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Starts the subscription on the current runtime; abort the handle to stop it.
+pub fn spawn(
+    subscription: Subscription,
+    sink: Arc<dyn EventSink>,
+    status: Arc<SubscriberStatus>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(run(subscription, sink, status))
+}
+
+async fn run(subscription: Subscription, sink: Arc<dyn EventSink>, status: Arc<SubscriberStatus>) {
+    let mut failures: u32 = 0;
+    loop {
+        let started = tokio::time::Instant::now();
+        let reconnect = status.connects.load(Ordering::Relaxed) > 0;
+        let outcome = connect_and_listen(&subscription, sink.as_ref(), &status, reconnect).await;
+        status.connected.store(false, Ordering::Relaxed);
+        match outcome {
+            Ok(()) => {
+                tracing::info!(upstream = %subscription.upstream, "notification socket closed")
+            }
+            Err(err) => {
+                tracing::warn!(upstream = %subscription.upstream, error = %err, "notification socket failed")
+            }
+        }
+        if started.elapsed() >= HEALTHY_AFTER {
+            failures = 0;
+        }
+        let delay = backoff(failures, jitter_seed());
+        failures = failures.saturating_add(1);
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// The delay before retry number `failures` (0-based): full jitter over a capped exponential,
+/// so that many gateways restarted together do not reconnect in lockstep.
+pub fn backoff(failures: u32, seed: u64) -> Duration {
+    let cap = BACKOFF_MIN
+        .saturating_mul(1u32 << failures.min(16))
+        .min(BACKOFF_MAX);
+    let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX).max(1);
+    // Between half the cap and the cap: jittered, but never a hot loop.
+    Duration::from_millis(millis / 2 + seed % (millis / 2 + 1))
+}
+
+fn jitter_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0);
+    hasher.finish()
+}
+
+/// The websocket URL and request for a subscription.
+///
+/// # Errors
+/// When the base URL is not `http(s)://…` or the token is not a valid header value.
+pub fn request(
+    subscription: &Subscription,
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, String> {
+    let base = subscription.base_url.trim_end_matches('/');
+    let ws_base = if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else {
+        return Err(format!("upstream URL {base:?} is not http:// or https://"));
+    };
+    let url = match subscription.server {
+        ServerKind::Plex => format!("{ws_base}/:/websockets/notifications"),
+        ServerKind::Jellyfin => format!("{ws_base}/socket?deviceId=cachearr-events"),
+    };
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| format!("bad websocket URL: {e}"))?;
+    let headers = request.headers_mut();
+    let bad_token = || "the configured token is not a valid header value".to_owned();
+    match subscription.server {
+        ServerKind::Plex => {
+            let value = HeaderValue::from_str(&subscription.token).map_err(|_| bad_token())?;
+            headers.insert("X-Plex-Token", value);
+        }
+        ServerKind::Jellyfin => {
+            let auth = format!(
+                "MediaBrowser Client=\"cachearr\", Device=\"cachearr\", \
+                 DeviceId=\"cachearr-events\", Version=\"{}\", Token=\"{}\"",
+                env!("CARGO_PKG_VERSION"),
+                subscription.token
+            );
+            let value = HeaderValue::from_str(&auth).map_err(|_| bad_token())?;
+            headers.insert("Authorization", value);
+        }
+    }
+    Ok(request)
+}
+
+async fn connect_and_listen(
+    subscription: &Subscription,
+    sink: &dyn EventSink,
+    status: &SubscriberStatus,
+    reconnect: bool,
+) -> Result<(), String> {
+    let request = request(subscription)?;
+    let (mut socket, _) =
+        tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request))
+            .await
+            .map_err(|_| "connect timed out".to_owned())?
+            // The error names the failure (refused, 401…), never the request headers.
+            .map_err(|e| e.to_string())?;
+    status.connected.store(true, Ordering::Relaxed);
+    status.connects.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(upstream = %subscription.upstream, "notification socket connected");
+    if reconnect {
+        // Events may have been missed while we were away.
+        let missed = ChangeEvent::new(Change::ScanFinished);
+        sink.apply(&subscription.upstream, &missed);
+    }
+    let mut play_states = plex::PlayStates::default();
+    let mut user_data = jellyfin::UserDataStates::default();
+    // Jellyfin tells us its timeout in `ForceKeepAlive`; until then a long default.
+    let mut keep_alive = tokio::time::interval(Duration::from_secs(30));
+    keep_alive.tick().await;
+    loop {
+        tokio::select! {
+            frame = socket.next() => {
+                let text = match frame {
+                    None => return Ok(()),
+                    Some(Err(e)) => return Err(e.to_string()),
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Close(_))) => return Ok(()),
+                    Some(Ok(_)) => continue,
+                };
+                status.frames.fetch_add(1, Ordering::Relaxed);
+                let events = match subscription.server {
+                    ServerKind::Plex => plex::parse_notification(&text, &mut play_states),
+                    ServerKind::Jellyfin => {
+                        jellyfin::parse_socket_message(&text, &mut user_data).map(|message| {
+                            if let Some(secs) = message.keep_alive_secs {
+                                let period = Duration::from_secs(secs.clamp(2, 600) / 2);
+                                keep_alive = tokio::time::interval(period);
+                            }
+                            message.events
+                        })
+                    }
+                };
+                match events {
+                    Ok(events) => {
+                        for event in &events {
+                            sink.apply(&subscription.upstream, event);
+                        }
+                        status.events.fetch_add(events.len() as u64, Ordering::Relaxed);
+                    }
+                    Err(err) => {
+                        status.malformed.fetch_add(1, Ordering::Relaxed);
+                        tracing::debug!(upstream = %subscription.upstream, error = %err, "unparsable notification");
+                    }
+                }
+            }
+            _ = keep_alive.tick() => {
+                if subscription.server == ServerKind::Jellyfin {
+                    let ping = r#"{"MessageType":"KeepAlive"}"#;
+                    socket.send(Message::text(ping)).await.map_err(|e| e.to_string())?;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered_within_bounds() {
+        for failures in 0..40 {
+            for seed in [0, 1, 12345, u64::MAX] {
+                let d = backoff(failures, seed);
+                assert!(d <= BACKOFF_MAX, "{failures}: {d:?}");
+                assert!(d >= BACKOFF_MIN / 2, "{failures}: {d:?}");
+            }
+        }
+        assert!(backoff(10, 0) > backoff(0, u64::MAX));
+    }
+
+    #[test]
+    fn request_carries_token_in_header_not_url() {
+        let sub = Subscription {
+            upstream: "p".into(),
+            server: ServerKind::Plex,
+            base_url: "http://127.0.0.1:32400/".into(),
+            token: "sekrit".into(),
+        };
+        let req = request(&sub).unwrap();
+        assert_eq!(
+            req.uri().to_string(),
+            "ws://127.0.0.1:32400/:/websockets/notifications"
+        );
+        assert_eq!(req.headers()["X-Plex-Token"], "sekrit");
+        assert!(!format!("{sub:?}").contains("sekrit"));
+        let jf = Subscription {
+            server: ServerKind::Jellyfin,
+            ..sub.clone()
+        };
+        let req = request(&jf).unwrap();
+        assert!(!req.uri().to_string().contains("sekrit"));
+        assert!(
+            req.headers()["Authorization"]
+                .to_str()
+                .unwrap()
+                .contains("Token=\"sekrit\"")
+        );
+        let bad = Subscription {
+            base_url: "ftp://x".into(),
+            ..sub
+        };
+        assert!(request(&bad).is_err());
+    }
+}

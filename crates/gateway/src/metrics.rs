@@ -1,0 +1,424 @@
+//! Prometheus metrics: what the gateway counts and how `/metrics` renders it.
+//!
+//! Built on `prometheus-client` rather than `metrics` + `metrics-exporter-prometheus`: it has no
+//! global recorder and no upkeep task (the exporter's histograms grow without bound unless
+//! someone scrapes or runs upkeep — `research/crates.md` §5), histograms take their buckets at
+//! construction so they can never silently become summaries, label sets are typed structs, and
+//! its dependency tree is four small crates.
+//!
+//! [`Metrics`] owns the registry and the families the gateway updates on its paths; numbers that
+//! live elsewhere (the engine's per-tier counters, upstream guard counters) are read at scrape
+//! time from [`StatsSource`]s. Label values come only from configuration (upstream names) and
+//! fixed vocabularies (class, cache outcome, event kind): never from a request, so a token can
+//! never become a label.
+
+use std::sync::{Arc, RwLock};
+
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Latency buckets in seconds, explicit so that the exported histogram stays a histogram: fine
+/// steps below a millisecond (memory hits), then the ranges of upstream answers and time-outs.
+pub const LATENCY_BUCKETS: [f64; 18] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0, 60.0,
+];
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+/// Labels of a proxied request.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    upstream: Arc<String>,
+    class: &'static str,
+    cache: &'static str,
+}
+
+/// Labels of a latency observation.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ClassLabels {
+    upstream: Arc<String>,
+    class: &'static str,
+}
+
+/// Labels of a change event.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    upstream: Arc<String>,
+    source: &'static str,
+    change: &'static str,
+}
+
+/// Labels of an outcome counter (prefetch, webhooks).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    upstream: Arc<String>,
+    outcome: &'static str,
+}
+
+/// One value read at scrape time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Metric name without the `cachearr_` prefix (the registry adds it), e.g. `cache_entries`.
+    pub name: &'static str,
+    /// One-line help text.
+    pub help: &'static str,
+    /// Counter (monotonic) or gauge.
+    pub kind: SampleKind,
+    /// Label pairs; values must come from configuration or a fixed vocabulary.
+    pub labels: Vec<(&'static str, String)>,
+    /// The value.
+    pub value: f64,
+}
+
+/// Whether a [`Sample`] is a counter or a gauge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleKind {
+    /// Only ever grows (hits, misses, upstream requests).
+    Counter,
+    /// Goes up and down (entries, bytes, in-flight).
+    Gauge,
+}
+
+/// Something that knows numbers the registry does not hold (engine stats, guard counters).
+pub trait StatsSource: Send + Sync + 'static {
+    /// The current values.
+    fn samples(&self) -> Vec<Sample>;
+}
+
+/// Reads every [`StatsSource`] at scrape time.
+#[derive(Clone, Default)]
+struct SourcesCollector {
+    sources: Arc<RwLock<Vec<Arc<dyn StatsSource>>>>,
+}
+
+impl std::fmt::Debug for SourcesCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SourcesCollector")
+    }
+}
+
+impl prometheus_client::collector::Collector for SourcesCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let sources = match self.sources.read() {
+            Ok(sources) => sources.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        let mut samples: Vec<Sample> = sources.iter().flat_map(|s| s.samples()).collect();
+        // One descriptor per name, its label sets beneath it.
+        samples.sort_by(|a, b| a.name.cmp(b.name));
+        let mut index = 0;
+        while index < samples.len() {
+            let first = &samples[index];
+            let end = samples[index..]
+                .iter()
+                .position(|s| s.name != first.name)
+                .map_or(samples.len(), |offset| index + offset);
+            let kind = match first.kind {
+                SampleKind::Counter => MetricType::Counter,
+                SampleKind::Gauge => MetricType::Gauge,
+            };
+            // The registry's prefix (`cachearr_`) applies to collectors too.
+            let mut family = encoder.encode_descriptor(first.name, first.help, None, kind)?;
+            let group = &samples[index..end];
+            if let [single] = group
+                && single.labels.is_empty()
+            {
+                encode_value(single, family)?;
+            } else {
+                for sample in group {
+                    encode_value(sample, family.encode_family(&sample.labels)?)?;
+                }
+            }
+            index = end;
+        }
+        Ok(())
+    }
+}
+
+fn encode_value(
+    sample: &Sample,
+    encoder: prometheus_client::encoding::MetricEncoder<'_>,
+) -> Result<(), std::fmt::Error> {
+    match sample.kind {
+        SampleKind::Counter => ConstCounter::new(sample.value).encode(encoder),
+        SampleKind::Gauge => ConstGauge::new(sample.value).encode(encoder),
+    }
+}
+
+struct Inner {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_seconds: Family<ClassLabels, Histogram, fn() -> Histogram>,
+    upstream_seconds: Family<ClassLabels, Histogram, fn() -> Histogram>,
+    events: Family<EventLabels, Counter>,
+    invalidated_tags: Family<OutcomeLabels, Counter>,
+    prefetch: Family<OutcomeLabels, Counter>,
+    webhooks: Family<OutcomeLabels, Counter>,
+    sources: SourcesCollector,
+}
+
+/// The gateway's metrics. Cheap to clone; all clones share one registry.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every family registered under the `cachearr_` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("cachearr");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Proxied requests by upstream, route class and cache outcome",
+            requests.clone(),
+        );
+        let request_seconds = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer a proxied request, by upstream and route class",
+            request_seconds.clone(),
+        );
+        let upstream_seconds = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "upstream_duration_seconds",
+            "Time the upstream took to answer, by upstream and route class",
+            upstream_seconds.clone(),
+        );
+        let events = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "change_events",
+            "Change events received, by upstream, source and kind of change",
+            events.clone(),
+        );
+        let invalidated_tags = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "invalidated_tags",
+            "Tag invalidations, by upstream and cause (event, write, admin)",
+            invalidated_tags.clone(),
+        );
+        let prefetch = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "prefetch",
+            "Background prefetches, by upstream and outcome",
+            prefetch.clone(),
+        );
+        let webhooks = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhooks",
+            "Webhooks received, by upstream and outcome (applied, ignored, rejected)",
+            webhooks.clone(),
+        );
+        let sources = SourcesCollector::default();
+        registry.register_collector(Box::new(sources.clone()));
+        Metrics {
+            inner: Arc::new(Inner {
+                registry,
+                requests,
+                request_seconds,
+                upstream_seconds,
+                events,
+                invalidated_tags,
+                prefetch,
+                webhooks,
+                sources,
+            }),
+        }
+    }
+
+    /// Adds a source read at every scrape.
+    pub fn add_source(&self, source: Arc<dyn StatsSource>) {
+        match self.inner.sources.sources.write() {
+            Ok(mut sources) => sources.push(source),
+            Err(poisoned) => poisoned.into_inner().push(source),
+        }
+    }
+
+    /// Counts one proxied request and its latency. `class` and `cache` are fixed vocabulary
+    /// (`"metadata"`, `"hit"`…); `upstream` is the configured name.
+    pub fn observe_request(
+        &self,
+        upstream: &Arc<String>,
+        class: &'static str,
+        cache: &'static str,
+        seconds: f64,
+    ) {
+        let upstream = Arc::clone(upstream);
+        self.inner
+            .request_seconds
+            .get_or_create(&ClassLabels {
+                upstream: Arc::clone(&upstream),
+                class,
+            })
+            .observe(seconds);
+        self.inner
+            .requests
+            .get_or_create(&RequestLabels {
+                upstream,
+                class,
+                cache,
+            })
+            .inc();
+    }
+
+    /// Records how long one upstream request took.
+    pub fn observe_upstream(&self, upstream: &Arc<String>, class: &'static str, seconds: f64) {
+        let labels = ClassLabels {
+            upstream: Arc::clone(upstream),
+            class,
+        };
+        self.inner
+            .upstream_seconds
+            .get_or_create(&labels)
+            .observe(seconds);
+    }
+
+    /// Counts a change event and the tags it invalidated.
+    pub fn change_event(
+        &self,
+        upstream: &Arc<String>,
+        source: &'static str,
+        change: &'static str,
+        tags: usize,
+    ) {
+        let labels = EventLabels {
+            upstream: Arc::clone(upstream),
+            source,
+            change,
+        };
+        self.inner.events.get_or_create(&labels).inc();
+        self.invalidated(upstream, "event", tags);
+    }
+
+    /// Counts `tags` tag invalidations for `cause` (`event`, `write`, `admin`).
+    pub fn invalidated(&self, upstream: &Arc<String>, cause: &'static str, tags: usize) {
+        let labels = OutcomeLabels {
+            upstream: Arc::clone(upstream),
+            outcome: cause,
+        };
+        self.inner
+            .invalidated_tags
+            .get_or_create(&labels)
+            .inc_by(tags as u64);
+    }
+
+    /// Counts a prefetch outcome (`queued`, `fetched`, `failed`, `dropped`).
+    pub fn prefetch(&self, upstream: &Arc<String>, outcome: &'static str) {
+        let labels = OutcomeLabels {
+            upstream: Arc::clone(upstream),
+            outcome,
+        };
+        self.inner.prefetch.get_or_create(&labels).inc();
+    }
+
+    /// Counts a webhook outcome (`applied`, `ignored`, `rejected`).
+    pub fn webhook(&self, upstream: &Arc<String>, outcome: &'static str) {
+        let labels = OutcomeLabels {
+            upstream: Arc::clone(upstream),
+            outcome,
+        };
+        self.inner.webhooks.get_or_create(&labels).inc();
+    }
+
+    /// The text exposition (OpenMetrics text, which Prometheus reads).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        if prometheus_client::encoding::text::encode(&mut out, &self.inner.registry).is_err() {
+            // Writing into a String cannot fail; keep whatever was produced.
+            tracing::warn!("metrics encoding failed");
+        }
+        out
+    }
+}
+
+/// The content type of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed;
+    impl StatsSource for Fixed {
+        fn samples(&self) -> Vec<Sample> {
+            let sample = |tier: &str, value| Sample {
+                name: "cache_hits",
+                help: "Hits by tier",
+                kind: SampleKind::Counter,
+                labels: vec![("tier", tier.to_owned())],
+                value,
+            };
+            vec![
+                sample("memory", 5.0),
+                Sample {
+                    name: "cache_entries",
+                    help: "Entries",
+                    kind: SampleKind::Gauge,
+                    labels: vec![],
+                    value: 3.0,
+                },
+                sample("disk", 2.0),
+            ]
+        }
+    }
+
+    #[test]
+    fn renders_families_histogram_buckets_and_sources() {
+        let metrics = Metrics::new();
+        let up = Arc::new("plex".to_owned());
+        metrics.observe_request(&up, "metadata", "hit", 0.0003);
+        metrics.observe_request(&up, "metadata", "miss", 0.2);
+        metrics.change_event(&up, "plex_webhook", "played", 4);
+        metrics.add_source(Arc::new(Fixed));
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"cachearr_requests_total{upstream="plex",class="metadata",cache="hit"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE cachearr_request_duration_seconds histogram"),
+            "{text}"
+        );
+        assert!(text.contains(r#"le="0.0005""#), "explicit buckets: {text}");
+        assert!(
+            text.contains(r#"cachearr_invalidated_tags_total{upstream="plex",outcome="event"} 4"#)
+        );
+        assert!(
+            text.contains(r#"cachearr_cache_hits_total{tier="memory"} 5.0"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"cachearr_cache_hits_total{tier="disk"} 2.0"#),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("# TYPE cachearr_cache_hits counter").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.contains("cachearr_cache_entries 3.0"), "{text}");
+        assert!(text.trim_end().ends_with("# EOF"));
+    }
+}
