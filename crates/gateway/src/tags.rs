@@ -1,29 +1,80 @@
-//! TEMPORARY stand-in for gwcore's tag scheme (replaced when theirs lands).
-#![allow(missing_docs)]
-pub fn sections(up: &str) -> String {
-    format!("{up}:sections")
+//! The tag vocabulary shared by the proxy (which attaches tags to cached reads and bumps them on
+//! writes) and the event side (webhooks and websocket notifications, which bump them on change).
+//!
+//! Every tag starts with the upstream's name so that two upstreams never invalidate each other.
+//! Bumping a tag is O(1) in the engine (a generation counter), so being generous with bumps is
+//! cheap; being stingy with them serves stale data. The coarse tags below are the agreed contract;
+//! [`user_state`] is a finer tag the proxy adds on its own.
+
+/// `{up}:sections`: the list of library sections (`/library/sections`, Jellyfin views).
+pub fn sections(upstream: &str) -> String {
+    format!("{upstream}:sections")
 }
-pub fn section(up: &str, id: &str) -> String {
-    format!("{up}:section:{id}")
+
+/// `{up}:section:{id}`: listings, searches and recently-added of one section.
+pub fn section(upstream: &str, id: &str) -> String {
+    format!("{upstream}:section:{id}")
 }
-pub fn item(up: &str, id: &str) -> String {
-    format!("{up}:item:{id}")
+
+/// `{up}:item:{id}`: an item's metadata, children and leaves.
+pub fn item(upstream: &str, id: &str) -> String {
+    format!("{upstream}:item:{id}")
 }
-pub fn recent(up: &str) -> String {
-    format!("{up}:recent")
+
+/// `{up}:recent`: every recently-added listing and hub.
+pub fn recent(upstream: &str) -> String {
+    format!("{upstream}:recent")
 }
-pub fn ondeck(up: &str) -> String {
-    format!("{up}:ondeck")
+
+/// `{up}:ondeck`: on deck / continue watching / next up.
+pub fn ondeck(upstream: &str) -> String {
+    format!("{upstream}:ondeck")
 }
-pub fn history(up: &str) -> String {
-    format!("{up}:history")
+
+/// `{up}:history`: watch history.
+pub fn history(upstream: &str) -> String {
+    format!("{upstream}:history")
 }
-pub fn sessions(up: &str) -> String {
-    format!("{up}:sessions")
+
+/// `{up}:sessions`: the live sessions list.
+pub fn sessions(upstream: &str) -> String {
+    format!("{upstream}:sessions")
 }
-pub fn playlists(up: &str) -> String {
-    format!("{up}:playlists")
+
+/// `{up}:playlists`: playlists and their items.
+pub fn playlists(upstream: &str) -> String {
+    format!("{upstream}:playlists")
 }
-pub fn library(up: &str) -> String {
-    format!("{up}:library")
+
+/// `{up}:library`: everything derived from the library (sections, listings, metadata, search,
+/// recently added, on deck, playlists). Bump it when a change cannot be narrowed down.
+pub fn library(upstream: &str) -> String {
+    format!("{upstream}:library")
+}
+
+/// `{up}:user:{hash}:state`: everything of one user that embeds play state (view counts, offsets,
+/// ratings, on deck). `user_hash` is the keyed hash of the token, never the token itself; a
+/// scrobble bumps it so the user's own listings show the new state at once without dropping
+/// anyone else's entries.
+pub fn user_state(upstream: &str, user_hash: &str) -> String {
+    format!("{upstream}:user:{user_hash}:state")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_are_namespaced_by_upstream() {
+        assert_eq!(sections("plex"), "plex:sections");
+        assert_eq!(section("plex", "3"), "plex:section:3");
+        assert_eq!(item("jf", "abc"), "jf:item:abc");
+        assert_eq!(recent("plex"), "plex:recent");
+        assert_eq!(ondeck("plex"), "plex:ondeck");
+        assert_eq!(history("plex"), "plex:history");
+        assert_eq!(sessions("plex"), "plex:sessions");
+        assert_eq!(playlists("plex"), "plex:playlists");
+        assert_eq!(library("plex"), "plex:library");
+        assert_eq!(user_state("plex", "00ff"), "plex:user:00ff:state");
+    }
 }
