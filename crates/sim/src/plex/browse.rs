@@ -1,0 +1,810 @@
+//! Read endpoints: identity, root, sections, listings with filters/sorts/paging, metadata,
+//! children.
+
+use std::cmp::Ordering;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::container::El;
+use super::metadata::{RenderOpts, item_el};
+use super::{Ctx, plex_error, reply, reply_paged, window};
+use crate::Sim;
+use crate::library::{Item, ItemId, ItemKind, Library, Section, fold_into};
+use crate::state::State as UserState;
+
+pub(crate) async fn identity(State(sim): State<Sim>, headers: axum::http::HeaderMap) -> Response {
+    let id = sim.identity();
+    let doc = El::container()
+        .a("size", 0u32)
+        .a("apiVersion", "1.1.1")
+        .a("claimed", true)
+        .a("machineIdentifier", id.machine_identifier.as_str())
+        .a("version", id.plex_version.as_str());
+    sim.charge(0, 0).await;
+    reply(super::wants_json(&headers), &doc)
+}
+
+pub(crate) async fn root(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    let id = sim.identity();
+    let doc = El::container()
+        .a("size", 0u32)
+        .a("allowCameraUpload", false)
+        .a("allowChannelAccess", true)
+        .a("allowSharing", true)
+        .a("allowSync", false)
+        .a("apiVersion", "1.1.1")
+        .a("backgroundProcessing", true)
+        .a("certificate", false)
+        .a("companionProxy", true)
+        .a("countryCode", "usa")
+        .a("diagnostics", "logs,databases")
+        .a("eventStream", true)
+        .a("friendlyName", id.friendly_name.as_str())
+        .a("livetv", 0u32)
+        .a("machineIdentifier", id.machine_identifier.as_str())
+        .a("musicAnalysis", 2u32)
+        .a("myPlex", false)
+        .a("myPlexMappingState", "unknown")
+        .a("myPlexSigninState", "none")
+        .a("myPlexSubscription", false)
+        .a("myPlexUsername", "")
+        .a("offlineTranscode", 1u32)
+        .a("ownerFeatures", "")
+        .a("platform", "Linux")
+        .a("platformVersion", "6.1")
+        .a("pluginHost", true)
+        .a("pushNotifications", false)
+        .a("readOnlyLibraries", false)
+        .a("streamingBrainABRVersion", 3u32)
+        .a("streamingBrainVersion", 2u32)
+        .a("sync", false)
+        .a("transcoderActiveVideoSessions", 0u32)
+        .a("transcoderAudio", true)
+        .a("transcoderLyrics", true)
+        .a("transcoderPhoto", true)
+        .a("transcoderSubtitles", true)
+        .a("transcoderVideo", true)
+        .a(
+            "updatedAt",
+            sim.library()
+                .sections()
+                .iter()
+                .map(|s| s.updated_at)
+                .max()
+                .unwrap_or(0),
+        )
+        .a("updater", false)
+        .a("version", id.plex_version.as_str())
+        .a("voiceSearch", true)
+        .kid(
+            El::new("Directory")
+                .a("count", 1u32)
+                .a("key", "library")
+                .a("title", "library"),
+        )
+        .kid(
+            El::new("Directory")
+                .a("count", 1u32)
+                .a("key", "playlists")
+                .a("title", "playlists"),
+        );
+    sim.charge(0, 0).await;
+    reply(ctx.json, &doc)
+}
+
+fn section_el(s: &Section, scanning: bool) -> El {
+    let (agent, scanner) = match s.kind {
+        crate::library::SectionKind::Music => ("tv.plex.agents.music", "Plex Music"),
+        crate::library::SectionKind::Movies => ("tv.plex.agents.movie", "Plex Movie"),
+        crate::library::SectionKind::Shows => ("tv.plex.agents.series", "Plex TV Series"),
+    };
+    El::new("Directory")
+        .a("allowSync", true)
+        .a(
+            "art",
+            format!("/:/resources/{}-fanart.jpg", s.kind.plex_type()),
+        )
+        .a(
+            "composite",
+            format!("/library/sections/{}/composite/{}", s.id, s.updated_at),
+        )
+        .a("filters", true)
+        .a("refreshing", scanning)
+        .a("thumb", format!("/:/resources/{}.png", s.kind.plex_type()))
+        .a("key", s.id.to_string())
+        .a("type", s.kind.plex_type())
+        .a("title", s.title.as_str())
+        .a("agent", agent)
+        .a("scanner", scanner)
+        .a("language", "en-US")
+        .a("uuid", s.uuid.as_str())
+        .a("updatedAt", s.updated_at)
+        .a("createdAt", s.created_at)
+        .a("scannedAt", s.scanned_at)
+        .a("content", true)
+        .a("directory", true)
+        .a("contentChangedAt", s.updated_at)
+        .a("hidden", 0u32)
+        .kid(
+            El::new("Location")
+                .a("id", s.id)
+                .a("path", s.location.as_str()),
+        )
+}
+
+pub(crate) async fn sections(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    let doc = {
+        let lib = sim.library();
+        let scanning = sim.state().scanning_sections();
+        let visible: Vec<&Section> = lib
+            .sections()
+            .iter()
+            .filter(|s| ctx.user.can_see_section(s.id))
+            .collect();
+        let mut doc = El::container()
+            .a("size", visible.len())
+            .a("allowSync", false)
+            .a("title1", "Plex Library");
+        for s in visible {
+            doc = doc.kid(section_el(s, scanning.contains(&s.id)));
+        }
+        doc
+    };
+    sim.charge(0, 0).await;
+    reply(ctx.json, &doc)
+}
+
+/// A section the user may see, or the 404 Plex gives.
+fn visible_section<'a>(lib: &'a Library, ctx: &Ctx, id: &str) -> Result<&'a Section, StatusCode> {
+    let id: u32 = id.parse().map_err(|_| StatusCode::NOT_FOUND)?;
+    lib.section(id)
+        .filter(|s| ctx.user.can_see_section(s.id))
+        .ok_or(StatusCode::NOT_FOUND)
+}
+
+pub(crate) async fn section(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let doc = {
+        let lib = sim.library();
+        let s = match visible_section(&lib, &ctx, &id) {
+            Ok(s) => s,
+            Err(status) => return plex_error(status),
+        };
+        let mut doc = El::container()
+            .a("size", 2u32)
+            .a("allowSync", false)
+            .a(
+                "art",
+                format!("/:/resources/{}-fanart.jpg", s.kind.plex_type()),
+            )
+            .a("content", "secondary")
+            .a("identifier", "com.plexapp.plugins.library")
+            .a("librarySectionID", s.id)
+            .a("mediaTagPrefix", "/system/bundle/media/flags/")
+            .a("title1", s.title.as_str())
+            .a("viewGroup", "secondary");
+        for (key, title) in [("all", "All"), ("recentlyAdded", "Recently Added")] {
+            doc = doc.kid(El::new("Directory").a("key", key).a("title", title));
+        }
+        doc
+    };
+    sim.charge(0, 0).await;
+    reply(ctx.json, &doc)
+}
+
+/// Parameters that are not filters (client identity, includes, paging…).
+fn is_control_param(k: &str) -> bool {
+    k.starts_with("X-Plex-")
+        || k.starts_with("include")
+        || k.starts_with("exclude")
+        || matches!(
+            k,
+            "type"
+                | "sort"
+                | "limit"
+                | "checkFiles"
+                | "asyncCheckFiles"
+                | "skipRefresh"
+                | "query"
+                | "sectionId"
+                | "contentDirectoryID"
+                | "pinnedContentDirectoryID"
+                | "group"
+                | "asyncAugmentMetadata"
+                | "asyncRefreshLocalMediaAgent"
+                | "asyncRefreshAnalysis"
+                | "augmentCount"
+                | "ratingKey"
+                | "key"
+                | "uri"
+                | "title2"
+                | "clusterZoomLevel"
+        )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Lt,
+    Ge,
+    Le,
+    Contains,
+    Exact,
+}
+
+/// Splits Plex's filter syntax: `title=x` (contains), `title==x` (exact), `year>>=x` (>),
+/// `year<<=x` (<), `year>=x` (>=), `year<=x` (<=), `year!=x`.
+fn parse_filter(key: &str, value: &str) -> (String, Op, String) {
+    let (field, op) = if let Some(f) = key.strip_suffix(">>") {
+        (f, Op::Gt)
+    } else if let Some(f) = key.strip_suffix("<<") {
+        (f, Op::Lt)
+    } else if let Some(f) = key.strip_suffix('>') {
+        (f, Op::Ge)
+    } else if let Some(f) = key.strip_suffix('<') {
+        (f, Op::Le)
+    } else if let Some(f) = key.strip_suffix('!') {
+        (f, Op::Ne)
+    } else {
+        (key, Op::Eq)
+    };
+    if op == Op::Eq {
+        if let Some(v) = value.strip_prefix('=') {
+            return (field.to_string(), Op::Exact, v.to_string());
+        }
+        return (field.to_string(), Op::Contains, value.to_string());
+    }
+    (field.to_string(), op, value.to_string())
+}
+
+struct Filter {
+    field: String,
+    op: Op,
+    value: String,
+    folded: String,
+    number: Option<i64>,
+}
+
+fn numeric_field(item: &Item<'_>, state: &UserState, user: u32, field: &str) -> Option<i64> {
+    Some(match field {
+        "year" => i64::from(item.year()),
+        "addedAt" => i64::from(item.added_at()),
+        "updatedAt" => i64::from(item.updated_at()),
+        "duration" => i64::from(item.duration_ms()),
+        "index" => i64::from(item.index()),
+        "viewCount" => i64::from(state.play_state(user, item.id()).view_count),
+        "lastViewedAt" => i64::from(state.play_state(user, item.id()).last_viewed_at),
+        "id" | "ratingKey" => i64::from(item.id()),
+        _ => return None,
+    })
+}
+
+fn text_field<'a>(item: &Item<'a>, field: &str) -> Option<&'a str> {
+    match field {
+        "title" => Some(item.title()),
+        "originalTitle" => Some(item.original_title().unwrap_or("")),
+        "artist.title" => match item.kind() {
+            ItemKind::Track => item.grandparent().map(|g| g.title()),
+            ItemKind::Album => item.parent().map(|g| g.title()),
+            ItemKind::Artist => Some(item.title()),
+            _ => None,
+        },
+        "album.title" => match item.kind() {
+            ItemKind::Track => item.parent().map(|g| g.title()),
+            ItemKind::Album => Some(item.title()),
+            _ => None,
+        },
+        "show.title" => match item.kind() {
+            ItemKind::Episode => item.grandparent().map(|g| g.title()),
+            ItemKind::Season => item.parent().map(|g| g.title()),
+            ItemKind::Show => Some(item.title()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn matches(f: &Filter, item: &Item<'_>, state: &UserState, user: u32, buf: &mut String) -> bool {
+    if f.field == "unwatched" {
+        let unwatched = state.play_state(user, item.id()).view_count == 0;
+        return unwatched == matches!(f.value.as_str(), "1" | "true");
+    }
+    if let Some(text) = text_field(item, &f.field) {
+        fold_into(text, buf);
+        return match f.op {
+            Op::Contains => f.folded.split(',').any(|alt| buf.contains(alt)),
+            Op::Exact | Op::Eq => f.folded.split(',').any(|alt| *buf == alt),
+            Op::Ne => *buf != f.folded,
+            _ => {
+                buf.as_str().cmp(f.folded.as_str())
+                    == if matches!(f.op, Op::Gt | Op::Ge) {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    }
+            }
+        };
+    }
+    let (Some(have), Some(want)) = (numeric_field(item, state, user, &f.field), f.number) else {
+        return false;
+    };
+    match f.op {
+        Op::Eq | Op::Exact | Op::Contains => have == want,
+        Op::Ne => have != want,
+        Op::Gt => have > want,
+        Op::Lt => have < want,
+        Op::Ge => have >= want,
+        Op::Le => have <= want,
+    }
+}
+
+/// Builds the filters of a listing request, or the 400 Plex's QueryParser gives.
+fn filters(ctx: &Ctx, music: bool) -> Result<Vec<Filter>, StatusCode> {
+    let mut out = Vec::new();
+    for (k, v) in &ctx.query {
+        if is_control_param(k) {
+            continue;
+        }
+        let (field, op, value) = parse_filter(k, v);
+        // The QueryParser rejects these outright (research: Cmdarr changelog).
+        if matches!(field.as_str(), "grandparentTitle" | "parentTitle") {
+            return Err(StatusCode::BAD_REQUEST);
+        }
+        // For music, an addedAt range is silently ignored: the whole library comes back.
+        if music && field == "addedAt" && matches!(op, Op::Gt | Op::Ge | Op::Lt | Op::Le) {
+            continue;
+        }
+        let known_text = matches!(
+            field.as_str(),
+            "title" | "originalTitle" | "artist.title" | "album.title" | "show.title"
+        );
+        let known_num = matches!(
+            field.as_str(),
+            "year"
+                | "addedAt"
+                | "updatedAt"
+                | "duration"
+                | "index"
+                | "viewCount"
+                | "lastViewedAt"
+                | "id"
+                | "ratingKey"
+                | "unwatched"
+        );
+        if !known_text && !known_num {
+            // Unknown fields are ignored, as Plex ignores parameters it does not know.
+            continue;
+        }
+        let number = if known_num && field != "unwatched" {
+            match value.parse::<i64>() {
+                Ok(n) => Some(n),
+                Err(_) => return Err(StatusCode::BAD_REQUEST),
+            }
+        } else {
+            None
+        };
+        let mut folded = String::new();
+        fold_into(&value, &mut folded);
+        out.push(Filter {
+            field,
+            op,
+            value,
+            folded,
+            number,
+        });
+    }
+    Ok(out)
+}
+
+/// Sorts `ids` by a Plex `sort=` value (`field[:asc|:desc]`, comma-separated); 400 for an
+/// unknown field.
+fn sort_ids(
+    lib: &Library,
+    state: &UserState,
+    user: u32,
+    ids: &mut [ItemId],
+    sort: &str,
+) -> Result<(), StatusCode> {
+    let mut keys: Vec<(String, bool)> = Vec::new();
+    for part in sort.split(',').filter(|p| !p.is_empty()) {
+        let (field, desc) = match part.split_once(':') {
+            Some((f, dir)) => (f, dir.eq_ignore_ascii_case("desc")),
+            None => (part, false),
+        };
+        let known = matches!(
+            field,
+            "titleSort"
+                | "title"
+                | "addedAt"
+                | "updatedAt"
+                | "year"
+                | "duration"
+                | "index"
+                | "originallyAvailableAt"
+                | "lastViewedAt"
+                | "viewCount"
+                | "userRating"
+                | "id"
+                | "ratingKey"
+                | "artist.titleSort"
+                | "album.titleSort"
+                | "album.index"
+                | "random"
+        );
+        if !known {
+            return Err(StatusCode::BAD_REQUEST);
+        }
+        keys.push((field.to_string(), desc));
+    }
+    let text_key = |i: &Item<'_>, field: &str| -> String {
+        let t = match field {
+            "title" => i.title(),
+            "artist.titleSort" => match i.kind() {
+                ItemKind::Track => i.grandparent().map(|g| g.title_sort()).unwrap_or(""),
+                ItemKind::Album => i.parent().map(|g| g.title_sort()).unwrap_or(""),
+                _ => i.title_sort(),
+            },
+            "album.titleSort" => match i.kind() {
+                ItemKind::Track => i.parent().map(|g| g.title_sort()).unwrap_or(""),
+                _ => i.title_sort(),
+            },
+            _ => i.title_sort(),
+        };
+        crate::library::fold(t)
+    };
+    let num_key = |i: &Item<'_>, field: &str| -> i64 {
+        match field {
+            "originallyAvailableAt" => i64::from(i.year()),
+            "userRating" => state
+                .play_state(user, i.id())
+                .rating
+                .map(|r| (r * 10.0) as i64)
+                .unwrap_or(-1),
+            "random" => crate::rng::mix(u64::from(i.id())) as i64,
+            "album.index" => i64::from(i.disc()) * 10_000 + i64::from(i.index()),
+            f => numeric_field(i, state, user, f).unwrap_or(0),
+        }
+    };
+    // Precompute keys once per item: sorting a million items must not refold titles n·log n
+    // times.
+    enum K {
+        T(String),
+        N(i64),
+    }
+    let mut decorated: Vec<(Vec<K>, ItemId)> = ids
+        .iter()
+        .map(|&id| {
+            let ks = match lib.item(id) {
+                Some(i) => keys
+                    .iter()
+                    .map(|(f, _)| {
+                        if matches!(
+                            f.as_str(),
+                            "titleSort" | "title" | "artist.titleSort" | "album.titleSort"
+                        ) {
+                            K::T(text_key(&i, f))
+                        } else {
+                            K::N(num_key(&i, f))
+                        }
+                    })
+                    .collect(),
+                None => Vec::new(),
+            };
+            (ks, id)
+        })
+        .collect();
+    decorated.sort_by(|a, b| {
+        for (n, (_, desc)) in keys.iter().enumerate() {
+            let o = match (a.0.get(n), b.0.get(n)) {
+                (Some(K::T(x)), Some(K::T(y))) => x.cmp(y),
+                (Some(K::N(x)), Some(K::N(y))) => x.cmp(y),
+                _ => Ordering::Equal,
+            };
+            let o = if *desc { o.reverse() } else { o };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        a.1.cmp(&b.1)
+    });
+    for (slot, (_, id)) in ids.iter_mut().zip(decorated) {
+        *slot = id;
+    }
+    Ok(())
+}
+
+/// The result of a listing: the ids after filtering and sorting, and how many were scanned.
+pub(crate) struct Listing {
+    pub(crate) ids: Vec<ItemId>,
+    pub(crate) scanned: usize,
+}
+
+/// Filters, sorts and limits `base` per the request (`title=`, `sort=`, `limit=`…).
+pub(crate) fn list(
+    lib: &Library,
+    state: &UserState,
+    ctx: &Ctx,
+    base: &[ItemId],
+    music: bool,
+) -> Result<Listing, StatusCode> {
+    let filters = filters(ctx, music)?;
+    let user = ctx.user.id;
+    let mut buf = String::new();
+    let mut ids: Vec<ItemId> = if filters.is_empty() {
+        base.to_vec()
+    } else {
+        base.iter()
+            .copied()
+            .filter(|&id| {
+                lib.item(id).is_some_and(|i| {
+                    filters
+                        .iter()
+                        .all(|f| matches(f, &i, state, user, &mut buf))
+                })
+            })
+            .collect()
+    };
+    let mut scanned = if filters.is_empty() { 0 } else { base.len() };
+    if let Some(sort) = ctx.q("sort")
+        && !sort.is_empty()
+    {
+        sort_ids(lib, state, user, &mut ids, sort)?;
+        scanned = scanned.max(ids.len());
+    }
+    if let Some(limit) = ctx.q("limit") {
+        let n: usize = limit.parse().map_err(|_| StatusCode::BAD_REQUEST)?;
+        ids.truncate(n);
+    }
+    Ok(Listing { ids, scanned })
+}
+
+/// Renders a page of `ids` into `doc` (with `size`, and `totalSize`/`offset` when paged) and
+/// charges the work.
+pub(crate) async fn page_reply(
+    sim: &Sim,
+    ctx: &Ctx,
+    mut doc: El,
+    listing: Listing,
+    opts: RenderOpts,
+) -> Response {
+    let total = listing.ids.len();
+    let (start, end) = window(ctx, total);
+    let paged = ctx.start.is_some() || ctx.size.is_some();
+    {
+        let lib = sim.library();
+        let state = sim.state();
+        for &id in &listing.ids[start..end] {
+            if let Some(item) = lib.item(id) {
+                doc.kids
+                    .push(item_el(&lib, &state, ctx.user.id, &item, opts));
+            }
+        }
+    }
+    let returned = doc.kids.len();
+    doc.attrs.insert(0, ("size", returned.into()));
+    if paged {
+        doc.attrs.insert(1, ("totalSize", total.into()));
+        doc.attrs.insert(2, ("offset", start.into()));
+    }
+    // A count needs the server to look at every candidate; listing the whole set likewise.
+    sim.charge(
+        listing.scanned.max(if paged { 0 } else { total }) as u64,
+        returned as u64,
+    )
+    .await;
+    if paged {
+        reply_paged(ctx.json, &doc, start, total)
+    } else {
+        reply(ctx.json, &doc)
+    }
+}
+
+fn listing_container(s: &Section, title2: &str, kind: ItemKind) -> El {
+    El::container()
+        .a("allowSync", true)
+        .a(
+            "art",
+            format!("/:/resources/{}-fanart.jpg", s.kind.plex_type()),
+        )
+        .a("identifier", "com.plexapp.plugins.library")
+        .a("librarySectionID", s.id)
+        .a("librarySectionTitle", s.title.as_str())
+        .a("librarySectionUUID", s.uuid.as_str())
+        .a("mediaTagPrefix", "/system/bundle/media/flags/")
+        .a("mediaTagVersion", 1_700_000_000u32)
+        .a("thumb", format!("/:/resources/{}.png", s.kind.plex_type()))
+        .a("title1", s.title.as_str())
+        .a("title2", title2)
+        .a("viewGroup", kind.plex_name())
+}
+
+/// The `type=` of a listing request (default: the section's top kind); 400 for nonsense.
+pub(crate) fn requested_kind(ctx: &Ctx, s: &Section) -> Result<ItemKind, StatusCode> {
+    match ctx.q("type") {
+        None | Some("") => Ok(s.top_kind()),
+        Some(t) => {
+            let n: u32 = t.parse().map_err(|_| StatusCode::BAD_REQUEST)?;
+            ItemKind::from_plex_type(n).ok_or(StatusCode::BAD_REQUEST)
+        }
+    }
+}
+
+pub(crate) async fn section_all(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let (doc, listing) = {
+        let lib = sim.library();
+        let s = match visible_section(&lib, &ctx, &id) {
+            Ok(s) => s,
+            Err(status) => return plex_error(status),
+        };
+        let kind = match requested_kind(&ctx, s) {
+            Ok(k) => k,
+            Err(status) => return plex_error(status),
+        };
+        let state = sim.state();
+        let music = s.kind == crate::library::SectionKind::Music;
+        let listing = match list(&lib, &state, &ctx, s.items(kind), music) {
+            Ok(l) => l,
+            Err(status) => return plex_error(status),
+        };
+        (listing_container(s, "All", kind), listing)
+    };
+    let opts = RenderOpts {
+        guids: ctx.flag("includeGuids"),
+        detailed: false,
+    };
+    page_reply(&sim, &ctx, doc, listing, opts).await
+}
+
+/// Parses `1,2,3` (404 when nothing parses, as Plex answers for bad keys).
+pub(crate) fn parse_ids(s: &str) -> Result<Vec<ItemId>, StatusCode> {
+    let ids: Vec<ItemId> = s.split(',').filter_map(|p| p.trim().parse().ok()).collect();
+    if ids.is_empty() {
+        Err(StatusCode::NOT_FOUND)
+    } else {
+        Ok(ids)
+    }
+}
+
+pub(crate) async fn metadata(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(ids): Path<String>,
+) -> Response {
+    let ids = match parse_ids(&ids) {
+        Ok(i) => i,
+        Err(status) => return plex_error(status),
+    };
+    let doc = {
+        let lib = sim.library();
+        let state = sim.state();
+        let opts = RenderOpts {
+            guids: true,
+            detailed: true,
+        };
+        let mut doc = El::container().a("size", 0u32);
+        let mut first_section = None;
+        for id in ids {
+            if let Some(item) = lib
+                .item(id)
+                .filter(|i| ctx.user.can_see_section(i.section().id))
+            {
+                first_section.get_or_insert(item.section());
+                doc.kids
+                    .push(item_el(&lib, &state, ctx.user.id, &item, opts));
+            }
+        }
+        let Some(s) = first_section else {
+            return plex_error(StatusCode::NOT_FOUND);
+        };
+        doc.set("size", doc.kids.len());
+        doc = doc
+            .a("allowSync", true)
+            .a("identifier", "com.plexapp.plugins.library")
+            .a("librarySectionID", s.id)
+            .a("librarySectionTitle", s.title.as_str())
+            .a("librarySectionUUID", s.uuid.as_str())
+            .a("mediaTagPrefix", "/system/bundle/media/flags/")
+            .a("mediaTagVersion", 1_700_000_000u32);
+        doc
+    };
+    sim.charge(0, doc.kids.len() as u64).await;
+    reply(ctx.json, &doc)
+}
+
+async fn child_listing(sim: Sim, ctx: Ctx, id: String, leaves: bool) -> Response {
+    let (doc, listing) = {
+        let lib = sim.library();
+        let Some(parent) = parse_ids(&id)
+            .ok()
+            .and_then(|ids| ids.first().copied())
+            .and_then(|id| lib.item(id))
+            .filter(|i| ctx.user.can_see_section(i.section().id))
+        else {
+            return plex_error(StatusCode::NOT_FOUND);
+        };
+        let base = if leaves {
+            lib.leaves(parent.id())
+        } else {
+            parent.children().to_vec()
+        };
+        let state = sim.state();
+        let listing = match list(&lib, &state, &ctx, &base, false) {
+            Ok(l) => l,
+            Err(status) => return plex_error(status),
+        };
+        let s = parent.section();
+        let mut doc = El::container()
+            .a("allowSync", true)
+            .a(
+                "art",
+                format!(
+                    "/library/metadata/{}/art/{}",
+                    parent.id(),
+                    parent.updated_at()
+                ),
+            )
+            .a("identifier", "com.plexapp.plugins.library")
+            .a("key", parent.id().to_string())
+            .a("librarySectionID", s.id)
+            .a("librarySectionTitle", s.title.as_str())
+            .a("librarySectionUUID", s.uuid.as_str())
+            .a("mediaTagPrefix", "/system/bundle/media/flags/")
+            .a("mediaTagVersion", 1_700_000_000u32)
+            .a("nocache", true)
+            .a("parentIndex", parent.index().max(1))
+            .a("parentTitle", parent.title())
+            .a("parentYear", parent.year())
+            .a("thumb", super::metadata::thumb(&parent))
+            .a(
+                "title1",
+                parent
+                    .parent()
+                    .map(|p| p.title())
+                    .unwrap_or(s.title.as_str()),
+            )
+            .a("title2", parent.title());
+        if let Some(gp) = parent.parent() {
+            doc = doc
+                .a("grandparentRatingKey", gp.id().to_string())
+                .a("grandparentTitle", gp.title());
+        }
+        let view_group = listing
+            .ids
+            .first()
+            .and_then(|&c| lib.item(c))
+            .map(|c| c.kind().plex_name())
+            .unwrap_or("track");
+        doc = doc.a("viewGroup", view_group);
+        (doc, listing)
+    };
+    page_reply(
+        &sim,
+        &ctx,
+        doc,
+        listing,
+        RenderOpts {
+            guids: ctx.flag("includeGuids"),
+            detailed: false,
+        },
+    )
+    .await
+}
+
+pub(crate) async fn children(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    child_listing(sim, ctx, id, false).await
+}
+
+pub(crate) async fn all_leaves(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    child_listing(sim, ctx, id, true).await
+}

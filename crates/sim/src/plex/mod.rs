@@ -1,0 +1,185 @@
+//! The Plex Media Server front end.
+//!
+//! XML by default, JSON with `Accept: application/json`; the token comes from the
+//! `X-Plex-Token` header or query parameter (every `X-Plex-*` header may be sent as a query
+//! parameter, as on the real server); 401 without a valid token except on `/identity`.
+//! Paging by `X-Plex-Container-Start`/`-Size` as headers or query parameters; `Size=0` returns
+//! only the count; paged answers carry `totalSize`/`offset` and the paging response headers.
+//!
+//! Modules: [`container`] (XML/JSON documents), [`metadata`] (item elements), `browse`
+//! (read endpoints).
+
+pub(crate) mod browse;
+pub(crate) mod container;
+pub(crate) mod metadata;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::Sim;
+use crate::state::User;
+use container::El;
+
+/// The Plex API router (without `/_sim/`; [`Sim::serve_plex`] adds it).
+pub fn router(sim: Sim) -> Router {
+    Router::new()
+        .route("/identity", get(browse::identity))
+        .route("/", get(browse::root))
+        .route("/library/sections", get(browse::sections))
+        .route("/library/sections/{id}", get(browse::section))
+        .route("/library/sections/{id}/all", get(browse::section_all))
+        .route("/library/metadata/{ids}", get(browse::metadata))
+        .route("/library/metadata/{id}/children", get(browse::children))
+        .route("/library/metadata/{id}/allLeaves", get(browse::all_leaves))
+        .fallback(not_found)
+        .with_state(sim)
+}
+
+/// Starts the Plex front end's background work for `sim` (once): webhook delivery.
+pub(crate) fn start_background(_sim: &Sim) {}
+
+async fn not_found() -> Response {
+    plex_error(StatusCode::NOT_FOUND)
+}
+
+/// An error page as Plex sends it (HTML).
+pub(crate) fn plex_error(status: StatusCode) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let body = format!(
+        "<html><head><title>{reason}</title></head><body><h1>{} {reason}</h1></body></html>",
+        status.as_u16()
+    );
+    (status, [(header::CONTENT_TYPE, "text/html")], body).into_response()
+}
+
+/// The authenticated context of a Plex request.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub(crate) user: User,
+    pub(crate) json: bool,
+    pub(crate) query: Vec<(String, String)>,
+    /// `X-Plex-Container-Start` (header or query).
+    pub(crate) start: Option<usize>,
+    /// `X-Plex-Container-Size` (header or query).
+    pub(crate) size: Option<usize>,
+    #[allow(dead_code)] // read by the write endpoints (timeline, playback sessions)
+    pub(crate) client_id: String,
+    #[allow(dead_code)]
+    pub(crate) product: String,
+}
+
+impl Ctx {
+    /// First value of a query parameter.
+    pub(crate) fn q(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A query flag (`1`/`true`).
+    pub(crate) fn flag(&self, key: &str) -> bool {
+        matches!(self.q(key), Some("1" | "true"))
+    }
+}
+
+/// Reads `X-Plex-*` values from the header or the query string.
+fn plex_value(headers: &HeaderMap, query: &[(String, String)], name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| {
+            query
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        })
+}
+
+pub(crate) fn parse_query(parts: &Parts) -> Vec<(String, String)> {
+    form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+impl FromRequestParts<Sim> for Ctx {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, sim: &Sim) -> Result<Self, Self::Rejection> {
+        let query = parse_query(parts);
+        let token = plex_value(&parts.headers, &query, "X-Plex-Token").unwrap_or_default();
+        let user = sim.state().user_by_plex_token(&token).cloned();
+        let Some(user) = user else {
+            return Err(plex_error(StatusCode::UNAUTHORIZED));
+        };
+        let number = |name: &str| -> Result<Option<usize>, StatusCode> {
+            match plex_value(&parts.headers, &query, name) {
+                None => Ok(None),
+                Some(v) if v.trim().is_empty() => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .map(Some)
+                    .map_err(|_| StatusCode::BAD_REQUEST),
+            }
+        };
+        let start = number("X-Plex-Container-Start").map_err(plex_error)?;
+        let size = number("X-Plex-Container-Size").map_err(plex_error)?;
+        Ok(Ctx {
+            json: wants_json(&parts.headers),
+            start,
+            size,
+            client_id: plex_value(&parts.headers, &query, "X-Plex-Client-Identifier")
+                .unwrap_or_default(),
+            product: plex_value(&parts.headers, &query, "X-Plex-Product").unwrap_or_default(),
+            query,
+            user,
+        })
+    }
+}
+
+/// A 200 answer in the format the client asked for.
+pub(crate) fn reply(json: bool, doc: &El) -> Response {
+    let (ctype, body) = if json {
+        ("application/json", doc.to_json())
+    } else {
+        ("text/xml;charset=utf-8", doc.to_xml())
+    };
+    let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, ctype)], body).into_response();
+    resp.headers_mut()
+        .insert("X-Plex-Protocol", HeaderValue::from_static("1.0"));
+    resp
+}
+
+/// A 200 answer of a paged container, with the paging response headers.
+pub(crate) fn reply_paged(json: bool, doc: &El, start: usize, total: usize) -> Response {
+    let mut resp = reply(json, doc);
+    resp.headers_mut()
+        .insert("X-Plex-Container-Start", HeaderValue::from(start));
+    resp.headers_mut()
+        .insert("X-Plex-Container-Total-Size", HeaderValue::from(total));
+    resp
+}
+
+/// The window `[start, start+size)` of `total` items asked for by the context; `None` size
+/// means "everything from start".
+pub(crate) fn window(ctx: &Ctx, total: usize) -> (usize, usize) {
+    let start = ctx.start.unwrap_or(0).min(total);
+    let end = match ctx.size {
+        Some(size) => start.saturating_add(size).min(total),
+        None => total,
+    };
+    (start, end)
+}

@@ -1,0 +1,316 @@
+//! Core Plex behaviour over real HTTP on loopback: auth, formats, paging both ways, counts,
+//! determinism, per-user visibility, the control API.
+
+use cachearr_sim::{Sim, cost::CostModel};
+
+async fn get(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = reqwest::Client::new().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.expect("request")
+}
+
+#[tokio::test]
+async fn identity_needs_no_token_but_everything_else_does() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let r = get(&format!("{}/identity", srv.base_url), &[]).await;
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.expect("body");
+    assert!(body.contains("machineIdentifier=\""), "{body}");
+    let r = get(&format!("{}/library/sections", srv.base_url), &[]).await;
+    assert_eq!(r.status(), 401);
+    let r = get(
+        &format!("{}/library/sections?X-Plex-Token=wrong", srv.base_url),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    let r = get(
+        &format!("{}/library/sections", srv.base_url),
+        &[("X-Plex-Token", &srv.token)],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = get(
+        &format!(
+            "{}/library/sections?X-Plex-Token={}",
+            srv.base_url, srv.token
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text()
+            .await
+            .expect("body")
+            .contains("title=\"Music (Lossless)\"")
+    );
+}
+
+#[tokio::test]
+async fn json_with_accept_header() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let r = get(
+        &format!("{}/library/sections", srv.base_url),
+        &[("X-Plex-Token", &srv.token), ("Accept", "application/json")],
+    )
+    .await;
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("application/json")
+    );
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["MediaContainer"]["size"], 4);
+    assert_eq!(v["MediaContainer"]["Directory"][0]["type"], "artist");
+}
+
+async fn page_json(
+    srv: &cachearr_sim::TestServer,
+    start: usize,
+    size: usize,
+    by_header: bool,
+) -> (serde_json::Value, reqwest::header::HeaderMap) {
+    let (url, start_s, size_s) = (
+        format!("{}/library/sections/1/all?type=10", srv.base_url),
+        start.to_string(),
+        size.to_string(),
+    );
+    let r = if by_header {
+        get(
+            &url,
+            &[
+                ("X-Plex-Token", &srv.token),
+                ("Accept", "application/json"),
+                ("X-Plex-Container-Start", &start_s),
+                ("X-Plex-Container-Size", &size_s),
+            ],
+        )
+        .await
+    } else {
+        get(
+            &format!("{url}&X-Plex-Container-Start={start}&X-Plex-Container-Size={size}"),
+            &[("X-Plex-Token", &srv.token), ("Accept", "application/json")],
+        )
+        .await
+    };
+    assert_eq!(r.status(), 200);
+    let headers = r.headers().clone();
+    (r.json().await.expect("json"), headers)
+}
+
+#[tokio::test]
+async fn paging_by_header_and_by_query_agree_and_cover_everything_once() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let total = srv
+        .sim
+        .library()
+        .section(1)
+        .map(|s| s.items(cachearr_sim::library::ItemKind::Track).len())
+        .expect("s1");
+    let mut seen = Vec::new();
+    let mut start = 0;
+    while start < total {
+        let (h, headers) = page_json(&srv, start, 37, true).await;
+        let (q, _) = page_json(&srv, start, 37, false).await;
+        assert_eq!(h, q, "header and query paging differ at {start}");
+        assert_eq!(h["MediaContainer"]["totalSize"], total);
+        assert_eq!(h["MediaContainer"]["offset"], start);
+        assert_eq!(
+            headers["X-Plex-Container-Total-Size"].to_str().expect("h"),
+            total.to_string()
+        );
+        for m in h["MediaContainer"]["Metadata"]
+            .as_array()
+            .expect("metadata")
+        {
+            seen.push(m["ratingKey"].as_str().expect("rk").to_string());
+        }
+        start += 37;
+    }
+    let unique: std::collections::HashSet<_> = seen.iter().collect();
+    assert_eq!(seen.len(), total);
+    assert_eq!(unique.len(), total);
+    // Size 0 = count only.
+    let (c, _) = page_json(&srv, 0, 0, false).await;
+    assert_eq!(c["MediaContainer"]["size"], 0);
+    assert_eq!(c["MediaContainer"]["totalSize"], total);
+    assert!(c["MediaContainer"].get("Metadata").is_none());
+}
+
+#[tokio::test]
+async fn same_seed_same_bytes() {
+    let a = Sim::builder()
+        .tracks(800)
+        .movies(20)
+        .shows(2)
+        .seed(9)
+        .cost(CostModel::zero())
+        .build()
+        .expect("a");
+    let b = Sim::builder()
+        .tracks(800)
+        .movies(20)
+        .shows(2)
+        .seed(9)
+        .cost(CostModel::zero())
+        .build()
+        .expect("b");
+    let (sa, sb) = (
+        a.start_plex_test_server().await.expect("a"),
+        b.start_plex_test_server().await.expect("b"),
+    );
+    assert_eq!(sa.token, sb.token);
+    for path in [
+        "/library/sections/1/all?type=10",
+        "/library/sections/2/all",
+        "/library/sections/3/all?type=4",
+        "/library/sections/4/all?type=9",
+    ] {
+        let x = get(
+            &format!("{}{path}", sa.base_url),
+            &[("X-Plex-Token", &sa.token)],
+        )
+        .await
+        .text()
+        .await
+        .expect("x");
+        let y = get(
+            &format!("{}{path}", sb.base_url),
+            &[("X-Plex-Token", &sb.token)],
+        )
+        .await
+        .text()
+        .await
+        .expect("y");
+        assert_eq!(x, y, "{path}");
+        assert!(x.len() > 1000);
+    }
+    let c = Sim::builder()
+        .tracks(800)
+        .movies(20)
+        .shows(2)
+        .seed(10)
+        .build()
+        .expect("c");
+    assert_ne!(a.library().fingerprint(), c.library().fingerprint());
+}
+
+#[tokio::test]
+async fn restricted_user_sees_only_their_sections() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let bob = srv
+        .sim
+        .state()
+        .user_by_name("bob")
+        .expect("bob")
+        .plex_token
+        .clone();
+    let r = get(
+        &format!("{}/library/sections", srv.base_url),
+        &[("X-Plex-Token", &bob), ("Accept", "application/json")],
+    )
+    .await;
+    let v: serde_json::Value = r.json().await.expect("json");
+    let titles: Vec<&str> = v["MediaContainer"]["Directory"]
+        .as_array()
+        .expect("dirs")
+        .iter()
+        .map(|d| d["title"].as_str().expect("t"))
+        .collect();
+    assert_eq!(titles, vec!["Music", "Music (Lossless)"]);
+    let r = get(
+        &format!("{}/library/sections/2/all", srv.base_url),
+        &[("X-Plex-Token", &bob)],
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    let movie = srv
+        .sim
+        .library()
+        .section(2)
+        .expect("movies")
+        .items(cachearr_sim::library::ItemKind::Movie)[0];
+    let r = get(
+        &format!("{}/library/metadata/{movie}", srv.base_url),
+        &[("X-Plex-Token", &bob)],
+    )
+    .await;
+    assert_eq!(r.status(), 404);
+    let r = get(
+        &format!("{}/library/metadata/{movie}", srv.base_url),
+        &[("X-Plex-Token", &srv.token)],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn bad_input_gets_400_or_404_not_a_panic() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let t = [("X-Plex-Token", srv.token.as_str())];
+    for (path, status) in [
+        ("/library/sections/1/all?type=abc", 400),
+        ("/library/sections/1/all?sort=nonsense", 400),
+        ("/library/sections/1/all?grandparentTitle=x", 400),
+        ("/library/sections/1/all?X-Plex-Container-Start=-1", 400),
+        ("/library/sections/99/all", 404),
+        ("/library/sections/abc/all", 404),
+        ("/library/metadata/abc", 404),
+        ("/library/metadata/999999999", 404),
+        ("/no/such/path", 404),
+    ] {
+        let r = get(&format!("{}{path}", srv.base_url), &t).await;
+        assert_eq!(r.status().as_u16(), status, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn stats_count_routes_and_reset() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let t = [("X-Plex-Token", srv.token.as_str())];
+    for _ in 0..3 {
+        get(
+            &format!(
+                "{}/library/sections/1/all?X-Plex-Container-Size=5",
+                srv.base_url
+            ),
+            &t,
+        )
+        .await;
+    }
+    get(&format!("{}/library/sections", srv.base_url), &t).await;
+    let stats: serde_json::Value = get(&format!("{}/_sim/stats", srv.base_url), &[])
+        .await
+        .json()
+        .await
+        .expect("stats");
+    assert_eq!(stats["total"], 4);
+    assert_eq!(
+        stats["routes"]["GET /library/sections/{id}/all"]["requests"],
+        3
+    );
+    assert_eq!(stats["routes"]["GET /library/sections"]["requests"], 1);
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sim/reset", srv.base_url))
+        .send()
+        .await
+        .expect("reset");
+    assert_eq!(r.status(), 200);
+    let stats: serde_json::Value = get(&format!("{}/_sim/stats", srv.base_url), &[])
+        .await
+        .json()
+        .await
+        .expect("stats");
+    assert_eq!(stats["total"], 0);
+    let tokens: serde_json::Value = get(&format!("{}/_sim/tokens", srv.base_url), &[])
+        .await
+        .json()
+        .await
+        .expect("tokens");
+    assert_eq!(tokens["users"][0]["plex_token"], srv.token.as_str());
+    assert_eq!(tokens["users"].as_array().expect("users").len(), 4);
+}
