@@ -46,6 +46,7 @@
 pub mod control;
 pub mod cost;
 pub mod events;
+pub mod jellyfin;
 pub mod library;
 pub mod plex;
 mod rng;

@@ -42,6 +42,12 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
+/// Names the route template of a response, for front ends that route by themselves instead of
+/// with axum's router (Jellyfin's paths are case-insensitive): the front door counts the
+/// request under `METHOD <template>` when no `MatchedPath` is known.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RouteLabel(pub(crate) &'static str);
+
 /// Wraps a front end's router with the `/_sim/` API and the front door.
 pub(crate) fn with_front_door(sim: &Sim, front: Router) -> Router {
     front
@@ -57,6 +63,7 @@ async fn front_door(State(sim): State<Sim>, req: Request, next: Next) -> Respons
     if path.starts_with("/_sim/") {
         return next.run(req).await;
     }
+    let method = req.method().clone();
     let route = format!(
         "{} {}",
         req.method(),
@@ -90,6 +97,10 @@ async fn front_door(State(sim): State<Sim>, req: Request, next: Next) -> Respons
     }
     let meter = Arc::new(AtomicU64::new(0));
     let resp = METER.scope(meter.clone(), next.run(req)).await;
+    let route = match resp.extensions().get::<RouteLabel>() {
+        Some(label) => format!("{method} {}", label.0),
+        None => route,
+    };
     sim.inner
         .stats
         .count_request(&route, meter.load(Ordering::Relaxed));

@@ -1,0 +1,308 @@
+//! The simulated Jellyfin server: the Jellyfin front end over the shared [`crate::Sim`] core.
+//!
+//! Served with [`Sim::serve_jellyfin`] (or [`Sim::start_jellyfin_test_server`] in tests); the
+//! core adds `/_sim/`, request counting, faults and the cost model around it.
+//!
+//! # Map
+//! - this file: [`JellyfinOptions`], the front end's shared state (`Front`: the core plus the
+//!   device sessions Jellyfin keeps per client), and `dispatch`, which every request goes
+//!   through: route, authenticate, handle, charge the work, label the route for the counters.
+//! - `routes` — the routing table. ASP.NET routes ignore case (jellyfin-apiclient-python asks
+//!   for `system/info/public`), so the front end matches paths itself instead of with axum's
+//!   case-sensitive router.
+//! - `request` — query parameters with case-insensitive names and .NET parsing, credentials
+//!   from every place the server reads them (`Authorization: MediaBrowser …`,
+//!   `X-Emby-Authorization`, `X-Emby-Token`, `X-MediaBrowser-Token`, `ApiKey`, `api_key`).
+//! - `handlers` — system, users and login, sessions and playback reports, play state,
+//!   favourites, playlists, images, library refresh.
+//! - `items` — `BaseItemDto` rendering and the item queries (`/Items`, views, `/Items/Latest`,
+//!   `/Artists`, `/Search/Hints`, playlist items) with the cost accounting.
+//! - `events` — the `/socket` websocket (`LibraryChanged`, `UserDataChanged`,
+//!   `RefreshProgress`) and the webhook plugin's JSON posts.
+//! - `dto` — the wire objects, PascalCase as the server writes them; `json` — the camelCase
+//!   profile (`Accept: application/json; profile="CamelCase"`).
+//! - `ids` — GUID-style ids for views, playlists, entries, sessions; `image` — small PNGs.
+//! - `error` — 400 problem details, 401, 403, 404 as the server answers them.
+//!
+//! Users, tokens and passwords are the core's ([`crate::state::State`]): `AuthenticateByName`
+//! takes a user's name and password and issues a new token; every user's ready-made
+//! `jellyfin_token` works too. Users restricted to some sections see only those libraries;
+//! anything outside them is a 404, like an id that does not exist.
+
+mod dto;
+mod error;
+mod events;
+mod handlers;
+mod ids;
+mod image;
+mod items;
+mod json;
+mod request;
+mod routes;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+
+use crate::events::{FrontEnd, spawn_webhook_dispatcher};
+use crate::serve::RouteLabel;
+use crate::state::User;
+use crate::{Sim, SimError, TestServer};
+
+pub(crate) use error::ApiError;
+use handlers::Req;
+use ids::JfId;
+use json::Casing;
+use request::{AuthInfo, QueryParams};
+
+/// Largest request body the front end reads (playlist creation with many ids, playback
+/// reports); larger bodies are refused with 413.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Options of the Jellyfin front end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JellyfinOptions {
+    /// How long `LibraryChanged` socket messages gather changes before they are sent. The real
+    /// server's `LibraryUpdateDuration` is 30 s; the simulator defaults to zero (send at once)
+    /// so that tests and demos need not wait.
+    pub library_update_delay: Duration,
+    /// The timeout announced in `ForceKeepAlive`, in seconds (the server's default is 60).
+    pub keep_alive_secs: u64,
+}
+
+impl Default for JellyfinOptions {
+    fn default() -> Self {
+        JellyfinOptions {
+            library_update_delay: Duration::ZERO,
+            keep_alive_secs: events::DEFAULT_KEEP_ALIVE.as_secs(),
+        }
+    }
+}
+
+/// A client device signed in as a user: Jellyfin's notion of a session (`GET /Sessions` lists
+/// them whether or not they are playing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeviceSession {
+    /// Stable number of the session (its id derives from it).
+    pub(crate) number: u64,
+    /// The core user id.
+    pub(crate) user: u32,
+    /// `Client="…"`.
+    pub(crate) client: String,
+    /// `Device="…"`.
+    pub(crate) device: String,
+    /// `DeviceId="…"`.
+    pub(crate) device_id: String,
+    /// `Version="…"`.
+    pub(crate) version: String,
+    /// Epoch seconds of the last request.
+    pub(crate) last_activity: u32,
+}
+
+/// The front end's shared state.
+pub(crate) struct Front {
+    /// The simulator core.
+    pub(crate) sim: Sim,
+    /// Options.
+    pub(crate) options: JellyfinOptions,
+    /// Device sessions by (user, device id).
+    devices: Mutex<BTreeMap<(u32, String), DeviceSession>>,
+}
+
+impl Front {
+    fn devices(&self) -> std::sync::MutexGuard<'_, BTreeMap<(u32, String), DeviceSession>> {
+        self.devices
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The user a request's token belongs to (401 without a known token); records the device.
+    pub(crate) fn authenticate(&self, auth: &AuthInfo) -> Result<User, ApiError> {
+        let token = auth.token.as_deref().ok_or(ApiError::Unauthorized)?;
+        let user = self.sim.state().user_by_jellyfin_token(token).cloned();
+        let user = user.ok_or(ApiError::Unauthorized)?;
+        self.touch_device(&user, auth);
+        Ok(user)
+    }
+
+    /// Records (or refreshes) the device session of `user` named by `auth`.
+    pub(crate) fn touch_device(&self, user: &User, auth: &AuthInfo) -> DeviceSession {
+        let now = self.sim.now();
+        let device_id = auth
+            .device_id
+            .clone()
+            .unwrap_or_else(|| "unknown-device".to_owned());
+        let mut devices = self.devices();
+        let next = devices.len() as u64 + 1;
+        let session = devices
+            .entry((user.id, device_id.clone()))
+            .or_insert_with(|| DeviceSession {
+                number: next,
+                user: user.id,
+                client: String::new(),
+                device: String::new(),
+                device_id,
+                version: String::new(),
+                last_activity: now,
+            });
+        session.client = auth.client.clone().unwrap_or_else(|| "Unknown".to_owned());
+        session.device = auth.device.clone().unwrap_or_else(|| "Unknown".to_owned());
+        session.version = auth.version.clone().unwrap_or_else(|| "0.0.0".to_owned());
+        session.last_activity = now;
+        session.clone()
+    }
+
+    /// All device sessions, in a stable order.
+    pub(crate) fn devices_snapshot(&self) -> Vec<DeviceSession> {
+        self.devices().values().cloned().collect()
+    }
+
+    /// Epoch seconds of the user's last request, if any.
+    pub(crate) fn last_activity(&self, user: u32) -> Option<u32> {
+        self.devices()
+            .values()
+            .filter(|d| d.user == user)
+            .map(|d| d.last_activity)
+            .max()
+    }
+
+    /// The user a request acts for: `requested` (a `userId` parameter or path segment) when
+    /// given, else the caller. Another user's id needs an administrator (403 otherwise); a
+    /// malformed id is a 400 and an unknown one a 404.
+    pub(crate) fn effective_user(
+        &self,
+        caller: &User,
+        requested: Option<&str>,
+    ) -> Result<User, ApiError> {
+        let Some(raw) = requested else {
+            return Ok(caller.clone());
+        };
+        if !JfId::is_guid_syntax(raw) {
+            return Err(ApiError::invalid_value("userId", raw));
+        }
+        let user = self
+            .sim
+            .state()
+            .user_by_jellyfin_id(raw)
+            .cloned()
+            .ok_or(ApiError::NotFound)?;
+        if user.id != caller.id && !caller.is_owner {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(user)
+    }
+}
+
+/// The Jellyfin front end as a router (serve it with [`Sim::serve_router`]).
+pub fn router(sim: Sim, options: JellyfinOptions) -> Router {
+    let front = Arc::new(Front {
+        sim,
+        options,
+        devices: Mutex::new(BTreeMap::new()),
+    });
+    Router::new().fallback(dispatch).with_state(front)
+}
+
+/// Every request: route, authenticate, handle, charge the work, label the route.
+async fn dispatch(State(front): State<Arc<Front>>, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let (route, template) = match routes::match_route(&parts.method, parts.uri.path()) {
+        Ok(found) => found,
+        Err(err) => {
+            if parts.uri.path().eq_ignore_ascii_case("/socket") {
+                return socket(front, &mut parts).await;
+            }
+            front.sim.charge(0, 0).await;
+            return err.into_response();
+        }
+    };
+    let query = QueryParams::parse(parts.uri.query());
+    let auth = AuthInfo::from_request(&parts.headers, &query);
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+    };
+    let req = Req {
+        method: parts.method.clone(),
+        casing: Casing::from_headers(&parts.headers),
+        route,
+        query,
+        headers: parts.headers,
+        body,
+        auth,
+    };
+    let (mut response, work) = match handlers::handle(&front, &req) {
+        Ok(reply) => (reply.response, reply.work),
+        Err(err) => (err.into_response(), items::Work::default()),
+    };
+    front.sim.charge(work.scanned, work.returned).await;
+    if req.method == Method::HEAD {
+        *response.body_mut() = axum::body::Body::empty();
+    }
+    response.extensions_mut().insert(RouteLabel(template));
+    response
+}
+
+/// `GET /socket`: authenticates (header or `api_key` / `ApiKey` query), then upgrades.
+async fn socket(front: Arc<Front>, parts: &mut axum::http::request::Parts) -> Response {
+    let query = QueryParams::parse(parts.uri.query());
+    let mut auth = AuthInfo::from_request(&parts.headers, &query);
+    if auth.device_id.is_none() {
+        auth.device_id = query.str("deviceId").map(str::to_owned);
+    }
+    let mut response = match front.authenticate(&auth) {
+        Err(err) => err.into_response(),
+        Ok(user) => match WebSocketUpgrade::from_request_parts(parts, &()).await {
+            Ok(upgrade) => upgrade
+                .on_upgrade(move |socket| events::run_socket(front, user, socket))
+                .into_response(),
+            Err(rejection) => rejection.into_response(),
+        },
+    };
+    response.extensions_mut().insert(RouteLabel("/socket"));
+    response
+}
+
+impl Sim {
+    /// Serves the Jellyfin API (plus `/_sim/`) on `listener` until the returned future is
+    /// dropped, and posts the webhook plugin's JSON to the Jellyfin `--webhook` targets.
+    pub fn serve_jellyfin(
+        &self,
+        listener: TcpListener,
+        options: JellyfinOptions,
+    ) -> impl Future<Output = Result<(), SimError>> + Send + 'static {
+        spawn_webhook_dispatcher(self, FrontEnd::Jellyfin, Arc::new(events::render_webhooks));
+        self.serve_router(listener, router(self.clone(), options))
+    }
+
+    /// Serves this simulator's Jellyfin API on `127.0.0.1:0` for a test; the returned
+    /// server's `token` is the owner's Jellyfin access token.
+    pub async fn start_jellyfin_test_server(
+        &self,
+        options: JellyfinOptions,
+    ) -> Result<TestServer, SimError> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let serving = self.serve_jellyfin(listener, options);
+        let task = tokio::spawn(async move {
+            if let Err(err) = serving.await {
+                tracing::error!(%err, "simulated Jellyfin server stopped");
+            }
+        });
+        Ok(TestServer {
+            sim: self.clone(),
+            base_url: format!("http://{addr}"),
+            addr,
+            token: self.state().owner().jellyfin_token.clone(),
+            task,
+        })
+    }
+}

@@ -1,0 +1,1017 @@
+//! The simulated Jellyfin API over real HTTP: authentication in every form the server accepts,
+//! paging, casing, search, per-user state, section restrictions, playlists, sessions, images,
+//! bad input and the cost model's accounting.
+
+use cachearr_sim::cost::CostModel;
+use cachearr_sim::jellyfin::JellyfinOptions;
+use cachearr_sim::library::ItemKind;
+use cachearr_sim::{Sim, TestServer};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+async fn start() -> TestServer {
+    let sim = Sim::builder()
+        .tracks(240)
+        .movies(12)
+        .shows(2)
+        .seed(7)
+        .cost(CostModel::zero())
+        .build()
+        .expect("sim builds");
+    sim.start_jellyfin_test_server(JellyfinOptions::default())
+        .await
+        .expect("server starts")
+}
+
+fn token_of(server: &TestServer, name: &str) -> String {
+    let state = server.sim.state();
+    let user = state
+        .users()
+        .iter()
+        .find(|u| u.name == name)
+        .expect("user exists");
+    user.jellyfin_token.clone()
+}
+
+fn user_id_of(server: &TestServer, name: &str) -> String {
+    let state = server.sim.state();
+    state
+        .users()
+        .iter()
+        .find(|u| u.name == name)
+        .expect("user exists")
+        .jellyfin_id
+        .clone()
+}
+
+fn auth_header(token: &str) -> String {
+    format!(
+        r#"MediaBrowser Client="tests", Device="cargo", DeviceId="dev-1", Version="1.0", Token="{token}""#
+    )
+}
+
+async fn get_json(server: &TestServer, token: &str, path_and_query: &str) -> (StatusCode, Value) {
+    let response = Client::new()
+        .get(format!("{}{}", server.base_url, path_and_query))
+        .header("Authorization", auth_header(token))
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status();
+    let body = response.bytes().await.expect("body read");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// Guids of the tracks/movies the library holds, in section order.
+fn guids(server: &TestServer, kind: ItemKind) -> Vec<String> {
+    let lib = server.sim.library();
+    lib.sections()
+        .iter()
+        .flat_map(|s| s.items(kind).to_vec())
+        .filter_map(|id| lib.item(id).map(|i| i.guid_id()))
+        .collect()
+}
+
+#[tokio::test]
+async fn public_endpoints_need_no_token_and_the_rest_do() {
+    let server = start().await;
+    let client = Client::new();
+    // The python client asks in lower case.
+    let public: Value = client
+        .get(format!("{}/system/info/public", server.base_url))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        public["Id"],
+        server.sim.identity().jellyfin_server_id.as_str()
+    );
+    assert_eq!(public["ProductName"], "Jellyfin Server");
+    let users: Value = client
+        .get(format!("{}/Users/Public", server.base_url))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        users
+            .as_array()
+            .is_some_and(|u| u.iter().any(|u| u["Name"] == "alice"))
+    );
+    assert!(
+        users[0].get("Policy").is_none(),
+        "public users carry no policy"
+    );
+
+    for path in [
+        "/System/Info",
+        "/Users/Me",
+        "/Items",
+        "/Sessions",
+        "/Search/Hints?searchTerm=a",
+    ] {
+        let status = client
+            .get(format!("{}{path}", server.base_url))
+            .send()
+            .await
+            .expect("sent")
+            .status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} without a token");
+    }
+    let (status, info) = get_json(&server, &server.token, "/System/Info").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        info["Id"],
+        server.sim.identity().jellyfin_server_id.as_str()
+    );
+}
+
+#[tokio::test]
+async fn every_credential_form_is_accepted_and_bad_ones_are_not() {
+    let server = start().await;
+    let token = token_of(&server, "alice");
+    let url = format!("{}/Users/Me", server.base_url);
+    let client = Client::new();
+    let requests = vec![
+        (
+            "Authorization",
+            client
+                .get(&url)
+                .header("Authorization", auth_header(&token)),
+        ),
+        (
+            "Emby scheme",
+            client
+                .get(&url)
+                .header("Authorization", format!(r#"Emby Token="{token}""#)),
+        ),
+        (
+            "X-Emby-Authorization",
+            client.get(&url).header(
+                "X-Emby-Authorization",
+                format!(r#"MediaBrowser Client="x", Token="{token}""#),
+            ),
+        ),
+        (
+            "X-Emby-Token",
+            client.get(&url).header("X-Emby-Token", &token),
+        ),
+        (
+            "X-MediaBrowser-Token",
+            client.get(&url).header("X-MediaBrowser-Token", &token),
+        ),
+        ("api_key", client.get(format!("{url}?api_key={token}"))),
+        ("ApiKey", client.get(format!("{url}?ApiKey={token}"))),
+        ("apikey", client.get(format!("{url}?apikey={token}"))),
+    ];
+    for (form, request) in requests {
+        let response = request.send().await.expect("sent");
+        assert_eq!(response.status(), StatusCode::OK, "{form}");
+        let me: Value = response.json().await.expect("json");
+        assert_eq!(me["Name"], "alice", "{form}");
+        assert_eq!(me["Policy"]["IsAdministrator"], false, "{form}");
+    }
+    let refused = vec![
+        client.get(&url).header(
+            "Authorization",
+            auth_header("0123456789abcdef0123456789abcdef"),
+        ),
+        client
+            .get(&url)
+            .header("Authorization", format!("Basic {token}")),
+        client
+            .get(&url)
+            .header("Authorization", r#"MediaBrowser Client="x""#),
+        client.get(format!("{url}?api_key=")),
+    ];
+    for request in refused {
+        assert_eq!(
+            request.send().await.expect("sent").status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn authenticate_by_name_issues_a_working_token() {
+    let server = start().await;
+    let client = Client::new();
+    let url = format!("{}/Users/AuthenticateByName", server.base_url);
+    let login = |body: String| {
+        client
+            .post(&url)
+            .header(
+                "Authorization",
+                r#"MediaBrowser Client="t", Device="d", DeviceId="login-dev", Version="1""#,
+            )
+            .header("Content-Type", "application/json")
+            .body(body)
+    };
+    let response = login(json!({"Username": "bob", "Pw": "bob-password"}).to_string())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::OK);
+    let result: Value = response.json().await.expect("json");
+    assert_eq!(result["User"]["Name"], "bob");
+    assert_eq!(
+        result["ServerId"],
+        server.sim.identity().jellyfin_server_id.as_str()
+    );
+    assert_eq!(result["SessionInfo"]["DeviceId"], "login-dev");
+    let token = result["AccessToken"].as_str().expect("token").to_owned();
+    let (status, me) = get_json(&server, &token, "/Users/Me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["Id"], result["User"]["Id"]);
+
+    // Property names bind case-insensitively, as System.Text.Json does for the server.
+    let lower = login(r#"{"username":"BOB","pw":"bob-password"}"#.to_owned())
+        .send()
+        .await;
+    assert_eq!(lower.expect("sent").status(), StatusCode::OK);
+    let wrong = login(json!({"Username": "bob", "Pw": "nope"}).to_string())
+        .send()
+        .await;
+    assert_eq!(wrong.expect("sent").status(), StatusCode::UNAUTHORIZED);
+    let nobody = login(json!({"Username": "mallory", "Pw": ""}).to_string())
+        .send()
+        .await;
+    assert_eq!(nobody.expect("sent").status(), StatusCode::UNAUTHORIZED);
+    let missing = login(json!({"Pw": "bob-password"}).to_string())
+        .send()
+        .await;
+    assert_eq!(missing.expect("sent").status(), StatusCode::BAD_REQUEST);
+    let garbage = login("{not json".to_owned()).send().await;
+    assert_eq!(garbage.expect("sent").status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn paging_returns_every_track_exactly_once() {
+    let server = start().await;
+    let expected = guids(&server, ItemKind::Track);
+    let mut seen = Vec::new();
+    let mut start = 0;
+    loop {
+        let (status, page) = get_json(
+            &server,
+            &server.token,
+            &format!("/Items?IncludeItemTypes=Audio&Recursive=true&SortBy=SortName&StartIndex={start}&Limit=50"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["TotalRecordCount"], expected.len());
+        assert_eq!(page["StartIndex"], start);
+        let items = page["Items"].as_array().expect("items");
+        if items.is_empty() {
+            break;
+        }
+        assert!(items.len() <= 50);
+        for item in items {
+            assert_eq!(item["Type"], "Audio");
+            assert_eq!(item["MediaType"], "Audio");
+            assert!(item["RunTimeTicks"].as_i64().is_some_and(|t| t > 0));
+            assert!(item.get("Path").is_none(), "Path only with Fields=Path");
+            seen.push(item["Id"].as_str().expect("id").to_owned());
+        }
+        start += items.len();
+    }
+    let mut sorted_seen = seen.clone();
+    sorted_seen.sort();
+    sorted_seen.dedup();
+    assert_eq!(sorted_seen.len(), seen.len(), "no track on two pages");
+    let mut sorted_expected = expected.clone();
+    sorted_expected.sort();
+    assert_eq!(sorted_seen, sorted_expected);
+
+    // Past the end: no items, the total still right.
+    let (_, past) = get_json(
+        &server,
+        &server.token,
+        &format!(
+            "/Items?IncludeItemTypes=Audio&Recursive=true&StartIndex={}",
+            expected.len() + 5
+        ),
+    )
+    .await;
+    assert_eq!(past["Items"].as_array().map(Vec::len), Some(0));
+    assert_eq!(past["TotalRecordCount"], expected.len());
+    // Without the count, the server answers 0.
+    let (_, uncounted) = get_json(
+        &server,
+        &server.token,
+        "/Items?IncludeItemTypes=Audio&Recursive=true&Limit=3&EnableTotalRecordCount=false",
+    )
+    .await;
+    assert_eq!(uncounted["TotalRecordCount"], 0);
+    assert_eq!(uncounted["Items"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn parameter_names_ignore_case_and_camel_case_is_on_request() {
+    let server = start().await;
+    let (_, canonical) = get_json(
+        &server,
+        &server.token,
+        "/Items?IncludeItemTypes=Audio&Recursive=true&Limit=5&Fields=Path,ProviderIds",
+    )
+    .await;
+    let (_, shouted) = get_json(
+        &server,
+        &server.token,
+        "/items?INCLUDEITEMTYPES=audio&recursive=TRUE&limit=5&fields=path,providerids",
+    )
+    .await;
+    assert_eq!(canonical, shouted);
+    assert!(
+        canonical["Items"][0]["Path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with('/'))
+    );
+    assert!(canonical["Items"][0]["ProviderIds"].is_object());
+
+    let camel: Value = Client::new()
+        .get(format!(
+            "{}/Items?IncludeItemTypes=Audio&Recursive=true&Limit=5&Fields=ProviderIds",
+            server.base_url
+        ))
+        .header("Authorization", auth_header(&server.token))
+        .header("Accept", r#"application/json; profile="CamelCase""#)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(camel["totalRecordCount"], canonical["TotalRecordCount"]);
+    assert_eq!(camel["items"][0]["id"], canonical["Items"][0]["Id"]);
+    assert_eq!(camel["items"][0]["userData"]["played"], false);
+    // Dictionary keys keep their case in both profiles.
+    let provider_keys = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|item| {
+                item.get("ProviderIds")
+                    .or(item.get("providerIds"))
+                    .and_then(Value::as_object)
+                    .map(|m| m.keys().cloned().collect::<Vec<_>>())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    assert_eq!(
+        provider_keys(&camel["items"]),
+        provider_keys(&canonical["Items"])
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_a_400_or_404_never_a_crash() {
+    let server = start().await;
+    let bad = [
+        "/Items?Limit=abc",
+        "/Items?StartIndex=-1",
+        "/Items?IncludeItemTypes=Bogus&Recursive=true",
+        "/Items?SortBy=Nope",
+        "/Items?SortOrder=Sideways",
+        "/Items?Recursive=maybe",
+        "/Items?ParentId=xyz",
+        "/Items?Ids=not-a-guid",
+        "/Items?Filters=IsShiny",
+        "/Items/not-a-guid",
+        "/Search/Hints",
+        "/Users/not-a-guid/Items",
+    ];
+    for path in bad {
+        let response = Client::new()
+            .get(format!("{}{path}", server.base_url))
+            .header("X-Emby-Token", &server.token)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .is_ok_and(|c| c.contains("problem+json")),
+            "{path}"
+        );
+        let problem: Value = response.json().await.expect("problem json");
+        assert_eq!(problem["status"], 400, "{path}");
+    }
+    let unknown = "00000000000000000000000000000001";
+    for path in [
+        format!("/Items/{unknown}"),
+        format!("/Items?ParentId={unknown}"),
+        format!("/Users/{unknown}/Items"),
+        format!("/UserPlayedItems/{unknown}"),
+        "/Definitely/Not/A/Route".to_owned(),
+    ] {
+        let method = if path.starts_with("/UserPlayedItems") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let response = Client::new()
+            .request(
+                method.parse().expect("method"),
+                format!("{}{path}", server.base_url),
+            )
+            .header("X-Emby-Token", &server.token)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let wrong_method = Client::new()
+        .delete(format!("{}/Items", server.base_url))
+        .header("X-Emby-Token", &server.token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    // Still alive.
+    let (status, _) = get_json(&server, &server.token, "/System/Info").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn search_finds_items_by_any_case_and_ranks_exact_matches_first() {
+    let server = start().await;
+    let (name, guid) = {
+        let lib = server.sim.library();
+        let section = &lib.sections()[0];
+        let id = section.items(ItemKind::Track)[3];
+        let item = lib.item(id).expect("track");
+        (item.title().to_owned(), item.guid_id())
+    };
+    let encoded = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let (status, found) = get_json(
+        &server,
+        &server.token,
+        &format!(
+            "/Items?SearchTerm={}&Recursive=true&IncludeItemTypes=Audio",
+            encoded(&name.to_uppercase())
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let items = found["Items"].as_array().expect("items");
+    assert!(
+        items.iter().any(|i| i["Id"] == guid.as_str()),
+        "{name} found by /Items search"
+    );
+    for item in items {
+        let title = item["Name"].as_str().unwrap_or_default().to_lowercase();
+        assert!(title.contains(&name.to_lowercase()) || !title.is_empty());
+    }
+    let (status, hints) = get_json(
+        &server,
+        &server.token,
+        &format!("/Search/Hints?searchTerm={}", encoded(&name)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let first = &hints["SearchHints"][0];
+    assert_eq!(
+        first["Name"].as_str().map(str::to_lowercase),
+        Some(name.to_lowercase())
+    );
+    assert!(
+        hints["SearchHints"]
+            .as_array()
+            .expect("hints")
+            .iter()
+            .any(|h| h["Id"] == guid.as_str())
+    );
+    assert!(hints["TotalRecordCount"].as_u64().is_some_and(|n| n >= 1));
+    let (_, none) = get_json(
+        &server,
+        &server.token,
+        "/Search/Hints?searchTerm=zzzqqqxxx-nothing",
+    )
+    .await;
+    assert_eq!(none["TotalRecordCount"], 0);
+}
+
+#[tokio::test]
+async fn play_state_and_favourites_belong_to_each_user() {
+    let server = start().await;
+    let alice = token_of(&server, "alice");
+    let track = guids(&server, ItemKind::Track)[0].clone();
+    let client = Client::new();
+    let played: Value = client
+        .post(format!("{}/UserPlayedItems/{track}", server.base_url))
+        .header("X-Emby-Token", &alice)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(played["Played"], true);
+    assert_eq!(played["PlayCount"], 1);
+    assert_eq!(played["ItemId"], track.as_str());
+
+    let (_, as_alice) = get_json(&server, &alice, &format!("/Items/{track}")).await;
+    let (_, as_admin) = get_json(&server, &server.token, &format!("/Items/{track}")).await;
+    assert_eq!(as_alice["UserData"]["Played"], true);
+    assert_eq!(
+        as_admin["UserData"]["Played"], false,
+        "one user's play state never shows to another"
+    );
+
+    // The old route, with the user in the path, and favourites.
+    let alice_id = user_id_of(&server, "alice");
+    let status = client
+        .post(format!(
+            "{}/Users/{alice_id}/FavoriteItems/{track}",
+            server.base_url
+        ))
+        .header("X-Emby-Token", &alice)
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, StatusCode::OK);
+    let (_, favs) = get_json(
+        &server,
+        &alice,
+        "/Items?Recursive=true&IncludeItemTypes=Audio&Filters=IsFavorite",
+    )
+    .await;
+    assert_eq!(favs["TotalRecordCount"], 1);
+    assert_eq!(favs["Items"][0]["Id"], track.as_str());
+    let (_, admin_favs) = get_json(
+        &server,
+        &server.token,
+        "/Items?Recursive=true&IncludeItemTypes=Audio&IsFavorite=true",
+    )
+    .await;
+    assert_eq!(admin_favs["TotalRecordCount"], 0);
+
+    let unplayed: Value = client
+        .delete(format!(
+            "{}/Users/{alice_id}/PlayedItems/{track}",
+            server.base_url
+        ))
+        .header("X-Emby-Token", &alice)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(unplayed["Played"], false);
+    // Alice may not act for the admin.
+    let admin_id = user_id_of(&server, "admin");
+    let forbidden = client
+        .post(format!(
+            "{}/UserPlayedItems/{track}?userId={admin_id}",
+            server.base_url
+        ))
+        .header("X-Emby-Token", &alice)
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(forbidden, StatusCode::FORBIDDEN);
+    assert_eq!(server.sim.state().play_state(1, 1).view_count, 0);
+}
+
+#[tokio::test]
+async fn restricted_users_see_only_their_libraries() {
+    let server = start().await;
+    let bob = token_of(&server, "bob"); // music only
+    let kid = token_of(&server, "kid"); // movies and shows only
+    let (_, views) = get_json(&server, &bob, "/UserViews").await;
+    let types: Vec<&str> = views["Items"]
+        .as_array()
+        .expect("views")
+        .iter()
+        .filter_map(|v| v["CollectionType"].as_str())
+        .collect();
+    assert!(
+        !types.is_empty() && types.iter().all(|t| *t == "music"),
+        "{types:?}"
+    );
+
+    let (_, movies) = get_json(
+        &server,
+        &bob,
+        "/Items?Recursive=true&IncludeItemTypes=Movie",
+    )
+    .await;
+    assert_eq!(movies["TotalRecordCount"], 0);
+    let (_, tracks) = get_json(
+        &server,
+        &kid,
+        "/Items?Recursive=true&IncludeItemTypes=Audio",
+    )
+    .await;
+    assert_eq!(tracks["TotalRecordCount"], 0);
+    let (_, everything) = get_json(&server, &kid, "/Items?Recursive=true").await;
+    assert!(
+        everything["Items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|i| i["Type"] != "Audio"
+                && i["Type"] != "MusicAlbum"
+                && i["Type"] != "MusicArtist")
+    );
+
+    let movie = guids(&server, ItemKind::Movie)[0].clone();
+    let (status, _) = get_json(&server, &bob, &format!("/Items/{movie}")).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a hidden item looks like a missing one"
+    );
+    let (_, admin_view) = get_json(&server, &server.token, &format!("/Items/{movie}")).await;
+    let name = admin_view["Name"].as_str().expect("name").to_owned();
+    let encoded = form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>();
+    let (_, hints) = get_json(
+        &server,
+        &bob,
+        &format!("/Search/Hints?searchTerm={encoded}"),
+    )
+    .await;
+    assert!(
+        hints["SearchHints"]
+            .as_array()
+            .expect("hints")
+            .iter()
+            .all(|h| h["Id"] != movie.as_str())
+    );
+    let status = Client::new()
+        .post(format!("{}/UserPlayedItems/{movie}", server.base_url))
+        .header("X-Emby-Token", &bob)
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, _) = get_json(&server, &bob, "/Users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let admin_id = user_id_of(&server, "admin");
+    let (status, _) = get_json(&server, &bob, &format!("/Users/{admin_id}/Items")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, users) = get_json(&server, &server.token, "/Users").await;
+    assert_eq!(status, StatusCode::OK);
+    let bob_dto = users
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["Name"] == "bob")
+        .cloned();
+    let bob_dto = bob_dto.expect("bob listed");
+    assert_eq!(bob_dto["Policy"]["EnableAllFolders"], false);
+    let folders = bob_dto["Policy"]["EnabledFolders"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert_eq!(
+        folders,
+        views["Items"].as_array().map(Vec::len).unwrap_or(99)
+    );
+}
+
+#[tokio::test]
+async fn playlists_can_be_created_filled_reordered_and_emptied() {
+    let server = start().await;
+    let alice = token_of(&server, "alice");
+    let tracks = guids(&server, ItemKind::Track);
+    let client = Client::new();
+    let created: Value = client
+        .post(format!("{}/Playlists", server.base_url))
+        .header("X-Emby-Token", &alice)
+        .json(&json!({"Name": "Road trip", "Ids": [tracks[0], tracks[1]], "MediaType": "Audio"}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let id = created["Id"].as_str().expect("playlist id").to_owned();
+    let status = client
+        .post(format!(
+            "{}/Playlists/{id}/Items?ids={},{}",
+            server.base_url, tracks[2], tracks[3]
+        ))
+        .header("X-Emby-Token", &alice)
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, listing) = get_json(&server, &alice, &format!("/Playlists/{id}/Items")).await;
+    let ids = |v: &Value| -> Vec<String> {
+        v["Items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["Id"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&listing), tracks[..4].to_vec());
+    let entries: Vec<String> = listing["Items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["PlaylistItemId"].as_str().expect("entry id").to_owned())
+        .collect();
+    let status = client
+        .post(format!(
+            "{}/Playlists/{id}/Items/{}/Move/0",
+            server.base_url, entries[2]
+        ))
+        .header("X-Emby-Token", &alice)
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let status = client
+        .delete(format!(
+            "{}/Playlists/{id}/Items?EntryIds={}",
+            server.base_url, entries[0]
+        ))
+        .header("X-Emby-Token", &alice)
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, listing) = get_json(&server, &alice, &format!("/Playlists/{id}/Items")).await;
+    assert_eq!(
+        ids(&listing),
+        vec![tracks[2].clone(), tracks[1].clone(), tracks[3].clone()]
+    );
+    let (_, playlist) = get_json(&server, &alice, &format!("/Playlists/{id}")).await;
+    assert_eq!(playlist["ItemIds"].as_array().map(Vec::len), Some(3));
+    let (_, mine) = get_json(
+        &server,
+        &alice,
+        "/Items?IncludeItemTypes=Playlist&Recursive=true",
+    )
+    .await;
+    assert_eq!(mine["TotalRecordCount"], 1);
+    assert_eq!(mine["Items"][0]["Name"], "Road trip");
+    assert_eq!(mine["Items"][0]["MediaType"], "Audio");
+
+    // Someone else's playlist does not exist for you.
+    let (status, _) = get_json(
+        &server,
+        &token_of(&server, "bob"),
+        &format!("/Playlists/{id}/Items"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, theirs) = get_json(
+        &server,
+        &server.token,
+        "/Items?IncludeItemTypes=Playlist&Recursive=true",
+    )
+    .await;
+    assert_eq!(theirs["TotalRecordCount"], 0);
+    // Bad input.
+    let status = client
+        .post(format!("{}/Playlists", server.base_url))
+        .header("X-Emby-Token", &alice)
+        .json(&json!({"Ids": [tracks[0]]}))
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a playlist needs a name");
+    let status = client
+        .post(format!(
+            "{}/Playlists/{id}/Items/{}/Move/x",
+            server.base_url, entries[1]
+        ))
+        .header("X-Emby-Token", &alice)
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn playback_reports_make_sessions_and_move_the_resume_point() {
+    let server = start().await;
+    let alice = token_of(&server, "alice");
+    let track = guids(&server, ItemKind::Track)[5].clone();
+    let client = Client::new();
+    let report = |path: &str, body: Value| {
+        client
+            .post(format!("{}{path}", server.base_url))
+            .header("Authorization", auth_header(&alice))
+            .json(&body)
+            .send()
+    };
+    let status = report(
+        "/Sessions/Playing",
+        json!({"ItemId": track, "PositionTicks": 0}),
+    )
+    .await;
+    assert_eq!(status.expect("sent").status(), StatusCode::NO_CONTENT);
+    let status = report(
+        "/Sessions/Playing/Progress",
+        json!({"ItemId": track, "PositionTicks": 300_000_000, "IsPaused": true}),
+    )
+    .await;
+    assert_eq!(status.expect("sent").status(), StatusCode::NO_CONTENT);
+    let (_, sessions) = get_json(&server, &alice, "/Sessions").await;
+    let session = sessions
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .find(|s| s["DeviceId"] == "dev-1")
+        .cloned()
+        .expect("alice's device has a session");
+    assert_eq!(session["UserName"], "alice");
+    assert_eq!(session["NowPlayingItem"]["Id"], track.as_str());
+    assert_eq!(session["PlayState"]["IsPaused"], true);
+    assert_eq!(session["PlayState"]["PositionTicks"], 300_000_000);
+
+    let status = report(
+        "/Sessions/Playing/Stopped",
+        json!({"ItemId": track, "PositionTicks": 310_000_000}),
+    )
+    .await;
+    assert_eq!(status.expect("sent").status(), StatusCode::NO_CONTENT);
+    let (_, item) = get_json(&server, &alice, &format!("/Items/{track}")).await;
+    assert_eq!(item["UserData"]["PlaybackPositionTicks"], 310_000_000);
+    let (_, sessions) = get_json(&server, &alice, "/Sessions").await;
+    assert!(
+        sessions
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .all(|s| s.get("NowPlayingItem").is_none())
+    );
+    // Bob sees neither alice's session nor, as a non-admin, anyone else's.
+    let (_, bobs) = get_json(&server, &token_of(&server, "bob"), "/Sessions").await;
+    assert!(
+        bobs.as_array()
+            .expect("sessions")
+            .iter()
+            .all(|s| s["UserName"] == "bob")
+    );
+    let bad = report("/Sessions/Playing", json!({"PositionTicks": 1})).await;
+    assert_eq!(bad.expect("sent").status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn images_are_small_deterministic_pngs_for_anyone() {
+    let server = start().await;
+    let album = {
+        let lib = server.sim.library();
+        let id = lib.sections()[0].items(ItemKind::Album)[0];
+        lib.item(id).expect("album").guid_id()
+    };
+    let (_, dto) = get_json(&server, &server.token, &format!("/Items/{album}")).await;
+    let tag = dto["ImageTags"]["Primary"]
+        .as_str()
+        .expect("primary tag")
+        .to_owned();
+    let url = format!(
+        "{}/Items/{album}/Images/Primary?maxWidth=120&tag={tag}",
+        server.base_url
+    );
+    let first = Client::new().get(&url).send().await.expect("sent");
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()["content-type"], "image/png");
+    assert!(
+        first.headers()["cache-control"]
+            .to_str()
+            .is_ok_and(|c| c.contains("immutable"))
+    );
+    let bytes = first.bytes().await.expect("body");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    assert_eq!((width, height), (120, 120));
+    let again = Client::new()
+        .get(&url)
+        .send()
+        .await
+        .expect("sent")
+        .bytes()
+        .await
+        .expect("body");
+    assert_eq!(bytes, again);
+
+    let missing = Client::new()
+        .get(format!("{}/Items/{album}/Images/Backdrop", server.base_url))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let bogus = Client::new()
+        .get(format!("{}/Items/{album}/Images/Sparkles", server.base_url))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(bogus.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn latest_groups_tracks_into_albums_and_respects_access() {
+    let server = start().await;
+    let (status, latest) = get_json(
+        &server,
+        &server.token,
+        "/Items/Latest?IncludeItemTypes=Audio&Limit=4",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let list = latest.as_array().expect("a bare array, not a QueryResult");
+    assert!(!list.is_empty() && list.len() <= 4);
+    assert!(list.iter().all(|i| i["Type"] == "MusicAlbum"));
+    let (_, kid_latest) = get_json(
+        &server,
+        &token_of(&server, "kid"),
+        "/Items/Latest?IncludeItemTypes=Audio",
+    )
+    .await;
+    assert_eq!(kid_latest.as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn counts_without_item_types_cost_far_more_than_typed_ones() {
+    let server = start().await;
+    let scanned_by = |path: &'static str, expected: StatusCode| {
+        let server = &server;
+        async move {
+            server.sim.reset_stats();
+            let (status, _) = get_json(server, &server.token, path).await;
+            assert_eq!(status, expected, "{path}");
+            server.sim.stats().items_scanned
+        }
+    };
+    let ok = StatusCode::OK;
+    let typed = scanned_by("/Items?Recursive=true&IncludeItemTypes=Audio&Limit=1", ok).await;
+    let untyped = scanned_by("/Items?Recursive=true&Limit=1", ok).await;
+    let uncounted = scanned_by(
+        "/Items?Recursive=true&Limit=1&EnableTotalRecordCount=false",
+        ok,
+    )
+    .await;
+    let paged_small = scanned_by(
+        "/Items?ParentId=00000000000000000000000000000000&Limit=1",
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert!(untyped > typed * 5, "untyped {untyped} vs typed {typed}");
+    assert!(
+        uncounted < untyped / 5,
+        "skipping the count skips its cost: {uncounted} vs {untyped}"
+    );
+    // A 404 answer scans nothing.
+    assert_eq!(paged_small, 0);
+    // Route labels ignore the case of the request path.
+    server.sim.reset_stats();
+    for path in ["/Items?Limit=1", "/items?limit=1", "/ITEMS?Limit=1"] {
+        get_json(&server, &server.token, path).await;
+    }
+    let stats = server.sim.stats();
+    assert_eq!(
+        stats.routes.get("GET /Items").map(|r| r.requests),
+        Some(3),
+        "{:?}",
+        stats.routes
+    );
+}
+
+#[tokio::test]
+async fn library_refresh_is_for_administrators() {
+    let server = start().await;
+    let client = Client::new();
+    let as_alice = client
+        .post(format!("{}/Library/Refresh", server.base_url))
+        .header("X-Emby-Token", token_of(&server, "alice"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(as_alice.status(), StatusCode::FORBIDDEN);
+    let as_admin = client
+        .post(format!("{}/Library/Refresh", server.base_url))
+        .header("X-Emby-Token", &server.token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(as_admin.status(), StatusCode::NO_CONTENT);
+    assert!(
+        !server.sim.state().activities().is_empty(),
+        "a scan is running"
+    );
+}
