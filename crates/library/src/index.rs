@@ -59,6 +59,7 @@ pub(crate) struct Slot {
     /// Normalised base title (see [`normalize::parse_title`]).
     title_norm: Span,
     version_text: Span,
+    edit_text: Span,
     /// Raw artist credits, each a span, in `credit_pool`.
     credits: PoolRange,
     /// Normalised artist names (ids into `artist_names`) in `artist_pool`: the split credits
@@ -412,6 +413,7 @@ impl IndexBuilder {
             title: self.push_text(&record.title)?,
             title_norm: self.push_text(&parsed.base)?,
             version_text: self.intern(&parsed.version_text)?,
+            edit_text: self.intern(&parsed.edit_text)?,
             album: NONE,
             duration_ms: record.duration_ms.unwrap_or(NONE),
             year: record.year.unwrap_or(0),
@@ -1009,6 +1011,11 @@ impl<'a> ItemView<'a> {
     /// The normalised words of the version segments.
     pub fn version_text(&self) -> &'a str {
         self.str(self.slot.version_text)
+    }
+
+    /// The normalised words naming another edit ("radio edit"), if any.
+    pub fn edit_text(&self) -> &'a str {
+        self.str(self.slot.edit_text)
     }
 
     /// The artist credits as the server gave them.

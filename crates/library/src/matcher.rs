@@ -167,6 +167,8 @@ pub struct MatcherConfig {
     pub weights: [f32; 4],
     /// Tolerance on duration (ms) within which durations count as equal.
     pub duration_tolerance_ms: u32,
+    /// Durations further apart than this (both known) rule out `accept`: another edit.
+    pub duration_accept_limit_ms: u32,
     /// Most title-trigram candidates scored per fuzzy query.
     pub max_gram_candidates: usize,
     /// Artist blocks larger than this are not scored whole (e.g. "Various Artists").
@@ -176,13 +178,14 @@ pub struct MatcherConfig {
 impl Default for MatcherConfig {
     fn default() -> MatcherConfig {
         MatcherConfig {
-            accept: 0.86,
+            accept: 0.88,
             review: 0.65,
             margin: 0.05,
             title_floor: 0.8,
-            artist_floor: 0.6,
-            weights: [0.5, 0.3, 0.1, 0.1],
+            artist_floor: 0.75,
+            weights: [0.45, 0.3, 0.1, 0.15],
             duration_tolerance_ms: 3_000,
+            duration_accept_limit_ms: 10_000,
             max_gram_candidates: 200,
             max_block: 5_000,
         }
@@ -192,6 +195,8 @@ impl Default for MatcherConfig {
 /// A query taken apart once.
 struct Prepared {
     title: ParsedTitle,
+    /// The base title without a mistyped leading "The" ("Teh Wall" → "wall"), if it has one.
+    base_without_article: Option<String>,
     artists: Vec<String>,
     artists_joined: String,
     album: Option<String>,
@@ -213,7 +218,13 @@ impl Prepared {
             .as_deref()
             .map(normalize::normalize_album)
             .filter(|album| !album.is_empty());
+        let base_without_article = title
+            .base
+            .split_once(' ')
+            .filter(|(first, _)| normalize::is_typo_of(first, "the"))
+            .map(|(_, rest)| rest.to_string());
         Prepared {
+            base_without_article,
             title,
             artists,
             artists_joined,
@@ -262,6 +273,14 @@ struct Scored {
     score: f32,
     title: f32,
     artist: f32,
+    /// Both durations known and further apart than the accept limit.
+    durations_disagree: bool,
+    /// The edit words agree ("" and "", or "radio edit" and "radio edit"): breaks ties
+    /// between "Song" and "Song - Radio Edit".
+    edit_equal: bool,
+    /// For versions: the version descriptions differ ("Live" vs "Live at Wembley"), so this
+    /// may be another performance — never accepted.
+    version_text_differs: bool,
 }
 
 /// Matches queries against one index, within one user's [`Visibility`].
@@ -378,7 +397,7 @@ impl<'a> Matcher<'a> {
                 .iter()
                 .filter_map(|item| self.score(&prepared, *item))
                 .collect();
-            let outcome = self.decide(&prepared, scored, MatchMethod::ExactKey);
+            let outcome = self.decide(scored, MatchMethod::ExactKey);
             if outcome.band == Band::Accept {
                 return outcome;
             }
@@ -405,7 +424,7 @@ impl<'a> Matcher<'a> {
             .iter()
             .filter_map(|item| self.score(&prepared, *item))
             .collect();
-        self.decide(&prepared, scored, MatchMethod::Fuzzy)
+        self.decide(scored, MatchMethod::Fuzzy)
     }
 
     fn match_by_id(&self, query: &TrackQuery) -> Option<MatchOutcome> {
@@ -522,9 +541,13 @@ impl<'a> Matcher<'a> {
             return None;
         }
         let mut title = similarity(&query.title.base, view.title_norm());
+        if let Some(rest) = &query.base_without_article {
+            title = title.max(similarity(rest, view.title_norm()));
+        }
         if title < 0.5 {
             return None;
         }
+        let mut version_text_differs = false;
         if !query.title.version.is_original() {
             // Same kind of version, but is it the same one ("X Remix" is not "Y Remix")?
             let overlap = version_text_overlap(&query.title.version_text, view.version_text());
@@ -532,6 +555,7 @@ impl<'a> Matcher<'a> {
                 return None;
             }
             title *= 0.5 + 0.5 * overlap;
+            version_text_differs = query.title.version_text != view.version_text();
         }
         let artist = self.artist_similarity(query, &view);
         let [w_title, w_artist, w_album, w_duration] = self.config.weights;
@@ -544,28 +568,30 @@ impl<'a> Matcher<'a> {
                 weight += w_album;
             }
         }
+        let mut durations_disagree = false;
         if let (Some(ours), Some(theirs)) = (query.duration_ms, view.duration_ms()) {
             total += w_duration * self.duration_similarity(ours, theirs);
             weight += w_duration;
+            durations_disagree = ours.abs_diff(theirs) > self.config.duration_accept_limit_ms;
         }
+        let edit_equal = query.title.edit_text == view.edit_text();
         Some(Scored {
             item,
             score: total / weight,
             title,
             artist,
+            durations_disagree,
+            edit_equal,
+            version_text_differs,
         })
     }
 
     fn duration_similarity(&self, a: u32, b: u32) -> f32 {
+        // Equal within the tolerance, then falling to nothing 12 s further: two recordings of
+        // one title rarely differ by less.
         let tolerance = self.config.duration_tolerance_ms as f32;
         let delta = a.abs_diff(b) as f32;
-        if delta <= tolerance {
-            1.0
-        } else if delta <= tolerance + 7_000.0 {
-            1.0 - 0.5 * (delta - tolerance) / 7_000.0
-        } else {
-            (0.5 - 0.5 * (delta - tolerance - 7_000.0) / 20_000.0).max(0.0)
-        }
+        (1.0 - (delta - tolerance).max(0.0) / 12_000.0).max(0.0)
     }
 
     fn artist_similarity(&self, query: &Prepared, view: &ItemView<'_>) -> f32 {
@@ -583,7 +609,7 @@ impl<'a> Matcher<'a> {
             }
             let best_for = |name: &str, pool: &[&str]| {
                 pool.iter()
-                    .map(|other| similarity(name, other))
+                    .map(|other| normalize::name_similarity(name, other))
                     .fold(0.0f32, f32::max)
             };
             let ours: Vec<&str> = query.artists.iter().map(String::as_str).collect();
@@ -595,7 +621,7 @@ impl<'a> Matcher<'a> {
             let set = 0.7 * strongest + 0.15 * covered_ours + 0.15 * covered_theirs;
             // "Earth Wind and Fire" splits differently from "Earth, Wind & Fire": compare
             // the whole credits as well.
-            set.max(similarity(&query.artists_joined, &theirs.join(" ")))
+            set.max(normalize::name_similarity(&query.artists_joined, &theirs.join(" ")))
         };
         let own = set_score(&theirs);
         let album_artist = view
@@ -636,27 +662,33 @@ impl<'a> Matcher<'a> {
             && durations_agree
     }
 
-    fn decide(
-        &self,
-        query: &Prepared,
-        mut scored: Vec<Scored>,
-        method: MatchMethod,
-    ) -> MatchOutcome {
-        let _ = query;
+    fn decide(&self, mut scored: Vec<Scored>, method: MatchMethod) -> MatchOutcome {
         if scored.is_empty() {
             return MatchOutcome::none();
         }
-        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
-        let best = scored[0];
-        let different = scored[1..]
-            .iter()
-            .find(|other| !self.same_song(best.item, other.item));
+        scored.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.version_text_differs.cmp(&b.version_text_differs))
+                .then(b.edit_equal.cmp(&a.edit_equal))
+                .then(a.item.cmp(&b.item))
+        });
+        let best = &scored[0];
+        let different = scored[1..].iter().find(|other| !self.same_song(best.item, other.item));
         let runner = different.or_else(|| scored.get(1));
-        let margin_ok =
-            different.is_none_or(|other| best.score - other.score >= self.config.margin);
+        // The margin rule, except that agreeing version and edit words beat a tie with a title
+        // that only differs by them ("Song" vs "Song - Radio Edit", "Song - Live at X" vs
+        // "Song (Live)").
+        let exactness = |s: &Scored| (!s.version_text_differs, s.edit_equal);
+        let margin_ok = different.is_none_or(|other| {
+            best.score - other.score >= self.config.margin
+                || (exactness(best) > exactness(other) && best.score >= other.score)
+        });
         let band = if best.score >= self.config.accept
             && best.title >= self.config.title_floor
             && best.artist >= self.config.artist_floor
+            && !best.durations_disagree
+            && !best.version_text_differs
             && margin_ok
         {
             Band::Accept

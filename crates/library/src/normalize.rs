@@ -273,18 +273,56 @@ pub struct ParsedTitle {
     pub version_text: String,
     /// Featured artists named in the title ("(feat. X)"), normalised.
     pub featured: Vec<String>,
+    /// The normalised words of noise segments that name another *edit* of the same
+    /// recording ("radio edit", "single version", "mono"): not a version, but used to prefer
+    /// "Song" over "Song - Radio Edit" when nothing else tells them apart.
+    pub edit_text: String,
 }
+
+/// Words that make an edition segment name a different edit rather than a reissue.
+const EDIT_WORDS: [&str; 6] = ["edit", "radio", "single", "mono", "clean", "explicit"];
 
 /// What one bracketed or dash-separated part of a title is.
 enum Segment {
     Featured(Vec<String>),
     Version(VersionTags, String),
-    Noise,
+    /// Edition noise; the words are kept when they name another edit ("radio edit").
+    Noise(String),
     Keep,
 }
 
+/// True when `word` is `target` mistyped the way people mistype: a doubled letter ("liive"),
+/// two neighbours swapped ("deom"), or — for words of five letters or more — any one edit
+/// ("acoutic"). Short words get no substitutions: "love" must not read as "live".
+pub(crate) fn is_typo_of(word: &str, target: &str) -> bool {
+    if word == target {
+        return true;
+    }
+    let mut collapsed = String::with_capacity(word.len());
+    for c in word.chars() {
+        if !collapsed.ends_with(c) {
+            collapsed.push(c);
+        }
+    }
+    if collapsed == target {
+        return true;
+    }
+    let distance = strsim::osa_distance(word, target);
+    if distance != 1 {
+        return false;
+    }
+    if target.chars().count() >= 5 {
+        return true;
+    }
+    let mut a: Vec<char> = word.chars().collect();
+    let mut b: Vec<char> = target.chars().collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
+}
+
 fn version_tag_of_word(word: &str) -> VersionTags {
-    match word {
+    let exact = match word {
         "live" | "concert" => VersionTags::LIVE,
         "remix" | "remixed" | "rmx" | "mix" | "dub" | "rework" | "bootleg" => VersionTags::REMIX,
         "acoustic" | "unplugged" => VersionTags::ACOUSTIC,
@@ -292,8 +330,30 @@ fn version_tag_of_word(word: &str) -> VersionTags {
         "demo" => VersionTags::DEMO,
         "karaoke" => VersionTags::KARAOKE,
         _ => VersionTags::NONE,
+    };
+    if !exact.is_original() || word.len() < 4 {
+        return exact;
     }
+    // A mistyped version word still announces a version: better an unmatched query than a
+    // live recording matched to the studio one.
+    const TYPO_TARGETS: [(&str, VersionTags); 7] = [
+        ("live", VersionTags::LIVE),
+        ("remix", VersionTags::REMIX),
+        ("acoustic", VersionTags::ACOUSTIC),
+        ("unplugged", VersionTags::ACOUSTIC),
+        ("instrumental", VersionTags::INSTRUMENTAL),
+        ("demo", VersionTags::DEMO),
+        ("karaoke", VersionTags::KARAOKE),
+    ];
+    TYPO_TARGETS
+        .iter()
+        .find(|(target, _)| is_typo_of(word, target))
+        .map_or(VersionTags::NONE, |(_, tag)| *tag)
 }
+
+/// Edition words also recognised when mistyped ("Remasterd", "Ediiton").
+const NOISE_TYPO_TARGETS: [&str; 7] =
+    ["remaster", "remastered", "deluxe", "edition", "expanded", "anniversary", "version"];
 
 /// Words that only describe an edition, never a different performance.
 fn is_noise_word(word: &str) -> bool {
@@ -338,6 +398,7 @@ fn is_noise_word(word: &str) -> bool {
             | "the"
     ) || word.bytes().all(|b| b.is_ascii_digit())
         || is_ordinal(word)
+        || (word.len() >= 5 && NOISE_TYPO_TARGETS.iter().any(|target| is_typo_of(word, target)))
 }
 
 fn is_ordinal(word: &str) -> bool {
@@ -355,7 +416,7 @@ fn classify_segment(raw: &str) -> Segment {
         })
         .collect();
     let Some(first) = words.first() else {
-        return Segment::Noise;
+        return Segment::Noise(String::new());
     };
     if FEAT_WORDS.contains(first) {
         // Re-split the raw text after the feat word so separators are honoured.
@@ -379,7 +440,9 @@ fn classify_segment(raw: &str) -> Segment {
         return Segment::Version(tags, join_words(words.iter().copied()));
     }
     if original_mix || *first == "from" || words.iter().all(|word| is_noise_word(word)) {
-        return Segment::Noise;
+        let names_an_edit = words.iter().any(|word| EDIT_WORDS.contains(word));
+        let edit = if names_an_edit { join_words(words.iter().copied()) } else { String::new() };
+        return Segment::Noise(edit);
     }
     Segment::Keep
 }
@@ -425,6 +488,7 @@ const DASH_SEPARATORS: [&str; 3] = [" - ", " \u{2013} ", " \u{2014} "];
 pub fn parse_title(raw: &str) -> ParsedTitle {
     let mut parsed = ParsedTitle::default();
     let mut version_texts: Vec<String> = Vec::new();
+    let mut edit_texts: Vec<String> = Vec::new();
     let mut apply = |segment: Segment, kept: &mut String, text: &str| match segment {
         Segment::Featured(names) => {
             for name in names {
@@ -437,7 +501,11 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
             parsed.version = parsed.version.union(tags);
             version_texts.push(words);
         }
-        Segment::Noise => {}
+        Segment::Noise(edit) => {
+            if !edit.is_empty() {
+                edit_texts.push(edit);
+            }
+        }
         Segment::Keep => {
             kept.push(' ');
             kept.push_str(text);
@@ -526,6 +594,7 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
         parsed.base = normalize_text(raw);
     }
     parsed.version_text = version_texts.join(" ");
+    parsed.edit_text = edit_texts.join(" ");
     parsed
 }
 
@@ -553,6 +622,33 @@ pub fn similarity(a: &str, b: &str) -> f32 {
     }
     let distance = strsim::osa_distance(a, b);
     1.0 - distance as f32 / longest as f32
+}
+
+/// Similarity of two normalised *names* (artists): the lower of the character similarity and
+/// the word similarity (each word's best match on the other side, averaged over both sides),
+/// so a shared long word does not make two names alike ("wind orchestra" vs "fire
+/// orchestra" is 0.63, not 0.79), while a typo in one word still scores high. Names equal
+/// but for spaces ("ac dc", "acdc") are equal.
+pub fn name_similarity(a: &str, b: &str) -> f32 {
+    if a == b {
+        return 1.0;
+    }
+    let chars = similarity(a, b);
+    let words_a: Vec<&str> = a.split(' ').filter(|w| !w.is_empty()).collect();
+    let words_b: Vec<&str> = b.split(' ').filter(|w| !w.is_empty()).collect();
+    if words_a.len() <= 1 && words_b.len() <= 1 {
+        return chars;
+    }
+    if a.replace(' ', "") == b.replace(' ', "") {
+        return 1.0;
+    }
+    let best = |word: &str, pool: &[&str]| {
+        pool.iter().map(|other| similarity(word, other)).fold(0.0f32, f32::max)
+    };
+    let total: f32 = words_a.iter().map(|w| best(w, &words_b)).sum::<f32>()
+        + words_b.iter().map(|w| best(w, &words_a)).sum::<f32>();
+    let words = total / (words_a.len() + words_b.len()).max(1) as f32;
+    chars.min(words)
 }
 
 /// The trigrams of a normalised string, padded with a space on each side so short words
@@ -626,6 +722,8 @@ mod tests {
             "Hey Jude - Original Mix",
             "HEY JUDE!",
             "Hey Jude (From \"The Movie\")",
+            "Hey Jude - Remasterd 2015",
+            "Hey Jude [Deluxe Ediiton]",
         ] {
             let parsed = parse_title(raw);
             assert_eq!(parsed.base, "hey jude", "{raw}");
@@ -641,12 +739,22 @@ mod tests {
             ("Hey Jude (Demo)", VersionTags::DEMO),
             ("Hey Jude (Karaoke Version)", VersionTags::KARAOKE),
             ("Hey Jude (Live) [Remastered]", VersionTags::LIVE),
+            ("Hey Jude (LLive)", VersionTags::LIVE),
+            ("Hey Jude (Deom)", VersionTags::DEMO),
+            ("Hey Jude (Acoutic)", VersionTags::ACOUSTIC),
         ];
         for (raw, tag) in cases {
             let parsed = parse_title(raw);
             assert_eq!(parsed.base, "hey jude", "{raw}");
             assert_eq!(parsed.version, tag, "{raw}");
         }
+    }
+
+    #[test]
+    fn short_words_near_version_words_are_not_versions() {
+        assert!(parse_title("Song (Love)").version.is_original());
+        assert!(parse_title("Song (Dome)").version.is_original());
+        assert!(parse_title("Song - Life").version.is_original());
     }
 
     #[test]
@@ -693,6 +801,15 @@ mod tests {
         assert!(similarity("yesterday", "yesterdya") > 0.88);
         assert!(similarity("yesterday", "tomorrow") < 0.3);
         assert_eq!(similarity("", ""), 1.0);
+    }
+
+    #[test]
+    fn name_similarity_is_not_fooled_by_a_shared_word() {
+        assert!(name_similarity("wind orchestra", "fire orchestra") < 0.7);
+        assert!(name_similarity("machine quartet", "wave quartet") < 0.7);
+        assert!(name_similarity("dj ghost", "dj gohst") > 0.85);
+        assert_eq!(name_similarity("ac dc", "acdc"), 1.0);
+        assert!(name_similarity("beatles", "beatels") > 0.85);
     }
 
     #[test]
