@@ -72,15 +72,15 @@ struct EvalSet {
 /// The simulator's own edition suffixes and featured-artist marks, cut to find the song.
 fn canonical_title(title: &str) -> String {
     let mut title = title.to_string();
-    if let Some(at) = title.find(" (feat. ") {
-        if let Some(end) = title[at..].find(')') {
-            title.replace_range(at..at + end + 1, "");
-        }
+    if let Some(at) = title.find(" (feat. ")
+        && let Some(end) = title[at..].find(')')
+    {
+        title.replace_range(at..at + end + 1, "");
     }
-    if let Some(at) = title.rfind(" (Remastered ") {
-        if title.ends_with(')') {
-            title.truncate(at);
-        }
+    if let Some(at) = title.rfind(" (Remastered ")
+        && title.ends_with(')')
+    {
+        title.truncate(at);
     }
     if let Some(at) = title.rfind(" - ") {
         let tail = &title[at + 3..];
@@ -120,17 +120,26 @@ fn song_key(record: &ItemRecord) -> (String, String) {
 
 fn same_recording(a: &ItemRecord, b: &ItemRecord) -> bool {
     song_key(a) == song_key(b)
-        && a.duration_ms.unwrap_or(0).abs_diff(b.duration_ms.unwrap_or(0)) <= 3_000
+        && a.duration_ms
+            .unwrap_or(0)
+            .abs_diff(b.duration_ms.unwrap_or(0))
+            <= 3_000
 }
 
 fn strip_accents(text: &str) -> String {
-    text.nfkd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)).collect()
+    text.nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect()
 }
 
 /// One typing error in the song title proper (never in a version or edition suffix: those
 /// are copied, not typed).
 fn typo(rng: &mut Rng, text: &str) -> Option<String> {
-    let core_end = [" (", " [", " - "].iter().filter_map(|cut| text.find(cut)).min().unwrap_or(text.len());
+    let core_end = [" (", " [", " - "]
+        .iter()
+        .filter_map(|cut| text.find(cut))
+        .min()
+        .unwrap_or(text.len());
     let chars: Vec<char> = text[..core_end].chars().collect();
     let letters: Vec<usize> = (1..chars.len().saturating_sub(1))
         .filter(|at| chars[*at].is_alphabetic() && chars[*at + 1].is_alphabetic())
@@ -161,7 +170,15 @@ fn perturb(rng: &mut Rng, query: &mut EvalQuery, record: &ItemRecord) {
         tries += 1;
         let choice = rng.below(10);
         const NAMES: [&str; 10] = [
-            "case", "accents", "punctuation", "feat", "and", "edition", "the", "typo", "no-album",
+            "case",
+            "accents",
+            "punctuation",
+            "feat",
+            "and",
+            "edition",
+            "the",
+            "typo",
+            "no-album",
             "duration-jitter",
         ];
         if applied.contains(&NAMES[choice]) {
@@ -193,7 +210,7 @@ fn perturb(rng: &mut Rng, query: &mut EvalQuery, record: &ItemRecord) {
                 } else {
                     format!("{}!", query.title)
                 };
-                query.title = title.replace(',', "").replace('?', "");
+                query.title = title.replace([',', '?'], "");
                 "punctuation"
             }
             3 => {
@@ -244,7 +261,9 @@ fn perturb(rng: &mut Rng, query: &mut EvalQuery, record: &ItemRecord) {
                 "the"
             }
             7 => {
-                let Some(changed) = typo(rng, &query.title) else { continue };
+                let Some(changed) = typo(rng, &query.title) else {
+                    continue;
+                };
                 query.title = changed;
                 "typo"
             }
@@ -256,7 +275,9 @@ fn perturb(rng: &mut Rng, query: &mut EvalQuery, record: &ItemRecord) {
                 "no-album"
             }
             _ => {
-                let Some(duration) = query.duration_ms else { continue };
+                let Some(duration) = query.duration_ms else {
+                    continue;
+                };
                 let jitter = rng.below(5_001) as i64 - 2_500;
                 query.duration_ms = Some((i64::from(duration) + jitter).max(1_000) as u32);
                 "duration-jitter"
@@ -284,10 +305,13 @@ fn base_query(rng: &mut Rng, record: &ItemRecord, kind: &'static str) -> EvalQue
 }
 
 fn main() {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "eval-set.json".to_string());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "eval-set.json".to_string());
     let library = sim::music_library(TRACKS, SEED);
-    let tracks: Vec<ItemRecord> =
-        sim::records(&library).filter(|record| record.kind == ItemKind::Track).collect();
+    let tracks: Vec<ItemRecord> = sim::records(&library)
+        .filter(|record| record.kind == ItemKind::Track)
+        .collect();
     let mut by_song: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (n, record) in tracks.iter().enumerate() {
         by_song.entry(song_key(record)).or_default().push(n);
@@ -296,12 +320,19 @@ fn main() {
         by_song
             .get(&song_key(&tracks[n]))
             .map(|group| {
-                group.iter().copied().filter(|m| same_recording(&tracks[n], &tracks[*m])).collect()
+                group
+                    .iter()
+                    .copied()
+                    .filter(|m| same_recording(&tracks[n], &tracks[*m]))
+                    .collect()
             })
             .unwrap_or_default()
     };
     let song_group = |n: usize| -> Vec<usize> {
-        by_song.get(&song_key(&tracks[n])).cloned().unwrap_or_default()
+        by_song
+            .get(&song_key(&tracks[n]))
+            .cloned()
+            .unwrap_or_default()
     };
     // "Song" and "Song - Radio Edit" are different edits that the normaliser (by design, as
     // the brief asks) reads as one title: a negative for one while the other stays would
@@ -332,7 +363,14 @@ fn main() {
             continue;
         }
         let mut bare = record.title.clone();
-        for cut in [" (Live)", " - Live at ", " (Acoustic)", " (Extended Mix)", " (Instrumental)", " (Demo)"] {
+        for cut in [
+            " (Live)",
+            " - Live at ",
+            " (Acoustic)",
+            " (Extended Mix)",
+            " (Instrumental)",
+            " (Demo)",
+        ] {
             if let Some(at) = bare.find(cut) {
                 bare.truncate(at);
             }
@@ -351,7 +389,11 @@ fn main() {
         if used[version] || used[original] || has_edit_sibling(original) {
             continue;
         }
-        let (ask, keep) = if version_negatives % 2 == 0 { (version, original) } else { (original, version) };
+        let (ask, keep) = if version_negatives % 2 == 0 {
+            (version, original)
+        } else {
+            (original, version)
+        };
         // Every track of the song goes (copies and same-titled siblings alike), so nothing
         // left in the index is a right answer.
         let removed = song_group(ask);
@@ -363,9 +405,13 @@ fn main() {
         let mut query = base_query(&mut rng, &tracks[ask], "version-negative");
         perturb(&mut rng, &mut query, &tracks[ask]);
         // A perturbation must not erase the version marker itself.
-        if version_marker(&tracks[ask].title).is_some() && !query.title.to_lowercase().contains(
-            &version_marker(&tracks[ask].title).unwrap_or("").to_lowercase()[..3],
-        ) {
+        if version_marker(&tracks[ask].title).is_some()
+            && !query.title.to_lowercase().contains(
+                &version_marker(&tracks[ask].title)
+                    .unwrap_or("")
+                    .to_lowercase()[..3],
+            )
+        {
             query.title = tracks[ask].title.clone();
         }
         queries.push(query);
@@ -406,8 +452,10 @@ fn main() {
             query.musicbrainz_id = tracks[n].musicbrainz_ids.first().cloned();
         }
         perturb(&mut rng, &mut query, &tracks[n]);
-        let mut expected: Vec<String> =
-            recording_of(n).into_iter().map(|m| tracks[m].id.clone()).collect();
+        let mut expected: Vec<String> = recording_of(n)
+            .into_iter()
+            .map(|m| tracks[m].id.clone())
+            .collect();
         expected.sort();
         query.expected = expected;
         queries.push(query);
@@ -417,7 +465,9 @@ fn main() {
     let held: std::collections::BTreeSet<usize> = held_out.iter().copied().collect();
     for query in &mut queries {
         if query.kind == "positive" {
-            query.expected.retain(|id| !held.iter().any(|m| tracks[*m].id == *id));
+            query
+                .expected
+                .retain(|id| !held.iter().any(|m| tracks[*m].id == *id));
         }
     }
     let set = EvalSet {

@@ -621,7 +621,10 @@ impl<'a> Matcher<'a> {
             let set = 0.7 * strongest + 0.15 * covered_ours + 0.15 * covered_theirs;
             // "Earth Wind and Fire" splits differently from "Earth, Wind & Fire": compare
             // the whole credits as well.
-            set.max(normalize::name_similarity(&query.artists_joined, &theirs.join(" ")))
+            set.max(normalize::name_similarity(
+                &query.artists_joined,
+                &theirs.join(" "),
+            ))
         };
         let own = set_score(&theirs);
         let album_artist = view
@@ -674,7 +677,9 @@ impl<'a> Matcher<'a> {
                 .then(a.item.cmp(&b.item))
         });
         let best = &scored[0];
-        let different = scored[1..].iter().find(|other| !self.same_song(best.item, other.item));
+        let different = scored[1..]
+            .iter()
+            .find(|other| !self.same_song(best.item, other.item));
         let runner = different.or_else(|| scored.get(1));
         // The margin rule, except that agreeing version and edit words beat a tie with a title
         // that only differs by them ("Song" vs "Song - Radio Edit", "Song - Live at X" vs

@@ -352,8 +352,15 @@ fn version_tag_of_word(word: &str) -> VersionTags {
 }
 
 /// Edition words also recognised when mistyped ("Remasterd", "Ediiton").
-const NOISE_TYPO_TARGETS: [&str; 7] =
-    ["remaster", "remastered", "deluxe", "edition", "expanded", "anniversary", "version"];
+const NOISE_TYPO_TARGETS: [&str; 7] = [
+    "remaster",
+    "remastered",
+    "deluxe",
+    "edition",
+    "expanded",
+    "anniversary",
+    "version",
+];
 
 /// Words that only describe an edition, never a different performance.
 fn is_noise_word(word: &str) -> bool {
@@ -398,7 +405,10 @@ fn is_noise_word(word: &str) -> bool {
             | "the"
     ) || word.bytes().all(|b| b.is_ascii_digit())
         || is_ordinal(word)
-        || (word.len() >= 5 && NOISE_TYPO_TARGETS.iter().any(|target| is_typo_of(word, target)))
+        || (word.len() >= 5
+            && NOISE_TYPO_TARGETS
+                .iter()
+                .any(|target| is_typo_of(word, target)))
 }
 
 fn is_ordinal(word: &str) -> bool {
@@ -441,7 +451,11 @@ fn classify_segment(raw: &str) -> Segment {
     }
     if original_mix || *first == "from" || words.iter().all(|word| is_noise_word(word)) {
         let names_an_edit = words.iter().any(|word| EDIT_WORDS.contains(word));
-        let edit = if names_an_edit { join_words(words.iter().copied()) } else { String::new() };
+        let edit = if names_an_edit {
+            join_words(words.iter().copied())
+        } else {
+            String::new()
+        };
         return Segment::Noise(edit);
     }
     Segment::Keep
@@ -643,7 +657,9 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
         return 1.0;
     }
     let best = |word: &str, pool: &[&str]| {
-        pool.iter().map(|other| similarity(word, other)).fold(0.0f32, f32::max)
+        pool.iter()
+            .map(|other| similarity(word, other))
+            .fold(0.0f32, f32::max)
     };
     let total: f32 = words_a.iter().map(|w| best(w, &words_b)).sum::<f32>()
         + words_b.iter().map(|w| best(w, &words_a)).sum::<f32>();

@@ -38,8 +38,11 @@ struct EvalSet {
 
 #[test]
 fn precision_and_recall_meet_the_targets() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/eval-set.json"))
-        .expect("the evaluation set is in the repository");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/eval-set.json"
+    ))
+    .expect("the evaluation set is in the repository");
     let set: EvalSet = serde_json::from_str(&text).expect("valid evaluation set");
     assert!(set.queries.len() >= 500, "at least 500 queries");
 
@@ -53,7 +56,9 @@ fn precision_and_recall_meet_the_targets() {
     let all = Visibility::everything();
     for query in &set.queries {
         for id in &query.expected {
-            let view = index.by_id(id, &all).unwrap_or_else(|| panic!("expected id {id} exists"));
+            let view = index
+                .by_id(id, &all)
+                .unwrap_or_else(|| panic!("expected id {id} exists"));
             assert_eq!(view.kind(), ItemKind::Track);
         }
     }
@@ -84,10 +89,18 @@ fn precision_and_recall_meet_the_targets() {
             if is_positive {
                 failures.push(format!(
                     "MISSED {} {:?} – {:?} ({:?}, album {:?}, {:?} ms) → {:?} {:?}; runner-up {:?}",
-                    query.source_id, query.artist, query.title, query.perturbations,
-                    query.album, query.duration_ms,
-                    outcome.band, outcome.best.as_ref().map(|b| (&b.id, &b.title, b.score)),
-                    outcome.runner_up.as_ref().map(|b| (&b.id, &b.title, &b.album, b.score))
+                    query.source_id,
+                    query.artist,
+                    query.title,
+                    query.perturbations,
+                    query.album,
+                    query.duration_ms,
+                    outcome.band,
+                    outcome.best.as_ref().map(|b| (&b.id, &b.title, b.score)),
+                    outcome
+                        .runner_up
+                        .as_ref()
+                        .map(|b| (&b.id, &b.title, &b.album, b.score))
                 ));
             }
             continue;
@@ -100,8 +113,16 @@ fn precision_and_recall_meet_the_targets() {
             version_confusions += usize::from(query.kind == "version-negative");
             failures.push(format!(
                 "WRONG {} {} {:?} – {:?} ({:?}) → {} {:?}",
-                query.kind, query.source_id, query.artist, query.title, query.perturbations, id,
-                outcome.best.as_ref().map(|b| (&b.title, &b.artist, b.score))
+                query.kind,
+                query.source_id,
+                query.artist,
+                query.title,
+                query.perturbations,
+                id,
+                outcome
+                    .best
+                    .as_ref()
+                    .map(|b| (&b.title, &b.artist, b.score))
             ));
         }
     }
@@ -117,7 +138,14 @@ fn precision_and_recall_meet_the_targets() {
     for failure in &failures {
         println!("  {failure}");
     }
-    assert_eq!(version_confusions, 0, "a version matched its original or the reverse");
-    assert!(precision >= 0.995, "precision {:.3} below 99.5 %", precision * 100.0);
+    assert_eq!(
+        version_confusions, 0,
+        "a version matched its original or the reverse"
+    );
+    assert!(
+        precision >= 0.995,
+        "precision {:.3} below 99.5 %",
+        precision * 100.0
+    );
     assert!(recall >= 0.98, "recall {:.3} below 98 %", recall * 100.0);
 }
