@@ -1015,3 +1015,40 @@ async fn library_refresh_is_for_administrators() {
         "a scan is running"
     );
 }
+
+#[tokio::test]
+async fn sorted_listings_follow_library_changes() {
+    let server = start().await;
+    let path = "/Items?IncludeItemTypes=Audio&Recursive=true&SortBy=SortName&Limit=3";
+    let (_, before) = get_json(&server, &server.token, path).await;
+    let total = before["TotalRecordCount"].as_u64().expect("total");
+    // The same page twice (the second from the sorted-listing cache) is the same answer.
+    let (_, again) = get_json(&server, &server.token, path).await;
+    assert_eq!(before, again);
+    let (last_id, last_guid) = {
+        let lib = server.sim.library();
+        let id = *lib.sections()[0]
+            .items(ItemKind::Track)
+            .last()
+            .expect("tracks");
+        (id, lib.item(id).expect("track").guid_id())
+    };
+    server
+        .sim
+        .rename_item(last_id, "!!! First Of All")
+        .expect("renamed");
+    let (_, after) = get_json(&server, &server.token, path).await;
+    assert_eq!(after["Items"][0]["Id"], last_guid.as_str());
+    assert_eq!(after["Items"][0]["Name"], "!!! First Of All");
+    server.sim.remove_item(last_id).expect("removed");
+    let (_, removed) = get_json(&server, &server.token, path).await;
+    assert_eq!(removed["TotalRecordCount"].as_u64(), Some(total - 1));
+    assert_ne!(removed["Items"][0]["Id"], last_guid.as_str());
+    let (_, descending) = get_json(
+        &server,
+        &server.token,
+        "/Items?IncludeItemTypes=Audio&Recursive=true&SortBy=SortName&SortOrder=Descending&Limit=3",
+    )
+    .await;
+    assert_ne!(descending["Items"][0]["Id"], removed["Items"][0]["Id"]);
+}

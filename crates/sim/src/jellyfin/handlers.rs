@@ -343,7 +343,7 @@ fn list_items(
     let user = front.effective_user(caller, path_user.or(req.query.str("userId")))?;
     let query = ItemQuery::parse(front.sim.seed(), &req.query)?;
     with_render(front, req, &user, |render| {
-        let (result, work) = items::run_items_query(render, &query)?;
+        let (result, work) = items::run_items_query(render, &query, &front.sort_cache)?;
         Ok(Reply::json(req.casing, &result, work))
     })
 }
@@ -959,7 +959,7 @@ fn playlist_items(front: &Front, req: &Req, caller: &User, raw: &str) -> Result<
     let id = owned_playlist(front, &user, raw)?;
     let query = ItemQuery::parse(front.sim.seed(), &req.query)?.for_playlist(id);
     with_render(front, req, &user, |render| {
-        let (result, work) = items::run_items_query(render, &query)?;
+        let (result, work) = items::run_items_query(render, &query, &front.sort_cache)?;
         Ok(Reply::json(req.casing, &result, work))
     })
 }

@@ -13,7 +13,8 @@
 //! `enableTotalRecordCount=false` skips it (and answers `TotalRecordCount: 0`, as the server does).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::library::{ItemId, ItemKind, Library, Section, SectionKind, fold, id_from_guid};
 use crate::rng::{mix, uuid_from};
@@ -40,6 +41,47 @@ pub(crate) struct Work {
     pub(crate) scanned: u64,
     /// Items serialised.
     pub(crate) returned: u64,
+}
+
+/// Sorted flat listings (every item of some kinds in some sections, in one sort order), kept
+/// while the library is unchanged. Crawlers page through the same listing hundreds of times;
+/// without this every page would sort the whole library again. Orders that depend on per-user
+/// state (`DatePlayed`, `PlayCount`) are never cached.
+#[derive(Debug, Default)]
+pub(crate) struct SortCache {
+    entries: std::sync::Mutex<HashMap<ListingKey, CachedListing>>,
+}
+
+/// A sorted listing and the library generation it was made from.
+type CachedListing = (u64, Arc<Vec<Row>>);
+
+/// What a cached listing holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ListingKey {
+    sections: Vec<u32>,
+    kinds: Vec<ItemKind>,
+    sort: Vec<(SortKey, bool)>,
+}
+
+impl SortCache {
+    /// Listings kept at most; the cache is emptied when full (the next requests refill it).
+    const CAPACITY: usize = 32;
+
+    fn get(&self, key: &ListingKey, generation: u64) -> Option<Arc<Vec<Row>>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, rows)| Arc::clone(rows))
+    }
+
+    fn put(&self, key: ListingKey, generation: u64, rows: Arc<Vec<Row>>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::CAPACITY {
+            entries.clear();
+        }
+        entries.insert(key, (generation, rows));
+    }
 }
 
 /// The optional `Fields` of a request (lower-cased names).
@@ -638,7 +680,7 @@ pub(crate) fn parse_types(
 }
 
 /// A sort key of `SortBy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum SortKey {
     SortName,
     Name,
@@ -703,7 +745,7 @@ enum KeyPart {
 }
 
 /// A row of a listing before rendering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Row {
     /// A library item.
     Item(ItemId),
@@ -849,6 +891,21 @@ impl ItemQuery {
         self
     }
 
+    /// Whether rows gathered by kind still need [`row_matches`] (anything beyond the types).
+    fn needs_filter(&self) -> bool {
+        self.search.is_some()
+            || self.name_starts_with.is_some()
+            || !self.exclude.is_empty()
+            || !self.artist_ids.is_empty()
+            || !self.album_artist_ids.is_empty()
+            || !self.album_ids.is_empty()
+            || !self.years.is_empty()
+            || self.is_played.is_some()
+            || self.is_favorite.is_some()
+            || self.resumable
+            || self.is_folder.is_some()
+    }
+
     fn type_allowed(&self, filter: TypeFilter) -> bool {
         self.types
             .as_ref()
@@ -869,13 +926,141 @@ impl ItemQuery {
 pub(crate) fn run_items_query(
     render: &Render<'_>,
     query: &ItemQuery,
+    cache: &SortCache,
 ) -> Result<(QueryResult<BaseItemDto>, Work), ApiError> {
+    let mut work = Work::default();
+    let (rows, filtered) = match flat_listing(render, query, cache, &mut work)? {
+        Some(rows) => (rows, false),
+        None => (Arc::new(gather_rows(render, query, &mut work)?), true),
+    };
+    let candidates = work.scanned;
+    // Rows gathered by kind already satisfy the type filter; only other filters need a pass.
+    let rows: Arc<Vec<Row>> = if filtered || !query.needs_filter() {
+        rows
+    } else {
+        Arc::new(
+            rows.iter()
+                .copied()
+                .filter(|row| row_matches(render, query, *row))
+                .collect(),
+        )
+    };
+    let total = rows.len();
+    if query.total_count {
+        let untyped = query.types.is_none() && query.recursive && query.ids.is_none();
+        work.scanned += if untyped {
+            candidates * UNTYPED_COUNT_FACTOR
+        } else {
+            candidates
+        };
+    }
+    let items: Vec<BaseItemDto> = rows
+        .iter()
+        .skip(query.start)
+        .take(query.limit.unwrap_or(usize::MAX))
+        .filter_map(|row| render_row(render, *row))
+        .collect();
+    work.returned = items.len() as u64;
+    Ok((
+        QueryResult {
+            items,
+            total_record_count: if query.total_count { total } else { 0 },
+            start_index: query.start,
+        },
+        work,
+    ))
+}
+
+/// A recursive listing of whole sections (no parent, or a library view), sorted; served from
+/// the [`SortCache`] when its order does not depend on user state. `None` when the query is
+/// not of that shape (ids, an item or playlist parent, playlists included).
+fn flat_listing(
+    render: &Render<'_>,
+    query: &ItemQuery,
+    cache: &SortCache,
+    work: &mut Work,
+) -> Result<Option<Arc<Vec<Row>>>, ApiError> {
+    if query.ids.is_some() || !query.recursive {
+        return Ok(None);
+    }
+    let sections: Vec<u32> = match query.parent {
+        None => {
+            if query.types.is_some() && query.type_allowed(TypeFilter::Playlist) {
+                return Ok(None);
+            }
+            render
+                .lib
+                .sections()
+                .iter()
+                .filter(|s| render.user.can_see_section(s.id))
+                .map(|s| s.id)
+                .collect()
+        }
+        Some(Target::View(id)) => {
+            vec![
+                visible_section(render.lib, render.user, id)
+                    .ok_or(ApiError::NotFound)?
+                    .id,
+            ]
+        }
+        Some(_) => return Ok(None),
+    };
+    let kinds = query.kinds();
+    let candidates: usize = sections
+        .iter()
+        .filter_map(|id| render.lib.section(*id))
+        .map(|s| kinds.iter().map(|k| s.items(*k).len()).sum::<usize>())
+        .sum();
+    work.scanned += candidates as u64;
+    let gather = || -> Vec<Row> {
+        let mut rows = Vec::with_capacity(candidates);
+        for section in sections.iter().filter_map(|id| render.lib.section(*id)) {
+            for kind in &kinds {
+                rows.extend(section.items(*kind).iter().map(|&id| Row::Item(id)));
+            }
+        }
+        rows
+    };
+    // Without SortBy, a view keeps its natural order and the whole library is by sort name.
+    let sort = match (query.sort.is_empty(), query.parent) {
+        (true, Some(_)) => return Ok(Some(Arc::new(gather()))),
+        (true, None) => vec![(SortKey::SortName, false)],
+        (false, _) => query.sort.clone(),
+    };
+    let stateful = sort
+        .iter()
+        .any(|(key, _)| matches!(key, SortKey::DatePlayed | SortKey::PlayCount));
+    if stateful {
+        let mut rows = gather();
+        sort_rows(render, &sort, &mut rows);
+        return Ok(Some(Arc::new(rows)));
+    }
+    let key = ListingKey {
+        sections: sections.clone(),
+        kinds: kinds.clone(),
+        sort,
+    };
+    let generation = render.lib.generation();
+    if let Some(rows) = cache.get(&key, generation) {
+        return Ok(Some(rows));
+    }
+    let mut rows = gather();
+    sort_rows(render, &key.sort, &mut rows);
+    let rows = Arc::new(rows);
+    cache.put(key, generation, Arc::clone(&rows));
+    Ok(Some(rows))
+}
+
+/// The rows of every other query shape, filtered and sorted.
+fn gather_rows(
+    render: &Render<'_>,
+    query: &ItemQuery,
+    work: &mut Work,
+) -> Result<Vec<Row>, ApiError> {
     let lib = render.lib;
     let user = render.user;
-    let mut work = Work::default();
     let mut rows: Vec<Row> = Vec::new();
     let mut natural_order = true;
-
     if let Some(ids) = &query.ids {
         for target in ids {
             let row = match *target {
@@ -962,7 +1147,6 @@ pub(crate) fn run_items_query(
             }
         }
     }
-    let candidates = rows.len() as u64;
     rows.retain(|row| row_matches(render, query, *row));
     if !query.sort.is_empty() {
         sort_rows(render, &query.sort, &mut rows);
@@ -970,33 +1154,7 @@ pub(crate) fn run_items_query(
         // The server's default for a flat recursive listing is by sort name.
         sort_rows(render, &[(SortKey::SortName, false)], &mut rows);
     }
-    let total = rows.len();
-    if query.total_count {
-        let untyped = query.types.is_none() && query.recursive && query.ids.is_none();
-        work.scanned += if untyped {
-            candidates * UNTYPED_COUNT_FACTOR
-        } else {
-            candidates
-        };
-    }
-    let page: Vec<Row> = rows
-        .into_iter()
-        .skip(query.start)
-        .take(query.limit.unwrap_or(usize::MAX))
-        .collect();
-    let items: Vec<BaseItemDto> = page
-        .iter()
-        .filter_map(|row| render_row(render, *row))
-        .collect();
-    work.returned = items.len() as u64;
-    Ok((
-        QueryResult {
-            items,
-            total_record_count: if query.total_count { total } else { 0 },
-            start_index: query.start,
-        },
-        work,
-    ))
+    Ok(rows)
 }
 
 /// Renders one row.

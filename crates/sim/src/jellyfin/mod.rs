@@ -115,6 +115,8 @@ pub(crate) struct Front {
     pub(crate) options: JellyfinOptions,
     /// Device sessions by (user, device id).
     devices: Mutex<BTreeMap<(u32, String), DeviceSession>>,
+    /// Sorted flat listings, reused while the library is unchanged.
+    pub(crate) sort_cache: items::SortCache,
 }
 
 impl Front {
@@ -207,6 +209,7 @@ pub fn router(sim: Sim, options: JellyfinOptions) -> Router {
         sim,
         options,
         devices: Mutex::new(BTreeMap::new()),
+        sort_cache: items::SortCache::default(),
     });
     Router::new().fallback(dispatch).with_state(front)
 }
