@@ -10,6 +10,7 @@ Any failed expectation exits non-zero with a message on stderr.
 
 import json
 import sys
+import threading
 
 from jellyfin_apiclient_python import JellyfinClient
 from jellyfin_apiclient_python.connection_manager import CONNECTION_STATE
@@ -121,11 +122,40 @@ def main():
     expect(any(p["Id"] == playlist_id for p in playlists["Items"]),
            "the new playlist is not among the user's playlists")
 
-    # 8. Mark a track played; the user's data says so.
-    api.item_played(seen[0], True)
-    after = api.get_item(seen[0])
-    expect(after["UserData"]["Played"] and after["UserData"]["PlayCount"] >= 1,
-           f"UserData after played: {after['UserData']}")
+    # 8. Sign in fully (the client validates the token on system/info) and open the
+    #    websocket; then mark a track played: the user's data says so, and the socket tells.
+    received = {}
+    got_user_data = threading.Event()
+
+    def on_message(message_type, data):
+        received.setdefault(message_type, []).append(data)
+        if message_type == "UserDataChanged":
+            got_user_data.set()
+
+    client.callback = on_message
+    state = client.authenticate(client.get_credentials(), discover=False)
+    expect(state["State"] == CONNECTION_STATE.SignedIn, f"sign-in state {state['State']}")
+    client.start(websocket=True)
+    try:
+        connected = threading.Event()
+        for _ in range(200):
+            if "WebSocketConnect" in received:
+                connected.set()
+                break
+            connected.wait(0.05)
+        expect(connected.is_set(), "the websocket did not connect")
+        api.item_played(seen[0], True)
+        after = api.get_item(seen[0])
+        expect(after["UserData"]["Played"] and after["UserData"]["PlayCount"] >= 1,
+               f"UserData after played: {after['UserData']}")
+        expect(got_user_data.wait(20), f"no UserDataChanged on the socket; got {list(received)}")
+        changed = received["UserDataChanged"][0]
+        expect(changed["UserId"] == user_id, "UserDataChanged for another user")
+        expect(changed["UserDataList"][0]["ItemId"] == seen[0], "UserDataChanged for another item")
+        expect(changed["UserDataList"][0]["Played"] is True, "UserDataChanged says unplayed")
+        report["socket_messages"] = sorted(received)
+    finally:
+        client.stop()
     report["played_item"] = seen[0]
 
     # 9. Recently added (a bare list, not a QueryResult).

@@ -1,7 +1,8 @@
 //! Proof of faithfulness: the real jellyfin-apiclient-python (pinned in
 //! `python/requirements.txt`, installed in `<workspace>/.venv` by `scripts/setup-test-env`)
 //! runs unchanged against the simulator: connect, authenticate, page through every track,
-//! search, fetch an item, create and edit a playlist, mark a track played.
+//! search, fetch an item, create and edit a playlist, sign in fully, open the websocket and
+//! see `UserDataChanged` after marking a track played.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -93,6 +94,13 @@ async fn serial_jellyfin_apiclient_python_works_unchanged() {
     assert_eq!(report["tracks_total"], tracks);
     assert_eq!(report["pages"], tracks.div_ceil(37));
     assert!(report["search_hits"].as_u64().is_some_and(|n| n >= 1));
+    let socket: Vec<&str> = report["socket_messages"]
+        .as_array()
+        .expect("socket messages")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(socket.contains(&"UserDataChanged"), "{socket:?}");
 
     // What the client did is in the simulator's state.
     let played_guid = report["played_item"]
