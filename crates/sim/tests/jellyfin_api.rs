@@ -1052,3 +1052,86 @@ async fn sorted_listings_follow_library_changes() {
     .await;
     assert_ne!(descending["Items"][0]["Id"], removed["Items"][0]["Id"]);
 }
+
+#[tokio::test]
+async fn hostile_requests_never_get_a_server_error() {
+    let server = start().await;
+    let track = guids(&server, ItemKind::Track)[0].clone();
+    let long = "9".repeat(5_000);
+    let paths = [
+        "/Items?Limit=99999999999".to_owned(),
+        "/Items?StartIndex=2147483647&Limit=2147483647&Recursive=true".to_owned(),
+        "/Items?SearchTerm=%ZZ%00%FF&Recursive=true".to_owned(),
+        "/Items?SearchTerm=%E2%9C%93%F0%9F%8E%B5&Recursive=true".to_owned(),
+        "/Items?Ids=,,,&Fields=,,".to_owned(),
+        format!("/Items?Ids={track},{track},{track}"),
+        format!("/Items?ParentId={track}&Recursive=true&SortBy=Random,DatePlayed,Runtime"),
+        format!("/Items?ParentId={long}"),
+        format!("/Items/{long}"),
+        "//Items//?&&&=&".to_owned(),
+        "/Items?SortBy=SortName&SortOrder=Descending,Ascending,Descending".to_owned(),
+        "/Items?Years=abc".to_owned(),
+        "/Items?NameStartsWith=%C3%A9&Recursive=true".to_owned(),
+        format!("/Items/{track}/Images/Primary?maxWidth=0&maxHeight=0"),
+        format!("/Items/{track}/Images/Primary?fillWidth=99999999&fillHeight=99999999"),
+        format!("/Items/{track}/Images/Primary/7"),
+        "/Items/Latest?Limit=-5".to_owned(),
+        "/Search/Hints?searchTerm=%20%20".to_owned(),
+        "/Artists?StartIndex=100000".to_owned(),
+        "/Shows/abc/Episodes".to_owned(),
+        format!("/Shows/{track}/Seasons"),
+        "/Sessions?ActiveWithinSeconds=-1".to_owned(),
+        "/Users/Me/Items".to_owned(),
+        "/UserViews?userId=".to_owned(),
+    ];
+    let client = Client::new();
+    for path in &paths {
+        let response = client
+            .get(format!("{}{path}", server.base_url))
+            .header("X-Emby-Token", &server.token)
+            .send()
+            .await
+            .expect("sent");
+        assert!(
+            response.status().as_u16() < 500,
+            "{path} → {}",
+            response.status()
+        );
+    }
+    let bodies = [
+        "",
+        "null",
+        "[]",
+        "\"x\"",
+        "{\"ItemId\": 5}",
+        "{\"Name\": 7, \"Ids\": \"a,b\"}",
+    ];
+    for endpoint in [
+        "/Playlists",
+        "/Sessions/Playing",
+        "/Users/AuthenticateByName",
+    ] {
+        for body in bodies {
+            let response = client
+                .post(format!("{}{endpoint}", server.base_url))
+                .header("X-Emby-Token", &server.token)
+                .header("Content-Type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("sent");
+            assert!(
+                response.status().as_u16() < 500,
+                "{endpoint} {body:?} → {}",
+                response.status()
+            );
+        }
+    }
+    let head = client
+        .head(format!("{}/Items/{track}/Images/Primary", server.base_url))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["content-type"], "image/png");
+}
