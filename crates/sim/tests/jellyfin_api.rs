@@ -1135,3 +1135,47 @@ async fn hostile_requests_never_get_a_server_error() {
     assert_eq!(head.status(), StatusCode::OK);
     assert_eq!(head.headers()["content-type"], "image/png");
 }
+
+#[tokio::test]
+async fn legacy_credentials_can_be_switched_off_like_jellyfin_12() {
+    let sim = Sim::builder()
+        .tracks(20)
+        .movies(2)
+        .shows(1)
+        .seed(3)
+        .cost(CostModel::zero())
+        .build();
+    let sim = sim.expect("sim builds");
+    let options = JellyfinOptions {
+        legacy_authorization: false,
+        ..JellyfinOptions::default()
+    };
+    let server = sim
+        .start_jellyfin_test_server(options)
+        .await
+        .expect("server starts");
+    let url = format!("{}/Users/Me", server.base_url);
+    let client = Client::new();
+    let modern = [
+        client
+            .get(&url)
+            .header("Authorization", auth_header(&server.token)),
+        client.get(format!("{url}?ApiKey={}", server.token)),
+    ];
+    for request in modern {
+        assert_eq!(request.send().await.expect("sent").status(), StatusCode::OK);
+    }
+    let legacy = [
+        client.get(&url).header("X-Emby-Token", &server.token),
+        client
+            .get(&url)
+            .header("Authorization", format!(r#"Emby Token="{}""#, server.token)),
+        client.get(format!("{url}?api_key={}", server.token)),
+    ];
+    for request in legacy {
+        assert_eq!(
+            request.send().await.expect("sent").status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}

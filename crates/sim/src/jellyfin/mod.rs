@@ -76,6 +76,10 @@ pub struct JellyfinOptions {
     pub library_update_delay: Duration,
     /// The timeout announced in `ForceKeepAlive`, in seconds (the server's default is 60).
     pub keep_alive_secs: u64,
+    /// Accept the legacy credential forms (`Emby` scheme, `X-Emby-Authorization`,
+    /// `X-Emby-Token`, `X-MediaBrowser-Token`, `api_key`): `EnableLegacyAuthorization`, on by
+    /// default in 10.11 and off from 12.0. Default: on.
+    pub legacy_authorization: bool,
 }
 
 impl Default for JellyfinOptions {
@@ -83,6 +87,7 @@ impl Default for JellyfinOptions {
         JellyfinOptions {
             library_update_delay: Duration::ZERO,
             keep_alive_secs: events::DEFAULT_KEEP_ALIVE.as_secs(),
+            legacy_authorization: true,
         }
     }
 }
@@ -228,7 +233,7 @@ async fn dispatch(State(front): State<Arc<Front>>, request: Request) -> Response
         }
     };
     let query = QueryParams::parse(parts.uri.query());
-    let auth = AuthInfo::from_request(&parts.headers, &query);
+    let auth = AuthInfo::from_request(&parts.headers, &query, front.options.legacy_authorization);
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(bytes) => bytes,
         Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
@@ -257,7 +262,8 @@ async fn dispatch(State(front): State<Arc<Front>>, request: Request) -> Response
 /// `GET /socket`: authenticates (header or `api_key` / `ApiKey` query), then upgrades.
 async fn socket(front: Arc<Front>, parts: &mut axum::http::request::Parts) -> Response {
     let query = QueryParams::parse(parts.uri.query());
-    let mut auth = AuthInfo::from_request(&parts.headers, &query);
+    let mut auth =
+        AuthInfo::from_request(&parts.headers, &query, front.options.legacy_authorization);
     if auth.device_id.is_none() {
         auth.device_id = query.str("deviceId").map(str::to_owned);
     }

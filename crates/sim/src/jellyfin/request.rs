@@ -127,18 +127,26 @@ impl std::fmt::Debug for AuthInfo {
 }
 
 impl AuthInfo {
-    /// Reads the credentials the way `AuthorizationContext` does, with legacy forms enabled
-    /// (the 10.11 default; Jellyseerr and Cmdarr still send them).
-    pub(crate) fn from_request(headers: &HeaderMap, query: &QueryParams) -> Self {
+    /// Reads the credentials the way `AuthorizationContext` does. With `legacy` (the 10.11
+    /// default `EnableLegacyAuthorization`; Jellyseerr and Cmdarr still rely on it) the
+    /// `Emby` scheme, `X-Emby-Authorization`, `X-Emby-Token`, `X-MediaBrowser-Token` and
+    /// `api_key` count too; without it (12.0's default) only `Authorization: MediaBrowser …`
+    /// and `ApiKey` do.
+    pub(crate) fn from_request(headers: &HeaderMap, query: &QueryParams, legacy: bool) -> Self {
         let header = |name: &str| {
             headers
                 .get(name)
                 .and_then(|value| value.to_str().ok())
                 .filter(|v| !v.trim().is_empty())
         };
+        let parse = |value: &str| parse_authorization(value, legacy);
         let params = header("authorization")
-            .and_then(parse_authorization)
-            .or_else(|| header("x-emby-authorization").and_then(parse_authorization))
+            .and_then(parse)
+            .or_else(|| {
+                header("x-emby-authorization")
+                    .filter(|_| legacy)
+                    .and_then(parse)
+            })
             .unwrap_or_default();
         let param = |name: &str| {
             params
@@ -146,11 +154,12 @@ impl AuthInfo {
                 .find(|(key, value)| key.eq_ignore_ascii_case(name) && !value.is_empty())
                 .map(|(_, value)| value.clone())
         };
+        let legacy_header = |name: &str| header(name).filter(|_| legacy).map(str::to_owned);
         let token = param("Token")
-            .or_else(|| header("x-emby-token").map(str::to_owned))
-            .or_else(|| header("x-mediabrowser-token").map(str::to_owned))
+            .or_else(|| legacy_header("x-emby-token"))
+            .or_else(|| legacy_header("x-mediabrowser-token"))
             .or_else(|| query.str("ApiKey").map(str::to_owned))
-            .or_else(|| query.str("api_key").map(str::to_owned));
+            .or_else(|| query.str("api_key").filter(|_| legacy).map(str::to_owned));
         AuthInfo {
             token,
             client: param("Client"),
@@ -161,12 +170,14 @@ impl AuthInfo {
     }
 }
 
-/// Parses `MediaBrowser Client="x", Device="y", Token="z"` (or the `Emby` scheme) into
-/// `(key, value)` pairs; any other scheme (`Basic`, `Bearer`) yields `None`.
-pub(crate) fn parse_authorization(header: &str) -> Option<Vec<(String, String)>> {
+/// Parses `MediaBrowser Client="x", Device="y", Token="z"` (or, with `legacy`, the `Emby`
+/// scheme) into `(key, value)` pairs; any other scheme (`Basic`, `Bearer`) yields `None`.
+pub(crate) fn parse_authorization(header: &str, legacy: bool) -> Option<Vec<(String, String)>> {
     let header = header.trim();
     let (scheme, rest) = header.split_once(' ')?;
-    if !(scheme.eq_ignore_ascii_case("MediaBrowser") || scheme.eq_ignore_ascii_case("Emby")) {
+    if !(scheme.eq_ignore_ascii_case("MediaBrowser")
+        || (legacy && scheme.eq_ignore_ascii_case("Emby")))
+    {
         return None;
     }
     let mut pairs = Vec::new();
@@ -269,6 +280,7 @@ mod tests {
     fn authorization_header_fields() {
         let parsed = parse_authorization(
             r#"MediaBrowser Client="Jellyfin, test", Device="dev", DeviceId="id%201", Version="1.0", Token="tok""#,
+            false,
         )
         .expect("scheme accepted");
         let get = |k: &str| {
@@ -280,8 +292,9 @@ mod tests {
         assert_eq!(get("Client"), Some("Jellyfin, test"));
         assert_eq!(get("DeviceId"), Some("id 1"));
         assert_eq!(get("Token"), Some("tok"));
-        assert!(parse_authorization("Basic dXNlcjpwYXNz").is_none());
-        assert!(parse_authorization("Emby Token=\"x\"").is_some());
+        assert!(parse_authorization("Basic dXNlcjpwYXNz", true).is_none());
+        assert!(parse_authorization("Emby Token=\"x\"", true).is_some());
+        assert!(parse_authorization("Emby Token=\"x\"", false).is_none());
     }
 
     #[test]
@@ -289,33 +302,74 @@ mod tests {
         let mut headers = HeaderMap::new();
         let query = QueryParams::parse(Some("api_key=fromquery"));
         assert_eq!(
-            AuthInfo::from_request(&headers, &query).token.as_deref(),
+            AuthInfo::from_request(&headers, &query, true)
+                .token
+                .as_deref(),
             Some("fromquery")
         );
         let query = QueryParams::parse(Some("ApiKey=modern&api_key=legacy"));
         assert_eq!(
-            AuthInfo::from_request(&headers, &query).token.as_deref(),
+            AuthInfo::from_request(&headers, &query, true)
+                .token
+                .as_deref(),
             Some("modern")
         );
         headers.insert("x-emby-token", HeaderValue::from_static("embytoken"));
         assert_eq!(
-            AuthInfo::from_request(&headers, &query).token.as_deref(),
+            AuthInfo::from_request(&headers, &query, true)
+                .token
+                .as_deref(),
             Some("embytoken")
         );
         headers.insert(
             "x-emby-authorization",
             HeaderValue::from_static(r#"MediaBrowser Client="c", Token="legacyauth""#),
         );
-        let info = AuthInfo::from_request(&headers, &query);
+        let info = AuthInfo::from_request(&headers, &query, true);
         assert_eq!(info.token.as_deref(), Some("legacyauth"));
         assert_eq!(info.client.as_deref(), Some("c"));
         headers.insert(
             "authorization",
             HeaderValue::from_static(r#"MediaBrowser Token="main""#),
         );
-        let info = AuthInfo::from_request(&headers, &query);
+        let info = AuthInfo::from_request(&headers, &query, true);
         assert_eq!(info.token.as_deref(), Some("main"));
         assert!(!format!("{info:?}").contains("main"));
+    }
+
+    #[test]
+    fn without_legacy_only_the_modern_forms_count() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-emby-token", HeaderValue::from_static("legacy"));
+        headers.insert(
+            "x-emby-authorization",
+            HeaderValue::from_static(r#"MediaBrowser Token="legacy""#),
+        );
+        let query = QueryParams::parse(Some("api_key=legacy"));
+        assert_eq!(AuthInfo::from_request(&headers, &query, false).token, None);
+        let query = QueryParams::parse(Some("api_key=legacy&ApiKey=modern"));
+        let info = AuthInfo::from_request(&headers, &query, false);
+        assert_eq!(info.token.as_deref(), Some("modern"));
+        headers.insert(
+            "authorization",
+            HeaderValue::from_static(r#"Emby Token="legacy""#),
+        );
+        assert_eq!(
+            AuthInfo::from_request(&headers, &query, false)
+                .token
+                .as_deref(),
+            Some("modern")
+        );
+        headers.insert(
+            "authorization",
+            HeaderValue::from_static(r#"MediaBrowser Token="main""#),
+        );
+        assert_eq!(
+            AuthInfo::from_request(&headers, &query, false)
+                .token
+                .as_deref(),
+            Some("main")
+        );
     }
 
     #[test]
@@ -326,7 +380,7 @@ mod tests {
             HeaderValue::from_static(r#"MediaBrowser Client="c", Device="d""#),
         );
         let query = QueryParams::parse(Some("apikey=q"));
-        let info = AuthInfo::from_request(&headers, &query);
+        let info = AuthInfo::from_request(&headers, &query, true);
         assert_eq!(info.token.as_deref(), Some("q"));
         assert_eq!(info.device.as_deref(), Some("d"));
     }
