@@ -59,6 +59,7 @@ impl std::fmt::Debug for TieredCache {
 pub struct TieredCacheBuilder {
     memory_max_bytes: u64,
     disk: Option<(PathBuf, u64)>,
+    custom_tier: Option<Arc<dyn Tier>>,
     clock: Arc<dyn Clock>,
     queue_capacity: usize,
     batch_interval: Duration,
@@ -85,6 +86,7 @@ impl Default for TieredCacheBuilder {
         Self {
             memory_max_bytes: 256 * 1024 * 1024,
             disk: None,
+            custom_tier: None,
             clock: Arc::new(SystemClock),
             queue_capacity: 10_000,
             batch_interval: Duration::from_millis(50),
@@ -109,6 +111,14 @@ impl TieredCacheBuilder {
     #[must_use]
     pub fn disk(mut self, path: impl Into<PathBuf>, max_bytes: u64) -> Self {
         self.disk = Some((path.into(), max_bytes));
+        self
+    }
+
+    /// Uses `tier` as the level below memory instead of opening a [`DiskTier`] (for tiers
+    /// built elsewhere, and for tests that inject failures). Overrides [`Self::disk`].
+    #[must_use]
+    pub fn tier(mut self, tier: Arc<dyn Tier>) -> Self {
+        self.custom_tier = Some(tier);
         self
     }
 
@@ -166,6 +176,7 @@ impl TieredCacheBuilder {
             ));
         }
         let disk: Option<Arc<dyn Tier>> = match &self.disk {
+            _ if self.custom_tier.is_some() => self.custom_tier.clone(),
             Some((path, max_bytes)) => {
                 let (path, max_bytes) = (path.clone(), *max_bytes);
                 let tier = tokio::task::spawn_blocking(move || DiskTier::open(path, max_bytes))

@@ -56,6 +56,7 @@ struct DiskInner {
     max_bytes: u64,
     entry_count: AtomicU64,
     bytes: AtomicU64,
+    maintenance_passes: AtomicU64,
     /// Serialises batches and maintenance: the usage counters are read-modify-write.
     write_lock: Mutex<()>,
 }
@@ -94,6 +95,20 @@ impl DiskTier {
     /// [`EngineError::DiskOpen`] when the directory cannot be created or written, or the store
     /// cannot be opened (for example because another process holds it).
     pub fn open(path: impl AsRef<Path>, max_bytes: u64) -> Result<Self, EngineError> {
+        Self::open_with(path, max_bytes, false)
+    }
+
+    /// Like [`DiskTier::open`], choosing whether bodies are stored apart from the tree
+    /// (fjall key-value separation). Used by the benchmarks to compare both layouts.
+    ///
+    /// # Errors
+    /// As [`DiskTier::open`].
+    #[doc(hidden)]
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        max_bytes: u64,
+        kv_separation: bool,
+    ) -> Result<Self, EngineError> {
         let path = path.as_ref().to_path_buf();
         let open_err = |reason: String| EngineError::DiskOpen {
             path: path.display().to_string(),
@@ -126,7 +141,7 @@ impl DiskTier {
             };
             db.keyspace(name, opts).map_err(|e| open_err(e.to_string()))
         };
-        let entries = ks("entries", true)?;
+        let entries = ks("entries", kv_separation)?;
         let index = ks("index", false)?;
         let expiry = ks("expiry", false)?;
         let meta = ks("meta", false)?;
@@ -151,6 +166,7 @@ impl DiskTier {
                 max_bytes,
                 entry_count: AtomicU64::new(entry_count),
                 bytes: AtomicU64::new(bytes),
+                maintenance_passes: AtomicU64::new(0),
                 write_lock: Mutex::new(()),
             }),
         })
@@ -196,16 +212,13 @@ impl DiskTier {
     /// # Errors
     /// When fjall fails.
     pub fn compact(&self) -> Result<(), TierError> {
-        for ks in [&self.inner.entries, &self.inner.index, &self.inner.expiry] {
-            ks.rotate_memtable_and_wait().map_err(store_err)?;
-            ks.major_compact().map_err(store_err)?;
-        }
-        Ok(())
+        self.inner.compact()
     }
 
-    /// Bytes the store's files occupy.
+    /// Bytes the store's files really occupy on the device (allocated blocks, so the
+    /// journal's sparse pre-allocation does not count).
     pub fn file_bytes(&self) -> u64 {
-        self.inner.db.disk_space().unwrap_or(0)
+        allocated_bytes(&self.inner.path)
     }
 
     /// Persists buffered journal writes to the OS (and with `sync`, to the device).
@@ -230,6 +243,23 @@ enum Pending {
 }
 
 impl DiskInner {
+    fn compact(&self) -> Result<(), TierError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        for ks in [&self.entries, &self.index, &self.expiry, &self.meta] {
+            ks.rotate_memtable_and_wait().map_err(store_err)?;
+        }
+        for ks in [&self.entries, &self.index, &self.expiry] {
+            ks.major_compact().map_err(store_err)?;
+        }
+        // fjall deletes the files a compaction made obsolete when the next memtable is
+        // sealed; seal one now (with a marker write) so the space is returned at once.
+        self.meta
+            .insert("compacted", b"1".to_vec())
+            .map_err(store_err)?;
+        self.meta.rotate_memtable_and_wait().map_err(store_err)?;
+        Ok(())
+    }
+
     fn lookup(
         &self,
         pending: &HashMap<Vec<u8>, Pending>,
@@ -365,6 +395,23 @@ impl DiskInner {
     }
 
     fn maintain_sync(&self, now_ms: u64) -> Result<MaintenanceReport, TierError> {
+        let report = self.remove_expired_and_evict(now_ms)?;
+        // Background compaction reclaims space as the tree grows; when the files still hold
+        // much more than the live records (heavy churn, then quiet), compact fully. Checked
+        // once a minute (60 passes), since walking the directory costs a few syscalls.
+        if self.maintenance_passes.fetch_add(1, Ordering::Relaxed) % 60 == 59 {
+            let live = self.bytes.load(Ordering::Acquire);
+            // Allowance for fjall's active journal (rotated at 64 MB) and memtables.
+            let slack = 96 * 1024 * 1024;
+            if allocated_bytes(&self.path) > live.saturating_mul(2).saturating_add(slack) {
+                tracing::debug!("disk cache holds much dead space; compacting");
+                self.compact()?;
+            }
+        }
+        Ok(report)
+    }
+
+    fn remove_expired_and_evict(&self, now_ms: u64) -> Result<MaintenanceReport, TierError> {
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut report = MaintenanceReport::default();
         let mut counts = self.counts();
@@ -482,4 +529,20 @@ impl std::fmt::Debug for DiskTier {
             .field("max_bytes", &self.inner.max_bytes)
             .finish_non_exhaustive()
     }
+}
+
+/// Allocated bytes of every file under `dir` (`st_blocks` × 512), like `du`.
+pub(crate) fn allocated_bytes(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => allocated_bytes(&e.path()),
+            Ok(m) => m.blocks() * 512,
+            Err(_) => 0,
+        })
+        .sum()
 }

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use cachearr_engine::{
-    CachedValue, EngineError, Key, ManualClock, Outcome, Policy, TierKind, TieredCache,
+    CachedValue, DiskTier, EngineError, Key, ManualClock, Outcome, Policy, Tier, TierKind,
+    TieredCache, WriteOp,
 };
 
 use crate::common::*;
@@ -110,4 +112,281 @@ async fn memory_only_works_without_disk() {
         Outcome::Hit(TierKind::Memory)
     );
     cache.shutdown().await;
+}
+
+/// Writes raw bytes under a key straight into a closed store.
+fn plant_raw_record(dir: &std::path::Path, key: &str, raw: &[u8]) {
+    let tier = DiskTier::open(dir, 1 << 30).unwrap();
+    tier.write_sync(vec![WriteOp::Put {
+        key: Key::new(key),
+        record: Bytes::copy_from_slice(raw),
+        expires_at_ms: u64::MAX,
+    }])
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_record_is_a_miss_and_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    // A real record with one byte of its body flipped.
+    {
+        let cache = disk_cache(&clock, dir.path()).await;
+        let loader = CountingLoader::new();
+        cache
+            .get_or_load(&Key::new("victim"), &policy(), loader)
+            .await
+            .unwrap();
+        cache.shutdown().await;
+    }
+    let mut raw = DiskTier::open(dir.path(), 1 << 30)
+        .unwrap()
+        .get_sync("victim")
+        .unwrap()
+        .expect("record was written")
+        .to_vec();
+    let last = raw.len() - 1;
+    raw[last] ^= 0x40;
+    plant_raw_record(dir.path(), "victim", &raw);
+    plant_raw_record(dir.path(), "garbage", b"\x00\x01not a record at all");
+
+    let cache = disk_cache(&clock, dir.path()).await;
+    assert!(cache.get(&Key::new("victim")).await.is_none());
+    assert!(cache.get(&Key::new("garbage")).await.is_none());
+    let stats = cache.stats();
+    assert_eq!(stats.tier(TierKind::Disk).unwrap().corrupt, 2);
+    cache.shutdown().await;
+    drop(cache);
+    let tier = DiskTier::open(dir.path(), 1 << 30).unwrap();
+    assert!(
+        tier.get_sync("victim").unwrap().is_none(),
+        "corrupt record removed"
+    );
+    assert!(
+        tier.get_sync("garbage").unwrap().is_none(),
+        "corrupt record removed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_of_another_format_version_is_discarded_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    {
+        let cache = disk_cache(&clock, dir.path()).await;
+        cache
+            .insert(&Key::new("old"), &policy(), CachedValue::new(200, "v"))
+            .await;
+        cache.shutdown().await;
+    }
+    let mut raw = DiskTier::open(dir.path(), 1 << 30)
+        .unwrap()
+        .get_sync("old")
+        .unwrap()
+        .unwrap()
+        .to_vec();
+    raw[2] = 0; // format version 0: "written by an older release"
+    plant_raw_record(dir.path(), "old", &raw);
+    let cache = disk_cache(&clock, dir.path()).await;
+    let loader = CountingLoader::new();
+    let l = cache
+        .get_or_load(&Key::new("old"), &policy(), loader)
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Miss);
+    assert_eq!(cache.stats().tier(TierKind::Disk).unwrap().corrupt, 0);
+    cache.shutdown().await;
+}
+
+#[test]
+fn disk_eviction_keeps_the_limit_and_drops_the_soonest_expiring_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let tier = DiskTier::open(dir.path(), 200_000).unwrap();
+    // 40 records of ~10 KB (incompressible), expiring at 1000, 1001, … ms.
+    let ops = (0..40u64)
+        .map(|i| WriteOp::Put {
+            key: Key::new(format!("k{i:02}")),
+            record: Bytes::from(noise(i, 10_000)),
+            expires_at_ms: 1000 + i,
+        })
+        .collect();
+    tier.write_sync(ops).unwrap();
+    assert!(tier.usage().bytes > 400_000);
+    let report = tier.maintain_sync(0).unwrap();
+    assert_eq!(report.expired, 0);
+    assert!(report.evicted > 0);
+    let usage = tier.usage();
+    assert!(usage.bytes <= 200_000, "{usage:?}");
+    assert_eq!(usage.entries, 40 - report.evicted);
+    // Least valuable first: the survivors are exactly the latest-expiring ones.
+    for i in 0..40u64 {
+        let present = tier.get_sync(&format!("k{i:02}")).unwrap().is_some();
+        assert_eq!(present, i >= report.evicted, "k{i:02}");
+    }
+    // Sweeping at time 1030 removes what expired by then.
+    let report2 = tier.maintain_sync(1030).unwrap();
+    assert_eq!(report2.expired, 31 - report.evicted);
+    assert!(tier.get_sync("k30").unwrap().is_none());
+    assert!(tier.get_sync("k31").unwrap().is_some());
+}
+
+#[test]
+fn removed_records_give_their_space_back_to_the_file_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let tier = DiskTier::open(dir.path(), 1 << 30).unwrap();
+    for round in 0..4u64 {
+        let ops = (0..100u64)
+            .map(|i| WriteOp::Put {
+                key: Key::new(format!("r{round}-{i}")),
+                record: Bytes::from(noise(round * 1000 + i, 50_000)),
+                expires_at_ms: 10 + round,
+            })
+            .collect();
+        tier.write_sync(ops).unwrap();
+    }
+    tier.persist(false).unwrap();
+    tier.compact().unwrap();
+    let full = tier.file_bytes();
+    assert!(full > 15_000_000, "{full}");
+    let report = tier.maintain_sync(1_000).unwrap();
+    assert_eq!(report.expired, 400);
+    assert_eq!(tier.usage().entries, 0);
+    tier.compact().unwrap();
+    let after = tier.file_bytes();
+    // The records (20 MB) are given back; fjall's active journal keeps what it has
+    // written until it rotates at 64 MB, so allow for that.
+    assert!(after + 15_000_000 < full, "before {full}, after {after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_write_queue_drops_and_counts_and_never_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    // A tiny queue and a long batching window: the worker holds its first batch for an hour
+    // (unless flushed), so the queue fills.
+    let cache = TieredCache::builder()
+        .disk(dir.path(), 1 << 30)
+        .clock(clock.clone())
+        .housekeeping(false)
+        .write_behind(4, std::time::Duration::from_secs(3600))
+        .build()
+        .await
+        .unwrap();
+    for i in 0..100 {
+        cache
+            .insert(
+                &Key::new(format!("k{i}")),
+                &policy(),
+                CachedValue::new(200, "v"),
+            )
+            .await;
+    }
+    cache.flush().await;
+    let s = cache.stats();
+    let disk = s.tier(TierKind::Disk).unwrap();
+    assert!(s.write_behind.dropped > 0, "{s:?}");
+    assert_eq!(disk.writes + s.write_behind.dropped, 100, "{s:?}");
+    assert_eq!(disk.dropped_writes, s.write_behind.dropped);
+    assert_eq!(
+        s.class("metadata").unwrap().dropped_writes,
+        s.write_behind.dropped
+    );
+    // Every insert is served from memory regardless.
+    for i in 0..100 {
+        assert!(cache.get(&Key::new(format!("k{i}"))).await.is_some());
+    }
+    cache.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_flushes_the_write_behind_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    {
+        let cache = TieredCache::builder()
+            .disk(dir.path(), 1 << 30)
+            .clock(clock.clone())
+            .housekeeping(false)
+            .write_behind(10_000, std::time::Duration::from_secs(3600))
+            .build()
+            .await
+            .unwrap();
+        for i in 0..500 {
+            let v = CachedValue::new(200, format!("value {i}"));
+            cache.insert(&Key::new(format!("k{i}")), &policy(), v).await;
+        }
+        cache.shutdown().await;
+    }
+    let cache = disk_cache(&clock, dir.path()).await;
+    for i in 0..500 {
+        let l = cache
+            .get(&Key::new(format!("k{i}")))
+            .await
+            .expect("persisted");
+        assert_eq!(l.outcome, Outcome::Hit(TierKind::Disk));
+        assert_eq!(body(&l), format!("value {i}"));
+    }
+    assert_eq!(cache.stats().tier(TierKind::Disk).unwrap().entries, 500);
+    cache.shutdown().await;
+}
+
+#[tokio::test]
+async fn memory_limit_evicts_and_counts() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = TieredCache::builder()
+        .memory_max_bytes(1_000_000)
+        .clock(clock.clone())
+        .housekeeping(false)
+        .build()
+        .await
+        .unwrap();
+    for i in 0..100u64 {
+        let v = CachedValue::new(200, noise(i, 50_000));
+        cache.insert(&Key::new(format!("k{i}")), &policy(), v).await;
+        cache.run_pending_tasks().await;
+    }
+    cache.run_pending_tasks().await;
+    let s = cache.stats();
+    let mem = s.tier(TierKind::Memory).unwrap();
+    assert!(mem.bytes <= 1_000_000, "{mem:?}");
+    assert!(mem.evictions > 0, "{mem:?}");
+    assert_eq!(s.class("metadata").unwrap().evictions, mem.evictions);
+    assert!(mem.entries < 100);
+}
+
+#[tokio::test]
+async fn stats_report_per_class_entries_bytes_and_ages() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader = CountingLoader::new();
+    let images = Policy::new("images", 3600 * SEC);
+    cache
+        .get_or_load(&Key::new("i1"), &images, loader.clone())
+        .await
+        .unwrap();
+    clock.advance(30 * SEC);
+    cache
+        .get_or_load(&Key::new("i2"), &images, loader.clone())
+        .await
+        .unwrap();
+    cache
+        .get_or_load(&Key::new("m1"), &policy(), loader.clone())
+        .await
+        .unwrap();
+    clock.advance(5 * SEC);
+    cache
+        .get_or_load(&Key::new("i1"), &images, loader.clone())
+        .await
+        .unwrap();
+    let s = cache.stats();
+    let i = s.class("images").unwrap();
+    assert_eq!((i.entries, i.misses, i.hits, i.hits_memory), (2, 2, 1, 1));
+    assert_eq!(i.oldest_age_ms, Some(35_000));
+    assert_eq!(i.newest_age_ms, Some(5_000));
+    assert!(i.bytes > 0);
+    let m = s.class("metadata").unwrap();
+    assert_eq!((m.entries, m.misses), (1, 1));
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["classes"][0]["class"], "images");
+    assert_eq!(json["tiers"][0]["tier"], "memory");
 }
