@@ -262,9 +262,12 @@ impl TieredCacheBuilder {
             }
         });
         if discard_disk && let Some(wb) = &inner.write_behind {
-            wb.side_op(WriteOp::RemovePrefix {
-                prefix: String::new(),
-            });
+            wb.side_op(
+                0,
+                WriteOp::RemovePrefix {
+                    prefix: String::new(),
+                },
+            );
         }
         let mut tasks = Vec::new();
         if let Some((puts, controls)) = receivers {
@@ -493,7 +496,7 @@ impl TieredCache {
     /// Drops everything, at once. Memory is emptied; disk records are removed behind.
     pub fn clear_all(&self) {
         let inner = &self.inner;
-        inner.inval.drop_prefix("", inner.clock.now_ms());
+        let drop = inner.inval.drop_prefix("", inner.clock.now_ms());
         inner.memory.invalidate_all();
         inner
             .warm_queue
@@ -501,9 +504,12 @@ impl TieredCache {
             .unwrap_or_else(|e| e.into_inner())
             .clear();
         if let Some(wb) = &inner.write_behind {
-            wb.side_op(WriteOp::RemovePrefix {
-                prefix: String::new(),
-            });
+            wb.side_op(
+                drop.seq,
+                WriteOp::RemovePrefix {
+                    prefix: String::new(),
+                },
+            );
         }
     }
 
@@ -511,11 +517,14 @@ impl TieredCache {
     /// Memory and disk space is reclaimed behind.
     pub fn clear_prefix(&self, prefix: &str) {
         let inner = &self.inner;
-        inner.inval.drop_prefix(prefix, inner.clock.now_ms());
+        let drop = inner.inval.drop_prefix(prefix, inner.clock.now_ms());
         if let Some(wb) = &inner.write_behind {
-            wb.side_op(WriteOp::RemovePrefix {
-                prefix: prefix.to_owned(),
-            });
+            wb.side_op(
+                drop.seq,
+                WriteOp::RemovePrefix {
+                    prefix: prefix.to_owned(),
+                },
+            );
         }
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
             let weak = Arc::downgrade(inner);
@@ -539,7 +548,10 @@ impl TieredCache {
     pub async fn remove(&self, key: &Key) {
         self.inner.memory.invalidate(key).await;
         if let Some(wb) = &self.inner.write_behind {
-            wb.side_op(WriteOp::Remove { key: key.clone() });
+            wb.side_op(
+                self.inner.inval.next_seq(),
+                WriteOp::Remove { key: key.clone() },
+            );
         }
     }
 
@@ -892,7 +904,7 @@ impl Inner {
                     }
                 }
                 if let Some(wb) = &self.write_behind {
-                    wb.side_op(WriteOp::Remove { key: key.clone() });
+                    wb.side_op(self.inval.next_seq(), WriteOp::Remove { key: key.clone() });
                 }
                 bump(&self.disk_counters.misses);
                 return None;

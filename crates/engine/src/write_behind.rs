@@ -39,7 +39,9 @@ pub(crate) enum Control {
 pub(crate) struct WriteBehind {
     puts: mpsc::Sender<(Key, Arc<Entry>)>,
     controls: mpsc::UnboundedSender<Control>,
-    side_ops: Mutex<Vec<WriteOp>>,
+    /// Removals and prefix drops with the sequence number they were issued at, so the
+    /// worker can order them against puts (which carry their entry's number).
+    side_ops: Mutex<Vec<(u64, WriteOp)>>,
     wake: Notify,
     pub(crate) capacity: usize,
     pub(crate) dropped: AtomicU64,
@@ -77,12 +79,13 @@ impl WriteBehind {
         }
     }
 
-    /// Queues an operation that must not be dropped (removal, prefix drop).
-    pub(crate) fn side_op(&self, op: WriteOp) {
+    /// Queues an operation that must not be dropped (removal, prefix drop), issued at
+    /// sequence number `seq`.
+    pub(crate) fn side_op(&self, seq: u64, op: WriteOp) {
         self.side_ops
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(op);
+            .push((seq, op));
         self.wake.notify_one();
     }
 
@@ -111,7 +114,7 @@ impl WriteBehind {
         }
     }
 
-    fn take_side_ops(&self) -> Vec<WriteOp> {
+    fn take_side_ops(&self) -> Vec<(u64, WriteOp)> {
         std::mem::take(&mut *self.side_ops.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -185,19 +188,26 @@ pub(crate) async fn run_worker<T: WriteTarget>(
         let Some(t) = target.upgrade() else {
             return;
         };
-        let mut ops: Vec<WriteOp> = t
+        let mut sequenced: Vec<(u64, WriteOp)> = t
             .write_behind()
             .map(|wb| wb.take_side_ops())
             .unwrap_or_default();
         for (key, entry) in buf.drain(..) {
             if t.still_valid(&key, &entry) {
-                ops.push(WriteOp::Put {
-                    record: codec::encode(&entry),
-                    expires_at_ms: entry.expires_at_ms(),
-                    key,
-                });
+                sequenced.push((
+                    entry.seq,
+                    WriteOp::Put {
+                        record: codec::encode(&entry),
+                        expires_at_ms: entry.expires_at_ms(),
+                        key,
+                    },
+                ));
             }
         }
+        // Puts and removals travel on different queues; apply them in the order they were
+        // issued, or a removal could overtake the put it was meant to undo (or the reverse).
+        sequenced.sort_by_key(|(seq, _)| *seq);
+        let mut ops: Vec<WriteOp> = sequenced.into_iter().map(|(_, op)| op).collect();
         if let Some((version, state)) = t.invalidation_if_changed(persisted_version) {
             persisted_version = version;
             ops.push(WriteOp::SetInvalidationState { state });
