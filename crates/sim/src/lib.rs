@@ -17,6 +17,8 @@
 //! - [`cost`] — latency model: base + per item scanned + per item returned.
 //! - [`control`] — the `/_sim/` API on every listener: stats, reset, faults, library changes,
 //!   tokens.
+//! - [`media`] — deterministic PNG artwork and synthetic media bytes with `Range` (for both
+//!   front ends).
 //! - [`plex`] — the Plex Media Server front end ([`Sim::serve_plex`]).
 //! - `jellyfin` — the Jellyfin front end (module owned by the `simjf` engineer).
 //!
@@ -48,6 +50,7 @@ pub mod cost;
 pub mod events;
 pub mod jellyfin;
 pub mod library;
+pub mod media;
 pub mod plex;
 mod rng;
 mod serve;
@@ -245,6 +248,14 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Epoch seconds now (the simulator's clock for timestamps it records).
+pub(crate) fn now_secs() -> u32 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as u32)
+        .unwrap_or(0)
 }
 
 fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {

@@ -1,10 +1,166 @@
 //! `cachearr sim`: the simulated Plex and Jellyfin servers.
 
+use std::time::Duration;
+
+use anyhow::Context as _;
+use cachearr_sim::Sim;
+use cachearr_sim::cost::CostModel;
+
 /// Arguments of `cachearr sim`.
+///
+/// Serves a simulated Plex Media Server (and, with `--jellyfin-listen`, a Jellyfin server)
+/// over one deterministic synthetic library: the same `--seed` and sizes give the same
+/// library, byte for byte. Every listener also serves the `/_sim/` control API (stats, reset,
+/// faults, library changes, tokens); see docs/simulator.md.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// Address of the simulated Plex server.
+    #[arg(long, default_value = "127.0.0.1:32400", value_name = "ADDR")]
+    plex_listen: String,
+    /// Address of the simulated Jellyfin server (off when not given).
+    #[arg(long, value_name = "ADDR")]
+    jellyfin_listen: Option<String>,
+    /// Tracks in the library (over both music sections).
+    #[arg(long, default_value_t = 10_000)]
+    tracks: u32,
+    /// Movies in the library.
+    #[arg(long, default_value_t = 500)]
+    movies: u32,
+    /// Shows in the library (each 1–6 seasons of 6–13 episodes).
+    #[arg(long, default_value_t = 50)]
+    shows: u32,
+    /// Seed of the library and of the users' tokens.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Base latency of every request, in milliseconds (per-item costs come on top).
+    #[arg(long, default_value_t = 10)]
+    latency_ms: u64,
+    /// Cost per item returned, in microseconds (default: 5 ms, a real server's full-dump rate).
+    #[arg(long, default_value_t = 5_000, value_name = "US")]
+    item_cost_us: u64,
+    /// Cost per item scanned (filters, counts, searches), in microseconds.
+    #[arg(long, default_value_t = 10, value_name = "US")]
+    scan_cost_us: u64,
+    /// No cost at all (ignores --latency-ms and the per-item costs): as fast as possible.
+    #[arg(long)]
+    no_cost: bool,
+    /// Webhook URL to post events to; repeatable. Prefix with plex= or jellyfin= to receive
+    /// only one server's posts.
+    #[arg(long = "webhook", value_name = "URL")]
+    webhooks: Vec<String>,
+    /// Print the URLs and users as JSON (one object) instead of text.
+    #[arg(long)]
+    json: bool,
+}
 
 /// Runs the simulator until Ctrl-C.
-pub(crate) async fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("the simulator is not built yet")
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+    let cost = if args.no_cost {
+        CostModel::zero()
+    } else {
+        CostModel {
+            base: Duration::from_millis(args.latency_ms),
+            per_item_scanned: Duration::from_micros(args.scan_cost_us),
+            per_item_returned: Duration::from_micros(args.item_cost_us),
+        }
+    };
+    let started = std::time::Instant::now();
+    let sim = Sim::builder()
+        .tracks(args.tracks)
+        .movies(args.movies)
+        .shows(args.shows)
+        .seed(args.seed)
+        .cost(cost)
+        .webhooks(args.webhooks.iter().cloned())
+        .build()
+        .context("cannot build the simulator")?;
+    let generated = started.elapsed();
+    let plex = tokio::net::TcpListener::bind(&args.plex_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (--plex-listen)", args.plex_listen))?;
+    let plex_addr = plex.local_addr()?;
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(sim.serve_plex(plex));
+    let jellyfin_addr = match &args.jellyfin_listen {
+        // Hook for the Jellyfin front end (crates/sim/src/jellyfin): bind the listener here and
+        // spawn `sim.serve_jellyfin(listener, …)` into `tasks`, like the Plex one above.
+        Some(_) => anyhow::bail!(
+            "the Jellyfin simulator is not part of this build yet; run without --jellyfin-listen"
+        ),
+        None => None::<std::net::SocketAddr>,
+    };
+    print_banner(&sim, &args, plex_addr, jellyfin_addr, generated);
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("stopping");
+            Ok(())
+        }
+        Some(done) = tasks.join_next() => {
+            done.context("a listener task failed")?.context("a listener stopped")?;
+            Ok(())
+        }
+    }
+}
+
+fn print_banner(
+    sim: &Sim,
+    args: &Args,
+    plex: std::net::SocketAddr,
+    jellyfin: Option<std::net::SocketAddr>,
+    generated: Duration,
+) {
+    let state = sim.state();
+    let lib = sim.library();
+    if args.json {
+        let users: Vec<serde_json::Value> = state
+            .users()
+            .iter()
+            .map(|u| {
+                serde_json::json!({
+                    "name": u.name, "password": u.password, "owner": u.is_owner,
+                    "plex_token": u.plex_token, "jellyfin_token": u.jellyfin_token,
+                    "jellyfin_id": u.jellyfin_id, "sections": u.sections,
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "plex_url": format!("http://{plex}"),
+            "jellyfin_url": jellyfin.map(|j| format!("http://{j}")),
+            "seed": args.seed,
+            "items": lib.len(),
+            "generated_ms": generated.as_millis() as u64,
+            "users": users,
+        });
+        println!("{out}");
+        return;
+    }
+    println!(
+        "cachearr sim: {} items generated in {:.2?} (seed {}, ~{} MiB)",
+        lib.len(),
+        generated,
+        args.seed,
+        lib.heap_bytes() / (1024 * 1024)
+    );
+    println!("  Plex:     http://{plex}");
+    if let Some(j) = jellyfin {
+        println!("  Jellyfin: http://{j}");
+    }
+    println!(
+        "  control:  http://{plex}/_sim/stats  (also /_sim/faults, /_sim/library/*, /_sim/tokens)"
+    );
+    println!("users:");
+    for u in state.users() {
+        let access = match &u.sections {
+            None => "all sections".to_string(),
+            Some(s) => format!("sections {s:?}"),
+        };
+        println!(
+            "  {:<6} password {:<16} plex token {}  jellyfin token {}  ({}{access})",
+            u.name,
+            u.password,
+            u.plex_token,
+            u.jellyfin_token,
+            if u.is_owner { "owner, " } else { "" }
+        );
+    }
 }

@@ -94,6 +94,36 @@ pub(crate) async fn root(State(sim): State<Sim>, ctx: Ctx) -> Response {
     reply(ctx.json, &doc)
 }
 
+pub(crate) async fn library_root(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    let doc = El::container()
+        .a("size", 3u32)
+        .a("allowSync", false)
+        .a("art", "/:/resources/library-art.png")
+        .a("content", "")
+        .a("identifier", "com.plexapp.plugins.library")
+        .a("mediaTagPrefix", "/system/bundle/media/flags/")
+        .a("mediaTagVersion", 1_700_000_000u32)
+        .a("title1", "Plex Library")
+        .a("title2", "")
+        .kid(
+            El::new("Directory")
+                .a("key", "sections")
+                .a("title", "Library Sections"),
+        )
+        .kid(
+            El::new("Directory")
+                .a("key", "recentlyAdded")
+                .a("title", "Recently Added Content"),
+        )
+        .kid(
+            El::new("Directory")
+                .a("key", "onDeck")
+                .a("title", "On Deck Content"),
+        );
+    sim.charge(0, 0).await;
+    reply(ctx.json, &doc)
+}
+
 fn section_el(s: &Section, scanning: bool) -> El {
     let (agent, scanner) = match s.kind {
         crate::library::SectionKind::Music => ("tv.plex.agents.music", "Plex Music"),
@@ -225,48 +255,95 @@ fn is_control_param(k: &str) -> bool {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
-    Eq,
-    Ne,
-    Gt,
-    Lt,
-    Ge,
+    /// Strings: contains; numbers: equal.
+    Plain,
+    /// Strings: is; numbers: equal.
+    Is,
+    /// Strings: does not contain; numbers: not equal.
+    Not,
+    /// Strings: is not.
+    IsNot,
+    /// Strings: begins with; numbers: at most.
     Le,
-    Contains,
-    Exact,
+    /// Strings: ends with; numbers: at least.
+    Ge,
+    /// Greater than / after.
+    Gt,
+    /// Less than / before.
+    Lt,
 }
 
-/// Splits Plex's filter syntax: `title=x` (contains), `title==x` (exact), `year>>=x` (>),
-/// `year<<=x` (<), `year>=x` (>=), `year<=x` (<=), `year!=x`.
+/// Splits Plex's filter syntax. The operator is the end of the (decoded) key, as
+/// python-plexapi sends it (`track.title=` is "is", `year>>` is "greater than"), or, as
+/// typed by hand, the start of the value (`title==x` arrives as key `title`, value `=x`).
 fn parse_filter(key: &str, value: &str) -> (String, Op, String) {
-    let (field, op) = if let Some(f) = key.strip_suffix(">>") {
-        (f, Op::Gt)
-    } else if let Some(f) = key.strip_suffix("<<") {
-        (f, Op::Lt)
-    } else if let Some(f) = key.strip_suffix('>') {
-        (f, Op::Ge)
-    } else if let Some(f) = key.strip_suffix('<') {
-        (f, Op::Le)
-    } else if let Some(f) = key.strip_suffix('!') {
-        (f, Op::Ne)
-    } else {
-        (key, Op::Eq)
-    };
-    if op == Op::Eq {
-        if let Some(v) = value.strip_prefix('=') {
-            return (field.to_string(), Op::Exact, v.to_string());
+    for (suffix, op) in [
+        (">>", Op::Gt),
+        ("<<", Op::Lt),
+        ("!=", Op::IsNot),
+        ("!", Op::Not),
+        ("=", Op::Is),
+        ("<", Op::Le),
+        (">", Op::Ge),
+    ] {
+        if let Some(f) = key.strip_suffix(suffix) {
+            return (f.to_string(), op, value.to_string());
         }
-        return (field.to_string(), Op::Contains, value.to_string());
     }
-    (field.to_string(), op, value.to_string())
+    if let Some(v) = value.strip_prefix('=') {
+        return (key.to_string(), Op::Is, v.to_string());
+    }
+    (key.to_string(), Op::Plain, value.to_string())
 }
 
 struct Filter {
+    prefix: Option<ItemKind>,
     field: String,
     op: Op,
     value: String,
     folded: String,
     number: Option<i64>,
 }
+
+/// The item a prefixed field talks about: `album.title` of a track is its album's title;
+/// `track.title` of a track its own.
+fn subject<'a>(item: &Item<'a>, prefix: Option<ItemKind>) -> Option<Item<'a>> {
+    let Some(kind) = prefix else {
+        return Some(*item);
+    };
+    let mut cur = Some(*item);
+    while let Some(i) = cur {
+        if i.kind() == kind {
+            return Some(i);
+        }
+        cur = i.parent();
+    }
+    None
+}
+
+fn split_field(raw: &str) -> (Option<ItemKind>, &str) {
+    match raw.split_once('.') {
+        Some((p, f)) => match ItemKind::from_plex_name(p) {
+            Some(k) => (Some(k), f),
+            None => (None, raw),
+        },
+        None => (None, raw),
+    }
+}
+
+const TEXT_FIELDS: &[&str] = &["title", "originalTitle"];
+const NUMERIC_FIELDS: &[&str] = &[
+    "year",
+    "addedAt",
+    "updatedAt",
+    "duration",
+    "index",
+    "viewCount",
+    "lastViewedAt",
+    "userRating",
+    "id",
+    "ratingKey",
+];
 
 fn numeric_field(item: &Item<'_>, state: &UserState, user: u32, field: &str) -> Option<i64> {
     Some(match field {
@@ -277,63 +354,53 @@ fn numeric_field(item: &Item<'_>, state: &UserState, user: u32, field: &str) -> 
         "index" => i64::from(item.index()),
         "viewCount" => i64::from(state.play_state(user, item.id()).view_count),
         "lastViewedAt" => i64::from(state.play_state(user, item.id()).last_viewed_at),
+        "userRating" => state
+            .play_state(user, item.id())
+            .rating
+            .map(|r| r as i64)
+            .unwrap_or(0),
         "id" | "ratingKey" => i64::from(item.id()),
         _ => return None,
     })
 }
 
-fn text_field<'a>(item: &Item<'a>, field: &str) -> Option<&'a str> {
-    match field {
-        "title" => Some(item.title()),
-        "originalTitle" => Some(item.original_title().unwrap_or("")),
-        "artist.title" => match item.kind() {
-            ItemKind::Track => item.grandparent().map(|g| g.title()),
-            ItemKind::Album => item.parent().map(|g| g.title()),
-            ItemKind::Artist => Some(item.title()),
-            _ => None,
-        },
-        "album.title" => match item.kind() {
-            ItemKind::Track => item.parent().map(|g| g.title()),
-            ItemKind::Album => Some(item.title()),
-            _ => None,
-        },
-        "show.title" => match item.kind() {
-            ItemKind::Episode => item.grandparent().map(|g| g.title()),
-            ItemKind::Season => item.parent().map(|g| g.title()),
-            ItemKind::Show => Some(item.title()),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
 fn matches(f: &Filter, item: &Item<'_>, state: &UserState, user: u32, buf: &mut String) -> bool {
+    let Some(target) = subject(item, f.prefix) else {
+        return false;
+    };
     if f.field == "unwatched" {
-        let unwatched = state.play_state(user, item.id()).view_count == 0;
-        return unwatched == matches!(f.value.as_str(), "1" | "true");
+        let unwatched = if target.kind().is_playable() {
+            state.play_state(user, target.id()).view_count == 0
+        } else {
+            target.children().is_empty() || lib_leaves_unwatched(&target, state, user)
+        };
+        let want = matches!(f.value.as_str(), "1" | "true");
+        return (unwatched == want) != matches!(f.op, Op::Not | Op::IsNot);
     }
-    if let Some(text) = text_field(item, &f.field) {
+    if TEXT_FIELDS.contains(&f.field.as_str()) {
+        let text = match f.field.as_str() {
+            "title" => target.title(),
+            _ => target.original_title().unwrap_or(""),
+        };
         fold_into(text, buf);
+        let any = |pred: &dyn Fn(&str) -> bool| f.folded.split(',').any(pred);
         return match f.op {
-            Op::Contains => f.folded.split(',').any(|alt| buf.contains(alt)),
-            Op::Exact | Op::Eq => f.folded.split(',').any(|alt| *buf == alt),
-            Op::Ne => *buf != f.folded,
-            _ => {
-                buf.as_str().cmp(f.folded.as_str())
-                    == if matches!(f.op, Op::Gt | Op::Ge) {
-                        Ordering::Greater
-                    } else {
-                        Ordering::Less
-                    }
-            }
+            Op::Plain => any(&|alt| buf.contains(alt)),
+            Op::Is => any(&|alt| *buf == alt),
+            Op::Not => !any(&|alt| buf.contains(alt)),
+            Op::IsNot => !any(&|alt| *buf == alt),
+            Op::Le => any(&|alt| buf.starts_with(alt)),
+            Op::Ge => any(&|alt| buf.ends_with(alt)),
+            Op::Gt => buf.as_str() > f.folded.as_str(),
+            Op::Lt => buf.as_str() < f.folded.as_str(),
         };
     }
-    let (Some(have), Some(want)) = (numeric_field(item, state, user, &f.field), f.number) else {
+    let (Some(have), Some(want)) = (numeric_field(&target, state, user, &f.field), f.number) else {
         return false;
     };
     match f.op {
-        Op::Eq | Op::Exact | Op::Contains => have == want,
-        Op::Ne => have != want,
+        Op::Plain | Op::Is => have == want,
+        Op::Not | Op::IsNot => have != want,
         Op::Gt => have > want,
         Op::Lt => have < want,
         Op::Ge => have >= want,
@@ -341,55 +408,74 @@ fn matches(f: &Filter, item: &Item<'_>, state: &UserState, user: u32, buf: &mut 
     }
 }
 
+fn lib_leaves_unwatched(item: &Item<'_>, state: &UserState, user: u32) -> bool {
+    // A container is unplayed while any direct child is unplayed (cheap approximation).
+    item.children()
+        .iter()
+        .any(|&c| state.play_state(user, c).view_count == 0)
+}
+
+/// A number, or a relative date (`-30d`, `-2w`, `-6mon`, `-1y`, `-12h`, `-5m`, `-30s`) as epoch
+/// seconds.
+fn parse_number(value: &str, now: u32) -> Option<i64> {
+    if let Ok(n) = value.parse::<i64>() {
+        return Some(n);
+    }
+    if let Ok(f) = value.parse::<f64>() {
+        return Some(f as i64);
+    }
+    let rel = value.strip_prefix('-')?;
+    let split = rel.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = rel.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        "mon" => 30 * 86_400,
+        "y" => 365 * 86_400,
+        _ => return None,
+    };
+    Some(i64::from(now) - n * secs)
+}
+
 /// Builds the filters of a listing request, or the 400 Plex's QueryParser gives.
-fn filters(ctx: &Ctx, music: bool) -> Result<Vec<Filter>, StatusCode> {
+fn filters(ctx: &Ctx, music: bool, now: u32) -> Result<Vec<Filter>, StatusCode> {
     let mut out = Vec::new();
     for (k, v) in &ctx.query {
         if is_control_param(k) {
             continue;
         }
-        let (field, op, value) = parse_filter(k, v);
+        let (raw_field, op, value) = parse_filter(k, v);
         // The QueryParser rejects these outright (research: Cmdarr changelog).
-        if matches!(field.as_str(), "grandparentTitle" | "parentTitle") {
+        if matches!(raw_field.as_str(), "grandparentTitle" | "parentTitle") {
             return Err(StatusCode::BAD_REQUEST);
         }
+        let (prefix, field) = split_field(&raw_field);
         // For music, an addedAt range is silently ignored: the whole library comes back.
         if music && field == "addedAt" && matches!(op, Op::Gt | Op::Ge | Op::Lt | Op::Le) {
             continue;
         }
-        let known_text = matches!(
-            field.as_str(),
-            "title" | "originalTitle" | "artist.title" | "album.title" | "show.title"
-        );
-        let known_num = matches!(
-            field.as_str(),
-            "year"
-                | "addedAt"
-                | "updatedAt"
-                | "duration"
-                | "index"
-                | "viewCount"
-                | "lastViewedAt"
-                | "id"
-                | "ratingKey"
-                | "unwatched"
-        );
-        if !known_text && !known_num {
+        let text = TEXT_FIELDS.contains(&field);
+        let numeric = NUMERIC_FIELDS.contains(&field);
+        if !text && !numeric && field != "unwatched" {
             // Unknown fields are ignored, as Plex ignores parameters it does not know.
             continue;
         }
-        let number = if known_num && field != "unwatched" {
-            match value.parse::<i64>() {
-                Ok(n) => Some(n),
-                Err(_) => return Err(StatusCode::BAD_REQUEST),
-            }
+        let number = if numeric {
+            // Comma lists mean "any of"; numbers take the first.
+            let first = value.split(',').next().unwrap_or("");
+            Some(parse_number(first, now).ok_or(StatusCode::BAD_REQUEST)?)
         } else {
             None
         };
         let mut folded = String::new();
         fold_into(&value, &mut folded);
         out.push(Filter {
-            field,
+            prefix,
+            field: field.to_string(),
             op,
             value,
             folded,
@@ -399,8 +485,8 @@ fn filters(ctx: &Ctx, music: bool) -> Result<Vec<Filter>, StatusCode> {
     Ok(out)
 }
 
-/// Sorts `ids` by a Plex `sort=` value (`field[:asc|:desc]`, comma-separated); 400 for an
-/// unknown field.
+/// Sorts `ids` by a Plex `sort=` value (`[type.]field[:asc|:desc|:nullsLast]`,
+/// comma-separated); 400 for an unknown field.
 fn sort_ids(
     lib: &Library,
     state: &UserState,
@@ -408,14 +494,15 @@ fn sort_ids(
     ids: &mut [ItemId],
     sort: &str,
 ) -> Result<(), StatusCode> {
-    let mut keys: Vec<(String, bool)> = Vec::new();
+    let mut keys: Vec<(Option<ItemKind>, String, bool)> = Vec::new();
     for part in sort.split(',').filter(|p| !p.is_empty()) {
         let (field, desc) = match part.split_once(':') {
             Some((f, dir)) => (f, dir.eq_ignore_ascii_case("desc")),
             None => (part, false),
         };
+        let (prefix, name) = split_field(field);
         let known = matches!(
-            field,
+            name,
             "titleSort"
                 | "title"
                 | "addedAt"
@@ -429,75 +516,58 @@ fn sort_ids(
                 | "userRating"
                 | "id"
                 | "ratingKey"
-                | "artist.titleSort"
-                | "album.titleSort"
-                | "album.index"
                 | "random"
+                | "guid"
+                | "summary"
+                | "tagline"
+                | "absoluteIndex"
+                | "originalTitle"
         );
         if !known {
             return Err(StatusCode::BAD_REQUEST);
         }
-        keys.push((field.to_string(), desc));
+        keys.push((prefix, name.to_string(), desc));
     }
-    let text_key = |i: &Item<'_>, field: &str| -> String {
-        let t = match field {
-            "title" => i.title(),
-            "artist.titleSort" => match i.kind() {
-                ItemKind::Track => i.grandparent().map(|g| g.title_sort()).unwrap_or(""),
-                ItemKind::Album => i.parent().map(|g| g.title_sort()).unwrap_or(""),
-                _ => i.title_sort(),
-            },
-            "album.titleSort" => match i.kind() {
-                ItemKind::Track => i.parent().map(|g| g.title_sort()).unwrap_or(""),
-                _ => i.title_sort(),
-            },
-            _ => i.title_sort(),
-        };
-        crate::library::fold(t)
-    };
-    let num_key = |i: &Item<'_>, field: &str| -> i64 {
-        match field {
-            "originallyAvailableAt" => i64::from(i.year()),
-            "userRating" => state
-                .play_state(user, i.id())
-                .rating
-                .map(|r| (r * 10.0) as i64)
-                .unwrap_or(-1),
-            "random" => crate::rng::mix(u64::from(i.id())) as i64,
-            "album.index" => i64::from(i.disc()) * 10_000 + i64::from(i.index()),
-            f => numeric_field(i, state, user, f).unwrap_or(0),
-        }
-    };
-    // Precompute keys once per item: sorting a million items must not refold titles n·log n
-    // times.
     enum K {
         T(String),
         N(i64),
     }
+    let key_of = |item: &Item<'_>, prefix: Option<ItemKind>, name: &str| -> K {
+        let Some(i) = subject(item, prefix) else {
+            return K::N(i64::MIN);
+        };
+        match name {
+            "titleSort" | "summary" | "tagline" => K::T(crate::library::fold(i.title_sort())),
+            "title" => K::T(crate::library::fold(i.title())),
+            "originalTitle" => K::T(crate::library::fold(i.original_title().unwrap_or(""))),
+            "originallyAvailableAt" => K::N(i64::from(i.year())),
+            "userRating" => K::N(
+                state
+                    .play_state(user, i.id())
+                    .rating
+                    .map(|r| (r * 10.0) as i64)
+                    .unwrap_or(-1),
+            ),
+            "random" => K::N(crate::rng::mix(u64::from(i.id())) as i64),
+            "guid" => K::N(i64::from(i.id())),
+            "absoluteIndex" | "index" => K::N(i64::from(i.disc()) * 100_000 + i64::from(i.index())),
+            f => K::N(numeric_field(&i, state, user, f).unwrap_or(0)),
+        }
+    };
+    // Keys are computed once per item: sorting a million items must not refold titles
+    // n·log n times.
     let mut decorated: Vec<(Vec<K>, ItemId)> = ids
         .iter()
         .map(|&id| {
             let ks = match lib.item(id) {
-                Some(i) => keys
-                    .iter()
-                    .map(|(f, _)| {
-                        if matches!(
-                            f.as_str(),
-                            "titleSort" | "title" | "artist.titleSort" | "album.titleSort"
-                        ) {
-                            K::T(text_key(&i, f))
-                        } else {
-                            K::N(num_key(&i, f))
-                        }
-                    })
-                    .collect(),
+                Some(i) => keys.iter().map(|(p, n, _)| key_of(&i, *p, n)).collect(),
                 None => Vec::new(),
             };
             (ks, id)
         })
         .collect();
     decorated.sort_by(|a, b| {
-        for (n, (_, desc)) in keys.iter().enumerate() {
+        for (n, (_, _, desc)) in keys.iter().enumerate() {
             let o = match (a.0.get(n), b.0.get(n)) {
                 (Some(K::T(x)), Some(K::T(y))) => x.cmp(y),
                 (Some(K::N(x)), Some(K::N(y))) => x.cmp(y),
@@ -530,7 +600,7 @@ pub(crate) fn list(
     base: &[ItemId],
     music: bool,
 ) -> Result<Listing, StatusCode> {
-    let filters = filters(ctx, music)?;
+    let filters = filters(ctx, music, crate::now_secs())?;
     let user = ctx.user.id;
     let mut buf = String::new();
     let mut ids: Vec<ItemId> = if filters.is_empty() {
@@ -653,7 +723,11 @@ pub(crate) async fn section_all(
             Ok(l) => l,
             Err(status) => return plex_error(status),
         };
-        (listing_container(s, "All", kind), listing)
+        let mut doc = listing_container(s, "All", kind);
+        if ctx.flag("includeMeta") {
+            doc = doc.kid(super::meta::meta(s, kind));
+        }
+        (doc, listing)
     };
     let opts = RenderOpts {
         guids: ctx.flag("includeGuids"),
@@ -807,4 +881,38 @@ pub(crate) async fn all_leaves(
     Path(id): Path<String>,
 ) -> Response {
     child_listing(sim, ctx, id, true).await
+}
+
+/// `GET /library/sections/{id}/collections`: the simulator has no collections; the (empty)
+/// listing still carries `<Meta>` when asked, as plexapi loads filters from it.
+pub(crate) async fn collections(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let doc = {
+        let lib = sim.library();
+        let s = match visible_section(&lib, &ctx, &id) {
+            Ok(s) => s,
+            Err(status) => return plex_error(status),
+        };
+        let mut doc = listing_container(s, "Collections", ItemKind::Album).a("size", 0u32);
+        if ctx.start.is_some() || ctx.size.is_some() {
+            doc = doc.a("totalSize", 0u32).a("offset", 0u32);
+        }
+        if ctx.flag("includeMeta") {
+            let mut meta = El::new("Meta");
+            meta.kids.push(
+                El::new("Type")
+                    .a("key", format!("/library/sections/{}/collections", s.id))
+                    .a("type", "collection")
+                    .a("title", "Collections")
+                    .a("active", false),
+            );
+            doc = doc.kid(meta);
+        }
+        doc
+    };
+    sim.charge(0, 0).await;
+    reply(ctx.json, &doc)
 }

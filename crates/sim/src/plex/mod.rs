@@ -6,19 +6,27 @@
 //! Paging by `X-Plex-Container-Start`/`-Size` as headers or query parameters; `Size=0` returns
 //! only the count; paged answers carry `totalSize`/`offset` and the paging response headers.
 //!
-//! Modules: [`container`] (XML/JSON documents), [`metadata`] (item elements), `browse`
-//! (read endpoints).
+//! Modules: `container` (XML/JSON documents), `metadata` (item elements), `browse` (sections,
+//! listings with filters/sorts/paging, metadata, children), `lists` (search, hubs, recently
+//! added, on deck, sessions, history, activities, playlists), `writes` (scrobble, rate,
+//! timeline, progress, edits, refresh, playlist edits), `media` (artwork, media parts with
+//! `Range`), `notify` (websocket notifications and webhooks).
 
 pub(crate) mod browse;
 pub(crate) mod container;
+pub(crate) mod lists;
+pub(crate) mod media;
+pub(crate) mod meta;
 pub(crate) mod metadata;
+pub(crate) mod notify;
+pub(crate) mod writes;
 
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, put};
 
 use crate::Sim;
 use crate::state::User;
@@ -26,21 +34,91 @@ use container::El;
 
 /// The Plex API router (without `/_sim/`; [`Sim::serve_plex`] adds it).
 pub fn router(sim: Sim) -> Router {
+    // Plex paths have segments like `/:/scrobble`; axum 0.7-style `:capture` checks must be off.
     Router::new()
+        .without_v07_checks()
         .route("/identity", get(browse::identity))
         .route("/", get(browse::root))
+        .route("/library", get(browse::library_root))
         .route("/library/sections", get(browse::sections))
         .route("/library/sections/{id}", get(browse::section))
-        .route("/library/sections/{id}/all", get(browse::section_all))
+        .route(
+            "/library/sections/{id}/all",
+            get(browse::section_all).put(writes::edit_all),
+        )
         .route("/library/metadata/{ids}", get(browse::metadata))
         .route("/library/metadata/{id}/children", get(browse::children))
         .route("/library/metadata/{id}/allLeaves", get(browse::all_leaves))
+        .route("/library/metadata/{id}/thumb/{ts}", get(media::thumb))
+        .route("/library/metadata/{id}/art/{ts}", get(media::art))
+        .route("/photo/:/transcode", get(media::transcode))
+        .route("/library/parts/{id}/{ts}/{file}", get(media::part))
+        .route("/library/sections/{id}/search", get(lists::section_search))
+        .route(
+            "/library/sections/{id}/collections",
+            get(browse::collections),
+        )
+        .route(
+            "/library/sections/{id}/recentlyAdded",
+            get(lists::section_recently_added),
+        )
+        .route(
+            "/library/sections/{id}/refresh",
+            get(writes::refresh)
+                .post(writes::refresh)
+                .put(writes::refresh),
+        )
+        .route("/hubs/search", get(lists::hub_search))
+        .route("/library/recentlyAdded", get(lists::recently_added))
+        .route("/hubs/home/recentlyAdded", get(lists::hubs_recently_added))
+        .route("/library/onDeck", get(lists::on_deck))
+        .route("/hubs/continueWatching", get(lists::continue_watching))
+        .route("/hubs/continueWatching/items", get(lists::on_deck))
+        .route("/status/sessions", get(lists::sessions))
+        .route("/status/sessions/history/all", get(lists::history))
+        .route("/activities", get(lists::activities))
+        .route(
+            "/playlists",
+            get(lists::playlists).post(writes::create_playlist),
+        )
+        .route(
+            "/playlists/{id}",
+            get(lists::playlist)
+                .put(writes::edit_playlist)
+                .delete(writes::delete_playlist),
+        )
+        .route(
+            "/playlists/{id}/items",
+            get(lists::playlist_items)
+                .put(writes::add_to_playlist)
+                .delete(writes::clear_playlist),
+        )
+        .route(
+            "/playlists/{id}/items/{entry}",
+            delete(writes::remove_from_playlist),
+        )
+        .route(
+            "/playlists/{id}/items/{entry}/move",
+            put(writes::move_in_playlist),
+        )
+        .route("/:/scrobble", get(writes::scrobble).put(writes::scrobble))
+        .route(
+            "/:/unscrobble",
+            get(writes::unscrobble).put(writes::unscrobble),
+        )
+        .route("/:/rate", get(writes::rate).put(writes::rate))
+        .route("/:/timeline", get(writes::timeline).post(writes::timeline))
+        .route("/:/progress", get(writes::progress).post(writes::progress))
+        .route("/:/websockets/notifications", get(notify::websocket))
+        .route("/:/websocket/notifications", get(notify::websocket))
         .fallback(not_found)
         .with_state(sim)
 }
 
 /// Starts the Plex front end's background work for `sim` (once): webhook delivery.
-pub(crate) fn start_background(_sim: &Sim) {}
+pub(crate) fn start_background(sim: &Sim) {
+    notify::start(sim);
+}
 
 async fn not_found() -> Response {
     plex_error(StatusCode::NOT_FOUND)
@@ -66,9 +144,7 @@ pub(crate) struct Ctx {
     pub(crate) start: Option<usize>,
     /// `X-Plex-Container-Size` (header or query).
     pub(crate) size: Option<usize>,
-    #[allow(dead_code)] // read by the write endpoints (timeline, playback sessions)
     pub(crate) client_id: String,
-    #[allow(dead_code)]
     pub(crate) product: String,
 }
 

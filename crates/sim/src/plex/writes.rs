@@ -1,0 +1,425 @@
+//! Write endpoints. Plex sends several of them as GET (scrobble, unscrobble, progress,
+//! timeline, section refresh), so the router accepts the methods real clients use.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::container::El;
+use super::lists::{playlist_el, resolve_uri};
+use super::{Ctx, plex_error, reply};
+use crate::Sim;
+use crate::library::{ItemId, ItemKind};
+use crate::state::{PlaybackState, PlaylistKind};
+
+fn empty(ctx: &Ctx) -> Response {
+    reply(ctx.json, &El::container().a("size", 0u32))
+}
+
+/// The item named by `key=` (a rating key or `/library/metadata/{rk}`), visible to the user.
+fn target_item(sim: &Sim, ctx: &Ctx, param: &str) -> Result<ItemId, StatusCode> {
+    let raw = ctx.q(param).ok_or(StatusCode::BAD_REQUEST)?;
+    let raw = raw.strip_prefix("/library/metadata/").unwrap_or(raw);
+    let id: ItemId = raw.parse().map_err(|_| StatusCode::BAD_REQUEST)?;
+    let lib = sim.library();
+    lib.item(id)
+        .filter(|i| ctx.user.can_see_section(i.section().id))
+        .map(|i| i.id())
+        .ok_or(StatusCode::NOT_FOUND)
+}
+
+fn check_identifier(ctx: &Ctx) -> Result<(), StatusCode> {
+    match ctx.q("identifier") {
+        None | Some("com.plexapp.plugins.library") => Ok(()),
+        Some(_) => Err(StatusCode::BAD_REQUEST),
+    }
+}
+
+/// `GET|PUT /:/scrobble?key=&identifier=com.plexapp.plugins.library`. Scrobbling a container
+/// marks all its leaves played.
+pub(crate) async fn scrobble(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    let id = match check_identifier(&ctx).and_then(|()| target_item(&sim, &ctx, "key")) {
+        Ok(id) => id,
+        Err(status) => return plex_error(status),
+    };
+    let leaves = sim.library().leaves(id);
+    for leaf in &leaves {
+        sim.scrobble(ctx.user.id, *leaf);
+    }
+    sim.charge(leaves.len() as u64, 0).await;
+    empty(&ctx)
+}
+
+/// `GET|PUT /:/unscrobble?key=&identifier=…`.
+pub(crate) async fn unscrobble(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    let id = match check_identifier(&ctx).and_then(|()| target_item(&sim, &ctx, "key")) {
+        Ok(id) => id,
+        Err(status) => return plex_error(status),
+    };
+    let leaves = sim.library().leaves(id);
+    for leaf in &leaves {
+        sim.unscrobble(ctx.user.id, *leaf);
+    }
+    sim.charge(leaves.len() as u64, 0).await;
+    empty(&ctx)
+}
+
+/// `PUT|GET /:/rate?key=&identifier=&rating=` (0–10; -1 clears).
+pub(crate) async fn rate(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    let id = match check_identifier(&ctx).and_then(|()| target_item(&sim, &ctx, "key")) {
+        Ok(id) => id,
+        Err(status) => return plex_error(status),
+    };
+    let rating = match ctx.q("rating").map(|r| r.parse::<f32>()) {
+        Some(Ok(r)) if r < 0.0 => None,
+        Some(Ok(r)) if r <= 10.0 => Some(r),
+        _ => return plex_error(StatusCode::BAD_REQUEST),
+    };
+    sim.rate(ctx.user.id, id, rating);
+    sim.charge(0, 0).await;
+    empty(&ctx)
+}
+
+/// `GET|POST /:/timeline?ratingKey=&key=&state=&time=&duration=`: a player's heartbeat.
+pub(crate) async fn timeline(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    let param = if ctx.q("ratingKey").is_some() {
+        "ratingKey"
+    } else {
+        "key"
+    };
+    let id = match target_item(&sim, &ctx, param) {
+        Ok(id) => id,
+        Err(status) => return plex_error(status),
+    };
+    let Some(state) = ctx.q("state").and_then(PlaybackState::from_plex_name) else {
+        return plex_error(StatusCode::BAD_REQUEST);
+    };
+    let Some(Ok(time)) = ctx.q("time").map(|t| t.parse::<u32>()) else {
+        return plex_error(StatusCode::BAD_REQUEST);
+    };
+    let client = if ctx.client_id.is_empty() {
+        "unknown-client"
+    } else {
+        ctx.client_id.as_str()
+    };
+    let product = if ctx.product.is_empty() {
+        "Unknown"
+    } else {
+        ctx.product.as_str()
+    };
+    sim.report_playback(ctx.user.id, id, state, time, client, product);
+    sim.charge(0, 0).await;
+    empty(&ctx)
+}
+
+/// `GET|POST /:/progress?key=&identifier=&time=&state=`: stores a resume position.
+pub(crate) async fn progress(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    let id = match check_identifier(&ctx).and_then(|()| target_item(&sim, &ctx, "key")) {
+        Ok(id) => id,
+        Err(status) => return plex_error(status),
+    };
+    let Some(Ok(time)) = ctx.q("time").map(|t| t.parse::<u32>()) else {
+        return plex_error(StatusCode::BAD_REQUEST);
+    };
+    sim.set_progress(ctx.user.id, id, time);
+    sim.charge(0, 0).await;
+    empty(&ctx)
+}
+
+/// `GET|POST|PUT /library/sections/{id}/refresh` (and `all`): starts asynchronous scans.
+pub(crate) async fn refresh(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let sections: Vec<u32> = if id == "all" {
+        sim.library()
+            .sections()
+            .iter()
+            .map(|s| s.id)
+            .filter(|&s| ctx.user.can_see_section(s))
+            .collect()
+    } else {
+        match id.parse::<u32>() {
+            Ok(s) if ctx.user.can_see_section(s) && sim.library().section(s).is_some() => vec![s],
+            _ => return plex_error(StatusCode::NOT_FOUND),
+        }
+    };
+    if !ctx.user.is_owner {
+        return plex_error(StatusCode::UNAUTHORIZED);
+    }
+    for s in sections {
+        sim.start_scan(s);
+    }
+    sim.charge(0, 0).await;
+    empty(&ctx)
+}
+
+/// `PUT /library/sections/{id}/all?type=&id=1,2&title.value=…`: (batch) metadata edits.
+/// Supported fields: `title`, `originalTitle`, `year`, `index` (`{field}.value`); locks and
+/// tag edits are accepted and ignored.
+pub(crate) async fn edit_all(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    if !ctx.user.is_owner {
+        return plex_error(StatusCode::UNAUTHORIZED);
+    }
+    let Ok(section) = id.parse::<u32>() else {
+        return plex_error(StatusCode::NOT_FOUND);
+    };
+    let Some(ids) = ctx.q("id") else {
+        return plex_error(StatusCode::BAD_REQUEST);
+    };
+    let Ok(ids) = ids
+        .split(',')
+        .map(|s| s.trim().parse::<ItemId>())
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return plex_error(StatusCode::BAD_REQUEST);
+    };
+    let fields: Vec<(String, String)> = ctx
+        .query
+        .iter()
+        .filter_map(|(k, v)| {
+            let field = k.strip_suffix(".value")?;
+            matches!(field, "title" | "originalTitle" | "year" | "index")
+                .then(|| (field.to_string(), v.clone()))
+        })
+        .collect();
+    {
+        let lib = sim.library();
+        if ids
+            .iter()
+            .any(|&i| lib.item(i).is_none_or(|i| i.section().id != section))
+        {
+            return plex_error(StatusCode::NOT_FOUND);
+        }
+    }
+    for item in &ids {
+        if sim.edit_item(*item, &fields).is_err() {
+            return plex_error(StatusCode::BAD_REQUEST);
+        }
+    }
+    sim.charge(ids.len() as u64, 0).await;
+    empty(&ctx)
+}
+
+/// `POST /playlists?uri=&type=audio|video&title=&smart=0|1`.
+pub(crate) async fn create_playlist(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    let Some(title) = ctx.q("title").filter(|t| !t.is_empty()) else {
+        return plex_error(StatusCode::BAD_REQUEST);
+    };
+    let kind = match ctx.q("type") {
+        Some("audio") => PlaylistKind::Audio,
+        Some("video") => PlaylistKind::Video,
+        _ => return plex_error(StatusCode::BAD_REQUEST),
+    };
+    let smart = ctx.flag("smart");
+    let items = match ctx.q("uri") {
+        Some(uri) => match resolve_uri(&sim, &ctx, uri) {
+            Ok(items) => items,
+            Err(status) => return plex_error(status),
+        },
+        None if !smart => Vec::new(),
+        None => return plex_error(StatusCode::BAD_REQUEST),
+    };
+    if !items_fit(&sim, kind, &items) {
+        return plex_error(StatusCode::BAD_REQUEST);
+    }
+    let id = sim
+        .state()
+        .create_playlist(ctx.user.id, title, kind, smart, &items, sim.now());
+    sim.playlist_changed(ctx.user.id, id);
+    let doc = {
+        let lib = sim.library();
+        let state = sim.state();
+        match state.playlist(ctx.user.id, id) {
+            Some(p) => El::container().a("size", 1u32).kid(playlist_el(&lib, p)),
+            None => return plex_error(StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    };
+    sim.charge(items.len() as u64, 1).await;
+    reply(ctx.json, &doc)
+}
+
+fn items_fit(sim: &Sim, kind: PlaylistKind, items: &[ItemId]) -> bool {
+    let lib = sim.library();
+    items.iter().all(|&i| {
+        lib.item(i).is_some_and(|i| match kind {
+            PlaylistKind::Audio => i.kind() == ItemKind::Track,
+            PlaylistKind::Video => matches!(i.kind(), ItemKind::Movie | ItemKind::Episode),
+        })
+    })
+}
+
+fn playlist_id(sim: &Sim, ctx: &Ctx, id: &str) -> Result<(u32, PlaylistKind, bool), StatusCode> {
+    let id: u32 = id.parse().map_err(|_| StatusCode::NOT_FOUND)?;
+    let state = sim.state();
+    let p = state
+        .playlist(ctx.user.id, id)
+        .ok_or(StatusCode::NOT_FOUND)?;
+    Ok((p.id, p.kind, p.smart))
+}
+
+async fn playlist_reply(sim: &Sim, ctx: &Ctx, id: u32) -> Response {
+    let doc = {
+        let lib = sim.library();
+        let state = sim.state();
+        match state.playlist(ctx.user.id, id) {
+            Some(p) => El::container().a("size", 1u32).kid(playlist_el(&lib, p)),
+            None => El::container().a("size", 0u32),
+        }
+    };
+    sim.charge(0, 0).await;
+    reply(ctx.json, &doc)
+}
+
+/// `PUT /playlists/{id}/items?uri=…`.
+pub(crate) async fn add_to_playlist(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let (id, kind, smart) = match playlist_id(&sim, &ctx, &id) {
+        Ok(p) => p,
+        Err(status) => return plex_error(status),
+    };
+    if smart {
+        return plex_error(StatusCode::BAD_REQUEST);
+    }
+    let Some(uri) = ctx.q("uri") else {
+        return plex_error(StatusCode::BAD_REQUEST);
+    };
+    let items = match resolve_uri(&sim, &ctx, uri) {
+        Ok(i) => i,
+        Err(status) => return plex_error(status),
+    };
+    if !items_fit(&sim, kind, &items) {
+        return plex_error(StatusCode::BAD_REQUEST);
+    }
+    if sim
+        .state()
+        .add_to_playlist(ctx.user.id, id, &items, sim.now())
+        .is_err()
+    {
+        return plex_error(StatusCode::NOT_FOUND);
+    }
+    sim.playlist_changed(ctx.user.id, id);
+    playlist_reply(&sim, &ctx, id).await
+}
+
+/// `DELETE /playlists/{id}/items/{playlistItemID}`.
+pub(crate) async fn remove_from_playlist(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path((id, entry)): Path<(String, String)>,
+) -> Response {
+    let (id, _, _) = match playlist_id(&sim, &ctx, &id) {
+        Ok(p) => p,
+        Err(status) => return plex_error(status),
+    };
+    let Ok(entry) = entry.parse::<u32>() else {
+        return plex_error(StatusCode::NOT_FOUND);
+    };
+    if sim
+        .state()
+        .remove_from_playlist(ctx.user.id, id, entry, sim.now())
+        .is_err()
+    {
+        return plex_error(StatusCode::NOT_FOUND);
+    }
+    sim.playlist_changed(ctx.user.id, id);
+    playlist_reply(&sim, &ctx, id).await
+}
+
+/// `PUT /playlists/{id}/items/{playlistItemID}/move?after={playlistItemID}`.
+pub(crate) async fn move_in_playlist(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path((id, entry)): Path<(String, String)>,
+) -> Response {
+    let (id, _, _) = match playlist_id(&sim, &ctx, &id) {
+        Ok(p) => p,
+        Err(status) => return plex_error(status),
+    };
+    let Ok(entry) = entry.parse::<u32>() else {
+        return plex_error(StatusCode::NOT_FOUND);
+    };
+    let after = match ctx.q("after") {
+        None | Some("") => None,
+        Some(a) => match a.parse::<u32>() {
+            Ok(a) => Some(a),
+            Err(_) => return plex_error(StatusCode::BAD_REQUEST),
+        },
+    };
+    if sim
+        .state()
+        .move_in_playlist(ctx.user.id, id, entry, after, sim.now())
+        .is_err()
+    {
+        return plex_error(StatusCode::NOT_FOUND);
+    }
+    sim.playlist_changed(ctx.user.id, id);
+    playlist_reply(&sim, &ctx, id).await
+}
+
+/// `DELETE /playlists/{id}/items`.
+pub(crate) async fn clear_playlist(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let (id, _, _) = match playlist_id(&sim, &ctx, &id) {
+        Ok(p) => p,
+        Err(status) => return plex_error(status),
+    };
+    if sim
+        .state()
+        .clear_playlist(ctx.user.id, id, sim.now())
+        .is_err()
+    {
+        return plex_error(StatusCode::NOT_FOUND);
+    }
+    sim.playlist_changed(ctx.user.id, id);
+    playlist_reply(&sim, &ctx, id).await
+}
+
+/// `PUT /playlists/{id}?title=&summary=`.
+pub(crate) async fn edit_playlist(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let (id, _, _) = match playlist_id(&sim, &ctx, &id) {
+        Ok(p) => p,
+        Err(status) => return plex_error(status),
+    };
+    // Both `title=` and the edit-mixin form `title.value=` are used by clients.
+    let title = ctx
+        .q("title")
+        .or(ctx.q("title.value"))
+        .filter(|t| !t.is_empty());
+    let summary = ctx.q("summary").or(ctx.q("summary.value"));
+    if sim
+        .state()
+        .edit_playlist(ctx.user.id, id, title, summary, sim.now())
+        .is_err()
+    {
+        return plex_error(StatusCode::NOT_FOUND);
+    }
+    sim.playlist_changed(ctx.user.id, id);
+    sim.charge(0, 0).await;
+    empty(&ctx)
+}
+
+/// `DELETE /playlists/{id}`.
+pub(crate) async fn delete_playlist(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let (id, _, _) = match playlist_id(&sim, &ctx, &id) {
+        Ok(p) => p,
+        Err(status) => return plex_error(status),
+    };
+    if sim.state().delete_playlist(ctx.user.id, id).is_err() {
+        return plex_error(StatusCode::NOT_FOUND);
+    }
+    sim.playlist_changed(ctx.user.id, id);
+    sim.charge(0, 0).await;
+    empty(&ctx)
+}
