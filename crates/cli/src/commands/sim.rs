@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
+use cachearr_sim::jellyfin::JellyfinOptions;
 
 /// Arguments of `cachearr sim`.
 ///
@@ -82,12 +83,15 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(sim.serve_plex(plex));
     let jellyfin_addr = match &args.jellyfin_listen {
-        // Hook for the Jellyfin front end (crates/sim/src/jellyfin): bind the listener here and
-        // spawn `sim.serve_jellyfin(listener, …)` into `tasks`, like the Plex one above.
-        Some(_) => anyhow::bail!(
-            "the Jellyfin simulator is not part of this build yet; run without --jellyfin-listen"
-        ),
-        None => None::<std::net::SocketAddr>,
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (--jellyfin-listen)"))?;
+            let bound = listener.local_addr()?;
+            tasks.spawn(sim.serve_jellyfin(listener, JellyfinOptions::default()));
+            Some(bound)
+        }
+        None => None,
     };
     print_banner(&sim, &args, plex_addr, jellyfin_addr, generated);
     tokio::select! {
