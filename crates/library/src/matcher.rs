@@ -107,6 +107,8 @@ pub struct Candidate {
     pub item: ItemNo,
     /// The server's id.
     pub id: String,
+    /// The section it belongs to.
+    pub section_id: String,
     /// The track title.
     pub title: String,
     /// The artist credits, joined with ", ".
@@ -639,6 +641,7 @@ impl<'a> Matcher<'a> {
         Some(Candidate {
             item: ItemNo(item),
             id: view.id().to_string(),
+            section_id: view.section_id().to_string(),
             title: view.title().to_string(),
             artist: view.artists().join(", "),
             album: view.album().map(str::to_string),

@@ -107,6 +107,7 @@ impl MatchStore {
                     best: Some(Candidate {
                         item: visible.item_no(),
                         id: visible.id().to_string(),
+                        section_id: visible.section_id().to_string(),
                         title: visible.title().to_string(),
                         artist: visible.artists().join(", "),
                         album: visible.album().map(str::to_string),

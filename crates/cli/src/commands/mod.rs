@@ -1,5 +1,7 @@
 //! One module per subcommand; [`Command`] dispatches to them.
 
+mod index;
+mod matching;
 mod sim;
 
 use clap::Subcommand;
@@ -9,6 +11,12 @@ use clap::Subcommand;
 pub(crate) enum Command {
     /// Run the simulated Plex and Jellyfin servers (for tests, demos and benchmarks).
     Sim(sim::Args),
+    /// Build, inspect and search a library index (from the simulator's library for now).
+    #[command(long_about = index::LONG_ABOUT)]
+    Index(index::Args),
+    /// Match a playlist file (CSV, JSON, M3U) against a library index.
+    #[command(long_about = matching::LONG_ABOUT)]
+    Match(matching::Args),
 }
 
 impl Command {
@@ -16,6 +24,8 @@ impl Command {
     pub(crate) async fn run(self) -> anyhow::Result<()> {
         match self {
             Command::Sim(args) => sim::run(args).await,
+            Command::Index(args) => index::run(args).await,
+            Command::Match(args) => matching::run(args).await,
         }
     }
 }
