@@ -1,5 +1,488 @@
-//! cachearr-gateway (being built).
+//! cachearr-gateway: the caching proxy in front of Plex and Jellyfin.
+//!
+//! [`Gateway`] holds the configuration, the [`TieredCache`], the upstreams and their guards;
+//! [`Gateway::run`] serves one proxy listener per upstream and the admin listener.
+//!
+//! # Layout
+//! * [`config`] — [`Config`]: the TOML file, flag/env overrides, validation with line numbers,
+//!   the commented [`config::EXAMPLE`].
+//! * [`policy`] — route classes and policies per [`Profile`], compiled into a [`RouteTable`]
+//!   (a radix tree; one walk per request) that returns a [`policy::Decision`]: cache, write
+//!   (pass through and bump tags) or pass.
+//! * [`keys`] — cache keys (canonical query, paging, format, scope) and the installation
+//!   [`Secret`] that keys the token hash.
+//! * [`tags`] — the tag vocabulary shared with the event side (`{up}:item:{id}` …).
+//! * [`upstream`] — [`Upstream`]: pooled hyper client and [`upstream::Guard`] (concurrency caps,
+//!   rate limits, timeouts, retries with jitter, circuit breaker, client vs background budget).
+//! * [`users`] — recently seen users: token trust for shared scope, tokens for warming
+//!   (memory only).
+//! * `proxy` — the request path: validation, cached reads through the engine, pass-through
+//!   streaming, websockets, `Cache-Status`/`X-Cache`/`Age`/`Server-Timing`.
+//! * [`redact`] — token redaction for logs.
+//! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics,
+//!   **owned by `gwadmin`**. The admin listener mounts [`admin_router`]; until `admin::router`
+//!   (taking a [`Gateway`]) exists, that is a minimal router answering `/health` only.
+//!
+//! # For the admin side
+//! [`Gateway`] is cheap to clone. It offers [`Gateway::cache`], [`Gateway::upstreams`] (each
+//! with its guard counters and breaker state), [`Gateway::invalidate_tags`],
+//! [`Gateway::recent_users`] and [`Gateway::warm`] / [`Gateway::fetch_as`] (background budget).
+
 pub mod admin;
+pub mod config;
 pub mod events;
+pub mod keys;
 pub mod metrics;
+pub mod policy;
+mod proxy;
+pub mod redact;
 pub mod tags;
+pub mod upstream;
+pub mod users;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cachearr_engine::{Clock, Outcome, SystemClock, TieredCache};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+pub use crate::config::Config;
+pub use crate::keys::Secret;
+pub use crate::policy::{Class, Profile, RouteTable, Scope};
+pub use crate::upstream::Upstream;
+
+/// Errors of the gateway library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The cache could not be built.
+    #[error("cache: {0}")]
+    Cache(#[from] cachearr_engine::EngineError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The data directory or the secret file is unusable.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// No such upstream.
+    #[error("no upstream named {0:?}")]
+    UnknownUpstream(String),
+    /// A request made on a user's behalf was not valid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The upstream failed a request made on a user's behalf.
+    #[error("{0}")]
+    Upstream(String),
+}
+
+struct Inner {
+    config: Config,
+    metrics: metrics::Metrics,
+    cache: TieredCache,
+    upstreams: Vec<Arc<Upstream>>,
+    secret: Secret,
+    clock: Arc<dyn Clock>,
+}
+
+/// The running gateway's state. Cloning shares it.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("upstreams", &self.inner.upstreams)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Gateway`]; tests inject a clock and a cache.
+pub struct GatewayBuilder {
+    config: Config,
+    clock: Arc<dyn Clock>,
+    cache: Option<TieredCache>,
+    secret: Option<Secret>,
+}
+
+impl GatewayBuilder {
+    /// The clock for the cache, the breaker and token trust (default: system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses this cache instead of building one from the config.
+    #[must_use]
+    pub fn cache(mut self, cache: TieredCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Uses this secret instead of `{data_dir}/secret`.
+    #[must_use]
+    pub fn secret(mut self, secret: Secret) -> Self {
+        self.secret = Some(secret);
+        self
+    }
+
+    /// Opens the data directory and the cache tiers and compiles the routes.
+    ///
+    /// # Errors
+    /// [`GatewayError`] for an unusable configuration, data directory or cache.
+    pub async fn build(self) -> Result<Gateway, GatewayError> {
+        let config = self.config;
+        config.check_runnable()?;
+        let data_err = |source| GatewayError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        };
+        let secret = match self.secret {
+            Some(s) => s,
+            None => Secret::load_or_create(&config.data_dir).map_err(data_err)?,
+        };
+        let cache = match self.cache {
+            Some(c) => c,
+            None => {
+                let mut b = TieredCache::builder()
+                    .memory_max_bytes(config.memory_max_bytes)
+                    .clock(self.clock.clone());
+                if config.disk_enabled {
+                    b = b.disk(config.data_dir.join("cache"), config.disk_max_bytes);
+                }
+                if let Some(first) = config.upstreams.first() {
+                    b = b.refresh_budget(
+                        first.guard.background_max_concurrent,
+                        first.guard.background_rate_per_sec.ceil() as u32,
+                    );
+                }
+                b.build().await?
+            }
+        };
+        let mut upstreams = Vec::new();
+        for u in &config.upstreams {
+            let up = Upstream::new(u.clone(), self.clock.clone())
+                .map_err(|m| GatewayError::Config(config::ConfigError::Invalid(m)))?;
+            upstreams.push(Arc::new(up));
+        }
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                config,
+                metrics: metrics::Metrics::new(),
+                cache,
+                upstreams,
+                secret,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+/// Listeners bound by [`Gateway::bind`], ready to serve.
+#[derive(Debug)]
+pub struct BoundGateway {
+    gateway: Gateway,
+    proxies: Vec<(Arc<Upstream>, TcpListener)>,
+    admin: TcpListener,
+}
+
+impl BoundGateway {
+    /// The proxy listener address of each upstream, in config order.
+    pub fn proxy_addrs(&self) -> Vec<(String, SocketAddr)> {
+        self.proxies
+            .iter()
+            .filter_map(|(u, l)| l.local_addr().ok().map(|a| (u.name.to_string(), a)))
+            .collect()
+    }
+
+    /// The admin listener address.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.local_addr().ok()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
+    /// and flushes the cache.
+    ///
+    /// # Errors
+    /// [`GatewayError`] if the admin server fails.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), GatewayError> {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let mut tasks = Vec::new();
+        for (up, listener) in self.proxies {
+            let gw = self.gateway.clone();
+            tasks.push(tokio::spawn(serve_proxy(gw, up, listener, stop.clone())));
+        }
+        let admin_router = admin_router(self.gateway.clone());
+        let admin_stop = stop.clone();
+        let admin = tokio::spawn(async move {
+            axum::serve(
+                self.admin,
+                admin_router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { admin_stop.cancelled().await })
+            .await
+        });
+        shutdown.await;
+        stop.cancel();
+        for t in tasks {
+            let _ = t.await;
+        }
+        let _ = admin.await;
+        self.gateway.inner.cache.shutdown().await;
+        Ok(())
+    }
+}
+
+/// The router of the admin listener.
+///
+/// `gwadmin`: once `admin::router(Gateway)` exists, make this `admin::router(gateway)`.
+pub fn admin_router(gateway: Gateway) -> axum::Router {
+    let _ = gateway;
+    axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }))
+}
+
+async fn serve_proxy(
+    gw: Gateway,
+    up: Arc<Upstream>,
+    listener: TcpListener,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    // Each connection task holds a clone; at shutdown we wait (bounded) for them to finish.
+    let live = Arc::new(());
+    // HTTP/1.1 only: media-server clients speak it (h2 needs TLS in practice), and hyper's own
+    // h1 builder enforces a header-size limit with a 431.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    let limits = &gw.config().limits;
+    builder
+        .max_buf_size(limits.max_header_bytes.max(8192) + 64 * 1024)
+        .max_header_size(limits.max_header_bytes)
+        .max_headers(limits.max_headers)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(30));
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stop.cancelled() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let gw = gw.clone();
+        let up = up.clone();
+        let service = service_fn(move |req| {
+            let gw = gw.clone();
+            let up = up.clone();
+            async move { Ok::<_, std::convert::Infallible>(proxy::handle(gw, up, req, peer).await) }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let stop = stop.clone();
+        let live = live.clone();
+        tokio::spawn(async move {
+            let _live = live;
+            let mut conn = std::pin::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                () = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    // In-flight requests get a moment to finish; streams and websockets are cut after it.
+    for _ in 0..200 {
+        if Arc::strong_count(&live) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+impl Gateway {
+    /// A builder for `config`.
+    pub fn builder(config: Config) -> GatewayBuilder {
+        GatewayBuilder {
+            config,
+            clock: Arc::new(SystemClock),
+            cache: None,
+            secret: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The Prometheus metrics the proxy updates (rendered by the admin side).
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &TieredCache {
+        &self.inner.cache
+    }
+
+    /// The clock everything reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    pub(crate) fn secret(&self) -> &Secret {
+        &self.inner.secret
+    }
+
+    /// The upstreams, in config order.
+    pub fn upstreams(&self) -> &[Arc<Upstream>] {
+        &self.inner.upstreams
+    }
+
+    /// The upstream with this name.
+    pub fn upstream(&self, name: &str) -> Option<&Arc<Upstream>> {
+        self.inner.upstreams.iter().find(|u| &*u.name == name)
+    }
+
+    /// Bumps tags of one upstream. `tags` may be full tags (`plex:item:5`, from
+    /// [`tags`]) or bare suffixes (`item:5`), which get the upstream's prefix.
+    pub fn invalidate_tags(&self, upstream: &str, tags: &[String]) {
+        let prefix = format!("{upstream}:");
+        for t in tags {
+            if t.starts_with(&prefix) {
+                self.inner.cache.invalidate_tag(t);
+            } else {
+                self.inner.cache.invalidate_tag(&format!("{prefix}{t}"));
+            }
+        }
+    }
+
+    /// Users of `upstream` seen within `within` (most recent first), for warming.
+    pub fn recent_users(
+        &self,
+        upstream: &str,
+        within: std::time::Duration,
+    ) -> Vec<Arc<users::UserRecord>> {
+        let Some(up) = self.upstream(upstream) else {
+            return Vec::new();
+        };
+        let since = self
+            .inner
+            .clock
+            .now_ms()
+            .saturating_sub(u64::try_from(within.as_millis()).unwrap_or(u64::MAX));
+        up.users.seen_since(since)
+    }
+
+    /// Fetches `path_and_query` through the cache as `user`, on the background budget (for
+    /// warming and prefetch). A fresh entry is a hit and costs nothing.
+    ///
+    /// # Errors
+    /// [`GatewayError::BadRequest`] for a path that is not a cached route;
+    /// [`GatewayError::Upstream`] if the upstream failed.
+    pub async fn fetch_as(
+        &self,
+        upstream: &str,
+        user: &Arc<users::UserRecord>,
+        path_and_query: &str,
+    ) -> Result<Outcome, GatewayError> {
+        let up = self
+            .upstream(upstream)
+            .ok_or_else(|| GatewayError::UnknownUpstream(upstream.to_string()))?
+            .clone();
+        proxy::background_fetch(self, &up, user, path_and_query).await
+    }
+
+    /// Runs each upstream's warm list for every user seen within `within`. Returns the number
+    /// of requests made through the cache (hits included) and the number that failed.
+    pub async fn warm(&self, within: std::time::Duration) -> (usize, usize) {
+        let mut done = 0;
+        let mut failed = 0;
+        for up in self.upstreams() {
+            for user in self.recent_users(&up.name, within) {
+                for path in &up.config.warm {
+                    match self.fetch_as(&up.name, &user, path).await {
+                        Ok(_) => done += 1,
+                        Err(e) => {
+                            failed += 1;
+                            tracing::debug!(upstream = %up.name, path = %path, error = %e, "warm failed");
+                        }
+                    }
+                }
+            }
+        }
+        (done, failed)
+    }
+
+    /// Binds every listener (proxy per upstream, admin). Port 0 picks a free port.
+    ///
+    /// # Errors
+    /// [`GatewayError::Bind`] naming the address that failed.
+    pub async fn bind(&self) -> Result<BoundGateway, GatewayError> {
+        let mut proxies = Vec::new();
+        for up in &self.inner.upstreams {
+            let addr = up.config.listen;
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|source| GatewayError::Bind { addr, source })?;
+            proxies.push((up.clone(), l));
+        }
+        let addr = self.inner.config.admin_listen;
+        let admin = TcpListener::bind(addr)
+            .await
+            .map_err(|source| GatewayError::Bind { addr, source })?;
+        Ok(BoundGateway {
+            gateway: self.clone(),
+            proxies,
+            admin,
+        })
+    }
+
+    /// Binds and serves until `shutdown` resolves.
+    ///
+    /// # Errors
+    /// [`GatewayError::Bind`] if a listener cannot be bound.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), GatewayError> {
+        let bound = self.bind().await?;
+        for (name, addr) in bound.proxy_addrs() {
+            tracing::info!(upstream = %name, %addr, "proxy listening");
+        }
+        if let Some(a) = bound.admin_addr() {
+            tracing::info!(addr = %a, "admin listening");
+        }
+        bound.serve(shutdown).await
+    }
+}

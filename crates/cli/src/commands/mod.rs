@@ -2,6 +2,8 @@
 
 mod index;
 mod matching;
+mod config;
+mod serve;
 mod sim;
 
 use clap::Subcommand;
@@ -17,6 +19,10 @@ pub(crate) enum Command {
     /// Match a playlist file (CSV, JSON, M3U) against a library index.
     #[command(long_about = matching::LONG_ABOUT)]
     Match(matching::Args),
+    /// Run the caching gateway in front of a Plex or Jellyfin server.
+    Serve(serve::Args),
+    /// Check a config file or print a commented example.
+    Config(config::Args),
 }
 
 impl Command {
@@ -26,6 +32,8 @@ impl Command {
             Command::Sim(args) => sim::run(args).await,
             Command::Index(args) => index::run(args).await,
             Command::Match(args) => matching::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Config(args) => config::run(args).await,
         }
     }
 }

@@ -1,0 +1,1092 @@
+//! Configuration: the TOML file, the command-line/environment overrides, validation with errors
+//! that point at the offending line, and the commented example (`cachearr config example`).
+//!
+//! Layering, lowest to highest: built-in defaults → the file → `CACHEARR_*` environment
+//! variables → flags. clap merges the last two (every flag has an `env`), so this module only
+//! sees a [`ConfigOverrides`] on top of the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+use crate::policy::{Class, Profile, Scope};
+
+/// Where the admin listener binds unless told otherwise: loopback only.
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8485";
+/// Where the first upstream's proxy listener binds unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8484";
+
+/// A configuration problem. Parse and validation errors carry the line and column.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema.
+    #[error("{origin}:{line}:{column}: {message}\n{snippet}")]
+    Parse {
+        /// File name (or `<config>`).
+        origin: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+        /// The offending line with a caret under the column.
+        snippet: String,
+    },
+    /// A value is unusable and has no position (it came from a flag or the environment).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The whole, validated configuration of one gateway process.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Directory for the disk tier, the installation secret and other state.
+    pub data_dir: PathBuf,
+    /// Admin listener address (loopback by default).
+    pub admin_listen: SocketAddr,
+    /// Token required by mutating admin endpoints; required to bind the admin listener beyond
+    /// loopback. Kept in memory only.
+    pub admin_token: Option<String>,
+    /// Memory tier byte limit.
+    pub memory_max_bytes: u64,
+    /// Whether the embedded disk tier is on.
+    pub disk_enabled: bool,
+    /// Disk tier byte limit.
+    pub disk_max_bytes: u64,
+    /// Optional Redis / Valkey URL for the shared tier.
+    pub redis_url: Option<String>,
+    /// Limits on client requests.
+    pub limits: RequestLimits,
+    /// How long after the upstream accepted a token that token may read shared-scope entries.
+    pub token_trust: Duration,
+    /// The upstream servers, each with its own proxy listener.
+    pub upstreams: Vec<UpstreamConfig>,
+}
+
+/// Limits on what a client may send; beyond them the request gets a 4xx before any work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// Longest request target (path + query) in bytes → 414.
+    pub max_uri_bytes: usize,
+    /// Largest header section in bytes → 431 (enforced by the HTTP/1 parser).
+    pub max_header_bytes: usize,
+    /// Most header fields → 431.
+    pub max_headers: usize,
+    /// Largest request body in bytes → 413.
+    pub max_body_bytes: u64,
+    /// Largest upstream response body the cache stores; larger answers are passed on unstored.
+    pub max_cached_body_bytes: u64,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        Self {
+            max_uri_bytes: 8 * 1024,
+            max_header_bytes: 64 * 1024,
+            max_headers: 100,
+            max_body_bytes: 64 * 1024 * 1024,
+            max_cached_body_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// One upstream media server.
+#[derive(Clone, Debug)]
+pub struct UpstreamConfig {
+    /// Short name: the first part of every cache key and tag (`plex`, `jellyfin`, `living-room`).
+    pub name: String,
+    /// Which API it speaks.
+    pub profile: Profile,
+    /// Base URL (`http://host:32400`); a path prefix is kept.
+    pub url: http::Uri,
+    /// The proxy listener for this upstream.
+    pub listen: SocketAddr,
+    /// The owner's token, used by the event listeners (websocket subscription). Never logged.
+    pub token: Option<String>,
+    /// Protection of the upstream.
+    pub guard: GuardConfig,
+    /// Per-class policy overrides (on top of the global ones).
+    pub classes: Vec<(Class, PolicyOverride)>,
+    /// Per-path-pattern overrides, in file order.
+    pub routes: Vec<RouteOverride>,
+    /// Paths (with query) warmed for each recently seen user by `POST /api/warm`.
+    pub warm: Vec<String>,
+    /// Prefetch after listings (seed 000).
+    pub prefetch: PrefetchConfig,
+}
+
+/// How hard cachearr may lean on one upstream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GuardConfig {
+    /// Concurrent client requests in flight to the upstream.
+    pub max_concurrent: usize,
+    /// Sustained client requests per second (token bucket).
+    pub rate_per_sec: f64,
+    /// Burst size of the token bucket.
+    pub burst: u32,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Time to the response headers (and, for cached reads, to the whole body).
+    pub read_timeout: Duration,
+    /// Retries for idempotent reads after connect errors, timeouts, 502/503/504.
+    pub retries: u32,
+    /// Base of the jittered exponential back-off between retries.
+    pub retry_backoff: Duration,
+    /// Consecutive failures that open the circuit.
+    pub breaker_failures: u32,
+    /// How long the circuit stays open before one probe is let through.
+    pub breaker_cooldown: Duration,
+    /// Concurrent background requests (refresh, warm, prefetch); a separate, smaller budget.
+    pub background_max_concurrent: usize,
+    /// Background requests per second.
+    pub background_rate_per_sec: f64,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent: 32,
+            rate_per_sec: 200.0,
+            burst: 400,
+            connect_timeout: Duration::from_secs(3),
+            read_timeout: Duration::from_secs(60),
+            retries: 2,
+            retry_backoff: Duration::from_millis(50),
+            breaker_failures: 5,
+            breaker_cooldown: Duration::from_secs(10),
+            background_max_concurrent: 4,
+            background_rate_per_sec: 20.0,
+        }
+    }
+}
+
+/// Prefetch settings (used by the prefetcher).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrefetchConfig {
+    /// Whether prefetch runs at all.
+    pub enabled: bool,
+    /// Most follow-up requests one listing may trigger.
+    pub max_per_listing: usize,
+}
+
+impl Default for PrefetchConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_per_listing: 20,
+        }
+    }
+}
+
+/// Values that replace a class's or a route's defaults; `None` keeps the default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyOverride {
+    /// Fresh TTL.
+    pub fresh: Option<Duration>,
+    /// Stale-while-revalidate window.
+    pub stale_while_revalidate: Option<Duration>,
+    /// Stale-if-error window.
+    pub stale_if_error: Option<Duration>,
+    /// How long a 404 is kept.
+    pub negative_ttl: Option<Duration>,
+    /// User or shared scope.
+    pub scope: Option<Scope>,
+    /// `false` turns caching off (pass-through).
+    pub cache: Option<bool>,
+}
+
+/// A policy override for requests whose path matches `pattern`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteOverride {
+    /// A path pattern: literal segments, `{name}` for one segment, `{*rest}` for the rest.
+    pub pattern: String,
+    /// The class to give matching reads (default: keep the built-in class, or `metadata`).
+    pub class: Option<Class>,
+    /// The values to change.
+    pub policy: PolicyOverride,
+    /// Where it was written, for error messages (`file:line`).
+    pub origin: String,
+}
+
+/// Values given on the command line or in `CACHEARR_*` variables; they beat the file.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigOverrides {
+    /// `--plex URL`: the (first) Plex upstream's URL, added if the file has none.
+    pub plex: Option<String>,
+    /// `--jellyfin URL`: the (first) Jellyfin upstream's URL, added if the file has none.
+    pub jellyfin: Option<String>,
+    /// `--listen`: the first upstream's proxy listener.
+    pub listen: Option<SocketAddr>,
+    /// `--admin-listen`.
+    pub admin_listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--admin-token`.
+    pub admin_token: Option<String>,
+    /// `--redis`.
+    pub redis_url: Option<String>,
+    /// `--memory-max` in bytes.
+    pub memory_max_bytes: Option<u64>,
+    /// `--no-disk`.
+    pub no_disk: bool,
+}
+
+impl Config {
+    /// Reads and validates a file.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] if the file cannot be read; [`ConfigError::Parse`] with the line and
+    /// column for syntax, schema and value errors.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates TOML text; `origin` names it in error messages.
+    ///
+    /// # Errors
+    /// [`ConfigError::Parse`] pointing at the offending line.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            parse_error(text, origin, span.start, e.message())
+        })?;
+        raw.validate(text, origin)
+    }
+
+    /// The built-in defaults with no upstream (flags must add one).
+    pub fn empty() -> Config {
+        Config {
+            data_dir: PathBuf::from("./data"),
+            admin_listen: parse_addr(DEFAULT_ADMIN_LISTEN),
+            admin_token: None,
+            memory_max_bytes: 256 * 1024 * 1024,
+            disk_enabled: true,
+            disk_max_bytes: 4 * 1024 * 1024 * 1024,
+            redis_url: None,
+            limits: RequestLimits::default(),
+            token_trust: Duration::from_secs(3600),
+            upstreams: Vec::new(),
+        }
+    }
+
+    /// A one-upstream configuration with defaults everywhere else (what `--plex URL` gives).
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] if the URL is unusable.
+    pub fn single(profile: Profile, url: &str, listen: SocketAddr) -> Result<Config, ConfigError> {
+        let mut config = Config::empty();
+        config.upstreams.push(UpstreamConfig::new(
+            profile.as_str(),
+            profile,
+            parse_upstream_url(url).map_err(ConfigError::Invalid)?,
+            listen,
+        ));
+        Ok(config)
+    }
+
+    /// Applies flag / environment overrides, then checks the result is runnable.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for an unusable URL, no upstream at all, clashing listeners, or
+    /// an admin listener beyond loopback without an admin token.
+    pub fn apply_overrides(&mut self, o: ConfigOverrides) -> Result<(), ConfigError> {
+        for (profile, url) in [(Profile::Plex, &o.plex), (Profile::Jellyfin, &o.jellyfin)] {
+            let Some(url) = url else { continue };
+            let uri = parse_upstream_url(url)
+                .map_err(|e| ConfigError::Invalid(format!("--{}: {e}", profile.as_str())))?;
+            match self.upstreams.iter_mut().find(|u| u.profile == profile) {
+                Some(existing) => existing.url = uri,
+                None => {
+                    let listen = next_free_listen(&self.upstreams);
+                    let mut name = profile.as_str().to_string();
+                    if self.upstreams.iter().any(|u| u.name == name) {
+                        name.push_str("-2");
+                    }
+                    self.upstreams
+                        .push(UpstreamConfig::new(&name, profile, uri, listen));
+                }
+            }
+        }
+        if let Some(listen) = o.listen {
+            match self.upstreams.first_mut() {
+                Some(first) => first.listen = listen,
+                None => {
+                    return Err(ConfigError::Invalid(
+                        "--listen given but no upstream".into(),
+                    ));
+                }
+            }
+        }
+        if let Some(a) = o.admin_listen {
+            self.admin_listen = a;
+        }
+        if let Some(d) = o.data_dir {
+            self.data_dir = d;
+        }
+        if o.admin_token.is_some() {
+            self.admin_token = o.admin_token;
+        }
+        if o.redis_url.is_some() {
+            self.redis_url = o.redis_url;
+        }
+        if let Some(m) = o.memory_max_bytes {
+            self.memory_max_bytes = m;
+        }
+        if o.no_disk {
+            self.disk_enabled = false;
+        }
+        self.check_runnable()
+    }
+
+    /// Checks what only makes sense once everything is merged.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] describing the first problem.
+    pub fn check_runnable(&self) -> Result<(), ConfigError> {
+        if self.upstreams.is_empty() {
+            return Err(ConfigError::Invalid(
+                "no upstream: give --plex URL or --jellyfin URL, or a --config file with \
+                 [[upstream]] tables"
+                    .into(),
+            ));
+        }
+        let mut seen: Vec<(SocketAddr, &str)> = vec![(self.admin_listen, "the admin listener")];
+        for u in &self.upstreams {
+            if let Some((_, other)) = seen
+                .iter()
+                .find(|(a, _)| *a == u.listen && u.listen.port() != 0)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "upstream {:?} listens on {}, which {other} already uses",
+                    u.name, u.listen
+                )));
+            }
+            seen.push((u.listen, &u.name));
+        }
+        let mut names: Vec<&str> = self.upstreams.iter().map(|u| u.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ConfigError::Invalid(format!(
+                "two upstreams are named {:?}",
+                w[0]
+            )));
+        }
+        if !self.admin_listen.ip().is_loopback() && self.admin_token.is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "the admin listener {} is not on loopback: set an admin token \
+                 (--admin-token or CACHEARR_ADMIN_TOKEN) or keep it on 127.0.0.1",
+                self.admin_listen
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl UpstreamConfig {
+    /// An upstream with default guard, policies and warm list.
+    pub fn new(name: &str, profile: Profile, url: http::Uri, listen: SocketAddr) -> Self {
+        Self {
+            name: name.to_string(),
+            profile,
+            url,
+            listen,
+            token: None,
+            guard: GuardConfig::default(),
+            classes: Vec::new(),
+            routes: Vec::new(),
+            warm: profile
+                .default_warm()
+                .iter()
+                .map(|s| (*s).to_string())
+                .collect(),
+            prefetch: PrefetchConfig::default(),
+        }
+    }
+}
+
+fn next_free_listen(upstreams: &[UpstreamConfig]) -> SocketAddr {
+    let mut addr = parse_addr(DEFAULT_LISTEN);
+    while upstreams.iter().any(|u| u.listen == addr) {
+        addr.set_port(addr.port().saturating_add(10));
+    }
+    addr
+}
+
+fn parse_addr(s: &str) -> SocketAddr {
+    s.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+/// Checks an upstream base URL: `http://host[:port][/prefix]`, no query, no credentials.
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn parse_upstream_url(s: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => {
+            return Err(format!(
+                "{s:?}: https upstreams are not supported yet; use the server's http port"
+            ));
+        }
+        _ => return Err(format!("{s:?} must start with http://")),
+    }
+    let Some(authority) = uri.authority() else {
+        return Err(format!("{s:?} has no host"));
+    };
+    if authority.as_str().contains('@') {
+        return Err(format!("{s:?}: credentials in the URL are not supported"));
+    }
+    if uri.query().is_some() {
+        return Err(format!("{s:?}: the upstream URL must not have a query"));
+    }
+    Ok(uri)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file format. `deny_unknown_fields` everywhere: a typo is an error with a line, not a
+// silently ignored setting.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    data_dir: Option<PathBuf>,
+    admin_listen: Option<SocketAddr>,
+    admin_token: Option<String>,
+    token_trust: Option<Dur>,
+    #[serde(default)]
+    cache: RawCache,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    policy: std::collections::BTreeMap<toml::Spanned<String>, RawPolicy>,
+    #[serde(default)]
+    upstream: Vec<RawUpstream>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    memory_max: Option<ByteSize>,
+    disk: Option<bool>,
+    disk_max: Option<ByteSize>,
+    redis: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_uri: Option<ByteSize>,
+    max_header: Option<ByteSize>,
+    max_headers: Option<usize>,
+    max_body: Option<ByteSize>,
+    max_cached_body: Option<ByteSize>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    fresh: Option<Dur>,
+    stale_while_revalidate: Option<Dur>,
+    stale_if_error: Option<Dur>,
+    negative_ttl: Option<Dur>,
+    scope: Option<Scope>,
+    cache: Option<bool>,
+}
+
+impl RawPolicy {
+    fn into_override(self) -> PolicyOverride {
+        PolicyOverride {
+            fresh: self.fresh.map(|d| d.0),
+            stale_while_revalidate: self.stale_while_revalidate.map(|d| d.0),
+            stale_if_error: self.stale_if_error.map(|d| d.0),
+            negative_ttl: self.negative_ttl.map(|d| d.0),
+            scope: self.scope,
+            cache: self.cache,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpstream {
+    name: Option<toml::Spanned<String>>,
+    profile: Profile,
+    url: toml::Spanned<String>,
+    listen: Option<toml::Spanned<SocketAddr>>,
+    token: Option<String>,
+    #[serde(default)]
+    guard: RawGuard,
+    #[serde(default)]
+    policy: std::collections::BTreeMap<toml::Spanned<String>, RawPolicy>,
+    #[serde(default)]
+    route: Vec<RawRoute>,
+    warm: Option<Vec<String>>,
+    #[serde(default)]
+    prefetch: RawPrefetch,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGuard {
+    max_concurrent: Option<usize>,
+    rate_per_sec: Option<f64>,
+    burst: Option<u32>,
+    connect_timeout: Option<Dur>,
+    read_timeout: Option<Dur>,
+    retries: Option<u32>,
+    retry_backoff: Option<Dur>,
+    breaker_failures: Option<u32>,
+    breaker_cooldown: Option<Dur>,
+    background_max_concurrent: Option<usize>,
+    background_rate_per_sec: Option<f64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPrefetch {
+    enabled: Option<bool>,
+    max_per_listing: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    path: toml::Spanned<String>,
+    class: Option<Class>,
+    fresh: Option<Dur>,
+    stale_while_revalidate: Option<Dur>,
+    stale_if_error: Option<Dur>,
+    negative_ttl: Option<Dur>,
+    scope: Option<Scope>,
+    cache: Option<bool>,
+}
+
+impl RawConfig {
+    fn validate(self, text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let err = |pos: usize, msg: String| parse_error(text, origin, pos, &msg);
+        let mut config = Config::empty();
+        if let Some(d) = self.data_dir {
+            config.data_dir = d;
+        }
+        if let Some(a) = self.admin_listen {
+            config.admin_listen = a;
+        }
+        config.admin_token = self.admin_token;
+        if let Some(t) = self.token_trust {
+            config.token_trust = t.0;
+        }
+        if let Some(m) = self.cache.memory_max {
+            config.memory_max_bytes = m.0;
+        }
+        if let Some(d) = self.cache.disk {
+            config.disk_enabled = d;
+        }
+        if let Some(m) = self.cache.disk_max {
+            config.disk_max_bytes = m.0;
+        }
+        config.redis_url = self.cache.redis;
+        let l = &mut config.limits;
+        if let Some(v) = self.limits.max_uri {
+            l.max_uri_bytes = usize::try_from(v.0).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = self.limits.max_header {
+            l.max_header_bytes = usize::try_from(v.0).unwrap_or(usize::MAX).max(8192);
+        }
+        if let Some(v) = self.limits.max_headers {
+            l.max_headers = v;
+        }
+        if let Some(v) = self.limits.max_body {
+            l.max_body_bytes = v.0;
+        }
+        if let Some(v) = self.limits.max_cached_body {
+            l.max_cached_body_bytes = v.0;
+        }
+        let global = class_overrides(self.policy, &err)?;
+        for (i, raw) in self.upstream.into_iter().enumerate() {
+            let url =
+                parse_upstream_url(raw.url.get_ref()).map_err(|m| err(raw.url.span().start, m))?;
+            let name = match &raw.name {
+                Some(n) => {
+                    let ok = !n.get_ref().is_empty()
+                        && n.get_ref()
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                    if !ok {
+                        return Err(err(
+                            n.span().start,
+                            "an upstream name is letters, digits, '-' and '_'".into(),
+                        ));
+                    }
+                    n.get_ref().clone()
+                }
+                None if i == 0 => raw.profile.as_str().to_string(),
+                None => format!("{}-{}", raw.profile.as_str(), i + 1),
+            };
+            let listen = match raw.listen {
+                Some(l) => l.into_inner(),
+                None => next_free_listen(&config.upstreams),
+            };
+            let mut up = UpstreamConfig::new(&name, raw.profile, url, listen);
+            up.token = raw.token;
+            let g = raw.guard;
+            let d = GuardConfig::default();
+            up.guard = GuardConfig {
+                max_concurrent: g.max_concurrent.unwrap_or(d.max_concurrent).max(1),
+                rate_per_sec: g.rate_per_sec.unwrap_or(d.rate_per_sec).max(0.001),
+                burst: g.burst.unwrap_or(d.burst).max(1),
+                connect_timeout: g.connect_timeout.map_or(d.connect_timeout, |x| x.0),
+                read_timeout: g.read_timeout.map_or(d.read_timeout, |x| x.0),
+                retries: g.retries.unwrap_or(d.retries),
+                retry_backoff: g.retry_backoff.map_or(d.retry_backoff, |x| x.0),
+                breaker_failures: g.breaker_failures.unwrap_or(d.breaker_failures).max(1),
+                breaker_cooldown: g.breaker_cooldown.map_or(d.breaker_cooldown, |x| x.0),
+                background_max_concurrent: g
+                    .background_max_concurrent
+                    .unwrap_or(d.background_max_concurrent)
+                    .max(1),
+                background_rate_per_sec: g
+                    .background_rate_per_sec
+                    .unwrap_or(d.background_rate_per_sec)
+                    .max(0.001),
+            };
+            // Global class overrides first, the upstream's own after: later entries win.
+            up.classes = global.clone();
+            up.classes.extend(class_overrides(raw.policy, &err)?);
+            for r in raw.route {
+                let pattern = r.path.get_ref().clone();
+                crate::policy::check_pattern(&pattern).map_err(|m| err(r.path.span().start, m))?;
+                up.routes.push(RouteOverride {
+                    pattern,
+                    class: r.class,
+                    policy: PolicyOverride {
+                        fresh: r.fresh.map(|d| d.0),
+                        stale_while_revalidate: r.stale_while_revalidate.map(|d| d.0),
+                        stale_if_error: r.stale_if_error.map(|d| d.0),
+                        negative_ttl: r.negative_ttl.map(|d| d.0),
+                        scope: r.scope,
+                        cache: r.cache,
+                    },
+                    origin: format!("{origin}:{}", line_col(text, r.path.span().start).0),
+                });
+            }
+            // Compile now so a conflicting pattern is reported at its line.
+            crate::policy::RouteTable::compile(&up).map_err(|e| match e {
+                crate::policy::RouteError::Pattern { index, message } => {
+                    let origin = up.routes.get(index).map_or("", |r| r.origin.as_str());
+                    ConfigError::Invalid(format!("{origin}: {message}"))
+                }
+            })?;
+            if let Some(w) = raw.warm {
+                up.warm = w;
+            }
+            if let Some(e) = raw.prefetch.enabled {
+                up.prefetch.enabled = e;
+            }
+            if let Some(m) = raw.prefetch.max_per_listing {
+                up.prefetch.max_per_listing = m;
+            }
+            if let Some(prev) = config.upstreams.iter().find(|u| u.name == up.name) {
+                let pos = raw
+                    .name
+                    .as_ref()
+                    .map_or(raw.url.span().start, |n| n.span().start);
+                return Err(err(pos, format!("a second upstream named {:?}", prev.name)));
+            }
+            if let Some(prev) = config.upstreams.iter().find(|u| u.listen == up.listen) {
+                let pos = raw.url.span().start;
+                return Err(err(
+                    pos,
+                    format!("upstream {:?} already listens on {}", prev.name, up.listen),
+                ));
+            }
+            config.upstreams.push(up);
+        }
+        Ok(config)
+    }
+}
+
+fn class_overrides(
+    map: std::collections::BTreeMap<toml::Spanned<String>, RawPolicy>,
+    err: &impl Fn(usize, String) -> ConfigError,
+) -> Result<Vec<(Class, PolicyOverride)>, ConfigError> {
+    let mut out = Vec::new();
+    for (name, raw) in map {
+        let class = Class::from_name(name.get_ref()).ok_or_else(|| {
+            err(
+                name.span().start,
+                format!(
+                    "unknown class {:?}; the classes are {}",
+                    name.get_ref(),
+                    Class::ALL
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+        out.push((class, raw.into_override()));
+    }
+    Ok(out)
+}
+
+fn line_col(text: &str, pos: usize) -> (usize, usize) {
+    let pos = pos.min(text.len());
+    let before = text.get(..pos).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn parse_error(text: &str, origin: &str, pos: usize, message: &str) -> ConfigError {
+    let (line, column) = line_col(text, pos);
+    let src = text.lines().nth(line - 1).unwrap_or("");
+    let gutter = format!("{line} | ");
+    let snippet = format!(
+        "{gutter}{src}\n{:width$}^",
+        "",
+        width = gutter.len() + column.saturating_sub(1)
+    );
+    ConfigError::Parse {
+        origin: origin.to_string(),
+        line,
+        column,
+        message: message.trim().to_string(),
+        snippet,
+    }
+}
+
+/// A duration written as `"90s"`, `"5m"`, `"1h30m"`, `"7d"`, `"250ms"` or a number of seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a duration such as \"30s\", \"5m\", \"1h\", \"7d\" or seconds")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
+                u64::try_from(v)
+                    .map(|s| Dur(Duration::from_secs(s)))
+                    .map_err(|_| E::custom("a duration cannot be negative"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
+                parse_duration(v).map(Dur).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses `"250ms"`, `"30s"`, `"5m"`, `"1h30m"`, `"7d"`, `"0"`.
+///
+/// # Errors
+/// A message naming the bad input.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let bad =
+        || format!("{s:?} is not a duration (use e.g. \"250ms\", \"30s\", \"5m\", \"1h\", \"7d\")");
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: u64 = rest
+            .get(..digits)
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(bad)?;
+        rest = rest.get(digits..).unwrap_or("");
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = rest.get(..unit_len).unwrap_or("");
+        rest = rest.get(unit_len..).unwrap_or("");
+        let part = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            "d" => Duration::from_secs(n.saturating_mul(86_400)),
+            _ => return Err(bad()),
+        };
+        total = total.saturating_add(part);
+    }
+    Ok(total)
+}
+
+/// A byte size written as `"512MiB"`, `"4GiB"`, `"64KiB"`, `"1000"` or a number of bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = ByteSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a size such as \"512MiB\", \"4GiB\" or a number of bytes")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ByteSize, E> {
+                u64::try_from(v)
+                    .map(ByteSize)
+                    .map_err(|_| E::custom("a size cannot be negative"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ByteSize, E> {
+                parse_byte_size(v).map(ByteSize).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses `"512MiB"`, `"4GiB"`, `"64KiB"`, `"10MB"`, `"1000"`.
+///
+/// # Errors
+/// A message naming the bad input.
+pub fn parse_byte_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let bad = || format!("{s:?} is not a size (use e.g. \"512MiB\", \"4GiB\", or bytes)");
+    let n: u64 = t
+        .get(..digits)
+        .and_then(|d| d.parse().ok())
+        .ok_or_else(bad)?;
+    let mult: u64 = match t.get(digits..).unwrap_or("").trim() {
+        "" | "B" => 1,
+        "KiB" | "K" | "k" => 1 << 10,
+        "MiB" | "M" => 1 << 20,
+        "GiB" | "G" => 1 << 30,
+        "TiB" | "T" => 1 << 40,
+        "KB" | "kB" => 1000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(mult).ok_or_else(bad)
+}
+
+/// The commented example printed by `cachearr config example`. It parses (a test checks).
+pub const EXAMPLE: &str = r#"# cachearr configuration. Every setting is optional unless marked otherwise.
+# Precedence: built-in defaults < this file < CACHEARR_* environment variables < flags.
+# Durations: "250ms", "30s", "5m", "1h", "7d" (or a number of seconds).
+# Sizes: "64KiB", "512MiB", "4GiB" (or a number of bytes).
+
+# Where the disk cache and the installation secret (owner-only permissions) live.
+data_dir = "./data"
+
+# The admin listener (dashboard, /api/*, /metrics, /health, webhooks). It refuses to bind beyond
+# loopback unless admin_token is set (better: CACHEARR_ADMIN_TOKEN, so it stays out of files).
+admin_listen = "127.0.0.1:8485"
+# admin_token = "change-me"
+
+# How long after the media server accepted a token that token may read shared entries
+# (identity, images). Requests with no token or an unknown one always go to the server.
+token_trust = "1h"
+
+[cache]
+memory_max = "256MiB"
+disk = true             # the embedded disk tier; survives restarts
+disk_max = "4GiB"
+# redis = "redis://127.0.0.1:6379"   # optional shared tier for several gateways
+
+[limits]
+max_uri = "8KiB"         # longer request targets get 414
+max_header = "64KiB"     # larger header sections get 431
+max_headers = 100
+max_body = "64MiB"       # larger request bodies get 413
+max_cached_body = "32MiB" # larger upstream answers are passed on but not stored
+
+# Policy overrides for every upstream, per class. The classes are: identity, sections, listing,
+# metadata, search, recent, ondeck, history, sessions, activities, playlists, images, pass.
+[policy.sessions]
+fresh = "10s"
+stale_if_error = "1m"
+
+[policy.metadata]
+fresh = "1h"
+stale_while_revalidate = "1d"
+stale_if_error = "7d"
+
+# One table per media server; each gets its own proxy listener.
+[[upstream]]
+name = "plex"                       # first part of cache keys and tags
+profile = "plex"                    # required: plex or jellyfin
+url = "http://127.0.0.1:32400"      # required
+listen = "127.0.0.1:8484"
+# token = "..."                     # owner token for change notifications (better: in env)
+
+# Protect the server: client budget, then a smaller background budget (refresh, warm, prefetch).
+[upstream.guard]
+max_concurrent = 32
+rate_per_sec = 200
+burst = 400
+connect_timeout = "3s"
+read_timeout = "60s"
+retries = 2                         # idempotent reads only, jittered back-off
+retry_backoff = "50ms"
+breaker_failures = 5                # consecutive failures that open the circuit
+breaker_cooldown = "10s"
+background_max_concurrent = 4
+background_rate_per_sec = 20
+
+# Class overrides for this upstream only (beat the global [policy.*] tables).
+[upstream.policy.ondeck]
+fresh = "30s"
+
+# Per-path overrides: {name} matches one path segment, {*rest} the rest of the path.
+[[upstream.route]]
+path = "/library/sections/{id}/all"
+class = "listing"
+fresh = "2h"
+
+[[upstream.route]]
+path = "/butler"
+cache = false                       # never cache
+
+# Warmed for each recently seen user by POST /api/warm.
+# warm = ["/library/sections", "/library/onDeck", "/library/recentlyAdded"]
+
+[upstream.prefetch]
+enabled = true
+max_per_listing = 20
+
+# A second server gets its own listener.
+# [[upstream]]
+# name = "jellyfin"
+# profile = "jellyfin"
+# url = "http://127.0.0.1:8096"
+# listen = "127.0.0.1:8496"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_parses_and_means_what_it_says() {
+        let c = Config::from_toml(EXAMPLE, "example.toml").unwrap();
+        assert_eq!(c.upstreams.len(), 1);
+        let u = &c.upstreams[0];
+        assert_eq!(u.name, "plex");
+        assert_eq!(u.profile, Profile::Plex);
+        assert_eq!(u.guard.breaker_failures, 5);
+        assert_eq!(u.routes.len(), 2);
+        assert_eq!(u.routes[1].policy.cache, Some(false));
+        assert!(
+            u.classes
+                .iter()
+                .any(|(c, p)| *c == Class::OnDeck && p.fresh == Some(Duration::from_secs(30)))
+        );
+        assert_eq!(c.memory_max_bytes, 256 << 20);
+        c.check_runnable().unwrap();
+    }
+
+    #[test]
+    fn errors_point_at_the_line() {
+        let text = "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\nlisten = \"nope\"\n";
+        match Config::from_toml(text, "t.toml") {
+            Err(ConfigError::Parse { line, .. }) => assert_eq!(line, 4),
+            other => panic!("{other:?}"),
+        }
+        let text = "[[upstream]]\nprofile = \"plex\"\nurl = \"ftp://x\"\n";
+        match Config::from_toml(text, "t.toml") {
+            Err(ConfigError::Parse { line, message, .. }) => {
+                assert_eq!(line, 3);
+                assert!(message.contains("http://"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = "[policy.nonsense]\nfresh = \"1m\"\n";
+        match Config::from_toml(text, "t.toml") {
+            Err(ConfigError::Parse { line, message, .. }) => {
+                assert_eq!(line, 1);
+                assert!(message.contains("unknown class"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = "[cache]\nmemroy_max = 5\n";
+        match Config::from_toml(text, "t.toml") {
+            Err(ConfigError::Parse { line, message, .. }) => {
+                assert_eq!(line, 2);
+                assert!(message.contains("memroy_max"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = "[policy.sessions]\nfresh = \"ten seconds\"\n";
+        match Config::from_toml(text, "t.toml") {
+            Err(ConfigError::Parse { line, .. }) => assert_eq!(line, 2),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
+        assert!(parse_duration("5 minutes").is_err());
+        assert!(parse_duration("").is_err());
+        assert_eq!(parse_byte_size("512MiB").unwrap(), 512 << 20);
+        assert!(parse_byte_size("lots").is_err());
+        assert!(parse_byte_size("99999999999999TiB").is_err());
+    }
+
+    #[test]
+    fn overrides_beat_the_file() {
+        let mut c = Config::from_toml(EXAMPLE, "example.toml").unwrap();
+        c.apply_overrides(ConfigOverrides {
+            plex: Some("http://10.0.0.2:32400".into()),
+            jellyfin: Some("http://10.0.0.3:8096".into()),
+            listen: Some("127.0.0.1:9000".parse().unwrap()),
+            no_disk: true,
+            ..ConfigOverrides::default()
+        })
+        .unwrap();
+        assert_eq!(c.upstreams[0].url, "http://10.0.0.2:32400");
+        assert_eq!(c.upstreams[0].listen.port(), 9000);
+        assert_eq!(c.upstreams[1].profile, Profile::Jellyfin);
+        assert!(!c.disk_enabled);
+        let mut c = Config::empty();
+        assert!(c.apply_overrides(ConfigOverrides::default()).is_err());
+        let mut c =
+            Config::single(Profile::Plex, "http://h:1", "127.0.0.1:0".parse().unwrap()).unwrap();
+        let e = c.apply_overrides(ConfigOverrides {
+            admin_listen: Some("0.0.0.0:8485".parse().unwrap()),
+            ..ConfigOverrides::default()
+        });
+        assert!(e.is_err());
+    }
+}

@@ -1,0 +1,1249 @@
+//! Route policies: which requests are cached, for how long, in which scope and under which tags,
+//! and which requests are writes that invalidate tags.
+//!
+//! The built-in tables follow DESIGN's route-policy table per [`Profile`]; config overrides are
+//! applied per class and per path pattern. Everything is compiled once into a [`RouteTable`]
+//! (a `matchit` radix tree: one walk of the path per request, no regex scan), whose
+//! [`RouteTable::classify`] returns a [`Decision`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cachearr_engine::Policy;
+use http::Method;
+use serde::Deserialize;
+
+use crate::config::{PolicyOverride, UpstreamConfig};
+use crate::tags;
+
+/// Which API an upstream speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Plex Media Server.
+    Plex,
+    /// Jellyfin (paths are case-insensitive).
+    Jellyfin,
+}
+
+impl Profile {
+    /// `plex` or `jellyfin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Plex => "plex",
+            Profile::Jellyfin => "jellyfin",
+        }
+    }
+
+    /// Paths warmed for each recently seen user by default.
+    pub fn default_warm(self) -> &'static [&'static str] {
+        match self {
+            Profile::Plex => &[
+                "/library/sections",
+                "/library/onDeck",
+                "/library/recentlyAdded",
+            ],
+            Profile::Jellyfin => &["/UserViews", "/Items/Latest", "/UserItems/Resume"],
+        }
+    }
+}
+
+/// Who may share a cached entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// One entry per user (keyed hash of the token). The default.
+    User,
+    /// One entry for every user whose token the upstream accepted recently.
+    Shared,
+}
+
+/// The route classes of DESIGN's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    /// `/identity`, `/System/Info/Public`.
+    Identity,
+    /// The list of sections / views.
+    Sections,
+    /// Section listings.
+    Listing,
+    /// Item metadata, children, leaves.
+    Metadata,
+    /// Searches.
+    Search,
+    /// Recently added.
+    Recent,
+    /// On deck / continue watching.
+    #[serde(rename = "ondeck")]
+    OnDeck,
+    /// Watch history.
+    History,
+    /// Live sessions.
+    Sessions,
+    /// Server activities.
+    Activities,
+    /// Playlists.
+    Playlists,
+    /// Versioned images and image transcodes.
+    Images,
+    /// Never cached: streamed through unchanged.
+    Pass,
+}
+
+impl Class {
+    /// Every class, in table order.
+    pub const ALL: [Class; 13] = [
+        Class::Identity,
+        Class::Sections,
+        Class::Listing,
+        Class::Metadata,
+        Class::Search,
+        Class::Recent,
+        Class::OnDeck,
+        Class::History,
+        Class::Sessions,
+        Class::Activities,
+        Class::Playlists,
+        Class::Images,
+        Class::Pass,
+    ];
+
+    /// The class's name in config, statistics and `Cache-Status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Identity => "identity",
+            Class::Sections => "sections",
+            Class::Listing => "listing",
+            Class::Metadata => "metadata",
+            Class::Search => "search",
+            Class::Recent => "recent",
+            Class::OnDeck => "ondeck",
+            Class::History => "history",
+            Class::Sessions => "sessions",
+            Class::Activities => "activities",
+            Class::Playlists => "playlists",
+            Class::Images => "images",
+            Class::Pass => "pass",
+        }
+    }
+
+    /// The class with this name.
+    pub fn from_name(name: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// DESIGN's defaults: (fresh, stale-while-revalidate, stale-if-error, scope).
+    fn defaults(self) -> (Duration, Duration, Duration, Scope) {
+        const S: u64 = 1;
+        const M: u64 = 60;
+        const H: u64 = 3600;
+        const D: u64 = 86_400;
+        let d = Duration::from_secs;
+        match self {
+            Class::Identity => (d(H), d(D), d(7 * D), Scope::Shared),
+            Class::Sections => (d(5 * M), d(H), d(D), Scope::User),
+            Class::Listing => (d(H), d(H), d(D), Scope::User),
+            Class::Metadata => (d(H), d(D), d(7 * D), Scope::User),
+            // Until the library index answers searches, a short TTL.
+            Class::Search => (d(5 * M), d(5 * M), d(D), Scope::User),
+            Class::Recent => (d(5 * M), d(5 * M), d(D), Scope::User),
+            Class::OnDeck => (d(M), d(5 * M), d(H), Scope::User),
+            Class::History => (d(5 * M), d(5 * M), d(D), Scope::User),
+            Class::Sessions => (d(10 * S), Duration::ZERO, d(M), Scope::User),
+            Class::Activities => (d(5 * S), Duration::ZERO, d(30 * S), Scope::User),
+            Class::Playlists => (d(5 * M), d(H), d(D), Scope::User),
+            Class::Images => (d(7 * D), d(30 * D), d(30 * D), Scope::Shared),
+            Class::Pass => (Duration::ZERO, Duration::ZERO, Duration::ZERO, Scope::User),
+        }
+    }
+}
+
+/// A class's policy after defaults and overrides: what the proxy hands the engine.
+#[derive(Clone, Debug)]
+pub struct ResolvedPolicy {
+    /// The class.
+    pub class: Class,
+    /// User or shared scope.
+    pub scope: Scope,
+    /// `false` means pass-through.
+    pub cache: bool,
+    /// The engine policy without per-request tags.
+    pub engine: Policy,
+}
+
+impl ResolvedPolicy {
+    fn new(class: Class, overrides: &[&PolicyOverride]) -> ResolvedPolicy {
+        let (fresh, swr, sie, scope) = class.defaults();
+        let mut p = ResolvedPolicy {
+            class,
+            scope,
+            cache: class != Class::Pass,
+            engine: Policy::new(class.as_str(), fresh)
+                .with_stale_while_revalidate(swr)
+                .with_stale_if_error(sie)
+                .with_negative_ttl(Duration::from_secs(30).min(fresh)),
+        };
+        for o in overrides {
+            p.apply(o);
+        }
+        p
+    }
+
+    fn apply(&mut self, o: &PolicyOverride) {
+        if let Some(v) = o.fresh {
+            self.engine.fresh = v;
+        }
+        if let Some(v) = o.stale_while_revalidate {
+            self.engine.stale_while_revalidate = v;
+        }
+        if let Some(v) = o.stale_if_error {
+            self.engine.stale_if_error = v;
+        }
+        if let Some(v) = o.negative_ttl {
+            self.engine.negative_ttl = Some(v);
+        }
+        if let Some(v) = o.scope {
+            self.scope = v;
+        }
+        if let Some(v) = o.cache {
+            self.cache = v && self.class != Class::Pass;
+        }
+        if self.engine.fresh.is_zero() {
+            self.cache = false;
+        }
+    }
+}
+
+/// What the proxy should do with a request.
+#[derive(Debug)]
+pub enum Decision<'a> {
+    /// Answer from the cache under this policy; `tags` are the entry's tags (the user-state tag
+    /// is added by the proxy when `user_state` is set and the scope is per user).
+    Cache {
+        /// The route's policy.
+        policy: &'a ResolvedPolicy,
+        /// The entry's tags.
+        tags: Vec<Arc<str>>,
+        /// Whether the response embeds the user's play state.
+        user_state: bool,
+    },
+    /// A write: pass it through, then bump these tags (and the user's state tag if set).
+    Write {
+        /// Tags whose entries the write changes.
+        tags: Vec<Arc<str>>,
+        /// Whether the writer's own play state changes.
+        user_state: bool,
+    },
+    /// Stream through, never cached.
+    Pass,
+}
+
+/// An invalid path pattern in the config.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    /// Route override `index` could not be inserted.
+    #[error("route pattern #{index}: {message}")]
+    Pattern {
+        /// Index into the upstream's `routes`.
+        index: usize,
+        /// What matchit said.
+        message: String,
+    },
+}
+
+/// Checks a user-written path pattern.
+///
+/// # Errors
+/// A message saying what is wrong with it.
+pub fn check_pattern(pattern: &str) -> Result<(), String> {
+    if !pattern.starts_with('/') {
+        return Err(format!("route path {pattern:?} must start with '/'"));
+    }
+    if pattern.contains('?') {
+        return Err(format!("route path {pattern:?} must not contain a query"));
+    }
+    let mut r = matchit::Router::new();
+    r.insert(pattern, ())
+        .map_err(|e| format!("route path {pattern:?}: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The built-in tables.
+
+#[derive(Clone, Copy, Debug)]
+enum TagRule {
+    Sections,
+    /// `section:{id}` from the `id` path parameter.
+    SectionParam,
+    /// `item:{id}` for each comma-separated id in the `id` path parameter.
+    ItemParam,
+    /// `item:{id}` for each comma-separated id in this query parameter.
+    ItemsQuery(&'static str),
+    Recent,
+    OnDeck,
+    History,
+    Sessions,
+    Playlists,
+    Library,
+    /// The requesting user's play-state tag.
+    UserState,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Refine {
+    None,
+    /// Jellyfin `/Items`: `searchTerm` makes it a search; `parentId` tags the parent.
+    JellyfinItems,
+    /// Cacheable only with this query parameter (Jellyfin images need `tag`).
+    NeedsQuery(&'static str),
+    /// Plex timeline/progress: only `state=stopped` changes on-deck state; beats only touch
+    /// sessions.
+    PlexTimeline,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Methods {
+    Get,
+    Any,
+    NotGet,
+    Only(&'static [&'static str]),
+}
+
+impl Methods {
+    fn matches(self, m: &Method) -> bool {
+        match self {
+            Methods::Get => m == Method::GET,
+            Methods::Any => true,
+            Methods::NotGet => m != Method::GET && m != Method::HEAD,
+            Methods::Only(list) => list.iter().any(|l| l.as_bytes() == m.as_str().as_bytes()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Read(Class, &'static [TagRule], Refine),
+    Write(&'static [TagRule], Refine),
+    Pass,
+}
+
+type Spec = (&'static str, &'static [(Methods, Action)]);
+
+use Action::{Pass as P, Read as R, Write as W};
+use Methods::{Any, Get, NotGet, Only};
+use TagRule::*;
+
+const LIST_TAGS: &[TagRule] = &[SectionParam, Library, UserState];
+const META_TAGS: &[TagRule] = &[ItemParam, Library, UserState];
+const RECENT_TAGS: &[TagRule] = &[Recent, Library, UserState];
+const ONDECK_TAGS: &[TagRule] = &[OnDeck, Library, UserState];
+const SEARCH_TAGS: &[TagRule] = &[Library, UserState];
+const PLAYLIST_TAGS: &[TagRule] = &[Playlists, Library, UserState];
+const PLAYLIST_WRITE: &[TagRule] = &[Playlists];
+const N: Refine = Refine::None;
+
+const PLEX: &[Spec] = &[
+    ("/identity", &[(Get, R(Class::Identity, &[], N))]),
+    (
+        "/library/sections",
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+    ),
+    (
+        "/library/sections/{id}",
+        &[(
+            Get,
+            R(Class::Sections, &[Sections, SectionParam, Library], N),
+        )],
+    ),
+    (
+        "/library/sections/{id}/all",
+        &[
+            (Get, R(Class::Listing, LIST_TAGS, N)),
+            (NotGet, W(&[SectionParam, ItemsQuery("id"), Recent], N)),
+        ],
+    ),
+    (
+        "/library/sections/{id}/{view}",
+        &[(Get, R(Class::Listing, LIST_TAGS, N))],
+    ),
+    (
+        "/library/sections/{id}/search",
+        &[(
+            Get,
+            R(Class::Search, &[SectionParam, Library, UserState], N),
+        )],
+    ),
+    (
+        "/library/sections/{id}/recentlyAdded",
+        &[(
+            Get,
+            R(
+                Class::Recent,
+                &[SectionParam, Recent, Library, UserState],
+                N,
+            ),
+        )],
+    ),
+    (
+        "/library/sections/{id}/onDeck",
+        &[(
+            Get,
+            R(
+                Class::OnDeck,
+                &[SectionParam, OnDeck, Library, UserState],
+                N,
+            ),
+        )],
+    ),
+    // A scan is asynchronous: the change events invalidate when it is done.
+    ("/library/sections/{id}/refresh", &[(Any, W(&[], N))]),
+    (
+        "/library/metadata/{id}",
+        &[
+            (Get, R(Class::Metadata, META_TAGS, N)),
+            (Only(&["DELETE"]), W(&[ItemParam, Library], N)),
+            (NotGet, W(&[ItemParam], N)),
+        ],
+    ),
+    (
+        "/library/metadata/{id}/children",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    (
+        "/library/metadata/{id}/allLeaves",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    (
+        "/library/metadata/{id}/{view}",
+        &[
+            (Get, R(Class::Metadata, META_TAGS, N)),
+            (NotGet, W(&[ItemParam], N)),
+        ],
+    ),
+    // Thumbs and art are versioned by their timestamp: immutable.
+    (
+        "/library/metadata/{id}/{view}/{ts}",
+        &[(Get, R(Class::Images, &[], N))],
+    ),
+    (
+        "/library/recentlyAdded",
+        &[(Get, R(Class::Recent, RECENT_TAGS, N))],
+    ),
+    (
+        "/library/onDeck",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    (
+        "/library/search",
+        &[(Get, R(Class::Search, SEARCH_TAGS, N))],
+    ),
+    ("/hubs/search", &[(Get, R(Class::Search, SEARCH_TAGS, N))]),
+    (
+        "/hubs/search/voice",
+        &[(Get, R(Class::Search, SEARCH_TAGS, N))],
+    ),
+    (
+        "/hubs/home/recentlyAdded",
+        &[(Get, R(Class::Recent, RECENT_TAGS, N))],
+    ),
+    (
+        "/hubs/home/continueWatching",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    (
+        "/hubs/home/onDeck",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    (
+        "/hubs/continueWatching",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    (
+        "/status/sessions",
+        &[(Get, R(Class::Sessions, &[Sessions], N))],
+    ),
+    (
+        "/status/sessions/history/all",
+        &[
+            (Get, R(Class::History, &[History, UserState], N)),
+            (NotGet, W(&[History], N)),
+        ],
+    ),
+    ("/activities", &[(Get, R(Class::Activities, &[], N))]),
+    (
+        "/playlists",
+        &[
+            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
+            (NotGet, W(PLAYLIST_WRITE, N)),
+        ],
+    ),
+    ("/playlists/upload", &[(Any, W(PLAYLIST_WRITE, N))]),
+    (
+        "/playlists/{id}",
+        &[
+            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
+            (NotGet, W(PLAYLIST_WRITE, N)),
+        ],
+    ),
+    (
+        "/playlists/{id}/items",
+        &[
+            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
+            (NotGet, W(PLAYLIST_WRITE, N)),
+        ],
+    ),
+    (
+        "/playlists/{id}/items/{*rest}",
+        &[(NotGet, W(PLAYLIST_WRITE, N)), (Get, P)],
+    ),
+    ("/photo/:/transcode", &[(Get, R(Class::Images, &[], N))]),
+    // Plex sends these as GET: recognised by path.
+    (
+        "/:/scrobble",
+        &[(
+            Any,
+            W(
+                &[
+                    ItemsQuery("key"),
+                    OnDeck,
+                    History,
+                    Sessions,
+                    Recent,
+                    UserState,
+                ],
+                N,
+            ),
+        )],
+    ),
+    (
+        "/:/unscrobble",
+        &[(
+            Any,
+            W(
+                &[
+                    ItemsQuery("key"),
+                    OnDeck,
+                    History,
+                    Sessions,
+                    Recent,
+                    UserState,
+                ],
+                N,
+            ),
+        )],
+    ),
+    ("/:/rate", &[(Any, W(&[ItemsQuery("key"), UserState], N))]),
+    (
+        "/:/timeline",
+        &[(
+            Any,
+            W(
+                &[ItemsQuery("ratingKey"), OnDeck, Sessions, UserState],
+                Refine::PlexTimeline,
+            ),
+        )],
+    ),
+    (
+        "/:/progress",
+        &[(
+            Any,
+            W(
+                &[ItemsQuery("key"), OnDeck, Sessions, UserState],
+                Refine::PlexTimeline,
+            ),
+        )],
+    ),
+    ("/library/parts/{*rest}", &[(Any, P)]),
+];
+
+const JELLYFIN: &[Spec] = &[
+    ("/system/info/public", &[(Get, R(Class::Identity, &[], N))]),
+    (
+        "/library/mediafolders",
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+    ),
+    (
+        "/library/virtualfolders",
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+    ),
+    (
+        "/userviews",
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+    ),
+    (
+        "/users/{uid}/views",
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+    ),
+    (
+        "/items",
+        &[(Get, R(Class::Listing, SEARCH_TAGS, Refine::JellyfinItems))],
+    ),
+    (
+        "/users/{uid}/items",
+        &[(Get, R(Class::Listing, SEARCH_TAGS, Refine::JellyfinItems))],
+    ),
+    (
+        "/items/{id}",
+        &[
+            (Get, R(Class::Metadata, META_TAGS, N)),
+            (Only(&["DELETE"]), W(&[ItemParam, Library], N)),
+            (NotGet, W(&[ItemParam], N)),
+        ],
+    ),
+    (
+        "/users/{uid}/items/{id}",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    (
+        "/items/{id}/similar",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    ("/items/latest", &[(Get, R(Class::Recent, RECENT_TAGS, N))]),
+    (
+        "/users/{uid}/items/latest",
+        &[(Get, R(Class::Recent, RECENT_TAGS, N))],
+    ),
+    (
+        "/useritems/resume",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    (
+        "/users/{uid}/items/resume",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    ("/shows/nextup", &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))]),
+    (
+        "/shows/{id}/seasons",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    (
+        "/shows/{id}/episodes",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    ("/artists", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
+    (
+        "/artists/albumartists",
+        &[(Get, R(Class::Listing, SEARCH_TAGS, N))],
+    ),
+    ("/genres", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
+    ("/musicgenres", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
+    ("/studios", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
+    ("/search/hints", &[(Get, R(Class::Search, SEARCH_TAGS, N))]),
+    ("/sessions", &[(Get, R(Class::Sessions, &[Sessions], N))]),
+    ("/sessions/playing", &[(Any, W(&[Sessions], N))]),
+    ("/sessions/playing/progress", &[(Any, W(&[Sessions], N))]),
+    (
+        "/sessions/playing/stopped",
+        &[(Any, W(&[Sessions, OnDeck, UserState], N))],
+    ),
+    (
+        "/items/{id}/images/{kind}",
+        &[
+            (Get, R(Class::Images, &[], Refine::NeedsQuery("tag"))),
+            (NotGet, W(&[ItemParam], N)),
+        ],
+    ),
+    (
+        "/items/{id}/images/{kind}/{index}",
+        &[
+            (Get, R(Class::Images, &[], Refine::NeedsQuery("tag"))),
+            (NotGet, W(&[ItemParam], N)),
+        ],
+    ),
+    ("/playlists", &[(NotGet, W(PLAYLIST_WRITE, N))]),
+    (
+        "/playlists/{id}",
+        &[
+            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
+            (NotGet, W(PLAYLIST_WRITE, N)),
+        ],
+    ),
+    (
+        "/playlists/{id}/items",
+        &[
+            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
+            (NotGet, W(PLAYLIST_WRITE, N)),
+        ],
+    ),
+    (
+        "/playlists/{id}/items/{*rest}",
+        &[(NotGet, W(PLAYLIST_WRITE, N)), (Get, P)],
+    ),
+    (
+        "/userplayeditems/{id}",
+        &[(
+            NotGet,
+            W(&[ItemParam, OnDeck, Recent, History, UserState], N),
+        )],
+    ),
+    (
+        "/users/{uid}/playeditems/{id}",
+        &[(
+            NotGet,
+            W(&[ItemParam, OnDeck, Recent, History, UserState], N),
+        )],
+    ),
+    (
+        "/userfavoriteitems/{id}",
+        &[(NotGet, W(&[ItemParam, UserState], N))],
+    ),
+    (
+        "/users/{uid}/favoriteitems/{id}",
+        &[(NotGet, W(&[ItemParam, UserState], N))],
+    ),
+    ("/library/refresh", &[(Any, W(&[], N))]),
+];
+
+// ---------------------------------------------------------------------------------------------
+// Compilation.
+
+#[derive(Debug)]
+enum Compiled {
+    Read {
+        policy: Arc<ResolvedPolicy>,
+        tags: &'static [TagRule],
+        fixed: Vec<Arc<str>>,
+        refine: Refine,
+    },
+    Write {
+        tags: &'static [TagRule],
+        fixed: Vec<Arc<str>>,
+        refine: Refine,
+    },
+    Pass,
+}
+
+/// The compiled route table of one upstream.
+#[derive(Debug)]
+pub struct RouteTable {
+    upstream: Arc<str>,
+    lowercase: bool,
+    router: matchit::Router<usize>,
+    routes: Vec<Vec<(Methods, Compiled)>>,
+    /// Per class, the resolved policy (used for classes a route override names).
+    classes: Vec<Arc<ResolvedPolicy>>,
+}
+
+fn fixed_tags(upstream: &str, rules: &[TagRule]) -> Vec<Arc<str>> {
+    rules
+        .iter()
+        .filter_map(|r| {
+            let t = match r {
+                Sections => tags::sections(upstream),
+                Recent => tags::recent(upstream),
+                OnDeck => tags::ondeck(upstream),
+                History => tags::history(upstream),
+                Sessions => tags::sessions(upstream),
+                Playlists => tags::playlists(upstream),
+                Library => tags::library(upstream),
+                SectionParam | ItemParam | ItemsQuery(_) | UserState => return None,
+            };
+            Some(Arc::from(t))
+        })
+        .collect()
+}
+
+impl RouteTable {
+    /// Compiles the built-in table of the upstream's profile with its overrides.
+    ///
+    /// # Errors
+    /// [`RouteError::Pattern`] for a route override that is not a valid pattern.
+    pub fn compile(up: &UpstreamConfig) -> Result<RouteTable, RouteError> {
+        let name: Arc<str> = Arc::from(up.name.as_str());
+        let lowercase = up.profile == Profile::Jellyfin;
+        let classes: Vec<Arc<ResolvedPolicy>> = Class::ALL
+            .iter()
+            .map(|c| {
+                let o: Vec<&PolicyOverride> = up
+                    .classes
+                    .iter()
+                    .filter(|(k, _)| k == c)
+                    .map(|(_, o)| o)
+                    .collect();
+                Arc::new(ResolvedPolicy::new(*c, &o))
+            })
+            .collect();
+        let class_policy = |c: Class| classes[c as usize].clone();
+        let specs = match up.profile {
+            Profile::Plex => PLEX,
+            Profile::Jellyfin => JELLYFIN,
+        };
+        let mut router = matchit::Router::new();
+        let mut routes: Vec<Vec<(Methods, Compiled)>> = Vec::new();
+        let mut patterns: Vec<String> = Vec::new();
+        for (pattern, actions) in specs {
+            let compiled = actions
+                .iter()
+                .map(|(m, a)| {
+                    let c = match *a {
+                        Action::Read(class, rules, refine) => Compiled::Read {
+                            policy: class_policy(class),
+                            tags: rules,
+                            fixed: fixed_tags(&name, rules),
+                            refine,
+                        },
+                        Action::Write(rules, refine) => Compiled::Write {
+                            tags: rules,
+                            fixed: fixed_tags(&name, rules),
+                            refine,
+                        },
+                        Action::Pass => Compiled::Pass,
+                    };
+                    (*m, c)
+                })
+                .collect();
+            // The built-in patterns are known to be valid; a failure here is a bug in the table.
+            if router.insert(*pattern, routes.len()).is_ok() {
+                routes.push(compiled);
+                patterns.push((*pattern).to_string());
+            }
+        }
+        for (index, o) in up.routes.iter().enumerate() {
+            let pattern = if lowercase {
+                o.pattern.to_ascii_lowercase()
+            } else {
+                o.pattern.clone()
+            };
+            let existing = patterns.iter().position(|p| *p == pattern);
+            let base_class = existing
+                .and_then(|i| {
+                    routes[i].iter().find_map(|(m, c)| match (m, c) {
+                        (Methods::Get, Compiled::Read { policy, .. }) => Some(policy.class),
+                        _ => None,
+                    })
+                })
+                .unwrap_or(Class::Metadata);
+            let class = o.class.unwrap_or(base_class);
+            let mut overrides: Vec<&PolicyOverride> = up
+                .classes
+                .iter()
+                .filter(|(k, _)| *k == class)
+                .map(|(_, p)| p)
+                .collect();
+            overrides.push(&o.policy);
+            let policy = Arc::new(ResolvedPolicy::new(class, &overrides));
+            let read = match existing.and_then(|i| {
+                routes[i].iter().find_map(|(m, c)| match (m, c) {
+                    (Methods::Get, Compiled::Read { tags, refine, .. }) => Some((*tags, *refine)),
+                    _ => None,
+                })
+            }) {
+                Some((rules, refine)) => Compiled::Read {
+                    policy,
+                    tags: rules,
+                    fixed: fixed_tags(&name, rules),
+                    refine,
+                },
+                None => Compiled::Read {
+                    policy,
+                    tags: SEARCH_TAGS,
+                    fixed: fixed_tags(&name, SEARCH_TAGS),
+                    refine: Refine::None,
+                },
+            };
+            match existing {
+                Some(i) => {
+                    routes[i].retain(|(m, _)| !matches!(m, Methods::Get));
+                    routes[i].insert(0, (Methods::Get, read));
+                }
+                None => {
+                    router.insert(pattern.clone(), routes.len()).map_err(|e| {
+                        RouteError::Pattern {
+                            index,
+                            message: format!("{:?}: {e}", o.pattern),
+                        }
+                    })?;
+                    routes.push(vec![(Methods::Get, read)]);
+                    patterns.push(pattern);
+                }
+            }
+        }
+        Ok(RouteTable {
+            upstream: name,
+            lowercase,
+            router,
+            routes,
+            classes,
+        })
+    }
+
+    /// The resolved policy of a class (after config overrides).
+    pub fn class_policy(&self, class: Class) -> &ResolvedPolicy {
+        &self.classes[class as usize]
+    }
+
+    /// Decides what to do with a request. `path` is the raw (still percent-encoded) path.
+    pub fn classify(&self, method: &Method, path: &str, query: Option<&str>) -> Decision<'_> {
+        let lowered;
+        let path = if self.lowercase && path.bytes().any(|b| b.is_ascii_uppercase()) {
+            lowered = path.to_ascii_lowercase();
+            lowered.as_str()
+        } else {
+            path
+        };
+        // A trailing slash means the same resource to both servers.
+        let path = if path.len() > 1 {
+            path.strip_suffix('/').unwrap_or(path)
+        } else {
+            path
+        };
+        let Ok(found) = self.router.at(path) else {
+            return Decision::Pass;
+        };
+        let Some(actions) = self.routes.get(*found.value) else {
+            return Decision::Pass;
+        };
+        let Some((_, action)) = actions.iter().find(|(m, _)| m.matches(method)) else {
+            return Decision::Pass;
+        };
+        let params = &found.params;
+        match action {
+            Compiled::Pass => Decision::Pass,
+            Compiled::Read {
+                policy,
+                tags: rules,
+                fixed,
+                refine,
+            } => {
+                let mut policy: &ResolvedPolicy = policy;
+                let mut tags = fixed.clone();
+                match refine {
+                    Refine::None | Refine::PlexTimeline => {}
+                    Refine::NeedsQuery(name) => {
+                        if query_value(query, name, true).is_none() {
+                            return Decision::Pass;
+                        }
+                    }
+                    Refine::JellyfinItems => {
+                        if query_value(query, "searchterm", true).is_some_and(|v| !v.is_empty()) {
+                            policy = self.class_policy(Class::Search);
+                        }
+                        if let Some(parent) = query_value(query, "parentid", true) {
+                            let parent = parent.to_ascii_lowercase();
+                            tags.push(Arc::from(tags::item(&self.upstream, &parent)));
+                            tags.push(Arc::from(tags::section(&self.upstream, &parent)));
+                        }
+                    }
+                }
+                if !policy.cache {
+                    return Decision::Pass;
+                }
+                let user_state = self.param_tags(rules, params, query, &mut tags);
+                Decision::Cache {
+                    policy,
+                    tags,
+                    user_state,
+                }
+            }
+            Compiled::Write {
+                tags: rules,
+                fixed,
+                refine,
+            } => {
+                if let Refine::PlexTimeline = refine {
+                    let stopped =
+                        query_value(query, "state", false).is_some_and(|s| s == "stopped");
+                    if !stopped {
+                        return Decision::Write {
+                            tags: vec![Arc::from(tags::sessions(&self.upstream))],
+                            user_state: false,
+                        };
+                    }
+                }
+                let mut tags = fixed.clone();
+                let user_state = self.param_tags(rules, params, query, &mut tags);
+                Decision::Write { tags, user_state }
+            }
+        }
+    }
+
+    /// Adds the tags that depend on the request; returns whether the user-state tag applies.
+    fn param_tags(
+        &self,
+        rules: &[TagRule],
+        params: &matchit::Params<'_, '_>,
+        query: Option<&str>,
+        out: &mut Vec<Arc<str>>,
+    ) -> bool {
+        let mut user_state = false;
+        let up = &*self.upstream;
+        for rule in rules {
+            match rule {
+                SectionParam => {
+                    if let Some(id) = params.get("id") {
+                        out.push(Arc::from(tags::section(up, id)));
+                    }
+                }
+                ItemParam => {
+                    if let Some(ids) = params.get("id") {
+                        for id in ids.split(',').filter(|s| !s.is_empty()).take(64) {
+                            out.push(Arc::from(tags::item(up, id)));
+                        }
+                    }
+                }
+                ItemsQuery(name) => {
+                    if let Some(v) = query_value(query, name, false) {
+                        for id in v.split(',').filter(|s| !s.is_empty()).take(64) {
+                            // `key` may be a path (`/library/metadata/12`): keep the id.
+                            let id = id.rsplit('/').next().unwrap_or(id);
+                            out.push(Arc::from(tags::item(up, id)));
+                        }
+                    }
+                }
+                UserState => user_state = true,
+                _ => {}
+            }
+        }
+        user_state
+    }
+}
+
+/// The percent-decoded value of the first query parameter `name` (ASCII case-insensitive if
+/// asked).
+pub fn query_value(query: Option<&str>, name: &str, ignore_case: bool) -> Option<String> {
+    let q = query?;
+    for pair in q.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let same = if ignore_case {
+            k.eq_ignore_ascii_case(name)
+        } else {
+            k == name
+        };
+        if same {
+            let v = v.replace('+', " ");
+            return Some(
+                percent_encoding::percent_decode_str(&v)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::UpstreamConfig;
+
+    fn table(profile: Profile) -> RouteTable {
+        let up = UpstreamConfig::new(
+            profile.as_str(),
+            profile,
+            "http://h:1".parse().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        );
+        RouteTable::compile(&up).unwrap()
+    }
+
+    fn class_of(t: &RouteTable, m: Method, p: &str, q: Option<&str>) -> Option<Class> {
+        match t.classify(&m, p, q) {
+            Decision::Cache { policy, .. } => Some(policy.class),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn plex_classes_follow_design() {
+        let t = table(Profile::Plex);
+        let g = Method::GET;
+        assert_eq!(
+            class_of(&t, g.clone(), "/identity", None),
+            Some(Class::Identity)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/library/sections", None),
+            Some(Class::Sections)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/library/sections/1/all", None),
+            Some(Class::Listing)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/library/sections/1/albums", None),
+            Some(Class::Listing)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/library/sections/1/search", None),
+            Some(Class::Search)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/library/metadata/5,6", None),
+            Some(Class::Metadata)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/library/metadata/5/children", None),
+            Some(Class::Metadata)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/library/metadata/5/thumb/1700000000", None),
+            Some(Class::Images)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/hubs/search", None),
+            Some(Class::Search)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/library/onDeck", None),
+            Some(Class::OnDeck)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/status/sessions", None),
+            Some(Class::Sessions)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/status/sessions/history/all", None),
+            Some(Class::History)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/activities", None),
+            Some(Class::Activities)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/playlists/3/items", None),
+            Some(Class::Playlists)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/photo/:/transcode", None),
+            Some(Class::Images)
+        );
+        assert!(matches!(
+            t.classify(&g, "/library/parts/1/2/file.mp3", None),
+            Decision::Pass
+        ));
+        assert!(matches!(
+            t.classify(&g, "/:/websockets/notifications", None),
+            Decision::Pass
+        ));
+        assert!(matches!(t.classify(&g, "/butler", None), Decision::Pass));
+        assert!(matches!(
+            t.classify(&Method::HEAD, "/library/sections", None),
+            Decision::Pass
+        ));
+    }
+
+    #[test]
+    fn plex_writes_by_path_even_as_get() {
+        let t = table(Profile::Plex);
+        let Decision::Write { tags, user_state } = t.classify(
+            &Method::GET,
+            "/:/scrobble",
+            Some("key=42&identifier=com.plexapp.plugins.library"),
+        ) else {
+            panic!("scrobble is a write")
+        };
+        assert!(user_state);
+        let tags: Vec<&str> = tags.iter().map(|t| &**t).collect();
+        assert!(tags.contains(&"plex:item:42"), "{tags:?}");
+        assert!(tags.contains(&"plex:ondeck"));
+        assert!(tags.contains(&"plex:history"));
+        let Decision::Write { tags, .. } = t.classify(
+            &Method::PUT,
+            "/library/sections/2/all",
+            Some("type=10&id=7,8"),
+        ) else {
+            panic!()
+        };
+        let tags: Vec<&str> = tags.iter().map(|t| &**t).collect();
+        assert!(
+            tags.contains(&"plex:section:2") && tags.contains(&"plex:item:8"),
+            "{tags:?}"
+        );
+        let Decision::Write { tags, user_state } = t.classify(
+            &Method::GET,
+            "/:/timeline",
+            Some("ratingKey=3&state=playing"),
+        ) else {
+            panic!()
+        };
+        assert!(!user_state);
+        assert_eq!(tags.len(), 1);
+    }
+
+    #[test]
+    fn jellyfin_is_case_insensitive_and_refines_by_query() {
+        let t = table(Profile::Jellyfin);
+        let g = Method::GET;
+        assert_eq!(
+            class_of(&t, g.clone(), "/System/Info/Public", None),
+            Some(Class::Identity)
+        );
+        assert_eq!(
+            class_of(
+                &t,
+                g.clone(),
+                "/Items",
+                Some("ParentId=ab&IncludeItemTypes=Audio")
+            ),
+            Some(Class::Listing)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/Items", Some("searchTerm=abba")),
+            Some(Class::Search)
+        );
+        assert_eq!(
+            class_of(&t, g.clone(), "/Items/ab12/Images/Primary", Some("tag=ff")),
+            Some(Class::Images)
+        );
+        assert!(matches!(
+            t.classify(&g, "/Items/ab12/Images/Primary", None),
+            Decision::Pass
+        ));
+        assert!(matches!(t.classify(&g, "/socket", None), Decision::Pass));
+        assert!(matches!(
+            t.classify(&Method::POST, "/UserPlayedItems/ab12", None),
+            Decision::Write {
+                user_state: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn overrides_change_policies() {
+        let mut up = UpstreamConfig::new(
+            "plex",
+            Profile::Plex,
+            "http://h:1".parse().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        );
+        up.classes.push((
+            Class::Metadata,
+            PolicyOverride {
+                fresh: Some(Duration::from_secs(7)),
+                ..Default::default()
+            },
+        ));
+        up.routes.push(crate::config::RouteOverride {
+            pattern: "/butler".into(),
+            class: Some(Class::Sessions),
+            policy: PolicyOverride::default(),
+            origin: String::new(),
+        });
+        up.routes.push(crate::config::RouteOverride {
+            pattern: "/activities".into(),
+            class: None,
+            policy: PolicyOverride {
+                cache: Some(false),
+                ..Default::default()
+            },
+            origin: String::new(),
+        });
+        let t = RouteTable::compile(&up).unwrap();
+        match t.classify(&Method::GET, "/library/metadata/1", None) {
+            Decision::Cache { policy, .. } => {
+                assert_eq!(policy.engine.fresh, Duration::from_secs(7))
+            }
+            d => panic!("{d:?}"),
+        }
+        assert_eq!(
+            class_of(&t, Method::GET, "/butler", None),
+            Some(Class::Sessions)
+        );
+        assert!(matches!(
+            t.classify(&Method::GET, "/activities", None),
+            Decision::Pass
+        ));
+    }
+}

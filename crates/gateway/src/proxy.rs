@@ -1,0 +1,1083 @@
+//! The request path: validate, classify, then answer from the cache, pass a write through and
+//! bump its tags, or stream everything else through unchanged (websockets included).
+//!
+//! Every response carries `Cache-Status` (RFC 9211), `X-Cache`, `Age` (cached answers) and
+//! `Server-Timing`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use cachearr_engine::{CachedValue, EngineError, Fill, Key, LoadError, Loader, Lookup, Outcome};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Either, Empty, Full, Limited};
+use hyper::body::Incoming;
+
+use crate::Gateway;
+use crate::keys::{KeyInput, build_key, token_of};
+use crate::policy::{Decision, ResolvedPolicy, Scope};
+use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
+use crate::users::{UserRecord, Users};
+
+/// The body of every proxied response: bytes from the cache or a stream from the upstream.
+pub(crate) type ProxyBody = Either<Full<Bytes>, Incoming>;
+
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
+
+/// Handles one client request for `up`. Never panics on client input; every failure is an
+/// HTTP answer.
+pub(crate) async fn handle(
+    gw: Gateway,
+    up: Arc<Upstream>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Response<ProxyBody> {
+    let started = Instant::now();
+    if let Err(resp) = check_request(&gw, &req) {
+        return *resp;
+    }
+    if is_upgrade(req.headers()) {
+        return upgrade(&gw, &up, req, peer, started).await;
+    }
+    let path = req.uri().path();
+    let query = req.uri().query();
+    if req.headers().contains_key(header::RANGE) {
+        return pass_through(&gw, &up, req, peer, Bypass::Range, started).await;
+    }
+    match up.routes.classify(req.method(), path, query) {
+        Decision::Cache {
+            policy,
+            tags,
+            user_state,
+        } if req.method() == Method::GET => {
+            serve_cached(&gw, &up, req, peer, policy, tags, user_state, started).await
+        }
+        Decision::Write { tags, user_state } => {
+            pass_through(
+                &gw,
+                &up,
+                req,
+                peer,
+                Bypass::Write { tags, user_state },
+                started,
+            )
+            .await
+        }
+        _ => pass_through(&gw, &up, req, peer, Bypass::Uncacheable, started).await,
+    }
+}
+
+/// Rejects what must never reach the upstream or the cache.
+fn check_request(gw: &Gateway, req: &Request<Incoming>) -> Result<(), Box<Response<ProxyBody>>> {
+    let limits = &gw.config().limits;
+    let target_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target_len > limits.max_uri_bytes {
+        return Err(Box::new(problem(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            &format!(
+                "the request target is longer than {} bytes",
+                limits.max_uri_bytes
+            ),
+        )));
+    }
+    if req.method() == Method::CONNECT || req.method() == Method::TRACE {
+        return Err(Box::new(problem(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "CONNECT and TRACE are not proxied",
+        )));
+    }
+    let path = req.uri().path();
+    if !path.starts_with('/') {
+        return Err(Box::new(problem(
+            StatusCode::BAD_REQUEST,
+            "bad_path",
+            "the path must start with '/'",
+        )));
+    }
+    if let Err(why) = check_path(path) {
+        return Err(Box::new(problem(StatusCode::BAD_REQUEST, "bad_path", why)));
+    }
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        && len > limits.max_body_bytes
+    {
+        return Err(Box::new(problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            &format!(
+                "the request body is larger than {} bytes",
+                limits.max_body_bytes
+            ),
+        )));
+    }
+    for (name, value) in req.headers() {
+        // hyper refuses CR and LF; other control bytes would still confuse upstreams and logs.
+        if value
+            .as_bytes()
+            .iter()
+            .any(|b| (*b < 0x20 && *b != b'\t') || *b == 0x7f)
+        {
+            return Err(Box::new(problem(
+                StatusCode::BAD_REQUEST,
+                "bad_header",
+                &format!("header {name} contains control characters"),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Path tricks: dot segments (raw or encoded), encoded slashes and backslashes, NUL, invalid
+/// UTF-8 after decoding.
+fn check_path(path: &str) -> Result<(), &'static str> {
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| "the path is not valid UTF-8 once decoded")?;
+    if decoded.contains('\0') {
+        return Err("the path contains NUL");
+    }
+    if decoded.contains('\\') {
+        return Err("the path contains a backslash");
+    }
+    let lower = path.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") {
+        return Err("the path contains an encoded slash");
+    }
+    if decoded.split('/').any(|seg| seg == ".." || seg == ".") {
+        return Err("the path contains '.' or '..' segments");
+    }
+    if path.contains("//") {
+        return Err("the path contains an empty segment");
+    }
+    Ok(())
+}
+
+fn is_upgrade(h: &HeaderMap) -> bool {
+    h.get(header::UPGRADE).is_some()
+        && h.get_all(header::CONNECTION).iter().any(|v| {
+            v.to_str().is_ok_and(|s| {
+                s.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
+        })
+}
+
+/// Why a request was not answered from the cache.
+enum Bypass {
+    Uncacheable,
+    Range,
+    NoToken,
+    UntrustedToken,
+    Write {
+        tags: Vec<Arc<str>>,
+        user_state: bool,
+    },
+}
+
+impl Bypass {
+    /// The class label for metrics.
+    fn class(&self) -> &'static str {
+        match self {
+            Bypass::Write { .. } => "write",
+            _ => "pass",
+        }
+    }
+
+    fn cache_status(&self) -> &'static str {
+        match self {
+            Bypass::Uncacheable => "cachearr; fwd=bypass",
+            Bypass::Range => "cachearr; fwd=bypass; detail=range",
+            Bypass::NoToken => "cachearr; fwd=bypass; detail=no-token",
+            Bypass::UntrustedToken => "cachearr; fwd=bypass; detail=token-not-verified",
+            Bypass::Write { .. } => "cachearr; fwd=method; detail=write",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cached reads.
+
+#[allow(clippy::too_many_arguments)]
+async fn serve_cached(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    policy: &ResolvedPolicy,
+    mut tags: Vec<Arc<str>>,
+    user_state: bool,
+    started: Instant,
+) -> Response<ProxyBody> {
+    let now = gw.clock().now_ms();
+    let Some(token) = token_of(up.profile, req.headers(), req.uri().query()) else {
+        return pass_through(gw, up, req, peer, Bypass::NoToken, started).await;
+    };
+    let hash = gw.secret().user_of(&token);
+    let user = up.users.touch(&up.name, hash, &token, now);
+    drop(token);
+    let scope_user = match policy.scope {
+        Scope::User => Some(hash),
+        Scope::Shared => {
+            let trust_ms = u64::try_from(gw.config().token_trust.as_millis()).unwrap_or(u64::MAX);
+            if !Users::trusted(&user, now, trust_ms) {
+                return pass_through(gw, up, req, peer, Bypass::UntrustedToken, started).await;
+            }
+            None
+        }
+    };
+    let key_text = match build_key(&KeyInput {
+        upstream: &up.name,
+        profile: up.profile,
+        method: req.method(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+        headers: req.headers(),
+        user: scope_user,
+    }) {
+        Ok(k) => k,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "bad_query", &e.to_string()),
+    };
+    let key = Key::new(key_text);
+    if user_state && scope_user.is_some() {
+        tags.push(user.state_tag.clone());
+    }
+    let mut engine_policy = policy.engine.clone();
+    engine_policy.tags = tags;
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let loader = Arc::new(LoaderState {
+        gw: gw.clone(),
+        up: up.clone(),
+        user: user.clone(),
+        path_and_query,
+        headers: load_headers(req.headers(), up, peer),
+        answered: AtomicBool::new(false),
+        upstream_us: AtomicU64::new(0),
+    });
+    let result = gw
+        .cache()
+        .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(loader.clone())))
+        .await;
+    // From now on, calls of this loader are background refreshes.
+    loader.answered.store(true, Ordering::Release);
+    match result {
+        Ok(lookup) => {
+            match lookup.outcome {
+                Outcome::Miss => Users::set_identity(&user, req.headers()),
+                Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced | Outcome::StaleOnError => {
+                    up.guard.counters.saved.fetch_add(1, Ordering::Relaxed);
+                }
+                Outcome::Passed => {}
+            }
+            let upstream_us = loader.upstream_us.load(Ordering::Relaxed);
+            let resp = cached_response(&lookup, now, started, upstream_us);
+            let label = match lookup.outcome {
+                Outcome::Hit(_) => "hit",
+                Outcome::Miss | Outcome::Passed => "miss",
+                Outcome::Coalesced => "coalesced",
+                Outcome::Stale | Outcome::StaleOnError => "stale",
+            };
+            let m = gw.metrics();
+            m.observe_request(
+                &up.metrics_name,
+                policy.class.as_str(),
+                label,
+                started.elapsed().as_secs_f64(),
+            );
+            if upstream_us > 0 {
+                m.observe_upstream(
+                    &up.metrics_name,
+                    policy.class.as_str(),
+                    us_ms(upstream_us) / 1000.0,
+                );
+            }
+            tracing::debug!(
+                upstream = %up.name,
+                target = %crate::redact::target(&loader.path_and_query),
+                class = policy.class.as_str(),
+                status = lookup.entry.value.status,
+                outcome = ?lookup.outcome,
+                "cached"
+            );
+            resp
+        }
+        Err(e) => {
+            tracing::info!(
+                upstream = %up.name,
+                target = %crate::redact::target(&loader.path_and_query),
+                error = %e,
+                "upstream load failed, no stale copy"
+            );
+            gw.metrics().observe_request(
+                &up.metrics_name,
+                policy.class.as_str(),
+                "error",
+                started.elapsed().as_secs_f64(),
+            );
+            engine_error_response(up, &e, started)
+        }
+    }
+}
+
+/// Request headers for a cache fill: the client's, minus hop-by-hop, conditional and range
+/// headers (the stored answer must be the full one) and with an identity encoding (the cache
+/// stores plain bodies).
+fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(h.len() + 2);
+    for (name, value) in h {
+        if is_hop_by_hop(name)
+            || matches!(
+                name.as_str(),
+                "host"
+                    | "accept-encoding"
+                    | "if-none-match"
+                    | "if-modified-since"
+                    | "if-match"
+                    | "if-unmodified-since"
+                    | "if-range"
+                    | "range"
+                    | "content-length"
+            )
+        {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    if let Ok(v) = HeaderValue::from_str(up.host()) {
+        out.insert(header::HOST, v);
+    }
+    append_forwarded_for(&mut out, h, peer);
+    out
+}
+
+fn append_forwarded_for(out: &mut HeaderMap, original: &HeaderMap, peer: SocketAddr) {
+    let ip = peer.ip().to_string();
+    let value = match original
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(prev) => format!("{prev}, {ip}"),
+        None => ip,
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        out.insert(HeaderName::from_static("x-forwarded-for"), v);
+    }
+}
+
+/// What a cache fill needs, shared between the request and the engine (which keeps the loader
+/// for background refreshes).
+struct LoaderState {
+    gw: Gateway,
+    up: Arc<Upstream>,
+    user: Arc<UserRecord>,
+    path_and_query: String,
+    headers: HeaderMap,
+    /// Set once the request that made this loader has its answer: later calls are background
+    /// refreshes and use the background budget.
+    answered: AtomicBool,
+    /// Time spent on the upstream by the foreground load (µs), for `Server-Timing`.
+    upstream_us: AtomicU64,
+}
+
+/// The [`Loader`] the engine calls on a miss or refresh.
+pub(crate) struct HttpLoader(Arc<LoaderState>);
+
+impl Loader for HttpLoader {
+    fn load(&self) -> BoxFuture<'static, Result<Fill, LoadError>> {
+        let state = self.0.clone();
+        async move {
+            // Let the request that created this loader record that it has been answered, so a
+            // refresh the engine spawns while serving stale is seen as background work.
+            tokio::task::yield_now().await;
+            let budget = if state.answered.load(Ordering::Acquire) {
+                Budget::Background
+            } else {
+                Budget::Client
+            };
+            let t = Instant::now();
+            let r = fetch_for_cache(&state, budget).await;
+            if budget == Budget::Client {
+                let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+                state.upstream_us.store(us, Ordering::Relaxed);
+            }
+            r
+        }
+        .boxed()
+    }
+}
+
+/// Response headers not stored: connection-level, recomputed, per-response or ours.
+fn stored_header(name: &HeaderName) -> bool {
+    !is_hop_by_hop(name)
+        && !matches!(
+            name.as_str(),
+            "content-length"
+                | "date"
+                | "set-cookie"
+                | "age"
+                | "x-cache"
+                | "cache-status"
+                | "server-timing"
+        )
+}
+
+async fn fetch_for_cache(state: &LoaderState, budget: Budget) -> Result<Fill, LoadError> {
+    let up = &state.up;
+    let uri = up.uri_for(&state.path_and_query).map_err(LoadError::new)?;
+    let make = || {
+        let mut req = Request::new(empty_body());
+        *req.uri_mut() = uri.clone();
+        *req.headers_mut() = state.headers.clone();
+        Ok(req)
+    };
+    let resp = up
+        .send_idempotent(&make, budget)
+        .await
+        .map_err(|e| LoadError::new(e.to_string()))?;
+    let status = resp.status();
+    let now = state.gw.clock().now_ms();
+    if status.is_server_error() {
+        return Err(LoadError::new(format!(
+            "upstream {} answered {}",
+            up.name,
+            status.as_u16()
+        )));
+    }
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        Users::refused(&state.user);
+    } else if status.is_success() {
+        Users::accepted(&state.user, now);
+    }
+    let per_session = resp.headers().contains_key(header::SET_COOKIE)
+        || resp
+            .headers()
+            .get(header::VARY)
+            .is_some_and(|v| v.as_bytes() == b"*");
+    let limits = &state.gw.config().limits;
+    let hard_cap =
+        usize::try_from(limits.max_cached_body_bytes.saturating_mul(4)).unwrap_or(usize::MAX);
+    let (parts, body) = resp.into_parts();
+    let read_timeout = up.guard.config().read_timeout;
+    let collected =
+        tokio::time::timeout(read_timeout, Limited::new(body, hard_cap).collect()).await;
+    let body = match collected {
+        Err(_) => {
+            return Err(LoadError::new(format!(
+                "upstream {}: body not complete in time",
+                up.name
+            )));
+        }
+        Ok(Err(e)) => {
+            return Err(LoadError::new(format!(
+                "upstream {} sent a broken body: {e}",
+                up.name
+            )));
+        }
+        Ok(Ok(c)) => c.to_bytes(),
+    };
+    if status.is_success()
+        && let Err(why) = validate_body(&parts.headers, &body)
+    {
+        return Err(LoadError::new(format!(
+            "upstream {} sent garbage: {why}",
+            up.name
+        )));
+    }
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter(|(n, _)| stored_header(n))
+        .filter_map(|(n, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (n.as_str().to_string(), v.to_string()))
+        })
+        .collect();
+    let value = CachedValue {
+        status: status.as_u16(),
+        headers,
+        body,
+    };
+    let too_big = value.body.len() as u64 > limits.max_cached_body_bytes;
+    Ok(match status.as_u16() {
+        _ if per_session || too_big => Fill::Pass(value),
+        200..=205 => Fill::Store(value),
+        404 | 410 => Fill::Negative(value),
+        _ => Fill::Pass(value),
+    })
+}
+
+/// Checks that a successful body is what its content type says (catches truncation and
+/// garbage that a well-framed HTTP response can still carry).
+fn validate_body(headers: &HeaderMap, body: &Bytes) -> Result<(), &'static str> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.contains("json") {
+        if body.is_empty() {
+            return Ok(());
+        }
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|_| "invalid JSON")?;
+    } else if ct.contains("xml") {
+        let t = body.trim_ascii();
+        if !(t.is_empty() || (t.starts_with(b"<") && t.ends_with(b">"))) {
+            return Err("invalid XML");
+        }
+    }
+    Ok(())
+}
+
+fn cached_response(
+    lookup: &Lookup,
+    now: u64,
+    started: Instant,
+    upstream_us: u64,
+) -> Response<ProxyBody> {
+    let entry = &lookup.entry;
+    let v = &entry.value;
+    let mut resp = Response::new(Either::Left(Full::new(v.body.clone())));
+    *resp.status_mut() = StatusCode::from_u16(v.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let h = resp.headers_mut();
+    h.reserve(v.headers.len() + 4);
+    for (name, value) in &v.headers {
+        if let (Ok(n), Ok(val)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            h.append(n, val);
+        }
+    }
+    let age_s = now.saturating_sub(entry.stored_at_ms) / 1000;
+    let ttl_s = (i128::from(entry.fresh_until_ms) - i128::from(now)) / 1000;
+    let (x_cache, status) = match lookup.outcome {
+        Outcome::Hit(tier) => (
+            "HIT",
+            format!("cachearr; hit; ttl={ttl_s}; detail={}", tier.as_str()),
+        ),
+        Outcome::Miss => (
+            "MISS",
+            format!("cachearr; fwd=uri-miss; stored; ttl={ttl_s}"),
+        ),
+        Outcome::Coalesced => (
+            "MISS",
+            format!("cachearr; fwd=uri-miss; collapsed; ttl={ttl_s}"),
+        ),
+        Outcome::Stale => (
+            "STALE",
+            format!("cachearr; hit; ttl={ttl_s}; detail=stale-while-revalidate"),
+        ),
+        Outcome::StaleOnError => (
+            "STALE",
+            format!("cachearr; fwd=stale; ttl={ttl_s}; detail=stale-if-error"),
+        ),
+        Outcome::Passed => (
+            "MISS",
+            "cachearr; fwd=uri-miss; detail=not-stored".to_string(),
+        ),
+    };
+    h.insert(X_CACHE, HeaderValue::from_static(x_cache));
+    if let Ok(s) = HeaderValue::from_str(&status) {
+        h.insert(CACHE_STATUS, s);
+    }
+    h.insert(header::AGE, HeaderValue::from(age_s));
+    let timing = if upstream_us > 0 && matches!(lookup.outcome, Outcome::Miss | Outcome::Passed) {
+        format!(
+            "cache;dur={:.3}, upstream;dur={:.3}",
+            ms(started.elapsed().as_micros()).max(0.0) - us_ms(upstream_us),
+            us_ms(upstream_us)
+        )
+    } else {
+        format!("cache;dur={:.3}", ms(started.elapsed().as_micros()))
+    };
+    if let Ok(t) = HeaderValue::from_str(&timing) {
+        h.insert(SERVER_TIMING, t);
+    }
+    resp
+}
+
+fn ms(us: u128) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn us_ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn engine_error_response(up: &Upstream, e: &EngineError, started: Instant) -> Response<ProxyBody> {
+    let mut resp = match e {
+        EngineError::Load(le) => {
+            let open = up.guard.breaker_state() == crate::upstream::BreakerState::Open;
+            if open || le.message.contains("circuit open") {
+                circuit_open_response(up)
+            } else if le.message.contains("saturated") {
+                problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "upstream_saturated",
+                    &le.message,
+                )
+            } else if le.message.contains("within the read timeout") {
+                problem(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", &le.message)
+            } else {
+                problem(StatusCode::BAD_GATEWAY, "upstream_error", &le.message)
+            }
+        }
+        EngineError::LoadTimeout(d) => problem(
+            StatusCode::GATEWAY_TIMEOUT,
+            "upstream_timeout",
+            &format!("upstream {} did not answer within {d:?}", up.name),
+        ),
+        other => problem(StatusCode::BAD_GATEWAY, "cache_error", &other.to_string()),
+    };
+    mark(
+        &mut resp,
+        "MISS",
+        "cachearr; fwd=uri-miss; detail=upstream-failed",
+        started,
+        None,
+    );
+    resp
+}
+
+fn circuit_open_response(up: &Upstream) -> Response<ProxyBody> {
+    let retry = up.guard.retry_after().as_secs().max(1);
+    let mut resp = problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "upstream_unavailable",
+        &format!(
+            "upstream {} is failing and cachearr has no copy to serve; the circuit breaker \
+             lets a probe through in {retry} s",
+            up.name
+        ),
+    );
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+    resp
+}
+
+fn upstream_error_response(up: &Upstream, e: &UpstreamError) -> Response<ProxyBody> {
+    match e {
+        UpstreamError::CircuitOpen { .. } => circuit_open_response(up),
+        UpstreamError::Saturated(_) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "upstream_saturated",
+            &e.to_string(),
+        ),
+        UpstreamError::Timeout(_) => problem(
+            StatusCode::GATEWAY_TIMEOUT,
+            "upstream_timeout",
+            &e.to_string(),
+        ),
+        _ => problem(StatusCode::BAD_GATEWAY, "upstream_error", &e.to_string()),
+    }
+}
+
+/// A JSON error answer: `{"error": code, "message": …}`.
+pub(crate) fn problem(status: StatusCode, code: &str, message: &str) -> Response<ProxyBody> {
+    let body = serde_json::json!({ "error": code, "message": message, "status": status.as_u16() });
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body.to_string()))));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn mark(
+    resp: &mut Response<ProxyBody>,
+    x_cache: &'static str,
+    cache_status: &'static str,
+    started: Instant,
+    upstream_us: Option<u64>,
+) {
+    let h = resp.headers_mut();
+    h.insert(X_CACHE, HeaderValue::from_static(x_cache));
+    h.insert(CACHE_STATUS, HeaderValue::from_static(cache_status));
+    let total = ms(started.elapsed().as_micros());
+    let timing = match upstream_us {
+        Some(us) => format!(
+            "cache;dur={:.3}, upstream;dur={:.3}",
+            (total - us_ms(us)).max(0.0),
+            us_ms(us)
+        ),
+        None => format!("cache;dur={total:.3}"),
+    };
+    if let Ok(t) = HeaderValue::from_str(&timing) {
+        h.insert(SERVER_TIMING, t);
+    }
+}
+
+fn empty_body() -> UpstreamBody {
+    Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pass-through.
+
+fn forward_headers(
+    h: &HeaderMap,
+    up: &Upstream,
+    peer: SocketAddr,
+    keep_upgrade: bool,
+) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(h.len() + 2);
+    for (name, value) in h {
+        if name == header::HOST {
+            continue;
+        }
+        if is_hop_by_hop(name)
+            && !(keep_upgrade && (name == header::UPGRADE || name == header::CONNECTION))
+        {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    if let Ok(v) = HeaderValue::from_str(up.host()) {
+        out.insert(header::HOST, v);
+    }
+    append_forwarded_for(&mut out, h, peer);
+    out
+}
+
+async fn pass_through(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    why: Bypass,
+    started: Instant,
+) -> Response<ProxyBody> {
+    let now = gw.clock().now_ms();
+    let user = token_of(up.profile, req.headers(), req.uri().query())
+        .map(|t| up.users.touch(&up.name, gw.secret().user_of(&t), &t, now));
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let uri = match up.uri_for(&path_and_query) {
+        Ok(u) => u,
+        Err(m) => return problem(StatusCode::BAD_REQUEST, "bad_target", &m),
+    };
+    let (parts, body) = req.into_parts();
+    let headers = forward_headers(&parts.headers, up, peer, false);
+    let method = parts.method.clone();
+    let t = Instant::now();
+    let result = if (method == Method::GET || method == Method::HEAD)
+        && http_body::Body::is_end_stream(&body)
+    {
+        let make = || {
+            let mut r = Request::new(empty_body());
+            *r.method_mut() = method.clone();
+            *r.uri_mut() = uri.clone();
+            *r.headers_mut() = headers.clone();
+            Ok(r)
+        };
+        up.send_idempotent(&make, Budget::Client).await
+    } else {
+        let max = usize::try_from(gw.config().limits.max_body_bytes).unwrap_or(usize::MAX);
+        let body: UpstreamBody = Limited::new(body, max)
+            .map_err(|e| -> BoxError { e })
+            .boxed();
+        let mut r = Request::new(body);
+        *r.method_mut() = method.clone();
+        *r.uri_mut() = uri;
+        *r.headers_mut() = headers;
+        up.send_once(r, Budget::Client).await
+    };
+    let upstream_us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let resp = match result {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(upstream = %up.name, target = %crate::redact::target(&path_and_query), error = %e, "pass-through failed");
+            let mut resp = upstream_error_response(up, &e);
+            mark(&mut resp, "BYPASS", why.cache_status(), started, None);
+            gw.metrics().observe_request(
+                &up.metrics_name,
+                why.class(),
+                "error",
+                started.elapsed().as_secs_f64(),
+            );
+            return resp;
+        }
+    };
+    let status = resp.status();
+    if let Some(u) = &user {
+        if status.is_success() {
+            Users::accepted(u, now);
+        } else if status == StatusCode::UNAUTHORIZED {
+            Users::refused(u);
+        }
+    }
+    if let Bypass::Write { tags, user_state } = &why
+        && (status.is_success() || status.is_redirection())
+    {
+        // Before the client sees the answer, so its next read is fresh.
+        for tag in tags {
+            gw.cache().invalidate_tag(tag);
+        }
+        let n = tags.len() + usize::from(*user_state && user.is_some());
+        gw.metrics().invalidated(&up.metrics_name, "write", n);
+        if *user_state && let Some(u) = &user {
+            gw.cache().invalidate_tag(&u.state_tag);
+        }
+    }
+    tracing::debug!(
+        upstream = %up.name,
+        method = %method,
+        target = %crate::redact::target(&path_and_query),
+        status = status.as_u16(),
+        "passed through"
+    );
+    let m = gw.metrics();
+    m.observe_request(
+        &up.metrics_name,
+        why.class(),
+        "bypass",
+        started.elapsed().as_secs_f64(),
+    );
+    m.observe_upstream(&up.metrics_name, why.class(), us_ms(upstream_us) / 1000.0);
+    let (mut parts, body) = resp.into_parts();
+    let mut headers = HeaderMap::with_capacity(parts.headers.len() + 3);
+    for (name, value) in parts.headers.drain().filter_map(|(n, v)| n.map(|n| (n, v))) {
+        if !is_hop_by_hop(&name) {
+            headers.append(name, value);
+        }
+    }
+    parts.headers = headers;
+    let mut out = Response::from_parts(parts, Either::Right(body));
+    mark(
+        &mut out,
+        "BYPASS",
+        why.cache_status(),
+        started,
+        Some(upstream_us),
+    );
+    out
+}
+
+/// WebSocket (and any other HTTP/1.1 upgrade) pass-through: the upgrade request goes upstream;
+/// on `101` both sides are spliced together byte for byte.
+async fn upgrade(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+    started: Instant,
+) -> Response<ProxyBody> {
+    let client_side = hyper::upgrade::on(&mut req);
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let uri = match up.uri_for(&path_and_query) {
+        Ok(u) => u,
+        Err(m) => return problem(StatusCode::BAD_REQUEST, "bad_target", &m),
+    };
+    if let Some(t) = token_of(up.profile, req.headers(), req.uri().query()) {
+        up.users
+            .touch(&up.name, gw.secret().user_of(&t), &t, gw.clock().now_ms());
+    }
+    let mut up_req = Request::new(empty_body());
+    *up_req.method_mut() = req.method().clone();
+    *up_req.uri_mut() = uri;
+    *up_req.headers_mut() = forward_headers(req.headers(), up, peer, true);
+    let mut resp = match up.send_once(up_req, Budget::Client).await {
+        Ok(r) => r,
+        Err(e) => {
+            let mut resp = upstream_error_response(up, &e);
+            mark(
+                &mut resp,
+                "BYPASS",
+                "cachearr; fwd=bypass; detail=upgrade",
+                started,
+                None,
+            );
+            return resp;
+        }
+    };
+    if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
+        let (parts, body) = resp.into_parts();
+        let mut out = Response::from_parts(parts, Either::Right(body));
+        mark(
+            &mut out,
+            "BYPASS",
+            "cachearr; fwd=bypass; detail=upgrade",
+            started,
+            None,
+        );
+        return out;
+    }
+    let upstream_side = hyper::upgrade::on(&mut resp);
+    let name = up.name.clone();
+    tokio::spawn(async move {
+        match (client_side.await, upstream_side.await) {
+            (Ok(c), Ok(u)) => {
+                let mut c = hyper_util::rt::TokioIo::new(c);
+                let mut u = hyper_util::rt::TokioIo::new(u);
+                let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
+            }
+            (c, u) => {
+                tracing::debug!(upstream = %name, client_ok = c.is_ok(), upstream_ok = u.is_ok(), "upgrade failed");
+            }
+        }
+    });
+    let mut out = Response::new(Either::Left(Full::new(Bytes::new())));
+    *out.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    *out.headers_mut() = resp.headers().clone();
+    mark(
+        &mut out,
+        "BYPASS",
+        "cachearr; fwd=bypass; detail=upgrade",
+        started,
+        None,
+    );
+    out
+}
+
+/// Fetches `path_and_query` through the cache on behalf of a recently seen user, on the
+/// background budget (warming, prefetch). Returns what happened.
+pub(crate) async fn background_fetch(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path_and_query: &str,
+) -> Result<Outcome, crate::GatewayError> {
+    let uri: http::Uri = path_and_query.parse().map_err(|_| {
+        crate::GatewayError::BadRequest(format!("{path_and_query:?} is not a path"))
+    })?;
+    let path = uri.path();
+    let query = uri.query();
+    let Decision::Cache {
+        policy,
+        mut tags,
+        user_state,
+    } = up.routes.classify(&Method::GET, path, query)
+    else {
+        return Err(crate::GatewayError::BadRequest(format!(
+            "{path} is not a cached route of upstream {}",
+            up.name
+        )));
+    };
+    let mut headers = user.identity_headers();
+    match up.profile {
+        crate::policy::Profile::Plex => {
+            if let Ok(v) = HeaderValue::from_str(user.token()) {
+                headers.insert(HeaderName::from_static("x-plex-token"), v);
+            }
+        }
+        crate::policy::Profile::Jellyfin => {
+            if let Ok(v) = HeaderValue::from_str(user.token()) {
+                headers.insert(HeaderName::from_static("x-emby-token"), v);
+            }
+        }
+    }
+    let scope_user = match policy.scope {
+        Scope::User => Some(user.hash),
+        Scope::Shared => None,
+    };
+    let key = Key::new(
+        build_key(&KeyInput {
+            upstream: &up.name,
+            profile: up.profile,
+            method: &Method::GET,
+            path,
+            query,
+            headers: &headers,
+            user: scope_user,
+        })
+        .map_err(|e| crate::GatewayError::BadRequest(e.to_string()))?,
+    );
+    if user_state && scope_user.is_some() {
+        tags.push(user.state_tag.clone());
+    }
+    let mut engine_policy = policy.engine.clone();
+    engine_policy.tags = tags;
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let state = Arc::new(LoaderState {
+        gw: gw.clone(),
+        up: up.clone(),
+        user: user.clone(),
+        path_and_query: path_and_query.to_string(),
+        headers: load_headers(&headers, up, loopback),
+        answered: AtomicBool::new(true),
+        upstream_us: AtomicU64::new(0),
+    });
+    let lookup = gw
+        .cache()
+        .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(state)))
+        .await
+        .map_err(|e| crate::GatewayError::Upstream(e.to_string()))?;
+    Ok(lookup.outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_tricks_are_refused() {
+        assert!(check_path("/library/sections").is_ok());
+        assert!(check_path("/library/../etc/passwd").is_err());
+        assert!(check_path("/library/%2e%2e/x").is_err());
+        assert!(check_path("/library/%2fetc").is_err());
+        assert!(check_path("/a\\b").is_err());
+        assert!(check_path("/a%00b").is_err());
+        assert!(check_path("/a%ff").is_err());
+        assert!(check_path("/a//b").is_err());
+        assert!(check_path("/:/timeline").is_ok());
+    }
+
+    #[test]
+    fn bodies_are_validated_by_type() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        assert!(validate_body(&h, &Bytes::from_static(b"{\"a\":1}")).is_ok());
+        assert!(validate_body(&h, &Bytes::from_static(b"{\"a\":")).is_err());
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+        assert!(validate_body(&h, &Bytes::from_static(b"<a/>")).is_ok());
+        assert!(validate_body(&h, &Bytes::from_static(b"<MediaContainer size=")).is_err());
+    }
+}

@@ -1,0 +1,664 @@
+//! The upstream side: one [`Upstream`] per media server, with its pooled HTTP client and its
+//! [`Guard`] (concurrency caps, rate limits, timeouts, retries with jitter, circuit breaker).
+//!
+//! Client requests and background work (refresh, warm, prefetch) draw on separate budgets
+//! ([`Budget`]); background work also waits while clients use more than half of theirs, so it
+//! yields to them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use cachearr_engine::Clock;
+use http_body_util::combinators::BoxBody;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+use tokio::sync::{Notify, Semaphore, SemaphorePermit};
+
+use crate::config::{GuardConfig, UpstreamConfig};
+use crate::policy::{Profile, RouteTable};
+
+/// A boxed error for streamed bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body type sent upstream: streamed client bodies or nothing.
+pub type UpstreamBody = BoxBody<Bytes, BoxError>;
+
+/// Which budget a request draws on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// A client is waiting for it.
+    Client,
+    /// Refresh, warm or prefetch: nobody waits; yields to clients.
+    Background,
+}
+
+/// Why an upstream request did not produce a usable response.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamError {
+    /// The circuit breaker is open.
+    #[error("upstream {upstream} is failing; circuit open for another {retry_after:?}")]
+    CircuitOpen {
+        /// Upstream name.
+        upstream: String,
+        /// When a probe will be let through.
+        retry_after: Duration,
+    },
+    /// The concurrency or rate budget stayed exhausted for the whole read timeout.
+    #[error("upstream {0} is saturated (concurrency or rate limit)")]
+    Saturated(String),
+    /// No response headers within the read timeout.
+    #[error("upstream {0} did not answer within the read timeout")]
+    Timeout(String),
+    /// Could not connect or the connection broke.
+    #[error("upstream {upstream}: {message}")]
+    Transport {
+        /// Upstream name.
+        upstream: String,
+        /// What went wrong (no tokens: URLs are never part of it).
+        message: String,
+    },
+    /// The upstream answered with a server error.
+    #[error("upstream {upstream} answered {status}")]
+    Status {
+        /// Upstream name.
+        upstream: String,
+        /// The status it sent.
+        status: u16,
+    },
+    /// The body broke off or was not what its headers promised.
+    #[error("upstream {upstream} sent a broken body: {message}")]
+    Body {
+        /// Upstream name.
+        upstream: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl UpstreamError {
+    /// Whether a retry may help (and the failure counts against the breaker).
+    fn retryable(&self) -> bool {
+        match self {
+            UpstreamError::Timeout(_) | UpstreamError::Transport { .. } => true,
+            UpstreamError::Status { status, .. } => matches!(status, 502..=504),
+            _ => false,
+        }
+    }
+}
+
+/// The circuit breaker's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    /// Requests flow.
+    Closed,
+    /// Requests fail fast until the cool-down ends.
+    Open,
+    /// One probe is allowed through; its result closes or re-opens the circuit.
+    HalfOpen,
+}
+
+#[derive(Debug)]
+struct Breaker {
+    state: BreakerState,
+    consecutive_failures: u32,
+    open_until_ms: u64,
+    probe_in_flight: bool,
+}
+
+/// Counters of one upstream, for `/api/stats` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct GuardCounters {
+    /// Requests sent to the upstream (each retry counts).
+    pub requests: AtomicU64,
+    /// Client requests answered without an upstream request (hits, stale, coalesced).
+    pub saved: AtomicU64,
+    /// Requests in flight now (client and background).
+    pub in_flight: AtomicU64,
+    /// Background requests sent.
+    pub background_requests: AtomicU64,
+    /// Failed attempts (transport errors, timeouts, 5xx).
+    pub failures: AtomicU64,
+    /// Retries made.
+    pub retries: AtomicU64,
+    /// Requests refused because the circuit was open.
+    pub rejected_open: AtomicU64,
+    /// Times the circuit opened.
+    pub breaker_opened: AtomicU64,
+}
+
+/// A serialisable view of an upstream's counters.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct GuardSnapshot {
+    /// Requests sent to the upstream.
+    pub requests: u64,
+    /// Client requests answered without an upstream request.
+    pub saved: u64,
+    /// In flight now.
+    pub in_flight: u64,
+    /// Background requests sent.
+    pub background_requests: u64,
+    /// Failed attempts.
+    pub failures: u64,
+    /// Retries made.
+    pub retries: u64,
+    /// Refused while the circuit was open.
+    pub rejected_open: u64,
+    /// Times the circuit opened.
+    pub breaker_opened: u64,
+    /// The breaker now.
+    pub breaker: BreakerState,
+}
+
+/// A token bucket on tokio time: `rate` tokens per second, at most `burst` saved up.
+#[derive(Debug)]
+struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    state: Mutex<(f64, tokio::time::Instant)>,
+}
+
+impl TokenBucket {
+    fn new(rate: f64, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
+        Self {
+            rate,
+            burst,
+            state: Mutex::new((burst, tokio::time::Instant::now())),
+        }
+    }
+
+    /// Takes a token, or says how long until one is available (and reserves it).
+    fn take(&self) -> Duration {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = tokio::time::Instant::now();
+        let elapsed = now.saturating_duration_since(s.1).as_secs_f64();
+        s.0 = (s.0 + elapsed * self.rate).min(self.burst);
+        s.1 = now;
+        s.0 -= 1.0;
+        if s.0 >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-s.0 / self.rate)
+        }
+    }
+}
+
+/// Protection of one upstream: budgets, rate limits, breaker, counters.
+pub struct Guard {
+    name: String,
+    cfg: GuardConfig,
+    clock: Arc<dyn Clock>,
+    client_permits: Semaphore,
+    background_permits: Semaphore,
+    client_bucket: TokenBucket,
+    background_bucket: TokenBucket,
+    client_in_flight: AtomicU64,
+    client_released: Notify,
+    breaker: Mutex<Breaker>,
+    /// The counters.
+    pub counters: GuardCounters,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("name", &self.name)
+            .field("cfg", &self.cfg)
+            .finish()
+    }
+}
+
+/// Held while a request is in flight; releases its budget on drop.
+#[derive(Debug)]
+pub struct GuardPermit<'a> {
+    guard: &'a Guard,
+    budget: Budget,
+    probe: bool,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Drop for GuardPermit<'_> {
+    fn drop(&mut self) {
+        self.guard
+            .counters
+            .in_flight
+            .fetch_sub(1, Ordering::Relaxed);
+        if self.budget == Budget::Client {
+            self.guard.client_in_flight.fetch_sub(1, Ordering::Relaxed);
+            self.guard.client_released.notify_waiters();
+        }
+        if self.probe {
+            // A probe that ended without a verdict (e.g. dropped) lets the next one through.
+            let mut b = self.guard.breaker.lock().unwrap_or_else(|e| e.into_inner());
+            b.probe_in_flight = false;
+        }
+    }
+}
+
+impl Guard {
+    /// A guard with the given limits, reading breaker time from `clock`.
+    pub fn new(name: &str, cfg: GuardConfig, clock: Arc<dyn Clock>) -> Guard {
+        Guard {
+            name: name.to_string(),
+            client_permits: Semaphore::new(cfg.max_concurrent),
+            background_permits: Semaphore::new(cfg.background_max_concurrent),
+            client_bucket: TokenBucket::new(cfg.rate_per_sec, cfg.burst),
+            background_bucket: TokenBucket::new(
+                cfg.background_rate_per_sec,
+                (cfg.background_rate_per_sec.ceil() as u32).max(1),
+            ),
+            client_in_flight: AtomicU64::new(0),
+            client_released: Notify::new(),
+            breaker: Mutex::new(Breaker {
+                state: BreakerState::Closed,
+                consecutive_failures: 0,
+                open_until_ms: 0,
+                probe_in_flight: false,
+            }),
+            counters: GuardCounters::default(),
+            cfg,
+            clock,
+        }
+    }
+
+    /// The configured limits.
+    pub fn config(&self) -> &GuardConfig {
+        &self.cfg
+    }
+
+    /// The breaker's state now.
+    pub fn breaker_state(&self) -> BreakerState {
+        let mut b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
+        self.refresh_state(&mut b);
+        b.state
+    }
+
+    /// How long until the open circuit lets a probe through (zero when not open).
+    pub fn retry_after(&self) -> Duration {
+        let b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
+        if b.state == BreakerState::Open {
+            Duration::from_millis(b.open_until_ms.saturating_sub(self.clock.now_ms()))
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    fn refresh_state(&self, b: &mut Breaker) {
+        if b.state == BreakerState::Open && self.clock.now_ms() >= b.open_until_ms {
+            b.state = BreakerState::HalfOpen;
+            b.probe_in_flight = false;
+        }
+    }
+
+    /// A snapshot of the counters.
+    pub fn snapshot(&self) -> GuardSnapshot {
+        let c = &self.counters;
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        GuardSnapshot {
+            requests: l(&c.requests),
+            saved: l(&c.saved),
+            in_flight: l(&c.in_flight),
+            background_requests: l(&c.background_requests),
+            failures: l(&c.failures),
+            retries: l(&c.retries),
+            rejected_open: l(&c.rejected_open),
+            breaker_opened: l(&c.breaker_opened),
+            breaker: self.breaker_state(),
+        }
+    }
+
+    fn open_error(&self, b: &Breaker) -> UpstreamError {
+        self.counters.rejected_open.fetch_add(1, Ordering::Relaxed);
+        let retry_after =
+            Duration::from_millis(b.open_until_ms.saturating_sub(self.clock.now_ms()))
+                .max(Duration::from_secs(1));
+        UpstreamError::CircuitOpen {
+            upstream: self.name.clone(),
+            retry_after,
+        }
+    }
+
+    /// Waits for budget to send one request.
+    ///
+    /// # Errors
+    /// [`UpstreamError::CircuitOpen`] at once when the circuit is open;
+    /// [`UpstreamError::Saturated`] if no budget frees up within the read timeout.
+    pub async fn acquire(&self, budget: Budget) -> Result<GuardPermit<'_>, UpstreamError> {
+        let probe = {
+            let mut b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
+            self.refresh_state(&mut b);
+            match b.state {
+                BreakerState::Closed => false,
+                BreakerState::Open => return Err(self.open_error(&b)),
+                BreakerState::HalfOpen => {
+                    if b.probe_in_flight {
+                        return Err(self.open_error(&b));
+                    }
+                    b.probe_in_flight = true;
+                    true
+                }
+            }
+        };
+        let deadline = tokio::time::Instant::now() + self.cfg.read_timeout;
+        let saturated = || UpstreamError::Saturated(self.name.clone());
+        let (semaphore, bucket) = match budget {
+            Budget::Client => (&self.client_permits, &self.client_bucket),
+            Budget::Background => (&self.background_permits, &self.background_bucket),
+        };
+        let result = async {
+            if budget == Budget::Background {
+                // Yield to clients: wait while they use more than half of their budget.
+                let half = (self.cfg.max_concurrent / 2).max(1) as u64;
+                while self.client_in_flight.load(Ordering::Relaxed) >= half {
+                    let notified = self.client_released.notified();
+                    if self.client_in_flight.load(Ordering::Relaxed) < half {
+                        break;
+                    }
+                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                        return Err(saturated());
+                    }
+                }
+            }
+            let wait = bucket.take();
+            if !wait.is_zero() {
+                if tokio::time::Instant::now() + wait > deadline {
+                    return Err(saturated());
+                }
+                tokio::time::sleep(wait).await;
+            }
+            match tokio::time::timeout_at(deadline, semaphore.acquire()).await {
+                Ok(Ok(p)) => Ok(p),
+                _ => Err(saturated()),
+            }
+        }
+        .await;
+        let permit = match result {
+            Ok(p) => p,
+            Err(e) => {
+                if probe {
+                    let mut b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
+                    b.probe_in_flight = false;
+                }
+                return Err(e);
+            }
+        };
+        self.counters.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        if budget == Budget::Client {
+            self.client_in_flight.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.counters
+                .background_requests
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(GuardPermit {
+            guard: self,
+            budget,
+            probe,
+            _permit: permit,
+        })
+    }
+
+    /// Records a success: closes the circuit.
+    pub fn success(&self, permit: &mut GuardPermit<'_>) {
+        let mut b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
+        b.consecutive_failures = 0;
+        b.state = BreakerState::Closed;
+        b.probe_in_flight = false;
+        permit.probe = false;
+    }
+
+    /// Records a failure: enough of them in a row (or a failed probe) open the circuit.
+    pub fn failure(&self, permit: &mut GuardPermit<'_>) {
+        self.counters.failures.fetch_add(1, Ordering::Relaxed);
+        let mut b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
+        b.consecutive_failures = b.consecutive_failures.saturating_add(1);
+        let was_probe = permit.probe;
+        permit.probe = false;
+        if was_probe
+            || (b.state == BreakerState::Closed
+                && b.consecutive_failures >= self.cfg.breaker_failures)
+        {
+            if b.state != BreakerState::Open {
+                self.counters.breaker_opened.fetch_add(1, Ordering::Relaxed);
+            }
+            b.state = BreakerState::Open;
+            b.open_until_ms = self.clock.now_ms().saturating_add(
+                u64::try_from(self.cfg.breaker_cooldown.as_millis()).unwrap_or(u64::MAX),
+            );
+            b.probe_in_flight = false;
+        }
+    }
+}
+
+/// One media server: name, profile, base URL, route table, client and guard.
+pub struct Upstream {
+    /// Short name (first part of keys and tags).
+    pub name: Arc<str>,
+    /// The name as the metrics labels take it.
+    pub metrics_name: Arc<String>,
+    /// API profile.
+    pub profile: Profile,
+    /// Its configuration.
+    pub config: UpstreamConfig,
+    /// Compiled route policies.
+    pub routes: RouteTable,
+    /// Its protection and counters.
+    pub guard: Guard,
+    /// Users seen recently (token hashes, trust, tokens for warming; memory only).
+    pub users: crate::users::Users,
+    client: Client<HttpConnector, UpstreamBody>,
+    /// `scheme://authority` of the server.
+    origin: String,
+    /// Path prefix of the base URL without the trailing slash (often empty).
+    prefix: String,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("name", &self.name)
+            .field("profile", &self.profile)
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+impl Upstream {
+    /// Builds the upstream (compiles its routes, makes its client).
+    ///
+    /// # Errors
+    /// A message if the route overrides do not compile.
+    pub fn new(config: UpstreamConfig, clock: Arc<dyn Clock>) -> Result<Upstream, String> {
+        let routes = RouteTable::compile(&config).map_err(|e| e.to_string())?;
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(config.guard.connect_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(64)
+            .build(connector);
+        let origin = format!(
+            "{}://{}",
+            config.url.scheme_str().unwrap_or("http"),
+            config.url.authority().map_or("", |a| a.as_str())
+        );
+        let prefix = config.url.path().trim_end_matches('/').to_string();
+        Ok(Upstream {
+            name: Arc::from(config.name.as_str()),
+            metrics_name: Arc::new(config.name.clone()),
+            profile: config.profile,
+            guard: Guard::new(&config.name, config.guard.clone(), clock),
+            routes,
+            users: crate::users::Users::default(),
+            client,
+            origin,
+            prefix,
+            config,
+        })
+    }
+
+    /// The absolute upstream URI for a client's path and query.
+    ///
+    /// # Errors
+    /// A message if the result is not a valid URI.
+    pub fn uri_for(&self, path_and_query: &str) -> Result<http::Uri, String> {
+        let mut s =
+            String::with_capacity(self.origin.len() + self.prefix.len() + path_and_query.len());
+        s.push_str(&self.origin);
+        s.push_str(&self.prefix);
+        s.push_str(path_and_query);
+        s.parse()
+            .map_err(|_| "the request target is not a valid URI".to_string())
+    }
+
+    /// The `Host` header value for upstream requests.
+    pub fn host(&self) -> &str {
+        self.config.url.authority().map_or("", |a| a.as_str())
+    }
+
+    /// Sends one request (no retries) within budget, waiting at most the read timeout for the
+    /// response headers. The permit is released when the headers arrive; the body streams on.
+    ///
+    /// # Errors
+    /// [`UpstreamError`] for an open circuit, exhausted budget, timeout or transport error.
+    /// 5xx answers are returned as responses (and counted as failures).
+    pub async fn send_once(
+        &self,
+        req: http::Request<UpstreamBody>,
+        budget: Budget,
+    ) -> Result<http::Response<Incoming>, UpstreamError> {
+        let mut permit = self.guard.acquire(budget).await?;
+        let result =
+            tokio::time::timeout(self.guard.cfg.read_timeout, self.client.request(req)).await;
+        match result {
+            Err(_) => {
+                self.guard.failure(&mut permit);
+                Err(UpstreamError::Timeout(self.name.to_string()))
+            }
+            Ok(Err(e)) => {
+                self.guard.failure(&mut permit);
+                Err(UpstreamError::Transport {
+                    upstream: self.name.to_string(),
+                    message: transport_message(&e),
+                })
+            }
+            Ok(Ok(resp)) => {
+                if resp.status().is_server_error() {
+                    self.guard.failure(&mut permit);
+                } else {
+                    self.guard.success(&mut permit);
+                }
+                Ok(resp)
+            }
+        }
+    }
+
+    /// Sends a bodiless idempotent request built by `make`, retrying with jittered exponential
+    /// back-off after transport errors, timeouts and 502/503/504.
+    ///
+    /// # Errors
+    /// The last attempt's [`UpstreamError`] (a 5xx after the last retry is returned as a
+    /// response, not an error).
+    pub async fn send_idempotent(
+        &self,
+        make: &(dyn Fn() -> Result<http::Request<UpstreamBody>, String> + Send + Sync),
+        budget: Budget,
+    ) -> Result<http::Response<Incoming>, UpstreamError> {
+        let mut attempt: u32 = 0;
+        loop {
+            let req = make().map_err(|message| UpstreamError::Transport {
+                upstream: self.name.to_string(),
+                message,
+            })?;
+            let result = self.send_once(req, budget).await;
+            let retry = match &result {
+                Ok(resp) => matches!(resp.status().as_u16(), 502..=504),
+                Err(e) => e.retryable(),
+            };
+            if !retry || attempt >= self.guard.cfg.retries {
+                return result;
+            }
+            attempt += 1;
+            self.guard.counters.retries.fetch_add(1, Ordering::Relaxed);
+            let base =
+                self.guard.cfg.retry_backoff.as_secs_f64() * f64::from(1u32 << attempt.min(10));
+            let jittered = base * (0.5 + fastrand::f64());
+            tokio::time::sleep(Duration::from_secs_f64(jittered)).await;
+        }
+    }
+}
+
+/// A transport error's description without any URL (which could carry a token).
+fn transport_message(e: &hyper_util::client::legacy::Error) -> String {
+    let mut msg = if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        "connection failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cachearr_engine::ManualClock;
+
+    #[tokio::test]
+    async fn breaker_opens_after_consecutive_failures_and_probes_after_cooldown() {
+        let clock = Arc::new(ManualClock::default());
+        let cfg = GuardConfig {
+            breaker_failures: 3,
+            breaker_cooldown: Duration::from_secs(10),
+            ..GuardConfig::default()
+        };
+        let g = Guard::new("t", cfg, clock.clone());
+        for _ in 0..3 {
+            let mut p = g.acquire(Budget::Client).await.unwrap();
+            g.failure(&mut p);
+        }
+        assert_eq!(g.breaker_state(), BreakerState::Open);
+        assert!(matches!(
+            g.acquire(Budget::Client).await,
+            Err(UpstreamError::CircuitOpen { .. })
+        ));
+        clock.advance(Duration::from_secs(11));
+        assert_eq!(g.breaker_state(), BreakerState::HalfOpen);
+        let mut probe = g.acquire(Budget::Client).await.unwrap();
+        // Only one probe at a time.
+        assert!(g.acquire(Budget::Client).await.is_err());
+        g.failure(&mut probe);
+        drop(probe);
+        assert_eq!(g.breaker_state(), BreakerState::Open);
+        clock.advance(Duration::from_secs(11));
+        let mut probe = g.acquire(Budget::Client).await.unwrap();
+        g.success(&mut probe);
+        drop(probe);
+        assert_eq!(g.breaker_state(), BreakerState::Closed);
+        assert_eq!(g.snapshot().breaker_opened, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn token_bucket_spaces_requests_out() {
+        let b = TokenBucket::new(10.0, 2);
+        assert_eq!(b.take(), Duration::ZERO);
+        assert_eq!(b.take(), Duration::ZERO);
+        let wait = b.take();
+        assert!(
+            wait > Duration::from_millis(90) && wait <= Duration::from_millis(100),
+            "{wait:?}"
+        );
+    }
+}

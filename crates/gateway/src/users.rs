@@ -1,0 +1,176 @@
+//! Recently seen users: the keyed hash of each token, when it was last seen, and when the
+//! upstream last accepted it.
+//!
+//! Two uses: shared-scope entries (identity, images) are served only to a token the upstream
+//! accepted within `token_trust`; and warming runs the configured warm list for the users seen
+//! recently, which needs their token. Tokens live here in memory only — never in a key, a log
+//! line, a metric label or a file.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use http::HeaderMap;
+
+use crate::keys::UserHash;
+
+/// Most users remembered per upstream; the least recently seen are forgotten first.
+const MAX_USERS: usize = 10_000;
+
+/// One user (one token) of one upstream.
+pub struct UserRecord {
+    /// The keyed hash of the token.
+    pub hash: UserHash,
+    /// `hash` as 32 hex digits.
+    pub hash_hex: Arc<str>,
+    /// The token (memory only).
+    token: Arc<str>,
+    /// The client's identity headers from its latest request, replayed by warming.
+    identity: RwLock<HeaderMap>,
+    /// Last request, engine clock ms.
+    last_seen_ms: AtomicU64,
+    /// Last 2xx from the upstream for this token, engine clock ms (0: never).
+    accepted_ms: AtomicU64,
+    /// The user's play-state tag, built once.
+    pub(crate) state_tag: Arc<str>,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("hash", &self.hash_hex)
+            .field("last_seen_ms", &self.last_seen_ms.load(Ordering::Relaxed))
+            .field("accepted_ms", &self.accepted_ms.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserRecord {
+    /// The token, for requests made on the user's behalf (warming, prefetch).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The client-identity headers to send with requests made on the user's behalf.
+    pub fn identity_headers(&self) -> HeaderMap {
+        self.identity
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// When the user was last seen (engine clock ms).
+    pub fn last_seen_ms(&self) -> u64 {
+        self.last_seen_ms.load(Ordering::Relaxed)
+    }
+
+    /// When the upstream last accepted the token (engine clock ms, 0 if never).
+    pub fn accepted_ms(&self) -> u64 {
+        self.accepted_ms.load(Ordering::Relaxed)
+    }
+}
+
+/// The users of one upstream.
+#[derive(Debug, Default)]
+pub struct Users {
+    map: RwLock<HashMap<UserHash, Arc<UserRecord>>>,
+}
+
+impl Users {
+    /// Finds or adds the user of `token` and marks them seen at `now_ms`.
+    pub fn touch(
+        &self,
+        upstream: &str,
+        hash: UserHash,
+        token: &str,
+        now_ms: u64,
+    ) -> Arc<UserRecord> {
+        if let Some(u) = self
+            .map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
+        {
+            u.last_seen_ms.store(now_ms, Ordering::Relaxed);
+            return u.clone();
+        }
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_USERS
+            && let Some(oldest) = map
+                .values()
+                .min_by_key(|u| u.last_seen_ms.load(Ordering::Relaxed))
+                .map(|u| u.hash)
+        {
+            map.remove(&oldest);
+        }
+        let hash_hex: Arc<str> = Arc::from(hash.to_string());
+        map.entry(hash)
+            .or_insert_with(|| {
+                Arc::new(UserRecord {
+                    hash,
+                    state_tag: Arc::from(crate::tags::user_state(upstream, &hash_hex)),
+                    hash_hex,
+                    token: Arc::from(token),
+                    identity: RwLock::new(HeaderMap::new()),
+                    last_seen_ms: AtomicU64::new(now_ms),
+                    accepted_ms: AtomicU64::new(0),
+                })
+            })
+            .clone()
+    }
+
+    /// Remembers the client-identity headers of the user's latest request (on misses only, to
+    /// keep the hit path free of this copy).
+    pub fn set_identity(user: &UserRecord, headers: &HeaderMap) {
+        let mut id = HeaderMap::new();
+        for (name, value) in headers {
+            let n = name.as_str();
+            let keep = (n.starts_with("x-plex-") && n != "x-plex-token")
+                || n == "user-agent"
+                || n == "accept";
+            if keep {
+                id.append(name.clone(), value.clone());
+            }
+        }
+        *user.identity.write().unwrap_or_else(|e| e.into_inner()) = id;
+    }
+
+    /// The upstream accepted this user's token at `now_ms`.
+    pub fn accepted(user: &UserRecord, now_ms: u64) {
+        user.accepted_ms.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// The upstream refused this user's token: shared entries are no longer served to it.
+    pub fn refused(user: &UserRecord) {
+        user.accepted_ms.store(0, Ordering::Relaxed);
+    }
+
+    /// Whether the token was accepted within `trust_ms` of `now_ms`.
+    pub fn trusted(user: &UserRecord, now_ms: u64, trust_ms: u64) -> bool {
+        let a = user.accepted_ms.load(Ordering::Relaxed);
+        a != 0 && now_ms.saturating_sub(a) <= trust_ms
+    }
+
+    /// Users seen since `since_ms`, most recent first.
+    pub fn seen_since(&self, since_ms: u64) -> Vec<Arc<UserRecord>> {
+        let mut v: Vec<_> = self
+            .map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|u| u.last_seen_ms.load(Ordering::Relaxed) >= since_ms)
+            .cloned()
+            .collect();
+        v.sort_by_key(|u| std::cmp::Reverse(u.last_seen_ms.load(Ordering::Relaxed)));
+        v
+    }
+
+    /// Finds a user by hash.
+    pub fn get(&self, hash: UserHash) -> Option<Arc<UserRecord>> {
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
+            .cloned()
+    }
+}
