@@ -1,8 +1,8 @@
 //! One module per subcommand; [`Command`] dispatches to them.
 
+mod config;
 mod index;
 mod matching;
-mod config;
 mod serve;
 mod sim;
 
