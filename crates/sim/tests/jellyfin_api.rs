@@ -1179,3 +1179,92 @@ async fn legacy_credentials_can_be_switched_off_like_jellyfin_12() {
         );
     }
 }
+
+#[tokio::test]
+async fn media_streams_serve_ranges_to_those_who_may_see_them() {
+    let server = start().await;
+    let (track, size, hash) = {
+        let lib = server.sim.library();
+        let id = lib.sections()[0].items(ItemKind::Track)[0];
+        let item = lib.item(id).expect("track");
+        (item.guid_id(), item.file_size(), item.content_hash())
+    };
+    let client = Client::new();
+    let whole = client
+        .get(format!(
+            "{}/Audio/{track}/stream.mp3?static=true",
+            server.base_url
+        ))
+        .header("X-Emby-Token", &server.token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers()["accept-ranges"], "bytes");
+    assert_eq!(whole.bytes().await.expect("body").len() as u64, size);
+    let part = client
+        .get(format!("{}/Audio/{track}/universal", server.base_url))
+        .header("X-Emby-Token", &server.token)
+        .header("Range", "bytes=100-199")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        part.headers()["content-range"].to_str().ok(),
+        Some(format!("bytes 100-199/{size}").as_str())
+    );
+    let bytes = part.bytes().await.expect("body");
+    assert_eq!(
+        bytes.to_vec(),
+        cachearr_sim::media::synthetic_bytes(hash, 100, 100)
+    );
+    let download = client
+        .get(format!("{}/Items/{track}/Download", server.base_url))
+        .header("X-Emby-Token", &server.token)
+        .header("Range", "bytes=0-0")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(download.status(), StatusCode::PARTIAL_CONTENT);
+    assert!(
+        download.headers()["content-disposition"]
+            .to_str()
+            .is_ok_and(|d| d.starts_with("attachment"))
+    );
+
+    let anonymous = client
+        .get(format!("{}/Audio/{track}/stream", server.base_url))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let hidden = client
+        .get(format!("{}/Audio/{track}/stream", server.base_url))
+        .header("X-Emby-Token", token_of(&server, "kid"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    let album = {
+        let lib = server.sim.library();
+        lib.item(lib.sections()[0].items(ItemKind::Album)[0])
+            .expect("album")
+            .guid_id()
+    };
+    let folder = client
+        .get(format!("{}/Audio/{album}/stream", server.base_url))
+        .header("X-Emby-Token", &server.token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(folder.status(), StatusCode::NOT_FOUND);
+    let unsatisfiable = client
+        .get(format!("{}/Audio/{track}/stream", server.base_url))
+        .header("X-Emby-Token", &server.token)
+        .header("Range", format!("bytes={}-", size + 10))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(unsatisfiable.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+}

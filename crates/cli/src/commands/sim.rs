@@ -21,6 +21,14 @@ pub(crate) struct Args {
     /// Address of the simulated Jellyfin server (off when not given).
     #[arg(long, value_name = "ADDR")]
     jellyfin_listen: Option<String>,
+    /// Jellyfin: how long `LibraryChanged` websocket messages gather changes, in milliseconds
+    /// (a real server's LibraryUpdateDuration is 30000; 0 sends each change at once).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    jellyfin_library_update_ms: u64,
+    /// Jellyfin: refuse the legacy credential forms (Emby scheme, X-Emby-Authorization,
+    /// X-Emby-Token, api_key), as Jellyfin 12 does by default.
+    #[arg(long)]
+    jellyfin_no_legacy_auth: bool,
     /// Tracks in the library (over both music sections).
     #[arg(long, default_value_t = 10_000)]
     tracks: u32,
@@ -88,7 +96,12 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {addr} (--jellyfin-listen)"))?;
             let bound = listener.local_addr()?;
-            tasks.spawn(sim.serve_jellyfin(listener, JellyfinOptions::default()));
+            let options = JellyfinOptions {
+                library_update_delay: Duration::from_millis(args.jellyfin_library_update_ms),
+                legacy_authorization: !args.jellyfin_no_legacy_auth,
+                ..JellyfinOptions::default()
+            };
+            tasks.spawn(sim.serve_jellyfin(listener, options));
             Some(bound)
         }
         None => None,

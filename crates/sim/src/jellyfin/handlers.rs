@@ -125,6 +125,7 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
         }
         Route::Shows { series, episodes } => shows(front, req, need()?, series, *episodes),
         Route::Image { item, image_type } => image(front, req, item, image_type),
+        Route::Media { item, download } => media(front, req, need()?, item, *download),
         Route::Sessions => sessions(front, req, need()?),
         Route::Playing(report) => playing(front, req, need()?, *report),
         Route::Capabilities => {
@@ -616,6 +617,68 @@ fn image(front: &Front, req: &Req, item: &str, image_type: &str) -> Result<Reply
 /// The tag (and image seed) of an object: the same function as the `ImageTags` of its DTO.
 fn mix_tag(content_hash: u64, updated_at: u32) -> u64 {
     crate::rng::mix(content_hash ^ u64::from(updated_at))
+}
+
+/// The media file of a playable item: synthetic bytes (the same as the Plex front end serves
+/// for the item), whole or one `Range`.
+fn media(
+    front: &Front,
+    req: &Req,
+    caller: &User,
+    raw: &str,
+    download: bool,
+) -> Result<Reply, ApiError> {
+    let user = front.effective_user(caller, req.query.str("userId"))?;
+    let id = visible_item_id(front, &user, raw)?;
+    let (hash, size, container, file_name) = {
+        let lib = front.sim.library();
+        let item = lib
+            .item(id)
+            .filter(|i| i.kind().is_playable())
+            .ok_or(ApiError::NotFound)?;
+        let path = item.file_path();
+        let file_name = path.rsplit('/').next().unwrap_or_default().to_owned();
+        (
+            item.content_hash(),
+            item.file_size(),
+            item.container(),
+            file_name,
+        )
+    };
+    let content_type = match container {
+        Some("flac") => "audio/flac",
+        Some("mp3") => "audio/mpeg",
+        _ => "video/x-matroska",
+    };
+    let mut response = crate::media::media_response(&req.headers, hash, size, content_type);
+    if download {
+        // Header values are ASCII: an ASCII fallback name plus the RFC 5987 UTF-8 form.
+        let ascii: String = file_name
+            .chars()
+            .map(|c| {
+                if c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let encoded =
+            percent_encoding::utf8_percent_encode(&file_name, percent_encoding::NON_ALPHANUMERIC);
+        let value = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(Reply {
+        response,
+        work: Work {
+            scanned: 1,
+            returned: 0,
+        },
+    })
 }
 
 pub(crate) fn session_info(front: &Front, user: &User, device: &DeviceSession) -> SessionInfo {

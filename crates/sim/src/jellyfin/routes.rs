@@ -60,6 +60,15 @@ pub(crate) enum Route {
         /// `Primary`, `Backdrop`, `Thumb`…
         image_type: String,
     },
+    /// `GET|HEAD /Audio/{id}/stream[.{ext}]`, `/Audio/{id}/universal`,
+    /// `/Videos/{id}/stream[.{ext}]`, `/Items/{id}/Download`: the media file's bytes, with
+    /// `Range`.
+    Media {
+        /// The item.
+        item: String,
+        /// `Download` adds a `Content-Disposition` with the file's name.
+        download: bool,
+    },
     /// `GET /Sessions`.
     Sessions,
     /// `POST /Sessions/Playing`, `…/Progress`, `…/Stopped`, `…/Ping`.
@@ -227,6 +236,34 @@ pub(crate) fn match_route(method: &Method, path: &str) -> Result<(Route, &'stati
                 image_type: owned(3),
             },
             "/Items/{itemId}/Images/{imageType}",
+        )),
+        ["audio", _, stream]
+            if *stream == "stream" || stream.starts_with("stream.") || *stream == "universal" =>
+        {
+            Some((
+                get,
+                Route::Media {
+                    item: owned(1),
+                    download: false,
+                },
+                "/Audio/{itemId}/stream",
+            ))
+        }
+        ["videos", _, stream] if *stream == "stream" || stream.starts_with("stream.") => Some((
+            get,
+            Route::Media {
+                item: owned(1),
+                download: false,
+            },
+            "/Videos/{itemId}/stream",
+        )),
+        ["items", _, "download"] => Some((
+            get,
+            Route::Media {
+                item: owned(1),
+                download: true,
+            },
+            "/Items/{itemId}/Download",
         )),
         ["library", "mediafolders"] => Some((get, Route::MediaFolders, "/Library/MediaFolders")),
         ["library", "refresh"] => Some((post, Route::LibraryRefresh, "/Library/Refresh")),
