@@ -1268,3 +1268,71 @@ async fn media_streams_serve_ranges_to_those_who_may_see_them() {
         .expect("sent");
     assert_eq!(unsatisfiable.status(), StatusCode::RANGE_NOT_SATISFIABLE);
 }
+
+#[tokio::test]
+async fn resume_and_next_up_follow_each_users_playback() {
+    let server = start().await;
+    let alice = token_of(&server, "alice");
+    let (movie, episodes) = {
+        let lib = server.sim.library();
+        let movie = lib.item(
+            lib.sections()
+                .iter()
+                .find_map(|s| s.items(ItemKind::Movie).first().copied())
+                .expect("movie"),
+        );
+        let show = lib
+            .sections()
+            .iter()
+            .find_map(|s| s.items(ItemKind::Show).first().copied())
+            .expect("show");
+        let episodes: Vec<String> = lib
+            .leaves(show)
+            .iter()
+            .filter_map(|id| lib.item(*id))
+            .map(|e| e.guid_id())
+            .collect();
+        (movie.expect("movie").guid_id(), episodes)
+    };
+    let client = Client::new();
+    let report = client
+        .post(format!("{}/Sessions/Playing/Stopped", server.base_url))
+        .header("Authorization", auth_header(&alice))
+        .json(&json!({"ItemId": movie, "PositionTicks": 600_000_000}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(report.status(), StatusCode::NO_CONTENT);
+    let played = client
+        .post(format!(
+            "{}/UserPlayedItems/{}",
+            server.base_url, episodes[0]
+        ))
+        .header("X-Emby-Token", &alice)
+        .send()
+        .await
+        .expect("sent");
+    assert!(played.status().is_success());
+
+    let (status, resume) = get_json(&server, &alice, "/UserItems/Resume?MediaTypes=Video").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(resume["TotalRecordCount"], 1);
+    assert_eq!(resume["Items"][0]["Id"], movie.as_str());
+    assert_eq!(
+        resume["Items"][0]["UserData"]["PlaybackPositionTicks"],
+        600_000_000
+    );
+    let (_, audio) = get_json(&server, &alice, "/UserItems/Resume?MediaTypes=Audio").await;
+    assert_eq!(audio["TotalRecordCount"], 0);
+    let (_, next) = get_json(&server, &alice, "/Shows/NextUp").await;
+    assert_eq!(next["Items"][0]["Id"], episodes[1].as_str());
+    let (_, admin_resume) = get_json(&server, &server.token, "/UserItems/Resume").await;
+    assert_eq!(
+        admin_resume["TotalRecordCount"], 0,
+        "alice's resume points are hers"
+    );
+    let (_, admin_next) = get_json(&server, &server.token, "/Shows/NextUp").await;
+    assert_eq!(admin_next["TotalRecordCount"], 0);
+    let (status, _) = get_json(&server, &alice, "/UserItems/Resume?MediaTypes=Hologram").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

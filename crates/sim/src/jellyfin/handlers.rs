@@ -108,6 +108,22 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
         Route::Item(path_user, id) => get_item(front, req, need()?, path_user.as_deref(), id),
         Route::Latest(path_user) => latest(front, req, need()?, path_user.as_deref()),
         Route::Views(path_user) => views(front, req, need()?, path_user.as_deref()),
+        Route::Resume(path_user) => {
+            let user =
+                front.effective_user(need()?, path_user.as_deref().or(req.query.str("userId")))?;
+            let query = ItemQuery::parse(front.sim.seed(), &req.query)?.for_resume(&req.query)?;
+            with_render(front, req, &user, |render| {
+                let (result, work) = items::run_items_query(render, &query, &front.sort_cache)?;
+                Ok(Reply::json(req.casing, &result, work))
+            })
+        }
+        Route::NextUp => {
+            let user = front.effective_user(need()?, req.query.str("userId"))?;
+            with_render(front, req, &user, |render| {
+                let (result, work) = items::next_up(render, &req.query)?;
+                Ok(Reply::json(req.casing, &result, work))
+            })
+        }
         Route::MediaFolders => media_folders(front, req, need()?),
         Route::Artists { .. } => {
             let user = front.effective_user(need()?, req.query.str("userId"))?;

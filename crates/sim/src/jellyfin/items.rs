@@ -891,6 +891,38 @@ impl ItemQuery {
         self
     }
 
+    /// The query of "continue watching" (`/UserItems/Resume`): playable items with a resume
+    /// point, most recently played first. `MediaTypes` (`Audio`, `Video`) narrows the kinds.
+    pub(crate) fn for_resume(mut self, query: &QueryParams) -> Result<Self, ApiError> {
+        if self.types.is_none() {
+            let mut kinds = Vec::new();
+            for media in query.list("MediaTypes") {
+                match media.to_ascii_lowercase().as_str() {
+                    "audio" => kinds.push(TypeFilter::Kind(ItemKind::Track)),
+                    "video" => kinds.extend([
+                        TypeFilter::Kind(ItemKind::Movie),
+                        TypeFilter::Kind(ItemKind::Episode),
+                    ]),
+                    "photo" | "book" | "unknown" => {}
+                    _ => return Err(ApiError::invalid_value("mediaTypes", media)),
+                }
+            }
+            if kinds.is_empty() && query.list("MediaTypes").is_empty() {
+                kinds = [ItemKind::Track, ItemKind::Movie, ItemKind::Episode]
+                    .into_iter()
+                    .map(TypeFilter::Kind)
+                    .collect();
+            }
+            self.types = Some(kinds);
+        }
+        self.resumable = true;
+        self.recursive = true;
+        if self.sort.is_empty() {
+            self.sort = vec![(SortKey::DatePlayed, true)];
+        }
+        Ok(self)
+    }
+
     /// Whether rows gathered by kind still need [`row_matches`] (anything beyond the types).
     fn needs_filter(&self) -> bool {
         self.search.is_some()
@@ -1470,6 +1502,54 @@ pub(crate) fn latest(
     }
     work.returned = out.len() as u64;
     Ok((out, work))
+}
+
+/// `GET /Shows/NextUp`: for each show the user is watching, the next episode to play (the
+/// core's on-deck episodes), optionally for one `SeriesId`.
+pub(crate) fn next_up(
+    render: &Render<'_>,
+    query: &QueryParams,
+) -> Result<(QueryResult<BaseItemDto>, Work), ApiError> {
+    let series = match query.str("SeriesId") {
+        Some(raw) => match decode_id(render.seed, raw, "seriesId")? {
+            Some(Target::Item(id)) => Some(id),
+            _ => return Err(ApiError::NotFound),
+        },
+        None => None,
+    };
+    let deck = render.state.on_deck(render.user.id, render.lib);
+    let mut work = Work {
+        scanned: deck.len() as u64,
+        returned: 0,
+    };
+    let episodes: Vec<ItemId> = deck
+        .into_iter()
+        .filter(|id| {
+            visible_item(render.lib, render.user, *id).is_some_and(|item| {
+                item.kind() == ItemKind::Episode
+                    && series.is_none_or(|s| item.grandparent().is_some_and(|g| g.id() == s))
+            })
+        })
+        .collect();
+    let total = episodes.len();
+    let start = query.count("StartIndex")?.unwrap_or(0);
+    let limit = query.count("Limit")?.unwrap_or(usize::MAX);
+    let items: Vec<BaseItemDto> = episodes
+        .into_iter()
+        .skip(start)
+        .take(limit)
+        .filter_map(|id| render.lib.item(id))
+        .map(|item| render.item(item))
+        .collect();
+    work.returned = items.len() as u64;
+    Ok((
+        QueryResult {
+            items,
+            total_record_count: total,
+            start_index: start,
+        },
+        work,
+    ))
 }
 
 /// `GET /Artists` and `/Artists/AlbumArtists`: the music artists of the user's libraries,

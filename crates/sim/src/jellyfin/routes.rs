@@ -35,6 +35,10 @@ pub(crate) enum Route {
     Item(Option<String>, String),
     /// `GET /Items/Latest` or `GET /Users/{userId}/Items/Latest`.
     Latest(Option<String>),
+    /// `GET /UserItems/Resume` or `GET /Users/{userId}/Items/Resume` ("continue watching").
+    Resume(Option<String>),
+    /// `GET /Shows/NextUp`.
+    NextUp,
     /// `GET /UserViews` or `GET /Users/{userId}/Views`.
     Views(Option<String>),
     /// `GET /Library/MediaFolders`.
@@ -178,6 +182,13 @@ pub(crate) fn match_route(method: &Method, path: &str) -> Result<(Route, &'stati
         ["users", "me"] => Some((get, Route::UsersMe, "/Users/Me")),
         ["users", _] => Some((get, Route::User(owned(1)), "/Users/{userId}")),
         ["users", _, "items"] => Some((get, Route::Items(Some(owned(1))), "/Users/{userId}/Items")),
+        ["users", _, "items", "resume"] => Some((
+            get,
+            Route::Resume(Some(owned(1))),
+            "/Users/{userId}/Items/Resume",
+        )),
+        ["useritems", "resume"] => Some((get, Route::Resume(None), "/UserItems/Resume")),
+        ["shows", "nextup"] => Some((get, Route::NextUp, "/Shows/NextUp")),
         ["users", _, "items", "latest"] => Some((
             get,
             Route::Latest(Some(owned(1))),
