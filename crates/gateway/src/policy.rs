@@ -234,6 +234,9 @@ pub enum Decision<'a> {
         tags: Vec<Arc<str>>,
         /// Whether the writer's own play state changes.
         user_state: bool,
+        /// A player heartbeat (`item`, `state`): the tags apply only when the state changed
+        /// since the last beat for this user and item.
+        heartbeat: Option<(String, String)>,
     },
     /// Stream through, never cached.
     Pass,
@@ -297,8 +300,8 @@ enum Refine {
     JellyfinItems,
     /// Cacheable only with this query parameter (Jellyfin images need `tag`).
     NeedsQuery(&'static str),
-    /// Plex timeline/progress: only `state=stopped` changes on-deck state; beats only touch
-    /// sessions.
+    /// Plex `/:/timeline`: a heartbeat every 10 s during playback; it invalidates only when
+    /// the playback state changes (the proxy remembers the last state per user and item).
     PlexTimeline,
 }
 
@@ -544,15 +547,10 @@ const PLEX: &[Spec] = &[
             ),
         )],
     ),
+    // A stored resume position: always a change.
     (
         "/:/progress",
-        &[(
-            Any,
-            W(
-                &[ItemsQuery("key"), OnDeck, Sessions, UserState],
-                Refine::PlexTimeline,
-            ),
-        )],
+        &[(Any, W(&[ItemsQuery("key"), OnDeck, Sessions, UserState], N))],
     ),
     ("/library/parts/{*rest}", &[(Any, P)]),
 ];
@@ -941,19 +939,22 @@ impl RouteTable {
                 fixed,
                 refine,
             } => {
-                if let Refine::PlexTimeline = refine {
-                    let stopped =
-                        query_value(query, "state", false).is_some_and(|s| s == "stopped");
-                    if !stopped {
-                        return Decision::Write {
-                            tags: vec![Arc::from(tags::sessions(&self.upstream))],
-                            user_state: false,
-                        };
-                    }
-                }
+                let heartbeat = match refine {
+                    Refine::PlexTimeline => Some((
+                        query_value(query, "ratingKey", false)
+                            .or_else(|| query_value(query, "key", false))
+                            .unwrap_or_default(),
+                        query_value(query, "state", false).unwrap_or_default(),
+                    )),
+                    _ => None,
+                };
                 let mut tags = fixed.clone();
                 let user_state = self.param_tags(rules, params, query, &mut tags);
-                Decision::Write { tags, user_state }
+                Decision::Write {
+                    tags,
+                    user_state,
+                    heartbeat,
+                }
             }
         }
     }
@@ -1126,11 +1127,14 @@ mod tests {
     #[test]
     fn plex_writes_by_path_even_as_get() {
         let t = table(Profile::Plex);
-        let Decision::Write { tags, user_state } = t.classify(
+        let Decision::Write {
+            tags, user_state, ..
+        } = t.classify(
             &Method::GET,
             "/:/scrobble",
             Some("key=42&identifier=com.plexapp.plugins.library"),
-        ) else {
+        )
+        else {
             panic!("scrobble is a write")
         };
         assert!(user_state);
@@ -1150,15 +1154,14 @@ mod tests {
             tags.contains(&"plex:section:2") && tags.contains(&"plex:item:8"),
             "{tags:?}"
         );
-        let Decision::Write { tags, user_state } = t.classify(
+        let Decision::Write { heartbeat, .. } = t.classify(
             &Method::GET,
             "/:/timeline",
             Some("ratingKey=3&state=playing"),
         ) else {
             panic!()
         };
-        assert!(!user_state);
-        assert_eq!(tags.len(), 1);
+        assert_eq!(heartbeat, Some(("3".to_string(), "playing".to_string())));
     }
 
     #[test]

@@ -75,13 +75,21 @@ pub(crate) async fn handle(
         } if req.method() == Method::GET => {
             serve_cached(&gw, &up, req, peer, policy, tags, user_state, started).await
         }
-        Decision::Write { tags, user_state } => {
+        Decision::Write {
+            tags,
+            user_state,
+            heartbeat,
+        } => {
             pass_through(
                 &gw,
                 &up,
                 req,
                 peer,
-                Bypass::Write { tags, user_state },
+                Bypass::Write {
+                    tags,
+                    user_state,
+                    heartbeat,
+                },
                 started,
             )
             .await
@@ -199,6 +207,7 @@ enum Bypass {
     Write {
         tags: Vec<Arc<str>>,
         user_state: bool,
+        heartbeat: Option<(String, String)>,
     },
 }
 
@@ -847,9 +856,24 @@ async fn pass_through(
             Users::refused(u);
         }
     }
-    if let Bypass::Write { tags, user_state } = &why
+    if let Bypass::Write {
+        tags,
+        user_state,
+        heartbeat,
+    } = &why
         && (status.is_success() || status.is_redirection())
     {
+        // A heartbeat that repeats the last state changes nothing but the sessions list.
+        let repeat = match (heartbeat, &user) {
+            (Some((item, state)), Some(u)) => !up.heartbeat_changed(u.hash, item, state),
+            _ => false,
+        };
+        let sessions_only = [Arc::from(crate::tags::sessions(&up.name))];
+        let (tags, user_state) = if repeat {
+            (&sessions_only[..], &false)
+        } else {
+            (&tags[..], user_state)
+        };
         // Before the client sees the answer, so its next read is fresh.
         for tag in tags {
             gw.cache().invalidate_tag(tag);

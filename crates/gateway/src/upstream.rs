@@ -453,6 +453,8 @@ pub struct Upstream {
     pub guard: Guard,
     /// Users seen recently (token hashes, trust, tokens for warming; memory only).
     pub users: crate::users::Users,
+    /// Last playback state per (user, item) from `/:/timeline` heartbeats.
+    heartbeats: Mutex<std::collections::HashMap<(crate::keys::UserHash, String), String>>,
     client: Client<HttpConnector, UpstreamBody>,
     /// `scheme://authority` of the server.
     origin: String,
@@ -497,6 +499,7 @@ impl Upstream {
             guard: Guard::new(&config.name, config.guard.clone(), clock),
             routes,
             users: crate::users::Users::default(),
+            heartbeats: Mutex::new(std::collections::HashMap::new()),
             client,
             origin,
             prefix,
@@ -516,6 +519,21 @@ impl Upstream {
         s.push_str(path_and_query);
         s.parse()
             .map_err(|_| "the request target is not a valid URI".to_string())
+    }
+
+    /// Records a heartbeat's playback state; true when it differs from the last one seen for
+    /// this user and item (the first beat counts as a change).
+    pub fn heartbeat_changed(&self, user: crate::keys::UserHash, item: &str, state: &str) -> bool {
+        let mut map = self.heartbeats.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        let key = (user, item.to_string());
+        if map.get(&key).is_some_and(|s| s == state) {
+            return false;
+        }
+        map.insert(key, state.to_string());
+        true
     }
 
     /// The `Host` header value for upstream requests.

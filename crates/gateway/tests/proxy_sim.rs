@@ -1,0 +1,333 @@
+//! End-to-end against the simulated Plex server (`cachearr-sim`): answers through cachearr
+//! equal direct answers for every user, writes invalidate, faults degrade as promised.
+#![allow(clippy::unwrap_used)]
+
+mod proxy_common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cachearr_gateway::Profile;
+use cachearr_sim::Sim;
+use cachearr_sim::control::Faults;
+use proxy_common::{Harness, header, start_gateway};
+
+struct Req {
+    path: String,
+    token: String,
+    json: bool,
+    paging: Option<(u32, u32, bool)>,
+}
+
+async fn send(client: &reqwest::Client, base: &str, r: &Req) -> reqwest::Response {
+    let mut path = r.path.clone();
+    let mut b = client.get("http://invalid/");
+    if let Some((start, size, by_header)) = r.paging {
+        if by_header {
+            b = b
+                .header("X-Plex-Container-Start", start.to_string())
+                .header("X-Plex-Container-Size", size.to_string());
+        } else {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            path =
+                format!("{path}{sep}X-Plex-Container-Start={start}&X-Plex-Container-Size={size}");
+        }
+    }
+    b = client
+        .get(format!("{base}{path}"))
+        .headers(b.build().unwrap().headers().clone());
+    b = b
+        .header("X-Plex-Token", &r.token)
+        .header("X-Plex-Client-Identifier", "test-client");
+    if r.json {
+        b = b.header("Accept", "application/json");
+    }
+    b.send().await.unwrap()
+}
+
+async fn body_of(resp: reqwest::Response) -> (u16, String) {
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap())
+}
+
+fn sections(srv: &cachearr_sim::TestServer) -> Vec<u32> {
+    srv.sim.library().sections().iter().map(|s| s.id).collect()
+}
+
+async fn start() -> (cachearr_sim::TestServer, Harness) {
+    let srv = Sim::start_plex_for_tests().await.unwrap();
+    let h = start_gateway(srv.addr, Profile::Plex, |_| {}).await;
+    (srv, h)
+}
+
+#[tokio::test]
+async fn randomised_traffic_from_many_users_never_mixes_answers() {
+    let (srv, h) = start().await;
+    let users: Vec<(String, String)> = srv
+        .sim
+        .state()
+        .users()
+        .iter()
+        .map(|u| (u.name.clone(), u.plex_token.clone()))
+        .collect();
+    assert!(
+        users.len() >= 4,
+        "the simulator has restricted users (bob, kid)"
+    );
+    let mut paths = vec![
+        "/library/sections".to_string(),
+        "/library/onDeck".to_string(),
+        "/library/recentlyAdded".to_string(),
+        "/playlists".to_string(),
+        "/hubs/search?query=the&limit=5".to_string(),
+    ];
+    for s in sections(&srv) {
+        paths.push(format!("/library/sections/{s}/all"));
+        paths.push(format!("/library/sections/{s}/recentlyAdded"));
+    }
+    // Some items from every section, so restricted users ask for things they may not see.
+    let ids: Vec<u32> = {
+        let lib = srv.sim.library();
+        lib.sections()
+            .iter()
+            .flat_map(|s| {
+                s.items(cachearr_sim::library::ItemKind::Track)
+                    .iter()
+                    .chain(s.items(cachearr_sim::library::ItemKind::Movie).iter())
+                    .take(3)
+                    .copied()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    for id in &ids {
+        paths.push(format!("/library/metadata/{id}"));
+    }
+    let mut rng = fastrand::Rng::with_seed(4);
+    let mut requests = Vec::new();
+    for _ in 0..400 {
+        let (_, token) = &users[rng.usize(..users.len())];
+        let path = paths[rng.usize(..paths.len())].clone();
+        let paging = if path.ends_with("/all") && rng.bool() {
+            Some((rng.u32(0..3) * 20, 20, rng.bool()))
+        } else {
+            None
+        };
+        requests.push(Req {
+            path,
+            token: token.clone(),
+            json: rng.bool(),
+            paging,
+        });
+    }
+    // Ground truth: every distinct request asked directly (no writes happen in this test).
+    let direct = reqwest::Client::new();
+    let mut truth: HashMap<String, (u16, String)> = HashMap::new();
+    for r in &requests {
+        let k = format!(
+            "{}|{}|{}|{:?}",
+            r.path,
+            r.token,
+            r.json,
+            r.paging.map(|p| (p.0, p.1))
+        );
+        if let std::collections::hash_map::Entry::Vacant(e) = truth.entry(k) {
+            e.insert(body_of(send(&direct, &srv.base_url, r).await).await);
+        }
+    }
+    srv.sim.reset_stats();
+    let base = format!("http://{}", h.proxy);
+    let mut hits = 0;
+    for r in &requests {
+        let k = format!(
+            "{}|{}|{}|{:?}",
+            r.path,
+            r.token,
+            r.json,
+            r.paging.map(|p| (p.0, p.1))
+        );
+        let resp = send(&h.client, &base, r).await;
+        if header(&resp, "x-cache") == "HIT" {
+            hits += 1;
+        }
+        let got = body_of(resp).await;
+        let want = &truth[&k];
+        assert_eq!(got.0, want.0, "status of {k}");
+        assert_eq!(got.1, want.1, "body of {k}");
+    }
+    let upstream = srv.sim.stats().total;
+    assert!(hits > 100, "only {hits} hits");
+    assert!(
+        upstream as usize <= truth.len(),
+        "{upstream} upstream requests for {} keys",
+        truth.len()
+    );
+}
+
+async fn first_episode(srv: &cachearr_sim::TestServer) -> u32 {
+    let lib = srv.sim.library();
+    lib.sections()
+        .iter()
+        .find(|s| !s.items(cachearr_sim::library::ItemKind::Episode).is_empty())
+        .map(|s| s.items(cachearr_sim::library::ItemKind::Episode)[0])
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_scrobble_through_cachearr_refreshes_on_deck_and_metadata() {
+    let (srv, h) = start().await;
+    let alice = srv.sim.state().users()[1].plex_token.clone();
+    let ep = first_episode(&srv).await;
+    let deck = |h: &Harness| {
+        let (client, url, alice) = (h.client.clone(), h.url("/library/onDeck"), alice.clone());
+        async move {
+            let r = client
+                .get(url)
+                .header("X-Plex-Token", alice)
+                .send()
+                .await
+                .unwrap();
+            let x = r.headers()["x-cache"].to_str().unwrap().to_string();
+            (x, r.text().await.unwrap())
+        }
+    };
+    let (x, before) = deck(&h).await;
+    assert_eq!(x, "MISS");
+    assert_eq!(deck(&h).await.0, "HIT");
+    let meta_path = format!("/library/metadata/{ep}");
+    let m1 = h.get(&meta_path, Some(&alice)).await.text().await.unwrap();
+    assert!(!m1.contains("viewCount=\"1\""));
+    let w = h
+        .get(
+            &format!("/:/scrobble?key={ep}&identifier=com.plexapp.plugins.library"),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(w.status(), 200);
+    let (x, after) = deck(&h).await;
+    assert_eq!(x, "MISS", "on deck must be refetched after a scrobble");
+    assert_ne!(before, after, "the next episode is on deck now");
+    let direct = reqwest::Client::new()
+        .get(format!("{}/library/onDeck", srv.base_url))
+        .header("X-Plex-Token", &alice)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(after, direct);
+    let m2 = h.get(&meta_path, Some(&alice)).await;
+    assert_eq!(header(&m2, "x-cache"), "MISS");
+    assert!(m2.text().await.unwrap().contains("viewCount=\"1\""));
+}
+
+#[tokio::test]
+async fn timeline_heartbeats_invalidate_only_on_state_changes() {
+    let (srv, h) = start().await;
+    let alice = srv.sim.state().users()[1].plex_token.clone();
+    let ep = first_episode(&srv).await;
+    let _ = h.get("/library/onDeck", Some(&alice)).await;
+    let beat = |state: &str, t: u32| {
+        format!(
+            "/:/timeline?ratingKey={ep}&key=/library/metadata/{ep}&state={state}&time={t}&duration=1800000"
+        )
+    };
+    assert_eq!(
+        h.get(&beat("playing", 1000), Some(&alice)).await.status(),
+        200
+    );
+    assert_eq!(
+        header(&h.get("/library/onDeck", Some(&alice)).await, "x-cache"),
+        "MISS"
+    );
+    // Same state again: a beat, not a change.
+    assert_eq!(
+        h.get(&beat("playing", 11000), Some(&alice)).await.status(),
+        200
+    );
+    assert_eq!(
+        header(&h.get("/library/onDeck", Some(&alice)).await, "x-cache"),
+        "HIT"
+    );
+    assert_eq!(
+        h.get(&beat("stopped", 12000), Some(&alice)).await.status(),
+        200
+    );
+    let r = h.get("/library/onDeck", Some(&alice)).await;
+    assert_eq!(header(&r, "x-cache"), "MISS");
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains(&format!("ratingKey=\"{ep}\""))
+    );
+}
+
+#[tokio::test]
+async fn simulator_faults_stale_if_error_truncation_and_circuit_breaker() {
+    let (srv, h) = start().await;
+    let alice = srv.sim.state().users()[1].plex_token.clone();
+    let r = h.get("/library/sections", Some(&alice)).await;
+    assert_eq!(header(&r, "x-cache"), "MISS");
+    let original = r.text().await.unwrap();
+    // The server breaks: every request errors. sections: fresh 5 min, stale-if-error 1 day.
+    srv.sim.set_faults(Faults {
+        error_rate: 1.0,
+        error_status: 500,
+        ..Faults::default()
+    });
+    h.clock.advance(Duration::from_secs(2 * 3600));
+    let r = h.get("/library/sections", Some(&alice)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-cache"), "STALE");
+    assert_eq!(r.text().await.unwrap(), original);
+    // Truncated bodies are never stored: a clear 502.
+    srv.sim.set_faults(Faults {
+        truncate_rate: 1.0,
+        ..Faults::default()
+    });
+    for _ in 0..2 {
+        let r = h.get("/library/metadata/1", Some(&alice)).await;
+        assert_eq!(r.status(), 502, "{}", r.text().await.unwrap());
+    }
+    srv.sim.set_faults(Faults {
+        malformed_rate: 1.0,
+        ..Faults::default()
+    });
+    let r = h.get("/library/metadata/2", Some(&alice)).await;
+    assert_eq!(r.status(), 502);
+    // A dead server: open connections dropped, new ones refused. The breaker opens after 5
+    // consecutive failures.
+    srv.sim.set_faults(Faults {
+        refuse: true,
+        drop_rate: 1.0,
+        ..Faults::default()
+    });
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let r = h
+            .get(&format!("/library/metadata/{}", 10 + i), Some(&alice))
+            .await;
+        statuses.push(r.status().as_u16());
+        if r.status() == 503 {
+            assert!(header(&r, "retry-after").parse::<u64>().unwrap() >= 1);
+            let v: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(v["error"], "upstream_unavailable");
+        }
+    }
+    assert!(
+        statuses.iter().all(|s| *s == 502 || *s == 503),
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&503), "{statuses:?}");
+    // Stale data is still served while the circuit is open.
+    let r = h.get("/library/sections", Some(&alice)).await;
+    assert_eq!(header(&r, "x-cache"), "STALE");
+    // The server heals; after the cool-down a probe closes the circuit.
+    srv.sim.set_faults(Faults::default());
+    h.clock.advance(Duration::from_secs(11));
+    let r = h.get("/library/metadata/1", Some(&alice)).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-cache"), "MISS");
+}
