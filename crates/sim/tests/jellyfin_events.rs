@@ -348,3 +348,36 @@ async fn webhooks_post_the_plugin_json() {
     assert_eq!(hook["ItemType"], "Playlist");
     assert_eq!(hook["ItemId"], playlist["Id"]);
 }
+
+/// With a `LibraryUpdateDuration`, changes inside the window arrive as one `LibraryChanged`.
+/// The clock is tokio's paused test clock: the window elapses when everything else is idle.
+#[tokio::test(start_paused = true)]
+async fn library_changes_are_batched_over_the_update_window() {
+    let sim = sim(Vec::new());
+    let options = JellyfinOptions {
+        library_update_delay: Duration::from_secs(10), // below PATIENCE
+        ..JellyfinOptions::default()
+    };
+    let server = sim
+        .start_jellyfin_test_server(options)
+        .await
+        .expect("server starts");
+    let mut socket = connect(&server, &server.token).await;
+    next_of(&mut socket, "ForceKeepAlive").await;
+    let (first, second) = {
+        let lib = sim.library();
+        let tracks = lib.sections()[0].items(ItemKind::Track);
+        (tracks[0], tracks[1])
+    };
+    sim.rename_item(first, "Batched One").expect("renamed");
+    sim.rename_item(second, "Batched Two").expect("renamed");
+    let guid = |id| sim.library().item(id).expect("item").guid_id();
+    let changed = next_of(&mut socket, "LibraryChanged").await;
+    let updated: Vec<&str> = changed["Data"]["ItemsUpdated"]
+        .as_array()
+        .expect("updated")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(updated, vec![guid(first).as_str(), guid(second).as_str()]);
+}
