@@ -12,6 +12,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use moka::notification::RemovalCause;
+use moka::ops::compute::Op;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tokio::task::JoinHandle;
 
@@ -423,7 +424,7 @@ impl TieredCache {
                     stale = Some(entry);
                 }
             } else {
-                inner.memory.invalidate(key).await;
+                inner.forget_if_same(key, &entry).await;
             }
         } else if let Some(entry) = inner.disk_lookup(key, now).await {
             if now < entry.fresh_until_ms {
@@ -451,8 +452,8 @@ impl TieredCache {
         let now = inner.clock.now_ms();
         let (entry, tier) = match inner.memory.get(key).await {
             Some(e) if inner.inval.is_valid(key, &e) => (e, TierKind::Memory),
-            Some(_) => {
-                inner.memory.invalidate(key).await;
+            Some(e) => {
+                inner.forget_if_same(key, &e).await;
                 return None;
             }
             None => (inner.disk_lookup(key, now).await?, TierKind::Disk),
@@ -534,25 +535,41 @@ impl TieredCache {
                 let doomed: Vec<Key> = inner
                     .memory
                     .iter()
-                    .filter(|(k, _)| k.as_str().starts_with(&prefix))
+                    .filter(|(k, e)| e.seq < drop.seq && k.as_str().starts_with(&prefix))
                     .map(|(k, _)| (*k).clone())
                     .collect();
                 for k in doomed {
-                    inner.memory.invalidate(&k).await;
+                    // Only if still the dropped entry: one stored since the drop must stay.
+                    inner
+                        .memory
+                        .entry_by_ref(&k)
+                        .and_compute_with(|current| {
+                            let op = match current {
+                                Some(e) if e.value().seq < drop.seq => Op::Remove,
+                                _ => Op::Nop,
+                            };
+                            std::future::ready(op)
+                        })
+                        .await;
                 }
             });
         }
     }
 
-    /// Removes one key from every tier.
+    /// Removes one key from every tier. Returns once the removal has reached the disk tier,
+    /// so no later read finds the record there (removals are rare: admin actions, items the
+    /// upstream no longer has).
     pub async fn remove(&self, key: &Key) {
-        self.inner.memory.invalidate(key).await;
         if let Some(wb) = &self.inner.write_behind {
             wb.side_op(
                 self.inner.inval.next_seq(),
                 WriteOp::Remove { key: key.clone() },
             );
+            // Disk first, memory second: a read in between finds the memory copy and never
+            // promotes the disk copy back.
+            wb.flush().await;
         }
+        self.inner.memory.invalidate(key).await;
     }
 
     /// Statistics per class and per tier. Per-class entries, bytes and ages describe the
@@ -941,8 +958,32 @@ impl Inner {
             return None;
         }
         bump(&self.disk_counters.hits);
-        self.memory.insert(key.clone(), entry.clone()).await;
+        // Promote, unless a newer entry reached memory while we read the disk.
+        let promoted = entry.clone();
+        self.memory
+            .entry_by_ref(key)
+            .and_compute_with(|current| {
+                std::future::ready(match current {
+                    Some(c) if c.value().seq >= promoted.seq => Op::Nop,
+                    _ => Op::Put(promoted),
+                })
+            })
+            .await;
         Some(entry)
+    }
+
+    /// Drops `entry` from memory if it is still the one stored under `key` (a concurrent
+    /// load may have replaced it with a valid one).
+    async fn forget_if_same(&self, key: &Key, entry: &Arc<Entry>) {
+        self.memory
+            .entry_by_ref(key)
+            .and_compute_with(|current| {
+                std::future::ready(match current {
+                    Some(c) if Arc::ptr_eq(c.value(), entry) => Op::Remove,
+                    _ => Op::Nop,
+                })
+            })
+            .await;
     }
 
     async fn housekeeping(self: &Arc<Self>) {

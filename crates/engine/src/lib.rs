@@ -74,3 +74,34 @@ pub use loader::Loader;
 pub use policy::Policy;
 pub use stats::{ClassStats, QueueStats, StatsSnapshot, TierStats};
 pub use tier::{MaintenanceReport, PersistedMeta, Tier, TierUsage, WriteOp};
+
+/// Record encoding for benchmarks and tools outside the crate; not a stable API.
+#[doc(hidden)]
+pub mod bench_support {
+    use bytes::Bytes;
+
+    use crate::CachedValue;
+    use crate::codec::{self, RecordHeader};
+
+    /// Encodes a value as the disk tier stores it (header, checksum, compressed body).
+    pub fn encode_value(value: &CachedValue, class: &str, expires_at_ms: u64) -> Bytes {
+        let header = RecordHeader {
+            status: value.status,
+            headers: value.headers.clone(),
+            class: class.to_owned(),
+            stored_at_ms: 0,
+            fresh_until_ms: expires_at_ms,
+            stale_until_ms: expires_at_ms,
+            error_until_ms: expires_at_ms,
+            negative: false,
+            seq: 0,
+            tags: Vec::new(),
+        };
+        codec::encode_parts(&header, &value.body)
+    }
+
+    /// Decodes and checks a record; `None` if it is corrupt or of another version.
+    pub fn decode_value(raw: &[u8]) -> Option<CachedValue> {
+        codec::decode(raw).ok().map(|r| r.value())
+    }
+}

@@ -193,16 +193,18 @@ pub(crate) async fn run_worker<T: WriteTarget>(
             .map(|wb| wb.take_side_ops())
             .unwrap_or_default();
         for (key, entry) in buf.drain(..) {
-            if t.still_valid(&key, &entry) {
-                sequenced.push((
-                    entry.seq,
-                    WriteOp::Put {
-                        record: codec::encode(&entry),
-                        expires_at_ms: entry.expires_at_ms(),
-                        key,
-                    },
-                ));
-            }
+            let op = if t.still_valid(&key, &entry) {
+                WriteOp::Put {
+                    record: codec::encode(&entry),
+                    expires_at_ms: entry.expires_at_ms(),
+                    key,
+                }
+            } else {
+                // Invalidated while queued. It still replaced whatever the key held before,
+                // so the disk must not keep that older record either.
+                WriteOp::Remove { key }
+            };
+            sequenced.push((entry.seq, op));
         }
         // Puts and removals travel on different queues; apply them in the order they were
         // issued, or a removal could overtake the put it was meant to undo (or the reverse).
