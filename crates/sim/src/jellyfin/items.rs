@@ -64,8 +64,9 @@ struct ListingKey {
 }
 
 impl SortCache {
-    /// Listings kept at most; the cache is emptied when full (the next requests refill it).
-    const CAPACITY: usize = 32;
+    /// Rows kept at most over all listings (12 bytes each: about 48 MiB); the cache is emptied
+    /// when a new listing would exceed it (the next requests refill it).
+    const MAX_ROWS: usize = 4_000_000;
 
     fn get(&self, key: &ListingKey, generation: u64) -> Option<Arc<Vec<Row>>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -76,8 +77,13 @@ impl SortCache {
     }
 
     fn put(&self, key: ListingKey, generation: u64, rows: Arc<Vec<Row>>) {
+        if rows.len() > Self::MAX_ROWS {
+            return;
+        }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= Self::CAPACITY {
+        entries.retain(|_, (g, _)| *g == generation);
+        let held: usize = entries.values().map(|(_, rows)| rows.len()).sum();
+        if held + rows.len() > Self::MAX_ROWS {
             entries.clear();
         }
         entries.insert(key, (generation, rows));
