@@ -1,0 +1,224 @@
+//! End-to-end against the simulated Jellyfin server: the Jellyfin profile's routes, every token
+//! form, per-user answers equal to direct ones, write invalidation.
+#![allow(clippy::unwrap_used)]
+
+mod proxy_common;
+
+use std::collections::HashMap;
+
+use cachearr_gateway::Profile;
+use cachearr_sim::cost::CostModel;
+use cachearr_sim::jellyfin::JellyfinOptions;
+use cachearr_sim::library::ItemKind;
+use cachearr_sim::{Sim, TestServer};
+use proxy_common::{Harness, header, start_gateway};
+
+async fn start() -> (TestServer, Harness) {
+    let sim = Sim::builder()
+        .tracks(240)
+        .movies(12)
+        .shows(2)
+        .seed(7)
+        .cost(CostModel::zero())
+        .build()
+        .unwrap();
+    let srv = sim
+        .start_jellyfin_test_server(JellyfinOptions::default())
+        .await
+        .unwrap();
+    let h = start_gateway(srv.addr, Profile::Jellyfin, |_| {}).await;
+    (srv, h)
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Auth {
+    Header,
+    EmbyToken,
+    ApiKey,
+}
+
+fn request(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: &str,
+    auth: Auth,
+) -> reqwest::RequestBuilder {
+    match auth {
+        Auth::Header => client.get(format!("{base}{path}")).header(
+            "Authorization",
+            format!(
+                r#"MediaBrowser Client="tests", Device="cargo", DeviceId="dev-{}", Version="1.0", Token="{token}""#,
+                token.len()
+            ),
+        ),
+        Auth::EmbyToken => client.get(format!("{base}{path}")).header("X-Emby-Token", token),
+        Auth::ApiKey => {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            client.get(format!("{base}{path}{sep}api_key={token}"))
+        }
+    }
+}
+
+fn users(srv: &TestServer) -> Vec<(String, String, String)> {
+    srv.sim
+        .state()
+        .users()
+        .iter()
+        .map(|u| {
+            (
+                u.name.clone(),
+                u.jellyfin_token.clone(),
+                u.jellyfin_id.clone(),
+            )
+        })
+        .collect()
+}
+
+fn item_ids(srv: &TestServer, kind: ItemKind, n: usize) -> Vec<String> {
+    let lib = srv.sim.library();
+    lib.sections()
+        .iter()
+        .flat_map(|s| s.items(kind).iter().take(n).copied().collect::<Vec<_>>())
+        .filter_map(|id| lib.item(id).map(|i| i.guid_id()))
+        .collect()
+}
+
+#[tokio::test]
+async fn randomised_jellyfin_traffic_equals_direct_answers() {
+    let (srv, h) = start().await;
+    let users = users(&srv);
+    let owner = users[0].1.clone();
+    let views: serde_json::Value = request(
+        &reqwest::Client::new(),
+        &srv.base_url,
+        "/UserViews",
+        &owner,
+        Auth::Header,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let view_ids: Vec<String> = views["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["Id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(view_ids.len() >= 3);
+    let mut paths: Vec<String> = vec![
+        "/UserViews".into(),
+        "/Items/Latest?Limit=10".into(),
+        "/UserItems/Resume".into(),
+        "/Search/Hints?searchTerm=a&Limit=10".into(),
+        "/Artists?Limit=10".into(),
+        "/System/Info/Public".into(),
+    ];
+    for v in &view_ids {
+        for start in [0, 20] {
+            paths.push(format!(
+                "/Items?ParentId={v}&Recursive=true&Limit=20&StartIndex={start}"
+            ));
+        }
+    }
+    for id in item_ids(&srv, ItemKind::Track, 3)
+        .into_iter()
+        .chain(item_ids(&srv, ItemKind::Movie, 3))
+    {
+        paths.push(format!("/Items/{id}"));
+    }
+    let mut rng = fastrand::Rng::with_seed(11);
+    let auths = [Auth::Header, Auth::EmbyToken, Auth::ApiKey];
+    let mut plan = Vec::new();
+    for _ in 0..300 {
+        let u = &users[rng.usize(..users.len())];
+        let mut path = paths[rng.usize(..paths.len())].clone();
+        if rng.u8(..4) == 0 {
+            path = format!(
+                "/Users/{}/Items?Recursive=true&IncludeItemTypes=Audio&Limit=15",
+                u.2
+            );
+        }
+        plan.push((u.1.clone(), path, auths[rng.usize(..3)]));
+    }
+    let direct = reqwest::Client::new();
+    let mut truth: HashMap<(String, String), (u16, String)> = HashMap::new();
+    for (token, path, auth) in &plan {
+        let k = (token.clone(), path.clone());
+        if let std::collections::hash_map::Entry::Vacant(e) = truth.entry(k) {
+            let r = request(&direct, &srv.base_url, path, token, *auth)
+                .send()
+                .await
+                .unwrap();
+            e.insert((r.status().as_u16(), r.text().await.unwrap()));
+        }
+    }
+    let base = format!("http://{}", h.proxy);
+    let mut hits = 0;
+    for (token, path, auth) in &plan {
+        let r = request(&h.client, &base, path, token, *auth)
+            .send()
+            .await
+            .unwrap();
+        if header(&r, "x-cache") == "HIT" {
+            hits += 1;
+        }
+        let got = (r.status().as_u16(), r.text().await.unwrap());
+        let want = &truth[&(token.clone(), path.clone())];
+        // Error bodies carry a per-request trace id; for them the status is the answer.
+        if want.0 >= 400 {
+            assert_eq!(got.0, want.0, "{path} as {token:.6}… via {auth:?}");
+        } else {
+            assert_eq!(&got, want, "{path} as {token:.6}… via {auth:?}");
+        }
+    }
+    assert!(hits > 100, "only {hits} hits");
+}
+
+#[tokio::test]
+async fn token_forms_share_one_entry_and_writes_invalidate() {
+    let (srv, h) = start().await;
+    let (_, alice, _) = users(&srv).into_iter().find(|u| u.0 == "alice").unwrap();
+    let track = item_ids(&srv, ItemKind::Track, 1).remove(0);
+    let base = format!("http://{}", h.proxy);
+    let path = format!("/Items/{track}");
+    let r = request(&h.client, &base, &path, &alice, Auth::Header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "x-cache"), "MISS");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["UserData"]["Played"], false);
+    for auth in [Auth::EmbyToken, Auth::ApiKey] {
+        let r = request(&h.client, &base, &path, &alice, auth)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(header(&r, "x-cache"), "HIT", "{auth:?}");
+    }
+    // Case does not matter to Jellyfin, nor to the key.
+    let r = request(&h.client, &base, &path.to_lowercase(), &alice, Auth::Header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let w = h
+        .client
+        .post(format!("{base}/UserPlayedItems/{track}"))
+        .header("X-Emby-Token", &alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(w.status(), 200);
+    assert!(header(&w, "cache-status").contains("detail=write"));
+    let r = request(&h.client, &base, &path, &alice, Auth::Header)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "x-cache"), "MISS");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["UserData"]["Played"], true);
+}
