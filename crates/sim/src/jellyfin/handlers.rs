@@ -111,7 +111,7 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
         Route::Resume(path_user) => {
             let user =
                 front.effective_user(need()?, path_user.as_deref().or(req.query.str("userId")))?;
-            let query = ItemQuery::parse(front.sim.seed(), &req.query)?.for_resume(&req.query)?;
+            let query = ItemQuery::parse(front.sim.seed(), &req.query)?.for_resume();
             with_render(front, req, &user, |render| {
                 let (result, work) = items::run_items_query(render, &query, &front.sort_cache)?;
                 Ok(Reply::json(req.casing, &result, work))
@@ -872,12 +872,22 @@ fn user_data_reply(
 }
 
 /// Item ids of a playlist request: decoded, visible to `user`, folders expanded to their
-/// playable items (as the server does for a series or an album).
-fn playlist_item_ids(front: &Front, user: &User, raw: &[&str]) -> Result<Vec<u32>, ApiError> {
+/// playable items (as the server does for a series or an album). A malformed id in a JSON
+/// body is a 400 (the body does not bind); in the query it is skipped, as the server's
+/// comma-list binder does.
+fn playlist_item_ids(
+    front: &Front,
+    user: &User,
+    raw: &[&str],
+    from_body: bool,
+) -> Result<Vec<u32>, ApiError> {
     let seed = front.sim.seed();
     let lib = front.sim.library();
     let mut out = Vec::new();
     for text in raw {
+        if !from_body && !JfId::is_guid_syntax(text) {
+            continue;
+        }
         if let Some(Target::Item(id)) = decode_id(seed, text, "ids")?
             && let Some(item) = visible_item(&lib, user, id)
         {
@@ -920,7 +930,9 @@ fn create_playlist(front: &Front, req: &Req, caller: &User) -> Result<Reply, Api
         .to_owned();
     let user_param = body_str(&body, "UserId").or(req.query.str("userId"));
     let user = front.effective_user(caller, user_param)?;
-    let raw_ids: Vec<String> = body_ids(&body, "Ids").unwrap_or_else(|| {
+    let body_ids = body_ids(&body, "Ids");
+    let from_body = body_ids.is_some();
+    let raw_ids: Vec<String> = body_ids.unwrap_or_else(|| {
         req.query
             .list("Ids")
             .into_iter()
@@ -928,7 +940,7 @@ fn create_playlist(front: &Front, req: &Req, caller: &User) -> Result<Reply, Api
             .collect()
     });
     let raw: Vec<&str> = raw_ids.iter().map(String::as_str).collect();
-    let ids = playlist_item_ids(front, &user, &raw)?;
+    let ids = playlist_item_ids(front, &user, &raw, from_body)?;
     let media_type = body_str(&body, "MediaType").or(req.query.str("MediaType"));
     let kind = match media_type {
         Some(t) if t.eq_ignore_ascii_case("Audio") => PlaylistKind::Audio,
@@ -1010,7 +1022,7 @@ fn update_playlist(front: &Front, req: &Req, caller: &User, raw: &str) -> Result
     let ids = match body_ids(&body, "Ids") {
         Some(raw_ids) => {
             let raw: Vec<&str> = raw_ids.iter().map(String::as_str).collect();
-            Some(playlist_item_ids(front, caller, &raw)?)
+            Some(playlist_item_ids(front, caller, &raw, true)?)
         }
         None => None,
     };
@@ -1046,7 +1058,7 @@ fn playlist_items(front: &Front, req: &Req, caller: &User, raw: &str) -> Result<
 fn add_to_playlist(front: &Front, req: &Req, caller: &User, raw: &str) -> Result<Reply, ApiError> {
     let user = front.effective_user(caller, req.query.str("userId"))?;
     let id = owned_playlist(front, &user, raw)?;
-    let ids = playlist_item_ids(front, &user, &req.query.list("Ids"))?;
+    let ids = playlist_item_ids(front, &user, &req.query.list("Ids"), false)?;
     let now = front.sim.now();
     front
         .sim
@@ -1071,10 +1083,8 @@ fn remove_from_playlist(
 ) -> Result<Reply, ApiError> {
     let id = owned_playlist(front, caller, raw)?;
     let mut entries = Vec::new();
+    // Entry ids bind as strings: anything that names no entry is skipped.
     for text in req.query.list("EntryIds") {
-        if !JfId::is_guid_syntax(text) {
-            return Err(ApiError::invalid_value("entryIds", text));
-        }
         if let Some(entry) = JfId::decode_in(text, IdSpace::PlaylistEntry) {
             entries.extend(u32::try_from(entry).ok());
         }

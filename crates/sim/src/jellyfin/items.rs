@@ -656,22 +656,20 @@ const LIBRARY_KINDS: [ItemKind; 7] = [
     ItemKind::Episode,
 ];
 
-/// Parses a type list parameter; `None` when the parameter is absent.
-pub(crate) fn parse_types(
-    query: &QueryParams,
-    name: &str,
-) -> Result<Option<Vec<TypeFilter>>, ApiError> {
-    let raw = query.list(name);
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    raw.into_iter()
-        .map(|entry| {
-            let canonical = BASE_ITEM_KINDS
+/// Parses a type list parameter; `None` when it is absent or holds no valid name. Like every
+/// comma-delimited list, unknown entries are skipped, as the server's
+/// `CommaDelimitedCollectionModelBinder` does (so `IncludeItemTypes=Bogus` filters nothing).
+pub(crate) fn parse_types(query: &QueryParams, name: &str) -> Option<Vec<TypeFilter>> {
+    let types: Vec<TypeFilter> = query
+        .list(name)
+        .into_iter()
+        .filter_map(|entry| {
+            BASE_ITEM_KINDS
                 .iter()
                 .find(|kind| kind.eq_ignore_ascii_case(entry))
-                .ok_or_else(|| ApiError::invalid_value(name, entry))?;
-            Ok(LIBRARY_KINDS
+        })
+        .map(|canonical| {
+            LIBRARY_KINDS
                 .into_iter()
                 .find(|kind| kind.jellyfin_name() == *canonical)
                 .map(TypeFilter::Kind)
@@ -679,10 +677,10 @@ pub(crate) fn parse_types(
                     "Playlist" => TypeFilter::Playlist,
                     "CollectionFolder" | "UserView" => TypeFilter::View,
                     _ => TypeFilter::Other,
-                }))
+                })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+        .collect();
+    (!types.is_empty()).then_some(types)
 }
 
 /// A sort key of `SortBy`.
@@ -706,7 +704,7 @@ enum SortKey {
     Unsupported,
 }
 
-fn parse_sort_key(raw: &str) -> Result<SortKey, ApiError> {
+fn parse_sort_key(raw: &str) -> Option<SortKey> {
     const KEYS: [(&str, SortKey); 28] = [
         ("SortName", SortKey::SortName),
         ("Name", SortKey::Name),
@@ -740,7 +738,6 @@ fn parse_sort_key(raw: &str) -> Result<SortKey, ApiError> {
     KEYS.iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(raw))
         .map(|(_, key)| *key)
-        .ok_or_else(|| ApiError::invalid_value("sortBy", raw))
 }
 
 /// One comparable part of a sort key.
@@ -773,9 +770,9 @@ pub(crate) struct ItemQuery {
     search: Option<String>,
     name_starts_with: Option<String>,
     ids: Option<Vec<Target>>,
-    artist_ids: Vec<Target>,
-    album_artist_ids: Vec<Target>,
-    album_ids: Vec<Target>,
+    artist_ids: Option<Vec<Target>>,
+    album_artist_ids: Option<Vec<Target>>,
+    album_ids: Option<Vec<Target>>,
     years: Vec<u32>,
     is_played: Option<bool>,
     is_favorite: Option<bool>,
@@ -787,14 +784,52 @@ pub(crate) struct ItemQuery {
     total_count: bool,
 }
 
-fn parse_id_list(seed: u64, query: &QueryParams, name: &str) -> Result<Vec<Target>, ApiError> {
-    let mut out = Vec::new();
-    for raw in query.list(name) {
-        if let Some(target) = decode_id(seed, raw, name)? {
-            out.push(target);
-        }
+/// An id list parameter: `None` when absent or without one well-formed GUID (the server skips
+/// malformed entries, and an empty list filters nothing); otherwise the known targets, so a
+/// list of well-formed but unknown ids matches nothing.
+fn parse_id_list(seed: u64, query: &QueryParams, name: &str) -> Option<Vec<Target>> {
+    let raw: Vec<&str> = query
+        .list(name)
+        .into_iter()
+        .filter(|raw| JfId::is_guid_syntax(raw))
+        .collect();
+    if raw.is_empty() {
+        return None;
     }
-    Ok(out)
+    Some(
+        raw.into_iter()
+            .filter_map(|raw| decode_id(seed, raw, name).ok().flatten())
+            .collect(),
+    )
+}
+
+/// Narrows `types` by `MediaTypes` (`Audio` → tracks, `Video` → movies and episodes; other
+/// and unknown media types skipped): the intersection when both are given.
+fn media_types_filter(
+    types: Option<Vec<TypeFilter>>,
+    query: &QueryParams,
+) -> Option<Vec<TypeFilter>> {
+    let mut media: Vec<TypeFilter> = Vec::new();
+    let mut any_valid = false;
+    for entry in query.list("MediaTypes") {
+        match entry.to_ascii_lowercase().as_str() {
+            "audio" => media.push(TypeFilter::Kind(ItemKind::Track)),
+            "video" => media.extend([
+                TypeFilter::Kind(ItemKind::Movie),
+                TypeFilter::Kind(ItemKind::Episode),
+            ]),
+            "photo" | "book" | "unknown" => {}
+            _ => continue,
+        }
+        any_valid = true;
+    }
+    if !any_valid {
+        return types;
+    }
+    Some(match types {
+        None => media,
+        Some(types) => types.into_iter().filter(|t| media.contains(t)).collect(),
+    })
 }
 
 impl ItemQuery {
@@ -807,11 +842,7 @@ impl ItemQuery {
                 None => return Err(ApiError::NotFound),
             },
         };
-        let ids = if query.list("Ids").is_empty() {
-            None
-        } else {
-            Some(parse_id_list(seed, query, "Ids")?)
-        };
+        let ids = parse_id_list(seed, query, "Ids");
         let mut is_played = query.bool("IsPlayed")?;
         let mut is_favorite = query.bool("IsFavorite")?;
         let mut resumable = false;
@@ -824,24 +855,24 @@ impl ItemQuery {
                 "isresumable" => resumable = true,
                 "isfolder" => is_folder = Some(true),
                 "isnotfolder" => is_folder = Some(false),
-                "likes" | "dislikes" => {}
-                _ => return Err(ApiError::invalid_value("filters", filter)),
+                // Likes/Dislikes have no data here; unknown names are skipped like the server.
+                _ => {}
             }
         }
-        let keys = query
+        let keys: Vec<SortKey> = query
             .list("SortBy")
             .into_iter()
-            .map(parse_sort_key)
-            .collect::<Result<Vec<_>, _>>()?;
-        let orders = query
+            .filter_map(parse_sort_key)
+            .collect();
+        let orders: Vec<bool> = query
             .list("SortOrder")
             .into_iter()
-            .map(|raw| match raw.to_ascii_lowercase().as_str() {
-                "ascending" => Ok(false),
-                "descending" => Ok(true),
-                _ => Err(ApiError::invalid_value("sortOrder", raw)),
+            .filter_map(|raw| match raw.to_ascii_lowercase().as_str() {
+                "ascending" => Some(false),
+                "descending" => Some(true),
+                _ => None,
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         // One order applies to every key unless several are given (Jellyfin pairs them).
         let sort = keys
             .iter()
@@ -865,8 +896,8 @@ impl ItemQuery {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ItemQuery {
             parent,
-            types: parse_types(query, "IncludeItemTypes")?,
-            exclude: parse_types(query, "ExcludeItemTypes")?.unwrap_or_default(),
+            types: media_types_filter(parse_types(query, "IncludeItemTypes"), query),
+            exclude: parse_types(query, "ExcludeItemTypes").unwrap_or_default(),
             recursive: query.bool("Recursive")?.unwrap_or(false),
             search: query
                 .str("SearchTerm")
@@ -874,9 +905,9 @@ impl ItemQuery {
                 .filter(|term| !term.trim().is_empty()),
             name_starts_with: query.str("NameStartsWith").map(fold),
             ids,
-            artist_ids: parse_id_list(seed, query, "ArtistIds")?,
-            album_artist_ids: parse_id_list(seed, query, "AlbumArtistIds")?,
-            album_ids: parse_id_list(seed, query, "AlbumIds")?,
+            artist_ids: parse_id_list(seed, query, "ArtistIds"),
+            album_artist_ids: parse_id_list(seed, query, "AlbumArtistIds"),
+            album_ids: parse_id_list(seed, query, "AlbumIds"),
             years,
             is_played,
             is_favorite,
@@ -898,35 +929,22 @@ impl ItemQuery {
     }
 
     /// The query of "continue watching" (`/UserItems/Resume`): playable items with a resume
-    /// point, most recently played first. `MediaTypes` (`Audio`, `Video`) narrows the kinds.
-    pub(crate) fn for_resume(mut self, query: &QueryParams) -> Result<Self, ApiError> {
+    /// point, most recently played first.
+    pub(crate) fn for_resume(mut self) -> Self {
         if self.types.is_none() {
-            let mut kinds = Vec::new();
-            for media in query.list("MediaTypes") {
-                match media.to_ascii_lowercase().as_str() {
-                    "audio" => kinds.push(TypeFilter::Kind(ItemKind::Track)),
-                    "video" => kinds.extend([
-                        TypeFilter::Kind(ItemKind::Movie),
-                        TypeFilter::Kind(ItemKind::Episode),
-                    ]),
-                    "photo" | "book" | "unknown" => {}
-                    _ => return Err(ApiError::invalid_value("mediaTypes", media)),
-                }
-            }
-            if kinds.is_empty() && query.list("MediaTypes").is_empty() {
-                kinds = [ItemKind::Track, ItemKind::Movie, ItemKind::Episode]
+            self.types = Some(
+                [ItemKind::Track, ItemKind::Movie, ItemKind::Episode]
                     .into_iter()
                     .map(TypeFilter::Kind)
-                    .collect();
-            }
-            self.types = Some(kinds);
+                    .collect(),
+            );
         }
         self.resumable = true;
         self.recursive = true;
         if self.sort.is_empty() {
             self.sort = vec![(SortKey::DatePlayed, true)];
         }
-        Ok(self)
+        self
     }
 
     /// Whether rows gathered by kind still need [`row_matches`] (anything beyond the types).
@@ -934,9 +952,9 @@ impl ItemQuery {
         self.search.is_some()
             || self.name_starts_with.is_some()
             || !self.exclude.is_empty()
-            || !self.artist_ids.is_empty()
-            || !self.album_artist_ids.is_empty()
-            || !self.album_ids.is_empty()
+            || self.artist_ids.is_some()
+            || self.album_artist_ids.is_some()
+            || self.album_ids.is_some()
             || !self.years.is_empty()
             || self.is_played.is_some()
             || self.is_favorite.is_some()
@@ -1281,24 +1299,21 @@ fn row_matches(render: &Render<'_>, query: &ItemQuery, row: Row) -> bool {
         ItemKind::Album => item.parent(),
         _ => None,
     };
-    if !query.album_ids.is_empty()
-        && !album.is_some_and(|a| query.album_ids.contains(&Target::Item(a.id())))
+    if let Some(ids) = &query.album_ids
+        && !album.is_some_and(|a| ids.contains(&Target::Item(a.id())))
     {
         return false;
     }
-    if !query.album_artist_ids.is_empty()
-        && !album_artist.is_some_and(|a| query.album_artist_ids.contains(&Target::Item(a.id())))
+    if let Some(ids) = &query.album_artist_ids
+        && !album_artist.is_some_and(|a| ids.contains(&Target::Item(a.id())))
     {
         return false;
     }
-    if !query.artist_ids.is_empty() {
-        let by_item =
-            album_artist.is_some_and(|a| query.artist_ids.contains(&Target::Item(a.id())));
-        let by_name = item.original_title().is_some_and(|name| {
-            query
-                .artist_ids
-                .contains(&Target::ArtistName(artist_name_hash(name)))
-        });
+    if let Some(ids) = &query.artist_ids {
+        let by_item = album_artist.is_some_and(|a| ids.contains(&Target::Item(a.id())));
+        let by_name = item
+            .original_title()
+            .is_some_and(|name| ids.contains(&Target::ArtistName(artist_name_hash(name))));
         if !(by_item || by_name) {
             return false;
         }
@@ -1458,7 +1473,7 @@ pub(crate) fn latest(
             .filter(|s| render.user.can_see_section(s.id))
             .collect(),
     };
-    let types = parse_types(query, "IncludeItemTypes")?;
+    let types = parse_types(query, "IncludeItemTypes");
     let kinds: Vec<ItemKind> = match &types {
         Some(types) => types
             .iter()
@@ -1640,8 +1655,8 @@ pub(crate) fn search_hints(
         .str("SearchTerm")
         .ok_or_else(|| ApiError::missing("searchTerm"))?;
     let term = fold(term);
-    let types = parse_types(query, "IncludeItemTypes")?;
-    let exclude = parse_types(query, "ExcludeItemTypes")?.unwrap_or_default();
+    let types = parse_types(query, "IncludeItemTypes");
+    let exclude = parse_types(query, "ExcludeItemTypes").unwrap_or_default();
     let include_media = query.bool("IncludeMedia")?.unwrap_or(true);
     let include_artists = query.bool("IncludeArtists")?.unwrap_or(true);
     let parent_section = match query.str("ParentId") {
