@@ -314,3 +314,56 @@ async fn stats_count_routes_and_reset() {
     assert_eq!(tokens["users"][0]["plex_token"], srv.token.as_str());
     assert_eq!(tokens["users"].as_array().expect("users").len(), 4);
 }
+
+#[tokio::test]
+async fn large_unpaged_dumps_are_streamed_whole_in_both_formats() {
+    let sim = Sim::builder()
+        .tracks(1_500)
+        .movies(2)
+        .shows(1)
+        .seed(11)
+        .cost(CostModel::zero())
+        .build()
+        .expect("sim");
+    let srv = sim.start_plex_test_server().await.expect("serve");
+    let total = sim
+        .library()
+        .section(1)
+        .expect("m")
+        .items(cachearr_sim::library::ItemKind::Track)
+        .len();
+    assert!(total > 1_000);
+    let url = format!("{}/library/sections/1/all?type=10", srv.base_url);
+    let dump: serde_json::Value = get(
+        &url,
+        &[("X-Plex-Token", &srv.token), ("Accept", "application/json")],
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(dump["MediaContainer"]["size"], total);
+    let items = dump["MediaContainer"]["Metadata"]
+        .as_array()
+        .expect("metadata");
+    assert_eq!(items.len(), total);
+    // The streamed dump equals the pages, item for item.
+    let (page, _) = page_json(&srv, 700, 37, true).await;
+    for (i, m) in page["MediaContainer"]["Metadata"]
+        .as_array()
+        .expect("page")
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(&items[700 + i], m);
+    }
+    let xml = get(&url, &[("X-Plex-Token", &srv.token)])
+        .await
+        .text()
+        .await
+        .expect("xml");
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<MediaContainer size=\""));
+    assert!(xml.ends_with("</MediaContainer>\n"));
+    assert_eq!(xml.matches("<Track ").count(), total);
+    assert_eq!(xml.matches("</Track>").count(), total);
+}

@@ -590,6 +590,19 @@ fn sort_ids(
 pub(crate) struct Listing {
     pub(crate) ids: Vec<ItemId>,
     pub(crate) scanned: usize,
+    /// `Some(total)` when `ids` already is the requested window of `total` items (plain
+    /// listings copy only the page, not a million ids).
+    pub(crate) windowed: Option<usize>,
+}
+
+impl Listing {
+    pub(crate) fn new(ids: Vec<ItemId>, scanned: usize) -> Self {
+        Self {
+            ids,
+            scanned,
+            windowed: None,
+        }
+    }
 }
 
 /// Filters, sorts and limits `base` per the request (`title=`, `sort=`, `limit=`…).
@@ -601,6 +614,21 @@ pub(crate) fn list(
     music: bool,
 ) -> Result<Listing, StatusCode> {
     let filters = filters(ctx, music, crate::now_secs())?;
+    let sort = ctx.q("sort").filter(|s| !s.is_empty());
+    let limit = match ctx.q("limit") {
+        None | Some("") => None,
+        Some(l) => Some(l.parse::<usize>().map_err(|_| StatusCode::BAD_REQUEST)?),
+    };
+    if filters.is_empty() && sort.is_none() {
+        // The natural order needs no work: copy just the page.
+        let total = limit.map_or(base.len(), |l| l.min(base.len()));
+        let (start, end) = window(ctx, total);
+        return Ok(Listing {
+            ids: base[start..end].to_vec(),
+            scanned: 0,
+            windowed: Some(total),
+        });
+    }
     let user = ctx.user.id;
     let mut buf = String::new();
     let mut ids: Vec<ItemId> = if filters.is_empty() {
@@ -618,17 +646,14 @@ pub(crate) fn list(
             .collect()
     };
     let mut scanned = if filters.is_empty() { 0 } else { base.len() };
-    if let Some(sort) = ctx.q("sort")
-        && !sort.is_empty()
-    {
+    if let Some(sort) = sort {
         sort_ids(lib, state, user, &mut ids, sort)?;
         scanned = scanned.max(ids.len());
     }
-    if let Some(limit) = ctx.q("limit") {
-        let n: usize = limit.parse().map_err(|_| StatusCode::BAD_REQUEST)?;
+    if let Some(n) = limit {
         ids.truncate(n);
     }
-    Ok(Listing { ids, scanned })
+    Ok(Listing::new(ids, scanned))
 }
 
 /// Renders a page of `ids` into `doc` (with `size`, and `totalSize`/`offset` when paged) and
@@ -640,20 +665,27 @@ pub(crate) async fn page_reply(
     listing: Listing,
     opts: RenderOpts,
 ) -> Response {
-    let total = listing.ids.len();
-    let (start, end) = window(ctx, total);
-    let paged = ctx.start.is_some() || ctx.size.is_some();
-    {
-        let lib = sim.library();
-        let state = sim.state();
-        for &id in &listing.ids[start..end] {
-            if let Some(item) = lib.item(id) {
-                doc.kids
-                    .push(item_el(&lib, &state, ctx.user.id, &item, opts));
-            }
+    let (total, start, end) = match listing.windowed {
+        Some(total) => (total, ctx.start.unwrap_or(0).min(total), listing.ids.len()),
+        None => {
+            let total = listing.ids.len();
+            let (start, end) = window(ctx, total);
+            (total, start, end)
         }
-    }
-    let returned = doc.kids.len();
+    };
+    let page: &[ItemId] = match listing.windowed {
+        Some(_) => &listing.ids,
+        None => &listing.ids[start..end],
+    };
+    let paged = ctx.start.is_some() || ctx.size.is_some();
+    let page: Vec<ItemId> = {
+        let lib = sim.library();
+        page.iter()
+            .copied()
+            .filter(|&id| lib.item(id).is_some())
+            .collect()
+    };
+    let returned = page.len();
     doc.attrs.insert(0, ("size", returned.into()));
     if paged {
         doc.attrs.insert(1, ("totalSize", total.into()));
@@ -665,10 +697,26 @@ pub(crate) async fn page_reply(
         returned as u64,
     )
     .await;
-    if paged {
-        reply_paged(ctx.json, &doc, start, total)
-    } else {
-        reply(ctx.json, &doc)
+    let paging = paged.then_some((start, total));
+    if returned > super::STREAM_AFTER {
+        // Large answers (unpaged dumps) are rendered and sent in chunks, so a million-track
+        // dump never sits in memory as one document.
+        let body = super::stream_items(sim.clone(), ctx.json, doc, page, ctx.user.id, opts);
+        return super::finish(ctx.json, body, paging);
+    }
+    {
+        let lib = sim.library();
+        let state = sim.state();
+        for &id in &page {
+            if let Some(item) = lib.item(id) {
+                doc.kids
+                    .push(item_el(&lib, &state, ctx.user.id, &item, opts));
+            }
+        }
+    }
+    match paging {
+        Some((start, total)) => reply_paged(ctx.json, &doc, start, total),
+        None => reply(ctx.json, &doc),
     }
 }
 

@@ -126,9 +126,39 @@ impl El {
         out
     }
 
-    fn write_xml(&self, out: &mut String) {
-        out.push('<');
+    /// The XML declaration and the opening tag (for streamed documents).
+    pub(crate) fn xml_open(&self) -> String {
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<");
         out.push_str(self.tag);
+        self.write_attrs(&mut out);
+        out.push('>');
+        out
+    }
+
+    /// The closing tag matching [`El::xml_open`].
+    pub(crate) fn xml_close(&self) -> String {
+        format!("\n</{}>\n", self.tag)
+    }
+
+    /// `{"Tag":{attrs…,"key":[` — the start of a streamed JSON document whose children go in
+    /// `key`; close it with `]}}`.
+    pub(crate) fn json_open(&self, key: &str) -> String {
+        let mut obj = self.json_value().to_string();
+        obj.pop(); // the closing brace of the attributes object
+        let sep = if obj.ends_with('{') { "" } else { "," };
+        format!("{{\"{}\":{obj}{sep}\"{key}\":[", self.tag)
+    }
+
+    /// This element as one JSON object (an array entry of a streamed document).
+    pub(crate) fn json_fragment(&self) -> String {
+        self.json_value().to_string()
+    }
+
+    pub(crate) fn write_xml_into(&self, out: &mut String) {
+        self.write_xml(out);
+    }
+
+    fn write_attrs(&self, out: &mut String) {
         for (k, v) in &self.attrs {
             out.push(' ');
             out.push_str(k);
@@ -145,6 +175,12 @@ impl El {
             }
             out.push('"');
         }
+    }
+
+    fn write_xml(&self, out: &mut String) {
+        out.push('<');
+        out.push_str(self.tag);
+        self.write_attrs(out);
         if self.kids.is_empty() {
             out.push_str("/>");
             return;
@@ -189,19 +225,26 @@ impl El {
 }
 
 fn escape_into(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
+    // Copy runs of ordinary text at once; only the (ASCII) special bytes are replaced, so the
+    // slices always fall on character boundaries.
+    let mut last = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let rep = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\n' => "&#10;",
+            b'\r' => "&#13;",
+            b'\t' => "&#9;",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[last..i]);
+        out.push_str(rep);
+        last = i + 1;
     }
+    out.push_str(&s[last..]);
 }
 
 #[cfg(test)]
@@ -223,5 +266,12 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&c.to_json()).expect("json");
         assert_eq!(json["MediaContainer"]["Metadata"][0]["index"], 3);
         assert_eq!(json["MediaContainer"]["size"], 1);
+    }
+
+    #[test]
+    fn escapes_only_what_xml_needs() {
+        let mut out = String::new();
+        escape_into("été <b>\n\u{1}x\"&", &mut out);
+        assert_eq!(out, "été &lt;b&gt;&#10;x&quot;&amp;");
     }
 }

@@ -94,7 +94,7 @@ pub(crate) async fn section_search(
             .a("mediaTagPrefix", "/system/bundle/media/flags/")
             .a("title1", s.title.as_str())
             .a("title2", format!("Search for '{query}'"));
-        (doc, Listing { ids, scanned })
+        (doc, Listing::new(ids, scanned))
     };
     page_reply(
         &sim,
@@ -255,7 +255,7 @@ async fn recent(sim: Sim, ctx: Ctx, section: Option<u32>) -> Response {
                 .a("librarySectionID", s.id)
                 .a("librarySectionTitle", s.title.as_str());
         }
-        (doc, Listing { ids, scanned })
+        (doc, Listing::new(ids, scanned))
     };
     page_reply(&sim, &ctx, doc, listing, RenderOpts::default()).await
 }
@@ -310,7 +310,7 @@ pub(crate) async fn on_deck(State(sim): State<Sim>, ctx: Ctx) -> Response {
         &sim,
         &ctx,
         doc,
-        Listing { ids, scanned },
+        Listing::new(ids, scanned),
         RenderOpts::default(),
     )
     .await

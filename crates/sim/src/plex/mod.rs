@@ -27,6 +27,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, put};
+use futures_util::StreamExt;
 
 use crate::Sim;
 use crate::state::User;
@@ -247,6 +248,83 @@ pub(crate) fn reply_paged(json: bool, doc: &El, start: usize, total: usize) -> R
     resp.headers_mut()
         .insert("X-Plex-Container-Total-Size", HeaderValue::from(total));
     resp
+}
+
+/// Answers with more items than this are streamed in chunks of this many.
+pub(crate) const STREAM_AFTER: usize = 500;
+
+/// A 200 answer around a ready body (content type, protocol and paging headers).
+pub(crate) fn finish(
+    json: bool,
+    body: axum::body::Body,
+    paging: Option<(usize, usize)>,
+) -> Response {
+    let ctype = if json {
+        "application/json"
+    } else {
+        "text/xml;charset=utf-8"
+    };
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    h.insert("X-Plex-Protocol", HeaderValue::from_static("1.0"));
+    if let Some((start, total)) = paging {
+        h.insert("X-Plex-Container-Start", HeaderValue::from(start));
+        h.insert("X-Plex-Container-Total-Size", HeaderValue::from(total));
+    }
+    resp
+}
+
+/// Streams `container` with the items `ids` as children, rendering `STREAM_AFTER` items per
+/// chunk (the library and state locks are taken per chunk, never across an await).
+pub(crate) fn stream_items(
+    sim: Sim,
+    json: bool,
+    container: El,
+    ids: Vec<crate::library::ItemId>,
+    user: u32,
+    opts: metadata::RenderOpts,
+) -> axum::body::Body {
+    let (open, close) = if json {
+        (container.json_open("Metadata"), "]}}".to_string())
+    } else {
+        (container.xml_open(), container.xml_close())
+    };
+    let chunks: Vec<Vec<crate::library::ItemId>> = ids
+        .chunks(STREAM_AFTER)
+        .map(<[crate::library::ItemId]>::to_vec)
+        .collect();
+    let head =
+        futures_util::stream::once(
+            async move { Ok::<_, std::io::Error>(bytes::Bytes::from(open)) },
+        );
+    let mut first = true;
+    let body = futures_util::stream::iter(chunks).map(move |chunk| {
+        let mut out = String::with_capacity(chunk.len() * 1_500);
+        let lib = sim.library();
+        let state = sim.state();
+        for id in chunk {
+            if let Some(item) = lib.item(id) {
+                let el = metadata::item_el(&lib, &state, user, &item, opts);
+                if json {
+                    if !first {
+                        out.push(',');
+                    }
+                    out.push_str(&el.json_fragment());
+                } else {
+                    out.push('\n');
+                    el.write_xml_into(&mut out);
+                }
+                first = false;
+            }
+        }
+        Ok::<_, std::io::Error>(bytes::Bytes::from(out))
+    });
+    let tail =
+        futures_util::stream::once(
+            async move { Ok::<_, std::io::Error>(bytes::Bytes::from(close)) },
+        );
+    axum::body::Body::from_stream(head.chain(body).chain(tail))
 }
 
 /// The window `[start, start+size)` of `total` items asked for by the context; `None` size
