@@ -20,8 +20,9 @@
 //!   streaming, websockets, `Cache-Status`/`X-Cache`/`Age`/`Server-Timing`.
 //! * [`redact`] — token redaction for logs.
 //! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics,
-//!   **owned by `gwadmin`**. The admin listener mounts [`admin_router`]; until `admin::router`
-//!   (taking a [`Gateway`]) exists, that is a minimal router answering `/health` only.
+//!   **owned by `gwadmin`**. The admin listener mounts [`admin_router`], i.e. [`admin::router`].
+//! * [`prefetch`] — after a listing, fetch what the user opens next (seed 000), owned by
+//!   `gwadmin`; the proxy calls [`prefetch::after_listing`] once a cached read is answered.
 //!
 //! # For the admin side
 //! [`Gateway`] is cheap to clone. It offers [`Gateway::cache`], [`Gateway::upstreams`] (each
@@ -34,6 +35,7 @@ pub mod events;
 pub mod keys;
 pub mod metrics;
 pub mod policy;
+pub mod prefetch;
 mod proxy;
 pub mod redact;
 pub mod tags;
@@ -258,8 +260,7 @@ impl BoundGateway {
 ///
 /// `gwadmin`: once `admin::router(Gateway)` exists, make this `admin::router(gateway)`.
 pub fn admin_router(gateway: Gateway) -> axum::Router {
-    let _ = gateway;
-    axum::Router::new().route("/health", axum::routing::get(|| async { "ok" }))
+    admin::router(gateway)
 }
 
 async fn serve_proxy(

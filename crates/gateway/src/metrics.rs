@@ -12,7 +12,7 @@
 //! fixed vocabularies (class, cache outcome, event kind): never from a request, so a token can
 //! never become a label.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -94,9 +94,12 @@ pub trait StatsSource: Send + Sync + 'static {
 }
 
 /// Reads every [`StatsSource`] at scrape time.
+///
+/// Sources are held weakly: a gateway that is dropped (tests start many in one process) takes
+/// its numbers with it instead of leaving stale series behind.
 #[derive(Clone, Default)]
 struct SourcesCollector {
-    sources: Arc<RwLock<Vec<Arc<dyn StatsSource>>>>,
+    sources: Arc<RwLock<Vec<Weak<dyn StatsSource>>>>,
 }
 
 impl std::fmt::Debug for SourcesCollector {
@@ -111,7 +114,11 @@ impl prometheus_client::collector::Collector for SourcesCollector {
             Ok(sources) => sources.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         };
-        let mut samples: Vec<Sample> = sources.iter().flat_map(|s| s.samples()).collect();
+        let mut samples: Vec<Sample> = sources
+            .iter()
+            .filter_map(Weak::upgrade)
+            .flat_map(|s| s.samples())
+            .collect();
         // One descriptor per name, its label sets beneath it.
         samples.sort_by(|a, b| a.name.cmp(b.name));
         let mut index = 0;
@@ -246,12 +253,14 @@ impl Metrics {
         }
     }
 
-    /// Adds a source read at every scrape.
-    pub fn add_source(&self, source: Arc<dyn StatsSource>) {
-        match self.inner.sources.sources.write() {
-            Ok(mut sources) => sources.push(source),
-            Err(poisoned) => poisoned.into_inner().push(source),
-        }
+    /// Adds a source read at every scrape, for as long as the caller keeps `source` alive.
+    pub fn add_source(&self, source: &Arc<dyn StatsSource>) {
+        let mut sources = match self.inner.sources.sources.write() {
+            Ok(sources) => sources,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        sources.retain(|s| s.strong_count() > 0);
+        sources.push(Arc::downgrade(source));
     }
 
     /// Counts one proxied request and its latency. `class` and `cache` are fixed vocabulary
@@ -389,7 +398,8 @@ mod tests {
         metrics.observe_request(&up, "metadata", "hit", 0.0003);
         metrics.observe_request(&up, "metadata", "miss", 0.2);
         metrics.change_event(&up, "plex_webhook", "played", 4);
-        metrics.add_source(Arc::new(Fixed));
+        let source: Arc<dyn StatsSource> = Arc::new(Fixed);
+        metrics.add_source(&source);
         let text = metrics.render();
         assert!(
             text.contains(
@@ -420,5 +430,10 @@ mod tests {
         );
         assert!(text.contains("cachearr_cache_entries 3.0"), "{text}");
         assert!(text.trim_end().ends_with("# EOF"));
+        drop(source);
+        assert!(
+            !metrics.render().contains("cachearr_cache_entries"),
+            "dropped sources vanish"
+        );
     }
 }

@@ -311,6 +311,18 @@ async fn serve_cached(
             }
             let upstream_us = loader.upstream_us.load(Ordering::Relaxed);
             let resp = cached_response(&lookup, now, started, upstream_us);
+            // Prefetch (seed 000): decided from the path alone, spawned, never awaited.
+            if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
+                let (path, query) = (req.uri().path(), req.uri().query());
+                crate::prefetch::after_listing(
+                    gw,
+                    up,
+                    &user,
+                    path,
+                    query,
+                    &lookup.entry.value.body,
+                );
+            }
             let label = match lookup.outcome {
                 Outcome::Hit(_) => "hit",
                 Outcome::Miss | Outcome::Passed => "miss",

@@ -1,6 +1,8 @@
 //! One module per subcommand; [`Command`] dispatches to them.
 
+mod admin;
 mod config;
+mod demo;
 mod index;
 mod matching;
 mod serve;
@@ -23,6 +25,15 @@ pub(crate) enum Command {
     Serve(serve::Args),
     /// Check a config file or print a commented example.
     Config(config::Args),
+    /// Try cachearr: a simulated Plex server, cachearr in front, a scripted workload run both
+    /// ways, and a report of what the server saw and what the clients felt.
+    Demo(demo::Args),
+    /// Show a running gateway's cache statistics (per class and tier, upstream requests saved).
+    Stats(admin::StatsArgs),
+    /// Clear a running gateway's cache: everything, one tag (--tag) or one key prefix (--prefix).
+    Clear(admin::ClearArgs),
+    /// Warm a running gateway: fetch its configured warm list for recently seen users.
+    Warm(admin::WarmArgs),
 }
 
 impl Command {
@@ -34,6 +45,10 @@ impl Command {
             Command::Match(args) => matching::run(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Config(args) => config::run(args).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::Stats(args) => admin::stats(args).await,
+            Command::Clear(args) => admin::clear(args).await,
+            Command::Warm(args) => admin::warm(args).await,
         }
     }
 }
@@ -41,7 +56,7 @@ impl Command {
 /// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
 pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -38,8 +38,8 @@ use crate::events::ChangeEvent;
 use crate::events::subscriber::ServerKind;
 use crate::metrics::Metrics;
 
-// GATEWAY-PENDING pub use gateway_backend::GatewayAdmin;
-// GATEWAY-PENDING mod gateway_backend;
+pub use gateway_backend::GatewayAdmin;
+mod gateway_backend;
 
 /// Largest webhook body accepted (a Plex webhook's `thumb` part is a small JPEG).
 const WEBHOOK_BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -176,10 +176,10 @@ pub struct StatsReport {
     pub warnings: Vec<String>,
 }
 
-// GATEWAY-PENDING /// Builds the admin router for the real gateway.
-// GATEWAY-PENDING pub fn router(gateway: crate::Gateway) -> Router {
-// GATEWAY-PENDING     router_with(Arc::new(GatewayAdmin::new(gateway)))
-// GATEWAY-PENDING }
+/// Builds the admin router for the real gateway.
+pub fn router(gateway: crate::Gateway) -> Router {
+    router_with(Arc::new(GatewayAdmin::new(gateway)))
+}
 
 /// Builds the admin router over any backend.
 pub fn router_with<B: AdminBackend>(backend: Arc<B>) -> Router {

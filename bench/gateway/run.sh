@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# cachearr vs nginx proxy_cache vs Varnish, side by side in one run, in front of the same
+# simulated Plex server. Installs nginx, varnish and wrk from Debian's packages if missing.
+#
+#   bench/gateway/run.sh            # everything; a Markdown report on stdout, logs in $WORK
+#   DURATION=15 bench/gateway/run.sh
+#
+# Scenarios (docs/benchmarks.md "## Gateway" has the results):
+#   1. cached hits: ~20 KB JSON, 64 connections, wrk: req/s, p50, p99
+#   2. 1,000 concurrent requests for one cold key at 300 ms upstream latency: upstream
+#      requests, the waiters' p50/p99
+#   3. steady load across TTL expiry (5 s TTL, 300 ms upstream): client p99, upstream requests
+#      per key per TTL
+#   4. restart with a warm disk: share of 200 keys answered without an upstream request
+#   5. the demo workload (cachearr demo): upstream requests direct vs through each proxy
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+DURATION=${DURATION:-15}
+CONNECTIONS=${CONNECTIONS:-64}
+TTL_SHORT=${TTL_SHORT:-5}
+WORK=$(mktemp -d /tmp/cachearr-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$WORK/nginx/nginx.pid" ] && kill "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
+  pkill_varnish
+  wait 2>/dev/null || true
+}
+pkill_varnish() { [ -f "$WORK/varnish/varnishd.pid" ] && kill "$(cat "$WORK/varnish/varnishd.pid")" 2>/dev/null || true; }
+trap cleanup EXIT
+log() { echo "==> $*" >&2; }
+
+# --- prerequisites -----------------------------------------------------------------------
+need=()
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v varnishd >/dev/null || need+=(varnish)
+command -v wrk >/dev/null || need+=(wrk)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]} from Debian's packages"
+  apt-get install -y "${need[@]}" >"$WORK/apt.log" 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need[@]}" >>"$WORK/apt.log" 2>&1; }
+fi
+log "building cachearr (release) and the burst client"
+cargo build --release -p cachearr --quiet
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+CACHEARR=$TARGET/release/cachearr
+rustc -O -o "$WORK/burst" bench/gateway/burst.rs
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { # URL
+  for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.05; done
+  echo "timed out waiting for $1" >&2; return 1
+}
+sim_stat_total() { curl -fs "http://127.0.0.1:$SIM_PORT/_sim/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
+sim_reset() { curl -fs -X POST "http://127.0.0.1:$SIM_PORT/_sim/reset" -o /dev/null; }
+
+SIM_PORT=$(free_port); CA_PORT=$(free_port); CA_ADMIN=$(free_port); NG_PORT=$(free_port); VA_PORT=$(free_port)
+SIM_PID=""
+start_sim() { # LATENCY_MS
+  [ -n "$SIM_PID" ] && { kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; }
+  "$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks 2000 --movies 50 --shows 5 --seed 7 \
+    --latency-ms "$1" --item-cost-us 0 --scan-cost-us 0 >"$WORK/sim.log" 2>&1 &
+  SIM_PID=$!; PIDS+=("$SIM_PID")
+  wait_http "http://127.0.0.1:$SIM_PORT/identity"
+}
+
+CA_PID=""
+start_cachearr() {
+  [ -n "$CA_PID" ] && { kill -INT "$CA_PID" 2>/dev/null || true; wait "$CA_PID" 2>/dev/null || true; }
+  cat >"$WORK/cachearr.toml" <<EOF
+data_dir = "$WORK/cachearr-data"
+admin_listen = "127.0.0.1:$CA_ADMIN"
+[cache]
+memory_max = "1GiB"
+[[upstream]]
+name = "plex"
+profile = "plex"
+url = "http://127.0.0.1:$SIM_PORT"
+listen = "127.0.0.1:$CA_PORT"
+[upstream.guard]
+max_concurrent = 256
+rate_per_sec = 100000
+burst = 100000
+[[upstream.route]]
+path = "/library/metadata/{id}"
+class = "metadata"
+fresh = "${TTL_SHORT}s"
+stale_while_revalidate = "1h"
+EOF
+  RUST_LOG=warn "$CACHEARR" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr.log" 2>&1 &
+  CA_PID=$!; PIDS+=("$CA_PID")
+  wait_http "http://127.0.0.1:$CA_ADMIN/health"
+}
+
+start_nginx() {
+  mkdir -p "$WORK/nginx"
+  [ -f "$WORK/nginx/nginx.pid" ] && { nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -s stop 2>/dev/null || true; sleep 0.5; }
+  sed -e "s#@DIR@#$WORK/nginx#g" -e "s#@PORT@#$NG_PORT#g" -e "s#@UPSTREAM@#127.0.0.1:$SIM_PORT#g" \
+      -e "s#@TTL@#3600#g" -e "s#@TTL_SHORT@#$TTL_SHORT#g" bench/gateway/nginx.conf.in >"$WORK/nginx/nginx.conf"
+  nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+  wait_http "http://127.0.0.1:$NG_PORT/identity"
+}
+
+start_varnish() {
+  mkdir -p "$WORK/varnish"
+  pkill_varnish; sleep 0.5
+  sed -e "s#@UPSTREAM_HOST@#127.0.0.1#g" -e "s#@UPSTREAM_PORT@#$SIM_PORT#g" -e "s#@TTL@#3600#g" \
+      -e "s#@TTL_SHORT@#$TTL_SHORT#g" bench/gateway/varnish.vcl.in >"$WORK/varnish/default.vcl"
+  varnishd -a "127.0.0.1:$VA_PORT" -f "$WORK/varnish/default.vcl" -s malloc,1g -n "$WORK/varnish/n" \
+    -P "$WORK/varnish/varnishd.pid" -j none -T 127.0.0.1:0 >"$WORK/varnish.log" 2>&1
+  wait_http "http://127.0.0.1:$VA_PORT/identity"
+}
+
+declare -A PORTS=([cachearr]=$CA_PORT [nginx]=$NG_PORT [varnish]=$VA_PORT)
+PROXIES=(cachearr nginx varnish)
+
+log "starting the simulator (10 ms base latency, no per-item cost)"
+start_sim 10
+TOKEN=$(curl -fs "http://127.0.0.1:$SIM_PORT/_sim/tokens" | python3 -c 'import json,sys; d=json.load(sys.stdin); u=d["users"] if isinstance(d,dict) else d; print([x for x in u if x.get("is_owner", x.get("owner"))][0]["plex_token"])')
+MUSIC=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "http://127.0.0.1:$SIM_PORT/library/sections" \
+  | python3 -c 'import json,sys; print([d["key"] for d in json.load(sys.stdin)["MediaContainer"]["Directory"] if d["type"]=="artist"][0])')
+start_cachearr; start_nginx; start_varnish
+
+echo "# cachearr vs nginx vs Varnish ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(nginx -v 2>&1 | cut -d/ -f2), varnish $(varnishd -V 2>&1 | head -1 | grep -o '[0-9][0-9.]*' | head -1))"
+echo
+
+# --- 5. demo workload (first, on cold caches) ---------------------------------------------
+log "scenario 5: the demo workload, direct and through each proxy"
+echo "## Demo workload: upstream requests"
+echo
+echo "| target | upstream requests | workload wall time |"
+echo "|---|---|---|"
+for target in direct "${PROXIES[@]}"; do
+  if [ "$target" = direct ]; then url="http://127.0.0.1:$SIM_PORT"; else url="http://127.0.0.1:${PORTS[$target]}"; fi
+  sim_reset
+  out=$("$CACHEARR" demo --workload-against "$url" --token "$TOKEN")
+  wall=$(echo "$out" | python3 -c 'import json,sys; print("%.1f s" % json.load(sys.stdin)["wall_secs"])')
+  echo "| $target | $(sim_stat_total) | $wall |"
+done
+echo
+
+# --- 1. cached hits -----------------------------------------------------------------------
+log "scenario 1: cached hits, ~20 KB JSON, $CONNECTIONS connections, ${DURATION}s each"
+SIZE=1
+for n in 10 20 30 40 50 60 80; do
+  bytes=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 0" \
+    -H "X-Plex-Container-Size: $n" "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=10" | wc -c)
+  SIZE=$n; [ "$bytes" -ge 20000 ] && break
+done
+HIT_PATH="/library/sections/$MUSIC/all?type=10"
+HIT_BYTES=$bytes
+echo "## Cached hits: $HIT_BYTES-byte JSON, $CONNECTIONS connections, ${DURATION} s (wrk)"
+echo
+echo "| proxy | req/s | p50 | p99 |"
+echo "|---|---|---|---|"
+declare -A RPS
+for p in "${PROXIES[@]}"; do
+  url="http://127.0.0.1:${PORTS[$p]}$HIT_PATH"
+  for _ in 1 2 3; do curl -fs -o /dev/null -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
+      -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" "$url"; done
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
+    -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" "$url" >"$WORK/wrk-$p.txt"
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk-$p.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk-$p.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk-$p.txt")
+  RPS[$p]=$rps
+  echo "| $p | $rps | $p50 | $p99 |"
+done
+python3 - "${RPS[cachearr]}" "${RPS[nginx]}" "${RPS[varnish]}" <<'EOF'
+import sys
+c, n, v = map(float, sys.argv[1:4])
+print(f"\ncachearr / nginx = {c/n:.2f}×, cachearr / Varnish = {c/v:.2f}×, cachearr / faster of the two = {c/max(n,v):.2f}×\n")
+EOF
+
+# --- 2. 1,000 concurrent cold requests at 300 ms ------------------------------------------
+log "scenario 2: 1,000 concurrent cold requests at 300 ms upstream latency"
+start_sim 300
+echo "## 1,000 concurrent requests for one cold key, 300 ms upstream latency"
+echo
+echo "| proxy | upstream requests | ok | waiters' p50 | waiters' p99 | max |"
+echo "|---|---|---|---|---|---|"
+ALBUMS=($(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Size: 10" \
+  "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=9" | python3 -c 'import json,sys; print(" ".join(str(m["ratingKey"]) for m in json.load(sys.stdin)["MediaContainer"]["Metadata"]))'))
+i=0
+for p in "${PROXIES[@]}"; do
+  sim_reset
+  path="/library/metadata/${ALBUMS[$i]}/children"; i=$((i + 1)) # a key no proxy has seen
+  out=$("$WORK/burst" "127.0.0.1:${PORTS[$p]}" "$path" 1000 "X-Plex-Token: $TOKEN" "Accept: application/json")
+  echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f\"| $p | $(sim_stat_total) | {d['ok']}/{d['clients']} | {d['p50_ms']:.1f} ms | {d['p99_ms']:.1f} ms | {d['max_ms']:.1f} ms |\")"
+done
+echo
+
+# --- 3. steady load across TTL expiry -------------------------------------------------------
+log "scenario 3: steady load across TTL expiry (TTL ${TTL_SHORT}s, 300 ms upstream)"
+STEADY=$((TTL_SHORT * 4))
+echo "## Steady load across TTL expiry: one key, TTL ${TTL_SHORT} s, 300 ms upstream, 16 connections, ${STEADY} s"
+echo
+echo "| proxy | req/s | p50 | p99 | max | upstream requests | per TTL |"
+echo "|---|---|---|---|---|---|---|"
+ITEM=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Size: 1" \
+  "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=10" | python3 -c 'import json,sys; print(json.load(sys.stdin)["MediaContainer"]["Metadata"][0]["ratingKey"])')
+for p in "${PROXIES[@]}"; do
+  url="http://127.0.0.1:${PORTS[$p]}/library/metadata/$ITEM"
+  curl -fs -o /dev/null -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "$url"
+  sim_reset
+  wrk -t2 -c16 -d"${STEADY}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "$url" >"$WORK/ttl-$p.txt"
+  up=$(sim_stat_total)
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/ttl-$p.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/ttl-$p.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/ttl-$p.txt")
+  max=$(awk '/Latency/ && !/Distribution/ {print $4; exit}' "$WORK/ttl-$p.txt")
+  per=$(python3 -c "print(f'{$up/($STEADY/$TTL_SHORT):.2f}')")
+  echo "| $p | $rps | $p50 | $p99 | $max | $up | $per |"
+done
+echo
+
+# --- 4. restart with a warm disk -------------------------------------------------------------
+log "scenario 4: restart with a warm disk (200 keys)"
+start_sim 10
+echo "## Restart with a warm disk: 200 keys fetched, proxy restarted, fetched again"
+echo
+echo "| proxy | upstream requests after restart | served without the upstream |"
+echo "|---|---|---|"
+fetch_200() { # PORT
+  for k in $(seq 0 199); do
+    curl -fs -o /dev/null -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
+      "http://127.0.0.1:$1/library/sections/$MUSIC/all?type=10&X-Plex-Container-Start=$((k * 10))&X-Plex-Container-Size=10"
+  done
+}
+for p in "${PROXIES[@]}"; do
+  fetch_200 "${PORTS[$p]}"
+  sleep 2 # let write-behind and nginx's cache writes settle
+  case $p in
+    cachearr) start_cachearr ;;
+    nginx) start_nginx; sleep 2 ;; # the cache loader reads the disk in the background
+    varnish) start_varnish ;;
+  esac
+  sim_reset
+  fetch_200 "${PORTS[$p]}"
+  up=$(sim_stat_total)
+  echo "| $p | $up | $(python3 -c "print(f'{100*(200-$up)/200:.0f} %')") |"
+done
+echo
+log "done; logs and configs in $WORK"

@@ -1,0 +1,251 @@
+//! `cachearr stats`, `cachearr clear`, `cachearr warm`: clients of a running gateway's admin API.
+
+use anyhow::Context as _;
+use cachearr_gateway::admin::{CacheCounters, ClearReport, StatsReport, WarmReport};
+
+/// Where the admin API is and how to authenticate (shared by the three commands).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct AdminTarget {
+    /// Base URL of the gateway's admin listener.
+    #[arg(
+        long,
+        env = "CACHEARR_ADMIN_URL",
+        default_value = "http://127.0.0.1:8485"
+    )]
+    admin_url: String,
+    /// The admin token, when the gateway has one (needed by `clear` and `warm`).
+    #[arg(long, env = "CACHEARR_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+}
+
+impl AdminTarget {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.admin_url.trim_end_matches('/'))
+    }
+
+    fn client() -> anyhow::Result<reqwest::Client> {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .context("cannot build an HTTP client")
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+        let request = match &self.admin_token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let response = request.send().await.with_context(|| {
+            format!(
+                "cannot reach the cachearr admin API at {} (is `cachearr serve` running? \
+                 set --admin-url or CACHEARR_ADMIN_URL)",
+                self.admin_url
+            )
+        })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let body = response.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+            .unwrap_or(body);
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            anyhow::bail!("{message} (pass --admin-token or set CACHEARR_ADMIN_TOKEN)");
+        }
+        anyhow::bail!("the admin API answered {status}: {message}")
+    }
+}
+
+/// Arguments of `cachearr stats`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct StatsArgs {
+    #[command(flatten)]
+    target: AdminTarget,
+    /// Print the raw JSON of `GET /api/stats` (for scripts).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `cachearr clear`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ClearArgs {
+    #[command(flatten)]
+    target: AdminTarget,
+    /// Clear only entries with this tag, e.g. `plex:section:3` or `plex:ondeck`.
+    #[arg(long, conflicts_with = "prefix")]
+    tag: Option<String>,
+    /// Clear only entries whose cache key starts with this prefix.
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Print the JSON answer.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `cachearr warm`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct WarmArgs {
+    #[command(flatten)]
+    target: AdminTarget,
+    /// Warm only this upstream (default: all).
+    #[arg(long)]
+    upstream: Option<String>,
+    /// Print the JSON answer.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `cachearr stats`.
+pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
+    let client = AdminTarget::client()?;
+    let response = args
+        .target
+        .send(client.get(args.target.url("/api/stats")))
+        .await?;
+    let text = response.text().await.context("reading the stats answer")?;
+    if args.json {
+        println!("{text}");
+        return Ok(());
+    }
+    let report: StatsReport = serde_json::from_str(&text)
+        .context("the admin API answered something that is not stats")?;
+    print!("{}", render_stats(&args.target.admin_url, &report));
+    Ok(())
+}
+
+/// The human-readable form of a stats report.
+pub(crate) fn render_stats(from: &str, report: &StatsReport) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let minutes = report.uptime_secs / 60;
+    let _ = writeln!(
+        out,
+        "cachearr at {from}, up {}h{:02}m\n",
+        minutes / 60,
+        minutes % 60
+    );
+    let header = format!(
+        "{:<16} {:>10} {:>9} {:>8} {:>9} {:>8} {:>9} {:>10}",
+        "class", "hits", "misses", "stale", "coalesced", "hit rate", "entries", "bytes"
+    );
+    let row = |name: &str, c: &CacheCounters| {
+        format!(
+            "{:<16} {:>10} {:>9} {:>8} {:>9} {:>7.1}% {:>9} {:>10}",
+            name,
+            c.hits,
+            c.misses,
+            c.stale,
+            c.coalesced,
+            100.0 * c.hit_rate(),
+            c.entries,
+            human_bytes(c.bytes)
+        )
+    };
+    let _ = writeln!(out, "{header}");
+    for (name, counters) in &report.classes {
+        let _ = writeln!(out, "{}", row(name, counters));
+    }
+    let _ = writeln!(out, "{}", row("total", &report.total));
+    if !report.tiers.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{:<16} {:>10} {:>9} {:>9} {:>10}",
+            "tier", "hits", "misses", "entries", "bytes"
+        );
+        for (name, t) in &report.tiers {
+            let _ = writeln!(
+                out,
+                "{:<16} {:>10} {:>9} {:>9} {:>10}",
+                name,
+                t.hits,
+                t.misses,
+                t.entries,
+                human_bytes(t.bytes)
+            );
+        }
+    }
+    out.push('\n');
+    for up in &report.upstreams {
+        let _ = writeln!(
+            out,
+            "upstream {} ({}): {} requests made, {} saved, {} in flight, circuit {}, events socket {}",
+            up.name,
+            up.profile,
+            up.requests_made,
+            up.requests_saved,
+            up.in_flight,
+            up.circuit,
+            if up.events_connected {
+                "connected"
+            } else {
+                "not connected"
+            }
+        );
+    }
+    if !report.warnings.is_empty() {
+        out.push_str("\nwarnings:\n");
+        for warning in &report.warnings {
+            let _ = writeln!(out, "  ! {warning}");
+        }
+    }
+    out
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// `cachearr clear`.
+pub(crate) async fn clear(args: ClearArgs) -> anyhow::Result<()> {
+    let client = AdminTarget::client()?;
+    let mut query = Vec::new();
+    if let Some(tag) = &args.tag {
+        query.push(("tag", tag.as_str()));
+    }
+    if let Some(prefix) = &args.prefix {
+        query.push(("prefix", prefix.as_str()));
+    }
+    let request = client.post(args.target.url("/api/clear")).query(&query);
+    let report: ClearReport = args.target.send(request).await?.json().await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        match report.value {
+            Some(value) => println!("cleared {} {value}", report.scope),
+            None => println!("cleared everything"),
+        }
+    }
+    Ok(())
+}
+
+/// `cachearr warm`.
+pub(crate) async fn warm(args: WarmArgs) -> anyhow::Result<()> {
+    let client = AdminTarget::client()?;
+    let mut request = client.post(args.target.url("/api/warm"));
+    if let Some(upstream) = &args.upstream {
+        request = request.query(&[("upstream", upstream)]);
+    }
+    let report: WarmReport = args.target.send(request).await?.json().await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "warmed {} of {} requests for {} recently seen user(s); {} failed",
+            report.warmed, report.requested, report.users, report.failed
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,522 @@
+//! `cachearr demo`: a simulated Plex server, cachearr in front of it, a scripted workload run
+//! once directly and once through cachearr, and a report of what the server saw and what the
+//! clients felt. Then it keeps serving (URLs printed) until Ctrl-C, unless `--once`.
+//!
+//! The workload is modelled on the seeds and the tools in `research/media-server-apis.md` §C,
+//! three actors at once:
+//! - **a dashboard** (seed 003, Tautulli): polls `/status/sessions` and `/activities`;
+//! - **a user browsing** (seed 000, a Kodi add-on): sections, a music section's albums, an
+//!   album's tracks, a track's metadata, a show's seasons — and back to the same albums, as
+//!   people do;
+//! - **a script paging the whole library** (seeds 001/004, Kometa, playlist sync): every track
+//!   in pages of 100 with the `X-Plex-Container-*` headers, three times (Kometa, Tautulli and
+//!   a playlist sync each do it).
+//!
+//! The request plan is fixed (counts, not durations) so both runs do the same work.
+
+use std::io::IsTerminal as _;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_sim::Sim;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Arguments of `cachearr demo`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Exit after the report instead of serving until Ctrl-C.
+    #[arg(long)]
+    once: bool,
+    /// Print the report as JSON (implies no progress bar).
+    #[arg(long)]
+    json: bool,
+    /// Tracks in the simulated library.
+    #[arg(long, default_value_t = 1000)]
+    tracks: u32,
+    /// Base latency of the simulated server, in milliseconds (per-item costs come on top).
+    #[arg(long, default_value_t = 10)]
+    latency_ms: u64,
+    /// Run only the workload against this Plex URL (a proxy under test) and print JSON; for
+    /// `bench/gateway/run.sh`.
+    #[arg(long, hide = true, requires = "token")]
+    workload_against: Option<String>,
+    /// The Plex token for `--workload-against`.
+    #[arg(long, hide = true)]
+    token: Option<String>,
+}
+
+/// Requests of each actor, fixed so that both runs do the same work.
+const DASHBOARD_POLLS: usize = 24;
+const DASHBOARD_INTERVAL: Duration = Duration::from_millis(250);
+const BROWSE_VISITS: usize = 3;
+const ALBUMS_PER_VISIT: usize = 6;
+const PAGE_SIZE: usize = 100;
+const PAGING_RUNS: usize = 3;
+
+/// What one actor felt.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct ActorReport {
+    requests: usize,
+    errors: usize,
+    median_ms: f64,
+    p95_ms: f64,
+}
+
+impl ActorReport {
+    fn from_latencies(mut ms: Vec<f64>, errors: usize) -> Self {
+        ms.sort_by(f64::total_cmp);
+        let pick = |p: f64| {
+            if ms.is_empty() {
+                0.0
+            } else {
+                ms[((ms.len() - 1) as f64 * p).round() as usize]
+            }
+        };
+        ActorReport {
+            requests: ms.len(),
+            errors,
+            median_ms: pick(0.5),
+            p95_ms: pick(0.95),
+        }
+    }
+}
+
+/// One run of the workload.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct RunReport {
+    /// Requests the server received (from `/_sim/stats`), when known.
+    server_requests: Option<u64>,
+    /// Simulated server work, seconds.
+    server_work_secs: Option<f64>,
+    dashboard: ActorReport,
+    browsing: ActorReport,
+    paging: ActorReport,
+    wall_secs: f64,
+}
+
+/// A small HTTP client for one base URL and token.
+#[derive(Clone)]
+struct PlexClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl PlexClient {
+    fn new(base: &str, token: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .pool_max_idle_per_host(16)
+            .build()
+            .context("cannot build an HTTP client")?;
+        Ok(PlexClient {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+        })
+    }
+
+    /// GETs `path` as JSON; returns the body and the latency in ms.
+    async fn get(&self, path: &str, paging: Option<(usize, usize)>) -> (Option<Value>, f64) {
+        let mut request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("X-Plex-Token", &self.token)
+            .header("Accept", "application/json")
+            .header("X-Plex-Client-Identifier", "cachearr-demo")
+            .header("X-Plex-Product", "cachearr demo");
+        if let Some((start, size)) = paging {
+            request = request
+                .header("X-Plex-Container-Start", start.to_string())
+                .header("X-Plex-Container-Size", size.to_string());
+        }
+        let started = Instant::now();
+        let result = match request.send().await {
+            Ok(response) if response.status().is_success() => response.json::<Value>().await.ok(),
+            _ => None,
+        };
+        (result, started.elapsed().as_secs_f64() * 1000.0)
+    }
+}
+
+fn metadata(value: &Option<Value>) -> Vec<Value> {
+    value
+        .as_ref()
+        .and_then(|v| {
+            v.pointer("/MediaContainer/Metadata")
+                .or_else(|| v.pointer("/MediaContainer/Directory"))
+        })
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn rating_key(item: &Value) -> Option<String> {
+    match item.get("ratingKey")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The sections of the server: (id, type) pairs.
+async fn sections(client: &PlexClient) -> Vec<(String, String)> {
+    let (body, _) = client.get("/library/sections", None).await;
+    metadata(&body)
+        .iter()
+        .filter_map(|s| {
+            let key = match s.get("key")? {
+                Value::String(k) => k.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            Some((key, s.get("type")?.as_str()?.to_owned()))
+        })
+        .collect()
+}
+
+/// The number of requests the plan makes (for the progress bar), given the library size.
+fn planned_requests(tracks: usize) -> u64 {
+    let pages = tracks.div_ceil(PAGE_SIZE).max(1);
+    let browse = BROWSE_VISITS * (2 + ALBUMS_PER_VISIT * 2 + 2);
+    (2 * DASHBOARD_POLLS + browse + PAGING_RUNS * (pages + 1)) as u64
+}
+
+/// Runs the three actors at once against `client`.
+async fn run_workload(client: &PlexClient, progress: &ProgressBar) -> RunReport {
+    let started = Instant::now();
+    let sections = sections(client).await;
+    let music = sections
+        .iter()
+        .find(|(_, t)| t == "artist")
+        .map(|(k, _)| k.clone());
+    let shows = sections
+        .iter()
+        .find(|(_, t)| t == "show")
+        .map(|(k, _)| k.clone());
+
+    let dashboard = {
+        let client = client.clone();
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            let (mut ms, mut errors) = (Vec::new(), 0);
+            for _ in 0..DASHBOARD_POLLS {
+                for path in ["/status/sessions", "/activities"] {
+                    let (body, t) = client.get(path, None).await;
+                    errors += usize::from(body.is_none());
+                    ms.push(t);
+                    progress.inc(1);
+                }
+                tokio::time::sleep(DASHBOARD_INTERVAL).await;
+            }
+            ActorReport::from_latencies(ms, errors)
+        })
+    };
+
+    let browsing = {
+        let client = client.clone();
+        let progress = progress.clone();
+        let (music, shows) = (music.clone(), shows.clone());
+        tokio::spawn(async move {
+            let (mut ms, mut errors) = (Vec::new(), 0);
+            let mut record = |body: &Option<Value>, t: f64| {
+                errors += usize::from(body.is_none());
+                ms.push(t);
+                progress.inc(1);
+            };
+            for _visit in 0..BROWSE_VISITS {
+                let (body, t) = client.get("/library/sections", None).await;
+                record(&body, t);
+                let Some(music) = &music else { continue };
+                let albums_path = format!("/library/sections/{music}/all?type=9");
+                let (albums, t) = client.get(&albums_path, Some((0, 50))).await;
+                record(&albums, t);
+                for album in metadata(&albums).iter().take(ALBUMS_PER_VISIT) {
+                    let Some(key) = rating_key(album) else {
+                        continue;
+                    };
+                    let (tracks, t) = client
+                        .get(&format!("/library/metadata/{key}/children"), None)
+                        .await;
+                    record(&tracks, t);
+                    let first = metadata(&tracks).first().and_then(rating_key);
+                    let path = format!("/library/metadata/{}", first.unwrap_or(key));
+                    let (body, t) = client.get(&path, None).await;
+                    record(&body, t);
+                }
+                if let Some(shows) = &shows {
+                    let (list, t) = client
+                        .get(&format!("/library/sections/{shows}/all"), None)
+                        .await;
+                    record(&list, t);
+                    if let Some(show) = metadata(&list).first().and_then(rating_key) {
+                        let path = format!("/library/metadata/{show}/children");
+                        let (body, t) = client.get(&path, None).await;
+                        record(&body, t);
+                    }
+                }
+            }
+            ActorReport::from_latencies(ms, errors)
+        })
+    };
+
+    let paging = {
+        let client = client.clone();
+        let progress = progress.clone();
+        tokio::spawn(async move {
+            let (mut ms, mut errors) = (Vec::new(), 0);
+            let Some(music) = music else {
+                return ActorReport::default();
+            };
+            for _run in 0..PAGING_RUNS {
+                let mut start = 0;
+                loop {
+                    let path = format!("/library/sections/{music}/all?type=10");
+                    let (body, t) = client.get(&path, Some((start, PAGE_SIZE))).await;
+                    errors += usize::from(body.is_none());
+                    ms.push(t);
+                    progress.inc(1);
+                    let total = body
+                        .as_ref()
+                        .and_then(|b| b.pointer("/MediaContainer/totalSize"))
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0) as usize;
+                    let got = metadata(&body).len();
+                    start += got;
+                    if got == 0 || start >= total {
+                        break;
+                    }
+                }
+            }
+            ActorReport::from_latencies(ms, errors)
+        })
+    };
+
+    let (dashboard, browsing, paging) = tokio::join!(dashboard, browsing, paging);
+    RunReport {
+        server_requests: None,
+        server_work_secs: None,
+        dashboard: dashboard.unwrap_or_default(),
+        browsing: browsing.unwrap_or_default(),
+        paging: paging.unwrap_or_default(),
+        wall_secs: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// Binds `preferred` if free (and not `--once`), else an ephemeral loopback port.
+async fn listener(preferred: u16, ephemeral: bool) -> anyhow::Result<tokio::net::TcpListener> {
+    if !ephemeral && let Ok(l) = tokio::net::TcpListener::bind(("127.0.0.1", preferred)).await {
+        return Ok(l);
+    }
+    tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot bind a loopback port")
+}
+
+fn free_addr(preferred: u16, ephemeral: bool) -> std::net::SocketAddr {
+    if !ephemeral && std::net::TcpListener::bind(("127.0.0.1", preferred)).is_ok() {
+        return std::net::SocketAddr::from(([127, 0, 0, 1], preferred));
+    }
+    std::net::SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn progress_bar(json: bool, label: &str, total: u64) -> ProgressBar {
+    if json || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "  {prefix:<18} {bar:32.cyan/blue} {pos:>4}/{len} requests  {elapsed}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("█▉▊▋▌▍▎▏ ");
+    bar.set_style(style);
+    bar.set_prefix(label.to_owned());
+    bar
+}
+
+/// `cachearr demo`.
+pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(url) = &args.workload_against {
+        let client = PlexClient::new(url, args.token.as_deref().unwrap_or_default())?;
+        let report = run_workload(&client, &ProgressBar::hidden()).await;
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let ephemeral = args.once;
+    let sim = Sim::builder()
+        .tracks(args.tracks)
+        .movies(60)
+        .shows(6)
+        .seed(2026)
+        .latency(Duration::from_millis(args.latency_ms))
+        .name("cachearr demo")
+        .build()
+        .context("cannot build the simulated library")?;
+    let token = sim.state().owner().plex_token.clone();
+    let sim_listener = listener(32400, ephemeral).await?;
+    let sim_addr = sim_listener.local_addr()?;
+    let sim_task = tokio::spawn(sim.serve_plex(sim_listener));
+    let sim_url = format!("http://{sim_addr}");
+
+    let data_dir = tempfile::Builder::new()
+        .prefix("cachearr-demo-")
+        .tempdir()?;
+    let mut config = Config::single(Profile::Plex, &sim_url, free_addr(8484, ephemeral))
+        .context("demo gateway configuration")?;
+    config.admin_listen = free_addr(8485, ephemeral);
+    config.data_dir = data_dir.path().to_path_buf();
+    let gateway = Gateway::builder(config)
+        .build()
+        .await
+        .context("cannot start the gateway")?;
+    let bound = gateway
+        .bind()
+        .await
+        .context("cannot bind the gateway's listeners")?;
+    let proxy_addr = bound
+        .proxy_addrs()
+        .first()
+        .map(|(_, a)| *a)
+        .context("the gateway has no proxy listener")?;
+    let admin_addr = bound
+        .admin_addr()
+        .context("the gateway has no admin listener")?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let gateway_task = tokio::spawn(bound.serve(async move {
+        let _ = stop_rx.await;
+    }));
+    let proxy_url = format!("http://{proxy_addr}");
+
+    if !args.json {
+        println!(
+            "cachearr demo: a simulated Plex server with {} tracks, cachearr in front of it.",
+            args.tracks
+        );
+        println!(
+            "The same workload runs twice: directly against the server, then through cachearr."
+        );
+        println!("  dashboard   polls /status/sessions and /activities ({DASHBOARD_POLLS}× each)");
+        println!(
+            "  browsing    sections, albums, tracks, a show's seasons ({BROWSE_VISITS} visits)"
+        );
+        println!(
+            "  script      pages the whole music library, {PAGE_SIZE} per page ({PAGING_RUNS}×)\n"
+        );
+    }
+    let planned = planned_requests(args.tracks as usize);
+    let mut reports = Vec::new();
+    for (label, url) in [("direct", &sim_url), ("through cachearr", &proxy_url)] {
+        sim.reset_stats();
+        let client = PlexClient::new(url, &token)?;
+        let bar = progress_bar(args.json, label, planned);
+        let mut report = run_workload(&client, &bar).await;
+        bar.finish_and_clear();
+        let stats = sim.stats();
+        report.server_requests = Some(stats.total);
+        report.server_work_secs = Some(stats.cost_us as f64 / 1e6);
+        if !args.json {
+            println!("  {label:<18} done in {:.1} s", report.wall_secs);
+        }
+        reports.push(report);
+    }
+
+    if args.json {
+        let json = serde_json::json!({ "direct": reports[0], "cachearr": reports[1] });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        print!("{}", render_report(&reports[0], &reports[1]));
+    }
+
+    if !args.once {
+        println!("\ncachearr keeps serving; point a Plex client or curl at it:");
+        println!("  Plex API through cachearr   {proxy_url}");
+        println!("  simulated Plex (direct)     {sim_url}");
+        println!("  dashboard and admin API     http://{admin_addr}/");
+        println!("  token (simulated owner)     {token}");
+        println!("  try: curl -s -H 'Accept: application/json' -H 'X-Plex-Token: {token}' \\");
+        println!("         {proxy_url}/library/sections -D - -o /dev/null");
+        println!("       cargo run -- stats --admin-url http://{admin_addr}");
+        println!("Press Ctrl-C to stop.");
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        println!();
+    }
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(15), gateway_task).await;
+    sim_task.abort();
+    Ok(())
+}
+
+fn render_report(direct: &RunReport, cached: &RunReport) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let ratio = |a: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.1}×", a / b)
+        } else {
+            "–".to_owned()
+        }
+    };
+    let _ = writeln!(
+        out,
+        "\nWhat the server saw                direct    through cachearr"
+    );
+    let (d, c) = (
+        direct.server_requests.unwrap_or(0),
+        cached.server_requests.unwrap_or(0),
+    );
+    let saved = if d > 0 {
+        100.0 * (1.0 - c as f64 / d as f64)
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        out,
+        "  requests                     {d:>10}    {c:>10}   ({saved:.0} % fewer)"
+    );
+    let (dw, cw) = (
+        direct.server_work_secs.unwrap_or(0.0),
+        cached.server_work_secs.unwrap_or(0.0),
+    );
+    let _ = writeln!(
+        out,
+        "  work (simulated time)      {dw:>10.1} s  {cw:>10.1} s"
+    );
+    let _ = writeln!(
+        out,
+        "\nWhat the clients felt (median)    direct    through cachearr"
+    );
+    for (name, a, b) in [
+        ("dashboard", &direct.dashboard, &cached.dashboard),
+        ("browsing", &direct.browsing, &cached.browsing),
+        ("library paging", &direct.paging, &cached.paging),
+    ] {
+        let _ = writeln!(
+            out,
+            "  {name:<22} {:>10.1} ms {:>10.1} ms   ({} faster)",
+            a.median_ms,
+            b.median_ms,
+            ratio(a.median_ms, b.median_ms)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {:<22} {:>10.1} s  {:>10.1} s",
+        "whole workload", direct.wall_secs, cached.wall_secs
+    );
+    let errors = |r: &RunReport| r.dashboard.errors + r.browsing.errors + r.paging.errors;
+    if errors(direct) + errors(cached) > 0 {
+        let _ = writeln!(
+            out,
+            "\n  note: {} direct and {} cached requests failed (endpoints the simulator lacks?)",
+            errors(direct),
+            errors(cached)
+        );
+    }
+    out
+}

@@ -1,0 +1,557 @@
+//! [`AdminBackend`] for the real [`Gateway`]: engine statistics, guard counters, clearing,
+//! warming, change events — and the owner-token websocket subscriptions, whose lifetime is the
+//! admin router's (they stop when it is dropped).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::{
+    AdminBackend, CacheCounters, ClearReport, ClearRequest, StatsReport, UpstreamReport, WarmReport,
+};
+use crate::Gateway;
+use crate::events::ChangeEvent;
+use crate::events::subscriber::{self, EventSink, ServerKind, SubscriberStatus, Subscription};
+use crate::metrics::{Metrics, Sample, SampleKind, StatsSource};
+use crate::policy::Profile;
+
+/// Users seen within this window are "recent" for `POST /api/warm`.
+const WARM_WITHIN: Duration = Duration::from_secs(24 * 3600);
+
+fn kind_of(profile: Profile) -> ServerKind {
+    match profile {
+        Profile::Plex => ServerKind::Plex,
+        Profile::Jellyfin => ServerKind::Jellyfin,
+    }
+}
+
+/// Invalidates the tags of events, counts them per upstream.
+struct Applier {
+    gateway: Gateway,
+    metrics: Metrics,
+    /// Events applied per upstream, in configuration order.
+    applied: Vec<(String, AtomicU64)>,
+}
+
+impl Applier {
+    fn apply(&self, upstream: &str, source: &'static str, event: &ChangeEvent) -> Vec<String> {
+        let tags = event.tags(upstream);
+        self.gateway.invalidate_tags(upstream, &tags);
+        let label = Arc::new(upstream.to_owned());
+        self.metrics
+            .change_event(&label, source, event.change.as_str(), tags.len());
+        if let Some((_, count)) = self.applied.iter().find(|(name, _)| name == upstream) {
+            count.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::debug!(upstream, source, change = %event.change, tags = tags.len(), "change event applied");
+        tags
+    }
+}
+
+/// Feeds one subscription's events to the [`Applier`].
+struct SocketSink {
+    applier: Arc<Applier>,
+    source: &'static str,
+}
+
+impl EventSink for SocketSink {
+    fn apply(&self, upstream: &str, event: &ChangeEvent) {
+        self.applier.apply(upstream, self.source, event);
+    }
+}
+
+/// Engine and guard numbers for `/metrics`, read at scrape time.
+struct GatewayStats {
+    gateway: Gateway,
+    subscribers: Vec<(String, Arc<SubscriberStatus>)>,
+}
+
+impl StatsSource for GatewayStats {
+    fn samples(&self) -> Vec<Sample> {
+        let mut out = Vec::new();
+        let mut push = |name, help, kind, labels: Vec<(&'static str, String)>, value: u64| {
+            out.push(Sample {
+                name,
+                help,
+                kind,
+                labels,
+                value: value as f64,
+            });
+        };
+        use SampleKind::{Counter, Gauge};
+        let stats = self.gateway.cache().stats();
+        for c in &stats.classes {
+            let l = |extra: Option<(&'static str, &str)>| {
+                let mut labels = vec![("class", c.class.clone())];
+                if let Some((k, v)) = extra {
+                    labels.push((k, v.to_owned()));
+                }
+                labels
+            };
+            for (tier, n) in [
+                ("memory", c.hits_memory),
+                ("disk", c.hits_disk),
+                ("redis", c.hits_redis),
+            ] {
+                push(
+                    "cache_hits",
+                    "Fresh hits by class and tier",
+                    Counter,
+                    l(Some(("tier", tier))),
+                    n,
+                );
+            }
+            push(
+                "cache_misses",
+                "Lookups that went to the upstream",
+                Counter,
+                l(None),
+                c.misses,
+            );
+            push(
+                "cache_stale_hits",
+                "Stale entries served while refreshing",
+                Counter,
+                l(None),
+                c.stale_hits,
+            );
+            push(
+                "cache_stale_on_error",
+                "Stale entries served because the upstream failed",
+                Counter,
+                l(None),
+                c.stale_on_error,
+            );
+            push(
+                "cache_coalesced",
+                "Requests that waited on another's upstream request",
+                Counter,
+                l(None),
+                c.coalesced,
+            );
+            push(
+                "cache_refreshes_in_progress",
+                "Background refreshes running",
+                Gauge,
+                l(None),
+                c.refreshes_in_progress,
+            );
+            push(
+                "cache_class_entries",
+                "Memory entries by class",
+                Gauge,
+                l(None),
+                c.entries,
+            );
+            push(
+                "cache_class_bytes",
+                "Memory bytes by class",
+                Gauge,
+                l(None),
+                c.bytes,
+            );
+        }
+        for t in &stats.tiers {
+            let l = vec![("tier", t.tier.as_str().to_owned())];
+            push(
+                "tier_entries",
+                "Entries held by tier",
+                Gauge,
+                l.clone(),
+                t.entries,
+            );
+            push(
+                "tier_bytes",
+                "Bytes held by tier",
+                Gauge,
+                l.clone(),
+                t.bytes,
+            );
+            push(
+                "tier_errors",
+                "Storage errors by tier",
+                Counter,
+                l.clone(),
+                t.errors,
+            );
+            push(
+                "tier_evictions",
+                "Entries evicted for space by tier",
+                Counter,
+                l,
+                t.evictions,
+            );
+        }
+        push(
+            "write_behind_dropped",
+            "Disk writes dropped because the queue was full",
+            Counter,
+            vec![],
+            stats.write_behind.dropped,
+        );
+        for up in self.gateway.upstreams() {
+            let g = up.guard.snapshot();
+            let l = vec![("upstream", up.name.to_string())];
+            push(
+                "upstream_requests",
+                "Requests sent to the upstream (retries included)",
+                Counter,
+                l.clone(),
+                g.requests,
+            );
+            push(
+                "upstream_saved",
+                "Client requests answered without an upstream request",
+                Counter,
+                l.clone(),
+                g.saved,
+            );
+            push(
+                "upstream_in_flight",
+                "Upstream requests in flight",
+                Gauge,
+                l.clone(),
+                g.in_flight,
+            );
+            push(
+                "upstream_failures",
+                "Failed upstream attempts",
+                Counter,
+                l.clone(),
+                g.failures,
+            );
+            push(
+                "upstream_retries",
+                "Upstream retries",
+                Counter,
+                l.clone(),
+                g.retries,
+            );
+            push(
+                "upstream_rejected_open",
+                "Requests refused while the circuit was open",
+                Counter,
+                l.clone(),
+                g.rejected_open,
+            );
+            let open = u64::from(format!("{:?}", g.breaker).eq_ignore_ascii_case("open"));
+            push(
+                "upstream_circuit_open",
+                "1 while the circuit breaker is open",
+                Gauge,
+                l,
+                open,
+            );
+        }
+        for (name, status) in &self.subscribers {
+            let l = vec![("upstream", name.clone())];
+            let connected = u64::from(status.connected.load(Ordering::Relaxed));
+            push(
+                "events_socket_connected",
+                "1 while the notification socket is open",
+                Gauge,
+                l.clone(),
+                connected,
+            );
+            push(
+                "events_socket_connects",
+                "Notification socket connections opened",
+                Counter,
+                l,
+                status.connects.load(Ordering::Relaxed),
+            );
+        }
+        out
+    }
+}
+
+/// The admin side of a running gateway.
+pub struct GatewayAdmin {
+    gateway: Gateway,
+    started: Instant,
+    applier: Arc<Applier>,
+    subscribers: Vec<(String, Arc<SubscriberStatus>, tokio::task::JoinHandle<()>)>,
+    /// Kept alive so the metrics registry keeps reading it.
+    _stats_source: Arc<dyn StatsSource>,
+}
+
+impl Drop for GatewayAdmin {
+    fn drop(&mut self) {
+        for (_, _, task) in &self.subscribers {
+            task.abort();
+        }
+    }
+}
+
+impl GatewayAdmin {
+    /// The admin side of `gateway`; starts a notification subscription for every upstream with
+    /// an owner token (when called inside a tokio runtime).
+    pub fn new(gateway: Gateway) -> Self {
+        let metrics = gateway.metrics().clone();
+        let applied = gateway
+            .upstreams()
+            .iter()
+            .map(|u| (u.name.to_string(), AtomicU64::new(0)))
+            .collect();
+        let applier = Arc::new(Applier {
+            gateway: gateway.clone(),
+            metrics: metrics.clone(),
+            applied,
+        });
+        let mut subscribers = Vec::new();
+        if tokio::runtime::Handle::try_current().is_ok() {
+            for up in gateway.upstreams() {
+                let Some(token) = up.config.token.clone().filter(|t| !t.is_empty()) else {
+                    continue;
+                };
+                let server = kind_of(up.profile);
+                let subscription = Subscription {
+                    upstream: up.name.to_string(),
+                    server,
+                    base_url: up.config.url.to_string(),
+                    token,
+                };
+                let source = match server {
+                    ServerKind::Plex => "plex_socket",
+                    ServerKind::Jellyfin => "jellyfin_socket",
+                };
+                let sink = Arc::new(SocketSink {
+                    applier: Arc::clone(&applier),
+                    source,
+                });
+                let status = Arc::new(SubscriberStatus::default());
+                let task = subscriber::spawn(subscription, sink, Arc::clone(&status));
+                subscribers.push((up.name.to_string(), status, task));
+            }
+        }
+        let stats_source: Arc<dyn StatsSource> = Arc::new(GatewayStats {
+            gateway: gateway.clone(),
+            subscribers: subscribers
+                .iter()
+                .map(|(n, s, _)| (n.clone(), Arc::clone(s)))
+                .collect(),
+        });
+        metrics.add_source(&stats_source);
+        GatewayAdmin {
+            gateway,
+            started: Instant::now(),
+            applier,
+            subscribers,
+            _stats_source: stats_source,
+        }
+    }
+
+    fn subscriber(&self, upstream: &str) -> Option<&Arc<SubscriberStatus>> {
+        self.subscribers
+            .iter()
+            .find(|(n, _, _)| n == upstream)
+            .map(|(_, s, _)| s)
+    }
+}
+
+impl AdminBackend for GatewayAdmin {
+    fn admin_token(&self) -> Option<&str> {
+        self.gateway.config().admin_token.as_deref()
+    }
+
+    fn metrics(&self) -> &Metrics {
+        self.gateway.metrics()
+    }
+
+    fn upstreams(&self) -> Vec<(String, ServerKind)> {
+        self.gateway
+            .upstreams()
+            .iter()
+            .map(|u| (u.name.to_string(), kind_of(u.profile)))
+            .collect()
+    }
+
+    async fn stats(&self) -> StatsReport {
+        let snapshot = self.gateway.cache().stats();
+        let mut total = CacheCounters::default();
+        let mut classes = BTreeMap::new();
+        for c in &snapshot.classes {
+            let counters = CacheCounters {
+                hits: c.hits,
+                misses: c.misses,
+                stale: c.stale_hits + c.stale_on_error,
+                coalesced: c.coalesced,
+                entries: c.entries,
+                bytes: c.bytes,
+                refreshing: c.refreshes_in_progress,
+            };
+            total.hits += counters.hits;
+            total.misses += counters.misses;
+            total.stale += counters.stale;
+            total.coalesced += counters.coalesced;
+            total.entries += counters.entries;
+            total.bytes += counters.bytes;
+            total.refreshing += counters.refreshing;
+            classes.insert(c.class.clone(), counters);
+        }
+        let mut warnings = Vec::new();
+        let mut tiers = BTreeMap::new();
+        for t in &snapshot.tiers {
+            if !t.enabled {
+                warnings.push(format!(
+                    "{} tier is off (it switched itself off after errors): entries live in memory only",
+                    t.tier.as_str()
+                ));
+            }
+            tiers.insert(
+                t.tier.as_str().to_owned(),
+                CacheCounters {
+                    hits: t.hits,
+                    misses: t.misses,
+                    entries: t.entries,
+                    bytes: t.bytes,
+                    ..Default::default()
+                },
+            );
+        }
+        if !self.gateway.config().disk_enabled {
+            warnings.push(
+                "disk tier disabled (--no-disk): the cache will not survive a restart".into(),
+            );
+        }
+        if snapshot.write_behind.dropped > 0 {
+            warnings.push(format!(
+                "{} disk writes dropped because the write-behind queue was full",
+                snapshot.write_behind.dropped
+            ));
+        }
+        let mut upstreams = Vec::new();
+        for (index, up) in self.gateway.upstreams().iter().enumerate() {
+            let guard = up.guard.snapshot();
+            let circuit = format!("{:?}", guard.breaker).to_ascii_lowercase();
+            if circuit != "closed" {
+                warnings.push(format!("upstream {}: circuit breaker {circuit}", up.name));
+            }
+            let status = self.subscriber(&up.name);
+            let connected = status.is_some_and(|s| s.connected.load(Ordering::Relaxed));
+            match status {
+                None => warnings.push(format!(
+                    "upstream {}: no owner token configured, so change events arrive only by \
+                     webhook; without them entries live out their TTL",
+                    up.name
+                )),
+                Some(_) if !connected => warnings.push(format!(
+                    "upstream {}: notification socket is down (reconnecting)",
+                    up.name
+                )),
+                Some(_) => {}
+            }
+            let events = self
+                .applier
+                .applied
+                .get(index)
+                .map_or(0, |(_, n)| n.load(Ordering::Relaxed));
+            upstreams.push(UpstreamReport {
+                name: up.name.to_string(),
+                profile: up.profile.as_str().to_owned(),
+                requests_made: guard.requests,
+                requests_saved: guard.saved,
+                in_flight: guard.in_flight,
+                circuit,
+                events_connected: connected,
+                events,
+            });
+        }
+        StatsReport {
+            uptime_secs: self.started.elapsed().as_secs(),
+            total,
+            classes,
+            tiers,
+            upstreams,
+            warnings,
+        }
+    }
+
+    async fn clear(&self, what: ClearRequest) -> Result<ClearReport, String> {
+        let cache = self.gateway.cache();
+        let report = match what {
+            ClearRequest::All => {
+                cache.clear_all();
+                ClearReport {
+                    scope: "all".into(),
+                    value: None,
+                    removed: None,
+                }
+            }
+            ClearRequest::Tag(tag) => {
+                cache.invalidate_tag(&tag);
+                if let Some(upstream) = tag.split(':').next() {
+                    self.gateway
+                        .metrics()
+                        .invalidated(&Arc::new(upstream.to_owned()), "admin", 1);
+                }
+                ClearReport {
+                    scope: "tag".into(),
+                    value: Some(tag),
+                    removed: None,
+                }
+            }
+            ClearRequest::Prefix(prefix) => {
+                cache.clear_prefix(&prefix);
+                ClearReport {
+                    scope: "prefix".into(),
+                    value: Some(prefix),
+                    removed: None,
+                }
+            }
+        };
+        tracing::info!(scope = %report.scope, "cache cleared by the admin API");
+        Ok(report)
+    }
+
+    async fn warm(&self, upstream: Option<String>) -> WarmReport {
+        let mut report = WarmReport::default();
+        for up in self.gateway.upstreams() {
+            if upstream.as_deref().is_some_and(|name| name != &*up.name) {
+                continue;
+            }
+            let users = self.gateway.recent_users(&up.name, WARM_WITHIN);
+            report.users += users.len();
+            for user in &users {
+                for path in &up.config.warm {
+                    report.requested += 1;
+                    match self.gateway.fetch_as(&up.name, user, path).await {
+                        Ok(_) => report.warmed += 1,
+                        Err(err) => {
+                            report.failed += 1;
+                            tracing::debug!(upstream = %up.name, error = %err, "warm request failed");
+                        }
+                    }
+                }
+            }
+        }
+        report
+    }
+
+    async fn apply_event(
+        &self,
+        upstream: &str,
+        source: &'static str,
+        event: &ChangeEvent,
+    ) -> Vec<String> {
+        self.applier.apply(upstream, source, event)
+    }
+
+    fn ready(&self) -> Result<(), Vec<String>> {
+        let upstreams = self.gateway.upstreams();
+        if upstreams.is_empty() {
+            return Err(vec!["no upstream configured".into()]);
+        }
+        let open: Vec<String> = upstreams
+            .iter()
+            .filter(|u| format!("{:?}", u.guard.breaker_state()).eq_ignore_ascii_case("open"))
+            .map(|u| format!("upstream {}: circuit open", u.name))
+            .collect();
+        if open.len() == upstreams.len() {
+            Err(open)
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The admin API of a real gateway in front of the simulator: stats count what happened,
+//! clear (all, tag, prefix) and warm act on the real cache, mutations need the admin token, and
+//! `/metrics` never carries a token even after requests that sent tokens every way they can.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+
+use std::net::SocketAddr;
+
+use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_sim::{Sim, TestServer};
+
+const ADMIN_TOKEN: &str = "adm1n-t0ken-for-tests-0123456789";
+
+struct Running {
+    sim: TestServer,
+    proxy: String,
+    admin: String,
+    client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn start() -> Running {
+    let sim = Sim::start_plex_for_tests().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut config = Config::single(Profile::Plex, &sim.base_url, any).unwrap();
+    config.admin_listen = any;
+    config.admin_token = Some(ADMIN_TOKEN.to_owned());
+    config.data_dir = data.path().to_path_buf();
+    config.upstreams[0].warm = vec!["/library/sections".into(), "/library/onDeck".into()];
+    let bound = Gateway::builder(config)
+        .build()
+        .await
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+    let admin = format!("http://{}", bound.admin_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve(async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        sim,
+        proxy,
+        admin,
+        client: reqwest::Client::new(),
+        stop: Some(stop),
+        _data: data,
+    }
+}
+
+impl Running {
+    async fn get(&self, path: &str) -> String {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.proxy))
+            .header("X-Plex-Token", &self.sim.token)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.headers()["x-cache"].to_str().unwrap().to_owned()
+    }
+
+    async fn stats(&self) -> serde_json::Value {
+        let url = format!("{}/api/stats", self.admin);
+        self.client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str) -> reqwest::Response {
+        let url = format!("{}{path}", self.admin);
+        self.client
+            .post(url)
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn stats_count_hits_and_upstream_requests_saved() {
+    let gw = start().await;
+    assert_eq!(gw.get("/library/sections").await, "MISS");
+    for _ in 0..3 {
+        assert_eq!(gw.get("/library/sections").await, "HIT");
+    }
+    let stats = gw.stats().await;
+    assert_eq!(stats["classes"]["sections"]["hits"], 3, "{stats}");
+    assert_eq!(stats["classes"]["sections"]["misses"], 1, "{stats}");
+    assert_eq!(stats["upstreams"][0]["requests_saved"], 3, "{stats}");
+    assert!(stats["upstreams"][0]["requests_made"].as_u64().unwrap() >= 1);
+    assert!(stats["tiers"]["memory"].is_object(), "{stats}");
+    let warnings = stats["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("no owner token")),
+        "warns that change events arrive only by webhook: {stats}"
+    );
+}
+
+#[tokio::test]
+async fn clear_by_tag_prefix_and_all_act_on_the_cache_and_need_the_token() {
+    let gw = start().await;
+    gw.get("/library/sections").await;
+    gw.get("/library/onDeck").await;
+    assert_eq!(gw.get("/library/sections").await, "HIT");
+
+    let denied = gw
+        .client
+        .post(format!("{}/api/clear", gw.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 401);
+    assert_eq!(
+        gw.get("/library/sections").await,
+        "HIT",
+        "nothing cleared without the token"
+    );
+
+    assert_eq!(gw.post("/api/clear?tag=plex:sections").await.status(), 200);
+    assert_eq!(
+        gw.get("/library/sections").await,
+        "MISS",
+        "the tag was cleared"
+    );
+    assert_eq!(
+        gw.get("/library/onDeck").await,
+        "HIT",
+        "other tags were not"
+    );
+
+    // Keys start "{upstream} {method} {path}": a prefix clears one path's variants.
+    gw.get("/library/sections").await;
+    assert_eq!(
+        gw.post("/api/clear?prefix=plex%20GET%20/library/onDeck")
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        gw.get("/library/onDeck").await,
+        "MISS",
+        "the prefix was cleared"
+    );
+    assert_eq!(
+        gw.get("/library/sections").await,
+        "HIT",
+        "other keys were not"
+    );
+
+    assert_eq!(gw.post("/api/clear").await.status(), 200);
+    assert_eq!(
+        gw.get("/library/sections").await,
+        "MISS",
+        "clear all clears everything"
+    );
+}
+
+#[tokio::test]
+async fn warm_fetches_the_warm_list_for_recent_users() {
+    let gw = start().await;
+    // The user is seen once (a cached read of their own: cachearr remembers their token and
+    // client headers, Accept included), then the warm list is fetched on their behalf.
+    gw.get("/library/recentlyAdded").await;
+    let before = gw.sim.sim.stats().total;
+    let response = gw.post("/api/warm").await;
+    assert_eq!(response.status(), 200);
+    let report: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(report["users"], 1, "{report}");
+    assert_eq!(report["requested"], 2, "{report}");
+    assert_eq!(report["warmed"], 2, "{report}");
+    assert_eq!(gw.sim.sim.stats().total, before + 2);
+    assert_eq!(gw.get("/library/sections").await, "HIT");
+    assert_eq!(gw.get("/library/onDeck").await, "HIT");
+}
+
+#[tokio::test]
+async fn metrics_carry_no_token_after_tokens_in_every_position() {
+    let gw = start().await;
+    let token = gw.sim.token.clone();
+    gw.get("/library/sections").await;
+    gw.get("/library/sections").await;
+    let url = format!("{}/library/sections?X-Plex-Token={token}", gw.proxy);
+    assert_eq!(gw.client.get(url).send().await.unwrap().status(), 200);
+    let bogus = format!("{}/library/sections?X-Plex-Token=bogus-tok-987", gw.proxy);
+    gw.client.get(bogus).send().await.unwrap();
+    let denied = gw
+        .client
+        .post(format!("{}/api/clear", gw.admin))
+        .bearer_auth("wrong-guess-42");
+    assert_eq!(denied.send().await.unwrap().status(), 401);
+
+    let metrics = gw
+        .client
+        .get(format!("{}/metrics", gw.admin))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("cachearr_requests_total{"), "{metrics}");
+    assert!(
+        metrics.contains("cachearr_request_duration_seconds_bucket{"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"cachearr_cache_hits_total{class="sections",tier="memory"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"cachearr_upstream_requests_total{upstream="plex"}"#),
+        "{metrics}"
+    );
+    for secret in [
+        token.as_str(),
+        "bogus-tok-987",
+        ADMIN_TOKEN,
+        "wrong-guess-42",
+    ] {
+        assert!(!metrics.contains(secret), "a token leaked into /metrics");
+    }
+}

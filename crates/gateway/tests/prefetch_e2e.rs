@@ -1,0 +1,165 @@
+//! Prefetch end to end (seed 000): after cachearr answers a show's seasons, it fetches each
+//! season's episodes in the background, so the user's next click is a hit; after a
+//! continue-watching hub, each item's metadata. The simulator's request counter shows what the
+//! server was asked and when.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_sim::library::ItemKind;
+use cachearr_sim::{Sim, TestServer};
+
+struct Running {
+    sim: TestServer,
+    proxy: String,
+    client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn start(prefetch: bool) -> Running {
+    let sim = Sim::start_plex_for_tests().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut config = Config::single(Profile::Plex, &sim.base_url, any).unwrap();
+    config.admin_listen = any;
+    config.data_dir = data.path().to_path_buf();
+    config.upstreams[0].prefetch.enabled = prefetch;
+    let bound = Gateway::builder(config)
+        .build()
+        .await
+        .unwrap()
+        .bind()
+        .await
+        .unwrap();
+    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve(async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        sim,
+        proxy,
+        client: reqwest::Client::new(),
+        stop: Some(stop),
+        _data: data,
+    }
+}
+
+impl Running {
+    async fn get(&self, path: &str) -> String {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.proxy))
+            .header("X-Plex-Token", &self.sim.token)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response
+            .headers()
+            .get("x-cache")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+
+    fn server_requests(&self) -> u64 {
+        self.sim.sim.stats().total
+    }
+
+    /// A show with at least two seasons: (show, seasons).
+    fn show(&self) -> (u32, Vec<u32>) {
+        let library = self.sim.sim.library();
+        for section in library.sections() {
+            for &show in section.items(ItemKind::Show) {
+                let seasons = library.children(show).to_vec();
+                if seasons.len() >= 2 {
+                    return (show, seasons);
+                }
+            }
+        }
+        panic!("the test library has no show with two seasons");
+    }
+}
+
+async fn eventually<F: FnMut() -> bool>(what: &str, mut check: F) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !check() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn seasons_listing_prefetches_each_seasons_episodes() {
+    let gw = start(true).await;
+    let (show, seasons) = gw.show();
+    let before = gw.server_requests();
+    assert_eq!(
+        gw.get(&format!("/library/metadata/{show}/children")).await,
+        "MISS"
+    );
+    // One request for the listing, then one per season from the prefetcher, in the background.
+    let want = before + 1 + seasons.len() as u64;
+    eventually("the prefetcher fetched every season", || {
+        gw.server_requests() >= want
+    })
+    .await;
+    for season in &seasons {
+        assert_eq!(
+            gw.get(&format!("/library/metadata/{season}/children"))
+                .await,
+            "HIT"
+        );
+    }
+    assert_eq!(
+        gw.server_requests(),
+        want,
+        "the user's clicks cost the server nothing"
+    );
+}
+
+#[tokio::test]
+async fn continue_watching_prefetches_item_metadata() {
+    let gw = start(true).await;
+    let (_, seasons) = gw.show();
+    let episode = gw.sim.sim.library().children(seasons[0])[0];
+    let owner = gw.sim.sim.state().owner().id;
+    gw.sim.sim.set_progress(owner, episode, 60_000);
+    let before = gw.server_requests();
+    gw.get("/hubs/continueWatching").await;
+    eventually("the item's metadata was prefetched", || {
+        gw.server_requests() > before + 1
+    })
+    .await;
+    assert_eq!(gw.get(&format!("/library/metadata/{episode}")).await, "HIT");
+}
+
+#[tokio::test]
+async fn prefetch_off_fetches_nothing_extra() {
+    let gw = start(false).await;
+    let (show, seasons) = gw.show();
+    let before = gw.server_requests();
+    gw.get(&format!("/library/metadata/{show}/children")).await;
+    assert_eq!(
+        gw.get(&format!("/library/metadata/{}/children", seasons[0]))
+            .await,
+        "MISS"
+    );
+    assert_eq!(gw.server_requests(), before + 2);
+}
