@@ -211,6 +211,11 @@ fn hash_str(text: &str) -> u64 {
     hasher.finish()
 }
 
+/// The map key of a MusicBrainz id (64 bits suffice: lookups verify the full id).
+fn mbid_key(mbid: u128) -> u64 {
+    (mbid as u64) ^ ((mbid >> 64) as u64)
+}
+
 /// The exact-match key of a track: its base title, its version tags and one of its artists.
 pub(crate) fn exact_key(title_norm: &str, version: VersionTags, artist: u32) -> u64 {
     let mut hasher = FxHasher::default();
@@ -295,7 +300,7 @@ pub struct LibraryIndex {
     pub(crate) data: IndexData,
     by_id: SortedMap<u64>,
     by_path: SortedMap<u64>,
-    by_mbid: SortedMap<u128>,
+    by_mbid: SortedMap<u64>,
     by_isrc: SortedMap<u64>,
     by_exact: SortedMap<u64>,
     artist_by_name: SortedMap<u64>,
@@ -317,7 +322,9 @@ pub struct IndexBuilder {
     artist_ids: FxHashMap<String, u32>,
     album_ids: FxHashMap<(Span, Span), u32>,
     section_ids: FxHashMap<String, u16>,
-    item_ids: FxHashMap<u64, Vec<u32>>,
+    /// Item by id hash; true hash collisions (different ids) go to `item_ids_overflow`.
+    item_ids: FxHashMap<u64, u32>,
+    item_ids_overflow: FxHashMap<String, u32>,
     replaced: usize,
 }
 
@@ -500,14 +507,17 @@ impl IndexBuilder {
         slot.mbids = Self::pool_range(mbid_start, self.data.mbid_pool.len())?;
 
         let id_hash = hash_str(&record.id);
-        let existing = self.item_ids.get(&id_hash).and_then(|items| {
-            items.iter().copied().find(|item| {
-                self.data
-                    .items
-                    .get(*item as usize)
-                    .is_some_and(|other| self.data.str(other.id) == record.id)
-            })
-        });
+        let same_id = |item: u32| {
+            self.data
+                .items
+                .get(item as usize)
+                .is_some_and(|other| self.data.str(other.id) == record.id)
+        };
+        let existing = match self.item_ids.get(&id_hash) {
+            Some(item) if same_id(*item) => Some(*item),
+            Some(_) => self.item_ids_overflow.get(&record.id).copied(),
+            None => None,
+        };
         match existing {
             Some(item) => {
                 self.data.items[item as usize] = slot;
@@ -517,7 +527,14 @@ impl IndexBuilder {
                 let item = u32::try_from(self.data.items.len())
                     .map_err(|_| LibraryError::TooLarge("more than 4 billion items"))?;
                 self.data.items.push(slot);
-                self.item_ids.entry(id_hash).or_default().push(item);
+                match self.item_ids.entry(id_hash) {
+                    std::collections::hash_map::Entry::Occupied(_) => {
+                        self.item_ids_overflow.insert(record.id.clone(), item);
+                    }
+                    std::collections::hash_map::Entry::Vacant(slot) => {
+                        slot.insert(item);
+                    }
+                }
             }
         }
         Ok(())
@@ -568,7 +585,7 @@ impl LibraryIndex {
                 by_path.push((hash_str(&path), item));
             }
             for mbid in IndexData::pool(&data.mbid_pool, slot.mbids) {
-                by_mbid.push((*mbid, item));
+                by_mbid.push((mbid_key(*mbid), item));
             }
             if !slot.isrc.is_empty() {
                 by_isrc.push((hash_str(data.str(slot.isrc)), item));
@@ -778,14 +795,17 @@ impl LibraryIndex {
             return Vec::new();
         };
         let mask = self.mask(visibility);
-        self.by_mbid
-            .get(mbid)
+        self.mbid_items(mbid)
             .filter_map(|item| self.view_masked(item, &mask))
             .collect()
     }
 
     pub(crate) fn mbid_items(&self, mbid: u128) -> impl Iterator<Item = u32> + '_ {
-        self.by_mbid.get(mbid)
+        self.by_mbid.get(mbid_key(mbid)).filter(move |item| {
+            self.slot(*item).is_some_and(|slot| {
+                IndexData::pool(&self.data.mbid_pool, slot.mbids).contains(&mbid)
+            })
+        })
     }
 
     /// Items carrying this ISRC, visible ones only.
@@ -876,19 +896,23 @@ impl LibraryIndex {
         let words: Vec<&str> = normalized.split(' ').collect();
         let kind_ok =
             |slot: &Slot| kinds.is_empty() || kinds.iter().any(|kind| kind.code() == slot.kind);
-        // The rarest trigram inside any query word bounds the candidates; no word of three
-        // bytes or more means a scan (short queries are cheap to verify anyway).
-        let rarest: Option<&[u32]> = words
-            .iter()
-            .filter(|word| word.len() >= 3)
-            .flat_map(|word| {
-                word.as_bytes().windows(3).map(|w| {
-                    (1 << 24) | (u32::from(w[0]) << 16) | (u32::from(w[1]) << 8) | u32::from(w[2])
-                })
-            })
-            .map(|gram| self.title_grams.get(gram))
-            .min_by_key(|items| items.len());
-        let mut hits: Vec<SearchHit> = Vec::new();
+        let pack = |w: &[u8]| {
+            (1 << 24) | (u32::from(w[0]) << 16) | (u32::from(w[1]) << 8) | u32::from(w[2])
+        };
+        // Candidate lists: each query word's trigrams (a word of three bytes or more), or the
+        // word-start gram " ab" for a two-byte word. The shortest list drives the walk; the
+        // next shortest filters it (lists are sorted by item, so a binary search suffices).
+        let mut lists: Vec<&[u32]> = Vec::new();
+        for word in &words {
+            let bytes = word.as_bytes();
+            if bytes.len() >= 3 {
+                lists.extend(bytes.windows(3).map(|w| self.title_grams.get(pack(w))));
+            } else if bytes.len() == 2 {
+                lists.push(self.title_grams.get(pack(&[b' ', bytes[0], bytes[1]])));
+            }
+        }
+        lists.sort_by_key(|items| items.len());
+        let mut hits: Vec<(f32, u8, u32)> = Vec::new();
         let mut consider = |item: u32| {
             let Some(slot) = self.slot(item) else { return };
             if !mask.allows(slot.section) || !kind_ok(slot) {
@@ -896,27 +920,47 @@ impl LibraryIndex {
             }
             let title = self.data.str(slot.title_norm);
             if let Some(score) = rank_title(title, &normalized, &words) {
-                hits.push(SearchHit {
-                    item: ItemNo(item),
-                    score,
-                });
+                hits.push((score, slot.kind, item));
             }
         };
-        match rarest {
-            Some(items) => items.iter().for_each(|item| consider(*item)),
-            None => (0..self.data.items.len() as u32).for_each(&mut consider),
+        match lists.as_slice() {
+            [] => {
+                // Only one-letter words: titles with a word starting with that letter.
+                let first = words.first().and_then(|w| w.bytes().next()).unwrap_or(b' ');
+                let low = pack(&[b' ', first, 0]);
+                let high = pack(&[b' ', first, 255]);
+                let from = self.title_grams.keys.partition_point(|key| *key < low);
+                let to = self.title_grams.keys.partition_point(|key| *key <= high);
+                let mut items: Vec<u32> = Vec::new();
+                for at in from..to {
+                    let start = self.title_grams.offsets[at] as usize;
+                    let end = self.title_grams.offsets[at + 1] as usize;
+                    items.extend_from_slice(&self.title_grams.items[start..end]);
+                }
+                items.sort_unstable();
+                items.dedup();
+                items.into_iter().for_each(&mut consider);
+            }
+            [only] => only.iter().for_each(|item| consider(*item)),
+            [driver, filter, ..] => driver
+                .iter()
+                .filter(|item| filter.binary_search(item).is_ok())
+                .for_each(|item| consider(*item)),
         }
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| {
-                    let kind = |hit: &SearchHit| self.slot(hit.item.0).map_or(0, |slot| slot.kind);
-                    kind(a).cmp(&kind(b))
-                })
-                .then(a.item.cmp(&b.item))
-        });
-        hits.truncate(limit);
-        hits
+        let order = |a: &(f32, u8, u32), b: &(f32, u8, u32)| {
+            b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
+        };
+        if hits.len() > limit {
+            hits.select_nth_unstable_by(limit - 1, order);
+            hits.truncate(limit);
+        }
+        hits.sort_by(order);
+        hits.into_iter()
+            .map(|(score, _, item)| SearchHit {
+                item: ItemNo(item),
+                score,
+            })
+            .collect()
     }
 }
 
@@ -1282,10 +1326,18 @@ mod tests {
         assert_eq!(index.item(hits[0].item, &all).unwrap().id(), "5");
         assert!(index.search("zzzz", &[], &all, 10).is_empty());
         assert!(index.search("", &[], &all, 10).is_empty());
+        assert_eq!(index.search("h", &[], &all, 2).len(), 2, "the limit holds");
+        let short = index.search("e", &[], &all, 10);
         assert_eq!(
-            index.search("e", &[], &all, 2).len(),
-            2,
-            "short queries scan, limit holds"
+            short.len(),
+            1,
+            "one letter: titles with a word starting with it"
+        );
+        assert_eq!(index.item(short[0].item, &all).unwrap().id(), "3");
+        assert_eq!(
+            index.search("ju", &[], &all, 10).len(),
+            4,
+            "two letters: word starts"
         );
         let albums = index.search("hey jude", &[ItemKind::Album], &all, 10);
         assert_eq!(albums.len(), 1);

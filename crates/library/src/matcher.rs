@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::index::{ItemNo, ItemView, LibraryIndex, SectionMask, Visibility};
-use crate::normalize::{self, ParsedTitle, similarity};
+use crate::normalize::{self, ParsedTitle, similarity, similarity_at_least};
 use crate::record::{self, ItemKind};
 
 /// One playlist entry to match.
@@ -236,6 +236,17 @@ impl Prepared {
     }
 }
 
+/// Titles less similar than this are not candidates: they could neither be accepted nor come
+/// within the margin of an accepted match, and skipping them spares the artist comparison.
+const TITLE_FLOOR: f32 = 0.6;
+
+/// In the exact-key stage the other tracks of the artist only matter when they could come
+/// within the margin of an exact title (similarity 1.0).
+const NEAR_TITLE_FLOOR: f32 = 0.8;
+
+/// Most title-trigram postings one fuzzy query walks (beyond its three rarest grams).
+const GRAM_POSTINGS_BUDGET: usize = 40_000;
+
 /// Per-thread scratch space: a dense counter over items (reset through the touched list).
 struct Scratch {
     counts: Vec<u8>,
@@ -269,7 +280,7 @@ impl Scratch {
 }
 
 /// Parts of a candidate's score, kept for the bands.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Scored {
     item: u32,
     score: f32,
@@ -320,9 +331,18 @@ impl<'a> Matcher<'a> {
         queries: &[TrackQuery],
         progress: &(dyn Fn(usize) + Sync),
     ) -> Vec<MatchOutcome> {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .max(1);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.match_all_on(queries, threads, progress)
+    }
+
+    /// Like [`Matcher::match_all`] on exactly `threads` threads (at least one).
+    pub fn match_all_on(
+        &self,
+        queries: &[TrackQuery],
+        threads: usize,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Vec<MatchOutcome> {
+        let threads = threads.max(1);
         let chunk = queries.len().div_ceil(threads).max(1);
         let done = AtomicUsize::new(0);
         let mut outcomes: Vec<MatchOutcome> = Vec::with_capacity(queries.len());
@@ -397,7 +417,7 @@ impl<'a> Matcher<'a> {
             pool.dedup();
             let scored: Vec<Scored> = pool
                 .iter()
-                .filter_map(|item| self.score(&prepared, *item))
+                .filter_map(|item| self.score_from(&prepared, *item, NEAR_TITLE_FLOOR))
                 .collect();
             let outcome = self.decide(scored, MatchMethod::ExactKey);
             if outcome.band == Band::Accept {
@@ -419,13 +439,27 @@ impl<'a> Matcher<'a> {
                 candidates.extend_from_slice(block);
             }
         }
-        candidates.extend(self.title_gram_candidates(&prepared.title.base, scratch));
         candidates.sort_unstable();
         candidates.dedup();
-        let scored: Vec<Scored> = candidates
+        let mut scored: Vec<Scored> = candidates
             .iter()
             .filter_map(|item| self.score(&prepared, *item))
             .collect();
+        if !scored.is_empty() {
+            let outcome = self.decide(scored.clone(), MatchMethod::Fuzzy);
+            if outcome.band == Band::Accept {
+                return outcome;
+            }
+        }
+        // The artist did not settle it (unknown, misspelt beyond repair, or credited
+        // differently): candidates by title trigrams.
+        for item in self.title_gram_candidates(&prepared.title.base, scratch) {
+            if candidates.binary_search(&item).is_err()
+                && let Some(scored_item) = self.score(&prepared, item)
+            {
+                scored.push(scored_item);
+            }
+        }
         self.decide(scored, MatchMethod::Fuzzy)
     }
 
@@ -491,8 +525,10 @@ impl<'a> Matcher<'a> {
                     .get(**artist as usize)
                     .is_some_and(|c| *c >= needed)
             })
-            .map(|artist| (*artist, similarity(name, self.index.artist_name(*artist))))
-            .filter(|(_, sim)| *sim >= 0.75)
+            .filter_map(|artist| {
+                similarity_at_least(name, self.index.artist_name(*artist), 0.75)
+                    .map(|sim| (*artist, sim))
+            })
             .collect();
         scratch.clear();
         found.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -509,8 +545,14 @@ impl<'a> Matcher<'a> {
             .filter(|items| !items.is_empty())
             .collect();
         lists.sort_by_key(|items| items.len());
-        lists.truncate(12);
-        for items in &lists {
+        // The rarest grams say the most; common ones are walked only within a budget, so one
+        // query never costs more than a few tens of thousands of postings.
+        let mut walked = 0usize;
+        for (n, items) in lists.iter().take(12).enumerate() {
+            if n >= 3 && walked + items.len() > GRAM_POSTINGS_BUDGET {
+                break;
+            }
+            walked += items.len();
             for item in *items {
                 scratch.bump(*item);
             }
@@ -538,17 +580,26 @@ impl<'a> Matcher<'a> {
     /// Scores one candidate, or `None` when it is not one (wrong kind, hidden, another
     /// version, or a title too far off).
     fn score(&self, query: &Prepared, item: u32) -> Option<Scored> {
+        self.score_from(query, item, TITLE_FLOOR)
+    }
+
+    /// Scores a candidate whose title similarity reaches `min_title`, else `None`.
+    fn score_from(&self, query: &Prepared, item: u32, min_title: f32) -> Option<Scored> {
         let view = self.index.view_masked(item, &self.mask)?;
         if view.kind() != ItemKind::Track || view.version() != query.title.version {
             return None;
         }
-        let mut title = similarity(&query.title.base, view.title_norm());
-        if let Some(rest) = &query.base_without_article {
-            title = title.max(similarity(rest, view.title_norm()));
-        }
-        if title < 0.5 {
-            return None;
-        }
+        let direct = similarity_at_least(&query.title.base, view.title_norm(), min_title);
+        let without_article = query
+            .base_without_article
+            .as_deref()
+            .and_then(|rest| similarity_at_least(rest, view.title_norm(), min_title));
+        let mut title = direct
+            .into_iter()
+            .chain(without_article)
+            .fold(None, |best: Option<f32>, s| {
+                Some(best.map_or(s, |b| b.max(s)))
+            })?;
         let mut version_text_differs = false;
         if !query.title.version.is_original() {
             // Same kind of version, but is it the same one ("X Remix" is not "Y Remix")?

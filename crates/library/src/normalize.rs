@@ -627,15 +627,99 @@ pub fn normalize_album(raw: &str) -> String {
 /// Similarity of two normalised strings in `0.0..=1.0`: one minus the optimal-string-alignment
 /// edit distance (a transposition costs one edit) over the longer length.
 pub fn similarity(a: &str, b: &str) -> f32 {
+    similarity_at_least(a, b, 0.0).unwrap_or(0.0)
+}
+
+/// [`similarity`] when it can reach `floor`, else `None` — decided first from cheap upper
+/// bounds (length difference; characters one side has and the other lacks), so most
+/// hopeless pairs never pay for the edit distance.
+pub fn similarity_at_least(a: &str, b: &str, floor: f32) -> Option<f32> {
     if a == b {
-        return 1.0;
+        return Some(1.0);
     }
-    let longest = a.chars().count().max(b.chars().count());
+    let (len_a, len_b) = (a.chars().count(), b.chars().count());
+    let longest = len_a.max(len_b);
     if longest == 0 {
-        return 1.0;
+        return Some(1.0);
     }
-    let distance = strsim::osa_distance(a, b);
-    1.0 - distance as f32 / longest as f32
+    let bound = |distance: usize| 1.0 - distance as f32 / longest as f32;
+    if bound(len_a.abs_diff(len_b)) < floor {
+        return None;
+    }
+    // Every edit fixes at most one unmatched character on each side, so the distance is at
+    // least the larger one-sided multiset difference (buckets only make the bound weaker).
+    let mut buckets = [0i16; 64];
+    for c in a.chars() {
+        buckets[(c as usize) & 63] += 1;
+    }
+    for c in b.chars() {
+        buckets[(c as usize) & 63] -= 1;
+    }
+    let only_a: usize = buckets
+        .iter()
+        .filter(|n| **n > 0)
+        .map(|n| *n as usize)
+        .sum();
+    let only_b: usize = buckets
+        .iter()
+        .filter(|n| **n < 0)
+        .map(|n| n.unsigned_abs() as usize)
+        .sum();
+    if bound(only_a.max(only_b)) < floor {
+        return None;
+    }
+    let similarity = bound(osa_distance(a, b));
+    (similarity >= floor).then_some(similarity)
+}
+
+/// Titles and names are short: up to this many characters the edit distance runs on the
+/// stack without allocating (strsim allocates four vectors per call, which showed in profiles).
+const SHORT: usize = 48;
+
+/// Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), as
+/// `strsim::osa_distance`, without allocating for short strings.
+fn osa_distance(a: &str, b: &str) -> usize {
+    let mut left = ['\0'; SHORT];
+    let mut right = ['\0'; SHORT];
+    let mut len_a = 0;
+    for c in a.chars() {
+        if len_a == SHORT {
+            return strsim::osa_distance(a, b);
+        }
+        left[len_a] = c;
+        len_a += 1;
+    }
+    let mut len_b = 0;
+    for c in b.chars() {
+        if len_b == SHORT {
+            return strsim::osa_distance(a, b);
+        }
+        right[len_b] = c;
+        len_b += 1;
+    }
+    let (a, b) = (&left[..len_a], &right[..len_b]);
+    let mut before_previous = [0usize; SHORT + 1];
+    let mut previous = [0usize; SHORT + 1];
+    let mut current = [0usize; SHORT + 1];
+    for (j, cell) in previous.iter_mut().enumerate().take(len_b + 1) {
+        *cell = j;
+    }
+    for i in 1..=len_a {
+        current[0] = i;
+        for j in 1..=len_b {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (previous[j] + 1)
+                .min(current[j - 1] + 1)
+                .min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(before_previous[j - 2] + 1);
+            }
+            current[j] = best;
+        }
+        before_previous = previous;
+        previous = current;
+    }
+    previous[len_b]
 }
 
 /// Similarity of two normalised *names* (artists): the lower of the character similarity and
@@ -653,7 +737,10 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
     if words_a.len() <= 1 && words_b.len() <= 1 {
         return chars;
     }
-    if a.replace(' ', "") == b.replace(' ', "") {
+    if a.chars()
+        .filter(|c| *c != ' ')
+        .eq(b.chars().filter(|c| *c != ' '))
+    {
         return 1.0;
     }
     let best = |word: &str, pool: &[&str]| {
@@ -809,6 +896,31 @@ mod tests {
         assert_eq!(parse_title("Song (unclosed").base, "song unclosed");
         assert_eq!(parse_title("- Live").base, "live");
         assert_eq!(parse_title("").base, "");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn our_edit_distance_is_strsims(a in "\\PC{0,60}", b in "\\PC{0,60}") {
+            proptest::prop_assert_eq!(osa_distance(&a, &b), strsim::osa_distance(&a, &b));
+        }
+
+        #[test]
+        fn our_edit_distance_is_strsims_on_near_strings(a in "[abé]{0,12}", b in "[abé]{0,12}") {
+            proptest::prop_assert_eq!(osa_distance(&a, &b), strsim::osa_distance(&a, &b));
+        }
+
+        #[test]
+        fn the_cheap_bounds_never_reject_a_pair_that_reaches_the_floor(
+            a in "[a-e ]{0,12}", b in "[a-e ]{0,12}", floor in 0.0f32..1.0,
+        ) {
+            let exact = similarity(&a, &b);
+            let bounded = similarity_at_least(&a, &b, floor);
+            if exact >= floor {
+                proptest::prop_assert_eq!(bounded, Some(exact));
+            } else {
+                proptest::prop_assert_eq!(bounded, None);
+            }
+        }
     }
 
     #[test]
