@@ -36,6 +36,7 @@ pub mod keys;
 pub mod metrics;
 pub mod policy;
 pub mod prefetch;
+mod prepared;
 mod proxy;
 pub mod redact;
 pub mod tags;
@@ -95,6 +96,7 @@ pub enum GatewayError {
 
 struct Inner {
     config: Config,
+    prepared: prepared::PreparedHeaders,
     metrics: metrics::Metrics,
     cache: TieredCache,
     upstreams: Vec<Arc<Upstream>>,
@@ -170,6 +172,15 @@ impl GatewayBuilder {
                 if config.disk_enabled {
                     b = b.disk(config.data_dir.join("cache"), config.disk_max_bytes);
                 }
+                // A load may wait for budget, then try (retries + 1) times, each bounded by the
+                // read timeout (headers, then body): the engine must not give up before that.
+                let longest = config
+                    .upstreams
+                    .iter()
+                    .map(|u| u.guard.read_timeout * (2 * u.guard.retries + 3))
+                    .max()
+                    .unwrap_or(std::time::Duration::from_secs(30));
+                b = b.load_timeout(longest);
                 if let Some(first) = config.upstreams.first() {
                     b = b.refresh_budget(
                         first.guard.background_max_concurrent,
@@ -189,6 +200,7 @@ impl GatewayBuilder {
             inner: Arc::new(Inner {
                 config,
                 metrics: metrics::Metrics::new(),
+                prepared: prepared::PreparedHeaders::new(),
                 cache,
                 upstreams,
                 secret,
@@ -359,6 +371,10 @@ impl Gateway {
     /// The clock everything reads.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
+    }
+
+    pub(crate) fn prepared(&self) -> &prepared::PreparedHeaders {
+        &self.inner.prepared
     }
 
     pub(crate) fn secret(&self) -> &Secret {

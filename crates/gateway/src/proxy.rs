@@ -280,17 +280,16 @@ async fn serve_cached(
     }
     let mut engine_policy = policy.engine.clone();
     engine_policy.tags = tags;
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
+    // The request's parts move into the loader: nothing is copied on the hit path, and the
+    // upstream headers are derived only when a load actually runs.
+    let (parts, _body) = req.into_parts();
     let loader = Arc::new(LoaderState {
         gw: gw.clone(),
         up: up.clone(),
         user: user.clone(),
-        path_and_query,
-        headers: load_headers(req.headers(), up, peer),
+        uri: parts.uri,
+        client_headers: parts.headers,
+        peer,
         answered: AtomicBool::new(false),
         upstream_us: AtomicU64::new(0),
     });
@@ -303,17 +302,18 @@ async fn serve_cached(
     match result {
         Ok(lookup) => {
             match lookup.outcome {
-                Outcome::Miss => Users::set_identity(&user, req.headers()),
+                Outcome::Miss => Users::set_identity(&user, &loader.client_headers),
                 Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced | Outcome::StaleOnError => {
                     up.guard.counters.saved.fetch_add(1, Ordering::Relaxed);
                 }
                 Outcome::Passed => {}
             }
             let upstream_us = loader.upstream_us.load(Ordering::Relaxed);
-            let resp = cached_response(&lookup, now, started, upstream_us);
+            let headers = gw.prepared().headers_for(&lookup.entry);
+            let resp = cached_response(&lookup, headers, now, started, upstream_us);
             // Prefetch (seed 000): decided from the path alone, spawned, never awaited.
             if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
-                let (path, query) = (req.uri().path(), req.uri().query());
+                let (path, query) = (loader.uri.path(), loader.uri.query());
                 crate::prefetch::after_listing(
                     gw,
                     up,
@@ -345,7 +345,7 @@ async fn serve_cached(
             }
             tracing::debug!(
                 upstream = %up.name,
-                target = %crate::redact::target(&loader.path_and_query),
+                target = %crate::redact::target(loader.path_and_query()),
                 class = policy.class.as_str(),
                 status = lookup.entry.value.status,
                 outcome = ?lookup.outcome,
@@ -356,7 +356,7 @@ async fn serve_cached(
         Err(e) => {
             tracing::info!(
                 upstream = %up.name,
-                target = %crate::redact::target(&loader.path_and_query),
+                target = %crate::redact::target(loader.path_and_query()),
                 error = %e,
                 "upstream load failed, no stale copy"
             );
@@ -426,13 +426,23 @@ struct LoaderState {
     gw: Gateway,
     up: Arc<Upstream>,
     user: Arc<UserRecord>,
-    path_and_query: String,
-    headers: HeaderMap,
+    /// The client's request target (path and query are replayed upstream).
+    uri: http::Uri,
+    /// The client's headers (token and client identity included), as received.
+    client_headers: HeaderMap,
+    /// The client's address, for `X-Forwarded-For`.
+    peer: SocketAddr,
     /// Set once the request that made this loader has its answer: later calls are background
     /// refreshes and use the background budget.
     answered: AtomicBool,
     /// Time spent on the upstream by the foreground load (µs), for `Server-Timing`.
     upstream_us: AtomicU64,
+}
+
+impl LoaderState {
+    fn path_and_query(&self) -> &str {
+        self.uri.path_and_query().map_or("/", |p| p.as_str())
+    }
 }
 
 /// The [`Loader`] the engine calls on a miss or refresh.
@@ -479,11 +489,12 @@ fn stored_header(name: &HeaderName) -> bool {
 
 async fn fetch_for_cache(state: &LoaderState, budget: Budget) -> Result<Fill, LoadError> {
     let up = &state.up;
-    let uri = up.uri_for(&state.path_and_query).map_err(LoadError::new)?;
+    let uri = up.uri_for(state.path_and_query()).map_err(LoadError::new)?;
+    let headers = load_headers(&state.client_headers, up, state.peer);
     let make = || {
         let mut req = Request::new(empty_body());
         *req.uri_mut() = uri.clone();
-        *req.headers_mut() = state.headers.clone();
+        *req.headers_mut() = headers.clone();
         Ok(req)
     };
     let resp = up
@@ -586,6 +597,7 @@ fn validate_body(headers: &HeaderMap, body: &Bytes) -> Result<(), &'static str> 
 
 fn cached_response(
     lookup: &Lookup,
+    headers: HeaderMap,
     now: u64,
     started: Instant,
     upstream_us: u64,
@@ -594,16 +606,8 @@ fn cached_response(
     let v = &entry.value;
     let mut resp = Response::new(Either::Left(Full::new(v.body.clone())));
     *resp.status_mut() = StatusCode::from_u16(v.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    *resp.headers_mut() = headers;
     let h = resp.headers_mut();
-    h.reserve(v.headers.len() + 4);
-    for (name, value) in &v.headers {
-        if let (Ok(n), Ok(val)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            h.append(n, val);
-        }
-    }
     let age_s = now.saturating_sub(entry.stored_at_ms) / 1000;
     let ttl_s = (i128::from(entry.fresh_until_ms) - i128::from(now)) / 1000;
     let (x_cache, status) = match lookup.outcome {
@@ -1068,13 +1072,13 @@ pub(crate) async fn background_fetch(
     }
     let mut engine_policy = policy.engine.clone();
     engine_policy.tags = tags;
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let state = Arc::new(LoaderState {
         gw: gw.clone(),
         up: up.clone(),
         user: user.clone(),
-        path_and_query: path_and_query.to_string(),
-        headers: load_headers(&headers, up, loopback),
+        uri: uri.clone(),
+        client_headers: headers,
+        peer: SocketAddr::from(([127, 0, 0, 1], 0)),
         answered: AtomicBool::new(true),
         upstream_us: AtomicU64::new(0),
     });
