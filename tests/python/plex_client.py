@@ -81,6 +81,21 @@ def main():
     check(track.isPlayed and track.viewCount == 1, "scrobble counted")
     check(any(h.ratingKey == track.ratingKey for h in plex.history()), "history has the play")
 
+    # The per-user lists real tools poll parse as plexapi objects.
+    check(len(plex.library.recentlyAdded()) > 0, "recently added (all sections)")
+    check(len(music.recentlyAdded()) > 0, "recently added (section)")
+    movies = plex.library.sectionByID(2)
+    movie = movies.all()[0]
+    movie.updateTimeline(60000, state="stopped", duration=movie.duration)
+    check(any(m.ratingKey == movie.ratingKey for m in plex.library.onDeck()), "on deck after a timeline report")
+    check(any(m.ratingKey == movie.ratingKey for m in plex.continueWatching()), "continue watching")
+    movie.reload()
+    check(movie.viewOffset == 60000, f"resume position stored ({movie.viewOffset})")
+    check(movie.guids and movie.guids[0].id.startswith("imdb://"), "movie guids")
+    check(isinstance(plex.sessions(), list) and isinstance(plex.activities, list), "sessions and activities")
+    check(len(plex.playlists(playlistType="audio")) == 1, "audio playlists")
+    check(len(movies.search(sort="addedAt:desc", maxresults=5)) == 5, "sorted search")
+
     # A websocket notification through AlertListener (retry the trigger until the listener
     # is connected; bounded so a broken server fails instead of hanging).
     got = threading.Event()

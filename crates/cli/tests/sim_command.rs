@@ -1,0 +1,99 @@
+//! `cachearr sim` as a user runs it: a real process serving both APIs on loopback.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+#[tokio::test]
+async fn sim_serves_plex_and_jellyfin_and_prints_its_users() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cachearr"))
+        .args([
+            "sim",
+            "--plex-listen",
+            "127.0.0.1:0",
+            "--jellyfin-listen",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--tracks",
+            "200",
+            "--movies",
+            "3",
+            "--shows",
+            "1",
+            "--no-cost",
+            "--json",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cachearr runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // A guard against a hang, not a timing assertion.
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the banner is printed")
+        .expect("read")
+        .expect("a line");
+    let banner: serde_json::Value = serde_json::from_str(&line).expect("--json banner");
+    let plex = banner["plex_url"].as_str().expect("plex url").to_string();
+    let jellyfin = banner["jellyfin_url"]
+        .as_str()
+        .expect("jellyfin url")
+        .to_string();
+    let owner = &banner["users"][0];
+    assert_eq!(owner["name"], "admin");
+    let token = owner["plex_token"].as_str().expect("token");
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("{plex}/library/sections"))
+        .header("X-Plex-Token", token)
+        .send()
+        .await
+        .expect("plex");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("body").contains("Music (Lossless)"));
+    let r = client
+        .get(format!("{plex}/library/sections"))
+        .send()
+        .await
+        .expect("plex");
+    assert_eq!(r.status(), 401);
+    let r = client
+        .get(format!("{jellyfin}/System/Info/Public"))
+        .send()
+        .await
+        .expect("jellyfin");
+    assert_eq!(r.status(), 200);
+    child.kill().await.expect("stop");
+}
+
+#[tokio::test]
+async fn sim_explains_bad_arguments() {
+    let out = Command::new(env!("CARGO_BIN_EXE_cachearr"))
+        .args(["sim", "--plex-listen", "not-an-address", "--tracks", "10"])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--plex-listen"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_cachearr"))
+        .args([
+            "sim",
+            "--plex-listen",
+            "127.0.0.1:0",
+            "--tracks",
+            "10",
+            "--webhook",
+            "ftp://x",
+        ])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("webhook"));
+}
