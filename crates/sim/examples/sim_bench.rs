@@ -102,12 +102,44 @@ fn serve(tracks: u32) {
     });
 }
 
+/// Like `serve`, for the Jellyfin front end: prints `URL TOKEN MUSIC_VIEW_ID ITEM_ID`.
+fn serve_jellyfin(tracks: u32) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let sim = Sim::builder()
+            .tracks(tracks)
+            .movies(500)
+            .shows(50)
+            .seed(1)
+            .cost(CostModel::zero())
+            .build()
+            .expect("sim");
+        let options = cachearr_sim::jellyfin::JellyfinOptions::default();
+        let srv = sim
+            .start_jellyfin_test_server(options)
+            .await
+            .expect("serve");
+        let view = cachearr_sim::jellyfin::view_id(cachearr_sim::library::MUSIC_SECTION);
+        let item = sim
+            .library()
+            .item(5000)
+            .map(|i| i.guid_id())
+            .expect("item 5000");
+        println!("{} {} {view} {item}", srv.base_url, srv.token);
+        std::future::pending::<()>().await;
+    });
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize, default: u32| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(default);
     match args.first().map(String::as_str) {
         Some("child") => child(num(1, 10_000)),
         Some("serve") => serve(num(1, 100_000)),
+        Some("serve-jellyfin") => serve_jellyfin(num(1, 100_000)),
         Some("generate") => {
             let sizes: Vec<u32> = args[1..].iter().filter_map(|s| s.parse().ok()).collect();
             generate(if sizes.is_empty() {
@@ -116,6 +148,8 @@ fn main() {
                 &sizes
             });
         }
-        _ => eprintln!("usage: sim_bench generate [TRACKS…] | child TRACKS | serve TRACKS"),
+        _ => eprintln!(
+            "usage: sim_bench generate [TRACKS…] | child TRACKS | serve TRACKS | serve-jellyfin TRACKS"
+        ),
     }
 }

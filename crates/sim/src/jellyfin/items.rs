@@ -4,13 +4,15 @@
 //! Everything here is synchronous and runs under the library read guard and the state mutex;
 //! the caller charges the reported work (`scanned`, `returned`) after releasing them.
 //!
-//! **Cost model.** `scanned` counts the rows the real server's SQL would touch: every candidate
-//! of the query (the items of the requested types under the parent, or every item when no type
-//! is given), plus the `TotalRecordCount` COUNT. That COUNT is cheap when `IncludeItemTypes`
-//! narrows it to an indexed type and expensive when it does not (Jellyfin #17653: 4–5 s
-//! without the type, under 200 ms with it; Tauon #2286: 38.8 s vs 1.12 s), so an untyped
-//! recursive count is charged [`UNTYPED_COUNT_FACTOR`] times per candidate.
-//! `enableTotalRecordCount=false` skips it (and answers `TotalRecordCount: 0`, as the server does).
+//! **Cost model.** `scanned` is the work of the real server's SQL in row units (the core
+//! charges each unit as one scanned item): selecting the candidates of the query, then the
+//! `TotalRecordCount` COUNT over them. With `IncludeItemTypes` both go through the type index
+//! and cost [`INDEXED_ROW_COST`] per candidate; without it a recursive query scans every item
+//! (1 unit each) and its COUNT costs [`UNTYPED_COUNT_COST`] per item. The ratio follows the
+//! reports (Jellyfin #17653: 4–5 s without the type, under 200 ms with it; Tauon #2286: 38.8 s
+//! vs 1.12 s): an untyped count-and-page is about 20× a typed one.
+//! `enableTotalRecordCount=false` skips the COUNT (and answers `TotalRecordCount: 0`, as the
+//! server does). Listings under a parent item, playlist or `Ids` cost 1 unit per row.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -28,8 +30,16 @@ use super::dto::{
 use super::ids::{IdSpace, JfId, jf_id};
 use super::request::QueryParams;
 
-/// How many times per candidate an untyped recursive `TotalRecordCount` is charged.
-pub(crate) const UNTYPED_COUNT_FACTOR: u64 = 20;
+/// Row units per candidate of a typed (index-backed) selection or COUNT, as a fraction.
+pub(crate) const INDEXED_ROW_COST: (u64, u64) = (1, 5);
+
+/// Row units per item of an untyped recursive `TotalRecordCount` (a full scan with joins).
+pub(crate) const UNTYPED_COUNT_COST: u64 = 8;
+
+/// The row units of `rows` index-backed rows (rounded up, so any work costs something).
+fn indexed(rows: u64) -> u64 {
+    (rows * INDEXED_ROW_COST.0).div_ceil(INDEXED_ROW_COST.1)
+}
 
 /// Ticks (100 ns) per millisecond.
 const TICKS_PER_MS: i64 = 10_000;
@@ -989,7 +999,13 @@ pub(crate) fn run_items_query(
         Some(rows) => (rows, false),
         None => (Arc::new(gather_rows(render, query, &mut work)?), true),
     };
+    // The gatherers count rows; price them as the server's query would.
     let candidates = work.scanned;
+    let recursive_listing = query.recursive && query.ids.is_none();
+    let typed = query.types.is_some();
+    if recursive_listing && typed {
+        work.scanned = indexed(candidates);
+    }
     // Rows gathered by kind already satisfy the type filter; only other filters need a pass.
     let rows: Arc<Vec<Row>> = if filtered || !query.needs_filter() {
         rows
@@ -1003,11 +1019,10 @@ pub(crate) fn run_items_query(
     };
     let total = rows.len();
     if query.total_count {
-        let untyped = query.types.is_none() && query.recursive && query.ids.is_none();
-        work.scanned += if untyped {
-            candidates * UNTYPED_COUNT_FACTOR
-        } else {
-            candidates
+        work.scanned += match (recursive_listing, typed) {
+            (true, true) => indexed(candidates),
+            (true, false) => candidates * UNTYPED_COUNT_COST,
+            (false, _) => candidates,
         };
     }
     let items: Vec<BaseItemDto> = rows

@@ -208,6 +208,11 @@ impl Front {
     }
 }
 
+/// The id of the library view (collection folder) of section `section`.
+pub fn view_id(section: u32) -> String {
+    items::view_id(section)
+}
+
 /// The Jellyfin front end as a router (serve it with [`Sim::serve_router`]).
 pub fn router(sim: Sim, options: JellyfinOptions) -> Router {
     let front = Arc::new(Front {
