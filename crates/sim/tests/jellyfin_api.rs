@@ -1388,3 +1388,64 @@ async fn resume_and_next_up_follow_each_users_playback() {
         "an unknown media type is skipped, not a filter"
     );
 }
+
+#[tokio::test]
+async fn same_seed_same_bytes_and_faults_reach_the_jellyfin_listener() {
+    let make = || async {
+        let sim = Sim::builder()
+            .tracks(90)
+            .movies(5)
+            .shows(1)
+            .seed(99)
+            .cost(CostModel::zero());
+        let sim = sim.build().expect("sim builds");
+        sim.start_jellyfin_test_server(JellyfinOptions::default())
+            .await
+            .expect("server starts")
+    };
+    let (a, b) = (make().await, make().await);
+    assert_eq!(a.token, b.token);
+    let path =
+        "/Items?Recursive=true&Limit=40&Fields=Path,ProviderIds,SortName&SortBy=Album,SortName";
+    let bytes = |server: &TestServer| {
+        let url = format!("{}{path}", server.base_url);
+        let token = server.token.clone();
+        async move {
+            Client::new()
+                .get(url)
+                .header("X-Emby-Token", token)
+                .send()
+                .await
+                .expect("sent")
+                .bytes()
+                .await
+                .expect("body")
+        }
+    };
+    let (first, second) = (bytes(&a).await, bytes(&b).await);
+    assert!(first.len() > 1_000);
+    assert_eq!(
+        first, second,
+        "two simulators with one seed answer byte for byte alike"
+    );
+
+    a.sim.set_faults(cachearr_sim::control::Faults {
+        error_rate: 1.0,
+        error_status: 503,
+        path_prefix: Some("/Items".to_owned()),
+        ..Default::default()
+    });
+    let (status, _) = get_json(&a, &a.token, "/Items?Limit=1").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, _) = get_json(&a, &a.token, "/Users/Me").await;
+    assert_eq!(status, StatusCode::OK, "faults only where the prefix says");
+    let stats: Value = Client::new()
+        .get(format!("{}/_sim/stats", a.base_url))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert!(stats["faults_injected"].as_u64().is_some_and(|n| n >= 1));
+}
