@@ -1449,3 +1449,80 @@ async fn same_seed_same_bytes_and_faults_reach_the_jellyfin_listener() {
         .expect("json");
     assert!(stats["faults_injected"].as_u64().is_some_and(|n| n >= 1));
 }
+
+#[tokio::test]
+async fn genres_studios_similar_and_virtual_folders() {
+    let server = start().await;
+    let (movie, genre, studio) = {
+        let lib = server.sim.library();
+        let id = lib
+            .sections()
+            .iter()
+            .find_map(|s| s.items(ItemKind::Movie).first().copied());
+        let movie = lib.item(id.expect("a movie")).expect("movie");
+        (
+            movie.guid_id(),
+            movie.genre().expect("genre").to_owned(),
+            movie.studio().expect("studio").to_owned(),
+        )
+    };
+    let (status, genres) = get_json(&server, &server.token, "/Genres").await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = genres["Items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|g| g["Name"].as_str())
+        .collect();
+    assert!(names.contains(&genre.as_str()), "{names:?}");
+    assert!(
+        genres["Items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|g| g["Type"] == "Genre")
+    );
+    let (_, studios) = get_json(&server, &server.token, "/Studios").await;
+    assert!(
+        studios["Items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|s| s["Name"] == studio.as_str())
+    );
+    // Bob sees no films, so no film genres.
+    let (_, bobs) = get_json(&server, &token_of(&server, "bob"), "/Genres").await;
+    assert_eq!(bobs["TotalRecordCount"], 0);
+
+    let (status, similar) =
+        get_json(&server, &server.token, &format!("/Items/{movie}/Similar")).await;
+    assert_eq!(status, StatusCode::OK);
+    for item in similar["Items"].as_array().expect("items") {
+        assert_ne!(item["Id"], movie.as_str());
+        assert_eq!(item["Type"], "Movie");
+    }
+    let (status, _) = get_json(
+        &server,
+        &token_of(&server, "bob"),
+        &format!("/Items/{movie}/Similar"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, folders) = get_json(&server, &server.token, "/Library/VirtualFolders").await;
+    assert_eq!(status, StatusCode::OK);
+    let folders = folders.as_array().expect("folders");
+    assert_eq!(folders.len(), server.sim.library().sections().len());
+    assert!(
+        folders
+            .iter()
+            .all(|f| f["RefreshStatus"] == "Idle" && f["Locations"][0].is_string())
+    );
+    let (status, _) = get_json(
+        &server,
+        &token_of(&server, "alice"),
+        "/Library/VirtualFolders",
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

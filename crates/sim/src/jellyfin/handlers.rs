@@ -139,6 +139,24 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
                 Ok(Reply::json(req.casing, &result, work))
             })
         }
+        Route::Names(kind) => {
+            let user = front.effective_user(need()?, req.query.str("userId"))?;
+            with_render(front, req, &user, |render| {
+                let (result, work) = items::names(render, &req.query, *kind)?;
+                Ok(Reply::json(req.casing, &result, work))
+            })
+        }
+        Route::Similar(raw) => {
+            let user = front.effective_user(need()?, req.query.str("userId"))?;
+            let Some(Target::Item(id)) = decode_id(front.sim.seed(), raw, "itemId")? else {
+                return Err(ApiError::NotFound);
+            };
+            with_render(front, req, &user, |render| {
+                let (result, work) = items::similar(render, &req.query, id)?;
+                Ok(Reply::json(req.casing, &result, work))
+            })
+        }
+        Route::VirtualFolders => virtual_folders(front, req, need()?),
         Route::Shows { series, episodes } => shows(front, req, need()?, series, *episodes),
         Route::Image { item, image_type } => image(front, req, item, image_type),
         Route::Media { item, download } => media(front, req, need()?, item, *download),
@@ -458,6 +476,41 @@ fn media_folders(front: &Front, req: &Req, caller: &User) -> Result<Reply, ApiEr
             work,
         ))
     })
+}
+
+/// `GET /Library/VirtualFolders`: the libraries with their folders (administrators).
+fn virtual_folders(front: &Front, req: &Req, caller: &User) -> Result<Reply, ApiError> {
+    if !caller.is_owner {
+        return Err(ApiError::Forbidden);
+    }
+    let scanning = front.sim.state().scanning_sections();
+    let folders: Vec<Value> = front
+        .sim
+        .library()
+        .sections()
+        .iter()
+        .map(|section| {
+            let id = view_id(section.id);
+            serde_json::json!({
+                "Name": section.title,
+                "Locations": [section.location],
+                "CollectionType": items::collection_type(section.kind),
+                "LibraryOptions": {
+                    "Enabled": true,
+                    "EnableRealtimeMonitor": true,
+                    "PathInfos": [{"Path": section.location}],
+                },
+                "ItemId": id,
+                "PrimaryImageItemId": id,
+                "RefreshStatus": if scanning.contains(&section.id) { "Active" } else { "Idle" },
+            })
+        })
+        .collect();
+    let work = Work {
+        scanned: folders.len() as u64,
+        returned: folders.len() as u64,
+    };
+    Ok(Reply::json(req.casing, &folders, work))
 }
 
 fn shows(

@@ -27,15 +27,18 @@ pub(crate) enum IdSpace {
     PlaylistEntry,
     /// A device session.
     Session,
+    /// A genre or studio, known by name (the number is a hash of the folded name).
+    Name,
 }
 
 impl IdSpace {
-    const ALL: [IdSpace; 5] = [
+    const ALL: [IdSpace; 6] = [
         IdSpace::ArtistName,
         IdSpace::View,
         IdSpace::Playlist,
         IdSpace::PlaylistEntry,
         IdSpace::Session,
+        IdSpace::Name,
     ];
 
     fn salt(self) -> u64 {
@@ -45,6 +48,7 @@ impl IdSpace {
             IdSpace::Playlist => 0xa54f_f53a_5f1d_36f1,
             IdSpace::PlaylistEntry => 0x510e_527f_ade6_82d1,
             IdSpace::Session => 0x9b05_688c_2b3e_6c1f,
+            IdSpace::Name => 0x1f83_d9ab_fb41_bd6b,
         }
     }
 }

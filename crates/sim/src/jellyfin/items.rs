@@ -166,7 +166,7 @@ pub(crate) fn decode_id(seed: u64, text: &str, field: &str) -> Result<Option<Tar
         IdSpace::View => u32::try_from(id.number).ok().map(Target::View),
         IdSpace::Playlist => u32::try_from(id.number).ok().map(Target::Playlist),
         IdSpace::ArtistName => Some(Target::ArtistName(id.number)),
-        IdSpace::PlaylistEntry | IdSpace::Session => None,
+        IdSpace::PlaylistEntry | IdSpace::Session | IdSpace::Name => None,
     }))
 }
 
@@ -1583,6 +1583,155 @@ pub(crate) fn next_up(
             items,
             total_record_count: total,
             start_index: start,
+        },
+        work,
+    ))
+}
+
+/// What `/Genres`, `/MusicGenres` and `/Studios` list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameKind {
+    /// `Genre` items (movies and shows).
+    Genre,
+    /// `MusicGenre` items (the synthetic music carries no genre tags, so none).
+    MusicGenre,
+    /// `Studio` items.
+    Studio,
+}
+
+/// `GET /Genres`, `/MusicGenres`, `/Studios`: the distinct names on the user's items (under
+/// `ParentId` when given), as items of their own with name-derived ids, by name.
+pub(crate) fn names(
+    render: &Render<'_>,
+    query: &QueryParams,
+    kind: NameKind,
+) -> Result<(QueryResult<BaseItemDto>, Work), ApiError> {
+    let sections: Vec<&Section> = match query.str("ParentId") {
+        Some(raw) => match decode_id(render.seed, raw, "parentId")? {
+            Some(Target::View(id)) => {
+                vec![visible_section(render.lib, render.user, id).ok_or(ApiError::NotFound)?]
+            }
+            _ => return Err(ApiError::NotFound),
+        },
+        None => render
+            .lib
+            .sections()
+            .iter()
+            .filter(|s| render.user.can_see_section(s.id))
+            .collect(),
+    };
+    let search = query.str("SearchTerm").map(fold);
+    let mut work = Work::default();
+    let mut found: BTreeMap<String, &'static str> = BTreeMap::new();
+    for section in sections {
+        for item_kind in [ItemKind::Movie, ItemKind::Show] {
+            let ids = section.items(item_kind);
+            work.scanned += ids.len() as u64;
+            for &id in ids {
+                let Some(item) = render.lib.item(id) else {
+                    continue;
+                };
+                let name = match kind {
+                    NameKind::Genre => item.genre(),
+                    NameKind::Studio => item.studio(),
+                    NameKind::MusicGenre => None,
+                };
+                if let Some(name) = name
+                    && search
+                        .as_ref()
+                        .is_none_or(|t| fold(name).contains(t.as_str()))
+                {
+                    found.entry(fold(name)).or_insert(name);
+                }
+            }
+        }
+    }
+    let total = found.len();
+    let start = query.count("StartIndex")?.unwrap_or(0);
+    let limit = query.count("Limit")?.unwrap_or(usize::MAX);
+    let type_name = match kind {
+        NameKind::Genre => "Genre",
+        NameKind::MusicGenre => "MusicGenre",
+        NameKind::Studio => "Studio",
+    };
+    let items: Vec<BaseItemDto> = found
+        .into_values()
+        .skip(start)
+        .take(limit)
+        .map(|name| BaseItemDto {
+            name: name.to_owned(),
+            server_id: render.server_id.to_owned(),
+            id: jf_id(IdSpace::Name, artist_name_hash(name)),
+            item_type: type_name.to_owned(),
+            is_folder: true,
+            location_type: Some("FileSystem".to_owned()),
+            media_type: Some("Unknown".to_owned()),
+            ..BaseItemDto::default()
+        })
+        .collect();
+    work.returned = items.len() as u64;
+    Ok((
+        QueryResult {
+            items,
+            total_record_count: total,
+            start_index: start,
+        },
+        work,
+    ))
+}
+
+/// `GET /Items/{id}/Similar`: items of the same kind sharing the album artist (music) or the
+/// genre (films, shows), the item itself excluded; `Limit` defaults to 12 as on the server.
+pub(crate) fn similar(
+    render: &Render<'_>,
+    query: &QueryParams,
+    id: ItemId,
+) -> Result<(QueryResult<BaseItemDto>, Work), ApiError> {
+    let item = visible_item(render.lib, render.user, id).ok_or(ApiError::NotFound)?;
+    let limit = query.count("Limit")?.unwrap_or(12);
+    let artist_of = |i: crate::library::Item<'_>| match i.kind() {
+        ItemKind::Track => i.grandparent().map(|a| fold(a.title())),
+        ItemKind::Album => i.parent().map(|a| fold(a.title())),
+        ItemKind::Artist => Some(fold(i.title())),
+        _ => None,
+    };
+    let key = |i: crate::library::Item<'_>| match i.kind() {
+        ItemKind::Movie | ItemKind::Show => i.genre().map(str::to_owned),
+        _ => artist_of(i),
+    };
+    let wanted = key(item);
+    let mut work = Work::default();
+    let mut out = Vec::new();
+    for section in render
+        .lib
+        .sections()
+        .iter()
+        .filter(|s| render.user.can_see_section(s.id))
+    {
+        let ids = section.items(item.kind());
+        work.scanned += ids.len() as u64;
+        for &other in ids {
+            if out.len() >= limit {
+                break;
+            }
+            if other == id {
+                continue;
+            }
+            let Some(candidate) = render.lib.item(other) else {
+                continue;
+            };
+            if wanted.is_some() && key(candidate) == wanted {
+                out.push(render.item(candidate));
+            }
+        }
+    }
+    work.returned = out.len() as u64;
+    let total = out.len();
+    Ok((
+        QueryResult {
+            items: out,
+            total_record_count: total,
+            start_index: 0,
         },
         work,
     ))

@@ -14,9 +14,10 @@
 //!   from every place the server reads them (`Authorization: MediaBrowser …`,
 //!   `X-Emby-Authorization`, `X-Emby-Token`, `X-MediaBrowser-Token`, `ApiKey`, `api_key`).
 //! - `handlers` — system, users and login, sessions and playback reports, play state,
-//!   favourites, playlists, images, library refresh.
+//!   favourites, playlists, images, media streams, virtual folders, library refresh.
 //! - `items` — `BaseItemDto` rendering and the item queries (`/Items`, views, `/Items/Latest`,
-//!   `/Artists`, `/Search/Hints`, playlist items) with the cost accounting.
+//!   resume and next up, `/Artists`, `/Search/Hints`, genres and studios, similar items,
+//!   playlist items) with the cost accounting and the sorted-listing cache.
 //! - `events` — the `/socket` websocket (`LibraryChanged`, `UserDataChanged`,
 //!   `RefreshProgress`) and the webhook plugin's JSON posts.
 //! - `dto` — the wire objects, PascalCase as the server writes them; `json` — the camelCase

@@ -50,6 +50,12 @@ pub(crate) enum Route {
     },
     /// `GET /Search/Hints`.
     SearchHints,
+    /// `GET /Genres`, `/MusicGenres`, `/Studios`.
+    Names(super::items::NameKind),
+    /// `GET /Items/{id}/Similar`.
+    Similar(String),
+    /// `GET /Library/VirtualFolders` (administrators).
+    VirtualFolders,
     /// `GET /Shows/{id}/Seasons` (`episodes` false) or `/Shows/{id}/Episodes` (true).
     Shows {
         /// The series.
@@ -292,6 +298,21 @@ pub(crate) fn match_route(method: &Method, path: &str) -> Result<(Route, &'stati
             },
             "/Artists/AlbumArtists",
         )),
+        ["genres"] => Some((get, Route::Names(super::items::NameKind::Genre), "/Genres")),
+        ["musicgenres"] => Some((
+            get,
+            Route::Names(super::items::NameKind::MusicGenre),
+            "/MusicGenres",
+        )),
+        ["studios"] => Some((
+            get,
+            Route::Names(super::items::NameKind::Studio),
+            "/Studios",
+        )),
+        ["items", _, "similar"] => Some((get, Route::Similar(owned(1)), "/Items/{itemId}/Similar")),
+        ["library", "virtualfolders"] => {
+            Some((get, Route::VirtualFolders, "/Library/VirtualFolders"))
+        }
         ["search", "hints"] => Some((get, Route::SearchHints, "/Search/Hints")),
         ["shows", _, "seasons"] => Some((
             get,
