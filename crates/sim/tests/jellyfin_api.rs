@@ -1526,3 +1526,58 @@ async fn genres_studios_similar_and_virtual_folders() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn track_artists_without_an_item_of_their_own_still_resolve() {
+    let server = start().await;
+    // A track whose artist tag differs from its album artist ("A feat. B", compilations).
+    let (track, artist) = {
+        let lib = server.sim.library();
+        let found = lib
+            .sections()
+            .iter()
+            .flat_map(|s| s.items(ItemKind::Track).to_vec())
+            .filter_map(|id| lib.item(id))
+            .find_map(|t| t.original_title().map(|a| (t.guid_id(), a.to_owned())));
+        found.expect("a track with its own artist tag")
+    };
+    let (_, dto) = get_json(&server, &server.token, &format!("/Items/{track}")).await;
+    assert_eq!(dto["Artists"][0], artist.as_str());
+    let artist_id = dto["ArtistItems"][0]["Id"]
+        .as_str()
+        .expect("artist id")
+        .to_owned();
+    let (status, item) = get_json(&server, &server.token, &format!("/Items/{artist_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(item["Type"], "MusicArtist");
+    assert_eq!(item["Name"], artist.as_str());
+    let (_, tracks) = get_json(
+        &server,
+        &server.token,
+        &format!("/Items?Recursive=true&IncludeItemTypes=Audio&ArtistIds={artist_id}"),
+    )
+    .await;
+    assert!(
+        tracks["Items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|t| t["Id"] == track.as_str())
+    );
+    let image = Client::new()
+        .get(format!(
+            "{}/Items/{artist_id}/Images/Primary?maxWidth=10",
+            server.base_url
+        ))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(image.status(), StatusCode::OK);
+    let (status, _) = get_json(
+        &server,
+        &token_of(&server, "kid"),
+        &format!("/Items/{artist_id}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "kid sees no music");
+}

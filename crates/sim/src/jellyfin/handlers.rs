@@ -643,7 +643,7 @@ fn image(front: &Front, req: &Req, item: &str, image_type: &str) -> Result<Reply
                     .ok_or(ApiError::NotFound)?;
                 (mix_tag(u64::from(playlist.id), playlist.updated_at), 1.0)
             }
-            Target::ArtistName(_) => return Err(ApiError::NotFound),
+            Target::ArtistName(hash) => (mix_tag(hash, 0), 1.0),
         }
     };
     let query = &req.query;

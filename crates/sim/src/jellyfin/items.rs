@@ -540,8 +540,47 @@ impl Render<'_> {
                 .state
                 .playlist(self.user.id, id)
                 .map(|playlist| self.playlist(playlist)),
-            Target::ArtistName(_) => None,
+            Target::ArtistName(hash) => self.artist_by_name(hash),
         }
+    }
+
+    /// A `MusicArtist` known only from track artist tags ("A feat. B"): Jellyfin makes an item
+    /// of every artist name. Found by scanning the user's tracks for the name's hash.
+    fn artist_by_name(&self, hash: u64) -> Option<BaseItemDto> {
+        let name = self
+            .lib
+            .sections()
+            .iter()
+            .filter(|s| self.user.can_see_section(s.id))
+            .flat_map(|s| s.items(ItemKind::Track).iter())
+            .filter_map(|&id| self.lib.item(id))
+            .find_map(|track| {
+                track
+                    .original_title()
+                    .filter(|n| artist_name_hash(n) == hash)
+            })?;
+        let id = artist_name_id(name);
+        let mut dto = BaseItemDto {
+            name: name.to_owned(),
+            server_id: self.server_id.to_owned(),
+            id: id.clone(),
+            item_type: "MusicArtist".to_owned(),
+            is_folder: true,
+            location_type: Some("FileSystem".to_owned()),
+            media_type: Some("Unknown".to_owned()),
+            ..BaseItemDto::default()
+        };
+        if self.fields.has("SortName") {
+            dto.sort_name = Some(fold(name));
+        }
+        if self.user_data {
+            dto.user_data = Some(user_item_data(&PlayState::default(), &id, 0));
+        }
+        if self.images {
+            dto.image_tags
+                .insert("Primary".to_owned(), image_tag(hash, 0));
+        }
+        Some(dto)
     }
 }
 
@@ -1141,6 +1180,7 @@ fn gather_rows(
                     .state
                     .playlist(user.id, id)
                     .map(|_| Row::Playlist(id)),
+                // Name-only artists are not rows of a listing (they are no library items).
                 Target::ArtistName(_) => None,
             };
             rows.extend(row);
