@@ -340,9 +340,9 @@ struct FjallStore {
 impl ChurnStore for FjallStore {
     fn name(&self) -> String {
         if self.kv {
-            "fjall 3 (blobs apart)".into()
+            "fjall 3, records > 4 KiB in blob files (chosen)".into()
         } else {
-            "fjall 3 (chosen layout)".into()
+            "fjall 3, all records in the tree".into()
         }
     }
     fn put_batch(&mut self, batch: &[(String, Bytes, u64)]) {
@@ -456,7 +456,10 @@ impl ChurnStore for RedbStore {
     fn get(&self, key: &str) -> Option<usize> {
         let r = self.db.begin_read().unwrap();
         let t = r.open_table(ENTRIES).unwrap();
-        t.get(key).unwrap().map(|v| v.value().len())
+        // Copy out, as the engine must (the fjall side returns an owned copy too).
+        t.get(key)
+            .unwrap()
+            .map(|v| Bytes::copy_from_slice(v.value()).len())
     }
     fn finish(&mut self) {
         let mut w = self.db.begin_write().unwrap();
@@ -609,7 +612,16 @@ fn main() {
         .iter()
         .position(|a| a == "--python")
         .and_then(|i| args.get(i + 1))
-        .map(PathBuf::from);
+        .map(|p| {
+            // cargo runs benches from the package directory; a relative path is meant from
+            // the workspace root, where the command is typed.
+            let p = PathBuf::from(p);
+            if p.is_relative() {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(p)
+            } else {
+                p
+            }
+        });
     let modes: Vec<&str> = args
         .iter()
         .map(String::as_str)

@@ -78,7 +78,9 @@ pub(crate) fn encode_parts(header: &RecordHeader, body: &[u8]) -> Bytes {
     // A header of plain strings and integers always serialises; an empty header would only
     // make the record undecodable, which readers treat as corrupt.
     let header_bytes = postcard::to_allocvec(header).unwrap_or_default();
-    let (flags, body_bytes): (u8, std::borrow::Cow<'_, [u8]>) = if body.len() >= COMPRESS_MIN {
+    let (flags, body_bytes): (u8, std::borrow::Cow<'_, [u8]>) = if body.len() >= COMPRESS_MIN
+        && worth_compressing(body)
+    {
         let compressed = lz4_flex::compress_prepend_size(body);
         if compressed.len() < body.len() - body.len() / 8 {
             (FLAG_LZ4, compressed.into())
@@ -109,8 +111,20 @@ fn checksum(record: &[u8]) -> u32 {
     h.finalize()
 }
 
-/// Decodes a record, checking magic, version and checksum.
-pub(crate) fn decode(raw: &[u8]) -> Result<Record, DecodeError> {
+/// For large bodies, a trial on the first 4 KiB: images and other already-compressed media
+/// would cost a full LZ4 pass for nothing.
+fn worth_compressing(body: &[u8]) -> bool {
+    const SAMPLE: usize = 4096;
+    if body.len() < 4 * SAMPLE {
+        return true;
+    }
+    let sample = &body[..SAMPLE];
+    lz4_flex::compress(sample).len() < SAMPLE - SAMPLE / 8
+}
+
+/// Decodes a record, checking magic, version and checksum. An uncompressed body is a slice
+/// of `raw` (no copy).
+pub(crate) fn decode(raw: &Bytes) -> Result<Record, DecodeError> {
     if raw.len() < PREFIX_LEN || raw[0..2] != MAGIC {
         return Err(DecodeError::Corrupt("bad magic or short record"));
     }
@@ -137,7 +151,7 @@ pub(crate) fn decode(raw: &[u8]) -> Result<Record, DecodeError> {
                 .map_err(|_| DecodeError::Corrupt("bad compressed body"))?,
         )
     } else {
-        Bytes::copy_from_slice(body_bytes)
+        raw.slice(PREFIX_LEN + header_len..)
     };
     Ok(Record { header, body })
 }
@@ -198,7 +212,7 @@ mod tests {
                 let mut bad = raw.to_vec();
                 bad[i] ^= 1 << bit;
                 assert!(
-                    decode(&bad).is_err(),
+                    decode(&Bytes::from(bad)).is_err(),
                     "flip at byte {i} bit {bit} went unnoticed"
                 );
             }
@@ -209,10 +223,11 @@ mod tests {
     fn other_versions_are_discarded_not_corrupt() {
         let mut raw = encode_parts(&header(), b"x").to_vec();
         raw[2] = FORMAT_VERSION + 1;
+        let raw = Bytes::from(raw);
         assert_eq!(
             decode(&raw),
             Err(DecodeError::OtherVersion(FORMAT_VERSION + 1))
         );
-        assert!(matches!(decode(&raw[..5]), Err(DecodeError::Corrupt(_))));
+        assert!(matches!(decode(&raw.slice(..5)), Err(DecodeError::Corrupt(_))));
     }
 }

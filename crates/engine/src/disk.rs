@@ -25,7 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions};
+use fjall::config::CompressionPolicy;
+use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions, KvSeparationOptions};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
@@ -95,7 +96,7 @@ impl DiskTier {
     /// [`EngineError::DiskOpen`] when the directory cannot be created or written, or the store
     /// cannot be opened (for example because another process holds it).
     pub fn open(path: impl AsRef<Path>, max_bytes: u64) -> Result<Self, EngineError> {
-        Self::open_with(path, max_bytes, false)
+        Self::open_with(path, max_bytes, true)
     }
 
     /// Like [`DiskTier::open`], choosing whether bodies are stored apart from the tree
@@ -130,11 +131,15 @@ impl DiskTier {
             let opts = move || {
                 let o = KeyspaceCreateOptions::default();
                 if blobs {
-                    // Bodies above 4 KiB go to blob files, keeping the tree small for the
-                    // index lookups and compaction cheap under churn.
-                    o.with_kv_separation(Some(
-                        KvSeparationOptions::default().separation_threshold(4096),
-                    ))
+                    // Records above 4 KiB go to blob files: compaction under churn then
+                    // moves small pointers instead of bodies. Records are already
+                    // compressed by the codec, so fjall does not compress them again.
+                    o.data_block_compression_policy(CompressionPolicy::disabled())
+                        .with_kv_separation(Some(
+                            KvSeparationOptions::default()
+                                .separation_threshold(4096)
+                                .compression(CompressionType::None),
+                        ))
                 } else {
                     o
                 }
@@ -251,6 +256,8 @@ impl DiskInner {
         for ks in [&self.entries, &self.index, &self.expiry] {
             ks.major_compact().map_err(store_err)?;
         }
+        // A second pass over the entries drops blob files the first pass left dead.
+        self.entries.major_compact().map_err(store_err)?;
         // fjall deletes the files a compaction made obsolete when the next memtable is
         // sealed; seal one now (with a marker write) so the space is returned at once.
         self.meta

@@ -48,6 +48,19 @@
 //!   (housekeeping now, for driven-clock tests), [`TieredCacheBuilder::housekeeping`].
 //! * Builder helpers on [`Policy`] (`Policy::new(..).with_tag(..)`), [`CachedValue::new`].
 //! * [`Entry`] exposes `stored_at_ms`, `fresh_until_ms`, `stale_until_ms`, `error_until_ms`.
+//! * [`TieredCacheBuilder::tier`] plugs in any [`Tier`] as the level below memory.
+//!
+//! # Behaviour worth knowing
+//! * [`TieredCache::remove`] returns once the removal has reached the disk tier (it waits for
+//!   one write-behind batch), so no later read can find the old record there.
+//! * [`TieredCache::get`] returns fresh entries as [`Outcome::Hit`] and entries past
+//!   freshness but within either stale window as [`Outcome::Stale`]; it never loads.
+//! * Stale-while-revalidate refreshes are not drawn from the refresh budget (each one replaces
+//!   a client miss); warming refreshes are.
+//! * A write dropped because the queue was full leaves the disk with the previous record for
+//!   that key (still valid under its own TTLs), or none.
+//!
+//! Design notes and measurements: `docs/engine.md`; numbers in `docs/benchmarks.md`.
 
 mod budget;
 mod cache;
@@ -101,7 +114,7 @@ pub mod bench_support {
     }
 
     /// Decodes and checks a record; `None` if it is corrupt or of another version.
-    pub fn decode_value(raw: &[u8]) -> Option<CachedValue> {
+    pub fn decode_value(raw: &Bytes) -> Option<CachedValue> {
         codec::decode(raw).ok().map(|r| r.value())
     }
 }
