@@ -617,7 +617,9 @@ fn main() {
             // the workspace root, where the command is typed.
             let p = PathBuf::from(p);
             if p.is_relative() {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(p)
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../..")
+                    .join(p)
             } else {
                 p
             }

@@ -78,18 +78,17 @@ pub(crate) fn encode_parts(header: &RecordHeader, body: &[u8]) -> Bytes {
     // A header of plain strings and integers always serialises; an empty header would only
     // make the record undecodable, which readers treat as corrupt.
     let header_bytes = postcard::to_allocvec(header).unwrap_or_default();
-    let (flags, body_bytes): (u8, std::borrow::Cow<'_, [u8]>) = if body.len() >= COMPRESS_MIN
-        && worth_compressing(body)
-    {
-        let compressed = lz4_flex::compress_prepend_size(body);
-        if compressed.len() < body.len() - body.len() / 8 {
-            (FLAG_LZ4, compressed.into())
+    let (flags, body_bytes): (u8, std::borrow::Cow<'_, [u8]>) =
+        if body.len() >= COMPRESS_MIN && worth_compressing(body) {
+            let compressed = lz4_flex::compress_prepend_size(body);
+            if compressed.len() < body.len() - body.len() / 8 {
+                (FLAG_LZ4, compressed.into())
+            } else {
+                (0, body.into())
+            }
         } else {
             (0, body.into())
-        }
-    } else {
-        (0, body.into())
-    };
+        };
     let mut out = BytesMut::with_capacity(PREFIX_LEN + header_bytes.len() + body_bytes.len());
     out.put_slice(&MAGIC);
     out.put_u8(FORMAT_VERSION);
@@ -228,6 +227,9 @@ mod tests {
             decode(&raw),
             Err(DecodeError::OtherVersion(FORMAT_VERSION + 1))
         );
-        assert!(matches!(decode(&raw.slice(..5)), Err(DecodeError::Corrupt(_))));
+        assert!(matches!(
+            decode(&raw.slice(..5)),
+            Err(DecodeError::Corrupt(_))
+        ));
     }
 }
