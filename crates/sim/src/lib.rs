@@ -20,7 +20,7 @@
 //! - [`media`] — deterministic PNG artwork and synthetic media bytes with `Range` (for both
 //!   front ends).
 //! - [`plex`] — the Plex Media Server front end ([`Sim::serve_plex`]).
-//! - `jellyfin` — the Jellyfin front end (module owned by the `simjf` engineer).
+//! - [`jellyfin`] — the Jellyfin front end ([`Sim::serve_jellyfin`]).
 //!
 //! # Writing a front end
 //! A front end is an axum [`Router`] whose handlers hold a [`Sim`] (as router state):
@@ -610,6 +610,8 @@ impl Sim {
             previous,
             view_offset_ms: offset_ms,
         });
+        // Stopping past 90 % counts as a play, as on Plex. It counts once: after a scrobble the
+        // resume position is 0 and the item viewed, so a repeated "stopped" does not count again.
         let watched = duration > 0 && u64::from(offset_ms) * 10 >= u64::from(duration) * 9;
         let already = self.state().play_state(user, item);
         if watched && state == PlaybackState::Stopped {
