@@ -1581,3 +1581,57 @@ async fn track_artists_without_an_item_of_their_own_still_resolve() {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "kid sees no music");
 }
+
+#[tokio::test]
+async fn deleting_playlists_and_items() {
+    let server = start().await;
+    let alice = token_of(&server, "alice");
+    let tracks = guids(&server, ItemKind::Track);
+    let client = Client::new();
+    let created: Value = client
+        .post(format!("{}/Playlists", server.base_url))
+        .header("X-Emby-Token", &alice)
+        .json(&json!({"Name": "Short-lived", "Ids": [tracks[0]]}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let playlist = created["Id"].as_str().expect("id").to_owned();
+    let delete = |token: String, id: String| {
+        client
+            .delete(format!("{}/Items/{id}", server.base_url))
+            .header("X-Emby-Token", token)
+            .send()
+    };
+    let status = delete(server.token.clone(), playlist.clone())
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, StatusCode::NOT_FOUND, "not the admin's playlist");
+    let status = delete(alice.clone(), playlist.clone())
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = get_json(&server, &alice, &format!("/Playlists/{playlist}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let status = delete(alice.clone(), tracks[1].clone())
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "only administrators delete media"
+    );
+    let status = delete(server.token.clone(), tracks[1].clone())
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = get_json(&server, &server.token, &format!("/Items/{}", tracks[1])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -106,6 +106,7 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
         }
         Route::Items(path_user) => list_items(front, req, need()?, path_user.as_deref()),
         Route::Item(path_user, id) => get_item(front, req, need()?, path_user.as_deref(), id),
+        Route::DeleteItem(raw) => delete_item(front, need()?, raw),
         Route::Latest(path_user) => latest(front, req, need()?, path_user.as_deref()),
         Route::Views(path_user) => views(front, req, need()?, path_user.as_deref()),
         Route::Resume(path_user) => {
@@ -476,6 +477,32 @@ fn media_folders(front: &Front, req: &Req, caller: &User) -> Result<Reply, ApiEr
             work,
         ))
     })
+}
+
+/// `DELETE /Items/{id}`: deletes one of the caller's playlists, or — for administrators, as
+/// `EnableContentDeletion` allows only them by default — removes a library item and its
+/// children (the core emits the removal events). Others get 403 for items they can see.
+fn delete_item(front: &Front, caller: &User, raw: &str) -> Result<Reply, ApiError> {
+    match decode_id(front.sim.seed(), raw, "itemId")? {
+        Some(Target::Playlist(id)) => {
+            front
+                .sim
+                .state()
+                .delete_playlist(caller.id, id)
+                .map_err(|_| ApiError::NotFound)?;
+            front.sim.playlist_changed(caller.id, id);
+            Ok(Reply::no_content())
+        }
+        Some(Target::Item(_)) => {
+            let id = visible_item_id(front, caller, raw)?;
+            if !caller.is_owner {
+                return Err(ApiError::Forbidden);
+            }
+            front.sim.remove_item(id).map_err(|_| ApiError::NotFound)?;
+            Ok(Reply::no_content())
+        }
+        _ => Err(ApiError::NotFound),
+    }
 }
 
 /// `GET /Library/VirtualFolders`: the libraries with their folders (administrators).

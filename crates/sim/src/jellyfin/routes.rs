@@ -33,6 +33,8 @@ pub(crate) enum Route {
     Items(Option<String>),
     /// `GET /Items/{itemId}` or `GET /Users/{userId}/Items/{itemId}`.
     Item(Option<String>, String),
+    /// `DELETE /Items/{itemId}`: a playlist of the caller's, or (administrators) a library item.
+    DeleteItem(String),
     /// `GET /Items/Latest` or `GET /Users/{userId}/Items/Latest`.
     Latest(Option<String>),
     /// `GET /UserItems/Resume` or `GET /Users/{userId}/Items/Resume` ("continue watching").
@@ -245,6 +247,7 @@ pub(crate) fn match_route(method: &Method, path: &str) -> Result<(Route, &'stati
         )),
         ["items"] => Some((get, Route::Items(None), "/Items")),
         ["items", "latest"] => Some((get, Route::Latest(None), "/Items/Latest")),
+        ["items", _] if delete => Some((true, Route::DeleteItem(owned(1)), "/Items/{itemId}")),
         ["items", _] => Some((get, Route::Item(None, owned(1)), "/Items/{itemId}")),
         ["items", _, "images", _] | ["items", _, "images", _, _] => Some((
             get,
