@@ -138,7 +138,7 @@ def main():
     client.start(websocket=True)
     try:
         connected = threading.Event()
-        for _ in range(200):
+        for _ in range(600):  # up to 30 s on a loaded machine
             if "WebSocketConnect" in received:
                 connected.set()
                 break
@@ -148,7 +148,7 @@ def main():
         after = api.get_item(seen[0])
         expect(after["UserData"]["Played"] and after["UserData"]["PlayCount"] >= 1,
                f"UserData after played: {after['UserData']}")
-        expect(got_user_data.wait(20), f"no UserDataChanged on the socket; got {list(received)}")
+        expect(got_user_data.wait(30), f"no UserDataChanged on the socket; got {list(received)}")
         changed = received["UserDataChanged"][0]
         expect(changed["UserId"] == user_id, "UserDataChanged for another user")
         expect(changed["UserDataList"][0]["ItemId"] == seen[0], "UserDataChanged for another item")
