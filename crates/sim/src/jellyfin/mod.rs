@@ -22,7 +22,8 @@
 //!   `RefreshProgress`) and the webhook plugin's JSON posts.
 //! - `dto` — the wire objects, PascalCase as the server writes them; `json` — the camelCase
 //!   profile (`Accept: application/json; profile="CamelCase"`).
-//! - `ids` — GUID-style ids for views, playlists, entries, sessions; `image` — small PNGs.
+//! - `ids` — GUID-style ids for views, playlists, entries, sessions, artists known only by
+//!   name, genres and studios; `image` — small PNGs.
 //! - `error` — 400 problem details, 401, 403, 404 as the server answers them.
 //!
 //! Users, tokens and passwords are the core's ([`crate::state::State`]): `AuthenticateByName`
