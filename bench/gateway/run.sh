@@ -4,6 +4,7 @@
 #
 #   bench/gateway/run.sh            # everything; a Markdown report on stdout, logs in $WORK
 #   DURATION=15 bench/gateway/run.sh
+#   SCENARIOS="1 2" bench/gateway/run.sh   # a subset
 #
 # Scenarios (docs/benchmarks.md "## Gateway" has the results):
 #   1. cached hits: ~20 KB JSON, 64 connections, wrk: req/s, p50, p99
@@ -17,6 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 DURATION=${DURATION:-15}
+SCENARIOS=${SCENARIOS:-"5 1 2 3 4"}
+want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 CONNECTIONS=${CONNECTIONS:-64}
 TTL_SHORT=${TTL_SHORT:-5}
 WORK=$(mktemp -d /tmp/cachearr-bench.XXXXXX)
@@ -95,7 +98,8 @@ EOF
 start_nginx() {
   mkdir -p "$WORK/nginx"
   [ -f "$WORK/nginx/nginx.pid" ] && { nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -s stop 2>/dev/null || true; sleep 0.5; }
-  sed -e "s#@DIR@#$WORK/nginx#g" -e "s#@PORT@#$NG_PORT#g" -e "s#@UPSTREAM@#127.0.0.1:$SIM_PORT#g" \
+  local user=""; [ "$(id -u)" = 0 ] && user="user root;"
+  sed -e "s#@USER@#$user#" -e "s#@DIR@#$WORK/nginx#g" -e "s#@PORT@#$NG_PORT#g" -e "s#@UPSTREAM@#127.0.0.1:$SIM_PORT#g" \
       -e "s#@TTL@#3600#g" -e "s#@TTL_SHORT@#$TTL_SHORT#g" bench/gateway/nginx.conf.in >"$WORK/nginx/nginx.conf"
   nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
   wait_http "http://127.0.0.1:$NG_PORT/identity"
@@ -124,6 +128,7 @@ start_cachearr; start_nginx; start_varnish
 echo "# cachearr vs nginx vs Varnish ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(nginx -v 2>&1 | cut -d/ -f2), varnish $(varnishd -V 2>&1 | head -1 | grep -o '[0-9][0-9.]*' | head -1))"
 echo
 
+if want 5; then
 # --- 5. demo workload (first, on cold caches) ---------------------------------------------
 log "scenario 5: the demo workload, direct and through each proxy"
 echo "## Demo workload: upstream requests"
@@ -138,40 +143,60 @@ for target in direct "${PROXIES[@]}"; do
   echo "| $target | $(sim_stat_total) | $wall |"
 done
 echo
+fi
 
+if want 1; then
 # --- 1. cached hits -----------------------------------------------------------------------
 log "scenario 1: cached hits, ~20 KB JSON, $CONNECTIONS connections, ${DURATION}s each"
 SIZE=1
-for n in 10 20 30 40 50 60 80; do
+for n in $(seq 10 2 80); do
   bytes=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 0" \
     -H "X-Plex-Container-Size: $n" "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=10" | wc -c)
   SIZE=$n; [ "$bytes" -ge 20000 ] && break
 done
 HIT_PATH="/library/sections/$MUSIC/all?type=10"
 HIT_BYTES=$bytes
-echo "## Cached hits: $HIT_BYTES-byte JSON, $CONNECTIONS connections, ${DURATION} s (wrk)"
+ROUNDS=${ROUNDS:-3}
+echo "## Cached hits: $HIT_BYTES-byte JSON, $CONNECTIONS connections, ${DURATION} s per run, $ROUNDS interleaved rounds (wrk; medians)"
 echo
-echo "| proxy | req/s | p50 | p99 |"
-echo "|---|---|---|---|"
-declare -A RPS
 for p in "${PROXIES[@]}"; do
-  url="http://127.0.0.1:${PORTS[$p]}$HIT_PATH"
   for _ in 1 2 3; do curl -fs -o /dev/null -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
-      -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" "$url"; done
-  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
-    -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" "$url" >"$WORK/wrk-$p.txt"
-  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk-$p.txt")
-  p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk-$p.txt")
-  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk-$p.txt")
-  RPS[$p]=$rps
-  echo "| $p | $rps | $p50 | $p99 |"
+      -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" "http://127.0.0.1:${PORTS[$p]}$HIT_PATH"; done
 done
-python3 - "${RPS[cachearr]}" "${RPS[nginx]}" "${RPS[varnish]}" <<'EOF'
-import sys
-c, n, v = map(float, sys.argv[1:4])
-print(f"\ncachearr / nginx = {c/n:.2f}×, cachearr / Varnish = {c/v:.2f}×, cachearr / faster of the two = {c/max(n,v):.2f}×\n")
-EOF
+for round in $(seq 1 "$ROUNDS"); do
+  for p in "${PROXIES[@]}"; do
+    wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
+      -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" \
+      "http://127.0.0.1:${PORTS[$p]}$HIT_PATH" >"$WORK/wrk-$p-$round.txt"
+  done
+done
+python3 - "$WORK" "$ROUNDS" <<'PY'
+import re, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+def ms(v):
+    m = re.match(r"([0-9.]+)(us|ms|s)", v)
+    n, unit = float(m.group(1)), m.group(2)
+    return n / 1000 if unit == "us" else n * 1000 if unit == "s" else n
+rows = {}
+for p in ("cachearr", "nginx", "varnish"):
+    rps, p50, p99 = [], [], []
+    for r in range(1, rounds + 1):
+        text = open(f"{work}/wrk-{p}-{r}.txt").read()
+        rps.append(float(re.search(r"Requests/sec:\s+([0-9.]+)", text).group(1)))
+        p50.append(ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)))
+        p99.append(ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)))
+    rows[p] = (statistics.median(rps), statistics.median(p50), statistics.median(p99), rps)
+print("| proxy | req/s (median) | p50 | p99 | req/s of each round |")
+print("|---|---|---|---|---|")
+for p, (rps, p50, p99, each) in rows.items():
+    print(f"| {p} | {rps:,.0f} | {p50:.2f} ms | {p99:.2f} ms | {', '.join(f'{x:,.0f}' for x in each)} |")
+c, n, v = rows["cachearr"][0], rows["nginx"][0], rows["varnish"][0]
+print(f"\ncachearr / nginx = {c/n:.2f}×, cachearr / Varnish = {c/v:.2f}×, "
+      f"cachearr / faster of the two = {c/max(n, v):.2f}×\n")
+PY
+fi
 
+if want 2; then
 # --- 2. 1,000 concurrent cold requests at 300 ms ------------------------------------------
 log "scenario 2: 1,000 concurrent cold requests at 300 ms upstream latency"
 start_sim 300
@@ -179,7 +204,7 @@ echo "## 1,000 concurrent requests for one cold key, 300 ms upstream latency"
 echo
 echo "| proxy | upstream requests | ok | waiters' p50 | waiters' p99 | max |"
 echo "|---|---|---|---|---|---|"
-ALBUMS=($(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Size: 10" \
+ALBUMS=($(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 40" -H "X-Plex-Container-Size: 10" \
   "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=9" | python3 -c 'import json,sys; print(" ".join(str(m["ratingKey"]) for m in json.load(sys.stdin)["MediaContainer"]["Metadata"]))'))
 i=0
 for p in "${PROXIES[@]}"; do
@@ -190,6 +215,9 @@ for p in "${PROXIES[@]}"; do
 done
 echo
 
+fi
+
+if want 3; then
 # --- 3. steady load across TTL expiry -------------------------------------------------------
 log "scenario 3: steady load across TTL expiry (TTL ${TTL_SHORT}s, 300 ms upstream)"
 STEADY=$((TTL_SHORT * 4))
@@ -214,6 +242,9 @@ for p in "${PROXIES[@]}"; do
 done
 echo
 
+fi
+
+if want 4; then
 # --- 4. restart with a warm disk -------------------------------------------------------------
 log "scenario 4: restart with a warm disk (200 keys)"
 start_sim 10
@@ -241,4 +272,5 @@ for p in "${PROXIES[@]}"; do
   echo "| $p | $up | $(python3 -c "print(f'{100*(200-$up)/200:.0f} %')") |"
 done
 echo
+fi
 log "done; logs and configs in $WORK"

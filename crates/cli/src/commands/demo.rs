@@ -369,6 +369,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         .context("demo gateway configuration")?;
     config.admin_listen = free_addr(8485, ephemeral);
     config.data_dir = data_dir.path().to_path_buf();
+    // The owner's token lets cachearr subscribe to the server's notifications (change events).
+    config.upstreams[0].token = Some(token.clone());
     let gateway = Gateway::builder(config)
         .build()
         .await

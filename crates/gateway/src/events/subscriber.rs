@@ -99,7 +99,7 @@ async fn run(subscription: Subscription, sink: Arc<dyn EventSink>, status: Arc<S
         status.connected.store(false, Ordering::Relaxed);
         match outcome {
             Ok(()) => {
-                tracing::info!(upstream = %subscription.upstream, "notification socket closed")
+                tracing::debug!(upstream = %subscription.upstream, "notification socket closed")
             }
             Err(err) => {
                 tracing::warn!(upstream = %subscription.upstream, error = %err, "notification socket failed")
@@ -190,7 +190,7 @@ async fn connect_and_listen(
             .map_err(|e| e.to_string())?;
     status.connected.store(true, Ordering::Relaxed);
     status.connects.fetch_add(1, Ordering::Relaxed);
-    tracing::info!(upstream = %subscription.upstream, "notification socket connected");
+    tracing::debug!(upstream = %subscription.upstream, "notification socket connected");
     if reconnect {
         // Events may have been missed while we were away.
         let missed = ChangeEvent::new(Change::ScanFinished);
