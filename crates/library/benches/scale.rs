@@ -157,6 +157,8 @@ fn main() {
         .and_then(|at| args.get(at + 1))
         .and_then(|value| value.parse().ok())
         .unwrap_or(1_000_000);
+    // `--quick`: one build, no snapshot or search (for profiling the matcher).
+    let quick = args.iter().any(|arg| arg == "--quick");
     println!("library index at scale: {tracks} tracks (simulator seed 1)");
 
     let started = Instant::now();
@@ -173,7 +175,7 @@ fn main() {
     let mut builds = Vec::new();
     let mut build_cpu = Vec::new();
     let mut index = LibraryIndex::default();
-    for _ in 0..3 {
+    for _ in 0..if quick { 1 } else { 3 } {
         let (started, cpu_before) = (Instant::now(), cpu_seconds());
         let mut builder = IndexBuilder::new();
         for record in &records {
@@ -199,12 +201,49 @@ fn main() {
         mib(stats.text_bytes as u64)
     );
 
+    let track_records: Vec<&ItemRecord> = records
+        .iter()
+        .filter(|record| record.kind == ItemKind::Track)
+        .collect();
+    let visible = Visibility::sections(["1", "4"]);
+    if !quick {
+        snapshot_and_search(&index, &track_records, &visible);
+    }
+
+    // Matching: a 10,000-entry playlist with real-world perturbations.
+    let playlist = perturbed_playlist(&track_records, 10_000, &mut Rng(7));
+    let matcher = Matcher::new(&index, &visible, MatcherConfig::default());
+    let mut accepted = 0;
+    for threads in [1usize, 2] {
+        let mut runs = Vec::new();
+        let mut cpu = Vec::new();
+        for _ in 0..if quick { 2 } else { 5 } {
+            let (started, cpu_before) = (Instant::now(), cpu_seconds());
+            let outcomes = matcher.match_all_on(&playlist, threads, &|_| {});
+            runs.push(started.elapsed());
+            cpu.push(Duration::from_secs_f64(cpu_seconds() - cpu_before));
+            accepted = outcomes
+                .iter()
+                .filter(|o| o.accepted_id().is_some())
+                .count();
+        }
+        println!(
+            "  match 10,000 entries on {threads} thread(s): median {:.3} s wall, {:.3} s CPU \
+             ({} accepted)",
+            median(runs).as_secs_f64(),
+            median(cpu).as_secs_f64(),
+            accepted
+        );
+    }
+}
+
+fn snapshot_and_search(index: &LibraryIndex, track_records: &[&ItemRecord], visible: &Visibility) {
     // Snapshot: write, size, and reload in a fresh process for honest memory numbers.
     let dir = std::env::temp_dir().join(format!("cachearr-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path: PathBuf = dir.join("library.idx");
     let started = Instant::now();
-    let bytes = snapshot::to_bytes(&index).expect("encodes");
+    let bytes = snapshot::to_bytes(index).expect("encodes");
     let encode = started.elapsed();
     std::fs::write(&path, &bytes).expect("writes");
     let started = Instant::now();
@@ -260,11 +299,6 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
 
     // Search: one or two words taken from real titles, 2,000 queries, visible music sections.
-    let visible = Visibility::sections(["1", "4"]);
-    let track_records: Vec<&ItemRecord> = records
-        .iter()
-        .filter(|record| record.kind == ItemKind::Track)
-        .collect();
     let mut rng = Rng(42);
     let mut latencies = Vec::new();
     let mut cpu_latencies = Vec::new();
@@ -278,7 +312,7 @@ fn main() {
             _ => title.chars().take(5).collect(),
         };
         let (started, cpu_before) = (Instant::now(), thread_cpu_ns());
-        results += index.search(&query, &[], &visible, 50).len();
+        results += index.search(&query, &[], visible, 50).len();
         latencies.push(started.elapsed());
         cpu_latencies.push(Duration::from_nanos(
             thread_cpu_ns().saturating_sub(cpu_before),
@@ -299,30 +333,4 @@ fn main() {
         latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
         results as f64 / 2_000.0
     );
-
-    // Matching: a 10,000-entry playlist with real-world perturbations.
-    let playlist = perturbed_playlist(&track_records, 10_000, &mut Rng(7));
-    let matcher = Matcher::new(&index, &visible, MatcherConfig::default());
-    let mut accepted = 0;
-    for threads in [1usize, 2] {
-        let mut runs = Vec::new();
-        let mut cpu = Vec::new();
-        for _ in 0..5 {
-            let (started, cpu_before) = (Instant::now(), cpu_seconds());
-            let outcomes = matcher.match_all_on(&playlist, threads, &|_| {});
-            runs.push(started.elapsed());
-            cpu.push(Duration::from_secs_f64(cpu_seconds() - cpu_before));
-            accepted = outcomes
-                .iter()
-                .filter(|o| o.accepted_id().is_some())
-                .count();
-        }
-        println!(
-            "  match 10,000 entries on {threads} thread(s): median {:.3} s wall, {:.3} s CPU \
-             ({} accepted)",
-            median(runs).as_secs_f64(),
-            median(cpu).as_secs_f64(),
-            accepted
-        );
-    }
 }

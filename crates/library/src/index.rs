@@ -107,6 +107,18 @@ pub(crate) struct IndexData {
 }
 
 impl IndexData {
+    /// Returns unused capacity to the allocator.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.sections.shrink_to_fit();
+        self.artist_names.shrink_to_fit();
+        self.albums.shrink_to_fit();
+        self.items.shrink_to_fit();
+        self.credit_pool.shrink_to_fit();
+        self.artist_pool.shrink_to_fit();
+        self.mbid_pool.shrink_to_fit();
+    }
+
     fn str(&self, span: Span) -> &str {
         let start = span.start as usize;
         self.text
@@ -311,6 +323,66 @@ pub struct LibraryIndex {
     title_grams: Postings,
     /// Artist ids per artist-name trigram (for misspelt artists).
     artist_grams: Postings,
+    /// Per item: the normalised title's length in characters (capped at 255) and a 64-bit
+    /// set of the character buckets it uses. Dense, so candidate filtering in the matcher
+    /// touches 9 bytes per item instead of the item's slot and text.
+    title_shape: Vec<TitleShape>,
+}
+
+/// Length and character counts of a normalised title (see [`TitleShape::of`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TitleShape {
+    /// Characters, capped at 255.
+    pub(crate) chars: u8,
+    /// 32 buckets (a character's code point mod 32: the letters a–z each have their own) of
+    /// 4-bit counts, saturating at 15.
+    counts: [u8; 16],
+}
+
+impl TitleShape {
+    /// The shape of a normalised title.
+    pub(crate) fn of(title: &str) -> TitleShape {
+        let mut chars = 0usize;
+        let mut counts = [0u8; 32];
+        for c in title.chars() {
+            chars += 1;
+            let bucket = &mut counts[(c as usize) & 31];
+            *bucket = (*bucket + 1).min(15);
+        }
+        let mut packed = [0u8; 16];
+        for (at, pair) in counts.chunks(2).enumerate() {
+            packed[at] = pair[0] | (pair[1] << 4);
+        }
+        TitleShape {
+            chars: chars.min(255) as u8,
+            counts: packed,
+        }
+    }
+
+    /// Whether two titles of these shapes could have a similarity of at least `floor`: the
+    /// edit distance is at least the length difference, and at least the number of
+    /// characters one side has that the other lacks (each edit mends at most one on each
+    /// side; saturated or shared buckets only make this bound smaller, never wrong).
+    pub(crate) fn could_reach(self, other: TitleShape, floor: f32) -> bool {
+        if self.chars == 255 || other.chars == 255 {
+            return true;
+        }
+        let longest = self.chars.max(other.chars);
+        if longest == 0 {
+            return true;
+        }
+        let (mut only_self, mut only_other) = (0u32, 0u32);
+        for (a, b) in self.counts.iter().zip(&other.counts) {
+            for shift in [0, 4] {
+                let (x, y) = (u32::from((a >> shift) & 15), u32::from((b >> shift) & 15));
+                only_self += x.saturating_sub(y);
+                only_other += y.saturating_sub(x);
+            }
+        }
+        let by_length = u32::from(self.chars.abs_diff(other.chars));
+        let distance = by_length.max(only_self).max(only_other);
+        1.0 - distance as f32 / f32::from(longest) >= floor
+    }
 }
 
 /// Builds a [`LibraryIndex`] one record at a time (so a crawler can feed pages as they come
@@ -542,11 +614,7 @@ impl IndexBuilder {
 
     /// Builds the maps and returns the finished index.
     pub fn finish(mut self) -> LibraryIndex {
-        self.data.text.shrink_to_fit();
-        self.data.items.shrink_to_fit();
-        self.data.credit_pool.shrink_to_fit();
-        self.data.artist_pool.shrink_to_fit();
-        self.data.mbid_pool.shrink_to_fit();
+        self.data.shrink_to_fit();
         let data = std::mem::take(&mut self.data);
         drop(self);
         LibraryIndex::from_data(data)
@@ -633,7 +701,30 @@ impl LibraryIndex {
                 }
             }
         });
+        let title_shape: Vec<TitleShape> = data
+            .items
+            .iter()
+            .map(|slot| TitleShape::of(data.str(slot.title_norm)))
+            .collect();
+        // Each artist's tracks by title length, so the matcher reads only the lengths that
+        // can reach its similarity floor (prolific artists have thousands of tracks).
+        let mut artist_blocks = artist_blocks;
+        for at in 0..artist_blocks.keys.len() {
+            let (start, end) = (
+                artist_blocks.offsets[at] as usize,
+                artist_blocks.offsets[at + 1] as usize,
+            );
+            artist_blocks.items[start..end].sort_unstable_by_key(|item| {
+                (
+                    title_shape
+                        .get(*item as usize)
+                        .map_or(0, |shape| shape.chars),
+                    *item,
+                )
+            });
+        }
         LibraryIndex {
+            title_shape,
             by_id: SortedMap::new(by_id),
             by_path: SortedMap::new(by_path),
             by_mbid: SortedMap::new(by_mbid),
@@ -690,7 +781,8 @@ impl LibraryIndex {
             + self.section_by_id.heap_bytes()
             + self.artist_blocks.heap_bytes()
             + self.title_grams.heap_bytes()
-            + self.artist_grams.heap_bytes();
+            + self.artist_grams.heap_bytes()
+            + self.title_shape.capacity() * std::mem::size_of::<TitleShape>();
         stats
     }
 
@@ -859,9 +951,26 @@ impl LibraryIndex {
             .map_or("", |span| self.data.str(*span))
     }
 
-    /// Tracks crediting this artist.
+    /// The shape of an item's normalised title (default for an unknown item).
+    pub(crate) fn title_shape(&self, item: u32) -> TitleShape {
+        self.title_shape
+            .get(item as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Tracks crediting this artist (ordered by title length, then item).
     pub(crate) fn artist_block(&self, artist: u32) -> &[u32] {
         self.artist_blocks.get(artist)
+    }
+
+    /// The artist's tracks whose normalised titles have `shortest..=longest` characters.
+    pub(crate) fn artist_block_within(&self, artist: u32, shortest: u8, longest: u8) -> &[u32] {
+        let block = self.artist_blocks.get(artist);
+        let chars = |item: &u32| self.title_shape(*item).chars;
+        let from = block.partition_point(|item| chars(item) < shortest);
+        let to = block.partition_point(|item| chars(item) <= longest);
+        block.get(from..to.max(from)).unwrap_or(&[])
     }
 
     /// Items whose normalised title contains this trigram.
@@ -1368,6 +1477,20 @@ mod tests {
             1
         );
         assert_eq!(index.artist_block(beatles).len(), 2);
+        // "hey jude" has 8 characters: both tracks' base titles do.
+        assert_eq!(index.artist_block_within(beatles, 8, 8).len(), 2);
+        assert!(index.artist_block_within(beatles, 9, 255).is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn title_shapes_never_rule_out_a_similar_title(
+            a in "[a-f ]{0,14}", b in "[a-f ]{0,14}", floor in 0.0f32..1.0,
+        ) {
+            if normalize::similarity(&a, &b) >= floor {
+                proptest::prop_assert!(TitleShape::of(&a).could_reach(TitleShape::of(&b), floor));
+            }
+        }
     }
 
     #[test]

@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::index::{ItemNo, ItemView, LibraryIndex, SectionMask, Visibility};
+use crate::index::{ItemNo, ItemView, LibraryIndex, SectionMask, TitleShape, Visibility};
 use crate::normalize::{self, ParsedTitle, similarity, similarity_at_least};
 use crate::record::{self, ItemKind};
 
@@ -188,7 +188,7 @@ impl Default for MatcherConfig {
             weights: [0.45, 0.3, 0.1, 0.15],
             duration_tolerance_ms: 3_000,
             duration_accept_limit_ms: 10_000,
-            max_gram_candidates: 200,
+            max_gram_candidates: 60,
             max_block: 5_000,
         }
     }
@@ -199,6 +199,13 @@ struct Prepared {
     title: ParsedTitle,
     /// The base title without a mistyped leading "The" ("Teh Wall" → "wall"), if it has one.
     base_without_article: Option<String>,
+    /// Artist similarities already computed for this query, by the candidate's artist ids
+    /// and album artist: an artist's tracks share them, and the comparison is the costly
+    /// part of scoring.
+    artist_cache: std::cell::RefCell<Vec<(Vec<u32>, u32, f32)>>,
+    /// Shapes of the two, for the cheap candidate filter.
+    shape: TitleShape,
+    shape_without_article: Option<TitleShape>,
     artists: Vec<String>,
     artists_joined: String,
     album: Option<String>,
@@ -226,6 +233,9 @@ impl Prepared {
             .filter(|(first, _)| normalize::is_typo_of(first, "the"))
             .map(|(_, rest)| rest.to_string());
         Prepared {
+            artist_cache: std::cell::RefCell::new(Vec::new()),
+            shape: TitleShape::of(&title.base),
+            shape_without_article: base_without_article.as_deref().map(TitleShape::of),
             base_without_article,
             title,
             artists,
@@ -408,9 +418,8 @@ impl<'a> Matcher<'a> {
             // nearest different song ("Love Me Do" against "Love Me Too").
             let mut pool = exact.clone();
             for artist in &artist_ids {
-                let block = self.index.artist_block(*artist);
-                if block.len() <= self.config.max_block {
-                    pool.extend_from_slice(block);
+                if self.index.artist_block(*artist).len() <= self.config.max_block {
+                    pool.extend_from_slice(self.block_within(&prepared, *artist, NEAR_TITLE_FLOOR));
                 }
             }
             pool.sort_unstable();
@@ -434,9 +443,8 @@ impl<'a> Matcher<'a> {
         }
         let mut candidates: Vec<u32> = Vec::new();
         for artist in &artists {
-            let block = self.index.artist_block(*artist);
-            if block.len() <= self.config.max_block {
-                candidates.extend_from_slice(block);
+            if self.index.artist_block(*artist).len() <= self.config.max_block {
+                candidates.extend_from_slice(self.block_within(&prepared, *artist, TITLE_FLOOR));
             }
         }
         candidates.sort_unstable();
@@ -461,6 +469,27 @@ impl<'a> Matcher<'a> {
             }
         }
         self.decide(scored, MatchMethod::Fuzzy)
+    }
+
+    /// The artist's tracks whose title lengths can reach `floor` against the query's title
+    /// (similarity ≤ shorter / longer length).
+    fn block_within(&self, query: &Prepared, artist: u32, floor: f32) -> &'a [u32] {
+        let lengths =
+            std::iter::once(query.shape.chars).chain(query.shape_without_article.map(|s| s.chars));
+        let (mut shortest, mut longest) = (u8::MAX, 0u8);
+        for length in lengths {
+            let length = f32::from(length);
+            shortest = shortest.min((length * floor).floor() as u8);
+            longest = longest.max(if floor > 0.0 {
+                (length / floor).ceil().min(255.0) as u8
+            } else {
+                255
+            });
+        }
+        if query.shape.chars == u8::MAX {
+            longest = u8::MAX;
+        }
+        self.index.artist_block_within(artist, shortest, longest)
     }
 
     fn match_by_id(&self, query: &TrackQuery) -> Option<MatchOutcome> {
@@ -585,6 +614,16 @@ impl<'a> Matcher<'a> {
 
     /// Scores a candidate whose title similarity reaches `min_title`, else `None`.
     fn score_from(&self, query: &Prepared, item: u32, min_title: f32) -> Option<Scored> {
+        // The dense shape check first: most candidates of a large artist block end here,
+        // before their slot and text are touched.
+        let shape = self.index.title_shape(item);
+        let reachable = query.shape.could_reach(shape, min_title)
+            || query
+                .shape_without_article
+                .is_some_and(|own| own.could_reach(shape, min_title));
+        if !reachable {
+            return None;
+        }
         let view = self.index.view_masked(item, &self.mask)?;
         if view.kind() != ItemKind::Track || view.version() != query.title.version {
             return None;
@@ -651,6 +690,25 @@ impl<'a> Matcher<'a> {
         if query.artists.is_empty() {
             return 0.0;
         }
+        let ids = view.artist_ids();
+        let album_artist = view.album_artist_id().unwrap_or(u32::MAX);
+        if let Ok(cache) = query.artist_cache.try_borrow()
+            && let Some((_, _, known)) = cache
+                .iter()
+                .find(|(cached, by, _)| cached == ids && *by == album_artist)
+        {
+            return *known;
+        }
+        let similarity = self.artist_similarity_uncached(query, view);
+        if let Ok(mut cache) = query.artist_cache.try_borrow_mut()
+            && cache.len() < 64
+        {
+            cache.push((ids.to_vec(), album_artist, similarity));
+        }
+        similarity
+    }
+
+    fn artist_similarity_uncached(&self, query: &Prepared, view: &ItemView<'_>) -> f32 {
         let theirs: Vec<&str> = view
             .artist_ids()
             .iter()

@@ -698,16 +698,17 @@ fn osa_distance(a: &str, b: &str) -> usize {
         len_b += 1;
     }
     let (a, b) = (&left[..len_a], &right[..len_b]);
-    let mut before_previous = [0usize; SHORT + 1];
-    let mut previous = [0usize; SHORT + 1];
-    let mut current = [0usize; SHORT + 1];
+    // Three rows, rotated by swapping references (copying the arrays showed in profiles).
+    let mut rows = [[0u16; SHORT + 1]; 3];
+    let [row0, row1, row2] = &mut rows;
+    let (mut before_previous, mut previous, mut current) = (row0, row1, row2);
     for (j, cell) in previous.iter_mut().enumerate().take(len_b + 1) {
-        *cell = j;
+        *cell = j as u16;
     }
     for i in 1..=len_a {
-        current[0] = i;
+        current[0] = i as u16;
         for j in 1..=len_b {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let cost = u16::from(a[i - 1] != b[j - 1]);
             let mut best = (previous[j] + 1)
                 .min(current[j - 1] + 1)
                 .min(previous[j - 1] + cost);
@@ -716,10 +717,10 @@ fn osa_distance(a: &str, b: &str) -> usize {
             }
             current[j] = best;
         }
-        before_previous = previous;
-        previous = current;
+        std::mem::swap(&mut before_previous, &mut previous);
+        std::mem::swap(&mut previous, &mut current);
     }
-    previous[len_b]
+    usize::from(previous[len_b])
 }
 
 /// Similarity of two normalised *names* (artists): the lower of the character similarity and

@@ -48,6 +48,11 @@ pub fn to_bytes(index: &LibraryIndex) -> Result<Vec<u8>, LibraryError> {
 
 /// Decodes snapshot bytes; `path` only names the source in errors.
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<LibraryIndex, LibraryError> {
+    decode(bytes, path).map(LibraryIndex::from_data)
+}
+
+/// Checks the frame and decodes the stored items (the maps are not built yet).
+fn decode(bytes: &[u8], path: &Path) -> Result<IndexData, LibraryError> {
     let bad = |reason: String| LibraryError::BadSnapshot {
         path: path.to_path_buf(),
         reason,
@@ -79,9 +84,11 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<LibraryIndex, LibraryErro
     if crc32fast::hash(payload) != u32::from_le_bytes(word(28)) {
         return Err(bad("checksum mismatch (damaged file)".to_string()));
     }
-    let data: IndexData =
+    let mut data: IndexData =
         postcard::from_bytes(payload).map_err(|err| bad(format!("cannot decode: {err}")))?;
-    Ok(LibraryIndex::from_data(data))
+    // Decoding grows vectors by doubling; give the slack back before the maps are built.
+    data.shrink_to_fit();
+    Ok(data)
 }
 
 /// Writes the snapshot atomically (temporary file, fsync, rename).
@@ -97,7 +104,10 @@ pub fn load(path: &Path) -> Result<LibraryIndex, LibraryError> {
         path: path.to_path_buf(),
         source,
     })?;
-    from_bytes(&bytes, path)
+    let data = decode(&bytes, path)?;
+    // The file's bytes are not needed while the maps are built: a lower peak at start.
+    drop(bytes);
+    Ok(LibraryIndex::from_data(data))
 }
 
 /// Writes `bytes` to `path` through a temporary sibling file and a rename.
