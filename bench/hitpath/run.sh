@@ -27,7 +27,7 @@ RUST_LOG=warn "$BIN" serve --plex http://127.0.0.1:$SIM_PORT --listen 127.0.0.1:
   --admin-listen 127.0.0.1:$ADMIN_PORT --data-dir "$WORK/data" 2>"$WORK/gw.log" &
 GW_PID=$!
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$ADMIN_PORT/health" >/dev/null && break; sleep 0.1; done
-PATHQ="/library/sections/1/all?type=10&X-Plex-Container-Start=0&X-Plex-Container-Size=40"
+PATHQ="/library/sections/1/all?type=10&X-Plex-Container-Start=0&X-Plex-Container-Size=15"
 HDRS=(-H "X-Plex-Token: $TOKEN" -H "Accept: application/json")
 SIZE=$(curl -s "${HDRS[@]}" "http://127.0.0.1:$GW_PORT$PATHQ" | wc -c)
 curl -s -D - -o /dev/null "${HDRS[@]}" "http://127.0.0.1:$GW_PORT$PATHQ" | grep -i '^x-cache'

@@ -191,7 +191,7 @@ async fn stale_while_revalidate_serves_at_once_and_refreshes_in_background() {
     assert!(header(&r, "cache-status").contains("stale-while-revalidate"));
     // The refresh runs in the background; wait for it to land (bounded).
     let mut refreshed = false;
-    for _ in 0..200 {
+    for _ in 0..1000 {
         if state.count("/library/sections") == 2
             && header(
                 &h.get("/library/sections", Some("tok-alice")).await,
@@ -223,7 +223,7 @@ async fn concurrent_misses_make_one_upstream_request() {
         }));
     }
     // Release the upstream once it is waiting and every other request has joined the load.
-    for _ in 0..1000 {
+    for _ in 0..3000 {
         let joined = h
             .gateway
             .cache()
