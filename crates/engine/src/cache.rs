@@ -260,6 +260,7 @@ impl TieredCacheBuilder {
                 warm_seq: AtomicU64::new(0),
                 tasks: Mutex::new(Vec::new()),
                 persisted_seq: AtomicU64::new(0),
+                housekeeping_passes: AtomicU64::new(1),
             }
         });
         if discard_disk && let Some(wb) = &inner.write_behind {
@@ -373,6 +374,7 @@ pub(crate) struct Inner {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// The next-sequence value last written to disk.
     persisted_seq: AtomicU64,
+    housekeeping_passes: AtomicU64,
 }
 
 impl TieredCache {
@@ -990,6 +992,14 @@ impl Inner {
         self.memory.run_pending_tasks().await;
         let now = self.clock.now_ms();
         self.inval.prune(now);
+        // Walking every interned tag takes the tag map's write lock: once a minute is enough.
+        if self
+            .housekeeping_passes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(120)
+        {
+            self.inval.forget_unused_tags();
+        }
         self.run_warmer(now).await;
     }
 

@@ -187,6 +187,23 @@ impl Invalidation {
         }
     }
 
+    /// Forgets interned tags nobody holds any more and that were never invalidated, so a
+    /// long-running cache does not keep every tag it ever saw. A tag with a generation above
+    /// zero is kept: records on disk may carry it, and forgetting it would let one of them
+    /// match again after later bumps.
+    pub(crate) fn forget_unused_tags(&self) -> usize {
+        let mut tags = self.tags.write().unwrap_or_else(|e| e.into_inner());
+        let before = tags.len();
+        tags.retain(|_, c| c.generation.load(Ordering::Acquire) > 0 || Arc::strong_count(c) > 1);
+        before - tags.len()
+    }
+
+    /// How many tags are interned.
+    #[cfg(test)]
+    pub(crate) fn tag_count(&self) -> usize {
+        self.tags.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// The state to persist.
     pub(crate) fn snapshot(&self) -> InvalidationState {
         let tags = self
@@ -216,5 +233,24 @@ impl Invalidation {
                 crate::entry::TagStamp { cell, generation }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unused_tags_are_forgotten_but_held_or_bumped_ones_are_kept() {
+        let inval = Invalidation::default();
+        let held = inval.stamps(&["held".into()]);
+        let _ = inval.stamps(&["dropped".into()]);
+        inval.invalidate_tag("bumped");
+        assert_eq!(inval.tag_count(), 3);
+        assert_eq!(inval.forget_unused_tags(), 1);
+        assert_eq!(inval.tag_count(), 2);
+        // A re-interned tag starts at generation 0, matching entries stored under 0.
+        assert_eq!(held[0].generation, 0);
+        assert_eq!(inval.stamps(&["bumped".into()])[0].generation, 1);
     }
 }
