@@ -430,11 +430,11 @@ impl TieredCache {
             }
         } else if let Some(entry) = inner.disk_lookup(key, now).await {
             if now < entry.fresh_until_ms {
-                entry.class.hit(TierKind::Disk);
+                entry.class.hit(inner.lower_kind());
                 inner.note_read(key, policy, &loader, &entry);
                 return Ok(Lookup {
                     entry,
-                    outcome: Outcome::Hit(TierKind::Disk),
+                    outcome: Outcome::Hit(inner.lower_kind()),
                 });
             }
             if now < entry.stale_until_ms {
@@ -458,7 +458,7 @@ impl TieredCache {
                 inner.forget_if_same(key, &e).await;
                 return None;
             }
-            None => (inner.disk_lookup(key, now).await?, TierKind::Disk),
+            None => (inner.disk_lookup(key, now).await?, inner.lower_kind()),
         };
         if now < entry.fresh_until_ms {
             entry.class.hit(tier);
@@ -892,6 +892,11 @@ impl Inner {
         flight.done.send_replace(Some(done));
     }
 
+    /// The kind of the level below memory (disk, or a tier given to the builder).
+    fn lower_kind(&self) -> TierKind {
+        self.disk.as_ref().map_or(TierKind::Disk, |d| d.kind())
+    }
+
     /// Reads and decodes `key` from the disk tier; promotes a usable entry to memory.
     async fn disk_lookup(&self, key: &Key, now: u64) -> Option<Arc<Entry>> {
         let disk = self.disk.as_ref()?;
@@ -1095,7 +1100,7 @@ impl Inner {
             let dc = &self.disk_counters;
             let usage = disk.usage();
             tiers.push(TierStats {
-                tier: TierKind::Disk,
+                tier: disk.kind(),
                 enabled: dc.enabled.load(Ordering::Relaxed),
                 hits: load(&dc.hits),
                 misses: load(&dc.misses),

@@ -45,6 +45,14 @@ pub enum EngineError {
     /// A builder setting is unusable.
     #[error("invalid cache configuration: {0}")]
     Config(String),
+    /// The Redis tier could not connect or authenticate at start.
+    #[error("cannot use redis at {url}: {reason}")]
+    Redis {
+        /// The URL with any password masked.
+        url: String,
+        /// What the client or the server said.
+        reason: String,
+    },
 }
 
 /// A storage tier failed. The engine degrades such failures to a miss and counts them.

@@ -36,6 +36,8 @@
 //! * `tags` — tag generations and prefix drops (O(1) invalidation, integer checks on read).
 //! * `tier` — [`Tier`], the object-safe trait for levels below memory; [`WriteOp`].
 //! * `disk` — [`DiskTier`] on fjall (choice and measurements: `docs/engine.md`).
+//! * `redis_tier` — [`RedisTier`], the shared tier on Redis / Valkey (circuit breaker, key
+//!   namespace, PX expiry); [`RedisOptions`], [`RedisHealth`]. See `docs/redis.md`.
 //! * `codec` — the versioned, checksummed record format for disk (and later Redis).
 //! * `write_behind` — the bounded, batched, dropping write queue and its worker.
 //! * `budget` — the refresh budget (concurrency + rate) for warming.
@@ -72,6 +74,7 @@ mod error;
 mod key;
 mod loader;
 mod policy;
+mod redis_tier;
 mod stats;
 mod tags;
 mod tier;
@@ -85,6 +88,7 @@ pub use error::{EngineError, LoadError, TierError};
 pub use key::Key;
 pub use loader::Loader;
 pub use policy::Policy;
+pub use redis_tier::{RedisHealth, RedisOptions, RedisTier, redact_url};
 pub use stats::{ClassStats, QueueStats, StatsSnapshot, TierStats};
 pub use tier::{MaintenanceReport, PersistedMeta, Tier, TierUsage, WriteOp};
 
