@@ -327,6 +327,8 @@ pub struct LibraryIndex {
     /// set of the character buckets it uses. Dense, so candidate filtering in the matcher
     /// touches 9 bytes per item instead of the item's slot and text.
     title_shape: Vec<TitleShape>,
+    /// All items ordered by normalised title: titles starting with a query are one range.
+    by_title: Vec<u32>,
 }
 
 /// Length and character counts of a normalised title (see [`TitleShape::of`]).
@@ -723,7 +725,17 @@ impl LibraryIndex {
                 )
             });
         }
+        let mut by_title: Vec<u32> = (0..data.items.len() as u32).collect();
+        by_title.sort_unstable_by(|a, b| {
+            let title = |item: &u32| {
+                data.items
+                    .get(*item as usize)
+                    .map_or("", |s| data.str(s.title_norm))
+            };
+            title(a).cmp(title(b)).then(a.cmp(b))
+        });
         LibraryIndex {
+            by_title,
             title_shape,
             by_id: SortedMap::new(by_id),
             by_path: SortedMap::new(by_path),
@@ -782,7 +794,8 @@ impl LibraryIndex {
             + self.artist_blocks.heap_bytes()
             + self.title_grams.heap_bytes()
             + self.artist_grams.heap_bytes()
-            + self.title_shape.capacity() * std::mem::size_of::<TitleShape>();
+            + self.title_shape.capacity() * std::mem::size_of::<TitleShape>()
+            + self.by_title.capacity() * 4;
         stats
     }
 
@@ -1008,6 +1021,13 @@ impl LibraryIndex {
         let pack = |w: &[u8]| {
             (1 << 24) | (u32::from(w[0]) << 16) | (u32::from(w[1]) << 8) | u32::from(w[2])
         };
+        // Fast path: titles that start with the query rank above every other match (exact
+        // 1.0, prefix 0.85–0.9, the rest ≤ 0.8). When they alone fill the limit, the scan of
+        // every title containing the words is not needed.
+        let prefixed = self.prefix_hits(&normalized, &words, &mask, &kind_ok, limit);
+        if prefixed.len() >= limit {
+            return prefixed;
+        }
         // Candidate lists: each query word's trigrams (a word of three bytes or more), or the
         // word-start gram " ab" for a two-byte word. The shortest list drives the walk; the
         // next shortest filters it (lists are sorted by item, so a binary search suffices).
@@ -1055,6 +1075,57 @@ impl LibraryIndex {
                 .iter()
                 .filter(|item| filter.binary_search(item).is_ok())
                 .for_each(|item| consider(*item)),
+        }
+        let order = |a: &(f32, u8, u32), b: &(f32, u8, u32)| {
+            b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
+        };
+        if hits.len() > limit {
+            hits.select_nth_unstable_by(limit - 1, order);
+            hits.truncate(limit);
+        }
+        hits.sort_by(order);
+        hits.into_iter()
+            .map(|(score, _, item)| SearchHit {
+                item: ItemNo(item),
+                score,
+            })
+            .collect()
+    }
+}
+
+impl LibraryIndex {
+    /// The best `limit` visible items whose normalised titles start with `normalized`
+    /// (all of them, ranked, when there are fewer).
+    fn prefix_hits(
+        &self,
+        normalized: &str,
+        words: &[&str],
+        mask: &SectionMask,
+        kind_ok: &dyn Fn(&Slot) -> bool,
+        limit: usize,
+    ) -> Vec<SearchHit> {
+        let title = |item: u32| {
+            self.slot(item)
+                .map_or("", |slot| self.data.str(slot.title_norm))
+        };
+        let from = self
+            .by_title
+            .partition_point(|item| title(*item) < normalized);
+        let mut hits: Vec<(f32, u8, u32)> = Vec::new();
+        for item in &self.by_title[from..] {
+            let Some(slot) = self.slot(*item) else {
+                continue;
+            };
+            let text = self.data.str(slot.title_norm);
+            if !text.starts_with(normalized) {
+                break;
+            }
+            if mask.allows(slot.section)
+                && kind_ok(slot)
+                && let Some(score) = rank_title(text, normalized, words)
+            {
+                hits.push((score, slot.kind, *item));
+            }
         }
         let order = |a: &(f32, u8, u32), b: &(f32, u8, u32)| {
             b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
@@ -1490,6 +1561,42 @@ mod tests {
             if normalize::similarity(&a, &b) >= floor {
                 proptest::prop_assert!(TitleShape::of(&a).could_reach(TitleShape::of(&b), floor));
             }
+        }
+    }
+
+    #[test]
+    fn the_prefix_fast_path_returns_what_the_full_search_returns() {
+        let mut records = Vec::new();
+        for n in 0..300 {
+            let title = match n % 4 {
+                0 => format!("Storm {n}"),
+                1 => format!("Stormy Weather {n}"),
+                2 => format!("The Storm Inside {n}"),
+                _ => "Storm".to_string(),
+            };
+            records.push(ItemRecord::track(
+                &n.to_string(),
+                if n % 5 == 0 { "b" } else { "a" },
+                "X",
+                &title,
+            ));
+        }
+        let index = LibraryIndex::build(&records).unwrap();
+        let visible = Visibility::sections(["a"]);
+        for limit in [1, 10, 50, 200, 1000] {
+            let fast = index.search("storm", &[], &visible, limit);
+            // The same ranking, computed without the fast path: rank every visible item.
+            let mut all: Vec<(f32, u32)> = (0..index.len() as u32)
+                .filter_map(|item| {
+                    let view = index.item(ItemNo(item), &visible)?;
+                    let score = rank_title(view.title_norm(), "storm", &["storm"])?;
+                    Some((score, item))
+                })
+                .collect();
+            all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            all.truncate(limit);
+            let fast: Vec<(f32, u32)> = fast.iter().map(|hit| (hit.score, hit.item.0)).collect();
+            assert_eq!(fast, all, "limit {limit}");
         }
     }
 
