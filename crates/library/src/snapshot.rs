@@ -17,8 +17,8 @@
 //! old snapshot, so a crash leaves either the old or the new snapshot, never half of one.
 //!
 //! postcard rather than rkyv: see `docs/library-index.md` (the payload is mostly one text
-//! arena and plain integers; postcard is already in the tree and its load time is dominated
-//! by rebuilding the maps, which a zero-copy format would not avoid).
+//! arena and plain integers, postcard is already in the tree, and a zero-copy format would
+//! not avoid rebuilding the maps on load).
 
 use std::io::Write;
 use std::path::Path;
