@@ -826,6 +826,8 @@ async fn pass_through(
     let headers = forward_headers(&parts.headers, up, peer, false);
     let method = parts.method.clone();
     let t = Instant::now();
+    // Set when a streamed (chunked) request body goes past the limit.
+    let too_large = Arc::new(AtomicBool::new(false));
     let result = if (method == Method::GET || method == Method::HEAD)
         && http_body::Body::is_end_stream(&body)
     {
@@ -839,8 +841,14 @@ async fn pass_through(
         up.send_idempotent(&make, Budget::Client).await
     } else {
         let max = usize::try_from(gw.config().limits.max_body_bytes).unwrap_or(usize::MAX);
+        let flag = too_large.clone();
         let body: UpstreamBody = Limited::new(body, max)
-            .map_err(|e| -> BoxError { e })
+            .map_err(move |e| -> BoxError {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    flag.store(true, Ordering::Relaxed);
+                }
+                e
+            })
             .boxed();
         let mut r = Request::new(body);
         *r.method_mut() = method.clone();
@@ -853,7 +861,22 @@ async fn pass_through(
         Ok(r) => r,
         Err(e) => {
             tracing::info!(upstream = %up.name, target = %crate::redact::target(&path_and_query), error = %e, "pass-through failed");
-            let mut resp = upstream_error_response(up, &e);
+            let mut resp = match e {
+                UpstreamError::ClientBody if too_large.load(Ordering::Relaxed) => problem(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    &format!(
+                        "the request body is larger than {} bytes",
+                        gw.config().limits.max_body_bytes
+                    ),
+                ),
+                UpstreamError::ClientBody => problem(
+                    StatusCode::BAD_REQUEST,
+                    "bad_body",
+                    "the request body broke off",
+                ),
+                _ => upstream_error_response(up, &e),
+            };
             mark(&mut resp, "BYPASS", why.cache_status(), started, None);
             gw.metrics().observe_request(
                 &up.metrics_name,

@@ -70,6 +70,9 @@ pub enum UpstreamError {
         /// The status it sent.
         status: u16,
     },
+    /// The client's request body failed while it was being sent (too large, or cut off).
+    #[error("the request body could not be read")]
+    ClientBody,
     /// The body broke off or was not what its headers promised.
     #[error("upstream {upstream} sent a broken body: {message}")]
     Body {
@@ -560,6 +563,10 @@ impl Upstream {
                 self.guard.failure(&mut permit);
                 Err(UpstreamError::Timeout(self.name.to_string()))
             }
+            Ok(Err(e)) if client_body_failed(&e) => {
+                // The client's own body broke off or was too large: not the server's fault.
+                Err(UpstreamError::ClientBody)
+            }
             Ok(Err(e)) => {
                 self.guard.failure(&mut permit);
                 Err(UpstreamError::Transport {
@@ -611,6 +618,20 @@ impl Upstream {
             tokio::time::sleep(Duration::from_secs_f64(jittered)).await;
         }
     }
+}
+
+/// Whether the request failed because the body we were streaming (the client's) errored.
+fn client_body_failed(e: &hyper_util::client::legacy::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>()
+            && h.is_user()
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// A transport error's description without any URL (which could carry a token).

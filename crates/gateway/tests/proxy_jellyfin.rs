@@ -222,3 +222,15 @@ async fn token_forms_share_one_entry_and_writes_invalidate() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["UserData"]["Played"], true);
 }
+
+#[tokio::test]
+async fn jellyfin_socket_is_spliced_through() {
+    use futures_util::StreamExt;
+    let (srv, h) = start().await;
+    let (_, alice, _) = users(&srv).into_iter().find(|u| u.0 == "alice").unwrap();
+    let url = format!("ws://{}/socket?api_key={alice}&deviceId=dev-1", h.proxy);
+    let (mut ws, resp) = tokio_tungstenite::connect_async(url).await.unwrap();
+    assert_eq!(resp.status(), 101);
+    let first = ws.next().await.unwrap().unwrap().into_text().unwrap();
+    assert!(first.contains("ForceKeepAlive"), "{first}");
+}
