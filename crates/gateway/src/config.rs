@@ -68,6 +68,8 @@ pub struct Config {
     pub disk_max_bytes: u64,
     /// Optional Redis / Valkey URL for the shared tier.
     pub redis_url: Option<String>,
+    /// Bound on each Redis command; a slower answer counts as a miss.
+    pub redis_timeout: Duration,
     /// Limits on client requests.
     pub limits: RequestLimits,
     /// How long after the upstream accepted a token that token may read shared-scope entries.
@@ -280,6 +282,7 @@ impl Config {
             disk_enabled: true,
             disk_max_bytes: 4 * 1024 * 1024 * 1024,
             redis_url: None,
+            redis_timeout: Duration::from_millis(250),
             limits: RequestLimits::default(),
             token_trust: Duration::from_secs(3600),
             upstreams: Vec::new(),
@@ -491,6 +494,7 @@ struct RawCache {
     disk: Option<bool>,
     disk_max: Option<ByteSize>,
     redis: Option<String>,
+    redis_timeout: Option<Dur>,
 }
 
 #[derive(Deserialize, Default)]
@@ -606,6 +610,9 @@ impl RawConfig {
             config.disk_max_bytes = m.0;
         }
         config.redis_url = self.cache.redis;
+        if let Some(t) = self.cache.redis_timeout {
+            config.redis_timeout = t.0;
+        }
         let l = &mut config.limits;
         if let Some(v) = self.limits.max_uri {
             l.max_uri_bytes = usize::try_from(v.0).unwrap_or(usize::MAX);
@@ -917,7 +924,10 @@ token_trust = "1h"
 memory_max = "256MiB"
 disk = true             # the embedded disk tier; survives restarts
 disk_max = "4GiB"
-# redis = "redis://127.0.0.1:6379"   # optional shared tier for several gateways
+# Optional tier shared by several gateways; it replaces the disk tier. Give every gateway the
+# same {data_dir}/secret so they share per-user entries.
+# redis = "redis://127.0.0.1:6379"
+# redis_timeout = "250ms"            # a slower Redis answer counts as a miss
 
 [limits]
 max_uri = "8KiB"         # longer request targets get 414

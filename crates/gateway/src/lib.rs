@@ -169,7 +169,20 @@ impl GatewayBuilder {
                 let mut b = TieredCache::builder()
                     .memory_max_bytes(config.memory_max_bytes)
                     .clock(self.clock.clone());
-                if config.disk_enabled {
+                if let Some(url) = &config.redis_url {
+                    // The engine keeps one level below memory: with Redis it is Redis (shared by
+                    // every gateway pointed at it), otherwise the embedded disk store.
+                    let tier = cachearr_engine::RedisTier::connect_with_clock(
+                        url,
+                        cachearr_engine::RedisOptions {
+                            command_timeout: config.redis_timeout,
+                            ..cachearr_engine::RedisOptions::default()
+                        },
+                        self.clock.clone(),
+                    )
+                    .await?;
+                    b = b.tier(Arc::new(tier));
+                } else if config.disk_enabled {
                     b = b.disk(config.data_dir.join("cache"), config.disk_max_bytes);
                 }
                 // A load may wait for budget, then try (retries + 1) times, each bounded by the

@@ -51,7 +51,8 @@ pub(crate) struct Args {
     /// Run on memory only (no disk tier).
     #[arg(long, env = "CACHEARR_NO_DISK")]
     no_disk: bool,
-    /// Redis / Valkey URL for a shared tier.
+    /// Redis / Valkey URL for a tier shared by several gateways (replaces the disk tier; give
+    /// every gateway the same `{data-dir}/secret` so they share per-user entries).
     #[arg(long, env = "CACHEARR_REDIS", value_name = "URL")]
     redis: Option<String>,
 }
@@ -78,9 +79,6 @@ pub(crate) fn build_config(args: &Args) -> anyhow::Result<Config> {
         no_disk: args.no_disk,
     };
     config.apply_overrides(overrides)?;
-    if config.redis_url.is_some() {
-        tracing::warn!("the Redis tier is not available yet; running on memory and disk");
-    }
     Ok(config)
 }
 
