@@ -125,7 +125,10 @@ impl Users {
         let mut id = HeaderMap::new();
         for (name, value) in headers {
             let n = name.as_str();
-            let keep = (n.starts_with("x-plex-") && n != "x-plex-token")
+            // Paging belongs to one request: warm and prefetch requests made on the user's
+            // behalf must not inherit the page of whatever the user asked for last.
+            let paging = n == "x-plex-container-start" || n == "x-plex-container-size";
+            let keep = (n.starts_with("x-plex-") && n != "x-plex-token" && !paging)
                 || n == "user-agent"
                 || n == "accept";
             if keep {

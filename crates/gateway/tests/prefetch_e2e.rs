@@ -162,6 +162,57 @@ async fn seasons_listing_prefetches_each_seasons_episodes() {
 }
 
 #[tokio::test]
+async fn prefetch_does_not_inherit_the_page_of_an_earlier_paged_request() {
+    let gw = start(true).await;
+    let (show, seasons) = gw.show();
+    let n = seasons.len() as u64;
+    let listing = format!("/library/metadata/{show}/children");
+    gw.get(&listing).await;
+    eventually("the first prefetch", || async {
+        gw.prefetched().await >= n
+    })
+    .await;
+    // The same user (same token, same client) then pages through something with headers, as a
+    // script running next to the user's player does; cachearr remembers that request's headers.
+    let response = gw
+        .client
+        .get(format!("{}/library/sections", gw.proxy))
+        .header("X-Plex-Token", &gw.sim.token)
+        .header("Accept", "application/json")
+        .header("X-Plex-Container-Start", "1")
+        .header("X-Plex-Container-Size", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The seasons' entries go; the show's listing stays, so the next visit is a hit that
+    // prefetches again, on the user's behalf, with the remembered headers.
+    for season in &seasons {
+        let prefix = format!("plex GET /library/metadata/{season}/children");
+        let url = format!("{}/api/clear", gw.admin);
+        let cleared = gw
+            .client
+            .post(url)
+            .query(&[("prefix", prefix)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cleared.status(), 200);
+    }
+    assert_eq!(gw.get(&listing).await, "HIT");
+    eventually("the second prefetch", || async {
+        gw.prefetched().await >= 2 * n
+    })
+    .await;
+    assert_eq!(
+        gw.get(&format!("/library/metadata/{}/children", seasons[0]))
+            .await,
+        "HIT",
+        "the prefetched entry is the one an unpaged click asks for"
+    );
+}
+
+#[tokio::test]
 async fn continue_watching_prefetches_item_metadata() {
     let gw = start(true).await;
     let (_, seasons) = gw.show();

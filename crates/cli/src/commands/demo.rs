@@ -6,8 +6,8 @@
 //! three actors at once:
 //! - **a dashboard** (seed 003, Tautulli): polls `/status/sessions` and `/activities`;
 //! - **a user browsing** (seed 000, a Kodi add-on): sections, a music section's albums, an
-//!   album's tracks, a track's metadata, a show's seasons — and back to the same albums, as
-//!   people do;
+//!   album's tracks, a track's metadata, a show's seasons and one season's episodes — and back
+//!   to the same albums, as people do;
 //! - **a script paging the whole library** (seeds 001/004, Kometa, playlist sync): every track
 //!   in pages of 100 with the `X-Plex-Container-*` headers, three times (Kometa, Tautulli and
 //!   a playlist sync each do it).
@@ -181,7 +181,7 @@ async fn sections(client: &PlexClient) -> Vec<(String, String)> {
 /// The number of requests the plan makes (for the progress bar), given the library size.
 fn planned_requests(tracks: usize) -> u64 {
     let pages = tracks.div_ceil(PAGE_SIZE).max(1);
-    let browse = BROWSE_VISITS * (2 + ALBUMS_PER_VISIT * 2 + 2);
+    let browse = BROWSE_VISITS * (2 + ALBUMS_PER_VISIT * 2 + 3);
     (2 * DASHBOARD_POLLS + browse + PAGING_RUNS * (pages + 1)) as u64
 }
 
@@ -227,7 +227,7 @@ async fn run_workload(client: &PlexClient, progress: &ProgressBar) -> RunReport 
                 ms.push(t);
                 progress.inc(1);
             };
-            for _visit in 0..BROWSE_VISITS {
+            for visit_index in 0..BROWSE_VISITS {
                 let (body, t) = client.get("/library/sections", None).await;
                 record(&body, t);
                 let Some(music) = &music else { continue };
@@ -254,8 +254,18 @@ async fn run_workload(client: &PlexClient, progress: &ProgressBar) -> RunReport 
                     record(&list, t);
                     if let Some(show) = metadata(&list).first().and_then(rating_key) {
                         let path = format!("/library/metadata/{show}/children");
-                        let (body, t) = client.get(&path, None).await;
-                        record(&body, t);
+                        let (seasons, t) = client.get(&path, None).await;
+                        record(&seasons, t);
+                        // Then into a season (what cachearr's prefetch anticipated).
+                        let visit = metadata(&seasons).len().max(1);
+                        let season = metadata(&seasons)
+                            .get(visit_index % visit)
+                            .and_then(rating_key);
+                        if let Some(season) = season {
+                            let path = format!("/library/metadata/{season}/children");
+                            let (body, t) = client.get(&path, None).await;
+                            record(&body, t);
+                        }
                     }
                 }
             }
@@ -403,7 +413,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         );
         println!("  dashboard   polls /status/sessions and /activities ({DASHBOARD_POLLS}× each)");
         println!(
-            "  browsing    sections, albums, tracks, a show's seasons ({BROWSE_VISITS} visits)"
+            "  browsing    sections, albums, tracks, a show's seasons, a season ({BROWSE_VISITS} visits)"
         );
         println!(
             "  script      pages the whole music library, {PAGE_SIZE} per page ({PAGING_RUNS}×)\n"
