@@ -1172,13 +1172,13 @@ impl Drop for FlightGuard {
     }
 }
 
-fn encode_invalidation(state: &InvalidationState) -> Bytes {
+pub(crate) fn encode_invalidation(state: &InvalidationState) -> Bytes {
     let mut out = vec![INVALIDATION_FORMAT];
     out.extend(postcard::to_allocvec(state).unwrap_or_default());
     Bytes::from(out)
 }
 
-fn decode_invalidation(raw: &[u8]) -> Option<InvalidationState> {
+pub(crate) fn decode_invalidation(raw: &[u8]) -> Option<InvalidationState> {
     match raw.split_first() {
         Some((&INVALIDATION_FORMAT, rest)) => postcard::from_bytes(rest).ok(),
         _ => None,

@@ -11,11 +11,15 @@
 //!   connection manager reconnects by itself; the breaker closes on the next success.
 //! * The tier never reports a write failure to the engine (the engine switches a tier off
 //!   for good on a failed write, which suits a full disk, not a Redis restart).
-//! * Engine state (tag generations, sequence numbers) stays per instance: `load_meta`
-//!   returns nothing, and `SetInvalidationState` / `SetNextSeq` are not stored.
+//! * Tag generations are merged into the hash `{namespace}:gens` (each tag keeps the highest
+//!   generation any instance reported) and read back at start (`load_meta`), so an instance
+//!   restarted on Redis never serves a record a tag invalidation had killed. They are not yet
+//!   pushed to running instances (no pub/sub yet; see `docs/redis.md`). Prefix drops and
+//!   sequence numbers stay per instance: clears delete the matching records from Redis instead.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,10 +28,12 @@ use futures_util::future::BoxFuture;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::cache::{decode_invalidation, encode_invalidation};
 use crate::clock::{Clock, SystemClock};
 use crate::entry::TierKind;
 use crate::error::{EngineError, TierError};
 use crate::key::Key;
+use crate::tags::InvalidationState;
 use crate::tier::{MaintenanceReport, PersistedMeta, Tier, TierUsage, WriteOp};
 
 /// Consecutive failures that open the circuit breaker.
@@ -56,6 +62,12 @@ impl Default for RedisOptions {
         }
     }
 }
+
+/// Raises each `(tag, generation)` pair in hash `KEYS[1]` to at least the given generation.
+const MERGE_GENERATIONS: &str = "for i = 1, #ARGV, 2 do \
+    local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') \
+    if tonumber(ARGV[i + 1]) > cur then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end \
+  end return 0";
 
 /// Health of the Redis tier, for statistics and readiness.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -94,6 +106,9 @@ struct Breaker {
 pub struct RedisTier {
     conn: ConnectionManager,
     prefix: Arc<str>,
+    gens_key: Arc<str>,
+    /// Generations this instance has merged into Redis, so a batch sends only changes.
+    sent_gens: Arc<Mutex<HashMap<String, u64>>>,
     timeout: Duration,
     clock: Arc<dyn Clock>,
     breaker: Arc<Breaker>,
@@ -183,6 +198,8 @@ impl RedisTier {
         Ok(Self {
             conn,
             prefix: format!("{}:e:", options.namespace).into(),
+            gens_key: format!("{}:gens", options.namespace).into(),
+            sent_gens: Arc::new(Mutex::new(HashMap::new())),
             timeout: options.command_timeout,
             clock,
             breaker: Arc::new(Breaker::default()),
@@ -351,6 +368,7 @@ impl Tier for RedisTier {
             let mut pipe = redis::pipe();
             let mut puts = 0u64;
             let mut prefixes = Vec::new();
+            let mut merged: Vec<(String, u64)> = Vec::new();
             for op in ops {
                 match op {
                     WriteOp::Put {
@@ -374,8 +392,19 @@ impl Tier for RedisTier {
                         pipe.cmd("DEL").arg(self.redis_key(key.as_str())).ignore();
                     }
                     WriteOp::RemovePrefix { prefix } => prefixes.push(prefix),
-                    // Per-instance engine state: not shared (see the module doc).
-                    WriteOp::SetInvalidationState { .. } | WriteOp::SetNextSeq { .. } => {}
+                    WriteOp::SetInvalidationState { state } => {
+                        let Some(state) = decode_invalidation(&state) else {
+                            continue;
+                        };
+                        let sent = self.sent_gens.lock().unwrap_or_else(|e| e.into_inner());
+                        merged = state
+                            .tags
+                            .into_iter()
+                            .filter(|(tag, g)| sent.get(tag).is_none_or(|s| s < g))
+                            .collect();
+                    }
+                    // Per instance (see the module doc).
+                    WriteOp::SetNextSeq { .. } => {}
                 }
             }
             for prefix in &prefixes {
@@ -383,10 +412,23 @@ impl Tier for RedisTier {
                     return Ok(());
                 }
             }
+            if !merged.is_empty() {
+                let cmd = pipe
+                    .cmd("EVAL")
+                    .arg(MERGE_GENERATIONS)
+                    .arg(1)
+                    .arg(&*self.gens_key);
+                for (tag, generation) in &merged {
+                    cmd.arg(tag).arg(*generation);
+                }
+                cmd.ignore();
+            }
             let mut conn = self.conn.clone();
             let done: Option<()> = self.bounded("write", pipe.query_async(&mut conn)).await;
             if done.is_some() {
                 self.breaker.writes.fetch_add(puts, Ordering::Relaxed);
+                let mut sent = self.sent_gens.lock().unwrap_or_else(|e| e.into_inner());
+                sent.extend(merged);
             }
             Ok(())
         }
@@ -394,7 +436,32 @@ impl Tier for RedisTier {
     }
 
     fn load_meta(&self) -> BoxFuture<'_, Result<PersistedMeta, TierError>> {
-        async { Ok(PersistedMeta::default()) }.boxed()
+        async move {
+            let mut conn = self.conn.clone();
+            let gens: HashMap<String, u64> = tokio::time::timeout(
+                self.timeout.max(Duration::from_secs(2)),
+                conn.hgetall(&*self.gens_key),
+            )
+            .await
+            .map_err(|_| TierError::Store {
+                tier: "redis",
+                message: "reading tag generations timed out".into(),
+            })?
+            .map_err(|e| TierError::Store {
+                tier: "redis",
+                message: format!("reading tag generations: {e}"),
+            })?;
+            *self.sent_gens.lock().unwrap_or_else(|e| e.into_inner()) = gens.clone();
+            let state = InvalidationState {
+                tags: gens.into_iter().collect(),
+                ..InvalidationState::default()
+            };
+            Ok(PersistedMeta {
+                invalidation: Some(encode_invalidation(&state)),
+                next_seq: 0,
+            })
+        }
+        .boxed()
     }
 
     fn maintain(&self, _now_ms: u64) -> BoxFuture<'_, Result<MaintenanceReport, TierError>> {

@@ -250,3 +250,31 @@ async fn redis_killed_and_restarted_under_load_costs_no_request() {
     }
     assert!(!tier_a.health().degraded);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_started_after_a_tag_invalidation_does_not_serve_what_it_killed() {
+    let server = RedisServer::start(&[]);
+    let a = cache_on(&server.url(), "t").await;
+    let key = Key::new("plex|GET|/library/metadata/42");
+    let tagged = policy().with_tag("item:42");
+    let calls = Arc::new(AtomicU32::new(0));
+    a.get_or_load(&key, &tagged, counting_loader(&calls, "old"))
+        .await
+        .unwrap();
+    a.flush().await;
+    // Before the invalidation another instance shares the record.
+    let before = cache_on(&server.url(), "t").await;
+    assert!(before.get(&key).await.is_some());
+
+    a.invalidate_tag("item:42");
+    a.flush().await;
+    // A restarted (or new) instance learns the generation from Redis: the old record is dead.
+    let restarted = cache_on(&server.url(), "t").await;
+    assert!(restarted.get(&key).await.is_none());
+    let fresh = restarted
+        .get_or_load(&key, &tagged, counting_loader(&calls, "new"))
+        .await
+        .unwrap();
+    assert_eq!(fresh.outcome, Outcome::Miss);
+    assert_eq!(&fresh.entry.value.body[..], b"new");
+}

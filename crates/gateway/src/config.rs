@@ -70,6 +70,9 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Bound on each Redis command; a slower answer counts as a miss.
     pub redis_timeout: Duration,
+    /// Key namespace in Redis (default `cachearr`): gateways meant to share a cache use the
+    /// same one; two installations on one Redis use different ones.
+    pub redis_namespace: Option<String>,
     /// Limits on client requests.
     pub limits: RequestLimits,
     /// How long after the upstream accepted a token that token may read shared-scope entries.
@@ -283,6 +286,7 @@ impl Config {
             disk_max_bytes: 4 * 1024 * 1024 * 1024,
             redis_url: None,
             redis_timeout: Duration::from_millis(250),
+            redis_namespace: None,
             limits: RequestLimits::default(),
             token_trust: Duration::from_secs(3600),
             upstreams: Vec::new(),
@@ -495,6 +499,7 @@ struct RawCache {
     disk_max: Option<ByteSize>,
     redis: Option<String>,
     redis_timeout: Option<Dur>,
+    redis_namespace: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -613,6 +618,7 @@ impl RawConfig {
         if let Some(t) = self.cache.redis_timeout {
             config.redis_timeout = t.0;
         }
+        config.redis_namespace = self.cache.redis_namespace;
         let l = &mut config.limits;
         if let Some(v) = self.limits.max_uri {
             l.max_uri_bytes = usize::try_from(v.0).unwrap_or(usize::MAX);
@@ -928,6 +934,7 @@ disk_max = "4GiB"
 # same {data_dir}/secret so they share per-user entries.
 # redis = "redis://127.0.0.1:6379"
 # redis_timeout = "250ms"            # a slower Redis answer counts as a miss
+# redis_namespace = "cachearr"        # gateways sharing a cache use the same one
 
 [limits]
 max_uri = "8KiB"         # longer request targets get 414

@@ -176,6 +176,10 @@ impl GatewayBuilder {
                         url,
                         cachearr_engine::RedisOptions {
                             command_timeout: config.redis_timeout,
+                            namespace: config
+                                .redis_namespace
+                                .clone()
+                                .unwrap_or_else(|| "cachearr".into()),
                             ..cachearr_engine::RedisOptions::default()
                         },
                         self.clock.clone(),
