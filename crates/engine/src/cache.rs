@@ -44,7 +44,7 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_millis(500);
 /// and every clone is the same cache.
 #[derive(Clone)]
 pub struct TieredCache {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for TieredCache {
@@ -494,6 +494,16 @@ impl TieredCache {
         if let Some(wb) = &self.inner.write_behind {
             wb.poke();
         }
+    }
+
+    /// Raises tag generations to at least the given ones (what other instances reported
+    /// through a shared tier): entries stamped with an older generation are dead at once, in
+    /// memory too. Returns how many tags changed.
+    pub fn raise_tag_generations(&self, generations: &[(String, u64)]) -> usize {
+        generations
+            .iter()
+            .filter(|(tag, generation)| self.inner.inval.raise_tag(tag, *generation))
+            .count()
     }
 
     /// Drops everything, at once. Memory is emptied; disk records are removed behind.

@@ -13,9 +13,10 @@
 //!   for good on a failed write, which suits a full disk, not a Redis restart).
 //! * Tag generations are merged into the hash `{namespace}:gens` (each tag keeps the highest
 //!   generation any instance reported) and read back at start (`load_meta`), so an instance
-//!   restarted on Redis never serves a record a tag invalidation had killed. They are not yet
-//!   pushed to running instances (no pub/sub yet; see `docs/redis.md`). Prefix drops and
-//!   sequence numbers stay per instance: clears delete the matching records from Redis instead.
+//!   restarted on Redis never serves a record a tag invalidation had killed, and polled by
+//!   running instances ([`RedisTier::spawn_generation_sync`]) so their memory tiers drop
+//!   invalidated entries too (no pub/sub yet; see `docs/redis.md`). Prefix drops and sequence
+//!   numbers stay per instance: clears delete the matching records from Redis instead.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -28,7 +29,7 @@ use futures_util::future::BoxFuture;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::cache::{decode_invalidation, encode_invalidation};
+use crate::cache::{TieredCache, decode_invalidation, encode_invalidation};
 use crate::clock::{Clock, SystemClock};
 use crate::entry::TierKind;
 use crate::error::{EngineError, TierError};
@@ -218,6 +219,50 @@ impl RedisTier {
             misses: b.misses.load(Ordering::Relaxed),
             writes: b.writes.load(Ordering::Relaxed),
         }
+    }
+
+    /// Reads the tag generations every instance has merged into Redis (for
+    /// [`TieredCache::raise_tag_generations`]); `None` when Redis does not answer or the
+    /// breaker is open.
+    pub async fn shared_generations(&self) -> Option<Vec<(String, u64)>> {
+        if !self.allowed() {
+            return None;
+        }
+        let mut conn = self.conn.clone();
+        let gens: HashMap<String, u64> = self
+            .bounded("hgetall", conn.hgetall(&*self.gens_key))
+            .await?;
+        let mut sent = self.sent_gens.lock().unwrap_or_else(|e| e.into_inner());
+        for (tag, generation) in &gens {
+            let known = sent.entry(tag.clone()).or_insert(0);
+            *known = (*known).max(*generation);
+        }
+        Some(gens.into_iter().collect())
+    }
+
+    /// Keeps `cache`'s tag generations in step with the other instances: every `every` it
+    /// reads the shared generations and raises the local ones, so an invalidation on another
+    /// instance kills this instance's memory copies within about `every` (plus the other
+    /// instance's write-behind interval). The task ends when the cache is dropped.
+    pub fn spawn_generation_sync(
+        &self,
+        cache: &TieredCache,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let tier = self.clone();
+        let weak = Arc::downgrade(&cache.inner);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                let cache = TieredCache { inner };
+                if let Some(gens) = tier.shared_generations().await {
+                    cache.raise_tag_generations(&gens);
+                }
+            }
+        })
     }
 
     fn redis_key(&self, key: &str) -> String {

@@ -115,6 +115,23 @@ impl Invalidation {
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Raises a tag's generation to at least `generation` (another instance invalidated it);
+    /// true if it changed.
+    pub(crate) fn raise_tag(&self, name: &str, generation: u64) -> bool {
+        if generation == 0 {
+            return false;
+        }
+        let name: Arc<str> = name.into();
+        let previous = self
+            .tag(&name)
+            .generation
+            .fetch_max(generation, Ordering::AcqRel);
+        if previous < generation {
+            self.version.fetch_add(1, Ordering::AcqRel);
+        }
+        previous < generation
+    }
+
     /// A fresh sequence number for an entry about to be loaded or stored.
     pub(crate) fn next_seq(&self) -> u64 {
         self.next_seq.fetch_add(1, Ordering::AcqRel)

@@ -278,3 +278,55 @@ async fn an_instance_started_after_a_tag_invalidation_does_not_serve_what_it_kil
     assert_eq!(fresh.outcome, Outcome::Miss);
     assert_eq!(&fresh.entry.value.body[..], b"new");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_invalidation_on_a_kills_b_s_memory_copy_after_a_generation_sync() {
+    let server = RedisServer::start(&[]);
+    let a = cache_on(&server.url(), "t").await;
+    let tier_b = RedisTier::connect(&server.url(), options("t"))
+        .await
+        .unwrap();
+    let b = TieredCache::builder()
+        .tier(Arc::new(tier_b.clone()))
+        .write_behind(1000, Duration::from_millis(5))
+        .build()
+        .await
+        .unwrap();
+    let key = Key::new("plex|GET|/library/metadata/42");
+    let tagged = policy().with_tag("item:42");
+    let calls = Arc::new(AtomicU32::new(0));
+    a.get_or_load(&key, &tagged, counting_loader(&calls, "old"))
+        .await
+        .unwrap();
+    a.flush().await;
+    let on_b = b
+        .get_or_load(&key, &tagged, counting_loader(&calls, "b"))
+        .await
+        .unwrap();
+    assert_eq!(on_b.outcome, Outcome::Hit(TierKind::Redis));
+    assert!(b.get(&key).await.is_some(), "B holds it in memory");
+
+    a.invalidate_tag("item:42");
+    a.flush().await;
+    // One sync: B learns the generation and its memory copy dies.
+    let gens = tier_b.shared_generations().await.unwrap();
+    assert_eq!(b.raise_tag_generations(&gens), 1);
+    assert!(b.get(&key).await.is_none());
+    let reloaded = b
+        .get_or_load(&key, &tagged, counting_loader(&calls, "new"))
+        .await
+        .unwrap();
+    assert_eq!(reloaded.outcome, Outcome::Miss);
+    assert_eq!(&reloaded.entry.value.body[..], b"new");
+
+    // The background sync does the same on its own.
+    let _sync = tier_b.spawn_generation_sync(&b, Duration::from_millis(10));
+    b.flush().await;
+    a.invalidate_tag("item:42");
+    a.flush().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while b.get(&key).await.is_some() {
+        assert!(Instant::now() < deadline, "B never saw the invalidation");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -166,6 +166,7 @@ impl GatewayBuilder {
         let cache = match self.cache {
             Some(c) => c,
             None => {
+                let mut redis_tier = None;
                 let mut b = TieredCache::builder()
                     .memory_max_bytes(config.memory_max_bytes)
                     .clock(self.clock.clone());
@@ -185,6 +186,7 @@ impl GatewayBuilder {
                         self.clock.clone(),
                     )
                     .await?;
+                    redis_tier = Some(tier.clone());
                     b = b.tier(Arc::new(tier));
                 } else if config.disk_enabled {
                     b = b.disk(config.data_dir.join("cache"), config.disk_max_bytes);
@@ -204,7 +206,12 @@ impl GatewayBuilder {
                         first.guard.background_rate_per_sec.ceil() as u32,
                     );
                 }
-                b.build().await?
+                let cache = b.build().await?;
+                // Invalidations on other instances reach this one's memory tier (docs/redis.md).
+                if let Some(tier) = redis_tier {
+                    tier.spawn_generation_sync(&cache, std::time::Duration::from_millis(100));
+                }
+                cache
             }
         };
         let mut upstreams = Vec::new();
