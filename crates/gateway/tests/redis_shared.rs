@@ -113,3 +113,50 @@ async fn a_wrong_redis_password_is_a_clear_error_at_start() {
     assert!(msg.contains("redis"), "{msg}");
     assert!(!msg.contains("wrong-staple"), "password leaked: {msg}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_on_a_makes_b_ask_the_upstream_again() {
+    let redis = RedisServer::start(&[]);
+    let url = format!("redis://127.0.0.1:{}/0", redis.port);
+    let (upstream, counts) = start_upstream().await;
+    let a = gateway_on(upstream, &url).await;
+    let b = gateway_on(upstream, &url).await;
+
+    assert_eq!(
+        a.get("/library/sections", Some("tok-alice")).await.status(),
+        200
+    );
+    a.gateway.cache().flush().await;
+    assert_eq!(
+        b.get("/library/sections", Some("tok-alice")).await.status(),
+        200
+    );
+    assert_eq!(
+        b.get("/library/sections", Some("tok-alice")).await.status(),
+        200
+    );
+    assert_eq!(
+        counts.count("/library/sections"),
+        1,
+        "B serves from Redis, then memory"
+    );
+
+    // What a webhook for a library change does on A.
+    a.gateway
+        .cache()
+        .invalidate_tag(&cachearr_gateway::tags::sections("plex"));
+    a.gateway.cache().flush().await;
+    // B's generation sync (every 100 ms) kills its memory copy: it asks the upstream again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert_eq!(
+            b.get("/library/sections", Some("tok-alice")).await.status(),
+            200
+        );
+        if counts.count("/library/sections") == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "B never saw A's invalidation");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
