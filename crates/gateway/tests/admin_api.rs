@@ -213,6 +213,30 @@ async fn without_a_configured_token_loopback_mutations_are_open() {
 }
 
 #[tokio::test]
+async fn an_empty_configured_token_fails_closed() {
+    let admin = start(Some(""), &plex_only()).await;
+    for presented in ["", "anything"] {
+        let response = admin
+            .client
+            .post(format!("{}/api/clear", admin.base))
+            .bearer_auth(presented)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    let bare = admin
+        .client
+        .post(format!("{}/api/warm", admin.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 401);
+    assert!(admin.backend.clears.lock().unwrap().is_empty());
+    assert!(admin.backend.warms.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn clear_and_warm_reject_bad_arguments() {
     let admin = start(None, &plex_only()).await;
     let post = |p: &str| admin.client.post(format!("{}{p}", admin.base)).send();

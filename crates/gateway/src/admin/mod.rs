@@ -277,9 +277,15 @@ fn authorize<B: AdminBackend>(
     headers: &HeaderMap,
     query_token: Option<&str>,
 ) -> Result<(), Box<Response>> {
-    let Some(configured) = backend.admin_token().filter(|t| !t.is_empty()) else {
+    let Some(configured) = backend.admin_token() else {
         return Ok(());
     };
+    if configured.is_empty() {
+        // An empty token is a configuration mistake, not "no token": fail closed, since the
+        // listener may have been allowed beyond loopback because a token was "set".
+        let message = "the configured admin token is empty: set a real one to use this endpoint";
+        return Err(Box::new(json_error(StatusCode::UNAUTHORIZED, message)));
+    }
     match presented_token(headers, query_token) {
         Some(presented) if token_matches(configured, presented) => Ok(()),
         presented => {
