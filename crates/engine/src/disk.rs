@@ -40,6 +40,10 @@ const MAX_KEY_LEN: usize = 16 * 1024;
 /// At most this many records are swept or evicted per maintenance pass, so one pass never
 /// holds the writer for long.
 const MAINTENANCE_BATCH: usize = 4096;
+/// Records at least this long are returned by [`DiskTier::get_sync`] without a copy. Equal to
+/// the key-value separation threshold: such records live in blob files (or the memtable),
+/// each in a buffer of its own; smaller ones may be slices of a shared data block.
+const ZERO_COPY_MIN: usize = 4096;
 
 /// The disk tier.
 #[derive(Clone)]
@@ -125,6 +129,10 @@ impl DiskTier {
             // Two cores are shared with the gateway: one background worker is plenty.
             .worker_threads(1)
             .cache_size(32 * 1024 * 1024)
+            // Records reach fjall already compressed by the codec (or judged incompressible
+            // by it); fjall's default LZ4 pass over every journaled value above 4 KiB would
+            // spend a full compression of each large record for nothing.
+            .journal_compression(CompressionType::None)
             .open()
             .map_err(|e| open_err(e.to_string()))?;
         let ks = |name: &str, blobs: bool| {
@@ -192,7 +200,16 @@ impl DiskTier {
             .entries
             .get(key.as_bytes())
             .map_err(store_err)?
-            .map(|v| Bytes::copy_from_slice(&v)))
+            .map(|v| {
+                // Large records (blob files, memtable) come in their own buffer: hand it over
+                // instead of copying it. Small ones may be a slice of a shared data block,
+                // which would pin the whole block while the record lives in memory: copy those.
+                if v.len() >= ZERO_COPY_MIN {
+                    Bytes::from(v)
+                } else {
+                    Bytes::copy_from_slice(&v)
+                }
+            }))
     }
 
     /// Applies a batch synchronously.
@@ -346,7 +363,9 @@ impl DiskInner {
                     }
                     self.remove_into(&mut batch, &mut pending, k, &mut counts)?;
                     let size = record.len() as u32;
-                    batch.insert(&self.entries, k.to_vec(), record.to_vec());
+                    // fjall's values are `Bytes` (feature `bytes_1`): the record is shared with
+                    // the batch and memtable, not copied.
+                    batch.insert(&self.entries, k, record);
                     batch.insert(
                         &self.index,
                         k.to_vec(),
