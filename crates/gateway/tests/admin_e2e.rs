@@ -4,60 +4,18 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
-use std::net::SocketAddr;
+mod sim_gateway;
 
-use cachearr_gateway::{Config, Gateway, Profile};
-use cachearr_sim::{Sim, TestServer};
+use sim_gateway::Running;
 
 const ADMIN_TOKEN: &str = "adm1n-t0ken-for-tests-0123456789";
 
-struct Running {
-    sim: TestServer,
-    proxy: String,
-    admin: String,
-    client: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
 async fn start() -> Running {
-    let sim = Sim::start_plex_for_tests().await.unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let mut config = Config::single(Profile::Plex, &sim.base_url, any).unwrap();
-    config.admin_listen = any;
-    config.admin_token = Some(ADMIN_TOKEN.to_owned());
-    config.data_dir = data.path().to_path_buf();
-    config.upstreams[0].warm = vec!["/library/sections".into(), "/library/onDeck".into()];
-    let bound = Gateway::builder(config)
-        .build()
-        .await
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
-    let admin = format!("http://{}", bound.admin_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
-        let _ = stopped.await;
-    }));
-    Running {
-        sim,
-        proxy,
-        admin,
-        client: reqwest::Client::new(),
-        stop: Some(stop),
-        _data: data,
-    }
+    sim_gateway::start(|config| {
+        config.admin_token = Some(ADMIN_TOKEN.to_owned());
+        config.upstreams[0].warm = vec!["/library/sections".into(), "/library/onDeck".into()];
+    })
+    .await
 }
 
 impl Running {
