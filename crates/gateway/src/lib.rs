@@ -21,6 +21,8 @@
 //! * [`redact`] — token redaction for logs.
 //! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics,
 //!   **owned by `gwadmin`**. The admin listener mounts [`admin_router`], i.e. [`admin::router`].
+//! * [`library`] — the library index per upstream ([`library::UpstreamIndex`]): crawl, search
+//!   answers and matching (issue 5).
 //! * [`prefetch`] — after a listing, fetch what the user opens next (seed 000), owned by
 //!   `gwadmin`; the proxy calls [`prefetch::after_listing`] once a cached read is answered.
 //!
@@ -33,6 +35,7 @@ pub mod admin;
 pub mod config;
 pub mod events;
 pub mod keys;
+pub mod library;
 pub mod metrics;
 pub mod policy;
 pub mod prefetch;
@@ -100,6 +103,8 @@ struct Inner {
     metrics: metrics::Metrics,
     cache: TieredCache,
     upstreams: Vec<Arc<Upstream>>,
+    /// One index handle per upstream, in the same order as `upstreams`.
+    indexes: Vec<Arc<library::UpstreamIndex>>,
     secret: Secret,
     clock: Arc<dyn Clock>,
 }
@@ -220,6 +225,11 @@ impl GatewayBuilder {
                 .map_err(|m| GatewayError::Config(config::ConfigError::Invalid(m)))?;
             upstreams.push(Arc::new(up));
         }
+        let indexes = config
+            .upstreams
+            .iter()
+            .map(|u| Arc::new(library::UpstreamIndex::new(&u.name)))
+            .collect();
         Ok(Gateway {
             inner: Arc::new(Inner {
                 config,
@@ -227,6 +237,7 @@ impl GatewayBuilder {
                 prepared: prepared::PreparedHeaders::new(),
                 cache,
                 upstreams,
+                indexes,
                 secret,
                 clock: self.clock,
             }),
@@ -413,6 +424,11 @@ impl Gateway {
     /// The upstream with this name.
     pub fn upstream(&self, name: &str) -> Option<&Arc<Upstream>> {
         self.inner.upstreams.iter().find(|u| &*u.name == name)
+    }
+
+    /// The library index handle of the upstream with this name.
+    pub fn index(&self, upstream: &str) -> Option<&Arc<library::UpstreamIndex>> {
+        self.inner.indexes.iter().find(|i| i.upstream() == upstream)
     }
 
     /// Bumps tags of one upstream. `tags` may be full tags (`plex:item:5`, from
