@@ -6,6 +6,7 @@
 //! | `GET /api/stats` | per class and tier, upstream requests made and saved, warnings | no |
 //! | `POST /api/clear` | everything, `?tag=T` or `?prefix=P` | yes |
 //! | `POST /api/warm` | the configured warm list for recently seen users | yes |
+//! | `POST /api/match` | a playlist matched against the library index ([`crate::library::matching`]) | yes, unless a media-server user token is sent |
 //! | `GET /metrics` | Prometheus text | no |
 //! | `GET /health`, `GET /ready` | liveness, readiness | no |
 //! | `POST /webhooks/plex[/{upstream}]` | Plex webhook (multipart `payload`) | yes |
@@ -178,7 +179,8 @@ pub struct StatsReport {
 
 /// Builds the admin router for the real gateway.
 pub fn router(gateway: crate::Gateway) -> Router {
-    router_with(Arc::new(GatewayAdmin::new(gateway)))
+    router_with(Arc::new(GatewayAdmin::new(gateway.clone())))
+        .merge(crate::library::matching::router(gateway))
 }
 
 /// Builds the admin router over any backend.
@@ -277,7 +279,17 @@ fn authorize<B: AdminBackend>(
     headers: &HeaderMap,
     query_token: Option<&str>,
 ) -> Result<(), Box<Response>> {
-    let Some(configured) = backend.admin_token() else {
+    authorize_token(backend.admin_token(), headers, query_token)
+}
+
+/// [`authorize`] against a configured token directly (for routes mounted outside
+/// [`router_with`], such as `POST /api/match`).
+pub(crate) fn authorize_token(
+    configured: Option<&str>,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> Result<(), Box<Response>> {
+    let Some(configured) = configured else {
         return Ok(());
     };
     if configured.is_empty() {

@@ -9,6 +9,8 @@
 //! A handle starts empty: until a crawl finishes or a snapshot is loaded, `ready` is `None` and
 //! searches go to the server (seed 004's fallback).
 
+pub mod matching;
+
 use std::sync::{Arc, RwLock};
 
 use cachearr_library::LibraryIndex;
