@@ -81,6 +81,13 @@ pub(crate) struct Slot {
     version: u8,
     added_at: i64,
     updated_at: i64,
+    /// Parent and grandparent server ids (interned: an album's tracks share them).
+    parent: Span,
+    grandparent: Span,
+    /// Track / episode number; [`NONE`] when unknown.
+    index: u32,
+    /// Disc / season number; [`NONE`] when unknown.
+    parent_index: u32,
 }
 
 /// An album (or a show, for episodes): interned by title and album artist.
@@ -503,6 +510,10 @@ impl IndexBuilder {
             version: parsed.version.bits(),
             added_at: record.added_at,
             updated_at: record.updated_at,
+            parent: self.intern(record.parent_id.as_deref().unwrap_or(""))?,
+            grandparent: self.intern(record.grandparent_id.as_deref().unwrap_or(""))?,
+            index: record.index.unwrap_or(NONE),
+            parent_index: record.parent_index.unwrap_or(NONE),
             ..Slot::default()
         };
 
@@ -1329,6 +1340,26 @@ impl<'a> ItemView<'a> {
         self.slot.updated_at
     }
 
+    /// The parent's server id (album of a track, season of an episode, artist of an album).
+    pub fn parent_id(&self) -> Option<&'a str> {
+        Some(self.str(self.slot.parent)).filter(|id| !id.is_empty())
+    }
+
+    /// The grandparent's server id (artist of a track, show of an episode).
+    pub fn grandparent_id(&self) -> Option<&'a str> {
+        Some(self.str(self.slot.grandparent)).filter(|id| !id.is_empty())
+    }
+
+    /// Track or episode number.
+    pub fn index(&self) -> Option<u32> {
+        (self.slot.index != NONE).then_some(self.slot.index)
+    }
+
+    /// Disc number of a track, season number of an episode.
+    pub fn parent_index(&self) -> Option<u32> {
+        (self.slot.parent_index != NONE).then_some(self.slot.parent_index)
+    }
+
     /// The item as an owned record.
     pub fn to_record(&self) -> ItemRecord {
         ItemRecord {
@@ -1350,6 +1381,10 @@ impl<'a> ItemView<'a> {
             isrc: self.isrc().map(str::to_string),
             added_at: self.added_at(),
             updated_at: self.updated_at(),
+            parent_id: self.parent_id().map(str::to_string),
+            grandparent_id: self.grandparent_id().map(str::to_string),
+            index: self.index(),
+            parent_index: self.parent_index(),
         }
     }
 }
@@ -1390,6 +1425,10 @@ mod tests {
         ];
         records[0].musicbrainz_ids = vec!["mbid://0E8A7F6B-9E0A-4C0B-8C77-5A6F1E1D2C3B".into()];
         records[0].isrc = Some("GB-AYE-68-00001".into());
+        records[0].parent_id = Some("a1".into());
+        records[0].grandparent_id = Some("artist-1".into());
+        records[0].index = Some(7);
+        records[0].parent_index = Some(2);
         let mut album = ItemRecord::track("a1", "music", "The Beatles", "Hey Jude");
         album.kind = ItemKind::Album;
         records.push(album);
@@ -1438,6 +1477,11 @@ mod tests {
             record.file_path.as_deref(),
             Some("/music/The Beatles/Hey Jude/Hey Jude.flac")
         );
+        assert_eq!(record.parent_id.as_deref(), Some("a1"));
+        assert_eq!(record.grandparent_id.as_deref(), Some("artist-1"));
+        assert_eq!((record.index, record.parent_index), (Some(7), Some(2)));
+        let other = index.by_id("2", &all).unwrap();
+        assert_eq!((other.parent_id(), other.index()), (None, None));
         let rebuilt = LibraryIndex::build(&index.records().collect::<Vec<_>>()).unwrap();
         assert_eq!(rebuilt.len(), index.len());
         assert_eq!(rebuilt.by_id("1", &all).unwrap().to_record(), record);

@@ -95,6 +95,17 @@ pub struct ItemRecord {
     pub added_at: i64,
     /// When the item last changed (epoch seconds); a change drops remembered matches.
     pub updated_at: i64,
+    /// The parent's server id: the album of a track, the season of an episode, the artist of
+    /// an album (Plex `parentRatingKey`, Jellyfin `AlbumId` / `SeasonId` / `ParentId`).
+    pub parent_id: Option<String>,
+    /// The grandparent's server id: the artist of a track, the show of an episode (Plex
+    /// `grandparentRatingKey`, Jellyfin `AlbumArtists[0].Id` / `SeriesId`).
+    pub grandparent_id: Option<String>,
+    /// Track number or episode number (Plex `index`, Jellyfin `IndexNumber`).
+    pub index: Option<u32>,
+    /// Disc number of a track, season number of an episode (Plex `parentIndex`, Jellyfin
+    /// `ParentIndexNumber`).
+    pub parent_index: Option<u32>,
 }
 
 impl ItemRecord {
@@ -115,6 +126,10 @@ impl ItemRecord {
             isrc: None,
             added_at: 0,
             updated_at: 0,
+            parent_id: None,
+            grandparent_id: None,
+            index: None,
+            parent_index: None,
         }
     }
 }

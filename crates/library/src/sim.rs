@@ -73,6 +73,20 @@ pub fn record_of(item: &Item<'_>) -> Option<ItemRecord> {
         isrc: None,
         added_at: i64::from(item.added_at()),
         updated_at: i64::from(item.updated_at()),
+        parent_id: parent.map(|p| p.id().to_string()),
+        grandparent_id: match kind {
+            ItemKind::Track | ItemKind::Episode => grandparent.map(|g| g.id().to_string()),
+            _ => None,
+        },
+        index: match kind {
+            ItemKind::Track | ItemKind::Episode => Some(item.index()).filter(|n| *n > 0),
+            _ => None,
+        },
+        parent_index: match kind {
+            ItemKind::Track => Some(item.disc()).filter(|n| *n > 0),
+            ItemKind::Episode => parent.map(|season| season.index()),
+            _ => None,
+        },
     })
 }
 

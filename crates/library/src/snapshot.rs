@@ -1,6 +1,6 @@
 //! The on-disk snapshot of a [`LibraryIndex`], loaded at start without a re-crawl.
 //!
-//! # Format (version 1)
+//! # Format (version 2)
 //! ```text
 //! magic    16 bytes  "cachearr-libidx\n"
 //! version   4 bytes  u32 little-endian (this module's FORMAT_VERSION)
@@ -28,7 +28,9 @@ use crate::index::{IndexData, LibraryIndex};
 
 const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// The snapshot format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// History: 1, the first; 2, items carry parent / grandparent ids, index and parent index.
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.
@@ -147,6 +149,10 @@ mod tests {
             );
             record.file_path = Some(format!("/m/{n}.mp3"));
             record.updated_at = n;
+            record.parent_id = Some(format!("album-{}", n / 10));
+            record.grandparent_id = Some(format!("artist-{}", n % 7));
+            record.index = Some(n as u32 % 10 + 1);
+            record.parent_index = (n % 2 == 0).then_some(1);
             records.push(record);
         }
         LibraryIndex::build(&records).unwrap()
