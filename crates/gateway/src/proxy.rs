@@ -20,7 +20,7 @@ use hyper::body::Incoming;
 
 use crate::Gateway;
 use crate::keys::{KeyInput, build_key, token_of};
-use crate::policy::{Decision, ResolvedPolicy, Scope};
+use crate::policy::{Class, Decision, ResolvedPolicy, Scope};
 use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
 use crate::users::{UserRecord, Users};
 
@@ -73,6 +73,14 @@ pub(crate) async fn handle(
             tags,
             user_state,
         } if req.method() == Method::GET => {
+            // Search routes (and `…/all?title=`) are answered from the library index when it
+            // can; otherwise they go on unchanged (issue 5).
+            if matches!(policy.class, Class::Search | Class::Listing)
+                && let Some(resp) =
+                    crate::library::answer::try_answer(&gw, &up, &req, started).await
+            {
+                return resp;
+            }
             serve_cached(&gw, &up, req, peer, policy, tags, user_state, started).await
         }
         Decision::Write {
@@ -1045,6 +1053,23 @@ pub(crate) async fn background_fetch(
     user: &Arc<UserRecord>,
     path_and_query: &str,
 ) -> Result<Outcome, crate::GatewayError> {
+    fetch_as_user(gw, up, user, path_and_query, HeaderMap::new(), false)
+        .await
+        .map(|lookup| lookup.outcome)
+}
+
+/// Reads `path_and_query` through the cache as `user` (the user's identity headers, their
+/// token and `extra` headers, which take precedence), under the route's own policy, key and
+/// tags: the same entry a client request for it would use. `foreground` loads on the client
+/// budget (the answer is awaited by a client), otherwise on the background budget.
+pub(crate) async fn fetch_as_user(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path_and_query: &str,
+    extra: HeaderMap,
+    foreground: bool,
+) -> Result<Lookup, crate::GatewayError> {
     let uri: http::Uri = path_and_query.parse().map_err(|_| {
         crate::GatewayError::BadRequest(format!("{path_and_query:?} is not a path"))
     })?;
@@ -1074,6 +1099,9 @@ pub(crate) async fn background_fetch(
             }
         }
     }
+    for (name, value) in &extra {
+        headers.insert(name.clone(), value.clone());
+    }
     let scope_user = match policy.scope {
         Scope::User => Some(user.hash),
         Scope::Shared => None,
@@ -1102,15 +1130,16 @@ pub(crate) async fn background_fetch(
         uri: uri.clone(),
         client_headers: headers,
         peer: SocketAddr::from(([127, 0, 0, 1], 0)),
-        answered: AtomicBool::new(true),
+        answered: AtomicBool::new(!foreground),
         upstream_us: AtomicU64::new(0),
     });
-    let lookup = gw
+    let result = gw
         .cache()
-        .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(state)))
-        .await
-        .map_err(|e| crate::GatewayError::Upstream(e.to_string()))?;
-    Ok(lookup.outcome)
+        .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(state.clone())))
+        .await;
+    // Later calls of this loader are background refreshes.
+    state.answered.store(true, Ordering::Release);
+    result.map_err(|e| crate::GatewayError::Upstream(e.to_string()))
 }
 
 #[cfg(test)]

@@ -9,7 +9,12 @@
 //! A handle starts empty: until a crawl finishes or a snapshot is loaded, `ready` is `None` and
 //! searches go to the server (seed 004's fallback).
 
+pub(crate) mod answer;
 pub mod matching;
+pub mod playstate;
+pub mod render_plex;
+pub mod titles;
+pub mod visibility;
 
 use std::sync::{Arc, RwLock};
 

@@ -1,0 +1,625 @@
+//! Answering search routes from the library index (issue 5, seed 004).
+//!
+//! Routes: Plex `/library/sections/{id}/search`, `/hubs/search` and
+//! `/library/sections/{id}/all` with a `title=` (contains) or `title==` (exact) filter;
+//! Jellyfin `/Items` and `/Users/{id}/Items` with `SearchTerm=`, and `/Search/Hints`.
+//!
+//! [`try_answer`] is called by the proxy for every cacheable GET of the search and listing
+//! classes. It answers only when everything needed is at hand: the index is ready, the route
+//! and every parameter are understood, the user's sections are known (see [`visibility`]) and
+//! the index holds every section the answer spans. Otherwise it returns `None` and the request
+//! goes on to the cache and the server unchanged — seed 004's fallback. An answer is never
+//! wrong about visibility: only sections the server listed for this user's token are searched.
+//!
+//! Matching follows the servers (case- and accent-insensitive substring of the title; see
+//! [`titles`]), ranking the simple exact / prefix / contains order; the rendering is in
+//! [`render_plex`] and [`render_jellyfin`].
+//!
+//! [`visibility`]: super::visibility
+//! [`titles`]: super::titles
+//! [`render_plex`]: super::render_plex
+//! [`render_jellyfin`]: super::render_jellyfin
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use cachearr_library::index::ItemView;
+use cachearr_library::{ItemKind, LibraryIndex, Visibility};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{Either, Full};
+
+use super::playstate;
+use super::render_plex::{self as plex, El};
+use super::titles::{self, FoldedTitles, Rank, TitleHit};
+use super::visibility::{UserSection, UserSections, user_sections};
+use crate::Gateway;
+use crate::keys::token_of;
+use crate::policy::Profile;
+use crate::proxy::ProxyBody;
+use crate::upstream::Upstream;
+use crate::users::UserRecord;
+
+/// What `Cache-Status` says of an answer from the index.
+pub(crate) const CACHE_STATUS_INDEX: &str = "cachearr; hit; detail=index";
+
+/// Answers `req` from the index if it can; `None` sends it on to the cache and the server.
+pub(crate) async fn try_answer<B>(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    req: &Request<B>,
+    started: Instant,
+) -> Option<Response<ProxyBody>> {
+    let route = match up.profile {
+        Profile::Plex => PlexRoute::parse(req.uri().path(), req.uri().query())?,
+        Profile::Jellyfin => return None,
+    };
+    let Some(index) = gw.index(&up.name).and_then(|i| i.ready()) else {
+        tracing::debug!(upstream = %up.name, "search goes to the server: the index is not ready");
+        return None;
+    };
+    let token = token_of(up.profile, req.headers(), req.uri().query())?;
+    let now = gw.clock().now_ms();
+    let user = up
+        .users
+        .touch(&up.name, gw.secret().user_of(&token), &token, now);
+    drop(token);
+    let sections = user_sections(gw, up, &user).await?;
+    let folded = titles::folded(&index).await?;
+    let ctx = Ctx {
+        gw,
+        up,
+        user: &user,
+        index: &index,
+        folded: &folded,
+        sections: &sections,
+        headers: req.headers(),
+    };
+    let answer = match route {
+        PlexRoute::SectionSearch { section, params } => ctx.plex_section_search(&section, &params),
+        PlexRoute::HubSearch { params } => ctx.plex_hub_search(&params),
+        PlexRoute::SectionAll { section, params } => ctx.plex_section_all(&section, &params),
+    }?;
+    let answer = ctx.fill_play_state(answer).await;
+    let resp = respond(answer, started);
+    gw.metrics().observe_request(
+        &up.metrics_name,
+        "search",
+        "hit",
+        started.elapsed().as_secs_f64(),
+    );
+    Some(resp)
+}
+
+/// A recognised route and its decoded query.
+enum PlexRoute {
+    SectionSearch {
+        section: String,
+        params: Vec<(String, String)>,
+    },
+    HubSearch {
+        params: Vec<(String, String)>,
+    },
+    SectionAll {
+        section: String,
+        params: Vec<(String, String)>,
+    },
+}
+
+impl PlexRoute {
+    fn parse(path: &str, query: Option<&str>) -> Option<PlexRoute> {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let params = || -> Vec<(String, String)> {
+            form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect()
+        };
+        if path == "/hubs/search" {
+            return Some(PlexRoute::HubSearch { params: params() });
+        }
+        let rest = path.strip_prefix("/library/sections/")?;
+        let (section, tail) = rest.split_once('/')?;
+        if section.is_empty() || !section.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        match tail {
+            "search" => Some(PlexRoute::SectionSearch {
+                section: section.to_string(),
+                params: params(),
+            }),
+            // Cheap test first: `/all` is the busiest listing route.
+            "all" if query.is_some_and(|q| q.contains("title")) => Some(PlexRoute::SectionAll {
+                section: section.to_string(),
+                params: params(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Parameters every Plex client sends that do not change the answer.
+fn plex_ignorable(name: &str) -> bool {
+    name.starts_with("X-Plex-")
+        || (name.starts_with("include") && name != "includeGuids" && name != "includeMeta")
+        || name.starts_with("exclude")
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A ready answer: body, content type, paging headers.
+pub(crate) struct Answer {
+    body: AnswerBody,
+    content_type: &'static str,
+    /// Plex `(start, total)` for `X-Plex-Container-Start` / `-Total-Size`.
+    plex_paging: Option<(usize, usize)>,
+}
+
+/// The document before play state is filled in and it is serialised.
+enum AnswerBody {
+    Plex {
+        doc: El,
+        json: bool,
+        /// Item ids whose play state to look up, with their element's path in `doc`
+        /// (hub index or `None` for the container itself, then child index).
+        items: Vec<(Option<usize>, usize, String)>,
+    },
+}
+
+struct Ctx<'a> {
+    gw: &'a Gateway,
+    up: &'a Arc<Upstream>,
+    user: &'a Arc<UserRecord>,
+    index: &'a Arc<LibraryIndex>,
+    folded: &'a FoldedTitles,
+    sections: &'a UserSections,
+    headers: &'a HeaderMap,
+}
+
+/// `Some(n)` for a number, `Some(None)` when absent or empty, `None` for garbage.
+fn number(v: Option<&str>) -> Option<Option<usize>> {
+    match v.map(str::trim) {
+        None | Some("") => Some(None),
+        Some(v) => v.parse().ok().map(Some),
+    }
+}
+
+impl Ctx<'_> {
+    fn json(&self) -> bool {
+        self.headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/json"))
+    }
+
+    /// Plex paging: `X-Plex-Container-Start` / `-Size` from the header or the query.
+    fn plex_paging(&self, params: &[(String, String)]) -> Option<(Option<usize>, Option<usize>)> {
+        let get = |name: &str| {
+            let v = self
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| param(params, name));
+            number(v)
+        };
+        Some((
+            get("X-Plex-Container-Start")?,
+            get("X-Plex-Container-Size")?,
+        ))
+    }
+
+    /// The sections to search: the visible ones (optionally one), each of which the index
+    /// must hold. `None` when the index cannot answer for them.
+    fn indexed(&self, only: Option<&str>) -> Option<Vec<&UserSection>> {
+        let held = self.index.section_ids();
+        let mut out = Vec::new();
+        for s in &self.sections.sections {
+            if only.is_some_and(|id| id != s.id) {
+                continue;
+            }
+            if plex::section_kinds(&s.kind).is_empty() && self.up.profile == Profile::Plex {
+                // Photo and other sections hold nothing the searched kinds include.
+                continue;
+            }
+            if !held.contains(&s.id.as_str()) {
+                return None;
+            }
+            out.push(s);
+        }
+        Some(out)
+    }
+
+    fn view(&self, hit: &TitleHit) -> Option<ItemView<'_>> {
+        let everything = Visibility::everything();
+        // Visibility was applied by the section filter of the title search; the hit's
+        // section is re-checked by the caller against the user's sections.
+        self.index.item(hit.item, &everything)
+    }
+
+    /// `/library/sections/{id}/search?type=&query=`.
+    fn plex_section_search(&self, section: &str, params: &[(String, String)]) -> Option<Answer> {
+        for (k, _) in params {
+            if !(plex_ignorable(k) || matches!(k.as_str(), "type" | "query" | "title" | "limit")) {
+                return None;
+            }
+        }
+        let s = self.sections.get(section)?;
+        let kind = match param(params, "type").filter(|t| !t.is_empty()) {
+            Some(t) => plex::kind_of_type(t)?,
+            None => plex::top_kind(&s.kind)?,
+        };
+        if !plex::section_kinds(&s.kind).contains(&kind) {
+            return None;
+        }
+        let query = param(params, "query").or_else(|| param(params, "title"))?;
+        let limit = number(param(params, "limit"))?;
+        let sections = self.indexed(Some(section))?;
+        let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+        let mut hits = self.folded.find(query.trim(), &[kind], &ids, false);
+        self.sort_plex_search(&mut hits);
+        if let Some(limit) = limit {
+            hits.truncate(limit);
+        }
+        let container = El::new("MediaContainer")
+            .a("allowSync", true)
+            .a("identifier", "com.plexapp.plugins.library")
+            .a("librarySectionID", plex_number(&s.id))
+            .a("librarySectionTitle", s.title.as_str())
+            .a("librarySectionUUID", s.uuid.clone().unwrap_or_default())
+            .a("mediaTagPrefix", "/system/bundle/media/flags/")
+            .a("title1", s.title.as_str())
+            .a("title2", format!("Search for '{query}'"));
+        self.plex_page(container, &hits, params)
+    }
+
+    /// `/library/sections/{id}/all?title=` / `title==` (with `type=`, paging, `limit=`).
+    fn plex_section_all(&self, section: &str, params: &[(String, String)]) -> Option<Answer> {
+        let mut filter: Option<(bool, &str)> = None;
+        for (k, v) in params {
+            match k.as_str() {
+                "title" if filter.is_none() => {
+                    filter = Some(match v.strip_prefix('=') {
+                        Some(exact) => (true, exact),
+                        None => (false, v.as_str()),
+                    });
+                }
+                "title=" if filter.is_none() => filter = Some((true, v.as_str())),
+                "type" | "limit" => {}
+                k if plex_ignorable(k) => {}
+                _ => return None,
+            }
+        }
+        let (exact, value) = filter?;
+        let s = self.sections.get(section)?;
+        let kind = match param(params, "type").filter(|t| !t.is_empty()) {
+            Some(t) => plex::kind_of_type(t)?,
+            None => plex::top_kind(&s.kind)?,
+        };
+        if !plex::section_kinds(&s.kind).contains(&kind) {
+            return None;
+        }
+        let limit = number(param(params, "limit"))?;
+        let sections = self.indexed(Some(section))?;
+        let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+        // `a,b` means either, as Plex reads a filter value.
+        let mut hits: Vec<TitleHit> = Vec::new();
+        if value.split(',').any(str::is_empty) {
+            // An empty alternative matches everything: the server's plain listing.
+            return None;
+        }
+        for alt in value.split(',') {
+            let found = if exact {
+                self.folded.find_exact(alt, &[kind], &ids)
+            } else {
+                self.folded.find(alt, &[kind], &ids, false)
+            };
+            hits.extend(found);
+        }
+        hits.sort_by_key(|h| h.item);
+        hits.dedup_by_key(|h| h.item);
+        // Plex lists by sort title; the year and the id break ties.
+        let mut keyed: Vec<(String, u16, u64, TitleHit)> = hits
+            .drain(..)
+            .filter_map(|h| {
+                let v = self.view(&h)?;
+                Some((
+                    titles::fold(plex::title_sort(v.title())),
+                    v.year().unwrap_or(0),
+                    v.id().parse::<u64>().unwrap_or(u64::MAX),
+                    h,
+                ))
+            })
+            .collect();
+        keyed.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
+        let mut hits: Vec<TitleHit> = keyed.into_iter().map(|k| k.3).collect();
+        if let Some(limit) = limit {
+            hits.truncate(limit);
+        }
+        let art = format!("/:/resources/{}-fanart.jpg", s.kind);
+        let thumb = format!("/:/resources/{}.png", s.kind);
+        let container = El::new("MediaContainer")
+            .a("allowSync", true)
+            .a("art", art)
+            .a("identifier", "com.plexapp.plugins.library")
+            .a("librarySectionID", plex_number(&s.id))
+            .a("librarySectionTitle", s.title.as_str())
+            .a("librarySectionUUID", s.uuid.clone().unwrap_or_default())
+            .a("mediaTagPrefix", "/system/bundle/media/flags/")
+            .a("thumb", thumb)
+            .a("title1", s.title.as_str())
+            .a("title2", "All")
+            .a("viewGroup", plex::type_name(kind));
+        self.plex_page(container, &hits, params)
+    }
+
+    /// Exact, then prefix, then contains; ties by id (numerically).
+    fn sort_plex_search(&self, hits: &mut [TitleHit]) {
+        let id_of = |h: &TitleHit| {
+            self.view(h)
+                .and_then(|v| v.id().parse::<u64>().ok())
+                .unwrap_or(u64::MAX)
+        };
+        hits.sort_by_cached_key(|h| (h.rank, id_of(h), h.item));
+    }
+
+    /// The page of `hits` asked for, in `container` (`size`, and `totalSize`/`offset` when
+    /// paged, first as Plex writes them).
+    fn plex_page(
+        &self,
+        mut container: El,
+        hits: &[TitleHit],
+        params: &[(String, String)],
+    ) -> Option<Answer> {
+        let (start, size) = self.plex_paging(params)?;
+        let total = hits.len();
+        let from = start.unwrap_or(0).min(total);
+        let to = size.map_or(total, |s| from.saturating_add(s).min(total));
+        let paged = start.is_some() || size.is_some();
+        let mut items = Vec::new();
+        for hit in &hits[from..to] {
+            let view = self.view(hit)?;
+            let section = self.sections.get(view.section_id())?;
+            items.push((None, container.kids.len(), view.id().to_string()));
+            container.kids.push(plex::item_el(&view, section, None));
+        }
+        let mut head = vec![("size", plex::V::from(container.kids.len()))];
+        if paged {
+            head.push(("totalSize", plex::V::from(total)));
+            head.push(("offset", plex::V::from(from)));
+        }
+        container.attrs.splice(0..0, head);
+        let json = self.json();
+        Some(Answer {
+            body: AnswerBody::Plex {
+                doc: container,
+                json,
+                items,
+            },
+            content_type: plex_content_type(json),
+            plex_paging: paged.then_some((from, total)),
+        })
+    }
+
+    /// `/hubs/search?query=&limit=&sectionId=`: one hub per type with results, `limit` per
+    /// hub (default 3).
+    fn plex_hub_search(&self, params: &[(String, String)]) -> Option<Answer> {
+        for (k, _) in params {
+            if !(plex_ignorable(k) || matches!(k.as_str(), "query" | "limit" | "sectionId")) {
+                return None;
+            }
+        }
+        let query = param(params, "query")?;
+        let limit = number(param(params, "limit"))?.unwrap_or(3);
+        let only = param(params, "sectionId").filter(|s| !s.is_empty());
+        if let Some(id) = only {
+            id.parse::<u32>().ok()?;
+        }
+        let sections = self.indexed(only)?;
+        // Shows are not in the index: a search spanning a show section goes to the server,
+        // which would list matching shows in a hub of their own.
+        if sections.iter().any(|s| s.kind == "show") {
+            return None;
+        }
+        let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+        let mut doc = El::new("MediaContainer");
+        let mut items = Vec::new();
+        for kind in [
+            ItemKind::Movie,
+            ItemKind::Episode,
+            ItemKind::Artist,
+            ItemKind::Album,
+            ItemKind::Track,
+        ] {
+            let mut hits = self.folded.find(query.trim(), &[kind], &ids, false);
+            if hits.is_empty() {
+                continue;
+            }
+            self.sort_plex_search(&mut hits);
+            let name = plex::type_name(kind);
+            let shown = hits.len().min(limit);
+            let mut hub = El::new("Hub")
+                .a("title", hub_title(kind))
+                .a("type", name)
+                .a("hubIdentifier", name)
+                .a("context", format!("hub.{name}"))
+                .a("size", shown)
+                .a("more", hits.len() > limit)
+                .a("style", "shelf");
+            for hit in hits.iter().take(limit) {
+                let view = self.view(hit)?;
+                let section = self.sections.get(view.section_id())?;
+                let score = match hit.rank {
+                    Rank::Exact => "1.00000",
+                    Rank::Prefix => "0.80000",
+                    Rank::Contains => "0.50000",
+                };
+                let mut e = plex::item_el(&view, section, None).a("score", score);
+                if kind == ItemKind::Track {
+                    e = e
+                        .a("reason", "section")
+                        .a("reasonTitle", section.title.as_str())
+                        .a("reasonID", plex_number(&section.id));
+                }
+                items.push((Some(doc.kids.len()), hub.kids.len(), view.id().to_string()));
+                hub.kids.push(e);
+            }
+            doc.kids.push(hub);
+        }
+        doc.attrs.insert(0, ("size", plex::V::from(doc.kids.len())));
+        let json = self.json();
+        Some(Answer {
+            body: AnswerBody::Plex { doc, json, items },
+            content_type: plex_content_type(json),
+            plex_paging: None,
+        })
+    }
+
+    /// Copies the user's cached play state into the items of `answer`.
+    async fn fill_play_state(&self, mut answer: Answer) -> Answer {
+        match &mut answer.body {
+            AnswerBody::Plex { doc, items, .. } => {
+                for (hub, at, id) in items.iter() {
+                    let Some(state) = playstate::cached_plex(self.gw, self.up, self.user, id).await
+                    else {
+                        continue;
+                    };
+                    let el = match hub {
+                        Some(h) => doc.kids.get_mut(*h).and_then(|hub| hub.kids.get_mut(*at)),
+                        None => doc.kids.get_mut(*at),
+                    };
+                    if let Some(el) = el {
+                        let taken = std::mem::replace(el, El::new("x"));
+                        *el = insert_play_state(taken, &state);
+                    }
+                }
+            }
+        }
+        answer
+    }
+}
+
+/// Puts the play state where the server writes it: after `index`/`parentIndex` and before
+/// `year` (i.e. before the first of the attributes that follow it).
+fn insert_play_state(el: El, state: &playstate::PlayState) -> El {
+    let at = el
+        .attrs
+        .iter()
+        .position(|(k, _)| {
+            matches!(
+                *k,
+                "year" | "thumb" | "art" | "duration" | "addedAt" | "parentYear"
+            )
+        })
+        .unwrap_or(el.attrs.len());
+    let mut tail = El::keyed(el.tag, el.json_key);
+    tail = state.plex_attrs(tail);
+    let mut el = el;
+    let extra = std::mem::take(&mut tail.attrs);
+    el.attrs.splice(at..at, extra);
+    el
+}
+
+fn hub_title(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Movie => "Movies",
+        ItemKind::Episode => "Episodes",
+        ItemKind::Artist => "Artists",
+        ItemKind::Album => "Albums",
+        ItemKind::Track => "Tracks",
+    }
+}
+
+fn plex_number(id: &str) -> plex::V {
+    id.parse::<i64>()
+        .map_or_else(|_| plex::V::S(id.to_string()), plex::V::I)
+}
+
+fn plex_content_type(json: bool) -> &'static str {
+    if json {
+        "application/json"
+    } else {
+        "text/xml;charset=utf-8"
+    }
+}
+
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+
+fn respond(answer: Answer, started: Instant) -> Response<ProxyBody> {
+    let (body, plex_protocol) = match answer.body {
+        AnswerBody::Plex { doc, json, .. } => {
+            let text = if json { doc.to_json() } else { doc.to_xml() };
+            (text, true)
+        }
+    };
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body))));
+    *resp.status_mut() = StatusCode::OK;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
+    if plex_protocol {
+        h.insert("x-plex-protocol", HeaderValue::from_static("1.0"));
+    }
+    if let Some((start, total)) = answer.plex_paging {
+        h.insert("x-plex-container-start", HeaderValue::from(start));
+        h.insert("x-plex-container-total-size", HeaderValue::from(total));
+    }
+    h.insert(X_CACHE, HeaderValue::from_static("HIT"));
+    h.insert(CACHE_STATUS, HeaderValue::from_static(CACHE_STATUS_INDEX));
+    h.insert(header::AGE, HeaderValue::from(0u32));
+    let timing = format!(
+        "cache;dur={:.3};desc=\"index\"",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    if let Ok(v) = HeaderValue::from_str(&timing) {
+        h.insert(SERVER_TIMING, v);
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_recognised() {
+        assert!(matches!(
+            PlexRoute::parse("/hubs/search", Some("query=a")),
+            Some(PlexRoute::HubSearch { .. })
+        ));
+        assert!(matches!(
+            PlexRoute::parse("/library/sections/3/search", Some("type=10&query=a")),
+            Some(PlexRoute::SectionSearch { .. })
+        ));
+        assert!(matches!(
+            PlexRoute::parse("/library/sections/3/all", Some("type=10&title=a")),
+            Some(PlexRoute::SectionAll { .. })
+        ));
+        assert!(PlexRoute::parse("/library/sections/3/all", Some("type=10")).is_none());
+        assert!(PlexRoute::parse("/library/sections/x/search", Some("query=a")).is_none());
+        assert!(PlexRoute::parse("/library/sections/3/recentlyAdded", None).is_none());
+    }
+
+    #[test]
+    fn play_state_goes_before_year() {
+        let el = El::keyed("Track", "Metadata")
+            .a("ratingKey", "1")
+            .a("year", 2000u32)
+            .a("addedAt", 5u32);
+        let state = playstate::PlayState {
+            view_count: Some(2),
+            ..Default::default()
+        };
+        let el = insert_play_state(el, &state);
+        let names: Vec<&str> = el.attrs.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, vec!["ratingKey", "viewCount", "year", "addedAt"]);
+    }
+}

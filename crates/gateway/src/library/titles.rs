@@ -1,0 +1,351 @@
+//! Server-semantics title search over an installed [`LibraryIndex`].
+//!
+//! Plex's and Jellyfin's search endpoints match a query as a case- and accent-insensitive
+//! *substring* of the title (Jellyfin's `/Items?SearchTerm=` also of the original title).
+//! The index's own ranked search is word-based over normalised titles (leading "The",
+//! punctuation and edition noise dropped), which suits matching but would return a
+//! different set than the server. So answering uses this side structure: every item's folded
+//! title in one byte arena, separated by NUL, scanned with a SIMD substring search
+//! (`memchr::memmem`). At a million items that is one pass over ~25 MB (a few ms); a typical
+//! library of tens of thousands of tracks takes well under a millisecond.
+//!
+//! Built once per installed index (the index is immutable; a rebuild installs a new one) and
+//! kept next to it, keyed by the index's address and checked through a `Weak`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use cachearr_library::index::ItemNo;
+use cachearr_library::{ItemKind, LibraryIndex, Visibility};
+
+/// Lower-cases and strips accents the way the servers compare search text (Latin-1 and
+/// Latin Extended-A letters to their base letter, `ß`→`ss`, `æ`→`ae`, `œ`→`oe`, curly
+/// apostrophes to `'`; everything else lower-cased).
+pub fn fold_into(text: &str, out: &mut String) {
+    out.clear();
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        let base = match c {
+            'À'..='Å' | 'à'..='å' | 'Ā'..='ą' => 'a',
+            'Ç' | 'ç' | 'Ć'..='č' => 'c',
+            'Ď'..='đ' => 'd',
+            'È'..='Ë' | 'è'..='ë' | 'Ē'..='ě' => 'e',
+            'Ĝ'..='ģ' => 'g',
+            'Ì'..='Ï' | 'ì'..='ï' | 'Ĩ'..='ı' => 'i',
+            'Ñ' | 'ñ' | 'Ń'..='ň' => 'n',
+            'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'Ō'..='ő' => 'o',
+            'Ŕ'..='ř' => 'r',
+            'Ś'..='š' => 's',
+            'ß' => {
+                out.push_str("ss");
+                continue;
+            }
+            'Ţ'..='ŧ' => 't',
+            'Ù'..='Ü' | 'ù'..='ü' | 'Ũ'..='ų' => 'u',
+            'Ý' | 'ý' | 'ÿ' | 'Ÿ' => 'y',
+            'Ź'..='ž' => 'z',
+            'Ł' | 'ł' => 'l',
+            'Æ' | 'æ' => {
+                out.push_str("ae");
+                continue;
+            }
+            'Œ' | 'œ' => {
+                out.push_str("oe");
+                continue;
+            }
+            '’' | '‘' => '\'',
+            other => {
+                out.extend(other.to_lowercase());
+                continue;
+            }
+        };
+        out.push(base);
+    }
+}
+
+/// [`fold_into`] into a new string.
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    fold_into(text, &mut out);
+    out
+}
+
+/// How a title matched the query (best first), as both servers' simple rankers order it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rank {
+    /// The whole title.
+    Exact = 0,
+    /// The start of the title.
+    Prefix = 1,
+    /// Anywhere in the title (or, for Jellyfin items, in the original title).
+    Contains = 2,
+}
+
+/// One match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TitleHit {
+    /// The item.
+    pub item: ItemNo,
+    /// How it matched.
+    pub rank: Rank,
+}
+
+/// Folded titles (and track artists that differ from the album artist, Plex's
+/// `originalTitle`) of every item, in index order.
+#[derive(Debug)]
+pub struct FoldedTitles {
+    /// `\0title\0title…\0`: item `i`'s title is `titles[starts[i]..starts[i + 1] - 1]`.
+    titles: Vec<u8>,
+    starts: Vec<u32>,
+    originals: Vec<u8>,
+    original_starts: Vec<u32>,
+    /// Per item: kind code and section position in `sections`.
+    kinds: Vec<ItemKind>,
+    sections: Vec<u16>,
+    section_ids: Vec<String>,
+}
+
+impl FoldedTitles {
+    /// Folds every title of `index`.
+    pub fn build(index: &LibraryIndex) -> FoldedTitles {
+        let everything = Visibility::everything();
+        let mut titles = Vec::with_capacity(index.stats().text_bytes / 3 + 16);
+        let mut originals = Vec::new();
+        let mut starts = Vec::with_capacity(index.len() + 1);
+        let mut original_starts = Vec::with_capacity(index.len() + 1);
+        let mut kinds = Vec::with_capacity(index.len());
+        let mut sections = Vec::with_capacity(index.len());
+        let mut section_ids: Vec<String> = Vec::new();
+        let mut buf = String::new();
+        titles.push(0);
+        originals.push(0);
+        for item in 0..index.len() as u32 {
+            starts.push(titles.len() as u32);
+            original_starts.push(originals.len() as u32);
+            if let Some(view) = index.item(ItemNo(item), &everything) {
+                fold_into(view.title(), &mut buf);
+                titles.extend_from_slice(buf.as_bytes());
+                if let Some(original) = original_title(&view) {
+                    fold_into(original, &mut buf);
+                    originals.extend_from_slice(buf.as_bytes());
+                }
+                kinds.push(view.kind());
+                let section = view.section_id();
+                let at = match section_ids.iter().position(|s| s == section) {
+                    Some(at) => at,
+                    None => {
+                        section_ids.push(section.to_string());
+                        section_ids.len() - 1
+                    }
+                };
+                sections.push(u16::try_from(at).unwrap_or(u16::MAX));
+            } else {
+                kinds.push(ItemKind::Track);
+                sections.push(u16::MAX);
+            }
+            titles.push(0);
+            originals.push(0);
+        }
+        starts.push(titles.len() as u32);
+        original_starts.push(originals.len() as u32);
+        titles.shrink_to_fit();
+        originals.shrink_to_fit();
+        FoldedTitles {
+            titles,
+            starts,
+            originals,
+            original_starts,
+            kinds,
+            sections,
+            section_ids,
+        }
+    }
+
+    fn item_at(starts: &[u32], offset: usize) -> usize {
+        starts
+            .partition_point(|start| *start as usize <= offset)
+            .saturating_sub(1)
+    }
+
+    /// Items of `kinds` in the sections `allowed` whose folded title contains the folded
+    /// `query` (and, with `originals`, those whose original title does), with their rank,
+    /// in index order. An empty query matches nothing. The query is used as given: the
+    /// search endpoints trim it first, Plex's `title=` filter does not.
+    pub fn find(
+        &self,
+        query: &str,
+        kinds: &[ItemKind],
+        allowed: &[&str],
+        originals: bool,
+    ) -> Vec<TitleHit> {
+        let needle = fold(query);
+        if needle.is_empty() || needle.contains('\0') {
+            return Vec::new();
+        }
+        let section_ok: Vec<bool> = self
+            .section_ids
+            .iter()
+            .map(|id| allowed.contains(&id.as_str()))
+            .collect();
+        let ok = |item: usize| {
+            self.sections
+                .get(item)
+                .and_then(|s| section_ok.get(usize::from(*s)))
+                .copied()
+                .unwrap_or(false)
+                && self.kinds.get(item).is_some_and(|k| kinds.contains(k))
+        };
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        let mut ranks: HashMap<usize, Rank> = HashMap::new();
+        let mut last = usize::MAX;
+        for at in finder.find_iter(&self.titles) {
+            let item = Self::item_at(&self.starts, at);
+            if item == last || !ok(item) {
+                continue;
+            }
+            last = item;
+            let start = self.starts[item] as usize;
+            let end = self.starts[item + 1] as usize - 1;
+            let rank = if at == start && end - start == needle.len() {
+                Rank::Exact
+            } else if at == start {
+                Rank::Prefix
+            } else {
+                Rank::Contains
+            };
+            ranks.insert(item, rank);
+        }
+        if originals {
+            let mut last = usize::MAX;
+            for at in finder.find_iter(&self.originals) {
+                let item = Self::item_at(&self.original_starts, at);
+                if item == last || !ok(item) {
+                    continue;
+                }
+                last = item;
+                ranks.entry(item).or_insert(Rank::Contains);
+            }
+        }
+        let mut hits: Vec<TitleHit> = ranks
+            .into_iter()
+            .map(|(item, rank)| TitleHit {
+                item: ItemNo(item as u32),
+                rank,
+            })
+            .collect();
+        hits.sort_by_key(|h| h.item);
+        hits
+    }
+
+    /// Items whose folded title equals the folded `query` (Plex's `title==`).
+    pub fn find_exact(&self, query: &str, kinds: &[ItemKind], allowed: &[&str]) -> Vec<TitleHit> {
+        self.find(query, kinds, allowed, false)
+            .into_iter()
+            .filter(|h| h.rank == Rank::Exact)
+            .collect()
+    }
+}
+
+/// Plex's `originalTitle` of a track: its credited artist when that differs from the album
+/// artist.
+pub fn original_title<'a>(view: &cachearr_library::index::ItemView<'a>) -> Option<&'a str> {
+    if view.kind() != ItemKind::Track {
+        return None;
+    }
+    let artist = view.artists().into_iter().next()?;
+    let album_artist = view.album_artist()?;
+    (artist != album_artist).then_some(artist)
+}
+
+type Cached = (Weak<LibraryIndex>, Arc<FoldedTitles>);
+
+fn cache() -> &'static Mutex<HashMap<usize, Cached>> {
+    static CACHE: OnceLock<Mutex<HashMap<usize, Cached>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The folded titles of `index`, built on first use (on a blocking thread) and kept while the
+/// index lives.
+pub async fn folded(index: &Arc<LibraryIndex>) -> Option<Arc<FoldedTitles>> {
+    let address = Arc::as_ptr(index) as usize;
+    {
+        let map = cache().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((weak, titles)) = map.get(&address)
+            && weak.upgrade().is_some_and(|live| Arc::ptr_eq(&live, index))
+        {
+            return Some(titles.clone());
+        }
+    }
+    let building = index.clone();
+    let titles = Arc::new(
+        tokio::task::spawn_blocking(move || FoldedTitles::build(&building))
+            .await
+            .ok()?,
+    );
+    let mut map = cache().lock().unwrap_or_else(|e| e.into_inner());
+    map.retain(|_, (weak, _)| weak.strong_count() > 0);
+    map.insert(address, (Arc::downgrade(index), titles.clone()));
+    Some(titles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cachearr_library::ItemRecord;
+
+    fn index() -> Arc<LibraryIndex> {
+        let mut records = vec![
+            ItemRecord::track("1", "3", "Abba", "Dancing Queen"),
+            ItemRecord::track("2", "3", "Abba", "Queen of Hearts (Live)"),
+            ItemRecord::track("3", "4", "Queen", "Bohemian Rhapsody"),
+            ItemRecord::track("4", "3", "Beyoncé", "Café Queen"),
+            ItemRecord::track("5", "3", "Queen", "queen"),
+        ];
+        records[2].album_artist = Some("Queen".into());
+        records[3].album_artist = Some("Various".into());
+        Arc::new(LibraryIndex::build(&records).unwrap())
+    }
+
+    #[test]
+    fn substring_rank_and_visibility() {
+        let index = index();
+        let titles = FoldedTitles::build(&index);
+        let all = [ItemKind::Track];
+        let hits = titles.find("QUEEN", &all, &["3", "4"], false);
+        let got: Vec<(u32, Rank)> = hits.iter().map(|h| (h.item.0, h.rank)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, Rank::Contains),
+                (1, Rank::Prefix),
+                (3, Rank::Contains),
+                (4, Rank::Exact)
+            ]
+        );
+        // Section 4 hidden: item 2 never appears even when its original title would match.
+        let hits = titles.find("rhapsody", &all, &["3"], true);
+        assert!(hits.is_empty());
+        // Accents fold both ways; live stays in the title for the server.
+        assert_eq!(titles.find("cafe", &all, &["3"], false).len(), 1);
+        assert_eq!(titles.find("(live)", &all, &["3"], false).len(), 1);
+        // Original titles (track artist differing from album artist) only when asked.
+        assert!(titles.find("beyonce", &all, &["3"], false).is_empty());
+        assert_eq!(titles.find("beyonce", &all, &["3"], true).len(), 1);
+        assert_eq!(titles.find_exact("Queen", &all, &["3"]).len(), 1);
+        assert!(titles.find("", &all, &["3"], false).is_empty());
+    }
+
+    #[tokio::test]
+    async fn built_once_per_index() {
+        let index = index();
+        let a = folded(&index).await.unwrap();
+        let b = folded(&index).await.unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let other = self::index();
+        let c = folded(&other).await.unwrap();
+        assert!(!Arc::ptr_eq(&a, &c));
+    }
+}

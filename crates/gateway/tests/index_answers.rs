@@ -1,0 +1,593 @@
+//! Search routes answered from the library index, end to end through the gateway, diffed
+//! against the simulator's own answer for the same request (issue 5).
+//!
+//! The index is installed directly from the simulator's library (as a crawl would build it),
+//! so these tests do not depend on the crawler. Differences allowed are the documented ones:
+//! attributes the index does not hold (docs/library-index.md "Answering from the index").
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_library::LibraryIndex;
+use cachearr_sim::{Sim, TestServer};
+use serde_json::Value;
+
+struct Running {
+    sim: TestServer,
+    gw: Gateway,
+    proxy: String,
+    client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn start() -> Running {
+    let sim = Sim::start_plex_for_tests().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut config = Config::single(Profile::Plex, &sim.base_url, any).unwrap();
+    config.admin_listen = any;
+    config.data_dir = data.path().to_path_buf();
+    let gw = Gateway::builder(config).build().await.unwrap();
+    let bound = gw.bind().await.unwrap();
+    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve(async move {
+        let _ = stopped.await;
+    }));
+    Running {
+        sim,
+        gw,
+        proxy,
+        client: reqwest::Client::new(),
+        stop: Some(stop),
+        _data: data,
+    }
+}
+
+impl Running {
+    fn install_index(&self) {
+        let records: Vec<_> = {
+            let lib = self.sim.sim.library();
+            cachearr_library::sim::records(&lib).collect()
+        };
+        let index = LibraryIndex::build(&records).unwrap();
+        self.gw.index("plex").unwrap().install(Arc::new(index));
+    }
+
+    fn token(&self, name: &str) -> String {
+        let state = self.sim.sim.state();
+        state
+            .users()
+            .iter()
+            .find(|u| u.name == name)
+            .unwrap()
+            .plex_token
+            .clone()
+    }
+
+    async fn get(&self, base: &str, path: &str, token: &str, json: bool) -> reqwest::Response {
+        let mut rb = self
+            .client
+            .get(format!("{base}{path}"))
+            .header("X-Plex-Token", token)
+            .header("X-Plex-Client-Identifier", "tests");
+        if json {
+            rb = rb.header("Accept", "application/json");
+        }
+        rb.send().await.unwrap()
+    }
+
+    /// The same request through the gateway and straight to the simulator: (gateway's
+    /// Cache-Status, gateway body, sim body).
+    async fn both(&self, path: &str, token: &str, json: bool) -> (String, u16, String, String) {
+        let via = self.get(&self.proxy, path, token, json).await;
+        let status = via.status().as_u16();
+        let cache_status = via
+            .headers()
+            .get("cache-status")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let via_body = via.text().await.unwrap();
+        let direct = self
+            .get(&self.sim.base_url, path, token, json)
+            .await
+            .text()
+            .await
+            .unwrap();
+        (cache_status, status, via_body, direct)
+    }
+
+    fn search_count(&self) -> u64 {
+        self.sim
+            .sim
+            .stats()
+            .routes
+            .iter()
+            .filter(|(route, _)| route.contains("search") || route.contains("/all"))
+            .map(|(_, s)| s.requests)
+            .sum()
+    }
+}
+
+/// Attributes a server answer has that an answer from the index leaves out (documented).
+const NOT_IN_INDEX: &[&str] = &[
+    "guid",
+    "parentGuid",
+    "grandparentGuid",
+    "summary",
+    "index",
+    "parentIndex",
+    "parentRatingKey",
+    "grandparentRatingKey",
+    "parentKey",
+    "grandparentKey",
+    "parentYear",
+    "thumb",
+    "parentThumb",
+    "grandparentThumb",
+    "grandparentArt",
+    "originallyAvailableAt",
+    "leafCount",
+    "viewedLeafCount",
+    "childCount",
+    "studio",
+    "contentRating",
+    // Movies' original-language title (the index keeps track artists in its place).
+    "originalTitle",
+    "Media",
+];
+
+/// Every attribute the gateway wrote equals the simulator's; everything the simulator wrote
+/// that the gateway did not is in [`NOT_IN_INDEX`].
+fn same_item(via: &Value, direct: &Value, what: &str) {
+    let (Some(via), Some(direct)) = (via.as_object(), direct.as_object()) else {
+        panic!("{what}: not objects");
+    };
+    for (k, v) in via {
+        assert_eq!(
+            Some(v),
+            direct.get(k),
+            "{what}: attribute {k} differs (gateway {v}, sim {:?})",
+            direct.get(k)
+        );
+    }
+    for k in direct.keys() {
+        assert!(
+            via.contains_key(k) || NOT_IN_INDEX.contains(&k.as_str()),
+            "{what}: the gateway left out {k} = {}",
+            direct[k]
+        );
+    }
+}
+
+fn items(doc: &Value) -> Vec<Value> {
+    doc["MediaContainer"]["Metadata"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn container_attrs(doc: &Value) -> BTreeMap<String, Value> {
+    doc["MediaContainer"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| !v.is_array())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Random search strings taken from the library's titles: whole titles, prefixes, inner
+/// substrings, case changed, and a few that match nothing.
+fn queries(sim: &Sim, n: usize, seed: u64) -> Vec<String> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let lib = sim.library();
+    let titles: Vec<String> = (1..=lib.len() as u32)
+        .filter_map(|id| lib.item(id).map(|i| i.title().to_string()))
+        .collect();
+    (0..n)
+        .map(|i| {
+            let t: Vec<char> = titles[rng.usize(..titles.len())].chars().collect();
+            match i % 5 {
+                0 => t.iter().collect::<String>(),
+                1 => t[..t.len().min(rng.usize(1..6))].iter().collect(),
+                2 => {
+                    let a = rng.usize(..t.len());
+                    let b = (a + rng.usize(2..6)).min(t.len());
+                    t[a..b].iter().collect()
+                }
+                3 => t.iter().collect::<String>().to_uppercase(),
+                _ => format!("zq{}x", rng.u32(..1000)),
+            }
+        })
+        .filter(|q: &String| !q.trim().is_empty())
+        .collect()
+}
+
+fn enc(q: &str) -> String {
+    form_urlencoded::byte_serialize(q.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn section_search_from_the_index_equals_the_servers_json() {
+    let r = start().await;
+    r.install_index();
+    let queries = queries(&r.sim.sim, 60, 1);
+    for user in ["admin", "bob"] {
+        let token = r.token(user);
+        for (i, q) in queries.iter().enumerate() {
+            let (section, kind) = [(1, 10), (1, 9), (1, 8), (4, 10), (2, 1)][i % 5];
+            let path = format!(
+                "/library/sections/{section}/search?type={kind}&query={}",
+                enc(q)
+            );
+            let (cs, status, via, direct) = r.both(&path, &token, true).await;
+            if user == "bob" && section == 2 {
+                // Not bob's section: the server says so (404), never the index.
+                assert_eq!(status, 404, "{path}");
+                assert!(!cs.contains("detail=index"), "{cs}");
+                continue;
+            }
+            assert_eq!(status, 200, "{path}: {via}");
+            assert_eq!(cs, "cachearr; hit; detail=index", "{path}");
+            let (via, direct): (Value, Value) = (
+                serde_json::from_str(&via).unwrap(),
+                serde_json::from_str(&direct).unwrap(),
+            );
+            assert_eq!(container_attrs(&via), container_attrs(&direct), "{path}");
+            let (vi, di) = (items(&via), items(&direct));
+            let keys =
+                |l: &[Value]| -> Vec<Value> { l.iter().map(|m| m["ratingKey"].clone()).collect() };
+            assert_eq!(keys(&vi), keys(&di), "{user} {path}: answer set or order");
+            for (a, b) in vi.iter().zip(&di) {
+                same_item(a, b, &format!("{user} {path}"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn section_search_xml_has_the_servers_shape() {
+    let r = start().await;
+    r.install_index();
+    let token = r.token("admin");
+    let path = "/library/sections/1/search?type=10&query=a&X-Plex-Container-Start=2&X-Plex-Container-Size=5";
+    let (cs, status, via, direct) = r.both(path, &token, false).await;
+    assert_eq!(status, 200);
+    assert_eq!(cs, "cachearr; hit; detail=index");
+    assert!(via.starts_with(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<MediaContainer size=\"5\" totalSize="
+    ));
+    // The container's opening tag is the server's, byte for byte.
+    let open = |s: &str| s.lines().nth(1).unwrap().to_string();
+    assert_eq!(open(&via), open(&direct));
+    // The same tracks in the same order.
+    let keys = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.starts_with("<Track "))
+            .map(|l| {
+                l.split("ratingKey=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(keys(&via).len(), 5);
+    assert_eq!(keys(&via), keys(&direct));
+    // Each gateway attribute appears verbatim in the server's element.
+    let direct_lines: Vec<&str> = direct
+        .lines()
+        .filter(|l| l.starts_with("<Track "))
+        .collect();
+    for (line, server) in via
+        .lines()
+        .filter(|l| l.starts_with("<Track "))
+        .zip(direct_lines)
+    {
+        for attr in line
+            .trim_start_matches("<Track ")
+            .trim_end_matches("/>")
+            .split("\" ")
+        {
+            let attr = attr.trim_end_matches('"');
+            assert!(
+                server.contains(&format!(" {attr}\"")),
+                "{attr} not in {server}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn hubs_search_from_the_index_equals_the_servers() {
+    let r = start().await;
+    r.install_index();
+    let queries = queries(&r.sim.sim, 40, 2);
+    for (user, section) in [
+        ("bob", None),
+        ("admin", Some(1)),
+        ("admin", Some(2)),
+        ("bob", Some(4)),
+    ] {
+        let token = r.token(user);
+        for q in &queries {
+            let mut path = format!("/hubs/search?query={}&limit=5", enc(q));
+            if let Some(s) = section {
+                path.push_str(&format!("&sectionId={s}"));
+            }
+            let (cs, status, via, direct) = r.both(&path, &token, true).await;
+            assert_eq!(status, 200, "{path}");
+            assert_eq!(cs, "cachearr; hit; detail=index", "{user} {path}");
+            let (via, direct): (Value, Value) = (
+                serde_json::from_str(&via).unwrap(),
+                serde_json::from_str(&direct).unwrap(),
+            );
+            assert_eq!(
+                via["MediaContainer"]["size"], direct["MediaContainer"]["size"],
+                "{path}"
+            );
+            let hubs = |d: &Value| {
+                d["MediaContainer"]["Hub"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            for (a, b) in hubs(&via).iter().zip(hubs(&direct).iter()) {
+                for k in [
+                    "title",
+                    "type",
+                    "hubIdentifier",
+                    "context",
+                    "size",
+                    "more",
+                    "style",
+                ] {
+                    assert_eq!(a[k], b[k], "{user} {path}: hub {k}");
+                }
+                let (ai, bi) = (
+                    a["Metadata"].as_array().unwrap(),
+                    b["Metadata"].as_array().unwrap(),
+                );
+                assert_eq!(ai.len(), bi.len());
+                for (x, y) in ai.iter().zip(bi) {
+                    same_item(x, y, &format!("{user} {path}"));
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_restricted_user_never_sees_hidden_sections() {
+    let r = start().await;
+    r.install_index();
+    let token = r.token("bob");
+    let hidden: BTreeSet<i64> = [2, 3].into();
+    let queries = queries(&r.sim.sim, 80, 3);
+    let mut answered = 0;
+    for q in &queries {
+        for path in [
+            format!("/hubs/search?query={}&limit=50", enc(q)),
+            format!("/library/sections/1/search?type=10&query={}", enc(q)),
+            format!("/library/sections/4/all?type=9&title={}", enc(q)),
+        ] {
+            let (cs, status, via, direct) = r.both(&path, &token, true).await;
+            assert_eq!(status, 200, "{path}");
+            assert!(cs.contains("detail=index"), "{path}: {cs}");
+            let (via, direct): (Value, Value) = (
+                serde_json::from_str(&via).unwrap(),
+                serde_json::from_str(&direct).unwrap(),
+            );
+            let collect = |d: &Value| -> BTreeSet<String> {
+                let mut out = BTreeSet::new();
+                let mut all = items(d);
+                for hub in d["MediaContainer"]["Hub"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    all.extend(hub["Metadata"].as_array().cloned().unwrap_or_default());
+                }
+                for m in all {
+                    let section = m["librarySectionID"].as_i64().unwrap();
+                    assert!(!hidden.contains(&section), "hidden section item {m}");
+                    out.insert(m["ratingKey"].as_str().unwrap().to_string());
+                }
+                out
+            };
+            let (a, b) = (collect(&via), collect(&direct));
+            assert_eq!(a, b, "{path}");
+            answered += usize::from(!a.is_empty());
+        }
+    }
+    assert!(
+        answered > 20,
+        "too few non-empty answers ({answered}) to mean anything"
+    );
+}
+
+#[tokio::test]
+async fn title_filters_and_paging_on_all() {
+    let r = start().await;
+    r.install_index();
+    let token = r.token("admin");
+    let title = {
+        let lib = r.sim.sim.library();
+        let s = lib.section(1).unwrap();
+        let id = s.items(cachearr_sim::library::ItemKind::Album)[3];
+        lib.item(id).unwrap().title().to_string()
+    };
+    for filter in [
+        format!("title={}", enc(&title)),
+        format!("title=={}", enc(&title)),
+        "title=e".to_string(),
+    ] {
+        let path = format!("/library/sections/1/all?type=9&{filter}");
+        let (cs, status, via, direct) = r.both(&path, &token, true).await;
+        assert_eq!(status, 200);
+        assert_eq!(cs, "cachearr; hit; detail=index", "{path}");
+        let (via, direct): (Value, Value) = (
+            serde_json::from_str(&via).unwrap(),
+            serde_json::from_str(&direct).unwrap(),
+        );
+        assert_eq!(
+            container_attrs(&via).len() + 1,
+            container_attrs(&direct).len(),
+            "{path}: only mediaTagVersion is left out"
+        );
+        let by_key = |d: &Value| -> BTreeMap<String, Value> {
+            items(d)
+                .into_iter()
+                .map(|m| (m["ratingKey"].as_str().unwrap().to_string(), m))
+                .collect()
+        };
+        let (a, b) = (by_key(&via), by_key(&direct));
+        assert!(!a.is_empty());
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{path}"
+        );
+        for (k, v) in &a {
+            same_item(v, &b[k], &path);
+        }
+        // Paged: the pages cover the same set, totalSize and offset as the server's.
+        let total = a.len();
+        let mut seen = BTreeSet::new();
+        let mut start = 0;
+        while start < total {
+            let paged = format!("{path}&X-Plex-Container-Start={start}&X-Plex-Container-Size=4");
+            let (_, _, via, direct) = r.both(&paged, &token, true).await;
+            let (via, direct): (Value, Value) = (
+                serde_json::from_str(&via).unwrap(),
+                serde_json::from_str(&direct).unwrap(),
+            );
+            for k in ["size", "totalSize", "offset"] {
+                assert_eq!(
+                    via["MediaContainer"][k], direct["MediaContainer"][k],
+                    "{paged}: {k}"
+                );
+            }
+            seen.extend(
+                items(&via)
+                    .iter()
+                    .map(|m| m["ratingKey"].as_str().unwrap().to_string()),
+            );
+            start += 4;
+        }
+        assert_eq!(seen.len(), total);
+    }
+}
+
+#[tokio::test]
+async fn not_ready_goes_to_the_server_and_ready_does_not() {
+    let r = start().await;
+    let token = r.token("admin");
+    let path = "/library/sections/1/search?type=10&query=lo";
+    let before = r.search_count();
+    let (cs, status, via, direct) = r.both(path, &token, true).await;
+    assert_eq!(status, 200);
+    assert!(!cs.contains("detail=index"), "{cs}");
+    assert_eq!(via, direct);
+    // The gateway's request and the direct one.
+    assert_eq!(r.search_count(), before + 2);
+
+    r.install_index();
+    let before = r.search_count();
+    for q in ["lo", "la", "li", "love"] {
+        let path = format!("/library/sections/1/search?type=10&query={q}");
+        let resp = r.get(&r.proxy, &path, &token, true).await;
+        assert_eq!(resp.headers()["x-cache"], "HIT");
+        assert_eq!(
+            resp.headers()["cache-status"],
+            "cachearr; hit; detail=index"
+        );
+        assert!(
+            resp.headers()["server-timing"]
+                .to_str()
+                .unwrap()
+                .starts_with("cache;dur=")
+        );
+    }
+    assert_eq!(r.search_count(), before, "no search reached the server");
+
+    // A parameter the index does not understand: the server answers.
+    let (cs, _, via, direct) = r
+        .both(
+            "/library/sections/1/all?type=10&title=lo&sort=duration",
+            &token,
+            true,
+        )
+        .await;
+    assert!(!cs.contains("detail=index"), "{cs}");
+    assert_eq!(via, direct);
+
+    // Cleared again (a failed rebuild, disabled): back to the server.
+    r.gw.index("plex").unwrap().clear();
+    let (cs, _, _, _) = r.both(path, &token, true).await;
+    assert!(!cs.contains("detail=index"), "{cs}");
+}
+
+#[tokio::test]
+async fn play_state_comes_from_the_users_cached_metadata() {
+    let r = start().await;
+    r.install_index();
+    let token = r.token("alice");
+    let (id, title) = {
+        let lib = r.sim.sim.library();
+        let s = lib.section(1).unwrap();
+        let id = s.items(cachearr_sim::library::ItemKind::Track)[10];
+        (id, lib.item(id).unwrap().title().to_string())
+    };
+    r.sim.sim.scrobble(2, id);
+    r.sim.sim.set_progress(2, id, 4_000);
+    let path = format!("/library/sections/1/search?type=10&query={}", enc(&title));
+    let find = |doc: &Value| -> Value {
+        items(doc)
+            .into_iter()
+            .find(|m| m["ratingKey"] == Value::String(id.to_string()))
+            .unwrap()
+    };
+    // Not in the cache: left out.
+    let (_, _, via, direct) = r.both(&path, &token, true).await;
+    let (via, direct): (Value, Value) = (
+        serde_json::from_str(&via).unwrap(),
+        serde_json::from_str(&direct).unwrap(),
+    );
+    assert!(find(&direct).get("viewCount").is_some());
+    assert!(find(&via).get("viewCount").is_none());
+    // Once alice has opened the item (through the gateway), the answer carries her state.
+    let opened = r
+        .get(&r.proxy, &format!("/library/metadata/{id}"), &token, true)
+        .await;
+    assert_eq!(opened.status(), 200);
+    let _ = opened.text().await.unwrap();
+    let (cs, _, via, _) = r.both(&path, &token, true).await;
+    assert!(cs.contains("detail=index"));
+    let via: Value = serde_json::from_str(&via).unwrap();
+    let got = find(&via);
+    for k in ["viewCount", "viewOffset", "lastViewedAt"] {
+        assert_eq!(got.get(k), find(&direct).get(k), "{k}");
+    }
+    // Another user's cache is never used for alice's state, nor hers for them.
+    let admin = r.token("admin");
+    let (_, _, via, _) = r.both(&path, &admin, true).await;
+    let via: Value = serde_json::from_str(&via).unwrap();
+    assert!(find(&via).get("viewCount").is_none());
+}
