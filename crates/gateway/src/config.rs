@@ -79,6 +79,34 @@ pub struct Config {
     pub token_trust: Duration,
     /// The upstream servers, each with its own proxy listener.
     pub upstreams: Vec<UpstreamConfig>,
+    /// The library index (crawl, schedule, persistence).
+    pub index: IndexConfig,
+}
+
+/// The library index of every upstream: `[index]` in the file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexConfig {
+    /// Whether the gateway builds and keeps an index (on by default; off makes every search go
+    /// to the server, with a warning).
+    pub enabled: bool,
+    /// A crawl that has not finished after this long is stopped (its progress is kept, so the
+    /// next one resumes).
+    pub build_timeout: Duration,
+    /// How often the index is refreshed from the server (incrementally, by `updatedAt`).
+    pub refresh_interval: Duration,
+    /// Items asked for per page.
+    pub page_size: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            build_timeout: Duration::from_secs(180 * 60),
+            refresh_interval: Duration::from_secs(24 * 3600),
+            page_size: 500,
+        }
+    }
 }
 
 /// Limits on what a client may send; beyond them the request gets a 4xx before any work.
@@ -247,6 +275,8 @@ pub struct ConfigOverrides {
     pub memory_max_bytes: Option<u64>,
     /// `--no-disk`.
     pub no_disk: bool,
+    /// `--no-index`: do not build the library index (`[index] enabled = false`).
+    pub no_index: bool,
 }
 
 impl Config {
@@ -290,6 +320,7 @@ impl Config {
             limits: RequestLimits::default(),
             token_trust: Duration::from_secs(3600),
             upstreams: Vec::new(),
+            index: IndexConfig::default(),
         }
     }
 
@@ -358,6 +389,9 @@ impl Config {
         }
         if o.no_disk {
             self.disk_enabled = false;
+        }
+        if o.no_index {
+            self.index.enabled = false;
         }
         self.check_runnable()
     }
@@ -486,6 +520,8 @@ struct RawConfig {
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
+    index: RawIndex,
+    #[serde(default)]
     policy: std::collections::BTreeMap<toml::Spanned<String>, RawPolicy>,
     #[serde(default)]
     upstream: Vec<RawUpstream>,
@@ -500,6 +536,15 @@ struct RawCache {
     redis: Option<String>,
     redis_timeout: Option<Dur>,
     redis_namespace: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawIndex {
+    enabled: Option<bool>,
+    build_timeout: Option<Dur>,
+    refresh_interval: Option<Dur>,
+    page_size: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -634,6 +679,19 @@ impl RawConfig {
         }
         if let Some(v) = self.limits.max_cached_body {
             l.max_cached_body_bytes = v.0;
+        }
+        let i = &mut config.index;
+        if let Some(e) = self.index.enabled {
+            i.enabled = e;
+        }
+        if let Some(t) = self.index.build_timeout {
+            i.build_timeout = t.0.max(Duration::from_secs(1));
+        }
+        if let Some(t) = self.index.refresh_interval {
+            i.refresh_interval = t.0.max(Duration::from_secs(60));
+        }
+        if let Some(p) = self.index.page_size {
+            i.page_size = p.clamp(10, 10_000);
         }
         let global = class_overrides(self.policy, &err)?;
         for (i, raw) in self.upstream.into_iter().enumerate() {
@@ -943,6 +1001,15 @@ max_headers = 100
 max_body = "64MiB"       # larger request bodies get 413
 max_cached_body = "32MiB" # larger upstream answers are passed on but not stored
 
+# The library index: every configured upstream's music and video libraries, crawled on the
+# background budget and kept in {data_dir}/library, so searches and playlist matching are
+# answered without asking the server. Off: every search goes to the server (with a warning).
+[index]
+enabled = true
+build_timeout = "180m"       # a longer crawl stops; the next one resumes where it stopped
+refresh_interval = "24h"     # incremental refresh (only what changed since the last one)
+page_size = 500              # items per page asked of the server
+
 # Policy overrides for every upstream, per class. The classes are: identity, sections, listing,
 # metadata, search, recent, ondeck, history, sessions, activities, playlists, images, pass.
 [policy.sessions]
@@ -1025,7 +1092,27 @@ mod tests {
                 .any(|(c, p)| *c == Class::OnDeck && p.fresh == Some(Duration::from_secs(30)))
         );
         assert_eq!(c.memory_max_bytes, 256 << 20);
+        assert_eq!(c.index, IndexConfig::default());
         c.check_runnable().unwrap();
+    }
+
+    #[test]
+    fn index_table_and_no_index_flag() {
+        let text = "[index]\nenabled = true\nbuild_timeout = \"2h\"\nrefresh_interval = \"6h\"\n\
+                    page_size = 200\n[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n";
+        let mut c = Config::from_toml(text, "t.toml").unwrap();
+        assert!(c.index.enabled);
+        assert_eq!(c.index.build_timeout, Duration::from_secs(7200));
+        assert_eq!(c.index.refresh_interval, Duration::from_secs(6 * 3600));
+        assert_eq!(c.index.page_size, 200);
+        c.apply_overrides(ConfigOverrides {
+            no_index: true,
+            ..ConfigOverrides::default()
+        })
+        .unwrap();
+        assert!(!c.index.enabled);
+        let e = Config::from_toml("[index]\nenabeld = false\n", "t.toml").unwrap_err();
+        assert!(e.to_string().contains("t.toml:2"), "{e}");
     }
 
     #[test]

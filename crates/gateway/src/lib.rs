@@ -228,7 +228,19 @@ impl GatewayBuilder {
         let indexes = config
             .upstreams
             .iter()
-            .map(|u| Arc::new(library::UpstreamIndex::new(&u.name)))
+            .map(|u| {
+                let index = library::UpstreamIndex::new(&u.name);
+                index.update_status(|s| s.profile = u.profile.as_str().to_string());
+                index.set_enabled(config.index.enabled);
+                if !config.index.enabled {
+                    tracing::warn!(
+                        upstream = %u.name,
+                        "library index disabled ([index] enabled = false): every search will go \
+                         to the server"
+                    );
+                }
+                Arc::new(index)
+            })
             .collect();
         Ok(Gateway {
             inner: Arc::new(Inner {

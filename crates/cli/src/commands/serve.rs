@@ -51,6 +51,10 @@ pub(crate) struct Args {
     /// Run on memory only (no disk tier).
     #[arg(long, env = "CACHEARR_NO_DISK")]
     no_disk: bool,
+    /// Do not build the library index (`[index] enabled = false`): every search goes to the
+    /// server, and cachearr warns about it.
+    #[arg(long, env = "CACHEARR_NO_INDEX")]
+    no_index: bool,
     /// Redis / Valkey URL for a tier shared by several gateways (replaces the disk tier; give
     /// every gateway the same `{data-dir}/secret` so they share per-user entries).
     #[arg(long, env = "CACHEARR_REDIS", value_name = "URL")]
@@ -77,6 +81,7 @@ pub(crate) fn build_config(args: &Args) -> anyhow::Result<Config> {
         redis_url: args.redis.clone(),
         memory_max_bytes: args.memory_max,
         no_disk: args.no_disk,
+        no_index: args.no_index,
     };
     config.apply_overrides(overrides)?;
     Ok(config)

@@ -38,6 +38,10 @@ impl Applier {
     fn apply(&self, upstream: &str, source: &'static str, event: &ChangeEvent) -> Vec<String> {
         let tags = event.tags(upstream);
         self.gateway.invalidate_tags(upstream, &tags);
+        // The library index fetches what was added or changed and drops what was removed.
+        if let Some(index) = self.gateway.index(upstream) {
+            index.note_change(event);
+        }
         let label = Arc::new(upstream.to_owned());
         self.metrics
             .change_event(&label, source, event.change.as_str(), tags.len());
@@ -421,6 +425,31 @@ impl AdminBackend for GatewayAdmin {
                 snapshot.write_behind.dropped
             ));
         }
+        let mut index_summaries = Vec::new();
+        for up in self.gateway.upstreams() {
+            let Some(index) = self.gateway.index(&up.name) else {
+                continue;
+            };
+            let status = index.status();
+            index_summaries.push(super::IndexSummary {
+                upstream: up.name.to_string(),
+                enabled: status.enabled,
+                state: serde_json::to_value(status.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                items: status.items,
+                searches_to_server: status.searches_to_server,
+            });
+            if !status.enabled {
+                warnings.push(format!(
+                    "upstream {}: the library index is disabled ([index] enabled = false): every \
+                     search goes to the server ({} so far)",
+                    up.name,
+                    index.searches_to_server()
+                ));
+            }
+        }
         let mut upstreams = Vec::new();
         for (index, up) in self.gateway.upstreams().iter().enumerate() {
             let guard = up.guard.snapshot();
@@ -465,6 +494,7 @@ impl AdminBackend for GatewayAdmin {
             tiers,
             upstreams,
             warnings,
+            index: index_summaries,
         }
     }
 

@@ -175,6 +175,24 @@ pub struct StatsReport {
     pub upstreams: Vec<UpstreamReport>,
     /// Things an operator should know (index off, disk off, socket down…).
     pub warnings: Vec<String>,
+    /// The library index of each upstream, in short (the whole story is `GET /api/index`).
+    #[serde(default)]
+    pub index: Vec<IndexSummary>,
+}
+
+/// One upstream's library index, as `/api/stats` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IndexSummary {
+    /// The upstream.
+    pub upstream: String,
+    /// `[index] enabled`; when false every search goes to the server.
+    pub enabled: bool,
+    /// `disabled`, `idle`, `building`, `ready` or `failed`.
+    pub state: String,
+    /// Items in the installed index.
+    pub items: u64,
+    /// Searches that went to the server because the index was off or not ready.
+    pub searches_to_server: u64,
 }
 
 /// Builds the admin router for the real gateway.

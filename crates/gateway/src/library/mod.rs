@@ -13,27 +13,208 @@ pub(crate) mod answer;
 pub mod matching;
 pub mod playstate;
 pub mod render_plex;
+pub mod status;
 pub mod titles;
 pub mod visibility;
 
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use cachearr_library::LibraryIndex;
+
+use crate::events::ChangeEvent;
+use status::{IndexState, IndexStatus, LibraryTotals, SectionInfo};
+
+/// The log line about searches sent to the server is written at most this often.
+const SEARCH_WARNING_EVERY: Duration = Duration::from_secs(60);
+
+/// What the index keeper of an upstream is asked to do.
+#[derive(Debug, Clone)]
+pub enum KeeperCommand {
+    /// Build now: `full` re-reads everything, otherwise an incremental refresh when an index is
+    /// installed (a full build when none is).
+    Build {
+        /// Re-read the whole library.
+        full: bool,
+    },
+    /// A change event from the server (webhook or notification socket).
+    Changed(ChangeEvent),
+    /// Look at the clock: a scheduled refresh may be due.
+    Tick,
+}
 
 /// The index of one upstream, swapped whole when a build or refresh finishes.
 #[derive(Debug)]
 pub struct UpstreamIndex {
     upstream: Arc<str>,
     current: RwLock<Option<Arc<LibraryIndex>>>,
+    enabled: AtomicBool,
+    status: Mutex<IndexStatus>,
+    sections: RwLock<Arc<[SectionInfo]>>,
+    totals: RwLock<Option<Arc<LibraryTotals>>>,
+    searches_to_server: AtomicU64,
+    last_search_warning: Mutex<Option<(Instant, u64)>>,
+    keeper: OnceLock<tokio::sync::mpsc::UnboundedSender<KeeperCommand>>,
 }
 
 impl UpstreamIndex {
-    /// An empty handle for the upstream named `upstream`.
+    /// An empty handle for the upstream named `upstream` (enabled).
     pub fn new(upstream: &str) -> UpstreamIndex {
         UpstreamIndex {
             upstream: Arc::from(upstream),
             current: RwLock::new(None),
+            enabled: AtomicBool::new(true),
+            status: Mutex::new(IndexStatus {
+                upstream: upstream.to_string(),
+                enabled: true,
+                ..IndexStatus::default()
+            }),
+            sections: RwLock::new(Arc::from(Vec::new())),
+            totals: RwLock::new(None),
+            searches_to_server: AtomicU64::new(0),
+            last_search_warning: Mutex::new(None),
+            keeper: OnceLock::new(),
         }
+    }
+
+    /// Whether the index is enabled for this upstream (`[index] enabled`).
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    /// Turns the index on or off (from the configuration, at start).
+    pub fn set_enabled(&self, enabled: bool) {
+        self.enabled.store(enabled, Ordering::Relaxed);
+        self.update_status(|s| {
+            s.enabled = enabled;
+            if !enabled {
+                s.state = IndexState::Disabled;
+            } else if s.state == IndexState::Disabled {
+                s.state = IndexState::Idle;
+            }
+        });
+    }
+
+    /// The proxy calls this when a search request goes to the server instead of being
+    /// answered from the index (index off, not built yet, or broken). Counts it; when the
+    /// index is off, logs a warning at most once a minute (with how many went since).
+    pub fn note_search_to_server(&self) {
+        let total = self.searches_to_server.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut last = self
+            .last_search_warning
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let due = last.is_none_or(|(at, _)| at.elapsed() >= SEARCH_WARNING_EVERY);
+        if !due {
+            return;
+        }
+        let since = total - last.map_or(0, |(_, count)| count);
+        *last = Some((Instant::now(), total));
+        drop(last);
+        if self.enabled() {
+            tracing::info!(
+                upstream = %self.upstream,
+                searches = since,
+                "library index not ready yet: searches go to the server until the build finishes"
+            );
+        } else {
+            tracing::warn!(
+                upstream = %self.upstream,
+                searches = since,
+                "library index is disabled ([index] enabled = false): searches go to the server"
+            );
+        }
+    }
+
+    /// Searches sent to the server because the index was off or not ready.
+    pub fn searches_to_server(&self) -> u64 {
+        self.searches_to_server.load(Ordering::Relaxed)
+    }
+
+    /// The sections the server lists (id, title, kind), as of the last crawl or snapshot.
+    pub fn sections(&self) -> Arc<[SectionInfo]> {
+        match self.sections.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the section list.
+    pub fn set_sections(&self, sections: Vec<SectionInfo>) {
+        let list: Arc<[SectionInfo]> = Arc::from(sections);
+        self.update_status(|s| s.sections = list.to_vec());
+        let mut guard = match self.sections.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = list;
+    }
+
+    /// The library totals computed after the last build or refresh.
+    pub fn totals(&self) -> Option<Arc<LibraryTotals>> {
+        match self.totals.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the library totals.
+    pub fn set_totals(&self, totals: LibraryTotals) {
+        let mut guard = match self.totals.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Some(Arc::new(totals));
+    }
+
+    /// A copy of the status (`GET /api/index`).
+    pub fn status(&self) -> IndexStatus {
+        let mut status = self
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        status.searches_to_server = self.searches_to_server();
+        status.enabled = self.enabled();
+        status
+    }
+
+    /// Changes the status under its lock.
+    pub fn update_status(&self, change: impl FnOnce(&mut IndexStatus)) {
+        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        change(&mut status);
+    }
+
+    /// Connects the keeper task (once).
+    pub fn attach_keeper(&self, sender: tokio::sync::mpsc::UnboundedSender<KeeperCommand>) {
+        let _ = self.keeper.set(sender);
+    }
+
+    /// Sends a command to the keeper; false when no keeper runs (index off, not serving).
+    pub fn command(&self, command: KeeperCommand) -> bool {
+        self.keeper
+            .get()
+            .is_some_and(|sender| sender.send(command).is_ok())
+    }
+
+    /// Asks the keeper to build now (`POST /api/index/build`); false when no keeper runs.
+    pub fn request_build(&self, full: bool) -> bool {
+        self.command(KeeperCommand::Build { full })
+    }
+
+    /// Hands a change event to the keeper (added / updated items are fetched again, removed
+    /// ones dropped); ignored when no keeper runs.
+    pub fn note_change(&self, event: &ChangeEvent) {
+        if self.enabled() {
+            self.command(KeeperCommand::Changed(event.clone()));
+        }
+    }
+
+    /// Asks the keeper to look at the clock now (a scheduled refresh may be due). The keeper
+    /// also looks by itself every half minute.
+    pub fn poke(&self) -> bool {
+        self.command(KeeperCommand::Tick)
     }
 
     /// The upstream's name.
@@ -86,5 +267,21 @@ mod tests {
         assert_eq!(handle.ready().map(|i| i.len()), Some(1));
         handle.clear();
         assert!(handle.ready().is_none());
+    }
+
+    #[test]
+    fn searches_to_the_server_are_counted_and_disabled_shows_in_the_status() {
+        let handle = UpstreamIndex::new("plex");
+        assert_eq!(handle.status().state, IndexState::Idle);
+        handle.set_enabled(false);
+        for _ in 0..3 {
+            handle.note_search_to_server();
+        }
+        let status = handle.status();
+        assert_eq!(status.state, IndexState::Disabled);
+        assert!(!status.enabled);
+        assert_eq!(status.searches_to_server, 3);
+        // No keeper runs: commands report that nobody took them.
+        assert!(!handle.request_build(true));
     }
 }
