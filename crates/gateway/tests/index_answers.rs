@@ -127,12 +127,8 @@ const NOT_IN_INDEX: &[&str] = &[
     "parentGuid",
     "grandparentGuid",
     "summary",
+    // Albums', artists' and movies' `index` (tracks and episodes have theirs).
     "index",
-    "parentIndex",
-    "parentRatingKey",
-    "grandparentRatingKey",
-    "parentKey",
-    "grandparentKey",
     "parentYear",
     "thumb",
     "parentThumb",

@@ -31,6 +31,7 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 
 use super::playstate;
+use super::render_jellyfin;
 use super::render_plex::{self as plex, El};
 use super::titles::{self, FoldedTitles, Rank, TitleHit};
 use super::visibility::{UserSection, UserSections, user_sections};
@@ -52,8 +53,10 @@ pub(crate) async fn try_answer<B>(
     started: Instant,
 ) -> Option<Response<ProxyBody>> {
     let route = match up.profile {
-        Profile::Plex => PlexRoute::parse(req.uri().path(), req.uri().query())?,
-        Profile::Jellyfin => return None,
+        Profile::Plex => Route::Plex(PlexRoute::parse(req.uri().path(), req.uri().query())?),
+        Profile::Jellyfin => {
+            Route::Jellyfin(JellyfinRoute::parse(req.uri().path(), req.uri().query())?)
+        }
     };
     let Some(index) = gw.index(&up.name).and_then(|i| i.ready()) else {
         tracing::debug!(upstream = %up.name, "search goes to the server: the index is not ready");
@@ -77,9 +80,18 @@ pub(crate) async fn try_answer<B>(
         headers: req.headers(),
     };
     let answer = match route {
-        PlexRoute::SectionSearch { section, params } => ctx.plex_section_search(&section, &params),
-        PlexRoute::HubSearch { params } => ctx.plex_hub_search(&params),
-        PlexRoute::SectionAll { section, params } => ctx.plex_section_all(&section, &params),
+        Route::Plex(PlexRoute::SectionSearch { section, params }) => {
+            ctx.plex_section_search(&section, &params)
+        }
+        Route::Plex(PlexRoute::HubSearch { params }) => ctx.plex_hub_search(&params),
+        Route::Plex(PlexRoute::SectionAll { section, params }) => {
+            ctx.plex_section_all(&section, &params)
+        }
+        Route::Jellyfin(JellyfinRoute::Items { params }) => {
+            let server_id = jellyfin_server_id(gw, up, &user).await?;
+            ctx.jellyfin_items(&params, &server_id)
+        }
+        Route::Jellyfin(JellyfinRoute::Hints { params }) => ctx.jellyfin_hints(&params),
     }?;
     let answer = ctx.fill_play_state(answer).await;
     let resp = respond(answer, started);
@@ -92,7 +104,76 @@ pub(crate) async fn try_answer<B>(
     Some(resp)
 }
 
-/// A recognised route and its decoded query.
+/// A recognised route.
+enum Route {
+    Plex(PlexRoute),
+    Jellyfin(JellyfinRoute),
+}
+
+/// A recognised Jellyfin route; parameter names lower-cased (Jellyfin ignores their case).
+enum JellyfinRoute {
+    Items { params: Vec<(String, String)> },
+    Hints { params: Vec<(String, String)> },
+}
+
+impl JellyfinRoute {
+    fn parse(path: &str, query: Option<&str>) -> Option<JellyfinRoute> {
+        let query = query?;
+        let path = path.strip_suffix('/').unwrap_or(path).to_ascii_lowercase();
+        let params = || -> Vec<(String, String)> {
+            form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+                .collect()
+        };
+        if path == "/search/hints" {
+            return Some(JellyfinRoute::Hints { params: params() });
+        }
+        let items = path == "/items"
+            || path
+                .strip_prefix("/users/")
+                .and_then(|rest| rest.strip_suffix("/items"))
+                .is_some_and(|uid| !uid.is_empty() && !uid.contains('/'));
+        if !items || !query.to_ascii_lowercase().contains("searchterm") {
+            return None;
+        }
+        Some(JellyfinRoute::Items { params: params() })
+    }
+}
+
+/// Parameters Jellyfin clients send that do not change which items an answer holds.
+fn jellyfin_ignorable(name: &str) -> bool {
+    matches!(
+        name,
+        "userid"
+            | "api_key"
+            | "fields"
+            | "enableuserdata"
+            | "enableimages"
+            | "imagetypelimit"
+            | "enableimagetypes"
+            | "enabletotalrecordcount"
+    )
+}
+
+/// The server's id (`/System/Info/Public` `Id`), read through the cache.
+async fn jellyfin_server_id(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+) -> Option<String> {
+    let mut extra = HeaderMap::new();
+    extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    let lookup = crate::proxy::fetch_as_user(gw, up, user, "/System/Info/Public", extra, true)
+        .await
+        .ok()?;
+    if lookup.entry.value.status != 200 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&lookup.entry.value.body).ok()?;
+    v.get("Id")?.as_str().map(str::to_string)
+}
+
+/// A recognised Plex route and its decoded query.
 enum PlexRoute {
     SectionSearch {
         section: String,
@@ -162,6 +243,8 @@ pub(crate) struct Answer {
 
 /// The document before play state is filled in and it is serialised.
 enum AnswerBody {
+    /// A Jellyfin JSON document.
+    Json(serde_json::Value),
     Plex {
         doc: El,
         json: bool,
@@ -479,9 +562,230 @@ impl Ctx<'_> {
         })
     }
 
+    /// The Jellyfin libraries to search for `kinds` (all visible ones that hold any of
+    /// them), or `None` when one of them holds kinds the index does not (series, seasons)
+    /// and those were asked for, or is not in the index.
+    fn jellyfin_libraries(&self, kinds: &[ItemKind], others_asked: bool) -> Option<Vec<&str>> {
+        let held = self.index.section_ids();
+        let mut out = Vec::new();
+        for s in &self.sections.sections {
+            let (have, more) = render_jellyfin::library_kinds(&s.kind);
+            if more && others_asked && !have.is_empty() {
+                return None;
+            }
+            if !have.iter().any(|k| kinds.contains(k)) {
+                continue;
+            }
+            if !held.contains(&s.id.as_str()) {
+                return None;
+            }
+            out.push(s.id.as_str());
+        }
+        Some(out)
+    }
+
+    /// The kinds of `IncludeItemTypes` / `ExcludeItemTypes`, and whether kinds the index
+    /// does not hold are asked for. `None` for a list the index cannot answer.
+    fn jellyfin_kinds(params: &[(String, String)]) -> Option<(Vec<ItemKind>, bool)> {
+        const ALL: [ItemKind; 5] = [
+            ItemKind::Artist,
+            ItemKind::Album,
+            ItemKind::Track,
+            ItemKind::Movie,
+            ItemKind::Episode,
+        ];
+        let list = |name: &str| -> Vec<&str> {
+            param(params, name)
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let include = list("includeitemtypes");
+        let (mut kinds, mut others) = if include.is_empty() {
+            (ALL.to_vec(), true)
+        } else {
+            let mut kinds = Vec::new();
+            for name in include {
+                // Types the index does not hold (series, seasons, playlists …): the server.
+                kinds.push(render_jellyfin::kind_of_type(name)?);
+            }
+            (kinds, false)
+        };
+        let (mut series, mut seasons) = (false, false);
+        for name in list("excludeitemtypes") {
+            match render_jellyfin::kind_of_type(name) {
+                Some(k) => kinds.retain(|x| *x != k),
+                None => match name.to_ascii_lowercase().as_str() {
+                    "series" => series = true,
+                    "season" => seasons = true,
+                    _ => {}
+                },
+            }
+        }
+        // Excluding series and seasons leaves only what the index holds.
+        others &= !(series && seasons);
+        Some((kinds, others))
+    }
+
+    fn camel_asked(&self) -> bool {
+        self.headers.get_all(header::ACCEPT).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|a| a.to_ascii_lowercase().contains("camelcase"))
+        })
+    }
+
+    /// `/Items?SearchTerm=&Recursive=true` (and `/Users/{id}/Items`): a recursive search
+    /// over the user's libraries, by sort name, paged by `StartIndex` / `Limit`.
+    fn jellyfin_items(&self, params: &[(String, String)], server_id: &str) -> Option<Answer> {
+        for (k, v) in params {
+            let ok = jellyfin_ignorable(k)
+                || matches!(
+                    k.as_str(),
+                    "searchterm"
+                        | "includeitemtypes"
+                        | "excludeitemtypes"
+                        | "recursive"
+                        | "startindex"
+                        | "limit"
+                )
+                || (k == "sortby" && v.eq_ignore_ascii_case("sortname"))
+                || (k == "sortorder" && v.eq_ignore_ascii_case("ascending"));
+            if !ok {
+                return None;
+            }
+        }
+        if self.camel_asked() {
+            return None;
+        }
+        let term = param(params, "searchterm")?;
+        if term.trim().is_empty() {
+            return None;
+        }
+        if !param(params, "recursive").is_some_and(|r| r.eq_ignore_ascii_case("true")) {
+            return None;
+        }
+        let start = number(param(params, "startindex"))?.unwrap_or(0);
+        let limit = number(param(params, "limit"))?;
+        let counted = !param(params, "enabletotalrecordcount")
+            .is_some_and(|v| v.eq_ignore_ascii_case("false"));
+        let (kinds, others) = Self::jellyfin_kinds(params)?;
+        let libraries = self.jellyfin_libraries(&kinds, others)?;
+        let hits = self.folded.find(term, &kinds, &libraries, true);
+        let mut keyed: Vec<(String, String, TitleHit)> = hits
+            .into_iter()
+            .filter_map(|h| {
+                let v = self.view(&h)?;
+                Some((
+                    titles::fold(plex::title_sort(v.title())),
+                    v.id().to_string(),
+                    h,
+                ))
+            })
+            .collect();
+        keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let total = keyed.len();
+        let fields = render_jellyfin::Fields::parse(param(params, "fields"));
+        let items: Vec<serde_json::Value> = keyed
+            .iter()
+            .skip(start)
+            .take(limit.unwrap_or(usize::MAX))
+            .filter_map(|(_, _, h)| self.view(h))
+            .map(|v| render_jellyfin::item_dto(&v, server_id, &fields))
+            .collect();
+        let doc = serde_json::json!({
+            "Items": items,
+            "TotalRecordCount": if counted { total } else { 0 },
+            "StartIndex": start,
+        });
+        Some(Answer {
+            body: AnswerBody::Json(doc),
+            content_type: "application/json; charset=utf-8",
+            plex_paging: None,
+        })
+    }
+
+    /// `/Search/Hints?SearchTerm=`: exact, then prefix, then contains; by sort name within.
+    fn jellyfin_hints(&self, params: &[(String, String)]) -> Option<Answer> {
+        for (k, _) in params {
+            let ok = jellyfin_ignorable(k)
+                || matches!(
+                    k.as_str(),
+                    "searchterm"
+                        | "includeitemtypes"
+                        | "excludeitemtypes"
+                        | "includemedia"
+                        | "includeartists"
+                        | "includepeople"
+                        | "includegenres"
+                        | "includestudios"
+                        | "startindex"
+                        | "limit"
+                );
+            if !ok {
+                return None;
+            }
+        }
+        if self.camel_asked() {
+            return None;
+        }
+        let term = param(params, "searchterm")?;
+        let flag = |name: &str| -> Option<bool> {
+            match param(params, name) {
+                None => Some(true),
+                Some(v) if v.eq_ignore_ascii_case("true") => Some(true),
+                Some(v) if v.eq_ignore_ascii_case("false") => Some(false),
+                Some(_) => None,
+            }
+        };
+        let (include_media, include_artists) = (flag("includemedia")?, flag("includeartists")?);
+        let start = number(param(params, "startindex"))?.unwrap_or(0);
+        let limit = number(param(params, "limit"))?;
+        let (mut kinds, mut others) = Self::jellyfin_kinds(params)?;
+        kinds.retain(|k| {
+            if *k == ItemKind::Artist {
+                include_artists
+            } else {
+                include_media
+            }
+        });
+        others &= include_media;
+        let libraries = self.jellyfin_libraries(&kinds, others)?;
+        let hits = self.folded.find(term, &kinds, &libraries, false);
+        let mut keyed: Vec<(Rank, String, String, TitleHit)> = hits
+            .into_iter()
+            .filter_map(|h| {
+                let v = self.view(&h)?;
+                Some((
+                    h.rank,
+                    titles::fold(plex::title_sort(v.title())),
+                    v.id().to_string(),
+                    h,
+                ))
+            })
+            .collect();
+        keyed.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+        let total = keyed.len();
+        let hints: Vec<serde_json::Value> = keyed
+            .iter()
+            .skip(start)
+            .take(limit.unwrap_or(usize::MAX))
+            .filter_map(|(_, _, _, h)| self.view(h))
+            .map(|v| render_jellyfin::search_hint(&v))
+            .collect();
+        let doc = serde_json::json!({ "SearchHints": hints, "TotalRecordCount": total });
+        Some(Answer {
+            body: AnswerBody::Json(doc),
+            content_type: "application/json; charset=utf-8",
+            plex_paging: None,
+        })
+    }
+
     /// Copies the user's cached play state into the items of `answer`.
     async fn fill_play_state(&self, mut answer: Answer) -> Answer {
         match &mut answer.body {
+            AnswerBody::Json(_) => {}
             AnswerBody::Plex { doc, items, .. } => {
                 for (hub, at, id) in items.iter() {
                     let Some(state) = playstate::cached_plex(self.gw, self.up, self.user, id).await
@@ -557,6 +861,7 @@ fn respond(answer: Answer, started: Instant) -> Response<ProxyBody> {
             let text = if json { doc.to_json() } else { doc.to_xml() };
             (text, true)
         }
+        AnswerBody::Json(v) => (v.to_string(), false),
     };
     let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body))));
     *resp.status_mut() = StatusCode::OK;

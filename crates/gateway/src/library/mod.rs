@@ -12,6 +12,7 @@
 pub(crate) mod answer;
 pub mod matching;
 pub mod playstate;
+pub mod render_jellyfin;
 pub mod render_plex;
 pub mod status;
 pub mod titles;

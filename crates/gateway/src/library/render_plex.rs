@@ -264,11 +264,24 @@ pub fn item_el(view: &ItemView<'_>, section: &UserSection, play: Option<&PlaySta
             format!("/library/metadata/{id}/children")
         },
     );
+    e = e
+        .opt("parentRatingKey", view.parent_id())
+        .opt("grandparentRatingKey", view.grandparent_id());
     let title = view.title();
     e = e.a("type", type_name(kind)).a("title", title);
     if title_sort(title) != title {
         e = e.a("titleSort", title_sort(title));
     }
+    e = e
+        .opt(
+            "grandparentKey",
+            view.grandparent_id()
+                .map(|id| format!("/library/metadata/{id}")),
+        )
+        .opt(
+            "parentKey",
+            view.parent_id().map(|id| format!("/library/metadata/{id}")),
+        );
     e = e
         .a("librarySectionTitle", section.title.as_str())
         .a(
@@ -296,6 +309,11 @@ pub fn item_el(view: &ItemView<'_>, section: &UserSection, play: Option<&PlaySta
             e = e.opt("grandparentTitle", view.album());
         }
         ItemKind::Artist | ItemKind::Movie => {}
+    }
+    if matches!(kind, ItemKind::Track | ItemKind::Episode) {
+        e = e
+            .opt("index", view.index())
+            .opt("parentIndex", view.parent_index());
     }
     if let Some(p) = play {
         e = p.plex_attrs(e);
