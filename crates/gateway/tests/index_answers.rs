@@ -534,10 +534,20 @@ async fn not_ready_goes_to_the_server_and_ready_does_not() {
     assert!(!cs.contains("detail=index"), "{cs}");
     assert_eq!(via, direct);
 
-    // Cleared again (a failed rebuild, disabled): back to the server.
-    r.gw.index("plex").unwrap().clear();
+    // Disabled: back to the server, and counted as a search the index did not answer.
+    let handle = r.gw.index("plex").unwrap();
+    let counted = handle.searches_to_server();
+    handle.set_enabled(false);
     let (cs, _, _, _) = r.both(path, &token, true).await;
     assert!(!cs.contains("detail=index"), "{cs}");
+    assert_eq!(handle.searches_to_server(), counted + 1);
+    handle.set_enabled(true);
+
+    // Cleared again (a failed rebuild): back to the server.
+    handle.clear();
+    let (cs, _, _, _) = r.both(path, &token, true).await;
+    assert!(!cs.contains("detail=index"), "{cs}");
+    assert_eq!(handle.searches_to_server(), counted + 2);
 }
 
 #[tokio::test]

@@ -58,8 +58,11 @@ pub(crate) async fn try_answer<B>(
             Route::Jellyfin(JellyfinRoute::parse(req.uri().path(), req.uri().query())?)
         }
     };
-    let Some(index) = gw.index(&up.name).and_then(|i| i.ready()) else {
-        tracing::debug!(upstream = %up.name, "search goes to the server: the index is not ready");
+    let handle = gw.index(&up.name)?;
+    let Some(index) = handle.ready().filter(|_| handle.enabled()) else {
+        // Off or not built yet: counted, and logged (a warning when off) at most once a
+        // minute by the handle.
+        handle.note_search_to_server();
         return None;
     };
     let token = token_of(up.profile, req.headers(), req.uri().query())?;
