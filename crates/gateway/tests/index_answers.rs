@@ -19,6 +19,7 @@ struct Running {
     sim: TestServer,
     gw: Gateway,
     proxy: String,
+    admin: String,
     client: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _data: tempfile::TempDir,
@@ -39,9 +40,11 @@ async fn start() -> Running {
     let mut config = Config::single(Profile::Plex, &sim.base_url, any).unwrap();
     config.admin_listen = any;
     config.data_dir = data.path().to_path_buf();
+    config.admin_token = Some("admin-secret".to_string());
     let gw = Gateway::builder(config).build().await.unwrap();
     let bound = gw.bind().await.unwrap();
     let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+    let admin = format!("http://{}", bound.admin_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(bound.serve(async move {
         let _ = stopped.await;
@@ -50,6 +53,7 @@ async fn start() -> Running {
         sim,
         gw,
         proxy,
+        admin,
         client: reqwest::Client::new(),
         stop: Some(stop),
         _data: data,
@@ -596,4 +600,104 @@ async fn play_state_comes_from_the_users_cached_metadata() {
     let (_, _, via, _) = r.both(&path, &admin, true).await;
     let via: Value = serde_json::from_str(&via).unwrap();
     assert!(find(&via).get("viewCount").is_none());
+}
+
+#[tokio::test]
+async fn lookup_by_path_and_musicbrainz_id_needs_the_admin_token() {
+    let r = start().await;
+    let (id, path, mbid, section) = {
+        let lib = r.sim.sim.library();
+        let s = lib.section(4).unwrap();
+        let item = s
+            .items(cachearr_sim::library::ItemKind::Track)
+            .iter()
+            .filter_map(|id| lib.item(*id))
+            .find(|i| i.musicbrainz_id().is_some())
+            .unwrap();
+        (
+            item.id().to_string(),
+            item.file_path(),
+            item.musicbrainz_id().unwrap().to_string(),
+            item.section().id.to_string(),
+        )
+    };
+    let get = |q: String, token: Option<&'static str>| {
+        let mut rb = r.client.get(format!("{}/api/lookup?{q}", r.admin));
+        if let Some(t) = token {
+            rb = rb.header("Authorization", format!("Bearer {t}"));
+        }
+        rb.send()
+    };
+    // Not built yet.
+    let resp = get(format!("path={}", enc(&path)), Some("admin-secret"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    r.install_index();
+    // No token or a wrong one: refused (the answer spans every user's sections).
+    for token in [None, Some("wrong")] {
+        let resp = get(format!("path={}", enc(&path)), token).await.unwrap();
+        assert_eq!(resp.status(), 401, "{token:?}");
+    }
+    let v: Value = get(
+        format!("upstream=plex&path={}", enc(&path)),
+        Some("admin-secret"),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(v["by"], "path");
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    assert_eq!(v["items"][0]["id"], id.as_str());
+    assert_eq!(v["items"][0]["section_id"], section.as_str());
+    assert_eq!(v["items"][0]["file_path"], path.as_str());
+    // The MusicBrainz id in another case and with the scheme: the same track among its items.
+    let v: Value = get(
+        format!("mbid={}", enc(&format!("mbid://{}", mbid.to_uppercase()))),
+        Some("admin-secret"),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(v["by"], "mbid");
+    let ids: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&id.as_str()), "{ids:?}");
+    // Unknown path: no items. Bad requests and unknown upstreams say so.
+    let v: Value = get("path=%2Fnope.flac".into(), Some("admin-secret"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(v["items"].as_array().unwrap().is_empty());
+    assert_eq!(
+        get("mbid=xyz".into(), Some("admin-secret"))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        get("path=a&mbid=b".into(), Some("admin-secret"))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        get("upstream=nope&path=a".into(), Some("admin-secret"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }

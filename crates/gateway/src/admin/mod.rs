@@ -198,7 +198,8 @@ pub struct IndexSummary {
 /// Builds the admin router for the real gateway.
 pub fn router(gateway: crate::Gateway) -> Router {
     router_with(Arc::new(GatewayAdmin::new(gateway.clone())))
-        .merge(crate::library::matching::router(gateway))
+        .merge(crate::library::matching::router(gateway.clone()))
+        .merge(crate::library::lookup::router(gateway))
 }
 
 /// Builds the admin router over any backend.

@@ -10,6 +10,7 @@
 //! searches go to the server (seed 004's fallback).
 
 pub(crate) mod answer;
+pub mod lookup;
 pub mod matching;
 pub mod playstate;
 pub mod render_jellyfin;
