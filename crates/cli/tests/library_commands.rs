@@ -134,7 +134,7 @@ fn build_a_snapshot_search_it_and_match_a_playlist_against_it() {
     assert!(ok);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     for entry in report["entries"].as_array().unwrap() {
-        if let Some(section) = entry["best"]["section_id"].as_str() {
+        if let Some(section) = entry["best"]["section"].as_str() {
             assert_eq!(section, "4", "{entry}");
         }
     }

@@ -917,6 +917,13 @@ impl RouteTable {
                         if query_value(query, "searchterm", true).is_some_and(|v| !v.is_empty()) {
                             policy = self.class_policy(Class::Search);
                         }
+                        // A listing of playlists (`IncludeItemTypes=Playlist`, how clients
+                        // find a user's playlists) changes with every playlist write.
+                        if query_value(query, "includeitemtypes", true)
+                            .is_some_and(|v| v.to_ascii_lowercase().contains("playlist"))
+                        {
+                            tags.push(Arc::from(tags::playlists(&self.upstream)));
+                        }
                         if let Some(parent) = query_value(query, "parentid", true) {
                             let parent = parent.to_ascii_lowercase();
                             tags.push(Arc::from(tags::item(&self.upstream, &parent)));

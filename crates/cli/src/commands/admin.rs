@@ -12,25 +12,28 @@ pub(crate) struct AdminTarget {
         env = "CACHEARR_ADMIN_URL",
         default_value = "http://127.0.0.1:8485"
     )]
-    admin_url: String,
+    pub(crate) admin_url: String,
     /// The admin token, when the gateway has one (needed by `clear` and `warm`).
     #[arg(long, env = "CACHEARR_ADMIN_TOKEN", hide_env_values = true)]
-    admin_token: Option<String>,
+    pub(crate) admin_token: Option<String>,
 }
 
 impl AdminTarget {
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.admin_url.trim_end_matches('/'))
     }
 
-    fn client() -> anyhow::Result<reqwest::Client> {
+    pub(crate) fn client() -> anyhow::Result<reqwest::Client> {
         reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(120))
             .build()
             .context("cannot build an HTTP client")
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> anyhow::Result<reqwest::Response> {
         let request = match &self.admin_token {
             Some(token) => request.bearer_auth(token),
             None => request,

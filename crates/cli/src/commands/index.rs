@@ -46,7 +46,8 @@ impl IndexSource {
             (None, Some(tracks)) => build_from_sim(tracks, self.sim_seed),
             (None, None) => bail!(
                 "say where the library comes from: --index PATH (a snapshot) or --sim-tracks N \
-                 (the simulator's library; crawling a real server is not built yet)"
+                 (the simulator's library); `cachearr match` also takes --gateway [ADMIN_URL] \
+                 (the index a running gateway keeps of its server)"
             ),
         }
     }

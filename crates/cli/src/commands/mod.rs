@@ -5,6 +5,7 @@ mod config;
 mod demo;
 mod index;
 mod matching;
+mod playlist;
 mod serve;
 mod sim;
 
@@ -21,6 +22,9 @@ pub(crate) enum Command {
     /// Match a playlist file (CSV, JSON, M3U) against a library index.
     #[command(long_about = matching::LONG_ABOUT)]
     Match(matching::Args),
+    /// Sync a playlist file to the media server: matched with the gateway's index, created or
+    /// updated with the fewest writes.
+    Playlist(playlist::Args),
     /// Run the caching gateway in front of a Plex or Jellyfin server.
     Serve(serve::Args),
     /// Check a config file or print a commented example.
@@ -43,6 +47,7 @@ impl Command {
             Command::Sim(args) => sim::run(args).await,
             Command::Index(args) => index::run(args).await,
             Command::Match(args) => matching::run(args).await,
+            Command::Playlist(args) => playlist::run(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Config(args) => config::run(args).await,
             Command::Demo(args) => demo::run(args).await,

@@ -486,19 +486,30 @@ fn match_with_store(
 
 /// Asks the upstream which sections `token` may read.
 async fn fetch_sections(up: &Upstream, token: &str) -> Result<Vec<String>, Refusal> {
-    let (path, token_header) = match up.profile {
-        Profile::Plex => ("/library/sections", "x-plex-token"),
-        Profile::Jellyfin => ("/UserViews", "x-emby-token"),
+    // Jellyfin: the `Authorization: MediaBrowser` form, which 12.0 accepts with legacy
+    // authorization off.
+    let (path, token_header, token_text) = match up.profile {
+        Profile::Plex => ("/library/sections", "x-plex-token", token.to_string()),
+        Profile::Jellyfin => (
+            "/UserViews",
+            "authorization",
+            format!(
+                "MediaBrowser Client=\"cachearr\", Device=\"gateway\", \
+                 DeviceId=\"cachearr-gateway\", Version=\"{}\", Token=\"{token}\"",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ),
     };
     let uri = up
         .uri_for(path)
         .map_err(|m| Refusal::new(StatusCode::BAD_GATEWAY, m))?;
-    let token_value = HeaderValue::from_str(token).map_err(|_| {
+    let mut token_value = HeaderValue::from_str(&token_text).map_err(|_| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
             "the user token is not a valid header value",
         )
     })?;
+    token_value.set_sensitive(true);
     let make = || {
         let mut req = http::Request::new(
             http_body_util::Empty::<Bytes>::new()
