@@ -57,6 +57,8 @@ async fn start(profile: Profile) -> Running {
     let mut config = Config::single(profile, &server.base_url, any).unwrap();
     config.admin_listen = any;
     config.data_dir = data.path().to_path_buf();
+    // No crawl: the test installs the index itself, so no build can swap it underneath.
+    config.index.enabled = false;
     let gateway = Gateway::builder(config).build().await.unwrap();
     let name = gateway.upstreams()[0].name.to_string();
     gateway

@@ -5,11 +5,11 @@
 //! * A request carrying a **media-server token** (`X-Cachearr-User-Token`, or the server's own
 //!   header: `X-Plex-Token`; `X-Emby-Token`, `X-MediaBrowser-Token` or
 //!   `Authorization: MediaBrowser Token="…"`) is answered only from the sections that token
-//!   may read. They are asked of the upstream with that token (Plex `GET /library/sections`,
-//!   Jellyfin `GET /UserViews`) and remembered for [`SECTIONS_TTL`] per user (the hash of the
-//!   token, never the token). A token the server refuses is a 401. The admin token is not
-//!   needed: the server vouches for the user and the answer holds nothing that user cannot
-//!   already read.
+//!   may read, learnt with [`super::visibility::user_sections`] (Plex `GET /library/sections`,
+//!   Jellyfin `GET /UserViews`, as that user, through the cache: 5 minutes fresh, the same
+//!   entry the user's own clients read). When the server refuses the token or cannot say, the
+//!   answer is a 401. The admin token is not needed: the server vouches for the user and the
+//!   answer holds nothing that user cannot already read.
 //! * A request **without** a user token is the administrator's: it needs the admin token
 //!   (when one is configured, as every admin mutation does) and matches against every section.
 //!
@@ -25,10 +25,9 @@
 //! Until the upstream's index is built, the answer is a 503 with a JSON body saying so: a
 //! playlist tool should wait (`Retry-After`) rather than fall back to thousands of searches.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -41,16 +40,11 @@ use cachearr_library::{
     Band, LibraryIndex, MatchMethod, MatchOutcome, MatchStore, Matcher, MatcherConfig, TrackQuery,
     Visibility,
 };
-use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 
 use crate::Gateway;
-use crate::keys::UserHash;
 use crate::policy::Profile;
-use crate::upstream::{Budget, Upstream};
-
-/// How long the sections a user may see are remembered (the `sections` class's fresh TTL).
-pub const SECTIONS_TTL: Duration = Duration::from_secs(300);
+use crate::upstream::Upstream;
 
 /// Largest playlist body accepted (a 10,000-track CSV export is about 2 MB).
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -222,18 +216,11 @@ impl StoreSlot {
     }
 }
 
-/// Sections a user may see, remembered for [`SECTIONS_TTL`].
-struct SeenSections {
-    sections: Arc<Vec<String>>,
-    until: Instant,
-}
-
 /// The state behind `POST /api/match`.
 pub struct MatchService {
     gateway: Gateway,
     /// One slot per upstream, in configuration order.
     stores: Vec<Arc<Mutex<StoreSlot>>>,
-    sections: Mutex<HashMap<(usize, UserHash), SeenSections>>,
 }
 
 impl std::fmt::Debug for MatchService {
@@ -259,6 +246,8 @@ pub fn store_path(data_dir: &Path, upstream: &str) -> PathBuf {
 struct Refusal {
     status: StatusCode,
     message: String,
+    /// The index status (`GET /api/index`'s form), for a 503.
+    index: Option<serde_json::Value>,
 }
 
 impl Refusal {
@@ -266,6 +255,7 @@ impl Refusal {
         Refusal {
             status,
             message: message.into(),
+            index: None,
         }
     }
 }
@@ -293,44 +283,29 @@ impl MatchService {
                 }))
             })
             .collect();
-        MatchService {
-            gateway,
-            stores,
-            sections: Mutex::new(HashMap::new()),
-        }
+        MatchService { gateway, stores }
     }
 
-    /// The sections `token` may read on upstream number `n`, asked of the server (and
-    /// remembered for [`SECTIONS_TTL`]).
-    async fn user_sections(
-        &self,
-        n: usize,
-        up: &Arc<Upstream>,
-        token: &str,
-    ) -> Result<Arc<Vec<String>>, Refusal> {
-        let user = self.gateway.secret().user_of(token);
-        {
-            let seen = self.sections.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(s) = seen.get(&(n, user))
-                && s.until > Instant::now()
-            {
-                return Ok(s.sections.clone());
-            }
-        }
-        let sections = Arc::new(fetch_sections(up, token).await?);
-        let mut seen = self.sections.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() > 10_000 {
-            let now = Instant::now();
-            seen.retain(|_, s| s.until > now);
-        }
-        seen.insert(
-            (n, user),
-            SeenSections {
-                sections: sections.clone(),
-                until: Instant::now() + SECTIONS_TTL,
-            },
+    /// The section ids `token` may read on `up` (through the cache, as that user).
+    async fn user_sections(&self, up: &Arc<Upstream>, token: &str) -> Result<Vec<String>, Refusal> {
+        let gw = &self.gateway;
+        let user = up.users.touch(
+            &up.name,
+            gw.secret().user_of(token),
+            token,
+            gw.clock().now_ms(),
         );
-        Ok(sections)
+        match super::visibility::user_sections(gw, up, &user).await {
+            Some(sections) => Ok(sections.ids().into_iter().map(str::to_string).collect()),
+            None => Err(Refusal::new(
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    "upstream {} did not say which sections this user token may read (the \
+                     token was refused, or the server cannot be reached)",
+                    up.name
+                ),
+            )),
+        }
     }
 
     /// Matches `queries` for upstream `upstream` (the whole request after parsing).
@@ -358,28 +333,33 @@ impl MatchService {
             }
         };
         let up = upstreams[n].clone();
-        let Some(index) = self
-            .gateway
-            .index(&up.name)
-            .and_then(|handle| handle.ready())
-        else {
-            return Err(Refusal::new(
+        let handle = self.gateway.index(&up.name);
+        let Some(index) = handle.and_then(|h| h.ready()) else {
+            let status = handle.map(|h| h.status());
+            let why = match &status {
+                Some(s) if s.state == super::status::IndexState::Disabled => {
+                    "is turned off ([index] enabled = false); matching needs it"
+                }
+                Some(s) if s.state == super::status::IndexState::Failed => {
+                    "failed to build (see GET /api/index); matching needs it"
+                }
+                _ => "is not built yet; matching needs it (it is built automatically: retry later)",
+            };
+            let mut refusal = Refusal::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "the library index of upstream {:?} is not built yet; matching needs it \
-                     (it is built automatically; retry when `cachearr index status` says ready)",
-                    up.name
-                ),
-            ));
+                format!("the library index of upstream {:?} {why}", up.name),
+            );
+            refusal.index = status.and_then(|s| serde_json::to_value(s).ok());
+            return Err(refusal);
         };
         let (scope, visibility, sections) = match asker {
             Asker::Admin => ("everything", Visibility::everything(), None),
             Asker::User(token) => {
-                let sections = self.user_sections(n, &up, &token).await?;
+                let sections = self.user_sections(&up, &token).await?;
                 (
                     "user",
                     Visibility::sections(sections.iter().cloned()),
-                    Some(sections.as_ref().clone()),
+                    Some(sections),
                 )
             }
         };
@@ -484,116 +464,6 @@ fn match_with_store(
     (entries, forgotten, started.elapsed().as_secs_f64())
 }
 
-/// Asks the upstream which sections `token` may read.
-async fn fetch_sections(up: &Upstream, token: &str) -> Result<Vec<String>, Refusal> {
-    // Jellyfin: the `Authorization: MediaBrowser` form, which 12.0 accepts with legacy
-    // authorization off.
-    let (path, token_header, token_text) = match up.profile {
-        Profile::Plex => ("/library/sections", "x-plex-token", token.to_string()),
-        Profile::Jellyfin => (
-            "/UserViews",
-            "authorization",
-            format!(
-                "MediaBrowser Client=\"cachearr\", Device=\"gateway\", \
-                 DeviceId=\"cachearr-gateway\", Version=\"{}\", Token=\"{token}\"",
-                env!("CARGO_PKG_VERSION")
-            ),
-        ),
-    };
-    let uri = up
-        .uri_for(path)
-        .map_err(|m| Refusal::new(StatusCode::BAD_GATEWAY, m))?;
-    let mut token_value = HeaderValue::from_str(&token_text).map_err(|_| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "the user token is not a valid header value",
-        )
-    })?;
-    token_value.set_sensitive(true);
-    let make = || {
-        let mut req = http::Request::new(
-            http_body_util::Empty::<Bytes>::new()
-                .map_err(|never| match never {})
-                .boxed(),
-        );
-        *req.uri_mut() = uri.clone();
-        let headers = req.headers_mut();
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(token_header, token_value.clone());
-        if let Ok(host) = HeaderValue::from_str(up.host()) {
-            headers.insert(header::HOST, host);
-        }
-        Ok(req)
-    };
-    let response = up
-        .send_idempotent(&make, Budget::Client)
-        .await
-        .map_err(|err| {
-            Refusal::new(
-                StatusCode::BAD_GATEWAY,
-                format!(
-                    "cannot ask upstream {} which sections the user may see: {err}",
-                    up.name
-                ),
-            )
-        })?;
-    let status = response.status();
-    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-        return Err(Refusal::new(
-            StatusCode::UNAUTHORIZED,
-            format!("upstream {} refused the user token", up.name),
-        ));
-    }
-    if !status.is_success() {
-        return Err(Refusal::new(
-            StatusCode::BAD_GATEWAY,
-            format!(
-                "upstream {} answered {} when asked for the user's sections",
-                up.name,
-                status.as_u16()
-            ),
-        ));
-    }
-    let body = http_body_util::Limited::new(response.into_body(), 8 * 1024 * 1024)
-        .collect()
-        .await
-        .map_err(|err| {
-            Refusal::new(
-                StatusCode::BAD_GATEWAY,
-                format!("reading the sections from upstream {}: {err}", up.name),
-            )
-        })?
-        .to_bytes();
-    parse_sections(up.profile, &body).ok_or_else(|| {
-        Refusal::new(
-            StatusCode::BAD_GATEWAY,
-            format!("upstream {} sent a section list that is not JSON", up.name),
-        )
-    })
-}
-
-/// Section ids from Plex `MediaContainer.Directory[].key` or Jellyfin `Items[].Id`.
-fn parse_sections(profile: Profile, body: &[u8]) -> Option<Vec<String>> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let (list, field) = match profile {
-        Profile::Plex => (value.get("MediaContainer")?.get("Directory"), "key"),
-        Profile::Jellyfin => (value.get("Items"), "Id"),
-    };
-    let Some(serde_json::Value::Array(list)) = list else {
-        // Plex leaves `Directory` out when the user may see no section at all.
-        return Some(Vec::new());
-    };
-    Some(
-        list.iter()
-            .filter_map(|entry| match entry.get(field)? {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-            .collect(),
-    )
-}
-
 /// Query of `POST /api/match`.
 #[derive(Debug, Default, Deserialize)]
 struct MatchQuery {
@@ -656,14 +526,14 @@ fn user_token(profile: Profile, headers: &HeaderMap) -> Option<String> {
 }
 
 fn json_error(refusal: Refusal) -> Response {
-    let mut response = (
-        refusal.status,
-        axum::Json(serde_json::json!({
-            "error": refusal.message,
-            "ready": refusal.status != StatusCode::SERVICE_UNAVAILABLE,
-        })),
-    )
-        .into_response();
+    let mut body = serde_json::json!({
+        "error": refusal.message,
+        "ready": refusal.status != StatusCode::SERVICE_UNAVAILABLE,
+    });
+    if let Some(index) = refusal.index {
+        body["index"] = index;
+    }
+    let mut response = (refusal.status, axum::Json(body)).into_response();
     if refusal.status == StatusCode::SERVICE_UNAVAILABLE {
         response
             .headers_mut()
@@ -745,23 +615,6 @@ pub fn router(gateway: Gateway) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sections_from_plex_and_jellyfin() {
-        let plex = br#"{"MediaContainer":{"size":2,"Directory":[{"key":"1","type":"artist"},{"key":"4"}]}}"#;
-        assert_eq!(
-            parse_sections(Profile::Plex, plex),
-            Some(vec!["1".to_string(), "4".to_string()])
-        );
-        let none = br#"{"MediaContainer":{"size":0}}"#;
-        assert_eq!(parse_sections(Profile::Plex, none), Some(Vec::new()));
-        let jf = br#"{"Items":[{"Id":"abc","Name":"Music"}],"TotalRecordCount":1}"#;
-        assert_eq!(
-            parse_sections(Profile::Jellyfin, jf),
-            Some(vec!["abc".to_string()])
-        );
-        assert_eq!(parse_sections(Profile::Plex, b"<xml/>"), None);
-    }
 
     #[test]
     fn formats_from_param_content_type_or_content() {
