@@ -981,7 +981,7 @@ admin_listen = "127.0.0.1:8485"
 # admin_token = "change-me"
 
 # How long after the media server accepted a token that token may read shared entries
-# (identity, images). Requests with no token or an unknown one always go to the server.
+# (identity, Jellyfin images). Requests with no token or an unknown one always go to the server.
 token_trust = "1h"
 
 [cache]

@@ -128,13 +128,32 @@ impl Class {
         }
     }
 
+    /// Who may share a cached image, by default.
+    ///
+    /// - Plex checks every artwork request against the token: a thumb, art or `/photo/:/transcode`
+    ///   of an item the user may not see is a 404, and what a shared user may see is decided per
+    ///   item (library sharing, plus label and content-rating restrictions), not per section. So
+    ///   one user's cached image must never answer another: user scope.
+    /// - Jellyfin serves `/Items/{id}/Images/*` to anyone, without a token (`GetItemImage` has no
+    ///   `[Authorize]`; jellyfin/jellyfin#13988), so sharing them among accepted tokens shows no
+    ///   one anything the server would not.
+    ///
+    /// An operator whose users all see everything can still set `scope = "shared"` for images.
+    pub fn image_scope(profile: Profile) -> Scope {
+        match profile {
+            Profile::Plex => Scope::User,
+            Profile::Jellyfin => Scope::Shared,
+        }
+    }
+
     /// The class with this name.
     pub fn from_name(name: &str) -> Option<Class> {
         Class::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
-    /// DESIGN's defaults: (fresh, stale-while-revalidate, stale-if-error, scope).
-    fn defaults(self) -> (Duration, Duration, Duration, Scope) {
+    /// DESIGN's defaults for an upstream of `profile`: (fresh, stale-while-revalidate,
+    /// stale-if-error, scope).
+    fn defaults(self, profile: Profile) -> (Duration, Duration, Duration, Scope) {
         const S: u64 = 1;
         const M: u64 = 60;
         const H: u64 = 3600;
@@ -153,7 +172,7 @@ impl Class {
             Class::Sessions => (d(10 * S), Duration::ZERO, d(M), Scope::User),
             Class::Activities => (d(5 * S), Duration::ZERO, d(30 * S), Scope::User),
             Class::Playlists => (d(5 * M), d(H), d(D), Scope::User),
-            Class::Images => (d(7 * D), d(30 * D), d(30 * D), Scope::Shared),
+            Class::Images => (d(7 * D), d(30 * D), d(30 * D), Class::image_scope(profile)),
             Class::Pass => (Duration::ZERO, Duration::ZERO, Duration::ZERO, Scope::User),
         }
     }
@@ -173,8 +192,8 @@ pub struct ResolvedPolicy {
 }
 
 impl ResolvedPolicy {
-    fn new(class: Class, overrides: &[&PolicyOverride]) -> ResolvedPolicy {
-        let (fresh, swr, sie, scope) = class.defaults();
+    fn new(class: Class, profile: Profile, overrides: &[&PolicyOverride]) -> ResolvedPolicy {
+        let (fresh, swr, sie, scope) = class.defaults(profile);
         let mut p = ResolvedPolicy {
             class,
             scope,
@@ -759,7 +778,7 @@ impl RouteTable {
                     .filter(|(k, _)| k == c)
                     .map(|(_, o)| o)
                     .collect();
-                Arc::new(ResolvedPolicy::new(*c, &o))
+                Arc::new(ResolvedPolicy::new(*c, up.profile, &o))
             })
             .collect();
         let class_policy = |c: Class| classes[c as usize].clone();
@@ -820,7 +839,7 @@ impl RouteTable {
                 .map(|(_, p)| p)
                 .collect();
             overrides.push(&o.policy);
-            let policy = Arc::new(ResolvedPolicy::new(class, &overrides));
+            let policy = Arc::new(ResolvedPolicy::new(class, up.profile, &overrides));
             let read = match existing.and_then(|i| {
                 routes[i].iter().find_map(|(m, c)| match (m, c) {
                     (Methods::Get, Compiled::Read { tags, refine, .. }) => Some((*tags, *refine)),
@@ -1208,6 +1227,55 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    fn scope_of(t: &RouteTable, p: &str, q: Option<&str>) -> Scope {
+        match t.classify(&Method::GET, p, q) {
+            Decision::Cache { policy, .. } => policy.scope,
+            other => panic!("{p} is not cached: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn plex_images_are_per_user_and_jellyfin_images_shared() {
+        // Plex decides per user and item who may see an artwork; Jellyfin serves images to anyone.
+        let plex = table(Profile::Plex);
+        for (path, query) in [
+            ("/library/metadata/5/thumb/1700000000", None),
+            ("/library/metadata/5/art/1700000000", None),
+            (
+                "/photo/:/transcode",
+                Some("url=%2Flibrary%2Fmetadata%2F5%2Fthumb%2F1&width=100"),
+            ),
+        ] {
+            assert_eq!(scope_of(&plex, path, query), Scope::User, "{path}");
+        }
+        assert_eq!(scope_of(&plex, "/identity", None), Scope::Shared);
+        let jellyfin = table(Profile::Jellyfin);
+        assert_eq!(
+            scope_of(&jellyfin, "/Items/ab12/Images/Primary", Some("tag=ff")),
+            Scope::Shared
+        );
+
+        // An operator may still share Plex images.
+        let mut up = UpstreamConfig::new(
+            "plex",
+            Profile::Plex,
+            "http://h:1".parse().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        );
+        up.classes.push((
+            Class::Images,
+            PolicyOverride {
+                scope: Some(Scope::Shared),
+                ..Default::default()
+            },
+        ));
+        let shared = RouteTable::compile(&up).unwrap();
+        assert_eq!(
+            scope_of(&shared, "/library/metadata/5/thumb/1", None),
+            Scope::Shared
+        );
     }
 
     #[test]

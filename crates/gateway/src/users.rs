@@ -1,9 +1,9 @@
 //! Recently seen users: the keyed hash of each token, when it was last seen, and when the
 //! upstream last accepted it.
 //!
-//! Two uses: shared-scope entries (identity, images) are served only to a token the upstream
-//! accepted within `token_trust`; and warming runs the configured warm list for the users seen
-//! recently, which needs their token. Tokens live here in memory only — never in a key, a log
+//! Two uses: shared-scope entries (identity, Jellyfin images) are served only to a token the
+//! upstream accepted within `token_trust`; and warming runs the configured warm list for the users
+//! seen recently, which needs their token. Tokens live here in memory only — never in a key, a log
 //! line, a metric label or a file.
 
 use std::collections::HashMap;

@@ -102,6 +102,11 @@ async fn randomised_traffic_from_many_users_never_mixes_answers() {
     };
     for id in &ids {
         paths.push(format!("/library/metadata/{id}"));
+        // Artwork too: Plex refuses a hidden item's images, so a cached one must not leak.
+        paths.push(format!("/library/metadata/{id}/thumb/1700000000"));
+        paths.push(format!(
+            "/photo/:/transcode?width=64&height=64&url=%2Flibrary%2Fmetadata%2F{id}%2Fthumb%2F1700000000"
+        ));
     }
     let mut rng = fastrand::Rng::with_seed(4);
     let mut requests = Vec::new();
@@ -162,6 +167,91 @@ async fn randomised_traffic_from_many_users_never_mixes_answers() {
         "{upstream} upstream requests for {} keys",
         truth.len()
     );
+}
+
+/// The images of an item in a section a user may not see: the simulator refuses them to that
+/// user directly (as Plex does), and cachearr must not hand them over from the cache after a user
+/// who may see them fetched them.
+#[tokio::test]
+async fn a_restricted_user_never_gets_a_cached_image_of_a_hidden_item() {
+    let (srv, h) = start().await;
+    let (owner, bob) = {
+        let state = srv.sim.state();
+        let bob = state.users().iter().find(|u| u.name == "bob").unwrap();
+        assert!(!bob.can_see_section(cachearr_sim::library::MOVIES_SECTION));
+        (state.owner().plex_token.clone(), bob.plex_token.clone())
+    };
+    let movie = {
+        let lib = srv.sim.library();
+        lib.section(cachearr_sim::library::MOVIES_SECTION)
+            .unwrap()
+            .items(cachearr_sim::library::ItemKind::Movie)[0]
+    };
+    let base = format!("http://{}", h.proxy);
+    let direct = reqwest::Client::new();
+    // Both tokens are accepted by the server first, so both would be trusted for shared scope.
+    for token in [&owner, &bob] {
+        let r = Req {
+            path: "/library/sections".into(),
+            token: token.clone(),
+            json: false,
+            paging: None,
+        };
+        assert_eq!(send(&h.client, &base, &r).await.status(), 200);
+    }
+    for path in [
+        format!("/library/metadata/{movie}/thumb/1700000000"),
+        format!("/library/metadata/{movie}/art/1700000000"),
+        format!(
+            "/photo/:/transcode?width=100&height=100&url=%2Flibrary%2Fmetadata%2F{movie}%2Fthumb%2F1"
+        ),
+    ] {
+        let as_user = |token: &str| Req {
+            path: path.clone(),
+            token: token.to_owned(),
+            json: false,
+            paging: None,
+        };
+        // The simulator is faithful: the owner gets the image, bob a 404.
+        assert_eq!(
+            send(&direct, &srv.base_url, &as_user(&owner))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            send(&direct, &srv.base_url, &as_user(&bob)).await.status(),
+            404,
+            "{path}"
+        );
+
+        let first = send(&h.client, &base, &as_user(&owner)).await;
+        assert_eq!(
+            (first.status().as_u16(), header(&first, "x-cache")),
+            (200, "MISS")
+        );
+        let again = send(&h.client, &base, &as_user(&owner)).await;
+        assert_eq!(
+            (again.status().as_u16(), header(&again, "x-cache")),
+            (200, "HIT")
+        );
+        let before = srv.sim.stats().total;
+        let refused = send(&h.client, &base, &as_user(&bob)).await;
+        assert_eq!(
+            refused.status(),
+            404,
+            "bob got a hidden item's image: {path}"
+        );
+        assert_ne!(header(&refused, "x-cache"), "HIT", "{path}");
+        assert_eq!(
+            srv.sim.stats().total,
+            before + 1,
+            "bob's request went to the server"
+        );
+        // And bob's refusal is not served to the owner either.
+        let owner_again = send(&h.client, &base, &as_user(&owner)).await;
+        assert_eq!(owner_again.status(), 200, "{path}");
+    }
 }
 
 async fn first_episode(srv: &cachearr_sim::TestServer) -> u32 {
