@@ -15,6 +15,7 @@ use crate::events::ChangeEvent;
 use crate::events::subscriber::{self, EventSink, ServerKind, SubscriberStatus, Subscription};
 use crate::metrics::{Metrics, Sample, SampleKind, StatsSource};
 use crate::policy::Profile;
+use crate::upstream::BreakerState;
 
 /// Users seen within this window are "recent" for `POST /api/warm`.
 const WARM_WITHIN: Duration = Duration::from_secs(24 * 3600);
@@ -453,7 +454,12 @@ impl AdminBackend for GatewayAdmin {
         let mut upstreams = Vec::new();
         for (index, up) in self.gateway.upstreams().iter().enumerate() {
             let guard = up.guard.snapshot();
-            let circuit = format!("{:?}", guard.breaker).to_ascii_lowercase();
+            let circuit = match guard.breaker {
+                BreakerState::Closed => "closed",
+                BreakerState::Open => "open",
+                BreakerState::HalfOpen => "half-open",
+            }
+            .to_owned();
             if circuit != "closed" {
                 warnings.push(format!("upstream {}: circuit breaker {circuit}", up.name));
             }

@@ -1,56 +1,80 @@
 // cachearr dashboard: polls /api/stats, derives rates from the counters, draws with uPlot.
+// `?refresh=MS` changes the poll interval (100 ms to 1 min; default 2 s).
 "use strict";
 
-const POLL_MS = 2000;
-const KEEP = 300; // points per series (10 minutes at 2 s)
+const POLL_MS = (() => {
+  const asked = Number.parseInt(new URLSearchParams(location.search).get("refresh"), 10);
+  return Number.isFinite(asked) ? Math.min(Math.max(asked, 100), 60000) : 2000;
+})();
+const KEEP = 300; // points per series
+const CHART_HEIGHT = 220;
 
 const series = { t: [], hits: [], misses: [], stale: [], upstream: [], hitRate: [] };
 let previous = null;
+let pollTimer = null;
 
+const $ = id => document.getElementById(id);
 function fmtBytes(n) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
   return (i === 0 ? n : n.toFixed(1)) + " " + units[i];
 }
-function fmtInt(n) { return Number(n).toLocaleString(); }
+function fmtInt(n) { return Number(n).toLocaleString("en-US"); }
 function pct(x) { return (100 * x).toFixed(1) + " %"; }
+function fmtUptime(secs) {
+  if (secs < 60) return "up " + secs + " s";
+  if (secs < 3600) return "up " + Math.floor(secs / 60) + " min";
+  const h = Math.floor(secs / 3600);
+  return h < 48 ? "up " + h + " h " + Math.floor((secs % 3600) / 60) + " min" : "up " + Math.floor(h / 24) + " d";
+}
 function hitRate(c) {
   const served = c.hits + c.stale + c.coalesced;
   const total = served + c.misses;
   return total === 0 ? 0 : served / total;
 }
 function sumUpstream(s, field) { return s.upstreams.reduce((a, u) => a + u[field], 0); }
+function esc(s) { return String(s).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }
 
-function makeChart(el, labels, colors) {
+function makeChart(el, labels, colors, yRange) {
+  const axis = { stroke: "#8a96a3", grid: { stroke: "#222c37" }, ticks: { stroke: "#222c37" } };
   const opts = {
-    width: el.clientWidth || 420, height: 220,
-    scales: { x: { time: true } },
-    axes: [{ stroke: "#8a96a3", grid: { stroke: "#222c37" } }, { stroke: "#8a96a3", grid: { stroke: "#222c37" } }],
-    series: [{}].concat(labels.map((label, i) => ({ label, stroke: colors[i], width: 2 }))),
+    width: el.clientWidth || 420, height: CHART_HEIGHT,
+    scales: { x: { time: true }, y: yRange ? { range: yRange } : {} },
+    axes: [axis, axis],
+    legend: { live: false },
+    series: [{}].concat(labels.map((label, i) => ({ label, stroke: colors[i], width: 2, spanGaps: true }))),
   };
   return new uPlot(opts, [[]].concat(labels.map(() => [])), el);
 }
 
-const rpsChart = makeChart(document.getElementById("chart-rps"),
+const rpsChart = makeChart($("chart-rps"),
   ["hits", "misses", "stale", "upstream"], ["#3fb950", "#f85149", "#d29922", "#58a6ff"]);
-const hitChart = makeChart(document.getElementById("chart-hit"), ["hit rate"], ["#e5a00d"]);
+const hitChart = makeChart($("chart-hit"), ["hit rate"], ["#e5a00d"], [0, 100]);
 
-function table(el, head, rows) {
-  el.innerHTML = "<tr>" + head.map(h => "<th>" + h + "</th>").join("") + "</tr>" +
-    rows.map(r => "<tr>" + r.map(c => "<td>" + c + "</td>").join("") + "</tr>").join("");
+function table(el, head, rows, totalRow) {
+  const tr = (cells, tag, cls) => "<tr" + (cls ? ' class="' + cls + '"' : "") + ">" +
+    cells.map(c => "<" + tag + ">" + c + "</" + tag + ">").join("") + "</tr>";
+  el.innerHTML = tr(head, "th") + rows.map(r => tr(r, "td")).join("") +
+    (totalRow ? tr(totalRow, "td", "total") : "");
 }
-function esc(s) { return String(s).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }
+
+function circuit(state) {
+  const cls = state === "closed" ? "ok" : state === "open" ? "bad" : "warn";
+  return '<span class="pill ' + cls + '">' + esc(state) + "</span>";
+}
 
 function render(s) {
   const now = Date.now() / 1000;
-  document.getElementById("uptime").textContent = "up " + Math.floor(s.uptime_secs / 60) + " min";
-  document.getElementById("k-hitrate").textContent = pct(hitRate(s.total));
-  document.getElementById("k-upstream").textContent = fmtInt(sumUpstream(s, "requests_made"));
-  document.getElementById("k-saved").textContent = fmtInt(sumUpstream(s, "requests_saved"));
-  document.getElementById("k-entries").textContent = fmtInt(s.total.entries);
-  document.getElementById("k-bytes").textContent = fmtBytes(s.total.bytes);
-  document.getElementById("warnings").innerHTML = s.warnings.map(w => "<li>" + esc(w) + "</li>").join("");
+  $("uptime").textContent = fmtUptime(s.uptime_secs);
+  $("k-hitrate").textContent = pct(hitRate(s.total));
+  $("k-hits").textContent = fmtInt(s.total.hits);
+  $("k-misses").textContent = fmtInt(s.total.misses);
+  $("k-upstream").textContent = fmtInt(sumUpstream(s, "requests_made"));
+  $("k-saved").textContent = fmtInt(sumUpstream(s, "requests_saved"));
+  $("k-entries").textContent = fmtInt(s.total.entries);
+  $("k-bytes").textContent = fmtBytes(s.total.bytes);
+  $("warnings").innerHTML = s.warnings.map(w => "<li>" + esc(w) + "</li>").join("");
 
   if (previous) {
     const dt = Math.max(now - previous.at, 0.001);
@@ -59,7 +83,7 @@ function render(s) {
     const misses = rate(s.total.misses, previous.s.total.misses);
     const stale = rate(s.total.stale + s.total.coalesced, previous.s.total.stale + previous.s.total.coalesced);
     const upstream = rate(sumUpstream(s, "requests_made"), sumUpstream(previous.s, "requests_made"));
-    document.getElementById("k-rps").textContent = (hits + misses + stale).toFixed(1);
+    $("k-rps").textContent = (hits + misses + stale).toFixed(1);
     series.t.push(now); series.hits.push(hits); series.misses.push(misses);
     series.stale.push(stale); series.upstream.push(upstream);
     const lookups = hits + misses + stale;
@@ -73,28 +97,67 @@ function render(s) {
   const counterRow = (name, c) => [esc(name), fmtInt(c.hits), fmtInt(c.misses), fmtInt(c.stale),
     fmtInt(c.coalesced), pct(hitRate(c)), fmtInt(c.entries), fmtBytes(c.bytes)];
   const head = ["", "hits", "misses", "stale", "coalesced", "hit rate", "entries", "bytes"];
-  table(document.getElementById("classes"), head, Object.entries(s.classes).map(([k, c]) => counterRow(k, c)));
-  table(document.getElementById("tiers"), head, Object.entries(s.tiers).map(([k, c]) => counterRow(k, c)));
-  table(document.getElementById("upstreams"),
-    ["upstream", "profile", "made", "saved", "in flight", "circuit", "events socket", "events"],
-    s.upstreams.map(u => [esc(u.name), esc(u.profile), fmtInt(u.requests_made), fmtInt(u.requests_saved),
-      fmtInt(u.in_flight), esc(u.circuit),
+  // Classes nobody asked for yet are noise: show the ones with traffic or entries.
+  const used = Object.entries(s.classes).filter(([, c]) => c.hits + c.misses + c.stale + c.coalesced + c.entries > 0);
+  table($("classes"), head, used.map(([k, c]) => counterRow(k, c)), counterRow("total", s.total));
+  table($("tiers"), head, Object.entries(s.tiers).map(([k, c]) => counterRow(k, c)));
+  table($("upstreams"),
+    ["upstream", "profile", "circuit", "made", "saved", "in flight", "events socket", "events"],
+    s.upstreams.map(u => [esc(u.name), esc(u.profile), circuit(u.circuit), fmtInt(u.requests_made),
+      fmtInt(u.requests_saved), fmtInt(u.in_flight),
       u.events_connected ? '<span class="ok">connected</span>' : '<span class="bad">down</span>',
       fmtInt(u.events)]));
+  const index = s.index || [];
+  $("index-panel").hidden = index.length === 0;
+  const indexState = i => {
+    const cls = i.state === "ready" ? "ok" : i.state === "failed" ? "bad" : i.state === "building" ? "warn" : "";
+    return '<span class="' + cls + '">' + esc(i.state) + "</span>";
+  };
+  table($("index"), ["upstream", "state", "items", "searches sent to the server"],
+    index.map(i => [esc(i.upstream), indexState(i), fmtInt(i.items), fmtInt(i.searches_to_server)]));
 }
 
 async function poll() {
+  clearTimeout(pollTimer);
   try {
     const response = await fetch("/api/stats", { cache: "no-store" });
     if (response.ok) render(await response.json());
   } catch (e) {
-    document.getElementById("uptime").textContent = "cannot reach cachearr: " + e;
+    $("uptime").textContent = "cannot reach cachearr: " + e;
   }
-  setTimeout(poll, POLL_MS);
+  pollTimer = setTimeout(poll, POLL_MS);
 }
+
+// Clearing needs the admin token when one is configured; it is sent once as a bearer token and
+// kept only in the input field (never stored by the page).
+$("admin").addEventListener("submit", async event => {
+  event.preventDefault();
+  const status = $("clear-status");
+  const token = $("admin-token").value.trim();
+  status.className = "dim";
+  status.textContent = "clearing…";
+  try {
+    const headers = token ? { Authorization: "Bearer " + token } : {};
+    const response = await fetch("/api/clear", { method: "POST", headers, cache: "no-store" });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) {
+      status.className = "ok";
+      status.textContent = "cache cleared";
+    } else {
+      status.className = "bad";
+      status.textContent = body.error || "clear failed: HTTP " + response.status;
+      if (response.status === 401) $("admin-token").focus();
+    }
+  } catch (e) {
+    status.className = "bad";
+    status.textContent = "clear failed: " + e;
+  }
+  poll();
+});
+
 window.addEventListener("resize", () => {
   for (const [chart, id] of [[rpsChart, "chart-rps"], [hitChart, "chart-hit"]]) {
-    chart.setSize({ width: document.getElementById(id).clientWidth, height: 220 });
+    chart.setSize({ width: $(id).clientWidth, height: CHART_HEIGHT });
   }
 });
 poll();
