@@ -123,7 +123,7 @@ impl Browser {
             "--disable-component-update",
             "--disable-sync",
             "--disable-extensions",
-            "--window-size=1280,1000",
+            "--window-size=1280,1400",
             &format!("--user-data-dir={}", profile.display()),
         ];
         let caps = json!({ "capabilities": { "alwaysMatch": {
@@ -278,6 +278,17 @@ impl Running {
             .unwrap();
         assert_eq!(response.status(), 200, "{path}");
         response.headers()["x-cache"].to_str().unwrap().to_owned()
+    }
+
+    async fn status_of(&self, path: &str) -> u16 {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.proxy))
+            .header("X-Plex-Token", &self.sim.token)
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
     }
 
     async fn stats(&self) -> Value {
@@ -471,6 +482,28 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
         .await;
     page_matches_stats(&browser, &gw).await;
 
+    // The upstream row: no owner token is configured, so the events column says webhooks only.
+    let events_cell = browser
+        .eval("return document.querySelector('#upstreams tr:nth-child(2) td:nth-child(7)').textContent")
+        .await;
+    assert_eq!(events_cell, "webhooks only");
+    // The library index panel shows each upstream's index state as /api/stats reports it.
+    let index_row = browser
+        .wait_for(
+            "the index panel",
+            "const p = document.getElementById('index-panel');
+             const cells = [...document.querySelectorAll('#index tr:nth-child(2) td')];
+             return !p.hidden && cells.length === 4 && cells.map(td => td.textContent)",
+        )
+        .await;
+    let index = &gw.stats().await["index"][0];
+    assert_eq!(index_row[0], index["upstream"], "{index_row} vs {index}");
+    assert!(
+        ["disabled", "idle", "building", "ready", "failed"]
+            .contains(&index_row[1].as_str().unwrap()),
+        "{index_row}"
+    );
+
     let console = browser.console().await;
     assert!(
         errors(&console).is_empty(),
@@ -528,6 +561,37 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
         "MISS",
         "the cache was cleared"
     );
+
+    // The server dies: the breaker opens after consecutive failures, and the page shows the
+    // circuit as open (red) with a warning.
+    gw.sim.sim.set_faults(cachearr_sim::control::Faults {
+        refuse: true,
+        drop_rate: 1.0,
+        ..Default::default()
+    });
+    let deadline = Instant::now() + WAIT;
+    let mut item = 100;
+    while gw.stats().await["upstreams"][0]["circuit"] != "open" {
+        assert!(Instant::now() < deadline, "the breaker never opened");
+        let status = gw.status_of(&format!("/library/metadata/{item}")).await;
+        assert!(status == 502 || status == 503, "{status}");
+        item += 1;
+    }
+    let shown = browser
+        .wait_for(
+            "the open circuit",
+            "const pill = document.querySelector('#upstreams .pill');
+             const warned = [...document.querySelectorAll('#warnings li')]
+               .some(li => li.textContent.includes('circuit breaker open'));
+             return pill.textContent === 'open' && warned && pill.className",
+        )
+        .await;
+    assert!(shown.as_str().unwrap().contains("bad"), "{shown}");
+    let png = browser.screenshot().await;
+    std::fs::write(out_dir.join("dashboard-circuit-open.png"), &png).unwrap();
+    gw.sim
+        .sim
+        .set_faults(cachearr_sim::control::Faults::default());
 
     // The only console errors since: the two refused clears (the browser logs every 401).
     let console = browser.console().await;

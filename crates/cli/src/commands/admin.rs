@@ -180,7 +180,9 @@ pub(crate) fn render_stats(from: &str, report: &StatsReport) -> String {
             up.requests_saved,
             up.in_flight,
             up.circuit,
-            if up.events_connected {
+            if !up.events_subscribed {
+                "off (webhooks only)"
+            } else if up.events_connected {
                 "connected"
             } else {
                 "not connected"

@@ -489,6 +489,7 @@ impl AdminBackend for GatewayAdmin {
                 requests_saved: guard.saved,
                 in_flight: guard.in_flight,
                 circuit,
+                events_subscribed: status.is_some(),
                 events_connected: connected,
                 events,
             });

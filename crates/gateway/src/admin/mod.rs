@@ -154,6 +154,10 @@ pub struct UpstreamReport {
     pub in_flight: u64,
     /// Circuit breaker state (`closed`, `open`, `half-open`).
     pub circuit: String,
+    /// Whether cachearr subscribes to this upstream's notifications (an owner token is
+    /// configured); without it change events arrive only by webhook.
+    #[serde(default)]
+    pub events_subscribed: bool,
     /// Whether cachearr's notification socket to this upstream is open.
     pub events_connected: bool,
     /// Change events applied (webhooks and socket).

@@ -105,7 +105,8 @@ function render(s) {
     ["upstream", "profile", "circuit", "made", "saved", "in flight", "events socket", "events"],
     s.upstreams.map(u => [esc(u.name), esc(u.profile), circuit(u.circuit), fmtInt(u.requests_made),
       fmtInt(u.requests_saved), fmtInt(u.in_flight),
-      u.events_connected ? '<span class="ok">connected</span>' : '<span class="bad">down</span>',
+      !u.events_subscribed ? '<span class="dim" title="no owner token: change events arrive by webhook only">webhooks only</span>'
+        : u.events_connected ? '<span class="ok">connected</span>' : '<span class="bad">reconnecting</span>',
       fmtInt(u.events)]));
   const index = s.index || [];
   $("index-panel").hidden = index.length === 0;
