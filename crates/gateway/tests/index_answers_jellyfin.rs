@@ -369,3 +369,47 @@ async fn jellyfin_falls_back_until_the_index_is_ready() {
         );
     }
 }
+
+#[tokio::test]
+async fn user_data_comes_from_the_users_cached_item() {
+    let r = start().await;
+    r.install_index().await;
+    let (token, uid) = r.user("alice");
+    let (item, guid, title) = {
+        let lib = r.sim.sim.library();
+        let s = lib.section(1).unwrap();
+        let id = s.items(cachearr_sim::library::ItemKind::Track)[7];
+        let item = lib.item(id).unwrap();
+        (id, item.guid_id(), item.title().to_string())
+    };
+    r.sim.sim.scrobble(2, item);
+    let path = format!(
+        "/Users/{uid}/Items?SearchTerm={}&Recursive=true&IncludeItemTypes=Audio",
+        enc(&title)
+    );
+    let find = |d: &Value| -> Value {
+        d["Items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["Id"] == Value::String(guid.clone()))
+            .cloned()
+            .unwrap()
+    };
+    let (cs, _, via, direct) = r.both(&path, &token).await;
+    assert!(cs.contains("detail=index"));
+    assert!(
+        find(&via).get("UserData").is_none(),
+        "not in the cache: left out"
+    );
+    assert_eq!(find(&direct)["UserData"]["Played"], true);
+    // Alice opens the item through cachearr; her search answer now carries her UserData.
+    let opened = r
+        .get(&r.proxy, &format!("/Users/{uid}/Items/{guid}"), &token)
+        .await;
+    assert_eq!(opened.status(), 200);
+    let _ = opened.text().await.unwrap();
+    let (cs, _, via, direct) = r.both(&path, &token).await;
+    assert!(cs.contains("detail=index"));
+    assert_eq!(find(&via)["UserData"], find(&direct)["UserData"]);
+}

@@ -90,9 +90,9 @@ pub(crate) async fn try_answer<B>(
         Route::Plex(PlexRoute::SectionAll { section, params }) => {
             ctx.plex_section_all(&section, &params)
         }
-        Route::Jellyfin(JellyfinRoute::Items { params }) => {
+        Route::Jellyfin(JellyfinRoute::Items { params, uid }) => {
             let server_id = jellyfin_server_id(gw, up, &user).await?;
-            ctx.jellyfin_items(&params, &server_id)
+            ctx.jellyfin_items(&params, &server_id, uid)
         }
         Route::Jellyfin(JellyfinRoute::Hints { params }) => ctx.jellyfin_hints(&params),
     }?;
@@ -115,14 +115,23 @@ enum Route {
 
 /// A recognised Jellyfin route; parameter names lower-cased (Jellyfin ignores their case).
 enum JellyfinRoute {
-    Items { params: Vec<(String, String)> },
-    Hints { params: Vec<(String, String)> },
+    Items {
+        params: Vec<(String, String)>,
+        /// The user id of `/Users/{id}/Items` or `UserId=`, for play state from the cache.
+        uid: Option<String>,
+    },
+    Hints {
+        params: Vec<(String, String)>,
+    },
 }
 
 impl JellyfinRoute {
-    fn parse(path: &str, query: Option<&str>) -> Option<JellyfinRoute> {
+    fn parse(raw_path: &str, query: Option<&str>) -> Option<JellyfinRoute> {
         let query = query?;
-        let path = path.strip_suffix('/').unwrap_or(path).to_ascii_lowercase();
+        let path = raw_path
+            .strip_suffix('/')
+            .unwrap_or(raw_path)
+            .to_ascii_lowercase();
         let params = || -> Vec<(String, String)> {
             form_urlencoded::parse(query.as_bytes())
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
@@ -131,15 +140,21 @@ impl JellyfinRoute {
         if path == "/search/hints" {
             return Some(JellyfinRoute::Hints { params: params() });
         }
-        let items = path == "/items"
-            || path
-                .strip_prefix("/users/")
-                .and_then(|rest| rest.strip_suffix("/items"))
-                .is_some_and(|uid| !uid.is_empty() && !uid.contains('/'));
+        let raw = raw_path.strip_suffix('/').unwrap_or(raw_path);
+        let path_uid = raw
+            .get(7..)
+            .filter(|_| path.starts_with("/users/") && path.ends_with("/items"))
+            .and_then(|rest| rest.get(..rest.len().saturating_sub(6)))
+            .filter(|uid| !uid.is_empty() && !uid.contains('/'));
+        let items = path == "/items" || path_uid.is_some();
         if !items || !query.to_ascii_lowercase().contains("searchterm") {
             return None;
         }
-        Some(JellyfinRoute::Items { params: params() })
+        let params = params();
+        let uid = path_uid
+            .map(str::to_string)
+            .or_else(|| param(&params, "userid").map(str::to_string));
+        Some(JellyfinRoute::Items { params, uid })
     }
 }
 
@@ -246,8 +261,8 @@ pub(crate) struct Answer {
 
 /// The document before play state is filled in and it is serialised.
 enum AnswerBody {
-    /// A Jellyfin JSON document.
-    Json(serde_json::Value),
+    /// A Jellyfin JSON document, and the user id whose cached `UserData` to add to `Items`.
+    Json(serde_json::Value, Option<String>),
     Plex {
         doc: El,
         json: bool,
@@ -641,7 +656,12 @@ impl Ctx<'_> {
 
     /// `/Items?SearchTerm=&Recursive=true` (and `/Users/{id}/Items`): a recursive search
     /// over the user's libraries, by sort name, paged by `StartIndex` / `Limit`.
-    fn jellyfin_items(&self, params: &[(String, String)], server_id: &str) -> Option<Answer> {
+    fn jellyfin_items(
+        &self,
+        params: &[(String, String)],
+        server_id: &str,
+        uid: Option<String>,
+    ) -> Option<Answer> {
         for (k, v) in params {
             let ok = jellyfin_ignorable(k)
                 || matches!(
@@ -702,8 +722,10 @@ impl Ctx<'_> {
             "TotalRecordCount": if counted { total } else { 0 },
             "StartIndex": start,
         });
+        let user_data =
+            !param(params, "enableuserdata").is_some_and(|v| v.eq_ignore_ascii_case("false"));
         Some(Answer {
-            body: AnswerBody::Json(doc),
+            body: AnswerBody::Json(doc, uid.filter(|_| user_data)),
             content_type: "application/json; charset=utf-8",
             plex_paging: None,
         })
@@ -779,7 +801,7 @@ impl Ctx<'_> {
             .collect();
         let doc = serde_json::json!({ "SearchHints": hints, "TotalRecordCount": total });
         Some(Answer {
-            body: AnswerBody::Json(doc),
+            body: AnswerBody::Json(doc, None),
             content_type: "application/json; charset=utf-8",
             plex_paging: None,
         })
@@ -788,10 +810,31 @@ impl Ctx<'_> {
     /// Copies the user's cached play state into the items of `answer`.
     async fn fill_play_state(&self, mut answer: Answer) -> Answer {
         match &mut answer.body {
-            AnswerBody::Json(_) => {}
+            AnswerBody::Json(doc, Some(uid)) => {
+                let accept = self.headers.get(header::ACCEPT);
+                if let Some(items) = doc.get_mut("Items").and_then(|v| v.as_array_mut()) {
+                    for item in items {
+                        let Some(id) = item.get("Id").and_then(|v| v.as_str()) else {
+                            continue;
+                        };
+                        let id = id.to_string();
+                        if let Some(data) = playstate::cached_jellyfin(
+                            self.gw, self.up, self.user, uid, &id, accept,
+                        )
+                        .await
+                            && let Some(obj) = item.as_object_mut()
+                        {
+                            obj.insert("UserData".to_string(), data);
+                        }
+                    }
+                }
+            }
+            AnswerBody::Json(_, None) => {}
             AnswerBody::Plex { doc, items, .. } => {
                 for (hub, at, id) in items.iter() {
-                    let Some(state) = playstate::cached_plex(self.gw, self.up, self.user, id).await
+                    let accept = self.headers.get(header::ACCEPT);
+                    let Some(state) =
+                        playstate::cached_plex(self.gw, self.up, self.user, id, accept).await
                     else {
                         continue;
                     };
@@ -864,7 +907,7 @@ fn respond(answer: Answer, started: Instant) -> Response<ProxyBody> {
             let text = if json { doc.to_json() } else { doc.to_xml() };
             (text, true)
         }
-        AnswerBody::Json(v) => (v.to_string(), false),
+        AnswerBody::Json(v, _) => (v.to_string(), false),
     };
     let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body))));
     *resp.status_mut() = StatusCode::OK;

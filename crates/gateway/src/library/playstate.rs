@@ -112,18 +112,28 @@ fn from_plex_xml(body: &[u8], id: &str) -> Option<PlayState> {
     }
 }
 
-/// The play state of item `id` for `user`, if their metadata for it is in the cache.
+/// The play state of item `id` for `user`, if their metadata for it is in the cache. The
+/// entry is looked for under the asking client's own `Accept` (the key holds it), then under
+/// Plex's two usual forms (JSON, and no `Accept` for XML).
 pub async fn cached_plex(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     id: &str,
+    client_accept: Option<&HeaderValue>,
 ) -> Option<PlayState> {
     let path = format!("/library/metadata/{id}");
-    for json in [true, false] {
+    let json = HeaderValue::from_static("application/json");
+    let mut accepts: Vec<Option<&HeaderValue>> = vec![client_accept];
+    for usual in [Some(&json), None] {
+        if !accepts.contains(&usual) {
+            accepts.push(usual);
+        }
+    }
+    for accept in accepts {
         let mut headers = HeaderMap::new();
-        if json {
-            headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(a) = accept {
+            headers.insert(header::ACCEPT, a.clone());
         }
         let Ok(key) = build_key(&KeyInput {
             upstream: &up.name,
@@ -140,6 +150,54 @@ pub async fn cached_plex(
             && lookup.entry.value.status == 200
         {
             return PlayState::from_plex_body(&lookup.entry.value.body, id);
+        }
+    }
+    None
+}
+
+/// The `UserData` of item `id` for `user` as the server wrote it in the user's cached
+/// `GET /Users/{uid}/Items/{id}` (Jellyfin), if that is in the cache.
+pub async fn cached_jellyfin(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    uid: &str,
+    id: &str,
+    client_accept: Option<&HeaderValue>,
+) -> Option<Value> {
+    let path = format!("/Users/{uid}/Items/{id}");
+    let json = HeaderValue::from_static("application/json");
+    let mut accepts: Vec<Option<&HeaderValue>> = vec![client_accept];
+    for usual in [Some(&json), None] {
+        if !accepts.contains(&usual) {
+            accepts.push(usual);
+        }
+    }
+    for accept in accepts {
+        let mut headers = HeaderMap::new();
+        if let Some(a) = accept {
+            headers.insert(header::ACCEPT, a.clone());
+        }
+        let Ok(key) = build_key(&KeyInput {
+            upstream: &up.name,
+            profile: Profile::Jellyfin,
+            method: &Method::GET,
+            path: &path,
+            query: None,
+            headers: &headers,
+            user: Some(user.hash),
+        }) else {
+            continue;
+        };
+        if let Some(lookup) = gw.cache().get(&Key::new(key)).await
+            && lookup.entry.value.status == 200
+        {
+            let v: Value = serde_json::from_slice(&lookup.entry.value.body).ok()?;
+            let same = v
+                .get("Id")
+                .and_then(Value::as_str)
+                .is_some_and(|got| got.eq_ignore_ascii_case(id));
+            return same.then(|| v.get("UserData").cloned()).flatten();
         }
     }
     None
