@@ -20,6 +20,7 @@
 
 mod sim_gateway;
 
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -58,8 +59,17 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Kills chromedriver and the Chromium it started (they share chromedriver's own process
+    /// group), so a failed assertion leaves no browser behind.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = format!("-{}", self.child.id());
+        let killed = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        if !killed.is_ok_and(|s| s.success()) {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
     }
 }
@@ -72,6 +82,7 @@ impl Driver {
             .unwrap()
             .port();
         let child = Command::new(chromedriver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .arg(format!("--log-path={}", log.display()))
             .stdin(Stdio::null())
@@ -123,6 +134,7 @@ impl Browser {
             "--disable-component-update",
             "--disable-sync",
             "--disable-extensions",
+            "--disable-breakpad",
             "--window-size=1280,1400",
             &format!("--user-data-dir={}", profile.display()),
         ];
