@@ -5,6 +5,15 @@
 #   bench/gateway/run.sh            # everything; a Markdown report on stdout, logs in $WORK
 #   DURATION=15 bench/gateway/run.sh
 #   SCENARIOS="1 2" bench/gateway/run.sh   # a subset
+#   SERVER_CPUS=1 CLIENT_CPUS=0 bench/gateway/run.sh   # the default pinning on 2+ cores
+#   PIN=0 bench/gateway/run.sh      # no pinning (everything shares every core)
+#   CACHEARR_BIN=/path/to/cachearr bench/gateway/run.sh   # use this binary, don't build
+#
+# Pinning: the proxy under test runs on SERVER_CPUS and the load generators (wrk, burst) and
+# the simulator on CLIENT_CPUS, with taskset, identically for all three proxies; each proxy gets
+# as many workers as it has cores (nginx worker_processes, Varnish thread_pools, cachearr's
+# tokio worker threads), so none pays for more threads than it has cores and none competes
+# with the load generator.
 #
 # Scenarios (docs/benchmarks.md "## Gateway" has the results):
 #   1. cached hits: ~20 KB JSON, 64 connections, wrk: req/s, p50, p99
@@ -21,6 +30,27 @@ DURATION=${DURATION:-15}
 SCENARIOS=${SCENARIOS:-"5 1 2 3 4"}
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 CONNECTIONS=${CONNECTIONS:-64}
+PIN=${PIN:-1}
+if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+  SERVER_CPUS=${SERVER_CPUS:-1}
+  CLIENT_CPUS=${CLIENT_CPUS:-0}
+  ON_SERVER=(taskset -c "$SERVER_CPUS")
+  ON_CLIENT=(taskset -c "$CLIENT_CPUS")
+else
+  PIN=0
+  SERVER_CPUS=$(seq -s, 0 $(($(nproc) - 1)))
+  CLIENT_CPUS=$SERVER_CPUS
+  ON_SERVER=()
+  ON_CLIENT=()
+fi
+# Cores in a taskset list such as "1" or "0,1" or "2-3".
+count_cpus() { python3 -c 'import sys; n=0
+for part in sys.argv[1].split(","):
+    a,_,b=part.partition("-"); n+=int(b or a)-int(a)+1
+print(n)' "$1"; }
+SERVER_N=$(count_cpus "$SERVER_CPUS")
+CLIENT_N=$(count_cpus "$CLIENT_CPUS")
+WRK_THREADS=${WRK_THREADS:-$CLIENT_N}
 TTL_SHORT=${TTL_SHORT:-5}
 WORK=$(mktemp -d /tmp/cachearr-bench.XXXXXX)
 PIDS=()
@@ -43,10 +73,14 @@ if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]} from Debian's packages"
   apt-get install -y "${need[@]}" >"$WORK/apt.log" 2>&1 || { apt-get update >/dev/null && apt-get install -y "${need[@]}" >>"$WORK/apt.log" 2>&1; }
 fi
-log "building cachearr (release) and the burst client"
-cargo build --release -p cachearr --quiet
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-CACHEARR=$TARGET/release/cachearr
+if [ -n "${CACHEARR_BIN:-}" ]; then
+  CACHEARR=$CACHEARR_BIN # a binary built already (e.g. to compare two builds)
+else
+  log "building cachearr (release) and the burst client"
+  cargo build --release -p cachearr --quiet
+  TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+  CACHEARR=$TARGET/release/cachearr
+fi
 rustc -O -o "$WORK/burst" bench/gateway/burst.rs
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -61,7 +95,7 @@ SIM_PORT=$(free_port); CA_PORT=$(free_port); CA_ADMIN=$(free_port); NG_PORT=$(fr
 SIM_PID=""
 start_sim() { # LATENCY_MS
   [ -n "$SIM_PID" ] && { kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; }
-  "$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks 2000 --movies 50 --shows 5 --seed 7 \
+  "${ON_CLIENT[@]}" "$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks 2000 --movies 50 --shows 5 --seed 7 \
     --latency-ms "$1" --item-cost-us 0 --scan-cost-us 0 >"$WORK/sim.log" 2>&1 &
   SIM_PID=$!; PIDS+=("$SIM_PID")
   wait_http "http://127.0.0.1:$SIM_PORT/identity"
@@ -90,7 +124,7 @@ class = "metadata"
 fresh = "${TTL_SHORT}s"
 stale_while_revalidate = "1h"
 EOF
-  RUST_LOG=warn "$CACHEARR" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr.log" 2>&1 &
+  RUST_LOG=warn TOKIO_WORKER_THREADS=$SERVER_N "${ON_SERVER[@]}" "$CACHEARR" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr.log" 2>&1 &
   CA_PID=$!; PIDS+=("$CA_PID")
   wait_http "http://127.0.0.1:$CA_ADMIN/health"
 }
@@ -100,8 +134,8 @@ start_nginx() {
   [ -f "$WORK/nginx/nginx.pid" ] && { nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -s stop 2>/dev/null || true; sleep 0.5; }
   local user=""; [ "$(id -u)" = 0 ] && user="user root;"
   sed -e "s#@USER@#$user#" -e "s#@DIR@#$WORK/nginx#g" -e "s#@PORT@#$NG_PORT#g" -e "s#@UPSTREAM@#127.0.0.1:$SIM_PORT#g" \
-      -e "s#@TTL@#3600#g" -e "s#@TTL_SHORT@#$TTL_SHORT#g" bench/gateway/nginx.conf.in >"$WORK/nginx/nginx.conf"
-  nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+      -e "s#@TTL@#3600#g" -e "s#@TTL_SHORT@#$TTL_SHORT#g" -e "s#@WORKERS@#$SERVER_N#g" bench/gateway/nginx.conf.in >"$WORK/nginx/nginx.conf"
+  "${ON_SERVER[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
   wait_http "http://127.0.0.1:$NG_PORT/identity"
 }
 
@@ -110,9 +144,42 @@ start_varnish() {
   pkill_varnish; sleep 0.5
   sed -e "s#@UPSTREAM_HOST@#127.0.0.1#g" -e "s#@UPSTREAM_PORT@#$SIM_PORT#g" -e "s#@TTL@#3600#g" \
       -e "s#@TTL_SHORT@#$TTL_SHORT#g" bench/gateway/varnish.vcl.in >"$WORK/varnish/default.vcl"
-  varnishd -a "127.0.0.1:$VA_PORT" -f "$WORK/varnish/default.vcl" -s malloc,1g -n "$WORK/varnish/n" \
+  "${ON_SERVER[@]}" varnishd -a "127.0.0.1:$VA_PORT" -f "$WORK/varnish/default.vcl" -s malloc,1g -n "$WORK/varnish/n" \
+    -p thread_pools="$SERVER_N" \
     -P "$WORK/varnish/varnishd.pid" -j none -T 127.0.0.1:0 >"$WORK/varnish.log" 2>&1
   wait_http "http://127.0.0.1:$VA_PORT/identity"
+}
+
+# CPU seconds (user, system) used so far by a process and all its descendants: the proxy's own
+# cost per request, which a shared machine's load distorts far less than req/s.
+cpu_of_tree() { # ROOT_PID
+  python3 - "$1" <<'PY'
+import os, sys
+root = int(sys.argv[1]); tick = os.sysconf("SC_CLK_TCK")
+procs = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        procs[int(d)] = (int(f[1]), int(f[11]), int(f[12]))  # ppid, utime, stime
+tree, grew = {root}, True
+while grew:
+    grew = False
+    for pid, (ppid, _, _) in procs.items():
+        if ppid in tree and pid not in tree:
+            tree.add(pid); grew = True
+u = sum(procs[p][1] for p in tree if p in procs); s = sum(procs[p][2] for p in tree if p in procs)
+print(f"{u / tick:.2f} {s / tick:.2f}")
+PY
+}
+proxy_pid() { # NAME
+  case $1 in
+    cachearr) echo "$CA_PID" ;;
+    nginx) cat "$WORK/nginx/nginx.pid" ;;
+    varnish) cat "$WORK/varnish/varnishd.pid" ;;
+  esac
 }
 
 declare -A PORTS=([cachearr]=$CA_PORT [nginx]=$NG_PORT [varnish]=$VA_PORT)
@@ -126,6 +193,12 @@ MUSIC=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "http:/
 start_cachearr; start_nginx; start_varnish
 
 echo "# cachearr vs nginx vs Varnish ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(nginx -v 2>&1 | cut -d/ -f2), varnish $(varnishd -V 2>&1 | head -1 | grep -o '[0-9][0-9.]*' | head -1))"
+echo
+if [ "$PIN" = 1 ]; then
+  echo "Pinned: proxies on CPU $SERVER_CPUS ($SERVER_N worker(s) each), wrk/burst and the simulator on CPU $CLIENT_CPUS; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+else
+  echo "Not pinned: everything shares all $(nproc) cores; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
+fi
 echo
 
 if want 5; then
@@ -165,9 +238,11 @@ for p in "${PROXIES[@]}"; do
 done
 for round in $(seq 1 "$ROUNDS"); do
   for p in "${PROXIES[@]}"; do
-    wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
+    cpu_of_tree "$(proxy_pid "$p")" >"$WORK/cpu-$p-$round.before"
+    "${ON_CLIENT[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
       -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" \
       "http://127.0.0.1:${PORTS[$p]}$HIT_PATH" >"$WORK/wrk-$p-$round.txt"
+    cpu_of_tree "$(proxy_pid "$p")" >"$WORK/cpu-$p-$round.after"
   done
 done
 python3 - "$WORK" "$ROUNDS" <<'PY'
@@ -178,18 +253,27 @@ def ms(v):
     n, unit = float(m.group(1)), m.group(2)
     return n / 1000 if unit == "us" else n * 1000 if unit == "s" else n
 rows = {}
+cpu = {}
 for p in ("cachearr", "nginx", "varnish"):
     rps, p50, p99 = [], [], []
+    us_user, us_sys = [], []
     for r in range(1, rounds + 1):
         text = open(f"{work}/wrk-{p}-{r}.txt").read()
+        total = int(re.search(r"([0-9]+) requests in", text).group(1))
+        u0, s0 = map(float, open(f"{work}/cpu-{p}-{r}.before").read().split())
+        u1, s1 = map(float, open(f"{work}/cpu-{p}-{r}.after").read().split())
+        us_user.append((u1 - u0) * 1e6 / max(total, 1))
+        us_sys.append((s1 - s0) * 1e6 / max(total, 1))
         rps.append(float(re.search(r"Requests/sec:\s+([0-9.]+)", text).group(1)))
         p50.append(ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)))
         p99.append(ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)))
     rows[p] = (statistics.median(rps), statistics.median(p50), statistics.median(p99), rps)
-print("| proxy | req/s (median) | p50 | p99 | req/s of each round |")
-print("|---|---|---|---|---|")
+    cpu[p] = (statistics.median(us_user), statistics.median(us_sys))
+print("| proxy | req/s (median) | p50 | p99 | req/s of each round | proxy CPU per request: user + system |")
+print("|---|---|---|---|---|---|")
 for p, (rps, p50, p99, each) in rows.items():
-    print(f"| {p} | {rps:,.0f} | {p50:.2f} ms | {p99:.2f} ms | {', '.join(f'{x:,.0f}' for x in each)} |")
+    u, s = cpu[p]
+    print(f"| {p} | {rps:,.0f} | {p50:.2f} ms | {p99:.2f} ms | {', '.join(f'{x:,.0f}' for x in each)} | {u:.1f} + {s:.1f} = {u + s:.1f} µs |")
 c, n, v = rows["cachearr"][0], rows["nginx"][0], rows["varnish"][0]
 print(f"\ncachearr / nginx = {c/n:.2f}×, cachearr / Varnish = {c/v:.2f}×, "
       f"cachearr / faster of the two = {c/max(n, v):.2f}×\n")
@@ -202,16 +286,21 @@ log "scenario 2: 1,000 concurrent cold requests at 300 ms upstream latency"
 start_sim 300
 echo "## 1,000 concurrent requests for one cold key, 300 ms upstream latency"
 echo
-echo "| proxy | upstream requests | ok | waiters' p50 | waiters' p99 | max |"
-echo "|---|---|---|---|---|---|"
+echo "| proxy | upstream requests | ok | waiters' p50 | waiters' p99 | max | same burst, key cached: p50 / p99 / max |"
+echo "|---|---|---|---|---|---|---|"
 ALBUMS=($(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 40" -H "X-Plex-Container-Size: 10" \
   "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=9" | python3 -c 'import json,sys; print(" ".join(str(m["ratingKey"]) for m in json.load(sys.stdin)["MediaContainer"]["Metadata"]))'))
 i=0
 for p in "${PROXIES[@]}"; do
   sim_reset
   path="/library/metadata/${ALBUMS[$i]}/children"; i=$((i + 1)) # a key no proxy has seen
-  out=$("$WORK/burst" "127.0.0.1:${PORTS[$p]}" "$path" 1000 "X-Plex-Token: $TOKEN" "Accept: application/json")
-  echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); print(f\"| $p | $(sim_stat_total) | {d['ok']}/{d['clients']} | {d['p50_ms']:.1f} ms | {d['p99_ms']:.1f} ms | {d['max_ms']:.1f} ms |\")"
+  out=$("${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:${PORTS[$p]}" "$path" 1000 "X-Plex-Token: $TOKEN" "Accept: application/json")
+  up=$(sim_stat_total)
+  # The same burst again, now answered from the cache: what 1,000 simultaneous answers cost
+  # the client and the proxy with no upstream wait (the floor under the cold numbers).
+  warm=$("${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:${PORTS[$p]}" "$path" 1000 "X-Plex-Token: $TOKEN" "Accept: application/json")
+  echo "$out $warm" >>"$WORK/burst-$p.json"
+  python3 -c "import json,sys; d=json.loads(sys.argv[1]); w=json.loads(sys.argv[2]); print(f\"| $p | $up | {d['ok']}/{d['clients']} | {d['p50_ms']:.1f} ms | {d['p99_ms']:.1f} ms | {d['max_ms']:.1f} ms | {w['p50_ms']:.1f} / {w['p99_ms']:.1f} / {w['max_ms']:.1f} ms |\")" "$out" "$warm"
 done
 echo
 
@@ -231,7 +320,7 @@ for p in "${PROXIES[@]}"; do
   url="http://127.0.0.1:${PORTS[$p]}/library/metadata/$ITEM"
   curl -fs -o /dev/null -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "$url"
   sim_reset
-  wrk -t2 -c16 -d"${STEADY}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "$url" >"$WORK/ttl-$p.txt"
+  "${ON_CLIENT[@]}" wrk -t"$WRK_THREADS" -c16 -d"${STEADY}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "$url" >"$WORK/ttl-$p.txt"
   up=$(sim_stat_total)
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/ttl-$p.txt")
   p50=$(awk '$1=="50%" {print $2}' "$WORK/ttl-$p.txt")

@@ -18,6 +18,9 @@
 //!   (memory only).
 //! * `proxy` — the request path: validation, cached reads through the engine, pass-through
 //!   streaming, websockets, `Cache-Status`/`X-Cache`/`Age`/`Server-Timing`.
+//! * `sendfile` — zero-copy answers: a hot entry's large body is sent with `sendfile(2)` from a
+//!   sealed memfd instead of being copied into the socket (the proxy connection's stream
+//!   recognises the registered body in hyper's vectored write).
 //! * [`redact`] — token redaction for logs.
 //! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics,
 //!   **owned by `gwadmin`**. The admin listener mounts [`admin_router`], i.e. [`admin::router`].
@@ -42,6 +45,7 @@ pub mod prefetch;
 mod prepared;
 mod proxy;
 pub mod redact;
+mod sendfile;
 pub mod tags;
 pub mod upstream;
 pub mod users;
@@ -339,7 +343,11 @@ async fn serve_proxy(
         .max_header_size(limits.max_header_bytes)
         .max_headers(limits.max_headers)
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(std::time::Duration::from_secs(30));
+        .header_read_timeout(std::time::Duration::from_secs(30))
+        // Head and body leave in one vectored write; the body slice is never copied into
+        // hyper's buffer, so `SendfileStream` can recognise a cached body and send it from its
+        // file.
+        .writev(true);
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -355,11 +363,17 @@ async fn serve_proxy(
         let _ = stream.set_nodelay(true);
         let gw = gw.clone();
         let up = up.clone();
+        let slot = Arc::new(sendfile::SendSlot::default());
+        let service_slot = slot.clone();
         let service = service_fn(move |req| {
             let gw = gw.clone();
             let up = up.clone();
-            async move { Ok::<_, std::convert::Infallible>(proxy::handle(gw, up, req, peer).await) }
+            let slot = service_slot.clone();
+            async move {
+                Ok::<_, std::convert::Infallible>(proxy::handle(gw, up, req, peer, &slot).await)
+            }
         });
+        let stream = sendfile::SendfileStream::new(stream, slot);
         let conn = builder
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();

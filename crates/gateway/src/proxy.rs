@@ -21,6 +21,7 @@ use hyper::body::Incoming;
 use crate::Gateway;
 use crate::keys::{KeyInput, build_key, token_of};
 use crate::policy::{Class, Decision, ResolvedPolicy, Scope};
+use crate::sendfile::SendSlot;
 use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
 use crate::users::{UserRecord, Users};
 
@@ -49,11 +50,15 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 
 /// Handles one client request for `up`. Never panics on client input; every failure is an
 /// HTTP answer.
+///
+/// `slot` is the connection's [`SendSlot`]: a cached answer with a body file registers its body
+/// there, and the connection's stream sends it without copying.
 pub(crate) async fn handle(
     gw: Gateway,
     up: Arc<Upstream>,
     req: Request<Incoming>,
     peer: SocketAddr,
+    slot: &SendSlot,
 ) -> Response<ProxyBody> {
     let started = Instant::now();
     if let Err(resp) = check_request(&gw, &req) {
@@ -81,7 +86,7 @@ pub(crate) async fn handle(
             {
                 return resp;
             }
-            serve_cached(&gw, &up, req, peer, policy, tags, user_state, started).await
+            serve_cached(&gw, &up, req, peer, policy, tags, user_state, started, slot).await
         }
         Decision::Write {
             tags,
@@ -252,6 +257,7 @@ async fn serve_cached(
     mut tags: Vec<Arc<str>>,
     user_state: bool,
     started: Instant,
+    slot: &SendSlot,
 ) -> Response<ProxyBody> {
     let now = gw.clock().now_ms();
     let Some(token) = token_of(up.profile, req.headers(), req.uri().query()) else {
@@ -317,7 +323,11 @@ async fn serve_cached(
                 Outcome::Passed => {}
             }
             let upstream_us = loader.upstream_us.load(Ordering::Relaxed);
-            let headers = gw.prepared().headers_for(&lookup.entry);
+            let hit = matches!(lookup.outcome, Outcome::Hit(_) | Outcome::Stale);
+            let (headers, file) = gw.prepared().headers_for(&lookup.entry, hit);
+            if let Some(file) = file {
+                slot.register(lookup.entry.value.body.clone(), file);
+            }
             let resp = cached_response(&lookup, headers, now, started, upstream_us);
             // Prefetch (seed 000): decided from the path alone, spawned, never awaited.
             if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {

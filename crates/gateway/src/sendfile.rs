@@ -1,0 +1,271 @@
+//! Zero-copy answers for large cached bodies: `sendfile(2)` from a sealed memfd.
+//!
+//! Why: on a memory hit the gateway's own work is small; what dominates is the kernel copying the
+//! body from our heap into socket buffers (`_copy_from_iter` was ~60 % of the worker's samples
+//! for a 20 KB answer; see docs/benchmarks.md, "Gateway hit path"). nginx avoids that copy with
+//! `sendfile on`. We do the same: a hot entry's body (at least [`MIN_BODY`] bytes) is written
+//! once into a sealed, anonymous in-memory file ([`BodyFile`]); answers then hand the kernel
+//! references to those pages instead of copying the bytes.
+//!
+//! How it fits hyper without forking it: each proxy connection's socket is wrapped in a
+//! [`SendfileStream`]. When the proxy answers from such an entry it registers the body's
+//! `Bytes` (a clone, which keeps that memory alive and unchanged) and its file in the
+//! connection's [`SendSlot`]. hyper writes the response with vectored writes whose body slice
+//! points into that same `Bytes`; the stream recognises the slice by address, sends the bytes
+//! before it with `MSG_MORE` (so head and body leave in one segment, as nginx's `tcp_nopush`),
+//! and sends the slice itself with `sendfile` from the matching offset of the file. Anything it
+//! does not recognise goes through the ordinary vectored write. The file's content equals the
+//! body byte for byte (written from it, then sealed against writes), and a registered `Bytes`
+//! cannot be freed or reused while registered, so an address match always means the same bytes.
+//!
+//! Budget: files cost a descriptor and a second copy of the body in memory (shmem pages), so
+//! at most [`MAX_FILES`] files and [`MAX_BYTES`] bytes exist at once; past that, answers are
+//! copied as before.
+
+use std::io::{self, IoSlice, Write as _};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use rustix::fd::OwnedFd;
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
+use tokio::net::TcpStream;
+
+/// Bodies smaller than this are copied: below it, one copy costs less than the extra syscall.
+pub(crate) const MIN_BODY: usize = 16 * 1024;
+/// At most this many body files at once (each holds a file descriptor).
+pub(crate) const MAX_FILES: usize = 256;
+/// At most this many bytes in body files at once.
+pub(crate) const MAX_BYTES: u64 = 256 * 1024 * 1024;
+
+static LIVE_FILES: AtomicUsize = AtomicUsize::new(0);
+static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// A cached body in a sealed memfd.
+pub(crate) struct BodyFile {
+    fd: OwnedFd,
+    len: usize,
+}
+
+impl std::fmt::Debug for BodyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyFile").field("len", &self.len).finish()
+    }
+}
+
+impl BodyFile {
+    /// A file holding `body`, or `None` if the body is small, the budget is spent or the
+    /// kernel refuses (the caller then copies, as it would anyway).
+    pub(crate) fn create(body: &Bytes) -> Option<Arc<BodyFile>> {
+        let len = body.len();
+        if len < MIN_BODY {
+            return None;
+        }
+        // Reserve budget first; give it back on any failure.
+        if LIVE_FILES.fetch_add(1, Ordering::AcqRel) >= MAX_FILES {
+            LIVE_FILES.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let bytes = len as u64;
+        if LIVE_BYTES.fetch_add(bytes, Ordering::AcqRel) + bytes > MAX_BYTES {
+            LIVE_BYTES.fetch_sub(bytes, Ordering::AcqRel);
+            LIVE_FILES.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        match Self::write_sealed(body) {
+            Ok(fd) => Some(Arc::new(BodyFile { fd, len })),
+            Err(e) => {
+                tracing::debug!(error = %e, "body file not created; answers are copied");
+                LIVE_BYTES.fetch_sub(bytes, Ordering::AcqRel);
+                LIVE_FILES.fetch_sub(1, Ordering::AcqRel);
+                None
+            }
+        }
+    }
+
+    fn write_sealed(body: &Bytes) -> io::Result<OwnedFd> {
+        use rustix::fs::{MemfdFlags, SealFlags};
+        let fd = rustix::fs::memfd_create(
+            "cachearr-body",
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+        )?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(body)?;
+        let fd = OwnedFd::from(file);
+        rustix::fs::fcntl_add_seals(
+            &fd,
+            SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
+        )?;
+        Ok(fd)
+    }
+}
+
+impl Drop for BodyFile {
+    fn drop(&mut self) {
+        LIVE_BYTES.fetch_sub(self.len as u64, Ordering::AcqRel);
+        LIVE_FILES.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Bodies registered for zero-copy sending on one connection.
+#[derive(Default)]
+pub(crate) struct SendSlot {
+    /// At most two: the response being written and, with pipelining, the next one.
+    bodies: Mutex<Vec<(Bytes, Arc<BodyFile>)>>,
+}
+
+impl SendSlot {
+    /// Registers `body` (a clone of the answer's body, which keeps it alive) and its file.
+    pub(crate) fn register(&self, body: Bytes, file: Arc<BodyFile>) {
+        let mut b = self.bodies.lock().unwrap_or_else(|e| e.into_inner());
+        if b.len() >= 2 {
+            b.remove(0);
+        }
+        b.push((body, file));
+    }
+
+    /// The file and offset of a slice that lies inside a registered body.
+    fn find(&self, slice: &[u8]) -> Option<(Arc<BodyFile>, u64)> {
+        let start = slice.as_ptr() as usize;
+        let end = start + slice.len();
+        let b = self.bodies.lock().unwrap_or_else(|e| e.into_inner());
+        b.iter().find_map(|(body, file)| {
+            let base = body.as_ptr() as usize;
+            (start >= base && end <= base + body.len() && body.len() == file.len)
+                .then(|| (file.clone(), (start - base) as u64))
+        })
+    }
+}
+
+/// A proxy connection's socket: reads as usual; writes recognise registered bodies and send
+/// them with `sendfile`.
+pub(crate) struct SendfileStream {
+    inner: TcpStream,
+    slot: Arc<SendSlot>,
+}
+
+impl SendfileStream {
+    pub(crate) fn new(inner: TcpStream, slot: Arc<SendSlot>) -> Self {
+        Self { inner, slot }
+    }
+
+    /// Sends `head` (the slices before the body, with `MSG_MORE`) then `len` bytes of `file`
+    /// from `offset`. Returns the bytes written; `WouldBlock` only if nothing was.
+    fn send_zero_copy(
+        &self,
+        head: &[IoSlice<'_>],
+        file: &BodyFile,
+        offset: u64,
+        len: usize,
+    ) -> io::Result<usize> {
+        use rustix::net::SendFlags;
+        let mut written = 0;
+        for slice in head {
+            if slice.is_empty() {
+                continue;
+            }
+            match rustix::net::send(&self.inner, slice, SendFlags::MORE | SendFlags::NOSIGNAL) {
+                Ok(n) => {
+                    written += n;
+                    if n < slice.len() {
+                        return Ok(written);
+                    }
+                }
+                Err(e) if written > 0 && e == rustix::io::Errno::AGAIN => return Ok(written),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut off = offset;
+        match rustix::fs::sendfile(&self.inner, &file.fd, Some(&mut off), len) {
+            Ok(n) => Ok(written + n),
+            Err(e) if written > 0 && e == rustix::io::Errno::AGAIN => Ok(written),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl AsyncRead for SendfileStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SendfileStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let found = bufs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.len() >= 4096)
+            .find_map(|(i, s)| self.slot.find(s).map(|(f, off)| (i, f, off)));
+        let Some((index, file, offset)) = found else {
+            return Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        };
+        let (head, len) = (&bufs[..index], bufs[index].len());
+        loop {
+            ready!(self.inner.poll_write_ready(cx))?;
+            let this = &*self;
+            match this.inner.try_io(Interest::WRITABLE, || {
+                this.send_zero_copy(head, &file, offset, len)
+            }) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_bodies_get_no_file() {
+        assert!(BodyFile::create(&Bytes::from(vec![b'x'; MIN_BODY - 1])).is_none());
+    }
+
+    #[test]
+    fn a_registered_body_is_found_by_address_and_nothing_else() {
+        let body = Bytes::from(vec![7u8; MIN_BODY * 2]);
+        let file = BodyFile::create(&body).expect("memfd");
+        let slot = SendSlot::default();
+        slot.register(body.clone(), file);
+        let (_, off) = slot.find(&body[100..200]).expect("inside");
+        assert_eq!(off, 100);
+        // Same content, other memory: not ours.
+        let copy = body.to_vec();
+        assert!(slot.find(&copy[..]).is_none());
+        // A sub-slice ending at the body's end is still inside.
+        let (_, off) = slot.find(&body.slice(10..)).expect("tail");
+        assert_eq!(off, 10);
+    }
+}
