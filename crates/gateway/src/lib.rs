@@ -229,7 +229,7 @@ impl GatewayBuilder {
                 .map_err(|m| GatewayError::Config(config::ConfigError::Invalid(m)))?;
             upstreams.push(Arc::new(up));
         }
-        let indexes = config
+        let indexes: Vec<Arc<library::UpstreamIndex>> = config
             .upstreams
             .iter()
             .map(|u| {
@@ -246,6 +246,8 @@ impl GatewayBuilder {
                 Arc::new(index)
             })
             .collect();
+        // A snapshot on disk makes the index ready before any listener binds (no crawl).
+        library::keeper::load_at_start(&config, &indexes).await;
         Ok(Gateway {
             inner: Arc::new(Inner {
                 config,
@@ -298,6 +300,7 @@ impl BoundGateway {
             let gw = self.gateway.clone();
             tasks.push(tokio::spawn(serve_proxy(gw, up, listener, stop.clone())));
         }
+        let keepers = library::keeper::spawn_all(&self.gateway, &stop);
         let admin_router = admin_router(self.gateway.clone());
         let admin_stop = stop.clone();
         let admin = tokio::spawn(async move {
@@ -314,6 +317,9 @@ impl BoundGateway {
             let _ = t.await;
         }
         let _ = admin.await;
+        for keeper in keepers {
+            let _ = keeper.await;
+        }
         self.gateway.inner.cache.shutdown().await;
         Ok(())
     }

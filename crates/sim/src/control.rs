@@ -40,6 +40,17 @@ pub struct Stats {
     webhooks_sent: AtomicU64,
     webhooks_failed: AtomicU64,
     faults_injected: AtomicU64,
+    in_flight: AtomicU64,
+    peak_in_flight: AtomicU64,
+}
+
+/// Counts one request as in flight until dropped (see [`Stats::enter`]).
+pub(crate) struct InFlight<'a>(&'a Stats);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Counters of one route (`METHOD /path/{template}`).
@@ -70,6 +81,10 @@ pub struct StatsSnapshot {
     pub webhooks_failed: u64,
     /// Requests a fault was injected into.
     pub faults_injected: u64,
+    /// Most requests handled at the same time since the last reset (how hard a client leaned
+    /// on the server: a crawl on a background budget of 2 never shows more than 2).
+    #[serde(default)]
+    pub peak_in_flight: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -92,6 +107,13 @@ impl Stats {
                 },
             );
         }
+    }
+
+    /// Marks a request in flight (raising the peak) until the guard is dropped.
+    pub(crate) fn enter(&self) -> InFlight<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak_in_flight.fetch_max(now, Ordering::Relaxed);
+        InFlight(self)
     }
 
     pub(crate) fn add_work(&self, scanned: u64, returned: u64, cost_us: u64) {
@@ -124,6 +146,7 @@ impl Stats {
             webhooks_sent: self.webhooks_sent.load(Ordering::Relaxed),
             webhooks_failed: self.webhooks_failed.load(Ordering::Relaxed),
             faults_injected: self.faults_injected.load(Ordering::Relaxed),
+            peak_in_flight: self.peak_in_flight.load(Ordering::Relaxed),
         }
     }
 
@@ -138,6 +161,7 @@ impl Stats {
             &self.webhooks_sent,
             &self.webhooks_failed,
             &self.faults_injected,
+            &self.peak_in_flight,
         ] {
             c.store(0, Ordering::Relaxed);
         }

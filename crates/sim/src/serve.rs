@@ -63,6 +63,7 @@ async fn front_door(State(sim): State<Sim>, req: Request, next: Next) -> Respons
     if path.starts_with("/_sim/") {
         return next.run(req).await;
     }
+    let _in_flight = sim.inner.stats.enter();
     let method = req.method().clone();
     let route = format!(
         "{} {}",

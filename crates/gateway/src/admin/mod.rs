@@ -7,6 +7,9 @@
 //! | `POST /api/clear` | everything, `?tag=T` or `?prefix=P` | yes |
 //! | `POST /api/warm` | the configured warm list for recently seen users | yes |
 //! | `POST /api/match` | a playlist matched against the library index ([`crate::library::matching`]) | yes, unless a media-server user token is sent |
+//! | `GET /api/index` | the library index of each upstream: state, progress, last build ([`crate::library::index_api`]) | no |
+//! | `POST /api/index/build` | start an index refresh, `?full=1` a full build, `?upstream=NAME` | yes |
+//! | `GET /api/library/stats` | library totals per upstream, section and kind | no |
 //! | `GET /metrics` | Prometheus text | no |
 //! | `GET /health`, `GET /ready` | liveness, readiness | no |
 //! | `POST /webhooks/plex[/{upstream}]` | Plex webhook (multipart `payload`) | yes |
@@ -203,7 +206,8 @@ pub struct IndexSummary {
 pub fn router(gateway: crate::Gateway) -> Router {
     router_with(Arc::new(GatewayAdmin::new(gateway.clone())))
         .merge(crate::library::matching::router(gateway.clone()))
-        .merge(crate::library::lookup::router(gateway))
+        .merge(crate::library::lookup::router(gateway.clone()))
+        .merge(crate::library::index_api::router(gateway))
 }
 
 /// Builds the admin router over any backend.

@@ -10,6 +10,11 @@
 //! searches go to the server (seed 004's fallback).
 
 pub(crate) mod answer;
+pub mod crawl;
+pub mod crawl_jellyfin;
+pub mod crawl_plex;
+pub mod index_api;
+pub mod keeper;
 pub mod lookup;
 pub mod matching;
 pub mod playstate;

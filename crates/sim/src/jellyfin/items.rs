@@ -364,6 +364,9 @@ impl Render<'_> {
         if fields.has("DateCreated") {
             dto.date_created = Some(iso8601(i64::from(item.added_at())));
         }
+        if fields.has("DateLastSaved") {
+            dto.date_last_saved = Some(iso8601(i64::from(item.updated_at())));
+        }
         if fields.has("Overview") {
             let summary = item.summary();
             if !summary.is_empty() {
@@ -823,6 +826,8 @@ pub(crate) struct ItemQuery {
     album_artist_ids: Option<Vec<Target>>,
     album_ids: Option<Vec<Target>>,
     years: Vec<u32>,
+    /// `MinDateLastSaved`: items saved (added or changed) at or after this time (epoch s).
+    min_date_last_saved: Option<i64>,
     is_played: Option<bool>,
     is_favorite: Option<bool>,
     resumable: bool,
@@ -943,7 +948,15 @@ impl ItemQuery {
                     .map_err(|_| ApiError::invalid_value("years", raw))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let min_date_last_saved = match query.str("MinDateLastSaved") {
+            None => None,
+            Some(raw) => Some(
+                super::dto::parse_iso8601(raw)
+                    .ok_or_else(|| ApiError::invalid_value("minDateLastSaved", raw))?,
+            ),
+        };
         Ok(ItemQuery {
+            min_date_last_saved,
             parent,
             types: media_types_filter(parse_types(query, "IncludeItemTypes"), query),
             exclude: parse_types(query, "ExcludeItemTypes").unwrap_or_default(),
@@ -1005,6 +1018,7 @@ impl ItemQuery {
             || self.album_artist_ids.is_some()
             || self.album_ids.is_some()
             || !self.years.is_empty()
+            || self.min_date_last_saved.is_some()
             || self.is_played.is_some()
             || self.is_favorite.is_some()
             || self.resumable
@@ -1338,6 +1352,12 @@ fn row_matches(render: &Render<'_>, query: &ItemQuery, row: Row) -> bool {
         return false;
     }
     if !query.years.is_empty() && !query.years.contains(&item.year()) {
+        return false;
+    }
+    if query
+        .min_date_last_saved
+        .is_some_and(|min| i64::from(item.updated_at()) < min)
+    {
         return false;
     }
     if let Some(folder) = query.is_folder

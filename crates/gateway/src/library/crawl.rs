@@ -1,0 +1,588 @@
+//! The crawl of one upstream: the owner's token, requests on the **background budget**, the
+//! sections, one stream of pages per (section, item type), and the journal that lets an
+//! interrupted build resume.
+//!
+//! # Requests
+//! Every request goes through [`Upstream::send_idempotent`] with [`Budget::Background`]: the
+//! guard's background semaphore and rate limit bound it, and it waits while clients use more
+//! than half of their budget, so a crawl never starves clients. Pages are read one at a time.
+//!
+//! # Journal (`{data_dir}/library/{upstream}.crawl`)
+//! A header frame (profile, sections) and then one frame per page fetched (stream number, the
+//! next start, the stream's total, the page's records); each frame is `length u32 LE, CRC-32
+//! u32 LE, postcard payload`. A build started over an existing journal reads its frames (up to
+//! the first damaged one: a crash mid-write costs that page only), continues every stream from
+//! its cursor and appends. The journal is deleted once the index is saved.
+
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use cachearr_library::index::IndexBuilder;
+use cachearr_library::{ItemKind, ItemRecord};
+use http::{HeaderValue, header};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::status::SectionInfo;
+use super::{crawl_jellyfin, crawl_plex};
+use crate::policy::Profile;
+use crate::upstream::{Budget, Upstream};
+
+/// Largest answer read from the server (a page of 10,000 items is a few MiB).
+const MAX_BODY: usize = 256 * 1024 * 1024;
+/// Ids asked for per request when fetching items named by change events.
+const IDS_PER_REQUEST: usize = 100;
+
+/// Why a crawl step failed. Messages never carry the token or a URL with it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct CrawlError(pub String);
+
+/// Reads one upstream as its owner, on the background budget.
+pub struct Client {
+    up: Arc<Upstream>,
+    token: HeaderValue,
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("upstream", &self.up.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One paged listing: a section's items of one type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stream {
+    /// The section (library) id.
+    pub section: String,
+    /// The kind of item.
+    pub kind: ItemKind,
+    /// The server's type parameter (Plex type number, Jellyfin item type).
+    pub type_param: String,
+}
+
+/// One page of a stream.
+#[derive(Debug, Default)]
+pub struct Page {
+    /// Items the page held (of any kind).
+    pub count: u64,
+    /// The stream's total, as the server says.
+    pub total: Option<u64>,
+    /// The records of the kinds the index keeps.
+    pub records: Vec<ItemRecord>,
+}
+
+/// The streams to read for these sections, in a stable order (the journal refers to them by
+/// position).
+pub fn streams(profile: Profile, sections: &[SectionInfo]) -> Vec<Stream> {
+    let mut out = Vec::new();
+    for section in sections {
+        match profile {
+            Profile::Plex => {
+                for (kind, number) in crawl_plex::types_of_section(&section.kind) {
+                    out.push(Stream {
+                        section: section.id.clone(),
+                        kind: *kind,
+                        type_param: number.to_string(),
+                    });
+                }
+            }
+            Profile::Jellyfin => {
+                for (kind, name) in crawl_jellyfin::types_of_section(&section.kind) {
+                    out.push(Stream {
+                        section: section.id.clone(),
+                        kind: *kind,
+                        type_param: (*name).to_string(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+impl Client {
+    /// A client for `up` with its configured owner token.
+    ///
+    /// # Errors
+    /// When no token is configured or it is not a valid header value.
+    pub fn new(up: Arc<Upstream>) -> Result<Client, CrawlError> {
+        let Some(token) = up.config.token.as_deref().filter(|t| !t.is_empty()) else {
+            return Err(CrawlError(format!(
+                "upstream {}: no owner token configured (`token` in its [[upstream]] table), \
+                 so the library cannot be read",
+                up.name
+            )));
+        };
+        let token = HeaderValue::from_str(token).map_err(|_| {
+            CrawlError(format!(
+                "upstream {}: the configured token is not a valid header value",
+                up.name
+            ))
+        })?;
+        Ok(Client {
+            up,
+            token,
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// The upstream's profile.
+    pub fn profile(&self) -> Profile {
+        self.up.profile
+    }
+
+    /// Requests made so far (retries included).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// GETs `path_and_query` as JSON on the background budget.
+    async fn get(&self, path_and_query: &str) -> Result<Value, CrawlError> {
+        let name = &self.up.name;
+        let uri = self
+            .up
+            .uri_for(path_and_query)
+            .map_err(|m| CrawlError(format!("upstream {name}: {m}")))?;
+        let token_header = match self.up.profile {
+            Profile::Plex => "x-plex-token",
+            Profile::Jellyfin => "x-emby-token",
+        };
+        let make = || {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let mut req = http::Request::new(
+                http_body_util::Empty::<Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed(),
+            );
+            *req.uri_mut() = uri.clone();
+            let headers = req.headers_mut();
+            headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+            headers.insert(token_header, self.token.clone());
+            if self.up.profile == Profile::Plex {
+                headers.insert(
+                    "x-plex-client-identifier",
+                    HeaderValue::from_static("cachearr-index"),
+                );
+                headers.insert("x-plex-product", HeaderValue::from_static("cachearr"));
+            }
+            if let Ok(host) = HeaderValue::from_str(self.up.host()) {
+                headers.insert(header::HOST, host);
+            }
+            Ok(req)
+        };
+        let response = self
+            .up
+            .send_idempotent(&make, Budget::Background)
+            .await
+            .map_err(|e| CrawlError(e.to_string()))?;
+        let status = response.status();
+        if status == http::StatusCode::UNAUTHORIZED || status == http::StatusCode::FORBIDDEN {
+            return Err(CrawlError(format!(
+                "upstream {name} refused the owner token ({})",
+                status.as_u16()
+            )));
+        }
+        if !status.is_success() {
+            let path = path_and_query.split('?').next().unwrap_or("");
+            return Err(CrawlError(format!(
+                "upstream {name} answered {} to {path}",
+                status.as_u16()
+            )));
+        }
+        let read = http_body_util::Limited::new(response.into_body(), MAX_BODY).collect();
+        let body = tokio::time::timeout(self.up.guard.config().read_timeout, read)
+            .await
+            .map_err(|_| {
+                CrawlError(format!(
+                    "upstream {name}: body not read within the read timeout"
+                ))
+            })?
+            .map_err(|e| CrawlError(format!("upstream {name}: reading the body: {e}")))?
+            .to_bytes();
+        serde_json::from_slice(&body).map_err(|e| {
+            CrawlError(format!(
+                "upstream {name} sent something that is not JSON: {e}"
+            ))
+        })
+    }
+
+    /// The server's sections (libraries).
+    ///
+    /// # Errors
+    /// [`CrawlError`] when the request fails.
+    pub async fn sections(&self) -> Result<Vec<SectionInfo>, CrawlError> {
+        Ok(match self.up.profile {
+            Profile::Plex => crawl_plex::parse_sections(&self.get("/library/sections").await?),
+            Profile::Jellyfin => {
+                crawl_jellyfin::parse_sections(&self.get("/Library/MediaFolders").await?)
+            }
+        })
+    }
+
+    /// One page of `stream` from `start`; `since` asks only for items changed since then.
+    ///
+    /// # Errors
+    /// [`CrawlError`] when the request fails.
+    pub async fn page(
+        &self,
+        stream: &Stream,
+        start: u64,
+        size: u64,
+        since: Option<i64>,
+    ) -> Result<Page, CrawlError> {
+        match self.up.profile {
+            Profile::Plex => {
+                let number = stream.type_param.parse().unwrap_or(0);
+                let path = crawl_plex::page_path(&stream.section, number, start, size, since);
+                let body = self.get(&path).await?;
+                let (count, records) = crawl_plex::parse_items(&body, Some(&stream.section));
+                Ok(Page {
+                    count,
+                    total: crawl_plex::total_size(&body),
+                    records,
+                })
+            }
+            Profile::Jellyfin => {
+                let path = crawl_jellyfin::page_path(
+                    &stream.section,
+                    &stream.type_param,
+                    start,
+                    size,
+                    since,
+                );
+                let body = self.get(&path).await?;
+                let (count, records) = crawl_jellyfin::parse_items(&body, &stream.section);
+                Ok(Page {
+                    count,
+                    total: crawl_jellyfin::total_count(&body),
+                    records,
+                })
+            }
+        }
+    }
+
+    /// How many items `stream` has now (one request for an empty page).
+    ///
+    /// # Errors
+    /// [`CrawlError`] when the request fails or the server gives no total.
+    pub async fn total(&self, stream: &Stream) -> Result<u64, CrawlError> {
+        self.page(stream, 0, 0, None).await?.total.ok_or_else(|| {
+            CrawlError(format!(
+                "upstream {} gave no total for section {}",
+                self.up.name, stream.section
+            ))
+        })
+    }
+
+    /// The items with these ids, as records (for change events). Plex names each item's
+    /// section; Jellyfin does not, so each crawled library is asked for the ids in turn.
+    ///
+    /// # Errors
+    /// [`CrawlError`] when a request fails.
+    pub async fn items(
+        &self,
+        ids: &[String],
+        sections: &[SectionInfo],
+    ) -> Result<Vec<ItemRecord>, CrawlError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IDS_PER_REQUEST) {
+            match self.up.profile {
+                Profile::Plex => match self.get(&crawl_plex::items_path(chunk)).await {
+                    Ok(body) => out.extend(crawl_plex::parse_items(&body, None).1),
+                    // Plex answers 404 when none of the keys exists any more.
+                    Err(e) if e.0.contains("answered 404") => {}
+                    Err(e) => return Err(e),
+                },
+                Profile::Jellyfin => {
+                    for section in sections.iter().filter(|s| s.kind != "other") {
+                        let body = self
+                            .get(&crawl_jellyfin::items_path(&section.id, chunk))
+                            .await?;
+                        out.extend(crawl_jellyfin::parse_items(&body, &section.id).1);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The journal's first frame.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JournalHeader {
+    /// Bumped when the frames change shape.
+    pub format: u32,
+    /// `plex` or `jellyfin`: a journal of another profile is not resumed.
+    pub profile: String,
+    /// When the build started (ms since the epoch).
+    pub started_at_ms: u64,
+    /// The sections as listed when the build started (the streams derive from them).
+    pub sections: Vec<SectionInfo>,
+    /// Each stream's total as counted when the build started.
+    pub totals: Vec<u64>,
+}
+
+const JOURNAL_FORMAT: u32 = 1;
+
+/// One page in the journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JournalPage {
+    /// The stream's position in [`streams`].
+    pub stream: u32,
+    /// Where the stream continues.
+    pub next_start: u64,
+    /// The page's records.
+    pub records: Vec<ItemRecord>,
+}
+
+/// An open journal being appended to.
+#[derive(Debug)]
+pub struct Journal {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 8);
+    out.extend_from_slice(
+        &u32::try_from(payload.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+fn io_error(action: &str, path: &Path, e: &impl std::fmt::Display) -> CrawlError {
+    CrawlError(format!("{action} {}: {e}", path.display()))
+}
+
+impl Journal {
+    /// Starts a new journal (replacing any old one) with its header.
+    ///
+    /// # Errors
+    /// [`CrawlError`] when the file cannot be written.
+    pub fn create(path: &Path, header: &JournalHeader) -> Result<Journal, CrawlError> {
+        let payload = postcard::to_stdvec(header).map_err(|e| io_error("encoding", path, &e))?;
+        let mut file = std::fs::File::create(path).map_err(|e| io_error("creating", path, &e))?;
+        file.write_all(&frame(&payload))
+            .map_err(|e| io_error("writing", path, &e))?;
+        Ok(Journal {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing journal for appending after `valid_len` bytes (the damaged tail, if
+    /// any, is cut off).
+    ///
+    /// # Errors
+    /// [`CrawlError`] when the file cannot be opened.
+    pub fn append_to(path: &Path, valid_len: u64) -> Result<Journal, CrawlError> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| io_error("opening", path, &e))?;
+        file.set_len(valid_len)
+            .map_err(|e| io_error("truncating", path, &e))?;
+        let mut journal = Journal {
+            file,
+            path: path.to_path_buf(),
+        };
+        std::io::Seek::seek(&mut journal.file, std::io::SeekFrom::End(0))
+            .map_err(|e| io_error("seeking", path, &e))?;
+        Ok(journal)
+    }
+
+    /// Appends one page (written through to the OS before the next page is asked for).
+    ///
+    /// # Errors
+    /// [`CrawlError`] when the file cannot be written.
+    pub fn append(&mut self, page: &JournalPage) -> Result<(), CrawlError> {
+        let payload =
+            postcard::to_stdvec(page).map_err(|e| io_error("encoding", &self.path, &e))?;
+        self.file
+            .write_all(&frame(&payload))
+            .map_err(|e| io_error("writing", &self.path, &e))
+    }
+}
+
+/// What a journal on disk holds, read frame by frame into a builder.
+#[derive(Debug)]
+pub struct Resumed {
+    /// The header.
+    pub header: JournalHeader,
+    /// Per stream: where it continues (0 when no page was fetched).
+    pub cursors: Vec<u64>,
+    /// Records read back.
+    pub records: u64,
+    /// The newest `updated_at` among them.
+    pub high_water: i64,
+    /// Bytes of whole, valid frames (appending continues there).
+    pub valid_len: u64,
+}
+
+/// Reads a journal into `builder`; `None` when there is none, or it is unreadable, of another
+/// format or of another profile (then the build starts over).
+pub fn read_journal(path: &Path, profile: Profile, builder: &mut IndexBuilder) -> Option<Resumed> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut reader = BufReader::new(file);
+    let mut next_frame = |valid: &mut u64| -> Option<Vec<u8>> {
+        let mut head = [0u8; 8];
+        reader.read_exact(&mut head).ok()?;
+        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+        if len > MAX_BODY * 4 {
+            return None;
+        }
+        let mut payload = vec![0u8; len];
+        reader.read_exact(&mut payload).ok()?;
+        if crc32fast::hash(&payload) != crc {
+            return None;
+        }
+        *valid += 8 + len as u64;
+        Some(payload)
+    };
+    let mut valid_len = 0u64;
+    let header: JournalHeader = postcard::from_bytes(&next_frame(&mut valid_len)?).ok()?;
+    if header.format != JOURNAL_FORMAT || header.profile != profile.as_str() {
+        return None;
+    }
+    let stream_count = streams(profile, &header.sections).len();
+    let mut resumed = Resumed {
+        cursors: vec![0; stream_count],
+        records: 0,
+        high_water: 0,
+        valid_len,
+        header,
+    };
+    let mut valid = valid_len;
+    while let Some(payload) = next_frame(&mut valid) {
+        let Ok(page) = postcard::from_bytes::<JournalPage>(&payload) else {
+            break;
+        };
+        let Some(cursor) = resumed.cursors.get_mut(page.stream as usize) else {
+            break;
+        };
+        *cursor = page.next_start;
+        for record in &page.records {
+            if builder.push(record).is_err() {
+                return None;
+            }
+            resumed.high_water = resumed.high_water.max(record.updated_at);
+        }
+        resumed.records += page.records.len() as u64;
+        resumed.valid_len = valid;
+    }
+    Some(resumed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sections() -> Vec<SectionInfo> {
+        vec![
+            SectionInfo {
+                id: "1".into(),
+                title: "Music".into(),
+                kind: "music".into(),
+            },
+            SectionInfo {
+                id: "2".into(),
+                title: "Photos".into(),
+                kind: "other".into(),
+            },
+            SectionInfo {
+                id: "3".into(),
+                title: "Films".into(),
+                kind: "movies".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn streams_per_section_kind() {
+        let plex = streams(Profile::Plex, &sections());
+        assert_eq!(plex.len(), 4);
+        assert_eq!(plex[2].type_param, "10");
+        assert_eq!(plex[3].kind, ItemKind::Movie);
+        let jf = streams(Profile::Jellyfin, &sections());
+        assert_eq!(jf[2].type_param, "Audio");
+    }
+
+    #[test]
+    fn journal_resumes_from_the_last_whole_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plex.crawl");
+        let header = JournalHeader {
+            format: JOURNAL_FORMAT,
+            profile: "plex".into(),
+            started_at_ms: 5,
+            sections: sections(),
+            totals: vec![1, 1, 4, 0],
+        };
+        let mut journal = Journal::create(&path, &header).unwrap();
+        for (n, stream) in [(0u64, 2u32), (2, 2)] {
+            let records = (n..n + 2)
+                .map(|i| {
+                    let mut r = ItemRecord::track(&i.to_string(), "1", "A", "T");
+                    r.updated_at = i as i64 * 10;
+                    r
+                })
+                .collect();
+            journal
+                .append(&JournalPage {
+                    stream,
+                    next_start: n + 2,
+                    records,
+                })
+                .unwrap();
+        }
+        drop(journal);
+        // A torn last frame: half of a third page.
+        let whole = std::fs::metadata(&path).unwrap().len();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 9, 9]).unwrap();
+        drop(f);
+
+        let mut builder = IndexBuilder::new();
+        let resumed = read_journal(&path, Profile::Plex, &mut builder).unwrap();
+        assert_eq!(resumed.cursors, vec![0, 0, 4, 0]);
+        assert_eq!((resumed.records, resumed.high_water), (4, 30));
+        assert_eq!(resumed.valid_len, whole);
+        assert_eq!(builder.len(), 4);
+        // Appending continues after the last whole frame.
+        let mut journal = Journal::append_to(&path, resumed.valid_len).unwrap();
+        journal
+            .append(&JournalPage {
+                stream: 3,
+                next_start: 0,
+                records: Vec::new(),
+            })
+            .unwrap();
+        drop(journal);
+        let mut builder = IndexBuilder::new();
+        assert_eq!(
+            read_journal(&path, Profile::Plex, &mut builder)
+                .unwrap()
+                .records,
+            4
+        );
+        // Another profile's journal is not resumed.
+        assert!(read_journal(&path, Profile::Jellyfin, &mut IndexBuilder::new()).is_none());
+        assert!(read_journal(&dir.path().join("none"), Profile::Plex, &mut builder).is_none());
+    }
+}

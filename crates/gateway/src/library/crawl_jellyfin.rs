@@ -1,0 +1,332 @@
+//! What the crawl asks of a Jellyfin server and how it reads the answers: the libraries
+//! (`/Library/MediaFolders`), one page of a library's items of one type
+//! (`/Items?ParentId=…&Recursive=true&IncludeItemTypes=…&StartIndex&Limit&Fields=…`), and
+//! items by id (for change events).
+//!
+//! Only the item's own MusicBrainz ids are kept (a track's recording and track ids, an album's
+//! release and release group, an artist's id): Jellyfin also hangs the album's and artist's ids
+//! on every track, which would make a lookup by an album's id answer with its tracks.
+
+use cachearr_library::{ItemKind, ItemRecord};
+use serde_json::Value;
+
+use super::status::SectionInfo;
+
+/// The fields every listing asks for (what [`record`] reads beyond the defaults).
+pub const FIELDS: &str = "Path,ProviderIds,DateCreated,DateLastSaved,ParentId";
+
+/// The Jellyfin item types the index reads per library kind.
+pub fn types_of_section(kind: &str) -> &'static [(ItemKind, &'static str)] {
+    match kind {
+        "music" => &[
+            (ItemKind::Artist, "MusicArtist"),
+            (ItemKind::Album, "MusicAlbum"),
+            (ItemKind::Track, "Audio"),
+        ],
+        "movies" => &[(ItemKind::Movie, "Movie")],
+        "shows" => &[(ItemKind::Episode, "Episode")],
+        _ => &[],
+    }
+}
+
+/// The path of one page of a library's items of one type; `since` asks only for items saved
+/// (added or changed) at or after it (epoch seconds).
+pub fn page_path(
+    library: &str,
+    item_type: &str,
+    start: u64,
+    size: u64,
+    since: Option<i64>,
+) -> String {
+    let mut path = format!(
+        "/Items?ParentId={library}&Recursive=true&IncludeItemTypes={item_type}\
+         &Fields={FIELDS}&EnableImages=false&EnableUserData=false\
+         &StartIndex={start}&Limit={size}"
+    );
+    if let Some(since) = since {
+        path.push_str("&MinDateLastSaved=");
+        path.push_str(&format_iso8601(since));
+    }
+    path
+}
+
+/// The path that fetches items of one library by id.
+pub fn items_path(library: &str, ids: &[String]) -> String {
+    format!(
+        "/Items?ParentId={library}&Recursive=true&Ids={}&Fields={FIELDS}\
+         &EnableImages=false&EnableUserData=false",
+        ids.join(",")
+    )
+}
+
+fn text(item: &Value, key: &str) -> Option<String> {
+    match item.get(key)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn number(item: &Value, key: &str) -> Option<i64> {
+    match item.get(key)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The libraries of `GET /Library/MediaFolders` (or `/UserViews`).
+pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
+    let Some(list) = body.get("Items").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|folder| {
+            let kind = match folder.get("CollectionType").and_then(Value::as_str) {
+                Some("music") => "music",
+                Some("movies") => "movies",
+                Some("tvshows") => "shows",
+                _ => "other",
+            };
+            Some(SectionInfo {
+                id: text(folder, "Id")?,
+                title: text(folder, "Name").unwrap_or_default(),
+                kind: kind.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `TotalRecordCount` of a query result.
+pub fn total_count(body: &Value) -> Option<u64> {
+    number(body, "TotalRecordCount").and_then(|n| u64::try_from(n).ok())
+}
+
+/// How many items the page held, and the records of the kinds the index keeps.
+pub fn parse_items(body: &Value, library: &str) -> (u64, Vec<ItemRecord>) {
+    let Some(list) = body.get("Items").and_then(Value::as_array) else {
+        return (0, Vec::new());
+    };
+    let records = list
+        .iter()
+        .filter_map(|item| record(item, library))
+        .collect();
+    (list.len() as u64, records)
+}
+
+/// One Jellyfin item as a record (`None` for other types, or without id or name).
+pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
+    let kind = match item.get("Type").and_then(Value::as_str)? {
+        "Audio" => ItemKind::Track,
+        "MusicAlbum" => ItemKind::Album,
+        "MusicArtist" => ItemKind::Artist,
+        "Movie" => ItemKind::Movie,
+        "Episode" => ItemKind::Episode,
+        _ => return None,
+    };
+    let id = text(item, "Id")?;
+    let title = text(item, "Name")?;
+    let first_album_artist_id = item
+        .get("AlbumArtists")
+        .and_then(Value::as_array)
+        .and_then(|list| list.first())
+        .and_then(|pair| text(pair, "Id"));
+    let strings = |key: &str| -> Vec<String> {
+        item.get(key)
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (artists, album_artist, album, parent_id, grandparent_id) = match kind {
+        ItemKind::Track => (
+            strings("Artists"),
+            text(item, "AlbumArtist"),
+            text(item, "Album"),
+            text(item, "AlbumId"),
+            first_album_artist_id,
+        ),
+        ItemKind::Album => {
+            let artist = text(item, "AlbumArtist");
+            (
+                artist.clone().into_iter().collect(),
+                artist,
+                None,
+                first_album_artist_id,
+                None,
+            )
+        }
+        ItemKind::Episode => (
+            Vec::new(),
+            None,
+            text(item, "SeriesName"),
+            text(item, "SeasonId"),
+            text(item, "SeriesId"),
+        ),
+        ItemKind::Artist | ItemKind::Movie => (Vec::new(), None, None, None, None),
+    };
+    let own_ids: &[&str] = match kind {
+        ItemKind::Track => &["MusicBrainzRecording", "MusicBrainzTrack"],
+        ItemKind::Album => &["MusicBrainzAlbum", "MusicBrainzReleaseGroup"],
+        ItemKind::Artist => &["MusicBrainzArtist"],
+        _ => &[],
+    };
+    let providers = item.get("ProviderIds");
+    let musicbrainz_ids = own_ids
+        .iter()
+        .filter_map(|key| providers.and_then(|p| text(p, key)))
+        .collect();
+    let isrc = providers.and_then(|p| text(p, "ISRC").or_else(|| text(p, "Isrc")));
+    let added_at = item
+        .get("DateCreated")
+        .and_then(Value::as_str)
+        .and_then(parse_iso8601)
+        .unwrap_or(0);
+    let updated_at = item
+        .get("DateLastSaved")
+        .and_then(Value::as_str)
+        .and_then(parse_iso8601)
+        .unwrap_or(added_at);
+    let small = |key: &str| number(item, key).and_then(|n| u32::try_from(n).ok());
+    Some(ItemRecord {
+        kind,
+        id,
+        section_id: library.to_string(),
+        title,
+        artists,
+        album_artist,
+        album,
+        duration_ms: number(item, "RunTimeTicks")
+            .and_then(|ticks| u32::try_from(ticks / 10_000).ok())
+            .filter(|ms| *ms > 0),
+        year: number(item, "ProductionYear")
+            .and_then(|y| u16::try_from(y).ok())
+            .filter(|y| *y > 0),
+        file_path: text(item, "Path"),
+        musicbrainz_ids,
+        isrc,
+        added_at,
+        updated_at,
+        parent_id,
+        grandparent_id,
+        index: matches!(kind, ItemKind::Track | ItemKind::Episode)
+            .then(|| small("IndexNumber"))
+            .flatten(),
+        parent_index: matches!(kind, ItemKind::Track | ItemKind::Episode)
+            .then(|| small("ParentIndexNumber"))
+            .flatten(),
+    })
+}
+
+/// Parses `2024-01-02T03:04:05[.fraction][Z]` into Unix seconds.
+pub fn parse_iso8601(text: &str) -> Option<i64> {
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        if part.bytes().all(|b| b.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = if text.len() > 10 {
+        (num(11..13)?, num(14..16)?, num(17..19)?)
+    } else {
+        (0, 0, 0)
+    };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// Formats Unix seconds as `2024-01-02T03:04:05Z`.
+pub fn format_iso8601(seconds: i64) -> String {
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dates_round_trip() {
+        for t in [0, 951_782_400, 1_714_564_800, 1_714_564_801 + 86_399] {
+            assert_eq!(parse_iso8601(&format_iso8601(t)), Some(t));
+        }
+        assert_eq!(
+            parse_iso8601("2024-05-01T12:00:00.0000000Z"),
+            Some(1_714_564_800)
+        );
+        assert_eq!(parse_iso8601("garbage"), None);
+    }
+
+    #[test]
+    fn libraries_and_tracks() {
+        let folders = json!({"Items": [
+            {"Id": "a1", "Name": "Music", "CollectionType": "music"},
+            {"Id": "b2", "Name": "Shows", "CollectionType": "tvshows"},
+            {"Name": "no id"}
+        ]});
+        let sections = parse_sections(&folders);
+        assert_eq!(sections.len(), 2);
+        assert_eq!(sections[1].kind, "shows");
+
+        let page = json!({"TotalRecordCount": 40, "Items": [
+            {"Type": "Audio", "Id": "t1", "Name": "Song", "Artists": ["Band", ""],
+             "AlbumArtist": "Band", "Album": "Record", "AlbumId": "al1",
+             "AlbumArtists": [{"Name": "Band", "Id": "ar1"}], "RunTimeTicks": 2_000_000_000_i64,
+             "ProductionYear": 2001, "Path": "/music/song.flac", "IndexNumber": 4,
+             "ParentIndexNumber": 2, "DateCreated": "2024-05-01T12:00:00.0000000Z",
+             "ProviderIds": {"MusicBrainzRecording": "b1a9c0e9-d987-4042-ae91-78d6a3267d69",
+                             "MusicBrainzAlbum": "00000000-0000-0000-0000-000000000001"}},
+            {"Type": "Season", "Id": "s1", "Name": "Season 1"}
+        ]});
+        assert_eq!(total_count(&page), Some(40));
+        let (count, records) = parse_items(&page, "a1");
+        assert_eq!((count, records.len()), (2, 1));
+        let r = &records[0];
+        assert_eq!(r.artists, ["Band"]);
+        assert_eq!(r.duration_ms, Some(200_000));
+        assert_eq!(
+            r.musicbrainz_ids.len(),
+            1,
+            "the album's id is not the track's"
+        );
+        assert_eq!(
+            (r.parent_id.as_deref(), r.grandparent_id.as_deref()),
+            (Some("al1"), Some("ar1"))
+        );
+        assert_eq!((r.index, r.parent_index), (Some(4), Some(2)));
+        assert_eq!((r.added_at, r.updated_at), (1_714_564_800, 1_714_564_800));
+        assert!(
+            page_path("a1", "Audio", 0, 10, Some(0))
+                .ends_with("MinDateLastSaved=1970-01-01T00:00:00Z")
+        );
+    }
+}

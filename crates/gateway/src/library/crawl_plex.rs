@@ -1,0 +1,264 @@
+//! What the crawl asks of a Plex server and how it reads the answers: the section list, one
+//! page of a section's items of one type, and items by rating key (for change events).
+//!
+//! Everything is read as Plex's JSON (`Accept: application/json`):
+//! `{"MediaContainer": {"totalSize": N, "Metadata": [{…}]}}`. Numbers may come as strings or
+//! numbers (Plex is not consistent across versions), so every field is read leniently; an item
+//! without a rating key or a title is skipped, never guessed.
+
+use cachearr_library::{ItemKind, ItemRecord};
+use serde_json::Value;
+
+use super::status::SectionInfo;
+
+/// The Plex `type` numbers the index reads per section type (shows and seasons are not
+/// indexed: episodes carry their show's title).
+pub fn types_of_section(kind: &str) -> &'static [(ItemKind, u8)] {
+    match kind {
+        "music" => &[
+            (ItemKind::Artist, 8),
+            (ItemKind::Album, 9),
+            (ItemKind::Track, 10),
+        ],
+        "movies" => &[(ItemKind::Movie, 1)],
+        "shows" => &[(ItemKind::Episode, 4)],
+        _ => &[],
+    }
+}
+
+/// The path of one page of a section's items of one type; `since` asks only for items
+/// updated at or after it (epoch seconds; Plex sets `updatedAt` when an item is added, too).
+pub fn page_path(
+    section: &str,
+    plex_type: u8,
+    start: u64,
+    size: u64,
+    since: Option<i64>,
+) -> String {
+    let mut path = format!(
+        "/library/sections/{section}/all?type={plex_type}&includeGuids=1\
+         &X-Plex-Container-Start={start}&X-Plex-Container-Size={size}"
+    );
+    if let Some(since) = since {
+        // `updatedAt>=T`: Plex reads the `>` ending the key as "at least".
+        path.push_str(&format!("&updatedAt%3E={since}"));
+    }
+    path
+}
+
+/// The path that fetches items by rating key (comma-separated).
+pub fn items_path(ids: &[String]) -> String {
+    format!("/library/metadata/{}?includeGuids=1", ids.join(","))
+}
+
+fn container(body: &Value) -> &Value {
+    body.get("MediaContainer").unwrap_or(&Value::Null)
+}
+
+/// A field as text, whether Plex sent a string or a number.
+fn text(item: &Value, key: &str) -> Option<String> {
+    match item.get(key)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A field as a number, whether Plex sent a number or a string.
+fn number(item: &Value, key: &str) -> Option<i64> {
+    match item.get(key)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The sections of `GET /library/sections`.
+pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
+    let Some(list) = container(body).get("Directory").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|dir| {
+            let id = text(dir, "key")?;
+            let kind = match dir.get("type").and_then(Value::as_str) {
+                Some("artist") => "music",
+                Some("movie") => "movies",
+                Some("show") => "shows",
+                _ => "other",
+            };
+            Some(SectionInfo {
+                id,
+                title: text(dir, "title").unwrap_or_default(),
+                kind: kind.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `totalSize` of a paged listing (or `size` when the server did not page).
+pub fn total_size(body: &Value) -> Option<u64> {
+    let c = container(body);
+    number(c, "totalSize")
+        .or_else(|| number(c, "size"))
+        .and_then(|n| u64::try_from(n).ok())
+}
+
+/// The items of a listing or metadata answer: how many the page held, and the records of the
+/// kinds the index keeps. `section` is used when an item does not say its own.
+pub fn parse_items(body: &Value, section: Option<&str>) -> (u64, Vec<ItemRecord>) {
+    let Some(list) = container(body).get("Metadata").and_then(Value::as_array) else {
+        return (0, Vec::new());
+    };
+    let records = list
+        .iter()
+        .filter_map(|item| record(item, section))
+        .collect();
+    (list.len() as u64, records)
+}
+
+/// One Plex item as a record (`None` for kinds the index does not keep, or no id/title).
+pub fn record(item: &Value, section: Option<&str>) -> Option<ItemRecord> {
+    let kind = match item.get("type").and_then(Value::as_str)? {
+        "track" => ItemKind::Track,
+        "album" => ItemKind::Album,
+        "artist" => ItemKind::Artist,
+        "movie" => ItemKind::Movie,
+        "episode" => ItemKind::Episode,
+        _ => return None,
+    };
+    let id = text(item, "ratingKey")?;
+    let title = text(item, "title")?;
+    let section_id = text(item, "librarySectionID").or_else(|| section.map(str::to_string))?;
+    let parent_title = text(item, "parentTitle");
+    let grandparent_title = text(item, "grandparentTitle");
+    let (artists, album_artist, album) = match kind {
+        ItemKind::Track => {
+            let credit = text(item, "originalTitle").or_else(|| grandparent_title.clone());
+            (
+                credit.into_iter().collect(),
+                grandparent_title,
+                parent_title,
+            )
+        }
+        ItemKind::Album => (
+            parent_title.clone().into_iter().collect(),
+            parent_title,
+            None,
+        ),
+        ItemKind::Episode => (Vec::new(), None, grandparent_title),
+        ItemKind::Artist | ItemKind::Movie => (Vec::new(), None, None),
+    };
+    let file_path = item
+        .get("Media")
+        .and_then(Value::as_array)
+        .and_then(|media| media.first())
+        .and_then(|m| m.get("Part"))
+        .and_then(Value::as_array)
+        .and_then(|parts| parts.first())
+        .and_then(|part| text(part, "file"));
+    let musicbrainz_ids = item
+        .get("Guid")
+        .and_then(Value::as_array)
+        .map(|guids| {
+            guids
+                .iter()
+                .filter_map(|g| text(g, "id"))
+                .filter(|g| g.starts_with("mbid://"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let small = |key: &str| number(item, key).and_then(|n| u32::try_from(n).ok());
+    let added_at = number(item, "addedAt").unwrap_or(0);
+    Some(ItemRecord {
+        kind,
+        id,
+        section_id,
+        title,
+        artists,
+        album_artist,
+        album,
+        duration_ms: small("duration").filter(|ms| *ms > 0),
+        year: number(item, "year")
+            .or_else(|| number(item, "parentYear"))
+            .and_then(|y| u16::try_from(y).ok())
+            .filter(|y| *y > 0),
+        file_path,
+        musicbrainz_ids,
+        isrc: None,
+        added_at,
+        updated_at: number(item, "updatedAt").unwrap_or(added_at),
+        parent_id: text(item, "parentRatingKey"),
+        grandparent_id: text(item, "grandparentRatingKey"),
+        index: matches!(kind, ItemKind::Track | ItemKind::Episode)
+            .then(|| small("index"))
+            .flatten(),
+        parent_index: matches!(kind, ItemKind::Track | ItemKind::Episode)
+            .then(|| small("parentIndex"))
+            .flatten(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sections_tracks_and_lenient_numbers() {
+        let sections = json!({"MediaContainer": {"Directory": [
+            {"key": "1", "title": "Music", "type": "artist"},
+            {"key": 2, "title": "Films", "type": "movie"},
+            {"key": "3", "title": "Photos", "type": "photo"},
+            {"title": "no key", "type": "show"}
+        ]}});
+        let parsed = parse_sections(&sections);
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(
+            (parsed[1].id.as_str(), parsed[1].kind.as_str()),
+            ("2", "movies")
+        );
+        assert_eq!(parsed[2].kind, "other");
+
+        let page = json!({"MediaContainer": {"totalSize": "120", "Metadata": [
+            {"type": "track", "ratingKey": "55", "title": "Song", "grandparentTitle": "Band",
+             "originalTitle": "Band feat. Guest", "parentTitle": "Album", "duration": 200000,
+             "parentYear": 1999, "index": "3", "parentIndex": 1, "parentRatingKey": 54,
+             "grandparentRatingKey": "53", "addedAt": 100, "updatedAt": 150,
+             "Media": [{"Part": [{"file": "/music/Band/Album/03.flac"}]}],
+             "Guid": [{"id": "mbid://b1a9c0e9-d987-4042-ae91-78d6a3267d69"}, {"id": "imdb://tt1"}]},
+            {"type": "season", "ratingKey": "9", "title": "Season 1"},
+            {"type": "track", "title": "no rating key"}
+        ]}});
+        assert_eq!(total_size(&page), Some(120));
+        let (count, records) = parse_items(&page, Some("1"));
+        assert_eq!(count, 3);
+        assert_eq!(records.len(), 1);
+        let r = &records[0];
+        assert_eq!(r.section_id, "1");
+        assert_eq!(r.artists, ["Band feat. Guest"]);
+        assert_eq!(r.album_artist.as_deref(), Some("Band"));
+        assert_eq!(r.year, Some(1999));
+        assert_eq!(r.file_path.as_deref(), Some("/music/Band/Album/03.flac"));
+        assert_eq!(r.musicbrainz_ids.len(), 1);
+        assert_eq!(
+            (r.parent_id.as_deref(), r.grandparent_id.as_deref()),
+            (Some("54"), Some("53"))
+        );
+        assert_eq!((r.index, r.parent_index), (Some(3), Some(1)));
+        assert_eq!((r.added_at, r.updated_at), (100, 150));
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            page_path("4", 10, 0, 500, Some(1700)),
+            "/library/sections/4/all?type=10&includeGuids=1&X-Plex-Container-Start=0\
+             &X-Plex-Container-Size=500&updatedAt%3E=1700"
+        );
+        assert_eq!(
+            items_path(&["1".into(), "2".into()]),
+            "/library/metadata/1,2?includeGuids=1"
+        );
+    }
+}

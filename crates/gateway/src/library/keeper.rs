@@ -1,0 +1,961 @@
+//! The index keeper: one task per upstream that builds the index, keeps it on disk, refreshes
+//! it on a schedule and from change events, and installs every new version with
+//! [`UpstreamIndex::install`].
+//!
+//! # Life of an index
+//! - **Start** ([`load_at_start`], from `GatewayBuilder::build`): the snapshot
+//!   `{data_dir}/library/{upstream}.idx` is loaded, with no request to the server; the handle is
+//!   ready before the listeners bind.
+//! - **Build** (no snapshot, `POST /api/index/build?full=1`, or a journal left by an
+//!   interrupted build): [`crawl`] reads every music and video section page by page on the
+//!   background budget, appending each page to the journal so a stopped build resumes; after
+//!   `[index] build_timeout` it stops (keeping the journal).
+//! - **Refresh** (every `[index] refresh_interval`, or `POST /api/index/build`): only items
+//!   changed since the newest `updatedAt` seen (Plex `updatedAt>=`, Jellyfin
+//!   `MinDateLastSaved`); then each listing's total is compared with the index, and a listing
+//!   whose count disagrees (something was deleted) is read again in full.
+//! - **Events** (webhooks, notification sockets): the items an event names are fetched again;
+//!   those the server no longer has are removed with their children. A finished scan or an
+//!   event without items starts a refresh.
+//!
+//! After each new version: the snapshot and `{upstream}.meta.json` (last build, sections, the
+//! `updatedAt` high-water mark) are written, and the library totals are recomputed in the
+//! background. Remembered matches whose item changed are dropped by the match service when it
+//! sees the new index (`matching.rs` prunes against every newly installed index).
+//!
+//! Time (schedule, timestamps) comes from the gateway's clock, so tests move it by hand.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cachearr_library::index::{IndexBuilder, ItemNo};
+use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, Visibility, snapshot};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
+
+use super::crawl::{self, Client, CrawlError, Journal, JournalHeader, JournalPage, Stream};
+use super::status::{
+    self, BuildProgress, BuildRecord, IndexState, LibraryTotals, SectionInfo, SectionTotals,
+    SnapshotInfo,
+};
+use super::{KeeperCommand, UpstreamIndex};
+use crate::Gateway;
+use crate::config::{Config, IndexConfig};
+use crate::events::{Change, ChangeEvent};
+use crate::upstream::Upstream;
+
+/// How often the keeper looks at the clock by itself.
+const TICK: Duration = Duration::from_secs(30);
+/// How often a running build writes a progress line to the log.
+const LOG_EVERY: Duration = Duration::from_secs(10);
+/// Errors kept in the status.
+const MAX_ERRORS: usize = 5;
+
+/// File names of one upstream's index files: `{data_dir}/library/{safe name}.{ext}`.
+pub fn file_path(data_dir: &Path, upstream: &str, ext: &str) -> PathBuf {
+    let safe: String = upstream
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' => c,
+            _ => '_',
+        })
+        .collect();
+    data_dir.join("library").join(format!("{safe}.{ext}"))
+}
+
+/// The snapshot of `upstream`'s index.
+pub fn snapshot_path(data_dir: &Path, upstream: &str) -> PathBuf {
+    file_path(data_dir, upstream, "idx")
+}
+
+/// What is kept next to the snapshot.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Meta {
+    last_build: Option<BuildRecord>,
+    sections: Vec<SectionInfo>,
+    /// The newest `updatedAt` seen: the next refresh asks for items changed since.
+    high_water: i64,
+}
+
+fn read_meta(path: &Path) -> Option<Meta> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+fn write_meta(path: &Path, meta: &Meta) -> Result<(), String> {
+    let bytes = serde_json::to_vec_pretty(meta).map_err(|e| e.to_string())?;
+    let temporary = path.with_extension("meta.json.tmp");
+    std::fs::write(&temporary, bytes).map_err(|e| format!("{}: {e}", temporary.display()))?;
+    std::fs::rename(&temporary, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn items_by_kind(index: &LibraryIndex) -> BTreeMap<String, u64> {
+    let stats = index.stats();
+    ItemKind::ALL
+        .iter()
+        .zip(stats.items_by_kind)
+        .map(|(kind, n)| (kind.name().to_string(), n as u64))
+        .collect()
+}
+
+/// Loads every enabled upstream's snapshot (called while the gateway is built, before any
+/// listener binds). A missing snapshot is normal; a damaged one is reported and rebuilt.
+pub async fn load_at_start(config: &Config, indexes: &[Arc<UpstreamIndex>]) {
+    if !config.index.enabled {
+        return;
+    }
+    for handle in indexes {
+        let path = snapshot_path(&config.data_dir, handle.upstream());
+        if !path.exists() {
+            continue;
+        }
+        let meta = read_meta(&file_path(&config.data_dir, handle.upstream(), "meta.json"));
+        let started = Instant::now();
+        let load_path = path.clone();
+        let loaded = tokio::task::spawn_blocking(move || snapshot::load(&load_path)).await;
+        match loaded {
+            Ok(Ok(index)) => {
+                let index = Arc::new(index);
+                let meta = meta.unwrap_or_default();
+                tracing::info!(
+                    upstream = handle.upstream(),
+                    items = index.len(),
+                    seconds = started.elapsed().as_secs_f64(),
+                    "library index loaded from {}",
+                    path.display()
+                );
+                let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+                handle.set_sections(meta.sections.clone());
+                handle.update_status(|s| {
+                    s.state = IndexState::Ready;
+                    s.items = index.len() as u64;
+                    s.items_by_kind = items_by_kind(&index);
+                    s.last_build = meta.last_build.clone();
+                    s.snapshot = Some(SnapshotInfo {
+                        path: path.display().to_string(),
+                        bytes,
+                    });
+                });
+                handle.install(index);
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(upstream = handle.upstream(), error = %e, "library index snapshot not usable; it will be rebuilt");
+                handle.update_status(|s| push_error(s, format!("snapshot not usable: {e}")));
+            }
+            Err(e) => {
+                tracing::warn!(upstream = handle.upstream(), error = %e, "loading the library index failed");
+            }
+        }
+    }
+}
+
+fn push_error(status: &mut status::IndexStatus, message: String) {
+    status.errors.push(message);
+    let excess = status.errors.len().saturating_sub(MAX_ERRORS);
+    status.errors.drain(..excess);
+}
+
+/// Starts a keeper per upstream whose index is enabled; they stop when `stop` is cancelled.
+pub fn spawn_all(gateway: &Gateway, stop: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if !gateway.config().index.enabled {
+        return tasks;
+    }
+    for up in gateway.upstreams() {
+        let Some(handle) = gateway.index(&up.name).cloned() else {
+            continue;
+        };
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        handle.attach_keeper(sender);
+        let meta = read_meta(&file_path(
+            &gateway.config().data_dir,
+            &up.name,
+            "meta.json",
+        ))
+        .unwrap_or_default();
+        let keeper = Keeper {
+            gateway: gateway.clone(),
+            up: up.clone(),
+            handle,
+            config: gateway.config().index.clone(),
+            data_dir: gateway.config().data_dir.clone(),
+            receiver,
+            stop: stop.clone(),
+            meta,
+        };
+        tasks.push(tokio::spawn(keeper.run()));
+    }
+    tasks
+}
+
+struct Keeper {
+    gateway: Gateway,
+    up: Arc<Upstream>,
+    handle: Arc<UpstreamIndex>,
+    config: IndexConfig,
+    data_dir: PathBuf,
+    receiver: UnboundedReceiver<KeeperCommand>,
+    stop: CancellationToken,
+    meta: Meta,
+}
+
+/// What a build, refresh or event batch produced.
+struct Built {
+    index: LibraryIndex,
+    sections: Vec<SectionInfo>,
+    kind: &'static str,
+    fetched: u64,
+    requests: u64,
+    high_water: i64,
+    started_ms: u64,
+}
+
+impl Keeper {
+    fn now_ms(&self) -> u64 {
+        self.gateway.clock().now_ms()
+    }
+
+    fn path(&self, ext: &str) -> PathBuf {
+        file_path(&self.data_dir, &self.up.name, ext)
+    }
+
+    fn next_refresh_ms(&self) -> Option<u64> {
+        let interval = u64::try_from(self.config.refresh_interval.as_millis()).unwrap_or(u64::MAX);
+        self.meta
+            .last_build
+            .as_ref()
+            .map(|b| b.finished_at_ms.saturating_add(interval))
+    }
+
+    async fn run(mut self) {
+        if let Err(e) = std::fs::create_dir_all(self.data_dir.join("library")) {
+            self.fail(format!("cannot create the library directory: {e}"));
+            return;
+        }
+        let next = self.next_refresh_ms();
+        self.handle.update_status(|s| s.next_refresh_at_ms = next);
+        if let Some(index) = self.handle.ready() {
+            self.spawn_totals(index);
+        }
+        // No index yet, or a build was interrupted: build (resuming what the journal holds).
+        if self.handle.ready().is_none() || self.path("crawl").exists() {
+            self.build(false).await;
+        }
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                () = self.stop.cancelled() => break,
+                command = self.receiver.recv() => match command {
+                    None => break,
+                    Some(command) => self.handle_command(command).await,
+                },
+                _ = tick.tick() => self.maybe_refresh().await,
+            }
+        }
+    }
+
+    async fn handle_command(&mut self, command: KeeperCommand) {
+        match command {
+            KeeperCommand::Build { full } => {
+                if full || self.handle.ready().is_none() {
+                    self.build(full).await;
+                } else {
+                    self.refresh().await;
+                }
+            }
+            KeeperCommand::Tick => self.maybe_refresh().await,
+            KeeperCommand::Changed(first) => {
+                // Take every event already queued: one fetch and one new index for the batch.
+                let mut events = vec![first];
+                let mut later = Vec::new();
+                while let Ok(command) = self.receiver.try_recv() {
+                    match command {
+                        KeeperCommand::Changed(event) => events.push(event),
+                        other => later.push(other),
+                    }
+                }
+                self.apply_events(events).await;
+                for command in later {
+                    match command {
+                        KeeperCommand::Build { full } if full || self.handle.ready().is_none() => {
+                            self.build(full).await;
+                        }
+                        KeeperCommand::Build { .. } => self.refresh().await,
+                        _ => self.maybe_refresh().await,
+                    }
+                }
+            }
+        }
+    }
+
+    async fn maybe_refresh(&mut self) {
+        if self.handle.ready().is_none() {
+            return;
+        }
+        if self
+            .next_refresh_ms()
+            .is_some_and(|due| self.now_ms() >= due)
+        {
+            self.refresh().await;
+        }
+    }
+
+    fn fail(&self, message: String) {
+        tracing::warn!(upstream = %self.up.name, error = %message, "library index");
+        let ready = self.handle.ready().is_some();
+        self.handle.update_status(|s| {
+            s.state = if ready {
+                IndexState::Ready
+            } else {
+                IndexState::Failed
+            };
+            s.progress = None;
+            push_error(s, message);
+        });
+    }
+
+    /// A full build (resuming a journal unless `fresh`), bounded by the build timeout and
+    /// stopped (journal kept) when the gateway stops.
+    async fn build(&mut self, fresh: bool) {
+        let client = match Client::new(self.up.clone()) {
+            Ok(c) => c,
+            Err(e) => return self.fail(e.0),
+        };
+        let ready = self.handle.ready().is_some();
+        self.handle.update_status(|s| {
+            if !ready {
+                s.state = IndexState::Building;
+            }
+        });
+        let timeout = self.config.build_timeout;
+        let stop = self.stop.clone();
+        let result = tokio::select! {
+            () = stop.cancelled() => return,
+            r = tokio::time::timeout(timeout, self.crawl(&client, fresh)) => r,
+        };
+        match result {
+            Ok(Ok(built)) => {
+                self.finish(built).await;
+                let _ = std::fs::remove_file(self.path("crawl"));
+            }
+            Ok(Err(e)) => self.fail(format!("build failed: {e}")),
+            Err(_) => self.fail(format!(
+                "build stopped after the build timeout ({} min); what was fetched is kept and \
+                 the next build resumes",
+                timeout.as_secs() / 60
+            )),
+        }
+    }
+
+    /// Reads every stream into a new index, through the journal.
+    async fn crawl(&self, client: &Client, fresh: bool) -> Result<Built, CrawlError> {
+        let started_ms = self.now_ms();
+        let journal_path = self.path("crawl");
+        let profile = client.profile();
+        if fresh {
+            let _ = std::fs::remove_file(&journal_path);
+        }
+        let read_path = journal_path.clone();
+        let (mut builder, resumed) = tokio::task::spawn_blocking(move || {
+            let mut builder = IndexBuilder::new();
+            let resumed = crawl::read_journal(&read_path, profile, &mut builder);
+            (builder, resumed)
+        })
+        .await
+        .map_err(|e| CrawlError(format!("reading the journal: {e}")))?;
+        let (sections, totals, cursors, mut journal, kind, resumed_items, mut high_water) =
+            match resumed {
+                Some(r) => {
+                    tracing::info!(
+                        upstream = %self.up.name,
+                        items = r.records,
+                        "library index: resuming an interrupted build"
+                    );
+                    let journal = Journal::append_to(&journal_path, r.valid_len)?;
+                    (
+                        r.header.sections,
+                        r.header.totals,
+                        r.cursors,
+                        journal,
+                        "resumed",
+                        r.records,
+                        r.high_water,
+                    )
+                }
+                None => {
+                    builder = IndexBuilder::new();
+                    let sections = client.sections().await?;
+                    let streams = crawl::streams(profile, &sections);
+                    let mut totals = Vec::with_capacity(streams.len());
+                    for stream in &streams {
+                        totals.push(client.total(stream).await?);
+                    }
+                    let header = JournalHeader {
+                        format: 1,
+                        profile: profile.as_str().to_string(),
+                        started_at_ms: started_ms,
+                        sections: sections.clone(),
+                        totals: totals.clone(),
+                    };
+                    let journal = Journal::create(&journal_path, &header)?;
+                    let cursors = vec![0; streams.len()];
+                    (sections, totals, cursors, journal, "full", 0, 0)
+                }
+            };
+        self.handle.set_sections(sections.clone());
+        let streams = crawl::streams(profile, &sections);
+        let mut progress = BuildProgress {
+            kind: kind.to_string(),
+            items: resumed_items,
+            total: Some(totals.iter().sum::<u64>().max(resumed_items)),
+            resumed_items,
+            started_at_ms: started_ms,
+            ..BuildProgress::default()
+        };
+        let mut fetched = 0u64;
+        let mut last_log = Instant::now();
+        tracing::info!(
+            upstream = %self.up.name,
+            kind,
+            sections = sections.len(),
+            items = progress.total.unwrap_or(0),
+            "library index: build started"
+        );
+        let page_size = self.config.page_size as u64;
+        for (number, stream) in streams.iter().enumerate() {
+            let mut start = cursors.get(number).copied().unwrap_or(0);
+            let mut total = totals.get(number).copied().unwrap_or(0);
+            progress.section = Some(stream.section.clone());
+            while start < total {
+                let page = client.page(stream, start, page_size, None).await?;
+                if page.count == 0 {
+                    break;
+                }
+                // The server may have grown since the count: follow its newest total.
+                total = total.max(page.total.unwrap_or(0));
+                for record in &page.records {
+                    builder
+                        .push(record)
+                        .map_err(|e| CrawlError(format!("indexing: {e}")))?;
+                    high_water = high_water.max(record.updated_at);
+                }
+                start += page.count;
+                fetched += page.count;
+                progress.items += page.count;
+                progress.requests = client.requests();
+                let stream_no = u32::try_from(number).unwrap_or(u32::MAX);
+                journal.append(&JournalPage {
+                    stream: stream_no,
+                    next_start: start,
+                    records: page.records,
+                })?;
+                status::update_rates(&mut progress, fetched, self.now_ms());
+                let snapshot = progress.clone();
+                self.handle.update_status(|s| s.progress = Some(snapshot));
+                if last_log.elapsed() >= LOG_EVERY {
+                    last_log = Instant::now();
+                    log_progress(&self.up.name, &progress);
+                }
+            }
+        }
+        drop(journal);
+        self.handle.update_status(|s| {
+            if let Some(p) = s.progress.as_mut() {
+                p.section = None;
+            }
+        });
+        let index = tokio::task::spawn_blocking(move || builder.finish())
+            .await
+            .map_err(|e| CrawlError(format!("building the index: {e}")))?;
+        Ok(Built {
+            index,
+            sections,
+            kind,
+            fetched,
+            requests: client.requests(),
+            high_water,
+            started_ms,
+        })
+    }
+
+    /// Fetches what changed since the last build or refresh and installs the result.
+    async fn refresh(&mut self) {
+        let Some(current) = self.handle.ready() else {
+            return self.build(false).await;
+        };
+        let client = match Client::new(self.up.clone()) {
+            Ok(c) => c,
+            Err(e) => return self.fail(e.0),
+        };
+        let started_ms = self.now_ms();
+        self.handle.update_status(|s| {
+            s.progress = Some(BuildProgress {
+                kind: "refresh".into(),
+                started_at_ms: started_ms,
+                ..BuildProgress::default()
+            });
+        });
+        let stop = self.stop.clone();
+        let result = tokio::select! {
+            () = stop.cancelled() => return,
+            r = tokio::time::timeout(self.config.build_timeout, self.changes_since(&client, &current)) => r,
+        };
+        match result {
+            Ok(Ok((sections, upserts, replaced, fetched))) => {
+                let high_water = upserts
+                    .iter()
+                    .map(|r| r.updated_at)
+                    .max()
+                    .unwrap_or(0)
+                    .max(self.meta.high_water);
+                let crawled: HashSet<String> = crawl::streams(client.profile(), &sections)
+                    .into_iter()
+                    .map(|s| s.section)
+                    .collect();
+                let rebuilt = tokio::task::spawn_blocking(move || {
+                    rebuild(&current, &upserts, |record| {
+                        crawled.contains(&record.section_id)
+                            && !replaced.contains(&(record.section_id.clone(), record.kind))
+                    })
+                })
+                .await;
+                match rebuilt {
+                    Ok(Ok(index)) => {
+                        self.finish(Built {
+                            index,
+                            sections,
+                            kind: "refresh",
+                            fetched,
+                            requests: client.requests(),
+                            high_water,
+                            started_ms,
+                        })
+                        .await;
+                    }
+                    Ok(Err(e)) => self.fail(format!("refresh failed: {e}")),
+                    Err(e) => self.fail(format!("refresh failed: {e}")),
+                }
+            }
+            Ok(Err(e)) => self.fail(format!("refresh failed: {e}")),
+            Err(_) => self.fail("refresh stopped after the build timeout".into()),
+        }
+    }
+
+    /// The sections, the records changed since the high-water mark, and the listings read
+    /// again in full because their count disagreed with the index (deletions).
+    async fn changes_since(
+        &self,
+        client: &Client,
+        current: &LibraryIndex,
+    ) -> Result<
+        (
+            Vec<SectionInfo>,
+            Vec<ItemRecord>,
+            HashSet<(String, ItemKind)>,
+            u64,
+        ),
+        CrawlError,
+    > {
+        let sections = client.sections().await?;
+        let streams = crawl::streams(client.profile(), &sections);
+        let counts = count_by_stream(current);
+        let everything = Visibility::everything();
+        let page_size = self.config.page_size as u64;
+        let mut upserts = Vec::new();
+        let mut replaced = HashSet::new();
+        let mut fetched = 0u64;
+        for stream in &streams {
+            let (changed, count) =
+                read_stream(client, stream, page_size, Some(self.meta.high_water)).await?;
+            fetched += count;
+            let new = changed
+                .iter()
+                .filter(|r| current.by_id(&r.id, &everything).is_none())
+                .count() as u64;
+            let known = counts
+                .get(&(stream.section.clone(), stream.kind))
+                .copied()
+                .unwrap_or(0)
+                + new;
+            let total = client.total(stream).await?;
+            if known == total {
+                upserts.extend(changed);
+            } else {
+                tracing::info!(
+                    upstream = %self.up.name,
+                    section = %stream.section,
+                    kind = stream.kind.name(),
+                    index = known,
+                    server = total,
+                    "library index: counts disagree (items were removed); reading the listing again"
+                );
+                let (all, count) = read_stream(client, stream, page_size, None).await?;
+                fetched += count;
+                upserts.extend(all);
+                replaced.insert((stream.section.clone(), stream.kind));
+            }
+            let snapshot_fetched = fetched;
+            let requests = client.requests();
+            self.handle.update_status(|s| {
+                if let Some(p) = s.progress.as_mut() {
+                    p.items = snapshot_fetched;
+                    p.requests = requests;
+                }
+            });
+        }
+        Ok((sections, upserts, replaced, fetched))
+    }
+
+    /// Fetches the items change events name; those the server no longer has are removed
+    /// (with their children). Scans and events without items start a refresh instead.
+    async fn apply_events(&mut self, events: Vec<ChangeEvent>) {
+        let Some(current) = self.handle.ready() else {
+            // No index yet: the running or next build reads everything anyway.
+            return;
+        };
+        let mut ids: Vec<String> = Vec::new();
+        let mut refresh = false;
+        for event in &events {
+            match event.change {
+                Change::Added | Change::Updated | Change::Removed => {
+                    if event.items.is_empty() {
+                        refresh = true;
+                    }
+                    for id in &event.items {
+                        if !ids.contains(id) {
+                            ids.push(id.clone());
+                        }
+                    }
+                }
+                Change::ScanFinished => refresh = true,
+                // Play state, sessions and ratings are not part of the index.
+                _ => {}
+            }
+        }
+        if !ids.is_empty() {
+            let started_ms = self.now_ms();
+            let client = match Client::new(self.up.clone()) {
+                Ok(c) => c,
+                Err(e) => return self.fail(e.0),
+            };
+            let sections = self.handle.sections().to_vec();
+            match client.items(&ids, &sections).await {
+                Ok(records) => {
+                    let everything = Visibility::everything();
+                    let found: HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
+                    let gone: HashSet<String> = ids
+                        .iter()
+                        .filter(|id| !found.contains(id.as_str()))
+                        .filter(|id| current.by_id(id, &everything).is_some())
+                        .cloned()
+                        .collect();
+                    let changed = !records.is_empty() || !gone.is_empty();
+                    if changed {
+                        let fetched = records.len() as u64;
+                        let high_water = self.meta.high_water;
+                        let current = current.clone();
+                        let rebuilt = tokio::task::spawn_blocking(move || {
+                            rebuild(&current, &records, |record| {
+                                !gone.contains(&record.id)
+                                    && !record.parent_id.as_ref().is_some_and(|p| gone.contains(p))
+                                    && !record
+                                        .grandparent_id
+                                        .as_ref()
+                                        .is_some_and(|g| gone.contains(g))
+                            })
+                        })
+                        .await;
+                        match rebuilt {
+                            Ok(Ok(index)) => {
+                                self.finish(Built {
+                                    index,
+                                    sections,
+                                    kind: "events",
+                                    fetched,
+                                    requests: client.requests(),
+                                    high_water,
+                                    started_ms,
+                                })
+                                .await;
+                            }
+                            Ok(Err(e)) => self.fail(format!("applying change events: {e}")),
+                            Err(e) => self.fail(format!("applying change events: {e}")),
+                        }
+                    }
+                }
+                Err(e) => self.fail(format!("fetching changed items: {e}")),
+            }
+        }
+        if refresh {
+            self.refresh().await;
+        }
+    }
+
+    /// Saves and installs a new index, records the build, schedules the next refresh and
+    /// recomputes the totals in the background.
+    async fn finish(&mut self, built: Built) {
+        let index = Arc::new(built.index);
+        let path = self.path("idx");
+        let save_index = index.clone();
+        let save_path = path.clone();
+        let saved = tokio::task::spawn_blocking(move || snapshot::save(&save_index, &save_path))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        let now = self.now_ms();
+        let record = BuildRecord {
+            kind: built.kind.to_string(),
+            finished_at_ms: now,
+            duration_ms: now.saturating_sub(built.started_ms),
+            items: index.len() as u64,
+            fetched: built.fetched,
+            requests: built.requests,
+        };
+        self.meta = Meta {
+            last_build: Some(record.clone()),
+            sections: built.sections.clone(),
+            high_water: built.high_water.max(self.meta.high_water),
+        };
+        let mut errors = Vec::new();
+        if let Err(e) = &saved {
+            errors.push(format!("saving the snapshot: {e}"));
+        } else if let Err(e) = write_meta(&self.path("meta.json"), &self.meta) {
+            errors.push(format!("saving the index metadata: {e}"));
+        }
+        let snapshot_info = saved.is_ok().then(|| SnapshotInfo {
+            path: path.display().to_string(),
+            bytes: std::fs::metadata(&path).map_or(0, |m| m.len()),
+        });
+        let next = self.next_refresh_ms();
+        let by_kind = items_by_kind(&index);
+        self.handle.set_sections(built.sections);
+        self.handle.install(index.clone());
+        self.handle.update_status(|s| {
+            s.state = IndexState::Ready;
+            s.progress = None;
+            s.items = record.items;
+            s.items_by_kind = by_kind;
+            s.last_build = Some(record.clone());
+            s.next_refresh_at_ms = next;
+            if snapshot_info.is_some() {
+                s.snapshot = snapshot_info;
+            }
+            for e in errors {
+                push_error(s, e);
+            }
+        });
+        tracing::info!(
+            upstream = %self.up.name,
+            kind = %record.kind,
+            items = record.items,
+            fetched = record.fetched,
+            requests = record.requests,
+            seconds = record.duration_ms as f64 / 1000.0,
+            "library index ready"
+        );
+        self.spawn_totals(index);
+    }
+
+    fn spawn_totals(&self, index: Arc<LibraryIndex>) {
+        let handle = self.handle.clone();
+        let now = self.now_ms();
+        tokio::task::spawn_blocking(move || {
+            let totals = library_totals(&index, handle.upstream(), &handle.sections(), now);
+            handle.set_totals(totals);
+        });
+    }
+}
+
+fn log_progress(upstream: &str, p: &BuildProgress) {
+    tracing::info!(
+        upstream,
+        items = p.items,
+        total = p.total.unwrap_or(0),
+        percent = p.percent.unwrap_or(0.0),
+        rate_per_sec = p.rate_per_sec.round(),
+        eta_secs = p.eta_secs.unwrap_or(0.0),
+        requests = p.requests,
+        "library index: building"
+    );
+}
+
+/// Reads a whole stream (or its changes since `since`): its records and the items seen.
+async fn read_stream(
+    client: &Client,
+    stream: &Stream,
+    page_size: u64,
+    since: Option<i64>,
+) -> Result<(Vec<ItemRecord>, u64), CrawlError> {
+    let mut records = Vec::new();
+    let mut start = 0u64;
+    let mut seen = 0u64;
+    loop {
+        let page = client.page(stream, start, page_size, since).await?;
+        if page.count == 0 {
+            break;
+        }
+        start += page.count;
+        seen += page.count;
+        records.extend(page.records);
+        if page.total.is_some_and(|total| start >= total) {
+            break;
+        }
+    }
+    Ok((records, seen))
+}
+
+/// Items per (section, kind) in an index.
+fn count_by_stream(index: &LibraryIndex) -> HashMap<(String, ItemKind), u64> {
+    let everything = Visibility::everything();
+    let mut counts = HashMap::new();
+    for n in 0..index.len() {
+        let Some(view) = u32::try_from(n)
+            .ok()
+            .and_then(|n| index.item(ItemNo(n), &everything))
+        else {
+            continue;
+        };
+        *counts
+            .entry((view.section_id().to_string(), view.kind()))
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+/// A new index: the records of `current` that `keep` accepts, then `upserts` (which replace
+/// records with the same id).
+fn rebuild(
+    current: &LibraryIndex,
+    upserts: &[ItemRecord],
+    keep: impl Fn(&ItemRecord) -> bool,
+) -> Result<LibraryIndex, cachearr_library::LibraryError> {
+    let mut builder = IndexBuilder::new();
+    for record in current.records().filter(|r| keep(r)) {
+        builder.push(&record)?;
+    }
+    for record in upserts {
+        builder.push(record)?;
+    }
+    Ok(builder.finish())
+}
+
+/// Totals per section and kind (`GET /api/library/stats`).
+pub fn library_totals(
+    index: &LibraryIndex,
+    upstream: &str,
+    sections: &[SectionInfo],
+    now_ms: u64,
+) -> LibraryTotals {
+    let everything = Visibility::everything();
+    let mut per_section: BTreeMap<String, SectionTotals> = BTreeMap::new();
+    let mut items: BTreeMap<String, u64> = BTreeMap::new();
+    for n in 0..index.len() {
+        let Some(view) = u32::try_from(n)
+            .ok()
+            .and_then(|n| index.item(ItemNo(n), &everything))
+        else {
+            continue;
+        };
+        let kind = view.kind().name().to_string();
+        *items.entry(kind.clone()).or_insert(0) += 1;
+        let section = per_section
+            .entry(view.section_id().to_string())
+            .or_insert_with(|| {
+                let info = sections.iter().find(|s| s.id == view.section_id());
+                SectionTotals {
+                    id: view.section_id().to_string(),
+                    title: info.map(|s| s.title.clone()).unwrap_or_default(),
+                    kind: info.map(|s| s.kind.clone()).unwrap_or_default(),
+                    ..SectionTotals::default()
+                }
+            });
+        *section.items.entry(kind).or_insert(0) += 1;
+        if matches!(
+            view.kind(),
+            ItemKind::Track | ItemKind::Movie | ItemKind::Episode
+        ) {
+            section.duration_secs += u64::from(view.duration_ms().unwrap_or(0)) / 1000;
+        }
+        if view.file_path().is_some() {
+            section.with_path += 1;
+        }
+        if !view.musicbrainz_ids().is_empty() {
+            section.with_musicbrainz_id += 1;
+        }
+        section.last_added_at = section.last_added_at.max(view.added_at());
+    }
+    LibraryTotals {
+        upstream: upstream.to_string(),
+        items,
+        sections: per_section.into_values().collect(),
+        computed_at_ms: now_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, section: &str, parent: Option<&str>) -> ItemRecord {
+        let mut r = ItemRecord::track(id, section, "A", &format!("Song {id}"));
+        r.parent_id = parent.map(str::to_string);
+        r.duration_ms = Some(61_000);
+        r
+    }
+
+    #[test]
+    fn rebuild_keeps_replaces_and_drops() {
+        let current = LibraryIndex::build(&[
+            record("1", "s", Some("10")),
+            record("2", "s", Some("10")),
+            record("3", "t", None),
+        ])
+        .unwrap();
+        let mut changed = record("2", "s", Some("10"));
+        changed.title = "Renamed".into();
+        let index = rebuild(&current, &[changed, record("4", "s", None)], |r| {
+            r.id != "1" && r.section_id != "t"
+        })
+        .unwrap();
+        let all = Visibility::everything();
+        assert_eq!(index.len(), 2);
+        assert_eq!(index.by_id("2", &all).unwrap().title(), "Renamed");
+        assert!(index.by_id("1", &all).is_none());
+        assert_eq!(
+            count_by_stream(&index)[&("s".to_string(), ItemKind::Track)],
+            2
+        );
+    }
+
+    #[test]
+    fn totals_per_section() {
+        let index = LibraryIndex::build(&[
+            record("1", "s", None),
+            record("2", "s", None),
+            record("3", "t", None),
+        ])
+        .unwrap();
+        let sections = vec![SectionInfo {
+            id: "s".into(),
+            title: "Music".into(),
+            kind: "music".into(),
+        }];
+        let totals = library_totals(&index, "plex", &sections, 7);
+        assert_eq!(totals.items["track"], 3);
+        assert_eq!(totals.sections.len(), 2);
+        assert_eq!(totals.sections[0].title, "Music");
+        assert_eq!(totals.sections[0].items["track"], 2);
+        assert_eq!(totals.sections[0].duration_secs, 122);
+        assert_eq!(totals.sections[1].title, "");
+    }
+
+    #[test]
+    fn file_names_are_safe() {
+        let p = file_path(Path::new("/d"), "../x y", "idx");
+        assert_eq!(p, Path::new("/d/library/___x_y.idx"));
+    }
+}
