@@ -1,5 +1,6 @@
 //! [`TieredCache`] and its builder: lookups, single-flight loads, stale serving, refreshes,
-//! warming and invalidation, over the memory tier and an optional disk tier.
+//! warming and invalidation, over the memory tier, an optional disk tier and an optional
+//! shared Redis tier below both (memory → disk → Redis → loader).
 
 use std::collections::{BTreeMap, HashMap};
 use std::panic::AssertUnwindSafe;
@@ -25,13 +26,14 @@ use crate::error::EngineError;
 use crate::key::{Key, KeyHashBuilder};
 use crate::loader::Loader;
 use crate::policy::Policy;
+use crate::redis_tier::{Coordination, RedisTier};
 use crate::stats::{
     ClassCounters, ClassRegistry, ClassStats, QueueStats, StatsSnapshot, TierCounters, TierStats,
     bump, load,
 };
 use crate::tags::{Invalidation, InvalidationState};
 use crate::tier::{Tier, WriteOp};
-use crate::write_behind::{self, WriteBehind, WriteTarget};
+use crate::write_behind::{self, Dest, WriteBehind, WriteTarget};
 
 type MemCache = moka::future::Cache<Key, Arc<Entry>, KeyHashBuilder>;
 
@@ -61,6 +63,7 @@ pub struct TieredCacheBuilder {
     memory_max_bytes: u64,
     disk: Option<(PathBuf, u64)>,
     custom_tier: Option<Arc<dyn Tier>>,
+    redis: Option<RedisTier>,
     clock: Arc<dyn Clock>,
     queue_capacity: usize,
     batch_interval: Duration,
@@ -88,6 +91,7 @@ impl Default for TieredCacheBuilder {
             memory_max_bytes: 256 * 1024 * 1024,
             disk: None,
             custom_tier: None,
+            redis: None,
             clock: Arc::new(SystemClock),
             queue_capacity: 10_000,
             batch_interval: Duration::from_millis(50),
@@ -120,6 +124,15 @@ impl TieredCacheBuilder {
     #[must_use]
     pub fn tier(mut self, tier: Arc<dyn Tier>) -> Self {
         self.custom_tier = Some(tier);
+        self
+    }
+
+    /// Adds a shared Redis tier below memory and disk: read after both miss, written behind
+    /// with them, and the channel through which invalidations and loads are coordinated with
+    /// the other instances on the same namespace (see `docs/redis.md`).
+    #[must_use]
+    pub fn redis(mut self, tier: RedisTier) -> Self {
+        self.redis = Some(tier);
         self
     }
 
@@ -216,7 +229,12 @@ impl TieredCacheBuilder {
         let inval = Invalidation::restore(state);
         let classes = ClassRegistry::default();
         let now = self.clock.now_ms();
-        let (write_behind, receivers) = if disk.is_some() {
+        if let Some(redis) = &self.redis {
+            // What other instances invalidated before this one started (or while it was
+            // away) must not be served from this instance's disk either.
+            redis.initial_sync(&inval).await;
+        }
+        let (write_behind, receivers) = if disk.is_some() || self.redis.is_some() {
             let (wb, receivers) = WriteBehind::new(self.queue_capacity);
             (Some(wb), Some(receivers))
         } else {
@@ -244,6 +262,7 @@ impl TieredCacheBuilder {
                 memory,
                 memory_max_bytes: self.memory_max_bytes,
                 disk,
+                redis: self.redis.clone(),
                 inval,
                 classes,
                 memory_counters: TierCounters::new(),
@@ -269,9 +288,13 @@ impl TieredCacheBuilder {
                 WriteOp::RemovePrefix {
                     prefix: String::new(),
                 },
+                Dest::DiskOnly,
             );
         }
         let mut tasks = Vec::new();
+        if let Some(redis) = &self.redis {
+            tasks.push(redis.spawn_events(Arc::downgrade(&inner)));
+        }
         if let Some((puts, controls)) = receivers {
             tasks.push(tokio::spawn(write_behind::run_worker(
                 Arc::downgrade(&inner),
@@ -339,6 +362,8 @@ enum FlightKind {
 #[derive(Clone, Debug)]
 enum FlightDone {
     Stored(Arc<Entry>),
+    /// Another instance loaded it (cross-instance single-flight through Redis).
+    Coalesced(Arc<Entry>),
     Passed(Arc<Entry>),
     StaleOnError(Arc<Entry>),
     Failed(EngineError),
@@ -360,7 +385,8 @@ pub(crate) struct Inner {
     memory: MemCache,
     memory_max_bytes: u64,
     disk: Option<Arc<dyn Tier>>,
-    inval: Invalidation,
+    pub(crate) redis: Option<RedisTier>,
+    pub(crate) inval: Invalidation,
     classes: ClassRegistry,
     memory_counters: TierCounters,
     disk_counters: TierCounters,
@@ -428,13 +454,13 @@ impl TieredCache {
             } else {
                 inner.forget_if_same(key, &entry).await;
             }
-        } else if let Some(entry) = inner.disk_lookup(key, now).await {
+        } else if let Some((entry, tier)) = inner.lower_lookup(key, now).await {
             if now < entry.fresh_until_ms {
-                entry.class.hit(inner.lower_kind());
+                entry.class.hit(tier);
                 inner.note_read(key, policy, &loader, &entry);
                 return Ok(Lookup {
                     entry,
-                    outcome: Outcome::Hit(inner.lower_kind()),
+                    outcome: Outcome::Hit(tier),
                 });
             }
             if now < entry.stale_until_ms {
@@ -458,7 +484,7 @@ impl TieredCache {
                 inner.forget_if_same(key, &e).await;
                 return None;
             }
-            None => (inner.disk_lookup(key, now).await?, inner.lower_kind()),
+            None => inner.lower_lookup(key, now).await?,
         };
         if now < entry.fresh_until_ms {
             entry.class.hit(tier);
@@ -494,6 +520,10 @@ impl TieredCache {
         if let Some(wb) = &self.inner.write_behind {
             wb.poke();
         }
+        if let Some(redis) = &self.inner.redis {
+            // INCR in Redis and a broadcast to the other instances, behind the caller.
+            redis.share_tag_bump(&self.inner, tag);
+        }
     }
 
     /// Raises tag generations to at least the given ones (what other instances reported
@@ -508,7 +538,35 @@ impl TieredCache {
 
     /// Drops everything, at once. Memory is emptied; disk records are removed behind.
     pub fn clear_all(&self) {
-        let inner = &self.inner;
+        self.inner.clear_all_local(Dest::All);
+        if let Some(redis) = &self.inner.redis {
+            redis.share_clear(&self.inner, "");
+        }
+    }
+
+    /// Drops every key starting with `prefix`, at once (a recorded drop that reads check).
+    /// Memory and disk space is reclaimed behind; with Redis, the records are removed there
+    /// too and every other instance is told to drop the prefix from its own tiers.
+    pub fn clear_prefix(&self, prefix: &str) {
+        if prefix.is_empty() {
+            return self.clear_all();
+        }
+        self.inner.clear_prefix_local(prefix, Dest::All);
+        if let Some(redis) = &self.inner.redis {
+            redis.share_clear(&self.inner, prefix);
+        }
+    }
+
+    /// The shared Redis tier, if one is configured (health and counters for statistics).
+    pub fn redis(&self) -> Option<&RedisTier> {
+        self.inner.redis.as_ref()
+    }
+}
+
+impl Inner {
+    /// Clear-all on this instance's memory and disk (and Redis with [`Dest::All`]).
+    pub(crate) fn clear_all_local(&self, dest: Dest) {
+        let inner = self;
         let drop = inner.inval.drop_prefix("", inner.clock.now_ms());
         inner.memory.invalidate_all();
         inner
@@ -522,14 +580,14 @@ impl TieredCache {
                 WriteOp::RemovePrefix {
                     prefix: String::new(),
                 },
+                dest,
             );
         }
     }
 
-    /// Drops every key starting with `prefix`, at once (a recorded drop that reads check).
-    /// Memory and disk space is reclaimed behind.
-    pub fn clear_prefix(&self, prefix: &str) {
-        let inner = &self.inner;
+    /// A prefix drop on this instance's memory and disk (and Redis with [`Dest::All`]).
+    pub(crate) fn clear_prefix_local(self: &Arc<Self>, prefix: &str, dest: Dest) {
+        let inner = self;
         let drop = inner.inval.drop_prefix(prefix, inner.clock.now_ms());
         if let Some(wb) = &inner.write_behind {
             wb.side_op(
@@ -537,6 +595,7 @@ impl TieredCache {
                 WriteOp::RemovePrefix {
                     prefix: prefix.to_owned(),
                 },
+                dest,
             );
         }
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
@@ -567,7 +626,9 @@ impl TieredCache {
             });
         }
     }
+}
 
+impl TieredCache {
     /// Removes one key from every tier. Returns once the removal has reached the disk tier,
     /// so no later read finds the record there (removals are rare: admin actions, items the
     /// upstream no longer has).
@@ -576,6 +637,7 @@ impl TieredCache {
             wb.side_op(
                 self.inner.inval.next_seq(),
                 WriteOp::Remove { key: key.clone() },
+                Dest::All,
             );
             // Disk first, memory second: a read in between finds the memory copy and never
             // promotes the disk copy back.
@@ -596,8 +658,11 @@ impl TieredCache {
         self.inner.housekeeping().await;
     }
 
-    /// Waits until every write queued so far has reached the disk tier.
+    /// Waits until every write queued so far has reached the disk and Redis tiers.
     pub async fn flush(&self) {
+        if let Some(redis) = &self.inner.redis {
+            redis.settled().await;
+        }
         if let Some(wb) = &self.inner.write_behind {
             wb.flush().await;
         }
@@ -666,14 +731,31 @@ impl Inner {
         Arc::new(entry)
     }
 
-    /// Puts an entry in memory now and queues it for disk.
+    /// Puts an entry in memory now and queues it for disk and Redis.
     async fn store(&self, key: &Key, entry: Arc<Entry>) {
+        self.store_to(key, entry, Dest::All).await;
+    }
+
+    /// Puts an entry in memory now and queues it for the lower tiers `dest` names.
+    async fn store_to(&self, key: &Key, entry: Arc<Entry>, dest: Dest) {
         self.memory.insert(key.clone(), entry.clone()).await;
+        self.queue_put(key, entry, dest);
+    }
+
+    /// Queues an entry for the lower tiers (the memory tier has it already).
+    fn queue_put(&self, key: &Key, entry: Arc<Entry>, dest: Dest) {
+        let disk_on = self.disk.is_some() && self.disk_counters.enabled.load(Ordering::Relaxed);
+        let wanted = disk_on || (dest == Dest::All && self.redis.is_some());
         if let Some(wb) = &self.write_behind
-            && self.disk_counters.enabled.load(Ordering::Relaxed)
-            && !wb.put(key.clone(), entry)
+            && wanted
+            && !wb.put(key.clone(), entry, dest)
         {
             bump(&self.disk_counters.dropped_writes);
+            if let Some(redis) = &self.redis
+                && dest == Dest::All
+            {
+                redis.count_dropped_write();
+            }
         }
     }
 
@@ -764,6 +846,10 @@ impl Inner {
                     Outcome::Coalesced
                 },
             }),
+            FlightDone::Coalesced(entry) => Ok(Lookup {
+                entry,
+                outcome: Outcome::Coalesced,
+            }),
             FlightDone::Passed(entry) => {
                 bump(&class.passed);
                 Ok(Lookup {
@@ -842,6 +928,40 @@ impl Inner {
         // its result stale, since the upstream may have answered from before the change.
         let seq = self.inval.next_seq();
         let stamps = self.inval.stamps(&policy.tags);
+        // With Redis, one load per key across every instance: take the shared lock, or wait
+        // (bounded) for the instance that holds it.
+        let mut lock: Option<String> = None;
+        if let Some(redis) = &self.redis {
+            match redis.coordinate(&key).await {
+                Coordination::Load(token) => lock = Some(token),
+                Coordination::Landed(raw) => {
+                    let now = self.clock.now_ms();
+                    if let Some(entry) =
+                        self.decode_lower(&key, &raw, now, Some(seq), TierKind::Redis)
+                        && now < entry.fresh_until_ms
+                    {
+                        self.promote(&key, &entry).await;
+                        self.queue_put(&key, entry.clone(), Dest::DiskOnly);
+                        flight.done.send_replace(Some(FlightDone::Coalesced(entry)));
+                        return;
+                    }
+                }
+                Coordination::LoadAlone => {}
+            }
+        }
+        // The lock holder writes its record to Redis itself, right after the waiters here
+        // are released, and announces it; the write-behind queue takes it to disk only.
+        let dest = if lock.is_some() {
+            Dest::DiskOnly
+        } else {
+            Dest::All
+        };
+        let _release = lock.map(|token| ReleaseLock {
+            inner: self.clone(),
+            key: key.clone(),
+            token,
+            flight: flight.clone(),
+        });
         let result = tokio::time::timeout(
             self.load_timeout,
             AssertUnwindSafe(loader.load()).catch_unwind(),
@@ -861,7 +981,7 @@ impl Inner {
                             false,
                             reads,
                         );
-                        self.store(&key, entry.clone()).await;
+                        self.store_to(&key, entry.clone(), dest).await;
                         FlightDone::Stored(entry)
                     }
                     Fill::Negative(value) if policy.negative_ttl.is_some() => {
@@ -874,7 +994,7 @@ impl Inner {
                             true,
                             reads,
                         );
-                        self.store(&key, entry.clone()).await;
+                        self.store_to(&key, entry.clone(), dest).await;
                         FlightDone::Stored(entry)
                     }
                     Fill::Negative(value) | Fill::Pass(value) => {
@@ -902,9 +1022,113 @@ impl Inner {
         flight.done.send_replace(Some(done));
     }
 
-    /// The kind of the level below memory (disk, or a tier given to the builder).
-    fn lower_kind(&self) -> TierKind {
-        self.disk.as_ref().map_or(TierKind::Disk, |d| d.kind())
+    /// Looks `key` up below memory: disk first, then Redis. A usable entry is promoted to
+    /// memory; one found in Redis is also written behind to disk, so the next restart or
+    /// memory eviction finds it locally.
+    async fn lower_lookup(&self, key: &Key, now: u64) -> Option<(Arc<Entry>, TierKind)> {
+        if let Some(entry) = self.disk_lookup(key, now).await {
+            let kind = self.disk.as_ref().map_or(TierKind::Disk, |d| d.kind());
+            return Some((entry, kind));
+        }
+        let redis = self.redis.as_ref()?;
+        // A local sequence number taken before the read: a clear that reaches this instance
+        // while the read is on the wire has a higher number and so kills what it returns.
+        let seq = self.inval.next_seq();
+        let raw = redis.get_record(key).await?;
+        let entry = self.decode_lower(key, &raw, now, Some(seq), TierKind::Redis)?;
+        self.promote(key, &entry).await;
+        self.queue_put(key, entry.clone(), Dest::DiskOnly);
+        Some((entry, TierKind::Redis))
+    }
+
+    /// Decodes a record read from a lower tier into an entry, if it may still be served.
+    /// `seq` replaces the record's own sequence number (records from Redis were numbered by
+    /// another instance).
+    pub(crate) fn decode_lower(
+        &self,
+        key: &Key,
+        raw: &Bytes,
+        now: u64,
+        seq: Option<u64>,
+        tier: TierKind,
+    ) -> Option<Arc<Entry>> {
+        let record = match codec::decode(raw) {
+            Ok(r) => r,
+            Err(e) => {
+                if tier == TierKind::Redis {
+                    tracing::debug!(key = %key, "undecodable redis record ignored");
+                    return None;
+                }
+                match e {
+                    DecodeError::Corrupt(why) => {
+                        bump(&self.disk_counters.corrupt);
+                        tracing::warn!(key = %key, why, "corrupt disk cache record removed");
+                    }
+                    DecodeError::OtherVersion(v) => {
+                        tracing::debug!(key = %key, version = v, "old-format record discarded");
+                    }
+                }
+                if let Some(wb) = &self.write_behind {
+                    wb.side_op(
+                        self.inval.next_seq(),
+                        WriteOp::Remove { key: key.clone() },
+                        Dest::DiskOnly,
+                    );
+                }
+                bump(&self.disk_counters.misses);
+                return None;
+            }
+        };
+        if now >= record.expires_at_ms() {
+            if tier != TierKind::Redis {
+                bump(&self.disk_counters.misses);
+            }
+            return None;
+        }
+        let h = &record.header;
+        let class_name: Arc<str> = h.class.as_str().into();
+        let entry = Arc::new(Entry {
+            value: record.value(),
+            stored_at_ms: h.stored_at_ms,
+            fresh_until_ms: h.fresh_until_ms,
+            stale_until_ms: h.stale_until_ms,
+            error_until_ms: h.error_until_ms,
+            negative: h.negative,
+            seq: seq.unwrap_or(h.seq),
+            tags: h
+                .tags
+                .iter()
+                .map(|(name, generation)| TagStamp {
+                    cell: self.inval.tag(&Arc::from(name.as_str())),
+                    generation: *generation,
+                })
+                .collect(),
+            class: self.classes.get(&class_name),
+            reads: AtomicU32::new(0),
+            warm_scheduled: std::sync::atomic::AtomicBool::new(false),
+        });
+        if !self.inval.is_valid(key, &entry) {
+            if tier != TierKind::Redis {
+                bump(&self.disk_counters.misses);
+            }
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// Puts an entry read from a lower tier into memory, unless a newer entry reached memory
+    /// while we read.
+    pub(crate) async fn promote(&self, key: &Key, entry: &Arc<Entry>) {
+        let promoted = entry.clone();
+        self.memory
+            .entry_by_ref(key)
+            .and_compute_with(|current| {
+                std::future::ready(match current {
+                    Some(c) if c.value().seq >= promoted.seq => Op::Nop,
+                    _ => Op::Put(promoted),
+                })
+            })
+            .await;
     }
 
     /// Reads and decodes `key` from the disk tier; promotes a usable entry to memory.
@@ -925,67 +1149,9 @@ impl Inner {
                 return None;
             }
         };
-        let record = match codec::decode(&raw) {
-            Ok(r) => r,
-            Err(e) => {
-                match e {
-                    DecodeError::Corrupt(why) => {
-                        bump(&self.disk_counters.corrupt);
-                        tracing::warn!(key = %key, why, "corrupt disk cache record removed");
-                    }
-                    DecodeError::OtherVersion(v) => {
-                        tracing::debug!(key = %key, version = v, "old-format record discarded");
-                    }
-                }
-                if let Some(wb) = &self.write_behind {
-                    wb.side_op(self.inval.next_seq(), WriteOp::Remove { key: key.clone() });
-                }
-                bump(&self.disk_counters.misses);
-                return None;
-            }
-        };
-        if now >= record.expires_at_ms() {
-            bump(&self.disk_counters.misses);
-            return None;
-        }
-        let h = &record.header;
-        let class_name: Arc<str> = h.class.as_str().into();
-        let entry = Arc::new(Entry {
-            value: record.value(),
-            stored_at_ms: h.stored_at_ms,
-            fresh_until_ms: h.fresh_until_ms,
-            stale_until_ms: h.stale_until_ms,
-            error_until_ms: h.error_until_ms,
-            negative: h.negative,
-            seq: h.seq,
-            tags: h
-                .tags
-                .iter()
-                .map(|(name, generation)| TagStamp {
-                    cell: self.inval.tag(&Arc::from(name.as_str())),
-                    generation: *generation,
-                })
-                .collect(),
-            class: self.classes.get(&class_name),
-            reads: AtomicU32::new(0),
-            warm_scheduled: std::sync::atomic::AtomicBool::new(false),
-        });
-        if !self.inval.is_valid(key, &entry) {
-            bump(&self.disk_counters.misses);
-            return None;
-        }
+        let entry = self.decode_lower(key, &raw, now, None, TierKind::Disk)?;
         bump(&self.disk_counters.hits);
-        // Promote, unless a newer entry reached memory while we read the disk.
-        let promoted = entry.clone();
-        self.memory
-            .entry_by_ref(key)
-            .and_compute_with(|current| {
-                std::future::ready(match current {
-                    Some(c) if c.value().seq >= promoted.seq => Op::Nop,
-                    _ => Op::Put(promoted),
-                })
-            })
-            .await;
+        self.promote(key, &entry).await;
         Some(entry)
     }
 
@@ -1126,6 +1292,9 @@ impl Inner {
                 max_bytes: usage.max_bytes,
             });
         }
+        if let Some(redis) = &self.redis {
+            tiers.push(redis.tier_stats());
+        }
         let write_behind = self
             .write_behind
             .as_ref()
@@ -1151,6 +1320,32 @@ impl Inner {
                 "disk cache tier switched off after a write failure; continuing from memory"
             );
         }
+    }
+}
+
+/// Releases the cross-instance load lock when a flight that held it ends, however it ends:
+/// with the record when the load stored one (written to Redis and announced to the other
+/// instances' waiters), without one otherwise (they load by themselves). Runs after the
+/// local waiters are released, so no client waits on it.
+struct ReleaseLock {
+    inner: Arc<Inner>,
+    key: Key,
+    token: String,
+    flight: Arc<Flight>,
+}
+
+impl Drop for ReleaseLock {
+    fn drop(&mut self) {
+        let Some(redis) = self.inner.redis.clone() else {
+            return;
+        };
+        let record = match &*self.flight.done.borrow() {
+            Some(FlightDone::Stored(e)) if self.inner.inval.is_valid(&self.key, e) => {
+                Some((codec::encode(e), e.expires_at_ms()))
+            }
+            _ => None,
+        };
+        redis.spawn_release(self.key.clone(), std::mem::take(&mut self.token), record);
     }
 }
 
@@ -1209,30 +1404,17 @@ impl WriteTarget for Inner {
         (version != since).then(|| (version, encode_invalidation(&self.inval.snapshot())))
     }
 
-    fn write_disk(&self, mut ops: Vec<WriteOp>) -> BoxFuture<'_, ()> {
+    fn write_batch(&self, ops: Vec<WriteOp>, shared: Vec<WriteOp>) -> BoxFuture<'_, ()> {
         async move {
-            let Some(disk) = &self.disk else { return };
-            if !self.disk_counters.enabled.load(Ordering::Relaxed) {
-                return;
-            }
-            let next_seq = self.inval.snapshot_next_seq();
-            if self.persisted_seq.load(Ordering::Relaxed) != next_seq {
-                ops.push(WriteOp::SetNextSeq { next_seq });
-            }
-            let puts = ops
-                .iter()
-                .filter(|op| matches!(op, WriteOp::Put { .. }))
-                .count();
-            match disk.write(ops).await {
-                Ok(()) => {
-                    self.persisted_seq.store(next_seq, Ordering::Relaxed);
-                    write_behind::count(&self.disk_counters.writes, puts);
+            // Disk and Redis are written side by side; a slow Redis does not hold the disk.
+            let shared_write = async {
+                if let Some(redis) = &self.redis
+                    && !shared.is_empty()
+                {
+                    redis.write_ops(shared).await;
                 }
-                Err(e) => {
-                    bump(&self.disk_counters.errors);
-                    self.disable_disk(&e.to_string());
-                }
-            }
+            };
+            futures_util::join!(self.write_disk(ops), shared_write);
         }
         .boxed()
     }
@@ -1259,5 +1441,33 @@ impl WriteTarget for Inner {
             }
         }
         .boxed()
+    }
+}
+
+impl Inner {
+    /// Writes a batch to the disk tier, switching it off on failure.
+    async fn write_disk(&self, mut ops: Vec<WriteOp>) {
+        let Some(disk) = &self.disk else { return };
+        if !self.disk_counters.enabled.load(Ordering::Relaxed) {
+            return;
+        }
+        let next_seq = self.inval.snapshot_next_seq();
+        if self.persisted_seq.load(Ordering::Relaxed) != next_seq {
+            ops.push(WriteOp::SetNextSeq { next_seq });
+        }
+        let puts = ops
+            .iter()
+            .filter(|op| matches!(op, WriteOp::Put { .. }))
+            .count();
+        match disk.write(ops).await {
+            Ok(()) => {
+                self.persisted_seq.store(next_seq, Ordering::Relaxed);
+                write_behind::count(&self.disk_counters.writes, puts);
+            }
+            Err(e) => {
+                bump(&self.disk_counters.errors);
+                self.disable_disk(&e.to_string());
+            }
+        }
     }
 }

@@ -1,11 +1,13 @@
-//! The write-behind queue: callers get their value before the disk write happens.
+//! The write-behind queue: callers get their value before the disk and Redis writes happen.
 //!
 //! Puts go through a bounded channel; a full channel drops the write and counts it (a cache
 //! write is never worth blocking a client). Removals and prefix drops go to a small side list
 //! that is never dropped. One worker task collects for `batch_interval`, then writes one
-//! atomic batch, including the invalidation state whenever it changed. It also runs the disk
-//! tier's sweep and eviction once a second. A failed write switches the tier off with a
-//! warning: memory carries on.
+//! atomic batch to the disk tier (including the invalidation state whenever it changed) and
+//! one pipeline to the shared Redis tier. Each operation says where it goes ([`Dest`]): a
+//! record read from Redis is written to disk only, a clear received from another instance is
+//! applied to disk only. It also runs the disk tier's sweep and eviction once a second. A
+//! failed disk write switches the disk tier off with a warning: memory carries on.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -24,11 +26,25 @@ const MAINTENANCE_EVERY: Duration = Duration::from_secs(1);
 /// Upper bound on records per batch.
 const MAX_BATCH: usize = 4096;
 
+/// Which tiers an operation goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dest {
+    /// Disk and the shared tier.
+    All,
+    /// Disk only (the shared tier has it already, or the change came from it).
+    DiskOnly,
+}
+
+impl Dest {
+    fn shared(self) -> bool {
+        self == Dest::All
+    }
+}
+
+type Put = (Key, Arc<Entry>, Dest);
+
 /// The receiving ends, handed to the worker.
-pub(crate) type Receivers = (
-    mpsc::Receiver<(Key, Arc<Entry>)>,
-    mpsc::UnboundedReceiver<Control>,
-);
+pub(crate) type Receivers = (mpsc::Receiver<Put>, mpsc::UnboundedReceiver<Control>);
 
 pub(crate) enum Control {
     Flush(oneshot::Sender<()>),
@@ -37,11 +53,11 @@ pub(crate) enum Control {
 
 /// The producer side, held by the cache.
 pub(crate) struct WriteBehind {
-    puts: mpsc::Sender<(Key, Arc<Entry>)>,
+    puts: mpsc::Sender<Put>,
     controls: mpsc::UnboundedSender<Control>,
     /// Removals and prefix drops with the sequence number they were issued at, so the
     /// worker can order them against puts (which carry their entry's number).
-    side_ops: Mutex<Vec<(u64, WriteOp)>>,
+    side_ops: Mutex<Vec<(u64, WriteOp, Dest)>>,
     wake: Notify,
     pub(crate) capacity: usize,
     pub(crate) dropped: AtomicU64,
@@ -67,10 +83,10 @@ impl WriteBehind {
     }
 
     /// Queues a put; returns false (and counts) if the queue is full.
-    pub(crate) fn put(&self, key: Key, entry: Arc<Entry>) -> bool {
-        match self.puts.try_send((key, entry)) {
+    pub(crate) fn put(&self, key: Key, entry: Arc<Entry>, dest: Dest) -> bool {
+        match self.puts.try_send((key, entry, dest)) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full((_, entry))) => {
+            Err(mpsc::error::TrySendError::Full((_, entry, _))) => {
                 bump(&self.dropped);
                 bump(&entry.class.dropped_writes);
                 false
@@ -81,11 +97,11 @@ impl WriteBehind {
 
     /// Queues an operation that must not be dropped (removal, prefix drop), issued at
     /// sequence number `seq`.
-    pub(crate) fn side_op(&self, seq: u64, op: WriteOp) {
+    pub(crate) fn side_op(&self, seq: u64, op: WriteOp, dest: Dest) {
         self.side_ops
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((seq, op));
+            .push((seq, op, dest));
         self.wake.notify_one();
     }
 
@@ -114,7 +130,7 @@ impl WriteBehind {
         }
     }
 
-    fn take_side_ops(&self) -> Vec<(u64, WriteOp)> {
+    fn take_side_ops(&self) -> Vec<(u64, WriteOp, Dest)> {
         std::mem::take(&mut *self.side_ops.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -126,8 +142,13 @@ pub(crate) trait WriteTarget: Send + Sync + 'static {
     fn still_valid(&self, key: &Key, entry: &Entry) -> bool;
     /// The encoded invalidation state if it changed since `since`, with its version.
     fn invalidation_if_changed(&self, since: u64) -> Option<(u64, bytes::Bytes)>;
-    /// Writes a batch to the disk tier (switching it off on failure).
-    fn write_disk(&self, ops: Vec<WriteOp>) -> futures_util::future::BoxFuture<'_, ()>;
+    /// Writes a batch to the disk tier (switching it off on failure) and a batch to the
+    /// shared tier (whose failures only feed its breaker).
+    fn write_batch(
+        &self,
+        disk: Vec<WriteOp>,
+        shared: Vec<WriteOp>,
+    ) -> futures_util::future::BoxFuture<'_, ()>;
     /// Sweeps and evicts on the disk tier.
     fn maintain(&self) -> futures_util::future::BoxFuture<'_, ()>;
 }
@@ -136,12 +157,12 @@ pub(crate) trait WriteTarget: Send + Sync + 'static {
 pub(crate) async fn run_worker<T: WriteTarget>(
     target: Weak<T>,
     batch_interval: Duration,
-    mut puts: mpsc::Receiver<(Key, Arc<Entry>)>,
+    mut puts: mpsc::Receiver<Put>,
     mut controls: mpsc::UnboundedReceiver<Control>,
 ) {
     let mut persisted_version = 0u64;
     let mut last_maintenance = tokio::time::Instant::now();
-    let mut buf: Vec<(Key, Arc<Entry>)> = Vec::new();
+    let mut buf: Vec<Put> = Vec::new();
     loop {
         let Some(wb) = target.upgrade().and_then(|t| t.write_behind().cloned()) else {
             return;
@@ -188,11 +209,11 @@ pub(crate) async fn run_worker<T: WriteTarget>(
         let Some(t) = target.upgrade() else {
             return;
         };
-        let mut sequenced: Vec<(u64, WriteOp)> = t
+        let mut sequenced: Vec<(u64, WriteOp, Dest)> = t
             .write_behind()
             .map(|wb| wb.take_side_ops())
             .unwrap_or_default();
-        for (key, entry) in buf.drain(..) {
+        for (key, entry, dest) in buf.drain(..) {
             let op = if t.still_valid(&key, &entry) {
                 WriteOp::Put {
                     record: codec::encode(&entry),
@@ -204,19 +225,26 @@ pub(crate) async fn run_worker<T: WriteTarget>(
                 // so the disk must not keep that older record either.
                 WriteOp::Remove { key }
             };
-            sequenced.push((entry.seq, op));
+            sequenced.push((entry.seq, op, dest));
         }
         // Puts and removals travel on different queues; apply them in the order they were
         // issued, or a removal could overtake the put it was meant to undo (or the reverse).
-        sequenced.sort_by_key(|(seq, _)| *seq);
-        let mut ops: Vec<WriteOp> = sequenced.into_iter().map(|(_, op)| op).collect();
+        sequenced.sort_by_key(|(seq, _, _)| *seq);
+        let mut shared = Vec::new();
+        let mut ops: Vec<WriteOp> = Vec::with_capacity(sequenced.len());
+        for (_, op, dest) in sequenced {
+            if dest.shared() {
+                shared.push(op.clone());
+            }
+            ops.push(op);
+        }
         if let Some((version, state)) = t.invalidation_if_changed(persisted_version) {
             persisted_version = version;
             ops.push(WriteOp::SetInvalidationState { state });
         }
-        if !ops.is_empty() {
+        if !ops.is_empty() || !shared.is_empty() {
             let n = ops.len();
-            t.write_disk(ops).await;
+            t.write_batch(ops, shared).await;
             if let Some(wb) = t.write_behind() {
                 bump(&wb.batches);
                 tracing::trace!(ops = n, "write-behind batch written");

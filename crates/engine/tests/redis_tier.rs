@@ -1,6 +1,9 @@
 //! The Redis tier against real `redis-server` processes started on free ports: two caches on
-//! one Redis share entries, namespaces isolate, a wrong password or a missing server is a
-//! clear error at start, and a Redis killed and restarted under load costs no request.
+//! one Redis share entries, namespaces isolate, Redis sits below disk (a Redis hit fills disk
+//! and memory; a memory hit sends Redis nothing), invalidations and clears reach the other
+//! instance by pub/sub and after an outage, one load per key across instances, a wrong
+//! password or a missing server is a clear error at start, and a Redis killed, full or
+//! restarted costs no request.
 #![allow(clippy::unwrap_used)]
 
 use std::process::{Child, Command, Stdio};
@@ -70,17 +73,67 @@ fn options(namespace: &str) -> RedisOptions {
         // Generous: the test machine is loaded; a slow answer would only be a miss.
         command_timeout: Duration::from_secs(2),
         connect_timeout: Duration::from_secs(5),
+        poll_every: Duration::from_millis(200),
+        ..RedisOptions::default()
     }
 }
 
 async fn cache_on(url: &str, namespace: &str) -> TieredCache {
-    let tier = RedisTier::connect(url, options(namespace)).await.unwrap();
-    TieredCache::builder()
-        .tier(Arc::new(tier))
-        .write_behind(1000, Duration::from_millis(5))
-        .build()
-        .await
-        .unwrap()
+    cache_with(url, options(namespace), None).await
+}
+
+async fn cache_with(url: &str, opts: RedisOptions, disk: Option<&std::path::Path>) -> TieredCache {
+    let tier = RedisTier::connect(url, opts).await.unwrap();
+    let mut b = TieredCache::builder()
+        .redis(tier)
+        .write_behind(1000, Duration::from_millis(5));
+    if let Some(dir) = disk {
+        b = b.disk(dir, 64 << 20);
+    }
+    let cache = b.build().await.unwrap();
+    wait_subscribed(&cache).await;
+    cache
+}
+
+/// Waits until the cache's event connection is subscribed (bounded).
+async fn wait_subscribed(cache: &TieredCache) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cache.redis().unwrap().health().subscribed {
+        assert!(Instant::now() < deadline, "never subscribed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits (bounded) until `cond` holds.
+async fn eventually(what: &str, mut cond: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond().await {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `calls` of one command in `INFO commandstats`.
+fn command_calls(port: u16, command: &str) -> u64 {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "INFO", "commandstats"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let prefix = format!("cmdstat_{command}:calls=");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn counting_loader(calls: &Arc<AtomicU32>, body: &'static str) -> Arc<dyn Loader> {
@@ -195,15 +248,8 @@ async fn wrong_password_and_missing_server_are_clear_errors_at_start() {
 async fn redis_killed_and_restarted_under_load_costs_no_request() {
     let mut server = RedisServer::start(&[]);
     let port = server.port;
-    let tier_a = RedisTier::connect(&server.url(), options("t"))
-        .await
-        .unwrap();
-    let a = TieredCache::builder()
-        .tier(Arc::new(tier_a.clone()))
-        .write_behind(1000, Duration::from_millis(5))
-        .build()
-        .await
-        .unwrap();
+    let a = cache_on(&server.url(), "t").await;
+    let tier_a = a.redis().unwrap().clone();
     let b = cache_on(&server.url(), "t").await;
     let calls = Arc::new(AtomicU32::new(0));
 
@@ -280,18 +326,10 @@ async fn an_instance_started_after_a_tag_invalidation_does_not_serve_what_it_kil
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tag_invalidation_on_a_kills_b_s_memory_copy_after_a_generation_sync() {
+async fn a_tag_invalidation_on_a_kills_b_s_memory_copy_by_broadcast() {
     let server = RedisServer::start(&[]);
     let a = cache_on(&server.url(), "t").await;
-    let tier_b = RedisTier::connect(&server.url(), options("t"))
-        .await
-        .unwrap();
-    let b = TieredCache::builder()
-        .tier(Arc::new(tier_b.clone()))
-        .write_behind(1000, Duration::from_millis(5))
-        .build()
-        .await
-        .unwrap();
+    let b = cache_on(&server.url(), "t").await;
     let key = Key::new("plex|GET|/library/metadata/42");
     let tagged = policy().with_tag("item:42");
     let calls = Arc::new(AtomicU32::new(0));
@@ -306,27 +344,278 @@ async fn a_tag_invalidation_on_a_kills_b_s_memory_copy_after_a_generation_sync()
     assert_eq!(on_b.outcome, Outcome::Hit(TierKind::Redis));
     assert!(b.get(&key).await.is_some(), "B holds it in memory");
 
+    // The poll is slow (200 ms here, 1 s by default): the broadcast is what B hears first.
     a.invalidate_tag("item:42");
-    a.flush().await;
-    // One sync: B learns the generation and its memory copy dies.
-    let gens = tier_b.shared_generations().await.unwrap();
-    assert_eq!(b.raise_tag_generations(&gens), 1);
-    assert!(b.get(&key).await.is_none());
+    eventually("B never saw the invalidation", async || {
+        b.get(&key).await.is_none()
+    })
+    .await;
+    assert!(b.redis().unwrap().health().events_received >= 1);
     let reloaded = b
         .get_or_load(&key, &tagged, counting_loader(&calls, "new"))
         .await
         .unwrap();
     assert_eq!(reloaded.outcome, Outcome::Miss);
     assert_eq!(&reloaded.entry.value.body[..], b"new");
+}
 
-    // The background sync does the same on its own.
-    let _sync = tier_b.spawn_generation_sync(&b, Duration::from_millis(10));
-    b.flush().await;
-    a.invalidate_tag("item:42");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_tag_invalidated_on_two_instances_gets_two_generations() {
+    let server = RedisServer::start(&[]);
+    let a = cache_on(&server.url(), "t").await;
+    let b = cache_on(&server.url(), "t").await;
+    // Both bump the same tag at the same moment: INCR gives them different generations, so
+    // an entry either loaded between its own bump and the other's dies with the other's.
+    a.invalidate_tag("item:7");
+    b.invalidate_tag("item:7");
+    let port = server.port;
+    eventually("both bumps reached Redis", async || {
+        redis_cli(port, &["HGET", "{t}:gens", "item:7"]) == "2"
+    })
+    .await;
+    let key = Key::new("plex|GET|/library/metadata/7");
+    let tagged = policy().with_tag("item:7");
+    let calls = Arc::new(AtomicU32::new(0));
+    // Once both instances agree on generation 2, what one stores the other can serve.
+    eventually("A and B agree", async || {
+        a.get_or_load(&key, &tagged, counting_loader(&calls, "v"))
+            .await
+            .unwrap();
+        a.flush().await;
+        b.get(&key).await.is_some_and(|h| {
+            h.outcome == Outcome::Hit(TierKind::Redis)
+                || h.outcome == Outcome::Hit(TierKind::Memory)
+        })
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_is_a_third_tier_below_disk_and_a_memory_hit_sends_it_nothing() {
+    let server = RedisServer::start(&[]);
+    let dir_a = tempfile::tempdir().unwrap();
+    let dir_b = tempfile::tempdir().unwrap();
+    let a = cache_with(&server.url(), options("t"), Some(dir_a.path())).await;
+    let b = cache_with(&server.url(), options("t"), Some(dir_b.path())).await;
+    let key = Key::new("plex|GET|/library/metadata/9");
+    let calls = Arc::new(AtomicU32::new(0));
+    a.get_or_load(&key, &policy(), counting_loader(&calls, "nine"))
+        .await
+        .unwrap();
     a.flush().await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while b.get(&key).await.is_some() {
-        assert!(Instant::now() < deadline, "B never saw the invalidation");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let kinds: Vec<TierKind> = b.stats().tiers.iter().map(|t| t.tier).collect();
+    assert_eq!(kinds, [TierKind::Memory, TierKind::Disk, TierKind::Redis]);
+
+    // B: memory and disk miss, Redis hits; the record is filled into disk and memory.
+    let hit = b
+        .get_or_load(&key, &policy(), counting_loader(&calls, "b"))
+        .await
+        .unwrap();
+    assert_eq!(hit.outcome, Outcome::Hit(TierKind::Redis));
+    b.flush().await;
+    let disk = b.stats().tiers[1].clone();
+    assert_eq!(disk.writes, 1, "{disk:?}");
+
+    // Memory hits: not one command reaches Redis.
+    let gets_before = command_calls(server.port, "get");
+    for _ in 0..100 {
+        let h = b
+            .get_or_load(&key, &policy(), counting_loader(&calls, "b"))
+            .await
+            .unwrap();
+        assert_eq!(h.outcome, Outcome::Hit(TierKind::Memory));
     }
+    assert_eq!(command_calls(server.port, "get"), gets_before);
+
+    // After a restart of B (memory gone), the disk answers before Redis is asked.
+    b.shutdown().await;
+    drop(b);
+    let b2 = cache_with(&server.url(), options("t"), Some(dir_b.path())).await;
+    let gets_before = command_calls(server.port, "get");
+    let h = b2
+        .get_or_load(&key, &policy(), counting_loader(&calls, "b"))
+        .await
+        .unwrap();
+    assert_eq!(h.outcome, Outcome::Hit(TierKind::Disk));
+    assert_eq!(command_calls(server.port, "get"), gets_before);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clear_on_b_empties_a_s_memory_and_disk() {
+    let server = RedisServer::start(&[]);
+    let dir_a = tempfile::tempdir().unwrap();
+    let a = cache_with(&server.url(), options("t"), Some(dir_a.path())).await;
+    let b = cache_on(&server.url(), "t").await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let keys: Vec<Key> = (0..4)
+        .map(|i| Key::new(format!("plex|GET|/p{i}/x")))
+        .collect();
+    for k in &keys {
+        a.get_or_load(k, &policy(), counting_loader(&calls, "v"))
+            .await
+            .unwrap();
+    }
+    a.flush().await;
+    b.clear_prefix("plex|GET|/p1");
+    eventually("A dropped the prefix", async || {
+        a.get(&keys[1]).await.is_none()
+    })
+    .await;
+    assert!(a.get(&keys[0]).await.is_some(), "other prefixes stay");
+    b.clear_all();
+    eventually("A dropped everything", async || {
+        a.get(&keys[0]).await.is_none() && a.get(&keys[2]).await.is_none()
+    })
+    .await;
+    // Nothing in Redis answers the old keys either (the epoch moved).
+    let c = cache_on(&server.url(), "t").await;
+    assert!(c.get(&keys[3]).await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_load_per_key_across_instances() {
+    let server = RedisServer::start(&[]);
+    let a = cache_on(&server.url(), "t").await;
+    let b = cache_on(&server.url(), "t").await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let slow: Arc<dyn Loader> = {
+        let calls = calls.clone();
+        Arc::new(move || {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Ok(Fill::Store(CachedValue::new(200, "once")))
+            }
+        })
+    };
+    let key = Key::new("plex|GET|/cold");
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let cache = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let (key, loader) = (key.clone(), slow.clone());
+        tasks.push(tokio::spawn(async move {
+            cache.get_or_load(&key, &policy(), loader).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(&t.await.unwrap().entry.value.body[..], b"once");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let (ha, hb) = (a.redis().unwrap().health(), b.redis().unwrap().health());
+    assert_eq!(ha.locks_taken + hb.locks_taken, 1, "{ha:?} {hb:?}");
+    assert_eq!(ha.waits_filled + hb.waits_filled, 1, "{ha:?} {hb:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_lock_holder_costs_waiters_at_most_its_lock_ttl() {
+    let server = RedisServer::start(&[]);
+    let opts = RedisOptions {
+        lock_ttl: Duration::from_millis(300),
+        lock_wait: Duration::from_secs(20),
+        ..options("t")
+    };
+    let b = cache_with(&server.url(), opts, None).await;
+    // An instance took the lock and died: nobody will announce anything.
+    redis_cli(
+        server.port,
+        &["SET", "t:l:plex|GET|/orphan", "dead", "PX", "300"],
+    );
+    let calls = Arc::new(AtomicU32::new(0));
+    let started = Instant::now();
+    let got = b
+        .get_or_load(
+            &Key::new("plex|GET|/orphan"),
+            &policy(),
+            counting_loader(&calls, "v"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.outcome, Outcome::Miss);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Bounded by the lock's life (plus a poll), far below the 20 s wait bound.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(b.redis().unwrap().health().locks_taken, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_redis_refuses_writes_without_failing_requests() {
+    let server = RedisServer::start(&["--maxmemory", "2mb", "--maxmemory-policy", "noeviction"]);
+    let a = cache_on(&server.url(), "t").await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let big = "x".repeat(200_000);
+    let loader: Arc<dyn Loader> = {
+        let calls = calls.clone();
+        Arc::new(move || {
+            let calls = calls.clone();
+            let big = big.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                // Pseudo-random letters: LZ4 cannot shrink them much.
+                let mut x = u64::from(calls.load(Ordering::SeqCst)) + 1;
+                let body: String = (0..big.len())
+                    .map(|_| {
+                        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                        char::from(b'a' + ((x >> 33) % 26) as u8)
+                    })
+                    .collect();
+                Ok(Fill::Store(CachedValue::new(200, body)))
+            }
+        })
+    };
+    for i in 0..60 {
+        let key = Key::new(format!("plex|GET|/big/{i}"));
+        let got = a
+            .get_or_load(&key, &policy(), loader.clone())
+            .await
+            .unwrap();
+        assert_eq!(got.entry.value.body.len(), 200_000);
+        a.flush().await;
+    }
+    let h = a.redis().unwrap().health();
+    assert!(h.oom_errors > 0, "{h:?}");
+    assert!(!h.degraded, "a full Redis is not a dead one: {h:?}");
+    assert!(
+        h.last_error.as_deref().unwrap_or_default().contains("OOM"),
+        "{h:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_made_while_redis_was_down_reaches_the_others_after_it_returns() {
+    let mut server = RedisServer::start(&[]);
+    let port = server.port;
+    let a = cache_on(&server.url(), "t").await;
+    let b = cache_on(&server.url(), "t").await;
+    let key = Key::new("plex|GET|/library/metadata/5");
+    let tagged = policy().with_tag("item:5");
+    let calls = Arc::new(AtomicU32::new(0));
+    a.get_or_load(&key, &tagged, counting_loader(&calls, "old"))
+        .await
+        .unwrap();
+    a.flush().await;
+    assert_eq!(
+        b.get_or_load(&key, &tagged, counting_loader(&calls, "x"))
+            .await
+            .unwrap()
+            .outcome,
+        Outcome::Hit(TierKind::Redis)
+    );
+    server.kill();
+    // A webhook reaches A while Redis is down: A drops its copy at once, B cannot hear it.
+    a.invalidate_tag("item:5");
+    assert!(a.get(&key).await.is_none());
+    // Redis comes back empty; A sends what it owes, B resyncs and drops its copy.
+    let _server = RedisServer::start_on(port, &[]);
+    eventually("B dropped the copy after the outage", async || {
+        b.get(&key).await.is_none()
+    })
+    .await;
+    assert!(b.redis().unwrap().health().resyncs >= 2);
 }

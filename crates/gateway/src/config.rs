@@ -66,8 +66,15 @@ pub struct Config {
     pub disk_enabled: bool,
     /// Disk tier byte limit.
     pub disk_max_bytes: u64,
-    /// Optional Redis / Valkey URL for the shared tier.
+    /// Optional Redis / Valkey URL for the shared tier: `redis://[user:password@]host:port/db`,
+    /// `rediss://` for TLS, or a Redis Cluster by its seed nodes (`redis+cluster://host:port`
+    /// or several comma-separated URLs).
     pub redis_url: Option<String>,
+    /// PEM file of the root certificate(s) to trust for `rediss://` (default: system roots).
+    pub redis_ca: Option<PathBuf>,
+    /// The longest a request waits for another gateway's load of the same key before loading
+    /// by itself (default 5 s).
+    pub redis_lock_wait: Duration,
     /// Bound on each Redis command; a slower answer counts as a miss.
     pub redis_timeout: Duration,
     /// Key namespace in Redis (default `cachearr`): gateways meant to share a cache use the
@@ -317,6 +324,8 @@ impl Config {
             redis_url: None,
             redis_timeout: Duration::from_millis(250),
             redis_namespace: None,
+            redis_ca: None,
+            redis_lock_wait: Duration::from_secs(5),
             limits: RequestLimits::default(),
             token_trust: Duration::from_secs(3600),
             upstreams: Vec::new(),
@@ -536,6 +545,8 @@ struct RawCache {
     redis: Option<String>,
     redis_timeout: Option<Dur>,
     redis_namespace: Option<String>,
+    redis_ca: Option<PathBuf>,
+    redis_lock_wait: Option<Dur>,
 }
 
 #[derive(Deserialize, Default)]
@@ -664,6 +675,10 @@ impl RawConfig {
             config.redis_timeout = t.0;
         }
         config.redis_namespace = self.cache.redis_namespace;
+        config.redis_ca = self.cache.redis_ca;
+        if let Some(t) = self.cache.redis_lock_wait {
+            config.redis_lock_wait = t.0;
+        }
         let l = &mut config.limits;
         if let Some(v) = self.limits.max_uri {
             l.max_uri_bytes = usize::try_from(v.0).unwrap_or(usize::MAX);
@@ -988,11 +1003,13 @@ token_trust = "1h"
 memory_max = "256MiB"
 disk = true             # the embedded disk tier; survives restarts
 disk_max = "4GiB"
-# Optional tier shared by several gateways; it replaces the disk tier. Give every gateway the
-# same {data_dir}/secret so they share per-user entries.
-# redis = "redis://127.0.0.1:6379"
+# Optional tier shared by several gateways, below memory and disk (docs/redis.md). Give every
+# gateway the same {data_dir}/secret so they share per-user entries.
+# redis = "redis://127.0.0.1:6379"    # rediss:// for TLS; a cluster: "redis://a:7000,redis://b:7001"
 # redis_timeout = "250ms"            # a slower Redis answer counts as a miss
 # redis_namespace = "cachearr"        # gateways sharing a cache use the same one
+# redis_ca = "/etc/cachearr/redis-ca.pem"  # root certificate for rediss:// (default: system roots)
+# redis_lock_wait = "5s"             # longest wait for another gateway's load of the same key
 
 [limits]
 max_uri = "8KiB"         # longer request targets get 414

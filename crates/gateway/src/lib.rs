@@ -175,13 +175,24 @@ impl GatewayBuilder {
         let cache = match self.cache {
             Some(c) => c,
             None => {
-                let mut redis_tier = None;
                 let mut b = TieredCache::builder()
                     .memory_max_bytes(config.memory_max_bytes)
                     .clock(self.clock.clone());
+                if config.disk_enabled {
+                    b = b.disk(config.data_dir.join("cache"), config.disk_max_bytes);
+                }
                 if let Some(url) = &config.redis_url {
-                    // The engine keeps one level below memory: with Redis it is Redis (shared by
-                    // every gateway pointed at it), otherwise the embedded disk store.
+                    // Redis is the third tier, below memory and disk, shared by every gateway
+                    // pointed at it (docs/redis.md).
+                    let root_cert = match &config.redis_ca {
+                        Some(path) => Some(std::fs::read(path).map_err(|e| {
+                            GatewayError::Cache(cachearr_engine::EngineError::Redis {
+                                url: cachearr_engine::redact_url(url),
+                                reason: format!("cannot read redis_ca {}: {e}", path.display()),
+                            })
+                        })?),
+                        None => None,
+                    };
                     let tier = cachearr_engine::RedisTier::connect_with_clock(
                         url,
                         cachearr_engine::RedisOptions {
@@ -190,15 +201,14 @@ impl GatewayBuilder {
                                 .redis_namespace
                                 .clone()
                                 .unwrap_or_else(|| "cachearr".into()),
+                            lock_wait: config.redis_lock_wait,
+                            root_cert,
                             ..cachearr_engine::RedisOptions::default()
                         },
                         self.clock.clone(),
                     )
                     .await?;
-                    redis_tier = Some(tier.clone());
-                    b = b.tier(Arc::new(tier));
-                } else if config.disk_enabled {
-                    b = b.disk(config.data_dir.join("cache"), config.disk_max_bytes);
+                    b = b.redis(tier);
                 }
                 // A load may wait for budget, then try (retries + 1) times, each bounded by the
                 // read timeout (headers, then body): the engine must not give up before that.
@@ -215,12 +225,7 @@ impl GatewayBuilder {
                         first.guard.background_rate_per_sec.ceil() as u32,
                     );
                 }
-                let cache = b.build().await?;
-                // Invalidations on other instances reach this one's memory tier (docs/redis.md).
-                if let Some(tier) = redis_tier {
-                    tier.spawn_generation_sync(&cache, std::time::Duration::from_millis(100));
-                }
-                cache
+                b.build().await?
             }
         };
         let mut upstreams = Vec::new();

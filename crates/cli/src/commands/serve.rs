@@ -55,8 +55,10 @@ pub(crate) struct Args {
     /// server, and cachearr warns about it.
     #[arg(long, env = "CACHEARR_NO_INDEX")]
     no_index: bool,
-    /// Redis / Valkey URL for a tier shared by several gateways (replaces the disk tier; give
-    /// every gateway the same `{data-dir}/secret` so they share per-user entries).
+    /// Redis / Valkey URL for a tier shared by several gateways, below memory and disk:
+    /// `redis://[user:password@]host:port/db`, `rediss://` for TLS, a cluster as
+    /// `redis+cluster://host:port` or comma-separated seed URLs. Give every gateway the same
+    /// `{data-dir}/secret` so they share per-user entries.
     #[arg(long, env = "CACHEARR_REDIS", value_name = "URL")]
     redis: Option<String>,
 }

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{
-    AdminBackend, CacheCounters, ClearReport, ClearRequest, StatsReport, UpstreamReport, WarmReport,
+    AdminBackend, CacheCounters, ClearReport, ClearRequest, RedisReport, StatsReport,
+    UpstreamReport, WarmReport,
 };
 use crate::Gateway;
 use crate::events::ChangeEvent;
@@ -494,6 +495,45 @@ impl AdminBackend for GatewayAdmin {
                 events,
             });
         }
+        let redis = self.gateway.cache().redis().map(|r| {
+            let h = r.health();
+            if h.degraded {
+                warnings.push(format!(
+                    "redis tier down or failing ({}); serving from memory and disk",
+                    h.last_error.as_deref().unwrap_or("no answer")
+                ));
+            } else if !h.subscribed {
+                warnings.push(
+                    "redis invalidation channel not subscribed (reconnecting); other gateways' \
+                     invalidations arrive by the slower poll"
+                        .into(),
+                );
+            }
+            if h.oom_errors > 0 {
+                warnings.push(format!(
+                    "redis refused {} writes for lack of memory (maxmemory): records not shared",
+                    h.oom_errors
+                ));
+            }
+            RedisReport {
+                state: h.state.to_owned(),
+                breaker_open: h.degraded,
+                subscribed: h.subscribed,
+                cluster: h.cluster,
+                errors: h.errors,
+                oom_errors: h.oom_errors,
+                last_error: h.last_error,
+                breaker_trips: h.breaker_trips,
+                hits: h.hits,
+                misses: h.misses,
+                writes: h.writes,
+                locks_taken: h.locks_taken,
+                waits_filled: h.waits_filled,
+                waits_gave_up: h.waits_gave_up,
+                events_received: h.events_received,
+                resyncs: h.resyncs,
+            }
+        });
         StatsReport {
             uptime_secs: self.started.elapsed().as_secs(),
             total,
@@ -502,6 +542,7 @@ impl AdminBackend for GatewayAdmin {
             upstreams,
             warnings,
             index: index_summaries,
+            redis,
         }
     }
 
@@ -589,6 +630,17 @@ impl AdminBackend for GatewayAdmin {
             Err(open)
         } else {
             Ok(())
+        }
+    }
+
+    fn degraded(&self) -> Vec<String> {
+        match self.gateway.cache().redis().map(|r| r.health()) {
+            Some(h) if h.degraded => vec![format!(
+                "redis is down or failing ({}): the shared tier is skipped, memory and disk \
+                 carry on",
+                h.last_error.as_deref().unwrap_or("no answer")
+            )],
+            _ => Vec::new(),
         }
     }
 }

@@ -72,6 +72,11 @@ pub trait AdminBackend: Send + Sync + 'static {
     ) -> impl Future<Output = Vec<String>> + Send;
     /// Whether the gateway can serve: `Err` lists what is not ready.
     fn ready(&self) -> Result<(), Vec<String>>;
+    /// What works but not fully (a shared Redis tier that is down): `/ready` still answers
+    /// 200, with these reasons, because the gateway serves from memory, disk and upstream.
+    fn degraded(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// What `POST /api/clear` should clear.
@@ -185,6 +190,9 @@ pub struct StatsReport {
     /// The library index of each upstream, in short (the whole story is `GET /api/index`).
     #[serde(default)]
     pub index: Vec<IndexSummary>,
+    /// The shared Redis tier, when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisReport>,
 }
 
 /// One upstream's library index, as `/api/stats` shows it.
@@ -200,6 +208,43 @@ pub struct IndexSummary {
     pub items: u64,
     /// Searches that went to the server because the index was off or not ready.
     pub searches_to_server: u64,
+}
+
+/// The `redis` section of `GET /api/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RedisReport {
+    /// `up`, `degraded` (the breaker skips Redis) or `connecting` (no event connection).
+    pub state: String,
+    /// Whether the circuit breaker is open (Redis skipped; memory and disk carry on).
+    pub breaker_open: bool,
+    /// Whether the invalidation channel (pub/sub) is subscribed.
+    pub subscribed: bool,
+    /// Whether Redis is a cluster.
+    pub cluster: bool,
+    /// Commands that failed or timed out (OOM refusals included).
+    pub errors: u64,
+    /// Writes refused because Redis is full (maxmemory with noeviction).
+    pub oom_errors: u64,
+    /// The last error (passwords masked).
+    pub last_error: Option<String>,
+    /// Times the breaker opened.
+    pub breaker_trips: u64,
+    /// Records read from Redis.
+    pub hits: u64,
+    /// Reads that found nothing.
+    pub misses: u64,
+    /// Records written.
+    pub writes: u64,
+    /// Loads done under the cross-instance lock.
+    pub locks_taken: u64,
+    /// Loads answered by another gateway's load.
+    pub waits_filled: u64,
+    /// Waits that ended in a local load (bound reached or holder gave up).
+    pub waits_gave_up: u64,
+    /// Invalidations received from other gateways.
+    pub events_received: u64,
+    /// Full resyncs of generations and clears (start, reconnects, missed broadcasts).
+    pub resyncs: u64,
 }
 
 /// Builds the admin router for the real gateway.
@@ -445,7 +490,20 @@ async fn health() -> Response {
 
 async fn ready<B: AdminBackend>(State(backend): State<Arc<B>>) -> Response {
     match backend.ready() {
-        Ok(()) => axum::Json(serde_json::json!({ "ready": true })).into_response(),
+        Ok(()) => {
+            let degraded = backend.degraded();
+            if degraded.is_empty() {
+                axum::Json(serde_json::json!({ "ready": true })).into_response()
+            } else {
+                // Degraded, not dead: still 200, so a load balancer keeps sending traffic.
+                axum::Json(serde_json::json!({
+                    "ready": true,
+                    "status": "degraded",
+                    "degraded": degraded,
+                }))
+                .into_response()
+            }
+        }
         Err(reasons) => (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(serde_json::json!({ "ready": false, "reasons": reasons })),
