@@ -129,6 +129,9 @@ async fn randomised_jellyfin_traffic_equals_direct_answers() {
         .chain(item_ids(&srv, ItemKind::Movie, 3))
     {
         paths.push(format!("/Items/{id}"));
+        // Jellyfin serves images to anyone, restricted users included: cachearr shares them, and
+        // every user must get what the server would give them.
+        paths.push(format!("/Items/{id}/Images/Primary?tag=0&maxWidth=64"));
     }
     let mut rng = fastrand::Rng::with_seed(11);
     let auths = [Auth::Header, Auth::EmbyToken, Auth::ApiKey];
@@ -176,6 +179,52 @@ async fn randomised_jellyfin_traffic_equals_direct_answers() {
         }
     }
     assert!(hits > 100, "only {hits} hits");
+}
+
+/// Jellyfin images are shared among accepted tokens: the server serves them to anyone, so a
+/// user who may not see the item's library gets from the cache exactly what the server gives.
+#[tokio::test]
+async fn jellyfin_images_are_shared_because_the_server_serves_them_to_anyone() {
+    let (srv, h) = start().await;
+    let users = users(&srv);
+    let owner = users[0].1.clone();
+    let (_, bob, _) = users.iter().find(|u| u.0 == "bob").unwrap().clone();
+    let movie = item_ids(&srv, ItemKind::Movie, 1).remove(0);
+    let path = format!("/Items/{movie}/Images/Primary?tag=0&maxWidth=64");
+    let direct = reqwest::Client::new();
+    let anonymous = direct
+        .get(format!("{}{path}", srv.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous.status(),
+        200,
+        "the server needs no token for images"
+    );
+    let want = anonymous.bytes().await.unwrap();
+    let base = format!("http://{}", h.proxy);
+    // Both tokens are accepted by the server once, so both are trusted for shared entries.
+    for token in [&owner, &bob] {
+        let r = request(&h.client, &base, "/UserViews", token, Auth::EmbyToken)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let first = request(&h.client, &base, &path, &owner, Auth::EmbyToken)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&first, "x-cache"), "MISS");
+    let before = srv.sim.stats().total;
+    let shared = request(&h.client, &base, &path, &bob, Auth::EmbyToken)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&shared, "x-cache"), "HIT");
+    assert_eq!(shared.bytes().await.unwrap(), want);
+    assert_eq!(srv.sim.stats().total, before, "no upstream request for bob");
 }
 
 #[tokio::test]
