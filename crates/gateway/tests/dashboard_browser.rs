@@ -1,7 +1,8 @@
 //! The dashboard in a real browser: headless Chromium, driven through chromedriver, loads the
 //! admin page of a real gateway in front of the Plex simulator and is checked for what a user
 //! would see — no console errors, the numbers of `/api/stats`, charts that are drawn, numbers that
-//! follow new traffic, and a clear button that needs the admin token and empties the cache.
+//! follow new traffic, the circuit breaker opening, a clear button that needs the admin token and
+//! empties the cache — and then a second gateway's page with a Redis tier.
 //!
 //! Why plain WebDriver over HTTP: the test needs a handful of calls (new session, navigate,
 //! execute script, find element, click, type, screenshot, browser log), each one JSON request to
@@ -251,6 +252,42 @@ impl Browser {
 
     async fn close(self) {
         let _ = self.http.delete(&self.session).send().await;
+    }
+}
+
+/// A private `redis-server` on a free port, killed on drop.
+struct RedisServer {
+    child: Child,
+    port: u16,
+}
+
+impl RedisServer {
+    fn start() -> RedisServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed");
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        RedisServer { child, port }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -614,6 +651,59 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
             "unexpected console error: {e}"
         );
     }
+
+    // A gateway with a Redis tier (a private redis-server): the Redis panel shows its state and
+    // the numbers of /api/stats.
+    let redis = RedisServer::start();
+    let url = format!("redis://127.0.0.1:{}/0", redis.port);
+    let gw2 = sim_gateway::start(move |config| {
+        config.redis_url = Some(url);
+        config.redis_namespace = Some("dashboard-test".into());
+    })
+    .await;
+    assert_eq!(gw2.get("/library/sections").await, "MISS");
+    assert_eq!(gw2.get("/library/sections").await, "HIT");
+    browser.goto(&format!("{}/?refresh=150", gw2.admin)).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let stats = gw2.stats().await;
+        let redis = &stats["redis"];
+        let row = browser
+            .eval(
+                "const p = document.getElementById('redis-panel');
+                 return p.hidden ? null
+                   : [...document.querySelectorAll('#redis tr:nth-child(2) td')].map(td => td.textContent)",
+            )
+            .await;
+        let want = json!([
+            redis["state"],
+            redis["hits"].to_string(),
+            redis["misses"].to_string(),
+            redis["writes"].to_string(),
+        ]);
+        let got = row
+            .as_array()
+            .map(|cells| Value::Array(cells.iter().take(4).cloned().collect()));
+        if redis["state"] == "up" && got.as_ref() == Some(&want) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Redis panel never showed /api/stats: page {row}, stats {redis}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let console = browser.console().await;
+    assert!(
+        errors(&console).is_empty(),
+        "the dashboard logged errors: {console:?}"
+    );
+    std::fs::write(
+        out_dir.join("dashboard-redis.png"),
+        browser.screenshot().await,
+    )
+    .unwrap();
+
     browser.close().await;
     eprintln!("browser test took {:?}", started.elapsed());
 }

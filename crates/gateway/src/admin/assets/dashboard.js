@@ -108,6 +108,17 @@ function render(s) {
       !u.events_subscribed ? '<span class="dim" title="no owner token: change events arrive by webhook only">webhooks only</span>'
         : u.events_connected ? '<span class="ok">connected</span>' : '<span class="bad">reconnecting</span>',
       fmtInt(u.events)]));
+  const redis = s.redis;
+  $("redis-panel").hidden = !redis;
+  if (redis) {
+    const cls = redis.state === "up" ? "ok" : redis.state === "degraded" ? "bad" : "warn";
+    table($("redis"), ["state", "hits", "misses", "writes", "errors", "breaker trips", "shared loads", "events in"],
+      [['<span class="pill ' + cls + '">' + esc(redis.state) + "</span>", fmtInt(redis.hits), fmtInt(redis.misses),
+        fmtInt(redis.writes), fmtInt(redis.errors), fmtInt(redis.breaker_trips), fmtInt(redis.waits_filled),
+        fmtInt(redis.events_received)]]);
+    $("redis-error").hidden = !redis.last_error;
+    $("redis-error").textContent = redis.last_error ? "last error: " + redis.last_error : "";
+  }
   const index = s.index || [];
   $("index-panel").hidden = index.length === 0;
   const indexState = i => {
