@@ -33,7 +33,7 @@ use http_body_util::{Either, Full};
 use super::playstate;
 use super::render_jellyfin;
 use super::render_plex::{self as plex, El};
-use super::titles::{self, FoldedTitles, Rank, TitleHit};
+use super::titles::{self, FoldedTitles, Rank, Show, TitleHit};
 use super::visibility::{UserSection, UserSections, user_sections};
 use crate::Gateway;
 use crate::keys::token_of;
@@ -73,7 +73,9 @@ pub(crate) async fn try_answer<B>(
     drop(token);
     let sections = user_sections(gw, up, &user).await?;
     let folded = titles::folded(&index).await?;
+    let crawled = handle.sections();
     let ctx = Ctx {
+        crawled: &crawled,
         gw,
         up,
         user: &user,
@@ -105,6 +107,34 @@ pub(crate) async fn try_answer<B>(
         started.elapsed().as_secs_f64(),
     );
     Some(resp)
+}
+
+/// One Plex result: an item of the index, or a show known from its episodes.
+enum PlexHit<'a> {
+    Item(TitleHit),
+    Show(&'a Show, Rank),
+}
+
+/// What a Plex `type=` (or a section's default) asks for.
+#[derive(Clone, Copy, PartialEq)]
+enum PlexKind {
+    Item(ItemKind),
+    Show,
+}
+
+/// The kind a Plex request asks of section `s`: its `type=`, or the section's top level.
+fn plex_kind(params: &[(String, String)], s: &UserSection) -> Option<PlexKind> {
+    let kind = match param(params, "type").filter(|t| !t.is_empty()) {
+        Some(t) if t.trim() == "2" => PlexKind::Show,
+        Some(t) => PlexKind::Item(plex::kind_of_type(t)?),
+        None if s.kind == "show" => PlexKind::Show,
+        None => PlexKind::Item(plex::top_kind(&s.kind)?),
+    };
+    let ok = match kind {
+        PlexKind::Show => s.kind == "show",
+        PlexKind::Item(k) => plex::section_kinds(&s.kind).contains(&k),
+    };
+    ok.then_some(kind)
 }
 
 /// A recognised route.
@@ -279,6 +309,8 @@ struct Ctx<'a> {
     index: &'a Arc<LibraryIndex>,
     folded: &'a FoldedTitles,
     sections: &'a UserSections,
+    /// The sections the crawl went through (empty when the index was installed otherwise).
+    crawled: &'a [super::SectionInfo],
     headers: &'a HeaderMap,
 }
 
@@ -317,7 +349,7 @@ impl Ctx<'_> {
     /// The sections to search: the visible ones (optionally one), each of which the index
     /// must hold. `None` when the index cannot answer for them.
     fn indexed(&self, only: Option<&str>) -> Option<Vec<&UserSection>> {
-        let held = self.index.section_ids();
+        let held = self.held();
         let mut out = Vec::new();
         for s in &self.sections.sections {
             if only.is_some_and(|id| id != s.id) {
@@ -335,6 +367,19 @@ impl Ctx<'_> {
         Some(out)
     }
 
+    /// The sections the index answers for: those it holds items of, and those the crawl
+    /// went through (an empty section is held too: it has nothing to find).
+    fn held(&self) -> Vec<&str> {
+        let mut held = self.index.section_ids();
+        held.extend(
+            self.crawled
+                .iter()
+                .filter(|s| s.kind != "other")
+                .map(|s| s.id.as_str()),
+        );
+        held
+    }
+
     fn view(&self, hit: &TitleHit) -> Option<ItemView<'_>> {
         let everything = Visibility::everything();
         // Visibility was applied by the section filter of the title search; the hit's
@@ -350,19 +395,12 @@ impl Ctx<'_> {
             }
         }
         let s = self.sections.get(section)?;
-        let kind = match param(params, "type").filter(|t| !t.is_empty()) {
-            Some(t) => plex::kind_of_type(t)?,
-            None => plex::top_kind(&s.kind)?,
-        };
-        if !plex::section_kinds(&s.kind).contains(&kind) {
-            return None;
-        }
+        let kind = plex_kind(params, s)?;
         let query = param(params, "query").or_else(|| param(params, "title"))?;
         let limit = number(param(params, "limit"))?;
         let sections = self.indexed(Some(section))?;
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
-        let mut hits = self.folded.find(query.trim(), &[kind], &ids, false);
-        self.sort_plex_search(&mut hits);
+        let mut hits = self.plex_search(query.trim(), kind, &ids);
         if let Some(limit) = limit {
             hits.truncate(limit);
         }
@@ -397,13 +435,7 @@ impl Ctx<'_> {
         }
         let (exact, value) = filter?;
         let s = self.sections.get(section)?;
-        let kind = match param(params, "type").filter(|t| !t.is_empty()) {
-            Some(t) => plex::kind_of_type(t)?,
-            None => plex::top_kind(&s.kind)?,
-        };
-        if !plex::section_kinds(&s.kind).contains(&kind) {
-            return None;
-        }
+        let kind = plex_kind(params, s)?;
         let limit = number(param(params, "limit"))?;
         let sections = self.indexed(Some(section))?;
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
@@ -413,6 +445,9 @@ impl Ctx<'_> {
             // An empty alternative matches everything: the server's plain listing.
             return None;
         }
+        let PlexKind::Item(kind) = kind else {
+            return self.plex_all_shows(s, exact, value, limit, &ids, params);
+        };
         for alt in value.split(',') {
             let found = if exact {
                 self.folded.find_exact(alt, &[kind], &ids)
@@ -437,13 +472,52 @@ impl Ctx<'_> {
             })
             .collect();
         keyed.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
-        let mut hits: Vec<TitleHit> = keyed.into_iter().map(|k| k.3).collect();
+        let mut hits: Vec<PlexHit<'_>> = keyed.into_iter().map(|k| PlexHit::Item(k.3)).collect();
         if let Some(limit) = limit {
             hits.truncate(limit);
         }
+        let container = Self::all_container(s, plex::type_name(kind));
+        self.plex_page(container, &hits, params)
+    }
+
+    /// `/all?type=2&title=`: shows known from their episodes, by sort title.
+    fn plex_all_shows(
+        &self,
+        s: &UserSection,
+        exact: bool,
+        value: &str,
+        limit: Option<usize>,
+        ids: &[&str],
+        params: &[(String, String)],
+    ) -> Option<Answer> {
+        let mut found: Vec<(&Show, Rank)> = Vec::new();
+        for alt in value.split(',') {
+            for (show, rank) in self.folded.find_shows(alt, ids) {
+                if (!exact || rank == Rank::Exact) && !found.iter().any(|(f, _)| f.id == show.id) {
+                    found.push((show, rank));
+                }
+            }
+        }
+        found.sort_by_cached_key(|(show, _)| {
+            (
+                titles::fold(plex::title_sort(&show.title)),
+                show.id.parse::<u64>().unwrap_or(u64::MAX),
+            )
+        });
+        let mut hits: Vec<PlexHit<'_>> = found
+            .into_iter()
+            .map(|(show, rank)| PlexHit::Show(show, rank))
+            .collect();
+        if let Some(limit) = limit {
+            hits.truncate(limit);
+        }
+        self.plex_page(Self::all_container(s, "show"), &hits, params)
+    }
+
+    fn all_container(s: &UserSection, view_group: &str) -> El {
         let art = format!("/:/resources/{}-fanart.jpg", s.kind);
         let thumb = format!("/:/resources/{}.png", s.kind);
-        let container = El::new("MediaContainer")
+        El::new("MediaContainer")
             .a("allowSync", true)
             .a("art", art)
             .a("identifier", "com.plexapp.plugins.library")
@@ -454,8 +528,28 @@ impl Ctx<'_> {
             .a("thumb", thumb)
             .a("title1", s.title.as_str())
             .a("title2", "All")
-            .a("viewGroup", plex::type_name(kind));
-        self.plex_page(container, &hits, params)
+            .a("viewGroup", view_group)
+    }
+
+    /// A search of one kind: exact, then prefix, then contains; ties by id (numerically).
+    fn plex_search(&self, query: &str, kind: PlexKind, ids: &[&str]) -> Vec<PlexHit<'_>> {
+        match kind {
+            PlexKind::Item(kind) => {
+                let mut hits = self.folded.find(query, &[kind], ids, false);
+                self.sort_plex_search(&mut hits);
+                hits.into_iter().map(PlexHit::Item).collect()
+            }
+            PlexKind::Show => {
+                let mut shows = self.folded.find_shows(query, ids);
+                shows.sort_by_key(|(show, rank)| {
+                    (*rank, show.id.parse::<u64>().unwrap_or(u64::MAX))
+                });
+                shows
+                    .into_iter()
+                    .map(|(show, rank)| PlexHit::Show(show, rank))
+                    .collect()
+            }
+        }
     }
 
     /// Exact, then prefix, then contains; ties by id (numerically).
@@ -473,7 +567,7 @@ impl Ctx<'_> {
     fn plex_page(
         &self,
         mut container: El,
-        hits: &[TitleHit],
+        hits: &[PlexHit<'_>],
         params: &[(String, String)],
     ) -> Option<Answer> {
         let (start, size) = self.plex_paging(params)?;
@@ -483,10 +577,18 @@ impl Ctx<'_> {
         let paged = start.is_some() || size.is_some();
         let mut items = Vec::new();
         for hit in &hits[from..to] {
-            let view = self.view(hit)?;
-            let section = self.sections.get(view.section_id())?;
-            items.push((None, container.kids.len(), view.id().to_string()));
-            container.kids.push(plex::item_el(&view, section, None));
+            match hit {
+                PlexHit::Item(hit) => {
+                    let view = self.view(hit)?;
+                    let section = self.sections.get(view.section_id())?;
+                    items.push((None, container.kids.len(), view.id().to_string()));
+                    container.kids.push(plex::item_el(&view, section, None));
+                }
+                PlexHit::Show(show, _) => {
+                    let section = self.sections.get(&show.section_id)?;
+                    container.kids.push(plex::show_el(show, section));
+                }
+            }
         }
         let mut head = vec![("size", plex::V::from(container.kids.len()))];
         if paged {
@@ -521,30 +623,28 @@ impl Ctx<'_> {
             id.parse::<u32>().ok()?;
         }
         let sections = self.indexed(only)?;
-        // Shows are not in the index: a search spanning a show section goes to the server,
-        // which would list matching shows in a hub of their own.
-        if sections.iter().any(|s| s.kind == "show") {
-            return None;
-        }
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
         let mut doc = El::new("MediaContainer");
         let mut items = Vec::new();
         for kind in [
-            ItemKind::Movie,
-            ItemKind::Episode,
-            ItemKind::Artist,
-            ItemKind::Album,
-            ItemKind::Track,
+            PlexKind::Item(ItemKind::Movie),
+            PlexKind::Show,
+            PlexKind::Item(ItemKind::Episode),
+            PlexKind::Item(ItemKind::Artist),
+            PlexKind::Item(ItemKind::Album),
+            PlexKind::Item(ItemKind::Track),
         ] {
-            let mut hits = self.folded.find(query.trim(), &[kind], &ids, false);
+            let hits = self.plex_search(query.trim(), kind, &ids);
             if hits.is_empty() {
                 continue;
             }
-            self.sort_plex_search(&mut hits);
-            let name = plex::type_name(kind);
+            let (name, title) = match kind {
+                PlexKind::Item(k) => (plex::type_name(k), hub_title(k)),
+                PlexKind::Show => ("show", "Shows"),
+            };
             let shown = hits.len().min(limit);
             let mut hub = El::new("Hub")
-                .a("title", hub_title(kind))
+                .a("title", title)
                 .a("type", name)
                 .a("hubIdentifier", name)
                 .a("context", format!("hub.{name}"))
@@ -552,15 +652,18 @@ impl Ctx<'_> {
                 .a("more", hits.len() > limit)
                 .a("style", "shelf");
             for hit in hits.iter().take(limit) {
-                let view = self.view(hit)?;
-                let section = self.sections.get(view.section_id())?;
-                let score = match hit.rank {
-                    Rank::Exact => "1.00000",
-                    Rank::Prefix => "0.80000",
-                    Rank::Contains => "0.50000",
+                let (view, rank) = match hit {
+                    PlexHit::Item(h) => (self.view(h)?, h.rank),
+                    PlexHit::Show(show, rank) => {
+                        let section = self.sections.get(&show.section_id)?;
+                        let e = plex::show_el(show, section).a("score", score_of(*rank));
+                        hub.kids.push(e);
+                        continue;
+                    }
                 };
-                let mut e = plex::item_el(&view, section, None).a("score", score);
-                if kind == ItemKind::Track {
+                let section = self.sections.get(view.section_id())?;
+                let mut e = plex::item_el(&view, section, None).a("score", score_of(rank));
+                if kind == PlexKind::Item(ItemKind::Track) {
                     e = e
                         .a("reason", "section")
                         .a("reasonTitle", section.title.as_str())
@@ -584,7 +687,7 @@ impl Ctx<'_> {
     /// them), or `None` when one of them holds kinds the index does not (series, seasons)
     /// and those were asked for, or is not in the index.
     fn jellyfin_libraries(&self, kinds: &[ItemKind], others_asked: bool) -> Option<Vec<&str>> {
-        let held = self.index.section_ids();
+        let held = self.held();
         let mut out = Vec::new();
         for s in &self.sections.sections {
             let (have, more) = render_jellyfin::library_kinds(&s.kind);
@@ -872,6 +975,14 @@ fn insert_play_state(el: El, state: &playstate::PlayState) -> El {
     let extra = std::mem::take(&mut tail.attrs);
     el.attrs.splice(at..at, extra);
     el
+}
+
+fn score_of(rank: Rank) -> &'static str {
+    match rank {
+        Rank::Exact => "1.00000",
+        Rank::Prefix => "0.80000",
+        Rank::Contains => "0.50000",
+    }
 }
 
 fn hub_title(kind: ItemKind) -> &'static str {

@@ -246,6 +246,31 @@ pub fn title_sort(title: &str) -> &str {
     title
 }
 
+/// The element of a show known from its episodes: what the index knows of it.
+pub fn show_el(show: &super::titles::Show, section: &UserSection) -> El {
+    let id = &show.id;
+    let mut e = El::keyed("Directory", "Metadata")
+        .a("ratingKey", id.as_str())
+        .a("key", format!("/library/metadata/{id}/children"))
+        .a("type", "show")
+        .a("title", show.title.as_str());
+    if title_sort(&show.title) != show.title {
+        e = e.a("titleSort", title_sort(&show.title));
+    }
+    e.a("librarySectionTitle", section.title.as_str())
+        .a(
+            "librarySectionID",
+            section
+                .id
+                .parse::<i64>()
+                .map_or_else(|_| V::S(section.id.clone()), V::I),
+        )
+        .a(
+            "librarySectionKey",
+            format!("/library/sections/{}", section.id),
+        )
+}
+
 /// The element of one item as `section`'s user sees it.
 pub fn item_el(view: &ItemView<'_>, section: &UserSection, play: Option<&PlayState>) -> El {
     let kind = view.kind();

@@ -106,6 +106,22 @@ pub struct FoldedTitles {
     kinds: Vec<ItemKind>,
     sections: Vec<u16>,
     section_ids: Vec<String>,
+    /// Shows, which the index does not hold as items, known from their episodes
+    /// (`grandparent_id` and the show title): folded titles and who they are.
+    show_titles: Vec<u8>,
+    show_starts: Vec<u32>,
+    shows: Vec<Show>,
+}
+
+/// A show known from its episodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Show {
+    /// The server's id of the show.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its section.
+    pub section_id: String,
 }
 
 impl FoldedTitles {
@@ -120,6 +136,8 @@ impl FoldedTitles {
         let mut sections = Vec::with_capacity(index.len());
         let mut section_ids: Vec<String> = Vec::new();
         let mut buf = String::new();
+        let mut shows: Vec<Show> = Vec::new();
+        let mut show_ids: HashMap<String, usize> = HashMap::new();
         titles.push(0);
         originals.push(0);
         for item in 0..index.len() as u32 {
@@ -133,6 +151,17 @@ impl FoldedTitles {
                     originals.extend_from_slice(buf.as_bytes());
                 }
                 kinds.push(view.kind());
+                if view.kind() == ItemKind::Episode
+                    && let (Some(id), Some(title)) = (view.grandparent_id(), view.album())
+                    && !show_ids.contains_key(id)
+                {
+                    show_ids.insert(id.to_string(), shows.len());
+                    shows.push(Show {
+                        id: id.to_string(),
+                        title: title.to_string(),
+                        section_id: view.section_id().to_string(),
+                    });
+                }
                 let section = view.section_id();
                 let at = match section_ids.iter().position(|s| s == section) {
                     Some(at) => at,
@@ -153,7 +182,19 @@ impl FoldedTitles {
         original_starts.push(originals.len() as u32);
         titles.shrink_to_fit();
         originals.shrink_to_fit();
+        let mut show_titles = vec![0u8];
+        let mut show_starts = Vec::with_capacity(shows.len() + 1);
+        for show in &shows {
+            show_starts.push(show_titles.len() as u32);
+            fold_into(&show.title, &mut buf);
+            show_titles.extend_from_slice(buf.as_bytes());
+            show_titles.push(0);
+        }
+        show_starts.push(show_titles.len() as u32);
         FoldedTitles {
+            show_titles,
+            show_starts,
+            shows,
             titles,
             starts,
             originals,
@@ -238,6 +279,42 @@ impl FoldedTitles {
             .collect();
         hits.sort_by_key(|h| h.item);
         hits
+    }
+
+    /// Shows in the sections `allowed` whose folded title contains the folded `query`, with
+    /// their rank, in the order their first episodes appear.
+    pub fn find_shows(&self, query: &str, allowed: &[&str]) -> Vec<(&Show, Rank)> {
+        let needle = fold(query);
+        if needle.is_empty() || needle.contains('\0') {
+            return Vec::new();
+        }
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        let mut out: Vec<(&Show, Rank)> = Vec::new();
+        let mut last = usize::MAX;
+        for at in finder.find_iter(&self.show_titles) {
+            let n = Self::item_at(&self.show_starts, at);
+            if n == last {
+                continue;
+            }
+            last = n;
+            let Some(show) = self.shows.get(n) else {
+                continue;
+            };
+            if !allowed.contains(&show.section_id.as_str()) {
+                continue;
+            }
+            let start = self.show_starts[n] as usize;
+            let end = self.show_starts[n + 1] as usize - 1;
+            let rank = if at == start && end - start == needle.len() {
+                Rank::Exact
+            } else if at == start {
+                Rank::Prefix
+            } else {
+                Rank::Contains
+            };
+            out.push((show, rank));
+        }
+        out
     }
 
     /// Items whose folded title equals the folded `query` (Plex's `title==`).
