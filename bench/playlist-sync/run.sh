@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Seed 004's playlist sync, scripted: a 238-track playlist (drawn from the simulator's library
+# with the perturbations real playlists have, 18 of them not in the library), 2 music
+# libraries, 8 search strategies per track = 3,808 searches, then one playlist creation.
+#
+#   bench/playlist-sync/run.sh                 # Markdown report on stdout, logs in $WORK
+#   TRACKS=20000 LATENCY_MS=10 bench/playlist-sync/run.sh
+#   CACHEARR=target/debug/cachearr TRACKS=2000 INDEX_WAIT=20 bench/playlist-sync/run.sh   # quick check
+#
+# Runs, one after the other, against one simulated Plex server (cachearr sim):
+#   (a) the tool directly against the server;
+#   (b) the same tool pointed at cachearr's proxy listener (searches answered from the library
+#       index once it is built; before that they are cached and proxied — works either way);
+#   (c) `cachearr playlist sync` with the same playlist (matching through POST /api/match,
+#       then one write), and (d) the same sync again (already in sync).
+# For each: the requests the server received (the simulator's /_sim/stats) and the wall time.
+# The index build (its paging requests) is reported on its own line: it happens once per
+# library, not per sync.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+TRACKS=${TRACKS:-10000}
+LATENCY_MS=${LATENCY_MS:-5}
+ITEM_COST_US=${ITEM_COST_US:-200}
+SCAN_COST_US=${SCAN_COST_US:-2}
+INDEX_WAIT=${INDEX_WAIT:-600}
+WORK=$(mktemp -d /tmp/cachearr-seed004.XXXXXX)
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+log() { echo "==> $*" >&2; }
+
+if [ -z "${CACHEARR:-}" ]; then  # CACHEARR=path/to/cachearr skips the build
+  log "building cachearr (release)"
+  cargo build --release -p cachearr --quiet
+  CACHEARR=${CARGO_TARGET_DIR:-$ROOT/target}/release/cachearr
+fi
+CLIENT="python3 $ROOT/bench/playlist-sync/seed004.py"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 1 600); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "timed out waiting for $1" >&2; return 1; }
+SIM_PORT=$(free_port); CA_PORT=$(free_port); ADMIN_PORT=$(free_port)
+SIM=http://127.0.0.1:$SIM_PORT; PROXY=http://127.0.0.1:$CA_PORT; ADMIN=http://127.0.0.1:$ADMIN_PORT
+stats() { curl -fs "$SIM/_sim/stats"; }
+reset() { curl -fs -X POST "$SIM/_sim/reset" -o /dev/null; }
+# total, searches, writes, other of the simulator's counters since the last reset
+counts() {
+  stats | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+search = sum(r["requests"] for k, r in s["routes"].items() if "search" in k.lower())
+writes = sum(r["requests"] for k, r in s["routes"].items() if not k.startswith(("GET", "HEAD")))
+print(s["total"], search, writes, s["total"] - search - writes)'
+}
+now() { python3 -c 'import time; print(time.monotonic())'; }
+
+log "simulator: $TRACKS tracks, ${LATENCY_MS} ms per request + ${SCAN_COST_US} us per item scanned + ${ITEM_COST_US} us per item returned"
+"$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks "$TRACKS" --movies 50 --shows 5 --seed 4 \
+  --latency-ms "$LATENCY_MS" --item-cost-us "$ITEM_COST_US" --scan-cost-us "$SCAN_COST_US" >"$WORK/sim.log" 2>&1 &
+PIDS+=($!)
+wait_http "$SIM/identity"
+TOKEN=$(curl -fs "$SIM/_sim/tokens" | python3 -c 'import json,sys; print(next(u["plex_token"] for u in json.load(sys.stdin)["users"] if u["owner"]))')
+PLAYLIST=$WORK/playlist.csv
+$CLIENT make-playlist "$SIM" "$TOKEN" "$PLAYLIST"
+log "playlist: $(($(wc -l <"$PLAYLIST") - 1)) tracks in $PLAYLIST"
+
+reset
+log "(a) the tool directly against the server"
+A_JSON=$($CLIENT sync "$SIM" "$TOKEN" "$PLAYLIST" "Seed 004 (direct)")
+A_COUNTS=$(counts)
+
+log "cachearr serve in front of the server; waiting up to ${INDEX_WAIT}s for the library index"
+reset
+T0=$(now)
+"$CACHEARR" serve --plex "$SIM" --listen "127.0.0.1:$CA_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" \
+  --data-dir "$WORK/data" >"$WORK/cachearr.log" 2>&1 &
+PIDS+=($!)
+wait_http "$ADMIN/health"
+READY=no
+for _ in $(seq 1 $((INDEX_WAIT * 2))); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$ADMIN/api/match?format=csv" --data-binary $'artist,title\nx,y\n' || true)
+  if [ "$code" = 200 ]; then READY=yes; break; fi
+  sleep 0.5
+done
+T1=$(now)
+BUILD_COUNTS=$(counts)
+BUILD_SECONDS=$(python3 -c "print(f'{$T1 - $T0:.1f}')")
+log "index ready: $READY after ${BUILD_SECONDS}s ($BUILD_COUNTS)"
+
+reset
+log "(b) the same tool through cachearr"
+B_JSON=$($CLIENT sync "$PROXY" "$TOKEN" "$PLAYLIST" "Seed 004 (through cachearr)")
+B_COUNTS=$(counts)
+
+sync_once() { # NAME
+  local t0 t1 out
+  t0=$(now)
+  out=$("$CACHEARR" playlist sync "$PLAYLIST" --name "$1" --user "$TOKEN" --gateway "$ADMIN" \
+        --server "$PROXY" --wait "$INDEX_WAIT" --json 2>>"$WORK/sync.log") || { echo '{}'; return 0; }
+  t1=$(now)
+  python3 -c "
+import json, sys
+r = json.loads(sys.argv[1]); p = r['playlist']; m = r['match']
+print(json.dumps({'accepted': m['accepted'], 'review': m['review'], 'missing': m['rejected'],
+                  'action': p['action'], 'writes': p['writes'], 'seconds': $t1 - $t0}))" "$out"
+}
+reset
+log "(c) cachearr playlist sync"
+C_JSON=$(sync_once "Seed 004 (cachearr playlist sync)")
+C_COUNTS=$(counts)
+reset
+log "(d) cachearr playlist sync again (already in sync)"
+D_JSON=$(sync_once "Seed 004 (cachearr playlist sync)")
+D_COUNTS=$(counts)
+
+python3 - "$A_JSON" "$A_COUNTS" "$B_JSON" "$B_COUNTS" "$C_JSON" "$C_COUNTS" "$D_JSON" "$D_COUNTS" \
+  "$BUILD_COUNTS" "$BUILD_SECONDS" "$READY" "$TRACKS" "$LATENCY_MS" "$SCAN_COST_US" "$ITEM_COST_US" <<'PY'
+import json, sys
+a, ac, b, bc, c, cc, d, dc, build, build_s, ready, tracks, lat, scan, item = sys.argv[1:16]
+def counts(s):
+    t, s_, w, o = map(int, s.split())
+    return t, s_, w, o
+rows = []
+for label, js, cs in [("(a) tool → server directly", a, ac), ("(b) tool → cachearr → server", b, bc),
+                      ("(c) `cachearr playlist sync` (first)", c, cc),
+                      ("(d) `cachearr playlist sync` (again, in sync)", d, dc)]:
+    j = json.loads(js) if js else {}
+    t, s_, w, o = counts(cs)
+    if "found" in j:
+        result = f"{j['found']} of {j['tracks']} found"
+    elif "accepted" in j:
+        result = f"{j['accepted']} accepted, {j['review']} review, {j['missing']} missing; {j['action']}"
+    else:
+        result = "failed (see sync.log)"
+    secs = j.get("seconds")
+    rows.append(f"| {label} | {t:,} | {s_:,} | {w} | {o} | {secs:.1f} s | {result} |" if secs is not None
+                else f"| {label} | {t:,} | {s_:,} | {w} | {o} | – | {result} |")
+t, s_, w, o = counts(build)
+print(f"Simulator: {int(tracks):,} tracks in 2 music sections, {lat} ms per request + {scan} µs per item scanned + {item} µs per item returned.\n")
+print("| run | server requests | of them searches | writes | other reads | wall time | result |")
+print("|---|---|---|---|---|---|---|")
+print("\n".join(rows))
+print(f"\nIndex build (once per library, before (b)–(d)): ready = {ready} after {build_s} s, {t:,} server requests ({s_} searches).")
+PY
+log "logs in $WORK"
