@@ -72,8 +72,18 @@ A_COUNTS=$(counts)
 log "cachearr serve in front of the server; waiting up to ${INDEX_WAIT}s for the library index"
 reset
 T0=$(now)
-"$CACHEARR" serve --plex "$SIM" --listen "127.0.0.1:$CA_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" \
-  --data-dir "$WORK/data" >"$WORK/cachearr.log" 2>&1 &
+# The crawl reads the library with the owner's token (`token` of the [[upstream]] table).
+cat >"$WORK/cachearr.toml" <<TOML
+data_dir = "$WORK/data"
+admin_listen = "127.0.0.1:$ADMIN_PORT"
+[[upstream]]
+name = "plex"
+profile = "plex"
+url = "$SIM"
+listen = "127.0.0.1:$CA_PORT"
+token = "$TOKEN"
+TOML
+"$CACHEARR" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr.log" 2>&1 &
 PIDS+=($!)
 wait_http "$ADMIN/health"
 READY=no

@@ -22,7 +22,9 @@ use cachearr_sim::library::{Library, LibraryConfig};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [sim, proxy, admin, data, tracks, movies, shows, seed] = args.as_slice() else {
-        return Err("usage: SIM_URL PROXY_ADDR ADMIN_ADDR DATA_DIR TRACKS MOVIES SHOWS SEED".into());
+        return Err(
+            "usage: SIM_URL PROXY_ADDR ADMIN_ADDR DATA_DIR TRACKS MOVIES SHOWS SEED".into(),
+        );
     };
     let mut config = Config::single(Profile::Plex, sim, proxy.parse()?)?;
     config.admin_listen = admin.parse()?;
