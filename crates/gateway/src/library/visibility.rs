@@ -85,7 +85,8 @@ impl UserSections {
         let mut sections = Vec::with_capacity(items.len());
         for it in items {
             sections.push(UserSection {
-                id: it.get("Id")?.as_str()?.to_ascii_lowercase(),
+                // As the server writes it: the crawl records library ids the same way.
+                id: it.get("Id")?.as_str()?.to_string(),
                 title: str_of(it, "Name"),
                 kind: str_of(it, "CollectionType"),
                 uuid: None,
@@ -148,7 +149,7 @@ mod tests {
         assert!(UserSections::from_plex_json(b"<MediaContainer/>").is_none());
         let jf = br#"{"Items":[{"Id":"ABC","Name":"Music","CollectionType":"music"}]}"#;
         let s = UserSections::from_jellyfin_json(jf).unwrap();
-        assert_eq!(s.ids(), vec!["abc"]);
+        assert_eq!(s.ids(), vec!["ABC"]);
         assert_eq!(s.sections[0].kind, "music");
     }
 }
