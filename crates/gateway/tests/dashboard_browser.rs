@@ -536,22 +536,50 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
         .eval("return document.querySelector('#upstreams tr:nth-child(2) td:nth-child(7)').textContent")
         .await;
     assert_eq!(events_cell, "webhooks only");
-    // The library index panel shows each upstream's index state as /api/stats reports it.
-    let index_row = browser
-        .wait_for(
-            "the index panel",
-            "const p = document.getElementById('index-panel');
-             const cells = [...document.querySelectorAll('#index tr:nth-child(2) td')];
-             return !p.hidden && cells.length === 4 && cells.map(td => td.textContent)",
-        )
-        .await;
-    let index = &gw.stats().await["index"][0];
-    assert_eq!(index_row[0], index["upstream"], "{index_row} vs {index}");
-    assert!(
-        ["disabled", "idle", "building", "ready", "failed"]
-            .contains(&index_row[1].as_str().unwrap()),
-        "{index_row}"
-    );
+    // The library index panel shows each upstream's index as /api/stats and /api/index report it,
+    // the latest build error included.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let summary = gw.stats().await["index"][0].clone();
+        let detail: Value = gw
+            .client
+            .get(format!("{}/api/index", gw.admin))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let last_error = detail["upstreams"][0]["errors"]
+            .as_array()
+            .and_then(|e| e.last().cloned())
+            .unwrap_or(json!(""));
+        let row = browser
+            .eval(
+                "const p = document.getElementById('index-panel');
+                 return p.hidden ? null
+                   : [...document.querySelectorAll('#index tr:nth-child(2) td')].map(td => td.textContent)",
+            )
+            .await;
+        let want = json!([
+            summary["upstream"],
+            summary["state"],
+            summary["items"].to_string(),
+        ]);
+        if let Some(cells) = row.as_array()
+            && cells.len() == 6
+            && Value::Array(cells[..3].to_vec()) == want
+            && cells[5] == last_error
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the index panel never showed /api/stats and /api/index: page {row}, stats {summary}, \
+             index {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let console = browser.console().await;
     assert!(

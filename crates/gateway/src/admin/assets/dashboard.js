@@ -119,21 +119,59 @@ function render(s) {
     $("redis-error").hidden = !redis.last_error;
     $("redis-error").textContent = redis.last_error ? "last error: " + redis.last_error : "";
   }
-  const index = s.index || [];
-  $("index-panel").hidden = index.length === 0;
-  const indexState = i => {
-    const cls = i.state === "ready" ? "ok" : i.state === "failed" ? "bad" : i.state === "building" ? "warn" : "";
+  renderIndex(s.index || [], indexDetail);
+}
+
+// `/api/index` has what `/api/stats` summarises: progress, ETA and the latest error.
+let indexDetail = new Map();
+
+function fmtSecs(secs) {
+  return secs < 90 ? Math.round(secs) + " s" : secs < 5400 ? Math.round(secs / 60) + " min" : (secs / 3600).toFixed(1) + " h";
+}
+
+function renderIndex(summaries, detail) {
+  $("index-panel").hidden = summaries.length === 0;
+  const stateCell = i => {
+    const cls = i.state === "ready" ? "ok" : i.state === "failed" ? "bad" : i.state === "building" ? "warn" : "dim";
     return '<span class="' + cls + '">' + esc(i.state) + "</span>";
   };
-  table($("index"), ["upstream", "state", "items", "searches sent to the server"],
-    index.map(i => [esc(i.upstream), indexState(i), fmtInt(i.items), fmtInt(i.searches_to_server)]));
+  const progressCell = d => {
+    const p = d && d.progress;
+    if (!p) return "";
+    let text = fmtInt(p.items) + (p.total ? " / " + fmtInt(p.total) : "");
+    if (p.percent != null) text += " (" + p.percent.toFixed(0) + " %)";
+    if (p.eta_secs != null) text += ", ETA " + fmtSecs(p.eta_secs);
+    return esc(text);
+  };
+  table($("index"), ["upstream", "state", "items", "progress", "searches sent to the server", "last error"],
+    summaries.map(i => {
+      const d = detail.get(i.upstream);
+      const error = d && d.errors && d.errors.length ? d.errors[d.errors.length - 1] : "";
+      return [esc(i.upstream), stateCell(i), fmtInt(i.items), progressCell(d), fmtInt(i.searches_to_server),
+        '<span class="bad index-error">' + esc(error) + "</span>"];
+    }));
+}
+
+async function fetchIndexDetail() {
+  try {
+    const response = await fetch("/api/index", { cache: "no-store" });
+    if (!response.ok) return;
+    const report = await response.json();
+    indexDetail = new Map((report.upstreams || []).map(u => [u.upstream, u]));
+  } catch (e) {
+    // The summary in /api/stats is still shown.
+  }
 }
 
 async function poll() {
   clearTimeout(pollTimer);
   try {
     const response = await fetch("/api/stats", { cache: "no-store" });
-    if (response.ok) render(await response.json());
+    if (response.ok) {
+      const s = await response.json();
+      if ((s.index || []).length) await fetchIndexDetail();
+      render(s);
+    }
   } catch (e) {
     $("uptime").textContent = "cannot reach cachearr: " + e;
   }
