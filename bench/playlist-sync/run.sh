@@ -130,11 +130,12 @@ sync_once() { # NAME
   out=$("$CACHEARR" playlist sync "$PLAYLIST" --name "$1" --user "$TOKEN" --gateway "$ADMIN" \
         --server "$PROXY" --wait "$INDEX_WAIT" --json 2>>"$WORK/sync.log") || { echo '{}'; return 0; }
   t1=$(now)
-  python3 -c "
+  # The --json report is large (every entry): it goes through stdin, not argv.
+  printf '%s' "$out" | python3 -c "
 import json, sys
-r = json.loads(sys.argv[1]); p = r['playlist']; m = r['match']
+r = json.load(sys.stdin); p = r['playlist']; m = r['match']
 print(json.dumps({'accepted': m['accepted'], 'review': m['review'], 'missing': m['rejected'],
-                  'action': p['action'], 'writes': p['writes'], 'seconds': $t1 - $t0}))" "$out"
+                  'action': p['action'], 'writes': p['writes'], 'seconds': $t1 - $t0}))"
 }
 reset
 log "(c) cachearr playlist sync"
