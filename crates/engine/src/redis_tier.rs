@@ -137,10 +137,13 @@ const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call(
 /// Health of the Redis tier, for statistics and readiness.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RedisHealth {
-    /// `up`, `degraded` (the breaker skips the tier) or `connecting` (no event connection).
+    /// `up`, `degraded` (the breaker skips the tier) or `down` (no event connection: Redis
+    /// unreachable, reconnecting).
     pub state: &'static str,
-    /// True while the circuit breaker skips the tier (Redis is down or slow).
+    /// True while Redis is down or the circuit breaker skips the tier.
     pub degraded: bool,
+    /// True while the circuit breaker skips the tier (Redis failing or slow).
+    pub breaker_open: bool,
     /// Whether the event (pub/sub) connection is subscribed.
     pub subscribed: bool,
     /// Whether this is a Redis Cluster.
@@ -471,17 +474,20 @@ impl RedisTier {
     /// Counters and state.
     pub fn health(&self) -> RedisHealth {
         let c = &self.s.c;
-        let degraded = c.open.load(Ordering::Relaxed);
+        let breaker_open = c.open.load(Ordering::Relaxed);
         let subscribed = self.s.subscribed.load(Ordering::Relaxed);
         RedisHealth {
-            state: if degraded {
+            state: if !subscribed {
+                "down"
+            } else if breaker_open {
                 "degraded"
-            } else if subscribed {
-                "up"
             } else {
-                "connecting"
+                "up"
             },
-            degraded,
+            // The event connection is the first to notice a dead server (memory hits send
+            // Redis nothing, so the breaker may not have seen a failure yet).
+            degraded: breaker_open || !subscribed,
+            breaker_open,
             subscribed,
             cluster: matches!(self.s.conn, Conn::Cluster(_)),
             errors: c.errors.load(Ordering::Relaxed),
@@ -510,7 +516,7 @@ impl RedisTier {
         let h = self.health();
         TierStats {
             tier: TierKind::Redis,
-            enabled: !h.degraded,
+            enabled: !h.breaker_open,
             hits: h.hits,
             misses: h.misses,
             errors: h.errors,

@@ -294,7 +294,7 @@ async fn redis_killed_and_restarted_under_load_costs_no_request() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(!tier_a.health().degraded);
+    assert!(!tier_a.health().breaker_open);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

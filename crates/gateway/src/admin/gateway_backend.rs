@@ -499,15 +499,10 @@ impl AdminBackend for GatewayAdmin {
             let h = r.health();
             if h.degraded {
                 warnings.push(format!(
-                    "redis tier down or failing ({}); serving from memory and disk",
+                    "redis tier {} ({}); serving from memory and disk, reconnecting",
+                    h.state,
                     h.last_error.as_deref().unwrap_or("no answer")
                 ));
-            } else if !h.subscribed {
-                warnings.push(
-                    "redis invalidation channel not subscribed (reconnecting); other gateways' \
-                     invalidations arrive by the slower poll"
-                        .into(),
-                );
             }
             if h.oom_errors > 0 {
                 warnings.push(format!(
@@ -517,7 +512,7 @@ impl AdminBackend for GatewayAdmin {
             }
             RedisReport {
                 state: h.state.to_owned(),
-                breaker_open: h.degraded,
+                breaker_open: h.breaker_open,
                 subscribed: h.subscribed,
                 cluster: h.cluster,
                 errors: h.errors,
@@ -636,8 +631,8 @@ impl AdminBackend for GatewayAdmin {
     fn degraded(&self) -> Vec<String> {
         match self.gateway.cache().redis().map(|r| r.health()) {
             Some(h) if h.degraded => vec![format!(
-                "redis is down or failing ({}): the shared tier is skipped, memory and disk \
-                 carry on",
+                "redis is {} ({}): the shared tier is skipped, memory and disk carry on",
+                h.state,
                 h.last_error.as_deref().unwrap_or("no answer")
             )],
             _ => Vec::new(),

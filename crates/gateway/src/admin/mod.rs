@@ -213,7 +213,7 @@ pub struct IndexSummary {
 /// The `redis` section of `GET /api/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RedisReport {
-    /// `up`, `degraded` (the breaker skips Redis) or `connecting` (no event connection).
+    /// `up`, `degraded` (the breaker skips Redis) or `down` (unreachable, reconnecting).
     pub state: String,
     /// Whether the circuit breaker is open (Redis skipped; memory and disk carry on).
     pub breaker_open: bool,
