@@ -619,3 +619,141 @@ async fn an_invalidation_made_while_redis_was_down_reaches_the_others_after_it_r
     .await;
     assert!(b.redis().unwrap().health().resyncs >= 2);
 }
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl must be installed (scripts/setup-test-env)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A private CA `{name}-ca.crt` and a server certificate it signed for `localhost` /
+/// 127.0.0.1 (`{name}.crt`, `{name}.key`), made with the `openssl` tool.
+fn private_ca(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let (ca, ca_key) = (format!("{name}-ca.crt"), format!("{name}-ca.key"));
+    let (crt, key, csr) = (
+        format!("{name}.crt"),
+        format!("{name}.key"),
+        format!("{name}.csr"),
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test-ca",
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca,
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+        ],
+    );
+    let ext = dir.join(format!("{name}.ext"));
+    std::fs::write(
+        &ext,
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-out",
+            &crt,
+            "-extfile",
+            ext.to_str().unwrap(),
+        ],
+    );
+    dir.join(ca)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_with_a_private_root_shares_entries_and_an_unknown_root_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = private_ca(dir.path(), "server");
+    let other = private_ca(dir.path(), "other");
+    let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Plain port off (`--port 0` overrides the helper's), TLS on the free port.
+    let _server = RedisServer::start_on(
+        port,
+        &[
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--tls-cert-file",
+            cert.to_str().unwrap(),
+            "--tls-key-file",
+            key.to_str().unwrap(),
+            "--tls-ca-cert-file",
+            ca.to_str().unwrap(),
+            "--tls-auth-clients",
+            "no",
+        ],
+    );
+    let url = format!("rediss://localhost:{port}/0");
+    let tls = |root: &std::path::Path| RedisOptions {
+        root_cert: Some(std::fs::read(root).unwrap()),
+        ..options("tls")
+    };
+    let a = cache_with(&url, tls(&ca), None).await;
+    let b = cache_with(&url, tls(&ca), None).await;
+    let key = Key::new("plex|GET|/tls");
+    let calls = Arc::new(AtomicU32::new(0));
+    a.get_or_load(&key, &policy(), counting_loader(&calls, "sealed"))
+        .await
+        .unwrap();
+    a.flush().await;
+    let on_b = b
+        .get_or_load(&key, &policy(), counting_loader(&calls, "b"))
+        .await
+        .unwrap();
+    assert_eq!(on_b.outcome, Outcome::Hit(TierKind::Redis));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let err = RedisTier::connect(&url, tls(&other)).await.unwrap_err();
+    assert!(matches!(err, EngineError::Redis { .. }), "{err}");
+}
