@@ -117,7 +117,9 @@ fn main() {
                 });
             }
             Err(e) => {
-                eprintln!("connect failed: {e}");
+                if failed == 0 {
+                    eprintln!("connect failed: {e}");
+                }
                 failed += 1;
             }
         }

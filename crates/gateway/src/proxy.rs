@@ -188,8 +188,11 @@ fn check_path(path: &str) -> Result<(), &'static str> {
     if decoded.contains('\\') {
         return Err("the path contains a backslash");
     }
-    let lower = path.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") {
+    // No allocation on the hit path: look at the two bytes after each '%'.
+    let encoded_slash = path.as_bytes().windows(3).any(|w| {
+        w[0] == b'%' && (w[1..].eq_ignore_ascii_case(b"2f") || w[1..].eq_ignore_ascii_case(b"5c"))
+    });
+    if encoded_slash {
         return Err("the path contains an encoded slash");
     }
     if decoded.split('/').any(|seg| seg == ".." || seg == ".") {
@@ -627,51 +630,106 @@ fn cached_response(
     *resp.headers_mut() = headers;
     let h = resp.headers_mut();
     let age_s = now.saturating_sub(entry.stored_at_ms) / 1000;
-    let ttl_s = (i128::from(entry.fresh_until_ms) - i128::from(now)) / 1000;
-    let (x_cache, status) = match lookup.outcome {
-        Outcome::Hit(tier) => (
-            "HIT",
-            format!("cachearr; hit; ttl={ttl_s}; detail={}", tier.as_str()),
-        ),
-        Outcome::Miss => (
-            "MISS",
-            format!("cachearr; fwd=uri-miss; stored; ttl={ttl_s}"),
-        ),
-        Outcome::Coalesced => (
-            "MISS",
-            format!("cachearr; fwd=uri-miss; collapsed; ttl={ttl_s}"),
-        ),
-        Outcome::Stale => (
-            "STALE",
-            format!("cachearr; hit; ttl={ttl_s}; detail=stale-while-revalidate"),
-        ),
-        Outcome::StaleOnError => (
-            "STALE",
-            format!("cachearr; fwd=stale; ttl={ttl_s}; detail=stale-if-error"),
-        ),
-        Outcome::Passed => (
-            "MISS",
-            "cachearr; fwd=uri-miss; detail=not-stored".to_string(),
-        ),
+    let ttl_s = i64::try_from((i128::from(entry.fresh_until_ms) - i128::from(now)) / 1000)
+        .unwrap_or(i64::MAX);
+    // Built byte by byte, not with `format!`: this runs on every hit, and `core::fmt` (floats
+    // above all) cost more than the rest of the header work (docs/benchmarks.md).
+    let mut status = Vec::with_capacity(64);
+    let x_cache = match lookup.outcome {
+        Outcome::Hit(tier) => {
+            status.extend_from_slice(b"cachearr; hit; ttl=");
+            push_i64(&mut status, ttl_s);
+            status.extend_from_slice(b"; detail=");
+            status.extend_from_slice(tier.as_str().as_bytes());
+            "HIT"
+        }
+        Outcome::Miss => {
+            status.extend_from_slice(b"cachearr; fwd=uri-miss; stored; ttl=");
+            push_i64(&mut status, ttl_s);
+            "MISS"
+        }
+        Outcome::Coalesced => {
+            status.extend_from_slice(b"cachearr; fwd=uri-miss; collapsed; ttl=");
+            push_i64(&mut status, ttl_s);
+            "MISS"
+        }
+        Outcome::Stale => {
+            status.extend_from_slice(b"cachearr; hit; ttl=");
+            push_i64(&mut status, ttl_s);
+            status.extend_from_slice(b"; detail=stale-while-revalidate");
+            "STALE"
+        }
+        Outcome::StaleOnError => {
+            status.extend_from_slice(b"cachearr; fwd=stale; ttl=");
+            push_i64(&mut status, ttl_s);
+            status.extend_from_slice(b"; detail=stale-if-error");
+            "STALE"
+        }
+        Outcome::Passed => {
+            status.extend_from_slice(b"cachearr; fwd=uri-miss; detail=not-stored");
+            "MISS"
+        }
     };
     h.insert(X_CACHE, HeaderValue::from_static(x_cache));
-    if let Ok(s) = HeaderValue::from_str(&status) {
+    if let Some(s) = header_value(status) {
         h.insert(CACHE_STATUS, s);
     }
     h.insert(header::AGE, HeaderValue::from(age_s));
-    let timing = if upstream_us > 0 && matches!(lookup.outcome, Outcome::Miss | Outcome::Passed) {
-        format!(
-            "cache;dur={:.3}, upstream;dur={:.3}",
-            ms(started.elapsed().as_micros()).max(0.0) - us_ms(upstream_us),
-            us_ms(upstream_us)
-        )
+    let total_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let mut timing = Vec::with_capacity(48);
+    timing.extend_from_slice(b"cache;dur=");
+    if upstream_us > 0 && matches!(lookup.outcome, Outcome::Miss | Outcome::Passed) {
+        push_ms3(&mut timing, total_us.saturating_sub(upstream_us));
+        timing.extend_from_slice(b", upstream;dur=");
+        push_ms3(&mut timing, upstream_us);
     } else {
-        format!("cache;dur={:.3}", ms(started.elapsed().as_micros()))
-    };
-    if let Ok(t) = HeaderValue::from_str(&timing) {
+        push_ms3(&mut timing, total_us);
+    }
+    if let Some(t) = header_value(timing) {
         h.insert(SERVER_TIMING, t);
     }
     resp
+}
+
+/// Appends `n` in decimal.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Appends `n` in decimal, with its sign.
+fn push_i64(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+/// Appends microseconds as milliseconds with three decimals (`1234` → `1.234`): the same text
+/// as `format!("{:.3}", us as f64 / 1000.0)`.
+fn push_ms3(out: &mut Vec<u8>, us: u64) {
+    push_u64(out, us / 1000);
+    let frac = us % 1000;
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ]);
+}
+
+/// A header value that takes `bytes` without copying them again.
+fn header_value(bytes: Vec<u8>) -> Option<HeaderValue> {
+    HeaderValue::from_maybe_shared(Bytes::from(bytes)).ok()
 }
 
 fn ms(us: u128) -> f64 {
@@ -1157,11 +1215,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn header_numbers_match_format() {
+        for us in [0u64, 7, 65, 999, 1000, 1234, 65_432, 300_123_456] {
+            let mut v = Vec::new();
+            push_ms3(&mut v, us);
+            assert_eq!(
+                String::from_utf8(v).unwrap(),
+                format!("{:.3}", us as f64 / 1000.0)
+            );
+        }
+        for n in [0i64, 5, -5, 3599, -12_345, i64::MIN, i64::MAX] {
+            let mut v = Vec::new();
+            push_i64(&mut v, n);
+            assert_eq!(String::from_utf8(v).unwrap(), n.to_string());
+        }
+    }
+
+    #[test]
     fn path_tricks_are_refused() {
         assert!(check_path("/library/sections").is_ok());
         assert!(check_path("/library/../etc/passwd").is_err());
         assert!(check_path("/library/%2e%2e/x").is_err());
         assert!(check_path("/library/%2fetc").is_err());
+        assert!(check_path("/library/%2Fetc").is_err());
+        assert!(check_path("/library/%5Cetc").is_err());
+        assert!(check_path("/library/%25%32f").is_ok());
         assert!(check_path("/a\\b").is_err());
         assert!(check_path("/a%00b").is_err());
         assert!(check_path("/a%ff").is_err());
