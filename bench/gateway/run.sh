@@ -124,7 +124,10 @@ class = "metadata"
 fresh = "${TTL_SHORT}s"
 stale_while_revalidate = "1h"
 EOF
-  RUST_LOG=warn TOKIO_WORKER_THREADS=$SERVER_N "${ON_SERVER[@]}" "$CACHEARR" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr.log" 2>&1 &
+  # setsid: its own session, like the daemonised nginx and varnishd, so on a shared machine
+  # the scheduler (autogroups) treats all three alike instead of lumping cachearr in with
+  # whatever else runs in this shell's session.
+  RUST_LOG=warn TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$CACHEARR" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr.log" 2>&1 &
   CA_PID=$!; PIDS+=("$CA_PID")
   wait_http "http://127.0.0.1:$CA_ADMIN/health"
 }
