@@ -1,8 +1,7 @@
-//! `cachearr index`: build, inspect and search a library index snapshot.
-//!
-//! The crawl of a real Plex or Jellyfin server belongs to the gateway and is not built yet;
-//! until it is, an index is built from the simulator's synthetic library
-//! (`--sim-tracks N --sim-seed S`), the same library `cachearr sim` serves.
+//! `cachearr index`: the running gateway's library index (`build` asks for a build and follows
+//! it with a progress bar, `status` shows `GET /api/index`), and offline snapshots: built from
+//! the simulator's synthetic library (`--sim-tracks N --sim-seed S --out PATH`), inspected
+//! (`status --index PATH`) and searched (`search`).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,6 +11,8 @@ use cachearr_library::index::IndexBuilder;
 use cachearr_library::{ItemKind, LibraryIndex, Visibility, sim, snapshot};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::admin::AdminTarget;
+
 /// Where an index comes from: a snapshot file, or the simulator's library.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct IndexSource {
@@ -19,7 +20,7 @@ pub(crate) struct IndexSource {
     #[arg(long, value_name = "PATH", conflicts_with = "sim_tracks")]
     pub(crate) index: Option<PathBuf>,
     /// Build the index from the simulator's synthetic music library of about N tracks
-    /// (stands in for a crawl of a real server, which is not built yet).
+    /// (offline; without it `build` and `status` talk to the running gateway).
     #[arg(long, value_name = "N")]
     pub(crate) sim_tracks: Option<u32>,
     /// Seed of the simulator's library (same seed and size → same library).
@@ -28,6 +29,12 @@ pub(crate) struct IndexSource {
 }
 
 impl IndexSource {
+    /// True when neither a snapshot nor the simulator was named: the running gateway's index
+    /// is meant.
+    pub(crate) fn is_unset(&self) -> bool {
+        self.index.is_none() && self.sim_tracks.is_none()
+    }
+
     /// Loads or builds the index, with a progress bar on long work.
     pub(crate) fn load(&self) -> anyhow::Result<LibraryIndex> {
         match (&self.index, self.sim_tracks) {
@@ -104,10 +111,12 @@ Build, inspect and search a library index.
 
 The index holds every track, album, artist, movie and episode compactly in memory and answers
 searches, lookups by file path or MusicBrainz id, and playlist matching without asking the
-server. Crawling a real Plex or Jellyfin server belongs to the gateway and is not built yet;
-until then `--sim-tracks N --sim-seed S` builds the index from the simulator's synthetic
-library, and `build --out PATH` writes a snapshot that `--index PATH` loads without a
-re-crawl.";
+server. The running gateway builds and keeps one per upstream (crawled on the background
+budget, refreshed on a schedule and from change events): `cachearr index build` asks it for a
+build and follows the progress, `cachearr index status [--json]` shows where it stands (both
+talk to the admin API: --admin-url, --admin-token). Offline, `--sim-tracks N --sim-seed S`
+builds an index from the simulator's synthetic library, `build --out PATH` writes a snapshot
+and `--index PATH` loads one.";
 
 /// Arguments of `cachearr index`.
 #[derive(Debug, clap::Args)]
@@ -118,18 +127,34 @@ pub(crate) struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Action {
-    /// Build an index and write its snapshot (from the simulator's library for now).
+    /// Build the index: by default the running gateway's (`POST /api/index/build`, then a
+    /// progress bar until it is done); with `--sim-tracks N --out PATH` (or `--index`) an
+    /// offline snapshot from the simulator's library.
     Build {
         #[command(flatten)]
         source: IndexSource,
-        /// Where to write the snapshot.
+        /// Where to write the snapshot (offline builds only).
         #[arg(long, value_name = "PATH")]
-        out: PathBuf,
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        target: AdminTarget,
+        /// Only this upstream (default: every upstream).
+        #[arg(long, value_name = "NAME")]
+        upstream: Option<String>,
+        /// Re-read the whole library instead of only what changed.
+        #[arg(long)]
+        full: bool,
+        /// Ask for the build and return without following it.
+        #[arg(long)]
+        no_wait: bool,
     },
-    /// Show what an index holds and how big it is.
+    /// Show the index: by default the running gateway's (`GET /api/index`: state, progress,
+    /// items, last build, next refresh); with `--index PATH` or `--sim-tracks N` a snapshot.
     Status {
         #[command(flatten)]
         source: IndexSource,
+        #[command(flatten)]
+        target: AdminTarget,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -158,7 +183,20 @@ enum Action {
 /// Runs `cachearr index`.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     match args.action {
-        Action::Build { source, out } => {
+        Action::Build {
+            source,
+            out,
+            target,
+            upstream,
+            full,
+            no_wait,
+        } => {
+            if source.is_unset() {
+                return gateway::build(&target, upstream.as_deref(), full, no_wait).await;
+            }
+            let Some(out) = out else {
+                bail!("an offline build (--sim-tracks / --index) needs --out PATH");
+            };
             let index = source.load()?;
             let started = Instant::now();
             snapshot::save(&index, &out)
@@ -173,7 +211,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Action::Status { source, json } => {
+        Action::Status {
+            source,
+            target,
+            json,
+        } => {
+            if source.is_unset() {
+                return gateway::status(&target, json).await;
+            }
             let index = source.load()?;
             let stats = index.stats();
             if json {
@@ -272,5 +317,238 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// `cachearr index build` / `status` against a running gateway's admin API.
+mod gateway {
+    use std::time::Duration;
+
+    use anyhow::Context as _;
+    use cachearr_gateway::library::index_api::{BuildStarted, IndexReport};
+    use cachearr_gateway::library::status::IndexStatus;
+    use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+    use super::AdminTarget;
+
+    async fn report(target: &AdminTarget) -> anyhow::Result<IndexReport> {
+        let client = AdminTarget::client()?;
+        target
+            .send(client.get(target.url("/api/index")))
+            .await?
+            .json()
+            .await
+            .context("the gateway's /api/index answer is not what this cachearr expects")
+    }
+
+    fn when(ms: u64) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0));
+        let secs = now.abs_diff(ms) / 1000;
+        let span = if secs >= 86_400 {
+            format!("{:.1} d", secs as f64 / 86_400.0)
+        } else if secs >= 3600 {
+            format!("{:.1} h", secs as f64 / 3600.0)
+        } else if secs >= 60 {
+            format!("{} min", secs / 60)
+        } else {
+            format!("{secs} s")
+        };
+        if ms >= now {
+            format!("in {span}")
+        } else {
+            format!("{span} ago")
+        }
+    }
+
+    /// One upstream's status as text.
+    pub(crate) fn render(status: &IndexStatus) -> String {
+        let state = serde_json::to_value(status.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let mut out = format!(
+            "{} ({}): {state}, {} items",
+            status.upstream, status.profile, status.items
+        );
+        if !status.items_by_kind.is_empty() {
+            let kinds: Vec<String> = status
+                .items_by_kind
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| format!("{n} {k}s"))
+                .collect();
+            out.push_str(&format!(" ({})", kinds.join(", ")));
+        }
+        out.push('\n');
+        if let Some(p) = &status.progress {
+            out.push_str(&format!(
+                "  {} build: {} of {} items ({}%), {:.0} items/s, eta {}, {} requests\n",
+                p.kind,
+                p.items,
+                p.total.map_or("?".into(), |t| t.to_string()),
+                p.percent.map_or("?".into(), |x| format!("{x:.1}")),
+                p.rate_per_sec,
+                p.eta_secs.map_or("?".into(), |s| format!("{s:.0} s")),
+                p.requests
+            ));
+        }
+        if let Some(b) = &status.last_build {
+            out.push_str(&format!(
+                "  last build: {} {}, {:.1} s, {} items fetched with {} requests\n",
+                b.kind,
+                when(b.finished_at_ms),
+                b.duration_ms as f64 / 1000.0,
+                b.fetched,
+                b.requests
+            ));
+        }
+        if let Some(next) = status.next_refresh_at_ms {
+            out.push_str(&format!("  next refresh: {}\n", when(next)));
+        }
+        if !status.sections.is_empty() {
+            let sections: Vec<String> = status
+                .sections
+                .iter()
+                .map(|s| format!("{} {:?} ({})", s.id, s.title, s.kind))
+                .collect();
+            out.push_str(&format!("  sections: {}\n", sections.join(", ")));
+        }
+        if let Some(snapshot) = &status.snapshot {
+            out.push_str(&format!(
+                "  snapshot: {} ({:.1} MiB)\n",
+                snapshot.path,
+                snapshot.bytes as f64 / 1_048_576.0
+            ));
+        }
+        if status.searches_to_server > 0 {
+            out.push_str(&format!(
+                "  searches sent to the server (index off or not ready): {}\n",
+                status.searches_to_server
+            ));
+        }
+        for e in &status.errors {
+            out.push_str(&format!("  error: {e}\n"));
+        }
+        out
+    }
+
+    /// `cachearr index status` against the gateway.
+    pub(crate) async fn status(target: &AdminTarget, json: bool) -> anyhow::Result<()> {
+        let report = report(target).await?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            return Ok(());
+        }
+        if !report.enabled {
+            println!(
+                "the library index is disabled ([index] enabled = false): every search goes to the server"
+            );
+        }
+        for status in &report.upstreams {
+            print!("{}", render(status));
+        }
+        Ok(())
+    }
+
+    fn bar(multi: &MultiProgress, name: &str) -> ProgressBar {
+        let bar = multi.add(ProgressBar::new(0));
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg:>12} [{wide_bar}] {human_pos}/{human_len} ({per_sec}, eta {eta})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(name.to_string());
+        bar
+    }
+
+    /// `cachearr index build` against the gateway: asks for the build, then follows it with a
+    /// progress bar per upstream until each has finished (or failed).
+    pub(crate) async fn build(
+        target: &AdminTarget,
+        upstream: Option<&str>,
+        full: bool,
+        no_wait: bool,
+    ) -> anyhow::Result<()> {
+        let before = report(target).await?;
+        let client = AdminTarget::client()?;
+        let mut request = client.post(target.url("/api/index/build"));
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        if let Some(name) = upstream {
+            query.push(("upstream", name));
+        }
+        if full {
+            query.push(("full", "1"));
+        }
+        request = request.query(&query);
+        let started: BuildStarted = target.send(request).await?.json().await?;
+        eprintln!(
+            "cachearr: {} build started for {}",
+            if full { "full" } else { "incremental" },
+            started.started.join(", ")
+        );
+        if no_wait {
+            return Ok(());
+        }
+        let finished_before = |name: &str| {
+            before
+                .upstreams
+                .iter()
+                .find(|s| s.upstream == name)
+                .and_then(|s| s.last_build.as_ref())
+                .map_or(0, |b| b.finished_at_ms)
+        };
+        let multi = MultiProgress::new();
+        let bars: Vec<(String, ProgressBar)> = started
+            .started
+            .iter()
+            .map(|name| (name.clone(), bar(&multi, name)))
+            .collect();
+        let mut done: Vec<String> = Vec::new();
+        let mut failed = false;
+        while done.len() < bars.len() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let now = report(target).await?;
+            for (name, bar) in &bars {
+                if done.contains(name) {
+                    continue;
+                }
+                let Some(status) = now.upstreams.iter().find(|s| &s.upstream == name) else {
+                    continue;
+                };
+                if let Some(p) = &status.progress {
+                    bar.set_length(p.total.unwrap_or(p.items).max(p.items));
+                    bar.set_position(p.items);
+                }
+                let finished = status
+                    .last_build
+                    .as_ref()
+                    .is_some_and(|b| b.finished_at_ms > finished_before(name));
+                if status.progress.is_none() && finished {
+                    bar.finish_and_clear();
+                    done.push(name.clone());
+                    print!("{}", render(status));
+                } else if status.progress.is_none() {
+                    let errors_before = before
+                        .upstreams
+                        .iter()
+                        .find(|s| &s.upstream == name)
+                        .map(|s| s.errors.clone())
+                        .unwrap_or_default();
+                    // A failed build leaves a new error (the state alone may be an old failure's).
+                    if !status.errors.is_empty() && status.errors != errors_before {
+                        bar.abandon();
+                        done.push(name.clone());
+                        failed = true;
+                        print!("{}", render(status));
+                    }
+                }
+            }
+        }
+        if failed {
+            anyhow::bail!("the index build failed (see the errors above)");
+        }
+        Ok(())
     }
 }

@@ -16,7 +16,7 @@ use clap::Subcommand;
 pub(crate) enum Command {
     /// Run the simulated Plex and Jellyfin servers (for tests, demos and benchmarks).
     Sim(sim::Args),
-    /// Build, inspect and search a library index (from the simulator's library for now).
+    /// The library index: the running gateway's (build, status) or offline snapshots.
     #[command(long_about = index::LONG_ABOUT)]
     Index(index::Args),
     /// Match a playlist file (CSV, JSON, M3U) against a library index.
