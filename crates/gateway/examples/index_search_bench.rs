@@ -63,7 +63,7 @@ async fn main() {
     let sim = Sim::builder()
         .tracks(tracks)
         .movies(tracks / 20)
-        .shows(0)
+        .shows(tracks / 1000)
         .seed(1)
         .cost(cost)
         .build()
