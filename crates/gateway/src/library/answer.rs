@@ -158,6 +158,14 @@ enum JellyfinRoute {
 impl JellyfinRoute {
     fn parse(raw_path: &str, query: Option<&str>) -> Option<JellyfinRoute> {
         let query = query?;
+        // Every Jellyfin listing passes here: decide without allocating when it is no search.
+        let searches = query
+            .as_bytes()
+            .windows(10)
+            .any(|w| w.eq_ignore_ascii_case(b"searchterm"));
+        if !searches {
+            return None;
+        }
         let path = raw_path
             .strip_suffix('/')
             .unwrap_or(raw_path)
