@@ -123,11 +123,15 @@ const CLEAR: &str = "local s = redis.call('INCR', KEYS[1]) \
   redis.call('PUBLISH', ARGV[2], ARGV[3] .. ' c ' .. s .. ' ' .. e .. ' ' .. ARGV[1]) \
   return {s, e}";
 
-/// Raises each `(tag, generation)` pair in hash `KEYS[1]` to at least the given generation.
-const MERGE_GENERATIONS: &str = "for i = 1, #ARGV, 2 do \
+/// Raises each `(tag, generation)` pair in hash `KEYS[1]` to at least the given generation;
+/// if any was raised, bumps the change counter `KEYS[2]` so that every other instance's poll
+/// notices and resyncs (a raise nobody hears of would let them serve what it killed).
+const MERGE_GENERATIONS: &str = "local raised = 0 \
+  for i = 1, #ARGV, 2 do \
     local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0') \
-    if tonumber(ARGV[i + 1]) > cur then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end \
-  end return 0";
+    if tonumber(ARGV[i + 1]) > cur then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) raised = 1 end \
+  end \
+  if raised == 1 then redis.call('INCR', KEYS[2]) end return raised";
 
 /// Releases a load lock if this instance still holds it and announces how the load ended.
 /// KEYS: lock. ARGV: token, channel, message.
@@ -852,6 +856,13 @@ impl RedisTier {
     /// raises generations, applies missed clears and learns the epoch.
     async fn resync(&self, inner: &Arc<Inner>) -> bool {
         self.flush_pending(inner).await;
+        if self.has_pending() {
+            // Redis answers but the breaker still skips it (it reopened moments ago): the
+            // invalidations made during the outage are not shared yet, so this resync is not
+            // done; the next poll tries again.
+            self.s.c.need_resync.store(true, Ordering::Relaxed);
+            return false;
+        }
         let Some(snap) = self.read_shared().await else {
             return false;
         };
@@ -869,7 +880,10 @@ impl RedisTier {
             .collect();
         if !behind.is_empty() {
             let mut cmd = redis::cmd("EVAL");
-            cmd.arg(MERGE_GENERATIONS).arg(1).arg(self.meta("gens"));
+            cmd.arg(MERGE_GENERATIONS)
+                .arg(2)
+                .arg(self.meta("gens"))
+                .arg(self.meta("ver"));
             for (tag, g) in &behind {
                 cmd.arg(tag).arg(*g);
             }
@@ -894,6 +908,21 @@ impl RedisTier {
         self.note_clears(clears, newest);
         inner.inval.raise_tag(CLEAR_MARK, newest);
         self.s.epoch.fetch_max(epoch, Ordering::AcqRel);
+    }
+
+    fn has_pending(&self) -> bool {
+        !self
+            .s
+            .pending_tags
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+            || !self
+                .s
+                .pending_clears
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
     }
 
     async fn flush_pending(&self, inner: &Arc<Inner>) {
