@@ -112,17 +112,17 @@ fn from_plex_xml(body: &[u8], id: &str) -> Option<PlayState> {
     }
 }
 
-/// The play state of item `id` for `user`, if their metadata for it is in the cache. The
-/// entry is looked for under the asking client's own `Accept` (the key holds it), then under
-/// Plex's two usual forms (JSON, and no `Accept` for XML).
-pub async fn cached_plex(
+/// The body of `user`'s cached `GET {path}` (status 200), if it is in the cache. The entry is
+/// looked for under the asking client's own `Accept` (the key holds it), then under the two
+/// usual forms (JSON, and no `Accept`).
+async fn cached_user_body(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
-    id: &str,
+    profile: Profile,
+    path: &str,
     client_accept: Option<&HeaderValue>,
-) -> Option<PlayState> {
-    let path = format!("/library/metadata/{id}");
+) -> Option<bytes::Bytes> {
     let json = HeaderValue::from_static("application/json");
     let mut accepts: Vec<Option<&HeaderValue>> = vec![client_accept];
     for usual in [Some(&json), None] {
@@ -137,9 +137,9 @@ pub async fn cached_plex(
         }
         let Ok(key) = build_key(&KeyInput {
             upstream: &up.name,
-            profile: Profile::Plex,
+            profile,
             method: &Method::GET,
-            path: &path,
+            path,
             query: None,
             headers: &headers,
             user: Some(user.hash),
@@ -149,10 +149,24 @@ pub async fn cached_plex(
         if let Some(lookup) = gw.cache().get(&Key::new(key)).await
             && lookup.entry.value.status == 200
         {
-            return PlayState::from_plex_body(&lookup.entry.value.body, id);
+            return Some(lookup.entry.value.body.clone());
         }
     }
     None
+}
+
+/// The play state of item `id` for `user`, if their metadata for it
+/// (`/library/metadata/{id}`, Plex) is in the cache.
+pub async fn cached_plex(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    id: &str,
+    client_accept: Option<&HeaderValue>,
+) -> Option<PlayState> {
+    let path = format!("/library/metadata/{id}");
+    let body = cached_user_body(gw, up, user, Profile::Plex, &path, client_accept).await?;
+    PlayState::from_plex_body(&body, id)
 }
 
 /// The `UserData` of item `id` for `user` as the server wrote it in the user's cached
@@ -166,41 +180,13 @@ pub async fn cached_jellyfin(
     client_accept: Option<&HeaderValue>,
 ) -> Option<Value> {
     let path = format!("/Users/{uid}/Items/{id}");
-    let json = HeaderValue::from_static("application/json");
-    let mut accepts: Vec<Option<&HeaderValue>> = vec![client_accept];
-    for usual in [Some(&json), None] {
-        if !accepts.contains(&usual) {
-            accepts.push(usual);
-        }
-    }
-    for accept in accepts {
-        let mut headers = HeaderMap::new();
-        if let Some(a) = accept {
-            headers.insert(header::ACCEPT, a.clone());
-        }
-        let Ok(key) = build_key(&KeyInput {
-            upstream: &up.name,
-            profile: Profile::Jellyfin,
-            method: &Method::GET,
-            path: &path,
-            query: None,
-            headers: &headers,
-            user: Some(user.hash),
-        }) else {
-            continue;
-        };
-        if let Some(lookup) = gw.cache().get(&Key::new(key)).await
-            && lookup.entry.value.status == 200
-        {
-            let v: Value = serde_json::from_slice(&lookup.entry.value.body).ok()?;
-            let same = v
-                .get("Id")
-                .and_then(Value::as_str)
-                .is_some_and(|got| got.eq_ignore_ascii_case(id));
-            return same.then(|| v.get("UserData").cloned()).flatten();
-        }
-    }
-    None
+    let body = cached_user_body(gw, up, user, Profile::Jellyfin, &path, client_accept).await?;
+    let v: Value = serde_json::from_slice(&body).ok()?;
+    let same = v
+        .get("Id")
+        .and_then(Value::as_str)
+        .is_some_and(|got| got.eq_ignore_ascii_case(id));
+    same.then(|| v.get("UserData").cloned()).flatten()
 }
 
 #[cfg(test)]
