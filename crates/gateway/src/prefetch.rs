@@ -384,6 +384,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn follow_ups_are_remembered_by_the_very_body_not_its_content() {
+        let body = Bytes::from(b"{\"MediaContainer\":{\"Metadata\":[]}}".to_vec());
+        let twin = Bytes::from(body.to_vec());
+        let targets: Arc<[String]> = vec!["/library/metadata/7/children".to_string()].into();
+        memo_put(&body, Trigger::Seasons, 3, Arc::clone(&targets));
+        assert_eq!(memo_get(&body.clone(), Trigger::Seasons, 3), Some(targets));
+        // Same bytes in another allocation, another trigger or another limit: not this memo.
+        assert_eq!(memo_get(&twin, Trigger::Seasons, 3), None);
+        assert_eq!(memo_get(&body, Trigger::ContinueWatching, 3), None);
+        assert_eq!(memo_get(&body, Trigger::Seasons, 4), None);
+    }
+
+    #[test]
     fn triggers_by_path() {
         assert_eq!(
             trigger(Profile::Plex, "/library/metadata/12/children"),
