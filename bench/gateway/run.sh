@@ -81,6 +81,11 @@ else
   TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
   CACHEARR=$TARGET/release/cachearr
 fi
+# The floor under a hit (scenario 1): a bare hyper server writing one fixed body from memory.
+if [ -z "${BARE_BIN:-}" ]; then
+  cargo build --release -p cachearr-gateway --example bare_hit --quiet
+  BARE_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/bare_hit
+fi
 rustc -O -o "$WORK/burst" bench/gateway/burst.rs
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -182,6 +187,7 @@ proxy_pid() { # NAME
     cachearr) echo "$CA_PID" ;;
     nginx) cat "$WORK/nginx/nginx.pid" ;;
     varnish) cat "$WORK/varnish/varnishd.pid" ;;
+    bare) echo "$BARE_PID" ;;
   esac
 }
 
@@ -232,6 +238,12 @@ for n in $(seq 10 2 80); do
 done
 HIT_PATH="/library/sections/$MUSIC/all?type=10"
 HIT_BYTES=$bytes
+# The bare floor answers the same number of bytes to the same request, on the same core.
+BARE_PORT=$(free_port)
+TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$BARE_BIN" "127.0.0.1:$BARE_PORT" "$HIT_BYTES" >"$WORK/bare.log" 2>&1 &
+BARE_PID=$!; PIDS+=("$BARE_PID")
+wait_http "http://127.0.0.1:$BARE_PORT/"
+PORTS[bare]=$BARE_PORT
 ROUNDS=${ROUNDS:-3}
 echo "## Cached hits: $HIT_BYTES-byte JSON, $CONNECTIONS connections, ${DURATION} s per run, $ROUNDS interleaved rounds (wrk; medians)"
 echo
@@ -240,7 +252,7 @@ for p in "${PROXIES[@]}"; do
       -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" "http://127.0.0.1:${PORTS[$p]}$HIT_PATH"; done
 done
 for round in $(seq 1 "$ROUNDS"); do
-  for p in "${PROXIES[@]}"; do
+  for p in "${PROXIES[@]}" bare; do
     cpu_of_tree "$(proxy_pid "$p")" >"$WORK/cpu-$p-$round.before"
     "${ON_CLIENT[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
       -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" \
@@ -257,7 +269,7 @@ def ms(v):
     return n / 1000 if unit == "us" else n * 1000 if unit == "s" else n
 rows = {}
 cpu = {}
-for p in ("cachearr", "nginx", "varnish"):
+for p in ("cachearr", "nginx", "varnish", "bare"):
     rps, p50, p99 = [], [], []
     us_user, us_sys = [], []
     for r in range(1, rounds + 1):
@@ -276,10 +288,12 @@ print("| proxy | req/s (median) | p50 | p99 | req/s of each round | proxy CPU pe
 print("|---|---|---|---|---|---|")
 for p, (rps, p50, p99, each) in rows.items():
     u, s = cpu[p]
-    print(f"| {p} | {rps:,.0f} | {p50:.2f} ms | {p99:.2f} ms | {', '.join(f'{x:,.0f}' for x in each)} | {u:.1f} + {s:.1f} = {u + s:.1f} µs |")
+    name = "bare hyper, fixed body (the floor, not a proxy)" if p == "bare" else p
+    print(f"| {name} | {rps:,.0f} | {p50:.2f} ms | {p99:.2f} ms | {', '.join(f'{x:,.0f}' for x in each)} | {u:.1f} + {s:.1f} = {u + s:.1f} µs |")
 c, n, v = rows["cachearr"][0], rows["nginx"][0], rows["varnish"][0]
 print(f"\ncachearr / nginx = {c/n:.2f}×, cachearr / Varnish = {c/v:.2f}×, "
-      f"cachearr / faster of the two = {c/max(n, v):.2f}×\n")
+      f"cachearr / faster of the two = {c/max(n, v):.2f}×; "
+      f"the bare floor / nginx = {rows['bare'][0]/n:.2f}×\n")
 PY
 fi
 

@@ -126,9 +126,25 @@ fn decode_hex16(s: &str) -> Option<[u8; 16]> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct UserHash(pub u128);
 
+impl UserHash {
+    /// The 32 lower-case hex digits of the hash, without `core::fmt`: it is in every user-scoped
+    /// key, so this runs on every hit (`u128`'s `LowerHex` showed in the hit path's profile).
+    pub fn hex(&self) -> [u8; 32] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (i, byte) in self.0.to_be_bytes().iter().enumerate() {
+            out[i * 2] = DIGITS[usize::from(byte >> 4)];
+            out[i * 2 + 1] = DIGITS[usize::from(byte & 0x0f)];
+        }
+        out
+    }
+}
+
 impl std::fmt::Display for UserHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:032x}", self.0)
+        let hex = self.hex();
+        // Hex digits are ASCII.
+        f.write_str(std::str::from_utf8(&hex).map_err(|_| std::fmt::Error)?)
     }
 }
 
@@ -332,7 +348,11 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
         .get(http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
     {
-        out.extend(accept.chars().filter(|c| !c.is_whitespace()));
+        if accept.bytes().any(|b| b.is_ascii_whitespace()) {
+            out.extend(accept.chars().filter(|c| !c.is_whitespace()));
+        } else {
+            out.push_str(accept);
+        }
     }
     if let Some(l) = language {
         out.push_str(" l=");
@@ -343,7 +363,8 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
     }
     match k.user {
         Some(u) => {
-            let _ = write!(out, " u={u}");
+            out.push_str(" u=");
+            out.push_str(std::str::from_utf8(&u.hex()).unwrap_or_default());
         }
         None => out.push_str(" s"),
     }
@@ -375,6 +396,22 @@ mod tests {
             user,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn user_hash_hex_is_the_zero_padded_lower_hex_of_the_hash() {
+        for v in [
+            0u128,
+            1,
+            0xabc,
+            u128::MAX,
+            0x0123_4567_89ab_cdef_fedc_ba98_7654_3210,
+        ] {
+            let u = UserHash(v);
+            assert_eq!(u.to_string(), format!("{v:032x}"));
+            let k = key(Profile::Plex, None, &HeaderMap::new(), Some(u));
+            assert!(k.ends_with(&format!(" u={v:032x}")), "{k}");
+        }
     }
 
     #[test]
