@@ -20,8 +20,10 @@
 //! * **Missed broadcasts** (a dropped pub/sub connection, a Redis restart, an instance that
 //!   was cut off) are caught by a poll of `{ns}:ver` (bumped by every invalidation) every
 //!   `poll_every`, and by a full resync whenever the event connection is (re)established or
-//!   Redis answers again after failing: generations are raised, missed clears applied, and
-//!   invalidations this instance made while Redis was unreachable are sent then.
+//!   Redis answers again after failing: generations are raised, missed clears applied,
+//!   invalidations this instance made while Redis was unreachable are sent then, and shared
+//!   counters Redis lost (restarted empty, a failover that lost the last writes) are put
+//!   back up to what this instance knows.
 //! * **Single-flight across instances**: before loading, an instance takes
 //!   `SET {ns}:l:{key} <token> NX PX lock_ttl`. The holder loads, writes the record and
 //!   announces it (`f`); the others wait for that announcement (or a 200 ms poll of the key),
@@ -132,6 +134,16 @@ const MERGE_GENERATIONS: &str = "local raised = 0 \
     if tonumber(ARGV[i + 1]) > cur then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) raised = 1 end \
   end \
   if raised == 1 then redis.call('INCR', KEYS[2]) end return raised";
+
+/// Raises the clear counter `KEYS[1]` and the epoch `KEYS[2]` to at least `ARGV[1]` and
+/// `ARGV[2]`; if either was raised, bumps the change counter `KEYS[3]`. After Redis lost
+/// them (restarted empty, or a failover lost the last writes), the next clear would
+/// otherwise get a number every instance has seen already and be ignored, and a clear-all
+/// would move the epoch back onto records written before an older clear.
+const RAISE_COUNTERS: &str = "local raised = 0 \
+  if tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[1]) or '0') then redis.call('SET', KEYS[1], ARGV[1]) raised = 1 end \
+  if tonumber(ARGV[2]) > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], ARGV[2]) raised = 1 end \
+  if raised == 1 then redis.call('INCR', KEYS[3]) end return raised";
 
 /// Releases a load lock if this instance still holds it and announces how the load ended.
 /// KEYS: lock. ARGV: token, channel, message.
@@ -890,6 +902,29 @@ impl RedisTier {
             let _: Option<Value> = self.query("merge", &cmd).await;
         }
         self.apply_clears(inner, &snap.clears, snap.epoch);
+        let (clears_seen, epoch) = (
+            self.s.clears_seen.load(Ordering::Acquire),
+            self.s.epoch.load(Ordering::Acquire),
+        );
+        if snap.clearseq < clears_seen || snap.epoch < epoch {
+            let raised: Option<Value> = self
+                .query(
+                    "raise",
+                    redis::cmd("EVAL")
+                        .arg(RAISE_COUNTERS)
+                        .arg(3)
+                        .arg(self.meta("clearseq"))
+                        .arg(self.meta("epoch"))
+                        .arg(self.meta("ver"))
+                        .arg(clears_seen)
+                        .arg(epoch),
+                )
+                .await;
+            if raised.is_none() {
+                // Not done: the next poll tries again (the failure asked for a resync).
+                return false;
+            }
+        }
         self.s.ver_seen.store(snap.ver, Ordering::Release);
         self.s.c.need_resync.store(false, Ordering::Relaxed);
         self.s.c.resyncs.fetch_add(1, Ordering::Relaxed);

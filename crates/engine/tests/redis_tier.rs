@@ -757,3 +757,39 @@ async fn rediss_with_a_private_root_shares_entries_and_an_unknown_root_is_refuse
     let err = RedisTier::connect(&url, tls(&other)).await.unwrap_err();
     assert!(matches!(err, EngineError::Redis { .. }), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clear_after_redis_restarted_empty_still_reaches_the_others() {
+    let mut server = RedisServer::start(&[]);
+    let port = server.port;
+    let a = cache_on(&server.url(), "t").await;
+    let b = cache_on(&server.url(), "t").await;
+    // A first clear: both instances have seen clear number 1 and epoch 1.
+    a.clear_all();
+    eventually("B heard of A's clear", async || {
+        b.redis().unwrap().health().events_received >= 1
+    })
+    .await;
+    let resyncs = |c: &TieredCache| c.redis().unwrap().health().resyncs;
+    let (ra, rb) = (resyncs(&a), resyncs(&b));
+    // Redis comes back empty: its clear counter and epoch start from zero again.
+    server.kill();
+    let _server = RedisServer::start_on(port, &[]);
+    eventually("both resynced with the empty Redis", async || {
+        resyncs(&a) > ra && resyncs(&b) > rb
+    })
+    .await;
+    let key = Key::new("plex|GET|/library/metadata/9");
+    let calls = Arc::new(AtomicU32::new(0));
+    b.get_or_load(&key, &policy(), counting_loader(&calls, "v"))
+        .await
+        .unwrap();
+    assert!(b.get(&key).await.is_some());
+    // A clear now must not get a number B has seen already (B would ignore it).
+    a.clear_all();
+    eventually("B dropped its copy after A's clear", async || {
+        b.get(&key).await.is_none()
+    })
+    .await;
+    assert_eq!(redis_cli(port, &["GET", "{t}:clearseq"]), "2");
+}

@@ -1,16 +1,25 @@
 //! Gateways sharing one Redis in front of one simulated Plex server, through their real
-//! proxy and admin listeners: 1,000 concurrent cold requests split over two gateways make one
-//! upstream request; a webhook on A makes B serve fresh data; a clear on B empties A's
-//! answers; Redis killed under load and restarted costs no client request, shows in
-//! `/ready` and `/api/stats`, and nothing an invalidation made during the outage killed is
-//! served after it. `redis_cluster.rs` runs the same flows on a three-node Redis Cluster.
+//! proxy and admin listeners, against `redis-server` processes started on free ports
+//! (`redis_common`):
+//!
+//! * one server: a value fetched through A is a Redis hit on B (and another user's is not);
+//!   1,000 concurrent cold requests split over two gateways make one upstream request; a
+//!   webhook on A makes B serve fresh data; a clear on B empties A's answers and what a new
+//!   gateway finds in Redis; authentication, and a wrong password is a clear error at start;
+//! * Redis killed under load and restarted, and Redis frozen (SIGSTOP, `DEBUG SLEEP`) under
+//!   load: no client request fails or waits past a small bound, `/ready` and `/api/stats`
+//!   say why, it recovers by itself, and nothing an invalidation made meanwhile killed is
+//!   served after it;
+//! * a three-node Redis Cluster: the same flows; and a cluster with replicas whose master is
+//!   killed under load: the replica takes over, the gateways follow the new topology without
+//!   a restart or a client error, and invalidations still reach every instance.
 #![allow(clippy::unwrap_used)]
 
 mod redis_common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use redis_common::{Farm, RedisServer, eventually};
+use redis_common::{Farm, RedisCluster, RedisServer, eventually, redis_cli};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_cold_requests_split_over_two_gateways_make_one_upstream_request() {
@@ -21,10 +30,11 @@ async fn a_thousand_cold_requests_split_over_two_gateways_make_one_upstream_requ
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_value_fetched_through_a_is_a_redis_hit_on_b() {
+async fn a_value_fetched_through_a_is_a_redis_hit_on_b_for_the_same_user_only() {
     let redis = RedisServer::start(&[]);
     let farm = Farm::start(&redis.url(), 2, Duration::ZERO).await;
     farm.shared_hit().await;
+    farm.other_users_answers_are_not_shared().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,10 +45,11 @@ async fn a_webhook_on_a_makes_b_serve_fresh_data() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_clear_on_b_empties_a_s_answers() {
+async fn a_clear_on_b_empties_a_s_answers_and_redis() {
     let redis = RedisServer::start(&[]);
-    let farm = Farm::start(&redis.url(), 2, Duration::ZERO).await;
+    let mut farm = Farm::start(&redis.url(), 2, Duration::ZERO).await;
     farm.clear_on_b_empties_a().await;
+    farm.clear_leaves_nothing_for_a_new_gateway().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,14 +75,7 @@ async fn redis_killed_under_load_and_restarted_costs_no_request_and_serves_nothi
     let stats = farm.stats(0).await;
     assert_eq!(stats["redis"]["state"], "down", "{stats}");
     assert!(stats["redis"]["last_error"].is_string(), "{stats}");
-    assert!(
-        stats["warnings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|w| w.as_str().unwrap().contains("redis")),
-        "{stats}"
-    );
+    assert!(has_redis_warning(&stats), "{stats}");
     // A webhook reaches A during the outage: the item changed on the server.
     let owner = farm.owner_id();
     farm.sim.scrobble(owner, farm.track_id(0));
@@ -79,9 +83,12 @@ async fn redis_killed_under_load_and_restarted_costs_no_request_and_serves_nothi
     assert_eq!(farm.get(0, &item).await.plays, 1, "A is fresh at once");
 
     let _back = redis.restart();
-    let (ok, errors) = load.await.unwrap();
-    assert!(ok > 0);
-    assert_eq!(errors, 0, "no client request failed because of Redis");
+    let report = load.await.unwrap();
+    assert!(report.ok > 0);
+    assert_eq!(
+        report.failed, 0,
+        "no client request failed because of Redis"
+    );
     // After the reconnect B learns the invalidation it missed: never the old answer again.
     eventually("B serves the fresh item after Redis returns", async || {
         farm.get(1, &item).await.plays == 1
@@ -105,6 +112,130 @@ async fn redis_killed_under_load_and_restarted_costs_no_request_and_serves_nothi
     .await;
 }
 
+fn has_redis_warning(stats: &serde_json::Value) -> bool {
+    stats["warnings"]
+        .as_array()
+        .is_some_and(|w| w.iter().any(|w| w.as_str().unwrap_or("").contains("redis")))
+}
+
+/// Paths for a load that keeps asking Redis: cold pages (each a miss in memory: a Redis
+/// read and a load lock) between hits on items the flows after it do not use.
+fn mixed_paths(farm: &Farm) -> Vec<String> {
+    (0..2000)
+        .map(|i| {
+            if i % 2 == 0 {
+                farm.page_path(i)
+            } else {
+                farm.item_path(4 + i % 4)
+            }
+        })
+        .collect()
+}
+
+/// Bound on any one request while Redis misbehaves, for a command timeout of `timeout`: a
+/// miss may spend a timeout on the Redis read and one on the load lock before the breaker
+/// opens; the rest is slack for a shared, loaded test machine.
+fn request_bound(timeout: Duration) -> Duration {
+    timeout * 2 + Duration::from_millis(1500)
+}
+
+const FROZEN_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// A Redis that stops answering while its connections stay open (SIGSTOP, then `DEBUG
+/// SLEEP`): requests are answered within the bound, `/api/stats` warns, and after it wakes
+/// the gateways use it again by themselves and B does not serve what A's webhook during
+/// the freeze invalidated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_redis_costs_no_request_more_than_a_bound_and_recovers_with_nothing_stale() {
+    let redis = RedisServer::start(&["--enable-debug-command", "yes"]);
+    let farm = Farm::start_with(&redis.url(), 2, Duration::ZERO, |c| {
+        c.redis_timeout = FROZEN_TIMEOUT;
+    })
+    .await;
+    let item = farm.item_path(0);
+    farm.get(0, &item).await;
+    farm.flush().await;
+    assert_eq!(farm.get(1, &item).await.cache, "HIT");
+    assert_eq!(farm.get(1, &item).await.plays, 0);
+
+    let before = farm.redis_health(0);
+    let load = farm.start_load(mixed_paths(&farm));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    redis.signal("STOP");
+    eventually("A warns that Redis is skipped", async || {
+        let stats = farm.stats(0).await;
+        stats["redis"]["breaker_open"] == true && has_redis_warning(&stats)
+    })
+    .await;
+    let ready = farm.ready(0).await;
+    assert_eq!(
+        (ready.0, ready.1["status"].as_str()),
+        (200, Some("degraded"))
+    );
+    // The item changes on the server and A hears of it while Redis is frozen.
+    farm.sim.scrobble(farm.owner_id(), farm.track_id(0));
+    farm.post_scrobble_webhook(0, 0).await;
+    assert_eq!(farm.get(0, &item).await.plays, 1, "A is fresh at once");
+    // Frozen long enough for the breaker to be probed (and fail) again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    redis.signal("CONT");
+    eventually("both gateways use Redis again", async || {
+        (0..2).all(|i| farm.redis_health(i).state == "up")
+    })
+    .await;
+    eventually("B serves the fresh item after Redis wakes", async || {
+        farm.get(1, &item).await.plays == 1
+    })
+    .await;
+
+    // The same with Redis busy in a command (DEBUG SLEEP blocks its only thread).
+    let sleeper = std::thread::spawn({
+        let port = redis.port;
+        move || redis_cli(port, &["DEBUG", "SLEEP", "4"])
+    });
+    eventually("the breaker opens while Redis sleeps", async || {
+        farm.redis_health(0).breaker_open || farm.redis_health(1).breaker_open
+    })
+    .await;
+    farm.sim.unscrobble(farm.owner_id(), farm.track_id(0));
+    farm.post_scrobble_webhook(1, 0).await;
+    assert_eq!(farm.get(1, &item).await.plays, 0, "B is fresh at once");
+    sleeper.join().unwrap();
+    eventually(
+        "both gateways use Redis again after the sleep",
+        async || (0..2).all(|i| farm.redis_health(i).state == "up"),
+    )
+    .await;
+    eventually("A serves B's change after Redis wakes", async || {
+        farm.get(0, &item).await.plays == 0
+    })
+    .await;
+
+    let report = load.finish().await;
+    assert!(report.ok > 0);
+    assert_eq!(report.failed, 0, "no request failed: {report:?}");
+    assert!(
+        report.slowest <= request_bound(FROZEN_TIMEOUT),
+        "a request waited {:?}: {report:?}",
+        report.slowest
+    );
+    let health = farm.redis_health(0);
+    assert!(
+        health.breaker_trips > before.breaker_trips && health.resyncs > before.resyncs,
+        "{health:?}"
+    );
+    for i in 0..2 {
+        assert_eq!(farm.ready(i).await.0, 200);
+    }
+    eprintln!(
+        "frozen: load {report:?}; A {:?}; B {:?}",
+        farm.redis_health(0),
+        farm.redis_health(1)
+    );
+    // Sharing works again.
+    farm.shared_hit().await;
+}
+
 #[tokio::test]
 async fn authentication_and_a_wrong_password_at_start() {
     let redis = RedisServer::start(&["--requirepass", "right-horse"]);
@@ -119,4 +250,93 @@ async fn authentication_and_a_wrong_password_at_start() {
         "{err}"
     );
     assert!(!err.contains("wrong-staple"), "password leaked: {err}");
+}
+
+/// The same flows on a three-node Redis Cluster given as a comma-separated seed list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_flows_pass_on_a_three_node_cluster() {
+    let cluster = RedisCluster::start();
+    let mut farm = Farm::start(&cluster.url(), 2, Duration::from_millis(300)).await;
+    for i in 0..2 {
+        assert!(farm.redis_health(i).cluster);
+    }
+    farm.shared_hit().await;
+    farm.other_users_answers_are_not_shared().await;
+    farm.webhook_on_a_refreshes_b().await;
+    farm.clear_on_b_empties_a().await;
+    farm.one_upstream_request_for_a_thousand_cold_requests()
+        .await;
+    let stats = farm.stats(0).await;
+    assert_eq!(stats["redis"]["cluster"], true, "{stats}");
+    assert_eq!(stats["redis"]["state"], "up", "{stats}");
+    // The records really are spread over the nodes (not all in one slot).
+    let holding = cluster
+        .ports()
+        .iter()
+        .filter(|p| redis_cli(**p, &["DBSIZE"]).trim() != "0")
+        .count();
+    assert!(holding >= 2, "keys on {holding} node(s)");
+    farm.clear_leaves_nothing_for_a_new_gateway().await;
+}
+
+const FAILOVER_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// A master of a cluster with replicas killed (SIGKILL) while two gateways serve traffic:
+/// the one holding the namespace's shared state (generations, change counter, clear log),
+/// the hardest to lose, and the one the gateways' event connections are on. No client
+/// request fails or waits past the bound, the gateways follow the promoted replica without
+/// a restart, and after it invalidations still reach every instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_master_killed_under_load_fails_over_without_errors_or_stale_answers() {
+    let mut cluster = RedisCluster::start_with(1, 1000);
+    let victim = cluster.master_of("{farm}:gens");
+    let heir = cluster.replica_of(victim);
+    // The victim first in the seed list: the gateways' event connections are on it too.
+    let farm = Farm::start_with(&cluster.url_first(victim), 2, Duration::ZERO, |c| {
+        c.redis_timeout = FAILOVER_TIMEOUT;
+    })
+    .await;
+    let item = farm.item_path(0);
+    farm.get(0, &item).await;
+    farm.flush().await;
+    assert_eq!(farm.get(1, &item).await.cache, "HIT");
+
+    let load = farm.start_load(mixed_paths(&farm));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let killed = Instant::now();
+    cluster.kill(victim);
+    let promoted = cluster.wait_promoted(heir);
+    eventually("both gateways use the cluster again", async || {
+        (0..2).all(|i| farm.redis_health(i).state == "up")
+    })
+    .await;
+    let recovered = killed.elapsed();
+    // Some load after the recovery too, on the new topology.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let report = load.finish().await;
+    eprintln!(
+        "failover: promoted after {promoted:?}, gateways up after {recovered:?}; load {report:?}; \
+         A {:?}; B {:?}",
+        farm.redis_health(0),
+        farm.redis_health(1)
+    );
+    // The load did meet the dead master (its commands failed), and the gateways got past it.
+    assert!(
+        (0..2).any(|i| farm.redis_health(i).errors > 0),
+        "no command failed: the test missed the failover"
+    );
+    assert!(report.ok > 0);
+    assert_eq!(report.failed, 0, "no request failed: {report:?}");
+    assert!(
+        report.slowest <= request_bound(FAILOVER_TIMEOUT),
+        "a request waited {:?} (replica promoted after {promoted:?}, gateways up after \
+         {recovered:?}): {report:?}",
+        report.slowest
+    );
+    // The shared state lives on the promoted replica now; every flow works on it.
+    farm.webhook_on_a_refreshes_b().await;
+    farm.clear_on_b_empties_a().await;
+    farm.shared_hit().await;
+    let stats = farm.stats(1).await;
+    assert_eq!(stats["redis"]["state"], "up", "{stats}");
 }

@@ -71,6 +71,17 @@ impl RedisServer {
         }
     }
 
+    /// Sends `signal` (`STOP`, `CONT`, …) to the server: `STOP` freezes it with its
+    /// connections open, so commands hang rather than fail.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("server running").id();
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
     /// Starts a new, empty server on the same port with the same arguments.
     pub fn restart(&mut self) -> &mut Self {
         self.kill();
@@ -87,17 +98,36 @@ impl Drop for RedisServer {
     }
 }
 
-/// Three `redis-server --cluster-enabled yes` nodes made into one cluster (no replicas).
+/// `redis-cli` against one local port; its standard output.
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `redis-server --cluster-enabled yes` nodes made into one cluster by `redis-cli --cluster
+/// create`: three masters, each with `replicas` replicas.
 pub struct RedisCluster {
     nodes: Vec<RedisServer>,
     _dir: tempfile::TempDir,
 }
 
 impl RedisCluster {
+    /// Three masters, no replicas.
     pub fn start() -> Self {
+        Self::start_with(0, 2000)
+    }
+
+    /// Three masters with `replicas` replicas each; a node silent for `node_timeout_ms` is
+    /// failed and its replica promoted.
+    pub fn start_with(replicas: usize, node_timeout_ms: u32) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut nodes = Vec::new();
-        for _ in 0..3 {
+        let timeout = node_timeout_ms.to_string();
+        for _ in 0..3 * (1 + replicas) {
             let port = free_port();
             let conf = dir.path().join(format!("nodes-{port}.conf"));
             nodes.push(RedisServer::start_on(
@@ -110,7 +140,15 @@ impl RedisCluster {
                     "--dir",
                     dir.path().to_str().unwrap(),
                     "--cluster-node-timeout",
-                    "2000",
+                    &timeout,
+                    // A replica takes over however long ago it last heard from its master
+                    // (the default refuses after 10 node timeouts), and its first full sync
+                    // starts at once instead of after 5 s (diskless sync waits for more
+                    // replicas by default): a replica never synced cannot be promoted.
+                    "--cluster-replica-validity-factor",
+                    "0",
+                    "--repl-diskless-sync-delay",
+                    "0",
                 ],
             ));
         }
@@ -121,7 +159,7 @@ impl RedisCluster {
         let out = Command::new("redis-cli")
             .args(["--cluster", "create"])
             .args(&addrs)
-            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
             .output()
             .unwrap();
         assert!(
@@ -129,25 +167,26 @@ impl RedisCluster {
             "cluster create failed: {}",
             String::from_utf8_lossy(&out.stdout)
         );
-        // Every node must agree the cluster is up before clients use it.
+        let cluster = Self { nodes, _dir: dir };
+        // Every node must agree the cluster is up, and every replica must hold its master's
+        // data, before clients use it.
         let deadline = Instant::now() + Duration::from_secs(30);
-        for n in &nodes {
-            loop {
-                let info = Command::new("redis-cli")
-                    .args(["-p", &n.port.to_string(), "CLUSTER", "INFO"])
-                    .output()
-                    .unwrap();
-                if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
-                    break;
-                }
+        for n in &cluster.nodes {
+            while !redis_cli(n.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok") {
                 assert!(Instant::now() < deadline, "cluster never became ok");
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
-        Self { nodes, _dir: dir }
+        for port in cluster.replica_ports() {
+            while !redis_cli(port, &["INFO", "replication"]).contains("master_link_status:up") {
+                assert!(Instant::now() < deadline, "replica {port} never synced");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        cluster
     }
 
-    /// The seed list, in the comma-separated form `--redis` takes.
+    /// The seed list, in the comma-separated form `--redis` takes (every node).
     pub fn url(&self) -> String {
         self.nodes
             .iter()
@@ -156,8 +195,130 @@ impl RedisCluster {
             .join(",")
     }
 
+    /// [`Self::url`] with the node on `port` first: the gateways open their event
+    /// (pub/sub) connection to the first seed.
+    pub fn url_first(&self, port: u16) -> String {
+        let mut ports = self.ports();
+        ports.sort_by_key(|p| *p != port);
+        ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     pub fn ports(&self) -> Vec<u16> {
         self.nodes.iter().map(|n| n.port).collect()
+    }
+
+    /// `CLUSTER NODES` as seen by a running node: (id, port, flags, master id) per node.
+    fn topology(&self) -> Vec<(String, u16, String, String)> {
+        let alive = self
+            .nodes
+            .iter()
+            .find(|n| n.child.is_some())
+            .expect("a node is running");
+        redis_cli(alive.port, &["CLUSTER", "NODES"])
+            .lines()
+            .filter_map(|line| {
+                let f: Vec<&str> = line.split(' ').collect();
+                let port = f
+                    .get(1)?
+                    .split('@')
+                    .next()?
+                    .rsplit_once(':')?
+                    .1
+                    .parse()
+                    .ok()?;
+                Some((
+                    f[0].to_owned(),
+                    port,
+                    f.get(2)?.to_string(),
+                    f.get(3)?.to_string(),
+                ))
+            })
+            .collect()
+    }
+
+    fn replica_ports(&self) -> Vec<u16> {
+        self.topology()
+            .into_iter()
+            .filter(|(_, _, flags, _)| flags.contains("slave"))
+            .map(|(_, port, _, _)| port)
+            .collect()
+    }
+
+    /// The port of the master serving `key`'s slot.
+    pub fn master_of(&self, key: &str) -> u16 {
+        let alive = self.nodes.iter().find(|n| n.child.is_some()).unwrap().port;
+        let slot: u16 = redis_cli(alive, &["CLUSTER", "KEYSLOT", key])
+            .trim()
+            .parse()
+            .unwrap();
+        let nodes = redis_cli(alive, &["CLUSTER", "NODES"]);
+        for line in nodes.lines() {
+            let f: Vec<&str> = line.split(' ').collect();
+            if !f.get(2).is_some_and(|flags| flags.contains("master")) {
+                continue;
+            }
+            // Fields 8.. are the slot ranges: `0-5460` or a single `5461`.
+            let serves = f.iter().skip(8).any(|range| {
+                let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+                matches!((lo.parse::<u16>(), hi.parse::<u16>()), (Ok(lo), Ok(hi)) if (lo..=hi).contains(&slot))
+            });
+            if serves {
+                return f[1]
+                    .split('@')
+                    .next()
+                    .unwrap()
+                    .rsplit_once(':')
+                    .unwrap()
+                    .1
+                    .parse()
+                    .unwrap();
+            }
+        }
+        panic!("no master for slot {slot}: {nodes}");
+    }
+
+    /// The replica of the master on `port`.
+    pub fn replica_of(&self, port: u16) -> u16 {
+        let topology = self.topology();
+        let id = &topology.iter().find(|n| n.1 == port).unwrap().0;
+        topology
+            .iter()
+            .find(|n| &n.3 == id)
+            .map(|n| n.1)
+            .expect("the master has a replica")
+    }
+
+    /// Kills the node on `port` with SIGKILL.
+    pub fn kill(&mut self, port: u16) {
+        self.nodes
+            .iter_mut()
+            .find(|n| n.port == port)
+            .unwrap()
+            .kill();
+    }
+
+    /// Waits (bounded) until the node on `port` is a master and every running node says
+    /// the cluster is ok.
+    pub fn wait_promoted(&self, port: u16) -> Duration {
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(60);
+        loop {
+            let promoted = redis_cli(port, &["ROLE"]).starts_with("master");
+            let ok = self
+                .nodes
+                .iter()
+                .filter(|n| n.child.is_some())
+                .all(|n| redis_cli(n.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok"));
+            if promoted && ok {
+                return start.elapsed();
+            }
+            assert!(Instant::now() < deadline, "replica {port} never promoted");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
@@ -206,6 +367,9 @@ pub struct Farm {
     pub gws: Vec<Gw>,
     pub client: reqwest::Client,
     tracks: Vec<u32>,
+    music_section: u32,
+    redis_url: String,
+    tweak: fn(&mut Config),
 }
 
 impl Drop for Farm {
@@ -240,8 +404,43 @@ pub async fn build_error(redis_url: &str) -> String {
         .to_string()
 }
 
+/// A running load (see [`Farm::start_load`]).
+pub struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<LoadReport>,
+}
+
+impl Load {
+    /// Stops the load and tells what it saw.
+    pub async fn finish(self) -> LoadReport {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.task.await.unwrap()
+    }
+}
+
+/// What a load run saw.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadReport {
+    /// Requests answered 200.
+    pub ok: u64,
+    /// Requests that failed or answered anything else.
+    pub failed: u64,
+    /// The slowest request.
+    pub slowest: Duration,
+}
+
 impl Farm {
     pub async fn start(redis_url: &str, n: usize, latency: Duration) -> Self {
+        Self::start_with(redis_url, n, latency, |_| {}).await
+    }
+
+    /// [`Self::start`] with `tweak` applied to every gateway's configuration.
+    pub async fn start_with(
+        redis_url: &str,
+        n: usize,
+        latency: Duration,
+        tweak: fn(&mut Config),
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim_url = format!("http://{}", listener.local_addr().unwrap());
         let sim = Sim::builder()
@@ -258,68 +457,104 @@ impl Farm {
             let _ = serving.await;
         });
         let token = sim.state().owner().plex_token.clone();
-        let tracks = {
+        let (tracks, music_section) = {
             let library = sim.library();
-            library
+            let music = library
                 .sections()
                 .iter()
                 .find(|s| !s.items(ItemKind::Track).is_empty())
-                .unwrap()
+                .unwrap();
+            let tracks = music
                 .items(ItemKind::Track)
                 .iter()
                 .take(8)
                 .copied()
-                .collect()
+                .collect();
+            (tracks, music.id)
         };
-        let mut gws = Vec::new();
-        for _ in 0..n {
-            let data = tempfile::tempdir().unwrap();
-            let config = config_for(&sim_url, redis_url, data.path());
-            let gateway = Gateway::builder(config)
-                .secret(Secret::from_bytes([7; 16]))
-                .build()
-                .await
-                .unwrap();
-            let bound = gateway.bind().await.unwrap();
-            let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
-            let admin = format!("http://{}", bound.admin_addr().unwrap());
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            tokio::spawn(bound.serve(async move {
-                let _ = stopped.await;
-            }));
-            gws.push(Gw {
-                gateway,
-                proxy,
-                admin,
-                stop: Some(stop),
-                _data: data,
-            });
-        }
-        let farm = Self {
+        let mut farm = Self {
             sim,
             sim_url,
             sim_task,
             token,
-            gws,
+            gws: Vec::new(),
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(2000)
                 .build()
                 .unwrap(),
             tracks,
+            music_section,
+            redis_url: redis_url.to_owned(),
+            tweak,
         };
-        for i in 0..n {
-            eventually("gateway subscribed to Redis events", async || {
-                farm.gws[i]
-                    .gateway
-                    .cache()
-                    .redis()
-                    .unwrap()
-                    .health()
-                    .subscribed
-            })
-            .await;
+        for _ in 0..n {
+            farm.add_gateway().await;
         }
         farm
+    }
+
+    /// Starts one more gateway on the same Redis (same namespace and secret, its own empty
+    /// memory and disk) and waits until it listens to the other instances' events.
+    pub async fn add_gateway(&mut self) -> usize {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = config_for(&self.sim_url, &self.redis_url, data.path());
+        (self.tweak)(&mut config);
+        let gateway = Gateway::builder(config)
+            .secret(Secret::from_bytes([7; 16]))
+            .build()
+            .await
+            .unwrap();
+        let bound = gateway.bind().await.unwrap();
+        let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+        let admin = format!("http://{}", bound.admin_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(bound.serve(async move {
+            let _ = stopped.await;
+        }));
+        self.gws.push(Gw {
+            gateway,
+            proxy,
+            admin,
+            stop: Some(stop),
+            _data: data,
+        });
+        let i = self.gws.len() - 1;
+        eventually("gateway subscribed to Redis events", async || {
+            self.redis_health(i).subscribed
+        })
+        .await;
+        i
+    }
+
+    pub fn redis_health(&self, gw: usize) -> cachearr_engine::RedisHealth {
+        self.gws[gw].gateway.cache().redis().unwrap().health()
+    }
+
+    /// A page of the music section's tracks: `start` makes a distinct cache key, so a load
+    /// over many starts keeps missing memory and asking Redis.
+    pub fn page_path(&self, start: usize) -> String {
+        format!(
+            "/library/sections/{}/all?type=10&X-Plex-Container-Start={start}&X-Plex-Container-Size=2",
+            self.music_section
+        )
+    }
+
+    /// The token of a user other than the owner who sees the music section.
+    pub fn other_token(&self) -> String {
+        self.sim
+            .state()
+            .users()
+            .iter()
+            .find(|u| !u.is_owner && u.can_see_section(self.music_section))
+            .unwrap()
+            .plex_token
+            .clone()
+    }
+
+    pub async fn get_as(&self, gw: usize, token: &str, path: &str) -> Answer {
+        get_with(&self.client, &self.gws[gw].proxy, token, path)
+            .await
+            .unwrap()
     }
 
     pub fn track_id(&self, i: usize) -> u32 {
@@ -406,29 +641,44 @@ impl Farm {
         assert_eq!(r.status(), 200);
     }
 
-    /// Requests over every gateway, round robin over a few items, for `run`; returns
-    /// (answered 200, anything else).
-    pub fn spawn_load(&self, run: Duration) -> tokio::task::JoinHandle<(u64, u64)> {
+    /// Requests over every gateway, round robin over a few items, for `run`.
+    pub fn spawn_load(&self, run: Duration) -> tokio::task::JoinHandle<LoadReport> {
+        let paths: Vec<String> = (0..5).map(|i| self.item_path(i)).collect();
+        let load = self.start_load(paths);
+        tokio::spawn(async move {
+            tokio::time::sleep(run).await;
+            load.finish().await
+        })
+    }
+
+    /// Requests over `paths`, each through every gateway in turn, one at a time, until
+    /// [`Load::finish`] (or 120 s, a bound for a test that never calls it).
+    pub fn start_load(&self, paths: Vec<String>) -> Load {
         let client = self.client.clone();
         let proxies: Vec<String> = self.gws.iter().map(|g| g.proxy.clone()).collect();
         let token = self.token.clone();
-        let paths: Vec<String> = (0..5).map(|i| self.item_path(i)).collect();
-        tokio::spawn(async move {
-            let deadline = Instant::now() + run;
-            let (mut ok, mut bad) = (0u64, 0u64);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let task = tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            let mut report = LoadReport::default();
             let mut n = 0usize;
-            while Instant::now() < deadline {
-                n += 1;
+            while Instant::now() < deadline && !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                // Each path on every gateway in turn (A, then B, then the next path).
                 let proxy = &proxies[n % proxies.len()];
-                let path = &paths[n % paths.len()];
+                let path = &paths[(n / proxies.len()) % paths.len()];
+                n += 1;
+                let sent = Instant::now();
                 match get_with(&client, proxy, &token, path).await {
-                    Some(a) if a.status == 200 => ok += 1,
-                    _ => bad += 1,
+                    Some(a) if a.status == 200 => report.ok += 1,
+                    _ => report.failed += 1,
                 }
+                report.slowest = report.slowest.max(sent.elapsed());
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
-            (ok, bad)
-        })
+            report
+        });
+        Load { stop, task }
     }
 
     /// Cross-instance load locks taken so far, over every gateway.
@@ -515,6 +765,45 @@ impl Farm {
             self.get(1, &path).await.plays == 1
         })
         .await;
+    }
+
+    /// Another user's request for what the owner fetched is not answered from the owner's
+    /// shared entry: per-user keys stay per user across instances.
+    pub async fn other_users_answers_are_not_shared(&self) {
+        let path = self.item_path(3);
+        let owner = self.get(0, &path).await;
+        assert_eq!(owner.status, 200);
+        self.flush().await;
+        let before = self.upstream_item_requests().await;
+        let other = self.get_as(1, &self.other_token(), &path).await;
+        assert_eq!((other.status, other.cache.as_str()), (200, "MISS"));
+        assert_eq!(self.upstream_item_requests().await - before, 1);
+        // While the owner's own entry is still shared.
+        assert_eq!(self.get(1, &path).await.cache, "HIT");
+    }
+
+    /// A clear on B also empties Redis: a gateway started after it finds nothing there.
+    pub async fn clear_leaves_nothing_for_a_new_gateway(&mut self) {
+        let (probe, kept) = (self.item_path(6), self.item_path(7));
+        self.get(0, &probe).await;
+        self.get(0, &kept).await;
+        self.flush().await;
+        let r = self
+            .client
+            .post(format!("{}/api/clear", self.gws[1].admin))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        eventually("A hears of B's clear", async || {
+            self.get(0, &probe).await.cache == "MISS"
+        })
+        .await;
+        let c = self.add_gateway().await;
+        let before = self.upstream_item_requests().await;
+        let answer = self.get(c, &kept).await;
+        assert_eq!((answer.status, answer.cache.as_str()), (200, "MISS"));
+        assert_eq!(self.upstream_item_requests().await - before, 1);
     }
 
     /// A clear on B empties A's answers (A asks the upstream again).
