@@ -1,8 +1,11 @@
-//! Shared by the Redis end-to-end tests: `redis-server` processes on free ports (one server,
-//! or a three-node cluster made with `redis-cli --cluster create`), and a [`Farm`] of real
-//! gateways (proxy + admin listeners) sharing one Redis in front of one simulated Plex server.
-//! The flows (`shared_hit`, `webhook_on_a_refreshes_b`, …) are methods so the single-server
-//! and the cluster tests run the same ones.
+//! Setup of the Redis end-to-end tests (`redis_gateways.rs`): `redis-server` processes on
+//! free ports (one server that can be killed, restarted or frozen with a signal; or a
+//! cluster made with `redis-cli --cluster create`, three masters with or without replicas,
+//! whose masters can be killed and whose replicas' promotion is waited for), and a [`Farm`]
+//! of real gateways (proxy + admin listeners) sharing one Redis in front of one simulated
+//! Plex server, with a background [`Load`] that counts failed and slowest requests. The flows
+//! (`shared_hit`, `webhook_on_a_refreshes_b`, …) are methods so the single-server, cluster
+//! and failover tests run the same ones.
 
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
