@@ -5,6 +5,7 @@
 #   bench/gateway/run.sh            # everything; a Markdown report on stdout, logs in $WORK
 #   DURATION=15 bench/gateway/run.sh
 #   SCENARIOS="1 2" bench/gateway/run.sh   # a subset
+#   SCENARIOS="1 1g" bench/gateway/run.sh  # cached hits, identity and gzip clients
 #   SERVER_CPUS=1 CLIENT_CPUS=0 bench/gateway/run.sh   # the default pinning on 2+ cores
 #   PIN=0 bench/gateway/run.sh      # no pinning (everything shares every core)
 #   CACHEARR_BIN=/path/to/cachearr bench/gateway/run.sh   # use this binary, don't build
@@ -17,6 +18,9 @@
 #
 # Scenarios (docs/benchmarks.md "## Gateway" has the results):
 #   1. cached hits: ~20 KB JSON, 64 connections, wrk: req/s, p50, p99
+#  1g. the same hits asked as real clients ask (`Accept-Encoding: gzip`), with nginx and Varnish
+#      restarted with gzip configured as a careful admin would (nginx `gzip on` for JSON/XML with
+#      `gzip_proxied any`; Varnish storing gzip with `beresp.do_gzip`); adds bytes per answer
 #   2. 1,000 concurrent requests for one cold key at 300 ms upstream latency: upstream
 #      requests, the waiters' p50/p99
 #   3. steady load across TTL expiry (5 s TTL, 300 ms upstream): client p99, upstream requests
@@ -27,7 +31,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 DURATION=${DURATION:-15}
-SCENARIOS=${SCENARIOS:-"5 1 2 3 4"}
+SCENARIOS=${SCENARIOS:-"5 1 1g 2 3 4"}
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 CONNECTIONS=${CONNECTIONS:-64}
 PIN=${PIN:-1}
@@ -137,12 +141,25 @@ EOF
   wait_http "http://127.0.0.1:$CA_ADMIN/health"
 }
 
+# GZIP=1 while scenario 1g runs: nginx and Varnish then compress as a careful admin would set
+# them up for clients that send `Accept-Encoding: gzip` (cachearr needs no setting).
+GZIP=0
+# nginx: compress JSON and XML (and text) also when the answer came through proxy_cache
+# (`gzip_proxied any`), level 5 (h5bp's server-configs-nginx; Debian's stock file suggests 6),
+# `Vary: Accept-Encoding`, nothing under 1 KiB. nginx compresses each answer anew.
+NGINX_GZIP="gzip on; gzip_comp_level 5; gzip_min_length 1024; gzip_proxied any; gzip_vary on; gzip_types application/json application/xml text/xml text/plain text/javascript application/javascript;"
+# Varnish: store text answers gzipped (`do_gzip`; `http_gzip_support` is on by default), so gzip
+# clients get the stored bytes and others get them gunzipped on delivery.
+VARNISH_GZIP='if (beresp.http.Content-Type ~ "(?i)(json|xml|text/)") { set beresp.do_gzip = true; }'
+
 start_nginx() {
   mkdir -p "$WORK/nginx"
   [ -f "$WORK/nginx/nginx.pid" ] && { nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -s stop 2>/dev/null || true; sleep 0.5; }
   local user=""; [ "$(id -u)" = 0 ] && user="user root;"
+  local gzip=""; [ "$GZIP" = 1 ] && gzip=$NGINX_GZIP
   sed -e "s#@USER@#$user#" -e "s#@DIR@#$WORK/nginx#g" -e "s#@PORT@#$NG_PORT#g" -e "s#@UPSTREAM@#127.0.0.1:$SIM_PORT#g" \
-      -e "s#@TTL@#3600#g" -e "s#@TTL_SHORT@#$TTL_SHORT#g" -e "s#@WORKERS@#$SERVER_N#g" bench/gateway/nginx.conf.in >"$WORK/nginx/nginx.conf"
+      -e "s#@TTL@#3600#g" -e "s#@TTL_SHORT@#$TTL_SHORT#g" -e "s#@WORKERS@#$SERVER_N#g" -e "s#@GZIP@#$gzip#" \
+      bench/gateway/nginx.conf.in >"$WORK/nginx/nginx.conf"
   "${ON_SERVER[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
   wait_http "http://127.0.0.1:$NG_PORT/identity"
 }
@@ -150,8 +167,9 @@ start_nginx() {
 start_varnish() {
   mkdir -p "$WORK/varnish"
   pkill_varnish; sleep 0.5
+  local gzip=""; [ "$GZIP" = 1 ] && gzip=$VARNISH_GZIP
   sed -e "s#@UPSTREAM_HOST@#127.0.0.1#g" -e "s#@UPSTREAM_PORT@#$SIM_PORT#g" -e "s#@TTL@#3600#g" \
-      -e "s#@TTL_SHORT@#$TTL_SHORT#g" bench/gateway/varnish.vcl.in >"$WORK/varnish/default.vcl"
+      -e "s#@TTL_SHORT@#$TTL_SHORT#g" -e "s#@DO_GZIP@#$gzip#" bench/gateway/varnish.vcl.in >"$WORK/varnish/default.vcl"
   "${ON_SERVER[@]}" varnishd -a "127.0.0.1:$VA_PORT" -f "$WORK/varnish/default.vcl" -s malloc,1g -n "$WORK/varnish/n" \
     -p thread_pools="$SERVER_N" \
     -P "$WORK/varnish/varnishd.pid" -j none -T 127.0.0.1:0 >"$WORK/varnish.log" 2>&1
@@ -227,56 +245,60 @@ done
 echo
 fi
 
-if want 1; then
-# --- 1. cached hits -----------------------------------------------------------------------
-log "scenario 1: cached hits, ~20 KB JSON, $CONNECTIONS connections, ${DURATION}s each"
-SIZE=1
-for n in $(seq 10 2 80); do
-  bytes=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 0" \
-    -H "X-Plex-Container-Size: $n" "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=10" | wc -c)
-  SIZE=$n; [ "$bytes" -ge 20000 ] && break
-done
-HIT_PATH="/library/sections/$MUSIC/all?type=10"
-HIT_BYTES=$bytes
-# The bare floor answers the same number of bytes to the same request, on the same core.
-BARE_PORT=$(free_port)
-TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$BARE_BIN" "127.0.0.1:$BARE_PORT" "$HIT_BYTES" >"$WORK/bare.log" 2>&1 &
-BARE_PID=$!; PIDS+=("$BARE_PID")
-wait_http "http://127.0.0.1:$BARE_PORT/"
-PORTS[bare]=$BARE_PORT
-ROUNDS=${ROUNDS:-3}
-echo "## Cached hits: $HIT_BYTES-byte JSON, $CONNECTIONS connections, ${DURATION} s per run, $ROUNDS interleaved rounds (wrk; medians)"
-echo
-for p in "${PROXIES[@]}"; do
-  for _ in 1 2 3; do curl -fs -o /dev/null -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
-      -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" "http://127.0.0.1:${PORTS[$p]}$HIT_PATH"; done
-done
-for round in $(seq 1 "$ROUNDS"); do
-  for p in "${PROXIES[@]}" bare; do
-    cpu_of_tree "$(proxy_pid "$p")" >"$WORK/cpu-$p-$round.before"
-    "${ON_CLIENT[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
-      -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" \
-      "http://127.0.0.1:${PORTS[$p]}$HIT_PATH" >"$WORK/wrk-$p-$round.txt"
-    cpu_of_tree "$(proxy_pid "$p")" >"$WORK/cpu-$p-$round.after"
+# --- 1 and 1g. cached hits ---------------------------------------------------------------------
+# The hit path's size: the first page of tracks of at least 20 KB as JSON.
+hit_size() {
+  SIZE=1
+  for n in $(seq 10 2 80); do
+    bytes=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 0" \
+      -H "X-Plex-Container-Size: $n" "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=10" | wc -c)
+    SIZE=$n; [ "$bytes" -ge 20000 ] && break
   done
-done
-python3 - "$WORK" "$ROUNDS" <<'PY'
+  HIT_PATH="/library/sections/$MUSIC/all?type=10"
+  HIT_BYTES=$bytes
+}
+ROUNDS=${ROUNDS:-3}
+# Runs ROUNDS interleaved wrk rounds on each of HIT_TARGETS with the extra headers given, files
+# under TAG.
+HIT_TARGETS=("${PROXIES[@]}")
+hits() { # TAG [HEADER...]
+  local tag=$1; shift
+  local extra=()
+  for hdr in "$@"; do extra+=(-H "$hdr"); done
+  for p in "${HIT_TARGETS[@]}"; do
+    for _ in 1 2 3; do curl -fs -o /dev/null -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "${extra[@]}" \
+        -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" "http://127.0.0.1:${PORTS[$p]}$HIT_PATH"; done
+    # What one answer is on the wire for this client: body bytes and header bytes.
+    curl -fs -o /dev/null -w '%{size_download} %{size_header}\n' -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "${extra[@]}" \
+      -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" "http://127.0.0.1:${PORTS[$p]}$HIT_PATH" >"$WORK/size-$tag-$p.txt"
+  done
+  for round in $(seq 1 "$ROUNDS"); do
+    for p in "${HIT_TARGETS[@]}"; do
+      cpu_of_tree "$(proxy_pid "$p")" >"$WORK/cpu-$tag-$p-$round.before"
+      "${ON_CLIENT[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
+        "${extra[@]}" -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" \
+        "http://127.0.0.1:${PORTS[$p]}$HIT_PATH" >"$WORK/wrk-$tag-$p-$round.txt"
+      cpu_of_tree "$(proxy_pid "$p")" >"$WORK/cpu-$tag-$p-$round.after"
+    done
+  done
+  python3 - "$WORK" "$ROUNDS" "$tag" "${HIT_TARGETS[@]}" <<'PY'
 import re, statistics, sys
-work, rounds = sys.argv[1], int(sys.argv[2])
+work, rounds, tag, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
 def ms(v):
     m = re.match(r"([0-9.]+)(us|ms|s)", v)
     n, unit = float(m.group(1)), m.group(2)
     return n / 1000 if unit == "us" else n * 1000 if unit == "s" else n
 rows = {}
 cpu = {}
-for p in ("cachearr", "nginx", "varnish", "bare"):
+size = {}
+for p in targets:
     rps, p50, p99 = [], [], []
     us_user, us_sys = [], []
     for r in range(1, rounds + 1):
-        text = open(f"{work}/wrk-{p}-{r}.txt").read()
+        text = open(f"{work}/wrk-{tag}-{p}-{r}.txt").read()
         total = int(re.search(r"([0-9]+) requests in", text).group(1))
-        u0, s0 = map(float, open(f"{work}/cpu-{p}-{r}.before").read().split())
-        u1, s1 = map(float, open(f"{work}/cpu-{p}-{r}.after").read().split())
+        u0, s0 = map(float, open(f"{work}/cpu-{tag}-{p}-{r}.before").read().split())
+        u1, s1 = map(float, open(f"{work}/cpu-{tag}-{p}-{r}.after").read().split())
         us_user.append((u1 - u0) * 1e6 / max(total, 1))
         us_sys.append((s1 - s0) * 1e6 / max(total, 1))
         rps.append(float(re.search(r"Requests/sec:\s+([0-9.]+)", text).group(1)))
@@ -284,17 +306,49 @@ for p in ("cachearr", "nginx", "varnish", "bare"):
         p99.append(ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)))
     rows[p] = (statistics.median(rps), statistics.median(p50), statistics.median(p99), rps)
     cpu[p] = (statistics.median(us_user), statistics.median(us_sys))
-print("| proxy | req/s (median) | p50 | p99 | req/s of each round | proxy CPU per request: user + system |")
-print("|---|---|---|---|---|---|")
+    body, head = map(int, open(f"{work}/size-{tag}-{p}.txt").read().split())
+    size[p] = (body, head)
+print("| proxy | req/s (median) | p50 | p99 | req/s of each round | proxy CPU per request: user + system | bytes per answer: body + headers |")
+print("|---|---|---|---|---|---|---|")
 for p, (rps, p50, p99, each) in rows.items():
     u, s = cpu[p]
+    body, head = size[p]
     name = "bare hyper, fixed body (the floor, not a proxy)" if p == "bare" else p
-    print(f"| {name} | {rps:,.0f} | {p50:.2f} ms | {p99:.2f} ms | {', '.join(f'{x:,.0f}' for x in each)} | {u:.1f} + {s:.1f} = {u + s:.1f} µs |")
+    print(f"| {name} | {rps:,.0f} | {p50:.2f} ms | {p99:.2f} ms | {', '.join(f'{x:,.0f}' for x in each)} | {u:.1f} + {s:.1f} = {u + s:.1f} µs | {body:,} + {head} |")
 c, n, v = rows["cachearr"][0], rows["nginx"][0], rows["varnish"][0]
+floor = f"; the bare floor / nginx = {rows['bare'][0]/n:.2f}×" if "bare" in rows else ""
 print(f"\ncachearr / nginx = {c/n:.2f}×, cachearr / Varnish = {c/v:.2f}×, "
-      f"cachearr / faster of the two = {c/max(n, v):.2f}×; "
-      f"the bare floor / nginx = {rows['bare'][0]/n:.2f}×\n")
+      f"cachearr / faster of the two = {c/max(n, v):.2f}×{floor}\n")
 PY
+}
+
+if want 1; then
+log "scenario 1: cached hits, ~20 KB JSON, $CONNECTIONS connections, ${DURATION}s each"
+hit_size
+# The bare floor answers the same number of bytes to the same request, on the same core.
+BARE_PORT=$(free_port)
+TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$BARE_BIN" "127.0.0.1:$BARE_PORT" "$HIT_BYTES" >"$WORK/bare.log" 2>&1 &
+BARE_PID=$!; PIDS+=("$BARE_PID")
+wait_http "http://127.0.0.1:$BARE_PORT/"
+PORTS[bare]=$BARE_PORT
+echo "## Cached hits: $HIT_BYTES-byte JSON, $CONNECTIONS connections, ${DURATION} s per run, $ROUNDS interleaved rounds (wrk; medians)"
+echo
+HIT_TARGETS=("${PROXIES[@]}" bare)
+hits plain
+HIT_TARGETS=("${PROXIES[@]}")
+fi
+
+if want 1g; then
+log "scenario 1g: cached hits asked with Accept-Encoding: gzip; nginx and Varnish restarted with gzip"
+GZIP=1; start_nginx; start_varnish
+hit_size
+echo "## Cached hits, gzip clients: $HIT_BYTES-byte JSON asked with \`Accept-Encoding: gzip\`, $CONNECTIONS connections, ${DURATION} s per run, $ROUNDS interleaved rounds (wrk; medians)"
+echo
+echo "nginx: \`$NGINX_GZIP\`; Varnish: \`$VARNISH_GZIP\`; cachearr: defaults. Load average now: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo
+hits gzip "Accept-Encoding: gzip"
+# Back to the plain configurations for the scenarios after this one.
+GZIP=0; start_nginx; start_varnish
 fi
 
 if want 2; then

@@ -18,6 +18,10 @@
 //!   (memory only).
 //! * `proxy` — the request path: validation, cached reads through the engine, pass-through
 //!   streaming, websockets, `Cache-Status`/`X-Cache`/`Age`/`Server-Timing`.
+//! * `prepared` — what is prepared once per cache entry and reused by every answer from it:
+//!   the header map, the `ETag`, the gzip copy and the body file.
+//! * `encoding` — `Accept-Encoding` (with weights), which types compress, gzip itself;
+//!   `etag` — validators and `If-None-Match` (answered `304` from the cache).
 //! * `sendfile` — zero-copy answers: a hot entry's large body is sent with `sendfile(2)` from a
 //!   sealed memfd instead of being copied into the socket (the proxy connection's stream
 //!   recognises the registered body in hyper's vectored write).
@@ -36,6 +40,8 @@
 
 pub mod admin;
 pub mod config;
+mod encoding;
+mod etag;
 pub mod events;
 pub mod keys;
 pub mod library;

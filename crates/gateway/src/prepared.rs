@@ -1,32 +1,128 @@
-//! Response headers prepared once per cache entry.
+//! Answers prepared once per cache entry: headers, validator, gzip copy, body file.
 //!
 //! The engine keeps headers as plain strings (it knows no HTTP). Turning them into a
 //! [`HeaderMap`] on every hit would parse and copy each name and value again; instead the first
 //! answer from an entry builds the map and later hits clone it (reference-count bumps for the
 //! values). The memo is keyed by the entry's address and holds a `Weak` to it, which pins the
 //! allocation: while a memo exists no other entry can live at that address, so a hit on the key
-//! is always the same entry. Shards are cleared when full (the memo is only a shortcut).
+//! is always the same entry. A full shard first drops the memos of entries that are gone, then
+//! is cleared if still full (the memo is only a shortcut).
 //!
-//! The memo also holds the entry's [`BodyFile`] once the entry has been hit: the sealed copy of
-//! a large body that answers send with `sendfile` instead of copying (see [`crate::sendfile`]).
+//! Also prepared once per cached 200:
+//! * its `ETag` (the upstream's, or one hashed from the body: [`crate::etag`]) and, for text
+//!   types, `Vary: Accept-Encoding`;
+//! * its gzip copy ([`crate::encoding`]), made the first time a client that accepts gzip asks:
+//!   bodies up to [`INLINE_MAX`] are compressed right there (well under a millisecond), larger
+//!   ones on a blocking thread while that client and the next ones get identity; at most
+//!   [`MAX_BACKGROUND`] such jobs run at once, so a burst of big entries cannot fill the blocking
+//!   pool or both cores. Copies are held within [`MAX_GZIP_BYTES`] in all;
+//! * its [`BodyFile`] once the entry has been hit: the sealed copy of a large body that answers
+//!   send with `sendfile` instead of copying (see [`crate::sendfile`]); a large gzip copy gets
+//!   one too.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use cachearr_engine::Entry;
-
-use crate::sendfile::BodyFile;
 use http::HeaderMap;
-use http::header::{HeaderName, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
+
+use crate::encoding;
+use crate::etag::{self, NoneMatch};
+use crate::sendfile::BodyFile;
 
 const SHARDS: usize = 16;
 const PER_SHARD: usize = 1024;
 
+/// Bodies up to this size are gzipped on the request's own task: at level 6 that is about a
+/// millisecond of CPU at worst (≈ 100 MB/s on this project's machine, docs/benchmarks.md), paid
+/// once per entry. Larger ones go to a blocking thread.
+pub(crate) const INLINE_MAX: usize = 64 * 1024;
+/// At most this many bytes of gzip copies exist at once (all entries, all gateways in the
+/// process). JSON and XML shrink to 5–20 %, so this covers several hundred MB of identity
+/// bodies: more than the default memory tier holds.
+pub(crate) const MAX_GZIP_BYTES: u64 = 32 * 1024 * 1024;
+/// Background compressions at once: one, so the blocking pool never holds more than one big
+/// body's work on a 2-core machine; a big entry asked while another compresses is answered
+/// identity and tried again on a later request.
+pub(crate) const MAX_BACKGROUND: usize = 1;
+/// After a gzip copy found the budget spent, the entry is not compressed again for this long.
+const NO_ROOM_RETRY: Duration = Duration::from_secs(5);
+/// Memos of dead entries are swept when the gzip budget is this full (and at most once a
+/// second), so copies of evicted entries do not hold the budget until their shard fills.
+const SWEEP_ABOVE: u64 = MAX_GZIP_BYTES / 4 * 3;
+
+static GZIP_BYTES: AtomicU64 = AtomicU64::new(0);
+static GZIP_COPIES: AtomicUsize = AtomicUsize::new(0);
+static BACKGROUND: AtomicUsize = AtomicUsize::new(0);
+
+/// What an entry's answers share, built on its first answer.
+struct Representations {
+    /// Headers of the identity answer: the stored ones, plus `ETag` and `Vary` when cached.
+    identity: HeaderMap,
+    /// The identity validator (cached 200s only).
+    etag: Option<HeaderValue>,
+    /// The gzip representation (cached 200s of a text type, at least [`encoding::MIN_BODY`]
+    /// bytes, not already coded).
+    gzip: Option<GzipSlot>,
+}
+
+struct GzipSlot {
+    /// The identity headers with `Content-Encoding: gzip` and this representation's `ETag`.
+    headers: HeaderMap,
+    etag: HeaderValue,
+    state: Mutex<GzipState>,
+}
+
+enum GzipState {
+    /// Not tried yet.
+    Idle,
+    /// Being compressed (inline by another request, or in the background).
+    Working,
+    Ready(Arc<GzipBody>),
+    /// Compression would not save a tenth: answered identity for good.
+    Useless,
+    /// The budget was spent; try again after this instant.
+    NoRoom(Instant),
+}
+
+/// A gzip copy and its share of [`MAX_GZIP_BYTES`] (given back on drop).
+struct GzipBody {
+    bytes: Bytes,
+    /// Made on the first hit answered with this copy (large copies only).
+    file: OnceLock<Option<Arc<BodyFile>>>,
+}
+
+impl GzipBody {
+    fn reserve(bytes: Bytes) -> Option<GzipBody> {
+        let n = bytes.len() as u64;
+        if GZIP_BYTES.fetch_add(n, Ordering::AcqRel) + n > MAX_GZIP_BYTES {
+            GZIP_BYTES.fetch_sub(n, Ordering::AcqRel);
+            return None;
+        }
+        GZIP_COPIES.fetch_add(1, Ordering::AcqRel);
+        Some(GzipBody {
+            bytes,
+            file: OnceLock::new(),
+        })
+    }
+}
+
+impl Drop for GzipBody {
+    fn drop(&mut self) {
+        GZIP_BYTES.fetch_sub(self.bytes.len() as u64, Ordering::AcqRel);
+        GZIP_COPIES.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// What is prepared for one entry.
 struct Memo {
-    /// Pins the entry's address (see the module docs).
-    _entry: Weak<Entry>,
-    headers: HeaderMap,
+    /// Pins the entry's address (see the module docs); dead once the cache has let go of it.
+    entry: Weak<Entry>,
+    reps: Arc<Representations>,
     /// `None` until the entry is hit, and for bodies that get no file.
     file: Option<Arc<BodyFile>>,
     /// Whether making a file was tried (it is tried once).
@@ -35,25 +131,148 @@ struct Memo {
 
 type Shard = Mutex<HashMap<usize, Memo>>;
 
-/// The memo of prepared header maps.
+/// Counters for `/metrics` (this gateway's answers; the budget is process-wide).
+#[derive(Default)]
+pub(crate) struct VariantStats {
+    /// Answers sent with the gzip copy.
+    pub(crate) gzip_answers: AtomicU64,
+    /// Answers to a gzip client sent identity because the copy was not made yet.
+    pub(crate) gzip_pending: AtomicU64,
+    /// `304 Not Modified` answers.
+    pub(crate) not_modified: AtomicU64,
+    /// Compressions run, and their total time in microseconds.
+    pub(crate) compressions: AtomicU64,
+    pub(crate) compress_us: AtomicU64,
+}
+
+/// Process-wide numbers of the gzip copies: (copies, bytes).
+pub(crate) fn gzip_budget_used() -> (usize, u64) {
+    (
+        GZIP_COPIES.load(Ordering::Relaxed),
+        GZIP_BYTES.load(Ordering::Relaxed),
+    )
+}
+
+/// How the answer is wanted.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Want {
+    /// A fresh or stale hit (not the answer to a fill): large bodies get a file.
+    pub(crate) hit: bool,
+    /// The entry is in the cache (not a value handed over without storing): it gets
+    /// validators and may get a gzip copy.
+    pub(crate) cached: bool,
+    /// The client accepts gzip.
+    pub(crate) gzip: bool,
+}
+
+/// The answer chosen for one request.
+pub(crate) struct Answer {
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    /// Set when `body` has a sealed copy to send with `sendfile`.
+    pub(crate) file: Option<Arc<BodyFile>>,
+    /// Whether `body` is the gzip copy.
+    pub(crate) gzip: bool,
+    reps: Arc<Representations>,
+    /// Whether the client accepts gzip (so may hold the gzip representation).
+    client_gzip: bool,
+}
+
+impl Answer {
+    /// The validator to put on a `304 Not Modified` if the request's `If-None-Match` names a
+    /// current representation of the entry; `None` means answer in full.
+    ///
+    /// Current are the identity representation and, for a client that accepts gzip, the gzip
+    /// one: either is a valid choice of the server for this request, so a client holding either
+    /// learns that its copy is still good. `*` gets the tag of the answer that would be sent.
+    pub(crate) fn not_modified(&self, request: &HeaderMap) -> Option<HeaderValue> {
+        let id = self.reps.etag.as_ref()?;
+        let gz = self
+            .reps
+            .gzip
+            .as_ref()
+            .filter(|_| self.client_gzip)
+            .map(|g| &g.etag);
+        let candidates = [id, gz.unwrap_or(id)];
+        match etag::none_match(request, &candidates) {
+            NoneMatch::Names(i) => Some(candidates[i].clone()),
+            NoneMatch::Any => Some((if self.gzip { candidates[1] } else { id }).clone()),
+            NoneMatch::Absent | NoneMatch::NoMatch => None,
+        }
+    }
+}
+
+/// The memo of prepared answers.
 pub(crate) struct PreparedHeaders {
     shards: Vec<Shard>,
+    stats: Arc<VariantStats>,
+    /// When dead memos were last swept (ms since `born`), to sweep at most once a second.
+    last_sweep_ms: AtomicU64,
+    born: Instant,
 }
 
 impl PreparedHeaders {
     pub(crate) fn new() -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            stats: Arc::default(),
+            last_sweep_ms: AtomicU64::new(0),
+            born: Instant::now(),
         }
     }
 
-    /// The entry's stored headers as a map (built once, then cloned) and, when `hit` and the
-    /// body is large, its body file (made on the first hit).
-    pub(crate) fn headers_for(
+    pub(crate) fn stats(&self) -> &VariantStats {
+        &self.stats
+    }
+
+    /// The answer for `entry`: its prepared headers (built once, then cloned), the gzip copy
+    /// when the client takes it and it exists (starting it when it does not), and, for a hit
+    /// on a large body, its body file.
+    pub(crate) fn answer(&self, entry: &Arc<Entry>, want: Want) -> Answer {
+        let (reps, file) = self.memo(entry, want.hit, want.cached);
+        if want.gzip
+            && let Some(slot) = &reps.gzip
+        {
+            match self.gzip_copy(entry, &reps, slot) {
+                Some(gz) => {
+                    self.stats.gzip_answers.fetch_add(1, Ordering::Relaxed);
+                    let file = if want.hit {
+                        gz.file.get_or_init(|| BodyFile::create(&gz.bytes)).clone()
+                    } else {
+                        None
+                    };
+                    return Answer {
+                        headers: slot.headers.clone(),
+                        body: gz.bytes.clone(),
+                        file,
+                        gzip: true,
+                        reps,
+                        client_gzip: true,
+                    };
+                }
+                None => {
+                    self.stats.gzip_pending.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        Answer {
+            headers: reps.identity.clone(),
+            body: entry.value.body.clone(),
+            file,
+            gzip: false,
+            reps,
+            client_gzip: want.gzip,
+        }
+    }
+
+    /// The entry's memo (made on its first answer) and, when `hit`, its body file (made on its
+    /// first hit).
+    fn memo(
         &self,
         entry: &Arc<Entry>,
         hit: bool,
-    ) -> (HeaderMap, Option<Arc<BodyFile>>) {
+        cached: bool,
+    ) -> (Arc<Representations>, Option<Arc<BodyFile>>) {
         let addr = Arc::as_ptr(entry) as usize;
         let shard = &self.shards[(addr >> 6) % SHARDS];
         {
@@ -61,23 +280,28 @@ impl PreparedHeaders {
             if let Some(m) = map.get(&addr)
                 && (m.file_tried || !hit)
             {
-                return (m.headers.clone(), m.file.clone());
+                return (m.reps.clone(), m.file.clone());
             }
         }
-        // First answer from this entry, or its first hit: prepare outside the lock.
-        let built = build(entry);
+        // First answer from this entry, or its first hit: prepare outside the lock. A value
+        // handed over without storing has status 200 too, but only cached entries are worth
+        // a validator and a gzip copy (`Want::cached`, the same for every answer of an entry).
+        let built = Arc::new(Representations::build(entry, cached));
         let file = if hit && entry.value.status == 200 {
             BodyFile::create(&entry.value.body)
         } else {
             None
         };
         let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= PER_SHARD {
-            map.clear();
+        if map.len() >= PER_SHARD && !map.contains_key(&addr) {
+            map.retain(|_, m| m.entry.strong_count() > 0);
+            if map.len() >= PER_SHARD {
+                map.clear();
+            }
         }
         let memo = map.entry(addr).or_insert_with(|| Memo {
-            _entry: Arc::downgrade(entry),
-            headers: built,
+            entry: Arc::downgrade(entry),
+            reps: built,
             file: None,
             file_tried: false,
         });
@@ -85,19 +309,194 @@ impl PreparedHeaders {
             memo.file = file;
             memo.file_tried = true;
         }
-        (memo.headers.clone(), memo.file.clone())
+        (memo.reps.clone(), memo.file.clone())
+    }
+
+    /// The entry's gzip copy if it exists; otherwise starts making it (inline for small
+    /// bodies, which then returns it) unless that is under way, useless or out of budget.
+    fn gzip_copy(
+        &self,
+        entry: &Entry,
+        reps: &Arc<Representations>,
+        slot: &GzipSlot,
+    ) -> Option<Arc<GzipBody>> {
+        let mut state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
+        match &*state {
+            GzipState::Ready(gz) => return Some(gz.clone()),
+            GzipState::Working | GzipState::Useless => return None,
+            GzipState::NoRoom(until) if Instant::now() < *until => return None,
+            GzipState::Idle | GzipState::NoRoom(_) => {}
+        }
+        let body = entry.value.body.clone();
+        if body.len() <= INLINE_MAX {
+            *state = GzipState::Working;
+            drop(state);
+            self.sweep_if_full();
+            let made = compress(&body, &self.stats);
+            let ready = match &made {
+                GzipState::Ready(gz) => Some(gz.clone()),
+                _ => None,
+            };
+            *slot.state.lock().unwrap_or_else(|e| e.into_inner()) = made;
+            return ready;
+        }
+        // A large body: off the async workers, one at a time.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return None;
+        };
+        let turn = BackgroundTurn::take()?;
+        *state = GzipState::Working;
+        drop(state);
+        self.sweep_if_full();
+        let reps = reps.clone();
+        let stats = self.stats.clone();
+        runtime.spawn_blocking(move || {
+            let _turn = turn;
+            let made = compress(&body, &stats);
+            if let Some(slot) = &reps.gzip {
+                *slot.state.lock().unwrap_or_else(|e| e.into_inner()) = made;
+            }
+        });
+        None
+    }
+
+    /// Drops the memos of entries the cache no longer holds when the gzip budget runs low, so
+    /// their copies give their bytes back (at most once a second: it locks every shard).
+    fn sweep_if_full(&self) {
+        if GZIP_BYTES.load(Ordering::Relaxed) < SWEEP_ABOVE {
+            return;
+        }
+        let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.last_sweep_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < 1000
+            || self
+                .last_sweep_ms
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        for shard in &self.shards {
+            let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+            map.retain(|_, m| m.entry.strong_count() > 0);
+        }
     }
 }
 
-fn build(entry: &Entry) -> HeaderMap {
-    let mut h = HeaderMap::with_capacity(entry.value.headers.len() + 4);
-    for (name, value) in &entry.value.headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            h.append(n, v);
+/// One of the [`MAX_BACKGROUND`] places for a background compression, given back on drop
+/// (also when a shutting-down runtime drops the job unrun).
+struct BackgroundTurn;
+
+impl BackgroundTurn {
+    fn take() -> Option<BackgroundTurn> {
+        if BACKGROUND.fetch_add(1, Ordering::AcqRel) >= MAX_BACKGROUND {
+            BACKGROUND.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(BackgroundTurn)
+    }
+}
+
+impl Drop for BackgroundTurn {
+    fn drop(&mut self) {
+        BACKGROUND.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Compresses `body` and keeps the copy if the budget allows.
+fn compress(body: &Bytes, stats: &VariantStats) -> GzipState {
+    let started = Instant::now();
+    let gz = encoding::gzip(body);
+    let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    stats.compressions.fetch_add(1, Ordering::Relaxed);
+    stats.compress_us.fetch_add(us, Ordering::Relaxed);
+    match gz {
+        None => GzipState::Useless,
+        Some(bytes) => match GzipBody::reserve(bytes) {
+            Some(gz) => GzipState::Ready(Arc::new(gz)),
+            None => {
+                tracing::debug!(
+                    budget = MAX_GZIP_BYTES,
+                    "gzip copies at their budget; answering identity for now"
+                );
+                GzipState::NoRoom(Instant::now() + NO_ROOM_RETRY)
+            }
+        },
+    }
+}
+
+impl Representations {
+    fn build(entry: &Entry, cached: bool) -> Representations {
+        let v = &entry.value;
+        let mut identity = HeaderMap::with_capacity(v.headers.len() + 4);
+        for (name, value) in &v.headers {
+            if let (Ok(n), Ok(val)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                identity.append(n, val);
+            }
+        }
+        if v.status != 200 || !cached {
+            return Representations {
+                identity,
+                etag: None,
+                gzip: None,
+            };
+        }
+        // The upstream's validator if it is one; an unquoted or broken one is replaced, since
+        // it could not be compared (and a client could not send it back).
+        let tag = match identity.get(header::ETAG) {
+            Some(t) if etag::is_valid(t.as_bytes()) => t.clone(),
+            _ => {
+                let t = etag::from_body(&v.body);
+                identity.insert(header::ETAG, t.clone());
+                t
+            }
+        };
+        let text = identity
+            .get(header::CONTENT_TYPE)
+            .and_then(|ct| ct.to_str().ok())
+            .is_some_and(encoding::compressible);
+        let coded = identity.contains_key(header::CONTENT_ENCODING);
+        let mut gzip = None;
+        if text && !coded {
+            // Text answers vary by Accept-Encoding whatever this body's size: the same URL
+            // may be large next time, and a cache downstream must not mix the two.
+            add_vary_accept_encoding(&mut identity);
+            if v.body.len() >= encoding::MIN_BODY
+                && let Some(gz_tag) = etag::variant(&tag, "gzip")
+            {
+                let mut headers = identity.clone();
+                headers.insert(header::ETAG, gz_tag.clone());
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                // Ranges are not served from the cache; an upstream's `Accept-Ranges` speaks
+                // of its identity bytes, not of these.
+                headers.remove(header::ACCEPT_RANGES);
+                gzip = Some(GzipSlot {
+                    headers,
+                    etag: gz_tag,
+                    state: Mutex::new(GzipState::Idle),
+                });
+            }
+        }
+        Representations {
+            identity,
+            etag: Some(tag),
+            gzip,
         }
     }
-    h
+}
+
+/// Adds `Accept-Encoding` to the `Vary` list unless it is there (or the list is `*`).
+fn add_vary_accept_encoding(h: &mut HeaderMap) {
+    let present = h.get_all(header::VARY).iter().any(|v| {
+        v.as_bytes().split(|b| *b == b',').any(|t| {
+            let t = t.trim_ascii();
+            t == b"*" || t.eq_ignore_ascii_case(b"accept-encoding")
+        })
+    });
+    if !present {
+        h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
 }

@@ -2,7 +2,8 @@
 //! bump its tags, or stream everything else through unchanged (websockets included).
 //!
 //! Every response carries `Cache-Status` (RFC 9211), `X-Cache`, `Age` (cached answers) and
-//! `Server-Timing`.
+//! `Server-Timing`. Cached 200s also carry an `ETag`, answer a matching `If-None-Match` with
+//! `304`, and go gzipped to clients that accept it (text types, see [`crate::prepared`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use hyper::body::Incoming;
 use crate::Gateway;
 use crate::keys::{KeyInput, build_key, token_of};
 use crate::policy::{Class, Decision, ResolvedPolicy, Scope};
+use crate::prepared::Want;
 use crate::sendfile::SendSlot;
 use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
 use crate::users::{UserRecord, Users};
@@ -327,11 +329,37 @@ async fn serve_cached(
             }
             let upstream_us = loader.upstream_us.load(Ordering::Relaxed);
             let hit = matches!(lookup.outcome, Outcome::Hit(_) | Outcome::Stale);
-            let (headers, file) = gw.prepared().headers_for(&lookup.entry, hit);
-            if let Some(file) = file {
-                slot.register(lookup.entry.value.body.clone(), file);
-            }
-            let resp = cached_response(&lookup, headers, now, started, upstream_us);
+            // A value handed over without storing is answered as it came: no validator, no
+            // gzip copy (it would be made for one answer and thrown away).
+            let cached = !matches!(lookup.outcome, Outcome::Passed);
+            let want = Want {
+                hit,
+                cached,
+                gzip: cached && crate::encoding::accepts_gzip(&loader.client_headers),
+            };
+            let answer = gw.prepared().answer(&lookup.entry, want);
+            let resp = match answer.not_modified(&loader.client_headers) {
+                Some(tag) => {
+                    gw.prepared()
+                        .stats()
+                        .not_modified
+                        .fetch_add(1, Ordering::Relaxed);
+                    not_modified_response(&lookup, &answer.headers, tag, now, started, upstream_us)
+                }
+                None => {
+                    if let Some(file) = answer.file {
+                        slot.register(answer.body.clone(), file);
+                    }
+                    cached_response(
+                        &lookup,
+                        answer.headers,
+                        answer.body,
+                        now,
+                        started,
+                        upstream_us,
+                    )
+                }
+            };
             // Prefetch (seed 000): decided from the path alone, spawned, never awaited.
             if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
                 let (path, query) = (loader.uri.path(), loader.uri.query());
@@ -394,7 +422,7 @@ async fn serve_cached(
 
 /// Request headers for a cache fill: the client's, minus hop-by-hop, conditional and range
 /// headers (the stored answer must be the full one) and with an identity encoding (the cache
-/// stores plain bodies).
+/// stores plain bodies; the gzip copy a client may get is made here, once per entry).
 fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(h.len() + 2);
     for (name, value) in h {
@@ -616,19 +644,60 @@ fn validate_body(headers: &HeaderMap, body: &Bytes) -> Result<(), &'static str> 
     Ok(())
 }
 
+/// A cached answer: the entry's status, the prepared `headers` and `body` (identity or gzip).
 fn cached_response(
     lookup: &Lookup,
     headers: HeaderMap,
+    body: Bytes,
     now: u64,
     started: Instant,
     upstream_us: u64,
 ) -> Response<ProxyBody> {
-    let entry = &lookup.entry;
-    let v = &entry.value;
-    let mut resp = Response::new(Either::Left(Full::new(v.body.clone())));
-    *resp.status_mut() = StatusCode::from_u16(v.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut resp = Response::new(Either::Left(Full::new(body)));
+    *resp.status_mut() =
+        StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
     *resp.headers_mut() = headers;
-    let h = resp.headers_mut();
+    mark_cached(resp.headers_mut(), lookup, now, started, upstream_us);
+    resp
+}
+
+/// Headers a `304 Not Modified` repeats from the full answer (RFC 9110 §15.4.5: those that
+/// guide caches; `ETag` is set from the matched representation).
+const NOT_MODIFIED_KEEPS: [HeaderName; 5] = [
+    header::CACHE_CONTROL,
+    header::CONTENT_LOCATION,
+    header::EXPIRES,
+    header::LAST_MODIFIED,
+    header::VARY,
+];
+
+/// `304 Not Modified` for a cached entry: no body, the matched validator `tag`, the cache
+/// headers of the full answer (`headers`) and ours (`Cache-Status`, `Age`, …).
+fn not_modified_response(
+    lookup: &Lookup,
+    headers: &HeaderMap,
+    tag: HeaderValue,
+    now: u64,
+    started: Instant,
+    upstream_us: u64,
+) -> Response<ProxyBody> {
+    let mut h = HeaderMap::with_capacity(10);
+    for name in NOT_MODIFIED_KEEPS {
+        for v in headers.get_all(&name) {
+            h.append(name.clone(), v.clone());
+        }
+    }
+    h.insert(header::ETAG, tag);
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::new())));
+    *resp.status_mut() = StatusCode::NOT_MODIFIED;
+    *resp.headers_mut() = h;
+    mark_cached(resp.headers_mut(), lookup, now, started, upstream_us);
+    resp
+}
+
+/// Writes the per-answer cache headers: `X-Cache`, `Cache-Status`, `Age`, `Server-Timing`.
+fn mark_cached(h: &mut HeaderMap, lookup: &Lookup, now: u64, started: Instant, upstream_us: u64) {
+    let entry = &lookup.entry;
     let age_s = now.saturating_sub(entry.stored_at_ms) / 1000;
     let ttl_s = i64::try_from((i128::from(entry.fresh_until_ms) - i128::from(now)) / 1000)
         .unwrap_or(i64::MAX);
@@ -688,7 +757,6 @@ fn cached_response(
     if let Some(t) = header_value(timing) {
         h.insert(SERVER_TIMING, t);
     }
-    resp
 }
 
 /// Appends `n` in decimal.

@@ -196,6 +196,59 @@ impl StatsSource for GatewayStats {
             vec![],
             stats.write_behind.dropped,
         );
+        // Answers from prepared entries (docs/architecture.md "Compressed answers").
+        let v = self.gateway.prepared().stats();
+        let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        push(
+            "answers_gzip",
+            "Cached answers sent gzipped",
+            Counter,
+            vec![],
+            n(&v.gzip_answers),
+        );
+        push(
+            "answers_gzip_pending",
+            "Cached answers to gzip clients sent identity while the gzip copy was not made yet",
+            Counter,
+            vec![],
+            n(&v.gzip_pending),
+        );
+        push(
+            "answers_not_modified",
+            "Cached answers sent as 304 Not Modified",
+            Counter,
+            vec![],
+            n(&v.not_modified),
+        );
+        push(
+            "gzip_compressions",
+            "Gzip copies made (one per entry unless evicted or refused)",
+            Counter,
+            vec![],
+            n(&v.compressions),
+        );
+        push(
+            "gzip_compress_microseconds",
+            "CPU time spent making gzip copies",
+            Counter,
+            vec![],
+            n(&v.compress_us),
+        );
+        let (copies, bytes) = crate::prepared::gzip_budget_used();
+        push(
+            "gzip_copies",
+            "Gzip copies held (whole process)",
+            Gauge,
+            vec![],
+            copies as u64,
+        );
+        push(
+            "gzip_copy_bytes",
+            "Bytes of gzip copies held (whole process)",
+            Gauge,
+            vec![],
+            bytes,
+        );
         for up in self.gateway.upstreams() {
             let g = up.guard.snapshot();
             let l = vec![("upstream", up.name.to_string())];
