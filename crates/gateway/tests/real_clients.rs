@@ -2,7 +2,8 @@
 //! run their flows (`tests/real_clients/*.py`) directly against a simulator and through
 //! cachearr in front of an identical one (same seed, fresh state), and must print identical
 //! answers. The flows include a write followed by a read that must see it, so a stale cached
-//! read would fail them; the second run through cachearr also shows that its cache was used.
+//! read would fail them; the second run through cachearr also shows that its cache was used,
+//! and that the libraries, which ask for gzip as every real client does, got gzip answers.
 //!
 //! Needs `<workspace>/.venv` from `scripts/setup-test-env` (which `scripts/test` runs first).
 //! The tests are named `serial_*`: nextest runs them one at a time (they start Python).
@@ -150,6 +151,23 @@ async fn both_ways(profile: Profile, script: &str) {
     assert!(
         served > 0,
         "the cache answered some of the flow's reads: {stats}"
+    );
+    // The client libraries send `Accept-Encoding: gzip, deflate` (requests' default), as real
+    // clients do: cached answers large enough went to them gzipped, and they read them the same.
+    let metrics = reqwest::get(format!("{admin}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let gzip_answers: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("cachearr_answers_gzip_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        gzip_answers > 0.0,
+        "{script}: some cached answers were gzipped for the client"
     );
     let _ = stop.send(());
     upstream_task.abort();
