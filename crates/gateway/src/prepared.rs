@@ -12,8 +12,8 @@
 //! * its `ETag` (the upstream's, or one hashed from the body: [`crate::etag`]) and, for text
 //!   types, `Vary: Accept-Encoding`;
 //! * its gzip copy ([`crate::encoding`]), made the first time a client that accepts gzip asks:
-//!   bodies up to [`INLINE_MAX`] are compressed right there (well under a millisecond), larger
-//!   ones on a blocking thread while that client and the next ones get identity; at most
+//!   bodies up to [`INLINE_MAX`] are compressed right there (at most about half a millisecond),
+//!   larger ones on a blocking thread while that client and the next ones get identity; at most
 //!   [`MAX_BACKGROUND`] such jobs run at once, so a burst of big entries cannot fill the blocking
 //!   pool or both cores. Copies are held within [`MAX_GZIP_BYTES`] in all;
 //! * its [`BodyFile`] once the entry has been hit: the sealed copy of a large body that answers
@@ -37,13 +37,14 @@ use crate::sendfile::BodyFile;
 const SHARDS: usize = 16;
 const PER_SHARD: usize = 1024;
 
-/// Bodies up to this size are gzipped on the request's own task: at level 6 that is about a
-/// millisecond of CPU at worst (≈ 100 MB/s on this project's machine, docs/benchmarks.md), paid
-/// once per entry. Larger ones go to a blocking thread.
-pub(crate) const INLINE_MAX: usize = 64 * 1024;
+/// Bodies up to this size are gzipped on the request's own task: at level 6 that is at most
+/// about half a millisecond of CPU, paid once per entry (miniz_oxide did 53–83 MB/s on listing
+/// bodies on the loaded build machine; docs/benchmarks.md "Gzip answers"). Larger ones go to a
+/// blocking thread.
+pub(crate) const INLINE_MAX: usize = 32 * 1024;
 /// At most this many bytes of gzip copies exist at once (all entries, all gateways in the
-/// process). JSON and XML shrink to 5–20 %, so this covers several hundred MB of identity
-/// bodies: more than the default memory tier holds.
+/// process). Plex listings shrink to 8–10 % at level 6, so this covers a few hundred MB of
+/// identity bodies: more than the default memory tier holds.
 pub(crate) const MAX_GZIP_BYTES: u64 = 32 * 1024 * 1024;
 /// Background compressions at once: one, so the blocking pool never holds more than one big
 /// body's work on a 2-core machine; a big entry asked while another compresses is answered
@@ -136,7 +137,8 @@ type Shard = Mutex<HashMap<usize, Memo>>;
 pub(crate) struct VariantStats {
     /// Answers sent with the gzip copy.
     pub(crate) gzip_answers: AtomicU64,
-    /// Answers to a gzip client sent identity because the copy was not made yet.
+    /// Answers to a gzip client sent identity because there was no copy: being made, out of
+    /// budget, or not worth it (compressed, it saved less than a tenth).
     pub(crate) gzip_pending: AtomicU64,
     /// `304 Not Modified` answers.
     pub(crate) not_modified: AtomicU64,

@@ -208,7 +208,7 @@ impl StatsSource for GatewayStats {
         );
         push(
             "answers_gzip_pending",
-            "Cached answers to gzip clients sent identity while the gzip copy was not made yet",
+            "Cached answers to gzip clients sent identity: no gzip copy (being made, no budget, or not worth it)",
             Counter,
             vec![],
             n(&v.gzip_pending),
