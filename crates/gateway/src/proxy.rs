@@ -184,11 +184,24 @@ fn check_path(path: &str) -> Result<(), &'static str> {
     let decoded = percent_encoding::percent_decode_str(path)
         .decode_utf8()
         .map_err(|_| "the path is not valid UTF-8 once decoded")?;
-    if decoded.contains('\0') {
-        return Err("the path contains NUL");
+    // One pass over the decoded bytes (this runs on every request; `str::contains` and
+    // `str::split` with char patterns were ~1.5 % of a hit's instructions).
+    let mut segment_start = 0;
+    for (i, &b) in decoded.as_bytes().iter().enumerate() {
+        match b {
+            b'\0' => return Err("the path contains NUL"),
+            b'\\' => return Err("the path contains a backslash"),
+            b'/' => {
+                if is_dot_segment(&decoded.as_bytes()[segment_start..i]) {
+                    return Err("the path contains '.' or '..' segments");
+                }
+                segment_start = i + 1;
+            }
+            _ => {}
+        }
     }
-    if decoded.contains('\\') {
-        return Err("the path contains a backslash");
+    if is_dot_segment(&decoded.as_bytes()[segment_start..]) {
+        return Err("the path contains '.' or '..' segments");
     }
     // No allocation on the hit path: look at the two bytes after each '%'.
     let encoded_slash = path.as_bytes().windows(3).any(|w| {
@@ -197,13 +210,14 @@ fn check_path(path: &str) -> Result<(), &'static str> {
     if encoded_slash {
         return Err("the path contains an encoded slash");
     }
-    if decoded.split('/').any(|seg| seg == ".." || seg == ".") {
-        return Err("the path contains '.' or '..' segments");
-    }
-    if path.contains("//") {
+    if path.as_bytes().windows(2).any(|w| w == b"//") {
         return Err("the path contains an empty segment");
     }
     Ok(())
+}
+
+fn is_dot_segment(segment: &[u8]) -> bool {
+    segment == b"." || segment == b".."
 }
 
 fn is_upgrade(h: &HeaderMap) -> bool {
@@ -1313,6 +1327,13 @@ mod tests {
         assert!(check_path("/a%ff").is_err());
         assert!(check_path("/a//b").is_err());
         assert!(check_path("/:/timeline").is_ok());
+        // Dot segments anywhere, the last one included; dots inside a name are fine.
+        assert!(check_path("/library/..").is_err());
+        assert!(check_path("/library/.").is_err());
+        assert!(check_path("/./library").is_err());
+        assert!(check_path("/library/%2E").is_err());
+        assert!(check_path("/library/.hidden/..x/a.b").is_ok());
+        assert!(check_path("/library/...").is_ok());
     }
 
     #[test]

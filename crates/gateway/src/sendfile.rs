@@ -35,6 +35,31 @@ use tokio::net::TcpStream;
 
 /// Bodies smaller than this are copied: below it, one copy costs less than the extra syscall.
 pub(crate) const MIN_BODY: usize = 16 * 1024;
+
+/// The smallest body sent from a file: [`MIN_BODY`] unless `CACHEARR_SENDFILE_MIN_BYTES` says
+/// otherwise (`off` or `0` turns zero-copy answers off). Read once. Why a knob: whether the
+/// kernel's splice path beats one copy depends on the machine (cache pressure, kernel version),
+/// and `bench/gateway/run.sh` measures both ways with the same binary.
+pub(crate) fn min_body() -> usize {
+    static MIN: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MIN.get_or_init(|| {
+        parse_min_body(std::env::var("CACHEARR_SENDFILE_MIN_BYTES").ok().as_deref())
+    })
+}
+
+fn parse_min_body(v: Option<&str>) -> usize {
+    match v.map(str::trim) {
+        None | Some("") => MIN_BODY,
+        Some("off" | "0") => usize::MAX,
+        Some(n) => n.parse().unwrap_or_else(|_| {
+            tracing::warn!(
+                value = n,
+                "CACHEARR_SENDFILE_MIN_BYTES is not a number of bytes; using the default"
+            );
+            MIN_BODY
+        }),
+    }
+}
 /// At most this many body files at once (each holds a file descriptor).
 pub(crate) const MAX_FILES: usize = 256;
 /// At most this many bytes in body files at once.
@@ -60,7 +85,7 @@ impl BodyFile {
     /// kernel refuses (the caller then copies, as it would anyway).
     pub(crate) fn create(body: &Bytes) -> Option<Arc<BodyFile>> {
         let len = body.len();
-        if len < MIN_BODY {
+        if len < min_body() {
             return None;
         }
         // Reserve budget first; give it back on any failure.
@@ -247,6 +272,16 @@ impl AsyncWrite for SendfileStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_threshold_knob_reads_bytes_off_and_falls_back_on_garbage() {
+        assert_eq!(parse_min_body(None), MIN_BODY);
+        assert_eq!(parse_min_body(Some("")), MIN_BODY);
+        assert_eq!(parse_min_body(Some("off")), usize::MAX);
+        assert_eq!(parse_min_body(Some("0")), usize::MAX);
+        assert_eq!(parse_min_body(Some(" 8192 ")), 8192);
+        assert_eq!(parse_min_body(Some("lots")), MIN_BODY);
+    }
 
     #[test]
     fn small_bodies_get_no_file() {
