@@ -364,15 +364,7 @@ impl<'a> Item<'a> {
     }
     /// The title without a leading English article, used for sorting (`titleSort`).
     pub fn title_sort(&self) -> &'a str {
-        let t = self.title();
-        for article in ["The ", "A ", "An "] {
-            if let Some(rest) = t.strip_prefix(article)
-                && !rest.is_empty()
-            {
-                return rest;
-            }
-        }
-        t
+        cachearr_serverfmt::plex::title_sort(self.title())
     }
     /// Tracks: the track artist when it differs from the album artist (Plex `originalTitle`);
     /// movies: the original-language title.
@@ -609,59 +601,8 @@ pub fn id_from_guid(seed: u64, guid: &str) -> Option<ItemId> {
     (guid_for_id(seed, id) == clean).then_some(id)
 }
 
-/// Lower-cases and strips accents (Latin-1 and Latin Extended-A letters) so that searches match
-/// "Bjork" with "Björk", as both servers do.
-pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    fold_into(text, &mut out);
-    out
-}
-
-/// [`fold`] into a reusable buffer (cleared first).
-pub fn fold_into(text: &str, out: &mut String) {
-    out.clear();
-    for c in text.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-            continue;
-        }
-        let base = match c {
-            'À'..='Å' | 'à'..='å' | 'Ā'..='ą' => 'a',
-            'Ç' | 'ç' | 'Ć'..='č' => 'c',
-            'Ď'..='đ' => 'd',
-            'È'..='Ë' | 'è'..='ë' | 'Ē'..='ě' => 'e',
-            'Ĝ'..='ģ' => 'g',
-            'Ì'..='Ï' | 'ì'..='ï' | 'Ĩ'..='ı' => 'i',
-            'Ñ' | 'ñ' | 'Ń'..='ň' => 'n',
-            'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'Ō'..='ő' => 'o',
-            'Ŕ'..='ř' => 'r',
-            'Ś'..='š' => 's',
-            'ß' => {
-                out.push_str("ss");
-                continue;
-            }
-            'Ţ'..='ŧ' => 't',
-            'Ù'..='Ü' | 'ù'..='ü' | 'Ũ'..='ų' => 'u',
-            'Ý' | 'ý' | 'ÿ' | 'Ÿ' => 'y',
-            'Ź'..='ž' => 'z',
-            'Ł' | 'ł' => 'l',
-            'Æ' | 'æ' => {
-                out.push_str("ae");
-                continue;
-            }
-            'Œ' | 'œ' => {
-                out.push_str("oe");
-                continue;
-            }
-            '’' | '‘' => '\'',
-            other => {
-                out.extend(other.to_lowercase());
-                continue;
-            }
-        };
-        out.push(base);
-    }
-}
+/// The servers' search folding (shared with the gateway, which must fold as the servers do).
+pub use cachearr_serverfmt::search::{fold, fold_into};
 
 /// What [`Library::add_item`] creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1844,12 +1785,6 @@ mod tests {
         assert_eq!(id_from_guid(7, &item.guid_id()), Some(42));
         assert_eq!(id_from_guid(8, &item.guid_id()), None);
         assert_eq!(id_from_guid(7, "nonsense"), None);
-    }
-
-    #[test]
-    fn fold_strips_accents() {
-        assert_eq!(fold("Björk Guðmundsdóttir"), "bjork guðmundsdottir");
-        assert_eq!(fold("Straße ÉTÉ"), "strasse ete");
     }
 
     #[test]

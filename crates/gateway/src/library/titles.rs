@@ -18,60 +18,8 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use cachearr_library::index::ItemNo;
 use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 
-/// Lower-cases and strips accents the way the servers compare search text (Latin-1 and
-/// Latin Extended-A letters to their base letter, `ß`→`ss`, `æ`→`ae`, `œ`→`oe`, curly
-/// apostrophes to `'`; everything else lower-cased).
-pub fn fold_into(text: &str, out: &mut String) {
-    out.clear();
-    for c in text.chars() {
-        if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-            continue;
-        }
-        let base = match c {
-            'À'..='Å' | 'à'..='å' | 'Ā'..='ą' => 'a',
-            'Ç' | 'ç' | 'Ć'..='č' => 'c',
-            'Ď'..='đ' => 'd',
-            'È'..='Ë' | 'è'..='ë' | 'Ē'..='ě' => 'e',
-            'Ĝ'..='ģ' => 'g',
-            'Ì'..='Ï' | 'ì'..='ï' | 'Ĩ'..='ı' => 'i',
-            'Ñ' | 'ñ' | 'Ń'..='ň' => 'n',
-            'Ò'..='Ö' | 'Ø' | 'ò'..='ö' | 'ø' | 'Ō'..='ő' => 'o',
-            'Ŕ'..='ř' => 'r',
-            'Ś'..='š' => 's',
-            'ß' => {
-                out.push_str("ss");
-                continue;
-            }
-            'Ţ'..='ŧ' => 't',
-            'Ù'..='Ü' | 'ù'..='ü' | 'Ũ'..='ų' => 'u',
-            'Ý' | 'ý' | 'ÿ' | 'Ÿ' => 'y',
-            'Ź'..='ž' => 'z',
-            'Ł' | 'ł' => 'l',
-            'Æ' | 'æ' => {
-                out.push_str("ae");
-                continue;
-            }
-            'Œ' | 'œ' => {
-                out.push_str("oe");
-                continue;
-            }
-            '’' | '‘' => '\'',
-            other => {
-                out.extend(other.to_lowercase());
-                continue;
-            }
-        };
-        out.push(base);
-    }
-}
-
-/// [`fold_into`] into a new string.
-pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    fold_into(text, &mut out);
-    out
-}
+/// The servers' search folding, shared with the simulator so that both fold alike.
+pub use cachearr_serverfmt::search::{fold, fold_into};
 
 /// How a title matched the query (best first), as both servers' simple rankers order it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

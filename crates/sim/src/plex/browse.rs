@@ -7,12 +7,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::container::El;
 use super::metadata::{RenderOpts, item_el};
 use super::{Ctx, plex_error, reply, reply_paged, window};
 use crate::Sim;
 use crate::library::{Item, ItemId, ItemKind, Library, Section, fold_into};
 use crate::state::State as UserState;
+use cachearr_serverfmt::plex::El;
 
 pub(crate) async fn identity(State(sim): State<Sim>, headers: axum::http::HeaderMap) -> Response {
     let id = sim.identity();

@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::browse::{Listing, list, page_reply, requested_kind};
-use super::container::El;
 use super::metadata::{RenderOpts, item_el};
 use super::{Ctx, plex_error, reply, reply_paged, window};
 use crate::Sim;
 use crate::library::{ItemId, ItemKind, Library, Section, SectionKind, fold, fold_into};
 use crate::state::Playlist;
+use cachearr_serverfmt::plex::El;
 
 /// Items of `kinds` in the sections `ctx`'s user may see (optionally one section) whose title
 /// contains the folded query, best matches first (exact, prefix, contains). Returns the hits

@@ -2,8 +2,8 @@
 //! a section supports. python-plexapi validates every search against it, so what is listed
 //! here is exactly what the filter parser in `browse` understands.
 
-use super::container::El;
 use crate::library::{ItemKind, Section};
+use cachearr_serverfmt::plex::El;
 
 /// (field key without the type prefix, title, field type) per type, own fields first (plexapi
 /// takes the first field whose last segment matches).

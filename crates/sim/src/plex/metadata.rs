@@ -1,9 +1,9 @@
 //! Rendering library items as Plex metadata elements (`Track`, `Video`, `Directory`), with the
 //! requesting user's play state, the way python-plexapi and Tautulli read them.
 
-use super::container::El;
 use crate::library::{Item, ItemKind, Library, SectionKind};
 use crate::state::{PlayState, State};
+use cachearr_serverfmt::plex::El;
 
 /// What to include beyond the listing defaults.
 #[derive(Debug, Clone, Copy, Default)]

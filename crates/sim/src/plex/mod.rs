@@ -6,14 +6,14 @@
 //! Paging by `X-Plex-Container-Start`/`-Size` as headers or query parameters; `Size=0` returns
 //! only the count; paged answers carry `totalSize`/`offset` and the paging response headers.
 //!
-//! Modules: `container` (XML/JSON documents), `metadata` (item elements), `browse` (sections,
+//! Documents are `cachearr_serverfmt::plex::El` trees (XML or JSON, shared with
+//! the gateway). Modules: `metadata` (item elements), `browse` (sections,
 //! listings with filters/sorts/paging, metadata, children), `lists` (search, hubs, recently
 //! added, on deck, sessions, history, activities, playlists), `writes` (scrobble, rate,
 //! timeline, progress, edits, refresh, playlist edits), `media` (artwork, media parts with
 //! `Range`), `notify` (websocket notifications and webhooks).
 
 pub(crate) mod browse;
-pub(crate) mod container;
 pub(crate) mod lists;
 pub(crate) mod media;
 pub(crate) mod meta;
@@ -31,7 +31,7 @@ use futures_util::StreamExt;
 
 use crate::Sim;
 use crate::state::User;
-use container::El;
+use cachearr_serverfmt::plex::El;
 
 /// The Plex API router (without `/_sim/`; [`Sim::serve_plex`] adds it).
 pub fn router(sim: Sim) -> Router {

@@ -5,12 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::container::El;
 use super::lists::{playlist_el, resolve_uri};
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
 use crate::library::{ItemId, ItemKind};
 use crate::state::{PlaybackState, PlaylistKind};
+use cachearr_serverfmt::plex::El;
 
 fn empty(ctx: &Ctx) -> Response {
     reply(ctx.json, &El::container().a("size", 0u32))
