@@ -10,6 +10,7 @@
 use cachearr_library::{ItemKind, ItemRecord};
 use serde_json::Value;
 
+use super::crawl::{json_number, json_text, records_of};
 use super::status::SectionInfo;
 
 /// The fields every listing asks for (what [`record`] reads beyond the defaults).
@@ -59,22 +60,6 @@ pub fn items_path(library: &str, ids: &[String]) -> String {
     )
 }
 
-fn text(item: &Value, key: &str) -> Option<String> {
-    match item.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn number(item: &Value, key: &str) -> Option<i64> {
-    match item.get(key)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 /// The libraries of `GET /Library/MediaFolders` (or `/UserViews`).
 pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
     let Some(list) = body.get("Items").and_then(Value::as_array) else {
@@ -89,8 +74,8 @@ pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
                 _ => "other",
             };
             Some(SectionInfo {
-                id: text(folder, "Id")?,
-                title: text(folder, "Name").unwrap_or_default(),
+                id: json_text(folder, "Id")?,
+                title: json_text(folder, "Name").unwrap_or_default(),
                 kind: kind.to_string(),
             })
         })
@@ -99,19 +84,12 @@ pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
 
 /// `TotalRecordCount` of a query result.
 pub fn total_count(body: &Value) -> Option<u64> {
-    number(body, "TotalRecordCount").and_then(|n| u64::try_from(n).ok())
+    json_number(body, "TotalRecordCount").and_then(|n| u64::try_from(n).ok())
 }
 
 /// How many items the page held, and the records of the kinds the index keeps.
 pub fn parse_items(body: &Value, library: &str) -> (u64, Vec<ItemRecord>) {
-    let Some(list) = body.get("Items").and_then(Value::as_array) else {
-        return (0, Vec::new());
-    };
-    let records = list
-        .iter()
-        .filter_map(|item| record(item, library))
-        .collect();
-    (list.len() as u64, records)
+    records_of(body.get("Items"), |item| record(item, library))
 }
 
 /// One Jellyfin item as a record (`None` for other types, or without id or name).
@@ -124,13 +102,13 @@ pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
         "Episode" => ItemKind::Episode,
         _ => return None,
     };
-    let id = text(item, "Id")?;
-    let title = text(item, "Name")?;
+    let id = json_text(item, "Id")?;
+    let title = json_text(item, "Name")?;
     let first_album_artist_id = item
         .get("AlbumArtists")
         .and_then(Value::as_array)
         .and_then(|list| list.first())
-        .and_then(|pair| text(pair, "Id"));
+        .and_then(|pair| json_text(pair, "Id"));
     let strings = |key: &str| -> Vec<String> {
         item.get(key)
             .and_then(Value::as_array)
@@ -144,13 +122,13 @@ pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
     let (artists, album_artist, album, parent_id, grandparent_id) = match kind {
         ItemKind::Track => (
             strings("Artists"),
-            text(item, "AlbumArtist"),
-            text(item, "Album"),
-            text(item, "AlbumId"),
+            json_text(item, "AlbumArtist"),
+            json_text(item, "Album"),
+            json_text(item, "AlbumId"),
             first_album_artist_id,
         ),
         ItemKind::Album => {
-            let artist = text(item, "AlbumArtist");
+            let artist = json_text(item, "AlbumArtist");
             (
                 artist.clone().into_iter().collect(),
                 artist,
@@ -162,9 +140,9 @@ pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
         ItemKind::Episode => (
             Vec::new(),
             None,
-            text(item, "SeriesName"),
-            text(item, "SeasonId"),
-            text(item, "SeriesId"),
+            json_text(item, "SeriesName"),
+            json_text(item, "SeasonId"),
+            json_text(item, "SeriesId"),
         ),
         ItemKind::Artist | ItemKind::Movie => (Vec::new(), None, None, None, None),
     };
@@ -177,9 +155,9 @@ pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
     let providers = item.get("ProviderIds");
     let musicbrainz_ids = own_ids
         .iter()
-        .filter_map(|key| providers.and_then(|p| text(p, key)))
+        .filter_map(|key| providers.and_then(|p| json_text(p, key)))
         .collect();
-    let isrc = providers.and_then(|p| text(p, "ISRC").or_else(|| text(p, "Isrc")));
+    let isrc = providers.and_then(|p| json_text(p, "ISRC").or_else(|| json_text(p, "Isrc")));
     let added_at = item
         .get("DateCreated")
         .and_then(Value::as_str)
@@ -190,7 +168,7 @@ pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
         .and_then(Value::as_str)
         .and_then(parse_iso8601)
         .unwrap_or(added_at);
-    let small = |key: &str| number(item, key).and_then(|n| u32::try_from(n).ok());
+    let small = |key: &str| json_number(item, key).and_then(|n| u32::try_from(n).ok());
     Some(ItemRecord {
         kind,
         id,
@@ -199,13 +177,13 @@ pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
         artists,
         album_artist,
         album,
-        duration_ms: number(item, "RunTimeTicks")
+        duration_ms: json_number(item, "RunTimeTicks")
             .and_then(|ticks| u32::try_from(ticks / 10_000).ok())
             .filter(|ms| *ms > 0),
-        year: number(item, "ProductionYear")
+        year: json_number(item, "ProductionYear")
             .and_then(|y| u16::try_from(y).ok())
             .filter(|y| *y > 0),
-        file_path: text(item, "Path"),
+        file_path: json_text(item, "Path"),
         musicbrainz_ids,
         isrc,
         added_at,

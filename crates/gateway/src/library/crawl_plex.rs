@@ -9,6 +9,7 @@
 use cachearr_library::{ItemKind, ItemRecord};
 use serde_json::Value;
 
+use super::crawl::{json_number, json_text, records_of};
 use super::status::SectionInfo;
 
 /// The Plex `type` numbers the index reads per section type (shows and seasons are not
@@ -55,24 +56,6 @@ fn container(body: &Value) -> &Value {
     body.get("MediaContainer").unwrap_or(&Value::Null)
 }
 
-/// A field as text, whether Plex sent a string or a number.
-fn text(item: &Value, key: &str) -> Option<String> {
-    match item.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// A field as a number, whether Plex sent a number or a string.
-fn number(item: &Value, key: &str) -> Option<i64> {
-    match item.get(key)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 /// The sections of `GET /library/sections`.
 pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
     let Some(list) = container(body).get("Directory").and_then(Value::as_array) else {
@@ -80,7 +63,7 @@ pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
     };
     list.iter()
         .filter_map(|dir| {
-            let id = text(dir, "key")?;
+            let id = json_text(dir, "key")?;
             let kind = match dir.get("type").and_then(Value::as_str) {
                 Some("artist") => "music",
                 Some("movie") => "movies",
@@ -89,7 +72,7 @@ pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
             };
             Some(SectionInfo {
                 id,
-                title: text(dir, "title").unwrap_or_default(),
+                title: json_text(dir, "title").unwrap_or_default(),
                 kind: kind.to_string(),
             })
         })
@@ -99,22 +82,17 @@ pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
 /// `totalSize` of a paged listing (or `size` when the server did not page).
 pub fn total_size(body: &Value) -> Option<u64> {
     let c = container(body);
-    number(c, "totalSize")
-        .or_else(|| number(c, "size"))
+    json_number(c, "totalSize")
+        .or_else(|| json_number(c, "size"))
         .and_then(|n| u64::try_from(n).ok())
 }
 
 /// The items of a listing or metadata answer: how many the page held, and the records of the
 /// kinds the index keeps. `section` is used when an item does not say its own.
 pub fn parse_items(body: &Value, section: Option<&str>) -> (u64, Vec<ItemRecord>) {
-    let Some(list) = container(body).get("Metadata").and_then(Value::as_array) else {
-        return (0, Vec::new());
-    };
-    let records = list
-        .iter()
-        .filter_map(|item| record(item, section))
-        .collect();
-    (list.len() as u64, records)
+    records_of(container(body).get("Metadata"), |item| {
+        record(item, section)
+    })
 }
 
 /// One Plex item as a record (`None` for kinds the index does not keep, or no id/title).
@@ -127,14 +105,14 @@ pub fn record(item: &Value, section: Option<&str>) -> Option<ItemRecord> {
         "episode" => ItemKind::Episode,
         _ => return None,
     };
-    let id = text(item, "ratingKey")?;
-    let title = text(item, "title")?;
-    let section_id = text(item, "librarySectionID").or_else(|| section.map(str::to_string))?;
-    let parent_title = text(item, "parentTitle");
-    let grandparent_title = text(item, "grandparentTitle");
+    let id = json_text(item, "ratingKey")?;
+    let title = json_text(item, "title")?;
+    let section_id = json_text(item, "librarySectionID").or_else(|| section.map(str::to_string))?;
+    let parent_title = json_text(item, "parentTitle");
+    let grandparent_title = json_text(item, "grandparentTitle");
     let (artists, album_artist, album) = match kind {
         ItemKind::Track => {
-            let credit = text(item, "originalTitle").or_else(|| grandparent_title.clone());
+            let credit = json_text(item, "originalTitle").or_else(|| grandparent_title.clone());
             (
                 credit.into_iter().collect(),
                 grandparent_title,
@@ -156,20 +134,20 @@ pub fn record(item: &Value, section: Option<&str>) -> Option<ItemRecord> {
         .and_then(|m| m.get("Part"))
         .and_then(Value::as_array)
         .and_then(|parts| parts.first())
-        .and_then(|part| text(part, "file"));
+        .and_then(|part| json_text(part, "file"));
     let musicbrainz_ids = item
         .get("Guid")
         .and_then(Value::as_array)
         .map(|guids| {
             guids
                 .iter()
-                .filter_map(|g| text(g, "id"))
+                .filter_map(|g| json_text(g, "id"))
                 .filter(|g| g.starts_with("mbid://"))
                 .collect()
         })
         .unwrap_or_default();
-    let small = |key: &str| number(item, key).and_then(|n| u32::try_from(n).ok());
-    let added_at = number(item, "addedAt").unwrap_or(0);
+    let small = |key: &str| json_number(item, key).and_then(|n| u32::try_from(n).ok());
+    let added_at = json_number(item, "addedAt").unwrap_or(0);
     Some(ItemRecord {
         kind,
         id,
@@ -179,17 +157,17 @@ pub fn record(item: &Value, section: Option<&str>) -> Option<ItemRecord> {
         album_artist,
         album,
         duration_ms: small("duration").filter(|ms| *ms > 0),
-        year: number(item, "year")
-            .or_else(|| number(item, "parentYear"))
+        year: json_number(item, "year")
+            .or_else(|| json_number(item, "parentYear"))
             .and_then(|y| u16::try_from(y).ok())
             .filter(|y| *y > 0),
         file_path,
         musicbrainz_ids,
         isrc: None,
         added_at,
-        updated_at: number(item, "updatedAt").unwrap_or(added_at),
-        parent_id: text(item, "parentRatingKey"),
-        grandparent_id: text(item, "grandparentRatingKey"),
+        updated_at: json_number(item, "updatedAt").unwrap_or(added_at),
+        parent_id: json_text(item, "parentRatingKey"),
+        grandparent_id: json_text(item, "grandparentRatingKey"),
         index: matches!(kind, ItemKind::Track | ItemKind::Episode)
             .then(|| small("index"))
             .flatten(),
