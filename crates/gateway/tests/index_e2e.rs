@@ -425,8 +425,28 @@ async fn changes_reach_the_index(profile: Profile) {
     let data = tempfile::tempdir().unwrap();
     let name = profile.as_str();
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    // cachearr's notification socket and the first crawl start together. The server tells
+    // a change only to the sockets open at that moment, and a first connection replays
+    // nothing, so a change made before the socket is open reaches the index only with the
+    // next scheduled refresh (a day away on this clock). On a loaded machine the crawl can
+    // win that race; here the handshake is slowed so that it always does, and the test must
+    // wait for the socket as any client of the events would.
+    let socket_path = match profile {
+        Profile::Plex => "/:/websockets/notifications",
+        Profile::Jellyfin => "/socket",
+    };
+    server.sim.set_faults(Faults {
+        latency_ms: 500,
+        path_prefix: Some(socket_path.into()),
+        ..Faults::default()
+    });
     let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
     gw.wait_ready(name).await;
+    eventually("cachearr's notification socket connects", || async {
+        gw.get("/api/stats").await["upstreams"][0]["events_connected"] == true
+    })
+    .await;
+    server.sim.set_faults(Faults::default());
     let handle = gw.gateway.index(name).unwrap().clone();
     let all = Visibility::everything();
 

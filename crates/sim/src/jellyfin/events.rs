@@ -178,9 +178,14 @@ fn socket_updates(front: &Front, user: &User, event: &Event) -> Vec<SocketUpdate
     }
 }
 
-/// Serves one authenticated `/socket` connection until either side closes it.
-pub(crate) async fn run_socket(front: Arc<Front>, user: User, mut socket: WebSocket) {
-    let mut events = front.sim.subscribe();
+/// Serves one authenticated `/socket` connection until either side closes it, with `events`
+/// subscribed before the handshake was answered.
+pub(crate) async fn run_socket(
+    front: Arc<Front>,
+    user: User,
+    mut events: tokio::sync::broadcast::Receiver<Arc<Event>>,
+    mut socket: WebSocket,
+) {
     let keep_alive = front.options.keep_alive_secs;
     let hello = frame("ForceKeepAlive", message_id(0, 0x4b41), keep_alive);
     if let Some(hello) = hello

@@ -277,9 +277,15 @@ async fn socket(front: Arc<Front>, parts: &mut axum::http::request::Parts) -> Re
     let mut response = match front.authenticate(&auth) {
         Err(err) => err.into_response(),
         Ok(user) => match WebSocketUpgrade::from_request_parts(parts, &()).await {
-            Ok(upgrade) => upgrade
-                .on_upgrade(move |socket| events::run_socket(front, user, socket))
-                .into_response(),
+            Ok(upgrade) => {
+                // Subscribe before answering, as the Plex socket does: a client that saw the
+                // handshake complete must get every event from then on, even one emitted
+                // before the upgraded connection's task first runs.
+                let events = front.sim.subscribe();
+                upgrade
+                    .on_upgrade(move |socket| events::run_socket(front, user, events, socket))
+                    .into_response()
+            }
             Err(rejection) => rejection.into_response(),
         },
     };
