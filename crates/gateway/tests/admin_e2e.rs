@@ -19,29 +19,9 @@ async fn start() -> Running {
 }
 
 impl Running {
+    /// The `X-Cache` verdict of a JSON `GET` through the proxy.
     async fn get(&self, path: &str) -> String {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.proxy))
-            .header("X-Plex-Token", &self.sim.token)
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{path}");
-        response.headers()["x-cache"].to_str().unwrap().to_owned()
-    }
-
-    async fn stats(&self) -> serde_json::Value {
-        let url = format!("{}/api/stats", self.admin);
-        self.client
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.x_cache(path, true).await
     }
 
     async fn post(&self, path: &str) -> reqwest::Response {

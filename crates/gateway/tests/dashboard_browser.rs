@@ -317,16 +317,9 @@ fn base64_decode(text: &str) -> Vec<u8> {
 }
 
 impl Running {
+    /// The `X-Cache` verdict of an XML `GET` through the proxy.
     async fn get(&self, path: &str) -> String {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.proxy))
-            .header("X-Plex-Token", &self.sim.token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{path}");
-        response.headers()["x-cache"].to_str().unwrap().to_owned()
+        self.x_cache(path, false).await
     }
 
     async fn status_of(&self, path: &str) -> u16 {
@@ -338,18 +331,6 @@ impl Running {
             .await
             .unwrap();
         response.status().as_u16()
-    }
-
-    async fn stats(&self) -> Value {
-        let url = format!("{}/api/stats", self.admin);
-        self.client
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
     }
 }
 

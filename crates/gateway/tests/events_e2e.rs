@@ -6,14 +6,16 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
-use std::net::SocketAddr;
+mod sim_gateway;
+
 use std::time::Duration;
 
-use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_gateway::{Gateway, Profile};
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
+use sim_gateway::eventually;
 
 /// What a test wants from its gateway.
 #[derive(Clone, Copy)]
@@ -53,10 +55,7 @@ async fn start(setup: Setup) -> Running {
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
     let data = tempfile::tempdir().unwrap();
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let mut config = Config::single(setup.profile, &sim_url, any).unwrap();
-    config.admin_listen = any;
-    config.data_dir = data.path().to_path_buf();
+    let mut config = sim_gateway::loopback_config(setup.profile, &sim_url, data.path());
     let mut builder = Sim::builder()
         .tracks(300)
         .movies(10)
@@ -120,23 +119,9 @@ async fn start(setup: Setup) -> Running {
     }
 }
 
-/// Polls `check` until it holds or a generous deadline passes: events travel asynchronously
-/// (server → socket or webhook → cachearr), so the test waits for their effect, never for a
-/// fixed time.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
+/// How long an event may take to show: events travel asynchronously (server → socket or
+/// webhook → cachearr), so the tests wait for their effect, never for a fixed time.
+const WAIT: Duration = Duration::from_secs(30);
 
 impl Running {
     /// Two tracks of the library: (numeric id, the id the front end uses in paths).
@@ -249,7 +234,7 @@ async fn scrobble_webhook_from_the_server(profile: Profile) {
     let owner = gw.sim.state().owner().id;
     let first = gw.tracks()[0].0;
     gw.sim.scrobble(owner, first);
-    eventually("the scrobble webhook refreshes the item", || async {
+    eventually("the scrobble webhook refreshes the item", WAIT, || async {
         let (cache, _, plays) = gw.get(&a).await;
         cache != "HIT" && plays == 1
     })
@@ -336,16 +321,18 @@ async fn rename_over_the_socket(profile: Profile) {
     })
     .await;
     let (a, b) = gw.cache_both().await;
-    eventually("cachearr's notification socket connects", || {
+    eventually("cachearr's notification socket connects", WAIT, || {
         gw.events_connected()
     })
     .await;
     gw.sim
         .rename_item(gw.tracks()[0].0, "Renamed By The Server")
         .unwrap();
-    eventually("the rename becomes visible through the cache", || async {
-        gw.get(&a).await.1 == "Renamed By The Server"
-    })
+    eventually(
+        "the rename becomes visible through the cache",
+        WAIT,
+        || async { gw.get(&a).await.1 == "Renamed By The Server" },
+    )
     .await;
     assert_eq!(gw.get(&b).await.0, "HIT", "the other item stays cached");
 }

@@ -6,58 +6,18 @@
 //! attributes the index does not hold (docs/library-index.md "Answering from the index").
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod sim_gateway;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use cachearr_gateway::{Config, Gateway, Profile};
 use cachearr_library::LibraryIndex;
-use cachearr_sim::{Sim, TestServer};
 use serde_json::Value;
-
-struct Running {
-    sim: TestServer,
-    gw: Gateway,
-    proxy: String,
-    admin: String,
-    client: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
+use sim_gateway::Running;
+use sim_gateway::search::{QueryForm, enc, title_queries};
 
 async fn start() -> Running {
-    let sim = Sim::start_plex_for_tests().await.unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let mut config = Config::single(Profile::Plex, &sim.base_url, any).unwrap();
-    config.admin_listen = any;
-    config.data_dir = data.path().to_path_buf();
-    config.admin_token = Some("admin-secret".to_string());
-    let gw = Gateway::builder(config).build().await.unwrap();
-    let bound = gw.bind().await.unwrap();
-    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
-    let admin = format!("http://{}", bound.admin_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
-        let _ = stopped.await;
-    }));
-    Running {
-        sim,
-        gw,
-        proxy,
-        admin,
-        client: reqwest::Client::new(),
-        stop: Some(stop),
-        _data: data,
-    }
+    sim_gateway::start(|config| config.admin_token = Some("admin-secret".to_string())).await
 }
 
 impl Running {
@@ -67,7 +27,7 @@ impl Running {
             cachearr_library::sim::records(&lib).collect()
         };
         let index = LibraryIndex::build(&records).unwrap();
-        self.gw.index("plex").unwrap().install(Arc::new(index));
+        self.gateway.index("plex").unwrap().install(Arc::new(index));
     }
 
     fn token(&self, name: &str) -> String {
@@ -196,42 +156,21 @@ fn container_attrs(doc: &Value) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// Random search strings taken from the library's titles: whole titles, prefixes, inner
-/// substrings, case changed, and a few that match nothing.
-fn queries(sim: &Sim, n: usize, seed: u64) -> Vec<String> {
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let lib = sim.library();
-    let titles: Vec<String> = (1..=lib.len() as u32)
-        .filter_map(|id| lib.item(id).map(|i| i.title().to_string()))
-        .collect();
-    (0..n)
-        .map(|i| {
-            let t: Vec<char> = titles[rng.usize(..titles.len())].chars().collect();
-            match i % 5 {
-                0 => t.iter().collect::<String>(),
-                1 => t[..t.len().min(rng.usize(1..6))].iter().collect(),
-                2 => {
-                    let a = rng.usize(..t.len());
-                    let b = (a + rng.usize(2..6)).min(t.len());
-                    t[a..b].iter().collect()
-                }
-                3 => t.iter().collect::<String>().to_uppercase(),
-                _ => format!("zq{}x", rng.u32(..1000)),
-            }
-        })
-        .filter(|q: &String| !q.trim().is_empty())
-        .collect()
-}
-
-fn enc(q: &str) -> String {
-    form_urlencoded::byte_serialize(q.as_bytes()).collect()
-}
+/// The queries searched with: whole titles, prefixes, inner substrings, case changed, and a
+/// few that match nothing.
+const FORMS: &[QueryForm] = &[
+    QueryForm::Whole,
+    QueryForm::Prefix,
+    QueryForm::Inner,
+    QueryForm::Upper,
+    QueryForm::NoMatch,
+];
 
 #[tokio::test]
 async fn section_search_from_the_index_equals_the_servers_json() {
     let r = start().await;
     r.install_index();
-    let queries = queries(&r.sim.sim, 60, 1);
+    let queries = title_queries(&r.sim.sim, 60, 1, FORMS);
     for user in ["admin", "bob"] {
         let token = r.token(user);
         for (i, q) in queries.iter().enumerate() {
@@ -325,7 +264,7 @@ async fn section_search_xml_has_the_servers_shape() {
 async fn hubs_search_from_the_index_equals_the_servers() {
     let r = start().await;
     r.install_index();
-    let queries = queries(&r.sim.sim, 40, 2);
+    let queries = title_queries(&r.sim.sim, 40, 2, FORMS);
     for (user, section) in [
         ("bob", None),
         ("admin", None),
@@ -389,7 +328,7 @@ async fn a_restricted_user_never_sees_hidden_sections() {
     r.install_index();
     let token = r.token("bob");
     let hidden: BTreeSet<i64> = [2, 3].into();
-    let queries = queries(&r.sim.sim, 80, 3);
+    let queries = title_queries(&r.sim.sim, 80, 3, FORMS);
     let mut answered = 0;
     for q in &queries {
         for path in [
@@ -557,7 +496,7 @@ async fn not_ready_goes_to_the_server_and_ready_does_not() {
     assert_eq!(via, direct);
 
     // Disabled: back to the server, and counted as a search the index did not answer.
-    let handle = r.gw.index("plex").unwrap();
+    let handle = r.gateway.index("plex").unwrap();
     let counted = handle.searches_to_server();
     handle.set_enabled(false);
     let (cs, _, _, _) = r.both(path, &token, true).await;
@@ -697,25 +636,12 @@ async fn lookup_by_path_and_musicbrainz_id_needs_the_admin_token() {
         .await
         .unwrap();
     assert!(v["items"].as_array().unwrap().is_empty());
-    assert_eq!(
-        get("mbid=xyz".into(), Some("admin-secret"))
-            .await
-            .unwrap()
-            .status(),
-        400
-    );
-    assert_eq!(
-        get("path=a&mbid=b".into(), Some("admin-secret"))
-            .await
-            .unwrap()
-            .status(),
-        400
-    );
-    assert_eq!(
-        get("upstream=nope&path=a".into(), Some("admin-secret"))
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    for (query, status) in [
+        ("mbid=xyz", 400),
+        ("path=a&mbid=b", 400),
+        ("upstream=nope&path=a", 404),
+    ] {
+        let resp = get(query.into(), Some("admin-secret")).await.unwrap();
+        assert_eq!(resp.status(), status, "{query}");
+    }
 }

@@ -6,33 +6,19 @@
 //! library view ids), as a Jellyfin crawl would record them.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod sim_gateway;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_gateway::Profile;
 use cachearr_library::{ItemRecord, LibraryIndex};
+use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
-use cachearr_sim::{Sim, TestServer};
 use serde_json::Value;
-
-struct Running {
-    sim: TestServer,
-    gw: Gateway,
-    proxy: String,
-    client: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
+use sim_gateway::Running;
+use sim_gateway::search::{QueryForm, enc, title_queries};
 
 async fn start() -> Running {
     let sim = Sim::builder()
@@ -46,26 +32,7 @@ async fn start() -> Running {
         .start_jellyfin_test_server(JellyfinOptions::default())
         .await
         .unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let mut config = Config::single(Profile::Jellyfin, &sim.base_url, any).unwrap();
-    config.admin_listen = any;
-    config.data_dir = data.path().to_path_buf();
-    let gw = Gateway::builder(config).build().await.unwrap();
-    let bound = gw.bind().await.unwrap();
-    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
-        let _ = stopped.await;
-    }));
-    Running {
-        sim,
-        gw,
-        proxy,
-        client: reqwest::Client::new(),
-        stop: Some(stop),
-        _data: data,
-    }
+    sim_gateway::start_in_front_of(sim, Profile::Jellyfin, |_| {}).await
 }
 
 impl Running {
@@ -121,7 +88,10 @@ impl Running {
                 .collect()
         };
         let index = LibraryIndex::build(&records).unwrap();
-        self.gw.index("jellyfin").unwrap().install(Arc::new(index));
+        self.gateway
+            .index("jellyfin")
+            .unwrap()
+            .install(Arc::new(index));
     }
 
     async fn both(&self, path: &str, token: &str) -> (String, u16, Value, Value) {
@@ -179,33 +149,13 @@ fn same_item(via: &Value, direct: &Value, what: &str) {
     }
 }
 
-fn queries(sim: &Sim, n: usize, seed: u64) -> Vec<String> {
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let lib = sim.library();
-    let titles: Vec<String> = (1..=lib.len() as u32)
-        .filter_map(|id| lib.item(id).map(|i| i.title().to_string()))
-        .collect();
-    (0..n)
-        .map(|i| {
-            let t: Vec<char> = titles[rng.usize(..titles.len())].chars().collect();
-            match i % 4 {
-                0 => t.iter().collect::<String>(),
-                1 => t[..t.len().min(rng.usize(1..6))].iter().collect(),
-                2 => {
-                    let a = rng.usize(..t.len());
-                    let b = (a + rng.usize(2..6)).min(t.len());
-                    t[a..b].iter().collect()
-                }
-                _ => t.iter().collect::<String>().to_lowercase(),
-            }
-        })
-        .filter(|q: &String| !q.trim().is_empty())
-        .collect()
-}
-
-fn enc(q: &str) -> String {
-    form_urlencoded::byte_serialize(q.as_bytes()).collect()
-}
+/// The queries searched with: whole titles, prefixes, inner substrings, lower-cased.
+const FORMS: &[QueryForm] = &[
+    QueryForm::Whole,
+    QueryForm::Prefix,
+    QueryForm::Inner,
+    QueryForm::Lower,
+];
 
 fn ids(list: &Value) -> BTreeSet<String> {
     list.as_array()
@@ -222,7 +172,7 @@ async fn items_search_from_the_index_equals_the_servers() {
     let mut answered = 0;
     for user in ["admin", "bob"] {
         let (token, uid) = r.user(user);
-        for (i, q) in queries(&r.sim.sim, 40, 5).iter().enumerate() {
+        for (i, q) in title_queries(&r.sim.sim, 40, 5, FORMS).iter().enumerate() {
             let base = if i % 2 == 0 {
                 "/Items".to_string()
             } else {
@@ -279,7 +229,7 @@ async fn search_hints_from_the_index_and_what_goes_to_the_server() {
     r.install_index().await;
     let (admin, _) = r.user("admin");
     let (bob, _) = r.user("bob");
-    for q in queries(&r.sim.sim, 40, 6) {
+    for q in title_queries(&r.sim.sim, 40, 6, FORMS) {
         for (token, extra) in [
             (&bob, ""),
             (

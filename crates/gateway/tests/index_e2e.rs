@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod sim_gateway;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,27 +15,25 @@ use cachearr_engine::ManualClock;
 use cachearr_gateway::library::status::IndexState;
 use cachearr_gateway::{Config, Gateway, Profile};
 use cachearr_library::{ItemKind, Visibility};
-use cachearr_sim::Sim;
 use cachearr_sim::control::Faults;
 use cachearr_sim::cost::CostModel;
-use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::{ItemKind as SimKind, NewItem};
+use cachearr_sim::{Sim, TestServer};
 use serde_json::Value;
+use sim_gateway::eventually;
 
 const ADMIN_TOKEN: &str = "index-admin-token";
+/// How long a crawl, an event or a refresh may take to show.
+const WAIT: Duration = Duration::from_secs(60);
 
+/// The simulator serving one profile, with what the gateway needs to know of it.
 struct SimServer {
     sim: Sim,
     base_url: String,
+    /// The owner's token for this profile.
     token: String,
     profile: Profile,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for SimServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _served: TestServer,
 }
 
 async fn start_sim(profile: Profile) -> SimServer {
@@ -45,15 +45,7 @@ async fn start_sim(profile: Profile) -> SimServer {
         .cost(CostModel::zero())
         .build()
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let serving: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = match profile {
-        Profile::Plex => Box::pin(sim.serve_plex(listener)),
-        Profile::Jellyfin => Box::pin(sim.serve_jellyfin(listener, JellyfinOptions::default())),
-    };
-    let task = tokio::spawn(async move {
-        let _ = serving.await;
-    });
+    let served = sim_gateway::serve_sim(&sim, profile).await;
     let owner = sim.state().owner().clone();
     let token = match profile {
         Profile::Plex => owner.plex_token,
@@ -61,10 +53,10 @@ async fn start_sim(profile: Profile) -> SimServer {
     };
     SimServer {
         sim,
-        base_url,
+        base_url: served.base_url.clone(),
         token,
         profile,
-        task,
+        _served: served,
     }
 }
 
@@ -107,7 +99,7 @@ impl Running {
     }
 
     async fn wait_ready(&self, upstream: &str) {
-        eventually("the index is ready", || async {
+        eventually("the index is ready", WAIT, || async {
             let status = self.gateway.index(upstream).unwrap().status();
             assert_ne!(status.state, IndexState::Failed, "{:?}", status.errors);
             status.state == IndexState::Ready && status.progress.is_none()
@@ -125,11 +117,8 @@ impl Drop for Running {
 }
 
 fn config(server: &SimServer, data: &Path, configure: impl FnOnce(&mut Config)) -> Config {
-    let any = "127.0.0.1:0".parse().unwrap();
-    let mut config = Config::single(server.profile, &server.base_url, any).unwrap();
-    config.admin_listen = any;
+    let mut config = sim_gateway::loopback_config(server.profile, &server.base_url, data);
     config.admin_token = Some(ADMIN_TOKEN.to_owned());
-    config.data_dir = data.to_path_buf();
     config.upstreams[0].token = Some(server.token.clone());
     config.upstreams[0].guard.background_max_concurrent = 2;
     config.index.page_size = 50;
@@ -142,42 +131,21 @@ async fn start_gateway(config: Config, clock: Option<Arc<ManualClock>>) -> Runni
     if let Some(clock) = clock {
         builder = builder.clock(clock);
     }
-    let gateway = builder.build().await.unwrap();
-    let bound = gateway.bind().await.unwrap();
-    let admin = format!("http://{}", bound.admin_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(async move {
-        bound
-            .serve(async move {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
+    let served = sim_gateway::serve(builder).await;
     Running {
-        gateway,
-        admin,
+        gateway: served.gateway,
+        admin: served.admin,
         client: reqwest::Client::new(),
-        stop: Some(stop),
-        served: Some(served),
+        stop: Some(served.stop),
+        served: Some(served.task),
     }
 }
 
-/// Polls `check` until it holds (events and crawls run asynchronously): waits for an effect,
-/// never for a fixed time.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Whether an interrupted build's journal is on disk.
+fn journal_exists(data: &Path, upstream: &str) -> bool {
+    data.join("library")
+        .join(format!("{upstream}.crawl"))
+        .exists()
 }
 
 /// Requests the crawl made: the routes of section lists, listings and item fetches.
@@ -276,7 +244,7 @@ async fn crawl_matches_the_simulator(profile: Profile) {
     assert!(view.album().is_some());
 
     // GET /api/library/stats: totals per section and kind, computed in the background.
-    eventually("library totals", || async {
+    eventually("library totals", WAIT, || async {
         let stats = gw.get("/api/library/stats").await;
         !stats["upstreams"].as_array().unwrap().is_empty()
     })
@@ -314,7 +282,7 @@ async fn crawl_matches_the_simulator(profile: Profile) {
     assert_eq!(gw.state(name), IndexState::Ready);
     assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server.sim));
     // The keeper runs and looked at its schedule: nothing is due, the server saw nothing.
-    eventually("the keeper runs", || async {
+    eventually("the keeper runs", WAIT, || async {
         gw.gateway.index(name).unwrap().poke()
     })
     .await;
@@ -344,7 +312,7 @@ async fn interrupted_build_resumes(profile: Profile) {
         ..Faults::default()
     });
     let gw = start_gateway(config(&server, data.path(), |_| {}), None).await;
-    eventually("a few pages fetched", || async {
+    eventually("a few pages fetched", WAIT, || async {
         gw.gateway
             .index(name)
             .unwrap()
@@ -358,12 +326,7 @@ async fn interrupted_build_resumes(profile: Profile) {
     assert!(before.percent.unwrap() < 100.0);
     gw.shut_down().await;
     let first_run = crawl_requests(&server.sim);
-    assert!(
-        data.path()
-            .join("library")
-            .join(format!("{name}.crawl"))
-            .exists()
-    );
+    assert!(journal_exists(data.path(), name));
 
     server.sim.set_faults(Faults::default());
     server.sim.reset_stats();
@@ -382,16 +345,10 @@ async fn interrupted_build_resumes(profile: Profile) {
     );
     let second_run = crawl_requests(&server.sim);
     // What a build from scratch costs, for comparison: the resumed run cost less.
-    assert!(
-        !data
-            .path()
-            .join("library")
-            .join(format!("{name}.crawl"))
-            .exists()
-    );
+    assert!(!journal_exists(data.path(), name));
     let handle = gw.gateway.index(name).unwrap();
     assert!(handle.request_build(true));
-    eventually("a full rebuild", || async {
+    eventually("a full rebuild", WAIT, || async {
         handle.status().last_build.is_some_and(|b| b.kind == "full")
     })
     .await;
@@ -400,13 +357,7 @@ async fn interrupted_build_resumes(profile: Profile) {
         second_run < full && first_run + second_run <= full + 3,
         "resumed run {second_run} requests after {first_run}; a full build {full}"
     );
-    assert!(
-        !data
-            .path()
-            .join("library")
-            .join(format!("{name}.crawl"))
-            .exists()
-    );
+    assert!(!journal_exists(data.path(), name));
     gw.shut_down().await;
 }
 
@@ -442,7 +393,7 @@ async fn changes_reach_the_index(profile: Profile) {
     });
     let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
     gw.wait_ready(name).await;
-    eventually("cachearr's notification socket connects", || async {
+    eventually("cachearr's notification socket connects", WAIT, || async {
         gw.get("/api/stats").await["upstreams"][0]["events_connected"] == true
     })
     .await;
@@ -471,7 +422,7 @@ async fn changes_reach_the_index(profile: Profile) {
         })
         .unwrap();
     let added_id = server_id(&server, added);
-    eventually("the added track is indexed", || async {
+    eventually("the added track is indexed", WAIT, || async {
         handle
             .ready()
             .is_some_and(|i| i.by_id(&added_id, &all).is_some())
@@ -485,7 +436,7 @@ async fn changes_reach_the_index(profile: Profile) {
 
     // A rename, then a removal.
     server.sim.rename_item(added, "Renamed Index Song").unwrap();
-    eventually("the rename is indexed", || async {
+    eventually("the rename is indexed", WAIT, || async {
         handle.ready().is_some_and(|i| {
             i.by_id(&added_id, &all)
                 .is_some_and(|v| v.title() == "Renamed Index Song")
@@ -493,7 +444,7 @@ async fn changes_reach_the_index(profile: Profile) {
     })
     .await;
     server.sim.remove_item(added).unwrap();
-    eventually("the removed track leaves the index", || async {
+    eventually("the removed track leaves the index", WAIT, || async {
         handle
             .ready()
             .is_some_and(|i| i.by_id(&added_id, &all).is_none())
@@ -515,7 +466,7 @@ async fn changes_reach_the_index(profile: Profile) {
     clock.advance(Duration::from_secs(25 * 3600));
     server.sim.reset_stats();
     assert!(handle.poke());
-    eventually("the scheduled refresh ran", || async {
+    eventually("the scheduled refresh ran", WAIT, || async {
         handle
             .status()
             .last_build
@@ -607,7 +558,7 @@ async fn build_on_demand_through_the_admin_api() {
     assert_eq!(started.status(), 202);
     let body: Value = started.json().await.unwrap();
     assert_eq!(body["started"][0], "plex");
-    eventually("the full rebuild finished", || async {
+    eventually("the full rebuild finished", WAIT, || async {
         gw.gateway
             .index("plex")
             .unwrap()

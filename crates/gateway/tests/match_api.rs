@@ -3,22 +3,15 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::net::SocketAddr;
+mod sim_gateway;
+
 use std::sync::Arc;
 
+use cachearr_gateway::Profile;
 use cachearr_gateway::library::matching::{MatchAnswer, store_path};
-use cachearr_gateway::{Config, Gateway, Profile};
 use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, MatchStore, sim};
 use cachearr_sim::{Sim, TestServer};
-
-struct Running {
-    sim: TestServer,
-    gateway: Gateway,
-    admin: String,
-    data: tempfile::TempDir,
-    client: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
+use sim_gateway::Running;
 
 async fn start(admin_token: Option<&str>) -> Running {
     let sim = Sim::builder()
@@ -32,30 +25,13 @@ async fn start(admin_token: Option<&str>) -> Running {
         .start_plex_test_server()
         .await
         .unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let mut config = Config::single(Profile::Plex, &sim.base_url, any).unwrap();
-    config.admin_listen = any;
-    config.data_dir = data.path().to_path_buf();
-    config.admin_token = admin_token.map(str::to_string);
-    // No crawl: each test installs the index itself (what a crawl of this sim would build), so
-    // no build of the gateway's own can swap it underneath.
-    config.index.enabled = false;
-    let gateway = Gateway::builder(config).build().await.unwrap();
-    let bound = gateway.bind().await.unwrap();
-    let admin = format!("http://{}", bound.admin_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
-        let _ = stopped.await;
-    }));
-    Running {
-        sim,
-        gateway,
-        admin,
-        data,
-        client: reqwest::Client::new(),
-        _stop: stop,
-    }
+    sim_gateway::start_in_front_of(sim, Profile::Plex, |config| {
+        config.admin_token = admin_token.map(str::to_string);
+        // No crawl: each test installs the index itself (what a crawl of this sim would
+        // build), so no build of the gateway's own can swap it underneath.
+        config.index.enabled = false;
+    })
+    .await
 }
 
 fn records(sim: &TestServer) -> Vec<ItemRecord> {

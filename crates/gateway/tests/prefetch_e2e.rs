@@ -10,28 +10,16 @@ mod sim_gateway;
 use std::time::Duration;
 
 use cachearr_sim::library::ItemKind;
-use sim_gateway::Running;
+use sim_gateway::{Running, eventually};
 
 async fn start(prefetch: bool) -> Running {
     sim_gateway::start(|config| config.upstreams[0].prefetch.enabled = prefetch).await
 }
 
 impl Running {
+    /// The `X-Cache` verdict of a JSON `GET` through the proxy.
     async fn get(&self, path: &str) -> String {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.proxy))
-            .header("X-Plex-Token", &self.sim.token)
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{path}");
-        response
-            .headers()
-            .get("x-cache")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default()
+        self.x_cache(path, true).await
     }
 
     /// Prefetches that completed (stored in the cache), from `/metrics`.
@@ -71,20 +59,8 @@ impl Running {
     }
 }
 
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+/// How long a background fetch may take to show.
+const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn seasons_listing_prefetches_each_seasons_episodes() {
@@ -99,7 +75,7 @@ async fn seasons_listing_prefetches_each_seasons_episodes() {
     // wait until the prefetcher has stored them all (its counter), never for a fixed time.
     let want = before + 1 + seasons.len() as u64;
     let n = seasons.len() as u64;
-    eventually("the prefetcher fetched every season", || async {
+    eventually("the prefetcher fetched every season", WAIT, || async {
         gw.prefetched().await >= n
     })
     .await;
@@ -124,7 +100,7 @@ async fn prefetch_does_not_inherit_the_page_of_an_earlier_paged_request() {
     let n = seasons.len() as u64;
     let listing = format!("/library/metadata/{show}/children");
     gw.get(&listing).await;
-    eventually("the first prefetch", || async {
+    eventually("the first prefetch", WAIT, || async {
         gw.prefetched().await >= n
     })
     .await;
@@ -156,7 +132,7 @@ async fn prefetch_does_not_inherit_the_page_of_an_earlier_paged_request() {
         assert_eq!(cleared.status(), 200);
     }
     assert_eq!(gw.get(&listing).await, "HIT");
-    eventually("the second prefetch", || async {
+    eventually("the second prefetch", WAIT, || async {
         gw.prefetched().await >= 2 * n
     })
     .await;
@@ -177,7 +153,7 @@ async fn continue_watching_prefetches_item_metadata() {
     gw.sim.sim.set_progress(owner, episode, 60_000);
     let before = gw.server_requests();
     gw.get("/hubs/continueWatching").await;
-    eventually("the item's metadata was prefetched", || async {
+    eventually("the item's metadata was prefetched", WAIT, || async {
         gw.prefetched().await >= 1
     })
     .await;

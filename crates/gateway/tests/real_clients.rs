@@ -10,13 +10,13 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
-use std::net::SocketAddr;
+mod sim_gateway;
+
 use std::path::PathBuf;
 
-use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_gateway::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
-use cachearr_sim::jellyfin::JellyfinOptions;
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -42,46 +42,6 @@ fn sim() -> Sim {
         .cost(CostModel::zero())
         .build()
         .unwrap()
-}
-
-/// Serves `sim` for `profile` on loopback; returns its base URL and the serving task.
-async fn serve(sim: &Sim, profile: Profile) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let serving: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = match profile {
-        Profile::Plex => Box::pin(sim.serve_plex(listener)),
-        Profile::Jellyfin => Box::pin(sim.serve_jellyfin(listener, JellyfinOptions::default())),
-    };
-    let task = tokio::spawn(async move {
-        let _ = serving.await;
-    });
-    (url, task)
-}
-
-/// A gateway in front of `upstream`; returns the proxy URL, the admin URL and a stop handle.
-async fn gateway(
-    profile: Profile,
-    upstream: &str,
-    data: &tempfile::TempDir,
-) -> (String, String, tokio::sync::oneshot::Sender<()>) {
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let mut config = Config::single(profile, upstream, any).unwrap();
-    config.admin_listen = any;
-    config.data_dir = data.path().to_path_buf();
-    let bound = Gateway::builder(config)
-        .build()
-        .await
-        .unwrap()
-        .bind()
-        .await
-        .unwrap();
-    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
-    let admin = format!("http://{}", bound.admin_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
-        let _ = stopped.await;
-    }));
-    (proxy, admin, stop)
 }
 
 /// Runs a flow script; returns its JSON output (stdout), failing with its stderr.
@@ -118,27 +78,27 @@ fn flow_args(profile: Profile, sim: &Sim, url: &str) -> Vec<String> {
 }
 
 async fn both_ways(profile: Profile, script: &str) {
-    let direct_sim = sim();
-    let (direct_url, direct_task) = serve(&direct_sim, profile).await;
-    let direct = run_flow(script, &flow_args(profile, &direct_sim, &direct_url)).await;
-    direct_task.abort();
+    let direct_sim = sim_gateway::serve_sim(&sim(), profile).await;
+    let direct = run_flow(
+        script,
+        &flow_args(profile, &direct_sim.sim, &direct_sim.base_url),
+    )
+    .await;
+    drop(direct_sim);
 
-    let proxied_sim = sim();
-    let (upstream, upstream_task) = serve(&proxied_sim, profile).await;
-    let data = tempfile::tempdir().unwrap();
-    let (proxy, admin, stop) = gateway(profile, &upstream, &data).await;
-    let through = run_flow(script, &flow_args(profile, &proxied_sim, &proxy)).await;
+    let gw = sim_gateway::start_in_front_of(
+        sim_gateway::serve_sim(&sim(), profile).await,
+        profile,
+        |_| {},
+    )
+    .await;
+    let through = run_flow(script, &flow_args(profile, &gw.sim.sim, &gw.proxy)).await;
     assert_eq!(
         direct, through,
         "{script}: answers differ directly and through cachearr"
     );
 
-    let stats: serde_json::Value = reqwest::get(format!("{admin}/api/stats"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = gw.stats().await;
     let served = stats["total"]["hits"].as_u64().unwrap_or(0)
         + stats["total"]["stale"].as_u64().unwrap_or(0)
         + stats["total"]["coalesced"].as_u64().unwrap_or(0);
@@ -154,7 +114,7 @@ async fn both_ways(profile: Profile, script: &str) {
     );
     // The client libraries send `Accept-Encoding: gzip, deflate` (requests' default), as real
     // clients do: cached answers large enough went to them gzipped, and they read them the same.
-    let metrics = reqwest::get(format!("{admin}/metrics"))
+    let metrics = reqwest::get(format!("{}/metrics", gw.admin))
         .await
         .unwrap()
         .text()
@@ -169,8 +129,6 @@ async fn both_ways(profile: Profile, script: &str) {
         gzip_answers > 0.0,
         "{script}: some cached answers were gzipped for the client"
     );
-    let _ = stop.send(());
-    upstream_task.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
