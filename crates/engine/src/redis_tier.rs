@@ -1,5 +1,6 @@
-//! [`RedisTier`]: the shared tier on Redis / Valkey (one server or a Redis Cluster), below
-//! memory and disk, through which several cachearr instances behave as one cache.
+//! [`RedisTier`]: the shared tier on Redis / Valkey (one server, a Redis Cluster, or the
+//! master of a Sentinel-monitored group, followed across failovers), below memory and disk,
+//! through which several cachearr instances behave as one cache.
 //!
 //! * **Records** are the engine's encoded records ([`crate::codec`]) behind an 8-byte prefix
 //!   (the writer's shared clear number, see below), stored under `{ns}:e:{epoch}:{key}` with
@@ -217,11 +218,13 @@ struct Counters {
     need_resync: AtomicBool,
 }
 
-/// A connection to one server (reconnecting) or to a cluster.
+/// A connection to one server (reconnecting), to a cluster, or to the master that Sentinel
+/// names.
 #[derive(Clone)]
 enum Conn {
     Single(ConnectionManager),
     Cluster(redis::cluster_async::ClusterConnection),
+    Sentinel(SentinelConn),
 }
 
 impl ConnectionLike for Conn {
@@ -229,6 +232,12 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.req_packed_command(cmd),
             Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Sentinel(s) => Box::pin(async move {
+                let mut c = s.connection().await?;
+                let answer = c.req_packed_command(cmd).await;
+                s.check(answer.as_ref().err());
+                answer
+            }),
         }
     }
 
@@ -241,6 +250,12 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
             Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Sentinel(s) => Box::pin(async move {
+                let mut c = s.connection().await?;
+                let answer = c.req_packed_commands(pipeline, offset, count).await;
+                s.check(answer.as_ref().err());
+                answer
+            }),
         }
     }
 
@@ -248,15 +263,156 @@ impl ConnectionLike for Conn {
         match self {
             Conn::Single(c) => c.get_db(),
             Conn::Cluster(c) => c.get_db(),
+            Conn::Sentinel(s) => s.db,
         }
     }
+}
+
+/// The master of a Sentinel-monitored group: asks the Sentinels where it is, keeps one
+/// multiplexed connection to it, and forgets that connection when it fails (dropped,
+/// refused, timed out, or `READONLY` because the server was demoted), so the next command
+/// asks the Sentinels again and follows a failover.
+#[derive(Clone)]
+struct SentinelConn {
+    sentinel: Arc<tokio::sync::Mutex<redis::sentinel::SentinelClient>>,
+    current: Arc<Mutex<Option<redis::aio::MultiplexedConnection>>>,
+    config: redis::AsyncConnectionConfig,
+    db: i64,
+}
+
+impl SentinelConn {
+    fn cached(&self) -> Option<redis::aio::MultiplexedConnection> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    async fn connection(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        if let Some(c) = self.cached() {
+            return Ok(c);
+        }
+        let mut sentinel = self.sentinel.lock().await;
+        // Another command may have connected while this one waited for the lock.
+        if let Some(c) = self.cached() {
+            return Ok(c);
+        }
+        let c = sentinel
+            .get_async_connection_with_config(&self.config)
+            .await?;
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
+        Ok(c)
+    }
+
+    /// A client for the current master (for the event connection).
+    async fn master_client(&self) -> redis::RedisResult<redis::Client> {
+        self.sentinel.lock().await.async_get_client().await
+    }
+
+    fn check(&self, failed: Option<&redis::RedisError>) {
+        let Some(e) = failed else { return };
+        let demoted = matches!(
+            e.kind(),
+            redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+        );
+        if demoted || e.is_io_error() || e.is_timeout() || e.is_unrecoverable_error() {
+            *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+}
+
+/// Parses `redis+sentinel://[user:password@]host:port[,host:port…]/master[/db]`: the Sentinel
+/// addresses, the master's name, its database and credentials (for the data nodes).
+struct SentinelUrl {
+    sentinels: Vec<String>,
+    master: String,
+    db: i64,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+fn parse_sentinel_url(url: &str) -> Result<SentinelUrl, String> {
+    let rest = url
+        .strip_prefix("redis+sentinel://")
+        .ok_or("a Sentinel URL starts with redis+sentinel://")?;
+    let (userinfo, rest) = match rest.rsplit_once('@') {
+        Some((u, r)) => (Some(u), r),
+        None => (None, rest),
+    };
+    let (hosts, path) = rest
+        .split_once('/')
+        .ok_or("name the master: redis+sentinel://host:port/master")?;
+    let mut path = path.split('/');
+    let master = path.next().unwrap_or_default().to_owned();
+    if master.is_empty() {
+        return Err("name the master: redis+sentinel://host:port/master".into());
+    }
+    let db = match path.next() {
+        Some(d) if !d.is_empty() => d.parse().map_err(|_| format!("bad database {d:?}"))?,
+        _ => 0,
+    };
+    let sentinels: Vec<String> = hosts
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("redis://{h}"))
+        .collect();
+    if sentinels.is_empty() {
+        return Err("no Sentinel given".into());
+    }
+    let (username, password) = match userinfo {
+        Some(u) => match u.split_once(':') {
+            Some((user, pass)) => (
+                (!user.is_empty()).then(|| user.to_owned()),
+                Some(pass.to_owned()),
+            ),
+            None => (None, Some(u.to_owned())),
+        },
+        None => (None, None),
+    };
+    Ok(SentinelUrl {
+        sentinels,
+        master,
+        db,
+        username,
+        password,
+    })
+}
+
+fn connect_sentinel(url: &str, options: &RedisOptions) -> Result<SentinelConn, String> {
+    let parsed = parse_sentinel_url(url)?;
+    let mut info = redis::RedisConnectionInfo::default().set_db(parsed.db);
+    if let Some(user) = &parsed.username {
+        info = info.set_username(user);
+    }
+    if let Some(password) = &parsed.password {
+        info = info.set_password(password);
+    }
+    let node =
+        redis::sentinel::SentinelNodeConnectionInfo::default().set_redis_connection_info(info);
+    let client = redis::sentinel::SentinelClient::build(
+        parsed.sentinels,
+        parsed.master,
+        Some(node),
+        redis::sentinel::SentinelServerType::Master,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(SentinelConn {
+        sentinel: Arc::new(tokio::sync::Mutex::new(client)),
+        current: Arc::new(Mutex::new(None)),
+        config: redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.command_timeout)),
+        db: parsed.db,
+    })
 }
 
 /// Shared state of one tier (all clones).
 struct State {
     conn: Conn,
     /// Clients for the event connection: the server, or each cluster seed in turn (a
-    /// `PUBLISH` on any cluster node reaches subscribers on every node).
+    /// `PUBLISH` on any cluster node reaches subscribers on every node); empty on Sentinel,
+    /// where the current master is asked for at each (re)connection.
     event_clients: Vec<redis::Client>,
     ns: String,
     channel: String,
@@ -366,7 +522,9 @@ impl RedisTier {
     ///
     /// `url` is `redis://[user:password@]host:port/db` (`rediss://` for TLS) for one server,
     /// or a Redis Cluster given by its seed nodes: `redis+cluster://host:port` or several
-    /// comma-separated URLs (`redis://a:7000,redis://b:7001`).
+    /// comma-separated URLs (`redis://a:7000,redis://b:7001`), or the master of a
+    /// Sentinel-monitored group: `redis+sentinel://[user:password@]host:port[,host:port…]/
+    /// master[/db]` (the credentials are the data nodes'; the Sentinels take none).
     ///
     /// # Errors
     /// [`EngineError::Redis`] with the reason (the password is never included).
@@ -399,8 +557,13 @@ impl RedisTier {
                 "the namespace must be non-empty and free of * ? [ ] { } and spaces".into(),
             ));
         }
-        let (urls, cluster) = parse_urls(url);
-        if urls.is_empty() {
+        let sentinel = url.starts_with("redis+sentinel://");
+        let (urls, cluster) = if sentinel {
+            (Vec::new(), false)
+        } else {
+            parse_urls(url)
+        };
+        if urls.is_empty() && !sentinel {
             return Err(fail("no server given".into()));
         }
         if urls.iter().any(|u| u.starts_with("rediss://")) {
@@ -413,7 +576,10 @@ impl RedisTier {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| fail(e.to_string()))?;
         let bound = options.connect_timeout * 2;
-        let conn = if cluster {
+        let conn = if sentinel {
+            // The master is found (and the PING below reaches it) through the Sentinels.
+            Conn::Sentinel(connect_sentinel(url, &options).map_err(fail)?)
+        } else if cluster {
             let mut b = redis::cluster::ClusterClientBuilder::new(urls.clone())
                 .connection_timeout(options.connect_timeout)
                 .response_timeout(options.command_timeout)
@@ -754,7 +920,7 @@ impl RedisTier {
             return;
         }
         let ok = match &self.s.conn {
-            Conn::Single(_) => {
+            Conn::Single(_) | Conn::Sentinel(_) => {
                 let mut pipe = redis::pipe();
                 for cmd in cmds {
                     pipe.add_command(cmd).ignore();
@@ -1084,7 +1250,7 @@ impl RedisTier {
             escape_glob(prefix)
         );
         match &self.s.conn {
-            Conn::Single(_) => self.scan_delete(&pattern, None).await,
+            Conn::Single(_) | Conn::Sentinel(_) => self.scan_delete(&pattern, None).await,
             Conn::Cluster(_) => {
                 let Some(nodes) = self.masters().await else {
                     return false;
@@ -1337,10 +1503,17 @@ impl RedisTier {
             if weak.strong_count() == 0 {
                 return;
             }
-            let client = &self.s.event_clients[seed % self.s.event_clients.len()];
-            seed += 1;
             let connected =
                 tokio::time::timeout(self.s.timeout.max(Duration::from_secs(1)), async {
+                    // On Sentinel, the current master (asked again after every drop: a
+                    // failover moves it); otherwise the server, or the cluster seeds in turn.
+                    let client = match &self.s.conn {
+                        Conn::Sentinel(s) => s.master_client().await?,
+                        _ => {
+                            seed += 1;
+                            self.s.event_clients[(seed - 1) % self.s.event_clients.len()].clone()
+                        }
+                    };
                     let mut ps = client.get_async_pubsub().await?;
                     ps.subscribe(&self.s.channel).await?;
                     Ok::<_, redis::RedisError>(ps)
@@ -1562,6 +1735,29 @@ mod tests {
     #[test]
     fn escapes_glob() {
         assert_eq!(escape_glob("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+    }
+
+    #[test]
+    fn parses_sentinel_urls_and_refuses_bad_ones() {
+        let u = parse_sentinel_url("redis+sentinel://:pw@a:26379, b:26380/mymaster/2").unwrap();
+        assert_eq!(u.sentinels, ["redis://a:26379", "redis://b:26380"]);
+        assert_eq!((u.master.as_str(), u.db), ("mymaster", 2));
+        assert_eq!((u.username, u.password.as_deref()), (None, Some("pw")));
+        let u = parse_sentinel_url("redis+sentinel://h:1/m").unwrap();
+        assert_eq!((u.db, u.password), (0, None));
+        for bad in [
+            "redis+sentinel://h:1",
+            "redis+sentinel://h:1/",
+            "redis+sentinel:///m",
+            "redis+sentinel://h:1/m/x",
+            "redis://h:1/m",
+        ] {
+            assert!(parse_sentinel_url(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            redact_url("redis+sentinel://u:secret@a:1,b:2/m"),
+            "redis+sentinel://u:***@a:1,b:2/m"
+        );
     }
 
     #[test]

@@ -10,16 +10,17 @@
 //!   load: no client request fails or waits past a small bound, `/ready` and `/api/stats`
 //!   say why, it recovers by itself, and nothing an invalidation made meanwhile killed is
 //!   served after it;
-//! * a three-node Redis Cluster: the same flows; and a cluster with replicas whose master is
-//!   killed under load: the replica takes over, the gateways follow the new topology without
-//!   a restart or a client error, and invalidations still reach every instance.
+//! * a three-node Redis Cluster: the same flows; a cluster with replicas, and a master-replica
+//!   pair watched by three Sentinels, whose master is killed under load: the replica takes
+//!   over, the gateways follow it without a restart or a client error, and invalidations
+//!   still reach every instance.
 #![allow(clippy::unwrap_used)]
 
 mod redis_common;
 
 use std::time::{Duration, Instant};
 
-use redis_common::{Farm, RedisCluster, RedisServer, eventually, redis_cli};
+use redis_common::{Farm, RedisCluster, RedisSentinels, RedisServer, eventually, redis_cli};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_cold_requests_split_over_two_gateways_make_one_upstream_request() {
@@ -281,37 +282,30 @@ async fn the_shared_flows_pass_on_a_three_node_cluster() {
 
 const FAILOVER_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// A master of a cluster with replicas killed (SIGKILL) while two gateways serve traffic:
-/// the one holding the namespace's shared state (generations, change counter, clear log),
-/// the hardest to lose, and the one the gateways' event connections are on. No client
-/// request fails or waits past the bound, the gateways follow the promoted replica without
-/// a restart, and after it invalidations still reach every instance.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_master_killed_under_load_fails_over_without_errors_or_stale_answers() {
-    let mut cluster = RedisCluster::start_with(1, 1000);
-    let victim = cluster.master_of("{farm}:gens");
-    let heir = cluster.replica_of(victim);
-    // The victim first in the seed list: the gateways' event connections are on it too.
-    let farm = Farm::start_with(&cluster.url_first(victim), 2, Duration::ZERO, |c| {
-        c.redis_timeout = FAILOVER_TIMEOUT;
-    })
-    .await;
+/// Runs `failover` (kill the master, wait for its replica's promotion, return how long that
+/// took) while two gateways serve traffic, and checks: no client request
+/// failed or waited past the bound, the load met the dead master (commands failed) and the
+/// gateways got past it without a restart, and afterwards invalidations reach every
+/// instance and sharing works.
+async fn fails_over_without_errors_or_stale_answers(
+    farm: &Farm,
+    failover: impl FnOnce() -> Duration,
+) {
     let item = farm.item_path(0);
     farm.get(0, &item).await;
     farm.flush().await;
     assert_eq!(farm.get(1, &item).await.cache, "HIT");
 
-    let load = farm.start_load(mixed_paths(&farm));
+    let load = farm.start_load(mixed_paths(farm));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let killed = Instant::now();
-    cluster.kill(victim);
-    let promoted = cluster.wait_promoted(heir);
-    eventually("both gateways use the cluster again", async || {
+    let promoted = failover();
+    eventually("both gateways use Redis again", async || {
         (0..2).all(|i| farm.redis_health(i).state == "up")
     })
     .await;
     let recovered = killed.elapsed();
-    // Some load after the recovery too, on the new topology.
+    // Some load after the recovery too, on the new master.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let report = load.finish().await;
     eprintln!(
@@ -320,7 +314,6 @@ async fn a_cluster_master_killed_under_load_fails_over_without_errors_or_stale_a
         farm.redis_health(0),
         farm.redis_health(1)
     );
-    // The load did meet the dead master (its commands failed), and the gateways got past it.
     assert!(
         (0..2).any(|i| farm.redis_health(i).errors > 0),
         "no command failed: the test missed the failover"
@@ -339,4 +332,43 @@ async fn a_cluster_master_killed_under_load_fails_over_without_errors_or_stale_a
     farm.shared_hit().await;
     let stats = farm.stats(1).await;
     assert_eq!(stats["redis"]["state"], "up", "{stats}");
+}
+
+/// A master of a cluster with replicas killed (SIGKILL) under load: the one holding the
+/// namespace's shared state (generations, change counter, clear log), the hardest to lose,
+/// and the one the gateways' event connections are on. The cluster client rebuilds its
+/// slot map by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_master_killed_under_load_fails_over_without_errors_or_stale_answers() {
+    let mut cluster = RedisCluster::start_with(1, 1000);
+    let victim = cluster.master_of("{farm}:gens");
+    let heir = cluster.replica_of(victim);
+    // The victim first in the seed list: the gateways' event connections are on it too.
+    let farm = Farm::start_with(&cluster.url_first(victim), 2, Duration::ZERO, |c| {
+        c.redis_timeout = FAILOVER_TIMEOUT;
+    })
+    .await;
+    fails_over_without_errors_or_stale_answers(&farm, || {
+        cluster.kill(victim);
+        cluster.wait_promoted(heir)
+    })
+    .await;
+}
+
+/// The master of a Sentinel-monitored pair killed (SIGKILL) under load: the Sentinels
+/// promote the replica, and the gateways (`redis+sentinel://`) ask them where the master
+/// went when its connection fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sentinel_master_killed_under_load_fails_over_without_errors_or_stale_answers() {
+    let mut set = RedisSentinels::start();
+    let farm = Farm::start_with(&set.url(), 2, Duration::ZERO, |c| {
+        c.redis_timeout = FAILOVER_TIMEOUT;
+    })
+    .await;
+    assert!(!farm.redis_health(0).cluster);
+    fails_over_without_errors_or_stale_answers(&farm, || {
+        set.master.kill();
+        set.wait_promoted()
+    })
+    .await;
 }

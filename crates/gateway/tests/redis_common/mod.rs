@@ -325,6 +325,125 @@ impl RedisCluster {
     }
 }
 
+/// A master, its replica and three Sentinels watching them (quorum 2) under the name
+/// `farm-master`, on free ports.
+pub struct RedisSentinels {
+    pub master: RedisServer,
+    pub replica: RedisServer,
+    sentinels: Vec<RedisServer>,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisSentinels {
+    pub fn start() -> Self {
+        // Full syncs start at once (diskless sync otherwise waits 5 s for more replicas).
+        let master = RedisServer::start(&["--repl-diskless-sync-delay", "0"]);
+        let replica = RedisServer::start(&[
+            "--replicaof",
+            "127.0.0.1",
+            &master.port.to_string(),
+            "--repl-diskless-sync-delay",
+            "0",
+        ]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !redis_cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up") {
+            assert!(Instant::now() < deadline, "the replica never synced");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut sentinels = Vec::new();
+        for _ in 0..3 {
+            let port = free_port();
+            // Sentinel rewrites its configuration file, so each gets its own.
+            let conf = dir.path().join(format!("sentinel-{port}.conf"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "port {port}\nbind 127.0.0.1\n\
+                     sentinel monitor farm-master 127.0.0.1 {} 2\n\
+                     sentinel down-after-milliseconds farm-master 1000\n\
+                     sentinel failover-timeout farm-master 5000\n",
+                    master.port
+                ),
+            )
+            .unwrap();
+            let child = Command::new("redis-server")
+                .arg(&conf)
+                .arg("--sentinel")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server must be installed (scripts/setup-test-env)");
+            wait_for_port(port);
+            sentinels.push(RedisServer {
+                child: Some(child),
+                port,
+                extra: Vec::new(),
+            });
+        }
+        let set = Self {
+            master,
+            replica,
+            sentinels,
+            _dir: dir,
+        };
+        // A failover needs every Sentinel to know the replica and the other Sentinels.
+        for s in &set.sentinels {
+            loop {
+                let info = redis_cli(s.port, &["SENTINEL", "MASTER", "farm-master"]);
+                let field = |name: &str| {
+                    let lines: Vec<&str> = info.lines().collect();
+                    lines
+                        .iter()
+                        .position(|l| *l == name)
+                        .and_then(|i| lines.get(i + 1))
+                        .map(|v| v.trim().to_owned())
+                };
+                if field("num-slaves").as_deref() == Some("1")
+                    && field("num-other-sentinels").as_deref() == Some("2")
+                {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the Sentinels never met: {info}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        set
+    }
+
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .sentinels
+            .iter()
+            .map(|s| format!("127.0.0.1:{}", s.port))
+            .collect();
+        format!("redis+sentinel://{}/farm-master", hosts.join(","))
+    }
+
+    /// Waits (bounded) until every Sentinel names the replica as the master and it says so.
+    pub fn wait_promoted(&self) -> Duration {
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(60);
+        let want = self.replica.port.to_string();
+        loop {
+            let named = self.sentinels.iter().all(|s| {
+                redis_cli(
+                    s.port,
+                    &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "farm-master"],
+                )
+                .lines()
+                .nth(1)
+                .is_some_and(|p| p.trim() == want)
+            });
+            if named && redis_cli(self.replica.port, &["ROLE"]).starts_with("master") {
+                return start.elapsed();
+            }
+            assert!(Instant::now() < deadline, "the replica was never promoted");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
 /// Waits (bounded, generous: the machine is shared) until `cond` holds.
 pub async fn eventually(what: &str, mut cond: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
