@@ -67,8 +67,9 @@ pub struct Config {
     /// Disk tier byte limit.
     pub disk_max_bytes: u64,
     /// Optional Redis / Valkey URL for the shared tier: `redis://[user:password@]host:port/db`,
-    /// `rediss://` for TLS, or a Redis Cluster by its seed nodes (`redis+cluster://host:port`
-    /// or several comma-separated URLs).
+    /// `rediss://` for TLS, a Redis Cluster by its seed nodes (`redis+cluster://host:port`
+    /// or several comma-separated URLs), or the master Sentinel names
+    /// (`redis+sentinel://host:port[,host:port]/master`).
     pub redis_url: Option<String>,
     /// PEM file of the root certificate(s) to trust for `rediss://` (default: system roots).
     pub redis_ca: Option<PathBuf>,
@@ -1005,7 +1006,8 @@ disk = true             # the embedded disk tier; survives restarts
 disk_max = "4GiB"
 # Optional tier shared by several gateways, below memory and disk (docs/redis.md). Give every
 # gateway the same {data_dir}/secret so they share per-user entries.
-# redis = "redis://127.0.0.1:6379"    # rediss:// for TLS; a cluster: "redis://a:7000,redis://b:7001"
+# redis = "redis://127.0.0.1:6379"    # rediss:// for TLS; a cluster: "redis://a:7000,redis://b:7001";
+#                                    # Sentinel: "redis+sentinel://s1:26379,s2:26379/mymaster"
 # redis_timeout = "250ms"            # a slower Redis answer counts as a miss
 # redis_namespace = "cachearr"        # gateways sharing a cache use the same one
 # redis_ca = "/etc/cachearr/redis-ca.pem"  # root certificate for rediss:// (default: system roots)

@@ -57,7 +57,8 @@ pub(crate) struct Args {
     no_index: bool,
     /// Redis / Valkey URL for a tier shared by several gateways, below memory and disk:
     /// `redis://[user:password@]host:port/db`, `rediss://` for TLS, a cluster as
-    /// `redis+cluster://host:port` or comma-separated seed URLs. Give every gateway the same
+    /// `redis+cluster://host:port` or comma-separated seed URLs, Sentinel as
+    /// `redis+sentinel://host:port[,host:port]/master`. Give every gateway the same
     /// `{data-dir}/secret` so they share per-user entries.
     #[arg(long, env = "CACHEARR_REDIS", value_name = "URL")]
     redis: Option<String>,
