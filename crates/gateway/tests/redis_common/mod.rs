@@ -336,21 +336,26 @@ pub struct RedisSentinels {
 
 impl RedisSentinels {
     pub fn start() -> Self {
-        // Full syncs start at once (diskless sync otherwise waits 5 s for more replicas).
-        let master = RedisServer::start(&["--repl-diskless-sync-delay", "0"]);
+        let dir = tempfile::tempdir().unwrap();
+        let dir_arg = dir.path().to_str().unwrap();
+        // Full syncs start at once (diskless sync otherwise waits 5 s for more replicas);
+        // the replica keeps the RDB it receives in the temporary directory, not in the
+        // test's working directory.
+        let master = RedisServer::start(&["--repl-diskless-sync-delay", "0", "--dir", dir_arg]);
         let replica = RedisServer::start(&[
             "--replicaof",
             "127.0.0.1",
             &master.port.to_string(),
             "--repl-diskless-sync-delay",
             "0",
+            "--dir",
+            dir_arg,
         ]);
         let deadline = Instant::now() + Duration::from_secs(30);
         while !redis_cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up") {
             assert!(Instant::now() < deadline, "the replica never synced");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let dir = tempfile::tempdir().unwrap();
         let mut sentinels = Vec::new();
         for _ in 0..3 {
             let port = free_port();
