@@ -259,8 +259,19 @@ pub struct KeyInput<'a> {
 /// # Errors
 /// [`KeyError`] for query parameter names that are not UTF-8 and non-numeric paging values.
 pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
-    let mut out =
-        String::with_capacity(k.upstream.len() + k.path.len() + k.query.map_or(0, str::len) + 96);
+    let accept = k
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    // Sized once for everything below (paging, Accept, language, the user's 32 hex digits), so
+    // the key is built without a reallocation: this runs on every cached request.
+    let mut out = String::with_capacity(
+        k.upstream.len()
+            + k.path.len()
+            + k.query.map_or(0, str::len)
+            + accept.map_or(0, str::len)
+            + 128,
+    );
     out.push_str(k.upstream);
     out.push(' ');
     out.push_str(k.method.as_str());
@@ -330,9 +341,11 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
             size = Some(parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?);
         }
         if start.is_some() || size.is_some() {
-            let _ = write!(out, " p={},", start.unwrap_or(0));
+            out.push_str(" p=");
+            push_u64(&mut out, start.unwrap_or(0));
+            out.push(',');
             if let Some(s) = size {
-                let _ = write!(out, "{s}");
+                push_u64(&mut out, s);
             }
         }
         if language.is_none() {
@@ -343,11 +356,7 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
         }
     }
     out.push_str(" a=");
-    if let Some(accept) = k
-        .headers
-        .get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(accept) = accept {
         if accept.bytes().any(|b| b.is_ascii_whitespace()) {
             out.extend(accept.chars().filter(|c| !c.is_whitespace()));
         } else {
@@ -369,6 +378,22 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
         None => out.push_str(" s"),
     }
     Ok(out)
+}
+
+/// Appends `n` in decimal without `core::fmt`.
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Decimal digits are ASCII.
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }
 
 fn parse_num(v: &str) -> Result<u64, KeyError> {
@@ -396,6 +421,15 @@ mod tests {
             user,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn push_u64_writes_decimal() {
+        for n in [0u64, 7, 10, 99, 12_345, u64::MAX] {
+            let mut s = String::from("x");
+            push_u64(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
     }
 
     #[test]

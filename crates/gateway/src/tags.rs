@@ -8,48 +8,48 @@
 
 /// `{up}:sections`: the list of library sections (`/library/sections`, Jellyfin views).
 pub fn sections(upstream: &str) -> String {
-    format!("{upstream}:sections")
+    join(&[upstream, ":sections"])
 }
 
 /// `{up}:section:{id}`: listings, searches and recently-added of one section.
 pub fn section(upstream: &str, id: &str) -> String {
-    format!("{upstream}:section:{id}")
+    join(&[upstream, ":section:", id])
 }
 
 /// `{up}:item:{id}`: an item's metadata, children and leaves.
 pub fn item(upstream: &str, id: &str) -> String {
-    format!("{upstream}:item:{id}")
+    join(&[upstream, ":item:", id])
 }
 
 /// `{up}:recent`: every recently-added listing and hub.
 pub fn recent(upstream: &str) -> String {
-    format!("{upstream}:recent")
+    join(&[upstream, ":recent"])
 }
 
 /// `{up}:ondeck`: on deck / continue watching / next up.
 pub fn ondeck(upstream: &str) -> String {
-    format!("{upstream}:ondeck")
+    join(&[upstream, ":ondeck"])
 }
 
 /// `{up}:history`: watch history.
 pub fn history(upstream: &str) -> String {
-    format!("{upstream}:history")
+    join(&[upstream, ":history"])
 }
 
 /// `{up}:sessions`: the live sessions list.
 pub fn sessions(upstream: &str) -> String {
-    format!("{upstream}:sessions")
+    join(&[upstream, ":sessions"])
 }
 
 /// `{up}:playlists`: playlists and their items.
 pub fn playlists(upstream: &str) -> String {
-    format!("{upstream}:playlists")
+    join(&[upstream, ":playlists"])
 }
 
 /// `{up}:library`: everything derived from the library (sections, listings, metadata, search,
 /// recently added, on deck, playlists). Bump it when a change cannot be narrowed down.
 pub fn library(upstream: &str) -> String {
-    format!("{upstream}:library")
+    join(&[upstream, ":library"])
 }
 
 /// `{up}:user:{hash}:state`: everything of one user that embeds play state (view counts, offsets,
@@ -57,7 +57,17 @@ pub fn library(upstream: &str) -> String {
 /// scrobble bumps it so the user's own listings show the new state at once without dropping
 /// anyone else's entries.
 pub fn user_state(upstream: &str, user_hash: &str) -> String {
-    format!("{upstream}:user:{user_hash}:state")
+    join(&[upstream, ":user:", user_hash, ":state"])
+}
+
+/// Concatenates without `core::fmt`: tags are built on every cached request (the hit path's
+/// profile showed `format!` here).
+fn join(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
 }
 
 #[cfg(test)]
