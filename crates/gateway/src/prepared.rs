@@ -322,18 +322,33 @@ impl PreparedHeaders {
         reps: &Arc<Representations>,
         slot: &GzipSlot,
     ) -> Option<Arc<GzipBody>> {
-        let mut state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
-        match &*state {
-            GzipState::Ready(gz) => return Some(gz.clone()),
-            GzipState::Working | GzipState::Useless => return None,
-            GzipState::NoRoom(until) if Instant::now() < *until => return None,
-            GzipState::Idle | GzipState::NoRoom(_) => {}
+        let startable = |state: &GzipState| -> Result<(), Option<Arc<GzipBody>>> {
+            match state {
+                GzipState::Ready(gz) => Err(Some(gz.clone())),
+                GzipState::Working | GzipState::Useless => Err(None),
+                GzipState::NoRoom(until) if Instant::now() < *until => Err(None),
+                GzipState::Idle | GzipState::NoRoom(_) => Ok(()),
+            }
+        };
+        if let Err(answer) = startable(&slot.state.lock().unwrap_or_else(|e| e.into_inner())) {
+            return answer;
         }
+        // Not made yet. Make room first (outside the entry's lock), and do not spend a
+        // compression on a copy that could not be kept: listings shrink to about a tenth.
+        self.sweep_if_full();
         let body = entry.value.body.clone();
+        let fits = GZIP_BYTES.load(Ordering::Relaxed) + body.len() as u64 / 10 <= MAX_GZIP_BYTES;
+        let mut state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(answer) = startable(&state) {
+            return answer; // another request got here first
+        }
+        if !fits {
+            *state = GzipState::NoRoom(Instant::now() + NO_ROOM_RETRY);
+            return None;
+        }
         if body.len() <= INLINE_MAX {
             *state = GzipState::Working;
             drop(state);
-            self.sweep_if_full();
             let made = compress(&body, &self.stats);
             let ready = match &made {
                 GzipState::Ready(gz) => Some(gz.clone()),
@@ -349,7 +364,6 @@ impl PreparedHeaders {
         let turn = BackgroundTurn::take()?;
         *state = GzipState::Working;
         drop(state);
-        self.sweep_if_full();
         let reps = reps.clone();
         let stats = self.stats.clone();
         runtime.spawn_blocking(move || {
