@@ -61,17 +61,9 @@ pub fn section_kinds(section_type: &str) -> &'static [ItemKind] {
     }
 }
 
-/// The element of a show known from its episodes: what the index knows of it.
-pub fn show_el(show: &super::titles::Show, section: &UserSection) -> El {
-    let id = &show.id;
-    let mut e = El::keyed("Directory", "Metadata")
-        .a("ratingKey", id.as_str())
-        .a("key", format!("/library/metadata/{id}/children"))
-        .a("type", "show")
-        .a("title", show.title.as_str());
-    if title_sort(&show.title) != show.title {
-        e = e.a("titleSort", title_sort(&show.title));
-    }
+/// The section attributes every item element carries (the id typed as Plex types it: a
+/// number when it is one).
+fn with_section(e: El, section: &UserSection) -> El {
     e.a("librarySectionTitle", section.title.as_str())
         .a(
             "librarySectionID",
@@ -84,6 +76,20 @@ pub fn show_el(show: &super::titles::Show, section: &UserSection) -> El {
             "librarySectionKey",
             format!("/library/sections/{}", section.id),
         )
+}
+
+/// The element of a show known from its episodes: what the index knows of it.
+pub fn show_el(show: &super::titles::Show, section: &UserSection) -> El {
+    let id = &show.id;
+    let mut e = El::keyed("Directory", "Metadata")
+        .a("ratingKey", id.as_str())
+        .a("key", format!("/library/metadata/{id}/children"))
+        .a("type", "show")
+        .a("title", show.title.as_str());
+    if title_sort(&show.title) != show.title {
+        e = e.a("titleSort", title_sort(&show.title));
+    }
+    with_section(e, section)
 }
 
 /// The element of one item as `section`'s user sees it.
@@ -122,19 +128,7 @@ pub fn item_el(view: &ItemView<'_>, section: &UserSection, play: Option<&PlaySta
             "parentKey",
             view.parent_id().map(|id| format!("/library/metadata/{id}")),
         );
-    e = e
-        .a("librarySectionTitle", section.title.as_str())
-        .a(
-            "librarySectionID",
-            section
-                .id
-                .parse::<i64>()
-                .map_or_else(|_| V::S(section.id.clone()), V::I),
-        )
-        .a(
-            "librarySectionKey",
-            format!("/library/sections/{}", section.id),
-        );
+    e = with_section(e, section);
     match kind {
         ItemKind::Track => {
             e = e

@@ -159,6 +159,20 @@ impl FoldedTitles {
             .saturating_sub(1)
     }
 
+    /// How a match of `len` bytes at `at` in entry `n` of an arena (entries starting at
+    /// `starts`, each ended by a NUL) ranks: the whole entry, its start, or inside it.
+    fn rank_at(starts: &[u32], n: usize, at: usize, len: usize) -> Rank {
+        let start = starts[n] as usize;
+        let end = starts[n + 1] as usize - 1;
+        if at == start && end - start == len {
+            Rank::Exact
+        } else if at == start {
+            Rank::Prefix
+        } else {
+            Rank::Contains
+        }
+    }
+
     /// Items of `kinds` in the sections `allowed` whose folded title contains the folded
     /// `query` (and, with `originals`, those whose original title does), with their rank,
     /// in index order. An empty query matches nothing. The query is used as given: the
@@ -196,16 +210,7 @@ impl FoldedTitles {
                 continue;
             }
             last = item;
-            let start = self.starts[item] as usize;
-            let end = self.starts[item + 1] as usize - 1;
-            let rank = if at == start && end - start == needle.len() {
-                Rank::Exact
-            } else if at == start {
-                Rank::Prefix
-            } else {
-                Rank::Contains
-            };
-            ranks.insert(item, rank);
+            ranks.insert(item, Self::rank_at(&self.starts, item, at, needle.len()));
         }
         if originals {
             let mut last = usize::MAX;
@@ -251,16 +256,7 @@ impl FoldedTitles {
             if !allowed.contains(&show.section_id.as_str()) {
                 continue;
             }
-            let start = self.show_starts[n] as usize;
-            let end = self.show_starts[n + 1] as usize - 1;
-            let rank = if at == start && end - start == needle.len() {
-                Rank::Exact
-            } else if at == start {
-                Rank::Prefix
-            } else {
-                Rank::Contains
-            };
-            out.push((show, rank));
+            out.push((show, Self::rank_at(&self.show_starts, n, at, needle.len())));
         }
         out
     }
