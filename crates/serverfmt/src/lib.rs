@@ -2,7 +2,7 @@
 //! for the two crates that must agree on it byte for byte — the simulator (which plays the
 //! servers) and the gateway (which answers from its library index in their place). The
 //! gateway's index answers are checked field by field against the simulator's own, so a
-//! second copy of either piece would only be a second chance to drift.
+//! second copy of any piece would only be a second chance to drift.
 //!
 //! # Map
 //! - [`plex`] — Plex's response documents: one element tree ([`plex::El`]) rendered as XML
@@ -10,8 +10,10 @@
 //!   streamed; and [`plex::title_sort`], Plex's `titleSort`.
 //! - [`search`] — the case and accent folding both servers (Plex and Jellyfin) apply to
 //!   titles and queries before a substring search.
+//! - [`jellyfin`] — Jellyfin's dates: .NET's UTC `DateTime` text, written and read.
 //!
 //! Only `serde_json` is a dependency, which both users already have.
 
+pub mod jellyfin;
 pub mod plex;
 pub mod search;

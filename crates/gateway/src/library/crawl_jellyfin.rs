@@ -199,52 +199,12 @@ pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
     })
 }
 
-/// Parses `2024-01-02T03:04:05[.fraction][Z]` into Unix seconds.
-pub fn parse_iso8601(text: &str) -> Option<i64> {
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        if part.bytes().all(|b| b.is_ascii_digit()) {
-            part.parse().ok()
-        } else {
-            None
-        }
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = if text.len() > 10 {
-        (num(11..13)?, num(14..16)?, num(17..19)?)
-    } else {
-        (0, 0, 0)
-    };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
-}
+/// Parses Jellyfin's dates (`2024-01-02T03:04:05[.fraction][Z]`) into Unix seconds.
+pub use cachearr_serverfmt::jellyfin::parse_iso8601;
 
-/// Formats Unix seconds as `2024-01-02T03:04:05Z`.
+/// Formats Unix seconds as `2024-01-02T03:04:05Z` (a `MinDateLastSaved` value).
 pub fn format_iso8601(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    format!("{}Z", cachearr_serverfmt::jellyfin::utc_date_time(seconds))
 }
 
 #[cfg(test)]

@@ -45,26 +45,8 @@ pub fn library_kinds(collection_type: &str) -> (&'static [ItemKind], bool) {
     }
 }
 
-/// `"YYYY-MM-DDTHH:MM:SS.0000000Z"`, as .NET writes a UTC date.
-pub fn iso8601(unix_seconds: i64) -> String {
-    let days = unix_seconds.div_euclid(86_400);
-    let secs = unix_seconds.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.0000000Z",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
-    )
-}
+/// `"YYYY-MM-DDTHH:MM:SS.0000000Z"`, as .NET writes a UTC date (the simulator's own code).
+pub use cachearr_serverfmt::jellyfin::iso8601;
 
 const TICKS_PER_MS: i64 = 10_000;
 
