@@ -102,6 +102,11 @@ pub struct IndexConfig {
     pub build_timeout: Duration,
     /// How often the index is refreshed from the server (incrementally, by `updatedAt`).
     pub refresh_interval: Duration,
+    /// A gateway that starts from a saved index whose last build or refresh is older than this
+    /// refreshes it (incrementally) at once: changes made on the server while the gateway was
+    /// down reach no event stream. A quick restart skips it, so restarts stay free; the window
+    /// in which a change can be missed until the next scheduled refresh is at most this long.
+    pub catch_up_after: Duration,
     /// Items asked for per page.
     pub page_size: usize,
 }
@@ -112,6 +117,7 @@ impl Default for IndexConfig {
             enabled: true,
             build_timeout: Duration::from_secs(180 * 60),
             refresh_interval: Duration::from_secs(24 * 3600),
+            catch_up_after: Duration::from_secs(10 * 60),
             page_size: 500,
         }
     }
@@ -556,6 +562,7 @@ struct RawIndex {
     enabled: Option<bool>,
     build_timeout: Option<Dur>,
     refresh_interval: Option<Dur>,
+    catch_up_after: Option<Dur>,
     page_size: Option<usize>,
 }
 
@@ -705,6 +712,9 @@ impl RawConfig {
         }
         if let Some(t) = self.index.refresh_interval {
             i.refresh_interval = t.0.max(Duration::from_secs(60));
+        }
+        if let Some(t) = self.index.catch_up_after {
+            i.catch_up_after = t.0;
         }
         if let Some(p) = self.index.page_size {
             i.page_size = p.clamp(10, 10_000);
@@ -1027,6 +1037,7 @@ max_cached_body = "32MiB" # larger upstream answers are passed on but not stored
 enabled = true
 build_timeout = "180m"       # a longer crawl stops; the next one resumes where it stopped
 refresh_interval = "24h"     # incremental refresh (only what changed since the last one)
+catch_up_after = "10m"       # at start, a saved index older than this is refreshed at once
 page_size = 500              # items per page asked of the server
 
 # Policy overrides for every upstream, per class. The classes are: identity, sections, listing,
@@ -1117,12 +1128,13 @@ mod tests {
 
     #[test]
     fn index_table_and_no_index_flag() {
-        let text = "[index]\nenabled = true\nbuild_timeout = \"2h\"\nrefresh_interval = \"6h\"\n\
+        let text = "[index]\nenabled = true\nbuild_timeout = \"2h\"\nrefresh_interval = \"6h\"\ncatch_up_after = \"1h\"\n\
                     page_size = 200\n[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n";
         let mut c = Config::from_toml(text, "t.toml").unwrap();
         assert!(c.index.enabled);
         assert_eq!(c.index.build_timeout, Duration::from_secs(7200));
         assert_eq!(c.index.refresh_interval, Duration::from_secs(6 * 3600));
+        assert_eq!(c.index.catch_up_after, Duration::from_secs(3600));
         assert_eq!(c.index.page_size, 200);
         c.apply_overrides(ConfigOverrides {
             no_index: true,

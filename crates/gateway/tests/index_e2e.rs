@@ -488,6 +488,89 @@ async fn changes_reach_the_index(profile: Profile) {
     gw.shut_down().await;
 }
 
+/// A change made while the gateway was down reaches no event stream: a gateway that starts from
+/// a saved index older than `[index] catch_up_after` refreshes it at once, incrementally.
+async fn changes_made_while_down_are_fetched_at_start(profile: Profile) {
+    let server = start_sim(profile).await;
+    let data = tempfile::tempdir().unwrap();
+    let name = profile.as_str();
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
+    gw.wait_ready(name).await;
+    gw.shut_down().await;
+
+    // While the gateway is down, a track is added on the server. Its `updatedAt` is after
+    // everything the index has seen, as on a real server (the simulator's generated library
+    // has timestamps up to years ahead of the wall clock).
+    let meta: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            data.path()
+                .join("library")
+                .join(format!("{name}.meta.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let high_water = u32::try_from(meta["high_water"].as_i64().unwrap()).unwrap();
+    let album = {
+        let lib = server.sim.library();
+        let section = lib
+            .sections()
+            .iter()
+            .find(|s| !s.items(SimKind::Album).is_empty())
+            .unwrap();
+        section.items(SimKind::Album)[0]
+    };
+    let added = server
+        .sim
+        .add_item(NewItem {
+            kind: SimKind::Track,
+            section: None,
+            parent: Some(album),
+            title: "Added While Down".into(),
+            added_at: server.sim.now().max(high_water + 60),
+        })
+        .unwrap();
+    let added_id = server_id(&server, added);
+
+    // An hour later (past the default 10 min) the gateway starts again from its snapshot.
+    clock.advance(Duration::from_secs(3600));
+    server.sim.reset_stats();
+    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
+    let handle = gw.gateway.index(name).unwrap().clone();
+    let all = Visibility::everything();
+    eventually(
+        "the track added while the gateway was down is indexed",
+        WAIT,
+        || async {
+            handle
+                .ready()
+                .is_some_and(|i| i.by_id(&added_id, &all).is_some())
+        },
+    )
+    .await;
+    let refresh = handle.status().last_build.unwrap();
+    assert_eq!(refresh.kind, "refresh");
+    let total: u64 = sim_counts(&server.sim).iter().sum();
+    assert!(
+        refresh.fetched < total / 4,
+        "the catch-up fetched {} of {total}",
+        refresh.fetched
+    );
+    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server.sim));
+    gw.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_changes_made_while_down_are_fetched_at_start() {
+    changes_made_while_down_are_fetched_at_start(Profile::Plex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_changes_made_while_down_are_fetched_at_start() {
+    changes_made_while_down_are_fetched_at_start(Profile::Jellyfin).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plex_changes_reach_the_index_by_events_and_schedule() {
     changes_reach_the_index(Profile::Plex).await;

@@ -5,7 +5,9 @@
 //! # Life of an index
 //! - **Start** ([`load_at_start`], from `GatewayBuilder::build`): the snapshot
 //!   `{data_dir}/library/{upstream}.idx` is loaded, with no request to the server; the handle is
-//!   ready before the listeners bind.
+//!   ready before the listeners bind. If its last build or refresh is older than
+//!   `[index] catch_up_after` (10 min by default), the keeper then refreshes it once: changes
+//!   made while the gateway was down reached no event stream.
 //! - **Build** (no snapshot, `POST /api/index/build?full=1`, or a journal left by an
 //!   interrupted build): [`crawl`] reads every music and video section page by page on the
 //!   background budget, appending each page to the journal so a stopped build resumes; after
@@ -229,6 +231,15 @@ impl Keeper {
             .map(|b| b.finished_at_ms.saturating_add(interval))
     }
 
+    /// Whether the index loaded at start is older than `[index] catch_up_after`.
+    fn needs_catch_up(&self) -> bool {
+        let after = u64::try_from(self.config.catch_up_after.as_millis()).unwrap_or(u64::MAX);
+        self.meta
+            .last_build
+            .as_ref()
+            .is_some_and(|b| self.now_ms().saturating_sub(b.finished_at_ms) > after)
+    }
+
     async fn run(mut self) {
         if let Err(e) = std::fs::create_dir_all(self.data_dir.join("library")) {
             self.fail(format!("cannot create the library directory: {e}"));
@@ -242,6 +253,14 @@ impl Keeper {
         // No index yet, or a build was interrupted: build (resuming what the journal holds).
         if self.handle.ready().is_none() || self.path("crawl").exists() {
             self.build(false).await;
+        } else if self.needs_catch_up() {
+            // Loaded from disk after a while away: what changed on the server meanwhile reached
+            // no event stream, so fetch it now instead of at the next scheduled refresh.
+            tracing::info!(
+                upstream = %self.up.name,
+                "library index saved a while ago: refreshing what changed since"
+            );
+            self.refresh().await;
         }
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
