@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# User-space instructions per cached hit, counted by callgrind: repeatable whatever else the
+# machine is doing (timings are not; see docs/benchmarks.md "Latest (session 3 …)").
+#
+#   bench/hitpath/callgrind.sh [CACHEARR_BIN [BARE_BIN]]
+#
+# cachearr runs under `valgrind --tool=callgrind --instr-atstart=no` with one worker thread in
+# front of the simulator; after warm-up, instrumentation is switched on for a wrk run against
+# one cached 20 KB JSON page and the instruction total is divided by the requests served. The
+# same is done for the bare hyper floor (crates/gateway/examples/bare_hit.rs) when given.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${1:-target/release/cachearr}
+BARE=${2:-}
+SECS=${SECS:-5}
+for tool in valgrind callgrind_control callgrind_annotate wrk; do
+  command -v "$tool" >/dev/null || { echo "needs $tool (Debian: valgrind, wrk)" >&2; exit 1; }
+done
+W=$(mktemp -d /tmp/cachearr-callgrind.XXXXXX)
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 600); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "timed out: $1" >&2; return 1; }
+# Instructions per request of a process under callgrind, for one wrk run on URL with headers.
+measure() { # PID OUTFILE_PREFIX URL HEADER...
+  local pid=$1 prefix=$2 url=$3; shift 3
+  local h=(); for x in "$@"; do h+=(-H "$x"); done
+  wrk -t1 -c8 -d2s "${h[@]}" "$url" >/dev/null
+  callgrind_control -i on "$pid" >/dev/null
+  local out; out=$(wrk -t1 -c8 -d"${SECS}s" "${h[@]}" "$url")
+  callgrind_control -i off "$pid" >/dev/null
+  callgrind_control -d "$pid" >/dev/null
+  sleep 1
+  local reqs ir
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  ir=$(for f in "$prefix"*; do callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'; done | paste -sd+ | bc)
+  echo "$reqs requests, $ir instructions, $((ir / reqs)) per request"
+}
+
+SP=$(free_port); CP=$(free_port); AP=$(free_port)
+"$BIN" sim --plex-listen "127.0.0.1:$SP" --tracks 2000 --movies 50 --shows 5 --seed 7 --latency-ms 1 \
+  --item-cost-us 0 --scan-cost-us 0 >"$W/sim.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$SP/identity"
+cat >"$W/cachearr.toml" <<EOT
+data_dir = "$W/data"
+admin_listen = "127.0.0.1:$AP"
+[cache]
+memory_max = "1GiB"
+[index]
+enabled = false
+[[upstream]]
+name = "plex"
+profile = "plex"
+url = "http://127.0.0.1:$SP"
+listen = "127.0.0.1:$CP"
+[upstream.guard]
+max_concurrent = 256
+rate_per_sec = 100000
+burst = 100000
+EOT
+RUST_LOG=error TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --instr-atstart=no \
+  --callgrind-out-file="$W/cachearr.cg" "$BIN" serve --config "$W/cachearr.toml" >"$W/cachearr.log" 2>&1 &
+CA=$!; PIDS+=("$CA")
+wait_http "http://127.0.0.1:$AP/health"
+TOKEN=$(curl -fs "http://127.0.0.1:$SP/_sim/tokens" | python3 -c 'import json,sys; d=json.load(sys.stdin); u=d["users"] if isinstance(d,dict) else d; print([x for x in u if x.get("is_owner", x.get("owner"))][0]["plex_token"])')
+MUSIC=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "http://127.0.0.1:$SP/library/sections" \
+  | python3 -c 'import json,sys; print([d["key"] for d in json.load(sys.stdin)["MediaContainer"]["Directory"] if d["type"]=="artist"][0])')
+HEADERS=("X-Plex-Token: $TOKEN" "Accept: application/json" "X-Plex-Container-Start: 0" "X-Plex-Container-Size: 16")
+URL="http://127.0.0.1:$CP/library/sections/$MUSIC/all?type=10"
+for _ in 1 2 3; do curl -fs -o /dev/null -H "${HEADERS[0]}" -H "${HEADERS[1]}" -H "${HEADERS[2]}" -H "${HEADERS[3]}" "$URL"; done
+echo "cachearr ($BIN), cached $(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" -H "${HEADERS[2]}" -H "${HEADERS[3]}" "$URL" | wc -c)-byte hit: $(measure "$CA" "$W/cachearr.cg" "$URL" "${HEADERS[@]}")"
+
+if [ -n "$BARE" ]; then
+  BP=$(free_port)
+  TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$W/bare.cg" \
+    "$BARE" "127.0.0.1:$BP" 20564 >"$W/bare.log" 2>&1 &
+  BA=$!; PIDS+=("$BA")
+  wait_http "http://127.0.0.1:$BP/"
+  echo "bare hyper floor ($BARE): $(measure "$BA" "$W/bare.cg" "http://127.0.0.1:$BP/library/sections/$MUSIC/all?type=10" "${HEADERS[@]}")"
+fi
