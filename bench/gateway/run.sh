@@ -34,27 +34,8 @@ DURATION=${DURATION:-15}
 SCENARIOS=${SCENARIOS:-"5 1 1g 2 3 4"}
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 CONNECTIONS=${CONNECTIONS:-64}
-PIN=${PIN:-1}
-if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then
-  SERVER_CPUS=${SERVER_CPUS:-1}
-  CLIENT_CPUS=${CLIENT_CPUS:-0}
-  ON_SERVER=(taskset -c "$SERVER_CPUS")
-  ON_CLIENT=(taskset -c "$CLIENT_CPUS")
-else
-  PIN=0
-  SERVER_CPUS=$(seq -s, 0 $(($(nproc) - 1)))
-  CLIENT_CPUS=$SERVER_CPUS
-  ON_SERVER=()
-  ON_CLIENT=()
-fi
-# Cores in a taskset list such as "1" or "0,1" or "2-3".
-count_cpus() { python3 -c 'import sys; n=0
-for part in sys.argv[1].split(","):
-    a,_,b=part.partition("-"); n+=int(b or a)-int(a)+1
-print(n)' "$1"; }
-SERVER_N=$(count_cpus "$SERVER_CPUS")
-CLIENT_N=$(count_cpus "$CLIENT_CPUS")
-WRK_THREADS=${WRK_THREADS:-$CLIENT_N}
+source bench/lib.sh
+pin_cores
 TTL_SHORT=${TTL_SHORT:-5}
 WORK=$(mktemp -d /tmp/cachearr-bench.XXXXXX)
 PIDS=()
@@ -92,11 +73,6 @@ if [ -z "${BARE_BIN:-}" ]; then
 fi
 rustc -O -o "$WORK/burst" bench/gateway/burst.rs
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { # URL
-  for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.05; done
-  echo "timed out waiting for $1" >&2; return 1
-}
 sim_stat_total() { curl -fs "http://127.0.0.1:$SIM_PORT/_sim/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
 sim_reset() { curl -fs -X POST "http://127.0.0.1:$SIM_PORT/_sim/reset" -o /dev/null; }
 
@@ -373,6 +349,12 @@ for p in "${PROXIES[@]}"; do
   echo "$out $warm" >>"$WORK/burst-$p.json"
   python3 -c "import json,sys; d=json.loads(sys.argv[1]); w=json.loads(sys.argv[2]); print(f\"| $p | $up | {d['ok']}/{d['clients']} | {d['p50_ms']:.1f} ms | {d['p99_ms']:.1f} ms | {d['max_ms']:.1f} ms | {w['p50_ms']:.1f} / {w['p99_ms']:.1f} / {w['max_ms']:.1f} ms |\")" "$out" "$warm"
 done
+echo
+# The yardstick under "upstream latency + 5 ms": what one request straight to the simulator
+# takes (its "300 ms" plus its own work), five times, on an album no proxy asked for.
+direct=$(for _ in 1 2 3 4 5; do "${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$SIM_PORT" "/library/metadata/${ALBUMS[9]}/children" 1 \
+  "X-Plex-Token: $TOKEN" "Accept: application/json"; done | python3 -c 'import json,sys; v=sorted(json.loads(l)["p50_ms"] for l in sys.stdin); print(f"{v[0]:.1f}–{v[-1]:.1f} ms (median {v[len(v)//2]:.1f} ms)")')
+echo "One request straight to the simulator (5 tries): $direct."
 echo
 
 fi

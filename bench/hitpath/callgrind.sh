@@ -19,8 +19,8 @@ done
 W=$(mktemp -d /tmp/cachearr-callgrind.XXXXXX)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 600); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "timed out: $1" >&2; return 1; }
+source bench/lib.sh
+WAIT_HTTP_SECS=60 # valgrind starts the gateway slowly
 # Instructions per request of a process under callgrind, for one wrk run on URL with headers.
 measure() { # PID OUTFILE_PREFIX URL HEADER...
   local pid=$1 prefix=$2 url=$3; shift 3

@@ -37,8 +37,8 @@ if [ -z "${CACHEARR:-}" ]; then  # CACHEARR=path/to/cachearr skips the build
 fi
 CLIENT="python3 $ROOT/bench/playlist-sync/seed004.py"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 1 600); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "timed out waiting for $1" >&2; return 1; }
+source bench/lib.sh
+WAIT_HTTP_SECS=60
 SIM_PORT=$(free_port); CA_PORT=$(free_port); ADMIN_PORT=$(free_port)
 SIM=http://127.0.0.1:$SIM_PORT; PROXY=http://127.0.0.1:$CA_PORT; ADMIN=http://127.0.0.1:$ADMIN_PORT
 stats() { curl -fs "$SIM/_sim/stats"; }

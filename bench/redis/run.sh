@@ -30,26 +30,8 @@ DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-64}
 KEYS=${KEYS:-1000}
-PIN=${PIN:-1}
-if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ]; then
-  SERVER_CPUS=${SERVER_CPUS:-1}
-  CLIENT_CPUS=${CLIENT_CPUS:-0}
-  ON_SERVER=(taskset -c "$SERVER_CPUS")
-  ON_CLIENT=(taskset -c "$CLIENT_CPUS")
-else
-  PIN=0
-  SERVER_CPUS=$(seq -s, 0 $(($(nproc) - 1)))
-  CLIENT_CPUS=$SERVER_CPUS
-  ON_SERVER=()
-  ON_CLIENT=()
-fi
-count_cpus() { python3 -c 'import sys; n=0
-for part in sys.argv[1].split(","):
-    a,_,b=part.partition("-"); n+=int(b or a)-int(a)+1
-print(n)' "$1"; }
-SERVER_N=$(count_cpus "$SERVER_CPUS")
-CLIENT_N=$(count_cpus "$CLIENT_CPUS")
-WRK_THREADS=${WRK_THREADS:-$CLIENT_N}
+source bench/lib.sh
+pin_cores
 WORK=$(mktemp -d /tmp/cachearr-redis-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -76,11 +58,6 @@ else
 fi
 rustc -O -o "$WORK/seq" bench/redis/seq.rs
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { # URL
-  for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.05; done
-  echo "timed out waiting for $1" >&2; return 1
-}
 
 SIM_PORT=$(free_port); REDIS_PORT=$(free_port)
 "${ON_CLIENT[@]}" "$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks 2000 --movies 50 --shows 5 --seed 7 \

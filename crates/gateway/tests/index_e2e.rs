@@ -181,6 +181,30 @@ fn index_counts(gateway: &Gateway, upstream: &str) -> [u64; 5] {
 }
 
 /// The id the server uses for a simulator item (Plex: the number; Jellyfin: a GUID).
+/// Adds a track titled `title` to the server's first album: `(album, track)`.
+fn add_track(server: &SimServer, title: &str, added_at: u32) -> (u32, u32) {
+    let album = {
+        let lib = server.sim.library();
+        let section = lib
+            .sections()
+            .iter()
+            .find(|s| !s.items(SimKind::Album).is_empty())
+            .unwrap();
+        section.items(SimKind::Album)[0]
+    };
+    let added = server
+        .sim
+        .add_item(NewItem {
+            kind: SimKind::Track,
+            section: None,
+            parent: Some(album),
+            title: title.into(),
+            added_at,
+        })
+        .unwrap();
+    (album, added)
+}
+
 fn server_id(server: &SimServer, id: u32) -> String {
     match server.profile {
         Profile::Plex => id.to_string(),
@@ -402,25 +426,7 @@ async fn changes_reach_the_index(profile: Profile) {
     let all = Visibility::everything();
 
     // A track added on the server arrives through the change event (socket), fetched alone.
-    let album = {
-        let lib = server.sim.library();
-        let section = lib
-            .sections()
-            .iter()
-            .find(|s| !s.items(SimKind::Album).is_empty())
-            .unwrap();
-        section.items(SimKind::Album)[0]
-    };
-    let added = server
-        .sim
-        .add_item(NewItem {
-            kind: SimKind::Track,
-            section: None,
-            parent: Some(album),
-            title: "Brand New Index Song".into(),
-            added_at: server.sim.now(),
-        })
-        .unwrap();
+    let (album, added) = add_track(&server, "Brand New Index Song", server.sim.now());
     let added_id = server_id(&server, added);
     eventually("the added track is indexed", WAIT, || async {
         handle
@@ -512,25 +518,11 @@ async fn changes_made_while_down_are_fetched_at_start(profile: Profile) {
     )
     .unwrap();
     let high_water = u32::try_from(meta["high_water"].as_i64().unwrap()).unwrap();
-    let album = {
-        let lib = server.sim.library();
-        let section = lib
-            .sections()
-            .iter()
-            .find(|s| !s.items(SimKind::Album).is_empty())
-            .unwrap();
-        section.items(SimKind::Album)[0]
-    };
-    let added = server
-        .sim
-        .add_item(NewItem {
-            kind: SimKind::Track,
-            section: None,
-            parent: Some(album),
-            title: "Added While Down".into(),
-            added_at: server.sim.now().max(high_water + 60),
-        })
-        .unwrap();
+    let (_, added) = add_track(
+        &server,
+        "Added While Down",
+        server.sim.now().max(high_water + 60),
+    );
     let added_id = server_id(&server, added);
 
     // An hour later (past the default 10 min) the gateway starts again from its snapshot.
