@@ -17,9 +17,12 @@
 //!   disappears.
 //! - [`playlist`]: reading playlist files (CSV, JSON, M3U/EXTM3U) into [`TrackQuery`]s.
 //! - `sim` (feature `sim`): records built from the simulator's synthetic library.
+//! - [`evaluation`]: the real-world evaluation set (`eval/`) and its precision / recall per
+//!   part and failure class.
 //! - [`LibraryError`]: the crate's error type.
 
 pub mod error;
+pub mod evaluation;
 pub mod index;
 pub mod matcher;
 pub mod normalize;
