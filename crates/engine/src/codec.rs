@@ -102,6 +102,14 @@ pub(crate) fn encode_parts(header: &RecordHeader, body: &[u8]) -> Bytes {
     out.freeze()
 }
 
+/// Rewrites the checksum field of a record that holds at least the fixed prefix.
+pub(crate) fn reseal(raw: &mut [u8]) {
+    if raw.len() >= PREFIX_LEN {
+        let crc = checksum(raw);
+        raw[4..8].copy_from_slice(&crc.to_le_bytes());
+    }
+}
+
 /// CRC-32 of the version and flags bytes and everything after the checksum field.
 fn checksum(record: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();

@@ -1,0 +1,21 @@
+//! Webhook payloads and notification frames: Plex's webhook JSON and websocket frames,
+//! Jellyfin's webhook plugin JSON and websocket messages. Any input: an error or an event,
+//! never a panic.
+#![no_main]
+
+use cachearr_gateway::events::{jellyfin, plex};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = plex::parse_webhook(data);
+    let _ = jellyfin::parse_webhook(data);
+    if let Ok(text) = std::str::from_utf8(data) {
+        let mut plays = plex::PlayStates::default();
+        let _ = plex::parse_notification(text, &mut plays);
+        // Twice with the same state: the second frame sees what the first remembered.
+        let _ = plex::parse_notification(text, &mut plays);
+        let mut user_data = jellyfin::UserDataStates::default();
+        let _ = jellyfin::parse_socket_message(text, &mut user_data);
+        let _ = jellyfin::parse_socket_message(text, &mut user_data);
+    }
+});
