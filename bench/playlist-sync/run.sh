@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seed 004's playlist sync, scripted: a 238-track playlist (drawn from the simulator's library
+# A real playlist-sync tool, scripted: a 238-track playlist (drawn from the simulator's library
 # with the perturbations real playlists have, 18 of them not in the library), 2 music
 # libraries, 8 search strategies per track = 3,808 searches, then one playlist creation.
 #
@@ -24,7 +24,7 @@ LATENCY_MS=${LATENCY_MS:-5}
 ITEM_COST_US=${ITEM_COST_US:-200}
 SCAN_COST_US=${SCAN_COST_US:-2}
 INDEX_WAIT=${INDEX_WAIT:-600}
-WORK=$(mktemp -d /tmp/cachearr-seed004.XXXXXX)
+WORK=$(mktemp -d /tmp/cachearr-playlist-sync.XXXXXX)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -35,7 +35,7 @@ if [ -z "${CACHEARR:-}" ]; then  # CACHEARR=path/to/cachearr skips the build
   cargo build --release -p cachearr --quiet
   CACHEARR=${CARGO_TARGET_DIR:-$ROOT/target}/release/cachearr
 fi
-CLIENT="python3 $ROOT/bench/playlist-sync/seed004.py"
+CLIENT="python3 $ROOT/bench/playlist-sync/sync_tool.py"
 
 source bench/lib.sh
 WAIT_HTTP_SECS=60
@@ -66,7 +66,7 @@ log "playlist: $(($(wc -l <"$PLAYLIST") - 1)) tracks in $PLAYLIST"
 
 reset
 log "(a) the tool directly against the server"
-A_JSON=$($CLIENT sync "$SIM" "$TOKEN" "$PLAYLIST" "Seed 004 (direct)")
+A_JSON=$($CLIENT sync "$SIM" "$TOKEN" "$PLAYLIST" "Playlist sync (direct)")
 A_COUNTS=$(counts)
 
 log "cachearr serve in front of the server; waiting up to ${INDEX_WAIT}s for the library index"
@@ -121,7 +121,7 @@ fi
 
 reset
 log "(b) the same tool through cachearr"
-B_JSON=$($CLIENT sync "$PROXY" "$TOKEN" "$PLAYLIST" "Seed 004 (through cachearr)")
+B_JSON=$($CLIENT sync "$PROXY" "$TOKEN" "$PLAYLIST" "Playlist sync (through cachearr)")
 B_COUNTS=$(counts)
 
 sync_once() { # NAME
@@ -139,11 +139,11 @@ print(json.dumps({'accepted': m['accepted'], 'review': m['review'], 'missing': m
 }
 reset
 log "(c) cachearr playlist sync"
-C_JSON=$(sync_once "Seed 004 (cachearr playlist sync)")
+C_JSON=$(sync_once "Playlist sync (cachearr playlist sync)")
 C_COUNTS=$(counts)
 reset
 log "(d) cachearr playlist sync again (already in sync)"
-D_JSON=$(sync_once "Seed 004 (cachearr playlist sync)")
+D_JSON=$(sync_once "Playlist sync (cachearr playlist sync)")
 D_COUNTS=$(counts)
 
 python3 - "$A_JSON" "$A_COUNTS" "$B_JSON" "$B_COUNTS" "$C_JSON" "$C_COUNTS" "$D_JSON" "$D_COUNTS" \

@@ -24,11 +24,23 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: commands::Command,
+    /// What to log: error, warn, info, debug, trace, or a filter such as
+    /// "info,cachearr_gateway=debug" [default: info, or RUST_LOG when set].
+    #[arg(long, global = true, env = "CACHEARR_LOG_LEVEL", value_name = "LEVEL")]
+    log_level: Option<String>,
+    /// Log line format: "text" (colour only on a terminal; NO_COLOR turns it off) or "json"
+    /// (one object per line, for log collectors).
+    #[arg(long, global = true, env = "CACHEARR_LOG_FORMAT", value_name = "FORMAT",
+          default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    commands::init_logging();
+    if let Err(e) = commands::init_logging(cli.log_level.as_deref(), cli.log_format == "json") {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

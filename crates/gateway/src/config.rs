@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
+use toml::Spanned;
 
 use crate::policy::{Class, Profile, Scope};
 
@@ -161,8 +162,13 @@ pub struct UpstreamConfig {
     pub url: http::Uri,
     /// The proxy listener for this upstream.
     pub listen: SocketAddr,
-    /// The owner's token, used by the event listeners (websocket subscription). Never logged.
+    /// The owner's token: the library index crawl, the notification socket and playlist sync
+    /// use it. Never logged. From the file's `token` / `token_file`, or (beating the file)
+    /// `--plex-token`, `CACHEARR_PLEX_TOKEN`, `CACHEARR_UPSTREAM_<NAME>_TOKEN` and their
+    /// `*_FILE` forms.
     pub token: Option<String>,
+    /// How an `https://` upstream's certificate is checked.
+    pub tls: TlsConfig,
     /// Protection of the upstream.
     pub guard: GuardConfig,
     /// Per-class policy overrides (on top of the global ones).
@@ -173,6 +179,20 @@ pub struct UpstreamConfig {
     pub warm: Vec<String>,
     /// Prefetch after listings (seed 000).
     pub prefetch: PrefetchConfig,
+}
+
+/// Certificate checks of an `https://` upstream. By default the system's root certificates
+/// (and, where the system has none, the Mozilla roots built in) must vouch for the name in the
+/// URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// PEM file with extra root certificate(s) to trust: a private CA that signed the server's
+    /// certificate (`ca = "/config/my-ca.pem"`).
+    pub ca_file: Option<PathBuf>,
+    /// The name the certificate must carry when it differs from the host in the URL: Plex's
+    /// `*.plex.direct` certificates name `1-2-3-4.HASH.plex.direct`, not the LAN address cachearr
+    /// connects to (`server_name = "192-168-1-10.0123abcd.plex.direct"`).
+    pub server_name: Option<String>,
 }
 
 /// How hard cachearr may lean on one upstream.
@@ -281,8 +301,16 @@ pub struct ConfigOverrides {
     pub admin_listen: Option<SocketAddr>,
     /// `--data-dir`.
     pub data_dir: Option<PathBuf>,
-    /// `--admin-token`.
+    /// `--admin-token` (or `CACHEARR_ADMIN_TOKEN`, `CACHEARR_ADMIN_TOKEN_FILE`).
     pub admin_token: Option<String>,
+    /// `--plex-token`: the owner token of the (first) Plex upstream.
+    pub plex_token: Option<String>,
+    /// `--jellyfin-token`: the owner token (API key) of the (first) Jellyfin upstream.
+    pub jellyfin_token: Option<String>,
+    /// Every `CACHEARR_UPSTREAM_<NAME>_TOKEN` / `CACHEARR_UPSTREAM_<NAME>_TOKEN_FILE` variable
+    /// (name, value): the owner token of the upstream called `<name>` (upper case, `-` as `_`).
+    /// They beat `--plex-token` / `--jellyfin-token` and the file.
+    pub upstream_env: Vec<(String, String)>,
     /// `--redis`.
     pub redis_url: Option<String>,
     /// `--memory-max` in bytes.
@@ -313,6 +341,9 @@ impl Config {
     /// [`ConfigError::Parse`] pointing at the offending line.
     pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            if let Some((pos, message)) = single_bracket_table(text) {
+                return parse_error(text, origin, pos, &message);
+            }
             let span = e.span().unwrap_or(0..0);
             parse_error(text, origin, span.start, e.message())
         })?;
@@ -397,6 +428,22 @@ impl Config {
         if o.admin_token.is_some() {
             self.admin_token = o.admin_token;
         }
+        for (profile, token) in [
+            (Profile::Plex, o.plex_token),
+            (Profile::Jellyfin, o.jellyfin_token),
+        ] {
+            let Some(token) = token else { continue };
+            match self.upstreams.iter_mut().find(|u| u.profile == profile) {
+                Some(up) => up.token = Some(token),
+                None => {
+                    return Err(ConfigError::Invalid(format!(
+                        "--{0}-token given but there is no {0} upstream (add --{0} URL)",
+                        profile.as_str()
+                    )));
+                }
+            }
+        }
+        self.apply_upstream_env(&o.upstream_env)?;
         if o.redis_url.is_some() {
             self.redis_url = o.redis_url;
         }
@@ -410,6 +457,69 @@ impl Config {
             self.index.enabled = false;
         }
         self.check_runnable()
+    }
+
+    /// Applies `CACHEARR_UPSTREAM_<NAME>_TOKEN[_FILE]` variables; one naming no upstream is an
+    /// error (a typo would otherwise leave the index without a token, silently).
+    fn apply_upstream_env(&mut self, vars: &[(String, String)]) -> Result<(), ConfigError> {
+        for (var, value) in vars {
+            let Some(rest) = var.strip_prefix(UPSTREAM_ENV_PREFIX) else {
+                continue;
+            };
+            let (name, from_file) = if let Some(n) = rest.strip_suffix("_TOKEN_FILE") {
+                (n, true)
+            } else if let Some(n) = rest.strip_suffix("_TOKEN") {
+                (n, false)
+            } else {
+                return Err(ConfigError::Invalid(format!(
+                    "{var}: unknown variable (per-upstream variables are                      {UPSTREAM_ENV_PREFIX}<NAME>_TOKEN and {UPSTREAM_ENV_PREFIX}<NAME>_TOKEN_FILE)"
+                )));
+            };
+            let Some(up) = self
+                .upstreams
+                .iter_mut()
+                .find(|u| upstream_env_name(&u.name) == name)
+            else {
+                let known: Vec<String> = self
+                    .upstreams
+                    .iter()
+                    .map(|u| format!("{UPSTREAM_ENV_PREFIX}{}_TOKEN", upstream_env_name(&u.name)))
+                    .collect();
+                return Err(ConfigError::Invalid(format!(
+                    "{var} names no configured upstream; the upstreams take {}",
+                    known.join(", ")
+                )));
+            };
+            let token = if from_file {
+                Some(read_secret_file(Path::new(value), var)?)
+            } else {
+                non_empty(value)
+            };
+            if token.is_some() {
+                up.token = token;
+            }
+        }
+        Ok(())
+    }
+
+    /// Things that work but are probably not what was meant; `serve` logs them and
+    /// `config check` prints them.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for u in &self.upstreams {
+            let path = u.url.path().trim_end_matches('/');
+            if path == "/web" || path.ends_with("/web") || path.contains("/web/") {
+                out.push(format!(
+                    "upstream {:?}: {} is the server's web app (/web), not its API; \
+                     use the server's address without a path (e.g. {}://{})",
+                    u.name,
+                    u.url,
+                    u.url.scheme_str().unwrap_or("http"),
+                    u.url.authority().map_or("HOST:32400", |a| a.as_str())
+                ));
+            }
+        }
+        out
     }
 
     /// Checks what only makes sense once everything is merged.
@@ -456,6 +566,58 @@ impl Config {
     }
 }
 
+/// Prefix of the per-upstream environment variables.
+pub const UPSTREAM_ENV_PREFIX: &str = "CACHEARR_UPSTREAM_";
+
+/// The `<NAME>` part of `CACHEARR_UPSTREAM_<NAME>_TOKEN` for an upstream: upper case, `-` → `_`.
+pub fn upstream_env_name(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '-' => '_',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect()
+}
+
+/// `None` for an empty (or blank) value: an unset `${VAR}` in a compose file arrives as "".
+fn non_empty(value: &str) -> Option<String> {
+    let t = value.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Reads a secret from a file (Docker / compose secrets, systemd credentials): the whole file,
+/// without surrounding white space. `what` names the setting in errors; the secret never
+/// appears in one.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when the file cannot be read or holds nothing.
+pub fn read_secret_file(path: &Path, what: &str) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::Invalid(format!("{what}: cannot read {}: {e}", path.display()))
+    })?;
+    non_empty(&text)
+        .ok_or_else(|| ConfigError::Invalid(format!("{what}: {} is empty", path.display())))
+}
+
+/// One secret given directly or as a file (`--plex-token` / `--plex-token-file`): the value
+/// wins when both are given; an empty value counts as not given.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when the file cannot be read or is empty.
+pub fn secret_from(
+    value: Option<&str>,
+    file: Option<&Path>,
+    what: &str,
+) -> Result<Option<String>, ConfigError> {
+    if let Some(v) = value.and_then(non_empty) {
+        return Ok(Some(v));
+    }
+    match file {
+        Some(path) => read_secret_file(path, what).map(Some),
+        None => Ok(None),
+    }
+}
+
 impl UpstreamConfig {
     /// An upstream with default guard, policies and warm list.
     pub fn new(name: &str, profile: Profile, url: http::Uri, listen: SocketAddr) -> Self {
@@ -465,6 +627,7 @@ impl UpstreamConfig {
             url,
             listen,
             token: None,
+            tls: TlsConfig::default(),
             guard: GuardConfig::default(),
             classes: Vec::new(),
             routes: Vec::new(),
@@ -490,7 +653,7 @@ fn parse_addr(s: &str) -> SocketAddr {
     s.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
-/// Checks an upstream base URL: `http://host[:port][/prefix]`, no query, no credentials.
+/// Checks an upstream base URL: `http[s]://host[:port][/prefix]`, no query, no credentials.
 ///
 /// # Errors
 /// A message saying what is wrong.
@@ -500,13 +663,8 @@ pub fn parse_upstream_url(s: &str) -> Result<http::Uri, String> {
         .parse()
         .map_err(|e| format!("{s:?} is not a URL: {e}"))?;
     match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(format!(
-                "{s:?}: https upstreams are not supported yet; use the server's http port"
-            ));
-        }
-        _ => return Err(format!("{s:?} must start with http://")),
+        Some("http" | "https") => {}
+        _ => return Err(format!("{s:?} must start with http:// or https://")),
     }
     let Some(authority) = uri.authority() else {
         return Err(format!("{s:?} has no host"));
@@ -529,7 +687,8 @@ pub fn parse_upstream_url(s: &str) -> Result<http::Uri, String> {
 struct RawConfig {
     data_dir: Option<PathBuf>,
     admin_listen: Option<SocketAddr>,
-    admin_token: Option<String>,
+    admin_token: Option<toml::Spanned<String>>,
+    admin_token_file: Option<toml::Spanned<PathBuf>>,
     token_trust: Option<Dur>,
     #[serde(default)]
     cache: RawCache,
@@ -546,11 +705,11 @@ struct RawConfig {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawCache {
-    memory_max: Option<ByteSize>,
+    memory_max: Option<Spanned<ByteSize>>,
     disk: Option<bool>,
-    disk_max: Option<ByteSize>,
+    disk_max: Option<Spanned<ByteSize>>,
     redis: Option<String>,
-    redis_timeout: Option<Dur>,
+    redis_timeout: Option<Spanned<Dur>>,
     redis_namespace: Option<String>,
     redis_ca: Option<PathBuf>,
     redis_lock_wait: Option<Dur>,
@@ -560,20 +719,20 @@ struct RawCache {
 #[serde(deny_unknown_fields)]
 struct RawIndex {
     enabled: Option<bool>,
-    build_timeout: Option<Dur>,
-    refresh_interval: Option<Dur>,
+    build_timeout: Option<Spanned<Dur>>,
+    refresh_interval: Option<Spanned<Dur>>,
     catch_up_after: Option<Dur>,
-    page_size: Option<usize>,
+    page_size: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawLimits {
-    max_uri: Option<ByteSize>,
-    max_header: Option<ByteSize>,
-    max_headers: Option<usize>,
-    max_body: Option<ByteSize>,
-    max_cached_body: Option<ByteSize>,
+    max_uri: Option<Spanned<ByteSize>>,
+    max_header: Option<Spanned<ByteSize>>,
+    max_headers: Option<Spanned<usize>>,
+    max_body: Option<Spanned<ByteSize>>,
+    max_cached_body: Option<Spanned<ByteSize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -607,7 +766,10 @@ struct RawUpstream {
     profile: Profile,
     url: toml::Spanned<String>,
     listen: Option<toml::Spanned<SocketAddr>>,
-    token: Option<String>,
+    token: Option<Spanned<String>>,
+    token_file: Option<Spanned<PathBuf>>,
+    ca: Option<Spanned<PathBuf>>,
+    server_name: Option<Spanned<String>>,
     #[serde(default)]
     guard: RawGuard,
     #[serde(default)]
@@ -622,17 +784,17 @@ struct RawUpstream {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawGuard {
-    max_concurrent: Option<usize>,
-    rate_per_sec: Option<f64>,
-    burst: Option<u32>,
-    connect_timeout: Option<Dur>,
-    read_timeout: Option<Dur>,
-    retries: Option<u32>,
+    max_concurrent: Option<Spanned<usize>>,
+    rate_per_sec: Option<Spanned<f64>>,
+    burst: Option<Spanned<u32>>,
+    connect_timeout: Option<Spanned<Dur>>,
+    read_timeout: Option<Spanned<Dur>>,
+    retries: Option<Spanned<u32>>,
     retry_backoff: Option<Dur>,
-    breaker_failures: Option<u32>,
+    breaker_failures: Option<Spanned<u32>>,
     breaker_cooldown: Option<Dur>,
-    background_max_concurrent: Option<usize>,
-    background_rate_per_sec: Option<f64>,
+    background_max_concurrent: Option<Spanned<usize>>,
+    background_rate_per_sec: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -658,6 +820,32 @@ struct RawRoute {
 impl RawConfig {
     fn validate(self, text: &str, origin: &str) -> Result<Config, ConfigError> {
         let err = |pos: usize, msg: String| parse_error(text, origin, pos, &msg);
+        // A limit or budget of zero would refuse every request or stall every load: an error
+        // at its line, not a silent clamp.
+        let zero = |pos: usize, what: &str| err(pos, format!("{what} must be greater than zero"));
+        let size =
+            |v: &Option<Spanned<ByteSize>>, what: &str| -> Result<Option<u64>, ConfigError> {
+                nonzero(v, |b| b.0 == 0)
+                    .map_err(|pos| zero(pos, what))
+                    .map(|o| o.map(|b| b.0))
+            };
+        let count =
+            |v: &Option<Spanned<usize>>, what: &str| -> Result<Option<usize>, ConfigError> {
+                nonzero(v, |n| *n == 0).map_err(|pos| zero(pos, what))
+            };
+        let count32 = |v: &Option<Spanned<u32>>, what: &str| -> Result<Option<u32>, ConfigError> {
+            nonzero(v, |n| *n == 0).map_err(|pos| zero(pos, what))
+        };
+        let span_dur =
+            |v: &Option<Spanned<Dur>>, what: &str| -> Result<Option<Duration>, ConfigError> {
+                nonzero(v, |d| d.0.is_zero())
+                    .map_err(|pos| zero(pos, what))
+                    .map(|o| o.map(|d| d.0))
+            };
+        let rate = |v: &Option<Spanned<f64>>, what: &str| -> Result<Option<f64>, ConfigError> {
+            nonzero(v, |r| !(r.is_finite() && *r > 0.0))
+                .map_err(|pos| err(pos, format!("{what} must be a number greater than zero")))
+        };
         let mut config = Config::empty();
         if let Some(d) = self.data_dir {
             config.data_dir = d;
@@ -665,22 +853,41 @@ impl RawConfig {
         if let Some(a) = self.admin_listen {
             config.admin_listen = a;
         }
-        config.admin_token = self.admin_token;
+        config.admin_token = match (self.admin_token, self.admin_token_file) {
+            (Some(t), _) if t.get_ref().trim().is_empty() => {
+                return Err(err(
+                    t.span().start,
+                    "admin_token is empty: remove the line (no admin token) or give a value".into(),
+                ));
+            }
+            (Some(t), Some(_)) => {
+                return Err(err(
+                    t.span().start,
+                    "give admin_token or admin_token_file, not both".into(),
+                ));
+            }
+            (Some(t), None) => Some(t.get_ref().trim().to_string()),
+            (None, Some(f)) => Some(
+                read_secret_file(f.get_ref(), "admin_token_file")
+                    .map_err(|e| err(f.span().start, e.to_string()))?,
+            ),
+            (None, None) => None,
+        };
         if let Some(t) = self.token_trust {
             config.token_trust = t.0;
         }
-        if let Some(m) = self.cache.memory_max {
-            config.memory_max_bytes = m.0;
+        if let Some(m) = size(&self.cache.memory_max, "memory_max")? {
+            config.memory_max_bytes = m;
         }
         if let Some(d) = self.cache.disk {
             config.disk_enabled = d;
         }
-        if let Some(m) = self.cache.disk_max {
-            config.disk_max_bytes = m.0;
+        if let Some(m) = size(&self.cache.disk_max, "disk_max")? {
+            config.disk_max_bytes = m;
         }
         config.redis_url = self.cache.redis;
-        if let Some(t) = self.cache.redis_timeout {
-            config.redis_timeout = t.0;
+        if let Some(t) = span_dur(&self.cache.redis_timeout, "redis_timeout")? {
+            config.redis_timeout = t;
         }
         config.redis_namespace = self.cache.redis_namespace;
         config.redis_ca = self.cache.redis_ca;
@@ -688,35 +895,35 @@ impl RawConfig {
             config.redis_lock_wait = t.0;
         }
         let l = &mut config.limits;
-        if let Some(v) = self.limits.max_uri {
-            l.max_uri_bytes = usize::try_from(v.0).unwrap_or(usize::MAX);
+        if let Some(v) = size(&self.limits.max_uri, "max_uri")? {
+            l.max_uri_bytes = usize::try_from(v).unwrap_or(usize::MAX);
         }
-        if let Some(v) = self.limits.max_header {
-            l.max_header_bytes = usize::try_from(v.0).unwrap_or(usize::MAX).max(8192);
+        if let Some(v) = size(&self.limits.max_header, "max_header")? {
+            l.max_header_bytes = usize::try_from(v).unwrap_or(usize::MAX).max(8192);
         }
-        if let Some(v) = self.limits.max_headers {
+        if let Some(v) = count(&self.limits.max_headers, "max_headers")? {
             l.max_headers = v;
         }
-        if let Some(v) = self.limits.max_body {
-            l.max_body_bytes = v.0;
+        if let Some(v) = size(&self.limits.max_body, "max_body")? {
+            l.max_body_bytes = v;
         }
-        if let Some(v) = self.limits.max_cached_body {
-            l.max_cached_body_bytes = v.0;
+        if let Some(v) = size(&self.limits.max_cached_body, "max_cached_body")? {
+            l.max_cached_body_bytes = v;
         }
         let i = &mut config.index;
         if let Some(e) = self.index.enabled {
             i.enabled = e;
         }
-        if let Some(t) = self.index.build_timeout {
-            i.build_timeout = t.0.max(Duration::from_secs(1));
+        if let Some(t) = span_dur(&self.index.build_timeout, "build_timeout")? {
+            i.build_timeout = t.max(Duration::from_secs(1));
         }
-        if let Some(t) = self.index.refresh_interval {
-            i.refresh_interval = t.0.max(Duration::from_secs(60));
+        if let Some(t) = span_dur(&self.index.refresh_interval, "refresh_interval")? {
+            i.refresh_interval = t.max(Duration::from_secs(60));
         }
         if let Some(t) = self.index.catch_up_after {
             i.catch_up_after = t.0;
         }
-        if let Some(p) = self.index.page_size {
+        if let Some(p) = count(&self.index.page_size, "page_size")? {
             i.page_size = p.clamp(10, 10_000);
         }
         let global = class_overrides(self.policy, &err)?;
@@ -745,27 +952,83 @@ impl RawConfig {
                 None => next_free_listen(&config.upstreams),
             };
             let mut up = UpstreamConfig::new(&name, raw.profile, url, listen);
-            up.token = raw.token;
+            up.token = match (raw.token, raw.token_file) {
+                (Some(t), _) if t.get_ref().trim().is_empty() => {
+                    return Err(err(
+                        t.span().start,
+                        "token is empty: remove the line or give the owner's token".into(),
+                    ));
+                }
+                (Some(t), Some(_)) => {
+                    return Err(err(
+                        t.span().start,
+                        "give token or token_file, not both".into(),
+                    ));
+                }
+                (Some(t), None) => Some(t.get_ref().trim().to_string()),
+                (None, Some(f)) => Some(
+                    read_secret_file(f.get_ref(), "token_file")
+                        .map_err(|e| err(f.span().start, e.to_string()))?,
+                ),
+                (None, None) => None,
+            };
+            let https = up.url.scheme_str() == Some("https");
+            let tls_fields = [
+                (raw.ca.as_ref().map(|f| f.span().start), "ca"),
+                (
+                    raw.server_name.as_ref().map(|f| f.span().start),
+                    "server_name",
+                ),
+            ];
+            for (pos, what) in tls_fields {
+                if let (Some(pos), false) = (pos, https) {
+                    return Err(err(
+                        pos,
+                        format!("{what} only applies to an https:// upstream"),
+                    ));
+                }
+            }
+            if let Some(ca) = raw.ca {
+                crate::tls::read_roots(ca.get_ref()).map_err(|e| err(ca.span().start, e))?;
+                up.tls.ca_file = Some(ca.into_inner());
+            }
+            if let Some(n) = raw.server_name {
+                crate::tls::check_server_name(n.get_ref()).map_err(|e| err(n.span().start, e))?;
+                up.tls.server_name = Some(n.into_inner());
+            }
             let g = raw.guard;
             let d = GuardConfig::default();
+            if let Some(r) = &g.retries
+                && *r.get_ref() > MAX_RETRIES
+            {
+                return Err(err(
+                    r.span().start,
+                    format!("retries is at most {MAX_RETRIES}"),
+                ));
+            }
             up.guard = GuardConfig {
-                max_concurrent: g.max_concurrent.unwrap_or(d.max_concurrent).max(1),
-                rate_per_sec: g.rate_per_sec.unwrap_or(d.rate_per_sec).max(0.001),
-                burst: g.burst.unwrap_or(d.burst).max(1),
-                connect_timeout: g.connect_timeout.map_or(d.connect_timeout, |x| x.0),
-                read_timeout: g.read_timeout.map_or(d.read_timeout, |x| x.0),
-                retries: g.retries.unwrap_or(d.retries),
+                max_concurrent: count(&g.max_concurrent, "max_concurrent")?
+                    .unwrap_or(d.max_concurrent),
+                rate_per_sec: rate(&g.rate_per_sec, "rate_per_sec")?.unwrap_or(d.rate_per_sec),
+                burst: count32(&g.burst, "burst")?.unwrap_or(d.burst),
+                connect_timeout: span_dur(&g.connect_timeout, "connect_timeout")?
+                    .unwrap_or(d.connect_timeout),
+                read_timeout: span_dur(&g.read_timeout, "read_timeout")?.unwrap_or(d.read_timeout),
+                retries: g.retries.map_or(d.retries, |r| *r.get_ref()),
                 retry_backoff: g.retry_backoff.map_or(d.retry_backoff, |x| x.0),
-                breaker_failures: g.breaker_failures.unwrap_or(d.breaker_failures).max(1),
+                breaker_failures: count32(&g.breaker_failures, "breaker_failures")?
+                    .unwrap_or(d.breaker_failures),
                 breaker_cooldown: g.breaker_cooldown.map_or(d.breaker_cooldown, |x| x.0),
-                background_max_concurrent: g
-                    .background_max_concurrent
-                    .unwrap_or(d.background_max_concurrent)
-                    .max(1),
-                background_rate_per_sec: g
-                    .background_rate_per_sec
-                    .unwrap_or(d.background_rate_per_sec)
-                    .max(0.001),
+                background_max_concurrent: count(
+                    &g.background_max_concurrent,
+                    "background_max_concurrent",
+                )?
+                .unwrap_or(d.background_max_concurrent),
+                background_rate_per_sec: rate(
+                    &g.background_rate_per_sec,
+                    "background_rate_per_sec",
+                )?
+                .unwrap_or(d.background_rate_per_sec),
             };
             // Global class overrides first, the upstream's own after: later entries win.
             up.classes = global.clone();
@@ -823,6 +1086,25 @@ impl RawConfig {
     }
 }
 
+/// `Ok(value)` unless the value is "zero" by `is_zero`; then `Err(position)`.
+fn nonzero<T: Clone>(
+    v: &Option<Spanned<T>>,
+    is_zero: impl Fn(&T) -> bool,
+) -> Result<Option<T>, usize> {
+    match v {
+        Some(v) if is_zero(v.get_ref()) => Err(v.span().start),
+        Some(v) => Ok(Some(v.get_ref().clone())),
+        None => Ok(None),
+    }
+}
+
+/// Most retries an upstream may be given: each one multiplies the worst-case wait of a load.
+pub const MAX_RETRIES: u32 = 10;
+
+/// Longest duration a setting takes (ten years): longer ones are surely a typo, and would
+/// overflow the arithmetic on instants.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 86_400);
+
 fn class_overrides(
     map: std::collections::BTreeMap<toml::Spanned<String>, RawPolicy>,
     err: &impl Fn(usize, String) -> ConfigError,
@@ -846,6 +1128,40 @@ fn class_overrides(
         out.push((class, raw.into_override()));
     }
     Ok(out)
+}
+
+/// `[upstream]` (or `[upstream.route]`) where the format wants an array of tables: the position
+/// of the first such line and what to write instead. TOML's own message ("invalid type: map,
+/// expected a sequence") does not say it.
+fn single_bracket_table(text: &str) -> Option<(usize, String)> {
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        let header = t
+            .strip_prefix('[')
+            .and_then(|r| r.split('#').next())
+            .map(str::trim_end)
+            .and_then(|r| r.strip_suffix(']'))
+            .filter(|h| !h.starts_with('['))
+            .map(str::trim);
+        if let Some(h @ ("upstream" | "upstream.route")) = header {
+            let indent = line.len() - line.trim_start().len();
+            return Some((
+                pos + indent,
+                format!(
+                    "write [[{h}]] with two brackets: each {} is one entry of a list, and [{h}] \
+                     declares a single table",
+                    if h == "upstream" {
+                        "media server"
+                    } else {
+                        "route override"
+                    }
+                ),
+            ));
+        }
+        pos += line.len();
+    }
+    None
 }
 
 fn line_col(text: &str, pos: usize) -> (usize, usize) {
@@ -887,9 +1203,15 @@ impl<'de> Deserialize<'de> for Dur {
                 f.write_str("a duration such as \"30s\", \"5m\", \"1h\", \"7d\" or seconds")
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
-                u64::try_from(v)
-                    .map(|s| Dur(Duration::from_secs(s)))
-                    .map_err(|_| E::custom("a duration cannot be negative"))
+                let secs =
+                    u64::try_from(v).map_err(|_| E::custom("a duration cannot be negative"))?;
+                let d = Duration::from_secs(secs);
+                if d > MAX_DURATION {
+                    return Err(E::custom(format!(
+                        "{secs} seconds is too long (at most 3650d)"
+                    )));
+                }
+                Ok(Dur(d))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
                 parse_duration(v).map(Dur).map_err(E::custom)
@@ -937,6 +1259,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             _ => return Err(bad()),
         };
         total = total.saturating_add(part);
+    }
+    if total > MAX_DURATION {
+        return Err(format!("{s:?} is too long (at most 3650d)"));
     }
     Ok(total)
 }
@@ -1002,7 +1327,8 @@ pub const EXAMPLE: &str = r#"# cachearr configuration. Every setting is optional
 data_dir = "./data"
 
 # The admin listener (dashboard, /api/*, /metrics, /health, webhooks). It refuses to bind beyond
-# loopback unless admin_token is set (better: CACHEARR_ADMIN_TOKEN, so it stays out of files).
+# loopback unless admin_token is set (better: CACHEARR_ADMIN_TOKEN or CACHEARR_ADMIN_TOKEN_FILE,
+# so it stays out of this file).
 admin_listen = "127.0.0.1:8485"
 # admin_token = "change-me"
 
@@ -1057,7 +1383,14 @@ name = "plex"                       # first part of cache keys and tags
 profile = "plex"                    # required: plex or jellyfin
 url = "http://127.0.0.1:32400"      # required
 listen = "127.0.0.1:8484"
-# token = "..."                     # owner token for change notifications (better: in env)
+# The owner's token: library index, change notifications, playlist sync. Better out of this file:
+# CACHEARR_PLEX_TOKEN(_FILE), or CACHEARR_UPSTREAM_PLEX_TOKEN(_FILE) for the upstream named "plex".
+# token = "..."
+# token_file = "/run/secrets/plex_token"
+# For an https:// url: extra root certificates, and the name the certificate carries when the
+# URL holds an address (Plex's "Secure connections": 192-168-1-10.<hash>.plex.direct).
+# ca = "/config/my-ca.pem"
+# server_name = "192-168-1-10.0123abcd.plex.direct"
 
 # Protect the server: client budget, then a smaller background budget (refresh, warm, prefetch).
 [upstream.guard]
@@ -1197,6 +1530,242 @@ mod tests {
         assert_eq!(parse_byte_size("512MiB").unwrap(), 512 << 20);
         assert!(parse_byte_size("lots").is_err());
         assert!(parse_byte_size("99999999999999TiB").is_err());
+    }
+
+    fn parse_err(text: &str) -> (usize, String) {
+        match Config::from_toml(text, "t.toml") {
+            Err(ConfigError::Parse { line, message, .. }) => (line, message),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn huge_durations_are_refused_not_overflowed() {
+        let (line, message) = parse_err(
+            "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.guard]\n\
+             read_timeout = \"99999999999999d\"\n",
+        );
+        assert_eq!(line, 5);
+        assert!(message.contains("too long"), "{message}");
+        let (line, _) = parse_err("token_trust = 18446744073709551615\n");
+        assert_eq!(line, 1);
+        assert!(parse_duration("3650d").is_ok());
+        assert!(parse_duration("3651d").is_err());
+        let (line, message) = parse_err(
+            "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.guard]\n\
+             retries = 4000000000\n",
+        );
+        assert_eq!(line, 5);
+        assert!(message.contains("at most"), "{message}");
+        // The largest accepted values start: the load timeout they make does not overflow.
+        let c = Config::from_toml(
+            "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.guard]\n\
+             read_timeout = \"3650d\"\nretries = 10\n",
+            "t.toml",
+        )
+        .unwrap();
+        let g = &c.upstreams[0].guard;
+        let _ = g
+            .read_timeout
+            .saturating_mul(g.retries.saturating_mul(2).saturating_add(3));
+    }
+
+    #[test]
+    fn zero_limits_are_refused_at_their_line() {
+        for (table, key, value) in [
+            ("limits", "max_uri", "0"),
+            ("limits", "max_headers", "0"),
+            ("limits", "max_body", "\"0\""),
+            ("limits", "max_cached_body", "0"),
+            ("cache", "memory_max", "\"0MiB\""),
+            ("cache", "disk_max", "0"),
+            ("cache", "redis_timeout", "\"0\""),
+            ("index", "page_size", "0"),
+            ("index", "build_timeout", "0"),
+        ] {
+            let (line, message) = parse_err(&format!("# x\n[{table}]\n{key} = {value}\n"));
+            assert_eq!(line, 3, "{key}");
+            assert!(
+                message.contains(key) && message.contains("greater than zero"),
+                "{message}"
+            );
+        }
+        for (key, value) in [
+            ("max_concurrent", "0"),
+            ("rate_per_sec", "0"),
+            ("rate_per_sec", "-1.5"),
+            ("burst", "0"),
+            ("connect_timeout", "\"0\""),
+            ("read_timeout", "0"),
+            ("breaker_failures", "0"),
+            ("background_max_concurrent", "0"),
+            ("background_rate_per_sec", "0.0"),
+        ] {
+            let (line, message) = parse_err(&format!(
+                "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.guard]\n{key} = {value}\n"
+            ));
+            assert_eq!(line, 5, "{key}");
+            assert!(message.contains(key), "{message}");
+        }
+    }
+
+    #[test]
+    fn an_empty_token_is_not_a_token() {
+        let (line, message) = parse_err("# admin\nadmin_token = \"\"\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("empty"), "{message}");
+        let (line, _) =
+            parse_err("[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\ntoken = \"  \"\n");
+        assert_eq!(line, 4);
+        // From the environment or a flag, empty means not given (an unset ${VAR} in compose):
+        // the admin listener beyond loopback is then refused, not opened with "" as its token.
+        let mut c =
+            Config::single(Profile::Plex, "http://h:1", "127.0.0.1:0".parse().unwrap()).unwrap();
+        let token = secret_from(Some(""), None, "t").unwrap();
+        assert_eq!(token, None);
+        let e = c.apply_overrides(ConfigOverrides {
+            admin_listen: Some("0.0.0.0:8485".parse().unwrap()),
+            admin_token: token,
+            ..ConfigOverrides::default()
+        });
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn single_brackets_say_to_use_two() {
+        let (line, message) = parse_err(
+            "data_dir = \"/d\"\n\n[upstream]\nprofile = \"plex\"\nurl = \"http://x:1\"\n",
+        );
+        assert_eq!(line, 3);
+        assert!(message.contains("[[upstream]]"), "{message}");
+        let (line, message) = parse_err(
+            "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.route]\npath = \"/x\"\n",
+        );
+        assert_eq!(line, 4);
+        assert!(message.contains("[[upstream.route]]"), "{message}");
+    }
+
+    #[test]
+    fn the_web_app_path_is_warned_about() {
+        let c = Config::single(
+            Profile::Plex,
+            "http://nas:32400/web",
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .unwrap();
+        let w = c.warnings();
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("web app") && w[0].contains("http://nas:32400"),
+            "{w:?}"
+        );
+        let c = Config::single(
+            Profile::Plex,
+            "http://nas:32400",
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .unwrap();
+        assert!(c.warnings().is_empty());
+    }
+
+    #[test]
+    fn owner_tokens_from_flags_env_and_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("plex_token");
+        std::fs::write(&secret, "from-file\n").unwrap();
+        let text = format!(
+            "[[upstream]]\nname = \"living-room\"\nprofile = \"plex\"\nurl = \"http://x:1\"\n\
+             token_file = \"{}\"\n\
+             [[upstream]]\nprofile = \"jellyfin\"\nurl = \"http://y:1\"\ntoken = \"in-file\"\n",
+            secret.display()
+        );
+        let mut c = Config::from_toml(&text, "t.toml").unwrap();
+        assert_eq!(c.upstreams[0].token.as_deref(), Some("from-file"));
+        assert_eq!(c.upstreams[1].token.as_deref(), Some("in-file"));
+        // --plex-token / --jellyfin-token beat the file; CACHEARR_UPSTREAM_<NAME>_TOKEN beats them.
+        let env_file = dir.path().join("jf");
+        std::fs::write(&env_file, "jf-from-env-file").unwrap();
+        c.apply_overrides(ConfigOverrides {
+            plex_token: Some("flag".into()),
+            jellyfin_token: Some("flag-jf".into()),
+            upstream_env: vec![
+                ("CACHEARR_UPSTREAM_LIVING_ROOM_TOKEN".into(), "env".into()),
+                (
+                    "CACHEARR_UPSTREAM_JELLYFIN_2_TOKEN_FILE".into(),
+                    env_file.display().to_string(),
+                ),
+            ],
+            ..ConfigOverrides::default()
+        })
+        .unwrap();
+        assert_eq!(c.upstreams[0].token.as_deref(), Some("env"));
+        assert_eq!(c.upstreams[1].token.as_deref(), Some("jf-from-env-file"));
+        // A variable naming no upstream is an error that lists the right names.
+        let e = c
+            .apply_overrides(ConfigOverrides {
+                upstream_env: vec![("CACHEARR_UPSTREAM_LIVINGROOM_TOKEN".into(), "x".into())],
+                ..ConfigOverrides::default()
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("CACHEARR_UPSTREAM_LIVING_ROOM_TOKEN"), "{e}");
+        // --plex-token without a Plex upstream.
+        let mut c = Config::single(
+            Profile::Jellyfin,
+            "http://h:1",
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .unwrap();
+        let e = c
+            .apply_overrides(ConfigOverrides {
+                plex_token: Some("t".into()),
+                ..ConfigOverrides::default()
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--plex-token") && e.contains("no plex upstream"),
+            "{e}"
+        );
+        // Secret files: missing or empty is an error naming the file, never the value.
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, " \n").unwrap();
+        let e = secret_from(None, Some(&empty), "Plex token file")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("empty") && e.contains("Plex token file"), "{e}");
+        assert!(secret_from(None, Some(&dir.path().join("nope")), "x").is_err());
+        assert_eq!(
+            secret_from(Some("direct"), Some(&empty), "x")
+                .unwrap()
+                .as_deref(),
+            Some("direct")
+        );
+    }
+
+    #[test]
+    fn https_upstreams_and_their_tls_settings() {
+        assert!(parse_upstream_url("https://plex.example:32400").is_ok());
+        let (line, message) = parse_err(
+            "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\nca = \"/etc/ca.pem\"\n",
+        );
+        assert_eq!(line, 4);
+        assert!(message.contains("https"), "{message}");
+        let (line, message) = parse_err(
+            "[[upstream]]\nprofile = \"plex\"\nurl = \"https://x:1\"\nca = \"/nonexistent/ca.pem\"\n",
+        );
+        assert_eq!(line, 4);
+        assert!(message.contains("cannot read"), "{message}");
+        let c = Config::from_toml(
+            "[[upstream]]\nprofile = \"plex\"\nurl = \"https://192.168.1.10:32400\"\n\
+             server_name = \"192-168-1-10.0123abcd.plex.direct\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            c.upstreams[0].tls.server_name.as_deref(),
+            Some("192-168-1-10.0123abcd.plex.direct")
+        );
     }
 
     #[test]

@@ -52,7 +52,9 @@ mod prepared;
 mod proxy;
 pub mod redact;
 mod sendfile;
+pub mod startup;
 pub mod tags;
+pub mod tls;
 pub mod upstream;
 pub mod users;
 
@@ -169,7 +171,7 @@ impl GatewayBuilder {
     /// [`GatewayError`] for an unusable configuration, data directory or cache.
     pub async fn build(self) -> Result<Gateway, GatewayError> {
         let config = self.config;
-        config.check_runnable()?;
+        check_startable(&config)?;
         let data_err = |source| GatewayError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
@@ -221,7 +223,11 @@ impl GatewayBuilder {
                 let longest = config
                     .upstreams
                     .iter()
-                    .map(|u| u.guard.read_timeout * (2 * u.guard.retries + 3))
+                    .map(|u| {
+                        u.guard
+                            .read_timeout
+                            .saturating_mul(u.guard.retries.saturating_mul(2).saturating_add(3))
+                    })
                     .max()
                     .unwrap_or(std::time::Duration::from_secs(30));
                 b = b.load_timeout(longest);
@@ -272,6 +278,27 @@ impl GatewayBuilder {
             }),
         })
     }
+}
+
+/// Everything about a configuration that can be checked without opening the data directory or
+/// talking to a server: what `cachearr config check` runs and what [`GatewayBuilder::build`]
+/// runs first, so a file that checks is a file that starts.
+///
+/// # Errors
+/// [`GatewayError::Config`] naming the first problem.
+pub fn check_startable(config: &Config) -> Result<(), GatewayError> {
+    config.check_runnable()?;
+    if let Some(path) = &config.redis_ca {
+        std::fs::metadata(path).map_err(|e| {
+            config::ConfigError::Invalid(format!("redis_ca {}: {e}", path.display()))
+        })?;
+    }
+    for u in &config.upstreams {
+        // Compiles the route overrides and sets up the TLS client (roots, `ca`, `server_name`).
+        Upstream::new(u.clone(), Arc::new(cachearr_engine::SystemClock))
+            .map_err(|m| GatewayError::Config(config::ConfigError::Invalid(m)))?;
+    }
+    Ok(())
 }
 
 /// Listeners bound by [`Gateway::bind`], ready to serve.

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use cachearr_engine::Clock;
 use http_body_util::combinators::BoxBody;
 use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -458,7 +459,7 @@ pub struct Upstream {
     pub users: crate::users::Users,
     /// Last playback state per (user, item) from `/:/timeline` heartbeats.
     heartbeats: Mutex<std::collections::HashMap<(crate::keys::UserHash, String), String>>,
-    client: Client<HttpConnector, UpstreamBody>,
+    client: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
     /// `scheme://authority` of the server.
     origin: String,
     /// Path prefix of the base URL without the trailing slash (often empty).
@@ -482,13 +483,10 @@ impl Upstream {
     /// A message if the route overrides do not compile.
     pub fn new(config: UpstreamConfig, clock: Arc<dyn Clock>) -> Result<Upstream, String> {
         let routes = RouteTable::compile(&config).map_err(|e| e.to_string())?;
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.guard.connect_timeout));
-        connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(64)
-            .build(connector);
+            .build(connector(&config)?);
         let origin = format!(
             "{}://{}",
             config.url.scheme_str().unwrap_or("http"),
@@ -618,6 +616,41 @@ impl Upstream {
             tokio::time::sleep(Duration::from_secs_f64(jittered)).await;
         }
     }
+}
+
+/// The connector of an upstream's pool: plain TCP for `http://`, rustls over it for `https://`
+/// (crate::tls: system roots plus the upstream's `ca`, its `server_name`).
+fn connector(config: &UpstreamConfig) -> Result<HttpsConnector<HttpConnector>, String> {
+    let mut tcp = HttpConnector::new();
+    tcp.set_connect_timeout(Some(config.guard.connect_timeout));
+    tcp.set_nodelay(true);
+    // The TLS layer hands `https` URIs to the TCP connector, which must not refuse them.
+    tcp.enforce_http(false);
+    let https = config.url.scheme_str() == Some("https");
+    let tls = if https {
+        crate::tls::client_config(&config.tls)
+            .map_err(|e| format!("upstream {}: {e}", config.name))?
+    } else {
+        // Never used (the URL is http), but the connector type wants one: no roots, so it
+        // could not vouch for anything.
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth()
+    };
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http();
+    let builder = match &config.tls.server_name {
+        Some(name) => builder.with_server_name_resolver(
+            hyper_rustls::FixedServerNameResolver::new(crate::tls::server_name(name)?),
+        ),
+        None => builder,
+    };
+    Ok(builder.enable_http1().wrap_connector(tcp))
 }
 
 /// Whether the request failed because the body we were streaming (the client's) errored.

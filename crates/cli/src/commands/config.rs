@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use cachearr_gateway::Config;
 use cachearr_gateway::config::{ConfigError, EXAMPLE};
 
 /// Arguments of `cachearr config`.
@@ -14,13 +13,17 @@ pub(crate) struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum Action {
-    /// Validate a config file; errors point at the line and column.
+    /// Validate a config file exactly as `serve` would start it (with the same CACHEARR_*
+    /// variables and flags applied); errors point at the line and column.
     Check {
-        /// The TOML file.
-        file: PathBuf,
+        /// The TOML file (or --config / CACHEARR_CONFIG).
+        file: Option<PathBuf>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+        /// The flags of `cachearr serve`, applied on top of the file as `serve` applies them.
+        #[command(flatten)]
+        serve: Box<super::serve::Args>,
     },
     /// Print a commented example config.
     Example,
@@ -33,8 +36,24 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             print!("{EXAMPLE}");
             Ok(())
         }
-        Action::Check { file, json } => {
-            let result = Config::from_file(&file).and_then(|c| c.check_runnable().map(|()| c));
+        Action::Check {
+            file,
+            json,
+            mut serve,
+        } => {
+            if let Some(file) = file {
+                serve.set_config_file(file);
+            }
+            let file = serve
+                .config_file()
+                .map_or_else(|| "(no file)".to_string(), |f| f.display().to_string());
+            let result = super::serve::build_config(&serve).and_then(|c| {
+                cachearr_gateway::check_startable(&c).map_err(|e| match e {
+                    cachearr_gateway::GatewayError::Config(c) => c,
+                    other => ConfigError::Invalid(other.to_string()),
+                })?;
+                Ok(c)
+            });
             match result {
                 Ok(c) => {
                     if json {
@@ -48,23 +67,35 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
                                     "url": u.url.to_string(),
                                     "listen": u.listen.to_string(),
                                     "routes": u.routes.len(),
+                                    "owner_token": u.token.is_some(),
                                 })
                             })
                             .collect();
                         println!(
                             "{}",
-                            serde_json::json!({"ok": true, "file": file.display().to_string(), "upstreams": ups})
+                            serde_json::json!({"ok": true, "file": file, "upstreams": ups,
+                                "warnings": c.warnings()})
                         );
                     } else {
-                        println!("{}: ok ({} upstream(s))", file.display(), c.upstreams.len());
+                        println!("{file}: ok ({} upstream(s))", c.upstreams.len());
                         for u in &c.upstreams {
                             println!(
-                                "  {} ({}) {} → listen {}",
+                                "  {} ({}) {} → listen {}; owner token {}",
                                 u.name,
                                 u.profile.as_str(),
                                 u.url,
-                                u.listen
+                                u.listen,
+                                if u.token.is_some() { "set" } else { "not set" }
                             );
+                            if u.token.is_none() {
+                                println!(
+                                    "    without it {}",
+                                    cachearr_gateway::startup::WITHOUT_TOKEN
+                                );
+                            }
+                        }
+                        for w in c.warnings() {
+                            println!("warning: {w}");
                         }
                     }
                     Ok(())
@@ -77,7 +108,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
                         };
                         println!(
                             "{}",
-                            serde_json::json!({"ok": false, "file": file.display().to_string(),
+                            serde_json::json!({"ok": false, "file": file,
                                 "line": line, "column": column, "error": e.to_string()})
                         );
                         anyhow::bail!("invalid config");

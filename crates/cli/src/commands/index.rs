@@ -326,7 +326,7 @@ mod gateway {
 
     use anyhow::Context as _;
     use cachearr_gateway::library::index_api::{BuildStarted, IndexReport};
-    use cachearr_gateway::library::status::IndexStatus;
+    use cachearr_gateway::library::status::{IndexState, IndexStatus};
     use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
     use super::AdminTarget;
@@ -407,6 +407,12 @@ mod gateway {
         if let Some(next) = status.next_refresh_at_ms {
             out.push_str(&format!("  next refresh: {}\n", when(next)));
         }
+        if let Some(retry) = status.next_retry_at_ms {
+            out.push_str(&format!(
+                "  next try: {} (or as soon as the server sends an event)\n",
+                when(retry)
+            ));
+        }
         if !status.sections.is_empty() {
             let sections: Vec<String> = status
                 .sections
@@ -439,15 +445,29 @@ mod gateway {
         let report = report(target).await?;
         if json {
             println!("{}", serde_json::to_string_pretty(&report)?);
-            return Ok(());
+        } else {
+            if !report.enabled {
+                println!(
+                    "the library index is disabled ([index] enabled = false): every search goes to the server"
+                );
+            }
+            for status in &report.upstreams {
+                print!("{}", render(status));
+            }
         }
-        if !report.enabled {
-            println!(
-                "the library index is disabled ([index] enabled = false): every search goes to the server"
+        // Scripts and health checks read the exit status: an index that failed (and has nothing
+        // to answer from) is a failure even though the gateway itself runs.
+        let failed: Vec<&str> = report
+            .upstreams
+            .iter()
+            .filter(|s| s.state == IndexState::Failed)
+            .map(|s| s.upstream.as_str())
+            .collect();
+        if !failed.is_empty() {
+            anyhow::bail!(
+                "the library index of {} failed (see the errors above)",
+                failed.join(", ")
             );
-        }
-        for status in &report.upstreams {
-            print!("{}", render(status));
         }
         Ok(())
     }

@@ -58,12 +58,29 @@ impl Command {
     }
 }
 
-/// Logs go to stderr, filtered by `RUST_LOG` (default `info`).
-pub(crate) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,fjall=warn,lsm_tree=warn"));
-    tracing_subscriber::fmt()
+/// Logs go to stderr, filtered by `--log-level`, else `RUST_LOG`, else `info`; as text (ANSI
+/// colour only when stderr is a terminal and `NO_COLOR` is unset) or JSON lines.
+///
+/// # Errors
+/// A message when `--log-level` is not a valid filter.
+pub(crate) fn init_logging(level: Option<&str>, json: bool) -> Result<(), String> {
+    use std::io::IsTerminal as _;
+    // fjall and its tree log every flush and compaction at info: quiet unless asked by name.
+    const QUIET: &str = "fjall=warn,lsm_tree=warn";
+    let filter = match level {
+        Some(level) => tracing_subscriber::EnvFilter::try_new(format!("{QUIET},{level}"))
+            .map_err(|e| format!("--log-level {level:?}: {e}"))?,
+        None => tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("info,{QUIET}"))),
+    };
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        builder.with_ansi(colour).init();
+    }
+    Ok(())
 }

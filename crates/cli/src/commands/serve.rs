@@ -1,10 +1,9 @@
 //! `cachearr serve`: the caching gateway.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-use cachearr_gateway::config::ConfigOverrides;
+use cachearr_gateway::config::{ConfigError, ConfigOverrides, UPSTREAM_ENV_PREFIX, secret_from};
 use cachearr_gateway::{Config, Gateway, Profile};
 
 /// Arguments of `cachearr serve`. Every flag can also be set with the `CACHEARR_*` variable
@@ -15,7 +14,10 @@ use cachearr_gateway::{Config, Gateway, Profile};
                   cachearr serve --jellyfin http://nas:8096 --listen 0.0.0.0:8096\n  \
                   cachearr serve --config /etc/cachearr.toml\n\n\
                   Point your tools at the proxy listener instead of the server. \
-                  `cachearr config example` prints a commented config file."
+                  `cachearr config example` prints a commented config file.\n\n\
+                  Upstreams of a config file take their owner token from \
+                  CACHEARR_UPSTREAM_<NAME>_TOKEN or CACHEARR_UPSTREAM_<NAME>_TOKEN_FILE \
+                  (<NAME> upper case, '-' as '_'), which beat --plex-token and the file."
 )]
 pub(crate) struct Args {
     /// Plex Media Server to cache (http://HOST:32400).
@@ -34,7 +36,8 @@ pub(crate) struct Args {
     /// needs an admin token.
     #[arg(long, env = "CACHEARR_ADMIN_LISTEN", value_name = "ADDR")]
     admin_listen: Option<SocketAddr>,
-    /// Token for the admin API's mutating endpoints (prefer the environment variable).
+    /// Token for the admin API's mutating endpoints (prefer the environment variable or
+    /// --admin-token-file).
     #[arg(
         long,
         env = "CACHEARR_ADMIN_TOKEN",
@@ -42,6 +45,34 @@ pub(crate) struct Args {
         hide_env_values = true
     )]
     admin_token: Option<String>,
+    /// File holding the admin token (Docker / compose secrets, systemd credentials).
+    #[arg(long, env = "CACHEARR_ADMIN_TOKEN_FILE", value_name = "FILE")]
+    admin_token_file: Option<PathBuf>,
+    /// The Plex server owner's token (X-Plex-Token). cachearr reads the library with it to
+    /// answer searches locally, listens to change notifications and syncs playlists; without it
+    /// requests are still cached and passed on. Beats `token` in the config file.
+    #[arg(
+        long,
+        env = "CACHEARR_PLEX_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    plex_token: Option<String>,
+    /// File holding the Plex owner token (e.g. /run/secrets/plex_token).
+    #[arg(long, env = "CACHEARR_PLEX_TOKEN_FILE", value_name = "FILE")]
+    plex_token_file: Option<PathBuf>,
+    /// A Jellyfin API key (Dashboard → API Keys) or an administrator's token; used as
+    /// --plex-token is.
+    #[arg(
+        long,
+        env = "CACHEARR_JELLYFIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    jellyfin_token: Option<String>,
+    /// File holding the Jellyfin token.
+    #[arg(long, env = "CACHEARR_JELLYFIN_TOKEN_FILE", value_name = "FILE")]
+    jellyfin_token_file: Option<PathBuf>,
     /// Directory for the disk cache and the installation secret [default: ./data].
     #[arg(long, env = "CACHEARR_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -64,23 +95,53 @@ pub(crate) struct Args {
     redis: Option<String>,
 }
 
+impl Args {
+    /// Sets the config file (`cachearr config check FILE`).
+    pub(crate) fn set_config_file(&mut self, file: PathBuf) {
+        self.config = Some(file);
+    }
+
+    /// The config file, if any.
+    pub(crate) fn config_file(&self) -> Option<&Path> {
+        self.config.as_deref()
+    }
+}
+
 fn parse_size(s: &str) -> Result<u64, String> {
     cachearr_gateway::config::parse_byte_size(s)
 }
 
-/// Builds the configuration from file, environment and flags.
-pub(crate) fn build_config(args: &Args) -> anyhow::Result<Config> {
+/// Builds the configuration from file, environment and flags: the one path `serve` and
+/// `config check` share, so a file that checks is a file that starts.
+pub(crate) fn build_config(args: &Args) -> Result<Config, ConfigError> {
     let mut config = match &args.config {
         Some(path) => Config::from_file(path)?,
         None => Config::empty(),
     };
+    let secret = |value: &Option<String>, file: &Option<PathBuf>, what: &str| {
+        secret_from(value.as_deref(), file.as_deref(), what)
+    };
+    let upstream_env = std::env::vars()
+        .filter(|(k, _)| k.starts_with(UPSTREAM_ENV_PREFIX))
+        .collect();
     let overrides = ConfigOverrides {
         plex: args.plex.clone(),
         jellyfin: args.jellyfin.clone(),
         listen: args.listen,
         admin_listen: args.admin_listen,
         data_dir: args.data_dir.clone(),
-        admin_token: args.admin_token.clone(),
+        admin_token: secret(
+            &args.admin_token,
+            &args.admin_token_file,
+            "admin token file",
+        )?,
+        plex_token: secret(&args.plex_token, &args.plex_token_file, "Plex token file")?,
+        jellyfin_token: secret(
+            &args.jellyfin_token,
+            &args.jellyfin_token_file,
+            "Jellyfin token file",
+        )?,
+        upstream_env,
         redis_url: args.redis.clone(),
         memory_max_bytes: args.memory_max,
         no_disk: args.no_disk,
@@ -93,10 +154,14 @@ pub(crate) fn build_config(args: &Args) -> anyhow::Result<Config> {
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let config = build_config(&args)?;
-    let gateway = Gateway::builder(config)
-        .build()
-        .await
-        .context("cannot start the gateway")?;
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    let data_dir = config.data_dir.clone();
+    let gateway = match Gateway::builder(config).build().await {
+        Ok(g) => g,
+        Err(e) => return Err(explain_build_error(e, &data_dir)),
+    };
     let bound = gateway.bind().await?;
     for (name, addr) in bound.proxy_addrs() {
         let profile = gateway.upstream(&name).map_or(Profile::Plex, |u| u.profile);
@@ -105,8 +170,34 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(a) = bound.admin_addr() {
         eprintln!("cachearr: admin → http://{a}");
     }
+    // Reachable? Owner token accepted? Said once, in plain words; the gateway serves meanwhile.
+    for up in gateway.upstreams().to_vec() {
+        tokio::spawn(async move {
+            let check = cachearr_gateway::startup::check_upstream(&up).await;
+            for (warn, line) in check.lines() {
+                if warn {
+                    tracing::warn!("{line}");
+                } else {
+                    tracing::info!("{line}");
+                }
+            }
+        });
+    }
     bound.serve(shutdown_signal()).await?;
     Ok(())
+}
+
+/// Turns a start-up failure into advice where the cause is a known situation.
+fn explain_build_error(e: cachearr_gateway::GatewayError, data_dir: &Path) -> anyhow::Error {
+    let text = format!("{e:?} {e}");
+    if text.contains("Locked") {
+        return anyhow::anyhow!(
+            "another cachearr is using the data directory {}: stop it, or give this one its own \
+             --data-dir (CACHEARR_DATA_DIR)",
+            data_dir.display()
+        );
+    }
+    anyhow::Error::new(e).context("cannot start the gateway")
 }
 
 async fn shutdown_signal() {

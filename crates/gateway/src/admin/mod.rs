@@ -26,6 +26,7 @@
 
 mod dashboard;
 mod webhooks;
+mod wrong_port;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -249,10 +250,21 @@ pub struct RedisReport {
 
 /// Builds the admin router for the real gateway.
 pub fn router(gateway: crate::Gateway) -> Router {
+    let proxies = gateway
+        .config()
+        .upstreams
+        .iter()
+        .map(|u| wrong_port::ProxyListener {
+            upstream: u.name.clone(),
+            profile: u.profile.as_str(),
+            port: u.listen.port(),
+        })
+        .collect();
     router_with(Arc::new(GatewayAdmin::new(gateway.clone())))
         .merge(crate::library::matching::router(gateway.clone()))
         .merge(crate::library::lookup::router(gateway.clone()))
         .merge(crate::library::index_api::router(gateway))
+        .fallback(wrong_port::handler(proxies))
 }
 
 /// Builds the admin router over any backend.

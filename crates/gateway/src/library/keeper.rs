@@ -55,6 +55,17 @@ const TICK: Duration = Duration::from_secs(30);
 const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Errors kept in the status.
 const MAX_ERRORS: usize = 5;
+/// The first wait before a failed first build is tried again; each failure doubles it.
+const RETRY_FIRST: Duration = Duration::from_secs(30);
+/// The longest wait between tries of a failed first build.
+const RETRY_MAX: Duration = Duration::from_secs(10 * 60);
+
+/// The wait before try number `failures + 1` of a first build (`failures` ≥ 1).
+fn retry_delay(failures: u32) -> Duration {
+    RETRY_FIRST
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(10))
+        .min(RETRY_MAX)
+}
 
 /// File names of one upstream's index files: `{data_dir}/library/{safe name}.{ext}`.
 pub fn file_path(data_dir: &Path, upstream: &str, ext: &str) -> PathBuf {
@@ -186,6 +197,8 @@ pub fn spawn_all(gateway: &Gateway, stop: &CancellationToken) -> Vec<tokio::task
             receiver,
             stop: stop.clone(),
             meta,
+            failures: 0,
+            retry_at_ms: None,
         };
         tasks.push(tokio::spawn(keeper.run()));
     }
@@ -201,6 +214,10 @@ struct Keeper {
     receiver: UnboundedReceiver<KeeperCommand>,
     stop: CancellationToken,
     meta: Meta,
+    /// First builds that failed in a row (the server down or refusing); reset by a success.
+    failures: u32,
+    /// When the failed first build is tried again (gateway clock, ms).
+    retry_at_ms: Option<u64>,
 }
 
 /// What a build, refresh or event batch produced.
@@ -287,6 +304,12 @@ impl Keeper {
                 }
             }
             KeeperCommand::Tick => self.maybe_refresh().await,
+            KeeperCommand::Changed(_) if self.retry_at_ms.is_some() => {
+                // The server speaks again (a notification socket reconnected, a webhook came):
+                // the failed first build need not wait for its retry time.
+                while self.receiver.try_recv().is_ok() {}
+                self.build(false).await;
+            }
             KeeperCommand::Changed(first) => {
                 // Take every event already queued: one fetch and one new index for the batch.
                 let mut events = vec![first];
@@ -313,6 +336,10 @@ impl Keeper {
 
     async fn maybe_refresh(&mut self) {
         if self.handle.ready().is_none() {
+            if self.retry_at_ms.is_some_and(|at| self.now_ms() >= at) {
+                tracing::info!(upstream = %self.up.name, "trying the library index build again");
+                self.build(false).await;
+            }
             return;
         }
         if self
@@ -358,16 +385,42 @@ impl Keeper {
         };
         match result {
             Ok(Ok(built)) => {
+                self.failures = 0;
+                self.retry_at_ms = None;
                 self.finish(built).await;
                 let _ = std::fs::remove_file(self.path("crawl"));
             }
-            Ok(Err(e)) => self.fail(format!("build failed: {e}")),
+            Ok(Err(e)) => {
+                self.fail(format!("build failed: {e}"));
+                self.schedule_retry();
+            }
             Err(_) => self.fail(format!(
                 "build stopped after the build timeout ({} min); what was fetched is kept and \
                  the next build resumes",
                 timeout.as_secs() / 60
             )),
         }
+    }
+
+    /// After a failed build with no index to answer from, tries again later (doubling waits):
+    /// a server that was down at start (both starting at boot) gets its index once it answers.
+    /// Without a token there is nothing to retry.
+    fn schedule_retry(&mut self) {
+        if self.handle.ready().is_some() || self.up.config.token.is_none() {
+            return;
+        }
+        self.failures = self.failures.saturating_add(1);
+        let delay = retry_delay(self.failures);
+        let at = self
+            .now_ms()
+            .saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        self.retry_at_ms = Some(at);
+        self.handle.update_status(|s| s.next_retry_at_ms = Some(at));
+        tracing::warn!(
+            upstream = %self.up.name,
+            retry_in_secs = delay.as_secs(),
+            "library index build failed; trying again later (or as soon as the server sends an event)"
+        );
     }
 
     /// Reads every stream into a new index, through the journal.
@@ -756,6 +809,9 @@ impl Keeper {
         self.handle.update_status(|s| {
             s.state = IndexState::Ready;
             s.progress = None;
+            // A finished build answers the old errors: what is listed now is about this one.
+            s.errors.clear();
+            s.next_retry_at_ms = None;
             s.items = record.items;
             s.items_by_kind = by_kind;
             s.last_build = Some(record.clone());
@@ -970,6 +1026,15 @@ mod tests {
         assert_eq!(totals.sections[0].items["track"], 2);
         assert_eq!(totals.sections[0].duration_secs, 122);
         assert_eq!(totals.sections[1].title, "");
+    }
+
+    #[test]
+    fn retries_back_off_to_ten_minutes() {
+        assert_eq!(retry_delay(1), Duration::from_secs(30));
+        assert_eq!(retry_delay(2), Duration::from_secs(60));
+        assert_eq!(retry_delay(3), Duration::from_secs(120));
+        assert_eq!(retry_delay(6), Duration::from_secs(600));
+        assert_eq!(retry_delay(u32::MAX), Duration::from_secs(600));
     }
 
     #[test]

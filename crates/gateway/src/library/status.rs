@@ -113,8 +113,12 @@ pub struct IndexStatus {
     pub next_refresh_at_ms: Option<u64>,
     /// The snapshot on disk.
     pub snapshot: Option<SnapshotInfo>,
-    /// The most recent errors (newest last, at most a few).
+    /// The most recent errors (newest last, at most a few); a finished build clears them.
     pub errors: Vec<String>,
+    /// When a failed first build is tried again (ms since the epoch): the server may have been
+    /// down (both starting at boot); each failure doubles the wait, up to 10 minutes.
+    #[serde(default)]
+    pub next_retry_at_ms: Option<u64>,
     /// Searches that went to the server because the index was off or not ready.
     pub searches_to_server: u64,
 }

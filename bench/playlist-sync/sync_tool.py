@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Seed 004's playlist-sync tool, scripted: 8 search strategies per track against every music
+"""A real playlist-sync tool, scripted: 8 search strategies per track against every music
 library, one request each, as plexify/Cmdarr do — then one playlist creation.
 
-  seed004.py make-playlist BASE TOKEN OUT.csv     # 238 tracks drawn from the server's library
-  seed004.py sync BASE TOKEN PLAYLIST.csv NAME     # the tool's sync; prints JSON
+  sync_tool.py make-playlist BASE TOKEN OUT.csv     # 238 tracks drawn from the server's library
+  sync_tool.py sync BASE TOKEN PLAYLIST.csv NAME     # the tool's sync; prints JSON
 
 BASE is the Plex server (the simulator) or cachearr's proxy listener in front of it. Only the
 standard library is used (http.client, keep-alive, sequential like the tool, without its
@@ -35,7 +35,7 @@ class Plex:
         if params:
             path += "?" + urllib.parse.urlencode(params)
         headers = {"X-Plex-Token": self.token, "Accept": "application/json",
-                   "X-Plex-Client-Identifier": "seed004-bench", "X-Plex-Product": "seed004"}
+                   "X-Plex-Client-Identifier": "playlist-sync-bench", "X-Plex-Product": "playlist-sync"}
         for attempt in range(2):
             try:
                 self.conn.request(method, path, headers=headers)
@@ -114,7 +114,7 @@ def make_playlist(base, token, out):
 
 
 def strategies(artist, title, album):
-    """Seed 004's 8 search queries per track (plexify's matching order, in spirit)."""
+    """The tool's 8 search queries per track (plexify's matching order, in spirit)."""
     no_brackets = re.sub(r"\s*[\(\[].*?[\)\]]", "", title).strip()
     no_suffix = title.split(" - ")[0].strip()
     no_feat = re.split(r"\s+(?:feat\.?|ft\.?|featuring|with)\s+", no_brackets, flags=re.I)[0]
