@@ -10,7 +10,7 @@
 //! | `POST /_sim/library/remove` | `{"ids":[1,2]}` removes the items and their descendants |
 //! | `POST /_sim/library/rename` | `{"id":1,"title":"…"}` |
 //! | `POST /_sim/library/refresh` | `{"section":1}` runs a scan (activity events) |
-//! | `GET /_sim/tokens` | every user with name, password, Plex token, Jellyfin token and id, sections |
+//! | `GET /_sim/tokens` | every user with name, password, Plex token, Jellyfin token and id, sections, restrictions (Plex share filters, Jellyfin policy) |
 //!
 //! Control requests are neither counted nor subject to faults.
 
@@ -424,8 +424,27 @@ async fn tokens(State(sim): State<Sim>) -> Json<serde_json::Value> {
                 "jellyfin_token": u.jellyfin_token,
                 "jellyfin_id": u.jellyfin_id,
                 "sections": u.sections,
+                "home": u.home,
+                "restrictions": restrictions_json(u),
             })
         })
         .collect();
     Json(json!({"users": users}))
+}
+
+/// A user's restrictions as each server names them (Plex share filters, Jellyfin policy).
+pub fn restrictions_json(user: &crate::state::User) -> serde_json::Value {
+    let r = &user.restrictions;
+    json!({
+        "plex": {
+            "filterMovies": r.plex_movies.to_plex_string(),
+            "filterTelevision": r.plex_television.to_plex_string(),
+            "filterMusic": r.plex_music.to_plex_string(),
+        },
+        "jellyfin": {
+            "MaxParentalRating": r.jellyfin.max_parental_rating,
+            "BlockedTags": r.jellyfin.blocked_tags,
+            "AllowedTags": r.jellyfin.allowed_tags,
+        },
+    })
 }

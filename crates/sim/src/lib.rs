@@ -11,8 +11,8 @@
 //!   [`Sim::builder`].
 //! - [`library`] — the synthetic library: sections, artists → albums → tracks, movies,
 //!   shows → seasons → episodes; compact arena storage, dense `u32` ids.
-//! - [`state`] — users (owner + shared users with tokens, passwords and section restrictions),
-//!   play state, history, playlists, sessions, activities.
+//! - [`state`] — users (owner + shared users with tokens, passwords, section access and the
+//!   restrictions inside sections), play state, history, playlists, sessions, activities.
 //! - [`events`] — server-neutral change events and webhook delivery.
 //! - [`cost`] — latency model: base + per item scanned + per item returned.
 //! - [`control`] — the `/_sim/` API on every listener: stats, reset, faults, library changes,
@@ -29,8 +29,11 @@
 //!    malformed bodies) and runs the accept loop. `Sim::serve_plex` is exactly that for
 //!    [`plex::router`].
 //! 2. **Authenticate** with [`Sim::state`]: `user_by_plex_token`, `user_by_jellyfin_token`,
-//!    `user_by_name` (+ `password`), then check [`state::User::can_see_section`] for every
-//!    item shown (an item's section is [`library::Item::section`]).
+//!    `user_by_name` (+ `password`), then check [`state::User::plex_sees`] or
+//!    [`state::User::jellyfin_sees`] for every item shown: the section must be the user's
+//!    ([`state::User::can_see_section`]) and the server's restrictions inside it (Plex share
+//!    filters on labels and content ratings, Jellyfin parental rating and tags; see
+//!    [`state::Restrictions`]) must let the item through.
 //! 3. **Read** the library with [`Sim::library`] (a read guard; never hold it across an
 //!    `.await`). Ids: Plex uses the number, Jellyfin [`library::Item::guid_id`] /
 //!    [`library::id_from_guid`].

@@ -307,6 +307,11 @@ impl Default for LibraryConfig {
     }
 }
 
+/// The label (tag) that marks explicit artists, albums, movies and shows.
+pub const LABEL_EXPLICIT: &str = "Explicit";
+/// The label (tag) that marks family-friendly artists, albums, movies and shows.
+pub const LABEL_FAMILY: &str = "Family";
+
 /// Section ids are fixed so that tests and docs can name them.
 pub const MUSIC_SECTION: u32 = 1;
 /// The movie section's id.
@@ -484,6 +489,34 @@ impl<'a> Item<'a> {
         matches!(self.kind(), ItemKind::Movie | ItemKind::Show).then(|| {
             CONTENT_RATINGS[(mix(self.content_hash()) % CONTENT_RATINGS.len() as u64) as usize]
         })
+    }
+    /// The content rating that applies to the item: its own, else its nearest ancestor's (an
+    /// episode or season takes its show's). Music carries none.
+    pub fn effective_content_rating(&self) -> Option<&'static str> {
+        self.lineage().find_map(|i| i.content_rating())
+    }
+    /// Labels (Plex `Label` tags, Jellyfin `Tags`) of artists, albums, movies and shows: part
+    /// of them are `Explicit`, part `Family` (never both). Share restrictions and parental
+    /// policies filter on them, children inheriting their ancestors' (see [`Item::lineage`]).
+    pub fn labels(&self) -> &'static [&'static str] {
+        let explicit_percent = match self.kind() {
+            ItemKind::Artist => 8,
+            ItemKind::Album => 15,
+            ItemKind::Movie | ItemKind::Show => 12,
+            _ => return &[],
+        };
+        let h = mix(self.content_hash() ^ 0x4C41_4245);
+        if h % 100 < explicit_percent {
+            &[LABEL_EXPLICIT]
+        } else if (h >> 8) % 100 < 35 {
+            &[LABEL_FAMILY]
+        } else {
+            &[]
+        }
+    }
+    /// The item, then its parent, grandparent … (what labels and ratings are inherited from).
+    pub fn lineage(&self) -> impl Iterator<Item = Item<'a>> + use<'a> {
+        std::iter::successors(Some(*self), |i| i.parent())
     }
     /// Genre (movies, shows).
     pub fn genre(&self) -> Option<&'static str> {

@@ -312,7 +312,7 @@ async fn stats_count_routes_and_reset() {
         .await
         .expect("tokens");
     assert_eq!(tokens["users"][0]["plex_token"], srv.token.as_str());
-    assert_eq!(tokens["users"].as_array().expect("users").len(), 4);
+    assert_eq!(tokens["users"].as_array().expect("users").len(), 7);
 }
 
 #[tokio::test]

@@ -136,7 +136,8 @@ fn print_banner(
                 serde_json::json!({
                     "name": u.name, "password": u.password, "owner": u.is_owner,
                     "plex_token": u.plex_token, "jellyfin_token": u.jellyfin_token,
-                    "jellyfin_id": u.jellyfin_id, "sections": u.sections,
+                    "jellyfin_id": u.jellyfin_id, "sections": u.sections, "home": u.home,
+                    "restrictions": cachearr_sim::control::restrictions_json(u),
                 })
             })
             .collect();
@@ -167,10 +168,16 @@ fn print_banner(
     );
     println!("users:");
     for u in state.users() {
-        let access = match &u.sections {
+        let mut access = match &u.sections {
             None => "all sections".to_string(),
             Some(s) => format!("sections {s:?}"),
         };
+        if u.plex_restricted() || u.jellyfin_restricted() {
+            access.push_str(", restricted inside them");
+        }
+        if u.home {
+            access.push_str(", managed home user");
+        }
         println!(
             "  {:<6} password {:<16} plex token {}  jellyfin token {}  ({}{access})",
             u.name,

@@ -61,6 +61,9 @@ pub(crate) struct UserPolicy {
     pub(crate) enable_subtitle_management: bool,
     pub(crate) enable_lyric_management: bool,
     pub(crate) is_disabled: bool,
+    /// `MaxParentalRating` (a rating value), absent when unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) max_parental_rating: Option<u32>,
     pub(crate) blocked_tags: Vec<String>,
     pub(crate) allowed_tags: Vec<String>,
     pub(crate) enable_user_preference_access: bool,
@@ -110,6 +113,7 @@ impl UserPolicy {
             enable_subtitle_management: is_administrator,
             enable_lyric_management: is_administrator,
             is_disabled: false,
+            max_parental_rating: None,
             blocked_tags: Vec::new(),
             allowed_tags: Vec::new(),
             enable_user_preference_access: true,
@@ -364,6 +368,9 @@ pub(crate) struct BaseItemDto {
     pub(crate) run_time_ticks: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) production_year: Option<i32>,
+    /// `OfficialRating` (movies and shows carry one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) official_rating: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) index_number: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -403,6 +410,9 @@ pub(crate) struct BaseItemDto {
     pub(crate) user_data: Option<UserItemData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) child_count: Option<u64>,
+    /// `Tags` (with `Fields=Tags`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tags: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) recursive_item_count: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]

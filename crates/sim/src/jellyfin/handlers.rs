@@ -294,12 +294,18 @@ pub(crate) fn user_dto(front: &Front, user: &User, full: bool) -> UserDto {
         .last_activity(user.id)
         .map(|at| iso8601(i64::from(at)));
     let policy = full.then(|| {
-        UserPolicy::new(
-            user.is_owner,
-            user.sections
-                .as_ref()
-                .map(|ids| ids.iter().map(|id| view_id(*id)).collect()),
-        )
+        let jellyfin = &user.restrictions.jellyfin;
+        UserPolicy {
+            max_parental_rating: jellyfin.max_parental_rating,
+            blocked_tags: jellyfin.blocked_tags.clone(),
+            allowed_tags: jellyfin.allowed_tags.clone(),
+            ..UserPolicy::new(
+                user.is_owner,
+                user.sections
+                    .as_ref()
+                    .map(|ids| ids.iter().map(|id| view_id(*id)).collect()),
+            )
+        }
     });
     UserDto {
         name: user.name.clone(),
@@ -588,7 +594,7 @@ fn shows(
             .iter()
             .skip(start)
             .take(limit)
-            .filter_map(|id| render.lib.item(*id))
+            .filter_map(|id| visible_item(render.lib, &user, *id))
             .map(|item| render.item(item))
             .collect();
         let work = Work {

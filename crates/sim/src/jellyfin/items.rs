@@ -216,8 +216,7 @@ pub(crate) fn visible_item<'l>(
     user: &User,
     id: ItemId,
 ) -> Option<crate::library::Item<'l>> {
-    lib.item(id)
-        .filter(|item| user.can_see_section(item.section().id))
+    lib.item(id).filter(|item| user.jellyfin_sees(item))
 }
 
 /// The section if it exists and `user` may see it.
@@ -264,6 +263,7 @@ impl Render<'_> {
             dto.production_year = Some(year);
             dto.premiere_date = Some(format!("{year:04}-01-01T00:00:00.0000000Z"));
         }
+        dto.official_rating = item.content_rating().map(str::to_owned);
         match kind {
             ItemKind::Track | ItemKind::Movie | ItemKind::Episode => {
                 dto.run_time_ticks = Some(i64::from(item.duration_ms()) * TICKS_PER_MS);
@@ -389,12 +389,21 @@ impl Render<'_> {
             dto.etag = Some(image_tag(item.content_hash(), item.updated_at()));
         }
         if fields.has("ChildCount") && dto.is_folder {
-            dto.child_count = Some(item.children().len() as u64);
+            let visible = item
+                .children()
+                .iter()
+                .filter(|&&child| visible_item(self.lib, self.user, child).is_some())
+                .count();
+            dto.child_count = Some(visible as u64);
+        }
+        if fields.has("Tags") {
+            dto.tags = Some(item.labels().iter().map(|t| t.to_string()).collect());
         }
         if (fields.has("RecursiveItemCount") || fields.has("CumulativeRunTimeTicks"))
             && dto.is_folder
         {
-            let leaves = self.lib.leaves(item.id());
+            let mut leaves = self.lib.leaves(item.id());
+            leaves.retain(|&leaf| visible_item(self.lib, self.user, leaf).is_some());
             if fields.has("RecursiveItemCount") {
                 dto.recursive_item_count = Some(leaves.len() as u64);
             }
@@ -461,7 +470,16 @@ impl Render<'_> {
             dto.date_created = Some(iso8601(i64::from(section.created_at)));
         }
         if self.fields.has("ChildCount") {
-            dto.child_count = Some(section.items(section.top_kind()).len() as u64);
+            let items = section.items(section.top_kind());
+            let visible = if self.user.jellyfin_restricted() {
+                items
+                    .iter()
+                    .filter(|&&id| visible_item(self.lib, self.user, id).is_some())
+                    .count()
+            } else {
+                items.len()
+            };
+            dto.child_count = Some(visible as u64);
         }
         if self.fields.has("Etag") {
             dto.etag = Some(image_tag(u64::from(section.id), section.updated_at));
@@ -1059,6 +1077,22 @@ pub(crate) fn run_items_query(
     if recursive_listing && typed {
         work.scanned = indexed(candidates);
     }
+    // What the user's parental policy hides is not there for them: not listed, not counted.
+    let rows = if render.user.jellyfin_restricted() {
+        Arc::new(
+            rows.iter()
+                .copied()
+                .filter(|row| match row {
+                    Row::Item(id) | Row::Entry(_, id) => {
+                        visible_item(render.lib, render.user, *id).is_some()
+                    }
+                    Row::View(_) | Row::Playlist(_) => true,
+                })
+                .collect(),
+        )
+    } else {
+        rows
+    };
     // Rows gathered by kind already satisfy the type filter; only other filters need a pass.
     let rows: Arc<Vec<Row>> = if filtered || !query.needs_filter() {
         rows
@@ -1567,7 +1601,7 @@ pub(crate) fn latest(
             work.scanned += ids.len() as u64;
             candidates.extend(
                 ids.iter()
-                    .filter_map(|&id| render.lib.item(id))
+                    .filter_map(|&id| visible_item(render.lib, render.user, id))
                     .map(|i| (i.added_at(), i.id())),
             );
         }
@@ -1579,7 +1613,7 @@ pub(crate) fn latest(
         if out.len() >= limit {
             break;
         }
-        let Some(item) = render.lib.item(id) else {
+        let Some(item) = visible_item(render.lib, render.user, id) else {
             continue;
         };
         if let Some(played) = is_played {
@@ -1634,7 +1668,7 @@ pub(crate) fn next_up(
         .into_iter()
         .skip(start)
         .take(limit)
-        .filter_map(|id| render.lib.item(id))
+        .filter_map(|id| visible_item(render.lib, render.user, id))
         .map(|item| render.item(item))
         .collect();
     work.returned = items.len() as u64;
@@ -1688,7 +1722,7 @@ pub(crate) fn names(
             let ids = section.items(item_kind);
             work.scanned += ids.len() as u64;
             for &id in ids {
-                let Some(item) = render.lib.item(id) else {
+                let Some(item) = visible_item(render.lib, render.user, id) else {
                     continue;
                 };
                 let name = match kind {
@@ -1777,7 +1811,7 @@ pub(crate) fn similar(
             if other == id {
                 continue;
             }
-            let Some(candidate) = render.lib.item(other) else {
+            let Some(candidate) = visible_item(render.lib, render.user, other) else {
                 continue;
             };
             if wanted.is_some() && key(candidate) == wanted {
@@ -1825,7 +1859,7 @@ pub(crate) fn artists(
         let ids = section.items(ItemKind::Artist);
         work.scanned += ids.len() as u64;
         for &id in ids {
-            let Some(item) = render.lib.item(id) else {
+            let Some(item) = visible_item(render.lib, render.user, id) else {
                 continue;
             };
             let name = fold(item.title());
@@ -1854,7 +1888,7 @@ pub(crate) fn artists(
         .into_iter()
         .skip(start)
         .take(limit)
-        .filter_map(|id| render.lib.item(id))
+        .filter_map(|id| visible_item(render.lib, render.user, id))
         .map(|item| render.item(item))
         .collect();
     work.returned = items.len() as u64;
@@ -1915,7 +1949,7 @@ pub(crate) fn search_hints(
             let ids = section.items(kind);
             work.scanned += ids.len() as u64;
             for &id in ids {
-                let Some(item) = render.lib.item(id) else {
+                let Some(item) = visible_item(render.lib, render.user, id) else {
                     continue;
                 };
                 let name = fold(item.title());
@@ -1940,7 +1974,7 @@ pub(crate) fn search_hints(
         .into_iter()
         .skip(start)
         .take(limit)
-        .filter_map(|(_, _, id)| render.lib.item(id))
+        .filter_map(|(_, _, id)| visible_item(render.lib, render.user, id))
         .map(|item| search_hint(render, item))
         .collect();
     work.returned = search_hints.len() as u64;

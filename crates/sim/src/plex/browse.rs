@@ -613,6 +613,18 @@ pub(crate) fn list(
     base: &[ItemId],
     music: bool,
 ) -> Result<Listing, StatusCode> {
+    // What the user's share filter hides is not there for them: not listed, not counted.
+    let visible: Vec<ItemId>;
+    let base = if ctx.user.plex_restricted() {
+        visible = base
+            .iter()
+            .copied()
+            .filter(|&id| lib.item(id).is_some_and(|i| ctx.user.plex_sees(&i)))
+            .collect();
+        visible.as_slice()
+    } else {
+        base
+    };
     let filters = filters(ctx, music, crate::now_secs())?;
     let sort = ctx.q("sort").filter(|s| !s.is_empty());
     let limit = match ctx.q("limit") {
@@ -813,10 +825,7 @@ pub(crate) async fn metadata(
         let mut doc = El::container().a("size", 0u32);
         let mut first_section = None;
         for id in ids {
-            if let Some(item) = lib
-                .item(id)
-                .filter(|i| ctx.user.can_see_section(i.section().id))
-            {
+            if let Some(item) = lib.item(id).filter(|i| ctx.user.plex_sees(i)) {
                 first_section.get_or_insert(item.section());
                 doc.kids
                     .push(item_el(&lib, &state, ctx.user.id, &item, opts));
@@ -847,7 +856,7 @@ async fn child_listing(sim: Sim, ctx: Ctx, id: String, leaves: bool) -> Response
             .ok()
             .and_then(|ids| ids.first().copied())
             .and_then(|id| lib.item(id))
-            .filter(|i| ctx.user.can_see_section(i.section().id))
+            .filter(|i| ctx.user.plex_sees(i))
         else {
             return plex_error(StatusCode::NOT_FOUND);
         };

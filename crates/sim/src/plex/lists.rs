@@ -38,7 +38,9 @@ fn search(
         for &k in kinds {
             for &id in s.items(k) {
                 scanned += 1;
-                let Some(item) = lib.item(id) else { continue };
+                let Some(item) = lib.item(id).filter(|i| ctx.user.plex_sees(i)) else {
+                    continue;
+                };
                 fold_into(item.title(), &mut buf);
                 if let Some(pos) = buf.find(&needle) {
                     let score = if buf == needle {
@@ -215,7 +217,7 @@ fn recent_ids(
         let k = kind.unwrap_or_else(|| recent_kind(s));
         for &id in s.items(k) {
             scanned += 1;
-            if let Some(i) = lib.item(id) {
+            if let Some(i) = lib.item(id).filter(|i| ctx.user.plex_sees(i)) {
                 all.push((i.added_at(), id));
             }
         }
@@ -289,10 +291,7 @@ fn on_deck_ids(sim: &Sim, ctx: &Ctx) -> Vec<ItemId> {
     state
         .on_deck(ctx.user.id, &lib)
         .into_iter()
-        .filter(|&id| {
-            lib.item(id)
-                .is_some_and(|i| ctx.user.can_see_section(i.section().id))
-        })
+        .filter(|&id| lib.item(id).is_some_and(|i| ctx.user.plex_sees(&i)))
         .collect()
 }
 
@@ -443,8 +442,7 @@ pub(crate) async fn history(State(sim): State<Sim>, ctx: Ctx) -> Response {
             .filter(|e| before.is_none_or(|b| i64::from(e.viewed_at) <= b))
             .filter(|e| {
                 lib.item_any(e.item).is_some_and(|i| {
-                    ctx.user.can_see_section(i.section().id)
-                        && section.is_none_or(|s| i64::from(i.section().id) == s)
+                    ctx.user.plex_sees(&i) && section.is_none_or(|s| i64::from(i.section().id) == s)
                 })
             })
             .collect();
@@ -624,10 +622,7 @@ pub(crate) async fn playlist_items(
         let entries: Vec<_> = p
             .items
             .iter()
-            .filter(|e| {
-                lib.item(e.item)
-                    .is_some_and(|i| ctx.user.can_see_section(i.section().id))
-            })
+            .filter(|e| lib.item(e.item).is_some_and(|i| ctx.user.plex_sees(&i)))
             .collect();
         let total = entries.len();
         let (start, end) = window(&ctx, total);
@@ -686,13 +681,17 @@ pub(crate) fn resolve_uri(sim: &Sim, ctx: &Ctx, uri: &str) -> Result<Vec<ItemId>
         for id in ids {
             let item = lib
                 .item(id)
-                .filter(|i| ctx.user.can_see_section(i.section().id))
+                .filter(|i| ctx.user.plex_sees(i))
                 .ok_or(StatusCode::NOT_FOUND)?;
             // Adding an album or artist adds its tracks (Plex expands containers).
             if item.kind().is_playable() {
                 out.push(id);
             } else {
-                out.extend(lib.leaves(id));
+                out.extend(
+                    lib.leaves(id)
+                        .into_iter()
+                        .filter(|&l| lib.item(l).is_some_and(|i| ctx.user.plex_sees(&i))),
+                );
             }
         }
         return Ok(out);

@@ -13,9 +13,7 @@ use crate::media::{media_response, png, png_response};
 fn visible(sim: &Sim, ctx: &Ctx, id: &str) -> Option<(ItemId, u64, u32)> {
     let id: ItemId = id.parse().ok()?;
     let lib = sim.library();
-    let item = lib
-        .item(id)
-        .filter(|i| ctx.user.can_see_section(i.section().id))?;
+    let item = lib.item(id).filter(|i| ctx.user.plex_sees(i))?;
     Some((id, item.content_hash(), item.updated_at()))
 }
 
@@ -90,7 +88,7 @@ pub(crate) async fn part(
         id.parse::<ItemId>()
             .ok()
             .and_then(|id| lib.item(id))
-            .filter(|i| i.kind().is_playable() && ctx.user.can_see_section(i.section().id))
+            .filter(|i| i.kind().is_playable() && ctx.user.plex_sees(i))
             .map(|i| (i.content_hash(), i.file_size(), i.container()))
     };
     let Some((hash, size, container)) = found else {

@@ -255,6 +255,9 @@ pub(crate) fn item_el(
         if let Some(g) = item.genre() {
             e = e.kid(El::new("Genre").a("id", 1u32).a("tag", g));
         }
+        for label in item.labels() {
+            e = e.kid(El::new("Label").a("tag", *label));
+        }
         if !kind.is_playable() {
             e = e.kid(El::new("Location").a("path", item.file_path()));
         }

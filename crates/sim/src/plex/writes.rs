@@ -23,7 +23,7 @@ fn target_item(sim: &Sim, ctx: &Ctx, param: &str) -> Result<ItemId, StatusCode> 
     let id: ItemId = raw.parse().map_err(|_| StatusCode::BAD_REQUEST)?;
     let lib = sim.library();
     lib.item(id)
-        .filter(|i| ctx.user.can_see_section(i.section().id))
+        .filter(|i| ctx.user.plex_sees(i))
         .map(|i| i.id())
         .ok_or(StatusCode::NOT_FOUND)
 }
