@@ -322,6 +322,10 @@ pub struct LibraryIndex {
     by_mbid: SortedMap<u64>,
     by_isrc: SortedMap<u64>,
     by_exact: SortedMap<u64>,
+    /// Exact keys of the short forms of titles with bracketed words ([`ParsedTitle::short`]).
+    ///
+    /// [`ParsedTitle::short`]: crate::normalize::ParsedTitle::short
+    by_short: SortedMap<u64>,
     artist_by_name: SortedMap<u64>,
     section_by_id: SortedMap<u64>,
     /// Tracks per normalised artist id (credits, featured and album artist).
@@ -655,6 +659,7 @@ impl LibraryIndex {
         let mut by_mbid = Vec::new();
         let mut by_isrc = Vec::new();
         let mut by_exact = Vec::new();
+        let mut by_short = Vec::new();
         let mut path = String::new();
         for (item, slot) in items.iter().enumerate() {
             let item = item as u32;
@@ -676,6 +681,14 @@ impl LibraryIndex {
                 let version = VersionTags::from_bits(slot.version);
                 for artist in track_artist_ids(&data, slot) {
                     by_exact.push((exact_key(title, version, artist), item));
+                }
+                let raw = data.str(slot.title);
+                if raw.contains(['(', '[', '{'])
+                    && let Some(short) = normalize::parse_title(raw).short
+                {
+                    for artist in track_artist_ids(&data, slot) {
+                        by_short.push((exact_key(&short, version, artist), item));
+                    }
                 }
             }
         }
@@ -753,6 +766,7 @@ impl LibraryIndex {
             by_mbid: SortedMap::new(by_mbid),
             by_isrc: SortedMap::new(by_isrc),
             by_exact: SortedMap::new(by_exact),
+            by_short: SortedMap::new(by_short),
             artist_by_name: SortedMap::new(artist_by_name),
             section_by_id: SortedMap::new(section_by_id),
             artist_blocks,
@@ -800,6 +814,7 @@ impl LibraryIndex {
             + self.by_mbid.heap_bytes()
             + self.by_isrc.heap_bytes()
             + self.by_exact.heap_bytes()
+            + self.by_short.heap_bytes()
             + self.artist_by_name.heap_bytes()
             + self.section_by_id.heap_bytes()
             + self.artist_blocks.heap_bytes()
@@ -954,6 +969,27 @@ impl LibraryIndex {
             .filter(move |item| {
                 self.slot(*item).is_some_and(|slot| {
                     slot.version == version.bits() && self.data.str(slot.title_norm) == title_norm
+                })
+            })
+    }
+
+    /// Tracks whose title's short form ([`normalize::ParsedTitle::short`]), version and one
+    /// artist equal the given normalised forms.
+    pub(crate) fn short_items<'s>(
+        &'s self,
+        short: &'s str,
+        version: VersionTags,
+        artist: u32,
+    ) -> impl Iterator<Item = u32> + 's {
+        self.by_short
+            .get(exact_key(short, version, artist))
+            .filter(move |item| {
+                self.slot(*item).is_some_and(|slot| {
+                    slot.version == version.bits()
+                        && normalize::parse_title(self.data.str(slot.title))
+                            .short
+                            .as_deref()
+                            == Some(short)
                 })
             })
     }

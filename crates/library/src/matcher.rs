@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::index::{ItemNo, ItemView, LibraryIndex, SectionMask, TitleShape, Visibility};
-use crate::normalize::{self, ParsedTitle, similarity, similarity_at_least};
+use crate::normalize::{self, ParsedTitle, VersionTags, similarity, similarity_at_least};
 use crate::record::{self, ItemKind};
 
 /// One playlist entry to match.
@@ -206,6 +206,8 @@ struct Prepared {
     /// Shapes of the two, for the cheap candidate filter.
     shape: TitleShape,
     shape_without_article: Option<TitleShape>,
+    /// The base title in Latin letters when it is written in another script.
+    latin_base: Option<String>,
     artists: Vec<String>,
     artists_joined: String,
     album: Option<String>,
@@ -214,8 +216,9 @@ struct Prepared {
 
 impl Prepared {
     fn new(query: &TrackQuery) -> Prepared {
-        let title = normalize::parse_title(&query.title);
-        let mut artists = normalize::split_artists(&query.artist);
+        let (artist, title) = normalize::read_upload(&query.artist, &query.title);
+        let title = normalize::parse_title(&title);
+        let mut artists = normalize::split_artists(&artist);
         for name in &title.featured {
             if !artists.contains(name) {
                 artists.push(name.clone());
@@ -237,6 +240,7 @@ impl Prepared {
             shape: TitleShape::of(&title.base),
             shape_without_article: base_without_article.as_deref().map(TitleShape::of),
             base_without_article,
+            latin_base: normalize::latin_form(&title.base),
             title,
             artists,
             artists_joined,
@@ -301,10 +305,17 @@ struct Scored {
     /// The edit words agree ("" and "", or "radio edit" and "radio edit"): breaks ties
     /// between "Song" and "Song - Radio Edit".
     edit_equal: bool,
-    /// For versions: the version descriptions differ ("Live" vs "Live at Wembley"), so this
-    /// may be another performance — never accepted.
+    /// For versions: the version descriptions differ ("Live" vs "Live at Wembley"). The kind
+    /// agrees, so it may be accepted, but a candidate whose words agree is preferred.
     version_text_differs: bool,
+    /// For remixes: nothing says this is the remix asked for (the query names no remixer and
+    /// the library's remixer is not among the query's artists) — never accepted.
+    version_unconfirmed: bool,
 }
+
+/// Title similarity of a title written in its short form ("Rocket Man" for "Rocket Man (I
+/// Think It's Going to Be a Long, Long Time)"), either way round.
+const SHORT_FORM_SIMILARITY: f32 = 0.95;
 
 /// Matches queries against one index, within one user's [`Visibility`].
 pub struct Matcher<'a> {
@@ -413,7 +424,29 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
-        if !exact.is_empty() {
+        // Short forms: the library's title without its bracketed words equals the query's,
+        // or the other way round.
+        let mut short_forms: Vec<u32> = Vec::new();
+        for artist in &artist_ids {
+            let version = prepared.title.version;
+            let found = self
+                .index
+                .short_items(&prepared.title.base, version, *artist)
+                .chain(
+                    prepared
+                        .title
+                        .short
+                        .as_deref()
+                        .into_iter()
+                        .flat_map(|short| self.index.exact_items(short, version, *artist)),
+                );
+            for item in found {
+                if !exact.contains(&item) && !short_forms.contains(&item) {
+                    short_forms.push(item);
+                }
+            }
+        }
+        if !exact.is_empty() || !short_forms.is_empty() {
             // The artists' other tracks too, so the runner-up and the margin rule see the
             // nearest different song ("Love Me Do" against "Love Me Too").
             let mut pool = exact.clone();
@@ -424,10 +457,19 @@ impl<'a> Matcher<'a> {
             }
             pool.sort_unstable();
             pool.dedup();
-            let scored: Vec<Scored> = pool
+            let mut scored: Vec<Scored> = pool
                 .iter()
+                .filter(|item| !short_forms.contains(item))
                 .filter_map(|item| self.score_from(&prepared, *item, NEAR_TITLE_FLOOR))
                 .collect();
+            scored.extend(short_forms.iter().filter_map(|item| {
+                self.score_with(
+                    &prepared,
+                    *item,
+                    NEAR_TITLE_FLOOR,
+                    Some(SHORT_FORM_SIMILARITY),
+                )
+            }));
             let outcome = self.decide(scored, MatchMethod::ExactKey);
             if outcome.band == Band::Accept {
                 return outcome;
@@ -614,40 +656,78 @@ impl<'a> Matcher<'a> {
 
     /// Scores a candidate whose title similarity reaches `min_title`, else `None`.
     fn score_from(&self, query: &Prepared, item: u32, min_title: f32) -> Option<Scored> {
+        self.score_with(query, item, min_title, None)
+    }
+
+    /// Like [`Matcher::score_from`]; `short_form` is the title similarity of a candidate found
+    /// by a title's short form, whose full titles need not be alike.
+    fn score_with(
+        &self,
+        query: &Prepared,
+        item: u32,
+        min_title: f32,
+        short_form: Option<f32>,
+    ) -> Option<Scored> {
         // The dense shape check first: most candidates of a large artist block end here,
         // before their slot and text are touched.
-        let shape = self.index.title_shape(item);
-        let reachable = query.shape.could_reach(shape, min_title)
-            || query
-                .shape_without_article
-                .is_some_and(|own| own.could_reach(shape, min_title));
-        if !reachable {
-            return None;
+        if short_form.is_none() {
+            let shape = self.index.title_shape(item);
+            let reachable = query.shape.could_reach(shape, min_title)
+                || query
+                    .shape_without_article
+                    .is_some_and(|own| own.could_reach(shape, min_title));
+            if !reachable {
+                return None;
+            }
         }
         let view = self.index.view_masked(item, &self.mask)?;
         if view.kind() != ItemKind::Track || view.version() != query.title.version {
             return None;
         }
-        let direct = similarity_at_least(&query.title.base, view.title_norm(), min_title);
-        let without_article = query
-            .base_without_article
-            .as_deref()
-            .and_then(|rest| similarity_at_least(rest, view.title_norm(), min_title));
-        let mut title = direct
-            .into_iter()
-            .chain(without_article)
-            .fold(None, |best: Option<f32>, s| {
-                Some(best.map_or(s, |b| b.max(s)))
-            })?;
-        let mut version_text_differs = false;
-        if !query.title.version.is_original() {
-            // Same kind of version, but is it the same one ("X Remix" is not "Y Remix")?
-            let overlap = version_text_overlap(&query.title.version_text, view.version_text());
-            if overlap < 0.5 {
-                return None;
+        let title = match short_form {
+            Some(similarity) => similarity,
+            None => {
+                let direct = similarity_at_least(&query.title.base, view.title_norm(), min_title);
+                let without_article = query
+                    .base_without_article
+                    .as_deref()
+                    .and_then(|rest| similarity_at_least(rest, view.title_norm(), min_title));
+                // Either side in another script: compare their Latin letters.
+                let theirs = view.title_norm();
+                let latin = (!query.title.base.is_ascii() || !theirs.is_ascii())
+                    .then(|| {
+                        let ours = query.latin_base.as_deref().unwrap_or(&query.title.base);
+                        let theirs_latin = normalize::latin_form(theirs);
+                        let theirs = theirs_latin.as_deref().unwrap_or(theirs);
+                        similarity_at_least(ours, theirs, min_title)
+                    })
+                    .flatten();
+                direct
+                    .into_iter()
+                    .chain(without_article)
+                    .chain(latin)
+                    .fold(None, |best: Option<f32>, s| {
+                        Some(best.map_or(s, |b| b.max(s)))
+                    })?
             }
-            title *= 0.5 + 0.5 * overlap;
+        };
+        // Numbers are part of a title's identity: "Part 1" is not "Part 2", "No. 5" not "No. 9".
+        if !normalize::numbers_agree(&query.title.base, view.title_norm()) {
+            return None;
+        }
+        let mut version_text_differs = false;
+        let mut version_unconfirmed = false;
+        if !query.title.version.is_original() {
+            // The kinds agree (live, demo, acoustic …): the words around them ("Live 1994",
+            // "Live at Wembley") only break ties. A remix is also who remixed it.
             version_text_differs = query.title.version_text != view.version_text();
+            if query.title.version.contains(VersionTags::REMIX) {
+                match remix_agreement(query, view.version_text()) {
+                    Agreement::Agree => {}
+                    Agreement::Unknown => version_unconfirmed = true,
+                    Agreement::Disagree => return None,
+                }
+            }
         }
         let artist = self.artist_similarity(query, &view);
         let [w_title, w_artist, w_album, w_duration] = self.config.weights;
@@ -675,6 +755,7 @@ impl<'a> Matcher<'a> {
             durations_disagree,
             edit_equal,
             version_text_differs,
+            version_unconfirmed,
         })
     }
 
@@ -766,13 +847,16 @@ impl<'a> Matcher<'a> {
         ) else {
             return false;
         };
+        // Reissues of one recording differ by a few seconds of silence; another edit is told
+        // apart by its edit words.
         let durations_agree = match (a.duration_ms(), b.duration_ms()) {
-            (Some(x), Some(y)) => x.abs_diff(y) <= self.config.duration_tolerance_ms,
+            (Some(x), Some(y)) => x.abs_diff(y) <= self.config.duration_accept_limit_ms,
             _ => true,
         };
         a.title_norm() == b.title_norm()
             && a.version() == b.version()
             && a.version_text() == b.version_text()
+            && a.edit_text() == b.edit_text()
             && a.artist_ids().iter().any(|id| b.artist_ids().contains(id))
             && durations_agree
     }
@@ -805,7 +889,7 @@ impl<'a> Matcher<'a> {
             && best.title >= self.config.title_floor
             && best.artist >= self.config.artist_floor
             && !best.durations_disagree
-            && !best.version_text_differs
+            && !best.version_unconfirmed
             && margin_ok
         {
             Band::Accept
@@ -823,21 +907,40 @@ impl<'a> Matcher<'a> {
     }
 }
 
-/// How much two version descriptions agree: shared words over the smaller word set
-/// ("live" vs "live at wembley" → 1.0; "a remix" vs "b remix" → 0.5).
-fn version_text_overlap(a: &str, b: &str) -> f32 {
-    let a: Vec<&str> = a.split(' ').filter(|w| !w.is_empty()).collect();
-    let b: Vec<&str> = b.split(' ').filter(|w| !w.is_empty()).collect();
-    let smaller = a.len().min(b.len());
-    if smaller == 0 {
-        return 1.0;
+/// Whether a library remix is the remix a query asks for.
+enum Agreement {
+    Agree,
+    Unknown,
+    Disagree,
+}
+
+/// Compares who made two remixes: the words of the version descriptions that are neither the
+/// kind ("remix", "mix") nor edition noise ("radio edit"). A query that names no remixer
+/// agrees when the library's remixer is among its artists ("Lady Gaga feat. Starsmith" –
+/// "Bad Romance (Remix)" for "Bad Romance (Starsmith Remix)").
+fn remix_agreement(query: &Prepared, theirs: &str) -> Agreement {
+    let ours = normalize::version_identity(&query.title.version_text);
+    let theirs = normalize::version_identity(theirs);
+    let within = |part: &[&str], whole: &[&str]| part.iter().all(|word| whole.contains(word));
+    match (ours.is_empty(), theirs.is_empty()) {
+        (true, true) => Agreement::Agree,
+        (false, false) if within(&ours, &theirs) || within(&theirs, &ours) => Agreement::Agree,
+        (false, false) => Agreement::Disagree,
+        (false, true) => Agreement::Unknown,
+        (true, false) => {
+            let credited: Vec<&str> = query
+                .artists
+                .iter()
+                .skip(1)
+                .flat_map(|name| name.split(' '))
+                .collect();
+            if within(&theirs, &credited) {
+                Agreement::Agree
+            } else {
+                Agreement::Unknown
+            }
+        }
     }
-    let shared = a
-        .iter()
-        .filter(|word| b.contains(word))
-        .count()
-        .min(smaller);
-    shared as f32 / smaller as f32
 }
 
 #[cfg(test)]

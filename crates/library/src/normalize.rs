@@ -277,6 +277,10 @@ pub struct ParsedTitle {
     /// recording ("radio edit", "single version", "mono"): not a version, but used to prefer
     /// "Song" over "Song - Radio Edit" when nothing else tells them apart.
     pub edit_text: String,
+    /// The base title without its bracketed words when the title has words outside them too
+    /// ("rocket man" for "Rocket Man (I Think It's Going to Be a Long, Long Time)", "reaper"
+    /// for "(Don't Fear) The Reaper"): how people often write such titles.
+    pub short: Option<String>,
 }
 
 /// Words that make an edition segment name a different edit rather than a reissue.
@@ -393,6 +397,18 @@ fn is_noise_word(word: &str) -> bool {
             | "limited"
             | "hd"
             | "hq"
+            | "4k"
+            | "official"
+            | "video"
+            | "videoclip"
+            | "clip"
+            | "audio"
+            | "lyrics"
+            | "lyric"
+            | "visualizer"
+            | "visualiser"
+            | "music"
+            | "mv"
             | "lp"
             | "ep"
             | "mixed"
@@ -450,7 +466,11 @@ fn classify_segment(raw: &str) -> Segment {
         return Segment::Version(tags, join_words(words.iter().copied()));
     }
     if original_mix || *first == "from" || words.iter().all(|word| is_noise_word(word)) {
-        let names_an_edit = words.iter().any(|word| EDIT_WORDS.contains(word));
+        // "Video Version" is a different edit; "Official Video" is only where it was posted.
+        let names_an_edit = words.iter().any(|word| EDIT_WORDS.contains(word))
+            || words
+                .windows(2)
+                .any(|pair| pair == ["video", "version"] || pair == ["video", "edit"]);
         let edit = if names_an_edit {
             join_words(words.iter().copied())
         } else {
@@ -527,25 +547,38 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
         }
     };
 
-    // 1. Bracketed segments, anywhere in the title.
+    // 1. Bracketed segments, anywhere in the title. `without_kept` is the title without the
+    // bracketed words that stay in the base, for the short form.
     let mut outside = String::with_capacity(raw.len());
+    let mut without_kept = String::with_capacity(raw.len());
+    let mut kept_brackets = false;
     let mut rest = raw;
     while let Some((open, open_char)) = rest.char_indices().find(|(_, c)| "([{".contains(*c)) {
         outside.push_str(&rest[..open]);
+        without_kept.push_str(&rest[..open]);
         match closing_bracket(rest, open, open_char) {
             Some(close) => {
                 let inner = &rest[open + open_char.len_utf8()..close];
-                apply(classify_segment(inner), &mut outside, inner);
+                let segment = classify_segment(inner);
+                if matches!(segment, Segment::Keep) {
+                    kept_brackets = true;
+                    without_kept.push(' ');
+                } else {
+                    without_kept.push_str(&rest[open..=close]);
+                }
+                apply(segment, &mut outside, inner);
                 rest = &rest[close + 1..];
             }
             None => {
                 // Unclosed: the bracket is just punctuation.
                 outside.push(' ');
+                without_kept.push(' ');
                 rest = &rest[open + open_char.len_utf8()..];
             }
         }
     }
     outside.push_str(rest);
+    without_kept.push_str(rest);
 
     // 2. Dash suffixes, right to left, while they are version, noise or featuring.
     let mut head = outside.as_str();
@@ -609,7 +642,177 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
     }
     parsed.version_text = version_texts.join(" ");
     parsed.edit_text = edit_texts.join(" ");
+    if kept_brackets {
+        // `without_kept` has no kept brackets left, so this parses it once more at most.
+        let short = parse_title(&without_kept).base;
+        if !short.is_empty() && short != parsed.base {
+            parsed.short = Some(short);
+        }
+    }
     parsed
+}
+
+/// Strips what a video site adds to an uploader's name: YouTube's auto-generated
+/// "Artist - Topic" channels, "ArtistVEVO" and "Artist Official". Returns the name and whether
+/// it was a channel name.
+fn uploader_name(raw: &str) -> (&str, bool) {
+    let name = raw.trim();
+    for suffix in [
+        " - Topic",
+        " – Topic",
+        "VEVO",
+        "Vevo",
+        " Official",
+        " official",
+    ] {
+        if let Some(stripped) = name.strip_suffix(suffix)
+            && !stripped.trim().is_empty()
+        {
+            return (stripped.trim(), true);
+        }
+    }
+    (name, false)
+}
+
+/// The letters of a name without spaces or a leading "the": how a channel name written
+/// together ("TheRollingStones") compares with the credit ("The Rolling Stones").
+fn compact_name(raw: &str) -> String {
+    let compact: String = normalize_text(raw).chars().filter(|c| *c != ' ').collect();
+    match compact.strip_prefix("the") {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => compact,
+    }
+}
+
+/// Reads an entry the way video sites and their exports write it: the uploader as artist
+/// ("Queen - Topic", "QueenVEVO", "Queen Official") and often the artist again in the title
+/// ("Queen - Bohemian Rhapsody (Official Video)"). Returns the artist and title the entry
+/// names; anything else comes back unchanged (the title's video noise — "(Official Video)",
+/// "[Lyrics]" — is dropped later with the other edition noise).
+///
+/// ```
+/// use cachearr_library::normalize::read_upload;
+/// assert_eq!(
+///     read_upload("TheRollingStonesVEVO", "The Rolling Stones - Paint It, Black (Official Video)"),
+///     ("The Rolling Stones".to_string(), "Paint It, Black (Official Video)".to_string())
+/// );
+/// assert_eq!(read_upload("Queen - Topic", "Bohemian Rhapsody"), ("Queen".to_string(), "Bohemian Rhapsody".to_string()));
+/// assert_eq!(read_upload("Queen", "Love of My Life - Live"), ("Queen".to_string(), "Love of My Life - Live".to_string()));
+/// ```
+pub fn read_upload(artist: &str, title: &str) -> (String, String) {
+    let (name, _) = uploader_name(artist);
+    let split = DASH_SEPARATORS
+        .iter()
+        .filter_map(|separator| title.find(separator).map(|at| (at, separator.len())))
+        .min_by_key(|(at, _)| *at);
+    if let Some((at, separator_len)) = split {
+        let left = title[..at].trim();
+        let right = title[at + separator_len..].trim();
+        let names_the_artist = !left.is_empty()
+            && !right.is_empty()
+            && (name.is_empty()
+                || compact_name(left) == compact_name(name)
+                || name_similarity(&normalize_text(left), &normalize_text(name)) >= 0.8);
+        if names_the_artist {
+            return (left.to_string(), right.to_string());
+        }
+    }
+    (name.to_string(), title.trim().to_string())
+}
+
+/// The words of a version description that say *which* version it is — a remixer, "club",
+/// "extended" — without the kind ("remix", "live") or edition noise ("radio edit").
+pub fn version_identity(version_text: &str) -> Vec<&str> {
+    version_text
+        .split(' ')
+        .filter(|word| {
+            !word.is_empty() && version_tag_of_word(word).is_original() && !is_noise_word(word)
+        })
+        .collect()
+}
+
+/// Words after which a numeral names a part, number or catalogue entry ("Part II", "No. 5",
+/// "Op. 27", "K. 525").
+const NUMBER_CONTEXT_WORDS: [&str; 15] = [
+    "part", "pt", "pts", "no", "nos", "number", "vol", "volume", "chapter", "act", "book", "op",
+    "opus", "movement", "k",
+];
+
+/// The value of a Roman numeral from I to XX ("ii", "iv", "xii"), canonical forms only.
+fn roman_value(word: &str) -> Option<u32> {
+    const NUMERALS: [&str; 20] = [
+        "i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xiii", "xiv",
+        "xv", "xvi", "xvii", "xviii", "xix", "xx",
+    ];
+    NUMERALS
+        .iter()
+        .position(|numeral| *numeral == word)
+        .map(|at| at as u32 + 1)
+}
+
+/// The numbers a normalised title names: digits ("2", "1999"), digits after a short prefix
+/// written together ("no14", "k525"), Roman numerals of two letters or more ("ii", "iv"),
+/// and single-letter numerals or number words after a part/number word ("part i", "no
+/// one").
+fn title_numbers(normalized: &str) -> Vec<u32> {
+    const WORDS: [&str; 10] = [
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    ];
+    let mut numbers = Vec::new();
+    let mut previous = "";
+    for word in normalized.split(' ').filter(|w| !w.is_empty()) {
+        let letters = word.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let (prefix, digits) = word.split_at(letters);
+        let after_context = NUMBER_CONTEXT_WORDS.contains(&previous);
+        let value = if !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && prefix.len() <= 3
+        {
+            digits
+                .get(digits.len().saturating_sub(9)..)
+                .and_then(|d| d.parse().ok())
+        } else if word.len() >= 2 || after_context {
+            roman_value(word).or_else(|| {
+                after_context
+                    .then(|| WORDS.iter().position(|w| w == &word))
+                    .flatten()
+                    .map(|at| at as u32 + 1)
+            })
+        } else {
+            None
+        };
+        if let Some(value) = value {
+            numbers.push(value);
+        }
+        previous = word;
+    }
+    numbers.sort_unstable();
+    numbers
+}
+
+/// True unless two normalised titles name different numbers: one's numbers must all be
+/// among the other's ("symphony no 9 iv presto" agrees with "symphony no 9 op 125 iv
+/// presto"; "part 1" never agrees with "part 2", nor "ii" with "3").
+///
+/// ```
+/// use cachearr_library::normalize::numbers_agree;
+/// assert!(numbers_agree("another brick in the wall part ii", "another brick in the wall pt 2"));
+/// assert!(!numbers_agree("nocturne op 55 no 2", "nocturne op 9 no 2"));
+/// assert!(numbers_agree("hey jude", "hey jude"));
+/// ```
+pub fn numbers_agree(a: &str, b: &str) -> bool {
+    let (ours, theirs) = (title_numbers(a), title_numbers(b));
+    let within = |part: &[u32], whole: &[u32]| {
+        let mut pool = whole.to_vec();
+        part.iter().all(|n| match pool.iter().position(|m| m == n) {
+            Some(at) => {
+                pool.swap_remove(at);
+                true
+            }
+            None => false,
+        })
+    };
+    within(&ours, &theirs) || within(&theirs, &ours)
 }
 
 /// Normalises an album title like a track title, without its edition noise
@@ -732,6 +935,86 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
     if a == b {
         return 1.0;
     }
+    let direct = name_similarity_same_script(a, b);
+    if direct >= 1.0 || (a.is_ascii() && b.is_ascii()) {
+        return direct;
+    }
+    // "Кино" and "Kino", "周杰伦" and "周杰倫": compare the Latin letters of both.
+    let latin_a = latin_form(a);
+    let latin_b = latin_form(b);
+    let (la, lb) = (
+        latin_a.as_deref().unwrap_or(a),
+        latin_b.as_deref().unwrap_or(b),
+    );
+    if (la, lb) == (a, b) {
+        return direct;
+    }
+    direct.max(name_similarity_same_script(la, lb))
+}
+
+/// What a name known by another form scores: initials ("rhcp" for "red hot chili peppers")
+/// and a name inside a longer credit ("jimi hendrix" in "jimi hendrix experience", "simon" in
+/// "paul simon"). Below an exact or near-exact spelling, above the artist floor.
+const ALIAS_SIMILARITY: f32 = 0.85;
+
+/// True when `short` is the initials of `long`'s words (at least two words and two letters).
+fn is_initialism(short: &str, long: &str) -> bool {
+    if short.contains(' ') || short.chars().count() < 2 {
+        return false;
+    }
+    let words: Vec<&str> = long
+        .split(' ')
+        .filter(|w| !w.is_empty() && *w != "and" && *w != "of")
+        .collect();
+    words.len() >= 2
+        && words.len() == short.chars().count()
+        && words
+            .iter()
+            .zip(short.chars())
+            .all(|(word, letter)| word.starts_with(letter))
+}
+
+/// True when the words of `short` appear, in order and together, in `long` (which has more),
+/// and carry enough letters to be a name rather than a common word.
+fn is_contained_name(short: &str, long: &str) -> bool {
+    let short_words: Vec<&str> = short.split(' ').filter(|w| !w.is_empty()).collect();
+    let long_words: Vec<&str> = long.split(' ').filter(|w| !w.is_empty()).collect();
+    let letters: usize = short_words.iter().map(|w| w.chars().count()).sum();
+    !short_words.is_empty()
+        && long_words.len() > short_words.len()
+        && letters >= 5
+        && long_words
+            .windows(short_words.len())
+            .any(|window| window == short_words.as_slice())
+}
+
+/// The normalised Latin letters of normalised text in another script ("кино" → "kino"), or
+/// `None` when it has nothing but ASCII already.
+pub fn latin_form(normalized: &str) -> Option<String> {
+    if normalized.is_ascii() {
+        return None;
+    }
+    let latin = normalize_text(&deunicode::deunicode(normalized));
+    (latin != normalized && !latin.is_empty()).then_some(latin)
+}
+
+fn name_similarity_same_script(a: &str, b: &str) -> f32 {
+    if a == b {
+        return 1.0;
+    }
+    let alias = if is_initialism(a, b)
+        || is_initialism(b, a)
+        || is_contained_name(a, b)
+        || is_contained_name(b, a)
+    {
+        ALIAS_SIMILARITY
+    } else {
+        0.0
+    };
+    name_similarity_spelling(a, b).max(alias)
+}
+
+fn name_similarity_spelling(a: &str, b: &str) -> f32 {
     let chars = similarity(a, b);
     let words_a: Vec<&str> = a.split(' ').filter(|w| !w.is_empty()).collect();
     let words_b: Vec<&str> = b.split(' ').filter(|w| !w.is_empty()).collect();

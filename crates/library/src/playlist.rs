@@ -265,6 +265,55 @@ fn split_artist_title(text: &str) -> (String, String) {
     }
 }
 
+/// True for a track number as file names start with it ("04", "1", "101").
+fn is_track_number(text: &str) -> bool {
+    (1..=3).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Reads a bare path the way music libraries lay files out: `Artist - Title.ext`, or
+/// `Artist/Album/04 - Title.ext` and `Artist/Album/04 Title.ext`, where the leading number is
+/// the track number and the folders name the artist and the album.
+fn query_from_path(line: &str) -> TrackQuery {
+    let mut parts = line.rsplit(['/', '\\']).filter(|part| !part.is_empty());
+    let file = parts.next().unwrap_or(line);
+    let album_dir = parts.next();
+    let artist_dir = parts.next();
+    let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+    let (artist, title) = split_artist_title(stem);
+    let numbered_title = |text: &str| -> Option<String> {
+        let (number, rest) = text.split_once(' ')?;
+        let number = number.trim_end_matches('.');
+        (is_track_number(number) && !rest.trim().is_empty()).then(|| rest.trim().to_string())
+    };
+    let (artist, title) = if is_track_number(&artist) {
+        (String::new(), title)
+    } else if artist.is_empty() {
+        (String::new(), numbered_title(&title).unwrap_or(title))
+    } else {
+        (artist, title)
+    };
+    if !artist.is_empty() {
+        return TrackQuery {
+            artist,
+            title,
+            ..TrackQuery::default()
+        };
+    }
+    // No artist in the name: the folders say it (`…/Artist/Album/file`).
+    let (artist, album) = match (artist_dir, album_dir) {
+        (Some(artist), Some(album)) if !artist.ends_with(':') => {
+            (artist.to_string(), Some(album.to_string()))
+        }
+        _ => (String::new(), None),
+    };
+    TrackQuery {
+        artist,
+        title,
+        album,
+        ..TrackQuery::default()
+    }
+}
+
 fn parse_m3u(text: &str) -> Vec<TrackQuery> {
     let mut queries = Vec::new();
     let mut pending: Option<TrackQuery> = None;
@@ -294,16 +343,7 @@ fn parse_m3u(text: &str) -> Vec<TrackQuery> {
         } else if line.starts_with('#') {
             continue;
         } else {
-            let mut query = pending.take().unwrap_or_else(|| {
-                let file = line.rsplit(['/', '\\']).next().unwrap_or(line);
-                let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
-                let (artist, title) = split_artist_title(stem);
-                TrackQuery {
-                    artist,
-                    title,
-                    ..TrackQuery::default()
-                }
-            });
+            let mut query = pending.take().unwrap_or_else(|| query_from_path(line));
             if query.artist.is_empty()
                 && let Some(artist) = &artist
             {
@@ -382,6 +422,29 @@ mod tests {
         assert_eq!(queries[2].artist, "Artist X");
         assert_eq!(queries[2].title, "Song Y");
         assert_eq!(queries[3].artist, "");
+    }
+
+    #[test]
+    fn bare_paths_read_track_numbers_and_folders() {
+        let text = "/home/me/Music/The Who/Who's Next/06 - Baba O'Riley.mp3\n\
+                    D:\\Music\\Led Zeppelin\\IV\\04. Stairway to Heaven.flac\n\
+                    /music/Pink Floyd - Time.mp3\n\
+                    /music/Blur/Blur/Song 2.mp3\n";
+        let queries = parse_playlist(text, PlaylistFormat::M3u, "x").unwrap();
+        let read: Vec<(&str, &str, Option<&str>)> = queries
+            .iter()
+            .map(|q| (q.artist.as_str(), q.title.as_str(), q.album.as_deref()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("The Who", "Baba O'Riley", Some("Who's Next")),
+                ("Led Zeppelin", "Stairway to Heaven", Some("IV")),
+                ("Pink Floyd", "Time", None),
+                // "Song 2" is a title, not track number 2 of "Song".
+                ("Blur", "Song 2", Some("Blur")),
+            ]
+        );
     }
 
     #[test]
