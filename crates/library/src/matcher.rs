@@ -681,7 +681,7 @@ impl<'a> Matcher<'a> {
             }
         }
         let view = self.index.view_masked(item, &self.mask)?;
-        if view.kind() != ItemKind::Track || view.version() != query.title.version {
+        if view.kind() != ItemKind::Track || !view.version().same_kind(query.title.version) {
             return None;
         }
         let title = match short_form {

@@ -57,6 +57,23 @@ impl VersionTags {
         VersionTags(self.0 | other.0)
     }
 
+    /// True when two sets name the same kind of recording. Equal sets agree; beyond that,
+    /// "live" and "acoustic" qualify another kind ("Acoustic Demo" is a demo, a "Live Remix"
+    /// a remix), and an acoustic set is acoustic whether or not it says live ("Acoustic Live"
+    /// and "MTV Unplugged"). Live is never studio, acoustic never electric, a remix never
+    /// the original.
+    pub fn same_kind(self, other: VersionTags) -> bool {
+        if self == other {
+            return true;
+        }
+        let qualifiers = VersionTags::LIVE.0 | VersionTags::ACOUSTIC.0;
+        let (core, other_core) = (self.0 & !qualifiers, other.0 & !qualifiers);
+        if core != other_core {
+            return false;
+        }
+        core != 0 || (self.contains(VersionTags::ACOUSTIC) && other.contains(VersionTags::ACOUSTIC))
+    }
+
     /// Names of the tags set, for reports ("live", "remix", …).
     pub fn names(self) -> Vec<&'static str> {
         const NAMES: [(VersionTags, &str); 6] = [
@@ -95,6 +112,11 @@ fn classify_and_fold(c: char, token: &mut String) -> CharClass {
     match c {
         '\'' | '\u{2018}' | '\u{2019}' | '\u{02BC}' | '`' | '\u{00B4}' | '.' => CharClass::Joiner,
         '&' | '+' => CharClass::And,
+        // A dollar sign inside a name stands for an S ("Ke$ha", "A$AP Rocky", "L$D").
+        '$' => {
+            token.push('s');
+            CharClass::Word
+        }
         // Letters NFKD leaves whole; folded the way people type them without the key.
         'ß' => {
             token.push_str("ss");
@@ -655,7 +677,16 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
 /// Strips what a video site adds to an uploader's name: YouTube's auto-generated
 /// "Artist - Topic" channels, "ArtistVEVO" and "Artist Official". Returns the name and whether
 /// it was a channel name.
-fn uploader_name(raw: &str) -> (&str, bool) {
+fn uploader_name(raw: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    let (name, channel) = uploader_channel(raw);
+    // Channel names are written together: "Gotyefeat.KimbraVEVO".
+    if channel && !name.contains(' ') && name.contains("feat.") {
+        return (name.replace("feat.", " feat. ").into(), true);
+    }
+    (name.into(), channel)
+}
+
+fn uploader_channel(raw: &str) -> (&str, bool) {
     let name = raw.trim();
     for suffix in [
         " - Topic",
@@ -711,8 +742,8 @@ pub fn read_upload(artist: &str, title: &str) -> (String, String) {
         let names_the_artist = !left.is_empty()
             && !right.is_empty()
             && (name.is_empty()
-                || compact_name(left) == compact_name(name)
-                || name_similarity(&normalize_text(left), &normalize_text(name)) >= 0.8);
+                || compact_name(left) == compact_name(&name)
+                || name_similarity(&normalize_text(left), &normalize_text(&name)) >= 0.8);
         if names_the_artist {
             return (left.to_string(), right.to_string());
         }
@@ -980,12 +1011,41 @@ fn is_contained_name(short: &str, long: &str) -> bool {
     let short_words: Vec<&str> = short.split(' ').filter(|w| !w.is_empty()).collect();
     let long_words: Vec<&str> = long.split(' ').filter(|w| !w.is_empty()).collect();
     let letters: usize = short_words.iter().map(|w| w.chars().count()).sum();
-    !short_words.is_empty()
-        && long_words.len() > short_words.len()
-        && letters >= 5
-        && long_words
-            .windows(short_words.len())
-            .any(|window| window == short_words.as_slice())
+    if short_words.is_empty() || long_words.len() <= short_words.len() || letters < 5 {
+        return false;
+    }
+    if long_words
+        .windows(short_words.len())
+        .any(|window| window == short_words.as_slice())
+    {
+        return true;
+    }
+    // A middle name left out: "fela kuti" in "fela anikulapo kuti" (first and last agree).
+    short_words.len() >= 2
+        && short_words.first() == long_words.first()
+        && short_words.last() == long_words.last()
+        && {
+            let mut rest = long_words.iter();
+            short_words
+                .iter()
+                .all(|word| rest.by_ref().any(|other| other == word))
+        }
+}
+
+/// A name with its Roman numerals as digits ("boyz ii men" → "boyz 2 men"), when it has any.
+fn with_digits(name: &str) -> Option<String> {
+    let mut changed = false;
+    let words: Vec<String> = name
+        .split(' ')
+        .map(|word| match roman_value(word).filter(|_| word.len() >= 2) {
+            Some(value) => {
+                changed = true;
+                value.to_string()
+            }
+            None => word.to_string(),
+        })
+        .collect();
+    changed.then(|| words.join(" "))
 }
 
 /// The normalised Latin letters of normalised text in another script ("кино" → "kino"), or
@@ -1011,7 +1071,15 @@ fn name_similarity_same_script(a: &str, b: &str) -> f32 {
     } else {
         0.0
     };
-    name_similarity_spelling(a, b).max(alias)
+    let spelled = name_similarity_spelling(a, b);
+    let numerals = match (with_digits(a), with_digits(b)) {
+        (None, None) => 0.0,
+        (a_digits, b_digits) => name_similarity_spelling(
+            a_digits.as_deref().unwrap_or(a),
+            b_digits.as_deref().unwrap_or(b),
+        ),
+    };
+    spelled.max(alias).max(numerals)
 }
 
 fn name_similarity_spelling(a: &str, b: &str) -> f32 {

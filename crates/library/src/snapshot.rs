@@ -29,8 +29,9 @@ use crate::index::{IndexData, LibraryIndex};
 const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// The snapshot format version this build writes and reads.
 ///
-/// History: 1, the first; 2, items carry parent / grandparent ids, index and parent index.
-pub const FORMAT_VERSION: u32 = 2;
+/// History: 1, the first; 2, items carry parent / grandparent ids, index and parent index;
+/// 3, normalised text reads "$" as "s" (a snapshot of 2 has other normalised keys: rebuilt).
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -1,10 +1,13 @@
 //! Remembered match decisions (seed 001's permanent match cache).
 //!
-//! An accepted match is remembered under a fingerprint of the query (its normalised artist
-//! set, base title, version, album, ISRC and MusicBrainz id — not its duration, which
-//! jitters between sources), together with the item's id and `updatedAt`. A remembered
-//! match is used again only while that item still exists, is visible to the asker and has
-//! the same `updatedAt`; otherwise it is dropped and the query is matched afresh.
+//! An accepted match is remembered under a fingerprint of the query — everything that decides
+//! the match: its normalised artist set, base title, version and its words, edit words
+//! ("radio edit"), album, ISRC and MusicBrainz id — together with the item's id and
+//! `updatedAt`. Durations jitter between sources, so they are not in the fingerprint; a
+//! remembered item whose duration contradicts the query's (further apart than the matcher's
+//! accept limit) is not used for it. A remembered match is used again only while that item
+//! still exists, is visible to the asker and has the same `updatedAt`; otherwise it is dropped
+//! and the query is matched afresh.
 //!
 //! The store persists in the same framed format as the index snapshot (magic, version,
 //! length, CRC-32, postcard) and is written atomically.
@@ -16,11 +19,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::LibraryError;
 use crate::index::{LibraryIndex, Visibility};
-use crate::matcher::{Band, Candidate, MatchMethod, MatchOutcome, Matcher, TrackQuery};
+use crate::matcher::{
+    Band, Candidate, MatchMethod, MatchOutcome, Matcher, MatcherConfig, TrackQuery,
+};
 use crate::normalize;
 
 const MAGIC: &[u8; 16] = b"cachearr-matches";
-const FORMAT_VERSION: u32 = 1;
+/// History: 1, fingerprints without edit words (a song and its radio edit shared one
+/// memory); 2, with them. A store of an older version is read as empty: its keys may collide.
+const FORMAT_VERSION: u32 = 2;
 
 /// One remembered decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,8 +61,9 @@ impl MatchStore {
 
     /// The fingerprint of a query: equal for spellings the normaliser considers equal.
     pub fn fingerprint(query: &TrackQuery) -> String {
-        let title = normalize::parse_title(&query.title);
-        let mut artists = normalize::split_artists(&query.artist);
+        let (artist, title) = normalize::read_upload(&query.artist, &query.title);
+        let title = normalize::parse_title(&title);
+        let mut artists = normalize::split_artists(&artist);
         artists.extend(title.featured.iter().cloned());
         artists.sort();
         artists.dedup();
@@ -76,11 +84,12 @@ impl MatchStore {
             .map(crate::record::format_mbid)
             .unwrap_or_default();
         format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             artists.join("\u{1e}"),
             title.base,
             title.version.bits(),
             title.version_text,
+            title.edit_text,
             album,
             isrc,
             mbid
@@ -102,6 +111,12 @@ impl MatchStore {
         let current = index.by_id(&remembered.item_id, &Visibility::everything());
         match current {
             Some(view) if view.updated_at() == remembered.updated_at => {
+                // Same words, contradicting length: another edit than the one remembered.
+                if let (Some(asked), Some(known)) = (query.duration_ms, view.duration_ms())
+                    && asked.abs_diff(known) > MatcherConfig::default().duration_accept_limit_ms
+                {
+                    return None;
+                }
                 let visible = index.by_id(&remembered.item_id, visibility)?;
                 Some(MatchOutcome {
                     best: Some(Candidate {
@@ -221,8 +236,13 @@ impl MatchStore {
         }
         let mut word = [0u8; 4];
         word.copy_from_slice(&bytes[16..20]);
-        if u32::from_le_bytes(word) != FORMAT_VERSION {
-            return Err(bad("unknown match store version"));
+        let version = u32::from_le_bytes(word);
+        if version < FORMAT_VERSION {
+            // Remembered decisions are a cache: an older store is started afresh.
+            return Ok(MatchStore::new());
+        }
+        if version != FORMAT_VERSION {
+            return Err(bad("match store written by a newer cachearr"));
         }
         word.copy_from_slice(&bytes[20..24]);
         let payload = &bytes[24..];
@@ -236,7 +256,6 @@ impl MatchStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::MatcherConfig;
     use crate::record::ItemRecord;
 
     fn index(updated_at: i64, with_song: bool) -> LibraryIndex {
@@ -305,6 +324,52 @@ mod tests {
             "a vanished item drops the memory"
         );
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn a_song_and_its_radio_edit_are_remembered_apart() {
+        let mut song = ItemRecord::track("song", "1", "Elbow", "One Day Like This");
+        song.duration_ms = Some(395_000);
+        let mut edit = ItemRecord::track("edit", "1", "Elbow", "One Day Like This (Radio Edit)");
+        edit.duration_ms = Some(260_000);
+        let built = LibraryIndex::build(&[song, edit]).unwrap();
+        let all = Visibility::everything();
+        let matcher = Matcher::new(&built, &all, MatcherConfig::default());
+        let plain = TrackQuery::new("Elbow", "One Day Like This");
+        let radio = TrackQuery::new("Elbow", "One Day Like This - Radio Edit");
+        assert_ne!(
+            MatchStore::fingerprint(&plain),
+            MatchStore::fingerprint(&radio)
+        );
+        let mut store = MatchStore::new();
+        let queries = [plain.clone(), radio.clone()];
+        let first = store.match_all(&matcher, &all, &queries, &|_| {});
+        assert_eq!(first[0].accepted_id(), Some("song"));
+        assert_eq!(first[1].accepted_id(), Some("edit"));
+        let again = store.match_all(&matcher, &all, &queries, &|_| {});
+        assert_eq!(again[0].method, MatchMethod::Remembered);
+        assert_eq!(again[0].accepted_id(), Some("song"));
+        assert_eq!(again[1].accepted_id(), Some("edit"));
+
+        // Remembered from an entry without a duration, asked with the edit's length: the
+        // memory does not answer, the matcher does.
+        let mut timed = plain.clone();
+        timed.duration_ms = Some(261_000);
+        assert!(store.recall(&built, &all, &timed).is_none());
+    }
+
+    #[test]
+    fn older_stores_start_afresh_and_newer_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("matches.bin");
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(&[0; 8]);
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(MatchStore::load(&path).unwrap().is_empty());
+        bytes[16..20].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(MatchStore::load(&path).is_err());
     }
 
     #[test]
