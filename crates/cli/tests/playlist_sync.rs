@@ -137,16 +137,16 @@ impl Running {
         )
     }
 
+    /// Searches that reached the server. Section listings (`/all`) are not counted: the
+    /// gateway reads a user's item count of each section once (a listing with room for no
+    /// items) to prove the server hides nothing there from them.
     fn searches(&self) -> u64 {
         self.sim
             .sim
             .stats()
             .routes
             .iter()
-            .filter(|(route, _)| {
-                let r = route.to_ascii_lowercase();
-                r.contains("search") || r.contains("/all")
-            })
+            .filter(|(route, _)| route.to_ascii_lowercase().contains("search"))
             .map(|(_, s)| s.requests)
             .sum()
     }
@@ -346,4 +346,100 @@ async fn jellyfin_playlist_is_created_and_updated_in_one_write_each() {
         matched(&report)
     );
     assert_eq!(run.searches(), 0);
+}
+
+/// Tracks hidden from `user` by the server (Plex share filter or Jellyfin policy) among the
+/// first `n` of every 40th track, as the crawl's ids, and the picks that hold them.
+fn hidden_picks(run: &Running, user: &str, jellyfin: bool, n: usize) -> (Vec<usize>, Vec<String>) {
+    let state = run.sim.sim.state();
+    let u = state.users().iter().find(|u| u.name == user).unwrap();
+    let lib = run.sim.sim.library();
+    let tracks: Vec<&ItemRecord> = run
+        .records
+        .iter()
+        .filter(|r| r.kind == ItemKind::Track && !r.title.contains('('))
+        .step_by(40)
+        .collect();
+    let mut picks = Vec::new();
+    let mut hidden = Vec::new();
+    for (i, r) in tracks.iter().enumerate().take(n) {
+        let item = (1..=lib.len() as u32)
+            .filter_map(|id| lib.item(id))
+            .find(|item| {
+                if jellyfin {
+                    item.guid_id() == r.id
+                } else {
+                    item.id().to_string() == r.id
+                }
+            })
+            .unwrap();
+        let sees = if jellyfin {
+            u.jellyfin_sees(&item)
+        } else {
+            u.plex_sees(&item)
+        };
+        if !sees {
+            hidden.push(r.id.clone());
+        }
+        picks.push(i);
+    }
+    (picks, hidden)
+}
+
+/// A user the server hides part of the music from (carol: no `Explicit` label on Plex,
+/// `Explicit` blocked on Jellyfin) never gets a hidden track in the playlist, and is told
+/// which sections were not matched; a user whose music is whole (dave, whose limits are on
+/// films and shows) is matched from the index without a search reaching the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_for_restricted_users_never_adds_a_hidden_track() {
+    for profile in [Profile::Plex, Profile::Jellyfin] {
+        let jellyfin = profile == Profile::Jellyfin;
+        let run = start(profile).await;
+        let (picks, hidden) = hidden_picks(&run, "carol", jellyfin, 30);
+        assert!(
+            hidden.len() >= 2,
+            "the file must hold tracks hidden from carol"
+        );
+        let (csv, _) = run.csv(&picks);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("trip.csv");
+        std::fs::write(&file, &csv).unwrap();
+
+        let (carol, plex_token, jellyfin_token) = run.user("carol");
+        let token = if jellyfin { jellyfin_token } else { plex_token };
+        let report = sync(&run, &file, &token).await;
+        let added = matched(&report);
+        assert!(
+            added.iter().all(|id| !hidden.contains(id)),
+            "{profile:?}: hidden tracks synced for carol: {report}"
+        );
+        let withheld = report["withheld_sections"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!withheld.is_empty(), "{report}");
+        let on_server = run
+            .playlist_items(carol, "Road Trip", jellyfin)
+            .unwrap_or_default();
+        assert!(
+            on_server.iter().all(|id| !hidden.contains(id)),
+            "{on_server:?}"
+        );
+
+        let (_, plex_token, jellyfin_token) = run.user("dave");
+        let token = if jellyfin { jellyfin_token } else { plex_token };
+        let before = run.searches();
+        let report = sync(&run, &file, &token).await;
+        if !jellyfin {
+            // Plex: dave's share filters films and television only.
+            assert!(matched(&report).len() >= picks.len() - 2, "{report}");
+            // Films and shows are withheld, the music sections are not.
+            assert_eq!(
+                report["withheld_sections"],
+                serde_json::json!(["2", "3"]),
+                "{report}"
+            );
+        }
+        assert_eq!(run.searches(), before, "no search reached the server");
+    }
 }

@@ -46,6 +46,25 @@ impl std::fmt::Debug for UserRecord {
 }
 
 impl UserRecord {
+    fn new(upstream: &str, hash: UserHash, token: &str, now_ms: u64) -> Arc<UserRecord> {
+        let hash_hex: Arc<str> = Arc::from(hash.to_string());
+        Arc::new(UserRecord {
+            hash,
+            state_tag: Arc::from(crate::tags::user_state(upstream, &hash_hex)),
+            hash_hex,
+            token: Arc::from(token),
+            identity: RwLock::new(HeaderMap::new()),
+            last_seen_ms: AtomicU64::new(now_ms),
+            accepted_ms: AtomicU64::new(0),
+        })
+    }
+
+    /// A record of a token that is not counted among the seen users (nor warmed for): the
+    /// owner's configured token, for reads cachearr makes on its own account.
+    pub(crate) fn unlisted(upstream: &str, hash: UserHash, token: &str) -> Arc<UserRecord> {
+        UserRecord::new(upstream, hash, token, 0)
+    }
+
     /// The token, for requests made on the user's behalf (warming, prefetch).
     pub fn token(&self) -> &str {
         &self.token
@@ -103,19 +122,8 @@ impl Users {
         {
             map.remove(&oldest);
         }
-        let hash_hex: Arc<str> = Arc::from(hash.to_string());
         map.entry(hash)
-            .or_insert_with(|| {
-                Arc::new(UserRecord {
-                    hash,
-                    state_tag: Arc::from(crate::tags::user_state(upstream, &hash_hex)),
-                    hash_hex,
-                    token: Arc::from(token),
-                    identity: RwLock::new(HeaderMap::new()),
-                    last_seen_ms: AtomicU64::new(now_ms),
-                    accepted_ms: AtomicU64::new(0),
-                })
-            })
+            .or_insert_with(|| UserRecord::new(upstream, hash, token, now_ms))
             .clone()
     }
 

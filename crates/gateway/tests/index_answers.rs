@@ -466,6 +466,17 @@ async fn not_ready_goes_to_the_server_and_ready_does_not() {
     assert_eq!(r.search_count(), before + 2);
 
     r.install_index();
+    // The first answer from the index reads the user's item count of each section once (a
+    // listing with room for no items): the proof that the server hides nothing there from
+    // them. Searches never reach the server.
+    let _ = r
+        .get(
+            &r.proxy,
+            "/library/sections/1/search?type=10&query=x",
+            &token,
+            true,
+        )
+        .await;
     let before = r.search_count();
     for q in ["lo", "la", "li", "love"] {
         let path = format!("/library/sections/1/search?type=10&query={q}");

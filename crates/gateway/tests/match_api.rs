@@ -256,7 +256,9 @@ async fn users_get_answers_only_from_the_sections_they_may_see() {
         .await;
     assert_eq!(admin.scope, "everything");
 
-    // bob sees the music sections: the same answers, asked of the server once.
+    // bob sees the music sections whole: the same answers, the server asked once for his
+    // sections and once for each of their item counts (the proof that it hides nothing from
+    // him there).
     let bob = run.token_of("bob");
     let before = run.sim_requests().await;
     let as_bob = run.answer(&csv, &[("x-plex-token", &bob)]).await;
@@ -268,9 +270,11 @@ async fn users_get_answers_only_from_the_sections_they_may_see() {
     let _ = run.answer(&csv, &[("x-cachearr-user-token", &bob)]).await;
     assert_eq!(
         run.sim_requests().await,
-        before + 1,
-        "one /library/sections request, then remembered"
+        before + 1 + 2 * 3,
+        "one /library/sections request, one count of artists, albums and tracks in each of \
+         sections 1 and 4, then remembered"
     );
+    assert_eq!(as_bob.withheld_sections, None);
 
     // kid sees movies and shows only: no track is offered, not even as a rejected candidate.
     let kid = run.token_of("kid");

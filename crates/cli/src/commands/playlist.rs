@@ -766,6 +766,7 @@ fn report(answer: &MatchAnswer, outcome: &Outcome, seconds: f64, json: bool) -> 
         let value = serde_json::json!({
             "upstream": answer.upstream,
             "scope": answer.scope,
+            "withheld_sections": answer.withheld_sections,
             "match": answer.summary,
             "matched": answer.entries.iter().filter(|e| e.band == Band::Accept).collect::<Vec<_>>(),
             "review": review,
@@ -782,6 +783,13 @@ fn report(answer: &MatchAnswer, outcome: &Outcome, seconds: f64, json: bool) -> 
          review, {} missing",
         s.entries, answer.upstream, answer.scope, s.accepted, s.remembered, s.review, s.rejected
     );
+    if let Some(withheld) = answer.withheld_sections.as_ref().filter(|w| !w.is_empty()) {
+        println!(
+            "not matched in sections {}: the server hides part of them from this user, and the \
+             index cannot tell which items",
+            withheld.join(", ")
+        );
+    }
     let line = |e: &MatchEntry| {
         let query = if e.query.artist.is_empty() {
             e.query.title.clone()

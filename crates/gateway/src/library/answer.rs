@@ -6,10 +6,13 @@
 //!
 //! [`try_answer`] is called by the proxy for every cacheable GET of the search and listing
 //! classes. It answers only when everything needed is at hand: the index is ready, the route
-//! and every parameter are understood, the user's sections are known (see [`visibility`]) and
-//! the index holds every section the answer spans. Otherwise it returns `None` and the request
-//! goes on to the cache and the server unchanged — seed 004's fallback. An answer is never
-//! wrong about visibility: only sections the server listed for this user's token are searched.
+//! and every parameter are understood, the user's sections are known (see [`visibility`]),
+//! the index holds every section the answer spans and the user is shown to see each of them
+//! whole (the server hides none of its items from them: see [`visibility`]). Otherwise it
+//! returns `None` and the request goes on to the cache and the server unchanged — seed 004's
+//! fallback. An answer is never
+//! wrong about visibility: only sections the server listed for this user's token, in which it
+//! lists that user as many items as the owner, are searched.
 //!
 //! Matching follows the servers (case- and accent-insensitive substring of the title; see
 //! [`titles`]), ranking the simple exact / prefix / contains order; the rendering is in
@@ -34,7 +37,7 @@ use super::playstate;
 use super::render_jellyfin;
 use super::render_plex::{self as plex, El};
 use super::titles::{self, FoldedTitles, Rank, Show, TitleHit};
-use super::visibility::{UserSection, UserSections, user_sections};
+use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::keys::token_of;
 use crate::policy::Profile;
@@ -73,8 +76,10 @@ pub(crate) async fn try_answer<B>(
     drop(token);
     let sections = user_sections(gw, up, &user).await?;
     let folded = titles::folded(&index).await?;
+    let whole = whole_sections(gw, up, &user, &sections, |id, kind| folded.count(id, kind)).await;
     let crawled = handle.sections();
     let ctx = Ctx {
+        whole: &whole,
         crawled: &crawled,
         gw,
         up,
@@ -319,6 +324,9 @@ struct Ctx<'a> {
     sections: &'a UserSections,
     /// The sections the crawl went through (empty when the index was installed otherwise).
     crawled: &'a [super::SectionInfo],
+    /// The user's sections shown to hold nothing the server hides from them (see
+    /// [`whole_sections`]): the only ones the index answers for.
+    whole: &'a [String],
     headers: &'a HeaderMap,
 }
 
@@ -376,7 +384,8 @@ impl Ctx<'_> {
     }
 
     /// The sections the index answers for: those it holds items of, and those the crawl
-    /// went through (an empty section is held too: it has nothing to find).
+    /// went through (an empty section is held too: it has nothing to find), each only when
+    /// the user sees it whole.
     fn held(&self) -> Vec<&str> {
         let mut held = self.index.section_ids();
         held.extend(
@@ -385,6 +394,7 @@ impl Ctx<'_> {
                 .filter(|s| s.kind != "other")
                 .map(|s| s.id.as_str()),
         );
+        held.retain(|id| self.whole.iter().any(|w| w.eq_ignore_ascii_case(id)));
         held
     }
 

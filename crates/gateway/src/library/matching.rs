@@ -9,7 +9,10 @@
 //!   Jellyfin `GET /UserViews`, as that user, through the cache: 5 minutes fresh, the same
 //!   entry the user's own clients read). When the server refuses the token or cannot say, the
 //!   answer is a 401. The admin token is not needed: the server vouches for the user and the
-//!   answer holds nothing that user cannot already read.
+//!   answer holds nothing that user cannot already read. Sections where the server hides part
+//!   of the items from the user (share filters, parental policies: see
+//!   [`super::visibility::whole_sections`]) are not matched at all and are listed in
+//!   `withheld_sections`.
 //! * A request **without** a user token is the administrator's: it needs the admin token
 //!   (when one is configured, as every admin mutation does) and matches against every section.
 //!
@@ -124,6 +127,11 @@ pub struct MatchAnswer {
     /// The sections matched against, for `user` scope.
     #[serde(default)]
     pub sections: Option<Vec<String>>,
+    /// Sections the user may open but where the server hides part of the items from them
+    /// (a share filtered by label or content rating, a parental policy): the index cannot
+    /// tell which, so nothing in them is matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld_sections: Option<Vec<String>>,
     /// Items in the index.
     #[serde(default)]
     pub index_items: usize,
@@ -286,8 +294,14 @@ impl MatchService {
         MatchService { gateway, stores }
     }
 
-    /// The section ids `token` may read on `up` (through the cache, as that user).
-    async fn user_sections(&self, up: &Arc<Upstream>, token: &str) -> Result<Vec<String>, Refusal> {
+    /// The section ids `token` may read on `up` (through the cache, as that user): those it
+    /// is shown to see whole, and those where the server hides part of the items from it.
+    async fn user_sections(
+        &self,
+        up: &Arc<Upstream>,
+        token: &str,
+        index: &Arc<LibraryIndex>,
+    ) -> Result<(Vec<String>, Vec<String>), Refusal> {
         let gw = &self.gateway;
         let user = up.users.touch(
             &up.name,
@@ -296,7 +310,24 @@ impl MatchService {
             gw.clock().now_ms(),
         );
         match super::visibility::user_sections(gw, up, &user).await {
-            Some(sections) => Ok(sections.ids().into_iter().map(str::to_string).collect()),
+            Some(sections) => {
+                // The index's own counts are the yardstick only without an owner token.
+                let folded = match up.config.token.as_deref().filter(|t| !t.is_empty()) {
+                    Some(_) => None,
+                    None => super::titles::folded(index).await,
+                };
+                let whole = super::visibility::whole_sections(gw, up, &user, &sections, |id, k| {
+                    folded.as_ref().map_or(u64::MAX, |f| f.count(id, k))
+                })
+                .await;
+                let partial = sections
+                    .ids()
+                    .into_iter()
+                    .filter(|id| !whole.iter().any(|w| w == id))
+                    .map(str::to_string)
+                    .collect();
+                Ok((whole, partial))
+            }
             None => Err(Refusal::new(
                 StatusCode::UNAUTHORIZED,
                 format!(
@@ -352,14 +383,15 @@ impl MatchService {
             refusal.index = status.and_then(|s| serde_json::to_value(s).ok());
             return Err(refusal);
         };
-        let (scope, visibility, sections) = match asker {
-            Asker::Admin => ("everything", Visibility::everything(), None),
+        let (scope, visibility, sections, withheld) = match asker {
+            Asker::Admin => ("everything", Visibility::everything(), None, None),
             Asker::User(token) => {
-                let sections = self.user_sections(&up, &token).await?;
+                let (sections, withheld) = self.user_sections(&up, &token, &index).await?;
                 (
                     "user",
                     Visibility::sections(sections.iter().cloned()),
                     Some(sections),
+                    Some(withheld).filter(|w: &Vec<String>| !w.is_empty()),
                 )
             }
         };
@@ -405,6 +437,7 @@ impl MatchService {
             proxy,
             scope: scope.to_string(),
             sections,
+            withheld_sections: withheld,
             index_items: index.len(),
             entries,
             summary,

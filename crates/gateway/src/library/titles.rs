@@ -54,6 +54,8 @@ pub struct FoldedTitles {
     kinds: Vec<ItemKind>,
     sections: Vec<u16>,
     section_ids: Vec<String>,
+    /// Items per (section position, kind): what the index holds of each section.
+    counts: Vec<(u16, ItemKind, u64)>,
     /// Shows, which the index does not hold as items, known from their episodes
     /// (`grandparent_id` and the show title): folded titles and who they are.
     show_titles: Vec<u8>,
@@ -139,7 +141,18 @@ impl FoldedTitles {
             show_titles.push(0);
         }
         show_starts.push(show_titles.len() as u32);
+        let mut counts: Vec<(u16, ItemKind, u64)> = Vec::new();
+        for (&section, &kind) in sections.iter().zip(&kinds) {
+            if section == u16::MAX {
+                continue;
+            }
+            match counts.iter_mut().find(|c| c.0 == section && c.1 == kind) {
+                Some(c) => c.2 += 1,
+                None => counts.push((section, kind, 1)),
+            }
+        }
         FoldedTitles {
+            counts,
             show_titles,
             show_starts,
             shows,
@@ -151,6 +164,21 @@ impl FoldedTitles {
             sections,
             section_ids,
         }
+    }
+
+    /// How many items of `kind` the index holds in section `section`.
+    pub fn count(&self, section: &str, kind: ItemKind) -> u64 {
+        let Some(at) = self
+            .section_ids
+            .iter()
+            .position(|s| s.eq_ignore_ascii_case(section))
+        else {
+            return 0;
+        };
+        self.counts
+            .iter()
+            .find(|c| usize::from(c.0) == at && c.1 == kind)
+            .map_or(0, |c| c.2)
     }
 
     fn item_at(starts: &[u32], offset: usize) -> usize {
@@ -328,6 +356,15 @@ mod tests {
         records[2].album_artist = Some("Queen".into());
         records[3].album_artist = Some("Various".into());
         Arc::new(LibraryIndex::build(&records).unwrap())
+    }
+
+    #[test]
+    fn counts_what_the_index_holds_per_section_and_kind() {
+        let folded = FoldedTitles::build(&index());
+        assert_eq!(folded.count("3", ItemKind::Track), 4);
+        assert_eq!(folded.count("4", ItemKind::Track), 1);
+        assert_eq!(folded.count("3", ItemKind::Album), 0);
+        assert_eq!(folded.count("9", ItemKind::Track), 0);
     }
 
     #[test]

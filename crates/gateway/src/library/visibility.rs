@@ -8,12 +8,27 @@
 //!
 //! When the answer cannot be had (refused token, upstream down without a stale copy, garbage),
 //! the caller does not answer from the index: the request goes to the server, which knows.
+//!
+//! # Whole sections
+//! A section the user may open is not always one they see all of: a Plex share can filter
+//! by label or content rating (and so can a managed Home user's profile), a Jellyfin policy
+//! can cap the parental rating or block or allow tags. The index is the owner's view and does
+//! not hold those fields, so it is used for a user only in the sections [`whole_sections`]
+//! proves whole: for every kind the index holds of the section, the number of items the
+//! server lists *to that user* equals the number it lists to the owner (or, without an owner
+//! token, the number the index holds). The counts are read through the cache with each
+//! token — the section listing's own route, policy and tags (user scope, invalidated with
+//! the section) — as the crawl's first page with room for no items. A user the server hides
+//! anything from sees fewer, so their sections are not whole and their searches go to the
+//! server; a count that cannot be had proves nothing.
 
 use std::sync::Arc;
 
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
+
+use cachearr_library::ItemKind;
 
 use crate::Gateway;
 use crate::policy::Profile;
@@ -130,6 +145,119 @@ pub async fn user_sections(
         Profile::Plex => UserSections::from_plex_json(&value.body),
         Profile::Jellyfin => UserSections::from_jellyfin_json(&value.body),
     }
+}
+
+/// The kind of section (`music`, `movies`, `shows`) a user section listing names.
+fn section_kind(profile: Profile, kind: &str) -> &'static str {
+    match (profile, kind) {
+        (Profile::Plex, "artist") | (Profile::Jellyfin, "music") => "music",
+        (Profile::Plex, "movie") | (Profile::Jellyfin, "movies") => "movies",
+        (Profile::Plex, "show") | (Profile::Jellyfin, "tvshows") => "shows",
+        _ => "other",
+    }
+}
+
+/// The kinds the index holds of a section, each with the listing path that counts them.
+fn count_paths(profile: Profile, section: &UserSection) -> Vec<(ItemKind, String)> {
+    let kind = section_kind(profile, &section.kind);
+    match profile {
+        Profile::Plex => super::crawl_plex::types_of_section(kind)
+            .iter()
+            .map(|&(k, t)| (k, super::crawl_plex::page_path(&section.id, t, 0, 0, None)))
+            .collect(),
+        Profile::Jellyfin => super::crawl_jellyfin::types_of_section(kind)
+            .iter()
+            .map(|&(k, t)| {
+                (
+                    k,
+                    super::crawl_jellyfin::page_path(&section.id, t, 0, 0, None),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The number of items a listing path holds for `user` (through the cache), `None` when it
+/// cannot be had.
+async fn count_as(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path: &str,
+) -> Option<u64> {
+    let mut extra = HeaderMap::new();
+    extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    let lookup = crate::proxy::fetch_as_user(gw, up, user, path, extra, true)
+        .await
+        .ok()?;
+    let value = &lookup.entry.value;
+    if value.status != StatusCode::OK.as_u16() {
+        return None;
+    }
+    let body: Value = serde_json::from_slice(&value.body).ok()?;
+    match up.profile {
+        Profile::Plex => super::crawl_plex::total_size(&body),
+        Profile::Jellyfin => super::crawl_jellyfin::total_count(&body),
+    }
+}
+
+/// The owner's configured token as an unlisted user record, if there is one.
+fn owner_of(gw: &Gateway, up: &Arc<Upstream>) -> Option<Arc<UserRecord>> {
+    let token = up.config.token.as_deref().filter(|t| !t.is_empty())?;
+    Some(UserRecord::unlisted(
+        &up.name,
+        gw.secret().user_of(token),
+        token,
+    ))
+}
+
+/// The ids of `sections` (the user's) that `user` is shown to see whole: see the module
+/// documentation. `index_count` gives what the index holds of a section and kind, the
+/// yardstick when no owner token is configured.
+pub async fn whole_sections(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    sections: &UserSections,
+    index_count: impl Fn(&str, ItemKind) -> u64,
+) -> Vec<String> {
+    let owner = owner_of(gw, up);
+    if owner.as_ref().is_some_and(|o| o.hash == user.hash) {
+        return sections.sections.iter().map(|s| s.id.clone()).collect();
+    }
+    let checks = sections.sections.iter().map(|section| {
+        let owner = owner.clone();
+        let index_count = &index_count;
+        async move {
+            let paths = count_paths(up.profile, section);
+            if paths.is_empty() {
+                return None;
+            }
+            for (kind, path) in paths {
+                let theirs = match &owner {
+                    Some(owner) => count_as(gw, up, owner, &path).await?,
+                    None => index_count(&section.id, kind),
+                };
+                let mine = count_as(gw, up, user, &path).await?;
+                if mine != theirs {
+                    tracing::debug!(
+                        upstream = %up.name,
+                        section = %section.id,
+                        user = %user.hash_hex,
+                        "the server hides part of this section from the user: \
+                         searches go to the server"
+                    );
+                    return None;
+                }
+            }
+            Some(section.id.clone())
+        }
+    });
+    futures_util::future::join_all(checks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 #[cfg(test)]
