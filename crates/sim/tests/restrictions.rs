@@ -578,3 +578,41 @@ async fn jellyfin_allowed_tags_and_enabled_folders_limit_a_child_account() {
         );
     }
 }
+
+#[tokio::test]
+async fn jellyfin_item_counts_leave_out_what_the_policy_hides() {
+    let srv = jellyfin().await;
+    let (all, carol_songs, dave_movies) = {
+        let lib = srv.sim.library();
+        let songs = |keep: &dyn Fn(&Item<'_>) -> bool| {
+            [MUSIC_SECTION, LOSSLESS_MUSIC_SECTION]
+                .iter()
+                .map(|&s| split(&lib, s, ItemKind::Track, keep).0.len())
+                .sum::<usize>()
+        };
+        (
+            songs(&|_| true),
+            songs(&|i| !reached_by(i, "Explicit")),
+            split(&lib, MOVIES_SECTION, ItemKind::Movie, |i| {
+                !matches!(rating(i), Some("R" | "TV-MA" | "TV-14"))
+            })
+            .0
+            .len(),
+        )
+    };
+    let counts = |user: &'static str| {
+        let srv = &srv;
+        async move {
+            let (token, _) = jellyfin_user(srv, user);
+            let (status, counts) = jf_json(srv, &token, "/Items/Counts").await;
+            assert_eq!(status, 200);
+            counts
+        }
+    };
+    assert_eq!(counts("alice").await["SongCount"], all);
+    assert_eq!(counts("carol").await["SongCount"], carol_songs);
+    assert!(carol_songs < all);
+    assert_eq!(counts("dave").await["MovieCount"], dave_movies);
+    assert_eq!(counts("dave").await["SongCount"], all);
+    assert_eq!(counts("bob").await["MovieCount"], 0);
+}

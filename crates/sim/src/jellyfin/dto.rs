@@ -580,3 +580,21 @@ mod tests {
         assert!(json.get("ImageTags").is_some());
     }
 }
+
+/// `ItemCounts` (`GET /Items/Counts`): the user's items by kind.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ItemCounts {
+    pub(crate) movie_count: u64,
+    pub(crate) series_count: u64,
+    pub(crate) episode_count: u64,
+    pub(crate) artist_count: u64,
+    pub(crate) program_count: u64,
+    pub(crate) trailer_count: u64,
+    pub(crate) song_count: u64,
+    pub(crate) album_count: u64,
+    pub(crate) music_video_count: u64,
+    pub(crate) box_set_count: u64,
+    pub(crate) book_count: u64,
+    pub(crate) item_count: u64,
+}

@@ -108,6 +108,13 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
         Route::Item(path_user, id) => get_item(front, req, need()?, path_user.as_deref(), id),
         Route::DeleteItem(raw) => delete_item(front, need()?, raw),
         Route::Latest(path_user) => latest(front, req, need()?, path_user.as_deref()),
+        Route::Counts => {
+            let user = front.effective_user(need()?, req.query.str("userId"))?;
+            with_render(front, req, &user, |render| {
+                let (counts, work) = items::counts(render);
+                Ok(Reply::json(req.casing, &counts, work))
+            })
+        }
         Route::Views(path_user) => views(front, req, need()?, path_user.as_deref()),
         Route::Resume(path_user) => {
             let user =

@@ -1903,6 +1903,40 @@ pub(crate) fn artists(
     ))
 }
 
+/// `GET /Items/Counts`: the user's items of each kind, over the libraries and items the user
+/// may see.
+pub(crate) fn counts(render: &Render<'_>) -> (super::dto::ItemCounts, Work) {
+    let mut counts = super::dto::ItemCounts::default();
+    let mut work = Work::default();
+    for section in render
+        .lib
+        .sections()
+        .iter()
+        .filter(|s| render.user.can_see_section(s.id))
+    {
+        for &kind in section.kind.kinds() {
+            let ids = section.items(kind);
+            work.scanned += ids.len() as u64;
+            let n = ids
+                .iter()
+                .filter(|&&id| visible_item(render.lib, render.user, id).is_some())
+                .count() as u64;
+            match kind {
+                ItemKind::Movie => counts.movie_count += n,
+                ItemKind::Show => counts.series_count += n,
+                ItemKind::Episode => counts.episode_count += n,
+                ItemKind::Artist => counts.artist_count += n,
+                ItemKind::Album => counts.album_count += n,
+                ItemKind::Track => counts.song_count += n,
+                ItemKind::Season => continue,
+            }
+            counts.item_count += n;
+        }
+    }
+    work.returned = 1;
+    (counts, work)
+}
+
 /// `GET /Search/Hints`: items whose name contains the term, best matches first (exact, then
 /// prefix, then anywhere), each as a `SearchHint`.
 pub(crate) fn search_hints(

@@ -37,6 +37,8 @@ pub(crate) enum Route {
     DeleteItem(String),
     /// `GET /Items/Latest` or `GET /Users/{userId}/Items/Latest`.
     Latest(Option<String>),
+    /// `GET /Items/Counts`: how many items of each kind the user may see.
+    Counts,
     /// `GET /UserItems/Resume` or `GET /Users/{userId}/Items/Resume` ("continue watching").
     Resume(Option<String>),
     /// `GET /Shows/NextUp`.
@@ -247,6 +249,7 @@ pub(crate) fn match_route(method: &Method, path: &str) -> Result<(Route, &'stati
         )),
         ["items"] => Some((get, Route::Items(None), "/Items")),
         ["items", "latest"] => Some((get, Route::Latest(None), "/Items/Latest")),
+        ["items", "counts"] => Some((get, Route::Counts, "/Items/Counts")),
         ["items", _] if delete => Some((true, Route::DeleteItem(owned(1)), "/Items/{itemId}")),
         ["items", _] => Some((get, Route::Item(None, owned(1)), "/Items/{itemId}")),
         ["items", _, "images", _] | ["items", _, "images", _, _] => Some((
