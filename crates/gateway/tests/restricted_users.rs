@@ -503,7 +503,30 @@ async fn match_api_keeps_hidden_tracks_out(profile: Profile) {
             answer["summary"]
         );
         assert!(answer.get("withheld_sections").is_none(), "{answer}");
+        // alice's answers are remembered now; none of them is handed to the restricted user.
+        let again = post(run.token(profile, user), csv_again(&answer)).await;
+        let leaked: Vec<_> = matched_ids(&again).intersection(&hidden).cloned().collect();
+        assert!(
+            leaked.is_empty(),
+            "{user} was handed remembered hidden tracks {leaked:?}"
+        );
     }
+}
+
+/// The playlist an answer was made from, as CSV again (the entries' own queries).
+fn csv_again(answer: &Value) -> String {
+    let mut csv = String::from("artist,title,album\n");
+    let q = |v: &Value| format!("\"{}\"", v.as_str().unwrap_or("").replace('"', "\"\""));
+    for e in answer["entries"].as_array().unwrap() {
+        let query = &e["query"];
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            q(&query["artist"]),
+            q(&query["title"]),
+            q(&query["album"])
+        ));
+    }
+    csv
 }
 
 #[tokio::test]
@@ -514,4 +537,80 @@ async fn plex_match_api_never_names_a_track_hidden_from_the_user() {
 #[tokio::test]
 async fn jellyfin_match_api_never_names_a_track_hidden_from_the_user() {
     match_api_keeps_hidden_tracks_out(Profile::Jellyfin).await;
+}
+
+/// With an owner token the gateway crawls the server itself, and the owner's own counts (read
+/// through the cache with that token) are what a user's counts must equal.
+async fn with_an_owner_token_the_owners_counts_are_the_yardstick(profile: Profile) {
+    let sim = sim();
+    let server: TestServer = match profile {
+        Profile::Plex => sim.start_plex_test_server().await.unwrap(),
+        Profile::Jellyfin => sim
+            .start_jellyfin_test_server(JellyfinOptions::default())
+            .await
+            .unwrap(),
+    };
+    let owner = {
+        let state = server.sim.state();
+        let admin = state.owner();
+        match profile {
+            Profile::Plex => admin.plex_token.clone(),
+            Profile::Jellyfin => admin.jellyfin_token.clone(),
+        }
+    };
+    let run = sim_gateway::start_in_front_of(server, profile, |config| {
+        config.upstreams[0].token = Some(owner.clone());
+    })
+    .await;
+    let name = run.gateway.upstreams()[0].name.to_string();
+    let handle = run.gateway.index(&name).unwrap();
+    // A guard against a hang, not a timing assertion: the crawl of ~1,000 items.
+    for _ in 0..600 {
+        if handle.ready().is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(handle.ready().is_some(), "the crawl finished");
+    let uid = |user: &str| {
+        let state = run.sim.sim.state();
+        state
+            .users()
+            .iter()
+            .find(|u| u.name == user)
+            .unwrap()
+            .jellyfin_id
+            .clone()
+    };
+    for user in RESTRICTED {
+        let token = run.token(profile, user);
+        for h in run.hidden_from(profile, user, 2) {
+            for path in search_paths(profile, &h, &uid(user)) {
+                let (_, cs, via) = run.get(profile, &run.proxy, &path, &token).await;
+                assert!(
+                    !ids(&via).contains(&h.id.to_ascii_lowercase()),
+                    "{user} was shown {} hidden from them: {path} ({cs})",
+                    h.id
+                );
+            }
+        }
+    }
+    let alice = run.token(profile, "alice");
+    let path = match profile {
+        Profile::Plex => "/library/sections/1/search?type=10&query=e",
+        Profile::Jellyfin => "/Items?Recursive=true&SearchTerm=e&IncludeItemTypes=Audio&Limit=5",
+    };
+    let (status, cs, _) = run.get(profile, &run.proxy, path, &alice).await;
+    assert_eq!(status, 200);
+    assert!(cs.contains("detail=index"), "alice: {cs}");
+}
+
+#[tokio::test]
+async fn plex_with_an_owner_token_the_owners_counts_are_the_yardstick() {
+    with_an_owner_token_the_owners_counts_are_the_yardstick(Profile::Plex).await;
+}
+
+#[tokio::test]
+async fn jellyfin_with_an_owner_token_the_owners_counts_are_the_yardstick() {
+    with_an_owner_token_the_owners_counts_are_the_yardstick(Profile::Jellyfin).await;
 }
