@@ -9,7 +9,7 @@
 #![no_main]
 
 use cachearr_gateway::keys::{self, KeyInput, Secret};
-use cachearr_gateway::{Profile, redact};
+use cachearr_gateway::{Profile, dialect, redact};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use libfuzzer_sys::fuzz_target;
 
@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = redact::target(target);
     let _ = redact::headers(&headers);
-    let token = keys::token_of(profile, &headers, query);
+    let token = dialect::token_of(profile, &headers, query);
     let secret = Secret::from_bytes([7; 16]);
     let user = token.as_deref().map(|t| secret.user_of(t));
     let input = KeyInput {

@@ -1,4 +1,4 @@
-//! Cache keys and user identity.
+//! Cache keys and the keyed hash of a user's token.
 //!
 //! A key is one string built in one pass:
 //!
@@ -14,7 +14,8 @@
 //! - the scope is `u={hash}` (user scope: SipHash-1-3/128 of the token keyed with the
 //!   installation [`Secret`]) or `s` (shared scope).
 //!
-//! A token never appears in a key: it is removed from the query and only its keyed hash is used.
+//! A token never appears in a key: it is removed from the query (nested ones too, see
+//! [`crate::dialect::nested`]) and only its keyed hash is used.
 //! The layout makes prefix clears natural (`plex GET /library/metadata/`).
 
 use std::fmt::Write as _;
@@ -148,73 +149,7 @@ impl std::fmt::Display for UserHash {
     }
 }
 
-/// The token a request carries, if any (header or query; Plex and Jellyfin forms).
-pub fn token_of<'a>(
-    profile: Profile,
-    headers: &'a HeaderMap,
-    query: Option<&'a str>,
-) -> Option<std::borrow::Cow<'a, str>> {
-    use std::borrow::Cow;
-    match profile {
-        Profile::Plex => {
-            if let Some(v) = headers.get("x-plex-token").and_then(|v| v.to_str().ok())
-                && !v.is_empty()
-            {
-                return Some(Cow::Borrowed(v));
-            }
-        }
-        Profile::Jellyfin => {
-            for name in ["x-emby-token", "x-mediabrowser-token"] {
-                if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok())
-                    && !v.is_empty()
-                {
-                    return Some(Cow::Borrowed(v));
-                }
-            }
-            for name in ["authorization", "x-emby-authorization"] {
-                if let Some(t) = headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(mediabrowser_token)
-                {
-                    return Some(Cow::Borrowed(t));
-                }
-            }
-        }
-    }
-    let q = query?;
-    for pair in q.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        if is_token_param(k) && !v.is_empty() {
-            return Some(percent_encoding::percent_decode_str(v).decode_utf8_lossy());
-        }
-    }
-    None
-}
-
-/// `Token="…"` inside a `MediaBrowser …` / `Emby …` authorization header.
-fn mediabrowser_token(v: &str) -> Option<&str> {
-    let (_scheme, params) = v.split_once(' ')?;
-    for part in params.split(',') {
-        let (k, val) = part.trim().split_once('=')?;
-        if k.trim().eq_ignore_ascii_case("token") {
-            let t = val.trim().trim_matches('"');
-            if !t.is_empty() {
-                return Some(t);
-            }
-        }
-    }
-    None
-}
-
-/// Query parameter names that carry a token (any case, any profile).
-pub fn is_token_param(name: &str) -> bool {
-    name.eq_ignore_ascii_case("x-plex-token")
-        || name.eq_ignore_ascii_case("api_key")
-        || name.eq_ignore_ascii_case("apikey")
-        || name.eq_ignore_ascii_case("x-emby-token")
-        || name.eq_ignore_ascii_case("x-mediabrowser-token")
-}
+pub use crate::dialect::is_token_param;
 
 /// `X-Plex-*` parameters that change the answer and so stay in the key; every other `X-Plex-*`
 /// parameter identifies the client (product, device, platform …) and is dropped from the key.
@@ -223,6 +158,14 @@ const PLEX_KEPT: [&str; 3] = [
     "x-plex-language",
     "x-plex-pms-api-version",
 ];
+
+/// What is escaped in a nested value's decoded text in a key: the key's own separators.
+const KEY_ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'%')
+    .add(b'&')
+    .add(b'=')
+    .add(b'~');
 
 /// Why a request cannot be keyed.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -233,6 +176,9 @@ pub enum KeyError {
     /// A paging value is not a number.
     #[error("X-Plex-Container-Start/Size must be numbers")]
     BadPaging,
+    /// A query value is percent-encoded more deeply than tokens are looked for in it.
+    #[error("a query value is encoded too deeply")]
+    TooDeep,
 }
 
 /// The parts a key is made of.
@@ -259,17 +205,14 @@ pub struct KeyInput<'a> {
 /// # Errors
 /// [`KeyError`] for query parameter names that are not UTF-8 and non-numeric paging values.
 pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
-    let accept = k
-        .headers
-        .get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
+    let accept = accept_of(k.headers);
     // Sized once for everything below (paging, Accept, language, the user's 32 hex digits), so
     // the key is built without a reallocation: this runs on every cached request.
     let mut out = String::with_capacity(
         k.upstream.len()
             + k.path.len()
             + k.query.map_or(0, str::len)
-            + accept.map_or(0, str::len)
+            + accept.as_deref().map_or(0, str::len)
             + 128,
     );
     out.push_str(k.upstream);
@@ -312,6 +255,22 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
                 if !PLEX_KEPT.iter().any(|kept| name.eq_ignore_ascii_case(kept)) {
                     continue;
                 }
+            }
+            // A token nested in a value (a whole URL in `url=`) never reaches the key: the value
+            // is replaced by its decoded text with the token removed, marked by a `~`.
+            if crate::dialect::nested::worth_a_look(value)
+                && let Some(clean) =
+                    crate::dialect::nested::redacted(value).map_err(|_| KeyError::TooDeep)?
+            {
+                let name = if plex {
+                    raw_name.to_string()
+                } else {
+                    name.to_ascii_lowercase()
+                };
+                let escaped: String =
+                    percent_encoding::utf8_percent_encode(&clean, KEY_ESCAPE).collect();
+                pairs.push(std::borrow::Cow::Owned(format!("{name}=~{escaped}")));
+                continue;
             }
             if !plex {
                 let mut lowered = name.to_ascii_lowercase();
@@ -356,12 +315,8 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
         }
     }
     out.push_str(" a=");
-    if let Some(accept) = accept {
-        if accept.bytes().any(|b| b.is_ascii_whitespace()) {
-            out.extend(accept.chars().filter(|c| !c.is_whitespace()));
-        } else {
-            out.push_str(accept);
-        }
+    if let Some(accept) = &accept {
+        push_accept(&mut out, accept);
     }
     if let Some(l) = language {
         out.push_str(" l=");
@@ -378,6 +333,53 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
         None => out.push_str(" s"),
     }
     Ok(out)
+}
+
+/// Every `Accept` value of the request (a server may read any of them), joined with commas;
+/// borrowed in the common case of one header.
+fn accept_of(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, str>> {
+    let mut values = headers.get_all(http::header::ACCEPT).iter();
+    let first = values.next()?;
+    let first = String::from_utf8_lossy(first.as_bytes());
+    let Some(second) = values.next() else {
+        return Some(first);
+    };
+    let mut all = first.into_owned();
+    for v in std::iter::once(second).chain(values) {
+        all.push(',');
+        all.push_str(&String::from_utf8_lossy(v.as_bytes()));
+    }
+    Some(std::borrow::Cow::Owned(all))
+}
+
+/// Appends `Accept` with only the whitespace HTTP itself ignores removed: around the `,`
+/// between media ranges, the `;` before a parameter and a parameter's `=`. Whitespace inside
+/// a name or value (`application/js on`) selects another representation on the server, so it
+/// stays: two values that differ there are two keys. Case stays too (servers compare media
+/// types in different ways).
+fn push_accept(out: &mut String, accept: &str) {
+    if !accept.bytes().any(|b| b.is_ascii_whitespace()) {
+        out.push_str(accept);
+        return;
+    }
+    for (i, range) in accept.split(',').enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for (j, part) in range.split(';').enumerate() {
+            if j > 0 {
+                out.push(';');
+            }
+            match part.split_once('=') {
+                Some((name, value)) => {
+                    out.push_str(name.trim());
+                    out.push('=');
+                    out.push_str(value.trim());
+                }
+                None => out.push_str(part.trim()),
+            }
+        }
+    }
 }
 
 /// Appends `n` in decimal without `core::fmt`.
@@ -542,38 +544,60 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_found_in_every_form() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            "authorization",
-            HeaderValue::from_static(
-                r#"MediaBrowser Client="x", Device="y", DeviceId="z", Version="1", Token="tok1""#,
-            ),
-        );
+    fn accept_keeps_what_selects_a_representation() {
+        let with = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append("accept", HeaderValue::from_str(v).unwrap());
+            }
+            key(Profile::Jellyfin, None, &h, None)
+        };
+        // Whitespace HTTP ignores: one key.
         assert_eq!(
-            token_of(Profile::Jellyfin, &h, None).as_deref(),
-            Some("tok1")
+            with(&["application/json; profile=\"CamelCase\""]),
+            with(&["application/json;profile=\"CamelCase\""])
         );
-        assert_eq!(
-            token_of(Profile::Jellyfin, &HeaderMap::new(), Some("api_key=tok2")).as_deref(),
-            Some("tok2")
+        assert_eq!(with(&["a/b , c/d"]), with(&["a/b,c/d"]));
+        // Whitespace inside a token, a second header: another representation, another key.
+        assert_ne!(with(&["application/js on"]), with(&["application/json"]));
+        assert_ne!(
+            with(&["application/json; pro file=\"CamelCase\""]),
+            with(&["application/json; profile=\"CamelCase\""])
         );
-        let mut h = HeaderMap::new();
-        h.insert("x-plex-token", HeaderValue::from_static("tok3"));
-        assert_eq!(token_of(Profile::Plex, &h, None).as_deref(), Some("tok3"));
-        assert_eq!(
-            token_of(
-                Profile::Plex,
-                &HeaderMap::new(),
-                Some("a=1&X-Plex-Token=tok4")
-            )
-            .as_deref(),
-            Some("tok4")
+        assert_ne!(
+            with(&["application/json", "application/json; profile=CamelCase"]),
+            with(&["application/json"])
         );
-        assert_eq!(
-            token_of(Profile::Plex, &HeaderMap::new(), Some("a=1")),
-            None
+    }
+
+    #[test]
+    fn nested_tokens_never_reach_a_key() {
+        let h = HeaderMap::new();
+        for q in [
+            "width=64&url=%2Flibrary%2Fmetadata%2F1%2Fthumb%3FX-Plex-Token%3DSECRET",
+            "width=64&url=%252Flibrary%252Fmetadata%252F1%253Fapi_key%253DSECRET",
+            "width=64&url=/library/metadata/1/thumb?X-Plex-Token=SECRET",
+        ] {
+            for profile in [Profile::Plex, Profile::Jellyfin] {
+                let k = key(profile, Some(q), &h, Some(UserHash(3)));
+                assert!(!k.contains("SECRET"), "{k}");
+                assert!(k.contains("width=64"), "{k}");
+            }
+        }
+        // Different images stay different keys.
+        let a = key(
+            Profile::Plex,
+            Some("url=%2Flibrary%2Fmetadata%2F1%2Fthumb%3FX-Plex-Token%3DSECRET"),
+            &h,
+            None,
         );
+        let b = key(
+            Profile::Plex,
+            Some("url=%2Flibrary%2Fmetadata%2F2%2Fthumb%3FX-Plex-Token%3DSECRET"),
+            &h,
+            None,
+        );
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! * [`policy`] — route classes and policies per [`Profile`], compiled into a [`RouteTable`]
 //!   (a radix tree; one walk per request) that returns a [`policy::Decision`]: cache, write
 //!   (pass through and bump tags) or pass.
+//! * [`dialect`] — each server's identity rules: how it reads a request's token (precedence,
+//!   quoting, nested tokens; two different tokens make a request ambiguous) and how cachearr
+//!   sends requests with the owner's token.
 //! * [`keys`] — cache keys (canonical query, paging, format, scope) and the installation
 //!   [`Secret`] that keys the token hash.
 //! * [`tags`] — the tag vocabulary shared with the event side (`{up}:item:{id}` …).
@@ -40,6 +43,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod dialect;
 mod encoding;
 mod etag;
 pub mod events;
@@ -71,6 +75,42 @@ pub use crate::config::Config;
 pub use crate::keys::Secret;
 pub use crate::policy::{Class, Profile, RouteTable, Scope};
 pub use crate::upstream::Upstream;
+
+/// Makes the data directory owner-only: the directory and everything in it `0700`/`0600`
+/// (files written by earlier versions included), and the process's file-creation mask `077`
+/// so every file created later — the cache store's journals and tables (fjall opens them with
+/// the default mode), index snapshots, the secret — is owner-only too. The store holds user
+/// answers; nobody else on the machine may read them.
+fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+        std::fs::create_dir_all(dir)?;
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(path) = stack.pop() {
+            let meta = std::fs::symlink_metadata(&path)?;
+            let want = if meta.is_dir() {
+                0o700
+            } else if meta.is_file() {
+                0o600
+            } else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o777 != want {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(want))?;
+            }
+            if meta.is_dir() {
+                for entry in std::fs::read_dir(&path)? {
+                    stack.push(entry?.path());
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)?;
+    Ok(())
+}
 
 /// Errors of the gateway library.
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +216,7 @@ impl GatewayBuilder {
             path: config.data_dir.display().to_string(),
             source,
         };
+        private_data_dir(&config.data_dir).map_err(data_err)?;
         let secret = match self.secret {
             Some(s) => s,
             None => Secret::load_or_create(&config.data_dir).map_err(data_err)?,

@@ -20,7 +20,8 @@ use http_body_util::{BodyExt, Either, Empty, Full, Limited};
 use hyper::body::Incoming;
 
 use crate::Gateway;
-use crate::keys::{KeyInput, build_key, token_of};
+use crate::dialect::{Identity, token_of};
+use crate::keys::{KeyInput, build_key};
 use crate::policy::{Class, Decision, ResolvedPolicy, Scope};
 use crate::prepared::Want;
 use crate::sendfile::SendSlot;
@@ -235,7 +236,17 @@ enum Bypass {
     Uncacheable,
     Range,
     NoToken,
-    UntrustedToken,
+    /// Two different tokens in one request: which one the server reads is not a cache's guess.
+    AmbiguousIdentity,
+    /// A shared entry, and the token was not proved recently; `authenticates`: the route's 2xx
+    /// proves the token.
+    UntrustedToken {
+        authenticates: bool,
+    },
+    /// The server refused this token last: nothing cached goes to it until it accepts it.
+    RefusedToken {
+        authenticates: bool,
+    },
     Write {
         tags: Vec<Arc<str>>,
         user_state: bool,
@@ -252,12 +263,27 @@ impl Bypass {
         }
     }
 
+    /// Whether a 2xx to this request proves its token (the route is one the server
+    /// authenticates; writes and unknown routes prove nothing).
+    fn authenticates(&self) -> bool {
+        matches!(
+            self,
+            Bypass::UntrustedToken {
+                authenticates: true
+            } | Bypass::RefusedToken {
+                authenticates: true
+            }
+        )
+    }
+
     fn cache_status(&self) -> &'static str {
         match self {
             Bypass::Uncacheable => "cachearr; fwd=bypass",
             Bypass::Range => "cachearr; fwd=bypass; detail=range",
             Bypass::NoToken => "cachearr; fwd=bypass; detail=no-token",
-            Bypass::UntrustedToken => "cachearr; fwd=bypass; detail=token-not-verified",
+            Bypass::AmbiguousIdentity => "cachearr; fwd=bypass; detail=ambiguous-identity",
+            Bypass::UntrustedToken { .. } => "cachearr; fwd=bypass; detail=token-not-verified",
+            Bypass::RefusedToken { .. } => "cachearr; fwd=bypass; detail=token-refused",
             Bypass::Write { .. } => "cachearr; fwd=method; detail=write",
         }
     }
@@ -279,18 +305,42 @@ async fn serve_cached(
     slot: &SendSlot,
 ) -> Response<ProxyBody> {
     let now = gw.clock().now_ms();
-    let Some(token) = token_of(up.profile, req.headers(), req.uri().query()) else {
-        return pass_through(gw, up, req, peer, Bypass::NoToken, started).await;
+    let who = match crate::dialect::identity(up.profile, req.headers(), req.uri().query()) {
+        Identity::Token(token) => {
+            let hash = gw.secret().user_of(&token);
+            Ok((hash, up.users.touch(&up.name, hash, &token, now)))
+        }
+        Identity::Anonymous => Err(Bypass::NoToken),
+        Identity::Ambiguous => Err(Bypass::AmbiguousIdentity),
     };
-    let hash = gw.secret().user_of(&token);
-    let user = up.users.touch(&up.name, hash, &token, now);
-    drop(token);
+    let (hash, user) = match who {
+        Ok(who) => who,
+        Err(why) => {
+            if matches!(why, Bypass::AmbiguousIdentity) {
+                up.guard
+                    .counters
+                    .ambiguous_identity
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            return pass_through(gw, up, req, peer, why, started).await;
+        }
+    };
+    let authenticates = crate::dialect::authenticates(up.profile, policy.class);
+    if user.is_refused() {
+        up.guard
+            .counters
+            .refused_token
+            .fetch_add(1, Ordering::Relaxed);
+        let why = Bypass::RefusedToken { authenticates };
+        return pass_through(gw, up, req, peer, why, started).await;
+    }
     let scope_user = match policy.scope {
         Scope::User => Some(hash),
         Scope::Shared => {
             let trust_ms = u64::try_from(gw.config().token_trust.as_millis()).unwrap_or(u64::MAX);
             if !Users::trusted(&user, now, trust_ms) {
-                return pass_through(gw, up, req, peer, Bypass::UntrustedToken, started).await;
+                let why = Bypass::UntrustedToken { authenticates };
+                return pass_through(gw, up, req, peer, why, started).await;
             }
             None
         }
@@ -320,6 +370,7 @@ async fn serve_cached(
         gw: gw.clone(),
         up: up.clone(),
         user: user.clone(),
+        authenticates,
         uri: parts.uri,
         client_headers: parts.headers,
         peer,
@@ -489,6 +540,8 @@ struct LoaderState {
     gw: Gateway,
     up: Arc<Upstream>,
     user: Arc<UserRecord>,
+    /// The route is one the upstream authenticates: its 2xx proves the token.
+    authenticates: bool,
     /// The client's request target (path and query are replayed upstream).
     uri: http::Uri,
     /// The client's headers (token and client identity included), as received.
@@ -575,7 +628,7 @@ async fn fetch_for_cache(state: &LoaderState, budget: Budget) -> Result<Fill, Lo
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         Users::refused(&state.user);
-    } else if status.is_success() {
+    } else if status.is_success() && state.authenticates {
         Users::accepted(&state.user, now);
     }
     let per_session = resp.headers().contains_key(header::SET_COOKIE)
@@ -1047,10 +1100,10 @@ async fn pass_through(
     };
     let status = resp.status();
     if let Some(u) = &user {
-        if status.is_success() {
-            Users::accepted(u, now);
-        } else if status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             Users::refused(u);
+        } else if status.is_success() && why.authenticates() {
+            Users::accepted(u, now);
         }
     }
     if let Bypass::Write {
@@ -1237,17 +1290,8 @@ pub(crate) async fn fetch_as_user(
         )));
     };
     let mut headers = user.identity_headers();
-    match up.profile {
-        crate::policy::Profile::Plex => {
-            if let Ok(v) = HeaderValue::from_str(user.token()) {
-                headers.insert(HeaderName::from_static("x-plex-token"), v);
-            }
-        }
-        crate::policy::Profile::Jellyfin => {
-            if let Ok(v) = HeaderValue::from_str(user.token()) {
-                headers.insert(HeaderName::from_static("x-emby-token"), v);
-            }
-        }
+    if let Ok(v) = HeaderValue::from_str(user.token()) {
+        headers.insert(crate::dialect::token_header(up.profile), v);
     }
     for (name, value) in &extra {
         headers.insert(name.clone(), value.clone());
@@ -1277,6 +1321,7 @@ pub(crate) async fn fetch_as_user(
         gw: gw.clone(),
         up: up.clone(),
         user: user.clone(),
+        authenticates: crate::dialect::authenticates(up.profile, policy.class),
         uri: uri.clone(),
         client_headers: headers,
         peer: SocketAddr::from(([127, 0, 0, 1], 0)),

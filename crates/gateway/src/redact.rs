@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::keys::is_token_param;
+use crate::dialect::{is_token_param, nested};
 
 /// The replacement text.
 pub const REDACTED: &str = "REDACTED";
@@ -19,7 +19,11 @@ pub fn target(path_and_query: &str) -> String {
         out.push(if i == 0 { '?' } else { '&' });
         let (name, _) = pair.split_once('=').unwrap_or((pair, ""));
         let decoded = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
-        if is_token_param(&decoded) {
+        let value = pair.get(name.len() + 1..).unwrap_or("");
+        // A value holding a nested token (or too deeply encoded to tell) is not written at all.
+        let nested_token =
+            nested::worth_a_look(value) && !matches!(nested::find(value), Ok(t) if t.is_empty());
+        if is_token_param(&decoded) || nested_token {
             let _ = write!(out, "{name}={REDACTED}");
         } else {
             out.push_str(pair);
@@ -67,6 +71,8 @@ mod tests {
         let t = target("/library/sections?X-Plex-Token=abc123&type=1&api_key=zzz");
         assert!(!t.contains("abc123") && !t.contains("zzz"), "{t}");
         assert!(t.contains("type=1"));
+        let t = target("/photo/:/transcode?width=1&url=%2Fa%3FX-Plex-Token%3Dabc123");
+        assert!(!t.contains("abc123") && t.contains("width=1"), "{t}");
         let mut h = http::HeaderMap::new();
         h.insert("x-plex-token", http::HeaderValue::from_static("abc123"));
         h.insert("accept", http::HeaderValue::from_static("application/json"));

@@ -7,7 +7,7 @@
 //! at start is reported and the gateway runs on (the index keeper retries by itself).
 
 use bytes::Bytes;
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderValue, StatusCode};
 use http_body_util::BodyExt as _;
 
 use crate::policy::Profile;
@@ -157,33 +157,13 @@ async fn get(
         }
         None => None,
     };
-    let token_header = match up.profile {
-        Profile::Plex => "x-plex-token",
-        Profile::Jellyfin => "x-emby-token",
-    };
     let make = || {
-        let mut req = http::Request::new(
-            http_body_util::Empty::<Bytes>::new()
-                .map_err(|never| match never {})
-                .boxed(),
-        );
-        *req.uri_mut() = uri.clone();
-        let headers = req.headers_mut();
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(t) = &token {
-            headers.insert(token_header, t.clone());
-        }
-        if up.profile == Profile::Plex {
-            headers.insert(
-                "x-plex-client-identifier",
-                HeaderValue::from_static("cachearr-startup"),
-            );
-            headers.insert("x-plex-product", HeaderValue::from_static("cachearr"));
-        }
-        if let Ok(host) = HeaderValue::from_str(up.host()) {
-            headers.insert(header::HOST, host);
-        }
-        Ok(req)
+        Ok(crate::dialect::owner_request(
+            up,
+            &uri,
+            token.as_ref(),
+            "cachearr-startup",
+        ))
     };
     let response = up
         .send_idempotent(&make, Budget::Background)

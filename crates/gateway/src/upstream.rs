@@ -134,6 +134,10 @@ pub struct GuardCounters {
     pub rejected_open: AtomicU64,
     /// Times the circuit opened.
     pub breaker_opened: AtomicU64,
+    /// Client requests passed through uncached because they carried two different tokens.
+    pub ambiguous_identity: AtomicU64,
+    /// Client requests passed through uncached because the server refused their token last.
+    pub refused_token: AtomicU64,
 }
 
 /// A serialisable view of an upstream's counters.
@@ -155,6 +159,10 @@ pub struct GuardSnapshot {
     pub rejected_open: u64,
     /// Times the circuit opened.
     pub breaker_opened: u64,
+    /// Requests passed through for carrying two different tokens.
+    pub ambiguous_identity: u64,
+    /// Requests passed through because the server refused their token last.
+    pub refused_token: u64,
     /// The breaker now.
     pub breaker: BreakerState,
 }
@@ -313,6 +321,8 @@ impl Guard {
             retries: l(&c.retries),
             rejected_open: l(&c.rejected_open),
             breaker_opened: l(&c.breaker_opened),
+            ambiguous_identity: l(&c.ambiguous_identity),
+            refused_token: l(&c.refused_token),
             breaker: self.breaker_state(),
         }
     }

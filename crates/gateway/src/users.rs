@@ -7,7 +7,7 @@
 //! line, a metric label or a file.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use http::HeaderMap;
@@ -29,8 +29,12 @@ pub struct UserRecord {
     identity: RwLock<HeaderMap>,
     /// Last request, engine clock ms.
     last_seen_ms: AtomicU64,
-    /// Last 2xx from the upstream for this token, engine clock ms (0: never).
+    /// Last 2xx from the upstream for this token on a route the upstream authenticates,
+    /// engine clock ms (0: never, or refused since).
     accepted_ms: AtomicU64,
+    /// The upstream's last verdict on this token was a refusal (401/403): no cached answer
+    /// goes to it, fresh or stale, until the upstream accepts it again.
+    refused: AtomicBool,
     /// The user's play-state tag, built once.
     pub(crate) state_tag: Arc<str>,
 }
@@ -41,6 +45,7 @@ impl std::fmt::Debug for UserRecord {
             .field("hash", &self.hash_hex)
             .field("last_seen_ms", &self.last_seen_ms.load(Ordering::Relaxed))
             .field("accepted_ms", &self.accepted_ms.load(Ordering::Relaxed))
+            .field("refused", &self.refused.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -56,6 +61,7 @@ impl UserRecord {
             identity: RwLock::new(HeaderMap::new()),
             last_seen_ms: AtomicU64::new(now_ms),
             accepted_ms: AtomicU64::new(0),
+            refused: AtomicBool::new(false),
         })
     }
 
@@ -87,6 +93,11 @@ impl UserRecord {
     pub fn accepted_ms(&self) -> u64 {
         self.accepted_ms.load(Ordering::Relaxed)
     }
+
+    /// Whether the upstream refused the token last (see [`Users::refused`]).
+    pub fn is_refused(&self) -> bool {
+        self.refused.load(Ordering::Acquire)
+    }
 }
 
 /// The users of one upstream.
@@ -117,7 +128,9 @@ impl Users {
         if map.len() >= MAX_USERS
             && let Some(oldest) = map
                 .values()
-                .min_by_key(|u| u.last_seen_ms.load(Ordering::Relaxed))
+                // A refused token's mark is what keeps cached answers from it: forget users
+                // the upstream accepts first, so new tokens cannot push a refusal out.
+                .min_by_key(|u| (u.is_refused(), u.last_seen_ms.load(Ordering::Relaxed)))
                 .map(|u| u.hash)
         {
             map.remove(&oldest);
@@ -146,14 +159,18 @@ impl Users {
         *user.identity.write().unwrap_or_else(|e| e.into_inner()) = id;
     }
 
-    /// The upstream accepted this user's token at `now_ms`.
+    /// The upstream accepted this user's token at `now_ms` on a route it authenticates (a
+    /// 2xx from an anonymous route proves nothing about the token).
     pub fn accepted(user: &UserRecord, now_ms: u64) {
         user.accepted_ms.store(now_ms, Ordering::Relaxed);
+        user.refused.store(false, Ordering::Release);
     }
 
-    /// The upstream refused this user's token: shared entries are no longer served to it.
+    /// The upstream refused this user's token (401/403): no cached answer — user or shared,
+    /// fresh or stale — goes to it until the upstream accepts it again.
     pub fn refused(user: &UserRecord) {
         user.accepted_ms.store(0, Ordering::Relaxed);
+        user.refused.store(true, Ordering::Release);
     }
 
     /// Whether the token was accepted within `trust_ms` of `now_ms`.

@@ -90,9 +90,17 @@ async fn no_token_goes_to_the_upstream() {
 async fn shared_scope_only_for_a_token_the_upstream_accepted() {
     let (up, state) = start_upstream().await;
     let h = start_gateway(up, Profile::Plex, |_| {}).await;
-    // Unknown to cachearr: goes upstream (and the 200 makes the token trusted).
-    let r = h.get("/identity", Some("tok-alice")).await;
-    assert_eq!(header(&r, "x-cache"), "BYPASS");
+    // Unknown to cachearr: goes upstream. `/identity` answers anyone, so its 200 proves
+    // nothing about the token: still not trusted.
+    for _ in 0..2 {
+        let r = h.get("/identity", Some("tok-alice")).await;
+        assert_eq!(header(&r, "x-cache"), "BYPASS");
+    }
+    // A 200 from a route the upstream authenticates makes the token trusted.
+    assert_eq!(
+        h.get("/library/sections", Some("tok-alice")).await.status(),
+        200
+    );
     let r = h.get("/identity", Some("tok-alice")).await;
     assert_eq!(header(&r, "x-cache"), "MISS");
     // Bob, once the upstream accepted his token, shares the entry.
@@ -100,12 +108,16 @@ async fn shared_scope_only_for_a_token_the_upstream_accepted() {
         h.get("/identity", Some("tok-bob")).await.headers()["x-cache"],
         "BYPASS"
     );
+    assert_eq!(
+        h.get("/library/sections", Some("tok-bob")).await.status(),
+        200
+    );
     let r = h.get("/identity", Some("tok-bob")).await;
     assert_eq!(header(&r, "x-cache"), "HIT");
     // A token the upstream refuses never reads the shared entry.
     let r = h.get("/identity", Some("tok-mallory")).await;
     assert_eq!(header(&r, "x-cache"), "BYPASS");
-    assert_eq!(state.count("/identity"), 4);
+    assert_eq!(state.count("/identity"), 5);
     // Trust expires (default 1 h).
     h.clock.advance(Duration::from_secs(2 * 3600));
     let r = h.get("/identity", Some("tok-bob")).await;

@@ -11,6 +11,8 @@
 //! | `POST /_sim/library/rename` | `{"id":1,"title":"…"}` |
 //! | `POST /_sim/library/refresh` | `{"section":1}` runs a scan (activity events) |
 //! | `GET /_sim/tokens` | every user with name, password, Plex token, Jellyfin token and id, sections, restrictions (Plex share filters, Jellyfin policy) |
+//! | `POST /_sim/tokens/revoke` | `{"token":"…"}`: the server refuses that token (401) until it is restored |
+//! | `POST /_sim/tokens/restore` | `{"token":"…"}`: the server accepts it again |
 //!
 //! Control requests are neither counted nor subject to faults.
 
@@ -247,6 +249,8 @@ pub(crate) fn router(sim: Sim) -> Router {
         .route("/_sim/library/rename", post(rename))
         .route("/_sim/library/refresh", post(refresh))
         .route("/_sim/tokens", get(tokens))
+        .route("/_sim/tokens/revoke", post(revoke_token))
+        .route("/_sim/tokens/restore", post(restore_token))
         .with_state(sim)
 }
 
@@ -447,4 +451,38 @@ pub fn restrictions_json(user: &crate::state::User) -> serde_json::Value {
             "AllowedTags": r.jellyfin.allowed_tags,
         },
     })
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+/// The token of a `{"token":"…"}` body, or why it is not one.
+fn token_body(body: &[u8]) -> Result<TokenBody, String> {
+    let body: TokenBody = serde_json::from_slice(body).map_err(|err| format!("bad JSON: {err}"))?;
+    if body.token.is_empty() {
+        return Err("token must not be empty".into());
+    }
+    Ok(body)
+}
+
+async fn revoke_token(State(sim): State<Sim>, body: axum::body::Bytes) -> Response {
+    match token_body(&body) {
+        Ok(b) => {
+            sim.state().revoke_token(&b.token);
+            Json(json!({"revoked": true})).into_response()
+        }
+        Err(why) => bad(why),
+    }
+}
+
+async fn restore_token(State(sim): State<Sim>, body: axum::body::Bytes) -> Response {
+    match token_body(&body) {
+        Ok(b) => {
+            sim.state().restore_token(&b.token);
+            Json(json!({"restored": true})).into_response()
+        }
+        Err(why) => bad(why),
+    }
 }

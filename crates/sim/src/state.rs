@@ -418,6 +418,8 @@ pub struct State {
     activities: Vec<Activity>,
     /// Extra Jellyfin tokens handed out by `AuthenticateByName`, token → user id.
     issued_tokens: BTreeMap<String, u32>,
+    /// Tokens the server refuses for now (signed out, device removed, share revoked).
+    revoked: BTreeSet<String>,
     next_history: u64,
     next_playlist: u32,
     next_entry: u32,
@@ -542,6 +544,7 @@ impl State {
             sessions: Vec::new(),
             activities: Vec::new(),
             issued_tokens: BTreeMap::new(),
+            revoked: BTreeSet::new(),
             next_history: 1,
             next_playlist: PLAYLIST_ID_BASE,
             next_entry: 1,
@@ -574,7 +577,7 @@ impl State {
 
     /// The user a Plex token belongs to.
     pub fn user_by_plex_token(&self, token: &str) -> Option<&User> {
-        if token.is_empty() {
+        if token.is_empty() || self.revoked.contains(token) {
             return None;
         }
         self.users.iter().find(|u| u.plex_token == token)
@@ -582,7 +585,7 @@ impl State {
 
     /// The user a Jellyfin token belongs to (built-in or issued by authentication).
     pub fn user_by_jellyfin_token(&self, token: &str) -> Option<&User> {
-        if token.is_empty() {
+        if token.is_empty() || self.revoked.contains(token) {
             return None;
         }
         if let Some(u) = self.users.iter().find(|u| u.jellyfin_token == token) {
@@ -606,6 +609,16 @@ impl State {
         self.users
             .iter()
             .find(|u| u.name.eq_ignore_ascii_case(name))
+    }
+
+    /// From now on the server refuses `token` (401), as after a sign-out or a revoked share.
+    pub fn revoke_token(&mut self, token: &str) {
+        self.revoked.insert(token.to_string());
+    }
+
+    /// The server accepts `token` again.
+    pub fn restore_token(&mut self, token: &str) {
+        self.revoked.remove(token);
     }
 
     /// Records a new Jellyfin access token for `user` (after a successful login).

@@ -546,6 +546,8 @@ impl AdminBackend for GatewayAdmin {
                 events_subscribed: status.is_some(),
                 events_connected: connected,
                 events,
+                ambiguous_identity: guard.ambiguous_identity,
+                refused_token: guard.refused_token,
             });
         }
         let redis = self.gateway.cache().redis().map(|r| {

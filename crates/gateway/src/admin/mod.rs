@@ -171,6 +171,12 @@ pub struct UpstreamReport {
     pub events_connected: bool,
     /// Change events applied (webhooks and socket).
     pub events: u64,
+    /// Client requests passed through uncached because they carried two different tokens.
+    #[serde(default)]
+    pub ambiguous_identity: u64,
+    /// Client requests passed through uncached because the server refused their token last.
+    #[serde(default)]
+    pub refused_token: u64,
 }
 
 /// The answer of `GET /api/stats`.

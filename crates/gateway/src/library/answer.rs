@@ -39,7 +39,7 @@ use super::render_plex::{self as plex, El};
 use super::titles::{self, FoldedTitles, Rank, Show, TitleHit};
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
-use crate::keys::token_of;
+use crate::dialect::token_of;
 use crate::policy::Profile;
 use crate::proxy::ProxyBody;
 use crate::upstream::Upstream;
@@ -74,6 +74,10 @@ pub(crate) async fn try_answer<B>(
         .users
         .touch(&up.name, gw.secret().user_of(&token), &token, now);
     drop(token);
+    // Index answers are cached answers: none goes to a token the server refused last.
+    if user.is_refused() {
+        return None;
+    }
     let sections = user_sections(gw, up, &user).await?;
     let folded = titles::folded(&index).await?;
     let whole = whole_sections(gw, up, &user, &sections, |id, kind| folded.count(id, kind)).await;

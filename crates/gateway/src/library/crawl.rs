@@ -19,10 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
 use cachearr_library::index::IndexBuilder;
 use cachearr_library::{ItemKind, ItemRecord};
-use http::{HeaderValue, header};
+use http::HeaderValue;
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -184,32 +183,14 @@ impl Client {
             .up
             .uri_for(path_and_query)
             .map_err(|m| CrawlError(format!("upstream {name}: {m}")))?;
-        let token_header = match self.up.profile {
-            Profile::Plex => "x-plex-token",
-            Profile::Jellyfin => "x-emby-token",
-        };
         let make = || {
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let mut req = http::Request::new(
-                http_body_util::Empty::<Bytes>::new()
-                    .map_err(|never| match never {})
-                    .boxed(),
-            );
-            *req.uri_mut() = uri.clone();
-            let headers = req.headers_mut();
-            headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-            headers.insert(token_header, self.token.clone());
-            if self.up.profile == Profile::Plex {
-                headers.insert(
-                    "x-plex-client-identifier",
-                    HeaderValue::from_static("cachearr-index"),
-                );
-                headers.insert("x-plex-product", HeaderValue::from_static("cachearr"));
-            }
-            if let Ok(host) = HeaderValue::from_str(self.up.host()) {
-                headers.insert(header::HOST, host);
-            }
-            Ok(req)
+            Ok(crate::dialect::owner_request(
+                &self.up,
+                &uri,
+                Some(&self.token),
+                "cachearr-index",
+            ))
         };
         let response = self
             .up

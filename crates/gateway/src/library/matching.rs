@@ -555,7 +555,7 @@ fn user_token(profile: Profile, headers: &HeaderMap) -> Option<String> {
     {
         return Some(t.to_string());
     }
-    crate::keys::token_of(profile, headers, None).map(|t| t.into_owned())
+    crate::dialect::token_of(profile, headers, None).map(|t| t.into_owned())
 }
 
 fn json_error(refusal: Refusal) -> Response {

@@ -1,0 +1,387 @@
+//! Identity exactly as the server sees it, over real HTTP against the simulators: a request
+//! carrying two different tokens is passed through uncached (and counted), so a user never
+//! gets an answer stored from another user's token.
+#![allow(clippy::unwrap_used)]
+
+mod proxy_common;
+
+use cachearr_gateway::Profile;
+use cachearr_sim::cost::CostModel;
+use cachearr_sim::jellyfin::JellyfinOptions;
+use cachearr_sim::{Sim, TestServer};
+use proxy_common::{Harness, header, start_gateway};
+
+const AMBIGUOUS: &str = "cachearr; fwd=bypass; detail=ambiguous-identity";
+
+fn sim() -> Sim {
+    Sim::builder()
+        .tracks(240)
+        .movies(12)
+        .shows(2)
+        .seed(7)
+        .cost(CostModel::zero())
+        .build()
+        .unwrap()
+}
+
+async fn jellyfin() -> (TestServer, Harness) {
+    let srv = sim()
+        .start_jellyfin_test_server(JellyfinOptions::default())
+        .await
+        .unwrap();
+    let h = start_gateway(srv.addr, Profile::Jellyfin, |_| {}).await;
+    (srv, h)
+}
+
+async fn plex() -> (TestServer, Harness) {
+    let srv = sim().start_plex_test_server().await.unwrap();
+    let h = start_gateway(srv.addr, Profile::Plex, |_| {}).await;
+    (srv, h)
+}
+
+/// (admin token, kid token) for `profile`; the kid may see movies and shows only.
+fn admin_and_kid(srv: &TestServer, profile: Profile) -> (String, String) {
+    let state = srv.sim.state();
+    let token = |name: &str| {
+        let u = state.users().iter().find(|u| u.name == name).unwrap();
+        match profile {
+            Profile::Plex => u.plex_token.clone(),
+            Profile::Jellyfin => u.jellyfin_token.clone(),
+        }
+    };
+    (token("admin"), token("kid"))
+}
+
+/// A GET of `base{path}` with `headers`.
+async fn get(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    headers: &[(&str, String)],
+) -> reqwest::Response {
+    let mut b = client
+        .get(format!("{base}{path}"))
+        .header("Accept", "application/json");
+    for (n, v) in headers {
+        b = b.header(*n, v);
+    }
+    b.send().await.unwrap()
+}
+
+/// Sends each two-token request through the gateway (it must be passed through and counted),
+/// then the kid alone: the kid's answer must be the one the server gives the kid, never the
+/// admin's.
+async fn check_variants(
+    srv: &TestServer,
+    h: &Harness,
+    kid_only: (&str, Vec<(&str, String)>),
+    admin_only: Vec<(&str, String)>,
+    variants: Vec<(String, Vec<(&str, String)>)>,
+) {
+    let direct = format!("http://{}", srv.addr);
+    let base = h.url("");
+    let base = base.as_str();
+    let (kid_path, kid_headers) = kid_only;
+    let r = get(&h.client, &direct, kid_path, &kid_headers).await;
+    let kid_direct = (r.status().as_u16(), r.text().await.unwrap());
+    let r = get(&h.client, &direct, kid_path, &admin_only).await;
+    let admin_direct = (r.status().as_u16(), r.text().await.unwrap());
+    // The test can see a leak: the server answers the two users differently.
+    assert_ne!(admin_direct, kid_direct);
+    let n = variants.len() as u64;
+    for (path, headers) in variants {
+        let r = get(&h.client, base, &path, &headers).await;
+        let said = (
+            header(&r, "cache-status").to_string(),
+            header(&r, "x-cache").to_string(),
+        );
+        r.bytes().await.unwrap();
+        for _ in 0..2 {
+            let r = get(&h.client, base, kid_path, &kid_headers).await;
+            let status = header(&r, "cache-status").to_string();
+            assert_eq!(
+                (r.status().as_u16(), r.text().await.unwrap()),
+                kid_direct,
+                "after {path} {headers:?} the kid got another answer ({status})"
+            );
+        }
+        assert_eq!(said.0, AMBIGUOUS, "{path} {headers:?}");
+        assert_eq!(said.1, "BYPASS");
+    }
+    let counted = h.gateway.upstreams()[0].guard.snapshot().ambiguous_identity;
+    assert_eq!(counted, n);
+}
+
+const ALBUMS: &str = "/Items?Recursive=true&IncludeItemTypes=MusicAlbum&Limit=5";
+
+#[tokio::test]
+async fn jellyfin_two_token_requests_are_passed_through_and_never_answer_another_user() {
+    let (srv, h) = jellyfin().await;
+    let (admin, kid) = admin_and_kid(&srv, Profile::Jellyfin);
+    let admin_auth = format!(r#"MediaBrowser Client="c", Token="{admin}""#);
+    let variants = vec![
+        (
+            ALBUMS.to_string(),
+            vec![
+                ("X-Emby-Token", kid.clone()),
+                ("Authorization", admin_auth.clone()),
+            ],
+        ),
+        (
+            ALBUMS.to_string(),
+            vec![(
+                "Authorization",
+                format!(r#"MediaBrowser Client="a,Token={kid}", Token="{admin}""#),
+            )],
+        ),
+        (format!("{ALBUMS}&api_key={kid}&ApiKey={admin}"), vec![]),
+        (
+            format!("{ALBUMS}&X-Plex-Token={kid}&ApiKey={admin}"),
+            vec![],
+        ),
+        (
+            ALBUMS.to_string(),
+            vec![
+                ("Authorization", format!(r#"Foo Token="{kid}""#)),
+                ("X-Emby-Authorization", admin_auth.clone()),
+            ],
+        ),
+        (
+            ALBUMS.to_string(),
+            vec![
+                ("X-Emby-Token", kid.clone()),
+                ("X-MediaBrowser-Token", admin.clone()),
+            ],
+        ),
+    ];
+    check_variants(
+        &srv,
+        &h,
+        (ALBUMS, vec![("X-Emby-Token", kid.clone())]),
+        vec![("X-Emby-Token", admin.clone())],
+        variants,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn plex_two_token_requests_are_passed_through_and_never_answer_another_user() {
+    let (srv, h) = plex().await;
+    let (admin, kid) = admin_and_kid(&srv, Profile::Plex);
+    let albums = "/library/sections/1/all?type=9";
+    let variants = vec![
+        (
+            format!("{albums}&api_key={kid}&X-Plex-Token={admin}"),
+            vec![],
+        ),
+        (
+            format!("{albums}&X-Plex-Token={admin}"),
+            vec![("X-Plex-Token", kid.clone())],
+        ),
+        (
+            format!("{albums}&X-Plex-Token={admin}"),
+            vec![("X-Emby-Token", kid.clone())],
+        ),
+        (
+            format!("{albums}&x-plex-token={kid}&X-Plex-Token={admin}"),
+            vec![],
+        ),
+    ];
+    check_variants(
+        &srv,
+        &h,
+        (albums, vec![("X-Plex-Token", kid.clone())]),
+        vec![("X-Plex-Token", admin.clone())],
+        variants,
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A refused token reads nothing cached.
+
+async fn sim_control(srv: &TestServer, h: &Harness, what: &str, token: &str) {
+    let r = h
+        .client
+        .post(format!("http://{}/_sim/tokens/{what}", srv.addr))
+        .header("Content-Type", "application/json")
+        .body(serde_json::json!({ "token": token }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+fn token_of(srv: &TestServer, profile: Profile, name: &str) -> String {
+    let state = srv.sim.state();
+    let u = state.users().iter().find(|u| u.name == name).unwrap();
+    match profile {
+        Profile::Plex => u.plex_token.clone(),
+        Profile::Jellyfin => u.jellyfin_token.clone(),
+    }
+}
+
+fn token_header(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Plex => "X-Plex-Token",
+        Profile::Jellyfin => "X-Emby-Token",
+    }
+}
+
+/// `cached` is a user-scoped listing (fresh 1 h, stale-while-revalidate 1 h); `other` another
+/// route the server authenticates.
+async fn refused_token_reads_nothing_cached(profile: Profile, cached: &str, other: &str) {
+    let (srv, h) = match profile {
+        Profile::Plex => plex().await,
+        Profile::Jellyfin => jellyfin().await,
+    };
+    let base = h.url("");
+    let name = token_header(profile);
+    let alice = vec![(name, token_of(&srv, profile, "alice"))];
+    let admin = vec![(name, token_of(&srv, profile, "admin"))];
+    for who in [&alice, &admin] {
+        let r = get(&h.client, &base, cached, who).await;
+        assert_eq!(r.status(), 200);
+        let r = get(&h.client, &base, cached, who).await;
+        assert_eq!(header(&r, "x-cache"), "HIT");
+    }
+    sim_control(&srv, &h, "revoke", &alice[0].1).await;
+    // The server refuses the token once…
+    let r = get(&h.client, &base, other, &alice).await;
+    assert_eq!(r.status(), 401);
+    // …and from then on nothing cached goes to it, fresh…
+    let r = get(&h.client, &base, cached, &alice).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        header(&r, "cache-status"),
+        "cachearr; fwd=bypass; detail=token-refused"
+    );
+    // …or stale while the server is down (the admin, still accepted, does get the stale copy).
+    h.clock.advance(std::time::Duration::from_secs(90 * 60));
+    srv.sim.set_faults(cachearr_sim::control::Faults {
+        refuse: true,
+        ..Default::default()
+    });
+    let r = get(&h.client, &base, cached, &admin).await;
+    assert_eq!(header(&r, "x-cache"), "STALE", "the admin's stale copy");
+    let r = get(&h.client, &base, cached, &alice).await;
+    assert_ne!(r.status(), 200);
+    assert_eq!(header(&r, "x-cache"), "BYPASS");
+    assert!(!header(&r, "cache-status").contains("stale"));
+    // Once the server accepts the token again, answers come from the cache again.
+    srv.sim.set_faults(cachearr_sim::control::Faults::default());
+    sim_control(&srv, &h, "restore", &alice[0].1).await;
+    let r = get(&h.client, &base, cached, &alice).await;
+    assert_eq!(r.status(), 200);
+    let r = get(&h.client, &base, cached, &alice).await;
+    assert_eq!(r.status(), 200);
+    assert_ne!(header(&r, "x-cache"), "BYPASS");
+    let refused = h.gateway.upstreams()[0].guard.snapshot().refused_token;
+    assert_eq!(refused, 3, "the refused token's bypasses are counted");
+}
+
+#[tokio::test]
+async fn plex_a_refused_token_gets_no_cached_answer_until_accepted_again() {
+    refused_token_reads_nothing_cached(Profile::Plex, "/library/sections/2/all", "/library/onDeck")
+        .await;
+}
+
+#[tokio::test]
+async fn jellyfin_a_refused_token_gets_no_cached_answer_until_accepted_again() {
+    refused_token_reads_nothing_cached(
+        Profile::Jellyfin,
+        "/Items?Recursive=true&IncludeItemTypes=Movie&Limit=5",
+        "/Items?Recursive=true&IncludeItemTypes=Series&Limit=2",
+    )
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared entries: trust only from authenticated routes, keys hold what selects the format.
+
+#[tokio::test]
+async fn plex_a_made_up_token_is_not_trusted_after_an_anonymous_route_and_cannot_poison_it() {
+    let (srv, h) = plex().await;
+    let base = h.url("");
+    let direct = format!("http://{}", srv.addr);
+    let made_up = vec![("X-Plex-Token", "made-up-token".to_string())];
+    let r = get(&h.client, &base, "/identity", &made_up).await;
+    assert_eq!(r.status(), 200, "/identity answers anyone");
+    let poison = vec![
+        ("X-Plex-Token", "made-up-token".to_string()),
+        ("Accept", "application/js on".to_string()),
+    ];
+    let r = h
+        .client
+        .get(format!("{base}/identity"))
+        .header("X-Plex-Token", "made-up-token")
+        .header("Accept", "application/js on")
+        .send()
+        .await
+        .unwrap();
+    let said = header(&r, "cache-status").to_string();
+    r.bytes().await.unwrap();
+    // A real user, trusted after an authenticated route, gets the JSON the server gives.
+    let admin = vec![("X-Plex-Token", token_of(&srv, Profile::Plex, "admin"))];
+    assert_eq!(
+        get(&h.client, &base, "/library/sections", &admin)
+            .await
+            .status(),
+        200
+    );
+    let want = get(&h.client, &direct, "/identity", &admin).await;
+    let want = want.text().await.unwrap();
+    assert!(want.starts_with('{'), "{want}");
+    for _ in 0..2 {
+        let r = get(&h.client, &base, "/identity", &admin).await;
+        assert_eq!(r.text().await.unwrap(), want);
+    }
+    assert_eq!(
+        said, "cachearr; fwd=bypass; detail=token-not-verified",
+        "{poison:?}"
+    );
+}
+
+#[tokio::test]
+async fn jellyfin_a_shared_entry_is_keyed_by_what_selects_its_format() {
+    let (srv, h) = jellyfin().await;
+    let base = h.url("");
+    let direct = format!("http://{}", srv.addr);
+    let kid = token_of(&srv, Profile::Jellyfin, "kid");
+    let alice = token_of(&srv, Profile::Jellyfin, "alice");
+    // Both are trusted: the server accepted them on an authenticated route.
+    for t in [&kid, &alice] {
+        let r = get(&h.client, &base, ALBUMS, &[("X-Emby-Token", t.clone())]).await;
+        assert_eq!(r.status(), 200);
+    }
+    let ask = |token: &str, accept: &str| {
+        h.client
+            .get(format!("{base}/System/Info/Public"))
+            .header("X-Emby-Token", token)
+            .header("Accept", accept)
+    };
+    // The kid asks with a profile the server does not recognise (PascalCase comes back)…
+    let r = ask(&kid, r#"application/json; profile="Camel Case""#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap();
+    // …and alice, asking for camelCase, gets camelCase.
+    let camel = r#"application/json; profile="CamelCase""#;
+    let want = h
+        .client
+        .get(format!("{direct}/System/Info/Public"))
+        .header("Accept", camel)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(want.contains("\"serverName\""), "{want}");
+    for _ in 0..2 {
+        let r = ask(&alice, camel).send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), want);
+    }
+}
