@@ -1273,6 +1273,21 @@ pub(crate) async fn fetch_as_user(
     extra: HeaderMap,
     foreground: bool,
 ) -> Result<Lookup, crate::GatewayError> {
+    fetch_as_user_within(gw, up, user, path_and_query, extra, foreground, None).await
+}
+
+/// [`fetch_as_user`], an answer it stores being fresh for at most `fresh_cap` (and never
+/// served stale while revalidating): for reads whose age matters more than the route's
+/// own policy allows.
+pub(crate) async fn fetch_as_user_within(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path_and_query: &str,
+    extra: HeaderMap,
+    foreground: bool,
+    fresh_cap: Option<std::time::Duration>,
+) -> Result<Lookup, crate::GatewayError> {
     let uri: http::Uri = path_and_query.parse().map_err(|_| {
         crate::GatewayError::BadRequest(format!("{path_and_query:?} is not a path"))
     })?;
@@ -1317,6 +1332,10 @@ pub(crate) async fn fetch_as_user(
     }
     let mut engine_policy = policy.engine.clone();
     engine_policy.tags = tags;
+    if let Some(cap) = fresh_cap {
+        engine_policy.fresh = engine_policy.fresh.min(cap);
+        engine_policy.stale_while_revalidate = std::time::Duration::ZERO;
+    }
     let state = Arc::new(LoaderState {
         gw: gw.clone(),
         up: up.clone(),

@@ -614,3 +614,57 @@ async fn plex_with_an_owner_token_the_owners_counts_are_the_yardstick() {
 async fn jellyfin_with_an_owner_token_the_owners_counts_are_the_yardstick() {
     with_an_owner_token_the_owners_counts_are_the_yardstick(Profile::Jellyfin).await;
 }
+
+/// A restriction tightened on the server sends no event: the proof is read again after five
+/// minutes (the user's sections list's own freshness), and from then on the index no longer
+/// answers for the sections it now hides part of.
+#[tokio::test]
+async fn a_tightened_restriction_is_seen_within_five_minutes() {
+    use cachearr_engine::ManualClock;
+    use cachearr_sim::state::{PlexFilter, Restrictions};
+
+    let server = sim().start_plex_test_server().await.unwrap();
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let run = sim_gateway::start_built(
+        server,
+        Profile::Plex,
+        |_| {},
+        |builder| builder.clock(clock.clone()),
+    )
+    .await;
+    run.install_index(Profile::Plex).await;
+    let carol_hides = run.hidden_from(Profile::Plex, "carol", 1);
+    let h = carol_hides
+        .iter()
+        .find(|h| h.kind == ItemKind::Track)
+        .unwrap();
+    let path = format!(
+        "/library/sections/{}/search?type=10&query={}",
+        h.section,
+        enc(&h.title)
+    );
+    let alice = run.token(Profile::Plex, "alice");
+    let (_, cs, found) = run.get(Profile::Plex, &run.proxy, &path, &alice).await;
+    assert!(cs.contains("detail=index"), "{cs}");
+    assert!(ids(&found).contains(&h.id));
+
+    // The owner now shares alice's music without what is labelled Explicit.
+    let alice_id = {
+        let mut state = run.sim.sim.state();
+        let id = state.users().iter().find(|u| u.name == "alice").unwrap().id;
+        assert!(state.set_restrictions(
+            id,
+            Restrictions {
+                plex_music: PlexFilter::parse("label!=Explicit"),
+                ..Restrictions::default()
+            }
+        ));
+        id
+    };
+    assert_eq!(alice_id, 2);
+    clock.advance(std::time::Duration::from_secs(5 * 60 + 1));
+    let (status, cs, found) = run.get(Profile::Plex, &run.proxy, &path, &alice).await;
+    assert_eq!(status, 200);
+    assert!(!cs.contains("detail=index"), "{cs}");
+    assert!(!ids(&found).contains(&h.id), "{cs}");
+}

@@ -564,6 +564,18 @@ impl State {
         &self.users
     }
 
+    /// Replaces what the servers hide from user `id` (the owner editing a share or a policy:
+    /// neither server sends an event for it). False when there is no such user.
+    pub fn set_restrictions(&mut self, id: u32, restrictions: Restrictions) -> bool {
+        match self.users.iter_mut().find(|u| u.id == id) {
+            Some(user) => {
+                user.restrictions = restrictions;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The owner.
     pub fn owner(&self) -> &User {
         // `new` always creates the owner first.

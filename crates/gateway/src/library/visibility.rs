@@ -17,8 +17,9 @@
 //! proves whole: for every kind the index holds of the section, the number of items the
 //! server lists *to that user* equals the number it lists to the owner (or, without an owner
 //! token, the number the index holds). The counts are read through the cache with each
-//! token — the section listing's own route, policy and tags (user scope, invalidated with
-//! the section) — as the crawl's first page with room for no items. A user the server hides
+//! token — the section listing's own route and tags (user scope, invalidated with the
+//! section), fresh for 5 minutes like the sections list — as the crawl's first page with
+//! room for no items. A user the server hides
 //! anything from sees fewer, so their sections are not whole and their searches go to the
 //! server; a count that cannot be had proves nothing.
 
@@ -177,8 +178,13 @@ fn count_paths(profile: Profile, section: &UserSection) -> Vec<(ItemKind, String
     }
 }
 
-/// The number of items a listing path holds for `user` (through the cache), `None` when it
-/// cannot be had.
+/// How long a count read for the proof stays fresh: as long as the user's list of sections.
+/// No server event says that a share's filter or a user's parental policy changed, so this is
+/// how soon a tightened restriction is seen.
+const COUNT_FRESH: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// The number of items a listing path holds for `user` (through the cache, fresh for at most
+/// [`COUNT_FRESH`]), `None` when it cannot be had.
 async fn count_as(
     gw: &Gateway,
     up: &Arc<Upstream>,
@@ -187,9 +193,10 @@ async fn count_as(
 ) -> Option<u64> {
     let mut extra = HeaderMap::new();
     extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let lookup = crate::proxy::fetch_as_user(gw, up, user, path, extra, true)
-        .await
-        .ok()?;
+    let lookup =
+        crate::proxy::fetch_as_user_within(gw, up, user, path, extra, true, Some(COUNT_FRESH))
+            .await
+            .ok()?;
     let value = &lookup.entry.value;
     if value.status != StatusCode::OK.as_u16() {
         return None;

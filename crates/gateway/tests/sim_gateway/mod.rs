@@ -49,10 +49,20 @@ pub async fn start_in_front_of(
     profile: Profile,
     configure: impl FnOnce(&mut Config),
 ) -> Running {
+    start_built(sim, profile, configure, |builder| builder).await
+}
+
+/// [`start_in_front_of`], `build` adjusting the builder (a manual clock …) before it builds.
+pub async fn start_built(
+    sim: TestServer,
+    profile: Profile,
+    configure: impl FnOnce(&mut Config),
+    build: impl FnOnce(GatewayBuilder) -> GatewayBuilder,
+) -> Running {
     let data = tempfile::tempdir().unwrap();
     let mut config = loopback_config(profile, &sim.base_url, data.path());
     configure(&mut config);
-    let served = serve(Gateway::builder(config)).await;
+    let served = serve(build(Gateway::builder(config))).await;
     Running {
         sim,
         gateway: served.gateway,
