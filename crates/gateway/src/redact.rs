@@ -32,6 +32,85 @@ pub fn target(path_and_query: &str) -> String {
     out
 }
 
+/// Names whose value is a token wherever they appear in text, with `:`, `=`, `%3D`, quotes
+/// or spaces between name and value (`x-plex-token: v` in a request dump, `"x-emby-token":
+/// "v"` in a header map's debug form, `X-Plex-Token=v` in a URL).
+const TOKEN_NAMES: [&str; 5] = [
+    "x-plex-token",
+    "x-emby-token",
+    "x-mediabrowser-token",
+    "api_key",
+    "apikey",
+];
+
+/// Any text (a formatted log line from any crate) with every token value replaced: the
+/// values after [`TOKEN_NAMES`] and after `token=` (`Token="…"` in an authorization header).
+/// Borrowed when there is nothing to replace. The last line of defence for log output whose
+/// fields cachearr does not build itself (dependencies' traces).
+pub fn text(line: &str) -> std::borrow::Cow<'_, str> {
+    let lower = line.to_ascii_lowercase();
+    if !lower.contains("token") && !lower.contains("api") {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let bytes = line.as_bytes();
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    let mut at = 0;
+    while at < lower.len() {
+        let rest = &lower[at..];
+        let found = TOKEN_NAMES
+            .iter()
+            .map(|n| (*n, true))
+            .chain(std::iter::once(("token", false)))
+            .filter_map(|(n, loose)| rest.find(n).map(|i| (i, n, loose)))
+            .min_by_key(|(i, n, _)| (*i, std::cmp::Reverse(n.len())));
+        let Some((i, name, loose)) = found else { break };
+        let mut v = at + i + name.len();
+        // Separators between the name and the value.
+        let mut seps = 0;
+        let mut saw_equals = false;
+        while v < bytes.len() && seps < 6 {
+            if lower[v..].starts_with("%3d") {
+                v += 3;
+                saw_equals = true;
+            } else if matches!(bytes[v], b'=' | b':' | b'"' | b'\'' | b' ' | b'\\') {
+                saw_equals |= bytes[v] == b'=';
+                v += 1;
+            } else {
+                break;
+            }
+            seps += 1;
+        }
+        let start = v;
+        while v < bytes.len() && !is_value_end(bytes[v]) {
+            v += 1;
+        }
+        if v > start && (loose && seps > 0 || saw_equals) {
+            ranges.push((start, v));
+        }
+        at = v.max(at + i + name.len());
+    }
+    if ranges.is_empty() {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut from = 0;
+    for (a, b) in ranges {
+        out.push_str(&line[from..a]);
+        out.push_str(REDACTED);
+        from = b;
+    }
+    out.push_str(&line[from..]);
+    std::borrow::Cow::Owned(out)
+}
+
+fn is_value_end(b: u8) -> bool {
+    b.is_ascii_whitespace()
+        || matches!(
+            b,
+            b'&' | b'"' | b'\'' | b',' | b';' | b')' | b'}' | b']' | b'>' | b'<' | b'\\' | b'%'
+        )
+}
+
 /// Whether a header carries a credential (its value must never be logged).
 pub fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -65,6 +144,39 @@ pub fn headers(h: &http::HeaderMap) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_redacted_in_any_text() {
+        for (line, secret) in [
+            (
+                r#"Request: "GET /:/websockets/notifications HTTP/1.1\r\nx-plex-token: cs3v2-2_tj\r\n\r\n""#,
+                "cs3v2-2_tj",
+            ),
+            ("GET ws://h/socket?api_key=abc123&deviceId=x", "abc123"),
+            (
+                r#"headers: {"x-emby-token": "abc123", "accept": "*/*"}"#,
+                "abc123",
+            ),
+            (r#"MediaBrowser Client="c", Token="abc123""#, "abc123"),
+            ("url=%2Fa%3FX-Plex-Token%3Dabc123", "abc123"),
+            ("ApiKey=abc123", "abc123"),
+        ] {
+            let out = text(line);
+            assert!(!out.contains(secret), "{line} -> {out}");
+            assert!(out.contains(REDACTED), "{out}");
+        }
+        // Lines without a token are untouched (and not copied).
+        for line in [
+            "upstream plex: the owner token is accepted (owner / administrator)",
+            "token_trust = 3600",
+            "the api answered 200",
+        ] {
+            assert!(
+                matches!(text(line), std::borrow::Cow::Borrowed(_)),
+                "{line}"
+            );
+        }
+    }
 
     #[test]
     fn tokens_are_redacted_in_queries_and_headers() {

@@ -63,6 +63,36 @@ impl Command {
 ///
 /// # Errors
 /// A message when `--log-level` is not a valid filter.
+/// Targets capped at info: at debug and trace they print requests as they are on the wire,
+/// tokens included (tungstenite's handshake dump above all).
+const TOKEN_DUMPING_TARGETS: [&str; 7] = [
+    "tungstenite=info",
+    "tokio_tungstenite=info",
+    "hyper=info",
+    "hyper_util=info",
+    "h2=info",
+    "reqwest=info",
+    "rustls=info",
+];
+
+/// Standard error with every token value in a log line replaced (see
+/// `cachearr_gateway::redact::text`): the fmt layer writes each event in one piece, so each
+/// write is one whole line to search.
+struct RedactingStderr;
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let clean = cachearr_gateway::redact::text(&text);
+        std::io::stderr().write_all(clean.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 pub(crate) fn init_logging(level: Option<&str>, json: bool) -> Result<(), String> {
     use std::io::IsTerminal as _;
     // fjall and its tree log every flush and compaction at info: quiet unless asked by name.
@@ -73,9 +103,20 @@ pub(crate) fn init_logging(level: Option<&str>, json: bool) -> Result<(), String
         None => tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("info,{QUIET}"))),
     };
+    // Dependencies that dump whole requests (the websocket handshake with its token header,
+    // HTTP connection internals) stay at info whatever the level asked for; cachearr's own
+    // debug and trace lines redact tokens where they are built.
+    let mut filter = filter;
+    for quiet in TOKEN_DUMPING_TARGETS {
+        filter = filter.add_directive(
+            quiet
+                .parse()
+                .map_err(|e| format!("internal log directive {quiet}: {e}"))?,
+        );
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(|| RedactingStderr);
     if json {
         builder.json().init();
     } else {
