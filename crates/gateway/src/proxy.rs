@@ -1036,6 +1036,13 @@ async fn pass_through(
     let (parts, body) = req.into_parts();
     let headers = forward_headers(&parts.headers, up, peer, false);
     let method = parts.method.clone();
+    // Kept for a write whose identity is not one clear token (see below).
+    let (request_headers, request_query) = if user.is_none() && matches!(why, Bypass::Write { .. })
+    {
+        (parts.headers.clone(), parts.uri.query().map(str::to_owned))
+    } else {
+        (HeaderMap::new(), None)
+    };
     let t = Instant::now();
     // Set when a streamed (chunked) request body goes past the limit.
     let too_large = Arc::new(AtomicBool::new(false));
@@ -1132,6 +1139,16 @@ async fn pass_through(
         gw.metrics().invalidated(&up.metrics_name, "write", n);
         if *user_state && let Some(u) = &user {
             gw.cache().invalidate_tag(&u.state_tag);
+        }
+        // A write without one clear token (two tokens, or one in a form the server may read
+        // after all) changed the state of whichever user the server read: drop the state of
+        // every user it names.
+        if *user_state && user.is_none() {
+            for token in crate::dialect::every_token(&request_headers, request_query.as_deref()) {
+                let hash = gw.secret().user_of(&token).to_string();
+                gw.cache()
+                    .invalidate_tag(&crate::tags::user_state(&up.name, &hash));
+            }
         }
     }
     tracing::debug!(

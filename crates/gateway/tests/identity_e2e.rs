@@ -385,3 +385,45 @@ async fn jellyfin_a_shared_entry_is_keyed_by_what_selects_its_format() {
         assert_eq!(r.text().await.unwrap(), want);
     }
 }
+
+#[tokio::test]
+async fn a_two_token_write_drops_the_play_state_of_every_user_it_names() {
+    let (srv, h) = plex().await;
+    let base = h.url("");
+    let direct = format!("http://{}", srv.addr);
+    let bob = vec![("X-Plex-Token", token_of(&srv, Profile::Plex, "bob"))];
+    let alice = token_of(&srv, Profile::Plex, "alice");
+    let track = srv.sim.library().sections()[0].items(cachearr_sim::library::ItemKind::Track)[0];
+    let listing = "/library/sections/1/all";
+    for _ in 0..2 {
+        get(&h.client, &base, listing, &bob)
+            .await
+            .bytes()
+            .await
+            .unwrap();
+    }
+    // The server reads bob's header token; cachearr cannot know which one it reads.
+    let r = get(
+        &h.client,
+        &base,
+        &format!("/:/scrobble?key={track}&identifier=com.plexapp.plugins.library&api_key={alice}"),
+        &bob,
+    )
+    .await;
+    assert_eq!(
+        header(&r, "cache-status"),
+        "cachearr; fwd=method; detail=write"
+    );
+    assert_eq!(r.status(), 200);
+    let want = get(&h.client, &direct, listing, &bob)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let got = get(&h.client, &base, listing, &bob)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(got, want, "bob's listing shows the play he just made");
+}

@@ -76,6 +76,27 @@ pub fn identity<'a>(
     }
 }
 
+/// Every distinct token value any reading could take from a request: the users a write with
+/// an ambiguous identity may have changed (their play state is invalidated).
+pub fn every_token(headers: &HeaderMap, query: Option<&str>) -> Vec<String> {
+    let mut seen = Candidates {
+        all: Some(Vec::new()),
+        ..Candidates::default()
+    };
+    collect_every_form(headers, query, &mut seen);
+    for profile in [Profile::Plex, Profile::Jellyfin] {
+        let mut ignored = Candidates::default();
+        let server = match profile {
+            Profile::Plex => plex::server_token(headers, query, &mut ignored),
+            Profile::Jellyfin => jellyfin::server_token(headers, query, &mut ignored),
+        };
+        if let Some(t) = server {
+            seen.add(t);
+        }
+    }
+    seen.all.unwrap_or_default()
+}
+
 /// The token of a request, if it carries exactly one (see [`identity`]).
 pub fn token_of<'a>(
     profile: Profile,
@@ -131,6 +152,8 @@ const AUTH_HEADERS: [&str; 2] = ["authorization", "x-emby-authorization"];
 pub(crate) struct Candidates<'a> {
     first: Option<Cow<'a, str>>,
     ambiguous: bool,
+    /// Every distinct value, kept only when asked for ([`every_token`]).
+    all: Option<Vec<String>>,
 }
 
 impl<'a> Candidates<'a> {
@@ -138,6 +161,11 @@ impl<'a> Candidates<'a> {
     pub(crate) fn add(&mut self, value: Cow<'a, str>) {
         if value.is_empty() {
             return;
+        }
+        if let Some(all) = &mut self.all
+            && !all.iter().any(|v| *v == *value)
+        {
+            all.push(value.to_string());
         }
         match &self.first {
             None => self.first = Some(value),
