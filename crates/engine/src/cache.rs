@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use crate::budget::RefreshBudget;
 use crate::clock::{Clock, SystemClock, duration_ms};
 use crate::codec::{self, DecodeError};
-use crate::disk::DiskTier;
+use crate::disk::{DiskStart, DiskTier, UnavailableDisk};
 use crate::entry::{CachedValue, Entry, Fill, Lookup, Outcome, TagStamp, TierKind};
 use crate::error::EngineError;
 use crate::key::{Key, KeyHashBuilder};
@@ -189,14 +189,46 @@ impl TieredCacheBuilder {
                 "memory_max_bytes must be above 0".into(),
             ));
         }
+        // What an operator should hear about from start-up on (also in the stats).
+        let mut warnings = Vec::new();
+        let mut disk_off = false;
         let disk: Option<Arc<dyn Tier>> = match &self.disk {
             _ if self.custom_tier.is_some() => self.custom_tier.clone(),
             Some((path, max_bytes)) => {
-                let (path, max_bytes) = (path.clone(), *max_bytes);
-                let tier = tokio::task::spawn_blocking(move || DiskTier::open(path, max_bytes))
-                    .await
-                    .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))??;
-                Some(Arc::new(tier))
+                let (at, max_bytes) = (path.clone(), *max_bytes);
+                let start =
+                    tokio::task::spawn_blocking(move || DiskTier::open_or_recover(at, max_bytes))
+                        .await
+                        .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))?;
+                Some(match start {
+                    DiskStart::Opened(tier) => Arc::new(tier),
+                    DiskStart::Recovered {
+                        tier,
+                        moved_to,
+                        reason,
+                    } => {
+                        let note = format!(
+                            "disk cache at {} was damaged ({reason}); moved it to {} and started \
+                             with an empty disk cache (the moved copy can be deleted)",
+                            path.display(),
+                            moved_to.display()
+                        );
+                        tracing::warn!("{note}");
+                        warnings.push(note);
+                        Arc::new(tier)
+                    }
+                    DiskStart::Unavailable { reason } => {
+                        let note = format!(
+                            "disk cache at {} cannot be used ({reason}): entries live in memory \
+                             only until a restart",
+                            path.display()
+                        );
+                        tracing::warn!("{note}");
+                        warnings.push(note);
+                        disk_off = true;
+                        Arc::new(UnavailableDisk { max_bytes })
+                    }
+                })
             }
             None => None,
         };
@@ -280,8 +312,12 @@ impl TieredCacheBuilder {
                 tasks: Mutex::new(Vec::new()),
                 persisted_seq: AtomicU64::new(0),
                 housekeeping_passes: AtomicU64::new(1),
+                warnings: Mutex::new(warnings),
             }
         });
+        if disk_off {
+            inner.disk_counters.enabled.store(false, Ordering::Release);
+        }
         if discard_disk && let Some(wb) = &inner.write_behind {
             wb.side_op(
                 0,
@@ -401,6 +437,8 @@ pub(crate) struct Inner {
     /// The next-sequence value last written to disk.
     persisted_seq: AtomicU64,
     housekeeping_passes: AtomicU64,
+    /// Why a tier is off or was reset, newest last (shown in the stats).
+    warnings: Mutex<Vec<String>>,
 }
 
 impl TieredCache {
@@ -1310,6 +1348,11 @@ impl Inner {
             tiers,
             write_behind,
             refreshes_in_progress,
+            warnings: self
+                .warnings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 
@@ -1319,6 +1362,13 @@ impl Inner {
                 error = why,
                 "disk cache tier switched off after a write failure; continuing from memory"
             );
+            self.warnings
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(format!(
+                    "disk cache switched off after a write failure ({why}): entries live in \
+                     memory only until a restart"
+                ));
         }
     }
 }

@@ -45,6 +45,122 @@ const MAINTENANCE_BATCH: usize = 4096;
 /// each in a buffer of its own; smaller ones may be slices of a shared data block.
 const ZERO_COPY_MIN: usize = 4096;
 
+/// How opening the store at start went ([`DiskTier::open_or_recover`]).
+#[derive(Debug)]
+pub enum DiskStart {
+    /// The store opened as it was.
+    Opened(DiskTier),
+    /// The store could not be read back: it was moved to `moved_to` and a fresh, empty one
+    /// opened in its place.
+    Recovered {
+        /// The fresh store.
+        tier: DiskTier,
+        /// Where the damaged store now lies (for inspection; safe to delete).
+        moved_to: PathBuf,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The disk cannot hold a store now (full, read-only, locked by another process, …):
+    /// the cache runs from memory only.
+    Unavailable {
+        /// What the disk or the store said.
+        reason: String,
+    },
+}
+
+/// Whether a failed open is the store's files' fault (move them aside, start fresh) or the
+/// disk's (nothing to gain from moving anything).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FailureCause {
+    Damage,
+    Environment,
+}
+
+struct OpenFailure {
+    cause: FailureCause,
+    reason: String,
+}
+
+impl OpenFailure {
+    fn io(e: std::io::Error) -> Self {
+        Self {
+            cause: io_cause(&e),
+            reason: e.to_string(),
+        }
+    }
+
+    fn store(e: fjall::Error) -> Self {
+        let cause = match &e {
+            fjall::Error::Io(io) | fjall::Error::Storage(fjall::LsmError::Io(io)) => io_cause(io),
+            // Another process has the store open: it is not ours to move.
+            fjall::Error::Locked | fjall::Error::Poisoned => FailureCause::Environment,
+            // Journal recovery, version marker, checksums, decoding: the files are damaged.
+            _ => FailureCause::Damage,
+        };
+        Self {
+            cause,
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// I/O errors that say the disk, not the store, is the problem. Anything else (a missing or
+/// short file, bad data) is treated as damage: moving a disposable store aside is cheap.
+fn io_cause(e: &std::io::Error) -> FailureCause {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::StorageFull
+        | K::QuotaExceeded
+        | K::ReadOnlyFilesystem
+        | K::PermissionDenied
+        | K::NotADirectory
+        | K::WouldBlock
+        | K::ResourceBusy
+        | K::OutOfMemory => FailureCause::Environment,
+        _ => FailureCause::Damage,
+    }
+}
+
+/// Renames the store directory to `<name>.damaged-<UTC time>` beside it.
+fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "cache".into(), |n| n.to_string_lossy().into_owned());
+    let stamp = utc_stamp(std::time::SystemTime::now());
+    let mut to = path.with_file_name(format!("{name}.damaged-{stamp}"));
+    let mut n = 2;
+    while to.exists() {
+        to = path.with_file_name(format!("{name}.damaged-{stamp}-{n}"));
+        n += 1;
+    }
+    std::fs::rename(path, &to)?;
+    Ok(to)
+}
+
+/// `YYYYMMDDTHHMMSSZ` for `t` (proleptic Gregorian calendar, UTC).
+fn utc_stamp(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// The disk tier.
 #[derive(Clone)]
 pub struct DiskTier {
@@ -114,17 +230,86 @@ impl DiskTier {
         max_bytes: u64,
         kv_separation: bool,
     ) -> Result<Self, EngineError> {
-        let path = path.as_ref().to_path_buf();
-        let open_err = |reason: String| EngineError::DiskOpen {
+        let path = path.as_ref();
+        Self::try_open(path, max_bytes, kv_separation).map_err(|f| EngineError::DiskOpen {
             path: path.display().to_string(),
-            reason,
+            reason: f.reason,
+        })
+    }
+
+    /// Opens the store in `path` for a cache that must start whatever the disk's state: a
+    /// cache is disposable, so a store that cannot be read back (damaged journal, table or
+    /// `version` file) is moved aside to `<path>.damaged-<UTC time>` and a fresh one is
+    /// opened in its place, and a disk that cannot be used at all (full, read-only, not a
+    /// directory, or the store held by another process) leaves the cache in memory only.
+    /// Never moves a store that another process holds.
+    pub fn open_or_recover(path: impl AsRef<Path>, max_bytes: u64) -> DiskStart {
+        let path = path.as_ref();
+        let first = match Self::try_open(path, max_bytes, true) {
+            Ok(tier) => return DiskStart::Opened(tier),
+            Err(f) => f,
         };
-        std::fs::create_dir_all(&path).map_err(|e| open_err(e.to_string()))?;
+        if first.cause == FailureCause::Environment {
+            return DiskStart::Unavailable {
+                reason: first.reason,
+            };
+        }
+        let moved_to = match move_aside(path) {
+            Ok(to) => to,
+            Err(e) => {
+                return DiskStart::Unavailable {
+                    reason: format!(
+                        "{}; moving the damaged store aside failed: {e}",
+                        first.reason
+                    ),
+                };
+            }
+        };
+        match Self::try_open(path, max_bytes, true) {
+            Ok(tier) => DiskStart::Recovered {
+                tier,
+                moved_to,
+                reason: first.reason,
+            },
+            Err(second) => DiskStart::Unavailable {
+                reason: format!(
+                    "{} (damaged store moved to {}); a fresh store failed too: {}",
+                    first.reason,
+                    moved_to.display(),
+                    second.reason
+                ),
+            },
+        }
+    }
+
+    /// Opens the store, saying on failure whether the store's files or the disk are to
+    /// blame. A panic inside the store while it reads damaged files counts as damage.
+    fn try_open(path: &Path, max_bytes: u64, kv_separation: bool) -> Result<Self, OpenFailure> {
+        std::panic::catch_unwind(|| Self::open_inner(path, max_bytes, kv_separation))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(OpenFailure {
+                    cause: FailureCause::Damage,
+                    reason: format!("the store panicked while opening: {what}"),
+                })
+            })
+    }
+
+    fn open_inner(path: &Path, max_bytes: u64, kv_separation: bool) -> Result<Self, OpenFailure> {
+        let path = path.to_path_buf();
+        std::fs::create_dir_all(&path).map_err(OpenFailure::io)?;
         // fjall would report an unwritable directory later and less clearly; probe it now.
         let probe = path.join(".cachearr-write-probe");
         std::fs::write(&probe, b"probe")
             .and_then(|()| std::fs::remove_file(&probe))
-            .map_err(|e| open_err(format!("directory is not writable: {e}")))?;
+            .map_err(|e| OpenFailure {
+                cause: FailureCause::Environment,
+                reason: format!("directory is not writable: {e}"),
+            })?;
         let db = Database::builder(&path)
             // Two cores are shared with the gateway: one background worker is plenty.
             .worker_threads(1)
@@ -134,7 +319,7 @@ impl DiskTier {
             // spend a full compression of each large record for nothing.
             .journal_compression(CompressionType::None)
             .open()
-            .map_err(|e| open_err(e.to_string()))?;
+            .map_err(OpenFailure::store)?;
         let ks = |name: &str, blobs: bool| {
             let opts = move || {
                 let o = KeyspaceCreateOptions::default();
@@ -152,13 +337,18 @@ impl DiskTier {
                     o
                 }
             };
-            db.keyspace(name, opts).map_err(|e| open_err(e.to_string()))
+            db.keyspace(name, opts).map_err(OpenFailure::store)
         };
         let entries = ks("entries", kv_separation)?;
         let index = ks("index", false)?;
         let expiry = ks("expiry", false)?;
         let meta = ks("meta", false)?;
-        let (entry_count, bytes) = match meta.get("usage").map_err(|e| open_err(e.to_string()))? {
+        // Everything start-up reads later is read once here, so damage there is found while
+        // the store can still be moved aside.
+        for name in ["inval", "seq"] {
+            meta.get(name).map_err(OpenFailure::store)?;
+        }
+        let (entry_count, bytes) = match meta.get("usage").map_err(OpenFailure::store)? {
             Some(v) if v.len() == 16 => {
                 let mut a = [0u8; 8];
                 let mut b = [0u8; 8];
@@ -544,6 +734,42 @@ impl Tier for DiskTier {
             bytes: self.inner.bytes.load(Ordering::Acquire),
             file_bytes: Some(self.file_bytes()),
             max_bytes: self.inner.max_bytes,
+        }
+    }
+}
+
+/// Stands in for the disk tier when the disk could not be used at start: the engine sees a
+/// disk tier that is switched off, as after a write failure at run time, and the stats show
+/// it so.
+pub(crate) struct UnavailableDisk {
+    pub(crate) max_bytes: u64,
+}
+
+impl Tier for UnavailableDisk {
+    fn kind(&self) -> TierKind {
+        TierKind::Disk
+    }
+
+    fn get<'a>(&'a self, _key: &'a Key) -> BoxFuture<'a, Result<Option<Bytes>, TierError>> {
+        async { Err(TierError::Disabled("disk")) }.boxed()
+    }
+
+    fn write(&self, _ops: Vec<WriteOp>) -> BoxFuture<'_, Result<(), TierError>> {
+        async { Err(TierError::Disabled("disk")) }.boxed()
+    }
+
+    fn load_meta(&self) -> BoxFuture<'_, Result<PersistedMeta, TierError>> {
+        async { Ok(PersistedMeta::default()) }.boxed()
+    }
+
+    fn maintain(&self, _now_ms: u64) -> BoxFuture<'_, Result<MaintenanceReport, TierError>> {
+        async { Ok(MaintenanceReport::default()) }.boxed()
+    }
+
+    fn usage(&self) -> TierUsage {
+        TierUsage {
+            max_bytes: self.max_bytes,
+            ..TierUsage::default()
         }
     }
 }

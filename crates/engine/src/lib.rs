@@ -82,7 +82,7 @@ mod write_behind;
 
 pub use cache::{TieredCache, TieredCacheBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use disk::DiskTier;
+pub use disk::{DiskStart, DiskTier};
 pub use entry::{CachedValue, Entry, Fill, Lookup, Outcome, TierKind};
 pub use error::{EngineError, LoadError, TierError};
 pub use key::Key;

@@ -221,6 +221,9 @@ pub struct StatsSnapshot {
     pub write_behind: QueueStats,
     /// Background refreshes running now, all classes.
     pub refreshes_in_progress: u64,
+    /// What an operator should know about the tiers, oldest first: a damaged disk cache
+    /// moved aside at start, a disk that could not be used, a tier switched off.
+    pub warnings: Vec<String>,
 }
 
 impl StatsSnapshot {

@@ -82,17 +82,41 @@ fn clock_now(c: &ManualClock) -> u64 {
 }
 
 #[tokio::test]
-async fn unwritable_directory_is_a_clear_error_at_start() {
+async fn an_unusable_directory_at_start_leaves_memory_only_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    let err = TieredCache::builder()
+    // Opening the store by itself is a clear error naming the path...
+    let err = DiskTier::open(file.join("cache"), 1 << 20).unwrap_err();
+    assert!(matches!(err, EngineError::DiskOpen { .. }), "{err:?}");
+    assert!(err.to_string().contains("not-a-dir"), "{err}");
+    // ...and a cache still starts, from memory, saying why.
+    let cache = TieredCache::builder()
         .disk(file.join("cache"), 1 << 20)
         .build()
         .await
-        .unwrap_err();
-    assert!(matches!(err, EngineError::DiskOpen { .. }), "{err:?}");
-    assert!(err.to_string().contains("not-a-dir"), "{err}");
+        .unwrap();
+    let stats = cache.stats();
+    assert!(!stats.tier(TierKind::Disk).unwrap().enabled);
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains("not-a-dir") && w.contains("memory only")),
+        "{:?}",
+        stats.warnings
+    );
+    let key = Key::new("k");
+    let p = Policy::new("c", 10 * SEC);
+    cache.insert(&key, &p, CachedValue::new(200, "v")).await;
+    cache.flush().await;
+    assert_eq!(
+        cache.get(&key).await.unwrap().outcome,
+        Outcome::Hit(TierKind::Memory)
+    );
+    // Nothing was created or moved where the file is.
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+    cache.shutdown().await;
 }
 
 #[tokio::test]

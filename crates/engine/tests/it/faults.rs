@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use cachearr_engine::{
-    CachedValue, DiskTier, EngineError, Key, MaintenanceReport, Outcome, PersistedMeta, Policy,
-    Tier, TierError, TierKind, TierUsage, TieredCache, WriteOp,
+    CachedValue, DiskTier, Key, MaintenanceReport, Outcome, PersistedMeta, Policy, Tier, TierError,
+    TierKind, TierUsage, TieredCache, WriteOp,
 };
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -172,34 +172,97 @@ async fn serial_a_full_disk_switches_the_disk_tier_off_and_memory_carries_on() {
             }
             filler.push(f);
         }
-        let err = TieredCache::builder()
+        // At start, a full disk leaves the cache in memory only, with a warning; the store is
+        // not moved aside (there is nothing wrong with it).
+        let cache = TieredCache::builder()
             .disk(&at, 1 << 30)
             .build()
             .await
-            .unwrap_err();
-        assert!(matches!(err, EngineError::DiskOpen { .. }), "{err:?}");
-        assert!(err.to_string().contains("No space left"), "{err}");
+            .unwrap();
+        assert_memory_only_with_warning(&cache, "No space left").await;
+        assert!(at.join("version").exists());
     }
 }
 
+/// The cache started with its disk tier off, says why in its warnings, and serves from
+/// memory.
+async fn assert_memory_only_with_warning(cache: &TieredCache, why: &str) {
+    let stats = cache.stats();
+    assert!(
+        !stats.tier(TierKind::Disk).unwrap().enabled,
+        "{:?}",
+        stats.tiers
+    );
+    assert!(
+        stats
+            .warnings
+            .iter()
+            .any(|w| w.contains(why) && w.contains("memory only")),
+        "{:?}",
+        stats.warnings
+    );
+    let key = Key::new("while-off");
+    let p = Policy::new("c", 3600 * SEC);
+    cache.insert(&key, &p, CachedValue::new(200, "v")).await;
+    cache.flush().await;
+    let l = cache.get(&key).await.unwrap();
+    assert_eq!(l.outcome, Outcome::Hit(TierKind::Memory));
+    assert_eq!(&l.entry.value.body[..], b"v");
+    let s = cache.stats();
+    assert_eq!(s.tier(TierKind::Disk).unwrap().writes, 0);
+}
+
 #[tokio::test]
-async fn serial_a_read_only_directory_is_a_clear_error_at_start() {
+async fn serial_a_read_only_directory_at_start_leaves_memory_only_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let at = dir.path().join("ro");
     let Some(_mount) = Tmpfs::mount(&at, "1m", "ro") else {
         // Root ignores permission bits, so only a read-only mount makes a directory
-        // unwritable for us; `disk::unwritable_directory_is_a_clear_error_at_start` covers
-        // the unmountable case with a path under a regular file.
+        // unwritable for us; `disk::an_unusable_directory_at_start_leaves_memory_only_with_a_warning`
+        // covers the unmountable case with a path under a regular file.
         eprintln!("mount refused: read-only case not exercised here");
         return;
     };
-    let err = TieredCache::builder()
+    let err = DiskTier::open(&at, 1 << 20).unwrap_err();
+    assert!(err.to_string().contains("not writable"), "{err}");
+    let cache = TieredCache::builder()
         .disk(&at, 1 << 20)
         .build()
         .await
-        .unwrap_err();
-    assert!(matches!(err, EngineError::DiskOpen { .. }), "{err:?}");
-    assert!(err.to_string().contains("not writable"), "{err}");
+        .unwrap();
+    assert_memory_only_with_warning(&cache, "not writable").await;
+    cache.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_store_held_by_another_process_is_left_alone_and_the_cache_runs_from_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = dir.path().join("cache");
+    // The store's lock is a file lock on an open file description: a second open, even in
+    // this process, finds it held, as a second gateway on the same data dir would.
+    let holder = DiskTier::open(&at, 1 << 20).unwrap();
+    holder
+        .write_sync(vec![WriteOp::Put {
+            key: Key::new("theirs"),
+            record: Bytes::from_static(b"kept"),
+            expires_at_ms: u64::MAX,
+        }])
+        .unwrap();
+    let cache = TieredCache::builder()
+        .disk(&at, 1 << 20)
+        .build()
+        .await
+        .unwrap();
+    assert_memory_only_with_warning(&cache, "Locked").await;
+    cache.shutdown().await;
+    drop(cache);
+    // Not moved aside, and the holder's records are intact.
+    let siblings: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(siblings, vec!["cache".to_owned()]);
+    assert_eq!(&holder.get_sync("theirs").unwrap().unwrap()[..], b"kept");
 }
 
 // --- crash test -------------------------------------------------------------------------

@@ -8,3 +8,4 @@ mod disk;
 mod faults;
 mod memory;
 mod model;
+mod recovery;

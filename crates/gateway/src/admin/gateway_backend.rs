@@ -451,8 +451,11 @@ impl AdminBackend for GatewayAdmin {
         }
         let mut warnings = Vec::new();
         let mut tiers = BTreeMap::new();
+        // The engine says why a tier is off or was reset (a damaged disk cache moved aside
+        // at start, a full or read-only disk); the generic line stands in when it has not.
+        warnings.extend(snapshot.warnings.iter().cloned());
         for t in &snapshot.tiers {
-            if !t.enabled {
+            if !t.enabled && snapshot.warnings.is_empty() {
                 warnings.push(format!(
                     "{} tier is off (it switched itself off after errors): entries live in memory only",
                     t.tier.as_str()
