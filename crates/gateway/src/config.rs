@@ -137,6 +137,10 @@ pub struct RequestLimits {
     pub max_body_bytes: u64,
     /// Largest upstream response body the cache stores; larger answers are passed on unstored.
     pub max_cached_body_bytes: u64,
+    /// Most open client connections per proxy listener; at the cap the connection idle the
+    /// longest is closed for a new one. `None`: sized from the open-file limit at start
+    /// ([`crate::connections::default_max_connections`]).
+    pub max_connections: Option<usize>,
 }
 
 impl Default for RequestLimits {
@@ -147,6 +151,7 @@ impl Default for RequestLimits {
             max_headers: 100,
             max_body_bytes: 64 * 1024 * 1024,
             max_cached_body_bytes: 32 * 1024 * 1024,
+            max_connections: None,
         }
     }
 }
@@ -733,6 +738,7 @@ struct RawLimits {
     max_headers: Option<Spanned<usize>>,
     max_body: Option<Spanned<ByteSize>>,
     max_cached_body: Option<Spanned<ByteSize>>,
+    max_connections: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -909,6 +915,9 @@ impl RawConfig {
         }
         if let Some(v) = size(&self.limits.max_cached_body, "max_cached_body")? {
             l.max_cached_body_bytes = v;
+        }
+        if let Some(v) = count(&self.limits.max_connections, "max_connections")? {
+            l.max_connections = Some(v);
         }
         let i = &mut config.index;
         if let Some(e) = self.index.enabled {
@@ -1355,6 +1364,8 @@ max_header = "64KiB"     # larger header sections get 431
 max_headers = 100
 max_body = "64MiB"       # larger request bodies get 413
 max_cached_body = "32MiB" # larger upstream answers are passed on but not stored
+# max_connections = 4096  # open client connections per proxy listener; at the cap the one
+#                         # idle the longest is closed. Default: sized from the open-file limit
 
 # The library index: every configured upstream's music and video libraries, crawled on the
 # background budget and kept in {data_dir}/library, so searches and playlist matching are
@@ -1577,6 +1588,7 @@ mod tests {
             ("limits", "max_headers", "0"),
             ("limits", "max_body", "\"0\""),
             ("limits", "max_cached_body", "0"),
+            ("limits", "max_connections", "0"),
             ("cache", "memory_max", "\"0MiB\""),
             ("cache", "disk_max", "0"),
             ("cache", "redis_timeout", "\"0\""),

@@ -25,6 +25,8 @@
 //!   the header map, the `ETag`, the gzip copy and the body file.
 //! * `encoding` — `Accept-Encoding` (with weights), which types compress, gzip itself;
 //!   `etag` — validators and `If-None-Match` (answered `304` from the cache).
+//! * `image_check` — an image body is checked (declared type vs magic bytes, end markers,
+//!   PNG CRCs) before it is stored; a broken one is passed on, never stored.
 //! * `sendfile` — zero-copy answers: a hot entry's large body is sent with `sendfile(2)` from a
 //!   sealed memfd instead of being copied into the socket (the proxy connection's stream
 //!   recognises the registered body in hyper's vectored write).
@@ -43,10 +45,12 @@
 
 pub mod admin;
 pub mod config;
+pub mod connections;
 pub mod dialect;
 mod encoding;
 mod etag;
 pub mod events;
+mod image_check;
 pub mod keys;
 pub mod library;
 pub mod metrics;
@@ -433,29 +437,66 @@ async fn serve_proxy(
         // hyper's buffer, so `SendfileStream` can recognise a cached body and send it from its
         // file.
         .writev(true);
+    let cap = gw.config().limits.max_connections.unwrap_or_else(|| {
+        connections::default_max_connections(
+            connections::open_file_limit(),
+            gw.config().upstreams.len(),
+        )
+    });
+    tracing::debug!(upstream = %up.name, max_connections = cap, "connection cap");
+    let conns = connections::Connections::new(cap);
+    let mut backoff = connections::AcceptBackoff::default();
     loop {
-        let (stream, peer) = tokio::select! {
+        let (mut stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    // Out of descriptors: free one (the oldest idle connection) and wait a
+                    // little longer each time rather than spin on the failing accept.
+                    if connections::out_of_descriptors(&e) {
+                        conns.shed_oldest_idle();
+                    }
+                    let pause = backoff.failed(&e, &up.name);
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = stop.cancelled() => break,
+                    }
                     continue;
                 }
             },
             () = stop.cancelled() => break,
         };
+        backoff.succeeded(&up.name);
+        if !conns.make_room() {
+            // Every connection is busy: tell this client to come back, without a task per
+            // refusal holding the descriptor for long.
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt as _;
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(1),
+                    stream.write_all(connections::BUSY_RESPONSE),
+                )
+                .await;
+            });
+            continue;
+        }
+        let registered = conns.register();
         let _ = stream.set_nodelay(true);
         let gw = gw.clone();
         let up = up.clone();
         let slot = Arc::new(sendfile::SendSlot::default());
         let service_slot = slot.clone();
+        let tracker = registered.tracker();
         let service = service_fn(move |req| {
             let gw = gw.clone();
             let up = up.clone();
             let slot = service_slot.clone();
+            let busy = tracker.busy();
             async move {
-                Ok::<_, std::convert::Infallible>(proxy::handle(gw, up, req, peer, &slot).await)
+                let resp = proxy::handle(gw, up, req, peer, &slot).await;
+                Ok::<_, std::convert::Infallible>(
+                    resp.map(|body| connections::BusyBody::new(body, busy)),
+                )
             }
         });
         let stream = sendfile::SendfileStream::new(stream, slot);
@@ -470,6 +511,16 @@ async fn serve_proxy(
             let result = tokio::select! {
                 r = conn.as_mut() => r,
                 () = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+                () = registered.shed() => {
+                    // Chosen to make room: an idle connection is simply closed (a client that
+                    // sent half a request head loses nothing it was promised); one that turned
+                    // busy meanwhile finishes its response first.
+                    if registered.is_idle() {
+                        return;
+                    }
                     conn.as_mut().graceful_shutdown();
                     conn.await
                 }

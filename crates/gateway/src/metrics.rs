@@ -169,6 +169,7 @@ struct Inner {
     invalidated_tags: Family<OutcomeLabels, Counter>,
     prefetch: Family<OutcomeLabels, Counter>,
     webhooks: Family<OutcomeLabels, Counter>,
+    broken_images: Family<OutcomeLabels, Counter>,
     sources: SourcesCollector,
 }
 
@@ -236,6 +237,13 @@ impl Metrics {
             "Webhooks received, by upstream and outcome (applied, ignored, rejected)",
             webhooks.clone(),
         );
+        let broken_images = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "broken_images",
+            "Images from the upstream that failed a check (passed on, not stored), by upstream \
+             and failed check",
+            broken_images.clone(),
+        );
         let sources = SourcesCollector::default();
         registry.register_collector(Box::new(sources.clone()));
         Metrics {
@@ -248,6 +256,7 @@ impl Metrics {
                 invalidated_tags,
                 prefetch,
                 webhooks,
+                broken_images,
                 sources,
             }),
         }
@@ -347,6 +356,16 @@ impl Metrics {
             outcome,
         };
         self.inner.webhooks.get_or_create(&labels).inc();
+    }
+
+    /// Counts an image that failed `check` (a fixed word such as `png-crc`) and was passed on
+    /// without being stored.
+    pub fn broken_image(&self, upstream: &Arc<String>, check: &'static str) {
+        let labels = OutcomeLabels {
+            upstream: Arc::clone(upstream),
+            outcome: check,
+        };
+        self.inner.broken_images.get_or_create(&labels).inc();
     }
 
     /// The text exposition (OpenMetrics text, which Prometheus reads).

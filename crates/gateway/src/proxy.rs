@@ -21,6 +21,7 @@ use hyper::body::Incoming;
 
 use crate::Gateway;
 use crate::dialect::{Identity, token_of};
+use crate::image_check;
 use crate::keys::{KeyInput, build_key};
 use crate::policy::{Class, Decision, ResolvedPolicy, Scope};
 use crate::prepared::Want;
@@ -682,12 +683,43 @@ async fn fetch_for_cache(state: &LoaderState, budget: Budget) -> Result<Fill, Lo
         body,
     };
     let too_big = value.body.len() as u64 > limits.max_cached_body_bytes;
+    let broken_image =
+        status.is_success() && broken_image(&state.gw, up, &parts.headers, &value.body);
     Ok(match status.as_u16() {
-        _ if per_session || too_big => Fill::Pass(value),
+        _ if per_session || too_big || broken_image => Fill::Pass(value),
         200..=205 => Fill::Store(value),
         404 | 410 => Fill::Negative(value),
         _ => Fill::Pass(value),
     })
+}
+
+/// True (logged and counted) when `body` is an image that fails [`image_check::check`]: it is
+/// passed on to the client as sent, never stored. Encoded bodies are not checked.
+fn broken_image(gw: &Gateway, up: &Upstream, headers: &HeaderMap, body: &Bytes) -> bool {
+    if headers
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+    {
+        return false;
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match image_check::check(ct, body) {
+        Ok(()) => false,
+        Err(check) => {
+            // The path is not logged: it may carry a token.
+            tracing::warn!(
+                upstream = %up.name,
+                check,
+                bytes = body.len(),
+                "upstream sent a broken image; passed on, not stored"
+            );
+            gw.metrics().broken_image(&up.metrics_name, check);
+            true
+        }
+    }
 }
 
 /// Checks that a successful body is what its content type says (catches truncation and

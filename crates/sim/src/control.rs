@@ -189,6 +189,10 @@ pub struct Faults {
     pub truncate_rate: f64,
     /// Share of responses whose body is complete HTTP but broken XML/JSON.
     pub malformed_rate: f64,
+    /// Share of image responses (`Content-Type: image/*`) sent complete and well framed (same
+    /// length, same start and end) but with bytes in the middle damaged, as a half-written
+    /// or bit-rotted file on the server would be.
+    pub corrupt_image_rate: f64,
     /// Only requests whose path starts with this prefix are affected (None = all).
     pub path_prefix: Option<String>,
 }
@@ -203,6 +207,7 @@ impl Default for Faults {
             refuse: false,
             truncate_rate: 0.0,
             malformed_rate: 0.0,
+            corrupt_image_rate: 0.0,
             path_prefix: None,
         }
     }
@@ -216,6 +221,7 @@ impl Faults {
             ("drop_rate", self.drop_rate),
             ("truncate_rate", self.truncate_rate),
             ("malformed_rate", self.malformed_rate),
+            ("corrupt_image_rate", self.corrupt_image_rate),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("{name} must be within 0..=1"));

@@ -108,6 +108,18 @@ async fn front_door(State(sim): State<Sim>, req: Request, next: Next) -> Respons
     if !active || resp.status() == StatusCode::SWITCHING_PROTOCOLS {
         return resp;
     }
+    let is_image = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"image/"));
+    if is_image && faults.corrupt_image_rate > 0.0 && sim.roll(faults.corrupt_image_rate) {
+        sim.inner.stats.count_fault();
+        let (parts, body) = resp.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        return Response::from_parts(parts, Body::from(corrupt_middle(&bytes)));
+    }
     let truncate = sim.roll(faults.truncate_rate);
     let malformed = !truncate && sim.roll(faults.malformed_rate);
     if !(truncate || malformed) {
@@ -137,6 +149,18 @@ async fn front_door(State(sim): State<Sim>, req: Request, next: Next) -> Respons
         broken.extend_from_slice(b"\x00<<garbage");
         Response::from_parts(parts, Body::from(broken))
     }
+}
+
+/// `bytes` with 8 bytes in the middle inverted: the length and both ends are kept, so the
+/// response is complete and well framed, but the image inside is broken.
+fn corrupt_middle(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let mid = out.len() / 2;
+    let end = (mid + 8).min(out.len());
+    for b in &mut out[mid..end] {
+        *b = !*b;
+    }
+    out
 }
 
 /// Accepts connections on `listener` and serves `app` on each, until the listener fails

@@ -157,6 +157,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
+    // Each client connection holds a descriptor: start with all the process may have.
+    let (before, after) = cachearr_gateway::connections::raise_open_file_limit();
+    if after > before {
+        tracing::info!(from = before, to = after, "raised the open-file limit");
+    } else {
+        tracing::info!(limit = after, "open-file limit");
+    }
     let data_dir = config.data_dir.clone();
     let gateway = match Gateway::builder(config).build().await {
         Ok(g) => g,

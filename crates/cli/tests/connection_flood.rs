@@ -1,0 +1,190 @@
+//! `cachearr serve` under a low open-file limit, flooded with idle client sockets (more than
+//! the process may hold descriptors): new clients are still answered, because the gateway
+//! raised its soft limit to the hard one at start, caps connections per listener below it and
+//! closes the connection idle the longest to make room, instead of failing `accept` until
+//! the idle sockets time out.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+const SOFT: u32 = 100;
+const HARD: u32 = 160;
+const IDLE_SOCKETS: usize = 300;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `serve` child killed when dropped.
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cachearr serve` with `args` under `ulimit -n` (soft `SOFT`, hard `HARD`), with its
+/// log lines sent to the returned channel.
+fn serve_with_low_fd_limit(args: &[String]) -> (Serving, Receiver<String>) {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!(
+            "ulimit -S -n {SOFT} && ulimit -H -n {HARD} && exec \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_cachearr"))
+        .arg("serve")
+        .args(args)
+        .env("RUST_LOG", "info");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CACHEARR_") {
+            c.env_remove(k);
+        }
+    }
+    let mut child = Serving(
+        c.stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Reads log lines until one contains `what` (panics after 60 s); returns the lines read.
+fn wait_for_line(rx: &Receiver<String>, what: &str, lines: &mut Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                let done = line.contains(what);
+                lines.push(line);
+                if done {
+                    return;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            // The child ended.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    panic!("no line with {what:?} in {lines:#?}");
+}
+
+/// One plain HTTP/1.1 request on a fresh connection; the status line, or why not.
+fn get(port: u16, path: &str, timeout: Duration) -> Result<String, String> {
+    use std::io::Write as _;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(timeout)).unwrap();
+    s.set_write_timeout(Some(timeout)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut head = [0u8; 64];
+    let n = s.read(&mut head).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&head[..n]).into_owned();
+    text.lines()
+        .next()
+        .map(str::to_owned)
+        .filter(|l| l.starts_with("HTTP/1.1 "))
+        .ok_or_else(|| format!("no status line: {text:?}"))
+}
+
+#[test]
+fn idle_sockets_beyond_the_open_file_limit_do_not_lock_out_new_clients() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // The simulated server lives in this process (which has descriptors to spare).
+    let srv = rt
+        .block_on(cachearr_sim::Sim::start_plex_for_tests())
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (proxy, admin) = (free_port(), free_port());
+    let (_serving, rx) = serve_with_low_fd_limit(&[
+        "--plex".into(),
+        srv.base_url.clone(),
+        "--no-index".into(),
+        "--no-disk".into(),
+        "--data-dir".into(),
+        data.path().to_str().unwrap().into(),
+        "--listen".into(),
+        format!("127.0.0.1:{proxy}"),
+        "--admin-listen".into(),
+        format!("127.0.0.1:{admin}"),
+    ]);
+    let mut lines = Vec::new();
+    wait_for_line(&rx, &format!("127.0.0.1:{proxy}"), &mut lines);
+    let raised = lines
+        .iter()
+        .find(|l| l.contains("raised the open-file limit"))
+        .unwrap_or_else(|| panic!("no limit line in {lines:#?}"));
+    assert!(
+        raised.contains(&format!("from={SOFT}")) && raised.contains(&format!("to={HARD}")),
+        "{raised}"
+    );
+    let status = get(proxy, "/identity", Duration::from_secs(10)).unwrap();
+    assert!(status.contains(" 200 "), "{status}");
+
+    // More idle sockets than the gateway may hold descriptors, none sending a byte.
+    let idle: Vec<TcpStream> = (0..IDLE_SOCKETS)
+        .map(|_| TcpStream::connect(("127.0.0.1", proxy)).unwrap())
+        .collect();
+
+    // New clients are answered, promptly: well before the idle sockets' header timeout (30 s)
+    // would have given their descriptors back.
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(10);
+    let mut answered = 0;
+    let mut last_error = String::new();
+    while answered < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "{answered} of 5 new clients answered in 10 s with {IDLE_SOCKETS} idle sockets open \
+             (last: {last_error})"
+        );
+        match get(proxy, "/identity", Duration::from_secs(2)) {
+            Ok(status) if status.contains(" 200 ") => answered += 1,
+            Ok(status) => last_error = status,
+            Err(e) => last_error = e,
+        }
+    }
+    eprintln!(
+        "5 new clients answered in {:?} with {IDLE_SOCKETS} idle sockets open",
+        started.elapsed()
+    );
+
+    // The first idle sockets were the ones closed to make room.
+    let mut first = idle.into_iter().next().unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 1];
+    let read = first.read(&mut buf);
+    assert!(
+        matches!(&read, Ok(0))
+            || read
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the oldest idle socket is still open: {read:?}"
+    );
+}
