@@ -181,8 +181,9 @@ impl TieredCacheBuilder {
     /// Opens the tiers and starts the background tasks. Must run inside a tokio runtime.
     ///
     /// # Errors
-    /// [`EngineError::DiskOpen`] if the disk tier cannot be opened or its directory is not
-    /// writable; [`EngineError::Config`] for unusable settings.
+    /// [`EngineError::DiskOpen`] if another process holds the disk store (a damaged store is
+    /// moved aside and replaced, an unusable disk leaves the cache in memory only: see
+    /// [`DiskTier::open_or_recover`]); [`EngineError::Config`] for unusable settings.
     pub async fn build(self) -> Result<TieredCache, EngineError> {
         if self.memory_max_bytes == 0 {
             return Err(EngineError::Config(
@@ -216,6 +217,12 @@ impl TieredCacheBuilder {
                         tracing::warn!("{note}");
                         warnings.push(note);
                         Arc::new(tier)
+                    }
+                    DiskStart::InUse { reason } => {
+                        return Err(EngineError::DiskOpen {
+                            path: path.display().to_string(),
+                            reason,
+                        });
                     }
                     DiskStart::Unavailable { reason } => {
                         let note = format!(

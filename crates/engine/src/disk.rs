@@ -60,10 +60,17 @@ pub enum DiskStart {
         /// What was wrong with it.
         reason: String,
     },
-    /// The disk cannot hold a store now (full, read-only, locked by another process, …):
-    /// the cache runs from memory only.
+    /// The disk cannot hold a store now (full, read-only, not a directory, …): the cache runs
+    /// from memory only.
     Unavailable {
         /// What the disk or the store said.
+        reason: String,
+    },
+    /// Another process has the store open (fjall's lock): most likely a second gateway on
+    /// the same data directory, a set-up mistake the caller should report rather than run
+    /// beside. The store is left alone.
+    InUse {
+        /// What the store said.
         reason: String,
     },
 }
@@ -74,6 +81,8 @@ pub enum DiskStart {
 enum FailureCause {
     Damage,
     Environment,
+    /// The store's lock is held by another process.
+    InUse,
 }
 
 struct OpenFailure {
@@ -92,8 +101,9 @@ impl OpenFailure {
     fn store(e: fjall::Error) -> Self {
         let cause = match &e {
             fjall::Error::Io(io) | fjall::Error::Storage(fjall::LsmError::Io(io)) => io_cause(io),
-            // Another process has the store open: it is not ours to move.
-            fjall::Error::Locked | fjall::Error::Poisoned => FailureCause::Environment,
+            // Another process has the store open: it is not ours to move, nor to run beside.
+            fjall::Error::Locked => FailureCause::InUse,
+            fjall::Error::Poisoned => FailureCause::Environment,
             // Journal recovery, version marker, checksums, decoding: the files are damaged.
             _ => FailureCause::Damage,
         };
@@ -241,18 +251,26 @@ impl DiskTier {
     /// cache is disposable, so a store that cannot be read back (damaged journal, table or
     /// `version` file) is moved aside to `<path>.damaged-<UTC time>` and a fresh one is
     /// opened in its place, and a disk that cannot be used at all (full, read-only, not a
-    /// directory, or the store held by another process) leaves the cache in memory only.
-    /// Never moves a store that another process holds.
+    /// directory) leaves the cache in memory only. A store another process holds is reported
+    /// ([`DiskStart::InUse`]), never moved.
     pub fn open_or_recover(path: impl AsRef<Path>, max_bytes: u64) -> DiskStart {
         let path = path.as_ref();
         let first = match Self::try_open(path, max_bytes, true) {
             Ok(tier) => return DiskStart::Opened(tier),
             Err(f) => f,
         };
-        if first.cause == FailureCause::Environment {
-            return DiskStart::Unavailable {
-                reason: first.reason,
-            };
+        match first.cause {
+            FailureCause::Environment => {
+                return DiskStart::Unavailable {
+                    reason: first.reason,
+                };
+            }
+            FailureCause::InUse => {
+                return DiskStart::InUse {
+                    reason: first.reason,
+                };
+            }
+            FailureCause::Damage => {}
         }
         let moved_to = match move_aside(path) {
             Ok(to) => to,

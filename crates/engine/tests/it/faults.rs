@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use cachearr_engine::{
-    CachedValue, DiskTier, Key, MaintenanceReport, Outcome, PersistedMeta, Policy, Tier, TierError,
-    TierKind, TierUsage, TieredCache, WriteOp,
+    CachedValue, DiskTier, EngineError, Key, MaintenanceReport, Outcome, PersistedMeta, Policy,
+    Tier, TierError, TierKind, TierUsage, TieredCache, WriteOp,
 };
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -235,7 +235,7 @@ async fn serial_a_read_only_directory_at_start_leaves_memory_only_with_a_warning
 }
 
 #[tokio::test]
-async fn a_store_held_by_another_process_is_left_alone_and_the_cache_runs_from_memory() {
+async fn a_store_held_by_another_process_is_a_clear_error_and_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let at = dir.path().join("cache");
     // The store's lock is a file lock on an open file description: a second open, even in
@@ -248,14 +248,15 @@ async fn a_store_held_by_another_process_is_left_alone_and_the_cache_runs_from_m
             expires_at_ms: u64::MAX,
         }])
         .unwrap();
-    let cache = TieredCache::builder()
+    // Most likely a second gateway on the same data directory: an error the caller reports
+    // (`cachearr serve` says so in plain words), not a cache running beside the other one.
+    let err = TieredCache::builder()
         .disk(&at, 1 << 20)
         .build()
         .await
-        .unwrap();
-    assert_memory_only_with_warning(&cache, "Locked").await;
-    cache.shutdown().await;
-    drop(cache);
+        .unwrap_err();
+    assert!(matches!(err, EngineError::DiskOpen { .. }), "{err:?}");
+    assert!(err.to_string().contains("Locked"), "{err}");
     // Not moved aside, and the holder's records are intact.
     let siblings: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
