@@ -280,3 +280,43 @@ fn index_status_fails_while_the_index_has_failed() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["upstreams"][0]["state"], "failed");
 }
+
+#[test]
+fn health_exits_zero_for_a_running_gateway_and_one_without_it() {
+    let data = tempfile::tempdir().unwrap();
+    let (proxy, admin) = (free_port(), free_port());
+    let admin_url = format!("http://127.0.0.1:{admin}");
+    // Nothing listens yet: exit 1 with a message that says what to check.
+    let (ok, _, err) = run(cachearr().args(["health", "--admin-url", &admin_url]));
+    assert!(!ok);
+    assert!(err.contains("cannot reach the cachearr admin API"), "{err}");
+
+    let (_serving, _) = serve_until(
+        &[
+            "--plex",
+            "http://127.0.0.1:9",
+            "--no-index",
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{proxy}"),
+            "--admin-listen",
+            &format!("127.0.0.1:{admin}"),
+        ],
+        &[],
+        "cachearr: admin",
+    );
+    // The line is printed as the listener binds: allow it a moment, with a deadline.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (ok, out, err) = loop {
+        let result = run(cachearr()
+            .args(["health"])
+            .env("CACHEARR_ADMIN_URL", &admin_url));
+        if result.0 || Instant::now() > deadline {
+            break result;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(ok, "{out}\n{err}");
+    assert!(!out.trim().is_empty(), "the health answer is printed");
+}

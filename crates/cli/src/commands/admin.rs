@@ -100,6 +100,32 @@ pub(crate) struct WarmArgs {
     json: bool,
 }
 
+/// Arguments of `cachearr health`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct HealthArgs {
+    #[command(flatten)]
+    target: AdminTarget,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 5)]
+    timeout: u64,
+}
+
+/// `cachearr health`: exits 0 when the gateway's `/health` answers 2xx, 1 otherwise, so that a
+/// container's `HEALTHCHECK`, a systemd watchdog or a script needs no HTTP client of its own.
+pub(crate) async fn health(args: HealthArgs) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(args.timeout.max(1)))
+        .build()
+        .context("cannot build an HTTP client")?;
+    let response = args
+        .target
+        .send(client.get(args.target.url("/health")))
+        .await?;
+    let text = response.text().await.unwrap_or_default();
+    println!("{}", text.trim());
+    Ok(())
+}
+
 /// `cachearr stats`.
 pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
     let client = AdminTarget::client()?;

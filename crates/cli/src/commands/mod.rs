@@ -38,6 +38,9 @@ pub(crate) enum Command {
     Clear(admin::ClearArgs),
     /// Warm a running gateway: fetch its configured warm list for recently seen users.
     Warm(admin::WarmArgs),
+    /// Check that a running gateway answers: exit 0 when its /health is fine, 1 otherwise
+    /// (for container health checks and scripts).
+    Health(admin::HealthArgs),
 }
 
 impl Command {
@@ -54,6 +57,7 @@ impl Command {
             Command::Stats(args) => admin::stats(args).await,
             Command::Clear(args) => admin::clear(args).await,
             Command::Warm(args) => admin::warm(args).await,
+            Command::Health(args) => admin::health(args).await,
         }
     }
 }
