@@ -44,6 +44,7 @@
 //! [`Gateway::recent_users`] and [`Gateway::warm`] / [`Gateway::fetch_as`] (background budget).
 
 pub mod admin;
+pub mod clients;
 pub mod config;
 pub mod connections;
 pub mod dialect;
@@ -163,6 +164,8 @@ struct Inner {
     indexes: Vec<Arc<library::UpstreamIndex>>,
     secret: Secret,
     clock: Arc<dyn Clock>,
+    /// Requests per client, for `/api/stats`, `/metrics` and the dashboard.
+    clients: Arc<clients::ClientTable>,
 }
 
 /// The running gateway's state. Cloning shares it.
@@ -310,10 +313,15 @@ impl GatewayBuilder {
             .collect();
         // A snapshot on disk makes the index ready before any listener binds (no crawl).
         library::keeper::load_at_start(&config, &indexes).await;
+        let metrics = metrics::Metrics::new();
+        let clients = Arc::new(clients::ClientTable::new());
+        let clients_source: Arc<dyn metrics::StatsSource> = clients.clone();
+        metrics.add_source(&clients_source);
         Ok(Gateway {
             inner: Arc::new(Inner {
                 config,
-                metrics: metrics::Metrics::new(),
+                metrics,
+                clients,
                 prepared: prepared::PreparedHeaders::new(),
                 cache,
                 upstreams,
@@ -487,15 +495,24 @@ async fn serve_proxy(
         let slot = Arc::new(sendfile::SendSlot::default());
         let service_slot = slot.clone();
         let tracker = registered.tracker();
-        let service = service_fn(move |req| {
+        let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
             let gw = gw.clone();
             let up = up.clone();
             let slot = service_slot.clone();
             let busy = tracker.busy();
             async move {
-                let resp = proxy::handle(gw, up, req, peer, &slot).await;
+                // Attributed here, once for every path the proxy takes: the client by what it
+                // says about itself, the outcome by the Cache-Status the proxy answered with.
+                let client = clients::client_name(up.profile, req.headers());
+                let started = std::time::Instant::now();
+                let response = proxy::handle(gw.clone(), up.clone(), req, peer, &slot).await;
+                let served = clients::Served::from_cache_status(
+                    response.headers().get("cache-status").map(|v| v.as_bytes()),
+                );
+                gw.clients()
+                    .record(&up.name, &client, served, started.elapsed().as_secs_f64());
                 Ok::<_, std::convert::Infallible>(
-                    resp.map(|body| connections::BusyBody::new(body, busy)),
+                    response.map(|body| connections::BusyBody::new(body, busy)),
                 )
             }
         });
@@ -558,6 +575,11 @@ impl Gateway {
     /// The Prometheus metrics the proxy updates (rendered by the admin side).
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    /// Requests per client (who costs the server what).
+    pub fn clients(&self) -> &clients::ClientTable {
+        &self.inner.clients
     }
 
     /// The cache.

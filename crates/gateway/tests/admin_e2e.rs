@@ -181,3 +181,66 @@ async fn metrics_carry_no_token_after_tokens_in_every_position() {
         assert!(!metrics.contains(secret), "a token leaked into /metrics");
     }
 }
+
+#[tokio::test]
+async fn each_client_is_counted_by_name_with_where_its_answers_came_from() {
+    let gw = start().await;
+    let token = gw.sim.token.clone();
+    let send = |product: &'static str, path: &'static str| {
+        let request = gw
+            .client
+            .get(format!("{}{path}", gw.proxy))
+            .header("X-Plex-Token", &token)
+            .header("X-Plex-Product", product)
+            .header("Accept", "application/json");
+        async move { request.send().await.unwrap().status() }
+    };
+    // Tautulli polls the same listing three times: one request reaches the server.
+    for _ in 0..3 {
+        assert_eq!(send("Tautulli", "/library/sections").await, 200);
+    }
+    // Kometa reads something no one asked for yet: it reaches the server.
+    assert_eq!(send("Kometa", "/library/onDeck").await, 200);
+
+    let stats = gw.stats().await;
+    let clients = stats["clients"].as_array().unwrap();
+    let find = |name: &str| {
+        clients
+            .iter()
+            .find(|c| c["client"] == name)
+            .unwrap_or_else(|| panic!("{name} in {stats}"))
+    };
+    let tautulli = find("Tautulli");
+    assert_eq!(tautulli["requests"], 3, "{stats}");
+    assert_eq!(tautulli["from_cache"], 2, "{stats}");
+    assert_eq!(tautulli["to_server"], 1, "{stats}");
+    assert!(tautulli["server_secs_saved_estimate"].as_f64().unwrap() > 0.0);
+    let kometa = find("Kometa");
+    assert_eq!(
+        (kometa["requests"].clone(), kometa["to_server"].clone()),
+        (1.into(), 1.into())
+    );
+    let upstream = &stats["upstreams"][0];
+    assert_eq!(upstream["client_requests"], 4, "{stats}");
+    assert_eq!(upstream["client_requests_to_server"], 2, "{stats}");
+    assert_eq!(upstream["requests_avoided"], 2, "{stats}");
+    // No token anywhere in what the stats show.
+    assert!(!stats.to_string().contains(&token));
+
+    let metrics = gw
+        .client
+        .get(format!("{}/metrics", gw.admin))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            r#"cachearr_client_requests_total{upstream="plex",client="Tautulli",served="cache"} 2"#
+        ),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(&token));
+}

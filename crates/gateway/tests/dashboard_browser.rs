@@ -354,7 +354,7 @@ async fn page_matches_stats(browser: &Browser, gw: &Running) -> (Value, Value) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|u| u["requests_saved"].as_u64().unwrap())
+            .map(|u| u["requests_avoided"].as_u64().unwrap())
             .sum();
         let made: u64 = stats["upstreams"]
             .as_array()
@@ -444,7 +444,7 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
     assert_eq!(browser.eval("return document.title").await, "cachearr");
     let (page, stats) = page_matches_stats(&browser, &gw).await;
     assert!(stats["total"]["hits"].as_u64().unwrap() >= 3, "{stats}");
-    assert!(stats["upstreams"][0]["requests_saved"].as_u64().unwrap() >= 3);
+    assert!(stats["upstreams"][0]["requests_avoided"].as_u64().unwrap() >= 3);
     assert_eq!(page["circuit"], "closed", "{page}");
     let total_row = page["totalRow"].as_array().unwrap();
     assert_eq!(total_row[0], "total", "{page}");
@@ -511,6 +511,61 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
         )
         .await;
     page_matches_stats(&browser, &gw).await;
+
+    // Who costs the server what: the clients table shows /api/stats's clients, row for row.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let want: Vec<Value> = gw.stats().await["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                json!([
+                    c["client"],
+                    c["requests"].to_string(),
+                    c["to_server"].to_string()
+                ])
+            })
+            .collect();
+        let shown = browser
+            .eval(
+                "return [...document.querySelectorAll('#clients tr')].slice(1)
+                   .map(tr => [...tr.children].map(td => td.textContent))
+                   .map(c => [c[0], c[2].replace(/,/g, ''), c[5].replace(/,/g, '')])",
+            )
+            .await;
+        if !want.is_empty() && shown == Value::Array(want.clone()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the clients table never showed /api/stats: page {shown}, stats {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Layout at 1,400 px: warnings first, above the numbers, and no table wider than its panel.
+    browser
+        .call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": 1400, "height": 1000})),
+        )
+        .await;
+    let layout = browser
+        .eval(
+            "const w = document.getElementById('warnings-panel');
+             const kpis = document.querySelector('.kpis');
+             return { warningsShown: !w.hidden,
+                       warningsFirst: w.getBoundingClientRect().top < kpis.getBoundingClientRect().top,
+                       overflowing: [...document.querySelectorAll('.scroll')]
+                         .filter(d => d.offsetParent && d.scrollWidth > d.clientWidth + 1)
+                         .map(d => d.firstElementChild.id) }",
+        )
+        .await;
+    assert_eq!(layout["warningsShown"], true, "{layout}");
+    assert_eq!(layout["warningsFirst"], true, "{layout}");
+    assert_eq!(layout["overflowing"], json!([]), "{layout}");
 
     // The upstream row: no owner token is configured, so the events column says webhooks only.
     let events_cell = browser

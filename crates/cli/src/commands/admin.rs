@@ -199,11 +199,14 @@ pub(crate) fn render_stats(from: &str, report: &StatsReport) -> String {
     for up in &report.upstreams {
         let _ = writeln!(
             out,
-            "upstream {} ({}): {} requests made, {} saved, {} in flight, circuit {}, events socket {}",
+            "upstream {} ({}): clients sent {}, {} went on to the server ({} avoided); \
+             cachearr's own background requests {}; {} in flight, circuit {}, events socket {}",
             up.name,
             up.profile,
-            up.requests_made,
-            up.requests_saved,
+            up.client_requests,
+            up.client_requests_to_server,
+            up.requests_avoided,
+            up.background_requests,
             up.in_flight,
             up.circuit,
             if !up.events_subscribed {
@@ -213,6 +216,35 @@ pub(crate) fn render_stats(from: &str, report: &StatsReport) -> String {
             } else {
                 "not connected"
             }
+        );
+    }
+    if !report.clients.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{:<32} {:<10} {:>9} {:>10} {:>9} {:>10} {:>12}",
+            "client",
+            "upstream",
+            "requests",
+            "from cache",
+            "from index",
+            "to server",
+            "server time saved"
+        );
+        for c in &report.clients {
+            let _ = writeln!(
+                out,
+                "{:<32} {:<10} {:>9} {:>10} {:>9} {:>10} {:>10.1} s",
+                c.client,
+                c.upstream,
+                c.requests,
+                c.from_cache,
+                c.from_index,
+                c.to_server,
+                c.server_secs_saved_estimate
+            );
+        }
+        out.push_str(
+            "  (server time saved: answers from cache or index × the server's average time)\n",
         );
     }
     if !report.warnings.is_empty() {

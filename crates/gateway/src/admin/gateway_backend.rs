@@ -427,6 +427,7 @@ impl AdminBackend for GatewayAdmin {
     }
 
     async fn stats(&self) -> StatsReport {
+        let clients = self.gateway.clients().report();
         let snapshot = self.gateway.cache().stats();
         let mut total = CacheCounters::default();
         let mut classes = BTreeMap::new();
@@ -551,6 +552,22 @@ impl AdminBackend for GatewayAdmin {
                 events,
                 ambiguous_identity: guard.ambiguous_identity,
                 refused_token: guard.refused_token,
+                client_requests: clients
+                    .iter()
+                    .filter(|c| *c.upstream == *up.name)
+                    .map(|c| c.requests)
+                    .sum(),
+                client_requests_to_server: clients
+                    .iter()
+                    .filter(|c| *c.upstream == *up.name)
+                    .map(|c| c.to_server)
+                    .sum(),
+                requests_avoided: clients
+                    .iter()
+                    .filter(|c| *c.upstream == *up.name)
+                    .map(|c| c.from_cache + c.from_index)
+                    .sum(),
+                background_requests: guard.background_requests,
             });
         }
         let redis = self.gateway.cache().redis().map(|r| {
@@ -596,6 +613,7 @@ impl AdminBackend for GatewayAdmin {
             warnings,
             index: index_summaries,
             redis,
+            clients,
         }
     }
 

@@ -177,6 +177,20 @@ pub struct UpstreamReport {
     /// Client requests passed through uncached because the server refused their token last.
     #[serde(default)]
     pub refused_token: u64,
+    /// Requests clients sent through cachearr to this upstream.
+    #[serde(default)]
+    pub client_requests: u64,
+    /// Of them, sent on to the server.
+    #[serde(default)]
+    pub client_requests_to_server: u64,
+    /// Requests the server did not receive because of cachearr: what clients sent minus what
+    /// went on (answers from the cache and from the library index). cachearr's own background
+    /// requests are not subtracted here; they are `background_requests`.
+    #[serde(default)]
+    pub requests_avoided: u64,
+    /// cachearr's own requests to this upstream: prefetch, warming, refreshes, index crawls.
+    #[serde(default)]
+    pub background_requests: u64,
 }
 
 /// The answer of `GET /api/stats`.
@@ -200,6 +214,9 @@ pub struct StatsReport {
     /// The shared Redis tier, when one is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<RedisReport>,
+    /// Who costs the server what: requests per client, busiest first.
+    #[serde(default)]
+    pub clients: Vec<crate::clients::ClientReport>,
 }
 
 /// One upstream's library index, as `/api/stats` shows it.

@@ -71,10 +71,24 @@ function render(s) {
   $("k-hits").textContent = fmtInt(s.total.hits);
   $("k-misses").textContent = fmtInt(s.total.misses);
   $("k-upstream").textContent = fmtInt(sumUpstream(s, "requests_made"));
-  $("k-saved").textContent = fmtInt(sumUpstream(s, "requests_saved"));
+  $("k-saved").textContent = fmtInt(sumUpstream(s, "requests_avoided"));
+  $("k-background").textContent = fmtInt(sumUpstream(s, "background_requests"));
   $("k-entries").textContent = fmtInt(s.total.entries);
   $("k-bytes").textContent = fmtBytes(s.total.bytes);
   $("warnings").innerHTML = s.warnings.map(w => "<li>" + esc(w) + "</li>").join("");
+  $("warnings-panel").hidden = s.warnings.length === 0;
+  const share = c => {
+    const part = n => c.requests > 0 ? (100 * n / c.requests).toFixed(1) + "%" : "0%";
+    return '<span class="share" title="from cache / from index / to server">' +
+      '<i class="c" style="width:' + part(c.from_cache) + '"></i>' +
+      '<i class="x" style="width:' + part(c.from_index) + '"></i>' +
+      '<i class="s" style="width:' + part(c.to_server) + '"></i></span>';
+  };
+  table($("clients"),
+    ["client", "upstream", "requests", "from cache", "from index", "to server", "share", "server time saved"],
+    (s.clients || []).map(c => [esc(c.client), esc(c.upstream), fmtInt(c.requests), fmtInt(c.from_cache),
+      fmtInt(c.from_index), fmtInt(c.to_server), share(c),
+      c.server_secs_saved_estimate < 10 ? c.server_secs_saved_estimate.toFixed(1) + " s" : fmtSecs(c.server_secs_saved_estimate)]));
 
   if (previous) {
     const dt = Math.max(now - previous.at, 0.001);
@@ -102,9 +116,9 @@ function render(s) {
   table($("classes"), head, used.map(([k, c]) => counterRow(k, c)), counterRow("total", s.total));
   table($("tiers"), head, Object.entries(s.tiers).map(([k, c]) => counterRow(k, c)));
   table($("upstreams"),
-    ["upstream", "profile", "circuit", "made", "saved", "in flight", "events socket", "events"],
+    ["upstream", "profile", "circuit", "made", "avoided", "in flight", "events socket", "events"],
     s.upstreams.map(u => [esc(u.name), esc(u.profile), circuit(u.circuit), fmtInt(u.requests_made),
-      fmtInt(u.requests_saved), fmtInt(u.in_flight),
+      fmtInt(u.requests_avoided), fmtInt(u.in_flight),
       !u.events_subscribed ? '<span class="dim" title="no owner token: change events arrive by webhook only">webhooks only</span>'
         : u.events_connected ? '<span class="ok">connected</span>' : '<span class="bad">reconnecting</span>',
       fmtInt(u.events)]));

@@ -1,0 +1,382 @@
+//! Who costs the server what: every proxied request attributed to the client that sent it.
+//!
+//! A client is named by what it says about itself — Plex's `X-Plex-Product` (with
+//! `X-Plex-Device-Name` when a product runs on several devices), Jellyfin's `Client` in the
+//! authorization header (or `X-Emby-Client`), else the first product of `User-Agent` — and
+//! never by its token. Names are cleaned (printable ASCII, at most [`MAX_NAME`] characters) and
+//! bounded: an upstream tracks at most [`MAX_CLIENTS`] names, later ones count as `other`, so
+//! neither `/api/stats` nor a metric label can grow without bound.
+//!
+//! What happened to a request is read from the `Cache-Status` the proxy wrote on its answer, so
+//! every path (cached reads, index answers, pass-through, writes, upgrades) is counted the same
+//! way without threading a counter through each of them:
+//!
+//! | `Cache-Status` | counted as |
+//! |---|---|
+//! | `hit; detail=index` | answered from the library index |
+//! | `hit`, `fwd=stale`, `collapsed` | answered from the cache |
+//! | anything else (`fwd=uri-miss`, `fwd=bypass`, `fwd=method`) | sent to the server |
+//!
+//! "Server time saved" is an estimate, and says so: answers from the cache or the index times
+//! the average time the server took for this upstream's requests that did reach it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+
+use crate::policy::Profile;
+
+/// Most distinct client names tracked per upstream; later names count as `other`.
+pub const MAX_CLIENTS: usize = 48;
+
+/// Longest client name kept (longer ones are cut).
+pub const MAX_NAME: usize = 48;
+
+/// The name under which clients beyond [`MAX_CLIENTS`] are counted.
+pub const OTHER: &str = "other";
+
+/// Where one request's answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// From the cache (fresh, stale or a collapsed wait on another request's load).
+    Cache,
+    /// From the library index (a search the server never saw).
+    Index,
+    /// By the server.
+    Server,
+}
+
+impl Served {
+    /// Reads the proxy's `Cache-Status` value (see the module table).
+    pub fn from_cache_status(value: Option<&[u8]>) -> Served {
+        let Some(value) = value.and_then(|v| std::str::from_utf8(v).ok()) else {
+            return Served::Server;
+        };
+        if value.contains("detail=index") {
+            Served::Index
+        } else if value.contains("; hit")
+            || value.contains("fwd=stale")
+            || value.contains("collapsed")
+        {
+            Served::Cache
+        } else {
+            Served::Server
+        }
+    }
+}
+
+/// The name a client goes by, from its request headers.
+pub fn client_name(profile: Profile, headers: &HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let named = match profile {
+        Profile::Plex => {
+            header("x-plex-product").map(|product| match header("x-plex-device-name") {
+                Some(device) if device != product => format!("{product} ({device})"),
+                _ => product.to_string(),
+            })
+        }
+        Profile::Jellyfin => ["authorization", "x-emby-authorization"]
+            .iter()
+            .find_map(|name| header(name).and_then(|value| auth_param(value, "client")))
+            .or_else(|| header("x-emby-client").map(str::to_string)),
+    };
+    let raw = named
+        .or_else(|| {
+            header("user-agent").map(|agent| {
+                // "python-requests/2.31.0 …" → "python-requests": the product, not its version.
+                let product = agent.split_whitespace().next().unwrap_or(agent);
+                product.split('/').next().unwrap_or(product).to_string()
+            })
+        })
+        .unwrap_or_default();
+    clean(&raw)
+}
+
+/// A parameter of a MediaBrowser/Emby authorization header (`Client="Kodi", Device="…"`),
+/// honouring quotes.
+fn auth_param(value: &str, wanted: &str) -> Option<String> {
+    let (_, params) = value.split_once(' ')?;
+    let mut rest = params;
+    while !rest.is_empty() {
+        let (key, after) = rest.split_once('=')?;
+        let key = key.trim().trim_start_matches(',').trim();
+        let after = after.trim_start();
+        let (val, next) = if let Some(quoted) = after.strip_prefix('"') {
+            let end = quoted.find('"')?;
+            (&quoted[..end], &quoted[end + 1..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        if key.eq_ignore_ascii_case(wanted) {
+            let val = val.trim();
+            return (!val.is_empty()).then(|| val.to_string());
+        }
+        rest = next.trim_start_matches(',').trim_start();
+    }
+    None
+}
+
+/// Printable ASCII, single spaces, at most [`MAX_NAME`] characters; `unknown` when empty.
+fn clean(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len().min(MAX_NAME));
+    for c in raw.chars() {
+        if out.len() >= MAX_NAME {
+            break;
+        }
+        let c = if c.is_ascii_graphic() { c } else { ' ' };
+        if c == ' ' && (out.is_empty() || out.ends_with(' ')) {
+            continue;
+        }
+        out.push(c);
+    }
+    let out = out.trim_end().to_string();
+    if out.is_empty() {
+        "unknown".to_string()
+    } else {
+        out
+    }
+}
+
+/// One client's numbers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientReport {
+    /// The upstream it talked to.
+    pub upstream: String,
+    /// Its name (see the module docs), or `other`.
+    pub client: String,
+    /// Requests it sent.
+    pub requests: u64,
+    /// Answered from the cache.
+    pub from_cache: u64,
+    /// Searches answered from the library index.
+    pub from_index: u64,
+    /// Sent on to the server.
+    pub to_server: u64,
+    /// Seconds the server spent on its requests that reached it (as this gateway timed them).
+    pub server_secs: f64,
+    /// Estimated server seconds spared: answers from the cache or index × the upstream's
+    /// average time for requests that reached it.
+    pub server_secs_saved_estimate: f64,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Counters {
+    requests: u64,
+    from_cache: u64,
+    from_index: u64,
+    to_server: u64,
+    server_secs: f64,
+}
+
+#[derive(Debug, Default)]
+struct UpstreamClients {
+    by_name: HashMap<String, Counters>,
+    server_requests: u64,
+    server_secs: f64,
+}
+
+/// Per-upstream, per-client counters (bounded; see the module docs).
+#[derive(Debug, Default)]
+pub struct ClientTable {
+    upstreams: Mutex<HashMap<String, UpstreamClients>>,
+}
+
+impl ClientTable {
+    /// An empty table.
+    pub fn new() -> ClientTable {
+        ClientTable::default()
+    }
+
+    /// Counts one answered request.
+    pub fn record(&self, upstream: &str, client: &str, served: Served, seconds: f64) {
+        let mut upstreams = self.upstreams.lock().unwrap_or_else(|e| e.into_inner());
+        let table = upstreams.entry(upstream.to_string()).or_default();
+        let known = table.by_name.contains_key(client);
+        let name = if known || table.by_name.len() < MAX_CLIENTS {
+            client
+        } else {
+            OTHER
+        };
+        if served == Served::Server {
+            table.server_requests += 1;
+            table.server_secs += seconds;
+        }
+        let counters = table.by_name.entry(name.to_string()).or_default();
+        counters.requests += 1;
+        match served {
+            Served::Cache => counters.from_cache += 1,
+            Served::Index => counters.from_index += 1,
+            Served::Server => {
+                counters.to_server += 1;
+                counters.server_secs += seconds;
+            }
+        }
+    }
+
+    /// Every client, busiest first.
+    pub fn report(&self) -> Vec<ClientReport> {
+        let upstreams = self.upstreams.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<ClientReport> = upstreams
+            .iter()
+            .flat_map(|(upstream, table)| {
+                let mean = if table.server_requests > 0 {
+                    table.server_secs / table.server_requests as f64
+                } else {
+                    0.0
+                };
+                table.by_name.iter().map(move |(client, c)| ClientReport {
+                    upstream: upstream.clone(),
+                    client: client.clone(),
+                    requests: c.requests,
+                    from_cache: c.from_cache,
+                    from_index: c.from_index,
+                    to_server: c.to_server,
+                    server_secs: c.server_secs,
+                    server_secs_saved_estimate: (c.from_cache + c.from_index) as f64 * mean,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.requests
+                .cmp(&a.requests)
+                .then_with(|| a.upstream.cmp(&b.upstream))
+                .then_with(|| a.client.cmp(&b.client))
+        });
+        out
+    }
+}
+
+impl crate::metrics::StatsSource for ClientTable {
+    fn samples(&self) -> Vec<crate::metrics::Sample> {
+        use crate::metrics::{Sample, SampleKind};
+        let mut out = Vec::new();
+        for client in self.report() {
+            for (served, value) in [
+                ("cache", client.from_cache),
+                ("index", client.from_index),
+                ("server", client.to_server),
+            ] {
+                out.push(Sample {
+                    name: "client_requests",
+                    help: "Requests per client (at most 48 names per upstream, then `other`), by \
+                           where the answer came from",
+                    kind: SampleKind::Counter,
+                    labels: vec![
+                        ("upstream", client.upstream.clone()),
+                        ("client", client.client.clone()),
+                        ("served", served.to_string()),
+                    ],
+                    value: value as f64,
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn clients_are_named_by_what_they_say_and_never_by_their_token() {
+        let plex = headers(&[
+            ("x-plex-product", "Tautulli"),
+            ("x-plex-token", "SECRET-TOKEN"),
+            ("user-agent", "python-requests/2.31.0"),
+        ]);
+        assert_eq!(client_name(Profile::Plex, &plex), "Tautulli");
+        let device = headers(&[
+            ("x-plex-product", "Plex for Kodi"),
+            ("x-plex-device-name", "Living room"),
+        ]);
+        assert_eq!(
+            client_name(Profile::Plex, &device),
+            "Plex for Kodi (Living room)"
+        );
+        let jellyfin = headers(&[(
+            "authorization",
+            r#"MediaBrowser Client="Jellyfin for Kodi", Device="a,b", DeviceId="x", Version="1", Token="SECRET-TOKEN""#,
+        )]);
+        assert_eq!(
+            client_name(Profile::Jellyfin, &jellyfin),
+            "Jellyfin for Kodi"
+        );
+        let agent = headers(&[("user-agent", "Kometa/2.0 (python)")]);
+        assert_eq!(client_name(Profile::Jellyfin, &agent), "Kometa");
+        assert_eq!(client_name(Profile::Plex, &HeaderMap::new()), "unknown");
+        let hostile = headers(&[("x-plex-product", &"\u{7f}x  y".repeat(40))]);
+        let name = client_name(Profile::Plex, &hostile);
+        assert!(name.len() <= MAX_NAME && !name.contains("  "), "{name}");
+        for h in [&plex, &jellyfin] {
+            for profile in [Profile::Plex, Profile::Jellyfin] {
+                assert!(!client_name(profile, h).contains("SECRET"));
+            }
+        }
+    }
+
+    #[test]
+    fn cache_status_says_where_the_answer_came_from() {
+        let read = |s: &str| Served::from_cache_status(Some(s.as_bytes()));
+        assert_eq!(read("cachearr; hit; detail=index"), Served::Index);
+        assert_eq!(read("cachearr; hit; ttl=30"), Served::Cache);
+        assert_eq!(read("cachearr; fwd=stale; ttl=-3"), Served::Cache);
+        assert_eq!(
+            read("cachearr; fwd=uri-miss; collapsed; ttl=30"),
+            Served::Cache
+        );
+        assert_eq!(
+            read("cachearr; fwd=uri-miss; stored; ttl=30"),
+            Served::Server
+        );
+        assert_eq!(read("cachearr; fwd=bypass; detail=range"), Served::Server);
+        assert_eq!(read("cachearr; fwd=method; detail=write"), Served::Server);
+        assert_eq!(Served::from_cache_status(None), Served::Server);
+    }
+
+    #[test]
+    fn the_table_is_bounded_and_estimates_time_saved_from_real_server_time() {
+        let table = ClientTable::new();
+        table.record("plex", "Tautulli", Served::Server, 0.2);
+        table.record("plex", "Tautulli", Served::Cache, 0.0001);
+        table.record("plex", "Tautulli", Served::Cache, 0.0001);
+        table.record("plex", "sync", Served::Index, 0.0002);
+        table.record("plex", "sync", Served::Server, 0.4);
+        for n in 0..MAX_CLIENTS + 10 {
+            table.record("plex", &format!("tool {n}"), Served::Cache, 0.0);
+        }
+        let report = table.report();
+        let plex: Vec<&ClientReport> = report.iter().filter(|r| r.upstream == "plex").collect();
+        assert_eq!(plex.len(), MAX_CLIENTS + 1, "bounded, plus `other`");
+        let other = plex.iter().find(|r| r.client == OTHER).unwrap();
+        assert_eq!(other.requests, 12);
+        let tautulli = plex.iter().find(|r| r.client == "Tautulli").unwrap();
+        assert_eq!(
+            (tautulli.requests, tautulli.from_cache, tautulli.to_server),
+            (3, 2, 1)
+        );
+        // Mean server time of this upstream: (0.2 + 0.4) / 2 = 0.3 s per request.
+        assert!((tautulli.server_secs_saved_estimate - 0.6).abs() < 1e-9);
+        let sync = plex.iter().find(|r| r.client == "sync").unwrap();
+        assert_eq!(sync.from_index, 1);
+        assert!((sync.server_secs_saved_estimate - 0.3).abs() < 1e-9);
+    }
+}
