@@ -323,7 +323,7 @@ mod tests {
         let agent = headers(&[("user-agent", "Kometa/2.0 (python)")]);
         assert_eq!(client_name(Profile::Jellyfin, &agent), "Kometa");
         assert_eq!(client_name(Profile::Plex, &HeaderMap::new()), "unknown");
-        let hostile = headers(&[("x-plex-product", &"\u{7f}x  y".repeat(40))]);
+        let hostile = headers(&[("x-plex-product", &"x\t\t y   ".repeat(40))]);
         let name = client_name(Profile::Plex, &hostile);
         assert!(name.len() <= MAX_NAME && !name.contains("  "), "{name}");
         for h in [&plex, &jellyfin] {
