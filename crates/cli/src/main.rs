@@ -12,6 +12,9 @@ use clap::Parser;
 // mimalloc instead of glibc malloc: a cached hit allocates and frees a few dozen small blocks
 // (request parts, headers, the key), and glibc's malloc/free were ~8 % of the hit path's CPU
 // samples (docs/benchmarks.md, "Gateway"). mimalloc's thread-local free lists make them cheaper.
+// The `system-allocator` feature keeps glibc's, for heap profilers that hook malloc
+// (heaptrack): `cargo build --workspace --bins --features cachearr/system-allocator`.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

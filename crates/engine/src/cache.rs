@@ -41,6 +41,8 @@ type MemCache = moka::future::Cache<Key, Arc<Entry>, KeyHashBuilder>;
 const INVALIDATION_FORMAT: u8 = 1;
 /// How often the background task runs moka's housekeeping, the warmer and pruning.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_millis(500);
+/// The warming queue is swept once it holds this many more jobs than memory holds entries.
+const WARM_QUEUE_SLACK: u64 = 1024;
 
 /// A tiered cache: memory (moka) in front of an optional disk tier (fjall). Cloning is cheap
 /// and every clone is the same cache.
@@ -390,6 +392,14 @@ impl moka::Expiry<Key, Arc<Entry>> for MemoryExpiry {
     }
 }
 
+/// Whether a lookup counts in the tiers' hit and miss counters: a client's lookup does, a
+/// probe ([`TieredCache::get`]) does not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Counted {
+    Yes,
+    No,
+}
+
 /// Why a load is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FlightKind {
@@ -499,7 +509,7 @@ impl TieredCache {
             } else {
                 inner.forget_if_same(key, &entry).await;
             }
-        } else if let Some((entry, tier)) = inner.lower_lookup(key, now).await {
+        } else if let Some((entry, tier)) = inner.lower_lookup(key, now, Counted::Yes).await {
             if now < entry.fresh_until_ms {
                 entry.class.hit(tier);
                 inner.note_read(key, policy, &loader, &entry);
@@ -520,6 +530,9 @@ impl TieredCache {
 
     /// Looks `key` up without loading: fresh ([`Outcome::Hit`]) or stale but still within one
     /// of its windows ([`Outcome::Stale`]); no refresh is started.
+    ///
+    /// A probe (the gateway reads play state from cached answers this way), so it is not
+    /// counted in the statistics: hits, misses and hit rates describe [`Self::get_or_load`].
     pub async fn get(&self, key: &Key) -> Option<Lookup> {
         let inner = &self.inner;
         let now = inner.clock.now_ms();
@@ -529,16 +542,16 @@ impl TieredCache {
                 inner.forget_if_same(key, &e).await;
                 return None;
             }
-            None => inner.lower_lookup(key, now).await?,
+            // A probe, not a client's lookup: it counts in no tier's hits or misses (so
+            // a lower tier's lookups never outnumber the memory tier's misses).
+            None => inner.lower_lookup(key, now, Counted::No).await?,
         };
         if now < entry.fresh_until_ms {
-            entry.class.hit(tier);
             Some(Lookup {
                 entry,
                 outcome: Outcome::Hit(tier),
             })
         } else if now < entry.expires_at_ms() {
-            bump(&entry.class.stale_hits);
             Some(Lookup {
                 entry,
                 outcome: Outcome::Stale,
@@ -833,10 +846,35 @@ impl Inner {
                 WarmJob {
                     key: key.clone(),
                     policy: policy.clone(),
-                    loader: loader.clone(),
+                    // The job may wait most of a TTL: keep a loader that holds only its own
+                    // bytes, not the request's buffers.
+                    loader: loader.kept().unwrap_or_else(|| loader.clone()),
                     entry_seq: entry.seq,
                 },
             );
+    }
+
+    /// Drops warming jobs whose entry has left memory (evicted, invalidated, cleared) and
+    /// all but the newest job of each key, once the queue holds more jobs than memory holds
+    /// entries: without this the queue kept a job (and its loader) for every entry ever read
+    /// twice until the job came due, most of a TTL later.
+    fn sweep_warm_queue(&self) {
+        let entries = self.memory.entry_count();
+        let mut q = self.warm_queue.lock().unwrap_or_else(|e| e.into_inner());
+        if (q.len() as u64) <= entries.saturating_add(WARM_QUEUE_SLACK) {
+            return;
+        }
+        let mut newest: HashMap<Key, (u64, u64), KeyHashBuilder> =
+            HashMap::with_hasher(KeyHashBuilder);
+        for (at, job) in q.iter() {
+            if self.memory.contains_key(&job.key) {
+                let slot = newest.entry(job.key.clone()).or_insert(*at);
+                if at.1 > slot.1 {
+                    *slot = *at;
+                }
+            }
+        }
+        q.retain(|at, job| newest.get(&job.key) == Some(at));
     }
 
     fn serve_stale(
@@ -1070,8 +1108,13 @@ impl Inner {
     /// Looks `key` up below memory: disk first, then Redis. A usable entry is promoted to
     /// memory; one found in Redis is also written behind to disk, so the next restart or
     /// memory eviction finds it locally.
-    async fn lower_lookup(&self, key: &Key, now: u64) -> Option<(Arc<Entry>, TierKind)> {
-        if let Some(entry) = self.disk_lookup(key, now).await {
+    async fn lower_lookup(
+        &self,
+        key: &Key,
+        now: u64,
+        counted: Counted,
+    ) -> Option<(Arc<Entry>, TierKind)> {
+        if let Some(entry) = self.disk_lookup(key, now, counted).await {
             let kind = self.disk.as_ref().map_or(TierKind::Disk, |d| d.kind());
             return Some((entry, kind));
         }
@@ -1120,14 +1163,10 @@ impl Inner {
                         Dest::DiskOnly,
                     );
                 }
-                bump(&self.disk_counters.misses);
                 return None;
             }
         };
         if now >= record.expires_at_ms() {
-            if tier != TierKind::Redis {
-                bump(&self.disk_counters.misses);
-            }
             return None;
         }
         let h = &record.header;
@@ -1153,9 +1192,6 @@ impl Inner {
             warm_scheduled: std::sync::atomic::AtomicBool::new(false),
         });
         if !self.inval.is_valid(key, &entry) {
-            if tier != TierKind::Redis {
-                bump(&self.disk_counters.misses);
-            }
             return None;
         }
         Some(entry)
@@ -1177,15 +1213,20 @@ impl Inner {
     }
 
     /// Reads and decodes `key` from the disk tier; promotes a usable entry to memory.
-    async fn disk_lookup(&self, key: &Key, now: u64) -> Option<Arc<Entry>> {
+    async fn disk_lookup(&self, key: &Key, now: u64, counted: Counted) -> Option<Arc<Entry>> {
         let disk = self.disk.as_ref()?;
         if !self.disk_counters.enabled.load(Ordering::Relaxed) {
             return None;
         }
+        let miss = || {
+            if counted == Counted::Yes {
+                bump(&self.disk_counters.misses);
+            }
+        };
         let raw = match disk.get(key).await {
             Ok(Some(raw)) => raw,
             Ok(None) => {
-                bump(&self.disk_counters.misses);
+                miss();
                 return None;
             }
             Err(e) => {
@@ -1194,8 +1235,14 @@ impl Inner {
                 return None;
             }
         };
-        let entry = self.decode_lower(key, &raw, now, None, TierKind::Disk)?;
-        bump(&self.disk_counters.hits);
+        let Some(entry) = self.decode_lower(key, &raw, now, None, TierKind::Disk) else {
+            // Corrupt, expired or invalidated: unusable, so a miss.
+            miss();
+            return None;
+        };
+        if counted == Counted::Yes {
+            bump(&self.disk_counters.hits);
+        }
         self.promote(key, &entry).await;
         Some(entry)
     }
@@ -1226,6 +1273,7 @@ impl Inner {
         {
             self.inval.forget_unused_tags();
         }
+        self.sweep_warm_queue();
         self.run_warmer(now).await;
     }
 

@@ -114,6 +114,35 @@ impl OpenFailure {
     }
 }
 
+/// Full compactions (which rewrite the whole store) run at most this often.
+const COMPACT_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// fjall's sizes, derived from the store's byte limit so that the directory, not only the
+/// records, stays near it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct StoreSizes {
+    /// All journals together (fjall's minimum is 64 MiB).
+    journal: u64,
+    /// The `entries` keyspace's memtable.
+    entries_memtable: u64,
+    /// The other keyspaces' memtables (small rows: index, expiry, meta).
+    small_memtable: u64,
+    /// Target size of a blob file.
+    blob_file: u64,
+}
+
+impl StoreSizes {
+    fn for_limit(max_bytes: u64) -> StoreSizes {
+        const MIB: u64 = 1024 * 1024;
+        StoreSizes {
+            journal: (max_bytes / 8).clamp(64 * MIB, 512 * MIB),
+            entries_memtable: (max_bytes / 32).clamp(MIB, 64 * MIB),
+            small_memtable: (max_bytes / 128).clamp(MIB, 16 * MIB),
+            blob_file: (max_bytes / 16).clamp(4 * MIB, 64 * MIB),
+        }
+    }
+}
+
 /// I/O errors that say the disk, not the store, is the problem. Anything else (a missing or
 /// short file, bad data) is treated as damage: moving a disposable store aside is cheap.
 fn io_cause(e: &std::io::Error) -> FailureCause {
@@ -171,6 +200,15 @@ fn utc_stamp(t: std::time::SystemTime) -> String {
     )
 }
 
+/// What the records may take of `max_bytes` when the store's files take `files` bytes while
+/// its records count `live`: the limit less the files' overhead (journal, memtables, dead
+/// space), but never below half the limit, so a burst of dead space waiting for compaction
+/// does not empty the store.
+fn record_budget(max_bytes: u64, files: u64, live: u64) -> u64 {
+    let overhead = files.saturating_sub(live);
+    max_bytes.saturating_sub(overhead).max(max_bytes / 2).max(1)
+}
+
 /// The disk tier.
 #[derive(Clone)]
 pub struct DiskTier {
@@ -187,6 +225,11 @@ struct DiskInner {
     max_bytes: u64,
     entry_count: AtomicU64,
     bytes: AtomicU64,
+    /// What the records may take: `max_bytes` less what the store's own files (journal,
+    /// memtables, dead space awaiting compaction) take beyond the records, as last measured.
+    record_budget: AtomicU64,
+    /// When a full compaction last ran (they are at most once a minute).
+    last_compaction: Mutex<Option<std::time::Instant>>,
     maintenance_passes: AtomicU64,
     /// Serialises batches and maintenance: the usage counters are read-modify-write.
     write_lock: Mutex<()>,
@@ -328,10 +371,14 @@ impl DiskTier {
                 cause: FailureCause::Environment,
                 reason: format!("directory is not writable: {e}"),
             })?;
+        let sizes = StoreSizes::for_limit(max_bytes);
         let db = Database::builder(&path)
             // Two cores are shared with the gateway: one background worker is plenty.
             .worker_threads(1)
             .cache_size(32 * 1024 * 1024)
+            // fjall's default keeps up to 512 MiB of journal, whatever the store's size: the
+            // directory must stay near `max_bytes`, so the journal gets its share of it.
+            .max_journaling_size(sizes.journal)
             // Records reach fjall already compressed by the codec (or judged incompressible
             // by it); fjall's default LZ4 pass over every journaled value above 4 KiB would
             // spend a full compression of each large record for nothing.
@@ -340,7 +387,11 @@ impl DiskTier {
             .map_err(OpenFailure::store)?;
         let ks = |name: &str, blobs: bool| {
             let opts = move || {
-                let o = KeyspaceCreateOptions::default();
+                let o = KeyspaceCreateOptions::default().max_memtable_size(if blobs {
+                    sizes.entries_memtable
+                } else {
+                    sizes.small_memtable
+                });
                 if blobs {
                     // Records above 4 KiB go to blob files: compaction under churn then
                     // moves small pointers instead of bodies. Records are already
@@ -349,7 +400,12 @@ impl DiskTier {
                         .with_kv_separation(Some(
                             KvSeparationOptions::default()
                                 .separation_threshold(4096)
-                                .compression(CompressionType::None),
+                                .compression(CompressionType::None)
+                                // Smaller blob files are collected sooner after their
+                                // records are removed (fjall rewrites a blob file once a
+                                // quarter of it is dead).
+                                .file_target_size(sizes.blob_file)
+                                .staleness_threshold(0.25),
                         ))
                 } else {
                     o
@@ -387,6 +443,8 @@ impl DiskTier {
                 max_bytes,
                 entry_count: AtomicU64::new(entry_count),
                 bytes: AtomicU64::new(bytes),
+                record_budget: AtomicU64::new(max_bytes),
+                last_compaction: Mutex::new(None),
                 maintenance_passes: AtomicU64::new(0),
                 write_lock: Mutex::new(()),
             }),
@@ -629,16 +687,29 @@ impl DiskInner {
     }
 
     fn maintain_sync(&self, now_ms: u64) -> Result<MaintenanceReport, TierError> {
+        self.maintenance_passes.fetch_add(1, Ordering::Relaxed);
+        // The directory is what an operator sizes a volume by: measure it (a few dozen
+        // `stat`s) and give the records what the store's own files leave of the limit.
+        let files = allocated_bytes(&self.path);
+        let live = self.bytes.load(Ordering::Acquire);
+        let budget = record_budget(self.max_bytes, files, live);
+        self.record_budget.store(budget, Ordering::Release);
         let report = self.remove_expired_and_evict(now_ms)?;
-        // Background compaction reclaims space as the tree grows; when the files still hold
-        // much more than the live records (heavy churn, then quiet), compact fully. Checked
-        // once a minute (60 passes), since walking the directory costs a few syscalls.
-        if self.maintenance_passes.fetch_add(1, Ordering::Relaxed) % 60 == 59 {
-            let live = self.bytes.load(Ordering::Acquire);
-            // Allowance for fjall's active journal (rotated at 64 MB) and memtables.
-            let slack = 96 * 1024 * 1024;
-            if allocated_bytes(&self.path) > live.saturating_mul(2).saturating_add(slack) {
-                tracing::debug!("disk cache holds much dead space; compacting");
+        // Background compaction reclaims space as the tree grows; when the tables and blob
+        // files alone still exceed the limit (heavy churn: tombstones and dead blobs not yet
+        // collected), compact fully, at most once a minute. The journal does not count here:
+        // a compaction cannot shrink it (it is dropped once the memtables are flushed), and
+        // rewriting the store would only add a second copy for a while.
+        let journal = journal_bytes(&self.path);
+        if files.saturating_sub(journal) > self.max_bytes {
+            let mut last = self
+                .last_compaction
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if last.is_none_or(|t| t.elapsed() >= COMPACT_AT_MOST_EVERY) {
+                *last = Some(std::time::Instant::now());
+                drop(last);
+                tracing::debug!(files, live, "disk cache files over the limit; compacting");
                 self.compact()?;
             }
         }
@@ -651,9 +722,10 @@ impl DiskInner {
         let mut counts = self.counts();
         let mut batch = self.db.batch();
         let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();
-        let over = |counts: &(u64, u64)| counts.1 > self.max_bytes;
-        // Evict down to 90 % of the limit, so eviction does not run on every write.
-        let target = self.max_bytes - self.max_bytes / 10;
+        let budget = self.record_budget.load(Ordering::Acquire);
+        let over = |counts: &(u64, u64)| counts.1 > budget;
+        // Evict down to 90 % of the budget, so eviction does not run on every write.
+        let target = budget - budget / 10;
         let mut evicting = false;
         for kv in self.expiry.iter().take(MAINTENANCE_BATCH) {
             let k = kv.key().map_err(store_err)?;
@@ -801,6 +873,20 @@ impl std::fmt::Debug for DiskTier {
     }
 }
 
+/// Allocated bytes of the journal files (`*.jnl` at the top of the store's directory).
+fn journal_bytes(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jnl"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.blocks() * 512)
+        .sum()
+}
+
 /// Allocated bytes of every file under `dir` (`st_blocks` × 512), like `du`.
 pub(crate) fn allocated_bytes(dir: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
@@ -815,4 +901,65 @@ pub(crate) fn allocated_bytes(dir: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    #[test]
+    fn store_sizes_follow_the_limit() {
+        let small = StoreSizes::for_limit(256 * MIB);
+        assert_eq!(small.journal, 64 * MIB, "fjall's minimum");
+        assert_eq!(small.entries_memtable, 8 * MIB);
+        assert_eq!(small.small_memtable, 2 * MIB);
+        assert_eq!(small.blob_file, 16 * MIB);
+        let big = StoreSizes::for_limit(64 * 1024 * MIB);
+        assert_eq!(big.journal, 512 * MIB, "fjall's default, no more");
+        assert_eq!(big.entries_memtable, 64 * MIB);
+        assert_eq!(StoreSizes::for_limit(1).small_memtable, MIB);
+    }
+
+    #[test]
+    fn records_get_what_the_files_leave() {
+        // Files hold 40 MiB more than the records: the records may take the limit less that.
+        assert_eq!(record_budget(256 * MIB, 140 * MIB, 100 * MIB), 216 * MIB);
+        // Files smaller than the records' count (journal not yet on disk): the whole limit.
+        assert_eq!(record_budget(256 * MIB, 10 * MIB, 100 * MIB), 256 * MIB);
+        // A flood of dead space never takes the records below half the limit.
+        assert_eq!(record_budget(256 * MIB, 900 * MIB, 100 * MIB), 128 * MIB);
+    }
+
+    #[test]
+    fn eviction_keeps_records_within_the_measured_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let tier = DiskTier::open(dir.path(), 4 * MIB).unwrap();
+        let body = Bytes::from(vec![7u8; 64 * 1024]);
+        let ops = (0..48u64)
+            .map(|i| WriteOp::Put {
+                key: Key::new(format!("k{i}")),
+                record: body.clone(),
+                expires_at_ms: 1_000_000 + i,
+            })
+            .collect();
+        tier.write_sync(ops).unwrap();
+        // 3 MiB of records, under the 4 MiB limit; the journal holds them too, so the files
+        // count no more than the records and nothing is evicted.
+        let report = tier.maintain_sync(0).unwrap();
+        assert_eq!(report.evicted, 0);
+        // Files with 2 MiB of their own beyond the records: the budget is 2 MiB, and a
+        // pass evicts down to 90 % of it.
+        let usage = tier.usage();
+        let budget = record_budget(4 * MIB, usage.bytes + 2 * MIB, usage.bytes);
+        tier.inner.record_budget.store(budget, Ordering::Release);
+        let report = tier.inner.remove_expired_and_evict(0).unwrap();
+        assert!(report.evicted > 0);
+        assert!(
+            tier.usage().bytes <= budget - budget / 10,
+            "{:?}",
+            tier.usage()
+        );
+    }
 }

@@ -11,6 +11,15 @@ use serde::Serialize;
 use crate::stats::ClassCounters;
 use crate::tags::TagCell;
 
+/// Each header is held twice per entry: as strings in [`CachedValue::headers`] and in the
+/// gateway's prepared header maps.
+const HEADER_WEIGHT_SHARES: usize = 2;
+/// Per header: two `String`s (48 bytes) and, in each of the gateway's two prepared header maps,
+/// a bucket, an index slot and two shared buffers (about 80 bytes each).
+const HEADER_OVERHEAD: usize = 48 + 2 * 80;
+/// Per value: the gateway's prepared answers (two header maps, validators, their memo slot).
+const PREPARED_OVERHEAD: usize = 512;
+
 /// An upstream answer as the engine keeps it: no HTTP types, the body shared (`Bytes`, never
 /// copied on a hit).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,14 +42,31 @@ impl CachedValue {
         }
     }
 
-    /// Approximate memory held by this value, used to weigh entries against byte limits.
+    /// Memory held because of this value, used to weigh entries against byte limits: the
+    /// body, and each header twice (the strings here, and the header maps the gateway
+    /// prepares once per entry for its answers, identity and gzip), with their bookkeeping.
+    ///
+    /// The body must be a buffer of its own: a `Bytes` that is a slice of a larger buffer
+    /// (a connection's read buffer) keeps all of that buffer alive while weighing only its
+    /// length. Loaders hand over exactly sized bodies ([`CachedValue::owned`]).
     pub fn weight(&self) -> u64 {
         let headers: usize = self
             .headers
             .iter()
-            .map(|(n, v)| n.len() + v.len() + 48)
+            .map(|(n, v)| HEADER_WEIGHT_SHARES * (n.len() + v.len()) + HEADER_OVERHEAD)
             .sum();
-        (self.body.len() + headers) as u64
+        (self.body.len() + headers + PREPARED_OVERHEAD) as u64
+    }
+
+    /// A value whose body is a buffer of its own, exactly `body.len()` bytes: `body` is
+    /// copied unless it already is one. Use it for bodies that may be slices of a larger
+    /// buffer (anything read from a socket).
+    pub fn owned(status: u16, headers: Vec<(String, String)>, body: &[u8]) -> Self {
+        Self {
+            status,
+            headers,
+            body: Bytes::copy_from_slice(body),
+        }
     }
 }
 
@@ -182,6 +208,8 @@ impl Entry {
 
     /// Bytes this entry weighs against the memory limit.
     pub(crate) fn weight(&self, key_len: usize) -> u64 {
-        self.value.weight() + key_len as u64 + 160 + 16 * self.tags.len() as u64
+        // The key's text is shared by every holder; the entry itself, the memory tier's node
+        // and a warming job (key, policy, loader) come to about 400 bytes.
+        self.value.weight() + key_len as u64 + 400 + 16 * self.tags.len() as u64
     }
 }

@@ -1,6 +1,7 @@
 //! [`Loader`]: how the engine fills a miss or refreshes an entry.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -14,6 +15,14 @@ use crate::error::LoadError;
 pub trait Loader: Send + Sync + 'static {
     /// Fetches a fresh value.
     fn load(&self) -> BoxFuture<'static, Result<Fill, LoadError>>;
+
+    /// The loader to keep for a later refresh (the warmer holds it until the refresh is due,
+    /// possibly long after the request that made it). A loader that borrows buffers of its
+    /// request (a slice of a connection's read buffer pins the whole buffer) returns a copy
+    /// holding only what it needs; `None`, the default, keeps this one.
+    fn kept(&self) -> Option<Arc<dyn Loader>> {
+        None
+    }
 }
 
 /// Any `Fn() -> impl Future<Output = Result<Fill, LoadError>>` closure is a loader.

@@ -314,6 +314,7 @@ impl GatewayBuilder {
         // A snapshot on disk makes the index ready before any listener binds (no crawl).
         library::keeper::load_at_start(&config, &indexes).await;
         let metrics = metrics::Metrics::new();
+        let prepared = prepared::PreparedHeaders::new(config.memory_max_bytes);
         let clients = Arc::new(clients::ClientTable::new());
         let clients_source: Arc<dyn metrics::StatsSource> = clients.clone();
         metrics.add_source(&clients_source);
@@ -322,7 +323,7 @@ impl GatewayBuilder {
                 config,
                 metrics,
                 clients,
-                prepared: prepared::PreparedHeaders::new(),
+                prepared,
                 cache,
                 upstreams,
                 indexes,

@@ -15,10 +15,14 @@
 //!   bodies up to [`INLINE_MAX`] are compressed right there (at most about half a millisecond),
 //!   larger ones on a blocking thread while that client and the next ones get identity; at most
 //!   [`MAX_BACKGROUND`] such jobs run at once, so a burst of big entries cannot fill the blocking
-//!   pool or both cores. Copies are held within [`MAX_GZIP_BYTES`] in all;
+//!   pool or both cores. Copies are held within an eighth of the memory tier, at most
+//!   [`MAX_GZIP_BYTES`], in all ([`Budgets`]);
 //! * its [`BodyFile`] once the entry has been hit: the sealed copy of a large body that answers
 //!   send with `sendfile` instead of copying (see [`crate::sendfile`]); a large gzip copy gets
-//!   one too.
+//!   one too. Files hold at most a quarter of the memory tier in all.
+//!
+//! Memos of entries the cache has dropped are swept every few seconds, so what they prepared
+//! lives about as long as the entry.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -43,8 +47,9 @@ const PER_SHARD: usize = 1024;
 /// blocking thread.
 pub(crate) const INLINE_MAX: usize = 32 * 1024;
 /// At most this many bytes of gzip copies exist at once (all entries, all gateways in the
-/// process). Plex listings shrink to 8–10 % at level 6, so this covers a few hundred MB of
-/// identity bodies: more than the default memory tier holds.
+/// process), and no more than an eighth of the memory tier ([`Budgets::for_memory`]). Plex
+/// listings shrink to 8–10 % at level 6, so an eighth covers about all identity bodies the
+/// tier holds.
 pub(crate) const MAX_GZIP_BYTES: u64 = 32 * 1024 * 1024;
 /// Background compressions at once: one, so the blocking pool never holds more than one big
 /// body's work on a 2-core machine; a big entry asked while another compresses is answered
@@ -52,9 +57,29 @@ pub(crate) const MAX_GZIP_BYTES: u64 = 32 * 1024 * 1024;
 pub(crate) const MAX_BACKGROUND: usize = 1;
 /// After a gzip copy found the budget spent, the entry is not compressed again for this long.
 const NO_ROOM_RETRY: Duration = Duration::from_secs(5);
-/// Memos of dead entries are swept when the gzip budget is this full (and at most once a
-/// second), so copies of evicted entries do not hold the budget until their shard fills.
-const SWEEP_ABOVE: u64 = MAX_GZIP_BYTES / 4 * 3;
+/// Memos of dead entries (with their header maps, gzip copies and body files) are swept this
+/// often, and at most once a second when the gzip budget is three quarters full, so what
+/// evicted entries prepared does not stay until their shard fills.
+const SWEEP_EVERY_MS: u64 = 5_000;
+
+/// What the prepared answers may hold, from the memory tier's limit: they are copies made
+/// for entries of that tier, so they scale with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Budgets {
+    /// Gzip copies: an eighth of the tier, at most [`MAX_GZIP_BYTES`].
+    pub(crate) gzip: u64,
+    /// Body files: a quarter of the tier, at most [`crate::sendfile::MAX_BYTES`].
+    pub(crate) files: u64,
+}
+
+impl Budgets {
+    pub(crate) fn for_memory(memory_max: u64) -> Budgets {
+        Budgets {
+            gzip: (memory_max / 8).min(MAX_GZIP_BYTES),
+            files: (memory_max / 4).min(crate::sendfile::MAX_BYTES),
+        }
+    }
+}
 
 static GZIP_BYTES: AtomicU64 = AtomicU64::new(0);
 static GZIP_COPIES: AtomicUsize = AtomicUsize::new(0);
@@ -98,9 +123,9 @@ struct GzipBody {
 }
 
 impl GzipBody {
-    fn reserve(bytes: Bytes) -> Option<GzipBody> {
+    fn reserve(bytes: Bytes, max: u64) -> Option<GzipBody> {
         let n = bytes.len() as u64;
-        if GZIP_BYTES.fetch_add(n, Ordering::AcqRel) + n > MAX_GZIP_BYTES {
+        if GZIP_BYTES.fetch_add(n, Ordering::AcqRel) + n > max {
             GZIP_BYTES.fetch_sub(n, Ordering::AcqRel);
             return None;
         }
@@ -207,6 +232,7 @@ impl Answer {
 /// The memo of prepared answers.
 pub(crate) struct PreparedHeaders {
     shards: Vec<Shard>,
+    budgets: Budgets,
     stats: Arc<VariantStats>,
     /// When dead memos were last swept (ms since `born`), to sweep at most once a second.
     last_sweep_ms: AtomicU64,
@@ -214,9 +240,11 @@ pub(crate) struct PreparedHeaders {
 }
 
 impl PreparedHeaders {
-    pub(crate) fn new() -> Self {
+    /// Prepared answers for a gateway whose memory tier holds `memory_max` bytes.
+    pub(crate) fn new(memory_max: u64) -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            budgets: Budgets::for_memory(memory_max),
             stats: Arc::default(),
             last_sweep_ms: AtomicU64::new(0),
             born: Instant::now(),
@@ -239,7 +267,10 @@ impl PreparedHeaders {
                 Some(gz) => {
                     self.stats.gzip_answers.fetch_add(1, Ordering::Relaxed);
                     let file = if want.hit {
-                        gz.file.get_or_init(|| BodyFile::create(&gz.bytes)).clone()
+                        let max = self.budgets.files;
+                        gz.file
+                            .get_or_init(|| BodyFile::create(&gz.bytes, max))
+                            .clone()
                     } else {
                         None
                     };
@@ -288,9 +319,10 @@ impl PreparedHeaders {
         // First answer from this entry, or its first hit: prepare outside the lock. A value
         // handed over without storing has status 200 too, but only cached entries are worth
         // a validator and a gzip copy (`Want::cached`, the same for every answer of an entry).
+        self.sweep_dead();
         let built = Arc::new(Representations::build(entry, cached));
         let file = if hit && entry.value.status == 200 {
-            BodyFile::create(&entry.value.body)
+            BodyFile::create(&entry.value.body, self.budgets.files)
         } else {
             None
         };
@@ -335,9 +367,10 @@ impl PreparedHeaders {
         }
         // Not made yet. Make room first (outside the entry's lock), and do not spend a
         // compression on a copy that could not be kept: listings shrink to about a tenth.
-        self.sweep_if_full();
+        self.sweep_dead();
         let body = entry.value.body.clone();
-        let fits = GZIP_BYTES.load(Ordering::Relaxed) + body.len() as u64 / 10 <= MAX_GZIP_BYTES;
+        let gzip_max = self.budgets.gzip;
+        let fits = GZIP_BYTES.load(Ordering::Relaxed) + body.len() as u64 / 10 <= gzip_max;
         let mut state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(answer) = startable(&state) {
             return answer; // another request got here first
@@ -349,7 +382,7 @@ impl PreparedHeaders {
         if body.len() <= INLINE_MAX {
             *state = GzipState::Working;
             drop(state);
-            let made = compress(&body, &self.stats);
+            let made = compress(&body, &self.stats, gzip_max);
             let ready = match &made {
                 GzipState::Ready(gz) => Some(gz.clone()),
                 _ => None,
@@ -368,7 +401,7 @@ impl PreparedHeaders {
         let stats = self.stats.clone();
         runtime.spawn_blocking(move || {
             let _turn = turn;
-            let made = compress(&body, &stats);
+            let made = compress(&body, &stats, gzip_max);
             if let Some(slot) = &reps.gzip {
                 *slot.state.lock().unwrap_or_else(|e| e.into_inner()) = made;
             }
@@ -376,15 +409,15 @@ impl PreparedHeaders {
         None
     }
 
-    /// Drops the memos of entries the cache no longer holds when the gzip budget runs low, so
-    /// their copies give their bytes back (at most once a second: it locks every shard).
-    fn sweep_if_full(&self) {
-        if GZIP_BYTES.load(Ordering::Relaxed) < SWEEP_ABOVE {
-            return;
-        }
+    /// Drops the memos of entries the cache no longer holds, so their header maps, gzip
+    /// copies and body files are freed: every [`SWEEP_EVERY_MS`], or every second while the
+    /// gzip budget runs low (it locks every shard, so not more often).
+    fn sweep_dead(&self) {
+        let full = GZIP_BYTES.load(Ordering::Relaxed) >= self.budgets.gzip / 4 * 3;
         let now = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX);
         let last = self.last_sweep_ms.load(Ordering::Relaxed);
-        if now.saturating_sub(last) < 1000
+        let every = if full { 1000 } else { SWEEP_EVERY_MS };
+        if now.saturating_sub(last) < every
             || self
                 .last_sweep_ms
                 .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
@@ -420,7 +453,7 @@ impl Drop for BackgroundTurn {
 }
 
 /// Compresses `body` and keeps the copy if the budget allows.
-fn compress(body: &Bytes, stats: &VariantStats) -> GzipState {
+fn compress(body: &Bytes, stats: &VariantStats, max: u64) -> GzipState {
     let started = Instant::now();
     let gz = encoding::gzip(body);
     let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -428,11 +461,11 @@ fn compress(body: &Bytes, stats: &VariantStats) -> GzipState {
     stats.compress_us.fetch_add(us, Ordering::Relaxed);
     match gz {
         None => GzipState::Useless,
-        Some(bytes) => match GzipBody::reserve(bytes) {
+        Some(bytes) => match GzipBody::reserve(bytes, max) {
             Some(gz) => GzipState::Ready(Arc::new(gz)),
             None => {
                 tracing::debug!(
-                    budget = MAX_GZIP_BYTES,
+                    budget = max,
                     "gzip copies at their budget; answering identity for now"
                 );
                 GzipState::NoRoom(Instant::now() + NO_ROOM_RETRY)

@@ -566,6 +566,30 @@ impl LoaderState {
 pub(crate) struct HttpLoader(Arc<LoaderState>);
 
 impl Loader for HttpLoader {
+    /// A copy with the request target and headers in buffers of their own: the originals are
+    /// slices of the client connection's read buffer and would pin all of it while the
+    /// warmer keeps this loader.
+    fn kept(&self) -> Option<Arc<dyn Loader>> {
+        let s = &self.0;
+        let uri = http::Uri::try_from(s.uri.to_string()).ok()?;
+        let mut client_headers = HeaderMap::with_capacity(s.client_headers.len());
+        for (name, value) in &s.client_headers {
+            let value = HeaderValue::from_bytes(value.as_bytes()).ok()?;
+            client_headers.append(owned_name(name), value);
+        }
+        Some(Arc::new(HttpLoader(Arc::new(LoaderState {
+            gw: s.gw.clone(),
+            up: s.up.clone(),
+            user: s.user.clone(),
+            uri,
+            client_headers,
+            peer: s.peer,
+            authenticates: s.authenticates,
+            answered: AtomicBool::new(true),
+            upstream_us: AtomicU64::new(0),
+        }))))
+    }
+
     fn load(&self) -> BoxFuture<'static, Result<Fill, LoadError>> {
         let state = self.0.clone();
         async move {
@@ -587,6 +611,12 @@ impl Loader for HttpLoader {
         }
         .boxed()
     }
+}
+
+/// `name` in a buffer of its own (a custom name parsed from a request is a slice of the
+/// connection's read buffer; standard names are constants).
+fn owned_name(name: &HeaderName) -> HeaderName {
+    HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone())
 }
 
 /// Response headers not stored: connection-level, recomputed, per-response or ours.
@@ -657,7 +687,10 @@ async fn fetch_for_cache(state: &LoaderState, budget: Budget) -> Result<Fill, Lo
                 up.name
             )));
         }
-        Ok(Ok(c)) => c.to_bytes(),
+        // One copy into a buffer of the body's own size. `to_bytes` of a one-frame body is a
+        // slice of the upstream connection's read buffer (up to hundreds of KiB), which the
+        // cache would keep whole for as long as the entry lives while weighing only the body.
+        Ok(Ok(c)) => Bytes::copy_from_slice(&c.to_bytes()),
     };
     if status.is_success()
         && let Err(why) = validate_body(&parts.headers, &body)

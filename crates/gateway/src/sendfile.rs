@@ -19,7 +19,8 @@
 //! cannot be freed or reused while registered, so an address match always means the same bytes.
 //!
 //! Budget: files cost a descriptor and a second copy of the body in memory (shmem pages), so
-//! at most [`MAX_FILES`] files and [`MAX_BYTES`] bytes exist at once; past that, answers are
+//! at most [`MAX_FILES`] files and [`MAX_BYTES`] bytes (less when the memory tier is smaller:
+//! see [`crate::prepared`]) exist at once; past that, answers are
 //! copied as before.
 
 use std::io::{self, IoSlice, Write as _};
@@ -83,7 +84,8 @@ impl std::fmt::Debug for BodyFile {
 impl BodyFile {
     /// A file holding `body`, or `None` if the body is small, the budget is spent or the
     /// kernel refuses (the caller then copies, as it would anyway).
-    pub(crate) fn create(body: &Bytes) -> Option<Arc<BodyFile>> {
+    /// `max_bytes` bounds what all body files hold together (the process-wide count).
+    pub(crate) fn create(body: &Bytes, max_bytes: u64) -> Option<Arc<BodyFile>> {
         let len = body.len();
         if len < min_body() {
             return None;
@@ -94,7 +96,7 @@ impl BodyFile {
             return None;
         }
         let bytes = len as u64;
-        if LIVE_BYTES.fetch_add(bytes, Ordering::AcqRel) + bytes > MAX_BYTES {
+        if LIVE_BYTES.fetch_add(bytes, Ordering::AcqRel) + bytes > max_bytes.min(MAX_BYTES) {
             LIVE_BYTES.fetch_sub(bytes, Ordering::AcqRel);
             LIVE_FILES.fetch_sub(1, Ordering::AcqRel);
             return None;
@@ -285,13 +287,13 @@ mod tests {
 
     #[test]
     fn small_bodies_get_no_file() {
-        assert!(BodyFile::create(&Bytes::from(vec![b'x'; MIN_BODY - 1])).is_none());
+        assert!(BodyFile::create(&Bytes::from(vec![b'x'; MIN_BODY - 1]), MAX_BYTES).is_none());
     }
 
     #[test]
     fn a_registered_body_is_found_by_address_and_nothing_else() {
         let body = Bytes::from(vec![7u8; MIN_BODY * 2]);
-        let file = BodyFile::create(&body).expect("memfd");
+        let file = BodyFile::create(&body, MAX_BYTES).expect("memfd");
         let slot = SendSlot::default();
         slot.register(body.clone(), file);
         let (_, off) = slot.find(&body[100..200]).expect("inside");

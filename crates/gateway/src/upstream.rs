@@ -1,9 +1,12 @@
 //! The upstream side: one [`Upstream`] per media server, with its pooled HTTP client and its
 //! [`Guard`] (concurrency caps, rate limits, timeouts, retries with jitter, circuit breaker).
 //!
-//! Client requests and background work (refresh, warm, prefetch) draw on separate budgets
-//! ([`Budget`]); background work also waits while clients use more than half of theirs, so it
-//! yields to them.
+//! Client requests and background work (refresh, warm, prefetch, the index build) draw on
+//! separate budgets ([`Budget`]); background work also waits while clients use more than half
+//! of theirs, so it yields to them, but never entirely: a quarter of the background rate is
+//! let through whatever the clients do (the floor), so an index build finishes in bounded
+//! time under constant client load. Time spent waiting for budget is counted per request
+//! ([`GuardSnapshot::client_queued_us`]), so a `rate_per_sec` too low for the load shows.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -138,6 +141,14 @@ pub struct GuardCounters {
     pub ambiguous_identity: AtomicU64,
     /// Client requests passed through uncached because the server refused their token last.
     pub refused_token: AtomicU64,
+    /// Client requests that went through the guard (sent, or refused as saturated).
+    pub client_waits: AtomicU64,
+    /// Microseconds client requests spent waiting for budget (rate and concurrency), in all.
+    pub client_queued_us: AtomicU64,
+    /// Microseconds background requests spent waiting for budget, in all.
+    pub background_queued_us: AtomicU64,
+    /// Background requests let through by the floor while clients held their budget.
+    pub background_floor: AtomicU64,
 }
 
 /// A serialisable view of an upstream's counters.
@@ -163,6 +174,14 @@ pub struct GuardSnapshot {
     pub ambiguous_identity: u64,
     /// Requests passed through because the server refused their token last.
     pub refused_token: u64,
+    /// Client requests that went through the guard.
+    pub client_waits: u64,
+    /// Microseconds client requests spent waiting for budget, in all.
+    pub client_queued_us: u64,
+    /// Microseconds background requests spent waiting for budget, in all.
+    pub background_queued_us: u64,
+    /// Background requests let through by the floor while clients held their budget.
+    pub background_floor: u64,
     /// The breaker now.
     pub breaker: BreakerState,
 }
@@ -199,6 +218,30 @@ impl TokenBucket {
             Duration::from_secs_f64(-s.0 / self.rate)
         }
     }
+
+    /// Takes a token if one is there; otherwise says how long until one is (and takes none).
+    fn try_take(&self) -> Result<(), Duration> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let now = tokio::time::Instant::now();
+        let elapsed = now.saturating_duration_since(s.1).as_secs_f64();
+        s.0 = (s.0 + elapsed * self.rate).min(self.burst);
+        s.1 = now;
+        if s.0 >= 1.0 {
+            s.0 -= 1.0;
+            Ok(())
+        } else if self.rate > 0.0 {
+            Err(Duration::from_secs_f64((1.0 - s.0) / self.rate))
+        } else {
+            Err(Duration::MAX)
+        }
+    }
+}
+
+/// Background requests per second that need not yield to clients: a quarter of the
+/// background rate (5/s by default), so background work keeps three quarters of its rate
+/// for quiet moments and still progresses under constant client load.
+fn background_floor_rate(cfg: &GuardConfig) -> f64 {
+    cfg.background_rate_per_sec / 4.0
 }
 
 /// Protection of one upstream: budgets, rate limits, breaker, counters.
@@ -210,6 +253,8 @@ pub struct Guard {
     background_permits: Semaphore,
     client_bucket: TokenBucket,
     background_bucket: TokenBucket,
+    /// Background requests that need not yield to clients (see the module docs).
+    floor_bucket: TokenBucket,
     client_in_flight: AtomicU64,
     client_released: Notify,
     breaker: Mutex<Breaker>,
@@ -265,6 +310,7 @@ impl Guard {
                 cfg.background_rate_per_sec,
                 (cfg.background_rate_per_sec.ceil() as u32).max(1),
             ),
+            floor_bucket: TokenBucket::new(background_floor_rate(&cfg), 1),
             client_in_flight: AtomicU64::new(0),
             client_released: Notify::new(),
             breaker: Mutex::new(Breaker {
@@ -323,6 +369,10 @@ impl Guard {
             breaker_opened: l(&c.breaker_opened),
             ambiguous_identity: l(&c.ambiguous_identity),
             refused_token: l(&c.refused_token),
+            client_waits: l(&c.client_waits),
+            client_queued_us: l(&c.client_queued_us),
+            background_queued_us: l(&c.background_queued_us),
+            background_floor: l(&c.background_floor),
             breaker: self.breaker_state(),
         }
     }
@@ -359,7 +409,8 @@ impl Guard {
                 }
             }
         };
-        let deadline = tokio::time::Instant::now() + self.cfg.read_timeout;
+        let asked = tokio::time::Instant::now();
+        let deadline = asked + self.cfg.read_timeout;
         let saturated = || UpstreamError::Saturated(self.name.clone());
         let (semaphore, bucket) = match budget {
             Budget::Client => (&self.client_permits, &self.client_bucket),
@@ -367,15 +418,31 @@ impl Guard {
         };
         let result = async {
             if budget == Budget::Background {
-                // Yield to clients: wait while they use more than half of their budget.
+                // Yield to clients: wait while they use more than half of their budget, unless
+                // the floor has a token (background work must progress).
                 let half = (self.cfg.max_concurrent / 2).max(1) as u64;
                 while self.client_in_flight.load(Ordering::Relaxed) >= half {
                     let notified = self.client_released.notified();
                     if self.client_in_flight.load(Ordering::Relaxed) < half {
                         break;
                     }
-                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                        return Err(saturated());
+                    match self.floor_bucket.try_take() {
+                        Ok(()) => {
+                            self.counters
+                                .background_floor
+                                .fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        Err(floor_wait) => {
+                            let until = tokio::time::Instant::now()
+                                .checked_add(floor_wait)
+                                .map_or(deadline, |t| t.min(deadline));
+                            if tokio::time::timeout_at(until, notified).await.is_err()
+                                && tokio::time::Instant::now() >= deadline
+                            {
+                                return Err(saturated());
+                            }
+                        }
                     }
                 }
             }
@@ -392,6 +459,17 @@ impl Guard {
             }
         }
         .await;
+        let queued = u64::try_from(asked.elapsed().as_micros()).unwrap_or(u64::MAX);
+        if budget == Budget::Client {
+            self.counters.client_waits.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .client_queued_us
+                .fetch_add(queued, Ordering::Relaxed);
+        } else {
+            self.counters
+                .background_queued_us
+                .fetch_add(queued, Ordering::Relaxed);
+        }
         let permit = match result {
             Ok(p) => p,
             Err(e) => {
@@ -730,6 +808,50 @@ mod tests {
         drop(probe);
         assert_eq!(g.breaker_state(), BreakerState::Closed);
         assert_eq!(g.snapshot().breaker_opened, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn background_work_progresses_while_clients_hold_their_budget() {
+        let cfg = GuardConfig {
+            max_concurrent: 2,
+            background_rate_per_sec: 20.0,
+            read_timeout: Duration::from_secs(60),
+            ..GuardConfig::default()
+        };
+        let g = Guard::new("t", cfg, Arc::new(ManualClock::default()));
+        // Clients hold half their budget and never let go: background work used to wait for
+        // the whole read timeout and give up.
+        let _client = g.acquire(Budget::Client).await.unwrap();
+        let started = tokio::time::Instant::now();
+        for _ in 0..10 {
+            drop(g.acquire(Budget::Background).await.unwrap());
+        }
+        // Ten requests at the floor's 5 per second (a quarter of 20): about two seconds.
+        let took = started.elapsed();
+        assert!(took <= Duration::from_secs(3), "{took:?}");
+        let snap = g.snapshot();
+        assert_eq!(snap.background_floor, 10);
+        assert!(snap.background_queued_us >= 1_500_000, "{snap:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn client_time_waiting_for_budget_is_counted() {
+        let cfg = GuardConfig {
+            rate_per_sec: 10.0,
+            burst: 1,
+            ..GuardConfig::default()
+        };
+        let g = Guard::new("t", cfg, Arc::new(ManualClock::default()));
+        for _ in 0..3 {
+            drop(g.acquire(Budget::Client).await.unwrap());
+        }
+        let snap = g.snapshot();
+        assert_eq!(snap.client_waits, 3);
+        // The second and third waited 100 ms each for a token.
+        assert!(
+            (190_000..=260_000).contains(&snap.client_queued_us),
+            "{snap:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -414,3 +414,30 @@ async fn stats_report_per_class_entries_bytes_and_ages() {
     assert_eq!(json["classes"][0]["class"], "images");
     assert_eq!(json["tiers"][0]["tier"], "memory");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_do_not_count_as_lookups_so_disk_lookups_never_outnumber_memory_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    let cache = disk_cache(&clock, dir.path()).await;
+    let loader = CountingLoader::new();
+    // Play-state probes (`get`) for keys that are nowhere: a disk read each, no client lookup.
+    for i in 0..12 {
+        assert!(cache.get(&Key::new(format!("probe-{i}"))).await.is_none());
+    }
+    let key = Key::new("client");
+    cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    cache.flush().await;
+    // A probe that finds the entry is not a hit either.
+    assert!(cache.get(&key).await.is_some());
+    let s = cache.stats();
+    let (memory, disk) = (
+        s.tier(TierKind::Memory).unwrap(),
+        s.tier(TierKind::Disk).unwrap(),
+    );
+    assert_eq!((memory.hits, memory.misses), (0, 1), "{memory:?}");
+    assert_eq!((disk.hits, disk.misses), (0, 1), "{disk:?}");
+}

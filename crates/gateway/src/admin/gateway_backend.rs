@@ -546,6 +546,12 @@ impl AdminBackend for GatewayAdmin {
                 requests_made: guard.requests,
                 requests_saved: guard.saved,
                 in_flight: guard.in_flight,
+                queued_ms_per_request: if guard.client_waits == 0 {
+                    0.0
+                } else {
+                    guard.client_queued_us as f64 / guard.client_waits as f64 / 1000.0
+                },
+                background_floor: guard.background_floor,
                 circuit,
                 events_subscribed: status.is_some(),
                 events_connected: connected,

@@ -161,6 +161,15 @@ pub struct UpstreamReport {
     pub requests_saved: u64,
     /// Requests in flight now.
     pub in_flight: u64,
+    /// Mean time a client request waited for the guard's budget (`rate_per_sec`,
+    /// `max_concurrent`) before it was sent, in milliseconds, since start. Well above zero:
+    /// misses arrive faster than the guard lets them through (docs/operations.md).
+    #[serde(default)]
+    pub queued_ms_per_request: f64,
+    /// Background requests (index build, refreshes) sent by the floor while clients held
+    /// their budget.
+    #[serde(default)]
+    pub background_floor: u64,
     /// Circuit breaker state (`closed`, `open`, `half-open`).
     pub circuit: String,
     /// Whether cachearr subscribes to this upstream's notifications (an owner token is

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Soak: cachearr under mixed multi-user load for a long time, against `cachearr sim` with no
+# cost (the gateway is the bottleneck), with small limits, sampling every INTERVAL seconds.
+# Not part of the test suite (crates/cli/tests/soak_bounds.rs is its short, bounded version).
+#
+#   cargo build --release --workspace --bins     # once
+#   bench/soak/run.sh                            # 15 minutes, defaults below
+#   SECS=120 MEMORY_MAX=64MiB DISK_MAX=256MiB bench/soak/run.sh
+#
+# Settings (environment): SECS (900), CONNS (64), INTERVAL (10), MEMORY_MAX (64MiB),
+# DISK_MAX (256MiB), TRACKS (90000), MOVIES (8000), SHOWS (60), ITEMS (100000: ids asked for),
+# RATE (unset: the guard's default rate_per_sec), BIN (target/release/cachearr), OUT (a new
+# directory under /tmp). Writes OUT/soak.csv (one row per sample) and OUT/summary.txt: the
+# peaks, RSS before load, at the end, and 30 s after a cache clear.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/lib.sh
+
+SECS=${SECS:-900}
+CONNS=${CONNS:-64}
+INTERVAL=${INTERVAL:-10}
+MEMORY_MAX=${MEMORY_MAX:-64MiB}
+DISK_MAX=${DISK_MAX:-256MiB}
+TRACKS=${TRACKS:-90000}
+MOVIES=${MOVIES:-8000}
+SHOWS=${SHOWS:-60}
+ITEMS=${ITEMS:-100000}
+BIN=${BIN:-target/release/cachearr}
+OUT=${OUT:-$(mktemp -d /tmp/cachearr-soak.XXXXXX)}
+mkdir -p "$OUT"
+[ -x "$BIN" ] || { echo "no $BIN: cargo build --release --workspace --bins" >&2; exit 1; }
+
+rustc -O --edition 2024 -o "$OUT/soak" bench/soak/soak.rs
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+SIM_PORT=$(free_port); PROXY_PORT=$(free_port); ADMIN_PORT=$(free_port)
+"$BIN" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks "$TRACKS" --movies "$MOVIES" \
+  --shows "$SHOWS" --no-cost --json > "$OUT/sim.json" 2> "$OUT/sim.log" &
+PIDS+=($!)
+for _ in $(seq 1 600); do [ -s "$OUT/sim.json" ] && break; sleep 0.1; done
+TOKENS=$(python3 -c 'import json,sys; print(",".join(u["plex_token"] for u in json.load(open(sys.argv[1]))["users"]))' "$OUT/sim.json")
+OWNER=${TOKENS%%,*}
+
+DATA="$OUT/data"
+{
+  echo "data_dir = \"$DATA\""
+  echo "admin_listen = \"127.0.0.1:$ADMIN_PORT\""
+  echo "[cache]"
+  echo "memory_max = \"$MEMORY_MAX\""
+  echo "disk_max = \"$DISK_MAX\""
+  echo "[[upstream]]"
+  echo "name = \"plex\""
+  echo "profile = \"plex\""
+  echo "url = \"http://127.0.0.1:$SIM_PORT\""
+  echo "listen = \"127.0.0.1:$PROXY_PORT\""
+  if [ -n "${RATE:-}" ]; then
+    echo "[upstream.guard]"
+    echo "rate_per_sec = $RATE"
+    echo "burst = $RATE"
+  fi
+} > "$OUT/cachearr.toml"
+CACHEARR_PLEX_TOKEN="$OWNER" RUST_LOG=warn "$BIN" serve --config "$OUT/cachearr.toml" \
+  > "$OUT/serve.log" 2>&1 &
+GW=$!
+PIDS+=("$GW")
+WAIT_HTTP_SECS=120 wait_http "http://127.0.0.1:$ADMIN_PORT/health"
+sleep 2
+rss() { awk '/VmRSS/ {printf "%d", $2/1024}' "/proc/$GW/status"; }
+READY_RSS=$(rss)
+READY_DIR=$(du -sm "$DATA" | cut -f1)
+
+echo "soak: ${SECS}s, $CONNS connections, memory_max $MEMORY_MAX, disk_max $DISK_MAX, ${TRACKS} tracks + $MOVIES movies + $SHOWS shows; out $OUT"
+"$OUT/soak" --proxy "127.0.0.1:$PROXY_PORT" --admin "127.0.0.1:$ADMIN_PORT" --pid "$GW" \
+  --data-dir "$DATA" --tokens "$TOKENS" --items "$ITEMS" --secs "$SECS" --conns "$CONNS" \
+  --interval "$INTERVAL" > "$OUT/soak.csv" 2> "$OUT/soak.err"
+END_RSS=$(rss)
+END_DIR=$(du -sm "$DATA" | cut -f1)
+curl -fs -X POST "http://127.0.0.1:$ADMIN_PORT/api/clear" > /dev/null
+sleep 30
+CLEARED_RSS=$(rss)
+STATS=$(curl -fs "http://127.0.0.1:$ADMIN_PORT/api/stats")
+{
+  cat "$OUT/soak.err"
+  echo "RSS: ready $READY_RSS MiB, end of load $END_RSS MiB, 30 s after a cache clear $CLEARED_RSS MiB"
+  echo "data dir: ready $READY_DIR MiB, end of load $END_DIR MiB (disk_max $DISK_MAX)"
+  python3 - "$STATS" <<'PY'
+import json, sys
+s = json.loads(sys.argv[1])
+for name, t in s["tiers"].items():
+    print(f"tier {name}: hits {t['hits']}, misses {t['misses']}, entries {t['entries']}, bytes {t['bytes']}")
+for u in s["upstreams"]:
+    print(f"upstream {u['name']}: made {u['requests_made']}, saved {u['requests_saved']}, "
+          f"queued {u.get('queued_ms_per_request', 0):.1f} ms per request, background by floor {u.get('background_floor', 0)}")
+for i in s.get("index", []):
+    print(f"index {i['upstream']}: {i['state']}, {i['items']} items, searches to server {i['searches_to_server']}")
+PY
+} | tee "$OUT/summary.txt"
+echo "CSV: $OUT/soak.csv"

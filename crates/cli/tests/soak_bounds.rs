@@ -1,0 +1,204 @@
+//! The short soak: `cachearr serve` in front of `cachearr sim` under many users' distinct
+//! requests for a bounded time, failing when the process or its data directory outgrow their
+//! limits. The long version, with figures, is `bench/soak/run.sh` (docs/benchmarks.md, "Soak").
+//!
+//! The bounds, and why:
+//! * RSS ≤ `memory_max` + [`FIXED_OVERHEAD_MIB`]: this debug binary's mapped code and start-up
+//!   state (about 70 MiB ready), the library index of this small library and its build, the
+//!   disk tier's block cache (32 MiB) and memtables, hyper's buffers for 32 client and up to 64
+//!   upstream connections, gzip copies (`memory_max / 8`) and the allocator's free pages.
+//!   What grows with the load is the memory tier, within `memory_max`. Measured: 191–196 MiB
+//!   at the peak; before bodies were stored in buffers of their own, 276 MiB and growing.
+//! * Data directory ≤ `disk_max` + [`DISK_MARGIN_MIB`]: fjall keeps at least 64 MiB of
+//!   journal; the records' budget shrinks by what the store's own files take beyond it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const MEMORY_MAX_MIB: u64 = 32;
+const DISK_MAX_MIB: u64 = 64;
+/// What the process holds besides the memory tier (see the module docs).
+const FIXED_OVERHEAD_MIB: u64 = 180;
+/// What the data directory may hold beyond `disk_max` (fjall's smallest journal limit).
+const DISK_MARGIN_MIB: u64 = 64;
+/// How long the load runs.
+const LOAD: Duration = Duration::from_secs(40);
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn rss_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0)
+        / 1024
+}
+
+fn dir_mib(path: &std::path::Path) -> u64 {
+    fn walk(path: &std::path::Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(rd) = std::fs::read_dir(path) else {
+            return 0;
+        };
+        rd.flatten()
+            .map(|e| match e.metadata() {
+                Ok(m) if m.is_dir() => walk(&e.path()),
+                Ok(m) => m.blocks() * 512,
+                Err(_) => 0,
+            })
+            .sum()
+    }
+    walk(path) / (1024 * 1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_soak_stays_within_memory_and_disk_limits() {
+    let bin = env!("CARGO_BIN_EXE_cachearr");
+    let dir = tempfile::tempdir().unwrap();
+    let sim_port = free_port();
+    let mut sim = Killed(
+        Command::new(bin)
+            .args(["sim", "--plex-listen", &format!("127.0.0.1:{sim_port}")])
+            .args(["--tracks", "20000", "--movies", "2000", "--shows", "20"])
+            .args(["--no-cost", "--json"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut banner = String::new();
+    BufReader::new(sim.0.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let banner: serde_json::Value = serde_json::from_str(&banner).unwrap();
+    let tokens: Vec<String> = banner["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["plex_token"].as_str().unwrap().to_string())
+        .collect();
+
+    let (proxy, admin) = (free_port(), free_port());
+    let data = dir.path().join("data");
+    let config = dir.path().join("cachearr.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {data:?}\nadmin_listen = \"127.0.0.1:{admin}\"\n\
+             [cache]\nmemory_max = \"{MEMORY_MAX_MIB}MiB\"\ndisk_max = \"{DISK_MAX_MIB}MiB\"\n\
+             [[upstream]]\nname = \"plex\"\nprofile = \"plex\"\n\
+             url = \"http://127.0.0.1:{sim_port}\"\nlisten = \"127.0.0.1:{proxy}\"\n\
+             [upstream.guard]\nrate_per_sec = 100000\nburst = 100000\nmax_concurrent = 64\n"
+        ),
+    )
+    .unwrap();
+    let gw = Killed(
+        Command::new(bin)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("CACHEARR_PLEX_TOKEN", &tokens[0])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = gw.0.id();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let health = format!("http://127.0.0.1:{admin}/health");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.get(&health).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the gateway did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ready_rss = rss_mib(pid);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..32u64 {
+        let (client, stop, answered) = (client.clone(), stop.clone(), answered.clone());
+        let token = tokens[i as usize % tokens.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            // Many distinct keys: listing pages at every offset and item metadata, per user.
+            let mut n = i * 7919;
+            while !stop.load(Ordering::Relaxed) {
+                n = n.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                let pick = (n >> 33) % 20_000;
+                let path = if pick % 2 == 0 {
+                    format!(
+                        "/library/sections/1/all?type=10&X-Plex-Container-Start={}&X-Plex-Container-Size=50",
+                        pick / 50 * 50
+                    )
+                } else {
+                    format!("/library/metadata/{}", 1 + pick)
+                };
+                let r = client
+                    .get(format!("http://127.0.0.1:{proxy}{path}"))
+                    .header("X-Plex-Token", &token)
+                    .header("Accept", if i % 2 == 0 { "application/json" } else { "*/*" })
+                    .send()
+                    .await;
+                if let Ok(r) = r
+                    && r.bytes().await.is_ok()
+                {
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    let started = Instant::now();
+    let (mut peak_rss, mut peak_dir) = (0, 0);
+    while started.elapsed() < LOAD {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        peak_rss = peak_rss.max(rss_mib(pid));
+        peak_dir = peak_dir.max(dir_mib(&data));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let answered = answered.load(Ordering::Relaxed);
+    eprintln!(
+        "{answered} answers; RSS {ready_rss} MiB ready, peak {peak_rss} MiB; peak data dir {peak_dir} MiB"
+    );
+    assert!(answered > 1000, "the load did not run: {answered} answers");
+    assert!(
+        peak_rss <= MEMORY_MAX_MIB + FIXED_OVERHEAD_MIB,
+        "RSS reached {peak_rss} MiB: over memory_max {MEMORY_MAX_MIB} MiB + {FIXED_OVERHEAD_MIB} MiB"
+    );
+    assert!(
+        peak_dir <= DISK_MAX_MIB + DISK_MARGIN_MIB,
+        "the data directory reached {peak_dir} MiB: over disk_max {DISK_MAX_MIB} MiB + {DISK_MARGIN_MIB} MiB"
+    );
+    drop(gw);
+    drop(sim);
+}
