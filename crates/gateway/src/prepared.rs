@@ -409,6 +409,14 @@ impl PreparedHeaders {
         None
     }
 
+    /// Drops the memos of entries the cache no longer holds, now (after a clear).
+    pub(crate) fn forget_dead(&self) {
+        for shard in &self.shards {
+            let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
+            map.retain(|_, m| m.entry.strong_count() > 0);
+        }
+    }
+
     /// Drops the memos of entries the cache no longer holds, so their header maps, gzip
     /// copies and body files are freed: every [`SWEEP_EVERY_MS`], or every second while the
     /// gzip budget runs low (it locks every shard, so not more often).
@@ -425,10 +433,7 @@ impl PreparedHeaders {
         {
             return;
         }
-        for shard in &self.shards {
-            let mut map = shard.lock().unwrap_or_else(|e| e.into_inner());
-            map.retain(|_, m| m.entry.strong_count() > 0);
-        }
+        self.forget_dead();
     }
 }
 

@@ -628,6 +628,10 @@ impl AdminBackend for GatewayAdmin {
         let report = match what {
             ClearRequest::All => {
                 cache.clear_all();
+                // Let the memory tier drop its entries now, then what was prepared for them
+                // (header maps, gzip copies, body files), so the memory comes back at once.
+                cache.run_pending_tasks().await;
+                self.gateway.prepared().forget_dead();
                 ClearReport {
                     scope: "all".into(),
                     value: None,

@@ -116,12 +116,14 @@ function render(s) {
   table($("classes"), head, used.map(([k, c]) => counterRow(k, c)), counterRow("total", s.total));
   table($("tiers"), head, Object.entries(s.tiers).map(([k, c]) => counterRow(k, c)));
   table($("upstreams"),
-    ["upstream", "profile", "circuit", "made", "avoided", "in flight", "events socket", "events"],
+    ["upstream", "profile", "circuit", "made", "avoided", "in flight", "events socket", "events", "queued / request"],
     s.upstreams.map(u => [esc(u.name), esc(u.profile), circuit(u.circuit), fmtInt(u.requests_made),
       fmtInt(u.requests_avoided), fmtInt(u.in_flight),
       !u.events_subscribed ? '<span class="dim" title="no owner token: change events arrive by webhook only">webhooks only</span>'
         : u.events_connected ? '<span class="ok">connected</span>' : '<span class="bad">reconnecting</span>',
-      fmtInt(u.events)]));
+      fmtInt(u.events),
+      '<span title="mean wait for the guard\'s budget (rate_per_sec, max_concurrent) before a client request was sent">'
+        + (u.queued_ms_per_request || 0).toFixed(1) + " ms</span>"]));
   const redis = s.redis;
   $("redis-panel").hidden = !redis;
   if (redis) {
