@@ -78,7 +78,7 @@ echo "soak: ${SECS}s, $CONNS connections, memory_max $MEMORY_MAX, disk_max $DISK
   --interval "$INTERVAL" > "$OUT/soak.csv" 2> "$OUT/soak.err"
 END_RSS=$(rss)
 END_DIR=$(du -sm "$DATA" | cut -f1)
-curl -fs -X POST "http://127.0.0.1:$ADMIN_PORT/api/clear" > /dev/null
+curl -fs -X POST -H "X-Cachearr-Request: 1" "http://127.0.0.1:$ADMIN_PORT/api/clear" > /dev/null
 sleep 30
 CLEARED_RSS=$(rss)
 STATS=$(curl -fs "http://127.0.0.1:$ADMIN_PORT/api/stats")

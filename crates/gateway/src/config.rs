@@ -61,6 +61,9 @@ pub struct Config {
     /// Token required by mutating admin endpoints; required to bind the admin listener beyond
     /// loopback. Kept in memory only.
     pub admin_token: Option<String>,
+    /// Host names the admin listener answers to besides `localhost` and IP addresses (a name
+    /// behind a reverse proxy, a LAN name); any other `Host` gets a 403 (DNS rebinding guard).
+    pub admin_allowed_hosts: Vec<String>,
     /// Memory tier byte limit.
     pub memory_max_bytes: u64,
     /// Whether the embedded disk tier is on.
@@ -361,6 +364,7 @@ impl Config {
             data_dir: PathBuf::from("./data"),
             admin_listen: parse_addr(DEFAULT_ADMIN_LISTEN),
             admin_token: None,
+            admin_allowed_hosts: Vec::new(),
             memory_max_bytes: 256 * 1024 * 1024,
             disk_enabled: true,
             disk_max_bytes: 4 * 1024 * 1024 * 1024,
@@ -694,6 +698,7 @@ struct RawConfig {
     admin_listen: Option<SocketAddr>,
     admin_token: Option<toml::Spanned<String>>,
     admin_token_file: Option<toml::Spanned<PathBuf>>,
+    admin_allowed_hosts: Option<toml::Spanned<Vec<String>>>,
     token_trust: Option<Dur>,
     #[serde(default)]
     cache: RawCache,
@@ -879,6 +884,25 @@ impl RawConfig {
             ),
             (None, None) => None,
         };
+        if let Some(hosts) = self.admin_allowed_hosts {
+            let at = hosts.span().start;
+            for h in hosts.get_ref() {
+                let name = h.trim();
+                if name.is_empty()
+                    || name.contains(['/', ' ', '\t', '@', '*'])
+                    || name.contains("://")
+                {
+                    return Err(err(
+                        at,
+                        format!(
+                            "admin_allowed_hosts: {h:?} is not a host name (give names like \
+                             \"cachearr.home.lan\", without scheme, path or port)"
+                        ),
+                    ));
+                }
+                config.admin_allowed_hosts.push(name.to_owned());
+            }
+        }
         if let Some(t) = self.token_trust {
             config.token_trust = t.0;
         }
@@ -1340,6 +1364,9 @@ data_dir = "./data"
 # so it stays out of this file).
 admin_listen = "127.0.0.1:8485"
 # admin_token = "change-me"
+# The admin listener answers only to localhost, IP addresses and these names (a guard against
+# DNS rebinding): add the name you reach it by through a reverse proxy or on the LAN.
+# admin_allowed_hosts = ["cachearr.home.lan"]
 
 # How long after the media server accepted a token that token may read shared entries
 # (identity, Jellyfin images). Requests with no token or an unknown one always go to the server.

@@ -163,6 +163,7 @@ struct Inner {
     /// One index handle per upstream, in the same order as `upstreams`.
     indexes: Vec<Arc<library::UpstreamIndex>>,
     secret: Secret,
+    webhook_secret: admin::webhook_secret::WebhookSecret,
     clock: Arc<dyn Clock>,
     /// Requests per client, for `/api/stats`, `/metrics` and the dashboard.
     clients: Arc<clients::ClientTable>,
@@ -228,6 +229,9 @@ impl GatewayBuilder {
             Some(s) => s,
             None => Secret::load_or_create(&config.data_dir).map_err(data_err)?,
         };
+        // Webhooks are authenticated by default: the secret is made at first start.
+        let webhook_secret = admin::webhook_secret::WebhookSecret::load_or_create(&config.data_dir)
+            .map_err(data_err)?;
         let cache = match self.cache {
             Some(c) => c,
             None => {
@@ -328,6 +332,7 @@ impl GatewayBuilder {
                 upstreams,
                 indexes,
                 secret,
+                webhook_secret,
                 clock: self.clock,
             }),
         })
@@ -599,6 +604,11 @@ impl Gateway {
 
     pub(crate) fn secret(&self) -> &Secret {
         &self.inner.secret
+    }
+
+    /// The webhook secret (`{data_dir}/webhook_secret`): webhooks must carry it.
+    pub fn webhook_secret(&self) -> &str {
+        self.inner.webhook_secret.as_str()
     }
 
     /// The upstreams, in config order.

@@ -35,6 +35,7 @@ struct Running {
     proxy: String,
     admin: String,
     client: reqwest::Client,
+    webhook_secret: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     sim_task: tokio::task::JoinHandle<()>,
     _data: tempfile::TempDir,
@@ -83,8 +84,11 @@ async fn start(setup: Setup) -> Running {
     let bound = gateway.bind().await.unwrap();
     let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
     let admin = format!("http://{}", bound.admin_addr().unwrap());
+    let webhook_secret = gateway.webhook_secret().to_owned();
     if setup.webhooks {
-        builder = builder.webhooks([format!("{profile_name}={admin}/webhooks/{profile_name}")]);
+        builder = builder.webhooks([format!(
+            "{profile_name}={admin}/webhooks/{profile_name}?secret={webhook_secret}"
+        )]);
     }
     let sim = builder.build().unwrap();
     assert_eq!(
@@ -112,7 +116,8 @@ async fn start(setup: Setup) -> Running {
         user_id: owner.jellyfin_id.clone(),
         proxy,
         admin,
-        client: reqwest::Client::new(),
+        client: sim_gateway::admin_client(),
+        webhook_secret,
         stop: Some(stop),
         sim_task,
         _data: data,
@@ -276,7 +281,7 @@ async fn hand_posted_plex_webhook_invalidates_and_malformed_changes_nothing() {
     );
 
     let bad = reqwest::multipart::Form::new().text("payload", "{\"event\": ");
-    let url = format!("{}/webhooks/plex", gw.admin);
+    let url = format!("{}/webhooks/plex?secret={}", gw.admin, gw.webhook_secret);
     assert_eq!(
         gw.client
             .post(&url)

@@ -135,7 +135,7 @@ async fn start_gateway(config: Config, clock: Option<Arc<ManualClock>>) -> Runni
     Running {
         gateway: served.gateway,
         admin: served.admin,
-        client: reqwest::Client::new(),
+        client: sim_gateway::admin_client(),
         stop: Some(served.stop),
         served: Some(served.task),
     }

@@ -34,6 +34,8 @@ impl AdminTarget {
         &self,
         request: reqwest::RequestBuilder,
     ) -> anyhow::Result<reqwest::Response> {
+        // The admin API refuses changes without this header (a guard against cross-site forms).
+        let request = request.header("x-cachearr-request", "1");
         let request = match &self.admin_token {
             Some(token) => request.bearer_auth(token),
             None => request,

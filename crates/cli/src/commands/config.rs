@@ -94,6 +94,29 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
                                 );
                             }
                         }
+                        match cachearr_gateway::admin::webhook_secret::WebhookSecret::read(
+                            &c.data_dir,
+                        ) {
+                            Ok(Some(s)) => {
+                                let admin = c.admin_listen;
+                                println!("webhook secret: {}", s.as_str());
+                                for u in &c.upstreams {
+                                    println!(
+                                        "  {} webhook URL: http://{admin}/webhooks/{}/{}?secret={}",
+                                        u.name,
+                                        u.profile.as_str(),
+                                        u.name,
+                                        s.as_str()
+                                    );
+                                }
+                            }
+                            Ok(None) => println!(
+                                "webhook secret: not made yet (`cachearr serve` makes it at first \
+                                 start in {})",
+                                c.data_dir.display()
+                            ),
+                            Err(e) => println!("webhook secret: {e}"),
+                        }
                         for w in c.warnings() {
                             println!("warning: {w}");
                         }

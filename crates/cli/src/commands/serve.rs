@@ -176,6 +176,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(a) = bound.admin_addr() {
         eprintln!("cachearr: admin → http://{a}");
+        // Webhooks are authenticated by the secret in their URL: this is what to give the server.
+        for up in gateway.upstreams() {
+            eprintln!(
+                "cachearr: {} webhook URL → http://{a}/webhooks/{}/{}?secret={}",
+                up.name,
+                up.profile.as_str(),
+                up.name,
+                gateway.webhook_secret()
+            );
+        }
     }
     // Reachable? Owner token accepted? Said once, in plain words; the gateway serves meanwhile.
     for up in gateway.upstreams().to_vec() {

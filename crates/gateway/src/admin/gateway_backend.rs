@@ -414,6 +414,10 @@ impl AdminBackend for GatewayAdmin {
         self.gateway.config().admin_token.as_deref()
     }
 
+    fn webhook_secret(&self) -> Option<&str> {
+        Some(self.gateway.webhook_secret())
+    }
+
     fn metrics(&self) -> &Metrics {
         self.gateway.metrics()
     }

@@ -12,19 +12,26 @@
 //! | `GET /api/library/stats` | library totals per upstream, section and kind | no |
 //! | `GET /metrics` | Prometheus text | no |
 //! | `GET /health`, `GET /ready` | liveness, readiness | no |
-//! | `POST /webhooks/plex[/{upstream}]` | Plex webhook (multipart `payload`) | yes |
-//! | `POST /webhooks/jellyfin[/{upstream}]` | Jellyfin webhook plugin (JSON) | yes |
+//! | `GET /api/webhooks` | the webhook secret and the webhook paths, for the dashboard | yes |
+//! | `POST /webhooks/plex[/{upstream}]` | Plex webhook (multipart `payload`) | webhook secret |
+//! | `POST /webhooks/jellyfin[/{upstream}]` | Jellyfin webhook plugin (JSON) | webhook secret |
 //!
 //! "Token" means: when an admin token is configured, the request must carry it as
-//! `Authorization: Bearer T`, `X-Cachearr-Token: T` or (for webhook senders that can only be
-//! given a URL) `?token=T`; it is compared in constant time ([`token_matches`]). Without a
-//! configured token these routes are open, which is why [`check_bind`] refuses to bind the admin
-//! listener beyond loopback without one.
+//! `Authorization: Bearer T`, `X-Cachearr-Token: T` or `?token=T`; it is compared in constant
+//! time ([`token_matches`]). Without a configured token these routes are open, which is why
+//! [`check_bind`] refuses to bind the admin listener beyond loopback without one. Webhooks need
+//! the webhook secret ([`webhook_secret`]; the admin token also does) whether or not an admin
+//! token is configured.
+//!
+//! Before any route, [`guard`] refuses other host names (DNS rebinding) and cross-site or
+//! form-like requests that change something ([`router`] installs it).
 //!
 //! The router is generic over [`AdminBackend`] so the API can be exercised without a whole
 //! gateway; [`router`] mounts it for the real [`crate::Gateway`].
 
 mod dashboard;
+pub mod guard;
+pub mod webhook_secret;
 mod webhooks;
 mod wrong_port;
 
@@ -53,6 +60,11 @@ const WEBHOOK_BODY_LIMIT: usize = 4 * 1024 * 1024;
 pub trait AdminBackend: Send + Sync + 'static {
     /// The configured admin token, if any.
     fn admin_token(&self) -> Option<&str>;
+    /// The webhook secret webhooks must carry. `None`: webhooks are authorized like the other
+    /// mutating routes (by the admin token when one is configured); the gateway always has one.
+    fn webhook_secret(&self) -> Option<&str> {
+        None
+    }
     /// The metrics registry.
     fn metrics(&self) -> &Metrics;
     /// Upstream names and the protocol each speaks, in configuration order.
@@ -295,8 +307,15 @@ pub fn router(gateway: crate::Gateway) -> Router {
     router_with(Arc::new(GatewayAdmin::new(gateway.clone())))
         .merge(crate::library::matching::router(gateway.clone()))
         .merge(crate::library::lookup::router(gateway.clone()))
-        .merge(crate::library::index_api::router(gateway))
+        .merge(crate::library::index_api::router(gateway.clone()))
         .fallback(wrong_port::handler(proxies))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(guard::AdminGuard::new(
+                gateway.config().admin_listen,
+                &gateway.config().admin_allowed_hosts,
+            )),
+            guard::guard,
+        ))
 }
 
 /// Builds the admin router over any backend.
@@ -307,6 +326,7 @@ pub fn router_with<B: AdminBackend>(backend: Arc<B>) -> Router {
         .route("/api/stats", get(stats::<B>))
         .route("/api/clear", post(clear::<B>))
         .route("/api/warm", post(warm::<B>))
+        .route("/api/webhooks", get(webhooks_info::<B>))
         .route("/metrics", get(metrics::<B>))
         .route("/health", get(health))
         .route("/ready", get(ready::<B>))
@@ -521,6 +541,58 @@ async fn warm<B: AdminBackend>(
         );
     }
     axum::Json(backend.warm(query.upstream).await).into_response()
+}
+
+/// Query of `GET /api/webhooks`.
+#[derive(Debug, Default, Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// The webhook secret and, per configured upstream, the path to give the media server (the
+/// dashboard puts its own origin in front).
+async fn webhooks_info<B: AdminBackend>(
+    State(backend): State<Arc<B>>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> Response {
+    if authorize(backend.as_ref(), &headers, query.token.as_deref()).is_err() {
+        // Not a 401: the dashboard asks on every load, and a browser logs each 401 as an
+        // error. The answer says what is missing and holds no secret.
+        let mut response =
+            axum::Json(serde_json::json!({ "needs_admin_token": true })).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return response;
+    }
+    let Some(secret) = backend.webhook_secret() else {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "no webhook secret: webhooks take the admin token",
+        );
+    };
+    let upstreams: Vec<_> = backend
+        .upstreams()
+        .into_iter()
+        .map(|(name, kind)| {
+            let profile = match kind {
+                ServerKind::Plex => "plex",
+                ServerKind::Jellyfin => "jellyfin",
+            };
+            serde_json::json!({
+                "upstream": name,
+                "profile": profile,
+                "path": format!("/webhooks/{profile}/{name}?secret={secret}"),
+            })
+        })
+        .collect();
+    let mut response =
+        axum::Json(serde_json::json!({ "secret": secret, "upstreams": upstreams })).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 async fn metrics<B: AdminBackend>(State(backend): State<Arc<B>>) -> Response {

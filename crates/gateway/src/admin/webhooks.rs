@@ -15,10 +15,45 @@ use super::{AdminBackend, authorize, json_error};
 use crate::events::subscriber::ServerKind;
 use crate::events::{ChangeEvent, EventError, jellyfin, plex};
 
-/// Query of the webhook routes: the token for senders that can only be given a URL.
+/// Query of the webhook routes: the secret (or the admin token) for senders that can only be
+/// given a URL.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct WebhookQuery {
+    secret: Option<String>,
     token: Option<String>,
+}
+
+/// `Ok` when the webhook carries the webhook secret (`?secret=` or the header) or the admin
+/// token; without a webhook secret, the admin token rules as for other mutating routes.
+fn authorize_webhook<B: AdminBackend>(
+    backend: &B,
+    headers: &axum::http::HeaderMap,
+    query: &WebhookQuery,
+) -> Result<(), Box<Response>> {
+    let Some(secret) = backend.webhook_secret() else {
+        return authorize(backend, headers, query.token.as_deref());
+    };
+    let presented = query.secret.as_deref().or_else(|| {
+        headers
+            .get(super::webhook_secret::HEADER)
+            .and_then(|v| v.to_str().ok())
+    });
+    if presented.is_some_and(|p| super::token_matches(secret, p)) {
+        return Ok(());
+    }
+    if let Some(token) = backend.admin_token().filter(|t| !t.is_empty())
+        && super::presented_token(headers, query.token.as_deref())
+            .is_some_and(|p| super::token_matches(token, p))
+    {
+        return Ok(());
+    }
+    let message = if presented.is_some() {
+        "wrong webhook secret"
+    } else {
+        "webhooks need the webhook secret: add ?secret=<secret> to the webhook URL (`cachearr \
+         serve` prints the URLs at start; `cachearr config check` and the dashboard show them)"
+    };
+    Err(Box::new(json_error(StatusCode::UNAUTHORIZED, message)))
 }
 
 pub(super) async fn plex<B: AdminBackend>(
@@ -99,7 +134,7 @@ async fn receive<B: AdminBackend>(
     kind: ServerKind,
     request: Request,
 ) -> Response {
-    if let Err(denied) = authorize(backend.as_ref(), request.headers(), query.token.as_deref()) {
+    if let Err(denied) = authorize_webhook(backend.as_ref(), request.headers(), &query) {
         return *denied;
     }
     let upstream = match resolve_upstream(backend.as_ref(), named, kind) {

@@ -607,6 +607,15 @@ impl Farm {
             gws: Vec::new(),
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(2000)
+                // The admin API refuses changes without it (a guard against cross-site forms).
+                .default_headers(
+                    [(
+                        reqwest::header::HeaderName::from_static("x-cachearr-request"),
+                        reqwest::header::HeaderValue::from_static("1"),
+                    )]
+                    .into_iter()
+                    .collect(),
+                )
                 .build()
                 .unwrap(),
             tracks,
@@ -760,7 +769,11 @@ impl Farm {
         let form = reqwest::multipart::Form::new().text("payload", payload.to_string());
         let r = self
             .client
-            .post(format!("{}/webhooks/plex", self.gws[gw].admin))
+            .post(format!(
+                "{}/webhooks/plex?secret={}",
+                self.gws[gw].admin,
+                self.gws[gw].gateway.webhook_secret()
+            ))
             .multipart(form)
             .send()
             .await

@@ -68,10 +68,24 @@ pub async fn start_built(
         gateway: served.gateway,
         proxy: served.proxy,
         admin: served.admin,
-        client: reqwest::Client::new(),
+        client: admin_client(),
         data,
         stop: Some(served.stop),
     }
+}
+
+/// A client that sends `X-Cachearr-Request: 1` with every request, as the `cachearr` commands
+/// and the dashboard do: the admin API refuses changes without it.
+pub fn admin_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-cachearr-request",
+        reqwest::header::HeaderValue::from_static("1"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 /// Serves `sim`'s API for `profile` on loopback (until the server is dropped).

@@ -179,6 +179,23 @@ async function fetchIndexDetail() {
   }
 }
 
+// The webhook URLs, once (they only change when the secret file is replaced). Needs the admin
+// token when one is configured; the panel stays hidden otherwise.
+async function fetchWebhooks() {
+  try {
+    const response = await fetch("/api/webhooks", { cache: "no-store" });
+    if (!response.ok) return;
+    const info = await response.json();
+    if (!info.secret) return;
+    $("webhooks").innerHTML = "<tr><th>upstream</th><th>URL</th></tr>" + (info.upstreams || []).map(u =>
+      "<tr><td>" + esc(u.upstream) + " (" + esc(u.profile) + ")</td><td><code>" +
+      esc(location.origin + u.path) + "</code></td></tr>").join("");
+    $("webhooks-panel").hidden = false;
+  } catch (e) {
+    // Not shown.
+  }
+}
+
 async function poll() {
   clearTimeout(pollTimer);
   try {
@@ -203,7 +220,10 @@ $("admin").addEventListener("submit", async event => {
   status.className = "dim";
   status.textContent = "clearing…";
   try {
-    const headers = token ? { Authorization: "Bearer " + token } : {};
+    // The marker header: the admin API refuses changes without it (a cross-site form could not
+    // send it).
+    const headers = { "X-Cachearr-Request": "1" };
+    if (token) headers.Authorization = "Bearer " + token;
     const response = await fetch("/api/clear", { method: "POST", headers, cache: "no-store" });
     const body = await response.json().catch(() => ({}));
     if (response.ok) {
@@ -218,7 +238,8 @@ $("admin").addEventListener("submit", async event => {
     status.className = "bad";
     status.textContent = "clear failed: " + e;
   }
-  poll();
+  fetchWebhooks();
+poll();
 });
 
 window.addEventListener("resize", () => {

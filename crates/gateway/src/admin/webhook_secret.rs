@@ -1,0 +1,134 @@
+//! The webhook secret: webhooks change what the cache serves, so they are authenticated by
+//! default, with no configuration. At first start a random secret (128 bits, 32 hex digits) is
+//! written to `{data_dir}/webhook_secret` (mode 0600) and kept from then on; the media server
+//! sends it in the webhook URL (`…/webhooks/plex?secret=S`), or a sender that can set headers
+//! in `X-Cachearr-Webhook-Secret`. `cachearr serve` prints the URLs at start, `cachearr config`
+//! and the dashboard show them. Delete the file to make a new one (then update the URLs).
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+/// The file name in the data directory.
+pub const FILE_NAME: &str = "webhook_secret";
+
+/// The header a webhook sender may use instead of `?secret=`.
+pub const HEADER: &str = "x-cachearr-webhook-secret";
+
+/// The installation's webhook secret.
+#[derive(Clone)]
+pub struct WebhookSecret(String);
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(..)")
+    }
+}
+
+fn path_in(dir: &Path) -> PathBuf {
+    dir.join(FILE_NAME)
+}
+
+fn invalid(path: &Path) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "{} is not a cachearr webhook secret (32 hex digits); delete it to make a new one",
+            path.display()
+        ),
+    )
+}
+
+impl WebhookSecret {
+    /// A given secret (tests, or a caller that keeps it elsewhere).
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// Reads `{dir}/webhook_secret` without creating it: `Ok(None)` before the first start.
+    ///
+    /// # Errors
+    /// I/O errors other than a missing file, or a file that is not a secret.
+    pub fn read(dir: &Path) -> std::io::Result<Option<Self>> {
+        let path = path_in(dir);
+        let mut text = String::new();
+        match std::fs::File::open(&path) {
+            Ok(mut f) => f.read_to_string(&mut text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let secret = text.trim();
+        if secret.len() != 32 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid(&path));
+        }
+        Ok(Some(Self(secret.to_owned())))
+    }
+
+    /// Reads `{dir}/webhook_secret`, creating it (mode 0600) with a random secret on first
+    /// start.
+    ///
+    /// # Errors
+    /// I/O errors, a file that is not a secret, or no randomness from the OS.
+    pub fn load_or_create(dir: &Path) -> std::io::Result<Self> {
+        if let Some(s) = Self::read(dir)? {
+            return Ok(s);
+        }
+        std::fs::create_dir_all(dir)?;
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
+        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            opts.mode(0o600);
+        }
+        match opts.open(path_in(dir)) {
+            Ok(mut f) => {
+                f.write_all(format!("{secret}\n").as_bytes())?;
+                f.sync_all()?;
+                Ok(Self(secret))
+            }
+            // Another process created it meanwhile: theirs stands.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Self::read(dir)?.ok_or_else(|| invalid(&path_in(dir)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The secret, for webhook URLs.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Compares a presented secret in constant time.
+    pub fn matches(&self, presented: &str) -> bool {
+        super::token_matches(&self.0, presented)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_kept_private_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(WebhookSecret::read(dir.path()).unwrap().is_none());
+        let first = WebhookSecret::load_or_create(dir.path()).unwrap();
+        assert_eq!(first.as_str().len(), 32);
+        let again = WebhookSecret::load_or_create(dir.path()).unwrap();
+        assert_eq!(first.as_str(), again.as_str());
+        assert!(first.matches(again.as_str()));
+        assert!(!first.matches("0123456789abcdef0123456789abcdef"));
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join(FILE_NAME))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::write(dir.path().join(FILE_NAME), "not hex\n").unwrap();
+        assert!(WebhookSecret::load_or_create(dir.path()).is_err());
+    }
+}
