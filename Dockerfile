@@ -29,7 +29,7 @@ FROM ${RUNTIME_IMAGE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 1000 --user-group --home-dir /config --shell /usr/sbin/nologin cachearr \
+ && useradd --uid 1000 --user-group --no-create-home --home-dir /config --shell /usr/sbin/nologin cachearr \
  && mkdir -p /config \
  && chown cachearr:cachearr /config
 COPY --from=build /out/cachearr /usr/local/bin/cachearr
