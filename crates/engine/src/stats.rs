@@ -144,7 +144,7 @@ pub struct ClassStats {
     pub passed: u64,
     /// Background refreshes started (stale-while-revalidate and warming).
     pub refreshes_started: u64,
-    /// Background refreshes running now (seed 002's `rebuild_in_progress`).
+    /// Background refreshes running now (what a server dashboard shows as a rebuild in progress).
     pub refreshes_in_progress: u64,
     /// Of the refreshes, those started by the warmer.
     pub warm_refreshes: u64,

@@ -185,7 +185,7 @@ pub struct UpstreamConfig {
     pub routes: Vec<RouteOverride>,
     /// Paths (with query) warmed for each recently seen user by `POST /api/warm`.
     pub warm: Vec<String>,
-    /// Prefetch after listings (seed 000).
+    /// Prefetch after listings (what a browsing client opens next).
     pub prefetch: PrefetchConfig,
 }
 

@@ -34,8 +34,8 @@
 //! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics,
 //!   **owned by `gwadmin`**. The admin listener mounts [`admin_router`], i.e. [`admin::router`].
 //! * [`library`] — the library index per upstream ([`library::UpstreamIndex`]): crawl, search
-//!   answers and matching (issue 5).
-//! * [`prefetch`] — after a listing, fetch what the user opens next (seed 000), owned by
+//!   answers and matching.
+//! * [`prefetch`] — after a listing, fetch what the user opens next, owned by
 //!   `gwadmin`; the proxy calls [`prefetch::after_listing`] once a cached read is answered.
 //!
 //! # For the admin side

@@ -2,7 +2,7 @@
 //!
 //! Built on `prometheus-client` rather than `metrics` + `metrics-exporter-prometheus`: it has no
 //! global recorder and no upkeep task (the exporter's histograms grow without bound unless
-//! someone scrapes or runs upkeep — `research/crates.md` §5), histograms take their buckets at
+//! someone scrapes or runs upkeep — a known trap of that exporter), histograms take their buckets at
 //! construction so they can never silently become summaries, label sets are typed structs, and
 //! its dependency tree is four small crates.
 //!

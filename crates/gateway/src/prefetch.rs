@@ -1,4 +1,4 @@
-//! Prefetch (seed 000): after answering a listing, fetch in the background what the user is most
+//! Prefetch: after answering a listing, fetch in the background what the user is most
 //! likely to open next, so that their next click is a cache hit.
 //!
 //! Two rules, as the seed's Kodi add-on does them:

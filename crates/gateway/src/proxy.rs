@@ -83,7 +83,7 @@ pub(crate) async fn handle(
             user_state,
         } if req.method() == Method::GET => {
             // Search routes (and `…/all?title=`) are answered from the library index when it
-            // can; otherwise they go on unchanged (issue 5).
+            // can; otherwise they go on unchanged.
             if matches!(policy.class, Class::Search | Class::Listing)
                 && let Some(resp) =
                     crate::library::answer::try_answer(&gw, &up, &req, started).await
@@ -426,7 +426,7 @@ async fn serve_cached(
                     )
                 }
             };
-            // Prefetch (seed 000): decided from the path alone, spawned, never awaited.
+            // Prefetch: decided from the path alone, spawned, never awaited.
             if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
                 let (path, query) = (loader.uri.path(), loader.uri.query());
                 crate::prefetch::after_listing(

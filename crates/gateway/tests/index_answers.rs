@@ -1,5 +1,5 @@
 //! Search routes answered from the library index, end to end through the gateway, diffed
-//! against the simulator's own answer for the same request (issue 5).
+//! against the simulator's own answer for the same request.
 //!
 //! The index is installed directly from the simulator's library (as a crawl would build it),
 //! so these tests do not depend on the crawler. Differences allowed are the documented ones:

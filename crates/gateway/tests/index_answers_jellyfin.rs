@@ -1,6 +1,6 @@
 //! Jellyfin search routes answered from the library index (`/Items?SearchTerm=`,
 //! `/Users/{id}/Items?SearchTerm=`, `/Search/Hints`), end to end through the gateway and
-//! diffed against the simulated Jellyfin server's own answers (issue 5).
+//! diffed against the simulated Jellyfin server's own answers.
 //!
 //! The index is installed from the simulator's library with Jellyfin's ids (item GUIDs,
 //! library view ids), as a Jellyfin crawl would record them.

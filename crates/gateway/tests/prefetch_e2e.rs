@@ -1,4 +1,4 @@
-//! Prefetch end to end (seed 000): after cachearr answers a show's seasons, it fetches each
+//! Prefetch end to end: after cachearr answers a show's seasons, it fetches each
 //! season's episodes in the background, so the user's next click is a hit; after a
 //! continue-watching hub, each item's metadata. The simulator's request counter shows what the
 //! server was asked and when.

@@ -1,4 +1,4 @@
-//! Remembered match decisions (seed 001's permanent match cache).
+//! Remembered match decisions (a permanent match cache, as playlist tools keep).
 //!
 //! An accepted match is remembered under a fingerprint of the query — everything that decides
 //! the match: its normalised artist set, base title, version and its words, edit words

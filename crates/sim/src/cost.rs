@@ -5,7 +5,7 @@
 //! and adds it to the accounting of `/_sim/stats` (so tests check the model through the
 //! accounting, never the wall clock).
 //!
-//! Defaults follow the figures collected in `research/media-server-apis.md`:
+//! Defaults follow the figures published for real servers:
 //! - a full Plex track dump takes ~30 s for 5k tracks, ~2 min for 18k, 3–5 min for 50k+, i.e.
 //!   about **5 ms per item returned** (`per_item_returned`);
 //! - a `Size=1` count timed out at 15 s on 1.8M tracks, i.e. about **10 µs per item scanned**

@@ -6,13 +6,13 @@
 //! on a line of its own: counted inside the direct run (as it once was) it made the server seem
 //! to receive more requests than the workload sends.
 //!
-//! The workload is modelled on the seeds and the tools in `research/media-server-apis.md` §C,
+//! The workload is modelled on how real tools load media servers,
 //! three actors at once:
-//! - **a dashboard** (seed 003, Tautulli): polls `/status/sessions` and `/activities`;
-//! - **a user browsing** (seed 000, a Kodi add-on): sections, a music section's albums, an
+//! - **a dashboard** (Tautulli): polls `/status/sessions` and `/activities`;
+//! - **a user browsing** (a Kodi add-on): sections, a music section's albums, an
 //!   album's tracks, a track's metadata, a show's seasons and one season's episodes — and back
 //!   to the same albums, as people do;
-//! - **a script paging the whole library** (seeds 001/004, Kometa, playlist sync): every track
+//! - **a script paging the whole library** (Kometa, playlist sync): every track
 //!   in pages of 100 with the `X-Plex-Container-*` headers, three times (Kometa, Tautulli and
 //!   a playlist sync each do it).
 //!

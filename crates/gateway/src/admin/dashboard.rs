@@ -2,7 +2,7 @@
 //!
 //! uPlot 1.6.32 (MIT, `assets/uPlot.LICENSE`) is vendored from npm (`npm pack uplot@1.6.32`,
 //! `dist/uPlot.iife.min.js` and `dist/uPlot.min.css`): about 50 KB and light on CPU when
-//! streaming points (`research/crates.md` §9). The page polls `/api/stats` every two seconds
+//! streaming points. The page polls `/api/stats` every two seconds
 //! (`/?refresh=MS` for another interval; the browser test uses a short one), and `/api/index` while
 //! an index exists, and derives rates from the counters itself, so the server keeps no history.
 //! Its *Clear cache* button sends the admin token typed next to it; the page never stores it.

@@ -1,6 +1,6 @@
 //! Jellyfin change events: the webhook plugin's JSON and the `/socket` messages.
 //!
-//! Shapes follow `research/media-server-apis.md` §B2 and §B3. The webhook body is whatever the
+//! Shapes follow Jellyfin's webhook plugin and its websocket messages. The webhook body is whatever the
 //! admin's template produces; we expect the plugin's "send all properties" object
 //! (`NotificationType`, `ItemId`, `ItemType`, `SeriesId`, `SeasonId`, `SaveReason`, …) and read
 //! only those fields. Socket messages are `{"MessageType", "MessageId", "Data"}`; we act on

@@ -1,6 +1,6 @@
 //! Plex change events: webhooks and websocket notifications.
 //!
-//! Shapes follow `research/media-server-apis.md` §A5: the webhook `payload` is
+//! Shapes follow Plex's webhooks and notification socket: the webhook `payload` is
 //! `{event, Account, Server, Player, Metadata{librarySectionID, ratingKey, parentRatingKey,
 //! grandparentRatingKey, type, …}}`; a websocket frame is
 //! `{"NotificationContainer":{"type", "size", <Child>[]}}` with `TimelineEntry[]`,

@@ -1,4 +1,4 @@
-//! Answering search routes from the library index (issue 5, seed 004).
+//! Answering search routes from the library index (section search, hub search, Jellyfin search).
 //!
 //! Routes: Plex `/library/sections/{id}/search`, `/hubs/search` and
 //! `/library/sections/{id}/all` with a `title=` (contains) or `title==` (exact) filter;
@@ -9,7 +9,7 @@
 //! and every parameter are understood, the user's sections are known (see [`visibility`]),
 //! the index holds every section the answer spans and the user is shown to see each of them
 //! whole (the server hides none of its items from them: see [`visibility`]). Otherwise it
-//! returns `None` and the request goes on to the cache and the server unchanged — seed 004's
+//! returns `None` and the request goes on to the cache and the server unchanged — a playlist tool's
 //! fallback. An answer is never
 //! wrong about visibility: only sections the server listed for this user's token, in which it
 //! lists that user as many items as the owner, are searched.

@@ -1,4 +1,4 @@
-//! `GET /api/lookup`: items by file path or MusicBrainz id (seed 001's lookup dictionaries).
+//! `GET /api/lookup`: items by file path or MusicBrainz id (the lookups a playlist tool keeps to find its tracks again).
 //!
 //! `?upstream=NAME&path=/music/A/B/01.flac` answers the item whose file is at that path
 //! (exactly as the server reports it); `?mbid=UUID` (any case, dashes optional, `mbid://`

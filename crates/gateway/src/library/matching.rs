@@ -1,5 +1,5 @@
 //! `POST /api/match` on the admin listener: a playlist matched against an upstream's library
-//! index, within the sections the asking user may see, with remembered matches (seed 001).
+//! index, within the sections the asking user may see, with remembered matches.
 //!
 //! # Who sees what
 //! * A request carrying a **media-server token** (`X-Cachearr-User-Token`, or the server's own

@@ -1,4 +1,4 @@
-//! The library index inside the gateway (issue 5): one [`UpstreamIndex`] per upstream.
+//! The library index inside the gateway: one [`UpstreamIndex`] per upstream.
 //!
 //! The index itself lives in `cachearr-library`; this module owns how the gateway keeps it:
 //! the handle the proxy reads on every search ([`UpstreamIndex::ready`], a cheap `Arc` clone
@@ -7,7 +7,7 @@
 //! matching API.
 //!
 //! A handle starts empty: until a crawl finishes or a snapshot is loaded, `ready` is `None` and
-//! searches go to the server (seed 004's fallback).
+//! searches go to the server (the fallback a playlist tool relies on).
 
 pub(crate) mod answer;
 pub mod crawl;

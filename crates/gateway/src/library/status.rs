@@ -123,7 +123,7 @@ pub struct IndexStatus {
     pub searches_to_server: u64,
 }
 
-/// Totals of one section: `GET /api/library/stats` (seed 003's dashboard numbers).
+/// Totals of one section: `GET /api/library/stats` (the numbers a server dashboard shows).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct SectionTotals {
     /// Section id.
