@@ -100,29 +100,16 @@ pub fn client_name(profile: Profile, headers: &HeaderMap) -> String {
     clean(&raw)
 }
 
-/// A parameter of a MediaBrowser/Emby authorization header (`Client="Kodi", Device="…"`),
-/// honouring quotes.
+/// A parameter of a MediaBrowser/Emby authorization header (`Client="Kodi", Device="…"`), split
+/// the way the server splits it (the last of a repeated key wins).
 fn auth_param(value: &str, wanted: &str) -> Option<String> {
     let (_, params) = value.split_once(' ')?;
-    let mut rest = params;
-    while !rest.is_empty() {
-        let (key, after) = rest.split_once('=')?;
-        let key = key.trim().trim_start_matches(',').trim();
-        let after = after.trim_start();
-        let (val, next) = if let Some(quoted) = after.strip_prefix('"') {
-            let end = quoted.find('"')?;
-            (&quoted[..end], &quoted[end + 1..])
-        } else {
-            let end = after.find(',').unwrap_or(after.len());
-            (&after[..end], &after[end..])
-        };
-        if key.eq_ignore_ascii_case(wanted) {
-            let val = val.trim();
-            return (!val.is_empty()).then(|| val.to_string());
-        }
-        rest = next.trim_start_matches(',').trim_start();
-    }
-    None
+    crate::dialect::jellyfin::auth_params(params)
+        .into_iter()
+        .rev()
+        .find(|(key, _)| key.eq_ignore_ascii_case(wanted))
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|value| !value.is_empty())
 }
 
 /// Printable ASCII, single spaces, at most [`MAX_NAME`] characters; `unknown` when empty.
