@@ -2,7 +2,7 @@
 //!
 //! Why: on a memory hit the gateway's own work is small; what dominates is the kernel copying the
 //! body from our heap into socket buffers (`_copy_from_iter` was ~60 % of the worker's samples
-//! for a 20 KB answer; see docs/benchmarks.md, "Gateway hit path"). nginx avoids that copy with
+//! for a 20 KB answer; see docs/benchmarks.md, "Where a hit's time goes"). nginx avoids that copy with
 //! `sendfile on`. We do the same: a hot entry's body (at least [`MIN_BODY`] bytes) is written
 //! once into a sealed, anonymous in-memory file ([`BodyFile`]); answers then hand the kernel
 //! references to those pages instead of copying the bytes.
