@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # User-space instructions per cached hit, counted by callgrind: repeatable whatever else the
-# machine is doing (timings are not; see docs/benchmarks.md "Latest (session 3 …)").
+# machine is doing (timings are not; see docs/benchmarks.md "Gateway", "Current figures").
 #
 #   bench/hitpath/callgrind.sh [CACHEARR_BIN [BARE_BIN]]
 #

@@ -31,12 +31,11 @@
 //!   sealed memfd instead of being copied into the socket (the proxy connection's stream
 //!   recognises the registered body in hyper's vectored write).
 //! * [`redact`] — token redaction for logs.
-//! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics,
-//!   **owned by `gwadmin`**. The admin listener mounts [`admin_router`], i.e. [`admin::router`].
+//! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics.
+//!   The admin listener mounts [`admin_router`], i.e. [`admin::router`].
 //! * [`library`] — the library index per upstream ([`library::UpstreamIndex`]): crawl, search
 //!   answers and matching.
-//! * [`prefetch`] — after a listing, fetch what the user opens next, owned by
-//!   `gwadmin`; the proxy calls [`prefetch::after_listing`] once a cached read is answered.
+//! * [`prefetch`] — after a listing, fetch what the user opens next; the proxy calls [`prefetch::after_listing`] once a cached read is answered.
 //!
 //! # For the admin side
 //! [`Gateway`] is cheap to clone. It offers [`Gateway::cache`], [`Gateway::upstreams`] (each
@@ -423,8 +422,6 @@ impl BoundGateway {
 }
 
 /// The router of the admin listener.
-///
-/// `gwadmin`: once `admin::router(Gateway)` exists, make this `admin::router(gateway)`.
 pub fn admin_router(gateway: Gateway) -> axum::Router {
     admin::router(gateway)
 }

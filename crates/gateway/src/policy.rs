@@ -1,7 +1,7 @@
 //! Route policies: which requests are cached, for how long, in which scope and under which tags,
 //! and which requests are writes that invalidate tags.
 //!
-//! The built-in tables follow DESIGN's route-policy table per [`Profile`]; config overrides are
+//! The built-in tables are the default route policies per [`Profile`] (docs/configuration.md); config overrides are
 //! applied per class and per path pattern. Everything is compiled once into a [`RouteTable`]
 //! (a `matchit` radix tree: one walk of the path per request, no regex scan), whose
 //! [`RouteTable::classify`] returns a [`Decision`].
@@ -58,7 +58,7 @@ pub enum Scope {
     Shared,
 }
 
-/// The route classes of DESIGN's table.
+/// The route classes (docs/configuration.md, `[policy.<class>]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
@@ -151,7 +151,7 @@ impl Class {
         Class::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
-    /// DESIGN's defaults for an upstream of `profile`: (fresh, stale-while-revalidate,
+    /// The default policies for an upstream of `profile`: (fresh, stale-while-revalidate,
     /// stale-if-error, scope).
     fn defaults(self, profile: Profile) -> (Duration, Duration, Duration, Scope) {
         const S: u64 = 1;

@@ -125,7 +125,7 @@ impl ChangeEvent {
     /// The tags this event touches on upstream `upstream`, deduplicated, in a stable order.
     ///
     /// Exactly what changes, no more: a session starting touches only `sessions`; a scrobble
-    /// touches the item and its parents, on deck and history (the DESIGN's write rule); a new
+    /// touches the item and its parents, on deck and history (the write rule: a write refreshes what it changed); a new
     /// item touches itself, its parents, its section's listings (or every listing when the
     /// section is unknown, as with Jellyfin), recently added and the sections list (which
     /// carries each section's update time).
