@@ -43,7 +43,7 @@
 //! * `budget` — the refresh budget (concurrency + rate) for warming.
 //! * `stats` — counters per class and tier; [`StatsSnapshot`].
 //! * `clock` — [`Clock`], [`SystemClock`], [`ManualClock`].
-//! * `error` — [`EngineError`], [`LoadError`], [`TierError`].
+//! * `error` — [`EngineError`], [`LoadError`] (with its [`LoadErrorKind`]), [`TierError`].
 //!
 //! # Additions to the agreed API
 //! * [`TieredCache::flush`] (wait for write-behind), [`TieredCache::run_pending_tasks`]
@@ -84,7 +84,7 @@ pub use cache::{TieredCache, TieredCacheBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use disk::{DiskStart, DiskTier};
 pub use entry::{CachedValue, Entry, Fill, Lookup, Outcome, TierKind};
-pub use error::{EngineError, LoadError, TierError};
+pub use error::{EngineError, LoadError, LoadErrorKind, TierError};
 pub use key::Key;
 pub use loader::Loader;
 pub use policy::Policy;

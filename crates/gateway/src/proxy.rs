@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
-use cachearr_engine::{CachedValue, EngineError, Fill, Key, LoadError, Loader, Lookup, Outcome};
+use cachearr_engine::{
+    CachedValue, EngineError, Fill, Key, LoadError, LoadErrorKind, Loader, Lookup, Outcome,
+};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use http::header::{self, HeaderName, HeaderValue};
@@ -647,15 +649,14 @@ async fn fetch_for_cache(state: &LoaderState, budget: Budget) -> Result<Fill, Lo
     let resp = up
         .send_idempotent(&make, budget)
         .await
-        .map_err(|e| LoadError::new(e.to_string()))?;
+        .map_err(LoadError::from)?;
     let status = resp.status();
     let now = state.gw.clock().now_ms();
     if status.is_server_error() {
-        return Err(LoadError::new(format!(
-            "upstream {} answered {}",
-            up.name,
-            status.as_u16()
-        )));
+        return Err(LoadError::of_kind(
+            LoadErrorKind::BadAnswer,
+            format!("upstream {} answered {}", up.name, status.as_u16()),
+        ));
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         Users::refused(&state.user);
@@ -676,16 +677,16 @@ async fn fetch_for_cache(state: &LoaderState, budget: Budget) -> Result<Fill, Lo
         tokio::time::timeout(read_timeout, Limited::new(body, hard_cap).collect()).await;
     let body = match collected {
         Err(_) => {
-            return Err(LoadError::new(format!(
-                "upstream {}: body not complete in time",
-                up.name
-            )));
+            return Err(LoadError::of_kind(
+                LoadErrorKind::Timeout,
+                format!("upstream {}: body not complete in time", up.name),
+            ));
         }
         Ok(Err(e)) => {
-            return Err(LoadError::new(format!(
-                "upstream {} sent a broken body: {e}",
-                up.name
-            )));
+            return Err(LoadError::of_kind(
+                LoadErrorKind::BadAnswer,
+                format!("upstream {} sent a broken body: {e}", up.name),
+            ));
         }
         // One copy into a buffer of the body's own size. `to_bytes` of a one-frame body is a
         // slice of the upstream connection's read buffer (up to hundreds of KiB), which the
@@ -695,10 +696,10 @@ async fn fetch_for_cache(state: &LoaderState, budget: Budget) -> Result<Fill, Lo
     if status.is_success()
         && let Err(why) = validate_body(&parts.headers, &body)
     {
-        return Err(LoadError::new(format!(
-            "upstream {} sent garbage: {why}",
-            up.name
-        )));
+        return Err(LoadError::of_kind(
+            LoadErrorKind::BadAnswer,
+            format!("upstream {} sent garbage: {why}", up.name),
+        ));
     }
     let headers: Vec<(String, String)> = parts
         .headers
@@ -944,18 +945,18 @@ fn engine_error_response(up: &Upstream, e: &EngineError, started: Instant) -> Re
     let mut resp = match e {
         EngineError::Load(le) => {
             let open = up.guard.breaker_state() == crate::upstream::BreakerState::Open;
-            if open || le.message.contains("circuit open") {
-                circuit_open_response(up)
-            } else if le.message.contains("saturated") {
-                problem(
+            match le.kind {
+                _ if open => circuit_open_response(up),
+                LoadErrorKind::Unavailable => circuit_open_response(up),
+                LoadErrorKind::Saturated => problem(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "upstream_saturated",
                     &le.message,
-                )
-            } else if le.message.contains("within the read timeout") {
-                problem(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", &le.message)
-            } else {
-                problem(StatusCode::BAD_GATEWAY, "upstream_error", &le.message)
+                ),
+                LoadErrorKind::Timeout => {
+                    problem(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", &le.message)
+                }
+                _ => problem(StatusCode::BAD_GATEWAY, "upstream_error", &le.message),
             }
         }
         EngineError::LoadTimeout(d) => problem(

@@ -87,6 +87,22 @@ pub enum UpstreamError {
     },
 }
 
+impl From<UpstreamError> for cachearr_engine::LoadError {
+    /// The engine carries the kind to whoever waited for the load, so the proxy answers a
+    /// breaker, a saturated guard or a time-out by its kind, never by matching the message.
+    fn from(e: UpstreamError) -> Self {
+        use cachearr_engine::LoadErrorKind as Kind;
+        let kind = match &e {
+            UpstreamError::CircuitOpen { .. } => Kind::Unavailable,
+            UpstreamError::Saturated(_) => Kind::Saturated,
+            UpstreamError::Timeout(_) => Kind::Timeout,
+            UpstreamError::Status { .. } | UpstreamError::Body { .. } => Kind::BadAnswer,
+            UpstreamError::Transport { .. } | UpstreamError::ClientBody => Kind::Other,
+        };
+        Self::of_kind(kind, e.to_string())
+    }
+}
+
 impl UpstreamError {
     /// Whether a retry may help (and the failure counts against the breaker).
     fn retryable(&self) -> bool {

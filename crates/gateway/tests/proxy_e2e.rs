@@ -552,3 +552,51 @@ async fn bad_input_gets_a_clear_4xx() {
         200
     );
 }
+
+/// An upstream on a raw socket that reads each request and then does what `answer` says
+/// (`None`: never answers), so time-outs can be provoked without a scripted server's help.
+async fn silent_upstream(answer: Option<&'static [u8]>) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                if let Some(bytes) = answer {
+                    let _ = sock.write_all(bytes).await;
+                }
+                // Hold the connection open: the gateway must give up by itself.
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_cached_read_that_times_out_is_answered_504_by_its_kind() {
+    // No response head within the read timeout, then a head whose body stops short: both are
+    // time-outs, answered 504 `upstream_timeout` (never a 502 guessed from the message).
+    let partial: &'static [u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"Media";
+    for answer in [None, Some(partial)] {
+        let up = silent_upstream(answer).await;
+        let h = start_gateway(up, Profile::Plex, |c| {
+            c.upstreams[0].guard.read_timeout = Duration::from_millis(300);
+        })
+        .await;
+        let r = h.get("/library/sections", Some("tok-alice")).await;
+        assert_eq!(r.status(), 504, "answer {answer:?}");
+        assert!(header(&r, "cache-status").contains("detail=upstream-failed"));
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "upstream_timeout", "{body}");
+        assert!(
+            !body.to_string().contains("tok-alice"),
+            "no token in errors"
+        );
+    }
+}
