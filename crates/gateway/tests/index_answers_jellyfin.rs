@@ -165,6 +165,67 @@ fn ids(list: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+fn id_list(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["Id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Pages of searches hold the server's items in the server's order: relevance, sort name,
+/// name, then the id where the server leaves ties undefined (equal names are common in a
+/// music library: every "Intro").
+#[tokio::test]
+async fn search_pages_hold_the_servers_items_in_its_order() {
+    let r = start().await;
+    r.install_index().await;
+    let (token, uid) = r.user("admin");
+    let forms = [
+        QueryForm::Prefix,
+        QueryForm::Inner,
+        QueryForm::Whole,
+        QueryForm::Lower,
+    ];
+    let queries = title_queries(&r.sim.sim, 340, 12, &forms);
+    let mut compared = 0;
+    let mut ties = 0;
+    for (i, q) in queries.iter().enumerate() {
+        let path = match i % 3 {
+            0 => format!(
+                "/Items?SearchTerm={}&Recursive=true&IncludeItemTypes=Audio,MusicAlbum,MusicArtist&Limit=20",
+                enc(q)
+            ),
+            1 => format!(
+                "/Users/{uid}/Items?SearchTerm={}&Recursive=true&IncludeItemTypes=Audio&SortBy=SortName&SortOrder=Ascending&StartIndex=0&Limit=20",
+                enc(q)
+            ),
+            _ => format!(
+                "/Items?SearchTerm={}&Recursive=true&IncludeItemTypes=Audio,MusicAlbum&StartIndex=20&Limit=20&Fields=SortName",
+                enc(q)
+            ),
+        };
+        let (cs, status, via, direct) = r.both(&path, &token).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(cs, "cachearr; hit; detail=index", "{path}");
+        assert_eq!(
+            via["TotalRecordCount"], direct["TotalRecordCount"],
+            "{path}"
+        );
+        assert_eq!(id_list(&via["Items"]), id_list(&direct["Items"]), "{path}");
+        let names: Vec<&str> = direct["Items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["Name"].as_str().unwrap())
+            .collect();
+        ties += usize::from(names.windows(2).any(|w| w[0].eq_ignore_ascii_case(w[1])));
+        compared += usize::from(!names.is_empty());
+    }
+    assert!(compared > 200, "{compared} non-empty pages");
+    println!("{compared} non-empty pages, {ties} with equal names side by side");
+}
+
 #[tokio::test]
 async fn items_search_from_the_index_equals_the_servers() {
     let r = start().await;
@@ -200,6 +261,7 @@ async fn items_search_from_the_index_equals_the_servers() {
                     .collect()
             };
             assert_eq!(sort_names(&via), sort_names(&direct), "{path}: order");
+            assert_eq!(id_list(&via["Items"]), id_list(&direct["Items"]), "{path}");
             let by_id: BTreeMap<String, Value> = direct["Items"]
                 .as_array()
                 .unwrap()

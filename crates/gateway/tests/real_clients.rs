@@ -5,6 +5,11 @@
 //! read would fail them; the second run through cachearr also shows that its cache was used,
 //! and that the libraries, which ask for gzip as every real client does, got gzip answers.
 //!
+//! Jellyfin's generated client (`jellyfin-api-client`, from Jellyfin's OpenAPI document) calls
+//! every route the simulator implements and parses each answer with its models, directly and
+//! through cachearr with its library index built (so searches answered from the index are
+//! parsed too); see `jellyfin_generated_client.py`.
+//!
 //! Needs `<workspace>/.venv` from `scripts/setup-test-env` (which `scripts/test` runs first).
 //! The tests are named `serial_*`: nextest runs them one at a time (they start Python).
 
@@ -139,4 +144,94 @@ async fn serial_python_plexapi_flow_is_identical_direct_and_through_cachearr() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serial_jellyfin_apiclient_flow_is_identical_direct_and_through_cachearr() {
     both_ways(Profile::Jellyfin, "jellyfin_flow.py").await;
+}
+
+/// The generated client's per-route results: `(method route, parsed ok, error)`.
+fn route_results(report: &serde_json::Value) -> Vec<(String, bool, String)> {
+    report["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                format!(
+                    "{} {}",
+                    r["method"].as_str().unwrap(),
+                    r["route"].as_str().unwrap()
+                ),
+                r["ok"].as_bool().unwrap(),
+                r["error"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_jellyfin_generated_client_parses_every_route_direct_and_through_cachearr() {
+    let script = "jellyfin_generated_client.py";
+    let profile = Profile::Jellyfin;
+    let direct_sim = sim_gateway::serve_sim(&sim(), profile).await;
+    let direct = run_flow(
+        script,
+        &flow_args(profile, &direct_sim.sim, &direct_sim.base_url),
+    )
+    .await;
+    drop(direct_sim);
+
+    let sim = sim();
+    let owner_token = sim.state().owner().jellyfin_token.clone();
+    let gw = sim_gateway::start_in_front_of(
+        sim_gateway::serve_sim(&sim, profile).await,
+        profile,
+        |config| config.upstreams[0].token = Some(owner_token),
+    )
+    .await;
+    // With the index built, searches are answered from it: those answers are parsed too.
+    let handle = gw.gateway.index("jellyfin").unwrap();
+    sim_gateway::eventually(
+        "the index is built",
+        std::time::Duration::from_secs(60),
+        || {
+            let ready = handle.ready().is_some();
+            async move { ready }
+        },
+    )
+    .await;
+    let through_report = run_flow(script, &flow_args(profile, &gw.sim.sim, &gw.proxy)).await;
+    let stats = gw.stats().await;
+
+    let (direct, through) = (route_results(&direct), route_results(&through_report));
+    let names = |r: &[(String, bool, String)]| r.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&direct), names(&through), "the same calls both ways");
+    let failed: Vec<String> = direct
+        .iter()
+        .map(|r| ("direct", r))
+        .chain(through.iter().map(|r| ("through cachearr", r)))
+        .filter(|(_, r)| !r.1)
+        .map(|(way, r)| format!("{way}: {}: {}", r.0, r.2))
+        .collect();
+    let routes: std::collections::BTreeSet<&str> = direct.iter().map(|r| r.0.as_str()).collect();
+    println!(
+        "{} calls over {} routes: parsed ok {} direct, {} through cachearr",
+        direct.len(),
+        routes.len(),
+        direct.iter().filter(|r| r.1).count(),
+        through.iter().filter(|r| r.1).count()
+    );
+    assert!(
+        failed.is_empty(),
+        "answers the generated models refuse:\n{}",
+        failed.join("\n")
+    );
+    let from_index = through_report["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["index"].as_bool() == Some(true))
+        .count();
+    println!("{from_index} answers through cachearr came from its library index");
+    assert!(
+        from_index >= 2,
+        "the searches were answered from the index: {stats}"
+    );
 }

@@ -57,6 +57,29 @@ pub fn fold_into(text: &str, out: &mut String) {
     }
 }
 
+/// Jellyfin's relevance of an item to a search (`OrderMapper.MapSearchRelevanceOrder`): 0 when
+/// the folded name or original title is the folded `term`, 1 when one starts with the term and
+/// a space (a whole first word), 2 when one starts with it, 3 otherwise (it is inside).
+/// `name` and `original` are folded titles, `term` a folded query.
+///
+/// The server orders every `SearchTerm` query by this first, then by the requested sort
+/// (`SortName`, and `Name` after it when the sort is by sort name).
+pub fn jellyfin_relevance(name: &str, original: Option<&str>, term: &str) -> u8 {
+    let titles = || std::iter::once(name).chain(original);
+    if titles().any(|t| t == term) {
+        0
+    } else if titles().any(|t| {
+        t.strip_prefix(term)
+            .is_some_and(|rest| rest.starts_with(' '))
+    }) {
+        1
+    } else if titles().any(|t| t.starts_with(term)) {
+        2
+    } else {
+        3
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +89,16 @@ mod tests {
         assert_eq!(fold("Björk Guðmundsdóttir"), "bjork guðmundsdottir");
         assert_eq!(fold("Straße ÉTÉ"), "strasse ete");
         assert_eq!(fold("Œuvre d’Æsop"), "oeuvre d'aesop");
+    }
+
+    #[test]
+    fn jellyfin_relevance_is_exact_word_prefix_then_inside() {
+        assert_eq!(jellyfin_relevance("love", None, "love"), 0);
+        assert_eq!(jellyfin_relevance("amour", Some("love"), "love"), 0);
+        assert_eq!(jellyfin_relevance("love song", None, "love"), 1);
+        assert_eq!(jellyfin_relevance("lovely", None, "love"), 2);
+        assert_eq!(jellyfin_relevance("x", Some("lovely"), "love"), 2);
+        assert_eq!(jellyfin_relevance("true love", None, "love"), 3);
     }
 
     #[test]

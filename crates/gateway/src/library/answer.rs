@@ -606,10 +606,10 @@ impl Ctx<'_> {
                     items.push((None, container.kids.len(), view.id().to_string()));
                     container.kids.push(plex::item_el(&view, section, None));
                 }
-                PlexHit::Show(show, _) => {
-                    let section = self.sections.get(&show.section_id)?;
-                    container.kids.push(plex::show_el(show, section));
-                }
+                // A show is known only from its episodes: its element would lack what the
+                // server writes (`childCount`, `leafCount`, `summary` …), and a client missing
+                // those fetches the show again. The server answers.
+                PlexHit::Show(..) => return None,
             }
         }
         let mut head = vec![("size", plex::V::from(container.kids.len()))];
@@ -676,12 +676,8 @@ impl Ctx<'_> {
             for hit in hits.iter().take(limit) {
                 let (view, rank) = match hit {
                     PlexHit::Item(h) => (self.view(h)?, h.rank),
-                    PlexHit::Show(show, rank) => {
-                        let section = self.sections.get(&show.section_id)?;
-                        let e = plex::show_el(show, section).a("score", score_of(*rank));
-                        hub.kids.push(e);
-                        continue;
-                    }
+                    // See `plex_page`: the server renders shows.
+                    PlexHit::Show(..) => return None,
                 };
                 let section = self.sections.get(view.section_id())?;
                 let mut e = plex::item_el(&view, section, None).a("score", score_of(rank));
@@ -821,25 +817,38 @@ impl Ctx<'_> {
         let (kinds, others) = Self::jellyfin_kinds(params)?;
         let libraries = self.jellyfin_libraries(&kinds, others)?;
         let hits = self.folded.find(term, &kinds, &libraries, true);
-        let mut keyed: Vec<(String, String, TitleHit)> = hits
+        // The server's order for a search: relevance, sort name, name (byte order), then —
+        // where the server's database leaves ties in no defined order — the id.
+        let folded_term = titles::fold(term);
+        let mut keyed: Vec<((u8, String, &str, &str), TitleHit)> = hits
             .into_iter()
             .filter_map(|h| {
                 let v = self.view(&h)?;
+                let original = titles::original_title(&v).map(titles::fold);
+                let relevance = cachearr_serverfmt::search::jellyfin_relevance(
+                    &titles::fold(v.title()),
+                    original.as_deref(),
+                    &folded_term,
+                );
                 Some((
-                    titles::fold(plex::title_sort(v.title())),
-                    v.id().to_string(),
+                    (
+                        relevance,
+                        titles::fold(plex::title_sort(v.title())),
+                        v.title(),
+                        v.id(),
+                    ),
                     h,
                 ))
             })
             .collect();
-        keyed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
         let total = keyed.len();
         let fields = render_jellyfin::Fields::parse(param(params, "fields"));
         let items: Vec<serde_json::Value> = keyed
             .iter()
             .skip(start)
             .take(limit.unwrap_or(usize::MAX))
-            .filter_map(|(_, _, h)| self.view(h))
+            .filter_map(|(_, h)| self.view(h))
             .map(|v| render_jellyfin::item_dto(&v, server_id, &fields))
             .collect();
         let doc = serde_json::json!({

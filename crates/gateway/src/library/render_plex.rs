@@ -78,20 +78,6 @@ fn with_section(e: El, section: &UserSection) -> El {
         )
 }
 
-/// The element of a show known from its episodes: what the index knows of it.
-pub fn show_el(show: &super::titles::Show, section: &UserSection) -> El {
-    let id = &show.id;
-    let mut e = El::keyed("Directory", "Metadata")
-        .a("ratingKey", id.as_str())
-        .a("key", format!("/library/metadata/{id}/children"))
-        .a("type", "show")
-        .a("title", show.title.as_str());
-    if title_sort(&show.title) != show.title {
-        e = e.a("titleSort", title_sort(&show.title));
-    }
-    with_section(e, section)
-}
-
 /// The element of one item as `section`'s user sees it.
 pub fn item_el(view: &ItemView<'_>, section: &UserSection, play: Option<&PlayState>) -> El {
     let kind = view.kind();

@@ -349,8 +349,6 @@ pub(crate) struct BaseItemDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) date_created: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) date_last_saved: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) can_delete: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) can_download: Option<bool>,

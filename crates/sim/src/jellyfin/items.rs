@@ -21,6 +21,7 @@ use std::sync::Arc;
 use crate::library::{ItemId, ItemKind, Library, Section, SectionKind, fold, id_from_guid};
 use crate::rng::{mix, uuid_from};
 use crate::state::{PlayState, Playlist, PlaylistKind, State, User};
+use cachearr_serverfmt::search::jellyfin_relevance;
 
 use super::ApiError;
 use super::dto::{
@@ -364,9 +365,8 @@ impl Render<'_> {
         if fields.has("DateCreated") {
             dto.date_created = Some(iso8601(i64::from(item.added_at())));
         }
-        if fields.has("DateLastSaved") {
-            dto.date_last_saved = Some(iso8601(i64::from(item.updated_at())));
-        }
+        // `Fields=DateLastSaved` is a valid field name, but `BaseItemDto` has no such
+        // property: the server writes nothing for it (`MinDateLastSaved` filters by it).
         if fields.has("Overview") {
             let summary = item.summary();
             if !summary.is_empty() {
@@ -1104,6 +1104,12 @@ pub(crate) fn run_items_query(
                 .collect(),
         )
     };
+    // A search is ordered by relevance first, whatever the requested sort (the server's
+    // `ApplyOrder`).
+    let rows = match &query.search {
+        Some(term) => Arc::new(search_order(render, query, term, &rows)),
+        None => rows,
+    };
     let total = rows.len();
     if query.total_count {
         work.scanned += match (recursive_listing, typed) {
@@ -1475,6 +1481,88 @@ fn sort_rows(render: &Render<'_>, sort: &[(SortKey, bool)], rows: &mut Vec<Row>)
         row_id(*row_a).cmp(&row_id(*row_b))
     });
     rows.extend(keyed.into_iter().map(|(_, row)| row));
+}
+
+/// The rows of a `SearchTerm` query in the server's order (`BaseItemRepository.ApplyOrder`):
+/// relevance ([`jellyfin_relevance`]), then the requested sort (sort name by default), then
+/// `Name` (byte order, SQLite's) when the first sort key is the sort name. Rows still equal
+/// after that are in no defined order on the server (the database's); here they go by their
+/// id as written on the wire, which anyone holding the answers can reproduce.
+fn search_order(render: &Render<'_>, query: &ItemQuery, term: &str, rows: &[Row]) -> Vec<Row> {
+    let default_sort = [(SortKey::SortName, false)];
+    let sort: &[(SortKey, bool)] = if query.sort.is_empty() {
+        &default_sort
+    } else {
+        &query.sort
+    };
+    let by_name = sort.first().is_some_and(|(k, _)| *k == SortKey::SortName);
+    let descending_name = sort.first().is_some_and(|(_, d)| *d);
+    struct Keyed {
+        relevance: u8,
+        parts: Vec<KeyPart>,
+        name: String,
+        id: String,
+        row: Row,
+    }
+    let mut keyed: Vec<Keyed> = rows
+        .iter()
+        .map(|&row| {
+            let (name, original, id) = match row {
+                Row::Item(id) | Row::Entry(_, id) => match render.lib.item(id) {
+                    Some(item) => (
+                        item.title().to_string(),
+                        item.original_title().map(fold),
+                        item.guid_id(),
+                    ),
+                    None => (String::new(), None, String::new()),
+                },
+                Row::View(id) => (
+                    render
+                        .lib
+                        .section(id)
+                        .map(|s| s.title.clone())
+                        .unwrap_or_default(),
+                    None,
+                    view_id(id),
+                ),
+                Row::Playlist(id) => (
+                    render
+                        .state
+                        .playlist(render.user.id, id)
+                        .map(|p| p.title.clone())
+                        .unwrap_or_default(),
+                    None,
+                    playlist_id(id),
+                ),
+            };
+            Keyed {
+                relevance: jellyfin_relevance(&fold(&name), original.as_deref(), term),
+                parts: sort
+                    .iter()
+                    .map(|(k, _)| key_part(render, *k, row))
+                    .collect(),
+                name,
+                id,
+                row,
+            }
+        })
+        .collect();
+    keyed.sort_by(|a, b| {
+        let mut ordering = a.relevance.cmp(&b.relevance);
+        for (index, (_, descending)) in sort.iter().enumerate() {
+            if ordering != Ordering::Equal {
+                break;
+            }
+            let o = a.parts[index].cmp(&b.parts[index]);
+            ordering = if *descending { o.reverse() } else { o };
+        }
+        if ordering == Ordering::Equal && by_name {
+            let o = a.name.cmp(&b.name);
+            ordering = if descending_name { o.reverse() } else { o };
+        }
+        ordering.then_with(|| a.id.cmp(&b.id))
+    });
+    keyed.into_iter().map(|k| k.row).collect()
 }
 
 fn row_id(row: Row) -> (u8, u32) {
