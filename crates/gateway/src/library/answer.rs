@@ -36,7 +36,7 @@ use http_body_util::{Either, Full};
 use super::playstate;
 use super::render_jellyfin;
 use super::render_plex::{self as plex, El};
-use super::titles::{self, FoldedTitles, Rank, Show, TitleHit};
+use super::titles::{self, FoldedTitles, Rank, TitleHit};
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::token_of;
@@ -118,10 +118,11 @@ pub(crate) async fn try_answer<B>(
     Some(resp)
 }
 
-/// One Plex result: an item of the index, or a show known from its episodes.
-enum PlexHit<'a> {
+/// One Plex result: an item of the index, or a show known from its episodes (which only
+/// tells that the server has something to say: see `plex_page`).
+enum PlexHit {
     Item(TitleHit),
-    Show(&'a Show, Rank),
+    Show,
 }
 
 /// What a Plex `type=` (or a section's default) asks for.
@@ -494,7 +495,7 @@ impl Ctx<'_> {
             })
             .collect();
         keyed.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
-        let mut hits: Vec<PlexHit<'_>> = keyed.into_iter().map(|k| PlexHit::Item(k.3)).collect();
+        let mut hits: Vec<PlexHit> = keyed.into_iter().map(|k| PlexHit::Item(k.3)).collect();
         if let Some(limit) = limit {
             hits.truncate(limit);
         }
@@ -502,7 +503,7 @@ impl Ctx<'_> {
         self.plex_page(container, &hits, params)
     }
 
-    /// `/all?type=2&title=`: shows known from their episodes, by sort title.
+    /// `/all?type=2&title=`: answered only when no show matches (see `plex_page`).
     fn plex_all_shows(
         &self,
         s: &UserSection,
@@ -512,24 +513,16 @@ impl Ctx<'_> {
         ids: &[&str],
         params: &[(String, String)],
     ) -> Option<Answer> {
-        let mut found: Vec<(&Show, Rank)> = Vec::new();
+        let mut found: Vec<&str> = Vec::new();
         for alt in value.split(',') {
             for (show, rank) in self.folded.find_shows(alt, ids) {
-                if (!exact || rank == Rank::Exact) && !found.iter().any(|(f, _)| f.id == show.id) {
-                    found.push((show, rank));
+                if (!exact || rank == Rank::Exact) && !found.contains(&show.id.as_str()) {
+                    found.push(&show.id);
                 }
             }
         }
-        found.sort_by_cached_key(|(show, _)| {
-            (
-                titles::fold(plex::title_sort(&show.title)),
-                show.id.parse::<u64>().unwrap_or(u64::MAX),
-            )
-        });
-        let mut hits: Vec<PlexHit<'_>> = found
-            .into_iter()
-            .map(|(show, rank)| PlexHit::Show(show, rank))
-            .collect();
+        // One entry per show, so that a page of none still has the server's total.
+        let mut hits: Vec<PlexHit> = found.iter().map(|_| PlexHit::Show).collect();
         if let Some(limit) = limit {
             hits.truncate(limit);
         }
@@ -554,23 +547,19 @@ impl Ctx<'_> {
     }
 
     /// A search of one kind: exact, then prefix, then contains; ties by id (numerically).
-    fn plex_search(&self, query: &str, kind: PlexKind, ids: &[&str]) -> Vec<PlexHit<'_>> {
+    fn plex_search(&self, query: &str, kind: PlexKind, ids: &[&str]) -> Vec<PlexHit> {
         match kind {
             PlexKind::Item(kind) => {
                 let mut hits = self.folded.find(query, &[kind], ids, false);
                 self.sort_plex_search(&mut hits);
                 hits.into_iter().map(PlexHit::Item).collect()
             }
-            PlexKind::Show => {
-                let mut shows = self.folded.find_shows(query, ids);
-                shows.sort_by_key(|(show, rank)| {
-                    (*rank, show.id.parse::<u64>().unwrap_or(u64::MAX))
-                });
-                shows
-                    .into_iter()
-                    .map(|(show, rank)| PlexHit::Show(show, rank))
-                    .collect()
-            }
+            PlexKind::Show => self
+                .folded
+                .find_shows(query, ids)
+                .into_iter()
+                .map(|_| PlexHit::Show)
+                .collect(),
         }
     }
 
@@ -589,7 +578,7 @@ impl Ctx<'_> {
     fn plex_page(
         &self,
         mut container: El,
-        hits: &[PlexHit<'_>],
+        hits: &[PlexHit],
         params: &[(String, String)],
     ) -> Option<Answer> {
         let (start, size) = self.plex_paging(params)?;
@@ -609,7 +598,7 @@ impl Ctx<'_> {
                 // A show is known only from its episodes: its element would lack what the
                 // server writes (`childCount`, `leafCount`, `summary` …), and a client missing
                 // those fetches the show again. The server answers.
-                PlexHit::Show(..) => return None,
+                PlexHit::Show => return None,
             }
         }
         let mut head = vec![("size", plex::V::from(container.kids.len()))];
@@ -677,7 +666,7 @@ impl Ctx<'_> {
                 let (view, rank) = match hit {
                     PlexHit::Item(h) => (self.view(h)?, h.rank),
                     // See `plex_page`: the server renders shows.
-                    PlexHit::Show(..) => return None,
+                    PlexHit::Show => return None,
                 };
                 let section = self.sections.get(view.section_id())?;
                 let mut e = plex::item_el(&view, section, None).a("score", score_of(rank));
