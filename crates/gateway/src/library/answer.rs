@@ -239,6 +239,9 @@ async fn jellyfin_server_id(
     v.get("Id")?.as_str().map(str::to_string)
 }
 
+/// Where a Jellyfin search puts an item: relevance, folded sort name, name, id.
+type JellyfinSearchKey<'a> = (u8, String, &'a str, &'a str);
+
 /// A recognised Plex route and its decoded query.
 enum PlexRoute {
     SectionSearch {
@@ -809,7 +812,7 @@ impl Ctx<'_> {
         // The server's order for a search: relevance, sort name, name (byte order), then —
         // where the server's database leaves ties in no defined order — the id.
         let folded_term = titles::fold(term);
-        let mut keyed: Vec<((u8, String, &str, &str), TitleHit)> = hits
+        let mut keyed: Vec<(JellyfinSearchKey<'_>, TitleHit)> = hits
             .into_iter()
             .filter_map(|h| {
                 let v = self.view(&h)?;
