@@ -677,3 +677,66 @@ async fn lookup_by_path_and_musicbrainz_id_needs_the_admin_token() {
         assert_eq!(resp.status(), status, "{query}");
     }
 }
+
+/// The community Plex OpenAPI spec beside the repository (`shared/specs/`, next to the clone
+/// in CI; two levels up from a worktree).
+fn plex_spec() -> std::path::PathBuf {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    ["..", "../.."]
+        .iter()
+        .map(|up| root.join(up).join("shared/specs/plex-api-spec.yaml"))
+        .find(|p| p.exists())
+        .expect("shared/specs/plex-api-spec.yaml beside the repository")
+}
+
+/// Answers from the index pass the spec's schema for their route as the server's do
+/// (`tests/python/spec_through_gateway.py`, JSON Schema from the pinned `jsonschema`), and
+/// what they leave out of the server's items is counted by attribute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_index_answers_pass_the_plex_openapi_spec() {
+    let r = start().await;
+    r.install_index();
+    let token = r.token("admin");
+    let mut requests = Vec::new();
+    for q in title_queries(&r.sim.sim, 40, 9, FORMS) {
+        let q = enc(&q);
+        requests.push(format!("/hubs/search?query={q}&limit=5"));
+        requests.push(format!("/library/sections/1/all?type=10&title={q}"));
+        requests.push(format!("/library/sections/1/all?type=9&title={q}"));
+        requests.push(format!("/library/sections/2/all?type=1&title={q}"));
+    }
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join(".venv/bin/python");
+    assert!(python.exists(), "run scripts/setup-test-env first");
+    let mut child = tokio::process::Command::new(python)
+        .arg(root.join("tests/python/spec_through_gateway.py"))
+        .arg(plex_spec())
+        .arg(&r.sim.base_url)
+        .arg(&r.proxy)
+        .arg(&token)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(requests.join("\n").as_bytes())
+            .await
+            .unwrap();
+    }
+    let out = child.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("{report}");
+    assert_eq!(report["requests"], requests.len());
+    assert!(report["from_index"].as_u64().unwrap() > 100, "{report}");
+    assert_eq!(report["index_only_errors"], 0, "{report}");
+}
