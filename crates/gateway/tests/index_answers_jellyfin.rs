@@ -425,3 +425,34 @@ async fn user_data_comes_from_the_users_cached_item() {
     assert!(cs.contains("detail=index"));
     assert_eq!(find(&via)["UserData"], find(&direct)["UserData"]);
 }
+
+/// A film matches a search by its original-language title too, which the index does not
+/// hold: `/Items` searches that span films go to the server, and find what it finds.
+#[tokio::test]
+async fn film_searches_go_to_the_server() {
+    let r = start().await;
+    r.install_index().await;
+    let (token, _) = r.user("admin");
+    let original = {
+        let lib = r.sim.sim.library();
+        (1..=lib.len() as u32)
+            .filter_map(|id| lib.item(id))
+            .find_map(|i| {
+                (i.kind() == cachearr_sim::library::ItemKind::Movie)
+                    .then(|| i.original_title().map(str::to_string))
+                    .flatten()
+            })
+            .expect("a film with an original title")
+    };
+    for types in ["Movie", "Audio,Movie"] {
+        let path = format!(
+            "/Items?SearchTerm={}&Recursive=true&IncludeItemTypes={types}",
+            enc(&original)
+        );
+        let (cs, status, via, direct) = r.both(&path, &token).await;
+        assert_eq!(status, 200);
+        assert!(!cs.contains("detail=index"), "{path}: {cs}");
+        assert!(direct["TotalRecordCount"].as_u64().unwrap() > 0, "{path}");
+        assert_eq!(via, direct, "{path}");
+    }
+}

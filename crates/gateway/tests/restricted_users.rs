@@ -302,11 +302,16 @@ async fn no_hidden_item_in_search_answers(profile: Profile) {
             }
             // The owner finds it (through the index): the query does reach the item. For
             // Plex the section search by type: a hub search that also finds a show goes to
-            // the server (the index cannot write a show's element).
-            let path = &search_paths(profile, h, &admin)[match profile {
-                Profile::Plex => 2,
-                Profile::Jellyfin => 0,
-            }];
+            // the server (the index cannot write a show's element); so does a Jellyfin
+            // `/Items` search of films (the server also matches their original titles).
+            let path = &match (profile, h.kind) {
+                (Profile::Plex, _) => search_paths(profile, h, &admin)[2].clone(),
+                (Profile::Jellyfin, ItemKind::Movie) => format!(
+                    "/Search/Hints?SearchTerm={}&IncludeItemTypes=Movie&Limit=100",
+                    enc(&h.title)
+                ),
+                (Profile::Jellyfin, _) => search_paths(profile, h, &admin)[0].clone(),
+            };
             let (_, cs, owner) = run.get(profile, &run.proxy, path, &admin).await;
             assert!(cs.contains("detail=index"), "owner {path}: {cs}");
             assert!(

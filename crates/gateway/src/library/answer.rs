@@ -808,6 +808,17 @@ impl Ctx<'_> {
             .is_some_and(|v| v.eq_ignore_ascii_case("false"));
         let (kinds, others) = Self::jellyfin_kinds(params)?;
         let libraries = self.jellyfin_libraries(&kinds, others)?;
+        // The server also matches (and ranks by) a film's original-language title, which the
+        // index does not hold: a search that spans films would miss some. The server answers.
+        let films = kinds.contains(&ItemKind::Movie)
+            && self
+                .sections
+                .sections
+                .iter()
+                .any(|s| s.kind == "movies" && libraries.contains(&s.id.as_str()));
+        if films {
+            return None;
+        }
         let hits = self.folded.find(term, &kinds, &libraries, true);
         // The server's order for a search: relevance, sort name, name (byte order), then —
         // where the server's database leaves ties in no defined order — the id.
