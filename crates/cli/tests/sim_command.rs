@@ -97,3 +97,85 @@ async fn sim_explains_bad_arguments() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("webhook"));
 }
+
+#[tokio::test]
+async fn sim_serves_a_library_file() {
+    let dir = std::env::temp_dir().join(format!("cachearr-libfile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("library.csv");
+    std::fs::write(
+        &file,
+        "section,kind,grandparent,parent,title,year,index,duration,isrc\n\
+         Music,track,Nina Simone,Pastel Blues,Sinnerman,1965,9,622000,USPR36500123\n\
+         Films,movie,,,Alphaville,1965,,5940000,\n",
+    )
+    .expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cachearr"))
+        .args(["sim", "--plex-listen", "127.0.0.1:0", "--no-cost", "--json"])
+        .arg("--library-file")
+        .arg(&file)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cachearr runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // A guard against a hang, not a timing assertion.
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the banner is printed")
+        .expect("read")
+        .expect("a line");
+    let banner: serde_json::Value = serde_json::from_str(&line).expect("--json banner");
+    assert_eq!(banner["items"], 4, "artist, album, track, movie");
+    let plex = banner["plex_url"].as_str().expect("plex url").to_string();
+    let token = banner["users"][0]["plex_token"].as_str().expect("token");
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        client
+            .get(format!("{plex}{path}"))
+            .header("X-Plex-Token", token)
+            .header("Accept", "application/json")
+            .send()
+    };
+    let v: serde_json::Value = get("/library/sections".into())
+        .await
+        .expect("sections")
+        .json()
+        .await
+        .expect("json");
+    let titles: Vec<&str> = v["MediaContainer"]["Directory"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .filter_map(|d| d["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["Music", "Films"]);
+    let v: serde_json::Value = get("/library/sections/1/all?type=10".into())
+        .await
+        .expect("tracks")
+        .json()
+        .await
+        .expect("json");
+    let t = &v["MediaContainer"]["Metadata"][0];
+    assert_eq!(t["title"], "Sinnerman");
+    assert_eq!(t["grandparentTitle"], "Nina Simone");
+    assert_eq!(t["parentTitle"], "Pastel Blues");
+    assert_eq!(
+        (t["index"].clone(), t["duration"].clone()),
+        (9.into(), 622_000.into())
+    );
+    // A bad file stops the command with the reason.
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "kind,title,colour\nmovie,X,red\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_cachearr"))
+        .args(["sim", "--plex-listen", "127.0.0.1:0", "--library-file"])
+        .arg(&bad)
+        .output()
+        .await
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown column \"colour\""));
+    std::fs::remove_dir_all(&dir).ok();
+}

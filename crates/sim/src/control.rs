@@ -6,7 +6,7 @@
 //! | `GET /_sim/stats` | requests per route and in total since the last reset, cost accounting, webhook counts |
 //! | `POST /_sim/reset` | zeroes the counters and clears faults; `?state=1` also forgets play state, history, playlists |
 //! | `GET/POST/DELETE /_sim/faults` | read / set / clear [`Faults`] (JSON body) |
-//! | `POST /_sim/library/add` | `{"kind":"track","parent":123,"title":"…"}` or `{"kind":"movie","section":2,"title":"…"}`; `"count"` adds several |
+//! | `POST /_sim/library/add` | `{"kind":"track","parent":123,"title":"…"}` or `{"kind":"movie","section":2,"title":"…"}`, plus any real item fields (`duration`, `originalTitle`, `year`, `index`, `disc`, `musicbrainzId`, `isrc`, `guid`, `guids`, `labels`, `genres`, `contentRating`, `studio`, `summary`, `file`, `media` …, see `library::ItemFields`); `"count"` adds several |
 //! | `POST /_sim/library/remove` | `{"ids":[1,2]}` removes the items and their descendants |
 //! | `POST /_sim/library/rename` | `{"id":1,"title":"…"}` |
 //! | `POST /_sim/library/refresh` | `{"section":1}` runs a scan (activity events) |
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::Sim;
-use crate::library::{ItemId, ItemKind, NewItem};
+use crate::library::{ItemFields, ItemId, ItemKind, NewItem};
 
 /// Request counters since the last reset.
 #[derive(Debug, Default)]
@@ -318,8 +318,26 @@ struct AddBody {
     count: Option<u32>,
 }
 
+/// The body's own keys, then a real item's fields (duration, originalTitle, year, index, disc,
+/// musicbrainzId, isrc, guid, guids, labels, genres, contentRating, studio, summary, file,
+/// media…) from the rest; unknown names are refused (serde's `flatten` would drop them).
+fn add_body(bytes: &[u8]) -> Result<(AddBody, ItemFields), String> {
+    let mut map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let mut own = serde_json::Map::new();
+    for k in ["kind", "section", "parent", "title", "count"] {
+        if let Some(v) = map.remove(k) {
+            own.insert(k.to_string(), v);
+        }
+    }
+    let body = serde_json::from_value(serde_json::Value::Object(own)).map_err(|e| e.to_string())?;
+    let fields =
+        serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| e.to_string())?;
+    Ok((body, fields))
+}
+
 async fn add(State(sim): State<Sim>, body: axum::body::Bytes) -> Response {
-    let body: AddBody = match serde_json::from_slice(&body) {
+    let (body, fields) = match add_body(&body) {
         Ok(b) => b,
         Err(err) => return bad(format!("bad JSON: {err}")),
     };
@@ -341,7 +359,7 @@ async fn add(State(sim): State<Sim>, body: axum::body::Bytes) -> Response {
             title,
             added_at: sim.now(),
         };
-        match sim.add_item(new) {
+        match sim.add_item_with(new, fields.clone()) {
             Ok(id) => ids.push(id),
             Err(err) => return bad(err.to_string()),
         }

@@ -53,6 +53,7 @@ pub mod cost;
 pub mod events;
 pub mod jellyfin;
 pub mod library;
+pub mod library_file;
 pub mod media;
 pub mod plex;
 mod rng;
@@ -73,7 +74,8 @@ use tokio::sync::broadcast;
 use crate::control::{Faults, Stats, StatsSnapshot};
 use crate::cost::CostModel;
 use crate::events::{Event, FrontEnd, PlayStateReason, SimEvent, WebhookTarget};
-use crate::library::{ItemId, Library, LibraryConfig, LibraryError, NewItem};
+use crate::library::{ItemFields, ItemId, Library, LibraryConfig, LibraryError, NewItem};
+use crate::library_file::LibrarySpec;
 use crate::state::{PlayState, PlaybackState, State};
 
 /// Errors of the simulator's public API.
@@ -114,9 +116,16 @@ pub struct SimBuilder {
     cost: CostModel,
     webhooks: Vec<String>,
     name: String,
+    spec: Option<LibrarySpec>,
 }
 
 impl SimBuilder {
+    /// Serves a described library (a library file, or [`LibrarySpec::plexapi_bootstrap`])
+    /// instead of generating one; the sizes are then ignored, the seed still makes the tokens.
+    pub fn library_spec(mut self, spec: LibrarySpec) -> Self {
+        self.spec = Some(spec);
+        self
+    }
     /// Total tracks (over both music sections).
     pub fn tracks(mut self, n: u32) -> Self {
         self.config.tracks = n;
@@ -169,7 +178,10 @@ impl SimBuilder {
             .iter()
             .map(|s| s.parse::<WebhookTarget>())
             .collect::<Result<Vec<_>, _>>()?;
-        let library = Library::generate(self.config);
+        let library = match &self.spec {
+            Some(spec) => spec.build(self.config.seed, now_secs())?,
+            None => Library::generate(self.config),
+        };
         let seed = self.config.seed;
         let machine = format!(
             "{:016x}{:016x}{:08x}",
@@ -278,6 +290,7 @@ impl Sim {
             cost: CostModel::default(),
             webhooks: Vec::new(),
             name: "cachearr-sim".to_string(),
+            spec: None,
         }
     }
 
@@ -457,9 +470,14 @@ impl Sim {
 
     /// Adds an item; emits `ItemAdded`.
     pub fn add_item(&self, new: NewItem) -> Result<ItemId, LibraryError> {
+        self.add_item_with(new, ItemFields::default())
+    }
+
+    /// Adds an item with a real item's fields (see [`ItemFields`]); emits `ItemAdded`.
+    pub fn add_item_with(&self, new: NewItem, fields: ItemFields) -> Result<ItemId, LibraryError> {
         let (id, section) = {
             let mut lib = write(&self.inner.library);
-            let id = lib.add_item(new)?;
+            let id = lib.add_item_with(new, fields)?;
             let section = lib.item(id).map(|i| i.section().id).unwrap_or(0);
             (id, section)
         };

@@ -307,6 +307,12 @@ impl Default for LibraryConfig {
     }
 }
 
+/// Media containers an item may be given (file extensions as Plex names them).
+pub const KNOWN_CONTAINERS: &[&str] = &[
+    "mp3", "flac", "m4a", "aac", "ogg", "opus", "wav", "alac", "wma", "mkv", "mp4", "m4v", "avi",
+    "mov", "ts", "webm", "wmv", "mpeg",
+];
+
 /// The label (tag) that marks explicit artists, albums, movies and shows.
 pub const LABEL_EXPLICIT: &str = "Explicit";
 /// The label (tag) that marks family-friendly artists, albums, movies and shows.
@@ -333,6 +339,9 @@ pub struct Library {
     items: Vec<ItemRecord>,
     sections: Vec<Section>,
     children: HashMap<ItemId, Vec<ItemId>>,
+    /// Fields given explicitly for an item (a library file, `/_sim/library/add`): they take the
+    /// place of the derived ones. Generated items have none, so the arena stays compact.
+    extras: HashMap<ItemId, Box<ItemFields>>,
     /// Bumped by every mutation; front ends use it as a cheap "has anything changed" stamp.
     generation: u64,
 }
@@ -439,10 +448,23 @@ impl<'a> Item<'a> {
         }
         h
     }
+    /// The fields given explicitly for this item, if any (see [`ItemFields`]).
+    pub fn fields(&self) -> Option<&'a ItemFields> {
+        self.lib.extras.get(&self.id).map(|b| &**b)
+    }
     /// The MusicBrainz id (recording for tracks, release for albums, artist for artists), on
     /// part of the music items only — like real libraries.
     pub fn musicbrainz_id(&self) -> Option<String> {
+        if let Some(f) = self.fields()
+            && f.musicbrainz_id.is_some()
+        {
+            return f.musicbrainz_id.clone();
+        }
         (self.rec.flags & FLAG_MBID != 0).then(|| uuid_from(self.content_hash() ^ 0x4D42))
+    }
+    /// The ISRC of a track, when given.
+    pub fn isrc(&self) -> Option<&'a str> {
+        self.fields().and_then(|f| f.isrc.as_deref())
     }
     /// The MusicBrainz release-group id of an album (or of a track's album).
     pub fn musicbrainz_release_group(&self) -> Option<String> {
@@ -451,12 +473,21 @@ impl<'a> Item<'a> {
             ItemKind::Track => self.parent()?,
             _ => return None,
         };
+        if let Some(rg) = album
+            .fields()
+            .and_then(|f| f.musicbrainz_release_group.clone())
+        {
+            return Some(rg);
+        }
         album
             .musicbrainz_id()
             .map(|_| uuid_from(album.content_hash() ^ 0x5247))
     }
     /// Plex's agent guid: `plex://track/5d07…` (24 hex digits derived from the content).
     pub fn plex_guid(&self) -> String {
+        if let Some(g) = self.fields().and_then(|f| f.guid.as_ref()) {
+            return g.clone();
+        }
         format!(
             "plex://{}/{:024x}",
             self.kind().plex_name(),
@@ -467,10 +498,44 @@ impl<'a> Item<'a> {
     pub fn guid_id(&self) -> String {
         guid_for_id(self.lib.config.seed, self.id)
     }
+    /// The item's external guids as Plex lists them (`mbid://…`, `imdb://…`, `tmdb://…`,
+    /// `tvdb://…`): the given ones, else the derived MusicBrainz id and external ids.
+    pub fn guids(&self) -> Vec<String> {
+        if let Some(f) = self.fields()
+            && !f.guids.is_empty()
+        {
+            return f.guids.clone();
+        }
+        let mut out = Vec::new();
+        if let Some(mbid) = self.musicbrainz_id() {
+            out.push(format!("mbid://{mbid}"));
+        }
+        if let Some((imdb, tmdb, tvdb)) = self.external_ids() {
+            out.push(format!("imdb://{imdb}"));
+            out.push(format!("tmdb://{tmdb}"));
+            out.push(format!("tvdb://{tvdb}"));
+        }
+        out
+    }
     /// External ids of movies and shows: (imdb `tt…`, tmdb, tvdb).
     pub fn external_ids(&self) -> Option<(String, u32, u32)> {
         if !matches!(self.kind(), ItemKind::Movie | ItemKind::Show) {
             return None;
+        }
+        if self.fields().is_some_and(|f| !f.guids.is_empty()) {
+            // Given guids replace the derived ones; read them with [`Item::guids`].
+            let f = self.fields()?;
+            let find = |scheme: &str| {
+                f.guids
+                    .iter()
+                    .find_map(|g| g.strip_prefix(scheme).map(str::to_string))
+            };
+            let num = |scheme: &str| find(scheme).and_then(|v| v.parse::<u32>().ok());
+            return Some((
+                find("imdb://").unwrap_or_default(),
+                num("tmdb://").unwrap_or(0),
+                num("tvdb://").unwrap_or(0),
+            ));
         }
         let h = self.content_hash();
         Some((
@@ -480,38 +545,47 @@ impl<'a> Item<'a> {
         ))
     }
     /// Studio (movies, shows).
-    pub fn studio(&self) -> Option<&'static str> {
+    pub fn studio(&self) -> Option<&'a str> {
+        if let Some(f) = self.fields() {
+            return f.studio.as_deref();
+        }
         matches!(self.kind(), ItemKind::Movie | ItemKind::Show)
             .then(|| STUDIOS[(self.content_hash() % STUDIOS.len() as u64) as usize])
     }
     /// Content rating (movies, shows).
-    pub fn content_rating(&self) -> Option<&'static str> {
+    pub fn content_rating(&self) -> Option<&'a str> {
+        if let Some(f) = self.fields() {
+            return f.content_rating.as_deref();
+        }
         matches!(self.kind(), ItemKind::Movie | ItemKind::Show).then(|| {
             CONTENT_RATINGS[(mix(self.content_hash()) % CONTENT_RATINGS.len() as u64) as usize]
         })
     }
     /// The content rating that applies to the item: its own, else its nearest ancestor's (an
     /// episode or season takes its show's). Music carries none.
-    pub fn effective_content_rating(&self) -> Option<&'static str> {
+    pub fn effective_content_rating(&self) -> Option<&'a str> {
         self.lineage().find_map(|i| i.content_rating())
     }
     /// Labels (Plex `Label` tags, Jellyfin `Tags`) of artists, albums, movies and shows: part
     /// of them are `Explicit`, part `Family` (never both). Share restrictions and parental
     /// policies filter on them, children inheriting their ancestors' (see [`Item::lineage`]).
-    pub fn labels(&self) -> &'static [&'static str] {
+    pub fn labels(&self) -> Vec<&'a str> {
+        if let Some(f) = self.fields() {
+            return f.labels.iter().map(String::as_str).collect();
+        }
         let explicit_percent = match self.kind() {
             ItemKind::Artist => 8,
             ItemKind::Album => 15,
             ItemKind::Movie | ItemKind::Show => 12,
-            _ => return &[],
+            _ => return Vec::new(),
         };
         let h = mix(self.content_hash() ^ 0x4C41_4245);
         if h % 100 < explicit_percent {
-            &[LABEL_EXPLICIT]
+            vec![LABEL_EXPLICIT]
         } else if (h >> 8) % 100 < 35 {
-            &[LABEL_FAMILY]
+            vec![LABEL_FAMILY]
         } else {
-            &[]
+            Vec::new()
         }
     }
     /// The item, then its parent, grandparent … (what labels and ratings are inherited from).
@@ -519,13 +593,35 @@ impl<'a> Item<'a> {
         std::iter::successors(Some(*self), |i| i.parent())
     }
     /// Genre (movies, shows).
-    pub fn genre(&self) -> Option<&'static str> {
+    pub fn genre(&self) -> Option<&'a str> {
+        if let Some(f) = self.fields() {
+            return f.genres.first().map(String::as_str);
+        }
         matches!(self.kind(), ItemKind::Movie | ItemKind::Show)
             .then(|| GENRES[(mix(self.content_hash() ^ 3) % GENRES.len() as u64) as usize])
     }
     /// File container / extension of the media part (`mp3`, `flac`, `mkv`), None for
     /// containers.
     pub fn container(&self) -> Option<&'static str> {
+        // A given container (or the given file's extension) when it is a known one.
+        let given = self
+            .media_fields()
+            .and_then(|m| m.container.as_deref())
+            .or_else(|| {
+                self.fields()
+                    .and_then(|f| f.file.as_deref())
+                    .and_then(|p| p.rsplit_once('.'))
+                    .map(|(_, ext)| ext)
+            })
+            .and_then(|c| {
+                KNOWN_CONTAINERS
+                    .iter()
+                    .copied()
+                    .find(|k| k.eq_ignore_ascii_case(c))
+            });
+        if let Some(c) = given {
+            return self.kind().is_playable().then_some(c);
+        }
         match self.kind() {
             ItemKind::Track if self.section().id == LOSSLESS_MUSIC_SECTION => Some("flac"),
             ItemKind::Track => Some("mp3"),
@@ -535,6 +631,9 @@ impl<'a> Item<'a> {
     }
     /// Bit rate of the media in kbit/s.
     pub fn bitrate_kbps(&self) -> u32 {
+        if let Some(b) = self.media_fields().and_then(|m| m.bitrate) {
+            return b;
+        }
         match self.container() {
             Some("flac") => 900 + (self.content_hash() % 200) as u32,
             Some("mp3") => 320,
@@ -544,6 +643,9 @@ impl<'a> Item<'a> {
     }
     /// Size of the media file in bytes.
     pub fn file_size(&self) -> u64 {
+        if let Some(size) = self.media_fields().and_then(|m| m.size) {
+            return size;
+        }
         u64::from(self.duration_ms()) * u64::from(self.bitrate_kbps()) / 8
     }
     /// The media part id (one part per playable item; equal to the item id).
@@ -552,6 +654,9 @@ impl<'a> Item<'a> {
     }
     /// The server-side path of the media file (or folder, for containers).
     pub fn file_path(&self) -> String {
+        if let Some(p) = self.fields().and_then(|f| f.file.as_ref()) {
+            return p.clone();
+        }
         let clean = |s: &str| s.replace('/', "_");
         let base = &self.section().location;
         match self.kind() {
@@ -597,6 +702,9 @@ impl<'a> Item<'a> {
     }
     /// A one-line synopsis (movies, shows, episodes), derived from the content.
     pub fn summary(&self) -> String {
+        if let Some(f) = self.fields() {
+            return f.summary.clone().unwrap_or_default();
+        }
         match self.kind() {
             ItemKind::Movie | ItemKind::Show | ItemKind::Episode => {
                 let h = self.content_hash();
@@ -610,6 +718,25 @@ impl<'a> Item<'a> {
             }
             _ => String::new(),
         }
+    }
+}
+
+impl<'a> Item<'a> {
+    /// The media details given for a playable item (codecs, resolution…), if any.
+    pub fn media_fields(&self) -> Option<&'a MediaFields> {
+        self.fields().and_then(|f| f.media.as_ref())
+    }
+    /// All genres (the given ones, else the derived one).
+    pub fn genres(&self) -> Vec<&'a str> {
+        match self.fields() {
+            Some(f) => f.genres.iter().map(String::as_str).collect(),
+            None => self.genre().into_iter().collect(),
+        }
+    }
+    /// The release date (`YYYY-MM-DD`) when given.
+    pub fn originally_available_at(&self) -> Option<&'a str> {
+        self.fields()
+            .and_then(|f| f.originally_available_at.as_deref())
     }
 }
 
@@ -650,6 +777,241 @@ pub struct NewItem {
     pub title: String,
     /// Epoch seconds of the addition.
     pub added_at: u32,
+}
+
+/// Fields a real item has, given explicitly (a library file, `/_sim/library/add`, the Rust
+/// API). Every one is optional; an item with any field given takes all its metadata (guids,
+/// labels, genres, content rating, studio, summary) from here instead of deriving it, so a
+/// described library shows exactly what was described. Names are Plex's attribute names.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct ItemFields {
+    /// Duration in milliseconds (playable items).
+    pub duration: Option<u32>,
+    /// Tracks: the track artist when it differs from the album artist; movies: the title in
+    /// the original language.
+    pub original_title: Option<String>,
+    /// Release year.
+    pub year: Option<u16>,
+    /// Track, episode or season number.
+    pub index: Option<u16>,
+    /// Disc number of a track.
+    pub disc: Option<u16>,
+    /// MusicBrainz id (recording, release or artist).
+    pub musicbrainz_id: Option<String>,
+    /// MusicBrainz release-group id (albums).
+    pub musicbrainz_release_group: Option<String>,
+    /// ISRC of a track.
+    pub isrc: Option<String>,
+    /// Plex's agent guid (`plex://movie/5d77…`).
+    pub guid: Option<String>,
+    /// External guids (`imdb://tt…`, `tmdb://…`, `tvdb://…`, `mbid://…`).
+    pub guids: Vec<String>,
+    /// Labels (Plex `Label`, Jellyfin `Tags`).
+    pub labels: Vec<String>,
+    /// Genres.
+    pub genres: Vec<String>,
+    /// Content rating (`PG-13`, `TV-MA`…).
+    pub content_rating: Option<String>,
+    /// Studio.
+    pub studio: Option<String>,
+    /// Synopsis.
+    pub summary: Option<String>,
+    /// The media file's path on the server (the folder for artists, albums, shows).
+    pub file: Option<String>,
+    /// Epoch seconds of the addition (else the time of the load or the request).
+    pub added_at: Option<u32>,
+    /// Release date, `YYYY-MM-DD`.
+    pub originally_available_at: Option<String>,
+    /// Media details of a playable item (codecs, resolution, streams).
+    pub media: Option<MediaFields>,
+    /// Further Plex attributes of the item (`tagline`, `rating`, `audienceRating`, …): names
+    /// from [`PLEX_EXTRA_ATTRS`] only.
+    pub attrs: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Tag lists by Plex tag element (`Director`, `Writer`, `Role`, `Country`, `Producer`,
+    /// `Mood`, `Style`, `Similar`).
+    pub tags: std::collections::BTreeMap<String, Vec<String>>,
+    /// Chapters of a movie or episode.
+    pub chapters: Vec<Chapter>,
+    /// Markers (intro, credits) of a movie or episode.
+    pub markers: Vec<Marker>,
+}
+
+/// One chapter (milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct Chapter {
+    /// Chapter title.
+    pub tag: String,
+    /// Start offset in milliseconds.
+    pub start: u32,
+    /// End offset in milliseconds.
+    pub end: u32,
+}
+
+/// One marker (milliseconds): `type` is `intro`, `credits` or `commercial`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct Marker {
+    /// `intro`, `credits`, `commercial`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Start offset in milliseconds.
+    pub start: u32,
+    /// End offset in milliseconds.
+    pub end: u32,
+    /// Credits markers: true for the last one (Plex's `final`).
+    #[serde(rename = "final")]
+    pub is_final: bool,
+}
+
+/// Media details of a playable item, named as Plex's `Media` attributes.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct MediaFields {
+    /// `mkv`, `mp4`, `mp3`, `flac`…
+    pub container: Option<String>,
+    /// `h264`, `mpeg4`…
+    pub video_codec: Option<String>,
+    /// `aac`, `ac3`, `mp3`…
+    pub audio_codec: Option<String>,
+    /// `1080`, `720`, `sd`…
+    pub video_resolution: Option<String>,
+    /// Pixels.
+    pub width: Option<u32>,
+    /// Pixels.
+    pub height: Option<u32>,
+    /// kbit/s.
+    pub bitrate: Option<u32>,
+    /// Audio channels.
+    pub audio_channels: Option<u32>,
+    /// `24p`, `PAL`, `NTSC`.
+    pub video_frame_rate: Option<String>,
+    /// `main`, `high`…
+    pub video_profile: Option<String>,
+    /// `lc`…
+    pub audio_profile: Option<String>,
+    /// Width / height.
+    pub aspect_ratio: Option<f32>,
+    /// Bytes of the file.
+    pub size: Option<u64>,
+    /// Plex `Stream` elements of the part (`streamType` 1 video, 2 audio, 3 subtitle), with
+    /// attribute names from [`PLEX_STREAM_ATTRS`] only.
+    pub streams: Vec<std::collections::BTreeMap<String, serde_json::Value>>,
+}
+
+/// The item attributes a library file may set through [`ItemFields::attrs`] (a fixed list so
+/// that rendering keeps static names and hostile input cannot grow it).
+pub const PLEX_EXTRA_ATTRS: &[&str] = &[
+    "tagline",
+    "rating",
+    "audienceRating",
+    "ratingImage",
+    "audienceRatingImage",
+    "userRating",
+    "chapterSource",
+    "slug",
+    "editionTitle",
+    "primaryExtraKey",
+    "theme",
+    "titleSort",
+    "originalTitle",
+    "parentTheme",
+    "grandparentTheme",
+    "loudnessAnalysisVersion",
+    "hasPremiumLyrics",
+    "hasPremiumExtras",
+    "hasPremiumPrimaryExtra",
+    "ratingCount",
+    "languageOverride",
+    "useOriginalTitle",
+    "enableCreditsMarkerGeneration",
+    "skipChildren",
+];
+
+/// The `Stream` attributes a library file may set (see [`MediaFields::streams`]).
+pub const PLEX_STREAM_ATTRS: &[&str] = &[
+    "streamType",
+    "default",
+    "selected",
+    "codec",
+    "index",
+    "bitrate",
+    "language",
+    "languageCode",
+    "languageTag",
+    "bitDepth",
+    "chromaLocation",
+    "chromaSubsampling",
+    "codedHeight",
+    "codedWidth",
+    "frameRate",
+    "hasScalingMatrix",
+    "height",
+    "width",
+    "level",
+    "profile",
+    "refFrames",
+    "scanType",
+    "displayTitle",
+    "extendedDisplayTitle",
+    "channels",
+    "audioChannelLayout",
+    "samplingRate",
+    "title",
+    "forced",
+    "format",
+    "key",
+    "gain",
+    "loudness",
+    "lra",
+    "peak",
+    "albumGain",
+    "albumPeak",
+    "albumRange",
+    "startRamp",
+    "endRamp",
+];
+
+/// The static name of a Plex attribute allowed by `list`, if `name` is one.
+pub fn allowed_attr(list: &'static [&'static str], name: &str) -> Option<&'static str> {
+    list.iter().copied().find(|a| *a == name)
+}
+
+/// The Plex tag elements a library file may fill through [`ItemFields::tags`].
+pub const PLEX_TAG_ELEMENTS: &[&str] = &[
+    "Director", "Writer", "Role", "Country", "Producer", "Mood", "Style", "Similar",
+];
+
+impl ItemFields {
+    /// Checks names against the allowed lists and values for sanity.
+    pub fn validate(&self) -> Result<(), LibraryError> {
+        for k in self.attrs.keys() {
+            if allowed_attr(PLEX_EXTRA_ATTRS, k).is_none() {
+                return Err(LibraryError::BadShape(format!("unknown attribute {k:?}")));
+            }
+        }
+        for k in self.tags.keys() {
+            if allowed_attr(PLEX_TAG_ELEMENTS, k).is_none() {
+                return Err(LibraryError::BadShape(format!("unknown tag element {k:?}")));
+            }
+        }
+        for st in self.media.iter().flat_map(|m| m.streams.iter()) {
+            for k in st.keys() {
+                if allowed_attr(PLEX_STREAM_ATTRS, k).is_none() {
+                    return Err(LibraryError::BadShape(format!(
+                        "unknown stream attribute {k:?}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True when nothing is given.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 struct TrackPlan {
@@ -947,6 +1309,7 @@ impl Library {
             ),
             sections: Vec::new(),
             children: HashMap::new(),
+            extras: HashMap::new(),
             generation: 0,
         };
         let seed = config.seed;
@@ -1530,6 +1893,17 @@ impl Library {
     /// Adds an item (and, for albums/seasons given no children, nothing more). The new item
     /// gets the next id and is appended to its section's lists.
     pub fn add_item(&mut self, new: NewItem) -> Result<ItemId, LibraryError> {
+        self.add_item_with(new, ItemFields::default())
+    }
+
+    /// Adds an item with a real item's fields (see [`ItemFields`]); what is not given is
+    /// derived as for [`Library::add_item`].
+    pub fn add_item_with(
+        &mut self,
+        new: NewItem,
+        fields: ItemFields,
+    ) -> Result<ItemId, LibraryError> {
+        fields.validate()?;
         let (sidx, parent, index, year) = match (new.kind, new.parent) {
             (ItemKind::Artist | ItemKind::Movie | ItemKind::Show, _) => {
                 let sid = new.section.ok_or_else(|| {
@@ -1578,25 +1952,108 @@ impl Library {
         };
         let title = self.strings.intern(&new.title);
         let duration_ms = if new.kind.is_playable() { 200_000 } else { 0 };
+        let added_at = fields.added_at.unwrap_or(new.added_at);
+        let original_title = fields
+            .original_title
+            .as_deref()
+            .map(|t| self.strings.intern(t))
+            .unwrap_or(StrId(0));
         let id = self.push(ItemRecord {
             kind: new.kind,
             flags: 0,
             section: sidx,
-            index,
-            disc: u16::from(new.kind == ItemKind::Track),
-            year,
+            index: fields.index.unwrap_or(index),
+            disc: fields
+                .disc
+                .unwrap_or(u16::from(new.kind == ItemKind::Track)),
+            year: fields.year.unwrap_or(year),
             parent,
             title,
-            original_title: StrId(0),
-            duration_ms,
-            added_at: new.added_at,
-            updated_at: new.added_at,
+            original_title,
+            duration_ms: fields.duration.unwrap_or(duration_ms),
+            added_at,
+            updated_at: added_at,
         });
+        if !fields.is_empty() {
+            self.extras.insert(id, Box::new(fields));
+        }
         let section = &mut self.sections[usize::from(sidx)];
         section.list_mut(new.kind).push(id);
-        section.updated_at = new.added_at;
+        section.updated_at = section.updated_at.max(added_at);
         self.generation += 1;
         Ok(id)
+    }
+
+    /// An empty library (no sections): the start of a described one (see
+    /// [`crate::library_file`]).
+    pub fn empty(seed: u64) -> Self {
+        Library {
+            config: LibraryConfig {
+                tracks: 0,
+                movies: 0,
+                shows: 0,
+                seed,
+            },
+            strings: Interner::new(),
+            items: Vec::new(),
+            sections: Vec::new(),
+            children: HashMap::new(),
+            extras: HashMap::new(),
+            generation: 0,
+        }
+    }
+
+    /// Adds a section (the next id) and returns its id.
+    pub fn add_section(
+        &mut self,
+        kind: SectionKind,
+        title: &str,
+        location: &str,
+        now: u32,
+    ) -> Result<u32, LibraryError> {
+        if self.sections.len() >= usize::from(u8::MAX) {
+            return Err(LibraryError::BadShape("too many sections".into()));
+        }
+        let id = self.sections.iter().map(|s| s.id).max().unwrap_or(0) + 1;
+        self.sections.push(Section {
+            id,
+            kind,
+            title: title.to_string(),
+            uuid: uuid_from(self.config.seed ^ u64::from(id) << 40),
+            location: location.to_string(),
+            created_at: now,
+            updated_at: now,
+            scanned_at: now,
+            lists: kind_lists(kind),
+        });
+        self.generation += 1;
+        Ok(id)
+    }
+
+    /// Puts every section's top-level items in title-sort order and each item's children in
+    /// index order (disc, then number), as a generated library has them.
+    pub fn sort_naturally(&mut self) {
+        let keys: Vec<(String, u32)> = (1..=self.items.len() as ItemId)
+            .map(|id| {
+                let i = self.item_any(id).expect("ids are dense");
+                (
+                    fold(i.title_sort()),
+                    (i.disc() << 16) | i.index().min(0xFFFF),
+                )
+            })
+            .collect();
+        let key = |id: &ItemId| keys[*id as usize - 1].clone();
+        for s in &mut self.sections {
+            for (kind, list) in &mut s.lists {
+                if *kind == s.kind.kinds()[0] {
+                    list.sort_by_key(|id| key(id));
+                }
+            }
+        }
+        for list in self.children.values_mut() {
+            list.sort_by_key(|id| (keys[*id as usize - 1].1, keys[*id as usize - 1].0.clone()));
+        }
+        self.generation += 1;
     }
 
     /// Removes an item and its descendants; returns every removed id (the item first).

@@ -568,3 +568,62 @@ async fn cost_accounting_grows_with_the_work() {
     assert_eq!((count.items_scanned, count.items_returned), (n, 0));
     assert!(dump.cost_us > 10 * page.cost_us);
 }
+
+#[tokio::test]
+async fn added_items_carry_the_real_fields_they_are_given() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let album = srv
+        .sim
+        .library()
+        .section(MUSIC_SECTION)
+        .expect("music")
+        .items(ItemKind::Album)[0];
+    let added = control(
+        &srv,
+        "/_sim/library/add",
+        serde_json::json!({
+            "kind": "track", "parent": album, "title": "Harder, Better, Faster, Stronger",
+            "duration": 224_000, "originalTitle": "Daft Punk", "year": 2001, "index": 4,
+            "disc": 2, "musicbrainzId": "8ed7b6a6-8d3e-4e9b-b3a4-0f4f4b0ab1a1",
+            "isrc": "GBDUW0000059", "guid": "plex://track/5d07e453403c6402907b0001",
+            "guids": ["mbid://8ed7b6a6-8d3e-4e9b-b3a4-0f4f4b0ab1a1"], "labels": ["Explicit"],
+            "file": "/music/Daft Punk/Discovery/2-04 Harder.flac",
+            "media": {"audioCodec": "flac", "bitrate": 1_000, "audioChannels": 2}
+        }),
+    )
+    .await;
+    let id = added["ids"][0].as_u64().expect("id");
+    let m = json_as(&srv, &srv.token, &format!("/library/metadata/{id}")).await;
+    let t = &m["MediaContainer"]["Metadata"][0];
+    assert_eq!(t["title"], "Harder, Better, Faster, Stronger");
+    assert_eq!(t["duration"], 224_000);
+    assert_eq!(t["originalTitle"], "Daft Punk");
+    assert_eq!(t["year"], 2001);
+    assert_eq!(
+        (t["index"].clone(), t["parentIndex"].clone()),
+        (4.into(), 2.into())
+    );
+    assert_eq!(t["guid"], "plex://track/5d07e453403c6402907b0001");
+    assert_eq!(
+        t["Guid"][0]["id"],
+        "mbid://8ed7b6a6-8d3e-4e9b-b3a4-0f4f4b0ab1a1"
+    );
+    assert_eq!(t["Label"][0]["tag"], "Explicit");
+    let part = &t["Media"][0]["Part"][0];
+    assert_eq!(part["file"], "/music/Daft Punk/Discovery/2-04 Harder.flac");
+    assert_eq!(part["container"], "flac");
+    assert_eq!(t["Media"][0]["audioCodec"], "flac");
+    assert_eq!(t["Media"][0]["bitrate"], 1_000);
+    // A misspelt field is refused, not dropped.
+    let r = client()
+        .post(format!("{}/_sim/library/add", srv.base_url))
+        .json(&serde_json::json!({"kind": "track", "parent": album, "title": "x", "yaer": 1}))
+        .send()
+        .await
+        .expect("control");
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.expect("body").contains("yaer"));
+    let lib = srv.sim.library();
+    let item = lib.item(id as u32).expect("added");
+    assert_eq!(item.isrc(), Some("GBDUW0000059"));
+}

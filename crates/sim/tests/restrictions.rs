@@ -39,7 +39,7 @@ fn reached_by(item: &Item<'_>, label: &str) -> bool {
 }
 
 /// The item's own content rating, else its show's.
-fn rating(item: &Item<'_>) -> Option<&'static str> {
+fn rating<'a>(item: &Item<'a>) -> Option<&'a str> {
     let mut cur = Some(*item);
     while let Some(i) = cur {
         if let Some(r) = i.content_rating() {

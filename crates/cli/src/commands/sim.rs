@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
+use cachearr_sim::library_file::LibrarySpec;
 
 /// Arguments of `cachearr sim`.
 ///
@@ -41,6 +42,14 @@ pub(crate) struct Args {
     /// Seed of the library and of the users' tokens.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// A built-in described library instead of a generated one: `plexapi-bootstrap` is the
+    /// library python-plexapi's own test suite expects (4 movies, 2 shows, 2 artists).
+    #[arg(long, value_name = "NAME", value_parser = ["plexapi-bootstrap"], conflicts_with = "library_file")]
+    library: Option<String>,
+    /// Serve the library described in FILE (JSON, or CSV when it ends in .csv; the format is
+    /// in docs/simulator.md) instead of a generated one; --tracks/--movies/--shows are ignored.
+    #[arg(long, value_name = "FILE")]
+    library_file: Option<std::path::PathBuf>,
     /// Base latency of every request, in milliseconds (per-item costs come on top).
     #[arg(long, default_value_t = 10)]
     latency_ms: u64,
@@ -74,7 +83,19 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let started = std::time::Instant::now();
-    let sim = Sim::builder()
+    let spec = match (&args.library, &args.library_file) {
+        (Some(_), _) => Some(LibrarySpec::plexapi_bootstrap()),
+        (None, Some(path)) => Some(
+            LibrarySpec::read(path)
+                .with_context(|| format!("cannot load --library-file {}", path.display()))?,
+        ),
+        (None, None) => None,
+    };
+    let mut builder = Sim::builder();
+    if let Some(spec) = spec {
+        builder = builder.library_spec(spec);
+    }
+    let sim = builder
         .tracks(args.tracks)
         .movies(args.movies)
         .shows(args.shows)

@@ -1804,7 +1804,7 @@ pub(crate) fn names(
     };
     let search = query.str("SearchTerm").map(fold);
     let mut work = Work::default();
-    let mut found: BTreeMap<String, &'static str> = BTreeMap::new();
+    let mut found: BTreeMap<String, &str> = BTreeMap::new();
     for section in sections {
         for item_kind in [ItemKind::Movie, ItemKind::Show] {
             let ids = section.items(item_kind);

@@ -1,9 +1,12 @@
 //! Rendering library items as Plex metadata elements (`Track`, `Video`, `Directory`), with the
 //! requesting user's play state, the way python-plexapi and Tautulli read them.
 
-use crate::library::{Item, ItemKind, Library, SectionKind};
+use crate::library::{
+    Item, ItemKind, Library, MediaFields, PLEX_EXTRA_ATTRS, PLEX_STREAM_ATTRS, PLEX_TAG_ELEMENTS,
+    SectionKind, allowed_attr,
+};
 use crate::state::{PlayState, State};
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::plex::{El, V};
 
 /// What to include beyond the listing defaults.
 #[derive(Debug, Clone, Copy, Default)]
@@ -75,7 +78,98 @@ fn leaf_counts(mut e: El, item: &Item<'_>, lib: &Library, state: &State, user: u
     e
 }
 
+/// A JSON value of a library file as a Plex attribute value.
+fn json_v(v: &serde_json::Value) -> Option<V> {
+    Some(match v {
+        serde_json::Value::Bool(b) => V::B(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => V::I(i),
+            None => V::F(n.as_f64()?),
+        },
+        serde_json::Value::String(s) => V::S(s.clone()),
+        _ => return None,
+    })
+}
+
+fn given_attrs(
+    mut e: El,
+    list: &'static [&'static str],
+    attrs: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> El {
+    for (k, v) in attrs {
+        if let (Some(k), Some(v)) = (allowed_attr(list, k), json_v(v)) {
+            e.set(k, v);
+        }
+    }
+    e
+}
+
+/// `Media` of an item given its media details (a described library).
+fn given_media(item: &Item<'_>, m: &MediaFields) -> El {
+    let ext = item.container().unwrap_or("mp3");
+    let part_id = item.part_id().unwrap_or(item.id());
+    let mut part = El::new("Part")
+        .a("id", part_id)
+        .a(
+            "key",
+            format!("/library/parts/{part_id}/{}/file.{ext}", item.updated_at()),
+        )
+        .a("duration", item.duration_ms())
+        .a("file", item.file_path())
+        .a("size", item.file_size())
+        .a("container", ext);
+    if let Some(p) = &m.audio_profile {
+        part = part.a("audioProfile", p.as_str());
+    }
+    if let Some(p) = &m.video_profile {
+        part = part.a("videoProfile", p.as_str());
+    }
+    if m.video_codec.is_some() {
+        part = part
+            .a("has64bitOffsets", false)
+            .a("optimizedForStreaming", true);
+    }
+    for (n, st) in m.streams.iter().enumerate() {
+        let mut s = El::new("Stream").a("id", u64::from(part_id) * 16 + n as u64 + 1);
+        s = given_attrs(s, PLEX_STREAM_ATTRS, st);
+        part = part.kid(s);
+    }
+    let mut media = El::new("Media")
+        .a("id", item.id())
+        .a("duration", item.duration_ms())
+        .a("bitrate", item.bitrate_kbps());
+    if let Some(w) = m.width {
+        media = media.a("width", w);
+    }
+    if let Some(h) = m.height {
+        media = media.a("height", h);
+    }
+    if let Some(a) = m.aspect_ratio {
+        media = media.a("aspectRatio", a);
+    }
+    if let Some(c) = m.audio_channels {
+        media = media.a("audioChannels", c);
+    }
+    media = media
+        .opt("audioCodec", m.audio_codec.as_deref())
+        .opt("videoCodec", m.video_codec.as_deref())
+        .opt("videoResolution", m.video_resolution.as_deref())
+        .a("container", ext)
+        .opt("videoFrameRate", m.video_frame_rate.as_deref())
+        .opt("audioProfile", m.audio_profile.as_deref())
+        .opt("videoProfile", m.video_profile.as_deref());
+    if m.video_codec.is_some() {
+        media = media
+            .a("has64bitOffsets", false)
+            .a("optimizedForStreaming", 1u32);
+    }
+    media.kid(part)
+}
+
 fn media(item: &Item<'_>) -> El {
+    if let Some(m) = item.media_fields() {
+        return given_media(item, m);
+    }
     let ext = item.container().unwrap_or("mp3");
     let part_id = item.part_id().unwrap_or(item.id());
     let part = El::new("Part")
@@ -111,14 +205,8 @@ fn media(item: &Item<'_>) -> El {
 }
 
 fn guid_children(mut e: El, item: &Item<'_>) -> El {
-    if let Some(mbid) = item.musicbrainz_id() {
-        e = e.kid(El::new("Guid").a("id", format!("mbid://{mbid}")));
-    }
-    if let Some((imdb, tmdb, tvdb)) = item.external_ids() {
-        e = e
-            .kid(El::new("Guid").a("id", format!("imdb://{imdb}")))
-            .kid(El::new("Guid").a("id", format!("tmdb://{tmdb}")))
-            .kid(El::new("Guid").a("id", format!("tvdb://{tvdb}")));
+    for g in item.guids() {
+        e = e.kid(El::new("Guid").a("id", g));
     }
     e
 }
@@ -222,7 +310,11 @@ pub(crate) fn item_el(
     if item.duration_ms() > 0 {
         e = e.a("duration", item.duration_ms());
     }
-    if matches!(kind, ItemKind::Movie | ItemKind::Episode | ItemKind::Album) && item.year() > 0 {
+    if let Some(date) = item.originally_available_at() {
+        e = e.a("originallyAvailableAt", date);
+    } else if matches!(kind, ItemKind::Movie | ItemKind::Episode | ItemKind::Album)
+        && item.year() > 0
+    {
         e = e.a(
             "originallyAvailableAt",
             format!(
@@ -251,12 +343,50 @@ pub(crate) fn item_el(
     if opts.detailed || opts.guids {
         e = guid_children(e, item);
     }
+    if let Some(f) = item.fields() {
+        e = given_attrs(e, PLEX_EXTRA_ATTRS, &f.attrs);
+        if kind == ItemKind::Album {
+            e = e.opt("studio", f.studio.as_deref());
+        }
+    }
     if opts.detailed {
-        if let Some(g) = item.genre() {
-            e = e.kid(El::new("Genre").a("id", 1u32).a("tag", g));
+        for (n, g) in item.genres().into_iter().enumerate() {
+            e = e.kid(El::new("Genre").a("id", n + 1).a("tag", g));
+        }
+        if let Some(f) = item.fields() {
+            for (tag, values) in &f.tags {
+                let Some(tag) = allowed_attr(PLEX_TAG_ELEMENTS, tag) else {
+                    continue;
+                };
+                for (n, v) in values.iter().enumerate() {
+                    e = e.kid(El::new(tag).a("id", n + 1).a("tag", v.as_str()));
+                }
+            }
+            for (n, c) in f.chapters.iter().enumerate() {
+                e = e.kid(
+                    El::new("Chapter")
+                        .a("id", n + 1)
+                        .a("filter", format!("thumb={}", n + 1))
+                        .a("index", n + 1)
+                        .a("startTimeOffset", c.start)
+                        .a("endTimeOffset", c.end)
+                        .a("tag", c.tag.as_str()),
+                );
+            }
+            for (n, m) in f.markers.iter().enumerate() {
+                let mut el = El::new("Marker")
+                    .a("id", n + 1)
+                    .a("type", m.kind.as_str())
+                    .a("startTimeOffset", m.start)
+                    .a("endTimeOffset", m.end);
+                if m.is_final {
+                    el = el.a("final", true);
+                }
+                e = e.kid(el);
+            }
         }
         for label in item.labels() {
-            e = e.kid(El::new("Label").a("tag", *label));
+            e = e.kid(El::new("Label").a("tag", label));
         }
         if !kind.is_playable() {
             e = e.kid(El::new("Location").a("path", item.file_path()));

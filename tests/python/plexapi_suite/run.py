@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Runs python-plexapi's own test suite (tests/peer/python-plexapi-4.16.1, unchanged) against
+`cachearr sim --library plexapi-bootstrap` directly, then through `cachearr serve` in front of a
+fresh simulator, and writes both runs' per-test outcomes as JSON.
+
+    run.py --cachearr target/debug/cachearr --out results.json [--only direct|cachearr]
+           [-k EXPR] [--pytest-arg ARG]...
+
+Each run gets its own simulator (the suite edits the library, so a run must not see the
+previous run's writes) and its own data directory for cachearr. plex.tv is unreachable: the
+harness plugin (plugin.py) supplies the owner's token and deselects what needs plex.tv, real
+players, sync, Sonos or GDM. `report.py results.json` prints the per-file table.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+SUITE = os.path.join(ROOT, "tests", "peer", "python-plexapi-4.16.1")
+VENV_PY = os.path.join(ROOT, ".venv-plexapi-suite", "bin", "python")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ok(url, token, deadline_s=60):
+    """Polls until `url` answers 200 (a guard against a hang, not a timing assertion)."""
+    end = time.monotonic() + deadline_s
+    last = None
+    while time.monotonic() < end:
+        try:
+            req = urllib.request.Request(url, headers={"X-Plex-Token": token})
+            with urllib.request.urlopen(req, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except Exception as err:  # noqa: BLE001 - any failure means "not yet"
+            last = err
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up: {last}")
+
+
+def start_sim(cachearr, log):
+    proc = subprocess.Popen(
+        [cachearr, "sim", "--library", "plexapi-bootstrap", "--plex-listen", "127.0.0.1:0",
+         "--no-cost", "--json"],
+        stdout=subprocess.PIPE, stderr=log, text=True,
+        env={**os.environ, "RUST_LOG": "warn"},
+    )
+    banner = json.loads(proc.stdout.readline())
+    owner = next(u for u in banner["users"] if u["owner"])
+    return proc, banner["plex_url"], owner["plex_token"]
+
+
+def start_gateway(cachearr, upstream, token, data_dir, log):
+    port, admin = free_port(), free_port()
+    proc = subprocess.Popen(
+        [cachearr, "serve", "--plex", upstream, "--listen", f"127.0.0.1:{port}",
+         "--admin-listen", f"127.0.0.1:{admin}", "--data-dir", data_dir,
+         "--log-level", "warn"],
+        stdout=log, stderr=log,
+        env={**os.environ, "CACHEARR_PLEX_TOKEN": token},
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_ok(url + "/library/sections", token)
+    return proc, url
+
+
+def run_suite(base_url, token, results_path, extra, log):
+    env = {
+        **os.environ,
+        "PLEXAPI_AUTH_SERVER_BASEURL": base_url,
+        "PLEXAPI_AUTH_SERVER_TOKEN": token,
+        # A request the simulator does not answer fails fast instead of waiting 30 s.
+        "PLEXAPI_PLEXAPI_TIMEOUT": "10",
+        "PLEXAPI_SUITE_RESULTS": results_path,
+        "PYTHONPATH": HERE,
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    # Tests that download write into the working directory: keep it out of the repository.
+    with tempfile.TemporaryDirectory(prefix="plexapi-suite-") as cwd:
+        cmd = [VENV_PY, "-m", "pytest", "-p", "plugin", "-p", "no:cacheprovider",
+               "--rootdir", SUITE, os.path.join(SUITE, "tests"), "-q", "--timeout", "60",
+               "-o", "console_output_style=classic", "-W", "ignore",
+               "--durations", "8"] + extra
+        subprocess.run(cmd, cwd=cwd, env=env, stdout=log, stderr=log, check=False)
+
+
+def outcomes(path):
+    out = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                out[rec["nodeid"]] = rec
+    return out
+
+
+def one_run(mode, args, extra, tmp, log_path, result):
+    started = time.monotonic()
+    procs = []
+    results = os.path.join(tmp, f"{mode}.jsonl")
+    with open(os.path.join(tmp, f"{mode}.log"), "w", encoding="utf-8") as log:
+        try:
+            sim, sim_url, token = start_sim(args.cachearr, log)
+            procs.append(sim)
+            url = sim_url
+            if mode == "cachearr":
+                gw, url = start_gateway(args.cachearr, sim_url, token,
+                                        os.path.join(tmp, "gateway"), log)
+                procs.append(gw)
+            log.write(f"==> {mode}: {url}\n")
+            log.flush()
+            run_suite(url, token, results, extra, log)
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    result["runs"][mode] = {
+        "seconds": round(time.monotonic() - started, 1),
+        "tests": outcomes(results),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cachearr", default=os.path.join(ROOT, "target", "debug", "cachearr"))
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--only", choices=["direct", "cachearr"])
+    ap.add_argument("-k", dest="keyword")
+    ap.add_argument("--pytest-arg", action="append", default=[])
+    ap.add_argument("--log", help="pytest and server output (default: a temporary file)")
+    args = ap.parse_args()
+    if not os.path.exists(VENV_PY):
+        raise SystemExit(f"{VENV_PY} is missing: run scripts/setup-test-env")
+    extra = list(args.pytest_arg) + (["-k", args.keyword] if args.keyword else [])
+    log_path = args.log or tempfile.mktemp(prefix="plexapi-suite-", suffix=".log")
+    result = {"suite": "python-plexapi 4.16.1", "runs": {}}
+    modes = [m for m in ("direct", "cachearr") if not args.only or args.only == m]
+    with tempfile.TemporaryDirectory(prefix="plexapi-suite-data-") as tmp:
+        # The two runs are independent (each its own simulator): run them side by side, the
+        # suite spends much of its time waiting (the alert listener test alone waits 30 s).
+        threads = [threading.Thread(target=one_run, args=(m, args, extra, tmp, log_path, result))
+                   for m in modes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with open(log_path, "w", encoding="utf-8") as log:
+            for m in modes:
+                part = os.path.join(tmp, f"{m}.log")
+                if os.path.exists(part):
+                    with open(part, encoding="utf-8") as fh:
+                        log.write(f"==> {m}\n" + fh.read())
+    result["log"] = log_path
+    with open(args.out, "w", encoding="utf-8") as fh:
+        json.dump(result, fh, indent=1, sort_keys=True)
+    print(f"wrote {args.out} (log: {log_path})", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
