@@ -88,6 +88,9 @@ pub(crate) struct Slot {
     index: u32,
     /// Disc / season number; [`NONE`] when unknown.
     parent_index: u32,
+    /// Other normalised forms of a track's title ([`normalize::ParsedTitle::alternates`]),
+    /// spans in `credit_pool`: kept so loading a snapshot never parses titles again.
+    alternates: PoolRange,
 }
 
 /// An album (or a show, for episodes): interned by title and album artist.
@@ -527,6 +530,14 @@ impl IndexBuilder {
             self.data.credit_pool.push(span);
         }
         slot.credits = Self::pool_range(credit_start, self.data.credit_pool.len())?;
+        if record.kind == ItemKind::Track {
+            let alternates_start = self.data.credit_pool.len();
+            for form in parsed.alternates() {
+                let span = self.intern(&form)?;
+                self.data.credit_pool.push(span);
+            }
+            slot.alternates = Self::pool_range(alternates_start, self.data.credit_pool.len())?;
+        }
 
         let mut names: Vec<String> = record
             .artists
@@ -682,12 +693,9 @@ impl LibraryIndex {
                 for artist in track_artist_ids(&data, slot) {
                     by_exact.push((exact_key(title, version, artist), item));
                 }
-                let raw = data.str(slot.title);
-                if raw.contains(['(', '[', '{'])
-                    && let Some(short) = normalize::parse_title(raw).short
-                {
+                for form in IndexData::pool(&data.credit_pool, slot.alternates) {
                     for artist in track_artist_ids(&data, slot) {
-                        by_short.push((exact_key(&short, version, artist), item));
+                        by_short.push((exact_key(data.str(*form), version, artist), item));
                     }
                 }
             }
@@ -973,8 +981,9 @@ impl LibraryIndex {
             })
     }
 
-    /// Tracks whose title's short form ([`normalize::ParsedTitle::short`]), version and one
-    /// artist equal the given normalised forms.
+    /// Tracks with another form of their title ([`normalize::ParsedTitle::alternates`]: the
+    /// short form, the form in another script, a classical title's bare form or movement),
+    /// version and one artist equal to the given normalised forms.
     pub(crate) fn short_items<'s>(
         &'s self,
         short: &'s str,
@@ -986,10 +995,9 @@ impl LibraryIndex {
             .filter(move |item| {
                 self.slot(*item).is_some_and(|slot| {
                     slot.version == version.bits()
-                        && normalize::parse_title(self.data.str(slot.title))
-                            .short
-                            .as_deref()
-                            == Some(short)
+                        && IndexData::pool(&self.data.credit_pool, slot.alternates)
+                            .iter()
+                            .any(|form| self.data.str(*form) == short)
                 })
             })
     }

@@ -34,7 +34,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::index::{ItemNo, ItemView, LibraryIndex, SectionMask, TitleShape, Visibility};
-use crate::normalize::{self, ParsedTitle, VersionTags, similarity, similarity_at_least};
+use crate::normalize::{
+    self, ParsedTitle, Script, VersionTags, WorkVerdict, similarity, similarity_at_least,
+};
 use crate::record::{self, ItemKind};
 
 /// One playlist entry to match.
@@ -208,8 +210,12 @@ struct Prepared {
     shape_without_article: Option<TitleShape>,
     /// The base title in Latin letters when it is written in another script.
     latin_base: Option<String>,
+    /// The other forms of the title ([`ParsedTitle::alternates`]).
+    alternates: Vec<String>,
     artists: Vec<String>,
     artists_joined: String,
+    /// The script the artist credit is written in.
+    artist_script: Script,
     album: Option<String>,
     duration_ms: Option<u32>,
 }
@@ -225,6 +231,7 @@ impl Prepared {
             }
         }
         let artists_joined = artists.join(" ");
+        let artist_script = normalize::script_of(&artists_joined);
         let album = query
             .album
             .as_deref()
@@ -241,9 +248,11 @@ impl Prepared {
             shape_without_article: base_without_article.as_deref().map(TitleShape::of),
             base_without_article,
             latin_base: normalize::latin_form(&title.base),
+            alternates: title.alternates(),
             title,
             artists,
             artists_joined,
+            artist_script,
             album,
             duration_ms: query.duration_ms,
         }
@@ -311,11 +320,38 @@ struct Scored {
     /// For remixes: nothing says this is the remix asked for (the query names no remixer and
     /// the library's remixer is not among the query's artists) — never accepted.
     version_unconfirmed: bool,
+    /// The two artist credits are written in different scripts and their letters do not
+    /// meet ("방탄소년단" and "BTS"): the artist is left out of the score rather than counted
+    /// as different.
+    artist_unknown: bool,
+    /// The duration (within the tolerance) or the album (nearly equal) agrees: what an
+    /// unknown artist needs beside an equal title to be accepted.
+    corroborated: bool,
 }
+
+/// Title similarity a candidate whose artist cannot be compared (another script) needs.
+const UNKNOWN_ARTIST_TITLE_FLOOR: f32 = 0.95;
+
+/// Durations this close (ms) identify a track among its artist's tracks when the titles are
+/// written in different scripts ("Hakujitsu" for "白日").
+const SAME_LENGTH_MS: u32 = 2_000;
+
+/// A different song of the same artist this close in length (ms) makes the length an
+/// unsafe identifier.
+const LENGTH_AMBIGUITY_MS: u32 = 10_000;
 
 /// Title similarity of a title written in its short form ("Rocket Man" for "Rocket Man (I
 /// Think It's Going to Be a Long, Long Time)"), either way round.
 const SHORT_FORM_SIMILARITY: f32 = 0.95;
+
+/// A candidate found by another form of its title or the query's ([`ParsedTitle::alternates`]).
+#[derive(Debug, Clone, Copy)]
+struct ShortForm {
+    item: u32,
+    /// Every form it was found by is one word ("aria", "allegro"): for classical titles that
+    /// is not enough on its own — the work must be confirmed too.
+    one_word: bool,
+}
 
 /// Matches queries against one index, within one user's [`Visibility`].
 pub struct Matcher<'a> {
@@ -424,25 +460,41 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
-        // Short forms: the library's title without its bracketed words equals the query's,
-        // or the other way round.
-        let mut short_forms: Vec<u32> = Vec::new();
-        for artist in &artist_ids {
+        // Other forms of the titles: the library's title without its bracketed words equals
+        // the query's, or the other way round; the title in its other script; a classical
+        // title without its key and catalogue numbers, or by its movement. Looked up under
+        // the query's artists and the names that contain them ("Vivaldi" for "Antonio
+        // Vivaldi").
+        let mut similar: Vec<u32> = Vec::new();
+        for name in &prepared.artists {
+            if self.index.artist_id(name).is_none() {
+                similar.extend(self.similar_artists(name, scratch));
+            }
+        }
+        let mut short_forms: Vec<ShortForm> = Vec::new();
+        for artist in artist_ids.iter().chain(&similar) {
             let version = prepared.title.version;
-            let found = self
+            let mut found: Vec<(u32, &str)> = self
                 .index
                 .short_items(&prepared.title.base, version, *artist)
-                .chain(
-                    prepared
-                        .title
-                        .short
-                        .as_deref()
-                        .into_iter()
-                        .flat_map(|short| self.index.exact_items(short, version, *artist)),
+                .map(|item| (item, prepared.title.base.as_str()))
+                .collect();
+            for form in &prepared.alternates {
+                found.extend(
+                    self.index
+                        .exact_items(form, version, *artist)
+                        .chain(self.index.short_items(form, version, *artist))
+                        .map(|item| (item, form.as_str())),
                 );
-            for item in found {
-                if !exact.contains(&item) && !short_forms.contains(&item) {
-                    short_forms.push(item);
+            }
+            for (item, form) in found {
+                let one_word = !form.contains(' ');
+                if exact.contains(&item) {
+                    continue;
+                }
+                match short_forms.iter_mut().find(|known| known.item == item) {
+                    Some(known) => known.one_word &= one_word,
+                    None => short_forms.push(ShortForm { item, one_word }),
                 }
             }
         }
@@ -459,16 +511,11 @@ impl<'a> Matcher<'a> {
             pool.dedup();
             let mut scored: Vec<Scored> = pool
                 .iter()
-                .filter(|item| !short_forms.contains(item))
+                .filter(|item| !short_forms.iter().any(|known| known.item == **item))
                 .filter_map(|item| self.score_from(&prepared, *item, NEAR_TITLE_FLOOR))
                 .collect();
-            scored.extend(short_forms.iter().filter_map(|item| {
-                self.score_with(
-                    &prepared,
-                    *item,
-                    NEAR_TITLE_FLOOR,
-                    Some(SHORT_FORM_SIMILARITY),
-                )
+            scored.extend(short_forms.iter().filter_map(|known| {
+                self.score_with(&prepared, known.item, NEAR_TITLE_FLOOR, Some(*known))
             }));
             let outcome = self.decide(scored, MatchMethod::ExactKey);
             if outcome.band == Band::Accept {
@@ -478,11 +525,7 @@ impl<'a> Matcher<'a> {
 
         // Fuzzy candidates: artist blocks (exact and misspelt artists) and title trigrams.
         let mut artists = artist_ids.clone();
-        for name in &prepared.artists {
-            if self.index.artist_id(name).is_none() {
-                artists.extend(self.similar_artists(name, scratch));
-            }
-        }
+        artists.extend(similar);
         let mut candidates: Vec<u32> = Vec::new();
         for artist in &artists {
             if self.index.artist_block(*artist).len() <= self.config.max_block {
@@ -510,7 +553,13 @@ impl<'a> Matcher<'a> {
                 scored.push(scored_item);
             }
         }
-        self.decide(scored, MatchMethod::Fuzzy)
+        let outcome = self.decide(scored, MatchMethod::Fuzzy);
+        if outcome.band != Band::Accept
+            && let Some(by_length) = self.match_by_length(&prepared, &artists)
+        {
+            return by_length;
+        }
+        outcome
     }
 
     /// The artist's tracks whose title lengths can reach `floor` against the query's title
@@ -597,7 +646,13 @@ impl<'a> Matcher<'a> {
                     .is_some_and(|c| *c >= needed)
             })
             .filter_map(|artist| {
-                similarity_at_least(name, self.index.artist_name(*artist), 0.75)
+                let other = self.index.artist_name(*artist);
+                similarity_at_least(name, other, 0.75)
+                    .or_else(|| {
+                        // A name inside a longer one: "vivaldi" in "antonio vivaldi".
+                        (other.contains(name) && normalize::name_similarity(name, other) >= 0.75)
+                            .then(|| normalize::name_similarity(name, other))
+                    })
                     .map(|sim| (*artist, sim))
             })
             .collect();
@@ -659,14 +714,14 @@ impl<'a> Matcher<'a> {
         self.score_with(query, item, min_title, None)
     }
 
-    /// Like [`Matcher::score_from`]; `short_form` is the title similarity of a candidate found
-    /// by a title's short form, whose full titles need not be alike.
+    /// Like [`Matcher::score_from`]; `short_form` is set for a candidate found by another form
+    /// of a title, whose full titles need not be alike.
     fn score_with(
         &self,
         query: &Prepared,
         item: u32,
         min_title: f32,
-        short_form: Option<f32>,
+        short_form: Option<ShortForm>,
     ) -> Option<Scored> {
         // The dense shape check first: most candidates of a large artist block end here,
         // before their slot and text are touched.
@@ -685,7 +740,7 @@ impl<'a> Matcher<'a> {
             return None;
         }
         let title = match short_form {
-            Some(similarity) => similarity,
+            Some(_) => SHORT_FORM_SIMILARITY,
             None => {
                 let direct = similarity_at_least(&query.title.base, view.title_norm(), min_title);
                 let without_article = query
@@ -712,7 +767,31 @@ impl<'a> Matcher<'a> {
             }
         };
         // Numbers are part of a title's identity: "Part 1" is not "Part 2", "No. 5" not "No. 9".
-        if !normalize::numbers_agree(&query.title.base, view.title_norm()) {
+        // Classical titles: what both name (key, catalogue number, movement) must agree; a
+        // candidate found by a one-word movement ("Allegro") needs its work confirmed.
+        if query.title.work.is_some() || short_form.is_some() {
+            let theirs = normalize::parse_title(view.title());
+            let numbers_text = |title: &ParsedTitle| -> String {
+                match title
+                    .work
+                    .as_deref()
+                    .and_then(|w| w.without_numeral.as_ref())
+                {
+                    Some(text) => text.clone(),
+                    None => title.base.clone(),
+                }
+            };
+            if !normalize::numbers_agree(&numbers_text(&query.title), &numbers_text(&theirs)) {
+                return None;
+            }
+            if query.title.work.is_some() || theirs.work.is_some() {
+                match normalize::compare_works(&query.title, &theirs) {
+                    WorkVerdict::Conflict => return None,
+                    WorkVerdict::Neutral if short_form.is_some_and(|f| f.one_word) => return None,
+                    _ => {}
+                }
+            }
+        } else if !normalize::numbers_agree(&query.title.base, view.title_norm()) {
             return None;
         }
         let mut version_text_differs = false;
@@ -730,13 +809,22 @@ impl<'a> Matcher<'a> {
             }
         }
         let artist = self.artist_similarity(query, &view);
+        let artist_unknown = artist < self.config.artist_floor
+            && self.scripts_differ(query.artist_script, view.artist_ids());
         let [w_title, w_artist, w_album, w_duration] = self.config.weights;
-        let mut total = w_title * title + w_artist * artist;
-        let mut weight = w_title + w_artist;
+        let mut total = w_title * title;
+        let mut weight = w_title;
+        if !artist_unknown {
+            total += w_artist * artist;
+            weight += w_artist;
+        }
+        let mut corroborated = false;
         if let Some(album) = &query.album {
             let theirs = view.album_norm();
             if !theirs.is_empty() {
-                total += w_album * similarity(album, theirs);
+                let album_similarity = similarity(album, theirs);
+                corroborated |= album_similarity >= 0.9;
+                total += w_album * album_similarity;
                 weight += w_album;
             }
         }
@@ -745,6 +833,7 @@ impl<'a> Matcher<'a> {
             total += w_duration * self.duration_similarity(ours, theirs);
             weight += w_duration;
             durations_disagree = ours.abs_diff(theirs) > self.config.duration_accept_limit_ms;
+            corroborated |= ours.abs_diff(theirs) <= self.config.duration_tolerance_ms;
         }
         let edit_equal = query.title.edit_text == view.edit_text();
         Some(Scored {
@@ -756,6 +845,78 @@ impl<'a> Matcher<'a> {
             edit_equal,
             version_text_differs,
             version_unconfirmed,
+            artist_unknown,
+            corroborated,
+        })
+    }
+
+    /// True when the query's artist credit and the library's names are written in different
+    /// scripts (one Latin, one not).
+    fn scripts_differ(&self, ours: Script, artist_ids: &[u32]) -> bool {
+        if ours == Script::None || artist_ids.is_empty() {
+            return false;
+        }
+        artist_ids.iter().all(|id| {
+            let theirs = normalize::script_of(self.index.artist_name(*id));
+            theirs != Script::None && theirs != ours
+        })
+    }
+
+    /// The last resort for a title written in another script than the library's ("Hakujitsu"
+    /// for "白日", "Good Day" for "좋은 날"): among the artist's tracks, the one whose title is
+    /// in the other script and whose length is the query's within [`SAME_LENGTH_MS`] — when no
+    /// other song of the artist comes within [`LENGTH_AMBIGUITY_MS`].
+    fn match_by_length(&self, query: &Prepared, artists: &[u32]) -> Option<MatchOutcome> {
+        let duration = query.duration_ms?;
+        let script = normalize::script_of(&query.title.base);
+        if script == Script::None {
+            return None;
+        }
+        let mut found: Option<u32> = None;
+        for artist in artists {
+            let block = self.index.artist_block(*artist);
+            if block.len() > self.config.max_block {
+                continue;
+            }
+            for item in block {
+                let Some(view) = self.index.view_masked(*item, &self.mask) else {
+                    continue;
+                };
+                let Some(theirs) = view.duration_ms() else {
+                    continue;
+                };
+                if view.kind() != ItemKind::Track
+                    || !view.version().same_kind(query.title.version)
+                    || theirs.abs_diff(duration) > LENGTH_AMBIGUITY_MS
+                {
+                    continue;
+                }
+                let other_script = {
+                    let their_script = normalize::script_of(view.title_norm());
+                    their_script != Script::None && their_script != script
+                };
+                match found {
+                    Some(known) if self.same_song(known, *item) => {}
+                    // Another song of about this length: the length does not tell them apart.
+                    Some(_) => return None,
+                    None if other_script && theirs.abs_diff(duration) <= SAME_LENGTH_MS => {
+                        found = Some(*item);
+                    }
+                    None => return None,
+                }
+            }
+        }
+        let item = found?;
+        let view = self.index.view_masked(item, &self.mask)?;
+        let artist = self.artist_similarity(query, &view);
+        if artist < self.config.artist_floor {
+            return None;
+        }
+        Some(MatchOutcome {
+            best: self.candidate(item, artist.min(1.0)),
+            band: Band::Accept,
+            method: MatchMethod::Fuzzy,
+            runner_up: None,
         })
     }
 
@@ -887,7 +1048,10 @@ impl<'a> Matcher<'a> {
         });
         let band = if best.score >= self.config.accept
             && best.title >= self.config.title_floor
-            && best.artist >= self.config.artist_floor
+            && (best.artist >= self.config.artist_floor
+                || (best.artist_unknown
+                    && best.corroborated
+                    && best.title >= UNKNOWN_ARTIST_TITLE_FLOOR))
             && !best.durations_disagree
             && !best.version_unconfirmed
             && margin_ok

@@ -303,6 +303,37 @@ pub struct ParsedTitle {
     /// ("rocket man" for "Rocket Man (I Think It's Going to Be a Long, Long Time)", "reaper"
     /// for "(Don't Fear) The Reaper"): how people often write such titles.
     pub short: Option<String>,
+    /// The words of the one bracket kept in the title when the title is written in two
+    /// scripts ("red flavor" for "빨간 맛 (Red Flavor)", "강남스타일" for "Gangnam Style
+    /// (강남스타일)"): the title in the other script, as stores of the other language write it.
+    pub other_script: Option<String>,
+    /// What a classical title says about which work and which part of it it is, when it says
+    /// anything (a key, a catalogue number, a movement).
+    pub work: Option<Box<WorkParts>>,
+}
+
+impl ParsedTitle {
+    /// Other forms the title is known by, besides its base: the short form, the form in the
+    /// other script, and for classical titles the title without key and catalogue numbers,
+    /// the movement's name and the movement's name before its subtitle ("jupiter" for "IV.
+    /// Jupiter, the Bringer of Jollity"). Distinct, never the base.
+    pub fn alternates(&self) -> Vec<String> {
+        let mut forms: Vec<String> = Vec::new();
+        let work = self.work.as_deref();
+        let candidates = [
+            self.short.as_ref(),
+            self.other_script.as_ref(),
+            work.and_then(|w| w.bare.as_ref()),
+            work.and_then(|w| w.movement.as_ref()),
+            work.and_then(|w| w.movement_head.as_ref()),
+        ];
+        for form in candidates.into_iter().flatten() {
+            if !form.is_empty() && *form != self.base && !forms.contains(form) {
+                forms.push(form.clone());
+            }
+        }
+        forms
+    }
 }
 
 /// Words that make an edition segment name a different edit rather than a reissue.
@@ -563,8 +594,10 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
             }
         }
         Segment::Keep => {
+            // A colon inside brackets is not where a classical title's movement starts
+            // ("Sunflower (Spider-Man: Into the Spider-Verse)").
             kept.push(' ');
-            kept.push_str(text);
+            kept.extend(text.chars().map(|c| if c == ':' { ' ' } else { c }));
             kept.push(' ');
         }
     };
@@ -574,6 +607,7 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
     let mut outside = String::with_capacity(raw.len());
     let mut without_kept = String::with_capacity(raw.len());
     let mut kept_brackets = false;
+    let mut kept_texts: Vec<&str> = Vec::new();
     let mut rest = raw;
     while let Some((open, open_char)) = rest.char_indices().find(|(_, c)| "([{".contains(*c)) {
         outside.push_str(&rest[..open]);
@@ -584,6 +618,7 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
                 let segment = classify_segment(inner);
                 if matches!(segment, Segment::Keep) {
                     kept_brackets = true;
+                    kept_texts.push(inner);
                     without_kept.push(' ');
                 } else {
                     without_kept.push_str(&rest[open..=close]);
@@ -667,11 +702,397 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
     if kept_brackets {
         // `without_kept` has no kept brackets left, so this parses it once more at most.
         let short = parse_title(&without_kept).base;
+        if let [inner] = kept_texts.as_slice()
+            && !short.is_empty()
+            && script_of(inner) != script_of(&short)
+        {
+            let other = normalize_text(inner);
+            if !other.is_empty() && other != short {
+                parsed.other_script = Some(other);
+            }
+        }
         if !short.is_empty() && short != parsed.base {
             parsed.short = Some(short);
         }
     }
+    parsed.work = work_parts(remaining, &parsed.base).map(Box::new);
     parsed
+}
+
+/// The writing system of a text's letters, coarsely: Latin (with its accents) or another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Script {
+    /// No letters at all (digits, punctuation).
+    None,
+    /// Latin letters only.
+    Latin,
+    /// Some letters of another script (Cyrillic, Greek, Han, kana, Hangul, Arabic …).
+    Other,
+}
+
+/// The script of a text: [`Script::Other`] as soon as one letter is not Latin.
+pub fn script_of(text: &str) -> Script {
+    let mut script = Script::None;
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        // Latin letters, with their accented and extended forms.
+        let latin = c.is_ascii()
+            || ('\u{00C0}'..='\u{024F}').contains(&c)
+            || ('\u{1E00}'..='\u{1EFF}').contains(&c);
+        if !latin {
+            return Script::Other;
+        }
+        script = Script::Latin;
+    }
+    script
+}
+
+/// What a classical title says about which work and which part of it it is ("Piano Sonata
+/// No. 14 in C-Sharp Minor, Op. 27 No. 2: I. Adagio sostenuto"). Stores and players write
+/// these titles in many orders and lengths ("Moonlight Sonata: I. Adagio sostenuto", "Piano
+/// Sonata No.14 - 1. Adagio sostenuto"); these parts are what they keep.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WorkParts {
+    /// The key ("c sharp minor", "d"), when the title names one.
+    pub key: Option<String>,
+    /// Catalogue and work numbers by label ("op" 27, "no" 14, "bwv" 1008, "k" 525; "Op.
+    /// posth." is [`POSTHUMOUS`]).
+    pub catalogue: Vec<(&'static str, u32)>,
+    /// The movement's number ("III." or "3."), when written.
+    pub movement_number: Option<u32>,
+    /// The normalised title without the movement's number, when it has one: the text whose
+    /// numbers are compared ("I." is not among a work's numbers when the other side leaves
+    /// it out).
+    pub without_numeral: Option<String>,
+    /// The movement's name, normalised, without its number ("adagio sostenuto").
+    pub movement: Option<String>,
+    /// The movement's name before its first comma, when it has a subtitle ("jupiter").
+    pub movement_head: Option<String>,
+    /// The words that name the work (not its key, numbers or movement): "piano sonata".
+    pub work_words: Vec<String>,
+    /// The whole title without key and catalogue numbers, when it names a key with its mode
+    /// or a catalogue number ("fur elise" for "Für Elise, WoO 59", "nocturne" for "Nocturne in
+    /// E-Flat Major, Op. 9 No. 2").
+    pub bare: Option<String>,
+}
+
+/// The catalogue "number" of a posthumous opus ("Op. posth.").
+pub const POSTHUMOUS: u32 = u32::MAX;
+
+/// Catalogue labels, normalised, and the label they stand for.
+fn catalogue_label(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "op" | "opus" => "op",
+        "bwv" => "bwv",
+        "k" | "kv" => "k",
+        "rv" => "rv",
+        "l" => "l",
+        "woo" => "woo",
+        "hwv" => "hwv",
+        "d" => "d",
+        "sz" => "sz",
+        "no" | "nr" => "no",
+        _ => return None,
+    })
+}
+
+/// A catalogue number: digits with at most one letter after them ("71a"), or "posth".
+fn catalogue_number(word: &str) -> Option<u32> {
+    if word == "posth" {
+        return Some(POSTHUMOUS);
+    }
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 6 || word.len() - digits > 1 {
+        return None;
+    }
+    if !word[digits..].bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    word[..digits].parse().ok()
+}
+
+/// A label and number written together ("k525", "no14", "bwv1008").
+fn glued_catalogue(word: &str) -> Option<(&'static str, u32)> {
+    let letters = word.bytes().take_while(u8::is_ascii_lowercase).count();
+    if letters == 0 || letters == word.len() {
+        return None;
+    }
+    let label = catalogue_label(&word[..letters])?;
+    Some((label, catalogue_number(&word[letters..])?))
+}
+
+/// Words that never name a work on their own.
+fn is_work_stopword(word: &str) -> bool {
+    matches!(
+        word,
+        "the" | "and" | "for" | "from" | "with" | "major" | "minor" | "sharp" | "flat" | "nos"
+    ) || word.chars().count() < 3
+        || word.bytes().all(|b| b.is_ascii_digit())
+        || roman_value(word).is_some()
+        || catalogue_label(word).is_some()
+        || glued_catalogue(word).is_some()
+}
+
+/// Words of a normalised text with the key and catalogue numbers taken out: (key, catalogue,
+/// other words).
+fn scan_work(normalized: &str) -> (Option<String>, Vec<(&'static str, u32)>, Vec<&str>) {
+    let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut key: Option<String> = None;
+    let mut catalogue = Vec::new();
+    let mut kept = Vec::new();
+    let mut at = 0;
+    while at < words.len() {
+        let word = words[at];
+        let note = words
+            .get(at + 1)
+            .filter(|w| w.len() == 1 && w.as_bytes()[0].is_ascii_lowercase())
+            .filter(|w| (b'a'..=b'g').contains(&w.as_bytes()[0]));
+        if word == "in"
+            && key.is_none()
+            && let Some(note) = note
+        {
+            let mut parts = vec![*note];
+            let mut next = at + 2;
+            if let Some(accidental) = words.get(next).filter(|w| matches!(**w, "sharp" | "flat")) {
+                parts.push(accidental);
+                next += 1;
+            }
+            if let Some(mode) = words.get(next).filter(|w| matches!(**w, "major" | "minor")) {
+                parts.push(mode);
+                next += 1;
+            }
+            key = Some(parts.join(" "));
+            at = next;
+            continue;
+        }
+        if let Some(label) = catalogue_label(word)
+            && let Some(number) = words.get(at + 1).and_then(|w| catalogue_number(w))
+        {
+            catalogue.push((label, number));
+            at += 2;
+            continue;
+        }
+        if let Some(entry) = glued_catalogue(word) {
+            catalogue.push(entry);
+            at += 1;
+            continue;
+        }
+        kept.push(word);
+        at += 1;
+    }
+    (key, catalogue, kept)
+}
+
+/// A movement's number written before its name ("III. Presto", "1. Allegro"), and the rest.
+fn movement_numeral(text: &str) -> (Option<u32>, &str) {
+    let text = text.trim_start();
+    let Some((numeral, rest)) = text.split_once(". ") else {
+        return (None, text);
+    };
+    let value = if numeral.len() <= 2 && numeral.bytes().all(|b| b.is_ascii_digit()) {
+        numeral.parse().ok()
+    } else if numeral.bytes().all(|b| b"IVXivx".contains(&b)) {
+        roman_value(&numeral.to_ascii_lowercase())
+    } else {
+        None
+    };
+    match value {
+        Some(value) => (Some(value), rest),
+        None => (None, text),
+    }
+}
+
+/// A title split at its movement: the work before the last colon ("The Planets, Op. 32:
+/// IV. Jupiter"), or before a dash that a movement number follows ("Serenade No. 13 - 1.
+/// Allegro"). Returns the work, the movement's number and its name.
+fn split_movement(raw: &str) -> Option<(&str, Option<u32>, &str)> {
+    if let Some(at) = raw.rfind(':') {
+        let (number, name) = movement_numeral(&raw[at + 1..]);
+        return Some((&raw[..at], number, name));
+    }
+    let (at, separator_len) = DASH_SEPARATORS
+        .iter()
+        .filter_map(|separator| raw.rfind(separator).map(|at| (at, separator.len())))
+        .max_by_key(|(at, _)| *at)?;
+    match movement_numeral(&raw[at + separator_len..]) {
+        (Some(number), name) => Some((&raw[..at], Some(number), name)),
+        (None, _) => None,
+    }
+}
+
+/// The classical parts of a title (`raw` without its version, noise and featuring parts;
+/// `base` its normalised form), or `None` when it names no key, catalogue number or movement.
+fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
+    let mut parts = WorkParts::default();
+    let (key, catalogue, kept) = scan_work(base);
+    let mut work_text = base.to_string();
+    if let Some((work, number, name)) = split_movement(raw) {
+        let movement = normalize_text(name);
+        let work = normalize_text(work);
+        if !movement.is_empty() && !work.is_empty() {
+            parts.movement_head = name
+                .split_once(',')
+                .map(|(head, _)| normalize_text(head))
+                .filter(|head| !head.is_empty() && *head != movement);
+            if number.is_some() {
+                parts.without_numeral = Some(format!("{work} {movement}"));
+            }
+            parts.movement = Some(movement);
+            parts.movement_number = number;
+            work_text = work;
+        }
+    }
+    let named = key
+        .as_deref()
+        .is_some_and(|k| k.ends_with("major") || k.ends_with("minor"))
+        || catalogue.iter().any(|(label, _)| *label != "no");
+    if named {
+        let bare = join_words(kept.iter().copied());
+        if !bare.is_empty() && bare != base {
+            parts.bare = Some(bare);
+        }
+    }
+    parts.key = key;
+    parts.catalogue = catalogue;
+    if parts.key.is_none() && parts.catalogue.is_empty() && parts.movement.is_none() {
+        return None;
+    }
+    let (_, _, work_kept) = scan_work(&work_text);
+    parts.work_words = work_kept
+        .into_iter()
+        .filter(|word| !is_work_stopword(word))
+        .map(str::to_string)
+        .collect();
+    Some(parts)
+}
+
+/// How two titles' classical parts compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkVerdict {
+    /// They name different keys, catalogue numbers or movements: different pieces.
+    Conflict,
+    /// Something beyond the title words says they are one piece: the same key, a shared
+    /// catalogue number, or the same movement of works that share a word.
+    Confirmed,
+    /// Nothing for or against.
+    Neutral,
+}
+
+fn keys_agree(a: &str, b: &str) -> bool {
+    let pitch = |key: &str| {
+        key.split(' ')
+            .filter(|w| !matches!(*w, "major" | "minor"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mode = |key: &str| {
+        key.split(' ')
+            .find(|w| matches!(*w, "major" | "minor"))
+            .map(str::to_string)
+    };
+    pitch(a) == pitch(b)
+        && match (mode(a), mode(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }
+}
+
+fn movements_alike(a: &WorkParts, b: &WorkParts) -> Option<bool> {
+    let forms = |parts: &WorkParts| -> Vec<String> {
+        parts
+            .movement
+            .iter()
+            .chain(&parts.movement_head)
+            .cloned()
+            .collect()
+    };
+    let (ours, theirs) = (forms(a), forms(b));
+    if ours.is_empty() || theirs.is_empty() {
+        return None;
+    }
+    Some(ours.iter().any(|x| {
+        theirs
+            .iter()
+            .any(|y| similarity_at_least(x, y, 0.8).is_some())
+    }))
+}
+
+/// Compares the classical parts of two parsed titles. Either side may leave things out —
+/// the key, the catalogue, the work's name, the movement — but what both name must agree.
+pub fn compare_works(a: &ParsedTitle, b: &ParsedTitle) -> WorkVerdict {
+    let empty = WorkParts::default();
+    let (x, y) = (
+        a.work.as_deref().unwrap_or(&empty),
+        b.work.as_deref().unwrap_or(&empty),
+    );
+    if let (Some(k1), Some(k2)) = (&x.key, &y.key)
+        && !keys_agree(k1, k2)
+    {
+        return WorkVerdict::Conflict;
+    }
+    if let (Some(n1), Some(n2)) = (x.movement_number, y.movement_number)
+        && n1 != n2
+    {
+        return WorkVerdict::Conflict;
+    }
+    let alike = movements_alike(x, y);
+    if alike == Some(false) {
+        return WorkVerdict::Conflict;
+    }
+    let mut shared_number = false;
+    for label in x.catalogue.iter().map(|(label, _)| *label) {
+        let numbers = |parts: &WorkParts| -> Vec<u32> {
+            parts
+                .catalogue
+                .iter()
+                .filter(|(l, _)| *l == label)
+                .map(|(_, n)| *n)
+                .collect()
+        };
+        let (ours, theirs) = (numbers(x), numbers(y));
+        if theirs.is_empty() {
+            continue;
+        }
+        let within = |part: &[u32], whole: &[u32]| part.iter().all(|n| whole.contains(n));
+        if !within(&ours, &theirs) && !within(&theirs, &ours) {
+            return WorkVerdict::Conflict;
+        }
+        if label != "no" && ours.iter().any(|n| theirs.contains(n)) {
+            shared_number = true;
+        }
+    }
+    let keys_equal = x.key.is_some() && y.key.is_some();
+    // The work's words: a title without a movement is all work (less the other side's
+    // movement: "Aria (Goldberg Variations)" against "Goldberg Variations: Aria").
+    let work_words = |parts: &WorkParts, base: &str, other: &WorkParts| -> Vec<String> {
+        if parts.movement.is_some() {
+            return parts.work_words.clone();
+        }
+        let movement: Vec<&str> = other
+            .movement
+            .iter()
+            .chain(&other.movement_head)
+            .flat_map(|m| m.split(' '))
+            .collect();
+        base.split(' ')
+            .filter(|w| !is_work_stopword(w) && !movement.contains(w))
+            .map(str::to_string)
+            .collect()
+    };
+    let (w1, w2) = (work_words(x, &a.base, y), work_words(y, &b.base, x));
+    let shared_word = w1.iter().any(|w| w2.contains(w));
+    // One side's movement is the other's whole title, or its short form.
+    let names_movement = |parts: &WorkParts, other: &ParsedTitle| {
+        [&parts.movement, &parts.movement_head]
+            .into_iter()
+            .flatten()
+            .any(|m| *m == other.base || other.short.as_ref() == Some(m))
+    };
+    let same_movement = alike == Some(true) || names_movement(x, b) || names_movement(y, a);
+    if shared_number || keys_equal || (same_movement && shared_word) {
+        WorkVerdict::Confirmed
+    } else {
+        WorkVerdict::Neutral
+    }
 }
 
 /// Strips what a video site adds to an uploader's name: YouTube's auto-generated
@@ -1290,6 +1711,109 @@ mod tests {
         assert!(name_similarity("dj ghost", "dj gohst") > 0.85);
         assert_eq!(name_similarity("ac dc", "acdc"), 1.0);
         assert!(name_similarity("beatles", "beatels") > 0.85);
+    }
+
+    #[test]
+    fn classical_titles_are_taken_apart() {
+        let sonata =
+            parse_title("Piano Sonata No. 14 in C-Sharp Minor, Op. 27 No. 2: I. Adagio sostenuto");
+        let work = sonata.work.as_deref().expect("a classical title");
+        assert_eq!(work.key.as_deref(), Some("c sharp minor"));
+        assert_eq!(work.catalogue, [("no", 14), ("op", 27), ("no", 2)]);
+        assert_eq!(work.movement_number, Some(1));
+        assert_eq!(work.movement.as_deref(), Some("adagio sostenuto"));
+        assert_eq!(work.work_words, ["piano", "sonata"]);
+        let jupiter = parse_title("The Planets, Op. 32: IV. Jupiter, the Bringer of Jollity");
+        let work = jupiter.work.as_deref().unwrap();
+        assert_eq!(work.movement_head.as_deref(), Some("jupiter"));
+        assert_eq!(work.movement_number, Some(4));
+        let serenade = parse_title("Serenade No.13 in G major, K.525 - 1. Allegro");
+        let work = serenade.work.as_deref().unwrap();
+        assert_eq!(work.catalogue, [("no", 13), ("k", 525)]);
+        assert_eq!(work.movement.as_deref(), Some("allegro"));
+        let elise = parse_title("Für Elise, WoO 59");
+        assert_eq!(elise.alternates(), ["fur elise"]);
+        assert_eq!(
+            parse_title("Nocturne in E-Flat Major, Op. 9 No. 2").alternates(),
+            ["nocturne"]
+        );
+        assert!(parse_title("Hey Jude").work.is_none());
+        assert!(
+            parse_title("Another Brick in the Wall, Pt. 2")
+                .work
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn classical_titles_compare_by_what_both_name() {
+        let verdict = |a: &str, b: &str| compare_works(&parse_title(a), &parse_title(b));
+        let spring =
+            "The Four Seasons, Violin Concerto No. 1 in E Major, RV 269 \"Spring\": I. Allegro";
+        assert_eq!(
+            verdict("Spring: I. Allegro", spring),
+            WorkVerdict::Confirmed
+        );
+        assert_eq!(
+            verdict(
+                "The Four Seasons, Violin Concerto No. 1 in E Major, RV 269 \"Spring\": II. Largo",
+                spring
+            ),
+            WorkVerdict::Conflict
+        );
+        assert_eq!(verdict("Autumn: I. Allegro", spring), WorkVerdict::Neutral);
+        let sonata = "Piano Sonata No. 14 in C-Sharp Minor, Op. 27 No. 2: I. Adagio sostenuto";
+        assert_eq!(
+            verdict("Moonlight Sonata: I. Adagio sostenuto", sonata),
+            WorkVerdict::Confirmed
+        );
+        assert_eq!(
+            verdict(
+                "Serenade No.13 in G major, K.525 - 1. Allegro",
+                "Eine kleine Nachtmusik, K. 525: I. Allegro"
+            ),
+            WorkVerdict::Confirmed
+        );
+        let nocturne = "Nocturne in E-Flat Major, Op. 9 No. 2";
+        assert_eq!(
+            verdict("Nocturne Op. 9 No. 2", nocturne),
+            WorkVerdict::Confirmed
+        );
+        assert_eq!(
+            verdict("Nocturne in E-Flat Major, Op. 55 No. 2", nocturne),
+            WorkVerdict::Conflict
+        );
+        assert_eq!(
+            verdict(
+                "Nocturne No. 20 in C sharp minor",
+                "Nocturne in C-Sharp Minor, Op. posth."
+            ),
+            WorkVerdict::Confirmed
+        );
+        assert_eq!(
+            verdict("Nocturne No. 20 in C sharp minor", nocturne),
+            WorkVerdict::Conflict
+        );
+        assert_eq!(
+            verdict(
+                "Aria (Goldberg Variations)",
+                "Goldberg Variations, BWV 988: Aria"
+            ),
+            WorkVerdict::Confirmed
+        );
+    }
+
+    #[test]
+    fn titles_in_two_scripts_keep_the_other_one() {
+        assert_eq!(
+            parse_title("빨간 맛 (Red Flavor)").alternates(),
+            [normalize_text("빨간 맛"), "red flavor".to_string()]
+        );
+        assert_eq!(
+            parse_title("GANGNAM STYLE (강남스타일)").other_script,
+            Some(normalize_text("강남스타일"))
+        );
+        assert_eq!(parse_title("Blue (Da Ba Dee)").other_script, None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The on-disk snapshot of a [`LibraryIndex`], loaded at start without a re-crawl.
 //!
-//! # Format (version 2)
+//! # Format (version 4)
 //! ```text
 //! magic    16 bytes  "cachearr-libidx\n"
 //! version   4 bytes  u32 little-endian (this module's FORMAT_VERSION)
@@ -30,8 +30,9 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// The snapshot format version this build writes and reads.
 ///
 /// History: 1, the first; 2, items carry parent / grandparent ids, index and parent index;
-/// 3, normalised text reads "$" as "s" (a snapshot of 2 has other normalised keys: rebuilt).
-pub const FORMAT_VERSION: u32 = 3;
+/// 3, normalised text reads "$" as "s" (a snapshot of 2 has other normalised keys: rebuilt);
+/// 4, tracks keep the other forms of their titles (short, other script, classical parts).
+pub const FORMAT_VERSION: u32 = 4;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -67,3 +67,31 @@ fn the_set_is_large_varied_and_split_by_recording() {
         );
     }
 }
+
+/// The development part is what the matcher is tuned on: its precision must stay at the
+/// target and its recall must not fall back. The held-out part is measured by
+/// `examples/eval_report.rs`, not asserted here (a test that fails on it would invite tuning
+/// on it).
+#[test]
+fn the_development_part_keeps_its_precision_and_recall() {
+    use cachearr_library::evaluation;
+    use cachearr_library::{LibraryIndex, Matcher, MatcherConfig, TrackQuery, Visibility};
+    let set = load();
+    let index = LibraryIndex::build(&set.records()).expect("the library builds");
+    let matcher = Matcher::new(&index, &Visibility::everything(), MatcherConfig::default());
+    let queries: Vec<TrackQuery> = set.queries.iter().map(|q| q.query()).collect();
+    let outcomes = matcher.match_all(&queries, &|_| {});
+    let (parts, failures) = evaluation::report(&set, &queries, &outcomes, &["dev"]);
+    let dev = &parts["dev"].overall;
+    let wrong: Vec<&str> = failures
+        .iter()
+        .filter(|f| f.verdict == evaluation::Verdict::Wrong)
+        .map(|f| f.id.as_str())
+        .collect();
+    assert!(dev.precision() >= 0.995, "precision {dev:?}, wrong {wrong:?}");
+    let recall = dev.recall().expect("the part has positives");
+    assert!(recall >= 0.975, "recall {recall:.4}");
+    // Traps of another version kind are never accepted.
+    let versions = &parts["dev"].classes["other-version"];
+    assert_eq!(versions.accepted, 0, "{versions:?}");
+}
