@@ -350,6 +350,8 @@ pub struct LibraryIndex {
 pub(crate) struct TitleShape {
     /// Characters, capped at 255.
     pub(crate) chars: u8,
+    /// Only ASCII characters (the title is not in another script).
+    pub(crate) ascii: bool,
     /// 32 buckets (a character's code point mod 32: the letters a–z each have their own) of
     /// 4-bit counts, saturating at 15.
     counts: [u8; 16],
@@ -371,6 +373,7 @@ impl TitleShape {
         }
         TitleShape {
             chars: chars.min(255) as u8,
+            ascii: title.is_ascii(),
             counts: packed,
         }
     }

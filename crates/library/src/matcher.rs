@@ -212,6 +212,8 @@ struct Prepared {
     latin_base: Option<String>,
     /// The other forms of the title ([`ParsedTitle::alternates`]).
     alternates: Vec<String>,
+    /// The classical ones among them ([`ParsedTitle::work_forms`]).
+    work_forms: Vec<String>,
     artists: Vec<String>,
     artists_joined: String,
     /// The script the artist credit is written in.
@@ -249,6 +251,7 @@ impl Prepared {
             base_without_article,
             latin_base: normalize::latin_form(&title.base),
             alternates: title.alternates(),
+            work_forms: title.work_forms(),
             title,
             artists,
             artists_joined,
@@ -483,9 +486,28 @@ impl<'a> Matcher<'a> {
                 found.extend(
                     self.index
                         .exact_items(form, version, *artist)
-                        .chain(self.index.short_items(form, version, *artist))
                         .map(|item| (item, form.as_str())),
                 );
+            }
+            for form in &prepared.alternates {
+                let work_form = prepared.work_forms.contains(form);
+                for item in self.index.short_items(form, version, *artist) {
+                    // A short form meeting the library's short form would only say that two
+                    // titles share a bracket; meeting a movement ("Aria (Goldberg
+                    // Variations)" and "Goldberg Variations: Aria") it names the piece.
+                    let meets_work = work_form
+                        || self
+                            .index
+                            .view_masked(item, &self.mask)
+                            .is_some_and(|view| {
+                                normalize::parse_title(view.title())
+                                    .work_forms()
+                                    .contains(form)
+                            });
+                    if meets_work {
+                        found.push((item, form.as_str()));
+                    }
+                }
             }
             for (item, form) in found {
                 let one_word = !form.contains(' ');
@@ -727,7 +749,10 @@ impl<'a> Matcher<'a> {
         // before their slot and text are touched.
         if short_form.is_none() {
             let shape = self.index.title_shape(item);
-            let reachable = query.shape.could_reach(shape, min_title)
+            // Titles in different scripts are compared by their Latin letters, which the
+            // shapes do not show.
+            let reachable = query.shape.ascii != shape.ascii
+                || query.shape.could_reach(shape, min_title)
                 || query
                     .shape_without_article
                     .is_some_and(|own| own.could_reach(shape, min_title));
@@ -835,6 +860,10 @@ impl<'a> Matcher<'a> {
             durations_disagree = ours.abs_diff(theirs) > self.config.duration_accept_limit_ms;
             corroborated |= ours.abs_diff(theirs) <= self.config.duration_tolerance_ms;
         }
+        // A title in a script other than Latin, asked for letter for letter ("밤편지", "Выхода
+        // нет"), is rarely another artist's song: enough beside an artist written in
+        // another script ("아이유" for "IU").
+        corroborated |= title >= 1.0 && normalize::script_of(&query.title.base) == Script::Other;
         let edit_equal = query.title.edit_text == view.edit_text();
         Some(Scored {
             item,

@@ -303,10 +303,11 @@ pub struct ParsedTitle {
     /// ("rocket man" for "Rocket Man (I Think It's Going to Be a Long, Long Time)", "reaper"
     /// for "(Don't Fear) The Reaper"): how people often write such titles.
     pub short: Option<String>,
-    /// The words of the one bracket kept in the title when the title is written in two
-    /// scripts ("red flavor" for "빨간 맛 (Red Flavor)", "강남스타일" for "Gangnam Style
-    /// (강남스타일)"): the title in the other script, as stores of the other language write it.
-    pub other_script: Option<String>,
+    /// The words of the one bracket kept in the title, when they can be a title of their own:
+    /// written in another script than the rest ("red flavor" for "빨간 맛 (Red Flavor)",
+    /// "강남스타일" for "Gangnam Style (강남스타일)"), or of two words or more ("i feel good"
+    /// for "I Got You (I Feel Good)").
+    pub bracketed: Option<String>,
     /// What a classical title says about which work and which part of it it is, when it says
     /// anything (a key, a catalogue number, a movement).
     pub work: Option<Box<WorkParts>>,
@@ -322,7 +323,7 @@ impl ParsedTitle {
         let work = self.work.as_deref();
         let candidates = [
             self.short.as_ref(),
-            self.other_script.as_ref(),
+            self.bracketed.as_ref(),
             work.and_then(|w| w.bare.as_ref()),
             work.and_then(|w| w.movement.as_ref()),
             work.and_then(|w| w.movement_head.as_ref()),
@@ -333,6 +334,21 @@ impl ParsedTitle {
             }
         }
         forms
+    }
+
+    /// The classical forms among [`ParsedTitle::alternates`] (bare form, movement): these
+    /// also meet the same form of another title ("adagio sostenuto" on both sides), where a
+    /// short form meeting a short form would only say two titles share a bracket.
+    pub fn work_forms(&self) -> Vec<String> {
+        let Some(work) = self.work.as_deref() else {
+            return Vec::new();
+        };
+        [&work.bare, &work.movement, &work.movement_head]
+            .into_iter()
+            .flatten()
+            .filter(|form| !form.is_empty() && **form != self.base)
+            .cloned()
+            .collect()
     }
 }
 
@@ -704,11 +720,12 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
         let short = parse_title(&without_kept).base;
         if let [inner] = kept_texts.as_slice()
             && !short.is_empty()
-            && script_of(inner) != script_of(&short)
+            && (script_of(inner) != script_of(&short)
+                || normalize_text(inner).split(' ').count() >= 2)
         {
             let other = normalize_text(inner);
             if !other.is_empty() && other != short {
-                parsed.other_script = Some(other);
+                parsed.bracketed = Some(other);
             }
         }
         if !short.is_empty() && short != parsed.base {
@@ -1206,11 +1223,13 @@ fn roman_value(word: &str) -> Option<u32> {
 /// written together ("no14", "k525"), Roman numerals of two letters or more ("ii", "iv"),
 /// and single-letter numerals or number words after a part/number word ("part i", "no
 /// one").
-fn title_numbers(normalized: &str) -> Vec<u32> {
+///
+/// At most [`MAX_TITLE_NUMBERS`] are kept, on the stack: this runs for every scored candidate.
+fn title_numbers(normalized: &str) -> TitleNumbers {
     const WORDS: [&str; 10] = [
         "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
     ];
-    let mut numbers = Vec::new();
+    let mut numbers = TitleNumbers::default();
     let mut previous = "";
     for word in normalized.split(' ').filter(|w| !w.is_empty()) {
         let letters = word.bytes().take_while(u8::is_ascii_alphabetic).count();
@@ -1238,8 +1257,49 @@ fn title_numbers(normalized: &str) -> Vec<u32> {
         }
         previous = word;
     }
-    numbers.sort_unstable();
     numbers
+}
+
+/// Most numbers of one title compared (no real title names more).
+const MAX_TITLE_NUMBERS: usize = 16;
+
+/// A title's numbers, without allocating.
+#[derive(Default)]
+struct TitleNumbers {
+    values: [u32; MAX_TITLE_NUMBERS],
+    len: usize,
+}
+
+impl TitleNumbers {
+    fn push(&mut self, value: u32) {
+        if let Some(slot) = self.values.get_mut(self.len) {
+            *slot = value;
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        &self.values[..self.len]
+    }
+
+    /// True when every number here is also in `whole`, each used once.
+    fn within(&self, whole: &TitleNumbers) -> bool {
+        let mut used = [false; MAX_TITLE_NUMBERS];
+        self.as_slice().iter().all(|n| {
+            match whole
+                .as_slice()
+                .iter()
+                .zip(used.iter_mut())
+                .find(|(m, taken)| *m == n && !**taken)
+            {
+                Some((_, taken)) => {
+                    *taken = true;
+                    true
+                }
+                None => false,
+            }
+        })
+    }
 }
 
 /// True unless two normalised titles name different numbers: one's numbers must all be
@@ -1254,17 +1314,7 @@ fn title_numbers(normalized: &str) -> Vec<u32> {
 /// ```
 pub fn numbers_agree(a: &str, b: &str) -> bool {
     let (ours, theirs) = (title_numbers(a), title_numbers(b));
-    let within = |part: &[u32], whole: &[u32]| {
-        let mut pool = whole.to_vec();
-        part.iter().all(|n| match pool.iter().position(|m| m == n) {
-            Some(at) => {
-                pool.swap_remove(at);
-                true
-            }
-            None => false,
-        })
-    };
-    within(&ours, &theirs) || within(&theirs, &ours)
+    ours.within(&theirs) || theirs.within(&ours)
 }
 
 /// Normalises an album title like a track title, without its edition noise
@@ -1432,7 +1482,13 @@ fn is_contained_name(short: &str, long: &str) -> bool {
     let short_words: Vec<&str> = short.split(' ').filter(|w| !w.is_empty()).collect();
     let long_words: Vec<&str> = long.split(' ').filter(|w| !w.is_empty()).collect();
     let letters: usize = short_words.iter().map(|w| w.chars().count()).sum();
-    if short_words.is_empty() || long_words.len() <= short_words.len() || letters < 5 {
+    // A surname alone names its bearer ("bach" for "johann sebastian bach") from four
+    // letters; other parts of a name need five ("jimi hendrix" in "jimi hendrix experience").
+    let surname = short_words.len() == 1 && long_words.last() == short_words.first();
+    if short_words.is_empty()
+        || long_words.len() <= short_words.len()
+        || letters < if surname { 4 } else { 5 }
+    {
         return false;
     }
     if long_words
@@ -1810,10 +1866,14 @@ mod tests {
             [normalize_text("빨간 맛"), "red flavor".to_string()]
         );
         assert_eq!(
-            parse_title("GANGNAM STYLE (강남스타일)").other_script,
+            parse_title("GANGNAM STYLE (강남스타일)").bracketed,
             Some(normalize_text("강남스타일"))
         );
-        assert_eq!(parse_title("Blue (Da Ba Dee)").other_script, None);
+        assert_eq!(
+            parse_title("I Got You (I Feel Good)").alternates(),
+            ["i got you", "i feel good"]
+        );
+        assert_eq!(parse_title("Song (Interlude)").bracketed, None);
     }
 
     #[test]

@@ -88,7 +88,10 @@ fn the_development_part_keeps_its_precision_and_recall() {
         .filter(|f| f.verdict == evaluation::Verdict::Wrong)
         .map(|f| f.id.as_str())
         .collect();
-    assert!(dev.precision() >= 0.995, "precision {dev:?}, wrong {wrong:?}");
+    assert!(
+        dev.precision() >= 0.995,
+        "precision {dev:?}, wrong {wrong:?}"
+    );
     let recall = dev.recall().expect("the part has positives");
     assert!(recall >= 0.975, "recall {recall:.4}");
     // Traps of another version kind are never accepted.
