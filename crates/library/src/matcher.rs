@@ -1345,6 +1345,104 @@ mod tests {
     }
 
     #[test]
+    fn classical_titles_match_by_work_and_movement_never_across_movements() {
+        let index = LibraryIndex::build(&[
+            track(
+                "moonlight",
+                "Ludwig van Beethoven",
+                "Piano Sonata No. 14 in C-Sharp Minor, Op. 27 No. 2: I. Adagio sostenuto",
+                "Piano Sonatas",
+                362,
+            ),
+            track(
+                "spring",
+                "Antonio Vivaldi",
+                "The Four Seasons, Violin Concerto No. 1 in E Major, RV 269 \"Spring\": I. Allegro",
+                "The Four Seasons",
+                212,
+            ),
+            track(
+                "autumn",
+                "Antonio Vivaldi",
+                "The Four Seasons, Violin Concerto No. 3 in F Major, RV 293 \"Autumn\": I. Allegro",
+                "The Four Seasons",
+                300,
+            ),
+            track(
+                "nocturne",
+                "Frédéric Chopin",
+                "Nocturne in E-Flat Major, Op. 9 No. 2",
+                "Nocturnes",
+                274,
+            ),
+        ])
+        .unwrap();
+        for (artist, title, expected) in [
+            (
+                "Beethoven",
+                "Moonlight Sonata: I. Adagio sostenuto",
+                "moonlight",
+            ),
+            (
+                "Beethoven",
+                "Piano Sonata No.14 - 1. Adagio sostenuto",
+                "moonlight",
+            ),
+            ("Vivaldi", "Spring: I. Allegro", "spring"),
+            ("Antonio Vivaldi", "Autumn: I. Allegro", "autumn"),
+            ("Frederic Chopin", "Nocturne Op. 9 No. 2", "nocturne"),
+        ] {
+            let outcome = run(&index, TrackQuery::new(artist, title));
+            assert_eq!(
+                outcome.accepted_id(),
+                Some(expected),
+                "{title} → {outcome:?}"
+            );
+        }
+        for (artist, title) in [
+            (
+                "Antonio Vivaldi",
+                "The Four Seasons, Violin Concerto No. 1 in E Major, RV 269 \"Spring\": II. Largo",
+            ),
+            ("Antonio Vivaldi", "Winter: I. Allegro non molto"),
+            ("Frédéric Chopin", "Nocturne in E-Flat Major, Op. 55 No. 2"),
+            ("Frédéric Chopin", "Nocturne in C-Sharp Minor"),
+        ] {
+            let outcome = run(&index, TrackQuery::new(artist, title));
+            assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
+        }
+    }
+
+    #[test]
+    fn names_and_titles_in_another_script_need_something_else_to_agree() {
+        let index = LibraryIndex::build(&[
+            track("dynamite", "BTS", "Dynamite", "BE", 199),
+            track("hakujitsu", "King Gnu", "白日", "Sympa", 278),
+            track("other", "King Gnu", "飛行艇", "Sympa", 250),
+            track("near", "King Gnu", "Teenager Forever", "Ceremony", 289),
+        ])
+        .unwrap();
+        let with_length = |artist: &str, title: &str, seconds: u32| TrackQuery {
+            duration_ms: Some(seconds * 1000),
+            ..TrackQuery::new(artist, title)
+        };
+        // An artist in another script: the title and the length agree.
+        let outcome = run(&index, with_length("방탄소년단", "Dynamite", 200));
+        assert_eq!(outcome.accepted_id(), Some("dynamite"), "{outcome:?}");
+        // Nothing but the title: not enough.
+        let outcome = run(&index, TrackQuery::new("방탄소년단", "Dynamite"));
+        assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+        // A romanised title: the artist's one track of that length in the other script.
+        let outcome = run(&index, with_length("King Gnu", "Hakujitsu", 277));
+        assert_eq!(outcome.accepted_id(), Some("hakujitsu"), "{outcome:?}");
+        // Not within 2 s of it, or another song of the artist within 10 s: not the length's.
+        for seconds in [265, 279] {
+            let outcome = run(&index, with_length("King Gnu", "Hakujitsu", seconds));
+            assert_eq!(outcome.accepted_id(), None, "{seconds} s → {outcome:?}");
+        }
+    }
+
+    #[test]
     fn duration_counts_when_both_sides_know_it() {
         let index = library();
         let mut near = TrackQuery::new("Lovers", "Love Me Do");
