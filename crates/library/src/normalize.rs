@@ -877,9 +877,17 @@ fn scan_work(normalized: &str) -> (Option<String>, Vec<(&'static str, u32)>, Vec
                 parts.push(mode);
                 next += 1;
             }
-            key = Some(parts.join(" "));
-            at = next;
-            continue;
+            // "in a" is mostly an article ("Stuck in a Moment"): a bare note is a key only at
+            // the end or before a catalogue number ("Canon in D", "Prelude in C, BWV 846").
+            let bare_note_is_key = *note != "a"
+                && words
+                    .get(next)
+                    .is_none_or(|w| catalogue_label(w).is_some() || glued_catalogue(w).is_some());
+            if parts.len() > 1 || bare_note_is_key {
+                key = Some(parts.join(" "));
+                at = next;
+                continue;
+            }
         }
         if let Some(label) = catalogue_label(word)
             && let Some(number) = words.get(at + 1).and_then(|w| catalogue_number(w))
@@ -1794,6 +1802,16 @@ mod tests {
             ["nocturne"]
         );
         assert!(parse_title("Hey Jude").work.is_none());
+        assert!(
+            parse_title("Stuck in a Moment You Can't Get Out Of")
+                .work
+                .is_none()
+        );
+        assert!(parse_title("Love in C Major Town").work.is_some());
+        assert_eq!(
+            parse_title("Canon in D").work.and_then(|w| w.key),
+            Some("d".to_string())
+        );
         assert!(
             parse_title("Another Brick in the Wall, Pt. 2")
                 .work
