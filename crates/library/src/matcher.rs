@@ -901,41 +901,44 @@ impl<'a> Matcher<'a> {
         if script == Script::None {
             return None;
         }
-        let mut found: Option<u32> = None;
-        for artist in artists {
-            let block = self.index.artist_block(*artist);
-            if block.len() > self.config.max_block {
-                continue;
-            }
-            for item in block {
-                let Some(view) = self.index.view_masked(*item, &self.mask) else {
-                    continue;
-                };
-                let Some(theirs) = view.duration_ms() else {
-                    continue;
-                };
-                if view.kind() != ItemKind::Track
-                    || !view.version().same_kind(query.title.version)
-                    || theirs.abs_diff(duration) > LENGTH_AMBIGUITY_MS
-                {
-                    continue;
-                }
-                let other_script = {
-                    let their_script = normalize::script_of(view.title_norm());
-                    their_script != Script::None && their_script != script
-                };
-                match found {
-                    Some(known) if self.same_song(known, *item) => {}
-                    // Another song of about this length: the length does not tell them apart.
-                    Some(_) => return None,
-                    None if other_script && theirs.abs_diff(duration) <= SAME_LENGTH_MS => {
-                        found = Some(*item);
-                    }
-                    None => return None,
-                }
-            }
+        let query_ascii = query.title.base.is_ascii();
+        let blocks = || {
+            artists
+                .iter()
+                .map(|artist| self.index.artist_block(*artist))
+                .filter(|block| block.len() <= self.config.max_block)
+                .flatten()
+                .copied()
+        };
+        let fits = |item: u32, within: u32| {
+            self.index.view_masked(item, &self.mask).filter(|view| {
+                view.kind() == ItemKind::Track
+                    && view.version().same_kind(query.title.version)
+                    && view
+                        .duration_ms()
+                        .is_some_and(|theirs| theirs.abs_diff(duration) <= within)
+            })
+        };
+        // First the tracks in the other script of the right length (the dense shape tells the
+        // script apart without touching the item): usually none, and the scan ends here.
+        let found = blocks()
+            .filter(|item| self.index.title_shape(*item).ascii != query_ascii)
+            .find(|item| {
+                fits(*item, SAME_LENGTH_MS).is_some_and(|view| {
+                    let theirs = normalize::script_of(view.title_norm());
+                    theirs != Script::None && theirs != script
+                })
+            });
+        let found = found?;
+        // Another song of about this length: the length does not tell them apart.
+        if blocks().any(|item| {
+            item != found
+                && fits(item, LENGTH_AMBIGUITY_MS).is_some()
+                && !self.same_song(found, item)
+        }) {
+            return None;
         }
-        let item = found?;
+        let item = found;
         let view = self.index.view_masked(item, &self.mask)?;
         let artist = self.artist_similarity(query, &view);
         if artist < self.config.artist_floor {
