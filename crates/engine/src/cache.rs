@@ -492,7 +492,7 @@ impl TieredCache {
         let mut stale: Option<Arc<Entry>> = None;
         if let Some(entry) = inner.memory.get(key).await {
             if inner.inval.is_valid(key, &entry) {
-                if now < entry.fresh_until_ms {
+                if now < policy.fresh_until_ms(&entry) {
                     entry.class.hit(TierKind::Memory);
                     inner.note_read(key, policy, &loader, &entry);
                     return Ok(Lookup {
@@ -510,7 +510,7 @@ impl TieredCache {
                 inner.forget_if_same(key, &entry).await;
             }
         } else if let Some((entry, tier)) = inner.lower_lookup(key, now, Counted::Yes).await {
-            if now < entry.fresh_until_ms {
+            if now < policy.fresh_until_ms(&entry) {
                 entry.class.hit(tier);
                 inner.note_read(key, policy, &loader, &entry);
                 return Ok(Lookup {

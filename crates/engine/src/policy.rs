@@ -23,6 +23,12 @@ pub struct Policy {
     /// If set, a [`crate::Fill::Negative`] answer (e.g. a 404) is kept this long; if not, it is
     /// handed to the waiters and not stored.
     pub negative_ttl: Option<Duration>,
+    /// A read-time limit on freshness: an entry older than this is stale on this read (served
+    /// within its stale windows while one refresh runs), whatever `fresh` it was stored with.
+    /// The gateway stores answers its change feed vouches for with a long `fresh` and sets
+    /// this to the class TTL while the feed cannot prove them, so trust can be withdrawn
+    /// without dropping a single entry.
+    pub fresh_cap: Option<Duration>,
 }
 
 impl Policy {
@@ -35,6 +41,7 @@ impl Policy {
             stale_if_error: Duration::ZERO,
             tags: Vec::new(),
             negative_ttl: None,
+            fresh_cap: None,
         }
     }
 
@@ -57,6 +64,26 @@ impl Policy {
     pub fn with_tag(mut self, tag: impl Into<Arc<str>>) -> Self {
         self.tags.push(tag.into());
         self
+    }
+
+    /// Caps freshness at read time: see [`Policy::fresh_cap`].
+    #[must_use]
+    pub fn with_fresh_cap(mut self, d: Duration) -> Self {
+        self.fresh_cap = Some(d);
+        self
+    }
+
+    /// Until when `entry` is fresh under this policy: its own end of freshness, or earlier if
+    /// [`Policy::fresh_cap`] says so.
+    pub fn fresh_until_ms(&self, entry: &crate::Entry) -> u64 {
+        match self.fresh_cap {
+            Some(cap) => entry.fresh_until_ms.min(
+                entry
+                    .stored_at_ms
+                    .saturating_add(u64::try_from(cap.as_millis()).unwrap_or(u64::MAX)),
+            ),
+            None => entry.fresh_until_ms,
+        }
     }
 
     /// Keeps negative answers for `d`.

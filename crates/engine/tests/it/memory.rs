@@ -486,3 +486,39 @@ async fn entries_read_twice_are_warmed_at_80_percent_of_fresh_within_budget() {
         Outcome::Miss
     );
 }
+
+/// An entry stored with a long `fresh` (the gateway's feed-validated answers) is served as a
+/// hit past a shorter class TTL, until a read's `fresh_cap` withdraws the trust: then it is
+/// stale (served at once, one refresh), not dropped; without the cap it is fresh again.
+#[tokio::test]
+async fn fresh_cap_withdraws_a_long_freshness_at_read_time() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader = CountingLoader::new();
+    let key = Key::new("feed");
+    let long = Policy::new("metadata", 3600 * SEC).with_stale_while_revalidate(60 * SEC);
+    let capped = long.clone().with_fresh_cap(10 * SEC);
+    cache
+        .get_or_load(&key, &long, loader.clone())
+        .await
+        .unwrap();
+    clock.advance(30 * SEC);
+    let l = cache
+        .get_or_load(&key, &long, loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Hit(TierKind::Memory));
+    assert_eq!(loader.calls(), 1);
+    let l = cache
+        .get_or_load(&key, &capped, loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Stale, "older than the cap: stale");
+    assert_eq!(body(&l), "body-1");
+    eventually(|| cache.stats().refreshes_in_progress == 0 && loader.calls() == 2).await;
+    // The refreshed entry is younger than the cap: a hit under either policy.
+    for p in [&capped, &long] {
+        let l = cache.get_or_load(&key, p, loader.clone()).await.unwrap();
+        assert_eq!(l.outcome, Outcome::Hit(TierKind::Memory));
+    }
+}
