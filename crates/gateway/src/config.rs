@@ -93,6 +93,38 @@ pub struct Config {
     pub upstreams: Vec<UpstreamConfig>,
     /// The library index (crawl, schedule, persistence).
     pub index: IndexConfig,
+    /// Cache validity from the server's change feed (`docs/change-feed.md`).
+    pub feed: FeedConfig,
+}
+
+/// Cache validity from the change feed: `[feed]` in the file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedConfig {
+    /// Whether answers about library content stay fresh past their class TTL while the change
+    /// feed is healthy (on by default; it only takes effect once the feed proves healthy).
+    pub enabled: bool,
+    /// How long such an answer stays fresh at most while nothing it depends on changed.
+    pub horizon: Duration,
+    /// Sampled revalidations per minute (background budget): a random feed-validated entry is
+    /// fetched again and compared. 0 turns sampling off.
+    pub samples_per_minute: u32,
+    /// Matching samples in a row that prove a class's feed again after a mismatch.
+    pub prove_after: u32,
+    /// Without a webhook for this long (and no notification socket open), the feed cannot
+    /// prove anything.
+    pub webhook_window: Duration,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            horizon: Duration::from_secs(7 * 24 * 3600),
+            samples_per_minute: 6,
+            prove_after: 20,
+            webhook_window: Duration::from_secs(24 * 3600),
+        }
+    }
 }
 
 /// The library index of every upstream: `[index]` in the file.
@@ -377,6 +409,7 @@ impl Config {
             token_trust: Duration::from_secs(3600),
             upstreams: Vec::new(),
             index: IndexConfig::default(),
+            feed: FeedConfig::default(),
         }
     }
 
@@ -707,6 +740,8 @@ struct RawConfig {
     #[serde(default)]
     index: RawIndex,
     #[serde(default)]
+    feed: RawFeed,
+    #[serde(default)]
     policy: std::collections::BTreeMap<toml::Spanned<String>, RawPolicy>,
     #[serde(default)]
     upstream: Vec<RawUpstream>,
@@ -733,6 +768,16 @@ struct RawIndex {
     refresh_interval: Option<Spanned<Dur>>,
     catch_up_after: Option<Dur>,
     page_size: Option<Spanned<usize>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    enabled: Option<bool>,
+    horizon: Option<Dur>,
+    samples_per_minute: Option<u32>,
+    prove_after: Option<u32>,
+    webhook_window: Option<Dur>,
 }
 
 #[derive(Deserialize, Default)]
@@ -958,6 +1003,22 @@ impl RawConfig {
         }
         if let Some(p) = count(&self.index.page_size, "page_size")? {
             i.page_size = p.clamp(10, 10_000);
+        }
+        let f = &mut config.feed;
+        if let Some(e) = self.feed.enabled {
+            f.enabled = e;
+        }
+        if let Some(t) = self.feed.horizon {
+            f.horizon = t.0;
+        }
+        if let Some(n) = self.feed.samples_per_minute {
+            f.samples_per_minute = n.min(6000);
+        }
+        if let Some(n) = self.feed.prove_after {
+            f.prove_after = n.max(1);
+        }
+        if let Some(t) = self.feed.webhook_window {
+            f.webhook_window = t.0;
         }
         let global = class_overrides(self.policy, &err)?;
         for (i, raw) in self.upstream.into_iter().enumerate() {
@@ -1403,6 +1464,18 @@ build_timeout = "180m"       # a longer crawl stops; the next one resumes where 
 refresh_interval = "24h"     # incremental refresh (only what changed since the last one)
 catch_up_after = "10m"       # at start, a saved index older than this is refreshed at once
 page_size = 500              # items per page asked of the server
+
+# Cache validity from the change feed: answers about library content (sections, listings,
+# metadata, searches, recently added) stay fresh past their class TTL while the server's change
+# events arrive and the index's incremental pass is recent; a change refreshes exactly the
+# answers that depend on it. A small sample is fetched again and compared; a mismatch puts the
+# class back on its TTL until enough samples match again.
+[feed]
+enabled = true
+horizon = "7d"               # longest freshness an answer gets from the feed
+samples_per_minute = 6       # sampled revalidations (background budget); 0 = off
+prove_after = 20             # matching samples in a row that restore trust after a mismatch
+webhook_window = "24h"       # with webhooks only: the feed counts as alive this long after one
 
 # Policy overrides for every upstream, per class. The classes are: identity, sections, listing,
 # metadata, search, recent, ondeck, history, sessions, activities, playlists, images, pass.

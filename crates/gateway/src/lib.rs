@@ -33,6 +33,8 @@
 //! * [`redact`] — token redaction for logs.
 //! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics.
 //!   The admin listener mounts [`admin_router`], i.e. [`admin::router`].
+//! * [`feed`] — cache validity from the change feed: library answers stay fresh while the
+//!   feed is healthy and nothing they depend on changed; sampled revalidation proves it.
 //! * [`library`] — the library index per upstream ([`library::UpstreamIndex`]): crawl, search
 //!   answers and matching.
 //! * [`prefetch`] — after a listing, fetch what the user opens next; the proxy calls [`prefetch::after_listing`] once a cached read is answered.
@@ -50,6 +52,7 @@ pub mod dialect;
 mod encoding;
 mod etag;
 pub mod events;
+pub mod feed;
 mod image_check;
 pub mod keys;
 pub mod library;
@@ -161,6 +164,8 @@ struct Inner {
     upstreams: Vec<Arc<Upstream>>,
     /// One index handle per upstream, in the same order as `upstreams`.
     indexes: Vec<Arc<library::UpstreamIndex>>,
+    /// One change feed per upstream, in the same order as `upstreams`.
+    feeds: Vec<Arc<feed::Feed>>,
     secret: Secret,
     webhook_secret: admin::webhook_secret::WebhookSecret,
     clock: Arc<dyn Clock>,
@@ -316,6 +321,19 @@ impl GatewayBuilder {
             .collect();
         // A snapshot on disk makes the index ready before any listener binds (no crawl).
         library::keeper::load_at_start(&config, &indexes).await;
+        let feeds = config
+            .upstreams
+            .iter()
+            .zip(&indexes)
+            .map(|(u, index)| {
+                let feed = feed::Feed::new(&u.name, &config.feed, &config.index);
+                // A saved index counts as a pass as of when it was made.
+                if let Some(last) = index.status().last_build {
+                    feed.note_pass(last.finished_at_ms, 0);
+                }
+                Arc::new(feed)
+            })
+            .collect();
         let metrics = metrics::Metrics::new();
         let prepared = prepared::PreparedHeaders::new(config.memory_max_bytes);
         let clients = Arc::new(clients::ClientTable::new());
@@ -330,6 +348,7 @@ impl GatewayBuilder {
                 cache,
                 upstreams,
                 indexes,
+                feeds,
                 secret,
                 webhook_secret,
                 clock: self.clock,
@@ -397,6 +416,7 @@ impl BoundGateway {
             tasks.push(tokio::spawn(serve_proxy(gw, up, listener, stop.clone())));
         }
         let keepers = library::keeper::spawn_all(&self.gateway, &stop);
+        let sampler = feed::spawn_sampler(&self.gateway, &stop);
         let admin_router = admin_router(self.gateway.clone());
         let admin_stop = stop.clone();
         let admin = tokio::spawn(async move {
@@ -415,6 +435,9 @@ impl BoundGateway {
         let _ = admin.await;
         for keeper in keepers {
             let _ = keeper.await;
+        }
+        if let Some(sampler) = sampler {
+            let _ = sampler.await;
         }
         self.gateway.inner.cache.shutdown().await;
         Ok(())
@@ -621,6 +644,15 @@ impl Gateway {
     /// The library index handle of the upstream with this name.
     pub fn index(&self, upstream: &str) -> Option<&Arc<library::UpstreamIndex>> {
         self.inner.indexes.iter().find(|i| i.upstream() == upstream)
+    }
+
+    /// The change feed of the upstream with this name.
+    pub fn feed(&self, upstream: &str) -> Option<&Arc<feed::Feed>> {
+        self.inner
+            .upstreams
+            .iter()
+            .position(|u| &*u.name == upstream)
+            .and_then(|i| self.inner.feeds.get(i))
     }
 
     /// Bumps tags of one upstream. `tags` may be full tags (`plex:item:5`, from

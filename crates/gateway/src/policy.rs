@@ -308,6 +308,10 @@ enum TagRule {
     Sessions,
     Playlists,
     Library,
+    /// Every list of items (not metadata).
+    Listings,
+    /// Lists that span sections.
+    Across,
     /// The requesting user's play-state tag.
     UserState,
 }
@@ -356,11 +360,11 @@ use Action::{Pass as P, Read as R, Write as W};
 use Methods::{Any, Get, NotGet, Only};
 use TagRule::*;
 
-const LIST_TAGS: &[TagRule] = &[SectionParam, Library, UserState];
+const LIST_TAGS: &[TagRule] = &[SectionParam, Listings, Library, UserState];
 const META_TAGS: &[TagRule] = &[ItemParam, Library, UserState];
-const RECENT_TAGS: &[TagRule] = &[Recent, Library, UserState];
+const RECENT_TAGS: &[TagRule] = &[Recent, Listings, Across, Library, UserState];
 const ONDECK_TAGS: &[TagRule] = &[OnDeck, Library, UserState];
-const SEARCH_TAGS: &[TagRule] = &[Library, UserState];
+const SEARCH_TAGS: &[TagRule] = &[Listings, Across, Library, UserState];
 const PLAYLIST_TAGS: &[TagRule] = &[Playlists, Library, UserState];
 const PLAYLIST_WRITE: &[TagRule] = &[Playlists];
 const N: Refine = Refine::None;
@@ -393,7 +397,11 @@ const PLEX: &[Spec] = &[
         "/library/sections/{id}/search",
         &[(
             Get,
-            R(Class::Search, &[SectionParam, Library, UserState], N),
+            R(
+                Class::Search,
+                &[SectionParam, Listings, Library, UserState],
+                N,
+            ),
         )],
     ),
     (
@@ -402,7 +410,7 @@ const PLEX: &[Spec] = &[
             Get,
             R(
                 Class::Recent,
-                &[SectionParam, Recent, Library, UserState],
+                &[SectionParam, Recent, Listings, Library, UserState],
                 N,
             ),
         )],
@@ -754,6 +762,8 @@ fn fixed_tags(upstream: &str, rules: &[TagRule]) -> Vec<Arc<str>> {
                 Sessions => tags::sessions(upstream),
                 Playlists => tags::playlists(upstream),
                 Library => tags::library(upstream),
+                Listings => tags::listings(upstream),
+                Across => tags::across(upstream),
                 SectionParam | ItemParam | ItemsQuery(_) | UserState => return None,
             };
             Some(Arc::from(t))
@@ -945,6 +955,10 @@ impl RouteTable {
                         }
                         if let Some(parent) = query_value(query, "parentid", true) {
                             let parent = parent.to_ascii_lowercase();
+                            // Under one parent: that parent's (or library's) tags, not every
+                            // list that spans libraries.
+                            let across = tags::across(&self.upstream);
+                            tags.retain(|t| **t != *across);
                             tags.push(Arc::from(tags::item(&self.upstream, &parent)));
                             tags.push(Arc::from(tags::section(&self.upstream, &parent)));
                         }

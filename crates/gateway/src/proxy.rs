@@ -366,6 +366,10 @@ async fn serve_cached(
     }
     let mut engine_policy = policy.engine.clone();
     engine_policy.tags = tags;
+    let feed = gw.feed(&up.name);
+    if let Some(feed) = feed {
+        feed.adjust(policy.class, &mut engine_policy, now);
+    }
     // The request's parts move into the loader: nothing is copied on the hit path, and the
     // upstream headers are derived only when a load actually runs.
     let (parts, _body) = req.into_parts();
@@ -389,7 +393,18 @@ async fn serve_cached(
     match result {
         Ok(lookup) => {
             match lookup.outcome {
-                Outcome::Miss => Users::set_identity(&user, &loader.client_headers),
+                Outcome::Miss => {
+                    Users::set_identity(&user, &loader.client_headers);
+                    if let Some(feed) = feed {
+                        feed.remember(
+                            &key,
+                            policy.class,
+                            &loader.uri,
+                            &loader.client_headers,
+                            &user,
+                        );
+                    }
+                }
                 Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced | Outcome::StaleOnError => {
                     up.guard.counters.saved.fetch_add(1, Ordering::Relaxed);
                 }
@@ -1415,6 +1430,9 @@ pub(crate) async fn fetch_as_user_within(
     }
     let mut engine_policy = policy.engine.clone();
     engine_policy.tags = tags;
+    if let Some(feed) = gw.feed(&up.name) {
+        feed.adjust(policy.class, &mut engine_policy, gw.clock().now_ms());
+    }
     if let Some(cap) = fresh_cap {
         engine_policy.fresh = engine_policy.fresh.min(cap);
         engine_policy.stale_while_revalidate = std::time::Duration::ZERO;
@@ -1437,6 +1455,30 @@ pub(crate) async fn fetch_as_user_within(
     // Later calls of this loader are background refreshes.
     state.answered.store(true, Ordering::Release);
     result.map_err(|e| crate::GatewayError::Upstream(e.to_string()))
+}
+
+/// Fetches what a cache fill of this request would store, without storing it (sampled
+/// revalidation compares it with the cached answer), on the background budget.
+pub(crate) async fn fetch_uncached(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    class: crate::policy::Class,
+    uri: http::Uri,
+    client_headers: HeaderMap,
+) -> Result<Fill, LoadError> {
+    let state = LoaderState {
+        gw: gw.clone(),
+        up: up.clone(),
+        user: user.clone(),
+        authenticates: crate::dialect::authenticates(up.profile, class),
+        uri,
+        client_headers,
+        peer: SocketAddr::from(([127, 0, 0, 1], 0)),
+        answered: AtomicBool::new(true),
+        upstream_us: AtomicU64::new(0),
+    };
+    fetch_for_cache(&state, Budget::Background).await
 }
 
 #[cfg(test)]

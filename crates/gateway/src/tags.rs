@@ -21,6 +21,20 @@ pub fn item(upstream: &str, id: &str) -> String {
     join(&[upstream, ":item:", id])
 }
 
+/// `{up}:listings`: every list of items (section listings, searches, recently added,
+/// cross-library queries), not item metadata. Bumped by a content or play-state change whose
+/// section is not known, so that every list that could show the item is refreshed while the
+/// metadata of other items stays cached.
+pub fn listings(upstream: &str) -> String {
+    join(&[upstream, ":listings"])
+}
+
+/// `{up}:across`: lists that span sections (global searches, Jellyfin queries without a
+/// parent, genres, artists). A change in a known section bumps that section and this.
+pub fn across(upstream: &str) -> String {
+    join(&[upstream, ":across"])
+}
+
 /// `{up}:recent`: every recently-added listing and hub.
 pub fn recent(upstream: &str) -> String {
     join(&[upstream, ":recent"])
@@ -85,6 +99,8 @@ mod tests {
         assert_eq!(sessions("plex"), "plex:sessions");
         assert_eq!(playlists("plex"), "plex:playlists");
         assert_eq!(library("plex"), "plex:library");
+        assert_eq!(listings("plex"), "plex:listings");
+        assert_eq!(across("plex"), "plex:across");
         assert_eq!(user_state("plex", "00ff"), "plex:user:00ff:state");
     }
 }

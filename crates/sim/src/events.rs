@@ -9,6 +9,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::Sim;
@@ -95,6 +96,57 @@ pub enum SimEvent {
         /// Playlist id.
         playlist: u32,
     },
+}
+
+/// Deliberately lost events, for tests and measurements of what a gateway does when a server
+/// does not announce a change: the change is made, but no front end sends a notification or
+/// webhook for it. [`Sim::drop_next_events`] drops the next `n`; [`Sim::drop_events_per_mille`]
+/// drops a share of all events (deterministically, every k-th).
+#[derive(Debug, Default)]
+pub struct EventDrops {
+    next: AtomicU64,
+    per_mille: AtomicU32,
+    seen: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl EventDrops {
+    /// Whether this event is lost (counts it).
+    pub(crate) fn lose(&self) -> bool {
+        let n = self.seen.fetch_add(1, Ordering::Relaxed);
+        let lost = self
+            .next
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| v.checked_sub(1))
+            .is_ok()
+            || {
+                let rate = u64::from(self.per_mille.load(Ordering::Relaxed));
+                // Every event whose running share crosses a whole drop: `rate` of each 1,000.
+                rate > 0 && (n + 1) * rate / 1000 > n * rate / 1000
+            };
+        if lost {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        lost
+    }
+}
+
+impl Sim {
+    /// The next `n` events are lost (the changes themselves are made).
+    pub fn drop_next_events(&self, n: u64) {
+        self.event_drops().next.store(n, Ordering::Relaxed);
+    }
+
+    /// From now on `per_mille` of every 1,000 events are lost (0 stops it).
+    pub fn drop_events_per_mille(&self, per_mille: u32) {
+        self.event_drops()
+            .per_mille
+            .store(per_mille.min(1000), Ordering::Relaxed);
+    }
+
+    /// Events lost so far.
+    pub fn events_dropped(&self) -> u64 {
+        self.event_drops().dropped.load(Ordering::Relaxed)
+    }
 }
 
 /// Why a play state changed.

@@ -210,6 +210,7 @@ impl SimBuilder {
                 identity,
                 dispatchers: [AtomicBool::new(false), AtomicBool::new(false)],
                 event_seq: AtomicU64::new(0),
+                event_drops: events::EventDrops::default(),
                 seed,
             }),
         })
@@ -242,6 +243,7 @@ struct Inner {
     identity: Identity,
     dispatchers: [AtomicBool; 2],
     event_seq: AtomicU64,
+    event_drops: events::EventDrops,
     seed: u64,
 }
 
@@ -371,6 +373,10 @@ impl Sim {
         self.inner.seed
     }
 
+    pub(crate) fn event_drops(&self) -> &events::EventDrops {
+        &self.inner.event_drops
+    }
+
     /// Subscribes to change events.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.inner.events.subscribe()
@@ -378,6 +384,9 @@ impl Sim {
 
     /// Broadcasts an event (front ends normally use the mutation methods instead).
     pub fn emit(&self, kind: SimEvent) {
+        if self.inner.event_drops.lose() {
+            return;
+        }
         let seq = self.inner.event_seq.fetch_add(1, Ordering::Relaxed) + 1;
         // No receiver is fine: nobody listens yet.
         let _ = self.inner.events.send(Arc::new(Event {

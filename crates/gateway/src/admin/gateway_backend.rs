@@ -38,12 +38,56 @@ struct Applier {
 
 impl Applier {
     fn apply(&self, upstream: &str, source: &'static str, event: &ChangeEvent) -> Vec<String> {
-        let tags = event.tags(upstream);
-        self.gateway.invalidate_tags(upstream, &tags);
-        // The library index fetches what was added or changed and drops what was removed.
-        if let Some(index) = self.gateway.index(upstream) {
-            index.note_change(event);
+        // Jellyfin's events do not say the section: the index knows it for items it holds, so
+        // only that section's lists are refreshed instead of every list.
+        let resolved;
+        let mut event = event;
+        if event.section.is_none()
+            && !event.items.is_empty()
+            && let Some(index) = self.gateway.index(upstream).and_then(|i| i.ready())
+        {
+            let everything = cachearr_library::Visibility::everything();
+            let sections: std::collections::BTreeSet<&str> = event
+                .items
+                .iter()
+                .filter_map(|id| index.by_id(id, &everything).map(|v| v.section_id()))
+                .collect();
+            // One section for every item: the event is that section's. Items the index does
+            // not hold (new ones) leave it unknown.
+            let all_known = event
+                .items
+                .iter()
+                .all(|id| index.by_id(id, &everything).is_some());
+            if all_known && sections.len() == 1 {
+                resolved = ChangeEvent {
+                    section: sections.first().map(|s| (*s).to_owned()),
+                    ..event.clone()
+                };
+                event = &resolved;
+            }
         }
+        let mut tags = event.tags(upstream);
+        // The library index fetches what was added or changed and drops what was removed.
+        let keeper = self
+            .gateway
+            .index(upstream)
+            .is_some_and(|index| index.note_change(event));
+        if keeper && event.change == crate::events::Change::Added && event.section.is_none() {
+            // A new item of a section the source did not name (Jellyfin's webhook): the keeper
+            // fetches it and then refreshes that section's lists (and those spanning
+            // sections), not every list.
+            let every_list = crate::tags::listings(upstream);
+            tags.retain(|t| *t != every_list);
+        }
+        if let Some(feed) = self.gateway.feed(upstream) {
+            let kind = if source.ends_with("socket") {
+                "socket"
+            } else {
+                "webhook"
+            };
+            feed.note_event(kind, self.gateway.clock().now_ms());
+        }
+        self.gateway.invalidate_tags(upstream, &tags);
         let label = Arc::new(upstream.to_owned());
         self.metrics
             .change_event(&label, source, event.change.as_str(), tags.len());
@@ -380,6 +424,9 @@ impl GatewayAdmin {
                     source,
                 });
                 let status = Arc::new(SubscriberStatus::default());
+                if let Some(feed) = gateway.feed(&up.name) {
+                    feed.attach_socket(Arc::clone(&status));
+                }
                 let task = subscriber::spawn(subscription, sink, Arc::clone(&status));
                 subscribers.push((up.name.to_string(), status, task));
             }
@@ -614,6 +661,42 @@ impl AdminBackend for GatewayAdmin {
                 resyncs: h.resyncs,
             }
         });
+        let now = self.gateway.clock().now_ms();
+        let mut feed = Vec::new();
+        for up in self.gateway.upstreams() {
+            let Some(f) = self.gateway.feed(&up.name) else {
+                continue;
+            };
+            let report = f.report(now);
+            if report.enabled {
+                // Missing events have their own warnings above (no owner token, socket down);
+                // an overdue incremental pass once the index has made one is this one's.
+                if let Some(reason) = &report.reason
+                    && report.last_pass_secs_ago.is_some()
+                    && f.unhealthy(now) == Some(crate::feed::Unhealthy::PassOverdue)
+                {
+                    warnings.push(format!(
+                        "upstream {}: the change feed cannot prove freshness ({reason}): library \
+                         answers follow their class TTLs",
+                        up.name
+                    ));
+                }
+                for c in report
+                    .classes
+                    .iter()
+                    .filter(|c| c.mismatches > 0 && !c.trusted)
+                {
+                    if report.healthy {
+                        warnings.push(format!(
+                            "upstream {}: sampled revalidation found {} stale {} answers the feed \
+                             did not announce; the class follows its TTL until proven again",
+                            up.name, c.mismatches, c.class
+                        ));
+                    }
+                }
+            }
+            feed.push(report);
+        }
         StatsReport {
             uptime_secs: self.started.elapsed().as_secs(),
             total,
@@ -624,6 +707,7 @@ impl AdminBackend for GatewayAdmin {
             index: index_summaries,
             redis,
             clients,
+            feed,
         }
     }
 

@@ -238,6 +238,10 @@ pub struct StatsReport {
     /// Who costs the server what: requests per client, busiest first.
     #[serde(default)]
     pub clients: Vec<crate::clients::ClientReport>,
+    /// Cache validity from each upstream's change feed: health, trust per class and the
+    /// staleness sampled revalidation measured.
+    #[serde(default)]
+    pub feed: Vec<crate::feed::FeedReport>,
 }
 
 /// One upstream's library index, as `/api/stats` shows it.

@@ -9,7 +9,8 @@
 //!
 //! [`ChangeEvent::tags`] maps an event to the tags it touches (the scheme in [`crate::tags`]:
 //! `{up}:sections`, `{up}:section:{id}`, `{up}:item:{id}`, `{up}:recent`, `{up}:ondeck`,
-//! `{up}:history`, `{up}:sessions`, `{up}:playlists`, `{up}:library`). [`subscriber`] keeps
+//! `{up}:history`, `{up}:sessions`, `{up}:playlists`, `{up}:listings`, `{up}:across`,
+//! `{up}:library`). [`subscriber`] keeps
 //! cachearr's own websocket subscriptions open, reconnecting with backoff.
 //!
 //! Everything here parses data we did not produce: parsers return [`EventError`] (a clear 4xx on
@@ -125,19 +126,27 @@ impl ChangeEvent {
     /// The tags this event touches on upstream `upstream`, deduplicated, in a stable order.
     ///
     /// Exactly what changes, no more: a session starting touches only `sessions`; a scrobble
-    /// touches the item and its parents, on deck and history (the write rule: a write refreshes what it changed); a new
-    /// item touches itself, its parents, its section's listings (or every listing when the
-    /// section is unknown, as with Jellyfin), recently added and the sections list (which
-    /// carries each section's update time).
+    /// touches the item and its parents, the lists that show its play state (its section's and
+    /// those spanning sections, or every list when the section is unknown), on deck and
+    /// history; a new item touches itself, its parents, those lists, recently added and the
+    /// sections list (which carries each section's update time). Metadata of other items is
+    /// never touched, except by a scan with no section (or a reconnect after which events may
+    /// have been missed), which touches everything. The gateway fills in the section from the
+    /// library index when the source does not say (Jellyfin).
     pub fn tags(&self, upstream: &str) -> Vec<String> {
         use crate::tags;
         let mut out: Vec<String> = Vec::new();
         let items = |out: &mut Vec<String>| {
             out.extend(self.items.iter().map(|id| tags::item(upstream, id)));
         };
+        // The lists that could show the items: their section's and those spanning sections;
+        // every list when the section is unknown (metadata of other items is not touched).
         let listings = |out: &mut Vec<String>| match &self.section {
-            Some(section) => out.push(tags::section(upstream, section)),
-            None => out.push(tags::library(upstream)),
+            Some(section) => {
+                out.push(tags::section(upstream, section));
+                out.push(tags::across(upstream));
+            }
+            None => out.push(tags::listings(upstream)),
         };
         match self.change {
             Change::Added | Change::Removed => {
@@ -158,22 +167,33 @@ impl ChangeEvent {
                 out.push(tags::recent(upstream));
             }
             Change::ScanFinished => {
-                listings(&mut out);
+                match &self.section {
+                    Some(_) => listings(&mut out),
+                    // A scan of everything, or events possibly missed (a socket reconnected):
+                    // anything may have changed.
+                    None => out.push(tags::library(upstream)),
+                }
                 out.push(tags::recent(upstream));
                 out.push(tags::sections(upstream));
             }
+            // Play state shows in the item, its parents and every list that holds them.
             Change::Played => {
                 items(&mut out);
+                listings(&mut out);
                 out.push(tags::ondeck(upstream));
                 out.push(tags::history(upstream));
             }
             Change::PlaybackStopped => {
                 items(&mut out);
+                listings(&mut out);
                 out.push(tags::ondeck(upstream));
                 out.push(tags::sessions(upstream));
             }
             Change::SessionChanged => out.push(tags::sessions(upstream)),
-            Change::Rated => items(&mut out),
+            Change::Rated => {
+                items(&mut out);
+                listings(&mut out);
+            }
             Change::OnDeck => out.push(tags::ondeck(upstream)),
         }
         if self.playlist {
@@ -238,7 +258,15 @@ mod tests {
             .with_items([Some("10"), Some("9"), Some("8")]);
         assert_eq!(
             event.tags("p"),
-            vec!["p:item:10", "p:item:9", "p:item:8", "p:ondeck", "p:history"]
+            vec![
+                "p:item:10",
+                "p:item:9",
+                "p:item:8",
+                "p:section:2",
+                "p:across",
+                "p:ondeck",
+                "p:history"
+            ]
         );
     }
 
@@ -249,14 +277,25 @@ mod tests {
             .with_items([Some("55")]);
         assert_eq!(
             event.tags("p"),
-            vec!["p:item:55", "p:section:3", "p:recent", "p:sections"]
+            vec![
+                "p:item:55",
+                "p:section:3",
+                "p:across",
+                "p:recent",
+                "p:sections"
+            ]
         );
     }
 
     #[test]
     fn added_without_section_touches_every_listing() {
         let event = ChangeEvent::new(Change::Added).with_items([Some("abc")]);
-        assert!(event.tags("j").contains(&"j:library".to_owned()));
+        let tags = event.tags("j");
+        assert!(tags.contains(&"j:listings".to_owned()));
+        assert!(
+            !tags.contains(&"j:library".to_owned()),
+            "other items' metadata stays cached"
+        );
     }
 
     #[test]
@@ -266,7 +305,7 @@ mod tests {
             .tags("p");
         for want in [
             "p:item:1",
-            "p:library",
+            "p:listings",
             "p:recent",
             "p:ondeck",
             "p:history",

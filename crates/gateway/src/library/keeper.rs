@@ -588,15 +588,65 @@ impl Keeper {
                     .into_iter()
                     .map(|s| s.section)
                     .collect();
+                let upstream = self.up.name.to_string();
+                let lowercase = client.profile() == crate::policy::Profile::Jellyfin;
                 let rebuilt = tokio::task::spawn_blocking(move || {
-                    rebuild(&current, &upserts, |record| {
+                    // What the pass found changed, for the cache: new items and items whose
+                    // `updatedAt` moved (the pass re-reads the newest second, so unchanged
+                    // records come back too), and items gone from listings read in full.
+                    let known: HashMap<String, (i64, String, ItemKind)> = current
+                        .records()
+                        .map(|r| (r.id.clone(), (r.updated_at, r.section_id.clone(), r.kind)))
+                        .collect();
+                    let changed: Vec<&ItemRecord> = upserts
+                        .iter()
+                        .filter(|r| {
+                            known
+                                .get(&r.id)
+                                .is_none_or(|(at, _, _)| *at != r.updated_at)
+                        })
+                        .collect();
+                    let listed: HashSet<&str> = upserts.iter().map(|r| r.id.as_str()).collect();
+                    let removed: Vec<String> = known
+                        .iter()
+                        .filter(|(id, (_, section, kind))| {
+                            replaced.contains(&(section.clone(), *kind))
+                                && !listed.contains(id.as_str())
+                        })
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    let mut sections: Vec<String> =
+                        replaced.iter().map(|(s, _)| s.clone()).collect();
+                    sections.sort();
+                    sections.dedup();
+                    let tags = crate::feed::pass_tags(
+                        &upstream,
+                        lowercase,
+                        &changed,
+                        &removed,
+                        if removed.is_empty() { &[] } else { &sections },
+                    );
+                    let index = rebuild(&current, &upserts, |record| {
                         crawled.contains(&record.section_id)
                             && !replaced.contains(&(record.section_id.clone(), record.kind))
-                    })
+                    });
+                    index.map(|i| (i, tags))
                 })
                 .await;
                 match rebuilt {
-                    Ok(Ok(index)) => {
+                    Ok(Ok((index, tags))) => {
+                        // Changes no event announced reach the cache now: exactly their entries.
+                        self.gateway.invalidate_tags(&self.up.name, &tags);
+                        if let Some(feed) = self.gateway.feed(&self.up.name) {
+                            feed.note_pass(self.now_ms(), tags.len());
+                        }
+                        if !tags.is_empty() {
+                            tracing::info!(
+                                upstream = %self.up.name,
+                                tags = tags.len(),
+                                "incremental pass: refreshing the cached answers of what changed"
+                            );
+                        }
                         self.finish(Built {
                             index,
                             sections,
@@ -685,8 +735,46 @@ impl Keeper {
     /// Fetches the items change events name; those the server no longer has are removed
     /// (with their children). Scans and events without items start a refresh instead.
     async fn apply_events(&mut self, events: Vec<ChangeEvent>) {
+        let up = self.up.name.clone();
+        // New items whose section the event did not name: their lists are refreshed here, once
+        // the fetch says where they are (every list if it cannot).
+        let unplaced: Vec<String> = events
+            .iter()
+            .filter(|e| e.change == Change::Added && e.section.is_none())
+            .flat_map(|e| e.items.iter().cloned())
+            .collect();
+        let place = |records: Option<&[ItemRecord]>| {
+            if unplaced.is_empty() {
+                return;
+            }
+            let lowercase = self.up.profile == crate::policy::Profile::Jellyfin;
+            let mut tags = Vec::new();
+            let mut all_placed = records.is_some();
+            for id in &unplaced {
+                match records.and_then(|r| r.iter().find(|r| r.id == *id)) {
+                    Some(record) => {
+                        let section = if lowercase {
+                            record.section_id.to_ascii_lowercase()
+                        } else {
+                            record.section_id.clone()
+                        };
+                        tags.push(crate::tags::section(&up, &section));
+                    }
+                    // A folder named with the item (Jellyfin's parent) is not an item.
+                    None if records.is_some_and(|r| !r.is_empty()) => {}
+                    None => all_placed = false,
+                }
+            }
+            if all_placed {
+                tags.push(crate::tags::across(&up));
+            } else {
+                tags.push(crate::tags::listings(&up));
+            }
+            self.gateway.invalidate_tags(&up, &tags);
+        };
         let Some(current) = self.handle.ready() else {
             // No index yet: the running or next build reads everything anyway.
+            place(None);
             return;
         };
         let mut ids: Vec<String> = Vec::new();
@@ -715,7 +803,9 @@ impl Keeper {
                 Err(e) => return self.fail(e.0),
             };
             let sections = self.handle.sections().to_vec();
-            match client.items(&ids, &sections).await {
+            let fetched = client.items(&ids, &sections).await;
+            place(fetched.as_ref().ok().map(Vec::as_slice));
+            match fetched {
                 Ok(records) => {
                     let everything = Visibility::everything();
                     let found: HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
@@ -787,8 +877,22 @@ impl Keeper {
             fetched: built.fetched,
             requests: built.requests,
         };
+        if built.kind != "events"
+            && let Some(feed) = self.gateway.feed(&self.up.name)
+        {
+            feed.note_pass(now, 0);
+        }
         self.meta = Meta {
-            last_build: Some(record.clone()),
+            // Events do not replace the last pass: the next incremental pass is scheduled from
+            // it, so a steady stream of events cannot postpone it forever.
+            last_build: if built.kind == "events" {
+                self.meta
+                    .last_build
+                    .clone()
+                    .or_else(|| Some(record.clone()))
+            } else {
+                Some(record.clone())
+            },
             sections: built.sections.clone(),
             high_water: built.high_water.max(self.meta.high_water),
         };

@@ -212,10 +212,15 @@ impl UpstreamIndex {
 
     /// Hands a change event to the keeper (added / updated items are fetched again, removed
     /// ones dropped); ignored when no keeper runs.
-    pub fn note_change(&self, event: &ChangeEvent) {
-        if self.enabled() {
-            self.command(KeeperCommand::Changed(event.clone()));
-        }
+    ///
+    /// True when the keeper has it (then a new item of an unknown section has its section's
+    /// lists refreshed by the keeper once it has fetched the item).
+    pub fn note_change(&self, event: &ChangeEvent) -> bool {
+        // Sent even before the index is ready: a failed first build is tried again at once
+        // when the server speaks.
+        self.enabled()
+            && self.command(KeeperCommand::Changed(event.clone()))
+            && self.ready().is_some()
     }
 
     /// Asks the keeper to look at the clock now (a scheduled refresh may be due). The keeper

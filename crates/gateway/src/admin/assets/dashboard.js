@@ -136,6 +136,23 @@ function render(s) {
     $("redis-error").textContent = redis.last_error ? "last error: " + redis.last_error : "";
   }
   renderIndex(s.index || [], indexDetail);
+  renderFeed(s.feed || []);
+}
+
+// Per upstream and class: whether answers follow the feed, and what sampling measured.
+function renderFeed(feeds) {
+  const shown = feeds.filter(f => f.enabled);
+  $("feed-panel").hidden = shown.length === 0;
+  const rows = [];
+  for (const f of shown) {
+    for (const c of f.classes) {
+      const state = !f.healthy ? '<span class="dim" title="' + esc(f.reason || "") + '">TTL (feed not healthy)</span>'
+        : c.trusted ? '<span class="ok">feed</span>' : '<span class="bad">TTL (stale sample)</span>';
+      rows.push([esc(f.upstream), esc(c.class), state, fmtInt(c.samples), fmtInt(c.mismatches),
+        c.mismatches ? fmtSecs(c.stale_age_mean_secs) + " / " + fmtSecs(c.stale_age_max_secs) : ""]);
+    }
+  }
+  table($("feed"), ["upstream", "class", "validity", "samples", "stale found", "stale age mean / max"], rows);
 }
 
 // `/api/index` has what `/api/stats` summarises: progress, ETA and the latest error.

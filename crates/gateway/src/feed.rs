@@ -1,0 +1,654 @@
+//! Cache validity from the library's change feed instead of TTLs (`docs/change-feed.md`).
+//!
+//! An answer about library content (the sections list, section listings, item metadata and
+//! children, searches, recently added) depends on items and sections, and its tags say which
+//! (`{up}:item:{id}`, `{up}:section:{id}`, `{up}:listings`, the user's state tag…). The change
+//! feed — the server's notifications and webhooks, the index's incremental `updatedAt` /
+//! `MinDateLastSaved` pass and its count check — bumps exactly those tags when something
+//! changes. So while the feed is known to be healthy, such an answer is kept fresh for the
+//! feed's horizon (7 days) instead of its class TTL: what cannot have changed is not fetched
+//! again. When the feed cannot prove freshness (no notification socket open and no recent
+//! webhook, or an incremental pass overdue) the class TTL applies again at read time
+//! ([`cachearr_engine::Policy::fresh_cap`]): nothing is dropped, entries past their TTL are
+//! served stale while one refresh runs, as before.
+//!
+//! **Proof before trust.** The feed can be wrong (a dropped event, a change the server does not
+//! announce). [`Feed::sample_once`] re-fetches a random feed-validated entry on the background
+//! budget and compares it with what the cache holds; a mismatch is counted with the entry's
+//! age, logged as a warning, the entry is dropped, and its class falls back to its TTL until
+//! `prove_after` samples in a row match again. `/api/stats` (`feed`) and the dashboard show it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cachearr_engine::{Fill, Key, Policy};
+use http::{HeaderMap, Uri};
+use serde::{Deserialize, Serialize};
+
+use crate::config::FeedConfig;
+use crate::events::subscriber::SubscriberStatus;
+use crate::policy::Class;
+use crate::users::UserRecord;
+
+/// The classes whose answers depend only on library content and play state, which the feed
+/// announces. On deck, history, sessions, activities and playlists keep their TTLs.
+pub const FEED_CLASSES: [Class; 5] = [
+    Class::Sections,
+    Class::Listing,
+    Class::Metadata,
+    Class::Search,
+    Class::Recent,
+];
+
+/// Entries remembered as sampling candidates, per upstream.
+const POOL_MAX: usize = 4096;
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A filled entry that sampling may fetch again: its key and the request that filled it.
+struct Candidate {
+    key: Key,
+    class: Class,
+    uri: Uri,
+    headers: HeaderMap,
+    user: Arc<UserRecord>,
+}
+
+/// Per class: trust and what sampling found.
+#[derive(Default)]
+struct ClassFeed {
+    /// A sample disagreed: the class is on its TTL until `prove_after` matches in a row.
+    distrusted: AtomicBool,
+    matches_in_row: AtomicU32,
+    samples: AtomicU64,
+    mismatches: AtomicU64,
+    /// Ages (ms since fill) of entries found stale.
+    stale_age_sum_ms: AtomicU64,
+    stale_age_max_ms: AtomicU64,
+}
+
+/// Why the feed cannot prove freshness right now (`None`: it can).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unhealthy {
+    /// `[feed] enabled = false`.
+    Disabled,
+    /// No notification socket open and no webhook within the window.
+    NoEvents,
+    /// The index's incremental pass has not run recently (or the index has not been built).
+    PassOverdue,
+}
+
+impl Unhealthy {
+    fn as_str(self) -> &'static str {
+        match self {
+            Unhealthy::Disabled => "disabled",
+            Unhealthy::NoEvents => "no change events (notification socket down, no webhook)",
+            Unhealthy::PassOverdue => "the index's incremental pass is overdue",
+        }
+    }
+}
+
+/// One upstream's change feed: health, per-class trust, sampling.
+pub struct Feed {
+    upstream: Arc<str>,
+    config: FeedConfig,
+    /// The index keeps an incremental pass; without the index only events count.
+    index_enabled: bool,
+    /// An incremental pass older than this makes the feed unhealthy.
+    pass_max_age_ms: u64,
+    sockets: Mutex<Vec<Arc<SubscriberStatus>>>,
+    /// Clock ms of the last webhook (0: none).
+    last_webhook_ms: AtomicU64,
+    /// Clock ms of the last change event from any source (0: none).
+    last_event_ms: AtomicU64,
+    /// Clock ms of the last finished index build or incremental pass (0: none).
+    last_pass_ms: AtomicU64,
+    classes: Vec<ClassFeed>,
+    pool: Mutex<HashMap<Key, Candidate>>,
+    /// Last health seen by a read, for one warning per transition.
+    was_healthy: AtomicBool,
+    /// Tags bumped by incremental passes (changes the events had not announced, or announced
+    /// too).
+    pass_tags: AtomicU64,
+}
+
+impl std::fmt::Debug for Feed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Feed")
+            .field("upstream", &self.upstream)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What sampling did with one candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sampled {
+    /// Nothing to sample (no candidate still cached, sampling off, feed unhealthy).
+    Nothing,
+    /// The server's answer equals the cached one.
+    Match,
+    /// The server's answer differs: the entry was stale (dropped now).
+    Mismatch,
+    /// The server could not be asked.
+    Failed,
+}
+
+impl Feed {
+    /// The feed of `upstream`.
+    pub fn new(upstream: &str, config: &FeedConfig, index: &crate::config::IndexConfig) -> Feed {
+        Feed {
+            upstream: Arc::from(upstream),
+            config: config.clone(),
+            index_enabled: index.enabled,
+            pass_max_age_ms: ms(index.refresh_interval).saturating_mul(2),
+            sockets: Mutex::new(Vec::new()),
+            last_webhook_ms: AtomicU64::new(0),
+            last_event_ms: AtomicU64::new(0),
+            last_pass_ms: AtomicU64::new(0),
+            classes: Class::ALL.iter().map(|_| ClassFeed::default()).collect(),
+            pool: Mutex::new(HashMap::new()),
+            was_healthy: AtomicBool::new(false),
+            pass_tags: AtomicU64::new(0),
+        }
+    }
+
+    /// The notification socket's live status (its `connected` flag is read on every check).
+    pub fn attach_socket(&self, status: Arc<SubscriberStatus>) {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(status);
+    }
+
+    /// A change event arrived (`source`: `webhook` or `socket`).
+    pub fn note_event(&self, source: &str, now_ms: u64) {
+        self.last_event_ms.store(now_ms.max(1), Ordering::Relaxed);
+        if source == "webhook" {
+            self.last_webhook_ms.store(now_ms.max(1), Ordering::Relaxed);
+        }
+    }
+
+    /// An index build or incremental pass finished (and bumped the tags of what it found
+    /// changed).
+    pub fn note_pass(&self, now_ms: u64, tags_bumped: usize) {
+        self.last_pass_ms.store(now_ms.max(1), Ordering::Relaxed);
+        self.pass_tags
+            .fetch_add(tags_bumped as u64, Ordering::Relaxed);
+    }
+
+    fn socket_connected(&self) -> bool {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|s| s.connected.load(Ordering::Relaxed))
+    }
+
+    /// Why the feed cannot vouch for anything now, or `None` when it can.
+    pub fn unhealthy(&self, now_ms: u64) -> Option<Unhealthy> {
+        if !self.config.enabled {
+            return Some(Unhealthy::Disabled);
+        }
+        let webhook = self.last_webhook_ms.load(Ordering::Relaxed);
+        let webhook_alive =
+            webhook > 0 && now_ms.saturating_sub(webhook) <= ms(self.config.webhook_window);
+        if !webhook_alive && !self.socket_connected() {
+            return Some(Unhealthy::NoEvents);
+        }
+        if self.index_enabled {
+            let pass = self.last_pass_ms.load(Ordering::Relaxed);
+            if pass == 0 || now_ms.saturating_sub(pass) > self.pass_max_age_ms {
+                return Some(Unhealthy::PassOverdue);
+            }
+        }
+        None
+    }
+
+    /// Whether the feed vouches for `class` now.
+    pub fn trusted(&self, class: Class, now_ms: u64) -> bool {
+        FEED_CLASSES.contains(&class)
+            && !self.classes[class as usize]
+                .distrusted
+                .load(Ordering::Relaxed)
+            && self.health(now_ms)
+    }
+
+    /// Health, with one log line per change.
+    fn health(&self, now_ms: u64) -> bool {
+        let why = self.unhealthy(now_ms);
+        let healthy = why.is_none();
+        if self.was_healthy.swap(healthy, Ordering::Relaxed) != healthy {
+            match why {
+                None => tracing::info!(
+                    upstream = %self.upstream,
+                    "change feed healthy: library answers stay fresh until something they depend on changes"
+                ),
+                Some(Unhealthy::Disabled) => {}
+                Some(why) => tracing::warn!(
+                    upstream = %self.upstream,
+                    reason = why.as_str(),
+                    "change feed cannot prove freshness: library answers follow their class TTLs"
+                ),
+            }
+        }
+        healthy
+    }
+
+    /// Sets the engine policy of a read of `class`: the feed's horizon while it vouches for
+    /// the class, else the class TTL as a read-time cap (entries filled under the feed fall
+    /// back to it without being dropped).
+    pub fn adjust(&self, class: Class, policy: &mut Policy, now_ms: u64) {
+        if !FEED_CLASSES.contains(&class) || !self.config.enabled {
+            return;
+        }
+        if self.trusted(class, now_ms) {
+            policy.fresh = policy.fresh.max(self.config.horizon);
+            policy.fresh_cap = None;
+        } else {
+            policy.fresh_cap = Some(policy.fresh);
+        }
+    }
+
+    /// Remembers a filled entry of a feed class as a sampling candidate.
+    pub(crate) fn remember(
+        &self,
+        key: &Key,
+        class: Class,
+        uri: &Uri,
+        headers: &HeaderMap,
+        user: &Arc<UserRecord>,
+    ) {
+        if !FEED_CLASSES.contains(&class) || !self.config.enabled {
+            return;
+        }
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() >= POOL_MAX && !pool.contains_key(key) {
+            // Forget a random one: the pool stays a uniform-ish sample of recent fills.
+            let victim = pool.keys().nth(fastrand::usize(..pool.len())).cloned();
+            if let Some(victim) = victim {
+                pool.remove(&victim);
+            }
+        }
+        pool.insert(
+            key.clone(),
+            Candidate {
+                key: key.clone(),
+                class,
+                uri: uri.clone(),
+                headers: headers.clone(),
+                user: user.clone(),
+            },
+        );
+    }
+
+    /// Picks a candidate: one of a class that must be proven again first, else one older
+    /// than its class TTL (one the feed alone keeps), else any.
+    async fn pick(
+        &self,
+        gw: &crate::Gateway,
+        now_ms: u64,
+    ) -> Option<(Candidate, Arc<cachearr_engine::Entry>)> {
+        let up = gw.upstream(&self.upstream)?;
+        let mut old = None;
+        let mut young = None;
+        for _ in 0..32 {
+            let candidate = {
+                let pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+                if pool.is_empty() {
+                    return None;
+                }
+                let c = pool.values().nth(fastrand::usize(..pool.len()))?;
+                Candidate {
+                    key: c.key.clone(),
+                    class: c.class,
+                    uri: c.uri.clone(),
+                    headers: c.headers.clone(),
+                    user: c.user.clone(),
+                }
+            };
+            // A probe: not counted as a hit, starts no refresh.
+            let entry = gw.cache().get(&candidate.key).await.map(|l| l.entry);
+            let Some(entry) = entry else {
+                self.pool
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&candidate.key);
+                continue;
+            };
+            if self.classes[candidate.class as usize]
+                .distrusted
+                .load(Ordering::Relaxed)
+            {
+                return Some((candidate, entry));
+            }
+            let ttl = ms(up.routes.class_policy(candidate.class).engine.fresh);
+            if u64::try_from(entry.age(now_ms).as_millis()).unwrap_or(u64::MAX) >= ttl {
+                old.get_or_insert((candidate, entry));
+            } else {
+                young.get_or_insert((candidate, entry));
+            }
+        }
+        old.or(young)
+    }
+
+    /// One sampled revalidation: fetch a random candidate again (background budget) and
+    /// compare it with the cached answer. [`spawn_sampler`] calls it `samples_per_minute`
+    /// times a minute; tests call it by hand.
+    pub async fn sample_once(&self, gw: &crate::Gateway) -> Sampled {
+        if !self.config.enabled {
+            return Sampled::Nothing;
+        }
+        let now = gw.clock().now_ms();
+        let Some(up) = gw.upstream(&self.upstream).cloned() else {
+            return Sampled::Nothing;
+        };
+        let Some((candidate, entry)) = self.pick(gw, now).await else {
+            return Sampled::Nothing;
+        };
+        let fill = crate::proxy::fetch_uncached(
+            gw,
+            &up,
+            &candidate.user,
+            candidate.class,
+            candidate.uri.clone(),
+            candidate.headers.clone(),
+        )
+        .await;
+        let value = match fill {
+            Ok(Fill::Store(v) | Fill::Negative(v) | Fill::Pass(v)) => v,
+            Err(e) => {
+                tracing::debug!(upstream = %self.upstream, error = %e, "sampled revalidation failed");
+                return Sampled::Failed;
+            }
+        };
+        // Still the same entry? A change that landed meanwhile replaced it: nothing to judge.
+        match gw.cache().get(&candidate.key).await {
+            Some(l) if Arc::ptr_eq(&l.entry, &entry) => {}
+            _ => return Sampled::Nothing,
+        }
+        let c = &self.classes[candidate.class as usize];
+        c.samples.fetch_add(1, Ordering::Relaxed);
+        if value.status == entry.value.status && value.body == entry.value.body {
+            if c.distrusted.load(Ordering::Relaxed) {
+                let run = c.matches_in_row.fetch_add(1, Ordering::Relaxed) + 1;
+                if run >= self.config.prove_after {
+                    c.distrusted.store(false, Ordering::Relaxed);
+                    tracing::info!(
+                        upstream = %self.upstream,
+                        class = candidate.class.as_str(),
+                        samples = run,
+                        "change feed proven again: the class follows the feed"
+                    );
+                }
+            }
+            return Sampled::Match;
+        }
+        let age = u64::try_from(entry.age(gw.clock().now_ms()).as_millis()).unwrap_or(u64::MAX);
+        c.mismatches.fetch_add(1, Ordering::Relaxed);
+        c.stale_age_sum_ms.fetch_add(age, Ordering::Relaxed);
+        c.stale_age_max_ms.fetch_max(age, Ordering::Relaxed);
+        c.matches_in_row.store(0, Ordering::Relaxed);
+        let was = c.distrusted.swap(true, Ordering::Relaxed);
+        tracing::warn!(
+            upstream = %self.upstream,
+            class = candidate.class.as_str(),
+            age_secs = age / 1000,
+            target = %crate::redact::target(candidate.uri.path_and_query().map_or("/", |p| p.as_str())),
+            already_distrusted = was,
+            "sampled revalidation found a stale answer the change feed did not announce: the \
+             class follows its TTL until the feed is proven again"
+        );
+        gw.cache().remove(&candidate.key).await;
+        Sampled::Mismatch
+    }
+
+    /// The `/api/stats` view.
+    pub fn report(&self, now_ms: u64) -> FeedReport {
+        let why = self.unhealthy(now_ms);
+        let since = |v: u64| (v > 0).then(|| now_ms.saturating_sub(v) / 1000);
+        let classes = FEED_CLASSES
+            .iter()
+            .map(|class| {
+                let c = &self.classes[*class as usize];
+                let mismatches = c.mismatches.load(Ordering::Relaxed);
+                let sum = c.stale_age_sum_ms.load(Ordering::Relaxed);
+                FeedClassReport {
+                    class: class.as_str().to_owned(),
+                    trusted: why.is_none() && !c.distrusted.load(Ordering::Relaxed),
+                    samples: c.samples.load(Ordering::Relaxed),
+                    mismatches,
+                    stale_age_mean_secs: if mismatches == 0 {
+                        0.0
+                    } else {
+                        sum as f64 / mismatches as f64 / 1000.0
+                    },
+                    stale_age_max_secs: c.stale_age_max_ms.load(Ordering::Relaxed) as f64 / 1000.0,
+                }
+            })
+            .collect();
+        FeedReport {
+            upstream: self.upstream.to_string(),
+            enabled: self.config.enabled,
+            healthy: why.is_none(),
+            reason: why.map(|w| w.as_str().to_owned()),
+            last_event_secs_ago: since(self.last_event_ms.load(Ordering::Relaxed)),
+            last_pass_secs_ago: since(self.last_pass_ms.load(Ordering::Relaxed)),
+            pass_tags: self.pass_tags.load(Ordering::Relaxed),
+            candidates: self.pool.lock().unwrap_or_else(|e| e.into_inner()).len() as u64,
+            classes,
+        }
+    }
+}
+
+/// One upstream's change feed in `/api/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedReport {
+    /// The upstream.
+    pub upstream: String,
+    /// `[feed] enabled`.
+    pub enabled: bool,
+    /// The feed vouches for library answers now.
+    pub healthy: bool,
+    /// Why not, when it does not.
+    pub reason: Option<String>,
+    /// Seconds since the last change event (none yet: absent).
+    pub last_event_secs_ago: Option<u64>,
+    /// Seconds since the last index build or incremental pass.
+    pub last_pass_secs_ago: Option<u64>,
+    /// Tags bumped by incremental passes.
+    pub pass_tags: u64,
+    /// Entries remembered for sampling.
+    pub candidates: u64,
+    /// Per class: trust and measured staleness.
+    pub classes: Vec<FeedClassReport>,
+}
+
+/// One class's trust and sampled staleness.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedClassReport {
+    /// The class.
+    pub class: String,
+    /// Its answers follow the feed now (else their TTL).
+    pub trusted: bool,
+    /// Sampled revalidations compared.
+    pub samples: u64,
+    /// Of them, cached answers that differed from the server's.
+    pub mismatches: u64,
+    /// Mean age of the stale answers found, in seconds.
+    pub stale_age_mean_secs: f64,
+    /// Oldest stale answer found, in seconds.
+    pub stale_age_max_secs: f64,
+}
+
+/// Runs sampling for every upstream until `stop`: `samples_per_minute` per upstream, evenly
+/// spaced, on the background budget.
+pub fn spawn_sampler(
+    gw: &crate::Gateway,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let per_minute = gw.config().feed.samples_per_minute;
+    if !gw.config().feed.enabled || per_minute == 0 {
+        return None;
+    }
+    let gw = gw.clone();
+    let stop = stop.clone();
+    Some(tokio::spawn(async move {
+        let period = Duration::from_millis(60_000 / u64::from(per_minute.max(1)));
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                _ = tick.tick() => {
+                    for up in gw.upstreams() {
+                        if let Some(feed) = gw.feed(&up.name) {
+                            feed.sample_once(&gw).await;
+                        }
+                    }
+                }
+            }
+        }
+    }))
+}
+
+/// The tags an incremental pass bumps for what it found: each changed or new item, its
+/// parents, its section's listings and recently added; each listing read again in full
+/// because its count disagreed (something was removed) and each removed item.
+pub fn pass_tags(
+    upstream: &str,
+    lowercase: bool,
+    changed: &[&cachearr_library::ItemRecord],
+    removed: &[String],
+    sections: &[String],
+) -> Vec<String> {
+    use crate::tags;
+    let id = |s: &str| {
+        if lowercase {
+            s.to_ascii_lowercase()
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out: Vec<String> = Vec::new();
+    for r in changed {
+        out.push(tags::item(upstream, &id(&r.id)));
+        for parent in [&r.parent_id, &r.grandparent_id].into_iter().flatten() {
+            out.push(tags::item(upstream, &id(parent)));
+        }
+        out.push(tags::section(upstream, &id(&r.section_id)));
+    }
+    for gone in removed {
+        out.push(tags::item(upstream, &id(gone)));
+    }
+    for s in sections {
+        out.push(tags::section(upstream, &id(s)));
+    }
+    if !out.is_empty() {
+        out.push(tags::recent(upstream));
+        out.push(tags::sections(upstream));
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|t| seen.insert(t.clone()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::IndexConfig;
+
+    fn feed(index: bool) -> Feed {
+        let index = IndexConfig {
+            enabled: index,
+            ..IndexConfig::default()
+        };
+        Feed::new("p", &FeedConfig::default(), &index)
+    }
+
+    #[test]
+    fn health_needs_events_and_a_recent_pass() {
+        let f = feed(true);
+        assert_eq!(f.unhealthy(1000), Some(Unhealthy::NoEvents));
+        let socket = Arc::new(SubscriberStatus::default());
+        f.attach_socket(socket.clone());
+        socket.connected.store(true, Ordering::Relaxed);
+        assert_eq!(f.unhealthy(1000), Some(Unhealthy::PassOverdue));
+        f.note_pass(1000, 0);
+        assert_eq!(f.unhealthy(2000), None);
+        let two_days = 2 * 24 * 3600 * 1000;
+        assert_eq!(
+            f.unhealthy(1000 + two_days + 1),
+            Some(Unhealthy::PassOverdue)
+        );
+        socket.connected.store(false, Ordering::Relaxed);
+        assert_eq!(f.unhealthy(2000), Some(Unhealthy::NoEvents));
+        // A webhook keeps it alive for the window.
+        f.note_event("webhook", 3000);
+        assert_eq!(f.unhealthy(4000), None);
+        assert_eq!(
+            f.unhealthy(3000 + 24 * 3600 * 1000 + 1),
+            Some(Unhealthy::NoEvents)
+        );
+        // Without the index, events alone suffice.
+        let g = feed(false);
+        g.note_event("webhook", 10);
+        assert_eq!(g.unhealthy(20), None);
+    }
+
+    #[test]
+    fn adjust_extends_feed_classes_only_while_trusted() {
+        let f = feed(false);
+        let base = Policy::new("metadata", Duration::from_secs(3600));
+        let mut p = base.clone();
+        f.adjust(Class::Metadata, &mut p, 5);
+        assert_eq!(
+            p.fresh_cap,
+            Some(Duration::from_secs(3600)),
+            "no events yet"
+        );
+        f.note_event("socket-less webhook", 5);
+        f.note_event("webhook", 5);
+        let mut p = base.clone();
+        f.adjust(Class::Metadata, &mut p, 6);
+        assert_eq!(
+            (p.fresh, p.fresh_cap),
+            (FeedConfig::default().horizon, None)
+        );
+        let mut p = Policy::new("ondeck", Duration::from_secs(60));
+        f.adjust(Class::OnDeck, &mut p, 6);
+        assert_eq!((p.fresh, p.fresh_cap), (Duration::from_secs(60), None));
+        f.classes[Class::Metadata as usize]
+            .distrusted
+            .store(true, Ordering::Relaxed);
+        let mut p = base.clone();
+        f.adjust(Class::Metadata, &mut p, 6);
+        assert_eq!(p.fresh_cap, Some(Duration::from_secs(3600)), "distrusted");
+    }
+
+    #[test]
+    fn pass_tags_name_items_parents_sections() {
+        let mut r = cachearr_library::ItemRecord::track("10", "2", "a", "t");
+        r.parent_id = Some("9".into());
+        r.grandparent_id = Some("8".into());
+        let tags = pass_tags("p", false, &[&r], &["11".into()], &["3".into()]);
+        assert_eq!(
+            tags,
+            vec![
+                "p:item:10",
+                "p:item:9",
+                "p:item:8",
+                "p:section:2",
+                "p:item:11",
+                "p:section:3",
+                "p:recent",
+                "p:sections"
+            ]
+        );
+        assert!(pass_tags("p", false, &[], &[], &[]).is_empty());
+    }
+}

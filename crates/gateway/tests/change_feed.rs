@@ -1,0 +1,484 @@
+//! Cache validity from the change feed, end to end: the simulator behind a real gateway (real
+//! HTTP on loopback, the disk store in a temp dir, cachearr's own notification socket and the
+//! simulator's webhooks), time on a `ManualClock`. Once the feed is healthy, library answers
+//! stay fresh past their class TTL; an edit, an add, a remove and a play-state change each
+//! refresh exactly the answers that depend on them (the others stay hits); a change whose event
+//! is dropped is found by sampled revalidation, which drops the stale answer and puts its class
+//! back on its TTL.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+
+mod sim_gateway;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cachearr_engine::ManualClock;
+use cachearr_gateway::feed::Sampled;
+use cachearr_gateway::{Gateway, Profile};
+use cachearr_sim::Sim;
+use cachearr_sim::cost::CostModel;
+use cachearr_sim::jellyfin::JellyfinOptions;
+use cachearr_sim::library::{ItemKind, NewItem};
+use sim_gateway::eventually;
+
+const WAIT: Duration = Duration::from_secs(30);
+const HOUR: Duration = Duration::from_secs(3600);
+
+struct Running {
+    sim: Sim,
+    gateway: Gateway,
+    clock: Arc<ManualClock>,
+    profile: Profile,
+    token: String,
+    owner: u32,
+    user_id: String,
+    proxy: String,
+    admin: String,
+    client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    sim_task: tokio::task::JoinHandle<()>,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.sim_task.abort();
+    }
+}
+
+fn sim_builder() -> cachearr_sim::SimBuilder {
+    Sim::builder()
+        .tracks(40)
+        .movies(8)
+        .shows(1)
+        .seed(16)
+        .cost(CostModel::zero())
+}
+
+async fn start(profile: Profile) -> Running {
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
+    let data = tempfile::tempdir().unwrap();
+    let mut config = sim_gateway::loopback_config(profile, &sim_url, data.path());
+    // Sampling is driven by hand here, so the test decides when it happens.
+    config.feed.samples_per_minute = 0;
+    config.feed.prove_after = 3;
+    let owner = sim_builder().build().unwrap().state().owner().clone();
+    let token = match profile {
+        Profile::Plex => owner.plex_token.clone(),
+        Profile::Jellyfin => owner.jellyfin_token.clone(),
+    };
+    config.upstreams[0].token = Some(token.clone());
+    let clock = Arc::new(ManualClock::default());
+    clock.advance(Duration::from_secs(1_000_000));
+    let gateway = Gateway::builder(config)
+        .clock(clock.clone())
+        .build()
+        .await
+        .unwrap();
+    let bound = gateway.bind().await.unwrap();
+    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+    let admin = format!("http://{}", bound.admin_addr().unwrap());
+    let name = profile.as_str();
+    let secret = gateway.webhook_secret().to_owned();
+    let sim = sim_builder()
+        .webhooks([format!("{name}={admin}/webhooks/{name}?secret={secret}")])
+        .build()
+        .unwrap();
+    let serving: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = match profile {
+        Profile::Plex => Box::pin(sim.serve_plex(sim_listener)),
+        Profile::Jellyfin => Box::pin(sim.serve_jellyfin(sim_listener, JellyfinOptions::default())),
+    };
+    let sim_task = tokio::spawn(async move {
+        let _ = serving.await;
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve(async move {
+        let _ = stopped.await;
+    }));
+    let gw = Running {
+        sim,
+        gateway,
+        clock,
+        profile,
+        token,
+        owner: owner.id,
+        user_id: owner.jellyfin_id.clone(),
+        proxy,
+        admin,
+        client: sim_gateway::admin_client(),
+        stop: Some(stop),
+        sim_task,
+        _data: data,
+    };
+    eventually("the change feed is healthy", WAIT, || async {
+        gw.stats().await["feed"][0]["healthy"] == true
+    })
+    .await;
+    gw
+}
+
+/// What a read answered.
+struct Read {
+    cache: String,
+    titles: Vec<String>,
+    plays: Vec<u64>,
+}
+
+impl Running {
+    async fn stats(&self) -> serde_json::Value {
+        self.client
+            .get(format!("{}/api/stats", self.admin))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// (section id, movie ids) of the movie section, and the music section's id.
+    fn sections(&self) -> (u32, Vec<u32>, u32) {
+        let library = self.sim.library();
+        let movies = library
+            .sections()
+            .iter()
+            .find(|s| !s.items(ItemKind::Movie).is_empty())
+            .unwrap();
+        let music = library
+            .sections()
+            .iter()
+            .find(|s| !s.items(ItemKind::Track).is_empty())
+            .unwrap();
+        (movies.id, movies.items(ItemKind::Movie).to_vec(), music.id)
+    }
+
+    fn path_id(&self, id: u32) -> String {
+        match self.profile {
+            Profile::Plex => id.to_string(),
+            Profile::Jellyfin => self.sim.library().item_any(id).unwrap().guid_id(),
+        }
+    }
+
+    fn metadata(&self, id: u32) -> String {
+        match self.profile {
+            Profile::Plex => format!("/library/metadata/{}", self.path_id(id)),
+            Profile::Jellyfin => format!("/Items/{}?userId={}", self.path_id(id), self.user_id),
+        }
+    }
+
+    /// A section's listing (Plex section id; Jellyfin: the library view of that kind).
+    async fn listing(&self, section: u32) -> String {
+        match self.profile {
+            Profile::Plex => format!("/library/sections/{section}/all"),
+            Profile::Jellyfin => {
+                let kind = self.sim.library().section(section).unwrap().kind;
+                let want = match kind {
+                    cachearr_sim::library::SectionKind::Movies => "movies",
+                    cachearr_sim::library::SectionKind::Music => "music",
+                    _ => "tvshows",
+                };
+                let views: serde_json::Value = self
+                    .request(&format!("/Users/{}/Views", self.user_id))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let view = views["Items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|v| v["CollectionType"] == want)
+                    .unwrap()["Id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                format!(
+                    "/Users/{}/Items?ParentId={view}&Recursive=true",
+                    self.user_id
+                )
+            }
+        }
+    }
+
+    fn request(&self, path: &str) -> reqwest::RequestBuilder {
+        let request = self.client.get(format!("{}{path}", self.proxy));
+        match self.profile {
+            Profile::Plex => request
+                .header("X-Plex-Token", &self.token)
+                .header("Accept", "application/json"),
+            Profile::Jellyfin => request.header(
+                "Authorization",
+                format!(
+                    "MediaBrowser Client=\"t\", Device=\"t\", DeviceId=\"t1\", Version=\"1\", Token=\"{}\"",
+                    self.token
+                ),
+            ),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Read {
+        let response = self.request(path).send().await.unwrap();
+        let cache = response
+            .headers()
+            .get("x-cache")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        if response.status() == 404 {
+            return Read {
+                cache,
+                titles: Vec::new(),
+                plays: Vec::new(),
+            };
+        }
+        assert_eq!(response.status(), 200, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        let list: Vec<serde_json::Value> = match self.profile {
+            Profile::Plex => body["MediaContainer"]["Metadata"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+            Profile::Jellyfin => match body["Items"].as_array() {
+                Some(items) => items.clone(),
+                None => vec![body],
+            },
+        };
+        let (title, plays) = match self.profile {
+            Profile::Plex => ("title", "/viewCount"),
+            Profile::Jellyfin => ("Name", "/UserData/PlayCount"),
+        };
+        Read {
+            cache,
+            titles: list
+                .iter()
+                .map(|m| m[title].as_str().unwrap_or_default().to_owned())
+                .collect(),
+            plays: list
+                .iter()
+                .map(|m| m.pointer(plays).and_then(|v| v.as_u64()).unwrap_or(0))
+                .collect(),
+        }
+    }
+
+    async fn assert_hits(&self, paths: &[&str], why: &str) {
+        for path in paths {
+            assert_eq!(self.get(path).await.cache, "HIT", "{path}: {why}");
+        }
+    }
+}
+
+async fn edit_add_remove_play_and_a_dropped_event(profile: Profile) {
+    let gw = start(profile).await;
+    let (movies, ids, music) = gw.sections();
+    let (a, b, c, d) = (ids[0], ids[1], ids[2], ids[3]);
+    let (ma, mb, mc, md) = (
+        gw.metadata(a),
+        gw.metadata(b),
+        gw.metadata(c),
+        gw.metadata(d),
+    );
+    let l_movies = gw.listing(movies).await;
+    let l_music = gw.listing(music).await;
+    let all = [&ma, &mb, &mc, &md, &l_movies, &l_music].map(String::as_str);
+    for path in all {
+        gw.get(path).await;
+    }
+    // Past every class TTL (metadata and listings: 1 h): the feed vouches for all of them.
+    gw.clock.advance(2 * HOUR);
+    let requests = gw.sim.stats().total;
+    gw.assert_hits(&all, "the feed is healthy and nothing changed")
+        .await;
+    assert_eq!(
+        gw.sim.stats().total,
+        requests,
+        "no request reached the server"
+    );
+
+    // An edit: the item and its section's listing, nothing else.
+    gw.sim.rename_item(a, "Edited On The Server").unwrap();
+    eventually("the edit shows", WAIT, || async {
+        gw.get(&ma).await.titles == ["Edited On The Server"]
+    })
+    .await;
+    let listing = gw.get(&l_movies).await;
+    assert!(
+        listing.titles.iter().any(|t| t == "Edited On The Server"),
+        "the section's listing was refreshed: {:?}",
+        listing.titles
+    );
+    gw.assert_hits(
+        &[&mb, &mc, &md, &l_music],
+        "the edit touches only A and its lists",
+    )
+    .await;
+
+    // An add: the section's listing.
+    let added = gw
+        .sim
+        .add_item(NewItem {
+            kind: ItemKind::Movie,
+            section: Some(movies),
+            parent: None,
+            title: "Added On The Server".into(),
+            added_at: gw.sim.now(),
+        })
+        .unwrap();
+    eventually("the new item is listed", WAIT, || async {
+        gw.get(&l_movies)
+            .await
+            .titles
+            .iter()
+            .any(|t| t == "Added On The Server")
+    })
+    .await;
+    gw.assert_hits(
+        &[&ma, &mb, &mc, &md, &l_music],
+        "an add touches only its lists",
+    )
+    .await;
+    assert!(gw.get(&gw.metadata(added)).await.titles == ["Added On The Server"]);
+
+    // A remove: the item's own answer and its lists.
+    gw.sim.remove_item(b).unwrap();
+    eventually("the removed item is gone", WAIT, || async {
+        let listing = gw.get(&l_movies).await;
+        !listing.titles.is_empty()
+            && !listing
+                .titles
+                .iter()
+                .any(|t| gw.sim.library().item_any(b).is_some_and(|i| i.title() == t))
+    })
+    .await;
+    eventually("the removed item's answer is refreshed", WAIT, || async {
+        gw.get(&mb).await.titles.is_empty()
+    })
+    .await;
+    gw.assert_hits(
+        &[&ma, &mc, &md, &l_music],
+        "a remove touches only B and its lists",
+    )
+    .await;
+
+    // A play-state change: the item and the lists that show its play state.
+    gw.sim.scrobble(gw.owner, d);
+    eventually("the play count shows", WAIT, || async {
+        gw.get(&md).await.plays == [1]
+    })
+    .await;
+    eventually("the listing shows the play count", WAIT, || async {
+        let listing = gw.get(&l_movies).await;
+        listing.plays.iter().sum::<u64>() == 1
+    })
+    .await;
+    gw.assert_hits(
+        &[&ma, &mc, &l_music],
+        "a scrobble touches only D and its lists",
+    )
+    .await;
+
+    // A dropped event: the server changes C and says nothing.
+    gw.sim.drop_next_events(1);
+    let old = gw.get(&mc).await.titles;
+    gw.sim.rename_item(c, "Changed Silently").unwrap();
+    assert_eq!(gw.sim.events_dropped(), 1);
+    let read = gw.get(&mc).await;
+    assert_eq!(
+        (read.cache.as_str(), read.titles.clone()),
+        ("HIT", old),
+        "nothing told the gateway"
+    );
+    // Make every cached answer older than its TTL, so each sample tests the feed alone.
+    gw.clock.advance(2 * HOUR);
+    let feed = gw.gateway.feed(profile.as_str()).unwrap();
+    // C's answer and its section's listing are stale; samples find them (and only them).
+    let mut samples = 0;
+    while gw.get(&mc).await.titles != ["Changed Silently"] {
+        assert!(samples < 400, "sampled revalidation finds the stale answer");
+        let sampled = feed.sample_once(&gw.gateway).await;
+        assert_ne!(sampled, Sampled::Failed);
+        samples += 1;
+    }
+    let stats = gw.stats().await;
+    let classes = stats["feed"][0]["classes"].as_array().unwrap();
+    let metadata = classes.iter().find(|c| c["class"] == "metadata").unwrap();
+    assert_eq!(metadata["trusted"], false, "{stats}");
+    assert_eq!(
+        metadata["mismatches"], 1,
+        "only C's answer was stale: {stats}"
+    );
+    assert!(metadata["stale_age_max_secs"].as_f64().unwrap() >= 7200.0);
+    for class in classes.iter().filter(|c| c["mismatches"] == 0) {
+        assert_eq!(class["trusted"], true, "{stats}");
+    }
+    // Metadata follows its TTL now: A, older than 1 h, is served stale while it refreshes.
+    assert_eq!(gw.get(&ma).await.cache, "STALE");
+    // Samples that match, `prove_after` (3) in a row, restore the trust.
+    eventually("the feed is proven again", WAIT, || async {
+        feed.sample_once(&gw.gateway).await;
+        let stats = gw.stats().await;
+        stats["feed"][0]["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["trusted"] == true)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_change_feed_refreshes_exactly_what_changed() {
+    edit_add_remove_play_and_a_dropped_event(Profile::Plex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_change_feed_refreshes_exactly_what_changed() {
+    edit_add_remove_play_and_a_dropped_event(Profile::Jellyfin).await;
+}
+
+/// Without events (no owner token, no webhooks) the feed proves nothing: class TTLs apply.
+#[tokio::test]
+async fn without_events_the_class_ttl_applies() {
+    let server = sim_gateway::serve_sim(&sim_builder().build().unwrap(), Profile::Plex).await;
+    let data = tempfile::tempdir().unwrap();
+    let config = sim_gateway::loopback_config(Profile::Plex, &server.base_url, data.path());
+    let clock = Arc::new(ManualClock::default());
+    let served = sim_gateway::serve(Gateway::builder(config).clock(clock.clone())).await;
+    let client = sim_gateway::admin_client();
+    let token = server.token.clone();
+    let get = |path: &'static str| {
+        let request = client
+            .get(format!("{}{path}", served.proxy))
+            .header("X-Plex-Token", &token);
+        async move {
+            request.send().await.unwrap().headers()["x-cache"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    get("/library/metadata/1").await;
+    assert_eq!(get("/library/metadata/1").await, "HIT");
+    clock.advance(2 * HOUR);
+    assert_eq!(get("/library/metadata/1").await, "STALE");
+    let stats: serde_json::Value = client
+        .get(format!("{}/api/stats", served.admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["feed"][0]["healthy"], false);
+    assert!(
+        stats["feed"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no change events")
+    );
+}
