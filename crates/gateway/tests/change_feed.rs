@@ -85,10 +85,13 @@ async fn start(profile: Profile) -> Running {
     let admin = format!("http://{}", bound.admin_addr().unwrap());
     let name = profile.as_str();
     let secret = gateway.webhook_secret().to_owned();
-    let sim = sim_builder()
-        .webhooks([format!("{name}={admin}/webhooks/{name}?secret={secret}")])
-        .build()
-        .unwrap();
+    // Plex announces play state only by webhook; Jellyfin's socket carries everything (its
+    // webhook plugin does not name the library of a new item).
+    let mut builder = sim_builder();
+    if profile == Profile::Plex {
+        builder = builder.webhooks([format!("{name}={admin}/webhooks/{name}?secret={secret}")]);
+    }
+    let sim = builder.build().unwrap();
     let serving: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = match profile {
         Profile::Plex => Box::pin(sim.serve_plex(sim_listener)),
         Profile::Jellyfin => Box::pin(sim.serve_jellyfin(sim_listener, JellyfinOptions::default())),
@@ -418,8 +421,12 @@ async fn edit_add_remove_play_and_a_dropped_event(profile: Profile) {
     }
     // Metadata follows its TTL now: A, older than 1 h, is served stale while it refreshes.
     assert_eq!(gw.get(&ma).await.cache, "STALE");
-    // Samples that match, `prove_after` (3) in a row, restore the trust.
+    // Samples that match, `prove_after` (3) in a row, restore the trust; clients keep reading
+    // (what they fill becomes a candidate).
     eventually("the feed is proven again", WAIT, || async {
+        for path in [&ma, &md, &l_movies, &l_music] {
+            gw.get(path).await;
+        }
         feed.sample_once(&gw.gateway).await;
         let stats = gw.stats().await;
         stats["feed"][0]["classes"]

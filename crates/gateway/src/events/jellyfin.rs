@@ -213,7 +213,7 @@ mod tests {
                 "jf:item:0123abcd",
                 "jf:item:4444",
                 "jf:item:5555",
-                "jf:library",
+                "jf:listings",
                 "jf:recent",
                 "jf:sections"
             ]
@@ -283,7 +283,7 @@ mod tests {
         assert_eq!(message.events[0].section.as_deref(), Some("lib9"));
         assert_eq!(
             message.events[1].tags("j"),
-            vec!["j:item:u1", "j:section:lib9", "j:recent"]
+            vec!["j:item:u1", "j:section:lib9", "j:across", "j:recent"]
         );
     }
 

@@ -240,6 +240,8 @@ mod tests {
                 "plex:item:1936",
                 "plex:item:1935",
                 "plex:item:1934",
+                "plex:section:2",
+                "plex:across",
                 "plex:ondeck",
                 "plex:history"
             ]
@@ -252,7 +254,13 @@ mod tests {
         let tags = parse_webhook(body.as_bytes()).unwrap().unwrap().tags("p");
         assert_eq!(
             tags,
-            vec!["p:item:99", "p:section:4", "p:recent", "p:sections"]
+            vec![
+                "p:item:99",
+                "p:section:4",
+                "p:across",
+                "p:recent",
+                "p:sections"
+            ]
         );
     }
 
@@ -317,7 +325,7 @@ mod tests {
         let tags = events[0].tags("p");
         assert!(tags.contains(&"p:playlists".to_owned()));
         assert!(
-            tags.contains(&"p:library".to_owned()),
+            tags.contains(&"p:listings".to_owned()),
             "section -1 means unknown: {tags:?}"
         );
     }
@@ -333,7 +341,7 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(
             events[0].tags("p"),
-            vec!["p:section:3", "p:recent", "p:sections"]
+            vec!["p:section:3", "p:across", "p:recent", "p:sections"]
         );
     }
 
@@ -363,7 +371,7 @@ mod tests {
         let stopped = parse_notification(&frame("stopped"), &mut PlayStates::default()).unwrap();
         assert_eq!(
             stopped[0].tags("p"),
-            vec!["p:item:42", "p:ondeck", "p:sessions"]
+            vec!["p:item:42", "p:listings", "p:ondeck", "p:sessions"]
         );
     }
 

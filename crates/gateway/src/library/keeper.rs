@@ -751,18 +751,28 @@ impl Keeper {
             let mut tags = Vec::new();
             let mut all_placed = records.is_some();
             for id in &unplaced {
-                match records.and_then(|r| r.iter().find(|r| r.id == *id)) {
-                    Some(record) => {
+                let mut sections: Vec<&str> = records
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r.id == *id)
+                    .map(|r| r.section_id.as_str())
+                    .collect();
+                sections.sort_unstable();
+                sections.dedup();
+                match sections.as_slice() {
+                    [section] => {
                         let section = if lowercase {
-                            record.section_id.to_ascii_lowercase()
+                            section.to_ascii_lowercase()
                         } else {
-                            record.section_id.clone()
+                            (*section).to_owned()
                         };
                         tags.push(crate::tags::section(&up, &section));
                     }
                     // A folder named with the item (Jellyfin's parent) is not an item.
-                    None if records.is_some_and(|r| !r.is_empty()) => {}
-                    None => all_placed = false,
+                    [] if records.is_some_and(|r| !r.is_empty()) => {}
+                    // Not found, or found under several libraries (a server that ignores
+                    // `ParentId` next to `Ids`): its lists cannot be told apart.
+                    _ => all_placed = false,
                 }
             }
             if all_placed {
