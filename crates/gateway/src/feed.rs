@@ -339,10 +339,11 @@ impl Feed {
     /// compare it with the cached answer. [`spawn_sampler`] calls it `samples_per_minute`
     /// times a minute; tests call it by hand.
     pub async fn sample_once(&self, gw: &crate::Gateway) -> Sampled {
-        if !self.config.enabled {
+        let now = gw.clock().now_ms();
+        // Without a healthy feed every class follows its TTL: nothing to prove.
+        if self.unhealthy(now).is_some() {
             return Sampled::Nothing;
         }
-        let now = gw.clock().now_ms();
         let Some(up) = gw.upstream(&self.upstream).cloned() else {
             return Sampled::Nothing;
         };

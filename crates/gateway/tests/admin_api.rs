@@ -291,6 +291,8 @@ async fn plex_webhook_multipart_applies_exact_tags() {
             "plex:item:1936",
             "plex:item:1935",
             "plex:item:1934",
+            "plex:section:2",
+            "plex:across",
             "plex:ondeck",
             "plex:history"
         ])
