@@ -267,6 +267,9 @@ impl Drop for TestServer {
     }
 }
 
+/// The shortest section scan (see [`Sim::start_scan`]).
+const MIN_SCAN: Duration = Duration::from_secs(2);
+
 /// Epoch seconds now (the simulator's clock for timestamps it records).
 pub(crate) fn now_secs() -> u32 {
     SystemTime::now()
@@ -685,10 +688,13 @@ impl Sim {
             section,
             activity: activity.clone(),
         });
+        // A real scan takes seconds even on a small library, so even without costs a scan
+        // lasts a moment: clients start a notification listener and then a scan, and expect
+        // to hear its progress (python-plexapi's own alert listener test does exactly that).
         let total = self
             .cost_model()
             .cost(items, 0)
-            .min(Duration::from_secs(30));
+            .clamp(MIN_SCAN, Duration::from_secs(30));
         let sim = self.clone();
         let uuid = activity.clone();
         tokio::spawn(async move {

@@ -156,7 +156,7 @@ fn section_el(s: &Section, scanning: bool) -> El {
         .a("content", true)
         .a("directory", true)
         .a("contentChangedAt", s.updated_at)
-        .a("hidden", 0u32)
+        .a("hidden", false)
         .kid(
             El::new("Location")
                 .a("id", s.id)

@@ -161,7 +161,7 @@ fn given_media(item: &Item<'_>, m: &MediaFields) -> El {
     if m.video_codec.is_some() {
         media = media
             .a("has64bitOffsets", false)
-            .a("optimizedForStreaming", 1u32);
+            .a("optimizedForStreaming", true);
     }
     media.kid(part)
 }

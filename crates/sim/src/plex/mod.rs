@@ -42,6 +42,8 @@ pub fn router(sim: Sim) -> Router {
         .route("/", get(browse::root))
         .route("/library", get(browse::library_root))
         .route("/library/sections", get(browse::sections))
+        // The same list under the name the OpenAPI document gives it.
+        .route("/library/sections/all", get(browse::sections))
         .route("/library/sections/{id}", get(browse::section))
         .route(
             "/library/sections/{id}/all",
