@@ -276,7 +276,10 @@ impl TieredCacheBuilder {
             redis.initial_sync(&inval).await;
         }
         let (write_behind, receivers) = if disk.is_some() || self.redis.is_some() {
-            let (wb, receivers) = WriteBehind::new(self.queue_capacity);
+            let (wb, receivers) = WriteBehind::new(
+                self.queue_capacity,
+                write_queue_max_bytes(self.memory_max_bytes),
+            );
             (Some(wb), Some(receivers))
         } else {
             (None, None)
@@ -363,6 +366,14 @@ impl TieredCacheBuilder {
         *inner.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
         Ok(TieredCache { inner })
     }
+}
+
+/// What the write-behind queue's entries may weigh: a quarter of the memory tier, at least
+/// 16 MiB. An entry the memory tier has evicted while its write waits is held by the queue
+/// alone, so this is what a disk (or Redis) falling behind can add to the process beyond
+/// `memory_max`; past it, writes are dropped and counted like those of a full queue.
+fn write_queue_max_bytes(memory_max: u64) -> u64 {
+    (memory_max / 4).max(16 * 1024 * 1024)
 }
 
 /// Tells moka when an entry is of no more use: its whole life (fresh + the longer stale
@@ -1394,6 +1405,8 @@ impl Inner {
             .map(|wb| QueueStats {
                 capacity: wb.capacity as u64,
                 queued: wb.queued(),
+                queued_bytes: wb.queued_bytes(),
+                max_bytes: wb.max_bytes(),
                 dropped: load(&wb.dropped),
                 batches: load(&wb.batches),
             })

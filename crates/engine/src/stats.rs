@@ -204,6 +204,10 @@ pub struct QueueStats {
     pub capacity: u64,
     /// Records waiting now.
     pub queued: u64,
+    /// What the waiting records weigh (the entries they hold, [`crate::Entry`]'s weight).
+    pub queued_bytes: u64,
+    /// The most the waiting records may weigh.
+    pub max_bytes: u64,
     /// Records dropped because the queue was full.
     pub dropped: u64,
     /// Batches written.

@@ -1,7 +1,9 @@
 //! The write-behind queue: callers get their value before the disk and Redis writes happen.
 //!
-//! Puts go through a bounded channel; a full channel drops the write and counts it (a cache
-//! write is never worth blocking a client). Removals and prefix drops go to a small side list
+//! Puts go through a channel bounded twice, by count and by bytes (what the queued entries
+//! weigh: an entry the memory tier has already evicted is held only by its queued write, so
+//! a disk falling behind must not hold an unbounded amount of memory). A full queue drops the
+//! write and counts it (a cache write is never worth blocking a client). Removals and prefix drops go to a small side list
 //! that is never dropped. One worker task collects for `batch_interval`, then writes one
 //! atomic batch to the disk tier (including the invalidation state whenever it changed) and
 //! one pipeline to the shared Redis tier. Each operation says where it goes ([`Dest`]): a
@@ -60,12 +62,16 @@ pub(crate) struct WriteBehind {
     side_ops: Mutex<Vec<(u64, WriteOp, Dest)>>,
     wake: Notify,
     pub(crate) capacity: usize,
+    /// What the queued entries weigh at most ([`Entry::weight`]); one entry is always taken
+    /// when nothing is queued.
+    max_bytes: u64,
+    queued_bytes: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) batches: AtomicU64,
 }
 
 impl WriteBehind {
-    pub(crate) fn new(capacity: usize) -> (Arc<Self>, Receivers) {
+    pub(crate) fn new(capacity: usize, max_bytes: u64) -> (Arc<Self>, Receivers) {
         let (puts, puts_rx) = mpsc::channel(capacity.max(1));
         let (controls, controls_rx) = mpsc::unbounded_channel();
         (
@@ -75,6 +81,8 @@ impl WriteBehind {
                 side_ops: Mutex::new(Vec::new()),
                 wake: Notify::new(),
                 capacity: capacity.max(1),
+                max_bytes,
+                queued_bytes: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
                 batches: AtomicU64::new(0),
             }),
@@ -84,15 +92,36 @@ impl WriteBehind {
 
     /// Queues a put; returns false (and counts) if the queue is full.
     pub(crate) fn put(&self, key: Key, entry: Arc<Entry>, dest: Dest) -> bool {
+        let weight = entry.weight(key.as_str().len());
+        let before = self.queued_bytes.fetch_add(weight, Ordering::AcqRel);
+        if before > 0 && before + weight > self.max_bytes {
+            self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
+            bump(&self.dropped);
+            bump(&entry.class.dropped_writes);
+            return false;
+        }
         match self.puts.try_send((key, entry, dest)) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full((_, entry, _))) => {
+                self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
                 bump(&self.dropped);
                 bump(&entry.class.dropped_writes);
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
+                false
+            }
         }
+    }
+
+    /// What the queued entries weigh now.
+    pub(crate) fn queued_bytes(&self) -> u64 {
+        self.queued_bytes.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn max_bytes(&self) -> u64 {
+        self.max_bytes
     }
 
     /// Queues an operation that must not be dropped (removal, prefix drop), issued at
@@ -213,7 +242,9 @@ pub(crate) async fn run_worker<T: WriteTarget>(
             .write_behind()
             .map(|wb| wb.take_side_ops())
             .unwrap_or_default();
+        let mut taken = 0u64;
         for (key, entry, dest) in buf.drain(..) {
+            taken += entry.weight(key.as_str().len());
             let op = if t.still_valid(&key, &entry) {
                 WriteOp::Put {
                     record: codec::encode(&entry),
@@ -226,6 +257,9 @@ pub(crate) async fn run_worker<T: WriteTarget>(
                 WriteOp::Remove { key }
             };
             sequenced.push((entry.seq, op, dest));
+        }
+        if let Some(wb) = t.write_behind() {
+            wb.queued_bytes.fetch_sub(taken, Ordering::AcqRel);
         }
         // Puts and removals travel on different queues; apply them in the order they were
         // issued, or a removal could overtake the put it was meant to undo (or the reverse).

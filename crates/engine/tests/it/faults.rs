@@ -379,3 +379,84 @@ fn serial_a_process_killed_mid_write_behind_leaves_whole_or_absent_entries() {
     }
     assert!(total_present > 0, "the children never got a record to disk");
 }
+
+/// The real disk tier, with writes held until the gate opens: a disk falling behind.
+struct GatedTier {
+    inner: DiskTier,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+impl Tier for GatedTier {
+    fn kind(&self) -> TierKind {
+        TierKind::Disk
+    }
+    fn get<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<Bytes>, TierError>> {
+        self.inner.get(key)
+    }
+    fn write(&self, ops: Vec<WriteOp>) -> BoxFuture<'_, Result<(), TierError>> {
+        let gate = self.gate.clone();
+        async move {
+            drop(gate.acquire().await);
+            self.inner.write(ops).await
+        }
+        .boxed()
+    }
+    fn load_meta(&self) -> BoxFuture<'_, Result<PersistedMeta, TierError>> {
+        self.inner.load_meta()
+    }
+    fn maintain(&self, now_ms: u64) -> BoxFuture<'_, Result<MaintenanceReport, TierError>> {
+        self.inner.maintain(now_ms)
+    }
+    fn usage(&self) -> TierUsage {
+        self.inner.usage()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_waiting_for_a_slow_disk_hold_a_bounded_number_of_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let tier = GatedTier {
+        inner: DiskTier::open(dir.path(), 256 << 20).unwrap(),
+        gate: gate.clone(),
+    };
+    // 64 MiB of memory: the queue may hold a quarter of it, 16 MiB, well below its count
+    // limit of 1,000 records.
+    let cache = TieredCache::builder()
+        .memory_max_bytes(64 << 20)
+        .tier(Arc::new(tier))
+        .housekeeping(false)
+        .write_behind(1000, std::time::Duration::from_millis(5))
+        .build()
+        .await
+        .unwrap();
+    let body = vec![b'x'; 3 << 20];
+    for i in 0..12 {
+        let key = Key::new(format!("plex|/library/metadata/{i}"));
+        cache
+            .insert(&key, &policy(), CachedValue::new(200, body.clone()))
+            .await;
+    }
+    let q = cache.stats().write_behind;
+    assert_eq!(q.max_bytes, 16 << 20);
+    assert!(q.queued_bytes <= q.max_bytes, "{q:?}");
+    // Five fit in 16 MiB; the writer takes one batch (at most five) off the queue and then
+    // waits at the gate, so at most ten of the twelve were taken. Counted only, the queue
+    // would have taken all twelve (36 MiB).
+    assert!(q.dropped >= 2, "{q:?}");
+    gate.add_permits(1000);
+    cache.flush().await;
+    let q = cache.stats().write_behind;
+    assert_eq!(q.queued_bytes, 0, "{q:?}");
+    let key = Key::new("plex|/library/metadata/99");
+    cache
+        .insert(&key, &policy(), CachedValue::new(200, body.clone()))
+        .await;
+    cache.flush().await;
+    assert_eq!(
+        cache.stats().write_behind.dropped,
+        q.dropped,
+        "room again once written"
+    );
+    cache.shutdown().await;
+}
