@@ -39,6 +39,16 @@ struct Cli {
 }
 
 fn main() -> std::process::ExitCode {
+    // No transparent huge pages for this process. mimalloc asks for them on its arenas
+    // (`MADV_HUGEPAGE`), and the kernel then backs each 2 MiB range the allocator touches
+    // with a whole huge page and collapses sparsely used ranges into full ones
+    // (khugepaged): under the memory tier's churn RSS grew well past the live heap, and
+    // freed memory came back only to be filled again. Measured in the soak
+    // (docs/benchmarks.md, "Soak"). Set before anything is allocated in earnest; it holds
+    // for the whole process, whatever the system's THP mode. Failure (an old kernel) only
+    // costs memory.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let cli = Cli::parse();
     if let Err(e) = commands::init_logging(cli.log_level.as_deref(), cli.log_format == "json") {
         eprintln!("error: {e}");
