@@ -678,15 +678,10 @@ async fn lookup_by_path_and_musicbrainz_id_needs_the_admin_token() {
     }
 }
 
-/// The community Plex OpenAPI spec beside the repository (`shared/specs/`, next to the clone
-/// in CI; two levels up from a worktree).
+/// The community Plex OpenAPI spec (Apache-2.0), kept unchanged in the repository
+/// (`tests/peer/`, see its README) so a clean clone has it.
 fn plex_spec() -> std::path::PathBuf {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    ["..", "../.."]
-        .iter()
-        .map(|up| root.join(up).join("shared/specs/plex-api-spec.yaml"))
-        .find(|p| p.exists())
-        .expect("shared/specs/plex-api-spec.yaml beside the repository")
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peer/plex-api-spec.yaml")
 }
 
 /// Answers from the index pass the spec's schema for their route as the server's do
