@@ -49,7 +49,9 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// A filled entry that sampling may fetch again: its key and the request that filled it.
+/// A filled entry that sampling may fetch again: its key and the request that filled it (in
+/// buffers of its own, `proxy::owned_request`).
+#[derive(Clone)]
 struct Candidate {
     key: Key,
     class: Class,
@@ -253,16 +255,22 @@ impl Feed {
         }
     }
 
-    /// Remembers a filled entry of a feed class as a sampling candidate.
+    /// Whether fills of `class` are sampling candidates (callers copy the request only then).
+    pub(crate) fn samples(&self, class: Class) -> bool {
+        FEED_CLASSES.contains(&class) && self.config.enabled
+    }
+
+    /// Remembers a filled entry of a feed class as a sampling candidate. `uri` and `headers`
+    /// must own their bytes (`proxy::owned_request`): the pool outlives the request.
     pub(crate) fn remember(
         &self,
         key: &Key,
         class: Class,
-        uri: &Uri,
-        headers: &HeaderMap,
+        uri: Uri,
+        headers: HeaderMap,
         user: &Arc<UserRecord>,
     ) {
-        if !FEED_CLASSES.contains(&class) || !self.config.enabled {
+        if !self.samples(class) {
             return;
         }
         let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
@@ -278,8 +286,8 @@ impl Feed {
             Candidate {
                 key: key.clone(),
                 class,
-                uri: uri.clone(),
-                headers: headers.clone(),
+                uri,
+                headers,
                 user: user.clone(),
             },
         );
@@ -301,14 +309,7 @@ impl Feed {
                 if pool.is_empty() {
                     return None;
                 }
-                let c = pool.values().nth(fastrand::usize(..pool.len()))?;
-                Candidate {
-                    key: c.key.clone(),
-                    class: c.class,
-                    uri: c.uri.clone(),
-                    headers: c.headers.clone(),
-                    user: c.user.clone(),
-                }
+                pool.values().nth(fastrand::usize(..pool.len()))?.clone()
             };
             // A probe: not counted as a hit, starts no refresh.
             let entry = gw.cache().get(&candidate.key).await.map(|l| l.entry);

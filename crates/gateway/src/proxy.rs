@@ -395,14 +395,12 @@ async fn serve_cached(
             match lookup.outcome {
                 Outcome::Miss => {
                     Users::set_identity(&user, &loader.client_headers);
-                    if let Some(feed) = feed {
-                        feed.remember(
-                            &key,
-                            policy.class,
-                            &loader.uri,
-                            &loader.client_headers,
-                            &user,
-                        );
+                    if let Some(feed) = feed
+                        && feed.samples(policy.class)
+                        && let Some((uri, headers)) =
+                            owned_request(&loader.uri, &loader.client_headers)
+                    {
+                        feed.remember(&key, policy.class, uri, headers, &user);
                     }
                 }
                 Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced | Outcome::StaleOnError => {
@@ -588,12 +586,7 @@ impl Loader for HttpLoader {
     /// warmer keeps this loader.
     fn kept(&self) -> Option<Arc<dyn Loader>> {
         let s = &self.0;
-        let uri = http::Uri::try_from(s.uri.to_string()).ok()?;
-        let mut client_headers = HeaderMap::with_capacity(s.client_headers.len());
-        for (name, value) in &s.client_headers {
-            let value = HeaderValue::from_bytes(value.as_bytes()).ok()?;
-            client_headers.append(owned_name(name), value);
-        }
+        let (uri, client_headers) = owned_request(&s.uri, &s.client_headers)?;
         Some(Arc::new(HttpLoader(Arc::new(LoaderState {
             gw: s.gw.clone(),
             up: s.up.clone(),
@@ -628,6 +621,24 @@ impl Loader for HttpLoader {
         }
         .boxed()
     }
+}
+
+/// A request's target and headers in buffers of their own. The parsed originals are slices of
+/// the client connection's read buffer and would pin all of it for as long as anything that
+/// outlives the request (the warmer's loader, the change feed's sampling pool) keeps them.
+pub(crate) fn owned_request(
+    uri: &http::Uri,
+    headers: &HeaderMap,
+) -> Option<(http::Uri, HeaderMap)> {
+    let uri = http::Uri::try_from(uri.to_string()).ok()?;
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        owned.append(
+            owned_name(name),
+            HeaderValue::from_bytes(value.as_bytes()).ok()?,
+        );
+    }
+    Some((uri, owned))
 }
 
 /// `name` in a buffer of its own (a custom name parsed from a request is a slice of the
