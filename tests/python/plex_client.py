@@ -79,6 +79,11 @@ def main():
     track.markPlayed()
     track.reload()
     check(track.isPlayed and track.viewCount == 1, "scrobble counted")
+    # A mark is not a play (Plex lists plays in history); a player reporting the track
+    # played to its end is.
+    check(not any(h.ratingKey == track.ratingKey for h in plex.history()), "a mark is no play")
+    track.updateTimeline(1000, state="playing", duration=track.duration)
+    track.updateTimeline(track.duration, state="stopped", duration=track.duration)
     check(any(h.ratingKey == track.ratingKey for h in plex.history()), "history has the play")
 
     # The per-user lists real tools poll parse as plexapi objects.

@@ -428,6 +428,25 @@ const PLEX: &[Spec] = &[
     ),
     // A scan is asynchronous: the change events invalidate when it is done.
     ("/library/sections/{id}/refresh", &[(Any, W(&[], N))]),
+    // Section settings: read with the section, changed by the owner.
+    (
+        "/library/sections/{id}/prefs",
+        &[
+            (
+                Get,
+                R(Class::Sections, &[Sections, SectionParam, Library], N),
+            ),
+            (NotGet, W(&[SectionParam, Sections], N)),
+        ],
+    ),
+    // Collections are listed with their section's items (`/library/sections/{id}/collections`,
+    // `…/all?type=18`); a collection write names no section, so it touches every listing.
+    // The collections themselves are not cached.
+    ("/library/collections", &[(NotGet, W(&[Listings], N))]),
+    (
+        "/library/collections/{*rest}",
+        &[(NotGet, W(&[Listings], N)), (Get, P)],
+    ),
     (
         "/library/metadata/{id}",
         &[
@@ -1162,6 +1181,58 @@ mod tests {
             t.classify(&Method::HEAD, "/library/sections", None),
             Decision::Pass
         ));
+    }
+
+    #[test]
+    fn plex_collection_and_section_setting_writes_reach_the_listings_that_show_them() {
+        let t = table(Profile::Plex);
+        let tags_of = |method: Method, path: &str, query: Option<&str>| -> Vec<String> {
+            match t.classify(&method, path, query) {
+                Decision::Write { tags, .. } | Decision::Cache { tags, .. } => {
+                    tags.iter().map(|t| t.to_string()).collect()
+                }
+                Decision::Pass => panic!("{method} {path} passes"),
+            }
+        };
+        // A section's collections are one of its listings, cached as such …
+        let listing = tags_of(Method::GET, "/library/sections/2/collections", None);
+        // … and every collection write invalidates them.
+        for (method, path, query) in [
+            (
+                Method::POST,
+                "/library/collections",
+                Some("uri=server%3A%2F%2Fm%2Fx%2Flibrary%2Fmetadata%2F5&sectionId=2"),
+            ),
+            (Method::PUT, "/library/collections/7/items", Some("uri=x")),
+            (Method::DELETE, "/library/collections/7/items/5", None),
+            (Method::PUT, "/library/collections/7/items/5/move", None),
+            (
+                Method::PUT,
+                "/library/collections/7/prefs",
+                Some("collectionSort=1"),
+            ),
+            (Method::DELETE, "/library/collections/7", None),
+        ] {
+            let written = tags_of(method.clone(), path, query);
+            assert!(
+                written.iter().any(|w| listing.contains(w)),
+                "{method} {path}: {written:?} misses {listing:?}"
+            );
+        }
+        // Collections themselves are read straight from the server.
+        for path in ["/library/collections/7", "/library/collections/7/children"] {
+            assert!(matches!(
+                t.classify(&Method::GET, path, None),
+                Decision::Pass
+            ));
+        }
+        // Section settings: cached with the section, invalidated by their write.
+        let read = tags_of(Method::GET, "/library/sections/2/prefs", None);
+        let written = tags_of(Method::PUT, "/library/sections/2/prefs", Some("hidden=1"));
+        assert!(
+            written.iter().any(|w| read.contains(w)),
+            "{written:?} {read:?}"
+        );
     }
 
     #[test]

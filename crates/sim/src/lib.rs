@@ -201,6 +201,7 @@ impl SimBuilder {
             inner: Arc::new(Inner {
                 library: RwLock::new(library),
                 state: Mutex::new(State::new(seed)),
+                objects: Mutex::new(plex::objects::Objects::default()),
                 events,
                 stats: Stats::default(),
                 faults: RwLock::new(Faults::default()),
@@ -234,6 +235,8 @@ impl std::fmt::Debug for Sim {
 struct Inner {
     library: RwLock<Library>,
     state: Mutex<State>,
+    /// Plex-only objects: preferences, play queues, collections.
+    objects: Mutex<plex::objects::Objects>,
     events: broadcast::Sender<Arc<Event>>,
     stats: Stats,
     faults: RwLock<Faults>,
@@ -364,6 +367,11 @@ impl Sim {
     /// The user state (do not hold across `.await`).
     pub fn state(&self) -> MutexGuard<'_, State> {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The Plex front end's own objects (do not hold across `.await`).
+    pub(crate) fn objects(&self) -> MutexGuard<'_, plex::objects::Objects> {
+        self.inner.objects.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// How the server presents itself.
@@ -541,9 +549,23 @@ impl Sim {
         Ok(changed)
     }
 
-    /// Marks an item played for a user; emits `PlayStateChanged`.
+    /// Records a completed play for a user (viewCount + 1 and a history entry); emits
+    /// `PlayStateChanged`.
     pub fn scrobble(&self, user: u32, item: ItemId) -> PlayState {
         let state = self.state().scrobble(user, item, self.now());
+        self.emit(SimEvent::PlayStateChanged {
+            user,
+            item,
+            state,
+            reason: PlayStateReason::Scrobble,
+        });
+        state
+    }
+
+    /// Marks an item played without a play (Plex's `/:/scrobble`: no history entry); emits
+    /// `PlayStateChanged`.
+    pub fn mark_played(&self, user: u32, item: ItemId) -> PlayState {
+        let state = self.state().mark_played(user, item, self.now());
         self.emit(SimEvent::PlayStateChanged {
             user,
             item,

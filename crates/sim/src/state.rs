@@ -324,6 +324,12 @@ pub struct Playlist {
     pub kind: PlaylistKind,
     /// Smart playlists are defined by a query; the simulator stores their resolved items.
     pub smart: bool,
+    /// A smart playlist's query (Plex `content`: `/library/sections/{id}/all?…`).
+    pub content: Option<String>,
+    /// Sort title, when it was set apart from the title.
+    pub title_sort: Option<String>,
+    /// Fields locked by edits (Plex `Field locked="1"`).
+    pub locked: Vec<String>,
     /// Entries in order.
     pub items: Vec<PlaylistEntry>,
     /// Epoch seconds.
@@ -667,6 +673,16 @@ impl State {
         *p
     }
 
+    /// Marks played without a play (Plex's `/:/scrobble`): viewCount + 1, resume position
+    /// cleared, and no history entry — Plex's history lists plays, not marks.
+    pub fn mark_played(&mut self, user: u32, item: ItemId, now: u32) -> PlayState {
+        let p = self.play_mut(user, item);
+        p.view_count += 1;
+        p.view_offset_ms = 0;
+        p.last_viewed_at = now;
+        *p
+    }
+
     /// Marks unplayed: viewCount 0, no resume position.
     pub fn unscrobble(&mut self, user: u32, item: ItemId) -> PlayState {
         let p = self.play_mut(user, item);
@@ -808,12 +824,41 @@ impl State {
                 summary: String::new(),
                 kind,
                 smart,
+                content: None,
+                title_sort: None,
+                locked: Vec::new(),
                 items,
                 added_at: now,
                 updated_at: now,
             },
         );
         id
+    }
+
+    /// Applies `change` to a user's playlist and stamps its update time.
+    pub fn update_playlist(
+        &mut self,
+        user: u32,
+        id: u32,
+        now: u32,
+        change: impl FnOnce(&mut Playlist),
+    ) -> Result<(), StateError> {
+        let p = self.playlist_mut(user, id)?;
+        change(p);
+        p.updated_at = now;
+        Ok(())
+    }
+
+    /// Replaces a playlist's items (a smart playlist whose query changed).
+    pub fn replace_playlist_items(
+        &mut self,
+        user: u32,
+        id: u32,
+        items: &[ItemId],
+        now: u32,
+    ) -> Result<(), StateError> {
+        let entries = self.entries(items);
+        self.update_playlist(user, id, now, |p| p.items = entries)
     }
 
     /// Appends items.

@@ -71,6 +71,22 @@ async fn play_state_is_per_user() {
         .status(),
         400
     );
+    // A mark is not a play: no history yet. Alice then plays the track to the end.
+    let h = json_as(&srv, &alice, "/status/sessions/history/all").await;
+    assert_eq!(h["MediaContainer"]["size"], 0);
+    let duration = srv.sim.library().item(t).expect("track").duration_ms();
+    for (state, time) in [("playing", 1_000), ("stopped", duration)] {
+        let r = send_as(
+            &srv,
+            &alice,
+            Method::GET,
+            &format!(
+                "/:/timeline?ratingKey={t}&key=/library/metadata/{t}&state={state}&time={time}"
+            ),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+    }
     // History: alice sees hers, bob none, the owner everybody's.
     let h = json_as(&srv, &alice, "/status/sessions/history/all").await;
     assert_eq!(h["MediaContainer"]["size"], 1);

@@ -767,6 +767,9 @@ pub(crate) async fn section_all(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Response {
+    if ctx.q("type") == Some(super::collections::COLLECTION_TYPE) {
+        return super::collections::section_listing(sim, ctx, id).await;
+    }
     let (doc, listing) = {
         let lib = sim.library();
         let s = match visible_section(&lib, &ctx, &id) {
@@ -938,38 +941,4 @@ pub(crate) async fn all_leaves(
     Path(id): Path<String>,
 ) -> Response {
     child_listing(sim, ctx, id, true).await
-}
-
-/// `GET /library/sections/{id}/collections`: the simulator has no collections; the (empty)
-/// listing still carries `<Meta>` when asked, as plexapi loads filters from it.
-pub(crate) async fn collections(
-    State(sim): State<Sim>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> Response {
-    let doc = {
-        let lib = sim.library();
-        let s = match visible_section(&lib, &ctx, &id) {
-            Ok(s) => s,
-            Err(status) => return plex_error(status),
-        };
-        let mut doc = listing_container(s, "Collections", ItemKind::Album).a("size", 0u32);
-        if ctx.start.is_some() || ctx.size.is_some() {
-            doc = doc.a("totalSize", 0u32).a("offset", 0u32);
-        }
-        if ctx.flag("includeMeta") {
-            let mut meta = El::new("Meta");
-            meta.kids.push(
-                El::new("Type")
-                    .a("key", format!("/library/sections/{}/collections", s.id))
-                    .a("type", "collection")
-                    .a("title", "Collections")
-                    .a("active", false),
-            );
-            doc = doc.kid(meta);
-        }
-        doc
-    };
-    sim.charge(0, 0).await;
-    reply(ctx.json, &doc)
 }

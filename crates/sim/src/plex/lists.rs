@@ -528,7 +528,8 @@ pub(crate) fn playlist_el(lib: &Library, p: &Playlist) -> El {
         .filter_map(|e| lib.item(e.item))
         .map(|i| u64::from(i.duration_ms()))
         .sum();
-    El::new("Playlist")
+    let composite = format!("/playlists/{}/composite/{}", p.id, p.updated_at);
+    let mut e = El::new("Playlist")
         .a("ratingKey", p.id.to_string())
         .a("key", format!("/playlists/{}/items", p.id))
         .a(
@@ -540,18 +541,23 @@ pub(crate) fn playlist_el(lib: &Library, p: &Playlist) -> El {
         )
         .a("type", "playlist")
         .a("title", p.title.as_str())
+        .opt("titleSort", p.title_sort.clone())
         .a("summary", p.summary.as_str())
         .a("smart", p.smart)
         .a("playlistType", p.kind.plex_name())
-        .a(
-            "composite",
-            format!("/playlists/{}/composite/{}", p.id, p.updated_at),
-        )
-        .a("icon", "playlist://image.smart")
+        .a("composite", composite)
+        .opt("content", p.content.clone())
+        .opt("icon", p.smart.then_some("playlist://image.smart"))
+        .a("allowSync", true)
         .a("leafCount", p.items.len())
         .a("duration", duration)
         .a("addedAt", p.added_at)
-        .a("updatedAt", p.updated_at)
+        .a("updatedAt", p.updated_at);
+    for f in &p.locked {
+        e.kids
+            .push(El::new("Field").a("locked", true).a("name", f.as_str()));
+    }
+    e
 }
 
 /// `GET /playlists[?playlistType=audio&smart=0]`.

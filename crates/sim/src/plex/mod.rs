@@ -11,14 +11,20 @@
 //! listings with filters/sorts/paging, metadata, children), `lists` (search, hubs, recently
 //! added, on deck, sessions, history, activities, playlists), `writes` (scrobble, rate,
 //! timeline, progress, edits, refresh, playlist edits), `media` (artwork, media parts with
-//! `Range`), `notify` (websocket notifications and webhooks).
+//! `Range`), `notify` (websocket notifications and webhooks), `prefs` (server and section
+//! settings), `playqueue` (play queues), `collections` (regular and smart collections), with
+//! their state in `objects`.
 
 pub(crate) mod browse;
+pub(crate) mod collections;
 pub(crate) mod lists;
 pub(crate) mod media;
 pub(crate) mod meta;
 pub(crate) mod metadata;
 pub(crate) mod notify;
+pub(crate) mod objects;
+pub(crate) mod playqueue;
+pub(crate) mod prefs;
 pub(crate) mod writes;
 
 use axum::Router;
@@ -26,7 +32,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, put};
+use axum::routing::{delete, get, post, put};
 use futures_util::StreamExt;
 
 use crate::Sim;
@@ -59,7 +65,58 @@ pub fn router(sim: Sim) -> Router {
         .route("/library/sections/{id}/search", get(lists::section_search))
         .route(
             "/library/sections/{id}/collections",
-            get(browse::collections),
+            get(collections::section_collections),
+        )
+        .route(
+            "/library/sections/{id}/prefs",
+            get(prefs::get_section_prefs).put(prefs::put_section_prefs),
+        )
+        .route("/:/prefs", get(prefs::get_prefs).put(prefs::put_prefs))
+        .route("/library/collections", post(collections::create))
+        .route(
+            "/library/collections/{id}",
+            get(collections::get).delete(collections::delete),
+        )
+        .route(
+            "/library/collections/{id}/children",
+            get(collections::children),
+        )
+        .route(
+            "/library/collections/{id}/items",
+            put(collections::put_items),
+        )
+        .route(
+            "/library/collections/{id}/items/{item}",
+            delete(collections::remove_item),
+        )
+        .route(
+            "/library/collections/{id}/items/{item}/move",
+            put(collections::move_item),
+        )
+        .route(
+            "/library/collections/{id}/prefs",
+            put(collections::put_prefs),
+        )
+        .route(
+            "/library/collections/{id}/posters",
+            get(collections::posters),
+        )
+        .route("/library/collections/{id}/arts", get(collections::arts))
+        .route("/playQueues", post(playqueue::create))
+        .route("/playQueues/{id}", get(playqueue::get).put(playqueue::add))
+        .route("/playQueues/{id}/items", delete(playqueue::clear))
+        .route(
+            "/playQueues/{id}/items/{entry}",
+            delete(playqueue::remove_item),
+        )
+        .route(
+            "/playQueues/{id}/items/{entry}/move",
+            put(playqueue::move_item),
+        )
+        .route("/playQueues/{id}/shuffle", put(playqueue::shuffle_queue))
+        .route(
+            "/playQueues/{id}/unshuffle",
+            put(playqueue::unshuffle_queue),
         )
         .route(
             "/library/sections/{id}/recentlyAdded",

@@ -36,7 +36,8 @@ fn check_identifier(ctx: &Ctx) -> Result<(), StatusCode> {
 }
 
 /// `GET|PUT /:/scrobble?key=&identifier=com.plexapp.plugins.library`. Scrobbling a container
-/// marks all its leaves played.
+/// marks all its leaves played. A mark is not a play: history stays as it was (as on Plex;
+/// plays come from players' timelines, see `Sim::report_playback`).
 pub(crate) async fn scrobble(State(sim): State<Sim>, ctx: Ctx) -> Response {
     let id = match check_identifier(&ctx).and_then(|()| target_item(&sim, &ctx, "key")) {
         Ok(id) => id,
@@ -44,7 +45,7 @@ pub(crate) async fn scrobble(State(sim): State<Sim>, ctx: Ctx) -> Response {
     };
     let leaves = sim.library().leaves(id);
     for leaf in &leaves {
-        sim.scrobble(ctx.user.id, *leaf);
+        sim.mark_played(ctx.user.id, *leaf);
     }
     sim.charge(leaves.len() as u64, 0).await;
     empty(&ctx)
@@ -66,6 +67,11 @@ pub(crate) async fn unscrobble(State(sim): State<Sim>, ctx: Ctx) -> Response {
 
 /// `PUT|GET /:/rate?key=&identifier=&rating=` (0–10; -1 clears).
 pub(crate) async fn rate(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    if let Some(id) = ctx.q("key").and_then(|k| k.parse::<u32>().ok())
+        && super::collections::is_collection(&sim, id)
+    {
+        return rate_object(&sim, &ctx, id).await;
+    }
     let id = match check_identifier(&ctx).and_then(|()| target_item(&sim, &ctx, "key")) {
         Ok(id) => id,
         Err(status) => return plex_error(status),
@@ -78,6 +84,20 @@ pub(crate) async fn rate(State(sim): State<Sim>, ctx: Ctx) -> Response {
     sim.rate(ctx.user.id, id, rating);
     sim.charge(0, 0).await;
     empty(&ctx)
+}
+
+/// `/:/rate` on a collection.
+async fn rate_object(sim: &Sim, ctx: &Ctx, id: u32) -> Response {
+    let rating = match ctx.q("rating").map(|r| r.parse::<f32>()) {
+        Some(Ok(r)) if r < 0.0 => None,
+        Some(Ok(r)) if r <= 10.0 => Some(r),
+        _ => return plex_error(StatusCode::BAD_REQUEST),
+    };
+    if let Err(status) = super::collections::rate(sim, ctx, id, rating) {
+        return plex_error(status);
+    }
+    sim.charge(0, 0).await;
+    empty(ctx)
 }
 
 /// `GET|POST /:/timeline?ratingKey=&key=&state=&time=&duration=`: a player's heartbeat.
@@ -161,6 +181,9 @@ pub(crate) async fn edit_all(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<St
     let Ok(section) = id.parse::<u32>() else {
         return plex_error(StatusCode::NOT_FOUND);
     };
+    if ctx.q("type") == Some(super::collections::COLLECTION_TYPE) {
+        return super::collections::edit(sim, ctx, section).await;
+    }
     let Some(ids) = ctx.q("id") else {
         return plex_error(StatusCode::BAD_REQUEST);
     };
@@ -220,9 +243,20 @@ pub(crate) async fn create_playlist(State(sim): State<Sim>, ctx: Ctx) -> Respons
     if !items_fit(&sim, kind, &items) {
         return plex_error(StatusCode::BAD_REQUEST);
     }
-    let id = sim
-        .state()
-        .create_playlist(ctx.user.id, title, kind, smart, &items, sim.now());
+    let content = match (smart, ctx.q("uri").map(smart_content)) {
+        (true, Some(Some(c))) => Some(c),
+        (true, _) => return plex_error(StatusCode::BAD_REQUEST),
+        (false, _) => None,
+    };
+    let id = {
+        let now = sim.now();
+        let mut state = sim.state();
+        let id = state.create_playlist(ctx.user.id, title, kind, smart, &items, now);
+        if content.is_some() {
+            let _ = state.update_playlist(ctx.user.id, id, now, |p| p.content = content);
+        }
+        id
+    };
     sim.playlist_changed(ctx.user.id, id);
     let doc = {
         let lib = sim.library();
@@ -234,6 +268,18 @@ pub(crate) async fn create_playlist(State(sim): State<Sim>, ctx: Ctx) -> Respons
     };
     sim.charge(items.len() as u64, 1).await;
     reply(ctx.json, &doc)
+}
+
+/// The section query of a smart playlist's `uri=` (`server://…/library/sections/{id}/all?…`):
+/// what Plex shows as the playlist's `content`.
+fn smart_content(uri: &str) -> Option<String> {
+    let rest = uri.strip_prefix("server://")?;
+    let (_, path) = rest.split_once('/')?;
+    let path = path
+        .strip_prefix("com.plexapp.plugins.library")
+        .unwrap_or(path);
+    path.starts_with("/library/sections/")
+        .then(|| path.to_string())
 }
 
 fn items_fit(sim: &Sim, kind: PlaylistKind, items: &[ItemId]) -> bool {
@@ -278,12 +324,36 @@ pub(crate) async fn add_to_playlist(
         Ok(p) => p,
         Err(status) => return plex_error(status),
     };
-    if smart {
-        return plex_error(StatusCode::BAD_REQUEST);
-    }
     let Some(uri) = ctx.q("uri") else {
         return plex_error(StatusCode::BAD_REQUEST);
     };
+    if smart {
+        // A smart playlist takes no items: a new query replaces its filters.
+        let Some(content) = smart_content(uri) else {
+            return plex_error(StatusCode::BAD_REQUEST);
+        };
+        let items = match resolve_uri(&sim, &ctx, uri) {
+            Ok(i) => i,
+            Err(status) => return plex_error(status),
+        };
+        if !items_fit(&sim, kind, &items) {
+            return plex_error(StatusCode::BAD_REQUEST);
+        }
+        let now = sim.now();
+        let replaced = {
+            let mut state = sim.state();
+            state
+                .replace_playlist_items(ctx.user.id, id, &items, now)
+                .and_then(|()| {
+                    state.update_playlist(ctx.user.id, id, now, |p| p.content = Some(content))
+                })
+        };
+        if replaced.is_err() {
+            return plex_error(StatusCode::NOT_FOUND);
+        }
+        sim.playlist_changed(ctx.user.id, id);
+        return playlist_reply(&sim, &ctx, id).await;
+    }
     let items = match resolve_uri(&sim, &ctx, uri) {
         Ok(i) => i,
         Err(status) => return plex_error(status),
@@ -378,7 +448,8 @@ pub(crate) async fn clear_playlist(
     playlist_reply(&sim, &ctx, id).await
 }
 
-/// `PUT /playlists/{id}?title=&summary=`.
+/// `PUT /playlists/{id}?title=&summary=` (or `title.value=`, `titleSort.value=`,
+/// `summary.value=` with `{field}.locked=`, as the edit mixins send them).
 pub(crate) async fn edit_playlist(
     State(sim): State<Sim>,
     ctx: Ctx,
@@ -394,11 +465,32 @@ pub(crate) async fn edit_playlist(
         .or(ctx.q("title.value"))
         .filter(|t| !t.is_empty());
     let summary = ctx.q("summary").or(ctx.q("summary.value"));
-    if sim
-        .state()
-        .edit_playlist(ctx.user.id, id, title, summary, sim.now())
-        .is_err()
-    {
+    let title_sort = ctx.q("titleSort.value").map(str::to_string);
+    let locks: Vec<(String, bool)> = ctx
+        .query
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_suffix(".locked")?.to_string(), v == "1")))
+        .collect();
+    let now = sim.now();
+    let edited = {
+        let mut state = sim.state();
+        state
+            .edit_playlist(ctx.user.id, id, title, summary, now)
+            .and_then(|()| {
+                state.update_playlist(ctx.user.id, id, now, |p| {
+                    if let Some(ts) = title_sort {
+                        p.title_sort = (!ts.is_empty()).then_some(ts);
+                    }
+                    for (field, locked) in locks {
+                        p.locked.retain(|f| *f != field);
+                        if locked {
+                            p.locked.push(field);
+                        }
+                    }
+                })
+            })
+    };
+    if edited.is_err() {
         return plex_error(StatusCode::NOT_FOUND);
     }
     sim.playlist_changed(ctx.user.id, id);
