@@ -330,6 +330,8 @@ pub struct Playlist {
     pub title_sort: Option<String>,
     /// Fields locked by edits (Plex `Field locked="1"`).
     pub locked: Vec<String>,
+    /// The playlist file it was imported from (Plex `/playlists/upload`).
+    pub source: Option<String>,
     /// Entries in order.
     pub items: Vec<PlaylistEntry>,
     /// Epoch seconds.
@@ -827,6 +829,7 @@ impl State {
                 content: None,
                 title_sort: None,
                 locked: Vec::new(),
+                source: None,
                 items,
                 added_at: now,
                 updated_at: now,

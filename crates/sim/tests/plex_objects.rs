@@ -388,3 +388,54 @@ async fn smart_playlists_keep_their_query_and_take_new_filters() {
         "titleSort"
     );
 }
+
+#[tokio::test]
+async fn playlist_files_become_audio_playlists_of_their_tracks() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let owner = srv.token.clone();
+    let tracks = ids(&srv, MUSIC_SECTION, ItemKind::Track, 2);
+    let files: Vec<String> = {
+        let lib = srv.sim.library();
+        tracks
+            .iter()
+            .map(|&t| lib.item(t).expect("track").file_path())
+            .collect()
+    };
+    let dir = std::env::temp_dir().join(format!("cachearr-m3u-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let m3u = dir.join("Road Trip.m3u");
+    std::fs::write(&m3u, format!("#EXTM3U\n{}\n\n{}\n", files[1], files[0])).expect("write");
+    let path = m3u.to_str().expect("utf-8").to_string();
+    let enc = |s: &str| -> String { form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    let upload = format!(
+        "/playlists/upload?sectionID={MUSIC_SECTION}&path={}",
+        enc(&path)
+    );
+    assert_eq!(status(&srv, &owner, Method::POST, &upload).await, 200);
+    let all = json_as(&srv, &owner, "/playlists").await;
+    let made = all["MediaContainer"]["Metadata"]
+        .as_array()
+        .expect("playlists")
+        .iter()
+        .find(|p| p["guid"].as_str().is_some_and(|g| g.ends_with(&path)))
+        .expect("the imported playlist")
+        .clone();
+    assert_eq!(made["title"], "Road Trip");
+    assert_eq!(made["playlistType"], "audio");
+    let id = made["ratingKey"].as_str().expect("rk");
+    let items = rating_keys(&json_as(&srv, &owner, &format!("/playlists/{id}/items")).await);
+    assert_eq!(items, [tracks[1].to_string(), tracks[0].to_string()]);
+    // A missing file, or a section that is not music, is refused.
+    let missing = dir.join("missing.m3u");
+    let bad = format!(
+        "/playlists/upload?sectionID={MUSIC_SECTION}&path={}",
+        enc(missing.to_str().expect("utf-8"))
+    );
+    assert_eq!(status(&srv, &owner, Method::POST, &bad).await, 400);
+    let movies = format!(
+        "/playlists/upload?sectionID={MOVIES_SECTION}&path={}",
+        enc(&path)
+    );
+    assert_eq!(status(&srv, &owner, Method::POST, &movies).await, 400);
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}

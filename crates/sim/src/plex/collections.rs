@@ -20,7 +20,7 @@ use super::metadata::{RenderOpts, item_el};
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
 use crate::library::{ItemId, ItemKind, Library, fold};
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::plex::{El, V};
 
 /// Plex's metadata type number of a collection.
 pub(crate) const COLLECTION_TYPE: &str = "18";
@@ -35,8 +35,8 @@ pub(crate) struct Collection {
     title_sort: Option<String>,
     summary: String,
     content_rating: Option<String>,
-    audience_rating: Option<f32>,
-    critic_rating: Option<f32>,
+    audience_rating: Option<f64>,
+    critic_rating: Option<f64>,
     /// Smart collections: the section query (`/library/sections/{id}/all?…`).
     content: Option<String>,
     /// Regular collections: the items, as arranged.
@@ -49,7 +49,7 @@ pub(crate) struct Collection {
     locked: BTreeSet<String>,
     labels: Vec<String>,
     /// Per-user rating and when it was given.
-    ratings: BTreeMap<u32, (f32, u32)>,
+    ratings: BTreeMap<u32, (f64, u32)>,
 }
 
 /// The collection `id` if it is one and the user may see its section.
@@ -166,8 +166,8 @@ fn collection_el(lib: &Library, c: &Collection, user: u32, items: &[ItemId], det
         .a("subtype", c.subtype.plex_name())
         .a("summary", c.summary.as_str())
         .a("index", c.id - super::objects::OBJECT_ID_BASE)
-        .opt("audienceRating", c.audience_rating)
-        .opt("rating", c.critic_rating)
+        .opt("audienceRating", c.audience_rating.map(V::F))
+        .opt("rating", c.critic_rating.map(V::F))
         .a("ratingCount", items.len().max(1))
         .a(
             "thumb",
@@ -190,7 +190,7 @@ fn collection_el(lib: &Library, c: &Collection, user: u32, items: &[ItemId], det
         e = e.a("minYear", *min).a("maxYear", *max);
     }
     if let Some((rating, at)) = c.ratings.get(&user) {
-        e = e.a("userRating", *rating).a("lastRatedAt", *at);
+        e = e.a("userRating", V::F(*rating)).a("lastRatedAt", *at);
     }
     for (i, label) in c.labels.iter().enumerate() {
         e.kids.push(
@@ -754,11 +754,11 @@ fn apply_edits(
     user: u32,
     now: u32,
 ) -> Result<(), StatusCode> {
-    let float = |v: &str| -> Result<Option<f32>, StatusCode> {
+    let float = |v: &str| -> Result<Option<f64>, StatusCode> {
         if v.is_empty() {
             return Ok(None);
         }
-        v.parse::<f32>()
+        v.parse::<f64>()
             .map(Some)
             .map_err(|_| StatusCode::BAD_REQUEST)
     };
@@ -821,7 +821,7 @@ pub(crate) fn rate(sim: &Sim, ctx: &Ctx, id: u32, rating: Option<f32>) -> Result
         .ok_or(StatusCode::NOT_FOUND)?;
     match rating {
         Some(r) => {
-            c.ratings.insert(ctx.user.id, (r, now));
+            c.ratings.insert(ctx.user.id, (f64::from(r), now));
         }
         None => {
             c.ratings.remove(&ctx.user.id);

@@ -534,10 +534,14 @@ pub(crate) fn playlist_el(lib: &Library, p: &Playlist) -> El {
         .a("key", format!("/playlists/{}/items", p.id))
         .a(
             "guid",
-            format!(
-                "com.plexapp.agents.none://{}",
-                crate::rng::uuid_from(u64::from(p.id))
-            ),
+            // An imported playlist is known by its file.
+            match &p.source {
+                Some(path) => format!("com.plexapp.agents.none://{path}"),
+                None => format!(
+                    "com.plexapp.agents.none://{}",
+                    crate::rng::uuid_from(u64::from(p.id))
+                ),
+            },
         )
         .a("type", "playlist")
         .a("title", p.title.as_str())

@@ -13,11 +13,12 @@
 //! timeline, progress, edits, refresh, playlist edits), `media` (artwork, media parts with
 //! `Range`), `notify` (websocket notifications and webhooks), `prefs` (server and section
 //! settings), `playqueue` (play queues), `collections` (regular and smart collections), with
-//! their state in `objects`.
+//! their state in `objects`; `m3u` (playlists imported from playlist files).
 
 pub(crate) mod browse;
 pub(crate) mod collections;
 pub(crate) mod lists;
+pub(crate) mod m3u;
 pub(crate) mod media;
 pub(crate) mod meta;
 pub(crate) mod metadata;
@@ -141,6 +142,7 @@ pub fn router(sim: Sim) -> Router {
             "/playlists",
             get(lists::playlists).post(writes::create_playlist),
         )
+        .route("/playlists/upload", post(m3u::upload))
         .route(
             "/playlists/{id}",
             get(lists::playlist)
