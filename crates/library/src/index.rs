@@ -1285,6 +1285,14 @@ impl<'a> ItemView<'a> {
         self.str(self.slot.title_norm)
     }
 
+    /// Other normalised forms of the title ([`normalize::ParsedTitle::alternates`]).
+    pub(crate) fn title_alternates(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let data = &self.index.data;
+        IndexData::pool(&data.credit_pool, self.slot.alternates)
+            .iter()
+            .map(move |form| data.str(*form))
+    }
+
     /// The version tags read from the title.
     pub fn version(&self) -> VersionTags {
         VersionTags::from_bits(self.slot.version)

@@ -335,6 +335,15 @@ struct Scored {
 /// Title similarity a candidate whose artist cannot be compared (another script) needs.
 const UNKNOWN_ARTIST_TITLE_FLOOR: f32 = 0.95;
 
+/// Album similarity from which two albums count as the same ("Abbey Road" and "Abbey Road
+/// (Remastered)" are equal once edition noise is gone; a typo still agrees).
+const ALBUM_AGREES: f32 = 0.9;
+
+/// Scores are sums of `f32` products: a score that lands on a threshold in exact arithmetic
+/// may come out a rounding error below it (0.45 × 0.8 + 0.3 is 0.66, divided by 0.75 is
+/// exactly 0.88). Thresholds are compared with this much slack.
+const SCORE_SLACK: f32 = 1e-5;
+
 /// Durations this close (ms) identify a track among its artist's tracks when the titles are
 /// written in different scripts ("Hakujitsu" for "白日").
 const SAME_LENGTH_MS: u32 = 2_000;
@@ -569,11 +578,16 @@ impl<'a> Matcher<'a> {
         // The artist did not settle it (unknown, misspelt beyond repair, or credited
         // differently): candidates by title trigrams.
         for item in self.title_gram_candidates(&prepared.title.base, scratch) {
-            if candidates.binary_search(&item).is_err()
-                && let Some(scored_item) = self.score(&prepared, item)
-            {
-                scored.push(scored_item);
+            if candidates.binary_search(&item).is_ok() {
+                continue;
             }
+            // Found by another form of a title ("Red Flavor" for "빨간 맛 (Red Flavor)") when
+            // the artist did not lead to it (written in another script, or another name).
+            let scored_item = match self.other_form(&prepared, item) {
+                Some(form) => self.score_with(&prepared, item, NEAR_TITLE_FLOOR, Some(form)),
+                None => self.score(&prepared, item),
+            };
+            scored.extend(scored_item);
         }
         let outcome = self.decide(scored, MatchMethod::Fuzzy);
         if outcome.band != Band::Accept
@@ -582,6 +596,27 @@ impl<'a> Matcher<'a> {
             return by_length;
         }
         outcome
+    }
+
+    /// The candidate as found by another form of its title or the query's: one title equals
+    /// one of the other's [`ParsedTitle::alternates`] (what the exact-key stage looks up
+    /// under the query's artists).
+    fn other_form(&self, query: &Prepared, item: u32) -> Option<ShortForm> {
+        let view = self.index.view_masked(item, &self.mask)?;
+        let form = view
+            .title_alternates()
+            .find(|form| *form == query.title.base)
+            .or_else(|| {
+                query
+                    .alternates
+                    .iter()
+                    .map(String::as_str)
+                    .find(|form| *form == view.title_norm())
+            })?;
+        Some(ShortForm {
+            item,
+            one_word: !form.contains(' '),
+        })
     }
 
     /// The artist's tracks whose title lengths can reach `floor` against the query's title
@@ -834,8 +869,23 @@ impl<'a> Matcher<'a> {
             }
         }
         let artist = self.artist_similarity(query, &view);
+        let album_similarity = query
+            .album
+            .as_deref()
+            .zip(Some(view.album_norm()).filter(|theirs| !theirs.is_empty()))
+            .map(|(ours, theirs)| similarity(ours, theirs));
+        let album_agrees = album_similarity.is_some_and(|s| s >= ALBUM_AGREES);
+        let durations = query.duration_ms.zip(view.duration_ms());
+        let length_agrees =
+            durations.is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
+        // An artist credit that does not look like the library's is not always another
+        // artist: it may be written in another script ("방탄소년단" for "BTS"), or be another
+        // name of the same act (an alias, a former name, the performer where the library
+        // credits the composer). When the title, the album and the length all agree, the
+        // credit is left out of the score rather than counted as different.
         let artist_unknown = artist < self.config.artist_floor
-            && self.scripts_differ(query.artist_script, view.artist_ids());
+            && (self.scripts_differ(query.artist_script, view.artist_ids())
+                || (title >= UNKNOWN_ARTIST_TITLE_FLOOR && album_agrees && length_agrees));
         let [w_title, w_artist, w_album, w_duration] = self.config.weights;
         let mut total = w_title * title;
         let mut weight = w_title;
@@ -843,22 +893,16 @@ impl<'a> Matcher<'a> {
             total += w_artist * artist;
             weight += w_artist;
         }
-        let mut corroborated = false;
-        if let Some(album) = &query.album {
-            let theirs = view.album_norm();
-            if !theirs.is_empty() {
-                let album_similarity = similarity(album, theirs);
-                corroborated |= album_similarity >= 0.9;
-                total += w_album * album_similarity;
-                weight += w_album;
-            }
+        let mut corroborated = album_agrees || length_agrees;
+        if let Some(album_similarity) = album_similarity {
+            total += w_album * album_similarity;
+            weight += w_album;
         }
         let mut durations_disagree = false;
-        if let (Some(ours), Some(theirs)) = (query.duration_ms, view.duration_ms()) {
+        if let Some((ours, theirs)) = durations {
             total += w_duration * self.duration_similarity(ours, theirs);
             weight += w_duration;
             durations_disagree = ours.abs_diff(theirs) > self.config.duration_accept_limit_ms;
-            corroborated |= ours.abs_diff(theirs) <= self.config.duration_tolerance_ms;
         }
         // A title in a script other than Latin, asked for letter for letter ("밤편지", "Выхода
         // нет"), is rarely another artist's song: enough beside an artist written in
@@ -1078,8 +1122,8 @@ impl<'a> Matcher<'a> {
             best.score - other.score >= self.config.margin
                 || (exactness(best) > exactness(other) && best.score >= other.score)
         });
-        let band = if best.score >= self.config.accept
-            && best.title >= self.config.title_floor
+        let band = if best.score + SCORE_SLACK >= self.config.accept
+            && best.title + SCORE_SLACK >= self.config.title_floor
             && (best.artist >= self.config.artist_floor
                 || (best.artist_unknown
                     && best.corroborated
@@ -1442,6 +1486,39 @@ mod tests {
         for seconds in [265, 279] {
             let outcome = run(&index, with_length("King Gnu", "Hakujitsu", seconds));
             assert_eq!(outcome.accepted_id(), None, "{seconds} s → {outcome:?}");
+        }
+    }
+
+    #[test]
+    fn another_name_of_the_artist_needs_title_album_and_length_to_agree() {
+        let index = LibraryIndex::build(&[
+            track(
+                "father",
+                "Cat Stevens",
+                "Father and Son",
+                "Tea for the Tillerman",
+                220,
+            ),
+            track("cover", "Boyzone", "Father and Son", "Said and Done", 168),
+        ])
+        .unwrap();
+        let entry = |album: Option<&str>, seconds: Option<u32>| TrackQuery {
+            album: album.map(str::to_string),
+            duration_ms: seconds.map(|s| s * 1000),
+            ..TrackQuery::new("Yusuf Islam", "Father and Son")
+        };
+        let outcome = run(&index, entry(Some("Tea for the Tillerman"), Some(221)));
+        assert_eq!(outcome.accepted_id(), Some("father"), "{outcome:?}");
+        // The album or the length alone is not enough: a cover shares the title.
+        for query in [
+            entry(Some("Tea for the Tillerman"), None),
+            entry(None, Some(220)),
+            entry(Some("Tea for the Tillerman"), Some(236)),
+            entry(Some("Greatest Hits"), Some(220)),
+            entry(None, None),
+        ] {
+            let outcome = run(&index, query.clone());
+            assert_eq!(outcome.accepted_id(), None, "{query:?} → {outcome:?}");
         }
     }
 
