@@ -731,9 +731,10 @@ impl LibraryIndex {
                 }
             }
         });
+        // A name in another script is also found by its Latin letters ("kino" for "кино").
         let artist_grams = Postings::build(|emit| {
             for (artist, span) in data.artist_names.iter().enumerate() {
-                for gram in normalize::trigrams(data.str(*span)) {
+                for gram in normalize::name_trigrams(data.str(*span)) {
                     emit(gram, artist as u32);
                 }
             }

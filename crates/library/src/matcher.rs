@@ -210,6 +210,9 @@ struct Prepared {
     shape_without_article: Option<TitleShape>,
     /// The base title in Latin letters when it is written in another script.
     latin_base: Option<String>,
+    /// The title as written has letters beyond ASCII (another script, or accents that
+    /// normalising folded away: "Kalašnjikov").
+    raw_title_beyond_ascii: bool,
     /// The other forms of the title ([`ParsedTitle::alternates`]).
     alternates: Vec<String>,
     /// The classical ones among them ([`ParsedTitle::work_forms`]).
@@ -250,6 +253,7 @@ impl Prepared {
             shape_without_article: base_without_article.as_deref().map(TitleShape::of),
             base_without_article,
             latin_base: normalize::latin_form(&title.base),
+            raw_title_beyond_ascii: !query.title.is_ascii(),
             alternates: title.alternates(),
             work_forms: title.work_forms(),
             title,
@@ -687,12 +691,13 @@ impl<'a> Matcher<'a> {
         if self.index.artist_count() > scratch.counts.len() {
             return Vec::new();
         }
-        for gram in normalize::trigrams(name) {
-            for artist in self.index.artist_gram_items(gram) {
+        let grams = normalize::name_trigrams(name);
+        for gram in &grams {
+            for artist in self.index.artist_gram_items(*gram) {
                 scratch.bump(*artist);
             }
         }
-        let needed = (normalize::trigrams(name).len() / 3).max(1) as u8;
+        let needed = (grams.len() / 3).max(1).min(usize::from(u8::MAX)) as u8;
         let mut found: Vec<(u32, f32)> = scratch
             .touched
             .iter()
@@ -705,6 +710,12 @@ impl<'a> Matcher<'a> {
             .filter_map(|artist| {
                 let other = self.index.artist_name(*artist);
                 similarity_at_least(name, other, 0.75)
+                    .or_else(|| {
+                        // Written in two scripts: compared by their Latin letters.
+                        (!name.is_ascii() || !other.is_ascii())
+                            .then(|| normalize::name_similarity(name, other))
+                            .filter(|sim| *sim >= 0.75)
+                    })
                     .or_else(|| {
                         // A name inside a longer one: "vivaldi" in "antonio vivaldi".
                         (other.contains(name) && normalize::name_similarity(name, other) >= 0.75)
@@ -807,7 +818,9 @@ impl<'a> Matcher<'a> {
                     .base_without_article
                     .as_deref()
                     .and_then(|rest| similarity_at_least(rest, view.title_norm(), min_title));
-                // Either side in another script: compare their Latin letters.
+                // Either side in another script: compare their Latin letters, as they are
+                // and in the form every transliteration reaches ("Khochesh" and "Hochesh",
+                // "Kalašnjikov" and "Kalashnikov", "لبيروت" and "Li Beirut").
                 let theirs = view.title_norm();
                 let latin = (!query.title.base.is_ascii() || !theirs.is_ascii())
                     .then(|| {
@@ -817,10 +830,21 @@ impl<'a> Matcher<'a> {
                         similarity_at_least(ours, theirs, min_title)
                     })
                     .flatten();
+                let transliterated = (direct.is_none_or(|s| s < 1.0)
+                    && (query.raw_title_beyond_ascii || !view.title().is_ascii()))
+                .then(|| {
+                    normalize::transliterated_similarity(
+                        &query.title.base,
+                        theirs,
+                        normalize::similarity,
+                    )
+                })
+                .filter(|s| *s >= min_title);
                 direct
                     .into_iter()
                     .chain(without_article)
                     .chain(latin)
+                    .chain(transliterated)
                     .fold(None, |best: Option<f32>, s| {
                         Some(best.map_or(s, |b| b.max(s)))
                     })?

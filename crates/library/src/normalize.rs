@@ -1459,7 +1459,9 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
     if (la, lb) == (a, b) {
         return direct;
     }
-    direct.max(name_similarity_same_script(la, lb))
+    direct
+        .max(name_similarity_same_script(la, lb))
+        .max(transliterated_similarity(a, b, name_similarity_same_script))
 }
 
 /// What a name known by another form scores: initials ("rhcp" for "red hot chili peppers")
@@ -1543,6 +1545,111 @@ pub fn latin_form(normalized: &str) -> Option<String> {
     (latin != normalized && !latin.is_empty()).then_some(latin)
 }
 
+/// A form of Latin text that the usual ways of transliterating one name all reach: digraphs
+/// as one letter ("sh", "ch", "zh", "kh", "ts" — and "tch", "shch", "sch"), "j" and "y" as
+/// "i", "w" as "v", "x" as "ks", doubled letters once. "Chaikovskii" and "Tchaikovsky",
+/// "Iurii" and "Yuriy", "Bregovitsh" and "Bregovic", "Kalasnjikov" and "Kalashnikov" meet.
+/// Only ever used when one side was written in another script or with letters a keyboard
+/// does not have: between two plain Latin spellings it would only blur differences.
+///
+/// ```
+/// use cachearr_library::normalize::loose_latin;
+/// assert_eq!(loose_latin("tchaikovsky"), loose_latin("chaikovskii"));
+/// assert_eq!(loose_latin("mumiy troll"), loose_latin("mumii trol"));
+/// assert_ne!(loose_latin("kino"), loose_latin("kina"));
+/// ```
+pub fn loose_latin(normalized: &str) -> String {
+    const DIGRAPHS: [(&str, char); 14] = [
+        ("shch", 's'),
+        ("sch", 's'),
+        ("tsh", 'c'),
+        ("tch", 'c'),
+        ("ch", 'c'),
+        ("sh", 's'),
+        ("zh", 'z'),
+        ("kh", 'h'),
+        ("ts", 'c'),
+        ("tz", 'c'),
+        ("cz", 'c'),
+        ("sz", 's'),
+        ("ph", 'f'),
+        ("ck", 'k'),
+    ];
+    let mut out = String::with_capacity(normalized.len());
+    let mut rest = normalized;
+    while let Some(c) = rest.chars().next() {
+        if let Some((digraph, letter)) = DIGRAPHS.iter().find(|(d, _)| rest.starts_with(d)) {
+            push_once(&mut out, *letter);
+            rest = &rest[digraph.len()..];
+            continue;
+        }
+        match c {
+            'j' | 'y' => push_once(&mut out, 'i'),
+            'w' => push_once(&mut out, 'v'),
+            'q' => push_once(&mut out, 'k'),
+            'x' => {
+                push_once(&mut out, 'k');
+                push_once(&mut out, 's');
+            }
+            c => push_once(&mut out, c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Pushes `c` unless the text already ends with it (doubled letters count once).
+fn push_once(out: &mut String, c: char) {
+    if !out.ends_with(c) {
+        out.push(c);
+    }
+}
+
+/// True when the text has letters of a script that leaves short vowels unwritten (Arabic,
+/// Hebrew, Syriac, Thaana): its Latin letters are little more than consonants ("tmly mk" for
+/// "تملي معاك", "Tamally Maak").
+pub fn has_abjad(text: &str) -> bool {
+    text.chars().any(|c| {
+        matches!(c,
+            '\u{0590}'..='\u{08FF}' | '\u{FB1D}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
+    })
+}
+
+/// The consonants of [`loose_latin`] text without spaces, vowels or the letters that stand
+/// for long vowels in an abjad ("v", "i" from "w", "y"): how a name written in Arabic or
+/// Hebrew letters compares with its spelling in Latin ones ("lbyrwt" and "li beirut" are both
+/// "lbrt"). Lossy by design: used only against a text in such a script.
+pub fn consonant_skeleton(normalized: &str) -> String {
+    let mut out = String::new();
+    for c in loose_latin(normalized).chars() {
+        if !matches!(c, 'a' | 'e' | 'i' | 'o' | 'u' | 'v' | ' ') {
+            push_once(&mut out, c);
+        }
+    }
+    out
+}
+
+/// What equal consonant skeletons of an abjad text and a Latin one score.
+const SKELETON_SIMILARITY: f32 = 0.9;
+
+/// Similarity of two normalised texts of which one was written in another script or with
+/// letters beyond plain Latin (the caller knows): their [`loose_latin`] forms, and for an
+/// abjad their consonant skeletons (equal skeletons of three consonants or more score 0.9).
+/// `compare` scores the two loose forms ([`similarity`] for titles, the word-aware
+/// [`name_similarity`] for names).
+pub fn transliterated_similarity(a: &str, b: &str, compare: fn(&str, &str) -> f32) -> f32 {
+    let latin_a = latin_form(a).unwrap_or_else(|| a.to_string());
+    let latin_b = latin_form(b).unwrap_or_else(|| b.to_string());
+    let mut best = compare(&loose_latin(&latin_a), &loose_latin(&latin_b));
+    if has_abjad(a) || has_abjad(b) {
+        let (x, y) = (consonant_skeleton(&latin_a), consonant_skeleton(&latin_b));
+        if x == y && x.chars().count() >= 3 {
+            best = best.max(SKELETON_SIMILARITY);
+        }
+    }
+    best
+}
+
 fn name_similarity_same_script(a: &str, b: &str) -> f32 {
     if a == b {
         return 1.0;
@@ -1605,6 +1712,18 @@ pub fn trigrams(normalized: &str) -> Vec<u32> {
         .collect();
     grams.sort_unstable();
     grams.dedup();
+    grams
+}
+
+/// The trigrams a name is found by: those of the name, and for a name in another script also
+/// those of its Latin letters ([`latin_form`]), without duplicates.
+pub fn name_trigrams(normalized: &str) -> Vec<u32> {
+    let mut grams = trigrams(normalized);
+    if let Some(latin) = latin_form(normalized) {
+        grams.extend(trigrams(&latin));
+        grams.sort_unstable();
+        grams.dedup();
+    }
     grams
 }
 
