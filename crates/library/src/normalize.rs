@@ -311,6 +311,10 @@ pub struct ParsedTitle {
     /// What a classical title says about which work and which part of it it is, when it says
     /// anything (a key, a catalogue number, a movement).
     pub work: Option<Box<WorkParts>>,
+    /// The words in double quotes, when the title has them besides other words: the name the
+    /// piece is known by ("fur elise" for "Bagatelle No. 25 in A Minor, WoO 59 \"Für
+    /// Elise\"").
+    pub quoted: Option<String>,
 }
 
 impl ParsedTitle {
@@ -324,11 +328,14 @@ impl ParsedTitle {
         let candidates = [
             self.short.as_ref(),
             self.bracketed.as_ref(),
+            self.quoted.as_ref(),
             work.and_then(|w| w.bare.as_ref()),
+            work.and_then(|w| w.without_key.as_ref()),
             work.and_then(|w| w.movement.as_ref()),
             work.and_then(|w| w.movement_head.as_ref()),
         ];
-        for form in candidates.into_iter().flatten() {
+        let catalogue = work.map_or(&[][..], |w| w.catalogue_keys.as_slice());
+        for form in candidates.into_iter().flatten().chain(catalogue) {
             if !form.is_empty() && *form != self.base && !forms.contains(form) {
                 forms.push(form.clone());
             }
@@ -343,12 +350,18 @@ impl ParsedTitle {
         let Some(work) = self.work.as_deref() else {
             return Vec::new();
         };
-        [&work.bare, &work.movement, &work.movement_head]
-            .into_iter()
-            .flatten()
-            .filter(|form| !form.is_empty() && **form != self.base)
-            .cloned()
-            .collect()
+        [
+            &work.bare,
+            &work.without_key,
+            &work.movement,
+            &work.movement_head,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(&work.catalogue_keys)
+        .filter(|form| !form.is_empty() && **form != self.base)
+        .cloned()
+        .collect()
     }
 }
 
@@ -589,6 +602,8 @@ const DASH_SEPARATORS: [&str; 3] = [" - ", " \u{2013} ", " \u{2014} "];
 /// assert_eq!(feat.featured, vec!["alicia keys".to_string()]);
 /// ```
 pub fn parse_title(raw: &str) -> ParsedTitle {
+    let spelled = spell_accidentals(raw);
+    let raw = spelled.as_ref();
     let mut parsed = ParsedTitle::default();
     let mut version_texts: Vec<String> = Vec::new();
     let mut edit_texts: Vec<String> = Vec::new();
@@ -708,7 +723,7 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
             }
         }
     }
-    parsed.base = join_words(words);
+    parsed.base = join_words(canonical_numbers(&words).iter().map(String::as_str));
     if parsed.base.is_empty() {
         // A title that is nothing but a bracket ("(Untitled)") keeps its words.
         parsed.base = normalize_text(raw);
@@ -733,7 +748,162 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
         }
     }
     parsed.work = work_parts(remaining, &parsed.base).map(Box::new);
+    parsed.quoted = quoted_words(raw)
+        .map(normalize_text)
+        .filter(|quoted| !quoted.is_empty() && *quoted != parsed.base);
     parsed
+}
+
+/// The text between the first pair of double quotes ("…", “…”, „…“, «…»), if any.
+fn quoted_words(raw: &str) -> Option<&str> {
+    let (open_at, open) = raw
+        .char_indices()
+        .find(|(_, c)| matches!(c, '"' | '\u{201C}' | '\u{201E}' | '\u{00AB}'))?;
+    let closes: &[char] = match open {
+        '\u{00AB}' => &['\u{00BB}'],
+        '"' => &['"'],
+        _ => &['\u{201D}', '\u{201C}'],
+    };
+    let inner = &raw[open_at + open.len_utf8()..];
+    let close_at = inner.find(closes)?;
+    Some(&inner[..close_at]).filter(|text| !text.trim().is_empty())
+}
+
+/// Writes a key's accidentals as words: "E♭" and "Eb major" as "E flat", "C♯" and "C#" as
+/// "C sharp" — how stores that avoid the symbols write them ("E-Flat", "C sharp"). A "#"
+/// elsewhere ("#1") and a "b" that is not a note's ("Bb" only before "major"/"minor") stay.
+fn spell_accidentals(raw: &str) -> std::borrow::Cow<'_, str> {
+    if !raw.contains(['♭', '♯', '#', 'b']) {
+        return raw.into();
+    }
+    let chars: Vec<char> = raw.chars().collect();
+    let is_note = |at: usize| {
+        chars
+            .get(at)
+            .is_some_and(|c| matches!(c, 'A'..='G' | 'a'..='g'))
+            && (at == 0 || !chars[at - 1].is_alphanumeric())
+    };
+    let mode_follows = |at: usize| {
+        let rest: String = chars[at..].iter().collect();
+        let rest = rest.trim_start_matches([' ', '-']).to_lowercase();
+        ["major", "minor", "dur", "moll"]
+            .iter()
+            .any(|mode| rest.starts_with(mode))
+    };
+    let mut out = String::with_capacity(raw.len() + 8);
+    let mut changed = false;
+    for (at, c) in chars.iter().enumerate() {
+        let after_note = at > 0 && is_note(at - 1);
+        let ends_word = chars.get(at + 1).is_none_or(|next| !next.is_alphanumeric());
+        let word = match c {
+            '♭' if after_note => Some(" flat"),
+            '♯' if after_note => Some(" sharp"),
+            '#' if after_note && ends_word => Some(" sharp"),
+            '#' if chars.get(at + 1).is_some_and(char::is_ascii_digit) => Some(" No. "),
+            'b' if after_note && ends_word && mode_follows(at + 1) => Some(" flat"),
+            _ => None,
+        };
+        match word {
+            Some(word) => {
+                out.push_str(word);
+                changed = true;
+            }
+            None => out.push(*c),
+        }
+    }
+    if changed { out.into() } else { raw.into() }
+}
+
+/// Number words that [`canonical_numbers`] writes as digits.
+const UNITS: [&str; 20] = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+];
+const TENS: [&str; 8] = [
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+];
+
+/// Words that name a part or number, each written one way ("pt" and "part", "nr", "number"
+/// and "no", "volume" and "vol").
+fn canonical_number_word(word: &str) -> &str {
+    match word {
+        "pt" => "part",
+        "pts" => "parts",
+        "nr" | "number" | "num" => "no",
+        "volume" => "vol",
+        other => other,
+    }
+}
+
+/// Title words with numbers written one way, so that the ways people write one number meet
+/// at one key: number words as digits ("Nine to Five" and "9 to 5", "Twenty Two" and "22",
+/// but "no one" stays a pronoun), a part or number word and its digits apart ("No.5" and "No.
+/// 5"), and the part/number words in one spelling ("Pt." and "Part", "Number" and "No.").
+fn canonical_numbers(words: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut at = 0;
+    while at < words.len() {
+        let word = words[at];
+        let unit = |w: &str| UNITS.iter().position(|u| *u == w);
+        let after_no = out.last().is_some_and(|w| w == "no");
+        if let Some(tens) = TENS.iter().position(|t| *t == word) {
+            let value = (tens as u32 + 2) * 10;
+            match words
+                .get(at + 1)
+                .and_then(|w| unit(w))
+                .filter(|u| (1..10).contains(u))
+            {
+                Some(u) => {
+                    out.push((value + u as u32).to_string());
+                    at += 2;
+                }
+                None => {
+                    out.push(value.to_string());
+                    at += 1;
+                }
+            }
+            continue;
+        }
+        if let Some(value) = unit(word).filter(|_| !after_no) {
+            out.push(value.to_string());
+            at += 1;
+            continue;
+        }
+        // "no5", "pt2", "vol1", "op27": the word and the number apart.
+        let letters = word.bytes().take_while(u8::is_ascii_lowercase).count();
+        let (prefix, digits) = word.split_at(letters);
+        let glued = matches!(
+            prefix,
+            "no" | "nr" | "pt" | "pts" | "part" | "vol" | "op" | "opus" | "bwv" | "kv" | "hwv"
+        ) && !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        if glued {
+            out.push(canonical_number_word(prefix).to_string());
+            out.push(digits.to_string());
+        } else {
+            out.push(canonical_number_word(word).to_string());
+        }
+        at += 1;
+    }
+    out
 }
 
 /// The writing system of a text's letters, coarsely: Latin (with its accents) or another.
@@ -790,6 +960,13 @@ pub struct WorkParts {
     /// or a catalogue number ("fur elise" for "Für Elise, WoO 59", "nocturne" for "Nocturne in
     /// E-Flat Major, Op. 9 No. 2").
     pub bare: Option<String>,
+    /// The whole title without its key, when it names one ("hungarian dance no 5" for
+    /// "Hungarian Dance No. 5 in G Minor").
+    pub without_key: Option<String>,
+    /// The work's identity by catalogue: each catalogue number other than a plain "No." with
+    /// the "No." numbers that follow it ("op 27 no 2", "bwv 1068", "d 839"). Stores write the
+    /// rest of a classical title in many ways; these they keep.
+    pub catalogue_keys: Vec<String>,
 }
 
 /// The catalogue "number" of a posthumous opus ("Op. posth.").
@@ -807,7 +984,11 @@ fn catalogue_label(word: &str) -> Option<&'static str> {
         "hwv" => "hwv",
         "d" => "d",
         "sz" => "sz",
-        "no" | "nr" => "no",
+        "s" => "s",
+        "twv" => "twv",
+        "wab" => "wab",
+        "trv" => "trv",
+        "no" | "nr" | "n" | "number" | "num" => "no",
         _ => return None,
     })
 }
@@ -889,22 +1070,49 @@ fn scan_work(normalized: &str) -> (Option<String>, Vec<(&'static str, u32)>, Vec
                 continue;
             }
         }
-        if let Some(label) = catalogue_label(word)
-            && let Some(number) = words.get(at + 1).and_then(|w| catalogue_number(w))
-        {
-            catalogue.push((label, number));
-            at += 2;
-            continue;
-        }
-        if let Some(entry) = glued_catalogue(word) {
+        let entry =
+            match catalogue_label(word).zip(words.get(at + 1).and_then(|w| catalogue_number(w))) {
+                Some(entry) => Some((entry, 2)),
+                None => glued_catalogue(word).map(|entry| (entry, 1)),
+            };
+        if let Some((entry, used)) = entry {
             catalogue.push(entry);
-            at += 1;
+            at += used;
+            // "Op. 27/2" is "Op. 27 No. 2": a bare number right after an opus number.
+            if entry.0 == "op"
+                && let Some(number) = words
+                    .get(at)
+                    .filter(|w| w.len() <= 3 && w.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|w| w.parse().ok())
+            {
+                catalogue.push(("no", number));
+                at += 1;
+            }
             continue;
         }
         kept.push(word);
         at += 1;
     }
     (key, catalogue, kept)
+}
+
+/// The catalogue identities of a title ([`WorkParts::catalogue_keys`]); "Op. posth." is not
+/// one (many works share it).
+fn catalogue_keys(catalogue: &[(&'static str, u32)]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for (at, (label, number)) in catalogue.iter().enumerate() {
+        if *label == "no" || *number == POSTHUMOUS {
+            continue;
+        }
+        let mut key = format!("{label} {number}");
+        for (next, n) in catalogue[at + 1..].iter().take_while(|(l, _)| *l == "no") {
+            key.push_str(&format!(" {next} {n}"));
+        }
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
 }
 
 /// A movement's number written before its name ("III. Presto", "1. Allegro"), and the rest.
@@ -976,6 +1184,14 @@ fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
             parts.bare = Some(bare);
         }
     }
+    if let Some(key) = &key {
+        let without = base.replacen(&format!("in {key}"), " ", 1);
+        let without = join_words(without.split(' ').filter(|w| !w.is_empty()));
+        if !without.is_empty() && without != base {
+            parts.without_key = Some(without);
+        }
+    }
+    parts.catalogue_keys = catalogue_keys(&catalogue);
     parts.key = key;
     parts.catalogue = catalogue;
     if parts.key.is_none() && parts.catalogue.is_empty() && parts.movement.is_none() {

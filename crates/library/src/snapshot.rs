@@ -31,8 +31,9 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 ///
 /// History: 1, the first; 2, items carry parent / grandparent ids, index and parent index;
 /// 3, normalised text reads "$" as "s" (a snapshot of 2 has other normalised keys: rebuilt);
-/// 4, tracks keep the other forms of their titles (short, other script, classical parts).
-pub const FORMAT_VERSION: u32 = 4;
+/// 4, tracks keep the other forms of their titles (short, other script, classical parts);
+/// 5, titles read "♭", "♯" and "#" after a note as "flat" and "sharp" (other normalised keys).
+pub const FORMAT_VERSION: u32 = 5;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.
