@@ -254,7 +254,16 @@ impl Prepared {
             base_without_article,
             latin_base: normalize::latin_form(&title.base),
             raw_title_beyond_ascii: !query.title.is_ascii(),
-            alternates: title.alternates(),
+            alternates: {
+                let mut forms = title.alternates();
+                if let Some(head) = title.work.as_deref().and_then(|w| w.head.clone())
+                    && head != title.base
+                    && !forms.contains(&head)
+                {
+                    forms.push(head);
+                }
+                forms
+            },
             work_forms: title.work_forms(),
             title,
             artists,
@@ -367,6 +376,10 @@ struct ShortForm {
     /// Every form it was found by is one word ("aria", "allegro"): for classical titles that
     /// is not enough on its own — the work must be confirmed too.
     one_word: bool,
+    /// Every form it was found by is a catalogue identity ("op 67"): when only one of the
+    /// titles names a movement, a whole work and one of its movements share it, so the
+    /// lengths must agree too.
+    catalogue_only: bool,
 }
 
 /// Matches queries against one index, within one user's [`Visibility`].
@@ -522,14 +535,27 @@ impl<'a> Matcher<'a> {
                     }
                 }
             }
+            let catalogue_keys = prepared
+                .title
+                .work
+                .as_deref()
+                .map_or(&[][..], |work| work.catalogue_keys.as_slice());
             for (item, form) in found {
                 let one_word = !form.contains(' ');
+                let catalogue_only = catalogue_keys.iter().any(|key| key == form);
                 if exact.contains(&item) {
                     continue;
                 }
                 match short_forms.iter_mut().find(|known| known.item == item) {
-                    Some(known) => known.one_word &= one_word,
-                    None => short_forms.push(ShortForm { item, one_word }),
+                    Some(known) => {
+                        known.one_word &= one_word;
+                        known.catalogue_only &= catalogue_only;
+                    }
+                    None => short_forms.push(ShortForm {
+                        item,
+                        one_word,
+                        catalogue_only,
+                    }),
                 }
             }
         }
@@ -617,9 +643,15 @@ impl<'a> Matcher<'a> {
                     .map(String::as_str)
                     .find(|form| *form == view.title_norm())
             })?;
+        let catalogue_only = query
+            .title
+            .work
+            .as_deref()
+            .is_some_and(|work| work.catalogue_keys.iter().any(|key| key == form));
         Some(ShortForm {
             item,
             one_word: !form.contains(' '),
+            catalogue_only,
         })
     }
 
@@ -874,6 +906,17 @@ impl<'a> Matcher<'a> {
                     WorkVerdict::Neutral if short_form.is_some_and(|f| f.one_word) => return None,
                     _ => {}
                 }
+            }
+            let names_movement =
+                |title: &ParsedTitle| title.work.as_deref().is_some_and(|w| w.movement.is_some());
+            if short_form.is_some_and(|f| f.catalogue_only)
+                && names_movement(&query.title) != names_movement(&theirs)
+                && !query
+                    .duration_ms
+                    .zip(view.duration_ms())
+                    .is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms)
+            {
+                return None;
             }
         } else if !normalize::numbers_agree(&query.title.base, view.title_norm()) {
             return None;
@@ -1543,6 +1586,215 @@ mod tests {
         ] {
             let outcome = run(&index, query.clone());
             assert_eq!(outcome.accepted_id(), None, "{query:?} → {outcome:?}");
+        }
+    }
+
+    /// Accepted ids of `(artist, title)` queries without album or duration.
+    fn accepted<'a>(index: &LibraryIndex, cases: &[(&str, &'a str)]) -> Vec<Option<String>> {
+        cases
+            .iter()
+            .map(|(artist, title)| {
+                run(index, TrackQuery::new(artist, title))
+                    .accepted_id()
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn numbers_written_differently_meet_and_other_numbers_never_do() {
+        let index = LibraryIndex::build(&[
+            track("925", "Dolly Parton", "9 to 5", "9 to 5", 165),
+            track(
+                "brick2",
+                "Pink Floyd",
+                "Another Brick in the Wall, Pt. 2",
+                "The Wall",
+                239,
+            ),
+            track(
+                "brick1",
+                "Pink Floyd",
+                "Another Brick in the Wall, Pt. 1",
+                "The Wall",
+                190,
+            ),
+            track(
+                "mambo",
+                "Lou Bega",
+                "Mambo No. 5 (A Little Bit of...)",
+                "Mambo",
+                219,
+            ),
+            track("22", "Taylor Swift", "22", "Red", 230),
+            track(
+                "army",
+                "The White Stripes",
+                "Seven Nation Army",
+                "Elephant",
+                232,
+            ),
+            track("noone", "Alicia Keys", "No One", "As I Am", 253),
+        ])
+        .unwrap();
+        let found = [
+            ("Dolly Parton", "Nine to Five"),
+            ("Pink Floyd", "Another Brick in the Wall, Part Two"),
+            ("Pink Floyd", "Another Brick In The Wall Part II"),
+            ("Lou Bega", "Mambo No.5"),
+            ("Lou Bega", "Mambo Number 5"),
+            ("Lou Bega", "Mambo #5"),
+            ("Taylor Swift", "Twenty Two"),
+            ("The White Stripes", "7 Nation Army"),
+            ("Alicia Keys", "No One"),
+        ];
+        let expected = [
+            "925", "brick2", "brick2", "mambo", "mambo", "mambo", "22", "army", "noone",
+        ];
+        let ids = accepted(&index, &found);
+        for ((case, id), expected) in found.iter().zip(&ids).zip(expected) {
+            assert_eq!(id.as_deref(), Some(expected), "{case:?}");
+        }
+        let never = [
+            ("Pink Floyd", "Another Brick in the Wall, Part Three"),
+            ("Lou Bega", "Mambo No. 6"),
+            ("Taylor Swift", "Twenty One"),
+            ("Alicia Keys", "No. 1"),
+        ];
+        for (case, id) in never.iter().zip(accepted(&index, &never)) {
+            assert_eq!(id, None, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn classical_titles_meet_however_stores_write_them() {
+        let index = LibraryIndex::build(&[
+            track(
+                "elise",
+                "Ludwig van Beethoven",
+                "Bagatelle No. 25 in A Minor, WoO 59 \"Für Elise\"",
+                "Piano",
+                175,
+            ),
+            track(
+                "turca",
+                "Wolfgang Amadeus Mozart",
+                "Piano Sonata No. 11 in A Major, K. 331: III. Rondo alla turca",
+                "Sonatas",
+                210,
+            ),
+            track("gym", "Erik Satie", "Gymnopédie No. 1", "Piano", 200),
+            track(
+                "waltz",
+                "Frédéric Chopin",
+                "Waltz in D-Flat Major, Op. 64 No. 1 \"Minute Waltz\"",
+                "Waltzes",
+                110,
+            ),
+            track(
+                "rach",
+                "Sergei Rachmaninoff",
+                "Piano Concerto No. 2 in C Minor, Op. 18: I. Moderato",
+                "Concertos",
+                660,
+            ),
+            track(
+                "air",
+                "Johann Sebastian Bach",
+                "Orchestral Suite No. 3 in D Major, BWV 1068: II. Air",
+                "Suites",
+                330,
+            ),
+            track(
+                "dance",
+                "Johannes Brahms",
+                "Hungarian Dance No. 5 in G Minor",
+                "Dances",
+                140,
+            ),
+            track(
+                "b5",
+                "Ludwig van Beethoven",
+                "Symphony No. 5 in C Minor, Op. 67: I. Allegro con brio",
+                "Symphonies",
+                447,
+            ),
+        ])
+        .unwrap();
+        let found = [
+            ("Beethoven", "Für Elise"),
+            ("Beethoven", "Fur Elise, WoO 59"),
+            ("Mozart", "Piano Sonata No. 11, K. 331: III. Alla Turca"),
+            ("Erik Satie", "Gymnopédie No. 1: Lent et douloureux"),
+            ("Chopin", "Waltz Op. 64/1"),
+            ("Frederic Chopin", "Waltz in D♭ major, Op. 64 No. 1"),
+            ("Frederic Chopin", "Waltz in Db major, op. 64 no. 1"),
+            (
+                "Rachmaninov",
+                "Piano Concerto No.2 in C Minor Op.18 - 1. Moderato",
+            ),
+            (
+                "J.S. Bach",
+                "Orchestral Suite No. 3 in D major, BWV 1068: Air",
+            ),
+            ("Brahms", "Hungarian Dance No. 5"),
+            (
+                "Beethoven",
+                "Sinfonie Nr. 5 c-Moll, op. 67: I. Allegro con brio",
+            ),
+        ];
+        let expected = [
+            "elise", "elise", "turca", "gym", "waltz", "waltz", "waltz", "rach", "air", "dance",
+            "b5",
+        ];
+        let ids = accepted(&index, &found);
+        for ((case, id), expected) in found.iter().zip(&ids).zip(expected) {
+            assert_eq!(id.as_deref(), Some(expected), "{case:?}");
+        }
+        let never = [
+            // Another number of the same opus, another key, another movement.
+            ("Chopin", "Waltz Op. 64/2"),
+            ("Chopin", "Waltz in C♯ minor, Op. 64 No. 2"),
+            ("Brahms", "Hungarian Dance No. 6"),
+            (
+                "Beethoven",
+                "Symphony No. 5 in C Minor, Op. 67: II. Andante con moto",
+            ),
+            // The whole work by its catalogue number alone, for one movement of it.
+            ("Beethoven", "Symphony in C minor, Op. 67"),
+            ("Erik Satie", "Gymnopédie No. 2: Lent et triste"),
+        ];
+        for (case, id) in never.iter().zip(accepted(&index, &never)) {
+            assert_eq!(id, None, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn transliterations_meet() {
+        let index = LibraryIndex::build(&[
+            track(
+                "kalash",
+                "Горан Бреговић",
+                "Kalašnjikov",
+                "Underground",
+                307,
+            ),
+            track("beirut", "Fairuz", "Li Beirut", "Li Beirut", 300),
+            track("iskala", "Земфира", "Искала", "Прости меня моя любовь", 228),
+        ])
+        .unwrap();
+        let found = [
+            ("Goran Bregovic", "Kalashnikov"),
+            ("Fairuz", "لبيروت"),
+            ("Zemfira", "Iskala"),
+        ];
+        let ids = accepted(&index, &found);
+        for ((case, id), expected) in found.iter().zip(&ids).zip(["kalash", "beirut", "iskala"]) {
+            assert_eq!(id.as_deref(), Some(expected), "{case:?}");
+        }
+        let never = [("Zemfira", "Iskra"), ("Fairuz", "لبنان")];
+        for (case, id) in never.iter().zip(accepted(&index, &never)) {
+            assert_eq!(id, None, "{case:?}");
         }
     }
 

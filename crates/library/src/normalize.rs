@@ -107,6 +107,21 @@ enum CharClass {
 
 fn classify_and_fold(c: char, token: &mut String) -> CharClass {
     if is_combining_mark(c) {
+        // Kana voicing marks make another syllable ("ブ" is "bu", "フ" is "fu"): kept, by
+        // composing the kana again, so that the Latin letters of kana stay right.
+        if matches!(c, '\u{3099}' | '\u{309A}')
+            && let Some(kana) = token.pop()
+        {
+            let mut pair = String::with_capacity(8);
+            pair.push(kana);
+            pair.push(c);
+            let composed: String = pair.nfc().collect();
+            token.push_str(if composed.chars().count() == 1 {
+                &composed
+            } else {
+                &pair[..kana.len_utf8()]
+            });
+        }
         return CharClass::Joiner;
     }
     match c {
@@ -814,6 +829,14 @@ fn spell_accidentals(raw: &str) -> std::borrow::Cow<'_, str> {
     if changed { out.into() } else { raw.into() }
 }
 
+/// Normalises part of a title the way [`parse_title`] normalises its base: [`normalize_text`]
+/// with numbers written one way ([`canonical_numbers`]).
+fn normalize_title_words(raw: &str) -> String {
+    let normalized = normalize_text(raw);
+    let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+    join_words(canonical_numbers(&words).iter().map(String::as_str))
+}
+
 /// Number words that [`canonical_numbers`] writes as digits.
 const UNITS: [&str; 20] = [
     "zero",
@@ -967,6 +990,10 @@ pub struct WorkParts {
     /// the "No." numbers that follow it ("op 27 no 2", "bwv 1068", "d 839"). Stores write the
     /// rest of a classical title in many ways; these they keep.
     pub catalogue_keys: Vec<String>,
+    /// The work before an unnumbered subtitle, when it names a number or key of its own
+    /// ("gymnopedie no 1" for "Gymnopédie No. 1: Lent et douloureux"). Looked up for a
+    /// query only: a library title's head would let a whole work stand for one movement.
+    pub head: Option<String>,
 }
 
 /// The catalogue "number" of a posthumous opus ("Op. posth.").
@@ -1159,8 +1186,8 @@ fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
     let (key, catalogue, kept) = scan_work(base);
     let mut work_text = base.to_string();
     if let Some((work, number, name)) = split_movement(raw) {
-        let movement = normalize_text(name);
-        let work = normalize_text(work);
+        let movement = normalize_title_words(name);
+        let work = normalize_title_words(work);
         if !movement.is_empty() && !work.is_empty() {
             parts.movement_head = name
                 .split_once(',')
@@ -1168,6 +1195,12 @@ fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
                 .filter(|head| !head.is_empty() && *head != movement);
             if number.is_some() {
                 parts.without_numeral = Some(format!("{work} {movement}"));
+            }
+            // "Gymnopédie No. 1: Lent et douloureux": a numbered piece and its subtitle, where
+            // other stores write the piece alone.
+            let (work_key, work_catalogue, _) = scan_work(&work);
+            if number.is_none() && (work_key.is_some() || !work_catalogue.is_empty()) {
+                parts.head = Some(work.clone());
             }
             parts.movement = Some(movement);
             parts.movement_number = number;
@@ -1250,10 +1283,14 @@ fn movements_alike(a: &WorkParts, b: &WorkParts) -> Option<bool> {
     if ours.is_empty() || theirs.is_empty() {
         return None;
     }
+    // The same name, or one the other's name cut short ("alla turca" for "rondo alla turca").
+    let within = |short: &str, long: &str| {
+        short.contains(' ') && format!(" {long} ").contains(&format!(" {short} "))
+    };
     Some(ours.iter().any(|x| {
         theirs
             .iter()
-            .any(|y| similarity_at_least(x, y, 0.8).is_some())
+            .any(|y| similarity_at_least(x, y, 0.8).is_some() || within(x, y) || within(y, x))
     }))
 }
 
@@ -1662,8 +1699,14 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
         return 1.0;
     }
     let direct = name_similarity_same_script(a, b);
-    if direct >= 1.0 || (a.is_ascii() && b.is_ascii()) {
+    if direct >= LOOSE_NAME_SIMILARITY {
         return direct;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        // Two Latin transliterations of one name ("Tchaikovsky" and "Tschaikowsky",
+        // "Rachmaninoff" and "Rachmaninov"): below an exact spelling, above the floor.
+        let loose = name_similarity_same_script(&loose_latin(a), &loose_latin(b));
+        return direct.max(loose.min(LOOSE_NAME_SIMILARITY));
     }
     // "Кино" and "Kino", "周杰伦" and "周杰倫": compare the Latin letters of both.
     let latin_a = latin_form(a);
@@ -1679,6 +1722,9 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
         .max(name_similarity_same_script(la, lb))
         .max(transliterated_similarity(a, b, name_similarity_same_script))
 }
+
+/// The most two Latin names that only meet in their [`loose_latin`] forms score.
+const LOOSE_NAME_SIMILARITY: f32 = 0.9;
 
 /// What a name known by another form scores: initials ("rhcp" for "red hot chili peppers")
 /// and a name inside a longer credit ("jimi hendrix" in "jimi hendrix experience", "simon" in
@@ -1710,6 +1756,25 @@ fn is_contained_name(short: &str, long: &str) -> bool {
     let letters: usize = short_words.iter().map(|w| w.chars().count()).sum();
     // A surname alone names its bearer ("bach" for "johann sebastian bach") from four
     // letters; other parts of a name need five ("jimi hendrix" in "jimi hendrix experience").
+    // Initials before the surname: "js bach", "j s bach", "w a mozart".
+    if let [initials @ .., surname] = short_words.as_slice()
+        && !initials.is_empty()
+        && long_words.last() == Some(surname)
+        && surname.chars().count() >= 4
+        && initials.iter().all(|w| w.chars().count() <= 3)
+    {
+        let letters: Vec<char> = initials.iter().flat_map(|w| w.chars()).collect();
+        let given = &long_words[..long_words.len() - 1];
+        if letters.len() <= given.len()
+            && letters
+                .iter()
+                .zip(given)
+                .all(|(letter, word)| word.starts_with(*letter))
+            && given.iter().any(|word| word.chars().count() > 1)
+        {
+            return true;
+        }
+    }
     let surname = short_words.len() == 1 && long_words.last() == short_words.first();
     if short_words.is_empty()
         || long_words.len() <= short_words.len()
@@ -1794,6 +1859,15 @@ pub fn loose_latin(normalized: &str) -> String {
     let mut out = String::with_capacity(normalized.len());
     let mut rest = normalized;
     while let Some(c) = rest.chars().next() {
+        // "-off" and "-ow" are older spellings of the "-ov" ending ("Rachmaninoff").
+        if let Some(after) = rest.strip_prefix("ff").or_else(|| rest.strip_prefix("w"))
+            && after.starts_with(' ') | after.is_empty()
+            && out.ends_with('o')
+        {
+            push_once(&mut out, 'v');
+            rest = after;
+            continue;
+        }
         if let Some((digraph, letter)) = DIGRAPHS.iter().find(|(d, _)| rest.starts_with(d)) {
             push_once(&mut out, *letter);
             rest = &rest[digraph.len()..];
@@ -1856,7 +1930,11 @@ const SKELETON_SIMILARITY: f32 = 0.9;
 pub fn transliterated_similarity(a: &str, b: &str, compare: fn(&str, &str) -> f32) -> f32 {
     let latin_a = latin_form(a).unwrap_or_else(|| a.to_string());
     let latin_b = latin_form(b).unwrap_or_else(|| b.to_string());
-    let mut best = compare(&loose_latin(&latin_a), &loose_latin(&latin_b));
+    let (loose_a, loose_b) = (loose_latin(&latin_a), loose_latin(&latin_b));
+    // Romanisations cut words differently ("Yue Liang" and "Yueliang"): also without spaces.
+    let joined = |text: &str| text.replace(' ', "");
+    let mut best =
+        compare(&loose_a, &loose_b).max(similarity(&joined(&loose_a), &joined(&loose_b)));
     if has_abjad(a) || has_abjad(b) {
         let (x, y) = (consonant_skeleton(&latin_a), consonant_skeleton(&latin_b));
         if x == y && x.chars().count() >= 3 {
@@ -2131,10 +2209,10 @@ mod tests {
         assert_eq!(work.catalogue, [("no", 13), ("k", 525)]);
         assert_eq!(work.movement.as_deref(), Some("allegro"));
         let elise = parse_title("Für Elise, WoO 59");
-        assert_eq!(elise.alternates(), ["fur elise"]);
+        assert_eq!(elise.alternates(), ["fur elise", "woo 59"]);
         assert_eq!(
             parse_title("Nocturne in E-Flat Major, Op. 9 No. 2").alternates(),
-            ["nocturne"]
+            ["nocturne", "nocturne op 9 no 2", "op 9 no 2"]
         );
         assert!(parse_title("Hey Jude").work.is_none());
         assert!(
@@ -2227,6 +2305,84 @@ mod tests {
             ["i got you", "i feel good"]
         );
         assert_eq!(parse_title("Song (Interlude)").bracketed, None);
+    }
+
+    #[test]
+    fn numbers_keys_and_catalogues_are_written_one_way() {
+        let base = |raw: &str| parse_title(raw).base;
+        assert_eq!(base("Nine to Five"), base("9 to 5"));
+        assert_eq!(base("Twenty-Two"), "22");
+        assert_eq!(base("Mambo No.5"), base("Mambo Number 5"));
+        assert_eq!(base("Mambo #5"), "mambo no 5");
+        assert_eq!(base("Love, Pt. 2"), "love part 2");
+        assert_eq!(base("No One"), "no one");
+        let key = |raw: &str| parse_title(raw).work.and_then(|w| w.key);
+        for raw in [
+            "Waltz in D♭ Major",
+            "Waltz in Db major",
+            "Waltz in D-flat major",
+            "Waltz in D flat Major",
+        ] {
+            assert_eq!(key(raw).as_deref(), Some("d flat major"), "{raw}");
+        }
+        assert_eq!(
+            key("Nocturne in C# minor").as_deref(),
+            Some("c sharp minor")
+        );
+        assert_eq!(
+            key("Nocturne in C♯ Minor").as_deref(),
+            Some("c sharp minor")
+        );
+        let keys = |raw: &str| {
+            parse_title(raw)
+                .work
+                .map(|w| w.catalogue_keys)
+                .unwrap_or_default()
+        };
+        assert_eq!(keys("Piano Sonata No. 14, Op. 27 No. 2"), ["op 27 no 2"]);
+        assert_eq!(keys("Sonata Op.27/2"), ["op 27 no 2"]);
+        assert_eq!(keys("sonata op 27 no 2"), ["op 27 no 2"]);
+        assert_eq!(
+            keys("Ave Maria, Op. 52 No. 6, D. 839"),
+            ["op 52 no 6", "d 839"]
+        );
+        assert!(keys("Nocturne, Op. posth.").is_empty());
+        assert!(keys("Hungarian Dance No. 5").is_empty());
+        assert_eq!(
+            parse_title("Bagatelle in A Minor, WoO 59 \"Für Elise\"")
+                .quoted
+                .as_deref(),
+            Some("fur elise")
+        );
+        assert_eq!(
+            parse_title("Hungarian Dance No. 5 in G Minor")
+                .work
+                .and_then(|w| w.without_key)
+                .as_deref(),
+            Some("hungarian dance no 5")
+        );
+    }
+
+    #[test]
+    fn names_meet_across_transliterations_and_initials() {
+        assert!(name_similarity("tschaikowsky", "tchaikovsky") >= 0.85);
+        assert!(name_similarity("rachmaninov", "sergei rachmaninoff") >= 0.8);
+        assert!(name_similarity("js bach", "johann sebastian bach") >= 0.8);
+        assert!(name_similarity("w a mozart", "wolfgang amadeus mozart") >= 0.8);
+        assert!(name_similarity("okean elzy", &normalize_text("Океан Ельзи")) >= 0.85);
+        assert!(name_similarity("amr diab", &normalize_text("عمرو دياب")) >= 0.85);
+        assert!(name_similarity("cp bach", "johann sebastian bach") < 0.75);
+        assert!(name_similarity("kesha", "sasha") < 0.75);
+    }
+
+    #[test]
+    fn kana_keep_their_voicing() {
+        assert_eq!(
+            latin_form(&normalize_text("さくらんぼ")).as_deref(),
+            Some("sakuranbo")
+        );
+        let once = normalize_text("ブギウギ");
+        assert_eq!(normalize_text(&once), once);
     }
 
     #[test]

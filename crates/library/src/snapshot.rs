@@ -32,7 +32,8 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// History: 1, the first; 2, items carry parent / grandparent ids, index and parent index;
 /// 3, normalised text reads "$" as "s" (a snapshot of 2 has other normalised keys: rebuilt);
 /// 4, tracks keep the other forms of their titles (short, other script, classical parts);
-/// 5, titles read "♭", "♯" and "#" after a note as "flat" and "sharp" (other normalised keys).
+/// 5, titles read "♭", "♯" and "#" after a note as "flat" and "sharp", number words as
+/// digits, kana keep their voicing marks, classical titles keep more forms (other keys).
 pub const FORMAT_VERSION: u32 = 5;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
