@@ -862,7 +862,17 @@ impl<'a> Matcher<'a> {
                         similarity_at_least(ours, theirs, min_title)
                     })
                     .flatten();
-                let transliterated = (direct.is_none_or(|s| s < 1.0)
+                // Only for a candidate that would fail otherwise, of a length that can reach
+                // the floor (transliterations change a title's length by little).
+                // (Lengths in two scripts say nothing: "月亮" is "yue liang".)
+                let shape = self.index.title_shape(item);
+                let (ours_len, theirs_len) = (query.shape.chars, shape.chars);
+                let transliterated = (direct.is_none()
+                    && without_article.is_none()
+                    && latin.is_none()
+                    && (query.shape.ascii != shape.ascii
+                        || f32::from(ours_len.min(theirs_len))
+                            >= 0.5 * f32::from(ours_len.max(theirs_len)))
                     && (query.raw_title_beyond_ascii || !view.title().is_ascii()))
                 .then(|| {
                     normalize::transliterated_similarity(

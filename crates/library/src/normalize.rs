@@ -788,7 +788,15 @@ fn quoted_words(raw: &str) -> Option<&str> {
 /// "C sharp" — how stores that avoid the symbols write them ("E-Flat", "C sharp"). A "#"
 /// elsewhere ("#1") and a "b" that is not a note's ("Bb" only before "major"/"minor") stay.
 fn spell_accidentals(raw: &str) -> std::borrow::Cow<'_, str> {
-    if !raw.contains(['♭', '♯', '#', 'b']) {
+    let names_mode = || {
+        raw.as_bytes().windows(5).any(|w| {
+            w.eq_ignore_ascii_case(b"major")
+                || w.eq_ignore_ascii_case(b"minor")
+                || w[..4].eq_ignore_ascii_case(b"moll")
+                || w[..3].eq_ignore_ascii_case(b"dur")
+        })
+    };
+    if !raw.contains(['♭', '♯', '#']) && !(raw.contains('b') && names_mode()) {
         return raw.into();
     }
     let chars: Vec<char> = raw.chars().collect();
@@ -1704,7 +1712,11 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
     }
     if a.is_ascii() && b.is_ascii() {
         // Two Latin transliterations of one name ("Tchaikovsky" and "Tschaikowsky",
-        // "Rachmaninoff" and "Rachmaninov"): below an exact spelling, above the floor.
+        // "Rachmaninoff" and "Rachmaninov"): below an exact spelling, above the floor. Names
+        // that are not alike to begin with are not compared again (most pairs scored).
+        if direct < LOOSE_NAME_FLOOR {
+            return direct;
+        }
         let loose = name_similarity_same_script(&loose_latin(a), &loose_latin(b));
         return direct.max(loose.min(LOOSE_NAME_SIMILARITY));
     }
@@ -1718,13 +1730,23 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
     if (la, lb) == (a, b) {
         return direct;
     }
-    direct
-        .max(name_similarity_same_script(la, lb))
-        .max(transliterated_similarity(a, b, name_similarity_same_script))
+    let latin = direct.max(name_similarity_same_script(la, lb));
+    // The loose forms only for names already somewhat alike, or written in an abjad (whose
+    // Latin letters lack the vowels): most pairs scored are simply different names.
+    if latin >= LOOSE_NAME_SIMILARITY
+        || (latin < LOOSE_NAME_FLOOR && !has_abjad(a) && !has_abjad(b))
+    {
+        return latin;
+    }
+    latin.max(transliterated_similarity(a, b, name_similarity_same_script))
 }
 
 /// The most two Latin names that only meet in their [`loose_latin`] forms score.
 const LOOSE_NAME_SIMILARITY: f32 = 0.9;
+
+/// Two Latin names less alike than this are not compared in their [`loose_latin`] forms:
+/// transliterations of one name are at least this alike as spelled.
+const LOOSE_NAME_FLOOR: f32 = 0.45;
 
 /// What a name known by another form scores: initials ("rhcp" for "red hot chili peppers")
 /// and a name inside a longer credit ("jimi hendrix" in "jimi hendrix experience", "simon" in
