@@ -93,7 +93,7 @@ fn the_development_part_keeps_its_precision_and_recall() {
         "precision {dev:?}, wrong {wrong:?}"
     );
     let recall = dev.recall().expect("the part has positives");
-    assert!(recall >= 0.975, "recall {recall:.4}");
+    assert!(recall >= 0.985, "recall {recall:.4}");
     // Traps of another version kind are never accepted.
     let versions = &parts["dev"].classes["other-version"];
     assert_eq!(versions.accepted, 0, "{versions:?}");
