@@ -919,12 +919,13 @@ impl<'a> Matcher<'a> {
             }
             let names_movement =
                 |title: &ParsedTitle| title.work.as_deref().is_some_and(|w| w.movement.is_some());
+            let lengths_agree = query
+                .duration_ms
+                .zip(view.duration_ms())
+                .is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
             if short_form.is_some_and(|f| f.catalogue_only)
                 && names_movement(&query.title) != names_movement(&theirs)
-                && !query
-                    .duration_ms
-                    .zip(view.duration_ms())
-                    .is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms)
+                && !lengths_agree
             {
                 return None;
             }
@@ -1600,7 +1601,7 @@ mod tests {
     }
 
     /// Accepted ids of `(artist, title)` queries without album or duration.
-    fn accepted<'a>(index: &LibraryIndex, cases: &[(&str, &'a str)]) -> Vec<Option<String>> {
+    fn accepted(index: &LibraryIndex, cases: &[(&str, &str)]) -> Vec<Option<String>> {
         cases
             .iter()
             .map(|(artist, title)| {

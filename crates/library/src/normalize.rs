@@ -796,7 +796,8 @@ fn spell_accidentals(raw: &str) -> std::borrow::Cow<'_, str> {
                 || w[..3].eq_ignore_ascii_case(b"dur")
         })
     };
-    if !raw.contains(['♭', '♯', '#']) && !(raw.contains('b') && names_mode()) {
+    let has_accidental = raw.contains(['♭', '♯', '#']) || (raw.contains('b') && names_mode());
+    if !has_accidental {
         return raw.into();
     }
     let chars: Vec<char> = raw.chars().collect();
