@@ -11,6 +11,8 @@
 //!   [`Sim::builder`].
 //! - [`library`] — the synthetic library: sections, artists → albums → tracks, movies,
 //!   shows → seasons → episodes; compact arena storage, dense `u32` ids.
+//! - [`edits`] — metadata edits made through a front end: field values and locks, tag lists,
+//!   uploaded and selected artwork.
 //! - [`state`] — users (owner + shared users with tokens, passwords, section access and the
 //!   restrictions inside sections), play state, history, playlists, sessions, activities.
 //! - [`events`] — server-neutral change events and webhook delivery.
@@ -50,6 +52,7 @@
 
 pub mod control;
 pub mod cost;
+pub mod edits;
 pub mod events;
 pub mod jellyfin;
 pub mod library;
@@ -549,6 +552,25 @@ impl Sim {
         Ok(changed)
     }
 
+    /// Changes the front-end edits of an item (see [`edits::ItemEdits`]); emits `ItemUpdated`
+    /// when `change` reports a change. Returns whether it did.
+    pub fn edit_meta(
+        &self,
+        id: ItemId,
+        change: impl FnOnce(&mut edits::ItemEdits) -> bool,
+    ) -> Result<bool, LibraryError> {
+        let now = self.now();
+        let (changed, section) = {
+            let mut lib = write(&self.inner.library);
+            let changed = lib.edit_meta(id, now, change)?;
+            (changed, lib.item(id).map(|i| i.section().id).unwrap_or(0))
+        };
+        if changed {
+            self.emit(SimEvent::ItemUpdated { item: id, section });
+        }
+        Ok(changed)
+    }
+
     /// Records a completed play for a user (viewCount + 1 and a history entry); emits
     /// `PlayStateChanged`.
     pub fn scrobble(&self, user: u32, item: ItemId) -> PlayState {
@@ -589,7 +611,7 @@ impl Sim {
 
     /// Rates an item (None clears); emits `PlayStateChanged`.
     pub fn rate(&self, user: u32, item: ItemId, rating: Option<f32>) -> PlayState {
-        let state = self.state().rate(user, item, rating);
+        let state = self.state().rate(user, item, rating, self.now());
         self.emit(SimEvent::PlayStateChanged {
             user,
             item,

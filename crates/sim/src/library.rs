@@ -342,6 +342,8 @@ pub struct Library {
     /// Fields given explicitly for an item (a library file, `/_sim/library/add`): they take the
     /// place of the derived ones. Generated items have none, so the arena stays compact.
     extras: HashMap<ItemId, Box<ItemFields>>,
+    /// Edits made through a front end (field values, locks, tags, artwork).
+    edits: HashMap<ItemId, Box<crate::edits::ItemEdits>>,
     /// Bumped by every mutation; front ends use it as a cheap "has anything changed" stamp.
     generation: u64,
 }
@@ -451,6 +453,10 @@ impl<'a> Item<'a> {
     /// The fields given explicitly for this item, if any (see [`ItemFields`]).
     pub fn fields(&self) -> Option<&'a ItemFields> {
         self.lib.extras.get(&self.id).map(|b| &**b)
+    }
+    /// The edits made to this item through a front end, if any.
+    pub fn edits(&self) -> Option<&'a crate::edits::ItemEdits> {
+        self.lib.edits.get(&self.id).map(|b| &**b)
     }
     /// The MusicBrainz id (recording for tracks, release for albums, artist for artists), on
     /// part of the music items only — like real libraries.
@@ -1310,6 +1316,7 @@ impl Library {
             sections: Vec::new(),
             children: HashMap::new(),
             extras: HashMap::new(),
+            edits: HashMap::new(),
             generation: 0,
         };
         let seed = config.seed;
@@ -1999,6 +2006,7 @@ impl Library {
             sections: Vec::new(),
             children: HashMap::new(),
             extras: HashMap::new(),
+            edits: HashMap::new(),
             generation: 0,
         }
     }
@@ -2149,6 +2157,32 @@ impl Library {
             _ => false,
         };
         if changed {
+            rec.updated_at = now.max(rec.updated_at + 1);
+            self.generation += 1;
+        }
+        Ok(changed)
+    }
+}
+
+impl Library {
+    /// Changes the front-end edits of item `id` with `change` (which says whether it changed
+    /// anything); a change marks the item updated.
+    pub fn edit_meta(
+        &mut self,
+        id: ItemId,
+        now: u32,
+        change: impl FnOnce(&mut crate::edits::ItemEdits) -> bool,
+    ) -> Result<bool, LibraryError> {
+        if self.item(id).is_none() {
+            return Err(LibraryError::NoSuchItem(id));
+        }
+        let edits = self.edits.entry(id).or_default();
+        let changed = change(edits);
+        if edits.is_empty() {
+            self.edits.remove(&id);
+        }
+        if changed {
+            let rec = &mut self.items[id as usize - 1];
             rec.updated_at = now.max(rec.updated_at + 1);
             self.generation += 1;
         }

@@ -262,6 +262,8 @@ pub struct PlayState {
     pub last_viewed_at: u32,
     /// User rating 0–10 (`None` = unrated).
     pub rating: Option<f32>,
+    /// Epoch seconds of the last rating (0 = never; Plex `lastRatedAt`).
+    pub last_rated_at: u32,
     /// Skips (Plex `skipCount`).
     pub skip_count: u32,
     /// Jellyfin favourite flag.
@@ -703,9 +705,12 @@ impl State {
     }
 
     /// Sets (Some) or clears (None) the rating.
-    pub fn rate(&mut self, user: u32, item: ItemId, rating: Option<f32>) -> PlayState {
+    pub fn rate(&mut self, user: u32, item: ItemId, rating: Option<f32>, now: u32) -> PlayState {
         let p = self.play_mut(user, item);
         p.rating = rating;
+        if rating.is_some() {
+            p.last_rated_at = now;
+        }
         *p
     }
 

@@ -4,7 +4,7 @@ mod common;
 
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
-use cachearr_sim::library::{ItemKind, MUSIC_SECTION, SHOWS_SECTION};
+use cachearr_sim::library::{ItemKind, MOVIES_SECTION, MUSIC_SECTION, SHOWS_SECTION};
 use common::*;
 use reqwest::Method;
 
@@ -642,4 +642,94 @@ async fn added_items_carry_the_real_fields_they_are_given() {
     let lib = srv.sim.library();
     let item = lib.item(id as u32).expect("added");
     assert_eq!(item.isrc(), Some("GBDUW0000059"));
+}
+
+/// Tag and field edits as python-plexapi sends them: a tag list replaced (`genre[0].tag.tag`),
+/// locked, filtered on by its id and removed (`genre[].tag.tag-`, values encoded once more);
+/// a field value with its lock; an uploaded poster listed, selected and locked.
+#[tokio::test]
+async fn tag_field_and_artwork_edits() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let movie = srv
+        .sim
+        .library()
+        .section(MOVIES_SECTION)
+        .expect("movies")
+        .items(ItemKind::Movie)[0];
+    let meta = |v: &serde_json::Value| v["MediaContainer"]["Metadata"][0].clone();
+    let edit = |q: String| {
+        let srv = &srv;
+        async move {
+            let path = format!("/library/sections/{MOVIES_SECTION}/all?type=1&id={movie}&{q}");
+            let r = send_as(srv, &srv.token, Method::PUT, &path).await;
+            assert_eq!(r.status(), 200, "{q}");
+        }
+    };
+    edit(
+        "genre[0].tag.tag=Odd%2C%20Tag&genre.locked=1&summary.value=New%20summary&summary.locked=1"
+            .into(),
+    )
+    .await;
+    let m = meta(&json_as(&srv, &srv.token, &format!("/library/metadata/{movie}")).await);
+    assert_eq!(m["summary"], "New summary");
+    let genres = m["Genre"].as_array().expect("genres");
+    assert_eq!(genres.len(), 1);
+    assert_eq!(genres[0]["tag"], "Odd, Tag");
+    let filter = genres[0]["filter"].as_str().expect("filter").to_string();
+    let locked: Vec<&str> = m["Field"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .map(|f| f["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(locked, ["genre", "summary"]);
+    // The tag's filter finds the movie, and only it.
+    let v = json_as(
+        &srv,
+        &srv.token,
+        &format!("/library/sections/{MOVIES_SECTION}/all?type=1&{filter}"),
+    )
+    .await;
+    assert_eq!(v["MediaContainer"]["size"], 1);
+    assert_eq!(meta(&v)["ratingKey"], movie.to_string());
+    // Removal names the tag encoded twice (a comma inside a tag survives); unlocking drops
+    // the field.
+    edit("genre[].tag.tag-=Odd%252C%2520Tag&genre.locked=0&summary.locked=0".into()).await;
+    let m = meta(&json_as(&srv, &srv.token, &format!("/library/metadata/{movie}")).await);
+    assert!(m.get("Genre").is_none());
+    assert!(m.get("Field").is_none());
+    let v = json_as(
+        &srv,
+        &srv.token,
+        &format!("/library/sections/{MOVIES_SECTION}/all?type=1&{filter}"),
+    )
+    .await;
+    assert_eq!(v["MediaContainer"]["size"], 0);
+    // An uploaded poster is listed by its SHA-1, selected, and locks the poster.
+    let r = common::client()
+        .post(format!("{}/library/metadata/{movie}/posters", srv.base_url))
+        .header("X-Plex-Token", &srv.token)
+        .body("not really a jpeg")
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), 200);
+    let posters = json_as(
+        &srv,
+        &srv.token,
+        &format!("/library/metadata/{movie}/posters"),
+    )
+    .await;
+    let list = posters["MediaContainer"]["Metadata"]
+        .as_array()
+        .expect("posters");
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["selected"], false);
+    assert_eq!(
+        list[1]["ratingKey"],
+        "upload://posters/5a75328649a4df2eb64f0e10f6912f612094e8f4"
+    );
+    assert_eq!(list[1]["selected"], true);
+    let m = meta(&json_as(&srv, &srv.token, &format!("/library/metadata/{movie}")).await);
+    assert_eq!(m["Field"][0]["name"], "thumb");
 }

@@ -377,6 +377,24 @@ fn matches(f: &Filter, item: &Item<'_>, state: &UserState, user: u32, buf: &mut 
         let want = matches!(f.value.as_str(), "1" | "true");
         return (unwatched == want) != matches!(f.op, Op::Not | Op::IsNot);
     }
+    if f.field == "guid" {
+        let hit = f
+            .value
+            .split(',')
+            .any(|want| target.plex_guid() == want || target.guids().iter().any(|g| g == want));
+        return hit != matches!(f.op, Op::Not | Op::IsNot);
+    }
+    if let Some(el) = super::editing::element_of(&f.field) {
+        let have = super::editing::tags(&target, el);
+        let hit = f.value.split(',').any(|want| {
+            let want_folded = crate::library::fold(want);
+            have.iter().any(|t| {
+                super::editing::tag_id(el, t).to_string() == want
+                    || crate::library::fold(t) == want_folded
+            })
+        });
+        return hit != matches!(f.op, Op::Not | Op::IsNot);
+    }
     if TEXT_FIELDS.contains(&f.field.as_str()) {
         let text = match f.field.as_str() {
             "title" => target.title(),
@@ -460,7 +478,8 @@ fn filters(ctx: &Ctx, music: bool, now: u32) -> Result<Vec<Filter>, StatusCode> 
         }
         let text = TEXT_FIELDS.contains(&field);
         let numeric = NUMERIC_FIELDS.contains(&field);
-        if !text && !numeric && field != "unwatched" {
+        let tag = super::editing::element_of(field).is_some() || field == "guid";
+        if !text && !numeric && !tag && field != "unwatched" {
             // Unknown fields are ignored, as Plex ignores parameters it does not know.
             continue;
         }
@@ -830,8 +849,11 @@ pub(crate) async fn metadata(
         for id in ids {
             if let Some(item) = lib.item(id).filter(|i| ctx.user.plex_sees(i)) {
                 first_section.get_or_insert(item.section());
-                doc.kids
-                    .push(item_el(&lib, &state, ctx.user.id, &item, opts));
+                let mut el = item_el(&lib, &state, ctx.user.id, &item, opts);
+                if ctx.flag("includePreferences") {
+                    el.kids.push(super::editing::preferences_el(&item));
+                }
+                doc.kids.push(el);
             }
         }
         let Some(s) = first_section else {
@@ -941,4 +963,411 @@ pub(crate) async fn all_leaves(
     Path(id): Path<String>,
 ) -> Response {
     child_listing(sim, ctx, id, true).await
+}
+
+/// `GET /library/sections/{id}/{filter}` for a tag filter (`genre`, `actor`, `label`…): the
+/// values the section's items have (`?type=` narrows to one kind), as `Directory` choices whose
+/// `key` is the tag id a listing filters on.
+pub(crate) async fn filter_choices(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path((id, filter)): Path<(String, String)>,
+) -> Response {
+    let Some(el) = super::editing::element_of(&filter) else {
+        return plex_error(StatusCode::NOT_FOUND);
+    };
+    let doc = {
+        let lib = sim.library();
+        let s = match visible_section(&lib, &ctx, &id) {
+            Ok(s) => s,
+            Err(status) => return plex_error(status),
+        };
+        let kinds: Vec<ItemKind> = match ctx.q("type") {
+            None | Some("") => s.kind.kinds().to_vec(),
+            Some(_) => match requested_kind(&ctx, s) {
+                Ok(k) => vec![k],
+                Err(status) => return plex_error(status),
+            },
+        };
+        let mut seen: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+        for kind in kinds {
+            for &item_id in s.items(kind) {
+                let Some(item) = lib.item(item_id).filter(|i| ctx.user.plex_sees(i)) else {
+                    continue;
+                };
+                for t in super::editing::tags(&item, el) {
+                    let tid = super::editing::tag_id(el, &t);
+                    seen.entry(t).or_insert(tid);
+                }
+            }
+        }
+        let mut doc = El::container()
+            .a("size", seen.len())
+            .a("allowSync", false)
+            .a(
+                "art",
+                format!("/:/resources/{}-fanart.jpg", s.kind.plex_type()),
+            )
+            .a("content", "secondary")
+            .a("identifier", "com.plexapp.plugins.library")
+            .a("mediaTagPrefix", "/system/bundle/media/flags/")
+            .a("mediaTagVersion", 1_700_000_000u32)
+            .a("title1", s.title.as_str())
+            .a("title2", filter.clone())
+            .a("viewGroup", "secondary");
+        for (tag, tid) in seen {
+            doc = doc.kid(
+                El::new("Directory")
+                    .a(
+                        "fastKey",
+                        format!("/library/sections/{}/all?{filter}={tid}", s.id),
+                    )
+                    .a("key", tid.to_string())
+                    .a("title", tag)
+                    .a("type", filter.clone()),
+            );
+        }
+        doc
+    };
+    sim.charge(0, doc.kids.len() as u64).await;
+    reply(ctx.json, &doc)
+}
+
+/// `GET /library/all?type=&title=…`: a listing over every section the user sees (the top kind of
+/// each, or the kind `type=` names).
+pub(crate) async fn library_all(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    let listing = {
+        let lib = sim.library();
+        let state = sim.state();
+        let kind = match ctx.q("type") {
+            None | Some("") => None,
+            Some(t) => match t.parse::<u32>().ok().and_then(ItemKind::from_plex_type) {
+                Some(k) => Some(k),
+                None => return plex_error(StatusCode::BAD_REQUEST),
+            },
+        };
+        let mut base: Vec<ItemId> = Vec::new();
+        for s in lib
+            .sections()
+            .iter()
+            .filter(|s| ctx.user.can_see_section(s.id))
+        {
+            match kind {
+                Some(k) if s.kind.kinds().contains(&k) => base.extend_from_slice(s.items(k)),
+                Some(_) => {}
+                None => base.extend_from_slice(s.items(s.top_kind())),
+            }
+        }
+        match list(&lib, &state, &ctx, &base, false) {
+            Ok(l) => l,
+            Err(status) => return plex_error(status),
+        }
+    };
+    let doc = El::container()
+        .a("allowSync", false)
+        .a("identifier", "com.plexapp.plugins.library")
+        .a("mediaTagPrefix", "/system/bundle/media/flags/")
+        .a("mediaTagVersion", 1_700_000_000u32)
+        .a("title1", "All");
+    let opts = RenderOpts {
+        guids: ctx.flag("includeGuids"),
+        detailed: false,
+    };
+    page_reply(&sim, &ctx, doc, listing, opts).await
+}
+
+/// `GET /library/sections/{id}/albums`: a music section's albums (as `…/all?type=9`).
+pub(crate) async fn section_albums(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let (doc, listing) = {
+        let lib = sim.library();
+        let s = match visible_section(&lib, &ctx, &id) {
+            Ok(s) => s,
+            Err(status) => return plex_error(status),
+        };
+        if !s.kind.kinds().contains(&ItemKind::Album) {
+            return plex_error(StatusCode::NOT_FOUND);
+        }
+        let state = sim.state();
+        let listing = match list(&lib, &state, &ctx, s.items(ItemKind::Album), true) {
+            Ok(l) => l,
+            Err(status) => return plex_error(status),
+        };
+        (listing_container(s, "By Album", ItemKind::Album), listing)
+    };
+    let opts = RenderOpts {
+        guids: ctx.flag("includeGuids"),
+        detailed: false,
+    };
+    page_reply(&sim, &ctx, doc, listing, opts).await
+}
+
+/// `GET /library/sections/{id}/onDeck` and `/hubs/sections/{id}/continueWatching/items`: the
+/// user's on-deck items of one section.
+pub(crate) async fn section_on_deck(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let section = {
+        let lib = sim.library();
+        match visible_section(&lib, &ctx, &id) {
+            Ok(s) => s.id,
+            Err(status) => return plex_error(status),
+        }
+    };
+    let ids: Vec<ItemId> = {
+        let all = super::lists::on_deck_ids(&sim, &ctx);
+        let lib = sim.library();
+        all.into_iter()
+            .filter(|&i| lib.item(i).is_some_and(|i| i.section().id == section))
+            .collect()
+    };
+    let scanned = ids.len();
+    let doc = El::container()
+        .a("allowSync", false)
+        .a("identifier", "com.plexapp.plugins.library")
+        .a("mediaTagPrefix", "/system/bundle/media/flags/")
+        .a("mixedParents", true)
+        .a("title1", "On Deck");
+    page_reply(
+        &sim,
+        &ctx,
+        doc,
+        Listing::new(ids, scanned),
+        RenderOpts::default(),
+    )
+    .await
+}
+
+/// Tag types of `/library/tags?type=` (Plex's numbering).
+const TAG_TYPES: &[(u32, &str)] = &[
+    (1, "Genre"),
+    (2, "Collection"),
+    (4, "Director"),
+    (5, "Writer"),
+    (6, "Role"),
+    (7, "Producer"),
+    (8, "Country"),
+    (11, "Label"),
+    (300, "Mood"),
+    (301, "Style"),
+    (305, "Similar"),
+];
+
+/// `GET /library/tags?type=N`: every tag of one type the user's items carry, with counts.
+pub(crate) async fn library_tags(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    let Some(&(tag_type, el)) = ctx
+        .q("type")
+        .and_then(|t| t.parse::<u32>().ok())
+        .and_then(|t| TAG_TYPES.iter().find(|(n, _)| *n == t))
+    else {
+        return plex_error(StatusCode::BAD_REQUEST);
+    };
+    let doc = {
+        let lib = sim.library();
+        let mut counts: std::collections::BTreeMap<String, usize> =
+            std::collections::BTreeMap::new();
+        for s in lib
+            .sections()
+            .iter()
+            .filter(|s| ctx.user.can_see_section(s.id))
+        {
+            for kind in s.kind.kinds() {
+                for &id in s.items(*kind) {
+                    if let Some(item) = lib.item(id).filter(|i| ctx.user.plex_sees(i)) {
+                        for t in super::editing::tags(&item, el) {
+                            *counts.entry(t).or_default() += 1;
+                        }
+                    }
+                }
+            }
+        }
+        let filter = super::editing::filter_of(el).unwrap_or("tag");
+        let mut doc = El::container().a("size", counts.len());
+        for (tag, count) in counts {
+            let id = super::editing::tag_id(el, &tag);
+            doc = doc.kid(
+                El::new("Directory")
+                    .a("count", count)
+                    .a("filter", format!("{filter}={id}"))
+                    .a("id", id)
+                    .a("tag", tag)
+                    .a("tagType", tag_type),
+            );
+        }
+        doc
+    };
+    sim.charge(0, doc.kids.len() as u64).await;
+    reply(ctx.json, &doc)
+}
+
+/// `GET /library/metadata/{id}/matches?manual=1&title=&year=&agent=`: the agent's match
+/// candidates. An external id as title (`imdb-tt…`, `tmdb-…`, `tvdb-…`, as python-plexapi's
+/// `getGuid` sends it) finds the item carrying it; a title finds the section's items whose
+/// title contains it.
+pub(crate) async fn matches_of(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let doc = {
+        let lib = sim.library();
+        let Some(item) = id
+            .parse::<ItemId>()
+            .ok()
+            .and_then(|id| lib.item(id))
+            .filter(|i| ctx.user.plex_sees(i))
+        else {
+            return plex_error(StatusCode::NOT_FOUND);
+        };
+        let title = ctx.q("title").unwrap_or("").to_string();
+        let s = item.section();
+        let external = ["imdb-", "tmdb-", "tvdb-"]
+            .iter()
+            .find(|p| title.starts_with(**p))
+            .map(|p| format!("{}://{}", &p[..4], &title[5..]));
+        let folded = crate::library::fold(&title);
+        let mut doc = El::container().a("identifier", "com.plexapp.plugins.library");
+        if !title.is_empty() {
+            for &cand in s.items(item.kind()) {
+                let Some(c) = lib.item(cand) else {
+                    continue;
+                };
+                let hit = match &external {
+                    Some(g) => c.guids().iter().any(|x| x == g),
+                    None => crate::library::fold(c.title()).contains(&folded),
+                };
+                if hit {
+                    doc = doc.kid(
+                        El::new("SearchResult")
+                            .a("guid", c.plex_guid())
+                            .a("name", c.title())
+                            .a("score", 100u32)
+                            .a("year", c.year())
+                            .a("lifespanEnded", false)
+                            .a("matched", c.id() == item.id()),
+                    );
+                }
+            }
+        }
+        let n = doc.kids.len();
+        doc.attrs.insert(0, ("size", n.into()));
+        doc
+    };
+    sim.charge(0, doc.kids.len() as u64).await;
+    reply(ctx.json, &doc)
+}
+
+/// The item shown as related to `item`: the first other item of its kind in its section that
+/// shares a genre with it, else the first other one.
+fn similar_to(lib: &Library, item: &Item<'_>) -> Option<ItemId> {
+    let genres = item.genres();
+    let others: Vec<Item<'_>> = item
+        .section()
+        .items(item.kind())
+        .iter()
+        .filter(|&&i| i != item.id())
+        .filter_map(|&i| lib.item(i))
+        .collect();
+    others
+        .iter()
+        .find(|o| o.genres().iter().any(|g| genres.contains(g)))
+        .or(others.first())
+        .map(|o| o.id())
+}
+
+/// `GET /library/metadata/{id}/related`: the related hubs of a movie or show (`Related
+/// Movies`/`Related Shows`, one item each); other kinds have none.
+pub(crate) async fn related(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let doc = {
+        let lib = sim.library();
+        let state = sim.state();
+        let Some(item) = id
+            .parse::<ItemId>()
+            .ok()
+            .and_then(|id| lib.item(id))
+            .filter(|i| ctx.user.plex_sees(i))
+        else {
+            return plex_error(StatusCode::NOT_FOUND);
+        };
+        let mut doc = El::container()
+            .a("identifier", "com.plexapp.plugins.library")
+            .a("librarySectionID", item.section().id)
+            .a("librarySectionTitle", item.section().title.as_str())
+            .a("librarySectionUUID", item.section().uuid.as_str());
+        let title = match item.kind() {
+            ItemKind::Movie => Some("Related Movies"),
+            ItemKind::Show => Some("Related Shows"),
+            _ => None,
+        };
+        if let Some(title) = title
+            && let Some(other) = similar_to(&lib, &item)
+                .and_then(|o| lib.item(o))
+                .filter(|o| ctx.user.plex_sees(o))
+        {
+            let kind = item.kind().plex_name();
+            let mut hub = El::new("Hub")
+                .a("hubKey", format!("/library/metadata/{}", other.id()))
+                .a("key", format!("/library/metadata/{}/similar", item.id()))
+                .a("title", title)
+                .a("type", kind)
+                .a("hubIdentifier", format!("{kind}.similar"))
+                .a("context", format!("hub.{kind}.similar"))
+                .a("size", 1u32)
+                .a("more", false)
+                .a("style", "shelf");
+            hub = hub.kid(item_el(
+                &lib,
+                &state,
+                ctx.user.id,
+                &other,
+                RenderOpts::default(),
+            ));
+            doc = doc.kid(hub);
+        }
+        let n = doc.kids.len();
+        doc.attrs.insert(0, ("size", n.into()));
+        doc
+    };
+    sim.charge(0, doc.kids.len() as u64).await;
+    reply(ctx.json, &doc)
+}
+
+/// `GET /library/metadata/{id}/similar`: the items of the related hub.
+pub(crate) async fn similar(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    let doc = {
+        let lib = sim.library();
+        let state = sim.state();
+        let Some(item) = id
+            .parse::<ItemId>()
+            .ok()
+            .and_then(|id| lib.item(id))
+            .filter(|i| ctx.user.plex_sees(i))
+        else {
+            return plex_error(StatusCode::NOT_FOUND);
+        };
+        let mut doc = El::container().a("identifier", "com.plexapp.plugins.library");
+        if matches!(item.kind(), ItemKind::Movie | ItemKind::Show)
+            && let Some(other) = similar_to(&lib, &item)
+                .and_then(|o| lib.item(o))
+                .filter(|o| ctx.user.plex_sees(o))
+        {
+            doc = doc.kid(item_el(
+                &lib,
+                &state,
+                ctx.user.id,
+                &other,
+                RenderOpts::default(),
+            ));
+        }
+        let n = doc.kids.len();
+        doc.attrs.insert(0, ("size", n.into()));
+        doc
+    };
+    sim.charge(0, doc.kids.len() as u64).await;
+    reply(ctx.json, &doc)
 }

@@ -285,7 +285,7 @@ pub(crate) async fn hubs_recently_added(State(sim): State<Sim>, ctx: Ctx) -> Res
     recent(sim, ctx, section).await
 }
 
-fn on_deck_ids(sim: &Sim, ctx: &Ctx) -> Vec<ItemId> {
+pub(crate) fn on_deck_ids(sim: &Sim, ctx: &Ctx) -> Vec<ItemId> {
     let lib = sim.library();
     let state = sim.state();
     state

@@ -1,14 +1,18 @@
-//! Artwork (`…/thumb/{ts}`, `…/art/{ts}`, `/photo/:/transcode`) and media parts
+//! Artwork (`…/thumb/{ts}`, `…/art/{ts}`, `/photo/:/transcode`), the choice of artwork
+//! (`…/posters`, `…/arts`, `…/themes`: list, upload, select) and media parts
 //! (`/library/parts/{id}/{ts}/file.ext`, with `Range`).
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::{Ctx, plex_error};
 use crate::Sim;
+use crate::edits::ArtKind;
 use crate::library::{ItemId, fnv1a};
 use crate::media::{media_response, png, png_response};
+use cachearr_serverfmt::plex::El;
 
 fn visible(sim: &Sim, ctx: &Ctx, id: &str) -> Option<(ItemId, u64, u32)> {
     let id: ItemId = id.parse().ok()?;
@@ -102,3 +106,175 @@ pub(crate) async fn part(
     sim.charge(0, 0).await;
     media_response(&headers, hash, size, ctype)
 }
+
+/// The agent whose artwork an item has by default (Plex's `provider`).
+fn agent(kind: crate::library::SectionKind) -> &'static str {
+    match kind {
+        crate::library::SectionKind::Music => "tv.plex.agents.music",
+        crate::library::SectionKind::Movies => "tv.plex.agents.movie",
+        crate::library::SectionKind::Shows => "tv.plex.agents.series",
+    }
+}
+
+/// `GET /library/metadata/{id}/posters|arts|themes`: the artwork an item can show — the
+/// agent's (posters and arts), then uploads — with the selected one marked.
+async fn art_list(sim: Sim, ctx: Ctx, id: String, kind: ArtKind) -> Response {
+    let doc = {
+        let lib = sim.library();
+        let Some(item) = id
+            .parse::<ItemId>()
+            .ok()
+            .and_then(|id| lib.item(id))
+            .filter(|i| ctx.user.plex_sees(i))
+        else {
+            return plex_error(StatusCode::NOT_FOUND);
+        };
+        let mut keys: Vec<(String, Option<&'static str>)> = Vec::new();
+        if kind != ArtKind::Theme {
+            let agent = agent(item.section().kind);
+            keys.push((
+                format!("metadata://{}/{agent}_{}", kind.plural(), item.id()),
+                Some(agent),
+            ));
+        }
+        let edits = item.edits();
+        if let Some(uploads) = edits.and_then(|e| e.uploads.get(&kind)) {
+            keys.extend(uploads.iter().map(|k| (k.clone(), None)));
+        }
+        let selected = edits
+            .and_then(|e| e.selected.get(&kind))
+            .cloned()
+            .or_else(|| keys.first().map(|k| k.0.clone()));
+        let tag = if kind == ArtKind::Theme {
+            "Track"
+        } else {
+            "Photo"
+        };
+        let mut doc = El::container()
+            .a("size", keys.len())
+            .a("identifier", "com.plexapp.plugins.library")
+            .a("mediaTagPrefix", "/system/bundle/media/flags/")
+            .a("mediaTagVersion", 1_700_000_000u32);
+        for (key, provider) in keys {
+            let file = format!(
+                "/library/metadata/{}/file?url={}",
+                item.id(),
+                percent_encoding::utf8_percent_encode(&key, percent_encoding::NON_ALPHANUMERIC)
+            );
+            doc = doc.kid(
+                El::new(tag)
+                    .a("key", file.clone())
+                    .a("ratingKey", key.clone())
+                    .a("selected", selected.as_deref() == Some(key.as_str()))
+                    .a("thumb", file)
+                    .opt("provider", provider),
+            );
+        }
+        doc
+    };
+    sim.charge(0, doc.kids.len() as u64).await;
+    super::reply(ctx.json, &doc)
+}
+
+/// Uploads artwork (the body, or `?url=`) and selects it; the field is locked, as Plex does.
+async fn art_upload(sim: Sim, ctx: Ctx, id: String, kind: ArtKind, body: Bytes) -> Response {
+    if !ctx.user.is_owner {
+        return plex_error(StatusCode::UNAUTHORIZED);
+    }
+    let Some(id) = visible(&sim, &ctx, &id).map(|v| v.0) else {
+        return plex_error(StatusCode::NOT_FOUND);
+    };
+    let digest = match ctx.q("url").filter(|u| !u.is_empty()) {
+        Some(url) => sha1_smol::Sha1::from(url.as_bytes()).digest().to_string(),
+        None if body.is_empty() => return plex_error(StatusCode::BAD_REQUEST),
+        None => sha1_smol::Sha1::from(&body[..]).digest().to_string(),
+    };
+    let key = format!("upload://{}/{digest}", kind.plural());
+    let result = sim.edit_meta(id, |e| {
+        let uploads = e.uploads.entry(kind).or_default();
+        if !uploads.contains(&key) {
+            uploads.push(key.clone());
+        }
+        e.selected.insert(kind, key.clone());
+        e.locked.insert(kind.field());
+        if kind == ArtKind::Theme {
+            e.attrs.insert(
+                "theme",
+                Some(format!(
+                    "/library/metadata/{id}/theme/{}",
+                    fnv1a(key.as_bytes())
+                )),
+            );
+        }
+        true
+    });
+    if result.is_err() {
+        return plex_error(StatusCode::NOT_FOUND);
+    }
+    sim.charge(0, 0).await;
+    super::reply(ctx.json, &El::container().a("size", 0u32))
+}
+
+/// `PUT /library/metadata/{id}/poster|art|theme?url={ratingKey}`: selects one of the item's
+/// artwork.
+async fn art_select(sim: Sim, ctx: Ctx, id: String, kind: ArtKind) -> Response {
+    if !ctx.user.is_owner {
+        return plex_error(StatusCode::UNAUTHORIZED);
+    }
+    let Some(id) = visible(&sim, &ctx, &id).map(|v| v.0) else {
+        return plex_error(StatusCode::NOT_FOUND);
+    };
+    let Some(url) = ctx.q("url").filter(|u| !u.is_empty()).map(str::to_string) else {
+        return plex_error(StatusCode::BAD_REQUEST);
+    };
+    let known = url.starts_with("metadata://")
+        || sim.library().item(id).is_some_and(|i| {
+            i.edits()
+                .and_then(|e| e.uploads.get(&kind))
+                .is_some_and(|u| u.contains(&url))
+        });
+    if !known {
+        return plex_error(StatusCode::NOT_FOUND);
+    }
+    let result = sim.edit_meta(id, |e| {
+        let changed = e.selected.get(&kind) != Some(&url);
+        e.selected.insert(kind, url.clone());
+        changed
+    });
+    if result.is_err() {
+        return plex_error(StatusCode::NOT_FOUND);
+    }
+    sim.charge(0, 0).await;
+    super::reply(ctx.json, &El::container().a("size", 0u32))
+}
+
+macro_rules! art_routes {
+    ($list:ident, $upload:ident, $select:ident, $kind:expr) => {
+        pub(crate) async fn $list(
+            State(sim): State<Sim>,
+            ctx: Ctx,
+            Path(id): Path<String>,
+        ) -> Response {
+            art_list(sim, ctx, id, $kind).await
+        }
+        pub(crate) async fn $upload(
+            State(sim): State<Sim>,
+            ctx: Ctx,
+            Path(id): Path<String>,
+            body: Bytes,
+        ) -> Response {
+            art_upload(sim, ctx, id, $kind, body).await
+        }
+        pub(crate) async fn $select(
+            State(sim): State<Sim>,
+            ctx: Ctx,
+            Path(id): Path<String>,
+        ) -> Response {
+            art_select(sim, ctx, id, $kind).await
+        }
+    };
+}
+
+art_routes!(posters, upload_poster, select_poster, ArtKind::Poster);
+art_routes!(arts, upload_art, select_art, ArtKind::Art);
+art_routes!(themes, upload_theme, select_theme, ArtKind::Theme);

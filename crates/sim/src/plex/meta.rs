@@ -30,6 +30,9 @@ fn fields(kind: ItemKind) -> Vec<(String, &'static str, &'static str)> {
         out.push((format!("{p}.title"), "Parent Title", "string"));
         out.push((format!("{p}.year"), "Parent Year", "integer"));
     }
+    for &(filter, title) in tag_filters(kind) {
+        out.push((format!("{own}.{filter}"), title, "tag"));
+    }
     if kind == ItemKind::Movie {
         // Movies use unprefixed keys on the real server.
         for f in &mut out {
@@ -39,6 +42,55 @@ fn fields(kind: ItemKind) -> Vec<(String, &'static str, &'static str)> {
         }
     }
     out
+}
+
+/// (filter, title) of the tag filters items of `kind` have.
+fn tag_filters(kind: ItemKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        ItemKind::Movie => &[
+            ("genre", "Genre"),
+            ("collection", "Collection"),
+            ("director", "Director"),
+            ("writer", "Writer"),
+            ("producer", "Producer"),
+            ("country", "Country"),
+            ("actor", "Actor"),
+            ("label", "Label"),
+        ],
+        ItemKind::Show => &[
+            ("genre", "Genre"),
+            ("collection", "Collection"),
+            ("actor", "Actor"),
+            ("label", "Label"),
+        ],
+        ItemKind::Season => &[("collection", "Collection"), ("label", "Label")],
+        ItemKind::Episode => &[
+            ("director", "Director"),
+            ("writer", "Writer"),
+            ("collection", "Collection"),
+            ("label", "Label"),
+        ],
+        ItemKind::Artist => &[
+            ("genre", "Genre"),
+            ("collection", "Collection"),
+            ("country", "Country"),
+            ("mood", "Mood"),
+            ("style", "Style"),
+            ("label", "Label"),
+        ],
+        ItemKind::Album => &[
+            ("genre", "Genre"),
+            ("collection", "Collection"),
+            ("mood", "Mood"),
+            ("style", "Style"),
+            ("label", "Label"),
+        ],
+        ItemKind::Track => &[
+            ("mood", "Mood"),
+            ("collection", "Collection"),
+            ("label", "Label"),
+        ],
+    }
 }
 
 fn sorts(kind: ItemKind) -> Vec<(String, &'static str, &'static str)> {
@@ -96,6 +148,23 @@ pub(crate) fn meta(s: &Section, active: ItemKind) -> El {
                 .a("title", "Unplayed")
                 .a("type", "filter"),
         );
+        for &(filter, title) in tag_filters(kind) {
+            t = t.kid(
+                El::new("Filter")
+                    .a("filter", filter)
+                    .a("filterType", "string")
+                    .a(
+                        "key",
+                        format!(
+                            "/library/sections/{}/{filter}?type={}",
+                            s.id,
+                            kind.plex_type()
+                        ),
+                    )
+                    .a("title", title)
+                    .a("type", "filter"),
+            );
+        }
         for (key, title, dir) in sorts(kind) {
             t = t.kid(
                 El::new("Sort")

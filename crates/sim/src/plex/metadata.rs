@@ -2,8 +2,8 @@
 //! requesting user's play state, the way python-plexapi and Tautulli read them.
 
 use crate::library::{
-    Item, ItemKind, Library, MediaFields, PLEX_EXTRA_ATTRS, PLEX_STREAM_ATTRS, PLEX_TAG_ELEMENTS,
-    SectionKind, allowed_attr,
+    Item, ItemKind, Library, MediaFields, PLEX_EXTRA_ATTRS, PLEX_STREAM_ATTRS, SectionKind,
+    allowed_attr,
 };
 use crate::state::{PlayState, State};
 use cachearr_serverfmt::plex::{El, V};
@@ -58,6 +58,9 @@ fn user_attrs(mut e: El, p: PlayState) -> El {
     }
     if let Some(r) = p.rating {
         e = e.a("userRating", r);
+    }
+    if p.last_rated_at > 0 {
+        e = e.a("lastRatedAt", p.last_rated_at);
     }
     if p.skip_count > 0 {
         e = e.a("skipCount", p.skip_count);
@@ -349,19 +352,11 @@ pub(crate) fn item_el(
             e = e.opt("studio", f.studio.as_deref());
         }
     }
+    super::editing::edited_attrs(&mut e, item);
+    e.kids.extend(super::editing::field_kids(item));
     if opts.detailed {
-        for (n, g) in item.genres().into_iter().enumerate() {
-            e = e.kid(El::new("Genre").a("id", n + 1).a("tag", g));
-        }
+        e.kids.extend(super::editing::tag_kids(item));
         if let Some(f) = item.fields() {
-            for (tag, values) in &f.tags {
-                let Some(tag) = allowed_attr(PLEX_TAG_ELEMENTS, tag) else {
-                    continue;
-                };
-                for (n, v) in values.iter().enumerate() {
-                    e = e.kid(El::new(tag).a("id", n + 1).a("tag", v.as_str()));
-                }
-            }
             for (n, c) in f.chapters.iter().enumerate() {
                 e = e.kid(
                     El::new("Chapter")
@@ -382,15 +377,26 @@ pub(crate) fn item_el(
                 if m.is_final {
                     el = el.a("final", true);
                 }
-                e = e.kid(el);
+                // Plex sends each marker's analysis version (python-plexapi reads it).
+                e = e.kid(el.kid(El::new("Attributes").a("id", n + 1).a("version", 5u32)));
             }
-        }
-        for label in item.labels() {
-            e = e.kid(El::new("Label").a("tag", label));
         }
         if !kind.is_playable() {
             e = e.kid(El::new("Location").a("path", item.file_path()));
         }
+        e = e.kid(ultra_blur(item));
     }
     e
+}
+
+/// The four corner colours of the item's artwork (Plex `UltraBlurColors`), derived from the
+/// item like its artwork is.
+fn ultra_blur(item: &Item<'_>) -> El {
+    let h = crate::rng::mix(item.content_hash() ^ 0x55_4C_54_52);
+    let colour = |shift: u32| format!("{:06x}", (h >> shift) & 0x00ff_ffff);
+    El::new("UltraBlurColors")
+        .a("topLeft", colour(0))
+        .a("topRight", colour(12))
+        .a("bottomRight", colour(24))
+        .a("bottomLeft", colour(36))
 }

@@ -11,12 +11,15 @@
 //! listings with filters/sorts/paging, metadata, children), `lists` (search, hubs, recently
 //! added, on deck, sessions, history, activities, playlists), `writes` (scrobble, rate,
 //! timeline, progress, edits, refresh, playlist edits), `media` (artwork, media parts with
-//! `Range`), `notify` (websocket notifications and webhooks), `prefs` (server and section
-//! settings), `playqueue` (play queues), `collections` (regular and smart collections), with
-//! their state in `objects`; `m3u` (playlists imported from playlist files).
+//! `Range`, and the choice of artwork), `notify` (websocket notifications and webhooks),
+//! `prefs` (server and section settings), `playqueue` (play queues), `collections` (regular
+//! and smart collections), with their state in `objects`; `m3u` (playlists imported from
+//! playlist files); `editing` (metadata edits: values, locks, tags), `server` (butler, agents,
+//! accounts, devices, the file browser).
 
 pub(crate) mod browse;
 pub(crate) mod collections;
+pub(crate) mod editing;
 pub(crate) mod lists;
 pub(crate) mod m3u;
 pub(crate) mod media;
@@ -26,6 +29,7 @@ pub(crate) mod notify;
 pub(crate) mod objects;
 pub(crate) mod playqueue;
 pub(crate) mod prefs;
+pub(crate) mod server;
 pub(crate) mod writes;
 
 use axum::Router;
@@ -56,11 +60,53 @@ pub fn router(sim: Sim) -> Router {
             "/library/sections/{id}/all",
             get(browse::section_all).put(writes::edit_all),
         )
+        .route("/library/all", get(browse::library_all))
+        .route("/library/tags", get(browse::library_tags))
+        .route("/library/sections/{id}/albums", get(browse::section_albums))
+        .route(
+            "/library/sections/{id}/onDeck",
+            get(browse::section_on_deck),
+        )
+        .route(
+            "/hubs/sections/{id}/continueWatching/items",
+            get(browse::section_on_deck),
+        )
+        .route("/library/metadata/{id}/matches", get(browse::matches_of))
+        .route("/library/metadata/{id}/related", get(browse::related))
+        .route("/library/metadata/{id}/similar", get(browse::similar))
+        .route(
+            "/library/metadata/{id}/refresh",
+            put(server::item_maintenance).post(server::item_maintenance),
+        )
+        .route(
+            "/library/metadata/{id}/analyze",
+            put(server::item_maintenance),
+        )
+        .route(
+            "/library/sections/{id}/{filter}",
+            get(browse::filter_choices),
+        )
         .route("/library/metadata/{ids}", get(browse::metadata))
         .route("/library/metadata/{id}/children", get(browse::children))
+        .route("/library/metadata/{id}/prefs", put(editing::edit_prefs))
         .route("/library/metadata/{id}/allLeaves", get(browse::all_leaves))
         .route("/library/metadata/{id}/thumb/{ts}", get(media::thumb))
         .route("/library/metadata/{id}/art/{ts}", get(media::art))
+        .route(
+            "/library/metadata/{id}/posters",
+            get(media::posters).post(media::upload_poster),
+        )
+        .route("/library/metadata/{id}/poster", put(media::select_poster))
+        .route(
+            "/library/metadata/{id}/arts",
+            get(media::arts).post(media::upload_art),
+        )
+        .route("/library/metadata/{id}/art", put(media::select_art))
+        .route(
+            "/library/metadata/{id}/themes",
+            get(media::themes).post(media::upload_theme),
+        )
+        .route("/library/metadata/{id}/theme", put(media::select_theme))
         .route("/photo/:/transcode", get(media::transcode))
         .route("/library/parts/{id}/{ts}/{file}", get(media::part))
         .route("/library/sections/{id}/search", get(lists::section_search))
@@ -127,8 +173,23 @@ pub fn router(sim: Sim) -> Router {
             "/library/sections/{id}/refresh",
             get(writes::refresh)
                 .post(writes::refresh)
-                .put(writes::refresh),
+                .put(writes::refresh)
+                .delete(server::section_maintenance),
         )
+        .route(
+            "/library/sections/{id}/emptyTrash",
+            put(server::section_maintenance),
+        )
+        .route(
+            "/library/sections/{id}/analyze",
+            put(server::section_maintenance),
+        )
+        .route(
+            "/library/sections/{id}/indexes",
+            delete(server::section_maintenance),
+        )
+        .route("/library/clean/bundles", put(server::maintenance))
+        .route("/library/optimize", put(server::maintenance))
         .route("/hubs/search", get(lists::hub_search))
         .route("/library/recentlyAdded", get(lists::recently_added))
         .route("/hubs/home/recentlyAdded", get(lists::hubs_recently_added))
@@ -171,6 +232,23 @@ pub fn router(sim: Sim) -> Router {
         .route("/:/rate", get(writes::rate).put(writes::rate))
         .route("/:/timeline", get(writes::timeline).post(writes::timeline))
         .route("/:/progress", get(writes::progress).post(writes::progress))
+        .route("/butler", get(server::butler))
+        .route("/butler/{task}", axum::routing::post(server::run_butler))
+        .route("/system/agents", get(server::agents))
+        .route("/:/plugins/{agent}/prefs", get(server::agent_prefs))
+        .route("/accounts", get(server::accounts))
+        .route("/clients", get(server::clients))
+        .route("/media/providers", get(server::media_providers))
+        .route("/diagnostics/logs", get(server::diagnostics_logs))
+        .route("/diagnostics/databases", get(server::diagnostics_databases))
+        .route(
+            "/updater/check",
+            put(server::updater_check).post(server::updater_check),
+        )
+        .route("/updater/status", get(server::updater_status))
+        .route("/devices", get(server::devices))
+        .route("/services/browse", get(server::browse_root))
+        .route("/services/browse/{*path}", get(server::browse))
         .route("/:/websockets/notifications", get(notify::websocket))
         .route("/:/websocket/notifications", get(notify::websocket))
         .fallback(not_found)

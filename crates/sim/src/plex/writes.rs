@@ -172,8 +172,7 @@ pub(crate) async fn refresh(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<Str
 }
 
 /// `PUT /library/sections/{id}/all?type=&id=1,2&title.value=…`: (batch) metadata edits.
-/// Supported fields: `title`, `originalTitle`, `year`, `index` (`{field}.value`); locks and
-/// tag edits are accepted and ignored.
+/// Field values, locks and tag lists: see [`super::editing`].
 pub(crate) async fn edit_all(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<String>) -> Response {
     if !ctx.user.is_owner {
         return plex_error(StatusCode::UNAUTHORIZED);
@@ -184,25 +183,31 @@ pub(crate) async fn edit_all(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<St
     if ctx.q("type") == Some(super::collections::COLLECTION_TYPE) {
         return super::collections::edit(sim, ctx, section).await;
     }
-    let Some(ids) = ctx.q("id") else {
-        return plex_error(StatusCode::BAD_REQUEST);
+    let ids = match ctx.q("id") {
+        Some(ids) => {
+            let Ok(ids) = ids
+                .split(',')
+                .map(|s| s.trim().parse::<ItemId>())
+                .collect::<Result<Vec<_>, _>>()
+            else {
+                return plex_error(StatusCode::BAD_REQUEST);
+            };
+            ids
+        }
+        // No ids: every item of `type=` in the section (locking a field on all of them).
+        None => {
+            let lib = sim.library();
+            let kind = ctx
+                .q("type")
+                .and_then(|t| t.parse::<u32>().ok())
+                .and_then(ItemKind::from_plex_type);
+            match (lib.section(section), kind) {
+                (Some(s), Some(k)) if s.kind.kinds().contains(&k) => s.items(k).to_vec(),
+                (None, _) => return plex_error(StatusCode::NOT_FOUND),
+                _ => return plex_error(StatusCode::BAD_REQUEST),
+            }
+        }
     };
-    let Ok(ids) = ids
-        .split(',')
-        .map(|s| s.trim().parse::<ItemId>())
-        .collect::<Result<Vec<_>, _>>()
-    else {
-        return plex_error(StatusCode::BAD_REQUEST);
-    };
-    let fields: Vec<(String, String)> = ctx
-        .query
-        .iter()
-        .filter_map(|(k, v)| {
-            let field = k.strip_suffix(".value")?;
-            matches!(field, "title" | "originalTitle" | "year" | "index")
-                .then(|| (field.to_string(), v.clone()))
-        })
-        .collect();
     {
         let lib = sim.library();
         if ids
@@ -212,10 +217,8 @@ pub(crate) async fn edit_all(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<St
             return plex_error(StatusCode::NOT_FOUND);
         }
     }
-    for item in &ids {
-        if sim.edit_item(*item, &fields).is_err() {
-            return plex_error(StatusCode::BAD_REQUEST);
-        }
+    if let Err(status) = super::editing::apply(&sim, &ctx, &ids) {
+        return plex_error(status);
     }
     sim.charge(ids.len() as u64, 0).await;
     empty(&ctx)
