@@ -70,6 +70,10 @@ DESELECT = {
         "changes plex.tv sharing settings",
     "tests/test_library.py::test_library_MovieSection_PlexWebURL": "opens app.plex.tv URLs",
     "tests/test_video.py::test_video_Movie_PlexWebURL": "opens app.plex.tv URLs",
+    "tests/test_video.py::test_video_Show_streamingServices":
+        "asks plex.tv which streaming services carry the show",
+    "tests/test_video.py::test_video_Movie_matadataDirectory":
+        "reads the server's data directory on the test machine's own disk",
 }
 
 

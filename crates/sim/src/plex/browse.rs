@@ -556,7 +556,15 @@ fn sort_ids(
             return K::N(i64::MIN);
         };
         match name {
-            "titleSort" | "summary" | "tagline" => K::T(crate::library::fold(i.title_sort())),
+            "titleSort" => K::T(crate::library::fold(i.title_sort())),
+            "summary" => K::T(i.summary().to_string()),
+            "tagline" => K::T(
+                i.fields()
+                    .and_then(|f| f.attrs.get("tagline"))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string(),
+            ),
             "title" => K::T(crate::library::fold(i.title())),
             "originalTitle" => K::T(crate::library::fold(i.original_title().unwrap_or(""))),
             "originallyAvailableAt" => K::N(i64::from(i.year())),
@@ -568,7 +576,7 @@ fn sort_ids(
                     .unwrap_or(-1),
             ),
             "random" => K::N(crate::rng::mix(u64::from(i.id())) as i64),
-            "guid" => K::N(i64::from(i.id())),
+            "guid" => K::T(i.plex_guid()),
             "absoluteIndex" | "index" => K::N(i64::from(i.disc()) * 100_000 + i64::from(i.index())),
             f => K::N(numeric_field(&i, state, user, f).unwrap_or(0)),
         }
@@ -853,6 +861,18 @@ pub(crate) async fn metadata(
                 if ctx.flag("includePreferences") {
                     el.kids.push(super::editing::preferences_el(&item));
                 }
+                if ctx.flag("includeReviews") {
+                    el.kids.extend(reviews(&item));
+                }
+                if ctx.flag("checkFiles") {
+                    for media in el.kids.iter_mut().filter(|k| k.tag == "Media") {
+                        for part in media.kids.iter_mut().filter(|k| k.tag == "Part") {
+                            part.set("exists", true);
+                            part.set("accessible", true);
+                        }
+                    }
+                }
+                exclude(&mut el, &ctx);
                 doc.kids.push(el);
             }
         }
@@ -1367,6 +1387,221 @@ pub(crate) async fn similar(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<Str
         let n = doc.kids.len();
         doc.attrs.insert(0, ("size", n.into()));
         doc
+    };
+    sim.charge(0, doc.kids.len() as u64).await;
+    reply(ctx.json, &doc)
+}
+
+/// Applies `excludeElements=Media,Genre,…` and `excludeFields=summary,tagline` to an element.
+fn exclude(el: &mut El, ctx: &Ctx) {
+    if let Some(names) = ctx.q("excludeElements") {
+        let names: Vec<&str> = names.split(',').map(str::trim).collect();
+        el.kids.retain(|k| !names.contains(&k.tag));
+    }
+    if let Some(names) = ctx.q("excludeFields") {
+        let names: Vec<&str> = names.split(',').map(str::trim).collect();
+        el.attrs.retain(|(k, _)| !names.contains(k));
+    }
+}
+
+/// Critics' reviews of a movie rated by Rotten Tomatoes (`?includeReviews=1`).
+fn reviews(item: &Item<'_>) -> Vec<El> {
+    let rated = item
+        .fields()
+        .and_then(|f| f.attrs.get("ratingImage"))
+        .and_then(|v| v.as_str())
+        .is_some_and(|i| i.starts_with("rottentomatoes://"));
+    if item.kind() != ItemKind::Movie || !rated {
+        return Vec::new();
+    }
+    let slug = crate::library::fold(item.title()).replace(' ', "_");
+    [
+        ("Film Critic", "The Daily Review", true),
+        ("Second Critic", "Weekly Screen", false),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, &(critic, source, fresh))| {
+        let id = super::editing::tag_id("Review", &format!("{critic}/{}", item.id()));
+        El::new("Review")
+            .a("id", id)
+            .a("filter", format!("art={id}"))
+            .a("tag", critic)
+            .a(
+                "text",
+                format!("{} is worth seeing, review {}.", item.title(), n + 1),
+            )
+            .a(
+                "image",
+                if fresh {
+                    "rottentomatoes://image.review.fresh"
+                } else {
+                    "rottentomatoes://image.review.rotten"
+                },
+            )
+            .a(
+                "link",
+                format!("https://www.rottentomatoes.com/m/{slug}/reviews"),
+            )
+            .a("source", source)
+    })
+    .collect()
+}
+
+/// `GET /library/sections/{id}/timeline`: when the section last changed, for clients that poll.
+pub(crate) async fn section_timeline(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let doc = {
+        let lib = sim.library();
+        let s = match visible_section(&lib, &ctx, &id) {
+            Ok(s) => s,
+            Err(status) => return plex_error(status),
+        };
+        let latest = lib
+            .sections()
+            .iter()
+            .filter(|x| x.id == s.id)
+            .map(|x| x.updated_at)
+            .max()
+            .unwrap_or(0)
+            .max(crate::now_secs());
+        El::new("LibraryTimeline")
+            .a("size", s.items(s.top_kind()).len())
+            .a("allowSync", false)
+            .a(
+                "art",
+                format!("/:/resources/{}-fanart.jpg", s.kind.plex_type()),
+            )
+            .a("content", "secondary")
+            .a("identifier", "com.plexapp.plugins.library")
+            .a("latestEntryTime", latest)
+            .a("mediaTagPrefix", "/system/bundle/media/flags/")
+            .a("mediaTagVersion", 1_700_000_000u32)
+            .a("thumb", format!("/:/resources/{}.png", s.kind.plex_type()))
+            .a("title1", s.title.as_str())
+            .a("updateQueueSize", 0u32)
+            .a("viewGroup", "secondary")
+    };
+    sim.charge(0, 0).await;
+    reply(ctx.json, &doc)
+}
+
+/// `GET /library/sections/{id}/common?type=&id=1,2`: what several items have in common (for
+/// batch edits); the simulator reports their shared type.
+pub(crate) async fn section_common(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let doc = {
+        let lib = sim.library();
+        let s = match visible_section(&lib, &ctx, &id) {
+            Ok(s) => s,
+            Err(status) => return plex_error(status),
+        };
+        let kind = match requested_kind(&ctx, s) {
+            Ok(k) => k,
+            Err(status) => return plex_error(status),
+        };
+        let Some(ids) = ctx.q("id").and_then(|i| parse_ids(i).ok()) else {
+            return plex_error(StatusCode::BAD_REQUEST);
+        };
+        if ids.iter().any(|&i| {
+            lib.item(i)
+                .is_none_or(|i| i.section().id != s.id || i.kind() != kind)
+        }) {
+            return plex_error(StatusCode::BAD_REQUEST);
+        }
+        El::container()
+            .a("size", 1u32)
+            .a("librarySectionID", s.id)
+            .kid(
+                El::new("Common")
+                    .a("type", "common")
+                    .a("index", 1u32)
+                    .a(
+                        "mixedFields",
+                        "title,titleSort,summary,year,originallyAvailableAt",
+                    )
+                    .a(
+                        "ratingKey",
+                        ids.iter()
+                            .map(ItemId::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+            )
+    };
+    sim.charge(0, 0).await;
+    reply(ctx.json, &doc)
+}
+
+/// `GET /hubs/sections/{id}`: the section's hubs (recently added).
+pub(crate) async fn section_hubs(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let doc = {
+        let lib = sim.library();
+        let state = sim.state();
+        let s = match visible_section(&lib, &ctx, &id) {
+            Ok(s) => s,
+            Err(status) => return plex_error(status),
+        };
+        let kind = s.top_kind();
+        let mut recent: Vec<ItemId> = s
+            .items(kind)
+            .iter()
+            .copied()
+            .filter(|&i| lib.item(i).is_some_and(|i| ctx.user.plex_sees(&i)))
+            .collect();
+        recent.sort_by_key(|&i| std::cmp::Reverse(lib.item(i).map(|i| i.added_at()).unwrap_or(0)));
+        recent.truncate(10);
+        let name = kind.plex_name();
+        let mut hub = El::new("Hub")
+            .a("key", format!("/hubs/sections/{}/recentlyAdded", s.id))
+            .a(
+                "hubKey",
+                format!(
+                    "/library/metadata/{}",
+                    recent
+                        .iter()
+                        .map(ItemId::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            )
+            .a("librarySectionID", s.id)
+            .a("title", "Recently Added")
+            .a("type", name)
+            .a("hubIdentifier", format!("{name}.recentlyadded.{}", s.id))
+            .a("context", format!("hub.{name}.recentlyadded"))
+            .a("size", recent.len())
+            .a("more", false)
+            .a("style", "shelf");
+        for &i in &recent {
+            if let Some(item) = lib.item(i) {
+                hub = hub.kid(item_el(
+                    &lib,
+                    &state,
+                    ctx.user.id,
+                    &item,
+                    RenderOpts::default(),
+                ));
+            }
+        }
+        El::container()
+            .a("size", 1u32)
+            .a("allowSync", false)
+            .a("identifier", "com.plexapp.plugins.library")
+            .a("librarySectionID", s.id)
+            .a("librarySectionTitle", s.title.as_str())
+            .a("librarySectionUUID", s.uuid.as_str())
+            .kid(hub)
     };
     sim.charge(0, doc.kids.len() as u64).await;
     reply(ctx.json, &doc)

@@ -456,3 +456,87 @@ pub(crate) async fn edit_prefs(
     sim.charge(0, 0).await;
     reply(ctx.json, &El::container().a("size", 0u32))
 }
+
+/// A text attribute given for an item in a described library (`slug`…).
+fn given_text(item: &Item<'_>, name: &str) -> Option<String> {
+    item.fields()
+        .and_then(|f| f.attrs.get(name))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+/// Attributes only details carry: the advanced settings as attributes (`episodeSort`,
+/// `flattenSeasons`, `albumSort`…), the language settings of shows and seasons, theme music
+/// of shows, and what seasons and episodes repeat of their show.
+pub(crate) fn detail_attrs(e: &mut El, item: &Item<'_>, lib: &crate::library::Library) {
+    let kind = item.kind();
+    for &(id, _, ty, default, _) in prefs_of(kind) {
+        let value = item
+            .edits()
+            .and_then(|ed| ed.prefs.get(id))
+            .map_or(default, String::as_str);
+        if ty == "int" {
+            if let Ok(n) = value.parse::<i64>() {
+                e.set(id, n);
+            }
+        } else if !value.is_empty() {
+            e.set(id, value);
+        }
+    }
+    let theme = |show: &Item<'_>| {
+        format!(
+            "/library/metadata/{}/theme/{}",
+            show.id(),
+            show.updated_at()
+        )
+    };
+    let show_of = |i: &Item<'_>| -> Option<crate::library::ItemId> {
+        match i.kind() {
+            ItemKind::Season => i.parent().map(|p| p.id()),
+            ItemKind::Episode => i.parent().and_then(|p| p.parent()).map(|p| p.id()),
+            _ => None,
+        }
+    };
+    match kind {
+        ItemKind::Show => {
+            e.set("audioLanguage", "");
+            e.set("subtitleLanguage", "");
+            e.set("subtitleMode", -1i64);
+            e.set("enableCreditsMarkerGeneration", -1i64);
+            e.set("theme", theme(item));
+            // A show's duration is that of its episodes.
+            if let Some(first) = lib.leaves(item.id()).first().and_then(|&l| lib.item(l)) {
+                e.set("duration", first.duration_ms());
+            }
+        }
+        ItemKind::Season | ItemKind::Episode => {
+            let Some(show) = show_of(item).and_then(|s| lib.item(s)) else {
+                return;
+            };
+            let flattened = show
+                .edits()
+                .and_then(|ed| ed.prefs.get("flattenSeasons"))
+                .is_some_and(|v| v == "1");
+            e.set("skipParent", flattened);
+            if kind == ItemKind::Season {
+                e.set("audioLanguage", "");
+                e.set("subtitleLanguage", "");
+                e.set("subtitleMode", -1i64);
+                e.set("parentIndex", show.index().max(1));
+                e.set("parentTheme", theme(&show));
+                if let Some(slug) = given_text(&show, "slug") {
+                    e.set("parentSlug", slug);
+                }
+                if let Some(studio) = show.studio() {
+                    e.set("parentStudio", studio);
+                }
+            } else {
+                e.set("grandparentTheme", theme(&show));
+                if let Some(slug) = given_text(&show, "slug") {
+                    e.set("grandparentSlug", slug);
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -278,3 +278,39 @@ macro_rules! art_routes {
 art_routes!(posters, upload_poster, select_poster, ArtKind::Poster);
 art_routes!(arts, upload_art, select_art, ArtKind::Art);
 art_routes!(themes, upload_theme, select_theme, ArtKind::Theme);
+
+/// `GET /video/:/transcode/universal/start.m3u8|.mpd?path=/library/metadata/{id}&…`: starts a
+/// (simulated) transcode of an item and answers its playlist; 404 for an item the user does
+/// not see, 400 without `path`.
+pub(crate) async fn transcode_start(
+    State(sim): State<Sim>,
+    ctx: Ctx,
+    Path(file): Path<String>,
+) -> Response {
+    let Some(path) = ctx.q("path").filter(|p| !p.is_empty()) else {
+        return plex_error(StatusCode::BAD_REQUEST);
+    };
+    let id = path.strip_prefix("/library/metadata/").unwrap_or(path);
+    let Some((id, _, _)) = visible(&sim, &ctx, id) else {
+        return plex_error(StatusCode::NOT_FOUND);
+    };
+    let (ctype, body) = if file.ends_with(".mpd") {
+        (
+            "application/dash+xml",
+            format!(
+                "<?xml version=\"1.0\"?>\n<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"static\"><Period id=\"{id}\"/></MPD>\n"
+            ),
+        )
+    } else {
+        (
+            "application/vnd.apple.mpegurl",
+            format!("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=4000000\nsession/{id}/base/index.m3u8\n"),
+        )
+    };
+    sim.charge(0, 0).await;
+    axum::response::IntoResponse::into_response((
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, ctype)],
+        body,
+    ))
+}

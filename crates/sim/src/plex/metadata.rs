@@ -135,6 +135,7 @@ fn given_media(item: &Item<'_>, m: &MediaFields) -> El {
     for (n, st) in m.streams.iter().enumerate() {
         let mut s = El::new("Stream").a("id", u64::from(part_id) * 16 + n as u64 + 1);
         s = given_attrs(s, PLEX_STREAM_ATTRS, st);
+        s.set("streamIdentifier", n + 1);
         part = part.kid(s);
     }
     let mut media = El::new("Media")
@@ -337,7 +338,8 @@ pub(crate) fn item_el(
     ) {
         e = leaf_counts(e, item, lib, state, user);
     }
-    if item.section().kind == SectionKind::Music {
+    // Sonic analysis ran on the generated music; a described library says what it has.
+    if item.section().kind == SectionKind::Music && item.fields().is_none() {
         e = e.a("musicAnalysisVersion", 1u32);
     }
     if kind.is_playable() {
@@ -351,6 +353,9 @@ pub(crate) fn item_el(
         if kind == ItemKind::Album {
             e = e.opt("studio", f.studio.as_deref());
         }
+    }
+    if opts.detailed {
+        super::editing::detail_attrs(&mut e, item, lib);
     }
     super::editing::edited_attrs(&mut e, item);
     e.kids.extend(super::editing::field_kids(item));

@@ -61,6 +61,16 @@ pub fn router(sim: Sim) -> Router {
             get(browse::section_all).put(writes::edit_all),
         )
         .route("/library/all", get(browse::library_all))
+        .route(
+            "/library/sections/{id}/timeline",
+            get(browse::section_timeline),
+        )
+        .route("/library/sections/{id}/common", get(browse::section_common))
+        .route("/hubs/sections/{id}", get(browse::section_hubs))
+        .route(
+            "/video/:/transcode/universal/{file}",
+            get(media::transcode_start),
+        )
         .route("/library/tags", get(browse::library_tags))
         .route("/library/sections/{id}/albums", get(browse::section_albums))
         .route(
