@@ -149,8 +149,15 @@ pub(crate) fn apply(sim: &Sim, ctx: &Ctx, ids: &[ItemId]) -> Result<(), StatusCo
                     e.locked.remove(name);
                 }
             }
+            // Adding is additive on Plex (a batch edit of several items names only the new
+            // tags); python-plexapi repeats an item's own tags when it edits one.
             for (el, list) in &b.set_tags {
-                let mut new: Vec<String> = Vec::new();
+                let mut new = e
+                    .tags
+                    .get(el)
+                    .cloned()
+                    .or_else(|| current.get(el).cloned())
+                    .unwrap_or_default();
                 for v in list.values() {
                     if !new.contains(v) {
                         new.push(v.clone());
@@ -255,6 +262,32 @@ pub(crate) fn tag_kids(item: &Item<'_>) -> Vec<El> {
                 t = t.a("filter", format!("{f}={id}"));
             }
             out.push(t.a("tag", v));
+        }
+    }
+    out
+}
+
+/// The tags a listing shows of an item (Plex sends a few of each, by name only: no id and no
+/// filter, so a client must load the details to filter on one).
+pub(crate) fn listing_tag_kids(item: &Item<'_>) -> Vec<El> {
+    let shown: &[(&str, usize)] = match item.kind() {
+        ItemKind::Movie => &[
+            ("Genre", 2),
+            ("Country", 2),
+            ("Director", 1),
+            ("Writer", 1),
+            ("Role", 3),
+        ],
+        ItemKind::Show => &[("Genre", 2), ("Country", 2), ("Role", 3)],
+        ItemKind::Episode => &[("Director", 1), ("Writer", 1)],
+        ItemKind::Artist => &[("Genre", 2), ("Country", 2)],
+        ItemKind::Album => &[("Genre", 2)],
+        _ => &[],
+    };
+    let mut out = Vec::new();
+    for &(el, n) in shown {
+        for t in tags(item, el).into_iter().take(n) {
+            out.push(El::new(el).a("tag", t));
         }
     }
     out

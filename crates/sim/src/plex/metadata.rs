@@ -149,7 +149,11 @@ fn given_media(item: &Item<'_>, m: &MediaFields) -> El {
         media = media.a("height", h);
     }
     if let Some(a) = m.aspect_ratio {
-        media = media.a("aspectRatio", a);
+        // Stored as f32: render the decimal it was given, not its binary neighbour.
+        media = media.a(
+            "aspectRatio",
+            V::F((f64::from(a) * 1000.0).round() / 1000.0),
+        );
     }
     if let Some(c) = m.audio_channels {
         media = media.a("audioChannels", c);
@@ -269,7 +273,7 @@ pub(crate) fn item_el(
         e = e.a("parentTitle", par.title());
     }
     e = e.opt("originalTitle", item.original_title());
-    if matches!(kind, ItemKind::Movie | ItemKind::Show) {
+    if matches!(kind, ItemKind::Movie | ItemKind::Show | ItemKind::Episode) {
         e = e.opt("contentRating", item.content_rating());
     }
     e = e.a("summary", item.summary());
@@ -359,6 +363,9 @@ pub(crate) fn item_el(
     }
     super::editing::edited_attrs(&mut e, item);
     e.kids.extend(super::editing::field_kids(item));
+    if !opts.detailed && item.fields().is_some() {
+        e.kids.extend(super::editing::listing_tag_kids(item));
+    }
     if opts.detailed {
         e.kids.extend(super::editing::tag_kids(item));
         if let Some(f) = item.fields() {
