@@ -672,10 +672,14 @@ async fn tag_field_and_artwork_edits() {
     .await;
     let m = meta(&json_as(&srv, &srv.token, &format!("/library/metadata/{movie}")).await);
     assert_eq!(m["summary"], "New summary");
+    // Adding is additive: the movie keeps its own genre beside the new one.
     let genres = m["Genre"].as_array().expect("genres");
-    assert_eq!(genres.len(), 1);
-    assert_eq!(genres[0]["tag"], "Odd, Tag");
-    let filter = genres[0]["filter"].as_str().expect("filter").to_string();
+    assert_eq!(genres.len(), 2);
+    let odd = genres
+        .iter()
+        .find(|g| g["tag"] == "Odd, Tag")
+        .expect("the added genre");
+    let filter = odd["filter"].as_str().expect("filter").to_string();
     let locked: Vec<&str> = m["Field"]
         .as_array()
         .expect("fields")
@@ -696,7 +700,9 @@ async fn tag_field_and_artwork_edits() {
     // the field.
     edit("genre[].tag.tag-=Odd%252C%2520Tag&genre.locked=0&summary.locked=0".into()).await;
     let m = meta(&json_as(&srv, &srv.token, &format!("/library/metadata/{movie}")).await);
-    assert!(m.get("Genre").is_none());
+    let genres = m["Genre"].as_array().expect("genres");
+    assert_eq!(genres.len(), 1);
+    assert_ne!(genres[0]["tag"], "Odd, Tag");
     assert!(m.get("Field").is_none());
     let v = json_as(
         &srv,
