@@ -12,7 +12,8 @@
 //! added, 4 % section lists, 4 % play-state writes (timeline, scrobble). Half the connections
 //! ask for JSON, half accept gzip. Each connection belongs to one of the users (tokens).
 //!
-//! Columns: `t_s, rss_mib, fds, threads, data_dir_mib, req_per_s, p50_ms, p99_ms, errors,
+//! Columns: `t_s, rss_mib, rss_anon_mib, rss_shmem_mib, fds, threads, data_dir_mib, req_per_s,
+//! p50_ms, p99_ms, errors,
 //! mem_hit_rate, disk_hit_rate, mem_mib, disk_mib, index_state, index_items`. Rates and
 //! latencies are over the last interval; hit rates are since start (from `/api/stats`).
 
@@ -336,7 +337,7 @@ fn main() {
         }));
     }
     println!(
-        "t_s,rss_mib,fds,threads,data_dir_mib,req_per_s,p50_ms,p99_ms,errors,mem_hit_rate,disk_hit_rate,mem_mib,disk_mib,index_state,index_items"
+        "t_s,rss_mib,rss_anon_mib,rss_shmem_mib,fds,threads,data_dir_mib,req_per_s,p50_ms,p99_ms,errors,mem_hit_rate,disk_hit_rate,mem_mib,disk_mib,index_state,index_items"
     );
     let started = Instant::now();
     let data_dir = std::path::PathBuf::from(&a.data_dir);
@@ -355,6 +356,9 @@ fn main() {
         let rps = (t - last_total) as f64 / now.duration_since(last_at).as_secs_f64();
         (last_total, last_at) = (t, now);
         let rss = proc_field(a.pid, "VmRSS:") / 1024;
+        // Anonymous memory is the heap; shared memory is the answers' sendfile copies (memfds).
+        let rss_anon = proc_field(a.pid, "RssAnon:") / 1024;
+        let rss_shmem = proc_field(a.pid, "RssShmem:") / 1024;
         let threads = proc_field(a.pid, "Threads:");
         let dir = dir_bytes(&data_dir) / (1024 * 1024);
         let stats = fetch(&a.admin, "GET", "/api/stats").unwrap_or_default();
@@ -377,7 +381,7 @@ fn main() {
         let p99 = pct(&l, 0.99);
         p99s.push(p99);
         last_line = format!(
-            "{elapsed},{rss},{},{threads},{dir},{rps:.0},{:.2},{p99:.2},{errs},{:.3},{:.3},{mem_bytes},{disk_bytes},{index_state},{index_items}",
+            "{elapsed},{rss},{rss_anon},{rss_shmem},{},{threads},{dir},{rps:.0},{:.2},{p99:.2},{errs},{:.3},{:.3},{mem_bytes},{disk_bytes},{index_state},{index_items}",
             fds(a.pid),
             pct(&l, 0.5),
             rate(mem_hits, mem_misses),

@@ -106,7 +106,8 @@ impl Default for TieredCacheBuilder {
 }
 
 impl TieredCacheBuilder {
-    /// Byte limit of the memory tier (default 256 MiB).
+    /// Byte limit of what the cache holds in memory (default 256 MiB): the memory tier, the
+    /// disk tier's block cache and the write-behind queue share it ([`MemoryPlan`]).
     #[must_use]
     pub fn memory_max_bytes(mut self, bytes: u64) -> Self {
         self.memory_max_bytes = bytes;
@@ -192,6 +193,11 @@ impl TieredCacheBuilder {
                 "memory_max_bytes must be above 0".into(),
             ));
         }
+        let plan = MemoryPlan::for_limit(
+            self.memory_max_bytes,
+            self.disk.is_some() && self.custom_tier.is_none(),
+            self.disk.is_some() || self.custom_tier.is_some() || self.redis.is_some(),
+        );
         // What an operator should hear about from start-up on (also in the stats).
         let mut warnings = Vec::new();
         let mut disk_off = false;
@@ -199,10 +205,12 @@ impl TieredCacheBuilder {
             _ if self.custom_tier.is_some() => self.custom_tier.clone(),
             Some((path, max_bytes)) => {
                 let (at, max_bytes) = (path.clone(), *max_bytes);
-                let start =
-                    tokio::task::spawn_blocking(move || DiskTier::open_or_recover(at, max_bytes))
-                        .await
-                        .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))?;
+                let block_cache = plan.disk_block_cache;
+                let start = tokio::task::spawn_blocking(move || {
+                    DiskTier::open_or_recover(at, max_bytes, block_cache)
+                })
+                .await
+                .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))?;
                 Some(match start {
                     DiskStart::Opened(tier) => Arc::new(tier),
                     DiskStart::Recovered {
@@ -276,10 +284,7 @@ impl TieredCacheBuilder {
             redis.initial_sync(&inval).await;
         }
         let (write_behind, receivers) = if disk.is_some() || self.redis.is_some() {
-            let (wb, receivers) = WriteBehind::new(
-                self.queue_capacity,
-                write_queue_max_bytes(self.memory_max_bytes),
-            );
+            let (wb, receivers) = WriteBehind::new(self.queue_capacity, plan.write_queue);
             (Some(wb), Some(receivers))
         } else {
             (None, None)
@@ -287,7 +292,7 @@ impl TieredCacheBuilder {
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
             let evict_weak = weak.clone();
             let memory: MemCache = moka::future::Cache::builder()
-                .max_capacity(self.memory_max_bytes)
+                .max_capacity(plan.memory_tier)
                 .weigher(|k: &Key, v: &Arc<Entry>| {
                     u32::try_from(v.weight(k.as_str().len())).unwrap_or(u32::MAX)
                 })
@@ -305,6 +310,7 @@ impl TieredCacheBuilder {
                 clock: self.clock.clone(),
                 memory,
                 memory_max_bytes: self.memory_max_bytes,
+                plan,
                 disk,
                 redis: self.redis.clone(),
                 inval,
@@ -368,12 +374,54 @@ impl TieredCacheBuilder {
     }
 }
 
-/// What the write-behind queue's entries may weigh: a quarter of the memory tier, at least
-/// 16 MiB. An entry the memory tier has evicted while its write waits is held by the queue
-/// alone, so this is what a disk (or Redis) falling behind can add to the process beyond
-/// `memory_max`; past it, writes are dropped and counted like those of a full queue.
-fn write_queue_max_bytes(memory_max: u64) -> u64 {
-    (memory_max / 4).max(16 * 1024 * 1024)
+/// How the engine shares `memory_max` among what it holds in memory, so that the limit an
+/// operator sets bounds all of it, not only the memory tier.
+///
+/// * The disk tier's block cache (fjall keeps recently read blocks decompressed): an eighth,
+///   between 2 and 64 MiB. Reads of the disk tier are what it speeds up, and those come after a
+///   memory miss, so a small one does.
+/// * The write-behind queue: a sixteenth, between 2 and 64 MiB. An entry the memory tier has
+///   evicted while its write waits is held by the queue alone, so this is what a disk (or
+///   Redis) falling behind can hold; past it, writes are dropped and counted like those of a
+///   full queue.
+/// * The memory tier: the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryPlan {
+    /// What the memory tier's entries may weigh.
+    pub memory_tier: u64,
+    /// The disk tier's block cache (0 without a disk tier).
+    pub disk_block_cache: u64,
+    /// What the write-behind queue's entries may weigh (0 without a tier below memory).
+    pub write_queue: u64,
+}
+
+impl MemoryPlan {
+    /// The plan for `memory_max` bytes, with or without a disk tier and with or without any
+    /// tier below memory (disk or Redis: the write-behind queue).
+    #[must_use]
+    pub fn for_limit(memory_max: u64, disk: bool, below_memory: bool) -> MemoryPlan {
+        const MIB: u64 = 1024 * 1024;
+        let disk_block_cache = if disk {
+            (memory_max / 8).clamp(2 * MIB, 64 * MIB)
+        } else {
+            0
+        };
+        let write_queue = if below_memory {
+            (memory_max / 16).clamp(2 * MIB, 64 * MIB)
+        } else {
+            0
+        };
+        // A tiny limit still leaves the memory tier something (a quarter) to work with.
+        let memory_tier = memory_max
+            .saturating_sub(disk_block_cache + write_queue)
+            .max(memory_max / 4)
+            .max(1);
+        MemoryPlan {
+            memory_tier,
+            disk_block_cache,
+            write_queue,
+        }
+    }
 }
 
 /// Tells moka when an entry is of no more use: its whole life (fresh + the longer stale
@@ -448,6 +496,8 @@ pub(crate) struct Inner {
     clock: Arc<dyn Clock>,
     memory: MemCache,
     memory_max_bytes: u64,
+    /// How `memory_max_bytes` is shared out.
+    plan: MemoryPlan,
     disk: Option<Arc<dyn Tier>>,
     pub(crate) redis: Option<RedisTier>,
     pub(crate) inval: Invalidation,
@@ -713,6 +763,12 @@ impl TieredCache {
             wb.flush().await;
         }
         self.inner.memory.invalidate(key).await;
+    }
+
+    /// How the cache shares its memory limit among the memory tier, the disk tier's block
+    /// cache and the write-behind queue.
+    pub fn memory_plan(&self) -> MemoryPlan {
+        self.inner.plan
     }
 
     /// Statistics per class and per tier. Per-class entries, bytes and ages describe the
@@ -1374,7 +1430,8 @@ impl Inner {
             entries: self.memory.entry_count(),
             bytes: self.memory.weighted_size(),
             file_bytes: None,
-            max_bytes: self.memory_max_bytes,
+            max_bytes: self.plan.memory_tier,
+            memory_bytes: None,
         }];
         if let Some(disk) = &self.disk {
             let dc = &self.disk_counters;
@@ -1394,6 +1451,8 @@ impl Inner {
                 bytes: usage.bytes,
                 file_bytes: usage.file_bytes,
                 max_bytes: usage.max_bytes,
+                memory_bytes: (self.plan.disk_block_cache > 0)
+                    .then_some(self.plan.disk_block_cache),
             });
         }
         if let Some(redis) = &self.redis {

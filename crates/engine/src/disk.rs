@@ -114,6 +114,10 @@ impl OpenFailure {
     }
 }
 
+/// The block cache of a store opened on its own ([`DiskTier::open`]); a cache's store gets
+/// its share of `memory_max` instead ([`crate::MemoryPlan`]).
+const DEFAULT_BLOCK_CACHE: u64 = 32 * 1024 * 1024;
+
 /// Full compactions (which rewrite the whole store) run at most this often.
 const COMPACT_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -284,9 +288,11 @@ impl DiskTier {
         kv_separation: bool,
     ) -> Result<Self, EngineError> {
         let path = path.as_ref();
-        Self::try_open(path, max_bytes, kv_separation).map_err(|f| EngineError::DiskOpen {
-            path: path.display().to_string(),
-            reason: f.reason,
+        Self::try_open(path, max_bytes, kv_separation, DEFAULT_BLOCK_CACHE).map_err(|f| {
+            EngineError::DiskOpen {
+                path: path.display().to_string(),
+                reason: f.reason,
+            }
         })
     }
 
@@ -296,9 +302,12 @@ impl DiskTier {
     /// opened in its place, and a disk that cannot be used at all (full, read-only, not a
     /// directory) leaves the cache in memory only. A store another process holds is reported
     /// ([`DiskStart::InUse`]), never moved.
-    pub fn open_or_recover(path: impl AsRef<Path>, max_bytes: u64) -> DiskStart {
+    ///
+    /// `block_cache` is the memory fjall may keep for recently read blocks (the cache's
+    /// [`crate::MemoryPlan`] gives it).
+    pub fn open_or_recover(path: impl AsRef<Path>, max_bytes: u64, block_cache: u64) -> DiskStart {
         let path = path.as_ref();
-        let first = match Self::try_open(path, max_bytes, true) {
+        let first = match Self::try_open(path, max_bytes, true, block_cache) {
             Ok(tier) => return DiskStart::Opened(tier),
             Err(f) => f,
         };
@@ -326,7 +335,7 @@ impl DiskTier {
                 };
             }
         };
-        match Self::try_open(path, max_bytes, true) {
+        match Self::try_open(path, max_bytes, true, block_cache) {
             Ok(tier) => DiskStart::Recovered {
                 tier,
                 moved_to,
@@ -345,8 +354,13 @@ impl DiskTier {
 
     /// Opens the store, saying on failure whether the store's files or the disk are to
     /// blame. A panic inside the store while it reads damaged files counts as damage.
-    fn try_open(path: &Path, max_bytes: u64, kv_separation: bool) -> Result<Self, OpenFailure> {
-        std::panic::catch_unwind(|| Self::open_inner(path, max_bytes, kv_separation))
+    fn try_open(
+        path: &Path,
+        max_bytes: u64,
+        kv_separation: bool,
+        block_cache: u64,
+    ) -> Result<Self, OpenFailure> {
+        std::panic::catch_unwind(|| Self::open_inner(path, max_bytes, kv_separation, block_cache))
             .unwrap_or_else(|panic| {
                 let what = panic
                     .downcast_ref::<&str>()
@@ -360,7 +374,12 @@ impl DiskTier {
             })
     }
 
-    fn open_inner(path: &Path, max_bytes: u64, kv_separation: bool) -> Result<Self, OpenFailure> {
+    fn open_inner(
+        path: &Path,
+        max_bytes: u64,
+        kv_separation: bool,
+        block_cache: u64,
+    ) -> Result<Self, OpenFailure> {
         let path = path.to_path_buf();
         std::fs::create_dir_all(&path).map_err(OpenFailure::io)?;
         // fjall would report an unwritable directory later and less clearly; probe it now.
@@ -375,7 +394,7 @@ impl DiskTier {
         let db = Database::builder(&path)
             // Two cores are shared with the gateway: one background worker is plenty.
             .worker_threads(1)
-            .cache_size(32 * 1024 * 1024)
+            .cache_size(block_cache)
             // fjall's default keeps up to 512 MiB of journal, whatever the store's size: the
             // directory must stay near `max_bytes`, so the journal gets its share of it.
             .max_journaling_size(sizes.journal)

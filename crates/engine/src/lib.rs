@@ -80,7 +80,7 @@ mod tags;
 mod tier;
 mod write_behind;
 
-pub use cache::{TieredCache, TieredCacheBuilder};
+pub use cache::{MemoryPlan, TieredCache, TieredCacheBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use disk::{DiskStart, DiskTier};
 pub use entry::{CachedValue, Entry, Fill, Lookup, Outcome, TierKind};

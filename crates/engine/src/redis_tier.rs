@@ -711,6 +711,7 @@ impl RedisTier {
             bytes: 0,
             file_bytes: None,
             max_bytes: 0,
+            memory_bytes: None,
         }
     }
 

@@ -195,6 +195,9 @@ pub struct TierStats {
     pub file_bytes: Option<u64>,
     /// The configured byte limit.
     pub max_bytes: u64,
+    /// Memory the tier keeps for itself beside the memory tier, out of the same `memory_max`
+    /// (the disk tier's block cache; see [`crate::MemoryPlan`]).
+    pub memory_bytes: Option<u64>,
 }
 
 /// Write-behind queue statistics.

@@ -239,8 +239,9 @@ impl GatewayBuilder {
         let cache = match self.cache {
             Some(c) => c,
             None => {
+                // The prepared answers' copies (gzip, body files) come out of the same limit.
                 let mut b = TieredCache::builder()
-                    .memory_max_bytes(config.memory_max_bytes)
+                    .memory_max_bytes(prepared::Budgets::engine(config.memory_max_bytes))
                     .clock(self.clock.clone());
                 if config.disk_enabled {
                     b = b.disk(config.data_dir.join("cache"), config.disk_max_bytes);

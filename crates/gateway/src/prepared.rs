@@ -15,11 +15,13 @@
 //!   bodies up to [`INLINE_MAX`] are compressed right there (at most about half a millisecond),
 //!   larger ones on a blocking thread while that client and the next ones get identity; at most
 //!   [`MAX_BACKGROUND`] such jobs run at once, so a burst of big entries cannot fill the blocking
-//!   pool or both cores. Copies are held within an eighth of the memory tier, at most
+//!   pool or both cores. Copies are held within a sixteenth of `memory_max`, at most
 //!   [`MAX_GZIP_BYTES`], in all ([`Budgets`]);
 //! * its [`BodyFile`] once the entry has been hit: the sealed copy of a large body that answers
 //!   send with `sendfile` instead of copying (see [`crate::sendfile`]); a large gzip copy gets
-//!   one too. Files hold at most a quarter of the memory tier in all.
+//!   one too. Files hold at most a sixteenth of `memory_max` in all.
+//!
+//! Both budgets come out of `memory_max`: the cache gets what they leave ([`Budgets::engine`]).
 //!
 //! Memos of entries the cache has dropped are swept every few seconds, so what they prepared
 //! lives about as long as the entry.
@@ -47,8 +49,8 @@ const PER_SHARD: usize = 1024;
 /// blocking thread.
 pub(crate) const INLINE_MAX: usize = 32 * 1024;
 /// At most this many bytes of gzip copies exist at once (all entries, all gateways in the
-/// process), and no more than an eighth of the memory tier ([`Budgets::for_memory`]). Plex
-/// listings shrink to 8–10 % at level 6, so an eighth covers about all identity bodies the
+/// process), and no more than a sixteenth of `memory_max` ([`Budgets::for_memory`]). Plex
+/// listings shrink to 8–10 % at level 6, so a sixteenth covers most identity bodies the
 /// tier holds.
 pub(crate) const MAX_GZIP_BYTES: u64 = 32 * 1024 * 1024;
 /// Background compressions at once: one, so the blocking pool never holds more than one big
@@ -62,22 +64,31 @@ const NO_ROOM_RETRY: Duration = Duration::from_secs(5);
 /// evicted entries prepared does not stay until their shard fills.
 const SWEEP_EVERY_MS: u64 = 5_000;
 
-/// What the prepared answers may hold, from the memory tier's limit: they are copies made
-/// for entries of that tier, so they scale with it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the prepared answers may hold, out of `memory_max`: they are copies made for entries
+/// of the memory tier, so they scale with it, and they count against the same limit (the
+/// cache gets the rest, [`Budgets::engine`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct Budgets {
-    /// Gzip copies: an eighth of the tier, at most [`MAX_GZIP_BYTES`].
+    /// Gzip copies: a sixteenth of `memory_max`, at most [`MAX_GZIP_BYTES`].
     pub(crate) gzip: u64,
-    /// Body files: a quarter of the tier, at most [`crate::sendfile::MAX_BYTES`].
+    /// Body files (memory-backed, so they count in the process's RSS): a sixteenth of
+    /// `memory_max`, at most [`crate::sendfile::MAX_BYTES`].
     pub(crate) files: u64,
 }
 
 impl Budgets {
     pub(crate) fn for_memory(memory_max: u64) -> Budgets {
         Budgets {
-            gzip: (memory_max / 8).min(MAX_GZIP_BYTES),
-            files: (memory_max / 4).min(crate::sendfile::MAX_BYTES),
+            gzip: (memory_max / 16).min(MAX_GZIP_BYTES),
+            files: (memory_max / 16).min(crate::sendfile::MAX_BYTES),
         }
+    }
+
+    /// What is left of `memory_max` for the cache (its memory tier, the disk tier's block
+    /// cache and the write-behind queue: `cachearr_engine::MemoryPlan`).
+    pub(crate) fn engine(memory_max: u64) -> u64 {
+        let b = Budgets::for_memory(memory_max);
+        memory_max.saturating_sub(b.gzip + b.files).max(1)
     }
 }
 

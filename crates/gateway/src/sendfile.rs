@@ -69,6 +69,11 @@ pub(crate) const MAX_BYTES: u64 = 256 * 1024 * 1024;
 static LIVE_FILES: AtomicUsize = AtomicUsize::new(0);
 static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
 
+/// Bytes held in body files now (whole process).
+pub(crate) fn live_bytes() -> u64 {
+    LIVE_BYTES.load(Ordering::Relaxed)
+}
+
 /// A cached body in a sealed memfd.
 pub(crate) struct BodyFile {
     fd: OwnedFd,

@@ -76,7 +76,8 @@ pub(crate) struct Args {
     /// Directory for the disk cache and the installation secret [default: ./data].
     #[arg(long, env = "CACHEARR_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Memory tier size, e.g. 512MiB [default: 256MiB].
+    /// What the cache may hold in memory, all shares together (memory tier, disk block cache,
+    /// write queue, gzip copies, body files), e.g. 512MiB [default: 256MiB].
     #[arg(long, env = "CACHEARR_MEMORY_MAX", value_name = "SIZE", value_parser = parse_size)]
     memory_max: Option<u64>,
     /// Run on memory only (no disk tier).

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cachearr_engine::{
-    CachedValue, EngineError, Fill, Key, LoadError, Loader, ManualClock, Outcome, Policy, TierKind,
-    TieredCache,
+    CachedValue, EngineError, Fill, Key, LoadError, Loader, ManualClock, MemoryPlan, Outcome,
+    Policy, TierKind, TieredCache,
 };
 
 use crate::common::*;
@@ -521,4 +521,74 @@ async fn fresh_cap_withdraws_a_long_freshness_at_read_time() {
         let l = cache.get_or_load(&key, p, loader.clone()).await.unwrap();
         assert_eq!(l.outcome, Outcome::Hit(TierKind::Memory));
     }
+}
+
+#[test]
+fn the_memory_plan_shares_out_memory_max_and_never_exceeds_it() {
+    const MIB: u64 = 1 << 20;
+    // With a disk tier: block cache an eighth, write queue a sixteenth, the tier the rest.
+    let p = MemoryPlan::for_limit(64 * MIB, true, true);
+    assert_eq!(p.disk_block_cache, 8 * MIB);
+    assert_eq!(p.write_queue, 4 * MIB);
+    assert_eq!(p.memory_tier, 52 * MIB);
+    // Memory only: the tier has it all.
+    let p = MemoryPlan::for_limit(64 * MIB, false, false);
+    assert_eq!(
+        (p.memory_tier, p.disk_block_cache, p.write_queue),
+        (64 * MIB, 0, 0)
+    );
+    // The block cache and the queue are capped, so a large limit goes to the tier.
+    let p = MemoryPlan::for_limit(4096 * MIB, true, true);
+    assert_eq!(p.disk_block_cache, 64 * MIB);
+    assert_eq!(p.write_queue, 64 * MIB);
+    for limit in [
+        1,
+        MIB,
+        4 * MIB,
+        16 * MIB,
+        64 * MIB,
+        1000 * MIB,
+        64 * 1024 * MIB,
+    ] {
+        for (disk, below) in [(true, true), (false, true), (false, false)] {
+            let p = MemoryPlan::for_limit(limit, disk, below);
+            assert!(p.memory_tier > 0, "{limit} {p:?}");
+            // Above a few MiB the shares add up to the limit; below, the floors (2 MiB each,
+            // a quarter for the tier) may exceed a limit too small to be useful anyway.
+            if limit >= 16 * MIB {
+                assert!(
+                    p.memory_tier + p.disk_block_cache + p.write_queue <= limit,
+                    "{limit} {p:?}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn stats_report_the_memory_tier_share_of_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = TieredCache::builder()
+        .memory_max_bytes(64 << 20)
+        .disk(dir.path().join("cache"), 256 << 20)
+        .housekeeping(false)
+        .build()
+        .await
+        .unwrap();
+    let plan = cache.memory_plan();
+    assert_eq!(plan, MemoryPlan::for_limit(64 << 20, true, true));
+    let stats = cache.stats();
+    let memory = stats
+        .tiers
+        .iter()
+        .find(|t| t.tier == TierKind::Memory)
+        .unwrap();
+    assert_eq!(memory.max_bytes, plan.memory_tier);
+    let disk = stats
+        .tiers
+        .iter()
+        .find(|t| t.tier == TierKind::Disk)
+        .unwrap();
+    assert_eq!(disk.memory_bytes, Some(plan.disk_block_cache));
+    assert_eq!(stats.write_behind.max_bytes, plan.write_queue);
 }

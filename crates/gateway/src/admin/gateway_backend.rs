@@ -697,7 +697,22 @@ impl AdminBackend for GatewayAdmin {
             }
             feed.push(report);
         }
+        let plan = self.gateway.cache().memory_plan();
+        let memory_max = self.gateway.config().memory_max_bytes;
+        let copies = crate::prepared::Budgets::for_memory(memory_max);
+        let memory = super::MemoryReport {
+            memory_max,
+            memory_tier: plan.memory_tier,
+            disk_block_cache: plan.disk_block_cache,
+            write_queue: plan.write_queue,
+            write_queue_used: snapshot.write_behind.queued_bytes,
+            gzip_copies: copies.gzip,
+            gzip_copies_used: crate::prepared::gzip_budget_used().1,
+            body_files: copies.files,
+            body_files_used: crate::sendfile::live_bytes(),
+        };
         StatsReport {
+            memory,
             uptime_secs: self.started.elapsed().as_secs(),
             total,
             classes,

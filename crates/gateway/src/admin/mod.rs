@@ -242,6 +242,34 @@ pub struct StatsReport {
     /// staleness sampled revalidation measured.
     #[serde(default)]
     pub feed: Vec<crate::feed::FeedReport>,
+    /// How `memory_max` is shared out, and what each share holds now.
+    #[serde(default)]
+    pub memory: MemoryReport,
+}
+
+/// How `memory_max` is shared out (every share counts against it), and what each holds now.
+/// Outside it: the library index, connection buffers and the runtime (docs/configuration.md,
+/// "Memory").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryReport {
+    /// The configured limit.
+    pub memory_max: u64,
+    /// The memory tier's share (its use is `tiers.memory.bytes`).
+    pub memory_tier: u64,
+    /// The disk tier's block cache (0 without a disk tier).
+    pub disk_block_cache: u64,
+    /// What writes waiting for the disk or Redis may hold.
+    pub write_queue: u64,
+    /// What they hold now.
+    pub write_queue_used: u64,
+    /// Gzip copies of cached answers: their share.
+    pub gzip_copies: u64,
+    /// What gzip copies hold now (whole process).
+    pub gzip_copies_used: u64,
+    /// Memory-backed body files for `sendfile`: their share.
+    pub body_files: u64,
+    /// What body files hold now (whole process).
+    pub body_files_used: u64,
 }
 
 /// One upstream's library index, as `/api/stats` shows it.
