@@ -1078,6 +1078,7 @@ impl Inner {
         // its result stale, since the upstream may have answered from before the change.
         let seq = self.inval.next_seq();
         let stamps = self.inval.stamps(&policy.tags);
+        let bumps_before = self.inval.bump_clock();
         // With Redis, one load per key across every instance: take the shared lock, or wait
         // (bounded) for the instance that holds it.
         let mut lock: Option<String> = None;
@@ -1120,6 +1121,13 @@ impl Inner {
         let reads = u32::from(kind == FlightKind::Foreground);
         let failure = match result {
             Ok(Ok(Ok(fill))) => {
+                let stamps = match &fill {
+                    Fill::Store(value) | Fill::Negative(value) => {
+                        let extra = loader.value_tags(value);
+                        self.inval.stamps_after(stamps, &extra, bumps_before)
+                    }
+                    Fill::Pass(_) => stamps,
+                };
                 let done = match fill {
                     Fill::Store(value) => {
                         let entry = self.make_entry(

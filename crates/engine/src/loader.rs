@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
-use crate::entry::Fill;
+use crate::entry::{CachedValue, Fill};
 use crate::error::LoadError;
 
 /// Produces the value for a key. The engine calls it at most once at a time per key
@@ -22,6 +22,13 @@ pub trait Loader: Send + Sync + 'static {
     /// holding only what it needs; `None`, the default, keeps this one.
     fn kept(&self) -> Option<Arc<dyn Loader>> {
         None
+    }
+
+    /// Tags the loaded value itself shows it depends on (the items a listing holds), added
+    /// to the policy's. They are stamped when the value arrives; one bumped while the load
+    /// ran leaves the entry dead on arrival. None by default.
+    fn value_tags(&self, _value: &CachedValue) -> Vec<Arc<str>> {
+        Vec::new()
     }
 }
 

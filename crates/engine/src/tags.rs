@@ -24,6 +24,10 @@ use crate::key::Key;
 pub(crate) struct TagCell {
     pub(crate) name: Arc<str>,
     pub(crate) generation: AtomicU64,
+    /// The [`Invalidation::bump_clock`] value of this tag's latest bump (0: none seen since
+    /// start), written before the generation moves: tags a loaded value names are stamped
+    /// after the load, and one bumped meanwhile must not look current.
+    pub(crate) bumped_at: AtomicU64,
 }
 
 /// A recorded prefix drop.
@@ -57,6 +61,9 @@ pub(crate) struct Invalidation {
     newest_drop_seq: AtomicU64,
     next_seq: AtomicU64,
     max_life_ms: AtomicU64,
+    /// Counts tag bumps (memory only): a load notes it when it starts, and a tag whose
+    /// `bumped_at` is above that was bumped while the load ran.
+    bumps: AtomicU64,
     /// Bumped on every change, so the persister knows when to write.
     pub(crate) version: AtomicU64,
 }
@@ -74,6 +81,7 @@ impl Invalidation {
                     Arc::new(TagCell {
                         name,
                         generation: AtomicU64::new(generation),
+                        bumped_at: AtomicU64::new(0),
                     }),
                 );
             }
@@ -103,6 +111,7 @@ impl Invalidation {
                 Arc::new(TagCell {
                     name: name.clone(),
                     generation: AtomicU64::new(0),
+                    bumped_at: AtomicU64::new(0),
                 })
             })
             .clone()
@@ -111,8 +120,50 @@ impl Invalidation {
     /// Bumps a tag's generation: every entry stored under the old one is dead.
     pub(crate) fn invalidate_tag(&self, name: &str) {
         let name: Arc<str> = name.into();
-        self.tag(&name).generation.fetch_add(1, Ordering::AcqRel);
+        let cell = self.tag(&name);
+        self.mark_bump(&cell);
+        cell.generation.fetch_add(1, Ordering::SeqCst);
         self.version.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Records that `cell` is about to be bumped (before its generation moves).
+    fn mark_bump(&self, cell: &TagCell) {
+        let at = self.bumps.fetch_add(1, Ordering::SeqCst) + 1;
+        cell.bumped_at.fetch_max(at, Ordering::SeqCst);
+    }
+
+    /// The bump counter now; [`Invalidation::stamps_after`] compares tags with it.
+    pub(crate) fn bump_clock(&self) -> u64 {
+        self.bumps.load(Ordering::SeqCst)
+    }
+
+    /// Adds to `stamps` the tags a loaded value names (those not already there), stamped now.
+    /// A tag bumped since `since` ([`Invalidation::bump_clock`] when the load started) gets a
+    /// generation it can never have again: the value may predate that change, so the entry
+    /// is dead on arrival and the next read loads again.
+    pub(crate) fn stamps_after(
+        &self,
+        stamps: Box<[crate::entry::TagStamp]>,
+        extra: &[Arc<str>],
+        since: u64,
+    ) -> Box<[crate::entry::TagStamp]> {
+        if extra.is_empty() {
+            return stamps;
+        }
+        let mut out = stamps.into_vec();
+        out.reserve(extra.len());
+        for t in extra {
+            if out.iter().any(|s| s.cell.name == *t) {
+                continue;
+            }
+            let cell = self.tag(t);
+            let mut generation = cell.generation.load(Ordering::SeqCst);
+            if cell.bumped_at.load(Ordering::SeqCst) > since {
+                generation = generation.wrapping_sub(1);
+            }
+            out.push(crate::entry::TagStamp { cell, generation });
+        }
+        out.into_boxed_slice()
     }
 
     /// Raises a tag's generation to at least `generation` (another instance invalidated it);
@@ -122,10 +173,11 @@ impl Invalidation {
             return false;
         }
         let name: Arc<str> = name.into();
-        let previous = self
-            .tag(&name)
-            .generation
-            .fetch_max(generation, Ordering::AcqRel);
+        let cell = self.tag(&name);
+        if cell.generation.load(Ordering::Acquire) < generation {
+            self.mark_bump(&cell);
+        }
+        let previous = cell.generation.fetch_max(generation, Ordering::AcqRel);
         if previous < generation {
             self.version.fetch_add(1, Ordering::AcqRel);
         }
@@ -256,6 +308,40 @@ impl Invalidation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_named_by_a_value_are_dead_if_bumped_during_the_load() {
+        let inval = Invalidation::default();
+        inval.invalidate_tag("before");
+        let since = inval.bump_clock();
+        let base = inval.stamps(&[Arc::from("route")]);
+        inval.invalidate_tag("during");
+        let extra: Vec<Arc<str>> = vec![
+            Arc::from("route"),
+            Arc::from("before"),
+            Arc::from("during"),
+            Arc::from("new"),
+        ];
+        let stamps = inval.stamps_after(base, &extra, since);
+        let current: Vec<(String, bool)> = stamps
+            .iter()
+            .map(|s| {
+                (
+                    s.cell.name.to_string(),
+                    s.cell.generation.load(Ordering::Acquire) == s.generation,
+                )
+            })
+            .collect();
+        assert_eq!(
+            current,
+            vec![
+                ("route".to_owned(), true),
+                ("before".to_owned(), true),
+                ("during".to_owned(), false),
+                ("new".to_owned(), true),
+            ]
+        );
+    }
 
     #[test]
     fn unused_tags_are_forgotten_but_held_or_bumped_ones_are_kept() {

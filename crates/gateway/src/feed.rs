@@ -42,6 +42,12 @@ pub const FEED_CLASSES: [Class; 5] = [
     Class::Recent,
 ];
 
+/// Whether answers of `class` show library items and so carry their tags
+/// ([`value_tags`]): the feed classes but the sections list.
+pub fn item_tagged(class: Class) -> bool {
+    FEED_CLASSES.contains(&class) && class != Class::Sections
+}
+
 /// Entries remembered as sampling candidates, per upstream.
 const POOL_MAX: usize = 4096;
 
@@ -518,6 +524,157 @@ pub fn spawn_sampler(
     }))
 }
 
+/// Most items an answer is tagged with one by one; an answer showing more carries
+/// [`crate::tags::any_item`] instead (its stamps would outweigh it).
+const VALUE_TAGS_MAX: usize = 1024;
+
+/// Jellyfin fields naming an item whose own fields (name, artwork) an answer shows.
+const JELLYFIN_REFS: [&str; 9] = [
+    "ParentId",
+    "SeriesId",
+    "SeasonId",
+    "AlbumId",
+    "ParentLogoItemId",
+    "ParentBackdropItemId",
+    "ParentThumbItemId",
+    "ParentArtItemId",
+    "ParentPrimaryImageItemId",
+];
+
+/// The tags an answer about library content shows it depends on, read from its body: for
+/// every item it shows, the item's own tag and its play-state tag; for every item it names as
+/// a parent (whose title and artwork it repeats), that item's own tag. Plex: `ratingKey`,
+/// `parentRatingKey`, `grandparentRatingKey` (XML or JSON); Jellyfin: `Id` and the parent
+/// fields (`ParentId`, `SeriesId`, `SeasonId`, `AlbumId`, the image owners). So an edit
+/// refreshes exactly the answers that show the edited item, and a play exactly those that show
+/// the played item or its parents' counts, wherever they appear (pages, children, searches).
+///
+/// `owner`: the answer is to the configured owner token, whose play state is tagged apart
+/// ([`crate::tags::owner_plays`]).
+pub fn value_tags(upstream: &str, jellyfin: bool, owner: bool, body: &[u8]) -> Vec<Arc<str>> {
+    let mut shown: Vec<String> = Vec::new();
+    let mut named: Vec<String> = Vec::new();
+    if jellyfin {
+        scan_json_ids(body, &mut shown, &mut named);
+    } else {
+        scan_rating_keys(body, &mut shown, &mut named);
+    }
+    if jellyfin {
+        // Jellyfin's ids are matched without regard to case.
+        for id in shown.iter_mut().chain(named.iter_mut()) {
+            id.make_ascii_lowercase();
+        }
+    }
+    shown.sort_unstable();
+    shown.dedup();
+    named.sort_unstable();
+    named.dedup();
+    named.retain(|id| shown.binary_search(id).is_err());
+    if shown.len() + named.len() > VALUE_TAGS_MAX {
+        return vec![Arc::from(crate::tags::any_item(upstream))];
+    }
+    let mut out: Vec<Arc<str>> = Vec::with_capacity(2 * shown.len() + named.len());
+    for s in &shown {
+        out.push(Arc::from(crate::tags::item(upstream, s)));
+        out.push(Arc::from(if owner {
+            crate::tags::owner_plays(upstream, s)
+        } else {
+            crate::tags::plays(upstream, s)
+        }));
+    }
+    for n in &named {
+        out.push(Arc::from(crate::tags::item(upstream, n)));
+    }
+    out
+}
+
+/// The identifier after a field name at `from` (`="…"`, `":"…"`, `": 12`), if it looks like one.
+fn id_after(body: &[u8], from: usize) -> Option<&str> {
+    let mut i = from;
+    let skip = |i: &mut usize, set: &[u8]| {
+        while *i < body.len() && set.contains(&body[*i]) {
+            *i += 1;
+        }
+    };
+    skip(&mut i, b"\"");
+    skip(&mut i, b" \t\r\n");
+    if i >= body.len() || !matches!(body[i], b'=' | b':') {
+        return None;
+    }
+    i += 1;
+    skip(&mut i, b" \t\r\n");
+    skip(&mut i, b"\"");
+    let start = i;
+    while i < body.len()
+        && (body[i].is_ascii_alphanumeric() || matches!(body[i], b'-' | b'_' | b'.'))
+    {
+        i += 1;
+    }
+    let id = std::str::from_utf8(&body[start..i]).ok()?;
+    crate::events::valid_id(id)
+}
+
+/// Plex: `ratingKey` (an item shown), `parentRatingKey` / `grandparentRatingKey` (named).
+fn scan_rating_keys(body: &[u8], shown: &mut Vec<String>, named: &mut Vec<String>) {
+    const NEEDLE: &[u8] = b"atingKey";
+    let mut at = 0;
+    while let Some(pos) = find(&body[at..], NEEDLE) {
+        let i = at + pos;
+        at = i + NEEDLE.len();
+        let before = &body[..i];
+        let target = if before.ends_with(b"parentR") {
+            &mut *named
+        } else if before.ends_with(b"r")
+            && before.len() >= 2
+            && !before[before.len() - 2].is_ascii_alphanumeric()
+        {
+            &mut *shown
+        } else {
+            continue;
+        };
+        if let Some(id) = id_after(body, at) {
+            target.push(id.to_owned());
+        }
+    }
+}
+
+/// Jellyfin: the items of `Items` (or the answer itself, one item) are shown; their parent
+/// fields and the artists they list (`AlbumArtists`, `ArtistItems`) are named.
+fn scan_json_ids(body: &[u8], shown: &mut Vec<String>, named: &mut Vec<String>) {
+    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return;
+    };
+    let items: Vec<&serde_json::Value> = match answer.get("Items").and_then(|v| v.as_array()) {
+        Some(items) => items.iter().collect(),
+        None => vec![&answer],
+    };
+    let id_of = |v: Option<&serde_json::Value>| {
+        v.and_then(serde_json::Value::as_str)
+            .and_then(crate::events::valid_id)
+            .map(str::to_owned)
+    };
+    for item in items {
+        shown.extend(id_of(item.get("Id")));
+        for field in JELLYFIN_REFS {
+            named.extend(id_of(item.get(field)));
+        }
+        for list in ["AlbumArtists", "ArtistItems"] {
+            for artist in item
+                .get(list)
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
+                named.extend(id_of(artist.get("Id")));
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(haystack, needle)
+}
+
 /// The tags an incremental pass bumps for what it found: each changed or new item, its
 /// parents, its section's listings and recently added; each listing read again in full
 /// because its count disagreed (something was removed) and each removed item.
@@ -539,20 +696,26 @@ pub fn pass_tags(
     let mut out: Vec<String> = Vec::new();
     for r in changed {
         out.push(tags::item(upstream, &id(&r.id)));
+        // A new item changes its parents' children listings and counts.
         for parent in [&r.parent_id, &r.grandparent_id].into_iter().flatten() {
             out.push(tags::item(upstream, &id(parent)));
+            out.push(tags::owner_plays(upstream, &id(parent)));
+            out.push(tags::plays(upstream, &id(parent)));
         }
         out.push(tags::section(upstream, &id(&r.section_id)));
+        out.push(tags::members(upstream, &id(&r.section_id)));
     }
     for gone in removed {
         out.push(tags::item(upstream, &id(gone)));
     }
     for s in sections {
         out.push(tags::section(upstream, &id(s)));
+        out.push(tags::members(upstream, &id(s)));
     }
     if !out.is_empty() {
         out.push(tags::recent(upstream));
         out.push(tags::sections(upstream));
+        out.push(tags::any_item(upstream));
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|t| seen.insert(t.clone()));
@@ -633,6 +796,42 @@ mod tests {
     }
 
     #[test]
+    fn value_tags_name_shown_and_parent_items() {
+        let xml = br#"<MediaContainer key="9" grandparentRatingKey="8"><Track ratingKey="10" parentRatingKey="9" grandparentRatingKey="8" title="x"/><Track ratingKey="11" parentRatingKey="9"/></MediaContainer>"#;
+        let json = br#"{"MediaContainer":{"Metadata":[{"ratingKey": "10","parentRatingKey":"9","grandparentRatingKey":"8"},{"ratingKey":"11","parentRatingKey":"9"}]}}"#;
+        let want = vec![
+            "p:item:10",
+            "p:plays:10",
+            "p:item:11",
+            "p:plays:11",
+            "p:item:8",
+            "p:item:9",
+        ];
+        for body in [&xml[..], &json[..]] {
+            let tags: Vec<String> = value_tags("p", false, false, body)
+                .iter()
+                .map(|t| t.to_string())
+                .collect();
+            assert_eq!(tags, want, "{}", String::from_utf8_lossy(body));
+        }
+        let jellyfin = br#"{"Items":[{"Id":"AA","AlbumId":"bb","ParentId":"bb","AlbumArtists":[{"Name":"n","Id":"cc"}],"UserData":{"Key":"Id"}}],"TotalRecordCount":1}"#;
+        let tags: Vec<String> = value_tags("j", true, false, jellyfin)
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        assert_eq!(tags, ["j:item:aa", "j:plays:aa", "j:item:bb", "j:item:cc"]);
+        let one = br#"{"Id":"aa","SeriesId":"ss","SeasonId":"tt"}"#;
+        assert_eq!(value_tags("j", true, true, one).len(), 4);
+        // Too many to tag one by one: the tag every item change bumps.
+        let many: String = (0..2000)
+            .map(|i| format!(r#"<Video ratingKey="{i}"/>"#))
+            .collect();
+        let tags = value_tags("p", false, false, many.as_bytes());
+        assert_eq!(tags.len(), 1);
+        assert_eq!(&*tags[0], "p:items");
+    }
+
+    #[test]
     fn pass_tags_name_items_parents_sections() {
         let mut r = cachearr_library::ItemRecord::track("10", "2", "a", "t");
         r.parent_id = Some("9".into());
@@ -643,12 +842,19 @@ mod tests {
             vec![
                 "p:item:10",
                 "p:item:9",
+                "p:oplays:9",
+                "p:plays:9",
                 "p:item:8",
+                "p:oplays:8",
+                "p:plays:8",
                 "p:section:2",
+                "p:members:2",
                 "p:item:11",
                 "p:section:3",
+                "p:members:3",
                 "p:recent",
-                "p:sections"
+                "p:sections",
+                "p:items"
             ]
         );
         assert!(pass_tags("p", false, &[], &[], &[]).is_empty());

@@ -298,6 +298,10 @@ enum TagRule {
     Sections,
     /// `section:{id}` from the `id` path parameter.
     SectionParam,
+    /// A section's listing: `members:{id}` when it neither filters nor sorts by play state
+    /// (its play state reaches it through the tags of the items it shows), else
+    /// `section:{id}`.
+    SectionMembers,
     /// `item:{id}` for each comma-separated id in the `id` path parameter.
     ItemParam,
     /// `item:{id}` for each comma-separated id in this query parameter.
@@ -385,7 +389,14 @@ const PLEX: &[Spec] = &[
     (
         "/library/sections/{id}/all",
         &[
-            (Get, R(Class::Listing, LIST_TAGS, N)),
+            (
+                Get,
+                R(
+                    Class::Listing,
+                    &[SectionMembers, Listings, Library, UserState],
+                    N,
+                ),
+            ),
             (NotGet, W(&[SectionParam, ItemsQuery("id"), Recent], N)),
         ],
     ),
@@ -783,7 +794,9 @@ fn fixed_tags(upstream: &str, rules: &[TagRule]) -> Vec<Arc<str>> {
                 Library => tags::library(upstream),
                 Listings => tags::listings(upstream),
                 Across => tags::across(upstream),
-                SectionParam | ItemParam | ItemsQuery(_) | UserState => return None,
+                SectionParam | SectionMembers | ItemParam | ItemsQuery(_) | UserState => {
+                    return None;
+                }
             };
             Some(Arc::from(t))
         })
@@ -979,7 +992,12 @@ impl RouteTable {
                             let across = tags::across(&self.upstream);
                             tags.retain(|t| **t != *across);
                             tags.push(Arc::from(tags::item(&self.upstream, &parent)));
-                            tags.push(Arc::from(tags::section(&self.upstream, &parent)));
+                            let lists = if by_play_state(query, JELLYFIN_PLAY_STATE) {
+                                tags::section(&self.upstream, &parent)
+                            } else {
+                                tags::members(&self.upstream, &parent)
+                            };
+                            tags.push(Arc::from(lists));
                         }
                     }
                 }
@@ -1009,6 +1027,7 @@ impl RouteTable {
                 };
                 let mut tags = fixed.clone();
                 let user_state = self.param_tags(rules, params, query, &mut tags);
+                self.write_tags(&mut tags);
                 Decision::Write {
                     tags,
                     user_state,
@@ -1016,6 +1035,28 @@ impl RouteTable {
                 }
             }
         }
+    }
+
+    /// What a write touches beyond its rules' tags: a section's plain listings with the
+    /// section, an item's play state with the item (a write may be a scrobble or a rating),
+    /// and the answers too large to carry item tags with any item.
+    fn write_tags(&self, tags: &mut Vec<Arc<str>>) {
+        let up = &*self.upstream;
+        let section = tags::section(up, "");
+        let item = tags::item(up, "");
+        let mut more: Vec<Arc<str>> = Vec::new();
+        for t in tags.iter() {
+            if let Some(id) = t.strip_prefix(section.as_str()) {
+                more.push(Arc::from(tags::members(up, id)));
+            } else if let Some(id) = t.strip_prefix(item.as_str()) {
+                more.push(Arc::from(tags::plays(up, id)));
+                more.push(Arc::from(tags::owner_plays(up, id)));
+            }
+        }
+        if tags.iter().any(|t| t.starts_with(item.as_str())) {
+            more.push(Arc::from(tags::any_item(up)));
+        }
+        tags.extend(more);
     }
 
     /// Adds the tags that depend on the request; returns whether the user-state tag applies.
@@ -1033,6 +1074,15 @@ impl RouteTable {
                 SectionParam => {
                     if let Some(id) = params.get("id") {
                         out.push(Arc::from(tags::section(up, id)));
+                    }
+                }
+                SectionMembers => {
+                    if let Some(id) = params.get("id") {
+                        out.push(Arc::from(if by_play_state(query, PLEX_PLAY_STATE) {
+                            tags::section(up, id)
+                        } else {
+                            tags::members(up, id)
+                        }));
                     }
                 }
                 ItemParam => {
@@ -1057,6 +1107,49 @@ impl RouteTable {
         }
         user_state
     }
+}
+
+/// Plex fields holding play state (filters `unwatched=1`, `viewCount>>=1`, sorts
+/// `sort=lastViewedAt:desc`…).
+const PLEX_PLAY_STATE: &[&str] = &[
+    "unwatched",
+    "viewcount",
+    "lastviewedat",
+    "viewoffset",
+    "userrating",
+    "inprogress",
+    "ondeck",
+    "unwatchedleaves",
+    "viewedleafcount",
+    "skipcount",
+];
+
+/// Jellyfin parameters and values about play state (`Filters=IsPlayed`, `IsFavorite=true`,
+/// `SortBy=DatePlayed`…).
+const JELLYFIN_PLAY_STATE: &[&str] = &[
+    "isplayed",
+    "isunplayed",
+    "isresumable",
+    "isfavorite",
+    "favorite",
+    "likes",
+    "dislikes",
+    "dateplayed",
+    "playcount",
+    "playedpercentage",
+    "lastplayed",
+];
+
+/// Whether a listing's query filters or sorts by play state (any parameter name or value
+/// that mentions one of `words`): such a list changes with plays, not only with edits.
+fn by_play_state(query: Option<&str>, words: &[&str]) -> bool {
+    let Some(q) = query else {
+        return false;
+    };
+    let q = percent_encoding::percent_decode_str(q)
+        .decode_utf8_lossy()
+        .to_ascii_lowercase();
+    words.iter().any(|w| q.contains(w))
 }
 
 /// The percent-decoded value of the first query parameter `name` (ASCII case-insensitive if

@@ -383,6 +383,7 @@ async fn serve_cached(
         peer,
         answered: AtomicBool::new(false),
         upstream_us: AtomicU64::new(0),
+        item_tagged: crate::feed::item_tagged(policy.class),
     });
     let result = gw
         .cache()
@@ -569,6 +570,9 @@ struct LoaderState {
     answered: AtomicBool,
     /// Time spent on the upstream by the foreground load (µs), for `Server-Timing`.
     upstream_us: AtomicU64,
+    /// The answer is about library content: it carries the tags of the items it shows
+    /// ([`crate::feed::value_tags`]).
+    item_tagged: bool,
 }
 
 impl LoaderState {
@@ -597,7 +601,22 @@ impl Loader for HttpLoader {
             authenticates: s.authenticates,
             answered: AtomicBool::new(true),
             upstream_us: AtomicU64::new(0),
+            item_tagged: s.item_tagged,
         }))))
+    }
+
+    fn value_tags(&self, value: &CachedValue) -> Vec<Arc<str>> {
+        let s = &self.0;
+        if !s.item_tagged || value.status != 200 {
+            return Vec::new();
+        }
+        let jellyfin = s.up.profile == crate::policy::Profile::Jellyfin;
+        let owner =
+            s.up.config
+                .token
+                .as_deref()
+                .is_some_and(|t| !t.is_empty() && s.gw.secret().user_of(t) == s.user.hash);
+        crate::feed::value_tags(&s.up.name, jellyfin, owner, &value.body)
     }
 
     fn load(&self) -> BoxFuture<'static, Result<Fill, LoadError>> {
@@ -1458,6 +1477,7 @@ pub(crate) async fn fetch_as_user_within(
         peer: SocketAddr::from(([127, 0, 0, 1], 0)),
         answered: AtomicBool::new(!foreground),
         upstream_us: AtomicU64::new(0),
+        item_tagged: crate::feed::item_tagged(policy.class),
     });
     let result = gw
         .cache()
@@ -1488,6 +1508,7 @@ pub(crate) async fn fetch_uncached(
         peer: SocketAddr::from(([127, 0, 0, 1], 0)),
         answered: AtomicBool::new(true),
         upstream_us: AtomicU64::new(0),
+        item_tagged: false,
     };
     fetch_for_cache(&state, Budget::Background).await
 }

@@ -11,14 +11,50 @@ pub fn sections(upstream: &str) -> String {
     join(&[upstream, ":sections"])
 }
 
-/// `{up}:section:{id}`: listings, searches and recently-added of one section.
+/// `{up}:section:{id}`: listings, searches and recently-added of one section that may depend
+/// on any field of any of its items (filters, sorts other than by title): every change in the
+/// section bumps it. Plain listings carry [`members`] instead.
 pub fn section(upstream: &str, id: &str) -> String {
     join(&[upstream, ":section:", id])
 }
 
-/// `{up}:item:{id}`: an item's metadata, children and leaves.
+/// `{up}:item:{id}`: an item's own fields (title, dates, artwork…). Carried by its metadata,
+/// its children listing (whose header shows it) and every answer that shows it or names it as
+/// a parent (tags the proxy reads from the answer itself, [`crate::feed::value_tags`]). An
+/// edit of the item bumps it, and an addition or removal bumps it for the parents.
 pub fn item(upstream: &str, id: &str) -> String {
     join(&[upstream, ":item:", id])
+}
+
+/// `{up}:plays:{id}`: the play state shown with an item (view count, resume point, rating,
+/// and for albums, artists, seasons and shows the viewed-leaf counts). Carried by every answer
+/// that shows the item; bumped by a play-state change of the item (and, for the counts, of
+/// its children), not by edits.
+pub fn plays(upstream: &str, id: &str) -> String {
+    join(&[upstream, ":plays:", id])
+}
+
+/// `{up}:oplays:{id}`: [`plays`] in the answers to the server owner's token (the configured
+/// one). A play by another user leaves the owner's answers alone, and the owner's play other
+/// users' answers: the tools that walk a library daily mostly use the owner's token.
+pub fn owner_plays(upstream: &str, id: &str) -> String {
+    join(&[upstream, ":oplays:", id])
+}
+
+/// `{up}:members:{id}`: which items a section's plain listing holds and in which order
+/// (Plex `/library/sections/{id}/all` with nothing but paging and a type). Bumped by adds,
+/// removes, scans and edits that may reorder it (of the items the listing shows); an edit of
+/// an item on a page reaches that page through the item's own tag instead. A plain listing
+/// shows the section's top-level items, so only their edits bump it.
+pub fn members(upstream: &str, id: &str) -> String {
+    join(&[upstream, ":members:", id])
+}
+
+/// `{up}:items`: answers that show more items than they carry tags for (a listing of
+/// thousands, [`crate::feed::value_tags`]): bumped by every change that bumps an item's own or
+/// play-state tag.
+pub fn any_item(upstream: &str) -> String {
+    join(&[upstream, ":items"])
 }
 
 /// `{up}:listings`: every list of items (section listings, searches, recently added,
@@ -93,6 +129,10 @@ mod tests {
         assert_eq!(sections("plex"), "plex:sections");
         assert_eq!(section("plex", "3"), "plex:section:3");
         assert_eq!(item("jf", "abc"), "jf:item:abc");
+        assert_eq!(plays("jf", "abc"), "jf:plays:abc");
+        assert_eq!(owner_plays("jf", "abc"), "jf:oplays:abc");
+        assert_eq!(members("plex", "3"), "plex:members:3");
+        assert_eq!(any_item("plex"), "plex:items");
         assert_eq!(recent("plex"), "plex:recent");
         assert_eq!(ondeck("plex"), "plex:ondeck");
         assert_eq!(history("plex"), "plex:history");

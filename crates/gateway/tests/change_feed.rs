@@ -1,8 +1,10 @@
 //! Cache validity from the change feed, end to end: the simulator behind a real gateway (real
 //! HTTP on loopback, the disk store in a temp dir, cachearr's own notification socket and the
 //! simulator's webhooks), time on a `ManualClock`. Once the feed is healthy, library answers
-//! stay fresh past their class TTL; an edit, an add, a remove and a play-state change each
-//! refresh exactly the answers that depend on them (the others stay hits); a change whose event
+//! stay fresh past their class TTL; an edit, an add, a remove and a play-state change (of a
+//! movie and of a track) each refresh exactly the answers that depend on them — the pages
+//! that show the item, not the others; the album, not the sibling track — while the others
+//! stay hits; a change whose event
 //! is dropped is found by sampled revalidation, which drops the stale answer and puts its class
 //! back on its TTL.
 
@@ -174,6 +176,50 @@ impl Running {
         }
     }
 
+    /// An album with two tracks: (album, track, its sibling).
+    fn album(&self) -> (u32, u32, u32) {
+        let library = self.sim.library();
+        let music = library
+            .sections()
+            .iter()
+            .find(|s| !s.items(ItemKind::Track).is_empty())
+            .unwrap();
+        let album = *music
+            .items(ItemKind::Album)
+            .iter()
+            .find(|a| library.children(**a).len() >= 2)
+            .unwrap();
+        let tracks = library.children(album);
+        (album, tracks[0], tracks[1])
+    }
+
+    /// An item's children listing.
+    fn children(&self, id: u32) -> String {
+        match self.profile {
+            Profile::Plex => format!("/library/metadata/{}/children", self.path_id(id)),
+            Profile::Jellyfin => format!(
+                "/Users/{}/Items?ParentId={}",
+                self.user_id,
+                self.path_id(id)
+            ),
+        }
+    }
+
+    /// One page of `listing`.
+    fn page(&self, listing: &str, start: usize, size: usize) -> String {
+        let sep = if listing.contains('?') { '&' } else { '?' };
+        match self.profile {
+            Profile::Plex => {
+                format!("{listing}{sep}X-Plex-Container-Start={start}&X-Plex-Container-Size={size}")
+            }
+            Profile::Jellyfin => format!("{listing}{sep}StartIndex={start}&Limit={size}"),
+        }
+    }
+
+    fn title(&self, id: u32) -> String {
+        self.sim.library().item_any(id).unwrap().title().to_owned()
+    }
+
     /// A section's listing (Plex section id; Jellyfin: the library view of that kind).
     async fn listing(&self, section: u32) -> String {
         match self.profile {
@@ -269,6 +315,13 @@ impl Running {
         }
     }
 
+    /// Reads every path once, so that what the last change refreshed is cached again.
+    async fn refill(&self, paths: &[&str]) {
+        for path in paths {
+            self.get(path).await;
+        }
+    }
+
     async fn assert_hits(&self, paths: &[&str], why: &str) {
         for path in paths {
             assert_eq!(self.get(path).await.cache, "HIT", "{path}: {why}");
@@ -288,7 +341,21 @@ async fn edit_add_remove_play_and_a_dropped_event(profile: Profile) {
     );
     let l_movies = gw.listing(movies).await;
     let l_music = gw.listing(music).await;
-    let all = [&ma, &mb, &mc, &md, &l_movies, &l_music].map(String::as_str);
+    // The movie listing in two pages of four.
+    let (p1, p2) = (gw.page(&l_movies, 0, 4), gw.page(&l_movies, 4, 4));
+    // An album's metadata and children, and the metadata of two of its tracks.
+    let (album, t, t2) = gw.album();
+    let (m_album, c_album, mt, mt2) = (
+        gw.metadata(album),
+        gw.children(album),
+        gw.metadata(t),
+        gw.metadata(t2),
+    );
+    let tracks = [&m_album, &c_album, &mt, &mt2].map(String::as_str);
+    let all = [
+        &ma, &mb, &mc, &md, &l_movies, &l_music, &p1, &p2, &m_album, &c_album, &mt, &mt2,
+    ]
+    .map(String::as_str);
     for path in all {
         gw.get(path).await;
     }
@@ -316,11 +383,34 @@ async fn edit_add_remove_play_and_a_dropped_event(profile: Profile) {
         listing.titles
     );
     gw.assert_hits(
-        &[&mb, &mc, &md, &l_music],
+        &[&mb, &mc, &md, &m_album, &c_album, &mt, &mt2],
         "the edit touches only A and its lists",
     )
     .await;
 
+    // An edit of a track: its own metadata and the album's children listing that shows it;
+    // not the album's metadata, not its sibling, nothing of the movies.
+    gw.refill(&all).await;
+    gw.sim.rename_item(t, "Track Edited").unwrap();
+    eventually("the track's edit shows", WAIT, || async {
+        gw.get(&mt).await.titles == ["Track Edited"]
+    })
+    .await;
+    eventually("the album's children show the edit", WAIT, || async {
+        gw.get(&c_album)
+            .await
+            .titles
+            .iter()
+            .any(|t| t == "Track Edited")
+    })
+    .await;
+    gw.assert_hits(
+        &[&m_album, &mt2, &ma, &mb, &mc, &md, &l_movies, &p1, &p2],
+        "a track's edit touches only the track and the lists that show it",
+    )
+    .await;
+
+    gw.refill(&all).await;
     // An add: the section's listing.
     let added = gw
         .sim
@@ -341,12 +431,13 @@ async fn edit_add_remove_play_and_a_dropped_event(profile: Profile) {
     })
     .await;
     gw.assert_hits(
-        &[&ma, &mb, &mc, &md, &l_music],
+        &[&ma, &mb, &mc, &md, &l_music, &m_album, &c_album, &mt, &mt2],
         "an add touches only its lists",
     )
     .await;
     assert!(gw.get(&gw.metadata(added)).await.titles == ["Added On The Server"]);
 
+    gw.refill(&all).await;
     // A remove: the item's own answer and its lists.
     gw.sim.remove_item(b).unwrap();
     eventually("the removed item is gone", WAIT, || async {
@@ -362,13 +453,21 @@ async fn edit_add_remove_play_and_a_dropped_event(profile: Profile) {
         gw.get(&mb).await.titles.is_empty()
     })
     .await;
-    gw.assert_hits(
-        &[&ma, &mc, &md, &l_music],
-        "a remove touches only B and its lists",
-    )
-    .await;
+    let mut untouched = vec![ma.as_str(), mc.as_str(), md.as_str(), l_music.as_str()];
+    untouched.extend(tracks);
+    gw.assert_hits(&untouched, "a remove touches only B and its lists")
+        .await;
 
-    // A play-state change: the item and the lists that show its play state.
+    // A play-state change: the item and the answers that show it (of the two pages, only
+    // the one D is on).
+    gw.refill(&all).await;
+    let d_title = gw.title(d);
+    let (on_d, other) = if gw.get(&p1).await.titles.contains(&d_title) {
+        (&p1, &p2)
+    } else {
+        (&p2, &p1)
+    };
+    assert!(gw.get(on_d).await.titles.contains(&d_title));
     gw.sim.scrobble(gw.owner, d);
     eventually("the play count shows", WAIT, || async {
         gw.get(&md).await.plays == [1]
@@ -379,11 +478,73 @@ async fn edit_add_remove_play_and_a_dropped_event(profile: Profile) {
         listing.plays.iter().sum::<u64>() == 1
     })
     .await;
+    eventually("D's page shows the play count", WAIT, || async {
+        gw.get(on_d).await.plays.iter().sum::<u64>() == 1
+    })
+    .await;
+    let mut untouched = vec![ma.as_str(), mc.as_str(), l_music.as_str(), other.as_str()];
+    untouched.extend(tracks);
+    gw.assert_hits(&untouched, "a scrobble touches only D and its lists")
+        .await;
+
+    // A track's play: the track, the album's children (the track's count) and the album's
+    // metadata (its viewed-leaf count); not the sibling track, nothing of the movies.
+    gw.refill(&all).await;
+    gw.sim.scrobble(gw.owner, t);
+    eventually("the track's play count shows", WAIT, || async {
+        gw.get(&mt).await.plays == [1]
+    })
+    .await;
+    eventually("the album's children show the play", WAIT, || async {
+        gw.get(&c_album).await.plays.iter().sum::<u64>() == 1
+    })
+    .await;
+    eventually("the album's metadata is refreshed", WAIT, || async {
+        gw.get(&m_album).await.cache == "MISS"
+    })
+    .await;
     gw.assert_hits(
-        &[&ma, &mc, &l_music],
-        "a scrobble touches only D and its lists",
+        &[&mt2, &ma, &mc, &md, &p1, &p2],
+        "a track's play touches only the track, its parents and the lists that show them",
     )
     .await;
+
+    // Plex says who played: another user's play leaves the owner's answers alone, and
+    // reaches that user's own.
+    if profile == Profile::Plex {
+        gw.refill(&all).await;
+        let other = gw
+            .sim
+            .state()
+            .users()
+            .iter()
+            .find(|u| !u.is_owner)
+            .unwrap()
+            .clone();
+        let as_other = |path: &str| {
+            gw.client
+                .get(format!("{}{path}", gw.proxy))
+                .header("X-Plex-Token", &other.plex_token)
+                .header("Accept", "application/json")
+                .send()
+        };
+        let plays_of = |body: serde_json::Value| {
+            body.pointer("/MediaContainer/Metadata/0/viewCount")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        };
+        let before = plays_of(as_other(&mt2).await.unwrap().json().await.unwrap());
+        gw.sim.scrobble(other.id, t2);
+        eventually("the other user's answer shows the play", WAIT, || async {
+            plays_of(as_other(&mt2).await.unwrap().json().await.unwrap()) == before + 1
+        })
+        .await;
+        gw.assert_hits(
+            &all,
+            "another user's play changes nothing the owner is answered",
+        )
+        .await;
+    }
 
     // A dropped event: the server changes C and says nothing.
     gw.sim.drop_next_events(1);

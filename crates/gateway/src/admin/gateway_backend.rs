@@ -66,6 +66,51 @@ impl Applier {
                 event = &resolved;
             }
         }
+        // Events that name items without their parents (Jellyfin's): the index knows the
+        // parents, whose children listings and viewed counts change with their children.
+        let with_parents;
+        if event.parents().is_empty()
+            && !event.own_items().is_empty()
+            && let Some(index) = self.gateway.index(upstream).and_then(|i| i.ready())
+        {
+            let everything = cachearr_library::Visibility::everything();
+            let parents: Vec<&str> = event
+                .own_items()
+                .iter()
+                .filter_map(|id| index.by_id(id, &everything))
+                .flat_map(|v| [v.parent_id(), v.grandparent_id()])
+                .flatten()
+                .collect();
+            if !parents.is_empty() {
+                with_parents = event.clone().with_parents(parents.into_iter().map(Some));
+                event = &with_parents;
+            }
+        }
+        // Jellyfin's ids are matched without regard to case (answers' tags are lowercased).
+        let lowered;
+        if self
+            .gateway
+            .upstream(upstream)
+            .is_some_and(|up| up.profile == crate::policy::Profile::Jellyfin)
+            && (event
+                .items
+                .iter()
+                .any(|id| id.bytes().any(|b| b.is_ascii_uppercase()))
+                || event
+                    .section
+                    .as_ref()
+                    .is_some_and(|s| s.bytes().any(|b| b.is_ascii_uppercase())))
+        {
+            let mut e = event.clone();
+            for id in &mut e.items {
+                id.make_ascii_lowercase();
+            }
+            if let Some(s) = &mut e.section {
+                s.make_ascii_lowercase();
+            }
+            lowered = e;
+            event = &lowered;
+        }
         let mut tags = event.tags(upstream);
         // The library index fetches what was added or changed and drops what was removed.
         let keeper = self

@@ -52,8 +52,8 @@ pub fn parse_webhook(body: &[u8]) -> Result<Option<ChangeEvent>, EventError> {
     };
     Ok(Some(
         ChangeEvent::new(change)
-            .with_items([
-                str_of(&value, "ItemId"),
+            .with_items([str_of(&value, "ItemId")])
+            .with_parents([
                 str_of(&value, "SeasonId"),
                 str_of(&value, "SeriesId"),
                 str_of(&value, "AlbumId"),
@@ -162,7 +162,7 @@ pub fn parse_socket_message(
                 let event = ChangeEvent::new(change)
                     .with_section(section)
                     .with_items(ids_of(data, items))
-                    .with_items(folders.into_iter().flat_map(|f| ids_of(data, f)));
+                    .with_parents(folders.into_iter().flat_map(|f| ids_of(data, f)));
                 if !event.items.is_empty() {
                     message.events.push(event);
                 }
@@ -213,9 +213,14 @@ mod tests {
                 "jf:item:0123abcd",
                 "jf:item:4444",
                 "jf:item:5555",
+                "jf:oplays:4444",
+                "jf:plays:4444",
+                "jf:oplays:5555",
+                "jf:plays:5555",
                 "jf:listings",
                 "jf:recent",
-                "jf:sections"
+                "jf:sections",
+                "jf:items"
             ]
         );
     }
@@ -283,7 +288,15 @@ mod tests {
         assert_eq!(message.events[0].section.as_deref(), Some("lib9"));
         assert_eq!(
             message.events[1].tags("j"),
-            vec!["j:item:u1", "j:section:lib9", "j:across", "j:recent"]
+            vec![
+                "j:item:u1",
+                "j:section:lib9",
+                "j:across",
+                "j:members:lib9",
+                "j:recent",
+                "j:sections",
+                "j:items"
+            ]
         );
     }
 

@@ -80,9 +80,16 @@ pub struct ChangeEvent {
     pub change: Change,
     /// The library section it happened in, when the source says.
     pub section: Option<String>,
-    /// The items concerned, each followed by its parents (album, artist; season, show), because
-    /// a parent's children listing changes with its children.
+    /// The items concerned (the first [`ChangeEvent::own`]), then their parents (album,
+    /// artist; season, show; Jellyfin's folders), because a parent's children listing and
+    /// counts change with its children.
     pub items: Vec<String>,
+    /// How many of `items` the change is about; the rest are their parents.
+    pub own: usize,
+    /// For a play-state change: whether the server's owner made it (`None`: not known). A
+    /// play by another user does not change what the owner's configured token is answered,
+    /// so those answers are spared.
+    pub by_owner: Option<bool>,
     /// The items are playlists (Plex type 15, Jellyfin `Playlist`): playlist listings change.
     pub playlist: bool,
 }
@@ -94,6 +101,8 @@ impl ChangeEvent {
             change,
             section: None,
             items: Vec::new(),
+            own: 0,
+            by_owner: None,
             playlist: false,
         }
     }
@@ -107,13 +116,42 @@ impl ChangeEvent {
         self
     }
 
-    /// Adds item ids (item first, then parents), skipping empty, invalid and repeated ones.
+    /// Adds the ids of items the change is about, skipping empty, invalid and repeated ones.
+    /// Call before [`ChangeEvent::with_parents`].
     pub fn with_items<'a>(mut self, ids: impl IntoIterator<Item = Option<&'a str>>) -> Self {
         for id in ids.into_iter().flatten().filter_map(valid_id) {
             if !self.items.iter().any(|known| known == id) {
                 self.items.push(id.to_owned());
             }
         }
+        self.own = self.items.len();
+        self
+    }
+
+    /// Adds the ids of the items' parents (or folders), skipping empty, invalid and repeated
+    /// ones.
+    pub fn with_parents<'a>(mut self, ids: impl IntoIterator<Item = Option<&'a str>>) -> Self {
+        for id in ids.into_iter().flatten().filter_map(valid_id) {
+            if !self.items.iter().any(|known| known == id) {
+                self.items.push(id.to_owned());
+            }
+        }
+        self
+    }
+
+    /// The items the change is about.
+    pub fn own_items(&self) -> &[String] {
+        &self.items[..self.own.min(self.items.len())]
+    }
+
+    /// Their parents.
+    pub fn parents(&self) -> &[String] {
+        &self.items[self.own.min(self.items.len())..]
+    }
+
+    /// Says who changed the play state (the server's owner or another user), when known.
+    pub fn with_owner(mut self, by_owner: Option<bool>) -> Self {
+        self.by_owner = by_owner;
         self
     }
 
@@ -125,33 +163,65 @@ impl ChangeEvent {
 
     /// The tags this event touches on upstream `upstream`, deduplicated, in a stable order.
     ///
-    /// Exactly what changes, no more: a session starting touches only `sessions`; a scrobble
-    /// touches the item and its parents, the lists that show its play state (its section's and
-    /// those spanning sections, or every list when the section is unknown), on deck and
-    /// history; a new item touches itself, its parents, those lists, recently added and the
-    /// sections list (which carries each section's update time). Metadata of other items is
-    /// never touched, except by a scan with no section (or a reconnect after which events may
-    /// have been missed), which touches everything. The gateway fills in the section from the
-    /// library index when the source does not say (Jellyfin).
+    /// Exactly what changes, no more (`docs/change-feed.md`): a session starting touches only
+    /// `sessions`. An edit touches the item's own tag — its metadata, its children listing and
+    /// every answer that shows it or names it as a parent — and its section's lists, whose
+    /// order or filters it may change (plain listings through `members`), not its parents. A
+    /// play-state change touches the play-state tags of the item and its parents (their
+    /// viewed counts) and the lists that filter or sort by play state (`section`), on deck and
+    /// history; not the plain listings, nor anything showing the item's own fields. An addition
+    /// or removal touches the item, its parents (children listing, counts), every list of its
+    /// section, recently added and the sections list. With the section unknown, every list
+    /// (`listings`) stands in for the section's. Metadata of other items is never touched,
+    /// except by a scan with no section (or a reconnect after which events may have been
+    /// missed), which touches everything. The gateway fills in the section (and the parents)
+    /// from the library index when the source does not say (Jellyfin).
     pub fn tags(&self, upstream: &str) -> Vec<String> {
         use crate::tags;
         let mut out: Vec<String> = Vec::new();
-        let items = |out: &mut Vec<String>| {
-            out.extend(self.items.iter().map(|id| tags::item(upstream, id)));
+        let own = self.own_items();
+        let parents = self.parents();
+        let item_tags = |out: &mut Vec<String>, ids: &[String]| {
+            out.extend(ids.iter().map(|id| tags::item(upstream, id)));
         };
-        // The lists that could show the items: their section's and those spanning sections;
-        // every list when the section is unknown (metadata of other items is not touched).
-        let listings = |out: &mut Vec<String>| match &self.section {
+        // Play state as the configured owner token sees it (`oplays`) and as every other token
+        // does (`plays`; the owner's other devices have tokens of their own): counts change
+        // for everyone (an addition, a removal), a play by another user not for the owner.
+        let counts = |out: &mut Vec<String>, ids: &[String]| {
+            for id in ids {
+                out.push(tags::owner_plays(upstream, id));
+                out.push(tags::plays(upstream, id));
+            }
+        };
+        let play_tags = |out: &mut Vec<String>, ids: &[String]| {
+            for id in ids {
+                if self.by_owner != Some(false) {
+                    out.push(tags::owner_plays(upstream, id));
+                }
+                out.push(tags::plays(upstream, id));
+            }
+        };
+        // The lists that filter or sort by anything (play state included): their section's and
+        // those spanning sections; every list when the section is unknown.
+        let lists = |out: &mut Vec<String>| match &self.section {
             Some(section) => {
                 out.push(tags::section(upstream, section));
                 out.push(tags::across(upstream));
             }
             None => out.push(tags::listings(upstream)),
         };
+        // The plain listings (which items, in which order).
+        let members = |out: &mut Vec<String>| match &self.section {
+            Some(section) => out.push(tags::members(upstream, section)),
+            None => out.push(tags::listings(upstream)),
+        };
         match self.change {
             Change::Added | Change::Removed => {
-                items(&mut out);
-                listings(&mut out);
+                item_tags(&mut out, own);
+                item_tags(&mut out, parents);
+                counts(&mut out, parents);
+                lists(&mut out);
+                members(&mut out);
                 out.push(tags::recent(upstream));
                 out.push(tags::sections(upstream));
                 if self.change == Change::Removed {
@@ -162,13 +232,24 @@ impl ChangeEvent {
                 }
             }
             Change::Updated => {
-                items(&mut out);
-                listings(&mut out);
+                item_tags(&mut out, own);
+                lists(&mut out);
+                // A section's plain listing shows its top-level items (movies, shows,
+                // artists): only their edits can reorder it. Without parents an item is
+                // taken for top-level (the gateway adds the parents the index knows).
+                if parents.is_empty() {
+                    members(&mut out);
+                }
                 out.push(tags::recent(upstream));
+                // The sections list carries each section's update time.
+                out.push(tags::sections(upstream));
             }
             Change::ScanFinished => {
                 match &self.section {
-                    Some(_) => listings(&mut out),
+                    Some(_) => {
+                        lists(&mut out);
+                        members(&mut out);
+                    }
                     // A scan of everything, or events possibly missed (a socket reconnected):
                     // anything may have changed.
                     None => out.push(tags::library(upstream)),
@@ -176,25 +257,34 @@ impl ChangeEvent {
                 out.push(tags::recent(upstream));
                 out.push(tags::sections(upstream));
             }
-            // Play state shows in the item, its parents and every list that holds them.
+            // Play state shows with the item, its parents' viewed counts, and the lists that
+            // filter or sort by it.
             Change::Played => {
-                items(&mut out);
-                listings(&mut out);
+                play_tags(&mut out, own);
+                play_tags(&mut out, parents);
+                lists(&mut out);
                 out.push(tags::ondeck(upstream));
                 out.push(tags::history(upstream));
             }
             Change::PlaybackStopped => {
-                items(&mut out);
-                listings(&mut out);
+                play_tags(&mut out, own);
+                play_tags(&mut out, parents);
+                lists(&mut out);
                 out.push(tags::ondeck(upstream));
                 out.push(tags::sessions(upstream));
             }
             Change::SessionChanged => out.push(tags::sessions(upstream)),
+            // A rating shows with the item itself.
             Change::Rated => {
-                items(&mut out);
-                listings(&mut out);
+                play_tags(&mut out, own);
+                lists(&mut out);
             }
             Change::OnDeck => out.push(tags::ondeck(upstream)),
+        }
+        // Answers too large to carry each item's tags carry this one.
+        if !self.items.is_empty() && !matches!(self.change, Change::SessionChanged | Change::OnDeck)
+        {
+            out.push(tags::any_item(upstream));
         }
         if self.playlist {
             out.push(tags::playlists(upstream));
@@ -252,37 +342,91 @@ mod tests {
     }
 
     #[test]
-    fn played_touches_item_parents_ondeck_history() {
+    fn played_touches_play_state_of_item_and_parents() {
         let event = ChangeEvent::new(Change::Played)
             .with_section(Some("2"))
-            .with_items([Some("10"), Some("9"), Some("8")]);
+            .with_items([Some("10")])
+            .with_parents([Some("9"), Some("8")]);
+        assert_eq!(
+            event.tags("p"),
+            vec![
+                "p:oplays:10",
+                "p:plays:10",
+                "p:oplays:9",
+                "p:plays:9",
+                "p:oplays:8",
+                "p:plays:8",
+                "p:section:2",
+                "p:across",
+                "p:ondeck",
+                "p:history",
+                "p:items"
+            ]
+        );
+    }
+
+    #[test]
+    fn updated_touches_the_item_not_its_parents() {
+        let event = ChangeEvent::new(Change::Updated)
+            .with_section(Some("2"))
+            .with_items([Some("10")])
+            .with_parents([Some("9"), Some("8")]);
         assert_eq!(
             event.tags("p"),
             vec![
                 "p:item:10",
-                "p:item:9",
-                "p:item:8",
                 "p:section:2",
                 "p:across",
-                "p:ondeck",
-                "p:history"
+                "p:recent",
+                "p:sections",
+                "p:items"
             ]
         );
+        // A top-level item's edit may reorder the section's plain listing.
+        let movie = ChangeEvent::new(Change::Updated)
+            .with_section(Some("1"))
+            .with_items([Some("5")]);
+        assert!(movie.tags("p").contains(&"p:members:1".to_owned()));
+    }
+
+    #[test]
+    fn a_play_by_another_user_spares_the_owners_answers() {
+        let played = |by_owner| {
+            ChangeEvent::new(Change::Played)
+                .with_section(Some("2"))
+                .with_items([Some("10")])
+                .with_owner(by_owner)
+                .tags("p")
+        };
+        let other = played(Some(false));
+        assert!(other.contains(&"p:plays:10".to_owned()));
+        assert!(!other.contains(&"p:oplays:10".to_owned()));
+        for by_owner in [Some(true), None] {
+            let tags = played(by_owner);
+            assert!(tags.contains(&"p:plays:10".to_owned()), "{tags:?}");
+            assert!(tags.contains(&"p:oplays:10".to_owned()), "{tags:?}");
+        }
     }
 
     #[test]
     fn added_with_section_touches_that_section_only() {
         let event = ChangeEvent::new(Change::Added)
             .with_section(Some("3"))
-            .with_items([Some("55")]);
+            .with_items([Some("55")])
+            .with_parents([Some("54")]);
         assert_eq!(
             event.tags("p"),
             vec![
                 "p:item:55",
+                "p:item:54",
+                "p:oplays:54",
+                "p:plays:54",
                 "p:section:3",
                 "p:across",
+                "p:members:3",
                 "p:recent",
-                "p:sections"
+                "p:sections",
+                "p:items"
             ]
         );
     }

@@ -77,10 +77,20 @@ pub fn parse_webhook(payload: &[u8]) -> Result<Option<ChangeEvent>, EventError> 
         "media.rate" => Change::Rated,
         _ => return Ok(None),
     };
+    // `owner`: the webhook's account owns the server; `user`: that account made the event.
+    // Both true: the owner played; the owner's webhook with `user` false: someone else did;
+    // another account's webhook reports its own events.
+    let flag = |name: &str| object.get(name).and_then(Value::as_bool);
+    let by_owner = match (flag("owner"), flag("user")) {
+        (Some(owner), Some(user)) => Some(owner && user),
+        _ => None,
+    };
     Ok(Some(
         ChangeEvent::new(change)
             .with_section(section.as_deref())
-            .with_items([item.as_deref(), parent.as_deref(), grandparent.as_deref()])
+            .with_items([item.as_deref()])
+            .with_parents([parent.as_deref(), grandparent.as_deref()])
+            .with_owner(by_owner)
             .with_playlist(playlist),
     ))
 }
@@ -211,7 +221,8 @@ fn timeline_event(entry: &Value) -> Option<ChangeEvent> {
     Some(
         ChangeEvent::new(change)
             .with_section(section.as_deref())
-            .with_items([item.as_deref(), parent.as_deref(), root.as_deref()])
+            .with_items([item.as_deref()])
+            .with_parents([parent.as_deref(), root.as_deref()])
             .with_playlist(playlist),
     )
 }
@@ -237,13 +248,17 @@ mod tests {
         assert_eq!(
             event.tags("plex"),
             vec![
-                "plex:item:1936",
-                "plex:item:1935",
-                "plex:item:1934",
+                "plex:oplays:1936",
+                "plex:plays:1936",
+                "plex:oplays:1935",
+                "plex:plays:1935",
+                "plex:oplays:1934",
+                "plex:plays:1934",
                 "plex:section:2",
                 "plex:across",
                 "plex:ondeck",
-                "plex:history"
+                "plex:history",
+                "plex:items"
             ]
         );
     }
@@ -258,8 +273,10 @@ mod tests {
                 "p:item:99",
                 "p:section:4",
                 "p:across",
+                "p:members:4",
                 "p:recent",
-                "p:sections"
+                "p:sections",
+                "p:items"
             ]
         );
     }
@@ -341,7 +358,13 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(
             events[0].tags("p"),
-            vec!["p:section:3", "p:across", "p:recent", "p:sections"]
+            vec![
+                "p:section:3",
+                "p:across",
+                "p:members:3",
+                "p:recent",
+                "p:sections"
+            ]
         );
     }
 
@@ -371,7 +394,14 @@ mod tests {
         let stopped = parse_notification(&frame("stopped"), &mut PlayStates::default()).unwrap();
         assert_eq!(
             stopped[0].tags("p"),
-            vec!["p:item:42", "p:listings", "p:ondeck", "p:sessions"]
+            vec![
+                "p:oplays:42",
+                "p:plays:42",
+                "p:listings",
+                "p:ondeck",
+                "p:sessions",
+                "p:items"
+            ]
         );
     }
 

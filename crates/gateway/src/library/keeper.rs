@@ -767,6 +767,7 @@ impl Keeper {
                             (*section).to_owned()
                         };
                         tags.push(crate::tags::section(&up, &section));
+                        tags.push(crate::tags::members(&up, &section));
                     }
                     // A folder named with the item (Jellyfin's parent) is not an item.
                     [] if records.is_some_and(|r| !r.is_empty()) => {}
