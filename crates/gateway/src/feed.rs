@@ -675,13 +675,16 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(haystack, needle)
 }
 
-/// The tags an incremental pass bumps for what it found: each changed or new item, its
-/// parents, its section's listings and recently added; each listing read again in full
-/// because its count disagreed (something was removed) and each removed item.
+/// The tags an incremental pass bumps for what it found, as the events would have: each
+/// changed item (an edit: its own tag, its section's lists, the plain listings only for a
+/// top-level item) and each new one (`added`: also its parents' children listings and
+/// counts, and the plain listings); each listing read again in full because its count
+/// disagreed (something was removed) and each removed item.
 pub fn pass_tags(
     upstream: &str,
     lowercase: bool,
     changed: &[&cachearr_library::ItemRecord],
+    added: &std::collections::HashSet<&str>,
     removed: &[String],
     sections: &[String],
 ) -> Vec<String> {
@@ -696,14 +699,19 @@ pub fn pass_tags(
     let mut out: Vec<String> = Vec::new();
     for r in changed {
         out.push(tags::item(upstream, &id(&r.id)));
-        // A new item changes its parents' children listings and counts.
-        for parent in [&r.parent_id, &r.grandparent_id].into_iter().flatten() {
-            out.push(tags::item(upstream, &id(parent)));
-            out.push(tags::owner_plays(upstream, &id(parent)));
-            out.push(tags::plays(upstream, &id(parent)));
+        let new = added.contains(r.id.as_str());
+        if new {
+            // A new item changes its parents' children listings and counts.
+            for parent in [&r.parent_id, &r.grandparent_id].into_iter().flatten() {
+                out.push(tags::item(upstream, &id(parent)));
+                out.push(tags::owner_plays(upstream, &id(parent)));
+                out.push(tags::plays(upstream, &id(parent)));
+            }
         }
         out.push(tags::section(upstream, &id(&r.section_id)));
-        out.push(tags::members(upstream, &id(&r.section_id)));
+        if new || r.parent_id.is_none() {
+            out.push(tags::members(upstream, &id(&r.section_id)));
+        }
     }
     for gone in removed {
         out.push(tags::item(upstream, &id(gone)));
@@ -836,7 +844,24 @@ mod tests {
         let mut r = cachearr_library::ItemRecord::track("10", "2", "a", "t");
         r.parent_id = Some("9".into());
         r.grandparent_id = Some("8".into());
-        let tags = pass_tags("p", false, &[&r], &["11".into()], &["3".into()]);
+        let mut movie = cachearr_library::ItemRecord::track("12", "2", "a", "t");
+        movie.parent_id = None;
+        let edited = pass_tags("p", false, &[&r, &movie], &Default::default(), &[], &[]);
+        assert_eq!(
+            edited,
+            vec![
+                "p:item:10",
+                "p:section:2",
+                "p:item:12",
+                "p:members:2",
+                "p:recent",
+                "p:sections",
+                "p:items"
+            ],
+            "an edit: the item, its section's lists, the plain listing for a top-level item"
+        );
+        let added = std::iter::once("10").collect();
+        let tags = pass_tags("p", false, &[&r], &added, &["11".into()], &["3".into()]);
         assert_eq!(
             tags,
             vec![
@@ -857,6 +882,6 @@ mod tests {
                 "p:items"
             ]
         );
-        assert!(pass_tags("p", false, &[], &[], &[]).is_empty());
+        assert!(pass_tags("p", false, &[], &added, &[], &[]).is_empty());
     }
 }

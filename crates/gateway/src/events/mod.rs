@@ -170,8 +170,8 @@ impl ChangeEvent {
     /// play-state change touches the play-state tags of the item and its parents (their
     /// viewed counts) and the lists that filter or sort by play state (`section`), on deck and
     /// history; not the plain listings, nor anything showing the item's own fields. An addition
-    /// or removal touches the item, its parents (children listing, counts), every list of its
-    /// section, recently added and the sections list. With the section unknown, every list
+    /// or removal touches the item, its parents' counts (and for an addition their children
+    /// listings), every list of its section, recently added and the sections list. With the section unknown, every list
     /// (`listings`) stands in for the section's. Metadata of other items is never touched,
     /// except by a scan with no section (or a reconnect after which events may have been
     /// missed), which touches everything. The gateway fills in the section (and the parents)
@@ -218,7 +218,14 @@ impl ChangeEvent {
         match self.change {
             Change::Added | Change::Removed => {
                 item_tags(&mut out, own);
-                item_tags(&mut out, parents);
+                // A new item is in no answer yet: its parents' children listings (whose
+                // route carries the parent's tag) must go. A removed one is in every answer
+                // that listed it, which its own tag reaches; its parents' fields are as they
+                // were (refreshing everything that names them would cost, for a track, every
+                // album listing of its artist).
+                if self.change == Change::Added {
+                    item_tags(&mut out, parents);
+                }
                 counts(&mut out, parents);
                 lists(&mut out);
                 members(&mut out);
@@ -446,8 +453,15 @@ mod tests {
     fn removed_leaves_every_list() {
         let tags = ChangeEvent::new(Change::Removed)
             .with_items([Some("1")])
+            .with_parents([Some("2")])
             .tags("p");
+        assert!(
+            !tags.contains(&"p:item:2".to_owned()),
+            "the parent's own fields did not change: {tags:?}"
+        );
         for want in [
+            "p:plays:2",
+            "p:oplays:2",
             "p:item:1",
             "p:listings",
             "p:recent",

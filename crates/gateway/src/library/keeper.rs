@@ -619,10 +619,16 @@ impl Keeper {
                         replaced.iter().map(|(s, _)| s.clone()).collect();
                     sections.sort();
                     sections.dedup();
+                    let added: HashSet<&str> = changed
+                        .iter()
+                        .filter(|r| !known.contains_key(&r.id))
+                        .map(|r| r.id.as_str())
+                        .collect();
                     let tags = crate::feed::pass_tags(
                         &upstream,
                         lowercase,
                         &changed,
+                        &added,
                         &removed,
                         if removed.is_empty() { &[] } else { &sections },
                     );
