@@ -321,6 +321,21 @@ async fn day_two(feed: bool, size: (u32, u32, u32)) -> (u64, u64, u64, u64, usiz
     // The daily incremental pass of the index runs (its requests count too).
     let before_pass = s.sim.stats().total;
     s.gateway.index("plex").unwrap().poke();
+    // Until it has finished (on a loaded machine it can outlast any fixed wait, and would
+    // then run during the walk).
+    let feed = s.gateway.feed("plex").unwrap().clone();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while feed
+        .report(s.clock.now_ms_pub())
+        .last_pass_secs_ago
+        .is_none_or(|ago| ago > 60)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the incremental pass never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     s.settle().await;
     let pass = s.sim.stats().total - before_pass;
     let before = s.sim.stats();
