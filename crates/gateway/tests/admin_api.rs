@@ -288,13 +288,17 @@ async fn plex_webhook_multipart_applies_exact_tags() {
     assert_eq!(
         body["invalidated"],
         serde_json::json!([
-            "plex:item:1936",
-            "plex:item:1935",
-            "plex:item:1934",
+            "plex:oplays:1936",
+            "plex:plays:1936",
+            "plex:oplays:1935",
+            "plex:plays:1935",
+            "plex:oplays:1934",
+            "plex:plays:1934",
             "plex:section:2",
             "plex:across",
             "plex:ondeck",
-            "plex:history"
+            "plex:history",
+            "plex:items"
         ])
     );
     let events = admin.backend.events.lock().unwrap();
