@@ -266,6 +266,11 @@ impl PreparedHeaders {
         &self.stats
     }
 
+    /// What the prepared answers may hold (their shares of `memory_max`).
+    pub(crate) fn budgets(&self) -> Budgets {
+        self.budgets
+    }
+
     /// The answer for `entry`: its prepared headers (built once, then cloned), the gzip copy
     /// when the client takes it and it exists (starting it when it does not), and, for a hit
     /// on a large body, its body file.

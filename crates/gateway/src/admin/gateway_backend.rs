@@ -744,7 +744,7 @@ impl AdminBackend for GatewayAdmin {
         }
         let plan = self.gateway.cache().memory_plan();
         let memory_max = self.gateway.config().memory_max_bytes;
-        let copies = crate::prepared::Budgets::for_memory(memory_max);
+        let copies = self.gateway.prepared().budgets();
         let memory = super::MemoryReport {
             memory_max,
             memory_tier: plan.memory_tier,

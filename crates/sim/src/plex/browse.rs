@@ -1146,21 +1146,7 @@ pub(crate) async fn section_on_deck(
             .filter(|&i| lib.item(i).is_some_and(|i| i.section().id == section))
             .collect()
     };
-    let scanned = ids.len();
-    let doc = El::container()
-        .a("allowSync", false)
-        .a("identifier", "com.plexapp.plugins.library")
-        .a("mediaTagPrefix", "/system/bundle/media/flags/")
-        .a("mixedParents", true)
-        .a("title1", "On Deck");
-    page_reply(
-        &sim,
-        &ctx,
-        doc,
-        Listing::new(ids, scanned),
-        RenderOpts::default(),
-    )
-    .await
+    super::lists::on_deck_reply(&sim, &ctx, ids).await
 }
 
 /// Tag types of `/library/tags?type=` (Plex's numbering).

@@ -298,6 +298,11 @@ pub(crate) fn on_deck_ids(sim: &Sim, ctx: &Ctx) -> Vec<ItemId> {
 /// `GET /library/onDeck` and `GET /hubs/continueWatching/items`.
 pub(crate) async fn on_deck(State(sim): State<Sim>, ctx: Ctx) -> Response {
     let ids = on_deck_ids(&sim, &ctx);
+    on_deck_reply(&sim, &ctx, ids).await
+}
+
+/// The on-deck container holding `ids` (the whole library's or one section's).
+pub(crate) async fn on_deck_reply(sim: &Sim, ctx: &Ctx, ids: Vec<ItemId>) -> Response {
     let scanned = ids.len();
     let doc = El::container()
         .a("allowSync", false)
@@ -306,8 +311,8 @@ pub(crate) async fn on_deck(State(sim): State<Sim>, ctx: Ctx) -> Response {
         .a("mixedParents", true)
         .a("title1", "On Deck");
     page_reply(
-        &sim,
-        &ctx,
+        sim,
+        ctx,
         doc,
         Listing::new(ids, scanned),
         RenderOpts::default(),
