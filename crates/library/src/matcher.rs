@@ -625,7 +625,66 @@ impl<'a> Matcher<'a> {
         {
             return by_length;
         }
+        if outcome.band == Band::Reject
+            && let Some(by_album) = self.match_by_album_and_length(&prepared, &artists)
+        {
+            return by_album;
+        }
         outcome
+    }
+
+    /// The last resort for a title cut short ("Killing Me Softly" for "Killing Me Softly with
+    /// His Song") or known by a longer line ("Хочу перемен" for "Перемен"): one title's words
+    /// run whole inside the other's, and the track is the artist's one on the query's album
+    /// whose length is the query's within [`SAME_LENGTH_MS`], when no other song of the
+    /// artist on that album comes within [`LENGTH_AMBIGUITY_MS`]. The numbers of the titles
+    /// and the kind of version must agree too. Album and length alone are not enough: two
+    /// songs of one album are often a second apart.
+    fn match_by_album_and_length(&self, query: &Prepared, artists: &[u32]) -> Option<MatchOutcome> {
+        let duration = query.duration_ms?;
+        let album = query.album.as_deref()?;
+        let on_album = |item: u32, within: u32| {
+            self.index.view_masked(item, &self.mask).filter(|view| {
+                view.kind() == ItemKind::Track
+                    && view
+                        .duration_ms()
+                        .is_some_and(|theirs| theirs.abs_diff(duration) <= within)
+                    && view.version().same_kind(query.title.version)
+                    && similarity(album, view.album_norm()) >= ALBUM_AGREES
+            })
+        };
+        let blocks = || {
+            artists
+                .iter()
+                .map(|artist| self.index.artist_block(*artist))
+                .filter(|block| block.len() <= self.config.max_block)
+                .flatten()
+                .copied()
+        };
+        let found = blocks().find(|item| on_album(*item, SAME_LENGTH_MS).is_some())?;
+        if blocks().any(|item| {
+            item != found
+                && on_album(item, LENGTH_AMBIGUITY_MS).is_some()
+                && !self.same_song(found, item)
+        }) {
+            return None;
+        }
+        let view = self.index.view_masked(found, &self.mask)?;
+        if !normalize::words_within(&query.title.base, view.title_norm())
+            || !normalize::numbers_agree(&query.title.base, view.title_norm())
+        {
+            return None;
+        }
+        let artist = self.artist_similarity(query, &view);
+        if artist < self.config.artist_floor {
+            return None;
+        }
+        Some(MatchOutcome {
+            best: self.candidate(found, artist.min(1.0)),
+            band: Band::Accept,
+            method: MatchMethod::Fuzzy,
+            runner_up: None,
+        })
     }
 
     /// The candidate as found by another form of its title or the query's: one title equals
@@ -907,7 +966,17 @@ impl<'a> Matcher<'a> {
                     None => title.base.clone(),
                 }
             };
-            if !normalize::numbers_agree(&numbers_text(&query.title), &numbers_text(&theirs)) {
+            // A catalogue identity both share ("RV 269") settles the catalogue: catalogue
+            // numbers only one side writes ("Op. 8") are not other numbers.
+            let agree =
+                normalize::numbers_agree(&numbers_text(&query.title), &numbers_text(&theirs))
+                    || (normalize::share_catalogue_identity(&query.title, &theirs)
+                        && normalize::without_catalogue(&query.title)
+                            .zip(normalize::without_catalogue(&theirs))
+                            .is_some_and(|(ours, theirs)| {
+                                normalize::numbers_agree(&ours, &theirs)
+                            }));
+            if !agree {
                 return None;
             }
             if query.title.work.is_some() || theirs.work.is_some() {
@@ -1016,7 +1085,9 @@ impl<'a> Matcher<'a> {
     /// The last resort for a title written in another script than the library's ("Hakujitsu"
     /// for "白日", "Good Day" for "좋은 날"): among the artist's tracks, the one whose title is
     /// in the other script and whose length is the query's within [`SAME_LENGTH_MS`] — when no
-    /// other song of the artist comes within [`LENGTH_AMBIGUITY_MS`].
+    /// other song of the artist comes within [`LENGTH_AMBIGUITY_MS`]. When the query names the
+    /// album and the track's album agrees, the album tells it apart from songs of about its
+    /// length on the artist's other albums: an album holds one track of each song.
     fn match_by_length(&self, query: &Prepared, artists: &[u32]) -> Option<MatchOutcome> {
         let duration = query.duration_ms?;
         let script = normalize::script_of(&query.title.base);
@@ -1043,20 +1114,38 @@ impl<'a> Matcher<'a> {
         };
         // First the tracks in the other script of the right length (the dense shape tells the
         // script apart without touching the item): usually none, and the scan ends here.
-        let found = blocks()
+        let album_agrees = |item: u32| {
+            query.album.as_deref().is_some_and(|ours| {
+                self.index
+                    .view_masked(item, &self.mask)
+                    .is_some_and(|view| similarity(ours, view.album_norm()) >= ALBUM_AGREES)
+            })
+        };
+        let mut in_other_script = blocks()
             .filter(|item| self.index.title_shape(*item).ascii != query_ascii)
-            .find(|item| {
+            .filter(|item| {
                 fits(*item, SAME_LENGTH_MS).is_some_and(|view| {
                     let theirs = normalize::script_of(view.title_norm());
                     theirs != Script::None && theirs != script
                 })
             });
-        let found = found?;
-        // Another song of about this length: the length does not tell them apart.
+        // The one on the query's album first, if the query names one.
+        let first = in_other_script.next()?;
+        let found = if query.album.is_some() && !album_agrees(first) {
+            in_other_script
+                .find(|item| album_agrees(*item))
+                .unwrap_or(first)
+        } else {
+            first
+        };
+        let found_on_album = album_agrees(found);
+        // Another song of about this length: the length does not tell them apart, unless the
+        // album does (the query's album is the found track's and not the other's).
         if blocks().any(|item| {
             item != found
                 && fits(item, LENGTH_AMBIGUITY_MS).is_some()
                 && !self.same_song(found, item)
+                && (!found_on_album || album_agrees(item))
         }) {
             return None;
         }
@@ -1564,6 +1653,156 @@ mod tests {
         for seconds in [265, 279] {
             let outcome = run(&index, with_length("King Gnu", "Hakujitsu", seconds));
             assert_eq!(outcome.accepted_id(), None, "{seconds} s → {outcome:?}");
+        }
+    }
+
+    #[test]
+    fn the_album_tells_apart_songs_of_one_length_for_a_translated_title() {
+        let index = LibraryIndex::build(&[
+            track("moon", "鄧麗君", "月亮代表我的心", "島國之情歌第四集", 210),
+            track("sweet", "鄧麗君", "甜蜜蜜", "甜蜜蜜", 211),
+        ])
+        .unwrap();
+        let entry = |album: Option<&str>, seconds: u32| TrackQuery {
+            album: album.map(str::to_string),
+            duration_ms: Some(seconds * 1000),
+            ..TrackQuery::new("鄧麗君", "The Moon Represents My Heart")
+        };
+        // The translated title's length fits both songs; the album names one of them.
+        let outcome = run(
+            &index,
+            entry(Some("島國之情歌第四集 (Expanded Edition)"), 210),
+        );
+        assert_eq!(outcome.accepted_id(), Some("moon"), "{outcome:?}");
+        // Without the album, or with an album neither is on, the length alone is ambiguous.
+        for album in [None, Some("Greatest Hits")] {
+            let outcome = run(&index, entry(album, 210));
+            assert_eq!(outcome.accepted_id(), None, "{album:?} → {outcome:?}");
+        }
+    }
+
+    #[test]
+    fn a_title_cut_short_is_found_by_its_album_and_length() {
+        let index = LibraryIndex::build(&[
+            track(
+                "softly",
+                "Fugees",
+                "Killing Me Softly with His Song",
+                "The Score",
+                298,
+            ),
+            track("ready", "Fugees", "Ready or Not", "The Score", 226),
+            track("peremen", "Кино", "Перемен", "Последний герой", 295),
+        ])
+        .unwrap();
+        let entry =
+            |artist: &str, title: &str, album: Option<&str>, seconds: Option<u32>| TrackQuery {
+                album: album.map(str::to_string),
+                duration_ms: seconds.map(|s| s * 1000),
+                ..TrackQuery::new(artist, title)
+            };
+        for (query, expected) in [
+            (
+                entry("Fugees", "Killing Me Softly", Some("The Score"), Some(297)),
+                "softly",
+            ),
+            (
+                entry("Кино", "Хочу перемен", Some("Последний герой"), Some(296)),
+                "peremen",
+            ),
+        ] {
+            let outcome = run(&index, query.clone());
+            assert_eq!(
+                outcome.accepted_id(),
+                Some(expected),
+                "{query:?} → {outcome:?}"
+            );
+        }
+        for query in [
+            // Without the album or the length, or with another length: a cut title is also
+            // how another song looks.
+            entry("Fugees", "Killing Me Softly", None, Some(297)),
+            entry("Fugees", "Killing Me Softly", Some("The Score"), None),
+            entry("Fugees", "Killing Me Softly", Some("The Score"), Some(240)),
+            // Album and length alone: two songs of one album are often a second apart.
+            entry("Fugees", "Fu-Gee-La", Some("The Score"), Some(226)),
+        ] {
+            let outcome = run(&index, query.clone());
+            assert_eq!(outcome.accepted_id(), None, "{query:?} → {outcome:?}");
+        }
+    }
+
+    #[test]
+    fn text_speak_meets_the_words_it_spells() {
+        let index = LibraryIndex::build(&[
+            track("good4u", "Olivia Rodrigo", "good 4 u", "SOUR", 178),
+            track("sk8er", "Avril Lavigne", "Sk8er Boi", "Let Go", 204),
+            track("song2", "Blur", "Song 2", "Blur", 122),
+        ])
+        .unwrap();
+        let found = [
+            ("Olivia Rodrigo", "Good for You"),
+            ("Avril Lavigne", "Skater Boy"),
+        ];
+        let ids = accepted(&index, &found);
+        for ((case, id), expected) in found.iter().zip(&ids).zip(["good4u", "sk8er"]) {
+            assert_eq!(id.as_deref(), Some(expected), "{case:?}");
+        }
+        // A number at the end of a title stays a number.
+        let never = [("Blur", "Song To"), ("Olivia Rodrigo", "Good 2 U")];
+        for (case, id) in never.iter().zip(accepted(&index, &never)) {
+            assert_eq!(id, None, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn pieces_of_a_set_and_movements_after_a_dash_are_found() {
+        let index = LibraryIndex::build(&[
+            track("gym1", "Erik Satie", "Gymnopédie No. 1", "Piano", 186),
+            track("gym3", "Erik Satie", "Gymnopédie No. 3", "Piano", 152),
+            track(
+                "spring",
+                "Antonio Vivaldi",
+                "The Four Seasons, Violin Concerto No. 1 in E Major, RV 269 \"Spring\": I. Allegro",
+                "The Four Seasons",
+                212,
+            ),
+            track(
+                "nocturne",
+                "Frédéric Chopin",
+                "Nocturne in E-Flat Major, Op. 9 No. 2",
+                "Nocturnes",
+                274,
+            ),
+        ])
+        .unwrap();
+        let found = [
+            ("Erik Satie", "3 Gymnopédies: No. 1, Lent et douloureux"),
+            ("Erik Satie", "Trois Gymnopédies: No. 3. Lent et grave"),
+            ("Erik Satie", "Gymnopedie No. 3 - Lent et grave"),
+            ("Vivaldi", "The Four Seasons: Spring - I. Allegro"),
+            (
+                "Antonio Vivaldi",
+                "Concerto No. 1 in E Major, Op. 8, RV 269 \"Spring\": I. Allegro",
+            ),
+            ("Chopin", "Nocturnes, Op. 9: No. 2 in E-Flat Major"),
+        ];
+        let expected = ["gym1", "gym3", "gym3", "spring", "spring", "nocturne"];
+        let ids = accepted(&index, &found);
+        for ((case, id), expected) in found.iter().zip(&ids).zip(expected) {
+            assert_eq!(id.as_deref(), Some(expected), "{case:?}");
+        }
+        let never = [
+            ("Erik Satie", "3 Gymnopédies: No. 2, Lent et triste"),
+            ("Vivaldi", "The Four Seasons: Spring - II. Largo"),
+            ("Chopin", "Nocturnes, Op. 9: No. 1 in B-Flat Minor"),
+            (
+                "Antonio Vivaldi",
+                "Concerto No. 2 in G Minor, Op. 8, RV 315 \"Summer\": I. Allegro",
+            ),
+        ];
+        for (case, id) in never.iter().zip(accepted(&index, &never)) {
+            assert_eq!(id, None, "{case:?}");
         }
     }
 

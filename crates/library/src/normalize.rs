@@ -330,6 +330,10 @@ pub struct ParsedTitle {
     /// piece is known by ("fur elise" for "Bagatelle No. 25 in A Minor, WoO 59 \"Für
     /// Elise\"").
     pub quoted: Option<String>,
+    /// The title with its text-speak spelled out, when it has some ("good for you" for "good 4
+    /// u", "skater boy" for "Sk8er Boi", "nothing compares to you" for "Nothing Compares 2
+    /// U").
+    pub spoken: Option<String>,
 }
 
 impl ParsedTitle {
@@ -344,6 +348,7 @@ impl ParsedTitle {
             self.short.as_ref(),
             self.bracketed.as_ref(),
             self.quoted.as_ref(),
+            self.spoken.as_ref(),
             work.and_then(|w| w.bare.as_ref()),
             work.and_then(|w| w.without_key.as_ref()),
             work.and_then(|w| w.movement.as_ref()),
@@ -766,7 +771,61 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
     parsed.quoted = quoted_words(raw)
         .map(normalize_text)
         .filter(|quoted| !quoted.is_empty() && *quoted != parsed.base);
+    parsed.spoken = spoken_form(&parsed.base);
     parsed
+}
+
+/// Text-speak words and what they spell out.
+const TEXT_SPEAK: [(&str, &str); 16] = [
+    ("u", "you"),
+    ("ur", "your"),
+    ("r", "are"),
+    ("boi", "boy"),
+    ("luv", "love"),
+    ("thru", "through"),
+    ("nite", "night"),
+    ("tonite", "tonight"),
+    ("2nite", "tonight"),
+    ("cuz", "because"),
+    ("b4", "before"),
+    ("4ever", "forever"),
+    ("gr8", "great"),
+    ("sk8", "skate"),
+    ("sk8er", "skater"),
+    ("l8r", "later"),
+];
+
+/// A normalised title with its text-speak spelled out ("good 4 u" → "good for you"), or
+/// `None` when it has none. A lone "2" or "4" reads as "to" or "for" only between two words
+/// that are not numbers, and not after a part or number word: "Song 2", "Take 5", "Part 2"
+/// and "9 to 5" keep their numbers.
+pub fn spoken_form(normalized: &str) -> Option<String> {
+    let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+    let is_word = |w: &str| !w.is_empty() && !w.bytes().all(|b| b.is_ascii_digit());
+    let mut changed = false;
+    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    for (at, word) in words.iter().enumerate() {
+        let spelled = match TEXT_SPEAK.iter().find(|(short, _)| short == word) {
+            Some((_, long)) => Some(*long),
+            None if matches!(*word, "2" | "4") => {
+                let before = at.checked_sub(1).and_then(|b| words.get(b)).copied();
+                let after = words.get(at + 1).copied();
+                let between_words = before.is_some_and(|w| is_word(w) && roman_value(w).is_none())
+                    && after.is_some_and(is_word)
+                    && before.is_some_and(|w| !NUMBER_CONTEXT_WORDS.contains(&w));
+                between_words.then_some(if *word == "2" { "to" } else { "for" })
+            }
+            None => None,
+        };
+        match spelled {
+            Some(long) => {
+                changed = true;
+                out.push(long);
+            }
+            None => out.push(word),
+        }
+    }
+    changed.then(|| out.join(" "))
 }
 
 /// The text between the first pair of double quotes ("…", “…”, „…“, «…»), if any.
@@ -1174,18 +1233,82 @@ fn movement_numeral(text: &str) -> (Option<u32>, &str) {
 /// IV. Jupiter"), or before a dash that a movement number follows ("Serenade No. 13 - 1.
 /// Allegro"). Returns the work, the movement's number and its name.
 fn split_movement(raw: &str) -> Option<(&str, Option<u32>, &str)> {
-    if let Some(at) = raw.rfind(':') {
-        let (number, name) = movement_numeral(&raw[at + 1..]);
-        return Some((&raw[..at], number, name));
-    }
-    let (at, separator_len) = DASH_SEPARATORS
+    let colon = raw.rfind(':');
+    let dash = DASH_SEPARATORS
         .iter()
         .filter_map(|separator| raw.rfind(separator).map(|at| (at, separator.len())))
-        .max_by_key(|(at, _)| *at)?;
-    match movement_numeral(&raw[at + separator_len..]) {
-        (Some(number), name) => Some((&raw[..at], Some(number), name)),
-        (None, _) => None,
+        .max_by_key(|(at, _)| *at);
+    if let Some((at, separator_len)) = dash {
+        let after_colon = colon.is_none_or(|colon| at > colon);
+        match movement_numeral(&raw[at + separator_len..]) {
+            // "The Four Seasons: Spring - I. Allegro": the numbered movement after the dash.
+            (Some(number), name) if after_colon => return Some((&raw[..at], Some(number), name)),
+            // "Gymnopédie No. 3 - Lent et grave": a numbered piece and its subtitle.
+            (None, name) if colon.is_none() && names_piece_number(&raw[..at]) => {
+                return Some((&raw[..at], None, name));
+            }
+            _ => {}
+        }
     }
+    let at = colon?;
+    let (number, name) = movement_numeral(&raw[at + 1..]);
+    Some((&raw[..at], number, name))
+}
+
+/// True when a title part ends with a catalogue or piece number ("Gymnopédie No. 3", "Op.
+/// 28"): what a subtitle after a dash belongs to.
+fn names_piece_number(raw: &str) -> bool {
+    let normalized = normalize_title_words(raw);
+    let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+    match words.as_slice() {
+        [.., label, number] => {
+            catalogue_label(label).is_some() && catalogue_number(number).is_some()
+        }
+        [.., glued] => glued_catalogue(glued).is_some(),
+        [] => false,
+    }
+}
+
+/// Number words that count the pieces of a set ("Trois Gymnopédies", "Deux Arabesques",
+/// "Drei Romanzen"); English ones are digits already.
+const SET_COUNT_WORDS: [&str; 16] = [
+    "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "douze", "zwei", "drei", "vier",
+    "funf", "sechs", "sieben", "acht", "zwolf",
+];
+
+/// A piece of a numbered set named as the piece ("gymnopedie no 1" for "3 Gymnopédies: No.
+/// 1, Lent et douloureux", "nocturne no 2" for "Nocturnes: No. 2"): the set's name without
+/// its count and plural, and the piece's number. `set` and `piece` are normalised.
+fn set_piece(set: &str, piece: &str) -> Option<String> {
+    let mut piece_words = piece.split(' ');
+    let (label, number) = (piece_words.next()?, piece_words.next()?);
+    if label != "no" || catalogue_number(number).is_none() {
+        return None;
+    }
+    let mut words: Vec<&str> = set.split(' ').filter(|w| !w.is_empty()).collect();
+    if words
+        .first()
+        .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()) || SET_COUNT_WORDS.contains(w))
+    {
+        words.remove(0);
+    }
+    // Only the set's name: "Nocturnes, Op. 9" names its pieces by catalogue already.
+    if words.is_empty() || words.iter().any(|w| is_work_stopword(w) && w.len() < 3) {
+        return None;
+    }
+    let last = words.pop()?;
+    let singular = if ["zes", "xes", "ses", "ches", "shes"]
+        .iter()
+        .any(|ending| last.ends_with(ending))
+    {
+        &last[..last.len() - 2]
+    } else if last.len() > 3 && last.ends_with('s') && !last.ends_with("ss") {
+        &last[..last.len() - 1]
+    } else {
+        return None;
+    };
+    words.push(singular);
+    Some(format!("{} no {number}", words.join(" ")))
 }
 
 /// The classical parts of a title (`raw` without its version, noise and featuring parts;
@@ -1197,7 +1320,14 @@ fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
     if let Some((work, number, name)) = split_movement(raw) {
         let movement = normalize_title_words(name);
         let work = normalize_title_words(work);
-        if !movement.is_empty() && !work.is_empty() {
+        // "Nocturnes, Op. 9: No. 2" and "3 Gymnopédies: No. 1, …" name a piece of a set, not
+        // a movement: the whole title stays the work (its catalogue numbers say which).
+        let piece_of_set = movement.split_once(' ').is_some_and(|(label, rest)| {
+            label == "no" && catalogue_number(rest.split(' ').next().unwrap_or("")).is_some()
+        });
+        if piece_of_set && number.is_none() {
+            parts.head = set_piece(&work, &movement);
+        } else if !movement.is_empty() && !work.is_empty() {
             parts.movement_head = name
                 .split_once(',')
                 .map(|(head, _)| normalize_text(head))
@@ -1246,6 +1376,33 @@ fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
         .map(str::to_string)
         .collect();
     Some(parts)
+}
+
+/// The numbers text of a classical title without its catalogue numbers ("concerto spring
+/// allegro" for "Concerto No. 1 in E Major, Op. 8, RV 269 \"Spring\": I. Allegro"): what is
+/// left to compare once [`compare_works`] has compared the catalogue label by label.
+pub fn without_catalogue(title: &ParsedTitle) -> Option<String> {
+    let work = title.work.as_deref()?;
+    let text = work.without_numeral.as_deref().unwrap_or(&title.base);
+    let (_, _, kept) = scan_work(text);
+    Some(join_words(kept))
+}
+
+/// True when two classical titles share a catalogue identity ("rv 269" in both): the same
+/// work, whatever other catalogue numbers one of them adds ("Op. 8").
+pub fn share_catalogue_identity(a: &ParsedTitle, b: &ParsedTitle) -> bool {
+    let keys = |title: &ParsedTitle| {
+        title
+            .work
+            .as_deref()
+            .map_or(&[][..], |work| work.catalogue.as_slice())
+            .iter()
+            .filter(|(label, number)| *label != "no" && *number != POSTHUMOUS)
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    let theirs = keys(b);
+    keys(a).iter().any(|entry| theirs.contains(entry))
 }
 
 /// How two titles' classical parts compare.
@@ -1585,6 +1742,22 @@ impl TitleNumbers {
 pub fn numbers_agree(a: &str, b: &str) -> bool {
     let (ours, theirs) = (title_numbers(a), title_numbers(b));
     ours.within(&theirs) || theirs.within(&ours)
+}
+
+/// True when the shorter of two normalised titles is a run of whole words of the longer one
+/// ("killing me softly" in "killing me softly with his song", "перемен" in "хочу перемен"),
+/// and has four letters or more.
+///
+/// ```
+/// use cachearr_library::normalize::words_within;
+/// assert!(words_within("killing me softly", "killing me softly with his song"));
+/// assert!(!words_within("love", "lovers"));
+/// assert!(!words_within("me", "love me do"));
+/// ```
+pub fn words_within(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    short.chars().filter(|c| c.is_alphanumeric()).count() >= 4
+        && format!(" {long} ").contains(&format!(" {short} "))
 }
 
 /// Normalises an album title like a track title, without its edition noise
