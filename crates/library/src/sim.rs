@@ -21,8 +21,8 @@ pub fn music_library(tracks: u32, seed: u64) -> Library {
     })
 }
 
-/// The record a crawler would make of one simulator item (`None` for shows and seasons,
-/// which the index does not hold).
+/// The record a crawler would make of one simulator item (`None` for shows, seasons and
+/// photos, which the index does not hold).
 pub fn record_of(item: &Item<'_>) -> Option<ItemRecord> {
     let kind = match item.kind() {
         SimKind::Track => ItemKind::Track,
@@ -30,7 +30,7 @@ pub fn record_of(item: &Item<'_>) -> Option<ItemRecord> {
         SimKind::Artist => ItemKind::Artist,
         SimKind::Movie => ItemKind::Movie,
         SimKind::Episode => ItemKind::Episode,
-        SimKind::Show | SimKind::Season => return None,
+        SimKind::Show | SimKind::Season | SimKind::Photo | SimKind::PhotoAlbum => return None,
     };
     let parent = item.parent();
     let grandparent = item.grandparent();

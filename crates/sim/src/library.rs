@@ -38,6 +38,10 @@ pub enum ItemKind {
     Album = 9,
     /// A track (type 10).
     Track = 10,
+    /// A photo (type 13).
+    Photo = 13,
+    /// A photo album (type 14): holds photos and further albums.
+    PhotoAlbum = 14,
 }
 
 impl ItemKind {
@@ -56,11 +60,14 @@ impl ItemKind {
             8 => Self::Artist,
             9 => Self::Album,
             10 => Self::Track,
+            13 => Self::Photo,
+            14 => Self::PhotoAlbum,
             _ => return None,
         })
     }
 
-    /// Plex's type name (`movie`, `show`, `season`, `episode`, `artist`, `album`, `track`).
+    /// Plex's `type` attribute (`movie`, `show`, `season`, `episode`, `artist`, `album`,
+    /// `track`, `photo`): photo albums and photos are both `photo`, told apart by element.
     pub fn plex_name(self) -> &'static str {
         match self {
             Self::Movie => "movie",
@@ -70,10 +77,20 @@ impl ItemKind {
             Self::Artist => "artist",
             Self::Album => "album",
             Self::Track => "track",
+            Self::Photo | Self::PhotoAlbum => "photo",
         }
     }
 
-    /// The kind for a Plex type name.
+    /// Plex's search type name (the `type` of a section's `Meta` types and of filter field
+    /// prefixes): the type name, except `photoalbum` for photo albums.
+    pub fn search_name(self) -> &'static str {
+        match self {
+            Self::PhotoAlbum => "photoalbum",
+            other => other.plex_name(),
+        }
+    }
+
+    /// The kind for a Plex search type name (`photo` is a photo, `photoalbum` an album).
     pub fn from_plex_name(name: &str) -> Option<Self> {
         [
             Self::Movie,
@@ -83,9 +100,11 @@ impl ItemKind {
             Self::Artist,
             Self::Album,
             Self::Track,
+            Self::Photo,
+            Self::PhotoAlbum,
         ]
         .into_iter()
-        .find(|k| k.plex_name() == name)
+        .find(|k| k.search_name() == name)
     }
 
     /// Jellyfin's `Type` (`Movie`, `Series`, `Season`, `Episode`, `MusicArtist`, `MusicAlbum`,
@@ -99,12 +118,18 @@ impl ItemKind {
             Self::Artist => "MusicArtist",
             Self::Album => "MusicAlbum",
             Self::Track => "Audio",
+            Self::Photo => "Photo",
+            Self::PhotoAlbum => "PhotoAlbum",
         }
     }
 
-    /// True for items that are played (they have media parts and play state).
+    /// True for items that are played (they have media parts and play state; photos are
+    /// shown).
     pub fn is_playable(self) -> bool {
-        matches!(self, Self::Movie | Self::Episode | Self::Track)
+        matches!(
+            self,
+            Self::Movie | Self::Episode | Self::Track | Self::Photo
+        )
     }
 }
 
@@ -117,15 +142,18 @@ pub enum SectionKind {
     Movies,
     /// Shows → seasons → episodes.
     Shows,
+    /// Photo albums → photos and further albums.
+    Photos,
 }
 
 impl SectionKind {
-    /// Plex's section `type` attribute (`artist`, `movie`, `show`).
+    /// Plex's section `type` attribute (`artist`, `movie`, `show`, `photo`).
     pub fn plex_type(self) -> &'static str {
         match self {
             Self::Music => "artist",
             Self::Movies => "movie",
             Self::Shows => "show",
+            Self::Photos => "photo",
         }
     }
 
@@ -135,6 +163,7 @@ impl SectionKind {
             Self::Music => &[ItemKind::Artist, ItemKind::Album, ItemKind::Track],
             Self::Movies => &[ItemKind::Movie],
             Self::Shows => &[ItemKind::Show, ItemKind::Season, ItemKind::Episode],
+            Self::Photos => &[ItemKind::PhotoAlbum, ItemKind::Photo],
         }
     }
 }
@@ -310,7 +339,7 @@ impl Default for LibraryConfig {
 /// Media containers an item may be given (file extensions as Plex names them).
 pub const KNOWN_CONTAINERS: &[&str] = &[
     "mp3", "flac", "m4a", "aac", "ogg", "opus", "wav", "alac", "wma", "mkv", "mp4", "m4v", "avi",
-    "mov", "ts", "webm", "wmv", "mpeg",
+    "mov", "ts", "webm", "wmv", "mpeg", "jpeg", "png", "gif",
 ];
 
 /// The label (tag) that marks explicit artists, albums, movies and shows.
@@ -494,6 +523,12 @@ impl<'a> Item<'a> {
         if let Some(g) = self.fields().and_then(|f| f.guid.as_ref()) {
             return g.clone();
         }
+        // Photos are matched by no agent: Plex names them by their library id.
+        match self.kind() {
+            ItemKind::PhotoAlbum => return format!("local://{}", self.id),
+            ItemKind::Photo => return format!("com.plexapp.agents.none://{}?lang=xn", self.id),
+            _ => {}
+        }
         format!(
             "plex://{}/{:024x}",
             self.kind().plex_name(),
@@ -632,6 +667,7 @@ impl<'a> Item<'a> {
             ItemKind::Track if self.section().id == LOSSLESS_MUSIC_SECTION => Some("flac"),
             ItemKind::Track => Some("mp3"),
             ItemKind::Movie | ItemKind::Episode => Some("mkv"),
+            ItemKind::Photo => Some("jpeg"),
             _ => None,
         }
     }
@@ -703,6 +739,17 @@ impl<'a> Item<'a> {
             ItemKind::Season => {
                 let show = self.parent().map(|a| clean(a.title())).unwrap_or_default();
                 format!("{base}/{show}/Season {:02}", self.index())
+            }
+            ItemKind::PhotoAlbum | ItemKind::Photo => {
+                // Albums are folders: the path is the chain of album titles.
+                let mut names: Vec<String> = self.lineage().map(|i| clean(i.title())).collect();
+                names.reverse();
+                let ext = if self.kind() == ItemKind::Photo {
+                    ".jpg"
+                } else {
+                    ""
+                };
+                format!("{base}/{}{ext}", names.join("/"))
             }
         }
     }
@@ -1912,7 +1959,8 @@ impl Library {
     ) -> Result<ItemId, LibraryError> {
         fields.validate()?;
         let (sidx, parent, index, year) = match (new.kind, new.parent) {
-            (ItemKind::Artist | ItemKind::Movie | ItemKind::Show, _) => {
+            (ItemKind::Artist | ItemKind::Movie | ItemKind::Show, _)
+            | (ItemKind::PhotoAlbum, None) => {
                 let sid = new.section.ok_or_else(|| {
                     LibraryError::BadShape(format!(
                         "a new {} needs a section",
@@ -1938,6 +1986,7 @@ impl Library {
                     ItemKind::Album => ItemKind::Artist,
                     ItemKind::Track => ItemKind::Album,
                     ItemKind::Season => ItemKind::Show,
+                    ItemKind::Photo | ItemKind::PhotoAlbum => ItemKind::PhotoAlbum,
                     _ => ItemKind::Season,
                 };
                 if p.kind() != expected {
@@ -1958,7 +2007,11 @@ impl Library {
             }
         };
         let title = self.strings.intern(&new.title);
-        let duration_ms = if new.kind.is_playable() { 200_000 } else { 0 };
+        let duration_ms = if new.kind.is_playable() && new.kind != ItemKind::Photo {
+            200_000
+        } else {
+            0
+        };
         let added_at = fields.added_at.unwrap_or(new.added_at);
         let original_title = fields
             .original_title
@@ -1985,7 +2038,11 @@ impl Library {
             self.extras.insert(id, Box::new(fields));
         }
         let section = &mut self.sections[usize::from(sidx)];
-        section.list_mut(new.kind).push(id);
+        // A photo section lists its top-level albums (as Plex does); albums inside albums are
+        // reached through their parent's children.
+        if new.kind != ItemKind::PhotoAlbum || parent == 0 {
+            section.list_mut(new.kind).push(id);
+        }
         section.updated_at = section.updated_at.max(added_at);
         self.generation += 1;
         Ok(id)

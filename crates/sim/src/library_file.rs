@@ -7,9 +7,9 @@
 //! Both formats build the same [`Library`] through [`Library::add_item_with`], so every field
 //! of [`ItemFields`] can be given; what is left out is derived as for generated items.
 //!
-//! JSON: `{"sections": [{"type": "movie"|"show"|"artist", "title", "location"?, "items": [
+//! JSON: `{"sections": [{"type": "movie"|"show"|"artist"|"photo", "title", "location"?, "items": [
 //! {"title", "children": […], …ItemFields}]}]}` — shows hold seasons hold episodes, artists
-//! hold albums hold tracks. CSV: one row per movie, episode or track with the columns
+//! hold albums hold tracks, photo albums hold photos and albums. CSV: one row per movie, episode or track with the columns
 //! `section, kind, grandparent, parent, parentIndex, title` and any of the [`CSV_FIELDS`];
 //! artists, albums, shows and seasons are made from the names the rows give. The format is
 //! documented with examples in docs/simulator.md.
@@ -145,8 +145,9 @@ fn section_kind(name: &str) -> Result<SectionKind, LibraryError> {
         "movie" => Ok(SectionKind::Movies),
         "show" => Ok(SectionKind::Shows),
         "artist" => Ok(SectionKind::Music),
+        "photo" => Ok(SectionKind::Photos),
         other => Err(LibraryError::BadShape(format!(
-            "unknown section type {other:?} (movie, show or artist)"
+            "unknown section type {other:?} (movie, show, artist or photo)"
         ))),
     }
 }
@@ -383,7 +384,11 @@ impl LibrarySpec {
             let sid = lib.add_section(kind, &s.title, &location, now)?;
             let kinds = kind.kinds();
             for item in &s.items {
-                add_tree(&mut lib, item, kinds, Some(sid), None, now)?;
+                if kind == SectionKind::Photos {
+                    add_photo_tree(&mut lib, item, Some(sid), None, now)?;
+                } else {
+                    add_tree(&mut lib, item, kinds, Some(sid), None, now)?;
+                }
             }
         }
         lib.sort_naturally();
@@ -443,6 +448,36 @@ fn add_tree(
     Ok(())
 }
 
+/// A photo section's tree: top-level items and items with children are albums (folders),
+/// the others photos — albums nest, as folders do.
+fn add_photo_tree(
+    lib: &mut Library,
+    item: &ItemSpec,
+    section: Option<u32>,
+    parent: Option<ItemId>,
+    now: u32,
+) -> Result<(), LibraryError> {
+    let kind = if parent.is_none() || !item.children.is_empty() {
+        ItemKind::PhotoAlbum
+    } else {
+        ItemKind::Photo
+    };
+    let id = lib.add_item_with(
+        NewItem {
+            kind,
+            section,
+            parent,
+            title: item.title.clone(),
+            added_at: now,
+        },
+        item.fields.clone(),
+    )?;
+    for child in &item.children {
+        add_photo_tree(lib, child, None, Some(id), now)?;
+    }
+    Ok(())
+}
+
 /// Counts of items per kind, for banners and tests.
 pub fn counts(lib: &Library) -> HashMap<ItemKind, usize> {
     let mut out = HashMap::new();
@@ -473,7 +508,8 @@ mod tests {
             [
                 ("Movies", "movie"),
                 ("TV Shows", "show"),
-                ("Music", "artist")
+                ("Music", "artist"),
+                ("Photos", "photo")
             ]
         );
         let c = counts(&lib);
@@ -519,6 +555,44 @@ mod tests {
         assert_eq!(track.title(), "As Colourful as Ever");
         assert_eq!(track.file_size(), 3_761_053);
         assert_eq!(track.isrc(), Some("USA2P1200001"));
+        // Photos: the album "Cats" holds three photos and three albums (7, 1 and 1 photos),
+        // as the suite's bootstrap folders do; only the top-level album is listed.
+        let photos = &lib.sections()[3];
+        assert_eq!(photos.items(ItemKind::PhotoAlbum).len(), 1);
+        let cats = lib
+            .item(photos.items(ItemKind::PhotoAlbum)[0])
+            .expect("cats");
+        assert_eq!(cats.title(), "Cats");
+        let kids: Vec<(ItemKind, &str, usize)> = cats
+            .children()
+            .iter()
+            .filter_map(|&id| lib.item(id))
+            .map(|i| (i.kind(), i.title(), i.children().len()))
+            .collect();
+        assert_eq!(
+            kids,
+            [
+                (ItemKind::PhotoAlbum, "Cats in bed", 7),
+                (ItemKind::PhotoAlbum, "Cats not in bed", 1),
+                (ItemKind::PhotoAlbum, "Not cats in bed", 1),
+                (ItemKind::Photo, "photo1", 0),
+                (ItemKind::Photo, "photo2", 0),
+                (ItemKind::Photo, "photo3", 0),
+            ]
+        );
+        let in_bed = lib.item(cats.children()[0]).expect("cats in bed");
+        let photo7 = lib.item(in_bed.children()[6]).expect("photo7");
+        assert_eq!(photo7.title(), "photo7");
+        assert_eq!(
+            photo7.file_path(),
+            "/data/Photos/Cats/Cats in bed/photo7.jpg"
+        );
+        assert_eq!(photo7.container(), Some("jpeg"));
+        assert_eq!(
+            photo7.plex_guid(),
+            format!("com.plexapp.agents.none://{}?lang=xn", photo7.id())
+        );
+        assert_eq!(c[&ItemKind::Photo], 12);
     }
 
     #[test]
@@ -592,11 +666,12 @@ mod tests {
         )
         .expect("parses");
         assert!(attrs.build(1, 1).is_err(), "only known Plex attributes");
-        let photo = LibrarySpec::from_json(r#"{"sections":[{"type":"photo","title":"P"}]}"#)
+        let clips = LibrarySpec::from_json(r#"{"sections":[{"type":"clip","title":"C"}]}"#)
             .expect("parses");
-        assert!(
-            photo.build(1, 1).is_err(),
-            "photo sections are not simulated"
-        );
+        let why = clips
+            .build(1, 1)
+            .expect_err("no such section type")
+            .to_string();
+        assert!(why.contains("unknown section type \"clip\""), "{why}");
     }
 }

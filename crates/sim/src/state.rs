@@ -94,6 +94,8 @@ impl Restrictions {
             SectionKind::Movies => &self.plex_movies,
             SectionKind::Shows => &self.plex_television,
             SectionKind::Music => &self.plex_music,
+            // Plex's share filters cover movies, television and music only.
+            SectionKind::Photos => return None,
         };
         (!f.is_open()).then_some(f)
     }
@@ -283,13 +285,15 @@ pub struct HistoryEntry {
     pub viewed_at: u32,
 }
 
-/// Audio or video playlist.
+/// Audio, video or photo playlist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaylistKind {
     /// Tracks.
     Audio,
     /// Movies and episodes.
     Video,
+    /// Photos.
+    Photo,
 }
 
 impl PlaylistKind {
@@ -298,6 +302,7 @@ impl PlaylistKind {
         match self {
             Self::Audio => "audio",
             Self::Video => "video",
+            Self::Photo => "photo",
         }
     }
 }

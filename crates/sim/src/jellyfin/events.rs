@@ -378,7 +378,11 @@ fn add_item_data(object: &mut Map<String, Value>, lib: &Library, item: u32) -> b
                 object.insert("Artist".into(), json!(artist.title()));
             }
         }
-        ItemKind::Movie | ItemKind::Show | ItemKind::Artist => {}
+        ItemKind::Movie
+        | ItemKind::Show
+        | ItemKind::Artist
+        | ItemKind::Photo
+        | ItemKind::PhotoAlbum => {}
     }
     if let Some(mbid) = item.musicbrainz_id() {
         let key = match item.kind() {

@@ -203,6 +203,7 @@ pub(crate) fn collection_type(kind: SectionKind) -> &'static str {
         SectionKind::Music => "music",
         SectionKind::Movies => "movies",
         SectionKind::Shows => "tvshows",
+        SectionKind::Photos => "homevideos",
     }
 }
 
@@ -354,7 +355,11 @@ impl Render<'_> {
                     }
                 }
             }
-            ItemKind::Movie | ItemKind::Show | ItemKind::Artist => {}
+            ItemKind::Movie
+            | ItemKind::Show
+            | ItemKind::Artist
+            | ItemKind::Photo
+            | ItemKind::PhotoAlbum => {}
         }
         if fields.has("Path") {
             dto.path = Some(item.file_path());
@@ -516,6 +521,7 @@ impl Render<'_> {
                 match playlist.kind {
                     PlaylistKind::Audio => "Audio",
                     PlaylistKind::Video => "Video",
+                    PlaylistKind::Photo => "Photo",
                 }
                 .to_owned(),
             ),
@@ -657,7 +663,7 @@ fn provider_ids(item: crate::library::Item<'_>) -> BTreeMap<String, String> {
                 }
             }
         }
-        ItemKind::Season | ItemKind::Episode => {}
+        ItemKind::Season | ItemKind::Episode | ItemKind::Photo | ItemKind::PhotoAlbum => {}
     }
     ids
 }
@@ -2016,7 +2022,8 @@ pub(crate) fn counts(render: &Render<'_>) -> (super::dto::ItemCounts, Work) {
                 ItemKind::Artist => counts.artist_count += n,
                 ItemKind::Album => counts.album_count += n,
                 ItemKind::Track => counts.song_count += n,
-                ItemKind::Season => continue,
+                ItemKind::Season | ItemKind::PhotoAlbum => continue,
+                ItemKind::Photo => {}
             }
             counts.item_count += n;
         }

@@ -129,6 +129,7 @@ fn section_el(s: &Section, scanning: bool) -> El {
         crate::library::SectionKind::Music => ("tv.plex.agents.music", "Plex Music"),
         crate::library::SectionKind::Movies => ("tv.plex.agents.movie", "Plex Movie"),
         crate::library::SectionKind::Shows => ("tv.plex.agents.series", "Plex TV Series"),
+        crate::library::SectionKind::Photos => ("com.plexapp.agents.none", "Plex Photo Scanner"),
     };
     El::new("Directory")
         .a("allowSync", true)

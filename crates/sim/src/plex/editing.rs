@@ -64,7 +64,15 @@ fn parse(ctx: &Ctx) -> Result<Batch, StatusCode> {
                 if NUMERIC_FIELDS.contains(&name) && !v.is_empty() && v.parse::<f64>().is_err() {
                     return Err(StatusCode::BAD_REQUEST);
                 }
-                b.values.push((name, (!v.is_empty()).then(|| v.clone())));
+                // A date field keeps the day: a photo's captured time comes as
+                // `YYYY-MM-DD HH:MM:SS` and is shown as its date.
+                let v = if name == "originallyAvailableAt" {
+                    v.split([' ', 'T']).next().unwrap_or_default()
+                } else {
+                    v.as_str()
+                };
+                b.values
+                    .push((name, (!v.is_empty()).then(|| v.to_string())));
             }
         } else if let Some(field) = k.strip_suffix(".locked") {
             let name = edits::field_name(field).or_else(|| edits::tag_names(field).map(|t| t.0));
@@ -221,6 +229,7 @@ pub(crate) const TAG_FILTERS: &[(&str, &str)] = &[
     ("mood", "Mood"),
     ("style", "Style"),
     ("similar", "Similar"),
+    ("tag", "Tag"),
 ];
 
 /// The tag filter field of an element (`Role` → `actor`).

@@ -120,6 +120,8 @@ fn hub_title(kind: ItemKind) -> &'static str {
         ItemKind::Artist => "Artists",
         ItemKind::Album => "Albums",
         ItemKind::Track => "Tracks",
+        ItemKind::PhotoAlbum => "Photo Albums",
+        ItemKind::Photo => "Photos",
     }
 }
 
@@ -198,6 +200,7 @@ fn recent_kind(s: &Section) -> ItemKind {
         SectionKind::Music => ItemKind::Album,
         SectionKind::Movies => ItemKind::Movie,
         SectionKind::Shows => ItemKind::Episode,
+        SectionKind::Photos => ItemKind::Photo,
     }
 }
 

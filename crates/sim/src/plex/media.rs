@@ -113,6 +113,7 @@ fn agent(kind: crate::library::SectionKind) -> &'static str {
         crate::library::SectionKind::Music => "tv.plex.agents.music",
         crate::library::SectionKind::Movies => "tv.plex.agents.movie",
         crate::library::SectionKind::Shows => "tv.plex.agents.series",
+        crate::library::SectionKind::Photos => "com.plexapp.agents.none",
     }
 }
 

@@ -8,7 +8,7 @@ use cachearr_serverfmt::plex::El;
 /// (field key without the type prefix, title, field type) per type, own fields first (plexapi
 /// takes the first field whose last segment matches).
 fn fields(kind: ItemKind) -> Vec<(String, &'static str, &'static str)> {
-    let own = kind.plex_name();
+    let own = kind.search_name();
     let mut out: Vec<(String, &'static str, &'static str)> = vec![
         (format!("{own}.title"), "Title", "string"),
         (format!("{own}.originalTitle"), "Original Title", "string"),
@@ -90,6 +90,8 @@ fn tag_filters(kind: ItemKind) -> &'static [(&'static str, &'static str)] {
             ("collection", "Collection"),
             ("label", "Label"),
         ],
+        ItemKind::PhotoAlbum => &[],
+        ItemKind::Photo => &[("tag", "Tag")],
     }
 }
 
@@ -125,6 +127,8 @@ fn type_title(kind: ItemKind) -> &'static str {
         ItemKind::Artist => "Artists",
         ItemKind::Album => "Albums",
         ItemKind::Track => "Tracks",
+        ItemKind::PhotoAlbum => "Photo Albums",
+        ItemKind::Photo => "Photos",
     }
 }
 
@@ -137,7 +141,7 @@ pub(crate) fn meta(s: &Section, active: ItemKind) -> El {
                 "key",
                 format!("/library/sections/{}/all?type={}", s.id, kind.plex_type()),
             )
-            .a("type", kind.plex_name())
+            .a("type", kind.search_name())
             .a("title", type_title(kind))
             .a("active", kind == active);
         t = t.kid(

@@ -232,6 +232,7 @@ pub(crate) fn item_el(
     let mut e = match kind {
         ItemKind::Track => El::new("Track"),
         ItemKind::Movie | ItemKind::Episode => El::new("Video"),
+        ItemKind::Photo => El::new("Photo"),
         _ => El::metadata_directory(),
     };
     // An item has about 40 attributes: size the list once instead of growing it.

@@ -232,6 +232,7 @@ pub(crate) async fn create_playlist(State(sim): State<Sim>, ctx: Ctx) -> Respons
     let kind = match ctx.q("type") {
         Some("audio") => PlaylistKind::Audio,
         Some("video") => PlaylistKind::Video,
+        Some("photo") => PlaylistKind::Photo,
         _ => return plex_error(StatusCode::BAD_REQUEST),
     };
     let smart = ctx.flag("smart");
@@ -291,6 +292,7 @@ fn items_fit(sim: &Sim, kind: PlaylistKind, items: &[ItemId]) -> bool {
         lib.item(i).is_some_and(|i| match kind {
             PlaylistKind::Audio => i.kind() == ItemKind::Track,
             PlaylistKind::Video => matches!(i.kind(), ItemKind::Movie | ItemKind::Episode),
+            PlaylistKind::Photo => i.kind() == ItemKind::Photo,
         })
     })
 }
