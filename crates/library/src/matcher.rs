@@ -812,6 +812,12 @@ impl<'a> Matcher<'a> {
                         (other.contains(name) && normalize::name_similarity(name, other) >= 0.75)
                             .then(|| normalize::name_similarity(name, other))
                     })
+                    .or_else(|| {
+                        // A name in another script whose Latin letters share a whole name
+                        // with the query's ("mariya" in "Mariya Takeuchi" and `竹内まりや`): a
+                        // candidate only, for the fallbacks that need more to agree.
+                        normalize::shares_latin_name(name, other).then_some(0.0)
+                    })
                     .map(|sim| (*artist, sim))
             })
             .collect();
@@ -1152,7 +1158,11 @@ impl<'a> Matcher<'a> {
         let item = found;
         let view = self.index.view_masked(item, &self.mask)?;
         let artist = self.artist_similarity(query, &view);
-        if artist < self.config.artist_floor {
+        // An artist written in another script (`竹内まりや` for "Mariya Takeuchi") is left out
+        // when the album agrees as well.
+        if artist < self.config.artist_floor
+            && !(found_on_album && self.scripts_differ(query.artist_script, view.artist_ids()))
+        {
             return None;
         }
         Some(MatchOutcome {
@@ -1800,6 +1810,61 @@ mod tests {
                 "Antonio Vivaldi",
                 "Concerto No. 2 in G Minor, Op. 8, RV 315 \"Summer\": I. Allegro",
             ),
+        ];
+        for (case, id) in never.iter().zip(accepted(&index, &never)) {
+            assert_eq!(id, None, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn a_name_in_another_script_sharing_a_latin_name_needs_album_and_length() {
+        let index = LibraryIndex::build(&[
+            track(
+                "plastic",
+                "竹内まりや",
+                "プラスティック・ラヴ",
+                "VARIETY",
+                293,
+            ),
+            track("other", "Mariya Nishiuchi", "Love Story", "Love Story", 293),
+        ])
+        .unwrap();
+        let entry = |album: Option<&str>, seconds: u32| TrackQuery {
+            album: album.map(str::to_string),
+            duration_ms: Some(seconds * 1000),
+            ..TrackQuery::new("Mariya Takeuchi", "Plastic Love")
+        };
+        let outcome = run(&index, entry(Some("VARIETY"), 292));
+        assert_eq!(outcome.accepted_id(), Some("plastic"), "{outcome:?}");
+        // The length alone, another album, or another length: not enough.
+        for (album, seconds) in [(None, 292), (Some("Request"), 292), (Some("VARIETY"), 281)] {
+            let outcome = run(&index, entry(album, seconds));
+            assert_eq!(
+                outcome.accepted_id(),
+                None,
+                "{album:?} {seconds} → {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_year_meets_its_last_two_digits() {
+        let index = LibraryIndex::build(&[
+            track("88", "New Order", "Blue Monday '88", "Substance", 249),
+            track("69", "Bryan Adams", "Summer of '69", "Reckless", 216),
+        ])
+        .unwrap();
+        let found = [
+            ("New Order", "Blue Monday 1988"),
+            ("Bryan Adams", "Summer of 1969"),
+        ];
+        let ids = accepted(&index, &found);
+        for ((case, id), expected) in found.iter().zip(&ids).zip(["88", "69"]) {
+            assert_eq!(id.as_deref(), Some(expected), "{case:?}");
+        }
+        let never = [
+            ("New Order", "Blue Monday 1989"),
+            ("Bryan Adams", "Summer of 1970"),
         ];
         for (case, id) in never.iter().zip(accepted(&index, &never)) {
             assert_eq!(id, None, "{case:?}");

@@ -1717,7 +1717,7 @@ impl TitleNumbers {
                 .as_slice()
                 .iter()
                 .zip(used.iter_mut())
-                .find(|(m, taken)| *m == n && !**taken)
+                .find(|(m, taken)| same_number(**m, *n) && !**taken)
             {
                 Some((_, taken)) => {
                     *taken = true;
@@ -1729,6 +1729,15 @@ impl TitleNumbers {
     }
 }
 
+/// True when two title numbers are one: equal, or a year and its last two digits ("Blue
+/// Monday '88" and "Blue Monday 1988", "Summer of '69" and "Summer of 1969").
+fn same_number(a: u32, b: u32) -> bool {
+    let year = |full: u32, short: u32| {
+        (10..=99).contains(&short) && (full == 1900 + short || full == 2000 + short)
+    };
+    a == b || year(a, b) || year(b, a)
+}
+
 /// True unless two normalised titles name different numbers: one's numbers must all be
 /// among the other's ("symphony no 9 iv presto" agrees with "symphony no 9 op 125 iv
 /// presto"; "part 1" never agrees with "part 2", nor "ii" with "3").
@@ -1738,6 +1747,8 @@ impl TitleNumbers {
 /// assert!(numbers_agree("another brick in the wall part ii", "another brick in the wall pt 2"));
 /// assert!(!numbers_agree("nocturne op 55 no 2", "nocturne op 9 no 2"));
 /// assert!(numbers_agree("hey jude", "hey jude"));
+/// assert!(numbers_agree("blue monday 88", "blue monday 1988"));
+/// assert!(!numbers_agree("blue monday 88", "blue monday 1989"));
 /// ```
 pub fn numbers_agree(a: &str, b: &str) -> bool {
     let (ours, theirs) = (title_numbers(a), title_numbers(b));
@@ -1913,6 +1924,20 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
         return latin;
     }
     latin.max(transliterated_similarity(a, b, name_similarity_same_script))
+}
+
+/// True when one name is in another script than the other and their Latin letters share a
+/// whole word of four letters or more ("mariya" in "mariya takeuchi" and `竹内まりや`, whose
+/// kanji read as Chinese: "zhu nei mariya"). Only a hint that they may be one name.
+pub fn shares_latin_name(a: &str, b: &str) -> bool {
+    if a.is_ascii() == b.is_ascii() {
+        return false;
+    }
+    let (la, lb) = (latin_form(a), latin_form(b));
+    let (la, lb) = (la.as_deref().unwrap_or(a), lb.as_deref().unwrap_or(b));
+    la.split(' ')
+        .filter(|word| word.chars().count() >= 4)
+        .any(|word| lb.split(' ').any(|other| other == word))
 }
 
 /// The most two Latin names that only meet in their [`loose_latin`] forms score.
