@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use crate::budget::RefreshBudget;
 use crate::clock::{Clock, SystemClock, duration_ms};
 use crate::codec::{self, DecodeError};
-use crate::disk::{DiskStart, DiskTier, UnavailableDisk};
+use crate::disk::{DiskMemory, DiskStart, DiskTier, UnavailableDisk};
 use crate::entry::{CachedValue, Entry, Fill, Lookup, Outcome, TagStamp, TierKind};
 use crate::error::EngineError;
 use crate::key::{Key, KeyHashBuilder};
@@ -31,14 +31,16 @@ use crate::stats::{
     ClassCounters, ClassRegistry, ClassStats, QueueStats, StatsSnapshot, TierCounters, TierStats,
     bump, load,
 };
-use crate::tags::{Invalidation, InvalidationState};
+use crate::tags::{Invalidation, InvalidationState, InvalidationStateV1};
 use crate::tier::{Tier, WriteOp};
 use crate::write_behind::{self, Dest, WriteBehind, WriteTarget};
 
 type MemCache = moka::future::Cache<Key, Arc<Entry>, KeyHashBuilder>;
 
 /// Version byte in front of the persisted invalidation state.
-const INVALIDATION_FORMAT: u8 = 1;
+const INVALIDATION_FORMAT: u8 = 2;
+/// The format before forgotten tags had a generation floor; still read.
+const INVALIDATION_FORMAT_V1: u8 = 1;
 /// How often the background task runs moka's housekeeping, the warmer and pruning.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_millis(500);
 /// The warming queue is swept once it holds this many more jobs than memory holds entries.
@@ -205,9 +207,12 @@ impl TieredCacheBuilder {
             _ if self.custom_tier.is_some() => self.custom_tier.clone(),
             Some((path, max_bytes)) => {
                 let (at, max_bytes) = (path.clone(), *max_bytes);
-                let block_cache = plan.disk_block_cache;
+                let memory = DiskMemory {
+                    block_cache: plan.disk_block_cache,
+                    memtables: plan.disk_memtables,
+                };
                 let start = tokio::task::spawn_blocking(move || {
-                    DiskTier::open_or_recover(at, max_bytes, block_cache)
+                    DiskTier::open_or_recover(at, max_bytes, memory)
                 })
                 .await
                 .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))?;
@@ -393,6 +398,9 @@ pub struct MemoryPlan {
     pub disk_block_cache: u64,
     /// What the write-behind queue's entries may weigh (0 without a tier below memory).
     pub write_queue: u64,
+    /// The disk tier's memtables: records written but not yet flushed (0 without a disk
+    /// tier).
+    pub disk_memtables: u64,
 }
 
 impl MemoryPlan {
@@ -411,15 +419,23 @@ impl MemoryPlan {
         } else {
             0
         };
+        // fjall holds every record it was given in a memtable until the memtable is flushed
+        // (the encoded records are shared, not copied, but they outlive the write queue).
+        let disk_memtables = if disk {
+            (memory_max / 16).clamp(4 * MIB, 64 * MIB)
+        } else {
+            0
+        };
         // A tiny limit still leaves the memory tier something (a quarter) to work with.
         let memory_tier = memory_max
-            .saturating_sub(disk_block_cache + write_queue)
+            .saturating_sub(disk_block_cache + write_queue + disk_memtables)
             .max(memory_max / 4)
             .max(1);
         MemoryPlan {
             memory_tier,
             disk_block_cache,
             write_queue,
+            disk_memtables,
         }
     }
 }
@@ -1346,7 +1362,7 @@ impl Inner {
             .fetch_add(1, Ordering::Relaxed)
             .is_multiple_of(120)
         {
-            self.inval.forget_unused_tags();
+            self.inval.forget_unused_tags(now);
         }
         self.sweep_warm_queue();
         self.run_warmer(now).await;
@@ -1571,6 +1587,9 @@ pub(crate) fn encode_invalidation(state: &InvalidationState) -> Bytes {
 pub(crate) fn decode_invalidation(raw: &[u8]) -> Option<InvalidationState> {
     match raw.split_first() {
         Some((&INVALIDATION_FORMAT, rest)) => postcard::from_bytes(rest).ok(),
+        Some((&INVALIDATION_FORMAT_V1, rest)) => postcard::from_bytes::<InvalidationStateV1>(rest)
+            .ok()
+            .map(InvalidationState::from),
         _ => None,
     }
 }
@@ -1654,5 +1673,29 @@ impl Inner {
                 self.disable_disk(&e.to_string());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalidation_state_written_before_the_generation_floor_still_reads() {
+        let state = InvalidationState {
+            tags: vec![("item:1".into(), 4)],
+            drops: Vec::new(),
+            next_seq: 99,
+            max_life_ms: 60_000,
+            generation_floor: 0,
+        };
+        let current = encode_invalidation(&state);
+        assert_eq!(decode_invalidation(&current), Some(state.clone()));
+        // The earlier format: the same fields without the floor (a zero varint at the end).
+        let mut v1 = current.to_vec();
+        v1[0] = INVALIDATION_FORMAT_V1;
+        assert_eq!(v1.pop(), Some(0));
+        assert_eq!(decode_invalidation(&v1), Some(state));
+        assert_eq!(decode_invalidation(&[7, 0]), None);
     }
 }

@@ -114,9 +114,27 @@ impl OpenFailure {
     }
 }
 
-/// The block cache of a store opened on its own ([`DiskTier::open`]); a cache's store gets
-/// its share of `memory_max` instead ([`crate::MemoryPlan`]).
-const DEFAULT_BLOCK_CACHE: u64 = 32 * 1024 * 1024;
+/// The memory a store may keep: fjall's block cache (recently read blocks) and its memtables
+/// (records written but not yet flushed to files). A cache's store gets its shares of
+/// `memory_max` ([`crate::MemoryPlan`]); a store opened on its own gets the default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiskMemory {
+    /// fjall's block cache.
+    pub block_cache: u64,
+    /// All keyspaces' active memtables together (a sealed one waiting for its flush comes on
+    /// top for as long as the flush takes).
+    pub memtables: u64,
+}
+
+impl Default for DiskMemory {
+    /// 32 MiB of block cache; memtables sized from the store's limit alone.
+    fn default() -> Self {
+        DiskMemory {
+            block_cache: 32 * 1024 * 1024,
+            memtables: u64::MAX,
+        }
+    }
+}
 
 /// Full compactions (which rewrite the whole store) run at most this often.
 const COMPACT_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -136,12 +154,15 @@ struct StoreSizes {
 }
 
 impl StoreSizes {
-    fn for_limit(max_bytes: u64) -> StoreSizes {
+    /// Sizes for a store of `max_bytes` whose memtables may take `memtables` bytes: the
+    /// `entries` keyspace gets half of that, the three small ones a sixth each, and none less
+    /// than 1 MiB (below that fjall flushes tiny tables all the time).
+    fn for_limit(max_bytes: u64, memtables: u64) -> StoreSizes {
         const MIB: u64 = 1024 * 1024;
         StoreSizes {
             journal: (max_bytes / 8).clamp(64 * MIB, 512 * MIB),
-            entries_memtable: (max_bytes / 32).clamp(MIB, 64 * MIB),
-            small_memtable: (max_bytes / 128).clamp(MIB, 16 * MIB),
+            entries_memtable: (max_bytes / 32).min(memtables / 2).clamp(MIB, 64 * MIB),
+            small_memtable: (max_bytes / 128).min(memtables / 6).clamp(MIB, 16 * MIB),
             blob_file: (max_bytes / 16).clamp(4 * MIB, 64 * MIB),
         }
     }
@@ -288,7 +309,7 @@ impl DiskTier {
         kv_separation: bool,
     ) -> Result<Self, EngineError> {
         let path = path.as_ref();
-        Self::try_open(path, max_bytes, kv_separation, DEFAULT_BLOCK_CACHE).map_err(|f| {
+        Self::try_open(path, max_bytes, kv_separation, DiskMemory::default()).map_err(|f| {
             EngineError::DiskOpen {
                 path: path.display().to_string(),
                 reason: f.reason,
@@ -303,11 +324,14 @@ impl DiskTier {
     /// directory) leaves the cache in memory only. A store another process holds is reported
     /// ([`DiskStart::InUse`]), never moved.
     ///
-    /// `block_cache` is the memory fjall may keep for recently read blocks (the cache's
-    /// [`crate::MemoryPlan`] gives it).
-    pub fn open_or_recover(path: impl AsRef<Path>, max_bytes: u64, block_cache: u64) -> DiskStart {
+    /// `memory` is what fjall may keep in memory (the cache's [`crate::MemoryPlan`] gives it).
+    pub fn open_or_recover(
+        path: impl AsRef<Path>,
+        max_bytes: u64,
+        memory: DiskMemory,
+    ) -> DiskStart {
         let path = path.as_ref();
-        let first = match Self::try_open(path, max_bytes, true, block_cache) {
+        let first = match Self::try_open(path, max_bytes, true, memory) {
             Ok(tier) => return DiskStart::Opened(tier),
             Err(f) => f,
         };
@@ -335,7 +359,7 @@ impl DiskTier {
                 };
             }
         };
-        match Self::try_open(path, max_bytes, true, block_cache) {
+        match Self::try_open(path, max_bytes, true, memory) {
             Ok(tier) => DiskStart::Recovered {
                 tier,
                 moved_to,
@@ -358,9 +382,9 @@ impl DiskTier {
         path: &Path,
         max_bytes: u64,
         kv_separation: bool,
-        block_cache: u64,
+        memory: DiskMemory,
     ) -> Result<Self, OpenFailure> {
-        std::panic::catch_unwind(|| Self::open_inner(path, max_bytes, kv_separation, block_cache))
+        std::panic::catch_unwind(|| Self::open_inner(path, max_bytes, kv_separation, memory))
             .unwrap_or_else(|panic| {
                 let what = panic
                     .downcast_ref::<&str>()
@@ -378,7 +402,7 @@ impl DiskTier {
         path: &Path,
         max_bytes: u64,
         kv_separation: bool,
-        block_cache: u64,
+        memory: DiskMemory,
     ) -> Result<Self, OpenFailure> {
         let path = path.to_path_buf();
         std::fs::create_dir_all(&path).map_err(OpenFailure::io)?;
@@ -390,11 +414,11 @@ impl DiskTier {
                 cause: FailureCause::Environment,
                 reason: format!("directory is not writable: {e}"),
             })?;
-        let sizes = StoreSizes::for_limit(max_bytes);
+        let sizes = StoreSizes::for_limit(max_bytes, memory.memtables);
         let db = Database::builder(&path)
             // Two cores are shared with the gateway: one background worker is plenty.
             .worker_threads(1)
-            .cache_size(block_cache)
+            .cache_size(memory.block_cache)
             // fjall's default keeps up to 512 MiB of journal, whatever the store's size: the
             // directory must stay near `max_bytes`, so the journal gets its share of it.
             .max_journaling_size(sizes.journal)
@@ -930,15 +954,20 @@ mod tests {
 
     #[test]
     fn store_sizes_follow_the_limit() {
-        let small = StoreSizes::for_limit(256 * MIB);
+        let small = StoreSizes::for_limit(256 * MIB, u64::MAX);
         assert_eq!(small.journal, 64 * MIB, "fjall's minimum");
         assert_eq!(small.entries_memtable, 8 * MIB);
         assert_eq!(small.small_memtable, 2 * MIB);
         assert_eq!(small.blob_file, 16 * MIB);
-        let big = StoreSizes::for_limit(64 * 1024 * MIB);
+        let big = StoreSizes::for_limit(64 * 1024 * MIB, u64::MAX);
         assert_eq!(big.journal, 512 * MIB, "fjall's default, no more");
         assert_eq!(big.entries_memtable, 64 * MIB);
-        assert_eq!(StoreSizes::for_limit(1).small_memtable, MIB);
+        assert_eq!(StoreSizes::for_limit(1, u64::MAX).small_memtable, MIB);
+        // A memory share smaller than the disk's sizes wins, down to fjall's useful minimum.
+        let shared = StoreSizes::for_limit(256 * MIB, 6 * MIB);
+        assert_eq!(shared.entries_memtable, 3 * MIB);
+        assert_eq!(shared.small_memtable, MIB);
+        assert_eq!(StoreSizes::for_limit(256 * MIB, 0).entries_memtable, MIB);
     }
 
     #[test]

@@ -9,6 +9,11 @@
 //!   under that prefix are dead. A read compares its entry's number with the newest drop's
 //!   number first, so with no recent drop the check is one comparison.
 //! * Drop records are pruned once every entry they could apply to has expired anyway.
+//! * Bumped tags are forgotten the same way, once every entry stamped before their last bump
+//!   has expired, so the state stays bounded by the tags bumped within the longest entry life.
+//!   Generations are never handed out twice: a bump after a forgotten tag comes back starts
+//!   above every generation forgotten so far (the floor), so a record stamped before the tag
+//!   was forgotten cannot match it again.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +33,21 @@ pub(crate) struct TagCell {
     /// start), written before the generation moves: tags a loaded value names are stamped
     /// after the load, and one bumped meanwhile must not look current.
     pub(crate) bumped_at: AtomicU64,
+    /// The generation the last forgetting pass saw, and when (clock ms) it first saw it: the
+    /// tag's last bump happened no later than that, so once every entry life since then has
+    /// run out, no record can carry an older generation of it.
+    seen: std::sync::Mutex<(u64, u64)>,
+}
+
+impl TagCell {
+    fn new(name: Arc<str>, generation: u64) -> TagCell {
+        TagCell {
+            name,
+            generation: AtomicU64::new(generation),
+            bumped_at: AtomicU64::new(0),
+            seen: std::sync::Mutex::new((generation, 0)),
+        }
+    }
 }
 
 /// A recorded prefix drop.
@@ -50,6 +70,29 @@ pub(crate) struct InvalidationState {
     pub(crate) next_seq: u64,
     /// Longest entry life seen (ms), which bounds how long a drop record matters.
     pub(crate) max_life_ms: u64,
+    /// Every generation of a forgotten tag is at most this; bumps start above it.
+    pub(crate) generation_floor: u64,
+}
+
+/// The persisted form before forgotten tags had a floor (read when upgrading a store).
+#[derive(Deserialize)]
+pub(crate) struct InvalidationStateV1 {
+    tags: Vec<(String, u64)>,
+    drops: Vec<DropRecord>,
+    next_seq: u64,
+    max_life_ms: u64,
+}
+
+impl From<InvalidationStateV1> for InvalidationState {
+    fn from(v1: InvalidationStateV1) -> Self {
+        InvalidationState {
+            tags: v1.tags,
+            drops: v1.drops,
+            next_seq: v1.next_seq,
+            max_life_ms: v1.max_life_ms,
+            generation_floor: 0,
+        }
+    }
 }
 
 /// Tag generations, prefix drops and the entry sequence counter.
@@ -61,6 +104,8 @@ pub(crate) struct Invalidation {
     newest_drop_seq: AtomicU64,
     next_seq: AtomicU64,
     max_life_ms: AtomicU64,
+    /// Every generation of a forgotten tag is at most this (see the module doc).
+    generation_floor: AtomicU64,
     /// Counts tag bumps (memory only): a load notes it when it starts, and a tag whose
     /// `bumped_at` is above that was bumped while the load ran.
     bumps: AtomicU64,
@@ -76,14 +121,7 @@ impl Invalidation {
             let mut tags = this.tags.write().unwrap_or_else(|e| e.into_inner());
             for (name, generation) in state.tags {
                 let name: Arc<str> = name.into();
-                tags.insert(
-                    name.clone(),
-                    Arc::new(TagCell {
-                        name,
-                        generation: AtomicU64::new(generation),
-                        bumped_at: AtomicU64::new(0),
-                    }),
-                );
+                tags.insert(name.clone(), Arc::new(TagCell::new(name, generation)));
             }
         }
         let newest = state.drops.iter().map(|d| d.seq).max().unwrap_or(0);
@@ -91,6 +129,8 @@ impl Invalidation {
         this.next_seq
             .store(state.next_seq.max(newest + 1), Ordering::Release);
         this.max_life_ms.store(state.max_life_ms, Ordering::Release);
+        this.generation_floor
+            .store(state.generation_floor, Ordering::Release);
         *this.drops.write().unwrap_or_else(|e| e.into_inner()) = state.drops;
         this
     }
@@ -107,13 +147,7 @@ impl Invalidation {
         }
         let mut tags = self.tags.write().unwrap_or_else(|e| e.into_inner());
         tags.entry(name.clone())
-            .or_insert_with(|| {
-                Arc::new(TagCell {
-                    name: name.clone(),
-                    generation: AtomicU64::new(0),
-                    bumped_at: AtomicU64::new(0),
-                })
-            })
+            .or_insert_with(|| Arc::new(TagCell::new(name.clone(), 0)))
             .clone()
     }
 
@@ -122,7 +156,12 @@ impl Invalidation {
         let name: Arc<str> = name.into();
         let cell = self.tag(&name);
         self.mark_bump(&cell);
-        cell.generation.fetch_add(1, Ordering::SeqCst);
+        let floor = self.generation_floor.load(Ordering::Acquire);
+        let _ = cell
+            .generation
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |g| {
+                Some(g.saturating_add(1).max(floor.saturating_add(1)))
+            });
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -256,15 +295,36 @@ impl Invalidation {
         }
     }
 
-    /// Forgets interned tags nobody holds any more and that were never invalidated, so a
-    /// long-running cache does not keep every tag it ever saw. A tag with a generation above
-    /// zero is kept: records on disk may carry it, and forgetting it would let one of them
-    /// match again after later bumps.
-    pub(crate) fn forget_unused_tags(&self) -> usize {
+    /// Forgets interned tags nobody holds any more, so a long-running cache does not keep
+    /// every tag it ever saw: a tag never bumped (records on disk stamped with generation 0
+    /// match it again when it comes back at 0), and a bumped one once every entry stamped
+    /// before its last bump has outlived the longest entry life (`now_ms` is the clock).
+    /// Returns how many were forgotten.
+    pub(crate) fn forget_unused_tags(&self, now_ms: u64) -> usize {
+        let max_life = self.max_life_ms.load(Ordering::Acquire);
+        let mut floor = self.generation_floor.load(Ordering::Acquire);
         let mut tags = self.tags.write().unwrap_or_else(|e| e.into_inner());
         let before = tags.len();
-        tags.retain(|_, c| c.generation.load(Ordering::Acquire) > 0 || Arc::strong_count(c) > 1);
-        before - tags.len()
+        tags.retain(|_, c| {
+            let generation = c.generation.load(Ordering::Acquire);
+            let expired = {
+                let mut seen = c.seen.lock().unwrap_or_else(|e| e.into_inner());
+                if seen.0 != generation || seen.1 == 0 {
+                    *seen = (generation, now_ms);
+                }
+                seen.1.saturating_add(max_life) < now_ms
+            };
+            let keep = Arc::strong_count(c) > 1 || (generation > 0 && !expired);
+            if !keep {
+                floor = floor.max(generation);
+            }
+            keep
+        });
+        let forgotten = before - tags.len();
+        if self.generation_floor.fetch_max(floor, Ordering::AcqRel) < floor {
+            self.version.fetch_add(1, Ordering::AcqRel);
+        }
+        forgotten
     }
 
     /// How many tags are interned.
@@ -290,6 +350,7 @@ impl Invalidation {
             drops: self.drops.read().unwrap_or_else(|e| e.into_inner()).clone(),
             next_seq: self.next_seq.load(Ordering::Acquire),
             max_life_ms: self.max_life_ms.load(Ordering::Acquire),
+            generation_floor: self.generation_floor.load(Ordering::Acquire),
         }
     }
 
@@ -350,10 +411,51 @@ mod tests {
         let _ = inval.stamps(&["dropped".into()]);
         inval.invalidate_tag("bumped");
         assert_eq!(inval.tag_count(), 3);
-        assert_eq!(inval.forget_unused_tags(), 1);
+        assert_eq!(inval.forget_unused_tags(1), 1);
         assert_eq!(inval.tag_count(), 2);
         // A re-interned tag starts at generation 0, matching entries stored under 0.
         assert_eq!(held[0].generation, 0);
         assert_eq!(inval.stamps(&["bumped".into()])[0].generation, 1);
+    }
+
+    #[test]
+    fn bumped_tags_are_forgotten_after_the_longest_life_and_never_reuse_a_generation() {
+        let inval = Invalidation::default();
+        inval.note_life(1_000);
+        inval.invalidate_tag("item:1");
+        inval.invalidate_tag("item:1");
+        // A record on disk stamped with the tag's current generation (2), stored after the
+        // last bump; the memory tier no longer holds the tag.
+        let on_disk = 2;
+        // The first pass sees generation 2 at t=10; the tag is kept for a whole life after.
+        assert_eq!(inval.forget_unused_tags(10), 0);
+        assert_eq!(inval.forget_unused_tags(1_010), 0);
+        assert_eq!(inval.tag_count(), 1);
+        assert_eq!(inval.forget_unused_tags(1_011), 1);
+        assert_eq!(inval.tag_count(), 0);
+        assert_eq!(inval.snapshot().generation_floor, 2);
+        // It comes back at 0; its next bump must not land on 2, or the record would match.
+        assert_eq!(inval.stamps(&["item:1".into()])[0].generation, 0);
+        inval.invalidate_tag("item:1");
+        let now = inval.stamps(&["item:1".into()])[0].generation;
+        assert_eq!(now, 3);
+        assert_ne!(now, on_disk);
+        // The floor survives a restart.
+        let restored = Invalidation::restore(inval.snapshot());
+        restored.invalidate_tag("item:7");
+        assert_eq!(restored.stamps(&["item:7".into()])[0].generation, 3);
+    }
+
+    #[test]
+    fn a_bump_seen_late_keeps_the_tag_for_a_life_after_it_was_seen() {
+        let inval = Invalidation::default();
+        inval.note_life(1_000);
+        inval.invalidate_tag("a");
+        assert_eq!(inval.forget_unused_tags(0), 0);
+        inval.invalidate_tag("a");
+        // Bumped again after the first pass: the clock starts over when a pass sees it.
+        assert_eq!(inval.forget_unused_tags(900), 0);
+        assert_eq!(inval.forget_unused_tags(1_500), 0);
+        assert_eq!(inval.forget_unused_tags(1_901), 1);
     }
 }

@@ -526,21 +526,29 @@ async fn fresh_cap_withdraws_a_long_freshness_at_read_time() {
 #[test]
 fn the_memory_plan_shares_out_memory_max_and_never_exceeds_it() {
     const MIB: u64 = 1 << 20;
-    // With a disk tier: block cache an eighth, write queue a sixteenth, the tier the rest.
+    // With a disk tier: block cache an eighth, write queue and memtables a sixteenth each,
+    // the tier the rest.
     let p = MemoryPlan::for_limit(64 * MIB, true, true);
     assert_eq!(p.disk_block_cache, 8 * MIB);
     assert_eq!(p.write_queue, 4 * MIB);
-    assert_eq!(p.memory_tier, 52 * MIB);
+    assert_eq!(p.disk_memtables, 4 * MIB);
+    assert_eq!(p.memory_tier, 48 * MIB);
     // Memory only: the tier has it all.
     let p = MemoryPlan::for_limit(64 * MIB, false, false);
     assert_eq!(
-        (p.memory_tier, p.disk_block_cache, p.write_queue),
-        (64 * MIB, 0, 0)
+        (
+            p.memory_tier,
+            p.disk_block_cache,
+            p.write_queue,
+            p.disk_memtables
+        ),
+        (64 * MIB, 0, 0, 0)
     );
     // The block cache and the queue are capped, so a large limit goes to the tier.
     let p = MemoryPlan::for_limit(4096 * MIB, true, true);
     assert_eq!(p.disk_block_cache, 64 * MIB);
     assert_eq!(p.write_queue, 64 * MIB);
+    assert_eq!(p.disk_memtables, 64 * MIB);
     for limit in [
         1,
         MIB,
@@ -553,11 +561,11 @@ fn the_memory_plan_shares_out_memory_max_and_never_exceeds_it() {
         for (disk, below) in [(true, true), (false, true), (false, false)] {
             let p = MemoryPlan::for_limit(limit, disk, below);
             assert!(p.memory_tier > 0, "{limit} {p:?}");
-            // Above a few MiB the shares add up to the limit; below, the floors (2 MiB each,
+            // Above a few MiB the shares add up to the limit; below, the floors (2-4 MiB each,
             // a quarter for the tier) may exceed a limit too small to be useful anyway.
             if limit >= 16 * MIB {
                 assert!(
-                    p.memory_tier + p.disk_block_cache + p.write_queue <= limit,
+                    p.memory_tier + p.disk_block_cache + p.write_queue + p.disk_memtables <= limit,
                     "{limit} {p:?}"
                 );
             }

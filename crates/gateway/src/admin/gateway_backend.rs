@@ -749,6 +749,7 @@ impl AdminBackend for GatewayAdmin {
             memory_max,
             memory_tier: plan.memory_tier,
             disk_block_cache: plan.disk_block_cache,
+            disk_memtables: plan.disk_memtables,
             write_queue: plan.write_queue,
             write_queue_used: snapshot.write_behind.queued_bytes,
             gzip_copies: copies.gzip,

@@ -258,6 +258,10 @@ pub struct MemoryReport {
     pub memory_tier: u64,
     /// The disk tier's block cache (0 without a disk tier).
     pub disk_block_cache: u64,
+    /// The disk tier's memtables: records written but not yet flushed (0 without a disk
+    /// tier).
+    #[serde(default)]
+    pub disk_memtables: u64,
     /// What writes waiting for the disk or Redis may hold.
     pub write_queue: u64,
     /// What they hold now.
