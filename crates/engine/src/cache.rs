@@ -31,7 +31,7 @@ use crate::stats::{
     ClassCounters, ClassRegistry, ClassStats, QueueStats, StatsSnapshot, TierCounters, TierStats,
     bump, load,
 };
-use crate::tags::{Invalidation, InvalidationState, InvalidationStateV1};
+use crate::tags::{Invalidation, InvalidationState, InvalidationStateV1, TagChanges};
 use crate::tier::{Tier, WriteOp};
 use crate::write_behind::{self, Dest, WriteBehind, WriteTarget};
 
@@ -277,6 +277,17 @@ impl TieredCacheBuilder {
                         discard_disk = true;
                     }
                 }
+            }
+            // Tags persisted one by one; a state written before they were (its own list) is
+            // merged, the higher generation winning.
+            if !meta.tag_generations.is_empty() {
+                let mut merged: std::collections::HashMap<String, u64> =
+                    std::mem::take(&mut state.tags).into_iter().collect();
+                for (tag, generation) in meta.tag_generations {
+                    let g = merged.entry(tag).or_default();
+                    *g = (*g).max(generation);
+                }
+                state.tags = merged.into_iter().collect();
             }
             state.next_seq = state.next_seq.max(meta.next_seq).max(1);
         }
@@ -1603,9 +1614,21 @@ impl WriteTarget for Inner {
         self.inval.is_valid(key, entry)
     }
 
-    fn invalidation_if_changed(&self, since: u64) -> Option<(u64, Bytes)> {
+    fn invalidation_if_changed(&self, since: u64) -> Option<(u64, Vec<WriteOp>)> {
         let version = self.inval.version.load(Ordering::Acquire);
-        (version != since).then(|| (version, encode_invalidation(&self.inval.snapshot())))
+        if version == since {
+            return None;
+        }
+        // Tag rows first: a state written after them never names a tag they lack.
+        let TagChanges { set, forget } = self.inval.take_tag_changes();
+        let mut ops = Vec::with_capacity(2);
+        if !set.is_empty() || !forget.is_empty() {
+            ops.push(WriteOp::SetTagGenerations { set, forget });
+        }
+        ops.push(WriteOp::SetInvalidationState {
+            state: encode_invalidation(&self.inval.snapshot_head()),
+        });
+        Some((version, ops))
     }
 
     fn write_batch(&self, ops: Vec<WriteOp>, shared: Vec<WriteOp>) -> BoxFuture<'_, ()> {

@@ -8,7 +8,7 @@
 //! | `entries` | cache key | encoded record ([`crate::codec`]) |
 //! | `index` | cache key | expiry (u64 BE) + record size (u32 LE) |
 //! | `expiry` | expiry (u64 BE) + cache key | empty: entries ordered by end of life |
-//! | `meta` | `inval`, `usage` | invalidation state; entry count and bytes |
+//! | `meta` | `inval`, `usage`, `tag\0<tag>` | invalidation state; entry count and bytes; a bumped tag's generation (u64 BE) |
 //!
 //! `expiry` makes sweeping expired records a range scan from the start, and eviction
 //! "least valuable first" the same scan continued: the record closest to its end of life goes
@@ -265,6 +265,16 @@ fn store_err(e: impl std::fmt::Display) -> TierError {
         tier: "disk",
         message: e.to_string(),
     }
+}
+
+/// The `meta` keyspace's prefix of tag generation rows.
+const TAG_ROW: &[u8] = b"tag\0";
+
+fn tag_row(tag: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(TAG_ROW.len() + tag.len());
+    k.extend_from_slice(TAG_ROW);
+    k.extend_from_slice(tag.as_bytes());
+    k
 }
 
 fn expiry_key(expires_at_ms: u64, key: &[u8]) -> Vec<u8> {
@@ -721,6 +731,14 @@ impl DiskInner {
                 WriteOp::SetInvalidationState { state } => {
                     batch.insert(&self.meta, "inval", state.to_vec());
                 }
+                WriteOp::SetTagGenerations { set, forget } => {
+                    for tag in forget {
+                        batch.remove(&self.meta, tag_row(&tag));
+                    }
+                    for (tag, generation) in set {
+                        batch.insert(&self.meta, tag_row(&tag), generation.to_be_bytes().to_vec());
+                    }
+                }
                 WriteOp::SetNextSeq { next_seq } => {
                     batch.insert(&self.meta, "seq", next_seq.to_le_bytes().to_vec());
                 }
@@ -842,8 +860,20 @@ impl Tier for DiskTier {
                 .map_err(store_err)?
                 .and_then(|v| <[u8; 8]>::try_from(&v[..]).ok())
                 .map_or(0, u64::from_le_bytes);
+            let mut tag_generations = Vec::new();
+            for kv in self.inner.meta.prefix(TAG_ROW) {
+                let (k, v) = kv.into_inner().map_err(store_err)?;
+                if let (Some(tag), Ok(g)) = (
+                    k.strip_prefix(TAG_ROW)
+                        .and_then(|t| std::str::from_utf8(t).ok()),
+                    <[u8; 8]>::try_from(&v[..]),
+                ) {
+                    tag_generations.push((tag.to_owned(), u64::from_be_bytes(g)));
+                }
+            }
             Ok(PersistedMeta {
                 invalidation,
+                tag_generations,
                 next_seq,
             })
         };

@@ -914,6 +914,7 @@ impl RedisTier {
                 // invalidation state and sequence numbers are per instance.
                 WriteOp::RemovePrefix { .. }
                 | WriteOp::SetInvalidationState { .. }
+                | WriteOp::SetTagGenerations { .. }
                 | WriteOp::SetNextSeq { .. } => {}
             }
         }

@@ -111,6 +111,24 @@ pub(crate) struct Invalidation {
     bumps: AtomicU64,
     /// Bumped on every change, so the persister knows when to write.
     pub(crate) version: AtomicU64,
+    /// What the persister has not written yet: tags whose generation moved, tags forgotten
+    /// (their rows go), and whether it must write every tag (its first write).
+    unwritten: std::sync::Mutex<Unwritten>,
+}
+
+/// Tag changes not yet persisted ([`Invalidation::take_tag_changes`]).
+#[derive(Debug, Default)]
+struct Unwritten {
+    moved: std::collections::HashSet<Arc<str>>,
+    forgotten: Vec<Arc<str>>,
+    all_written: bool,
+}
+
+/// Tag generations to persist: rows to write and rows to remove.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TagChanges {
+    pub(crate) set: Vec<(String, u64)>,
+    pub(crate) forget: Vec<String>,
 }
 
 impl Invalidation {
@@ -162,7 +180,47 @@ impl Invalidation {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |g| {
                 Some(g.saturating_add(1).max(floor.saturating_add(1)))
             });
+        self.note_moved(&cell.name);
         self.version.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn note_moved(&self, name: &Arc<str>) {
+        let mut u = self.unwritten.lock().unwrap_or_else(|e| e.into_inner());
+        if u.all_written {
+            u.moved.insert(name.clone());
+        }
+    }
+
+    /// The tag generations changed since the last call (all of them on the first call), for
+    /// the persister: a change costs a row, not a rewrite of every tag.
+    pub(crate) fn take_tag_changes(&self) -> TagChanges {
+        let mut u = self.unwritten.lock().unwrap_or_else(|e| e.into_inner());
+        let tags = self.tags.read().unwrap_or_else(|e| e.into_inner());
+        let generation = |name: &Arc<str>| {
+            tags.get(name)
+                .map(|c| c.generation.load(Ordering::Acquire))
+                .filter(|g| *g > 0)
+        };
+        let set: Vec<(String, u64)> = if u.all_written {
+            u.moved
+                .drain()
+                .filter_map(|n| generation(&n).map(|g| (n.to_string(), g)))
+                .collect()
+        } else {
+            u.all_written = true;
+            u.moved.clear();
+            tags.iter()
+                .filter_map(|(n, _)| generation(n).map(|g| (n.to_string(), g)))
+                .collect()
+        };
+        // A tag forgotten and then bumped again keeps its (new) row.
+        let forget = u
+            .forgotten
+            .drain(..)
+            .filter(|n| generation(n).is_none())
+            .map(|n| n.to_string())
+            .collect();
+        TagChanges { set, forget }
     }
 
     /// Records that `cell` is about to be bumped (before its generation moves).
@@ -218,6 +276,7 @@ impl Invalidation {
         }
         let previous = cell.generation.fetch_max(generation, Ordering::AcqRel);
         if previous < generation {
+            self.note_moved(&cell.name);
             self.version.fetch_add(1, Ordering::AcqRel);
         }
         previous < generation
@@ -305,6 +364,7 @@ impl Invalidation {
         let mut floor = self.generation_floor.load(Ordering::Acquire);
         let mut tags = self.tags.write().unwrap_or_else(|e| e.into_inner());
         let before = tags.len();
+        let mut rows_gone = Vec::new();
         tags.retain(|_, c| {
             let generation = c.generation.load(Ordering::Acquire);
             let expired = {
@@ -315,12 +375,21 @@ impl Invalidation {
                 seen.1.saturating_add(max_life) < now_ms
             };
             let keep = Arc::strong_count(c) > 1 || (generation > 0 && !expired);
-            if !keep {
+            if !keep && generation > 0 {
                 floor = floor.max(generation);
+                rows_gone.push(c.name.clone());
             }
             keep
         });
         let forgotten = before - tags.len();
+        drop(tags);
+        if !rows_gone.is_empty() {
+            let mut u = self.unwritten.lock().unwrap_or_else(|e| e.into_inner());
+            if u.all_written {
+                u.forgotten.extend(rows_gone);
+            }
+            self.version.fetch_add(1, Ordering::AcqRel);
+        }
         if self.generation_floor.fetch_max(floor, Ordering::AcqRel) < floor {
             self.version.fetch_add(1, Ordering::AcqRel);
         }
@@ -347,6 +416,18 @@ impl Invalidation {
             .collect();
         InvalidationState {
             tags,
+            drops: self.drops.read().unwrap_or_else(|e| e.into_inner()).clone(),
+            next_seq: self.next_seq.load(Ordering::Acquire),
+            max_life_ms: self.max_life_ms.load(Ordering::Acquire),
+            generation_floor: self.generation_floor.load(Ordering::Acquire),
+        }
+    }
+
+    /// The state to persist beside the tag rows ([`Invalidation::take_tag_changes`]): drops,
+    /// counters and the floor, without the tags.
+    pub(crate) fn snapshot_head(&self) -> InvalidationState {
+        InvalidationState {
+            tags: Vec::new(),
             drops: self.drops.read().unwrap_or_else(|e| e.into_inner()).clone(),
             next_seq: self.next_seq.load(Ordering::Acquire),
             max_life_ms: self.max_life_ms.load(Ordering::Acquire),
@@ -457,5 +538,32 @@ mod tests {
         assert_eq!(inval.forget_unused_tags(900), 0);
         assert_eq!(inval.forget_unused_tags(1_500), 0);
         assert_eq!(inval.forget_unused_tags(1_901), 1);
+    }
+
+    #[test]
+    fn tag_changes_are_everything_once_then_only_what_moved() {
+        let inval = Invalidation::restore(InvalidationState {
+            tags: vec![("a".into(), 2), ("b".into(), 1)],
+            ..InvalidationState::default()
+        });
+        let mut first = inval.take_tag_changes();
+        first.set.sort();
+        assert_eq!(first.set, vec![("a".into(), 2), ("b".into(), 1)]);
+        assert_eq!(inval.take_tag_changes(), TagChanges::default());
+        inval.invalidate_tag("c");
+        inval.raise_tag("a", 9);
+        inval.raise_tag("b", 1);
+        let mut next = inval.take_tag_changes();
+        next.set.sort();
+        assert_eq!(next.set, vec![("a".into(), 9), ("c".into(), 1)]);
+        // Forgotten rows go, unless the tag was bumped again before they were written.
+        inval.note_life(10);
+        assert_eq!(inval.forget_unused_tags(1), 0);
+        assert_eq!(inval.forget_unused_tags(100), 3);
+        inval.invalidate_tag("c");
+        let mut gone = inval.take_tag_changes();
+        gone.forget.sort();
+        assert_eq!(gone.forget, vec!["a".to_owned(), "b".to_owned()]);
+        assert_eq!(gone.set, vec![("c".into(), 10)]);
     }
 }

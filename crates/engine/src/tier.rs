@@ -33,10 +33,18 @@ pub enum WriteOp {
         /// The prefix.
         prefix: String,
     },
-    /// Replace the persisted invalidation state (tag generations, prefix drops).
+    /// Replace the persisted invalidation state (prefix drops, counters; tag generations
+    /// travel apart, in [`WriteOp::SetTagGenerations`]).
     SetInvalidationState {
         /// Encoded state.
         state: Bytes,
+    },
+    /// Persist tag generations that changed, and forget those of tags no longer kept.
+    SetTagGenerations {
+        /// Tags and their generations.
+        set: Vec<(String, u64)>,
+        /// Tags whose generations are no longer kept.
+        forget: Vec<String>,
     },
     /// Record that every entry sequence number handed out so far is below `next_seq`.
     SetNextSeq {
@@ -50,6 +58,8 @@ pub enum WriteOp {
 pub struct PersistedMeta {
     /// The encoded invalidation state, if one was written.
     pub invalidation: Option<Bytes>,
+    /// Tag generations persisted one by one ([`WriteOp::SetTagGenerations`]).
+    pub tag_generations: Vec<(String, u64)>,
     /// The persisted next sequence number (0 if none).
     pub next_seq: u64,
 }

@@ -169,8 +169,9 @@ pub(crate) trait WriteTarget: Send + Sync + 'static {
     fn write_behind(&self) -> Option<&Arc<WriteBehind>>;
     /// Whether `entry` is still worth writing (not dropped or invalidated since).
     fn still_valid(&self, key: &Key, entry: &Entry) -> bool;
-    /// The encoded invalidation state if it changed since `since`, with its version.
-    fn invalidation_if_changed(&self, since: u64) -> Option<(u64, bytes::Bytes)>;
+    /// The writes that persist the invalidation state if it changed since `since`, with its
+    /// version.
+    fn invalidation_if_changed(&self, since: u64) -> Option<(u64, Vec<WriteOp>)>;
     /// Writes a batch to the disk tier (switching it off on failure) and a batch to the
     /// shared tier (whose failures only feed its breaker).
     fn write_batch(
@@ -274,7 +275,7 @@ pub(crate) async fn run_worker<T: WriteTarget>(
         }
         if let Some((version, state)) = t.invalidation_if_changed(persisted_version) {
             persisted_version = version;
-            ops.push(WriteOp::SetInvalidationState { state });
+            ops.extend(state);
         }
         if !ops.is_empty() || !shared.is_empty() {
             let n = ops.len();

@@ -441,3 +441,122 @@ async fn probes_do_not_count_as_lookups_so_disk_lookups_never_outnumber_memory_m
     assert_eq!((memory.hits, memory.misses), (0, 1), "{memory:?}");
     assert_eq!((disk.hits, disk.misses), (0, 1), "{disk:?}");
 }
+
+/// The real disk tier, noting how many tag generations each write persisted.
+struct RowCountingTier {
+    inner: DiskTier,
+    rows: Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+impl Tier for RowCountingTier {
+    fn kind(&self) -> TierKind {
+        TierKind::Disk
+    }
+    fn get<'a>(
+        &'a self,
+        key: &'a Key,
+    ) -> futures_util::future::BoxFuture<'a, Result<Option<Bytes>, cachearr_engine::TierError>>
+    {
+        self.inner.get(key)
+    }
+    fn write(
+        &self,
+        ops: Vec<WriteOp>,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), cachearr_engine::TierError>> {
+        for op in &ops {
+            if let WriteOp::SetTagGenerations { set, forget } = op {
+                self.rows.lock().unwrap().push(set.len() + forget.len());
+            }
+        }
+        self.inner.write(ops)
+    }
+    fn load_meta(
+        &self,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<cachearr_engine::PersistedMeta, cachearr_engine::TierError>,
+    > {
+        self.inner.load_meta()
+    }
+    fn maintain(
+        &self,
+        now_ms: u64,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<cachearr_engine::MaintenanceReport, cachearr_engine::TierError>,
+    > {
+        self.inner.maintain(now_ms)
+    }
+    fn usage(&self) -> cachearr_engine::TierUsage {
+        self.inner.usage()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_bump_persists_one_row_not_every_tag_and_rows_survive_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    let loader = CountingLoader::new();
+    let key = |i: u32| Key::new(format!("plex|/library/metadata/{i}"));
+    let tagged = |i: u32| policy().with_tag(format!("item:{i}"));
+    let rows = Arc::new(std::sync::Mutex::new(Vec::new()));
+    {
+        let cache = TieredCache::builder()
+            .memory_max_bytes(64 << 20)
+            .tier(Arc::new(RowCountingTier {
+                inner: DiskTier::open(dir.path(), 256 << 20).unwrap(),
+                rows: rows.clone(),
+            }))
+            .clock(clock.clone())
+            .housekeeping(false)
+            .write_behind(1000, std::time::Duration::from_millis(5))
+            .build()
+            .await
+            .unwrap();
+        for i in 0..3 {
+            cache
+                .get_or_load(&key(i), &tagged(i), loader.clone())
+                .await
+                .unwrap();
+        }
+        cache.flush().await;
+        for i in 100..600 {
+            cache.invalidate_tag(&format!("item:{i}"));
+        }
+        cache.flush().await;
+        assert_eq!(rows.lock().unwrap().iter().sum::<usize>(), 500);
+        rows.lock().unwrap().clear();
+        cache.invalidate_tag("item:0");
+        cache.flush().await;
+        assert_eq!(
+            *rows.lock().unwrap(),
+            vec![1],
+            "one bump writes one row, not all 501"
+        );
+        cache.shutdown().await;
+    }
+    // Restart: bumps made before it still hold; a bump after it adds to them.
+    {
+        let cache = disk_cache(&clock, dir.path()).await;
+        assert!(cache.get(&key(0)).await.is_none(), "bumped before restart");
+        assert!(cache.get(&key(1)).await.is_some());
+        cache.invalidate_tag("item:1");
+        cache.flush().await;
+        cache.shutdown().await;
+    }
+    let cache = disk_cache(&clock, dir.path()).await;
+    assert!(
+        cache.get(&key(0)).await.is_none(),
+        "first bump, two restarts ago"
+    );
+    assert!(
+        cache.get(&key(1)).await.is_none(),
+        "second bump, one restart ago"
+    );
+    let l = cache
+        .get_or_load(&key(2), &tagged(2), loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Hit(TierKind::Disk));
+    cache.shutdown().await;
+}
