@@ -209,8 +209,8 @@ impl Invalidation {
         } else {
             u.all_written = true;
             u.moved.clear();
-            tags.iter()
-                .filter_map(|(n, _)| generation(n).map(|g| (n.to_string(), g)))
+            tags.keys()
+                .filter_map(|n| generation(n).map(|g| (n.to_string(), g)))
                 .collect()
         };
         // A tag forgotten and then bumped again keeps its (new) row.
