@@ -9,14 +9,18 @@ mod commands;
 
 use clap::Parser;
 
-// mimalloc instead of glibc malloc: a cached hit allocates and frees a few dozen small blocks
+// jemalloc instead of glibc malloc. A cached hit allocates and frees a few dozen small blocks
 // (request parts, headers, the key), and glibc's malloc/free were ~8 % of the hit path's CPU
-// samples (docs/benchmarks.md, "Gateway"). mimalloc's thread-local free lists make them cheaper.
+// samples (docs/benchmarks.md, "Gateway"); jemalloc's thread caches make them cheaper. It is
+// also the allocator that gives memory back: the memory tier replaces entries all the time,
+// and with glibc or mimalloc RSS kept growing over a 15-minute soak (mimalloc 275 MiB, still
+// rising, where jemalloc held 195 MiB; docs/benchmarks.md, "Soak"). Its background thread
+// returns pages that stay free for a second (`.cargo/config.toml` sets the decay at build).
 // The `system-allocator` feature keeps glibc's, for heap profilers that hook malloc
 // (heaptrack): `cargo build --workspace --bins --features cachearr/system-allocator`.
 #[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// cachearr: a caching gateway for Plex and Jellyfin APIs.
 ///
@@ -39,11 +43,10 @@ struct Cli {
 }
 
 fn main() -> std::process::ExitCode {
-    // No transparent huge pages for this process. mimalloc asks for them on its arenas
-    // (`MADV_HUGEPAGE`), and the kernel then backs each 2 MiB range the allocator touches
-    // with a whole huge page and collapses sparsely used ranges into full ones
-    // (khugepaged): under the memory tier's churn RSS grew well past the live heap, and
-    // freed memory came back only to be filled again. Measured in the soak
+    // No transparent huge pages for this process. With them the kernel backs each 2 MiB
+    // range the allocator touches with a whole huge page and collapses sparsely used ranges
+    // into full ones (khugepaged): under the memory tier's churn RSS grew well past the live
+    // heap, and freed memory came back only to be filled again. Measured in the soak
     // (docs/benchmarks.md, "Soak"). Set before anything is allocated in earnest; it holds
     // for the whole process, whatever the system's THP mode. Failure (an old kernel) only
     // costs memory.
