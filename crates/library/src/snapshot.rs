@@ -103,15 +103,16 @@ pub fn save(index: &LibraryIndex, path: &Path) -> Result<(), LibraryError> {
     write_atomically_with(path, |file| {
         use std::io::{Seek, SeekFrom};
         file.write_all(&[0u8; HEADER_LEN])?;
-        let mut payload = ChecksummedWriter {
-            inner: std::io::BufWriter::with_capacity(256 * 1024, &mut *file),
-            crc: crc32fast::Hasher::new(),
-            len: 0,
+        let (crc, len) = {
+            let mut payload = ChecksummedWriter {
+                inner: std::io::BufWriter::with_capacity(256 * 1024, &mut *file),
+                crc: crc32fast::Hasher::new(),
+                len: 0,
+            };
+            postcard::to_io(&index.data, &mut payload).map_err(std::io::Error::other)?;
+            payload.inner.flush()?;
+            (payload.crc.clone().finalize(), payload.len)
         };
-        postcard::to_io(&index.data, &mut payload).map_err(std::io::Error::other)?;
-        payload.inner.flush()?;
-        let (crc, len) = (payload.crc.finalize(), payload.len);
-        drop(payload);
         file.seek(SeekFrom::Start(0))?;
         file.write_all(&header(len, crc))
     })
