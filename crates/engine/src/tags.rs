@@ -35,8 +35,10 @@ pub(crate) struct TagCell {
     pub(crate) bumped_at: AtomicU64,
     /// The generation the last forgetting pass saw, and when (clock ms) it first saw it: the
     /// tag's last bump happened no later than that, so once every entry life since then has
-    /// run out, no record can carry an older generation of it.
-    seen: std::sync::Mutex<(u64, u64)>,
+    /// run out, no record can carry an older generation of it. Only that pass, under the tag
+    /// map's write lock, reads and writes them.
+    seen_generation: AtomicU64,
+    seen_at_ms: AtomicU64,
 }
 
 impl TagCell {
@@ -45,7 +47,8 @@ impl TagCell {
             name,
             generation: AtomicU64::new(generation),
             bumped_at: AtomicU64::new(0),
-            seen: std::sync::Mutex::new((generation, 0)),
+            seen_generation: AtomicU64::new(generation),
+            seen_at_ms: AtomicU64::new(0),
         }
     }
 }
@@ -367,13 +370,16 @@ impl Invalidation {
         let mut rows_gone = Vec::new();
         tags.retain(|_, c| {
             let generation = c.generation.load(Ordering::Acquire);
-            let expired = {
-                let mut seen = c.seen.lock().unwrap_or_else(|e| e.into_inner());
-                if seen.0 != generation || seen.1 == 0 {
-                    *seen = (generation, now_ms);
-                }
-                seen.1.saturating_add(max_life) < now_ms
-            };
+            if c.seen_generation.swap(generation, Ordering::Relaxed) != generation
+                || c.seen_at_ms.load(Ordering::Relaxed) == 0
+            {
+                c.seen_at_ms.store(now_ms, Ordering::Relaxed);
+            }
+            let expired = c
+                .seen_at_ms
+                .load(Ordering::Relaxed)
+                .saturating_add(max_life)
+                < now_ms;
             let keep = Arc::strong_count(c) > 1 || (generation > 0 && !expired);
             if !keep && generation > 0 {
                 floor = floor.max(generation);
@@ -402,7 +408,7 @@ impl Invalidation {
         self.tags.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// The state to persist.
+    /// The state to persist, every bumped tag included.
     pub(crate) fn snapshot(&self) -> InvalidationState {
         let tags = self
             .tags
@@ -416,10 +422,7 @@ impl Invalidation {
             .collect();
         InvalidationState {
             tags,
-            drops: self.drops.read().unwrap_or_else(|e| e.into_inner()).clone(),
-            next_seq: self.next_seq.load(Ordering::Acquire),
-            max_life_ms: self.max_life_ms.load(Ordering::Acquire),
-            generation_floor: self.generation_floor.load(Ordering::Acquire),
+            ..self.snapshot_head()
         }
     }
 

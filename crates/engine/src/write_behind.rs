@@ -273,9 +273,9 @@ pub(crate) async fn run_worker<T: WriteTarget>(
             }
             ops.push(op);
         }
-        if let Some((version, state)) = t.invalidation_if_changed(persisted_version) {
+        if let Some((version, writes)) = t.invalidation_if_changed(persisted_version) {
             persisted_version = version;
-            ops.extend(state);
+            ops.extend(writes);
         }
         if !ops.is_empty() || !shared.is_empty() {
             let n = ops.len();

@@ -294,11 +294,7 @@ pub(crate) async fn devices(State(sim): State<Sim>, ctx: Ctx) -> Response {
 /// `/library/sections/{id}/emptyTrash|analyze`, `DELETE …/indexes`, `DELETE …/refresh`): the
 /// simulator keeps nothing to clean, so each is accepted and done at once.
 pub(crate) async fn maintenance(State(sim): State<Sim>, ctx: Ctx) -> Response {
-    if !ctx.user.is_owner {
-        return plex_error(StatusCode::UNAUTHORIZED);
-    }
-    sim.charge(0, 0).await;
-    reply(ctx.json, &El::container().a("size", 0u32))
+    done_at_once(&sim, &ctx, true).await
 }
 
 /// The same for a section's maintenance: 404 for a section the owner does not have.
@@ -307,19 +303,12 @@ pub(crate) async fn section_maintenance(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Response {
-    if !ctx.user.is_owner {
-        return plex_error(StatusCode::UNAUTHORIZED);
-    }
     let known = id == "all"
         || id
             .parse::<u32>()
             .ok()
             .is_some_and(|s| sim.library().section(s).is_some());
-    if !known {
-        return plex_error(StatusCode::NOT_FOUND);
-    }
-    sim.charge(0, 0).await;
-    reply(ctx.json, &El::container().a("size", 0u32))
+    done_at_once(&sim, &ctx, known).await
 }
 
 /// `PUT /library/metadata/{id}/refresh|analyze`: the simulator's metadata and media analysis
@@ -329,13 +318,19 @@ pub(crate) async fn item_maintenance(
     ctx: Ctx,
     Path(id): Path<String>,
 ) -> Response {
-    if !ctx.user.is_owner {
-        return plex_error(StatusCode::UNAUTHORIZED);
-    }
     let known = id
         .parse::<crate::library::ItemId>()
         .ok()
         .is_some_and(|i| sim.library().item(i).is_some());
+    done_at_once(&sim, &ctx, known).await
+}
+
+/// The answer to maintenance that needs nothing done: 401 for anyone but the owner, 404 when
+/// what it names does not exist (`known`), else an empty container.
+async fn done_at_once(sim: &Sim, ctx: &Ctx, known: bool) -> Response {
+    if !ctx.user.is_owner {
+        return plex_error(StatusCode::UNAUTHORIZED);
+    }
     if !known {
         return plex_error(StatusCode::NOT_FOUND);
     }
