@@ -343,6 +343,9 @@ pub struct LibraryIndex {
     title_shape: Vec<TitleShape>,
     /// All items ordered by normalised title: titles starting with a query are one range.
     by_title: Vec<u32>,
+    /// Artists whose names have kanji, by the first two letters of their readings: built on
+    /// first use (only a romanised name not found otherwise asks), never stored.
+    kanji_names: std::sync::OnceLock<FxHashMap<[u8; 2], Vec<u32>>>,
 }
 
 /// Length and character counts of a normalised title (see [`TitleShape::of`]).
@@ -785,6 +788,7 @@ impl LibraryIndex {
             title_grams,
             artist_grams,
             data,
+            kanji_names: std::sync::OnceLock::new(),
         }
     }
 
@@ -1053,6 +1057,36 @@ impl LibraryIndex {
     /// Artist ids whose normalised name contains this trigram.
     pub(crate) fn artist_gram_items(&self, gram: u32) -> &[u32] {
         self.artist_grams.get(gram)
+    }
+
+    /// Artists whose names in kanji may read as the romanised `name` (the first letters of
+    /// one of its word orders are those of a reading of the name's first character); the
+    /// caller checks with [`crate::japanese::reads_as`].
+    pub(crate) fn kanji_name_candidates(&self, name: &str) -> Vec<u32> {
+        let by_start = self.kanji_names.get_or_init(|| {
+            let mut by_start: FxHashMap<[u8; 2], Vec<u32>> = FxHashMap::default();
+            for artist in 0..self.artist_count() as u32 {
+                for start in crate::japanese::reading_starts(self.artist_name(artist)) {
+                    let artists = by_start.entry(start).or_default();
+                    if artists.last() != Some(&artist) {
+                        artists.push(artist);
+                    }
+                }
+            }
+            by_start
+        });
+        if by_start.is_empty() {
+            return Vec::new();
+        }
+        let mut found: Vec<u32> = crate::japanese::word_starts(name)
+            .iter()
+            .filter_map(|start| by_start.get(start))
+            .flatten()
+            .copied()
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     pub(crate) fn artist_count(&self) -> usize {

@@ -9,6 +9,8 @@
 //!   MusicBrainz and ISRC lookups, normalised exact keys, artist blocks, title trigram
 //!   postings, ranked title search; every query is scoped by a [`Visibility`] (the sections a
 //!   user may see).
+//! - [`japanese`]: whether a romanised name or title reads a Japanese one written in kanji
+//!   (each kanji by any of its readings, from the Unicode Han Database).
 //! - [`snapshot`]: the versioned on-disk snapshot (postcard, CRC-checked) loaded without a
 //!   re-crawl.
 //! - [`matcher`]: [`Matcher`], ids first, then exact keys, then fuzzy candidates scored on
@@ -24,6 +26,7 @@
 pub mod error;
 pub mod evaluation;
 pub mod index;
+pub mod japanese;
 pub mod matcher;
 pub mod normalize;
 pub mod playlist;

@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::index::{ItemNo, ItemView, LibraryIndex, SectionMask, TitleShape, Visibility};
+use crate::japanese;
 use crate::normalize::{
     self, ParsedTitle, Script, VersionTags, WorkVerdict, similarity, similarity_at_least,
 };
@@ -591,6 +592,18 @@ impl<'a> Matcher<'a> {
         for artist in &artists {
             if self.index.artist_block(*artist).len() <= self.config.max_block {
                 candidates.extend_from_slice(self.block_within(&prepared, *artist, TITLE_FLOOR));
+                // A romanised title and its kanji ("Hakujitsu" and `白日`) differ in length
+                // beyond what the length window allows: the artist's titles in another script
+                // are candidates whatever their length.
+                if prepared.shape.ascii {
+                    candidates.extend(self.index.artist_block(*artist).iter().filter(|item| {
+                        !self.index.title_shape(**item).ascii
+                            && self
+                                .index
+                                .view_masked(**item, &self.mask)
+                                .is_some_and(|view| japanese::has_kanji(view.title_norm()))
+                    }));
+                }
             }
         }
         candidates.sort_unstable();
@@ -822,6 +835,17 @@ impl<'a> Matcher<'a> {
             })
             .collect();
         scratch.clear();
+        // A name in kanji shares no letters with its romanisation ("Kyu Sakamoto" and `坂本九`,
+        // which deunicode reads "ban ben jiu"): looked up by its readings.
+        if name.is_ascii() {
+            for artist in self.index.kanji_name_candidates(name) {
+                if !found.iter().any(|(known, _)| *known == artist)
+                    && japanese::reads_as(name, self.index.artist_name(artist), true)
+                {
+                    found.push((artist, normalize::READING_SIMILARITY));
+                }
+            }
+        }
         found.sort_by(|a, b| b.1.total_cmp(&a.1));
         found.truncate(3);
         found.into_iter().map(|(artist, _)| artist).collect()
@@ -947,11 +971,21 @@ impl<'a> Matcher<'a> {
                     )
                 })
                 .filter(|s| *s >= min_title);
+                // A romanised title and its kanji ("Hakujitsu", `白日`): one of the readings.
+                let reading = (direct.is_none()
+                    && without_article.is_none()
+                    && latin.is_none()
+                    && query.title.base.is_ascii() != theirs.is_ascii()
+                    && (japanese::reads_as(&query.title.base, theirs, false)
+                        || japanese::reads_as(theirs, &query.title.base, false)))
+                .then_some(normalize::READING_SIMILARITY)
+                .filter(|s| *s >= min_title);
                 direct
                     .into_iter()
                     .chain(without_article)
                     .chain(latin)
                     .chain(transliterated)
+                    .chain(reading)
                     .fold(None, |best: Option<f32>, s| {
                         Some(best.map_or(s, |b| b.max(s)))
                     })?
@@ -1656,14 +1690,24 @@ mod tests {
         // Nothing but the title: not enough.
         let outcome = run(&index, TrackQuery::new("방탄소년단", "Dynamite"));
         assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
-        // A romanised title: the artist's one track of that length in the other script.
-        let outcome = run(&index, with_length("King Gnu", "Hakujitsu", 277));
+        // A translated title: the artist's one track of that length in the other script.
+        let outcome = run(&index, with_length("King Gnu", "Daylight", 277));
         assert_eq!(outcome.accepted_id(), Some("hakujitsu"), "{outcome:?}");
         // Not within 2 s of it, or another song of the artist within 10 s: not the length's.
         for seconds in [265, 279] {
-            let outcome = run(&index, with_length("King Gnu", "Hakujitsu", seconds));
+            let outcome = run(&index, with_length("King Gnu", "Daylight", seconds));
             assert_eq!(outcome.accepted_id(), None, "{seconds} s → {outcome:?}");
         }
+        // A romanised title reads its kanji, with or without a length.
+        let outcome = run(&index, TrackQuery::new("King Gnu", "Hakujitsu"));
+        assert_eq!(outcome.accepted_id(), Some("hakujitsu"), "{outcome:?}");
+        let outcome = run(&index, with_length("King Gnu", "Hikoutei", 250));
+        assert_eq!(outcome.accepted_id(), Some("other"), "{outcome:?}");
+        // Nor does a length that contradicts it, or a romanisation of other kanji.
+        let outcome = run(&index, with_length("King Gnu", "Hakujitsu", 265));
+        assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+        let outcome = run(&index, TrackQuery::new("King Gnu", "Byakuya"));
+        assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
     }
 
     #[test]
@@ -1832,9 +1876,19 @@ mod tests {
         let entry = |album: Option<&str>, seconds: u32| TrackQuery {
             album: album.map(str::to_string),
             duration_ms: Some(seconds * 1000),
-            ..TrackQuery::new("Mariya Takeuchi", "Plastic Love")
+            // Shares "Mariya" with `竹内まりや`, but "Takenaka" is not a reading of `竹内`.
+            ..TrackQuery::new("Mariya Takenaka", "Plastic Love")
         };
         let outcome = run(&index, entry(Some("VARIETY"), 292));
+        assert_eq!(outcome.accepted_id(), Some("plastic"), "{outcome:?}");
+        // Her name romanised reads the kanji: the artist's one track of that length.
+        let outcome = run(
+            &index,
+            TrackQuery {
+                duration_ms: Some(292_000),
+                ..TrackQuery::new("Mariya Takeuchi", "Plastic Love")
+            },
+        );
         assert_eq!(outcome.accepted_id(), Some("plastic"), "{outcome:?}");
         // The length alone, another album, or another length: not enough.
         for (album, seconds) in [(None, 292), (Some("Request"), 292), (Some("VARIETY"), 281)] {
@@ -2108,6 +2162,55 @@ mod tests {
             assert_eq!(id.as_deref(), Some(expected), "{case:?}");
         }
         let never = [("Zemfira", "Iskra"), ("Fairuz", "لبنان")];
+        for (case, id) in never.iter().zip(accepted(&index, &never)) {
+            assert_eq!(id, None, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn romanised_japanese_names_and_titles_read_their_kanji() {
+        let index = LibraryIndex::build(&[
+            track("eve", "山下達郎", "クリスマス・イブ", "Melodies", 266),
+            track("ride", "山下達郎", "Ride on Time", "Ride on Time", 356),
+            track(
+                "river",
+                "美空ひばり",
+                "川の流れのように",
+                "川の流れのように",
+                262,
+            ),
+            track("other-eve", "Tinashe", "Christmas Eve", "Joyride", 200),
+        ])
+        .unwrap();
+        let found = [
+            // The name given name first, a title spelled in Latin letters by both.
+            ("Tatsuro Yamashita", "Ride on Time"),
+            ("Yamashita Tatsurou", "Ride on Time"),
+            // A title romanised from kanji and kana.
+            ("Hibari Misora", "Kawa no Nagare no You ni"),
+            ("Misora Hibari", "Kawa no Nagare no Yō ni"),
+        ];
+        let ids = accepted(&index, &found);
+        for ((case, id), expected) in found
+            .iter()
+            .zip(&ids)
+            .zip(["ride", "ride", "river", "river"])
+        {
+            assert_eq!(id.as_deref(), Some(expected), "{case:?}");
+        }
+        // A translated title: the artist's one track of its length, and only with the length.
+        let translated = TrackQuery {
+            duration_ms: Some(265_000),
+            ..TrackQuery::new("Tatsuro Yamashita", "Christmas Eve")
+        };
+        assert_eq!(run(&index, translated).accepted_id(), Some("eve"));
+        let never = [
+            // Another name, the title alone (another artist has it), other words.
+            ("Tatsuya Yamashita", "Ride on Time"),
+            ("Tatsuro Yamashita", "Christmas Eve"),
+            ("Hibari Misora", "Kawa no Nagare"),
+            ("Hibari Misora", "Umi no Nagare no You ni"),
+        ];
         for (case, id) in never.iter().zip(accepted(&index, &never)) {
             assert_eq!(id, None, "{case:?}");
         }

@@ -1916,6 +1916,13 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
         return direct;
     }
     let latin = direct.max(name_similarity_same_script(la, lb));
+    // A name in kanji, which deunicode reads as Chinese ("ban ben jiu" for `坂本九`), and its
+    // romanisation ("Kyu Sakamoto"), given name first or last.
+    if latin < READING_SIMILARITY
+        && (crate::japanese::reads_as(a, b, true) || crate::japanese::reads_as(b, a, true))
+    {
+        return READING_SIMILARITY;
+    }
     // The loose forms only for names already somewhat alike, or written in an abjad (whose
     // Latin letters lack the vowels): most pairs scored are simply different names.
     if latin >= LOOSE_NAME_SIMILARITY
@@ -1939,6 +1946,11 @@ pub fn shares_latin_name(a: &str, b: &str) -> bool {
         .filter(|word| word.chars().count() >= 4)
         .any(|word| lb.split(' ').any(|other| other == word))
 }
+
+/// What a romanised name or title scores against the kanji it reads
+/// ([`crate::japanese::reads_as`]): below an exact spelling, above the artist floor and the
+/// title floor of an accepted match.
+pub const READING_SIMILARITY: f32 = 0.9;
 
 /// The most two Latin names that only meet in their [`loose_latin`] forms score.
 const LOOSE_NAME_SIMILARITY: f32 = 0.9;
