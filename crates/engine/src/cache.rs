@@ -1285,7 +1285,7 @@ impl Inner {
                 .tags
                 .iter()
                 .map(|(name, generation)| TagStamp {
-                    cell: self.inval.tag(&Arc::from(name.as_str())),
+                    cell: self.inval.tag(name),
                     generation: *generation,
                 })
                 .collect(),
@@ -1510,6 +1510,7 @@ impl Inner {
             tiers,
             write_behind,
             refreshes_in_progress,
+            tags_interned: self.inval.tag_count() as u64,
             warnings: self
                 .warnings
                 .lock()

@@ -228,6 +228,10 @@ pub struct StatsSnapshot {
     pub write_behind: QueueStats,
     /// Background refreshes running now, all classes.
     pub refreshes_in_progress: u64,
+    /// Invalidation tags interned now (each entry's item and play-state tags, and bumped
+    /// tags until every entry stamped before their bump has expired): held outside the
+    /// memory tier's weight, about 100 bytes each.
+    pub tags_interned: u64,
     /// What an operator should know about the tiers, oldest first: a damaged disk cache
     /// moved aside at start, a disk that could not be used, a tier switched off.
     pub warnings: Vec<String>,

@@ -15,7 +15,9 @@
 //!   above every generation forgotten so far (the floor), so a record stamped before the tag
 //!   was forgotten cannot match it again.
 
-use std::collections::HashMap;
+use std::borrow::Borrow;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -27,7 +29,8 @@ use crate::key::Key;
 /// One interned tag and its generation counter.
 #[derive(Debug)]
 pub(crate) struct TagCell {
-    pub(crate) name: Arc<str>,
+    /// The tag's name; the cell is its only holder (the interning set finds cells by it).
+    pub(crate) name: Box<str>,
     pub(crate) generation: AtomicU64,
     /// The [`Invalidation::bump_clock`] value of this tag's latest bump (0: none seen since
     /// start), written before the generation moves: tags a loaded value names are stamped
@@ -42,14 +45,42 @@ pub(crate) struct TagCell {
 }
 
 impl TagCell {
-    fn new(name: Arc<str>, generation: u64) -> TagCell {
+    fn new(name: &str, generation: u64) -> TagCell {
         TagCell {
-            name,
+            name: name.into(),
             generation: AtomicU64::new(generation),
             bumped_at: AtomicU64::new(0),
             seen_generation: AtomicU64::new(generation),
             seen_at_ms: AtomicU64::new(0),
         }
+    }
+}
+
+/// A cell in the interning set, found by its name. A library walked daily interns two or
+/// three tags per item (its fields and play state), hundreds of thousands of cells that are
+/// not weighed against `memory_max`, so a cell is one pointer in the set and the name lives
+/// only in the cell.
+#[derive(Debug)]
+struct Interned(Arc<TagCell>);
+
+impl Borrow<str> for Interned {
+    fn borrow(&self) -> &str {
+        &self.0.name
+    }
+}
+
+impl PartialEq for Interned {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl Eq for Interned {}
+
+impl Hash for Interned {
+    // Must hash as the `str` it borrows as.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (*self.0.name).hash(state);
     }
 }
 
@@ -101,7 +132,7 @@ impl From<InvalidationStateV1> for InvalidationState {
 /// Tag generations, prefix drops and the entry sequence counter.
 #[derive(Debug, Default)]
 pub(crate) struct Invalidation {
-    tags: RwLock<HashMap<Arc<str>, Arc<TagCell>>>,
+    tags: RwLock<HashSet<Interned>>,
     drops: RwLock<Vec<DropRecord>>,
     /// Sequence number of the newest drop (0: none).
     newest_drop_seq: AtomicU64,
@@ -141,8 +172,7 @@ impl Invalidation {
         {
             let mut tags = this.tags.write().unwrap_or_else(|e| e.into_inner());
             for (name, generation) in state.tags {
-                let name: Arc<str> = name.into();
-                tags.insert(name.clone(), Arc::new(TagCell::new(name, generation)));
+                tags.insert(Interned(Arc::new(TagCell::new(&name, generation))));
             }
         }
         let newest = state.drops.iter().map(|d| d.seq).max().unwrap_or(0);
@@ -157,25 +187,27 @@ impl Invalidation {
     }
 
     /// The interned cell for a tag.
-    pub(crate) fn tag(&self, name: &Arc<str>) -> Arc<TagCell> {
+    pub(crate) fn tag(&self, name: &str) -> Arc<TagCell> {
         if let Some(cell) = self
             .tags
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(name)
         {
-            return cell.clone();
+            return cell.0.clone();
         }
         let mut tags = self.tags.write().unwrap_or_else(|e| e.into_inner());
-        tags.entry(name.clone())
-            .or_insert_with(|| Arc::new(TagCell::new(name.clone(), 0)))
-            .clone()
+        if let Some(cell) = tags.get(name) {
+            return cell.0.clone();
+        }
+        let cell = Arc::new(TagCell::new(name, 0));
+        tags.insert(Interned(cell.clone()));
+        cell
     }
 
     /// Bumps a tag's generation: every entry stored under the old one is dead.
     pub(crate) fn invalidate_tag(&self, name: &str) {
-        let name: Arc<str> = name.into();
-        let cell = self.tag(&name);
+        let cell = self.tag(name);
         self.mark_bump(&cell);
         let floor = self.generation_floor.load(Ordering::Acquire);
         let _ = cell
@@ -187,10 +219,10 @@ impl Invalidation {
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
-    fn note_moved(&self, name: &Arc<str>) {
+    fn note_moved(&self, name: &str) {
         let mut u = self.unwritten.lock().unwrap_or_else(|e| e.into_inner());
-        if u.all_written {
-            u.moved.insert(name.clone());
+        if u.all_written && !u.moved.contains(name) {
+            u.moved.insert(name.into());
         }
     }
 
@@ -199,9 +231,9 @@ impl Invalidation {
     pub(crate) fn take_tag_changes(&self) -> TagChanges {
         let mut u = self.unwritten.lock().unwrap_or_else(|e| e.into_inner());
         let tags = self.tags.read().unwrap_or_else(|e| e.into_inner());
-        let generation = |name: &Arc<str>| {
+        let generation = |name: &str| {
             tags.get(name)
-                .map(|c| c.generation.load(Ordering::Acquire))
+                .map(|c| c.0.generation.load(Ordering::Acquire))
                 .filter(|g| *g > 0)
         };
         let set: Vec<(String, u64)> = if u.all_written {
@@ -212,8 +244,8 @@ impl Invalidation {
         } else {
             u.all_written = true;
             u.moved.clear();
-            tags.keys()
-                .filter_map(|n| generation(n).map(|g| (n.to_string(), g)))
+            tags.iter()
+                .filter_map(|c| generation(&c.0.name).map(|g| (c.0.name.to_string(), g)))
                 .collect()
         };
         // A tag forgotten and then bumped again keeps its (new) row.
@@ -253,7 +285,7 @@ impl Invalidation {
         let mut out = stamps.into_vec();
         out.reserve(extra.len());
         for t in extra {
-            if out.iter().any(|s| s.cell.name == *t) {
+            if out.iter().any(|s| *s.cell.name == **t) {
                 continue;
             }
             let cell = self.tag(t);
@@ -272,8 +304,7 @@ impl Invalidation {
         if generation == 0 {
             return false;
         }
-        let name: Arc<str> = name.into();
-        let cell = self.tag(&name);
+        let cell = self.tag(name);
         if cell.generation.load(Ordering::Acquire) < generation {
             self.mark_bump(&cell);
         }
@@ -368,7 +399,7 @@ impl Invalidation {
         let mut tags = self.tags.write().unwrap_or_else(|e| e.into_inner());
         let before = tags.len();
         let mut rows_gone = Vec::new();
-        tags.retain(|_, c| {
+        tags.retain(|Interned(c)| {
             let generation = c.generation.load(Ordering::Acquire);
             if c.seen_generation.swap(generation, Ordering::Relaxed) != generation
                 || c.seen_at_ms.load(Ordering::Relaxed) == 0
@@ -383,10 +414,16 @@ impl Invalidation {
             let keep = Arc::strong_count(c) > 1 || (generation > 0 && !expired);
             if !keep && generation > 0 {
                 floor = floor.max(generation);
-                rows_gone.push(c.name.clone());
+                rows_gone.push(Arc::<str>::from(&*c.name));
             }
             keep
         });
+        // A set grown for a busy hour keeps its table after the tags go (a table slot per
+        // tag ever held at once): give most of it back.
+        if tags.capacity() > 4 * tags.len().max(1024) {
+            let keep = 2 * tags.len();
+            tags.shrink_to(keep);
+        }
         let forgotten = before - tags.len();
         drop(tags);
         if !rows_gone.is_empty() {
@@ -403,7 +440,6 @@ impl Invalidation {
     }
 
     /// How many tags are interned.
-    #[cfg(test)]
     pub(crate) fn tag_count(&self) -> usize {
         self.tags.read().unwrap_or_else(|e| e.into_inner()).len()
     }
@@ -414,8 +450,8 @@ impl Invalidation {
             .tags
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .filter_map(|c| {
+            .iter()
+            .filter_map(|Interned(c)| {
                 let g = c.generation.load(Ordering::Acquire);
                 (g > 0).then(|| (c.name.to_string(), g))
             })
@@ -568,5 +604,23 @@ mod tests {
         gone.forget.sort();
         assert_eq!(gone.forget, vec!["a".to_owned(), "b".to_owned()]);
         assert_eq!(gone.set, vec![("c".into(), 10)]);
+    }
+
+    #[test]
+    fn a_set_grown_for_many_tags_gives_its_table_back_once_they_are_forgotten() {
+        let inval = Invalidation::default();
+        let held: Vec<Arc<TagCell>> = (0..20_000)
+            .map(|i| inval.tag(&format!("plex:item:{i}")))
+            .collect();
+        let kept = inval.tag("plex:item:kept");
+        // The same name finds the same cell.
+        assert!(Arc::ptr_eq(&kept, &inval.tag("plex:item:kept")));
+        let grown = inval.tags.read().unwrap().capacity();
+        assert!(grown >= 20_001);
+        drop(held);
+        assert_eq!(inval.forget_unused_tags(1), 20_000);
+        assert_eq!(inval.tag_count(), 1);
+        assert!(inval.tags.read().unwrap().capacity() < grown / 4);
+        assert!(Arc::ptr_eq(&kept, &inval.tag("plex:item:kept")));
     }
 }

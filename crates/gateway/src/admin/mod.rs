@@ -274,6 +274,9 @@ pub struct MemoryReport {
     pub body_files: u64,
     /// What body files hold now (whole process).
     pub body_files_used: u64,
+    /// Invalidation tags interned (outside `memory_max`, about 100 bytes each).
+    #[serde(default)]
+    pub tags_interned: u64,
 }
 
 /// One upstream's library index, as `/api/stats` shows it.
