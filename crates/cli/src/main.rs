@@ -14,8 +14,8 @@ use clap::Parser;
 // samples (docs/benchmarks.md, "Gateway"); jemalloc's thread caches make them cheaper. It is
 // also the allocator that gives memory back: the memory tier replaces entries all the time,
 // and with glibc or mimalloc RSS kept growing over a 15-minute soak (mimalloc 275 MiB, still
-// rising, where jemalloc held 195 MiB; docs/benchmarks.md, "Soak"). Its background thread
-// returns pages that stay free for a second (`.cargo/config.toml` sets the decay at build).
+// rising, where jemalloc held 195 MiB; docs/benchmarks.md, "Soak"). It runs with one arena
+// and gives pages back as soon as they are free (`.cargo/config.toml` sets both at build).
 // The `system-allocator` feature keeps glibc's, for heap profilers that hook malloc
 // (heaptrack): `cargo build --workspace --bins --features cachearr/system-allocator`.
 #[cfg(not(feature = "system-allocator"))]
