@@ -346,6 +346,10 @@ pub struct LibraryIndex {
     /// Artists whose names have kanji, by the first two letters of their readings: built on
     /// first use (only a romanised name not found otherwise asks), never stored.
     kanji_names: std::sync::OnceLock<FxHashMap<[u8; 2], Vec<u32>>>,
+    /// Artists by the consonant skeleton of their names' Latin letters, those whose names are
+    /// written in Arabic or Hebrew letters and the others apart (a query in one looks among
+    /// the other): each built on first use, never stored.
+    skeleton_names: [std::sync::OnceLock<FxHashMap<String, Vec<u32>>>; 2],
 }
 
 /// Length and character counts of a normalised title (see [`TitleShape::of`]).
@@ -789,6 +793,7 @@ impl LibraryIndex {
             artist_grams,
             data,
             kanji_names: std::sync::OnceLock::new(),
+            skeleton_names: Default::default(),
         }
     }
 
@@ -1087,6 +1092,37 @@ impl LibraryIndex {
         found.sort_unstable();
         found.dedup();
         found
+    }
+
+    /// Artists whose names have the consonant skeleton of `name` (three consonants or more),
+    /// one of the two written in an abjad ([`crate::normalize::has_abjad`]): `عمرو دياب` and
+    /// "Amr Diab" share no trigram of Latin letters ("mrw dyb", "amr diab") but are both
+    /// "mrdb". The caller scores them.
+    pub(crate) fn skeleton_name_candidates(&self, name: &str) -> Vec<u32> {
+        let skeleton_of = |name: &str| {
+            let latin = crate::normalize::latin_form(name);
+            crate::normalize::consonant_skeleton(latin.as_deref().unwrap_or(name))
+        };
+        let skeleton = skeleton_of(name);
+        if skeleton.chars().count() < 3 {
+            return Vec::new();
+        }
+        let theirs_abjad = !crate::normalize::has_abjad(name);
+        let by_skeleton = self.skeleton_names[usize::from(theirs_abjad)].get_or_init(|| {
+            let mut by_skeleton: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+            for artist in 0..self.artist_count() as u32 {
+                let other = self.artist_name(artist);
+                if crate::normalize::has_abjad(other) != theirs_abjad {
+                    continue;
+                }
+                let skeleton = skeleton_of(other);
+                if skeleton.chars().count() >= 3 {
+                    by_skeleton.entry(skeleton).or_default().push(artist);
+                }
+            }
+            by_skeleton
+        });
+        by_skeleton.get(&skeleton).cloned().unwrap_or_default()
     }
 
     pub(crate) fn artist_count(&self) -> usize {
