@@ -22,7 +22,7 @@ use crate::clock::{Clock, SystemClock, duration_ms};
 use crate::codec::{self, DecodeError};
 use crate::disk::{DiskMemory, DiskStart, DiskTier, UnavailableDisk};
 use crate::entry::{CachedValue, Entry, Fill, Lookup, Outcome, TagStamp, TierKind};
-use crate::error::EngineError;
+use crate::error::{EngineError, LoadError, LoadErrorKind};
 use crate::key::{Key, KeyHashBuilder};
 use crate::loader::Loader;
 use crate::policy::Policy;
@@ -1140,12 +1140,29 @@ impl Inner {
             token,
             flight: flight.clone(),
         });
-        let result = tokio::time::timeout(
-            self.load_timeout,
-            AssertUnwindSafe(loader.load()).catch_unwind(),
-        )
-        .await;
+        // A stored entry (being refreshed, or standing by for an error) lets the loader ask
+        // the upstream whether it changed instead of fetching it whole.
+        let current = stale.as_ref().filter(|s| !s.negative);
+        let loading = match current {
+            Some(current) => loader.revalidate(&current.value),
+            None => loader.load(),
+        };
+        let result =
+            tokio::time::timeout(self.load_timeout, AssertUnwindSafe(loading).catch_unwind()).await;
         let reads = u32::from(kind == FlightKind::Foreground);
+        let result = match result {
+            Ok(Ok(Ok(Fill::NotModified))) => match current {
+                Some(current) => {
+                    bump(&class.revalidated_304);
+                    Ok(Ok(Ok(Fill::Store(current.value.clone()))))
+                }
+                None => Ok(Ok(Err(LoadError::of_kind(
+                    LoadErrorKind::BadAnswer,
+                    "not modified, but nothing is stored to keep",
+                )))),
+            },
+            other => other,
+        };
         let failure = match result {
             Ok(Ok(Ok(fill))) => {
                 let stamps = match &fill {
@@ -1153,7 +1170,7 @@ impl Inner {
                         let extra = loader.value_tags(value);
                         self.inval.stamps_after(stamps, &extra, bumps_before)
                     }
-                    Fill::Pass(_) => stamps,
+                    Fill::Pass(_) | Fill::NotModified => stamps,
                 };
                 let done = match fill {
                     Fill::Store(value) => {
@@ -1186,6 +1203,15 @@ impl Inner {
                         let entry =
                             self.make_entry(value, &policy, seq, stamps, class.clone(), false, 0);
                         FlightDone::Passed(entry)
+                    }
+                    // Turned into `Store` of the current value above.
+                    Fill::NotModified => {
+                        flight
+                            .done
+                            .send_replace(Some(FlightDone::Failed(EngineError::Load(
+                                LoadError::of_kind(LoadErrorKind::BadAnswer, "not modified"),
+                            ))));
+                        return;
                     }
                 };
                 flight.done.send_replace(Some(done));

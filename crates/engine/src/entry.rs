@@ -81,6 +81,10 @@ pub enum Fill {
     /// Hand this value to every coalesced waiter, but never store it (e.g. an uncacheable
     /// answer discovered only after fetching).
     Pass(CachedValue),
+    /// The upstream confirmed the stored value (an HTTP `304 Not Modified` to a conditional
+    /// refresh, [`crate::Loader::revalidate`]): keep it, stored again under the policy's TTLs.
+    /// Only meaningful for a refresh of a stored entry; a load without one fails.
+    NotModified,
 }
 
 /// Which tier answered.

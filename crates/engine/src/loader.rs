@@ -16,6 +16,15 @@ pub trait Loader: Send + Sync + 'static {
     /// Fetches a fresh value.
     fn load(&self) -> BoxFuture<'static, Result<Fill, LoadError>>;
 
+    /// Fetches a fresh value when `current` is stored (a refresh). A loader whose upstream
+    /// answers conditional requests asks only whether `current` changed and answers
+    /// [`Fill::NotModified`] when it did not, so an unchanged body is not sent again. By
+    /// default, [`Loader::load`].
+    fn revalidate(&self, current: &CachedValue) -> BoxFuture<'static, Result<Fill, LoadError>> {
+        let _ = current;
+        self.load()
+    }
+
     /// The loader to keep for a later refresh (the warmer holds it until the refresh is due,
     /// possibly long after the request that made it). A loader that borrows buffers of its
     /// request (a slice of a connection's read buffer pins the whole buffer) returns a copy

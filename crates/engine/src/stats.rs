@@ -25,6 +25,7 @@ pub(crate) struct ClassCounters {
     pub(crate) refreshes_started: AtomicU64,
     pub(crate) refreshes_in_progress: AtomicU64,
     pub(crate) warm_refreshes: AtomicU64,
+    pub(crate) revalidated_304: AtomicU64,
     pub(crate) loader_errors: AtomicU64,
     pub(crate) evictions: AtomicU64,
     pub(crate) dropped_writes: AtomicU64,
@@ -148,6 +149,9 @@ pub struct ClassStats {
     pub refreshes_in_progress: u64,
     /// Of the refreshes, those started by the warmer.
     pub warm_refreshes: u64,
+    /// Refreshes the upstream answered `304 Not Modified`: the stored body was kept and its
+    /// freshness renewed without downloading it again.
+    pub revalidated_304: u64,
     /// Loads that failed, timed out or panicked.
     pub loader_errors: u64,
     /// Entries evicted from memory to respect its byte limit.
@@ -272,6 +276,7 @@ impl ClassCounters {
             refreshes_started: load(&self.refreshes_started),
             refreshes_in_progress: load(&self.refreshes_in_progress),
             warm_refreshes: load(&self.warm_refreshes),
+            revalidated_304: load(&self.revalidated_304),
             loader_errors: load(&self.loader_errors),
             evictions: load(&self.evictions),
             dropped_writes: load(&self.dropped_writes),

@@ -368,6 +368,8 @@ impl Feed {
         .await;
         let value = match fill {
             Ok(Fill::Store(v) | Fill::Negative(v) | Fill::Pass(v)) => v,
+            // An unconditional fetch is never answered this way.
+            Ok(Fill::NotModified) => return Sampled::Nothing,
             Err(e) => {
                 tracing::debug!(upstream = %self.upstream, error = %e, "sampled revalidation failed");
                 return Sampled::Failed;

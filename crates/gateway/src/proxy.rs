@@ -620,6 +620,57 @@ impl Loader for HttpLoader {
     }
 
     fn load(&self) -> BoxFuture<'static, Result<Fill, LoadError>> {
+        self.fetch(None)
+    }
+
+    /// A refresh of a stored answer that carried an `ETag` or `Last-Modified` asks the
+    /// upstream with `If-None-Match` / `If-Modified-Since`: a `304` keeps the stored body.
+    fn revalidate(&self, current: &CachedValue) -> BoxFuture<'static, Result<Fill, LoadError>> {
+        self.fetch(Validators::of(current))
+    }
+}
+
+/// The validators of a stored answer, sent back to the upstream on a refresh.
+#[derive(Debug, Default)]
+struct Validators {
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
+}
+
+impl Validators {
+    /// Those of `value`, if it is a `200` that has any (the headers' names are stored in
+    /// lower case).
+    fn of(value: &CachedValue) -> Option<Validators> {
+        if value.status != 200 {
+            return None;
+        }
+        let mut v = Validators::default();
+        for (name, text) in &value.headers {
+            match name.as_str() {
+                "etag" if crate::etag::is_valid(text.as_bytes()) => {
+                    v.etag = HeaderValue::from_str(text).ok();
+                }
+                "last-modified" => {
+                    v.last_modified = HeaderValue::from_str(text).ok();
+                }
+                _ => {}
+            }
+        }
+        (v.etag.is_some() || v.last_modified.is_some()).then_some(v)
+    }
+
+    fn apply(&self, headers: &mut HeaderMap) {
+        if let Some(tag) = &self.etag {
+            headers.insert(header::IF_NONE_MATCH, tag.clone());
+        }
+        if let Some(date) = &self.last_modified {
+            headers.insert(header::IF_MODIFIED_SINCE, date.clone());
+        }
+    }
+}
+
+impl HttpLoader {
+    fn fetch(&self, validators: Option<Validators>) -> BoxFuture<'static, Result<Fill, LoadError>> {
         let state = self.0.clone();
         async move {
             // Let the request that created this loader record that it has been answered, so a
@@ -631,7 +682,7 @@ impl Loader for HttpLoader {
                 Budget::Client
             };
             let t = Instant::now();
-            let r = fetch_for_cache(&state, budget).await;
+            let r = fetch_for_cache(&state, budget, validators.as_ref()).await;
             if budget == Budget::Client {
                 let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
                 state.upstream_us.store(us, Ordering::Relaxed);
@@ -681,10 +732,17 @@ fn stored_header(name: &HeaderName) -> bool {
         )
 }
 
-async fn fetch_for_cache(state: &LoaderState, budget: Budget) -> Result<Fill, LoadError> {
+async fn fetch_for_cache(
+    state: &LoaderState,
+    budget: Budget,
+    validators: Option<&Validators>,
+) -> Result<Fill, LoadError> {
     let up = &state.up;
     let uri = up.uri_for(state.path_and_query()).map_err(LoadError::new)?;
-    let headers = load_headers(&state.client_headers, up, state.peer);
+    let mut headers = load_headers(&state.client_headers, up, state.peer);
+    if let Some(v) = validators {
+        v.apply(&mut headers);
+    }
     let make = || {
         let mut req = Request::new(empty_body());
         *req.uri_mut() = uri.clone();
@@ -697,6 +755,10 @@ async fn fetch_for_cache(state: &LoaderState, budget: Budget) -> Result<Fill, Lo
         .map_err(LoadError::from)?;
     let status = resp.status();
     let now = state.gw.clock().now_ms();
+    if status == StatusCode::NOT_MODIFIED && validators.is_some() {
+        // The stored answer is still the upstream's: nothing to download.
+        return Ok(Fill::NotModified);
+    }
     if status.is_server_error() {
         return Err(LoadError::of_kind(
             LoadErrorKind::BadAnswer,
@@ -1510,7 +1572,7 @@ pub(crate) async fn fetch_uncached(
         upstream_us: AtomicU64::new(0),
         item_tagged: false,
     };
-    fetch_for_cache(&state, Budget::Background).await
+    fetch_for_cache(&state, Budget::Background, None).await
 }
 
 #[cfg(test)]

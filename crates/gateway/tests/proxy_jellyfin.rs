@@ -283,3 +283,119 @@ async fn jellyfin_socket_is_spliced_through() {
     let first = ws.next().await.unwrap().unwrap().into_text().unwrap();
     assert!(first.contains("ForceKeepAlive"), "{first}");
 }
+
+/// Jellyfin answers conditional image requests with `304`: a background refresh of a stored
+/// image asks with its `ETag` / `Last-Modified` and keeps the stored body when nothing changed,
+/// takes the new one when the image did, and a client's own conditional request is still
+/// answered `304` by the gateway.
+#[tokio::test]
+async fn image_refreshes_are_conditional_and_keep_an_unchanged_body() {
+    const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+    let (srv, _) = start().await;
+    // The token stays trusted for shared images across the days this test skips.
+    let h = start_gateway(srv.addr, Profile::Jellyfin, |c| c.token_trust = 60 * DAY).await;
+    let owner = users(&srv)[0].1.clone();
+    let base = format!("http://{}", h.proxy);
+    let movie = item_ids(&srv, ItemKind::Movie, 1).remove(0);
+    let path = format!("/Items/{movie}/Images/Primary?tag=0&maxWidth=64");
+    let get = |extra: Option<(&'static str, String)>| {
+        let mut r = request(&h.client, &base, &path, &owner, Auth::EmbyToken);
+        if let Some((name, value)) = extra {
+            r = r.header(name, value);
+        }
+        r.send()
+    };
+    let revalidated = || {
+        h.gateway
+            .cache()
+            .stats()
+            .class("images")
+            .map_or(0, |c| c.revalidated_304)
+    };
+    let refreshed = |n: u64| {
+        let s = h.gateway.cache().stats();
+        s.class("images").unwrap().refreshes_started == n && s.refreshes_in_progress == 0
+    };
+    // Images are shared: a token is trusted for them once the server accepted it.
+    let r = request(&h.client, &base, "/UserViews", &owner, Auth::EmbyToken)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let first = get(None).await.unwrap();
+    assert_eq!(header(&first, "x-cache"), "MISS");
+    let etag = header(&first, "etag").to_owned();
+    assert!(!header(&first, "last-modified").is_empty());
+    let want = first.bytes().await.unwrap();
+
+    // Past the images' 7 days: served stale, refreshed behind with the validators.
+    h.clock.advance(8 * DAY);
+    let before = srv.sim.stats();
+    let stale = get(None).await.unwrap();
+    assert_eq!(header(&stale, "x-cache"), "STALE");
+    assert_eq!(stale.bytes().await.unwrap(), want);
+    wait_for(|| refreshed(1)).await;
+    let after = srv.sim.stats();
+    assert_eq!(after.total, before.total + 1, "one conditional request");
+    assert_eq!(
+        after.items_returned, before.items_returned,
+        "answered 304: the image was not sent again"
+    );
+    assert_eq!(revalidated(), 1);
+    let hit = get(None).await.unwrap();
+    assert_eq!(header(&hit, "x-cache"), "HIT", "fresh again for 7 days");
+    assert_eq!(header(&hit, "etag"), etag);
+    assert_eq!(hit.bytes().await.unwrap(), want);
+
+    // A client's own conditional request: answered 304 by the gateway, nothing upstream.
+    let total = srv.sim.stats().total;
+    let conditional = get(Some(("If-None-Match", etag.clone()))).await.unwrap();
+    assert_eq!(conditional.status(), 304);
+    assert_eq!(header(&conditional, "etag"), etag);
+    assert_eq!(srv.sim.stats().total, total);
+
+    // The image changes: the next refresh's validator no longer matches and the new image
+    // replaces the stored one.
+    let id = srv
+        .sim
+        .library()
+        .sections()
+        .iter()
+        .flat_map(|s| s.items(ItemKind::Movie).to_vec())
+        .next()
+        .unwrap();
+    srv.sim.rename_item(id, "A New Poster").unwrap();
+    let direct = reqwest::Client::new()
+        .get(format!("{}{path}", srv.base_url))
+        .send()
+        .await
+        .unwrap();
+    let new_etag = header(&direct, "etag").to_owned();
+    let new_body = direct.bytes().await.unwrap();
+    assert_ne!(new_body, want, "the simulator's image follows the item");
+    h.clock.advance(8 * DAY);
+    let stale = get(None).await.unwrap();
+    assert_eq!(header(&stale, "x-cache"), "STALE");
+    wait_for(|| refreshed(2)).await;
+    assert_eq!(revalidated(), 1, "a changed image is not a 304");
+    let hit = get(None).await.unwrap();
+    assert_eq!(header(&hit, "x-cache"), "HIT");
+    assert_eq!(header(&hit, "etag"), new_etag);
+    assert_eq!(hit.bytes().await.unwrap(), new_body);
+    // The client holding the old image gets the new one; holding the new one, a 304.
+    let old = get(Some(("If-None-Match", etag))).await.unwrap();
+    assert_eq!(old.status(), 200);
+    let current = get(Some(("If-None-Match", new_etag))).await.unwrap();
+    assert_eq!(current.status(), 304);
+}
+
+/// Waits (yielding, bounded) for background work of the gateway, never for time to pass.
+async fn wait_for(mut f: impl FnMut() -> bool) {
+    for _ in 0..5_000 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    panic!("condition never became true");
+}

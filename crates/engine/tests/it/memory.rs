@@ -600,3 +600,112 @@ async fn stats_report_the_memory_tier_share_of_the_plan() {
     assert_eq!(disk.memory_bytes, Some(plan.disk_block_cache));
     assert_eq!(stats.write_behind.max_bytes, plan.write_queue);
 }
+
+/// Answers conditional refreshes: `304` (keep) while `version` is what it last sent, else the
+/// new body.
+struct ConditionalLoader {
+    version: Arc<AtomicUsize>,
+    full_loads: AtomicUsize,
+    revalidations: AtomicUsize,
+}
+
+impl Loader for ConditionalLoader {
+    fn load(&self) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
+        self.full_loads.fetch_add(1, Ordering::SeqCst);
+        let v = self.version.load(Ordering::SeqCst);
+        Box::pin(async move { Ok(Fill::Store(CachedValue::new(200, format!("v{v}")))) })
+    }
+
+    fn revalidate(
+        &self,
+        current: &CachedValue,
+    ) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
+        self.revalidations.fetch_add(1, Ordering::SeqCst);
+        let v = self.version.load(Ordering::SeqCst);
+        let same = current.body == format!("v{v}").as_bytes();
+        Box::pin(async move {
+            Ok(if same {
+                Fill::NotModified
+            } else {
+                Fill::Store(CachedValue::new(200, format!("v{v}")))
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_answered_not_modified_keeps_the_body_and_renews_freshness() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let version = Arc::new(AtomicUsize::new(1));
+    let loader = Arc::new(ConditionalLoader {
+        version: version.clone(),
+        full_loads: AtomicUsize::new(0),
+        revalidations: AtomicUsize::new(0),
+    });
+    let key = Key::new("conditional");
+    let first = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(body(&first), "v1");
+    clock.advance(11 * SEC); // stale: served at once, refreshed behind
+    let l = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Stale);
+    eventually(|| cache.stats().class("metadata").unwrap().revalidated_304 == 1).await;
+    eventually(|| cache.stats().refreshes_in_progress == 0).await;
+    let l = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    // Fresh again, the very body kept (not a copy), nothing downloaded again.
+    assert_eq!(l.outcome, Outcome::Hit(TierKind::Memory));
+    assert_eq!(l.entry.value.body.as_ptr(), first.entry.value.body.as_ptr());
+    assert_eq!(l.entry.age(clock.now_ms_for_test()), Duration::ZERO);
+    assert_eq!(loader.full_loads.load(Ordering::SeqCst), 1);
+    assert_eq!(loader.revalidations.load(Ordering::SeqCst), 1);
+
+    // Changed upstream: the refresh stores the new body.
+    version.store(2, Ordering::SeqCst);
+    clock.advance(11 * SEC);
+    let l = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    assert_eq!((l.outcome, body(&l)), (Outcome::Stale, "v1".to_owned()));
+    eventually(|| {
+        let s = cache.stats();
+        s.class("metadata").unwrap().refreshes_started == 2 && s.refreshes_in_progress == 0
+    })
+    .await;
+    let l = cache
+        .get_or_load(&key, &policy(), loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        (l.outcome, body(&l)),
+        (Outcome::Hit(TierKind::Memory), "v2".to_owned())
+    );
+    assert_eq!(cache.stats().class("metadata").unwrap().revalidated_304, 1);
+}
+
+#[tokio::test]
+async fn not_modified_with_nothing_stored_is_a_failed_load() {
+    struct Confused;
+    impl Loader for Confused {
+        fn load(&self) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
+            Box::pin(async { Ok(Fill::NotModified) })
+        }
+    }
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let err = cache
+        .get_or_load(&Key::new("none"), &policy(), Arc::new(Confused))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Load(_)), "{err}");
+    assert_eq!(cache.stats().class("metadata").unwrap().revalidated_304, 0);
+}

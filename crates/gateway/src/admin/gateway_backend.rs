@@ -226,6 +226,13 @@ impl StatsSource for GatewayStats {
                 c.coalesced,
             );
             push(
+                "cache_revalidated_304",
+                "Refreshes the upstream answered 304 Not Modified (stored body kept)",
+                Counter,
+                l(None),
+                c.revalidated_304,
+            );
+            push(
                 "cache_refreshes_in_progress",
                 "Background refreshes running",
                 Gauge,
@@ -536,6 +543,7 @@ impl AdminBackend for GatewayAdmin {
                 entries: c.entries,
                 bytes: c.bytes,
                 refreshing: c.refreshes_in_progress,
+                revalidated_304: c.revalidated_304,
             };
             total.hits += counters.hits;
             total.misses += counters.misses;
@@ -544,6 +552,7 @@ impl AdminBackend for GatewayAdmin {
             total.entries += counters.entries;
             total.bytes += counters.bytes;
             total.refreshing += counters.refreshing;
+            total.revalidated_304 += counters.revalidated_304;
             classes.insert(c.class.clone(), counters);
         }
         let mut warnings = Vec::new();

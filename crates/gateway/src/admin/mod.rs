@@ -145,6 +145,10 @@ pub struct CacheCounters {
     pub bytes: u64,
     /// Background refreshes running now.
     pub refreshing: u64,
+    /// Refreshes the upstream answered `304 Not Modified` (the stored body kept, not
+    /// downloaded again).
+    #[serde(default)]
+    pub revalidated_304: u64,
 }
 
 impl CacheCounters {

@@ -655,7 +655,8 @@ fn image(front: &Front, req: &Req, item: &str, image_type: &str) -> Result<Reply
     if !image_type.eq_ignore_ascii_case("Primary") {
         return Err(ApiError::NotFound);
     }
-    let (seed, aspect) = {
+    // When the image last changed (its item's update time; none for an artist by name).
+    let (seed, aspect, modified) = {
         let lib = front.sim.library();
         match target {
             Target::Item(id) => {
@@ -665,13 +666,18 @@ fn image(front: &Front, req: &Req, item: &str, image_type: &str) -> Result<Reply
                     ItemKind::Episode => 16.0 / 9.0,
                     _ => 1.0,
                 };
-                (mix_tag(item.content_hash(), item.updated_at()), aspect)
+                (
+                    mix_tag(item.content_hash(), item.updated_at()),
+                    aspect,
+                    Some(item.updated_at()),
+                )
             }
             Target::View(id) => {
                 let section = lib.section(id).ok_or(ApiError::NotFound)?;
                 (
                     mix_tag(u64::from(section.id) << 32, section.created_at),
                     16.0 / 9.0,
+                    Some(section.created_at),
                 )
             }
             Target::Playlist(id) => {
@@ -681,9 +687,13 @@ fn image(front: &Front, req: &Req, item: &str, image_type: &str) -> Result<Reply
                     .iter()
                     .find_map(|u| state.playlist(u.id, id))
                     .ok_or(ApiError::NotFound)?;
-                (mix_tag(u64::from(playlist.id), playlist.updated_at), 1.0)
+                (
+                    mix_tag(u64::from(playlist.id), playlist.updated_at),
+                    1.0,
+                    Some(playlist.updated_at),
+                )
             }
-            Target::ArtistName(hash) => (mix_tag(hash, 0), 1.0),
+            Target::ArtistName(hash) => (mix_tag(hash, 0), 1.0, None),
         }
     };
     let query = &req.query;
@@ -695,10 +705,34 @@ fn image(front: &Front, req: &Req, item: &str, image_type: &str) -> Result<Reply
         dimension(query, "fillHeight")?,
     );
     let tag = format!("{seed:016x}");
+    let etag = format!("\"{tag}\"");
+    let modified = modified.map(|secs| {
+        std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(secs))
+    });
+    // The real server serves the image file with ASP.NET Core's file result, which answers
+    // `If-None-Match` / `If-Modified-Since` with `304 Not Modified` and no body.
+    if not_modified(&req.headers, &etag, modified) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            response.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(Reply {
+            response,
+            work: Work {
+                scanned: 1,
+                returned: 0,
+            },
+        });
+    }
     let png = super::image::render_png(seed, width, height);
     let returned = 1;
     let mut response = (StatusCode::OK, png).into_response();
     let headers = response.headers_mut();
+    if let Some(at) = modified
+        && let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(at))
+    {
+        headers.insert(header::LAST_MODIFIED, v);
+    }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
     let versioned = query
         .str("tag")
@@ -711,7 +745,7 @@ fn image(front: &Front, req: &Req, item: &str, image_type: &str) -> Result<Reply
             "public"
         }),
     );
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{tag}\"")) {
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, etag);
     }
     Ok(Reply {
@@ -721,6 +755,29 @@ fn image(front: &Front, req: &Req, item: &str, image_type: &str) -> Result<Reply
             returned,
         },
     })
+}
+
+/// Whether a conditional request may be answered `304` (RFC 9110 §13.2.2): `If-None-Match`
+/// naming the current tag (weak comparison) or `*`; without it, `If-Modified-Since` not
+/// before the image's time.
+fn not_modified(headers: &HeaderMap, etag: &str, modified: Option<std::time::SystemTime>) -> bool {
+    let none_match: Vec<&str> = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    if !none_match.is_empty() {
+        return none_match
+            .iter()
+            .any(|t| *t == "*" || t.trim_start_matches("W/") == etag);
+    }
+    let since = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok());
+    matches!((since, modified), (Some(since), Some(at)) if at <= since)
 }
 
 /// The tag (and image seed) of an object: the same function as the `ImageTags` of its DTO.

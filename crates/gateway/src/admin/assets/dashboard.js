@@ -109,8 +109,8 @@ function render(s) {
   previous = { at: now, s };
 
   const counterRow = (name, c) => [esc(name), fmtInt(c.hits), fmtInt(c.misses), fmtInt(c.stale),
-    fmtInt(c.coalesced), pct(hitRate(c)), fmtInt(c.entries), fmtBytes(c.bytes)];
-  const head = ["", "hits", "misses", "stale", "coalesced", "hit rate", "entries", "bytes"];
+    fmtInt(c.coalesced), fmtInt(c.revalidated_304 || 0), pct(hitRate(c)), fmtInt(c.entries), fmtBytes(c.bytes)];
+  const head = ["", "hits", "misses", "stale", "coalesced", "304 refreshes", "hit rate", "entries", "bytes"];
   // Classes nobody asked for yet are noise: show the ones with traffic or entries.
   const used = Object.entries(s.classes).filter(([, c]) => c.hits + c.misses + c.stale + c.coalesced + c.entries > 0);
   table($("classes"), head, used.map(([k, c]) => counterRow(k, c)), counterRow("total", s.total));
