@@ -87,6 +87,7 @@ async fn main() {
         t.elapsed().as_secs_f64()
     );
     with_index.index("plex").unwrap().install(Arc::new(index));
+    keep_elements(&with_index, &server.base_url, &token).await;
 
     // Distinct queries: 3–6 letter pieces of titles (what a search box sends).
     let mut rng = fastrand::Rng::with_seed(7);
@@ -179,4 +180,40 @@ async fn main() {
     }
     let stats = sim.stats();
     println!("\nserver requests in all: {}", stats.total);
+}
+
+/// Keeps the server's listing element of every item in the gateway's element store, as its
+/// crawl would (Plex answers from the index are written from them).
+async fn keep_elements(gw: &Gateway, base: &str, token: &str) {
+    let store = gw.index("plex").unwrap().elements().unwrap().clone();
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        client
+            .get(format!("{base}{path}"))
+            .header("X-Plex-Token", token)
+            .header("Accept", "application/json")
+            .send()
+    };
+    let sections: serde_json::Value = get("/library/sections".to_string())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for s in sections["MediaContainer"]["Directory"].as_array().unwrap() {
+        let id = s["key"]
+            .as_str()
+            .map_or_else(|| s["key"].to_string(), str::to_string);
+        let types: &[u8] = match s["type"].as_str().unwrap_or("") {
+            "artist" => &[8, 9, 10],
+            "movie" => &[1],
+            "show" => &[4],
+            _ => &[],
+        };
+        for t in types {
+            let path = format!("/library/sections/{id}/all?type={t}&includeGuids=1");
+            let body = get(path).await.unwrap().bytes().await.unwrap();
+            store.put_listing(&body);
+        }
+    }
 }

@@ -30,6 +30,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.admin_listen = admin.parse()?;
     config.data_dir = data.into();
     // The index stays enabled (a disabled one is never answered from); it is installed below.
+    // Plex answers from the index are written from the server's own item elements, which only
+    // a crawl keeps (it needs the owner's token, which this example does not have): without
+    // them Plex searches go to the server.
     let started = std::time::Instant::now();
     let library = Library::generate(LibraryConfig {
         tracks: tracks.parse()?,

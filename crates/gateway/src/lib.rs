@@ -310,6 +310,16 @@ impl GatewayBuilder {
                 let index = library::UpstreamIndex::new(&u.name);
                 index.update_status(|s| s.profile = u.profile.as_str().to_string());
                 index.set_enabled(config.index.enabled);
+                if u.profile == policy::Profile::Plex && config.index.enabled {
+                    let dir = library::keeper::file_path(&config.data_dir, &u.name, "elements");
+                    if let Err(e) = index.open_elements(&dir) {
+                        tracing::warn!(
+                            upstream = %u.name,
+                            error = %e,
+                            "library elements store not opened: searches go to the server"
+                        );
+                    }
+                }
                 if !config.index.enabled {
                     tracing::warn!(
                         upstream = %u.name,

@@ -142,6 +142,9 @@ impl Running {
             Profile::Plex => "plex",
             Profile::Jellyfin => "jellyfin",
         };
+        if profile == Profile::Plex {
+            self.keep_plex_elements().await;
+        }
         self.gateway
             .index(name)
             .unwrap()

@@ -164,7 +164,8 @@ impl El {
     /// `{"Tag":{attrs…,"key":[` — the start of a streamed JSON document whose children go in
     /// `key`; close it with `]}}`.
     pub fn json_open(&self, key: &str) -> String {
-        let mut obj = self.json_value().to_string();
+        let mut obj = String::new();
+        self.write_json(&mut obj);
         obj.pop(); // the closing brace of the attributes object
         let sep = if obj.ends_with('{') { "" } else { "," };
         format!("{{\"{}\":{obj}{sep}\"{key}\":[", self.tag)
@@ -172,7 +173,9 @@ impl El {
 
     /// This element as one JSON object (an array entry of a streamed document).
     pub fn json_fragment(&self) -> String {
-        self.json_value().to_string()
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
     }
 
     /// Appends this element as XML (no declaration) to `out`: a child of a streamed document.
@@ -182,9 +185,13 @@ impl El {
 
     /// The document as JSON: `{"Tag":{attrs…, "Key":[children…]}}`.
     pub fn to_json(&self) -> String {
-        let mut root = serde_json::Map::new();
-        root.insert(self.tag.to_string(), self.json_value());
-        serde_json::Value::Object(root).to_string()
+        let mut out = String::with_capacity(256 + self.kids.len() * 700);
+        out.push('{');
+        json_str(self.tag, &mut out);
+        out.push(':');
+        self.write_json(&mut out);
+        out.push('}');
+        out
     }
 
     fn write_attrs(&self, out: &mut String) {
@@ -224,26 +231,70 @@ impl El {
         out.push('>');
     }
 
-    fn json_value(&self) -> serde_json::Value {
-        let mut obj = serde_json::Map::new();
-        for (k, v) in &self.attrs {
-            let v = match v {
-                V::S(s) => serde_json::Value::String(s.clone()),
-                V::I(n) => serde_json::Value::from(*n),
-                V::F(f) => serde_json::Value::from(*f),
-                V::B(b) => serde_json::Value::Bool(*b),
-            };
-            obj.insert((*k).to_string(), v);
-        }
-        for kid in &self.kids {
-            let entry = obj
-                .entry(kid.json_key.to_string())
-                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
-            if let serde_json::Value::Array(list) = entry {
-                list.push(kid.json_value());
+    /// This element as a JSON object: the attributes in their order (an attribute set twice
+    /// once, with its last value), then the children grouped into their arrays, in the order
+    /// the arrays first appear — the order Plex writes, which clients reading the text (not
+    /// a parsed map) see.
+    fn write_json(&self, out: &mut String) {
+        out.push('{');
+        let mut first = true;
+        for (i, (k, _)) in self.attrs.iter().enumerate() {
+            if self.attrs[..i].iter().any(|(seen, _)| seen == k) {
+                continue;
+            }
+            let v = self
+                .attrs
+                .iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map_or(&self.attrs[i].1, |(_, v)| v);
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            json_str(k, out);
+            out.push(':');
+            match v {
+                V::S(s) => json_str(s, out),
+                V::I(n) => {
+                    let _ = write!(out, "{n}");
+                }
+                V::F(f) => out.push_str(&serde_json::Value::from(*f).to_string()),
+                V::B(b) => out.push_str(if *b { "true" } else { "false" }),
             }
         }
-        serde_json::Value::Object(obj)
+        let mut keys: Vec<&str> = Vec::new();
+        for kid in &self.kids {
+            if !keys.contains(&kid.json_key) {
+                keys.push(kid.json_key);
+            }
+        }
+        for key in keys {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            json_str(key, out);
+            out.push_str(":[");
+            let mut first_kid = true;
+            for kid in self.kids.iter().filter(|k| k.json_key == key) {
+                if !first_kid {
+                    out.push(',');
+                }
+                first_kid = false;
+                kid.write_json(out);
+            }
+            out.push(']');
+        }
+        out.push('}');
+    }
+}
+
+/// `s` as a JSON string literal.
+fn json_str(s: &str, out: &mut String) {
+    match serde_json::to_string(s) {
+        Ok(lit) => out.push_str(&lit),
+        Err(_) => out.push_str("\"\""),
     }
 }
 
@@ -286,9 +337,30 @@ pub fn title_sort(title: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn json_keeps_the_attribute_order_and_groups_children() {
+        let doc = El::container()
+            .a("size", 2u32)
+            .a("allowSync", true)
+            .a("title", "a \"b\"")
+            .kid(
+                El::new("Track")
+                    .a("ratingKey", "9")
+                    .kid(El::new("Media").a("id", 1u32)),
+            )
+            .kid(El::new("Hub").a("x", 1.5f32))
+            .kid(El::new("Track").a("ratingKey", "10"))
+            .a("size", 3u32);
+        assert_eq!(
+            doc.to_json(),
+            r#"{"MediaContainer":{"size":3,"allowSync":true,"title":"a \"b\"","Metadata":[{"ratingKey":"9","Media":[{"id":1}]},{"ratingKey":"10"}],"Hub":[{"x":1.5}]}}"#
+        );
+    }
 
     #[test]
     fn renders_both_formats() {

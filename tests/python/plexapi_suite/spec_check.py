@@ -53,13 +53,9 @@ KNOWN_SPEC_ERRORS = {
 }
 
 # Where cachearr's own (index-rendered) answer is known to differ from the server's, with the
-# reason; any other difference fails --check.
-KNOWN_GATEWAY_GAPS = {
-    ("/hubs/search", "MediaContainer/Hub/*/Metadata/*", "'addedAt' is a required property"):
-        "index-rendered hub search results leave out attributes the index does not hold "
-        "(addedAt, Media/Part/Stream details): crates/gateway/src/library/answer.rs",
-}
-
+# reason; any other difference fails --check. Index answers are written from the server's own
+# item elements (crates/gateway/src/library/elements.rs), so none is expected.
+KNOWN_GATEWAY_GAPS = {}
 
 def _match(known, route, path, message):
     for (r, p, m), reason in known.items():
@@ -102,7 +98,20 @@ def requests_to_check(get):
         ("GET", f"/library/metadata/{track}"),
         ("GET", f"/library/metadata/{show}/allLeaves"),
         ("GET", "/hubs/search?query=the&limit=10"),
-        ("GET", "/hubs/search?query=layers&sectionId=" + str(music_sec)),
+    ] + [
+        # One hub per kind the index answers (album and track, artist, movie, episode) and
+        # one the server answers (show), each without and with Guid children.
+        ("GET", f"/hubs/search?query={q}{extra}{guids}")
+        for q, extra in (("layers", f"&sectionId={music_sec}"), ("broke", ""),
+                         ("sintel", f"&sectionId={movie_sec}"),
+                         ("winter", f"&sectionId={show_sec}"), ("game", ""))
+        for guids in ("", "&includeGuids=1")
+    ] + [
+        # python-plexapi's searchTracks / searchAlbums (always with includeGuids=1).
+        ("GET", f"/library/sections/{music_sec}/all?type=10&title=layers&includeGuids=1"),
+        ("GET", f"/library/sections/{music_sec}/all?type=9&title=layers&includeGuids=1"),
+        ("GET", f"/library/sections/{movie_sec}/all?type=1&title=sintel"),
+    ] + [
         ("GET", "/hubs/continueWatching"),
         ("GET", "/status/sessions"),
         ("GET", "/status/sessions/history/all"),
@@ -113,6 +122,19 @@ def requests_to_check(get):
         ("POST", f"/:/timeline?ratingKey={episode}&key=/library/metadata/{episode}"
                  f"&state=paused&time=1000&duration=3300000"),
     ]
+
+
+def wait_for_index(sess, gw_url, reqs, limit=60.0):
+    """Waits until cachearr answers the first hub search from its index (its crawl of the
+    library has finished); the comparison is of index answers, not of proxied ones."""
+    probe = next(p for m, p in reqs if p.startswith("/hubs/search?query=layers"))
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        r = sess.get(gw_url + probe, timeout=30)
+        if "detail=index" in r.headers.get("cache-status", ""):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"cachearr did not answer {probe} from its index within {limit} s")
 
 
 def schema_errors(api, resp):
@@ -151,6 +173,26 @@ def attr_shape(value):
     return names
 
 
+def value_diffs(a, b, path="", out=None):
+    """Where two answers differ in value or order (for answers cachearr wrote itself, which
+    must equal the server's, not only carry the same attribute names)."""
+    out = [] if out is None else out
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a) != list(b):
+            out.append(f"{path}: keys {list(a)} != {list(b)}")
+        for k in a:
+            if k in b:
+                value_diffs(a[k], b[k], f"{path}.{k}", out)
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            out.append(f"{path}: {len(a)} != {len(b)} elements")
+        for i, (x, y) in enumerate(zip(a, b)):
+            value_diffs(x, y, f"{path}[{i}]", out)
+    elif a != b or type(a) is not type(b):
+        out.append(f"{path}: {a!r} != {b!r}")
+    return out
+
+
 def check(base, token, api, reqs):
     s = requests.Session()
     s.headers.update({"X-Plex-Token": token, "Accept": "application/json",
@@ -163,7 +205,8 @@ def check(base, token, api, reqs):
             body = resp.json()
         route = api_route(api.spec.accessor.lookup["paths"].keys(), path)
         rows.append({"method": method, "path": path, "route": route, "status": resp.status_code,
-                     "errors": schema_errors(api, resp), "body": body})
+                     "errors": schema_errors(api, resp), "body": body,
+                     "from_index": "detail=index" in resp.headers.get("cache-status", "")})
     return rows
 
 
@@ -209,6 +252,7 @@ def main():
             sess = requests.Session()
             sess.headers.update({"X-Plex-Token": token, "Accept": "application/json"})
             reqs = requests_to_check(lambda p: sess.get(sim_url + p, timeout=30))
+            wait_for_index(sess, gw_url, reqs)
             # Each request straight to the server, then through cachearr, before the next one:
             # both see the same library and play state (the writes come last).
             results = {"direct": [], "cachearr": []}
@@ -238,9 +282,10 @@ def main():
         _, c_new = split(c["errors"], [KNOWN_SPEC_ERRORS, KNOWN_GATEWAY_GAPS])
         missing = sorted(attr_shape(d["body"]) - attr_shape(c["body"])) if d["body"] else []
         extra = sorted(attr_shape(c["body"]) - attr_shape(d["body"])) if c["body"] else []
+        values = value_diffs(d["body"], c["body"])[:10] if c["from_index"] else []
         gap = any(r == d["route"] for (r, _, _) in KNOWN_GATEWAY_GAPS)
         unexplained += len(new) + len(c_new)
-        differs = bool(missing or extra or d["status"] != c["status"])
+        differs = bool(missing or extra or values or d["status"] != c["status"])
         known_gaps += differs and gap
         differences += differs and not gap
         report["routes"].append({
@@ -249,24 +294,27 @@ def main():
             "schema_errors_direct": new, "known_spec_errors": known,
             "schema_errors_cachearr": c_new,
             "attrs_missing_through_cachearr": missing, "attrs_added_by_cachearr": extra,
+            "from_index": c["from_index"], "values_differing_in_index_answer": values,
         })
     report["unexplained_schema_errors"] = unexplained
     report["answers_differing_through_cachearr"] = differences
     report["answers_differing_through_cachearr_known"] = known_gaps
+    report["answered_from_index"] = sum(r["from_index"] for r in report["routes"])
     if args.json:
         print(json.dumps(report, indent=1))
     else:
         print("| request | status (direct / cachearr) | schema errors direct | through cachearr | "
-              "attributes lost / added by cachearr |")
-        print("|---|---|---|---|---|")
+              "attributes lost / added by cachearr | from the index |")
+        print("|---|---|---|---|---|---|")
         for r in report["routes"]:
             print(f"| `{r['request']}` | {r['status'][0]} / {r['status'][1]} | "
                   f"{len(r['schema_errors_direct'])} (+{len(r['known_spec_errors'])} known) | "
                   f"{len(r['schema_errors_cachearr'])} | "
                   f"{len(r['attrs_missing_through_cachearr'])} / "
-                  f"{len(r['attrs_added_by_cachearr'])} |")
+                  f"{len(r['attrs_added_by_cachearr'])} | {'yes' if r['from_index'] else ''} |")
         print()
-        print(f"{len(report['routes'])} requests, {unexplained} unexplained schema errors, "
+        print(f"{len(report['routes'])} requests ({report['answered_from_index']} answered by "
+              f"cachearr from its index), {unexplained} unexplained schema errors, "
               f"{differences} answers differing through cachearr (+{known_gaps} known gaps) "
               f"({report['seconds']} s)")
         for r in report["routes"]:
@@ -282,6 +330,8 @@ def main():
                 print(f"  {r['request']}: cachearr lost {p}")
             for p in r["attrs_added_by_cachearr"]:
                 print(f"  {r['request']}: cachearr added {p}")
+            for p in r["values_differing_in_index_answer"]:
+                print(f"  {r['request']}: index answer differs at {p}")
     if args.check and (unexplained or differences):
         sys.exit(1)
 

@@ -15,12 +15,14 @@
 //! lists that user as many items as the owner, are searched.
 //!
 //! Matching follows the servers (case- and accent-insensitive substring of the title; see
-//! [`titles`]), ranking the simple exact / prefix / contains order; the rendering is in
-//! [`render_plex`] and [`render_jellyfin`].
+//! [`titles`]), ranking the simple exact / prefix / contains order. A Plex answer's items are
+//! the server's own elements as the crawl kept them ([`elements`]): an item whose element is
+//! not kept sends the request to the server. Jellyfin items are rendered by
+//! [`render_jellyfin`].
 //!
 //! [`visibility`]: super::visibility
 //! [`titles`]: super::titles
-//! [`render_plex`]: super::render_plex
+//! [`elements`]: super::elements
 //! [`render_jellyfin`]: super::render_jellyfin
 
 use std::sync::Arc;
@@ -33,6 +35,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 
+use super::elements::{self, ElementStore};
 use super::playstate;
 use super::render_jellyfin;
 use super::render_plex::{self as plex, El};
@@ -82,7 +85,13 @@ pub(crate) async fn try_answer<B>(
     let folded = titles::folded(&index).await?;
     let whole = whole_sections(gw, up, &user, &sections, |id, kind| folded.count(id, kind)).await;
     let crawled = handle.sections();
+    let elements = handle.elements().cloned();
+    if matches!(route, Route::Plex(_)) && elements.is_none() {
+        // Nothing to render the server's elements from: the server answers.
+        return None;
+    }
     let ctx = Ctx {
+        elements,
         whole: &whole,
         crawled: &crawled,
         gw,
@@ -288,6 +297,19 @@ impl PlexRoute {
     }
 }
 
+/// Whether the request asks for `Guid` children: `Some(false)` when it does not; `None` (the
+/// server answers) for `includeGuids=1`. The kept elements hold the Guid children, but such
+/// requests (python-plexapi's `searchTracks`, `section.get`) follow edits made through
+/// cachearr at once, and the index learns of an edit only from the server's change event a
+/// moment later: until the index is brought up to date by the write itself, they go to the
+/// server, as before.
+fn guids_asked(params: &[(String, String)]) -> Option<bool> {
+    match param(params, "includeGuids").map(str::trim) {
+        None | Some("" | "0") => Some(false),
+        Some(_) => None,
+    }
+}
+
 /// Parameters every Plex client sends that do not change the answer.
 fn plex_ignorable(name: &str) -> bool {
     name.starts_with("X-Plex-")
@@ -324,6 +346,8 @@ enum AnswerBody {
 }
 
 struct Ctx<'a> {
+    /// The server's elements of the items (Plex answers are written from them).
+    elements: Option<Arc<ElementStore>>,
     gw: &'a Gateway,
     up: &'a Arc<Upstream>,
     user: &'a Arc<UserRecord>,
@@ -413,10 +437,40 @@ impl Ctx<'_> {
         self.index.item(hit.item, &everything)
     }
 
+    /// The server's element of an item, as `section`'s user is shown it (play state is
+    /// filled in later); `None` when it is not kept or older than the index's record of the
+    /// item (then the server answers).
+    fn plex_item(&self, view: &ItemView<'_>, section: &UserSection, guids: bool) -> Option<El> {
+        let kept = self.elements.as_ref()?.get(view.id())?;
+        let updated = match kept.attr("updatedAt") {
+            Some(elements::Scalar::I(n)) => Some(*n),
+            Some(elements::Scalar::S(s)) => s.parse().ok(),
+            _ => None,
+        };
+        if updated.is_some_and(|u| u != view.updated_at()) {
+            return None;
+        }
+        let mut e = elements::item_el(&kept, guids)?;
+        // Search answers name each item's section (a listing's items may leave it to the
+        // container).
+        e.set("librarySectionTitle", section.title.as_str());
+        e.set("librarySectionID", plex_number(&section.id));
+        e.set(
+            "librarySectionKey",
+            format!("/library/sections/{}", section.id),
+        );
+        Some(e)
+    }
+
     /// `/library/sections/{id}/search?type=&query=`.
     fn plex_section_search(&self, section: &str, params: &[(String, String)]) -> Option<Answer> {
         for (k, _) in params {
-            if !(plex_ignorable(k) || matches!(k.as_str(), "type" | "query" | "title" | "limit")) {
+            if !(plex_ignorable(k)
+                || matches!(
+                    k.as_str(),
+                    "type" | "query" | "title" | "limit" | "includeGuids"
+                ))
+            {
                 return None;
             }
         }
@@ -454,7 +508,7 @@ impl Ctx<'_> {
                     });
                 }
                 "title=" if filter.is_none() => filter = Some((true, v.as_str())),
-                "type" | "limit" => {}
+                "type" | "limit" | "includeGuids" => {}
                 k if plex_ignorable(k) => {}
                 _ => return None,
             }
@@ -502,7 +556,7 @@ impl Ctx<'_> {
         if let Some(limit) = limit {
             hits.truncate(limit);
         }
-        let container = Self::all_container(s, plex::type_name(kind));
+        let container = self.all_container(s, plex::type_name(kind))?;
         self.plex_page(container, &hits, params)
     }
 
@@ -529,24 +583,17 @@ impl Ctx<'_> {
         if let Some(limit) = limit {
             hits.truncate(limit);
         }
-        self.plex_page(Self::all_container(s, "show"), &hits, params)
+        self.plex_page(self.all_container(s, "show")?, &hits, params)
     }
 
-    fn all_container(s: &UserSection, view_group: &str) -> El {
-        let art = format!("/:/resources/{}-fanart.jpg", s.kind);
-        let thumb = format!("/:/resources/{}.png", s.kind);
-        El::new("MediaContainer")
-            .a("allowSync", true)
-            .a("art", art)
-            .a("identifier", "com.plexapp.plugins.library")
-            .a("librarySectionID", plex_number(&s.id))
-            .a("librarySectionTitle", s.title.as_str())
-            .a("librarySectionUUID", s.uuid.clone().unwrap_or_default())
-            .a("mediaTagPrefix", "/system/bundle/media/flags/")
-            .a("thumb", thumb)
-            .a("title1", s.title.as_str())
-            .a("title2", "All")
-            .a("viewGroup", view_group)
+    /// The server's own listing container of section `s` (kept by the crawl: its
+    /// `mediaTagVersion` and the rest), for `view_group`; `None` when not kept.
+    fn all_container(&self, s: &UserSection, view_group: &str) -> Option<El> {
+        let kept = self.elements.as_ref()?.container(&s.id)?;
+        let mut c = elements::container_el(&kept)?;
+        c.set("title2", "All");
+        c.set("viewGroup", view_group);
+        Some(c)
     }
 
     /// A search of one kind: exact, then prefix, then contains; ties by id (numerically).
@@ -589,14 +636,16 @@ impl Ctx<'_> {
         let from = start.unwrap_or(0).min(total);
         let to = size.map_or(total, |s| from.saturating_add(s).min(total));
         let paged = start.is_some() || size.is_some();
+        let guids = guids_asked(params)?;
         let mut items = Vec::new();
         for hit in &hits[from..to] {
             match hit {
                 PlexHit::Item(hit) => {
                     let view = self.view(hit)?;
                     let section = self.sections.get(view.section_id())?;
+                    let e = self.plex_item(&view, section, guids)?;
                     items.push((None, container.kids.len(), view.id().to_string()));
-                    container.kids.push(plex::item_el(&view, section, None));
+                    container.kids.push(e);
                 }
                 // A show is known only from its episodes: its element would lack what the
                 // server writes (`childCount`, `leafCount`, `summary` …), and a client missing
@@ -626,7 +675,9 @@ impl Ctx<'_> {
     /// hub (default 3).
     fn plex_hub_search(&self, params: &[(String, String)]) -> Option<Answer> {
         for (k, _) in params {
-            if !(plex_ignorable(k) || matches!(k.as_str(), "query" | "limit" | "sectionId")) {
+            if !(plex_ignorable(k)
+                || matches!(k.as_str(), "query" | "limit" | "sectionId" | "includeGuids"))
+            {
                 return None;
             }
         }
@@ -636,6 +687,7 @@ impl Ctx<'_> {
         if let Some(id) = only {
             id.parse::<u32>().ok()?;
         }
+        let guids = guids_asked(params)?;
         let sections = self.indexed(only)?;
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
         let mut doc = El::new("MediaContainer");
@@ -672,7 +724,9 @@ impl Ctx<'_> {
                     PlexHit::Show => return None,
                 };
                 let section = self.sections.get(view.section_id())?;
-                let mut e = plex::item_el(&view, section, None).a("score", score_of(rank));
+                let mut e = self
+                    .plex_item(&view, section, guids)?
+                    .a("score", score_of(rank));
                 if kind == PlexKind::Item(ItemKind::Track) {
                     e = e
                         .a("reason", "section")
@@ -1008,6 +1062,11 @@ fn insert_play_state(el: El, state: &playstate::PlayState) -> El {
     let mut el = el;
     let extra = std::mem::take(&mut tail.attrs);
     el.attrs.splice(at..at, extra);
+    if let Some(n) = state.viewed_leaf_count
+        && el.attrs.iter().any(|(k, _)| *k == "viewedLeafCount")
+    {
+        el.set("viewedLeafCount", n);
+    }
     el
 }
 

@@ -26,6 +26,7 @@ use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::elements::ElementStore;
 use super::status::SectionInfo;
 use super::{crawl_jellyfin, crawl_plex};
 use crate::policy::Profile;
@@ -46,6 +47,8 @@ pub struct Client {
     up: Arc<Upstream>,
     token: HeaderValue,
     requests: AtomicU64,
+    /// Where the items' listing elements are kept (Plex), when the store is open.
+    elements: Option<Arc<ElementStore>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -163,7 +166,15 @@ impl Client {
             up,
             token,
             requests: AtomicU64::new(0),
+            elements: None,
         })
+    }
+
+    /// Keeps the listing element of every item read into `store` (Plex).
+    #[must_use]
+    pub fn with_elements(mut self, store: Option<Arc<ElementStore>>) -> Client {
+        self.elements = store;
+        self
     }
 
     /// The upstream's profile.
@@ -178,6 +189,20 @@ impl Client {
 
     /// GETs `path_and_query` as JSON on the background budget.
     async fn get(&self, path_and_query: &str) -> Result<Value, CrawlError> {
+        let body = self.get_bytes(path_and_query).await?;
+        Self::json(&self.up.name, &body)
+    }
+
+    fn json(name: &str, body: &[u8]) -> Result<Value, CrawlError> {
+        serde_json::from_slice(body).map_err(|e| {
+            CrawlError(format!(
+                "upstream {name} sent something that is not JSON: {e}"
+            ))
+        })
+    }
+
+    /// GETs `path_and_query` (JSON asked for) on the background budget: the body.
+    async fn get_bytes(&self, path_and_query: &str) -> Result<bytes::Bytes, CrawlError> {
         let name = &self.up.name;
         let uri = self
             .up
@@ -221,11 +246,7 @@ impl Client {
             })?
             .map_err(|e| CrawlError(format!("upstream {name}: reading the body: {e}")))?
             .to_bytes();
-        serde_json::from_slice(&body).map_err(|e| {
-            CrawlError(format!(
-                "upstream {name} sent something that is not JSON: {e}"
-            ))
-        })
+        Ok(body)
     }
 
     /// The server's sections (libraries).
@@ -256,7 +277,11 @@ impl Client {
             Profile::Plex => {
                 let number = stream.type_param.parse().unwrap_or(0);
                 let path = crawl_plex::page_path(&stream.section, number, start, size, since);
-                let body = self.get(&path).await?;
+                let bytes = self.get_bytes(&path).await?;
+                if let Some(store) = &self.elements {
+                    store.put_listing(&bytes);
+                }
+                let body = Self::json(&self.up.name, &bytes)?;
                 let (count, records) = crawl_plex::parse_items(&body, Some(&stream.section));
                 Ok(Page {
                     count,
@@ -310,7 +335,11 @@ impl Client {
         for chunk in ids.chunks(IDS_PER_REQUEST) {
             match self.up.profile {
                 Profile::Plex => match self.get(&crawl_plex::items_path(chunk)).await {
-                    Ok(body) => out.extend(crawl_plex::parse_items(&body, None).1),
+                    Ok(body) => {
+                        let records = crawl_plex::parse_items(&body, None).1;
+                        self.refresh_elements(chunk, &records).await?;
+                        out.extend(records);
+                    }
                     // Plex answers 404 when none of the keys exists any more.
                     Err(e) if e.0.contains("answered 404") => {}
                     Err(e) => return Err(e),
@@ -326,6 +355,40 @@ impl Client {
             }
         }
         Ok(out)
+    }
+
+    /// After change events: the metadata answer that named the items is not their listing
+    /// form, so their kept elements are dropped and read again from their sections' listings
+    /// (`id=` filter), one request per section and type.
+    async fn refresh_elements(
+        &self,
+        ids: &[String],
+        records: &[ItemRecord],
+    ) -> Result<(), CrawlError> {
+        let Some(store) = &self.elements else {
+            return Ok(());
+        };
+        store.remove(ids);
+        let mut groups: Vec<((&str, ItemKind), Vec<&str>)> = Vec::new();
+        for r in records {
+            let key = (r.section_id.as_str(), r.kind);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, list)) => list.push(&r.id),
+                None => groups.push((key, vec![&r.id])),
+            }
+        }
+        for ((section, kind), list) in groups {
+            let path = crawl_plex::listing_by_ids_path(section, kind, &list);
+            match self.get_bytes(&path).await {
+                Ok(bytes) => {
+                    store.put_listing(&bytes);
+                }
+                // Their answers go to the server until the next listing read keeps them.
+                Err(e) if e.0.contains("answered") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 }
 

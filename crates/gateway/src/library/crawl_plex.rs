@@ -52,6 +52,22 @@ pub fn items_path(ids: &[String]) -> String {
     format!("/library/metadata/{}?includeGuids=1", ids.join(","))
 }
 
+/// The listing of some items of a section by rating key (their listing form, which
+/// `/library/metadata/{ids}` does not give).
+pub fn listing_by_ids_path(section: &str, kind: ItemKind, ids: &[&str]) -> String {
+    let number = match kind {
+        ItemKind::Movie => 1,
+        ItemKind::Episode => 4,
+        ItemKind::Artist => 8,
+        ItemKind::Album => 9,
+        ItemKind::Track => 10,
+    };
+    format!(
+        "/library/sections/{section}/all?type={number}&includeGuids=1&id={}",
+        ids.join(",")
+    )
+}
+
 fn container(body: &Value) -> &Value {
     body.get("MediaContainer").unwrap_or(&Value::Null)
 }

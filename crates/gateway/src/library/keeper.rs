@@ -129,6 +129,16 @@ pub async fn load_at_start(config: &Config, indexes: &[Arc<UpstreamIndex>]) {
         let load_path = path.clone();
         let loaded = tokio::task::spawn_blocking(move || snapshot::load(&load_path)).await;
         match loaded {
+            Ok(Ok(index))
+                if !index.is_empty() && handle.elements().is_some_and(|e| e.is_empty()) =>
+            {
+                // A snapshot from before the element store: its answers would all go to the
+                // server, so the library is read again (once) to fill the store.
+                tracing::info!(
+                    upstream = handle.upstream(),
+                    "library index snapshot has no item elements yet; the library is read again"
+                );
+            }
             Ok(Ok(index)) => {
                 let index = Arc::new(index);
                 let meta = meta.unwrap_or_default();
@@ -368,7 +378,7 @@ impl Keeper {
     /// stopped (journal kept) when the gateway stops.
     async fn build(&mut self, fresh: bool) {
         let client = match Client::new(self.up.clone()) {
-            Ok(c) => c,
+            Ok(c) => c.with_elements(self.handle.elements().cloned()),
             Err(e) => return self.fail(e.0),
         };
         let ready = self.handle.ready().is_some();
@@ -560,7 +570,7 @@ impl Keeper {
             return self.build(false).await;
         };
         let client = match Client::new(self.up.clone()) {
-            Ok(c) => c,
+            Ok(c) => c.with_elements(self.handle.elements().cloned()),
             Err(e) => return self.fail(e.0),
         };
         let started_ms = self.now_ms();
@@ -816,7 +826,7 @@ impl Keeper {
         if !ids.is_empty() {
             let started_ms = self.now_ms();
             let client = match Client::new(self.up.clone()) {
-                Ok(c) => c,
+                Ok(c) => c.with_elements(self.handle.elements().cloned()),
                 Err(e) => return self.fail(e.0),
             };
             let sections = self.handle.sections().to_vec();

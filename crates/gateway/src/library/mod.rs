@@ -13,6 +13,7 @@ pub(crate) mod answer;
 pub mod crawl;
 pub mod crawl_jellyfin;
 pub mod crawl_plex;
+pub mod elements;
 pub mod index_api;
 pub mod keeper;
 pub mod lookup;
@@ -63,6 +64,8 @@ pub struct UpstreamIndex {
     searches_to_server: AtomicU64,
     last_search_warning: Mutex<Option<(Instant, u64)>>,
     keeper: OnceLock<tokio::sync::mpsc::UnboundedSender<KeeperCommand>>,
+    /// The server's element of each item (Plex), for answers the index renders.
+    elements: OnceLock<Arc<elements::ElementStore>>,
 }
 
 impl UpstreamIndex {
@@ -82,7 +85,27 @@ impl UpstreamIndex {
             searches_to_server: AtomicU64::new(0),
             last_search_warning: Mutex::new(None),
             keeper: OnceLock::new(),
+            elements: OnceLock::new(),
         }
+    }
+
+    /// Opens the store of the server's item elements in `dir` (once). Without it no Plex
+    /// answer is rendered from the index: searches go to the server.
+    ///
+    /// # Errors
+    /// The store's error text when it cannot be opened.
+    pub fn open_elements(&self, dir: &std::path::Path) -> Result<(), String> {
+        if self.elements.get().is_some() {
+            return Ok(());
+        }
+        let store = elements::ElementStore::open(dir)?;
+        let _ = self.elements.set(Arc::new(store));
+        Ok(())
+    }
+
+    /// The store of the server's item elements, when open.
+    pub fn elements(&self) -> Option<&Arc<elements::ElementStore>> {
+        self.elements.get()
     }
 
     /// Whether the index is enabled for this upstream (`[index] enabled`).

@@ -31,6 +31,8 @@ pub struct PlayState {
     pub last_viewed_at: Option<i64>,
     /// Plex `userRating`, as the server wrote it.
     pub user_rating: Option<String>,
+    /// Plex `viewedLeafCount` of an album, artist, show or season.
+    pub viewed_leaf_count: Option<i64>,
 }
 
 impl PlayState {
@@ -38,7 +40,8 @@ impl PlayState {
         *self == PlayState::default()
     }
 
-    /// Adds the attributes the server would have written.
+    /// Adds the attributes the server would have written (`viewedLeafCount` is not added
+    /// here: an element that has it keeps it in place, see [`PlayState::viewed_leaf_count`]).
     pub fn plex_attrs(&self, mut e: El) -> El {
         e = e
             .opt("viewCount", self.view_count)
@@ -73,6 +76,7 @@ impl PlayState {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 }),
+                viewed_leaf_count: num("viewedLeafCount"),
             }
         } else {
             from_plex_xml(body, id)?
@@ -99,6 +103,7 @@ fn from_plex_xml(body: &[u8], id: &str) -> Option<PlayState> {
                         b"viewOffset" => state.view_offset = value.parse().ok(),
                         b"lastViewedAt" => state.last_viewed_at = value.parse().ok(),
                         b"userRating" => state.user_rating = Some(value.into_owned()),
+                        b"viewedLeafCount" => state.viewed_leaf_count = value.parse().ok(),
                         _ => {}
                     }
                 }

@@ -163,6 +163,47 @@ impl Running {
             .unwrap_or_default()
     }
 
+    /// Keeps the simulator's listing element of every item in the gateway's element store
+    /// for upstream `plex`, as a crawl would (tests that install an index directly).
+    pub async fn keep_plex_elements(&self) {
+        let store = self
+            .gateway
+            .index("plex")
+            .unwrap()
+            .elements()
+            .unwrap()
+            .clone();
+        let get = |path: String| {
+            self.client
+                .get(format!("{}{path}", self.sim.base_url))
+                .header("X-Plex-Token", &self.sim.token)
+                .header("Accept", "application/json")
+                .send()
+        };
+        let sections: serde_json::Value = get("/library/sections".to_string())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for s in sections["MediaContainer"]["Directory"].as_array().unwrap() {
+            let id = s["key"]
+                .as_str()
+                .map_or_else(|| s["key"].to_string(), str::to_string);
+            let types: &[u8] = match s["type"].as_str().unwrap_or("") {
+                "artist" => &[8, 9, 10],
+                "movie" => &[1],
+                "show" => &[4],
+                _ => &[],
+            };
+            for t in types {
+                let path = format!("/library/sections/{id}/all?type={t}&includeGuids=1");
+                let body = get(path).await.unwrap().bytes().await.unwrap();
+                store.put_listing(&body);
+            }
+        }
+    }
+
     /// `GET /api/stats` of the admin listener.
     pub async fn stats(&self) -> serde_json::Value {
         let url = format!("{}/api/stats", self.admin);

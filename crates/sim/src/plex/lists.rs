@@ -173,7 +173,11 @@ pub(crate) async fn hub_search(State(sim): State<Sim>, ctx: Ctx) -> Response {
                 .a("style", "shelf");
             for (id, score) in hits.into_iter().take(limit) {
                 if let Some(item) = lib.item(id) {
-                    let mut e = item_el(&lib, &state, ctx.user.id, &item, RenderOpts::default());
+                    let opts = RenderOpts {
+                        guids: ctx.flag("includeGuids"),
+                        detailed: false,
+                    };
+                    let mut e = item_el(&lib, &state, ctx.user.id, &item, opts);
                     e = e.a("score", format!("{:.5}", f64::from(score) / 100.0));
                     if let Some(p) = item.parent().filter(|_| kind == ItemKind::Track) {
                         e = e

@@ -1,0 +1,458 @@
+//! The server's own element of every indexed Plex item, kept on disk, so that an answer from
+//! the index carries exactly what the server's answer would (`guid`, `summary`, `Media` /
+//! `Part` with the file path, `leafCount` …) without the index holding any of it in memory.
+//!
+//! # Why on disk
+//! A million-track index must stay within 512 MiB of memory, and it already takes most of
+//! that; a track's listing element is about a kilobyte. The index finds which items answer a
+//! search and in what order; the few elements a page shows are then read from this store
+//! (`{data_dir}/library/{upstream}.elements/`, an LSM tree: a point read is a block-cache hit
+//! or one small disk read). Memory it takes is bounded by its own block cache and memtable.
+//!
+//! # What is kept
+//! Each item's element as the crawl read it from the server's listing
+//! (`/library/sections/{id}/all?type=…&includeGuids=1`, JSON): attributes and children in the
+//! server's order, less what differs per user (`viewCount`, `viewOffset`, `lastViewedAt`,
+//! `userRating`, `lastRatedAt`, `skipCount`; `viewedLeafCount` is kept at 0 where the server
+//! writes it). The answering side puts the asking user's play state back from the cache and
+//! leaves the `Guid` children out unless the request asks for them (`includeGuids=1`), as the
+//! server does. An item whose element is not here (a snapshot from before this store, an item
+//! read only through a change event's metadata answer, a store that could not be opened) is
+//! not answered from the index: the request goes to the server.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use super::render_plex::{El, V};
+
+/// Attributes that say something about one user, not the item.
+const PER_USER: &[&str] = &[
+    "viewCount",
+    "viewOffset",
+    "lastViewedAt",
+    "userRating",
+    "lastRatedAt",
+    "skipCount",
+];
+
+/// Distinct attribute and child names the store renders (a server uses a few hundred; the cap
+/// bounds what a misbehaving one could make the gateway keep).
+const MAX_NAMES: usize = 4096;
+
+const MIB: u64 = 1024 * 1024;
+
+/// One attribute value, typed as the server's JSON typed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Scalar {
+    /// Text.
+    S(String),
+    /// A whole number.
+    I(i64),
+    /// A fraction.
+    F(f64),
+    /// A boolean.
+    B(bool),
+}
+
+/// One element of a Plex JSON document: its attributes and its children (grouped under the
+/// key the JSON puts them in), each in the server's order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Element {
+    /// Attributes in order.
+    pub attrs: Vec<(String, Scalar)>,
+    /// Children by key (`Media`, `Part`, `Guid`, `Genre` …), in order.
+    pub kids: Vec<(String, Vec<Element>)>,
+}
+
+/// A value inside an element while it is read: an attribute, a list of children, or
+/// something an element of Plex's never holds (then the element is not kept).
+enum Field {
+    Scalar(Scalar),
+    Kids(Vec<Element>),
+    Null,
+    Other,
+}
+
+/// An [`Element`] read from the server's JSON (the derived form is the stored one).
+struct JsonElement(Element);
+
+impl<'de> Deserialize<'de> for JsonElement {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ElementVisitor;
+        impl<'de> Visitor<'de> for ElementVisitor {
+            type Value = JsonElement;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Plex element (JSON object)")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonElement, A::Error> {
+                let mut e = Element::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match map.next_value::<Field>()? {
+                        Field::Scalar(v) => e.attrs.push((key, v)),
+                        Field::Kids(kids) => e.kids.push((key, kids)),
+                        // Plex writes no nulls; one is left out, as the XML form would.
+                        Field::Null => {}
+                        Field::Other => {
+                            return Err(de::Error::custom(format!("unexpected value in {key}")));
+                        }
+                    }
+                }
+                Ok(JsonElement(e))
+            }
+        }
+        d.deserialize_map(ElementVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl<'de> Visitor<'de> for FieldVisitor {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an attribute value or a list of elements")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Field, E> {
+                Ok(Field::Scalar(Scalar::B(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Field, E> {
+                Ok(Field::Scalar(Scalar::I(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Field, E> {
+                Ok(i64::try_from(v).map_or(Field::Other, |n| Field::Scalar(Scalar::I(n))))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Field, E> {
+                Ok(Field::Scalar(Scalar::F(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
+                Ok(Field::Scalar(Scalar::S(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Field, E> {
+                Ok(Field::Scalar(Scalar::S(v)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Field, E> {
+                Ok(Field::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Field, E> {
+                Ok(Field::Null)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Field, A::Error> {
+                let mut kids = Vec::new();
+                while let Some(JsonElement(kid)) = seq.next_element::<JsonElement>()? {
+                    kids.push(kid);
+                }
+                Ok(Field::Kids(kids))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Field, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Field::Other)
+            }
+        }
+        d.deserialize_any(FieldVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+struct ListingDoc {
+    #[serde(rename = "MediaContainer")]
+    container: JsonElement,
+}
+
+/// Container attributes that describe one page, not the section's listing.
+const PAGE_ATTRS: &[&str] = &["size", "totalSize", "offset"];
+
+/// The key a section's listing container is kept under (no rating key starts with NUL).
+fn container_key(section: &str) -> Vec<u8> {
+    let mut key = b"\0container\0".to_vec();
+    key.extend_from_slice(section.as_bytes());
+    key
+}
+
+impl Element {
+    /// The value of attribute `name`.
+    pub fn attr(&self, name: &str) -> Option<&Scalar> {
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        match self.attr(name)? {
+            Scalar::S(s) if !s.is_empty() => Some(s.clone()),
+            Scalar::I(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The element as kept: per-user attributes removed, `viewedLeafCount` zeroed.
+    fn shared(mut self) -> Element {
+        self.attrs.retain(|(k, _)| !PER_USER.contains(&k.as_str()));
+        for (k, v) in &mut self.attrs {
+            if k == "viewedLeafCount" {
+                *v = Scalar::I(0);
+            }
+        }
+        self
+    }
+}
+
+/// A Plex listing answer (JSON) as kept: its container's attributes (less the page's own) and
+/// its items by rating key. `None` when the body is not a listing that can be read whole.
+pub fn listing_elements(body: &[u8]) -> Option<(Element, Vec<(String, Element)>)> {
+    let ListingDoc {
+        container: JsonElement(mut container),
+    } = serde_json::from_slice(body).ok()?;
+    let mut items = Vec::new();
+    for (key, kids) in std::mem::take(&mut container.kids) {
+        if key == "Metadata" {
+            items.extend(
+                kids.into_iter()
+                    .filter_map(|e| Some((e.text("ratingKey")?, e.shared()))),
+            );
+        }
+    }
+    container
+        .attrs
+        .retain(|(k, _)| !PAGE_ATTRS.contains(&k.as_str()));
+    Some((container, items))
+}
+
+/// The on-disk store of one upstream's item elements.
+pub struct ElementStore {
+    db: Database,
+    elements: Keyspace,
+}
+
+impl fmt::Debug for ElementStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ElementStore").finish_non_exhaustive()
+    }
+}
+
+impl ElementStore {
+    /// Opens (or creates) the store in directory `path`.
+    ///
+    /// # Errors
+    /// The store's error text when it cannot be opened (in use, unreadable, not writable).
+    pub fn open(path: &Path) -> Result<ElementStore, String> {
+        std::fs::create_dir_all(path).map_err(|e| e.to_string())?;
+        let db = Database::builder(path)
+            .worker_threads(1)
+            .cache_size(8 * MIB)
+            .max_journaling_size(64 * MIB)
+            .open()
+            .map_err(|e| e.to_string())?;
+        let elements = db
+            .keyspace("elements", || {
+                KeyspaceCreateOptions::default().max_memtable_size(8 * MIB)
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(ElementStore { db, elements })
+    }
+
+    /// Keeps the items of a listing answer (see [`listing_elements`]); returns how many.
+    pub fn put_listing(&self, body: &[u8]) -> usize {
+        let Some((container, items)) = listing_elements(body) else {
+            return 0;
+        };
+        let mut batch = self.db.batch();
+        if let Some(section) = container.text("librarySectionID")
+            && let Ok(bytes) = postcard::to_allocvec(&container)
+        {
+            batch.insert(&self.elements, container_key(&section), bytes);
+        }
+        let mut kept = 0;
+        for (id, element) in &items {
+            if let Ok(bytes) = postcard::to_allocvec(element) {
+                batch.insert(&self.elements, id.as_bytes(), bytes);
+                kept += 1;
+            }
+        }
+        match batch.commit() {
+            Ok(()) => kept,
+            Err(e) => {
+                tracing::warn!(error = %e, "library elements: writing failed");
+                0
+            }
+        }
+    }
+
+    /// Forgets the elements of these items (their listing form is not known any more).
+    pub fn remove(&self, ids: &[String]) {
+        for id in ids {
+            if let Err(e) = self.elements.remove(id.as_bytes()) {
+                tracing::warn!(error = %e, "library elements: removing failed");
+                return;
+            }
+        }
+    }
+
+    /// The element of item `id`, if kept.
+    pub fn get(&self, id: &str) -> Option<Element> {
+        let bytes = self.elements.get(id.as_bytes()).ok()??;
+        postcard::from_bytes(&bytes).ok()
+    }
+
+    /// The attributes of section `section`'s listing container as the server last wrote them
+    /// (`mediaTagVersion` and the rest), if kept.
+    pub fn container(&self, section: &str) -> Option<Element> {
+        let bytes = self.elements.get(container_key(section)).ok()??;
+        postcard::from_bytes(&bytes).ok()
+    }
+
+    /// Whether no element is kept at all.
+    pub fn is_empty(&self) -> bool {
+        self.elements.is_empty().unwrap_or(true)
+    }
+}
+
+/// `name` as a `&'static str` for the document tree: the common names are the tree's own
+/// constants; others are kept once each, at most [`MAX_NAMES`] of them.
+fn name(n: &str) -> Option<&'static str> {
+    static NAMES: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut names = names.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = names.get(n) {
+        return Some(s);
+    }
+    if names.len() >= MAX_NAMES {
+        return None;
+    }
+    let s: &'static str = Box::leak(n.to_string().into_boxed_str());
+    names.insert(n.to_string(), s);
+    Some(s)
+}
+
+fn value(v: &Scalar) -> V {
+    match v {
+        Scalar::S(s) => V::S(s.clone()),
+        Scalar::I(n) => V::I(*n),
+        Scalar::F(f) => V::F(*f),
+        Scalar::B(b) => V::B(*b),
+    }
+}
+
+fn fill(mut el: El, e: &Element, guids: bool) -> Option<El> {
+    for (k, v) in &e.attrs {
+        el.attrs.push((name(k)?, value(v)));
+    }
+    for (k, kids) in &e.kids {
+        if k == "Guid" && !guids {
+            continue;
+        }
+        let tag = name(k)?;
+        for kid in kids {
+            el.kids.push(fill(El::keyed(tag, tag), kid, true)?);
+        }
+    }
+    Some(el)
+}
+
+/// A kept listing container as a `MediaContainer` (attributes only).
+pub fn container_el(e: &Element) -> Option<El> {
+    fill(El::container(), e, false)
+}
+
+/// The document element of a kept item: `Track`, `Video` or `Directory` by its `type`, in
+/// JSON's `Metadata`; the `Guid` children only when `guids`. `None` when it cannot be written.
+pub fn item_el(e: &Element, guids: bool) -> Option<El> {
+    let tag = match e.attr("type")? {
+        Scalar::S(t) => match t.as_str() {
+            "track" => "Track",
+            "movie" | "episode" | "clip" => "Video",
+            "photo" => "Photo",
+            _ => "Directory",
+        },
+        _ => return None,
+    };
+    fill(El::keyed(tag, "Metadata"), e, guids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r#"{"MediaContainer":{"size":2,"totalSize":9,"Metadata":[
+        {"ratingKey":"55","key":"/library/metadata/55","type":"track","title":"Song",
+         "viewCount":3,"lastViewedAt":1700000000,"userRating":8.0,"index":2,"duration":200000,
+         "Media":[{"id":7,"duration":200000,"audioCodec":"flac",
+                   "Part":[{"id":8,"file":"/m/a.flac","size":123}]}],
+         "Guid":[{"id":"mbid://x"}]},
+        {"ratingKey":56,"type":"album","title":"Album","leafCount":9,"viewedLeafCount":4,
+         "rating":7.5,"loudnessAnalysisVersion":"1","hasPremium":true}
+    ]}}"#;
+
+    #[test]
+    fn keeps_the_servers_order_and_types_less_play_state() {
+        let (container, items) = listing_elements(PAGE.as_bytes()).unwrap();
+        assert!(container.attrs.is_empty(), "page attributes are not kept");
+        assert_eq!(items.len(), 2);
+        let (id, track) = &items[0];
+        assert_eq!(id, "55");
+        let names: Vec<&str> = track.attrs.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            ["ratingKey", "key", "type", "title", "index", "duration"]
+        );
+        let kids: Vec<&str> = track.kids.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(kids, ["Media", "Guid"]);
+        let (id, album) = &items[1];
+        assert_eq!(id, "56");
+        assert_eq!(album.attr("viewedLeafCount"), Some(&Scalar::I(0)));
+        assert_eq!(album.attr("rating"), Some(&Scalar::F(7.5)));
+        assert_eq!(album.attr("hasPremium"), Some(&Scalar::B(true)));
+    }
+
+    #[test]
+    fn renders_xml_and_json_with_guids_only_when_asked() {
+        let (_, items) = listing_elements(PAGE.as_bytes()).unwrap();
+        let plain = item_el(&items[0].1, false).unwrap();
+        assert_eq!(plain.tag, "Track");
+        let xml = plain.to_xml();
+        assert!(
+            xml.contains(r#"<Part id="8" file="/m/a.flac" size="123""#),
+            "{xml}"
+        );
+        assert!(!xml.contains("Guid"), "{xml}");
+        let with = item_el(&items[0].1, true).unwrap().to_json();
+        assert!(with.contains(r#""Guid":[{"id":"mbid://x"}]"#), "{with}");
+        let album = item_el(&items[1].1, false).unwrap();
+        assert_eq!((album.tag, album.json_key), ("Directory", "Metadata"));
+    }
+
+    #[test]
+    fn what_is_not_a_listing_is_not_kept() {
+        assert!(listing_elements(b"not json").is_none());
+        assert!(listing_elements(br#"{"MediaContainer":{"Metadata":[{"a":{"b":1}}]}}"#).is_none());
+        let (_, none) = listing_elements(br#"{"MediaContainer":{"size":0}}"#).unwrap();
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn store_round_trip_and_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ElementStore::open(&dir.path().join("e")).unwrap();
+        assert!(store.is_empty());
+        assert_eq!(store.put_listing(PAGE.as_bytes()), 2);
+        assert!(!store.is_empty());
+        let track = store.get("55").unwrap();
+        assert_eq!(track.attr("title"), Some(&Scalar::S("Song".into())));
+        assert!(store.container("3").is_none());
+        store.put_listing(
+            br#"{"MediaContainer":{"size":0,"librarySectionID":3,"mediaTagVersion":17,"viewGroup":"track"}}"#,
+        );
+        let kept = store.container("3").unwrap();
+        let names: Vec<&str> = kept.attrs.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["librarySectionID", "mediaTagVersion", "viewGroup"]);
+        store.remove(&["55".to_string()]);
+        assert!(store.get("55").is_none());
+        assert!(store.get("56").is_some());
+    }
+}
