@@ -66,6 +66,8 @@ impl std::fmt::Debug for TieredCache {
 pub struct TieredCacheBuilder {
     memory_max_bytes: u64,
     disk: Option<(PathBuf, u64)>,
+    /// Directories beside the disk tier whose bytes count against its limit.
+    disk_counts_also: Vec<PathBuf>,
     custom_tier: Option<Arc<dyn Tier>>,
     redis: Option<RedisTier>,
     clock: Arc<dyn Clock>,
@@ -94,6 +96,7 @@ impl Default for TieredCacheBuilder {
         Self {
             memory_max_bytes: 256 * 1024 * 1024,
             disk: None,
+            disk_counts_also: Vec::new(),
             custom_tier: None,
             redis: None,
             clock: Arc::new(SystemClock),
@@ -121,6 +124,15 @@ impl TieredCacheBuilder {
     #[must_use]
     pub fn disk(mut self, path: impl Into<PathBuf>, max_bytes: u64) -> Self {
         self.disk = Some((path.into(), max_bytes));
+        self
+    }
+
+    /// Counts the files under `dir` against the disk tier's limit as if they were its own
+    /// (the gateway's library index files beside it), so the data directory as a whole stays
+    /// near `max_bytes`: the records get what the tier's and these files leave.
+    #[must_use]
+    pub fn disk_counts_also(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.disk_counts_also.push(dir.into());
         self
     }
 
@@ -217,7 +229,10 @@ impl TieredCacheBuilder {
                 .await
                 .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))?;
                 Some(match start {
-                    DiskStart::Opened(tier) => Arc::new(tier),
+                    DiskStart::Opened(tier) => {
+                        tier.count_also(self.disk_counts_also.clone());
+                        Arc::new(tier)
+                    }
                     DiskStart::Recovered {
                         tier,
                         moved_to,
@@ -231,6 +246,7 @@ impl TieredCacheBuilder {
                         );
                         tracing::warn!("{note}");
                         warnings.push(note);
+                        tier.count_also(self.disk_counts_also.clone());
                         Arc::new(tier)
                     }
                     DiskStart::InUse { reason } => {

@@ -253,6 +253,9 @@ struct DiskInner {
     /// What the records may take: `max_bytes` less what the store's own files (journal,
     /// memtables, dead space awaiting compaction) take beyond the records, as last measured.
     record_budget: AtomicU64,
+    /// Directories beside the store whose bytes count against `max_bytes` too
+    /// ([`DiskTier::count_also`]).
+    counts_also: Mutex<Vec<PathBuf>>,
     /// When a full compaction last ran (they are at most once a minute).
     last_compaction: Mutex<Option<std::time::Instant>>,
     maintenance_passes: AtomicU64,
@@ -497,6 +500,7 @@ impl DiskTier {
                 entry_count: AtomicU64::new(entry_count),
                 bytes: AtomicU64::new(bytes),
                 record_budget: AtomicU64::new(max_bytes),
+                counts_also: Mutex::new(Vec::new()),
                 last_compaction: Mutex::new(None),
                 maintenance_passes: AtomicU64::new(0),
                 write_lock: Mutex::new(()),
@@ -554,6 +558,17 @@ impl DiskTier {
     /// When fjall fails.
     pub fn compact(&self) -> Result<(), TierError> {
         self.inner.compact()
+    }
+
+    /// Counts the files under `dirs` against this tier's limit as well (files the
+    /// application keeps beside the cache in the same data directory): the records get what
+    /// the store's own files and these leave of `max_bytes`, never less than half of it.
+    pub fn count_also(&self, dirs: Vec<PathBuf>) {
+        *self
+            .inner
+            .counts_also
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = dirs;
     }
 
     /// Bytes the store's files really occupy on the device (allocated blocks, so the
@@ -752,8 +767,15 @@ impl DiskInner {
         // The directory is what an operator sizes a volume by: measure it (a few dozen
         // `stat`s) and give the records what the store's own files leave of the limit.
         let files = allocated_bytes(&self.path);
+        let beside: u64 = self
+            .counts_also
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|dir| allocated_bytes(dir))
+            .sum();
         let live = self.bytes.load(Ordering::Acquire);
-        let budget = record_budget(self.max_bytes, files, live);
+        let budget = record_budget(self.max_bytes, files + beside, live);
         self.record_budget.store(budget, Ordering::Release);
         let report = self.remove_expired_and_evict(now_ms)?;
         // Background compaction reclaims space as the tree grows; when the tables and blob
@@ -1039,5 +1061,28 @@ mod tests {
             "{:?}",
             tier.usage()
         );
+    }
+
+    #[test]
+    fn files_beside_the_store_take_their_share_of_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let beside = tempfile::tempdir().unwrap();
+        let tier = DiskTier::open(dir.path().join("cache"), 64 * MIB).unwrap();
+        tier.maintain_sync(0).unwrap();
+        let alone = tier.inner.record_budget.load(Ordering::Acquire);
+        assert!(alone > 60 * MIB, "{alone}");
+        // 20 MiB of other files in a nested directory (an index's store) beside the cache.
+        std::fs::create_dir_all(beside.path().join("store")).unwrap();
+        std::fs::write(
+            beside.path().join("store").join("table"),
+            vec![1u8; 20 * MIB as usize],
+        )
+        .unwrap();
+        tier.count_also(vec![beside.path().to_path_buf()]);
+        tier.maintain_sync(0).unwrap();
+        let shared = tier.inner.record_budget.load(Ordering::Acquire);
+        let files = allocated_bytes(&dir.path().join("cache")) + allocated_bytes(beside.path());
+        assert_eq!(shared, record_budget(64 * MIB, files, 0));
+        assert!(shared <= 44 * MIB, "{shared}");
     }
 }

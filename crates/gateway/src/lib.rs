@@ -244,7 +244,11 @@ impl GatewayBuilder {
                     .memory_max_bytes(prepared::Budgets::engine(config.memory_max_bytes))
                     .clock(self.clock.clone());
                 if config.disk_enabled {
-                    b = b.disk(config.data_dir.join("cache"), config.disk_max_bytes);
+                    // `disk_max` bounds the data directory: the library index's files (its
+                    // snapshots and the Plex element stores) come out of the same limit.
+                    b = b
+                        .disk(config.data_dir.join("cache"), config.disk_max_bytes)
+                        .disk_counts_also(library::keeper::library_dir(&config.data_dir));
                 }
                 if let Some(url) = &config.redis_url {
                     // Redis is the third tier, below memory and disk, shared by every gateway
@@ -312,7 +316,8 @@ impl GatewayBuilder {
                 index.set_enabled(config.index.enabled);
                 if u.profile == policy::Profile::Plex && config.index.enabled {
                     let dir = library::keeper::file_path(&config.data_dir, &u.name, "elements");
-                    if let Err(e) = index.open_elements(&dir) {
+                    let memory = prepared::Budgets::for_memory(config.memory_max_bytes).elements;
+                    if let Err(e) = index.open_elements(&dir, memory) {
                         tracing::warn!(
                             upstream = %u.name,
                             error = %e,

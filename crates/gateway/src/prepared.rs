@@ -21,7 +21,8 @@
 //!   send with `sendfile` instead of copying (see [`crate::sendfile`]); a large gzip copy gets
 //!   one too. Files hold at most a sixteenth of `memory_max` in all.
 //!
-//! Both budgets come out of `memory_max`: the cache gets what they leave ([`Budgets::engine`]).
+//! Both budgets, and the library index's element stores' caches, come out of `memory_max`:
+//! the cache gets what they leave ([`Budgets::engine`]).
 //!
 //! Memos of entries the cache has dropped are swept every few seconds, so what they prepared
 //! lives about as long as the entry.
@@ -74,13 +75,18 @@ pub(crate) struct Budgets {
     /// Body files (memory-backed, so they count in the process's RSS): a sixteenth of
     /// `memory_max`, at most [`crate::sendfile::MAX_BYTES`].
     pub(crate) files: u64,
+    /// The library index's store of Plex item elements, per upstream (its block cache and
+    /// memtable): a thirty-second of `memory_max`, 1–8 MiB.
+    pub(crate) elements: u64,
 }
 
 impl Budgets {
     pub(crate) fn for_memory(memory_max: u64) -> Budgets {
+        const MIB: u64 = 1024 * 1024;
         Budgets {
             gzip: (memory_max / 16).min(MAX_GZIP_BYTES),
             files: (memory_max / 16).min(crate::sendfile::MAX_BYTES),
+            elements: (memory_max / 32).clamp(MIB, 8 * MIB),
         }
     }
 
@@ -88,7 +94,9 @@ impl Budgets {
     /// cache and the write-behind queue: `cachearr_engine::MemoryPlan`).
     pub(crate) fn engine(memory_max: u64) -> u64 {
         let b = Budgets::for_memory(memory_max);
-        memory_max.saturating_sub(b.gzip + b.files).max(1)
+        memory_max
+            .saturating_sub(b.gzip + b.files + b.elements)
+            .max(1)
     }
 }
 

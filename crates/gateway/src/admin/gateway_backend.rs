@@ -765,6 +765,7 @@ impl AdminBackend for GatewayAdmin {
             gzip_copies_used: crate::prepared::gzip_budget_used().1,
             body_files: copies.files,
             body_files_used: crate::sendfile::live_bytes(),
+            index_elements: copies.elements,
             tags_interned: snapshot.tags_interned,
         };
         StatsReport {

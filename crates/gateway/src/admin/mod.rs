@@ -278,6 +278,10 @@ pub struct MemoryReport {
     pub body_files: u64,
     /// What body files hold now (whole process).
     pub body_files_used: u64,
+    /// The library index's store of Plex item elements (block cache and memtable), per
+    /// upstream with a Plex index.
+    #[serde(default)]
+    pub index_elements: u64,
     /// Invalidation tags interned (outside `memory_max`, about 100 bytes each).
     #[serde(default)]
     pub tags_interned: u64,

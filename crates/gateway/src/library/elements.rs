@@ -237,21 +237,24 @@ impl fmt::Debug for ElementStore {
 }
 
 impl ElementStore {
-    /// Opens (or creates) the store in directory `path`.
+    /// Opens (or creates) the store in directory `path`, with `memory` bytes (its share of
+    /// `memory_max`) for its block cache and memtable, half each.
     ///
     /// # Errors
     /// The store's error text when it cannot be opened (in use, unreadable, not writable).
-    pub fn open(path: &Path) -> Result<ElementStore, String> {
+    pub fn open(path: &Path, memory: u64) -> Result<ElementStore, String> {
         std::fs::create_dir_all(path).map_err(|e| e.to_string())?;
+        let half = (memory / 2).max(MIB / 2);
         let db = Database::builder(path)
             .worker_threads(1)
-            .cache_size(8 * MIB)
+            .cache_size(half)
+            // fjall's minimum; the files count against `disk_max` beside the disk tier's.
             .max_journaling_size(64 * MIB)
             .open()
             .map_err(|e| e.to_string())?;
         let elements = db
             .keyspace("elements", || {
-                KeyspaceCreateOptions::default().max_memtable_size(8 * MIB)
+                KeyspaceCreateOptions::default().max_memtable_size(half)
             })
             .map_err(|e| e.to_string())?;
         Ok(ElementStore { db, elements })
@@ -438,7 +441,7 @@ mod tests {
     #[test]
     fn store_round_trip_and_removal() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ElementStore::open(&dir.path().join("e")).unwrap();
+        let store = ElementStore::open(&dir.path().join("e"), 4 * MIB).unwrap();
         assert!(store.is_empty());
         assert_eq!(store.put_listing(PAGE.as_bytes()), 2);
         assert!(!store.is_empty());

@@ -67,6 +67,11 @@ fn retry_delay(failures: u32) -> Duration {
         .min(RETRY_MAX)
 }
 
+/// The directory of every upstream's index files: `{data_dir}/library`.
+pub fn library_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("library")
+}
+
 /// File names of one upstream's index files: `{data_dir}/library/{safe name}.{ext}`.
 pub fn file_path(data_dir: &Path, upstream: &str, ext: &str) -> PathBuf {
     let safe: String = upstream
@@ -76,7 +81,7 @@ pub fn file_path(data_dir: &Path, upstream: &str, ext: &str) -> PathBuf {
             _ => '_',
         })
         .collect();
-    data_dir.join("library").join(format!("{safe}.{ext}"))
+    library_dir(data_dir).join(format!("{safe}.{ext}"))
 }
 
 /// The snapshot of `upstream`'s index.

@@ -89,16 +89,17 @@ impl UpstreamIndex {
         }
     }
 
-    /// Opens the store of the server's item elements in `dir` (once). Without it no Plex
-    /// answer is rendered from the index: searches go to the server.
+    /// Opens the store of the server's item elements in `dir` (once), with `memory` bytes
+    /// for its caches. Without it no Plex answer is rendered from the index: searches go to
+    /// the server.
     ///
     /// # Errors
     /// The store's error text when it cannot be opened.
-    pub fn open_elements(&self, dir: &std::path::Path) -> Result<(), String> {
+    pub fn open_elements(&self, dir: &std::path::Path, memory: u64) -> Result<(), String> {
         if self.elements.get().is_some() {
             return Ok(());
         }
-        let store = elements::ElementStore::open(dir)?;
+        let store = elements::ElementStore::open(dir, memory)?;
         let _ = self.elements.set(Arc::new(store));
         Ok(())
     }
