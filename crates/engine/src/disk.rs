@@ -226,12 +226,18 @@ fn utc_stamp(t: std::time::SystemTime) -> String {
 }
 
 /// What the records may take of `max_bytes` when the store's files take `files` bytes while
-/// its records count `live`: the limit less the files' overhead (journal, memtables, dead
-/// space), but never below half the limit, so a burst of dead space waiting for compaction
-/// does not empty the store.
-fn record_budget(max_bytes: u64, files: u64, live: u64) -> u64 {
+/// its records count `live`, and other files counted against the same limit take `beside`:
+/// the limit less the files' overhead (journal, memtables, dead space), but never below half
+/// the limit, so a burst of dead space waiting for compaction does not empty the store; then
+/// less the files beside, which are data of their own, down to an eighth of the limit.
+fn record_budget(max_bytes: u64, files: u64, live: u64, beside: u64) -> u64 {
     let overhead = files.saturating_sub(live);
-    max_bytes.saturating_sub(overhead).max(max_bytes / 2).max(1)
+    max_bytes
+        .saturating_sub(overhead)
+        .max(max_bytes / 2)
+        .saturating_sub(beside)
+        .max(max_bytes / 8)
+        .max(1)
 }
 
 /// The disk tier.
@@ -562,7 +568,7 @@ impl DiskTier {
 
     /// Counts the files under `dirs` against this tier's limit as well (files the
     /// application keeps beside the cache in the same data directory): the records get what
-    /// the store's own files and these leave of `max_bytes`, never less than half of it.
+    /// the store's own files and these leave of `max_bytes`, never less than an eighth of it.
     pub fn count_also(&self, dirs: Vec<PathBuf>) {
         *self
             .inner
@@ -775,7 +781,7 @@ impl DiskInner {
             .map(|dir| allocated_bytes(dir))
             .sum();
         let live = self.bytes.load(Ordering::Acquire);
-        let budget = record_budget(self.max_bytes, files + beside, live);
+        let budget = record_budget(self.max_bytes, files, live, beside);
         self.record_budget.store(budget, Ordering::Release);
         let report = self.remove_expired_and_evict(now_ms)?;
         // Background compaction reclaims space as the tree grows; when the tables and blob
@@ -1025,11 +1031,20 @@ mod tests {
     #[test]
     fn records_get_what_the_files_leave() {
         // Files hold 40 MiB more than the records: the records may take the limit less that.
-        assert_eq!(record_budget(256 * MIB, 140 * MIB, 100 * MIB), 216 * MIB);
+        assert_eq!(record_budget(256 * MIB, 140 * MIB, 100 * MIB, 0), 216 * MIB);
         // Files smaller than the records' count (journal not yet on disk): the whole limit.
-        assert_eq!(record_budget(256 * MIB, 10 * MIB, 100 * MIB), 256 * MIB);
+        assert_eq!(record_budget(256 * MIB, 10 * MIB, 100 * MIB, 0), 256 * MIB);
         // A flood of dead space never takes the records below half the limit.
-        assert_eq!(record_budget(256 * MIB, 900 * MIB, 100 * MIB), 128 * MIB);
+        assert_eq!(record_budget(256 * MIB, 900 * MIB, 100 * MIB, 0), 128 * MIB);
+        // Files beside the store come off after that floor, down to an eighth.
+        assert_eq!(
+            record_budget(256 * MIB, 900 * MIB, 100 * MIB, 64 * MIB),
+            64 * MIB
+        );
+        assert_eq!(
+            record_budget(256 * MIB, 10 * MIB, 100 * MIB, 500 * MIB),
+            32 * MIB
+        );
     }
 
     #[test]
@@ -1052,7 +1067,7 @@ mod tests {
         // Files with 2 MiB of their own beyond the records: the budget is 2 MiB, and a
         // pass evicts down to 90 % of it.
         let usage = tier.usage();
-        let budget = record_budget(4 * MIB, usage.bytes + 2 * MIB, usage.bytes);
+        let budget = record_budget(4 * MIB, usage.bytes + 2 * MIB, usage.bytes, 0);
         tier.inner.record_budget.store(budget, Ordering::Release);
         let report = tier.inner.remove_expired_and_evict(0).unwrap();
         assert!(report.evicted > 0);
@@ -1081,8 +1096,9 @@ mod tests {
         tier.count_also(vec![beside.path().to_path_buf()]);
         tier.maintain_sync(0).unwrap();
         let shared = tier.inner.record_budget.load(Ordering::Acquire);
-        let files = allocated_bytes(&dir.path().join("cache")) + allocated_bytes(beside.path());
-        assert_eq!(shared, record_budget(64 * MIB, files, 0));
+        let files = allocated_bytes(&dir.path().join("cache"));
+        let beside = allocated_bytes(beside.path());
+        assert_eq!(shared, record_budget(64 * MIB, files, 0, beside));
         assert!(shared <= 44 * MIB, "{shared}");
     }
 }
