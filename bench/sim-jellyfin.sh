@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Jellyfin simulator: small reads per second against a 100,000-track library, zero cost model.
-# Needs wrk (apt-get install wrk). Results go to docs/benchmarks.md "## Simulator (Jellyfin)".
+# Needs wrk (apt-get install wrk). Results go to docs/benchmarks.md "## Simulator".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p cachearr-sim --example sim_bench

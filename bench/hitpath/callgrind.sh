@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # User-space instructions per cached hit, counted by callgrind: repeatable whatever else the
-# machine is doing (timings are not; see docs/benchmarks.md "Gateway", "Current figures").
+# machine is doing (timings are not; see docs/benchmarks.md "Gateway", "Where a hit's time goes").
 #
 #   bench/hitpath/callgrind.sh [CACHEARR_BIN [BARE_BIN]]
 #
