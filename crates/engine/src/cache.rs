@@ -215,6 +215,8 @@ impl TieredCacheBuilder {
         // What an operator should hear about from start-up on (also in the stats).
         let mut warnings = Vec::new();
         let mut disk_off = false;
+        // The opened store itself, for the application's own keyspaces in its database.
+        let mut disk_store: Option<DiskTier> = None;
         let disk: Option<Arc<dyn Tier>> = match &self.disk {
             _ if self.custom_tier.is_some() => self.custom_tier.clone(),
             Some((path, max_bytes)) => {
@@ -231,6 +233,7 @@ impl TieredCacheBuilder {
                 Some(match start {
                     DiskStart::Opened(tier) => {
                         tier.count_also(self.disk_counts_also.clone());
+                        disk_store = Some(tier.clone());
                         Arc::new(tier)
                     }
                     DiskStart::Recovered {
@@ -247,6 +250,7 @@ impl TieredCacheBuilder {
                         tracing::warn!("{note}");
                         warnings.push(note);
                         tier.count_also(self.disk_counts_also.clone());
+                        disk_store = Some(tier.clone());
                         Arc::new(tier)
                     }
                     DiskStart::InUse { reason } => {
@@ -344,6 +348,7 @@ impl TieredCacheBuilder {
                 memory_max_bytes: self.memory_max_bytes,
                 plan,
                 disk,
+                disk_store,
                 redis: self.redis.clone(),
                 inval,
                 classes,
@@ -542,6 +547,8 @@ pub(crate) struct Inner {
     /// How `memory_max_bytes` is shared out.
     plan: MemoryPlan,
     disk: Option<Arc<dyn Tier>>,
+    /// The disk tier this cache opened ([`TieredCacheBuilder::disk`]), if it could.
+    disk_store: Option<DiskTier>,
     pub(crate) redis: Option<RedisTier>,
     pub(crate) inval: Invalidation,
     classes: ClassRegistry,
@@ -566,6 +573,13 @@ impl TieredCache {
     /// A builder with defaults: 256 MiB memory, no disk, the system clock.
     pub fn builder() -> TieredCacheBuilder {
         TieredCacheBuilder::default()
+    }
+
+    /// The disk tier this cache opened and runs on, if any (not one given with
+    /// [`TieredCacheBuilder::tier`], nor one that could not be used): the application may keep
+    /// its own keyspaces in the same database ([`DiskTier::shared_keyspace`]).
+    pub fn disk_store(&self) -> Option<&DiskTier> {
+        self.inner.disk_store.as_ref()
     }
 
     /// Returns the cached entry for `key`, or loads it with `loader`.

@@ -15,6 +15,11 @@
 //! first. `usage` is written in the same batch as the records it counts, so the counts survive
 //! a crash consistently with the data.
 //!
+//! The application may keep keyspaces of its own in the same database
+//! ([`DiskTier::shared_keyspace`]; the gateway's library element stores): one journal, block
+//! cache and background worker for everything on disk, and their files counted against the
+//! same limit as files beside the records.
+//!
 //! Reads call fjall directly from the async task: a point read is a block-cache or page-cache
 //! hit in microseconds, cheaper than a hop to the blocking pool. Writes and maintenance run on
 //! the blocking pool, called by the single write-behind worker.
@@ -240,6 +245,25 @@ fn record_budget(max_bytes: u64, files: u64, live: u64, beside: u64) -> u64 {
         .max(1)
 }
 
+/// A keyspace of the disk tier's database lent to another store of the application
+/// ([`DiskTier::shared_keyspace`]).
+#[derive(Clone)]
+pub struct SharedKeyspace {
+    /// The database, for atomic batches over the keyspace.
+    pub database: Database,
+    /// The keyspace.
+    pub keyspace: Keyspace,
+}
+
+impl std::fmt::Debug for SharedKeyspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedKeyspace").finish_non_exhaustive()
+    }
+}
+
+/// Names of shared keyspaces start with this, so that none can be one of the tier's own.
+const SHARED_PREFIX: &str = "shared:";
+
 /// The disk tier.
 #[derive(Clone)]
 pub struct DiskTier {
@@ -262,6 +286,9 @@ struct DiskInner {
     /// Directories beside the store whose bytes count against `max_bytes` too
     /// ([`DiskTier::count_also`]).
     counts_also: Mutex<Vec<PathBuf>>,
+    /// Keyspaces lent to the application ([`DiskTier::shared_keyspace`]): their files are in
+    /// the store's directory but are not the records' overhead.
+    shared: Mutex<Vec<Keyspace>>,
     /// When a full compaction last ran (they are at most once a minute).
     last_compaction: Mutex<Option<std::time::Instant>>,
     maintenance_passes: AtomicU64,
@@ -507,6 +534,7 @@ impl DiskTier {
                 bytes: AtomicU64::new(bytes),
                 record_budget: AtomicU64::new(max_bytes),
                 counts_also: Mutex::new(Vec::new()),
+                shared: Mutex::new(Vec::new()),
                 last_compaction: Mutex::new(None),
                 maintenance_passes: AtomicU64::new(0),
                 write_lock: Mutex::new(()),
@@ -575,6 +603,35 @@ impl DiskTier {
             .counts_also
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = dirs;
+    }
+
+    /// Opens (or creates) keyspace `name` of the application's in this tier's database, with
+    /// the options `options` gives when it is created. It shares the tier's journal (bounded by
+    /// the tier's limit), block cache and background worker, so a second store on the same
+    /// disk costs no second journal; its files count against `max_bytes` like files beside the
+    /// store ([`DiskTier::count_also`]): the records get what it leaves, never less than an
+    /// eighth. Clearing or compacting the tier leaves it alone.
+    ///
+    /// # Errors
+    /// When the name is too long for fjall (over 240 bytes) or fjall cannot create it.
+    pub fn shared_keyspace(
+        &self,
+        name: &str,
+        options: impl FnOnce() -> KeyspaceCreateOptions,
+    ) -> Result<SharedKeyspace, TierError> {
+        let full = format!("{SHARED_PREFIX}{name}");
+        if full.len() > 240 {
+            return Err(store_err(format!("keyspace name too long: {name}")));
+        }
+        let keyspace = self.inner.db.keyspace(&full, options).map_err(store_err)?;
+        let mut shared = self.inner.shared.lock().unwrap_or_else(|e| e.into_inner());
+        if !shared.iter().any(|k| k.name() == keyspace.name()) {
+            shared.push(keyspace.clone());
+        }
+        Ok(SharedKeyspace {
+            database: self.inner.db.clone(),
+            keyspace,
+        })
     }
 
     /// Bytes the store's files really occupy on the device (allocated blocks, so the
@@ -772,14 +829,25 @@ impl DiskInner {
         self.maintenance_passes.fetch_add(1, Ordering::Relaxed);
         // The directory is what an operator sizes a volume by: measure it (a few dozen
         // `stat`s) and give the records what the store's own files leave of the limit.
-        let files = allocated_bytes(&self.path);
-        let beside: u64 = self
-            .counts_also
+        // Shared keyspaces' tables are in the directory too, but they are another store's
+        // data, not the records' overhead: they count beside.
+        let shared: u64 = self
+            .shared
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|dir| allocated_bytes(dir))
+            .map(Keyspace::disk_space)
             .sum();
+        let all_files = allocated_bytes(&self.path);
+        let files = all_files.saturating_sub(shared);
+        let beside: u64 = shared
+            + self
+                .counts_also
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|dir| allocated_bytes(dir))
+                .sum::<u64>();
         let live = self.bytes.load(Ordering::Acquire);
         let budget = record_budget(self.max_bytes, files, live, beside);
         self.record_budget.store(budget, Ordering::Release);
@@ -1100,5 +1168,68 @@ mod tests {
         let beside = allocated_bytes(beside.path());
         assert_eq!(shared, record_budget(64 * MIB, files, 0, beside));
         assert!(shared <= 44 * MIB, "{shared}");
+    }
+
+    #[test]
+    fn a_shared_keyspace_counts_beside_the_records_and_outlives_a_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache");
+        let tier = DiskTier::open(&path, 64 * MIB).unwrap();
+        tier.write_sync(vec![WriteOp::Put {
+            key: Key::new("k"),
+            record: Bytes::from_static(b"record"),
+            expires_at_ms: u64::MAX,
+        }])
+        .unwrap();
+        let other = tier
+            .shared_keyspace("elements-main", KeyspaceCreateOptions::default)
+            .unwrap();
+        // 24 MiB the compressor cannot shrink, flushed to tables.
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        for i in 0..24u32 {
+            let value: Vec<u8> = (0..MIB)
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    rng as u8
+                })
+                .collect();
+            other.keyspace.insert(i.to_be_bytes(), value).unwrap();
+        }
+        other.keyspace.rotate_memtable_and_wait().unwrap();
+        let on_disk = other.keyspace.disk_space();
+        assert!(on_disk >= 24 * MIB, "{on_disk}");
+        tier.maintain_sync(0).unwrap();
+        let budget = tier.inner.record_budget.load(Ordering::Acquire);
+        let files = allocated_bytes(&path);
+        let live = tier.usage().bytes;
+        assert_eq!(
+            budget,
+            record_budget(64 * MIB, files - on_disk, live, on_disk),
+            "the other store's tables are not the records' overhead but count against the limit"
+        );
+        assert!(budget <= 40 * MIB, "{budget}");
+        // Clearing the cache removes the records, not the other store's data.
+        tier.write_sync(vec![WriteOp::RemovePrefix {
+            prefix: String::new(),
+        }])
+        .unwrap();
+        assert!(tier.get_sync("k").unwrap().is_none());
+        assert!(other.keyspace.get(3u32.to_be_bytes()).unwrap().is_some());
+        tier.compact().unwrap();
+        assert!(other.keyspace.get(3u32.to_be_bytes()).unwrap().is_some());
+        // And it is there again after a restart.
+        drop((tier, other));
+        let tier = DiskTier::open(&path, 64 * MIB).unwrap();
+        let other = tier
+            .shared_keyspace("elements-main", KeyspaceCreateOptions::default)
+            .unwrap();
+        assert_eq!(other.keyspace.len().unwrap(), 24);
+        assert!(
+            tier.shared_keyspace(&"x".repeat(300), KeyspaceCreateOptions::default)
+                .is_err(),
+            "a name fjall cannot take is an error, not a panic"
+        );
     }
 }

@@ -82,7 +82,7 @@ mod write_behind;
 
 pub use cache::{MemoryPlan, TieredCache, TieredCacheBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use disk::{DiskMemory, DiskStart, DiskTier};
+pub use disk::{DiskMemory, DiskStart, DiskTier, SharedKeyspace};
 pub use entry::{CachedValue, Entry, Fill, Lookup, Outcome, TierKind};
 pub use error::{EngineError, LoadError, LoadErrorKind, TierError};
 pub use key::Key;

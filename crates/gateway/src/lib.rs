@@ -317,7 +317,7 @@ impl GatewayBuilder {
                 if u.profile == policy::Profile::Plex && config.index.enabled {
                     let dir = library::keeper::file_path(&config.data_dir, &u.name, "elements");
                     let memory = prepared::Budgets::for_memory(config.memory_max_bytes).elements;
-                    if let Err(e) = index.open_elements(&dir, memory) {
+                    if let Err(e) = index.open_elements(cache.disk_store(), &dir, memory) {
                         tracing::warn!(
                             upstream = %u.name,
                             error = %e,

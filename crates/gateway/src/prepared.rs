@@ -75,8 +75,10 @@ pub(crate) struct Budgets {
     /// Body files (memory-backed, so they count in the process's RSS): a sixteenth of
     /// `memory_max`, at most [`crate::sendfile::MAX_BYTES`].
     pub(crate) files: u64,
-    /// The library index's store of Plex item elements, per upstream (its block cache and
-    /// memtable): a thirty-second of `memory_max`, 1–8 MiB.
+    /// The library index's store of Plex item elements, per upstream: a thirty-second of
+    /// `memory_max`, 1–8 MiB, for its memtable (in the disk tier's database, whose block
+    /// cache it shares) or its memtable and block cache, half each (a database of its own,
+    /// when the disk tier is off).
     pub(crate) elements: u64,
 }
 

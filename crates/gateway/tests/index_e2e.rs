@@ -326,6 +326,61 @@ async fn jellyfin_crawl_matches_the_simulator_and_reloads_without_a_crawl() {
     crawl_matches_the_simulator(Profile::Jellyfin).await;
 }
 
+/// Whether the Plex element store has a database of its own beside the snapshot.
+fn separate_element_store(data: &Path, upstream: &str) -> bool {
+    data.join("library")
+        .join(format!("{upstream}.elements"))
+        .exists()
+}
+
+/// Whether the Plex element store holds any element.
+fn kept_elements(gateway: &Gateway) -> bool {
+    let store = gateway.index("plex").unwrap().elements().cloned().unwrap();
+    !store.is_empty()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_elements_live_in_the_disk_cache_store_and_a_separate_one_moves_there() {
+    let server = start_sim(Profile::Plex).await;
+    let data = tempfile::tempdir().unwrap();
+    // Without the disk tier the element store is a database of its own.
+    let gw = start_gateway(
+        config(&server, data.path(), |c| c.disk_enabled = false),
+        None,
+    )
+    .await;
+    gw.wait_ready("plex").await;
+    assert!(kept_elements(&gw.gateway));
+    assert!(separate_element_store(data.path(), "plex"));
+    gw.shut_down().await;
+
+    // With it, the elements are a keyspace of the disk cache's database: the separate store
+    // is removed, and the library is read again (once) to fill the new one.
+    server.sim.reset_stats();
+    let gw = start_gateway(config(&server, data.path(), |_| {}), None).await;
+    assert!(!separate_element_store(data.path(), "plex"));
+    gw.wait_ready("plex").await;
+    assert!(
+        crawl_requests(&server.sim) > 5,
+        "the library was read again"
+    );
+    assert!(kept_elements(&gw.gateway));
+    gw.shut_down().await;
+
+    // They persist there: the next start needs no crawl.
+    server.sim.reset_stats();
+    let gw = start_gateway(config(&server, data.path(), |_| {}), None).await;
+    assert_eq!(gw.state("plex"), IndexState::Ready);
+    assert!(kept_elements(&gw.gateway));
+    assert!(!separate_element_store(data.path(), "plex"));
+    eventually("the keeper runs", WAIT, || async {
+        gw.gateway.index("plex").unwrap().poke()
+    })
+    .await;
+    assert_eq!(crawl_requests(&server.sim), 0);
+    gw.shut_down().await;
+}
+
 async fn interrupted_build_resumes(profile: Profile) {
     let server = start_sim(profile).await;
     let data = tempfile::tempdir().unwrap();

@@ -6,8 +6,20 @@
 //! A million-track index must stay within 512 MiB of memory, and it already takes most of
 //! that; a track's listing element is about a kilobyte. The index finds which items answer a
 //! search and in what order; the few elements a page shows are then read from this store
-//! (`{data_dir}/library/{upstream}.elements/`, an LSM tree: a point read is a block-cache hit
-//! or one small disk read). Memory it takes is bounded by its own block cache and memtable.
+//! (an LSM tree: a point read is a block-cache hit or one small disk read).
+//!
+//! # Where
+//! With the disk tier on, the store is a keyspace of the disk tier's own database
+//! (`{data_dir}/cache`, keyspace `shared:elements-{upstream}`): one journal, block cache and
+//! background worker for everything the gateway keeps on disk, and its tables counted against
+//! `disk_max` with the cache's records. A store of its own doubled the journal (fjall's
+//! minimum, 64 MiB) during a crawl. Without the disk tier it is a database of its own in
+//! `{data_dir}/library/{upstream}.elements/`. Either way its memory is its memtable's share
+//! of `memory_max` (and, on its own, a block cache as large).
+//!
+//! Tables are LZ4-compressed on every level: an element is text with the same attribute
+//! names over and over, and fjall's default leaves the first two levels uncompressed, which is
+//! where a store written once by a crawl mostly lies.
 //!
 //! # What is kept
 //! Each item's element as the crawl read it from the server's listing
@@ -25,7 +37,8 @@ use std::fmt;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use fjall::config::CompressionPolicy;
+use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
@@ -248,16 +261,36 @@ impl ElementStore {
         let db = Database::builder(path)
             .worker_threads(1)
             .cache_size(half)
-            // fjall's minimum; the files count against `disk_max` beside the disk tier's.
+            // fjall's minimum.
             .max_journaling_size(64 * MIB)
             .open()
             .map_err(|e| e.to_string())?;
         let elements = db
-            .keyspace("elements", || {
-                KeyspaceCreateOptions::default().max_memtable_size(half)
-            })
+            .keyspace("elements", || keyspace_options(half))
             .map_err(|e| e.to_string())?;
         Ok(ElementStore { db, elements })
+    }
+
+    /// Opens (or creates) upstream `upstream`'s store as a keyspace of the disk tier's
+    /// database, with a memtable of `memory` bytes (reads use the tier's block cache).
+    ///
+    /// # Errors
+    /// The store's error text when the keyspace cannot be opened.
+    pub fn in_disk_tier(
+        disk: &cachearr_engine::DiskTier,
+        upstream: &str,
+        memory: u64,
+    ) -> Result<ElementStore, String> {
+        let memtable = memory.max(MIB);
+        let shared = disk
+            .shared_keyspace(&format!("elements-{upstream}"), || {
+                keyspace_options(memtable)
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(ElementStore {
+            db: shared.database,
+            elements: shared.keyspace,
+        })
     }
 
     /// Keeps the items of a listing answer (see [`listing_elements`]); returns how many.
@@ -314,6 +347,14 @@ impl ElementStore {
     pub fn is_empty(&self) -> bool {
         self.elements.is_empty().unwrap_or(true)
     }
+}
+
+/// How the elements keyspace is made: a memtable of `memtable` bytes, tables compressed on
+/// every level (see the module's documentation).
+fn keyspace_options(memtable: u64) -> KeyspaceCreateOptions {
+    KeyspaceCreateOptions::default()
+        .max_memtable_size(memtable)
+        .data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4))
 }
 
 /// `name` as a `&'static str` for the document tree: the common names are the tree's own

@@ -89,17 +89,47 @@ impl UpstreamIndex {
         }
     }
 
-    /// Opens the store of the server's item elements in `dir` (once), with `memory` bytes
-    /// for its caches. Without it no Plex answer is rendered from the index: searches go to
-    /// the server.
+    /// Opens the store of the server's item elements (once), with `memory` bytes of
+    /// `memory_max`: in the disk tier's database when there is one (a store an earlier
+    /// version kept in `dir` is then removed: the next start reads the library again to fill
+    /// the new one), otherwise in directory `dir`. Without it no Plex answer is rendered from
+    /// the index: searches go to the server.
     ///
     /// # Errors
     /// The store's error text when it cannot be opened.
-    pub fn open_elements(&self, dir: &std::path::Path, memory: u64) -> Result<(), String> {
+    pub fn open_elements(
+        &self,
+        disk: Option<&cachearr_engine::DiskTier>,
+        dir: &std::path::Path,
+        memory: u64,
+    ) -> Result<(), String> {
         if self.elements.get().is_some() {
             return Ok(());
         }
-        let store = elements::ElementStore::open(dir, memory)?;
+        let store = match disk {
+            Some(disk) => {
+                let store = elements::ElementStore::in_disk_tier(disk, &self.upstream, memory)?;
+                if dir.exists() {
+                    match std::fs::remove_dir_all(dir) {
+                        Ok(()) => tracing::info!(
+                            upstream = %self.upstream,
+                            path = %dir.display(),
+                            "library elements now live in the disk cache's store; removed the \
+                             old separate store"
+                        ),
+                        Err(e) => tracing::warn!(
+                            upstream = %self.upstream,
+                            path = %dir.display(),
+                            error = %e,
+                            "could not remove the old separate library elements store; it \
+                             still takes disk space and can be deleted"
+                        ),
+                    }
+                }
+                store
+            }
+            None => elements::ElementStore::open(dir, memory)?,
+        };
         let _ = self.elements.set(Arc::new(store));
         Ok(())
     }
