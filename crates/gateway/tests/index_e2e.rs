@@ -385,9 +385,11 @@ async fn interrupted_build_resumes(profile: Profile) {
     let server = start_sim(profile).await;
     let data = tempfile::tempdir().unwrap();
     let name = profile.as_str();
-    // Slow pages, so the build can be stopped half way.
+    // Slow pages, so the build can be stopped half way: at 150 ms a page, the rest of the
+    // build takes over a second after the first 100 items, which a loaded machine's poll
+    // does not miss (at 40 ms it once did).
     server.sim.set_faults(Faults {
-        latency_ms: 40,
+        latency_ms: 150,
         ..Faults::default()
     });
     let gw = start_gateway(config(&server, data.path(), |_| {}), None).await;
