@@ -200,20 +200,8 @@ async fn keep_elements(gw: &Gateway, base: &str, token: &str) {
         .json()
         .await
         .unwrap();
-    for s in sections["MediaContainer"]["Directory"].as_array().unwrap() {
-        let id = s["key"]
-            .as_str()
-            .map_or_else(|| s["key"].to_string(), str::to_string);
-        let types: &[u8] = match s["type"].as_str().unwrap_or("") {
-            "artist" => &[8, 9, 10],
-            "movie" => &[1],
-            "show" => &[4],
-            _ => &[],
-        };
-        for t in types {
-            let path = format!("/library/sections/{id}/all?type={t}&includeGuids=1");
-            let body = get(path).await.unwrap().bytes().await.unwrap();
-            store.put_listing(&body);
-        }
+    for path in cachearr_gateway::library::crawl_plex::whole_listing_paths(&sections) {
+        let body = get(path).await.unwrap().bytes().await.unwrap();
+        store.put_listing(&body);
     }
 }

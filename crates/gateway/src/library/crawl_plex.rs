@@ -47,6 +47,24 @@ pub fn page_path(
     path
 }
 
+/// The whole listing of each section and type the crawl reads, in its element-store form
+/// (`includeGuids=1`, unpaged): what a tool that installs an index without a crawl (tests,
+/// benchmarks) reads to fill the element store as the crawl would
+/// ([`super::elements::ElementStore::put_listing`]). `sections` is `GET /library/sections`.
+pub fn whole_listing_paths(sections: &Value) -> Vec<String> {
+    parse_sections(sections)
+        .iter()
+        .flat_map(|s| {
+            types_of_section(&s.kind).iter().map(move |(_, number)| {
+                format!(
+                    "/library/sections/{}/all?type={number}&includeGuids=1",
+                    s.id
+                )
+            })
+        })
+        .collect()
+}
+
 /// The path that fetches items by rating key (comma-separated).
 pub fn items_path(ids: &[String]) -> String {
     format!("/library/metadata/{}?includeGuids=1", ids.join(","))
@@ -213,6 +231,16 @@ mod tests {
             ("2", "movies")
         );
         assert_eq!(parsed[2].kind, "other");
+        assert_eq!(
+            whole_listing_paths(&sections),
+            [
+                "/library/sections/1/all?type=8&includeGuids=1",
+                "/library/sections/1/all?type=9&includeGuids=1",
+                "/library/sections/1/all?type=10&includeGuids=1",
+                "/library/sections/2/all?type=1&includeGuids=1",
+            ],
+            "each indexed type of each music, movie and show section; not photos"
+        );
 
         let page = json!({"MediaContainer": {"totalSize": "120", "Metadata": [
             {"type": "track", "ratingKey": "55", "title": "Song", "grandparentTitle": "Band",
