@@ -1,15 +1,16 @@
 //! What is stored and what a lookup returns: [`CachedValue`], [`Entry`], [`Fill`], [`Lookup`],
-//! [`Outcome`], [`TierKind`].
+//! [`Outcome`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde::Serialize;
 
 use crate::stats::ClassCounters;
-use crate::tags::TagCell;
+use crate::tags::{Stamped, TagStamp};
+// Re-exported where it was first defined: an outcome names the tier that answered.
+pub(crate) use crate::tier::TierKind;
 
 /// Each header is held twice per entry: as strings in [`CachedValue::headers`] and in the
 /// gateway's prepared header maps.
@@ -87,29 +88,6 @@ pub enum Fill {
     NotModified,
 }
 
-/// Which tier answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TierKind {
-    /// The in-process memory tier.
-    Memory,
-    /// The embedded disk tier.
-    Disk,
-    /// A shared Redis / Valkey tier (a later issue).
-    Redis,
-}
-
-impl TierKind {
-    /// Lower-case name, as used in statistics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TierKind::Memory => "memory",
-            TierKind::Disk => "disk",
-            TierKind::Redis => "redis",
-        }
-    }
-}
-
 /// What happened on a lookup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -138,13 +116,6 @@ pub struct Lookup {
     pub outcome: Outcome,
 }
 
-/// The tag generation an entry was stored under.
-#[derive(Clone, Debug)]
-pub(crate) struct TagStamp {
-    pub(crate) cell: Arc<TagCell>,
-    pub(crate) generation: u64,
-}
-
 /// A cached value with its times. Times are milliseconds from the engine's [`crate::Clock`].
 #[derive(Debug)]
 pub struct Entry {
@@ -170,6 +141,18 @@ pub struct Entry {
     pub(crate) reads: AtomicU32,
     /// Set once a warming refresh has been scheduled for this entry.
     pub(crate) warm_scheduled: AtomicBool,
+}
+
+impl Stamped for Entry {
+    #[inline]
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    #[inline]
+    fn tag_stamps(&self) -> &[TagStamp] {
+        &self.tags
+    }
 }
 
 impl Entry {

@@ -26,23 +26,26 @@
 //! ```
 //!
 //! # Layout
+//! Imports point down this list only (no cycle; the map is in `docs/architecture.md`).
 //! * [`cache`](TieredCache) — `TieredCache` and `TieredCacheBuilder`: lookups, single-flight
 //!   loads (each in its own task, guarded against panics and timeouts), stale serving,
-//!   background refreshes, the warmer, statistics.
+//!   background refreshes, the warmer, statistics. Owns the Redis tier.
+//! * `redis` — [`RedisTier`], the shared tier on Redis / Valkey (circuit breaker, key
+//!   namespace, PX expiry); [`RedisOptions`], [`RedisHealth`]. It changes the cache only
+//!   through the `LocalCache` trait the cache implements. See `docs/redis.md`.
+//! * `write_behind` — the bounded, batched, dropping write queue and its worker.
+//! * `disk` — [`DiskTier`] on fjall (choice and measurements: `docs/engine.md`).
+//! * `codec` — the versioned, checksummed record format for disk and Redis.
+//! * `loader` — [`Loader`] (with a blanket impl for async closures).
+//! * `entry` — [`CachedValue`], [`Entry`], [`Fill`], [`Lookup`], [`Outcome`].
+//! * `stats` — counters per class and tier; [`StatsSnapshot`].
+//! * `tags` — tag generations and prefix drops (O(1) invalidation, integer checks on read).
+//! * `tier` — [`Tier`], the object-safe trait for levels below memory; [`WriteOp`],
+//!   [`TierKind`].
+//! * `budget` — the refresh budget (concurrency + rate) for warming.
+//! * `clock` — [`Clock`], [`SystemClock`], [`ManualClock`].
 //! * `key` — [`Key`]: shared string + precomputed seeded hash.
 //! * `policy` — [`Policy`]: class, TTLs, windows, tags, negative TTL.
-//! * `entry` — [`CachedValue`], [`Entry`], [`Fill`], [`Lookup`], [`Outcome`], [`TierKind`].
-//! * `loader` — [`Loader`] (with a blanket impl for async closures).
-//! * `tags` — tag generations and prefix drops (O(1) invalidation, integer checks on read).
-//! * `tier` — [`Tier`], the object-safe trait for levels below memory; [`WriteOp`].
-//! * `disk` — [`DiskTier`] on fjall (choice and measurements: `docs/engine.md`).
-//! * `redis_tier` — [`RedisTier`], the shared tier on Redis / Valkey (circuit breaker, key
-//!   namespace, PX expiry); [`RedisOptions`], [`RedisHealth`]. See `docs/redis.md`.
-//! * `codec` — the versioned, checksummed record format for disk (and later Redis).
-//! * `write_behind` — the bounded, batched, dropping write queue and its worker.
-//! * `budget` — the refresh budget (concurrency + rate) for warming.
-//! * `stats` — counters per class and tier; [`StatsSnapshot`].
-//! * `clock` — [`Clock`], [`SystemClock`], [`ManualClock`].
 //! * `error` — [`EngineError`], [`LoadError`] (with its [`LoadErrorKind`]), [`TierError`].
 //!
 //! # Additions to the agreed API
@@ -74,7 +77,7 @@ mod error;
 mod key;
 mod loader;
 mod policy;
-mod redis_tier;
+mod redis;
 mod stats;
 mod tags;
 mod tier;
@@ -83,14 +86,15 @@ mod write_behind;
 pub use cache::{MemoryPlan, TieredCache, TieredCacheBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use disk::{DiskMemory, DiskStart, DiskTier, SharedKeyspace};
-pub use entry::{CachedValue, Entry, Fill, Lookup, Outcome, TierKind};
+pub use entry::{CachedValue, Entry, Fill, Lookup, Outcome};
 pub use error::{EngineError, LoadError, LoadErrorKind, TierError};
 pub use key::Key;
 pub use loader::Loader;
 pub use policy::Policy;
-pub use redis_tier::{RedisHealth, RedisOptions, RedisTier, redact_url};
+// `self::`: the module shares its name with the Redis client crate.
+pub use self::redis::{RedisHealth, RedisOptions, RedisTier, redact_url};
 pub use stats::{ClassStats, QueueStats, StatsSnapshot, TierStats};
-pub use tier::{MaintenanceReport, PersistedMeta, Tier, TierUsage, WriteOp};
+pub use tier::{MaintenanceReport, PersistedMeta, Tier, TierKind, TierUsage, WriteOp};
 
 /// Record encoding for benchmarks and tools outside the crate; not a stable API.
 #[doc(hidden)]

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
-use crate::entry::TierKind;
+use crate::tier::TierKind;
 
 /// Counters of one class. Entries hold an `Arc` to their class's counters, so a hit counts
 /// itself without a map lookup.

@@ -23,8 +23,35 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::entry::Entry;
 use crate::key::Key;
+
+/// The tag generation an entry was stored under.
+#[derive(Clone, Debug)]
+pub(crate) struct TagStamp {
+    pub(crate) cell: Arc<TagCell>,
+    pub(crate) generation: u64,
+}
+
+/// What validity is judged on: an entry's sequence number and the tag generations it was
+/// stored under (the entry type lives above this module, which only reads these).
+pub(crate) trait Stamped {
+    /// The entry's insertion sequence number.
+    fn seq(&self) -> u64;
+    /// The tag generations the entry was stored under.
+    fn tag_stamps(&self) -> &[TagStamp];
+}
+
+impl<T: Stamped + ?Sized> Stamped for Arc<T> {
+    #[inline]
+    fn seq(&self) -> u64 {
+        (**self).seq()
+    }
+
+    #[inline]
+    fn tag_stamps(&self) -> &[TagStamp] {
+        (**self).tag_stamps()
+    }
+}
 
 /// One interned tag and its generation counter.
 #[derive(Debug)]
@@ -275,10 +302,10 @@ impl Invalidation {
     /// is dead on arrival and the next read loads again.
     pub(crate) fn stamps_after(
         &self,
-        stamps: Box<[crate::entry::TagStamp]>,
+        stamps: Box<[TagStamp]>,
         extra: &[Arc<str>],
         since: u64,
-    ) -> Box<[crate::entry::TagStamp]> {
+    ) -> Box<[TagStamp]> {
         if extra.is_empty() {
             return stamps;
         }
@@ -293,7 +320,7 @@ impl Invalidation {
             if cell.bumped_at.load(Ordering::SeqCst) > since {
                 generation = generation.wrapping_sub(1);
             }
-            out.push(crate::entry::TagStamp { cell, generation });
+            out.push(TagStamp { cell, generation });
         }
         out.into_boxed_slice()
     }
@@ -355,14 +382,13 @@ impl Invalidation {
 
     /// Whether an entry under `key` is still valid (not dropped, tags current).
     #[inline]
-    pub(crate) fn is_valid(&self, key: &Key, entry: &Entry) -> bool {
-        if entry.seq < self.newest_drop_seq.load(Ordering::Acquire)
-            && self.is_dropped(key, entry.seq)
-        {
+    pub(crate) fn is_valid(&self, key: &Key, entry: &impl Stamped) -> bool {
+        let seq = entry.seq();
+        if seq < self.newest_drop_seq.load(Ordering::Acquire) && self.is_dropped(key, seq) {
             return false;
         }
         entry
-            .tags
+            .tag_stamps()
             .iter()
             .all(|s| s.cell.generation.load(Ordering::Acquire) == s.generation)
     }
@@ -475,12 +501,12 @@ impl Invalidation {
     }
 
     /// The current generation of each of `tags`.
-    pub(crate) fn stamps(&self, tags: &[Arc<str>]) -> Box<[crate::entry::TagStamp]> {
+    pub(crate) fn stamps(&self, tags: &[Arc<str>]) -> Box<[TagStamp]> {
         tags.iter()
             .map(|t| {
                 let cell = self.tag(t);
                 let generation = cell.generation.load(Ordering::Acquire);
-                crate::entry::TagStamp { cell, generation }
+                TagStamp { cell, generation }
             })
             .collect()
     }

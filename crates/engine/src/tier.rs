@@ -1,4 +1,5 @@
-//! [`Tier`]: an object-safe storage level below memory (disk now, Redis later).
+//! [`Tier`]: an object-safe storage level below memory (the disk tier, or one plugged in
+//! through the builder), and [`TierKind`], which names every tier the engine has.
 //!
 //! Tiers store encoded records ([`crate::codec`]) and know nothing of freshness or tags: the
 //! engine decodes, checks and decides. Reads are async so a network tier fits; writes arrive
@@ -6,10 +7,33 @@
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use serde::Serialize;
 
-use crate::entry::TierKind;
 use crate::error::TierError;
 use crate::key::Key;
+
+/// Which tier answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierKind {
+    /// The in-process memory tier.
+    Memory,
+    /// The embedded disk tier.
+    Disk,
+    /// The shared Redis / Valkey tier.
+    Redis,
+}
+
+impl TierKind {
+    /// Lower-case name, as used in statistics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TierKind::Memory => "memory",
+            TierKind::Disk => "disk",
+            TierKind::Redis => "redis",
+        }
+    }
+}
 
 /// One change to a tier.
 #[derive(Clone, Debug)]

@@ -1,0 +1,412 @@
+//! Loads: one per key however many callers wait (single-flight), each in its own task,
+//! guarded against panics and timeouts; stale serving, background refreshes, and with Redis
+//! one load per key across instances.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use tokio::sync::{OwnedSemaphorePermit, watch};
+
+use super::Inner;
+use crate::clock::duration_ms;
+use crate::codec;
+use crate::entry::{CachedValue, Entry, Fill, Lookup, Outcome};
+use crate::error::{EngineError, LoadError, LoadErrorKind};
+use crate::key::Key;
+use crate::loader::Loader;
+use crate::policy::Policy;
+use crate::redis::Coordination;
+use crate::stats::{ClassCounters, bump};
+use crate::tags::TagStamp;
+use crate::tier::TierKind;
+use crate::write_behind::Dest;
+
+/// Why a load is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FlightKind {
+    /// A caller is waiting for it.
+    Foreground,
+    /// Started by a stale hit (stale-while-revalidate).
+    Revalidate,
+    /// Started by the warmer.
+    Warm,
+}
+
+/// How a load ended; handed to every waiter.
+#[derive(Clone, Debug)]
+pub(super) enum FlightDone {
+    Stored(Arc<Entry>),
+    /// Another instance loaded it (cross-instance single-flight through Redis).
+    Coalesced(Arc<Entry>),
+    Passed(Arc<Entry>),
+    StaleOnError(Arc<Entry>),
+    Failed(EngineError),
+}
+
+pub(super) struct Flight {
+    done: watch::Sender<Option<FlightDone>>,
+}
+
+impl Inner {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn make_entry(
+        &self,
+        value: CachedValue,
+        policy: &Policy,
+        seq: u64,
+        tags: Box<[TagStamp]>,
+        class: Arc<ClassCounters>,
+        negative: bool,
+        reads: u32,
+    ) -> Arc<Entry> {
+        let now = self.clock.now_ms();
+        let (fresh, swr, sie) = if negative {
+            (
+                policy.negative_ttl.unwrap_or_default(),
+                Duration::ZERO,
+                Duration::ZERO,
+            )
+        } else {
+            (
+                policy.fresh,
+                policy.stale_while_revalidate,
+                policy.stale_if_error,
+            )
+        };
+        let fresh_until_ms = now.saturating_add(duration_ms(fresh));
+        let entry = Entry {
+            value,
+            stored_at_ms: now,
+            fresh_until_ms,
+            stale_until_ms: fresh_until_ms.saturating_add(duration_ms(swr)),
+            error_until_ms: fresh_until_ms.saturating_add(duration_ms(sie)),
+            negative,
+            seq,
+            tags,
+            class,
+            reads: AtomicU32::new(reads),
+            warm_scheduled: std::sync::atomic::AtomicBool::new(false),
+        };
+        self.inval.note_life(entry.expires_at_ms() - now);
+        Arc::new(entry)
+    }
+
+    pub(super) fn serve_stale(
+        self: &Arc<Self>,
+        key: &Key,
+        policy: &Policy,
+        loader: Arc<dyn Loader>,
+        entry: Arc<Entry>,
+    ) -> Lookup {
+        bump(&entry.class.stale_hits);
+        self.join_flight(
+            key,
+            policy,
+            loader,
+            Some(entry.clone()),
+            FlightKind::Revalidate,
+            None,
+        );
+        Lookup {
+            entry,
+            outcome: Outcome::Stale,
+        }
+    }
+
+    pub(super) async fn load(
+        self: &Arc<Self>,
+        key: &Key,
+        policy: &Policy,
+        loader: Arc<dyn Loader>,
+        stale: Option<Arc<Entry>>,
+    ) -> Result<Lookup, EngineError> {
+        let (mut rx, started) =
+            self.join_flight(key, policy, loader, stale, FlightKind::Foreground, None);
+        let class = self.classes.get(&policy.class);
+        bump(if started {
+            &class.misses
+        } else {
+            &class.coalesced
+        });
+        bump(&self.memory_counters.misses);
+        let done = match rx.wait_for(Option::is_some).await {
+            Ok(v) => v.clone(),
+            Err(_) => None,
+        }
+        .unwrap_or(FlightDone::Failed(EngineError::LoaderPanicked));
+        match done {
+            FlightDone::Stored(entry) => Ok(Lookup {
+                entry,
+                outcome: if started {
+                    Outcome::Miss
+                } else {
+                    Outcome::Coalesced
+                },
+            }),
+            FlightDone::Coalesced(entry) => Ok(Lookup {
+                entry,
+                outcome: Outcome::Coalesced,
+            }),
+            FlightDone::Passed(entry) => {
+                bump(&class.passed);
+                Ok(Lookup {
+                    entry,
+                    outcome: Outcome::Passed,
+                })
+            }
+            FlightDone::StaleOnError(entry) => {
+                bump(&class.stale_on_error);
+                Ok(Lookup {
+                    entry,
+                    outcome: Outcome::StaleOnError,
+                })
+            }
+            FlightDone::Failed(e) => Err(e),
+        }
+    }
+
+    /// Joins the load running for `key`, or starts one. Returns the receiver and whether
+    /// this call started it.
+    pub(super) fn join_flight(
+        self: &Arc<Self>,
+        key: &Key,
+        policy: &Policy,
+        loader: Arc<dyn Loader>,
+        stale: Option<Arc<Entry>>,
+        kind: FlightKind,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> (watch::Receiver<Option<FlightDone>>, bool) {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = flights.get(key) {
+            return (f.done.subscribe(), false);
+        }
+        let (tx, rx) = watch::channel(None);
+        let flight = Arc::new(Flight { done: tx });
+        flights.insert(key.clone(), flight.clone());
+        drop(flights);
+        let this = self.clone();
+        let key = key.clone();
+        let policy = policy.clone();
+        tokio::spawn(async move {
+            this.run_flight(key, policy, loader, stale, kind, flight, permit)
+                .await;
+        });
+        (rx, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn run_flight(
+        self: Arc<Self>,
+        key: Key,
+        policy: Policy,
+        loader: Arc<dyn Loader>,
+        stale: Option<Arc<Entry>>,
+        kind: FlightKind,
+        flight: Arc<Flight>,
+        _permit: Option<OwnedSemaphorePermit>,
+    ) {
+        let class = self.classes.get(&policy.class);
+        // Whatever happens below (even a panic in our own code), the waiters are released
+        // and the key is free for the next load.
+        let _guard = FlightGuard {
+            inner: self.clone(),
+            key: key.clone(),
+            flight: flight.clone(),
+            class: (kind != FlightKind::Foreground).then(|| class.clone()),
+        };
+        if kind != FlightKind::Foreground {
+            bump(&class.refreshes_started);
+            bump(&class.refreshes_in_progress);
+            if kind == FlightKind::Warm {
+                bump(&class.warm_refreshes);
+            }
+        }
+        // Stamp before loading: an invalidation that lands while the load runs must make
+        // its result stale, since the upstream may have answered from before the change.
+        let seq = self.inval.next_seq();
+        let stamps = self.inval.stamps(&policy.tags);
+        let bumps_before = self.inval.bump_clock();
+        // With Redis, one load per key across every instance: take the shared lock, or wait
+        // (bounded) for the instance that holds it.
+        let mut lock: Option<String> = None;
+        if let Some(redis) = &self.redis {
+            match redis.coordinate(&key).await {
+                Coordination::Load(token) => lock = Some(token),
+                Coordination::Landed(raw) => {
+                    let now = self.clock.now_ms();
+                    if let Some(entry) =
+                        self.decode_lower(&key, &raw, now, Some(seq), TierKind::Redis)
+                        && now < entry.fresh_until_ms
+                    {
+                        self.promote(&key, &entry).await;
+                        self.queue_put(&key, entry.clone(), Dest::DiskOnly);
+                        flight.done.send_replace(Some(FlightDone::Coalesced(entry)));
+                        return;
+                    }
+                }
+                Coordination::LoadAlone => {}
+            }
+        }
+        // The lock holder writes its record to Redis itself, right after the waiters here
+        // are released, and announces it; the write-behind queue takes it to disk only.
+        let dest = if lock.is_some() {
+            Dest::DiskOnly
+        } else {
+            Dest::All
+        };
+        let _release = lock.map(|token| ReleaseLock {
+            inner: self.clone(),
+            key: key.clone(),
+            token,
+            flight: flight.clone(),
+        });
+        // A stored entry (being refreshed, or standing by for an error) lets the loader ask
+        // the upstream whether it changed instead of fetching it whole.
+        let current = stale.as_ref().filter(|s| !s.negative);
+        let loading = match current {
+            Some(current) => loader.revalidate(&current.value),
+            None => loader.load(),
+        };
+        let result =
+            tokio::time::timeout(self.load_timeout, AssertUnwindSafe(loading).catch_unwind()).await;
+        let reads = u32::from(kind == FlightKind::Foreground);
+        let result = match result {
+            Ok(Ok(Ok(Fill::NotModified))) => match current {
+                Some(current) => {
+                    bump(&class.revalidated_304);
+                    Ok(Ok(Ok(Fill::Store(current.value.clone()))))
+                }
+                None => Ok(Ok(Err(LoadError::of_kind(
+                    LoadErrorKind::BadAnswer,
+                    "not modified, but nothing is stored to keep",
+                )))),
+            },
+            other => other,
+        };
+        let failure = match result {
+            Ok(Ok(Ok(fill))) => {
+                let stamps = match &fill {
+                    Fill::Store(value) | Fill::Negative(value) => {
+                        let extra = loader.value_tags(value);
+                        self.inval.stamps_after(stamps, &extra, bumps_before)
+                    }
+                    Fill::Pass(_) | Fill::NotModified => stamps,
+                };
+                let done = match fill {
+                    Fill::Store(value) => {
+                        let entry = self.make_entry(
+                            value,
+                            &policy,
+                            seq,
+                            stamps,
+                            class.clone(),
+                            false,
+                            reads,
+                        );
+                        self.store_to(&key, entry.clone(), dest).await;
+                        FlightDone::Stored(entry)
+                    }
+                    Fill::Negative(value) if policy.negative_ttl.is_some() => {
+                        let entry = self.make_entry(
+                            value,
+                            &policy,
+                            seq,
+                            stamps,
+                            class.clone(),
+                            true,
+                            reads,
+                        );
+                        self.store_to(&key, entry.clone(), dest).await;
+                        FlightDone::Stored(entry)
+                    }
+                    Fill::Negative(value) | Fill::Pass(value) => {
+                        let entry =
+                            self.make_entry(value, &policy, seq, stamps, class.clone(), false, 0);
+                        FlightDone::Passed(entry)
+                    }
+                    // Turned into `Store` of the current value above.
+                    Fill::NotModified => {
+                        flight
+                            .done
+                            .send_replace(Some(FlightDone::Failed(EngineError::Load(
+                                LoadError::of_kind(LoadErrorKind::BadAnswer, "not modified"),
+                            ))));
+                        return;
+                    }
+                };
+                flight.done.send_replace(Some(done));
+                return;
+            }
+            Ok(Ok(Err(e))) => EngineError::Load(e),
+            Ok(Err(_panic)) => EngineError::LoaderPanicked,
+            Err(_elapsed) => EngineError::LoadTimeout(self.load_timeout),
+        };
+        bump(&class.loader_errors);
+        tracing::debug!(key = %key, class = %policy.class, error = %failure, "load failed");
+        let now = self.clock.now_ms();
+        let done = match stale {
+            Some(s) if now < s.error_until_ms && self.inval.is_valid(&key, &s) => {
+                FlightDone::StaleOnError(s)
+            }
+            _ => FlightDone::Failed(failure),
+        };
+        flight.done.send_replace(Some(done));
+    }
+}
+
+/// Releases the cross-instance load lock when a flight that held it ends, however it ends:
+/// with the record when the load stored one (written to Redis and announced to the other
+/// instances' waiters), without one otherwise (they load by themselves). Runs after the
+/// local waiters are released, so no client waits on it.
+struct ReleaseLock {
+    inner: Arc<Inner>,
+    key: Key,
+    token: String,
+    flight: Arc<Flight>,
+}
+
+impl Drop for ReleaseLock {
+    fn drop(&mut self) {
+        let Some(redis) = self.inner.redis.clone() else {
+            return;
+        };
+        let record = match &*self.flight.done.borrow() {
+            Some(FlightDone::Stored(e)) if self.inner.inval.is_valid(&self.key, e) => {
+                Some((codec::encode(e), e.expires_at_ms()))
+            }
+            _ => None,
+        };
+        redis.spawn_release(self.key.clone(), std::mem::take(&mut self.token), record);
+    }
+}
+
+/// Releases waiters and frees the key when a flight ends, however it ends.
+struct FlightGuard {
+    inner: Arc<Inner>,
+    key: Key,
+    flight: Arc<Flight>,
+    class: Option<Arc<ClassCounters>>,
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        if self.flight.done.borrow().is_none() {
+            self.flight
+                .done
+                .send_replace(Some(FlightDone::Failed(EngineError::LoaderPanicked)));
+        }
+        let mut flights = self.inner.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if flights
+            .get(&self.key)
+            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+        {
+            flights.remove(&self.key);
+        }
+        if let Some(class) = &self.class {
+            class.refreshes_in_progress.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,459 @@
+//! Connecting: the URL forms (one server, a cluster's seeds, a Sentinel-monitored master),
+//! TLS roots, password redaction for every message, and the connection each command uses.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+use tokio::sync::Notify;
+
+use super::{Counters, RedisOptions, RedisTier, State};
+use crate::clock::{Clock, SystemClock};
+use crate::error::EngineError;
+
+/// A connection to one server (reconnecting), to a cluster, or to the master that Sentinel
+/// names.
+#[derive(Clone)]
+pub(super) enum Conn {
+    Single(ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+    Sentinel(SentinelConn),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Sentinel(s) => Box::pin(async move {
+                let mut c = s.connection().await?;
+                let answer = c.req_packed_command(cmd).await;
+                s.check(answer.as_ref().err());
+                answer
+            }),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Sentinel(s) => Box::pin(async move {
+                let mut c = s.connection().await?;
+                let answer = c.req_packed_commands(pipeline, offset, count).await;
+                s.check(answer.as_ref().err());
+                answer
+            }),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+            Conn::Sentinel(s) => s.db,
+        }
+    }
+}
+
+/// The master of a Sentinel-monitored group: asks the Sentinels where it is, keeps one
+/// multiplexed connection to it, and forgets that connection when it fails (dropped,
+/// refused, timed out, or `READONLY` because the server was demoted), so the next command
+/// asks the Sentinels again and follows a failover.
+#[derive(Clone)]
+pub(super) struct SentinelConn {
+    sentinel: Arc<tokio::sync::Mutex<redis::sentinel::SentinelClient>>,
+    current: Arc<Mutex<Option<redis::aio::MultiplexedConnection>>>,
+    config: redis::AsyncConnectionConfig,
+    db: i64,
+}
+
+impl SentinelConn {
+    fn cached(&self) -> Option<redis::aio::MultiplexedConnection> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    async fn connection(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+        if let Some(c) = self.cached() {
+            return Ok(c);
+        }
+        let mut sentinel = self.sentinel.lock().await;
+        // Another command may have connected while this one waited for the lock.
+        if let Some(c) = self.cached() {
+            return Ok(c);
+        }
+        let c = sentinel
+            .get_async_connection_with_config(&self.config)
+            .await?;
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
+        Ok(c)
+    }
+
+    /// A client for the current master (for the event connection).
+    pub(super) async fn master_client(&self) -> redis::RedisResult<redis::Client> {
+        self.sentinel.lock().await.async_get_client().await
+    }
+
+    fn check(&self, failed: Option<&redis::RedisError>) {
+        let Some(e) = failed else { return };
+        let demoted = matches!(
+            e.kind(),
+            redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+        );
+        if demoted || e.is_io_error() || e.is_timeout() || e.is_unrecoverable_error() {
+            *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+}
+
+/// Parses `redis+sentinel://[user:password@]host:port[,host:port…]/master[/db]`: the Sentinel
+/// addresses, the master's name, its database and credentials (for the data nodes).
+struct SentinelUrl {
+    sentinels: Vec<String>,
+    master: String,
+    db: i64,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+fn parse_sentinel_url(url: &str) -> Result<SentinelUrl, String> {
+    let rest = url
+        .strip_prefix("redis+sentinel://")
+        .ok_or("a Sentinel URL starts with redis+sentinel://")?;
+    let (userinfo, rest) = match rest.rsplit_once('@') {
+        Some((u, r)) => (Some(u), r),
+        None => (None, rest),
+    };
+    let (hosts, path) = rest
+        .split_once('/')
+        .ok_or("name the master: redis+sentinel://host:port/master")?;
+    let mut path = path.split('/');
+    let master = path.next().unwrap_or_default().to_owned();
+    if master.is_empty() {
+        return Err("name the master: redis+sentinel://host:port/master".into());
+    }
+    let db = match path.next() {
+        Some(d) if !d.is_empty() => d.parse().map_err(|_| format!("bad database {d:?}"))?,
+        _ => 0,
+    };
+    let sentinels: Vec<String> = hosts
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("redis://{h}"))
+        .collect();
+    if sentinels.is_empty() {
+        return Err("no Sentinel given".into());
+    }
+    let (username, password) = match userinfo {
+        Some(u) => match u.split_once(':') {
+            Some((user, pass)) => (
+                (!user.is_empty()).then(|| user.to_owned()),
+                Some(pass.to_owned()),
+            ),
+            None => (None, Some(u.to_owned())),
+        },
+        None => (None, None),
+    };
+    Ok(SentinelUrl {
+        sentinels,
+        master,
+        db,
+        username,
+        password,
+    })
+}
+
+fn connect_sentinel(url: &str, options: &RedisOptions) -> Result<SentinelConn, String> {
+    let parsed = parse_sentinel_url(url)?;
+    let mut info = redis::RedisConnectionInfo::default().set_db(parsed.db);
+    if let Some(user) = &parsed.username {
+        info = info.set_username(user);
+    }
+    if let Some(password) = &parsed.password {
+        info = info.set_password(password);
+    }
+    let node =
+        redis::sentinel::SentinelNodeConnectionInfo::default().set_redis_connection_info(info);
+    let client = redis::sentinel::SentinelClient::build(
+        parsed.sentinels,
+        parsed.master,
+        Some(node),
+        redis::sentinel::SentinelServerType::Master,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(SentinelConn {
+        sentinel: Arc::new(tokio::sync::Mutex::new(client)),
+        current: Arc::new(Mutex::new(None)),
+        config: redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.command_timeout)),
+        db: parsed.db,
+    })
+}
+
+/// `url` with any password replaced by `***`, for messages (each URL of a comma-separated
+/// cluster list).
+pub fn redact_url(url: &str) -> String {
+    url.split(',').map(redact_one).collect::<Vec<_>>().join(",")
+}
+
+fn redact_one(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let shown = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                "***".to_owned()
+            };
+            format!("{}{shown}{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Parses the URL list: one URL is a single server unless its scheme is
+/// `redis+cluster://` / `rediss+cluster://`; several comma-separated URLs are cluster seeds.
+fn parse_urls(url: &str) -> (Vec<String>, bool) {
+    let parts: Vec<String> = url
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| p.replacen("+cluster://", "://", 1))
+        .collect();
+    let cluster = parts.len() > 1 || url.contains("+cluster://");
+    (parts, cluster)
+}
+
+fn open_client(url: &str, root_cert: Option<&Vec<u8>>) -> redis::RedisResult<redis::Client> {
+    match root_cert {
+        Some(pem) if url.starts_with("rediss://") => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.clone()),
+            },
+        ),
+        _ => redis::Client::open(url),
+    }
+}
+
+impl RedisTier {
+    /// Connects to `url` and checks the server answers (`PING`), so a wrong password or an
+    /// unreachable server is an error at start rather than a silent miss later.
+    ///
+    /// `url` is `redis://[user:password@]host:port/db` (`rediss://` for TLS) for one server,
+    /// or a Redis Cluster given by its seed nodes: `redis+cluster://host:port` or several
+    /// comma-separated URLs (`redis://a:7000,redis://b:7001`), or the master of a
+    /// Sentinel-monitored group: `redis+sentinel://[user:password@]host:port[,host:port…]/
+    /// master[/db]` (the credentials are the data nodes'; the Sentinels take none).
+    ///
+    /// # Errors
+    /// [`EngineError::Redis`] with the reason (the password is never included).
+    pub async fn connect(url: &str, options: RedisOptions) -> Result<Self, EngineError> {
+        Self::connect_with_clock(url, options, Arc::new(SystemClock)).await
+    }
+
+    /// [`Self::connect`] with the clock that entry expiry times are measured on (the
+    /// engine's clock).
+    ///
+    /// # Errors
+    /// As [`Self::connect`].
+    pub async fn connect_with_clock(
+        url: &str,
+        options: RedisOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, EngineError> {
+        let redacted = redact_url(url);
+        let fail = |reason: String| EngineError::Redis {
+            url: redacted.clone(),
+            // redis-rs may echo the URL in its messages; never let a password through.
+            reason: redact_url(&reason),
+        };
+        if options.namespace.is_empty()
+            || options
+                .namespace
+                .contains(['*', '?', '[', ']', '{', '}', ' '])
+        {
+            return Err(fail(
+                "the namespace must be non-empty and free of * ? [ ] { } and spaces".into(),
+            ));
+        }
+        let sentinel = url.starts_with("redis+sentinel://");
+        let (urls, cluster) = if sentinel {
+            (Vec::new(), false)
+        } else {
+            parse_urls(url)
+        };
+        if urls.is_empty() && !sentinel {
+            return Err(fail("no server given".into()));
+        }
+        if urls.iter().any(|u| u.starts_with("rediss://")) {
+            install_crypto_provider();
+        }
+        let root = options.root_cert.as_ref();
+        let event_clients = urls
+            .iter()
+            .map(|u| open_client(u, root))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(e.to_string()))?;
+        let bound = options.connect_timeout * 2;
+        let conn = if sentinel {
+            // The master is found (and the PING below reaches it) through the Sentinels.
+            Conn::Sentinel(connect_sentinel(url, &options).map_err(fail)?)
+        } else if cluster {
+            let mut b = redis::cluster::ClusterClientBuilder::new(urls.clone())
+                .connection_timeout(options.connect_timeout)
+                .response_timeout(options.command_timeout)
+                .retries(1);
+            if let Some(pem) = root {
+                b = b.certs(redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                });
+            }
+            let client = b.build().map_err(|e| fail(e.to_string()))?;
+            let c = tokio::time::timeout(bound, client.get_async_connection())
+                .await
+                .map_err(|_| fail(format!("no answer within {bound:?}")))?
+                .map_err(|e| fail(e.to_string()))?;
+            Conn::Cluster(c)
+        } else {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(options.connect_timeout))
+                .set_response_timeout(Some(options.command_timeout))
+                .set_number_of_retries(2)
+                .set_max_delay(Duration::from_secs(1));
+            let client = event_clients[0].clone();
+            let connect = client.get_connection_manager_with_config(config);
+            let c = tokio::time::timeout(bound, connect)
+                .await
+                .map_err(|_| fail(format!("no answer within {bound:?}")))?
+                .map_err(|e| fail(e.to_string()))?;
+            Conn::Single(c)
+        };
+        let mut probe = conn.clone();
+        let pong: String = tokio::time::timeout(options.connect_timeout, async {
+            redis::cmd("PING").query_async(&mut probe).await
+        })
+        .await
+        .map_err(|_| fail("PING timed out".into()))?
+        .map_err(|e| fail(e.to_string()))?;
+        if pong != "PONG" {
+            return Err(fail(format!("unexpected PING answer {pong:?}")));
+        }
+        let ns = options.namespace.clone();
+        let mut origin = [0u8; 8];
+        let _ = getrandom::fill(&mut origin);
+        let origin: String = origin.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Self {
+            s: Arc::new(State {
+                conn,
+                event_clients,
+                channel: format!("{{{ns}}}:events"),
+                ns,
+                origin,
+                timeout: options.command_timeout,
+                lock_ttl: options.lock_ttl,
+                lock_wait: options.lock_wait,
+                poll_every: options.poll_every,
+                clock,
+                c: Counters::default(),
+                epoch: AtomicU64::new(0),
+                clears_seen: AtomicU64::new(0),
+                recent_clears: Mutex::new(Vec::new()),
+                ver_seen: AtomicU64::new(0),
+                subscribed: AtomicBool::new(false),
+                last_error: Mutex::new(None),
+                pending_tags: Mutex::new(HashSet::new()),
+                pending_clears: Mutex::new(Vec::new()),
+                waiters: Mutex::new(HashMap::new()),
+                lock_seq: AtomicU64::new(0),
+                releasing: AtomicU64::new(0),
+                released: Notify::new(),
+            }),
+        })
+    }
+}
+
+/// rustls needs one process-wide crypto provider; `ring` is the one compiled in.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("redis://user:secret@h:6379/0"),
+            "redis://user:***@h:6379/0"
+        );
+        assert_eq!(redact_url("redis://:secret@h:1"), "redis://:***@h:1");
+        assert_eq!(redact_url("redis://h:1/2"), "redis://h:1/2");
+        assert_eq!(
+            redact_url("redis://:a@h:1,redis://:b@g:2"),
+            "redis://:***@h:1,redis://:***@g:2"
+        );
+    }
+
+    #[test]
+    fn parses_sentinel_urls_and_refuses_bad_ones() {
+        let u = parse_sentinel_url("redis+sentinel://:pw@a:26379, b:26380/mymaster/2").unwrap();
+        assert_eq!(u.sentinels, ["redis://a:26379", "redis://b:26380"]);
+        assert_eq!((u.master.as_str(), u.db), ("mymaster", 2));
+        assert_eq!((u.username, u.password.as_deref()), (None, Some("pw")));
+        let u = parse_sentinel_url("redis+sentinel://h:1/m").unwrap();
+        assert_eq!((u.db, u.password), (0, None));
+        for bad in [
+            "redis+sentinel://h:1",
+            "redis+sentinel://h:1/",
+            "redis+sentinel:///m",
+            "redis+sentinel://h:1/m/x",
+            "redis://h:1/m",
+        ] {
+            assert!(parse_sentinel_url(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            redact_url("redis+sentinel://u:secret@a:1,b:2/m"),
+            "redis+sentinel://u:***@a:1,b:2/m"
+        );
+    }
+
+    #[test]
+    fn parses_single_and_cluster_urls() {
+        assert_eq!(
+            parse_urls("redis://h:1/0"),
+            (vec!["redis://h:1/0".to_owned()], false)
+        );
+        assert_eq!(
+            parse_urls("redis+cluster://h:1"),
+            (vec!["redis://h:1".to_owned()], true)
+        );
+        assert_eq!(
+            parse_urls("redis://a:1, redis://b:2"),
+            (
+                vec!["redis://a:1".to_owned(), "redis://b:2".to_owned()],
+                true
+            )
+        );
+    }
+}
