@@ -36,7 +36,7 @@
 //! * `write_behind` — the bounded, batched, dropping write queue and its worker.
 //! * `disk` — [`DiskTier`] on fjall (choice and measurements: `docs/engine.md`).
 //! * `codec` — the versioned, checksummed record format for disk and Redis.
-//! * `loader` — [`Loader`] (with a blanket impl for async closures).
+//! * `loader` — [`Loader`] (with a blanket impl for async closures), [`LoadContext`].
 //! * `entry` — [`CachedValue`], [`Entry`], [`Fill`], [`Lookup`], [`Outcome`].
 //! * `stats` — counters per class and tier; [`StatsSnapshot`].
 //! * `tags` — tag generations and prefix drops (O(1) invalidation, integer checks on read).
@@ -89,7 +89,7 @@ pub use disk::{DiskMemory, DiskStart, DiskTier, SharedKeyspace};
 pub use entry::{CachedValue, Entry, Fill, Lookup, Outcome};
 pub use error::{EngineError, LoadError, LoadErrorKind, TierError};
 pub use key::Key;
-pub use loader::Loader;
+pub use loader::{LoadContext, Loader};
 pub use policy::Policy;
 // `self::`: the module shares its name with the Redis client crate.
 pub use self::redis::{RedisHealth, RedisOptions, RedisTier, redact_url};

@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use cachearr_engine::{
-    CachedValue, EngineError, Fill, Key, LoadError, LoadErrorKind, Loader, Lookup, Outcome,
+    CachedValue, EngineError, Fill, Key, LoadContext, LoadError, LoadErrorKind, Loader, Lookup,
+    Outcome,
 };
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -381,7 +382,7 @@ async fn serve_cached(
         uri: parts.uri,
         client_headers: parts.headers,
         peer,
-        answered: AtomicBool::new(false),
+        for_client: true,
         upstream_us: AtomicU64::new(0),
         item_tagged: crate::feed::item_tagged(policy.class),
     });
@@ -389,8 +390,6 @@ async fn serve_cached(
         .cache()
         .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(loader.clone())))
         .await;
-    // From now on, calls of this loader are background refreshes.
-    loader.answered.store(true, Ordering::Release);
     match result {
         Ok(lookup) => {
             match lookup.outcome {
@@ -565,9 +564,9 @@ struct LoaderState {
     client_headers: HeaderMap,
     /// The client's address, for `X-Forwarded-For`.
     peer: SocketAddr,
-    /// Set once the request that made this loader has its answer: later calls are background
-    /// refreshes and use the background budget.
-    answered: AtomicBool,
+    /// A client's request made this loader (not prefetch or warming): a load the engine runs
+    /// for a waiting caller ([`LoadContext::CallerWaiting`]) uses the client budget.
+    for_client: bool,
     /// Time spent on the upstream by the foreground load (µs), for `Server-Timing`.
     upstream_us: AtomicU64,
     /// The answer is about library content: it carries the tags of the items it shows
@@ -599,7 +598,7 @@ impl Loader for HttpLoader {
             client_headers,
             peer: s.peer,
             authenticates: s.authenticates,
-            answered: AtomicBool::new(true),
+            for_client: s.for_client,
             upstream_us: AtomicU64::new(0),
             item_tagged: s.item_tagged,
         }))))
@@ -619,14 +618,18 @@ impl Loader for HttpLoader {
         crate::feed::value_tags(&s.up.name, jellyfin, owner, &value.body)
     }
 
-    fn load(&self) -> BoxFuture<'static, Result<Fill, LoadError>> {
-        self.fetch(None)
+    fn load(&self, context: LoadContext) -> BoxFuture<'static, Result<Fill, LoadError>> {
+        self.fetch(context, None)
     }
 
     /// A refresh of a stored answer that carried an `ETag` or `Last-Modified` asks the
     /// upstream with `If-None-Match` / `If-Modified-Since`: a `304` keeps the stored body.
-    fn revalidate(&self, current: &CachedValue) -> BoxFuture<'static, Result<Fill, LoadError>> {
-        self.fetch(Validators::of(current))
+    fn revalidate(
+        &self,
+        current: &CachedValue,
+        context: LoadContext,
+    ) -> BoxFuture<'static, Result<Fill, LoadError>> {
+        self.fetch(context, Validators::of(current))
     }
 }
 
@@ -670,17 +673,20 @@ impl Validators {
 }
 
 impl HttpLoader {
-    fn fetch(&self, validators: Option<Validators>) -> BoxFuture<'static, Result<Fill, LoadError>> {
+    fn fetch(
+        &self,
+        context: LoadContext,
+        validators: Option<Validators>,
+    ) -> BoxFuture<'static, Result<Fill, LoadError>> {
         let state = self.0.clone();
+        // Only a client's own wait spends the client budget: refreshes behind a stale answer,
+        // warming, and loads prefetch waits for go on the background budget.
+        let budget = if state.for_client && context == LoadContext::CallerWaiting {
+            Budget::Client
+        } else {
+            Budget::Background
+        };
         async move {
-            // Let the request that created this loader record that it has been answered, so a
-            // refresh the engine spawns while serving stale is seen as background work.
-            tokio::task::yield_now().await;
-            let budget = if state.answered.load(Ordering::Acquire) {
-                Budget::Background
-            } else {
-                Budget::Client
-            };
             let t = Instant::now();
             let r = fetch_for_cache(&state, budget, validators.as_ref()).await;
             if budget == Budget::Client {
@@ -1537,16 +1543,14 @@ pub(crate) async fn fetch_as_user_within(
         uri: uri.clone(),
         client_headers: headers,
         peer: SocketAddr::from(([127, 0, 0, 1], 0)),
-        answered: AtomicBool::new(!foreground),
+        for_client: foreground,
         upstream_us: AtomicU64::new(0),
         item_tagged: crate::feed::item_tagged(policy.class),
     });
     let result = gw
         .cache()
-        .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(state.clone())))
+        .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(state)))
         .await;
-    // Later calls of this loader are background refreshes.
-    state.answered.store(true, Ordering::Release);
     result.map_err(|e| crate::GatewayError::Upstream(e.to_string()))
 }
 
@@ -1568,7 +1572,7 @@ pub(crate) async fn fetch_uncached(
         uri,
         client_headers,
         peer: SocketAddr::from(([127, 0, 0, 1], 0)),
-        answered: AtomicBool::new(true),
+        for_client: false,
         upstream_us: AtomicU64::new(0),
         item_tagged: false,
     };

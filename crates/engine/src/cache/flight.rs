@@ -16,24 +16,13 @@ use crate::codec;
 use crate::entry::{CachedValue, Entry, Fill, Lookup, Outcome};
 use crate::error::{EngineError, LoadError, LoadErrorKind};
 use crate::key::Key;
-use crate::loader::Loader;
+use crate::loader::{LoadContext, Loader};
 use crate::policy::Policy;
 use crate::redis::Coordination;
 use crate::stats::{ClassCounters, bump};
 use crate::tags::TagStamp;
 use crate::tier::TierKind;
 use crate::write_behind::Dest;
-
-/// Why a load is running.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum FlightKind {
-    /// A caller is waiting for it.
-    Foreground,
-    /// Started by a stale hit (stale-while-revalidate).
-    Revalidate,
-    /// Started by the warmer.
-    Warm,
-}
 
 /// How a load ended; handed to every waiter.
 #[derive(Clone, Debug)]
@@ -107,7 +96,7 @@ impl Inner {
             policy,
             loader,
             Some(entry.clone()),
-            FlightKind::Revalidate,
+            LoadContext::Revalidate,
             None,
         );
         Lookup {
@@ -124,7 +113,7 @@ impl Inner {
         stale: Option<Arc<Entry>>,
     ) -> Result<Lookup, EngineError> {
         let (mut rx, started) =
-            self.join_flight(key, policy, loader, stale, FlightKind::Foreground, None);
+            self.join_flight(key, policy, loader, stale, LoadContext::CallerWaiting, None);
         let class = self.classes.get(&policy.class);
         bump(if started {
             &class.misses
@@ -176,7 +165,7 @@ impl Inner {
         policy: &Policy,
         loader: Arc<dyn Loader>,
         stale: Option<Arc<Entry>>,
-        kind: FlightKind,
+        context: LoadContext,
         permit: Option<OwnedSemaphorePermit>,
     ) -> (watch::Receiver<Option<FlightDone>>, bool) {
         let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
@@ -191,7 +180,7 @@ impl Inner {
         let key = key.clone();
         let policy = policy.clone();
         tokio::spawn(async move {
-            this.run_flight(key, policy, loader, stale, kind, flight, permit)
+            this.run_flight(key, policy, loader, stale, context, flight, permit)
                 .await;
         });
         (rx, true)
@@ -204,7 +193,7 @@ impl Inner {
         policy: Policy,
         loader: Arc<dyn Loader>,
         stale: Option<Arc<Entry>>,
-        kind: FlightKind,
+        context: LoadContext,
         flight: Arc<Flight>,
         _permit: Option<OwnedSemaphorePermit>,
     ) {
@@ -215,12 +204,12 @@ impl Inner {
             inner: self.clone(),
             key: key.clone(),
             flight: flight.clone(),
-            class: (kind != FlightKind::Foreground).then(|| class.clone()),
+            class: (context != LoadContext::CallerWaiting).then(|| class.clone()),
         };
-        if kind != FlightKind::Foreground {
+        if context != LoadContext::CallerWaiting {
             bump(&class.refreshes_started);
             bump(&class.refreshes_in_progress);
-            if kind == FlightKind::Warm {
+            if context == LoadContext::Warm {
                 bump(&class.warm_refreshes);
             }
         }
@@ -267,12 +256,12 @@ impl Inner {
         // the upstream whether it changed instead of fetching it whole.
         let current = stale.as_ref().filter(|s| !s.negative);
         let loading = match current {
-            Some(current) => loader.revalidate(&current.value),
-            None => loader.load(),
+            Some(current) => loader.revalidate(&current.value, context),
+            None => loader.load(context),
         };
         let result =
             tokio::time::timeout(self.load_timeout, AssertUnwindSafe(loading).catch_unwind()).await;
-        let reads = u32::from(kind == FlightKind::Foreground);
+        let reads = u32::from(context == LoadContext::CallerWaiting);
         let result = match result {
             Ok(Ok(Ok(Fill::NotModified))) => match current {
                 Some(current) => {

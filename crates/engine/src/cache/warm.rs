@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::flight::FlightKind;
 use super::{Inner, WARM_QUEUE_SLACK};
 use crate::entry::Entry;
 use crate::key::{Key, KeyHashBuilder};
-use crate::loader::Loader;
+use crate::loader::{LoadContext, Loader};
 use crate::policy::Policy;
 
 pub(super) struct WarmJob {
@@ -142,7 +141,7 @@ impl Inner {
                 &job.policy,
                 job.loader,
                 Some(current),
-                FlightKind::Warm,
+                LoadContext::Warm,
                 Some(permit),
             );
         }

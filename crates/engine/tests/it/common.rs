@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cachearr_engine::{CachedValue, Fill, LoadError, Loader, ManualClock, Policy, TieredCache};
+use cachearr_engine::{
+    CachedValue, Fill, LoadContext, LoadError, Loader, ManualClock, Policy, TieredCache,
+};
 
 pub(crate) const SEC: Duration = Duration::from_secs(1);
 
@@ -35,7 +37,10 @@ impl CountingLoader {
 }
 
 impl Loader for CountingLoader {
-    fn load(&self) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
+    fn load(
+        &self,
+        _context: LoadContext,
+    ) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let fail = self.fail.load(Ordering::SeqCst);
         let delay = self.delay;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod context;
 mod disk;
 mod faults;
 mod memory;

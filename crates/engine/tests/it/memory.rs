@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cachearr_engine::{
-    CachedValue, EngineError, Fill, Key, LoadError, Loader, ManualClock, MemoryPlan, Outcome,
-    Policy, TierKind, TieredCache,
+    CachedValue, EngineError, Fill, Key, LoadContext, LoadError, Loader, ManualClock, MemoryPlan,
+    Outcome, Policy, TierKind, TieredCache,
 };
 
 use crate::common::*;
@@ -610,7 +610,10 @@ struct ConditionalLoader {
 }
 
 impl Loader for ConditionalLoader {
-    fn load(&self) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
+    fn load(
+        &self,
+        _context: LoadContext,
+    ) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
         self.full_loads.fetch_add(1, Ordering::SeqCst);
         let v = self.version.load(Ordering::SeqCst);
         Box::pin(async move { Ok(Fill::Store(CachedValue::new(200, format!("v{v}")))) })
@@ -619,6 +622,7 @@ impl Loader for ConditionalLoader {
     fn revalidate(
         &self,
         current: &CachedValue,
+        _context: LoadContext,
     ) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
         self.revalidations.fetch_add(1, Ordering::SeqCst);
         let v = self.version.load(Ordering::SeqCst);
@@ -696,7 +700,10 @@ async fn a_refresh_answered_not_modified_keeps_the_body_and_renews_freshness() {
 async fn not_modified_with_nothing_stored_is_a_failed_load() {
     struct Confused;
     impl Loader for Confused {
-        fn load(&self) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
+        fn load(
+            &self,
+            _context: LoadContext,
+        ) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
             Box::pin(async { Ok(Fill::NotModified) })
         }
     }
