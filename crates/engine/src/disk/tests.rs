@@ -1,0 +1,158 @@
+use super::*;
+
+const MIB: u64 = 1024 * 1024;
+
+#[test]
+fn store_sizes_follow_the_limit() {
+    let small = StoreSizes::for_limit(256 * MIB, u64::MAX);
+    assert_eq!(small.journal, 64 * MIB, "fjall's minimum");
+    assert_eq!(small.entries_memtable, 8 * MIB);
+    assert_eq!(small.small_memtable, 2 * MIB);
+    assert_eq!(small.blob_file, 16 * MIB);
+    let big = StoreSizes::for_limit(64 * 1024 * MIB, u64::MAX);
+    assert_eq!(big.journal, 512 * MIB, "fjall's default, no more");
+    assert_eq!(big.entries_memtable, 64 * MIB);
+    assert_eq!(StoreSizes::for_limit(1, u64::MAX).small_memtable, MIB);
+    // A memory share smaller than the disk's sizes wins, down to fjall's useful minimum.
+    let shared = StoreSizes::for_limit(256 * MIB, 6 * MIB);
+    assert_eq!(shared.entries_memtable, 3 * MIB);
+    assert_eq!(shared.small_memtable, MIB);
+    assert_eq!(StoreSizes::for_limit(256 * MIB, 0).entries_memtable, MIB);
+}
+
+#[test]
+fn records_get_what_the_files_leave() {
+    // Files hold 40 MiB more than the records: the records may take the limit less that.
+    assert_eq!(record_budget(256 * MIB, 140 * MIB, 100 * MIB, 0), 216 * MIB);
+    // Files smaller than the records' count (journal not yet on disk): the whole limit.
+    assert_eq!(record_budget(256 * MIB, 10 * MIB, 100 * MIB, 0), 256 * MIB);
+    // A flood of dead space never takes the records below half the limit.
+    assert_eq!(record_budget(256 * MIB, 900 * MIB, 100 * MIB, 0), 128 * MIB);
+    // Files beside the store come off after that floor, down to an eighth.
+    assert_eq!(
+        record_budget(256 * MIB, 900 * MIB, 100 * MIB, 64 * MIB),
+        64 * MIB
+    );
+    assert_eq!(
+        record_budget(256 * MIB, 10 * MIB, 100 * MIB, 500 * MIB),
+        32 * MIB
+    );
+}
+
+#[test]
+fn eviction_keeps_records_within_the_measured_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let tier = DiskTier::open(dir.path(), 4 * MIB).unwrap();
+    let body = Bytes::from(vec![7u8; 64 * 1024]);
+    let ops = (0..48u64)
+        .map(|i| WriteOp::Put {
+            key: Key::new(format!("k{i}")),
+            record: body.clone(),
+            expires_at_ms: 1_000_000 + i,
+        })
+        .collect();
+    tier.write_sync(ops).unwrap();
+    // 3 MiB of records, under the 4 MiB limit; the journal holds them too, so the files
+    // count no more than the records and nothing is evicted.
+    let report = tier.maintain_sync(0).unwrap();
+    assert_eq!(report.evicted, 0);
+    // Files with 2 MiB of their own beyond the records: the budget is 2 MiB, and a
+    // pass evicts down to 90 % of it.
+    let usage = tier.usage();
+    let budget = record_budget(4 * MIB, usage.bytes + 2 * MIB, usage.bytes, 0);
+    tier.inner.record_budget.store(budget, Ordering::Release);
+    let report = tier.inner.remove_expired_and_evict(0).unwrap();
+    assert!(report.evicted > 0);
+    assert!(
+        tier.usage().bytes <= budget - budget / 10,
+        "{:?}",
+        tier.usage()
+    );
+}
+
+#[test]
+fn files_beside_the_store_take_their_share_of_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let beside = tempfile::tempdir().unwrap();
+    let tier = DiskTier::open(dir.path().join("cache"), 64 * MIB).unwrap();
+    tier.maintain_sync(0).unwrap();
+    let alone = tier.inner.record_budget.load(Ordering::Acquire);
+    assert!(alone > 60 * MIB, "{alone}");
+    // 20 MiB of other files in a nested directory (an index's store) beside the cache.
+    std::fs::create_dir_all(beside.path().join("store")).unwrap();
+    std::fs::write(
+        beside.path().join("store").join("table"),
+        vec![1u8; 20 * MIB as usize],
+    )
+    .unwrap();
+    tier.count_also(vec![beside.path().to_path_buf()]);
+    tier.maintain_sync(0).unwrap();
+    let shared = tier.inner.record_budget.load(Ordering::Acquire);
+    let files = allocated_bytes(&dir.path().join("cache"));
+    let beside = allocated_bytes(beside.path());
+    assert_eq!(shared, record_budget(64 * MIB, files, 0, beside));
+    assert!(shared <= 44 * MIB, "{shared}");
+}
+
+#[test]
+fn a_shared_keyspace_counts_beside_the_records_and_outlives_a_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache");
+    let tier = DiskTier::open(&path, 64 * MIB).unwrap();
+    tier.write_sync(vec![WriteOp::Put {
+        key: Key::new("k"),
+        record: Bytes::from_static(b"record"),
+        expires_at_ms: u64::MAX,
+    }])
+    .unwrap();
+    let other = tier
+        .shared_keyspace("elements-main", KeyspaceCreateOptions::default)
+        .unwrap();
+    // 24 MiB the compressor cannot shrink, flushed to tables.
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in 0..24u32 {
+        let value: Vec<u8> = (0..MIB)
+            .map(|_| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng as u8
+            })
+            .collect();
+        other.keyspace.insert(i.to_be_bytes(), value).unwrap();
+    }
+    other.keyspace.rotate_memtable_and_wait().unwrap();
+    let on_disk = other.keyspace.disk_space();
+    assert!(on_disk >= 24 * MIB, "{on_disk}");
+    tier.maintain_sync(0).unwrap();
+    let budget = tier.inner.record_budget.load(Ordering::Acquire);
+    let files = allocated_bytes(&path);
+    let live = tier.usage().bytes;
+    assert_eq!(
+        budget,
+        record_budget(64 * MIB, files - on_disk, live, on_disk),
+        "the other store's tables are not the records' overhead but count against the limit"
+    );
+    assert!(budget <= 40 * MIB, "{budget}");
+    // Clearing the cache removes the records, not the other store's data.
+    tier.write_sync(vec![WriteOp::RemovePrefix {
+        prefix: String::new(),
+    }])
+    .unwrap();
+    assert!(tier.get_sync("k").unwrap().is_none());
+    assert!(other.keyspace.get(3u32.to_be_bytes()).unwrap().is_some());
+    tier.compact().unwrap();
+    assert!(other.keyspace.get(3u32.to_be_bytes()).unwrap().is_some());
+    // And it is there again after a restart.
+    drop((tier, other));
+    let tier = DiskTier::open(&path, 64 * MIB).unwrap();
+    let other = tier
+        .shared_keyspace("elements-main", KeyspaceCreateOptions::default)
+        .unwrap();
+    assert_eq!(other.keyspace.len().unwrap(), 24);
+    assert!(
+        tier.shared_keyspace(&"x".repeat(300), KeyspaceCreateOptions::default)
+            .is_err(),
+        "a name fjall cannot take is an error, not a panic"
+    );
+}
