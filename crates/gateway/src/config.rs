@@ -13,7 +13,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
-use crate::policy::{Class, Profile, Scope};
+use crate::policy::{Class, Profile, Routing, Scope};
+pub use crate::policy::{PolicyOverride, RouteOverride};
+pub use crate::tls::TlsConfig;
 
 /// Where the admin listener binds unless told otherwise: loopback only.
 pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8485";
@@ -221,20 +223,6 @@ pub struct UpstreamConfig {
     pub prefetch: PrefetchConfig,
 }
 
-/// Certificate checks of an `https://` upstream. By default the system's root certificates
-/// (and, where the system has none, the Mozilla roots built in) must vouch for the name in the
-/// URL.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TlsConfig {
-    /// PEM file with extra root certificate(s) to trust: a private CA that signed the server's
-    /// certificate (`ca = "/config/my-ca.pem"`).
-    pub ca_file: Option<PathBuf>,
-    /// The name the certificate must carry when it differs from the host in the URL: Plex's
-    /// `*.plex.direct` certificates name `1-2-3-4.HASH.plex.direct`, not the LAN address cachearr
-    /// connects to (`server_name = "192-168-1-10.0123abcd.plex.direct"`).
-    pub server_name: Option<String>,
-}
-
 /// How hard cachearr may lean on one upstream.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GuardConfig {
@@ -296,36 +284,6 @@ impl Default for PrefetchConfig {
             max_per_listing: 20,
         }
     }
-}
-
-/// Values that replace a class's or a route's defaults; `None` keeps the default.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PolicyOverride {
-    /// Fresh TTL.
-    pub fresh: Option<Duration>,
-    /// Stale-while-revalidate window.
-    pub stale_while_revalidate: Option<Duration>,
-    /// Stale-if-error window.
-    pub stale_if_error: Option<Duration>,
-    /// How long a 404 is kept.
-    pub negative_ttl: Option<Duration>,
-    /// User or shared scope.
-    pub scope: Option<Scope>,
-    /// `false` turns caching off (pass-through).
-    pub cache: Option<bool>,
-}
-
-/// A policy override for requests whose path matches `pattern`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RouteOverride {
-    /// A path pattern: literal segments, `{name}` for one segment, `{*rest}` for the rest.
-    pub pattern: String,
-    /// The class to give matching reads (default: keep the built-in class, or `metadata`).
-    pub class: Option<Class>,
-    /// The values to change.
-    pub policy: PolicyOverride,
-    /// Where it was written, for error messages (`file:line`).
-    pub origin: String,
 }
 
 /// Values given on the command line or in `CACHEARR_*` variables; they beat the file.
@@ -661,6 +619,16 @@ pub fn secret_from(
 }
 
 impl UpstreamConfig {
+    /// What the route table is compiled from ([`crate::policy::RouteTable::compile`]).
+    pub fn routing(&self) -> Routing<'_> {
+        Routing {
+            name: &self.name,
+            profile: self.profile,
+            classes: &self.classes,
+            routes: &self.routes,
+        }
+    }
+
     /// An upstream with default guard, policies and warm list.
     pub fn new(name: &str, profile: Profile, url: http::Uri, listen: SocketAddr) -> Self {
         Self {
@@ -1145,7 +1113,7 @@ impl RawConfig {
                 });
             }
             // Compile now so a conflicting pattern is reported at its line.
-            crate::policy::RouteTable::compile(&up).map_err(|e| match e {
+            crate::policy::RouteTable::compile(&up.routing()).map_err(|e| match e {
                 crate::policy::RouteError::Pattern { index, message } => {
                     let origin = up.routes.get(index).map_or("", |r| r.origin.as_str());
                     ConfigError::Invalid(format!("{origin}: {message}"))

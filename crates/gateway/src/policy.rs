@@ -13,7 +13,6 @@ use cachearr_engine::Policy;
 use http::Method;
 use serde::Deserialize;
 
-use crate::config::{PolicyOverride, UpstreamConfig};
 use crate::tags;
 
 /// Which API an upstream speaks.
@@ -769,6 +768,50 @@ enum Compiled {
     Pass,
 }
 
+/// Values that replace a class's or a route's defaults; `None` keeps the default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyOverride {
+    /// Fresh TTL.
+    pub fresh: Option<Duration>,
+    /// Stale-while-revalidate window.
+    pub stale_while_revalidate: Option<Duration>,
+    /// Stale-if-error window.
+    pub stale_if_error: Option<Duration>,
+    /// How long a 404 is kept.
+    pub negative_ttl: Option<Duration>,
+    /// User or shared scope.
+    pub scope: Option<Scope>,
+    /// `false` turns caching off (pass-through).
+    pub cache: Option<bool>,
+}
+
+/// A policy override for requests whose path matches `pattern`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteOverride {
+    /// A path pattern: literal segments, `{name}` for one segment, `{*rest}` for the rest.
+    pub pattern: String,
+    /// The class to give matching reads (default: keep the built-in class, or `metadata`).
+    pub class: Option<Class>,
+    /// The values to change.
+    pub policy: PolicyOverride,
+    /// Where it was written, for error messages (`file:line`).
+    pub origin: String,
+}
+
+/// What a route table is compiled from: one upstream's name, profile and overrides (from its
+/// configuration, [`crate::config::UpstreamConfig::routing`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Routing<'a> {
+    /// The upstream's name: the first part of every key and tag.
+    pub name: &'a str,
+    /// Which server's routes.
+    pub profile: Profile,
+    /// Per-class overrides, in file order.
+    pub classes: &'a [(Class, PolicyOverride)],
+    /// Per-path-pattern overrides, in file order.
+    pub routes: &'a [RouteOverride],
+}
+
 /// The compiled route table of one upstream.
 #[derive(Debug)]
 pub struct RouteTable {
@@ -808,8 +851,8 @@ impl RouteTable {
     ///
     /// # Errors
     /// [`RouteError::Pattern`] for a route override that is not a valid pattern.
-    pub fn compile(up: &UpstreamConfig) -> Result<RouteTable, RouteError> {
-        let name: Arc<str> = Arc::from(up.name.as_str());
+    pub fn compile(up: &Routing<'_>) -> Result<RouteTable, RouteError> {
+        let name: Arc<str> = Arc::from(up.name);
         let lowercase = up.profile == Profile::Jellyfin;
         let classes: Vec<Arc<ResolvedPolicy>> = Class::ALL
             .iter()
@@ -1187,7 +1230,7 @@ mod tests {
             "http://h:1".parse().unwrap(),
             "127.0.0.1:0".parse().unwrap(),
         );
-        RouteTable::compile(&up).unwrap()
+        RouteTable::compile(&up.routing()).unwrap()
     }
 
     fn class_of(t: &RouteTable, m: Method, p: &str, q: Option<&str>) -> Option<Class> {
@@ -1449,7 +1492,7 @@ mod tests {
                 ..Default::default()
             },
         ));
-        let shared = RouteTable::compile(&up).unwrap();
+        let shared = RouteTable::compile(&up.routing()).unwrap();
         assert_eq!(
             scope_of(&shared, "/library/metadata/5/thumb/1", None),
             Scope::Shared
@@ -1471,13 +1514,13 @@ mod tests {
                 ..Default::default()
             },
         ));
-        up.routes.push(crate::config::RouteOverride {
+        up.routes.push(RouteOverride {
             pattern: "/butler".into(),
             class: Some(Class::Sessions),
             policy: PolicyOverride::default(),
             origin: String::new(),
         });
-        up.routes.push(crate::config::RouteOverride {
+        up.routes.push(RouteOverride {
             pattern: "/activities".into(),
             class: None,
             policy: PolicyOverride {
@@ -1486,7 +1529,7 @@ mod tests {
             },
             origin: String::new(),
         });
-        let t = RouteTable::compile(&up).unwrap();
+        let t = RouteTable::compile(&up.routing()).unwrap();
         match t.classify(&Method::GET, "/library/metadata/1", None) {
             Decision::Cache { policy, .. } => {
                 assert_eq!(policy.engine.fresh, Duration::from_secs(7))

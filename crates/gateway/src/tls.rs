@@ -15,7 +15,19 @@ use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
 
-use crate::config::TlsConfig;
+/// Certificate checks of an `https://` upstream. By default the system's root certificates
+/// (and, where the system has none, the Mozilla roots built in) must vouch for the name in the
+/// URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// PEM file with extra root certificate(s) to trust: a private CA that signed the server's
+    /// certificate (`ca = "/config/my-ca.pem"`).
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The name the certificate must carry when it differs from the host in the URL: Plex's
+    /// `*.plex.direct` certificates name `1-2-3-4.HASH.plex.direct`, not the LAN address cachearr
+    /// connects to (`server_name = "192-168-1-10.0123abcd.plex.direct"`).
+    pub server_name: Option<String>,
+}
 
 /// Reads the root certificates of a PEM file.
 ///

@@ -586,7 +586,7 @@ impl Upstream {
     /// # Errors
     /// A message if the route overrides do not compile.
     pub fn new(config: UpstreamConfig, clock: Arc<dyn Clock>) -> Result<Upstream, String> {
-        let routes = RouteTable::compile(&config).map_err(|e| e.to_string())?;
+        let routes = RouteTable::compile(&config.routing()).map_err(|e| e.to_string())?;
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(64)
