@@ -157,14 +157,7 @@ async fn get(
         }
         None => None,
     };
-    let make = || {
-        Ok(crate::dialect::owner_request(
-            up,
-            &uri,
-            token.as_ref(),
-            "cachearr-startup",
-        ))
-    };
+    let make = || Ok(up.owner_request(&uri, token.as_ref(), "cachearr-startup"));
     let response = up
         .send_idempotent(&make, Budget::Background)
         .await

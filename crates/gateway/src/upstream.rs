@@ -581,6 +581,44 @@ impl std::fmt::Debug for Upstream {
 }
 
 impl Upstream {
+    /// A GET of `uri` on this upstream as cachearr itself: the owner's `token` (if any) in the
+    /// server's token header, JSON wanted, and (Plex) a client identifier `client` so the
+    /// server's device list names cachearr.
+    pub fn owner_request(
+        &self,
+        uri: &http::Uri,
+        token: Option<&http::HeaderValue>,
+        client: &'static str,
+    ) -> http::Request<UpstreamBody> {
+        use http::{HeaderName, HeaderValue, header};
+        use http_body_util::{BodyExt as _, Empty};
+        let mut req = http::Request::new(
+            Empty::<Bytes>::new()
+                .map_err(|never| match never {})
+                .boxed(),
+        );
+        *req.uri_mut() = uri.clone();
+        let headers = req.headers_mut();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(t) = token {
+            headers.insert(crate::dialect::token_header(self.profile), t.clone());
+        }
+        if self.profile == Profile::Plex {
+            headers.insert(
+                HeaderName::from_static("x-plex-client-identifier"),
+                HeaderValue::from_static(client),
+            );
+            headers.insert(
+                HeaderName::from_static("x-plex-product"),
+                HeaderValue::from_static("cachearr"),
+            );
+        }
+        if let Ok(host) = HeaderValue::from_str(self.host()) {
+            headers.insert(header::HOST, host);
+        }
+        req
+    }
+
     /// Builds the upstream (compiles its routes, makes its client).
     ///
     /// # Errors

@@ -23,12 +23,9 @@ pub mod plex;
 
 use std::borrow::Cow;
 
-use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, header};
-use http_body_util::BodyExt as _;
+use http::{HeaderMap, HeaderName};
 
 use crate::policy::Profile;
-use crate::upstream::{Upstream, UpstreamBody};
 
 /// Who a request is, as the server will see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,42 +265,6 @@ pub(crate) fn query_values<'a>(
             let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
             matches(&form_decode(n)).then(|| form_decode(v))
         })
-}
-
-/// A GET of `uri` on `up` as cachearr itself: the owner's `token` (if any) in the server's
-/// token header, JSON wanted, and (Plex) a client identifier `client` so the server's device
-/// list names cachearr.
-pub fn owner_request(
-    up: &Upstream,
-    uri: &http::Uri,
-    token: Option<&HeaderValue>,
-    client: &'static str,
-) -> http::Request<UpstreamBody> {
-    let mut req = http::Request::new(
-        http_body_util::Empty::<Bytes>::new()
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    *req.uri_mut() = uri.clone();
-    let headers = req.headers_mut();
-    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    if let Some(t) = token {
-        headers.insert(token_header(up.profile), t.clone());
-    }
-    if up.profile == Profile::Plex {
-        headers.insert(
-            HeaderName::from_static("x-plex-client-identifier"),
-            HeaderValue::from_static(client),
-        );
-        headers.insert(
-            HeaderName::from_static("x-plex-product"),
-            HeaderValue::from_static("cachearr"),
-        );
-    }
-    if let Ok(host) = HeaderValue::from_str(up.host()) {
-        headers.insert(header::HOST, host);
-    }
-    req
 }
 
 #[cfg(test)]

@@ -210,12 +210,9 @@ impl Client {
             .map_err(|m| CrawlError(format!("upstream {name}: {m}")))?;
         let make = || {
             self.requests.fetch_add(1, Ordering::Relaxed);
-            Ok(crate::dialect::owner_request(
-                &self.up,
-                &uri,
-                Some(&self.token),
-                "cachearr-index",
-            ))
+            Ok(self
+                .up
+                .owner_request(&uri, Some(&self.token), "cachearr-index"))
         };
         let response = self
             .up
