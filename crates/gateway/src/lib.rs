@@ -33,6 +33,8 @@
 //! * [`redact`] — token redaction for logs.
 //! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics.
 //!   The admin listener mounts [`admin_router`], i.e. [`admin::router`].
+//! * [`auth`] — the admin token check, a leaf: the admin API and the routes mounted beside it
+//!   (index, matching) share it.
 //! * [`feed`] — cache validity from the change feed: library answers stay fresh while the
 //!   feed is healthy and nothing they depend on changed; sampled revalidation proves it.
 //! * [`library`] — the library index per upstream ([`library::UpstreamIndex`]): crawl, search
@@ -45,6 +47,7 @@
 //! [`Gateway::recent_users`] and [`Gateway::warm`] / [`Gateway::fetch_as`] (background budget).
 
 pub mod admin;
+pub mod auth;
 pub mod clients;
 pub mod config;
 pub mod connections;

@@ -435,26 +435,7 @@ pub enum AdminError {
     },
 }
 
-/// Compares a presented token with the configured one in constant time (for equal lengths; the
-/// length itself is not secret enough to matter).
-pub fn token_matches(configured: &str, presented: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    configured.len() == presented.len()
-        && bool::from(configured.as_bytes().ct_eq(presented.as_bytes()))
-}
-
-/// The token a request presents, from `Authorization: Bearer`, `X-Cachearr-Token` or `?token=`.
-fn presented_token<'a>(headers: &'a HeaderMap, query_token: Option<&'a str>) -> Option<&'a str> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let custom = headers
-        .get("x-cachearr-token")
-        .and_then(|v| v.to_str().ok());
-    bearer.or(custom).or(query_token)
-}
+pub use crate::auth::{authorize_token, presented_token, token_matches};
 
 /// `Ok` when no token is configured or the request presents the right one; else a 401.
 fn authorize<B: AdminBackend>(
@@ -463,40 +444,6 @@ fn authorize<B: AdminBackend>(
     query_token: Option<&str>,
 ) -> Result<(), Box<Response>> {
     authorize_token(backend.admin_token(), headers, query_token)
-}
-
-/// [`authorize`] against a configured token directly (for routes mounted outside
-/// [`router_with`], such as `POST /api/match`).
-pub(crate) fn authorize_token(
-    configured: Option<&str>,
-    headers: &HeaderMap,
-    query_token: Option<&str>,
-) -> Result<(), Box<Response>> {
-    let Some(configured) = configured else {
-        return Ok(());
-    };
-    if configured.is_empty() {
-        // An empty token is a configuration mistake, not "no token": fail closed, since the
-        // listener may have been allowed beyond loopback because a token was "set".
-        let message = "the configured admin token is empty: set a real one to use this endpoint";
-        return Err(Box::new(json_error(StatusCode::UNAUTHORIZED, message)));
-    }
-    match presented_token(headers, query_token) {
-        Some(presented) if token_matches(configured, presented) => Ok(()),
-        presented => {
-            let message = if presented.is_some() {
-                "wrong admin token"
-            } else {
-                "this endpoint needs the admin token: send `Authorization: Bearer <token>`"
-            };
-            let mut response = json_error(StatusCode::UNAUTHORIZED, message);
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"cachearr\""),
-            );
-            Err(Box::new(response))
-        }
-    }
 }
 
 /// A JSON error body `{"error": message}` with `status`.

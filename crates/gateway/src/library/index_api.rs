@@ -107,7 +107,7 @@ async fn build(
             "malformed query: use ?upstream=NAME&full=1",
         );
     };
-    if let Err(denied) = crate::admin::authorize_token(
+    if let Err(denied) = crate::auth::authorize_token(
         gateway.config().admin_token.as_deref(),
         &headers,
         query.token.as_deref(),

@@ -55,7 +55,7 @@ async fn lookup(
             "malformed query: use ?upstream=NAME&path=PATH or &mbid=UUID",
         );
     };
-    if let Err(denied) = crate::admin::authorize_token(
+    if let Err(denied) = crate::auth::authorize_token(
         gw.config().admin_token.as_deref(),
         &headers,
         query.token.as_deref(),

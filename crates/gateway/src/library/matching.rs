@@ -598,7 +598,7 @@ async fn post_match(
     let asker = match user_token(profile, &headers) {
         Some(token) => Asker::User(token),
         None => {
-            if let Err(denied) = crate::admin::authorize_token(
+            if let Err(denied) = crate::auth::authorize_token(
                 service.gateway.config().admin_token.as_deref(),
                 &headers,
                 query.token.as_deref(),
