@@ -83,7 +83,7 @@ mod tags;
 mod tier;
 mod write_behind;
 
-pub use cache::{MemoryPlan, TieredCache, TieredCacheBuilder};
+pub use cache::{FetchStamp, MemoryPlan, TieredCache, TieredCacheBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use disk::{DiskMemory, DiskStart, DiskTier, SharedKeyspace};
 pub use entry::{CachedValue, Entry, Fill, Lookup, Outcome};

@@ -311,9 +311,13 @@ impl Setup {
 
 async fn day_two(feed: bool, size: (u32, u32, u32)) -> (u64, u64, u64, u64, usize) {
     let s = setup(feed, size).await;
-    let before = s.sim.stats().total;
+    let before = s.sim.stats();
     let client_requests = s.walk().await;
-    let day_one = s.sim.stats().total - before;
+    // The batches of the walk's last pages finish behind it.
+    s.quiet().await;
+    let after = s.sim.stats();
+    let day_one = after.total - before.total;
+    println!("  day one by route: {:?}", by_route(&before, &after));
     let mut rng = fastrand::Rng::with_seed(7);
     let changes = s.change_a_day(&mut rng);
     s.settle().await;
@@ -345,6 +349,19 @@ async fn day_two(feed: bool, size: (u32, u32, u32)) -> (u64, u64, u64, u64, usiz
     s.quiet().await;
     let after = s.sim.stats();
     let day_two = after.total - before.total;
+    println!("  day two by route: {:?}", by_route(&before, &after));
+    println!(
+        "  day two: {} answers differ from day one's or are new (the least any exact cache must fetch)",
+        s.changed.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    (client_requests, day_one, pass, day_two, changes)
+}
+
+/// Server requests between two counts, by route, most first.
+fn by_route(
+    before: &cachearr_sim::control::StatsSnapshot,
+    after: &cachearr_sim::control::StatsSnapshot,
+) -> Vec<(u64, String)> {
     let mut routes: Vec<(u64, String)> = after
         .routes
         .iter()
@@ -355,12 +372,7 @@ async fn day_two(feed: bool, size: (u32, u32, u32)) -> (u64, u64, u64, u64, usiz
         .filter(|(n, _)| *n > 0)
         .collect();
     routes.sort_by(|a, b| b.cmp(a));
-    println!("  day two by route: {routes:?}");
-    println!(
-        "  day two: {} answers differ from day one's or are new (the least any exact cache must fetch)",
-        s.changed.load(std::sync::atomic::Ordering::Relaxed)
-    );
-    (client_requests, day_one, pass, day_two, changes)
+    routes
 }
 
 async fn staleness(size: (u32, u32, u32)) -> Vec<f64> {

@@ -275,6 +275,10 @@ pub struct PrefetchConfig {
     pub enabled: bool,
     /// Most follow-up requests one listing may trigger.
     pub max_per_listing: usize,
+    /// Plex: once a client has read a section's listing page and two of its items singly,
+    /// fetch the rest of the page's items in one request (`/library/metadata/{id},{id},…`)
+    /// and store each as its single answer (`docs/change-feed.md`).
+    pub batch_metadata: bool,
 }
 
 impl Default for PrefetchConfig {
@@ -282,6 +286,7 @@ impl Default for PrefetchConfig {
         Self {
             enabled: true,
             max_per_listing: 20,
+            batch_metadata: true,
         }
     }
 }
@@ -826,6 +831,7 @@ struct RawGuard {
 struct RawPrefetch {
     enabled: Option<bool>,
     max_per_listing: Option<usize>,
+    batch_metadata: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -1127,6 +1133,9 @@ impl RawConfig {
             }
             if let Some(m) = raw.prefetch.max_per_listing {
                 up.prefetch.max_per_listing = m;
+            }
+            if let Some(b) = raw.prefetch.batch_metadata {
+                up.prefetch.batch_metadata = b;
             }
             if let Some(prev) = config.upstreams.iter().find(|u| u.name == up.name) {
                 let pos = raw
@@ -1505,6 +1514,7 @@ cache = false                       # never cache
 [upstream.prefetch]
 enabled = true
 max_per_listing = 20
+batch_metadata = true               # a walk's item metadata in one request per page (Plex)
 
 # A second server gets its own listener.
 # [[upstream]]

@@ -61,6 +61,7 @@ pub mod keys;
 pub mod library;
 pub mod metrics;
 pub mod policy;
+pub mod batch;
 pub mod prefetch;
 mod prepared;
 mod proxy;
@@ -169,6 +170,8 @@ struct Inner {
     indexes: Vec<Arc<library::UpstreamIndex>>,
     /// One change feed per upstream, in the same order as `upstreams`.
     feeds: Vec<Arc<feed::Feed>>,
+    /// Batched metadata fetches of section walks.
+    batcher: batch::Batcher,
     secret: Secret,
     webhook_secret: admin::webhook_secret::WebhookSecret,
     clock: Arc<dyn Clock>,
@@ -368,6 +371,7 @@ impl GatewayBuilder {
                 upstreams,
                 indexes,
                 feeds,
+                batcher: batch::Batcher::default(),
                 secret,
                 webhook_secret,
                 clock: self.clock,
@@ -630,6 +634,11 @@ impl Gateway {
     /// The cache.
     pub fn cache(&self) -> &TieredCache {
         &self.inner.cache
+    }
+
+    /// The batched metadata fetches of section walks ([`batch`]).
+    pub fn batcher(&self) -> &batch::Batcher {
+        &self.inner.batcher
     }
 
     /// The clock everything reads.

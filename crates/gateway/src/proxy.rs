@@ -386,12 +386,29 @@ async fn serve_cached(
         upstream_us: AtomicU64::new(0),
         item_tagged: crate::feed::item_tagged(policy.class),
     });
+    // A batch in flight fills this key: wait for it rather than fetch the same answer again.
+    gw.batcher().join(&key).await;
     let result = gw
         .cache()
         .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(loader.clone())))
         .await;
     match result {
         Ok(lookup) => {
+            // A section walk's pages and items: may start a batch of the page's other items,
+            // whose keys are registered before this answer goes out.
+            if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
+                gw.batcher().observe(
+                    gw,
+                    up,
+                    &user,
+                    scope_user,
+                    &key,
+                    &loader.uri,
+                    &loader.client_headers,
+                    &lookup.entry.value,
+                    matches!(lookup.outcome, Outcome::Miss | Outcome::Coalesced),
+                );
+            }
             match lookup.outcome {
                 Outcome::Miss => {
                     Users::set_identity(&user, &loader.client_headers);

@@ -215,6 +215,7 @@ impl SimBuilder {
                 dispatchers: [AtomicBool::new(false), AtomicBool::new(false)],
                 event_seq: AtomicU64::new(0),
                 event_drops: events::EventDrops::default(),
+                lean_batches: AtomicBool::new(false),
                 seed,
             }),
         })
@@ -250,6 +251,9 @@ struct Inner {
     dispatchers: [AtomicBool; 2],
     event_seq: AtomicU64,
     event_drops: events::EventDrops,
+    /// Answers of `/library/metadata/{id},{id},…` leave out the items' guids (see
+    /// [`Sim::lean_batches`]).
+    lean_batches: AtomicBool,
     seed: u64,
 }
 
@@ -385,6 +389,17 @@ impl Sim {
     /// The library seed.
     pub fn seed(&self) -> u64 {
         self.inner.seed
+    }
+
+    /// From now on answers of `/library/metadata/{id},{id},…` with more than one item leave
+    /// out the items' `Guid` elements, unlike the single answers: a server whose batched
+    /// answers are not the single answers put together (a gateway must notice, not trust).
+    pub fn lean_batches(&self, on: bool) {
+        self.inner.lean_batches.store(on, Ordering::Relaxed);
+    }
+
+    pub(crate) fn batches_are_lean(&self) -> bool {
+        self.inner.lean_batches.load(Ordering::Relaxed)
     }
 
     pub(crate) fn event_drops(&self) -> &events::EventDrops {

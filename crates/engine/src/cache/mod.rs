@@ -53,6 +53,14 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_millis(500);
 /// The warming queue is swept once it holds this many more jobs than memory holds entries.
 const WARM_QUEUE_SLACK: u64 = 1024;
 
+/// When a fetch made outside a load started ([`TieredCache::fetch_started`]): the entry
+/// sequence and the tag bump counter of that moment.
+#[derive(Debug, Clone, Copy)]
+pub struct FetchStamp {
+    seq: u64,
+    bumps_before: u64,
+}
+
 /// A tiered cache: memory (moka) in front of an optional disk tier (fjall). Cloning is cheap
 /// and every clone is the same cache.
 #[derive(Clone)]
@@ -224,6 +232,46 @@ impl TieredCache {
         let class = inner.classes.get(&policy.class);
         let entry = inner.make_entry(value, policy, seq, stamps, class, false, 0);
         inner.store(key, entry).await;
+    }
+
+    /// Marks the start of a fetch made outside a load (one upstream request whose answer is
+    /// split into several entries): hand it to [`Self::insert_fetched`] with each part.
+    pub fn fetch_started(&self) -> FetchStamp {
+        let inval = &self.inner.inval;
+        FetchStamp {
+            seq: inval.next_seq(),
+            bumps_before: inval.bump_clock(),
+        }
+    }
+
+    /// Stores `value`, fetched since `stamp`, under `key` as a load would have: with the
+    /// policy's tags and `value_tags` (what the value itself names), in memory at once and in
+    /// the lower tiers behind, within the same budgets. Nothing is stored — and false is
+    /// returned — when one of those tags was bumped since `stamp` (the value may predate that
+    /// change) or when a usable entry is there already (it is as new or newer).
+    pub async fn insert_fetched(
+        &self,
+        key: &Key,
+        policy: &Policy,
+        value: CachedValue,
+        stamp: &FetchStamp,
+        value_tags: &[Arc<str>],
+    ) -> bool {
+        let inner = &self.inner;
+        let stamps = inner.inval.stamps(&policy.tags);
+        let stamps = inner
+            .inval
+            .stamps_after(stamps, value_tags, stamp.bumps_before);
+        let moved = stamps.iter().any(|s| {
+            s.cell.bumped_at.load(std::sync::atomic::Ordering::SeqCst) > stamp.bumps_before
+        });
+        if moved || self.get(key).await.is_some() {
+            return false;
+        }
+        let class = inner.classes.get(&policy.class);
+        let entry = inner.make_entry(value, policy, stamp.seq, stamps, class, false, 0);
+        inner.store(key, entry).await;
+        true
     }
 
     /// Invalidates every entry stored under `tag`, at once, in O(1): the tag's generation is

@@ -855,6 +855,7 @@ pub(crate) async fn metadata(
         };
         let mut doc = El::container().a("size", 0u32);
         let mut first_section = None;
+        let lean = ids.len() > 1 && sim.batches_are_lean();
         for id in ids {
             if let Some(item) = lib.item(id).filter(|i| ctx.user.plex_sees(i)) {
                 first_section.get_or_insert(item.section());
@@ -874,6 +875,9 @@ pub(crate) async fn metadata(
                     }
                 }
                 exclude(&mut el, &ctx);
+                if lean {
+                    el.kids.retain(|k| k.tag != "Guid");
+                }
                 doc.kids.push(el);
             }
         }

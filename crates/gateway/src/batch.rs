@@ -1,0 +1,878 @@
+//! Batched metadata for tools that walk a section: a cheaper cold first pass.
+//!
+//! Overseerr's library scan, Kometa and the like read a section page by page and then ask for
+//! the metadata of every item of the page, one request each. Plex answers
+//! `/library/metadata/{id1},{id2},…` with all those items in one `MediaContainer` (what
+//! python-plexapi's `fetchItems` uses), so once a user has read a listing page and then asked
+//! for two of its items singly, the rest of the page's items are fetched in one request, on the
+//! upstream's background budget, with the same user's request (token, query, `Accept`) as their
+//! single requests. The answer is cut into one answer per item, each stored under exactly the
+//! key, policy and tags its single request would have had, so the walk's next requests are hits.
+//! A page read without opening its items costs nothing extra.
+//!
+//! **Exactly the server's single answer.** A part is built from the frame of a single answer the
+//! server itself gave (the bytes around its one item: the declaration, the container and its
+//! attributes, `size="1"` and the section included) around the batched item's bytes. Every
+//! batch also asks for the item the client has just read singly and compares the part built for
+//! it with that answer byte for byte (and the stored headers): on a mismatch nothing of the batch
+//! is stored and batching is off for that upstream and format (XML / JSON), said once in the log.
+//!
+//! **Single flight.** The keys of a batch are registered before the answer that triggered it
+//! goes out: a client request for one of them waits for the batch (at most [`JOIN_WAIT`]) and
+//! then reads the cache, instead of fetching again.
+//!
+//! **Never stale.** A part is stored with [`cachearr_engine::TieredCache::insert_fetched`],
+//! stamped as of the moment the batch request started: a change announced while it ran leaves
+//! that part unstored, and the change feed refreshes stored parts like any other entry.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use cachearr_engine::{CachedValue, Fill, Key, Policy};
+use http::{HeaderMap, Method, Uri};
+use tokio::sync::watch;
+
+use crate::Gateway;
+use crate::keys::{KeyInput, UserHash, build_key};
+use crate::policy::{Class, Decision, Profile, Scope};
+use crate::upstream::Upstream;
+use crate::users::UserRecord;
+
+/// Listing pages remembered per process (the pages being walked now; older ones are done).
+const PAGES_MAX: usize = 64;
+/// Items asked for in one batched request at most.
+const ITEMS_MAX: usize = 100;
+/// A batched answer's expected size at most (its items' count is cut to fit, estimated from
+/// the single answer's size).
+const BYTES_MAX: usize = 2 * 1024 * 1024;
+/// Items of a page a client must read singly before the rest of the page is batched.
+const SINGLES_BEFORE_BATCH: usize = 2;
+/// How long a client request waits for a batch holding its key before fetching alone.
+pub const JOIN_WAIT: Duration = Duration::from_secs(10);
+
+/// Counters, for tests, `/api/stats` and the benchmark.
+#[derive(Debug, Default)]
+pub struct BatchStats {
+    /// Batched requests sent.
+    pub batches: AtomicU64,
+    /// Parts stored as single answers.
+    pub parts_stored: AtomicU64,
+    /// Client requests that waited for a batch instead of fetching.
+    pub joined: AtomicU64,
+    /// Batches whose proof failed (nothing stored, batching turned off for the format).
+    pub refused: AtomicU64,
+}
+
+/// Whether batching has been shown to give the server's own single answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proof {
+    Proven,
+    Refused,
+}
+
+/// One single answer a client got: the frame the parts are built in, or the answer a part is
+/// compared with.
+#[derive(Clone)]
+struct Single {
+    id: Box<str>,
+    query: Option<String>,
+    accept: Option<http::HeaderValue>,
+    value: CachedValue,
+    /// The answer came from the server for this request (not from the cache, where it may
+    /// be a part of an earlier batch): only such an answer can prove batching.
+    from_server: bool,
+}
+
+struct Page {
+    upstream: Arc<str>,
+    user: UserHash,
+    listing: Key,
+    ids: Vec<Box<str>>,
+    singles: Vec<Single>,
+    batched: bool,
+}
+
+/// A batch's item: its id and the key and policy of its single request.
+struct Target {
+    id: Box<str>,
+    key: Key,
+    policy: Policy,
+    class: Class,
+    uri: Uri,
+}
+
+/// Batched metadata fetches of one gateway.
+#[derive(Default)]
+pub struct Batcher {
+    pages: Mutex<VecDeque<Page>>,
+    /// Keys a batch in flight will fill; dropping the sender releases the waiters.
+    pending: Mutex<HashMap<Key, watch::Receiver<()>>>,
+    pending_count: AtomicUsize,
+    proofs: Mutex<HashMap<(Arc<str>, bool), Proof>>,
+    /// Counters.
+    pub stats: BatchStats,
+}
+
+impl std::fmt::Debug for Batcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `id` of `/library/metadata/{id}` (one item, nothing after it).
+fn single_metadata_id(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/library/metadata/")?;
+    (!id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
+}
+
+/// Whether `path` is a section's plain listing, `/library/sections/{id}/all`.
+fn is_section_listing(path: &str) -> bool {
+    path.strip_prefix("/library/sections/")
+        .and_then(|rest| rest.strip_suffix("/all"))
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn is_json(body: &[u8]) -> bool {
+    body.trim_ascii_start().first() == Some(&b'{')
+}
+
+impl Batcher {
+    /// When a batch in flight will fill `key`: waits for it (bounded), so that the caller's
+    /// lookup finds the part instead of fetching it again.
+    pub(crate) async fn join(&self, key: &Key) {
+        if self.pending_count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let rx = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned();
+        if let Some(mut rx) = rx {
+            self.stats.joined.fetch_add(1, Ordering::Relaxed);
+            // Ends when the batch's sender is dropped (done, failed or refused).
+            let _ = tokio::time::timeout(JOIN_WAIT, rx.changed()).await;
+        }
+    }
+
+    fn proof(&self, upstream: &Arc<str>, json: bool) -> Option<Proof> {
+        self.proofs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(upstream.clone(), json))
+            .copied()
+    }
+
+    fn set_proof(&self, upstream: &Arc<str>, json: bool, proof: Proof) {
+        let previous = self
+            .proofs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((upstream.clone(), json), proof);
+        if previous != Some(proof) {
+            let format = if json { "JSON" } else { "XML" };
+            match proof {
+                Proof::Proven => tracing::info!(
+                    upstream = %upstream,
+                    format,
+                    "batched metadata gives the server's single answers byte for byte: walks are batched"
+                ),
+                Proof::Refused => tracing::warn!(
+                    upstream = %upstream,
+                    format,
+                    "batched metadata differs from the server's single answer: walks stay with single requests"
+                ),
+            }
+        }
+    }
+
+    /// Whether batching is refused for this upstream and format (a proof failed).
+    pub fn refused(&self, upstream: &str, json: bool) -> bool {
+        self.proof(&Arc::from(upstream), json) == Some(Proof::Refused)
+    }
+
+    /// Watches a cached answer a client got (status 200) for a walk: remembers a section's
+    /// listing page, and on the second item of a page read singly starts the batch of the rest.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn observe(
+        &self,
+        gw: &Gateway,
+        up: &Arc<Upstream>,
+        user: &Arc<UserRecord>,
+        scope_user: Option<UserHash>,
+        key: &Key,
+        uri: &Uri,
+        headers: &HeaderMap,
+        value: &CachedValue,
+        from_server: bool,
+    ) {
+        if up.profile != Profile::Plex || !up.config.prefetch.batch_metadata || value.status != 200
+        {
+            return;
+        }
+        let path = uri.path();
+        if is_section_listing(path) {
+            self.remember_page(up, user.hash, key, &value.body);
+        } else if let Some(id) = single_metadata_id(path) {
+            let single = Single {
+                id: id.into(),
+                query: uri.query().map(str::to_owned),
+                accept: headers.get(http::header::ACCEPT).cloned(),
+                value: value.clone(),
+                from_server,
+            };
+            if let Some((template, proof)) = self.note_single(up, user.hash, single) {
+                self.start(gw, up, user, scope_user, headers, template, proof);
+            }
+        }
+    }
+
+    fn remember_page(&self, up: &Upstream, user: UserHash, listing: &Key, body: &Bytes) {
+        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        if pages
+            .iter()
+            .any(|p| p.user == user && p.listing == *listing && *p.upstream == *up.name)
+        {
+            return;
+        }
+        let Some(children) = Children::of(body) else {
+            return;
+        };
+        let ids: Vec<Box<str>> = children
+            .items
+            .iter()
+            .filter_map(|r| rating_key(&body[r.clone()]))
+            .map(Box::from)
+            .collect();
+        if ids.len() <= SINGLES_BEFORE_BATCH {
+            return;
+        }
+        if pages.len() >= PAGES_MAX {
+            pages.pop_front();
+        }
+        pages.push_back(Page {
+            upstream: up.name.clone(),
+            user,
+            listing: listing.clone(),
+            ids,
+            singles: Vec::new(),
+            batched: false,
+        });
+    }
+
+    /// Records a single read of a page's item; returns the page's batch (the frame's single,
+    /// the single to prove against, the other items) once it is due.
+    fn note_single(
+        &self,
+        up: &Upstream,
+        user: UserHash,
+        single: Single,
+    ) -> Option<((Single, Vec<Box<str>>), Single)> {
+        let json = is_json(&single.value.body);
+        if self.proof(&up.name, json) == Some(Proof::Refused) {
+            return None;
+        }
+        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        let page = pages.iter_mut().rev().find(|p| {
+            !p.batched
+                && p.user == user
+                && *p.upstream == *up.name
+                && p.ids.iter().any(|id| *id == single.id)
+        })?;
+        if page.singles.iter().any(|s| s.id == single.id) {
+            return None;
+        }
+        // The frame and the proof must come from the same kind of request: the batch is sent
+        // as these single requests were.
+        if let Some(first) = page.singles.first()
+            && (first.query != single.query
+                || first.accept != single.accept
+                || is_json(&first.value.body) != json)
+        {
+            page.singles.clear();
+        }
+        let proves = single.from_server || self.proof(&up.name, json) == Some(Proof::Proven);
+        page.singles.push(single);
+        if page.singles.len() < SINGLES_BEFORE_BATCH || !proves {
+            return None;
+        }
+        page.batched = true;
+        let rest: Vec<Box<str>> = page
+            .ids
+            .iter()
+            .filter(|id| !page.singles.iter().any(|s| s.id == **id))
+            .cloned()
+            .collect();
+        let frame = page.singles[0].clone();
+        let proof = page.singles.last()?.clone();
+        page.singles.clear();
+        Some(((frame, rest), proof))
+    }
+
+    /// Registers the batch's keys (before the triggering answer goes out) and spawns it.
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        &self,
+        gw: &Gateway,
+        up: &Arc<Upstream>,
+        user: &Arc<UserRecord>,
+        scope_user: Option<UserHash>,
+        headers: &HeaderMap,
+        (frame, rest): (Single, Vec<Box<str>>),
+        proof: Single,
+    ) {
+        let Some((_, owned_headers)) = crate::proxy::owned_request(&Uri::from_static("/"), headers)
+        else {
+            return;
+        };
+        let cap = (BYTES_MAX / frame.value.body.len().max(1)).clamp(1, ITEMS_MAX);
+        let mut targets = Vec::new();
+        for id in rest.into_iter().take(cap) {
+            let Some(target) =
+                target(gw, up, user, scope_user, &owned_headers, id, proof.query.as_deref())
+            else {
+                continue;
+            };
+            targets.push(target);
+        }
+        if targets.is_empty() {
+            return;
+        }
+        let (tx, rx) = watch::channel(());
+        {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            for t in &targets {
+                pending.insert(t.key.clone(), rx.clone());
+            }
+            self.pending_count.store(pending.len(), Ordering::Release);
+        }
+        let keys: Vec<Key> = targets.iter().map(|t| t.key.clone()).collect();
+        let release = Release {
+            gw: gw.clone(),
+            keys,
+            _tx: tx,
+        };
+        let (gw, up, user) = (gw.clone(), up.clone(), user.clone());
+        tokio::spawn(async move {
+            run(&gw, &up, &user, owned_headers, frame, proof, targets).await;
+            drop(release);
+        });
+    }
+
+    fn release(&self, keys: &[Key]) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            pending.remove(k);
+        }
+        self.pending_count.store(pending.len(), Ordering::Release);
+    }
+}
+
+/// Takes a batch's keys out of the pending map and releases their waiters (also when the
+/// batch's task ends early or panics).
+struct Release {
+    gw: Gateway,
+    keys: Vec<Key>,
+    _tx: watch::Sender<()>,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.gw.batcher().release(&self.keys);
+    }
+}
+
+/// The key and policy a client's single request for item `id` would have (same user, same
+/// headers, same query).
+fn target(
+    gw: &Gateway,
+    up: &Upstream,
+    user: &UserRecord,
+    scope_user: Option<UserHash>,
+    headers: &HeaderMap,
+    id: Box<str>,
+    query: Option<&str>,
+) -> Option<Target> {
+    let path = format!("/library/metadata/{id}");
+    let Decision::Cache {
+        policy,
+        mut tags,
+        user_state,
+    } = up.routes.classify(&Method::GET, &path, query)
+    else {
+        return None;
+    };
+    let scope_user = match policy.scope {
+        Scope::User => scope_user,
+        Scope::Shared => None,
+    };
+    let key = Key::new(
+        build_key(&KeyInput {
+            upstream: &up.name,
+            profile: up.profile,
+            method: &Method::GET,
+            path: &path,
+            query,
+            headers,
+            user: scope_user,
+        })
+        .ok()?,
+    );
+    if user_state && scope_user.is_some() {
+        tags.push(user.state_tag.clone());
+    }
+    let mut engine_policy = policy.engine.clone();
+    engine_policy.tags = tags;
+    if let Some(feed) = gw.feed(&up.name) {
+        feed.adjust(policy.class, &mut engine_policy, gw.clock().now_ms());
+    }
+    let uri = match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    }
+    .parse()
+    .ok()?;
+    Some(Target {
+        id,
+        key,
+        policy: engine_policy,
+        class: policy.class,
+        uri,
+    })
+}
+
+async fn run(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    headers: HeaderMap,
+    frame: Single,
+    proof: Single,
+    targets: Vec<Target>,
+) {
+    let batcher = gw.batcher();
+    let cache = gw.cache();
+    let mut wanted = Vec::with_capacity(targets.len());
+    let mut present = Vec::new();
+    for t in targets {
+        if cache.get(&t.key).await.is_some() {
+            present.push(t.key);
+        } else {
+            wanted.push(t);
+        }
+    }
+    batcher.release(&present);
+    if wanted.is_empty() {
+        return;
+    }
+    let mut ids = String::from(&*proof.id);
+    for t in &wanted {
+        ids.push(',');
+        ids.push_str(&t.id);
+    }
+    let target = match &proof.query {
+        Some(q) => format!("/library/metadata/{ids}?{q}"),
+        None => format!("/library/metadata/{ids}"),
+    };
+    let Ok(uri) = target.parse::<Uri>() else {
+        return;
+    };
+    let stamp = cache.fetch_started();
+    batcher.stats.batches.fetch_add(1, Ordering::Relaxed);
+    let answer =
+        crate::proxy::fetch_uncached(gw, up, user, Class::Metadata, uri, headers.clone()).await;
+    let value = match answer {
+        Ok(Fill::Store(v) | Fill::Pass(v)) if v.status == 200 => v,
+        _ => return,
+    };
+    let json = is_json(&proof.value.body);
+    let (Some(frame_doc), Some(batch)) = (Children::of(&frame.value.body), Children::of(&value.body))
+    else {
+        return;
+    };
+    let Some((head, tail)) = frame_doc.frame(&frame.value.body) else {
+        return;
+    };
+    let parts: HashMap<&str, &[u8]> = batch
+        .items
+        .iter()
+        .filter_map(|r| {
+            let bytes = &value.body[r.clone()];
+            Some((rating_key(bytes)?, bytes))
+        })
+        .collect();
+    let build = |bytes: &[u8]| {
+        let mut b = BytesMut::with_capacity(head.len() + bytes.len() + tail.len());
+        b.extend_from_slice(head);
+        b.extend_from_slice(bytes);
+        b.extend_from_slice(tail);
+        b.freeze()
+    };
+    let proven = parts.get(&*proof.id).is_some_and(|bytes| {
+        build(bytes) == proof.value.body && same_headers(&value.headers, &proof.value.headers)
+    });
+    if !proven {
+        batcher.stats.refused.fetch_add(1, Ordering::Relaxed);
+        batcher.set_proof(&up.name, json, Proof::Refused);
+        return;
+    }
+    batcher.set_proof(&up.name, json, Proof::Proven);
+    let owner = up
+        .config
+        .token
+        .as_deref()
+        .is_some_and(|t| !t.is_empty() && gw.secret().user_of(t) == user.hash);
+    let feed = gw.feed(&up.name);
+    for t in wanted {
+        let Some(bytes) = parts.get(&*t.id) else {
+            continue;
+        };
+        let part = CachedValue {
+            status: 200,
+            headers: proof.value.headers.clone(),
+            body: build(bytes),
+        };
+        let tags = if crate::feed::item_tagged(t.class) {
+            crate::feed::value_tags(&up.name, false, owner, &part.body)
+        } else {
+            Vec::new()
+        };
+        if cache
+            .insert_fetched(&t.key, &t.policy, part, &stamp, &tags)
+            .await
+        {
+            batcher.stats.parts_stored.fetch_add(1, Ordering::Relaxed);
+            if let Some(feed) = feed
+                && feed.samples(t.class)
+            {
+                feed.remember(&t.key, t.class, t.uri, headers.clone(), user);
+            }
+        }
+    }
+}
+
+/// The same stored headers, in any order.
+fn same_headers(a: &[(String, String)], b: &[(String, String)]) -> bool {
+    let mut a: Vec<_> = a.iter().collect();
+    let mut b: Vec<_> = b.iter().collect();
+    a.sort();
+    b.sort();
+    a == b
+}
+
+/// `ratingKey` of one item's bytes (its own: attributes come before any child element).
+fn rating_key(item: &[u8]) -> Option<&str> {
+    let (needle, end) = if item.first() == Some(&b'{') {
+        (&b"\"ratingKey\":\""[..], b'"')
+    } else {
+        (&b" ratingKey=\""[..], b'"')
+    };
+    let start = item.windows(needle.len()).position(|w| w == needle)? + needle.len();
+    let len = item[start..].iter().position(|&b| b == end)?;
+    std::str::from_utf8(&item[start..start + len]).ok()
+}
+
+/// Where the items of a `MediaContainer` answer are: XML child elements of the container, or
+/// the entries of its JSON `Metadata` array.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Children {
+    pub(crate) items: Vec<std::ops::Range<usize>>,
+}
+
+impl Children {
+    pub(crate) fn of(body: &[u8]) -> Option<Children> {
+        if is_json(body) {
+            json_children(body)
+        } else {
+            xml_children(body)
+        }
+    }
+
+    /// The bytes before and after the only item (a single answer's frame).
+    pub(crate) fn frame<'a>(&self, body: &'a [u8]) -> Option<(&'a [u8], &'a [u8])> {
+        match self.items.as_slice() {
+            [one] => Some((&body[..one.start], &body[one.end..])),
+            _ => None,
+        }
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum TagKind {
+    Open,
+    Close,
+    Empty,
+    /// Declaration, comment, processing instruction.
+    Other,
+}
+
+/// The tag starting at `at` (a `<`): where it ends (after `>`) and its kind.
+fn xml_tag(body: &[u8], at: usize) -> Option<(usize, TagKind)> {
+    let next = *body.get(at + 1)?;
+    if body[at..].starts_with(b"<!--") {
+        let end = body[at..].windows(3).position(|w| w == b"-->")? + at + 3;
+        return Some((end, TagKind::Other));
+    }
+    let mut quote = None;
+    let mut i = at + 1;
+    while i < body.len() {
+        let b = body[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None if b == b'>' => {
+                let kind = match next {
+                    b'/' => TagKind::Close,
+                    b'?' | b'!' => TagKind::Other,
+                    _ if body[i - 1] == b'/' => TagKind::Empty,
+                    _ => TagKind::Open,
+                };
+                return Some((i + 1, kind));
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn xml_children(body: &[u8]) -> Option<Children> {
+    let mut pos = 0;
+    // The root element's start tag.
+    let root_open = loop {
+        let at = pos + body[pos..].iter().position(|&b| b == b'<')?;
+        let (end, kind) = xml_tag(body, at)?;
+        pos = end;
+        match kind {
+            TagKind::Other => continue,
+            TagKind::Open => break true,
+            TagKind::Empty => break false,
+            TagKind::Close => return None,
+        }
+    };
+    let mut items = Vec::new();
+    if !root_open {
+        return Some(Children { items });
+    }
+    let mut depth = 0usize;
+    let mut start = 0;
+    loop {
+        let rel = body[pos..].iter().position(|&b| b == b'<')?;
+        // Text directly in the container is not something this splitter knows.
+        if depth == 0 && !body[pos..pos + rel].iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        let at = pos + rel;
+        let (end, kind) = xml_tag(body, at)?;
+        match kind {
+            TagKind::Other => {}
+            TagKind::Open => {
+                if depth == 0 {
+                    start = at;
+                }
+                depth += 1;
+            }
+            TagKind::Empty => {
+                if depth == 0 {
+                    items.push(at..end);
+                }
+            }
+            TagKind::Close => {
+                if depth == 0 {
+                    return Some(Children { items });
+                }
+                depth -= 1;
+                if depth == 0 {
+                    items.push(start..end);
+                }
+            }
+        }
+        pos = end;
+    }
+}
+
+fn skip_ws(body: &[u8], mut pos: usize) -> usize {
+    while body.get(pos).is_some_and(u8::is_ascii_whitespace) {
+        pos += 1;
+    }
+    pos
+}
+
+/// The end of the string starting at `pos` (a `"`), after its closing quote.
+fn json_string_end(body: &[u8], pos: usize) -> Option<usize> {
+    let mut i = pos + 1;
+    while i < body.len() {
+        match body[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The end of the JSON value starting at `pos`.
+fn json_value_end(body: &[u8], pos: usize) -> Option<usize> {
+    match *body.get(pos)? {
+        b'"' => json_string_end(body, pos),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = pos;
+            while i < body.len() {
+                match body[i] {
+                    b'"' => {
+                        i = json_string_end(body, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => {
+            let mut i = pos;
+            while i < body.len() && !matches!(body[i], b',' | b'}' | b']') {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
+fn json_children(body: &[u8]) -> Option<Children> {
+    let mut pos = skip_ws(body, 0);
+    if body.get(pos) != Some(&b'{') {
+        return None;
+    }
+    pos = skip_ws(body, pos + 1);
+    let key_end = json_string_end(body, pos)?;
+    if &body[pos..key_end] != b"\"MediaContainer\"" {
+        return None;
+    }
+    pos = skip_ws(body, key_end);
+    if body.get(pos) != Some(&b':') {
+        return None;
+    }
+    pos = skip_ws(body, pos + 1);
+    if body.get(pos) != Some(&b'{') {
+        return None;
+    }
+    pos = skip_ws(body, pos + 1);
+    let mut items = None;
+    while body.get(pos) != Some(&b'}') {
+        let key_end = json_string_end(body, pos)?;
+        let is_metadata = &body[pos..key_end] == b"\"Metadata\"";
+        pos = skip_ws(body, key_end);
+        if body.get(pos) != Some(&b':') {
+            return None;
+        }
+        pos = skip_ws(body, pos + 1);
+        if is_metadata {
+            if body.get(pos) != Some(&b'[') {
+                return None;
+            }
+            let mut found = Vec::new();
+            pos = skip_ws(body, pos + 1);
+            while body.get(pos) != Some(&b']') {
+                let end = json_value_end(body, pos)?;
+                found.push(pos..end);
+                pos = skip_ws(body, end);
+                if body.get(pos) == Some(&b',') {
+                    pos = skip_ws(body, pos + 1);
+                }
+            }
+            pos += 1;
+            items = Some(found);
+        } else {
+            pos = json_value_end(body, pos)?;
+        }
+        pos = skip_ws(body, pos);
+        match body.get(pos)? {
+            b',' => pos = skip_ws(body, pos + 1),
+            b'}' => {}
+            _ => return None,
+        }
+    }
+    items.map(|items| Children { items })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(body: &str) -> Vec<&str> {
+        Children::of(body.as_bytes())
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|r| &body[r])
+            .collect()
+    }
+
+    #[test]
+    fn xml_items_are_the_container_children() {
+        let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<MediaContainer size=\"2\" a=\"x>y\">\n<Video ratingKey=\"1\" t=\"a/>\"><Media id=\"2\"/></Video>\n<Directory ratingKey=\"3\"/>\n</MediaContainer>\n";
+        let got = parts(body);
+        assert_eq!(
+            got,
+            [
+                "<Video ratingKey=\"1\" t=\"a/>\"><Media id=\"2\"/></Video>",
+                "<Directory ratingKey=\"3\"/>"
+            ]
+        );
+        assert_eq!(rating_key(got[0].as_bytes()), Some("1"));
+        assert_eq!(rating_key(got[1].as_bytes()), Some("3"));
+        assert_eq!(parts("<MediaContainer size=\"0\"/>"), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn json_items_are_the_metadata_entries() {
+        let body = r#"{"MediaContainer":{"size":2,"t":"]}\"","Metadata":[{"ratingKey":"1","parentRatingKey":"9","Media":[{"id":2}]},{"x":"{","ratingKey":"3"}],"z":1}}"#;
+        let got = parts(body);
+        assert_eq!(
+            got,
+            [
+                r#"{"ratingKey":"1","parentRatingKey":"9","Media":[{"id":2}]}"#,
+                r#"{"x":"{","ratingKey":"3"}"#
+            ]
+        );
+        assert_eq!(rating_key(got[0].as_bytes()), Some("1"));
+        assert_eq!(rating_key(got[1].as_bytes()), Some("3"));
+        assert!(Children::of(br#"{"MediaContainer":{"size":0}}"#).is_none());
+    }
+
+    #[test]
+    fn a_frame_is_what_surrounds_the_only_item() {
+        let body = "<MediaContainer size=\"1\">\n<Video ratingKey=\"1\"/>\n</MediaContainer>\n";
+        let c = Children::of(body.as_bytes()).unwrap();
+        let (head, tail) = c.frame(body.as_bytes()).unwrap();
+        assert_eq!(head, b"<MediaContainer size=\"1\">\n");
+        assert_eq!(tail, b"\n</MediaContainer>\n");
+        let two = "<MediaContainer size=\"2\">\n<A/>\n<B/>\n</MediaContainer>";
+        assert!(Children::of(two.as_bytes()).unwrap().frame(two.as_bytes()).is_none());
+    }
+
+    #[test]
+    fn only_single_item_metadata_paths_and_plain_listings_count() {
+        assert_eq!(single_metadata_id("/library/metadata/42"), Some("42"));
+        assert_eq!(single_metadata_id("/library/metadata/4,2"), None);
+        assert_eq!(single_metadata_id("/library/metadata/42/children"), None);
+        assert!(is_section_listing("/library/sections/3/all"));
+        assert!(!is_section_listing("/library/sections/3/unwatched"));
+    }
+}
