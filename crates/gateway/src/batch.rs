@@ -95,6 +95,14 @@ struct Page {
     batched: bool,
 }
 
+/// A page's batch, due: the single answer whose frame the parts are built in, the single
+/// answer the batch is proven against, the page's other items.
+struct Due {
+    frame: Single,
+    proof: Single,
+    rest: Vec<Box<str>>,
+}
+
 /// A batch's item: its id and the key and policy of its single request.
 struct Target {
     id: Box<str>,
@@ -227,8 +235,8 @@ impl Batcher {
                 value: value.clone(),
                 from_server,
             };
-            if let Some((template, proof)) = self.note_single(up, user.hash, single) {
-                self.start(gw, up, user, scope_user, headers, template, proof);
+            if let Some(due) = self.note_single(up, user.hash, single) {
+                self.start(gw, up, user, scope_user, headers, due);
             }
         }
     }
@@ -268,22 +276,14 @@ impl Batcher {
 
     /// Records a single read of a page's item; returns the page's batch (the frame's single,
     /// the single to prove against, the other items) once it is due.
-    fn note_single(
-        &self,
-        up: &Upstream,
-        user: UserHash,
-        single: Single,
-    ) -> Option<((Single, Vec<Box<str>>), Single)> {
+    fn note_single(&self, up: &Upstream, user: UserHash, single: Single) -> Option<Due> {
         let json = is_json(&single.value.body);
         if self.proof(&up.name, json) == Some(Proof::Refused) {
             return None;
         }
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         let page = pages.iter_mut().rev().find(|p| {
-            !p.batched
-                && p.user == user
-                && *p.upstream == *up.name
-                && p.ids.iter().any(|id| *id == single.id)
+            !p.batched && p.user == user && *p.upstream == *up.name && p.ids.contains(&single.id)
         })?;
         if page.singles.iter().any(|s| s.id == single.id) {
             return None;
@@ -312,7 +312,7 @@ impl Batcher {
         let frame = page.singles[0].clone();
         let proof = page.singles.last()?.clone();
         page.singles.clear();
-        Some(((frame, rest), proof))
+        Some(Due { frame, proof, rest })
     }
 
     /// Registers the batch's keys (before the triggering answer goes out) and spawns it.
@@ -324,8 +324,7 @@ impl Batcher {
         user: &Arc<UserRecord>,
         scope_user: Option<UserHash>,
         headers: &HeaderMap,
-        (frame, rest): (Single, Vec<Box<str>>),
-        proof: Single,
+        Due { frame, proof, rest }: Due,
     ) {
         let Some((_, owned_headers)) = crate::proxy::owned_request(&Uri::from_static("/"), headers)
         else {
@@ -334,9 +333,15 @@ impl Batcher {
         let cap = (BYTES_MAX / frame.value.body.len().max(1)).clamp(1, ITEMS_MAX);
         let mut targets = Vec::new();
         for id in rest.into_iter().take(cap) {
-            let Some(target) =
-                target(gw, up, user, scope_user, &owned_headers, id, proof.query.as_deref())
-            else {
+            let Some(target) = target(
+                gw,
+                up,
+                user,
+                scope_user,
+                &owned_headers,
+                id,
+                proof.query.as_deref(),
+            ) else {
                 continue;
             };
             targets.push(target);
@@ -492,7 +497,8 @@ async fn run(
         _ => return,
     };
     let json = is_json(&proof.value.body);
-    let (Some(frame_doc), Some(batch)) = (Children::of(&frame.value.body), Children::of(&value.body))
+    let (Some(frame_doc), Some(batch)) =
+        (Children::of(&frame.value.body), Children::of(&value.body))
     else {
         return;
     };
@@ -864,7 +870,12 @@ mod tests {
         assert_eq!(head, b"<MediaContainer size=\"1\">\n");
         assert_eq!(tail, b"\n</MediaContainer>\n");
         let two = "<MediaContainer size=\"2\">\n<A/>\n<B/>\n</MediaContainer>";
-        assert!(Children::of(two.as_bytes()).unwrap().frame(two.as_bytes()).is_none());
+        assert!(
+            Children::of(two.as_bytes())
+                .unwrap()
+                .frame(two.as_bytes())
+                .is_none()
+        );
     }
 
     #[test]

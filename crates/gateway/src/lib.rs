@@ -48,6 +48,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod batch;
 pub mod clients;
 pub mod config;
 pub mod connections;
@@ -61,7 +62,6 @@ pub mod keys;
 pub mod library;
 pub mod metrics;
 pub mod policy;
-pub mod batch;
 pub mod prefetch;
 mod prepared;
 mod proxy;

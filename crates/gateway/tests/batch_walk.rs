@@ -43,7 +43,13 @@ impl Running {
     }
 
     /// `GET path` from `base` with `token` (JSON when `json`): status, `X-Cache`, body.
-    async fn fetch(&self, base: &str, path: &str, token: &str, json: bool) -> (u16, String, Vec<u8>) {
+    async fn fetch(
+        &self,
+        base: &str,
+        path: &str,
+        token: &str,
+        json: bool,
+    ) -> (u16, String, Vec<u8>) {
         let mut request = self
             .client
             .get(format!("{base}{path}"))
@@ -70,7 +76,11 @@ impl Running {
         let (status, _, body) = self.fetch(&self.proxy, &path, token, json).await;
         assert_eq!(status, 200);
         let text = String::from_utf8(body).unwrap();
-        let needle = if json { "\"ratingKey\":\"" } else { " ratingKey=\"" };
+        let needle = if json {
+            "\"ratingKey\":\""
+        } else {
+            " ratingKey=\""
+        };
         text.match_indices(needle)
             .map(|(at, _)| {
                 let rest = &text[at + needle.len()..];
@@ -102,7 +112,12 @@ impl Running {
     ) {
         for (id, (_, body)) in ids.iter().zip(got) {
             let (status, _, direct) = self
-                .fetch(&self.sim.base_url, &format!("/library/metadata/{id}"), token, json)
+                .fetch(
+                    &self.sim.base_url,
+                    &format!("/library/metadata/{id}"),
+                    token,
+                    json,
+                )
                 .await;
             assert_eq!(status, 200);
             assert!(
@@ -132,7 +147,9 @@ async fn walk_is_batched(json: bool) {
     let stats = &gw.gateway.batcher().stats;
     assert_eq!(stats.batches.load(std::sync::atomic::Ordering::Relaxed), 1);
     assert_eq!(
-        stats.parts_stored.load(std::sync::atomic::Ordering::Relaxed),
+        stats
+            .parts_stored
+            .load(std::sync::atomic::Ordering::Relaxed),
         PAGE as u64 - 2
     );
     assert!(
@@ -178,8 +195,12 @@ async fn two_users_never_share_a_batchs_parts() {
         "the other user's single reads are their own (no page read: no batch of theirs)"
     );
     assert!(others.iter().all(|(x, _)| x != "HIT"));
-    assert_ne!(owners[4].1, others[4].1, "the play shows in the other user's answer");
-    gw.assert_servers_answers(&ids, &others, &other.1, true).await;
+    assert_ne!(
+        owners[4].1, others[4].1,
+        "the play shows in the other user's answer"
+    );
+    gw.assert_servers_answers(&ids, &others, &other.1, true)
+        .await;
     gw.assert_servers_answers(&ids, &owners, &owner, true).await;
 }
 
@@ -198,7 +219,12 @@ async fn a_failed_proof_turns_batching_off() {
     );
     assert!(gw.gateway.batcher().refused("plex", false));
     let stats = &gw.gateway.batcher().stats;
-    assert_eq!(stats.parts_stored.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(
+        stats
+            .parts_stored
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
     gw.assert_servers_answers(&ids, &got, &token, false).await;
     // The next page: no batch at all.
     let before = gw.requests(METADATA);

@@ -716,3 +716,49 @@ async fn not_modified_with_nothing_stored_is_a_failed_load() {
     assert!(matches!(err, EngineError::Load(_)), "{err}");
     assert_eq!(cache.stats().class("metadata").unwrap().revalidated_304, 0);
 }
+
+#[tokio::test]
+async fn an_answer_fetched_outside_a_load_is_stored_unless_a_tag_moved_since_its_fetch() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader = CountingLoader::new();
+    let part = |s: &str| CachedValue::new(200, s.to_owned());
+    let (a, b, c) = (Key::new("a"), Key::new("b"), Key::new("c"));
+    let pa = policy().with_tag("item:1");
+    let pb = policy().with_tag("item:2");
+    let stamp = cache.fetch_started();
+    // A tag named by the route or by the value itself, bumped while the fetch ran: the part may
+    // predate that change, so it is not stored.
+    cache.invalidate_tag("item:2");
+    cache.invalidate_tag("plays:9");
+    assert!(!cache.insert_fetched(&b, &pb, part("b"), &stamp, &[]).await);
+    assert!(
+        !cache
+            .insert_fetched(&a, &pa, part("a"), &stamp, &["plays:9".into()])
+            .await
+    );
+    assert!(cache.get(&a).await.is_none() && cache.get(&b).await.is_none());
+    // Nothing moved: stored with its tags, a hit for the next reader, dead once a tag moves.
+    assert!(
+        cache
+            .insert_fetched(&a, &pa, part("a"), &stamp, &["plays:1".into()])
+            .await
+    );
+    let hit = cache.get_or_load(&a, &pa, loader.clone()).await.unwrap();
+    assert_eq!(
+        (hit.outcome, body(&hit).as_str()),
+        (Outcome::Hit(TierKind::Memory), "a")
+    );
+    assert_eq!(loader.calls(), 0);
+    cache.invalidate_tag("plays:1");
+    assert!(cache.get(&a).await.is_none());
+    // An entry already there is as new or newer: kept.
+    cache.get_or_load(&c, &pa, loader.clone()).await.unwrap();
+    let stamp = cache.fetch_started();
+    assert!(
+        !cache
+            .insert_fetched(&c, &pa, part("old"), &stamp, &[])
+            .await
+    );
+    assert_eq!(body(&cache.get(&c).await.unwrap()), "body-1");
+}
