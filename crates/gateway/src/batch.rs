@@ -4,7 +4,8 @@
 //! the metadata of every item of the page, one request each. Plex answers
 //! `/library/metadata/{id1},{id2},…` with all those items in one `MediaContainer` (what
 //! python-plexapi's `fetchItems` uses), so once a user has read a listing page and then asked
-//! for two of its items singly, the rest of the page's items are fetched in one request, on the
+//! for two of its items singly, one after the other in the page's order, the items after them
+//! are fetched in one request, on the
 //! upstream's background budget, with the same user's request (token, query, `Accept`) as their
 //! single requests. The answer is cut into one answer per item, each stored under exactly the
 //! key, policy and tags its single request would have had, so the walk's next requests are hits.
@@ -92,6 +93,8 @@ struct Page {
     listing: Key,
     ids: Vec<Box<str>>,
     singles: Vec<Single>,
+    /// Where in `ids` the last item read singly is.
+    last_read: Option<usize>,
     batched: bool,
 }
 
@@ -270,6 +273,7 @@ impl Batcher {
             listing: listing.clone(),
             ids,
             singles: Vec::new(),
+            last_read: None,
             batched: false,
         });
     }
@@ -288,12 +292,19 @@ impl Batcher {
         if page.singles.iter().any(|s| s.id == single.id) {
             return None;
         }
+        let pos = page.ids.iter().position(|id| *id == single.id)?;
+        // A walk reads a page's items in the page's order: items read out of order (a user
+        // picking a few) never start a batch of items nobody may ask for.
+        let follows = page.last_read.is_some_and(|last| last + 1 == pos);
+        page.last_read = Some(pos);
         // The frame and the proof must come from the same kind of request: the batch is sent
         // as these single requests were.
-        if let Some(first) = page.singles.first()
-            && (first.query != single.query
-                || first.accept != single.accept
-                || is_json(&first.value.body) != json)
+        if !follows
+            || page.singles.first().is_some_and(|first| {
+                first.query != single.query
+                    || first.accept != single.accept
+                    || is_json(&first.value.body) != json
+            })
         {
             page.singles.clear();
         }
@@ -303,12 +314,8 @@ impl Batcher {
             return None;
         }
         page.batched = true;
-        let rest: Vec<Box<str>> = page
-            .ids
-            .iter()
-            .filter(|id| !page.singles.iter().any(|s| s.id == **id))
-            .cloned()
-            .collect();
+        // What the walk reads next: the rest of the page.
+        let rest: Vec<Box<str>> = page.ids[pos + 1..].to_vec();
         let frame = page.singles[0].clone();
         let proof = page.singles.last()?.clone();
         page.singles.clear();
