@@ -5,11 +5,13 @@
 //! `/library/metadata/{id1},{id2},…` with all those items in one `MediaContainer` (what
 //! python-plexapi's `fetchItems` uses), so once a user has read a listing page and then asked
 //! for two of its items singly, one after the other in the page's order, the items after them
-//! are fetched in one request, on the
-//! upstream's background budget, with the same user's request (token, query, `Accept`) as their
-//! single requests. The answer is cut into one answer per item, each stored under exactly the
-//! key, policy and tags its single request would have had, so the walk's next requests are hits.
-//! A page read without opening its items costs nothing extra.
+//! are fetched in one request, on the upstream's background budget, with the same user's
+//! request (token, query, `Accept`) as their single requests. The answer is cut into one answer
+//! per item, each stored under exactly the key, policy and tags its single request would have
+//! had, so the walk's next requests are hits. A page read without opening its items costs
+//! nothing extra.
+//!
+//! Children listings are not batched: Plex's `…/children` takes one id.
 //!
 //! **Exactly the server's single answer.** A part is built from the frame of a single answer the
 //! server itself gave (the bytes around its one item: the declaration, the container and its
