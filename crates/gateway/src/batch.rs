@@ -90,6 +90,8 @@ struct Single {
 }
 
 struct Page {
+    /// Its place in [`Pages::list`]'s order (the front's is [`Pages::front_seq`]).
+    seq: u64,
     upstream: Arc<str>,
     user: UserHash,
     listing: Key,
@@ -117,10 +119,57 @@ struct Target {
     uri: Uri,
 }
 
+/// The listing pages being walked, oldest first, and where each item is: a metadata read is
+/// on every client's hit path, so finding its page is one hash lookup, not a scan of every
+/// remembered page's items.
+#[derive(Default)]
+struct Pages {
+    list: VecDeque<Page>,
+    /// The latest remembered page holding an item, by (user, rating key as a number; Plex's
+    /// are decimal, and [`single_metadata_id`] only takes those).
+    by_item: HashMap<(UserHash, u128), u64>,
+    /// `seq` of the page at the front of `list`.
+    front_seq: u64,
+}
+
+impl Pages {
+    fn push(&mut self, mut page: Page) {
+        if self.list.len() >= PAGES_MAX
+            && let Some(old) = self.list.pop_front()
+        {
+            self.front_seq = old.seq + 1;
+            for id in &old.ids {
+                if let Ok(n) = id.parse::<u128>()
+                    && self.by_item.get(&(old.user, n)) == Some(&old.seq)
+                {
+                    self.by_item.remove(&(old.user, n));
+                }
+            }
+        }
+        page.seq = self.front_seq + self.list.len() as u64;
+        for id in &page.ids {
+            if let Ok(n) = id.parse::<u128>() {
+                self.by_item.insert((page.user, n), page.seq);
+            }
+        }
+        self.list.push_back(page);
+    }
+
+    /// The latest page of `user` on `upstream` holding item `id`, unless it was batched.
+    fn holding(&mut self, upstream: &str, user: UserHash, id: &str) -> Option<&mut Page> {
+        let seq = *self.by_item.get(&(user, id.parse::<u128>().ok()?))?;
+        let at = usize::try_from(seq.checked_sub(self.front_seq)?).ok()?;
+        let page = self.list.get_mut(at)?;
+        (!page.batched && *page.upstream == *upstream).then_some(page)
+    }
+}
+
 /// Batched metadata fetches of one gateway.
 #[derive(Default)]
 pub struct Batcher {
-    pages: Mutex<VecDeque<Page>>,
+    pages: Mutex<Pages>,
+    /// Pages remembered: with none (no walk seen), a metadata read takes no lock.
+    page_count: AtomicUsize,
     /// Keys a batch in flight will fill; dropping the sender releases the waiters.
     pending: Mutex<HashMap<Key, watch::Receiver<()>>>,
     pending_count: AtomicUsize,
@@ -233,14 +282,17 @@ impl Batcher {
         if is_section_listing(path) {
             self.remember_page(up, user.hash, key, &value.body);
         } else if let Some(id) = single_metadata_id(path) {
-            let single = Single {
+            if self.page_count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            let single = || Single {
                 id: id.into(),
                 query: uri.query().map(str::to_owned),
                 accept: headers.get(http::header::ACCEPT).cloned(),
                 value: value.clone(),
                 from_server,
             };
-            if let Some(due) = self.note_single(up, user.hash, single) {
+            if let Some(due) = self.note_single(up, user.hash, id, single) {
                 self.start(gw, up, user, scope_user, headers, due);
             }
         }
@@ -249,6 +301,7 @@ impl Batcher {
     fn remember_page(&self, up: &Upstream, user: UserHash, listing: &Key, body: &Bytes) {
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         if pages
+            .list
             .iter()
             .any(|p| p.user == user && p.listing == *listing && *p.upstream == *up.name)
         {
@@ -266,10 +319,8 @@ impl Batcher {
         if ids.len() <= SINGLES_BEFORE_BATCH {
             return;
         }
-        if pages.len() >= PAGES_MAX {
-            pages.pop_front();
-        }
-        pages.push_back(Page {
+        pages.push(Page {
+            seq: 0,
             upstream: up.name.clone(),
             user,
             listing: listing.clone(),
@@ -278,19 +329,25 @@ impl Batcher {
             last_read: None,
             batched: false,
         });
+        self.page_count.store(pages.list.len(), Ordering::Release);
     }
 
     /// Records a single read of a page's item; returns the page's batch (the frame's single,
     /// the single to prove against, the other items) once it is due.
-    fn note_single(&self, up: &Upstream, user: UserHash, single: Single) -> Option<Due> {
+    fn note_single(
+        &self,
+        up: &Upstream,
+        user: UserHash,
+        id: &str,
+        single: impl FnOnce() -> Single,
+    ) -> Option<Due> {
+        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        let page = pages.holding(&up.name, user, id)?;
+        let single = single();
         let json = is_json(&single.value.body);
         if self.proof(&up.name, json) == Some(Proof::Refused) {
             return None;
         }
-        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        let page = pages.iter_mut().rev().find(|p| {
-            !p.batched && p.user == user && *p.upstream == *up.name && p.ids.contains(&single.id)
-        })?;
         if page.singles.iter().any(|s| s.id == single.id) {
             return None;
         }
@@ -829,6 +886,67 @@ fn json_children(body: &[u8]) -> Option<Children> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn page(user: u128, upstream: &str, first: u32) -> Page {
+        Page {
+            seq: 0,
+            upstream: Arc::from(upstream),
+            user: UserHash(user),
+            listing: Key::new(format!("listing-{first}")),
+            ids: (first..first + 10).map(|n| n.to_string().into()).collect(),
+            singles: Vec::new(),
+            last_read: None,
+            batched: false,
+        }
+    }
+
+    #[test]
+    fn an_items_page_is_found_by_lookup_and_forgotten_with_its_page() {
+        let mut pages = Pages::default();
+        pages.push(page(1, "plex", 100));
+        pages.push(page(2, "plex", 100));
+        // The same items on a later page of user 1: the later page holds them now.
+        pages.push(page(1, "plex", 105));
+        let found = pages.holding("plex", UserHash(1), "107").unwrap();
+        assert_eq!(found.listing, Key::new("listing-105"));
+        assert_eq!(
+            pages.holding("plex", UserHash(1), "101").unwrap().listing,
+            Key::new("listing-100")
+        );
+        assert!(
+            pages.holding("plex", UserHash(3), "101").is_none(),
+            "another user's"
+        );
+        assert!(
+            pages.holding("other", UserHash(1), "101").is_none(),
+            "another upstream's"
+        );
+        assert!(pages.holding("plex", UserHash(1), "999").is_none());
+        assert!(pages.holding("plex", UserHash(1), "abc").is_none());
+        pages.holding("plex", UserHash(2), "101").unwrap().batched = true;
+        assert!(
+            pages.holding("plex", UserHash(2), "101").is_none(),
+            "batched already"
+        );
+        // Past the cap the oldest pages go, and their items with them.
+        for n in 0..PAGES_MAX as u32 {
+            pages.push(page(9, "plex", 10_000 + n * 10));
+        }
+        assert_eq!(pages.list.len(), PAGES_MAX);
+        assert!(pages.holding("plex", UserHash(1), "101").is_none());
+        assert!(pages.holding("plex", UserHash(1), "107").is_none());
+        let last = 10_000 + (PAGES_MAX as u32 - 1) * 10;
+        assert!(
+            pages
+                .holding("plex", UserHash(9), &last.to_string())
+                .is_some()
+        );
+        assert!(pages.holding("plex", UserHash(9), "10000").is_some());
+        assert!(
+            pages.by_item.len() <= PAGES_MAX * 10,
+            "forgotten pages' items leave the map"
+        );
+    }
 
     fn parts(body: &str) -> Vec<&str> {
         Children::of(body.as_bytes())
