@@ -69,6 +69,31 @@ pub struct BatchStats {
     pub refused: AtomicU64,
 }
 
+/// [`BatchStats`] as `/api/stats` shows them (`batches`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BatchReport {
+    /// Batched requests sent.
+    pub batches: u64,
+    /// Parts stored as single answers.
+    pub parts_stored: u64,
+    /// Client requests that waited for a batch instead of fetching.
+    pub joined: u64,
+    /// Batches whose proof failed.
+    pub refused: u64,
+}
+
+impl BatchStats {
+    /// The counters now.
+    pub fn report(&self) -> BatchReport {
+        BatchReport {
+            batches: self.batches.load(Ordering::Relaxed),
+            parts_stored: self.parts_stored.load(Ordering::Relaxed),
+            joined: self.joined.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// Whether batching has been shown to give the server's own single answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Proof {

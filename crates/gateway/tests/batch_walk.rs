@@ -157,6 +157,9 @@ async fn walk_is_batched(json: bool) {
         "the items after the second come from the batch"
     );
     gw.assert_servers_answers(&ids, &got, &token, json).await;
+    let shown = gw.stats().await;
+    assert_eq!(shown["batches"]["batches"], 1, "{}", shown["batches"]);
+    assert_eq!(shown["batches"]["parts_stored"], PAGE as u64 - 2);
 }
 
 #[tokio::test]

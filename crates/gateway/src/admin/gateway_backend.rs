@@ -770,6 +770,7 @@ impl AdminBackend for GatewayAdmin {
         };
         StatsReport {
             memory,
+            batches: self.gateway.batcher().stats.report(),
             uptime_secs: self.started.elapsed().as_secs(),
             total,
             classes,

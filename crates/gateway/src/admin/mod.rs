@@ -249,6 +249,10 @@ pub struct StatsReport {
     /// How `memory_max` is shared out, and what each share holds now.
     #[serde(default)]
     pub memory: MemoryReport,
+    /// Batched metadata for section walks: batches sent, parts stored as single answers,
+    /// client requests that waited for one, batches refused by the byte-for-byte proof.
+    #[serde(default)]
+    pub batches: crate::batch::BatchReport,
 }
 
 /// How `memory_max` is shared out (every share counts against it), and what each holds now.
