@@ -417,7 +417,7 @@ impl Batcher {
         headers: &HeaderMap,
         Due { frame, proof, rest }: Due,
     ) {
-        let Some((_, owned_headers)) = crate::proxy::owned_request(&Uri::from_static("/"), headers)
+        let Some((_, owned_headers)) = crate::fetch::owned_request(&Uri::from_static("/"), headers)
         else {
             return;
         };
@@ -582,7 +582,7 @@ async fn run(
     let stamp = cache.fetch_started();
     batcher.stats.batches.fetch_add(1, Ordering::Relaxed);
     let answer =
-        crate::proxy::fetch_uncached(gw, up, user, Class::Metadata, uri, headers.clone()).await;
+        crate::fetch::fetch_uncached(gw, up, user, Class::Metadata, uri, headers.clone()).await;
     let value = match answer {
         Ok(Fill::Store(v) | Fill::Pass(v)) if v.status == 200 => v,
         _ => return,

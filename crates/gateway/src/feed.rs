@@ -13,7 +13,7 @@
 //! served stale while one refresh runs, as before.
 //!
 //! **Proof before trust.** The feed can be wrong (a dropped event, a change the server does not
-//! announce). [`Feed::sample_once`] re-fetches a random feed-validated entry on the background
+//! announce). [`Feed::sample_once`] ([`crate::sampler`]) re-fetches a random feed-validated entry on the background
 //! budget and compares it with what the cache holds; a mismatch is counted with the entry's
 //! age, logged as a warning, the entry is dropped, and its class falls back to its TTL until
 //! `prove_after` samples in a row match again. `/api/stats` (`feed`) and the dashboard show it.
@@ -56,14 +56,14 @@ fn ms(d: Duration) -> u64 {
 }
 
 /// A filled entry that sampling may fetch again: its key and the request that filled it (in
-/// buffers of its own, `proxy::owned_request`).
+/// buffers of its own, `fetch::owned_request`).
 #[derive(Clone)]
-struct Candidate {
-    key: Key,
-    class: Class,
-    uri: Uri,
-    headers: HeaderMap,
-    user: Arc<UserRecord>,
+pub(crate) struct Candidate {
+    pub(crate) key: Key,
+    pub(crate) class: Class,
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+    pub(crate) user: Arc<UserRecord>,
 }
 
 /// Per class: trust and what sampling found.
@@ -196,6 +196,11 @@ impl Feed {
             .any(|s| s.connected.load(Ordering::Relaxed))
     }
 
+    /// The upstream whose feed this is.
+    pub fn upstream(&self) -> &str {
+        &self.upstream
+    }
+
     /// Why the feed cannot vouch for anything now, or `None` when it can.
     pub fn unhealthy(&self, now_ms: u64) -> Option<Unhealthy> {
         if !self.config.enabled {
@@ -267,7 +272,7 @@ impl Feed {
     }
 
     /// Remembers a filled entry of a feed class as a sampling candidate. `uri` and `headers`
-    /// must own their bytes (`proxy::owned_request`): the pool outlives the request.
+    /// must own their bytes (`fetch::owned_request`): the pool outlives the request.
     pub(crate) fn remember(
         &self,
         key: &Key,
@@ -301,7 +306,7 @@ impl Feed {
 
     /// Picks a candidate: one of a class that must be proven again first, else one older
     /// than its class TTL (one the feed alone keeps), else any.
-    async fn pick(
+    pub(crate) async fn pick(
         &self,
         gw: &crate::Gateway,
         now_ms: u64,
@@ -342,30 +347,17 @@ impl Feed {
         old.or(young)
     }
 
-    /// One sampled revalidation: fetch a random candidate again (background budget) and
-    /// compare it with the cached answer. [`spawn_sampler`] calls it `samples_per_minute`
-    /// times a minute; tests call it by hand.
-    pub async fn sample_once(&self, gw: &crate::Gateway) -> Sampled {
-        let now = gw.clock().now_ms();
-        // Without a healthy feed every class follows its TTL: nothing to prove.
-        if self.unhealthy(now).is_some() {
-            return Sampled::Nothing;
-        }
-        let Some(up) = gw.upstream(&self.upstream).cloned() else {
-            return Sampled::Nothing;
-        };
-        let Some((candidate, entry)) = self.pick(gw, now).await else {
-            return Sampled::Nothing;
-        };
-        let fill = crate::proxy::fetch_uncached(
-            gw,
-            &up,
-            &candidate.user,
-            candidate.class,
-            candidate.uri.clone(),
-            candidate.headers.clone(),
-        )
-        .await;
+    /// Judges a sampled revalidation: `fill` is what the server answers now for `candidate`,
+    /// whose cached entry was `entry` ([`crate::sampler`] fetches it). A match counts towards
+    /// proving a distrusted class again; a mismatch distrusts the class, counts the stale
+    /// answer's age and drops it.
+    pub(crate) async fn judge(
+        &self,
+        gw: &crate::Gateway,
+        candidate: &Candidate,
+        entry: &Arc<cachearr_engine::Entry>,
+        fill: Result<Fill, cachearr_engine::LoadError>,
+    ) -> Sampled {
         let value = match fill {
             Ok(Fill::Store(v) | Fill::Negative(v) | Fill::Pass(v)) => v,
             // An unconditional fetch is never answered this way.
@@ -377,7 +369,7 @@ impl Feed {
         };
         // Still the same entry? A change that landed meanwhile replaced it: nothing to judge.
         match gw.cache().get(&candidate.key).await {
-            Some(l) if Arc::ptr_eq(&l.entry, &entry) => {}
+            Some(l) if Arc::ptr_eq(&l.entry, entry) => {}
             _ => return Sampled::Nothing,
         }
         let c = &self.classes[candidate.class as usize];
@@ -492,38 +484,6 @@ pub struct FeedClassReport {
     pub stale_age_mean_secs: f64,
     /// Oldest stale answer found, in seconds.
     pub stale_age_max_secs: f64,
-}
-
-/// Runs sampling for every upstream until `stop`: `samples_per_minute` per upstream, evenly
-/// spaced, on the background budget.
-pub fn spawn_sampler(
-    gw: &crate::Gateway,
-    stop: &tokio_util::sync::CancellationToken,
-) -> Option<tokio::task::JoinHandle<()>> {
-    let per_minute = gw.config().feed.samples_per_minute;
-    if !gw.config().feed.enabled || per_minute == 0 {
-        return None;
-    }
-    let gw = gw.clone();
-    let stop = stop.clone();
-    Some(tokio::spawn(async move {
-        let period = Duration::from_millis(60_000 / u64::from(per_minute.max(1)));
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => break,
-                _ = tick.tick() => {
-                    for up in gw.upstreams() {
-                        if let Some(feed) = gw.feed(&up.name) {
-                            feed.sample_once(&gw).await;
-                        }
-                    }
-                }
-            }
-        }
-    }))
 }
 
 /// Most items an answer is tagged with one by one; an answer showing more carries

@@ -57,6 +57,7 @@ mod encoding;
 mod etag;
 pub mod events;
 pub mod feed;
+mod fetch;
 mod image_check;
 pub mod keys;
 pub mod library;
@@ -66,6 +67,7 @@ pub mod prefetch;
 mod prepared;
 mod proxy;
 pub mod redact;
+pub mod sampler;
 mod sendfile;
 pub mod startup;
 pub mod tags;
@@ -439,7 +441,7 @@ impl BoundGateway {
             tasks.push(tokio::spawn(serve_proxy(gw, up, listener, stop.clone())));
         }
         let keepers = library::keeper::spawn_all(&self.gateway, &stop);
-        let sampler = feed::spawn_sampler(&self.gateway, &stop);
+        let sampler = sampler::spawn_sampler(&self.gateway, &stop);
         let admin_router = admin_router(self.gateway.clone());
         let admin_stop = stop.clone();
         let admin = tokio::spawn(async move {
@@ -729,7 +731,7 @@ impl Gateway {
             .upstream(upstream)
             .ok_or_else(|| GatewayError::UnknownUpstream(upstream.to_string()))?
             .clone();
-        proxy::background_fetch(self, &up, user, path_and_query).await
+        fetch::background_fetch(self, &up, user, path_and_query).await
     }
 
     /// Runs each upstream's warm list for every user seen within `within`. Returns the number

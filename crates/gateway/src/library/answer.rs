@@ -43,8 +43,8 @@ use super::titles::{self, FoldedTitles, Rank, TitleHit};
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::token_of;
+use crate::fetch::ProxyBody;
 use crate::policy::Profile;
-use crate::proxy::ProxyBody;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
 
@@ -238,7 +238,7 @@ async fn jellyfin_server_id(
 ) -> Option<String> {
     let mut extra = HeaderMap::new();
     extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let lookup = crate::proxy::fetch_as_user(gw, up, user, "/System/Info/Public", extra, true)
+    let lookup = crate::fetch::fetch_as_user(gw, up, user, "/System/Info/Public", extra, true)
         .await
         .ok()?;
     if lookup.entry.value.status != 200 {

@@ -131,7 +131,7 @@ pub async fn user_sections(
     };
     let mut extra = HeaderMap::new();
     extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let lookup = match crate::proxy::fetch_as_user(gw, up, user, path, extra, true).await {
+    let lookup = match crate::fetch::fetch_as_user(gw, up, user, path, extra, true).await {
         Ok(l) => l,
         Err(e) => {
             tracing::debug!(upstream = %up.name, error = %e, "user's sections unknown");
@@ -194,7 +194,7 @@ async fn count_as(
     let mut extra = HeaderMap::new();
     extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     let lookup =
-        crate::proxy::fetch_as_user_within(gw, up, user, path, extra, true, Some(COUNT_FRESH))
+        crate::fetch::fetch_as_user_within(gw, up, user, path, extra, true, Some(COUNT_FRESH))
             .await
             .ok()?;
     let value = &lookup.entry.value;

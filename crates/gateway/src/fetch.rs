@@ -1,0 +1,584 @@
+//! The read-through service: one request's answer through the cache, loaded from the
+//! upstream on a miss. The proxy's cached reads, prefetch, batched metadata, the library
+//! index's reads as a user and the change feed's sampled revalidation all go through it, so
+//! they share single-flight, the guard's budgets and the cache's entries; it imports nothing
+//! that serves requests (`proxy`, `library`, `admin`).
+//!
+//! [`HttpLoader`] is the engine's loader: told by the engine whether a client waits
+//! ([`cachearr_engine::LoadContext`]), it spends the client or the background budget, sends
+//! the request with the stored headers' owned copies, checks the body (images, declared
+//! lengths) and answers what the engine stores.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use cachearr_engine::{
+    CachedValue, Fill, Key, LoadContext, LoadError, LoadErrorKind, Loader, Lookup, Outcome,
+};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Either, Empty, Full, Limited};
+use hyper::body::Incoming;
+
+use crate::Gateway;
+use crate::image_check;
+use crate::keys::{KeyInput, build_key};
+use crate::policy::{Decision, Scope};
+use crate::upstream::{Budget, Upstream, UpstreamBody};
+use crate::users::{UserRecord, Users};
+
+/// The body of every proxied response: bytes from the cache or a stream from the upstream.
+/// The body of an answer the gateway writes: a buffered body (cache hits, errors, answers
+/// from the index) or the upstream's streamed one (pass-through).
+pub(crate) type ProxyBody = Either<Full<Bytes>, Incoming>;
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction.
+pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
+
+/// Request headers for a cache fill: the client's, minus hop-by-hop, conditional and range
+/// headers (the stored answer must be the full one) and with an identity encoding (the cache
+/// stores plain bodies; the gzip copy a client may get is made here, once per entry).
+pub(crate) fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(h.len() + 2);
+    for (name, value) in h {
+        if is_hop_by_hop(name)
+            || matches!(
+                name.as_str(),
+                "host"
+                    | "accept-encoding"
+                    | "if-none-match"
+                    | "if-modified-since"
+                    | "if-match"
+                    | "if-unmodified-since"
+                    | "if-range"
+                    | "range"
+                    | "content-length"
+            )
+        {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    if let Ok(v) = HeaderValue::from_str(up.host()) {
+        out.insert(header::HOST, v);
+    }
+    append_forwarded_for(&mut out, h, peer);
+    out
+}
+
+pub(crate) fn append_forwarded_for(out: &mut HeaderMap, original: &HeaderMap, peer: SocketAddr) {
+    let ip = peer.ip().to_string();
+    let value = match original
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(prev) => format!("{prev}, {ip}"),
+        None => ip,
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        out.insert(HeaderName::from_static("x-forwarded-for"), v);
+    }
+}
+
+/// What a cache fill needs, shared between the request and the engine (which keeps the loader
+/// for background refreshes).
+pub(crate) struct LoaderState {
+    pub(crate) gw: Gateway,
+    pub(crate) up: Arc<Upstream>,
+    pub(crate) user: Arc<UserRecord>,
+    /// The route is one the upstream authenticates: its 2xx proves the token.
+    pub(crate) authenticates: bool,
+    /// The client's request target (path and query are replayed upstream).
+    pub(crate) uri: http::Uri,
+    /// The client's headers (token and client identity included), as received.
+    pub(crate) client_headers: HeaderMap,
+    /// The client's address, for `X-Forwarded-For`.
+    pub(crate) peer: SocketAddr,
+    /// A client's request made this loader (not prefetch or warming): a load the engine runs
+    /// for a waiting caller ([`LoadContext::CallerWaiting`]) uses the client budget.
+    pub(crate) for_client: bool,
+    /// Time spent on the upstream by the foreground load (µs), for `Server-Timing`.
+    pub(crate) upstream_us: AtomicU64,
+    /// The answer is about library content: it carries the tags of the items it shows
+    /// ([`crate::feed::value_tags`]).
+    pub(crate) item_tagged: bool,
+}
+
+impl LoaderState {
+    pub(crate) fn path_and_query(&self) -> &str {
+        self.uri.path_and_query().map_or("/", |p| p.as_str())
+    }
+}
+
+/// The [`Loader`] the engine calls on a miss or refresh.
+pub(crate) struct HttpLoader(pub(crate) Arc<LoaderState>);
+
+impl Loader for HttpLoader {
+    /// A copy with the request target and headers in buffers of their own: the originals are
+    /// slices of the client connection's read buffer and would pin all of it while the
+    /// warmer keeps this loader.
+    fn kept(&self) -> Option<Arc<dyn Loader>> {
+        let s = &self.0;
+        let (uri, client_headers) = owned_request(&s.uri, &s.client_headers)?;
+        Some(Arc::new(HttpLoader(Arc::new(LoaderState {
+            gw: s.gw.clone(),
+            up: s.up.clone(),
+            user: s.user.clone(),
+            uri,
+            client_headers,
+            peer: s.peer,
+            authenticates: s.authenticates,
+            for_client: s.for_client,
+            upstream_us: AtomicU64::new(0),
+            item_tagged: s.item_tagged,
+        }))))
+    }
+
+    fn value_tags(&self, value: &CachedValue) -> Vec<Arc<str>> {
+        let s = &self.0;
+        if !s.item_tagged || value.status != 200 {
+            return Vec::new();
+        }
+        let jellyfin = s.up.profile == crate::policy::Profile::Jellyfin;
+        let owner =
+            s.up.config
+                .token
+                .as_deref()
+                .is_some_and(|t| !t.is_empty() && s.gw.secret().user_of(t) == s.user.hash);
+        crate::feed::value_tags(&s.up.name, jellyfin, owner, &value.body)
+    }
+
+    fn load(&self, context: LoadContext) -> BoxFuture<'static, Result<Fill, LoadError>> {
+        self.fetch(context, None)
+    }
+
+    /// A refresh of a stored answer that carried an `ETag` or `Last-Modified` asks the
+    /// upstream with `If-None-Match` / `If-Modified-Since`: a `304` keeps the stored body.
+    fn revalidate(
+        &self,
+        current: &CachedValue,
+        context: LoadContext,
+    ) -> BoxFuture<'static, Result<Fill, LoadError>> {
+        self.fetch(context, Validators::of(current))
+    }
+}
+
+/// The validators of a stored answer, sent back to the upstream on a refresh.
+#[derive(Debug, Default)]
+pub(crate) struct Validators {
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
+}
+
+impl Validators {
+    /// Those of `value`, if it is a `200` that has any (the headers' names are stored in
+    /// lower case).
+    fn of(value: &CachedValue) -> Option<Validators> {
+        if value.status != 200 {
+            return None;
+        }
+        let mut v = Validators::default();
+        for (name, text) in &value.headers {
+            match name.as_str() {
+                "etag" if crate::etag::is_valid(text.as_bytes()) => {
+                    v.etag = HeaderValue::from_str(text).ok();
+                }
+                "last-modified" => {
+                    v.last_modified = HeaderValue::from_str(text).ok();
+                }
+                _ => {}
+            }
+        }
+        (v.etag.is_some() || v.last_modified.is_some()).then_some(v)
+    }
+
+    fn apply(&self, headers: &mut HeaderMap) {
+        if let Some(tag) = &self.etag {
+            headers.insert(header::IF_NONE_MATCH, tag.clone());
+        }
+        if let Some(date) = &self.last_modified {
+            headers.insert(header::IF_MODIFIED_SINCE, date.clone());
+        }
+    }
+}
+
+impl HttpLoader {
+    fn fetch(
+        &self,
+        context: LoadContext,
+        validators: Option<Validators>,
+    ) -> BoxFuture<'static, Result<Fill, LoadError>> {
+        let state = self.0.clone();
+        // Only a client's own wait spends the client budget: refreshes behind a stale answer,
+        // warming, and loads prefetch waits for go on the background budget.
+        let budget = if state.for_client && context == LoadContext::CallerWaiting {
+            Budget::Client
+        } else {
+            Budget::Background
+        };
+        async move {
+            let t = Instant::now();
+            let r = fetch_for_cache(&state, budget, validators.as_ref()).await;
+            if budget == Budget::Client {
+                let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+                state.upstream_us.store(us, Ordering::Relaxed);
+            }
+            r
+        }
+        .boxed()
+    }
+}
+
+/// A request's target and headers in buffers of their own. The parsed originals are slices of
+/// the client connection's read buffer and would pin all of it for as long as anything that
+/// outlives the request (the warmer's loader, the change feed's sampling pool) keeps them.
+pub(crate) fn owned_request(
+    uri: &http::Uri,
+    headers: &HeaderMap,
+) -> Option<(http::Uri, HeaderMap)> {
+    let uri = http::Uri::try_from(uri.to_string()).ok()?;
+    let mut owned = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        owned.append(
+            owned_name(name),
+            HeaderValue::from_bytes(value.as_bytes()).ok()?,
+        );
+    }
+    Some((uri, owned))
+}
+
+/// `name` in a buffer of its own (a custom name parsed from a request is a slice of the
+/// connection's read buffer; standard names are constants).
+pub(crate) fn owned_name(name: &HeaderName) -> HeaderName {
+    HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone())
+}
+
+/// Response headers not stored: connection-level, recomputed, per-response or ours.
+pub(crate) fn stored_header(name: &HeaderName) -> bool {
+    !is_hop_by_hop(name)
+        && !matches!(
+            name.as_str(),
+            "content-length"
+                | "date"
+                | "set-cookie"
+                | "age"
+                | "x-cache"
+                | "cache-status"
+                | "server-timing"
+        )
+}
+
+pub(crate) async fn fetch_for_cache(
+    state: &LoaderState,
+    budget: Budget,
+    validators: Option<&Validators>,
+) -> Result<Fill, LoadError> {
+    let up = &state.up;
+    let uri = up.uri_for(state.path_and_query()).map_err(LoadError::new)?;
+    let mut headers = load_headers(&state.client_headers, up, state.peer);
+    if let Some(v) = validators {
+        v.apply(&mut headers);
+    }
+    let make = || {
+        let mut req = Request::new(empty_body());
+        *req.uri_mut() = uri.clone();
+        *req.headers_mut() = headers.clone();
+        Ok(req)
+    };
+    let resp = up
+        .send_idempotent(&make, budget)
+        .await
+        .map_err(LoadError::from)?;
+    let status = resp.status();
+    let now = state.gw.clock().now_ms();
+    if status == StatusCode::NOT_MODIFIED && validators.is_some() {
+        // The stored answer is still the upstream's: nothing to download.
+        return Ok(Fill::NotModified);
+    }
+    if status.is_server_error() {
+        return Err(LoadError::of_kind(
+            LoadErrorKind::BadAnswer,
+            format!("upstream {} answered {}", up.name, status.as_u16()),
+        ));
+    }
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        Users::refused(&state.user);
+    } else if status.is_success() && state.authenticates {
+        Users::accepted(&state.user, now);
+    }
+    let per_session = resp.headers().contains_key(header::SET_COOKIE)
+        || resp
+            .headers()
+            .get(header::VARY)
+            .is_some_and(|v| v.as_bytes() == b"*");
+    let limits = &state.gw.config().limits;
+    let hard_cap =
+        usize::try_from(limits.max_cached_body_bytes.saturating_mul(4)).unwrap_or(usize::MAX);
+    let (parts, body) = resp.into_parts();
+    let read_timeout = up.guard.config().read_timeout;
+    let collected =
+        tokio::time::timeout(read_timeout, Limited::new(body, hard_cap).collect()).await;
+    let body = match collected {
+        Err(_) => {
+            return Err(LoadError::of_kind(
+                LoadErrorKind::Timeout,
+                format!("upstream {}: body not complete in time", up.name),
+            ));
+        }
+        Ok(Err(e)) => {
+            return Err(LoadError::of_kind(
+                LoadErrorKind::BadAnswer,
+                format!("upstream {} sent a broken body: {e}", up.name),
+            ));
+        }
+        // One copy into a buffer of the body's own size. `to_bytes` of a one-frame body is a
+        // slice of the upstream connection's read buffer (up to hundreds of KiB), which the
+        // cache would keep whole for as long as the entry lives while weighing only the body.
+        Ok(Ok(c)) => Bytes::copy_from_slice(&c.to_bytes()),
+    };
+    if status.is_success()
+        && let Err(why) = validate_body(&parts.headers, &body)
+    {
+        return Err(LoadError::of_kind(
+            LoadErrorKind::BadAnswer,
+            format!("upstream {} sent garbage: {why}", up.name),
+        ));
+    }
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter(|(n, _)| stored_header(n))
+        .filter_map(|(n, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (n.as_str().to_string(), v.to_string()))
+        })
+        .collect();
+    let value = CachedValue {
+        status: status.as_u16(),
+        headers,
+        body,
+    };
+    let too_big = value.body.len() as u64 > limits.max_cached_body_bytes;
+    let broken_image =
+        status.is_success() && broken_image(&state.gw, up, &parts.headers, &value.body);
+    Ok(match status.as_u16() {
+        _ if per_session || too_big || broken_image => Fill::Pass(value),
+        200..=205 => Fill::Store(value),
+        404 | 410 => Fill::Negative(value),
+        _ => Fill::Pass(value),
+    })
+}
+
+/// True (logged and counted) when `body` is an image that fails [`image_check::check`]: it is
+/// passed on to the client as sent, never stored. Encoded bodies are not checked.
+pub(crate) fn broken_image(gw: &Gateway, up: &Upstream, headers: &HeaderMap, body: &Bytes) -> bool {
+    if headers
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+    {
+        return false;
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match image_check::check(ct, body) {
+        Ok(()) => false,
+        Err(check) => {
+            // The path is not logged: it may carry a token.
+            tracing::warn!(
+                upstream = %up.name,
+                check,
+                bytes = body.len(),
+                "upstream sent a broken image; passed on, not stored"
+            );
+            gw.metrics().broken_image(&up.metrics_name, check);
+            true
+        }
+    }
+}
+
+/// Checks that a successful body is what its content type says (catches truncation and
+/// garbage that a well-framed HTTP response can still carry).
+pub(crate) fn validate_body(headers: &HeaderMap, body: &Bytes) -> Result<(), &'static str> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.contains("json") {
+        if body.is_empty() {
+            return Ok(());
+        }
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(|_| "invalid JSON")?;
+    } else if ct.contains("xml") {
+        let t = body.trim_ascii();
+        if !(t.is_empty() || (t.starts_with(b"<") && t.ends_with(b">"))) {
+            return Err("invalid XML");
+        }
+    }
+    Ok(())
+}
+
+/// Fetches `path_and_query` through the cache on behalf of a recently seen user, on the
+/// background budget (warming, prefetch). Returns what happened.
+pub(crate) async fn background_fetch(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path_and_query: &str,
+) -> Result<Outcome, crate::GatewayError> {
+    fetch_as_user(gw, up, user, path_and_query, HeaderMap::new(), false)
+        .await
+        .map(|lookup| lookup.outcome)
+}
+
+/// Reads `path_and_query` through the cache as `user` (the user's identity headers, their
+/// token and `extra` headers, which take precedence), under the route's own policy, key and
+/// tags: the same entry a client request for it would use. `foreground` loads on the client
+/// budget (the answer is awaited by a client), otherwise on the background budget.
+pub(crate) async fn fetch_as_user(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path_and_query: &str,
+    extra: HeaderMap,
+    foreground: bool,
+) -> Result<Lookup, crate::GatewayError> {
+    fetch_as_user_within(gw, up, user, path_and_query, extra, foreground, None).await
+}
+
+/// [`fetch_as_user`], an answer it stores being fresh for at most `fresh_cap` (and never
+/// served stale while revalidating): for reads whose age matters more than the route's
+/// own policy allows.
+pub(crate) async fn fetch_as_user_within(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path_and_query: &str,
+    extra: HeaderMap,
+    foreground: bool,
+    fresh_cap: Option<std::time::Duration>,
+) -> Result<Lookup, crate::GatewayError> {
+    let uri: http::Uri = path_and_query.parse().map_err(|_| {
+        crate::GatewayError::BadRequest(format!("{path_and_query:?} is not a path"))
+    })?;
+    let path = uri.path();
+    let query = uri.query();
+    let Decision::Cache {
+        policy,
+        mut tags,
+        user_state,
+    } = up.routes.classify(&Method::GET, path, query)
+    else {
+        return Err(crate::GatewayError::BadRequest(format!(
+            "{path} is not a cached route of upstream {}",
+            up.name
+        )));
+    };
+    let mut headers = user.identity_headers();
+    if let Ok(v) = HeaderValue::from_str(user.token()) {
+        headers.insert(crate::dialect::token_header(up.profile), v);
+    }
+    for (name, value) in &extra {
+        headers.insert(name.clone(), value.clone());
+    }
+    let scope_user = match policy.scope {
+        Scope::User => Some(user.hash),
+        Scope::Shared => None,
+    };
+    let key = Key::new(
+        build_key(&KeyInput {
+            upstream: &up.name,
+            profile: up.profile,
+            method: &Method::GET,
+            path,
+            query,
+            headers: &headers,
+            user: scope_user,
+        })
+        .map_err(|e| crate::GatewayError::BadRequest(e.to_string()))?,
+    );
+    if user_state && scope_user.is_some() {
+        tags.push(user.state_tag.clone());
+    }
+    let mut engine_policy = policy.engine.clone();
+    engine_policy.tags = tags;
+    if let Some(feed) = gw.feed(&up.name) {
+        feed.adjust(policy.class, &mut engine_policy, gw.clock().now_ms());
+    }
+    if let Some(cap) = fresh_cap {
+        engine_policy.fresh = engine_policy.fresh.min(cap);
+        engine_policy.stale_while_revalidate = std::time::Duration::ZERO;
+    }
+    let state = Arc::new(LoaderState {
+        gw: gw.clone(),
+        up: up.clone(),
+        user: user.clone(),
+        authenticates: crate::dialect::authenticates(up.profile, policy.class),
+        uri: uri.clone(),
+        client_headers: headers,
+        peer: SocketAddr::from(([127, 0, 0, 1], 0)),
+        for_client: foreground,
+        upstream_us: AtomicU64::new(0),
+        item_tagged: crate::feed::item_tagged(policy.class),
+    });
+    let result = gw
+        .cache()
+        .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(state)))
+        .await;
+    result.map_err(|e| crate::GatewayError::Upstream(e.to_string()))
+}
+
+/// Fetches what a cache fill of this request would store, without storing it (sampled
+/// revalidation compares it with the cached answer), on the background budget.
+pub(crate) async fn fetch_uncached(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    class: crate::policy::Class,
+    uri: http::Uri,
+    client_headers: HeaderMap,
+) -> Result<Fill, LoadError> {
+    let state = LoaderState {
+        gw: gw.clone(),
+        up: up.clone(),
+        user: user.clone(),
+        authenticates: crate::dialect::authenticates(up.profile, class),
+        uri,
+        client_headers,
+        peer: SocketAddr::from(([127, 0, 0, 1], 0)),
+        for_client: false,
+        upstream_us: AtomicU64::new(0),
+        item_tagged: false,
+    };
+    fetch_for_cache(&state, Budget::Background, None).await
+}
+
+pub(crate) fn empty_body() -> UpstreamBody {
+    Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed()
+}

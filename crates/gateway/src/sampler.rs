@@ -1,0 +1,69 @@
+//! Sampled revalidation, the change feed's proof: now and then a random answer the feed keeps
+//! valid is fetched again through the read-through service ([`crate::fetch`]) and compared
+//! with the cached one ([`Feed::judge`]). It sits above `fetch`, which applies the feed's
+//! validity to every load, so that neither imports the other both ways.
+
+use std::time::Duration;
+
+use crate::feed::{Feed, Sampled};
+
+impl Feed {
+    /// One sampled revalidation: fetch a random candidate again (background budget) and
+    /// compare it with the cached answer. [`spawn_sampler`] calls it `samples_per_minute`
+    /// times a minute; tests call it by hand.
+    pub async fn sample_once(&self, gw: &crate::Gateway) -> Sampled {
+        let now = gw.clock().now_ms();
+        // Without a healthy feed every class follows its TTL: nothing to prove.
+        if self.unhealthy(now).is_some() {
+            return Sampled::Nothing;
+        }
+        let Some(up) = gw.upstream(self.upstream()).cloned() else {
+            return Sampled::Nothing;
+        };
+        let Some((candidate, entry)) = self.pick(gw, now).await else {
+            return Sampled::Nothing;
+        };
+        let fill = crate::fetch::fetch_uncached(
+            gw,
+            &up,
+            &candidate.user,
+            candidate.class,
+            candidate.uri.clone(),
+            candidate.headers.clone(),
+        )
+        .await;
+        self.judge(gw, &candidate, &entry, fill).await
+    }
+}
+
+/// Runs sampling for every upstream until `stop`: `samples_per_minute` per upstream, evenly
+/// spaced, on the background budget.
+pub fn spawn_sampler(
+    gw: &crate::Gateway,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let per_minute = gw.config().feed.samples_per_minute;
+    if !gw.config().feed.enabled || per_minute == 0 {
+        return None;
+    }
+    let gw = gw.clone();
+    let stop = stop.clone();
+    Some(tokio::spawn(async move {
+        let period = Duration::from_millis(60_000 / u64::from(per_minute.max(1)));
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                _ = tick.tick() => {
+                    for up in gw.upstreams() {
+                        if let Some(feed) = gw.feed(&up.name) {
+                            feed.sample_once(&gw).await;
+                        }
+                    }
+                }
+            }
+        }
+    }))
+}
