@@ -582,3 +582,23 @@ pub(crate) fn empty_body() -> UpstreamBody {
         .map_err(|never| match never {})
         .boxed()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header;
+
+    #[test]
+    fn bodies_are_validated_by_type() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        assert!(validate_body(&h, &Bytes::from_static(b"{\"a\":1}")).is_ok());
+        assert!(validate_body(&h, &Bytes::from_static(b"{\"a\":")).is_err());
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+        assert!(validate_body(&h, &Bytes::from_static(b"<a/>")).is_ok());
+        assert!(validate_body(&h, &Bytes::from_static(b"<MediaContainer size=")).is_err());
+    }
+}
