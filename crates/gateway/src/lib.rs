@@ -67,6 +67,7 @@ pub mod prefetch;
 mod prepared;
 mod proxy;
 pub mod redact;
+mod respond;
 pub mod sampler;
 mod sendfile;
 pub mod startup;

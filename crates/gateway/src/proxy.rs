@@ -26,13 +26,10 @@ use crate::fetch::{
 use crate::keys::{KeyInput, build_key};
 use crate::policy::{Class, Decision, ResolvedPolicy, Scope};
 use crate::prepared::Want;
+use crate::respond::{mark, mark_cached, problem, us_ms};
 use crate::sendfile::SendSlot;
 use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
 use crate::users::Users;
-
-const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
-const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
-const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
 /// Handles one client request for `up`. Never panics on client input; every failure is an
 /// HTTP answer.
@@ -548,119 +545,6 @@ fn not_modified_response(
     resp
 }
 
-/// Writes the per-answer cache headers: `X-Cache`, `Cache-Status`, `Age`, `Server-Timing`.
-fn mark_cached(h: &mut HeaderMap, lookup: &Lookup, now: u64, started: Instant, upstream_us: u64) {
-    let entry = &lookup.entry;
-    let age_s = now.saturating_sub(entry.stored_at_ms) / 1000;
-    let ttl_s = i64::try_from((i128::from(entry.fresh_until_ms) - i128::from(now)) / 1000)
-        .unwrap_or(i64::MAX);
-    // Built byte by byte, not with `format!`: this runs on every hit, and `core::fmt` (floats
-    // above all) cost more than the rest of the header work (docs/benchmarks.md).
-    let mut status = Vec::with_capacity(64);
-    let x_cache = match lookup.outcome {
-        Outcome::Hit(tier) => {
-            status.extend_from_slice(b"cachearr; hit; ttl=");
-            push_i64(&mut status, ttl_s);
-            status.extend_from_slice(b"; detail=");
-            status.extend_from_slice(tier.as_str().as_bytes());
-            "HIT"
-        }
-        Outcome::Miss => {
-            status.extend_from_slice(b"cachearr; fwd=uri-miss; stored; ttl=");
-            push_i64(&mut status, ttl_s);
-            "MISS"
-        }
-        Outcome::Coalesced => {
-            status.extend_from_slice(b"cachearr; fwd=uri-miss; collapsed; ttl=");
-            push_i64(&mut status, ttl_s);
-            "MISS"
-        }
-        Outcome::Stale => {
-            status.extend_from_slice(b"cachearr; hit; ttl=");
-            push_i64(&mut status, ttl_s);
-            status.extend_from_slice(b"; detail=stale-while-revalidate");
-            "STALE"
-        }
-        Outcome::StaleOnError => {
-            status.extend_from_slice(b"cachearr; fwd=stale; ttl=");
-            push_i64(&mut status, ttl_s);
-            status.extend_from_slice(b"; detail=stale-if-error");
-            "STALE"
-        }
-        Outcome::Passed => {
-            status.extend_from_slice(b"cachearr; fwd=uri-miss; detail=not-stored");
-            "MISS"
-        }
-    };
-    h.insert(X_CACHE, HeaderValue::from_static(x_cache));
-    if let Some(s) = header_value(status) {
-        h.insert(CACHE_STATUS, s);
-    }
-    h.insert(header::AGE, HeaderValue::from(age_s));
-    let total_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    let mut timing = Vec::with_capacity(48);
-    timing.extend_from_slice(b"cache;dur=");
-    if upstream_us > 0 && matches!(lookup.outcome, Outcome::Miss | Outcome::Passed) {
-        push_ms3(&mut timing, total_us.saturating_sub(upstream_us));
-        timing.extend_from_slice(b", upstream;dur=");
-        push_ms3(&mut timing, upstream_us);
-    } else {
-        push_ms3(&mut timing, total_us);
-    }
-    if let Some(t) = header_value(timing) {
-        h.insert(SERVER_TIMING, t);
-    }
-}
-
-/// Appends `n` in decimal.
-fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
-/// Appends `n` in decimal, with its sign.
-fn push_i64(out: &mut Vec<u8>, n: i64) {
-    if n < 0 {
-        out.push(b'-');
-    }
-    push_u64(out, n.unsigned_abs());
-}
-
-/// Appends microseconds as milliseconds with three decimals (`1234` → `1.234`): the same text
-/// as `format!("{:.3}", us as f64 / 1000.0)`.
-fn push_ms3(out: &mut Vec<u8>, us: u64) {
-    push_u64(out, us / 1000);
-    let frac = us % 1000;
-    out.extend_from_slice(&[
-        b'.',
-        b'0' + (frac / 100) as u8,
-        b'0' + (frac / 10 % 10) as u8,
-        b'0' + (frac % 10) as u8,
-    ]);
-}
-
-/// A header value that takes `bytes` without copying them again.
-fn header_value(bytes: Vec<u8>) -> Option<HeaderValue> {
-    HeaderValue::from_maybe_shared(Bytes::from(bytes)).ok()
-}
-
-fn ms(us: u128) -> f64 {
-    us as f64 / 1000.0
-}
-
-fn us_ms(us: u64) -> f64 {
-    us as f64 / 1000.0
-}
-
 fn engine_error_response(up: &Upstream, e: &EngineError, started: Instant) -> Response<ProxyBody> {
     let mut resp = match e {
         EngineError::Load(le) => {
@@ -726,42 +610,6 @@ fn upstream_error_response(up: &Upstream, e: &UpstreamError) -> Response<ProxyBo
             &e.to_string(),
         ),
         _ => problem(StatusCode::BAD_GATEWAY, "upstream_error", &e.to_string()),
-    }
-}
-
-/// A JSON error answer: `{"error": code, "message": …}`.
-pub(crate) fn problem(status: StatusCode, code: &str, message: &str) -> Response<ProxyBody> {
-    let body = serde_json::json!({ "error": code, "message": message, "status": status.as_u16() });
-    let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body.to_string()))));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
-}
-
-fn mark(
-    resp: &mut Response<ProxyBody>,
-    x_cache: &'static str,
-    cache_status: &'static str,
-    started: Instant,
-    upstream_us: Option<u64>,
-) {
-    let h = resp.headers_mut();
-    h.insert(X_CACHE, HeaderValue::from_static(x_cache));
-    h.insert(CACHE_STATUS, HeaderValue::from_static(cache_status));
-    let total = ms(started.elapsed().as_micros());
-    let timing = match upstream_us {
-        Some(us) => format!(
-            "cache;dur={:.3}, upstream;dur={:.3}",
-            (total - us_ms(us)).max(0.0),
-            us_ms(us)
-        ),
-        None => format!("cache;dur={total:.3}"),
-    };
-    if let Ok(t) = HeaderValue::from_str(&timing) {
-        h.insert(SERVER_TIMING, t);
     }
 }
 
@@ -1048,23 +896,6 @@ async fn upgrade(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn header_numbers_match_format() {
-        for us in [0u64, 7, 65, 999, 1000, 1234, 65_432, 300_123_456] {
-            let mut v = Vec::new();
-            push_ms3(&mut v, us);
-            assert_eq!(
-                String::from_utf8(v).unwrap(),
-                format!("{:.3}", us as f64 / 1000.0)
-            );
-        }
-        for n in [0i64, 5, -5, 3599, -12_345, i64::MIN, i64::MAX] {
-            let mut v = Vec::new();
-            push_i64(&mut v, n);
-            assert_eq!(String::from_utf8(v).unwrap(), n.to_string());
-        }
-    }
 
     #[test]
     fn path_tricks_are_refused() {

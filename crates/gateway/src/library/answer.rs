@@ -31,7 +31,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use cachearr_library::index::ItemView;
 use cachearr_library::{ItemKind, LibraryIndex, Visibility};
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 
@@ -47,9 +47,6 @@ use crate::fetch::ProxyBody;
 use crate::policy::Profile;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
-
-/// What `Cache-Status` says of an answer from the index.
-pub(crate) const CACHE_STATUS_INDEX: &str = "cachearr; hit; detail=index";
 
 /// Answers `req` from the index if it can; `None` sends it on to the cache and the server.
 pub(crate) async fn try_answer<B>(
@@ -1101,10 +1098,6 @@ fn plex_content_type(json: bool) -> &'static str {
     }
 }
 
-const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
-const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
-const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
-
 fn respond(answer: Answer, started: Instant) -> Response<ProxyBody> {
     let (body, plex_protocol) = match answer.body {
         AnswerBody::Plex { doc, json, .. } => {
@@ -1127,16 +1120,7 @@ fn respond(answer: Answer, started: Instant) -> Response<ProxyBody> {
         h.insert("x-plex-container-start", HeaderValue::from(start));
         h.insert("x-plex-container-total-size", HeaderValue::from(total));
     }
-    h.insert(X_CACHE, HeaderValue::from_static("HIT"));
-    h.insert(CACHE_STATUS, HeaderValue::from_static(CACHE_STATUS_INDEX));
-    h.insert(header::AGE, HeaderValue::from(0u32));
-    let timing = format!(
-        "cache;dur={:.3};desc=\"index\"",
-        started.elapsed().as_secs_f64() * 1000.0
-    );
-    if let Ok(v) = HeaderValue::from_str(&timing) {
-        h.insert(SERVER_TIMING, v);
-    }
+    crate::respond::mark_index_answer(h, started);
     resp
 }
 

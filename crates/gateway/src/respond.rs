@@ -1,0 +1,216 @@
+//! The one place that writes what a gateway answer says about the cache: `X-Cache`,
+//! `Cache-Status` (RFC 9211), `Age` and `Server-Timing` for cached reads, pass-through and
+//! answers from the library index, and the JSON error answer. A leaf: the proxy and the
+//! library's answers use it, and it uses nothing of theirs.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use cachearr_engine::{Lookup, Outcome};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Response, StatusCode};
+use http_body_util::{Either, Full};
+
+use crate::fetch::ProxyBody;
+
+pub(crate) const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+pub(crate) const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
+pub(crate) const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+
+/// `Cache-Status` of an answer rendered from the library index.
+pub(crate) const CACHE_STATUS_INDEX: &str = "cachearr; hit; detail=index";
+
+/// Marks an answer rendered from the library index: a hit of the index, no age, the time it
+/// took.
+pub(crate) fn mark_index_answer(h: &mut HeaderMap, started: Instant) {
+    h.insert(X_CACHE, HeaderValue::from_static("HIT"));
+    h.insert(CACHE_STATUS, HeaderValue::from_static(CACHE_STATUS_INDEX));
+    h.insert(header::AGE, HeaderValue::from(0u32));
+    let mut timing = Vec::with_capacity(40);
+    timing.extend_from_slice(b"cache;dur=");
+    push_ms3(
+        &mut timing,
+        u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+    );
+    timing.extend_from_slice(b";desc=\"index\"");
+    if let Some(v) = header_value(timing) {
+        h.insert(SERVER_TIMING, v);
+    }
+}
+
+/// Writes the per-answer cache headers: `X-Cache`, `Cache-Status`, `Age`, `Server-Timing`.
+pub(crate) fn mark_cached(
+    h: &mut HeaderMap,
+    lookup: &Lookup,
+    now: u64,
+    started: Instant,
+    upstream_us: u64,
+) {
+    let entry = &lookup.entry;
+    let age_s = now.saturating_sub(entry.stored_at_ms) / 1000;
+    let ttl_s = i64::try_from((i128::from(entry.fresh_until_ms) - i128::from(now)) / 1000)
+        .unwrap_or(i64::MAX);
+    // Built byte by byte, not with `format!`: this runs on every hit, and `core::fmt` (floats
+    // above all) cost more than the rest of the header work (docs/benchmarks.md).
+    let mut status = Vec::with_capacity(64);
+    let x_cache = match lookup.outcome {
+        Outcome::Hit(tier) => {
+            status.extend_from_slice(b"cachearr; hit; ttl=");
+            push_i64(&mut status, ttl_s);
+            status.extend_from_slice(b"; detail=");
+            status.extend_from_slice(tier.as_str().as_bytes());
+            "HIT"
+        }
+        Outcome::Miss => {
+            status.extend_from_slice(b"cachearr; fwd=uri-miss; stored; ttl=");
+            push_i64(&mut status, ttl_s);
+            "MISS"
+        }
+        Outcome::Coalesced => {
+            status.extend_from_slice(b"cachearr; fwd=uri-miss; collapsed; ttl=");
+            push_i64(&mut status, ttl_s);
+            "MISS"
+        }
+        Outcome::Stale => {
+            status.extend_from_slice(b"cachearr; hit; ttl=");
+            push_i64(&mut status, ttl_s);
+            status.extend_from_slice(b"; detail=stale-while-revalidate");
+            "STALE"
+        }
+        Outcome::StaleOnError => {
+            status.extend_from_slice(b"cachearr; fwd=stale; ttl=");
+            push_i64(&mut status, ttl_s);
+            status.extend_from_slice(b"; detail=stale-if-error");
+            "STALE"
+        }
+        Outcome::Passed => {
+            status.extend_from_slice(b"cachearr; fwd=uri-miss; detail=not-stored");
+            "MISS"
+        }
+    };
+    h.insert(X_CACHE, HeaderValue::from_static(x_cache));
+    if let Some(s) = header_value(status) {
+        h.insert(CACHE_STATUS, s);
+    }
+    h.insert(header::AGE, HeaderValue::from(age_s));
+    let total_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let mut timing = Vec::with_capacity(48);
+    timing.extend_from_slice(b"cache;dur=");
+    if upstream_us > 0 && matches!(lookup.outcome, Outcome::Miss | Outcome::Passed) {
+        push_ms3(&mut timing, total_us.saturating_sub(upstream_us));
+        timing.extend_from_slice(b", upstream;dur=");
+        push_ms3(&mut timing, upstream_us);
+    } else {
+        push_ms3(&mut timing, total_us);
+    }
+    if let Some(t) = header_value(timing) {
+        h.insert(SERVER_TIMING, t);
+    }
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Appends `n` in decimal, with its sign.
+pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+/// Appends microseconds as milliseconds with three decimals (`1234` → `1.234`): the same text
+/// as `format!("{:.3}", us as f64 / 1000.0)`.
+pub(crate) fn push_ms3(out: &mut Vec<u8>, us: u64) {
+    push_u64(out, us / 1000);
+    let frac = us % 1000;
+    out.extend_from_slice(&[
+        b'.',
+        b'0' + (frac / 100) as u8,
+        b'0' + (frac / 10 % 10) as u8,
+        b'0' + (frac % 10) as u8,
+    ]);
+}
+
+/// A header value that takes `bytes` without copying them again.
+pub(crate) fn header_value(bytes: Vec<u8>) -> Option<HeaderValue> {
+    HeaderValue::from_maybe_shared(Bytes::from(bytes)).ok()
+}
+
+pub(crate) fn ms(us: u128) -> f64 {
+    us as f64 / 1000.0
+}
+
+pub(crate) fn us_ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+/// A JSON error answer: `{"error": code, "message": …}`.
+pub(crate) fn problem(status: StatusCode, code: &str, message: &str) -> Response<ProxyBody> {
+    let body = serde_json::json!({ "error": code, "message": message, "status": status.as_u16() });
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body.to_string()))));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+pub(crate) fn mark(
+    resp: &mut Response<ProxyBody>,
+    x_cache: &'static str,
+    cache_status: &'static str,
+    started: Instant,
+    upstream_us: Option<u64>,
+) {
+    let h = resp.headers_mut();
+    h.insert(X_CACHE, HeaderValue::from_static(x_cache));
+    h.insert(CACHE_STATUS, HeaderValue::from_static(cache_status));
+    let total = ms(started.elapsed().as_micros());
+    let timing = match upstream_us {
+        Some(us) => format!(
+            "cache;dur={:.3}, upstream;dur={:.3}",
+            (total - us_ms(us)).max(0.0),
+            us_ms(us)
+        ),
+        None => format!("cache;dur={total:.3}"),
+    };
+    if let Ok(t) = HeaderValue::from_str(&timing) {
+        h.insert(SERVER_TIMING, t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_numbers_match_format() {
+        for us in [0u64, 7, 65, 999, 1000, 1234, 65_432, 300_123_456] {
+            let mut v = Vec::new();
+            push_ms3(&mut v, us);
+            assert_eq!(
+                String::from_utf8(v).unwrap(),
+                format!("{:.3}", us as f64 / 1000.0)
+            );
+        }
+        for n in [0i64, 5, -5, 3599, -12_345, i64::MIN, i64::MAX] {
+            let mut v = Vec::new();
+            push_i64(&mut v, n);
+            assert_eq!(String::from_utf8(v).unwrap(), n.to_string());
+        }
+    }
+}
