@@ -39,7 +39,7 @@ use http::{HeaderMap, Method, Uri};
 use tokio::sync::watch;
 
 use crate::Gateway;
-use crate::keys::{KeyInput, UserHash, build_key};
+use crate::keys::{KeyInput, UserHash};
 use crate::policy::{Class, Decision, Profile, Scope};
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
@@ -498,7 +498,7 @@ fn target(
     let path = format!("/library/metadata/{id}");
     let Decision::Cache {
         policy,
-        mut tags,
+        tags,
         user_state,
     } = up.routes.classify(&Method::GET, &path, query)
     else {
@@ -508,26 +508,25 @@ fn target(
         Scope::User => scope_user,
         Scope::Shared => None,
     };
-    let key = Key::new(
-        build_key(&KeyInput {
-            upstream: &up.name,
-            profile: up.profile,
-            method: &Method::GET,
-            path: &path,
-            query,
-            headers,
-            user: scope_user,
-        })
-        .ok()?,
-    );
-    if user_state && scope_user.is_some() {
-        tags.push(user.state_tag.clone());
-    }
-    let mut engine_policy = policy.engine.clone();
-    engine_policy.tags = tags;
-    if let Some(feed) = gw.feed(&up.name) {
-        feed.adjust(policy.class, &mut engine_policy, gw.clock().now_ms());
-    }
+    let input = KeyInput {
+        upstream: &up.name,
+        profile: up.profile,
+        method: &Method::GET,
+        path: &path,
+        query,
+        headers,
+        user: scope_user,
+    };
+    let (key, engine_policy) = crate::fetch::cached_entry(
+        gw.feed(&up.name),
+        user,
+        &input,
+        policy,
+        tags,
+        user_state,
+        gw.clock().now_ms(),
+    )
+    .ok()?;
     let uri = match query {
         Some(q) => format!("{path}?{q}"),
         None => path,

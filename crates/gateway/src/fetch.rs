@@ -455,6 +455,32 @@ pub(crate) async fn background_fetch(
         .map(|lookup| lookup.outcome)
 }
 
+/// The entry a cached read is kept as: its key (from `input`, whose `user` is the scope the
+/// caller decided) and the route's engine policy carrying the entry's `tags` (and `user`'s
+/// play-state tag when the route's answers show per-user state), adjusted by the upstream's
+/// change `feed` at `now_ms`. One place for what a client's read, a read as a user and a batch's part must
+/// agree on, so that they find each other's entries.
+pub(crate) fn cached_entry(
+    feed: Option<&Arc<crate::feed::Feed>>,
+    user: &UserRecord,
+    input: &KeyInput<'_>,
+    route: &crate::policy::ResolvedPolicy,
+    mut tags: Vec<Arc<str>>,
+    user_state: bool,
+    now_ms: u64,
+) -> Result<(Key, cachearr_engine::Policy), crate::keys::KeyError> {
+    let key = Key::new(build_key(input)?);
+    if user_state && input.user.is_some() {
+        tags.push(user.state_tag.clone());
+    }
+    let mut policy = route.engine.clone();
+    policy.tags = tags;
+    if let Some(feed) = feed {
+        feed.adjust(route.class, &mut policy, now_ms);
+    }
+    Ok((key, policy))
+}
+
 /// Reads `path_and_query` through the cache as `user` (the user's identity headers, their
 /// token and `extra` headers, which take precedence), under the route's own policy, key and
 /// tags: the same entry a client request for it would use. `foreground` loads on the client
@@ -489,7 +515,7 @@ pub(crate) async fn fetch_as_user_within(
     let query = uri.query();
     let Decision::Cache {
         policy,
-        mut tags,
+        tags,
         user_state,
     } = up.routes.classify(&Method::GET, path, query)
     else {
@@ -509,26 +535,25 @@ pub(crate) async fn fetch_as_user_within(
         Scope::User => Some(user.hash),
         Scope::Shared => None,
     };
-    let key = Key::new(
-        build_key(&KeyInput {
-            upstream: &up.name,
-            profile: up.profile,
-            method: &Method::GET,
-            path,
-            query,
-            headers: &headers,
-            user: scope_user,
-        })
-        .map_err(|e| crate::GatewayError::BadRequest(e.to_string()))?,
-    );
-    if user_state && scope_user.is_some() {
-        tags.push(user.state_tag.clone());
-    }
-    let mut engine_policy = policy.engine.clone();
-    engine_policy.tags = tags;
-    if let Some(feed) = gw.feed(&up.name) {
-        feed.adjust(policy.class, &mut engine_policy, gw.clock().now_ms());
-    }
+    let input = KeyInput {
+        upstream: &up.name,
+        profile: up.profile,
+        method: &Method::GET,
+        path,
+        query,
+        headers: &headers,
+        user: scope_user,
+    };
+    let (key, mut engine_policy) = cached_entry(
+        gw.feed(&up.name),
+        user,
+        &input,
+        policy,
+        tags,
+        user_state,
+        gw.clock().now_ms(),
+    )
+    .map_err(|e| crate::GatewayError::BadRequest(e.to_string()))?;
     if let Some(cap) = fresh_cap {
         engine_policy.fresh = engine_policy.fresh.min(cap);
         engine_policy.stale_while_revalidate = std::time::Duration::ZERO;

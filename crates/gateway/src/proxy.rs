@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
-use cachearr_engine::{EngineError, Key, LoadErrorKind, Lookup, Outcome};
+use cachearr_engine::{EngineError, LoadErrorKind, Lookup, Outcome};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Full, Limited};
@@ -20,10 +20,10 @@ use hyper::body::Incoming;
 use crate::Gateway;
 use crate::dialect::{Identity, token_of};
 use crate::fetch::{
-    HttpLoader, LoaderState, ProxyBody, append_forwarded_for, empty_body, is_hop_by_hop,
-    owned_request,
+    HttpLoader, LoaderState, ProxyBody, append_forwarded_for, cached_entry, empty_body,
+    is_hop_by_hop, owned_request,
 };
-use crate::keys::{KeyInput, build_key};
+use crate::keys::KeyInput;
 use crate::policy::{Class, Decision, ResolvedPolicy, Scope};
 use crate::prepared::Want;
 use crate::respond::{mark, mark_cached, problem, us_ms};
@@ -279,7 +279,7 @@ async fn serve_cached(
     req: Request<Incoming>,
     peer: SocketAddr,
     policy: &ResolvedPolicy,
-    mut tags: Vec<Arc<str>>,
+    tags: Vec<Arc<str>>,
     user_state: bool,
     started: Instant,
     slot: &SendSlot,
@@ -325,7 +325,8 @@ async fn serve_cached(
             None
         }
     };
-    let key_text = match build_key(&KeyInput {
+    let feed = gw.feed(&up.name);
+    let input = KeyInput {
         upstream: &up.name,
         profile: up.profile,
         method: req.method(),
@@ -333,20 +334,12 @@ async fn serve_cached(
         query: req.uri().query(),
         headers: req.headers(),
         user: scope_user,
-    }) {
-        Ok(k) => k,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, "bad_query", &e.to_string()),
     };
-    let key = Key::new(key_text);
-    if user_state && scope_user.is_some() {
-        tags.push(user.state_tag.clone());
-    }
-    let mut engine_policy = policy.engine.clone();
-    engine_policy.tags = tags;
-    let feed = gw.feed(&up.name);
-    if let Some(feed) = feed {
-        feed.adjust(policy.class, &mut engine_policy, now);
-    }
+    let (key, engine_policy) =
+        match cached_entry(feed, &user, &input, policy, tags, user_state, now) {
+            Ok(entry) => entry,
+            Err(e) => return problem(StatusCode::BAD_REQUEST, "bad_query", &e.to_string()),
+        };
     // The request's parts move into the loader: nothing is copied on the hit path, and the
     // upstream headers are derived only when a load actually runs.
     let (parts, _body) = req.into_parts();
