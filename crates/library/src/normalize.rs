@@ -133,7 +133,8 @@ fn classify_and_fold(c: char, token: &mut String) -> CharClass {
             CharClass::Word
         }
         // Letters NFKD leaves whole; folded the way people type them without the key.
-        'ß' => {
+        // The capital sharp s lower-cases to 'ß', so it folds the same way.
+        'ß' | 'ẞ' => {
             token.push_str("ss");
             CharClass::Word
         }
@@ -2264,6 +2265,8 @@ mod tests {
         assert_eq!(normalize_text("Sigur Rós"), "sigur ros");
         assert_eq!(normalize_text("Motörhead"), "motorhead");
         assert_eq!(normalize_text("Straße"), "strasse");
+        assert_eq!(normalize_text("STRAẞE"), "strasse");
+        assert_eq!(normalize_text("ẞ"), normalize_text(&normalize_text("ẞ")));
         assert_eq!(normalize_text("R.E.M."), "rem");
         assert_eq!(normalize_text("AC/DC"), "ac dc");
         assert_eq!(normalize_text("Guns N' Roses"), "guns n roses");
