@@ -1,8 +1,9 @@
 //! The admin token check, a leaf: the admin API and the routes mounted beside it (the library
 //! index's and matching's) ask it whether a request may act, and import nothing above it.
 
-use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, header};
+
+use crate::error_answer::{ErrorAnswer, ErrorKind};
 
 /// Compares a presented token with the configured one in constant time (for equal lengths; the
 /// length itself is not secret enough to matter).
@@ -29,13 +30,16 @@ pub fn presented_token<'a>(
 }
 
 /// `Ok` when no admin token is configured (`configured` is `None`) or the request presents the
-/// configured one; else a 401 with a JSON body that says what is missing. Used by the admin
-/// API and by routes mounted beside it (`POST /api/match`, the index routes).
+/// configured one; else a 401 ([`ErrorKind::Unauthorized`]) that says what is missing. Used by
+/// the admin API and by routes mounted beside it (`POST /api/match`, the index routes).
+///
+/// # Errors
+/// The 401 to answer with.
 pub fn authorize_token(
     configured: Option<&str>,
     headers: &HeaderMap,
     query_token: Option<&str>,
-) -> Result<(), Box<Response>> {
+) -> Result<(), ErrorAnswer> {
     let Some(configured) = configured else {
         return Ok(());
     };
@@ -43,7 +47,7 @@ pub fn authorize_token(
         // An empty token is a configuration mistake, not "no token": fail closed, since the
         // listener may have been allowed beyond loopback because a token was "set".
         let message = "the configured admin token is empty: set a real one to use this endpoint";
-        return Err(Box::new(json_error(StatusCode::UNAUTHORIZED, message)));
+        return Err(ErrorAnswer::new(ErrorKind::Unauthorized, message));
     }
     match presented_token(headers, query_token) {
         Some(presented) if token_matches(configured, presented) => Ok(()),
@@ -53,16 +57,7 @@ pub fn authorize_token(
             } else {
                 "this endpoint needs the admin token: send `Authorization: Bearer <token>`"
             };
-            let mut response = json_error(StatusCode::UNAUTHORIZED, message);
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"cachearr\""),
-            );
-            Err(Box::new(response))
+            Err(ErrorAnswer::new(ErrorKind::Unauthorized, message).challenge())
         }
     }
-}
-
-fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }

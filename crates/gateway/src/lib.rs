@@ -35,6 +35,8 @@
 //!   The admin listener mounts [`admin_router`], i.e. [`admin::router`].
 //! * [`auth`] — the admin token check, a leaf: the admin API and the routes mounted beside it
 //!   (index, matching) share it.
+//! * [`error_answer`] — [`error_answer::ErrorAnswer`], the one JSON error answer of every
+//!   listener (status, stable kind, message), a leaf.
 //! * [`feed`] — cache validity from the change feed: library answers stay fresh while the
 //!   feed is healthy and nothing they depend on changed; sampled revalidation proves it.
 //! * [`library`] — the library index per upstream ([`library::UpstreamIndex`]): crawl, search
@@ -54,6 +56,7 @@ pub mod config;
 pub mod connections;
 pub mod dialect;
 mod encoding;
+pub mod error_answer;
 mod etag;
 pub mod events;
 pub mod feed;

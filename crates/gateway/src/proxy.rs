@@ -26,7 +26,7 @@ use crate::fetch::{
 use crate::keys::KeyInput;
 use crate::policy::{Class, Decision, ResolvedPolicy, Scope};
 use crate::prepared::Want;
-use crate::respond::{mark, mark_cached, problem, us_ms};
+use crate::respond::{ErrorKind, mark, mark_cached, problem, us_ms};
 use crate::sendfile::SendSlot;
 use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
 use crate::users::Users;
@@ -100,8 +100,7 @@ fn check_request(gw: &Gateway, req: &Request<Incoming>) -> Result<(), Box<Respon
     let target_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if target_len > limits.max_uri_bytes {
         return Err(Box::new(problem(
-            StatusCode::URI_TOO_LONG,
-            "uri_too_long",
+            ErrorKind::UriTooLong,
             &format!(
                 "the request target is longer than {} bytes",
                 limits.max_uri_bytes
@@ -110,21 +109,19 @@ fn check_request(gw: &Gateway, req: &Request<Incoming>) -> Result<(), Box<Respon
     }
     if req.method() == Method::CONNECT || req.method() == Method::TRACE {
         return Err(Box::new(problem(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorKind::MethodNotAllowed,
             "CONNECT and TRACE are not proxied",
         )));
     }
     let path = req.uri().path();
     if !path.starts_with('/') {
         return Err(Box::new(problem(
-            StatusCode::BAD_REQUEST,
-            "bad_path",
+            ErrorKind::BadPath,
             "the path must start with '/'",
         )));
     }
     if let Err(why) = check_path(path) {
-        return Err(Box::new(problem(StatusCode::BAD_REQUEST, "bad_path", why)));
+        return Err(Box::new(problem(ErrorKind::BadPath, why)));
     }
     if let Some(len) = req
         .headers()
@@ -134,8 +131,7 @@ fn check_request(gw: &Gateway, req: &Request<Incoming>) -> Result<(), Box<Respon
         && len > limits.max_body_bytes
     {
         return Err(Box::new(problem(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorKind::BodyTooLarge,
             &format!(
                 "the request body is larger than {} bytes",
                 limits.max_body_bytes
@@ -150,8 +146,7 @@ fn check_request(gw: &Gateway, req: &Request<Incoming>) -> Result<(), Box<Respon
             .any(|b| (*b < 0x20 && *b != b'\t') || *b == 0x7f)
         {
             return Err(Box::new(problem(
-                StatusCode::BAD_REQUEST,
-                "bad_header",
+                ErrorKind::BadHeader,
                 &format!("header {name} contains control characters"),
             )));
         }
@@ -338,7 +333,7 @@ async fn serve_cached(
     let (key, engine_policy) =
         match cached_entry(feed, &user, &input, policy, tags, user_state, now) {
             Ok(entry) => entry,
-            Err(e) => return problem(StatusCode::BAD_REQUEST, "bad_query", &e.to_string()),
+            Err(e) => return problem(ErrorKind::BadQuery, &e.to_string()),
         };
     // The request's parts move into the loader: nothing is copied on the hit path, and the
     // upstream headers are derived only when a load actually runs.
@@ -545,23 +540,16 @@ fn engine_error_response(up: &Upstream, e: &EngineError, started: Instant) -> Re
             match le.kind {
                 _ if open => circuit_open_response(up),
                 LoadErrorKind::Unavailable => circuit_open_response(up),
-                LoadErrorKind::Saturated => problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "upstream_saturated",
-                    &le.message,
-                ),
-                LoadErrorKind::Timeout => {
-                    problem(StatusCode::GATEWAY_TIMEOUT, "upstream_timeout", &le.message)
-                }
-                _ => problem(StatusCode::BAD_GATEWAY, "upstream_error", &le.message),
+                LoadErrorKind::Saturated => problem(ErrorKind::UpstreamSaturated, &le.message),
+                LoadErrorKind::Timeout => problem(ErrorKind::UpstreamTimeout, &le.message),
+                _ => problem(ErrorKind::UpstreamError, &le.message),
             }
         }
         EngineError::LoadTimeout(d) => problem(
-            StatusCode::GATEWAY_TIMEOUT,
-            "upstream_timeout",
+            ErrorKind::UpstreamTimeout,
             &format!("upstream {} did not answer within {d:?}", up.name),
         ),
-        other => problem(StatusCode::BAD_GATEWAY, "cache_error", &other.to_string()),
+        other => problem(ErrorKind::CacheError, &other.to_string()),
     };
     mark(
         &mut resp,
@@ -576,8 +564,7 @@ fn engine_error_response(up: &Upstream, e: &EngineError, started: Instant) -> Re
 fn circuit_open_response(up: &Upstream) -> Response<ProxyBody> {
     let retry = up.guard.retry_after().as_secs().max(1);
     let mut resp = problem(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "upstream_unavailable",
+        ErrorKind::UpstreamUnavailable,
         &format!(
             "upstream {} is failing and cachearr has no copy to serve; the circuit breaker \
              lets a probe through in {retry} s",
@@ -592,17 +579,9 @@ fn circuit_open_response(up: &Upstream) -> Response<ProxyBody> {
 fn upstream_error_response(up: &Upstream, e: &UpstreamError) -> Response<ProxyBody> {
     match e {
         UpstreamError::CircuitOpen { .. } => circuit_open_response(up),
-        UpstreamError::Saturated(_) => problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "upstream_saturated",
-            &e.to_string(),
-        ),
-        UpstreamError::Timeout(_) => problem(
-            StatusCode::GATEWAY_TIMEOUT,
-            "upstream_timeout",
-            &e.to_string(),
-        ),
-        _ => problem(StatusCode::BAD_GATEWAY, "upstream_error", &e.to_string()),
+        UpstreamError::Saturated(_) => problem(ErrorKind::UpstreamSaturated, &e.to_string()),
+        UpstreamError::Timeout(_) => problem(ErrorKind::UpstreamTimeout, &e.to_string()),
+        _ => problem(ErrorKind::UpstreamError, &e.to_string()),
     }
 }
 
@@ -652,7 +631,7 @@ async fn pass_through(
         .to_string();
     let uri = match up.uri_for(&path_and_query) {
         Ok(u) => u,
-        Err(m) => return problem(StatusCode::BAD_REQUEST, "bad_target", &m),
+        Err(m) => return problem(ErrorKind::BadTarget, &m),
     };
     let (parts, body) = req.into_parts();
     let headers = forward_headers(&parts.headers, up, peer, false);
@@ -702,18 +681,15 @@ async fn pass_through(
             tracing::info!(upstream = %up.name, target = %crate::redact::target(&path_and_query), error = %e, "pass-through failed");
             let mut resp = match e {
                 UpstreamError::ClientBody if too_large.load(Ordering::Relaxed) => problem(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
+                    ErrorKind::BodyTooLarge,
                     &format!(
                         "the request body is larger than {} bytes",
                         gw.config().limits.max_body_bytes
                     ),
                 ),
-                UpstreamError::ClientBody => problem(
-                    StatusCode::BAD_REQUEST,
-                    "bad_body",
-                    "the request body broke off",
-                ),
+                UpstreamError::ClientBody => {
+                    problem(ErrorKind::BadBody, "the request body broke off")
+                }
                 _ => upstream_error_response(up, &e),
             };
             mark(&mut resp, "BYPASS", why.cache_status(), started, None);
@@ -823,7 +799,7 @@ async fn upgrade(
         .to_string();
     let uri = match up.uri_for(&path_and_query) {
         Ok(u) => u,
-        Err(m) => return problem(StatusCode::BAD_REQUEST, "bad_target", &m),
+        Err(m) => return problem(ErrorKind::BadTarget, &m),
     };
     if let Some(t) = token_of(up.profile, req.headers(), req.uri().query()) {
         up.users

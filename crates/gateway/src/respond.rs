@@ -8,9 +8,10 @@ use std::time::Instant;
 use bytes::Bytes;
 use cachearr_engine::{Lookup, Outcome};
 use http::header::{self, HeaderName, HeaderValue};
-use http::{HeaderMap, Response, StatusCode};
-use http_body_util::{Either, Full};
+use http::{HeaderMap, Response};
+use http_body_util::Either;
 
+pub(crate) use crate::error_answer::{ErrorAnswer, ErrorKind};
 use crate::fetch::ProxyBody;
 
 pub(crate) const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -157,16 +158,15 @@ pub(crate) fn us_ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
-/// A JSON error answer: `{"error": code, "message": …}`.
-pub(crate) fn problem(status: StatusCode, code: &str, message: &str) -> Response<ProxyBody> {
-    let body = serde_json::json!({ "error": code, "message": message, "status": status.as_u16() });
-    let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body.to_string()))));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
+/// A JSON error answer on a proxy listener ([`ErrorAnswer::proxy_response`]).
+pub(crate) fn error_response(answer: &ErrorAnswer) -> Response<ProxyBody> {
+    answer.proxy_response().map(Either::Left)
+}
+
+/// A JSON error answer on a proxy listener: `{"error": kind, "kind", "message", "status"}`,
+/// with the kind's status.
+pub(crate) fn problem(kind: ErrorKind, message: &str) -> Response<ProxyBody> {
+    error_response(&ErrorAnswer::new(kind, message.to_owned()))
 }
 
 pub(crate) fn mark(

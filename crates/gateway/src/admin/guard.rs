@@ -26,9 +26,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+
+use crate::error_answer::{ErrorAnswer, ErrorKind};
 
 /// The header that marks a request as sent by a script that could have been preflighted.
 pub const REQUEST_HEADER: &str = "x-cachearr-request";
@@ -151,7 +153,7 @@ fn form_content_type(headers: &HeaderMap) -> bool {
 }
 
 fn refuse(message: &str) -> Response {
-    super::json_error(StatusCode::FORBIDDEN, message)
+    ErrorAnswer::new(ErrorKind::Forbidden, message.to_owned()).into_response()
 }
 
 /// The middleware: checks 1–3 before the admin routes.

@@ -46,6 +46,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+use crate::error_answer::{ErrorAnswer, ErrorKind};
 use crate::events::ChangeEvent;
 use crate::events::subscriber::ServerKind;
 use crate::metrics::Metrics;
@@ -446,13 +447,8 @@ fn authorize<B: AdminBackend>(
     backend: &B,
     headers: &HeaderMap,
     query_token: Option<&str>,
-) -> Result<(), Box<Response>> {
+) -> Result<(), ErrorAnswer> {
     authorize_token(backend.admin_token(), headers, query_token)
-}
-
-/// A JSON error body `{"error": message}` with `status`.
-fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
 
 async fn stats<B: AdminBackend>(State(backend): State<Arc<B>>) -> Response {
@@ -478,26 +474,28 @@ async fn clear<B: AdminBackend>(
     query: Result<Query<ClearQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(query)) = query else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
+        return ErrorAnswer::new(
+            ErrorKind::BadRequest,
             "malformed query: use ?tag=T or ?prefix=P",
-        );
+        )
+        .into_response();
     };
     if let Err(denied) = authorize(backend.as_ref(), &headers, query.token.as_deref()) {
-        return *denied;
+        return denied.into_response();
     }
     let what = match (query.tag, query.prefix) {
         (Some(_), Some(_)) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
+            return ErrorAnswer::new(
+                ErrorKind::BadRequest,
                 "give either tag= or prefix=, not both",
-            );
+            )
+            .into_response();
         }
         (Some(tag), None) if tag.is_empty() => {
-            return json_error(StatusCode::BAD_REQUEST, "tag= is empty");
+            return ErrorAnswer::new(ErrorKind::BadRequest, "tag= is empty").into_response();
         }
         (None, Some(prefix)) if prefix.is_empty() => {
-            return json_error(StatusCode::BAD_REQUEST, "prefix= is empty");
+            return ErrorAnswer::new(ErrorKind::BadRequest, "prefix= is empty").into_response();
         }
         (Some(tag), None) => ClearRequest::Tag(tag),
         (None, Some(prefix)) => ClearRequest::Prefix(prefix),
@@ -505,7 +503,7 @@ async fn clear<B: AdminBackend>(
     };
     match backend.clear(what).await {
         Ok(report) => axum::Json(report).into_response(),
-        Err(message) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &message),
+        Err(failed) => ErrorAnswer::new(ErrorKind::Internal, failed.to_string()).into_response(),
     }
 }
 
@@ -522,21 +520,17 @@ async fn warm<B: AdminBackend>(
     query: Result<Query<WarmQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(query)) = query else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "malformed query: use ?upstream=NAME",
-        );
+        return ErrorAnswer::new(ErrorKind::BadRequest, "malformed query: use ?upstream=NAME")
+            .into_response();
     };
     if let Err(denied) = authorize(backend.as_ref(), &headers, query.token.as_deref()) {
-        return *denied;
+        return denied.into_response();
     }
     if let Some(name) = &query.upstream
         && !backend.upstreams().iter().any(|(n, _)| n == name)
     {
-        return json_error(
-            StatusCode::NOT_FOUND,
-            &format!("no upstream named {name:?}"),
-        );
+        return ErrorAnswer::new(ErrorKind::NotFound, format!("no upstream named {name:?}"))
+            .into_response();
     }
     axum::Json(backend.warm(query.upstream).await).into_response()
 }
@@ -565,10 +559,11 @@ async fn webhooks_info<B: AdminBackend>(
         return response;
     }
     let Some(secret) = backend.webhook_secret() else {
-        return json_error(
-            StatusCode::NOT_FOUND,
+        return ErrorAnswer::new(
+            ErrorKind::NotFound,
             "no webhook secret: webhooks take the admin token",
-        );
+        )
+        .into_response();
     };
     let upstreams: Vec<_> = backend
         .upstreams()

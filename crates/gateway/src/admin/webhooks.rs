@@ -11,7 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{AdminBackend, authorize, json_error};
+use super::{AdminBackend, authorize};
+use crate::error_answer::{ErrorAnswer, ErrorKind};
 use crate::events::subscriber::ServerKind;
 use crate::events::{ChangeEvent, EventError, jellyfin, plex};
 
@@ -29,7 +30,7 @@ fn authorize_webhook<B: AdminBackend>(
     backend: &B,
     headers: &axum::http::HeaderMap,
     query: &WebhookQuery,
-) -> Result<(), Box<Response>> {
+) -> Result<(), ErrorAnswer> {
     let Some(secret) = backend.webhook_secret() else {
         return authorize(backend, headers, query.token.as_deref());
     };
@@ -53,7 +54,7 @@ fn authorize_webhook<B: AdminBackend>(
         "webhooks need the webhook secret: add ?secret=<secret> to the webhook URL (`cachearr \
          serve` prints the URLs at start; `cachearr config check` and the dashboard show them)"
     };
-    Err(Box::new(json_error(StatusCode::UNAUTHORIZED, message)))
+    Err(ErrorAnswer::new(ErrorKind::Unauthorized, message))
 }
 
 pub(super) async fn plex<B: AdminBackend>(
@@ -96,8 +97,8 @@ fn resolve_upstream<B: AdminBackend>(
     backend: &B,
     named: Option<String>,
     kind: ServerKind,
-) -> Result<String, Box<Response>> {
-    let fail = |status, message: String| Err(Box::new(json_error(status, &message)));
+) -> Result<String, ErrorAnswer> {
+    let fail = |kind, message: String| Err(ErrorAnswer::new(kind, message));
     let upstreams = backend.upstreams();
     let profile = match kind {
         ServerKind::Plex => "plex",
@@ -107,21 +108,21 @@ fn resolve_upstream<B: AdminBackend>(
         return match upstreams.iter().find(|(n, _)| *n == name) {
             Some((_, k)) if *k == kind => Ok(name),
             Some(_) => fail(
-                StatusCode::BAD_REQUEST,
+                ErrorKind::BadRequest,
                 format!("upstream {name:?} is not a {profile} upstream"),
             ),
-            None => fail(StatusCode::NOT_FOUND, format!("no upstream named {name:?}")),
+            None => fail(ErrorKind::NotFound, format!("no upstream named {name:?}")),
         };
     }
     let mut matching = upstreams.into_iter().filter(|(_, k)| *k == kind);
     match (matching.next(), matching.next()) {
         (Some((name, _)), None) => Ok(name),
         (None, _) => fail(
-            StatusCode::NOT_FOUND,
+            ErrorKind::NotFound,
             format!("no {profile} upstream is configured"),
         ),
         (Some(_), Some(_)) => fail(
-            StatusCode::BAD_REQUEST,
+            ErrorKind::BadRequest,
             format!("several {profile} upstreams: post to /webhooks/{profile}/<upstream>"),
         ),
     }
@@ -135,11 +136,11 @@ async fn receive<B: AdminBackend>(
     request: Request,
 ) -> Response {
     if let Err(denied) = authorize_webhook(backend.as_ref(), request.headers(), &query) {
-        return *denied;
+        return denied.into_response();
     }
     let upstream = match resolve_upstream(backend.as_ref(), named, kind) {
         Ok(upstream) => upstream,
-        Err(response) => return *response,
+        Err(refused) => return refused.into_response(),
     };
     let upstream_label = Arc::new(upstream.clone());
     let parsed = match kind {
@@ -151,7 +152,7 @@ async fn receive<B: AdminBackend>(
         Err((status, err)) => {
             metrics.webhook(&upstream_label, "rejected");
             tracing::info!(upstream = %upstream, error = %err, "webhook rejected");
-            json_error(status, &err.to_string())
+            ErrorAnswer::of_status(status, err.to_string()).into_response()
         }
         Ok(None) => {
             metrics.webhook(&upstream_label, "ignored");

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::status::{IndexStatus, LibraryTotals};
 use crate::Gateway;
+use crate::error_answer::ErrorAnswer;
 
 /// The answer of `GET /api/index`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -58,7 +59,7 @@ fn no_store(mut response: Response) -> Response {
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+    ErrorAnswer::of_status(status, message.to_owned()).into_response()
 }
 
 async fn index(State(gateway): State<Gateway>) -> Response {
@@ -112,7 +113,7 @@ async fn build(
         &headers,
         query.token.as_deref(),
     ) {
-        return *denied;
+        return denied.into_response();
     }
     if !gateway.config().index.enabled {
         return error(

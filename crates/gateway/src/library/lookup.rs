@@ -18,6 +18,7 @@ use cachearr_library::{ItemRecord, Visibility};
 use serde::{Deserialize, Serialize};
 
 use crate::Gateway;
+use crate::error_answer::ErrorAnswer;
 
 /// The query of `GET /api/lookup`.
 #[derive(Debug, Deserialize)]
@@ -40,8 +41,7 @@ pub struct LookupAnswer {
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({ "error": message, "status": status.as_u16() });
-    (status, axum::Json(body)).into_response()
+    ErrorAnswer::of_status(status, message.to_owned()).into_response()
 }
 
 async fn lookup(
@@ -60,7 +60,7 @@ async fn lookup(
         &headers,
         query.token.as_deref(),
     ) {
-        return *denied;
+        return denied.into_response();
     }
     let name = match &query.upstream {
         Some(name) => name.clone(),

@@ -46,6 +46,7 @@ use cachearr_library::{
 use serde::{Deserialize, Serialize};
 
 use crate::Gateway;
+use crate::error_answer::ErrorAnswer;
 use crate::policy::Profile;
 use crate::upstream::Upstream;
 
@@ -559,20 +560,16 @@ fn user_token(profile: Profile, headers: &HeaderMap) -> Option<String> {
 }
 
 fn json_error(refusal: Refusal) -> Response {
-    let mut body = serde_json::json!({
-        "error": refusal.message,
-        "ready": refusal.status != StatusCode::SERVICE_UNAVAILABLE,
-    });
+    let not_ready = refusal.status == StatusCode::SERVICE_UNAVAILABLE;
+    let mut answer = ErrorAnswer::of_status(refusal.status, refusal.message)
+        .with_field("ready", (!not_ready).into());
     if let Some(index) = refusal.index {
-        body["index"] = index;
+        answer = answer.with_field("index", index);
     }
-    let mut response = (refusal.status, axum::Json(body)).into_response();
-    if refusal.status == StatusCode::SERVICE_UNAVAILABLE {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    if not_ready {
+        answer = answer.retry_after(30);
     }
-    response
+    answer.into_response()
 }
 
 async fn post_match(
@@ -603,7 +600,7 @@ async fn post_match(
                 &headers,
                 query.token.as_deref(),
             ) {
-                return *denied;
+                return denied.into_response();
             }
             Asker::Admin
         }
