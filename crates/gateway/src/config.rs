@@ -1057,11 +1057,13 @@ impl RawConfig {
                 }
             }
             if let Some(ca) = raw.ca {
-                crate::tls::read_roots(ca.get_ref()).map_err(|e| err(ca.span().start, e))?;
+                crate::tls::read_roots(ca.get_ref())
+                    .map_err(|e| err(ca.span().start, e.to_string()))?;
                 up.tls.ca_file = Some(ca.into_inner());
             }
             if let Some(n) = raw.server_name {
-                crate::tls::check_server_name(n.get_ref()).map_err(|e| err(n.span().start, e))?;
+                crate::tls::check_server_name(n.get_ref())
+                    .map_err(|e| err(n.span().start, e.to_string()))?;
                 up.tls.server_name = Some(n.into_inner());
             }
             let g = raw.guard;

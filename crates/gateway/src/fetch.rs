@@ -296,7 +296,9 @@ pub(crate) async fn fetch_for_cache(
     validators: Option<&Validators>,
 ) -> Result<Fill, LoadError> {
     let up = &state.up;
-    let uri = up.uri_for(state.path_and_query()).map_err(LoadError::new)?;
+    let uri = up
+        .uri_for(state.path_and_query())
+        .map_err(LoadError::from)?;
     let mut headers = load_headers(&state.client_headers, up, state.peer);
     if let Some(v) = validators {
         v.apply(&mut headers);

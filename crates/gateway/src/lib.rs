@@ -316,7 +316,7 @@ impl GatewayBuilder {
         let mut upstreams = Vec::new();
         for u in &config.upstreams {
             let up = Upstream::new(u.clone(), self.clock.clone())
-                .map_err(|m| GatewayError::Config(config::ConfigError::Invalid(m)))?;
+                .map_err(|e| GatewayError::Config(config::ConfigError::Invalid(e.to_string())))?;
             upstreams.push(Arc::new(up));
         }
         let indexes: Vec<Arc<library::UpstreamIndex>> = config
@@ -402,7 +402,7 @@ pub fn check_startable(config: &Config) -> Result<(), GatewayError> {
     for u in &config.upstreams {
         // Compiles the route overrides and sets up the TLS client (roots, `ca`, `server_name`).
         Upstream::new(u.clone(), Arc::new(cachearr_engine::SystemClock))
-            .map_err(|m| GatewayError::Config(config::ConfigError::Invalid(m)))?;
+            .map_err(|e| GatewayError::Config(config::ConfigError::Invalid(e.to_string())))?;
     }
     Ok(())
 }

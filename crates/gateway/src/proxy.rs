@@ -631,7 +631,7 @@ async fn pass_through(
         .to_string();
     let uri = match up.uri_for(&path_and_query) {
         Ok(u) => u,
-        Err(m) => return problem(ErrorKind::BadTarget, &m),
+        Err(bad) => return problem(ErrorKind::BadTarget, &bad.to_string()),
     };
     let (parts, body) = req.into_parts();
     let headers = forward_headers(&parts.headers, up, peer, false);
@@ -799,7 +799,7 @@ async fn upgrade(
         .to_string();
     let uri = match up.uri_for(&path_and_query) {
         Ok(u) => u,
-        Err(m) => return problem(ErrorKind::BadTarget, &m),
+        Err(bad) => return problem(ErrorKind::BadTarget, &bad.to_string()),
     };
     if let Some(t) = token_of(up.profile, req.headers(), req.uri().query()) {
         up.users

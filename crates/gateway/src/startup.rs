@@ -11,7 +11,33 @@ use http::{HeaderValue, StatusCode};
 use http_body_util::BodyExt as _;
 
 use crate::policy::Profile;
-use crate::upstream::{Budget, Upstream};
+use crate::upstream::{BadTarget, Budget, Upstream, UpstreamError};
+
+/// Why a start-up check could not get an answer it can judge.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// The check's path cannot be joined with the upstream's address.
+    #[error(transparent)]
+    Target(#[from] BadTarget),
+    /// The configured token cannot be sent as a header.
+    #[error("the token is not a valid header value")]
+    BadToken,
+    /// The request failed (the server is down, too slow, the breaker is open …).
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// The answer broke off.
+    #[error("reading the answer: {0}")]
+    Body(String),
+    /// The server answered a status the check cannot judge.
+    #[error("{path} answered {status}")]
+    Status {
+        /// The route asked.
+        path: &'static str,
+        /// What it answered.
+        status: StatusCode,
+    },
+}
 
 /// What the start-up check found for one upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +45,7 @@ pub struct UpstreamCheck {
     /// The upstream's name.
     pub upstream: String,
     /// `Ok` when the server answered its anonymous identity route; the reason otherwise.
-    pub reachable: Result<(), String>,
+    pub reachable: Result<(), CheckError>,
     /// What the server said of the owner token.
     pub token: TokenCheck,
 }
@@ -40,7 +66,7 @@ pub enum TokenCheck {
         owner: Option<bool>,
     },
     /// The check itself failed (timeout, unexpected status).
-    Unknown(String),
+    Unknown(CheckError),
 }
 
 /// What works without a (usable) owner token, said once in the log.
@@ -113,7 +139,10 @@ pub async fn check_upstream(up: &Upstream) -> UpstreamCheck {
     let token = up.config.token.as_deref();
     let reachable = match get(up, identity, None).await {
         Ok((status, _)) if status.is_success() => Ok(()),
-        Ok((status, _)) => Err(format!("{identity} answered {status}")),
+        Ok((status, _)) => Err(CheckError::Status {
+            path: identity,
+            status,
+        }),
         Err(e) => Err(e),
     };
     let token = match (token, &reachable) {
@@ -122,9 +151,10 @@ pub async fn check_upstream(up: &Upstream) -> UpstreamCheck {
         (Some(token), Ok(())) => match get(up, token_check, Some(token)).await {
             Err(e) => TokenCheck::Unknown(e),
             Ok((StatusCode::UNAUTHORIZED, _)) => TokenCheck::Refused,
-            Ok((status, _)) if !status.is_success() => {
-                TokenCheck::Unknown(format!("{token_check} answered {status}"))
-            }
+            Ok((status, _)) if !status.is_success() => TokenCheck::Unknown(CheckError::Status {
+                path: token_check,
+                status,
+            }),
             Ok(_) => {
                 // Plex's system accounts and Jellyfin's user list are for the owner /
                 // administrators only: 200 says owner, 401/403 says a lesser user; anything else
@@ -149,25 +179,20 @@ async fn get(
     up: &Upstream,
     path: &str,
     token: Option<&str>,
-) -> Result<(StatusCode, Bytes), String> {
+) -> Result<(StatusCode, Bytes), CheckError> {
     let uri = up.uri_for(path)?;
     let token = match token {
-        Some(t) => {
-            Some(HeaderValue::from_str(t).map_err(|_| "the token is not a valid header value")?)
-        }
+        Some(t) => Some(HeaderValue::from_str(t).map_err(|_| CheckError::BadToken)?),
         None => None,
     };
     let make = || Ok(up.owner_request(&uri, token.as_ref(), "cachearr-startup"));
-    let response = up
-        .send_idempotent(&make, Budget::Background)
-        .await
-        .map_err(|e| e.to_string())?;
+    let response = up.send_idempotent(&make, Budget::Background).await?;
     let status = response.status();
     let body = response
         .into_body()
         .collect()
         .await
-        .map_err(|e| format!("reading the answer: {e}"))?
+        .map_err(|e| CheckError::Body(e.to_string()))?
         .to_bytes();
     Ok((status, body))
 }

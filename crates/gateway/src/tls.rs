@@ -8,7 +8,7 @@
 //! `<ip-with-dashes>.<hash>.plex.direct`, so cachearr connects to the LAN address and checks the
 //! certificate against that name. Nothing here turns verification off.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::RootCertStore;
@@ -29,20 +29,77 @@ pub struct TlsConfig {
     pub server_name: Option<String>,
 }
 
+/// Why an upstream's TLS settings cannot be used. Each says what to fix; none is retryable
+/// (they are configuration).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The `ca` file cannot be read.
+    #[error("cannot read {}: {source}", path.display())]
+    ReadCa {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The `ca` file is not PEM.
+    #[error("{}: not a PEM certificate file: {source}", path.display())]
+    NotPem {
+        /// The file.
+        path: PathBuf,
+        /// What the PEM reader said.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// The `ca` file holds no certificate.
+    #[error("{}: no certificate in it (expected -----BEGIN CERTIFICATE-----)", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A certificate of the `ca` file cannot be a root.
+    #[error("{}: unusable root certificate: {source}", path.display())]
+    UnusableRoot {
+        /// The file.
+        path: PathBuf,
+        /// What rustls said.
+        source: rustls::Error,
+    },
+    /// Neither the system nor a `ca` file gives a root to trust.
+    #[error(
+        "no root certificate to check the server's against: the system has none ({found} \
+         found; install ca-certificates) and no `ca` file is configured"
+    )]
+    NoRoots {
+        /// System certificates found (none of them usable).
+        found: usize,
+    },
+    /// `server_name` is not a DNS name or IP address.
+    #[error("{0:?} is not a host name")]
+    NotAHostName(String),
+    /// rustls refused the protocol set-up.
+    #[error("TLS set-up: {0}")]
+    Setup(rustls::Error),
+}
+
 /// Reads the root certificates of a PEM file.
 ///
 /// # Errors
-/// A message when the file cannot be read or holds no certificate.
-pub fn read_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+/// [`TlsError::ReadCa`], [`TlsError::NotPem`] or [`TlsError::NoCertificate`].
+pub fn read_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let bytes = std::fs::read(path).map_err(|source| TlsError::ReadCa {
+        path: path.to_owned(),
+        source,
+    })?;
     let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("{}: not a PEM certificate file: {e}", path.display()))?;
+        .map_err(|source| TlsError::NotPem {
+            path: path.to_owned(),
+            source,
+        })?;
     if certs.is_empty() {
-        return Err(format!(
-            "{}: no certificate in it (expected -----BEGIN CERTIFICATE-----)",
-            path.display()
-        ));
+        return Err(TlsError::NoCertificate {
+            path: path.to_owned(),
+        });
     }
     Ok(certs)
 }
@@ -50,40 +107,35 @@ pub fn read_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 /// Checks a `server_name` value: a DNS name the certificate must carry.
 ///
 /// # Errors
-/// A message when it is not a DNS name or IP address.
-pub fn check_server_name(name: &str) -> Result<(), String> {
-    ServerName::try_from(name.to_string())
-        .map(|_| ())
-        .map_err(|_| format!("{name:?} is not a host name"))
+/// [`TlsError::NotAHostName`].
+pub fn check_server_name(name: &str) -> Result<(), TlsError> {
+    server_name(name).map(|_| ())
 }
 
 /// The rustls client configuration of one upstream: system roots, plus its `ca` file.
 ///
 /// # Errors
-/// A message when the `ca` file is unusable, or there is no root at all to trust.
-pub fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, String> {
+/// A [`TlsError`] when the `ca` file is unusable, or there is no root at all to trust.
+pub fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, TlsError> {
     let mut roots = RootCertStore::empty();
     // A system store with a few unreadable entries still has the others.
     let native = rustls_native_certs::load_native_certs();
     let (added, _ignored) = roots.add_parsable_certificates(native.certs);
     if let Some(path) = &tls.ca_file {
         for cert in read_roots(path)? {
-            roots
-                .add(cert)
-                .map_err(|e| format!("{}: unusable root certificate: {e}", path.display()))?;
+            roots.add(cert).map_err(|source| TlsError::UnusableRoot {
+                path: path.clone(),
+                source,
+            })?;
         }
     }
     if roots.is_empty() {
-        return Err(format!(
-            "no root certificate to check the server's against: the system has none ({} \
-             found; install ca-certificates) and no `ca` file is configured",
-            added
-        ));
+        return Err(TlsError::NoRoots { found: added });
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS set-up: {e}"))?
+        .map_err(TlsError::Setup)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(config)
@@ -92,7 +144,7 @@ pub fn client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, String> {
 /// The `ServerName` to check certificates against when it is not the URL's host.
 ///
 /// # Errors
-/// A message when `name` is not a host name.
-pub fn server_name(name: &str) -> Result<ServerName<'static>, String> {
-    ServerName::try_from(name.to_string()).map_err(|_| format!("{name:?} is not a host name"))
+/// [`TlsError::NotAHostName`].
+pub fn server_name(name: &str) -> Result<ServerName<'static>, TlsError> {
+    ServerName::try_from(name.to_string()).map_err(|_| TlsError::NotAHostName(name.to_owned()))
 }

@@ -8,6 +8,7 @@
 //! time under constant client load. Time spent waiting for budget is counted per request
 //! ([`GuardSnapshot::client_queued_us`]), so a `rate_per_sec` too low for the load shows.
 
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,8 +41,10 @@ pub enum Budget {
     Background,
 }
 
-/// Why an upstream request did not produce a usable response.
-#[derive(Debug, Clone, thiserror::Error)]
+/// Why an upstream request did not produce a usable response. Each carries its
+/// [`UpstreamError::kind`] (what the engine and the proxy answer by) and whether trying again
+/// may help ([`UpstreamError::is_retryable`]); nothing reads the message to tell them apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UpstreamError {
     /// The circuit breaker is open.
@@ -91,27 +94,66 @@ impl From<UpstreamError> for cachearr_engine::LoadError {
     /// The engine carries the kind to whoever waited for the load, so the proxy answers a
     /// breaker, a saturated guard or a time-out by its kind, never by matching the message.
     fn from(e: UpstreamError) -> Self {
+        Self::of_kind(e.kind(), e.to_string())
+    }
+}
+
+impl UpstreamError {
+    /// What kind of failure this is, in the engine's terms.
+    pub fn kind(&self) -> cachearr_engine::LoadErrorKind {
         use cachearr_engine::LoadErrorKind as Kind;
-        let kind = match &e {
+        match self {
             UpstreamError::CircuitOpen { .. } => Kind::Unavailable,
             UpstreamError::Saturated(_) => Kind::Saturated,
             UpstreamError::Timeout(_) => Kind::Timeout,
             UpstreamError::Status { .. } | UpstreamError::Body { .. } => Kind::BadAnswer,
             UpstreamError::Transport { .. } | UpstreamError::ClientBody => Kind::Other,
-        };
-        Self::of_kind(kind, e.to_string())
+        }
     }
-}
 
-impl UpstreamError {
-    /// Whether a retry may help (and the failure counts against the breaker).
-    fn retryable(&self) -> bool {
+    /// Whether the same request, sent again at once, may succeed: a time-out, a broken
+    /// connection or a 502/503/504. [`Upstream::send_idempotent`] retries exactly these, and
+    /// they count against the breaker.
+    pub fn is_retryable(&self) -> bool {
         match self {
             UpstreamError::Timeout(_) | UpstreamError::Transport { .. } => true,
             UpstreamError::Status { status, .. } => matches!(status, 502..=504),
             _ => false,
         }
     }
+}
+
+/// A client's path and query that cannot be joined with the upstream's address into a URI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the request target is not a valid URI")]
+pub struct BadTarget;
+
+impl From<BadTarget> for cachearr_engine::LoadError {
+    fn from(e: BadTarget) -> Self {
+        Self::of_kind(cachearr_engine::LoadErrorKind::Other, e.to_string())
+    }
+}
+
+/// Why an [`Upstream`] cannot be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamSetupError {
+    /// A route override does not compile.
+    #[error("upstream {upstream}: {source}")]
+    Routes {
+        /// The upstream.
+        upstream: String,
+        /// The bad pattern.
+        source: crate::policy::RouteError,
+    },
+    /// The TLS settings are unusable.
+    #[error("upstream {upstream}: {source}")]
+    Tls {
+        /// The upstream.
+        upstream: String,
+        /// What is wrong.
+        source: crate::tls::TlsError,
+    },
 }
 
 /// The circuit breaker's state.
@@ -622,9 +664,18 @@ impl Upstream {
     /// Builds the upstream (compiles its routes, makes its client).
     ///
     /// # Errors
-    /// A message if the route overrides do not compile.
-    pub fn new(config: UpstreamConfig, clock: Arc<dyn Clock>) -> Result<Upstream, String> {
-        let routes = RouteTable::compile(&config.routing()).map_err(|e| e.to_string())?;
+    /// [`UpstreamSetupError`] if the route overrides do not compile or the TLS settings are
+    /// unusable.
+    pub fn new(
+        config: UpstreamConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Upstream, UpstreamSetupError> {
+        let routes = RouteTable::compile(&config.routing()).map_err(|source| {
+            UpstreamSetupError::Routes {
+                upstream: config.name.clone(),
+                source,
+            }
+        })?;
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(64)
@@ -653,15 +704,14 @@ impl Upstream {
     /// The absolute upstream URI for a client's path and query.
     ///
     /// # Errors
-    /// A message if the result is not a valid URI.
-    pub fn uri_for(&self, path_and_query: &str) -> Result<http::Uri, String> {
+    /// [`BadTarget`] if the result is not a valid URI.
+    pub fn uri_for(&self, path_and_query: &str) -> Result<http::Uri, BadTarget> {
         let mut s =
             String::with_capacity(self.origin.len() + self.prefix.len() + path_and_query.len());
         s.push_str(&self.origin);
         s.push_str(&self.prefix);
         s.push_str(path_and_query);
-        s.parse()
-            .map_err(|_| "the request target is not a valid URI".to_string())
+        s.parse().map_err(|_| BadTarget)
     }
 
     /// Records a heartbeat's playback state; true when it differs from the last one seen for
@@ -725,27 +775,25 @@ impl Upstream {
         }
     }
 
-    /// Sends a bodiless idempotent request built by `make`, retrying with jittered exponential
-    /// back-off after transport errors, timeouts and 502/503/504.
+    /// Sends a bodiless idempotent request built by `make` (once per attempt; building cannot
+    /// fail), retrying with jittered exponential back-off after transport errors, timeouts and
+    /// 502/503/504 ([`UpstreamError::is_retryable`]).
     ///
     /// # Errors
     /// The last attempt's [`UpstreamError`] (a 5xx after the last retry is returned as a
     /// response, not an error).
     pub async fn send_idempotent(
         &self,
-        make: &(dyn Fn() -> Result<http::Request<UpstreamBody>, String> + Send + Sync),
+        make: &(dyn Fn() -> Result<http::Request<UpstreamBody>, Infallible> + Send + Sync),
         budget: Budget,
     ) -> Result<http::Response<Incoming>, UpstreamError> {
         let mut attempt: u32 = 0;
         loop {
-            let req = make().map_err(|message| UpstreamError::Transport {
-                upstream: self.name.to_string(),
-                message,
-            })?;
+            let Ok(req) = make();
             let result = self.send_once(req, budget).await;
             let retry = match &result {
                 Ok(resp) => matches!(resp.status().as_u16(), 502..=504),
-                Err(e) => e.retryable(),
+                Err(e) => e.is_retryable(),
             };
             if !retry || attempt >= self.guard.cfg.retries {
                 return result;
@@ -762,7 +810,11 @@ impl Upstream {
 
 /// The connector of an upstream's pool: plain TCP for `http://`, rustls over it for `https://`
 /// (crate::tls: system roots plus the upstream's `ca`, its `server_name`).
-fn connector(config: &UpstreamConfig) -> Result<HttpsConnector<HttpConnector>, String> {
+fn connector(config: &UpstreamConfig) -> Result<HttpsConnector<HttpConnector>, UpstreamSetupError> {
+    let tls_error = |source| UpstreamSetupError::Tls {
+        upstream: config.name.clone(),
+        source,
+    };
     let mut tcp = HttpConnector::new();
     tcp.set_connect_timeout(Some(config.guard.connect_timeout));
     tcp.set_nodelay(true);
@@ -770,8 +822,7 @@ fn connector(config: &UpstreamConfig) -> Result<HttpsConnector<HttpConnector>, S
     tcp.enforce_http(false);
     let https = config.url.scheme_str() == Some("https");
     let tls = if https {
-        crate::tls::client_config(&config.tls)
-            .map_err(|e| format!("upstream {}: {e}", config.name))?
+        crate::tls::client_config(&config.tls).map_err(tls_error)?
     } else {
         // Never used (the URL is http), but the connector type wants one: no roots, so it
         // could not vouch for anything.
@@ -779,7 +830,7 @@ fn connector(config: &UpstreamConfig) -> Result<HttpsConnector<HttpConnector>, S
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| tls_error(crate::tls::TlsError::Setup(e)))?
         .with_root_certificates(rustls::RootCertStore::empty())
         .with_no_client_auth()
     };
@@ -787,9 +838,11 @@ fn connector(config: &UpstreamConfig) -> Result<HttpsConnector<HttpConnector>, S
         .with_tls_config(tls)
         .https_or_http();
     let builder = match &config.tls.server_name {
-        Some(name) => builder.with_server_name_resolver(
-            hyper_rustls::FixedServerNameResolver::new(crate::tls::server_name(name)?),
-        ),
+        Some(name) => {
+            builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(
+                crate::tls::server_name(name).map_err(tls_error)?,
+            ))
+        }
         None => builder,
     };
     Ok(builder.enable_http1().wrap_connector(tcp))

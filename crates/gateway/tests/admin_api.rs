@@ -41,18 +41,18 @@ impl AdminBackend for Recorder {
             ..Default::default()
         }
     }
-    async fn clear(&self, what: ClearRequest) -> Result<ClearReport, String> {
+    async fn clear(&self, what: ClearRequest) -> ClearReport {
         self.clears.lock().unwrap().push(what.clone());
         let (scope, value) = match what {
             ClearRequest::All => ("all", None),
             ClearRequest::Tag(t) => ("tag", Some(t)),
             ClearRequest::Prefix(p) => ("prefix", Some(p)),
         };
-        Ok(ClearReport {
+        ClearReport {
             scope: scope.into(),
             value,
             removed: None,
-        })
+        }
     }
     async fn warm(&self, upstream: Option<String>) -> WarmReport {
         self.warms.lock().unwrap().push(upstream);

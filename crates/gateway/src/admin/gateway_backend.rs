@@ -784,7 +784,7 @@ impl AdminBackend for GatewayAdmin {
         }
     }
 
-    async fn clear(&self, what: ClearRequest) -> Result<ClearReport, String> {
+    async fn clear(&self, what: ClearRequest) -> ClearReport {
         let cache = self.gateway.cache();
         let report = match what {
             ClearRequest::All => {
@@ -822,7 +822,7 @@ impl AdminBackend for GatewayAdmin {
             }
         };
         tracing::info!(scope = %report.scope, "cache cleared by the admin API");
-        Ok(report)
+        report
     }
 
     async fn warm(&self, upstream: Option<String>) -> WarmReport {

@@ -56,18 +56,14 @@ impl AdminGuard {
     }
 
     /// Check 1: `Err` with the reason to refuse when the `Host` is not one of ours.
-    fn check_host(&self, headers: &HeaderMap) -> Result<(), String> {
+    fn check_host(&self, headers: &HeaderMap) -> Result<(), HostRefused> {
         let Some(host) = headers.get(header::HOST) else {
             return Ok(());
         };
         match host.to_str() {
             Ok(h) if self.host_allowed(h) => Ok(()),
-            Ok(h) => Err(format!(
-                "Host {h:?} is not a name of this admin listener (a guard against DNS \
-                 rebinding): use localhost or an IP address, or add the name to \
-                 admin_allowed_hosts"
-            )),
-            Err(_) => Err("malformed Host header".into()),
+            Ok(h) => Err(HostRefused::NotOurs(h.to_owned())),
+            Err(_) => Err(HostRefused::Malformed),
         }
     }
 
@@ -152,6 +148,20 @@ fn form_content_type(headers: &HeaderMap) -> bool {
     )
 }
 
+/// Why check 1 refuses a request's `Host`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum HostRefused {
+    /// A name this listener was not told it has.
+    #[error(
+        "Host {0:?} is not a name of this admin listener (a guard against DNS rebinding): use \
+         localhost or an IP address, or add the name to admin_allowed_hosts"
+    )]
+    NotOurs(String),
+    /// Not text.
+    #[error("malformed Host header")]
+    Malformed,
+}
+
 fn refuse(message: &str) -> Response {
     ErrorAnswer::new(ErrorKind::Forbidden, message.to_owned()).into_response()
 }
@@ -159,7 +169,7 @@ fn refuse(message: &str) -> Response {
 /// The middleware: checks 1–3 before the admin routes.
 pub async fn guard(State(g): State<Arc<AdminGuard>>, request: Request, next: Next) -> Response {
     if let Err(why) = g.check_host(request.headers()) {
-        return refuse(&why);
+        return refuse(&why.to_string());
     }
     let reads = matches!(
         *request.method(),

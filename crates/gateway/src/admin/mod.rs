@@ -72,9 +72,10 @@ pub trait AdminBackend: Send + Sync + 'static {
     fn upstreams(&self) -> Vec<(String, ServerKind)>;
     /// The current statistics.
     fn stats(&self) -> impl Future<Output = StatsReport> + Send;
-    /// Clears everything; returns what was cleared, as the cache reports it.
-    fn clear(&self, what: ClearRequest)
-    -> impl Future<Output = Result<ClearReport, String>> + Send;
+    /// Clears what is asked; returns what was cleared, as the cache reports it. Clearing
+    /// cannot fail: the tiers drop their entries or mark them dead, and a shared tier that is
+    /// down catches up when it is back.
+    fn clear(&self, what: ClearRequest) -> impl Future<Output = ClearReport> + Send;
     /// Warms the configured list for recently seen users.
     fn warm(&self, upstream: Option<String>) -> impl Future<Output = WarmReport> + Send;
     /// Applies a change event from upstream `upstream` (bumps its tags); returns the tags.
@@ -501,10 +502,7 @@ async fn clear<B: AdminBackend>(
         (None, Some(prefix)) => ClearRequest::Prefix(prefix),
         (None, None) => ClearRequest::All,
     };
-    match backend.clear(what).await {
-        Ok(report) => axum::Json(report).into_response(),
-        Err(failed) => ErrorAnswer::new(ErrorKind::Internal, failed.to_string()).into_response(),
-    }
+    axum::Json(backend.clear(what).await).into_response()
 }
 
 /// Query of `POST /api/warm`.

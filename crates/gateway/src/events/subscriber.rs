@@ -132,20 +132,44 @@ fn jitter_seed() -> u64 {
     hasher.finish()
 }
 
+/// Why the notification socket failed; the subscription tries again after a back-off
+/// whatever the reason (only [`SocketError::NotHttp`] and [`SocketError::BadToken`], which are
+/// configuration, never heal by themselves).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SocketError {
+    /// The upstream URL is not `http(s)://…`.
+    #[error("upstream URL {0:?} is not http:// or https://")]
+    NotHttp(String),
+    /// The websocket URL made from it is not one.
+    #[error("bad websocket URL: {0}")]
+    BadUrl(tokio_tungstenite::tungstenite::Error),
+    /// The token cannot be sent as a header.
+    #[error("the configured token is not a valid header value")]
+    BadToken,
+    /// No connection within the connect time-out.
+    #[error("connect timed out")]
+    ConnectTimeout,
+    /// The connection, its handshake or a frame failed (the error names the failure — refused,
+    /// 401 … — never the request headers).
+    #[error(transparent)]
+    Socket(#[from] tokio_tungstenite::tungstenite::Error),
+}
+
 /// The websocket URL and request for a subscription.
 ///
 /// # Errors
 /// When the base URL is not `http(s)://…` or the token is not a valid header value.
 pub fn request(
     subscription: &Subscription,
-) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, String> {
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, SocketError> {
     let base = subscription.base_url.trim_end_matches('/');
     let ws_base = if let Some(rest) = base.strip_prefix("http://") {
         format!("ws://{rest}")
     } else if let Some(rest) = base.strip_prefix("https://") {
         format!("wss://{rest}")
     } else {
-        return Err(format!("upstream URL {base:?} is not http:// or https://"));
+        return Err(SocketError::NotHttp(base.to_owned()));
     };
     let url = match subscription.server {
         ServerKind::Plex => format!("{ws_base}/:/websockets/notifications"),
@@ -153,12 +177,12 @@ pub fn request(
     };
     let mut request = url
         .into_client_request()
-        .map_err(|e| format!("bad websocket URL: {e}"))?;
+        .map_err(SocketError::BadUrl)?;
     let headers = request.headers_mut();
-    let bad_token = || "the configured token is not a valid header value".to_owned();
+    let bad_token = |_| SocketError::BadToken;
     match subscription.server {
         ServerKind::Plex => {
-            let value = HeaderValue::from_str(&subscription.token).map_err(|_| bad_token())?;
+            let value = HeaderValue::from_str(&subscription.token).map_err(bad_token)?;
             headers.insert("X-Plex-Token", value);
         }
         ServerKind::Jellyfin => {
@@ -168,7 +192,7 @@ pub fn request(
                 env!("CARGO_PKG_VERSION"),
                 subscription.token
             );
-            let value = HeaderValue::from_str(&auth).map_err(|_| bad_token())?;
+            let value = HeaderValue::from_str(&auth).map_err(bad_token)?;
             headers.insert("Authorization", value);
         }
     }
@@ -180,14 +204,12 @@ async fn connect_and_listen(
     sink: &dyn EventSink,
     status: &SubscriberStatus,
     reconnect: bool,
-) -> Result<(), String> {
+) -> Result<(), SocketError> {
     let request = request(subscription)?;
     let (mut socket, _) =
         tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request))
             .await
-            .map_err(|_| "connect timed out".to_owned())?
-            // The error names the failure (refused, 401…), never the request headers.
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| SocketError::ConnectTimeout)??;
     status.connected.store(true, Ordering::Relaxed);
     status.connects.fetch_add(1, Ordering::Relaxed);
     tracing::debug!(upstream = %subscription.upstream, "notification socket connected");
@@ -206,7 +228,7 @@ async fn connect_and_listen(
             frame = socket.next() => {
                 let text = match frame {
                     None => return Ok(()),
-                    Some(Err(e)) => return Err(e.to_string()),
+                    Some(Err(e)) => return Err(e.into()),
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Close(_))) => return Ok(()),
                     Some(Ok(_)) => continue,
@@ -240,7 +262,7 @@ async fn connect_and_listen(
             _ = keep_alive.tick() => {
                 if subscription.server == ServerKind::Jellyfin {
                     let ping = r#"{"MessageType":"KeepAlive"}"#;
-                    socket.send(Message::text(ping)).await.map_err(|e| e.to_string())?;
+                    socket.send(Message::text(ping)).await?;
                 }
             }
         }

@@ -249,25 +249,37 @@ impl fmt::Debug for ElementStore {
     }
 }
 
+/// Why an element store cannot be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ElementStoreError {
+    /// Its directory cannot be made.
+    #[error(transparent)]
+    Directory(#[from] std::io::Error),
+    /// The store refused to open (in use, unreadable, not writable).
+    #[error(transparent)]
+    Store(#[from] fjall::Error),
+    /// The disk tier's database refused the keyspace.
+    #[error(transparent)]
+    Shared(#[from] cachearr_engine::TierError),
+}
+
 impl ElementStore {
     /// Opens (or creates) the store in directory `path`, with `memory` bytes (its share of
     /// `memory_max`) for its block cache and memtable, half each.
     ///
     /// # Errors
-    /// The store's error text when it cannot be opened (in use, unreadable, not writable).
-    pub fn open(path: &Path, memory: u64) -> Result<ElementStore, String> {
-        std::fs::create_dir_all(path).map_err(|e| e.to_string())?;
+    /// [`ElementStoreError`] when it cannot be opened (in use, unreadable, not writable).
+    pub fn open(path: &Path, memory: u64) -> Result<ElementStore, ElementStoreError> {
+        std::fs::create_dir_all(path)?;
         let half = (memory / 2).max(MIB / 2);
         let db = Database::builder(path)
             .worker_threads(1)
             .cache_size(half)
             // fjall's minimum.
             .max_journaling_size(64 * MIB)
-            .open()
-            .map_err(|e| e.to_string())?;
-        let elements = db
-            .keyspace("elements", || keyspace_options(half))
-            .map_err(|e| e.to_string())?;
+            .open()?;
+        let elements = db.keyspace("elements", || keyspace_options(half))?;
         Ok(ElementStore { db, elements })
     }
 
@@ -275,18 +287,16 @@ impl ElementStore {
     /// database, with a memtable of `memory` bytes (reads use the tier's block cache).
     ///
     /// # Errors
-    /// The store's error text when the keyspace cannot be opened.
+    /// [`ElementStoreError::Shared`] when the keyspace cannot be opened.
     pub fn in_disk_tier(
         disk: &cachearr_engine::DiskTier,
         upstream: &str,
         memory: u64,
-    ) -> Result<ElementStore, String> {
+    ) -> Result<ElementStore, ElementStoreError> {
         let memtable = memory.max(MIB);
-        let shared = disk
-            .shared_keyspace(&format!("elements-{upstream}"), || {
-                keyspace_options(memtable)
-            })
-            .map_err(|e| e.to_string())?;
+        let shared = disk.shared_keyspace(&format!("elements-{upstream}"), || {
+            keyspace_options(memtable)
+        })?;
         Ok(ElementStore {
             db: shared.database,
             elements: shared.keyspace,

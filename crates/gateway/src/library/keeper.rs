@@ -102,11 +102,31 @@ fn read_meta(path: &Path) -> Option<Meta> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
-fn write_meta(path: &Path, meta: &Meta) -> Result<(), String> {
-    let bytes = serde_json::to_vec_pretty(meta).map_err(|e| e.to_string())?;
+/// Why the index metadata could not be saved.
+#[derive(Debug, thiserror::Error)]
+enum MetaWriteError {
+    /// It does not encode (it always should).
+    #[error(transparent)]
+    Encode(#[from] serde_json::Error),
+    /// Writing or renaming a file failed.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+fn write_meta(path: &Path, meta: &Meta) -> Result<(), MetaWriteError> {
+    let bytes = serde_json::to_vec_pretty(meta)?;
     let temporary = path.with_extension("meta.json.tmp");
-    std::fs::write(&temporary, bytes).map_err(|e| format!("{}: {e}", temporary.display()))?;
-    std::fs::rename(&temporary, path).map_err(|e| format!("{}: {e}", path.display()))
+    let file_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| MetaWriteError::File { path, source }
+    };
+    std::fs::write(&temporary, bytes).map_err(file_error(&temporary))?;
+    std::fs::rename(&temporary, path).map_err(file_error(path))
 }
 
 fn items_by_kind(index: &LibraryIndex) -> BTreeMap<String, u64> {

@@ -96,13 +96,13 @@ impl UpstreamIndex {
     /// the index: searches go to the server.
     ///
     /// # Errors
-    /// The store's error text when it cannot be opened.
+    /// [`elements::ElementStoreError`] when it cannot be opened.
     pub fn open_elements(
         &self,
         disk: Option<&cachearr_engine::DiskTier>,
         dir: &std::path::Path,
         memory: u64,
-    ) -> Result<(), String> {
+    ) -> Result<(), elements::ElementStoreError> {
         if self.elements.get().is_some() {
             return Ok(());
         }
