@@ -253,19 +253,19 @@ impl GatewayBuilder {
             None => {
                 // The prepared answers' copies (gzip, body files) come out of the same limit.
                 let mut b = TieredCache::builder()
-                    .memory_max_bytes(prepared::Budgets::engine(config.memory_max_bytes))
+                    .memory_max_bytes(prepared::Budgets::engine(config.cache.memory_max_bytes))
                     .clock(self.clock.clone());
-                if config.disk_enabled {
+                if config.cache.disk.enabled {
                     // `disk_max` bounds the data directory: the library index's files (its
                     // snapshots and the Plex element stores) come out of the same limit.
                     b = b
-                        .disk(config.data_dir.join("cache"), config.disk_max_bytes)
+                        .disk(config.data_dir.join("cache"), config.cache.disk.max_bytes)
                         .disk_counts_also(library::keeper::library_dir(&config.data_dir));
                 }
-                if let Some(url) = &config.redis_url {
+                if let Some(url) = &config.cache.redis.url {
                     // Redis is the third tier, below memory and disk, shared by every gateway
                     // pointed at it (docs/redis.md).
-                    let root_cert = match &config.redis_ca {
+                    let root_cert = match &config.cache.redis.ca {
                         Some(path) => Some(std::fs::read(path).map_err(|e| {
                             GatewayError::Cache(cachearr_engine::EngineError::Redis {
                                 url: cachearr_engine::redact_url(url),
@@ -276,16 +276,7 @@ impl GatewayBuilder {
                     };
                     let tier = cachearr_engine::RedisTier::connect_with_clock(
                         url,
-                        cachearr_engine::RedisOptions {
-                            command_timeout: config.redis_timeout,
-                            namespace: config
-                                .redis_namespace
-                                .clone()
-                                .unwrap_or_else(|| "cachearr".into()),
-                            lock_wait: config.redis_lock_wait,
-                            root_cert,
-                            ..cachearr_engine::RedisOptions::default()
-                        },
+                        config.cache.redis.engine_options(root_cert),
                         self.clock.clone(),
                     )
                     .await?;
@@ -328,7 +319,8 @@ impl GatewayBuilder {
                 index.set_enabled(config.index.enabled);
                 if u.profile == policy::Profile::Plex && config.index.enabled {
                     let dir = library::keeper::file_path(&config.data_dir, &u.name, "elements");
-                    let memory = prepared::Budgets::for_memory(config.memory_max_bytes).elements;
+                    let memory =
+                        prepared::Budgets::for_memory(config.cache.memory_max_bytes).elements;
                     if let Err(e) = index.open_elements(cache.disk_store(), &dir, memory) {
                         tracing::warn!(
                             upstream = %u.name,
@@ -363,7 +355,7 @@ impl GatewayBuilder {
             })
             .collect();
         let metrics = metrics::Metrics::new();
-        let prepared = prepared::PreparedHeaders::new(config.memory_max_bytes);
+        let prepared = prepared::PreparedHeaders::new(config.cache.memory_max_bytes);
         let clients = Arc::new(clients::ClientTable::new());
         let clients_source: Arc<dyn metrics::StatsSource> = clients.clone();
         metrics.add_source(&clients_source);
@@ -394,7 +386,7 @@ impl GatewayBuilder {
 /// [`GatewayError::Config`] naming the first problem.
 pub fn check_startable(config: &Config) -> Result<(), GatewayError> {
     config.check_runnable()?;
-    if let Some(path) = &config.redis_ca {
+    if let Some(path) = &config.cache.redis.ca {
         std::fs::metadata(path).map_err(|e| {
             config::ConfigError::Invalid(format!("redis_ca {}: {e}", path.display()))
         })?;

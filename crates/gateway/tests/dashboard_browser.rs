@@ -721,8 +721,8 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
     let redis = RedisServer::start();
     let url = format!("redis://127.0.0.1:{}/0", redis.port);
     let gw2 = sim_gateway::start(move |config| {
-        config.redis_url = Some(url);
-        config.redis_namespace = Some("dashboard-test".into());
+        config.cache.redis.url = Some(url);
+        config.cache.redis.namespace = "dashboard-test".into();
     })
     .await;
     assert_eq!(gw2.get("/library/sections").await, "MISS");

@@ -345,7 +345,7 @@ async fn plex_elements_live_in_the_disk_cache_store_and_a_separate_one_moves_the
     let data = tempfile::tempdir().unwrap();
     // Without the disk tier the element store is a database of its own.
     let gw = start_gateway(
-        config(&server, data.path(), |c| c.disk_enabled = false),
+        config(&server, data.path(), |c| c.cache.disk.enabled = false),
         None,
     )
     .await;

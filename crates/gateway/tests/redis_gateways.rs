@@ -150,7 +150,7 @@ const FROZEN_TIMEOUT: Duration = Duration::from_millis(300);
 async fn a_frozen_redis_costs_no_request_more_than_a_bound_and_recovers_with_nothing_stale() {
     let redis = RedisServer::start(&["--enable-debug-command", "yes"]);
     let farm = Farm::start_with(&redis.url(), 2, Duration::ZERO, |c| {
-        c.redis_timeout = FROZEN_TIMEOUT;
+        c.cache.redis.timeout = FROZEN_TIMEOUT;
     })
     .await;
     let item = farm.item_path(0);
@@ -345,7 +345,7 @@ async fn a_cluster_master_killed_under_load_fails_over_without_errors_or_stale_a
     let heir = cluster.replica_of(victim);
     // The victim first in the seed list: the gateways' event connections are on it too.
     let farm = Farm::start_with(&cluster.url_first(victim), 2, Duration::ZERO, |c| {
-        c.redis_timeout = FAILOVER_TIMEOUT;
+        c.cache.redis.timeout = FAILOVER_TIMEOUT;
     })
     .await;
     fails_over_without_errors_or_stale_answers(&farm, || {
@@ -362,7 +362,7 @@ async fn a_cluster_master_killed_under_load_fails_over_without_errors_or_stale_a
 async fn a_sentinel_master_killed_under_load_fails_over_without_errors_or_stale_answers() {
     let mut set = RedisSentinels::start();
     let farm = Farm::start_with(&set.url(), 2, Duration::ZERO, |c| {
-        c.redis_timeout = FAILOVER_TIMEOUT;
+        c.cache.redis.timeout = FAILOVER_TIMEOUT;
     })
     .await;
     assert!(!farm.redis_health(0).cluster);

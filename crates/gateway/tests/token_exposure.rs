@@ -63,7 +63,7 @@ async fn nested_tokens_reach_no_key_log_or_file_and_the_store_is_owner_only() {
     let data_dir = data.path().join("data");
     let dir_for_config = data_dir.clone();
     let h = start_gateway(srv.addr, Profile::Plex, move |c| {
-        c.disk_enabled = true;
+        c.cache.disk.enabled = true;
         c.data_dir = dir_for_config;
     })
     .await;

@@ -108,7 +108,7 @@ impl Args {
     }
 }
 
-fn parse_size(s: &str) -> Result<u64, String> {
+fn parse_size(s: &str) -> Result<u64, cachearr_gateway::config::ValueError> {
     cachearr_gateway::config::parse_byte_size(s)
 }
 

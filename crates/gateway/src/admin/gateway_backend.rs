@@ -578,7 +578,7 @@ impl AdminBackend for GatewayAdmin {
                 },
             );
         }
-        if !self.gateway.config().disk_enabled {
+        if !self.gateway.config().cache.disk.enabled {
             warnings.push(
                 "disk tier disabled (--no-disk): the cache will not survive a restart".into(),
             );
@@ -752,7 +752,7 @@ impl AdminBackend for GatewayAdmin {
             feed.push(report);
         }
         let plan = self.gateway.cache().memory_plan();
-        let memory_max = self.gateway.config().memory_max_bytes;
+        let memory_max = self.gateway.config().cache.memory_max_bytes;
         let copies = self.gateway.prepared().budgets();
         let memory = super::MemoryReport {
             memory_max,

@@ -175,9 +175,7 @@ pub fn request(
         ServerKind::Plex => format!("{ws_base}/:/websockets/notifications"),
         ServerKind::Jellyfin => format!("{ws_base}/socket?deviceId=cachearr-events"),
     };
-    let mut request = url
-        .into_client_request()
-        .map_err(SocketError::BadUrl)?;
+    let mut request = url.into_client_request().map_err(SocketError::BadUrl)?;
     let headers = request.headers_mut();
     let bad_token = |_| SocketError::BadToken;
     match subscription.server {

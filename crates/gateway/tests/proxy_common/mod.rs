@@ -333,7 +333,7 @@ pub async fn start_gateway(
     )
     .unwrap();
     config.admin_listen = "127.0.0.1:0".parse().unwrap();
-    config.disk_enabled = false;
+    config.cache.disk.enabled = false;
     config.data_dir = dir.path().to_path_buf();
     config.upstreams[0].guard = GuardConfig {
         retries: 0,

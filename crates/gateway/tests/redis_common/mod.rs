@@ -510,10 +510,10 @@ fn config_for(sim_url: &str, redis_url: &str, data: &std::path::Path) -> Config 
     let mut config = Config::single(Profile::Plex, sim_url, any).unwrap();
     config.admin_listen = any;
     config.data_dir = data.to_path_buf();
-    config.redis_url = Some(redis_url.to_owned());
-    config.redis_namespace = Some("farm".into());
+    config.cache.redis.url = Some(redis_url.to_owned());
+    config.cache.redis.namespace = "farm".into();
     // Generous for a loaded machine; a refused connection fails at once anyway.
-    config.redis_timeout = Duration::from_secs(1);
+    config.cache.redis.timeout = Duration::from_secs(1);
     // The library crawl would add upstream requests the counts below do not expect.
     config.index.enabled = false;
     config

@@ -1,0 +1,236 @@
+//! The file as written: the top-level table ([`RawConfig`]), which hands each section to the
+//! module that owns it, and the [`Checker`] they share to report a bad value at its line and
+//! column. `deny_unknown_fields` everywhere: a typo is an error with a line, not a silently
+//! ignored setting.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::cache::RawCache;
+use super::index::{FeedConfig, RawIndex};
+use super::server::{RawLimits, admin_token, allowed_hosts};
+use super::upstream::{RawPolicy, RawUpstream, class_overrides};
+use super::values::{ByteSize, Dur};
+use super::{Config, ConfigError};
+
+/// The top-level table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    data_dir: Option<PathBuf>,
+    admin_listen: Option<SocketAddr>,
+    admin_token: Option<Spanned<String>>,
+    admin_token_file: Option<Spanned<PathBuf>>,
+    admin_allowed_hosts: Option<Spanned<Vec<String>>>,
+    token_trust: Option<Dur>,
+    #[serde(default)]
+    cache: RawCache,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    index: RawIndex,
+    #[serde(default)]
+    feed: FeedConfig,
+    #[serde(default)]
+    policy: BTreeMap<Spanned<String>, RawPolicy>,
+    #[serde(default)]
+    upstream: Vec<RawUpstream>,
+}
+
+impl RawConfig {
+    /// Parses `text`; a syntax or schema error points at its line.
+    pub(super) fn parse(text: &str, origin: &str) -> Result<RawConfig, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            if let Some((pos, message)) = single_bracket_table(text) {
+                return parse_error(text, origin, pos, &message);
+            }
+            let span = e.span().unwrap_or(0..0);
+            parse_error(text, origin, span.start, e.message())
+        })
+    }
+
+    /// The configuration: each section read by its module onto its defaults
+    /// ([`Config::empty`]), every bad value reported at its line.
+    pub(super) fn validate(self, text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let check = Checker { text, origin };
+        let mut config = Config::empty();
+        if let Some(d) = self.data_dir {
+            config.data_dir = d;
+        }
+        if let Some(a) = self.admin_listen {
+            config.admin_listen = a;
+        }
+        config.admin_token = admin_token(self.admin_token, self.admin_token_file, &check)?;
+        config.admin_allowed_hosts = allowed_hosts(self.admin_allowed_hosts, &check)?;
+        if let Some(t) = self.token_trust {
+            config.token_trust = t.0;
+        }
+        config.cache = self.cache.read(&check)?;
+        config.limits = self.limits.read(&check)?;
+        config.index = self.index.read(&check)?;
+        config.feed = self.feed.bounded();
+        let global = class_overrides(self.policy, &check)?;
+        for (i, raw) in self.upstream.into_iter().enumerate() {
+            let up = raw.read(i, &config.upstreams, &global, &check)?;
+            config.upstreams.push(up);
+        }
+        Ok(config)
+    }
+}
+
+/// Reports a bad value of the file at its position, and checks the values that must not be
+/// zero (a limit or budget of zero would refuse every request or stall every load: an error
+/// at its line, not a silent clamp).
+pub(super) struct Checker<'a> {
+    text: &'a str,
+    origin: &'a str,
+}
+
+impl Checker<'_> {
+    /// An error at byte `pos` of the file.
+    pub(super) fn err(&self, pos: usize, message: impl AsRef<str>) -> ConfigError {
+        parse_error(self.text, self.origin, pos, message.as_ref())
+    }
+
+    /// The file's name in messages.
+    pub(super) fn origin(&self) -> &str {
+        self.origin
+    }
+
+    /// The 1-based line of byte `pos`.
+    pub(super) fn line_of(&self, pos: usize) -> usize {
+        line_col(self.text, pos).0
+    }
+
+    fn nonzero<T: Clone>(
+        &self,
+        v: &Option<Spanned<T>>,
+        what: &str,
+        is_zero: impl Fn(&T) -> bool,
+    ) -> Result<Option<T>, ConfigError> {
+        match v {
+            Some(v) if is_zero(v.get_ref()) => {
+                Err(self.err(v.span().start, format!("{what} must be greater than zero")))
+            }
+            Some(v) => Ok(Some(v.get_ref().clone())),
+            None => Ok(None),
+        }
+    }
+
+    /// A size that must not be zero.
+    pub(super) fn size(
+        &self,
+        v: &Option<Spanned<ByteSize>>,
+        what: &str,
+    ) -> Result<Option<u64>, ConfigError> {
+        Ok(self.nonzero(v, what, |b| b.0 == 0)?.map(|b| b.0))
+    }
+
+    /// A count that must not be zero.
+    pub(super) fn count(
+        &self,
+        v: &Option<Spanned<usize>>,
+        what: &str,
+    ) -> Result<Option<usize>, ConfigError> {
+        self.nonzero(v, what, |n| *n == 0)
+    }
+
+    /// A count that must not be zero.
+    pub(super) fn count32(
+        &self,
+        v: &Option<Spanned<u32>>,
+        what: &str,
+    ) -> Result<Option<u32>, ConfigError> {
+        self.nonzero(v, what, |n| *n == 0)
+    }
+
+    /// A duration that must not be zero.
+    pub(super) fn duration(
+        &self,
+        v: &Option<Spanned<Dur>>,
+        what: &str,
+    ) -> Result<Option<Duration>, ConfigError> {
+        Ok(self.nonzero(v, what, |d| d.0.is_zero())?.map(|d| d.0))
+    }
+
+    /// A rate that must be a finite number above zero.
+    pub(super) fn rate(
+        &self,
+        v: &Option<Spanned<f64>>,
+        what: &str,
+    ) -> Result<Option<f64>, ConfigError> {
+        match v {
+            Some(r) if !(r.get_ref().is_finite() && *r.get_ref() > 0.0) => Err(self.err(
+                r.span().start,
+                format!("{what} must be a number greater than zero"),
+            )),
+            Some(r) => Ok(Some(*r.get_ref())),
+            None => Ok(None),
+        }
+    }
+}
+
+/// `[upstream]` (or `[upstream.route]`) where the format wants an array of tables: the position
+/// of the first such line and what to write instead. TOML's own message ("invalid type: map,
+/// expected a sequence") does not say it.
+fn single_bracket_table(text: &str) -> Option<(usize, String)> {
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        let header = t
+            .strip_prefix('[')
+            .and_then(|r| r.split('#').next())
+            .map(str::trim_end)
+            .and_then(|r| r.strip_suffix(']'))
+            .filter(|h| !h.starts_with('['))
+            .map(str::trim);
+        if let Some(h @ ("upstream" | "upstream.route")) = header {
+            let indent = line.len() - line.trim_start().len();
+            return Some((
+                pos + indent,
+                format!(
+                    "write [[{h}]] with two brackets: each {} is one entry of a list, and [{h}] \
+                     declares a single table",
+                    if h == "upstream" {
+                        "media server"
+                    } else {
+                        "route override"
+                    }
+                ),
+            ));
+        }
+        pos += line.len();
+    }
+    None
+}
+
+fn line_col(text: &str, pos: usize) -> (usize, usize) {
+    let pos = pos.min(text.len());
+    let before = text.get(..pos).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn parse_error(text: &str, origin: &str, pos: usize, message: &str) -> ConfigError {
+    let (line, column) = line_col(text, pos);
+    let src = text.lines().nth(line - 1).unwrap_or("");
+    let gutter = format!("{line} | ");
+    let snippet = format!(
+        "{gutter}{src}\n{:width$}^",
+        "",
+        width = gutter.len() + column.saturating_sub(1)
+    );
+    ConfigError::Parse {
+        origin: origin.to_string(),
+        line,
+        column,
+        message: message.trim().to_string(),
+        snippet,
+    }
+}

@@ -1,0 +1,122 @@
+//! `[index]` (the library index: crawl, schedule) and `[feed]` (cache validity from the
+//! change feed).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::ConfigError;
+use super::file::Checker;
+use super::values::{Dur, duration};
+
+/// The library index of every upstream: `[index]` in the file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IndexConfig {
+    /// Whether the gateway builds and keeps an index (on by default; off makes every search go
+    /// to the server, with a warning).
+    pub enabled: bool,
+    /// A crawl that has not finished after this long is stopped (its progress is kept, so the
+    /// next one resumes).
+    pub build_timeout: Duration,
+    /// How often the index is refreshed from the server (incrementally, by `updatedAt`).
+    pub refresh_interval: Duration,
+    /// A gateway that starts from a saved index whose last build or refresh is older than this
+    /// refreshes it (incrementally) at once: changes made on the server while the gateway was
+    /// down reach no event stream. A quick restart skips it, so restarts stay free; the window
+    /// in which a change can be missed until the next scheduled refresh is at most this long.
+    pub catch_up_after: Duration,
+    /// Items asked for per page.
+    pub page_size: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            build_timeout: Duration::from_secs(180 * 60),
+            refresh_interval: Duration::from_secs(24 * 3600),
+            catch_up_after: Duration::from_secs(10 * 60),
+            page_size: 500,
+        }
+    }
+}
+
+/// `[index]` as written: positions kept, because a zero is an error at its line.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIndex {
+    enabled: Option<bool>,
+    build_timeout: Option<Spanned<Dur>>,
+    refresh_interval: Option<Spanned<Dur>>,
+    catch_up_after: Option<Dur>,
+    page_size: Option<Spanned<usize>>,
+}
+
+impl RawIndex {
+    /// The section: what the file sets (within bounds), the defaults for the rest.
+    pub(super) fn read(self, check: &Checker<'_>) -> Result<IndexConfig, ConfigError> {
+        let mut i = IndexConfig::default();
+        if let Some(e) = self.enabled {
+            i.enabled = e;
+        }
+        if let Some(t) = check.duration(&self.build_timeout, "build_timeout")? {
+            i.build_timeout = t.max(Duration::from_secs(1));
+        }
+        if let Some(t) = check.duration(&self.refresh_interval, "refresh_interval")? {
+            i.refresh_interval = t.max(Duration::from_secs(60));
+        }
+        if let Some(t) = self.catch_up_after {
+            i.catch_up_after = t.0;
+        }
+        if let Some(p) = check.count(&self.page_size, "page_size")? {
+            i.page_size = p.clamp(10, 10_000);
+        }
+        Ok(i)
+    }
+}
+
+/// Cache validity from the change feed: `[feed]` in the file, read straight into this type
+/// (every key optional, the defaults from [`FeedConfig::default`]), then bounded
+/// ([`FeedConfig::bounded`]).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Whether answers about library content stay fresh past their class TTL while the change
+    /// feed is healthy (on by default; it only takes effect once the feed proves healthy).
+    pub enabled: bool,
+    /// How long such an answer stays fresh at most while nothing it depends on changed.
+    #[serde(deserialize_with = "duration")]
+    pub horizon: Duration,
+    /// Sampled revalidations per minute (background budget): a random feed-validated entry is
+    /// fetched again and compared. 0 turns sampling off.
+    pub samples_per_minute: u32,
+    /// Matching samples in a row that prove a class's feed again after a mismatch.
+    pub prove_after: u32,
+    /// Without a webhook for this long (and no notification socket open), the feed cannot
+    /// prove anything.
+    #[serde(deserialize_with = "duration")]
+    pub webhook_window: Duration,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            horizon: Duration::from_secs(7 * 24 * 3600),
+            samples_per_minute: 6,
+            prove_after: 20,
+            webhook_window: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl FeedConfig {
+    /// The same settings within bounds: at most 6000 samples a minute, at least one matching
+    /// sample to prove a class again.
+    pub(super) fn bounded(mut self) -> FeedConfig {
+        self.samples_per_minute = self.samples_per_minute.min(6000);
+        self.prove_after = self.prove_after.max(1);
+        self
+    }
+}

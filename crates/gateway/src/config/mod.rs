@@ -1,0 +1,431 @@
+//! Configuration: the TOML file, the command-line/environment overrides, validation with errors
+//! that point at the offending line, and the commented example (`cachearr config example`).
+//!
+//! Layering, lowest to highest: built-in defaults → the file → `CACHEARR_*` environment
+//! variables → flags. clap merges the last two (every flag has an `env`), so this module only
+//! sees a [`ConfigOverrides`] on top of the file.
+//!
+//! [`Config`] is a tree that follows the file: the top-level keys, then one value per section.
+//! Each section lives in its own module with the type the gateway reads, the form the file
+//! writes and that section's defaults, written once (in its `Default`, or taken from the
+//! engine where the engine owns the knob):
+//!
+//! | module | file | type |
+//! |---|---|---|
+//! | `server` | top-level `admin_*`, `[limits]` | [`RequestLimits`] |
+//! | `cache` | `[cache]`: memory, disk, Redis | [`CacheConfig`], [`DiskConfig`], [`RedisConfig`] |
+//! | `index` | `[index]`, `[feed]` | [`IndexConfig`], [`FeedConfig`] |
+//! | `upstream` | `[[upstream]]` with its guard, routes, prefetch; `[policy.*]` | [`UpstreamConfig`], [`GuardConfig`], [`PrefetchConfig`] |
+//! | `values` | durations and sizes | [`Dur`], [`ByteSize`], [`ValueError`] |
+//! | `file` | the top-level table, positions of errors | |
+//! | `example` | `cachearr config example` | [`EXAMPLE`] |
+//!
+//! Sections whose values need no position to be judged ([`FeedConfig`], [`PrefetchConfig`])
+//! are read straight into their type with `#[serde(default)]`; the others keep each value's
+//! position while they are checked, so a zero or a bad name is an error at its line.
+
+mod cache;
+mod example;
+mod file;
+mod index;
+mod server;
+mod upstream;
+mod values;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::policy::Profile;
+pub use crate::policy::{PolicyOverride, RouteOverride};
+pub use crate::tls::TlsConfig;
+pub use cache::{CacheConfig, DiskConfig, RedisConfig};
+pub use example::EXAMPLE;
+pub use index::{FeedConfig, IndexConfig};
+pub use server::{DEFAULT_ADMIN_LISTEN, DEFAULT_LISTEN, RequestLimits};
+pub use upstream::{
+    GuardConfig, MAX_RETRIES, PrefetchConfig, UpstreamConfig, UrlError, parse_upstream_url,
+};
+pub use values::{ByteSize, Dur, MAX_DURATION, ValueError, parse_byte_size, parse_duration};
+
+use server::parse_addr;
+use upstream::next_free_listen;
+
+/// A configuration problem. Parse and validation errors carry the line and column.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the schema.
+    #[error("{origin}:{line}:{column}: {message}\n{snippet}")]
+    Parse {
+        /// File name (or `<config>`).
+        origin: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+        /// The offending line with a caret under the column.
+        snippet: String,
+    },
+    /// A value is unusable and has no position (it came from a flag or the environment).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The whole, validated configuration of one gateway process.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Directory for the disk tier, the installation secret and other state.
+    pub data_dir: PathBuf,
+    /// Admin listener address (loopback by default).
+    pub admin_listen: SocketAddr,
+    /// Token required by mutating admin endpoints; required to bind the admin listener beyond
+    /// loopback. Kept in memory only.
+    pub admin_token: Option<String>,
+    /// Host names the admin listener answers to besides `localhost` and IP addresses (a name
+    /// behind a reverse proxy, a LAN name); any other `Host` gets a 403 (DNS rebinding guard).
+    pub admin_allowed_hosts: Vec<String>,
+    /// The cache's tiers and limits: `[cache]`.
+    pub cache: CacheConfig,
+    /// Limits on client requests: `[limits]`.
+    pub limits: RequestLimits,
+    /// How long after the upstream accepted a token that token may read shared-scope entries.
+    pub token_trust: Duration,
+    /// The upstream servers, each with its own proxy listener.
+    pub upstreams: Vec<UpstreamConfig>,
+    /// The library index (crawl, schedule, persistence).
+    pub index: IndexConfig,
+    /// Cache validity from the server's change feed (`docs/change-feed.md`).
+    pub feed: FeedConfig,
+}
+
+/// Values given on the command line or in `CACHEARR_*` variables; they beat the file.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigOverrides {
+    /// `--plex URL`: the (first) Plex upstream's URL, added if the file has none.
+    pub plex: Option<String>,
+    /// `--jellyfin URL`: the (first) Jellyfin upstream's URL, added if the file has none.
+    pub jellyfin: Option<String>,
+    /// `--listen`: the first upstream's proxy listener.
+    pub listen: Option<SocketAddr>,
+    /// `--admin-listen`.
+    pub admin_listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--admin-token` (or `CACHEARR_ADMIN_TOKEN`, `CACHEARR_ADMIN_TOKEN_FILE`).
+    pub admin_token: Option<String>,
+    /// `--plex-token`: the owner token of the (first) Plex upstream.
+    pub plex_token: Option<String>,
+    /// `--jellyfin-token`: the owner token (API key) of the (first) Jellyfin upstream.
+    pub jellyfin_token: Option<String>,
+    /// Every `CACHEARR_UPSTREAM_<NAME>_TOKEN` / `CACHEARR_UPSTREAM_<NAME>_TOKEN_FILE` variable
+    /// (name, value): the owner token of the upstream called `<name>` (upper case, `-` as `_`).
+    /// They beat `--plex-token` / `--jellyfin-token` and the file.
+    pub upstream_env: Vec<(String, String)>,
+    /// `--redis`.
+    pub redis_url: Option<String>,
+    /// `--memory-max` in bytes.
+    pub memory_max_bytes: Option<u64>,
+    /// `--no-disk`.
+    pub no_disk: bool,
+    /// `--no-index`: do not build the library index (`[index] enabled = false`).
+    pub no_index: bool,
+}
+
+impl Config {
+    /// Reads and validates a file.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] if the file cannot be read; [`ConfigError::Parse`] with the line and
+    /// column for syntax, schema and value errors.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates TOML text; `origin` names it in error messages.
+    ///
+    /// # Errors
+    /// [`ConfigError::Parse`] pointing at the offending line.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        file::RawConfig::parse(text, origin)?.validate(text, origin)
+    }
+
+    /// The built-in defaults with no upstream (flags must add one).
+    pub fn empty() -> Config {
+        Config {
+            data_dir: PathBuf::from("./data"),
+            admin_listen: parse_addr(DEFAULT_ADMIN_LISTEN),
+            admin_token: None,
+            admin_allowed_hosts: Vec::new(),
+            cache: CacheConfig::default(),
+            limits: RequestLimits::default(),
+            token_trust: Duration::from_secs(3600),
+            upstreams: Vec::new(),
+            index: IndexConfig::default(),
+            feed: FeedConfig::default(),
+        }
+    }
+
+    /// A one-upstream configuration with defaults everywhere else (what `--plex URL` gives).
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] if the URL is unusable.
+    pub fn single(profile: Profile, url: &str, listen: SocketAddr) -> Result<Config, ConfigError> {
+        let mut config = Config::empty();
+        config.upstreams.push(UpstreamConfig::new(
+            profile.as_str(),
+            profile,
+            parse_upstream_url(url).map_err(|e| ConfigError::Invalid(e.to_string()))?,
+            listen,
+        ));
+        Ok(config)
+    }
+
+    /// Applies flag / environment overrides, then checks the result is runnable.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for an unusable URL, no upstream at all, clashing listeners, or
+    /// an admin listener beyond loopback without an admin token.
+    pub fn apply_overrides(&mut self, o: ConfigOverrides) -> Result<(), ConfigError> {
+        for (profile, url) in [(Profile::Plex, &o.plex), (Profile::Jellyfin, &o.jellyfin)] {
+            let Some(url) = url else { continue };
+            let uri = parse_upstream_url(url)
+                .map_err(|e| ConfigError::Invalid(format!("--{}: {e}", profile.as_str())))?;
+            match self.upstreams.iter_mut().find(|u| u.profile == profile) {
+                Some(existing) => existing.url = uri,
+                None => {
+                    let listen = next_free_listen(&self.upstreams);
+                    let mut name = profile.as_str().to_string();
+                    if self.upstreams.iter().any(|u| u.name == name) {
+                        name.push_str("-2");
+                    }
+                    self.upstreams
+                        .push(UpstreamConfig::new(&name, profile, uri, listen));
+                }
+            }
+        }
+        if let Some(listen) = o.listen {
+            match self.upstreams.first_mut() {
+                Some(first) => first.listen = listen,
+                None => {
+                    return Err(ConfigError::Invalid(
+                        "--listen given but no upstream".into(),
+                    ));
+                }
+            }
+        }
+        if let Some(a) = o.admin_listen {
+            self.admin_listen = a;
+        }
+        if let Some(d) = o.data_dir {
+            self.data_dir = d;
+        }
+        if o.admin_token.is_some() {
+            self.admin_token = o.admin_token;
+        }
+        for (profile, token) in [
+            (Profile::Plex, o.plex_token),
+            (Profile::Jellyfin, o.jellyfin_token),
+        ] {
+            let Some(token) = token else { continue };
+            match self.upstreams.iter_mut().find(|u| u.profile == profile) {
+                Some(up) => up.token = Some(token),
+                None => {
+                    return Err(ConfigError::Invalid(format!(
+                        "--{0}-token given but there is no {0} upstream (add --{0} URL)",
+                        profile.as_str()
+                    )));
+                }
+            }
+        }
+        self.apply_upstream_env(&o.upstream_env)?;
+        if o.redis_url.is_some() {
+            self.cache.redis.url = o.redis_url;
+        }
+        if let Some(m) = o.memory_max_bytes {
+            self.cache.memory_max_bytes = m;
+        }
+        if o.no_disk {
+            self.cache.disk.enabled = false;
+        }
+        if o.no_index {
+            self.index.enabled = false;
+        }
+        self.check_runnable()
+    }
+
+    /// Applies `CACHEARR_UPSTREAM_<NAME>_TOKEN[_FILE]` variables; one naming no upstream is an
+    /// error (a typo would otherwise leave the index without a token, silently).
+    fn apply_upstream_env(&mut self, vars: &[(String, String)]) -> Result<(), ConfigError> {
+        for (var, value) in vars {
+            let Some(rest) = var.strip_prefix(UPSTREAM_ENV_PREFIX) else {
+                continue;
+            };
+            let (name, from_file) = if let Some(n) = rest.strip_suffix("_TOKEN_FILE") {
+                (n, true)
+            } else if let Some(n) = rest.strip_suffix("_TOKEN") {
+                (n, false)
+            } else {
+                return Err(ConfigError::Invalid(format!(
+                    "{var}: unknown variable (per-upstream variables are                      {UPSTREAM_ENV_PREFIX}<NAME>_TOKEN and {UPSTREAM_ENV_PREFIX}<NAME>_TOKEN_FILE)"
+                )));
+            };
+            let Some(up) = self
+                .upstreams
+                .iter_mut()
+                .find(|u| upstream_env_name(&u.name) == name)
+            else {
+                let known: Vec<String> = self
+                    .upstreams
+                    .iter()
+                    .map(|u| format!("{UPSTREAM_ENV_PREFIX}{}_TOKEN", upstream_env_name(&u.name)))
+                    .collect();
+                return Err(ConfigError::Invalid(format!(
+                    "{var} names no configured upstream; the upstreams take {}",
+                    known.join(", ")
+                )));
+            };
+            let token = if from_file {
+                Some(read_secret_file(Path::new(value), var)?)
+            } else {
+                non_empty(value)
+            };
+            if token.is_some() {
+                up.token = token;
+            }
+        }
+        Ok(())
+    }
+
+    /// Things that work but are probably not what was meant; `serve` logs them and
+    /// `config check` prints them.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for u in &self.upstreams {
+            let path = u.url.path().trim_end_matches('/');
+            if path == "/web" || path.ends_with("/web") || path.contains("/web/") {
+                out.push(format!(
+                    "upstream {:?}: {} is the server's web app (/web), not its API; \
+                     use the server's address without a path (e.g. {}://{})",
+                    u.name,
+                    u.url,
+                    u.url.scheme_str().unwrap_or("http"),
+                    u.url.authority().map_or("HOST:32400", |a| a.as_str())
+                ));
+            }
+        }
+        out
+    }
+
+    /// Checks what only makes sense once everything is merged.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] describing the first problem.
+    pub fn check_runnable(&self) -> Result<(), ConfigError> {
+        if self.upstreams.is_empty() {
+            return Err(ConfigError::Invalid(
+                "no upstream: give --plex URL or --jellyfin URL, or a --config file with \
+                 [[upstream]] tables"
+                    .into(),
+            ));
+        }
+        let mut seen: Vec<(SocketAddr, &str)> = vec![(self.admin_listen, "the admin listener")];
+        for u in &self.upstreams {
+            if let Some((_, other)) = seen
+                .iter()
+                .find(|(a, _)| *a == u.listen && u.listen.port() != 0)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "upstream {:?} listens on {}, which {other} already uses",
+                    u.name, u.listen
+                )));
+            }
+            seen.push((u.listen, &u.name));
+        }
+        let mut names: Vec<&str> = self.upstreams.iter().map(|u| u.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ConfigError::Invalid(format!(
+                "two upstreams are named {:?}",
+                w[0]
+            )));
+        }
+        if !self.admin_listen.ip().is_loopback() && self.admin_token.is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "the admin listener {} is not on loopback: set an admin token \
+                 (--admin-token or CACHEARR_ADMIN_TOKEN) or keep it on 127.0.0.1",
+                self.admin_listen
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Prefix of the per-upstream environment variables.
+pub const UPSTREAM_ENV_PREFIX: &str = "CACHEARR_UPSTREAM_";
+
+/// The `<NAME>` part of `CACHEARR_UPSTREAM_<NAME>_TOKEN` for an upstream: upper case, `-` → `_`.
+pub fn upstream_env_name(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '-' => '_',
+            c => c.to_ascii_uppercase(),
+        })
+        .collect()
+}
+
+/// `None` for an empty (or blank) value: an unset `${VAR}` in a compose file arrives as "".
+fn non_empty(value: &str) -> Option<String> {
+    let t = value.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Reads a secret from a file (Docker / compose secrets, systemd credentials): the whole file,
+/// without surrounding white space. `what` names the setting in errors; the secret never
+/// appears in one.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when the file cannot be read or holds nothing.
+pub fn read_secret_file(path: &Path, what: &str) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::Invalid(format!("{what}: cannot read {}: {e}", path.display()))
+    })?;
+    non_empty(&text)
+        .ok_or_else(|| ConfigError::Invalid(format!("{what}: {} is empty", path.display())))
+}
+
+/// One secret given directly or as a file (`--plex-token` / `--plex-token-file`): the value
+/// wins when both are given; an empty value counts as not given.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] when the file cannot be read or is empty.
+pub fn secret_from(
+    value: Option<&str>,
+    file: Option<&Path>,
+    what: &str,
+) -> Result<Option<String>, ConfigError> {
+    if let Some(v) = value.and_then(non_empty) {
+        return Ok(Some(v));
+    }
+    match file {
+        Some(path) => read_secret_file(path, what).map(Some),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests;

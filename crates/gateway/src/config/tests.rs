@@ -1,0 +1,425 @@
+//! The file format, its errors at their lines and the overrides.
+
+use super::*;
+use crate::policy::Class;
+
+#[test]
+fn example_parses_and_means_what_it_says() {
+    let c = Config::from_toml(EXAMPLE, "example.toml").unwrap();
+    assert_eq!(c.upstreams.len(), 1);
+    let u = &c.upstreams[0];
+    assert_eq!(u.name, "plex");
+    assert_eq!(u.profile, Profile::Plex);
+    assert_eq!(u.guard.breaker_failures, 5);
+    assert_eq!(u.routes.len(), 2);
+    assert_eq!(u.routes[1].policy.cache, Some(false));
+    assert!(
+        u.classes
+            .iter()
+            .any(|(c, p)| *c == Class::OnDeck && p.fresh == Some(Duration::from_secs(30)))
+    );
+    assert_eq!(c.cache.memory_max_bytes, 256 << 20);
+    assert_eq!(c.index, IndexConfig::default());
+    c.check_runnable().unwrap();
+}
+
+#[test]
+fn index_table_and_no_index_flag() {
+    let text = "[index]\nenabled = true\nbuild_timeout = \"2h\"\nrefresh_interval = \"6h\"\ncatch_up_after = \"1h\"\n\
+                page_size = 200\n[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n";
+    let mut c = Config::from_toml(text, "t.toml").unwrap();
+    assert!(c.index.enabled);
+    assert_eq!(c.index.build_timeout, Duration::from_secs(7200));
+    assert_eq!(c.index.refresh_interval, Duration::from_secs(6 * 3600));
+    assert_eq!(c.index.catch_up_after, Duration::from_secs(3600));
+    assert_eq!(c.index.page_size, 200);
+    c.apply_overrides(ConfigOverrides {
+        no_index: true,
+        ..ConfigOverrides::default()
+    })
+    .unwrap();
+    assert!(!c.index.enabled);
+    let e = Config::from_toml("[index]\nenabeld = false\n", "t.toml").unwrap_err();
+    assert!(e.to_string().contains("t.toml:2"), "{e}");
+}
+
+#[test]
+fn errors_point_at_the_line() {
+    let text = "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\nlisten = \"nope\"\n";
+    match Config::from_toml(text, "t.toml") {
+        Err(ConfigError::Parse { line, .. }) => assert_eq!(line, 4),
+        other => panic!("{other:?}"),
+    }
+    let text = "[[upstream]]\nprofile = \"plex\"\nurl = \"ftp://x\"\n";
+    match Config::from_toml(text, "t.toml") {
+        Err(ConfigError::Parse { line, message, .. }) => {
+            assert_eq!(line, 3);
+            assert!(message.contains("http://"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = "[policy.nonsense]\nfresh = \"1m\"\n";
+    match Config::from_toml(text, "t.toml") {
+        Err(ConfigError::Parse { line, message, .. }) => {
+            assert_eq!(line, 1);
+            assert!(message.contains("unknown class"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = "[cache]\nmemroy_max = 5\n";
+    match Config::from_toml(text, "t.toml") {
+        Err(ConfigError::Parse { line, message, .. }) => {
+            assert_eq!(line, 2);
+            assert!(message.contains("memroy_max"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = "[policy.sessions]\nfresh = \"ten seconds\"\n";
+    match Config::from_toml(text, "t.toml") {
+        Err(ConfigError::Parse { line, .. }) => assert_eq!(line, 2),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn durations_and_sizes() {
+    assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+    assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+    assert_eq!(
+        parse_duration("7d").unwrap(),
+        Duration::from_secs(7 * 86400)
+    );
+    assert!(parse_duration("5 minutes").is_err());
+    assert!(parse_duration("").is_err());
+    assert_eq!(parse_byte_size("512MiB").unwrap(), 512 << 20);
+    assert!(parse_byte_size("lots").is_err());
+    assert!(parse_byte_size("99999999999999TiB").is_err());
+}
+
+fn parse_err(text: &str) -> (usize, String) {
+    match Config::from_toml(text, "t.toml") {
+        Err(ConfigError::Parse { line, message, .. }) => (line, message),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn huge_durations_are_refused_not_overflowed() {
+    let (line, message) = parse_err(
+        "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.guard]\n\
+         read_timeout = \"99999999999999d\"\n",
+    );
+    assert_eq!(line, 5);
+    assert!(message.contains("too long"), "{message}");
+    let (line, _) = parse_err("token_trust = 18446744073709551615\n");
+    assert_eq!(line, 1);
+    assert!(parse_duration("3650d").is_ok());
+    assert!(parse_duration("3651d").is_err());
+    let (line, message) = parse_err(
+        "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.guard]\n\
+         retries = 4000000000\n",
+    );
+    assert_eq!(line, 5);
+    assert!(message.contains("at most"), "{message}");
+    // The largest accepted values start: the load timeout they make does not overflow.
+    let c = Config::from_toml(
+        "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.guard]\n\
+         read_timeout = \"3650d\"\nretries = 10\n",
+        "t.toml",
+    )
+    .unwrap();
+    let g = &c.upstreams[0].guard;
+    let _ = g
+        .read_timeout
+        .saturating_mul(g.retries.saturating_mul(2).saturating_add(3));
+}
+
+#[test]
+fn zero_limits_are_refused_at_their_line() {
+    for (table, key, value) in [
+        ("limits", "max_uri", "0"),
+        ("limits", "max_headers", "0"),
+        ("limits", "max_body", "\"0\""),
+        ("limits", "max_cached_body", "0"),
+        ("limits", "max_connections", "0"),
+        ("cache", "memory_max", "\"0MiB\""),
+        ("cache", "disk_max", "0"),
+        ("cache", "redis_timeout", "\"0\""),
+        ("index", "page_size", "0"),
+        ("index", "build_timeout", "0"),
+    ] {
+        let (line, message) = parse_err(&format!("# x\n[{table}]\n{key} = {value}\n"));
+        assert_eq!(line, 3, "{key}");
+        assert!(
+            message.contains(key) && message.contains("greater than zero"),
+            "{message}"
+        );
+    }
+    for (key, value) in [
+        ("max_concurrent", "0"),
+        ("rate_per_sec", "0"),
+        ("rate_per_sec", "-1.5"),
+        ("burst", "0"),
+        ("connect_timeout", "\"0\""),
+        ("read_timeout", "0"),
+        ("breaker_failures", "0"),
+        ("background_max_concurrent", "0"),
+        ("background_rate_per_sec", "0.0"),
+    ] {
+        let (line, message) = parse_err(&format!(
+            "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.guard]\n{key} = {value}\n"
+        ));
+        assert_eq!(line, 5, "{key}");
+        assert!(message.contains(key), "{message}");
+    }
+}
+
+#[test]
+fn an_empty_token_is_not_a_token() {
+    let (line, message) = parse_err("# admin\nadmin_token = \"\"\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("empty"), "{message}");
+    let (line, _) =
+        parse_err("[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\ntoken = \"  \"\n");
+    assert_eq!(line, 4);
+    // From the environment or a flag, empty means not given (an unset ${VAR} in compose):
+    // the admin listener beyond loopback is then refused, not opened with "" as its token.
+    let mut c =
+        Config::single(Profile::Plex, "http://h:1", "127.0.0.1:0".parse().unwrap()).unwrap();
+    let token = secret_from(Some(""), None, "t").unwrap();
+    assert_eq!(token, None);
+    let e = c.apply_overrides(ConfigOverrides {
+        admin_listen: Some("0.0.0.0:8485".parse().unwrap()),
+        admin_token: token,
+        ..ConfigOverrides::default()
+    });
+    assert!(e.is_err());
+}
+
+#[test]
+fn single_brackets_say_to_use_two() {
+    let (line, message) =
+        parse_err("data_dir = \"/d\"\n\n[upstream]\nprofile = \"plex\"\nurl = \"http://x:1\"\n");
+    assert_eq!(line, 3);
+    assert!(message.contains("[[upstream]]"), "{message}");
+    let (line, message) = parse_err(
+        "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.route]\npath = \"/x\"\n",
+    );
+    assert_eq!(line, 4);
+    assert!(message.contains("[[upstream.route]]"), "{message}");
+}
+
+#[test]
+fn the_web_app_path_is_warned_about() {
+    let c = Config::single(
+        Profile::Plex,
+        "http://nas:32400/web",
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let w = c.warnings();
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].contains("web app") && w[0].contains("http://nas:32400"),
+        "{w:?}"
+    );
+    let c = Config::single(
+        Profile::Plex,
+        "http://nas:32400",
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    assert!(c.warnings().is_empty());
+}
+
+#[test]
+fn owner_tokens_from_flags_env_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("plex_token");
+    std::fs::write(&secret, "from-file\n").unwrap();
+    let text = format!(
+        "[[upstream]]\nname = \"living-room\"\nprofile = \"plex\"\nurl = \"http://x:1\"\n\
+         token_file = \"{}\"\n\
+         [[upstream]]\nprofile = \"jellyfin\"\nurl = \"http://y:1\"\ntoken = \"in-file\"\n",
+        secret.display()
+    );
+    let mut c = Config::from_toml(&text, "t.toml").unwrap();
+    assert_eq!(c.upstreams[0].token.as_deref(), Some("from-file"));
+    assert_eq!(c.upstreams[1].token.as_deref(), Some("in-file"));
+    // --plex-token / --jellyfin-token beat the file; CACHEARR_UPSTREAM_<NAME>_TOKEN beats them.
+    let env_file = dir.path().join("jf");
+    std::fs::write(&env_file, "jf-from-env-file").unwrap();
+    c.apply_overrides(ConfigOverrides {
+        plex_token: Some("flag".into()),
+        jellyfin_token: Some("flag-jf".into()),
+        upstream_env: vec![
+            ("CACHEARR_UPSTREAM_LIVING_ROOM_TOKEN".into(), "env".into()),
+            (
+                "CACHEARR_UPSTREAM_JELLYFIN_2_TOKEN_FILE".into(),
+                env_file.display().to_string(),
+            ),
+        ],
+        ..ConfigOverrides::default()
+    })
+    .unwrap();
+    assert_eq!(c.upstreams[0].token.as_deref(), Some("env"));
+    assert_eq!(c.upstreams[1].token.as_deref(), Some("jf-from-env-file"));
+    // A variable naming no upstream is an error that lists the right names.
+    let e = c
+        .apply_overrides(ConfigOverrides {
+            upstream_env: vec![("CACHEARR_UPSTREAM_LIVINGROOM_TOKEN".into(), "x".into())],
+            ..ConfigOverrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("CACHEARR_UPSTREAM_LIVING_ROOM_TOKEN"), "{e}");
+    // --plex-token without a Plex upstream.
+    let mut c = Config::single(
+        Profile::Jellyfin,
+        "http://h:1",
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let e = c
+        .apply_overrides(ConfigOverrides {
+            plex_token: Some("t".into()),
+            ..ConfigOverrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("--plex-token") && e.contains("no plex upstream"),
+        "{e}"
+    );
+    // Secret files: missing or empty is an error naming the file, never the value.
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, " \n").unwrap();
+    let e = secret_from(None, Some(&empty), "Plex token file")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("empty") && e.contains("Plex token file"), "{e}");
+    assert!(secret_from(None, Some(&dir.path().join("nope")), "x").is_err());
+    assert_eq!(
+        secret_from(Some("direct"), Some(&empty), "x")
+            .unwrap()
+            .as_deref(),
+        Some("direct")
+    );
+}
+
+#[test]
+fn https_upstreams_and_their_tls_settings() {
+    assert!(parse_upstream_url("https://plex.example:32400").is_ok());
+    let (line, message) =
+        parse_err("[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\nca = \"/etc/ca.pem\"\n");
+    assert_eq!(line, 4);
+    assert!(message.contains("https"), "{message}");
+    let (line, message) = parse_err(
+        "[[upstream]]\nprofile = \"plex\"\nurl = \"https://x:1\"\nca = \"/nonexistent/ca.pem\"\n",
+    );
+    assert_eq!(line, 4);
+    assert!(message.contains("cannot read"), "{message}");
+    let c = Config::from_toml(
+        "[[upstream]]\nprofile = \"plex\"\nurl = \"https://192.168.1.10:32400\"\n\
+         server_name = \"192-168-1-10.0123abcd.plex.direct\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        c.upstreams[0].tls.server_name.as_deref(),
+        Some("192-168-1-10.0123abcd.plex.direct")
+    );
+}
+
+#[test]
+fn overrides_beat_the_file() {
+    let mut c = Config::from_toml(EXAMPLE, "example.toml").unwrap();
+    c.apply_overrides(ConfigOverrides {
+        plex: Some("http://10.0.0.2:32400".into()),
+        jellyfin: Some("http://10.0.0.3:8096".into()),
+        listen: Some("127.0.0.1:9000".parse().unwrap()),
+        no_disk: true,
+        ..ConfigOverrides::default()
+    })
+    .unwrap();
+    assert_eq!(c.upstreams[0].url, "http://10.0.0.2:32400");
+    assert_eq!(c.upstreams[0].listen.port(), 9000);
+    assert_eq!(c.upstreams[1].profile, Profile::Jellyfin);
+    assert!(!c.cache.disk.enabled);
+    let mut c = Config::empty();
+    assert!(c.apply_overrides(ConfigOverrides::default()).is_err());
+    let mut c =
+        Config::single(Profile::Plex, "http://h:1", "127.0.0.1:0".parse().unwrap()).unwrap();
+    let e = c.apply_overrides(ConfigOverrides {
+        admin_listen: Some("0.0.0.0:8485".parse().unwrap()),
+        ..ConfigOverrides::default()
+    });
+    assert!(e.is_err());
+}
+
+#[test]
+fn each_section_takes_its_defaults_from_one_place() {
+    let c = Config::from_toml(
+        "[feed]\nsamples_per_minute = 99999\n[[upstream]]\nprofile = \"plex\"\n\
+         url = \"http://x:1\"\n[upstream.prefetch]\nmax_per_listing = 3\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.feed.samples_per_minute, 6000, "bounded");
+    assert_eq!(c.feed.horizon, FeedConfig::default().horizon);
+    assert_eq!(
+        c.upstreams[0].prefetch,
+        PrefetchConfig {
+            max_per_listing: 3,
+            ..PrefetchConfig::default()
+        }
+    );
+    // The Redis tier's knobs are the engine's: their defaults too.
+    let engine = cachearr_engine::RedisOptions::default();
+    assert_eq!(c.cache.redis.lock_wait, engine.lock_wait);
+    assert_eq!(c.cache.redis.timeout, engine.command_timeout);
+    assert_eq!(c.cache.redis.namespace, engine.namespace);
+    let c = Config::from_toml(
+        "[cache]\nredis = \"redis://r:6379\"\nredis_lock_wait = \"2s\"\nredis_namespace = \"farm\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    let options = c.cache.redis.engine_options(None);
+    assert_eq!(options.lock_wait, Duration::from_secs(2));
+    assert_eq!(options.namespace, "farm");
+    assert_eq!(options.connect_timeout, engine.connect_timeout);
+    // Sections read straight into their type still point at the bad line.
+    let (line, message) = parse_err("# x\n[feed]\nhorizon = \"soon\"\n");
+    assert_eq!(line, 3);
+    assert!(message.contains("not a duration"), "{message}");
+    let (line, message) = parse_err(
+        "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.prefetch]\n\
+         enabeld = true\n",
+    );
+    assert_eq!(line, 5);
+    assert!(message.contains("enabeld"), "{message}");
+}
+
+#[test]
+fn bad_values_are_typed_and_quote_the_input() {
+    assert_eq!(
+        parse_duration("5 minutes"),
+        Err(ValueError::NotADuration("5 minutes".into()))
+    );
+    assert_eq!(
+        parse_duration("3651d"),
+        Err(ValueError::TooLong("3651d".into()))
+    );
+    assert_eq!(
+        parse_byte_size("lots"),
+        Err(ValueError::NotASize("lots".into()))
+    );
+    assert_eq!(
+        parse_upstream_url("ftp://x"),
+        Err(UrlError::Scheme("ftp://x".into()))
+    );
+    assert!(matches!(
+        parse_upstream_url("http://u:p@x"),
+        Err(UrlError::Credentials(_))
+    ));
+}

@@ -1,0 +1,485 @@
+//! `[[upstream]]`: one media server each, with its listener, owner token, TLS checks,
+//! `[upstream.guard]`, class policies, `[[upstream.route]]` overrides, warm list and
+//! `[upstream.prefetch]`; and `[policy.*]`, the class policies of every upstream.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::file::Checker;
+use super::server::{DEFAULT_LISTEN, parse_addr};
+use super::values::Dur;
+use super::{ConfigError, TlsConfig, read_secret_file};
+use crate::policy::{Class, PolicyOverride, Profile, RouteOverride, Routing, Scope};
+
+/// Most retries an upstream may be given: each one multiplies the worst-case wait of a load.
+pub const MAX_RETRIES: u32 = 10;
+
+/// One upstream media server.
+#[derive(Clone, Debug)]
+pub struct UpstreamConfig {
+    /// Short name: the first part of every cache key and tag (`plex`, `jellyfin`, `living-room`).
+    pub name: String,
+    /// Which API it speaks.
+    pub profile: Profile,
+    /// Base URL (`http://host:32400`); a path prefix is kept.
+    pub url: http::Uri,
+    /// The proxy listener for this upstream.
+    pub listen: SocketAddr,
+    /// The owner's token: the library index crawl, the notification socket and playlist sync
+    /// use it. Never logged. From the file's `token` / `token_file`, or (beating the file)
+    /// `--plex-token`, `CACHEARR_PLEX_TOKEN`, `CACHEARR_UPSTREAM_<NAME>_TOKEN` and their
+    /// `*_FILE` forms.
+    pub token: Option<String>,
+    /// How an `https://` upstream's certificate is checked.
+    pub tls: TlsConfig,
+    /// Protection of the upstream.
+    pub guard: GuardConfig,
+    /// Per-class policy overrides (on top of the global ones).
+    pub classes: Vec<(Class, PolicyOverride)>,
+    /// Per-path-pattern overrides, in file order.
+    pub routes: Vec<RouteOverride>,
+    /// Paths (with query) warmed for each recently seen user by `POST /api/warm`.
+    pub warm: Vec<String>,
+    /// Prefetch after listings (what a browsing client opens next).
+    pub prefetch: PrefetchConfig,
+}
+
+/// How hard cachearr may lean on one upstream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GuardConfig {
+    /// Concurrent client requests in flight to the upstream.
+    pub max_concurrent: usize,
+    /// Sustained client requests per second (token bucket).
+    pub rate_per_sec: f64,
+    /// Burst size of the token bucket.
+    pub burst: u32,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Time to the response headers (and, for cached reads, to the whole body).
+    pub read_timeout: Duration,
+    /// Retries for idempotent reads after connect errors, timeouts, 502/503/504.
+    pub retries: u32,
+    /// Base of the jittered exponential back-off between retries.
+    pub retry_backoff: Duration,
+    /// Consecutive failures that open the circuit.
+    pub breaker_failures: u32,
+    /// How long the circuit stays open before one probe is let through.
+    pub breaker_cooldown: Duration,
+    /// Concurrent background requests (refresh, warm, prefetch); a separate, smaller budget.
+    pub background_max_concurrent: usize,
+    /// Background requests per second.
+    pub background_rate_per_sec: f64,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent: 32,
+            rate_per_sec: 200.0,
+            burst: 400,
+            connect_timeout: Duration::from_secs(3),
+            read_timeout: Duration::from_secs(60),
+            retries: 2,
+            retry_backoff: Duration::from_millis(50),
+            breaker_failures: 5,
+            breaker_cooldown: Duration::from_secs(10),
+            background_max_concurrent: 4,
+            background_rate_per_sec: 20.0,
+        }
+    }
+}
+
+/// Prefetch settings (used by the prefetcher): `[upstream.prefetch]`, read straight into this
+/// type with the defaults of [`PrefetchConfig::default`].
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrefetchConfig {
+    /// Whether prefetch runs at all.
+    pub enabled: bool,
+    /// Most follow-up requests one listing may trigger.
+    pub max_per_listing: usize,
+    /// Plex: once a client has read a section's listing page and two of its items singly,
+    /// fetch the rest of the page's items in one request (`/library/metadata/{id},{id},…`)
+    /// and store each as its single answer (`docs/change-feed.md`).
+    pub batch_metadata: bool,
+}
+
+impl Default for PrefetchConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_per_listing: 20,
+            batch_metadata: true,
+        }
+    }
+}
+
+impl UpstreamConfig {
+    /// What the route table is compiled from ([`crate::policy::RouteTable::compile`]).
+    pub fn routing(&self) -> Routing<'_> {
+        Routing {
+            name: &self.name,
+            profile: self.profile,
+            classes: &self.classes,
+            routes: &self.routes,
+        }
+    }
+
+    /// An upstream with default guard, policies and warm list.
+    pub fn new(name: &str, profile: Profile, url: http::Uri, listen: SocketAddr) -> Self {
+        Self {
+            name: name.to_string(),
+            profile,
+            url,
+            listen,
+            token: None,
+            tls: TlsConfig::default(),
+            guard: GuardConfig::default(),
+            classes: Vec::new(),
+            routes: Vec::new(),
+            warm: profile
+                .default_warm()
+                .iter()
+                .map(|s| (*s).to_string())
+                .collect(),
+            prefetch: PrefetchConfig::default(),
+        }
+    }
+}
+
+/// The first default listener address no upstream uses yet (8484, 8494, …).
+pub(super) fn next_free_listen(upstreams: &[UpstreamConfig]) -> SocketAddr {
+    let mut addr = parse_addr(DEFAULT_LISTEN);
+    while upstreams.iter().any(|u| u.listen == addr) {
+        addr.set_port(addr.port().saturating_add(10));
+    }
+    addr
+}
+
+/// Why an upstream URL is not usable. The message quotes the URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlError {
+    /// It does not parse.
+    #[error("{url:?} is not a URL: {reason}")]
+    NotAUrl {
+        /// The URL as given.
+        url: String,
+        /// What the parser said.
+        reason: String,
+    },
+    /// Not `http://` or `https://`.
+    #[error("{0:?} must start with http:// or https://")]
+    Scheme(String),
+    /// No host.
+    #[error("{0:?} has no host")]
+    NoHost(String),
+    /// `user:password@` in it.
+    #[error("{0:?}: credentials in the URL are not supported")]
+    Credentials(String),
+    /// A `?query`.
+    #[error("{0:?}: the upstream URL must not have a query")]
+    Query(String),
+}
+
+/// Checks an upstream base URL: `http[s]://host[:port][/prefix]`, no query, no credentials.
+///
+/// # Errors
+/// [`UrlError`] saying what is wrong.
+pub fn parse_upstream_url(s: &str) -> Result<http::Uri, UrlError> {
+    let uri: http::Uri =
+        s.trim()
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| UrlError::NotAUrl {
+                url: s.to_owned(),
+                reason: e.to_string(),
+            })?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err(UrlError::Scheme(s.to_owned())),
+    }
+    let Some(authority) = uri.authority() else {
+        return Err(UrlError::NoHost(s.to_owned()));
+    };
+    if authority.as_str().contains('@') {
+        return Err(UrlError::Credentials(s.to_owned()));
+    }
+    if uri.query().is_some() {
+        return Err(UrlError::Query(s.to_owned()));
+    }
+    Ok(uri)
+}
+
+/// A class policy as written: `[policy.<class>]` or `[upstream.policy.<class>]`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicy {
+    fresh: Option<Dur>,
+    stale_while_revalidate: Option<Dur>,
+    stale_if_error: Option<Dur>,
+    negative_ttl: Option<Dur>,
+    scope: Option<Scope>,
+    cache: Option<bool>,
+}
+
+impl RawPolicy {
+    fn into_override(self) -> PolicyOverride {
+        PolicyOverride {
+            fresh: self.fresh.map(|d| d.0),
+            stale_while_revalidate: self.stale_while_revalidate.map(|d| d.0),
+            stale_if_error: self.stale_if_error.map(|d| d.0),
+            negative_ttl: self.negative_ttl.map(|d| d.0),
+            scope: self.scope,
+            cache: self.cache,
+        }
+    }
+}
+
+/// The class policies of a `policy` table, each class name checked.
+pub(super) fn class_overrides(
+    map: BTreeMap<Spanned<String>, RawPolicy>,
+    check: &Checker<'_>,
+) -> Result<Vec<(Class, PolicyOverride)>, ConfigError> {
+    let mut out = Vec::new();
+    for (name, raw) in map {
+        let class = Class::from_name(name.get_ref()).ok_or_else(|| {
+            check.err(
+                name.span().start,
+                format!(
+                    "unknown class {:?}; the classes are {}",
+                    name.get_ref(),
+                    Class::ALL
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })?;
+        out.push((class, raw.into_override()));
+    }
+    Ok(out)
+}
+
+/// `[[upstream]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawUpstream {
+    name: Option<Spanned<String>>,
+    profile: Profile,
+    url: Spanned<String>,
+    listen: Option<Spanned<SocketAddr>>,
+    token: Option<Spanned<String>>,
+    token_file: Option<Spanned<PathBuf>>,
+    ca: Option<Spanned<PathBuf>>,
+    server_name: Option<Spanned<String>>,
+    #[serde(default)]
+    guard: RawGuard,
+    #[serde(default)]
+    policy: BTreeMap<Spanned<String>, RawPolicy>,
+    #[serde(default)]
+    route: Vec<RawRoute>,
+    warm: Option<Vec<String>>,
+    #[serde(default)]
+    prefetch: PrefetchConfig,
+}
+
+/// `[upstream.guard]` as written: positions kept, because a zero is an error at its line.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGuard {
+    max_concurrent: Option<Spanned<usize>>,
+    rate_per_sec: Option<Spanned<f64>>,
+    burst: Option<Spanned<u32>>,
+    connect_timeout: Option<Spanned<Dur>>,
+    read_timeout: Option<Spanned<Dur>>,
+    retries: Option<Spanned<u32>>,
+    retry_backoff: Option<Dur>,
+    breaker_failures: Option<Spanned<u32>>,
+    breaker_cooldown: Option<Dur>,
+    background_max_concurrent: Option<Spanned<usize>>,
+    background_rate_per_sec: Option<Spanned<f64>>,
+}
+
+/// `[[upstream.route]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    path: Spanned<String>,
+    class: Option<Class>,
+    fresh: Option<Dur>,
+    stale_while_revalidate: Option<Dur>,
+    stale_if_error: Option<Dur>,
+    negative_ttl: Option<Dur>,
+    scope: Option<Scope>,
+    cache: Option<bool>,
+}
+
+impl RawGuard {
+    /// The guard: what the file sets, [`GuardConfig::default`] for the rest.
+    fn read(self, check: &Checker<'_>) -> Result<GuardConfig, ConfigError> {
+        let d = GuardConfig::default();
+        if let Some(r) = &self.retries
+            && *r.get_ref() > MAX_RETRIES
+        {
+            return Err(check.err(r.span().start, format!("retries is at most {MAX_RETRIES}")));
+        }
+        Ok(GuardConfig {
+            max_concurrent: check
+                .count(&self.max_concurrent, "max_concurrent")?
+                .unwrap_or(d.max_concurrent),
+            rate_per_sec: check
+                .rate(&self.rate_per_sec, "rate_per_sec")?
+                .unwrap_or(d.rate_per_sec),
+            burst: check.count32(&self.burst, "burst")?.unwrap_or(d.burst),
+            connect_timeout: check
+                .duration(&self.connect_timeout, "connect_timeout")?
+                .unwrap_or(d.connect_timeout),
+            read_timeout: check
+                .duration(&self.read_timeout, "read_timeout")?
+                .unwrap_or(d.read_timeout),
+            retries: self.retries.map_or(d.retries, |r| *r.get_ref()),
+            retry_backoff: self.retry_backoff.map_or(d.retry_backoff, |x| x.0),
+            breaker_failures: check
+                .count32(&self.breaker_failures, "breaker_failures")?
+                .unwrap_or(d.breaker_failures),
+            breaker_cooldown: self.breaker_cooldown.map_or(d.breaker_cooldown, |x| x.0),
+            background_max_concurrent: check
+                .count(&self.background_max_concurrent, "background_max_concurrent")?
+                .unwrap_or(d.background_max_concurrent),
+            background_rate_per_sec: check
+                .rate(&self.background_rate_per_sec, "background_rate_per_sec")?
+                .unwrap_or(d.background_rate_per_sec),
+        })
+    }
+}
+
+impl RawUpstream {
+    /// The `index`-th upstream of the file; `earlier` are the ones before it (names and
+    /// listeners must differ), `global` the `[policy.*]` classes every upstream starts from.
+    pub(super) fn read(
+        self,
+        index: usize,
+        earlier: &[UpstreamConfig],
+        global: &[(Class, PolicyOverride)],
+        check: &Checker<'_>,
+    ) -> Result<UpstreamConfig, ConfigError> {
+        let raw = self;
+        let url = parse_upstream_url(raw.url.get_ref())
+            .map_err(|e| check.err(raw.url.span().start, e.to_string()))?;
+        let name = match &raw.name {
+            Some(n) => {
+                let ok = !n.get_ref().is_empty()
+                    && n.get_ref()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                if !ok {
+                    return Err(check.err(
+                        n.span().start,
+                        "an upstream name is letters, digits, '-' and '_'",
+                    ));
+                }
+                n.get_ref().clone()
+            }
+            None if index == 0 => raw.profile.as_str().to_string(),
+            None => format!("{}-{}", raw.profile.as_str(), index + 1),
+        };
+        let listen = match raw.listen {
+            Some(l) => l.into_inner(),
+            None => next_free_listen(earlier),
+        };
+        let mut up = UpstreamConfig::new(&name, raw.profile, url, listen);
+        up.token = match (raw.token, raw.token_file) {
+            (Some(t), _) if t.get_ref().trim().is_empty() => {
+                return Err(check.err(
+                    t.span().start,
+                    "token is empty: remove the line or give the owner's token",
+                ));
+            }
+            (Some(t), Some(_)) => {
+                return Err(check.err(t.span().start, "give token or token_file, not both"));
+            }
+            (Some(t), None) => Some(t.get_ref().trim().to_string()),
+            (None, Some(f)) => Some(
+                read_secret_file(f.get_ref(), "token_file")
+                    .map_err(|e| check.err(f.span().start, e.to_string()))?,
+            ),
+            (None, None) => None,
+        };
+        let https = up.url.scheme_str() == Some("https");
+        let tls_fields = [
+            (raw.ca.as_ref().map(|f| f.span().start), "ca"),
+            (
+                raw.server_name.as_ref().map(|f| f.span().start),
+                "server_name",
+            ),
+        ];
+        for (pos, what) in tls_fields {
+            if let (Some(pos), false) = (pos, https) {
+                return Err(check.err(pos, format!("{what} only applies to an https:// upstream")));
+            }
+        }
+        if let Some(ca) = raw.ca {
+            crate::tls::read_roots(ca.get_ref())
+                .map_err(|e| check.err(ca.span().start, e.to_string()))?;
+            up.tls.ca_file = Some(ca.into_inner());
+        }
+        if let Some(n) = raw.server_name {
+            crate::tls::check_server_name(n.get_ref())
+                .map_err(|e| check.err(n.span().start, e.to_string()))?;
+            up.tls.server_name = Some(n.into_inner());
+        }
+        up.guard = raw.guard.read(check)?;
+        // Global class overrides first, the upstream's own after: later entries win.
+        up.classes = global.to_vec();
+        up.classes.extend(class_overrides(raw.policy, check)?);
+        for r in raw.route {
+            let pattern = r.path.get_ref().clone();
+            crate::policy::check_pattern(&pattern)
+                .map_err(|m| check.err(r.path.span().start, m))?;
+            up.routes.push(RouteOverride {
+                pattern,
+                class: r.class,
+                policy: PolicyOverride {
+                    fresh: r.fresh.map(|d| d.0),
+                    stale_while_revalidate: r.stale_while_revalidate.map(|d| d.0),
+                    stale_if_error: r.stale_if_error.map(|d| d.0),
+                    negative_ttl: r.negative_ttl.map(|d| d.0),
+                    scope: r.scope,
+                    cache: r.cache,
+                },
+                origin: format!("{}:{}", check.origin(), check.line_of(r.path.span().start)),
+            });
+        }
+        // Compile now so a conflicting pattern is reported at its line.
+        crate::policy::RouteTable::compile(&up.routing()).map_err(|e| match e {
+            crate::policy::RouteError::Pattern { index, message } => {
+                let origin = up.routes.get(index).map_or("", |r| r.origin.as_str());
+                ConfigError::Invalid(format!("{origin}: {message}"))
+            }
+        })?;
+        if let Some(w) = raw.warm {
+            up.warm = w;
+        }
+        up.prefetch = raw.prefetch;
+        if let Some(prev) = earlier.iter().find(|u| u.name == up.name) {
+            let pos = raw
+                .name
+                .as_ref()
+                .map_or(raw.url.span().start, |n| n.span().start);
+            return Err(check.err(pos, format!("a second upstream named {:?}", prev.name)));
+        }
+        if let Some(prev) = earlier.iter().find(|u| u.listen == up.listen) {
+            return Err(check.err(
+                raw.url.span().start,
+                format!("upstream {:?} already listens on {}", prev.name, up.listen),
+            ));
+        }
+        Ok(up)
+    }
+}
