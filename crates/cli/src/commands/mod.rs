@@ -97,13 +97,45 @@ impl std::io::Write for RedactingStderr {
     }
 }
 
-pub(crate) fn init_logging(level: Option<&str>, json: bool) -> Result<(), String> {
+/// Why logging cannot be set up.
+#[derive(Debug)]
+pub(crate) enum LoggingError {
+    /// `--log-level` is not a filter.
+    Level {
+        level: String,
+        source: tracing_subscriber::filter::ParseError,
+    },
+    /// One of the built-in directives does not parse (a bug).
+    Internal {
+        directive: &'static str,
+        source: tracing_subscriber::filter::ParseError,
+    },
+}
+
+impl std::fmt::Display for LoggingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Level { level, source } => write!(f, "--log-level {level:?}: {source}"),
+            Self::Internal { directive, source } => {
+                write!(f, "internal log directive {directive}: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoggingError {}
+
+pub(crate) fn init_logging(level: Option<&str>, json: bool) -> Result<(), LoggingError> {
     use std::io::IsTerminal as _;
     // fjall and its tree log every flush and compaction at info: quiet unless asked by name.
     const QUIET: &str = "fjall=warn,lsm_tree=warn";
     let filter = match level {
-        Some(level) => tracing_subscriber::EnvFilter::try_new(format!("{QUIET},{level}"))
-            .map_err(|e| format!("--log-level {level:?}: {e}"))?,
+        Some(level) => tracing_subscriber::EnvFilter::try_new(format!("{QUIET},{level}")).map_err(
+            |source| LoggingError::Level {
+                level: level.to_owned(),
+                source,
+            },
+        )?,
         None => tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("info,{QUIET}"))),
     };
@@ -112,11 +144,10 @@ pub(crate) fn init_logging(level: Option<&str>, json: bool) -> Result<(), String
     // debug and trace lines redact tokens where they are built.
     let mut filter = filter;
     for quiet in TOKEN_DUMPING_TARGETS {
-        filter = filter.add_directive(
-            quiet
-                .parse()
-                .map_err(|e| format!("internal log directive {quiet}: {e}"))?,
-        );
+        filter = filter.add_directive(quiet.parse().map_err(|source| LoggingError::Internal {
+            directive: quiet,
+            source,
+        })?);
     }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -127,24 +127,39 @@ struct SentinelUrl {
     password: Option<String>,
 }
 
-fn parse_sentinel_url(url: &str) -> Result<SentinelUrl, String> {
+/// Why a Sentinel URL cannot be used; the message says what to write.
+#[derive(Debug, thiserror::Error)]
+enum SentinelError {
+    #[error("a Sentinel URL starts with redis+sentinel://")]
+    Scheme,
+    #[error("name the master: redis+sentinel://host:port/master")]
+    NoMaster,
+    #[error("bad database {0:?}")]
+    Database(String),
+    #[error("no Sentinel given")]
+    NoSentinel,
+    #[error(transparent)]
+    Client(#[from] redis::RedisError),
+}
+
+fn parse_sentinel_url(url: &str) -> Result<SentinelUrl, SentinelError> {
     let rest = url
         .strip_prefix("redis+sentinel://")
-        .ok_or("a Sentinel URL starts with redis+sentinel://")?;
+        .ok_or(SentinelError::Scheme)?;
     let (userinfo, rest) = match rest.rsplit_once('@') {
         Some((u, r)) => (Some(u), r),
         None => (None, rest),
     };
-    let (hosts, path) = rest
-        .split_once('/')
-        .ok_or("name the master: redis+sentinel://host:port/master")?;
+    let (hosts, path) = rest.split_once('/').ok_or(SentinelError::NoMaster)?;
     let mut path = path.split('/');
     let master = path.next().unwrap_or_default().to_owned();
     if master.is_empty() {
-        return Err("name the master: redis+sentinel://host:port/master".into());
+        return Err(SentinelError::NoMaster);
     }
     let db = match path.next() {
-        Some(d) if !d.is_empty() => d.parse().map_err(|_| format!("bad database {d:?}"))?,
+        Some(d) if !d.is_empty() => d
+            .parse()
+            .map_err(|_| SentinelError::Database(d.to_owned()))?,
         _ => 0,
     };
     let sentinels: Vec<String> = hosts
@@ -154,7 +169,7 @@ fn parse_sentinel_url(url: &str) -> Result<SentinelUrl, String> {
         .map(|h| format!("redis://{h}"))
         .collect();
     if sentinels.is_empty() {
-        return Err("no Sentinel given".into());
+        return Err(SentinelError::NoSentinel);
     }
     let (username, password) = match userinfo {
         Some(u) => match u.split_once(':') {
@@ -175,7 +190,7 @@ fn parse_sentinel_url(url: &str) -> Result<SentinelUrl, String> {
     })
 }
 
-fn connect_sentinel(url: &str, options: &RedisOptions) -> Result<SentinelConn, String> {
+fn connect_sentinel(url: &str, options: &RedisOptions) -> Result<SentinelConn, SentinelError> {
     let parsed = parse_sentinel_url(url)?;
     let mut info = redis::RedisConnectionInfo::default().set_db(parsed.db);
     if let Some(user) = &parsed.username {
@@ -191,8 +206,7 @@ fn connect_sentinel(url: &str, options: &RedisOptions) -> Result<SentinelConn, S
         parsed.master,
         Some(node),
         redis::sentinel::SentinelServerType::Master,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     Ok(SentinelConn {
         sentinel: Arc::new(tokio::sync::Mutex::new(client)),
         current: Arc::new(Mutex::new(None)),
@@ -313,7 +327,7 @@ impl RedisTier {
         let bound = options.connect_timeout * 2;
         let conn = if sentinel {
             // The master is found (and the PING below reaches it) through the Sentinels.
-            Conn::Sentinel(connect_sentinel(url, &options).map_err(fail)?)
+            Conn::Sentinel(connect_sentinel(url, &options).map_err(|e| fail(e.to_string()))?)
         } else if cluster {
             let mut b = redis::cluster::ClusterClientBuilder::new(urls.clone())
                 .connection_timeout(options.connect_timeout)
