@@ -1,0 +1,154 @@
+//! Tests of the change feed's validity: trust per class, health, the sampled proof.
+
+use super::*;
+use crate::config::IndexConfig;
+
+fn feed(index: bool) -> Feed {
+    let index = IndexConfig {
+        enabled: index,
+        ..IndexConfig::default()
+    };
+    Feed::new("p", &FeedConfig::default(), &index)
+}
+
+#[test]
+fn health_needs_events_and_a_recent_pass() {
+    let f = feed(true);
+    assert_eq!(f.unhealthy(1000), Some(Unhealthy::NoEvents));
+    let socket = Arc::new(SubscriberStatus::default());
+    f.attach_socket(socket.clone());
+    socket.connected.store(true, Ordering::Relaxed);
+    assert_eq!(f.unhealthy(1000), Some(Unhealthy::PassOverdue));
+    f.note_pass(1000, 0);
+    assert_eq!(f.unhealthy(2000), None);
+    let two_days = 2 * 24 * 3600 * 1000;
+    assert_eq!(
+        f.unhealthy(1000 + two_days + 1),
+        Some(Unhealthy::PassOverdue)
+    );
+    socket.connected.store(false, Ordering::Relaxed);
+    assert_eq!(f.unhealthy(2000), Some(Unhealthy::NoEvents));
+    // A webhook keeps it alive for the window.
+    f.note_event("webhook", 3000);
+    assert_eq!(f.unhealthy(4000), None);
+    assert_eq!(
+        f.unhealthy(3000 + 24 * 3600 * 1000 + 1),
+        Some(Unhealthy::NoEvents)
+    );
+    // Without the index, events alone suffice.
+    let g = feed(false);
+    g.note_event("webhook", 10);
+    assert_eq!(g.unhealthy(20), None);
+}
+
+#[test]
+fn adjust_extends_feed_classes_only_while_trusted() {
+    let f = feed(false);
+    let base = Policy::new("metadata", Duration::from_secs(3600));
+    let mut p = base.clone();
+    f.adjust(Class::Metadata, &mut p, 5);
+    assert_eq!(
+        p.fresh_cap,
+        Some(Duration::from_secs(3600)),
+        "no events yet"
+    );
+    f.note_event("socket-less webhook", 5);
+    f.note_event("webhook", 5);
+    let mut p = base.clone();
+    f.adjust(Class::Metadata, &mut p, 6);
+    assert_eq!(
+        (p.fresh, p.fresh_cap),
+        (FeedConfig::default().horizon, None)
+    );
+    let mut p = Policy::new("ondeck", Duration::from_secs(60));
+    f.adjust(Class::OnDeck, &mut p, 6);
+    assert_eq!((p.fresh, p.fresh_cap), (Duration::from_secs(60), None));
+    f.classes[Class::Metadata as usize]
+        .distrusted
+        .store(true, Ordering::Relaxed);
+    let mut p = base.clone();
+    f.adjust(Class::Metadata, &mut p, 6);
+    assert_eq!(p.fresh_cap, Some(Duration::from_secs(3600)), "distrusted");
+}
+
+#[test]
+fn value_tags_name_shown_and_parent_items() {
+    let xml = br#"<MediaContainer key="9" grandparentRatingKey="8"><Track ratingKey="10" parentRatingKey="9" grandparentRatingKey="8" title="x"/><Track ratingKey="11" parentRatingKey="9"/></MediaContainer>"#;
+    let json = br#"{"MediaContainer":{"Metadata":[{"ratingKey": "10","parentRatingKey":"9","grandparentRatingKey":"8"},{"ratingKey":"11","parentRatingKey":"9"}]}}"#;
+    let want = vec![
+        "p:item:10",
+        "p:plays:10",
+        "p:item:11",
+        "p:plays:11",
+        "p:item:8",
+        "p:item:9",
+    ];
+    for body in [&xml[..], &json[..]] {
+        let tags: Vec<String> = value_tags("p", false, false, body)
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        assert_eq!(tags, want, "{}", String::from_utf8_lossy(body));
+    }
+    let jellyfin = br#"{"Items":[{"Id":"AA","AlbumId":"bb","ParentId":"bb","AlbumArtists":[{"Name":"n","Id":"cc"}],"UserData":{"Key":"Id"}}],"TotalRecordCount":1}"#;
+    let tags: Vec<String> = value_tags("j", true, false, jellyfin)
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    assert_eq!(tags, ["j:item:aa", "j:plays:aa", "j:item:bb", "j:item:cc"]);
+    let one = br#"{"Id":"aa","SeriesId":"ss","SeasonId":"tt"}"#;
+    assert_eq!(value_tags("j", true, true, one).len(), 4);
+    // Too many to tag one by one: the tag every item change bumps.
+    let many: String = (0..2000)
+        .map(|i| format!(r#"<Video ratingKey="{i}"/>"#))
+        .collect();
+    let tags = value_tags("p", false, false, many.as_bytes());
+    assert_eq!(tags.len(), 1);
+    assert_eq!(&*tags[0], "p:items");
+}
+
+#[test]
+fn pass_tags_name_items_parents_sections() {
+    let mut r = cachearr_library::ItemRecord::track("10", "2", "a", "t");
+    r.parent_id = Some("9".into());
+    r.grandparent_id = Some("8".into());
+    let mut movie = cachearr_library::ItemRecord::track("12", "2", "a", "t");
+    movie.parent_id = None;
+    let edited = pass_tags("p", false, &[&r, &movie], &Default::default(), &[], &[]);
+    assert_eq!(
+        edited,
+        vec![
+            "p:item:10",
+            "p:section:2",
+            "p:item:12",
+            "p:members:2",
+            "p:recent",
+            "p:sections",
+            "p:items"
+        ],
+        "an edit: the item, its section's lists, the plain listing for a top-level item"
+    );
+    let added = std::iter::once("10").collect();
+    let tags = pass_tags("p", false, &[&r], &added, &["11".into()], &["3".into()]);
+    assert_eq!(
+        tags,
+        vec![
+            "p:item:10",
+            "p:item:9",
+            "p:oplays:9",
+            "p:plays:9",
+            "p:item:8",
+            "p:oplays:8",
+            "p:plays:8",
+            "p:section:2",
+            "p:members:2",
+            "p:item:11",
+            "p:section:3",
+            "p:members:3",
+            "p:recent",
+            "p:sections",
+            "p:items"
+        ]
+    );
+    assert!(pass_tags("p", false, &[], &added, &[], &[]).is_empty());
+}
