@@ -1,0 +1,453 @@
+//! The upstream side: one [`Upstream`] per media server, with its pooled HTTP client and its
+//! [`Guard`] (concurrency caps, rate limits, timeouts, retries with jitter, circuit breaker).
+//!
+//! Client requests and background work (refresh, warm, prefetch, the index build) draw on
+//! separate budgets ([`Budget`]); background work also waits while clients use more than half
+//! of theirs, so it yields to them, but never entirely: a quarter of the background rate is
+//! let through whatever the clients do (the floor), so an index build finishes in bounded
+//! time under constant client load. Time spent waiting for budget is counted per request
+//! ([`GuardSnapshot::client_queued_us`]), so a `rate_per_sec` too low for the load shows.
+//!
+//! This file holds [`Upstream`] (the pooled client, owner requests, sending with retries) and
+//! the typed failures ([`UpstreamError`], [`BadTarget`], [`UpstreamSetupError`]); `guard` holds
+//! the [`Guard`] and its breaker.
+
+use std::convert::Infallible;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use cachearr_engine::Clock;
+use http_body_util::combinators::BoxBody;
+use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::config::UpstreamConfig;
+use crate::policy::{Profile, RouteTable};
+
+mod guard;
+pub use guard::{BreakerState, Guard, GuardCounters, GuardPermit, GuardSnapshot};
+
+/// A boxed error for streamed bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The body type sent upstream: streamed client bodies or nothing.
+pub type UpstreamBody = BoxBody<Bytes, BoxError>;
+
+/// Which budget a request draws on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// A client is waiting for it.
+    Client,
+    /// Refresh, warm or prefetch: nobody waits; yields to clients.
+    Background,
+}
+
+/// Why an upstream request did not produce a usable response. Each carries its
+/// [`UpstreamError::kind`] (what the engine and the proxy answer by) and whether trying again
+/// may help ([`UpstreamError::is_retryable`]); nothing reads the message to tell them apart.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamError {
+    /// The circuit breaker is open.
+    #[error("upstream {upstream} is failing; circuit open for another {retry_after:?}")]
+    CircuitOpen {
+        /// Upstream name.
+        upstream: String,
+        /// When a probe will be let through.
+        retry_after: Duration,
+    },
+    /// The concurrency or rate budget stayed exhausted for the whole read timeout.
+    #[error("upstream {0} is saturated (concurrency or rate limit)")]
+    Saturated(String),
+    /// No response headers within the read timeout.
+    #[error("upstream {0} did not answer within the read timeout")]
+    Timeout(String),
+    /// Could not connect or the connection broke.
+    #[error("upstream {upstream}: {message}")]
+    Transport {
+        /// Upstream name.
+        upstream: String,
+        /// What went wrong (no tokens: URLs are never part of it).
+        message: String,
+    },
+    /// The upstream answered with a server error.
+    #[error("upstream {upstream} answered {status}")]
+    Status {
+        /// Upstream name.
+        upstream: String,
+        /// The status it sent.
+        status: u16,
+    },
+    /// The client's request body failed while it was being sent (too large, or cut off).
+    #[error("the request body could not be read")]
+    ClientBody,
+    /// The body broke off or was not what its headers promised.
+    #[error("upstream {upstream} sent a broken body: {message}")]
+    Body {
+        /// Upstream name.
+        upstream: String,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+impl From<UpstreamError> for cachearr_engine::LoadError {
+    /// The engine carries the kind to whoever waited for the load, so the proxy answers a
+    /// breaker, a saturated guard or a time-out by its kind, never by matching the message.
+    fn from(e: UpstreamError) -> Self {
+        Self::of_kind(e.kind(), e.to_string())
+    }
+}
+
+impl UpstreamError {
+    /// What kind of failure this is, in the engine's terms.
+    pub fn kind(&self) -> cachearr_engine::LoadErrorKind {
+        use cachearr_engine::LoadErrorKind as Kind;
+        match self {
+            UpstreamError::CircuitOpen { .. } => Kind::Unavailable,
+            UpstreamError::Saturated(_) => Kind::Saturated,
+            UpstreamError::Timeout(_) => Kind::Timeout,
+            UpstreamError::Status { .. } | UpstreamError::Body { .. } => Kind::BadAnswer,
+            UpstreamError::Transport { .. } | UpstreamError::ClientBody => Kind::Other,
+        }
+    }
+
+    /// Whether the same request, sent again at once, may succeed: a time-out, a broken
+    /// connection or a 502/503/504. [`Upstream::send_idempotent`] retries exactly these, and
+    /// they count against the breaker.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            UpstreamError::Timeout(_) | UpstreamError::Transport { .. } => true,
+            UpstreamError::Status { status, .. } => matches!(status, 502..=504),
+            _ => false,
+        }
+    }
+}
+
+/// A client's path and query that cannot be joined with the upstream's address into a URI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the request target is not a valid URI")]
+pub struct BadTarget;
+
+impl From<BadTarget> for cachearr_engine::LoadError {
+    fn from(e: BadTarget) -> Self {
+        Self::of_kind(cachearr_engine::LoadErrorKind::Other, e.to_string())
+    }
+}
+
+/// Why an [`Upstream`] cannot be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpstreamSetupError {
+    /// A route override does not compile.
+    #[error("upstream {upstream}: {source}")]
+    Routes {
+        /// The upstream.
+        upstream: String,
+        /// The bad pattern.
+        source: crate::policy::RouteError,
+    },
+    /// The TLS settings are unusable.
+    #[error("upstream {upstream}: {source}")]
+    Tls {
+        /// The upstream.
+        upstream: String,
+        /// What is wrong.
+        source: crate::tls::TlsError,
+    },
+}
+
+/// One media server: name, profile, base URL, route table, client and guard.
+pub struct Upstream {
+    /// Short name (first part of keys and tags).
+    pub name: Arc<str>,
+    /// The name as the metrics labels take it.
+    pub metrics_name: Arc<String>,
+    /// API profile.
+    pub profile: Profile,
+    /// Its configuration.
+    pub config: UpstreamConfig,
+    /// Compiled route policies.
+    pub routes: RouteTable,
+    /// Its protection and counters.
+    pub guard: Guard,
+    /// Users seen recently (token hashes, trust, tokens for warming; memory only).
+    pub users: crate::users::Users,
+    /// Last playback state per (user, item) from `/:/timeline` heartbeats.
+    heartbeats: Mutex<std::collections::HashMap<(crate::keys::UserHash, String), String>>,
+    client: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
+    /// `scheme://authority` of the server.
+    origin: String,
+    /// Path prefix of the base URL without the trailing slash (often empty).
+    prefix: String,
+}
+
+impl std::fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upstream")
+            .field("name", &self.name)
+            .field("profile", &self.profile)
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+impl Upstream {
+    /// A GET of `uri` on this upstream as cachearr itself: the owner's `token` (if any) in the
+    /// server's token header, JSON wanted, and (Plex) a client identifier `client` so the
+    /// server's device list names cachearr.
+    pub fn owner_request(
+        &self,
+        uri: &http::Uri,
+        token: Option<&http::HeaderValue>,
+        client: &'static str,
+    ) -> http::Request<UpstreamBody> {
+        use http::{HeaderName, HeaderValue, header};
+        use http_body_util::{BodyExt as _, Empty};
+        let mut req = http::Request::new(
+            Empty::<Bytes>::new()
+                .map_err(|never| match never {})
+                .boxed(),
+        );
+        *req.uri_mut() = uri.clone();
+        let headers = req.headers_mut();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(t) = token {
+            headers.insert(crate::dialect::token_header(self.profile), t.clone());
+        }
+        if self.profile == Profile::Plex {
+            headers.insert(
+                HeaderName::from_static("x-plex-client-identifier"),
+                HeaderValue::from_static(client),
+            );
+            headers.insert(
+                HeaderName::from_static("x-plex-product"),
+                HeaderValue::from_static("cachearr"),
+            );
+        }
+        if let Ok(host) = HeaderValue::from_str(self.host()) {
+            headers.insert(header::HOST, host);
+        }
+        req
+    }
+
+    /// Builds the upstream (compiles its routes, makes its client).
+    ///
+    /// # Errors
+    /// [`UpstreamSetupError`] if the route overrides do not compile or the TLS settings are
+    /// unusable.
+    pub fn new(
+        config: UpstreamConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Upstream, UpstreamSetupError> {
+        let routes = RouteTable::compile(&config.routing()).map_err(|source| {
+            UpstreamSetupError::Routes {
+                upstream: config.name.clone(),
+                source,
+            }
+        })?;
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(64)
+            .build(connector(&config)?);
+        let origin = format!(
+            "{}://{}",
+            config.url.scheme_str().unwrap_or("http"),
+            config.url.authority().map_or("", |a| a.as_str())
+        );
+        let prefix = config.url.path().trim_end_matches('/').to_string();
+        Ok(Upstream {
+            name: Arc::from(config.name.as_str()),
+            metrics_name: Arc::new(config.name.clone()),
+            profile: config.profile,
+            guard: Guard::new(&config.name, config.guard.clone(), clock),
+            routes,
+            users: crate::users::Users::default(),
+            heartbeats: Mutex::new(std::collections::HashMap::new()),
+            client,
+            origin,
+            prefix,
+            config,
+        })
+    }
+
+    /// The absolute upstream URI for a client's path and query.
+    ///
+    /// # Errors
+    /// [`BadTarget`] if the result is not a valid URI.
+    pub fn uri_for(&self, path_and_query: &str) -> Result<http::Uri, BadTarget> {
+        let mut s =
+            String::with_capacity(self.origin.len() + self.prefix.len() + path_and_query.len());
+        s.push_str(&self.origin);
+        s.push_str(&self.prefix);
+        s.push_str(path_and_query);
+        s.parse().map_err(|_| BadTarget)
+    }
+
+    /// Records a heartbeat's playback state; true when it differs from the last one seen for
+    /// this user and item (the first beat counts as a change).
+    pub fn heartbeat_changed(&self, user: crate::keys::UserHash, item: &str, state: &str) -> bool {
+        let mut map = self.heartbeats.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        let key = (user, item.to_string());
+        if map.get(&key).is_some_and(|s| s == state) {
+            return false;
+        }
+        map.insert(key, state.to_string());
+        true
+    }
+
+    /// The `Host` header value for upstream requests.
+    pub fn host(&self) -> &str {
+        self.config.url.authority().map_or("", |a| a.as_str())
+    }
+
+    /// Sends one request (no retries) within budget, waiting at most the read timeout for the
+    /// response headers. The permit is released when the headers arrive; the body streams on.
+    ///
+    /// # Errors
+    /// [`UpstreamError`] for an open circuit, exhausted budget, timeout or transport error.
+    /// 5xx answers are returned as responses (and counted as failures).
+    pub async fn send_once(
+        &self,
+        req: http::Request<UpstreamBody>,
+        budget: Budget,
+    ) -> Result<http::Response<Incoming>, UpstreamError> {
+        let mut permit = self.guard.acquire(budget).await?;
+        let result =
+            tokio::time::timeout(self.guard.cfg.read_timeout, self.client.request(req)).await;
+        match result {
+            Err(_) => {
+                self.guard.failure(&mut permit);
+                Err(UpstreamError::Timeout(self.name.to_string()))
+            }
+            Ok(Err(e)) if client_body_failed(&e) => {
+                // The client's own body broke off or was too large: not the server's fault.
+                Err(UpstreamError::ClientBody)
+            }
+            Ok(Err(e)) => {
+                self.guard.failure(&mut permit);
+                Err(UpstreamError::Transport {
+                    upstream: self.name.to_string(),
+                    message: transport_message(&e),
+                })
+            }
+            Ok(Ok(resp)) => {
+                if resp.status().is_server_error() {
+                    self.guard.failure(&mut permit);
+                } else {
+                    self.guard.success(&mut permit);
+                }
+                Ok(resp)
+            }
+        }
+    }
+
+    /// Sends a bodiless idempotent request built by `make` (once per attempt; building cannot
+    /// fail), retrying with jittered exponential back-off after transport errors, timeouts and
+    /// 502/503/504 ([`UpstreamError::is_retryable`]).
+    ///
+    /// # Errors
+    /// The last attempt's [`UpstreamError`] (a 5xx after the last retry is returned as a
+    /// response, not an error).
+    pub async fn send_idempotent(
+        &self,
+        make: &(dyn Fn() -> Result<http::Request<UpstreamBody>, Infallible> + Send + Sync),
+        budget: Budget,
+    ) -> Result<http::Response<Incoming>, UpstreamError> {
+        let mut attempt: u32 = 0;
+        loop {
+            let Ok(req) = make();
+            let result = self.send_once(req, budget).await;
+            let retry = match &result {
+                Ok(resp) => matches!(resp.status().as_u16(), 502..=504),
+                Err(e) => e.is_retryable(),
+            };
+            if !retry || attempt >= self.guard.cfg.retries {
+                return result;
+            }
+            attempt += 1;
+            self.guard.counters.retries.fetch_add(1, Ordering::Relaxed);
+            let base =
+                self.guard.cfg.retry_backoff.as_secs_f64() * f64::from(1u32 << attempt.min(10));
+            let jittered = base * (0.5 + fastrand::f64());
+            tokio::time::sleep(Duration::from_secs_f64(jittered)).await;
+        }
+    }
+}
+
+/// The connector of an upstream's pool: plain TCP for `http://`, rustls over it for `https://`
+/// (crate::tls: system roots plus the upstream's `ca`, its `server_name`).
+fn connector(config: &UpstreamConfig) -> Result<HttpsConnector<HttpConnector>, UpstreamSetupError> {
+    let tls_error = |source| UpstreamSetupError::Tls {
+        upstream: config.name.clone(),
+        source,
+    };
+    let mut tcp = HttpConnector::new();
+    tcp.set_connect_timeout(Some(config.guard.connect_timeout));
+    tcp.set_nodelay(true);
+    // The TLS layer hands `https` URIs to the TCP connector, which must not refuse them.
+    tcp.enforce_http(false);
+    let https = config.url.scheme_str() == Some("https");
+    let tls = if https {
+        crate::tls::client_config(&config.tls).map_err(tls_error)?
+    } else {
+        // Never used (the URL is http), but the connector type wants one: no roots, so it
+        // could not vouch for anything.
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(crate::tls::TlsError::Setup(e)))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth()
+    };
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http();
+    let builder = match &config.tls.server_name {
+        Some(name) => {
+            builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(
+                crate::tls::server_name(name).map_err(tls_error)?,
+            ))
+        }
+        None => builder,
+    };
+    Ok(builder.enable_http1().wrap_connector(tcp))
+}
+
+/// Whether the request failed because the body we were streaming (the client's) errored.
+fn client_body_failed(e: &hyper_util::client::legacy::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>()
+            && h.is_user()
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// A transport error's description without any URL (which could carry a token).
+fn transport_message(e: &hyper_util::client::legacy::Error) -> String {
+    let mut msg = if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        "connection failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
