@@ -1,0 +1,250 @@
+//! Where the items of a `MediaContainer` answer are, without parsing it: the byte ranges of
+//! its XML child elements or of its JSON `Metadata` entries ([`Children`]), and an item's
+//! `ratingKey`. A batch's answer is cut along these ranges into single answers.
+
+use super::is_json;
+
+/// `ratingKey` of one item's bytes (its own: attributes come before any child element).
+pub(super) fn rating_key(item: &[u8]) -> Option<&str> {
+    let (needle, end) = if item.first() == Some(&b'{') {
+        (&b"\"ratingKey\":\""[..], b'"')
+    } else {
+        (&b" ratingKey=\""[..], b'"')
+    };
+    let start = item.windows(needle.len()).position(|w| w == needle)? + needle.len();
+    let len = item[start..].iter().position(|&b| b == end)?;
+    std::str::from_utf8(&item[start..start + len]).ok()
+}
+
+/// Where the items of a `MediaContainer` answer are: XML child elements of the container, or
+/// the entries of its JSON `Metadata` array.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Children {
+    pub(crate) items: Vec<std::ops::Range<usize>>,
+}
+
+impl Children {
+    pub(crate) fn of(body: &[u8]) -> Option<Children> {
+        if is_json(body) {
+            json_children(body)
+        } else {
+            xml_children(body)
+        }
+    }
+
+    /// The bytes before and after the only item (a single answer's frame).
+    pub(crate) fn frame<'a>(&self, body: &'a [u8]) -> Option<(&'a [u8], &'a [u8])> {
+        match self.items.as_slice() {
+            [one] => Some((&body[..one.start], &body[one.end..])),
+            _ => None,
+        }
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum TagKind {
+    Open,
+    Close,
+    Empty,
+    /// Declaration, comment, processing instruction.
+    Other,
+}
+
+/// The tag starting at `at` (a `<`): where it ends (after `>`) and its kind.
+fn xml_tag(body: &[u8], at: usize) -> Option<(usize, TagKind)> {
+    let next = *body.get(at + 1)?;
+    if body[at..].starts_with(b"<!--") {
+        let end = body[at..].windows(3).position(|w| w == b"-->")? + at + 3;
+        return Some((end, TagKind::Other));
+    }
+    let mut quote = None;
+    let mut i = at + 1;
+    while i < body.len() {
+        let b = body[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None if b == b'>' => {
+                let kind = match next {
+                    b'/' => TagKind::Close,
+                    b'?' | b'!' => TagKind::Other,
+                    _ if body[i - 1] == b'/' => TagKind::Empty,
+                    _ => TagKind::Open,
+                };
+                return Some((i + 1, kind));
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn xml_children(body: &[u8]) -> Option<Children> {
+    let mut pos = 0;
+    // The root element's start tag.
+    let root_open = loop {
+        let at = pos + body[pos..].iter().position(|&b| b == b'<')?;
+        let (end, kind) = xml_tag(body, at)?;
+        pos = end;
+        match kind {
+            TagKind::Other => continue,
+            TagKind::Open => break true,
+            TagKind::Empty => break false,
+            TagKind::Close => return None,
+        }
+    };
+    let mut items = Vec::new();
+    if !root_open {
+        return Some(Children { items });
+    }
+    let mut depth = 0usize;
+    let mut start = 0;
+    loop {
+        let rel = body[pos..].iter().position(|&b| b == b'<')?;
+        // Text directly in the container is not something this splitter knows.
+        if depth == 0 && !body[pos..pos + rel].iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        let at = pos + rel;
+        let (end, kind) = xml_tag(body, at)?;
+        match kind {
+            TagKind::Other => {}
+            TagKind::Open => {
+                if depth == 0 {
+                    start = at;
+                }
+                depth += 1;
+            }
+            TagKind::Empty => {
+                if depth == 0 {
+                    items.push(at..end);
+                }
+            }
+            TagKind::Close => {
+                if depth == 0 {
+                    return Some(Children { items });
+                }
+                depth -= 1;
+                if depth == 0 {
+                    items.push(start..end);
+                }
+            }
+        }
+        pos = end;
+    }
+}
+
+fn skip_ws(body: &[u8], mut pos: usize) -> usize {
+    while body.get(pos).is_some_and(u8::is_ascii_whitespace) {
+        pos += 1;
+    }
+    pos
+}
+
+/// The end of the string starting at `pos` (a `"`), after its closing quote.
+fn json_string_end(body: &[u8], pos: usize) -> Option<usize> {
+    let mut i = pos + 1;
+    while i < body.len() {
+        match body[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The end of the JSON value starting at `pos`.
+fn json_value_end(body: &[u8], pos: usize) -> Option<usize> {
+    match *body.get(pos)? {
+        b'"' => json_string_end(body, pos),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = pos;
+            while i < body.len() {
+                match body[i] {
+                    b'"' => {
+                        i = json_string_end(body, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => {
+            let mut i = pos;
+            while i < body.len() && !matches!(body[i], b',' | b'}' | b']') {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
+fn json_children(body: &[u8]) -> Option<Children> {
+    let mut pos = skip_ws(body, 0);
+    if body.get(pos) != Some(&b'{') {
+        return None;
+    }
+    pos = skip_ws(body, pos + 1);
+    let key_end = json_string_end(body, pos)?;
+    if &body[pos..key_end] != b"\"MediaContainer\"" {
+        return None;
+    }
+    pos = skip_ws(body, key_end);
+    if body.get(pos) != Some(&b':') {
+        return None;
+    }
+    pos = skip_ws(body, pos + 1);
+    if body.get(pos) != Some(&b'{') {
+        return None;
+    }
+    pos = skip_ws(body, pos + 1);
+    let mut items = None;
+    while body.get(pos) != Some(&b'}') {
+        let key_end = json_string_end(body, pos)?;
+        let is_metadata = &body[pos..key_end] == b"\"Metadata\"";
+        pos = skip_ws(body, key_end);
+        if body.get(pos) != Some(&b':') {
+            return None;
+        }
+        pos = skip_ws(body, pos + 1);
+        if is_metadata {
+            if body.get(pos) != Some(&b'[') {
+                return None;
+            }
+            let mut found = Vec::new();
+            pos = skip_ws(body, pos + 1);
+            while body.get(pos) != Some(&b']') {
+                let end = json_value_end(body, pos)?;
+                found.push(pos..end);
+                pos = skip_ws(body, end);
+                if body.get(pos) == Some(&b',') {
+                    pos = skip_ws(body, pos + 1);
+                }
+            }
+            pos += 1;
+            items = Some(found);
+        } else {
+            pos = json_value_end(body, pos)?;
+        }
+        pos = skip_ws(body, pos);
+        match body.get(pos)? {
+            b',' => pos = skip_ws(body, pos + 1),
+            b'}' => {}
+            _ => return None,
+        }
+    }
+    items.map(|items| Children { items })
+}

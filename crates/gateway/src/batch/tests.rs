@@ -1,0 +1,130 @@
+//! Tests of batched metadata: the pages a walk reads, cutting an answer into its items, the byte-for-byte proof.
+
+use super::*;
+
+fn page(user: u128, upstream: &str, first: u32) -> Page {
+    Page {
+        seq: 0,
+        upstream: Arc::from(upstream),
+        user: UserHash(user),
+        listing: Key::new(format!("listing-{first}")),
+        ids: (first..first + 10).map(|n| n.to_string().into()).collect(),
+        singles: Vec::new(),
+        last_read: None,
+        batched: false,
+    }
+}
+
+#[test]
+fn an_items_page_is_found_by_lookup_and_forgotten_with_its_page() {
+    let mut pages = Pages::default();
+    pages.push(page(1, "plex", 100));
+    pages.push(page(2, "plex", 100));
+    // The same items on a later page of user 1: the later page holds them now.
+    pages.push(page(1, "plex", 105));
+    let found = pages.holding("plex", UserHash(1), "107").unwrap();
+    assert_eq!(found.listing, Key::new("listing-105"));
+    assert_eq!(
+        pages.holding("plex", UserHash(1), "101").unwrap().listing,
+        Key::new("listing-100")
+    );
+    assert!(
+        pages.holding("plex", UserHash(3), "101").is_none(),
+        "another user's"
+    );
+    assert!(
+        pages.holding("other", UserHash(1), "101").is_none(),
+        "another upstream's"
+    );
+    assert!(pages.holding("plex", UserHash(1), "999").is_none());
+    assert!(pages.holding("plex", UserHash(1), "abc").is_none());
+    pages.holding("plex", UserHash(2), "101").unwrap().batched = true;
+    assert!(
+        pages.holding("plex", UserHash(2), "101").is_none(),
+        "batched already"
+    );
+    // Past the cap the oldest pages go, and their items with them.
+    for n in 0..PAGES_MAX as u32 {
+        pages.push(page(9, "plex", 10_000 + n * 10));
+    }
+    assert_eq!(pages.list.len(), PAGES_MAX);
+    assert!(pages.holding("plex", UserHash(1), "101").is_none());
+    assert!(pages.holding("plex", UserHash(1), "107").is_none());
+    let last = 10_000 + (PAGES_MAX as u32 - 1) * 10;
+    assert!(
+        pages
+            .holding("plex", UserHash(9), &last.to_string())
+            .is_some()
+    );
+    assert!(pages.holding("plex", UserHash(9), "10000").is_some());
+    assert!(
+        pages.by_item.len() <= PAGES_MAX * 10,
+        "forgotten pages' items leave the map"
+    );
+}
+
+fn parts(body: &str) -> Vec<&str> {
+    Children::of(body.as_bytes())
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|r| &body[r])
+        .collect()
+}
+
+#[test]
+fn xml_items_are_the_container_children() {
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<MediaContainer size=\"2\" a=\"x>y\">\n<Video ratingKey=\"1\" t=\"a/>\"><Media id=\"2\"/></Video>\n<Directory ratingKey=\"3\"/>\n</MediaContainer>\n";
+    let got = parts(body);
+    assert_eq!(
+        got,
+        [
+            "<Video ratingKey=\"1\" t=\"a/>\"><Media id=\"2\"/></Video>",
+            "<Directory ratingKey=\"3\"/>"
+        ]
+    );
+    assert_eq!(rating_key(got[0].as_bytes()), Some("1"));
+    assert_eq!(rating_key(got[1].as_bytes()), Some("3"));
+    assert_eq!(parts("<MediaContainer size=\"0\"/>"), Vec::<&str>::new());
+}
+
+#[test]
+fn json_items_are_the_metadata_entries() {
+    let body = r#"{"MediaContainer":{"size":2,"t":"]}\"","Metadata":[{"ratingKey":"1","parentRatingKey":"9","Media":[{"id":2}]},{"x":"{","ratingKey":"3"}],"z":1}}"#;
+    let got = parts(body);
+    assert_eq!(
+        got,
+        [
+            r#"{"ratingKey":"1","parentRatingKey":"9","Media":[{"id":2}]}"#,
+            r#"{"x":"{","ratingKey":"3"}"#
+        ]
+    );
+    assert_eq!(rating_key(got[0].as_bytes()), Some("1"));
+    assert_eq!(rating_key(got[1].as_bytes()), Some("3"));
+    assert!(Children::of(br#"{"MediaContainer":{"size":0}}"#).is_none());
+}
+
+#[test]
+fn a_frame_is_what_surrounds_the_only_item() {
+    let body = "<MediaContainer size=\"1\">\n<Video ratingKey=\"1\"/>\n</MediaContainer>\n";
+    let c = Children::of(body.as_bytes()).unwrap();
+    let (head, tail) = c.frame(body.as_bytes()).unwrap();
+    assert_eq!(head, b"<MediaContainer size=\"1\">\n");
+    assert_eq!(tail, b"\n</MediaContainer>\n");
+    let two = "<MediaContainer size=\"2\">\n<A/>\n<B/>\n</MediaContainer>";
+    assert!(
+        Children::of(two.as_bytes())
+            .unwrap()
+            .frame(two.as_bytes())
+            .is_none()
+    );
+}
+
+#[test]
+fn only_single_item_metadata_paths_and_plain_listings_count() {
+    assert_eq!(single_metadata_id("/library/metadata/42"), Some("42"));
+    assert_eq!(single_metadata_id("/library/metadata/4,2"), None);
+    assert_eq!(single_metadata_id("/library/metadata/42/children"), None);
+    assert!(is_section_listing("/library/sections/3/all"));
+    assert!(!is_section_listing("/library/sections/3/unwatched"));
+}
