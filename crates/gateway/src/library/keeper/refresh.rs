@@ -1,0 +1,396 @@
+//! How the keeper follows the server between full builds: a refresh reads what changed since
+//! the `updatedAt` high-water mark and re-reads listings whose count disagrees with the index;
+//! change events fetch the items they name again. Both install a new index made from the
+//! current one ([`rebuild`]).
+
+use std::collections::{HashMap, HashSet};
+
+use cachearr_library::index::{IndexBuilder, ItemNo};
+use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, Visibility};
+
+use super::{Built, Keeper};
+use crate::events::{Change, ChangeEvent};
+use crate::library::crawl::{self, Client, CrawlError, Stream};
+use crate::library::status::{BuildProgress, SectionInfo};
+
+impl Keeper {
+    /// Fetches what changed since the last build or refresh and installs the result.
+    pub(super) async fn refresh(&mut self) {
+        let Some(current) = self.handle.ready() else {
+            return self.build(false).await;
+        };
+        let client = match Client::new(self.up.clone()) {
+            Ok(c) => c.with_elements(self.handle.elements().cloned()),
+            Err(e) => return self.fail(e.0),
+        };
+        let started_ms = self.now_ms();
+        self.handle.update_status(|s| {
+            s.progress = Some(BuildProgress {
+                kind: "refresh".into(),
+                started_at_ms: started_ms,
+                ..BuildProgress::default()
+            });
+        });
+        let stop = self.stop.clone();
+        let result = tokio::select! {
+            () = stop.cancelled() => return,
+            r = tokio::time::timeout(self.config.build_timeout, self.changes_since(&client, &current)) => r,
+        };
+        match result {
+            Ok(Ok((sections, upserts, replaced, fetched))) => {
+                let high_water = upserts
+                    .iter()
+                    .map(|r| r.updated_at)
+                    .max()
+                    .unwrap_or(0)
+                    .max(self.meta.high_water);
+                let crawled: HashSet<String> = crawl::streams(client.profile(), &sections)
+                    .into_iter()
+                    .map(|s| s.section)
+                    .collect();
+                let upstream = self.up.name.to_string();
+                let lowercase = client.profile() == crate::policy::Profile::Jellyfin;
+                let rebuilt = tokio::task::spawn_blocking(move || {
+                    // What the pass found changed, for the cache: new items and items whose
+                    // `updatedAt` moved (the pass re-reads the newest second, so unchanged
+                    // records come back too), and items gone from listings read in full.
+                    let known: HashMap<String, (i64, String, ItemKind)> = current
+                        .records()
+                        .map(|r| (r.id.clone(), (r.updated_at, r.section_id.clone(), r.kind)))
+                        .collect();
+                    let changed: Vec<&ItemRecord> = upserts
+                        .iter()
+                        .filter(|r| {
+                            known
+                                .get(&r.id)
+                                .is_none_or(|(at, _, _)| *at != r.updated_at)
+                        })
+                        .collect();
+                    let listed: HashSet<&str> = upserts.iter().map(|r| r.id.as_str()).collect();
+                    let removed: Vec<String> = known
+                        .iter()
+                        .filter(|(id, (_, section, kind))| {
+                            replaced.contains(&(section.clone(), *kind))
+                                && !listed.contains(id.as_str())
+                        })
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    let mut sections: Vec<String> =
+                        replaced.iter().map(|(s, _)| s.clone()).collect();
+                    sections.sort();
+                    sections.dedup();
+                    let added: HashSet<&str> = changed
+                        .iter()
+                        .filter(|r| !known.contains_key(&r.id))
+                        .map(|r| r.id.as_str())
+                        .collect();
+                    let tags = crate::feed::pass_tags(
+                        &upstream,
+                        lowercase,
+                        &changed,
+                        &added,
+                        &removed,
+                        if removed.is_empty() { &[] } else { &sections },
+                    );
+                    let index = rebuild(&current, &upserts, |record| {
+                        crawled.contains(&record.section_id)
+                            && !replaced.contains(&(record.section_id.clone(), record.kind))
+                    });
+                    index.map(|i| (i, tags))
+                })
+                .await;
+                match rebuilt {
+                    Ok(Ok((index, tags))) => {
+                        // Changes no event announced reach the cache now: exactly their entries.
+                        self.gateway.invalidate_tags(&self.up.name, &tags);
+                        if let Some(feed) = self.gateway.feed(&self.up.name) {
+                            feed.note_pass(self.now_ms(), tags.len());
+                        }
+                        if !tags.is_empty() {
+                            tracing::info!(
+                                upstream = %self.up.name,
+                                tags = tags.len(),
+                                "incremental pass: refreshing the cached answers of what changed"
+                            );
+                        }
+                        self.finish(Built {
+                            index,
+                            sections,
+                            kind: "refresh",
+                            fetched,
+                            requests: client.requests(),
+                            high_water,
+                            started_ms,
+                        })
+                        .await;
+                    }
+                    Ok(Err(e)) => self.fail(format!("refresh failed: {e}")),
+                    Err(e) => self.fail(format!("refresh failed: {e}")),
+                }
+            }
+            Ok(Err(e)) => self.fail(format!("refresh failed: {e}")),
+            Err(_) => self.fail("refresh stopped after the build timeout".into()),
+        }
+    }
+
+    /// The sections, the records changed since the high-water mark, and the listings read
+    /// again in full because their count disagreed with the index (deletions).
+    async fn changes_since(
+        &self,
+        client: &Client,
+        current: &LibraryIndex,
+    ) -> Result<
+        (
+            Vec<SectionInfo>,
+            Vec<ItemRecord>,
+            HashSet<(String, ItemKind)>,
+            u64,
+        ),
+        CrawlError,
+    > {
+        let sections = client.sections().await?;
+        let streams = crawl::streams(client.profile(), &sections);
+        let counts = count_by_stream(current);
+        let everything = Visibility::everything();
+        let page_size = self.config.page_size as u64;
+        let mut upserts = Vec::new();
+        let mut replaced = HashSet::new();
+        let mut fetched = 0u64;
+        for stream in &streams {
+            let (changed, count) =
+                read_stream(client, stream, page_size, Some(self.meta.high_water)).await?;
+            fetched += count;
+            let new = changed
+                .iter()
+                .filter(|r| current.by_id(&r.id, &everything).is_none())
+                .count() as u64;
+            let known = counts
+                .get(&(stream.section.clone(), stream.kind))
+                .copied()
+                .unwrap_or(0)
+                + new;
+            let total = client.total(stream).await?;
+            if known == total {
+                upserts.extend(changed);
+            } else {
+                tracing::info!(
+                    upstream = %self.up.name,
+                    section = %stream.section,
+                    kind = stream.kind.name(),
+                    index = known,
+                    server = total,
+                    "library index: counts disagree (items were removed); reading the listing again"
+                );
+                let (all, count) = read_stream(client, stream, page_size, None).await?;
+                fetched += count;
+                upserts.extend(all);
+                replaced.insert((stream.section.clone(), stream.kind));
+            }
+            let snapshot_fetched = fetched;
+            let requests = client.requests();
+            self.handle.update_status(|s| {
+                if let Some(p) = s.progress.as_mut() {
+                    p.items = snapshot_fetched;
+                    p.requests = requests;
+                }
+            });
+        }
+        Ok((sections, upserts, replaced, fetched))
+    }
+
+    /// Fetches the items change events name; those the server no longer has are removed
+    /// (with their children). Scans and events without items start a refresh instead.
+    pub(super) async fn apply_events(&mut self, events: Vec<ChangeEvent>) {
+        let up = self.up.name.clone();
+        // New items whose section the event did not name: their lists are refreshed here, once
+        // the fetch says where they are (every list if it cannot).
+        let unplaced: Vec<String> = events
+            .iter()
+            .filter(|e| e.change == Change::Added && e.section.is_none())
+            .flat_map(|e| e.items.iter().cloned())
+            .collect();
+        let place = |records: Option<&[ItemRecord]>| {
+            if unplaced.is_empty() {
+                return;
+            }
+            let lowercase = self.up.profile == crate::policy::Profile::Jellyfin;
+            let mut tags = Vec::new();
+            let mut all_placed = records.is_some();
+            for id in &unplaced {
+                let mut sections: Vec<&str> = records
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| r.id == *id)
+                    .map(|r| r.section_id.as_str())
+                    .collect();
+                sections.sort_unstable();
+                sections.dedup();
+                match sections.as_slice() {
+                    [section] => {
+                        let section = if lowercase {
+                            section.to_ascii_lowercase()
+                        } else {
+                            (*section).to_owned()
+                        };
+                        tags.push(crate::tags::section(&up, &section));
+                        tags.push(crate::tags::members(&up, &section));
+                    }
+                    // A folder named with the item (Jellyfin's parent) is not an item.
+                    [] if records.is_some_and(|r| !r.is_empty()) => {}
+                    // Not found, or found under several libraries (a server that ignores
+                    // `ParentId` next to `Ids`): its lists cannot be told apart.
+                    _ => all_placed = false,
+                }
+            }
+            if all_placed {
+                tags.push(crate::tags::across(&up));
+            } else {
+                tags.push(crate::tags::listings(&up));
+            }
+            self.gateway.invalidate_tags(&up, &tags);
+        };
+        let Some(current) = self.handle.ready() else {
+            // No index yet: the running or next build reads everything anyway.
+            place(None);
+            return;
+        };
+        let mut ids: Vec<String> = Vec::new();
+        let mut refresh = false;
+        for event in &events {
+            match event.change {
+                Change::Added | Change::Updated | Change::Removed => {
+                    if event.items.is_empty() {
+                        refresh = true;
+                    }
+                    for id in &event.items {
+                        if !ids.contains(id) {
+                            ids.push(id.clone());
+                        }
+                    }
+                }
+                Change::ScanFinished => refresh = true,
+                // Play state, sessions and ratings are not part of the index.
+                _ => {}
+            }
+        }
+        if !ids.is_empty() {
+            let started_ms = self.now_ms();
+            let client = match Client::new(self.up.clone()) {
+                Ok(c) => c.with_elements(self.handle.elements().cloned()),
+                Err(e) => return self.fail(e.0),
+            };
+            let sections = self.handle.sections().to_vec();
+            let fetched = client.items(&ids, &sections).await;
+            place(fetched.as_ref().ok().map(Vec::as_slice));
+            match fetched {
+                Ok(records) => {
+                    let everything = Visibility::everything();
+                    let found: HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
+                    let gone: HashSet<String> = ids
+                        .iter()
+                        .filter(|id| !found.contains(id.as_str()))
+                        .filter(|id| current.by_id(id, &everything).is_some())
+                        .cloned()
+                        .collect();
+                    let changed = !records.is_empty() || !gone.is_empty();
+                    if changed {
+                        let fetched = records.len() as u64;
+                        let high_water = self.meta.high_water;
+                        let current = current.clone();
+                        let rebuilt = tokio::task::spawn_blocking(move || {
+                            rebuild(&current, &records, |record| {
+                                !gone.contains(&record.id)
+                                    && !record.parent_id.as_ref().is_some_and(|p| gone.contains(p))
+                                    && !record
+                                        .grandparent_id
+                                        .as_ref()
+                                        .is_some_and(|g| gone.contains(g))
+                            })
+                        })
+                        .await;
+                        match rebuilt {
+                            Ok(Ok(index)) => {
+                                self.finish(Built {
+                                    index,
+                                    sections,
+                                    kind: "events",
+                                    fetched,
+                                    requests: client.requests(),
+                                    high_water,
+                                    started_ms,
+                                })
+                                .await;
+                            }
+                            Ok(Err(e)) => self.fail(format!("applying change events: {e}")),
+                            Err(e) => self.fail(format!("applying change events: {e}")),
+                        }
+                    }
+                }
+                Err(e) => self.fail(format!("fetching changed items: {e}")),
+            }
+        }
+        if refresh {
+            self.refresh().await;
+        }
+    }
+}
+
+/// Reads a whole stream (or its changes since `since`): its records and the items seen.
+async fn read_stream(
+    client: &Client,
+    stream: &Stream,
+    page_size: u64,
+    since: Option<i64>,
+) -> Result<(Vec<ItemRecord>, u64), CrawlError> {
+    let mut records = Vec::new();
+    let mut start = 0u64;
+    let mut seen = 0u64;
+    loop {
+        let page = client.page(stream, start, page_size, since).await?;
+        if page.count == 0 {
+            break;
+        }
+        start += page.count;
+        seen += page.count;
+        records.extend(page.records);
+        if page.total.is_some_and(|total| start >= total) {
+            break;
+        }
+    }
+    Ok((records, seen))
+}
+
+/// Items per (section, kind) in an index.
+pub(super) fn count_by_stream(index: &LibraryIndex) -> HashMap<(String, ItemKind), u64> {
+    let everything = Visibility::everything();
+    let mut counts = HashMap::new();
+    for n in 0..index.len() {
+        let Some(view) = u32::try_from(n)
+            .ok()
+            .and_then(|n| index.item(ItemNo(n), &everything))
+        else {
+            continue;
+        };
+        *counts
+            .entry((view.section_id().to_string(), view.kind()))
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+/// A new index: the records of `current` that `keep` accepts, then `upserts` (which replace
+/// records with the same id).
+pub(super) fn rebuild(
+    current: &LibraryIndex,
+    upserts: &[ItemRecord],
+    keep: impl Fn(&ItemRecord) -> bool,
+) -> Result<LibraryIndex, cachearr_library::LibraryError> {
+    let mut builder = IndexBuilder::new();
+    for record in current.records().filter(|r| keep(r)) {
+        builder.push(&record)?;
+    }
+    for record in upserts {
+        builder.push(record)?;
+    }
+    Ok(builder.finish())
+}
