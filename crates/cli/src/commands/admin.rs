@@ -52,16 +52,58 @@ impl AdminTarget {
             return Ok(response);
         }
         let body = response.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-            .unwrap_or(body);
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            anyhow::bail!("{message} (pass --admin-token or set CACHEARR_ADMIN_TOKEN)");
-        }
-        anyhow::bail!("the admin API answered {status}: {message}")
+        Err(AdminApiError::from_answer(status, &body).into())
     }
 }
+
+/// An error answer of the admin API: its status, its `kind` when it gave one, and the message
+/// to show. Callers that wait for something (`playlist sync --wait`) look at the status, not
+/// at the text.
+#[derive(Debug)]
+pub(crate) struct AdminApiError {
+    /// The status it answered.
+    pub(crate) status: reqwest::StatusCode,
+    /// The stable name of what went wrong (`not_ready`, `unauthorized` …), when given.
+    pub(crate) kind: Option<String>,
+    /// The message for people: the answer's `error`, or its body.
+    message: String,
+}
+
+impl AdminApiError {
+    /// The error of an answer with `status` and `body` (JSON or not).
+    pub(crate) fn from_answer(status: reqwest::StatusCode, body: &str) -> AdminApiError {
+        let json = serde_json::from_str::<serde_json::Value>(body).ok();
+        let field = |name: &str| {
+            json.as_ref()
+                .and_then(|v| v.get(name)?.as_str().map(str::to_owned))
+        };
+        AdminApiError {
+            status,
+            kind: field("kind"),
+            message: field("error").unwrap_or_else(|| body.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for AdminApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.status == reqwest::StatusCode::UNAUTHORIZED {
+            write!(
+                f,
+                "{} (pass --admin-token or set CACHEARR_ADMIN_TOKEN)",
+                self.message
+            )
+        } else {
+            write!(
+                f,
+                "the admin API answered {}: {}",
+                self.status, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for AdminApiError {}
 
 /// Arguments of `cachearr stats`.
 #[derive(Debug, clap::Args)]
@@ -313,4 +355,33 @@ pub(crate) async fn warm(args: WarmArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_answers_keep_their_status_kind_and_message() {
+        let e = AdminApiError::from_answer(
+            reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            r#"{"error": "the library index is not built yet", "kind": "not_ready", "status": 503}"#,
+        );
+        assert_eq!(e.kind.as_deref(), Some("not_ready"));
+        assert_eq!(
+            e.to_string(),
+            "the admin API answered 503 Service Unavailable: the library index is not built yet"
+        );
+        let e = AdminApiError::from_answer(
+            reqwest::StatusCode::UNAUTHORIZED,
+            r#"{"error": "wrong admin token"}"#,
+        );
+        assert_eq!(e.kind, None);
+        assert_eq!(
+            e.to_string(),
+            "wrong admin token (pass --admin-token or set CACHEARR_ADMIN_TOKEN)"
+        );
+        let e = AdminApiError::from_answer(reqwest::StatusCode::BAD_GATEWAY, "not json");
+        assert!(e.to_string().ends_with(": not json"), "{e}");
+    }
 }

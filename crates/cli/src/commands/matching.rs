@@ -137,13 +137,23 @@ pub(crate) async fn match_via_gateway(
                     .await
                     .context("the gateway answered something that is not a match answer");
             }
-            Err(err) if err.to_string().contains("503") && Instant::now() < deadline => {
+            Err(err) if not_ready(&err) && Instant::now() < deadline => {
                 tracing::info!("{err:#}; waiting for the index");
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
             Err(err) => return Err(err),
         }
     }
+}
+
+/// Whether the gateway said the index is not ready yet: its error kind `not_ready`, or, from
+/// a gateway that gives no kind, a 503.
+fn not_ready(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<super::admin::AdminApiError>()
+        .is_some_and(|e| match e.kind.as_deref() {
+            Some(kind) => kind == "not_ready",
+            None => e.status == reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        })
 }
 
 fn describe(query: &TrackQuery) -> String {
@@ -286,4 +296,35 @@ fn match_locally(args: &Args) -> anyhow::Result<MatchAnswer> {
         summary,
         ..MatchAnswer::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::admin::AdminApiError;
+
+    #[test]
+    fn waits_only_while_the_gateway_says_not_ready() {
+        let answer = |status, body: &str| -> anyhow::Error {
+            anyhow::Error::from(AdminApiError::from_answer(status, body)).context("matching")
+        };
+        let unavailable = reqwest::StatusCode::SERVICE_UNAVAILABLE;
+        assert!(not_ready(&answer(
+            unavailable,
+            r#"{"error": "x", "kind": "not_ready"}"#
+        )));
+        assert!(
+            not_ready(&answer(unavailable, r#"{"error": "x"}"#)),
+            "an older gateway"
+        );
+        assert!(!not_ready(&answer(
+            unavailable,
+            r#"{"error": "x", "kind": "upstream_unavailable"}"#
+        )));
+        assert!(!not_ready(&answer(
+            reqwest::StatusCode::BAD_REQUEST,
+            r#"{"error": "503 in the text"}"#
+        )));
+        assert!(!not_ready(&anyhow::anyhow!("answered 503")));
+    }
 }
