@@ -12,17 +12,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+use cachearr_testkit::free_port;
+
 const SOFT: u32 = 100;
 const HARD: u32 = 160;
 const IDLE_SOCKETS: usize = 300;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A `serve` child killed when dropped.
 struct Serving(Child);

@@ -8,6 +8,8 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cachearr_testkit::free_port;
+
 fn cachearr() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cachearr"));
     // The tests set what they need; nothing from the caller's environment leaks in.
@@ -27,14 +29,6 @@ fn run(c: &mut Command) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A `serve` child killed when dropped.

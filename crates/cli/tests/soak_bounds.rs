@@ -27,6 +27,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use cachearr_testkit::free_port;
+
 const MEMORY_MAX_MIB: u64 = 32;
 const DISK_MAX_MIB: u64 = 64;
 /// What the process holds besides the memory tier (see the module docs).
@@ -43,14 +45,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn rss_mib(pid: u32) -> u64 {
@@ -139,11 +133,12 @@ async fn serial_soak_stays_within_memory_and_disk_limits() {
         .build()
         .unwrap();
     let health = format!("http://127.0.0.1:{admin}/health");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client.get(&health).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the gateway did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    cachearr_testkit::eventually(
+        "the gateway answers /health",
+        Duration::from_secs(60),
+        async || client.get(&health).send().await.is_ok(),
+    )
+    .await;
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     let ready_rss = rss_mib(pid);

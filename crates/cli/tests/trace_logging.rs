@@ -7,16 +7,9 @@
 
 use std::time::{Duration, Instant};
 
+use cachearr_testkit::free_port;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn trace_logs_of_serve_never_hold_a_token() {

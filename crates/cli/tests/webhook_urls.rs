@@ -8,6 +8,8 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cachearr_testkit::free_port;
+
 fn cachearr() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cachearr"));
     for (k, _) in std::env::vars() {
@@ -17,14 +19,6 @@ fn cachearr() -> Command {
     }
     c.env_remove("RUST_LOG");
     c
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn config_check(data: &str) -> String {

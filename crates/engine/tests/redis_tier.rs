@@ -6,7 +6,7 @@
 //! restarted costs no request.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -15,57 +15,8 @@ use cachearr_engine::{
     CachedValue, EngineError, Fill, Key, Loader, Outcome, Policy, RedisOptions, RedisTier,
     TierKind, TieredCache,
 };
-
-/// A `redis-server` child process, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start(extra: &[&str]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(port, extra)
-    }
-
-    fn start_on(port: u16, extra: &[&str]) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed");
-        let server = Self { child, port };
-        // Readiness: the port accepts connections (bounded, not a timing assumption).
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+use cachearr_testkit::redis::{RedisServer, redis_cli};
+use cachearr_testkit::{eventually, free_port};
 
 fn options(namespace: &str) -> RedisOptions {
     RedisOptions {
@@ -95,45 +46,26 @@ async fn cache_with(url: &str, opts: RedisOptions, disk: Option<&std::path::Path
     cache
 }
 
+/// How long a background effect (an event, a reconnect) may take to show: generous, the
+/// machine is shared.
+const SETTLE: Duration = Duration::from_secs(30);
+
 /// Waits until the cache's event connection is subscribed (bounded).
 async fn wait_subscribed(cache: &TieredCache) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cache.redis().unwrap().health().subscribed {
-        assert!(Instant::now() < deadline, "never subscribed");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Waits (bounded) until `cond` holds.
-async fn eventually(what: &str, mut cond: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond().await {
-        assert!(Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the event connection subscribed", SETTLE, async || {
+        cache.redis().unwrap().health().subscribed
+    })
+    .await;
 }
 
 /// `calls` of one command in `INFO commandstats`.
 fn command_calls(port: u16, command: &str) -> u64 {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string(), "INFO", "commandstats"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = redis_cli(port, &["INFO", "commandstats"]);
     let prefix = format!("cmdstat_{command}:calls=");
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .and_then(|rest| rest.split(',').next())
         .map_or(0, |n| n.parse().unwrap())
-}
-
-fn redis_cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string()])
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 fn counting_loader(calls: &Arc<AtomicU32>, body: &'static str) -> Arc<dyn Loader> {
@@ -232,11 +164,7 @@ async fn wrong_password_and_missing_server_are_clear_errors_at_start() {
     let good = format!("redis://:right-horse-battery@127.0.0.1:{}/0", server.port);
     RedisTier::connect(&good, options("t")).await.unwrap();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let nothing = format!("redis://127.0.0.1:{port}/0");
     let err = RedisTier::connect(&nothing, options("t"))
         .await
@@ -279,21 +207,17 @@ async fn redis_killed_and_restarted_under_load_costs_no_request() {
 
     let _server = RedisServer::start_on(port, &[]);
     // Recovery without a restart: a value stored through A becomes a Redis hit on B again.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let key = round(a.clone(), calls.clone()).await.unwrap();
-        a.flush().await;
-        let hit = b.get(&key).await;
-        if hit.is_some_and(|h| h.outcome == Outcome::Hit(TierKind::Redis)) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no recovery: {:?}",
-            tier_a.health()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "recovery: A's values are Redis hits on B",
+        2 * SETTLE,
+        async || {
+            let key = round(a.clone(), calls.clone()).await.unwrap();
+            a.flush().await;
+            let hit = b.get(&key).await;
+            hit.is_some_and(|h| h.outcome == Outcome::Hit(TierKind::Redis))
+        },
+    )
+    .await;
     assert!(!tier_a.health().breaker_open);
 }
 
@@ -346,7 +270,7 @@ async fn a_tag_invalidation_on_a_kills_b_s_memory_copy_by_broadcast() {
 
     // The poll is slow (200 ms here, 1 s by default): the broadcast is what B hears first.
     a.invalidate_tag("item:42");
-    eventually("B never saw the invalidation", async || {
+    eventually("B never saw the invalidation", SETTLE, async || {
         b.get(&key).await.is_none()
     })
     .await;
@@ -369,15 +293,15 @@ async fn the_same_tag_invalidated_on_two_instances_gets_two_generations() {
     a.invalidate_tag("item:7");
     b.invalidate_tag("item:7");
     let port = server.port;
-    eventually("both bumps reached Redis", async || {
-        redis_cli(port, &["HGET", "{t}:gens", "item:7"]) == "2"
+    eventually("both bumps reached Redis", SETTLE, async || {
+        redis_cli(port, &["HGET", "{t}:gens", "item:7"]).trim() == "2"
     })
     .await;
     let key = Key::new("plex|GET|/library/metadata/7");
     let tagged = policy().with_tag("item:7");
     let calls = Arc::new(AtomicU32::new(0));
     // Once both instances agree on generation 2, what one stores the other can serve.
-    eventually("A and B agree", async || {
+    eventually("A and B agree", SETTLE, async || {
         a.get_or_load(&key, &tagged, counting_loader(&calls, "v"))
             .await
             .unwrap();
@@ -458,13 +382,13 @@ async fn a_clear_on_b_empties_a_s_memory_and_disk() {
     }
     a.flush().await;
     b.clear_prefix("plex|GET|/p1");
-    eventually("A dropped the prefix", async || {
+    eventually("A dropped the prefix", SETTLE, async || {
         a.get(&keys[1]).await.is_none()
     })
     .await;
     assert!(a.get(&keys[0]).await.is_some(), "other prefixes stay");
     b.clear_all();
-    eventually("A dropped everything", async || {
+    eventually("A dropped everything", SETTLE, async || {
         a.get(&keys[0]).await.is_none() && a.get(&keys[2]).await.is_none()
     })
     .await;
@@ -613,7 +537,7 @@ async fn an_invalidation_made_while_redis_was_down_reaches_the_others_after_it_r
     assert!(a.get(&key).await.is_none());
     // Redis comes back empty; A sends what it owes, B resyncs and drops its copy.
     let _server = RedisServer::start_on(port, &[]);
-    eventually("B dropped the copy after the outage", async || {
+    eventually("B dropped the copy after the outage", SETTLE, async || {
         b.get(&key).await.is_none()
     })
     .await;
@@ -711,11 +635,7 @@ async fn rediss_with_a_private_root_shares_entries_and_an_unknown_root_is_refuse
     let ca = private_ca(dir.path(), "server");
     let other = private_ca(dir.path(), "other");
     let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     // Plain port off (`--port 0` overrides the helper's), TLS on the free port.
     let _server = RedisServer::start_on(
         port,
@@ -766,7 +686,7 @@ async fn a_clear_after_redis_restarted_empty_still_reaches_the_others() {
     let b = cache_on(&server.url(), "t").await;
     // A first clear: both instances have seen clear number 1 and epoch 1.
     a.clear_all();
-    eventually("B heard of A's clear", async || {
+    eventually("B heard of A's clear", SETTLE, async || {
         b.redis().unwrap().health().events_received >= 1
     })
     .await;
@@ -775,7 +695,7 @@ async fn a_clear_after_redis_restarted_empty_still_reaches_the_others() {
     // Redis comes back empty: its clear counter and epoch start from zero again.
     server.kill();
     let _server = RedisServer::start_on(port, &[]);
-    eventually("both resynced with the empty Redis", async || {
+    eventually("both resynced with the empty Redis", SETTLE, async || {
         resyncs(&a) > ra && resyncs(&b) > rb
     })
     .await;
@@ -787,9 +707,9 @@ async fn a_clear_after_redis_restarted_empty_still_reaches_the_others() {
     assert!(b.get(&key).await.is_some());
     // A clear now must not get a number B has seen already (B would ignore it).
     a.clear_all();
-    eventually("B dropped its copy after A's clear", async || {
+    eventually("B dropped its copy after A's clear", SETTLE, async || {
         b.get(&key).await.is_none()
     })
     .await;
-    assert_eq!(redis_cli(port, &["GET", "{t}:clearseq"]), "2");
+    assert_eq!(redis_cli(port, &["GET", "{t}:clearseq"]).trim(), "2");
 }

@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cachearr_testkit::redis::RedisServer;
+use cachearr_testkit::{eventually, eventually_ok, free_port};
 use serde_json::{Value, json};
 use sim_gateway::Running;
 
@@ -77,11 +79,7 @@ impl Drop for Driver {
 
 impl Driver {
     async fn start(chromedriver: &Path, log: &Path) -> Driver {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new(chromedriver)
             .process_group(0)
             .arg(format!("--port={port}"))
@@ -96,21 +94,18 @@ impl Driver {
             url: format!("http://127.0.0.1:{port}"),
         };
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + WAIT;
-        loop {
+        let what = format!("chromedriver up (log: {})", log.display());
+        eventually(&what, WAIT, async || {
             if let Ok(r) = http.get(format!("{}/status", driver.url)).send().await
                 && let Ok(v) = r.json::<Value>().await
-                && v["value"]["ready"] == true
             {
-                return driver;
+                v["value"]["ready"] == true
+            } else {
+                false
             }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not come up (log: {})",
-                log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await;
+        driver
     }
 }
 
@@ -222,15 +217,15 @@ impl Browser {
 
     /// Evaluates `script` until it returns something truthy.
     async fn wait_for(&self, what: &str, script: &str) -> Value {
-        let deadline = Instant::now() + WAIT;
-        loop {
+        eventually_ok(what, WAIT, async || {
             let v = self.eval(script).await;
-            if !(v.is_null() || v == false || v == "" || v == 0) {
-                return v;
+            if v.is_null() || v == false || v == "" || v == 0 {
+                Err(format!("the script returned {v}"))
+            } else {
+                Ok(v)
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     /// The browser console since the last call (chromedriver's log endpoint drains it).
@@ -252,42 +247,6 @@ impl Browser {
 
     async fn close(self) {
         let _ = self.http.delete(&self.session).send().await;
-    }
-}
-
-/// A private `redis-server` on a free port, killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed");
-        let deadline = Instant::now() + WAIT;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        RedisServer { child, port }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -346,8 +305,7 @@ const READ_PAGE: &str = r##"
 /// The page's numbers once they equal `/api/stats` (the page polls on its own); panics with both
 /// when they never do.
 async fn page_matches_stats(browser: &Browser, gw: &Running) -> (Value, Value) {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    eventually_ok("the page shows /api/stats", WAIT, async || {
         let stats = gw.stats().await;
         let page = browser.eval(READ_PAGE).await;
         let saved: u64 = stats["upstreams"]
@@ -377,14 +335,12 @@ async fn page_matches_stats(browser: &Browser, gw: &Running) -> (Value, Value) {
             page["entries"].as_u64().unwrap_or(u64::MAX),
         );
         if got == want {
-            return (page, stats);
+            Ok((page, stats))
+        } else {
+            Err(format!("page {page}, stats {stats}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the page never showed /api/stats: page {page}, stats {stats}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// Console entries that are errors (Chromium reports uncaught exceptions and failed loads as
@@ -513,8 +469,7 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
     page_matches_stats(&browser, &gw).await;
 
     // Who costs the server what: the clients table shows /api/stats's clients, row for row.
-    let deadline = Instant::now() + WAIT;
-    loop {
+    eventually_ok("the clients table shows /api/stats", WAIT, async || {
         let want: Vec<Value> = gw.stats().await["clients"]
             .as_array()
             .unwrap()
@@ -535,14 +490,12 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
             )
             .await;
         if !want.is_empty() && shown == Value::Array(want.clone()) {
-            break;
+            Ok(())
+        } else {
+            Err(format!("page {shown}, stats {want:?}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the clients table never showed /api/stats: page {shown}, stats {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 
     // Layout at 1,400 px: warnings first, above the numbers, and no table wider than its panel.
     browser
@@ -574,8 +527,10 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
     assert_eq!(events_cell, "webhooks only");
     // The library index panel shows each upstream's index as /api/stats and /api/index report it,
     // the latest build error included.
-    let deadline = Instant::now() + WAIT;
-    loop {
+    eventually_ok(
+        "the index panel shows /api/stats and /api/index",
+        WAIT,
+        async || {
         let summary = gw.stats().await["index"][0].clone();
         let detail: Value = gw
             .client
@@ -607,15 +562,12 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
             && Value::Array(cells[..3].to_vec()) == want
             && cells[5] == last_error
         {
-            break;
+            Ok(())
+        } else {
+            Err(format!("page {row}, stats {summary}, index {detail}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the index panel never showed /api/stats and /api/index: page {row}, stats {summary}, \
-             index {detail}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 
     let console = browser.console().await;
     assert!(
@@ -662,11 +614,15 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
              return s.className === 'ok' && s.textContent === 'cache cleared'",
         )
         .await;
-    let deadline = Instant::now() + WAIT;
-    while gw.stats().await["total"]["entries"] != 0 {
-        assert!(Instant::now() < deadline, "{}", gw.stats().await);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_ok("/api/stats counts no entry", WAIT, async || {
+        let stats = gw.stats().await;
+        if stats["total"]["entries"] == 0 {
+            Ok(())
+        } else {
+            Err(stats.to_string())
+        }
+    })
+    .await;
     let (page_cleared, _) = page_matches_stats(&browser, &gw).await;
     assert_eq!(page_cleared["entries"], 0, "{page_cleared}");
     assert_eq!(
@@ -682,14 +638,17 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
         drop_rate: 1.0,
         ..Default::default()
     });
-    let deadline = Instant::now() + WAIT;
     let mut item = 100;
-    while gw.stats().await["upstreams"][0]["circuit"] != "open" {
-        assert!(Instant::now() < deadline, "the breaker never opened");
+    eventually("the breaker opens", WAIT, async || {
+        if gw.stats().await["upstreams"][0]["circuit"] == "open" {
+            return true;
+        }
         let status = gw.status_of(&format!("/library/metadata/{item}")).await;
         assert!(status == 502 || status == 503, "{status}");
         item += 1;
-    }
+        false
+    })
+    .await;
     let shown = browser
         .wait_for(
             "the open circuit",
@@ -718,8 +677,8 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
 
     // A gateway with a Redis tier (a private redis-server): the Redis panel shows its state and
     // the numbers of /api/stats.
-    let redis = RedisServer::start();
-    let url = format!("redis://127.0.0.1:{}/0", redis.port);
+    let redis = RedisServer::start(&[]);
+    let url = redis.url();
     let gw2 = sim_gateway::start(move |config| {
         config.cache.redis.url = Some(url);
         config.cache.redis.namespace = "dashboard-test".into();
@@ -728,8 +687,7 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
     assert_eq!(gw2.get("/library/sections").await, "MISS");
     assert_eq!(gw2.get("/library/sections").await, "HIT");
     browser.goto(&format!("{}/?refresh=150", gw2.admin)).await;
-    let deadline = Instant::now() + WAIT;
-    loop {
+    eventually_ok("the Redis panel shows /api/stats", WAIT, async || {
         let stats = gw2.stats().await;
         let redis = &stats["redis"];
         let row = browser
@@ -749,14 +707,12 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
             .as_array()
             .map(|cells| Value::Array(cells.iter().take(4).cloned().collect()));
         if redis["state"] == "up" && got.as_ref() == Some(&want) {
-            break;
+            Ok(())
+        } else {
+            Err(format!("page {row}, stats {redis}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "the Redis panel never showed /api/stats: page {row}, stats {redis}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     let console = browser.console().await;
     assert!(
         errors(&console).is_empty(),

@@ -7,8 +7,13 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use cachearr_gateway::Profile;
+use cachearr_testkit::eventually;
 use proxy_common::{header, start_gateway, start_upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How long background work of the gateway (a refresh, requests joining a load) may take;
+/// tests wait for its effect, never for time to pass.
+const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn miss_then_hit_with_cache_headers() {
@@ -202,20 +207,14 @@ async fn stale_while_revalidate_serves_at_once_and_refreshes_in_background() {
     assert_eq!(header(&r, "x-cache"), "STALE");
     assert!(header(&r, "cache-status").contains("stale-while-revalidate"));
     // The refresh runs in the background; wait for it to land (bounded).
-    let mut refreshed = false;
-    for _ in 0..1000 {
-        if state.count("/library/sections") == 2
+    eventually("the background refresh lands", WAIT, async || {
+        state.count("/library/sections") == 2
             && header(
                 &h.get("/library/sections", Some("tok-alice")).await,
                 "x-cache",
             ) == "HIT"
-        {
-            refreshed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(refreshed, "the background refresh never landed");
+    })
+    .await;
     assert_eq!(state.count("/library/sections"), 2);
 }
 
@@ -235,18 +234,20 @@ async fn concurrent_misses_make_one_upstream_request() {
         }));
     }
     // Release the upstream once it is waiting and every other request has joined the load.
-    for _ in 0..3000 {
-        let joined = h
-            .gateway
-            .cache()
-            .stats()
-            .class("metadata")
-            .map_or(0, |c| c.coalesced);
-        if state.slow_waiting.load(Ordering::SeqCst) == 1 && joined == 24 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        "one load waits and 24 requests joined it",
+        WAIT,
+        async || {
+            let joined = h
+                .gateway
+                .cache()
+                .stats()
+                .class("metadata")
+                .map_or(0, |c| c.coalesced);
+            state.slow_waiting.load(Ordering::SeqCst) == 1 && joined == 24
+        },
+    )
+    .await;
     state.release.notify_waiters();
     let mut collapsed = 0;
     for t in tasks {

@@ -5,13 +5,19 @@
 mod proxy_common;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use cachearr_gateway::Profile;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
 use cachearr_sim::{Sim, TestServer};
+use cachearr_testkit::eventually;
 use proxy_common::{Harness, header, start_gateway};
+
+/// How long background work of the gateway (a refresh behind a stale answer) may take; tests
+/// wait for its effect, never for time to pass.
+const WAIT: Duration = Duration::from_secs(30);
 
 async fn start() -> (TestServer, Harness) {
     let sim = Sim::builder()
@@ -334,7 +340,7 @@ async fn image_refreshes_are_conditional_and_keep_an_unchanged_body() {
     let stale = get(None).await.unwrap();
     assert_eq!(header(&stale, "x-cache"), "STALE");
     assert_eq!(stale.bytes().await.unwrap(), want);
-    wait_for(|| refreshed(1)).await;
+    eventually("the first refresh", WAIT, async || refreshed(1)).await;
     let after = srv.sim.stats();
     assert_eq!(after.total, before.total + 1, "one conditional request");
     assert_eq!(
@@ -376,7 +382,7 @@ async fn image_refreshes_are_conditional_and_keep_an_unchanged_body() {
     h.clock.advance(8 * DAY);
     let stale = get(None).await.unwrap();
     assert_eq!(header(&stale, "x-cache"), "STALE");
-    wait_for(|| refreshed(2)).await;
+    eventually("the second refresh", WAIT, async || refreshed(2)).await;
     assert_eq!(revalidated(), 1, "a changed image is not a 304");
     let hit = get(None).await.unwrap();
     assert_eq!(header(&hit, "x-cache"), "HIT");
@@ -387,15 +393,4 @@ async fn image_refreshes_are_conditional_and_keep_an_unchanged_body() {
     assert_eq!(old.status(), 200);
     let current = get(Some(("If-None-Match", new_etag))).await.unwrap();
     assert_eq!(current.status(), 304);
-}
-
-/// Waits (yielding, bounded) for background work of the gateway, never for time to pass.
-async fn wait_for(mut f: impl FnMut() -> bool) {
-    for _ in 0..5_000 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
-    panic!("condition never became true");
 }

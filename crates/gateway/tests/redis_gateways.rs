@@ -1,6 +1,6 @@
 //! Gateways sharing one Redis in front of one simulated Plex server, through their real
-//! proxy and admin listeners, against `redis-server` processes started on free ports
-//! (`redis_common`):
+//! proxy and admin listeners (`redis_common`), against `redis-server` processes started on
+//! free ports (`cachearr_testkit::redis`):
 //!
 //! * one server: a value fetched through A is a Redis hit on B (and another user's is not);
 //!   1,000 concurrent cold requests split over two gateways make one upstream request; a
@@ -14,13 +14,18 @@
 //!   pair watched by three Sentinels, whose master is killed under load: the replica takes
 //!   over, the gateways follow it without a restart or a client error, and invalidations
 //!   still reach every instance.
+//!
+//! Nothing waits for a fixed time: the load runs until it has answered enough requests around
+//! each event, and every effect is polled for with a deadline.
 #![allow(clippy::unwrap_used)]
 
 mod redis_common;
 
 use std::time::{Duration, Instant};
 
-use redis_common::{Farm, RedisCluster, RedisSentinels, RedisServer, eventually, redis_cli};
+use cachearr_testkit::eventually;
+use cachearr_testkit::redis::{RedisCluster, RedisSentinels, RedisServer, redis_cli};
+use redis_common::{Farm, SETTLE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_cold_requests_split_over_two_gateways_make_one_upstream_request() {
@@ -64,11 +69,12 @@ async fn redis_killed_under_load_and_restarted_costs_no_request_and_serves_nothi
     assert_eq!(farm.get(1, &item).await.cache, "HIT");
 
     // Load on both gateways while Redis dies and comes back.
-    let load = farm.spawn_load(Duration::from_secs(4));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let paths: Vec<String> = (0..5).map(|i| farm.item_path(i)).collect();
+    let load = farm.start_load(paths);
+    load.runs_for(20, "load before Redis dies").await;
     redis.kill();
     // Requests go on; the breaker opens and /ready says degraded (200), /api/stats says why.
-    eventually("A reports Redis degraded", async || {
+    eventually("A reports Redis degraded", SETTLE, async || {
         let ready = farm.ready(0).await;
         ready.0 == 200 && ready.1["status"] == "degraded"
     })
@@ -84,24 +90,27 @@ async fn redis_killed_under_load_and_restarted_costs_no_request_and_serves_nothi
     assert_eq!(farm.get(0, &item).await.plays, 1, "A is fresh at once");
 
     let _back = redis.restart();
-    let report = load.await.unwrap();
+    load.runs_for(20, "load after Redis returns").await;
+    let report = load.finish().await;
     assert!(report.ok > 0);
     assert_eq!(
         report.failed, 0,
         "no client request failed because of Redis"
     );
     // After the reconnect B learns the invalidation it missed: never the old answer again.
-    eventually("B serves the fresh item after Redis returns", async || {
-        farm.get(1, &item).await.plays == 1
-    })
+    eventually(
+        "B serves the fresh item after Redis returns",
+        SETTLE,
+        async || farm.get(1, &item).await.plays == 1,
+    )
     .await;
-    eventually("A reports Redis up again", async || {
+    eventually("A reports Redis up again", SETTLE, async || {
         farm.ready(0).await.1.get("status").is_none()
     })
     .await;
     // And sharing resumes without a restart of the gateways.
     let other = farm.item_path(1);
-    eventually("sharing resumes", async || {
+    eventually("sharing resumes", SETTLE, async || {
         farm.get(0, &other).await;
         farm.flush().await;
         farm.get(1, &other)
@@ -161,13 +170,14 @@ async fn a_frozen_redis_costs_no_request_more_than_a_bound_and_recovers_with_not
 
     let before = farm.redis_health(0);
     let load = farm.start_load(mixed_paths(&farm));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    load.runs_for(20, "load before Redis freezes").await;
     redis.signal("STOP");
-    eventually("A warns that Redis is skipped", async || {
+    eventually("A warns that Redis is skipped", SETTLE, async || {
         let stats = farm.stats(0).await;
         stats["redis"]["breaker_open"] == true && has_redis_warning(&stats)
     })
     .await;
+    let opened = Instant::now();
     let ready = farm.ready(0).await;
     assert_eq!(
         (ready.0, ready.1["status"].as_str()),
@@ -177,16 +187,29 @@ async fn a_frozen_redis_costs_no_request_more_than_a_bound_and_recovers_with_not
     farm.sim.scrobble(farm.owner_id(), farm.track_id(0));
     farm.post_scrobble_webhook(0, 0).await;
     assert_eq!(farm.get(0, &item).await.plays, 1, "A is fresh at once");
-    // Frozen long enough for the breaker to be probed (and fail) again.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Frozen until A's breaker has let a command through again and it failed too: commands
+    // sent before the breaker opened have all timed out after two command timeouts, so an
+    // error counted after that is a probe's.
+    let mut errors_before_probe = None;
+    eventually("A's breaker probed the frozen Redis", SETTLE, async || {
+        if opened.elapsed() < FROZEN_TIMEOUT * 2 {
+            return false;
+        }
+        let health = farm.redis_health(0);
+        let before = *errors_before_probe.get_or_insert(health.errors);
+        health.errors > before && health.breaker_open
+    })
+    .await;
     redis.signal("CONT");
-    eventually("both gateways use Redis again", async || {
+    eventually("both gateways use Redis again", SETTLE, async || {
         (0..2).all(|i| farm.redis_health(i).state == "up")
     })
     .await;
-    eventually("B serves the fresh item after Redis wakes", async || {
-        farm.get(1, &item).await.plays == 1
-    })
+    eventually(
+        "B serves the fresh item after Redis wakes",
+        SETTLE,
+        async || farm.get(1, &item).await.plays == 1,
+    )
     .await;
 
     // The same with Redis busy in a command (DEBUG SLEEP blocks its only thread).
@@ -194,7 +217,7 @@ async fn a_frozen_redis_costs_no_request_more_than_a_bound_and_recovers_with_not
         let port = redis.port;
         move || redis_cli(port, &["DEBUG", "SLEEP", "4"])
     });
-    eventually("the breaker opens while Redis sleeps", async || {
+    eventually("the breaker opens while Redis sleeps", SETTLE, async || {
         farm.redis_health(0).breaker_open || farm.redis_health(1).breaker_open
     })
     .await;
@@ -204,12 +227,15 @@ async fn a_frozen_redis_costs_no_request_more_than_a_bound_and_recovers_with_not
     sleeper.join().unwrap();
     eventually(
         "both gateways use Redis again after the sleep",
+        SETTLE,
         async || (0..2).all(|i| farm.redis_health(i).state == "up"),
     )
     .await;
-    eventually("A serves B's change after Redis wakes", async || {
-        farm.get(0, &item).await.plays == 0
-    })
+    eventually(
+        "A serves B's change after Redis wakes",
+        SETTLE,
+        async || farm.get(0, &item).await.plays == 0,
+    )
     .await;
 
     let report = load.finish().await;
@@ -297,16 +323,16 @@ async fn fails_over_without_errors_or_stale_answers(
     assert_eq!(farm.get(1, &item).await.cache, "HIT");
 
     let load = farm.start_load(mixed_paths(farm));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    load.runs_for(20, "load before the master dies").await;
     let killed = Instant::now();
     let promoted = failover();
-    eventually("both gateways use Redis again", async || {
+    eventually("both gateways use Redis again", SETTLE, async || {
         (0..2).all(|i| farm.redis_health(i).state == "up")
     })
     .await;
     let recovered = killed.elapsed();
     // Some load after the recovery too, on the new master.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    load.runs_for(20, "load on the new master").await;
     let report = load.finish().await;
     eprintln!(
         "failover: promoted after {promoted:?}, gateways up after {recovered:?}; load {report:?}; \

@@ -19,6 +19,7 @@ use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
 use cachearr_sim::{Sim, TestServer};
+use cachearr_testkit::eventually;
 use serde_json::Value;
 use sim_gateway::Running;
 use sim_gateway::search::enc;
@@ -579,13 +580,12 @@ async fn with_an_owner_token_the_owners_counts_are_the_yardstick(profile: Profil
     let name = run.gateway.upstreams()[0].name.to_string();
     let handle = run.gateway.index(&name).unwrap();
     // A guard against a hang, not a timing assertion: the crawl of ~1,000 items.
-    for _ in 0..600 {
-        if handle.ready().is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(handle.ready().is_some(), "the crawl finished");
+    eventually(
+        "the crawl finished",
+        std::time::Duration::from_secs(60),
+        async || handle.ready().is_some(),
+    )
+    .await;
     let uid = |user: &str| {
         let state = run.sim.sim.state();
         state

@@ -10,6 +10,12 @@ use cachearr_engine::{
 
 pub(crate) const SEC: Duration = Duration::from_secs(1);
 
+/// How long a background task (a refresh, a warm-up) may take to show its effect; tests wait
+/// for the effect with [`eventually`], never for time to pass.
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
+
+pub(crate) use cachearr_testkit::eventually;
+
 /// A loader that counts its calls and answers `body-N` (N = call number).
 pub(crate) struct CountingLoader {
     pub(crate) calls: AtomicUsize,
@@ -77,18 +83,6 @@ pub(crate) fn policy() -> Policy {
 
 pub(crate) fn body(l: &cachearr_engine::Lookup) -> String {
     String::from_utf8_lossy(&l.entry.value.body).into_owned()
-}
-
-/// Waits until `f` holds, yielding to other tasks; panics after many rounds. Used to wait for
-/// background tasks, never for time to pass.
-pub(crate) async fn eventually(mut f: impl FnMut() -> bool) {
-    for _ in 0..10_000 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    panic!("condition never became true");
 }
 
 /// Deterministic incompressible bytes (xorshift), so compression cannot hide sizes.

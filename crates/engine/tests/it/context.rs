@@ -9,7 +9,7 @@ use cachearr_engine::{
 };
 use futures_util::future::BoxFuture;
 
-use crate::common::{SEC, eventually, memory_cache, policy};
+use crate::common::{SEC, WAIT, eventually, memory_cache, policy};
 
 /// Records the context of every call, `load` and `revalidate` alike.
 #[derive(Default)]
@@ -53,7 +53,10 @@ async fn a_miss_is_loaded_for_a_waiting_caller_and_a_stale_refresh_in_the_backgr
         .await
         .unwrap();
     assert_eq!(stale.outcome, Outcome::Stale);
-    eventually(|| recorder.contexts().len() == 2).await;
+    eventually("the second load recorded", WAIT, async || {
+        recorder.contexts().len() == 2
+    })
+    .await;
     assert_eq!(
         recorder.contexts(),
         [LoadContext::CallerWaiting, LoadContext::Revalidate]
@@ -61,7 +64,10 @@ async fn a_miss_is_loaded_for_a_waiting_caller_and_a_stale_refresh_in_the_backgr
     assert!(LoadContext::Revalidate.is_background());
 
     // Past every window: the caller waits again, and is told so.
-    eventually(|| cache.stats().refreshes_in_progress == 0).await;
+    eventually("no refresh in progress", WAIT, async || {
+        cache.stats().refreshes_in_progress == 0
+    })
+    .await;
     clock.advance(400 * SEC);
     let again = cache.get_or_load(&key, &policy(), loader).await.unwrap();
     assert_eq!(again.outcome, Outcome::Miss);
@@ -85,7 +91,10 @@ async fn a_warming_refresh_is_told_it_is_warming() {
     cache.get_or_load(&key, &p, loader.clone()).await.unwrap(); // read 2: queued for warming
     clock.advance(80 * SEC);
     cache.run_pending_tasks().await;
-    eventually(|| recorder.contexts().len() == 2).await;
+    eventually("the second load recorded", WAIT, async || {
+        recorder.contexts().len() == 2
+    })
+    .await;
     assert_eq!(
         recorder.contexts(),
         [LoadContext::CallerWaiting, LoadContext::Warm]

@@ -78,12 +78,16 @@ async fn a_thousand_concurrent_callers_make_one_loader_call() {
             cache.get_or_load(&key, &policy(), loader).await
         }));
     }
-    eventually(|| {
-        cache
-            .stats()
-            .class("metadata")
-            .is_some_and(|c| c.misses + c.coalesced == 1000)
-    })
+    eventually(
+        "every caller counted as a miss or coalesced",
+        WAIT,
+        async || {
+            cache
+                .stats()
+                .class("metadata")
+                .is_some_and(|c| c.misses + c.coalesced == 1000)
+        },
+    )
     .await;
     gate.notify_one();
     let mut outcomes = std::collections::HashMap::new();
@@ -131,14 +135,20 @@ async fn stale_within_window_is_served_at_once_with_exactly_one_refresh() {
         assert_eq!(l.outcome, Outcome::Stale);
         assert_eq!(body(&l), "v1");
     }
-    eventually(|| cache.stats().refreshes_in_progress == 1).await;
+    eventually("one refresh in progress", WAIT, async || {
+        cache.stats().refreshes_in_progress == 1
+    })
+    .await;
     assert_eq!(
         calls.load(Ordering::SeqCst),
         2,
         "one initial load + one refresh"
     );
     gate.add_permits(1);
-    eventually(|| cache.stats().refreshes_in_progress == 0).await;
+    eventually("no refresh in progress", WAIT, async || {
+        cache.stats().refreshes_in_progress == 0
+    })
+    .await;
     let l = cache
         .get_or_load(&key, &policy(), loader.clone())
         .await
@@ -271,7 +281,7 @@ async fn invalidation_during_a_load_makes_its_result_stale_at_once() {
         let (cache, key, p, loader) = (cache.clone(), key.clone(), p.clone(), loader.clone());
         tokio::spawn(async move { cache.get_or_load(&key, &p, loader).await })
     };
-    eventually(|| {
+    eventually("one miss counted", WAIT, async || {
         cache
             .stats()
             .class("metadata")
@@ -457,12 +467,18 @@ async fn entries_read_twice_are_warmed_at_80_percent_of_fresh_within_budget() {
     clock.advance(SEC);
     cache.run_pending_tasks().await;
     // Budget of 1 per second: only one of the two hot entries is refreshed now.
-    eventually(|| loader.calls() == 4).await;
-    eventually(|| cache.stats().refreshes_in_progress == 0).await;
+    eventually("the fourth load", WAIT, async || loader.calls() == 4).await;
+    eventually("no refresh in progress", WAIT, async || {
+        cache.stats().refreshes_in_progress == 0
+    })
+    .await;
     clock.advance(SEC);
     cache.run_pending_tasks().await;
-    eventually(|| loader.calls() == 5).await;
-    eventually(|| cache.stats().refreshes_in_progress == 0).await;
+    eventually("the fifth load", WAIT, async || loader.calls() == 5).await;
+    eventually("no refresh in progress", WAIT, async || {
+        cache.stats().refreshes_in_progress == 0
+    })
+    .await;
     let c = cache.stats().class("stats").cloned().unwrap();
     assert_eq!(c.warm_refreshes, 2);
     // Both hot entries are fresh again well past their first TTL; the cold one is not.
@@ -515,7 +531,10 @@ async fn fresh_cap_withdraws_a_long_freshness_at_read_time() {
         .unwrap();
     assert_eq!(l.outcome, Outcome::Stale, "older than the cap: stale");
     assert_eq!(body(&l), "body-1");
-    eventually(|| cache.stats().refreshes_in_progress == 0 && loader.calls() == 2).await;
+    eventually("the refresh done", WAIT, async || {
+        cache.stats().refreshes_in_progress == 0 && loader.calls() == 2
+    })
+    .await;
     // The refreshed entry is younger than the cap: a hit under either policy.
     for p in [&capped, &long] {
         let l = cache.get_or_load(&key, p, loader.clone()).await.unwrap();
@@ -659,8 +678,14 @@ async fn a_refresh_answered_not_modified_keeps_the_body_and_renews_freshness() {
         .await
         .unwrap();
     assert_eq!(l.outcome, Outcome::Stale);
-    eventually(|| cache.stats().class("metadata").unwrap().revalidated_304 == 1).await;
-    eventually(|| cache.stats().refreshes_in_progress == 0).await;
+    eventually("one revalidation answered 304", WAIT, async || {
+        cache.stats().class("metadata").unwrap().revalidated_304 == 1
+    })
+    .await;
+    eventually("no refresh in progress", WAIT, async || {
+        cache.stats().refreshes_in_progress == 0
+    })
+    .await;
     let l = cache
         .get_or_load(&key, &policy(), loader.clone())
         .await
@@ -680,7 +705,7 @@ async fn a_refresh_answered_not_modified_keeps_the_body_and_renews_freshness() {
         .await
         .unwrap();
     assert_eq!((l.outcome, body(&l)), (Outcome::Stale, "v1".to_owned()));
-    eventually(|| {
+    eventually("two refreshes started and done", WAIT, async || {
         let s = cache.stats();
         s.class("metadata").unwrap().refreshes_started == 2 && s.refreshes_in_progress == 0
     })

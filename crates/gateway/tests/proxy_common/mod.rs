@@ -1,7 +1,11 @@
 //! Shared test harness: a small scripted Plex-like upstream (axum on 127.0.0.1:0) that counts
-//! requests and can be told to fail, and a gateway in front of it on a manual clock.
+//! requests and can be told to fail, and a gateway in front of it on a manual clock (served
+//! by `serve_gateway`, as in the other harnesses).
 
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+
+#[path = "../serve_gateway/mod.rs"]
+mod serve_gateway;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,6 +22,7 @@ use axum::routing::{any, get};
 use cachearr_engine::ManualClock;
 use cachearr_gateway::config::{Config, GuardConfig};
 use cachearr_gateway::{Gateway, Profile, Secret};
+use serve_gateway::{loopback_config, serve};
 use tokio::sync::Notify;
 
 /// The fake upstream's knobs and counters.
@@ -287,22 +292,14 @@ pub async fn start_upstream() -> (SocketAddr, Arc<Upstream>) {
     (addr, state)
 }
 
-/// A running gateway in front of an upstream.
+/// A running gateway in front of an upstream; it stops on drop (with its stop sender).
 pub struct Harness {
     pub gateway: Gateway,
     pub proxy: SocketAddr,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
     pub _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Harness {
@@ -326,15 +323,8 @@ pub async fn start_gateway(
     tweak: impl FnOnce(&mut Config),
 ) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::single(
-        profile,
-        &format!("http://{upstream}"),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .unwrap();
-    config.admin_listen = "127.0.0.1:0".parse().unwrap();
+    let mut config = loopback_config(profile, &format!("http://{upstream}"), dir.path());
     config.cache.disk.enabled = false;
-    config.data_dir = dir.path().to_path_buf();
     config.upstreams[0].guard = GuardConfig {
         retries: 0,
         retry_backoff: Duration::from_millis(1),
@@ -343,26 +333,20 @@ pub async fn start_gateway(
     };
     tweak(&mut config);
     let clock = Arc::new(ManualClock::default());
-    let gateway = Gateway::builder(config)
-        .clock(clock.clone())
-        .secret(Secret::from_bytes([42; 16]))
-        .build()
-        .await
-        .unwrap();
-    let bound = gateway.bind().await.unwrap();
-    let proxy = bound.proxy_addrs()[0].1;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
-        let _ = rx.await;
-    }));
+    let served = serve(
+        Gateway::builder(config)
+            .clock(clock.clone())
+            .secret(Secret::from_bytes([42; 16])),
+    )
+    .await;
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     Harness {
-        gateway,
-        proxy,
+        gateway: served.gateway,
+        proxy: served.proxy_addr,
         clock,
         client,
         _dir: dir,
-        stop: Some(tx),
+        _stop: served.stop,
     }
 }
 

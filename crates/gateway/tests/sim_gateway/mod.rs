@@ -1,23 +1,31 @@
 //! A real gateway (proxy + admin listener, temp data dir) in front of a simulator, shared by
 //! the end-to-end test files that drive it over HTTP. [`start`] puts one in front of the
 //! standard Plex test simulator, [`start_in_front_of`] in front of any simulator already
-//! serving; [`serve`] is the gateway part alone, for tests that manage their own servers.
-//! Each test file adds its own helper methods to [`Running`] in an `impl` block of its own.
+//! serving; [`serve`] is the gateway part alone (from `serve_gateway`), for tests that manage
+//! their own servers. Each test file adds its own methods to [`Running`] in an `impl`
+//! block of its own. [`eventually`] is the workspace's one polling wait (`cachearr-testkit`).
 
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+#![allow(
+    dead_code,
+    unused_imports,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used
+)]
 
 pub mod search;
+#[path = "../serve_gateway/mod.rs"]
+mod serve_gateway;
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::time::Duration;
+pub use cachearr_testkit::eventually;
+pub use serve_gateway::{Served, admin_client, loopback_config, serve};
 
 use cachearr_gateway::{Config, Gateway, GatewayBuilder, Profile};
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};
 
 /// The simulator, the gateway (its handle and two base URLs), and a client; the gateway stops
-/// on drop.
+/// on drop (with its stop sender).
 pub struct Running {
     pub sim: TestServer,
     pub gateway: Gateway,
@@ -25,15 +33,7 @@ pub struct Running {
     pub admin: String,
     pub client: reqwest::Client,
     pub data: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 /// Starts the Plex test simulator and a gateway in front of it on loopback; `configure`
@@ -70,22 +70,8 @@ pub async fn start_built(
         admin: served.admin,
         client: admin_client(),
         data,
-        stop: Some(served.stop),
+        _stop: served.stop,
     }
-}
-
-/// A client that sends `X-Cachearr-Request: 1` with every request, as the `cachearr` commands
-/// and the dashboard do: the admin API refuses changes without it.
-pub fn admin_client() -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        "x-cachearr-request",
-        reqwest::header::HeaderValue::from_static("1"),
-    );
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap()
 }
 
 /// Serves `sim`'s API for `profile` on loopback (until the server is dropped).
@@ -96,50 +82,6 @@ pub async fn serve_sim(sim: &Sim, profile: Profile) -> TestServer {
             .start_jellyfin_test_server(JellyfinOptions::default())
             .await
             .unwrap(),
-    }
-}
-
-/// A single-upstream config for `profile` in front of `upstream`: every listener on a free
-/// loopback port, the data in `data_dir`.
-pub fn loopback_config(profile: Profile, upstream: &str, data_dir: &Path) -> Config {
-    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let mut config = Config::single(profile, upstream, any).unwrap();
-    config.admin_listen = any;
-    config.data_dir = data_dir.to_path_buf();
-    config
-}
-
-/// A gateway being served: its handle, base URLs, the sender that stops it, and the serving
-/// task (which ends once the gateway has stopped, keepers included).
-pub struct Served {
-    pub gateway: Gateway,
-    pub proxy: String,
-    pub admin: String,
-    pub stop: tokio::sync::oneshot::Sender<()>,
-    pub task: tokio::task::JoinHandle<()>,
-}
-
-/// Builds, binds and serves a gateway (until `stop` fires or is dropped).
-pub async fn serve(builder: GatewayBuilder) -> Served {
-    let gateway = builder.build().await.unwrap();
-    let bound = gateway.bind().await.unwrap();
-    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
-    let admin = format!("http://{}", bound.admin_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        bound
-            .serve(async move {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    Served {
-        gateway,
-        proxy,
-        admin,
-        stop,
-        task,
     }
 }
 
@@ -203,22 +145,5 @@ impl Running {
             .json()
             .await
             .unwrap()
-    }
-}
-
-/// Polls `check` until it holds, failing after `limit`: events, crawls and background fetches
-/// run asynchronously, so tests wait for an effect, never for a fixed time.
-pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -1,0 +1,163 @@
+//! cachearr-testkit: what the workspace's tests share, so each test file does not grow its own
+//! copy. A dev-dependency only (`publish = false`); it knows nothing of the gateway, the
+//! engine or the simulator, whose own harnesses live in their `tests/` folders and build on
+//! this.
+//!
+//! # Map
+//! - [`free_port`], [`wait_for_port`] — loopback ports for child processes that must be told
+//!   their port (servers the test binds itself use `127.0.0.1:0` instead).
+//! - [`eventually`] (and [`eventually_ok`], which returns what it waited for and shows the last
+//!   state on failure; [`eventually_blocking`] for synchronous code) — wait for a condition,
+//!   bounded by a deadline and failing with a message: background work (events, crawls,
+//!   refreshes, replication) is waited for by its effect, never by a fixed sleep.
+//! - [`redis`] — private `redis-server` processes on free ports, killed on drop: one server
+//!   ([`redis::RedisServer`]), a cluster ([`redis::RedisCluster`]), or a master and replica
+//!   watched by Sentinels ([`redis::RedisSentinels`]); and [`redis::redis_cli`].
+
+pub mod redis;
+
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+/// How often [`eventually`] and [`eventually_blocking`] look again: often enough not to slow
+/// a test, rarely enough not to load a shared machine.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+
+/// A loopback port free right now (the OS picks it; the listener closes before returning).
+///
+/// # Panics
+/// If no loopback port can be bound.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Blocks until something accepts connections on loopback `port`.
+///
+/// # Panics
+/// If nothing does within `limit`; `what` names the awaited server in the message.
+pub fn wait_for_port(what: &str, port: u16, limit: Duration) {
+    eventually_blocking(&format!("{what} listening on port {port}"), limit, || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+}
+
+/// Polls `check` until it holds.
+///
+/// The deadline is on the real clock, so a test on tokio's paused clock still ends.
+///
+/// # Panics
+/// If `check` still fails after `limit`: "timed out after {limit}: {what}".
+pub async fn eventually(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
+    eventually_ok(what, limit, async || {
+        if check().await {
+            Ok(())
+        } else {
+            Err(String::new())
+        }
+    })
+    .await;
+}
+
+/// [`eventually`] for a check that has something to show: polls `check` until it returns
+/// `Ok`, and returns what it holds; `Err` says what was seen instead, so a timeout shows the
+/// last state rather than only that the wait failed.
+///
+/// # Panics
+/// If `check` still answers `Err` after `limit`: "timed out after {limit}: {what}: {last}".
+pub async fn eventually_ok<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(seen) => assert!(
+                Instant::now() < deadline,
+                "timed out after {limit:?}: {what}{}{seen}",
+                if seen.is_empty() { "" } else { ": " }
+            ),
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// [`eventually`] for synchronous code (child processes, blocking clients): polls `check`
+/// with thread sleeps until it holds.
+///
+/// # Panics
+/// If `check` still fails after `limit`.
+pub fn eventually_blocking(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?}: {what}"
+        );
+        std::thread::sleep(POLL_EVERY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_free_port_can_be_bound_and_waited_for() {
+        let port = free_port();
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        wait_for_port("the test's listener", port, Duration::from_secs(5));
+        drop(listener);
+    }
+
+    #[test]
+    #[should_panic(expected = "timed out after 50ms: never")]
+    fn eventually_blocking_fails_with_its_message() {
+        eventually_blocking("never", Duration::from_millis(50), || false);
+    }
+
+    #[tokio::test]
+    async fn eventually_returns_once_the_condition_holds() {
+        let mut n = 0;
+        eventually("three calls", Duration::from_secs(5), async || {
+            n += 1;
+            n == 3
+        })
+        .await;
+        assert_eq!(n, 3);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "timed out after 50ms: never")]
+    async fn eventually_fails_with_its_message() {
+        eventually("never", Duration::from_millis(50), async || false).await;
+    }
+
+    #[tokio::test]
+    async fn eventually_ok_returns_the_value() {
+        let mut n = 0;
+        let got = eventually_ok("two calls", Duration::from_secs(5), async || {
+            n += 1;
+            if n == 2 {
+                Ok(n * 10)
+            } else {
+                Err(format!("n = {n}"))
+            }
+        })
+        .await;
+        assert_eq!(got, 20);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "timed out after 50ms: the page: it showed 3")]
+    async fn eventually_ok_fails_with_the_last_state() {
+        eventually_ok("the page", Duration::from_millis(50), async || {
+            Err::<(), _>("it showed 3".to_owned())
+        })
+        .await;
+    }
+}
