@@ -24,7 +24,7 @@ use crate::fetch::{
     is_hop_by_hop, owned_request,
 };
 use crate::keys::KeyInput;
-use crate::policy::{Class, Decision, ResolvedPolicy, Scope};
+use crate::policy::{Decision, ResolvedPolicy, Scope};
 use crate::prepared::Want;
 use crate::respond::{ErrorKind, mark, mark_cached, problem, us_ms};
 use crate::sendfile::SendSlot;
@@ -61,11 +61,18 @@ pub(crate) async fn handle(
             tags,
             user_state,
         } if req.method() == Method::GET => {
-            // Search routes (and `…/all?title=`) are answered from the library index when it
-            // can; otherwise they go on unchanged.
-            if matches!(policy.class, Class::Search | Class::Listing)
-                && let Some(resp) =
-                    crate::library::answer::try_answer(&gw, &up, &req, started).await
+            serve_cached(&gw, &up, req, peer, policy, tags, user_state, started, slot).await
+        }
+        Decision::AnswerFromIndex {
+            search,
+            policy,
+            tags,
+            user_state,
+        } => {
+            // Searches (and `…/all?title=`) are answered from the library index when it can;
+            // otherwise they are cached reads.
+            if let Some(resp) =
+                crate::library::answer::try_answer(&gw, &up, &req, search, started).await
             {
                 return resp;
             }

@@ -1,10 +1,12 @@
 //! Route policies: which requests are cached, for how long, in which scope and under which tags,
 //! and which requests are writes that invalidate tags.
 //!
-//! The built-in tables are the default route policies per [`Profile`] (docs/configuration.md); config overrides are
-//! applied per class and per path pattern. Everything is compiled once into a [`RouteTable`]
-//! (a `matchit` radix tree: one walk of the path per request, no regex scan), whose
-//! [`RouteTable::classify`] returns a [`Decision`].
+//! The built-in tables ([`table`]) are the default route policies per [`Profile`]
+//! (docs/configuration.md); config overrides are applied per class and per path pattern.
+//! Everything is compiled once into a [`RouteTable`] (a `matchit` radix tree: one walk of the
+//! path per request, no regex scan), whose [`RouteTable::classify`] returns a [`Decision`]:
+//! a cached read, a search the library index may answer ([`IndexSearch`]), a write, or a
+//! pass-through. Upgrades (websockets) are told by their headers and never classified.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -233,12 +235,56 @@ impl ResolvedPolicy {
     }
 }
 
+/// A search the library index may answer (`library::answer`), as the route table recognised
+/// it: the answer code reads the query, never the path's shape again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexSearch {
+    /// Plex `/library/sections/{id}/search`.
+    PlexSectionSearch,
+    /// Plex `/hubs/search`.
+    PlexHubSearch,
+    /// Plex `/library/sections/{id}/all` with a `title` filter in the query.
+    PlexSectionAll,
+    /// Jellyfin `/Items` and `/Users/{id}/Items` with `SearchTerm` in the query.
+    JellyfinItems,
+    /// Jellyfin `/Search/Hints` with `SearchTerm` in the query.
+    JellyfinHints,
+}
+
+impl IndexSearch {
+    /// Whether a request's query makes it this search (a few byte comparisons, no
+    /// allocation: every listing of these routes passes here).
+    fn asked(self, query: Option<&str>) -> bool {
+        match self {
+            IndexSearch::PlexSectionSearch | IndexSearch::PlexHubSearch => true,
+            IndexSearch::PlexSectionAll => query.is_some_and(|q| q.contains("title")),
+            IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => query.is_some_and(|q| {
+                q.as_bytes()
+                    .windows(10)
+                    .any(|w| w.eq_ignore_ascii_case(b"searchterm"))
+            }),
+        }
+    }
+}
+
 /// What the proxy should do with a request.
 #[derive(Debug)]
 pub enum Decision<'a> {
     /// Answer from the cache under this policy; `tags` are the entry's tags (the user-state tag
     /// is added by the proxy when `user_state` is set and the scope is per user).
     Cache {
+        /// The route's policy.
+        policy: &'a ResolvedPolicy,
+        /// The entry's tags.
+        tags: Vec<Arc<str>>,
+        /// Whether the response embeds the user's play state.
+        user_state: bool,
+    },
+    /// A search the library index answers when it can; when it cannot, a cached read as in
+    /// [`Decision::Cache`].
+    AnswerFromIndex {
+        /// Which search.
+        search: IndexSearch,
         /// The route's policy.
         policy: &'a ResolvedPolicy,
         /// The entry's tags.
@@ -289,468 +335,14 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
         .map_err(|e| format!("route path {pattern:?}: {e}"))
 }
 
-// ---------------------------------------------------------------------------------------------
-// The built-in tables.
+mod table;
+#[cfg(test)]
+mod tests;
 
-#[derive(Clone, Copy, Debug)]
-enum TagRule {
-    Sections,
-    /// `section:{id}` from the `id` path parameter.
-    SectionParam,
-    /// A section's listing: `members:{id}` when it neither filters nor sorts by play state
-    /// (its play state reaches it through the tags of the items it shows), else
-    /// `section:{id}`.
-    SectionMembers,
-    /// `item:{id}` for each comma-separated id in the `id` path parameter.
-    ItemParam,
-    /// `item:{id}` for each comma-separated id in this query parameter.
-    ItemsQuery(&'static str),
-    Recent,
-    OnDeck,
-    History,
-    Sessions,
-    Playlists,
-    Library,
-    /// Every list of items (not metadata).
-    Listings,
-    /// Lists that span sections.
-    Across,
-    /// The requesting user's play-state tag.
-    UserState,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Refine {
-    None,
-    /// Jellyfin `/Items`: `searchTerm` makes it a search; `parentId` tags the parent.
-    JellyfinItems,
-    /// Cacheable only with this query parameter (Jellyfin images need `tag`).
-    NeedsQuery(&'static str),
-    /// Plex `/:/timeline`: a heartbeat every 10 s during playback; it invalidates only when
-    /// the playback state changes (the proxy remembers the last state per user and item).
-    PlexTimeline,
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Methods {
-    Get,
-    Any,
-    NotGet,
-    Only(&'static [&'static str]),
-}
-
-impl Methods {
-    fn matches(self, m: &Method) -> bool {
-        match self {
-            Methods::Get => m == Method::GET,
-            Methods::Any => true,
-            Methods::NotGet => m != Method::GET && m != Method::HEAD,
-            Methods::Only(list) => list.iter().any(|l| l.as_bytes() == m.as_str().as_bytes()),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Action {
-    Read(Class, &'static [TagRule], Refine),
-    Write(&'static [TagRule], Refine),
-    Pass,
-}
-
-type Spec = (&'static str, &'static [(Methods, Action)]);
-
-use Action::{Pass as P, Read as R, Write as W};
-use Methods::{Any, Get, NotGet, Only};
-use TagRule::*;
-
-const LIST_TAGS: &[TagRule] = &[SectionParam, Listings, Library, UserState];
-const META_TAGS: &[TagRule] = &[ItemParam, Library, UserState];
-const RECENT_TAGS: &[TagRule] = &[Recent, Listings, Across, Library, UserState];
-const ONDECK_TAGS: &[TagRule] = &[OnDeck, Library, UserState];
-const SEARCH_TAGS: &[TagRule] = &[Listings, Across, Library, UserState];
-const PLAYLIST_TAGS: &[TagRule] = &[Playlists, Library, UserState];
-const PLAYLIST_WRITE: &[TagRule] = &[Playlists];
-const N: Refine = Refine::None;
-
-const PLEX: &[Spec] = &[
-    ("/identity", &[(Get, R(Class::Identity, &[], N))]),
-    (
-        "/library/sections",
-        &[(Get, R(Class::Sections, &[Sections, Library], N))],
-    ),
-    (
-        "/library/sections/{id}",
-        &[(
-            Get,
-            R(Class::Sections, &[Sections, SectionParam, Library], N),
-        )],
-    ),
-    (
-        "/library/sections/{id}/all",
-        &[
-            (
-                Get,
-                R(
-                    Class::Listing,
-                    &[SectionMembers, Listings, Library, UserState],
-                    N,
-                ),
-            ),
-            (NotGet, W(&[SectionParam, ItemsQuery("id"), Recent], N)),
-        ],
-    ),
-    (
-        "/library/sections/{id}/{view}",
-        &[(Get, R(Class::Listing, LIST_TAGS, N))],
-    ),
-    (
-        "/library/sections/{id}/search",
-        &[(
-            Get,
-            R(
-                Class::Search,
-                &[SectionParam, Listings, Library, UserState],
-                N,
-            ),
-        )],
-    ),
-    (
-        "/library/sections/{id}/recentlyAdded",
-        &[(
-            Get,
-            R(
-                Class::Recent,
-                &[SectionParam, Recent, Listings, Library, UserState],
-                N,
-            ),
-        )],
-    ),
-    (
-        "/library/sections/{id}/onDeck",
-        &[(
-            Get,
-            R(
-                Class::OnDeck,
-                &[SectionParam, OnDeck, Library, UserState],
-                N,
-            ),
-        )],
-    ),
-    // A scan is asynchronous: the change events invalidate when it is done.
-    ("/library/sections/{id}/refresh", &[(Any, W(&[], N))]),
-    // Section settings: read with the section, changed by the owner.
-    (
-        "/library/sections/{id}/prefs",
-        &[
-            (
-                Get,
-                R(Class::Sections, &[Sections, SectionParam, Library], N),
-            ),
-            (NotGet, W(&[SectionParam, Sections], N)),
-        ],
-    ),
-    // Collections are listed with their section's items (`/library/sections/{id}/collections`,
-    // `…/all?type=18`); a collection write names no section, so it touches every listing.
-    // The collections themselves are not cached.
-    ("/library/collections", &[(NotGet, W(&[Listings], N))]),
-    (
-        "/library/collections/{*rest}",
-        &[(NotGet, W(&[Listings], N)), (Get, P)],
-    ),
-    (
-        "/library/metadata/{id}",
-        &[
-            (Get, R(Class::Metadata, META_TAGS, N)),
-            (Only(&["DELETE"]), W(&[ItemParam, Library], N)),
-            (NotGet, W(&[ItemParam], N)),
-        ],
-    ),
-    (
-        "/library/metadata/{id}/children",
-        &[(Get, R(Class::Metadata, META_TAGS, N))],
-    ),
-    (
-        "/library/metadata/{id}/allLeaves",
-        &[(Get, R(Class::Metadata, META_TAGS, N))],
-    ),
-    (
-        "/library/metadata/{id}/{view}",
-        &[
-            (Get, R(Class::Metadata, META_TAGS, N)),
-            (NotGet, W(&[ItemParam], N)),
-        ],
-    ),
-    // Thumbs and art are versioned by their timestamp: immutable.
-    (
-        "/library/metadata/{id}/{view}/{ts}",
-        &[(Get, R(Class::Images, &[], N))],
-    ),
-    (
-        "/library/recentlyAdded",
-        &[(Get, R(Class::Recent, RECENT_TAGS, N))],
-    ),
-    (
-        "/library/onDeck",
-        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
-    ),
-    (
-        "/library/search",
-        &[(Get, R(Class::Search, SEARCH_TAGS, N))],
-    ),
-    ("/hubs/search", &[(Get, R(Class::Search, SEARCH_TAGS, N))]),
-    (
-        "/hubs/search/voice",
-        &[(Get, R(Class::Search, SEARCH_TAGS, N))],
-    ),
-    (
-        "/hubs/home/recentlyAdded",
-        &[(Get, R(Class::Recent, RECENT_TAGS, N))],
-    ),
-    (
-        "/hubs/home/continueWatching",
-        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
-    ),
-    (
-        "/hubs/home/onDeck",
-        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
-    ),
-    (
-        "/hubs/continueWatching",
-        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
-    ),
-    (
-        "/status/sessions",
-        &[(Get, R(Class::Sessions, &[Sessions], N))],
-    ),
-    (
-        "/status/sessions/history/all",
-        &[
-            (Get, R(Class::History, &[History, UserState], N)),
-            (NotGet, W(&[History], N)),
-        ],
-    ),
-    ("/activities", &[(Get, R(Class::Activities, &[], N))]),
-    (
-        "/playlists",
-        &[
-            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
-            (NotGet, W(PLAYLIST_WRITE, N)),
-        ],
-    ),
-    ("/playlists/upload", &[(Any, W(PLAYLIST_WRITE, N))]),
-    (
-        "/playlists/{id}",
-        &[
-            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
-            (NotGet, W(PLAYLIST_WRITE, N)),
-        ],
-    ),
-    (
-        "/playlists/{id}/items",
-        &[
-            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
-            (NotGet, W(PLAYLIST_WRITE, N)),
-        ],
-    ),
-    (
-        "/playlists/{id}/items/{*rest}",
-        &[(NotGet, W(PLAYLIST_WRITE, N)), (Get, P)],
-    ),
-    ("/photo/:/transcode", &[(Get, R(Class::Images, &[], N))]),
-    // Plex sends these as GET: recognised by path.
-    (
-        "/:/scrobble",
-        &[(
-            Any,
-            W(
-                &[
-                    ItemsQuery("key"),
-                    OnDeck,
-                    History,
-                    Sessions,
-                    Recent,
-                    UserState,
-                ],
-                N,
-            ),
-        )],
-    ),
-    (
-        "/:/unscrobble",
-        &[(
-            Any,
-            W(
-                &[
-                    ItemsQuery("key"),
-                    OnDeck,
-                    History,
-                    Sessions,
-                    Recent,
-                    UserState,
-                ],
-                N,
-            ),
-        )],
-    ),
-    ("/:/rate", &[(Any, W(&[ItemsQuery("key"), UserState], N))]),
-    (
-        "/:/timeline",
-        &[(
-            Any,
-            W(
-                &[ItemsQuery("ratingKey"), OnDeck, Sessions, UserState],
-                Refine::PlexTimeline,
-            ),
-        )],
-    ),
-    // A stored resume position: always a change.
-    (
-        "/:/progress",
-        &[(Any, W(&[ItemsQuery("key"), OnDeck, Sessions, UserState], N))],
-    ),
-    ("/library/parts/{*rest}", &[(Any, P)]),
-];
-
-const JELLYFIN: &[Spec] = &[
-    ("/system/info/public", &[(Get, R(Class::Identity, &[], N))]),
-    (
-        "/library/mediafolders",
-        &[(Get, R(Class::Sections, &[Sections, Library], N))],
-    ),
-    (
-        "/library/virtualfolders",
-        &[(Get, R(Class::Sections, &[Sections, Library], N))],
-    ),
-    (
-        "/userviews",
-        &[(Get, R(Class::Sections, &[Sections, Library], N))],
-    ),
-    (
-        "/users/{uid}/views",
-        &[(Get, R(Class::Sections, &[Sections, Library], N))],
-    ),
-    (
-        "/items",
-        &[(Get, R(Class::Listing, SEARCH_TAGS, Refine::JellyfinItems))],
-    ),
-    (
-        "/users/{uid}/items",
-        &[(Get, R(Class::Listing, SEARCH_TAGS, Refine::JellyfinItems))],
-    ),
-    (
-        "/items/{id}",
-        &[
-            (Get, R(Class::Metadata, META_TAGS, N)),
-            (Only(&["DELETE"]), W(&[ItemParam, Library], N)),
-            (NotGet, W(&[ItemParam], N)),
-        ],
-    ),
-    (
-        "/users/{uid}/items/{id}",
-        &[(Get, R(Class::Metadata, META_TAGS, N))],
-    ),
-    (
-        "/items/{id}/similar",
-        &[(Get, R(Class::Metadata, META_TAGS, N))],
-    ),
-    ("/items/latest", &[(Get, R(Class::Recent, RECENT_TAGS, N))]),
-    (
-        "/users/{uid}/items/latest",
-        &[(Get, R(Class::Recent, RECENT_TAGS, N))],
-    ),
-    (
-        "/useritems/resume",
-        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
-    ),
-    (
-        "/users/{uid}/items/resume",
-        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
-    ),
-    ("/shows/nextup", &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))]),
-    (
-        "/shows/{id}/seasons",
-        &[(Get, R(Class::Metadata, META_TAGS, N))],
-    ),
-    (
-        "/shows/{id}/episodes",
-        &[(Get, R(Class::Metadata, META_TAGS, N))],
-    ),
-    ("/artists", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
-    (
-        "/artists/albumartists",
-        &[(Get, R(Class::Listing, SEARCH_TAGS, N))],
-    ),
-    ("/genres", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
-    ("/musicgenres", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
-    ("/studios", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
-    ("/search/hints", &[(Get, R(Class::Search, SEARCH_TAGS, N))]),
-    ("/sessions", &[(Get, R(Class::Sessions, &[Sessions], N))]),
-    ("/sessions/playing", &[(Any, W(&[Sessions], N))]),
-    ("/sessions/playing/progress", &[(Any, W(&[Sessions], N))]),
-    (
-        "/sessions/playing/stopped",
-        &[(Any, W(&[Sessions, OnDeck, UserState], N))],
-    ),
-    (
-        "/items/{id}/images/{kind}",
-        &[
-            (Get, R(Class::Images, &[], Refine::NeedsQuery("tag"))),
-            (NotGet, W(&[ItemParam], N)),
-        ],
-    ),
-    (
-        "/items/{id}/images/{kind}/{index}",
-        &[
-            (Get, R(Class::Images, &[], Refine::NeedsQuery("tag"))),
-            (NotGet, W(&[ItemParam], N)),
-        ],
-    ),
-    ("/playlists", &[(NotGet, W(PLAYLIST_WRITE, N))]),
-    (
-        "/playlists/{id}",
-        &[
-            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
-            (NotGet, W(PLAYLIST_WRITE, N)),
-        ],
-    ),
-    (
-        "/playlists/{id}/items",
-        &[
-            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
-            (NotGet, W(PLAYLIST_WRITE, N)),
-        ],
-    ),
-    (
-        "/playlists/{id}/items/{*rest}",
-        &[(NotGet, W(PLAYLIST_WRITE, N)), (Get, P)],
-    ),
-    (
-        "/userplayeditems/{id}",
-        &[(
-            NotGet,
-            W(&[ItemParam, OnDeck, Recent, History, UserState], N),
-        )],
-    ),
-    (
-        "/users/{uid}/playeditems/{id}",
-        &[(
-            NotGet,
-            W(&[ItemParam, OnDeck, Recent, History, UserState], N),
-        )],
-    ),
-    (
-        "/userfavoriteitems/{id}",
-        &[(NotGet, W(&[ItemParam, UserState], N))],
-    ),
-    (
-        "/users/{uid}/favoriteitems/{id}",
-        &[(NotGet, W(&[ItemParam, UserState], N))],
-    ),
-    ("/library/refresh", &[(Any, W(&[], N))]),
-];
-
-// ---------------------------------------------------------------------------------------------
-// Compilation.
+use table::{
+    Action, JELLYFIN, JELLYFIN_INDEX, Methods, PLEX, PLEX_INDEX, Refine, SEARCH_TAGS, TagRule,
+    TagRule::*,
+};
 
 #[derive(Debug)]
 enum Compiled {
@@ -759,6 +351,8 @@ enum Compiled {
         tags: &'static [TagRule],
         fixed: Vec<Arc<str>>,
         refine: Refine,
+        /// The search the index may answer on this route.
+        index: Option<IndexSearch>,
     },
     Write {
         tags: &'static [TagRule],
@@ -867,9 +461,9 @@ impl RouteTable {
             })
             .collect();
         let class_policy = |c: Class| classes[c as usize].clone();
-        let specs = match up.profile {
-            Profile::Plex => PLEX,
-            Profile::Jellyfin => JELLYFIN,
+        let (specs, searches) = match up.profile {
+            Profile::Plex => (PLEX, PLEX_INDEX),
+            Profile::Jellyfin => (JELLYFIN, JELLYFIN_INDEX),
         };
         let mut router = matchit::Router::new();
         let mut routes: Vec<Vec<(Methods, Compiled)>> = Vec::new();
@@ -884,6 +478,10 @@ impl RouteTable {
                             tags: rules,
                             fixed: fixed_tags(&name, rules),
                             refine,
+                            index: searches
+                                .iter()
+                                .find(|(p, _)| p == pattern)
+                                .map(|(_, search)| *search),
                         },
                         Action::Write(rules, refine) => Compiled::Write {
                             tags: rules,
@@ -927,21 +525,31 @@ impl RouteTable {
             let policy = Arc::new(ResolvedPolicy::new(class, up.profile, &overrides));
             let read = match existing.and_then(|i| {
                 routes[i].iter().find_map(|(m, c)| match (m, c) {
-                    (Methods::Get, Compiled::Read { tags, refine, .. }) => Some((*tags, *refine)),
+                    (
+                        Methods::Get,
+                        Compiled::Read {
+                            tags,
+                            refine,
+                            index,
+                            ..
+                        },
+                    ) => Some((*tags, *refine, *index)),
                     _ => None,
                 })
             }) {
-                Some((rules, refine)) => Compiled::Read {
+                Some((rules, refine, index)) => Compiled::Read {
                     policy,
                     tags: rules,
                     fixed: fixed_tags(&name, rules),
                     refine,
+                    index,
                 },
                 None => Compiled::Read {
                     policy,
                     tags: SEARCH_TAGS,
                     fixed: fixed_tags(&name, SEARCH_TAGS),
                     refine: Refine::None,
+                    index: None,
                 },
             };
             match existing {
@@ -1007,6 +615,7 @@ impl RouteTable {
                 tags: rules,
                 fixed,
                 refine,
+                index,
             } => {
                 let mut policy: &ResolvedPolicy = policy;
                 let mut tags = fixed.clone();
@@ -1048,10 +657,25 @@ impl RouteTable {
                     return Decision::Pass;
                 }
                 let user_state = self.param_tags(rules, params, query, &mut tags);
-                Decision::Cache {
-                    policy,
-                    tags,
-                    user_state,
+                // Only searches and listings are answered from the index (an override that
+                // gives the route another class keeps it in the cache).
+                match index {
+                    Some(search)
+                        if matches!(policy.class, Class::Search | Class::Listing)
+                            && search.asked(query) =>
+                    {
+                        Decision::AnswerFromIndex {
+                            search: *search,
+                            policy,
+                            tags,
+                            user_state,
+                        }
+                    }
+                    _ => Decision::Cache {
+                        policy,
+                        tags,
+                        user_state,
+                    },
                 }
             }
             Compiled::Write {
@@ -1216,333 +840,4 @@ pub fn query_value(query: Option<&str>, name: &str, ignore_case: bool) -> Option
         }
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::UpstreamConfig;
-
-    fn table(profile: Profile) -> RouteTable {
-        let up = UpstreamConfig::new(
-            profile.as_str(),
-            profile,
-            "http://h:1".parse().unwrap(),
-            "127.0.0.1:0".parse().unwrap(),
-        );
-        RouteTable::compile(&up.routing()).unwrap()
-    }
-
-    fn class_of(t: &RouteTable, m: Method, p: &str, q: Option<&str>) -> Option<Class> {
-        match t.classify(&m, p, q) {
-            Decision::Cache { policy, .. } => Some(policy.class),
-            _ => None,
-        }
-    }
-
-    #[test]
-    fn plex_classes_follow_design() {
-        let t = table(Profile::Plex);
-        let g = Method::GET;
-        assert_eq!(
-            class_of(&t, g.clone(), "/identity", None),
-            Some(Class::Identity)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/library/sections", None),
-            Some(Class::Sections)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/library/sections/1/all", None),
-            Some(Class::Listing)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/library/sections/1/albums", None),
-            Some(Class::Listing)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/library/sections/1/search", None),
-            Some(Class::Search)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/library/metadata/5,6", None),
-            Some(Class::Metadata)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/library/metadata/5/children", None),
-            Some(Class::Metadata)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/library/metadata/5/thumb/1700000000", None),
-            Some(Class::Images)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/hubs/search", None),
-            Some(Class::Search)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/library/onDeck", None),
-            Some(Class::OnDeck)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/status/sessions", None),
-            Some(Class::Sessions)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/status/sessions/history/all", None),
-            Some(Class::History)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/activities", None),
-            Some(Class::Activities)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/playlists/3/items", None),
-            Some(Class::Playlists)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/photo/:/transcode", None),
-            Some(Class::Images)
-        );
-        assert!(matches!(
-            t.classify(&g, "/library/parts/1/2/file.mp3", None),
-            Decision::Pass
-        ));
-        assert!(matches!(
-            t.classify(&g, "/:/websockets/notifications", None),
-            Decision::Pass
-        ));
-        assert!(matches!(t.classify(&g, "/butler", None), Decision::Pass));
-        assert!(matches!(
-            t.classify(&Method::HEAD, "/library/sections", None),
-            Decision::Pass
-        ));
-    }
-
-    #[test]
-    fn plex_collection_and_section_setting_writes_reach_the_listings_that_show_them() {
-        let t = table(Profile::Plex);
-        let tags_of = |method: Method, path: &str, query: Option<&str>| -> Vec<String> {
-            match t.classify(&method, path, query) {
-                Decision::Write { tags, .. } | Decision::Cache { tags, .. } => {
-                    tags.iter().map(|t| t.to_string()).collect()
-                }
-                Decision::Pass => panic!("{method} {path} passes"),
-            }
-        };
-        // A section's collections are one of its listings, cached as such …
-        let listing = tags_of(Method::GET, "/library/sections/2/collections", None);
-        // … and every collection write invalidates them.
-        for (method, path, query) in [
-            (
-                Method::POST,
-                "/library/collections",
-                Some("uri=server%3A%2F%2Fm%2Fx%2Flibrary%2Fmetadata%2F5&sectionId=2"),
-            ),
-            (Method::PUT, "/library/collections/7/items", Some("uri=x")),
-            (Method::DELETE, "/library/collections/7/items/5", None),
-            (Method::PUT, "/library/collections/7/items/5/move", None),
-            (
-                Method::PUT,
-                "/library/collections/7/prefs",
-                Some("collectionSort=1"),
-            ),
-            (Method::DELETE, "/library/collections/7", None),
-        ] {
-            let written = tags_of(method.clone(), path, query);
-            assert!(
-                written.iter().any(|w| listing.contains(w)),
-                "{method} {path}: {written:?} misses {listing:?}"
-            );
-        }
-        // Collections themselves are read straight from the server.
-        for path in ["/library/collections/7", "/library/collections/7/children"] {
-            assert!(matches!(
-                t.classify(&Method::GET, path, None),
-                Decision::Pass
-            ));
-        }
-        // Section settings: cached with the section, invalidated by their write.
-        let read = tags_of(Method::GET, "/library/sections/2/prefs", None);
-        let written = tags_of(Method::PUT, "/library/sections/2/prefs", Some("hidden=1"));
-        assert!(
-            written.iter().any(|w| read.contains(w)),
-            "{written:?} {read:?}"
-        );
-    }
-
-    #[test]
-    fn plex_writes_by_path_even_as_get() {
-        let t = table(Profile::Plex);
-        let Decision::Write {
-            tags, user_state, ..
-        } = t.classify(
-            &Method::GET,
-            "/:/scrobble",
-            Some("key=42&identifier=com.plexapp.plugins.library"),
-        )
-        else {
-            panic!("scrobble is a write")
-        };
-        assert!(user_state);
-        let tags: Vec<&str> = tags.iter().map(|t| &**t).collect();
-        assert!(tags.contains(&"plex:item:42"), "{tags:?}");
-        assert!(tags.contains(&"plex:ondeck"));
-        assert!(tags.contains(&"plex:history"));
-        let Decision::Write { tags, .. } = t.classify(
-            &Method::PUT,
-            "/library/sections/2/all",
-            Some("type=10&id=7,8"),
-        ) else {
-            panic!()
-        };
-        let tags: Vec<&str> = tags.iter().map(|t| &**t).collect();
-        assert!(
-            tags.contains(&"plex:section:2") && tags.contains(&"plex:item:8"),
-            "{tags:?}"
-        );
-        let Decision::Write { heartbeat, .. } = t.classify(
-            &Method::GET,
-            "/:/timeline",
-            Some("ratingKey=3&state=playing"),
-        ) else {
-            panic!()
-        };
-        assert_eq!(heartbeat, Some(("3".to_string(), "playing".to_string())));
-    }
-
-    #[test]
-    fn jellyfin_is_case_insensitive_and_refines_by_query() {
-        let t = table(Profile::Jellyfin);
-        let g = Method::GET;
-        assert_eq!(
-            class_of(&t, g.clone(), "/System/Info/Public", None),
-            Some(Class::Identity)
-        );
-        assert_eq!(
-            class_of(
-                &t,
-                g.clone(),
-                "/Items",
-                Some("ParentId=ab&IncludeItemTypes=Audio")
-            ),
-            Some(Class::Listing)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/Items", Some("searchTerm=abba")),
-            Some(Class::Search)
-        );
-        assert_eq!(
-            class_of(&t, g.clone(), "/Items/ab12/Images/Primary", Some("tag=ff")),
-            Some(Class::Images)
-        );
-        assert!(matches!(
-            t.classify(&g, "/Items/ab12/Images/Primary", None),
-            Decision::Pass
-        ));
-        assert!(matches!(t.classify(&g, "/socket", None), Decision::Pass));
-        assert!(matches!(
-            t.classify(&Method::POST, "/UserPlayedItems/ab12", None),
-            Decision::Write {
-                user_state: true,
-                ..
-            }
-        ));
-    }
-
-    fn scope_of(t: &RouteTable, p: &str, q: Option<&str>) -> Scope {
-        match t.classify(&Method::GET, p, q) {
-            Decision::Cache { policy, .. } => policy.scope,
-            other => panic!("{p} is not cached: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn plex_images_are_per_user_and_jellyfin_images_shared() {
-        // Plex decides per user and item who may see an artwork; Jellyfin serves images to anyone.
-        let plex = table(Profile::Plex);
-        for (path, query) in [
-            ("/library/metadata/5/thumb/1700000000", None),
-            ("/library/metadata/5/art/1700000000", None),
-            (
-                "/photo/:/transcode",
-                Some("url=%2Flibrary%2Fmetadata%2F5%2Fthumb%2F1&width=100"),
-            ),
-        ] {
-            assert_eq!(scope_of(&plex, path, query), Scope::User, "{path}");
-        }
-        assert_eq!(scope_of(&plex, "/identity", None), Scope::Shared);
-        let jellyfin = table(Profile::Jellyfin);
-        assert_eq!(
-            scope_of(&jellyfin, "/Items/ab12/Images/Primary", Some("tag=ff")),
-            Scope::Shared
-        );
-
-        // An operator may still share Plex images.
-        let mut up = UpstreamConfig::new(
-            "plex",
-            Profile::Plex,
-            "http://h:1".parse().unwrap(),
-            "127.0.0.1:0".parse().unwrap(),
-        );
-        up.classes.push((
-            Class::Images,
-            PolicyOverride {
-                scope: Some(Scope::Shared),
-                ..Default::default()
-            },
-        ));
-        let shared = RouteTable::compile(&up.routing()).unwrap();
-        assert_eq!(
-            scope_of(&shared, "/library/metadata/5/thumb/1", None),
-            Scope::Shared
-        );
-    }
-
-    #[test]
-    fn overrides_change_policies() {
-        let mut up = UpstreamConfig::new(
-            "plex",
-            Profile::Plex,
-            "http://h:1".parse().unwrap(),
-            "127.0.0.1:0".parse().unwrap(),
-        );
-        up.classes.push((
-            Class::Metadata,
-            PolicyOverride {
-                fresh: Some(Duration::from_secs(7)),
-                ..Default::default()
-            },
-        ));
-        up.routes.push(RouteOverride {
-            pattern: "/butler".into(),
-            class: Some(Class::Sessions),
-            policy: PolicyOverride::default(),
-            origin: String::new(),
-        });
-        up.routes.push(RouteOverride {
-            pattern: "/activities".into(),
-            class: None,
-            policy: PolicyOverride {
-                cache: Some(false),
-                ..Default::default()
-            },
-            origin: String::new(),
-        });
-        let t = RouteTable::compile(&up.routing()).unwrap();
-        match t.classify(&Method::GET, "/library/metadata/1", None) {
-            Decision::Cache { policy, .. } => {
-                assert_eq!(policy.engine.fresh, Duration::from_secs(7))
-            }
-            d => panic!("{d:?}"),
-        }
-        assert_eq!(
-            class_of(&t, Method::GET, "/butler", None),
-            Some(Class::Sessions)
-        );
-        assert!(matches!(
-            t.classify(&Method::GET, "/activities", None),
-            Decision::Pass
-        ));
-    }
 }

@@ -1,0 +1,348 @@
+//! Answering search routes from the library index (section search, hub search, Jellyfin search).
+//!
+//! Routes: Plex `/library/sections/{id}/search`, `/hubs/search` and
+//! `/library/sections/{id}/all` with a `title=` (contains) or `title==` (exact) filter;
+//! Jellyfin `/Items` and `/Users/{id}/Items` with `SearchTerm=`, and `/Search/Hints`.
+//!
+//! [`try_answer`] is called by the proxy for the searches the route table recognised
+//! ([`IndexSearch`]: it matched the path, this code reads the query). It answers only when everything needed is at hand: the index is ready, the route
+//! and every parameter are understood, the user's sections are known (see [`visibility`]),
+//! the index holds every section the answer spans and the user is shown to see each of them
+//! whole (the server hides none of its items from them: see [`visibility`]). Otherwise it
+//! returns `None` and the request goes on to the cache and the server unchanged — a playlist tool's
+//! fallback. An answer is never
+//! wrong about visibility: only sections the server listed for this user's token, in which it
+//! lists that user as many items as the owner, are searched.
+//!
+//! Matching follows the servers (case- and accent-insensitive substring of the title; see
+//! [`titles`]), ranking the simple exact / prefix / contains order. A Plex answer's items are
+//! the server's own elements as the crawl kept them ([`elements`]): an item whose element is
+//! not kept sends the request to the server. Jellyfin items are rendered by
+//! [`render_jellyfin`].
+//!
+//! Layout: this file finds the route and the user's sections and fills in play state;
+//! [`plex`] and [`jellyfin`] write each server's answers; `tests.rs` holds the tests.
+//!
+//! [`visibility`]: super::visibility
+//! [`titles`]: super::titles
+//! [`elements`]: super::elements
+//! [`render_jellyfin`]: super::render_jellyfin
+//! [`IndexSearch`]: crate::policy::IndexSearch
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use cachearr_library::index::ItemView;
+use cachearr_library::{LibraryIndex, Visibility};
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{Either, Full};
+
+use super::elements::ElementStore;
+use super::playstate;
+use super::render_plex::{self as render_plex, El};
+use super::titles::{self, FoldedTitles, TitleHit};
+use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
+use crate::Gateway;
+use crate::dialect::token_of;
+use crate::fetch::ProxyBody;
+use crate::policy::{IndexSearch, Profile};
+use crate::upstream::Upstream;
+use crate::users::UserRecord;
+use jellyfin::{JellyfinRoute, jellyfin_server_id};
+use plex::PlexRoute;
+
+mod jellyfin;
+mod plex;
+#[cfg(test)]
+mod tests;
+
+/// Answers `req`, the search the route table recognised, from the index if it can; `None`
+/// sends it on to the cache and the server.
+pub(crate) async fn try_answer<B>(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    req: &Request<B>,
+    search: IndexSearch,
+    started: Instant,
+) -> Option<Response<ProxyBody>> {
+    let (path, query) = (req.uri().path(), req.uri().query());
+    let route = match search {
+        IndexSearch::PlexSectionSearch
+        | IndexSearch::PlexHubSearch
+        | IndexSearch::PlexSectionAll => Route::Plex(PlexRoute::of(search, path, query)?),
+        IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => {
+            Route::Jellyfin(JellyfinRoute::of(search, path, query)?)
+        }
+    };
+    let handle = gw.index(&up.name)?;
+    let Some(index) = handle.ready().filter(|_| handle.enabled()) else {
+        // Off or not built yet: counted, and logged (a warning when off) at most once a
+        // minute by the handle.
+        handle.note_search_to_server();
+        return None;
+    };
+    let token = token_of(up.profile, req.headers(), req.uri().query())?;
+    let now = gw.clock().now_ms();
+    let user = up
+        .users
+        .touch(&up.name, gw.secret().user_of(&token), &token, now);
+    drop(token);
+    // Index answers are cached answers: none goes to a token the server refused last.
+    if user.is_refused() {
+        return None;
+    }
+    let sections = user_sections(gw, up, &user).await?;
+    let folded = titles::folded(&index).await?;
+    let whole = whole_sections(gw, up, &user, &sections, |id, kind| folded.count(id, kind)).await;
+    let crawled = handle.sections();
+    let elements = handle.elements().cloned();
+    if matches!(route, Route::Plex(_)) && elements.is_none() {
+        // Nothing to render the server's elements from: the server answers.
+        return None;
+    }
+    let ctx = Ctx {
+        elements,
+        whole: &whole,
+        crawled: &crawled,
+        gw,
+        up,
+        user: &user,
+        index: &index,
+        folded: &folded,
+        sections: &sections,
+        headers: req.headers(),
+    };
+    let answer = match route {
+        Route::Plex(PlexRoute::SectionSearch { section, params }) => {
+            ctx.plex_section_search(&section, &params)
+        }
+        Route::Plex(PlexRoute::HubSearch { params }) => ctx.plex_hub_search(&params),
+        Route::Plex(PlexRoute::SectionAll { section, params }) => {
+            ctx.plex_section_all(&section, &params)
+        }
+        Route::Jellyfin(JellyfinRoute::Items { params, uid }) => {
+            let server_id = jellyfin_server_id(gw, up, &user).await?;
+            ctx.jellyfin_items(&params, &server_id, uid)
+        }
+        Route::Jellyfin(JellyfinRoute::Hints { params }) => ctx.jellyfin_hints(&params),
+    }?;
+    let answer = ctx.fill_play_state(answer).await;
+    let resp = respond(answer, started);
+    gw.metrics().observe_request(
+        &up.metrics_name,
+        "search",
+        "hit",
+        started.elapsed().as_secs_f64(),
+    );
+    Some(resp)
+}
+
+/// A recognised route.
+enum Route {
+    Plex(PlexRoute),
+    Jellyfin(JellyfinRoute),
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A ready answer: body, content type, paging headers.
+pub(crate) struct Answer {
+    body: AnswerBody,
+    content_type: &'static str,
+    /// Plex `(start, total)` for `X-Plex-Container-Start` / `-Total-Size`.
+    plex_paging: Option<(usize, usize)>,
+}
+
+/// The document before play state is filled in and it is serialised.
+enum AnswerBody {
+    /// A Jellyfin JSON document, and the user id whose cached `UserData` to add to `Items`.
+    Json(serde_json::Value, Option<String>),
+    Plex {
+        doc: El,
+        json: bool,
+        /// Item ids whose play state to look up, with their element's path in `doc`
+        /// (hub index or `None` for the container itself, then child index).
+        items: Vec<(Option<usize>, usize, String)>,
+    },
+}
+
+struct Ctx<'a> {
+    /// The server's elements of the items (Plex answers are written from them).
+    elements: Option<Arc<ElementStore>>,
+    gw: &'a Gateway,
+    up: &'a Arc<Upstream>,
+    user: &'a Arc<UserRecord>,
+    index: &'a Arc<LibraryIndex>,
+    folded: &'a FoldedTitles,
+    sections: &'a UserSections,
+    /// The sections the crawl went through (empty when the index was installed otherwise).
+    crawled: &'a [super::SectionInfo],
+    /// The user's sections shown to hold nothing the server hides from them (see
+    /// [`whole_sections`]): the only ones the index answers for.
+    whole: &'a [String],
+    headers: &'a HeaderMap,
+}
+
+/// `Some(n)` for a number, `Some(None)` when absent or empty, `None` for garbage.
+fn number(v: Option<&str>) -> Option<Option<usize>> {
+    match v.map(str::trim) {
+        None | Some("") => Some(None),
+        Some(v) => v.parse().ok().map(Some),
+    }
+}
+
+impl Ctx<'_> {
+    fn json(&self) -> bool {
+        self.headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/json"))
+    }
+
+    /// The sections to search: the visible ones (optionally one), each of which the index
+    /// must hold. `None` when the index cannot answer for them.
+    fn indexed(&self, only: Option<&str>) -> Option<Vec<&UserSection>> {
+        let held = self.held();
+        let mut out = Vec::new();
+        for s in &self.sections.sections {
+            if only.is_some_and(|id| id != s.id) {
+                continue;
+            }
+            if render_plex::section_kinds(&s.kind).is_empty() && self.up.profile == Profile::Plex {
+                // Photo and other sections hold nothing the searched kinds include.
+                continue;
+            }
+            if !held.contains(&s.id.as_str()) {
+                return None;
+            }
+            out.push(s);
+        }
+        Some(out)
+    }
+
+    /// The sections the index answers for: those it holds items of, and those the crawl
+    /// went through (an empty section is held too: it has nothing to find), each only when
+    /// the user sees it whole.
+    fn held(&self) -> Vec<&str> {
+        let mut held = self.index.section_ids();
+        held.extend(
+            self.crawled
+                .iter()
+                .filter(|s| s.kind != "other")
+                .map(|s| s.id.as_str()),
+        );
+        held.retain(|id| self.whole.iter().any(|w| w.eq_ignore_ascii_case(id)));
+        held
+    }
+
+    fn view(&self, hit: &TitleHit) -> Option<ItemView<'_>> {
+        let everything = Visibility::everything();
+        // Visibility was applied by the section filter of the title search; the hit's
+        // section is re-checked by the caller against the user's sections.
+        self.index.item(hit.item, &everything)
+    }
+
+    /// Copies the user's cached play state into the items of `answer`.
+    async fn fill_play_state(&self, mut answer: Answer) -> Answer {
+        match &mut answer.body {
+            AnswerBody::Json(doc, Some(uid)) => {
+                let accept = self.headers.get(header::ACCEPT);
+                if let Some(items) = doc.get_mut("Items").and_then(|v| v.as_array_mut()) {
+                    for item in items {
+                        let Some(id) = item.get("Id").and_then(|v| v.as_str()) else {
+                            continue;
+                        };
+                        let id = id.to_string();
+                        if let Some(data) = playstate::cached_jellyfin(
+                            self.gw, self.up, self.user, uid, &id, accept,
+                        )
+                        .await
+                            && let Some(obj) = item.as_object_mut()
+                        {
+                            obj.insert("UserData".to_string(), data);
+                        }
+                    }
+                }
+            }
+            AnswerBody::Json(_, None) => {}
+            AnswerBody::Plex { doc, items, .. } => {
+                for (hub, at, id) in items.iter() {
+                    let accept = self.headers.get(header::ACCEPT);
+                    let Some(state) =
+                        playstate::cached_plex(self.gw, self.up, self.user, id, accept).await
+                    else {
+                        continue;
+                    };
+                    let el = match hub {
+                        Some(h) => doc.kids.get_mut(*h).and_then(|hub| hub.kids.get_mut(*at)),
+                        None => doc.kids.get_mut(*at),
+                    };
+                    if let Some(el) = el {
+                        let taken = std::mem::replace(el, El::new("x"));
+                        *el = insert_play_state(taken, &state);
+                    }
+                }
+            }
+        }
+        answer
+    }
+}
+
+/// Puts the play state where the server writes it: after `index`/`parentIndex` and before
+/// `year` (i.e. before the first of the attributes that follow it).
+fn insert_play_state(el: El, state: &playstate::PlayState) -> El {
+    let at = el
+        .attrs
+        .iter()
+        .position(|(k, _)| {
+            matches!(
+                *k,
+                "year" | "thumb" | "art" | "duration" | "addedAt" | "parentYear"
+            )
+        })
+        .unwrap_or(el.attrs.len());
+    let mut tail = El::keyed(el.tag, el.json_key);
+    tail = state.plex_attrs(tail);
+    let mut el = el;
+    let extra = std::mem::take(&mut tail.attrs);
+    el.attrs.splice(at..at, extra);
+    if let Some(n) = state.viewed_leaf_count
+        && el.attrs.iter().any(|(k, _)| *k == "viewedLeafCount")
+    {
+        el.set("viewedLeafCount", n);
+    }
+    el
+}
+
+fn respond(answer: Answer, started: Instant) -> Response<ProxyBody> {
+    let (body, plex_protocol) = match answer.body {
+        AnswerBody::Plex { doc, json, .. } => {
+            let text = if json { doc.to_json() } else { doc.to_xml() };
+            (text, true)
+        }
+        AnswerBody::Json(v, _) => (v.to_string(), false),
+    };
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body))));
+    *resp.status_mut() = StatusCode::OK;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
+    if plex_protocol {
+        h.insert("x-plex-protocol", HeaderValue::from_static("1.0"));
+    }
+    if let Some((start, total)) = answer.plex_paging {
+        h.insert("x-plex-container-start", HeaderValue::from(start));
+        h.insert("x-plex-container-total-size", HeaderValue::from(total));
+    }
+    crate::respond::mark_index_answer(h, started);
+    resp
+}

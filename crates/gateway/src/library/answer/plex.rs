@@ -1,0 +1,471 @@
+//! Plex answers from the index: section search, hub search and `…/all?title=`, written
+//! from the server's own elements as the crawl kept them.
+
+use cachearr_library::ItemKind;
+use cachearr_library::index::ItemView;
+
+use super::super::elements;
+use super::super::render_plex::{self as plex, El};
+use super::super::titles::{self, Rank, TitleHit};
+use super::{Answer, AnswerBody, Ctx, UserSection, number, param};
+use crate::policy::IndexSearch;
+/// One Plex result: an item of the index, or a show known from its episodes (which only
+/// tells that the server has something to say: see `plex_page`).
+enum PlexHit {
+    Item(TitleHit),
+    Show,
+}
+
+/// What a Plex `type=` (or a section's default) asks for.
+#[derive(Clone, Copy, PartialEq)]
+enum PlexKind {
+    Item(ItemKind),
+    Show,
+}
+
+/// The kind a Plex request asks of section `s`: its `type=`, or the section's top level.
+fn plex_kind(params: &[(String, String)], s: &UserSection) -> Option<PlexKind> {
+    let kind = match param(params, "type").filter(|t| !t.is_empty()) {
+        Some(t) if t.trim() == "2" => PlexKind::Show,
+        Some(t) => PlexKind::Item(plex::kind_of_type(t)?),
+        None if s.kind == "show" => PlexKind::Show,
+        None => PlexKind::Item(plex::top_kind(&s.kind)?),
+    };
+    let ok = match kind {
+        PlexKind::Show => s.kind == "show",
+        PlexKind::Item(k) => plex::section_kinds(&s.kind).contains(&k),
+    };
+    ok.then_some(kind)
+}
+
+/// A recognised Plex route and its decoded query.
+pub(super) enum PlexRoute {
+    SectionSearch {
+        section: String,
+        params: Vec<(String, String)>,
+    },
+    HubSearch {
+        params: Vec<(String, String)>,
+    },
+    SectionAll {
+        section: String,
+        params: Vec<(String, String)>,
+    },
+}
+
+impl PlexRoute {
+    /// The route of a search the route table recognised, with its query decoded.
+    pub(super) fn of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<PlexRoute> {
+        let params = || -> Vec<(String, String)> {
+            form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect()
+        };
+        // `/library/sections/{id}/…`: the server's section ids are numbers.
+        let section = || {
+            path.split('/')
+                .nth(3)
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_string)
+        };
+        match search {
+            IndexSearch::PlexHubSearch => Some(PlexRoute::HubSearch { params: params() }),
+            IndexSearch::PlexSectionSearch => Some(PlexRoute::SectionSearch {
+                section: section()?,
+                params: params(),
+            }),
+            IndexSearch::PlexSectionAll => Some(PlexRoute::SectionAll {
+                section: section()?,
+                params: params(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the request asks for `Guid` children: `Some(false)` when it does not; `None` (the
+/// server answers) for `includeGuids=1`. The kept elements hold the Guid children, but such
+/// requests (python-plexapi's `searchTracks`, `section.get`) follow edits made through
+/// cachearr at once, and the index learns of an edit only from the server's change event a
+/// moment later: until the index is brought up to date by the write itself, they go to the
+/// server, as before.
+fn guids_asked(params: &[(String, String)]) -> Option<bool> {
+    match param(params, "includeGuids").map(str::trim) {
+        None | Some("" | "0") => Some(false),
+        Some(_) => None,
+    }
+}
+
+/// Parameters every Plex client sends that do not change the answer.
+fn plex_ignorable(name: &str) -> bool {
+    name.starts_with("X-Plex-")
+        || (name.starts_with("include") && name != "includeGuids" && name != "includeMeta")
+        || name.starts_with("exclude")
+}
+
+impl Ctx<'_> {
+    /// Plex paging: `X-Plex-Container-Start` / `-Size` from the header or the query.
+    fn plex_paging(&self, params: &[(String, String)]) -> Option<(Option<usize>, Option<usize>)> {
+        let get = |name: &str| {
+            let v = self
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| param(params, name));
+            number(v)
+        };
+        Some((
+            get("X-Plex-Container-Start")?,
+            get("X-Plex-Container-Size")?,
+        ))
+    }
+
+    /// The server's element of an item, as `section`'s user is shown it (play state is
+    /// filled in later); `None` when it is not kept or older than the index's record of the
+    /// item (then the server answers).
+    fn plex_item(&self, view: &ItemView<'_>, section: &UserSection, guids: bool) -> Option<El> {
+        let kept = self.elements.as_ref()?.get(view.id())?;
+        let updated = match kept.attr("updatedAt") {
+            Some(elements::Scalar::I(n)) => Some(*n),
+            Some(elements::Scalar::S(s)) => s.parse().ok(),
+            _ => None,
+        };
+        if updated.is_some_and(|u| u != view.updated_at()) {
+            return None;
+        }
+        let mut e = elements::item_el(&kept, guids)?;
+        // Search answers name each item's section (a listing's items may leave it to the
+        // container).
+        e.set("librarySectionTitle", section.title.as_str());
+        e.set("librarySectionID", plex_number(&section.id));
+        e.set(
+            "librarySectionKey",
+            format!("/library/sections/{}", section.id),
+        );
+        Some(e)
+    }
+
+    /// `/library/sections/{id}/search?type=&query=`.
+    pub(super) fn plex_section_search(
+        &self,
+        section: &str,
+        params: &[(String, String)],
+    ) -> Option<Answer> {
+        for (k, _) in params {
+            if !(plex_ignorable(k)
+                || matches!(
+                    k.as_str(),
+                    "type" | "query" | "title" | "limit" | "includeGuids"
+                ))
+            {
+                return None;
+            }
+        }
+        let s = self.sections.get(section)?;
+        let kind = plex_kind(params, s)?;
+        let query = param(params, "query").or_else(|| param(params, "title"))?;
+        let limit = number(param(params, "limit"))?;
+        let sections = self.indexed(Some(section))?;
+        let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+        let mut hits = self.plex_search(query.trim(), kind, &ids);
+        if let Some(limit) = limit {
+            hits.truncate(limit);
+        }
+        let container = El::new("MediaContainer")
+            .a("allowSync", true)
+            .a("identifier", "com.plexapp.plugins.library")
+            .a("librarySectionID", plex_number(&s.id))
+            .a("librarySectionTitle", s.title.as_str())
+            .a("librarySectionUUID", s.uuid.clone().unwrap_or_default())
+            .a("mediaTagPrefix", "/system/bundle/media/flags/")
+            .a("title1", s.title.as_str())
+            .a("title2", format!("Search for '{query}'"));
+        self.plex_page(container, &hits, params)
+    }
+
+    /// `/library/sections/{id}/all?title=` / `title==` (with `type=`, paging, `limit=`).
+    pub(super) fn plex_section_all(
+        &self,
+        section: &str,
+        params: &[(String, String)],
+    ) -> Option<Answer> {
+        let mut filter: Option<(bool, &str)> = None;
+        for (k, v) in params {
+            match k.as_str() {
+                "title" if filter.is_none() => {
+                    filter = Some(match v.strip_prefix('=') {
+                        Some(exact) => (true, exact),
+                        None => (false, v.as_str()),
+                    });
+                }
+                "title=" if filter.is_none() => filter = Some((true, v.as_str())),
+                "type" | "limit" | "includeGuids" => {}
+                k if plex_ignorable(k) => {}
+                _ => return None,
+            }
+        }
+        let (exact, value) = filter?;
+        let s = self.sections.get(section)?;
+        let kind = plex_kind(params, s)?;
+        let limit = number(param(params, "limit"))?;
+        let sections = self.indexed(Some(section))?;
+        let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+        // `a,b` means either, as Plex reads a filter value.
+        let mut hits: Vec<TitleHit> = Vec::new();
+        if value.split(',').any(str::is_empty) {
+            // An empty alternative matches everything: the server's plain listing.
+            return None;
+        }
+        let PlexKind::Item(kind) = kind else {
+            return self.plex_all_shows(s, exact, value, limit, &ids, params);
+        };
+        for alt in value.split(',') {
+            let found = if exact {
+                self.folded.find_exact(alt, &[kind], &ids)
+            } else {
+                self.folded.find(alt, &[kind], &ids, false)
+            };
+            hits.extend(found);
+        }
+        hits.sort_by_key(|h| h.item);
+        hits.dedup_by_key(|h| h.item);
+        // Plex lists by sort title; the year and the id break ties.
+        let mut keyed: Vec<(String, u16, u64, TitleHit)> = hits
+            .drain(..)
+            .filter_map(|h| {
+                let v = self.view(&h)?;
+                Some((
+                    titles::fold(plex::title_sort(v.title())),
+                    v.year().unwrap_or(0),
+                    v.id().parse::<u64>().unwrap_or(u64::MAX),
+                    h,
+                ))
+            })
+            .collect();
+        keyed.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
+        let mut hits: Vec<PlexHit> = keyed.into_iter().map(|k| PlexHit::Item(k.3)).collect();
+        if let Some(limit) = limit {
+            hits.truncate(limit);
+        }
+        let container = self.all_container(s, plex::type_name(kind))?;
+        self.plex_page(container, &hits, params)
+    }
+
+    /// `/all?type=2&title=`: answered only when no show matches (see `plex_page`).
+    fn plex_all_shows(
+        &self,
+        s: &UserSection,
+        exact: bool,
+        value: &str,
+        limit: Option<usize>,
+        ids: &[&str],
+        params: &[(String, String)],
+    ) -> Option<Answer> {
+        let mut found: Vec<&str> = Vec::new();
+        for alt in value.split(',') {
+            for (show, rank) in self.folded.find_shows(alt, ids) {
+                if (!exact || rank == Rank::Exact) && !found.contains(&show.id.as_str()) {
+                    found.push(&show.id);
+                }
+            }
+        }
+        // One entry per show, so that a page of none still has the server's total.
+        let mut hits: Vec<PlexHit> = found.iter().map(|_| PlexHit::Show).collect();
+        if let Some(limit) = limit {
+            hits.truncate(limit);
+        }
+        self.plex_page(self.all_container(s, "show")?, &hits, params)
+    }
+
+    /// The server's own listing container of section `s` (kept by the crawl: its
+    /// `mediaTagVersion` and the rest), for `view_group`; `None` when not kept.
+    fn all_container(&self, s: &UserSection, view_group: &str) -> Option<El> {
+        let kept = self.elements.as_ref()?.container(&s.id)?;
+        let mut c = elements::container_el(&kept)?;
+        c.set("title2", "All");
+        c.set("viewGroup", view_group);
+        Some(c)
+    }
+
+    /// A search of one kind: exact, then prefix, then contains; ties by id (numerically).
+    fn plex_search(&self, query: &str, kind: PlexKind, ids: &[&str]) -> Vec<PlexHit> {
+        match kind {
+            PlexKind::Item(kind) => {
+                let mut hits = self.folded.find(query, &[kind], ids, false);
+                self.sort_plex_search(&mut hits);
+                hits.into_iter().map(PlexHit::Item).collect()
+            }
+            PlexKind::Show => self
+                .folded
+                .find_shows(query, ids)
+                .into_iter()
+                .map(|_| PlexHit::Show)
+                .collect(),
+        }
+    }
+
+    /// Exact, then prefix, then contains; ties by id (numerically).
+    fn sort_plex_search(&self, hits: &mut [TitleHit]) {
+        let id_of = |h: &TitleHit| {
+            self.view(h)
+                .and_then(|v| v.id().parse::<u64>().ok())
+                .unwrap_or(u64::MAX)
+        };
+        hits.sort_by_cached_key(|h| (h.rank, id_of(h), h.item));
+    }
+
+    /// The page of `hits` asked for, in `container` (`size`, and `totalSize`/`offset` when
+    /// paged, first as Plex writes them).
+    fn plex_page(
+        &self,
+        mut container: El,
+        hits: &[PlexHit],
+        params: &[(String, String)],
+    ) -> Option<Answer> {
+        let (start, size) = self.plex_paging(params)?;
+        let total = hits.len();
+        let from = start.unwrap_or(0).min(total);
+        let to = size.map_or(total, |s| from.saturating_add(s).min(total));
+        let paged = start.is_some() || size.is_some();
+        let guids = guids_asked(params)?;
+        let mut items = Vec::new();
+        for hit in &hits[from..to] {
+            match hit {
+                PlexHit::Item(hit) => {
+                    let view = self.view(hit)?;
+                    let section = self.sections.get(view.section_id())?;
+                    let e = self.plex_item(&view, section, guids)?;
+                    items.push((None, container.kids.len(), view.id().to_string()));
+                    container.kids.push(e);
+                }
+                // A show is known only from its episodes: its element would lack what the
+                // server writes (`childCount`, `leafCount`, `summary` …), and a client missing
+                // those fetches the show again. The server answers.
+                PlexHit::Show => return None,
+            }
+        }
+        let mut head = vec![("size", plex::V::from(container.kids.len()))];
+        if paged {
+            head.push(("totalSize", plex::V::from(total)));
+            head.push(("offset", plex::V::from(from)));
+        }
+        container.attrs.splice(0..0, head);
+        let json = self.json();
+        Some(Answer {
+            body: AnswerBody::Plex {
+                doc: container,
+                json,
+                items,
+            },
+            content_type: plex_content_type(json),
+            plex_paging: paged.then_some((from, total)),
+        })
+    }
+
+    /// `/hubs/search?query=&limit=&sectionId=`: one hub per type with results, `limit` per
+    /// hub (default 3).
+    pub(super) fn plex_hub_search(&self, params: &[(String, String)]) -> Option<Answer> {
+        for (k, _) in params {
+            if !(plex_ignorable(k)
+                || matches!(k.as_str(), "query" | "limit" | "sectionId" | "includeGuids"))
+            {
+                return None;
+            }
+        }
+        let query = param(params, "query")?;
+        let limit = number(param(params, "limit"))?.unwrap_or(3);
+        let only = param(params, "sectionId").filter(|s| !s.is_empty());
+        if let Some(id) = only {
+            id.parse::<u32>().ok()?;
+        }
+        let guids = guids_asked(params)?;
+        let sections = self.indexed(only)?;
+        let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+        let mut doc = El::new("MediaContainer");
+        let mut items = Vec::new();
+        for kind in [
+            PlexKind::Item(ItemKind::Movie),
+            PlexKind::Show,
+            PlexKind::Item(ItemKind::Episode),
+            PlexKind::Item(ItemKind::Artist),
+            PlexKind::Item(ItemKind::Album),
+            PlexKind::Item(ItemKind::Track),
+        ] {
+            let hits = self.plex_search(query.trim(), kind, &ids);
+            if hits.is_empty() {
+                continue;
+            }
+            let (name, title) = match kind {
+                PlexKind::Item(k) => (plex::type_name(k), hub_title(k)),
+                PlexKind::Show => ("show", "Shows"),
+            };
+            let shown = hits.len().min(limit);
+            let mut hub = El::new("Hub")
+                .a("title", title)
+                .a("type", name)
+                .a("hubIdentifier", name)
+                .a("context", format!("hub.{name}"))
+                .a("size", shown)
+                .a("more", hits.len() > limit)
+                .a("style", "shelf");
+            for hit in hits.iter().take(limit) {
+                let (view, rank) = match hit {
+                    PlexHit::Item(h) => (self.view(h)?, h.rank),
+                    // See `plex_page`: the server renders shows.
+                    PlexHit::Show => return None,
+                };
+                let section = self.sections.get(view.section_id())?;
+                let mut e = self
+                    .plex_item(&view, section, guids)?
+                    .a("score", score_of(rank));
+                if kind == PlexKind::Item(ItemKind::Track) {
+                    e = e
+                        .a("reason", "section")
+                        .a("reasonTitle", section.title.as_str())
+                        .a("reasonID", plex_number(&section.id));
+                }
+                items.push((Some(doc.kids.len()), hub.kids.len(), view.id().to_string()));
+                hub.kids.push(e);
+            }
+            doc.kids.push(hub);
+        }
+        doc.attrs.insert(0, ("size", plex::V::from(doc.kids.len())));
+        let json = self.json();
+        Some(Answer {
+            body: AnswerBody::Plex { doc, json, items },
+            content_type: plex_content_type(json),
+            plex_paging: None,
+        })
+    }
+}
+
+fn score_of(rank: Rank) -> &'static str {
+    match rank {
+        Rank::Exact => "1.00000",
+        Rank::Prefix => "0.80000",
+        Rank::Contains => "0.50000",
+    }
+}
+
+fn hub_title(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Movie => "Movies",
+        ItemKind::Episode => "Episodes",
+        ItemKind::Artist => "Artists",
+        ItemKind::Album => "Albums",
+        ItemKind::Track => "Tracks",
+    }
+}
+
+fn plex_number(id: &str) -> plex::V {
+    id.parse::<i64>()
+        .map_or_else(|_| plex::V::S(id.to_string()), plex::V::I)
+}
+
+fn plex_content_type(json: bool) -> &'static str {
+    if json {
+        "application/json"
+    } else {
+        "text/xml;charset=utf-8"
+    }
+}

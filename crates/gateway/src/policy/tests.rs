@@ -1,0 +1,410 @@
+//! The route table's classification of each server's routes, and its overrides.
+
+use super::*;
+use crate::config::UpstreamConfig;
+
+fn table(profile: Profile) -> RouteTable {
+    let up = UpstreamConfig::new(
+        profile.as_str(),
+        profile,
+        "http://h:1".parse().unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    RouteTable::compile(&up.routing()).unwrap()
+}
+
+fn class_of(t: &RouteTable, m: Method, p: &str, q: Option<&str>) -> Option<Class> {
+    match t.classify(&m, p, q) {
+        Decision::Cache { policy, .. } | Decision::AnswerFromIndex { policy, .. } => {
+            Some(policy.class)
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn plex_classes_follow_design() {
+    let t = table(Profile::Plex);
+    let g = Method::GET;
+    assert_eq!(
+        class_of(&t, g.clone(), "/identity", None),
+        Some(Class::Identity)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/library/sections", None),
+        Some(Class::Sections)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/library/sections/1/all", None),
+        Some(Class::Listing)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/library/sections/1/albums", None),
+        Some(Class::Listing)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/library/sections/1/search", None),
+        Some(Class::Search)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/library/metadata/5,6", None),
+        Some(Class::Metadata)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/library/metadata/5/children", None),
+        Some(Class::Metadata)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/library/metadata/5/thumb/1700000000", None),
+        Some(Class::Images)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/hubs/search", None),
+        Some(Class::Search)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/library/onDeck", None),
+        Some(Class::OnDeck)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/status/sessions", None),
+        Some(Class::Sessions)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/status/sessions/history/all", None),
+        Some(Class::History)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/activities", None),
+        Some(Class::Activities)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/playlists/3/items", None),
+        Some(Class::Playlists)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/photo/:/transcode", None),
+        Some(Class::Images)
+    );
+    assert!(matches!(
+        t.classify(&g, "/library/parts/1/2/file.mp3", None),
+        Decision::Pass
+    ));
+    assert!(matches!(
+        t.classify(&g, "/:/websockets/notifications", None),
+        Decision::Pass
+    ));
+    assert!(matches!(t.classify(&g, "/butler", None), Decision::Pass));
+    assert!(matches!(
+        t.classify(&Method::HEAD, "/library/sections", None),
+        Decision::Pass
+    ));
+}
+
+#[test]
+fn plex_collection_and_section_setting_writes_reach_the_listings_that_show_them() {
+    let t = table(Profile::Plex);
+    let tags_of = |method: Method, path: &str, query: Option<&str>| -> Vec<String> {
+        match t.classify(&method, path, query) {
+            Decision::Write { tags, .. }
+            | Decision::Cache { tags, .. }
+            | Decision::AnswerFromIndex { tags, .. } => {
+                tags.iter().map(|t| t.to_string()).collect()
+            }
+            Decision::Pass => panic!("{method} {path} passes"),
+        }
+    };
+    // A section's collections are one of its listings, cached as such …
+    let listing = tags_of(Method::GET, "/library/sections/2/collections", None);
+    // … and every collection write invalidates them.
+    for (method, path, query) in [
+        (
+            Method::POST,
+            "/library/collections",
+            Some("uri=server%3A%2F%2Fm%2Fx%2Flibrary%2Fmetadata%2F5&sectionId=2"),
+        ),
+        (Method::PUT, "/library/collections/7/items", Some("uri=x")),
+        (Method::DELETE, "/library/collections/7/items/5", None),
+        (Method::PUT, "/library/collections/7/items/5/move", None),
+        (
+            Method::PUT,
+            "/library/collections/7/prefs",
+            Some("collectionSort=1"),
+        ),
+        (Method::DELETE, "/library/collections/7", None),
+    ] {
+        let written = tags_of(method.clone(), path, query);
+        assert!(
+            written.iter().any(|w| listing.contains(w)),
+            "{method} {path}: {written:?} misses {listing:?}"
+        );
+    }
+    // Collections themselves are read straight from the server.
+    for path in ["/library/collections/7", "/library/collections/7/children"] {
+        assert!(matches!(
+            t.classify(&Method::GET, path, None),
+            Decision::Pass
+        ));
+    }
+    // Section settings: cached with the section, invalidated by their write.
+    let read = tags_of(Method::GET, "/library/sections/2/prefs", None);
+    let written = tags_of(Method::PUT, "/library/sections/2/prefs", Some("hidden=1"));
+    assert!(
+        written.iter().any(|w| read.contains(w)),
+        "{written:?} {read:?}"
+    );
+}
+
+#[test]
+fn plex_writes_by_path_even_as_get() {
+    let t = table(Profile::Plex);
+    let Decision::Write {
+        tags, user_state, ..
+    } = t.classify(
+        &Method::GET,
+        "/:/scrobble",
+        Some("key=42&identifier=com.plexapp.plugins.library"),
+    )
+    else {
+        panic!("scrobble is a write")
+    };
+    assert!(user_state);
+    let tags: Vec<&str> = tags.iter().map(|t| &**t).collect();
+    assert!(tags.contains(&"plex:item:42"), "{tags:?}");
+    assert!(tags.contains(&"plex:ondeck"));
+    assert!(tags.contains(&"plex:history"));
+    let Decision::Write { tags, .. } = t.classify(
+        &Method::PUT,
+        "/library/sections/2/all",
+        Some("type=10&id=7,8"),
+    ) else {
+        panic!()
+    };
+    let tags: Vec<&str> = tags.iter().map(|t| &**t).collect();
+    assert!(
+        tags.contains(&"plex:section:2") && tags.contains(&"plex:item:8"),
+        "{tags:?}"
+    );
+    let Decision::Write { heartbeat, .. } = t.classify(
+        &Method::GET,
+        "/:/timeline",
+        Some("ratingKey=3&state=playing"),
+    ) else {
+        panic!()
+    };
+    assert_eq!(heartbeat, Some(("3".to_string(), "playing".to_string())));
+}
+
+#[test]
+fn jellyfin_is_case_insensitive_and_refines_by_query() {
+    let t = table(Profile::Jellyfin);
+    let g = Method::GET;
+    assert_eq!(
+        class_of(&t, g.clone(), "/System/Info/Public", None),
+        Some(Class::Identity)
+    );
+    assert_eq!(
+        class_of(
+            &t,
+            g.clone(),
+            "/Items",
+            Some("ParentId=ab&IncludeItemTypes=Audio")
+        ),
+        Some(Class::Listing)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/Items", Some("searchTerm=abba")),
+        Some(Class::Search)
+    );
+    assert_eq!(
+        class_of(&t, g.clone(), "/Items/ab12/Images/Primary", Some("tag=ff")),
+        Some(Class::Images)
+    );
+    assert!(matches!(
+        t.classify(&g, "/Items/ab12/Images/Primary", None),
+        Decision::Pass
+    ));
+    assert!(matches!(t.classify(&g, "/socket", None), Decision::Pass));
+    assert!(matches!(
+        t.classify(&Method::POST, "/UserPlayedItems/ab12", None),
+        Decision::Write {
+            user_state: true,
+            ..
+        }
+    ));
+}
+
+fn scope_of(t: &RouteTable, p: &str, q: Option<&str>) -> Scope {
+    match t.classify(&Method::GET, p, q) {
+        Decision::Cache { policy, .. } => policy.scope,
+        other => panic!("{p} is not cached: {other:?}"),
+    }
+}
+
+#[test]
+fn plex_images_are_per_user_and_jellyfin_images_shared() {
+    // Plex decides per user and item who may see an artwork; Jellyfin serves images to anyone.
+    let plex = table(Profile::Plex);
+    for (path, query) in [
+        ("/library/metadata/5/thumb/1700000000", None),
+        ("/library/metadata/5/art/1700000000", None),
+        (
+            "/photo/:/transcode",
+            Some("url=%2Flibrary%2Fmetadata%2F5%2Fthumb%2F1&width=100"),
+        ),
+    ] {
+        assert_eq!(scope_of(&plex, path, query), Scope::User, "{path}");
+    }
+    assert_eq!(scope_of(&plex, "/identity", None), Scope::Shared);
+    let jellyfin = table(Profile::Jellyfin);
+    assert_eq!(
+        scope_of(&jellyfin, "/Items/ab12/Images/Primary", Some("tag=ff")),
+        Scope::Shared
+    );
+
+    // An operator may still share Plex images.
+    let mut up = UpstreamConfig::new(
+        "plex",
+        Profile::Plex,
+        "http://h:1".parse().unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    up.classes.push((
+        Class::Images,
+        PolicyOverride {
+            scope: Some(Scope::Shared),
+            ..Default::default()
+        },
+    ));
+    let shared = RouteTable::compile(&up.routing()).unwrap();
+    assert_eq!(
+        scope_of(&shared, "/library/metadata/5/thumb/1", None),
+        Scope::Shared
+    );
+}
+
+#[test]
+fn overrides_change_policies() {
+    let mut up = UpstreamConfig::new(
+        "plex",
+        Profile::Plex,
+        "http://h:1".parse().unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    up.classes.push((
+        Class::Metadata,
+        PolicyOverride {
+            fresh: Some(Duration::from_secs(7)),
+            ..Default::default()
+        },
+    ));
+    up.routes.push(RouteOverride {
+        pattern: "/butler".into(),
+        class: Some(Class::Sessions),
+        policy: PolicyOverride::default(),
+        origin: String::new(),
+    });
+    up.routes.push(RouteOverride {
+        pattern: "/activities".into(),
+        class: None,
+        policy: PolicyOverride {
+            cache: Some(false),
+            ..Default::default()
+        },
+        origin: String::new(),
+    });
+    let t = RouteTable::compile(&up.routing()).unwrap();
+    match t.classify(&Method::GET, "/library/metadata/1", None) {
+        Decision::Cache { policy, .. } => {
+            assert_eq!(policy.engine.fresh, Duration::from_secs(7))
+        }
+        d => panic!("{d:?}"),
+    }
+    assert_eq!(
+        class_of(&t, Method::GET, "/butler", None),
+        Some(Class::Sessions)
+    );
+    assert!(matches!(
+        t.classify(&Method::GET, "/activities", None),
+        Decision::Pass
+    ));
+}
+
+fn search_of(t: &RouteTable, p: &str, q: Option<&str>) -> Option<IndexSearch> {
+    match t.classify(&Method::GET, p, q) {
+        Decision::AnswerFromIndex { search, .. } => Some(search),
+        _ => None,
+    }
+}
+
+#[test]
+fn searches_the_index_may_answer_are_told_by_the_route_table() {
+    let plex = table(Profile::Plex);
+    let s = |p, q| search_of(&plex, p, q);
+    assert_eq!(
+        s("/hubs/search", Some("query=a")),
+        Some(IndexSearch::PlexHubSearch)
+    );
+    assert_eq!(
+        s("/library/sections/3/search", Some("type=10&query=a")),
+        Some(IndexSearch::PlexSectionSearch)
+    );
+    assert_eq!(
+        s("/library/sections/3/all", Some("type=10&title=a")),
+        Some(IndexSearch::PlexSectionAll)
+    );
+    // The busiest listing without a title filter is a plain cached read.
+    assert_eq!(s("/library/sections/3/all", Some("type=10")), None);
+    assert_eq!(
+        class_of(
+            &plex,
+            Method::GET,
+            "/library/sections/3/all",
+            Some("type=10")
+        ),
+        Some(Class::Listing)
+    );
+    assert_eq!(s("/library/sections/3/recentlyAdded", None), None);
+    assert_eq!(s("/hubs/search/voice", Some("query=a")), None);
+    assert_eq!(s("/library/search", Some("query=a")), None);
+
+    let jf = table(Profile::Jellyfin);
+    let s = |p, q| search_of(&jf, p, q);
+    assert_eq!(
+        s("/Items", Some("SearchTerm=a&Recursive=true")),
+        Some(IndexSearch::JellyfinItems)
+    );
+    assert_eq!(
+        s("/Users/AbC/Items/", Some("searchTerm=a")),
+        Some(IndexSearch::JellyfinItems)
+    );
+    assert_eq!(
+        s("/Search/Hints", Some("searchTerm=a")),
+        Some(IndexSearch::JellyfinHints)
+    );
+    assert_eq!(s("/Items", Some("ParentId=a")), None);
+    assert_eq!(s("/Search/Hints", None), None);
+    assert_eq!(s("/Items/abc", Some("SearchTerm=a")), None);
+}
+
+#[test]
+fn a_route_given_another_class_is_not_answered_from_the_index() {
+    let mut up = UpstreamConfig::new(
+        "up",
+        Profile::Plex,
+        "http://h:1".parse().unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    up.routes.push(RouteOverride {
+        pattern: "/hubs/search".to_string(),
+        class: Some(Class::Metadata),
+        policy: PolicyOverride::default(),
+        origin: String::new(),
+    });
+    let t = RouteTable::compile(&up.routing()).unwrap();
+    assert_eq!(search_of(&t, "/hubs/search", Some("query=a")), None);
+    assert_eq!(
+        class_of(&t, Method::GET, "/hubs/search", Some("query=a")),
+        Some(Class::Metadata)
+    );
+}
