@@ -476,8 +476,10 @@ async fn serve_proxy(
     listener: TcpListener,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    // Each connection task holds a clone; at shutdown we wait (bounded) for them to finish.
-    let live = Arc::new(());
+    // Each connection task holds a clone of `live`; once the last clone is dropped,
+    // `all_closed.recv()` answers `None`, so shutdown awaits the connections (bounded) rather
+    // than polling a count.
+    let (live, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
     // HTTP/1.1 only: media-server clients speak it (h2 needs TLS in practice), and hyper's own
     // h1 builder enforces a header-size limit with a 431.
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -595,12 +597,8 @@ async fn serve_proxy(
         });
     }
     // In-flight requests get a moment to finish; streams and websockets are cut after it.
-    for _ in 0..200 {
-        if Arc::strong_count(&live) == 1 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    drop(live);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), all_closed.recv()).await;
 }
 
 impl Gateway {
