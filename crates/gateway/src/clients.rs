@@ -76,18 +76,7 @@ pub fn client_name(profile: Profile, headers: &HeaderMap) -> String {
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    let named = match profile {
-        Profile::Plex => {
-            header("x-plex-product").map(|product| match header("x-plex-device-name") {
-                Some(device) if device != product => format!("{product} ({device})"),
-                _ => product.to_string(),
-            })
-        }
-        Profile::Jellyfin => ["authorization", "x-emby-authorization"]
-            .iter()
-            .find_map(|name| header(name).and_then(|value| auth_param(value, "client")))
-            .or_else(|| header("x-emby-client").map(str::to_string)),
-    };
+    let named = crate::dialect::of(profile).client_name(headers);
     let raw = named
         .or_else(|| {
             header("user-agent").map(|agent| {
@@ -98,18 +87,6 @@ pub fn client_name(profile: Profile, headers: &HeaderMap) -> String {
         })
         .unwrap_or_default();
     clean(&raw)
-}
-
-/// A parameter of a MediaBrowser/Emby authorization header (`Client="Kodi", Device="…"`), split
-/// the way the server splits it (the last of a repeated key wins).
-fn auth_param(value: &str, wanted: &str) -> Option<String> {
-    let (_, params) = value.split_once(' ')?;
-    crate::dialect::jellyfin::auth_params(params)
-        .into_iter()
-        .rev()
-        .find(|(key, _)| key.eq_ignore_ascii_case(wanted))
-        .map(|(_, value)| value.trim().to_string())
-        .filter(|value| !value.is_empty())
 }
 
 /// Printable ASCII, single spaces, at most [`MAX_NAME`] characters; `unknown` when empty.

@@ -11,6 +11,8 @@
 //!   names are case-insensitive);
 //! - paging (`X-Plex-Container-Start/Size`) is taken from the header or the query, whichever the
 //!   client used, and written in one form;
+//! - which parameters are which is the upstream's dialect's
+//!   ([`crate::dialect::Dialect::key_rules`]): this file knows no server;
 //! - the scope is `u={hash}` (user scope: SipHash-1-3/128 of the token keyed with the
 //!   installation [`Secret`]) or `s` (shared scope).
 //!
@@ -151,14 +153,6 @@ impl std::fmt::Display for UserHash {
 
 pub use crate::dialect::is_token_param;
 
-/// `X-Plex-*` parameters that change the answer and so stay in the key; every other `X-Plex-*`
-/// parameter identifies the client (product, device, platform …) and is dropped from the key.
-const PLEX_KEPT: [&str; 3] = [
-    "x-plex-container-focus-key",
-    "x-plex-language",
-    "x-plex-pms-api-version",
-];
-
 /// What is escaped in a nested value's decoded text in a key: the key's own separators.
 const KEY_ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b' ')
@@ -186,7 +180,7 @@ pub enum KeyError {
 pub struct KeyInput<'a> {
     /// Upstream name.
     pub upstream: &'a str,
-    /// Profile (decides parameter case rules and paging).
+    /// Profile (its dialect's key rules decide parameter case and paging).
     pub profile: Profile,
     /// Method.
     pub method: &'a http::Method,
@@ -220,7 +214,7 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
     out.push_str(k.method.as_str());
     out.push(' ');
     out.push_str(k.path);
-    let plex = k.profile == Profile::Plex;
+    let rules = crate::dialect::of(k.profile).key_rules();
     let mut start: Option<u64> = None;
     let mut size: Option<u64> = None;
     let mut language: Option<&str> = None;
@@ -234,25 +228,29 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
             if is_token_param(&name) {
                 continue;
             }
-            if plex
-                && name.len() > 7
+            if let Some(client) = &rules.client
+                && name.len() > client.prefix.len()
                 && name
-                    .get(..7)
-                    .is_some_and(|p| p.eq_ignore_ascii_case("x-plex-"))
+                    .get(..client.prefix.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(client.prefix))
             {
-                if name.eq_ignore_ascii_case("x-plex-container-start") {
+                if name.eq_ignore_ascii_case(client.start) {
                     start = Some(parse_num(value)?);
                     continue;
                 }
-                if name.eq_ignore_ascii_case("x-plex-container-size") {
+                if name.eq_ignore_ascii_case(client.size) {
                     size = Some(parse_num(value)?);
                     continue;
                 }
-                if name.eq_ignore_ascii_case("x-plex-language") {
+                if name.eq_ignore_ascii_case(client.language) {
                     language = Some(value);
                     continue;
                 }
-                if !PLEX_KEPT.iter().any(|kept| name.eq_ignore_ascii_case(kept)) {
+                if !client
+                    .kept
+                    .iter()
+                    .any(|kept| name.eq_ignore_ascii_case(kept))
+                {
                     continue;
                 }
             }
@@ -262,17 +260,17 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
                 && let Some(clean) =
                     crate::dialect::nested::redacted(value).map_err(|_| KeyError::TooDeep)?
             {
-                let name = if plex {
-                    raw_name.to_string()
-                } else {
+                let name = if rules.lowercase_names {
                     name.to_ascii_lowercase()
+                } else {
+                    raw_name.to_string()
                 };
                 let escaped: String =
                     percent_encoding::utf8_percent_encode(&clean, KEY_ESCAPE).collect();
                 pairs.push(std::borrow::Cow::Owned(format!("{name}=~{escaped}")));
                 continue;
             }
-            if !plex {
+            if rules.lowercase_names {
                 let mut lowered = name.to_ascii_lowercase();
                 lowered.push('=');
                 lowered.push_str(value);
@@ -288,14 +286,14 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
             out.push_str(p);
         }
     }
-    if plex {
+    if let Some(client) = &rules.client {
         if start.is_none()
-            && let Some(v) = k.headers.get("x-plex-container-start")
+            && let Some(v) = k.headers.get(client.start)
         {
             start = Some(parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?);
         }
         if size.is_none()
-            && let Some(v) = k.headers.get("x-plex-container-size")
+            && let Some(v) = k.headers.get(client.size)
         {
             size = Some(parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?);
         }
@@ -308,10 +306,7 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
             }
         }
         if language.is_none() {
-            language = k
-                .headers
-                .get("x-plex-language")
-                .and_then(|v| v.to_str().ok());
+            language = k.headers.get(client.language).and_then(|v| v.to_str().ok());
         }
     }
     out.push_str(" a=");

@@ -1,13 +1,17 @@
 //! Prefetch: after answering a listing, fetch in the background what the user is most
 //! likely to open next, so that their next click is a cache hit.
 //!
-//! Two rules, as the seed's Kodi add-on does them:
+//! Two rules, as a media-center add-on browses:
 //! - **a show's seasons → their episodes**: Plex `/library/metadata/{show}/children` answering
 //!   seasons → each `/library/metadata/{season}/children`; Jellyfin `/Shows/{id}/Seasons` →
 //!   each `/Shows/{id}/Episodes?seasonId={season}`;
 //! - **a continue-watching hub → its items' metadata**: Plex `/hubs/continueWatching`,
 //!   `/hubs/home/continueWatching`, `/library/onDeck` → each `/library/metadata/{ratingKey}`;
 //!   Jellyfin `/UserItems/Resume`, `/Users/{id}/Items/Resume` → each item.
+//!
+//! Which paths trigger and what a listing names are the dialect's
+//! ([`crate::dialect::Dialect::prefetch_trigger`], [`crate::dialect::Dialect::follow_ups`]);
+//! this file holds what is the same for every server: the memo, the task slots, the fetches.
 //!
 //! [`after_listing`] is called by the proxy once the response is on its way: it decides from
 //! the path alone (a few string comparisons, no allocation) whether this is a trigger, and only
@@ -23,7 +27,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use serde_json::Value;
 
 use crate::Gateway;
 use crate::policy::Profile;
@@ -83,57 +86,16 @@ fn memo_put(body: &Bytes, trigger: Trigger, max: usize, targets: Arc<[String]>) 
     });
 }
 
-/// What kind of listing triggered a prefetch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// A show's (or any parent's) children: prefetch the children of those that are seasons.
-    Seasons,
-    /// A continue-watching / on-deck / resume listing: prefetch each item's metadata.
-    ContinueWatching,
-}
+pub use crate::dialect::Trigger;
 
 /// Whether a GET of `path` on a `profile` server is a prefetch trigger.
 pub fn trigger(profile: Profile, path: &str) -> Option<Trigger> {
-    match profile {
-        Profile::Plex => {
-            if path == "/hubs/continueWatching"
-                || path == "/hubs/home/continueWatching"
-                || path == "/library/onDeck"
-            {
-                return Some(Trigger::ContinueWatching);
-            }
-            let rest = path.strip_prefix("/library/metadata/")?;
-            let id = rest.strip_suffix("/children")?;
-            is_id(id).then_some(Trigger::Seasons)
-        }
-        Profile::Jellyfin => {
-            let lower = path.to_ascii_lowercase();
-            if lower == "/useritems/resume"
-                || (lower.starts_with("/users/") && lower.ends_with("/items/resume"))
-            {
-                return Some(Trigger::ContinueWatching);
-            }
-            let rest = lower.strip_prefix("/shows/")?;
-            let id = rest.strip_suffix("/seasons")?;
-            is_id(id).then_some(Trigger::Seasons)
-        }
-    }
-}
-
-fn is_id(s: &str) -> bool {
-    crate::events::valid_id(s).is_some()
-}
-
-/// Reads a query parameter (case-insensitively for Jellyfin, whose parameters are).
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    form_urlencoded::parse(query?.as_bytes())
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.into_owned())
-        .filter(|v| is_id(v))
+    crate::dialect::of(profile).prefetch_trigger(path)
 }
 
 /// The paths to prefetch after a `trigger` listing at `path?query` answered `body`, at most
-/// `max` of them, in listing order.
+/// `max` of them, in listing order (the dialect reads the listing; bodies over [`MAX_BODY`]
+/// are not read).
 pub fn follow_ups(
     profile: Profile,
     trigger: Trigger,
@@ -145,148 +107,7 @@ pub fn follow_ups(
     if max == 0 || body.len() > MAX_BODY {
         return Vec::new();
     }
-    let mut out = Vec::new();
-    match profile {
-        Profile::Plex => {
-            for item in plex_items(body) {
-                if out.len() >= max {
-                    break;
-                }
-                let target = match trigger {
-                    Trigger::Seasons if item.kind.as_deref() == Some("season") => {
-                        format!("/library/metadata/{}/children", item.id)
-                    }
-                    Trigger::Seasons => continue,
-                    Trigger::ContinueWatching => format!("/library/metadata/{}", item.id),
-                };
-                if !out.contains(&target) {
-                    out.push(target);
-                }
-            }
-        }
-        Profile::Jellyfin => {
-            let Ok(value) = serde_json::from_slice::<Value>(body) else {
-                return out;
-            };
-            let user = query_param(query, "userId").or_else(|| users_segment(path));
-            let show = path.split('/').nth(2).filter(|s| is_id(s));
-            let items = value
-                .get("Items")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice);
-            for item in items.unwrap_or_default() {
-                if out.len() >= max {
-                    break;
-                }
-                let Some(id) = item.get("Id").and_then(Value::as_str).filter(|s| is_id(s)) else {
-                    continue;
-                };
-                let target = match (trigger, show, &user) {
-                    (Trigger::Seasons, Some(show), Some(user)) => {
-                        format!("/Shows/{show}/Episodes?seasonId={id}&userId={user}")
-                    }
-                    (Trigger::Seasons, Some(show), None) => {
-                        format!("/Shows/{show}/Episodes?seasonId={id}")
-                    }
-                    (Trigger::Seasons, None, _) => continue,
-                    (Trigger::ContinueWatching, _, Some(user)) => {
-                        format!("/Items/{id}?userId={user}")
-                    }
-                    (Trigger::ContinueWatching, _, None) => format!("/Items/{id}"),
-                };
-                if !out.contains(&target) {
-                    out.push(target);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// `/Users/{id}/…` → the id.
-fn users_segment(path: &str) -> Option<String> {
-    let mut parts = path.split('/');
-    let (Some(""), Some(users), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
-        return None;
-    };
-    (users.eq_ignore_ascii_case("users") && is_id(id)).then(|| id.to_owned())
-}
-
-/// An item of a Plex listing: its rating key and type.
-#[derive(Debug, PartialEq, Eq)]
-struct PlexItem {
-    id: String,
-    kind: Option<String>,
-}
-
-/// The items of a Plex listing, JSON (`MediaContainer.Metadata[]`, `MediaContainer.Hub[].Metadata[]`)
-/// or XML (`<Directory|Video|Track|Photo ratingKey= type=>` at any depth).
-fn plex_items(body: &[u8]) -> Vec<PlexItem> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'{') {
-        let Ok(value) = serde_json::from_slice::<Value>(body) else {
-            return Vec::new();
-        };
-        let container = value.get("MediaContainer");
-        let direct = container
-            .and_then(|c| c.get("Metadata"))
-            .and_then(Value::as_array);
-        let hubs = container
-            .and_then(|c| c.get("Hub"))
-            .and_then(Value::as_array);
-        let from_hubs = hubs
-            .into_iter()
-            .flatten()
-            .filter_map(|hub| hub.get("Metadata").and_then(Value::as_array))
-            .flatten();
-        direct
-            .into_iter()
-            .flatten()
-            .chain(from_hubs)
-            .filter_map(|m| {
-                let id = crate::events::plex::id_of(m.get("ratingKey"))?;
-                is_id(&id).then(|| PlexItem {
-                    id,
-                    kind: m.get("type").and_then(Value::as_str).map(str::to_owned),
-                })
-            })
-            .collect()
-    } else {
-        plex_xml_items(body)
-    }
-}
-
-fn plex_xml_items(body: &[u8]) -> Vec<PlexItem> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_reader(body);
-    let mut items = Vec::new();
-    let mut buf = Vec::new();
-    loop {
-        match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e) | Event::Empty(e)) => {
-                let name = e.name();
-                if matches!(name.as_ref(), b"Directory" | b"Video" | b"Track" | b"Photo") {
-                    let mut id = None;
-                    let mut kind = None;
-                    for attr in e.attributes().flatten() {
-                        let value = String::from_utf8_lossy(&attr.value).into_owned();
-                        match attr.key.as_ref() {
-                            b"ratingKey" => id = Some(value),
-                            b"type" => kind = Some(value),
-                            _ => {}
-                        }
-                    }
-                    if let Some(id) = id.filter(|i| is_id(i)) {
-                        items.push(PlexItem { id, kind });
-                    }
-                }
-            }
-            Ok(Event::Eof) | Err(_) => break,
-            Ok(_) => {}
-        }
-        buf.clear();
-    }
-    items
+    crate::dialect::of(profile).follow_ups(trigger, path, query, body, max)
 }
 
 /// Releases a prefetch slot when the task ends, however it ends.

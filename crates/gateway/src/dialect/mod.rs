@@ -1,14 +1,20 @@
-//! Each media server's identity rules, in one place: how the server reads the token of a
-//! request, and how cachearr sends a request with the owner's token.
+//! Each media server's rules, behind one trait: the rest of the gateway knows no server.
 //!
+//! [`Dialect`] is what differs between Plex and Jellyfin: how the server reads a request's
+//! token, how its query parameters enter a cache key, which listings trigger a prefetch and
+//! what they name, how a client names itself, and the paths and kinds the library index
+//! reads. [`of`]
+//! gives an upstream's dialect from its profile, once; each is a unit struct behind a
+//! `&'static dyn Dialect` (a call through a vtable, no allocation, no lookup).
+//!
+//! * [`plex`] / [`jellyfin`] — the two implementations, one folder each (`token.rs`: the
+//!   server's reading of a token, with its precedence and quoting; `prefetch.rs`: its
+//!   follow-ups; `crawl.rs`: the pages the index reads).
 //! * [`identity`] — who a request is, as the server will see it: no token, one token, or
 //!   **ambiguous** (two different tokens in any forms). Every part of cachearr that needs the
 //!   requesting user (proxy, index answers, matching, keys, logs) calls it.
-//! * [`plex`] / [`jellyfin`] — each server's own reading, with its precedence and quoting.
 //! * [`nested`] — tokens hidden in query values (a whole URL with `?X-Plex-Token=` inside
 //!   `url=`, at any percent-encoding depth): found for [`identity`], removed from keys and logs.
-//! * [`owner_request`] — the request cachearr itself makes with the owner's token (start-up
-//!   checks, the library crawl).
 //!
 //! Why "ambiguous" exists: a cache keyed on one reading of the token while the server uses
 //! another reading answers one user with another user's entry. Instead of betting on which
@@ -16,6 +22,9 @@
 //! collected (the server's forms, the other server's forms, names the server ignores,
 //! authorization parameters read with and without quoting, nested tokens); two different
 //! values and the request is passed through uncached.
+//!
+//! The route table stays in [`crate::policy`] (one table per server, compiled per upstream);
+//! reading each server's crawl pages stays in `library::crawl_plex` / `library::crawl_jellyfin`.
 
 pub mod jellyfin;
 pub mod nested;
@@ -23,9 +32,127 @@ pub mod plex;
 
 use std::borrow::Cow;
 
+use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
-use crate::policy::Profile;
+use crate::policy::{Class, Profile};
+
+/// One media server's rules. See the module docs; [`of`] gives an upstream's.
+pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
+    /// Which server.
+    fn profile(&self) -> Profile;
+
+    /// The token the server takes from this request (`None`: it reads none); a reading that
+    /// cannot be trusted is marked on `seen`.
+    fn server_token<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+        seen: &mut Candidates<'a>,
+    ) -> Option<Cow<'a, str>>;
+
+    /// The header a request made on a user's behalf carries their token in.
+    fn token_header(&self) -> HeaderName;
+
+    /// Whether the server checks the token on routes of `class`: only a 2xx from such a
+    /// route proves a token.
+    fn authenticates(&self, class: Class) -> bool;
+
+    /// How the server's query parameters enter a cache key.
+    fn key_rules(&self) -> &'static KeyRules;
+
+    /// Whether a GET of `path` is a listing whose follow-ups are worth prefetching.
+    fn prefetch_trigger(&self, path: &str) -> Option<Trigger>;
+
+    /// The paths to prefetch after a `trigger` listing at `path?query` answered `body`, at
+    /// most `max` of them, in listing order.
+    fn follow_ups(
+        &self,
+        trigger: Trigger,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+        max: usize,
+    ) -> Vec<String>;
+
+    /// The name a client gives itself in its request headers, if it gives one.
+    fn client_name(&self, headers: &HeaderMap) -> Option<String>;
+
+    /// The server's sections (libraries), as the owner's crawl reads them.
+    fn sections_path(&self) -> &'static str;
+
+    /// The sections a user sees, read with their token.
+    fn user_sections_path(&self) -> &'static str;
+
+    /// The index's word (`music`, `movies`, `shows`, else `other`) for a section kind as the
+    /// server names it in a user's section listing.
+    fn section_word(&self, kind: &str) -> &'static str;
+
+    /// The item kinds the library index keeps of a section of `kind` (the index's word),
+    /// each with the server's type parameter (Plex's type number, Jellyfin's item type).
+    fn index_kinds(&self, kind: &str) -> &'static [(ItemKind, &'static str)];
+
+    /// The path of one page of a section's items of one type; `since` asks only for items
+    /// changed at or after it (epoch seconds).
+    fn crawl_page_path(
+        &self,
+        section: &str,
+        type_param: &str,
+        start: u64,
+        size: u64,
+        since: Option<i64>,
+    ) -> String;
+}
+
+/// The dialect of an upstream of `profile`: the one place a profile becomes server rules.
+pub fn of(profile: Profile) -> &'static dyn Dialect {
+    match profile {
+        Profile::Plex => &plex::Plex,
+        Profile::Jellyfin => &jellyfin::Jellyfin,
+    }
+}
+
+/// Every dialect, for readings that must consider both servers ([`every_token`]).
+const ALL: [&dyn Dialect; 2] = [&plex::Plex, &jellyfin::Jellyfin];
+
+/// How a server's query parameters enter a cache key ([`crate::keys`]).
+#[derive(Debug)]
+pub struct KeyRules {
+    /// Parameter names are case-insensitive on the server: they are written lower-case.
+    pub lowercase_names: bool,
+    /// Parameters a client may send as headers or in the query (Plex's `X-Plex-*`).
+    pub client: Option<ClientParams>,
+}
+
+/// Client parameters that may come as headers or in the query: paging and language are
+/// written in one form, the rest identify the client and are dropped, except `kept`.
+#[derive(Debug)]
+pub struct ClientParams {
+    /// The names' common prefix, lower case (`x-plex-`).
+    pub prefix: &'static str,
+    /// The first item of a page.
+    pub start: &'static str,
+    /// The size of a page.
+    pub size: &'static str,
+    /// The answer's language.
+    pub language: &'static str,
+    /// Prefixed parameters that change the answer and so stay in the key (lower case).
+    pub kept: &'static [&'static str],
+}
+
+/// What kind of listing triggered a prefetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A show's (or any parent's) children: prefetch the children of those that are seasons.
+    Seasons,
+    /// A continue-watching / on-deck / resume listing: prefetch each item's metadata.
+    ContinueWatching,
+}
+
+/// Whether `s` is an item id cachearr puts in a path (see [`crate::events::valid_id`]).
+pub(crate) fn is_id(s: &str) -> bool {
+    crate::events::valid_id(s).is_some()
+}
 
 /// Who a request is, as the server will see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +184,7 @@ pub fn identity<'a>(
 ) -> Identity<'a> {
     let mut seen = Candidates::default();
     collect_every_form(headers, query, &mut seen);
-    let server = match profile {
-        Profile::Plex => plex::server_token(headers, query, &mut seen),
-        Profile::Jellyfin => jellyfin::server_token(headers, query, &mut seen),
-    };
+    let server = of(profile).server_token(headers, query, &mut seen);
     if let Some(t) = &server {
         seen.add(t.clone());
     }
@@ -81,13 +205,9 @@ pub fn every_token(headers: &HeaderMap, query: Option<&str>) -> Vec<String> {
         ..Candidates::default()
     };
     collect_every_form(headers, query, &mut seen);
-    for profile in [Profile::Plex, Profile::Jellyfin] {
+    for dialect in ALL {
         let mut ignored = Candidates::default();
-        let server = match profile {
-            Profile::Plex => plex::server_token(headers, query, &mut ignored),
-            Profile::Jellyfin => jellyfin::server_token(headers, query, &mut ignored),
-        };
-        if let Some(t) = server {
+        if let Some(t) = dialect.server_token(headers, query, &mut ignored) {
             seen.add(t);
         }
     }
@@ -106,24 +226,14 @@ pub fn token_of<'a>(
     }
 }
 
-/// Whether `profile`'s server checks the token on routes of `class`: only a 2xx from such a
-/// route proves a token (Plex `/identity`, Jellyfin `/System/Info/Public` and Jellyfin images
-/// answer anyone, so their 2xx says nothing about who asked).
-pub fn authenticates(profile: Profile, class: crate::policy::Class) -> bool {
-    use crate::policy::Class;
-    match class {
-        Class::Identity | Class::Pass => false,
-        Class::Images => profile == Profile::Plex,
-        _ => true,
-    }
+/// Whether `profile`'s server checks the token on routes of `class` ([`Dialect::authenticates`]).
+pub fn authenticates(profile: Profile, class: Class) -> bool {
+    of(profile).authenticates(class)
 }
 
 /// The header a request made on a user's behalf carries their token in.
 pub fn token_header(profile: Profile) -> HeaderName {
-    match profile {
-        Profile::Plex => HeaderName::from_static("x-plex-token"),
-        Profile::Jellyfin => HeaderName::from_static("x-emby-token"),
-    }
+    of(profile).token_header()
 }
 
 /// Query parameter names that carry a token on either server (any case).
@@ -146,7 +256,7 @@ const AUTH_HEADERS: [&str; 2] = ["authorization", "x-emby-authorization"];
 
 /// Every token value any reading could take from a request.
 #[derive(Default)]
-pub(crate) struct Candidates<'a> {
+pub struct Candidates<'a> {
     first: Option<Cow<'a, str>>,
     ambiguous: bool,
     /// Every distinct value, kept only when asked for ([`every_token`]).
@@ -205,12 +315,12 @@ fn collect_every_form<'a>(
             };
             // Any scheme: one server ignores `Foo Token="…"`, a lenient reader would not.
             let params = s.trim_start().split_once(' ').map_or(s, |(_, p)| p);
-            for (key, value) in jellyfin::auth_params(params) {
+            for (key, value) in jellyfin::token::auth_params(params) {
                 if key.eq_ignore_ascii_case("token") {
                     seen.add(value);
                 }
             }
-            for (key, value) in jellyfin::auth_params_quoted(params) {
+            for (key, value) in jellyfin::token::auth_params_quoted(params) {
                 if key.eq_ignore_ascii_case("token") {
                     seen.add(value);
                 }
@@ -268,190 +378,4 @@ pub(crate) fn query_values<'a>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use http::HeaderValue;
-
-    fn headers(list: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (n, v) in list {
-            h.append(*n, HeaderValue::from_str(v).unwrap());
-        }
-        h
-    }
-
-    fn read(profile: Profile, list: &[(&'static str, &str)], q: Option<&str>) -> Identity<'static> {
-        let h = headers(list);
-        match identity(profile, &h, q) {
-            Identity::Token(t) => Identity::Token(Cow::Owned(t.into_owned())),
-            Identity::Anonymous => Identity::Anonymous,
-            Identity::Ambiguous => Identity::Ambiguous,
-        }
-    }
-
-    fn tok(t: &str) -> Identity<'static> {
-        Identity::Token(Cow::Owned(t.to_string()))
-    }
-
-    const J: Profile = Profile::Jellyfin;
-    const P: Profile = Profile::Plex;
-
-    #[test]
-    fn jellyfin_reads_every_single_form() {
-        let mb =
-            r#"MediaBrowser Client="c", Device="d", DeviceId="TWF==", Version="1", Token="T1""#;
-        assert_eq!(read(J, &[("authorization", mb)], None), tok("T1"));
-        assert_eq!(
-            read(J, &[("authorization", r#"Emby Token="T1""#)], None),
-            tok("T1")
-        );
-        assert_eq!(read(J, &[("x-emby-authorization", mb)], None), tok("T1"));
-        assert_eq!(read(J, &[("x-emby-token", "T1")], None), tok("T1"));
-        assert_eq!(read(J, &[("x-mediabrowser-token", "T1")], None), tok("T1"));
-        assert_eq!(read(J, &[], Some("a=1&ApiKey=T1")), tok("T1"));
-        assert_eq!(read(J, &[], Some("apikey=T1")), tok("T1"));
-        assert_eq!(read(J, &[], Some("api_key=T1")), tok("T1"));
-        assert_eq!(read(J, &[], Some("API_KEY=T1")), tok("T1"));
-        assert_eq!(read(J, &[], Some("a=1")), Identity::Anonymous);
-        // The same token twice in two forms is one identity.
-        assert_eq!(
-            read(
-                J,
-                &[("x-emby-token", "T1"), ("authorization", mb)],
-                Some("api_key=T1")
-            ),
-            tok("T1")
-        );
-        // A comma inside quotes is not a separator.
-        assert_eq!(
-            read(
-                J,
-                &[(
-                    "authorization",
-                    r#"MediaBrowser Device="my, phone", Token="T1""#
-                )],
-                None
-            ),
-            tok("T1")
-        );
-    }
-
-    #[test]
-    fn jellyfin_ignores_forms_it_does_not_read() {
-        // Another scheme, a token name the server does not read: no token.
-        assert_eq!(
-            read(J, &[("authorization", r#"Foo Token="T1""#)], None),
-            Identity::Anonymous
-        );
-        assert_eq!(read(J, &[], Some("X-Plex-Token=T1")), Identity::Anonymous);
-    }
-
-    #[test]
-    fn two_different_tokens_are_ambiguous_in_every_combination() {
-        let admin_auth = r#"MediaBrowser Client="c", Token="ADMIN""#;
-        type Case<'a> = (&'a [(&'static str, &'a str)], Option<&'a str>);
-        let cases: [Case<'_>; 9] = [
-            (
-                &[("x-emby-token", "KID"), ("authorization", admin_auth)],
-                None,
-            ),
-            (
-                &[(
-                    "authorization",
-                    r#"MediaBrowser Client="a,Token=KID", Token="ADMIN""#,
-                )],
-                None,
-            ),
-            (&[], Some("api_key=KID&ApiKey=ADMIN")),
-            (&[], Some("X-Plex-Token=KID&ApiKey=ADMIN")),
-            (
-                &[
-                    ("authorization", r#"Foo Token="KID""#),
-                    ("x-emby-authorization", admin_auth),
-                ],
-                None,
-            ),
-            (
-                &[("x-emby-token", "KID"), ("x-mediabrowser-token", "ADMIN")],
-                None,
-            ),
-            (&[("x-emby-token", "KID"), ("x-emby-token", "ADMIN")], None),
-            (&[("x-plex-token", "KID")], Some("api_key=ADMIN")),
-            (
-                &[("x-emby-token", "KID")],
-                Some("url=%2Fa%3Fapi_key%3DADMIN"),
-            ),
-        ];
-        for profile in [J, P] {
-            for (h, q) in cases {
-                assert_eq!(
-                    read(profile, h, q),
-                    Identity::Ambiguous,
-                    "{profile:?} {h:?} {q:?}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn jellyfin_parameter_parsing_follows_the_server() {
-        // The server's parser: keys are exact (`Token`), later keys win, values are
-        // URL-decoded.
-        assert_eq!(
-            read(
-                J,
-                &[("authorization", r#"MediaBrowser Token="a%2Bb""#)],
-                None
-            ),
-            tok("a+b")
-        );
-        // `Token=` with an empty value then a bare value: the server reads "x" for Token.
-        // A lenient reader reads nothing; only one value exists, so this is "x".
-        assert_eq!(
-            read(J, &[("authorization", "MediaBrowser Token=,x")], None),
-            tok("x")
-        );
-    }
-
-    #[test]
-    fn plex_reads_header_then_query() {
-        assert_eq!(read(P, &[("x-plex-token", "T1")], None), tok("T1"));
-        assert_eq!(read(P, &[], Some("a=1&X-Plex-Token=T1")), tok("T1"));
-        assert_eq!(read(P, &[], Some("x-plex-token=T1")), tok("T1"));
-        assert_eq!(
-            read(P, &[("x-plex-token", "T1")], Some("X-Plex-Token=T1")),
-            tok("T1")
-        );
-        assert_eq!(
-            read(P, &[("x-plex-token", "T1")], Some("X-Plex-Token=T2")),
-            Identity::Ambiguous
-        );
-        // An empty header next to a query token: one server reading takes the empty header.
-        assert_eq!(
-            read(P, &[("x-plex-token", "")], Some("X-Plex-Token=T1")),
-            Identity::Ambiguous
-        );
-        assert_eq!(
-            read(P, &[("x-emby-token", "T1")], None),
-            Identity::Anonymous
-        );
-        assert_eq!(read(P, &[], Some("a=1")), Identity::Anonymous);
-    }
-
-    #[test]
-    fn nested_tokens_count() {
-        let q = "width=10&url=%2Flibrary%2Fmetadata%2F1%2Fthumb%3FX-Plex-Token%3DT1";
-        assert_eq!(read(P, &[("x-plex-token", "T1")], Some(q)), tok("T1"));
-        assert_eq!(
-            read(P, &[("x-plex-token", "T2")], Some(q)),
-            Identity::Ambiguous
-        );
-        // Only nested: the server reads no token from the request itself.
-        assert_eq!(read(P, &[], Some(q)), Identity::Anonymous);
-        let deeper = "url=%252Fa%253FX-Plex-Token%253DT9";
-        assert_eq!(
-            read(P, &[("x-plex-token", "T1")], Some(deeper)),
-            Identity::Ambiguous
-        );
-    }
-}
+mod tests;

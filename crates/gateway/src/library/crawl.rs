@@ -117,27 +117,15 @@ pub struct Page {
 /// The streams to read for these sections, in a stable order (the journal refers to them by
 /// position).
 pub fn streams(profile: Profile, sections: &[SectionInfo]) -> Vec<Stream> {
+    let dialect = crate::dialect::of(profile);
     let mut out = Vec::new();
     for section in sections {
-        match profile {
-            Profile::Plex => {
-                for (kind, number) in crawl_plex::types_of_section(&section.kind) {
-                    out.push(Stream {
-                        section: section.id.clone(),
-                        kind: *kind,
-                        type_param: number.to_string(),
-                    });
-                }
-            }
-            Profile::Jellyfin => {
-                for (kind, name) in crawl_jellyfin::types_of_section(&section.kind) {
-                    out.push(Stream {
-                        section: section.id.clone(),
-                        kind: *kind,
-                        type_param: (*name).to_string(),
-                    });
-                }
-            }
+        for (kind, type_param) in dialect.index_kinds(&section.kind) {
+            out.push(Stream {
+                section: section.id.clone(),
+                kind: *kind,
+                type_param: (*type_param).to_string(),
+            });
         }
     }
     out
@@ -251,11 +239,12 @@ impl Client {
     /// # Errors
     /// [`CrawlError`] when the request fails.
     pub async fn sections(&self) -> Result<Vec<SectionInfo>, CrawlError> {
+        let body = self
+            .get(crate::dialect::of(self.up.profile).sections_path())
+            .await?;
         Ok(match self.up.profile {
-            Profile::Plex => crawl_plex::parse_sections(&self.get("/library/sections").await?),
-            Profile::Jellyfin => {
-                crawl_jellyfin::parse_sections(&self.get("/Library/MediaFolders").await?)
-            }
+            Profile::Plex => crawl_plex::parse_sections(&body),
+            Profile::Jellyfin => crawl_jellyfin::parse_sections(&body),
         })
     }
 
@@ -272,8 +261,8 @@ impl Client {
     ) -> Result<Page, CrawlError> {
         match self.up.profile {
             Profile::Plex => {
-                let number = stream.type_param.parse().unwrap_or(0);
-                let path = crawl_plex::page_path(&stream.section, number, start, size, since);
+                let path =
+                    crawl_plex::page_path(&stream.section, &stream.type_param, start, size, since);
                 let bytes = self.get_bytes(&path).await?;
                 if let Some(store) = &self.elements {
                     store.put_listing(&bytes);

@@ -13,43 +13,7 @@ use serde_json::Value;
 use super::crawl::{json_number, json_text, records_of};
 use super::status::SectionInfo;
 
-/// The fields every listing asks for (what [`record`] reads beyond the defaults).
-pub const FIELDS: &str = "Path,ProviderIds,DateCreated,DateLastSaved,ParentId";
-
-/// The Jellyfin item types the index reads per library kind.
-pub fn types_of_section(kind: &str) -> &'static [(ItemKind, &'static str)] {
-    match kind {
-        "music" => &[
-            (ItemKind::Artist, "MusicArtist"),
-            (ItemKind::Album, "MusicAlbum"),
-            (ItemKind::Track, "Audio"),
-        ],
-        "movies" => &[(ItemKind::Movie, "Movie")],
-        "shows" => &[(ItemKind::Episode, "Episode")],
-        _ => &[],
-    }
-}
-
-/// The path of one page of a library's items of one type; `since` asks only for items saved
-/// (added or changed) at or after it (epoch seconds).
-pub fn page_path(
-    library: &str,
-    item_type: &str,
-    start: u64,
-    size: u64,
-    since: Option<i64>,
-) -> String {
-    let mut path = format!(
-        "/Items?ParentId={library}&Recursive=true&IncludeItemTypes={item_type}\
-         &Fields={FIELDS}&EnableImages=false&EnableUserData=false\
-         &StartIndex={start}&Limit={size}"
-    );
-    if let Some(since) = since {
-        path.push_str("&MinDateLastSaved=");
-        path.push_str(&format_iso8601(since));
-    }
-    path
-}
+pub use crate::dialect::jellyfin::crawl::{FIELDS, format_iso8601, page_path, types_of_section};
 
 /// The path that fetches items of one library by id.
 pub fn items_path(library: &str, ids: &[String]) -> String {
@@ -201,11 +165,6 @@ pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
 
 /// Parses Jellyfin's dates (`2024-01-02T03:04:05[.fraction][Z]`) into Unix seconds.
 pub use cachearr_serverfmt::jellyfin::parse_iso8601;
-
-/// Formats Unix seconds as `2024-01-02T03:04:05Z` (a `MinDateLastSaved` value).
-pub fn format_iso8601(seconds: i64) -> String {
-    format!("{}Z", cachearr_serverfmt::jellyfin::utc_date_time(seconds))
-}
 
 #[cfg(test)]
 mod tests {

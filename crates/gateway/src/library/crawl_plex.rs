@@ -1,5 +1,6 @@
-//! What the crawl asks of a Plex server and how it reads the answers: the section list, one
-//! page of a section's items of one type, and items by rating key (for change events).
+//! How the crawl reads a Plex server's answers: the section list, one page of a section's
+//! items of one type, and items by rating key (for change events). The page paths and the
+//! types per section are the dialect's ([`crate::dialect::plex::crawl`]).
 //!
 //! Everything is read as Plex's JSON (`Accept: application/json`):
 //! `{"MediaContainer": {"totalSize": N, "Metadata": [{…}]}}`. Numbers may come as strings or
@@ -12,40 +13,7 @@ use serde_json::Value;
 use super::crawl::{json_number, json_text, records_of};
 use super::status::SectionInfo;
 
-/// The Plex `type` numbers the index reads per section type (shows and seasons are not
-/// indexed: episodes carry their show's title).
-pub fn types_of_section(kind: &str) -> &'static [(ItemKind, u8)] {
-    match kind {
-        "music" => &[
-            (ItemKind::Artist, 8),
-            (ItemKind::Album, 9),
-            (ItemKind::Track, 10),
-        ],
-        "movies" => &[(ItemKind::Movie, 1)],
-        "shows" => &[(ItemKind::Episode, 4)],
-        _ => &[],
-    }
-}
-
-/// The path of one page of a section's items of one type; `since` asks only for items
-/// updated at or after it (epoch seconds; Plex sets `updatedAt` when an item is added, too).
-pub fn page_path(
-    section: &str,
-    plex_type: u8,
-    start: u64,
-    size: u64,
-    since: Option<i64>,
-) -> String {
-    let mut path = format!(
-        "/library/sections/{section}/all?type={plex_type}&includeGuids=1\
-         &X-Plex-Container-Start={start}&X-Plex-Container-Size={size}"
-    );
-    if let Some(since) = since {
-        // `updatedAt>=T`: Plex reads the `>` ending the key as "at least".
-        path.push_str(&format!("&updatedAt%3E={since}"));
-    }
-    path
-}
+pub use crate::dialect::plex::crawl::{page_path, types_of_section};
 
 /// The whole listing of each section and type the crawl reads, in its element-store form
 /// (`includeGuids=1`, unpaged): what a tool that installs an index without a crawl (tests,
@@ -274,7 +242,7 @@ mod tests {
     #[test]
     fn paths() {
         assert_eq!(
-            page_path("4", 10, 0, 500, Some(1700)),
+            page_path("4", "10", 0, 500, Some(1700)),
             "/library/sections/4/all?type=10&includeGuids=1&X-Plex-Container-Start=0\
              &X-Plex-Container-Size=500&updatedAt%3E=1700"
         );

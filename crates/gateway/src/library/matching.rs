@@ -430,11 +430,7 @@ impl MatchService {
         );
         Ok(MatchAnswer {
             upstream: up.name.to_string(),
-            profile: match up.profile {
-                Profile::Plex => "plex",
-                Profile::Jellyfin => "jellyfin",
-            }
-            .to_string(),
+            profile: up.profile.as_str().to_string(),
             proxy,
             scope: scope.to_string(),
             sections,

@@ -125,10 +125,7 @@ pub async fn user_sections(
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
 ) -> Option<UserSections> {
-    let path = match up.profile {
-        Profile::Plex => "/library/sections",
-        Profile::Jellyfin => "/UserViews",
-    };
+    let path = crate::dialect::of(up.profile).user_sections_path();
     let mut extra = HeaderMap::new();
     extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     let lookup = match crate::fetch::fetch_as_user(gw, up, user, path, extra, true).await {
@@ -148,34 +145,14 @@ pub async fn user_sections(
     }
 }
 
-/// The kind of section (`music`, `movies`, `shows`) a user section listing names.
-fn section_kind(profile: Profile, kind: &str) -> &'static str {
-    match (profile, kind) {
-        (Profile::Plex, "artist") | (Profile::Jellyfin, "music") => "music",
-        (Profile::Plex, "movie") | (Profile::Jellyfin, "movies") => "movies",
-        (Profile::Plex, "show") | (Profile::Jellyfin, "tvshows") => "shows",
-        _ => "other",
-    }
-}
-
 /// The kinds the index holds of a section, each with the listing path that counts them.
 fn count_paths(profile: Profile, section: &UserSection) -> Vec<(ItemKind, String)> {
-    let kind = section_kind(profile, &section.kind);
-    match profile {
-        Profile::Plex => super::crawl_plex::types_of_section(kind)
-            .iter()
-            .map(|&(k, t)| (k, super::crawl_plex::page_path(&section.id, t, 0, 0, None)))
-            .collect(),
-        Profile::Jellyfin => super::crawl_jellyfin::types_of_section(kind)
-            .iter()
-            .map(|&(k, t)| {
-                (
-                    k,
-                    super::crawl_jellyfin::page_path(&section.id, t, 0, 0, None),
-                )
-            })
-            .collect(),
-    }
+    let dialect = crate::dialect::of(profile);
+    dialect
+        .index_kinds(dialect.section_word(&section.kind))
+        .iter()
+        .map(|&(k, t)| (k, dialect.crawl_page_path(&section.id, t, 0, 0, None)))
+        .collect()
 }
 
 /// How long a count read for the proof stays fresh: as long as the user's list of sections.

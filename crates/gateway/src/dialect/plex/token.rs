@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use http::HeaderMap;
 
-use super::{Candidates, query_values};
+use super::super::{Candidates, query_values};
 
 /// The token Plex takes from this request (`None`: it reads none).
 pub(crate) fn server_token<'a>(

@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use http::HeaderMap;
 
-use super::{Candidates, form_decode, query_values};
+use super::super::{Candidates, form_decode, query_values};
 
 /// The token Jellyfin takes from this request (`None`: it reads none).
 pub(crate) fn server_token<'a>(

@@ -1,0 +1,127 @@
+//! Jellyfin's rules.
+//!
+//! * `token.rs` — the server's reading of a request's token (authorization parameters,
+//!   `X-Emby-Token`, `ApiKey`/`api_key`), and its split of authorization parameters.
+//! * `prefetch.rs` — the listings whose follow-ups are prefetched, and what they name.
+//! * `crawl.rs` — the pages the library index reads, and the kinds it keeps per section.
+//! * Key rules: query names are case-insensitive on the server, so they are written
+//!   lower-case; there are no client parameters to fold (paging is `StartIndex`/`Limit`).
+//! * A client names itself with `Client=` in its authorization header, or `X-Emby-Client`.
+
+pub mod crawl;
+mod prefetch;
+pub(crate) mod token;
+
+use std::borrow::Cow;
+
+use cachearr_library::ItemKind;
+use http::{HeaderMap, HeaderName};
+
+use super::{Candidates, Dialect, KeyRules, Trigger};
+use crate::policy::{Class, Profile};
+
+/// Jellyfin.
+#[derive(Debug, Clone, Copy)]
+pub struct Jellyfin;
+
+static KEY_RULES: KeyRules = KeyRules {
+    lowercase_names: true,
+    client: None,
+};
+
+impl Dialect for Jellyfin {
+    fn profile(&self) -> Profile {
+        Profile::Jellyfin
+    }
+
+    fn server_token<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+        seen: &mut Candidates<'a>,
+    ) -> Option<Cow<'a, str>> {
+        token::server_token(headers, query, seen)
+    }
+
+    fn token_header(&self) -> HeaderName {
+        HeaderName::from_static("x-emby-token")
+    }
+
+    /// `/System/Info/Public` and images (`GetItemImage` has no `[Authorize]`) answer anyone:
+    /// their 2xx says nothing about who asked.
+    fn authenticates(&self, class: Class) -> bool {
+        !matches!(class, Class::Identity | Class::Pass | Class::Images)
+    }
+
+    fn key_rules(&self) -> &'static KeyRules {
+        &KEY_RULES
+    }
+
+    fn prefetch_trigger(&self, path: &str) -> Option<Trigger> {
+        prefetch::trigger(path)
+    }
+
+    fn follow_ups(
+        &self,
+        trigger: Trigger,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+        max: usize,
+    ) -> Vec<String> {
+        prefetch::follow_ups(trigger, path, query, body, max)
+    }
+
+    fn client_name(&self, headers: &HeaderMap) -> Option<String> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        ["authorization", "x-emby-authorization"]
+            .iter()
+            .find_map(|name| header(name).and_then(|value| auth_param(value, "client")))
+            .or_else(|| header("x-emby-client").map(str::to_string))
+    }
+
+    fn sections_path(&self) -> &'static str {
+        "/Library/MediaFolders"
+    }
+
+    fn user_sections_path(&self) -> &'static str {
+        "/UserViews"
+    }
+
+    fn section_word(&self, kind: &str) -> &'static str {
+        crawl::section_word(kind)
+    }
+
+    fn index_kinds(&self, kind: &str) -> &'static [(ItemKind, &'static str)] {
+        crawl::types_of_section(kind)
+    }
+
+    fn crawl_page_path(
+        &self,
+        section: &str,
+        type_param: &str,
+        start: u64,
+        size: u64,
+        since: Option<i64>,
+    ) -> String {
+        crawl::page_path(section, type_param, start, size, since)
+    }
+}
+
+/// A parameter of a MediaBrowser/Emby authorization header (`Client="Kodi", Device="…"`), split
+/// the way the server splits it (the last of a repeated key wins).
+fn auth_param(value: &str, wanted: &str) -> Option<String> {
+    let (_, params) = value.split_once(' ')?;
+    token::auth_params(params)
+        .into_iter()
+        .rev()
+        .find(|(key, _)| key.eq_ignore_ascii_case(wanted))
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|value| !value.is_empty())
+}

@@ -1,0 +1,131 @@
+//! Plex Media Server's rules.
+//!
+//! * `token.rs` — the server's reading of a request's token (`X-Plex-Token` header, else
+//!   query parameter).
+//! * `prefetch.rs` — the listings whose follow-ups are prefetched, and what they name.
+//! * `crawl.rs` — the pages the library index reads, and the kinds it keeps per section.
+//! * Key rules: every `X-Plex-*` parameter may be sent as a header or in the query; paging and
+//!   language are written in one form, the client's identity (product, device, platform …)
+//!   is dropped. Query names keep their case (Plex compares them exactly).
+//! * A client names itself with `X-Plex-Product` (and `X-Plex-Device-Name` when one product
+//!   runs on several devices).
+
+pub mod crawl;
+mod prefetch;
+pub(crate) mod token;
+
+use std::borrow::Cow;
+
+use cachearr_library::ItemKind;
+use http::{HeaderMap, HeaderName};
+
+use super::{Candidates, ClientParams, Dialect, KeyRules, Trigger};
+use crate::policy::{Class, Profile};
+
+/// Plex Media Server.
+#[derive(Debug, Clone, Copy)]
+pub struct Plex;
+
+/// `X-Plex-*` parameters that change the answer and so stay in the key; every other `X-Plex-*`
+/// parameter identifies the client and is dropped from the key.
+const KEPT: [&str; 3] = [
+    "x-plex-container-focus-key",
+    "x-plex-language",
+    "x-plex-pms-api-version",
+];
+
+static KEY_RULES: KeyRules = KeyRules {
+    lowercase_names: false,
+    client: Some(ClientParams {
+        prefix: "x-plex-",
+        start: "x-plex-container-start",
+        size: "x-plex-container-size",
+        language: "x-plex-language",
+        kept: &KEPT,
+    }),
+};
+
+impl Dialect for Plex {
+    fn profile(&self) -> Profile {
+        Profile::Plex
+    }
+
+    fn server_token<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+        seen: &mut Candidates<'a>,
+    ) -> Option<Cow<'a, str>> {
+        token::server_token(headers, query, seen)
+    }
+
+    fn token_header(&self) -> HeaderName {
+        HeaderName::from_static("x-plex-token")
+    }
+
+    /// Plex checks the token on artwork too (an item a user may not see is a 404), so an
+    /// image's 2xx proves it; `/identity` answers anyone.
+    fn authenticates(&self, class: Class) -> bool {
+        !matches!(class, Class::Identity | Class::Pass)
+    }
+
+    fn key_rules(&self) -> &'static KeyRules {
+        &KEY_RULES
+    }
+
+    fn prefetch_trigger(&self, path: &str) -> Option<Trigger> {
+        prefetch::trigger(path)
+    }
+
+    fn follow_ups(
+        &self,
+        trigger: Trigger,
+        _path: &str,
+        _query: Option<&str>,
+        body: &[u8],
+        max: usize,
+    ) -> Vec<String> {
+        prefetch::follow_ups(trigger, body, max)
+    }
+
+    fn client_name(&self, headers: &HeaderMap) -> Option<String> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        header("x-plex-product").map(|product| match header("x-plex-device-name") {
+            Some(device) if device != product => format!("{product} ({device})"),
+            _ => product.to_string(),
+        })
+    }
+
+    fn sections_path(&self) -> &'static str {
+        "/library/sections"
+    }
+
+    fn user_sections_path(&self) -> &'static str {
+        "/library/sections"
+    }
+
+    fn section_word(&self, kind: &str) -> &'static str {
+        crawl::section_word(kind)
+    }
+
+    fn index_kinds(&self, kind: &str) -> &'static [(ItemKind, &'static str)] {
+        crawl::types_of_section(kind)
+    }
+
+    fn crawl_page_path(
+        &self,
+        section: &str,
+        type_param: &str,
+        start: u64,
+        size: u64,
+        since: Option<i64>,
+    ) -> String {
+        crawl::page_path(section, type_param, start, size, since)
+    }
+}

@@ -1,0 +1,186 @@
+//! Each server's reading of a request's identity, and what makes one ambiguous.
+
+use super::*;
+use http::HeaderValue;
+
+fn headers(list: &[(&'static str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (n, v) in list {
+        h.append(*n, HeaderValue::from_str(v).unwrap());
+    }
+    h
+}
+
+fn read(profile: Profile, list: &[(&'static str, &str)], q: Option<&str>) -> Identity<'static> {
+    let h = headers(list);
+    match identity(profile, &h, q) {
+        Identity::Token(t) => Identity::Token(Cow::Owned(t.into_owned())),
+        Identity::Anonymous => Identity::Anonymous,
+        Identity::Ambiguous => Identity::Ambiguous,
+    }
+}
+
+fn tok(t: &str) -> Identity<'static> {
+    Identity::Token(Cow::Owned(t.to_string()))
+}
+
+const J: Profile = Profile::Jellyfin;
+const P: Profile = Profile::Plex;
+
+#[test]
+fn jellyfin_reads_every_single_form() {
+    let mb = r#"MediaBrowser Client="c", Device="d", DeviceId="TWF==", Version="1", Token="T1""#;
+    assert_eq!(read(J, &[("authorization", mb)], None), tok("T1"));
+    assert_eq!(
+        read(J, &[("authorization", r#"Emby Token="T1""#)], None),
+        tok("T1")
+    );
+    assert_eq!(read(J, &[("x-emby-authorization", mb)], None), tok("T1"));
+    assert_eq!(read(J, &[("x-emby-token", "T1")], None), tok("T1"));
+    assert_eq!(read(J, &[("x-mediabrowser-token", "T1")], None), tok("T1"));
+    assert_eq!(read(J, &[], Some("a=1&ApiKey=T1")), tok("T1"));
+    assert_eq!(read(J, &[], Some("apikey=T1")), tok("T1"));
+    assert_eq!(read(J, &[], Some("api_key=T1")), tok("T1"));
+    assert_eq!(read(J, &[], Some("API_KEY=T1")), tok("T1"));
+    assert_eq!(read(J, &[], Some("a=1")), Identity::Anonymous);
+    // The same token twice in two forms is one identity.
+    assert_eq!(
+        read(
+            J,
+            &[("x-emby-token", "T1"), ("authorization", mb)],
+            Some("api_key=T1")
+        ),
+        tok("T1")
+    );
+    // A comma inside quotes is not a separator.
+    assert_eq!(
+        read(
+            J,
+            &[(
+                "authorization",
+                r#"MediaBrowser Device="my, phone", Token="T1""#
+            )],
+            None
+        ),
+        tok("T1")
+    );
+}
+
+#[test]
+fn jellyfin_ignores_forms_it_does_not_read() {
+    // Another scheme, a token name the server does not read: no token.
+    assert_eq!(
+        read(J, &[("authorization", r#"Foo Token="T1""#)], None),
+        Identity::Anonymous
+    );
+    assert_eq!(read(J, &[], Some("X-Plex-Token=T1")), Identity::Anonymous);
+}
+
+#[test]
+fn two_different_tokens_are_ambiguous_in_every_combination() {
+    let admin_auth = r#"MediaBrowser Client="c", Token="ADMIN""#;
+    type Case<'a> = (&'a [(&'static str, &'a str)], Option<&'a str>);
+    let cases: [Case<'_>; 9] = [
+        (
+            &[("x-emby-token", "KID"), ("authorization", admin_auth)],
+            None,
+        ),
+        (
+            &[(
+                "authorization",
+                r#"MediaBrowser Client="a,Token=KID", Token="ADMIN""#,
+            )],
+            None,
+        ),
+        (&[], Some("api_key=KID&ApiKey=ADMIN")),
+        (&[], Some("X-Plex-Token=KID&ApiKey=ADMIN")),
+        (
+            &[
+                ("authorization", r#"Foo Token="KID""#),
+                ("x-emby-authorization", admin_auth),
+            ],
+            None,
+        ),
+        (
+            &[("x-emby-token", "KID"), ("x-mediabrowser-token", "ADMIN")],
+            None,
+        ),
+        (&[("x-emby-token", "KID"), ("x-emby-token", "ADMIN")], None),
+        (&[("x-plex-token", "KID")], Some("api_key=ADMIN")),
+        (
+            &[("x-emby-token", "KID")],
+            Some("url=%2Fa%3Fapi_key%3DADMIN"),
+        ),
+    ];
+    for profile in [J, P] {
+        for (h, q) in cases {
+            assert_eq!(
+                read(profile, h, q),
+                Identity::Ambiguous,
+                "{profile:?} {h:?} {q:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn jellyfin_parameter_parsing_follows_the_server() {
+    // The server's parser: keys are exact (`Token`), later keys win, values are
+    // URL-decoded.
+    assert_eq!(
+        read(
+            J,
+            &[("authorization", r#"MediaBrowser Token="a%2Bb""#)],
+            None
+        ),
+        tok("a+b")
+    );
+    // `Token=` with an empty value then a bare value: the server reads "x" for Token.
+    // A lenient reader reads nothing; only one value exists, so this is "x".
+    assert_eq!(
+        read(J, &[("authorization", "MediaBrowser Token=,x")], None),
+        tok("x")
+    );
+}
+
+#[test]
+fn plex_reads_header_then_query() {
+    assert_eq!(read(P, &[("x-plex-token", "T1")], None), tok("T1"));
+    assert_eq!(read(P, &[], Some("a=1&X-Plex-Token=T1")), tok("T1"));
+    assert_eq!(read(P, &[], Some("x-plex-token=T1")), tok("T1"));
+    assert_eq!(
+        read(P, &[("x-plex-token", "T1")], Some("X-Plex-Token=T1")),
+        tok("T1")
+    );
+    assert_eq!(
+        read(P, &[("x-plex-token", "T1")], Some("X-Plex-Token=T2")),
+        Identity::Ambiguous
+    );
+    // An empty header next to a query token: one server reading takes the empty header.
+    assert_eq!(
+        read(P, &[("x-plex-token", "")], Some("X-Plex-Token=T1")),
+        Identity::Ambiguous
+    );
+    assert_eq!(
+        read(P, &[("x-emby-token", "T1")], None),
+        Identity::Anonymous
+    );
+    assert_eq!(read(P, &[], Some("a=1")), Identity::Anonymous);
+}
+
+#[test]
+fn nested_tokens_count() {
+    let q = "width=10&url=%2Flibrary%2Fmetadata%2F1%2Fthumb%3FX-Plex-Token%3DT1";
+    assert_eq!(read(P, &[("x-plex-token", "T1")], Some(q)), tok("T1"));
+    assert_eq!(
+        read(P, &[("x-plex-token", "T2")], Some(q)),
+        Identity::Ambiguous
+    );
+    // Only nested: the server reads no token from the request itself.
+    assert_eq!(read(P, &[], Some(q)), Identity::Anonymous);
+    let deeper = "url=%252Fa%253FX-Plex-Token%253DT9";
+    assert_eq!(
+        read(P, &[("x-plex-token", "T1")], Some(deeper)),
+        Identity::Ambiguous
+    );
+}
