@@ -32,7 +32,9 @@
 //!   recognises the registered body in hyper's vectored write).
 //! * [`redact`] — token redaction for logs.
 //! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics.
-//!   The admin listener mounts [`admin_router`], i.e. [`admin::router`].
+//!   The admin listener mounts [`admin_router`], i.e. [`admin::router`]; [`BoundGateway::serve`]
+//!   starts the change-event subscriptions ([`admin::EventSubscriptions`]) before it and stops
+//!   them after the admin listener.
 //! * [`auth`] — the admin token check, a leaf: the admin API and the routes mounted beside it
 //!   (index, matching) share it.
 //! * [`error_answer`] — [`error_answer::ErrorAnswer`], the one JSON error answer of every
@@ -438,7 +440,9 @@ impl BoundGateway {
         }
         let keepers = library::keeper::spawn_all(&self.gateway, &stop);
         let sampler = sampler::spawn_sampler(&self.gateway, &stop);
-        let admin_router = admin_router(self.gateway.clone());
+        // Started here, not by building the router: the admin side only reports on them.
+        let subscriptions = admin::EventSubscriptions::start(&self.gateway);
+        let admin_router = admin_router(self.gateway.clone(), &subscriptions);
         let admin_stop = stop.clone();
         let admin = tokio::spawn(async move {
             axum::serve(
@@ -454,6 +458,7 @@ impl BoundGateway {
             let _ = t.await;
         }
         let _ = admin.await;
+        drop(subscriptions);
         for keeper in keepers {
             let _ = keeper.await;
         }
@@ -465,9 +470,10 @@ impl BoundGateway {
     }
 }
 
-/// The router of the admin listener.
-pub fn admin_router(gateway: Gateway) -> axum::Router {
-    admin::router(gateway)
+/// The router of the admin listener, reporting on `subscriptions`
+/// ([`admin::EventSubscriptions::start`]).
+pub fn admin_router(gateway: Gateway, subscriptions: &admin::EventSubscriptions) -> axum::Router {
+    admin::router(gateway, subscriptions)
 }
 
 async fn serve_proxy(

@@ -1,6 +1,7 @@
 //! [`AdminBackend`] for the real [`Gateway`]: engine statistics, guard counters, clearing,
-//! warming, change events — and the owner-token websocket subscriptions, whose lifetime is the
-//! admin router's (they stop when it is dropped).
+//! warming, change events — and [`EventSubscriptions`], the owner-token websocket
+//! subscriptions, which the gateway's start-up starts and keeps (they stop when dropped); the
+//! admin side only reports on them.
 //!
 //! `samples` reads the same numbers for `/metrics` at scrape time.
 
@@ -161,17 +162,16 @@ impl EventSink for SocketSink {
     }
 }
 
-/// The admin side of a running gateway.
-pub struct GatewayAdmin {
-    gateway: Gateway,
-    started: Instant,
+/// The owner-token websocket subscriptions of a running gateway, one for every upstream with
+/// an owner token, and the [`Applier`] their events and the webhooks' go through. The gateway's
+/// start-up ([`crate::BoundGateway::serve`]) starts them and hands them to the admin router
+/// ([`super::router`]); they stop when this is dropped.
+pub struct EventSubscriptions {
     applier: Arc<Applier>,
     subscribers: Vec<(String, Arc<SubscriberStatus>, tokio::task::JoinHandle<()>)>,
-    /// Kept alive so the metrics registry keeps reading it.
-    _stats_source: Arc<dyn StatsSource>,
 }
 
-impl Drop for GatewayAdmin {
+impl Drop for EventSubscriptions {
     fn drop(&mut self) {
         for (_, _, task) in &self.subscribers {
             task.abort();
@@ -179,11 +179,10 @@ impl Drop for GatewayAdmin {
     }
 }
 
-impl GatewayAdmin {
-    /// The admin side of `gateway`; starts a notification subscription for every upstream with
-    /// an owner token (when called inside a tokio runtime).
-    pub fn new(gateway: Gateway) -> Self {
-        let metrics = gateway.metrics().clone();
+impl EventSubscriptions {
+    /// Starts a notification subscription for every upstream of `gateway` with an owner token
+    /// (when called inside a tokio runtime; outside one, none).
+    pub fn start(gateway: &Gateway) -> Self {
         let applied = gateway
             .upstreams()
             .iter()
@@ -191,7 +190,7 @@ impl GatewayAdmin {
             .collect();
         let applier = Arc::new(Applier {
             gateway: gateway.clone(),
-            metrics: metrics.clone(),
+            metrics: gateway.metrics().clone(),
             applied,
         });
         let mut subscribers = Vec::new();
@@ -223,18 +222,45 @@ impl GatewayAdmin {
                 subscribers.push((up.name.to_string(), status, task));
             }
         }
+        EventSubscriptions {
+            applier,
+            subscribers,
+        }
+    }
+
+    /// The status of each subscription, by upstream name.
+    fn statuses(&self) -> Vec<(String, Arc<SubscriberStatus>)> {
+        self.subscribers
+            .iter()
+            .map(|(n, s, _)| (n.clone(), Arc::clone(s)))
+            .collect()
+    }
+}
+
+/// The admin side of a running gateway.
+pub struct GatewayAdmin {
+    gateway: Gateway,
+    started: Instant,
+    applier: Arc<Applier>,
+    subscribers: Vec<(String, Arc<SubscriberStatus>)>,
+    /// Kept alive so the metrics registry keeps reading it.
+    _stats_source: Arc<dyn StatsSource>,
+}
+
+impl GatewayAdmin {
+    /// The admin side of `gateway`, reporting on `subscriptions` (which it does not start or
+    /// stop) and applying webhook events through the same [`Applier`].
+    pub fn new(gateway: Gateway, subscriptions: &EventSubscriptions) -> Self {
+        let subscribers = subscriptions.statuses();
         let stats_source: Arc<dyn StatsSource> = Arc::new(GatewayStats {
             gateway: gateway.clone(),
-            subscribers: subscribers
-                .iter()
-                .map(|(n, s, _)| (n.clone(), Arc::clone(s)))
-                .collect(),
+            subscribers: subscribers.clone(),
         });
-        metrics.add_source(&stats_source);
+        gateway.metrics().add_source(&stats_source);
         GatewayAdmin {
             gateway,
             started: Instant::now(),
-            applier,
+            applier: Arc::clone(&subscriptions.applier),
             subscribers,
             _stats_source: stats_source,
         }
@@ -243,8 +269,8 @@ impl GatewayAdmin {
     fn subscriber(&self, upstream: &str) -> Option<&Arc<SubscriberStatus>> {
         self.subscribers
             .iter()
-            .find(|(n, _, _)| n == upstream)
-            .map(|(_, s, _)| s)
+            .find(|(n, _)| n == upstream)
+            .map(|(_, s)| s)
     }
 }
 

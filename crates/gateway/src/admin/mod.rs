@@ -51,7 +51,7 @@ use crate::events::ChangeEvent;
 use crate::events::subscriber::ServerKind;
 use crate::metrics::Metrics;
 
-pub use gateway_backend::GatewayAdmin;
+pub use gateway_backend::{EventSubscriptions, GatewayAdmin};
 mod gateway_backend;
 
 /// Largest webhook body accepted (a Plex webhook's `thumb` part is a small JPEG).
@@ -345,8 +345,9 @@ pub struct RedisReport {
     pub resyncs: u64,
 }
 
-/// Builds the admin router for the real gateway.
-pub fn router(gateway: crate::Gateway) -> Router {
+/// Builds the admin router for the real gateway, reporting on `subscriptions` (started by the
+/// caller, [`EventSubscriptions::start`]). Building it starts nothing.
+pub fn router(gateway: crate::Gateway, subscriptions: &EventSubscriptions) -> Router {
     let proxies = gateway
         .config()
         .upstreams
@@ -357,7 +358,7 @@ pub fn router(gateway: crate::Gateway) -> Router {
             port: u.listen.port(),
         })
         .collect();
-    router_with(Arc::new(GatewayAdmin::new(gateway.clone())))
+    router_with(Arc::new(GatewayAdmin::new(gateway.clone(), subscriptions)))
         .merge(crate::library::matching::router(gateway.clone()))
         .merge(crate::library::lookup::router(gateway.clone()))
         .merge(crate::library::index_api::router(gateway.clone()))
