@@ -284,34 +284,28 @@ impl Inner {
                     }
                     Fill::Pass(_) | Fill::NotModified => stamps,
                 };
+                // Stored: an answer, and a negative one when the class keeps them; the rest is
+                // passed on to the waiting callers only.
+                let (keep, negative) = match &fill {
+                    Fill::Store(_) => (true, false),
+                    Fill::Negative(_) => (policy.negative_ttl.is_some(), true),
+                    Fill::Pass(_) | Fill::NotModified => (false, false),
+                };
                 let done = match fill {
-                    Fill::Store(value) => {
+                    Fill::Store(value) | Fill::Negative(value) | Fill::Pass(value) if keep => {
                         let entry = self.make_entry(
                             value,
                             &policy,
                             seq,
                             stamps,
                             class.clone(),
-                            false,
+                            negative,
                             reads,
                         );
                         self.store_to(&key, entry.clone(), dest).await;
                         FlightDone::Stored(entry)
                     }
-                    Fill::Negative(value) if policy.negative_ttl.is_some() => {
-                        let entry = self.make_entry(
-                            value,
-                            &policy,
-                            seq,
-                            stamps,
-                            class.clone(),
-                            true,
-                            reads,
-                        );
-                        self.store_to(&key, entry.clone(), dest).await;
-                        FlightDone::Stored(entry)
-                    }
-                    Fill::Negative(value) | Fill::Pass(value) => {
+                    Fill::Store(value) | Fill::Negative(value) | Fill::Pass(value) => {
                         let entry =
                             self.make_entry(value, &policy, seq, stamps, class.clone(), false, 0);
                         FlightDone::Passed(entry)

@@ -28,6 +28,16 @@ pub(crate) enum Coordination {
     LoadAlone,
 }
 
+/// What one attempt at the load lock found.
+enum Attempt {
+    /// This instance took it (counted: a release must follow).
+    Taken,
+    /// Another instance holds it.
+    Held,
+    /// Redis did not answer.
+    NoAnswer,
+}
+
 impl RedisTier {
     /// Coordinates a load of `key` with the other instances: take the lock, or wait (bounded)
     /// for the holder's record.
@@ -50,14 +60,10 @@ impl RedisTier {
                 .arg(self.s.lock_ttl.as_millis() as u64);
             cmd
         };
-        match self.query::<Option<String>>("lock", &take).await {
-            Some(Some(_)) => {
-                self.s.c.locks.fetch_add(1, Ordering::Relaxed);
-                self.s.releasing.fetch_add(1, Ordering::AcqRel);
-                return Coordination::Load(token);
-            }
-            Some(None) => {}
-            None => return Coordination::LoadAlone,
+        match self.try_lock(&take).await {
+            Attempt::Taken => return Coordination::Load(token),
+            Attempt::Held => {}
+            Attempt::NoAnswer => return Coordination::LoadAlone,
         }
         // Someone else loads: wait for its announcement, look now and then, never too long.
         let notify = self
@@ -81,15 +87,11 @@ impl RedisTier {
                 self.s.c.waits_filled.fetch_add(1, Ordering::Relaxed);
                 return Coordination::Landed(raw);
             }
-            match self.query::<Option<String>>("lock", &take).await {
-                Some(Some(_)) => {
-                    // The holder is gone (released without a value, or its lock expired).
-                    self.s.c.locks.fetch_add(1, Ordering::Relaxed);
-                    self.s.releasing.fetch_add(1, Ordering::AcqRel);
-                    return Coordination::Load(token);
-                }
-                Some(None) => {}
-                None => {
+            match self.try_lock(&take).await {
+                // The holder is gone (released without a value, or its lock expired).
+                Attempt::Taken => return Coordination::Load(token),
+                Attempt::Held => {}
+                Attempt::NoAnswer => {
                     self.s.c.waits_gave_up.fetch_add(1, Ordering::Relaxed);
                     return Coordination::LoadAlone;
                 }
@@ -103,6 +105,20 @@ impl RedisTier {
                 notified,
             )
             .await;
+        }
+    }
+
+    /// One `SET NX` of the lock. A lock taken is counted here, where it is taken, so that
+    /// every [`Coordination::Load`] is matched by the one [`Self::spawn_release`] it needs.
+    async fn try_lock(&self, take: &redis::Cmd) -> Attempt {
+        match self.query::<Option<String>>("lock", take).await {
+            Some(Some(_)) => {
+                self.s.c.locks.fetch_add(1, Ordering::Relaxed);
+                self.s.releasing.fetch_add(1, Ordering::AcqRel);
+                Attempt::Taken
+            }
+            Some(None) => Attempt::Held,
+            None => Attempt::NoAnswer,
         }
     }
 

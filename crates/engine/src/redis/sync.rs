@@ -265,10 +265,23 @@ impl RedisTier {
     /// Shares a local tag invalidation: `HINCRBY` + broadcast, behind the caller. If Redis
     /// cannot take it now it is sent at the next resync.
     pub(crate) fn share_tag_bump(&self, local: &Arc<dyn LocalCache>, tag: &str) {
-        let (tier, weak, tag) = (self.clone(), Arc::downgrade(local), tag.to_owned());
+        let tag = tag.to_owned();
+        self.behind_caller(local, move |tier, local| async move {
+            tier.send_tag_bump(&local, &tag).await;
+        });
+    }
+
+    /// Runs `send` in the background with this tier and `local`, unless the local cache is
+    /// gone by then (holding it only weakly, so a share never keeps a dropped cache alive).
+    fn behind_caller<F, Fut>(&self, local: &Arc<dyn LocalCache>, send: F)
+    where
+        F: FnOnce(RedisTier, Arc<dyn LocalCache>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let (tier, weak) = (self.clone(), Arc::downgrade(local));
         spawn(async move {
             let Some(local) = weak.upgrade() else { return };
-            tier.send_tag_bump(&local, &tag).await;
+            send(tier, local).await;
         });
     }
 
@@ -308,9 +321,8 @@ impl RedisTier {
     /// Shares a local clear (empty prefix: clear-all): removes the records from Redis, then
     /// numbers, logs and announces it, behind the caller.
     pub(crate) fn share_clear(&self, local: &Arc<dyn LocalCache>, prefix: &str) {
-        let (tier, weak, prefix) = (self.clone(), Arc::downgrade(local), prefix.to_owned());
-        spawn(async move {
-            let Some(local) = weak.upgrade() else { return };
+        let prefix = prefix.to_owned();
+        self.behind_caller(local, move |tier, local| async move {
             tier.send_clear(&local, &prefix).await;
         });
     }
