@@ -187,21 +187,14 @@ async fn main() {
 async fn keep_elements(gw: &Gateway, base: &str, token: &str) {
     let store = gw.index("plex").unwrap().elements().unwrap().clone();
     let client = reqwest::Client::new();
-    let get = |path: String| {
-        client
-            .get(format!("{base}{path}"))
-            .header("X-Plex-Token", token)
-            .header("Accept", "application/json")
-            .send()
-    };
-    let sections: serde_json::Value = get("/library/sections".to_string())
-        .await
-        .unwrap()
-        .json()
+    store
+        .fill_from_plex(|path| {
+            let get = client
+                .get(format!("{base}{path}"))
+                .header("X-Plex-Token", token)
+                .header("Accept", "application/json");
+            async move { get.send().await.unwrap().bytes().await.unwrap() }
+        })
         .await
         .unwrap();
-    for path in cachearr_gateway::library::crawl_plex::whole_listing_paths(&sections) {
-        let body = get(path).await.unwrap().bytes().await.unwrap();
-        store.put_listing(&body);
-    }
 }

@@ -18,7 +18,7 @@ pub use crate::dialect::plex::crawl::{page_path, types_of_section};
 /// The whole listing of each section and type the crawl reads, in its element-store form
 /// (`includeGuids=1`, unpaged): what a tool that installs an index without a crawl (tests,
 /// benchmarks) reads to fill the element store as the crawl would
-/// ([`super::elements::ElementStore::put_listing`]). `sections` is `GET /library/sections`.
+/// ([`super::elements::ElementStore::fill_from_plex`]). `sections` is `GET /library/sections`.
 pub fn whole_listing_paths(sections: &Value) -> Vec<String> {
     parse_sections(sections)
         .iter()

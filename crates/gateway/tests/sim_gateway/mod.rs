@@ -115,23 +115,17 @@ impl Running {
             .elements()
             .unwrap()
             .clone();
-        let get = |path: String| {
-            self.client
-                .get(format!("{}{path}", self.sim.base_url))
-                .header("X-Plex-Token", &self.sim.token)
-                .header("Accept", "application/json")
-                .send()
-        };
-        let sections: serde_json::Value = get("/library/sections".to_string())
-            .await
-            .unwrap()
-            .json()
+        store
+            .fill_from_plex(|path| {
+                let get = self
+                    .client
+                    .get(format!("{}{path}", self.sim.base_url))
+                    .header("X-Plex-Token", &self.sim.token)
+                    .header("Accept", "application/json");
+                async move { get.send().await.unwrap().bytes().await.unwrap() }
+            })
             .await
             .unwrap();
-        for path in cachearr_gateway::library::crawl_plex::whole_listing_paths(&sections) {
-            let body = get(path).await.unwrap().bytes().await.unwrap();
-            store.put_listing(&body);
-        }
     }
 
     /// `GET /api/stats` of the admin listener.
