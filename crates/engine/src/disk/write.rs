@@ -1,0 +1,275 @@
+//! Writing and maintaining the store, on the blocking pool under the write lock: one atomic
+//! batch per write-behind flush (records, index, expiry order and usage counts together),
+//! compaction, and sweeping expired records then evicting the least valuable past the limit.
+
+use super::*;
+
+/// What the batch being built knows about a key, ahead of the committed index.
+#[derive(Clone, Copy)]
+pub(super) enum Pending {
+    Present { expires_at_ms: u64, size: u32 },
+    Absent,
+}
+
+impl DiskInner {
+    pub(super) fn compact(&self) -> Result<(), TierError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        for ks in [&self.entries, &self.index, &self.expiry, &self.meta] {
+            ks.rotate_memtable_and_wait().map_err(store_err)?;
+        }
+        for ks in [&self.entries, &self.index, &self.expiry] {
+            ks.major_compact().map_err(store_err)?;
+        }
+        // A second pass over the entries drops blob files the first pass left dead.
+        self.entries.major_compact().map_err(store_err)?;
+        // fjall deletes the files a compaction made obsolete when the next memtable is
+        // sealed; seal one now (with a marker write) so the space is returned at once.
+        self.meta
+            .insert("compacted", b"1".to_vec())
+            .map_err(store_err)?;
+        self.meta.rotate_memtable_and_wait().map_err(store_err)?;
+        Ok(())
+    }
+
+    pub(super) fn lookup(
+        &self,
+        pending: &HashMap<Vec<u8>, Pending>,
+        key: &[u8],
+    ) -> Result<Option<(u64, u32)>, TierError> {
+        match pending.get(key) {
+            Some(Pending::Present {
+                expires_at_ms,
+                size,
+            }) => Ok(Some((*expires_at_ms, *size))),
+            Some(Pending::Absent) => Ok(None),
+            None => Ok(self
+                .index
+                .get(key)
+                .map_err(store_err)?
+                .and_then(|v| parse_index(&v))),
+        }
+    }
+
+    /// Adds the removal of `key` to the batch, if present. Returns the bytes freed.
+    pub(super) fn remove_into(
+        &self,
+        batch: &mut fjall::OwnedWriteBatch,
+        pending: &mut HashMap<Vec<u8>, Pending>,
+        key: &[u8],
+        counts: &mut (u64, u64),
+    ) -> Result<bool, TierError> {
+        let Some((exp, size)) = self.lookup(pending, key)? else {
+            return Ok(false);
+        };
+        batch.remove(&self.entries, key.to_vec());
+        batch.remove(&self.index, key.to_vec());
+        batch.remove(&self.expiry, expiry_key(exp, key));
+        counts.0 = counts.0.saturating_sub(1);
+        counts.1 = counts.1.saturating_sub(u64::from(size) + key.len() as u64);
+        pending.insert(key.to_vec(), Pending::Absent);
+        Ok(true)
+    }
+
+    pub(super) fn commit(
+        &self,
+        mut batch: fjall::OwnedWriteBatch,
+        counts: (u64, u64),
+    ) -> Result<(), TierError> {
+        let mut usage = [0u8; 16];
+        usage[..8].copy_from_slice(&counts.0.to_le_bytes());
+        usage[8..].copy_from_slice(&counts.1.to_le_bytes());
+        batch.insert(&self.meta, "usage", usage.to_vec());
+        batch.commit().map_err(store_err)?;
+        self.entry_count.store(counts.0, Ordering::Release);
+        self.bytes.store(counts.1, Ordering::Release);
+        Ok(())
+    }
+
+    pub(super) fn counts(&self) -> (u64, u64) {
+        (
+            self.entry_count.load(Ordering::Acquire),
+            self.bytes.load(Ordering::Acquire),
+        )
+    }
+
+    pub(super) fn write_sync(&self, ops: Vec<WriteOp>) -> Result<(), TierError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut batch = self.db.batch();
+        let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();
+        let mut counts = self.counts();
+        for op in ops {
+            match op {
+                WriteOp::Put {
+                    key,
+                    record,
+                    expires_at_ms,
+                } => {
+                    let k = key.as_str().as_bytes();
+                    if k.len() > MAX_KEY_LEN || record.len() > u32::MAX as usize {
+                        continue;
+                    }
+                    self.remove_into(&mut batch, &mut pending, k, &mut counts)?;
+                    let size = record.len() as u32;
+                    // fjall's values are `Bytes` (feature `bytes_1`): the record is shared with
+                    // the batch and memtable, not copied.
+                    batch.insert(&self.entries, k, record);
+                    batch.insert(
+                        &self.index,
+                        k.to_vec(),
+                        index_value(expires_at_ms, size).to_vec(),
+                    );
+                    batch.insert(&self.expiry, expiry_key(expires_at_ms, k), Vec::new());
+                    counts.0 += 1;
+                    counts.1 += u64::from(size) + k.len() as u64;
+                    pending.insert(
+                        k.to_vec(),
+                        Pending::Present {
+                            expires_at_ms,
+                            size,
+                        },
+                    );
+                }
+                WriteOp::Remove { key } => {
+                    self.remove_into(
+                        &mut batch,
+                        &mut pending,
+                        key.as_str().as_bytes(),
+                        &mut counts,
+                    )?;
+                }
+                WriteOp::RemovePrefix { prefix } => {
+                    let mut doomed: Vec<Vec<u8>> = Vec::new();
+                    for kv in self.index.prefix(prefix.as_bytes()) {
+                        let k = kv.key().map_err(store_err)?;
+                        doomed.push(k.to_vec());
+                    }
+                    doomed.extend(
+                        pending
+                            .iter()
+                            .filter(|(k, p)| {
+                                matches!(p, Pending::Present { .. })
+                                    && k.starts_with(prefix.as_bytes())
+                            })
+                            .map(|(k, _)| k.clone()),
+                    );
+                    for k in doomed {
+                        self.remove_into(&mut batch, &mut pending, &k, &mut counts)?;
+                    }
+                }
+                WriteOp::SetInvalidationState { state } => {
+                    batch.insert(&self.meta, "inval", state.to_vec());
+                }
+                WriteOp::SetTagGenerations { set, forget } => {
+                    for tag in forget {
+                        batch.remove(&self.meta, tag_row(&tag));
+                    }
+                    for (tag, generation) in set {
+                        batch.insert(&self.meta, tag_row(&tag), generation.to_be_bytes().to_vec());
+                    }
+                }
+                WriteOp::SetNextSeq { next_seq } => {
+                    batch.insert(&self.meta, "seq", next_seq.to_le_bytes().to_vec());
+                }
+            }
+        }
+        self.commit(batch, counts)
+    }
+
+    pub(super) fn maintain_sync(&self, now_ms: u64) -> Result<MaintenanceReport, TierError> {
+        self.maintenance_passes.fetch_add(1, Ordering::Relaxed);
+        // The directory is what an operator sizes a volume by: measure it (a few dozen
+        // `stat`s) and give the records what the store's own files leave of the limit.
+        // Shared keyspaces' tables are in the directory too, but they are another store's
+        // data, not the records' overhead: they count beside.
+        let shared: u64 = self
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(Keyspace::disk_space)
+            .sum();
+        let all_files = allocated_bytes(&self.path);
+        let files = all_files.saturating_sub(shared);
+        let beside: u64 = shared
+            + self
+                .counts_also
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|dir| allocated_bytes(dir))
+                .sum::<u64>();
+        let live = self.bytes.load(Ordering::Acquire);
+        let budget = record_budget(self.max_bytes, files, live, beside);
+        self.record_budget.store(budget, Ordering::Release);
+        let report = self.remove_expired_and_evict(now_ms)?;
+        // Background compaction reclaims space as the tree grows; when the tables and blob
+        // files alone still exceed the limit (heavy churn: tombstones and dead blobs not yet
+        // collected), compact fully, at most once a minute. The journal does not count here:
+        // a compaction cannot shrink it (it is dropped once the memtables are flushed), and
+        // rewriting the store would only add a second copy for a while.
+        let journal = journal_bytes(&self.path);
+        if files.saturating_sub(journal) > self.max_bytes {
+            let mut last = self
+                .last_compaction
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if last.is_none_or(|t| t.elapsed() >= COMPACT_AT_MOST_EVERY) {
+                *last = Some(std::time::Instant::now());
+                drop(last);
+                tracing::debug!(files, live, "disk cache files over the limit; compacting");
+                self.compact()?;
+            }
+        }
+        Ok(report)
+    }
+
+    pub(super) fn remove_expired_and_evict(
+        &self,
+        now_ms: u64,
+    ) -> Result<MaintenanceReport, TierError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut report = MaintenanceReport::default();
+        let mut counts = self.counts();
+        let mut batch = self.db.batch();
+        let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();
+        let budget = self.record_budget.load(Ordering::Acquire);
+        let over = |counts: &(u64, u64)| counts.1 > budget;
+        // Evict down to 90 % of the budget, so eviction does not run on every write.
+        let target = budget - budget / 10;
+        let mut evicting = false;
+        for kv in self.expiry.iter().take(MAINTENANCE_BATCH) {
+            let k = kv.key().map_err(store_err)?;
+            let Some(exp_bytes) = k.get(..8) else {
+                continue;
+            };
+            let mut exp = [0u8; 8];
+            exp.copy_from_slice(exp_bytes);
+            let exp = u64::from_be_bytes(exp);
+            let key = &k[8..];
+            if exp <= now_ms {
+                if self.remove_into(&mut batch, &mut pending, key, &mut counts)? {
+                    report.expired += 1;
+                } else {
+                    // An orphaned expiry row (cannot happen with atomic batches, but cheap to
+                    // heal).
+                    batch.remove(&self.expiry, k.to_vec());
+                }
+                continue;
+            }
+            if !evicting && !over(&counts) {
+                break;
+            }
+            evicting = true;
+            if counts.1 <= target {
+                break;
+            }
+            if self.remove_into(&mut batch, &mut pending, key, &mut counts)? {
+                report.evicted += 1;
+            }
+        }
+        if report.expired + report.evicted > 0 {
+            self.commit(batch, counts)?;
+        }
+        Ok(report)
+    }
+}

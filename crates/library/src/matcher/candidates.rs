@@ -1,0 +1,359 @@
+//! Where candidates come from besides the exact keys: ids (MusicBrainz, ISRC), the blocks
+//! of the query's artists (exact or misspelt names), title trigrams, and the last resorts for
+//! a title cut short or written in another script (album and length).
+
+use super::*;
+
+impl<'a> Matcher<'a> {
+    /// The last resort for a title cut short ("Killing Me Softly" for "Killing Me Softly with
+    /// His Song") or known by a longer line ("Хочу перемен" for "Перемен"): one title's words
+    /// run whole inside the other's, and the track is the artist's one on the query's album
+    /// whose length is the query's within [`SAME_LENGTH_MS`], when no other song of the
+    /// artist on that album comes within [`LENGTH_AMBIGUITY_MS`]. The numbers of the titles
+    /// and the kind of version must agree too. Album and length alone are not enough: two
+    /// songs of one album are often a second apart.
+    pub(super) fn match_by_album_and_length(
+        &self,
+        query: &Prepared,
+        artists: &[u32],
+    ) -> Option<MatchOutcome> {
+        let duration = query.duration_ms?;
+        let album = query.album.as_deref()?;
+        let on_album = |item: u32, within: u32| {
+            self.index.view_masked(item, &self.mask).filter(|view| {
+                view.kind() == ItemKind::Track
+                    && view
+                        .duration_ms()
+                        .is_some_and(|theirs| theirs.abs_diff(duration) <= within)
+                    && view.version().same_kind(query.title.version)
+                    && similarity(album, view.album_norm()) >= ALBUM_AGREES
+            })
+        };
+        let blocks = || {
+            artists
+                .iter()
+                .map(|artist| self.index.artist_block(*artist))
+                .filter(|block| block.len() <= self.config.max_block)
+                .flatten()
+                .copied()
+        };
+        let found = blocks().find(|item| on_album(*item, SAME_LENGTH_MS).is_some())?;
+        if blocks().any(|item| {
+            item != found
+                && on_album(item, LENGTH_AMBIGUITY_MS).is_some()
+                && !self.same_song(found, item)
+        }) {
+            return None;
+        }
+        let view = self.index.view_masked(found, &self.mask)?;
+        if !normalize::words_within(&query.title.base, view.title_norm())
+            || !normalize::numbers_agree(&query.title.base, view.title_norm())
+        {
+            return None;
+        }
+        let artist = self.artist_similarity(query, &view);
+        if artist < self.config.artist_floor {
+            return None;
+        }
+        Some(MatchOutcome {
+            best: self.candidate(found, artist.min(1.0)),
+            band: Band::Accept,
+            method: MatchMethod::Fuzzy,
+            runner_up: None,
+        })
+    }
+
+    /// The candidate as found by another form of its title or the query's: one title equals
+    /// one of the other's [`ParsedTitle::alternates`] (what the exact-key stage looks up
+    /// under the query's artists).
+    pub(super) fn other_form(&self, query: &Prepared, item: u32) -> Option<ShortForm> {
+        let view = self.index.view_masked(item, &self.mask)?;
+        let form = view
+            .title_alternates()
+            .find(|form| *form == query.title.base)
+            .or_else(|| {
+                query
+                    .alternates
+                    .iter()
+                    .map(String::as_str)
+                    .find(|form| *form == view.title_norm())
+            })?;
+        let catalogue_only = query
+            .title
+            .work
+            .as_deref()
+            .is_some_and(|work| work.catalogue_keys.iter().any(|key| key == form));
+        Some(ShortForm {
+            item,
+            one_word: !form.contains(' '),
+            catalogue_only,
+        })
+    }
+
+    /// The artist's tracks whose title lengths can reach `floor` against the query's title
+    /// (similarity ≤ shorter / longer length).
+    pub(super) fn block_within(&self, query: &Prepared, artist: u32, floor: f32) -> &'a [u32] {
+        let lengths =
+            std::iter::once(query.shape.chars).chain(query.shape_without_article.map(|s| s.chars));
+        let (mut shortest, mut longest) = (u8::MAX, 0u8);
+        for length in lengths {
+            let length = f32::from(length);
+            shortest = shortest.min((length * floor).floor() as u8);
+            longest = longest.max(if floor > 0.0 {
+                (length / floor).ceil().min(255.0) as u8
+            } else {
+                255
+            });
+        }
+        if query.shape.chars == u8::MAX {
+            longest = u8::MAX;
+        }
+        self.index.artist_block_within(artist, shortest, longest)
+    }
+
+    pub(super) fn match_by_id(&self, query: &TrackQuery) -> Option<MatchOutcome> {
+        let visible_track = |item: &u32| {
+            self.index
+                .view_masked(*item, &self.mask)
+                .is_some_and(|v| v.kind() == ItemKind::Track)
+        };
+        let mut found: Vec<u32> = Vec::new();
+        let mut method = MatchMethod::None;
+        if let Some(mbid) = query.musicbrainz_id.as_deref().and_then(record::parse_mbid) {
+            found = self.index.mbid_items(mbid).filter(visible_track).collect();
+            method = MatchMethod::Mbid;
+        }
+        if found.is_empty()
+            && let Some(isrc) = query.isrc.as_deref().and_then(record::normalize_isrc)
+        {
+            found = self.index.isrc_items(&isrc).filter(visible_track).collect();
+            method = MatchMethod::Isrc;
+        }
+        if found.is_empty() {
+            return None;
+        }
+        // Several items can carry one id (album and compilation): the text decides which.
+        let prepared = Prepared::new(query);
+        let mut ranked: Vec<(u32, f32)> = found
+            .iter()
+            .map(|item| (*item, self.score(&prepared, *item).map_or(0.0, |s| s.score)))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let best = ranked
+            .first()
+            .and_then(|(item, _)| self.candidate(*item, 1.0));
+        let runner_up = ranked
+            .get(1)
+            .and_then(|(item, score)| self.candidate(*item, *score));
+        Some(MatchOutcome {
+            best,
+            band: Band::Accept,
+            method,
+            runner_up,
+        })
+    }
+
+    /// Artist ids whose names look like `name` (a misspelt artist).
+    pub(super) fn similar_artists(&self, name: &str, scratch: &mut Scratch) -> Vec<u32> {
+        if self.index.artist_count() > scratch.counts.len() {
+            return Vec::new();
+        }
+        let grams = normalize::name_trigrams(name);
+        for gram in &grams {
+            for artist in self.index.artist_gram_items(*gram) {
+                scratch.bump(*artist);
+            }
+        }
+        let needed = (grams.len() / 3).max(1).min(usize::from(u8::MAX)) as u8;
+        let mut found: Vec<(u32, f32)> = scratch
+            .touched
+            .iter()
+            .filter(|artist| {
+                scratch
+                    .counts
+                    .get(**artist as usize)
+                    .is_some_and(|c| *c >= needed)
+            })
+            .filter_map(|artist| {
+                let other = self.index.artist_name(*artist);
+                similarity_at_least(name, other, 0.75)
+                    .or_else(|| {
+                        // Written in two scripts: compared by their Latin letters.
+                        (!name.is_ascii() || !other.is_ascii())
+                            .then(|| normalize::name_similarity(name, other))
+                            .filter(|sim| *sim >= 0.75)
+                    })
+                    .or_else(|| {
+                        // A name inside a longer one: "vivaldi" in "antonio vivaldi".
+                        (other.contains(name) && normalize::name_similarity(name, other) >= 0.75)
+                            .then(|| normalize::name_similarity(name, other))
+                    })
+                    .or_else(|| {
+                        // A name in another script whose Latin letters share a whole name
+                        // with the query's ("mariya" in "Mariya Takeuchi" and `竹内まりや`): a
+                        // candidate only, for the fallbacks that need more to agree.
+                        normalize::shares_latin_name(name, other).then_some(0.0)
+                    })
+                    .map(|sim| (*artist, sim))
+            })
+            .collect();
+        scratch.clear();
+        // A name in kanji shares no letters with its romanisation ("Kyu Sakamoto" and `坂本九`,
+        // which deunicode reads "ban ben jiu"): looked up by its readings.
+        if name.is_ascii() {
+            for artist in self.index.kanji_name_candidates(name) {
+                if !found.iter().any(|(known, _)| *known == artist)
+                    && japanese::reads_as(name, self.index.artist_name(artist), true)
+                {
+                    found.push((artist, normalize::READING_SIMILARITY));
+                }
+            }
+        }
+        // A name in Arabic or Hebrew letters and its spelling in Latin ones share too few
+        // trigrams (the short vowels are unwritten): looked up by consonant skeleton.
+        if normalize::has_abjad(name) || name.is_ascii() {
+            for artist in self.index.skeleton_name_candidates(name) {
+                if found.iter().any(|(known, _)| *known == artist) {
+                    continue;
+                }
+                let similarity = normalize::name_similarity(name, self.index.artist_name(artist));
+                if similarity >= 0.75 {
+                    found.push((artist, similarity));
+                }
+            }
+        }
+        found.sort_by(|a, b| b.1.total_cmp(&a.1));
+        found.truncate(3);
+        found.into_iter().map(|(artist, _)| artist).collect()
+    }
+
+    /// Items sharing the most trigrams with the title (rarest grams first, common grams
+    /// capped so one query never walks a huge posting list more than a few times).
+    pub(super) fn title_gram_candidates(&self, title: &str, scratch: &mut Scratch) -> Vec<u32> {
+        let mut lists: Vec<&[u32]> = normalize::trigrams(title)
+            .into_iter()
+            .map(|gram| self.index.title_gram_items(gram))
+            .filter(|items| !items.is_empty())
+            .collect();
+        lists.sort_by_key(|items| items.len());
+        // The rarest grams say the most; common ones are walked only within a budget, so one
+        // query never costs more than a few tens of thousands of postings.
+        let mut walked = 0usize;
+        for (n, items) in lists.iter().take(12).enumerate() {
+            if n >= 3 && walked + items.len() > GRAM_POSTINGS_BUDGET {
+                break;
+            }
+            walked += items.len();
+            for item in *items {
+                scratch.bump(*item);
+            }
+        }
+        let mut ranked: Vec<(u8, u32)> = scratch
+            .touched
+            .iter()
+            .map(|item| {
+                (
+                    scratch.counts.get(*item as usize).copied().unwrap_or(0),
+                    *item,
+                )
+            })
+            .collect();
+        scratch.clear();
+        let keep = self.config.max_gram_candidates.min(ranked.len());
+        if keep == 0 {
+            return Vec::new();
+        }
+        ranked.select_nth_unstable_by(keep - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.truncate(keep);
+        ranked.into_iter().map(|(_, item)| item).collect()
+    }
+
+    /// The last resort for a title written in another script than the library's ("Hakujitsu"
+    /// for "白日", "Good Day" for "좋은 날"): among the artist's tracks, the one whose title is
+    /// in the other script and whose length is the query's within [`SAME_LENGTH_MS`] — when no
+    /// other song of the artist comes within [`LENGTH_AMBIGUITY_MS`]. When the query names the
+    /// album and the track's album agrees, the album tells it apart from songs of about its
+    /// length on the artist's other albums: an album holds one track of each song.
+    pub(super) fn match_by_length(
+        &self,
+        query: &Prepared,
+        artists: &[u32],
+    ) -> Option<MatchOutcome> {
+        let duration = query.duration_ms?;
+        let script = normalize::script_of(&query.title.base);
+        if script == Script::None {
+            return None;
+        }
+        let query_ascii = query.title.base.is_ascii();
+        let blocks = || {
+            artists
+                .iter()
+                .map(|artist| self.index.artist_block(*artist))
+                .filter(|block| block.len() <= self.config.max_block)
+                .flatten()
+                .copied()
+        };
+        let fits = |item: u32, within: u32| {
+            self.index.view_masked(item, &self.mask).filter(|view| {
+                view.kind() == ItemKind::Track
+                    && view.version().same_kind(query.title.version)
+                    && view
+                        .duration_ms()
+                        .is_some_and(|theirs| theirs.abs_diff(duration) <= within)
+            })
+        };
+        // First the tracks in the other script of the right length (the dense shape tells the
+        // script apart without touching the item): usually none, and the scan ends here.
+        let album_agrees = |item: u32| {
+            query.album.as_deref().is_some_and(|ours| {
+                self.index
+                    .view_masked(item, &self.mask)
+                    .is_some_and(|view| similarity(ours, view.album_norm()) >= ALBUM_AGREES)
+            })
+        };
+        let mut in_other_script = blocks()
+            .filter(|item| self.index.title_shape(*item).ascii != query_ascii)
+            .filter(|item| {
+                fits(*item, SAME_LENGTH_MS).is_some_and(|view| {
+                    let theirs = normalize::script_of(view.title_norm());
+                    theirs != Script::None && theirs != script
+                })
+            });
+        // The one on the query's album first, if the query names one.
+        let first = in_other_script.next()?;
+        let found = if query.album.is_some() && !album_agrees(first) {
+            in_other_script
+                .find(|item| album_agrees(*item))
+                .unwrap_or(first)
+        } else {
+            first
+        };
+        let found_on_album = album_agrees(found);
+        // Another song of about this length: the length does not tell them apart, unless the
+        // album does (the query's album is the found track's and not the other's).
+        if blocks().any(|item| {
+            item != found
+                && fits(item, LENGTH_AMBIGUITY_MS).is_some()
+                && !self.same_song(found, item)
+                && (!found_on_album || album_agrees(item))
+        }) {
+            return None;
+        }
+        let item = found;
+        let view = self.index.view_masked(item, &self.mask)?;
+        let artist = self.artist_similarity(query, &view);
+        // An artist written in another script (`竹内まりや` for "Mariya Takeuchi") is left out
+        // when the album agrees as well.
+        if artist < self.config.artist_floor
+            && !(found_on_album && self.scripts_differ(query.artist_script, view.artist_ids()))
+        {
+            return None;
+        }
+        Some(MatchOutcome {
+            best: self.candidate(item, artist.min(1.0)),
+            band: Band::Accept,
+            method: MatchMethod::Fuzzy,
+            runner_up: None,
+        })
+    }
+}

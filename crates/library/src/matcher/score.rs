@@ -1,0 +1,375 @@
+//! Scoring one candidate against a query: title, artist, album and duration similarity,
+//! the version and remixer checks that rule a candidate out, and whether two tracks are the
+//! same song.
+
+use super::*;
+
+impl<'a> Matcher<'a> {
+    /// Scores one candidate, or `None` when it is not one (wrong kind, hidden, another
+    /// version, or a title too far off).
+    pub(super) fn score(&self, query: &Prepared, item: u32) -> Option<Scored> {
+        self.score_from(query, item, TITLE_FLOOR)
+    }
+
+    /// Scores a candidate whose title similarity reaches `min_title`, else `None`.
+    pub(super) fn score_from(&self, query: &Prepared, item: u32, min_title: f32) -> Option<Scored> {
+        self.score_with(query, item, min_title, None)
+    }
+
+    /// Like [`Matcher::score_from`]; `short_form` is set for a candidate found by another form
+    /// of a title, whose full titles need not be alike.
+    pub(super) fn score_with(
+        &self,
+        query: &Prepared,
+        item: u32,
+        min_title: f32,
+        short_form: Option<ShortForm>,
+    ) -> Option<Scored> {
+        // The dense shape check first: most candidates of a large artist block end here,
+        // before their slot and text are touched.
+        if short_form.is_none() {
+            let shape = self.index.title_shape(item);
+            // Titles in different scripts are compared by their Latin letters, which the
+            // shapes do not show.
+            let reachable = query.shape.ascii != shape.ascii
+                || query.shape.could_reach(shape, min_title)
+                || query
+                    .shape_without_article
+                    .is_some_and(|own| own.could_reach(shape, min_title));
+            if !reachable {
+                return None;
+            }
+        }
+        let view = self.index.view_masked(item, &self.mask)?;
+        if view.kind() != ItemKind::Track || !view.version().same_kind(query.title.version) {
+            return None;
+        }
+        let title = match short_form {
+            Some(_) => SHORT_FORM_SIMILARITY,
+            None => {
+                let direct = similarity_at_least(&query.title.base, view.title_norm(), min_title);
+                let without_article = query
+                    .base_without_article
+                    .as_deref()
+                    .and_then(|rest| similarity_at_least(rest, view.title_norm(), min_title));
+                // Either side in another script: compare their Latin letters, as they are
+                // and in the form every transliteration reaches ("Khochesh" and "Hochesh",
+                // "Kalašnjikov" and "Kalashnikov", "لبيروت" and "Li Beirut").
+                let theirs = view.title_norm();
+                let latin = (!query.title.base.is_ascii() || !theirs.is_ascii())
+                    .then(|| {
+                        let ours = query.latin_base.as_deref().unwrap_or(&query.title.base);
+                        let theirs_latin = normalize::latin_form(theirs);
+                        let theirs = theirs_latin.as_deref().unwrap_or(theirs);
+                        similarity_at_least(ours, theirs, min_title)
+                    })
+                    .flatten();
+                // Only for a candidate that would fail otherwise, of a length that can reach
+                // the floor (transliterations change a title's length by little).
+                // (Lengths in two scripts say nothing: "月亮" is "yue liang".)
+                let shape = self.index.title_shape(item);
+                let (ours_len, theirs_len) = (query.shape.chars, shape.chars);
+                let transliterated = (direct.is_none()
+                    && without_article.is_none()
+                    && latin.is_none()
+                    && (query.shape.ascii != shape.ascii
+                        || f32::from(ours_len.min(theirs_len))
+                            >= 0.5 * f32::from(ours_len.max(theirs_len)))
+                    && (query.raw_title_beyond_ascii || !view.title().is_ascii()))
+                .then(|| {
+                    normalize::transliterated_similarity(
+                        &query.title.base,
+                        theirs,
+                        normalize::similarity,
+                    )
+                })
+                .filter(|s| *s >= min_title);
+                // A romanised title and its kanji ("Hakujitsu", `白日`): one of the readings.
+                let reading = (direct.is_none()
+                    && without_article.is_none()
+                    && latin.is_none()
+                    && query.title.base.is_ascii() != theirs.is_ascii()
+                    && (japanese::reads_as(&query.title.base, theirs, false)
+                        || japanese::reads_as(theirs, &query.title.base, false)))
+                .then_some(normalize::READING_SIMILARITY)
+                .filter(|s| *s >= min_title);
+                direct
+                    .into_iter()
+                    .chain(without_article)
+                    .chain(latin)
+                    .chain(transliterated)
+                    .chain(reading)
+                    .fold(None, |best: Option<f32>, s| {
+                        Some(best.map_or(s, |b| b.max(s)))
+                    })?
+            }
+        };
+        // Numbers are part of a title's identity: "Part 1" is not "Part 2", "No. 5" not "No. 9".
+        // Classical titles: what both name (key, catalogue number, movement) must agree; a
+        // candidate found by a one-word movement ("Allegro") needs its work confirmed.
+        if query.title.work.is_some() || short_form.is_some() {
+            let theirs = normalize::parse_title(view.title());
+            let numbers_text = |title: &ParsedTitle| -> String {
+                match title
+                    .work
+                    .as_deref()
+                    .and_then(|w| w.without_numeral.as_ref())
+                {
+                    Some(text) => text.clone(),
+                    None => title.base.clone(),
+                }
+            };
+            // A catalogue identity both share ("RV 269") settles the catalogue: catalogue
+            // numbers only one side writes ("Op. 8") are not other numbers.
+            let agree =
+                normalize::numbers_agree(&numbers_text(&query.title), &numbers_text(&theirs))
+                    || (normalize::share_catalogue_identity(&query.title, &theirs)
+                        && normalize::without_catalogue(&query.title)
+                            .zip(normalize::without_catalogue(&theirs))
+                            .is_some_and(|(ours, theirs)| {
+                                normalize::numbers_agree(&ours, &theirs)
+                            }));
+            if !agree {
+                return None;
+            }
+            if query.title.work.is_some() || theirs.work.is_some() {
+                match normalize::compare_works(&query.title, &theirs) {
+                    WorkVerdict::Conflict => return None,
+                    WorkVerdict::Neutral if short_form.is_some_and(|f| f.one_word) => return None,
+                    _ => {}
+                }
+            }
+            let names_movement =
+                |title: &ParsedTitle| title.work.as_deref().is_some_and(|w| w.movement.is_some());
+            let lengths_agree = query
+                .duration_ms
+                .zip(view.duration_ms())
+                .is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
+            if short_form.is_some_and(|f| f.catalogue_only)
+                && names_movement(&query.title) != names_movement(&theirs)
+                && !lengths_agree
+            {
+                return None;
+            }
+        } else if !normalize::numbers_agree(&query.title.base, view.title_norm()) {
+            return None;
+        }
+        let mut version_text_differs = false;
+        let mut version_unconfirmed = false;
+        if !query.title.version.is_original() {
+            // The kinds agree (live, demo, acoustic …): the words around them ("Live 1994",
+            // "Live at Wembley") only break ties. A remix is also who remixed it.
+            version_text_differs = query.title.version_text != view.version_text();
+            if query.title.version.contains(VersionTags::REMIX) {
+                match remix_agreement(query, view.version_text()) {
+                    Agreement::Agree => {}
+                    Agreement::Unknown => version_unconfirmed = true,
+                    Agreement::Disagree => return None,
+                }
+            }
+        }
+        let artist = self.artist_similarity(query, &view);
+        let album_similarity = query
+            .album
+            .as_deref()
+            .zip(Some(view.album_norm()).filter(|theirs| !theirs.is_empty()))
+            .map(|(ours, theirs)| similarity(ours, theirs));
+        let album_agrees = album_similarity.is_some_and(|s| s >= ALBUM_AGREES);
+        let durations = query.duration_ms.zip(view.duration_ms());
+        let length_agrees =
+            durations.is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
+        // An artist credit that does not look like the library's is not always another
+        // artist: it may be written in another script ("방탄소년단" for "BTS"), or be another
+        // name of the same act (an alias, a former name, the performer where the library
+        // credits the composer). When the title, the album and the length all agree, the
+        // credit is left out of the score rather than counted as different.
+        let artist_unknown = artist < self.config.artist_floor
+            && (self.scripts_differ(query.artist_script, view.artist_ids())
+                || (title >= UNKNOWN_ARTIST_TITLE_FLOOR && album_agrees && length_agrees));
+        let [w_title, w_artist, w_album, w_duration] = self.config.weights;
+        let mut total = w_title * title;
+        let mut weight = w_title;
+        if !artist_unknown {
+            total += w_artist * artist;
+            weight += w_artist;
+        }
+        let mut corroborated = album_agrees || length_agrees;
+        if let Some(album_similarity) = album_similarity {
+            total += w_album * album_similarity;
+            weight += w_album;
+        }
+        let mut durations_disagree = false;
+        if let Some((ours, theirs)) = durations {
+            total += w_duration * self.duration_similarity(ours, theirs);
+            weight += w_duration;
+            durations_disagree = ours.abs_diff(theirs) > self.config.duration_accept_limit_ms;
+        }
+        // A title in a script other than Latin, asked for letter for letter ("밤편지", "Выхода
+        // нет"), is rarely another artist's song: enough beside an artist written in
+        // another script ("아이유" for "IU").
+        corroborated |= title >= 1.0 && normalize::script_of(&query.title.base) == Script::Other;
+        let edit_equal = query.title.edit_text == view.edit_text();
+        Some(Scored {
+            item,
+            score: total / weight,
+            title,
+            artist,
+            durations_disagree,
+            edit_equal,
+            version_text_differs,
+            version_unconfirmed,
+            artist_unknown,
+            corroborated,
+        })
+    }
+
+    /// True when the query's artist credit and the library's names are written in different
+    /// scripts (one Latin, one not).
+    pub(super) fn scripts_differ(&self, ours: Script, artist_ids: &[u32]) -> bool {
+        if ours == Script::None || artist_ids.is_empty() {
+            return false;
+        }
+        artist_ids.iter().all(|id| {
+            let theirs = normalize::script_of(self.index.artist_name(*id));
+            theirs != Script::None && theirs != ours
+        })
+    }
+
+    pub(super) fn duration_similarity(&self, a: u32, b: u32) -> f32 {
+        // Equal within the tolerance, then falling to nothing 12 s further: two recordings of
+        // one title rarely differ by less.
+        let tolerance = self.config.duration_tolerance_ms as f32;
+        let delta = a.abs_diff(b) as f32;
+        (1.0 - (delta - tolerance).max(0.0) / 12_000.0).max(0.0)
+    }
+
+    pub(super) fn artist_similarity(&self, query: &Prepared, view: &ItemView<'_>) -> f32 {
+        if query.artists.is_empty() {
+            return 0.0;
+        }
+        let ids = view.artist_ids();
+        let album_artist = view.album_artist_id().unwrap_or(u32::MAX);
+        if let Ok(cache) = query.artist_cache.try_borrow()
+            && let Some((_, _, known)) = cache
+                .iter()
+                .find(|(cached, by, _)| cached == ids && *by == album_artist)
+        {
+            return *known;
+        }
+        let similarity = self.artist_similarity_uncached(query, view);
+        if let Ok(mut cache) = query.artist_cache.try_borrow_mut()
+            && cache.len() < 64
+        {
+            cache.push((ids.to_vec(), album_artist, similarity));
+        }
+        similarity
+    }
+
+    pub(super) fn artist_similarity_uncached(&self, query: &Prepared, view: &ItemView<'_>) -> f32 {
+        let theirs: Vec<&str> = view
+            .artist_ids()
+            .iter()
+            .map(|id| self.index.artist_name(*id))
+            .collect();
+        let set_score = |theirs: &[&str]| -> f32 {
+            if theirs.is_empty() {
+                return 0.0;
+            }
+            let best_for = |name: &str, pool: &[&str]| {
+                pool.iter()
+                    .map(|other| normalize::name_similarity(name, other))
+                    .fold(0.0f32, f32::max)
+            };
+            let ours: Vec<&str> = query.artists.iter().map(String::as_str).collect();
+            let per_ours: Vec<f32> = ours.iter().map(|name| best_for(name, theirs)).collect();
+            let per_theirs: Vec<f32> = theirs.iter().map(|name| best_for(name, &ours)).collect();
+            let strongest = per_ours.iter().copied().fold(0.0f32, f32::max);
+            let covered_ours = per_ours.iter().sum::<f32>() / per_ours.len() as f32;
+            let covered_theirs = per_theirs.iter().sum::<f32>() / per_theirs.len() as f32;
+            let set = 0.7 * strongest + 0.15 * covered_ours + 0.15 * covered_theirs;
+            // "Earth Wind and Fire" splits differently from "Earth, Wind & Fire": compare
+            // the whole credits as well.
+            set.max(normalize::name_similarity(
+                &query.artists_joined,
+                &theirs.join(" "),
+            ))
+        };
+        let own = set_score(&theirs);
+        let album_artist = view
+            .album_artist_id()
+            .map(|id| set_score(&[self.index.artist_name(id)]))
+            .unwrap_or(0.0);
+        own.max(album_artist)
+    }
+
+    pub(super) fn candidate(&self, item: u32, score: f32) -> Option<Candidate> {
+        let view = self.index.view_masked(item, &self.mask)?;
+        Some(Candidate {
+            item: ItemNo(item),
+            id: view.id().to_string(),
+            section_id: view.section_id().to_string(),
+            title: view.title().to_string(),
+            artist: view.artists().join(", "),
+            album: view.album().map(str::to_string),
+            score,
+        })
+    }
+
+    /// True when two tracks are the same song (duplicates across albums or sections).
+    pub(super) fn same_song(&self, a: u32, b: u32) -> bool {
+        let (Some(a), Some(b)) = (
+            self.index.view_masked(a, &self.mask),
+            self.index.view_masked(b, &self.mask),
+        ) else {
+            return false;
+        };
+        // Reissues of one recording differ by a few seconds of silence; another edit is told
+        // apart by its edit words.
+        let durations_agree = match (a.duration_ms(), b.duration_ms()) {
+            (Some(x), Some(y)) => x.abs_diff(y) <= self.config.duration_accept_limit_ms,
+            _ => true,
+        };
+        a.title_norm() == b.title_norm()
+            && a.version() == b.version()
+            && a.version_text() == b.version_text()
+            && a.edit_text() == b.edit_text()
+            && a.artist_ids().iter().any(|id| b.artist_ids().contains(id))
+            && durations_agree
+    }
+}
+
+/// Whether a library remix is the remix a query asks for.
+pub(super) enum Agreement {
+    Agree,
+    Unknown,
+    Disagree,
+}
+
+/// Compares who made two remixes: the words of the version descriptions that are neither the
+/// kind ("remix", "mix") nor edition noise ("radio edit"). A query that names no remixer
+/// agrees when the library's remixer is among its artists ("Lady Gaga feat. Starsmith" –
+/// "Bad Romance (Remix)" for "Bad Romance (Starsmith Remix)").
+pub(super) fn remix_agreement(query: &Prepared, theirs: &str) -> Agreement {
+    let ours = normalize::version_identity(&query.title.version_text);
+    let theirs = normalize::version_identity(theirs);
+    let within = |part: &[&str], whole: &[&str]| part.iter().all(|word| whole.contains(word));
+    match (ours.is_empty(), theirs.is_empty()) {
+        (true, true) => Agreement::Agree,
+        (false, false) if within(&ours, &theirs) || within(&theirs, &ours) => Agreement::Agree,
+        (false, false) => Agreement::Disagree,
+        (false, true) => Agreement::Unknown,
+        (true, false) => {
+            let credited: Vec<&str> = query
+                .artists
+                .iter()
+                .skip(1)
+                .flat_map(|name| name.split(' '))
+                .collect();
+            if within(&theirs, &credited) {
+                Agreement::Agree
+            } else {
+                Agreement::Unknown
+            }
+        }
+    }
+}

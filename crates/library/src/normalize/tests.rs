@@ -1,0 +1,430 @@
+use super::*;
+
+#[test]
+fn normalises_case_accents_punctuation_and_the() {
+    assert_eq!(normalize_text("  The   Rolling Stones "), "rolling stones");
+    assert_eq!(normalize_text("Sigur Rós"), "sigur ros");
+    assert_eq!(normalize_text("Motörhead"), "motorhead");
+    assert_eq!(normalize_text("Straße"), "strasse");
+    assert_eq!(normalize_text("STRAẞE"), "strasse");
+    assert_eq!(normalize_text("ẞ"), normalize_text(&normalize_text("ẞ")));
+    assert_eq!(normalize_text("R.E.M."), "rem");
+    assert_eq!(normalize_text("AC/DC"), "ac dc");
+    assert_eq!(normalize_text("Guns N' Roses"), "guns n roses");
+    assert_eq!(normalize_text("Rock & Roll"), "rock and roll");
+    assert_eq!(normalize_text("The"), "the");
+    assert_eq!(normalize_text("The The"), "the");
+    assert_eq!(normalize_text("¿Qué?"), "que");
+    assert_eq!(normalize_text("Ｆｕｌｌｗｉｄｔｈ"), "fullwidth");
+    assert_eq!(normalize_text(""), "");
+    assert_eq!(normalize_text("!!!"), "");
+}
+
+#[test]
+fn splits_artist_credits_into_sets() {
+    assert_eq!(
+        split_artists("Jay-Z feat. Alicia Keys"),
+        ["jay z", "alicia keys"]
+    );
+    assert_eq!(split_artists("Simon & Garfunkel"), ["simon", "garfunkel"]);
+    assert_eq!(split_artists("Simon and Garfunkel"), ["simon", "garfunkel"]);
+    assert_eq!(split_artists("A ft. B, C & D"), ["a", "b", "c", "d"]);
+    assert_eq!(
+        split_artists("Florence + The Machine"),
+        ["florence", "machine"]
+    );
+    assert_eq!(split_artists("The Beatles"), ["beatles"]);
+    assert_eq!(split_artists("With Confidence"), ["with confidence"]);
+    assert_eq!(split_artists("A & A"), ["a"]);
+    assert!(split_artists(" , & ").is_empty());
+}
+
+#[test]
+fn strips_edition_noise_but_keeps_versions_apart() {
+    for raw in [
+        "Hey Jude",
+        "Hey Jude (Remastered 2015)",
+        "Hey Jude - Remastered 2015",
+        "Hey Jude - 2015 Remaster",
+        "Hey Jude [Deluxe Edition]",
+        "Hey Jude - Radio Edit",
+        "Hey Jude (Single Version)",
+        "Hey Jude - Original Mix",
+        "HEY JUDE!",
+        "Hey Jude (From \"The Movie\")",
+        "Hey Jude - Remasterd 2015",
+        "Hey Jude [Deluxe Ediiton]",
+    ] {
+        let parsed = parse_title(raw);
+        assert_eq!(parsed.base, "hey jude", "{raw}");
+        assert!(parsed.version.is_original(), "{raw}");
+    }
+    let cases = [
+        ("Hey Jude (Live)", VersionTags::LIVE),
+        ("Hey Jude - Live at Wembley 1986", VersionTags::LIVE),
+        ("Hey Jude (DJ Snake Remix)", VersionTags::REMIX),
+        ("Hey Jude - Extended Mix", VersionTags::REMIX),
+        ("Hey Jude (Acoustic Version)", VersionTags::ACOUSTIC),
+        ("Hey Jude [Instrumental]", VersionTags::INSTRUMENTAL),
+        ("Hey Jude (Demo)", VersionTags::DEMO),
+        ("Hey Jude (Karaoke Version)", VersionTags::KARAOKE),
+        ("Hey Jude (Live) [Remastered]", VersionTags::LIVE),
+        ("Hey Jude (LLive)", VersionTags::LIVE),
+        ("Hey Jude (Deom)", VersionTags::DEMO),
+        ("Hey Jude (Acoutic)", VersionTags::ACOUSTIC),
+    ];
+    for (raw, tag) in cases {
+        let parsed = parse_title(raw);
+        assert_eq!(parsed.base, "hey jude", "{raw}");
+        assert_eq!(parsed.version, tag, "{raw}");
+    }
+}
+
+#[test]
+fn short_words_near_version_words_are_not_versions() {
+    assert!(parse_title("Song (Love)").version.is_original());
+    assert!(parse_title("Song (Dome)").version.is_original());
+    assert!(parse_title("Song - Life").version.is_original());
+}
+
+#[test]
+fn version_words_inside_the_title_are_title_words() {
+    let parsed = parse_title("Live Forever");
+    assert_eq!(parsed.base, "live forever");
+    assert!(parsed.version.is_original());
+    let parsed = parse_title("Mix Tape - Part 2");
+    assert_eq!(parsed.base, "mix tape part 2");
+    let parsed = parse_title("(I Can't Get No) Satisfaction");
+    assert_eq!(parsed.base, "i cant get no satisfaction");
+}
+
+#[test]
+fn featured_artists_leave_the_title() {
+    for raw in [
+        "Umbrella (feat. Jay-Z)",
+        "Umbrella [ft. Jay-Z]",
+        "Umbrella feat. Jay-Z",
+        "Umbrella (with Jay-Z)",
+        "Umbrella - feat. Jay-Z",
+    ] {
+        let parsed = parse_title(raw);
+        assert_eq!(parsed.base, "umbrella", "{raw}");
+        assert_eq!(parsed.featured, ["jay z"], "{raw}");
+    }
+    assert_eq!(
+        parse_title("Dancing with Myself").base,
+        "dancing with myself"
+    );
+}
+
+#[test]
+fn odd_titles_do_not_lose_everything() {
+    assert_eq!(parse_title("(Untitled)").base, "untitled");
+    assert_eq!(parse_title("Song (unclosed").base, "song unclosed");
+    assert_eq!(parse_title("- Live").base, "live");
+    assert_eq!(parse_title("").base, "");
+}
+
+proptest::proptest! {
+    #[test]
+    fn our_edit_distance_is_strsims(a in "\\PC{0,60}", b in "\\PC{0,60}") {
+        proptest::prop_assert_eq!(osa_distance(&a, &b), strsim::osa_distance(&a, &b));
+    }
+
+    #[test]
+    fn our_edit_distance_is_strsims_on_near_strings(a in "[abé]{0,12}", b in "[abé]{0,12}") {
+        proptest::prop_assert_eq!(osa_distance(&a, &b), strsim::osa_distance(&a, &b));
+    }
+
+    #[test]
+    fn the_cheap_bounds_never_reject_a_pair_that_reaches_the_floor(
+        a in "[a-e ]{0,12}", b in "[a-e ]{0,12}", floor in 0.0f32..1.0,
+    ) {
+        let exact = similarity(&a, &b);
+        let bounded = similarity_at_least(&a, &b, floor);
+        if exact >= floor {
+            proptest::prop_assert_eq!(bounded, Some(exact));
+        } else {
+            proptest::prop_assert_eq!(bounded, None);
+        }
+    }
+}
+
+#[test]
+fn similarity_counts_transpositions_once() {
+    assert_eq!(similarity("yesterday", "yesterday"), 1.0);
+    assert!(similarity("yesterday", "yesterdya") > 0.88);
+    assert!(similarity("yesterday", "tomorrow") < 0.3);
+    assert_eq!(similarity("", ""), 1.0);
+}
+
+#[test]
+fn name_similarity_is_not_fooled_by_a_shared_word() {
+    assert!(name_similarity("wind orchestra", "fire orchestra") < 0.7);
+    assert!(name_similarity("machine quartet", "wave quartet") < 0.7);
+    assert!(name_similarity("dj ghost", "dj gohst") > 0.85);
+    assert_eq!(name_similarity("ac dc", "acdc"), 1.0);
+    assert!(name_similarity("beatles", "beatels") > 0.85);
+}
+
+#[test]
+fn classical_titles_are_taken_apart() {
+    let sonata =
+        parse_title("Piano Sonata No. 14 in C-Sharp Minor, Op. 27 No. 2: I. Adagio sostenuto");
+    let work = sonata.work.as_deref().expect("a classical title");
+    assert_eq!(work.key.as_deref(), Some("c sharp minor"));
+    assert_eq!(work.catalogue, [("no", 14), ("op", 27), ("no", 2)]);
+    assert_eq!(work.movement_number, Some(1));
+    assert_eq!(work.movement.as_deref(), Some("adagio sostenuto"));
+    assert_eq!(work.work_words, ["piano", "sonata"]);
+    let jupiter = parse_title("The Planets, Op. 32: IV. Jupiter, the Bringer of Jollity");
+    let work = jupiter.work.as_deref().unwrap();
+    assert_eq!(work.movement_head.as_deref(), Some("jupiter"));
+    assert_eq!(work.movement_number, Some(4));
+    let serenade = parse_title("Serenade No.13 in G major, K.525 - 1. Allegro");
+    let work = serenade.work.as_deref().unwrap();
+    assert_eq!(work.catalogue, [("no", 13), ("k", 525)]);
+    assert_eq!(work.movement.as_deref(), Some("allegro"));
+    let elise = parse_title("Für Elise, WoO 59");
+    assert_eq!(elise.alternates(), ["fur elise", "woo 59"]);
+    assert_eq!(
+        parse_title("Nocturne in E-Flat Major, Op. 9 No. 2").alternates(),
+        ["nocturne", "nocturne op 9 no 2", "op 9 no 2"]
+    );
+    assert!(parse_title("Hey Jude").work.is_none());
+    assert!(
+        parse_title("Stuck in a Moment You Can't Get Out Of")
+            .work
+            .is_none()
+    );
+    assert!(parse_title("Love in C Major Town").work.is_some());
+    assert_eq!(
+        parse_title("Canon in D").work.and_then(|w| w.key),
+        Some("d".to_string())
+    );
+    assert!(
+        parse_title("Another Brick in the Wall, Pt. 2")
+            .work
+            .is_none()
+    );
+}
+
+#[test]
+fn classical_titles_compare_by_what_both_name() {
+    let verdict = |a: &str, b: &str| compare_works(&parse_title(a), &parse_title(b));
+    let spring =
+        "The Four Seasons, Violin Concerto No. 1 in E Major, RV 269 \"Spring\": I. Allegro";
+    assert_eq!(
+        verdict("Spring: I. Allegro", spring),
+        WorkVerdict::Confirmed
+    );
+    assert_eq!(
+        verdict(
+            "The Four Seasons, Violin Concerto No. 1 in E Major, RV 269 \"Spring\": II. Largo",
+            spring
+        ),
+        WorkVerdict::Conflict
+    );
+    assert_eq!(verdict("Autumn: I. Allegro", spring), WorkVerdict::Neutral);
+    let sonata = "Piano Sonata No. 14 in C-Sharp Minor, Op. 27 No. 2: I. Adagio sostenuto";
+    assert_eq!(
+        verdict("Moonlight Sonata: I. Adagio sostenuto", sonata),
+        WorkVerdict::Confirmed
+    );
+    assert_eq!(
+        verdict(
+            "Serenade No.13 in G major, K.525 - 1. Allegro",
+            "Eine kleine Nachtmusik, K. 525: I. Allegro"
+        ),
+        WorkVerdict::Confirmed
+    );
+    let nocturne = "Nocturne in E-Flat Major, Op. 9 No. 2";
+    assert_eq!(
+        verdict("Nocturne Op. 9 No. 2", nocturne),
+        WorkVerdict::Confirmed
+    );
+    assert_eq!(
+        verdict("Nocturne in E-Flat Major, Op. 55 No. 2", nocturne),
+        WorkVerdict::Conflict
+    );
+    assert_eq!(
+        verdict(
+            "Nocturne No. 20 in C sharp minor",
+            "Nocturne in C-Sharp Minor, Op. posth."
+        ),
+        WorkVerdict::Confirmed
+    );
+    assert_eq!(
+        verdict("Nocturne No. 20 in C sharp minor", nocturne),
+        WorkVerdict::Conflict
+    );
+    assert_eq!(
+        verdict(
+            "Aria (Goldberg Variations)",
+            "Goldberg Variations, BWV 988: Aria"
+        ),
+        WorkVerdict::Confirmed
+    );
+}
+
+#[test]
+fn titles_in_two_scripts_keep_the_other_one() {
+    assert_eq!(
+        parse_title("빨간 맛 (Red Flavor)").alternates(),
+        [normalize_text("빨간 맛"), "red flavor".to_string()]
+    );
+    assert_eq!(
+        parse_title("GANGNAM STYLE (강남스타일)").bracketed,
+        Some(normalize_text("강남스타일"))
+    );
+    assert_eq!(
+        parse_title("I Got You (I Feel Good)").alternates(),
+        ["i got you", "i feel good"]
+    );
+    assert_eq!(parse_title("Song (Interlude)").bracketed, None);
+}
+
+#[test]
+fn numbers_keys_and_catalogues_are_written_one_way() {
+    let base = |raw: &str| parse_title(raw).base;
+    assert_eq!(base("Nine to Five"), base("9 to 5"));
+    assert_eq!(base("Twenty-Two"), "22");
+    assert_eq!(base("Mambo No.5"), base("Mambo Number 5"));
+    assert_eq!(base("Mambo #5"), "mambo no 5");
+    assert_eq!(base("Love, Pt. 2"), "love part 2");
+    assert_eq!(base("No One"), "no one");
+    let key = |raw: &str| parse_title(raw).work.and_then(|w| w.key);
+    for raw in [
+        "Waltz in D♭ Major",
+        "Waltz in Db major",
+        "Waltz in D-flat major",
+        "Waltz in D flat Major",
+    ] {
+        assert_eq!(key(raw).as_deref(), Some("d flat major"), "{raw}");
+    }
+    assert_eq!(
+        key("Nocturne in C# minor").as_deref(),
+        Some("c sharp minor")
+    );
+    assert_eq!(
+        key("Nocturne in C♯ Minor").as_deref(),
+        Some("c sharp minor")
+    );
+    let keys = |raw: &str| {
+        parse_title(raw)
+            .work
+            .map(|w| w.catalogue_keys)
+            .unwrap_or_default()
+    };
+    assert_eq!(keys("Piano Sonata No. 14, Op. 27 No. 2"), ["op 27 no 2"]);
+    assert_eq!(keys("Sonata Op.27/2"), ["op 27 no 2"]);
+    assert_eq!(keys("sonata op 27 no 2"), ["op 27 no 2"]);
+    assert_eq!(
+        keys("Ave Maria, Op. 52 No. 6, D. 839"),
+        ["op 52 no 6", "d 839"]
+    );
+    assert!(keys("Nocturne, Op. posth.").is_empty());
+    assert!(keys("Hungarian Dance No. 5").is_empty());
+    assert_eq!(
+        parse_title("Bagatelle in A Minor, WoO 59 \"Für Elise\"")
+            .quoted
+            .as_deref(),
+        Some("fur elise")
+    );
+    assert_eq!(
+        parse_title("Hungarian Dance No. 5 in G Minor")
+            .work
+            .and_then(|w| w.without_key)
+            .as_deref(),
+        Some("hungarian dance no 5")
+    );
+}
+
+#[test]
+fn names_meet_across_transliterations_and_initials() {
+    assert!(name_similarity("tschaikowsky", "tchaikovsky") >= 0.85);
+    assert!(name_similarity("rachmaninov", "sergei rachmaninoff") >= 0.8);
+    assert!(name_similarity("js bach", "johann sebastian bach") >= 0.8);
+    assert!(name_similarity("w a mozart", "wolfgang amadeus mozart") >= 0.8);
+    assert!(name_similarity("okean elzy", &normalize_text("Океан Ельзи")) >= 0.85);
+    assert!(name_similarity("amr diab", &normalize_text("عمرو دياب")) >= 0.85);
+    assert!(name_similarity("cp bach", "johann sebastian bach") < 0.75);
+    assert!(name_similarity("kesha", "sasha") < 0.75);
+}
+
+#[test]
+fn kana_keep_their_voicing() {
+    assert_eq!(
+        latin_form(&normalize_text("さくらんぼ")).as_deref(),
+        Some("sakuranbo")
+    );
+    let once = normalize_text("ブギウギ");
+    assert_eq!(normalize_text(&once), once);
+}
+
+#[test]
+fn trigrams_are_padded_and_unique() {
+    assert_eq!(trigrams("ab").len(), 2);
+    assert_eq!(trigrams("aaaa").len(), 3);
+    assert!(trigrams("").is_empty());
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn normalize_is_idempotent(raw in "\\PC{0,40}") {
+            let once = normalize_text(&raw);
+            prop_assert_eq!(normalize_text(&once), once.clone());
+        }
+
+        #[test]
+        fn normalized_text_is_lowercase_words(raw in "\\PC{0,40}") {
+            let normalized = normalize_text(&raw);
+            prop_assert!(!normalized.starts_with(' ') && !normalized.ends_with(' '));
+            prop_assert!(!normalized.contains("  "));
+            prop_assert!(normalized.chars().all(|c| c == ' ' || c.is_alphanumeric()));
+        }
+
+        #[test]
+        fn case_and_accents_never_change_the_key(word in "[a-z]{1,12}( [a-z]{1,12}){0,3}") {
+            let shouted = word.to_uppercase();
+            let accented: String = word
+                .chars()
+                .map(|c| match c { 'e' => 'é', 'a' => 'à', 'o' => 'ö', other => other })
+                .collect();
+            prop_assert_eq!(normalize_text(&shouted), normalize_text(&word));
+            prop_assert_eq!(normalize_text(&accented), normalize_text(&word));
+        }
+
+        #[test]
+        fn parse_title_base_is_normalized(raw in "\\PC{0,60}") {
+            let parsed = parse_title(&raw);
+            prop_assert_eq!(normalize_text(&parsed.base), parsed.base.clone());
+        }
+
+        #[test]
+        fn edition_suffix_never_changes_base(
+            title in "[A-Z][a-z]{2,10}( [a-z]{2,10}){0,3}",
+            year in 1960u32..2030,
+        ) {
+            let plain = parse_title(&title);
+            let remastered = parse_title(&format!("{title} - Remastered {year}"));
+            prop_assert_eq!(&remastered.base, &plain.base);
+            prop_assert_eq!(remastered.version, plain.version);
+            let live = parse_title(&format!("{title} (Live)"));
+            prop_assert_eq!(&live.base, &plain.base);
+            prop_assert!(live.version.contains(VersionTags::LIVE));
+        }
+
+        #[test]
+        fn split_artists_never_yields_empty_names(raw in "\\PC{0,40}") {
+            for name in split_artists(&raw) {
+                prop_assert!(!name.is_empty());
+                prop_assert_eq!(normalize_text(&name), name.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,750 @@
+//! Artist credits and track titles: [`split_artists`], [`parse_title`] (base title, version
+//! tags and edition noise), spoken forms of text-speak and number words.
+
+use super::*;
+
+/// Words that introduce featured artists.
+pub(super) const FEAT_WORDS: [&str; 4] = ["feat", "ft", "featuring", "with"];
+
+/// Words that join artists in one credit ("A & B", "A, B", "A vs B").
+pub(super) fn is_artist_separator_word(word: &str) -> bool {
+    matches!(
+        word,
+        "feat" | "ft" | "featuring" | "with" | "and" | "vs" | "x"
+    )
+}
+
+/// Splits an artist credit into normalised artist names: "A feat. B & C" → `[a, b, c]`.
+///
+/// Separators: `feat.`/`ft.`/`featuring`/`with`, `&`/`and`/`+`, `,`, `;`, `/`, `vs`, `x`.
+/// Both the library and the query are split the same way, so "Simon & Garfunkel" is the set
+/// `{simon, garfunkel}` on both sides. Duplicates are removed; order is kept (the first name
+/// is the primary artist).
+pub fn split_artists(raw: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    // Commas, semicolons and slashes separate names; split on them before tokenising, since
+    // the tokeniser turns them into plain spaces.
+    for chunk in raw.split([',', ';', '/', '\u{3001}']) {
+        let tokens = tokenize(chunk);
+        let mut current: Vec<&str> = Vec::new();
+        let mut flush = |current: &mut Vec<&str>| {
+            if !current.is_empty() {
+                let name = join_words(current.drain(..));
+                if !name.is_empty() && !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        };
+        for (position, token) in tokens.iter().enumerate() {
+            match token {
+                Token::Ampersand => flush(&mut current),
+                // A separator word at the very start is a name ("With Confidence", "X Japan"
+                // keeps its "x" only as first word), elsewhere it separates.
+                Token::Word(word) if position > 0 && is_artist_separator_word(word) => {
+                    flush(&mut current)
+                }
+                Token::Word(word) => current.push(word),
+            }
+        }
+        flush(&mut current);
+    }
+    names
+}
+
+/// A title taken apart: base words, version tags and featured artists.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParsedTitle {
+    /// The normalised title without edition noise, version segments or featured artists.
+    pub base: String,
+    /// The kinds of alternate recording the title announces.
+    pub version: VersionTags,
+    /// The normalised words of the version segments ("x remix", "live at wembley").
+    pub version_text: String,
+    /// Featured artists named in the title ("(feat. X)"), normalised.
+    pub featured: Vec<String>,
+    /// The normalised words of noise segments that name another *edit* of the same
+    /// recording ("radio edit", "single version", "mono"): not a version, but used to prefer
+    /// "Song" over "Song - Radio Edit" when nothing else tells them apart.
+    pub edit_text: String,
+    /// The base title without its bracketed words when the title has words outside them too
+    /// ("rocket man" for "Rocket Man (I Think It's Going to Be a Long, Long Time)", "reaper"
+    /// for "(Don't Fear) The Reaper"): how people often write such titles.
+    pub short: Option<String>,
+    /// The words of the one bracket kept in the title, when they can be a title of their own:
+    /// written in another script than the rest ("red flavor" for "빨간 맛 (Red Flavor)",
+    /// "강남스타일" for "Gangnam Style (강남스타일)"), or of two words or more ("i feel good"
+    /// for "I Got You (I Feel Good)").
+    pub bracketed: Option<String>,
+    /// What a classical title says about which work and which part of it it is, when it says
+    /// anything (a key, a catalogue number, a movement).
+    pub work: Option<Box<WorkParts>>,
+    /// The words in double quotes, when the title has them besides other words: the name the
+    /// piece is known by ("fur elise" for "Bagatelle No. 25 in A Minor, WoO 59 \"Für
+    /// Elise\"").
+    pub quoted: Option<String>,
+    /// The title with its text-speak spelled out, when it has some ("good for you" for "good 4
+    /// u", "skater boy" for "Sk8er Boi", "nothing compares to you" for "Nothing Compares 2
+    /// U").
+    pub spoken: Option<String>,
+}
+
+impl ParsedTitle {
+    /// Other forms the title is known by, besides its base: the short form, the form in the
+    /// other script, and for classical titles the title without key and catalogue numbers,
+    /// the movement's name and the movement's name before its subtitle ("jupiter" for "IV.
+    /// Jupiter, the Bringer of Jollity"). Distinct, never the base.
+    pub fn alternates(&self) -> Vec<String> {
+        let mut forms: Vec<String> = Vec::new();
+        let work = self.work.as_deref();
+        let candidates = [
+            self.short.as_ref(),
+            self.bracketed.as_ref(),
+            self.quoted.as_ref(),
+            self.spoken.as_ref(),
+            work.and_then(|w| w.bare.as_ref()),
+            work.and_then(|w| w.without_key.as_ref()),
+            work.and_then(|w| w.movement.as_ref()),
+            work.and_then(|w| w.movement_head.as_ref()),
+        ];
+        let catalogue = work.map_or(&[][..], |w| w.catalogue_keys.as_slice());
+        for form in candidates.into_iter().flatten().chain(catalogue) {
+            if !form.is_empty() && *form != self.base && !forms.contains(form) {
+                forms.push(form.clone());
+            }
+        }
+        forms
+    }
+
+    /// The classical forms among [`ParsedTitle::alternates`] (bare form, movement): these
+    /// also meet the same form of another title ("adagio sostenuto" on both sides), where a
+    /// short form meeting a short form would only say two titles share a bracket.
+    pub fn work_forms(&self) -> Vec<String> {
+        let Some(work) = self.work.as_deref() else {
+            return Vec::new();
+        };
+        [
+            &work.bare,
+            &work.without_key,
+            &work.movement,
+            &work.movement_head,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(&work.catalogue_keys)
+        .filter(|form| !form.is_empty() && **form != self.base)
+        .cloned()
+        .collect()
+    }
+}
+
+/// Words that make an edition segment name a different edit rather than a reissue.
+pub(super) const EDIT_WORDS: [&str; 6] = ["edit", "radio", "single", "mono", "clean", "explicit"];
+
+/// What one bracketed or dash-separated part of a title is.
+pub(super) enum Segment {
+    Featured(Vec<String>),
+    Version(VersionTags, String),
+    /// Edition noise; the words are kept when they name another edit ("radio edit").
+    Noise(String),
+    Keep,
+}
+
+/// True when `word` is `target` mistyped the way people mistype: a doubled letter ("liive"),
+/// two neighbours swapped ("deom"), or — for words of five letters or more — any one edit
+/// ("acoutic"). Short words get no substitutions: "love" must not read as "live".
+pub(crate) fn is_typo_of(word: &str, target: &str) -> bool {
+    if word == target {
+        return true;
+    }
+    let mut collapsed = String::with_capacity(word.len());
+    for c in word.chars() {
+        if !collapsed.ends_with(c) {
+            collapsed.push(c);
+        }
+    }
+    if collapsed == target {
+        return true;
+    }
+    let distance = strsim::osa_distance(word, target);
+    if distance != 1 {
+        return false;
+    }
+    if target.chars().count() >= 5 {
+        return true;
+    }
+    let mut a: Vec<char> = word.chars().collect();
+    let mut b: Vec<char> = target.chars().collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
+}
+
+pub(super) fn version_tag_of_word(word: &str) -> VersionTags {
+    let exact = match word {
+        "live" | "concert" => VersionTags::LIVE,
+        "remix" | "remixed" | "rmx" | "mix" | "dub" | "rework" | "bootleg" => VersionTags::REMIX,
+        "acoustic" | "unplugged" => VersionTags::ACOUSTIC,
+        "instrumental" => VersionTags::INSTRUMENTAL,
+        "demo" => VersionTags::DEMO,
+        "karaoke" => VersionTags::KARAOKE,
+        _ => VersionTags::NONE,
+    };
+    if !exact.is_original() || word.len() < 4 {
+        return exact;
+    }
+    // A mistyped version word still announces a version: better an unmatched query than a
+    // live recording matched to the studio one.
+    const TYPO_TARGETS: [(&str, VersionTags); 7] = [
+        ("live", VersionTags::LIVE),
+        ("remix", VersionTags::REMIX),
+        ("acoustic", VersionTags::ACOUSTIC),
+        ("unplugged", VersionTags::ACOUSTIC),
+        ("instrumental", VersionTags::INSTRUMENTAL),
+        ("demo", VersionTags::DEMO),
+        ("karaoke", VersionTags::KARAOKE),
+    ];
+    TYPO_TARGETS
+        .iter()
+        .find(|(target, _)| is_typo_of(word, target))
+        .map_or(VersionTags::NONE, |(_, tag)| *tag)
+}
+
+/// Edition words also recognised when mistyped ("Remasterd", "Ediiton").
+pub(super) const NOISE_TYPO_TARGETS: [&str; 7] = [
+    "remaster",
+    "remastered",
+    "deluxe",
+    "edition",
+    "expanded",
+    "anniversary",
+    "version",
+];
+
+/// Words that only describe an edition, never a different performance.
+pub(super) fn is_noise_word(word: &str) -> bool {
+    matches!(
+        word,
+        "remaster"
+            | "remastered"
+            | "remasterd"
+            | "remastering"
+            | "deluxe"
+            | "edition"
+            | "expanded"
+            | "anniversary"
+            | "bonus"
+            | "track"
+            | "version"
+            | "edit"
+            | "radio"
+            | "single"
+            | "album"
+            | "mono"
+            | "stereo"
+            | "explicit"
+            | "clean"
+            | "original"
+            | "digital"
+            | "reissue"
+            | "special"
+            | "collectors"
+            | "limited"
+            | "hd"
+            | "hq"
+            | "4k"
+            | "official"
+            | "video"
+            | "videoclip"
+            | "clip"
+            | "audio"
+            | "lyrics"
+            | "lyric"
+            | "visualizer"
+            | "visualiser"
+            | "music"
+            | "mv"
+            | "lp"
+            | "ep"
+            | "mixed"
+            | "master"
+            | "mastered"
+            | "and"
+            | "a"
+            | "of"
+            | "in"
+            | "the"
+    ) || word.bytes().all(|b| b.is_ascii_digit())
+        || is_ordinal(word)
+        || (word.len() >= 5
+            && NOISE_TYPO_TARGETS
+                .iter()
+                .any(|target| is_typo_of(word, target)))
+}
+
+pub(super) fn is_ordinal(word: &str) -> bool {
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && matches!(&word[digits..], "st" | "nd" | "rd" | "th")
+}
+
+pub(super) fn classify_segment(raw: &str) -> Segment {
+    let tokens = tokenize(raw);
+    let words: Vec<&str> = tokens
+        .iter()
+        .map(|token| match token {
+            Token::Word(word) => word.as_str(),
+            Token::Ampersand => "and",
+        })
+        .collect();
+    let Some(first) = words.first() else {
+        return Segment::Noise(String::new());
+    };
+    if FEAT_WORDS.contains(first) {
+        // Re-split the raw text after the feat word so separators are honoured.
+        let after = raw.trim_start();
+        let after = after
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
+            .map(|(at, _)| &after[at..])
+            .unwrap_or("");
+        return Segment::Featured(split_artists(after));
+    }
+    // "Original Mix" is how shops label the plain recording: noise, not a remix.
+    let original_mix = words.windows(2).any(|pair| pair == ["original", "mix"]);
+    let mut tags = VersionTags::NONE;
+    if !original_mix {
+        for word in &words {
+            tags = tags.union(version_tag_of_word(word));
+        }
+    }
+    if !tags.is_original() {
+        return Segment::Version(tags, join_words(words.iter().copied()));
+    }
+    if original_mix || *first == "from" || words.iter().all(|word| is_noise_word(word)) {
+        // "Video Version" is a different edit; "Official Video" is only where it was posted.
+        let names_an_edit = words.iter().any(|word| EDIT_WORDS.contains(word))
+            || words
+                .windows(2)
+                .any(|pair| pair == ["video", "version"] || pair == ["video", "edit"]);
+        let edit = if names_an_edit {
+            join_words(words.iter().copied())
+        } else {
+            String::new()
+        };
+        return Segment::Noise(edit);
+    }
+    Segment::Keep
+}
+
+/// Finds the closing bracket for the opening one at byte `open`, honouring nesting.
+pub(super) fn closing_bracket(text: &str, open: usize, open_char: char) -> Option<usize> {
+    let close_char = match open_char {
+        '(' => ')',
+        '[' => ']',
+        '{' => '}',
+        _ => return None,
+    };
+    let mut depth = 0usize;
+    for (at, c) in text[open..].char_indices() {
+        if c == open_char {
+            depth += 1;
+        } else if c == close_char {
+            depth = depth.saturating_sub(1);
+            if depth == 0 {
+                return Some(open + at);
+            }
+        }
+    }
+    None
+}
+
+/// Dash separators that introduce a suffix ("Song - Live", "Song – Radio Edit").
+pub(super) const DASH_SEPARATORS: [&str; 3] = [" - ", " \u{2013} ", " \u{2014} "];
+
+/// Splits a title into base words, version tags and featured artists; drops edition noise.
+///
+/// ```
+/// use cachearr_library::normalize::{parse_title, VersionTags};
+/// let plain = parse_title("Hey Jude - Remastered 2015");
+/// assert_eq!(plain.base, "hey jude");
+/// assert!(plain.version.is_original());
+/// let live = parse_title("Hey Jude (Live at the Cavern)");
+/// assert_eq!(live.base, "hey jude");
+/// assert_eq!(live.version, VersionTags::LIVE);
+/// let feat = parse_title("Empire State of Mind (feat. Alicia Keys)");
+/// assert_eq!(feat.featured, vec!["alicia keys".to_string()]);
+/// ```
+pub fn parse_title(raw: &str) -> ParsedTitle {
+    let spelled = spell_accidentals(raw);
+    let raw = spelled.as_ref();
+    let mut parsed = ParsedTitle::default();
+    let mut version_texts: Vec<String> = Vec::new();
+    let mut edit_texts: Vec<String> = Vec::new();
+    let mut apply = |segment: Segment, kept: &mut String, text: &str| match segment {
+        Segment::Featured(names) => {
+            for name in names {
+                if !parsed.featured.contains(&name) {
+                    parsed.featured.push(name);
+                }
+            }
+        }
+        Segment::Version(tags, words) => {
+            parsed.version = parsed.version.union(tags);
+            version_texts.push(words);
+        }
+        Segment::Noise(edit) => {
+            if !edit.is_empty() {
+                edit_texts.push(edit);
+            }
+        }
+        Segment::Keep => {
+            // A colon inside brackets is not where a classical title's movement starts
+            // ("Sunflower (Spider-Man: Into the Spider-Verse)").
+            kept.push(' ');
+            kept.extend(text.chars().map(|c| if c == ':' { ' ' } else { c }));
+            kept.push(' ');
+        }
+    };
+
+    // 1. Bracketed segments, anywhere in the title. `without_kept` is the title without the
+    // bracketed words that stay in the base, for the short form.
+    let mut outside = String::with_capacity(raw.len());
+    let mut without_kept = String::with_capacity(raw.len());
+    let mut kept_brackets = false;
+    let mut kept_texts: Vec<&str> = Vec::new();
+    let mut rest = raw;
+    while let Some((open, open_char)) = rest.char_indices().find(|(_, c)| "([{".contains(*c)) {
+        outside.push_str(&rest[..open]);
+        without_kept.push_str(&rest[..open]);
+        match closing_bracket(rest, open, open_char) {
+            Some(close) => {
+                let inner = &rest[open + open_char.len_utf8()..close];
+                let segment = classify_segment(inner);
+                if matches!(segment, Segment::Keep) {
+                    kept_brackets = true;
+                    kept_texts.push(inner);
+                    without_kept.push(' ');
+                } else {
+                    without_kept.push_str(&rest[open..=close]);
+                }
+                apply(segment, &mut outside, inner);
+                rest = &rest[close + 1..];
+            }
+            None => {
+                // Unclosed: the bracket is just punctuation.
+                outside.push(' ');
+                without_kept.push(' ');
+                rest = &rest[open + open_char.len_utf8()..];
+            }
+        }
+    }
+    outside.push_str(rest);
+    without_kept.push_str(rest);
+
+    // 2. Dash suffixes, right to left, while they are version, noise or featuring.
+    let mut head = outside.as_str();
+    loop {
+        let split = DASH_SEPARATORS
+            .iter()
+            .filter_map(|separator| head.rfind(separator).map(|at| (at, separator.len())))
+            .max_by_key(|(at, _)| *at);
+        let Some((at, separator_len)) = split else {
+            break;
+        };
+        if head[..at].trim().is_empty() {
+            break;
+        }
+        let tail = &head[at + separator_len..];
+        match classify_segment(tail) {
+            Segment::Keep => break,
+            segment => {
+                let mut ignored = String::new();
+                apply(segment, &mut ignored, tail);
+                head = &head[..at];
+            }
+        }
+    }
+    let remaining = head;
+
+    // 3. Inline "feat." / "ft." / "featuring" (not "with": "Dancing with Myself").
+    let tokens = tokenize(remaining);
+    let mut words: Vec<&str> = Vec::with_capacity(tokens.len());
+    let mut featured_from: Option<usize> = None;
+    for (position, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Word(word)
+                if position > 0 && matches!(word.as_str(), "feat" | "ft" | "featuring") =>
+            {
+                featured_from = Some(position + 1);
+                break;
+            }
+            Token::Word(word) => words.push(word),
+            Token::Ampersand => words.push("and"),
+        }
+    }
+    if let Some(from) = featured_from {
+        let names: Vec<&str> = tokens[from..]
+            .iter()
+            .map(|token| match token {
+                Token::Word(word) => word.as_str(),
+                Token::Ampersand => "&",
+            })
+            .collect();
+        for name in split_artists(&names.join(" ")) {
+            if !parsed.featured.contains(&name) {
+                parsed.featured.push(name);
+            }
+        }
+    }
+    parsed.base = join_words(canonical_numbers(&words).iter().map(String::as_str));
+    if parsed.base.is_empty() {
+        // A title that is nothing but a bracket ("(Untitled)") keeps its words.
+        parsed.base = normalize_text(raw);
+    }
+    parsed.version_text = version_texts.join(" ");
+    parsed.edit_text = edit_texts.join(" ");
+    if kept_brackets {
+        // `without_kept` has no kept brackets left, so this parses it once more at most.
+        let short = parse_title(&without_kept).base;
+        if let [inner] = kept_texts.as_slice()
+            && !short.is_empty()
+            && (script_of(inner) != script_of(&short)
+                || normalize_text(inner).split(' ').count() >= 2)
+        {
+            let other = normalize_text(inner);
+            if !other.is_empty() && other != short {
+                parsed.bracketed = Some(other);
+            }
+        }
+        if !short.is_empty() && short != parsed.base {
+            parsed.short = Some(short);
+        }
+    }
+    parsed.work = work_parts(remaining, &parsed.base).map(Box::new);
+    parsed.quoted = quoted_words(raw)
+        .map(normalize_text)
+        .filter(|quoted| !quoted.is_empty() && *quoted != parsed.base);
+    parsed.spoken = spoken_form(&parsed.base);
+    parsed
+}
+
+/// Text-speak words and what they spell out.
+pub(super) const TEXT_SPEAK: [(&str, &str); 16] = [
+    ("u", "you"),
+    ("ur", "your"),
+    ("r", "are"),
+    ("boi", "boy"),
+    ("luv", "love"),
+    ("thru", "through"),
+    ("nite", "night"),
+    ("tonite", "tonight"),
+    ("2nite", "tonight"),
+    ("cuz", "because"),
+    ("b4", "before"),
+    ("4ever", "forever"),
+    ("gr8", "great"),
+    ("sk8", "skate"),
+    ("sk8er", "skater"),
+    ("l8r", "later"),
+];
+
+/// A normalised title with its text-speak spelled out ("good 4 u" → "good for you"), or
+/// `None` when it has none. A lone "2" or "4" reads as "to" or "for" only between two words
+/// that are not numbers, and not after a part or number word: "Song 2", "Take 5", "Part 2"
+/// and "9 to 5" keep their numbers.
+pub fn spoken_form(normalized: &str) -> Option<String> {
+    let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+    let is_word = |w: &str| !w.is_empty() && !w.bytes().all(|b| b.is_ascii_digit());
+    let mut changed = false;
+    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    for (at, word) in words.iter().enumerate() {
+        let spelled = match TEXT_SPEAK.iter().find(|(short, _)| short == word) {
+            Some((_, long)) => Some(*long),
+            None if matches!(*word, "2" | "4") => {
+                let before = at.checked_sub(1).and_then(|b| words.get(b)).copied();
+                let after = words.get(at + 1).copied();
+                let between_words = before.is_some_and(|w| is_word(w) && roman_value(w).is_none())
+                    && after.is_some_and(is_word)
+                    && before.is_some_and(|w| !NUMBER_CONTEXT_WORDS.contains(&w));
+                between_words.then_some(if *word == "2" { "to" } else { "for" })
+            }
+            None => None,
+        };
+        match spelled {
+            Some(long) => {
+                changed = true;
+                out.push(long);
+            }
+            None => out.push(word),
+        }
+    }
+    changed.then(|| out.join(" "))
+}
+
+/// The text between the first pair of double quotes ("…", “…”, „…“, «…»), if any.
+pub(super) fn quoted_words(raw: &str) -> Option<&str> {
+    let (open_at, open) = raw
+        .char_indices()
+        .find(|(_, c)| matches!(c, '"' | '\u{201C}' | '\u{201E}' | '\u{00AB}'))?;
+    let closes: &[char] = match open {
+        '\u{00AB}' => &['\u{00BB}'],
+        '"' => &['"'],
+        _ => &['\u{201D}', '\u{201C}'],
+    };
+    let inner = &raw[open_at + open.len_utf8()..];
+    let close_at = inner.find(closes)?;
+    Some(&inner[..close_at]).filter(|text| !text.trim().is_empty())
+}
+
+/// Writes a key's accidentals as words: "E♭" and "Eb major" as "E flat", "C♯" and "C#" as
+/// "C sharp" — how stores that avoid the symbols write them ("E-Flat", "C sharp"). A "#"
+/// elsewhere ("#1") and a "b" that is not a note's ("Bb" only before "major"/"minor") stay.
+pub(super) fn spell_accidentals(raw: &str) -> std::borrow::Cow<'_, str> {
+    let names_mode = || {
+        raw.as_bytes().windows(5).any(|w| {
+            w.eq_ignore_ascii_case(b"major")
+                || w.eq_ignore_ascii_case(b"minor")
+                || w[..4].eq_ignore_ascii_case(b"moll")
+                || w[..3].eq_ignore_ascii_case(b"dur")
+        })
+    };
+    let has_accidental = raw.contains(['♭', '♯', '#']) || (raw.contains('b') && names_mode());
+    if !has_accidental {
+        return raw.into();
+    }
+    let chars: Vec<char> = raw.chars().collect();
+    let is_note = |at: usize| {
+        chars
+            .get(at)
+            .is_some_and(|c| matches!(c, 'A'..='G' | 'a'..='g'))
+            && (at == 0 || !chars[at - 1].is_alphanumeric())
+    };
+    let mode_follows = |at: usize| {
+        let rest: String = chars[at..].iter().collect();
+        let rest = rest.trim_start_matches([' ', '-']).to_lowercase();
+        ["major", "minor", "dur", "moll"]
+            .iter()
+            .any(|mode| rest.starts_with(mode))
+    };
+    let mut out = String::with_capacity(raw.len() + 8);
+    let mut changed = false;
+    for (at, c) in chars.iter().enumerate() {
+        let after_note = at > 0 && is_note(at - 1);
+        let ends_word = chars.get(at + 1).is_none_or(|next| !next.is_alphanumeric());
+        let word = match c {
+            '♭' if after_note => Some(" flat"),
+            '♯' if after_note => Some(" sharp"),
+            '#' if after_note && ends_word => Some(" sharp"),
+            '#' if chars.get(at + 1).is_some_and(char::is_ascii_digit) => Some(" No. "),
+            'b' if after_note && ends_word && mode_follows(at + 1) => Some(" flat"),
+            _ => None,
+        };
+        match word {
+            Some(word) => {
+                out.push_str(word);
+                changed = true;
+            }
+            None => out.push(*c),
+        }
+    }
+    if changed { out.into() } else { raw.into() }
+}
+
+/// Normalises part of a title the way [`parse_title`] normalises its base: [`normalize_text`]
+/// with numbers written one way ([`canonical_numbers`]).
+pub(super) fn normalize_title_words(raw: &str) -> String {
+    let normalized = normalize_text(raw);
+    let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+    join_words(canonical_numbers(&words).iter().map(String::as_str))
+}
+
+/// Number words that [`canonical_numbers`] writes as digits.
+pub(super) const UNITS: [&str; 20] = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+];
+pub(super) const TENS: [&str; 8] = [
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+];
+
+/// Words that name a part or number, each written one way ("pt" and "part", "nr", "number"
+/// and "no", "volume" and "vol").
+pub(super) fn canonical_number_word(word: &str) -> &str {
+    match word {
+        "pt" => "part",
+        "pts" => "parts",
+        "nr" | "number" | "num" => "no",
+        "volume" => "vol",
+        other => other,
+    }
+}
+
+/// Title words with numbers written one way, so that the ways people write one number meet
+/// at one key: number words as digits ("Nine to Five" and "9 to 5", "Twenty Two" and "22",
+/// but "no one" stays a pronoun), a part or number word and its digits apart ("No.5" and "No.
+/// 5"), and the part/number words in one spelling ("Pt." and "Part", "Number" and "No.").
+pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut at = 0;
+    while at < words.len() {
+        let word = words[at];
+        let unit = |w: &str| UNITS.iter().position(|u| *u == w);
+        let after_no = out.last().is_some_and(|w| w == "no");
+        if let Some(tens) = TENS.iter().position(|t| *t == word) {
+            let value = (tens as u32 + 2) * 10;
+            match words
+                .get(at + 1)
+                .and_then(|w| unit(w))
+                .filter(|u| (1..10).contains(u))
+            {
+                Some(u) => {
+                    out.push((value + u as u32).to_string());
+                    at += 2;
+                }
+                None => {
+                    out.push(value.to_string());
+                    at += 1;
+                }
+            }
+            continue;
+        }
+        if let Some(value) = unit(word).filter(|_| !after_no) {
+            out.push(value.to_string());
+            at += 1;
+            continue;
+        }
+        // "no5", "pt2", "vol1", "op27": the word and the number apart.
+        let letters = word.bytes().take_while(u8::is_ascii_lowercase).count();
+        let (prefix, digits) = word.split_at(letters);
+        let glued = matches!(
+            prefix,
+            "no" | "nr" | "pt" | "pts" | "part" | "vol" | "op" | "opus" | "bwv" | "kv" | "hwv"
+        ) && !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        if glued {
+            out.push(canonical_number_word(prefix).to_string());
+            out.push(digits.to_string());
+        } else {
+            out.push(canonical_number_word(word).to_string());
+        }
+        at += 1;
+    }
+    out
+}

@@ -1,0 +1,519 @@
+//! Classical titles: which work and which part of it a title names ([`WorkParts`]: key,
+//! catalogue numbers, movement), and whether two titles name the same one ([`compare_works`]).
+
+use super::*;
+
+/// What a classical title says about which work and which part of it it is ("Piano Sonata
+/// No. 14 in C-Sharp Minor, Op. 27 No. 2: I. Adagio sostenuto"). Stores and players write
+/// these titles in many orders and lengths ("Moonlight Sonata: I. Adagio sostenuto", "Piano
+/// Sonata No.14 - 1. Adagio sostenuto"); these parts are what they keep.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WorkParts {
+    /// The key ("c sharp minor", "d"), when the title names one.
+    pub key: Option<String>,
+    /// Catalogue and work numbers by label ("op" 27, "no" 14, "bwv" 1008, "k" 525; "Op.
+    /// posth." is [`POSTHUMOUS`]).
+    pub catalogue: Vec<(&'static str, u32)>,
+    /// The movement's number ("III." or "3."), when written.
+    pub movement_number: Option<u32>,
+    /// The normalised title without the movement's number, when it has one: the text whose
+    /// numbers are compared ("I." is not among a work's numbers when the other side leaves
+    /// it out).
+    pub without_numeral: Option<String>,
+    /// The movement's name, normalised, without its number ("adagio sostenuto").
+    pub movement: Option<String>,
+    /// The movement's name before its first comma, when it has a subtitle ("jupiter").
+    pub movement_head: Option<String>,
+    /// The words that name the work (not its key, numbers or movement): "piano sonata".
+    pub work_words: Vec<String>,
+    /// The whole title without key and catalogue numbers, when it names a key with its mode
+    /// or a catalogue number ("fur elise" for "Für Elise, WoO 59", "nocturne" for "Nocturne in
+    /// E-Flat Major, Op. 9 No. 2").
+    pub bare: Option<String>,
+    /// The whole title without its key, when it names one ("hungarian dance no 5" for
+    /// "Hungarian Dance No. 5 in G Minor").
+    pub without_key: Option<String>,
+    /// The work's identity by catalogue: each catalogue number other than a plain "No." with
+    /// the "No." numbers that follow it ("op 27 no 2", "bwv 1068", "d 839"). Stores write the
+    /// rest of a classical title in many ways; these they keep.
+    pub catalogue_keys: Vec<String>,
+    /// The work before an unnumbered subtitle, when it names a number or key of its own
+    /// ("gymnopedie no 1" for "Gymnopédie No. 1: Lent et douloureux"). Looked up for a
+    /// query only: a library title's head would let a whole work stand for one movement.
+    pub head: Option<String>,
+}
+
+/// The catalogue "number" of a posthumous opus ("Op. posth.").
+pub const POSTHUMOUS: u32 = u32::MAX;
+
+/// Catalogue labels, normalised, and the label they stand for.
+pub(super) fn catalogue_label(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "op" | "opus" => "op",
+        "bwv" => "bwv",
+        "k" | "kv" => "k",
+        "rv" => "rv",
+        "l" => "l",
+        "woo" => "woo",
+        "hwv" => "hwv",
+        "d" => "d",
+        "sz" => "sz",
+        "s" => "s",
+        "twv" => "twv",
+        "wab" => "wab",
+        "trv" => "trv",
+        "no" | "nr" | "n" | "number" | "num" => "no",
+        _ => return None,
+    })
+}
+
+/// A catalogue number: digits with at most one letter after them ("71a"), or "posth".
+pub(super) fn catalogue_number(word: &str) -> Option<u32> {
+    if word == "posth" {
+        return Some(POSTHUMOUS);
+    }
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 6 || word.len() - digits > 1 {
+        return None;
+    }
+    if !word[digits..].bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    word[..digits].parse().ok()
+}
+
+/// A label and number written together ("k525", "no14", "bwv1008").
+pub(super) fn glued_catalogue(word: &str) -> Option<(&'static str, u32)> {
+    let letters = word.bytes().take_while(u8::is_ascii_lowercase).count();
+    if letters == 0 || letters == word.len() {
+        return None;
+    }
+    let label = catalogue_label(&word[..letters])?;
+    Some((label, catalogue_number(&word[letters..])?))
+}
+
+/// Words that never name a work on their own.
+pub(super) fn is_work_stopword(word: &str) -> bool {
+    matches!(
+        word,
+        "the" | "and" | "for" | "from" | "with" | "major" | "minor" | "sharp" | "flat" | "nos"
+    ) || word.chars().count() < 3
+        || word.bytes().all(|b| b.is_ascii_digit())
+        || roman_value(word).is_some()
+        || catalogue_label(word).is_some()
+        || glued_catalogue(word).is_some()
+}
+
+/// Words of a normalised text with the key and catalogue numbers taken out: (key, catalogue,
+/// other words).
+pub(super) fn scan_work(normalized: &str) -> (Option<String>, Vec<(&'static str, u32)>, Vec<&str>) {
+    let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut key: Option<String> = None;
+    let mut catalogue = Vec::new();
+    let mut kept = Vec::new();
+    let mut at = 0;
+    while at < words.len() {
+        let word = words[at];
+        let note = words
+            .get(at + 1)
+            .filter(|w| w.len() == 1 && w.as_bytes()[0].is_ascii_lowercase())
+            .filter(|w| (b'a'..=b'g').contains(&w.as_bytes()[0]));
+        if word == "in"
+            && key.is_none()
+            && let Some(note) = note
+        {
+            let mut parts = vec![*note];
+            let mut next = at + 2;
+            if let Some(accidental) = words.get(next).filter(|w| matches!(**w, "sharp" | "flat")) {
+                parts.push(accidental);
+                next += 1;
+            }
+            if let Some(mode) = words.get(next).filter(|w| matches!(**w, "major" | "minor")) {
+                parts.push(mode);
+                next += 1;
+            }
+            // "in a" is mostly an article ("Stuck in a Moment"): a bare note is a key only at
+            // the end or before a catalogue number ("Canon in D", "Prelude in C, BWV 846").
+            let bare_note_is_key = *note != "a"
+                && words
+                    .get(next)
+                    .is_none_or(|w| catalogue_label(w).is_some() || glued_catalogue(w).is_some());
+            if parts.len() > 1 || bare_note_is_key {
+                key = Some(parts.join(" "));
+                at = next;
+                continue;
+            }
+        }
+        let entry =
+            match catalogue_label(word).zip(words.get(at + 1).and_then(|w| catalogue_number(w))) {
+                Some(entry) => Some((entry, 2)),
+                None => glued_catalogue(word).map(|entry| (entry, 1)),
+            };
+        if let Some((entry, used)) = entry {
+            catalogue.push(entry);
+            at += used;
+            // "Op. 27/2" is "Op. 27 No. 2": a bare number right after an opus number.
+            if entry.0 == "op"
+                && let Some(number) = words
+                    .get(at)
+                    .filter(|w| w.len() <= 3 && w.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|w| w.parse().ok())
+            {
+                catalogue.push(("no", number));
+                at += 1;
+            }
+            continue;
+        }
+        kept.push(word);
+        at += 1;
+    }
+    (key, catalogue, kept)
+}
+
+/// The catalogue identities of a title ([`WorkParts::catalogue_keys`]); "Op. posth." is not
+/// one (many works share it).
+pub(super) fn catalogue_keys(catalogue: &[(&'static str, u32)]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for (at, (label, number)) in catalogue.iter().enumerate() {
+        if *label == "no" || *number == POSTHUMOUS {
+            continue;
+        }
+        let mut key = format!("{label} {number}");
+        for (next, n) in catalogue[at + 1..].iter().take_while(|(l, _)| *l == "no") {
+            key.push_str(&format!(" {next} {n}"));
+        }
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// A movement's number written before its name ("III. Presto", "1. Allegro"), and the rest.
+pub(super) fn movement_numeral(text: &str) -> (Option<u32>, &str) {
+    let text = text.trim_start();
+    let Some((numeral, rest)) = text.split_once(". ") else {
+        return (None, text);
+    };
+    let value = if numeral.len() <= 2 && numeral.bytes().all(|b| b.is_ascii_digit()) {
+        numeral.parse().ok()
+    } else if numeral.bytes().all(|b| b"IVXivx".contains(&b)) {
+        roman_value(&numeral.to_ascii_lowercase())
+    } else {
+        None
+    };
+    match value {
+        Some(value) => (Some(value), rest),
+        None => (None, text),
+    }
+}
+
+/// A title split at its movement: the work before the last colon ("The Planets, Op. 32:
+/// IV. Jupiter"), or before a dash that a movement number follows ("Serenade No. 13 - 1.
+/// Allegro"). Returns the work, the movement's number and its name.
+pub(super) fn split_movement(raw: &str) -> Option<(&str, Option<u32>, &str)> {
+    let colon = raw.rfind(':');
+    let dash = DASH_SEPARATORS
+        .iter()
+        .filter_map(|separator| raw.rfind(separator).map(|at| (at, separator.len())))
+        .max_by_key(|(at, _)| *at);
+    if let Some((at, separator_len)) = dash {
+        let after_colon = colon.is_none_or(|colon| at > colon);
+        match movement_numeral(&raw[at + separator_len..]) {
+            // "The Four Seasons: Spring - I. Allegro": the numbered movement after the dash.
+            (Some(number), name) if after_colon => return Some((&raw[..at], Some(number), name)),
+            // "Gymnopédie No. 3 - Lent et grave": a numbered piece and its subtitle.
+            (None, name) if colon.is_none() && names_piece_number(&raw[..at]) => {
+                return Some((&raw[..at], None, name));
+            }
+            _ => {}
+        }
+    }
+    let at = colon?;
+    let (number, name) = movement_numeral(&raw[at + 1..]);
+    Some((&raw[..at], number, name))
+}
+
+/// True when a title part ends with a catalogue or piece number ("Gymnopédie No. 3", "Op.
+/// 28"): what a subtitle after a dash belongs to.
+pub(super) fn names_piece_number(raw: &str) -> bool {
+    let normalized = normalize_title_words(raw);
+    let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+    match words.as_slice() {
+        [.., label, number] => {
+            catalogue_label(label).is_some() && catalogue_number(number).is_some()
+        }
+        [.., glued] => glued_catalogue(glued).is_some(),
+        [] => false,
+    }
+}
+
+/// Number words that count the pieces of a set ("Trois Gymnopédies", "Deux Arabesques",
+/// "Drei Romanzen"); English ones are digits already.
+pub(super) const SET_COUNT_WORDS: [&str; 16] = [
+    "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "douze", "zwei", "drei", "vier",
+    "funf", "sechs", "sieben", "acht", "zwolf",
+];
+
+/// A piece of a numbered set named as the piece ("gymnopedie no 1" for "3 Gymnopédies: No.
+/// 1, Lent et douloureux", "nocturne no 2" for "Nocturnes: No. 2"): the set's name without
+/// its count and plural, and the piece's number. `set` and `piece` are normalised.
+pub(super) fn set_piece(set: &str, piece: &str) -> Option<String> {
+    let mut piece_words = piece.split(' ');
+    let (label, number) = (piece_words.next()?, piece_words.next()?);
+    if label != "no" || catalogue_number(number).is_none() {
+        return None;
+    }
+    let mut words: Vec<&str> = set.split(' ').filter(|w| !w.is_empty()).collect();
+    if words
+        .first()
+        .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()) || SET_COUNT_WORDS.contains(w))
+    {
+        words.remove(0);
+    }
+    // Only the set's name: "Nocturnes, Op. 9" names its pieces by catalogue already.
+    if words.is_empty() || words.iter().any(|w| is_work_stopword(w) && w.len() < 3) {
+        return None;
+    }
+    let last = words.pop()?;
+    let singular = if ["zes", "xes", "ses", "ches", "shes"]
+        .iter()
+        .any(|ending| last.ends_with(ending))
+    {
+        &last[..last.len() - 2]
+    } else if last.len() > 3 && last.ends_with('s') && !last.ends_with("ss") {
+        &last[..last.len() - 1]
+    } else {
+        return None;
+    };
+    words.push(singular);
+    Some(format!("{} no {number}", words.join(" ")))
+}
+
+/// The classical parts of a title (`raw` without its version, noise and featuring parts;
+/// `base` its normalised form), or `None` when it names no key, catalogue number or movement.
+pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
+    let mut parts = WorkParts::default();
+    let (key, catalogue, kept) = scan_work(base);
+    let mut work_text = base.to_string();
+    if let Some((work, number, name)) = split_movement(raw) {
+        let movement = normalize_title_words(name);
+        let work = normalize_title_words(work);
+        // "Nocturnes, Op. 9: No. 2" and "3 Gymnopédies: No. 1, …" name a piece of a set, not
+        // a movement: the whole title stays the work (its catalogue numbers say which).
+        let piece_of_set = movement.split_once(' ').is_some_and(|(label, rest)| {
+            label == "no" && catalogue_number(rest.split(' ').next().unwrap_or("")).is_some()
+        });
+        if piece_of_set && number.is_none() {
+            parts.head = set_piece(&work, &movement);
+        } else if !movement.is_empty() && !work.is_empty() {
+            parts.movement_head = name
+                .split_once(',')
+                .map(|(head, _)| normalize_text(head))
+                .filter(|head| !head.is_empty() && *head != movement);
+            if number.is_some() {
+                parts.without_numeral = Some(format!("{work} {movement}"));
+            }
+            // "Gymnopédie No. 1: Lent et douloureux": a numbered piece and its subtitle, where
+            // other stores write the piece alone.
+            let (work_key, work_catalogue, _) = scan_work(&work);
+            if number.is_none() && (work_key.is_some() || !work_catalogue.is_empty()) {
+                parts.head = Some(work.clone());
+            }
+            parts.movement = Some(movement);
+            parts.movement_number = number;
+            work_text = work;
+        }
+    }
+    let named = key
+        .as_deref()
+        .is_some_and(|k| k.ends_with("major") || k.ends_with("minor"))
+        || catalogue.iter().any(|(label, _)| *label != "no");
+    if named {
+        let bare = join_words(kept.iter().copied());
+        if !bare.is_empty() && bare != base {
+            parts.bare = Some(bare);
+        }
+    }
+    if let Some(key) = &key {
+        let without = base.replacen(&format!("in {key}"), " ", 1);
+        let without = join_words(without.split(' ').filter(|w| !w.is_empty()));
+        if !without.is_empty() && without != base {
+            parts.without_key = Some(without);
+        }
+    }
+    parts.catalogue_keys = catalogue_keys(&catalogue);
+    parts.key = key;
+    parts.catalogue = catalogue;
+    if parts.key.is_none() && parts.catalogue.is_empty() && parts.movement.is_none() {
+        return None;
+    }
+    let (_, _, work_kept) = scan_work(&work_text);
+    parts.work_words = work_kept
+        .into_iter()
+        .filter(|word| !is_work_stopword(word))
+        .map(str::to_string)
+        .collect();
+    Some(parts)
+}
+
+/// The numbers text of a classical title without its catalogue numbers ("concerto spring
+/// allegro" for "Concerto No. 1 in E Major, Op. 8, RV 269 \"Spring\": I. Allegro"): what is
+/// left to compare once [`compare_works`] has compared the catalogue label by label.
+pub fn without_catalogue(title: &ParsedTitle) -> Option<String> {
+    let work = title.work.as_deref()?;
+    let text = work.without_numeral.as_deref().unwrap_or(&title.base);
+    let (_, _, kept) = scan_work(text);
+    Some(join_words(kept))
+}
+
+/// True when two classical titles share a catalogue identity ("rv 269" in both): the same
+/// work, whatever other catalogue numbers one of them adds ("Op. 8").
+pub fn share_catalogue_identity(a: &ParsedTitle, b: &ParsedTitle) -> bool {
+    let keys = |title: &ParsedTitle| {
+        title
+            .work
+            .as_deref()
+            .map_or(&[][..], |work| work.catalogue.as_slice())
+            .iter()
+            .filter(|(label, number)| *label != "no" && *number != POSTHUMOUS)
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    let theirs = keys(b);
+    keys(a).iter().any(|entry| theirs.contains(entry))
+}
+
+/// How two titles' classical parts compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkVerdict {
+    /// They name different keys, catalogue numbers or movements: different pieces.
+    Conflict,
+    /// Something beyond the title words says they are one piece: the same key, a shared
+    /// catalogue number, or the same movement of works that share a word.
+    Confirmed,
+    /// Nothing for or against.
+    Neutral,
+}
+
+pub(super) fn keys_agree(a: &str, b: &str) -> bool {
+    let pitch = |key: &str| {
+        key.split(' ')
+            .filter(|w| !matches!(*w, "major" | "minor"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mode = |key: &str| {
+        key.split(' ')
+            .find(|w| matches!(*w, "major" | "minor"))
+            .map(str::to_string)
+    };
+    pitch(a) == pitch(b)
+        && match (mode(a), mode(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }
+}
+
+pub(super) fn movements_alike(a: &WorkParts, b: &WorkParts) -> Option<bool> {
+    let forms = |parts: &WorkParts| -> Vec<String> {
+        parts
+            .movement
+            .iter()
+            .chain(&parts.movement_head)
+            .cloned()
+            .collect()
+    };
+    let (ours, theirs) = (forms(a), forms(b));
+    if ours.is_empty() || theirs.is_empty() {
+        return None;
+    }
+    // The same name, or one the other's name cut short ("alla turca" for "rondo alla turca").
+    let within = |short: &str, long: &str| {
+        short.contains(' ') && format!(" {long} ").contains(&format!(" {short} "))
+    };
+    Some(ours.iter().any(|x| {
+        theirs
+            .iter()
+            .any(|y| similarity_at_least(x, y, 0.8).is_some() || within(x, y) || within(y, x))
+    }))
+}
+
+/// Compares the classical parts of two parsed titles. Either side may leave things out —
+/// the key, the catalogue, the work's name, the movement — but what both name must agree.
+pub fn compare_works(a: &ParsedTitle, b: &ParsedTitle) -> WorkVerdict {
+    let empty = WorkParts::default();
+    let (x, y) = (
+        a.work.as_deref().unwrap_or(&empty),
+        b.work.as_deref().unwrap_or(&empty),
+    );
+    if let (Some(k1), Some(k2)) = (&x.key, &y.key)
+        && !keys_agree(k1, k2)
+    {
+        return WorkVerdict::Conflict;
+    }
+    if let (Some(n1), Some(n2)) = (x.movement_number, y.movement_number)
+        && n1 != n2
+    {
+        return WorkVerdict::Conflict;
+    }
+    let alike = movements_alike(x, y);
+    if alike == Some(false) {
+        return WorkVerdict::Conflict;
+    }
+    let mut shared_number = false;
+    for label in x.catalogue.iter().map(|(label, _)| *label) {
+        let numbers = |parts: &WorkParts| -> Vec<u32> {
+            parts
+                .catalogue
+                .iter()
+                .filter(|(l, _)| *l == label)
+                .map(|(_, n)| *n)
+                .collect()
+        };
+        let (ours, theirs) = (numbers(x), numbers(y));
+        if theirs.is_empty() {
+            continue;
+        }
+        let within = |part: &[u32], whole: &[u32]| part.iter().all(|n| whole.contains(n));
+        if !within(&ours, &theirs) && !within(&theirs, &ours) {
+            return WorkVerdict::Conflict;
+        }
+        if label != "no" && ours.iter().any(|n| theirs.contains(n)) {
+            shared_number = true;
+        }
+    }
+    let keys_equal = x.key.is_some() && y.key.is_some();
+    // The work's words: a title without a movement is all work (less the other side's
+    // movement: "Aria (Goldberg Variations)" against "Goldberg Variations: Aria").
+    let work_words = |parts: &WorkParts, base: &str, other: &WorkParts| -> Vec<String> {
+        if parts.movement.is_some() {
+            return parts.work_words.clone();
+        }
+        let movement: Vec<&str> = other
+            .movement
+            .iter()
+            .chain(&other.movement_head)
+            .flat_map(|m| m.split(' '))
+            .collect();
+        base.split(' ')
+            .filter(|w| !is_work_stopword(w) && !movement.contains(w))
+            .map(str::to_string)
+            .collect()
+    };
+    let (w1, w2) = (work_words(x, &a.base, y), work_words(y, &b.base, x));
+    let shared_word = w1.iter().any(|w| w2.contains(w));
+    // One side's movement is the other's whole title, or its short form.
+    let names_movement = |parts: &WorkParts, other: &ParsedTitle| {
+        [&parts.movement, &parts.movement_head]
+            .into_iter()
+            .flatten()
+            .any(|m| *m == other.base || other.short.as_ref() == Some(m))
+    };
+    let same_movement = alike == Some(true) || names_movement(x, b) || names_movement(y, a);
+    if shared_number || keys_equal || (same_movement && shared_word) {
+        WorkVerdict::Confirmed
+    } else {
+        WorkVerdict::Neutral
+    }
+}

@@ -1,0 +1,151 @@
+use super::*;
+
+fn small() -> Library {
+    Library::generate(LibraryConfig {
+        tracks: 3_000,
+        movies: 50,
+        shows: 5,
+        seed: 7,
+    })
+}
+
+#[test]
+fn generates_exactly_the_requested_counts() {
+    let lib = small();
+    assert_eq!(lib.count(ItemKind::Track), 3_000);
+    assert_eq!(lib.count(ItemKind::Movie), 50);
+    assert_eq!(lib.count(ItemKind::Show), 5);
+    assert!(
+        lib.section(LOSSLESS_MUSIC_SECTION)
+            .is_some_and(|s| s.items(ItemKind::Track).len() == 500)
+    );
+}
+
+#[test]
+fn same_seed_same_library_other_seed_other_library() {
+    assert_eq!(small().fingerprint(), small().fingerprint());
+    let other = Library::generate(LibraryConfig {
+        tracks: 3_000,
+        movies: 50,
+        shows: 5,
+        seed: 8,
+    });
+    assert_ne!(small().fingerprint(), other.fingerprint());
+}
+
+#[test]
+fn names_are_messy_like_real_ones() {
+    let lib = small();
+    let titles: Vec<&str> = lib.sections()[0]
+        .items(ItemKind::Track)
+        .iter()
+        .filter_map(|&id| lib.item(id).map(|i| i.title()))
+        .collect();
+    let any = |needle: &str| titles.iter().any(|t| t.contains(needle));
+    assert!(any("(Live)") || any("Live at"), "live versions");
+    assert!(any("Remix") || any("Acoustic"), "remix/acoustic versions");
+    assert!(
+        any("feat.")
+            || lib
+                .items
+                .iter()
+                .any(|r| lib.strings.get(r.original_title).contains("feat."))
+    );
+    assert!(titles.iter().any(|t| !t.is_ascii()), "accents");
+    let va = lib.sections()[0]
+        .items(ItemKind::Artist)
+        .iter()
+        .any(|&a| lib.item(a).is_some_and(|i| i.title() == "Various Artists"));
+    assert!(va, "compilations");
+    // The same song title appears on several albums.
+    let mut sorted = titles.clone();
+    sorted.sort();
+    assert!(sorted.windows(2).any(|w| w[0] == w[1]));
+    let with_mbid = lib.sections()[0]
+        .items(ItemKind::Track)
+        .iter()
+        .filter(|&&id| lib.item(id).is_some_and(|i| i.musicbrainz_id().is_some()))
+        .count();
+    assert!(
+        with_mbid > 500 && with_mbid < 2_500,
+        "MusicBrainz ids on part of the tracks: {with_mbid}"
+    );
+}
+
+#[test]
+fn lossless_section_mirrors_albums_of_the_main_one() {
+    let lib = small();
+    let main: std::collections::HashSet<(String, String)> = lib.sections()[0]
+        .items(ItemKind::Album)
+        .iter()
+        .filter_map(|&a| lib.item(a))
+        .map(|a| {
+            (
+                a.parent()
+                    .map(|p| p.title().to_string())
+                    .unwrap_or_default(),
+                a.title().to_string(),
+            )
+        })
+        .collect();
+    let shared = lib.sections()[3]
+        .items(ItemKind::Album)
+        .iter()
+        .filter_map(|&a| lib.item(a))
+        .filter(|a| {
+            main.contains(&(
+                a.parent()
+                    .map(|p| p.title().to_string())
+                    .unwrap_or_default(),
+                a.title().to_string(),
+            ))
+        })
+        .count();
+    assert!(shared > 10, "{shared}");
+}
+
+#[test]
+fn guid_ids_round_trip() {
+    let lib = small();
+    let item = lib.item(42).expect("item 42");
+    assert_eq!(id_from_guid(7, &item.guid_id()), Some(42));
+    assert_eq!(id_from_guid(8, &item.guid_id()), None);
+    assert_eq!(id_from_guid(7, "nonsense"), None);
+}
+
+#[test]
+fn mutations_update_lists_and_generation() {
+    let mut lib = small();
+    let album = lib.sections()[0].items(ItemKind::Album)[0];
+    let n = lib.children(album).len();
+    let g = lib.generation();
+    let id = lib
+        .add_item(NewItem {
+            kind: ItemKind::Track,
+            section: None,
+            parent: Some(album),
+            title: "New".into(),
+            added_at: 1,
+        })
+        .expect("add");
+    assert_eq!(lib.children(album).len(), n + 1);
+    assert!(lib.generation() > g);
+    let removed = lib.remove_item(album, 2).expect("remove");
+    assert!(removed.contains(&id));
+    assert!(lib.item(id).is_none());
+    assert!(!lib.sections()[0].items(ItemKind::Track).contains(&id));
+    assert_eq!(
+        lib.remove_item(album, 3),
+        Err(LibraryError::NoSuchItem(album))
+    );
+    assert!(
+        lib.add_item(NewItem {
+            kind: ItemKind::Track,
+            section: None,
+            parent: Some(1_000_000),
+            title: "x".into(),
+            added_at: 1
+        })
+        .is_err()
+    );
+}
