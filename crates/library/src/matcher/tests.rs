@@ -1,3 +1,6 @@
+//! The matcher's tests: one table of playlist entries per rule of evidence, read top to bottom
+//! (over ~800 lines because each case is written out, not generated).
+
 use super::*;
 use crate::record::ItemRecord;
 
