@@ -102,7 +102,7 @@ fn clean(raw: &str) -> String {
         }
         out.push(c);
     }
-    let out = out.trim_end().to_string();
+    out.truncate(out.trim_end().len());
     if out.is_empty() {
         "unknown".to_string()
     } else {
@@ -141,6 +141,20 @@ struct Counters {
     server_secs: f64,
 }
 
+impl Counters {
+    fn count(&mut self, served: Served, seconds: f64) {
+        self.requests += 1;
+        match served {
+            Served::Cache => self.from_cache += 1,
+            Served::Index => self.from_index += 1,
+            Served::Server => {
+                self.to_server += 1;
+                self.server_secs += seconds;
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct UpstreamClients {
     by_name: HashMap<String, Counters>,
@@ -163,27 +177,29 @@ impl ClientTable {
     /// Counts one answered request.
     pub fn record(&self, upstream: &str, client: &str, served: Served, seconds: f64) {
         let mut upstreams = self.upstreams.lock().unwrap_or_else(|e| e.into_inner());
-        let table = upstreams.entry(upstream.to_string()).or_default();
-        let known = table.by_name.contains_key(client);
-        let name = if known || table.by_name.len() < MAX_CLIENTS {
-            client
-        } else {
-            OTHER
+        // Every request passes here: known names are found without allocating.
+        let table = match upstreams.get_mut(upstream) {
+            Some(table) => table,
+            None => upstreams.entry(upstream.to_string()).or_default(),
         };
         if served == Served::Server {
             table.server_requests += 1;
             table.server_secs += seconds;
         }
-        let counters = table.by_name.entry(name.to_string()).or_default();
-        counters.requests += 1;
-        match served {
-            Served::Cache => counters.from_cache += 1,
-            Served::Index => counters.from_index += 1,
-            Served::Server => {
-                counters.to_server += 1;
-                counters.server_secs += seconds;
-            }
+        if let Some(counters) = table.by_name.get_mut(client) {
+            counters.count(served, seconds);
+            return;
         }
+        let name = if table.by_name.len() < MAX_CLIENTS {
+            client
+        } else {
+            OTHER
+        };
+        table
+            .by_name
+            .entry(name.to_string())
+            .or_default()
+            .count(served, seconds);
     }
 
     /// Every client, busiest first.

@@ -47,14 +47,29 @@ pub(crate) fn mark_cached(
     started: Instant,
     upstream_us: u64,
 ) {
+    let (age_s, ttl_s) = age_and_ttl(lookup, now);
+    mark_cache_state(h, lookup.outcome, age_s, ttl_s);
+    mark_timing(h, lookup.outcome, started, upstream_us);
+}
+
+/// An entry's age and time to live at `now`, in whole seconds (the units of `Age` and of
+/// `Cache-Status`'s `ttl`): while both stay the same, so do [`mark_cache_state`]'s headers.
+pub(crate) fn age_and_ttl(lookup: &Lookup, now: u64) -> (u64, i64) {
     let entry = &lookup.entry;
     let age_s = now.saturating_sub(entry.stored_at_ms) / 1000;
     let ttl_s = i64::try_from((i128::from(entry.fresh_until_ms) - i128::from(now)) / 1000)
         .unwrap_or(i64::MAX);
-    // Built byte by byte, not with `format!`: this runs on every hit, and `core::fmt` (floats
-    // above all) cost more than the rest of the header work (docs/benchmarks.md).
+    (age_s, ttl_s)
+}
+
+/// Writes what an answer says about the cache entry: `X-Cache`, `Cache-Status` and `Age`.
+/// They depend only on the outcome and on [`age_and_ttl`], so an answer may be given a head
+/// written for an earlier answer with the same three (`prepared` keeps one per entry).
+pub(crate) fn mark_cache_state(h: &mut HeaderMap, outcome: Outcome, age_s: u64, ttl_s: i64) {
+    // Built byte by byte, not with `format!`: `core::fmt` (floats above all) cost more than
+    // the rest of the header work (docs/benchmarks.md).
     let mut status = Vec::with_capacity(64);
-    let x_cache = match lookup.outcome {
+    let x_cache = match outcome {
         Outcome::Hit(tier) => {
             status.extend_from_slice(b"cachearr; hit; ttl=");
             push_i64(&mut status, ttl_s);
@@ -94,10 +109,17 @@ pub(crate) fn mark_cached(
         h.insert(CACHE_STATUS, s);
     }
     h.insert(header::AGE, HeaderValue::from(age_s));
+    // A place for `Server-Timing`, which every answer sets anew ([`mark_timing`]): a head
+    // cloned from this map then replaces a value instead of growing the map.
+    h.insert(SERVER_TIMING, HeaderValue::from_static("cache"));
+}
+
+/// Writes `Server-Timing`: the time this answer took, and the upstream's share on a miss.
+pub(crate) fn mark_timing(h: &mut HeaderMap, outcome: Outcome, started: Instant, upstream_us: u64) {
     let total_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let mut timing = Vec::with_capacity(48);
     timing.extend_from_slice(b"cache;dur=");
-    if upstream_us > 0 && matches!(lookup.outcome, Outcome::Miss | Outcome::Passed) {
+    if upstream_us > 0 && matches!(outcome, Outcome::Miss | Outcome::Passed) {
         push_ms3(&mut timing, total_us.saturating_sub(upstream_us));
         timing.extend_from_slice(b", upstream;dur=");
         push_ms3(&mut timing, upstream_us);

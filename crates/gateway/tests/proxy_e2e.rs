@@ -36,11 +36,29 @@ async fn miss_then_hit_with_cache_headers() {
     assert_eq!(header(&b, "age"), "3");
     assert_eq!(header(&b, "content-type"), "application/json");
     assert!(header(&b, "server-timing").starts_with("cache;dur="));
+    let status_b = header(&b, "cache-status").to_owned();
     assert_eq!(b.text().await.unwrap(), body_a);
     assert_eq!(state.count("/library/sections"), 1);
     let saved = h.gateway.upstreams()[0].guard.snapshot();
     assert_eq!(saved.saved, 1);
     assert_eq!(saved.requests, 1);
+    // Hits within one second get the same head (it is kept per entry); the next second's hit
+    // says its own age and time to live, and every answer has one Server-Timing of its own.
+    let c = h.get("/library/sections", Some("tok-alice")).await;
+    assert_eq!(header(&c, "age"), "3");
+    assert_eq!(header(&c, "cache-status"), status_b);
+    h.clock.advance(Duration::from_secs(2));
+    let d = h.get("/library/sections", Some("tok-alice")).await;
+    assert_eq!(header(&d, "x-cache"), "HIT");
+    assert_eq!(header(&d, "age"), "5");
+    assert_ne!(header(&d, "cache-status"), status_b);
+    for r in [&c, &d] {
+        assert_eq!(r.headers().get_all("server-timing").iter().count(), 1);
+        assert_eq!(r.headers().get_all("age").iter().count(), 1);
+        assert_eq!(r.headers().get_all("x-cache").iter().count(), 1);
+        assert!(header(r, "server-timing").starts_with("cache;dur="));
+        assert_ne!(header(r, "server-timing"), "cache");
+    }
 }
 
 #[tokio::test]
@@ -499,6 +517,22 @@ async fn bad_input_gets_a_clear_4xx() {
         .await
         .unwrap();
     assert_eq!(r.status(), 431);
+    // More headers than `[limits] max_headers` (100 by default, or the gateway's own): 431.
+    let strict = start_gateway(up, Profile::Plex, |c| c.limits.max_headers = 20).await;
+    let many_headers = |count: usize| {
+        let mut req = String::from(
+            "GET /library/sections HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Plex-Token: tok-alice\r\n",
+        );
+        for i in 0..count {
+            req.push_str(&format!("X-Extra-{i}: {i}\r\n"));
+        }
+        req.push_str("\r\n");
+        req
+    };
+    for (proxy, count) in [(h.proxy, 120), (strict.proxy, 30)] {
+        let resp = raw(proxy, many_headers(count).as_bytes()).await;
+        assert_eq!(status_of(&resp), 431, "{count} headers: {resp}");
+    }
     let resp = raw(
         h.proxy,
         b"POST /playlists HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 999999999999\r\n\r\n",
@@ -547,11 +581,15 @@ async fn bad_input_gets_a_clear_4xx() {
     assert!((400..500).contains(&status_of(&resp)), "{resp}");
     // Only the chunked upload got as far as the upstream (which saw it cut off).
     assert!(state.total() <= 1, "bad requests reached the upstream");
-    // And the gateway still serves.
+    // And the gateway still serves, also requests with many headers under the limits.
     assert_eq!(
         h.get("/library/sections", Some("tok-alice")).await.status(),
         200
     );
+    for (proxy, count) in [(h.proxy, 90), (strict.proxy, 10)] {
+        let resp = raw(proxy, many_headers(count).as_bytes()).await;
+        assert_eq!(status_of(&resp), 200, "{count} headers: {resp}");
+    }
 }
 
 /// An upstream on a raw socket that reads each request and then does what `answer` says
