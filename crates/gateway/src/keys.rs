@@ -234,15 +234,15 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
                     .get(..client.prefix.len())
                     .is_some_and(|p| p.eq_ignore_ascii_case(client.prefix))
             {
-                if name.eq_ignore_ascii_case(client.start) {
+                if name.eq_ignore_ascii_case(client.start.as_str()) {
                     start = Some(parse_num(value)?);
                     continue;
                 }
-                if name.eq_ignore_ascii_case(client.size) {
+                if name.eq_ignore_ascii_case(client.size.as_str()) {
                     size = Some(parse_num(value)?);
                     continue;
                 }
-                if name.eq_ignore_ascii_case(client.language) {
+                if name.eq_ignore_ascii_case(client.language.as_str()) {
                     language = Some(value);
                     continue;
                 }
@@ -288,12 +288,12 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
     }
     if let Some(client) = &rules.client {
         if start.is_none()
-            && let Some(v) = k.headers.get(client.start)
+            && let Some(v) = k.headers.get(&client.start)
         {
             start = Some(parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?);
         }
         if size.is_none()
-            && let Some(v) = k.headers.get(client.size)
+            && let Some(v) = k.headers.get(&client.size)
         {
             size = Some(parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?);
         }
@@ -306,7 +306,10 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
             }
         }
         if language.is_none() {
-            language = k.headers.get(client.language).and_then(|v| v.to_str().ok());
+            language = k
+                .headers
+                .get(&client.language)
+                .and_then(|v| v.to_str().ok());
         }
     }
     out.push_str(" a=");

@@ -130,12 +130,13 @@ pub struct KeyRules {
 pub struct ClientParams {
     /// The names' common prefix, lower case (`x-plex-`).
     pub prefix: &'static str,
-    /// The first item of a page.
-    pub start: &'static str,
+    /// The first item of a page. Header names, not strings, here and below: a header lookup
+    /// by `&str` parses the name on every request.
+    pub start: HeaderName,
     /// The size of a page.
-    pub size: &'static str,
+    pub size: HeaderName,
     /// The answer's language.
-    pub language: &'static str,
+    pub language: HeaderName,
     /// Prefixed parameters that change the answer and so stay in the key (lower case).
     pub kept: &'static [&'static str],
 }
@@ -249,10 +250,19 @@ pub fn is_token_param(name: &str) -> bool {
 pub(crate) const REDACTED_VALUE: &str = "REDACTED";
 
 /// Headers that carry a token on either server.
-const TOKEN_HEADERS: [&str; 3] = ["x-plex-token", "x-emby-token", "x-mediabrowser-token"];
+///
+/// Names, not strings: a lookup by `&str` parses the name on every request.
+const TOKEN_HEADERS: [HeaderName; 3] = [
+    HeaderName::from_static("x-plex-token"),
+    HeaderName::from_static("x-emby-token"),
+    HeaderName::from_static("x-mediabrowser-token"),
+];
 
 /// Headers holding `Scheme key=value, …` authorization parameters.
-const AUTH_HEADERS: [&str; 2] = ["authorization", "x-emby-authorization"];
+const AUTH_HEADERS: [HeaderName; 2] = [
+    http::header::AUTHORIZATION,
+    HeaderName::from_static("x-emby-authorization"),
+];
 
 /// Every token value any reading could take from a request.
 #[derive(Default)]
@@ -298,7 +308,7 @@ fn collect_every_form<'a>(
     query: Option<&'a str>,
     seen: &mut Candidates<'a>,
 ) {
-    for name in TOKEN_HEADERS {
+    for name in &TOKEN_HEADERS {
         for v in headers.get_all(name) {
             match v.to_str() {
                 Ok(s) => seen.add(Cow::Borrowed(s.trim())),
@@ -307,7 +317,7 @@ fn collect_every_form<'a>(
             }
         }
     }
-    for name in AUTH_HEADERS {
+    for name in &AUTH_HEADERS {
         for v in headers.get_all(name) {
             let Ok(s) = v.to_str() else {
                 seen.give_up();

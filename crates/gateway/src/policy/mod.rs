@@ -813,10 +813,20 @@ fn by_play_state(query: Option<&str>, words: &[&str]) -> bool {
     let Some(q) = query else {
         return false;
     };
-    let q = percent_encoding::percent_decode_str(q)
-        .decode_utf8_lossy()
-        .to_ascii_lowercase();
-    words.iter().any(|w| q.contains(w))
+    // Borrowed when nothing is escaped, and compared without a lower-cased copy: this runs
+    // for every cached listing.
+    let q = percent_encoding::percent_decode_str(q).decode_utf8_lossy();
+    words
+        .iter()
+        .any(|w| contains_ignore_ascii_case(q.as_bytes(), w.as_bytes()))
+}
+
+/// Whether `haystack` holds `needle`, ASCII letters compared without case.
+fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// The percent-decoded value of the first query parameter `name` (ASCII case-insensitive if

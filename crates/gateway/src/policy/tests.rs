@@ -408,3 +408,22 @@ fn a_route_given_another_class_is_not_answered_from_the_index() {
         Some(Class::Metadata)
     );
 }
+
+#[test]
+fn play_state_words_are_found_without_case_and_through_escapes() {
+    assert!(by_play_state(Some("type=10&unwatched=1"), PLEX_PLAY_STATE));
+    assert!(by_play_state(Some("UnWatched=1"), PLEX_PLAY_STATE));
+    assert!(by_play_state(
+        Some("sort=%6CastViewedAt:desc"),
+        PLEX_PLAY_STATE
+    ));
+    assert!(by_play_state(Some("Filters=IsPlayed"), JELLYFIN_PLAY_STATE));
+    assert!(!by_play_state(
+        Some("type=10&sort=titleSort"),
+        PLEX_PLAY_STATE
+    ));
+    assert!(!by_play_state(Some(""), PLEX_PLAY_STATE));
+    assert!(!by_play_state(None, PLEX_PLAY_STATE));
+    assert!(contains_ignore_ascii_case(b"abc", b""));
+    assert!(!contains_ignore_ascii_case(b"ab", b"abc"));
+}

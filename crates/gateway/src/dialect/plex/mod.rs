@@ -38,9 +38,9 @@ static KEY_RULES: KeyRules = KeyRules {
     lowercase_names: false,
     client: Some(ClientParams {
         prefix: "x-plex-",
-        start: "x-plex-container-start",
-        size: "x-plex-container-size",
-        language: "x-plex-language",
+        start: HeaderName::from_static("x-plex-container-start"),
+        size: HeaderName::from_static("x-plex-container-size"),
+        language: HeaderName::from_static("x-plex-language"),
         kept: &KEPT,
     }),
 };

@@ -13,13 +13,15 @@ use http::HeaderMap;
 
 use super::super::{Candidates, query_values};
 
+const X_PLEX_TOKEN: http::HeaderName = http::HeaderName::from_static("x-plex-token");
+
 /// The token Plex takes from this request (`None`: it reads none).
 pub(crate) fn server_token<'a>(
     headers: &'a HeaderMap,
     query: Option<&'a str>,
     seen: &mut Candidates<'a>,
 ) -> Option<Cow<'a, str>> {
-    if let Some(v) = headers.get("x-plex-token") {
+    if let Some(v) = headers.get(&X_PLEX_TOKEN) {
         let v = v.to_str().unwrap_or("").trim();
         if v.is_empty() {
             if seen.any() {
