@@ -51,6 +51,11 @@ pub enum Served {
 impl Served {
     /// Reads the proxy's `Cache-Status` value (see the module table).
     pub fn from_cache_status(value: Option<&[u8]>) -> Served {
+        // Every answer passes here; a cache hit, the common case, is told by its start (an
+        // index answer has no `ttl`).
+        if value.is_some_and(|v| v.starts_with(b"cachearr; hit; ttl=")) {
+            return Served::Cache;
+        }
         let Some(value) = value.and_then(|v| std::str::from_utf8(v).ok()) else {
             return Served::Server;
         };
@@ -318,6 +323,11 @@ mod tests {
         let read = |s: &str| Served::from_cache_status(Some(s.as_bytes()));
         assert_eq!(read("cachearr; hit; detail=index"), Served::Index);
         assert_eq!(read("cachearr; hit; ttl=30"), Served::Cache);
+        assert_eq!(read("cachearr; hit; ttl=30; detail=memory"), Served::Cache);
+        assert_eq!(
+            read("cachearr; hit; ttl=-2; detail=stale-while-revalidate"),
+            Served::Cache
+        );
         assert_eq!(read("cachearr; fwd=stale; ttl=-3"), Served::Cache);
         assert_eq!(
             read("cachearr; fwd=uri-miss; collapsed; ttl=30"),
