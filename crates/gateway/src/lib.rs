@@ -49,6 +49,9 @@
 //! [`Gateway`] is cheap to clone. It offers [`Gateway::cache`], [`Gateway::upstreams`] (each
 //! with its guard counters and breaker state), [`Gateway::invalidate_tags`],
 //! [`Gateway::recent_users`] and [`Gateway::warm`] / [`Gateway::fetch_as`] (background budget).
+//!
+//! This file is a little over 800 lines on purpose: besides the map above it holds one story,
+//! the gateway's handle and how it starts and stops its listeners.
 
 pub mod admin;
 pub mod auth;

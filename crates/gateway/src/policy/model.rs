@@ -1,0 +1,169 @@
+//! The vocabulary of route policies: which server an upstream is ([`Profile`]), what kind of
+//! route a request is on ([`Class`], with each class's default lifetimes and scope) and whose
+//! entry an answer is ([`Scope`]).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Which API an upstream speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Plex Media Server.
+    Plex,
+    /// Jellyfin (paths are case-insensitive).
+    Jellyfin,
+}
+
+impl Profile {
+    /// `plex` or `jellyfin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Plex => "plex",
+            Profile::Jellyfin => "jellyfin",
+        }
+    }
+
+    /// Paths warmed for each recently seen user by default.
+    pub fn default_warm(self) -> &'static [&'static str] {
+        match self {
+            Profile::Plex => &[
+                "/library/sections",
+                "/library/onDeck",
+                "/library/recentlyAdded",
+            ],
+            Profile::Jellyfin => &["/UserViews", "/Items/Latest", "/UserItems/Resume"],
+        }
+    }
+}
+
+/// Who may share a cached entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// One entry per user (keyed hash of the token). The default.
+    User,
+    /// One entry for every user whose token the upstream accepted recently.
+    Shared,
+}
+
+/// The route classes (docs/configuration.md, `[policy.<class>]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    /// `/identity`, `/System/Info/Public`.
+    Identity,
+    /// The list of sections / views.
+    Sections,
+    /// Section listings.
+    Listing,
+    /// Item metadata, children, leaves.
+    Metadata,
+    /// Searches.
+    Search,
+    /// Recently added.
+    Recent,
+    /// On deck / continue watching.
+    #[serde(rename = "ondeck")]
+    OnDeck,
+    /// Watch history.
+    History,
+    /// Live sessions.
+    Sessions,
+    /// Server activities.
+    Activities,
+    /// Playlists.
+    Playlists,
+    /// Versioned images and image transcodes.
+    Images,
+    /// Never cached: streamed through unchanged.
+    Pass,
+}
+
+impl Class {
+    /// Every class, in table order.
+    pub const ALL: [Class; 13] = [
+        Class::Identity,
+        Class::Sections,
+        Class::Listing,
+        Class::Metadata,
+        Class::Search,
+        Class::Recent,
+        Class::OnDeck,
+        Class::History,
+        Class::Sessions,
+        Class::Activities,
+        Class::Playlists,
+        Class::Images,
+        Class::Pass,
+    ];
+
+    /// The class's name in config, statistics and `Cache-Status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Identity => "identity",
+            Class::Sections => "sections",
+            Class::Listing => "listing",
+            Class::Metadata => "metadata",
+            Class::Search => "search",
+            Class::Recent => "recent",
+            Class::OnDeck => "ondeck",
+            Class::History => "history",
+            Class::Sessions => "sessions",
+            Class::Activities => "activities",
+            Class::Playlists => "playlists",
+            Class::Images => "images",
+            Class::Pass => "pass",
+        }
+    }
+
+    /// Who may share a cached image, by default.
+    ///
+    /// - Plex checks every artwork request against the token: a thumb, art or `/photo/:/transcode`
+    ///   of an item the user may not see is a 404, and what a shared user may see is decided per
+    ///   item (library sharing, plus label and content-rating restrictions), not per section. So
+    ///   one user's cached image must never answer another: user scope.
+    /// - Jellyfin serves `/Items/{id}/Images/*` to anyone, without a token (`GetItemImage` has no
+    ///   `[Authorize]`; jellyfin/jellyfin#13988), so sharing them among accepted tokens shows no
+    ///   one anything the server would not.
+    ///
+    /// An operator whose users all see everything can still set `scope = "shared"` for images.
+    pub fn image_scope(profile: Profile) -> Scope {
+        match profile {
+            Profile::Plex => Scope::User,
+            Profile::Jellyfin => Scope::Shared,
+        }
+    }
+
+    /// The class with this name.
+    pub fn from_name(name: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// The default policies for an upstream of `profile`: (fresh, stale-while-revalidate,
+    /// stale-if-error, scope).
+    pub(super) fn defaults(self, profile: Profile) -> (Duration, Duration, Duration, Scope) {
+        const S: u64 = 1;
+        const M: u64 = 60;
+        const H: u64 = 3600;
+        const D: u64 = 86_400;
+        let d = Duration::from_secs;
+        match self {
+            Class::Identity => (d(H), d(D), d(7 * D), Scope::Shared),
+            Class::Sections => (d(5 * M), d(H), d(D), Scope::User),
+            Class::Listing => (d(H), d(H), d(D), Scope::User),
+            Class::Metadata => (d(H), d(D), d(7 * D), Scope::User),
+            // Until the library index answers searches, a short TTL.
+            Class::Search => (d(5 * M), d(5 * M), d(D), Scope::User),
+            Class::Recent => (d(5 * M), d(5 * M), d(D), Scope::User),
+            Class::OnDeck => (d(M), d(5 * M), d(H), Scope::User),
+            Class::History => (d(5 * M), d(5 * M), d(D), Scope::User),
+            Class::Sessions => (d(10 * S), Duration::ZERO, d(M), Scope::User),
+            Class::Activities => (d(5 * S), Duration::ZERO, d(30 * S), Scope::User),
+            Class::Playlists => (d(5 * M), d(H), d(D), Scope::User),
+            Class::Images => (d(7 * D), d(30 * D), d(30 * D), Class::image_scope(profile)),
+            Class::Pass => (Duration::ZERO, Duration::ZERO, Duration::ZERO, Scope::User),
+        }
+    }
+}

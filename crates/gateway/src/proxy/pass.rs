@@ -1,0 +1,279 @@
+//! Everything the proxy does not answer from the cache: requests passed through to the upstream
+//! unchanged (streams, ranges, writes, uncacheable routes; a write then bumps its tags) and
+//! upgraded connections (websockets) spliced both ways.
+
+use super::*;
+
+fn forward_headers(
+    h: &HeaderMap,
+    up: &Upstream,
+    peer: SocketAddr,
+    keep_upgrade: bool,
+) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(h.len() + 2);
+    for (name, value) in h {
+        if name == header::HOST {
+            continue;
+        }
+        if is_hop_by_hop(name)
+            && !(keep_upgrade && (name == header::UPGRADE || name == header::CONNECTION))
+        {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    if let Ok(v) = HeaderValue::from_str(up.host()) {
+        out.insert(header::HOST, v);
+    }
+    append_forwarded_for(&mut out, h, peer);
+    out
+}
+
+pub(super) async fn pass_through(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    why: Bypass,
+    started: Instant,
+) -> Response<ProxyBody> {
+    let now = gw.clock().now_ms();
+    let user = token_of(up.profile, req.headers(), req.uri().query())
+        .map(|t| up.users.touch(&up.name, gw.secret().user_of(&t), &t, now));
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let uri = match up.uri_for(&path_and_query) {
+        Ok(u) => u,
+        Err(bad) => return problem(ErrorKind::BadTarget, &bad.to_string()),
+    };
+    let (parts, body) = req.into_parts();
+    let headers = forward_headers(&parts.headers, up, peer, false);
+    let method = parts.method.clone();
+    // Kept for a write whose identity is not one clear token (see below).
+    let (request_headers, request_query) = if user.is_none() && matches!(why, Bypass::Write { .. })
+    {
+        (parts.headers.clone(), parts.uri.query().map(str::to_owned))
+    } else {
+        (HeaderMap::new(), None)
+    };
+    let t = Instant::now();
+    // Set when a streamed (chunked) request body goes past the limit.
+    let too_large = Arc::new(AtomicBool::new(false));
+    let result = if (method == Method::GET || method == Method::HEAD)
+        && http_body::Body::is_end_stream(&body)
+    {
+        let make = || {
+            let mut r = Request::new(empty_body());
+            *r.method_mut() = method.clone();
+            *r.uri_mut() = uri.clone();
+            *r.headers_mut() = headers.clone();
+            Ok(r)
+        };
+        up.send_idempotent(&make, Budget::Client).await
+    } else {
+        let max = usize::try_from(gw.config().limits.max_body_bytes).unwrap_or(usize::MAX);
+        let flag = too_large.clone();
+        let body: UpstreamBody = Limited::new(body, max)
+            .map_err(move |e| -> BoxError {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    flag.store(true, Ordering::Relaxed);
+                }
+                e
+            })
+            .boxed();
+        let mut r = Request::new(body);
+        *r.method_mut() = method.clone();
+        *r.uri_mut() = uri;
+        *r.headers_mut() = headers;
+        up.send_once(r, Budget::Client).await
+    };
+    let upstream_us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let resp = match result {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(upstream = %up.name, target = %crate::redact::target(&path_and_query), error = %e, "pass-through failed");
+            let mut resp = match e {
+                UpstreamError::ClientBody if too_large.load(Ordering::Relaxed) => problem(
+                    ErrorKind::BodyTooLarge,
+                    &format!(
+                        "the request body is larger than {} bytes",
+                        gw.config().limits.max_body_bytes
+                    ),
+                ),
+                UpstreamError::ClientBody => {
+                    problem(ErrorKind::BadBody, "the request body broke off")
+                }
+                _ => upstream_error_response(up, &e),
+            };
+            mark(&mut resp, "BYPASS", why.cache_status(), started, None);
+            gw.metrics().observe_request(
+                &up.metrics_name,
+                why.class(),
+                "error",
+                started.elapsed().as_secs_f64(),
+            );
+            return resp;
+        }
+    };
+    let status = resp.status();
+    if let Some(u) = &user {
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            Users::refused(u);
+        } else if status.is_success() && why.authenticates() {
+            Users::accepted(u, now);
+        }
+    }
+    if let Bypass::Write {
+        tags,
+        user_state,
+        heartbeat,
+    } = &why
+        && (status.is_success() || status.is_redirection())
+    {
+        // A heartbeat that repeats the last state changes nothing but the sessions list.
+        let repeat = match (heartbeat, &user) {
+            (Some((item, state)), Some(u)) => !up.heartbeat_changed(u.hash, item, state),
+            _ => false,
+        };
+        let sessions_only = [Arc::from(crate::tags::sessions(&up.name))];
+        let (tags, user_state) = if repeat {
+            (&sessions_only[..], &false)
+        } else {
+            (&tags[..], user_state)
+        };
+        // Before the client sees the answer, so its next read is fresh.
+        for tag in tags {
+            gw.cache().invalidate_tag(tag);
+        }
+        let n = tags.len() + usize::from(*user_state && user.is_some());
+        gw.metrics().invalidated(&up.metrics_name, "write", n);
+        if *user_state && let Some(u) = &user {
+            gw.cache().invalidate_tag(&u.state_tag);
+        }
+        // A write without one clear token (two tokens, or one in a form the server may read
+        // after all) changed the state of whichever user the server read: drop the state of
+        // every user it names.
+        if *user_state && user.is_none() {
+            for token in crate::dialect::every_token(&request_headers, request_query.as_deref()) {
+                let hash = gw.secret().user_of(&token).to_string();
+                gw.cache()
+                    .invalidate_tag(&crate::tags::user_state(&up.name, &hash));
+            }
+        }
+    }
+    tracing::debug!(
+        upstream = %up.name,
+        method = %method,
+        target = %crate::redact::target(&path_and_query),
+        status = status.as_u16(),
+        "passed through"
+    );
+    let m = gw.metrics();
+    m.observe_request(
+        &up.metrics_name,
+        why.class(),
+        "bypass",
+        started.elapsed().as_secs_f64(),
+    );
+    m.observe_upstream(&up.metrics_name, why.class(), us_ms(upstream_us) / 1000.0);
+    let (mut parts, body) = resp.into_parts();
+    let mut headers = HeaderMap::with_capacity(parts.headers.len() + 3);
+    for (name, value) in parts.headers.drain().filter_map(|(n, v)| n.map(|n| (n, v))) {
+        if !is_hop_by_hop(&name) {
+            headers.append(name, value);
+        }
+    }
+    parts.headers = headers;
+    let mut out = Response::from_parts(parts, Either::Right(body));
+    mark(
+        &mut out,
+        "BYPASS",
+        why.cache_status(),
+        started,
+        Some(upstream_us),
+    );
+    out
+}
+
+/// WebSocket (and any other HTTP/1.1 upgrade) pass-through: the upgrade request goes upstream;
+/// on `101` both sides are spliced together byte for byte.
+pub(super) async fn upgrade(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+    started: Instant,
+) -> Response<ProxyBody> {
+    let client_side = hyper::upgrade::on(&mut req);
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let uri = match up.uri_for(&path_and_query) {
+        Ok(u) => u,
+        Err(bad) => return problem(ErrorKind::BadTarget, &bad.to_string()),
+    };
+    if let Some(t) = token_of(up.profile, req.headers(), req.uri().query()) {
+        up.users
+            .touch(&up.name, gw.secret().user_of(&t), &t, gw.clock().now_ms());
+    }
+    let mut up_req = Request::new(empty_body());
+    *up_req.method_mut() = req.method().clone();
+    *up_req.uri_mut() = uri;
+    *up_req.headers_mut() = forward_headers(req.headers(), up, peer, true);
+    let mut resp = match up.send_once(up_req, Budget::Client).await {
+        Ok(r) => r,
+        Err(e) => {
+            let mut resp = upstream_error_response(up, &e);
+            mark(
+                &mut resp,
+                "BYPASS",
+                "cachearr; fwd=bypass; detail=upgrade",
+                started,
+                None,
+            );
+            return resp;
+        }
+    };
+    if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
+        let (parts, body) = resp.into_parts();
+        let mut out = Response::from_parts(parts, Either::Right(body));
+        mark(
+            &mut out,
+            "BYPASS",
+            "cachearr; fwd=bypass; detail=upgrade",
+            started,
+            None,
+        );
+        return out;
+    }
+    let upstream_side = hyper::upgrade::on(&mut resp);
+    let name = up.name.clone();
+    tokio::spawn(async move {
+        match (client_side.await, upstream_side.await) {
+            (Ok(c), Ok(u)) => {
+                let mut c = hyper_util::rt::TokioIo::new(c);
+                let mut u = hyper_util::rt::TokioIo::new(u);
+                let _ = tokio::io::copy_bidirectional(&mut c, &mut u).await;
+            }
+            (c, u) => {
+                tracing::debug!(upstream = %name, client_ok = c.is_ok(), upstream_ok = u.is_ok(), "upgrade failed");
+            }
+        }
+    });
+    let mut out = Response::new(Either::Left(Full::new(Bytes::new())));
+    *out.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    *out.headers_mut() = resp.headers().clone();
+    mark(
+        &mut out,
+        "BYPASS",
+        "cachearr; fwd=bypass; detail=upgrade",
+        started,
+        None,
+    );
+    out
+}
