@@ -74,17 +74,10 @@ impl Served {
 
 /// The name a client goes by, from its request headers.
 pub fn client_name(profile: Profile, headers: &HeaderMap) -> String {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
     let named = crate::dialect::of(profile).client_name(headers);
     let raw = named
         .or_else(|| {
-            header("user-agent").map(|agent| {
+            crate::dialect::text_header(headers, &http::header::USER_AGENT).map(|agent| {
                 // "python-requests/2.31.0 …" → "python-requests": the product, not its version.
                 let product = agent.split_whitespace().next().unwrap_or(agent);
                 product.split('/').next().unwrap_or(product).to_string()

@@ -259,10 +259,21 @@ const TOKEN_HEADERS: [HeaderName; 3] = [
 ];
 
 /// Headers holding `Scheme key=value, …` authorization parameters.
-const AUTH_HEADERS: [HeaderName; 2] = [
+pub(crate) const AUTH_HEADERS: [HeaderName; 2] = [
     http::header::AUTHORIZATION,
     HeaderName::from_static("x-emby-authorization"),
 ];
+
+/// A header's value as trimmed text, `None` when absent, empty or not text: how the client's
+/// self-description (product, device, user agent) is read. By name, not by `&str`, which
+/// would parse the name on every request.
+pub(crate) fn text_header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
 
 /// Every token value any reading could take from a request.
 #[derive(Default)]

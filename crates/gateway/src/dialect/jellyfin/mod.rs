@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
-use super::{Candidates, Dialect, KeyRules, Trigger};
+use super::{AUTH_HEADERS, Candidates, Dialect, KeyRules, Trigger, text_header};
 use crate::policy::{Class, Profile};
 
 /// Jellyfin.
@@ -73,17 +73,11 @@ impl Dialect for Jellyfin {
     }
 
     fn client_name(&self, headers: &HeaderMap) -> Option<String> {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        };
-        ["authorization", "x-emby-authorization"]
+        const EMBY_CLIENT: HeaderName = HeaderName::from_static("x-emby-client");
+        AUTH_HEADERS
             .iter()
-            .find_map(|name| header(name).and_then(|value| auth_param(value, "client")))
-            .or_else(|| header("x-emby-client").map(str::to_string))
+            .find_map(|name| text_header(headers, name).and_then(|v| auth_param(v, "client")))
+            .or_else(|| text_header(headers, &EMBY_CLIENT).map(str::to_string))
     }
 
     fn sections_path(&self) -> &'static str {

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
-use super::{Candidates, ClientParams, Dialect, KeyRules, Trigger};
+use super::{Candidates, ClientParams, Dialect, KeyRules, Trigger, text_header};
 use crate::policy::{Class, Profile};
 
 /// Plex Media Server.
@@ -60,7 +60,7 @@ impl Dialect for Plex {
     }
 
     fn token_header(&self) -> HeaderName {
-        HeaderName::from_static("x-plex-token")
+        token::X_PLEX_TOKEN
     }
 
     /// Plex checks the token on artwork too (an item a user may not see is a 404), so an
@@ -89,14 +89,9 @@ impl Dialect for Plex {
     }
 
     fn client_name(&self, headers: &HeaderMap) -> Option<String> {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        };
-        header("x-plex-product").map(|product| match header("x-plex-device-name") {
+        const PRODUCT: HeaderName = HeaderName::from_static("x-plex-product");
+        const DEVICE: HeaderName = HeaderName::from_static("x-plex-device-name");
+        text_header(headers, &PRODUCT).map(|product| match text_header(headers, &DEVICE) {
             Some(device) if device != product => format!("{product} ({device})"),
             _ => product.to_string(),
         })

@@ -13,7 +13,7 @@ use http::HeaderMap;
 
 use super::super::{Candidates, query_values};
 
-const X_PLEX_TOKEN: http::HeaderName = http::HeaderName::from_static("x-plex-token");
+pub(super) const X_PLEX_TOKEN: http::HeaderName = http::HeaderName::from_static("x-plex-token");
 
 /// The token Plex takes from this request (`None`: it reads none).
 pub(crate) fn server_token<'a>(
