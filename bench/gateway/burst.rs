@@ -6,11 +6,15 @@
 //! * Every connection is opened first, then the client sleeps `BURST_SETTLE_MS` (default
 //!   500 ms) so the server has accepted them all: neither connection set-up nor the server's
 //!   accept loop is inside the measurement (a real client pool reuses warm connections).
-//! * One thread drives all N sockets with epoll (non-blocking, level-triggered). An earlier
-//!   version ran one blocking thread per client: on a 2-core machine, waking 1,000 threads after
-//!   the answer landed put tens of milliseconds of the client's own scheduling into the
-//!   waiters' tail. Here the sends go out back to back (one `write` each, a few µs apart) and
-//!   each response is read as soon as the kernel reports it readable.
+//! * Two threads: one sends, one reads, so a response is read as soon as the kernel reports it
+//!   readable, while later requests are still being sent. An earlier version sent all N
+//!   requests before reading any; the send loop took 13–15 ms on a 2-core machine, so every
+//!   latency had that floor whatever the server did, and a proxy could not be measured below it.
+//!   Before that, one blocking thread per client put the client's own scheduling of 1,000
+//!   threads into the waiters' tail.
+//! * The reader drives all N sockets with epoll (non-blocking, level-triggered). The sender
+//!   writes the requests back to back (one `write` each; a request is a few hundred bytes, so
+//!   the write never waits for the server).
 //! * Each request is timed from its own `write` to its last byte: the end of the body by
 //!   `Content-Length` (or the terminal chunk, or EOF for a close-delimited body), not the
 //!   connection's close. Requests are keep-alive, as a client library would send them.
@@ -24,6 +28,8 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::io::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[cfg(target_arch = "x86_64")]
@@ -52,12 +58,26 @@ const EPOLLIN: u32 = 0x001;
 const EPOLL_CTL_ADD: i32 = 1;
 const EPOLL_CTL_DEL: i32 = 2;
 
-/// One client's progress.
+/// One client's progress, as the reader sees it. The socket itself is shared with the sender.
 struct Client {
-    stream: TcpStream,
     response: Vec<u8>,
-    sent: Option<Instant>,
     done: Option<(Duration, bool)>,
+}
+
+/// When each request was written, in nanoseconds after the burst's start plus one (0: not yet
+/// written), so the reader can time a response without a lock.
+struct SendTimes(Vec<AtomicU64>);
+
+impl SendTimes {
+    fn mark(&self, i: usize, at: Duration) {
+        self.0[i].store(at.as_nanos() as u64 + 1, Ordering::Release);
+    }
+    fn get(&self, i: usize) -> Option<Duration> {
+        match self.0[i].load(Ordering::Acquire) {
+            0 => None,
+            n => Some(Duration::from_nanos(n - 1)),
+        }
+    }
 }
 
 /// Whether `buf` holds a complete HTTP/1.1 response; `eof` when the peer closed.
@@ -76,6 +96,20 @@ fn complete(buf: &[u8], eof: bool) -> bool {
         }
     }
     eof
+}
+
+/// Writes all of `buf` to a non-blocking socket, waiting briefly whenever its buffer is full.
+fn write_all_nonblocking(s: &mut &TcpStream, mut buf: &[u8]) -> bool {
+    while !buf.is_empty() {
+        match s.write(buf) {
+            Ok(0) => return false,
+            Ok(k) => buf = &buf[k..],
+            Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::yield_now(),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 fn main() {
@@ -103,18 +137,13 @@ fn main() {
     let request = request.into_bytes();
 
     // 1. Connect everything, then let the server accept it all.
-    let mut clients = Vec::with_capacity(n);
+    let mut streams = Vec::with_capacity(n);
     let mut failed = 0usize;
     for _ in 0..n {
         match TcpStream::connect(&addr) {
             Ok(s) => {
                 let _ = s.set_nodelay(true);
-                clients.push(Client {
-                    stream: s,
-                    response: Vec::with_capacity(32 * 1024),
-                    sent: None,
-                    done: None,
-                });
+                streams.push(s);
             }
             Err(e) => {
                 if failed == 0 {
@@ -131,34 +160,47 @@ fn main() {
         eprintln!("epoll_create1 failed");
         std::process::exit(1);
     }
-    for (i, c) in clients.iter().enumerate() {
+    for (i, s) in streams.iter().enumerate() {
+        // Non-blocking for the reader; the sender retries the (never expected) short write.
+        let _ = s.set_nonblocking(true);
         let mut ev = EpollEvent {
             events: EPOLLIN,
             data: i as u64,
         };
         // SAFETY: as above.
-        if unsafe { epoll_ctl(epfd, EPOLL_CTL_ADD, c.stream.as_raw_fd(), &mut ev) } != 0 {
+        if unsafe { epoll_ctl(epfd, EPOLL_CTL_ADD, s.as_raw_fd(), &mut ev) } != 0 {
             eprintln!("epoll_ctl failed");
             std::process::exit(1);
         }
     }
+    let streams = Arc::new(streams);
+    let live = streams.len();
+    let sent_at = Arc::new(SendTimes((0..live).map(|_| AtomicU64::new(0)).collect()));
+    let start = Instant::now();
 
-    // 2. Fire every request back to back. A request is a few hundred bytes: one blocking
-    //    write each, into an empty socket buffer, never waits.
-    let first = Instant::now();
-    for c in clients.iter_mut() {
-        c.sent = Some(Instant::now());
-        if c.stream.write_all(&request).is_err() {
-            c.done = Some((Duration::ZERO, false));
-        }
-    }
-    let spread = first.elapsed();
-    for c in clients.iter() {
-        let _ = c.stream.set_nonblocking(true);
-    }
+    // 2. The sender: every request back to back, while the reader below takes answers.
+    let sender = {
+        let (streams, sent_at) = (Arc::clone(&streams), Arc::clone(&sent_at));
+        std::thread::spawn(move || {
+            let mut send_failed = Vec::new();
+            for (i, mut s) in streams.iter().enumerate() {
+                sent_at.mark(i, start.elapsed());
+                if !write_all_nonblocking(&mut s, &request) {
+                    send_failed.push(i);
+                }
+            }
+            (start.elapsed(), send_failed)
+        })
+    };
 
-    // 3. Read whatever is readable until every client has its whole response.
-    let mut pending = clients.iter().filter(|c| c.done.is_none()).count();
+    // 3. The reader: whatever is readable, until every client has its whole response.
+    let mut clients: Vec<Client> = (0..live)
+        .map(|_| Client {
+            response: Vec::with_capacity(32 * 1024),
+            done: None,
+        })
+        .collect();
+    let mut pending = live;
     let mut events = vec![EpollEvent { events: 0, data: 0 }; 1024];
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut chunk = vec![0u8; 64 * 1024];
@@ -175,8 +217,9 @@ fn main() {
                 continue;
             }
             let mut eof = false;
+            let mut s = &streams[i];
             loop {
-                match c.stream.read(&mut chunk) {
+                match s.read(&mut chunk) {
                     Ok(0) => {
                         eof = true;
                         break;
@@ -191,7 +234,8 @@ fn main() {
                 }
             }
             if complete(&c.response, eof) || eof {
-                let elapsed = c.sent.map_or(Duration::ZERO, |t| t.elapsed());
+                let now = start.elapsed();
+                let elapsed = sent_at.get(i).map_or(Duration::ZERO, |t| now.saturating_sub(t));
                 let ok = complete(&c.response, eof)
                     && (c.response.starts_with(b"HTTP/1.1 200")
                         || c.response.starts_with(b"HTTP/1.0 200"));
@@ -199,8 +243,15 @@ fn main() {
                 pending -= 1;
                 let mut none = EpollEvent { events: 0, data: 0 };
                 // SAFETY: as above.
-                unsafe { epoll_ctl(epfd, EPOLL_CTL_DEL, c.stream.as_raw_fd(), &mut none) };
+                unsafe { epoll_ctl(epfd, EPOLL_CTL_DEL, s.as_raw_fd(), &mut none) };
             }
+        }
+    }
+    let (spread, send_failed) = sender.join().unwrap_or((Duration::ZERO, Vec::new()));
+    // A broken connection also reads as EOF above; this covers one the server never closed.
+    for i in send_failed {
+        if clients[i].done.is_none() {
+            clients[i].done = Some((Duration::ZERO, false));
         }
     }
 
