@@ -26,6 +26,9 @@ use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod error;
+pub use error::{CrawlError, JournalError};
+
 use super::elements::ElementStore;
 use super::status::SectionInfo;
 use super::{crawl_jellyfin, crawl_plex};
@@ -36,11 +39,6 @@ use crate::upstream::{Budget, Upstream};
 const MAX_BODY: usize = 256 * 1024 * 1024;
 /// Ids asked for per request when fetching items named by change events.
 const IDS_PER_REQUEST: usize = 100;
-
-/// Why a crawl step failed. Messages never carry the token or a URL with it.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct CrawlError(pub String);
 
 /// Reads one upstream as its owner, on the background budget.
 pub struct Client {
@@ -138,17 +136,12 @@ impl Client {
     /// When no token is configured or it is not a valid header value.
     pub fn new(up: Arc<Upstream>) -> Result<Client, CrawlError> {
         let Some(token) = up.config.token.as_deref().filter(|t| !t.is_empty()) else {
-            return Err(CrawlError(format!(
-                "upstream {}: no owner token configured (`token` in its [[upstream]] table), \
-                 so the library cannot be read",
-                up.name
-            )));
+            return Err(CrawlError::NoToken {
+                upstream: up.name.to_string(),
+            });
         };
-        let token = HeaderValue::from_str(token).map_err(|_| {
-            CrawlError(format!(
-                "upstream {}: the configured token is not a valid header value",
-                up.name
-            ))
+        let token = HeaderValue::from_str(token).map_err(|_| CrawlError::BadToken {
+            upstream: up.name.to_string(),
         })?;
         Ok(Client {
             up,
@@ -182,54 +175,54 @@ impl Client {
     }
 
     fn json(name: &str, body: &[u8]) -> Result<Value, CrawlError> {
-        serde_json::from_slice(body).map_err(|e| {
-            CrawlError(format!(
-                "upstream {name} sent something that is not JSON: {e}"
-            ))
+        serde_json::from_slice(body).map_err(|source| CrawlError::NotJson {
+            upstream: name.to_string(),
+            source,
         })
     }
 
     /// GETs `path_and_query` (JSON asked for) on the background budget: the body.
     async fn get_bytes(&self, path_and_query: &str) -> Result<bytes::Bytes, CrawlError> {
-        let name = &self.up.name;
+        let upstream = || self.up.name.to_string();
         let uri = self
             .up
             .uri_for(path_and_query)
-            .map_err(|m| CrawlError(format!("upstream {name}: {m}")))?;
+            .map_err(|source| CrawlError::BadTarget {
+                upstream: upstream(),
+                source,
+            })?;
         let make = || {
             self.requests.fetch_add(1, Ordering::Relaxed);
             Ok(self
                 .up
                 .owner_request(&uri, Some(&self.token), "cachearr-index"))
         };
-        let response = self
-            .up
-            .send_idempotent(&make, Budget::Background)
-            .await
-            .map_err(|e| CrawlError(e.to_string()))?;
+        let response = self.up.send_idempotent(&make, Budget::Background).await?;
         let status = response.status();
         if status == http::StatusCode::UNAUTHORIZED || status == http::StatusCode::FORBIDDEN {
-            return Err(CrawlError(format!(
-                "upstream {name} refused the owner token ({})",
-                status.as_u16()
-            )));
+            return Err(CrawlError::TokenRefused {
+                upstream: upstream(),
+                status: status.as_u16(),
+            });
         }
         if !status.is_success() {
             let path = path_and_query.split('?').next().unwrap_or("");
-            return Err(CrawlError(format!(
-                "upstream {name} answered {} to {path}",
-                status.as_u16()
-            )));
+            return Err(CrawlError::Status {
+                upstream: upstream(),
+                status: status.as_u16(),
+                path: path.to_string(),
+            });
         }
         let read = http_body_util::Limited::new(response.into_body(), MAX_BODY).collect();
         let body = tokio::time::timeout(self.up.guard.config().read_timeout, read)
             .await
-            .map_err(|_| {
-                CrawlError(format!(
-                    "upstream {name}: body not read within the read timeout"
-                ))
+            .map_err(|_| CrawlError::BodyTimeout {
+                upstream: upstream(),
             })?
-            .map_err(|e| CrawlError(format!("upstream {name}: reading the body: {e}")))?
+            .map_err(|source| CrawlError::Body {
+                upstream: upstream(),
+                source,
+            })?
             .to_bytes();
         Ok(body)
     }
@@ -299,12 +292,13 @@ impl Client {
     /// # Errors
     /// [`CrawlError`] when the request fails or the server gives no total.
     pub async fn total(&self, stream: &Stream) -> Result<u64, CrawlError> {
-        self.page(stream, 0, 0, None).await?.total.ok_or_else(|| {
-            CrawlError(format!(
-                "upstream {} gave no total for section {}",
-                self.up.name, stream.section
-            ))
-        })
+        self.page(stream, 0, 0, None)
+            .await?
+            .total
+            .ok_or_else(|| CrawlError::NoTotal {
+                upstream: self.up.name.to_string(),
+                section: stream.section.clone(),
+            })
     }
 
     /// The items with these ids, as records (for change events). Plex names each item's
@@ -327,7 +321,7 @@ impl Client {
                         out.extend(records);
                     }
                     // Plex answers 404 when none of the keys exists any more.
-                    Err(e) if e.0.contains("answered 404") => {}
+                    Err(CrawlError::Status { status: 404, .. }) => {}
                     Err(e) => return Err(e),
                 },
                 Profile::Jellyfin => {
@@ -370,7 +364,7 @@ impl Client {
                     store.put_listing(&bytes);
                 }
                 // Their answers go to the server until the next listing read keeps them.
-                Err(e) if e.0.contains("answered") => {}
+                Err(CrawlError::Status { .. }) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -425,8 +419,12 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     out
 }
 
-fn io_error(action: &str, path: &Path, e: &impl std::fmt::Display) -> CrawlError {
-    CrawlError(format!("{action} {}: {e}", path.display()))
+fn journal_error(action: &'static str, path: &Path, e: impl Into<JournalError>) -> CrawlError {
+    CrawlError::Journal {
+        action,
+        path: path.to_path_buf(),
+        source: e.into(),
+    }
 }
 
 impl Journal {
@@ -435,10 +433,12 @@ impl Journal {
     /// # Errors
     /// [`CrawlError`] when the file cannot be written.
     pub fn create(path: &Path, header: &JournalHeader) -> Result<Journal, CrawlError> {
-        let payload = postcard::to_stdvec(header).map_err(|e| io_error("encoding", path, &e))?;
-        let mut file = std::fs::File::create(path).map_err(|e| io_error("creating", path, &e))?;
+        let payload =
+            postcard::to_stdvec(header).map_err(|e| journal_error("encoding", path, e))?;
+        let mut file =
+            std::fs::File::create(path).map_err(|e| journal_error("creating", path, e))?;
         file.write_all(&frame(&payload))
-            .map_err(|e| io_error("writing", path, &e))?;
+            .map_err(|e| journal_error("writing", path, e))?;
         Ok(Journal {
             file,
             path: path.to_path_buf(),
@@ -454,15 +454,15 @@ impl Journal {
         let file = std::fs::OpenOptions::new()
             .write(true)
             .open(path)
-            .map_err(|e| io_error("opening", path, &e))?;
+            .map_err(|e| journal_error("opening", path, e))?;
         file.set_len(valid_len)
-            .map_err(|e| io_error("truncating", path, &e))?;
+            .map_err(|e| journal_error("truncating", path, e))?;
         let mut journal = Journal {
             file,
             path: path.to_path_buf(),
         };
         std::io::Seek::seek(&mut journal.file, std::io::SeekFrom::End(0))
-            .map_err(|e| io_error("seeking", path, &e))?;
+            .map_err(|e| journal_error("seeking", path, e))?;
         Ok(journal)
     }
 
@@ -472,10 +472,10 @@ impl Journal {
     /// [`CrawlError`] when the file cannot be written.
     pub fn append(&mut self, page: &JournalPage) -> Result<(), CrawlError> {
         let payload =
-            postcard::to_stdvec(page).map_err(|e| io_error("encoding", &self.path, &e))?;
+            postcard::to_stdvec(page).map_err(|e| journal_error("encoding", &self.path, e))?;
         self.file
             .write_all(&frame(&payload))
-            .map_err(|e| io_error("writing", &self.path, &e))
+            .map_err(|e| journal_error("writing", &self.path, e))
     }
 }
 
@@ -647,5 +647,96 @@ mod tests {
         // Another profile's journal is not resumed.
         assert!(read_journal(&path, Profile::Jellyfin, &mut IndexBuilder::new()).is_none());
         assert!(read_journal(&dir.path().join("none"), Profile::Plex, &mut builder).is_none());
+    }
+
+    /// A server on loopback that answers every request with `status` and an empty body, and
+    /// counts the requests.
+    async fn answering(status: u16) -> (Arc<Upstream>, Arc<AtomicU64>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(AtomicU64::new(0));
+        let counted = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n @ 1..) = socket.read(&mut buf).await {
+                        seen.extend_from_slice(&buf[..n]);
+                        // Bodiless GETs: each head ends a request.
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            counted.fetch_add(1, Ordering::Relaxed);
+                            let head = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
+                            if socket.write_all(head.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let url = format!("http://{addr}").parse().unwrap();
+        let mut config = crate::config::UpstreamConfig::new(
+            "plex",
+            Profile::Plex,
+            url,
+            "127.0.0.1:0".parse().unwrap(),
+        );
+        config.token = Some("owner".into());
+        let up = Upstream::new(config, Arc::new(cachearr_engine::SystemClock)).unwrap();
+        (Arc::new(up), requests)
+    }
+
+    #[tokio::test]
+    async fn changed_items_that_answer_404_are_skipped_by_the_variant() {
+        // Plex answers 404 when none of the items asked for exists any more: nothing to add,
+        // not a failed fetch.
+        let (up, requests) = answering(404).await;
+        let client = Client::new(up).unwrap();
+        let ids = vec!["5".to_string(), "6".to_string()];
+        let records = client.items(&ids, &[]).await.unwrap();
+        assert!(records.is_empty());
+        assert_eq!(requests.load(Ordering::Relaxed), 1);
+        // The same request read straight: a `Status` error carrying the 404.
+        match client.get(&crawl_plex::items_path(&ids)).await {
+            Err(CrawlError::Status {
+                status: 404, path, ..
+            }) => {
+                assert_eq!(path, "/library/metadata/5,6", "the path without its query");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn other_statuses_fail_the_fetch_with_their_status() {
+        let (up, _) = answering(500).await;
+        let client = Client::new(up).unwrap();
+        let e = client.items(&["5".to_string()], &[]).await.unwrap_err();
+        assert!(matches!(e, CrawlError::Status { status: 500, .. }), "{e:?}");
+        assert!(e.to_string().contains("answered 500"), "{e}");
+        let (up, _) = answering(401).await;
+        let e = Client::new(up)
+            .unwrap()
+            .items(&["5".to_string()], &[])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, CrawlError::TokenRefused { status: 401, .. }),
+            "{e:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_needs_an_owner_token() {
+        let (up, _) = answering(200).await;
+        let mut config = up.config.clone();
+        config.token = None;
+        let up = Upstream::new(config, Arc::new(cachearr_engine::SystemClock)).unwrap();
+        let e = Client::new(Arc::new(up)).unwrap_err();
+        assert!(matches!(e, CrawlError::NoToken { .. }), "{e:?}");
     }
 }

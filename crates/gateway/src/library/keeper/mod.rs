@@ -408,7 +408,7 @@ impl Keeper {
     async fn build(&mut self, fresh: bool) {
         let client = match Client::new(self.up.clone()) {
             Ok(c) => c.with_elements(self.handle.elements().cloned()),
-            Err(e) => return self.fail(e.0),
+            Err(e) => return self.fail(e.to_string()),
         };
         let ready = self.handle.ready().is_some();
         self.handle.update_status(|s| {
@@ -477,7 +477,10 @@ impl Keeper {
             (builder, resumed)
         })
         .await
-        .map_err(|e| CrawlError(format!("reading the journal: {e}")))?;
+        .map_err(|source| CrawlError::Interrupted {
+            step: "reading the journal",
+            source,
+        })?;
         let (sections, totals, cursors, mut journal, kind, resumed_items, mut high_water) =
             match resumed {
                 Some(r) => {
@@ -549,9 +552,7 @@ impl Keeper {
                 // The server may have grown since the count: follow its newest total.
                 total = total.max(page.total.unwrap_or(0));
                 for record in &page.records {
-                    builder
-                        .push(record)
-                        .map_err(|e| CrawlError(format!("indexing: {e}")))?;
+                    builder.push(record).map_err(CrawlError::Index)?;
                     high_water = high_water.max(record.updated_at);
                 }
                 start += page.count;
@@ -581,7 +582,10 @@ impl Keeper {
         });
         let index = tokio::task::spawn_blocking(move || builder.finish())
             .await
-            .map_err(|e| CrawlError(format!("building the index: {e}")))?;
+            .map_err(|source| CrawlError::Interrupted {
+                step: "building the index",
+                source,
+            })?;
         Ok(Built {
             index,
             sections,

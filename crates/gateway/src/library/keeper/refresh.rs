@@ -21,7 +21,7 @@ impl Keeper {
         };
         let client = match Client::new(self.up.clone()) {
             Ok(c) => c.with_elements(self.handle.elements().cloned()),
-            Err(e) => return self.fail(e.0),
+            Err(e) => return self.fail(e.to_string()),
         };
         let started_ms = self.now_ms();
         self.handle.update_status(|s| {
@@ -277,7 +277,7 @@ impl Keeper {
             let started_ms = self.now_ms();
             let client = match Client::new(self.up.clone()) {
                 Ok(c) => c.with_elements(self.handle.elements().cloned()),
-                Err(e) => return self.fail(e.0),
+                Err(e) => return self.fail(e.to_string()),
             };
             let sections = self.handle.sections().to_vec();
             let fetched = client.items(&ids, &sections).await;
