@@ -12,8 +12,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::cache::RawCache;
-use super::index::{FeedConfig, RawIndex};
-use super::server::{RawLimits, admin_token, allowed_hosts};
+use super::index::{FeedConfig, IndexConfig};
+use super::server::{RequestLimits, admin_token, allowed_hosts};
 use super::upstream::{RawPolicy, RawUpstream, class_overrides};
 use super::values::{ByteSize, Dur};
 use super::{Config, ConfigError};
@@ -31,9 +31,9 @@ pub(super) struct RawConfig {
     #[serde(default)]
     cache: RawCache,
     #[serde(default)]
-    limits: RawLimits,
+    limits: RequestLimits,
     #[serde(default)]
-    index: RawIndex,
+    index: IndexConfig,
     #[serde(default)]
     feed: FeedConfig,
     #[serde(default)]
@@ -71,8 +71,8 @@ impl RawConfig {
             config.token_trust = t.0;
         }
         config.cache = self.cache.read(&check)?;
-        config.limits = self.limits.read(&check)?;
-        config.index = self.index.read(&check)?;
+        config.limits = self.limits;
+        config.index = self.index;
         config.feed = self.feed.bounded();
         let global = class_overrides(self.policy, &check)?;
         for (i, raw) in self.upstream.into_iter().enumerate() {
@@ -131,24 +131,6 @@ impl Checker<'_> {
         Ok(self.nonzero(v, what, |b| b.0 == 0)?.map(|b| b.0))
     }
 
-    /// A count that must not be zero.
-    pub(super) fn count(
-        &self,
-        v: &Option<Spanned<usize>>,
-        what: &str,
-    ) -> Result<Option<usize>, ConfigError> {
-        self.nonzero(v, what, |n| *n == 0)
-    }
-
-    /// A count that must not be zero.
-    pub(super) fn count32(
-        &self,
-        v: &Option<Spanned<u32>>,
-        what: &str,
-    ) -> Result<Option<u32>, ConfigError> {
-        self.nonzero(v, what, |n| *n == 0)
-    }
-
     /// A duration that must not be zero.
     pub(super) fn duration(
         &self,
@@ -156,22 +138,6 @@ impl Checker<'_> {
         what: &str,
     ) -> Result<Option<Duration>, ConfigError> {
         Ok(self.nonzero(v, what, |d| d.0.is_zero())?.map(|d| d.0))
-    }
-
-    /// A rate that must be a finite number above zero.
-    pub(super) fn rate(
-        &self,
-        v: &Option<Spanned<f64>>,
-        what: &str,
-    ) -> Result<Option<f64>, ConfigError> {
-        match v {
-            Some(r) if !(r.get_ref().is_finite() && *r.get_ref() > 0.0) => Err(self.err(
-                r.span().start,
-                format!("{what} must be a number greater than zero"),
-            )),
-            Some(r) => Ok(Some(*r.get_ref())),
-            None => Ok(None),
-        }
     }
 }
 

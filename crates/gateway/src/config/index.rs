@@ -3,30 +3,35 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
-use toml::Spanned;
+use serde::{Deserialize, Deserializer};
 
-use super::ConfigError;
-use super::file::Checker;
-use super::values::{Dur, duration};
+use super::values::{Dur, above_zero, duration};
 
-/// The library index of every upstream: `[index]` in the file.
-#[derive(Clone, Debug, PartialEq)]
+/// The library index of every upstream: `[index]` in the file, read straight into this type
+/// (every key optional, the defaults from [`IndexConfig::default`]); a zero is refused at its
+/// line, and values below the floors are raised to them.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct IndexConfig {
     /// Whether the gateway builds and keeps an index (on by default; off makes every search go
     /// to the server, with a warning).
     pub enabled: bool,
     /// A crawl that has not finished after this long is stopped (its progress is kept, so the
-    /// next one resumes).
+    /// next one resumes). At least a second.
+    #[serde(deserialize_with = "build_timeout")]
     pub build_timeout: Duration,
-    /// How often the index is refreshed from the server (incrementally, by `updatedAt`).
+    /// How often the index is refreshed from the server (incrementally, by `updatedAt`). At
+    /// least a minute.
+    #[serde(deserialize_with = "refresh_interval")]
     pub refresh_interval: Duration,
     /// A gateway that starts from a saved index whose last build or refresh is older than this
     /// refreshes it (incrementally) at once: changes made on the server while the gateway was
     /// down reach no event stream. A quick restart skips it, so restarts stay free; the window
     /// in which a change can be missed until the next scheduled refresh is at most this long.
+    #[serde(deserialize_with = "duration")]
     pub catch_up_after: Duration,
-    /// Items asked for per page.
+    /// Items asked for per page (10 to 10,000).
+    #[serde(deserialize_with = "page_size")]
     pub page_size: usize,
 }
 
@@ -42,38 +47,19 @@ impl Default for IndexConfig {
     }
 }
 
-/// `[index]` as written: positions kept, because a zero is an error at its line.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawIndex {
-    enabled: Option<bool>,
-    build_timeout: Option<Spanned<Dur>>,
-    refresh_interval: Option<Spanned<Dur>>,
-    catch_up_after: Option<Dur>,
-    page_size: Option<Spanned<usize>>,
+fn build_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let t: Dur = above_zero(d, "build_timeout")?;
+    Ok(t.0.max(Duration::from_secs(1)))
 }
 
-impl RawIndex {
-    /// The section: what the file sets (within bounds), the defaults for the rest.
-    pub(super) fn read(self, check: &Checker<'_>) -> Result<IndexConfig, ConfigError> {
-        let mut i = IndexConfig::default();
-        if let Some(e) = self.enabled {
-            i.enabled = e;
-        }
-        if let Some(t) = check.duration(&self.build_timeout, "build_timeout")? {
-            i.build_timeout = t.max(Duration::from_secs(1));
-        }
-        if let Some(t) = check.duration(&self.refresh_interval, "refresh_interval")? {
-            i.refresh_interval = t.max(Duration::from_secs(60));
-        }
-        if let Some(t) = self.catch_up_after {
-            i.catch_up_after = t.0;
-        }
-        if let Some(p) = check.count(&self.page_size, "page_size")? {
-            i.page_size = p.clamp(10, 10_000);
-        }
-        Ok(i)
-    }
+fn refresh_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let t: Dur = above_zero(d, "refresh_interval")?;
+    Ok(t.0.max(Duration::from_secs(60)))
+}
+
+fn page_size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n: usize = above_zero(d, "page_size")?;
+    Ok(n.clamp(10, 10_000))
 }
 
 /// Cache validity from the change feed: `[feed]` in the file, read straight into this type

@@ -4,11 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use super::file::Checker;
-use super::values::ByteSize;
+use super::values::{ByteSize, above_zero};
 use super::{ConfigError, read_secret_file};
 
 /// Where the admin listener binds unless told otherwise: loopback only.
@@ -17,21 +17,32 @@ pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8485";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8484";
 
 /// Limits on what a client may send; beyond them the request gets a 4xx before any work.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `[limits]` in the file, read straight into this type (every key optional, the defaults from
+/// [`RequestLimits::default`]); each must be greater than zero, or it is an error at its line.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RequestLimits {
-    /// Longest request target (path + query) in bytes → 414.
+    /// Longest request target (path + query) in bytes → 414. `max_uri` in the file.
+    #[serde(rename = "max_uri", deserialize_with = "max_uri")]
     pub max_uri_bytes: usize,
-    /// Largest header section in bytes → 431 (enforced by the HTTP/1 parser).
+    /// Largest header section in bytes → 431 (enforced by the HTTP/1 parser); at least 8 KiB.
+    /// `max_header` in the file.
+    #[serde(rename = "max_header", deserialize_with = "max_header")]
     pub max_header_bytes: usize,
     /// Most header fields → 431.
+    #[serde(deserialize_with = "max_headers")]
     pub max_headers: usize,
-    /// Largest request body in bytes → 413.
+    /// Largest request body in bytes → 413. `max_body` in the file.
+    #[serde(rename = "max_body", deserialize_with = "max_body")]
     pub max_body_bytes: u64,
     /// Largest upstream response body the cache stores; larger answers are passed on unstored.
+    /// `max_cached_body` in the file.
+    #[serde(rename = "max_cached_body", deserialize_with = "max_cached_body")]
     pub max_cached_body_bytes: u64,
     /// Most open client connections per proxy listener; at the cap the connection idle the
     /// longest is closed for a new one. `None`: sized from the open-file limit at start
     /// ([`crate::connections::default_max_connections`]).
+    #[serde(deserialize_with = "max_connections")]
     pub max_connections: Option<usize>,
 }
 
@@ -48,42 +59,30 @@ impl Default for RequestLimits {
     }
 }
 
-/// `[limits]` as written.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawLimits {
-    max_uri: Option<Spanned<ByteSize>>,
-    max_header: Option<Spanned<ByteSize>>,
-    max_headers: Option<Spanned<usize>>,
-    max_body: Option<Spanned<ByteSize>>,
-    max_cached_body: Option<Spanned<ByteSize>>,
-    max_connections: Option<Spanned<usize>>,
+fn max_uri<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let v: ByteSize = above_zero(d, "max_uri")?;
+    Ok(usize::try_from(v.0).unwrap_or(usize::MAX))
 }
 
-impl RawLimits {
-    /// The limits: what the file sets, the defaults for the rest.
-    pub(super) fn read(self, check: &Checker<'_>) -> Result<RequestLimits, ConfigError> {
-        let mut l = RequestLimits::default();
-        if let Some(v) = check.size(&self.max_uri, "max_uri")? {
-            l.max_uri_bytes = usize::try_from(v).unwrap_or(usize::MAX);
-        }
-        if let Some(v) = check.size(&self.max_header, "max_header")? {
-            l.max_header_bytes = usize::try_from(v).unwrap_or(usize::MAX).max(8192);
-        }
-        if let Some(v) = check.count(&self.max_headers, "max_headers")? {
-            l.max_headers = v;
-        }
-        if let Some(v) = check.size(&self.max_body, "max_body")? {
-            l.max_body_bytes = v;
-        }
-        if let Some(v) = check.size(&self.max_cached_body, "max_cached_body")? {
-            l.max_cached_body_bytes = v;
-        }
-        if let Some(v) = check.count(&self.max_connections, "max_connections")? {
-            l.max_connections = Some(v);
-        }
-        Ok(l)
-    }
+fn max_header<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let v: ByteSize = above_zero(d, "max_header")?;
+    Ok(usize::try_from(v.0).unwrap_or(usize::MAX).max(8192))
+}
+
+fn max_headers<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    above_zero(d, "max_headers")
+}
+
+fn max_body<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    above_zero(d, "max_body").map(|v: ByteSize| v.0)
+}
+
+fn max_cached_body<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    above_zero(d, "max_cached_body").map(|v: ByteSize| v.0)
+}
+
+fn max_connections<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    above_zero(d, "max_connections").map(Some)
 }
 
 /// `admin_token` / `admin_token_file`: at most one, and never empty.

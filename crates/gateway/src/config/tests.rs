@@ -423,3 +423,125 @@ fn bad_values_are_typed_and_quote_the_input() {
         Err(UrlError::Credentials(_))
     ));
 }
+
+/// `[index]`, `[limits]` and `[upstream.guard]` refuse a bad value while it is read: toml places
+/// the error at the value (line and column) and the message names the key.
+#[test]
+fn index_limits_and_guard_refuse_bad_values_at_their_line_and_column() {
+    const ZERO: &str = "must be greater than zero";
+    const RATE: &str = "must be a number greater than zero";
+    let guard = "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.guard]\n";
+    let (index, limits) = ("# x\n[index]\n", "# x\n[limits]\n");
+    for (head, key, value, rule) in [
+        (index, "page_size", "0", ZERO),
+        (index, "build_timeout", "\"0s\"", ZERO),
+        (index, "refresh_interval", "0", ZERO),
+        (limits, "max_uri", "0", ZERO),
+        (limits, "max_header", "\"0KiB\"", ZERO),
+        (limits, "max_connections", "0", ZERO),
+        (guard, "max_concurrent", "0", ZERO),
+        (guard, "burst", "0", ZERO),
+        (guard, "read_timeout", "\"0ms\"", ZERO),
+        (guard, "rate_per_sec", "-2", RATE),
+        (guard, "background_rate_per_sec", "nan", RATE),
+        (guard, "retries", "11", "is at most 10"),
+    ] {
+        let says = format!("{key} {rule}");
+        let text = format!("{head}{key} = {value}\n");
+        let (line, column) = (text.lines().count(), key.len() + 4);
+        let e = Config::from_toml(&text, "t.toml").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("t.toml:{line}:{column}: {says}\n")),
+            "{e}"
+        );
+        match e {
+            ConfigError::Parse {
+                line: at,
+                column: col,
+                message,
+                ..
+            } => assert_eq!((at, col, message), (line, column, says), "{key}"),
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+    // The file's keys, not the fields' names.
+    let (line, message) = parse_err("[limits]\nmax_uri_bytes = 5\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("max_uri_bytes"), "{message}");
+}
+
+/// What the three sections hold when the file leaves them out, or leaves them empty: the
+/// defaults as they were when each section was read through a form of options.
+#[test]
+fn index_limits_and_guard_defaults_are_unchanged() {
+    let index = IndexConfig {
+        enabled: true,
+        build_timeout: Duration::from_secs(180 * 60),
+        refresh_interval: Duration::from_secs(24 * 3600),
+        catch_up_after: Duration::from_secs(10 * 60),
+        page_size: 500,
+    };
+    let limits = RequestLimits {
+        max_uri_bytes: 8 * 1024,
+        max_header_bytes: 64 * 1024,
+        max_headers: 100,
+        max_body_bytes: 64 * 1024 * 1024,
+        max_cached_body_bytes: 32 * 1024 * 1024,
+        max_connections: None,
+    };
+    let guard = GuardConfig {
+        max_concurrent: 32,
+        rate_per_sec: 200.0,
+        burst: 400,
+        connect_timeout: Duration::from_secs(3),
+        read_timeout: Duration::from_secs(60),
+        retries: 2,
+        retry_backoff: Duration::from_millis(50),
+        breaker_failures: 5,
+        breaker_cooldown: Duration::from_secs(10),
+        background_max_concurrent: 4,
+        background_rate_per_sec: 20.0,
+    };
+    assert_eq!(IndexConfig::default(), index);
+    assert_eq!(RequestLimits::default(), limits);
+    assert_eq!(GuardConfig::default(), guard);
+    let upstream = "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n";
+    for text in [
+        upstream.to_string(),
+        format!("[index]\n[limits]\n{upstream}[upstream.guard]\n"),
+    ] {
+        let c = Config::from_toml(&text, "t.toml").unwrap();
+        assert_eq!(c.index, index, "{text}");
+        assert_eq!(c.limits, limits, "{text}");
+        assert_eq!(c.upstreams[0].guard, guard, "{text}");
+    }
+    // Values read as before: bounds raise or cap them, and unset keys keep their defaults.
+    let c = Config::from_toml(
+        &format!(
+            "[index]\nbuild_timeout = \"500ms\"\nrefresh_interval = \"10s\"\npage_size = 5\n\
+             [limits]\nmax_uri = \"16KiB\"\nmax_header = 100\nmax_connections = 64\n\
+             {upstream}[upstream.guard]\nrate_per_sec = 5\nretries = 0\nbreaker_cooldown = \"0\"\n"
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.index.build_timeout, Duration::from_secs(1));
+    assert_eq!(c.index.refresh_interval, Duration::from_secs(60));
+    assert_eq!(c.index.page_size, 10);
+    assert_eq!(c.index.catch_up_after, index.catch_up_after);
+    assert_eq!(c.limits.max_uri_bytes, 16 * 1024);
+    assert_eq!(c.limits.max_header_bytes, 8192, "at least 8 KiB");
+    assert_eq!(c.limits.max_connections, Some(64));
+    assert_eq!(c.limits.max_body_bytes, limits.max_body_bytes);
+    let g = &c.upstreams[0].guard;
+    assert_eq!((g.rate_per_sec, g.retries), (5.0, 0));
+    assert_eq!(
+        g.breaker_cooldown,
+        Duration::ZERO,
+        "a zero cool-down is allowed"
+    );
+    assert_eq!(g.burst, guard.burst);
+    let c = Config::from_toml("[index]\npage_size = 20000\n", "t.toml").unwrap();
+    assert_eq!(c.index.page_size, 10_000);
+}

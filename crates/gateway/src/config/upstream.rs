@@ -7,12 +7,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 use super::file::Checker;
 use super::server::{DEFAULT_LISTEN, parse_addr};
-use super::values::Dur;
+use super::values::{Dur, above_zero, duration, rate};
 use super::{ConfigError, TlsConfig, read_secret_file};
 use crate::policy::{Class, PolicyOverride, Profile, RouteOverride, Routing, Scope};
 
@@ -49,30 +50,45 @@ pub struct UpstreamConfig {
     pub prefetch: PrefetchConfig,
 }
 
-/// How hard cachearr may lean on one upstream.
-#[derive(Clone, Debug, PartialEq)]
+/// How hard cachearr may lean on one upstream: `[upstream.guard]` in the file, read straight
+/// into this type (every key optional, the defaults from [`GuardConfig::default`]); a zero
+/// budget, a rate that is not above zero or too many retries is an error at its line.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct GuardConfig {
     /// Concurrent client requests in flight to the upstream.
+    #[serde(deserialize_with = "max_concurrent")]
     pub max_concurrent: usize,
     /// Sustained client requests per second (token bucket).
+    #[serde(deserialize_with = "rate_per_sec")]
     pub rate_per_sec: f64,
     /// Burst size of the token bucket.
+    #[serde(deserialize_with = "burst")]
     pub burst: u32,
     /// TCP connect timeout.
+    #[serde(deserialize_with = "connect_timeout")]
     pub connect_timeout: Duration,
     /// Time to the response headers (and, for cached reads, to the whole body).
+    #[serde(deserialize_with = "read_timeout")]
     pub read_timeout: Duration,
-    /// Retries for idempotent reads after connect errors, timeouts, 502/503/504.
+    /// Retries for idempotent reads after connect errors, timeouts, 502/503/504 (at most
+    /// [`MAX_RETRIES`]).
+    #[serde(deserialize_with = "retries")]
     pub retries: u32,
     /// Base of the jittered exponential back-off between retries.
+    #[serde(deserialize_with = "duration")]
     pub retry_backoff: Duration,
     /// Consecutive failures that open the circuit.
+    #[serde(deserialize_with = "breaker_failures")]
     pub breaker_failures: u32,
     /// How long the circuit stays open before one probe is let through.
+    #[serde(deserialize_with = "duration")]
     pub breaker_cooldown: Duration,
     /// Concurrent background requests (refresh, warm, prefetch); a separate, smaller budget.
+    #[serde(deserialize_with = "background_max_concurrent")]
     pub background_max_concurrent: usize,
     /// Background requests per second.
+    #[serde(deserialize_with = "background_rate_per_sec")]
     pub background_rate_per_sec: f64,
 }
 
@@ -92,6 +108,48 @@ impl Default for GuardConfig {
             background_rate_per_sec: 20.0,
         }
     }
+}
+
+fn max_concurrent<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    above_zero(d, "max_concurrent")
+}
+
+fn rate_per_sec<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    rate(d, "rate_per_sec")
+}
+
+fn burst<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    above_zero(d, "burst")
+}
+
+fn connect_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    above_zero(d, "connect_timeout").map(|t: Dur| t.0)
+}
+
+fn read_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    above_zero(d, "read_timeout").map(|t: Dur| t.0)
+}
+
+fn retries<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    if n > MAX_RETRIES {
+        return Err(D::Error::custom(format!(
+            "retries is at most {MAX_RETRIES}"
+        )));
+    }
+    Ok(n)
+}
+
+fn breaker_failures<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    above_zero(d, "breaker_failures")
+}
+
+fn background_max_concurrent<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    above_zero(d, "background_max_concurrent")
+}
+
+fn background_rate_per_sec<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    rate(d, "background_rate_per_sec")
 }
 
 /// Prefetch settings (used by the prefetcher): `[upstream.prefetch]`, read straight into this
@@ -279,7 +337,7 @@ pub(super) struct RawUpstream {
     ca: Option<Spanned<PathBuf>>,
     server_name: Option<Spanned<String>>,
     #[serde(default)]
-    guard: RawGuard,
+    guard: GuardConfig,
     #[serde(default)]
     policy: BTreeMap<Spanned<String>, RawPolicy>,
     #[serde(default)]
@@ -287,23 +345,6 @@ pub(super) struct RawUpstream {
     warm: Option<Vec<String>>,
     #[serde(default)]
     prefetch: PrefetchConfig,
-}
-
-/// `[upstream.guard]` as written: positions kept, because a zero is an error at its line.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawGuard {
-    max_concurrent: Option<Spanned<usize>>,
-    rate_per_sec: Option<Spanned<f64>>,
-    burst: Option<Spanned<u32>>,
-    connect_timeout: Option<Spanned<Dur>>,
-    read_timeout: Option<Spanned<Dur>>,
-    retries: Option<Spanned<u32>>,
-    retry_backoff: Option<Dur>,
-    breaker_failures: Option<Spanned<u32>>,
-    breaker_cooldown: Option<Dur>,
-    background_max_concurrent: Option<Spanned<usize>>,
-    background_rate_per_sec: Option<Spanned<f64>>,
 }
 
 /// `[[upstream.route]]` as written.
@@ -318,45 +359,6 @@ struct RawRoute {
     negative_ttl: Option<Dur>,
     scope: Option<Scope>,
     cache: Option<bool>,
-}
-
-impl RawGuard {
-    /// The guard: what the file sets, [`GuardConfig::default`] for the rest.
-    fn read(self, check: &Checker<'_>) -> Result<GuardConfig, ConfigError> {
-        let d = GuardConfig::default();
-        if let Some(r) = &self.retries
-            && *r.get_ref() > MAX_RETRIES
-        {
-            return Err(check.err(r.span().start, format!("retries is at most {MAX_RETRIES}")));
-        }
-        Ok(GuardConfig {
-            max_concurrent: check
-                .count(&self.max_concurrent, "max_concurrent")?
-                .unwrap_or(d.max_concurrent),
-            rate_per_sec: check
-                .rate(&self.rate_per_sec, "rate_per_sec")?
-                .unwrap_or(d.rate_per_sec),
-            burst: check.count32(&self.burst, "burst")?.unwrap_or(d.burst),
-            connect_timeout: check
-                .duration(&self.connect_timeout, "connect_timeout")?
-                .unwrap_or(d.connect_timeout),
-            read_timeout: check
-                .duration(&self.read_timeout, "read_timeout")?
-                .unwrap_or(d.read_timeout),
-            retries: self.retries.map_or(d.retries, |r| *r.get_ref()),
-            retry_backoff: self.retry_backoff.map_or(d.retry_backoff, |x| x.0),
-            breaker_failures: check
-                .count32(&self.breaker_failures, "breaker_failures")?
-                .unwrap_or(d.breaker_failures),
-            breaker_cooldown: self.breaker_cooldown.map_or(d.breaker_cooldown, |x| x.0),
-            background_max_concurrent: check
-                .count(&self.background_max_concurrent, "background_max_concurrent")?
-                .unwrap_or(d.background_max_concurrent),
-            background_rate_per_sec: check
-                .rate(&self.background_rate_per_sec, "background_rate_per_sec")?
-                .unwrap_or(d.background_rate_per_sec),
-        })
-    }
 }
 
 impl RawUpstream {
@@ -434,7 +436,7 @@ impl RawUpstream {
                 .map_err(|e| check.err(n.span().start, e.to_string()))?;
             up.tls.server_name = Some(n.into_inner());
         }
-        up.guard = raw.guard.read(check)?;
+        up.guard = raw.guard;
         // Global class overrides first, the upstream's own after: later entries win.
         up.classes = global.to_vec();
         up.classes.extend(class_overrides(raw.policy, check)?);

@@ -62,6 +62,65 @@ pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::E
     Dur::deserialize(d).map(|d| d.0)
 }
 
+/// A value a setting must not be zero of: a limit or budget of zero would refuse every request
+/// or stall every load, so it is an error at its line, not a silent clamp.
+pub(super) trait Zero {
+    /// Whether this is zero.
+    fn is_zero(&self) -> bool;
+}
+
+impl Zero for usize {
+    fn is_zero(&self) -> bool {
+        *self == 0
+    }
+}
+
+impl Zero for u32 {
+    fn is_zero(&self) -> bool {
+        *self == 0
+    }
+}
+
+impl Zero for Dur {
+    fn is_zero(&self) -> bool {
+        self.0.is_zero()
+    }
+}
+
+impl Zero for ByteSize {
+    fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// Deserialises a value that must be greater than zero (for `deserialize_with`); `key` names
+/// the setting in the error, which toml reports at the value's line and column.
+pub(super) fn above_zero<'de, T, D>(d: D, key: &str) -> Result<T, D::Error>
+where
+    T: Deserialize<'de> + Zero,
+    D: Deserializer<'de>,
+{
+    let v = T::deserialize(d)?;
+    if v.is_zero() {
+        return Err(de::Error::custom(format!(
+            "{key} must be greater than zero"
+        )));
+    }
+    Ok(v)
+}
+
+/// Deserialises a rate: a finite number greater than zero; `key` names the setting in the
+/// error.
+pub(super) fn rate<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<f64, D::Error> {
+    let r = f64::deserialize(d)?;
+    if !(r.is_finite() && r > 0.0) {
+        return Err(de::Error::custom(format!(
+            "{key} must be a number greater than zero"
+        )));
+    }
+    Ok(r)
+}
+
 /// Parses `"250ms"`, `"30s"`, `"5m"`, `"1h30m"`, `"7d"`, `"0"`.
 ///
 /// # Errors
