@@ -6,15 +6,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use cachearr_engine::RedisOptions;
-use serde::Deserialize;
-use toml::Spanned;
+use serde::{Deserialize, Deserializer};
 
-use super::ConfigError;
-use super::file::Checker;
-use super::values::{ByteSize, Dur};
+use super::values::{ByteSize, Dur, above_zero, duration};
 
-/// The cache's tiers and limits: `[cache]` in the file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The cache's tiers and limits: `[cache]` in the file, read through its flat keys
+/// (`CacheKeys`: every key optional, the defaults from [`CacheConfig::default`]); a zero
+/// size or Redis timeout is an error at its line and column.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(from = "CacheKeys")]
 pub struct CacheConfig {
     /// What the process may hold in memory for the cache, shared out among the memory tier,
     /// the disk tier's block cache, write queues, gzip copies and body files
@@ -101,44 +101,77 @@ impl RedisConfig {
     }
 }
 
-/// `[cache]` as written.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawCache {
-    memory_max: Option<Spanned<ByteSize>>,
-    disk: Option<bool>,
-    disk_max: Option<Spanned<ByteSize>>,
+/// `[cache]` as the file writes it: flat keys (`disk`, `disk_max`, `redis_*`) where
+/// [`CacheConfig`] groups them by tier. serde's `flatten` would group them for us, but it
+/// buffers the values first, so toml could no longer place a bad one at its line and column,
+/// and it does not work with `deny_unknown_fields`; so the section is read into this mirror —
+/// every key optional, the defaults taken from [`CacheConfig::default`], a zero refused while
+/// it is read — and turned into a [`CacheConfig`] by `#[serde(from)]`, with nothing left to
+/// check afterwards.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct CacheKeys {
+    #[serde(deserialize_with = "memory_max")]
+    memory_max: u64,
+    disk: bool,
+    #[serde(deserialize_with = "disk_max")]
+    disk_max: u64,
     redis: Option<String>,
-    redis_timeout: Option<Spanned<Dur>>,
-    redis_namespace: Option<String>,
+    #[serde(deserialize_with = "redis_timeout")]
+    redis_timeout: Duration,
+    redis_namespace: String,
     redis_ca: Option<PathBuf>,
-    redis_lock_wait: Option<Dur>,
+    #[serde(deserialize_with = "duration")]
+    redis_lock_wait: Duration,
 }
 
-impl RawCache {
-    /// The section: what the file sets, the defaults for the rest.
-    pub(super) fn read(self, check: &Checker<'_>) -> Result<CacheConfig, ConfigError> {
-        let mut c = CacheConfig::default();
-        if let Some(m) = check.size(&self.memory_max, "memory_max")? {
-            c.memory_max_bytes = m;
+impl Default for CacheKeys {
+    fn default() -> Self {
+        let CacheConfig {
+            memory_max_bytes,
+            disk,
+            redis,
+        } = CacheConfig::default();
+        Self {
+            memory_max: memory_max_bytes,
+            disk: disk.enabled,
+            disk_max: disk.max_bytes,
+            redis: redis.url,
+            redis_timeout: redis.timeout,
+            redis_namespace: redis.namespace,
+            redis_ca: redis.ca,
+            redis_lock_wait: redis.lock_wait,
         }
-        if let Some(d) = self.disk {
-            c.disk.enabled = d;
-        }
-        if let Some(m) = check.size(&self.disk_max, "disk_max")? {
-            c.disk.max_bytes = m;
-        }
-        c.redis.url = self.redis;
-        if let Some(t) = check.duration(&self.redis_timeout, "redis_timeout")? {
-            c.redis.timeout = t;
-        }
-        if let Some(n) = self.redis_namespace {
-            c.redis.namespace = n;
-        }
-        c.redis.ca = self.redis_ca;
-        if let Some(t) = self.redis_lock_wait {
-            c.redis.lock_wait = t.0;
-        }
-        Ok(c)
     }
+}
+
+impl From<CacheKeys> for CacheConfig {
+    fn from(k: CacheKeys) -> Self {
+        Self {
+            memory_max_bytes: k.memory_max,
+            disk: DiskConfig {
+                enabled: k.disk,
+                max_bytes: k.disk_max,
+            },
+            redis: RedisConfig {
+                url: k.redis,
+                ca: k.redis_ca,
+                lock_wait: k.redis_lock_wait,
+                timeout: k.redis_timeout,
+                namespace: k.redis_namespace,
+            },
+        }
+    }
+}
+
+fn memory_max<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    above_zero(d, "memory_max").map(|v: ByteSize| v.0)
+}
+
+fn disk_max<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    above_zero(d, "disk_max").map(|v: ByteSize| v.0)
+}
+
+fn redis_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    above_zero(d, "redis_timeout").map(|t: Dur| t.0)
 }

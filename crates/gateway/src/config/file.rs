@@ -6,16 +6,15 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::cache::RawCache;
+use super::cache::CacheConfig;
 use super::index::{FeedConfig, IndexConfig};
 use super::server::{RequestLimits, admin_token, allowed_hosts};
 use super::upstream::{RawPolicy, RawUpstream, class_overrides};
-use super::values::{ByteSize, Dur};
+use super::values::Dur;
 use super::{Config, ConfigError};
 
 /// The top-level table.
@@ -29,7 +28,7 @@ pub(super) struct RawConfig {
     admin_allowed_hosts: Option<Spanned<Vec<String>>>,
     token_trust: Option<Dur>,
     #[serde(default)]
-    cache: RawCache,
+    cache: CacheConfig,
     #[serde(default)]
     limits: RequestLimits,
     #[serde(default)]
@@ -70,7 +69,7 @@ impl RawConfig {
         if let Some(t) = self.token_trust {
             config.token_trust = t.0;
         }
-        config.cache = self.cache.read(&check)?;
+        config.cache = self.cache;
         config.limits = self.limits;
         config.index = self.index;
         config.feed = self.feed.bounded();
@@ -83,9 +82,9 @@ impl RawConfig {
     }
 }
 
-/// Reports a bad value of the file at its position, and checks the values that must not be
-/// zero (a limit or budget of zero would refuse every request or stall every load: an error
-/// at its line, not a silent clamp).
+/// Reports a bad value of the file at its position, for the checks that need more than the one
+/// value (a file to read, a name against the others); a value that is wrong on its own is
+/// refused while it is read, where toml places it.
 pub(super) struct Checker<'a> {
     text: &'a str,
     origin: &'a str,
@@ -105,39 +104,6 @@ impl Checker<'_> {
     /// The 1-based line of byte `pos`.
     pub(super) fn line_of(&self, pos: usize) -> usize {
         line_col(self.text, pos).0
-    }
-
-    fn nonzero<T: Clone>(
-        &self,
-        v: &Option<Spanned<T>>,
-        what: &str,
-        is_zero: impl Fn(&T) -> bool,
-    ) -> Result<Option<T>, ConfigError> {
-        match v {
-            Some(v) if is_zero(v.get_ref()) => {
-                Err(self.err(v.span().start, format!("{what} must be greater than zero")))
-            }
-            Some(v) => Ok(Some(v.get_ref().clone())),
-            None => Ok(None),
-        }
-    }
-
-    /// A size that must not be zero.
-    pub(super) fn size(
-        &self,
-        v: &Option<Spanned<ByteSize>>,
-        what: &str,
-    ) -> Result<Option<u64>, ConfigError> {
-        Ok(self.nonzero(v, what, |b| b.0 == 0)?.map(|b| b.0))
-    }
-
-    /// A duration that must not be zero.
-    pub(super) fn duration(
-        &self,
-        v: &Option<Spanned<Dur>>,
-        what: &str,
-    ) -> Result<Option<Duration>, ConfigError> {
-        Ok(self.nonzero(v, what, |d| d.0.is_zero())?.map(|d| d.0))
     }
 }
 

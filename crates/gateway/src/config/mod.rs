@@ -20,14 +20,15 @@
 //! | `file` | the top-level table, positions of errors | |
 //! | `example` | `cachearr config example` | [`EXAMPLE`] |
 //!
-//! Most sections ([`IndexConfig`], [`FeedConfig`], [`RequestLimits`], [`GuardConfig`],
-//! [`PrefetchConfig`]) are read straight into their type with `#[serde(default)]` from the
-//! type's `Default`; a value they refuse (a zero limit, a rate not above zero, too many
-//! retries) is refused while it is read (`deserialize_with`, naming its key), so toml reports
-//! it at its line and column. `[[upstream]]` and `[policy.*]` keep each value's position
-//! while they are checked, because their checks need more than the one value (a file to read,
-//! a name against the others); `[cache]` still does too (its zero checks could move the same
-//! way). Either way a zero or a bad name is an error at its line.
+//! Most sections ([`CacheConfig`], [`IndexConfig`], [`FeedConfig`], [`RequestLimits`],
+//! [`GuardConfig`], [`PrefetchConfig`]) are read straight into their type with
+//! `#[serde(default)]` from the type's `Default` (`[cache]` through a mirror of its flat keys,
+//! because the type groups them by tier); a value they refuse (a zero limit, a rate not above
+//! zero, too many retries) is refused while it is read (`deserialize_with`, naming its key),
+//! so toml reports it at its line and column. `[[upstream]]` (with its `[[upstream.route]]`)
+//! and `[policy.*]` keep each value's position while they are checked, because their checks
+//! need more than the one value (a file to read, a name against the others, a pattern against
+//! the routing table). Either way a zero or a bad name is an error at its line.
 
 mod cache;
 mod example;

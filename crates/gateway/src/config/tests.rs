@@ -545,3 +545,100 @@ fn index_limits_and_guard_defaults_are_unchanged() {
     let c = Config::from_toml("[index]\npage_size = 20000\n", "t.toml").unwrap();
     assert_eq!(c.index.page_size, 10_000);
 }
+
+/// `[cache]` refuses a bad value while it is read: toml places the error at the value (line and
+/// column) and the message names the key, as for the other sections.
+#[test]
+fn cache_refuses_bad_values_at_their_line_and_column() {
+    const ZERO: &str = "must be greater than zero";
+    for (key, value, says) in [
+        ("memory_max", "\"0MiB\"", format!("memory_max {ZERO}")),
+        ("disk_max", "0", format!("disk_max {ZERO}")),
+        ("redis_timeout", "\"0\"", format!("redis_timeout {ZERO}")),
+        (
+            "memory_max",
+            "\"lots\"",
+            ValueError::NotASize("lots".into()).to_string(),
+        ),
+        (
+            "redis_lock_wait",
+            "\"soon\"",
+            ValueError::NotADuration("soon".into()).to_string(),
+        ),
+    ] {
+        let text = format!("# x\n[cache]\ndisk = true\n{key} = {value}\n");
+        let (line, column) = (4, key.len() + 4);
+        let e = Config::from_toml(&text, "t.toml").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("t.toml:{line}:{column}: {says}\n")),
+            "{e}"
+        );
+        match e {
+            ConfigError::Parse {
+                line: at,
+                column: col,
+                message,
+                ..
+            } => assert_eq!((at, col, message), (line, column, says), "{key}"),
+            other => panic!("{key}: {other:?}"),
+        }
+    }
+    // The file's keys, not the fields' names.
+    let (line, message) = parse_err("[cache]\n\nmemory_max_bytes = 5\n");
+    assert_eq!(line, 3);
+    assert!(message.contains("memory_max_bytes"), "{message}");
+}
+
+/// What `[cache]` holds when the file leaves it out, or leaves it empty: the defaults as they
+/// were when the section was read through a form of options (the Redis ones are the engine's).
+#[test]
+fn cache_defaults_are_unchanged() {
+    let cache = CacheConfig {
+        memory_max_bytes: 256 * 1024 * 1024,
+        disk: DiskConfig {
+            enabled: true,
+            max_bytes: 4 * 1024 * 1024 * 1024,
+        },
+        redis: RedisConfig {
+            url: None,
+            ca: None,
+            lock_wait: Duration::from_secs(5),
+            timeout: Duration::from_millis(250),
+            namespace: "cachearr".into(),
+        },
+    };
+    assert_eq!(CacheConfig::default(), cache);
+    for text in ["", "[cache]\n"] {
+        let c = Config::from_toml(text, "t.toml").unwrap();
+        assert_eq!(c.cache, cache, "{text:?}");
+    }
+    // Values read as before, and unset keys keep their defaults.
+    let c = Config::from_toml(
+        "[cache]\nmemory_max = \"1GiB\"\ndisk = false\ndisk_max = 1000\n\
+         redis = \"rediss://r:6380\"\nredis_timeout = \"1s500ms\"\nredis_ca = \"/etc/ca.pem\"\n\
+         redis_lock_wait = 0\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        c.cache,
+        CacheConfig {
+            memory_max_bytes: 1 << 30,
+            disk: DiskConfig {
+                enabled: false,
+                max_bytes: 1000,
+            },
+            redis: RedisConfig {
+                url: Some("rediss://r:6380".into()),
+                ca: Some(PathBuf::from("/etc/ca.pem")),
+                lock_wait: Duration::ZERO,
+                timeout: Duration::from_millis(1500),
+                namespace: "cachearr".into(),
+            },
+        }
+    );
+    let c = Config::from_toml("[cache]\ndisk_max = \"10GB\"\n", "t.toml").unwrap();
+    assert_eq!(c.cache.disk.max_bytes, 10_000_000_000);
+    assert_eq!(c.cache.memory_max_bytes, cache.memory_max_bytes);
+}
