@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::clock::Clock;
+use crate::locks::LockUnpoisoned;
 
 /// A concurrency limit plus a token bucket refilled from the engine's clock.
 pub(crate) struct RefreshBudget {
@@ -37,7 +38,7 @@ impl RefreshBudget {
     pub(crate) fn try_take(&self, clock: &dyn Clock) -> Option<OwnedSemaphorePermit> {
         let permit = self.slots.clone().try_acquire_owned().ok()?;
         let now = clock.now_ms();
-        let mut b = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        let mut b = self.bucket.lock_unpoisoned();
         let elapsed = now.saturating_sub(b.last_ms) as f64 / 1000.0;
         b.tokens = (b.tokens + elapsed * self.per_second).min(self.per_second);
         b.last_ms = now;

@@ -44,6 +44,7 @@
 //!   [`TierKind`].
 //! * `budget` — the refresh budget (concurrency + rate) for warming.
 //! * `clock` — [`Clock`], [`SystemClock`], [`ManualClock`].
+//! * `locks` — taking a `std::sync` lock whose earlier holder panicked, and why the engine may.
 //! * `key` — [`Key`]: shared string + precomputed seeded hash.
 //! * `policy` — [`Policy`]: class, TTLs, windows, tags, negative TTL.
 //! * `error` — [`EngineError`], [`LoadError`] (with its [`LoadErrorKind`]), [`TierError`].
@@ -76,6 +77,7 @@ mod entry;
 mod error;
 mod key;
 mod loader;
+mod locks;
 mod policy;
 mod redis;
 mod stats;

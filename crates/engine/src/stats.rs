@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
+use crate::locks::RwLockUnpoisoned;
 use crate::tier::TierKind;
 
 /// Counters of one class. Entries hold an `Arc` to their class's counters, so a hit counts
@@ -86,17 +87,11 @@ pub(crate) struct ClassRegistry {
 
 impl ClassRegistry {
     pub(crate) fn get(&self, name: &Arc<str>) -> Arc<ClassCounters> {
-        if let Some(c) = self
-            .classes
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-        {
+        if let Some(c) = self.classes.read_unpoisoned().get(name) {
             return c.clone();
         }
         self.classes
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
+            .write_unpoisoned()
             .entry(name.clone())
             .or_insert_with(|| {
                 Arc::new(ClassCounters {
@@ -108,13 +103,7 @@ impl ClassRegistry {
     }
 
     pub(crate) fn all(&self) -> Vec<Arc<ClassCounters>> {
-        let mut v: Vec<_> = self
-            .classes
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let mut v: Vec<_> = self.classes.read_unpoisoned().values().cloned().collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }

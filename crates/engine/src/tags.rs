@@ -24,6 +24,7 @@ use std::sync::{Arc, RwLock};
 use serde::{Deserialize, Serialize};
 
 use crate::key::Key;
+use crate::locks::{LockUnpoisoned, RwLockUnpoisoned};
 
 /// The tag generation an entry was stored under.
 #[derive(Clone, Debug)]
@@ -197,7 +198,7 @@ impl Invalidation {
     pub(crate) fn restore(state: InvalidationState) -> Self {
         let this = Self::default();
         {
-            let mut tags = this.tags.write().unwrap_or_else(|e| e.into_inner());
+            let mut tags = this.tags.write_unpoisoned();
             for (name, generation) in state.tags {
                 tags.insert(Interned(Arc::new(TagCell::new(&name, generation))));
             }
@@ -209,21 +210,16 @@ impl Invalidation {
         this.max_life_ms.store(state.max_life_ms, Ordering::Release);
         this.generation_floor
             .store(state.generation_floor, Ordering::Release);
-        *this.drops.write().unwrap_or_else(|e| e.into_inner()) = state.drops;
+        *this.drops.write_unpoisoned() = state.drops;
         this
     }
 
     /// The interned cell for a tag.
     pub(crate) fn tag(&self, name: &str) -> Arc<TagCell> {
-        if let Some(cell) = self
-            .tags
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-        {
+        if let Some(cell) = self.tags.read_unpoisoned().get(name) {
             return cell.0.clone();
         }
-        let mut tags = self.tags.write().unwrap_or_else(|e| e.into_inner());
+        let mut tags = self.tags.write_unpoisoned();
         if let Some(cell) = tags.get(name) {
             return cell.0.clone();
         }
@@ -247,7 +243,7 @@ impl Invalidation {
     }
 
     fn note_moved(&self, name: &str) {
-        let mut u = self.unwritten.lock().unwrap_or_else(|e| e.into_inner());
+        let mut u = self.unwritten.lock_unpoisoned();
         if u.all_written && !u.moved.contains(name) {
             u.moved.insert(name.into());
         }
@@ -256,8 +252,8 @@ impl Invalidation {
     /// The tag generations changed since the last call (all of them on the first call), for
     /// the persister: a change costs a row, not a rewrite of every tag.
     pub(crate) fn take_tag_changes(&self) -> TagChanges {
-        let mut u = self.unwritten.lock().unwrap_or_else(|e| e.into_inner());
-        let tags = self.tags.read().unwrap_or_else(|e| e.into_inner());
+        let mut u = self.unwritten.lock_unpoisoned();
+        let tags = self.tags.read_unpoisoned();
         let generation = |name: &str| {
             tags.get(name)
                 .map(|c| c.0.generation.load(Ordering::Acquire))
@@ -369,7 +365,7 @@ impl Invalidation {
             seq,
             at_ms: now_ms,
         };
-        let mut drops = self.drops.write().unwrap_or_else(|e| e.into_inner());
+        let mut drops = self.drops.write_unpoisoned();
         if prefix.is_empty() {
             // Clear-all supersedes every earlier drop.
             drops.clear();
@@ -396,8 +392,7 @@ impl Invalidation {
     #[cold]
     fn is_dropped(&self, key: &Key, seq: u64) -> bool {
         self.drops
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .read_unpoisoned()
             .iter()
             .any(|d| seq < d.seq && key.as_str().starts_with(&d.prefix))
     }
@@ -406,7 +401,7 @@ impl Invalidation {
     /// the drop has outlived its longest possible life.
     pub(crate) fn prune(&self, now_ms: u64) {
         let max_life = self.max_life_ms.load(Ordering::Acquire);
-        let mut drops = self.drops.write().unwrap_or_else(|e| e.into_inner());
+        let mut drops = self.drops.write_unpoisoned();
         let before = drops.len();
         drops.retain(|d| d.at_ms.saturating_add(max_life) >= now_ms);
         if drops.len() != before {
@@ -422,7 +417,7 @@ impl Invalidation {
     pub(crate) fn forget_unused_tags(&self, now_ms: u64) -> usize {
         let max_life = self.max_life_ms.load(Ordering::Acquire);
         let mut floor = self.generation_floor.load(Ordering::Acquire);
-        let mut tags = self.tags.write().unwrap_or_else(|e| e.into_inner());
+        let mut tags = self.tags.write_unpoisoned();
         let before = tags.len();
         let mut rows_gone = Vec::new();
         tags.retain(|Interned(c)| {
@@ -453,7 +448,7 @@ impl Invalidation {
         let forgotten = before - tags.len();
         drop(tags);
         if !rows_gone.is_empty() {
-            let mut u = self.unwritten.lock().unwrap_or_else(|e| e.into_inner());
+            let mut u = self.unwritten.lock_unpoisoned();
             if u.all_written {
                 u.forgotten.extend(rows_gone);
             }
@@ -467,15 +462,14 @@ impl Invalidation {
 
     /// How many tags are interned.
     pub(crate) fn tag_count(&self) -> usize {
-        self.tags.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.tags.read_unpoisoned().len()
     }
 
     /// The state to persist, every bumped tag included.
     pub(crate) fn snapshot(&self) -> InvalidationState {
         let tags = self
             .tags
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .read_unpoisoned()
             .iter()
             .filter_map(|Interned(c)| {
                 let g = c.generation.load(Ordering::Acquire);
@@ -493,7 +487,7 @@ impl Invalidation {
     pub(crate) fn snapshot_head(&self) -> InvalidationState {
         InvalidationState {
             tags: Vec::new(),
-            drops: self.drops.read().unwrap_or_else(|e| e.into_inner()).clone(),
+            drops: self.drops.read_unpoisoned().clone(),
             next_seq: self.next_seq.load(Ordering::Acquire),
             max_life_ms: self.max_life_ms.load(Ordering::Acquire),
             generation_floor: self.generation_floor.load(Ordering::Acquire),

@@ -20,6 +20,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use crate::codec;
 use crate::entry::Entry;
 use crate::key::Key;
+use crate::locks::LockUnpoisoned;
 use crate::stats::bump;
 use crate::tier::WriteOp;
 
@@ -127,10 +128,7 @@ impl WriteBehind {
     /// Queues an operation that must not be dropped (removal, prefix drop), issued at
     /// sequence number `seq`.
     pub(crate) fn side_op(&self, seq: u64, op: WriteOp, dest: Dest) {
-        self.side_ops
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((seq, op, dest));
+        self.side_ops.lock_unpoisoned().push((seq, op, dest));
         self.wake.notify_one();
     }
 
@@ -160,7 +158,7 @@ impl WriteBehind {
     }
 
     fn take_side_ops(&self) -> Vec<(u64, WriteOp, Dest)> {
-        std::mem::take(&mut *self.side_ops.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut *self.side_ops.lock_unpoisoned())
     }
 }
 

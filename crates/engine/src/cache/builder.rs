@@ -18,6 +18,7 @@ use crate::disk::{DiskMemory, DiskStart, DiskTier, UnavailableDisk};
 use crate::entry::Entry;
 use crate::error::EngineError;
 use crate::key::{Key, KeyHashBuilder};
+use crate::locks::LockUnpoisoned;
 use crate::redis::{LocalCache, RedisTier};
 use crate::stats::{ClassRegistry, TierCounters, bump};
 use crate::tags::{Invalidation, InvalidationState};
@@ -369,7 +370,7 @@ impl TieredCacheBuilder {
                 }
             }));
         }
-        *inner.tasks.lock().unwrap_or_else(|e| e.into_inner()) = tasks;
+        *inner.tasks.lock_unpoisoned() = tasks;
         Ok(TieredCache { inner })
     }
 }

@@ -8,6 +8,7 @@ use moka::ops::compute::Op;
 
 use super::Inner;
 use crate::key::Key;
+use crate::locks::LockUnpoisoned;
 use crate::redis::LocalCache;
 use crate::tier::WriteOp;
 use crate::write_behind::Dest;
@@ -18,11 +19,7 @@ impl Inner {
         let inner = self;
         let drop = inner.inval.drop_prefix("", inner.clock.now_ms());
         inner.memory.invalidate_all();
-        inner
-            .warm_queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        inner.warm_queue.lock_unpoisoned().clear();
         if let Some(wb) = &inner.write_behind {
             wb.side_op(
                 drop.seq,

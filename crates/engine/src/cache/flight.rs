@@ -17,6 +17,7 @@ use crate::entry::{CachedValue, Entry, Fill, Lookup, Outcome};
 use crate::error::{EngineError, LoadError, LoadErrorKind};
 use crate::key::Key;
 use crate::loader::{LoadContext, Loader};
+use crate::locks::LockUnpoisoned;
 use crate::policy::Policy;
 use crate::redis::Coordination;
 use crate::stats::{ClassCounters, bump};
@@ -168,7 +169,7 @@ impl Inner {
         context: LoadContext,
         permit: Option<OwnedSemaphorePermit>,
     ) -> (watch::Receiver<Option<FlightDone>>, bool) {
-        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        let mut flights = self.flights.lock_unpoisoned();
         if let Some(f) = flights.get(key) {
             return (f.done.subscribe(), false);
         }
@@ -381,7 +382,7 @@ impl Drop for FlightGuard {
                 .done
                 .send_replace(Some(FlightDone::Failed(EngineError::LoaderPanicked)));
         }
-        let mut flights = self.inner.flights.lock().unwrap_or_else(|e| e.into_inner());
+        let mut flights = self.inner.flights.lock_unpoisoned();
         if flights
             .get(&self.key)
             .is_some_and(|f| Arc::ptr_eq(f, &self.flight))

@@ -35,6 +35,7 @@ use crate::entry::{CachedValue, Entry, Lookup, Outcome};
 use crate::error::EngineError;
 use crate::key::{Key, KeyHashBuilder};
 use crate::loader::Loader;
+use crate::locks::LockUnpoisoned;
 use crate::policy::Policy;
 use crate::redis::{LocalCache, RedisTier};
 use crate::stats::{ClassRegistry, StatsSnapshot, TierCounters};
@@ -382,8 +383,7 @@ impl TieredCache {
         if let Some(wb) = &self.inner.write_behind {
             wb.shutdown().await;
         }
-        let tasks =
-            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let tasks = std::mem::take(&mut *self.inner.tasks.lock_unpoisoned());
         for t in tasks {
             t.abort();
         }

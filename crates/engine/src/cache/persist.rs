@@ -12,6 +12,7 @@ use futures_util::future::BoxFuture;
 use super::Inner;
 use crate::entry::Entry;
 use crate::key::Key;
+use crate::locks::LockUnpoisoned;
 use crate::stats::bump;
 use crate::tags::{InvalidationState, InvalidationStateV1, TagChanges};
 use crate::tier::WriteOp;
@@ -137,13 +138,10 @@ impl Inner {
                 error = why,
                 "disk cache tier switched off after a write failure; continuing from memory"
             );
-            self.warnings
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(format!(
-                    "disk cache switched off after a write failure ({why}): entries live in \
+            self.warnings.lock_unpoisoned().push(format!(
+                "disk cache switched off after a write failure ({why}): entries live in \
                      memory only until a restart"
-                ));
+            ));
         }
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::Inner;
+use crate::locks::LockUnpoisoned;
 use crate::stats::{ClassStats, QueueStats, StatsSnapshot, TierStats, load};
 use crate::tier::TierKind;
 
@@ -103,11 +104,7 @@ impl Inner {
             write_behind,
             refreshes_in_progress,
             tags_interned: self.inval.tag_count() as u64,
-            warnings: self
-                .warnings
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+            warnings: self.warnings.lock_unpoisoned().clone(),
         }
     }
 }

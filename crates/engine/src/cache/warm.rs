@@ -10,6 +10,7 @@ use super::{Inner, WARM_QUEUE_SLACK};
 use crate::entry::Entry;
 use crate::key::{Key, KeyHashBuilder};
 use crate::loader::{LoadContext, Loader};
+use crate::locks::LockUnpoisoned;
 use crate::policy::Policy;
 
 pub(super) struct WarmJob {
@@ -53,20 +54,17 @@ impl Inner {
         }
         let due = entry.stored_at_ms + fresh * 4 / 5;
         let n = self.warm_seq.fetch_add(1, Ordering::Relaxed);
-        self.warm_queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                (due, n),
-                WarmJob {
-                    key: key.clone(),
-                    policy: policy.clone(),
-                    // The job may wait most of a TTL: keep a loader that holds only its own
-                    // bytes, not the request's buffers.
-                    loader: loader.kept().unwrap_or_else(|| loader.clone()),
-                    entry_seq: entry.seq,
-                },
-            );
+        self.warm_queue.lock_unpoisoned().insert(
+            (due, n),
+            WarmJob {
+                key: key.clone(),
+                policy: policy.clone(),
+                // The job may wait most of a TTL: keep a loader that holds only its own
+                // bytes, not the request's buffers.
+                loader: loader.kept().unwrap_or_else(|| loader.clone()),
+                entry_seq: entry.seq,
+            },
+        );
     }
 
     /// Drops warming jobs whose entry has left memory (evicted, invalidated, cleared) and
@@ -75,7 +73,7 @@ impl Inner {
     /// twice until the job came due, most of a TTL later.
     pub(super) fn sweep_warm_queue(&self) {
         let entries = self.memory.entry_count();
-        let mut q = self.warm_queue.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self.warm_queue.lock_unpoisoned();
         if (q.len() as u64) <= entries.saturating_add(WARM_QUEUE_SLACK) {
             return;
         }
@@ -112,7 +110,7 @@ impl Inner {
     pub(super) async fn run_warmer(self: &Arc<Self>, now: u64) {
         loop {
             let job = {
-                let mut q = self.warm_queue.lock().unwrap_or_else(|e| e.into_inner());
+                let mut q = self.warm_queue.lock_unpoisoned();
                 match q.first_key_value() {
                     Some((&(due, _), _)) if due <= now => q.pop_first(),
                     _ => None,
@@ -130,10 +128,7 @@ impl Inner {
             }
             let Some(permit) = self.budget.try_take(&*self.clock) else {
                 // Out of budget: put it back and try on the next pass.
-                self.warm_queue
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert((due, n), job);
+                self.warm_queue.lock_unpoisoned().insert((due, n), job);
                 return;
             };
             self.join_flight(

@@ -39,6 +39,7 @@ use futures_util::future::BoxFuture;
 use crate::entry::TierKind;
 use crate::error::{EngineError, TierError};
 use crate::key::Key;
+use crate::locks::LockUnpoisoned;
 use crate::tier::{MaintenanceReport, PersistedMeta, Tier, TierUsage, WriteOp};
 
 mod open;
@@ -416,11 +417,7 @@ impl DiskTier {
     /// application keeps beside the cache in the same data directory): the records get what
     /// the store's own files and these leave of `max_bytes`, never less than an eighth of it.
     pub fn count_also(&self, dirs: Vec<PathBuf>) {
-        *self
-            .inner
-            .counts_also
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = dirs;
+        *self.inner.counts_also.lock_unpoisoned() = dirs;
     }
 
     /// Opens (or creates) keyspace `name` of the application's in this tier's database, with
@@ -442,7 +439,7 @@ impl DiskTier {
             return Err(store_err(format!("keyspace name too long: {name}")));
         }
         let keyspace = self.inner.db.keyspace(&full, options).map_err(store_err)?;
-        let mut shared = self.inner.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let mut shared = self.inner.shared.lock_unpoisoned();
         if !shared.iter().any(|k| k.name() == keyspace.name()) {
             shared.push(keyspace.clone());
         }

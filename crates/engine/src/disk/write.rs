@@ -3,6 +3,7 @@
 //! compaction, and sweeping expired records then evicting the least valuable past the limit.
 
 use super::*;
+use crate::locks::LockUnpoisoned;
 
 /// What the batch being built knows about a key, ahead of the committed index.
 #[derive(Clone, Copy)]
@@ -13,7 +14,7 @@ pub(super) enum Pending {
 
 impl DiskInner {
     pub(super) fn compact(&self) -> Result<(), TierError> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self.write_lock.lock_unpoisoned();
         for ks in [&self.entries, &self.index, &self.expiry, &self.meta] {
             ks.rotate_memtable_and_wait().map_err(store_err)?;
         }
@@ -93,7 +94,7 @@ impl DiskInner {
     }
 
     pub(super) fn write_sync(&self, ops: Vec<WriteOp>) -> Result<(), TierError> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self.write_lock.lock_unpoisoned();
         let mut batch = self.db.batch();
         let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();
         let mut counts = self.counts();
@@ -183,8 +184,7 @@ impl DiskInner {
         // data, not the records' overhead: they count beside.
         let shared: u64 = self
             .shared
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .lock_unpoisoned()
             .iter()
             .map(Keyspace::disk_space)
             .sum();
@@ -193,8 +193,7 @@ impl DiskInner {
         let beside: u64 = shared
             + self
                 .counts_also
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
+                .lock_unpoisoned()
                 .iter()
                 .map(|dir| allocated_bytes(dir))
                 .sum::<u64>();
@@ -209,10 +208,7 @@ impl DiskInner {
         // rewriting the store would only add a second copy for a while.
         let journal = journal_bytes(&self.path);
         if files.saturating_sub(journal) > self.max_bytes {
-            let mut last = self
-                .last_compaction
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut last = self.last_compaction.lock_unpoisoned();
             if last.is_none_or(|t| t.elapsed() >= COMPACT_AT_MOST_EVERY) {
                 *last = Some(std::time::Instant::now());
                 drop(last);
@@ -227,7 +223,7 @@ impl DiskInner {
         &self,
         now_ms: u64,
     ) -> Result<MaintenanceReport, TierError> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self.write_lock.lock_unpoisoned();
         let mut report = MaintenanceReport::default();
         let mut counts = self.counts();
         let mut batch = self.db.batch();

@@ -11,6 +11,7 @@ use redis::{Cmd, RedisError};
 
 use super::RedisTier;
 use super::connection::redact_url;
+use crate::locks::LockUnpoisoned;
 
 /// Consecutive failures that open the circuit breaker.
 const BREAKER_FAILURES: u32 = 3;
@@ -73,7 +74,7 @@ impl RedisTier {
     }
 
     pub(super) fn note_error(&self, error: &str) {
-        *self.s.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(redact_url(error));
+        *self.s.last_error.lock_unpoisoned() = Some(redact_url(error));
     }
 
     fn failed(&self, what: &str, error: &CommandError) {

@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use super::{Counters, RedisOptions, RedisTier, State};
 use crate::clock::{Clock, SystemClock};
 use crate::error::EngineError;
+use crate::locks::LockUnpoisoned;
 
 /// A connection to one server (reconnecting), to a cluster, or to the master that Sentinel
 /// names.
@@ -78,10 +79,7 @@ pub(super) struct SentinelConn {
 
 impl SentinelConn {
     fn cached(&self) -> Option<redis::aio::MultiplexedConnection> {
-        self.current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.current.lock_unpoisoned().clone()
     }
 
     async fn connection(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
@@ -96,7 +94,7 @@ impl SentinelConn {
         let c = sentinel
             .get_async_connection_with_config(&self.config)
             .await?;
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
+        *self.current.lock_unpoisoned() = Some(c.clone());
         Ok(c)
     }
 
@@ -112,7 +110,7 @@ impl SentinelConn {
             redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
         );
         if demoted || e.is_io_error() || e.is_timeout() || e.is_unrecoverable_error() {
-            *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            *self.current.lock_unpoisoned() = None;
         }
     }
 }

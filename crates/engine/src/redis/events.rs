@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use super::connection::{Conn, redact_url};
 use super::sync::CLEAR_MARK;
 use super::{LocalCache, RedisTier, spawn};
+use crate::locks::LockUnpoisoned;
 
 impl RedisTier {
     /// Starts the event task: subscribes to the namespace's channel (reconnecting with
@@ -164,13 +165,7 @@ impl RedisTier {
                 }
             }
             "f" | "r" => {
-                let waiter = self
-                    .s
-                    .waiters
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(rest)
-                    .cloned();
+                let waiter = self.s.waiters.lock_unpoisoned().get(rest).cloned();
                 if let Some(n) = waiter {
                     n.notify_waiters();
                 }

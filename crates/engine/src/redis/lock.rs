@@ -10,6 +10,7 @@ use redis::Value;
 
 use super::RedisTier;
 use crate::key::Key;
+use crate::locks::LockUnpoisoned;
 
 const WAIT_POLL: Duration = Duration::from_millis(200);
 
@@ -69,8 +70,7 @@ impl RedisTier {
         let notify = self
             .s
             .waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .lock_unpoisoned()
             .entry(key.as_str().to_owned())
             .or_default()
             .clone();
@@ -205,11 +205,6 @@ struct WaiterGuard<'a> {
 
 impl Drop for WaiterGuard<'_> {
     fn drop(&mut self) {
-        self.tier
-            .s
-            .waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(self.key);
+        self.tier.s.waiters.lock_unpoisoned().remove(self.key);
     }
 }

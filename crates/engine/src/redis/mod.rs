@@ -61,6 +61,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
+use crate::locks::LockUnpoisoned;
 use crate::stats::TierStats;
 use crate::tier::TierKind;
 
@@ -260,12 +261,7 @@ impl RedisTier {
             cluster: matches!(self.s.conn, Conn::Cluster(_)),
             errors: c.errors.load(Ordering::Relaxed),
             oom_errors: c.oom.load(Ordering::Relaxed),
-            last_error: self
-                .s
-                .last_error
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+            last_error: self.s.last_error.lock_unpoisoned().clone(),
             skipped: c.skipped.load(Ordering::Relaxed),
             breaker_trips: c.trips.load(Ordering::Relaxed),
             hits: c.hits.load(Ordering::Relaxed),

@@ -10,6 +10,7 @@ use redis::{Cmd, Value};
 use super::RedisTier;
 use super::connection::Conn;
 use crate::key::Key;
+use crate::locks::LockUnpoisoned;
 use crate::tier::WriteOp;
 
 impl RedisTier {
@@ -42,11 +43,7 @@ impl RedisTier {
         let (head, _) = raw.split_first_chunk::<8>()?;
         let written_after = u64::from_le_bytes(*head);
         if written_after < self.s.clears_seen.load(Ordering::Acquire) {
-            let clears = self
-                .s
-                .recent_clears
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let clears = self.s.recent_clears.lock_unpoisoned();
             if clears
                 .iter()
                 .any(|(seq, prefix)| *seq > written_after && key.starts_with(prefix.as_str()))

@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use redis::Value;
 
 use super::{LocalCache, RedisTier, spawn};
+use crate::locks::LockUnpoisoned;
 use crate::tags::Invalidation;
 
 /// Name of the pseudo-tag that carries the newest shared clear number applied locally, so it
@@ -93,11 +94,7 @@ impl RedisTier {
     }
 
     pub(super) fn note_clears(&self, clears: &[(u64, String)], seen: u64) {
-        let mut recent = self
-            .s
-            .recent_clears
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut recent = self.s.recent_clears.lock_unpoisoned();
         for c in clears {
             if !recent.iter().any(|(s, _)| *s == c.0) {
                 recent.push(c.clone());
@@ -225,38 +222,16 @@ impl RedisTier {
     }
 
     fn has_pending(&self) -> bool {
-        !self
-            .s
-            .pending_tags
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
-            || !self
-                .s
-                .pending_clears
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_empty()
+        !self.s.pending_tags.lock_unpoisoned().is_empty()
+            || !self.s.pending_clears.lock_unpoisoned().is_empty()
     }
 
     async fn flush_pending(&self, local: &Arc<dyn LocalCache>) {
-        let tags: Vec<String> = self
-            .s
-            .pending_tags
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain()
-            .collect();
+        let tags: Vec<String> = self.s.pending_tags.lock_unpoisoned().drain().collect();
         for tag in tags {
             self.send_tag_bump(local, &tag).await;
         }
-        let clears: Vec<String> = std::mem::take(
-            &mut *self
-                .s
-                .pending_clears
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
+        let clears: Vec<String> = std::mem::take(&mut *self.s.pending_clears.lock_unpoisoned());
         for prefix in clears {
             self.send_clear(local, &prefix).await;
         }
@@ -309,11 +284,7 @@ impl RedisTier {
                 local.raise_tag(tag, g);
             }
             None => {
-                self.s
-                    .pending_tags
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(tag.to_owned());
+                self.s.pending_tags.lock_unpoisoned().insert(tag.to_owned());
             }
         }
     }
@@ -360,8 +331,7 @@ impl RedisTier {
             None => self
                 .s
                 .pending_clears
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
+                .lock_unpoisoned()
                 .push(prefix.to_owned()),
         }
     }
