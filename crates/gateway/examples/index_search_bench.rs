@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cachearr_gateway::library::crawl_plex::fill_elements;
 use cachearr_gateway::{Config, Gateway, Profile};
 use cachearr_library::LibraryIndex;
 use cachearr_sim::Sim;
@@ -187,14 +188,13 @@ async fn main() {
 async fn keep_elements(gw: &Gateway, base: &str, token: &str) {
     let store = gw.index("plex").unwrap().elements().unwrap().clone();
     let client = reqwest::Client::new();
-    store
-        .fill_from_plex(|path| {
-            let get = client
-                .get(format!("{base}{path}"))
-                .header("X-Plex-Token", token)
-                .header("Accept", "application/json");
-            async move { get.send().await.unwrap().bytes().await.unwrap() }
-        })
-        .await
-        .unwrap();
+    fill_elements(&store, |path| {
+        let get = client
+            .get(format!("{base}{path}"))
+            .header("X-Plex-Token", token)
+            .header("Accept", "application/json");
+        async move { get.send().await.unwrap().bytes().await.unwrap() }
+    })
+    .await
+    .unwrap();
 }

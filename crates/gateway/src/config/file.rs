@@ -1,5 +1,5 @@
 //! The file as written: the top-level table ([`RawConfig`]), which hands each section to the
-//! module that owns it, and the [`Checker`] they share to report a bad value at its line and
+//! module that owns it, with the [`Checker`] they share to report a bad value at its line and
 //! column. `deny_unknown_fields` everywhere: a typo is an error with a line, not a silently
 //! ignored setting.
 
@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use super::cache::CacheConfig;
 use super::index::{FeedConfig, IndexConfig};
+use super::position::{Checker, parse_error};
 use super::server::{RequestLimits, admin_token, allowed_hosts};
 use super::upstream::{RawPolicy, RawUpstream, class_overrides};
 use super::values::Dur;
@@ -56,7 +57,7 @@ impl RawConfig {
     /// The configuration: each section read by its module onto its defaults
     /// ([`Config::empty`]), every bad value reported at its line.
     pub(super) fn validate(self, text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let check = Checker { text, origin };
+        let check = Checker::new(text, origin);
         let mut config = Config::empty();
         if let Some(d) = self.data_dir {
             config.data_dir = d;
@@ -79,31 +80,6 @@ impl RawConfig {
             config.upstreams.push(up);
         }
         Ok(config)
-    }
-}
-
-/// Reports a bad value of the file at its position, for the checks that need more than the one
-/// value (a file to read, a name against the others); a value that is wrong on its own is
-/// refused while it is read, where toml places it.
-pub(super) struct Checker<'a> {
-    text: &'a str,
-    origin: &'a str,
-}
-
-impl Checker<'_> {
-    /// An error at byte `pos` of the file.
-    pub(super) fn err(&self, pos: usize, message: impl AsRef<str>) -> ConfigError {
-        parse_error(self.text, self.origin, pos, message.as_ref())
-    }
-
-    /// The file's name in messages.
-    pub(super) fn origin(&self) -> &str {
-        self.origin
-    }
-
-    /// The 1-based line of byte `pos`.
-    pub(super) fn line_of(&self, pos: usize) -> usize {
-        line_col(self.text, pos).0
     }
 }
 
@@ -139,30 +115,4 @@ fn single_bracket_table(text: &str) -> Option<(usize, String)> {
         pos += line.len();
     }
     None
-}
-
-fn line_col(text: &str, pos: usize) -> (usize, usize) {
-    let pos = pos.min(text.len());
-    let before = text.get(..pos).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
-}
-
-fn parse_error(text: &str, origin: &str, pos: usize, message: &str) -> ConfigError {
-    let (line, column) = line_col(text, pos);
-    let src = text.lines().nth(line - 1).unwrap_or("");
-    let gutter = format!("{line} | ");
-    let snippet = format!(
-        "{gutter}{src}\n{:width$}^",
-        "",
-        width = gutter.len() + column.saturating_sub(1)
-    );
-    ConfigError::Parse {
-        origin: origin.to_string(),
-        line,
-        column,
-        message: message.trim().to_string(),
-        snippet,
-    }
 }

@@ -17,7 +17,8 @@
 //! | `index` | `[index]`, `[feed]` | [`IndexConfig`], [`FeedConfig`] |
 //! | `upstream` | `[[upstream]]` with its guard, routes, prefetch; `[policy.*]` | [`UpstreamConfig`], [`GuardConfig`], [`PrefetchConfig`] |
 //! | `values` | durations and sizes | [`Dur`], [`ByteSize`], [`ValueError`] |
-//! | `file` | the top-level table, positions of errors | |
+//! | `file` | the top-level table | |
+//! | `position` | where a bad value is: line, column, snippet | |
 //! | `example` | `cachearr config example` | [`EXAMPLE`] |
 //!
 //! Most sections ([`CacheConfig`], [`IndexConfig`], [`FeedConfig`], [`RequestLimits`],
@@ -34,6 +35,7 @@ mod cache;
 mod example;
 mod file;
 mod index;
+mod position;
 mod server;
 mod upstream;
 mod values;

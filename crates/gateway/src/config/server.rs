@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use super::file::Checker;
+use super::position::Checker;
 use super::values::{ByteSize, above_zero};
 use super::{ConfigError, read_secret_file};
 

@@ -11,7 +11,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use super::file::Checker;
+use super::position::Checker;
 use super::server::{DEFAULT_LISTEN, parse_addr};
 use super::values::{Dur, above_zero, duration, rate};
 use super::{ConfigError, TlsConfig, read_secret_file};

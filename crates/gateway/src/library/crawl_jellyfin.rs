@@ -10,7 +10,7 @@
 use cachearr_library::{ItemKind, ItemRecord};
 use serde_json::Value;
 
-use super::crawl::{json_number, json_text, records_of};
+use super::server_json::{json_number, json_text, records_of};
 use super::status::SectionInfo;
 
 pub use crate::dialect::jellyfin::crawl::{FIELDS, format_iso8601, page_path, types_of_section};

@@ -10,15 +10,42 @@
 use cachearr_library::{ItemKind, ItemRecord};
 use serde_json::Value;
 
-use super::crawl::{json_number, json_text, records_of};
+use super::elements::ElementStore;
+use super::server_json::{json_number, json_text, records_of};
 use super::status::SectionInfo;
 
 pub use crate::dialect::plex::crawl::{page_path, types_of_section};
 
+/// Fills `store` as a Plex crawl would, for what installs an index without one (tests,
+/// benchmarks): reads `GET /library/sections` through `fetch`, then every section's whole
+/// listing ([`whole_listing_paths`]), and keeps each listing's items. `fetch` answers the body
+/// of a GET of a path on the server, asked for as JSON. Returns how many items were kept.
+///
+/// It lives here, not on [`ElementStore`], so that the store does not depend on the crawl
+/// (the crawl writes to the store).
+///
+/// # Errors
+/// The sections answer is not JSON.
+pub async fn fill_elements<F, Fut>(
+    store: &ElementStore,
+    mut fetch: F,
+) -> Result<usize, serde_json::Error>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = bytes::Bytes>,
+{
+    let sections: Value = serde_json::from_slice(&fetch("/library/sections".to_owned()).await)?;
+    let mut kept = 0;
+    for path in whole_listing_paths(&sections) {
+        kept += store.put_listing(&fetch(path).await);
+    }
+    Ok(kept)
+}
+
 /// The whole listing of each section and type the crawl reads, in its element-store form
 /// (`includeGuids=1`, unpaged): what a tool that installs an index without a crawl (tests,
-/// benchmarks) reads to fill the element store as the crawl would
-/// ([`super::elements::ElementStore::fill_from_plex`]). `sections` is `GET /library/sections`.
+/// benchmarks) reads to fill the element store as the crawl would ([`fill_elements`]).
+/// `sections` is `GET /library/sections`.
 pub fn whole_listing_paths(sections: &Value) -> Vec<String> {
     parse_sections(sections)
         .iter()

@@ -330,28 +330,6 @@ impl ElementStore {
         }
     }
 
-    /// Fills the store as a Plex crawl would, for what installs an index without one (tests,
-    /// benchmarks): reads `GET /library/sections` through `fetch`, then every section's whole
-    /// listing ([`super::crawl_plex::whole_listing_paths`]), and keeps each listing's items.
-    /// `fetch` answers the body of a GET of a path on the server, asked for as JSON. Returns
-    /// how many items were kept.
-    ///
-    /// # Errors
-    /// The sections answer is not JSON.
-    pub async fn fill_from_plex<F, Fut>(&self, mut fetch: F) -> Result<usize, serde_json::Error>
-    where
-        F: FnMut(String) -> Fut,
-        Fut: Future<Output = bytes::Bytes>,
-    {
-        let sections: serde_json::Value =
-            serde_json::from_slice(&fetch("/library/sections".to_owned()).await)?;
-        let mut kept = 0;
-        for path in super::crawl_plex::whole_listing_paths(&sections) {
-            kept += self.put_listing(&fetch(path).await);
-        }
-        Ok(kept)
-    }
-
     /// Forgets the elements of these items (their listing form is not known any more).
     pub fn remove(&self, ids: &[String]) {
         for id in ids {

@@ -21,6 +21,7 @@ pub mod matching;
 pub mod playstate;
 pub mod render_jellyfin;
 pub mod render_plex;
+mod server_json;
 pub mod status;
 pub mod titles;
 pub mod visibility;

@@ -20,6 +20,7 @@ mod serve_gateway;
 pub use cachearr_testkit::eventually;
 pub use serve_gateway::{Served, admin_client, loopback_config, serve};
 
+use cachearr_gateway::library::crawl_plex::fill_elements;
 use cachearr_gateway::{Config, Gateway, GatewayBuilder, Profile};
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};
@@ -115,17 +116,16 @@ impl Running {
             .elements()
             .unwrap()
             .clone();
-        store
-            .fill_from_plex(|path| {
-                let get = self
-                    .client
-                    .get(format!("{}{path}", self.sim.base_url))
-                    .header("X-Plex-Token", &self.sim.token)
-                    .header("Accept", "application/json");
-                async move { get.send().await.unwrap().bytes().await.unwrap() }
-            })
-            .await
-            .unwrap();
+        fill_elements(&store, |path| {
+            let get = self
+                .client
+                .get(format!("{}{path}", self.sim.base_url))
+                .header("X-Plex-Token", &self.sim.token)
+                .header("Accept", "application/json");
+            async move { get.send().await.unwrap().bytes().await.unwrap() }
+        })
+        .await
+        .unwrap();
     }
 
     /// `GET /api/stats` of the admin listener.
