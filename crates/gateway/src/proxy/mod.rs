@@ -62,12 +62,12 @@ pub(crate) async fn handle(
         return *resp;
     }
     if is_upgrade(req.headers()) {
-        return upgrade(&gw, &up, req, peer, started).await;
+        return Box::pin(upgrade(&gw, &up, req, peer, started)).await;
     }
     let path = req.uri().path();
     let query = req.uri().query();
     if req.headers().contains_key(header::RANGE) {
-        return pass_through(&gw, &up, req, peer, Bypass::Range, started).await;
+        return Box::pin(pass_through(&gw, &up, req, peer, Bypass::Range, started)).await;
     }
     match up.routes.classify(req.method(), path, query) {
         Decision::Cache {
@@ -85,8 +85,10 @@ pub(crate) async fn handle(
         } => {
             // Searches (and `…/all?title=`) are answered from the library index when it can;
             // otherwise they are cached reads.
-            if let Some(resp) =
-                crate::library::answer::try_answer(&gw, &up, &req, search, started).await
+            if let Some(resp) = Box::pin(crate::library::answer::try_answer(
+                &gw, &up, &req, search, started,
+            ))
+            .await
             {
                 return resp;
             }
@@ -97,7 +99,7 @@ pub(crate) async fn handle(
             user_state,
             heartbeat,
         } => {
-            pass_through(
+            Box::pin(pass_through(
                 &gw,
                 &up,
                 req,
@@ -108,10 +110,20 @@ pub(crate) async fn handle(
                     heartbeat,
                 },
                 started,
-            )
+            ))
             .await
         }
-        _ => pass_through(&gw, &up, req, peer, Bypass::Uncacheable, started).await,
+        _ => {
+            Box::pin(pass_through(
+                &gw,
+                &up,
+                req,
+                peer,
+                Bypass::Uncacheable,
+                started,
+            ))
+            .await
+        }
     }
 }
 
@@ -330,7 +342,7 @@ async fn serve_cached(
                     .ambiguous_identity
                     .fetch_add(1, Ordering::Relaxed);
             }
-            return pass_through(gw, up, req, peer, why, started).await;
+            return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
         }
     };
     let authenticates = crate::dialect::authenticates(up.profile, policy.class);
@@ -340,7 +352,7 @@ async fn serve_cached(
             .refused_token
             .fetch_add(1, Ordering::Relaxed);
         let why = Bypass::RefusedToken { authenticates };
-        return pass_through(gw, up, req, peer, why, started).await;
+        return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
     }
     let scope_user = match policy.scope {
         Scope::User => Some(hash),
@@ -348,7 +360,7 @@ async fn serve_cached(
             let trust_ms = u64::try_from(gw.config().token_trust.as_millis()).unwrap_or(u64::MAX);
             if !Users::trusted(&user, now, trust_ms) {
                 let why = Bypass::UntrustedToken { authenticates };
-                return pass_through(gw, up, req, peer, why, started).await;
+                return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
             }
             None
         }
