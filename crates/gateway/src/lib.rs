@@ -6,12 +6,15 @@
 //! # Layout
 //! * [`config`] — [`Config`]: the TOML file, flag/env overrides, validation with line numbers,
 //!   the commented [`config::EXAMPLE`].
-//! * [`policy`] — route classes and policies per [`Profile`], compiled into a [`RouteTable`]
-//!   (a radix tree; one walk per request) that returns a [`policy::Decision`]: cache, write
-//!   (pass through and bump tags) or pass.
-//! * [`dialect`] — each server's identity rules: how it reads a request's token (precedence,
-//!   quoting, nested tokens; two different tokens make a request ambiguous) and how cachearr
-//!   sends requests with the owner's token.
+//! * [`policy`] — route classes and policies per [`Profile`]: the server's built-in routes (its
+//!   dialect's) and the overrides, compiled into a [`RouteTable`] (a radix tree; one walk per
+//!   request) that returns a [`policy::Decision`]: cache, write (pass through and bump tags)
+//!   or pass.
+//! * [`dialect`] — each server's rules: how it reads a request's token (precedence, quoting,
+//!   nested tokens; two different tokens make a request ambiguous), its route table, key rules,
+//!   prefetch triggers, client names and crawl paths.
+//! * [`model`] — the vocabulary both use: [`Profile`], [`Class`], [`Scope`] and the words a
+//!   route table is written in.
 //! * [`keys`] — cache keys (canonical query, paging, format, scope) and the installation
 //!   [`Secret`] that keys the token hash.
 //! * [`tags`] — the tag vocabulary shared with the event side (`{up}:item:{id}` …).
@@ -70,6 +73,7 @@ mod image_check;
 pub mod keys;
 pub mod library;
 pub mod metrics;
+pub mod model;
 pub mod policy;
 pub mod prefetch;
 mod prepared;

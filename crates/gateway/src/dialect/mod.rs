@@ -1,15 +1,15 @@
 //! Each media server's rules, behind one trait: the rest of the gateway knows no server.
 //!
 //! [`Dialect`] is what differs between Plex and Jellyfin: how the server reads a request's
-//! token, how its query parameters enter a cache key, which listings trigger a prefetch and
+//! token, its built-in route table, how its query parameters enter a cache key, which listings trigger a prefetch and
 //! what they name, how a client names itself, and the paths and kinds the library index
 //! reads. [`of`]
 //! gives an upstream's dialect from its profile, once; each is a unit struct behind a
 //! `&'static dyn Dialect` (a call through a vtable, no allocation, no lookup).
 //!
 //! * [`plex`] / [`jellyfin`] — the two implementations, one folder each (`token.rs`: the
-//!   server's reading of a token, with its precedence and quoting; `prefetch.rs`: its
-//!   follow-ups; `crawl.rs`: the pages the index reads).
+//!   server's reading of a token, with its precedence and quoting; `routes.rs`: its route
+//!   table; `prefetch.rs`: its follow-ups; `crawl.rs`: the pages the index reads).
 //! * [`identity`] — who a request is, as the server will see it: no token, one token, or
 //!   **ambiguous** (two different tokens in any forms). Every part of cachearr that needs the
 //!   requesting user (proxy, index answers, matching, keys, logs) calls it.
@@ -23,8 +23,9 @@
 //! authorization parameters read with and without quoting, nested tokens); two different
 //! values and the request is passed through uncached.
 //!
-//! The route table stays in [`crate::policy`] (one table per server, compiled per upstream);
-//! reading each server's crawl pages stays in `library::crawl_plex` / `library::crawl_jellyfin`.
+//! The dialect says what a server's routes are; compiling and matching them stays in
+//! [`crate::policy`] (which asks [`of`] for them), in the words of [`crate::model::route`].
+//! Reading each server's crawl pages stays in `library::crawl_plex` / `library::crawl_jellyfin`.
 
 pub mod jellyfin;
 pub mod nested;
@@ -35,7 +36,8 @@ use std::borrow::Cow;
 use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
-use crate::policy::{Class, Profile};
+use crate::model::route::DefaultRoutes;
+use crate::model::{Class, Profile};
 
 /// One media server's rules. See the module docs; [`of`] gives an upstream's.
 pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
@@ -57,6 +59,10 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// Whether the server checks the token on routes of `class`: only a 2xx from such a
     /// route proves a token.
     fn authenticates(&self, class: Class) -> bool;
+
+    /// The server's built-in routes, which [`crate::policy::RouteTable`] compiles with the
+    /// upstream's overrides.
+    fn routes(&self) -> &'static DefaultRoutes;
 
     /// How the server's query parameters enter a cache key.
     fn key_rules(&self) -> &'static KeyRules;

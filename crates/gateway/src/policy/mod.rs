@@ -1,8 +1,10 @@
 //! Route policies: which requests are cached, for how long, in which scope and under which tags,
 //! and which requests are writes that invalidate tags.
 //!
-//! The built-in tables ([`table`]) are the default route policies per [`Profile`]
-//! (docs/configuration.md); config overrides are applied per class and per path pattern.
+//! The built-in tables are the default route policies of each server, written in its dialect
+//! ([`crate::dialect::Dialect::routes`], in the words of [`crate::model::route`];
+//! docs/configuration.md lists them); config overrides are applied per class and per path
+//! pattern.
 //! Everything is compiled once into a [`RouteTable`] (a `matchit` radix tree: one walk of the
 //! path per request, no regex scan), whose [`RouteTable::classify`] returns a [`Decision`]:
 //! a cached read, a search the library index may answer ([`IndexSearch`]), a write, or a
@@ -14,11 +16,12 @@ use std::time::Duration;
 use cachearr_engine::Policy;
 use http::Method;
 
+use crate::dialect;
+use crate::model::route::{Action, Methods, Refine, SEARCH_TAGS, TagRule, TagRule::*};
 use crate::tags;
 
-mod model;
-
-pub use model::{Class, Profile, Scope};
+pub use crate::model::route::IndexSearch;
+pub use crate::model::{Class, Profile, Scope};
 
 /// A class's policy after defaults and overrides: what the proxy hands the engine.
 #[derive(Clone, Debug)]
@@ -72,38 +75,6 @@ impl ResolvedPolicy {
         }
         if self.engine.fresh.is_zero() {
             self.cache = false;
-        }
-    }
-}
-
-/// A search the library index may answer (`library::answer`), as the route table recognised
-/// it: the answer code reads the query, never the path's shape again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IndexSearch {
-    /// Plex `/library/sections/{id}/search`.
-    PlexSectionSearch,
-    /// Plex `/hubs/search`.
-    PlexHubSearch,
-    /// Plex `/library/sections/{id}/all` with a `title` filter in the query.
-    PlexSectionAll,
-    /// Jellyfin `/Items` and `/Users/{id}/Items` with `SearchTerm` in the query.
-    JellyfinItems,
-    /// Jellyfin `/Search/Hints` with `SearchTerm` in the query.
-    JellyfinHints,
-}
-
-impl IndexSearch {
-    /// Whether a request's query makes it this search (a few byte comparisons, no
-    /// allocation: every listing of these routes passes here).
-    fn asked(self, query: Option<&str>) -> bool {
-        match self {
-            IndexSearch::PlexSectionSearch | IndexSearch::PlexHubSearch => true,
-            IndexSearch::PlexSectionAll => query.is_some_and(|q| q.contains("title")),
-            IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => query.is_some_and(|q| {
-                q.as_bytes()
-                    .windows(10)
-                    .any(|w| w.eq_ignore_ascii_case(b"searchterm"))
-            }),
         }
     }
 }
@@ -176,14 +147,8 @@ pub fn check_pattern(pattern: &str) -> Result<(), String> {
         .map_err(|e| format!("route path {pattern:?}: {e}"))
 }
 
-mod table;
 #[cfg(test)]
 mod tests;
-
-use table::{
-    Action, JELLYFIN, JELLYFIN_INDEX, Methods, PLEX, PLEX_INDEX, Refine, SEARCH_TAGS, TagRule,
-    TagRule::*,
-};
 
 #[derive(Debug)]
 enum Compiled {
@@ -252,6 +217,8 @@ pub struct Routing<'a> {
 pub struct RouteTable {
     upstream: Arc<str>,
     lowercase: bool,
+    /// The server's words for play state in a listing's query.
+    play_state: &'static [&'static str],
     router: matchit::Router<usize>,
     routes: Vec<Vec<(Methods, Compiled)>>,
     /// Per class, the resolved policy (used for classes a route override names).
@@ -282,13 +249,14 @@ fn fixed_tags(upstream: &str, rules: &[TagRule]) -> Vec<Arc<str>> {
 }
 
 impl RouteTable {
-    /// Compiles the built-in table of the upstream's profile with its overrides.
+    /// Compiles the built-in table of the upstream's server (its dialect's) with its overrides.
     ///
     /// # Errors
     /// [`RouteError::Pattern`] for a route override that is not a valid pattern.
     pub fn compile(up: &Routing<'_>) -> Result<RouteTable, RouteError> {
         let name: Arc<str> = Arc::from(up.name);
-        let lowercase = up.profile == Profile::Jellyfin;
+        let defaults = dialect::of(up.profile).routes();
+        let lowercase = defaults.lowercase_paths;
         let classes: Vec<Arc<ResolvedPolicy>> = Class::ALL
             .iter()
             .map(|c| {
@@ -302,10 +270,7 @@ impl RouteTable {
             })
             .collect();
         let class_policy = |c: Class| classes[c as usize].clone();
-        let (specs, searches) = match up.profile {
-            Profile::Plex => (PLEX, PLEX_INDEX),
-            Profile::Jellyfin => (JELLYFIN, JELLYFIN_INDEX),
-        };
+        let (specs, searches) = (defaults.specs, defaults.searches);
         let mut router = matchit::Router::new();
         let mut routes: Vec<Vec<(Methods, Compiled)>> = Vec::new();
         let mut patterns: Vec<String> = Vec::new();
@@ -413,6 +378,7 @@ impl RouteTable {
         Ok(RouteTable {
             upstream: name,
             lowercase,
+            play_state: defaults.play_state,
             router,
             routes,
             classes,
@@ -485,7 +451,7 @@ impl RouteTable {
                             let across = tags::across(&self.upstream);
                             tags.retain(|t| **t != *across);
                             tags.push(Arc::from(tags::item(&self.upstream, &parent)));
-                            let lists = if by_play_state(query, JELLYFIN_PLAY_STATE) {
+                            let lists = if by_play_state(query, self.play_state) {
                                 tags::section(&self.upstream, &parent)
                             } else {
                                 tags::members(&self.upstream, &parent)
@@ -586,7 +552,7 @@ impl RouteTable {
                 }
                 SectionMembers => {
                     if let Some(id) = params.get("id") {
-                        out.push(Arc::from(if by_play_state(query, PLEX_PLAY_STATE) {
+                        out.push(Arc::from(if by_play_state(query, self.play_state) {
                             tags::section(up, id)
                         } else {
                             tags::members(up, id)
@@ -616,37 +582,6 @@ impl RouteTable {
         user_state
     }
 }
-
-/// Plex fields holding play state (filters `unwatched=1`, `viewCount>>=1`, sorts
-/// `sort=lastViewedAt:desc`…).
-const PLEX_PLAY_STATE: &[&str] = &[
-    "unwatched",
-    "viewcount",
-    "lastviewedat",
-    "viewoffset",
-    "userrating",
-    "inprogress",
-    "ondeck",
-    "unwatchedleaves",
-    "viewedleafcount",
-    "skipcount",
-];
-
-/// Jellyfin parameters and values about play state (`Filters=IsPlayed`, `IsFavorite=true`,
-/// `SortBy=DatePlayed`…).
-const JELLYFIN_PLAY_STATE: &[&str] = &[
-    "isplayed",
-    "isunplayed",
-    "isresumable",
-    "isfavorite",
-    "favorite",
-    "likes",
-    "dislikes",
-    "dateplayed",
-    "playcount",
-    "playedpercentage",
-    "lastplayed",
-];
 
 /// Whether a listing's query filters or sorts by play state (any parameter name or value
 /// that mentions one of `words`): such a list changes with plays, not only with edits.

@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::config::UpstreamConfig;
+use crate::dialect::jellyfin::routes::PLAY_STATE as JELLYFIN_PLAY_STATE;
+use crate::dialect::plex::routes::PLAY_STATE as PLEX_PLAY_STATE;
 
 fn table(profile: Profile) -> RouteTable {
     let up = UpstreamConfig::new(

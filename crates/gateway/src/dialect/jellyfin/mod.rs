@@ -3,6 +3,8 @@
 //! * `token.rs` — the server's reading of a request's token (authorization parameters,
 //!   `X-Emby-Token`, `ApiKey`/`api_key`), and its split of authorization parameters.
 //! * `prefetch.rs` — the listings whose follow-ups are prefetched, and what they name.
+//! * `routes.rs` — the built-in route table: what is cached, under which class and tags, and
+//!   what is a write.
 //! * `crawl.rs` — the pages the library index reads, and the kinds it keeps per section.
 //! * Key rules: query names are case-insensitive on the server, so they are written
 //!   lower-case; there are no client parameters to fold (paging is `StartIndex`/`Limit`).
@@ -10,6 +12,7 @@
 
 pub mod crawl;
 mod prefetch;
+pub(crate) mod routes;
 pub(crate) mod token;
 
 use std::borrow::Cow;
@@ -18,7 +21,8 @@ use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
 use super::{AUTH_HEADERS, Candidates, Dialect, KeyRules, Trigger, text_header};
-use crate::policy::{Class, Profile};
+use crate::model::route::DefaultRoutes;
+use crate::model::{Class, Profile};
 
 /// Jellyfin.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +36,10 @@ static KEY_RULES: KeyRules = KeyRules {
 impl Dialect for Jellyfin {
     fn profile(&self) -> Profile {
         Profile::Jellyfin
+    }
+
+    fn routes(&self) -> &'static DefaultRoutes {
+        &routes::ROUTES
     }
 
     fn server_token<'a>(

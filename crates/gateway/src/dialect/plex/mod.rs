@@ -3,6 +3,8 @@
 //! * `token.rs` — the server's reading of a request's token (`X-Plex-Token` header, else
 //!   query parameter).
 //! * `prefetch.rs` — the listings whose follow-ups are prefetched, and what they name.
+//! * `routes.rs` — the built-in route table: what is cached, under which class and tags, and
+//!   what is a write.
 //! * `crawl.rs` — the pages the library index reads, and the kinds it keeps per section.
 //! * Key rules: every `X-Plex-*` parameter may be sent as a header or in the query; paging and
 //!   language are written in one form, the client's identity (product, device, platform …)
@@ -12,6 +14,7 @@
 
 pub mod crawl;
 mod prefetch;
+pub(crate) mod routes;
 pub(crate) mod token;
 
 use std::borrow::Cow;
@@ -20,7 +23,8 @@ use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
 use super::{Candidates, ClientParams, Dialect, KeyRules, Trigger, text_header};
-use crate::policy::{Class, Profile};
+use crate::model::route::DefaultRoutes;
+use crate::model::{Class, Profile};
 
 /// Plex Media Server.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +52,10 @@ static KEY_RULES: KeyRules = KeyRules {
 impl Dialect for Plex {
     fn profile(&self) -> Profile {
         Profile::Plex
+    }
+
+    fn routes(&self) -> &'static DefaultRoutes {
+        &routes::ROUTES
     }
 
     fn server_token<'a>(

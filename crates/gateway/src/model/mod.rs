@@ -1,6 +1,10 @@
-//! The vocabulary of route policies: which server an upstream is ([`Profile`]), what kind of
-//! route a request is on ([`Class`], with each class's default lifetimes and scope) and whose
-//! entry an answer is ([`Scope`]).
+//! The vocabulary shared by the route table ([`crate::policy`]) and the servers' rules
+//! ([`crate::dialect`]): which server an upstream is ([`Profile`]), what kind of route a request
+//! is on ([`Class`], with each class's default lifetimes and scope), whose entry an answer is
+//! ([`Scope`]), and the words a server's built-in route table is written in ([`route`]).
+//! A leaf: it imports nothing of the crate, so both sides may use it.
+
+pub mod route;
 
 use std::time::Duration;
 
@@ -143,7 +147,7 @@ impl Class {
 
     /// The default policies for an upstream of `profile`: (fresh, stale-while-revalidate,
     /// stale-if-error, scope).
-    pub(super) fn defaults(self, profile: Profile) -> (Duration, Duration, Duration, Scope) {
+    pub(crate) fn defaults(self, profile: Profile) -> (Duration, Duration, Duration, Scope) {
         const S: u64 = 1;
         const M: u64 = 60;
         const H: u64 = 3600;

@@ -1,0 +1,184 @@
+//! Jellyfin's built-in routes (docs/configuration.md lists them): for each path pattern, per
+//! method, whether a request is a cached read (its class and tags), a write (the tags it
+//! changes) or passed through. Patterns are lower case: Jellyfin's paths are
+//! case-insensitive. Read top to bottom; compiled by [`crate::policy::RouteTable`].
+
+use crate::model::Class;
+use crate::model::route::{
+    Action::{Pass as P, Read as R, Write as W},
+    DefaultRoutes, IndexSearch, META_TAGS,
+    Methods::{Any, Get, NotGet, Only},
+    ONDECK_TAGS, PLAYLIST_TAGS, PLAYLIST_WRITE, RECENT_TAGS, Refine, SEARCH_TAGS, Spec,
+    TagRule::*,
+};
+
+const N: Refine = Refine::None;
+
+/// Jellyfin's routes.
+pub(crate) static ROUTES: DefaultRoutes = DefaultRoutes {
+    specs: ROUTE_SPECS,
+    searches: INDEX,
+    lowercase_paths: true,
+    play_state: PLAY_STATE,
+};
+
+/// The Jellyfin reads the library index may answer, by pattern (each also in [`ROUTE_SPECS`]).
+const INDEX: &[(&str, IndexSearch)] = &[
+    ("/items", IndexSearch::JellyfinItems),
+    ("/users/{uid}/items", IndexSearch::JellyfinItems),
+    ("/search/hints", IndexSearch::JellyfinHints),
+];
+
+/// Jellyfin parameters and values about play state (`Filters=IsPlayed`, `IsFavorite=true`,
+/// `SortBy=DatePlayed`…).
+pub(crate) const PLAY_STATE: &[&str] = &[
+    "isplayed",
+    "isunplayed",
+    "isresumable",
+    "isfavorite",
+    "favorite",
+    "likes",
+    "dislikes",
+    "dateplayed",
+    "playcount",
+    "playedpercentage",
+    "lastplayed",
+];
+
+const ROUTE_SPECS: &[Spec] = &[
+    ("/system/info/public", &[(Get, R(Class::Identity, &[], N))]),
+    (
+        "/library/mediafolders",
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+    ),
+    (
+        "/library/virtualfolders",
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+    ),
+    (
+        "/userviews",
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+    ),
+    (
+        "/users/{uid}/views",
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+    ),
+    (
+        "/items",
+        &[(Get, R(Class::Listing, SEARCH_TAGS, Refine::JellyfinItems))],
+    ),
+    (
+        "/users/{uid}/items",
+        &[(Get, R(Class::Listing, SEARCH_TAGS, Refine::JellyfinItems))],
+    ),
+    (
+        "/items/{id}",
+        &[
+            (Get, R(Class::Metadata, META_TAGS, N)),
+            (Only(&["DELETE"]), W(&[ItemParam, Library], N)),
+            (NotGet, W(&[ItemParam], N)),
+        ],
+    ),
+    (
+        "/users/{uid}/items/{id}",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    (
+        "/items/{id}/similar",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    ("/items/latest", &[(Get, R(Class::Recent, RECENT_TAGS, N))]),
+    (
+        "/users/{uid}/items/latest",
+        &[(Get, R(Class::Recent, RECENT_TAGS, N))],
+    ),
+    (
+        "/useritems/resume",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    (
+        "/users/{uid}/items/resume",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    ("/shows/nextup", &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))]),
+    (
+        "/shows/{id}/seasons",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    (
+        "/shows/{id}/episodes",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    ("/artists", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
+    (
+        "/artists/albumartists",
+        &[(Get, R(Class::Listing, SEARCH_TAGS, N))],
+    ),
+    ("/genres", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
+    ("/musicgenres", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
+    ("/studios", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
+    ("/search/hints", &[(Get, R(Class::Search, SEARCH_TAGS, N))]),
+    ("/sessions", &[(Get, R(Class::Sessions, &[Sessions], N))]),
+    ("/sessions/playing", &[(Any, W(&[Sessions], N))]),
+    ("/sessions/playing/progress", &[(Any, W(&[Sessions], N))]),
+    (
+        "/sessions/playing/stopped",
+        &[(Any, W(&[Sessions, OnDeck, UserState], N))],
+    ),
+    (
+        "/items/{id}/images/{kind}",
+        &[
+            (Get, R(Class::Images, &[], Refine::NeedsQuery("tag"))),
+            (NotGet, W(&[ItemParam], N)),
+        ],
+    ),
+    (
+        "/items/{id}/images/{kind}/{index}",
+        &[
+            (Get, R(Class::Images, &[], Refine::NeedsQuery("tag"))),
+            (NotGet, W(&[ItemParam], N)),
+        ],
+    ),
+    ("/playlists", &[(NotGet, W(PLAYLIST_WRITE, N))]),
+    (
+        "/playlists/{id}",
+        &[
+            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
+            (NotGet, W(PLAYLIST_WRITE, N)),
+        ],
+    ),
+    (
+        "/playlists/{id}/items",
+        &[
+            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
+            (NotGet, W(PLAYLIST_WRITE, N)),
+        ],
+    ),
+    (
+        "/playlists/{id}/items/{*rest}",
+        &[(NotGet, W(PLAYLIST_WRITE, N)), (Get, P)],
+    ),
+    (
+        "/userplayeditems/{id}",
+        &[(
+            NotGet,
+            W(&[ItemParam, OnDeck, Recent, History, UserState], N),
+        )],
+    ),
+    (
+        "/users/{uid}/playeditems/{id}",
+        &[(
+            NotGet,
+            W(&[ItemParam, OnDeck, Recent, History, UserState], N),
+        )],
+    ),
+    (
+        "/userfavoriteitems/{id}",
+        &[(NotGet, W(&[ItemParam, UserState], N))],
+    ),
+    (
+        "/users/{uid}/favoriteitems/{id}",
+        &[(NotGet, W(&[ItemParam, UserState], N))],
+    ),
+    ("/library/refresh", &[(Any, W(&[], N))]),
+];

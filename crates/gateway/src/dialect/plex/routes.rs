@@ -1,0 +1,286 @@
+//! Plex's built-in routes (docs/configuration.md lists them): for each path pattern, per
+//! method, whether a request is a cached read (its class and tags), a write (the tags it
+//! changes) or passed through. Read top to bottom; compiled by [`crate::policy::RouteTable`].
+
+use crate::model::Class;
+use crate::model::route::{
+    Action::{Pass as P, Read as R, Write as W},
+    DefaultRoutes, IndexSearch, LIST_TAGS, META_TAGS,
+    Methods::{Any, Get, NotGet, Only},
+    ONDECK_TAGS, PLAYLIST_TAGS, PLAYLIST_WRITE, RECENT_TAGS, Refine, SEARCH_TAGS, Spec,
+    TagRule::*,
+};
+
+const N: Refine = Refine::None;
+
+/// Plex's routes.
+pub(crate) static ROUTES: DefaultRoutes = DefaultRoutes {
+    specs: ROUTE_SPECS,
+    searches: INDEX,
+    lowercase_paths: false,
+    play_state: PLAY_STATE,
+};
+
+/// The Plex reads the library index may answer, by pattern (each also in [`ROUTE_SPECS`]).
+const INDEX: &[(&str, IndexSearch)] = &[
+    (
+        "/library/sections/{id}/search",
+        IndexSearch::PlexSectionSearch,
+    ),
+    ("/hubs/search", IndexSearch::PlexHubSearch),
+    ("/library/sections/{id}/all", IndexSearch::PlexSectionAll),
+];
+
+/// Plex fields holding play state (filters `unwatched=1`, `viewCount>>=1`, sorts
+/// `sort=lastViewedAt:desc`…).
+pub(crate) const PLAY_STATE: &[&str] = &[
+    "unwatched",
+    "viewcount",
+    "lastviewedat",
+    "viewoffset",
+    "userrating",
+    "inprogress",
+    "ondeck",
+    "unwatchedleaves",
+    "viewedleafcount",
+    "skipcount",
+];
+
+const ROUTE_SPECS: &[Spec] = &[
+    ("/identity", &[(Get, R(Class::Identity, &[], N))]),
+    (
+        "/library/sections",
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+    ),
+    (
+        "/library/sections/{id}",
+        &[(
+            Get,
+            R(Class::Sections, &[Sections, SectionParam, Library], N),
+        )],
+    ),
+    (
+        "/library/sections/{id}/all",
+        &[
+            (
+                Get,
+                R(
+                    Class::Listing,
+                    &[SectionMembers, Listings, Library, UserState],
+                    N,
+                ),
+            ),
+            (NotGet, W(&[SectionParam, ItemsQuery("id"), Recent], N)),
+        ],
+    ),
+    (
+        "/library/sections/{id}/{view}",
+        &[(Get, R(Class::Listing, LIST_TAGS, N))],
+    ),
+    (
+        "/library/sections/{id}/search",
+        &[(
+            Get,
+            R(
+                Class::Search,
+                &[SectionParam, Listings, Library, UserState],
+                N,
+            ),
+        )],
+    ),
+    (
+        "/library/sections/{id}/recentlyAdded",
+        &[(
+            Get,
+            R(
+                Class::Recent,
+                &[SectionParam, Recent, Listings, Library, UserState],
+                N,
+            ),
+        )],
+    ),
+    (
+        "/library/sections/{id}/onDeck",
+        &[(
+            Get,
+            R(
+                Class::OnDeck,
+                &[SectionParam, OnDeck, Library, UserState],
+                N,
+            ),
+        )],
+    ),
+    // A scan is asynchronous: the change events invalidate when it is done.
+    ("/library/sections/{id}/refresh", &[(Any, W(&[], N))]),
+    // Section settings: read with the section, changed by the owner.
+    (
+        "/library/sections/{id}/prefs",
+        &[
+            (
+                Get,
+                R(Class::Sections, &[Sections, SectionParam, Library], N),
+            ),
+            (NotGet, W(&[SectionParam, Sections], N)),
+        ],
+    ),
+    // Collections are listed with their section's items (`/library/sections/{id}/collections`,
+    // `…/all?type=18`); a collection write names no section, so it touches every listing.
+    // The collections themselves are not cached.
+    ("/library/collections", &[(NotGet, W(&[Listings], N))]),
+    (
+        "/library/collections/{*rest}",
+        &[(NotGet, W(&[Listings], N)), (Get, P)],
+    ),
+    (
+        "/library/metadata/{id}",
+        &[
+            (Get, R(Class::Metadata, META_TAGS, N)),
+            (Only(&["DELETE"]), W(&[ItemParam, Library], N)),
+            (NotGet, W(&[ItemParam], N)),
+        ],
+    ),
+    (
+        "/library/metadata/{id}/children",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    (
+        "/library/metadata/{id}/allLeaves",
+        &[(Get, R(Class::Metadata, META_TAGS, N))],
+    ),
+    (
+        "/library/metadata/{id}/{view}",
+        &[
+            (Get, R(Class::Metadata, META_TAGS, N)),
+            (NotGet, W(&[ItemParam], N)),
+        ],
+    ),
+    // Thumbs and art are versioned by their timestamp: immutable.
+    (
+        "/library/metadata/{id}/{view}/{ts}",
+        &[(Get, R(Class::Images, &[], N))],
+    ),
+    (
+        "/library/recentlyAdded",
+        &[(Get, R(Class::Recent, RECENT_TAGS, N))],
+    ),
+    (
+        "/library/onDeck",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    (
+        "/library/search",
+        &[(Get, R(Class::Search, SEARCH_TAGS, N))],
+    ),
+    ("/hubs/search", &[(Get, R(Class::Search, SEARCH_TAGS, N))]),
+    (
+        "/hubs/search/voice",
+        &[(Get, R(Class::Search, SEARCH_TAGS, N))],
+    ),
+    (
+        "/hubs/home/recentlyAdded",
+        &[(Get, R(Class::Recent, RECENT_TAGS, N))],
+    ),
+    (
+        "/hubs/home/continueWatching",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    (
+        "/hubs/home/onDeck",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    (
+        "/hubs/continueWatching",
+        &[(Get, R(Class::OnDeck, ONDECK_TAGS, N))],
+    ),
+    (
+        "/status/sessions",
+        &[(Get, R(Class::Sessions, &[Sessions], N))],
+    ),
+    (
+        "/status/sessions/history/all",
+        &[
+            (Get, R(Class::History, &[History, UserState], N)),
+            (NotGet, W(&[History], N)),
+        ],
+    ),
+    ("/activities", &[(Get, R(Class::Activities, &[], N))]),
+    (
+        "/playlists",
+        &[
+            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
+            (NotGet, W(PLAYLIST_WRITE, N)),
+        ],
+    ),
+    ("/playlists/upload", &[(Any, W(PLAYLIST_WRITE, N))]),
+    (
+        "/playlists/{id}",
+        &[
+            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
+            (NotGet, W(PLAYLIST_WRITE, N)),
+        ],
+    ),
+    (
+        "/playlists/{id}/items",
+        &[
+            (Get, R(Class::Playlists, PLAYLIST_TAGS, N)),
+            (NotGet, W(PLAYLIST_WRITE, N)),
+        ],
+    ),
+    (
+        "/playlists/{id}/items/{*rest}",
+        &[(NotGet, W(PLAYLIST_WRITE, N)), (Get, P)],
+    ),
+    ("/photo/:/transcode", &[(Get, R(Class::Images, &[], N))]),
+    // Plex sends these as GET: recognised by path.
+    (
+        "/:/scrobble",
+        &[(
+            Any,
+            W(
+                &[
+                    ItemsQuery("key"),
+                    OnDeck,
+                    History,
+                    Sessions,
+                    Recent,
+                    UserState,
+                ],
+                N,
+            ),
+        )],
+    ),
+    (
+        "/:/unscrobble",
+        &[(
+            Any,
+            W(
+                &[
+                    ItemsQuery("key"),
+                    OnDeck,
+                    History,
+                    Sessions,
+                    Recent,
+                    UserState,
+                ],
+                N,
+            ),
+        )],
+    ),
+    ("/:/rate", &[(Any, W(&[ItemsQuery("key"), UserState], N))]),
+    (
+        "/:/timeline",
+        &[(
+            Any,
+            W(
+                &[ItemsQuery("ratingKey"), OnDeck, Sessions, UserState],
+                Refine::PlexTimeline,
+            ),
+        )],
+    ),
+    // A stored resume position: always a change.
+    (
+        "/:/progress",
+        &[(Any, W(&[ItemsQuery("key"), OnDeck, Sessions, UserState], N))],
+    ),
+    ("/library/parts/{*rest}", &[(Any, P)]),
+];
