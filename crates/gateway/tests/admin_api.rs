@@ -5,11 +5,11 @@
 
 use std::sync::{Arc, Mutex};
 
+use cachearr_gateway::Profile;
 use cachearr_gateway::admin::{
     AdminBackend, ClearReport, ClearRequest, StatsReport, WarmReport, router_with,
 };
 use cachearr_gateway::events::ChangeEvent;
-use cachearr_gateway::events::subscriber::ServerKind;
 use cachearr_gateway::metrics::Metrics;
 
 const ADMIN_TOKEN: &str = "admin-Secret-0123456789";
@@ -18,7 +18,7 @@ const ADMIN_TOKEN: &str = "admin-Secret-0123456789";
 struct Recorder {
     token: Option<String>,
     metrics: Metrics,
-    upstreams: Vec<(String, ServerKind)>,
+    upstreams: Vec<(String, Profile)>,
     clears: Mutex<Vec<ClearRequest>>,
     warms: Mutex<Vec<Option<String>>>,
     events: Mutex<Vec<(String, &'static str, ChangeEvent)>>,
@@ -31,7 +31,7 @@ impl AdminBackend for Recorder {
     fn metrics(&self) -> &Metrics {
         &self.metrics
     }
-    fn upstreams(&self) -> Vec<(String, ServerKind)> {
+    fn upstreams(&self) -> Vec<(String, Profile)> {
         self.upstreams.clone()
     }
     async fn stats(&self) -> StatsReport {
@@ -86,7 +86,7 @@ struct Admin {
     client: reqwest::Client,
 }
 
-async fn start(token: Option<&str>, upstreams: &[(&str, ServerKind)]) -> Admin {
+async fn start(token: Option<&str>, upstreams: &[(&str, Profile)]) -> Admin {
     let backend = Arc::new(Recorder {
         token: token.map(str::to_owned),
         upstreams: upstreams
@@ -106,8 +106,8 @@ async fn start(token: Option<&str>, upstreams: &[(&str, ServerKind)]) -> Admin {
     }
 }
 
-fn plex_only() -> Vec<(&'static str, ServerKind)> {
-    vec![("plex", ServerKind::Plex), ("jf", ServerKind::Jellyfin)]
+fn plex_only() -> Vec<(&'static str, Profile)> {
+    vec![("plex", Profile::Plex), ("jf", Profile::Jellyfin)]
 }
 
 #[tokio::test]
@@ -383,9 +383,9 @@ async fn webhook_upstream_resolution() {
     let admin = start(
         None,
         &[
-            ("a", ServerKind::Plex),
-            ("b", ServerKind::Plex),
-            ("jf", ServerKind::Jellyfin),
+            ("a", Profile::Plex),
+            ("b", Profile::Plex),
+            ("jf", Profile::Jellyfin),
         ],
     )
     .await;

@@ -15,8 +15,9 @@ use super::{
     UpstreamReport, WarmReport,
 };
 use crate::Gateway;
+use crate::dialect;
 use crate::events::ChangeEvent;
-use crate::events::subscriber::{self, EventSink, ServerKind, SubscriberStatus, Subscription};
+use crate::events::subscriber::{self, EventSink, SubscriberStatus, Subscription};
 use crate::metrics::{Metrics, StatsSource};
 use crate::policy::Profile;
 use crate::upstream::BreakerState;
@@ -26,13 +27,6 @@ use samples::GatewayStats;
 
 /// Users seen within this window are "recent" for `POST /api/warm`.
 const WARM_WITHIN: Duration = Duration::from_secs(24 * 3600);
-
-fn kind_of(profile: Profile) -> ServerKind {
-    match profile {
-        Profile::Plex => ServerKind::Plex,
-        Profile::Jellyfin => ServerKind::Jellyfin,
-    }
-}
 
 /// Invalidates the tags of events, counts them per upstream.
 struct Applier {
@@ -199,17 +193,14 @@ impl EventSubscriptions {
                 let Some(token) = up.config.token.clone().filter(|t| !t.is_empty()) else {
                     continue;
                 };
-                let server = kind_of(up.profile);
+                let server = dialect::of(up.profile).events();
                 let subscription = Subscription {
                     upstream: up.name.to_string(),
                     server,
                     base_url: up.config.url.to_string(),
                     token,
                 };
-                let source = match server {
-                    ServerKind::Plex => "plex_socket",
-                    ServerKind::Jellyfin => "jellyfin_socket",
-                };
+                let source = server.socket_source();
                 let sink = Arc::new(SocketSink {
                     applier: Arc::clone(&applier),
                     source,
@@ -287,11 +278,11 @@ impl AdminBackend for GatewayAdmin {
         self.gateway.metrics()
     }
 
-    fn upstreams(&self) -> Vec<(String, ServerKind)> {
+    fn upstreams(&self) -> Vec<(String, Profile)> {
         self.gateway
             .upstreams()
             .iter()
-            .map(|u| (u.name.to_string(), kind_of(u.profile)))
+            .map(|u| (u.name.to_string(), u.profile))
             .collect()
     }
 

@@ -48,8 +48,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error_answer::{ErrorAnswer, ErrorKind};
 use crate::events::ChangeEvent;
-use crate::events::subscriber::ServerKind;
 use crate::metrics::Metrics;
+use crate::policy::Profile;
 
 pub use gateway_backend::{EventSubscriptions, GatewayAdmin};
 mod gateway_backend;
@@ -69,7 +69,7 @@ pub trait AdminBackend: Send + Sync + 'static {
     /// The metrics registry.
     fn metrics(&self) -> &Metrics;
     /// Upstream names and the protocol each speaks, in configuration order.
-    fn upstreams(&self) -> Vec<(String, ServerKind)>;
+    fn upstreams(&self) -> Vec<(String, Profile)>;
     /// The current statistics.
     fn stats(&self) -> impl Future<Output = StatsReport> + Send;
     /// Clears what is asked; returns what was cleared, as the cache reports it. Clearing
@@ -567,11 +567,8 @@ async fn webhooks_info<B: AdminBackend>(
     let upstreams: Vec<_> = backend
         .upstreams()
         .into_iter()
-        .map(|(name, kind)| {
-            let profile = match kind {
-                ServerKind::Plex => "plex",
-                ServerKind::Jellyfin => "jellyfin",
-            };
+        .map(|(name, profile)| {
+            let profile = profile.as_str();
             serde_json::json!({
                 "upstream": name,
                 "profile": profile,

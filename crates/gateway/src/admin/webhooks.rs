@@ -1,4 +1,6 @@
-//! Webhook receivers: Plex (multipart `payload` + optional `thumb`) and Jellyfin's plugin (JSON).
+//! Webhook receivers, one per server (`/webhooks/plex`, `/webhooks/jellyfin`): where the event
+//! is in the body and how it reads is the server's ([`ServerEvents`]: Plex posts multipart with
+//! a `payload` part and an optional `thumb`, Jellyfin's plugin JSON).
 //!
 //! A malformed webhook gets a clear 4xx saying what is wrong; an event that changes nothing we
 //! cache gets `200 {"applied": false}` so the sender does not retry it forever.
@@ -12,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{AdminBackend, authorize};
+use crate::dialect;
 use crate::error_answer::{ErrorAnswer, ErrorKind};
-use crate::events::subscriber::ServerKind;
-use crate::events::{ChangeEvent, EventError, jellyfin, plex};
+use crate::events::{ChangeEvent, EventError, ServerEvents, WebhookBody};
+use crate::policy::Profile;
 
 /// Query of the webhook routes: the secret (or the admin token) for senders that can only be
 /// given a URL.
@@ -62,7 +65,7 @@ pub(super) async fn plex<B: AdminBackend>(
     query: Query<WebhookQuery>,
     request: Request,
 ) -> Response {
-    receive(state, None, query, ServerKind::Plex, request).await
+    receive(state, None, query, Profile::Plex, request).await
 }
 
 pub(super) async fn plex_named<B: AdminBackend>(
@@ -71,7 +74,7 @@ pub(super) async fn plex_named<B: AdminBackend>(
     query: Query<WebhookQuery>,
     request: Request,
 ) -> Response {
-    receive(state, Some(upstream), query, ServerKind::Plex, request).await
+    receive(state, Some(upstream), query, Profile::Plex, request).await
 }
 
 pub(super) async fn jellyfin<B: AdminBackend>(
@@ -79,7 +82,7 @@ pub(super) async fn jellyfin<B: AdminBackend>(
     query: Query<WebhookQuery>,
     request: Request,
 ) -> Response {
-    receive(state, None, query, ServerKind::Jellyfin, request).await
+    receive(state, None, query, Profile::Jellyfin, request).await
 }
 
 pub(super) async fn jellyfin_named<B: AdminBackend>(
@@ -88,22 +91,19 @@ pub(super) async fn jellyfin_named<B: AdminBackend>(
     query: Query<WebhookQuery>,
     request: Request,
 ) -> Response {
-    receive(state, Some(upstream), query, ServerKind::Jellyfin, request).await
+    receive(state, Some(upstream), query, Profile::Jellyfin, request).await
 }
 
-/// The upstream a webhook is for: the named one (which must speak `kind`), or the only upstream
+/// The upstream a webhook is for: the named one (which must be of `kind`), or the only upstream
 /// of that kind.
 fn resolve_upstream<B: AdminBackend>(
     backend: &B,
     named: Option<String>,
-    kind: ServerKind,
+    kind: Profile,
 ) -> Result<String, ErrorAnswer> {
     let fail = |kind, message: String| Err(ErrorAnswer::new(kind, message));
     let upstreams = backend.upstreams();
-    let profile = match kind {
-        ServerKind::Plex => "plex",
-        ServerKind::Jellyfin => "jellyfin",
-    };
+    let profile = kind.as_str();
     if let Some(name) = named {
         return match upstreams.iter().find(|(n, _)| *n == name) {
             Some((_, k)) if *k == kind => Ok(name),
@@ -132,7 +132,7 @@ async fn receive<B: AdminBackend>(
     State(backend): State<Arc<B>>,
     named: Option<String>,
     Query(query): Query<WebhookQuery>,
-    kind: ServerKind,
+    kind: Profile,
     request: Request,
 ) -> Response {
     if let Err(denied) = authorize_webhook(backend.as_ref(), request.headers(), &query) {
@@ -143,9 +143,10 @@ async fn receive<B: AdminBackend>(
         Err(refused) => return refused.into_response(),
     };
     let upstream_label = Arc::new(upstream.clone());
-    let parsed = match kind {
-        ServerKind::Plex => plex_event(request).await,
-        ServerKind::Jellyfin => jellyfin_event(request).await,
+    let server = dialect::of(kind).events();
+    let parsed = match server.webhook_body() {
+        WebhookBody::MultipartPart(part) => multipart_event(server, part, request).await,
+        WebhookBody::Json => json_event(server, request).await,
     };
     let metrics = backend.metrics();
     match parsed {
@@ -160,10 +161,7 @@ async fn receive<B: AdminBackend>(
                 .into_response()
         }
         Ok(Some(event)) => {
-            let source = match kind {
-                ServerKind::Plex => "plex_webhook",
-                ServerKind::Jellyfin => "jellyfin_webhook",
-            };
+            let source = server.webhook_source();
             let tags = backend.apply_event(&upstream, source, &event).await;
             metrics.webhook(&upstream_label, "applied");
             axum::Json(serde_json::json!({
@@ -185,14 +183,18 @@ fn content_type(request: &Request) -> String {
         .to_ascii_lowercase()
 }
 
-/// A Plex webhook: the `payload` part of a multipart body (a bare JSON body is accepted too,
-/// for relays and tests). The `thumb` part is read and dropped.
-async fn plex_event(request: Request) -> Result<Option<ChangeEvent>, (StatusCode, EventError)> {
+/// A webhook whose event is the part named `part` of a multipart body (a bare JSON body is
+/// accepted too, for relays and tests). The other parts (Plex's `thumb`) are read and dropped.
+async fn multipart_event(
+    server: &dyn ServerEvents,
+    part: &str,
+    request: Request,
+) -> Result<Option<ChangeEvent>, (StatusCode, EventError)> {
     let bad = |err| (StatusCode::BAD_REQUEST, err);
     let content_type = content_type(&request);
     if content_type.starts_with("application/json") {
         let body = read_body(request).await?;
-        return plex::parse_webhook(&body).map_err(bad);
+        return server.parse_webhook(&body).map_err(bad);
     }
     if !content_type.starts_with("multipart/form-data") {
         return Err((
@@ -210,7 +212,7 @@ async fn plex_event(request: Request) -> Result<Option<ChangeEvent>, (StatusCode
             .await
             .map_err(|e| multipart_error(&e))?;
         let Some(field) = field else { break };
-        let is_payload = field.name() == Some("payload");
+        let is_payload = field.name() == Some(part);
         // Every part must be read to reach the next one; the thumb is simply dropped.
         let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
         if is_payload && payload.is_none() {
@@ -218,7 +220,7 @@ async fn plex_event(request: Request) -> Result<Option<ChangeEvent>, (StatusCode
         }
     }
     let payload = payload.ok_or(bad(EventError::MissingPayload))?;
-    plex::parse_webhook(&payload).map_err(bad)
+    server.parse_webhook(&payload).map_err(bad)
 }
 
 fn multipart_error(err: &axum::extract::multipart::MultipartError) -> (StatusCode, EventError) {
@@ -231,8 +233,11 @@ fn multipart_error(err: &axum::extract::multipart::MultipartError) -> (StatusCod
     (status, EventError::Multipart(err.body_text()))
 }
 
-/// A Jellyfin webhook: a JSON body (the plugin's "send all properties" object).
-async fn jellyfin_event(request: Request) -> Result<Option<ChangeEvent>, (StatusCode, EventError)> {
+/// A webhook whose event is its JSON body (Jellyfin's plugin: its "send all properties" object).
+async fn json_event(
+    server: &dyn ServerEvents,
+    request: Request,
+) -> Result<Option<ChangeEvent>, (StatusCode, EventError)> {
     let content_type = content_type(&request);
     // The plugin sends application/json; some templates send text/plain.
     if !(content_type.is_empty()
@@ -245,7 +250,9 @@ async fn jellyfin_event(request: Request) -> Result<Option<ChangeEvent>, (Status
         ));
     }
     let body = read_body(request).await?;
-    jellyfin::parse_webhook(&body).map_err(|err| (StatusCode::BAD_REQUEST, err))
+    server
+        .parse_webhook(&body)
+        .map_err(|err| (StatusCode::BAD_REQUEST, err))
 }
 
 async fn read_body(request: Request) -> Result<Bytes, (StatusCode, EventError)> {

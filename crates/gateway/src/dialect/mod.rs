@@ -1,15 +1,16 @@
 //! Each media server's rules, behind one trait: the rest of the gateway knows no server.
 //!
 //! [`Dialect`] is what differs between Plex and Jellyfin: how the server reads a request's
-//! token, its built-in route table, how its query parameters enter a cache key, which listings trigger a prefetch and
-//! what they name, how a client names itself, and the paths and kinds the library index
-//! reads. [`of`]
-//! gives an upstream's dialect from its profile, once; each is a unit struct behind a
-//! `&'static dyn Dialect` (a call through a vtable, no allocation, no lookup).
+//! token, its built-in route table, how its change events read, how its query parameters
+//! enter a cache key, which listings trigger a prefetch and what they name, how a client names
+//! itself, and the paths and kinds the library index reads. [`of`] gives an upstream's dialect
+//! from its profile, once; each is a unit struct behind a `&'static dyn Dialect` (a call
+//! through a vtable, no allocation, no lookup).
 //!
 //! * [`plex`] / [`jellyfin`] — the two implementations, one folder each (`token.rs`: the
 //!   server's reading of a token, with its precedence and quoting; `routes.rs`: its route
-//!   table; `prefetch.rs`: its follow-ups; `crawl.rs`: the pages the index reads).
+//!   table; `events.rs`: its webhooks and notification socket; `prefetch.rs`: its follow-ups;
+//!   `crawl.rs`: the pages the index reads).
 //! * [`identity`] — who a request is, as the server will see it: no token, one token, or
 //!   **ambiguous** (two different tokens in any forms). Every part of cachearr that needs the
 //!   requesting user (proxy, index answers, matching, keys, logs) calls it.
@@ -36,6 +37,7 @@ use std::borrow::Cow;
 use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
+use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Profile};
 
@@ -63,6 +65,10 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// The server's built-in routes, which [`crate::policy::RouteTable`] compiles with the
     /// upstream's overrides.
     fn routes(&self) -> &'static DefaultRoutes;
+
+    /// The server's change events: where its webhooks carry them, its notification socket and
+    /// how both read.
+    fn events(&self) -> &'static dyn ServerEvents;
 
     /// How the server's query parameters enter a cache key.
     fn key_rules(&self) -> &'static KeyRules;

@@ -1,27 +1,99 @@
 //! Change events: what changed on a media server, and which cache tags that touches.
 //!
-//! Four sources feed the same server-neutral [`ChangeEvent`]:
-//! - [`plex::parse_webhook`]: Plex webhooks (`multipart/form-data`, a `payload` JSON part and an
-//!   optional `thumb` part), received on the admin listener;
-//! - [`plex::parse_notification`]: frames of Plex's websocket `/:/websockets/notifications`;
-//! - [`jellyfin::parse_webhook`]: the Jellyfin webhook plugin's JSON body;
-//! - [`jellyfin::parse_socket_message`]: messages of Jellyfin's `/socket`.
+//! Every server's webhooks and notification socket feed the same server-neutral
+//! [`ChangeEvent`]. What differs per server — where its webhook carries the event, how its
+//! JSON reads, its socket's path and sign-in, how a socket message reads and whether it must be
+//! kept alive — is [`ServerEvents`], which each dialect implements
+//! (`dialect/plex/events.rs`: Plex webhooks, multipart with a `payload` JSON part, and frames of
+//! `/:/websockets/notifications`; `dialect/jellyfin/events.rs`: the webhook plugin's JSON and
+//! messages of `/socket`). The admin listener's receivers and [`subscriber`], which keeps
+//! cachearr's own websocket subscriptions open and reconnects with backoff, are the same for
+//! every server.
 //!
 //! [`ChangeEvent::tags`] maps an event to the tags it touches (the scheme in [`crate::tags`]:
 //! `{up}:sections`, `{up}:section:{id}`, `{up}:item:{id}`, `{up}:recent`, `{up}:ondeck`,
 //! `{up}:history`, `{up}:sessions`, `{up}:playlists`, `{up}:listings`, `{up}:across`,
-//! `{up}:library`). [`subscriber`] keeps
-//! cachearr's own websocket subscriptions open, reconnecting with backoff.
+//! `{up}:library`).
 //!
 //! Everything here parses data we did not produce: parsers return [`EventError`] (a clear 4xx on
 //! the webhook receivers) and never panic; identifiers that do not look like identifiers are
 //! dropped rather than spliced into a tag.
 
-pub mod jellyfin;
-pub mod plex;
 pub mod subscriber;
 
 use std::fmt;
+
+use http::{HeaderName, HeaderValue};
+
+/// One server's change events: its webhooks and its notification socket. Each dialect
+/// implements it (`crate::dialect::Dialect::events`); what an event invalidates, the
+/// receivers and the subscription's reconnects do not depend on the server.
+pub trait ServerEvents: Send + Sync + std::fmt::Debug + 'static {
+    /// Where a webhook carries its event.
+    fn webhook_body(&self) -> WebhookBody;
+
+    /// The change a webhook's JSON reports, or `None` for one that changes nothing we cache.
+    ///
+    /// # Errors
+    /// [`EventError`] when the JSON is not what the server sends.
+    fn parse_webhook(&self, json: &[u8]) -> Result<Option<ChangeEvent>, EventError>;
+
+    /// The source label of this server's webhooks (`plex_webhook`), in metrics and logs.
+    fn webhook_source(&self) -> &'static str;
+
+    /// The source label of this server's notification socket (`plex_socket`).
+    fn socket_source(&self) -> &'static str;
+
+    /// The notification socket's path and query on the server.
+    fn socket_path(&self) -> &'static str;
+
+    /// The header that signs the socket's request in with the owner's token (a header, never
+    /// the URL, so that no error message or log line can carry the token).
+    ///
+    /// # Errors
+    /// When the token cannot be sent in a header.
+    fn socket_sign_in(
+        &self,
+        token: &str,
+    ) -> Result<(HeaderName, HeaderValue), http::header::InvalidHeaderValue>;
+
+    /// A reader of one connection's messages (it remembers what it needs between them).
+    fn socket_reader(&self) -> Box<dyn SocketReader>;
+
+    /// The message that keeps the socket open, when the server wants one: sent every 30 s, or
+    /// at half the timeout the server announces ([`SocketMessage::keep_alive_secs`]).
+    fn keep_alive_message(&self) -> Option<&'static str>;
+}
+
+/// Reads one connection's notification messages, in order.
+pub trait SocketReader: Send {
+    /// What one message asks of us.
+    ///
+    /// # Errors
+    /// [`EventError`] when the message is not what the server sends.
+    fn read(&mut self, text: &str) -> Result<SocketMessage, EventError>;
+}
+
+/// What a socket message asks of us.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SocketMessage {
+    /// Changes to apply.
+    pub events: Vec<ChangeEvent>,
+    /// The server's keep-alive timeout in seconds: send the keep-alive message at half this
+    /// interval or be disconnected.
+    pub keep_alive_secs: Option<u64>,
+}
+
+/// Where a server's webhook carries its event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookBody {
+    /// A `multipart/form-data` body whose part of this name is the JSON (the other parts, a
+    /// thumbnail, are read and dropped); a bare JSON body is taken too, for relays and tests.
+    MultipartPart(&'static str),
+    /// A JSON body, sent as `application/json`, as `text/plain` (some templates) or with no
+    /// content type.
+    Json,
+}
 
 /// Longest identifier accepted from a payload (Plex rating keys are short integers, Jellyfin ids
 /// 32 hex digits); anything longer is not an id we would ever have tagged.

@@ -1,8 +1,8 @@
 //! cachearr's own subscription to a server's change notifications.
 //!
 //! With the owner's token from the config, [`spawn`] keeps one websocket open per upstream —
-//! Plex `/:/websockets/notifications`, Jellyfin `/socket` — parses every frame with
-//! [`super::plex`] or [`super::jellyfin`] and hands the events to an [`EventSink`]. A dropped
+//! at the path its server's [`ServerEvents`] names — reads every frame with that server's
+//! reader and hands the events to an [`EventSink`]. A dropped
 //! connection is retried with capped exponential backoff and full jitter; after a reconnect we
 //! may have missed events, so the listings are invalidated once (the TTLs backstop the rest).
 //!
@@ -16,9 +16,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
-use super::{Change, ChangeEvent, jellyfin, plex};
+use super::{Change, ChangeEvent, ServerEvents};
 
 /// Where change events go (the gateway invalidates their tags).
 pub trait EventSink: Send + Sync + 'static {
@@ -26,22 +25,13 @@ pub trait EventSink: Send + Sync + 'static {
     fn apply(&self, upstream: &str, event: &ChangeEvent);
 }
 
-/// Which notification protocol the server speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServerKind {
-    /// Plex Media Server.
-    Plex,
-    /// Jellyfin.
-    Jellyfin,
-}
-
 /// One subscription: which upstream, where, and with which token.
 #[derive(Clone)]
 pub struct Subscription {
     /// The upstream's name (the first part of its tags).
     pub upstream: String,
-    /// Its protocol.
-    pub server: ServerKind,
+    /// Its server's events (`crate::dialect::Dialect::events`).
+    pub server: &'static dyn ServerEvents,
     /// Its base URL, `http://host:port` (the websocket URL is derived from it).
     pub base_url: String,
     /// The owner's token. Never logged; [`std::fmt::Debug`] redacts it.
@@ -171,29 +161,13 @@ pub fn request(
     } else {
         return Err(SocketError::NotHttp(base.to_owned()));
     };
-    let url = match subscription.server {
-        ServerKind::Plex => format!("{ws_base}/:/websockets/notifications"),
-        ServerKind::Jellyfin => format!("{ws_base}/socket?deviceId=cachearr-events"),
-    };
+    let url = format!("{ws_base}{}", subscription.server.socket_path());
     let mut request = url.into_client_request().map_err(SocketError::BadUrl)?;
-    let headers = request.headers_mut();
-    let bad_token = |_| SocketError::BadToken;
-    match subscription.server {
-        ServerKind::Plex => {
-            let value = HeaderValue::from_str(&subscription.token).map_err(bad_token)?;
-            headers.insert("X-Plex-Token", value);
-        }
-        ServerKind::Jellyfin => {
-            let auth = format!(
-                "MediaBrowser Client=\"cachearr\", Device=\"cachearr\", \
-                 DeviceId=\"cachearr-events\", Version=\"{}\", Token=\"{}\"",
-                env!("CARGO_PKG_VERSION"),
-                subscription.token
-            );
-            let value = HeaderValue::from_str(&auth).map_err(bad_token)?;
-            headers.insert("Authorization", value);
-        }
-    }
+    let (name, value) = subscription
+        .server
+        .socket_sign_in(&subscription.token)
+        .map_err(|_| SocketError::BadToken)?;
+    request.headers_mut().insert(name, value);
     Ok(request)
 }
 
@@ -216,9 +190,8 @@ async fn connect_and_listen(
         let missed = ChangeEvent::new(Change::ScanFinished);
         sink.apply(&subscription.upstream, &missed);
     }
-    let mut play_states = plex::PlayStates::default();
-    let mut user_data = jellyfin::UserDataStates::default();
-    // Jellyfin tells us its timeout in `ForceKeepAlive`; until then a long default.
+    let mut reader = subscription.server.socket_reader();
+    // A server that wants keep-alives may tell us its timeout; until then a long default.
     let mut keep_alive = tokio::time::interval(Duration::from_secs(30));
     keep_alive.tick().await;
     loop {
@@ -232,18 +205,13 @@ async fn connect_and_listen(
                     Some(Ok(_)) => continue,
                 };
                 status.frames.fetch_add(1, Ordering::Relaxed);
-                let events = match subscription.server {
-                    ServerKind::Plex => plex::parse_notification(&text, &mut play_states),
-                    ServerKind::Jellyfin => {
-                        jellyfin::parse_socket_message(&text, &mut user_data).map(|message| {
-                            if let Some(secs) = message.keep_alive_secs {
-                                let period = Duration::from_secs(secs.clamp(2, 600) / 2);
-                                keep_alive = tokio::time::interval(period);
-                            }
-                            message.events
-                        })
+                let events = reader.read(&text).map(|message| {
+                    if let Some(secs) = message.keep_alive_secs {
+                        let period = Duration::from_secs(secs.clamp(2, 600) / 2);
+                        keep_alive = tokio::time::interval(period);
                     }
-                };
+                    message.events
+                });
                 match events {
                     Ok(events) => {
                         for event in &events {
@@ -258,8 +226,7 @@ async fn connect_and_listen(
                 }
             }
             _ = keep_alive.tick() => {
-                if subscription.server == ServerKind::Jellyfin {
-                    let ping = r#"{"MessageType":"KeepAlive"}"#;
+                if let Some(ping) = subscription.server.keep_alive_message() {
                     socket.send(Message::text(ping)).await?;
                 }
             }
@@ -270,6 +237,9 @@ async fn connect_and_listen(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialect::Dialect;
+    use crate::dialect::jellyfin::Jellyfin;
+    use crate::dialect::plex::Plex;
 
     #[test]
     fn backoff_grows_is_capped_and_jittered_within_bounds() {
@@ -287,7 +257,7 @@ mod tests {
     fn request_carries_token_in_header_not_url() {
         let sub = Subscription {
             upstream: "p".into(),
-            server: ServerKind::Plex,
+            server: Plex.events(),
             base_url: "http://127.0.0.1:32400/".into(),
             token: "sekrit".into(),
         };
@@ -299,7 +269,7 @@ mod tests {
         assert_eq!(req.headers()["X-Plex-Token"], "sekrit");
         assert!(!format!("{sub:?}").contains("sekrit"));
         let jf = Subscription {
-            server: ServerKind::Jellyfin,
+            server: Jellyfin.events(),
             ..sub.clone()
         };
         let req = request(&jf).unwrap();

@@ -5,12 +5,14 @@
 //! * `prefetch.rs` — the listings whose follow-ups are prefetched, and what they name.
 //! * `routes.rs` — the built-in route table: what is cached, under which class and tags, and
 //!   what is a write.
+//! * `events.rs` — the server's change events: its webhooks and its notification socket.
 //! * `crawl.rs` — the pages the library index reads, and the kinds it keeps per section.
 //! * Key rules: query names are case-insensitive on the server, so they are written
 //!   lower-case; there are no client parameters to fold (paging is `StartIndex`/`Limit`).
 //! * A client names itself with `Client=` in its authorization header, or `X-Emby-Client`.
 
 pub mod crawl;
+pub mod events;
 mod prefetch;
 pub(crate) mod routes;
 pub(crate) mod token;
@@ -21,6 +23,7 @@ use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
 use super::{AUTH_HEADERS, Candidates, Dialect, KeyRules, Trigger, text_header};
+use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Profile};
 
@@ -40,6 +43,10 @@ impl Dialect for Jellyfin {
 
     fn routes(&self) -> &'static DefaultRoutes {
         &routes::ROUTES
+    }
+
+    fn events(&self) -> &'static dyn ServerEvents {
+        &Jellyfin
     }
 
     fn server_token<'a>(

@@ -5,6 +5,7 @@
 //! * `prefetch.rs` — the listings whose follow-ups are prefetched, and what they name.
 //! * `routes.rs` — the built-in route table: what is cached, under which class and tags, and
 //!   what is a write.
+//! * `events.rs` — the server's change events: its webhooks and its notification socket.
 //! * `crawl.rs` — the pages the library index reads, and the kinds it keeps per section.
 //! * Key rules: every `X-Plex-*` parameter may be sent as a header or in the query; paging and
 //!   language are written in one form, the client's identity (product, device, platform …)
@@ -13,6 +14,7 @@
 //!   runs on several devices).
 
 pub mod crawl;
+pub mod events;
 mod prefetch;
 pub(crate) mod routes;
 pub(crate) mod token;
@@ -23,6 +25,7 @@ use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
 use super::{Candidates, ClientParams, Dialect, KeyRules, Trigger, text_header};
+use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Profile};
 
@@ -56,6 +59,10 @@ impl Dialect for Plex {
 
     fn routes(&self) -> &'static DefaultRoutes {
         &routes::ROUTES
+    }
+
+    fn events(&self) -> &'static dyn ServerEvents {
+        &Plex
     }
 
     fn server_token<'a>(

@@ -73,7 +73,7 @@ fn items(body: &[u8]) -> Vec<Item> {
             .flatten()
             .chain(from_hubs)
             .filter_map(|m| {
-                let id = crate::events::plex::id_of(m.get("ratingKey"))?;
+                let id = super::events::id_of(m.get("ratingKey"))?;
                 is_id(&id).then(|| Item {
                     id,
                     kind: m.get("type").and_then(Value::as_str).map(str::to_owned),

@@ -1,4 +1,4 @@
-//! Plex change events: webhooks and websocket notifications.
+//! Plex change events: webhooks and websocket notifications ([`crate::events::ServerEvents`]).
 //!
 //! Shapes follow Plex's webhooks and notification socket: the webhook `payload` is
 //! `{event, Account, Server, Player, Metadata{librarySectionID, ratingKey, parentRatingKey,
@@ -11,7 +11,12 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Change, ChangeEvent, EventError};
+use http::{HeaderName, HeaderValue};
+
+use super::Plex;
+use crate::events::{
+    Change, ChangeEvent, EventError, ServerEvents, SocketMessage, SocketReader, WebhookBody,
+};
 
 /// Timeline `state` codes ([PAPI] alert.py): 0 created, 5 processed, 9 deleted. The states in
 /// between (matching, downloading, processing) are intermediate and change nothing we serve.
@@ -225,6 +230,54 @@ fn timeline_event(entry: &Value) -> Option<ChangeEvent> {
             .with_parents([parent.as_deref(), root.as_deref()])
             .with_playlist(playlist),
     )
+}
+
+impl ServerEvents for Plex {
+    /// Plex posts `multipart/form-data` with a `payload` JSON part and an optional `thumb`.
+    fn webhook_body(&self) -> WebhookBody {
+        WebhookBody::MultipartPart("payload")
+    }
+
+    fn parse_webhook(&self, json: &[u8]) -> Result<Option<ChangeEvent>, EventError> {
+        parse_webhook(json)
+    }
+
+    fn webhook_source(&self) -> &'static str {
+        "plex_webhook"
+    }
+
+    fn socket_source(&self) -> &'static str {
+        "plex_socket"
+    }
+
+    fn socket_path(&self) -> &'static str {
+        "/:/websockets/notifications"
+    }
+
+    fn socket_sign_in(
+        &self,
+        token: &str,
+    ) -> Result<(HeaderName, HeaderValue), http::header::InvalidHeaderValue> {
+        Ok((super::token::X_PLEX_TOKEN, HeaderValue::from_str(token)?))
+    }
+
+    fn socket_reader(&self) -> Box<dyn SocketReader> {
+        Box::<PlayStates>::default()
+    }
+
+    /// Plex keeps the socket open by itself.
+    fn keep_alive_message(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+impl SocketReader for PlayStates {
+    fn read(&mut self, text: &str) -> Result<SocketMessage, EventError> {
+        Ok(SocketMessage {
+            events: parse_notification(text, self)?,
+            keep_alive_secs: None,
+        })
+    }
 }
 
 #[cfg(test)]

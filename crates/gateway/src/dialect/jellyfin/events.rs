@@ -1,4 +1,5 @@
-//! Jellyfin change events: the webhook plugin's JSON and the `/socket` messages.
+//! Jellyfin change events: the webhook plugin's JSON and the `/socket` messages
+//! ([`crate::events::ServerEvents`]).
 //!
 //! Shapes follow Jellyfin's webhook plugin and its websocket messages. The webhook body is whatever the
 //! admin's template produces; we expect the plugin's "send all properties" object
@@ -10,7 +11,12 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Change, ChangeEvent, EventError};
+use http::{HeaderName, HeaderValue};
+
+use super::Jellyfin;
+use crate::events::{
+    Change, ChangeEvent, EventError, ServerEvents, SocketMessage, SocketReader, WebhookBody,
+};
 
 fn str_of<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
     value.get(name).and_then(Value::as_str)
@@ -71,16 +77,6 @@ fn is_library_scan(value: &Value) -> bool {
         .any(|s| {
             s.eq_ignore_ascii_case("RefreshLibrary") || s.eq_ignore_ascii_case("Scan Media Library")
         })
-}
-
-/// What a socket message asks of us.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct SocketMessage {
-    /// Changes to apply.
-    pub events: Vec<ChangeEvent>,
-    /// The server's keep-alive timeout in seconds (`ForceKeepAlive`): send `KeepAlive` at
-    /// half this interval or be disconnected.
-    pub keep_alive_secs: Option<u64>,
 }
 
 /// The last user data seen per item, so that `UserDataChanged` messages that only move a resume
@@ -194,6 +190,58 @@ pub fn parse_socket_message(
         _ => {}
     }
     Ok(message)
+}
+
+impl ServerEvents for Jellyfin {
+    /// The webhook plugin posts JSON (its "send all properties" object).
+    fn webhook_body(&self) -> WebhookBody {
+        WebhookBody::Json
+    }
+
+    fn parse_webhook(&self, json: &[u8]) -> Result<Option<ChangeEvent>, EventError> {
+        parse_webhook(json)
+    }
+
+    fn webhook_source(&self) -> &'static str {
+        "jellyfin_webhook"
+    }
+
+    fn socket_source(&self) -> &'static str {
+        "jellyfin_socket"
+    }
+
+    fn socket_path(&self) -> &'static str {
+        "/socket?deviceId=cachearr-events"
+    }
+
+    fn socket_sign_in(
+        &self,
+        token: &str,
+    ) -> Result<(HeaderName, HeaderValue), http::header::InvalidHeaderValue> {
+        let auth = format!(
+            "MediaBrowser Client=\"cachearr\", Device=\"cachearr\", \
+             DeviceId=\"cachearr-events\", Version=\"{}\", Token=\"{}\"",
+            env!("CARGO_PKG_VERSION"),
+            token
+        );
+        Ok((http::header::AUTHORIZATION, HeaderValue::from_str(&auth)?))
+    }
+
+    fn socket_reader(&self) -> Box<dyn SocketReader> {
+        Box::<UserDataStates>::default()
+    }
+
+    /// Jellyfin drops a socket that stays silent past the timeout it announces in
+    /// `ForceKeepAlive`.
+    fn keep_alive_message(&self) -> Option<&'static str> {
+        Some(r#"{"MessageType":"KeepAlive"}"#)
+    }
+}
+
+impl SocketReader for UserDataStates {
+    fn read(&mut self, text: &str) -> Result<SocketMessage, EventError> {
+        parse_socket_message(text, self)
+    }
 }
 
 #[cfg(test)]
