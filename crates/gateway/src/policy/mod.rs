@@ -8,13 +8,14 @@
 //! Everything is compiled once into a [`RouteTable`] (a `matchit` radix tree: one walk of the
 //! path per request, no regex scan), whose [`RouteTable::classify`] returns a [`Decision`]:
 //! a cached read, a search the library index may answer ([`IndexSearch`]), a write, or a
-//! pass-through. Upgrades (websockets) are told by their headers and never classified.
+//! pass-through. A client's request is decided by [`RouteTable::decide`], which first tells
+//! an upgrade (websockets) and a `Range` request by their headers: neither is classified.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use cachearr_engine::Policy;
-use http::Method;
+use http::{HeaderMap, Method, header};
 
 use crate::dialect;
 use crate::model::route::{Action, Methods, Refine, SEARCH_TAGS, TagRule, TagRule::*};
@@ -116,6 +117,11 @@ pub enum Decision<'a> {
     },
     /// Stream through, never cached.
     Pass,
+    /// An HTTP/1.1 upgrade (websockets): forwarded, and on `101` both connections are spliced.
+    Upgrade,
+    /// A `Range` request: passed through, never answered from the cache (the server knows its
+    /// bytes).
+    Range,
 }
 
 /// An invalid path pattern in the config.
@@ -390,7 +396,28 @@ impl RouteTable {
         &self.classes[class as usize]
     }
 
-    /// Decides what to do with a request. `path` is the raw (still percent-encoded) path.
+    /// Decides what to do with a client's request: an upgrade or a `Range` request by its
+    /// headers (two lookups, each a miss on an ordinary request), else by its route
+    /// ([`RouteTable::classify`]). `path` is the raw (still percent-encoded) path.
+    pub fn decide(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        path: &str,
+        query: Option<&str>,
+    ) -> Decision<'_> {
+        if is_upgrade(headers) {
+            return Decision::Upgrade;
+        }
+        if headers.contains_key(header::RANGE) {
+            return Decision::Range;
+        }
+        self.classify(method, path, query)
+    }
+
+    /// Decides what to do with a request by its route alone (the gateway's own reads, which
+    /// are never upgrades or ranges, come here directly). `path` is the raw (still
+    /// percent-encoded) path.
     pub fn classify(&self, method: &Method, path: &str, query: Option<&str>) -> Decision<'_> {
         let lowered;
         let path = if self.lowercase && path.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -581,6 +608,19 @@ impl RouteTable {
         }
         user_state
     }
+}
+
+/// Whether a request asks to upgrade its connection: an `Upgrade` header, and `upgrade` among
+/// the `Connection` tokens. `Upgrade` is looked up first, so an ordinary request costs one
+/// lookup.
+fn is_upgrade(h: &HeaderMap) -> bool {
+    h.get(header::UPGRADE).is_some()
+        && h.get_all(header::CONNECTION).iter().any(|v| {
+            v.to_str().is_ok_and(|s| {
+                s.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
+        })
 }
 
 /// Whether a listing's query filters or sorts by play state (any parameter name or value

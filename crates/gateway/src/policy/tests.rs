@@ -113,7 +113,9 @@ fn plex_collection_and_section_setting_writes_reach_the_listings_that_show_them(
             | Decision::AnswerFromIndex { tags, .. } => {
                 tags.iter().map(|t| t.to_string()).collect()
             }
-            Decision::Pass => panic!("{method} {path} passes"),
+            Decision::Pass | Decision::Upgrade | Decision::Range => {
+                panic!("{method} {path} passes")
+            }
         }
     };
     // A section's collections are one of its listings, cached as such …
@@ -428,4 +430,60 @@ fn play_state_words_are_found_without_case_and_through_escapes() {
     assert!(!by_play_state(None, PLEX_PLAY_STATE));
     assert!(contains_ignore_ascii_case(b"abc", b""));
     assert!(!contains_ignore_ascii_case(b"ab", b"abc"));
+}
+
+#[test]
+fn a_clients_upgrade_or_range_is_decided_by_its_headers_before_its_route() {
+    let t = table(Profile::Plex);
+    let headers = |pairs: &[(&str, &str)]| {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    };
+    let decide = |h: &http::HeaderMap, path: &str| t.decide(&Method::GET, h, path, None);
+    let ws = headers(&[
+        ("upgrade", "websocket"),
+        ("connection", "keep-alive, Upgrade"),
+    ]);
+    assert!(matches!(
+        decide(&ws, "/library/sections"),
+        Decision::Upgrade
+    ));
+    assert!(matches!(
+        decide(&ws, "/:/websockets/notifications"),
+        Decision::Upgrade
+    ));
+    // `Upgrade` without `upgrade` among the connection tokens is no upgrade.
+    let half = headers(&[("upgrade", "websocket"), ("connection", "keep-alive")]);
+    assert!(matches!(
+        decide(&half, "/library/sections"),
+        Decision::Cache { .. }
+    ));
+    let range = headers(&[("range", "bytes=0-99")]);
+    assert!(matches!(
+        decide(&range, "/library/sections"),
+        Decision::Range
+    ));
+    // An upgrade is told before a range, as the proxy always did.
+    let both = headers(&[
+        ("upgrade", "websocket"),
+        ("connection", "upgrade"),
+        ("range", "bytes=0-1"),
+    ]);
+    assert!(matches!(decide(&both, "/identity"), Decision::Upgrade));
+    // Anything else is the route's decision.
+    let plain = http::HeaderMap::new();
+    assert!(matches!(
+        decide(&plain, "/library/sections"),
+        Decision::Cache { .. }
+    ));
+    assert!(matches!(
+        decide(&plain, "/library/parts/1/file.mkv"),
+        Decision::Pass
+    ));
 }

@@ -61,15 +61,13 @@ pub(crate) async fn handle(
     if let Err(resp) = check_request(&gw, &req) {
         return *resp;
     }
-    if is_upgrade(req.headers()) {
-        return Box::pin(upgrade(&gw, &up, req, peer, started)).await;
-    }
     let path = req.uri().path();
     let query = req.uri().query();
-    if req.headers().contains_key(header::RANGE) {
-        return Box::pin(pass_through(&gw, &up, req, peer, Bypass::Range, started)).await;
-    }
-    match up.routes.classify(req.method(), path, query) {
+    match up.routes.decide(req.method(), req.headers(), path, query) {
+        Decision::Upgrade => Box::pin(upgrade(&gw, &up, req, peer, started)).await,
+        Decision::Range => {
+            Box::pin(pass_through(&gw, &up, req, peer, Bypass::Range, started)).await
+        }
         Decision::Cache {
             policy,
             tags,
@@ -239,16 +237,6 @@ fn has_control_bytes(bytes: &[u8]) -> bool {
 
 fn is_dot_segment(segment: &[u8]) -> bool {
     segment == b"." || segment == b".."
-}
-
-fn is_upgrade(h: &HeaderMap) -> bool {
-    h.get(header::UPGRADE).is_some()
-        && h.get_all(header::CONNECTION).iter().any(|v| {
-            v.to_str().is_ok_and(|s| {
-                s.split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-            })
-        })
 }
 
 /// Why a request was not answered from the cache.
