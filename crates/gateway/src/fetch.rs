@@ -467,9 +467,26 @@ pub(crate) fn cached_entry(
     user: &UserRecord,
     input: &KeyInput<'_>,
     route: &crate::policy::ResolvedPolicy,
-    mut tags: Vec<Arc<str>>,
+    tags: Vec<Arc<str>>,
     user_state: bool,
     now_ms: u64,
+) -> Result<(Key, cachearr_engine::Policy), crate::keys::KeyError> {
+    let (key, mut policy) = keyed_policy(user, input, route, tags, user_state)?;
+    if let Some(feed) = feed {
+        feed.adjust(route.class, &mut policy, now_ms);
+    }
+    Ok((key, policy))
+}
+
+/// The key of a cached read and the route's engine policy with its tags (the user's state tag
+/// on user-scoped routes that show play state): what [`cached_entry`] gives before the change
+/// feed adjusts it for the moment of the request. A pure function of the request and the user.
+pub(crate) fn keyed_policy(
+    user: &UserRecord,
+    input: &KeyInput<'_>,
+    route: &crate::policy::ResolvedPolicy,
+    mut tags: Vec<Arc<str>>,
+    user_state: bool,
 ) -> Result<(Key, cachearr_engine::Policy), crate::keys::KeyError> {
     let key = Key::new(build_key(input)?);
     if user_state && input.user.is_some() {
@@ -477,9 +494,6 @@ pub(crate) fn cached_entry(
     }
     let mut policy = route.engine.clone();
     policy.tags = tags;
-    if let Some(feed) = feed {
-        feed.adjust(route.class, &mut policy, now_ms);
-    }
     Ok((key, policy))
 }
 

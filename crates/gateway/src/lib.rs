@@ -568,6 +568,7 @@ async fn serve_proxy(
         let connection = Arc::new(proxy::Connection {
             slot: slot.clone(),
             reads: reads.clone(),
+            last_read: proxy::LastReadSlot::default(),
         });
         let tracker = registered.tracker();
         let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
@@ -576,13 +577,16 @@ async fn serve_proxy(
             let connection = connection.clone();
             let busy = tracker.busy();
             async move {
-                // Attributed here, once for every path the proxy takes: the client by what it
-                // says about itself, the outcome by the Cache-Status the proxy answered with.
-                let client = clients::client_name(up.profile, req.headers());
+                // Attributed here, once for every path the proxy takes: the client by the name
+                // the proxy read, the outcome by the Cache-Status it answered with.
                 let started = std::time::Instant::now();
-                let response = proxy::handle(gw.clone(), up.clone(), req, peer, &connection).await;
+                let (response, client) =
+                    proxy::handle(gw.clone(), up.clone(), req, peer, &connection).await;
                 let served = clients::Served::from_cache_status(
-                    response.headers().get("cache-status").map(|v| v.as_bytes()),
+                    response
+                        .headers()
+                        .get(respond::CACHE_STATUS)
+                        .map(|v| v.as_bytes()),
                 );
                 gw.clients()
                     .record(&up.name, &client, served, started.elapsed().as_secs_f64());

@@ -427,3 +427,115 @@ async fn a_two_token_write_drops_the_play_state_of_every_user_it_names() {
         .unwrap();
     assert_eq!(got, want, "bob's listing shows the play he just made");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A connection's repeated request: its reading is reused, the user's standing never is.
+
+/// One kept-alive client connection: requests go one after another on the same socket, so the
+/// gateway sees each as its connection's next request.
+struct OneConnection {
+    send: hyper::client::conn::http1::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+}
+
+struct Answer {
+    status: u16,
+    cache_status: String,
+    body: bytes::Bytes,
+}
+
+impl OneConnection {
+    async fn open(addr: std::net::SocketAddr) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (send, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        Self { send }
+    }
+
+    async fn get(&mut self, path: &str, headers: &[(&str, String)]) -> Answer {
+        use http_body_util::BodyExt as _;
+        self.send.ready().await.unwrap();
+        let mut req = http::Request::get(path)
+            .header("host", "gateway")
+            .header("accept", "application/json");
+        for (n, v) in headers {
+            req = req.header(*n, v);
+        }
+        let resp = self
+            .send
+            .send_request(req.body(http_body_util::Empty::new()).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = resp.into_parts();
+        Answer {
+            status: parts.status.as_u16(),
+            cache_status: parts
+                .headers
+                .get("cache-status")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+            body: body.collect().await.unwrap().to_bytes(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn plex_a_repeated_request_on_one_connection_is_still_checked_for_its_user() {
+    let (srv, h) = plex().await;
+    let direct = format!("http://{}", srv.addr);
+    let repeats = || h.gateway.upstreams()[0].guard.snapshot().repeated_reads;
+    let cached = "/library/sections/2/all";
+    let alice = vec![("X-Plex-Token", token_of(&srv, Profile::Plex, "alice"))];
+    let admin = vec![("X-Plex-Token", token_of(&srv, Profile::Plex, "admin"))];
+    let mut conn = OneConnection::open(h.proxy).await;
+
+    let first = conn.get(cached, &alice).await;
+    assert_eq!(first.status, 200);
+    let again = conn.get(cached, &alice).await;
+    assert_eq!(again.status, 200);
+    assert!(again.cache_status.contains("hit"), "{}", again.cache_status);
+    assert_eq!(again.body, first.body);
+    assert_eq!(repeats(), 1, "the second request repeated the first");
+
+    // The server refuses alice's token (seen on another connection): her next repeat on this
+    // one is refused too, though its reading was kept.
+    sim_control(&srv, &h, "revoke", &alice[0].1).await;
+    let r = get(&h.client, &h.url(""), "/library/onDeck", &alice).await;
+    assert_eq!(r.status(), 401);
+    let refused = conn.get(cached, &alice).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        refused.cache_status,
+        "cachearr; fwd=bypass; detail=token-refused"
+    );
+    assert_eq!(repeats(), 2);
+
+    // Another user's request on the same connection is read afresh, and gets what the server
+    // gives that user.
+    let theirs = conn.get(cached, &admin).await;
+    assert_eq!(theirs.status, 200);
+    assert_eq!(repeats(), 2, "another token is not a repeat");
+    let want = get(&h.client, &direct, cached, &admin).await;
+    assert_eq!(theirs.body, want.bytes().await.unwrap());
+
+    // A shared entry needs a recently proved token; a repeat does not extend the proof.
+    assert_eq!(conn.get("/library/sections", &admin).await.status, 200);
+    let shared = conn.get("/identity", &admin).await;
+    assert_eq!(shared.status, 200);
+    assert!(
+        !shared.cache_status.contains("bypass"),
+        "{}",
+        shared.cache_status
+    );
+    let trust = h.gateway.config().token_trust;
+    h.clock.advance(trust + std::time::Duration::from_secs(1));
+    let untrusted = conn.get("/identity", &admin).await;
+    assert_eq!(
+        untrusted.cache_status,
+        "cachearr; fwd=bypass; detail=token-not-verified"
+    );
+    assert_eq!(repeats(), 3);
+}

@@ -420,6 +420,7 @@ impl AdminBackend for GatewayAdmin {
                 events,
                 ambiguous_identity: guard.ambiguous_identity,
                 refused_token: guard.refused_token,
+                repeated_reads: guard.repeated_reads,
                 client_requests: clients
                     .iter()
                     .filter(|c| *c.upstream == *up.name)

@@ -204,6 +204,10 @@ pub struct UpstreamReport {
     /// Client requests passed through uncached because the server refused their token last.
     #[serde(default)]
     pub refused_token: u64,
+    /// Cached reads that repeated their connection's previous request byte for byte (routing,
+    /// identity and key reused; the user's standing checked again).
+    #[serde(default)]
+    pub repeated_reads: u64,
     /// Requests clients sent through cachearr to this upstream.
     #[serde(default)]
     pub client_requests: u64,

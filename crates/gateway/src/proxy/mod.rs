@@ -20,8 +20,8 @@ use hyper::body::Incoming;
 use crate::Gateway;
 use crate::dialect::{Identity, token_of};
 use crate::fetch::{
-    HttpLoader, LoaderState, ProxyBody, append_forwarded_for, cached_entry, empty_body,
-    is_hop_by_hop, owned_request,
+    HttpLoader, LoaderState, ProxyBody, append_forwarded_for, empty_body, is_hop_by_hop,
+    keyed_policy, owned_request,
 };
 use crate::keys::KeyInput;
 use crate::metrics::{ReadMetrics, ReadOutcome};
@@ -32,11 +32,14 @@ use crate::respond::{
 };
 use crate::sendfile::SendSlot;
 use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
-use crate::users::Users;
+use crate::users::{UserRecord, Users};
 
 mod pass;
+mod repeat;
 
 use pass::{pass_through, upgrade};
+pub(crate) use repeat::LastReadSlot;
+use repeat::{LastRead, Reading};
 
 /// What the proxy keeps for one client connection, made when it is accepted rather than on
 /// each of its requests.
@@ -46,34 +49,72 @@ pub(crate) struct Connection {
     pub(crate) slot: Arc<SendSlot>,
     /// The listener's cached-read series, resolved once.
     pub(crate) reads: Arc<ReadMetrics>,
+    /// The connection's last cached read, for a repeat of it.
+    pub(crate) last_read: LastReadSlot,
 }
 
 /// Handles one client request for `up`. Never panics on client input; every failure is an
-/// HTTP answer.
+/// HTTP answer. Returns the answer and the name the client gave itself (for the client table).
 pub(crate) async fn handle(
     gw: Gateway,
     up: Arc<Upstream>,
     req: Request<Incoming>,
     peer: SocketAddr,
     conn: &Connection,
-) -> Response<ProxyBody> {
+) -> (Response<ProxyBody>, Arc<str>) {
     let started = Instant::now();
-    if let Err(resp) = check_request(&gw, &req) {
+    if let Some(last) = conn.last_read.take_if_repeated(&up, &req) {
+        // The connection's previous request again, byte for byte: it passed the checks, and
+        // its route, token and key are what they were (see [`repeat`]).
+        up.guard
+            .counters
+            .repeated_reads
+            .fetch_add(1, Ordering::Relaxed);
+        let client = last.client.clone();
+        let read = ReadFrom::Repeat {
+            reading: last.reading.clone(),
+            before: last.user(),
+        };
+        let resp = serve_reading(&gw, &up, req, peer, read, &client, started, conn).await;
+        return (resp, client);
+    }
+    // Attributed here, once for every path the proxy takes: the client by what it says about
+    // itself.
+    let client: Arc<str> = crate::clients::client_name(up.profile, req.headers()).into();
+    let resp = route(&gw, &up, req, peer, &client, started, conn).await;
+    (resp, client)
+}
+
+/// A request that is not a repeat: checked, decided by the route table, then dispatched.
+async fn route(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    client: &Arc<str>,
+    started: Instant,
+    conn: &Connection,
+) -> Response<ProxyBody> {
+    if let Err(resp) = check_request(gw, &req) {
         return *resp;
     }
     let path = req.uri().path();
     let query = req.uri().query();
     match up.routes.decide(req.method(), req.headers(), path, query) {
-        Decision::Upgrade => Box::pin(upgrade(&gw, &up, req, peer, started)).await,
-        Decision::Range => {
-            Box::pin(pass_through(&gw, &up, req, peer, Bypass::Range, started)).await
-        }
+        Decision::Upgrade => Box::pin(upgrade(gw, up, req, peer, started)).await,
+        Decision::Range => Box::pin(pass_through(gw, up, req, peer, Bypass::Range, started)).await,
         Decision::Cache {
             policy,
             tags,
             user_state,
         } if req.method() == Method::GET => {
-            serve_cached(&gw, &up, req, peer, policy, tags, user_state, started, conn).await
+            let read = ReadFrom::Route {
+                policy,
+                tags,
+                user_state,
+                repeatable: true,
+            };
+            serve_reading(gw, up, req, peer, read, client, started, conn).await
         }
         Decision::AnswerFromIndex {
             search,
@@ -82,15 +123,21 @@ pub(crate) async fn handle(
             user_state,
         } => {
             // Searches (and `…/all?title=`) are answered from the library index when it can;
-            // otherwise they are cached reads.
+            // otherwise they are cached reads. Not repeatable: the index may answer the next.
             if let Some(resp) = Box::pin(crate::library::answer::try_answer(
-                &gw, &up, &req, search, started,
+                gw, up, &req, search, started,
             ))
             .await
             {
                 return resp;
             }
-            serve_cached(&gw, &up, req, peer, policy, tags, user_state, started, conn).await
+            let read = ReadFrom::Route {
+                policy,
+                tags,
+                user_state,
+                repeatable: false,
+            };
+            serve_reading(gw, up, req, peer, read, client, started, conn).await
         }
         Decision::Write {
             tags,
@@ -98,8 +145,8 @@ pub(crate) async fn handle(
             heartbeat,
         } => {
             Box::pin(pass_through(
-                &gw,
-                &up,
+                gw,
+                up,
                 req,
                 peer,
                 Bypass::Write {
@@ -113,8 +160,8 @@ pub(crate) async fn handle(
         }
         _ => {
             Box::pin(pass_through(
-                &gw,
-                &up,
+                gw,
+                up,
                 req,
                 peer,
                 Bypass::Uncacheable,
@@ -300,60 +347,61 @@ impl Bypass {
 // ---------------------------------------------------------------------------------------------
 // Cached reads.
 
-#[allow(clippy::too_many_arguments)]
-async fn serve_cached(
+/// Where a cached read's [`Reading`] comes from.
+enum ReadFrom<'a> {
+    /// The route table's decision: the reading is made from the request.
+    Route {
+        policy: &'a ResolvedPolicy,
+        tags: Vec<Arc<str>>,
+        user_state: bool,
+        /// The connection may keep the reading for a repeat of this request.
+        repeatable: bool,
+    },
+    /// The connection's previous request, which this one repeats; `before` is the user it was
+    /// read as (the same token).
+    Repeat {
+        reading: Arc<Reading>,
+        before: Arc<UserRecord>,
+    },
+}
+
+/// Who the request is: the user of its one token, seen now. Anything else passes through.
+fn identify(
     gw: &Gateway,
-    up: &Arc<Upstream>,
-    req: Request<Incoming>,
-    peer: SocketAddr,
+    up: &Upstream,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    now: u64,
+) -> Result<Arc<UserRecord>, Bypass> {
+    match crate::dialect::identity(up.profile, headers, query) {
+        Identity::Token(token) => {
+            let hash = gw.secret().user_of(&token);
+            Ok(up.users.touch(&up.name, hash, &token, now))
+        }
+        Identity::Anonymous => Err(Bypass::NoToken),
+        Identity::Ambiguous => {
+            up.guard
+                .counters
+                .ambiguous_identity
+                .fetch_add(1, Ordering::Relaxed);
+            Err(Bypass::AmbiguousIdentity)
+        }
+    }
+}
+
+/// What a cached read of `req` by `user` is, on the route `policy`.
+fn reading_of(
+    up: &Upstream,
+    req: &Request<Incoming>,
+    user: &UserRecord,
     policy: &ResolvedPolicy,
     tags: Vec<Arc<str>>,
     user_state: bool,
-    started: Instant,
-    conn: &Connection,
-) -> Response<ProxyBody> {
-    let now = gw.clock().now_ms();
-    let who = match crate::dialect::identity(up.profile, req.headers(), req.uri().query()) {
-        Identity::Token(token) => {
-            let hash = gw.secret().user_of(&token);
-            Ok((hash, up.users.touch(&up.name, hash, &token, now)))
-        }
-        Identity::Anonymous => Err(Bypass::NoToken),
-        Identity::Ambiguous => Err(Bypass::AmbiguousIdentity),
-    };
-    let (hash, user) = match who {
-        Ok(who) => who,
-        Err(why) => {
-            if matches!(why, Bypass::AmbiguousIdentity) {
-                up.guard
-                    .counters
-                    .ambiguous_identity
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
-        }
-    };
-    let authenticates = crate::dialect::authenticates(up.profile, policy.class);
-    if user.is_refused() {
-        up.guard
-            .counters
-            .refused_token
-            .fetch_add(1, Ordering::Relaxed);
-        let why = Bypass::RefusedToken { authenticates };
-        return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
-    }
+) -> Result<Reading, crate::keys::KeyError> {
     let scope_user = match policy.scope {
-        Scope::User => Some(hash),
-        Scope::Shared => {
-            let trust_ms = u64::try_from(gw.config().token_trust.as_millis()).unwrap_or(u64::MAX);
-            if !Users::trusted(&user, now, trust_ms) {
-                let why = Bypass::UntrustedToken { authenticates };
-                return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
-            }
-            None
-        }
+        Scope::User => Some(user.hash),
+        Scope::Shared => None,
     };
-    let feed = gw.feed(&up.name);
     let input = KeyInput {
         upstream: &up.name,
         profile: up.profile,
@@ -363,11 +411,84 @@ async fn serve_cached(
         headers: req.headers(),
         user: scope_user,
     };
-    let (key, engine_policy) =
-        match cached_entry(feed, &user, &input, policy, tags, user_state, now) {
-            Ok(entry) => entry,
+    let (key, engine) = keyed_policy(user, &input, policy, tags, user_state)?;
+    Ok(Reading {
+        class: policy.class,
+        scope: policy.scope,
+        user: user.hash,
+        key,
+        engine,
+        gzip: crate::encoding::accepts_gzip(req.headers()),
+    })
+}
+
+/// Answers a cached read: the user's standing is checked (refused tokens and, for shared
+/// entries, trust), then the entry is read through the cache.
+#[allow(clippy::too_many_arguments)]
+async fn serve_reading(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    read: ReadFrom<'_>,
+    client: &Arc<str>,
+    started: Instant,
+    conn: &Connection,
+) -> Response<ProxyBody> {
+    let now = gw.clock().now_ms();
+    let user = match &read {
+        // The same token as before, so the same hash: the user is looked up (and marked seen)
+        // by it, and their standing below is read afresh.
+        ReadFrom::Repeat { reading, before } => {
+            up.users.touch(&up.name, reading.user, before.token(), now)
+        }
+        ReadFrom::Route { .. } => match identify(gw, up, req.headers(), req.uri().query(), now) {
+            Ok(user) => user,
+            Err(why) => return Box::pin(pass_through(gw, up, req, peer, why, started)).await,
+        },
+    };
+    let (class, scope) = match &read {
+        ReadFrom::Route { policy, .. } => (policy.class, policy.scope),
+        ReadFrom::Repeat { reading, .. } => (reading.class, reading.scope),
+    };
+    let authenticates = crate::dialect::authenticates(up.profile, class);
+    if user.is_refused() {
+        up.guard
+            .counters
+            .refused_token
+            .fetch_add(1, Ordering::Relaxed);
+        let why = Bypass::RefusedToken { authenticates };
+        return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
+    }
+    let scope_user = match scope {
+        Scope::User => Some(user.hash),
+        Scope::Shared => {
+            let trust_ms = u64::try_from(gw.config().token_trust.as_millis()).unwrap_or(u64::MAX);
+            if !Users::trusted(&user, now, trust_ms) {
+                let why = Bypass::UntrustedToken { authenticates };
+                return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
+            }
+            None
+        }
+    };
+    let (reading, repeatable) = match read {
+        ReadFrom::Repeat { reading, .. } => (reading, true),
+        ReadFrom::Route {
+            policy,
+            tags,
+            user_state,
+            repeatable,
+        } => match reading_of(up, &req, &user, policy, tags, user_state) {
+            Ok(reading) => (Arc::new(reading), repeatable),
             Err(e) => return problem(ErrorKind::BadQuery, &e.to_string()),
-        };
+        },
+    };
+    let feed = gw.feed(&up.name);
+    let mut engine_policy = reading.engine.clone();
+    if let Some(feed) = feed {
+        feed.adjust(class, &mut engine_policy, now);
+    }
+    let key = reading.key.clone();
     // The request's parts move into the loader: nothing is copied on the hit path, and the
     // upstream headers are derived only when a load actually runs.
     let (parts, _body) = req.into_parts();
@@ -381,8 +502,13 @@ async fn serve_cached(
         peer,
         for_client: true,
         upstream_us: AtomicU64::new(0),
-        item_tagged: crate::feed::item_tagged(policy.class),
+        item_tagged: crate::feed::item_tagged(class),
     });
+    let gzip = reading.gzip;
+    if repeatable {
+        conn.last_read
+            .keep(LastRead::new(loader.clone(), reading, client.clone()));
+    }
     // A batch in flight fills this key: wait for it rather than fetch the same answer again.
     gw.batcher().join(&key).await;
     let result = gw
@@ -410,11 +536,11 @@ async fn serve_cached(
                 Outcome::Miss => {
                     Users::set_identity(&user, &loader.client_headers);
                     if let Some(feed) = feed
-                        && feed.samples(policy.class)
+                        && feed.samples(class)
                         && let Some((uri, headers)) =
                             owned_request(&loader.uri, &loader.client_headers)
                     {
-                        feed.remember(&key, policy.class, uri, headers, &user);
+                        feed.remember(&key, class, uri, headers, &user);
                     }
                 }
                 Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced | Outcome::StaleOnError => {
@@ -430,7 +556,7 @@ async fn serve_cached(
             let want = Want {
                 hit,
                 cached,
-                gzip: cached && crate::encoding::accepts_gzip(&loader.client_headers),
+                gzip: cached && gzip,
             };
             let answer = gw.prepared().answer(&lookup.entry, want);
             let resp = match answer.not_modified(&loader.client_headers) {
@@ -467,15 +593,15 @@ async fn serve_cached(
                 Outcome::Stale | Outcome::StaleOnError => ReadOutcome::Stale,
             };
             conn.reads
-                .observe(policy.class, outcome, started.elapsed().as_secs_f64());
+                .observe(class, outcome, started.elapsed().as_secs_f64());
             if upstream_us > 0 {
                 conn.reads
-                    .observe_upstream(policy.class, us_ms(upstream_us) / 1000.0);
+                    .observe_upstream(class, us_ms(upstream_us) / 1000.0);
             }
             tracing::debug!(
                 upstream = %up.name,
                 target = %crate::redact::target(loader.path_and_query()),
-                class = policy.class.as_str(),
+                class = class.as_str(),
                 status = lookup.entry.value.status,
                 outcome = ?lookup.outcome,
                 "cached"
@@ -489,11 +615,8 @@ async fn serve_cached(
                 error = %e,
                 "upstream load failed, no stale copy"
             );
-            conn.reads.observe(
-                policy.class,
-                ReadOutcome::Error,
-                started.elapsed().as_secs_f64(),
-            );
+            conn.reads
+                .observe(class, ReadOutcome::Error, started.elapsed().as_secs_f64());
             engine_error_response(up, &e, started)
         }
     }

@@ -56,6 +56,9 @@ pub struct GuardCounters {
     pub ambiguous_identity: AtomicU64,
     /// Client requests passed through uncached because the server refused their token last.
     pub refused_token: AtomicU64,
+    /// Cached reads that repeated their connection's previous request byte for byte: routing,
+    /// identity and key were reused, the user's standing was checked again.
+    pub repeated_reads: AtomicU64,
     /// Client requests that went through the guard (sent, or refused as saturated).
     pub client_waits: AtomicU64,
     /// Microseconds client requests spent waiting for budget (rate and concurrency), in all.
@@ -89,6 +92,8 @@ pub struct GuardSnapshot {
     pub ambiguous_identity: u64,
     /// Requests passed through because the server refused their token last.
     pub refused_token: u64,
+    /// Cached reads that repeated their connection's previous request.
+    pub repeated_reads: u64,
     /// Client requests that went through the guard.
     pub client_waits: u64,
     /// Microseconds client requests spent waiting for budget, in all.
@@ -284,6 +289,7 @@ impl Guard {
             breaker_opened: l(&c.breaker_opened),
             ambiguous_identity: l(&c.ambiguous_identity),
             refused_token: l(&c.refused_token),
+            repeated_reads: l(&c.repeated_reads),
             client_waits: l(&c.client_waits),
             client_queued_us: l(&c.client_queued_us),
             background_queued_us: l(&c.background_queued_us),
