@@ -11,8 +11,6 @@
 
 pub(crate) mod answer;
 pub mod crawl;
-pub mod crawl_jellyfin;
-pub mod crawl_plex;
 pub mod elements;
 pub mod index_api;
 pub mod keeper;
@@ -21,7 +19,6 @@ pub mod matching;
 pub mod playstate;
 pub mod render_jellyfin;
 pub mod render_plex;
-mod server_json;
 pub mod status;
 pub mod titles;
 pub mod visibility;
