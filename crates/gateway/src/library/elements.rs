@@ -42,8 +42,8 @@ use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::render_plex::{El, V};
 use crate::dialect::plex::crawl::{self as plex_crawl, whole_listing_paths};
+use crate::dialect::plex::render::{El, V};
 
 /// Attributes that say something about one user, not the item.
 const PER_USER: &[&str] = &[

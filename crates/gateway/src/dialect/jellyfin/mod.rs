@@ -9,6 +9,8 @@
 //! * `crawl.rs` — how the library index reads the server (`ServerLibrary`): the pages it
 //!   asks for, the kinds it keeps per section, and the reading of the answers (sections,
 //!   items, totals, a user's own sections).
+//! * `render.rs` — the documents an answer from the index is written in: `BaseItemDto`s and
+//!   `SearchHint`s from the index's records, the type names of kinds.
 //! * Key rules: query names are case-insensitive on the server, so they are written
 //!   lower-case; there are no client parameters to fold (paging is `StartIndex`/`Limit`).
 //! * A client names itself with `Client=` in its authorization header, or `X-Emby-Client`.
@@ -16,6 +18,7 @@
 pub mod crawl;
 pub mod events;
 mod prefetch;
+pub mod render;
 pub(crate) mod routes;
 pub(crate) mod token;
 

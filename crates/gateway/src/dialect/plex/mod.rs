@@ -9,6 +9,8 @@
 //! * `crawl.rs` — how the library index reads the server (`ServerLibrary`): the pages it
 //!   asks for, the kinds it keeps per section, and the reading of the answers (sections,
 //!   items, totals, a user's own sections).
+//! * `render.rs` — the documents an answer from the index is written in: the Plex names of
+//!   kinds and type numbers, and the document tree.
 //! * Key rules: every `X-Plex-*` parameter may be sent as a header or in the query; paging and
 //!   language are written in one form, the client's identity (product, device, platform …)
 //!   is dropped. Query names keep their case (Plex compares them exactly).
@@ -18,6 +20,7 @@
 pub mod crawl;
 pub mod events;
 mod prefetch;
+pub mod render;
 pub(crate) mod routes;
 pub(crate) mod token;
 
