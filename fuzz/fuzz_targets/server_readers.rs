@@ -1,10 +1,12 @@
 //! What cachearr reads from the media server's answers: Plex XML and JSON (play state,
-//! prefetch listings), the index crawl's Plex and Jellyfin JSON readers. The server is trusted
+//! prefetch listings), each dialect's readers of its library (sections, pages, totals, a
+//! user's sections). The server is trusted
 //! to be the server, not to be well-formed: any body is read or skipped, never a panic.
 #![no_main]
 
 use cachearr_gateway::Profile;
-use cachearr_gateway::library::{crawl_jellyfin, crawl_plex, playstate::PlayState};
+use cachearr_gateway::dialect;
+use cachearr_gateway::library::playstate::PlayState;
 use cachearr_gateway::prefetch::{self, Trigger};
 use libfuzzer_sys::fuzz_target;
 
@@ -22,13 +24,14 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = crawl_plex::parse_sections(&value);
-        let _ = crawl_plex::total_size(&value);
-        let _ = crawl_plex::parse_items(&value, Some("1"));
-        let _ = crawl_plex::parse_items(&value, None);
-        let _ = crawl_jellyfin::parse_sections(&value);
-        let _ = crawl_jellyfin::total_count(&value);
-        let _ = crawl_jellyfin::parse_items(&value, "lib");
+    for profile in [Profile::Plex, Profile::Jellyfin] {
+        let library = dialect::of(profile).library();
+        let _ = library.parse_user_sections(data);
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+            let _ = library.parse_sections(&value);
+            let _ = library.listing_total(&value);
+            let _ = library.parse_items(&value, Some("1"));
+            let _ = library.parse_items(&value, None);
+        }
     }
 });

@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cachearr_gateway::library::crawl_plex::fill_elements;
+use cachearr_gateway::library::elements::fill_elements;
 use cachearr_gateway::{Config, Gateway, Profile};
 use cachearr_library::LibraryIndex;
 use cachearr_sim::Sim;

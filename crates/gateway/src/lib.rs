@@ -326,7 +326,7 @@ impl GatewayBuilder {
                 let index = library::UpstreamIndex::new(&u.name);
                 index.update_status(|s| s.profile = u.profile.as_str().to_string());
                 index.set_enabled(config.index.enabled);
-                if u.profile == policy::Profile::Plex && config.index.enabled {
+                if dialect::of(u.profile).library().keeps_elements() && config.index.enabled {
                     let dir = library::keeper::file_path(&config.data_dir, &u.name, "elements");
                     let memory =
                         prepared::Budgets::for_memory(config.cache.memory_max_bytes).elements;

@@ -3,14 +3,18 @@
 //! [`Dialect`] is what differs between Plex and Jellyfin: how the server reads a request's
 //! token, its built-in route table, how its change events read, how its query parameters
 //! enter a cache key, which listings trigger a prefetch and what they name, how a client names
-//! itself, and the paths and kinds the library index reads. [`of`] gives an upstream's dialect
+//! itself, and how the library index reads the server ([`Dialect::library`]). [`of`] gives an upstream's dialect
 //! from its profile, once; each is a unit struct behind a `&'static dyn Dialect` (a call
 //! through a vtable, no allocation, no lookup).
 //!
 //! * [`plex`] / [`jellyfin`] — the two implementations, one folder each (`token.rs`: the
 //!   server's reading of a token, with its precedence and quoting; `routes.rs`: its route
 //!   table; `events.rs`: its webhooks and notification socket; `prefetch.rs`: its follow-ups;
-//!   `crawl.rs`: the pages the index reads).
+//!   `crawl.rs`: its [`ServerLibrary`], the pages the index reads and how their answers read).
+//! * [`library`] — [`ServerLibrary`], what the library index asks of every server (sections,
+//!   pages of items, items by id, a user's sections, totals), a trait object of its own
+//!   beside [`Dialect`] (its module docs say why). `server_json.rs`: the lenient reading of
+//!   the servers' JSON that both implementations share.
 //! * [`identity`] — who a request is, as the server will see it: no token, one token, or
 //!   **ambiguous** (two different tokens in any forms). Every part of cachearr that needs the
 //!   requesting user (proxy, index answers, matching, keys, logs) calls it.
@@ -26,20 +30,23 @@
 //!
 //! The dialect says what a server's routes are; compiling and matching them stays in
 //! [`crate::policy`] (which asks [`of`] for them), in the words of [`crate::model::route`].
-//! Reading each server's crawl pages stays in `library::crawl_plex` / `library::crawl_jellyfin`.
+//! Likewise the dialect reads its library's answers into the index's words (the leaf
+//! [`crate::model::library`]); the crawl, its journal and the index stay in `library`.
 
 pub mod jellyfin;
+pub mod library;
 pub mod nested;
 pub mod plex;
+mod server_json;
 
 use std::borrow::Cow;
 
-use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
 use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Profile};
+pub use library::ServerLibrary;
 
 /// One media server's rules. See the module docs; [`of`] gives an upstream's.
 pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
@@ -90,30 +97,9 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// The name a client gives itself in its request headers, if it gives one.
     fn client_name(&self, headers: &HeaderMap) -> Option<String>;
 
-    /// The server's sections (libraries), as the owner's crawl reads them.
-    fn sections_path(&self) -> &'static str;
-
-    /// The sections a user sees, read with their token.
-    fn user_sections_path(&self) -> &'static str;
-
-    /// The index's word (`music`, `movies`, `shows`, else `other`) for a section kind as the
-    /// server names it in a user's section listing.
-    fn section_word(&self, kind: &str) -> &'static str;
-
-    /// The item kinds the library index keeps of a section of `kind` (the index's word),
-    /// each with the server's type parameter (Plex's type number, Jellyfin's item type).
-    fn index_kinds(&self, kind: &str) -> &'static [(ItemKind, &'static str)];
-
-    /// The path of one page of a section's items of one type; `since` asks only for items
-    /// changed at or after it (epoch seconds).
-    fn crawl_page_path(
-        &self,
-        section: &str,
-        type_param: &str,
-        start: u64,
-        size: u64,
-        since: Option<i64>,
-    ) -> String;
+    /// How the library index reads the server: its sections, pages of items, items by id,
+    /// a user's sections (see [`library`]).
+    fn library(&self) -> &'static dyn ServerLibrary;
 }
 
 /// The dialect of an upstream of `profile`: the one place a profile becomes server rules.

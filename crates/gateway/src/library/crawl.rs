@@ -31,7 +31,7 @@ pub use error::{CrawlError, JournalError};
 
 use super::elements::ElementStore;
 use super::status::SectionInfo;
-use super::{crawl_jellyfin, crawl_plex};
+use crate::dialect::ServerLibrary;
 use crate::policy::Profile;
 use crate::upstream::{Budget, Upstream};
 
@@ -82,10 +82,10 @@ pub struct Page {
 /// The streams to read for these sections, in a stable order (the journal refers to them by
 /// position).
 pub fn streams(profile: Profile, sections: &[SectionInfo]) -> Vec<Stream> {
-    let dialect = crate::dialect::of(profile);
+    let library = crate::dialect::of(profile).library();
     let mut out = Vec::new();
     for section in sections {
-        for (kind, type_param) in dialect.index_kinds(&section.kind) {
+        for (kind, type_param) in library.index_kinds(&section.kind) {
             out.push(Stream {
                 section: section.id.clone(),
                 kind: *kind,
@@ -118,16 +118,22 @@ impl Client {
         })
     }
 
-    /// Keeps the listing element of every item read into `store` (Plex).
+    /// Keeps the listing element of every item read into `store`, when the server's
+    /// elements are kept ([`ServerLibrary::keeps_elements`]).
     #[must_use]
     pub fn with_elements(mut self, store: Option<Arc<ElementStore>>) -> Client {
-        self.elements = store;
+        self.elements = store.filter(|_| self.library().keeps_elements());
         self
     }
 
     /// The upstream's profile.
     pub fn profile(&self) -> Profile {
         self.up.profile
+    }
+
+    /// How the server's library reads.
+    fn library(&self) -> &'static dyn ServerLibrary {
+        crate::dialect::of(self.up.profile).library()
     }
 
     /// Requests made so far (retries included).
@@ -199,13 +205,9 @@ impl Client {
     /// # Errors
     /// [`CrawlError`] when the request fails.
     pub async fn sections(&self) -> Result<Vec<SectionInfo>, CrawlError> {
-        let body = self
-            .get(crate::dialect::of(self.up.profile).sections_path())
-            .await?;
-        Ok(match self.up.profile {
-            Profile::Plex => crawl_plex::parse_sections(&body),
-            Profile::Jellyfin => crawl_jellyfin::parse_sections(&body),
-        })
+        let library = self.library();
+        let body = self.get(library.sections_path()).await?;
+        Ok(library.parse_sections(&body))
     }
 
     /// One page of `stream` from `start`; `since` asks only for items changed since then.
@@ -219,39 +221,19 @@ impl Client {
         size: u64,
         since: Option<i64>,
     ) -> Result<Page, CrawlError> {
-        match self.up.profile {
-            Profile::Plex => {
-                let path =
-                    crawl_plex::page_path(&stream.section, &stream.type_param, start, size, since);
-                let bytes = self.get_bytes(&path).await?;
-                if let Some(store) = &self.elements {
-                    store.put_listing(&bytes);
-                }
-                let body = Self::json(&self.up.name, &bytes)?;
-                let (count, records) = crawl_plex::parse_items(&body, Some(&stream.section));
-                Ok(Page {
-                    count,
-                    total: crawl_plex::total_size(&body),
-                    records,
-                })
-            }
-            Profile::Jellyfin => {
-                let path = crawl_jellyfin::page_path(
-                    &stream.section,
-                    &stream.type_param,
-                    start,
-                    size,
-                    since,
-                );
-                let body = self.get(&path).await?;
-                let (count, records) = crawl_jellyfin::parse_items(&body, &stream.section);
-                Ok(Page {
-                    count,
-                    total: crawl_jellyfin::total_count(&body),
-                    records,
-                })
-            }
+        let library = self.library();
+        let path = library.page_path(&stream.section, &stream.type_param, start, size, since);
+        let bytes = self.get_bytes(&path).await?;
+        if let Some(store) = &self.elements {
+            store.put_listing(&bytes);
         }
+        let body = Self::json(&self.up.name, &bytes)?;
+        let (count, records) = library.parse_items(&body, Some(&stream.section));
+        Ok(Page {
+            count,
+            total: library.listing_total(&body),
+            records,
+        })
     }
 
     /// How many items `stream` has now (one request for an empty page).
@@ -268,8 +250,9 @@ impl Client {
             })
     }
 
-    /// The items with these ids, as records (for change events). Plex names each item's
-    /// section; Jellyfin does not, so each crawled library is asked for the ids in turn.
+    /// The items with these ids, as records (for change events), by the requests the
+    /// server's library gives ([`ServerLibrary::items_requests`]: Plex names each item's
+    /// section; Jellyfin does not, so each crawled library is asked for the ids in turn).
     ///
     /// # Errors
     /// [`CrawlError`] when a request fails.
@@ -278,27 +261,21 @@ impl Client {
         ids: &[String],
         sections: &[SectionInfo],
     ) -> Result<Vec<ItemRecord>, CrawlError> {
+        let library = self.library();
         let mut out = Vec::new();
         for chunk in ids.chunks(IDS_PER_REQUEST) {
-            match self.up.profile {
-                Profile::Plex => match self.get(&crawl_plex::items_path(chunk)).await {
-                    Ok(body) => {
-                        let records = crawl_plex::parse_items(&body, None).1;
-                        self.refresh_elements(chunk, &records).await?;
-                        out.extend(records);
+            for request in library.items_requests(chunk, sections) {
+                let body = match self.get(&request.path).await {
+                    Ok(body) => body,
+                    // None of the items exists any more.
+                    Err(CrawlError::Status { status: 404, .. }) if request.gone_when_not_found => {
+                        continue;
                     }
-                    // Plex answers 404 when none of the keys exists any more.
-                    Err(CrawlError::Status { status: 404, .. }) => {}
                     Err(e) => return Err(e),
-                },
-                Profile::Jellyfin => {
-                    for section in sections.iter().filter(|s| s.kind != "other") {
-                        let body = self
-                            .get(&crawl_jellyfin::items_path(&section.id, chunk))
-                            .await?;
-                        out.extend(crawl_jellyfin::parse_items(&body, &section.id).1);
-                    }
-                }
+                };
+                let records = library.parse_items(&body, request.section.as_deref()).1;
+                self.refresh_elements(chunk, &records).await?;
+                out.extend(records);
             }
         }
         Ok(out)
@@ -325,7 +302,9 @@ impl Client {
             }
         }
         for ((section, kind), list) in groups {
-            let path = crawl_plex::listing_by_ids_path(section, kind, &list);
+            let Some(path) = self.library().listing_by_ids_path(section, kind, &list) else {
+                continue;
+            };
             match self.get_bytes(&path).await {
                 Ok(bytes) => {
                     store.put_listing(&bytes);
@@ -668,7 +647,10 @@ mod tests {
         assert!(records.is_empty());
         assert_eq!(requests.load(Ordering::Relaxed), 1);
         // The same request read straight: a `Status` error carrying the 404.
-        match client.get(&crawl_plex::items_path(&ids)).await {
+        match client
+            .get(&crate::dialect::plex::crawl::items_path(&ids))
+            .await
+        {
             Err(CrawlError::Status {
                 status: 404, path, ..
             }) => {

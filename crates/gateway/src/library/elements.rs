@@ -42,7 +42,8 @@ use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::render_plex::{El, V};
+use crate::dialect::plex::crawl::{self as plex_crawl, whole_listing_paths};
+use crate::dialect::plex::render::{El, V};
 
 /// Attributes that say something about one user, not the item.
 const PER_USER: &[&str] = &[
@@ -427,6 +428,31 @@ pub fn item_el(e: &Element, guids: bool) -> Option<El> {
         _ => return None,
     };
     fill(El::keyed(tag, "Metadata"), e, guids)
+}
+
+/// Fills `store` as a Plex crawl would, for what installs an index without one (tests,
+/// benchmarks): reads `GET /library/sections` through `fetch`, then every section's whole
+/// listing (the dialect's [`whole_listing_paths`]), and keeps each listing's items. `fetch`
+/// answers the body of a GET of a path on the server, asked for as JSON. Returns how many
+/// items were kept.
+///
+/// # Errors
+/// The sections answer is not JSON.
+pub async fn fill_elements<F, Fut>(
+    store: &ElementStore,
+    mut fetch: F,
+) -> Result<usize, serde_json::Error>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = bytes::Bytes>,
+{
+    let sections: serde_json::Value =
+        serde_json::from_slice(&fetch(plex_crawl::SECTIONS_PATH.to_owned()).await)?;
+    let mut kept = 0;
+    for path in whole_listing_paths(&sections) {
+        kept += store.put_listing(&fetch(path).await);
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]

@@ -8,20 +8,36 @@
 //!
 //! A handle starts empty: until a crawl finishes or a snapshot is loaded, `ready` is `None` and
 //! searches go to the server (the fallback a playlist tool relies on).
+//!
+//! Nothing here branches on which server an upstream is: what differs between Plex and
+//! Jellyfin is asked of the upstream's dialect. The crawl, the refresh and the proof of whole
+//! sections read the server through [`crate::dialect::ServerLibrary`]
+//! (`dialect::of(profile).library()`: paths, and the reading of sections, pages, items,
+//! totals and a user's sections); the documents answers are written in are the dialects'
+//! (`dialect::{plex,jellyfin}::render`); which answerer runs is the route's
+//! [`crate::policy::IndexSearch`], from the upstream's own route table; and the server's
+//! elements are kept only for a dialect that says so (`ServerLibrary::keeps_elements`).
+//!
+//! * [`keeper`] — one task per upstream: build, schedule, persistence; `refresh.rs` for
+//!   refreshes and change events.
+//! * [`crawl`] — the owner's reads on the background budget, the streams of pages, the
+//!   journal an interrupted build resumes from.
+//! * [`elements`] — the server's own element of every item (Plex), kept on disk for answers.
+//! * `answer` — search routes answered from the index (`answer/plex.rs`,
+//!   `answer/jellyfin.rs`: each route's search and paging), with [`titles`] (folded title
+//!   search), [`visibility`] (which sections a user sees, and sees whole) and [`playstate`]
+//!   (the user's play state from the cache).
+//! * [`matching`], [`lookup`], [`index_api`] — `/api/match`, `/api/lookup`, the admin routes.
+//! * [`status`] — what `/api/index` reports.
 
 pub(crate) mod answer;
 pub mod crawl;
-pub mod crawl_jellyfin;
-pub mod crawl_plex;
 pub mod elements;
 pub mod index_api;
 pub mod keeper;
 pub mod lookup;
 pub mod matching;
 pub mod playstate;
-pub mod render_jellyfin;
-pub mod render_plex;
-mod server_json;
 pub mod status;
 pub mod titles;
 pub mod visibility;

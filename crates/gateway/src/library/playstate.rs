@@ -13,10 +13,9 @@ use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
-use super::render_plex::El;
 use crate::Gateway;
+use crate::dialect::plex::render::El;
 use crate::keys::{KeyInput, build_key};
-use crate::policy::Profile;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
 
@@ -124,7 +123,6 @@ async fn cached_user_body(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
-    profile: Profile,
     path: &str,
     client_accept: Option<&HeaderValue>,
 ) -> Option<bytes::Bytes> {
@@ -142,7 +140,7 @@ async fn cached_user_body(
         }
         let Ok(key) = build_key(&KeyInput {
             upstream: &up.name,
-            profile,
+            profile: up.profile,
             method: &Method::GET,
             path,
             query: None,
@@ -170,7 +168,7 @@ pub async fn cached_plex(
     client_accept: Option<&HeaderValue>,
 ) -> Option<PlayState> {
     let path = format!("/library/metadata/{id}");
-    let body = cached_user_body(gw, up, user, Profile::Plex, &path, client_accept).await?;
+    let body = cached_user_body(gw, up, user, &path, client_accept).await?;
     PlayState::from_plex_body(&body, id)
 }
 
@@ -185,7 +183,7 @@ pub async fn cached_jellyfin(
     client_accept: Option<&HeaderValue>,
 ) -> Option<Value> {
     let path = format!("/Users/{uid}/Items/{id}");
-    let body = cached_user_body(gw, up, user, Profile::Jellyfin, &path, client_accept).await?;
+    let body = cached_user_body(gw, up, user, &path, client_accept).await?;
     let v: Value = serde_json::from_slice(&body).ok()?;
     let same = v
         .get("Id")

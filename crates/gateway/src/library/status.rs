@@ -26,16 +26,9 @@ pub enum IndexState {
     Failed,
 }
 
-/// One library section (Plex section, Jellyfin library), as the server lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SectionInfo {
-    /// The server's id (Plex section key, Jellyfin library item id).
-    pub id: String,
-    /// Its title.
-    pub title: String,
-    /// `music`, `movies`, `shows` or `other` (not crawled).
-    pub kind: String,
-}
+/// One library section, as the server lists it (the dialects read it: its type is in the
+/// leaf [`crate::model`]).
+pub use crate::model::library::SectionInfo;
 
 /// Progress of a running build or refresh.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -5,6 +5,9 @@
 //! read *through the cache*, under the sections route's own policy (user scope, 5 min fresh,
 //! tagged with the upstream's sections tag, so a section change invalidates it), and in JSON
 //! whatever the client asked for. The same entry serves a client that lists its sections.
+//! The path and the reading of its answer are the dialect's
+//! ([`ServerLibrary`](crate::dialect::ServerLibrary)), as are the listing paths and totals the
+//! proof below reads.
 //!
 //! When the answer cannot be had (refused token, upstream down without a stale copy, garbage),
 //! the caller does not answer from the index: the request goes to the server, which knows.
@@ -36,88 +39,9 @@ use crate::policy::Profile;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
 
-/// One section (library) the user may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserSection {
-    /// Plex section key / Jellyfin library id (as the index's `section_id`).
-    pub id: String,
-    /// Its title.
-    pub title: String,
-    /// Plex `type` (`artist`, `movie`, `show`, `photo`) or Jellyfin `CollectionType`
-    /// (`music`, `movies`, `tvshows` …).
-    pub kind: String,
-    /// Plex section `uuid`.
-    pub uuid: Option<String>,
-}
-
-/// The sections a user may see.
-#[derive(Debug, Clone, Default)]
-pub struct UserSections {
-    /// In the server's order.
-    pub sections: Vec<UserSection>,
-}
-
-impl UserSections {
-    /// The section with this id, if the user may see it.
-    pub fn get(&self, id: &str) -> Option<&UserSection> {
-        self.sections.iter().find(|s| s.id == id)
-    }
-
-    /// Every visible section id.
-    pub fn ids(&self) -> Vec<&str> {
-        self.sections.iter().map(|s| s.id.as_str()).collect()
-    }
-
-    /// Parses Plex's `/library/sections` JSON.
-    pub fn from_plex_json(body: &[u8]) -> Option<UserSections> {
-        let v: Value = serde_json::from_slice(body).ok()?;
-        let dirs = v.get("MediaContainer")?;
-        let list = match dirs.get("Directory") {
-            Some(Value::Array(list)) => list.as_slice(),
-            Some(_) => return None,
-            None => &[],
-        };
-        let mut sections = Vec::with_capacity(list.len());
-        for d in list {
-            let id = match d.get("key")? {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => return None,
-            };
-            sections.push(UserSection {
-                id,
-                title: str_of(d, "title"),
-                kind: str_of(d, "type"),
-                uuid: d.get("uuid").and_then(Value::as_str).map(str::to_string),
-            });
-        }
-        Some(UserSections { sections })
-    }
-
-    /// Parses Jellyfin's `/UserViews` JSON (`{"Items":[{"Id","Name","CollectionType"}]}`).
-    pub fn from_jellyfin_json(body: &[u8]) -> Option<UserSections> {
-        let v: Value = serde_json::from_slice(body).ok()?;
-        let items = v.get("Items")?.as_array()?;
-        let mut sections = Vec::with_capacity(items.len());
-        for it in items {
-            sections.push(UserSection {
-                // As the server writes it: the crawl records library ids the same way.
-                id: it.get("Id")?.as_str()?.to_string(),
-                title: str_of(it, "Name"),
-                kind: str_of(it, "CollectionType"),
-                uuid: None,
-            });
-        }
-        Some(UserSections { sections })
-    }
-}
-
-fn str_of(v: &Value, key: &str) -> String {
-    v.get(key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
+/// The sections a user may see, and one of them, as the server lists them (read by the
+/// dialect: the types are in the leaf [`crate::model`]).
+pub use crate::model::library::{UserSection, UserSections};
 
 /// The sections `user` may see on `up`, or `None` when that cannot be determined.
 pub async fn user_sections(
@@ -125,7 +49,8 @@ pub async fn user_sections(
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
 ) -> Option<UserSections> {
-    let path = crate::dialect::of(up.profile).user_sections_path();
+    let library = crate::dialect::of(up.profile).library();
+    let path = library.user_sections_path();
     let mut extra = HeaderMap::new();
     extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     let lookup = match crate::fetch::fetch_as_user(gw, up, user, path, extra, true).await {
@@ -139,19 +64,16 @@ pub async fn user_sections(
     if value.status != StatusCode::OK.as_u16() {
         return None;
     }
-    match up.profile {
-        Profile::Plex => UserSections::from_plex_json(&value.body),
-        Profile::Jellyfin => UserSections::from_jellyfin_json(&value.body),
-    }
+    library.parse_user_sections(&value.body)
 }
 
 /// The kinds the index holds of a section, each with the listing path that counts them.
 fn count_paths(profile: Profile, section: &UserSection) -> Vec<(ItemKind, String)> {
-    let dialect = crate::dialect::of(profile);
-    dialect
-        .index_kinds(dialect.section_word(&section.kind))
+    let library = crate::dialect::of(profile).library();
+    library
+        .index_kinds(library.section_word(&section.kind))
         .iter()
-        .map(|&(k, t)| (k, dialect.crawl_page_path(&section.id, t, 0, 0, None)))
+        .map(|&(k, t)| (k, library.page_path(&section.id, t, 0, 0, None)))
         .collect()
 }
 
@@ -179,10 +101,9 @@ async fn count_as(
         return None;
     }
     let body: Value = serde_json::from_slice(&value.body).ok()?;
-    match up.profile {
-        Profile::Plex => super::crawl_plex::total_size(&body),
-        Profile::Jellyfin => super::crawl_jellyfin::total_count(&body),
-    }
+    crate::dialect::of(up.profile)
+        .library()
+        .listing_total(&body)
 }
 
 /// The owner's configured token as an unlisted user record, if there is one.
@@ -242,26 +163,4 @@ pub async fn whole_sections(
         .into_iter()
         .flatten()
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_both_servers() {
-        let plex = br#"{"MediaContainer":{"size":2,"Directory":[
-            {"key":"3","title":"Music","type":"artist","uuid":"u-3"},
-            {"key":4,"title":"Lossless","type":"artist"}]}}"#;
-        let s = UserSections::from_plex_json(plex).unwrap();
-        assert_eq!(s.ids(), vec!["3", "4"]);
-        assert_eq!(s.get("3").unwrap().uuid.as_deref(), Some("u-3"));
-        let empty = UserSections::from_plex_json(br#"{"MediaContainer":{"size":0}}"#).unwrap();
-        assert!(empty.ids().is_empty());
-        assert!(UserSections::from_plex_json(b"<MediaContainer/>").is_none());
-        let jf = br#"{"Items":[{"Id":"ABC","Name":"Music","CollectionType":"music"}]}"#;
-        let s = UserSections::from_jellyfin_json(jf).unwrap();
-        assert_eq!(s.ids(), vec!["ABC"]);
-        assert_eq!(s.sections[0].kind, "music");
-    }
 }

@@ -2,8 +2,10 @@
 //! ([`crate::dialect`]): which server an upstream is ([`Profile`]), what kind of route a request
 //! is on ([`Class`], with each class's default lifetimes and scope), whose entry an answer is
 //! ([`Scope`]), and the words a server's built-in route table is written in ([`route`]).
-//! A leaf: it imports nothing of the crate, so both sides may use it.
+//! Also the library index's sections, which the dialects read out of their servers' answers
+//! ([`library`]). A leaf: it imports nothing of the crate, so every side may use it.
 
+pub mod library;
 pub mod route;
 
 use std::time::Duration;

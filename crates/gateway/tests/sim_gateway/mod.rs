@@ -20,7 +20,7 @@ mod serve_gateway;
 pub use cachearr_testkit::eventually;
 pub use serve_gateway::{Served, admin_client, loopback_config, serve};
 
-use cachearr_gateway::library::crawl_plex::fill_elements;
+use cachearr_gateway::library::elements::fill_elements;
 use cachearr_gateway::{Config, Gateway, GatewayBuilder, Profile};
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};

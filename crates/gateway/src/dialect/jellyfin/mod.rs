@@ -6,7 +6,11 @@
 //! * `routes.rs` — the built-in route table: what is cached, under which class and tags, and
 //!   what is a write.
 //! * `events.rs` — the server's change events: its webhooks and its notification socket.
-//! * `crawl.rs` — the pages the library index reads, and the kinds it keeps per section.
+//! * `crawl.rs` — how the library index reads the server (`ServerLibrary`): the pages it
+//!   asks for, the kinds it keeps per section, and the reading of the answers (sections,
+//!   items, totals, a user's own sections).
+//! * `render.rs` — the documents an answer from the index is written in: `BaseItemDto`s and
+//!   `SearchHint`s from the index's records, the type names of kinds.
 //! * Key rules: query names are case-insensitive on the server, so they are written
 //!   lower-case; there are no client parameters to fold (paging is `StartIndex`/`Limit`).
 //! * A client names itself with `Client=` in its authorization header, or `X-Emby-Client`.
@@ -14,15 +18,15 @@
 pub mod crawl;
 pub mod events;
 mod prefetch;
+pub mod render;
 pub(crate) mod routes;
 pub(crate) mod token;
 
 use std::borrow::Cow;
 
-use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
-use super::{AUTH_HEADERS, Candidates, Dialect, KeyRules, Trigger, text_header};
+use super::{AUTH_HEADERS, Candidates, Dialect, KeyRules, ServerLibrary, Trigger, text_header};
 use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Profile};
@@ -95,31 +99,8 @@ impl Dialect for Jellyfin {
             .or_else(|| text_header(headers, &EMBY_CLIENT).map(str::to_string))
     }
 
-    fn sections_path(&self) -> &'static str {
-        "/Library/MediaFolders"
-    }
-
-    fn user_sections_path(&self) -> &'static str {
-        "/UserViews"
-    }
-
-    fn section_word(&self, kind: &str) -> &'static str {
-        crawl::section_word(kind)
-    }
-
-    fn index_kinds(&self, kind: &str) -> &'static [(ItemKind, &'static str)] {
-        crawl::types_of_section(kind)
-    }
-
-    fn crawl_page_path(
-        &self,
-        section: &str,
-        type_param: &str,
-        start: u64,
-        size: u64,
-        since: Option<i64>,
-    ) -> String {
-        crawl::page_path(section, type_param, start, size, since)
+    fn library(&self) -> &'static dyn ServerLibrary {
+        &Jellyfin
     }
 }
 

@@ -1,7 +1,85 @@
-//! What the library index asks of a Plex server: the sections, and one page of a section's
-//! items of one type (the answers are read by `library::crawl_plex`).
+//! How the library index reads a Plex server ([`ServerLibrary`] for [`Plex`]): the section
+//! list, one page of a section's items of one type, items by rating key (for change events),
+//! the sections a user sees and a listing's total.
+//!
+//! Everything is read as Plex's JSON (`Accept: application/json`):
+//! `{"MediaContainer": {"totalSize": N, "Metadata": [{…}]}}`. Numbers may come as strings or
+//! numbers (Plex is not consistent across versions), so every field is read leniently; an item
+//! without a rating key or a title is skipped, never guessed.
 
-use cachearr_library::ItemKind;
+use cachearr_library::{ItemKind, ItemRecord};
+use serde_json::Value;
+
+use super::Plex;
+use crate::dialect::library::{ItemsRequest, ServerLibrary};
+use crate::dialect::server_json::{json_number, json_text, records_of};
+use crate::model::library::{SectionInfo, UserSection, UserSections};
+
+/// The server's sections: the owner's crawl and a user's own list read the same path.
+pub const SECTIONS_PATH: &str = "/library/sections";
+
+impl ServerLibrary for Plex {
+    fn sections_path(&self) -> &'static str {
+        SECTIONS_PATH
+    }
+
+    fn parse_sections(&self, body: &Value) -> Vec<SectionInfo> {
+        parse_sections(body)
+    }
+
+    fn user_sections_path(&self) -> &'static str {
+        SECTIONS_PATH
+    }
+
+    fn parse_user_sections(&self, body: &[u8]) -> Option<UserSections> {
+        user_sections(body)
+    }
+
+    fn section_word(&self, kind: &str) -> &'static str {
+        section_word(kind)
+    }
+
+    fn index_kinds(&self, kind: &str) -> &'static [(ItemKind, &'static str)] {
+        types_of_section(kind)
+    }
+
+    fn page_path(
+        &self,
+        section: &str,
+        type_param: &str,
+        start: u64,
+        size: u64,
+        since: Option<i64>,
+    ) -> String {
+        page_path(section, type_param, start, size, since)
+    }
+
+    fn listing_total(&self, body: &Value) -> Option<u64> {
+        total_size(body)
+    }
+
+    fn parse_items(&self, body: &Value, section: Option<&str>) -> (u64, Vec<ItemRecord>) {
+        parse_items(body, section)
+    }
+
+    /// One request per batch: each item names its section, and a 404 says that none of the
+    /// keys exists any more.
+    fn items_requests(&self, ids: &[String], _sections: &[SectionInfo]) -> Vec<ItemsRequest> {
+        vec![ItemsRequest {
+            path: items_path(ids),
+            section: None,
+            gone_when_not_found: true,
+        }]
+    }
+
+    fn keeps_elements(&self) -> bool {
+        true
+    }
+
+    fn listing_by_ids_path(&self, section: &str, kind: ItemKind, ids: &[&str]) -> Option<String> {
+        Some(listing_by_ids_path(section, kind, ids))
+    }
+}
 
 /// The Plex `type` numbers the index reads per section kind (shows and seasons are not
 /// indexed: episodes carry their show's title).
@@ -45,5 +123,288 @@ pub(super) fn section_word(kind: &str) -> &'static str {
         "movie" => "movies",
         "show" => "shows",
         _ => "other",
+    }
+}
+
+/// The whole listing of each section and type the crawl reads, in its element-store form
+/// (`includeGuids=1`, unpaged): what a tool that installs an index without a crawl (tests,
+/// benchmarks) reads to fill the element store as the crawl would
+/// (`library::elements::fill_elements`). `sections` is `GET /library/sections`.
+pub fn whole_listing_paths(sections: &Value) -> Vec<String> {
+    parse_sections(sections)
+        .iter()
+        .flat_map(|s| {
+            types_of_section(&s.kind).iter().map(move |(_, number)| {
+                format!(
+                    "/library/sections/{}/all?type={number}&includeGuids=1",
+                    s.id
+                )
+            })
+        })
+        .collect()
+}
+
+/// The path that fetches items by rating key (comma-separated).
+pub fn items_path(ids: &[String]) -> String {
+    format!("/library/metadata/{}?includeGuids=1", ids.join(","))
+}
+
+/// The listing of some items of a section by rating key (their listing form, which
+/// `/library/metadata/{ids}` does not give).
+pub fn listing_by_ids_path(section: &str, kind: ItemKind, ids: &[&str]) -> String {
+    let number = match kind {
+        ItemKind::Movie => 1,
+        ItemKind::Episode => 4,
+        ItemKind::Artist => 8,
+        ItemKind::Album => 9,
+        ItemKind::Track => 10,
+    };
+    format!(
+        "/library/sections/{section}/all?type={number}&includeGuids=1&id={}",
+        ids.join(",")
+    )
+}
+
+fn container(body: &Value) -> &Value {
+    body.get("MediaContainer").unwrap_or(&Value::Null)
+}
+
+/// The sections of `GET /library/sections`.
+pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
+    let Some(list) = container(body).get("Directory").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|dir| {
+            let id = json_text(dir, "key")?;
+            let kind = section_word(dir.get("type").and_then(Value::as_str).unwrap_or(""));
+            Some(SectionInfo {
+                id,
+                title: json_text(dir, "title").unwrap_or_default(),
+                kind: kind.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// A user's sections, from `/library/sections` read with their token (JSON).
+fn user_sections(body: &[u8]) -> Option<UserSections> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let dirs = v.get("MediaContainer")?;
+    let list = match dirs.get("Directory") {
+        Some(Value::Array(list)) => list.as_slice(),
+        Some(_) => return None,
+        None => &[],
+    };
+    let mut sections = Vec::with_capacity(list.len());
+    for d in list {
+        let id = match d.get("key")? {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        sections.push(UserSection {
+            id,
+            title: str_of(d, "title"),
+            kind: str_of(d, "type"),
+            uuid: d.get("uuid").and_then(Value::as_str).map(str::to_string),
+        });
+    }
+    Some(UserSections { sections })
+}
+
+/// A string field, empty when absent or not a string.
+fn str_of(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `totalSize` of a paged listing (or `size` when the server did not page).
+pub fn total_size(body: &Value) -> Option<u64> {
+    let c = container(body);
+    json_number(c, "totalSize")
+        .or_else(|| json_number(c, "size"))
+        .and_then(|n| u64::try_from(n).ok())
+}
+
+/// The items of a listing or metadata answer: how many the page held, and the records of the
+/// kinds the index keeps. `section` is used when an item does not say its own.
+pub fn parse_items(body: &Value, section: Option<&str>) -> (u64, Vec<ItemRecord>) {
+    records_of(container(body).get("Metadata"), |item| {
+        record(item, section)
+    })
+}
+
+/// One Plex item as a record (`None` for kinds the index does not keep, or no id/title).
+pub fn record(item: &Value, section: Option<&str>) -> Option<ItemRecord> {
+    let kind = match item.get("type").and_then(Value::as_str)? {
+        "track" => ItemKind::Track,
+        "album" => ItemKind::Album,
+        "artist" => ItemKind::Artist,
+        "movie" => ItemKind::Movie,
+        "episode" => ItemKind::Episode,
+        _ => return None,
+    };
+    let id = json_text(item, "ratingKey")?;
+    let title = json_text(item, "title")?;
+    let section_id = json_text(item, "librarySectionID").or_else(|| section.map(str::to_string))?;
+    let parent_title = json_text(item, "parentTitle");
+    let grandparent_title = json_text(item, "grandparentTitle");
+    let (artists, album_artist, album) = match kind {
+        ItemKind::Track => {
+            let credit = json_text(item, "originalTitle").or_else(|| grandparent_title.clone());
+            (
+                credit.into_iter().collect(),
+                grandparent_title,
+                parent_title,
+            )
+        }
+        ItemKind::Album => (
+            parent_title.clone().into_iter().collect(),
+            parent_title,
+            None,
+        ),
+        ItemKind::Episode => (Vec::new(), None, grandparent_title),
+        ItemKind::Artist | ItemKind::Movie => (Vec::new(), None, None),
+    };
+    let file_path = item
+        .get("Media")
+        .and_then(Value::as_array)
+        .and_then(|media| media.first())
+        .and_then(|m| m.get("Part"))
+        .and_then(Value::as_array)
+        .and_then(|parts| parts.first())
+        .and_then(|part| json_text(part, "file"));
+    let musicbrainz_ids = item
+        .get("Guid")
+        .and_then(Value::as_array)
+        .map(|guids| {
+            guids
+                .iter()
+                .filter_map(|g| json_text(g, "id"))
+                .filter(|g| g.starts_with("mbid://"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let small = |key: &str| json_number(item, key).and_then(|n| u32::try_from(n).ok());
+    let added_at = json_number(item, "addedAt").unwrap_or(0);
+    Some(ItemRecord {
+        kind,
+        id,
+        section_id,
+        title,
+        artists,
+        album_artist,
+        album,
+        duration_ms: small("duration").filter(|ms| *ms > 0),
+        year: json_number(item, "year")
+            .or_else(|| json_number(item, "parentYear"))
+            .and_then(|y| u16::try_from(y).ok())
+            .filter(|y| *y > 0),
+        file_path,
+        musicbrainz_ids,
+        isrc: None,
+        added_at,
+        updated_at: json_number(item, "updatedAt").unwrap_or(added_at),
+        parent_id: json_text(item, "parentRatingKey"),
+        grandparent_id: json_text(item, "grandparentRatingKey"),
+        index: matches!(kind, ItemKind::Track | ItemKind::Episode)
+            .then(|| small("index"))
+            .flatten(),
+        parent_index: matches!(kind, ItemKind::Track | ItemKind::Episode)
+            .then(|| small("parentIndex"))
+            .flatten(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sections_tracks_and_lenient_numbers() {
+        let sections = json!({"MediaContainer": {"Directory": [
+            {"key": "1", "title": "Music", "type": "artist"},
+            {"key": 2, "title": "Films", "type": "movie"},
+            {"key": "3", "title": "Photos", "type": "photo"},
+            {"title": "no key", "type": "show"}
+        ]}});
+        let parsed = parse_sections(&sections);
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(
+            (parsed[1].id.as_str(), parsed[1].kind.as_str()),
+            ("2", "movies")
+        );
+        assert_eq!(parsed[2].kind, "other");
+        assert_eq!(
+            whole_listing_paths(&sections),
+            [
+                "/library/sections/1/all?type=8&includeGuids=1",
+                "/library/sections/1/all?type=9&includeGuids=1",
+                "/library/sections/1/all?type=10&includeGuids=1",
+                "/library/sections/2/all?type=1&includeGuids=1",
+            ],
+            "each indexed type of each music, movie and show section; not photos"
+        );
+
+        let page = json!({"MediaContainer": {"totalSize": "120", "Metadata": [
+            {"type": "track", "ratingKey": "55", "title": "Song", "grandparentTitle": "Band",
+             "originalTitle": "Band feat. Guest", "parentTitle": "Album", "duration": 200000,
+             "parentYear": 1999, "index": "3", "parentIndex": 1, "parentRatingKey": 54,
+             "grandparentRatingKey": "53", "addedAt": 100, "updatedAt": 150,
+             "Media": [{"Part": [{"file": "/music/Band/Album/03.flac"}]}],
+             "Guid": [{"id": "mbid://b1a9c0e9-d987-4042-ae91-78d6a3267d69"}, {"id": "imdb://tt1"}]},
+            {"type": "season", "ratingKey": "9", "title": "Season 1"},
+            {"type": "track", "title": "no rating key"}
+        ]}});
+        assert_eq!(total_size(&page), Some(120));
+        let (count, records) = parse_items(&page, Some("1"));
+        assert_eq!(count, 3);
+        assert_eq!(records.len(), 1);
+        let r = &records[0];
+        assert_eq!(r.section_id, "1");
+        assert_eq!(r.artists, ["Band feat. Guest"]);
+        assert_eq!(r.album_artist.as_deref(), Some("Band"));
+        assert_eq!(r.year, Some(1999));
+        assert_eq!(r.file_path.as_deref(), Some("/music/Band/Album/03.flac"));
+        assert_eq!(r.musicbrainz_ids.len(), 1);
+        assert_eq!(
+            (r.parent_id.as_deref(), r.grandparent_id.as_deref()),
+            (Some("54"), Some("53"))
+        );
+        assert_eq!((r.index, r.parent_index), (Some(3), Some(1)));
+        assert_eq!((r.added_at, r.updated_at), (100, 150));
+    }
+
+    #[test]
+    fn user_sections_keep_the_servers_kinds() {
+        let plex = br#"{"MediaContainer":{"size":2,"Directory":[
+            {"key":"3","title":"Music","type":"artist","uuid":"u-3"},
+            {"key":4,"title":"Lossless","type":"artist"}]}}"#;
+        let s = Plex.parse_user_sections(plex).unwrap();
+        assert_eq!(s.ids(), vec!["3", "4"]);
+        assert_eq!(s.get("3").unwrap().uuid.as_deref(), Some("u-3"));
+        assert_eq!(s.get("4").unwrap().kind, "artist");
+        let empty = Plex
+            .parse_user_sections(br#"{"MediaContainer":{"size":0}}"#)
+            .unwrap();
+        assert!(empty.ids().is_empty());
+        assert!(Plex.parse_user_sections(b"<MediaContainer/>").is_none());
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(
+            page_path("4", "10", 0, 500, Some(1700)),
+            "/library/sections/4/all?type=10&includeGuids=1&X-Plex-Container-Start=0\
+             &X-Plex-Container-Size=500&updatedAt%3E=1700"
+        );
+        assert_eq!(
+            items_path(&["1".into(), "2".into()]),
+            "/library/metadata/1,2?includeGuids=1"
+        );
     }
 }

@@ -6,7 +6,11 @@
 //! * `routes.rs` — the built-in route table: what is cached, under which class and tags, and
 //!   what is a write.
 //! * `events.rs` — the server's change events: its webhooks and its notification socket.
-//! * `crawl.rs` — the pages the library index reads, and the kinds it keeps per section.
+//! * `crawl.rs` — how the library index reads the server (`ServerLibrary`): the pages it
+//!   asks for, the kinds it keeps per section, and the reading of the answers (sections,
+//!   items, totals, a user's own sections).
+//! * `render.rs` — the documents an answer from the index is written in: the Plex names of
+//!   kinds and type numbers, and the document tree.
 //! * Key rules: every `X-Plex-*` parameter may be sent as a header or in the query; paging and
 //!   language are written in one form, the client's identity (product, device, platform …)
 //!   is dropped. Query names keep their case (Plex compares them exactly).
@@ -16,15 +20,15 @@
 pub mod crawl;
 pub mod events;
 mod prefetch;
+pub mod render;
 pub(crate) mod routes;
 pub(crate) mod token;
 
 use std::borrow::Cow;
 
-use cachearr_library::ItemKind;
 use http::{HeaderMap, HeaderName};
 
-use super::{Candidates, ClientParams, Dialect, KeyRules, Trigger, text_header};
+use super::{Candidates, ClientParams, Dialect, KeyRules, ServerLibrary, Trigger, text_header};
 use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Profile};
@@ -112,30 +116,7 @@ impl Dialect for Plex {
         })
     }
 
-    fn sections_path(&self) -> &'static str {
-        "/library/sections"
-    }
-
-    fn user_sections_path(&self) -> &'static str {
-        "/library/sections"
-    }
-
-    fn section_word(&self, kind: &str) -> &'static str {
-        crawl::section_word(kind)
-    }
-
-    fn index_kinds(&self, kind: &str) -> &'static [(ItemKind, &'static str)] {
-        crawl::types_of_section(kind)
-    }
-
-    fn crawl_page_path(
-        &self,
-        section: &str,
-        type_param: &str,
-        start: u64,
-        size: u64,
-        since: Option<i64>,
-    ) -> String {
-        crawl::page_path(section, type_param, start, size, since)
+    fn library(&self) -> &'static dyn ServerLibrary {
+        &Plex
     }
 }

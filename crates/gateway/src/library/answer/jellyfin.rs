@@ -1,17 +1,18 @@
 //! Jellyfin answers from the index: `/Items` (and `/Users/{id}/Items`) with `SearchTerm`,
-//! and `/Search/Hints`, rendered by [`render_jellyfin`](super::super::render_jellyfin).
+//! and `/Search/Hints`, rendered by the dialect's
+//! [`render`](crate::dialect::jellyfin::render).
 
 use std::sync::Arc;
 
 use cachearr_library::ItemKind;
+use cachearr_serverfmt::plex::title_sort;
 use http::HeaderMap;
 use http::header::{self, HeaderValue};
 
-use super::super::render_jellyfin;
-use super::super::render_plex as plex;
 use super::super::titles::{self, Rank, TitleHit};
 use super::{Answer, AnswerBody, Ctx, number, param};
 use crate::Gateway;
+use crate::dialect::jellyfin::render as render_jellyfin;
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
@@ -235,7 +236,7 @@ impl Ctx<'_> {
                 Some((
                     (
                         relevance,
-                        titles::fold(plex::title_sort(v.title())),
+                        titles::fold(title_sort(v.title())),
                         v.title(),
                         v.id(),
                     ),
@@ -320,7 +321,7 @@ impl Ctx<'_> {
                 let v = self.view(&h)?;
                 Some((
                     h.rank,
-                    titles::fold(plex::title_sort(v.title())),
+                    titles::fold(title_sort(v.title())),
                     v.id().to_string(),
                     h,
                 ))

@@ -17,16 +17,16 @@
 //! Matching follows the servers (case- and accent-insensitive substring of the title; see
 //! [`titles`]), ranking the simple exact / prefix / contains order. A Plex answer's items are
 //! the server's own elements as the crawl kept them ([`elements`]): an item whose element is
-//! not kept sends the request to the server. Jellyfin items are rendered by
-//! [`render_jellyfin`].
+//! not kept sends the request to the server. Jellyfin items are rendered by the dialect's
+//! [`render`](crate::dialect::jellyfin::render).
 //!
 //! Layout: this file finds the route and the user's sections and fills in play state;
-//! [`plex`] and [`jellyfin`] write each server's answers; `tests.rs` holds the tests.
+//! [`plex`] and [`jellyfin`] write each server's answers (which one is the route's
+//! [`IndexSearch`], from the upstream's own route table); `tests.rs` holds the tests.
 //!
 //! [`visibility`]: super::visibility
 //! [`titles`]: super::titles
 //! [`elements`]: super::elements
-//! [`render_jellyfin`]: super::render_jellyfin
 //! [`IndexSearch`]: crate::policy::IndexSearch
 
 use std::sync::Arc;
@@ -41,13 +41,13 @@ use http_body_util::{Either, Full};
 
 use super::elements::ElementStore;
 use super::playstate;
-use super::render_plex::{self as render_plex, El};
 use super::titles::{self, FoldedTitles, TitleHit};
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
+use crate::dialect::plex::render::El;
 use crate::dialect::token_of;
 use crate::fetch::ProxyBody;
-use crate::policy::{IndexSearch, Profile};
+use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
 use jellyfin::{JellyfinRoute, jellyfin_server_id};
@@ -204,27 +204,6 @@ impl Ctx<'_> {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("application/json"))
-    }
-
-    /// The sections to search: the visible ones (optionally one), each of which the index
-    /// must hold. `None` when the index cannot answer for them.
-    fn indexed(&self, only: Option<&str>) -> Option<Vec<&UserSection>> {
-        let held = self.held();
-        let mut out = Vec::new();
-        for s in &self.sections.sections {
-            if only.is_some_and(|id| id != s.id) {
-                continue;
-            }
-            if render_plex::section_kinds(&s.kind).is_empty() && self.up.profile == Profile::Plex {
-                // Photo and other sections hold nothing the searched kinds include.
-                continue;
-            }
-            if !held.contains(&s.id.as_str()) {
-                return None;
-            }
-            out.push(s);
-        }
-        Some(out)
     }
 
     /// The sections the index answers for: those it holds items of, and those the crawl

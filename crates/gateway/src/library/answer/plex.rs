@@ -5,10 +5,11 @@ use cachearr_library::ItemKind;
 use cachearr_library::index::ItemView;
 
 use super::super::elements;
-use super::super::render_plex::{self as plex, El};
 use super::super::titles::{self, Rank, TitleHit};
 use super::{Answer, AnswerBody, Ctx, UserSection, number, param};
+use crate::dialect::plex::render::{self as plex, El};
 use crate::policy::IndexSearch;
+
 /// One Plex result: an item of the index, or a show known from its episodes (which only
 /// tells that the server has something to say: see `plex_page`).
 enum PlexHit {
@@ -104,6 +105,28 @@ fn plex_ignorable(name: &str) -> bool {
 }
 
 impl Ctx<'_> {
+    /// The sections to search: the visible ones (optionally one), each of which the index
+    /// must hold. `None` when the index cannot answer for them. Every section is a Plex
+    /// section: a Plex route is only in a Plex upstream's route table.
+    fn indexed(&self, only: Option<&str>) -> Option<Vec<&UserSection>> {
+        let held = self.held();
+        let mut out = Vec::new();
+        for s in &self.sections.sections {
+            if only.is_some_and(|id| id != s.id) {
+                continue;
+            }
+            if plex::section_kinds(&s.kind).is_empty() {
+                // Photo and other sections hold nothing the searched kinds include.
+                continue;
+            }
+            if !held.contains(&s.id.as_str()) {
+                return None;
+            }
+            out.push(s);
+        }
+        Some(out)
+    }
+
     /// Plex paging: `X-Plex-Container-Start` / `-Size` from the header or the query.
     fn plex_paging(&self, params: &[(String, String)]) -> Option<(Option<usize>, Option<usize>)> {
         let get = |name: &str| {

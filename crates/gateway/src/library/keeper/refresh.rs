@@ -49,7 +49,9 @@ impl Keeper {
                     .map(|s| s.section)
                     .collect();
                 let upstream = self.up.name.to_string();
-                let lowercase = client.profile() == crate::policy::Profile::Jellyfin;
+                let lowercase = crate::dialect::of(client.profile())
+                    .routes()
+                    .lowercase_paths;
                 let rebuilt = tokio::task::spawn_blocking(move || {
                     // What the pass found changed, for the cache: new items and items whose
                     // `updatedAt` moved (the pass re-reads the newest second, so unchanged
@@ -213,7 +215,7 @@ impl Keeper {
             if unplaced.is_empty() {
                 return;
             }
-            let lowercase = self.up.profile == crate::policy::Profile::Jellyfin;
+            let lowercase = crate::dialect::of(self.up.profile).routes().lowercase_paths;
             let mut tags = Vec::new();
             let mut all_placed = records.is_some();
             for id in &unplaced {

@@ -1,4 +1,4 @@
-//! Jellyfin documents rendered from the index: `BaseItemDto` items in a `QueryResult`
+//! Jellyfin documents rendered from the index (`library::answer`): `BaseItemDto` items in a `QueryResult`
 //! (`Items`, `TotalRecordCount`, `StartIndex`) and `SearchHint`s in a `SearchHintResult`,
 //! PascalCase, null properties omitted, as the server serialises them.
 //!
@@ -102,7 +102,7 @@ pub fn item_dto(view: &ItemView<'_>, server_id: &str, fields: &Fields) -> Value 
         insert(
             &mut o,
             "SortName",
-            super::render_plex::title_sort(view.title()),
+            cachearr_serverfmt::plex::title_sort(view.title()),
         );
     }
     if fields.path

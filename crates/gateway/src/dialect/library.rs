@@ -1,0 +1,89 @@
+//! How the library index reads a server: [`ServerLibrary`], which each dialect gives
+//! ([`super::Dialect::library`]).
+//!
+//! The crawl (`library::crawl`), the refresh and the proof of whole sections
+//! (`library::visibility`) ask the same things of every server — its sections, one page of a
+//! section's items of one type, items by id, the sections a user sees, a listing's total —
+//! and read the answers into the index's own words ([`ItemRecord`], and the leaf
+//! [`crate::model::library`]'s sections). What differs is the paths and the JSON: that is
+//! this trait.
+//!
+//! Why a trait object of its own rather than more methods on [`super::Dialect`]: these twelve
+//! questions are asked only by the library index, together, and never on a client's request;
+//! on the dialect they would double a trait whose other methods serve the request path. It is
+//! the same split as [`crate::events::ServerEvents`]. The trait lives here, not in `library`,
+//! because `library` imports the dialect (a request's identity, its user's token), so the
+//! dialect cannot import `library`.
+
+use cachearr_library::{ItemKind, ItemRecord};
+use serde_json::Value;
+
+use crate::model::library::{SectionInfo, UserSections};
+
+/// How the library index reads one server. See the module docs.
+pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
+    /// The server's sections (libraries), as the owner's crawl reads them.
+    fn sections_path(&self) -> &'static str;
+
+    /// The sections of a [`Self::sections_path`] answer, each with the index's word for its
+    /// kind.
+    fn parse_sections(&self, body: &Value) -> Vec<SectionInfo>;
+
+    /// The sections a user sees, read with their token.
+    fn user_sections_path(&self) -> &'static str;
+
+    /// The sections of a [`Self::user_sections_path`] answer (JSON), each kind as the server
+    /// names it; `None` for an answer that is not such a list.
+    fn parse_user_sections(&self, body: &[u8]) -> Option<UserSections>;
+
+    /// The index's word (`music`, `movies`, `shows`, else `other`) for a section kind as the
+    /// server names it in a user's section listing.
+    fn section_word(&self, kind: &str) -> &'static str;
+
+    /// The item kinds the library index keeps of a section of `kind` (the index's word),
+    /// each with the server's type parameter (Plex's type number, Jellyfin's item type).
+    fn index_kinds(&self, kind: &str) -> &'static [(ItemKind, &'static str)];
+
+    /// The path of one page of a section's items of one type; `since` asks only for items
+    /// changed at or after it (epoch seconds).
+    fn page_path(
+        &self,
+        section: &str,
+        type_param: &str,
+        start: u64,
+        size: u64,
+        since: Option<i64>,
+    ) -> String;
+
+    /// How many items a listing holds in all, as the server says (not just this page).
+    fn listing_total(&self, body: &Value) -> Option<u64>;
+
+    /// The items of a listing or items answer: how many the page held, and the records of
+    /// the kinds the index keeps. `section` is the section asked for, used when an item does
+    /// not say its own.
+    fn parse_items(&self, body: &Value, section: Option<&str>) -> (u64, Vec<ItemRecord>);
+
+    /// The requests that fetch the items with these ids (a change event's) from the
+    /// `sections` the crawl reads.
+    fn items_requests(&self, ids: &[String], sections: &[SectionInfo]) -> Vec<ItemsRequest>;
+
+    /// Whether the index keeps the server's own element of each item and answers with it
+    /// (Plex: `library::elements`); otherwise answers are rendered from the index's records.
+    fn keeps_elements(&self) -> bool;
+
+    /// The listing of some items of a section by id, in the form whose elements are kept
+    /// (the items answer is not that form); `None` when [`Self::keeps_elements`] is false.
+    fn listing_by_ids_path(&self, section: &str, kind: ItemKind, ids: &[&str]) -> Option<String>;
+}
+
+/// One request for items by id, and how to read its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemsRequest {
+    /// The path and query.
+    pub path: String,
+    /// The section asked (Jellyfin's items do not name their library), for
+    /// [`ServerLibrary::parse_items`].
+    pub section: Option<String>,
+    /// A 404 means none of the items exists any more (Plex), not a failed fetch.
+    pub gone_when_not_found: bool,
+}

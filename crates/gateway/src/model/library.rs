@@ -1,0 +1,51 @@
+//! The words the library index and the servers' dialects share: a server's sections as its
+//! crawl lists them ([`SectionInfo`]) and the sections one user may see ([`UserSections`]).
+//! A dialect reads them out of its server's answers
+//! ([`crate::dialect::ServerLibrary`]); the index keeps and reports them. Here, in the leaf,
+//! so that neither side imports the other for them.
+
+use serde::{Deserialize, Serialize};
+
+/// One library section (Plex section, Jellyfin library), as the server lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionInfo {
+    /// The server's id (Plex section key, Jellyfin library item id).
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// `music`, `movies`, `shows` or `other` (not crawled).
+    pub kind: String,
+}
+
+/// One section (library) the user may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSection {
+    /// Plex section key / Jellyfin library id (as the index's `section_id`).
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Plex `type` (`artist`, `movie`, `show`, `photo`) or Jellyfin `CollectionType`
+    /// (`music`, `movies`, `tvshows` …).
+    pub kind: String,
+    /// Plex section `uuid`.
+    pub uuid: Option<String>,
+}
+
+/// The sections a user may see.
+#[derive(Debug, Clone, Default)]
+pub struct UserSections {
+    /// In the server's order.
+    pub sections: Vec<UserSection>,
+}
+
+impl UserSections {
+    /// The section with this id, if the user may see it.
+    pub fn get(&self, id: &str) -> Option<&UserSection> {
+        self.sections.iter().find(|s| s.id == id)
+    }
+
+    /// Every visible section id.
+    pub fn ids(&self) -> Vec<&str> {
+        self.sections.iter().map(|s| s.id.as_str()).collect()
+    }
+}
