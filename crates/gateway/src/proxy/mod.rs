@@ -7,22 +7,19 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
 use cachearr_engine::{EngineError, LoadErrorKind, Lookup, Outcome};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Either, Full, Limited};
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 
 use crate::Gateway;
-use crate::dialect::{Identity, token_of};
-use crate::fetch::{
-    HttpLoader, LoaderState, ProxyBody, append_forwarded_for, empty_body, is_hop_by_hop,
-    keyed_policy, owned_request,
-};
+use crate::dialect::Identity;
+use crate::fetch::{HttpLoader, LoaderState, ProxyBody, keyed_policy, owned_request};
 use crate::keys::KeyInput;
 use crate::metrics::{ReadMetrics, ReadOutcome};
 use crate::policy::{Decision, ResolvedPolicy, Scope};
@@ -31,7 +28,7 @@ use crate::respond::{
     ErrorKind, age_and_ttl, mark, mark_cache_state, mark_cached, mark_timing, problem, us_ms,
 };
 use crate::sendfile::SendSlot;
-use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
+use crate::upstream::{Upstream, UpstreamError};
 use crate::users::{UserRecord, Users};
 
 mod pass;

@@ -2,7 +2,24 @@
 //! unchanged (streams, ranges, writes, uncacheable routes; a write then bumps its tags) and
 //! upgraded connections (websockets) spliced both ways.
 
-use super::*;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::Incoming;
+
+use super::{Bypass, upstream_error_response};
+use crate::Gateway;
+use crate::dialect::token_of;
+use crate::fetch::{ProxyBody, append_forwarded_for, empty_body, is_hop_by_hop};
+use crate::respond::{ErrorKind, mark, problem, us_ms};
+use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
+use crate::users::Users;
 
 fn forward_headers(
     h: &HeaderMap,
