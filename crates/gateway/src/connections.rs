@@ -5,7 +5,7 @@
 //!
 //! * [`raise_open_file_limit`] — at start, the soft `RLIMIT_NOFILE` is raised to the hard
 //!   limit (systemd and most shells start services at 1,024 soft, 524,288 hard).
-//! * [`Connections`] — each listener holds at most `max_connections` (`[limits]`; by default
+//! * `Connections` — each listener holds at most `max_connections` (`[limits]`; by default
 //!   sized from the open-file limit by [`default_max_connections`]). A connection is *busy*
 //!   while a request is in service or its response body is being sent, *idle* otherwise
 //!   (between keep-alive requests, or before its first request). At the cap, a new client

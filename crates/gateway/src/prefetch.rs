@@ -94,7 +94,7 @@ pub fn trigger(profile: Profile, path: &str) -> Option<Trigger> {
 }
 
 /// The paths to prefetch after a `trigger` listing at `path?query` answered `body`, at most
-/// `max` of them, in listing order (the dialect reads the listing; bodies over [`MAX_BODY`]
+/// `max` of them, in listing order (the dialect reads the listing; bodies over `MAX_BODY`
 /// are not read).
 pub fn follow_ups(
     profile: Profile,

@@ -44,7 +44,7 @@ const TOKEN_NAMES: [&str; 5] = [
 ];
 
 /// Any text (a formatted log line from any crate) with every token value replaced: the
-/// values after [`TOKEN_NAMES`] and after `token=` (`Token="…"` in an authorization header).
+/// values after `TOKEN_NAMES` and after `token=` (`Token="…"` in an authorization header).
 /// Borrowed when there is nothing to replace. The last line of defence for log output whose
 /// fields cachearr does not build itself (dependencies' traces).
 pub fn text(line: &str) -> std::borrow::Cow<'_, str> {

@@ -1,6 +1,6 @@
 //! Sampled revalidation, the change feed's proof: now and then a random answer the feed keeps
-//! valid is fetched again through the read-through service ([`crate::fetch`]) and compared
-//! with the cached one ([`Feed::judge`]). It sits above `fetch`, which applies the feed's
+//! valid is fetched again through the read-through service (`crate::fetch`) and compared
+//! with the cached one (`Feed::judge`). It sits above `fetch`, which applies the feed's
 //! validity to every load, so that neither imports the other both ways.
 
 use std::time::Duration;

@@ -3,13 +3,13 @@
 //! # Layout (why it is this shape)
 //! A million tracks must fit in well under 512 MiB, so items are not kept as records of
 //! `String`s (24 bytes of header plus an allocation each). All text lives in one arena
-//! ([`IndexData::text`]); an item ([`Slot`]) holds 8-byte spans into it. Text that many items
+//! (`IndexData::text`); an item (`Slot`) holds 8-byte spans into it. Text that many items
 //! share (album titles, artist credits, directories, section ids) is interned once. Lookup maps
 //! are sorted vectors of `(hash, item)` pairs — a binary search is a few hundred nanoseconds
 //! and costs 12–16 bytes per entry, against ~3× that for a hash map — and posting lists
 //! (title trigrams, artist blocks) are CSR arrays (offsets + one flat `u32` vector).
 //!
-//! Only [`IndexData`] (items and text) is persisted; the maps are derived and rebuilt on load
+//! Only `IndexData` (items and text) is persisted; the maps are derived and rebuilt on load
 //! from the stored normalised forms, without normalising anything again.
 //!
 //! # Visibility
@@ -17,7 +17,7 @@
 //! see. Items of other sections are filtered out before anything is ranked or returned.
 //!
 //! # Map
-//! This file holds the stored layout ([`IndexData`], [`Slot`]), [`Visibility`] and the lookups
+//! This file holds the stored layout (`IndexData`, `Slot`), [`Visibility`] and the lookups
 //! of [`LibraryIndex`]; `builder` builds an index and derives its maps, `search` answers title
 //! searches, `view` reads one item ([`ItemView`]). Tests are in `index/tests.rs`.
 

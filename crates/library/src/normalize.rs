@@ -337,7 +337,7 @@ fn compact_name(raw: &str) -> String {
 /// ("Queen - Topic", "QueenVEVO", "Queen Official") and often the artist again in the title
 /// ("Queen - Bohemian Rhapsody (Official Video)"). Returns the artist and title the entry
 /// names; anything else comes back unchanged (the title's video noise — "(Official Video)",
-/// "[Lyrics]" — is dropped later with the other edition noise).
+/// "\[Lyrics\]" — is dropped later with the other edition noise).
 ///
 /// ```
 /// use cachearr_library::normalize::read_upload;

@@ -1,13 +1,13 @@
 //! The deterministic synthetic library: one server-neutral model that both front ends render.
 //!
 //! Storage is compact so that a million tracks fit in about a hundred megabytes: every item is
-//! one fixed-size [`ItemRecord`]-like row in a single arena (`Vec`), names live once in an
-//! [`Interner`] (one `String` buffer plus spans), and everything that can be derived from an
+//! one fixed-size `ItemRecord`-like row in a single arena (`Vec`), names live once in an
+//! `Interner` (one `String` buffer plus spans), and everything that can be derived from an
 //! item's content (file paths, sizes, MusicBrainz ids, guids, studios, genres) is computed on
 //! demand instead of stored. Item ids are dense `u32`s starting at 1; Plex uses them as
 //! `ratingKey`, Jellyfin formats them as GUID-like ids (see [`Item::guid_id`]).
 //!
-//! Determinism: all randomness comes from [`crate::rng::SplitMix64`] seeded from the library
+//! Determinism: all randomness comes from `crate::rng::SplitMix64` seeded from the library
 //! seed, no `HashMap` is ever iterated to produce output, and each artist's discography is drawn
 //! from its own sub-generator, so the second music section ("Music (Lossless)") can hold the very
 //! same albums as the first one — the situation of a playlist-sync tool searching two libraries.

@@ -157,7 +157,7 @@ impl EventSink for SocketSink {
 }
 
 /// The owner-token websocket subscriptions of a running gateway, one for every upstream with
-/// an owner token, and the [`Applier`] their events and the webhooks' go through. The gateway's
+/// an owner token, and the `Applier` their events and the webhooks' go through. The gateway's
 /// start-up ([`crate::BoundGateway::serve`]) starts them and hands them to the admin router
 /// ([`super::router`]); they stop when this is dropped.
 pub struct EventSubscriptions {
@@ -240,7 +240,7 @@ pub struct GatewayAdmin {
 
 impl GatewayAdmin {
     /// The admin side of `gateway`, reporting on `subscriptions` (which it does not start or
-    /// stop) and applying webhook events through the same [`Applier`].
+    /// stop) and applying webhook events through the same `Applier`.
     pub fn new(gateway: Gateway, subscriptions: &EventSubscriptions) -> Self {
         let subscribers = subscriptions.statuses();
         let stats_source: Arc<dyn StatsSource> = Arc::new(GatewayStats {

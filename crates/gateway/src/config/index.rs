@@ -64,7 +64,7 @@ fn page_size<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
 
 /// Cache validity from the change feed: `[feed]` in the file, read straight into this type
 /// (every key optional, the defaults from [`FeedConfig::default`]), then bounded
-/// ([`FeedConfig::bounded`]).
+/// (`FeedConfig::bounded`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FeedConfig {
