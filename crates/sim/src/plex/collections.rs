@@ -83,7 +83,7 @@ pub(crate) fn item_ids(sim: &Sim, ctx: &Ctx, id: u32) -> Result<Vec<ItemId>, Sta
 
 fn items_of(sim: &Sim, ctx: &Ctx, c: &Collection) -> Result<Vec<ItemId>, StatusCode> {
     if let Some(content) = &c.content {
-        return super::lists::resolve_uri(
+        return super::listing::resolve_uri(
             sim,
             ctx,
             &format!("server://local/com.plexapp.plugins.library{content}"),
@@ -172,7 +172,7 @@ fn collection_el(lib: &Library, c: &Collection, user: u32, items: &[ItemId], det
         .opt("contentRating", c.content_rating.clone())
         .a("subtype", c.subtype.plex_name())
         .a("summary", c.summary.as_str())
-        .a("index", c.id - super::objects::OBJECT_ID_BASE)
+        .a("index", c.id - super::OBJECT_ID_BASE)
         .opt("audienceRating", c.audience_rating.map(V::F))
         .opt("rating", c.critic_rating.map(V::F))
         .a("ratingCount", items.len().max(1))
@@ -357,7 +357,7 @@ fn given_items(
     let ids = path
         .strip_prefix("/library/metadata/")
         .ok_or(StatusCode::BAD_REQUEST)?;
-    let ids = super::browse::parse_ids(ids).map_err(|_| StatusCode::BAD_REQUEST)?;
+    let ids = super::listing::parse_ids(ids).map_err(|_| StatusCode::BAD_REQUEST)?;
     let lib = sim.library();
     let mut out = Vec::new();
     let mut first_kind = kind;
@@ -387,7 +387,7 @@ fn smart_query(sim: &Sim, ctx: &Ctx, section: u32) -> Result<(String, ItemKind),
     if !path.starts_with(&prefix) {
         return Err(StatusCode::BAD_REQUEST);
     }
-    super::lists::resolve_uri(
+    super::listing::resolve_uri(
         sim,
         ctx,
         &format!("server://local/com.plexapp.plugins.library{path}"),
@@ -483,7 +483,7 @@ pub(crate) async fn delete(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<Stri
         Ok(())
     });
     match removed {
-        Ok(()) => super::objects::empty(&ctx),
+        Ok(()) => super::empty(&ctx),
         Err(status) => plex_error(status),
     }
 }

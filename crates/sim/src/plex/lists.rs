@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::browse::{Listing, list, page_reply, requested_kind};
+use super::listing::{Listing, page_reply, requested_kind};
 use super::metadata::{RenderOpts, item_el};
 use super::{Ctx, plex_error, reply, reply_paged, window};
 use crate::Sim;
@@ -679,69 +679,4 @@ pub(crate) async fn playlist_items(
     } else {
         reply(ctx.json, &doc)
     }
-}
-
-/// Resolves a playlist `uri=`: `server://{machine}/com.plexapp.plugins.library/library/metadata/1,2`
-/// (explicit items) or `…/library/sections/{id}/all?type=10&…` (a smart query), to visible
-/// item ids.
-pub(crate) fn resolve_uri(sim: &Sim, ctx: &Ctx, uri: &str) -> Result<Vec<ItemId>, StatusCode> {
-    let rest = uri
-        .strip_prefix("server://")
-        .ok_or(StatusCode::BAD_REQUEST)?;
-    let (_machine, path) = rest.split_once('/').ok_or(StatusCode::BAD_REQUEST)?;
-    let path = path
-        .strip_prefix("com.plexapp.plugins.library")
-        .unwrap_or(path);
-    let lib = sim.library();
-    if let Some(ids) = path.strip_prefix("/library/metadata/") {
-        let ids: Vec<ItemId> = ids
-            .split(',')
-            .map(|s| s.trim().parse::<ItemId>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| StatusCode::BAD_REQUEST)?;
-        let mut out = Vec::new();
-        for id in ids {
-            let item = lib
-                .item(id)
-                .filter(|i| ctx.user.plex_sees(i))
-                .ok_or(StatusCode::NOT_FOUND)?;
-            // Adding an album or artist adds its tracks (Plex expands containers).
-            if item.kind().is_playable() {
-                out.push(id);
-            } else {
-                out.extend(
-                    lib.leaves(id)
-                        .into_iter()
-                        .filter(|&l| lib.item(l).is_some_and(|i| ctx.user.plex_sees(&i))),
-                );
-            }
-        }
-        return Ok(out);
-    }
-    if let Some(rest) = path.strip_prefix("/library/sections/") {
-        let (sid, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let sid: u32 = sid
-            .trim_end_matches("/all")
-            .parse()
-            .map_err(|_| StatusCode::BAD_REQUEST)?;
-        let s = lib
-            .section(sid)
-            .filter(|s| ctx.user.can_see_section(s.id))
-            .ok_or(StatusCode::NOT_FOUND)?;
-        let mut sub = ctx.clone();
-        sub.query = form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        let kind = requested_kind(&sub, s)?;
-        let state = sim.state();
-        let listing = list(
-            &lib,
-            &state,
-            &sub,
-            s.items(kind),
-            s.kind == SectionKind::Music,
-        )?;
-        return Ok(listing.ids);
-    }
-    Err(StatusCode::BAD_REQUEST)
 }

@@ -21,7 +21,7 @@ pub(crate) async fn upload(State(sim): State<Sim>, ctx: Ctx) -> Response {
         Ok(id) => {
             sim.playlist_changed(ctx.user.id, id);
             sim.charge(0, 0).await;
-            super::objects::empty(&ctx)
+            super::empty(&ctx)
         }
         Err(status) => plex_error(status),
     }

@@ -7,8 +7,9 @@
 //! only the count; paged answers carry `totalSize`/`offset` and the paging response headers.
 //!
 //! Documents are `cachearr_serverfmt::plex::El` trees (XML or JSON, shared with
-//! the gateway). Modules: `metadata` (item elements), `browse` (sections,
-//! listings with filters/sorts/paging, metadata, children), `lists` (search, hubs, recently
+//! the gateway). Modules: `metadata` (item elements), `listing` (the listing engine the read
+//! endpoints share: filters, sorts, paging, and the items that ids and `server://` URIs name),
+//! `browse` (sections, section listings, metadata, children), `lists` (search, hubs, recently
 //! added, on deck, sessions, history, activities, playlists), `writes` (scrobble, rate,
 //! timeline, progress, edits, refresh, playlist edits), `media` (artwork, media parts with
 //! `Range`, and the choice of artwork), `notify` (websocket notifications and webhooks),
@@ -20,6 +21,7 @@
 pub(crate) mod browse;
 pub(crate) mod collections;
 pub(crate) mod editing;
+pub(crate) mod listing;
 pub(crate) mod lists;
 pub(crate) mod m3u;
 pub(crate) mod media;
@@ -272,6 +274,15 @@ pub(crate) fn start_background(sim: &Sim) {
 
 async fn not_found() -> Response {
     plex_error(StatusCode::NOT_FOUND)
+}
+
+/// Ids of play queues and collections start here, apart from library items (dense from 1)
+/// and playlists (from 2,000,000,000).
+pub(crate) const OBJECT_ID_BASE: u32 = 1_900_000_000;
+
+/// The empty 200 answer of a write.
+pub(crate) fn empty(ctx: &Ctx) -> Response {
+    reply(ctx.json, &El::container().a("size", 0u32))
 }
 
 /// An error page as Plex sends it (HTML).

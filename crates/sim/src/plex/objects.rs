@@ -7,10 +7,6 @@ use std::collections::BTreeMap;
 use super::collections::Collection;
 use super::playqueue::PlayQueue;
 
-/// Ids of play queues and collections start here, apart from library items (dense from 1)
-/// and playlists (from 2,000,000,000).
-pub(crate) const OBJECT_ID_BASE: u32 = 1_900_000_000;
-
 /// The Plex-only objects of one simulator.
 #[derive(Debug, Default)]
 pub(crate) struct Objects {
@@ -31,7 +27,7 @@ impl Objects {
     /// A fresh id for a play queue or a collection.
     pub(crate) fn next_id(&mut self) -> u32 {
         self.next_id += 1;
-        OBJECT_ID_BASE + self.next_id
+        super::OBJECT_ID_BASE + self.next_id
     }
 
     /// A fresh play queue item id (unique over all queues, as on Plex).
@@ -39,12 +35,4 @@ impl Objects {
         self.next_entry += 1;
         self.next_entry
     }
-}
-
-/// The empty 200 answer of a write.
-pub(crate) fn empty(ctx: &super::Ctx) -> axum::response::Response {
-    super::reply(
-        ctx.json,
-        &cachearr_serverfmt::plex::El::container().a("size", 0u32),
-    )
 }

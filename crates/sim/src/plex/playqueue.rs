@@ -89,7 +89,7 @@ fn resolve(sim: &Sim, ctx: &Ctx, uri: &str) -> Result<Vec<ItemId>, StatusCode> {
             .map_err(|_| StatusCode::BAD_REQUEST)?;
         return playlist_items(sim, ctx, id);
     }
-    super::lists::resolve_uri(
+    super::listing::resolve_uri(
         sim,
         ctx,
         &format!("server://local/com.plexapp.plugins.library{path}"),

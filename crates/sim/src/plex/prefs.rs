@@ -382,7 +382,7 @@ pub(crate) async fn put_prefs(State(sim): State<Sim>, ctx: Ctx) -> Response {
     };
     sim.objects().prefs.extend(changes);
     sim.charge(0, 0).await;
-    super::objects::empty(&ctx)
+    super::empty(&ctx)
 }
 
 fn section_defs(kind: SectionKind) -> Vec<&'static Def> {
@@ -453,5 +453,5 @@ pub(crate) async fn put_section_prefs(
         .section_prefs
         .extend(changes.into_iter().map(|(k, v)| ((section, k), v)));
     sim.charge(0, 0).await;
-    super::objects::empty(&ctx)
+    super::empty(&ctx)
 }

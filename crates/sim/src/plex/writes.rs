@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::lists::{playlist_el, resolve_uri};
+use super::listing::resolve_uri;
+use super::lists::playlist_el;
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
 use crate::library::{ItemId, ItemKind};

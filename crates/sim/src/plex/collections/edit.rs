@@ -88,7 +88,7 @@ pub(crate) async fn remove_item(
             })
         });
     match r {
-        Ok(()) => super::super::objects::empty(&ctx),
+        Ok(()) => super::super::empty(&ctx),
         Err(status) => plex_error(status),
     }
 }
@@ -146,7 +146,7 @@ pub(crate) async fn move_item(
             })
         });
     match r {
-        Ok(()) => super::super::objects::empty(&ctx),
+        Ok(()) => super::super::empty(&ctx),
         Err(status) => plex_error(status),
     }
 }
@@ -189,7 +189,7 @@ pub(crate) async fn put_prefs(
         Ok(())
     });
     match r {
-        Ok(()) => super::super::objects::empty(&ctx),
+        Ok(()) => super::super::empty(&ctx),
         Err(status) => plex_error(status),
     }
 }
@@ -223,7 +223,7 @@ pub(crate) async fn edit(sim: Sim, ctx: Ctx, section: u32) -> Response {
         }
     }
     sim.charge(0, 0).await;
-    super::super::objects::empty(&ctx)
+    super::super::empty(&ctx)
 }
 
 pub(super) fn apply_edits(
