@@ -20,7 +20,7 @@ use hyper::body::Incoming;
 use crate::Gateway;
 use crate::dialect::Identity;
 use crate::fetch::{HttpLoader, LoaderState, ProxyBody, keyed_policy, owned_request};
-use crate::keys::KeyInput;
+use crate::keys::{KeyInput, UserHash};
 use crate::metrics::{ReadMetrics, ReadOutcome};
 use crate::policy::{Decision, ResolvedPolicy, Scope};
 use crate::prepared::{Answer, Want};
@@ -391,14 +391,11 @@ fn reading_of(
     up: &Upstream,
     req: &Request<Incoming>,
     user: &UserRecord,
+    scope_user: Option<UserHash>,
     policy: &ResolvedPolicy,
     tags: Vec<Arc<str>>,
     user_state: bool,
 ) -> Result<Reading, crate::keys::KeyError> {
-    let scope_user = match policy.scope {
-        Scope::User => Some(user.hash),
-        Scope::Shared => None,
-    };
     let input = KeyInput {
         upstream: &up.name,
         profile: up.profile,
@@ -412,7 +409,6 @@ fn reading_of(
     Ok(Reading {
         class: policy.class,
         scope: policy.scope,
-        user: user.hash,
         key,
         engine,
         gzip: crate::encoding::accepts_gzip(req.headers()),
@@ -436,8 +432,8 @@ async fn serve_reading(
     let user = match &read {
         // The same token as before, so the same hash: the user is looked up (and marked seen)
         // by it, and their standing below is read afresh.
-        ReadFrom::Repeat { reading, before } => {
-            up.users.touch(&up.name, reading.user, before.token(), now)
+        ReadFrom::Repeat { before, .. } => {
+            up.users.touch(&up.name, before.hash, before.token(), now)
         }
         ReadFrom::Route { .. } => match identify(gw, up, req.headers(), req.uri().query(), now) {
             Ok(user) => user,
@@ -475,7 +471,7 @@ async fn serve_reading(
             tags,
             user_state,
             repeatable,
-        } => match reading_of(up, &req, &user, policy, tags, user_state) {
+        } => match reading_of(up, &req, &user, scope_user, policy, tags, user_state) {
             Ok(reading) => (Arc::new(reading), repeatable),
             Err(e) => return problem(ErrorKind::BadQuery, &e.to_string()),
         },

@@ -21,7 +21,6 @@ use cachearr_engine::{Key, Policy};
 use http::{HeaderMap, Method, Request};
 
 use crate::fetch::LoaderState;
-use crate::keys::UserHash;
 use crate::model::{Class, Scope};
 use crate::upstream::Upstream;
 
@@ -32,8 +31,6 @@ pub(crate) struct Reading {
     pub(crate) class: Class,
     /// The route's scope.
     pub(crate) scope: Scope,
-    /// The hash of the request's one token.
-    pub(crate) user: UserHash,
     /// The cache key.
     pub(crate) key: Key,
     /// The engine policy with the route's tags (the user's state tag included), before the
