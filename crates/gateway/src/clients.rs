@@ -20,10 +20,10 @@
 //! "Server time saved" is an estimate, and says so: answers from the cache or the index times
 //! the average time the server took for this upstream's requests that did reach it.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 use http::HeaderMap;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::Profile;
@@ -155,7 +155,8 @@ impl Counters {
 
 #[derive(Debug, Default)]
 struct UpstreamClients {
-    by_name: HashMap<String, Counters>,
+    /// FxHash: at most [`MAX_CLIENTS`] names and `other`, so colliding names cost nothing.
+    by_name: FxHashMap<String, Counters>,
     server_requests: u64,
     server_secs: f64,
 }
@@ -163,7 +164,7 @@ struct UpstreamClients {
 /// Per-upstream, per-client counters (bounded; see the module docs).
 #[derive(Debug, Default)]
 pub struct ClientTable {
-    upstreams: Mutex<HashMap<String, UpstreamClients>>,
+    upstreams: Mutex<FxHashMap<String, UpstreamClients>>,
 }
 
 impl ClientTable {

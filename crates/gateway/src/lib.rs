@@ -581,15 +581,19 @@ async fn serve_proxy(
                 // the proxy read, the outcome by the Cache-Status it answered with.
                 let started = std::time::Instant::now();
                 let (response, client) =
-                    proxy::handle(gw.clone(), up.clone(), req, peer, &connection).await;
+                    proxy::handle(gw.clone(), up.clone(), req, peer, &connection, started).await;
                 let served = clients::Served::from_cache_status(
                     response
                         .headers()
                         .get(respond::CACHE_STATUS)
                         .map(|v| v.as_bytes()),
                 );
-                gw.clients()
-                    .record(&up.name, &client, served, started.elapsed().as_secs_f64());
+                // Only the server's time is kept per client: a cached answer reads no clock.
+                let seconds = match served {
+                    clients::Served::Server => started.elapsed().as_secs_f64(),
+                    clients::Served::Cache | clients::Served::Index => 0.0,
+                };
+                gw.clients().record(&up.name, &client, served, seconds);
                 Ok::<_, std::convert::Infallible>(
                     response.map(|body| connections::BusyBody::new(body, busy)),
                 )

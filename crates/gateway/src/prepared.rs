@@ -27,7 +27,6 @@
 //! Memos of entries the cache has dropped are swept every few seconds, so what they prepared
 //! lives about as long as the entry.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -36,6 +35,7 @@ use bytes::Bytes;
 use cachearr_engine::{Entry, Outcome};
 use http::HeaderMap;
 use http::header::{self, HeaderName, HeaderValue};
+use rustc_hash::FxHashMap;
 
 use crate::encoding;
 use crate::etag::{self, NoneMatch};
@@ -180,7 +180,8 @@ struct Memo {
     file_tried: bool,
 }
 
-type Shard = Mutex<HashMap<usize, Memo>>;
+/// Keyed by the entry's address (FxHash: addresses are not chosen by clients).
+type Shard = Mutex<FxHashMap<usize, Memo>>;
 
 /// Counters for `/metrics` (this gateway's answers; the budget is process-wide).
 #[derive(Default)]
@@ -322,7 +323,9 @@ impl PreparedHeaders {
     /// Prepared answers for a gateway whose memory tier holds `memory_max` bytes.
     pub(crate) fn new(memory_max: u64) -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(FxHashMap::default()))
+                .collect(),
             budgets: Budgets::for_memory(memory_max),
             stats: Arc::default(),
             last_sweep_ms: AtomicU64::new(0),

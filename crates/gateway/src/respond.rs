@@ -27,7 +27,7 @@ pub(crate) fn mark_index_answer(h: &mut HeaderMap, started: Instant) {
     h.insert(X_CACHE, HeaderValue::from_static("HIT"));
     h.insert(CACHE_STATUS, HeaderValue::from_static(CACHE_STATUS_INDEX));
     h.insert(header::AGE, HeaderValue::from(0u32));
-    write_timing(h, started, None, Some("index"));
+    write_timing(h, elapsed_us(started), None, Some("index"));
 }
 
 /// Writes the per-answer cache headers: `X-Cache`, `Cache-Status`, `Age`, `Server-Timing`.
@@ -40,7 +40,7 @@ pub(crate) fn mark_cached(
 ) {
     let (age_s, ttl_s) = age_and_ttl(lookup, now);
     mark_cache_state(h, lookup.outcome, age_s, ttl_s);
-    mark_timing(h, lookup.outcome, started, upstream_us);
+    mark_timing(h, lookup.outcome, elapsed_us(started), upstream_us);
 }
 
 /// An entry's age and time to live at `now`, in whole seconds (the units of `Age` and of
@@ -105,19 +105,25 @@ pub(crate) fn mark_cache_state(h: &mut HeaderMap, outcome: Outcome, age_s: u64, 
     h.insert(SERVER_TIMING, HeaderValue::from_static("cache"));
 }
 
-/// Writes `Server-Timing`: the time this answer took, and the upstream's share on a miss.
-pub(crate) fn mark_timing(h: &mut HeaderMap, outcome: Outcome, started: Instant, upstream_us: u64) {
-    let upstream = (upstream_us > 0 && matches!(outcome, Outcome::Miss | Outcome::Passed))
-        .then_some(upstream_us);
-    write_timing(h, started, upstream, None);
+/// Microseconds since `started`: read once per answer, for its `Server-Timing` and its metrics
+/// alike.
+pub(crate) fn elapsed_us(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The one writer of `Server-Timing`: `cache;dur=` the time since `started` less the
+/// Writes `Server-Timing`: the answer's time so far (`total_us`), and the upstream's share on
+/// a miss.
+pub(crate) fn mark_timing(h: &mut HeaderMap, outcome: Outcome, total_us: u64, upstream_us: u64) {
+    let upstream = (upstream_us > 0 && matches!(outcome, Outcome::Miss | Outcome::Passed))
+        .then_some(upstream_us);
+    write_timing(h, total_us, upstream, None);
+}
+
+/// The one writer of `Server-Timing`: `cache;dur=` the answer's time `total_us` less the
 /// upstream's share, then `upstream;dur=` that share when there is one, and a `desc`.
 /// Milliseconds with three decimals, written byte by byte (`core::fmt` with floats cost more
 /// than the rest of a hit's header work).
-fn write_timing(h: &mut HeaderMap, started: Instant, upstream_us: Option<u64>, desc: Option<&str>) {
-    let total_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+fn write_timing(h: &mut HeaderMap, total_us: u64, upstream_us: Option<u64>, desc: Option<&str>) {
     let mut timing = Vec::with_capacity(48);
     timing.extend_from_slice(b"cache;dur=");
     match upstream_us {
@@ -204,7 +210,7 @@ pub(crate) fn mark(
     let h = resp.headers_mut();
     h.insert(X_CACHE, HeaderValue::from_static(x_cache));
     h.insert(CACHE_STATUS, HeaderValue::from_static(cache_status));
-    write_timing(h, started, upstream_us, None);
+    write_timing(h, elapsed_us(started), upstream_us, None);
 }
 
 #[cfg(test)]

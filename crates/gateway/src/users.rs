@@ -6,11 +6,11 @@
 //! seen recently, which needs their token. Tokens live here in memory only — never in a key, a log
 //! line, a metric label or a file.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use http::HeaderMap;
+use rustc_hash::FxHashMap;
 
 use crate::keys::UserHash;
 
@@ -103,7 +103,9 @@ impl UserRecord {
 /// The users of one upstream.
 #[derive(Debug, Default)]
 pub struct Users {
-    map: RwLock<HashMap<UserHash, Arc<UserRecord>>>,
+    /// FxHash: the keys are keyed hashes of tokens (secret to clients), so they cannot be
+    /// chosen to collide.
+    map: RwLock<FxHashMap<UserHash, Arc<UserRecord>>>,
 }
 
 impl Users {

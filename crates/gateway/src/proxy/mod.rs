@@ -25,7 +25,8 @@ use crate::metrics::{ReadMetrics, ReadOutcome};
 use crate::policy::{Decision, ResolvedPolicy, Scope};
 use crate::prepared::{Answer, Want};
 use crate::respond::{
-    ErrorKind, age_and_ttl, mark, mark_cache_state, mark_cached, mark_timing, problem, us_ms,
+    ErrorKind, age_and_ttl, elapsed_us, mark, mark_cache_state, mark_cached, mark_timing, problem,
+    us_ms,
 };
 use crate::sendfile::SendSlot;
 use crate::upstream::{Upstream, UpstreamError};
@@ -50,16 +51,17 @@ pub(crate) struct Connection {
     pub(crate) last_read: LastReadSlot,
 }
 
-/// Handles one client request for `up`. Never panics on client input; every failure is an
-/// HTTP answer. Returns the answer and the name the client gave itself (for the client table).
+/// Handles one client request for `up`, which arrived at `started`. Never panics on client
+/// input; every failure is an HTTP answer. Returns the answer and the name the client gave
+/// itself (for the client table).
 pub(crate) async fn handle(
     gw: Gateway,
     up: Arc<Upstream>,
     req: Request<Incoming>,
     peer: SocketAddr,
     conn: &Connection,
+    started: Instant,
 ) -> (Response<ProxyBody>, Arc<str>) {
-    let started = Instant::now();
     if let Some(last) = conn.last_read.take_if_repeated(&up, &req) {
         // The connection's previous request again, byte for byte: it passed the checks, and
         // its route, token and key are what they were (see [`repeat`]).
@@ -552,6 +554,8 @@ async fn serve_reading(
                 gzip: cached && gzip,
             };
             let answer = gw.prepared().answer(&lookup.entry, want);
+            // One clock reading for the answer's Server-Timing and the read's metric.
+            let total_us = elapsed_us(started);
             let resp = match answer.not_modified(&loader.client_headers) {
                 Some(tag) => {
                     gw.prepared()
@@ -564,7 +568,7 @@ async fn serve_reading(
                     if let Some(file) = &answer.file {
                         conn.slot.register(answer.body.clone(), file.clone());
                     }
-                    cached_response(&lookup, &answer, now, started, upstream_us)
+                    cached_response(&lookup, &answer, now, total_us, upstream_us)
                 }
             };
             // Prefetch: decided from the path alone, spawned, never awaited.
@@ -585,8 +589,7 @@ async fn serve_reading(
                 Outcome::Coalesced => ReadOutcome::Coalesced,
                 Outcome::Stale | Outcome::StaleOnError => ReadOutcome::Stale,
             };
-            conn.reads
-                .observe(class, outcome, started.elapsed().as_secs_f64());
+            conn.reads.observe(class, outcome, us_ms(total_us) / 1000.0);
             if upstream_us > 0 {
                 conn.reads
                     .observe_upstream(class, us_ms(upstream_us) / 1000.0);
@@ -620,14 +623,14 @@ fn cached_response(
     lookup: &Lookup,
     answer: &Answer,
     now: u64,
-    started: Instant,
+    total_us: u64,
     upstream_us: u64,
 ) -> Response<ProxyBody> {
     let (age_s, ttl_s) = age_and_ttl(lookup, now);
     let mut headers = answer.head(lookup.outcome, age_s, ttl_s, |h| {
         mark_cache_state(h, lookup.outcome, age_s, ttl_s);
     });
-    mark_timing(&mut headers, lookup.outcome, started, upstream_us);
+    mark_timing(&mut headers, lookup.outcome, total_us, upstream_us);
     let mut resp = Response::new(Either::Left(Full::new(answer.body.clone())));
     *resp.status_mut() =
         StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
