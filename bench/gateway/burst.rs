@@ -22,6 +22,10 @@
 //! Output: `{"clients","ok","failed","p50_ms","p99_ms","max_ms","spread_ms"}`; `spread_ms` is
 //! the time from the first write to the last write (the burst's own width).
 //!
+//! `BURST_HOLD_MS`: keep the connections open this long after printing, so that a caller can
+//! tell the server's work on the requests from its work closing them
+//! (`bench/gateway/burst-phases.sh`).
+//!
 //! Standard library only (plus three libc calls declared below), so run.sh builds it with a bare
 //! `rustc -O`; Linux only (epoll).
 
@@ -285,4 +289,11 @@ fn main() {
         latencies.last().copied().unwrap_or(0.0),
         spread.as_secs_f64() * 1000.0
     );
+    if let Some(hold_ms) = std::env::var("BURST_HOLD_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        let _ = std::io::stdout().flush();
+        std::thread::sleep(Duration::from_millis(hold_ms));
+    }
 }

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Where a proxy's CPU goes in a 1,000-connection burst on a cached key, phase by phase:
+# accepting the connections, answering the one request on each, closing them. The server's CPU
+# is read from /proc/PID/task/*/schedstat (nanoseconds on the CPU, all threads) between phases;
+# the burst client holds its connections open after the answers (`BURST_HOLD_MS`) so that
+# answering and closing are measured apart. Side by side: cachearr (one or two builds) and nginx
+# configured as in run.sh, pinned the same way (proxy on CPU 1, client and simulator on CPU 0).
+#
+#   bench/gateway/burst-phases.sh                      # target/release/cachearr and nginx, 7 bursts each
+#   CACHEARR_BIN=/path/a CACHEARR_BIN2=/path/b BURSTS=9 bench/gateway/burst-phases.sh
+#
+# Output: a Markdown table of medians per proxy: CPU per phase (ms), the burst's p99, and its
+# spread (the client's own time to send the 1,000 requests).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/lib.sh
+pin_cores
+BURSTS=${BURSTS:-7}
+CACHEARR=${CACHEARR_BIN:-target/release/cachearr}
+[ -x "$CACHEARR" ] || { echo "no $CACHEARR: cargo build --release -p cachearr, or set CACHEARR_BIN" >&2; exit 1; }
+command -v nginx >/dev/null || { echo "needs nginx (Debian: nginx-light)" >&2; exit 1; }
+WORK=$(mktemp -d /tmp/cachearr-burst-phases.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$WORK/nginx/nginx.pid" ] && kill "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+rustc -O -o "$WORK/burst" bench/gateway/burst.rs
+
+SIM_PORT=$(free_port)
+"${ON_CLIENT[@]}" "$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks 2000 --movies 50 --shows 5 --seed 7 \
+  --latency-ms 10 --item-cost-us 0 --scan-cost-us 0 >"$WORK/sim.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$SIM_PORT/identity"
+TOKEN=$(curl -fs "http://127.0.0.1:$SIM_PORT/_sim/tokens" | python3 -c 'import json,sys; d=json.load(sys.stdin); u=d["users"] if isinstance(d,dict) else d; print([x for x in u if x.get("is_owner", x.get("owner"))][0]["plex_token"])')
+MUSIC=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "http://127.0.0.1:$SIM_PORT/library/sections" \
+  | python3 -c 'import json,sys; print([d["key"] for d in json.load(sys.stdin)["MediaContainer"]["Directory"] if d["type"]=="artist"][0])')
+ALBUM=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 40" -H "X-Plex-Container-Size: 1" \
+  "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=9" | python3 -c 'import json,sys; print(json.load(sys.stdin)["MediaContainer"]["Metadata"][0]["ratingKey"])')
+BURST_PATH="/library/metadata/$ALBUM/children"
+HEADERS=("X-Plex-Token: $TOKEN" "Accept: application/json")
+
+# Nanoseconds on the CPU so far, all threads of the given processes, in microseconds.
+cpu_us() { for p in "$@"; do cat /proc/"$p"/task/*/schedstat 2>/dev/null; done | awk '{s+=$1} END {print int(s/1000)}'; }
+
+# Runs BURSTS bursts against PORT, reading the CPU of PIDS; prints one line per burst:
+# accept_us answer_us close_us p99_ms spread_ms
+phases() { # PORT PID...
+  local port=$1; shift
+  curl -fs -o /dev/null -H "${HEADERS[0]}" -H "${HEADERS[1]}" "http://127.0.0.1:$port$BURST_PATH"
+  "${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$port" "$BURST_PATH" 1000 "${HEADERS[@]}" >/dev/null # warm-up
+  for _ in $(seq 1 "$BURSTS"); do
+    rm -f "$WORK/out.json"
+    local a b c d
+    a=$(cpu_us "$@")
+    BURST_SETTLE_MS=800 BURST_HOLD_MS=600 "${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$port" "$BURST_PATH" 1000 \
+      "${HEADERS[@]}" >"$WORK/out.json" &
+    local client=$!
+    sleep 0.6 # the client connects, then settles for 800 ms: every connection is accepted by now
+    b=$(cpu_us "$@")
+    while [ ! -s "$WORK/out.json" ]; do sleep 0.005; done
+    c=$(cpu_us "$@")
+    wait "$client"
+    sleep 0.1
+    d=$(cpu_us "$@")
+    echo "$((b - a)) $((c - b)) $((d - c)) $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["p99_ms"], d["spread_ms"])' "$WORK/out.json")"
+  done
+}
+
+row() { # NAME (reads lines from stdin)
+  python3 -c '
+import statistics as st, sys
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+m = [st.median(r[i] for r in rows) for i in range(5)]
+print(f"| {sys.argv[1]} | {m[0]/1000:.1f} | {m[1]/1000:.1f} | {m[2]/1000:.1f} | {m[3]:.1f} | {m[4]:.1f} |")' "$1"
+}
+
+cachearr_row() { # NAME BIN
+  local port admin
+  port=$(free_port); admin=$(free_port)
+  cat >"$WORK/cachearr.toml" <<EOF
+data_dir = "$WORK/data-$1"
+admin_listen = "127.0.0.1:$admin"
+[cache]
+memory_max = "1GiB"
+[[upstream]]
+name = "plex"
+profile = "plex"
+url = "http://127.0.0.1:$SIM_PORT"
+listen = "127.0.0.1:$port"
+[upstream.guard]
+max_concurrent = 256
+rate_per_sec = 100000
+burst = 100000
+EOF
+  RUST_LOG=warn TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$2" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr-$1.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  wait_http "http://127.0.0.1:$admin/health"
+  phases "$port" "$pid" | row "$1"
+  kill -INT "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+echo "# Server CPU per phase of a 1,000-connection burst on a cached key ($(date -u +%Y-%m-%dT%H:%MZ), medians of $BURSTS)"
+echo
+echo "| proxy | accept 1,000 (ms CPU) | answer 1,000 (ms CPU) | close 1,000 (ms CPU) | p99 (ms) | client's send spread (ms) |"
+echo "|---|---|---|---|---|---|"
+cachearr_row cachearr "$CACHEARR"
+[ -n "${CACHEARR_BIN2:-}" ] && cachearr_row "cachearr ($(basename "$CACHEARR_BIN2"))" "$CACHEARR_BIN2"
+NG_PORT=$(free_port)
+mkdir -p "$WORK/nginx"
+user=""; [ "$(id -u)" = 0 ] && user="user root;"
+sed -e "s#@USER@#$user#" -e "s#@DIR@#$WORK/nginx#g" -e "s#@PORT@#$NG_PORT#g" -e "s#@UPSTREAM@#127.0.0.1:$SIM_PORT#g" \
+  -e "s#@TTL@#3600#g" -e "s#@TTL_SHORT@#5#g" -e "s#@WORKERS@#$SERVER_N#g" -e "s#@GZIP@##" \
+  bench/gateway/nginx.conf.in >"$WORK/nginx/nginx.conf"
+"${ON_SERVER[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+wait_http "http://127.0.0.1:$NG_PORT/identity"
+# The workers only: the master does not serve.
+phases "$NG_PORT" $(pgrep -P "$(cat "$WORK/nginx/nginx.pid")") | row nginx
