@@ -22,6 +22,8 @@
 //!   rate limits, timeouts, retries with jitter, circuit breaker, client vs background budget).
 //! * [`users`] — recently seen users: token trust for shared scope, tokens for warming
 //!   (memory only).
+//! * `listener` — a proxy listener's accept loop and each connection's task: hyper's HTTP/1.1
+//!   with the gateway's limits, the connection cap, shedding and graceful shutdown.
 //! * `proxy` — the request path: validation, cached reads through the engine, pass-through
 //!   streaming, websockets, `Cache-Status`/`X-Cache`/`Age`/`Server-Timing`.
 //! * `prepared` — what is prepared once per cache entry and reused by every answer from it:
@@ -53,8 +55,8 @@
 //! with its guard counters and breaker state), [`Gateway::invalidate_tags`],
 //! [`Gateway::recent_users`] and [`Gateway::warm`] / [`Gateway::fetch_as`] (background budget).
 //!
-//! This file is a little over 800 lines on purpose: besides the map above it holds one story,
-//! the gateway's handle and how it starts and stops its listeners.
+//! Besides the map above this file holds one story: the gateway's handle and how it starts and
+//! stops its listeners.
 
 pub mod admin;
 pub mod auth;
@@ -72,6 +74,7 @@ mod fetch;
 mod image_check;
 pub mod keys;
 pub mod library;
+mod listener;
 pub mod metrics;
 pub mod model;
 pub mod policy;
@@ -93,8 +96,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use cachearr_engine::{Clock, Outcome, SystemClock, TieredCache};
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 pub use crate::config::Config;
@@ -443,7 +444,12 @@ impl BoundGateway {
         let mut tasks = Vec::new();
         for (up, listener) in self.proxies {
             let gw = self.gateway.clone();
-            tasks.push(tokio::spawn(serve_proxy(gw, up, listener, stop.clone())));
+            tasks.push(tokio::spawn(listener::serve_proxy(
+                gw,
+                up,
+                listener,
+                stop.clone(),
+            )));
         }
         let keepers = library::keeper::spawn_all(&self.gateway, &stop);
         let sampler = sampler::spawn_sampler(&self.gateway, &stop);
@@ -481,158 +487,6 @@ impl BoundGateway {
 /// ([`admin::EventSubscriptions::start`]).
 pub fn admin_router(gateway: Gateway, subscriptions: &admin::EventSubscriptions) -> axum::Router {
     admin::router(gateway, subscriptions)
-}
-
-/// The number of request headers hyper accepts when not told otherwise.
-const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
-
-async fn serve_proxy(
-    gw: Gateway,
-    up: Arc<Upstream>,
-    listener: TcpListener,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    // Each connection task holds a clone of `live`; once the last clone is dropped,
-    // `all_closed.recv()` answers `None`, so shutdown awaits the connections (bounded) rather
-    // than polling a count.
-    let (live, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
-    // HTTP/1.1 only: media-server clients speak it (h2 needs TLS in practice), and hyper's own
-    // h1 builder enforces a header-size limit with a 431.
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    let limits = &gw.config().limits;
-    builder
-        .max_buf_size(limits.max_header_bytes.max(8192) + 64 * 1024)
-        .max_header_size(limits.max_header_bytes);
-    // hyper parses into a stack array of its default size (100) left uninitialised; any
-    // explicit limit, even the same 100, makes it fill a fresh array on every request (~1,700
-    // instructions of a ~45,000-instruction hit, by callgrind). Only a different limit pays.
-    if limits.max_headers != HYPER_DEFAULT_MAX_HEADERS {
-        builder.max_headers(limits.max_headers);
-    }
-    builder
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(std::time::Duration::from_secs(30))
-        // Head and body leave in one vectored write; the body slice is never copied into
-        // hyper's buffer, so `SendfileStream` can recognise a cached body and send it from its
-        // file.
-        .writev(true);
-    let cap = gw.config().limits.max_connections.unwrap_or_else(|| {
-        connections::default_max_connections(
-            connections::open_file_limit(),
-            gw.config().upstreams.len(),
-        )
-    });
-    tracing::debug!(upstream = %up.name, max_connections = cap, "connection cap");
-    let conns = connections::Connections::new(cap);
-    let reads = Arc::new(gw.metrics().reads(&up.metrics_name));
-    let mut backoff = connections::AcceptBackoff::default();
-    loop {
-        let (mut stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    // Out of descriptors: free one (the oldest idle connection) and wait a
-                    // little longer each time rather than spin on the failing accept.
-                    if connections::out_of_descriptors(&e) {
-                        conns.shed_oldest_idle();
-                    }
-                    let pause = backoff.failed(&e, &up.name);
-                    tokio::select! {
-                        () = tokio::time::sleep(pause) => {}
-                        () = stop.cancelled() => break,
-                    }
-                    continue;
-                }
-            },
-            () = stop.cancelled() => break,
-        };
-        backoff.succeeded(&up.name);
-        if !conns.make_room() {
-            // Every connection is busy: tell this client to come back, without a task per
-            // refusal holding the descriptor for long.
-            tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt as _;
-                let _ = tokio::time::timeout(
-                    std::time::Duration::from_secs(1),
-                    stream.write_all(connections::BUSY_RESPONSE),
-                )
-                .await;
-            });
-            continue;
-        }
-        let registered = conns.register();
-        let _ = stream.set_nodelay(true);
-        let gw = gw.clone();
-        let up = up.clone();
-        let slot = Arc::new(sendfile::SendSlot::default());
-        let connection = Arc::new(proxy::Connection {
-            slot: slot.clone(),
-            reads: reads.clone(),
-            last_read: proxy::LastReadSlot::default(),
-        });
-        let tracker = registered.tracker();
-        let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-            let gw = gw.clone();
-            let up = up.clone();
-            let connection = connection.clone();
-            let busy = tracker.busy();
-            async move {
-                // Attributed here, once for every path the proxy takes: the client by the name
-                // the proxy read, the outcome by the Cache-Status it answered with.
-                let started = std::time::Instant::now();
-                let (response, client) =
-                    proxy::handle(gw.clone(), up.clone(), req, peer, &connection, started).await;
-                let served = clients::Served::from_cache_status(
-                    response
-                        .headers()
-                        .get(respond::CACHE_STATUS)
-                        .map(|v| v.as_bytes()),
-                );
-                // Only the server's time is kept per client: a cached answer reads no clock.
-                let seconds = match served {
-                    clients::Served::Server => started.elapsed().as_secs_f64(),
-                    clients::Served::Cache | clients::Served::Index => 0.0,
-                };
-                gw.clients().record(&up.name, &client, served, seconds);
-                Ok::<_, std::convert::Infallible>(
-                    response.map(|body| connections::BusyBody::new(body, busy)),
-                )
-            }
-        });
-        let stream = sendfile::SendfileStream::new(stream, slot);
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
-        let stop = stop.clone();
-        let live = live.clone();
-        tokio::spawn(async move {
-            let _live = live;
-            let mut conn = std::pin::pin!(conn);
-            let result = tokio::select! {
-                r = conn.as_mut() => r,
-                () = stop.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-                () = registered.shed() => {
-                    // Chosen to make room: an idle connection is simply closed (a client that
-                    // sent half a request head loses nothing it was promised); one that turned
-                    // busy meanwhile finishes its response first.
-                    if registered.is_idle() {
-                        return;
-                    }
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
-    }
-    // In-flight requests get a moment to finish; streams and websockets are cut after it.
-    drop(live);
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), all_closed.recv()).await;
 }
 
 impl Gateway {

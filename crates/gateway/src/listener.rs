@@ -1,0 +1,169 @@
+//! A proxy listener: its accept loop and each connection's task. HTTP/1.1 by hyper, with the
+//! gateway's limits; a connection cap with shedding of the oldest idle connection and a
+//! `503` when every connection is busy; a back-off when accepting fails (out of descriptors);
+//! per connection, the send slot for zero-copy bodies and the last cached read
+//! ([`crate::proxy::Connection`]); and graceful shutdown, awaiting the connections through a
+//! channel that closes with the last one. Every request goes to [`crate::proxy::handle`].
+
+use std::sync::Arc;
+
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::upstream::Upstream;
+use crate::{Gateway, clients, connections, proxy, respond, sendfile};
+
+/// The number of request headers hyper accepts when not told otherwise.
+const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
+
+/// Accepts `up`'s clients on `listener` and serves each connection until `stop`, then awaits
+/// the connections' end (at most 10 s).
+pub(crate) async fn serve_proxy(
+    gw: Gateway,
+    up: Arc<Upstream>,
+    listener: TcpListener,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    // Each connection task holds a clone of `live`; once the last clone is dropped,
+    // `all_closed.recv()` answers `None`, so shutdown awaits the connections (bounded) rather
+    // than polling a count.
+    let (live, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
+    // HTTP/1.1 only: media-server clients speak it (h2 needs TLS in practice), and hyper's own
+    // h1 builder enforces a header-size limit with a 431.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    let limits = &gw.config().limits;
+    builder
+        .max_buf_size(limits.max_header_bytes.max(8192) + 64 * 1024)
+        .max_header_size(limits.max_header_bytes);
+    // hyper parses into a stack array of its default size (100) left uninitialised; any
+    // explicit limit, even the same 100, makes it fill a fresh array on every request (~1,700
+    // instructions of a ~45,000-instruction hit, by callgrind). Only a different limit pays.
+    if limits.max_headers != HYPER_DEFAULT_MAX_HEADERS {
+        builder.max_headers(limits.max_headers);
+    }
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(std::time::Duration::from_secs(30))
+        // Head and body leave in one vectored write; the body slice is never copied into
+        // hyper's buffer, so `SendfileStream` can recognise a cached body and send it from its
+        // file.
+        .writev(true);
+    let cap = gw.config().limits.max_connections.unwrap_or_else(|| {
+        connections::default_max_connections(
+            connections::open_file_limit(),
+            gw.config().upstreams.len(),
+        )
+    });
+    tracing::debug!(upstream = %up.name, max_connections = cap, "connection cap");
+    let conns = connections::Connections::new(cap);
+    let reads = Arc::new(gw.metrics().reads(&up.metrics_name));
+    let mut backoff = connections::AcceptBackoff::default();
+    loop {
+        let (mut stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of descriptors: free one (the oldest idle connection) and wait a
+                    // little longer each time rather than spin on the failing accept.
+                    if connections::out_of_descriptors(&e) {
+                        conns.shed_oldest_idle();
+                    }
+                    let pause = backoff.failed(&e, &up.name);
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = stop.cancelled() => break,
+                    }
+                    continue;
+                }
+            },
+            () = stop.cancelled() => break,
+        };
+        backoff.succeeded(&up.name);
+        if !conns.make_room() {
+            // Every connection is busy: tell this client to come back, without a task per
+            // refusal holding the descriptor for long.
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt as _;
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(1),
+                    stream.write_all(connections::BUSY_RESPONSE),
+                )
+                .await;
+            });
+            continue;
+        }
+        let registered = conns.register();
+        let _ = stream.set_nodelay(true);
+        let gw = gw.clone();
+        let up = up.clone();
+        let slot = Arc::new(sendfile::SendSlot::default());
+        let connection = Arc::new(proxy::Connection {
+            slot: slot.clone(),
+            reads: reads.clone(),
+            last_read: proxy::LastReadSlot::default(),
+        });
+        let tracker = registered.tracker();
+        let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+            let gw = gw.clone();
+            let up = up.clone();
+            let connection = connection.clone();
+            let busy = tracker.busy();
+            async move {
+                // Attributed here, once for every path the proxy takes: the client by the name
+                // the proxy read, the outcome by the Cache-Status it answered with.
+                let started = std::time::Instant::now();
+                let (response, client) =
+                    proxy::handle(gw.clone(), up.clone(), req, peer, &connection, started).await;
+                let served = clients::Served::from_cache_status(
+                    response
+                        .headers()
+                        .get(respond::CACHE_STATUS)
+                        .map(|v| v.as_bytes()),
+                );
+                // Only the server's time is kept per client: a cached answer reads no clock.
+                let seconds = match served {
+                    clients::Served::Server => started.elapsed().as_secs_f64(),
+                    clients::Served::Cache | clients::Served::Index => 0.0,
+                };
+                gw.clients().record(&up.name, &client, served, seconds);
+                Ok::<_, std::convert::Infallible>(
+                    response.map(|body| connections::BusyBody::new(body, busy)),
+                )
+            }
+        });
+        let stream = sendfile::SendfileStream::new(stream, slot);
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let stop = stop.clone();
+        let live = live.clone();
+        tokio::spawn(async move {
+            let _live = live;
+            let mut conn = std::pin::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                () = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+                () = registered.shed() => {
+                    // Chosen to make room: an idle connection is simply closed (a client that
+                    // sent half a request head loses nothing it was promised); one that turned
+                    // busy meanwhile finishes its response first.
+                    if registered.is_idle() {
+                        return;
+                    }
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    // In-flight requests get a moment to finish; streams and websockets are cut after it.
+    drop(live);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), all_closed.recv()).await;
+}
