@@ -242,7 +242,7 @@ impl HttpLoader {
             let t = Instant::now();
             let r = fetch_for_cache(&state, budget, validators.as_ref()).await;
             if budget == Budget::Client {
-                let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+                let us = crate::metrics::elapsed_us(t);
                 state.upstream_us.store(us, Ordering::Relaxed);
             }
             r

@@ -546,7 +546,7 @@ impl Drop for BackgroundTurn {
 fn compress(body: &Bytes, stats: &VariantStats, max: u64) -> GzipState {
     let started = Instant::now();
     let gz = encoding::gzip(body);
-    let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let us = crate::metrics::elapsed_us(started);
     stats.compressions.fetch_add(1, Ordering::Relaxed);
     stats.compress_us.fetch_add(us, Ordering::Relaxed);
     match gz {

@@ -13,6 +13,7 @@ use http_body_util::Either;
 
 pub(crate) use crate::error_answer::{ErrorAnswer, ErrorKind};
 use crate::fetch::ProxyBody;
+use crate::metrics::elapsed_us;
 
 pub(crate) const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 pub(crate) const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
@@ -103,12 +104,6 @@ pub(crate) fn mark_cache_state(h: &mut HeaderMap, outcome: Outcome, age_s: u64, 
     // A place for `Server-Timing`, which every answer sets anew ([`mark_timing`]): a head
     // cloned from this map then replaces a value instead of growing the map.
     h.insert(SERVER_TIMING, HeaderValue::from_static("cache"));
-}
-
-/// Microseconds since `started`: read once per answer, for its `Server-Timing` and its metrics
-/// alike.
-pub(crate) fn elapsed_us(started: Instant) -> u64 {
-    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 /// Writes `Server-Timing`: the answer's time so far (`total_us`), and the upstream's share on

@@ -21,12 +21,11 @@ use crate::Gateway;
 use crate::dialect::Identity;
 use crate::fetch::{HttpLoader, LoaderState, ProxyBody, keyed_policy, owned_request};
 use crate::keys::{KeyInput, UserHash};
-use crate::metrics::{ReadMetrics, ReadOutcome};
+use crate::metrics::{ReadMetrics, ReadOutcome, elapsed_us};
 use crate::policy::{Decision, ResolvedPolicy, Scope};
 use crate::prepared::{Answer, Want};
 use crate::respond::{
-    ErrorKind, age_and_ttl, elapsed_us, mark, mark_cache_state, mark_cached, mark_timing, problem,
-    us_ms,
+    ErrorKind, age_and_ttl, mark, mark_cache_state, mark_cached, mark_timing, problem, us_ms,
 };
 use crate::sendfile::SendSlot;
 use crate::upstream::{Upstream, UpstreamError};

@@ -107,7 +107,7 @@ pub(super) async fn pass_through(
         *r.headers_mut() = headers;
         up.send_once(r, Budget::Client).await
     };
-    let upstream_us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let upstream_us = crate::metrics::elapsed_us(t);
     let resp = match result {
         Ok(r) => r,
         Err(e) => {
