@@ -39,3 +39,44 @@ pin_cores() {
   CLIENT_N=$(count_cpus "$CLIENT_CPUS")
   WRK_THREADS=${WRK_THREADS:-$CLIENT_N}
 }
+
+# The simulator's owner token (Plex) and the key of its first music section, for benchmarks that
+# drive the simulator listening on 127.0.0.1:PORT.
+sim_owner_token() { # PORT
+  curl -fs "http://127.0.0.1:$1/_sim/tokens" | python3 -c 'import json,sys; d=json.load(sys.stdin); u=d["users"] if isinstance(d,dict) else d; print([x for x in u if x.get("is_owner", x.get("owner"))][0]["plex_token"])'
+}
+sim_music_section() { # PORT TOKEN
+  curl -fs -H "X-Plex-Token: $2" -H "Accept: application/json" "http://127.0.0.1:$1/library/sections" \
+    | python3 -c 'import json,sys; print([d["key"] for d in json.load(sys.stdin)["MediaContainer"]["Directory"] if d["type"]=="artist"][0])'
+}
+
+# The gateway benchmarks' cachearr configuration on standard output: one Plex upstream (the
+# simulator on SIM_PORT) served on LISTEN_PORT, a 1 GiB memory tier, and a guard that never
+# queues a benchmark's requests. Callers append what their scenario adds (routes, `[index]`).
+bench_cachearr_toml() { # DATA_DIR ADMIN_PORT SIM_PORT LISTEN_PORT
+  cat <<EOF
+data_dir = "$1"
+admin_listen = "127.0.0.1:$2"
+[cache]
+memory_max = "1GiB"
+[[upstream]]
+name = "plex"
+profile = "plex"
+url = "http://127.0.0.1:$3"
+listen = "127.0.0.1:$4"
+[upstream.guard]
+max_concurrent = 256
+rate_per_sec = 100000
+burst = 100000
+EOF
+}
+
+# bench/gateway/nginx.conf.in filled in, on standard output: nginx serving PORT in front of
+# the simulator on SIM_PORT from DIR, with SERVER_N workers (set by `pin_cores`), library data
+# kept 1 h and item metadata TTL_SHORT seconds, and GZIP's directives (may be empty).
+render_nginx_conf() { # DIR PORT SIM_PORT TTL_SHORT GZIP
+  local user=""; [ "$(id -u)" = 0 ] && user="user root;"
+  sed -e "s#@USER@#$user#" -e "s#@DIR@#$1#g" -e "s#@PORT@#$2#g" -e "s#@UPSTREAM@#127.0.0.1:$3#g" \
+      -e "s#@TTL@#3600#g" -e "s#@TTL_SHORT@#$4#g" -e "s#@WORKERS@#$SERVER_N#g" -e "s#@GZIP@#$5#" \
+      bench/gateway/nginx.conf.in
+}

@@ -34,9 +34,8 @@ SIM_PORT=$(free_port)
   --latency-ms 10 --item-cost-us 0 --scan-cost-us 0 >"$WORK/sim.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$SIM_PORT/identity"
-TOKEN=$(curl -fs "http://127.0.0.1:$SIM_PORT/_sim/tokens" | python3 -c 'import json,sys; d=json.load(sys.stdin); u=d["users"] if isinstance(d,dict) else d; print([x for x in u if x.get("is_owner", x.get("owner"))][0]["plex_token"])')
-MUSIC=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "http://127.0.0.1:$SIM_PORT/library/sections" \
-  | python3 -c 'import json,sys; print([d["key"] for d in json.load(sys.stdin)["MediaContainer"]["Directory"] if d["type"]=="artist"][0])')
+TOKEN=$(sim_owner_token "$SIM_PORT")
+MUSIC=$(sim_music_section "$SIM_PORT" "$TOKEN")
 ALBUM=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 40" -H "X-Plex-Container-Size: 1" \
   "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=9" | python3 -c 'import json,sys; print(json.load(sys.stdin)["MediaContainer"]["Metadata"][0]["ratingKey"])')
 BURST_PATH="/library/metadata/$ALBUM/children"
@@ -80,21 +79,7 @@ print(f"| {sys.argv[1]} | {m[0]/1000:.1f} | {m[1]/1000:.1f} | {m[2]/1000:.1f} | 
 cachearr_row() { # NAME BIN
   local port admin
   port=$(free_port); admin=$(free_port)
-  cat >"$WORK/cachearr.toml" <<EOF
-data_dir = "$WORK/data-$1"
-admin_listen = "127.0.0.1:$admin"
-[cache]
-memory_max = "1GiB"
-[[upstream]]
-name = "plex"
-profile = "plex"
-url = "http://127.0.0.1:$SIM_PORT"
-listen = "127.0.0.1:$port"
-[upstream.guard]
-max_concurrent = 256
-rate_per_sec = 100000
-burst = 100000
-EOF
+  bench_cachearr_toml "$WORK/data-$1" "$admin" "$SIM_PORT" "$port" >"$WORK/cachearr.toml"
   RUST_LOG=warn TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$2" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr-$1.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
@@ -111,10 +96,7 @@ cachearr_row cachearr "$CACHEARR"
 [ -n "${CACHEARR_BIN2:-}" ] && cachearr_row "cachearr ($(basename "$CACHEARR_BIN2"))" "$CACHEARR_BIN2"
 NG_PORT=$(free_port)
 mkdir -p "$WORK/nginx"
-user=""; [ "$(id -u)" = 0 ] && user="user root;"
-sed -e "s#@USER@#$user#" -e "s#@DIR@#$WORK/nginx#g" -e "s#@PORT@#$NG_PORT#g" -e "s#@UPSTREAM@#127.0.0.1:$SIM_PORT#g" \
-  -e "s#@TTL@#3600#g" -e "s#@TTL_SHORT@#5#g" -e "s#@WORKERS@#$SERVER_N#g" -e "s#@GZIP@##" \
-  bench/gateway/nginx.conf.in >"$WORK/nginx/nginx.conf"
+render_nginx_conf "$WORK/nginx" "$NG_PORT" "$SIM_PORT" 5 "" >"$WORK/nginx/nginx.conf"
 "${ON_SERVER[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
 wait_http "http://127.0.0.1:$NG_PORT/identity"
 # The workers only: the master does not serve.

@@ -89,26 +89,16 @@ start_sim() { # LATENCY_MS
 CA_PID=""
 start_cachearr() {
   [ -n "$CA_PID" ] && { kill -INT "$CA_PID" 2>/dev/null || true; wait "$CA_PID" 2>/dev/null || true; }
-  cat >"$WORK/cachearr.toml" <<EOF
-data_dir = "$WORK/cachearr-data"
-admin_listen = "127.0.0.1:$CA_ADMIN"
-[cache]
-memory_max = "1GiB"
-[[upstream]]
-name = "plex"
-profile = "plex"
-url = "http://127.0.0.1:$SIM_PORT"
-listen = "127.0.0.1:$CA_PORT"
-[upstream.guard]
-max_concurrent = 256
-rate_per_sec = 100000
-burst = 100000
+  {
+    bench_cachearr_toml "$WORK/cachearr-data" "$CA_ADMIN" "$SIM_PORT" "$CA_PORT"
+    cat <<EOF
 [[upstream.route]]
 path = "/library/metadata/{id}"
 class = "metadata"
 fresh = "${TTL_SHORT}s"
 stale_while_revalidate = "1h"
 EOF
+  } >"$WORK/cachearr.toml"
   # setsid: its own session, like the daemonised nginx and varnishd, so on a shared machine
   # the scheduler (autogroups) treats all three alike instead of lumping cachearr in with
   # whatever else runs in this shell's session.
@@ -131,11 +121,8 @@ VARNISH_GZIP='if (beresp.http.Content-Type ~ "(?i)(json|xml|text/)") { set beres
 start_nginx() {
   mkdir -p "$WORK/nginx"
   [ -f "$WORK/nginx/nginx.pid" ] && { nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -s stop 2>/dev/null || true; sleep 0.5; }
-  local user=""; [ "$(id -u)" = 0 ] && user="user root;"
   local gzip=""; [ "$GZIP" = 1 ] && gzip=$NGINX_GZIP
-  sed -e "s#@USER@#$user#" -e "s#@DIR@#$WORK/nginx#g" -e "s#@PORT@#$NG_PORT#g" -e "s#@UPSTREAM@#127.0.0.1:$SIM_PORT#g" \
-      -e "s#@TTL@#3600#g" -e "s#@TTL_SHORT@#$TTL_SHORT#g" -e "s#@WORKERS@#$SERVER_N#g" -e "s#@GZIP@#$gzip#" \
-      bench/gateway/nginx.conf.in >"$WORK/nginx/nginx.conf"
+  render_nginx_conf "$WORK/nginx" "$NG_PORT" "$SIM_PORT" "$TTL_SHORT" "$gzip" >"$WORK/nginx/nginx.conf"
   "${ON_SERVER[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
   wait_http "http://127.0.0.1:$NG_PORT/identity"
 }
@@ -190,9 +177,8 @@ PROXIES=(cachearr nginx varnish)
 
 log "starting the simulator (10 ms base latency, no per-item cost)"
 start_sim 10
-TOKEN=$(curl -fs "http://127.0.0.1:$SIM_PORT/_sim/tokens" | python3 -c 'import json,sys; d=json.load(sys.stdin); u=d["users"] if isinstance(d,dict) else d; print([x for x in u if x.get("is_owner", x.get("owner"))][0]["plex_token"])')
-MUSIC=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "http://127.0.0.1:$SIM_PORT/library/sections" \
-  | python3 -c 'import json,sys; print([d["key"] for d in json.load(sys.stdin)["MediaContainer"]["Directory"] if d["type"]=="artist"][0])')
+TOKEN=$(sim_owner_token "$SIM_PORT")
+MUSIC=$(sim_music_section "$SIM_PORT" "$TOKEN")
 start_cachearr; start_nginx; start_varnish
 
 echo "# cachearr vs nginx vs Varnish ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(nginx -v 2>&1 | cut -d/ -f2), varnish $(varnishd -V 2>&1 | head -1 | grep -o '[0-9][0-9.]*' | head -1))"

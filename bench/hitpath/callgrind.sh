@@ -42,30 +42,16 @@ SP=$(free_port); CP=$(free_port); AP=$(free_port)
   --item-cost-us 0 --scan-cost-us 0 >"$W/sim.log" 2>&1 &
 PIDS+=($!)
 wait_http "http://127.0.0.1:$SP/identity"
-cat >"$W/cachearr.toml" <<EOT
-data_dir = "$W/data"
-admin_listen = "127.0.0.1:$AP"
-[cache]
-memory_max = "1GiB"
-[index]
-enabled = false
-[[upstream]]
-name = "plex"
-profile = "plex"
-url = "http://127.0.0.1:$SP"
-listen = "127.0.0.1:$CP"
-[upstream.guard]
-max_concurrent = 256
-rate_per_sec = 100000
-burst = 100000
-EOT
+{
+  bench_cachearr_toml "$W/data" "$AP" "$SP" "$CP"
+  printf '[index]\nenabled = false\n'
+} >"$W/cachearr.toml"
 RUST_LOG=error TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --instr-atstart=no \
   --callgrind-out-file="$W/cachearr.cg" "$BIN" serve --config "$W/cachearr.toml" >"$W/cachearr.log" 2>&1 &
 CA=$!; PIDS+=("$CA")
 wait_http "http://127.0.0.1:$AP/health"
-TOKEN=$(curl -fs "http://127.0.0.1:$SP/_sim/tokens" | python3 -c 'import json,sys; d=json.load(sys.stdin); u=d["users"] if isinstance(d,dict) else d; print([x for x in u if x.get("is_owner", x.get("owner"))][0]["plex_token"])')
-MUSIC=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "http://127.0.0.1:$SP/library/sections" \
-  | python3 -c 'import json,sys; print([d["key"] for d in json.load(sys.stdin)["MediaContainer"]["Directory"] if d["type"]=="artist"][0])')
+TOKEN=$(sim_owner_token "$SP")
+MUSIC=$(sim_music_section "$SP" "$TOKEN")
 HEADERS=("X-Plex-Token: $TOKEN" "Accept: application/json" "X-Plex-Container-Start: 0" "X-Plex-Container-Size: 16")
 URL="http://127.0.0.1:$CP/library/sections/$MUSIC/all?type=10"
 for _ in 1 2 3; do curl -fs -o /dev/null -H "${HEADERS[0]}" -H "${HEADERS[1]}" -H "${HEADERS[2]}" -H "${HEADERS[3]}" "$URL"; done

@@ -106,9 +106,8 @@ start_gw plain 0
 start_gw a 1
 start_gw b 1
 
-TOKEN=$(curl -fs "http://127.0.0.1:$SIM_PORT/_sim/tokens" | python3 -c 'import json,sys; d=json.load(sys.stdin); u=d["users"] if isinstance(d,dict) else d; print([x for x in u if x.get("is_owner", x.get("owner"))][0]["plex_token"])')
-MUSIC=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "http://127.0.0.1:$SIM_PORT/library/sections" \
-  | python3 -c 'import json,sys; print([d["key"] for d in json.load(sys.stdin)["MediaContainer"]["Directory"] if d["type"]=="artist"][0])')
+TOKEN=$(sim_owner_token "$SIM_PORT")
+MUSIC=$(sim_music_section "$SIM_PORT" "$TOKEN")
 HDR=(-H "X-Plex-Token: $TOKEN" -H "Accept: application/json")
 
 echo "# The Redis tier at HTTP level ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(redis-server --version | grep -o 'v=[0-9.]*'))"
