@@ -293,7 +293,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
     {
-        let _ = std::io::stdout().flush();
+        // The line above is out already: standard output is line-buffered.
         std::thread::sleep(Duration::from_millis(hold_ms));
     }
 }
