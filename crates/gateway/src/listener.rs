@@ -49,7 +49,7 @@ pub(crate) async fn serve_proxy(
         // hyper's buffer, so `SendfileStream` can recognise a cached body and send it from its
         // file.
         .writev(true);
-    let cap = gw.config().limits.max_connections.unwrap_or_else(|| {
+    let cap = limits.max_connections.unwrap_or_else(|| {
         connections::default_max_connections(
             connections::open_file_limit(),
             gw.config().upstreams.len(),
