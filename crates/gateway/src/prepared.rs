@@ -17,9 +17,9 @@
 //!   [`MAX_BACKGROUND`] such jobs run at once, so a burst of big entries cannot fill the blocking
 //!   pool or both cores. Copies are held within a sixteenth of `memory_max`, at most
 //!   [`MAX_GZIP_BYTES`], in all ([`Budgets`]);
-//! * its [`BodyFile`] once the entry has been hit: the sealed copy of a large body that answers
-//!   send with `sendfile` instead of copying (see [`crate::sendfile`]); a large gzip copy gets
-//!   one too. Files hold at most a sixteenth of `memory_max` in all.
+//! * its [`BodyFile`] once the entry has been hit (or its fill had waiters): the sealed copy of
+//!   a large body that answers send with `sendfile` instead of copying (see
+//!   [`crate::sendfile`]); a large gzip copy gets one too. Files hold at most a sixteenth of `memory_max` in all.
 //!
 //! Both budgets, and the library index's element stores' caches, come out of `memory_max`:
 //! the cache gets what they leave ([`Budgets::engine`]).
@@ -209,7 +209,8 @@ pub(crate) fn gzip_budget_used() -> (usize, u64) {
 /// How the answer is wanted.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Want {
-    /// A fresh or stale hit (not the answer to a fill): large bodies get a file.
+    /// A fresh or stale hit, or a fill that other clients waited for (not a lone miss):
+    /// large bodies get a file.
     pub(crate) hit: bool,
     /// The entry is in the cache (not a value handed over without storing): it gets
     /// validators and may get a gzip copy.

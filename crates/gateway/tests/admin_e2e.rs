@@ -244,3 +244,73 @@ async fn each_client_is_counted_by_name_with_where_its_answers_came_from() {
     );
     assert!(!metrics.contains(&token));
 }
+
+/// A fill that several clients waited for is answered like a hit: a large body gets its sealed
+/// copy (a body file, counted in the stats' memory) right away, so the waiters of a cold burst
+/// are sent the body from it rather than each copying it. A lone miss makes none.
+#[tokio::test]
+async fn a_fill_with_waiters_answers_them_from_a_body_file() {
+    let gw = start().await;
+    let direct = reqwest::Client::new();
+    // The longest track listing (well above the 16 KiB below which bodies are copied).
+    let mut longest = (String::new(), 0);
+    for s in gw.sim.sim.library().sections() {
+        let path = format!("/library/sections/{}/all?type=10", s.id);
+        let body = direct
+            .get(format!("http://{}{path}", gw.sim.addr))
+            .header("X-Plex-Token", &gw.sim.token)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        if body.len() > longest.1 {
+            longest = (path, body.len());
+        }
+    }
+    let (path, len) = longest;
+    assert!(len > 64 * 1024, "longest listing: {len} bytes");
+    let files_used = async || {
+        gw.stats().await["memory"]["body_files_used"]
+            .as_u64()
+            .unwrap()
+    };
+
+    // A lone miss: no file.
+    assert_eq!(gw.get(&path).await, "MISS");
+    assert_eq!(files_used().await, 0);
+
+    // Four clients at once on another key, the server slow enough that they all wait for one
+    // fill.
+    gw.sim.sim.set_faults(cachearr_sim::control::Faults {
+        latency_ms: 400,
+        ..Default::default()
+    });
+    let other = format!("{path}&sort=titleSort");
+    let status = async || {
+        let r = gw
+            .client
+            .get(format!("{}{other}", gw.proxy))
+            .header("X-Plex-Token", &gw.sim.token)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        let status = r.headers()["cache-status"].to_str().unwrap().to_owned();
+        (status, r.bytes().await.unwrap())
+    };
+    let answers = tokio::join!(status(), status(), status(), status());
+    let answers = [answers.0, answers.1, answers.2, answers.3];
+    let collapsed = answers
+        .iter()
+        .filter(|(s, _)| s.contains("collapsed"))
+        .count();
+    assert_eq!(collapsed, 3, "{:?}", answers.map(|(s, _)| s));
+    assert!(answers.iter().all(|(_, b)| b == &answers[0].1));
+    assert!(
+        files_used().await >= answers[0].1.len() as u64,
+        "the waiters' answer has a body file"
+    );
+}

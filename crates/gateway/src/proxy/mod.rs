@@ -543,7 +543,13 @@ async fn serve_reading(
                 Outcome::Passed => {}
             }
             let upstream_us = loader.upstream_us.load(Ordering::Relaxed);
-            let hit = matches!(lookup.outcome, Outcome::Hit(_) | Outcome::Stale);
+            // A fill that other clients waited for is answered like a hit: every waiter gets
+            // the body from its sealed copy instead of a copy of its own (a cold burst of a
+            // thousand waiters is answered at once, from one entry).
+            let hit = matches!(
+                lookup.outcome,
+                Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced
+            );
             // A value handed over without storing is answered as it came: no validator, no
             // gzip copy (it would be made for one answer and thrown away).
             let cached = !matches!(lookup.outcome, Outcome::Passed);
