@@ -3,12 +3,12 @@
 //! one load per key across instances.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tokio::sync::{OwnedSemaphorePermit, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit};
 
 use super::Inner;
 use crate::clock::duration_ms;
@@ -36,8 +36,67 @@ pub(super) enum FlightDone {
     Failed(EngineError),
 }
 
+/// One load and the callers waiting for it.
+///
+/// Waiters are released in the order they came, a few at a time: the flight releases the
+/// first [`RELEASED_AT_ONCE`], and each released waiter releases the next one in line before
+/// it answers. Why not a broadcast: tokio's `watch` channel wakes a thousand waiters in an
+/// order of its own (it spreads them over eight lists), and a worker handed a thousand wakes
+/// at once runs the newest first; either way the first callers of a cold burst would be
+/// answered last, their wait being the upstream's time plus the time to answer every waiter.
+/// In order, a caller's wait past the upstream's answer is only the answers of those who came
+/// before it (docs/benchmarks.md, "Gateway"). Several at a time, so that other workers can
+/// take waiters while one answers.
 pub(super) struct Flight {
-    done: watch::Sender<Option<FlightDone>>,
+    done: OnceLock<FlightDone>,
+    released: Notify,
+}
+
+/// Waiters released together when a load ends; each released waiter then releases one more.
+const RELEASED_AT_ONCE: usize = 16;
+
+impl Flight {
+    fn new() -> Self {
+        Self {
+            done: OnceLock::new(),
+            released: Notify::new(),
+        }
+    }
+
+    /// Ends the flight with `done` (the first outcome set wins) and starts releasing its
+    /// waiters.
+    fn finish(&self, done: FlightDone) {
+        if self.done.set(done).is_ok() {
+            for _ in 0..RELEASED_AT_ONCE {
+                self.released.notify_one();
+            }
+        }
+    }
+
+    /// How the load ended, once it has.
+    fn outcome(&self) -> Option<&FlightDone> {
+        self.done.get()
+    }
+
+    /// Waits for the load's end, in line with the other waiters.
+    pub(super) async fn wait(&self) -> FlightDone {
+        let released = self.released.notified();
+        tokio::pin!(released);
+        // In line before looking, so an outcome set after the look still releases this one.
+        released.as_mut().enable();
+        if let Some(done) = self.done.get() {
+            return done.clone();
+        }
+        released.await;
+        // The next in line is woken before this one answers. (A waiter dropped after its
+        // release passes it on by itself: tokio's `Notify` hands an unused notification to
+        // the next waiter.)
+        self.released.notify_one();
+        self.done
+            .get()
+            .cloned()
+            .unwrap_or(FlightDone::Failed(EngineError::LoaderPanicked))
+    }
 }
 
 impl Inner {
@@ -113,7 +172,7 @@ impl Inner {
         loader: Arc<dyn Loader>,
         stale: Option<Arc<Entry>>,
     ) -> Result<Lookup, EngineError> {
-        let (mut rx, started) =
+        let (flight, started) =
             self.join_flight(key, policy, loader, stale, LoadContext::CallerWaiting, None);
         let class = self.classes.get(&policy.class);
         bump(if started {
@@ -122,11 +181,7 @@ impl Inner {
             &class.coalesced
         });
         bump(&self.memory_counters.misses);
-        let done = match rx.wait_for(Option::is_some).await {
-            Ok(v) => v.clone(),
-            Err(_) => None,
-        }
-        .unwrap_or(FlightDone::Failed(EngineError::LoaderPanicked));
+        let done = flight.wait().await;
         match done {
             FlightDone::Stored(entry) => Ok(Lookup {
                 entry,
@@ -158,8 +213,8 @@ impl Inner {
         }
     }
 
-    /// Joins the load running for `key`, or starts one. Returns the receiver and whether
-    /// this call started it.
+    /// Joins the load running for `key`, or starts one. Returns the flight (to
+    /// [`Flight::wait`] for) and whether this call started it.
     pub(super) fn join_flight(
         self: &Arc<Self>,
         key: &Key,
@@ -168,15 +223,15 @@ impl Inner {
         stale: Option<Arc<Entry>>,
         context: LoadContext,
         permit: Option<OwnedSemaphorePermit>,
-    ) -> (watch::Receiver<Option<FlightDone>>, bool) {
+    ) -> (Arc<Flight>, bool) {
         let mut flights = self.flights.lock_unpoisoned();
         if let Some(f) = flights.get(key) {
-            return (f.done.subscribe(), false);
+            return (f.clone(), false);
         }
-        let (tx, rx) = watch::channel(None);
-        let flight = Arc::new(Flight { done: tx });
+        let flight = Arc::new(Flight::new());
         flights.insert(key.clone(), flight.clone());
         drop(flights);
+        let joined = flight.clone();
         let this = self.clone();
         let key = key.clone();
         let policy = policy.clone();
@@ -184,7 +239,7 @@ impl Inner {
             this.run_flight(key, policy, loader, stale, context, flight, permit)
                 .await;
         });
-        (rx, true)
+        (joined, true)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -233,7 +288,7 @@ impl Inner {
                     {
                         self.promote(&key, &entry).await;
                         self.queue_put(&key, entry.clone(), Dest::DiskOnly);
-                        flight.done.send_replace(Some(FlightDone::Coalesced(entry)));
+                        flight.finish(FlightDone::Coalesced(entry));
                         return;
                     }
                 }
@@ -313,15 +368,14 @@ impl Inner {
                     }
                     // Turned into `Store` of the current value above.
                     Fill::NotModified => {
-                        flight
-                            .done
-                            .send_replace(Some(FlightDone::Failed(EngineError::Load(
-                                LoadError::of_kind(LoadErrorKind::BadAnswer, "not modified"),
-                            ))));
+                        flight.finish(FlightDone::Failed(EngineError::Load(LoadError::of_kind(
+                            LoadErrorKind::BadAnswer,
+                            "not modified",
+                        ))));
                         return;
                     }
                 };
-                flight.done.send_replace(Some(done));
+                flight.finish(done);
                 return;
             }
             Ok(Ok(Err(e))) => EngineError::Load(e),
@@ -337,7 +391,7 @@ impl Inner {
             }
             _ => FlightDone::Failed(failure),
         };
-        flight.done.send_replace(Some(done));
+        flight.finish(done);
     }
 }
 
@@ -357,7 +411,7 @@ impl Drop for ReleaseLock {
         let Some(redis) = self.inner.redis.clone() else {
             return;
         };
-        let record = match &*self.flight.done.borrow() {
+        let record = match self.flight.outcome() {
             Some(FlightDone::Stored(e)) if self.inner.inval.is_valid(&self.key, e) => {
                 Some((codec::encode(e), e.expires_at_ms()))
             }
@@ -377,11 +431,9 @@ struct FlightGuard {
 
 impl Drop for FlightGuard {
     fn drop(&mut self) {
-        if self.flight.done.borrow().is_none() {
-            self.flight
-                .done
-                .send_replace(Some(FlightDone::Failed(EngineError::LoaderPanicked)));
-        }
+        // A no-op when the flight ended with an outcome: the first one set stays.
+        self.flight
+            .finish(FlightDone::Failed(EngineError::LoaderPanicked));
         let mut flights = self.inner.flights.lock_unpoisoned();
         if flights
             .get(&self.key)

@@ -101,6 +101,57 @@ async fn a_thousand_concurrent_callers_make_one_loader_call() {
     assert_eq!(outcomes.get("Coalesced"), Some(&999));
 }
 
+/// Callers waiting on one load are answered in the order they came: the first callers of a
+/// cold burst are not left for last (a broadcast wakes its waiters in an order of its own).
+#[tokio::test]
+async fn callers_waiting_on_one_load_are_answered_in_the_order_they_came() {
+    const CALLERS: usize = 300;
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let loader: Arc<dyn Loader> = {
+        let gate = gate.clone();
+        Arc::new(move || {
+            let gate = gate.clone();
+            async move {
+                gate.notified().await;
+                Ok(Fill::Store(CachedValue::new(200, "one")))
+            }
+        })
+    };
+    let key = Key::new("cold");
+    let answered = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let joined = |cache: &cachearr_engine::TieredCache| {
+        cache
+            .stats()
+            .class("metadata")
+            .map_or(0, |c| c.misses + c.coalesced)
+    };
+    let mut tasks = Vec::new();
+    for i in 0..CALLERS {
+        let (cache2, key, loader, answered) =
+            (cache.clone(), key.clone(), loader.clone(), answered.clone());
+        tasks.push(tokio::spawn(async move {
+            let lookup = cache2.get_or_load(&key, &policy(), loader).await;
+            answered.lock().unwrap().push(i);
+            lookup
+        }));
+        // One runtime thread: caller i has joined the load before caller i + 1 is spawned.
+        let mut turns = 0;
+        while joined(&cache) < i as u64 + 1 {
+            turns += 1;
+            assert!(turns < 1_000, "caller {i} never joined the load");
+            tokio::task::yield_now().await;
+        }
+    }
+    gate.notify_one();
+    for t in tasks {
+        assert_eq!(body(&t.await.unwrap().unwrap()), "one");
+    }
+    let answered = answered.lock().unwrap().clone();
+    assert_eq!(answered, (0..CALLERS).collect::<Vec<_>>());
+}
+
 #[tokio::test]
 async fn stale_within_window_is_served_at_once_with_exactly_one_refresh() {
     let clock = Arc::new(ManualClock::default());
