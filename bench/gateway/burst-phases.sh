@@ -8,6 +8,7 @@
 #
 #   bench/gateway/burst-phases.sh                      # target/release/cachearr and nginx, 7 bursts each
 #   CACHEARR_BIN=/path/a CACHEARR_BIN2=/path/b BURSTS=9 bench/gateway/burst-phases.sh
+#   BARE_BIN=target/release/examples/bare_hit bench/gateway/burst-phases.sh   # and the bare hyper floor
 #
 # Output: a Markdown table of medians per proxy: CPU per phase (ms), the burst's p99, and its
 # spread (the client's own time to send the 1,000 requests).
@@ -93,6 +94,17 @@ echo
 echo "| proxy | accept 1,000 (ms CPU) | answer 1,000 (ms CPU) | close 1,000 (ms CPU) | p99 (ms) | client's send spread (ms) |"
 echo "|---|---|---|---|---|---|"
 cachearr_row cachearr "$CACHEARR"
+if [ -n "${BARE_BIN:-}" ]; then
+  # The floor: bare hyper answering every request with a body of the same size from memory.
+  BARE_PORT=$(free_port)
+  SIZE=$(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" "http://127.0.0.1:$SIM_PORT$BURST_PATH" | wc -c)
+  TOKIO_WORKER_THREADS=$SERVER_N "${ON_SERVER[@]}" "$BARE_BIN" "127.0.0.1:$BARE_PORT" "$SIZE" >"$WORK/bare.log" 2>&1 &
+  BARE_PID=$!
+  PIDS+=("$BARE_PID")
+  wait_http "http://127.0.0.1:$BARE_PORT/"
+  phases "$BARE_PORT" "$BARE_PID" | row "bare hyper floor"
+  kill "$BARE_PID"
+fi
 [ -n "${CACHEARR_BIN2:-}" ] && cachearr_row "cachearr ($(basename "$CACHEARR_BIN2"))" "$CACHEARR_BIN2"
 NG_PORT=$(free_port)
 mkdir -p "$WORK/nginx"

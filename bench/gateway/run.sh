@@ -22,7 +22,8 @@
 #      restarted with gzip configured as a careful admin would (nginx `gzip on` for JSON/XML with
 #      `gzip_proxied any`; Varnish storing gzip with `beresp.do_gzip`); adds bytes per answer
 #   2. 1,000 concurrent requests for one cold key at 300 ms upstream latency: upstream
-#      requests, the waiters' p50/p99
+#      requests, the waiters' p50/p99; then the same burst on the cached key, and on the bare
+#      hyper floor
 #   3. steady load across TTL expiry (5 s TTL, 300 ms upstream): client p99, upstream requests
 #      per key per TTL
 #   4. restart with a warm disk: share of 200 keys answered without an upstream request
@@ -341,6 +342,19 @@ echo
 direct=$(for _ in 1 2 3 4 5; do "${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$SIM_PORT" "/library/metadata/${ALBUMS[9]}/children" 1 \
   "X-Plex-Token: $TOKEN" "Accept: application/json"; done | python3 -c 'import json,sys; v=sorted(json.loads(l)["p50_ms"] for l in sys.stdin); print(f"{v[0]:.1f}–{v[-1]:.1f} ms (median {v[len(v)//2]:.1f} ms)")')
 echo "One request straight to the simulator (5 tries): $direct."
+# The floor under the cached burst: bare hyper answering the same number of bytes to the same
+# burst on the same core (no proxy can do less per connection with this stack).
+BURST_BYTES=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
+  "http://127.0.0.1:$SIM_PORT/library/metadata/${ALBUMS[0]}/children" | wc -c)
+FLOOR_PORT=$(free_port)
+TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$BARE_BIN" "127.0.0.1:$FLOOR_PORT" "$BURST_BYTES" >"$WORK/bare-burst.log" 2>&1 &
+FLOOR_PID=$!; PIDS+=("$FLOOR_PID")
+wait_http "http://127.0.0.1:$FLOOR_PORT/"
+"${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$FLOOR_PORT" "/library/metadata/${ALBUMS[0]}/children" 1000 >/dev/null # warm-up
+floor=$("${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$FLOOR_PORT" "/library/metadata/${ALBUMS[0]}/children" 1000 \
+  "X-Plex-Token: $TOKEN" "Accept: application/json")
+kill "$FLOOR_PID" 2>/dev/null || true
+echo "The bare hyper floor ($BURST_BYTES-byte body), the same burst: $(python3 -c "import json,sys; w=json.loads(sys.argv[1]); print(f\"{w['p50_ms']:.1f} / {w['p99_ms']:.1f} / {w['max_ms']:.1f} ms\")" "$floor") (p50 / p99 / max)."
 echo
 
 fi

@@ -3,11 +3,15 @@
 # machine is doing (timings are not; see docs/benchmarks.md "Gateway", "Where a hit's time goes").
 #
 #   bench/hitpath/callgrind.sh [CACHEARR_BIN [BARE_BIN]]
+#   BURST=1 bench/hitpath/callgrind.sh [CACHEARR_BIN [BARE_BIN]]   # and per connection of a burst
 #
 # cachearr runs under `valgrind --tool=callgrind --instr-atstart=no` with one worker thread in
 # front of the simulator; after warm-up, instrumentation is switched on for a wrk run against
 # one cached 20 KB JSON page and the instruction total is divided by the requests served. The
 # same is done for the bare hyper floor (crates/gateway/examples/bare_hit.rs) when given.
+# With BURST=1, also the instructions per connection of a 1,000-connection burst on a cached
+# key (bench/gateway/burst.rs: each connection accepted, asked one request, answered and
+# closed), the work a connection storm costs beyond a kept connection's repeated hits.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-target/release/cachearr}
@@ -36,6 +40,24 @@ measure() { # PID OUTFILE_PREFIX URL HEADER...
   ir=$(for f in "$prefix"*; do callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'; done | paste -sd+ | bc)
   echo "$reqs requests, $ir instructions, $((ir / reqs)) per request"
 }
+# Instructions per connection of one 1,000-connection burst (after a warm-up burst), from the
+# dump this run adds.
+measure_burst() { # PID OUTFILE_PREFIX HOST:PORT PATH HEADER...
+  local pid=$1 prefix=$2 addr=$3 path=$4; shift 4
+  "$W/burst" "$addr" "$path" 1000 "$@" >/dev/null
+  local before; before=$(ls "$prefix".* 2>/dev/null | wc -l)
+  callgrind_control -i on "$pid" >/dev/null
+  # Valgrind slows the gateway ~50-fold: a long settle lets it accept every connection first.
+  local out; out=$(BURST_SETTLE_MS=8000 "$W/burst" "$addr" "$path" 1000 "$@")
+  sleep 3 # the connections' close
+  callgrind_control -i off "$pid" >/dev/null
+  callgrind_control -d "$pid" >/dev/null
+  sleep 1
+  local dump; dump=$(ls -v "$prefix".* | sed -n "$((before + 1))p")
+  local ir; ir=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  echo "$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ok"])') answered, $ir instructions, $((ir / 1000)) per connection"
+}
+if [ -n "${BURST:-}" ]; then rustc -O -o "$W/burst" bench/gateway/burst.rs; fi
 
 SP=$(free_port); CP=$(free_port); AP=$(free_port)
 "$BIN" sim --plex-listen "127.0.0.1:$SP" --tracks 2000 --movies 50 --shows 5 --seed 7 --latency-ms 1 \
@@ -56,6 +78,9 @@ HEADERS=("X-Plex-Token: $TOKEN" "Accept: application/json" "X-Plex-Container-Sta
 URL="http://127.0.0.1:$CP/library/sections/$MUSIC/all?type=10"
 for _ in 1 2 3; do curl -fs -o /dev/null -H "${HEADERS[0]}" -H "${HEADERS[1]}" -H "${HEADERS[2]}" -H "${HEADERS[3]}" "$URL"; done
 echo "cachearr ($BIN), cached $(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" -H "${HEADERS[2]}" -H "${HEADERS[3]}" "$URL" | wc -c)-byte hit: $(measure "$CA" "$W/cachearr.cg" "$URL" "${HEADERS[@]}")"
+if [ -n "${BURST:-}" ]; then
+  echo "cachearr, 1,000-connection burst on the same key: $(measure_burst "$CA" "$W/cachearr.cg" "127.0.0.1:$CP" "${URL#http://127.0.0.1:$CP}" "${HEADERS[@]}")"
+fi
 
 if [ -n "$BARE" ]; then
   BP=$(free_port)
@@ -64,4 +89,7 @@ if [ -n "$BARE" ]; then
   BA=$!; PIDS+=("$BA")
   wait_http "http://127.0.0.1:$BP/"
   echo "bare hyper floor ($BARE): $(measure "$BA" "$W/bare.cg" "http://127.0.0.1:$BP/library/sections/$MUSIC/all?type=10" "${HEADERS[@]}")"
+  if [ -n "${BURST:-}" ]; then
+    echo "bare hyper floor, the same burst: $(measure_burst "$BA" "$W/bare.cg" "127.0.0.1:$BP" "/library/sections/$MUSIC/all?type=10" "${HEADERS[@]}")"
+  fi
 fi

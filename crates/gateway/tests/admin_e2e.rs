@@ -254,8 +254,16 @@ async fn a_fill_with_waiters_answers_them_from_a_body_file() {
     let direct = reqwest::Client::new();
     // The longest track listing (well above the 16 KiB below which bodies are copied).
     let mut longest = (String::new(), 0);
-    for s in gw.sim.sim.library().sections() {
-        let path = format!("/library/sections/{}/all?type=10", s.id);
+    let sections: Vec<u32> = gw
+        .sim
+        .sim
+        .library()
+        .sections()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    for id in sections {
+        let path = format!("/library/sections/{id}/all?type=10");
         let body = direct
             .get(format!("http://{}{path}", gw.sim.addr))
             .header("X-Plex-Token", &gw.sim.token)

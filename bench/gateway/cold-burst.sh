@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# A cold burst beside the same burst cached, several times over, for one or two cachearr
+# builds: 1,000 connections each asking for a key no one has asked for yet while the upstream
+# takes 300 ms, then the same 1,000 again once it is cached. What the cold waiters wait past
+# the upstream's own time (one request straight to the simulator) is what answering them all
+# costs; the target is that it adds nothing over the cached burst. run.sh's scenario 2 measures
+# this once per proxy beside nginx and Varnish; this repeats it, cachearr only, so that builds
+# can be told apart on a noisy machine. Pinned as run.sh (proxy on CPU 1 with one worker,
+# client and simulator on CPU 0).
+#
+#   bench/gateway/cold-burst.sh                                       # target/release/cachearr, 5 bursts
+#   CACHEARR_BIN=/path/a CACHEARR_BIN2=/path/b BURSTS=7 bench/gateway/cold-burst.sh
+#
+# Output: one Markdown row per burst and build (cold p50/p99 past the upstream, cached p50/p99)
+# and the medians.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/lib.sh
+pin_cores
+BURSTS=${BURSTS:-5}
+CACHEARR=${CACHEARR_BIN:-target/release/cachearr}
+[ -x "$CACHEARR" ] || { echo "no $CACHEARR: cargo build --release -p cachearr, or set CACHEARR_BIN" >&2; exit 1; }
+WORK=$(mktemp -d /tmp/cachearr-cold-burst.XXXXXX)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+rustc -O -o "$WORK/burst" bench/gateway/burst.rs
+
+SIM_PORT=$(free_port)
+"${ON_CLIENT[@]}" "$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks 2000 --movies 50 --shows 5 --seed 7 \
+  --latency-ms 300 --item-cost-us 0 --scan-cost-us 0 >"$WORK/sim.log" 2>&1 &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$SIM_PORT/identity"
+TOKEN=$(sim_owner_token "$SIM_PORT")
+MUSIC=$(sim_music_section "$SIM_PORT" "$TOKEN")
+HEADERS=("X-Plex-Token: $TOKEN" "Accept: application/json")
+# One album per cold burst: keys no build has asked for.
+ALBUMS=($(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" -H "X-Plex-Container-Start: 40" -H "X-Plex-Container-Size: 60" \
+  "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=9" | python3 -c 'import json,sys; print(" ".join(str(m["ratingKey"]) for m in json.load(sys.stdin)["MediaContainer"]["Metadata"]))'))
+NEXT_ALBUM=0
+# The yardstick: one request straight to the simulator (median of 5, on an album no one asks for).
+UPSTREAM=$(for _ in 1 2 3 4 5; do "${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$SIM_PORT" "/library/metadata/${ALBUMS[59]}/children" 1 \
+  "${HEADERS[@]}"; done | python3 -c 'import json,statistics,sys; print(statistics.median(json.loads(l)["p50_ms"] for l in sys.stdin))')
+
+bursts() { # NAME BIN: prints one row per burst, then the medians
+  local port admin pid
+  port=$(free_port); admin=$(free_port)
+  bench_cachearr_toml "$WORK/data-$1" "$admin" "$SIM_PORT" "$port" >"$WORK/cachearr.toml"
+  RUST_LOG=warn TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$2" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr-$1.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait_http "http://127.0.0.1:$admin/health"
+  for _ in $(seq 1 "$BURSTS"); do
+    local path="/library/metadata/${ALBUMS[$NEXT_ALBUM]}/children"
+    NEXT_ALBUM=$((NEXT_ALBUM + 1))
+    local cold warm
+    cold=$("${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$port" "$path" 1000 "${HEADERS[@]}")
+    warm=$("${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$port" "$path" 1000 "${HEADERS[@]}")
+    echo "$cold $warm"
+  done | python3 -c '
+import json, statistics as st, sys
+name, up = sys.argv[1], float(sys.argv[2])
+rows = []
+for line in sys.stdin:
+    cold, warm = line.split(" {")
+    c, w = json.loads(cold), json.loads("{" + warm)
+    assert c["ok"] == w["ok"] == 1000, line
+    r = (c["p50_ms"] - up, c["p99_ms"] - up, w["p50_ms"], w["p99_ms"])
+    rows.append(r)
+    print(f"| {name} | {r[0]:.1f} / {r[1]:.1f} | {r[2]:.1f} / {r[3]:.1f} | {r[1] - r[3]:+.1f} |")
+m = [st.median(r[i] for r in rows) for i in range(4)]
+print(f"| **{name}, median of {len(rows)}** | **{m[0]:.1f} / {m[1]:.1f}** | **{m[2]:.1f} / {m[3]:.1f}** | **{st.median(r[1] - r[3] for r in rows):+.1f}** |")' "$1" "$UPSTREAM"
+  kill -INT "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+echo "# Cold bursts beside the same burst cached ($(date -u +%Y-%m-%dT%H:%MZ); one request straight to the simulator: $UPSTREAM ms)"
+echo
+echo "| build | cold: p50 / p99 past the upstream (ms) | cached: p50 / p99 (ms) | cold p99 past the upstream − cached p99 |"
+echo "|---|---|---|---|"
+bursts cachearr "$CACHEARR"
+[ -n "${CACHEARR_BIN2:-}" ] && bursts "$(basename "$CACHEARR_BIN2")" "$CACHEARR_BIN2"
+true
