@@ -40,6 +40,29 @@ pin_cores() {
   WRK_THREADS=${WRK_THREADS:-$CLIENT_N}
 }
 
+# Starts the gateway benchmarks' simulated Plex server (2,000 tracks, 50 movies, 5 shows, seed 7,
+# no per-item or scan cost, LATENCY_MS per request) from BIN on 127.0.0.1:PORT, on the client's
+# CPUs when `pin_cores` pinned them; sets SIM_PID, adds it to the caller's PIDS and waits until
+# it answers.
+start_bench_sim() { # BIN PORT LATENCY_MS LOG
+  "${ON_CLIENT[@]}" "$1" sim --plex-listen "127.0.0.1:$2" --tracks 2000 --movies 50 --shows 5 --seed 7 \
+    --latency-ms "$3" --item-cost-us 0 --scan-cost-us 0 >"$4" 2>&1 &
+  SIM_PID=$!
+  PIDS+=("$SIM_PID")
+  wait_http "http://127.0.0.1:$2/identity"
+}
+
+# Starts the bare hyper floor (crates/gateway/examples/bare_hit.rs) from BIN on 127.0.0.1:PORT,
+# answering every request with a BYTES-byte body, pinned and with the workers of the proxies
+# under test (`pin_cores`); sets BARE_PID, adds it to the caller's PIDS and waits until it
+# answers.
+start_bare_floor() { # BIN PORT BYTES LOG
+  TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$1" "127.0.0.1:$2" "$3" >"$4" 2>&1 &
+  BARE_PID=$!
+  PIDS+=("$BARE_PID")
+  wait_http "http://127.0.0.1:$2/"
+}
+
 # The simulator's owner token (Plex) and the key of its first music section, for benchmarks that
 # drive the simulator listening on 127.0.0.1:PORT.
 sim_owner_token() { # PORT

@@ -31,10 +31,7 @@ trap cleanup EXIT
 rustc -O -o "$WORK/burst" bench/gateway/burst.rs
 
 SIM_PORT=$(free_port)
-"${ON_CLIENT[@]}" "$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks 2000 --movies 50 --shows 5 --seed 7 \
-  --latency-ms 10 --item-cost-us 0 --scan-cost-us 0 >"$WORK/sim.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$SIM_PORT/identity"
+start_bench_sim "$CACHEARR" "$SIM_PORT" 10 "$WORK/sim.log"
 TOKEN=$(sim_owner_token "$SIM_PORT")
 MUSIC=$(sim_music_section "$SIM_PORT" "$TOKEN")
 ALBUM=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 40" -H "X-Plex-Container-Size: 1" \
@@ -98,10 +95,7 @@ if [ -n "${BARE_BIN:-}" ]; then
   # The floor: bare hyper answering every request with a body of the same size from memory.
   BARE_PORT=$(free_port)
   SIZE=$(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" "http://127.0.0.1:$SIM_PORT$BURST_PATH" | wc -c)
-  TOKIO_WORKER_THREADS=$SERVER_N "${ON_SERVER[@]}" "$BARE_BIN" "127.0.0.1:$BARE_PORT" "$SIZE" >"$WORK/bare.log" 2>&1 &
-  BARE_PID=$!
-  PIDS+=("$BARE_PID")
-  wait_http "http://127.0.0.1:$BARE_PORT/"
+  start_bare_floor "$BARE_BIN" "$BARE_PORT" "$SIZE" "$WORK/bare.log"
   phases "$BARE_PORT" "$BARE_PID" | row "bare hyper floor"
   kill "$BARE_PID"
 fi

@@ -30,10 +30,7 @@ trap cleanup EXIT
 rustc -O -o "$WORK/burst" bench/gateway/burst.rs
 
 SIM_PORT=$(free_port)
-"${ON_CLIENT[@]}" "$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks 2000 --movies 50 --shows 5 --seed 7 \
-  --latency-ms 300 --item-cost-us 0 --scan-cost-us 0 >"$WORK/sim.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$SIM_PORT/identity"
+start_bench_sim "$CACHEARR" "$SIM_PORT" 300 "$WORK/sim.log"
 TOKEN=$(sim_owner_token "$SIM_PORT")
 MUSIC=$(sim_music_section "$SIM_PORT" "$TOKEN")
 HEADERS=("X-Plex-Token: $TOKEN" "Accept: application/json")

@@ -81,10 +81,7 @@ SIM_PORT=$(free_port); CA_PORT=$(free_port); CA_ADMIN=$(free_port); NG_PORT=$(fr
 SIM_PID=""
 start_sim() { # LATENCY_MS
   [ -n "$SIM_PID" ] && { kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; }
-  "${ON_CLIENT[@]}" "$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks 2000 --movies 50 --shows 5 --seed 7 \
-    --latency-ms "$1" --item-cost-us 0 --scan-cost-us 0 >"$WORK/sim.log" 2>&1 &
-  SIM_PID=$!; PIDS+=("$SIM_PID")
-  wait_http "http://127.0.0.1:$SIM_PORT/identity"
+  start_bench_sim "$CACHEARR" "$SIM_PORT" "$1" "$WORK/sim.log"
 }
 
 CA_PID=""
@@ -290,9 +287,7 @@ log "scenario 1: cached hits, ~20 KB JSON, $CONNECTIONS connections, ${DURATION}
 hit_size
 # The bare floor answers the same number of bytes to the same request, on the same core.
 BARE_PORT=$(free_port)
-TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$BARE_BIN" "127.0.0.1:$BARE_PORT" "$HIT_BYTES" >"$WORK/bare.log" 2>&1 &
-BARE_PID=$!; PIDS+=("$BARE_PID")
-wait_http "http://127.0.0.1:$BARE_PORT/"
+start_bare_floor "$BARE_BIN" "$BARE_PORT" "$HIT_BYTES" "$WORK/bare.log"
 PORTS[bare]=$BARE_PORT
 echo "## Cached hits: $HIT_BYTES-byte JSON, $CONNECTIONS connections, ${DURATION} s per run, $ROUNDS interleaved rounds (wrk; medians)"
 echo
@@ -347,13 +342,11 @@ echo "One request straight to the simulator (5 tries): $direct."
 BURST_BYTES=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
   "http://127.0.0.1:$SIM_PORT/library/metadata/${ALBUMS[0]}/children" | wc -c)
 FLOOR_PORT=$(free_port)
-TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$BARE_BIN" "127.0.0.1:$FLOOR_PORT" "$BURST_BYTES" >"$WORK/bare-burst.log" 2>&1 &
-FLOOR_PID=$!; PIDS+=("$FLOOR_PID")
-wait_http "http://127.0.0.1:$FLOOR_PORT/"
+start_bare_floor "$BARE_BIN" "$FLOOR_PORT" "$BURST_BYTES" "$WORK/bare-burst.log"
 "${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$FLOOR_PORT" "/library/metadata/${ALBUMS[0]}/children" 1000 >/dev/null # warm-up
 floor=$("${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$FLOOR_PORT" "/library/metadata/${ALBUMS[0]}/children" 1000 \
   "X-Plex-Token: $TOKEN" "Accept: application/json")
-kill "$FLOOR_PID" 2>/dev/null || true
+kill "$BARE_PID" 2>/dev/null || true
 echo "The bare hyper floor ($BURST_BYTES-byte body), the same burst: $(python3 -c "import json,sys; w=json.loads(sys.argv[1]); print(f\"{w['p50_ms']:.1f} / {w['p99_ms']:.1f} / {w['max_ms']:.1f} ms\")" "$floor") (p50 / p99 / max)."
 echo
 

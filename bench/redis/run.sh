@@ -60,10 +60,7 @@ rustc -O -o "$WORK/seq" bench/redis/seq.rs
 
 
 SIM_PORT=$(free_port); REDIS_PORT=$(free_port)
-"${ON_CLIENT[@]}" "$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks 2000 --movies 50 --shows 5 --seed 7 \
-  --latency-ms 0 --item-cost-us 0 --scan-cost-us 0 >"$WORK/sim.log" 2>&1 &
-PIDS+=("$!")
-wait_http "http://127.0.0.1:$SIM_PORT/identity"
+start_bench_sim "$CACHEARR" "$SIM_PORT" 0 "$WORK/sim.log"
 "${ON_CLIENT[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$WORK/redis.log" 2>&1 &
 PIDS+=("$!")
 for _ in $(seq 1 200); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done

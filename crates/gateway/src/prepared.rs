@@ -17,9 +17,10 @@
 //!   [`MAX_BACKGROUND`] such jobs run at once, so a burst of big entries cannot fill the blocking
 //!   pool or both cores. Copies are held within a sixteenth of `memory_max`, at most
 //!   [`MAX_GZIP_BYTES`], in all ([`Budgets`]);
-//! * its [`BodyFile`] once the entry has been hit (or its fill had waiters): the sealed copy of
-//!   a large body that answers send with `sendfile` instead of copying (see
-//!   [`crate::sendfile`]); a large gzip copy gets one too. Files hold at most a sixteenth of `memory_max` in all.
+//! * its [`BodyFile`] once the entry is answered to more than one client (a hit, or a fill
+//!   others waited for): the sealed copy of a large body that answers send with `sendfile`
+//!   instead of copying (see [`crate::sendfile`]); a large gzip copy gets one too. Files hold
+//!   at most a sixteenth of `memory_max` in all.
 //!
 //! Both budgets, and the library index's element stores' caches, come out of `memory_max`:
 //! the cache gets what they leave ([`Budgets::engine`]).
@@ -143,7 +144,7 @@ enum GzipState {
 /// A gzip copy and its share of [`MAX_GZIP_BYTES`] (given back on drop).
 struct GzipBody {
     bytes: Bytes,
-    /// Made on the first hit answered with this copy (large copies only).
+    /// Made on the first shared answer sent with this copy (large copies only).
     file: OnceLock<Option<Arc<BodyFile>>>,
 }
 
@@ -174,7 +175,7 @@ struct Memo {
     /// Pins the entry's address (see the module docs); dead once the cache has let go of it.
     entry: Weak<Entry>,
     reps: Arc<Representations>,
-    /// `None` until the entry is hit, and for bodies that get no file.
+    /// `None` until the entry's first shared answer, and for bodies that get no file.
     file: Option<Arc<BodyFile>>,
     /// Whether making a file was tried (it is tried once).
     file_tried: bool,
@@ -209,9 +210,9 @@ pub(crate) fn gzip_budget_used() -> (usize, u64) {
 /// How the answer is wanted.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Want {
-    /// A fresh or stale hit, or a fill that other clients waited for (not a lone miss):
-    /// large bodies get a file.
-    pub(crate) hit: bool,
+    /// The entry's answer goes to more than one client: a fresh or stale hit, or a fill that
+    /// other clients waited for (not a lone miss). Large bodies get a file.
+    pub(crate) shared: bool,
     /// The entry is in the cache (not a value handed over without storing): it gets
     /// validators and may get a gzip copy.
     pub(crate) cached: bool,
@@ -347,14 +348,14 @@ impl PreparedHeaders {
     /// when the client takes it and it exists (starting it when it does not), and, for a hit
     /// on a large body, its body file.
     pub(crate) fn answer(&self, entry: &Arc<Entry>, want: Want) -> Answer {
-        let (reps, file) = self.memo(entry, want.hit, want.cached);
+        let (reps, file) = self.memo(entry, want.shared, want.cached);
         if want.gzip
             && let Some(slot) = &reps.gzip
         {
             match self.gzip_copy(entry, &reps, slot) {
                 Some(gz) => {
                     self.stats.gzip_answers.fetch_add(1, Ordering::Relaxed);
-                    let file = if want.hit {
+                    let file = if want.shared {
                         let max = self.budgets.files;
                         gz.file
                             .get_or_init(|| BodyFile::create(&gz.bytes, max))
@@ -384,12 +385,12 @@ impl PreparedHeaders {
         }
     }
 
-    /// The entry's memo (made on its first answer) and, when `hit`, its body file (made on its
-    /// first hit).
+    /// The entry's memo (made on its first answer) and, when `shared`, its body file (made on
+    /// its first shared answer).
     fn memo(
         &self,
         entry: &Arc<Entry>,
-        hit: bool,
+        shared: bool,
         cached: bool,
     ) -> (Arc<Representations>, Option<Arc<BodyFile>>) {
         let addr = Arc::as_ptr(entry) as usize;
@@ -397,17 +398,17 @@ impl PreparedHeaders {
         {
             let map = shard.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(m) = map.get(&addr)
-                && (m.file_tried || !hit)
+                && (m.file_tried || !shared)
             {
                 return (m.reps.clone(), m.file.clone());
             }
         }
-        // First answer from this entry, or its first hit: prepare outside the lock. A value
+        // First answer from this entry, or its first shared one: prepare outside the lock. A value
         // handed over without storing has status 200 too, but only cached entries are worth
         // a validator and a gzip copy (`Want::cached`, the same for every answer of an entry).
         self.sweep_dead();
         let built = Arc::new(Representations::build(entry, cached));
-        let file = if hit && entry.value.status == 200 {
+        let file = if shared && entry.value.status == 200 {
             BodyFile::create(&entry.value.body, self.budgets.files)
         } else {
             None
@@ -425,7 +426,7 @@ impl PreparedHeaders {
             file: None,
             file_tried: false,
         });
-        if hit && !memo.file_tried {
+        if shared && !memo.file_tried {
             memo.file = file;
             memo.file_tried = true;
         }

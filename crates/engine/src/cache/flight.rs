@@ -73,11 +73,6 @@ impl Flight {
         }
     }
 
-    /// How the load ended, once it has.
-    fn outcome(&self) -> Option<&FlightDone> {
-        self.done.get()
-    }
-
     /// Waits for the load's end, in line with the other waiters.
     pub(super) async fn wait(&self) -> FlightDone {
         let released = self.released.notified();
@@ -411,7 +406,7 @@ impl Drop for ReleaseLock {
         let Some(redis) = self.inner.redis.clone() else {
             return;
         };
-        let record = match self.flight.outcome() {
+        let record = match self.flight.done.get() {
             Some(FlightDone::Stored(e)) if self.inner.inval.is_valid(&self.key, e) => {
                 Some((codec::encode(e), e.expires_at_ms()))
             }

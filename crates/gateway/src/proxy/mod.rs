@@ -546,7 +546,7 @@ async fn serve_reading(
             // A fill that other clients waited for is answered like a hit: every waiter gets
             // the body from its sealed copy instead of a copy of its own (a cold burst of a
             // thousand waiters is answered at once, from one entry).
-            let hit = matches!(
+            let shared = matches!(
                 lookup.outcome,
                 Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced
             );
@@ -554,7 +554,7 @@ async fn serve_reading(
             // gzip copy (it would be made for one answer and thrown away).
             let cached = !matches!(lookup.outcome, Outcome::Passed);
             let want = Want {
-                hit,
+                shared,
                 cached,
                 gzip: cached && gzip,
             };
