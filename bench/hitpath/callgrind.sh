@@ -10,8 +10,10 @@
 # one cached 20 KB JSON page and the instruction total is divided by the requests served. The
 # same is done for the bare hyper floor (crates/gateway/examples/bare_hit.rs) when given.
 # With BURST=1, also the instructions per connection of a 1,000-connection burst on a cached
-# key (bench/gateway/burst.rs: each connection accepted, asked one request, answered and
-# closed), the work a connection storm costs beyond a kept connection's repeated hits.
+# key, the request of bench/gateway/run.sh's burst (bench/gateway/burst.rs: each connection
+# accepted, asked one request, answered and closed), the work a connection storm costs beyond
+# a kept connection's repeated hits; then per request of the answer phase alone (the burst's
+# latency: its connections are open before it starts). The floor answers the same body size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-target/release/cachearr}
@@ -25,6 +27,8 @@ PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 source bench/lib.sh
 WAIT_HTTP_SECS=60 # valgrind starts the gateway slowly
+# The instruction total of one callgrind dump.
+cg_total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'; }
 # Instructions per request of a process under callgrind, for one wrk run on URL with headers.
 measure() { # PID OUTFILE_PREFIX URL HEADER...
   local pid=$1 prefix=$2 url=$3; shift 3
@@ -37,11 +41,16 @@ measure() { # PID OUTFILE_PREFIX URL HEADER...
   sleep 1
   local reqs ir
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
-  ir=$(for f in "$prefix"*; do callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'; done | paste -sd+ | bc)
+  ir=$(for f in "$prefix"*; do cg_total "$f"; done | paste -sd+ | bc)
   echo "$reqs requests, $ir instructions, $((ir / reqs)) per request"
 }
 # Instructions per connection of one 1,000-connection burst (after a warm-up burst), from the
-# dump this run adds.
+# dump this run adds: first the whole of each connection (accept, one request, answer, close),
+# then a second burst counted only between its accepts and its close (the answer phase, which
+# is what the burst's latency measures; bench/gateway/burst.rs opens every connection first).
+cg_new_dump() { # PREFIX COUNT_BEFORE: the dump written after COUNT_BEFORE others
+  ls -v "$1".* | sed -n "$(($2 + 1))p"
+}
 measure_burst() { # PID OUTFILE_PREFIX HOST:PORT PATH HEADER...
   local pid=$1 prefix=$2 addr=$3 path=$4; shift 4
   "$W/burst" "$addr" "$path" 1000 "$@" >/dev/null
@@ -53,9 +62,29 @@ measure_burst() { # PID OUTFILE_PREFIX HOST:PORT PATH HEADER...
   callgrind_control -i off "$pid" >/dev/null
   callgrind_control -d "$pid" >/dev/null
   sleep 1
-  local dump; dump=$(ls -v "$prefix".* | sed -n "$((before + 1))p")
-  local ir; ir=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  local ir; ir=$(cg_total "$(cg_new_dump "$prefix" "$before")")
   echo "$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ok"])') answered, $ir instructions, $((ir / 1000)) per connection"
+  # The answer phase: instrumentation from half a second before the end of a 12 s settle until
+  # the burst has printed (every answer read), before its held connections close. Every
+  # connection must have been accepted by then (the listener's accept queue, ss's Recv-Q, is
+  # empty): an accept counted here would be counted as answering.
+  before=$(ls "$prefix".* 2>/dev/null | wc -l)
+  BURST_SETTLE_MS=12000 BURST_HOLD_MS=6000 "$W/burst" "$addr" "$path" 1000 "$@" >"$W/phase.json" &
+  local bp=$!
+  sleep 11.5
+  local queued; queued=$(ss -Hltn "sport = :${addr##*:}" | awk '{print $2}')
+  if [ "${queued:-0}" != 0 ]; then
+    echo "  $queued connections not yet accepted 11.5 s into the settle: the answer phase would count accepts" >&2
+    wait "$bp"; return 1
+  fi
+  callgrind_control -i on "$pid" >/dev/null
+  while [ ! -s "$W/phase.json" ]; do sleep 0.1; done
+  callgrind_control -i off "$pid" >/dev/null
+  callgrind_control -d "$pid" >/dev/null
+  wait "$bp"
+  sleep 1
+  ir=$(cg_total "$(cg_new_dump "$prefix" "$before")")
+  echo "  answer phase only: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$W/phase.json") answered, $ir instructions, $((ir / 1000)) per request"
 }
 if [ -n "${BURST:-}" ]; then rustc -O -o "$W/burst" bench/gateway/burst.rs; fi
 
@@ -79,7 +108,14 @@ URL="http://127.0.0.1:$CP/library/sections/$MUSIC/all?type=10"
 for _ in 1 2 3; do curl -fs -o /dev/null -H "${HEADERS[0]}" -H "${HEADERS[1]}" -H "${HEADERS[2]}" -H "${HEADERS[3]}" "$URL"; done
 echo "cachearr ($BIN), cached $(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" -H "${HEADERS[2]}" -H "${HEADERS[3]}" "$URL" | wc -c)-byte hit: $(measure "$CA" "$W/cachearr.cg" "$URL" "${HEADERS[@]}")"
 if [ -n "${BURST:-}" ]; then
-  echo "cachearr, 1,000-connection burst on the same key: $(measure_burst "$CA" "$W/cachearr.cg" "127.0.0.1:$CP" "${URL#http://127.0.0.1:$CP}" "${HEADERS[@]}")"
+  # The request of bench/gateway/run.sh's burst: an album's track listing (~12 KB), with a token
+  # and Accept only.
+  ALBUM=$(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" -H "X-Plex-Container-Start: 40" -H "X-Plex-Container-Size: 1" \
+    "http://127.0.0.1:$SP/library/sections/$MUSIC/all?type=9" | python3 -c 'import json,sys; print(json.load(sys.stdin)["MediaContainer"]["Metadata"][0]["ratingKey"])')
+  BURST_PATH="/library/metadata/$ALBUM/children"
+  BURST_HEADERS=("${HEADERS[0]}" "${HEADERS[1]}")
+  curl -fs -o /dev/null -H "${HEADERS[0]}" -H "${HEADERS[1]}" "http://127.0.0.1:$CP$BURST_PATH"
+  echo "cachearr, 1,000-connection burst on a cached $(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" "http://127.0.0.1:$CP$BURST_PATH" | wc -c)-byte track listing: $(measure_burst "$CA" "$W/cachearr.cg" "127.0.0.1:$CP" "$BURST_PATH" "${BURST_HEADERS[@]}")"
 fi
 
 if [ -n "$BARE" ]; then
@@ -90,6 +126,11 @@ if [ -n "$BARE" ]; then
   wait_http "http://127.0.0.1:$BP/"
   echo "bare hyper floor ($BARE): $(measure "$BA" "$W/bare.cg" "http://127.0.0.1:$BP/library/sections/$MUSIC/all?type=10" "${HEADERS[@]}")"
   if [ -n "${BURST:-}" ]; then
-    echo "bare hyper floor, the same burst: $(measure_burst "$BA" "$W/bare.cg" "127.0.0.1:$BP" "/library/sections/$MUSIC/all?type=10" "${HEADERS[@]}")"
+    BP2=$(free_port)
+    TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$W/bare-burst.cg" \
+      "$BARE" "127.0.0.1:$BP2" "$(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" "http://127.0.0.1:$CP$BURST_PATH" | wc -c)" >"$W/bare-burst.log" 2>&1 &
+    BA2=$!; PIDS+=("$BA2")
+    wait_http "http://127.0.0.1:$BP2/"
+    echo "bare hyper floor, the same burst and body size: $(measure_burst "$BA2" "$W/bare-burst.cg" "127.0.0.1:$BP2" "$BURST_PATH" "${BURST_HEADERS[@]}")"
   fi
 fi

@@ -11,6 +11,12 @@
 //!   (between keep-alive requests, or before its first request). At the cap, a new client
 //!   sheds the connection idle the longest; if every connection is busy, the new client gets
 //!   a short 503 and is closed.
+//! * A connection idle for [`IDLE_TIMEOUT`] — no request in service since it was accepted or
+//!   since its last response was sent, so a silent client or one sending its request head a
+//!   byte at a time — is closed by a sweep of the registry once a second
+//!   ([`Connections::sweep`]). The sweep does the work of a per-request timer (hyper's
+//!   header-read timeout armed and disarmed a timer on every request head) with one atomic
+//!   store per request.
 //! * Accept errors (out of file descriptors: `EMFILE`, `ENFILE`) shed the oldest idle
 //!   connection and back off (doubling from 10 ms to 1 s) instead of spinning, with one log
 //!   line per episode.
@@ -63,6 +69,14 @@ pub fn default_max_connections(open_files: Option<u64>, listeners: usize) -> usi
     usize::try_from(per_listener).unwrap_or(usize::MAX).max(16)
 }
 
+/// How long a connection may wait for a request (from its accept, or from the end of its last
+/// response) before it is closed: the header-read timeout of nginx's and hyper's defaults.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often [`Connections::sweep`] runs: idle connections are closed within this of
+/// [`IDLE_TIMEOUT`].
+pub(crate) const IDLE_SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// One connection's entry. Requests only touch its atomics: marking a connection busy and
 /// idle runs twice per request, so it takes no lock (it took the registry's lock and two map
 /// updates, ~1,000 instructions of a hit, by callgrind); the lock is for registering,
@@ -73,6 +87,8 @@ struct Slot {
     /// While idle, when it became idle (a tick of [`Connections::ticks`]); the idle connection
     /// with the smallest tick is shed first.
     idle_since: AtomicU64,
+    /// While idle, the sweep it became idle in (a count of [`Connections::sweeps`]).
+    idle_sweep: AtomicU64,
     shed: CancellationToken,
 }
 
@@ -81,8 +97,10 @@ impl Slot {
         self.busy.fetch_add(1, Ordering::AcqRel);
     }
 
-    fn done(&self, ticks: &AtomicU64) {
+    fn done(&self, ticks: &AtomicU64, sweeps: &AtomicU64) {
         if self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle_sweep
+                .store(sweeps.load(Ordering::Relaxed), Ordering::Relaxed);
             self.idle_since
                 .store(ticks.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Release);
         }
@@ -105,6 +123,8 @@ pub(crate) struct Connections {
     registry: Arc<Mutex<Registry>>,
     /// Orders the moments connections became idle.
     ticks: Arc<AtomicU64>,
+    /// Sweeps so far: the coarse clock of the idle timeout.
+    sweeps: Arc<AtomicU64>,
     cap: usize,
 }
 
@@ -113,6 +133,7 @@ impl Connections {
         Self {
             registry: Arc::default(),
             ticks: Arc::default(),
+            sweeps: Arc::default(),
             cap: cap.max(1),
         }
     }
@@ -155,11 +176,33 @@ impl Connections {
         true
     }
 
+    /// One sweep: closes every connection that has been idle for more than `idle_sweeps`
+    /// whole sweeps (run every [`IDLE_SWEEP_EVERY`], so `idle_sweeps` of 30 closes
+    /// connections idle 30–31 s). Returns how many were closed. A look at every connection,
+    /// once a second: no request pays for the timeout.
+    pub(crate) fn sweep(&self, idle_sweeps: u64) -> usize {
+        let now = self.sweeps.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut r = self.lock();
+        let before = r.slots.len();
+        r.slots.retain(|_, slot| {
+            let expired = slot.is_idle()
+                && now.saturating_sub(slot.idle_sweep.load(Ordering::Relaxed)) > idle_sweeps;
+            if expired {
+                // The connection's task closes it; one that turned busy since finishes its
+                // response first.
+                slot.shed.cancel();
+            }
+            !expired
+        });
+        before - r.slots.len()
+    }
+
     /// Registers a new (idle) connection.
     pub(crate) fn register(&self) -> Registered {
         let slot = Arc::new(Slot {
             busy: AtomicU32::new(0),
             idle_since: AtomicU64::new(self.ticks.fetch_add(1, Ordering::Relaxed) + 1),
+            idle_sweep: AtomicU64::new(self.sweeps.load(Ordering::Relaxed)),
             shed: CancellationToken::new(),
         });
         let mut r = self.lock();
@@ -192,6 +235,7 @@ impl Registered {
         Tracker {
             slot: self.slot.clone(),
             ticks: self.conns.ticks.clone(),
+            sweeps: self.conns.sweeps.clone(),
         }
     }
 
@@ -212,6 +256,7 @@ impl Drop for Registered {
 pub(crate) struct Tracker {
     slot: Arc<Slot>,
     ticks: Arc<AtomicU64>,
+    sweeps: Arc<AtomicU64>,
 }
 
 impl Tracker {
@@ -231,7 +276,9 @@ pub(crate) struct Busy {
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.tracker.slot.done(&self.tracker.ticks);
+        self.tracker
+            .slot
+            .done(&self.tracker.ticks, &self.tracker.sweeps);
     }
 }
 
@@ -364,6 +411,41 @@ mod tests {
         drop(a);
         assert_eq!(conns.len(), 0);
         assert!(conns.make_room());
+    }
+
+    #[test]
+    fn a_connection_idle_past_the_timeout_is_closed_and_a_busy_one_never() {
+        let conns = Connections::new(8);
+        let silent = conns.register();
+        let polling = conns.register();
+        let streaming = conns.register();
+        let _sending = streaming.tracker().busy();
+        for _ in 0..29 {
+            assert_eq!(conns.sweep(30), 0);
+        }
+        // The poller's request ends at the 29th sweep: its idle time counts from there.
+        drop(polling.tracker().busy());
+        assert_eq!(conns.sweep(30), 0, "30 sweeps: not past the timeout");
+        assert_eq!(conns.sweep(30), 1, "31st: idle since its accept");
+        assert!(silent.slot.shed.is_cancelled());
+        assert_eq!(conns.len(), 2);
+        // Idle since sweep 29: closed at sweep 60.
+        for _ in 32..60 {
+            assert_eq!(conns.sweep(30), 0);
+        }
+        assert_eq!(conns.sweep(30), 1, "idle since its response");
+        assert!(polling.slot.shed.is_cancelled());
+        for _ in 0..100 {
+            assert_eq!(conns.sweep(30), 0);
+        }
+        assert!(
+            !streaming.slot.shed.is_cancelled(),
+            "a response still being sent is never cut"
+        );
+        assert_eq!(conns.len(), 1);
+        // A closed connection's own deregistration finds nothing left to remove.
+        drop(silent);
+        assert_eq!(conns.len(), 1);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A proxy listener: its accept loop and each connection's task. HTTP/1.1 by hyper, with the
 //! gateway's limits; a connection cap with shedding of the oldest idle connection and a
-//! `503` when every connection is busy; a back-off when accepting fails (out of descriptors);
-//! per connection, the send slot for zero-copy bodies and the last cached read
+//! `503` when every connection is busy; the sweep that closes connections idle too long; a back-off when accepting fails (out of descriptors);
+//! per connection, the send slot for zero-copy bodies and the listener's recent cached reads
 //! ([`crate::proxy::Connection`]); and graceful shutdown, awaiting the connections through a
 //! channel that closes with the last one. Every request goes to [`crate::proxy::handle`].
 
@@ -43,8 +43,9 @@ pub(crate) async fn serve_proxy(
         builder.max_headers(limits.max_headers);
     }
     builder
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(std::time::Duration::from_secs(30))
+        // No timer per request head: a client slow to send one is closed by the registry's
+        // idle sweep instead (`connections::IDLE_TIMEOUT`), which costs no request anything.
+        .header_read_timeout(None)
         // Head and body leave in one vectored write; the body slice is never copied into
         // hyper's buffer, so `SendfileStream` can recognise a cached body and send it from its
         // file.
@@ -58,6 +59,28 @@ pub(crate) async fn serve_proxy(
     tracing::debug!(upstream = %up.name, max_connections = cap, "connection cap");
     let conns = connections::Connections::new(cap);
     let reads = Arc::new(gw.metrics().reads(&up.metrics_name));
+    let recent = Arc::new(proxy::RecentReadings::default());
+    let idle_sweeps =
+        connections::IDLE_TIMEOUT.as_secs() / connections::IDLE_SWEEP_EVERY.as_secs().max(1);
+    tokio::spawn({
+        let conns = conns.clone();
+        let stop = stop.clone();
+        let name = up.name.clone();
+        async move {
+            let mut every = tokio::time::interval(connections::IDLE_SWEEP_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    () = stop.cancelled() => break,
+                }
+                let closed = conns.sweep(idle_sweeps);
+                if closed > 0 {
+                    tracing::debug!(upstream = %name, closed, "closed idle connections");
+                }
+            }
+        }
+    });
     let mut backoff = connections::AcceptBackoff::default();
     loop {
         let (mut stream, peer) = tokio::select! {
@@ -101,7 +124,8 @@ pub(crate) async fn serve_proxy(
         let connection = Arc::new(proxy::Connection {
             slot: slot.clone(),
             reads: reads.clone(),
-            last_read: proxy::LastReadSlot::default(),
+            recent: recent.clone(),
+            last_print: proxy::LastFingerprint::default(),
         });
         let tracker = registered.tracker();
         let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
@@ -142,6 +166,9 @@ pub(crate) async fn serve_proxy(
             let _live = live;
             let mut conn = std::pin::pin!(conn);
             let result = tokio::select! {
+                // The connection first: it is what wakes the task nearly every time, and a
+                // fixed order draws no random number on each wake.
+                biased;
                 r = conn.as_mut() => r,
                 () = stop.cancelled() => {
                     conn.as_mut().graceful_shutdown();

@@ -539,3 +539,47 @@ async fn plex_a_repeated_request_on_one_connection_is_still_checked_for_its_user
     );
     assert_eq!(repeats(), 3);
 }
+
+#[tokio::test]
+async fn plex_a_request_repeated_on_new_connections_reuses_its_reading_for_its_user_only() {
+    let (srv, h) = plex().await;
+    let direct = format!("http://{}", srv.addr);
+    let repeats = || h.gateway.upstreams()[0].guard.snapshot().repeated_reads;
+    let cached = "/library/sections/2/all";
+    let alice = vec![("X-Plex-Token", token_of(&srv, Profile::Plex, "alice"))];
+    let admin = vec![("X-Plex-Token", token_of(&srv, Profile::Plex, "admin"))];
+
+    let first = OneConnection::open(h.proxy).await.get(cached, &alice).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(repeats(), 0);
+    // Each of these is its connection's first request: the reading made on the first
+    // connection is reused.
+    for n in 1..=2 {
+        let again = OneConnection::open(h.proxy).await.get(cached, &alice).await;
+        assert_eq!(again.status, 200);
+        assert!(again.cache_status.contains("hit"), "{}", again.cache_status);
+        assert_eq!(again.body, first.body);
+        assert_eq!(repeats(), n, "a new connection repeated the request");
+    }
+
+    // The same target with another token, on a new connection: read afresh, and answered with
+    // what the server gives that user.
+    let theirs = OneConnection::open(h.proxy).await.get(cached, &admin).await;
+    assert_eq!(theirs.status, 200);
+    assert_eq!(repeats(), 2, "another token is not a repeat");
+    let want = get(&h.client, &direct, cached, &admin).await;
+    assert_eq!(theirs.body, want.bytes().await.unwrap());
+
+    // The server refuses alice's token: the reading kept from her request is recalled, but
+    // her standing is read afresh, so nothing cached goes to her.
+    sim_control(&srv, &h, "revoke", &alice[0].1).await;
+    let r = get(&h.client, &h.url(""), "/library/onDeck", &alice).await;
+    assert_eq!(r.status(), 401);
+    let refused = OneConnection::open(h.proxy).await.get(cached, &alice).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        refused.cache_status,
+        "cachearr; fwd=bypass; detail=token-refused"
+    );
+    assert_eq!(repeats(), 3);
+}

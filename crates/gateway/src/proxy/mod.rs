@@ -35,8 +35,8 @@ mod pass;
 mod repeat;
 
 use pass::{pass_through, upgrade};
-pub(crate) use repeat::LastReadSlot;
-use repeat::{LastRead, Reading};
+use repeat::{Fingerprint, KeptReading, Reading};
+pub(crate) use repeat::{LastFingerprint, RecentReadings};
 
 /// What the proxy keeps for one client connection, made when it is accepted rather than on
 /// each of its requests.
@@ -46,8 +46,10 @@ pub(crate) struct Connection {
     pub(crate) slot: Arc<SendSlot>,
     /// The listener's cached-read series, resolved once.
     pub(crate) reads: Arc<ReadMetrics>,
-    /// The connection's last cached read, for a repeat of it.
-    pub(crate) last_read: LastReadSlot,
+    /// The listener's recent cached reads, for a request that repeats one of them.
+    pub(crate) recent: Arc<RecentReadings>,
+    /// Where this connection's last request was found or kept in `recent`.
+    pub(crate) last_print: LastFingerprint,
 }
 
 /// Handles one client request for `up`, which arrived at `started`. Never panics on client
@@ -61,34 +63,34 @@ pub(crate) async fn handle(
     conn: &Connection,
     started: Instant,
 ) -> (Response<ProxyBody>, Arc<str>) {
-    if let Some(last) = conn.last_read.take_if_repeated(&up, &req) {
-        // The connection's previous request again, byte for byte: it passed the checks, and
-        // its route, token and key are what they were (see [`repeat`]).
+    let (print, recalled) = conn.recent.look_up(&conn.last_print, &req);
+    if let Some(recalled) = recalled {
+        // A request read recently, byte for byte (on this connection or another): it passed
+        // the checks, and its route, token and key are what they were (see [`repeat`]).
         up.guard
             .counters
             .repeated_reads
             .fetch_add(1, Ordering::Relaxed);
-        let client = last.client.clone();
-        let read = ReadFrom::Repeat {
-            reading: last.reading.clone(),
-            before: last.user(),
-        };
+        let client = recalled.client.clone();
+        let read = ReadFrom::Repeat(recalled);
         let resp = serve_reading(&gw, &up, req, peer, read, &client, started, conn).await;
         return (resp, client);
     }
     // Attributed here, once for every path the proxy takes: the client by what it says about
     // itself.
     let client: Arc<str> = crate::clients::client_name(up.profile, req.headers()).into();
-    let resp = route(&gw, &up, req, peer, &client, started, conn).await;
+    let resp = route(&gw, &up, req, peer, print, &client, started, conn).await;
     (resp, client)
 }
 
 /// A request that is not a repeat: checked, decided by the route table, then dispatched.
+#[allow(clippy::too_many_arguments)]
 async fn route(
     gw: &Gateway,
     up: &Arc<Upstream>,
     req: Request<Incoming>,
     peer: SocketAddr,
+    print: Option<Fingerprint>,
     client: &Arc<str>,
     started: Instant,
     conn: &Connection,
@@ -110,7 +112,7 @@ async fn route(
                 policy,
                 tags,
                 user_state,
-                repeatable: true,
+                remember: print,
             };
             serve_reading(gw, up, req, peer, read, client, started, conn).await
         }
@@ -121,7 +123,7 @@ async fn route(
             user_state,
         } => {
             // Searches (and `…/all?title=`) are answered from the library index when it can;
-            // otherwise they are cached reads. Not repeatable: the index may answer the next.
+            // otherwise they are cached reads. Not remembered: the index may answer the next.
             if let Some(resp) = Box::pin(crate::library::answer::try_answer(
                 gw, up, &req, search, started,
             ))
@@ -133,7 +135,7 @@ async fn route(
                 policy,
                 tags,
                 user_state,
-                repeatable: false,
+                remember: None,
             };
             serve_reading(gw, up, req, peer, read, client, started, conn).await
         }
@@ -352,15 +354,13 @@ enum ReadFrom<'a> {
         policy: &'a ResolvedPolicy,
         tags: Vec<Arc<str>>,
         user_state: bool,
-        /// The connection may keep the reading for a repeat of this request.
-        repeatable: bool,
+        /// Where the listener remembers the reading for a repeat of this request (`None`: not
+        /// remembered).
+        remember: Option<Fingerprint>,
     },
-    /// The connection's previous request, which this one repeats; `before` is the user it was
-    /// read as (the same token).
-    Repeat {
-        reading: Arc<Reading>,
-        before: Arc<UserRecord>,
-    },
+    /// A recent request, which this one repeats byte for byte; its user is the one it was read
+    /// as (the same token).
+    Repeat(KeptReading),
 }
 
 /// Who the request is: the user of its one token, seen now. Anything else passes through.
@@ -433,7 +433,7 @@ async fn serve_reading(
     let user = match &read {
         // The same token as before, so the same hash: the user is looked up (and marked seen)
         // by it, and their standing below is read afresh.
-        ReadFrom::Repeat { before, .. } => {
+        ReadFrom::Repeat(KeptReading { user: before, .. }) => {
             up.users.touch(&up.name, before.hash, before.token(), now)
         }
         ReadFrom::Route { .. } => match identify(gw, up, req.headers(), req.uri().query(), now) {
@@ -443,7 +443,7 @@ async fn serve_reading(
     };
     let (class, scope) = match &read {
         ReadFrom::Route { policy, .. } => (policy.class, policy.scope),
-        ReadFrom::Repeat { reading, .. } => (reading.class, reading.scope),
+        ReadFrom::Repeat(KeptReading { reading, .. }) => (reading.class, reading.scope),
     };
     let authenticates = crate::dialect::authenticates(up.profile, class);
     if user.is_refused() {
@@ -465,15 +465,15 @@ async fn serve_reading(
             None
         }
     };
-    let (reading, repeatable) = match read {
-        ReadFrom::Repeat { reading, .. } => (reading, true),
+    let (reading, remember) = match read {
+        ReadFrom::Repeat(KeptReading { reading, .. }) => (reading, None),
         ReadFrom::Route {
             policy,
             tags,
             user_state,
-            repeatable,
+            remember,
         } => match reading_of(up, &req, &user, scope_user, policy, tags, user_state) {
-            Ok(reading) => (Arc::new(reading), repeatable),
+            Ok(reading) => (Arc::new(reading), remember),
             Err(e) => return problem(ErrorKind::BadQuery, &e.to_string()),
         },
     };
@@ -499,9 +499,18 @@ async fn serve_reading(
         item_tagged: crate::feed::item_tagged(class),
     });
     let gzip = reading.gzip;
-    if repeatable {
-        conn.last_read
-            .keep(LastRead::new(loader.clone(), reading, client.clone()));
+    if let Some(print) = remember {
+        conn.recent.remember(
+            &conn.last_print,
+            print,
+            &loader.uri,
+            &loader.client_headers,
+            KeptReading {
+                reading,
+                client: client.clone(),
+                user: user.clone(),
+            },
+        );
     }
     // A batch in flight fills this key: wait for it rather than fetch the same answer again.
     gw.batcher().join(&key).await;

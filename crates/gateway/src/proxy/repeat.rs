@@ -1,28 +1,46 @@
-//! A connection's last cached read, kept so that the same request sent again on it skips the
-//! work whose result cannot have changed.
+//! Recent cached reads, kept per listener so that a request sent again — on the same
+//! connection or on a new one — skips the work whose result cannot have changed.
 //!
-//! Dashboards, pollers and sync tools send the same request over and over on one kept-alive
-//! connection. Between the bytes of a request and its cache lookup, most of the work is a pure
-//! function of those bytes and of configuration fixed at start: the request checks, the route's
-//! decision (class, scope, policy, tags), the reading of the token and its hash, the cache key,
-//! the client's name and whether it takes gzip. When a request is byte for byte the one before
-//! it on the same connection (same upstream, method, target, and header lines in the same
-//! order), those results are reused ([`Reading`]).
+//! Dashboards, pollers and sync tools send the same requests over and over: on one kept-alive
+//! connection, or (scripts without a session, a connection storm after a restart) each on a
+//! new connection. Between the bytes of a request and its cache lookup, most of the work is a
+//! pure function of those bytes and of configuration fixed at start: the request checks, the
+//! route's decision (class, scope, policy, tags), the reading of the token and its hash, the
+//! cache key, the client's name and whether it takes gzip. When a `GET` is byte for byte one
+//! read recently on the same listener (same target, and header lines in the same order with the
+//! same bytes), those results are reused ([`Reading`]).
 //!
 //! What depends on time or on the server is never reused: the user is looked up again by their
 //! hash (and marked seen), a token the server refused since is refused, the trust a shared
 //! entry needs is checked at the request's time, and the change feed's adjustment of the
-//! policy is made again. Nothing here crosses connections or users: a request with another
-//! token differs in its bytes and is read from scratch.
+//! policy is made again. Nothing crosses users: the token is among the bytes compared, so a
+//! request with another token (or none) is read from scratch; nor does anything depend on the
+//! connection (the client's address is not part of a reading).
+//!
+//! The table is small and direct-mapped ([`SLOTS`] entries, the newest reading of a slot wins),
+//! keyed by a seeded hash of the request's bytes and confirmed by comparing them, so a
+//! collision — chance or crafted — costs a fresh reading, never a wrong one. Each entry holds a
+//! copy of its request's target and header lines (at most [`MAX_REMEMBERED_BYTES`]), not the
+//! request itself: the request's bytes share the connection's read buffer, which would
+//! otherwise stay pinned for as long as the entry lives.
 
+use std::hash::{BuildHasher as _, Hasher as _};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cachearr_engine::{Key, Policy};
-use http::{HeaderMap, Method, Request};
+use http::{HeaderMap, Method, Request, Uri};
 
-use crate::fetch::LoaderState;
 use crate::model::{Class, Scope};
-use crate::upstream::Upstream;
+use crate::users::UserRecord;
+
+/// Entries per listener. Enough for the distinct requests a few tools repeat at once; a slot
+/// taken by another request costs one fresh reading.
+const SLOTS: usize = 256;
+
+/// A request whose target and header lines are longer than this is not remembered: it bounds
+/// the table's memory (~1 MiB at most per listener) whatever clients send.
+const MAX_REMEMBERED_BYTES: usize = 4096;
 
 /// What a cached read worked out from its request's bytes: the same bytes give the same.
 #[derive(Debug)]
@@ -40,65 +58,222 @@ pub(crate) struct Reading {
     pub(crate) gzip: bool,
 }
 
-/// A connection's last cached read: its request's parts (kept by its loader), what was read
-/// from them, and the client's name.
-pub(crate) struct LastRead {
-    request: Arc<LoaderState>,
+/// What a cached read leaves for a repeat of its request, and what the repeat recalls.
+pub(crate) struct KeptReading {
     pub(crate) reading: Arc<Reading>,
+    /// The client's name, read from the same headers.
     pub(crate) client: Arc<str>,
+    /// The user the request was read as (the same token): looked up afresh by its hash.
+    pub(crate) user: Arc<UserRecord>,
 }
 
-impl LastRead {
-    pub(crate) fn new(request: Arc<LoaderState>, reading: Arc<Reading>, client: Arc<str>) -> Self {
+/// One remembered read: its request's bytes and what was read from them.
+struct Remembered {
+    hash: u64,
+    /// The request's target and header lines, each piece prefixed by its length
+    /// ([`RequestBytes`]).
+    request: Box<[u8]>,
+    reading: Arc<Reading>,
+    client: Arc<str>,
+    user: Arc<UserRecord>,
+}
+
+/// The recent cached reads of one listener (one upstream).
+pub(crate) struct RecentReadings {
+    /// Seeds the hash per process, so that which requests share a slot cannot be worked out
+    /// from outside.
+    seed: usize,
+    slots: Box<[Mutex<Option<Remembered>>]>,
+}
+
+impl Default for RecentReadings {
+    fn default() -> Self {
         Self {
-            request,
-            reading,
-            client,
+            seed: std::hash::RandomState::new().hash_one(0u64) as usize,
+            slots: (0..SLOTS).map(|_| Mutex::new(None)).collect(),
+        }
+    }
+}
+
+/// A request's hash in its listener's table; made once per request, used to recall and to
+/// remember.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fingerprint(u64);
+
+/// A connection's memo of the fingerprint of its last request that was recalled or
+/// remembered: a keep-alive client's next request is most often the same again, and is then
+/// found without hashing it (the comparison alone tells).
+#[derive(Default)]
+pub(crate) struct LastFingerprint(AtomicU64);
+
+impl LastFingerprint {
+    /// Zero stands for none: a request whose hash is zero is simply not memoised.
+    fn get(&self) -> Option<Fingerprint> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            hash => Some(Fingerprint(hash)),
         }
     }
 
-    /// The user the request was read as.
-    pub(crate) fn user(&self) -> Arc<crate::users::UserRecord> {
-        self.request.user.clone()
+    fn set(&self, print: Fingerprint) {
+        self.0.store(print.0, Ordering::Relaxed);
     }
 }
 
-/// Where a connection keeps its [`LastRead`]. A mutex only because the service future must be
-/// `Send`: one connection's requests run one after the other, so it is never contended.
-#[derive(Default)]
-pub(crate) struct LastReadSlot(Mutex<Option<LastRead>>);
-
-impl LastReadSlot {
-    /// Takes the last read out when `req` repeats it for `up`; otherwise drops it (a
-    /// connection remembers one request, the latest).
-    pub(crate) fn take_if_repeated<B>(
+impl RecentReadings {
+    /// Looks `req` up: first as a repeat of the connection's `last` request, then by its own
+    /// fingerprint. Returns the fingerprint (`None` when `req` is not a `GET`) and the
+    /// reading, if one is remembered for these bytes.
+    pub(crate) fn look_up<B>(
         &self,
-        up: &Arc<Upstream>,
+        last: &LastFingerprint,
         req: &Request<B>,
-    ) -> Option<LastRead> {
-        let last = self.0.lock().unwrap_or_else(|e| e.into_inner()).take()?;
-        let before = &last.request;
-        let repeated = req.method() == Method::GET
-            && Arc::ptr_eq(&before.up, up)
-            && before.uri == *req.uri()
-            && same_header_lines(&before.client_headers, req.headers());
-        repeated.then_some(last)
+    ) -> (Option<Fingerprint>, Option<KeptReading>) {
+        if req.method() != Method::GET {
+            return (None, None);
+        }
+        if let Some(print) = last.get()
+            && let Some(recalled) = self.recall(print, req)
+        {
+            return (Some(print), Some(recalled));
+        }
+        let print = self.fingerprint(req);
+        let recalled = print.and_then(|print| self.recall(print, req));
+        if let (Some(print), Some(_)) = (print, &recalled) {
+            last.set(print);
+        }
+        (print, recalled)
     }
 
-    /// Keeps `last` for the connection's next request.
-    pub(crate) fn keep(&self, last: LastRead) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(last);
+    /// The request's fingerprint, or `None` when it is not a `GET` (only those are kept).
+    pub(crate) fn fingerprint<B>(&self, req: &Request<B>) -> Option<Fingerprint> {
+        if req.method() != Method::GET {
+            return None;
+        }
+        let mut h = rustc_hash::FxHasher::with_seed(self.seed);
+        RequestBytes::of(req.uri(), req.headers()).each(|piece| {
+            h.write_usize(piece.len());
+            h.write(piece);
+            true
+        });
+        Some(Fingerprint(h.finish()))
+    }
+
+    fn slot(&self, print: Fingerprint) -> std::sync::MutexGuard<'_, Option<Remembered>> {
+        self.slots[print.0 as usize % SLOTS]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The reading of a request byte for byte the same as `req`, if one is remembered.
+    pub(crate) fn recall<B>(&self, print: Fingerprint, req: &Request<B>) -> Option<KeptReading> {
+        let slot = self.slot(print);
+        let kept = slot.as_ref()?;
+        (kept.hash == print.0 && RequestBytes::of(req.uri(), req.headers()).equal(&kept.request))
+            .then(|| KeptReading {
+                reading: kept.reading.clone(),
+                client: kept.client.clone(),
+                user: kept.user.clone(),
+            })
+    }
+
+    /// Remembers what was read from the request `uri` and `headers` (fingerprinted as `print`),
+    /// in place of what its slot held; the connection's `last` request is this one.
+    pub(crate) fn remember(
+        &self,
+        last: &LastFingerprint,
+        print: Fingerprint,
+        uri: &Uri,
+        headers: &HeaderMap,
+        kept: KeptReading,
+    ) {
+        let Some(request) = RequestBytes::of(uri, headers).copy(MAX_REMEMBERED_BYTES) else {
+            return;
+        };
+        last.set(print);
+        let KeptReading {
+            reading,
+            client,
+            user,
+        } = kept;
+        let kept = Remembered {
+            hash: print.0,
+            request,
+            reading,
+            client,
+            user,
+        };
+        // The entry it replaces is dropped after the lock is let go.
+        let _replaced = self.slot(print).replace(kept);
     }
 }
 
-/// Whether two requests carry the same header lines, in the same order, with the same bytes:
-/// the test is stricter than HTTP's equivalence on purpose, so that every reading of the
-/// headers (token precedence among repeated names included) gives the same result.
-fn same_header_lines(a: &HeaderMap, b: &HeaderMap) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b.iter())
-            .all(|((an, av), (bn, bv))| an == bn && av.as_bytes() == bv.as_bytes())
+/// A request's bytes as the table sees them: the target's scheme, authority and path with
+/// query, then every header line's name and value, in order. A repeated name's values in
+/// another order, another case in a value, one line more or less: all differ, so that every
+/// reading of the headers (token precedence among repeated names included) gives the same
+/// result for the same bytes.
+struct RequestBytes<'a> {
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+}
+
+impl<'a> RequestBytes<'a> {
+    fn of(uri: &'a Uri, headers: &'a HeaderMap) -> Self {
+        Self { uri, headers }
+    }
+
+    /// Hands each piece to `f`, in order, until `f` says stop; false if it did. Plain loops
+    /// rather than a chain of iterators: this runs twice on every `GET` (a chained
+    /// `flat_map` cost ~600 instructions a request more, by callgrind).
+    fn each(&self, mut f: impl FnMut(&'a [u8]) -> bool) -> bool {
+        let uri = self.uri;
+        if !(f(uri.scheme_str().unwrap_or("").as_bytes())
+            && f(uri.authority().map_or("", |a| a.as_str()).as_bytes())
+            && f(uri.path_and_query().map_or("", |p| p.as_str()).as_bytes()))
+        {
+            return false;
+        }
+        for (name, value) in self.headers {
+            if !(f(name.as_str().as_bytes()) && f(value.as_bytes())) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether these bytes are the ones `copy` made of a request.
+    fn equal(self, stored: &[u8]) -> bool {
+        let mut rest = stored;
+        self.each(|piece| {
+            let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+                return false;
+            };
+            let len = u32::from_le_bytes(*len) as usize;
+            if len != piece.len() || tail.len() < len || tail[..len] != *piece {
+                return false;
+            }
+            rest = &tail[len..];
+            true
+        }) && rest.is_empty()
+    }
+
+    /// The bytes, each piece after its length, or `None` past `max` bytes.
+    fn copy(self, max: usize) -> Option<Box<[u8]>> {
+        let mut out = Vec::new();
+        let fits = self.each(|piece| {
+            let Ok(len) = u32::try_from(piece.len()) else {
+                return false;
+            };
+            if out.len() + 4 + piece.len() > max {
+                return false;
+            }
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(piece);
+            true
+        });
+        fits.then(|| out.into_boxed_slice())
+    }
 }
 
 #[cfg(test)]
@@ -106,31 +281,188 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
-    fn headers(lines: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
+    fn request(target: &str, lines: &[(&'static str, &'static str)]) -> Request<()> {
+        let mut req = Request::get(target);
         for (name, value) in lines {
-            h.append(*name, HeaderValue::from_static(value));
+            req = req.header(*name, HeaderValue::from_static(value));
         }
-        h
+        req.body(()).unwrap()
+    }
+
+    fn same(a: &Request<()>, b: &Request<()>) -> bool {
+        let stored = RequestBytes::of(a.uri(), a.headers()).copy(4096).unwrap();
+        RequestBytes::of(b.uri(), b.headers()).equal(&stored)
     }
 
     #[test]
     fn header_lines_must_match_in_order_and_bytes() {
-        let a = headers(&[("x-plex-token", "alice"), ("accept", "application/json")]);
-        assert!(same_header_lines(&a, &a.clone()));
-        // Another token.
-        let b = headers(&[("x-plex-token", "bob"), ("accept", "application/json")]);
-        assert!(!same_header_lines(&a, &b));
-        // One more line.
-        let mut c = a.clone();
-        c.append("x-plex-token", HeaderValue::from_static("bob"));
-        assert!(!same_header_lines(&a, &c));
+        let a = request(
+            "/library/sections/1/all",
+            &[("x-plex-token", "alice"), ("accept", "application/json")],
+        );
+        assert!(same(&a, &a));
+        let b = request(
+            "/library/sections/1/all",
+            &[("x-plex-token", "bob"), ("accept", "application/json")],
+        );
+        assert!(!same(&a, &b), "another token");
+        let c = request(
+            "/library/sections/1/all",
+            &[
+                ("x-plex-token", "alice"),
+                ("accept", "application/json"),
+                ("x-plex-token", "bob"),
+            ],
+        );
+        assert!(!same(&a, &c) && !same(&c, &a), "one more line");
         // A repeated name's values in another order: servers read the first or the last.
-        let d = headers(&[("x-plex-token", "alice"), ("x-plex-token", "bob")]);
-        let e = headers(&[("x-plex-token", "bob"), ("x-plex-token", "alice")]);
-        assert!(!same_header_lines(&d, &e));
-        // Case in a value counts.
-        let f = headers(&[("x-plex-token", "Alice"), ("accept", "application/json")]);
-        assert!(!same_header_lines(&a, &f));
+        let d = request("/", &[("x-plex-token", "alice"), ("x-plex-token", "bob")]);
+        let e = request("/", &[("x-plex-token", "bob"), ("x-plex-token", "alice")]);
+        assert!(!same(&d, &e));
+        let f = request(
+            "/library/sections/1/all",
+            &[("x-plex-token", "Alice"), ("accept", "application/json")],
+        );
+        assert!(!same(&a, &f), "case in a value counts");
+        let g = request(
+            "/library/sections/1/all?X-Plex-Token=alice",
+            &[("x-plex-token", "alice"), ("accept", "application/json")],
+        );
+        assert!(!same(&a, &g), "another query");
+        // Lengths are part of the bytes: pieces that concatenate alike still differ.
+        let h = request("/", &[("x-a", "bc")]);
+        let i = request("/", &[("x-ab", "c")]);
+        assert!(!same(&h, &i));
+    }
+
+    fn reading() -> Arc<Reading> {
+        let key = Key::new("plex|/library/sections/1/all|u1");
+        Arc::new(Reading {
+            class: Class::Listing,
+            scope: Scope::User,
+            key,
+            engine: Policy::new("listing", std::time::Duration::from_secs(60)),
+            gzip: false,
+        })
+    }
+
+    fn user(token: &str) -> Arc<UserRecord> {
+        let users = crate::users::Users::default();
+        users.touch("plex", crate::keys::UserHash(7), token, 0)
+    }
+
+    fn kept(reading: Arc<Reading>, client: Arc<str>) -> KeptReading {
+        KeptReading {
+            reading,
+            client,
+            user: user("alice"),
+        }
+    }
+
+    #[test]
+    fn a_reading_is_recalled_only_for_the_same_bytes() {
+        let table = RecentReadings::default();
+        let alice = request("/library/sections/1/all", &[("x-plex-token", "alice")]);
+        let bob = request("/library/sections/1/all", &[("x-plex-token", "bob")]);
+        let print = table.fingerprint(&alice).unwrap();
+        assert!(table.recall(print, &alice).is_none(), "nothing kept yet");
+        let reading = reading();
+        table.remember(
+            &LastFingerprint::default(),
+            print,
+            alice.uri(),
+            alice.headers(),
+            kept(reading.clone(), "Plexamp".into()),
+        );
+        let again = request("/library/sections/1/all", &[("x-plex-token", "alice")]);
+        let recalled = table
+            .recall(table.fingerprint(&again).unwrap(), &again)
+            .expect("the same bytes are recalled");
+        assert!(Arc::ptr_eq(&recalled.reading, &reading));
+        assert_eq!(&*recalled.client, "Plexamp");
+        assert!(
+            table
+                .recall(table.fingerprint(&bob).unwrap(), &bob)
+                .is_none()
+        );
+        // Bob's bytes under alice's fingerprint (as if their hashes collided): refused by the
+        // comparison, not by the hash.
+        assert!(table.recall(print, &bob).is_none());
+        // Only GETs are kept.
+        let head = Request::head("/library/sections/1/all")
+            .header("x-plex-token", "alice")
+            .body(())
+            .unwrap();
+        assert!(table.fingerprint(&head).is_none());
+    }
+
+    #[test]
+    fn a_connection_finds_its_last_request_again_and_falls_back_to_the_fingerprint() {
+        let table = RecentReadings::default();
+        let (a, b) = (
+            request("/a", &[("x-plex-token", "alice")]),
+            request("/b", &[("x-plex-token", "alice")]),
+        );
+        let last = LastFingerprint::default();
+        for r in [&a, &b] {
+            let (print, recalled) = table.look_up(&last, r);
+            assert!(recalled.is_none());
+            let client: Arc<str> = r.uri().path().into();
+            table.remember(
+                &last,
+                print.unwrap(),
+                r.uri(),
+                r.headers(),
+                kept(reading(), client),
+            );
+        }
+        // The connection's last request was b: b again is found by the memo, a by its own
+        // fingerprint (after which a is the memo).
+        let (print, recalled) = table.look_up(&last, &b);
+        assert_eq!(&*recalled.unwrap().client, "/b");
+        assert_eq!(print.unwrap().0, table.fingerprint(&b).unwrap().0);
+        let (print, recalled) = table.look_up(&last, &a);
+        assert_eq!(&*recalled.unwrap().client, "/a");
+        assert_eq!(last.get().unwrap().0, print.unwrap().0);
+        let other = request("/a", &[("x-plex-token", "bob")]);
+        assert!(table.look_up(&last, &other).1.is_none(), "another token");
+    }
+
+    #[test]
+    fn a_slot_keeps_the_newest_reading_and_long_requests_are_not_kept() {
+        let table = RecentReadings::default();
+        let last = LastFingerprint::default();
+        let a = request("/a", &[("x-plex-token", "alice")]);
+        let b = request("/b", &[("x-plex-token", "alice")]);
+        // The same slot for both (a fingerprint is only a hash).
+        let print = table.fingerprint(&a).unwrap();
+        table.remember(
+            &last,
+            print,
+            a.uri(),
+            a.headers(),
+            kept(reading(), "a".into()),
+        );
+        table.remember(
+            &last,
+            print,
+            b.uri(),
+            b.headers(),
+            kept(reading(), "b".into()),
+        );
+        assert!(table.recall(print, &a).is_none(), "replaced by the newer");
+        assert_eq!(&*table.recall(print, &b).unwrap().client, "b");
+
+        let long: &'static str = Box::leak("x".repeat(MAX_REMEMBERED_BYTES).into_boxed_str());
+        let c = request("/c", &[("x-plex-token", "alice"), ("x-long", long)]);
+        let print = table.fingerprint(&c).unwrap();
+        table.remember(
+            &last,
+            print,
+            c.uri(),
+            c.headers(),
+            kept(reading(), "c".into()),
+        );
+        assert!(table.recall(print, &c).is_none(), "too long to keep");
     }
 }
