@@ -133,7 +133,10 @@ pub(crate) async fn serve_proxy(
             let up = up.clone();
             let connection = connection.clone();
             let busy = tracker.busy();
-            async move {
+            // Boxed: the request's whole path is one large future, which hyper would otherwise
+            // keep in a slot of that size for every open connection, busy or not, and move into
+            // it on every request.
+            Box::pin(async move {
                 // Attributed here, once for every path the proxy takes: the client by the name
                 // the proxy read, the outcome by the Cache-Status it answered with.
                 let started = std::time::Instant::now();
@@ -154,7 +157,7 @@ pub(crate) async fn serve_proxy(
                 Ok::<_, std::convert::Infallible>(
                     response.map(|body| connections::BusyBody::new(body, busy)),
                 )
-            }
+            })
         });
         let stream = sendfile::SendfileStream::new(stream, slot);
         let conn = builder
