@@ -11,10 +11,10 @@
 //!   (between keep-alive requests, or before its first request). At the cap, a new client
 //!   sheds the connection idle the longest; if every connection is busy, the new client gets
 //!   a short 503 and is closed.
-//! * A connection idle for [`IDLE_TIMEOUT`] — no request in service since it was accepted or
-//!   since its last response was sent, so a silent client or one sending its request head a
-//!   byte at a time — is closed by a sweep of the registry once a second
-//!   ([`Connections::sweep`]). The sweep does the work of a per-request timer (hyper's
+//! * A connection idle for `IDLE_TIMEOUT` (30 s) — no request in service since it was
+//!   accepted or since its last response was sent, so a silent client or one sending its
+//!   request head a byte at a time — is closed by a sweep of the registry once a second
+//!   (`Connections::sweep`). The sweep does the work of a per-request timer (hyper's
 //!   header-read timeout armed and disarmed a timer on every request head) with one atomic
 //!   store per request.
 //! * Accept errors (out of file descriptors: `EMFILE`, `ENFILE`) shed the oldest idle

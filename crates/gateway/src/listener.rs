@@ -1,9 +1,10 @@
 //! A proxy listener: its accept loop and each connection's task. HTTP/1.1 by hyper, with the
 //! gateway's limits; a connection cap with shedding of the oldest idle connection and a
-//! `503` when every connection is busy; the sweep that closes connections idle too long; a back-off when accepting fails (out of descriptors);
-//! per connection, the send slot for zero-copy bodies and the listener's recent cached reads
-//! ([`crate::proxy::Connection`]); and graceful shutdown, awaiting the connections through a
-//! channel that closes with the last one. Every request goes to [`crate::proxy::handle`].
+//! `503` when every connection is busy; the sweep that closes connections idle too long; a
+//! back-off when accepting fails (out of descriptors); per connection, the send slot for
+//! zero-copy bodies and the listener's recent cached reads ([`crate::proxy::Connection`]); and
+//! graceful shutdown, awaiting the connections through a channel that closes with the last
+//! one. Every request goes to [`crate::proxy::handle`].
 
 use std::sync::Arc;
 
