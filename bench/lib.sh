@@ -73,6 +73,14 @@ sim_music_section() { # PORT TOKEN
     | python3 -c 'import json,sys; print([d["key"] for d in json.load(sys.stdin)["MediaContainer"]["Directory"] if d["type"]=="artist"][0])'
 }
 
+# The rating keys of COUNT albums of the music section MUSIC from the 41st on, space-separated:
+# the gateway benchmarks' burst keys (an album's track listing, /library/metadata/KEY/children).
+sim_albums() { # PORT TOKEN MUSIC COUNT
+  curl -fs -H "X-Plex-Token: $2" -H "Accept: application/json" -H "X-Plex-Container-Start: 40" \
+    -H "X-Plex-Container-Size: $4" "http://127.0.0.1:$1/library/sections/$3/all?type=9" \
+    | python3 -c 'import json,sys; print(" ".join(str(m["ratingKey"]) for m in json.load(sys.stdin)["MediaContainer"]["Metadata"]))'
+}
+
 # The gateway benchmarks' cachearr configuration on standard output: one Plex upstream (the
 # simulator on SIM_PORT) served on LISTEN_PORT, a 1 GiB memory tier, and a guard that never
 # queues a benchmark's requests. Callers append what their scenario adds (routes, `[index]`).

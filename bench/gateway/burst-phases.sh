@@ -34,8 +34,7 @@ SIM_PORT=$(free_port)
 start_bench_sim "$CACHEARR" "$SIM_PORT" 10 "$WORK/sim.log"
 TOKEN=$(sim_owner_token "$SIM_PORT")
 MUSIC=$(sim_music_section "$SIM_PORT" "$TOKEN")
-ALBUM=$(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 40" -H "X-Plex-Container-Size: 1" \
-  "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=9" | python3 -c 'import json,sys; print(json.load(sys.stdin)["MediaContainer"]["Metadata"][0]["ratingKey"])')
+ALBUM=$(sim_albums "$SIM_PORT" "$TOKEN" "$MUSIC" 1)
 BURST_PATH="/library/metadata/$ALBUM/children"
 HEADERS=("X-Plex-Token: $TOKEN" "Accept: application/json")
 

@@ -35,8 +35,7 @@ TOKEN=$(sim_owner_token "$SIM_PORT")
 MUSIC=$(sim_music_section "$SIM_PORT" "$TOKEN")
 HEADERS=("X-Plex-Token: $TOKEN" "Accept: application/json")
 # One album per cold burst: keys no build has asked for.
-ALBUMS=($(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" -H "X-Plex-Container-Start: 40" -H "X-Plex-Container-Size: 60" \
-  "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=9" | python3 -c 'import json,sys; print(" ".join(str(m["ratingKey"]) for m in json.load(sys.stdin)["MediaContainer"]["Metadata"]))'))
+ALBUMS=($(sim_albums "$SIM_PORT" "$TOKEN" "$MUSIC" 60))
 NEXT_ALBUM=0
 # The yardstick: one request straight to the simulator (median of 5, on an album no one asks for).
 UPSTREAM=$(for _ in 1 2 3 4 5; do "${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$SIM_PORT" "/library/metadata/${ALBUMS[59]}/children" 1 \

@@ -13,9 +13,8 @@ W=$(mktemp -d /tmp/cachearr-idle.XXXXXX)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$W"' EXIT
 SP=$(free_port); CP=$(free_port); AP=$(free_port)
-"$BIN" sim --plex-listen "127.0.0.1:$SP" --tracks 200 --movies 5 --shows 1 --seed 7 >"$W/sim.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$SP/identity"
+ON_CLIENT=() # unpinned: nothing here is timed finer than a second
+start_bench_sim "$BIN" "$SP" 0 "$W/sim.log"
 bench_cachearr_toml "$W/data" "$AP" "$SP" "$CP" >"$W/cachearr.toml"
 RUST_LOG=error "$BIN" serve --config "$W/cachearr.toml" >"$W/cachearr.log" 2>&1 &
 PIDS+=($!)

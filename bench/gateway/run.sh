@@ -317,8 +317,7 @@ echo "## 1,000 concurrent requests for one cold key, 300 ms upstream latency"
 echo
 echo "| proxy | upstream requests | ok | waiters' p50 | waiters' p99 | max | same burst, key cached: p50 / p99 / max |"
 echo "|---|---|---|---|---|---|---|"
-ALBUMS=($(curl -fs -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 40" -H "X-Plex-Container-Size: 10" \
-  "http://127.0.0.1:$SIM_PORT/library/sections/$MUSIC/all?type=9" | python3 -c 'import json,sys; print(" ".join(str(m["ratingKey"]) for m in json.load(sys.stdin)["MediaContainer"]["Metadata"]))'))
+ALBUMS=($(sim_albums "$SIM_PORT" "$TOKEN" "$MUSIC" 10))
 i=0
 for p in "${PROXIES[@]}"; do
   sim_reset

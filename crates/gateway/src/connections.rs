@@ -71,11 +71,11 @@ pub fn default_max_connections(open_files: Option<u64>, listeners: usize) -> usi
 
 /// How long a connection may wait for a request (from its accept, or from the end of its last
 /// response) before it is closed: the header-read timeout of nginx's and hyper's defaults.
-pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How often [`Connections::sweep`] runs: idle connections are closed within this of
 /// [`IDLE_TIMEOUT`].
-pub(crate) const IDLE_SWEEP_EVERY: Duration = Duration::from_secs(1);
+const IDLE_SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// One connection's entry. Requests only touch its atomics: marking a connection busy and
 /// idle runs twice per request, so it takes no lock (it took the registry's lock and two map
@@ -84,10 +84,10 @@ pub(crate) const IDLE_SWEEP_EVERY: Duration = Duration::from_secs(1);
 struct Slot {
     /// Requests in service plus response bodies being sent.
     busy: AtomicU32,
-    /// While idle, when it became idle (a tick of [`Connections::ticks`]); the idle connection
+    /// While idle, when it became idle (a tick of [`Clocks::ticks`]); the idle connection
     /// with the smallest tick is shed first.
     idle_since: AtomicU64,
-    /// While idle, the sweep it became idle in (a count of [`Connections::sweeps`]).
+    /// While idle, the sweep it became idle in (a count of [`Clocks::sweeps`]).
     idle_sweep: AtomicU64,
     shed: CancellationToken,
 }
@@ -97,12 +97,11 @@ impl Slot {
         self.busy.fetch_add(1, Ordering::AcqRel);
     }
 
-    fn done(&self, ticks: &AtomicU64, sweeps: &AtomicU64) {
+    fn done(&self, clocks: &Clocks) {
         if self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.idle_sweep
-                .store(sweeps.load(Ordering::Relaxed), Ordering::Relaxed);
-            self.idle_since
-                .store(ticks.fetch_add(1, Ordering::Relaxed) + 1, Ordering::Release);
+                .store(clocks.sweeps.load(Ordering::Relaxed), Ordering::Relaxed);
+            self.idle_since.store(clocks.tick(), Ordering::Release);
         }
     }
 
@@ -117,14 +116,27 @@ struct Registry {
     next_id: u64,
 }
 
+/// The two clocks of a listener's idle connections, shared by its connections' trackers.
+#[derive(Default)]
+struct Clocks {
+    /// Orders the moments connections became idle.
+    ticks: AtomicU64,
+    /// Sweeps so far: the coarse clock of the idle time-out.
+    sweeps: AtomicU64,
+}
+
+impl Clocks {
+    /// The next tick.
+    fn tick(&self) -> u64 {
+        self.ticks.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
 /// The open connections of one listener (cheap to clone).
 #[derive(Clone)]
 pub(crate) struct Connections {
     registry: Arc<Mutex<Registry>>,
-    /// Orders the moments connections became idle.
-    ticks: Arc<AtomicU64>,
-    /// Sweeps so far: the coarse clock of the idle timeout.
-    sweeps: Arc<AtomicU64>,
+    clocks: Arc<Clocks>,
     cap: usize,
 }
 
@@ -132,8 +144,7 @@ impl Connections {
     pub(crate) fn new(cap: usize) -> Self {
         Self {
             registry: Arc::default(),
-            ticks: Arc::default(),
-            sweeps: Arc::default(),
+            clocks: Arc::default(),
             cap: cap.max(1),
         }
     }
@@ -181,7 +192,7 @@ impl Connections {
     /// connections idle 30–31 s). Returns how many were closed. A look at every connection,
     /// once a second: no request pays for the timeout.
     pub(crate) fn sweep(&self, idle_sweeps: u64) -> usize {
-        let now = self.sweeps.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = self.clocks.sweeps.fetch_add(1, Ordering::Relaxed) + 1;
         let mut r = self.lock();
         let before = r.slots.len();
         r.slots.retain(|_, slot| {
@@ -197,12 +208,30 @@ impl Connections {
         before - r.slots.len()
     }
 
+    /// Sweeps every [`IDLE_SWEEP_EVERY`] until `stop`, closing the connections idle for
+    /// [`IDLE_TIMEOUT`]; the log names the listener by its `upstream`.
+    pub(crate) async fn close_idle_until(&self, stop: CancellationToken, upstream: &str) {
+        let idle_sweeps = IDLE_TIMEOUT.as_secs() / IDLE_SWEEP_EVERY.as_secs();
+        let mut every = tokio::time::interval(IDLE_SWEEP_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                () = stop.cancelled() => break,
+            }
+            let closed = self.sweep(idle_sweeps);
+            if closed > 0 {
+                tracing::debug!(upstream, closed, "closed idle connections");
+            }
+        }
+    }
+
     /// Registers a new (idle) connection.
     pub(crate) fn register(&self) -> Registered {
         let slot = Arc::new(Slot {
             busy: AtomicU32::new(0),
-            idle_since: AtomicU64::new(self.ticks.fetch_add(1, Ordering::Relaxed) + 1),
-            idle_sweep: AtomicU64::new(self.sweeps.load(Ordering::Relaxed)),
+            idle_since: AtomicU64::new(self.clocks.tick()),
+            idle_sweep: AtomicU64::new(self.clocks.sweeps.load(Ordering::Relaxed)),
             shed: CancellationToken::new(),
         });
         let mut r = self.lock();
@@ -234,8 +263,7 @@ impl Registered {
     pub(crate) fn tracker(&self) -> Tracker {
         Tracker {
             slot: self.slot.clone(),
-            ticks: self.conns.ticks.clone(),
-            sweeps: self.conns.sweeps.clone(),
+            clocks: self.conns.clocks.clone(),
         }
     }
 
@@ -255,8 +283,7 @@ impl Drop for Registered {
 #[derive(Clone)]
 pub(crate) struct Tracker {
     slot: Arc<Slot>,
-    ticks: Arc<AtomicU64>,
-    sweeps: Arc<AtomicU64>,
+    clocks: Arc<Clocks>,
 }
 
 impl Tracker {
@@ -276,9 +303,7 @@ pub(crate) struct Busy {
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.tracker
-            .slot
-            .done(&self.tracker.ticks, &self.tracker.sweeps);
+        self.tracker.slot.done(&self.tracker.clocks);
     }
 }
 

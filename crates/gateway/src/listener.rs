@@ -45,7 +45,7 @@ pub(crate) async fn serve_proxy(
     }
     builder
         // No timer per request head: a client slow to send one is closed by the registry's
-        // idle sweep instead (`connections::IDLE_TIMEOUT`), which costs no request anything.
+        // idle sweep instead (`Connections::close_idle_until`), which costs no request anything.
         .header_read_timeout(None)
         // Head and body leave in one vectored write; the body slice is never copied into
         // hyper's buffer, so `SendfileStream` can recognise a cached body and send it from its
@@ -61,26 +61,9 @@ pub(crate) async fn serve_proxy(
     let conns = connections::Connections::new(cap);
     let reads = Arc::new(gw.metrics().reads(&up.metrics_name));
     let recent = Arc::new(proxy::RecentReadings::default());
-    let idle_sweeps =
-        connections::IDLE_TIMEOUT.as_secs() / connections::IDLE_SWEEP_EVERY.as_secs().max(1);
     tokio::spawn({
-        let conns = conns.clone();
-        let stop = stop.clone();
-        let name = up.name.clone();
-        async move {
-            let mut every = tokio::time::interval(connections::IDLE_SWEEP_EVERY);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = every.tick() => {}
-                    () = stop.cancelled() => break,
-                }
-                let closed = conns.sweep(idle_sweeps);
-                if closed > 0 {
-                    tracing::debug!(upstream = %name, closed, "closed idle connections");
-                }
-            }
-        }
+        let (conns, stop, name) = (conns.clone(), stop.clone(), up.name.clone());
+        async move { conns.close_idle_until(stop, &name).await }
     });
     let mut backoff = connections::AcceptBackoff::default();
     loop {

@@ -482,6 +482,23 @@ impl OneConnection {
     }
 }
 
+/// The server revokes `who`'s token, and the gateway sees it refused (on a request of another
+/// connection, on a route it passes through).
+async fn refuse_through_the_gateway(srv: &TestServer, h: &Harness, who: &[(&str, String)]) {
+    sim_control(srv, h, "revoke", &who[0].1).await;
+    let r = get(&h.client, &h.url(""), "/library/onDeck", who).await;
+    assert_eq!(r.status(), 401);
+}
+
+/// A cached route's answer to a token the server refused: passed through, and refused.
+fn assert_refused(answer: &Answer) {
+    assert_eq!(answer.status, 401);
+    assert_eq!(
+        answer.cache_status,
+        "cachearr; fwd=bypass; detail=token-refused"
+    );
+}
+
 #[tokio::test]
 async fn plex_a_repeated_request_on_one_connection_is_still_checked_for_its_user() {
     let (srv, h) = plex().await;
@@ -502,15 +519,8 @@ async fn plex_a_repeated_request_on_one_connection_is_still_checked_for_its_user
 
     // The server refuses alice's token (seen on another connection): her next repeat on this
     // one is refused too, though its reading was kept.
-    sim_control(&srv, &h, "revoke", &alice[0].1).await;
-    let r = get(&h.client, &h.url(""), "/library/onDeck", &alice).await;
-    assert_eq!(r.status(), 401);
-    let refused = conn.get(cached, &alice).await;
-    assert_eq!(refused.status, 401);
-    assert_eq!(
-        refused.cache_status,
-        "cachearr; fwd=bypass; detail=token-refused"
-    );
+    refuse_through_the_gateway(&srv, &h, &alice).await;
+    assert_refused(&conn.get(cached, &alice).await);
     assert_eq!(repeats(), 2);
 
     // Another user's request on the same connection is read afresh, and gets what the server
@@ -572,14 +582,7 @@ async fn plex_a_request_repeated_on_new_connections_reuses_its_reading_for_its_u
 
     // The server refuses alice's token: the reading kept from her request is recalled, but
     // her standing is read afresh, so nothing cached goes to her.
-    sim_control(&srv, &h, "revoke", &alice[0].1).await;
-    let r = get(&h.client, &h.url(""), "/library/onDeck", &alice).await;
-    assert_eq!(r.status(), 401);
-    let refused = OneConnection::open(h.proxy).await.get(cached, &alice).await;
-    assert_eq!(refused.status, 401);
-    assert_eq!(
-        refused.cache_status,
-        "cachearr; fwd=bypass; detail=token-refused"
-    );
+    refuse_through_the_gateway(&srv, &h, &alice).await;
+    assert_refused(&OneConnection::open(h.proxy).await.get(cached, &alice).await);
     assert_eq!(repeats(), 3);
 }

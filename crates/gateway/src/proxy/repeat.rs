@@ -59,6 +59,7 @@ pub(crate) struct Reading {
 }
 
 /// What a cached read leaves for a repeat of its request, and what the repeat recalls.
+#[derive(Clone)]
 pub(crate) struct KeptReading {
     pub(crate) reading: Arc<Reading>,
     /// The client's name, read from the same headers.
@@ -73,9 +74,7 @@ struct Remembered {
     /// The request's target and header lines, each piece prefixed by its length
     /// ([`RequestBytes`]).
     request: Box<[u8]>,
-    reading: Arc<Reading>,
-    client: Arc<str>,
-    user: Arc<UserRecord>,
+    kept: KeptReading,
 }
 
 /// The recent cached reads of one listener (one upstream).
@@ -138,25 +137,22 @@ impl RecentReadings {
             return (Some(print), Some(recalled));
         }
         let print = self.fingerprint(req);
-        let recalled = print.and_then(|print| self.recall(print, req));
-        if let (Some(print), Some(_)) = (print, &recalled) {
+        let recalled = self.recall(print, req);
+        if recalled.is_some() {
             last.set(print);
         }
-        (print, recalled)
+        (Some(print), recalled)
     }
 
-    /// The request's fingerprint, or `None` when it is not a `GET` (only those are kept).
-    pub(crate) fn fingerprint<B>(&self, req: &Request<B>) -> Option<Fingerprint> {
-        if req.method() != Method::GET {
-            return None;
-        }
+    /// The request's fingerprint.
+    fn fingerprint<B>(&self, req: &Request<B>) -> Fingerprint {
         let mut h = rustc_hash::FxHasher::with_seed(self.seed);
         RequestBytes::of(req.uri(), req.headers()).each(|piece| {
             h.write_usize(piece.len());
             h.write(piece);
             true
         });
-        Some(Fingerprint(h.finish()))
+        Fingerprint(h.finish())
     }
 
     fn slot(&self, print: Fingerprint) -> std::sync::MutexGuard<'_, Option<Remembered>> {
@@ -166,15 +162,12 @@ impl RecentReadings {
     }
 
     /// The reading of a request byte for byte the same as `req`, if one is remembered.
-    pub(crate) fn recall<B>(&self, print: Fingerprint, req: &Request<B>) -> Option<KeptReading> {
+    fn recall<B>(&self, print: Fingerprint, req: &Request<B>) -> Option<KeptReading> {
         let slot = self.slot(print);
-        let kept = slot.as_ref()?;
-        (kept.hash == print.0 && RequestBytes::of(req.uri(), req.headers()).equal(&kept.request))
-            .then(|| KeptReading {
-                reading: kept.reading.clone(),
-                client: kept.client.clone(),
-                user: kept.user.clone(),
-            })
+        let remembered = slot.as_ref()?;
+        (remembered.hash == print.0
+            && RequestBytes::of(req.uri(), req.headers()).equal(&remembered.request))
+        .then(|| remembered.kept.clone())
     }
 
     /// Remembers what was read from the request `uri` and `headers` (fingerprinted as `print`),
@@ -191,20 +184,13 @@ impl RecentReadings {
             return;
         };
         last.set(print);
-        let KeptReading {
-            reading,
-            client,
-            user,
-        } = kept;
-        let kept = Remembered {
+        let remembered = Remembered {
             hash: print.0,
             request,
-            reading,
-            client,
-            user,
+            kept,
         };
         // The entry it replaces is dropped after the lock is let go.
-        let _replaced = self.slot(print).replace(kept);
+        let _replaced = self.slot(print).replace(remembered);
     }
 }
 
@@ -364,7 +350,7 @@ mod tests {
         let table = RecentReadings::default();
         let alice = request("/library/sections/1/all", &[("x-plex-token", "alice")]);
         let bob = request("/library/sections/1/all", &[("x-plex-token", "bob")]);
-        let print = table.fingerprint(&alice).unwrap();
+        let print = table.fingerprint(&alice);
         assert!(table.recall(print, &alice).is_none(), "nothing kept yet");
         let reading = reading();
         table.remember(
@@ -376,15 +362,11 @@ mod tests {
         );
         let again = request("/library/sections/1/all", &[("x-plex-token", "alice")]);
         let recalled = table
-            .recall(table.fingerprint(&again).unwrap(), &again)
+            .recall(table.fingerprint(&again), &again)
             .expect("the same bytes are recalled");
         assert!(Arc::ptr_eq(&recalled.reading, &reading));
         assert_eq!(&*recalled.client, "Plexamp");
-        assert!(
-            table
-                .recall(table.fingerprint(&bob).unwrap(), &bob)
-                .is_none()
-        );
+        assert!(table.recall(table.fingerprint(&bob), &bob).is_none());
         // Bob's bytes under alice's fingerprint (as if their hashes collided): refused by the
         // comparison, not by the hash.
         assert!(table.recall(print, &bob).is_none());
@@ -393,7 +375,8 @@ mod tests {
             .header("x-plex-token", "alice")
             .body(())
             .unwrap();
-        assert!(table.fingerprint(&head).is_none());
+        let (print, recalled) = table.look_up(&LastFingerprint::default(), &head);
+        assert!(print.is_none() && recalled.is_none());
     }
 
     #[test]
@@ -420,7 +403,7 @@ mod tests {
         // fingerprint (after which a is the memo).
         let (print, recalled) = table.look_up(&last, &b);
         assert_eq!(&*recalled.unwrap().client, "/b");
-        assert_eq!(print.unwrap().0, table.fingerprint(&b).unwrap().0);
+        assert_eq!(print.unwrap().0, table.fingerprint(&b).0);
         let (print, recalled) = table.look_up(&last, &a);
         assert_eq!(&*recalled.unwrap().client, "/a");
         assert_eq!(last.get().unwrap().0, print.unwrap().0);
@@ -435,7 +418,7 @@ mod tests {
         let a = request("/a", &[("x-plex-token", "alice")]);
         let b = request("/b", &[("x-plex-token", "alice")]);
         // The same slot for both (a fingerprint is only a hash).
-        let print = table.fingerprint(&a).unwrap();
+        let print = table.fingerprint(&a);
         table.remember(
             &last,
             print,
@@ -455,7 +438,7 @@ mod tests {
 
         let long: &'static str = Box::leak("x".repeat(MAX_REMEMBERED_BYTES).into_boxed_str());
         let c = request("/c", &[("x-plex-token", "alice"), ("x-long", long)]);
-        let print = table.fingerprint(&c).unwrap();
+        let print = table.fingerprint(&c);
         table.remember(
             &last,
             print,
