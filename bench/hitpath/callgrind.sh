@@ -4,6 +4,7 @@
 #
 #   bench/hitpath/callgrind.sh [CACHEARR_BIN [BARE_BIN]]
 #   BURST=1 bench/hitpath/callgrind.sh [CACHEARR_BIN [BARE_BIN]]   # and per connection of a burst
+#   COLD=1 bench/hitpath/callgrind.sh [CACHEARR_BIN]                # and per waiter of a cold burst
 #
 # cachearr runs under `valgrind --tool=callgrind --instr-atstart=no` with one worker thread in
 # front of the simulator; after warm-up, instrumentation is switched on for a wrk run against
@@ -14,6 +15,11 @@
 # accepted, asked one request, answered and closed), the work a connection storm costs beyond
 # a kept connection's repeated hits; then per request of the answer phase alone (the burst's
 # latency: its connections are open before it starts). The floor answers the same body size.
+# With COLD=1, a second gateway in front of a simulator that takes 15 s per request counts the
+# release of a cold burst: 1,000 connections ask for one key no one has asked for, and
+# instrumentation runs from when all of them wait on the one upstream fetch until every answer
+# is read; per request, that is what the fill and each released waiter cost (the cold burst's
+# latency past the upstream), to set beside the cached burst's answer phase.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${1:-target/release/cachearr}
@@ -86,7 +92,31 @@ measure_burst() { # PID OUTFILE_PREFIX HOST:PORT PATH HEADER...
   ir=$(cg_total "$(cg_new_dump "$prefix" "$before")")
   echo "  answer phase only: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$W/phase.json") answered, $ir instructions, $((ir / 1000)) per request"
 }
-if [ -n "${BURST:-}" ]; then rustc -O -o "$W/burst" bench/gateway/burst.rs; fi
+# Instructions per request of a cold burst's release (COLD=1): a warm-up cold burst on one key,
+# then one on another, counted from 8 s after its requests went out (each read and waiting on
+# the fetch, which takes 15 s) until the burst has printed, before its connections close.
+measure_cold_burst() { # PID OUTFILE_PREFIX HOST:PORT PATH_WARMUP PATH HEADER...
+  local pid=$1 prefix=$2 addr=$3 warm=$4 path=$5; shift 5
+  BURST_SETTLE_MS=12000 "$W/burst" "$addr" "$warm" 1000 "$@" >/dev/null
+  local before; before=$(ls "$prefix".* 2>/dev/null | wc -l)
+  BURST_SETTLE_MS=12000 BURST_HOLD_MS=6000 "$W/burst" "$addr" "$path" 1000 "$@" >"$W/cold.json" &
+  local bp=$!
+  sleep 20
+  local queued; queued=$(ss -Hltn "sport = :${addr##*:}" | awk '{print $2}')
+  if [ "${queued:-0}" != 0 ] || [ -s "$W/cold.json" ]; then
+    echo "  the cold burst was not all waiting 8 s after it was sent (accept queue $queued)" >&2
+    wait "$bp"; return 1
+  fi
+  callgrind_control -i on "$pid" >/dev/null
+  while [ ! -s "$W/cold.json" ]; do sleep 0.1; done
+  callgrind_control -i off "$pid" >/dev/null
+  callgrind_control -d "$pid" >/dev/null
+  wait "$bp"
+  sleep 1
+  local ir; ir=$(cg_total "$(cg_new_dump "$prefix" "$before")")
+  echo "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$W/cold.json") answered, $ir instructions, $((ir / 1000)) per request"
+}
+if [ -n "${BURST:-}${COLD:-}" ]; then rustc -O -o "$W/burst" bench/gateway/burst.rs; fi
 
 SP=$(free_port); CP=$(free_port); AP=$(free_port)
 ON_CLIENT=() # unpinned: callgrind counts the gateway's instructions, not time
@@ -113,6 +143,21 @@ if [ -n "${BURST:-}" ]; then
   BURST_HEADERS=("${HEADERS[0]}" "${HEADERS[1]}")
   curl -fs -o /dev/null -H "${HEADERS[0]}" -H "${HEADERS[1]}" "http://127.0.0.1:$CP$BURST_PATH"
   echo "cachearr, 1,000-connection burst on a cached $(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" "http://127.0.0.1:$CP$BURST_PATH" | wc -c)-byte track listing: $(measure_burst "$CA" "$W/cachearr.cg" "127.0.0.1:$CP" "$BURST_PATH" "${BURST_HEADERS[@]}")"
+fi
+
+if [ -n "${COLD:-}" ]; then
+  SP2=$(free_port); CP2=$(free_port); AP2=$(free_port)
+  start_bench_sim "$BIN" "$SP2" 15000 "$W/sim-slow.log"
+  { bench_cachearr_toml "$W/data-cold" "$AP2" "$SP2" "$CP2"; printf '[index]\nenabled = false\n'; } >"$W/cachearr-cold.toml"
+  RUST_LOG=error TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --instr-atstart=no \
+    --callgrind-out-file="$W/cold.cg" "$BIN" serve --config "$W/cachearr-cold.toml" >"$W/cachearr-cold.log" 2>&1 &
+  CA2=$!; PIDS+=("$CA2")
+  wait_http "http://127.0.0.1:$AP2/health"
+  TOKEN2=$(sim_owner_token "$SP2")
+  # Two albums the warm gateway never asked for (the simulator takes 15 s for each lookup here).
+  read -r _ COLD_WARM COLD_KEY < <(sim_albums "$SP2" "$TOKEN2" "$(sim_music_section "$SP2" "$TOKEN2")" 3)
+  echo "cachearr, release of a 1,000-connection cold burst (15 s upstream) on a track listing: $(measure_cold_burst "$CA2" "$W/cold.cg" "127.0.0.1:$CP2" \
+    "/library/metadata/$COLD_WARM/children" "/library/metadata/$COLD_KEY/children" "X-Plex-Token: $TOKEN2" "Accept: application/json")"
 fi
 
 if [ -n "$BARE" ]; then

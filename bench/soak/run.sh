@@ -10,8 +10,9 @@
 # Settings (environment): SECS (900), CONNS (64), INTERVAL (10), MEMORY_MAX (64MiB),
 # DISK_MAX (256MiB), TRACKS (90000), MOVIES (8000), SHOWS (60), ITEMS (100000: ids asked for),
 # RATE (unset: the guard's default rate_per_sec), BIN (target/release/cachearr), OUT (a new
-# directory under /tmp). Writes OUT/soak.csv (one row per sample) and OUT/summary.txt: the
-# peaks, RSS before load, at the end, and 30 s after a cache clear.
+# directory under /tmp). Writes OUT/soak.csv (one row per sample, with the allocator's live heap,
+# active and resident bytes) and OUT/summary.txt: the peaks, RSS before load, at the end, and
+# 30 s after a cache clear, and the allocator's account then.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
@@ -89,6 +90,11 @@ STATS=$(curl -fs "http://127.0.0.1:$ADMIN_PORT/api/stats")
   python3 - "$STATS" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1])
+a = s.get("memory", {}).get("allocator")
+if a:
+    mib = lambda k: a[k] / 1048576
+    print(f"heap 30 s after the clear: allocated {mib('allocated'):.0f} MiB, in active pages {mib('active'):.0f}, "
+          f"resident {mib('resident'):.0f} (metadata {mib('metadata'):.0f})")
 for name, t in s["tiers"].items():
     print(f"tier {name}: hits {t['hits']}, misses {t['misses']}, entries {t['entries']}, bytes {t['bytes']}")
 for u in s["upstreams"]:

@@ -12,8 +12,8 @@
 //! added, 4 % section lists, 4 % play-state writes (timeline, scrobble). Half the connections
 //! ask for JSON, half accept gzip. Each connection belongs to one of the users (tokens).
 //!
-//! Columns: `t_s, rss_mib, rss_anon_mib, rss_shmem_mib, fds, threads, data_dir_mib, req_per_s,
-//! p50_ms, p99_ms, errors,
+//! Columns: `t_s, rss_mib, rss_anon_mib, rss_shmem_mib, heap_allocated_mib, heap_active_mib,
+//! heap_resident_mib, fds, threads, data_dir_mib, req_per_s, p50_ms, p99_ms, errors,
 //! mem_hit_rate, disk_hit_rate, mem_mib, disk_mib, index_state, index_items`. Rates and
 //! latencies are over the last interval; hit rates are since start (from `/api/stats`).
 
@@ -337,7 +337,7 @@ fn main() {
         }));
     }
     println!(
-        "t_s,rss_mib,rss_anon_mib,rss_shmem_mib,fds,threads,data_dir_mib,req_per_s,p50_ms,p99_ms,errors,mem_hit_rate,disk_hit_rate,mem_mib,disk_mib,index_state,index_items"
+        "t_s,rss_mib,rss_anon_mib,rss_shmem_mib,heap_allocated_mib,heap_active_mib,heap_resident_mib,fds,threads,data_dir_mib,req_per_s,p50_ms,p99_ms,errors,mem_hit_rate,disk_hit_rate,mem_mib,disk_mib,index_state,index_items"
     );
     let started = Instant::now();
     let data_dir = std::path::PathBuf::from(&a.data_dir);
@@ -368,6 +368,10 @@ fn main() {
         let disk_misses = number_in(&stats, "\"disk\":{", "misses");
         let mem_bytes = number_in(&stats, "\"memory\":{", "bytes") / (1024 * 1024);
         let disk_bytes = number_in(&stats, "\"disk\":{", "bytes") / (1024 * 1024);
+        // The allocator's account (0 when the binary's allocator cannot say): the live heap,
+        // the pages holding it, what it keeps resident.
+        let heap = |kind| number_in(&stats, "\"allocator\":{", kind) / (1024 * 1024);
+        let (allocated, active, resident) = (heap("allocated"), heap("active"), heap("resident"));
         let index_state = string_in(&stats, "\"index\":[", "state");
         let index_items = number_in(&stats, "\"index\":[", "items");
         let elapsed = started.elapsed().as_secs();
@@ -381,7 +385,7 @@ fn main() {
         let p99 = pct(&l, 0.99);
         p99s.push(p99);
         last_line = format!(
-            "{elapsed},{rss},{rss_anon},{rss_shmem},{},{threads},{dir},{rps:.0},{:.2},{p99:.2},{errs},{:.3},{:.3},{mem_bytes},{disk_bytes},{index_state},{index_items}",
+            "{elapsed},{rss},{rss_anon},{rss_shmem},{allocated},{active},{resident},{},{threads},{dir},{rps:.0},{:.2},{p99:.2},{errs},{:.3},{:.3},{mem_bytes},{disk_bytes},{index_state},{index_items}",
             fds(a.pid),
             pct(&l, 0.5),
             rate(mem_hits, mem_misses),

@@ -22,6 +22,23 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's own counts for `/api/stats` (`memory.allocator`) and `/metrics`
+/// (`cachearr_allocator_bytes`): the live heap against what it keeps resident.
+#[cfg(not(feature = "system-allocator"))]
+fn jemalloc_figures() -> Option<cachearr_gateway::allocator::AllocatorFigures> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    // The counts are cached per epoch: advancing it refreshes them.
+    epoch::advance().ok()?;
+    let read = |n: Result<usize, tikv_jemalloc_ctl::Error>| n.ok().map(|n| n as u64);
+    Some(cachearr_gateway::allocator::AllocatorFigures {
+        allocated: read(stats::allocated::read())?,
+        active: read(stats::active::read())?,
+        resident: read(stats::resident::read())?,
+        metadata: read(stats::metadata::read())?,
+        retained: read(stats::retained::read())?,
+    })
+}
+
 /// cachearr: a caching gateway for Plex and Jellyfin APIs.
 ///
 /// Point your tools at cachearr instead of the media server; it answers them from a tiered
@@ -52,6 +69,8 @@ fn main() -> std::process::ExitCode {
     // costs memory.
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);
+    #[cfg(not(feature = "system-allocator"))]
+    cachearr_gateway::allocator::install_probe(jemalloc_figures);
     let cli = Cli::parse();
     if let Err(e) = commands::init_logging(cli.log_level.as_deref(), cli.log_format == "json") {
         eprintln!("error: {e}");

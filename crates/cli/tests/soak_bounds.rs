@@ -18,6 +18,8 @@
 //!   records can run over their budget; the budget shrinks by what the store's own files, the
 //!   element store's tables and the index snapshot take. Measured: 83 MiB at the peak (136–140
 //!   MiB when the element store had a database and journal of its own).
+//! * The allocator's account in `/api/stats` (`memory.allocator`) and `/metrics` is the
+//!   binary's: live heap ≤ active pages ≤ resident ≤ RSS.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -200,6 +202,42 @@ async fn serial_soak_stays_within_memory_and_disk_limits() {
     assert!(
         peak_dir <= DISK_MAX_MIB + DISK_MARGIN_MIB,
         "the data directory reached {peak_dir} MiB: over disk_max {DISK_MAX_MIB} MiB + {DISK_MARGIN_MIB} MiB"
+    );
+    // The allocator's own account: the live heap within the pages that hold it, those within
+    // what it keeps resident, and that within the process's RSS.
+    let stats: serde_json::Value = client
+        .get(format!("http://127.0.0.1:{admin}/api/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let allocator = &stats["memory"]["allocator"];
+    let bytes = |kind: &str| {
+        allocator[kind]
+            .as_u64()
+            .unwrap_or_else(|| panic!("memory.allocator.{kind} missing: {allocator}"))
+    };
+    let rss_bytes = rss_mib(pid) * 1024 * 1024;
+    assert!(bytes("allocated") > 1024 * 1024, "{allocator}");
+    assert!(bytes("allocated") <= bytes("active"), "{allocator}");
+    assert!(bytes("active") <= bytes("resident"), "{allocator}");
+    assert!(
+        bytes("resident") <= rss_bytes + 1024 * 1024,
+        "{allocator} against RSS {rss_bytes}"
+    );
+    let metrics = client
+        .get(format!("http://127.0.0.1:{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("cachearr_allocator_bytes{kind=\"resident\"}"),
+        "no allocator gauge in /metrics"
     );
     drop(gw);
     drop(sim);

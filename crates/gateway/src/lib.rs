@@ -40,6 +40,8 @@
 //!   The admin listener mounts [`admin_router`], i.e. [`admin::router`]; [`BoundGateway::serve`]
 //!   starts the change-event subscriptions ([`admin::EventSubscriptions`]) before it and stops
 //!   them after the admin listener.
+//! * [`allocator`] — what the process's allocator holds (live heap against resident pages),
+//!   read through a probe the binary installs; a leaf.
 //! * [`auth`] — the admin token check, a leaf: the admin API and the routes mounted beside it
 //!   (index, matching) share it.
 //! * [`error_answer`] — [`error_answer::ErrorAnswer`], the one JSON error answer of every
@@ -59,6 +61,7 @@
 //! stops its listeners.
 
 pub mod admin;
+pub mod allocator;
 pub mod auth;
 pub mod batch;
 pub mod clients;

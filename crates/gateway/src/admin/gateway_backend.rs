@@ -525,6 +525,7 @@ impl AdminBackend for GatewayAdmin {
             body_files_used: crate::sendfile::live_bytes(),
             index_elements: copies.elements,
             tags_interned: snapshot.tags_interned,
+            allocator: crate::allocator::figures(),
         };
         StatsReport {
             memory,

@@ -295,6 +295,10 @@ pub struct MemoryReport {
     /// Invalidation tags interned (outside `memory_max`, about 100 bytes each).
     #[serde(default)]
     pub tags_interned: u64,
+    /// What the process's allocator holds (the whole heap: everything above and outside it),
+    /// when the binary's allocator can say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocator: Option<crate::allocator::AllocatorFigures>,
 }
 
 /// One upstream's library index, as `/api/stats` shows it.

@@ -1,6 +1,6 @@
 //! What `/metrics` reads of a running gateway at scrape time ([`GatewayStats`]): the engine's
-//! counters per class and tier, the guards', the Redis tier's, the change feed's and the
-//! notification sockets'.
+//! counters per class and tier, the guards', the Redis tier's, the change feed's, the
+//! notification sockets' and the allocator's.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -269,6 +269,25 @@ impl StatsSource for GatewayStats {
                 l,
                 status.connects.load(Ordering::Relaxed),
             );
+        }
+        if let Some(a) = crate::allocator::figures() {
+            for (kind, bytes) in [
+                ("allocated", a.allocated),
+                ("active", a.active),
+                ("resident", a.resident),
+                ("metadata", a.metadata),
+                ("retained", a.retained),
+            ] {
+                push(
+                    "allocator_bytes",
+                    "What the memory allocator holds: allocated (live heap), active (pages with \
+                     live allocations), resident (what the heap adds to RSS), metadata, retained \
+                     (mapped, not resident)",
+                    Gauge,
+                    vec![("kind", kind.to_owned())],
+                    bytes,
+                );
+            }
         }
         out
     }
