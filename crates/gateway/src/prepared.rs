@@ -244,6 +244,13 @@ type HeadState = (Outcome, u64, i64);
 
 impl KeptHead {
     fn get_or_make(&self, state: HeadState, make: impl FnOnce() -> HeaderMap) -> HeaderMap {
+        // A miss (or a value handed on unstored) is answered once from its entry; later answers
+        // are hits, with another head. Its head is made and not kept: an entry never read again
+        // holds no second map (3.9 MB of the soak's live heap at its peak), and a miss does not
+        // clone one.
+        if matches!(state.0, Outcome::Miss | Outcome::Passed) {
+            return make();
+        }
         let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((for_state, head)) = &*kept
             && *for_state == state
@@ -642,5 +649,37 @@ fn add_vary_accept_encoding(h: &mut HeaderMap) {
     });
     if !present {
         h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cachearr_engine::TierKind;
+
+    #[test]
+    fn a_head_is_kept_for_answers_that_repeat_and_not_for_a_miss() {
+        let kept = KeptHead::default();
+        let made = std::cell::Cell::new(0);
+        let make = || {
+            made.set(made.get() + 1);
+            let mut h = HeaderMap::new();
+            h.insert(header::AGE, HeaderValue::from(made.get()));
+            h
+        };
+        kept.get_or_make((Outcome::Miss, 0, 60), make);
+        kept.get_or_make((Outcome::Passed, 0, 0), make);
+        assert!(kept.0.lock().unwrap().is_none(), "a miss's head was kept");
+        let hit = (Outcome::Hit(TierKind::Memory), 1, 59);
+        let first = kept.get_or_make(hit, make);
+        let second = kept.get_or_make(hit, make);
+        assert_eq!(made.get(), 3, "the second hit made its head again");
+        assert_eq!(first, second);
+        // Another age is another head; waiters of one fill share theirs.
+        kept.get_or_make((Outcome::Hit(TierKind::Memory), 2, 58), make);
+        let waiter = (Outcome::Coalesced, 0, 60);
+        kept.get_or_make(waiter, make);
+        kept.get_or_make(waiter, make);
+        assert_eq!(made.get(), 5);
     }
 }
