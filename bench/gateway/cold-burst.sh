@@ -11,8 +11,8 @@
 #   bench/gateway/cold-burst.sh                                       # target/release/cachearr, 5 bursts
 #   CACHEARR_BIN=/path/a CACHEARR_BIN2=/path/b BURSTS=7 bench/gateway/cold-burst.sh
 #
-# Output: one Markdown row per burst and build (cold p50/p99 past the upstream, cached p50/p99)
-# and the medians.
+# Output: one Markdown row per burst and build (cold p50/p99 past the upstream, cached p50/p99,
+# and how long the client took to send each burst's 1,000 requests) and the medians.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
@@ -64,18 +64,18 @@ for line in sys.stdin:
     cold, warm = line.split(" {")
     c, w = json.loads(cold), json.loads("{" + warm)
     assert c["ok"] == w["ok"] == 1000, line
-    r = (c["p50_ms"] - up, c["p99_ms"] - up, w["p50_ms"], w["p99_ms"])
+    r = (c["p50_ms"] - up, c["p99_ms"] - up, w["p50_ms"], w["p99_ms"], c["spread_ms"], w["spread_ms"])
     rows.append(r)
-    print(f"| {name} | {r[0]:.1f} / {r[1]:.1f} | {r[2]:.1f} / {r[3]:.1f} | {r[1] - r[3]:+.1f} |")
-m = [st.median(r[i] for r in rows) for i in range(4)]
-print(f"| **{name}, median of {len(rows)}** | **{m[0]:.1f} / {m[1]:.1f}** | **{m[2]:.1f} / {m[3]:.1f}** | **{st.median(r[1] - r[3] for r in rows):+.1f}** |")' "$1" "$UPSTREAM"
+    print(f"| {name} | {r[0]:.1f} / {r[1]:.1f} | {r[2]:.1f} / {r[3]:.1f} | {r[1] - r[3]:+.1f} | {r[4]:.1f} / {r[5]:.1f} |")
+m = [st.median(r[i] for r in rows) for i in range(6)]
+print(f"| **{name}, median of {len(rows)}** | **{m[0]:.1f} / {m[1]:.1f}** | **{m[2]:.1f} / {m[3]:.1f}** | **{st.median(r[1] - r[3] for r in rows):+.1f}** | {m[4]:.1f} / {m[5]:.1f} |")' "$1" "$UPSTREAM"
   kill -INT "$pid"; wait "$pid" 2>/dev/null || true
 }
 
 echo "# Cold bursts beside the same burst cached ($(date -u +%Y-%m-%dT%H:%MZ); one request straight to the simulator: $UPSTREAM ms)"
 echo
-echo "| build | cold: p50 / p99 past the upstream (ms) | cached: p50 / p99 (ms) | cold p99 past the upstream − cached p99 |"
-echo "|---|---|---|---|"
+echo "| build | cold: p50 / p99 past the upstream (ms) | cached: p50 / p99 (ms) | cold p99 past the upstream − cached p99 | the client's send spread, cold / cached (ms) |"
+echo "|---|---|---|---|---|"
 bursts cachearr "$CACHEARR"
 [ -n "${CACHEARR_BIN2:-}" ] && bursts "$(basename "$CACHEARR_BIN2")" "$CACHEARR_BIN2"
 true
