@@ -83,14 +83,22 @@ measure_burst() { # PID OUTFILE_PREFIX HOST:PORT PATH HEADER...
     echo "  $queued connections not yet accepted 11.5 s into the settle: the answer phase would count accepts" >&2
     wait "$bp"; return 1
   fi
+  count_until_printed "$pid" "$prefix" "$before" "$W/phase.json" "$bp" "  answer phase only: "
+}
+# Counts a held burst running in the background (BURST_PID, printing to OUT) from now until it
+# has printed, and prints LABEL and "N answered, I instructions, I/1000 per request" from the
+# dump this adds after BEFORE others. Not in a subshell: it waits for the burst, this shell's
+# child.
+count_until_printed() { # PID OUTFILE_PREFIX BEFORE OUT BURST_PID [LABEL]
+  local pid=$1 prefix=$2 before=$3 out=$4 bp=$5 label=${6:-}
   callgrind_control -i on "$pid" >/dev/null
-  while [ ! -s "$W/phase.json" ]; do sleep 0.1; done
+  while [ ! -s "$out" ]; do sleep 0.1; done
   callgrind_control -i off "$pid" >/dev/null
   callgrind_control -d "$pid" >/dev/null
   wait "$bp"
   sleep 1
-  ir=$(cg_total "$(cg_new_dump "$prefix" "$before")")
-  echo "  answer phase only: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$W/phase.json") answered, $ir instructions, $((ir / 1000)) per request"
+  local ir; ir=$(cg_total "$(cg_new_dump "$prefix" "$before")")
+  echo "$label$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$out") answered, $ir instructions, $((ir / 1000)) per request"
 }
 # Instructions per request of a cold burst's release (COLD=1): a warm-up cold burst on one key,
 # then one on another, counted from 8 s after its requests went out (each read and waiting on
@@ -107,14 +115,7 @@ measure_cold_burst() { # PID OUTFILE_PREFIX HOST:PORT PATH_WARMUP PATH HEADER...
     echo "  the cold burst was not all waiting 8 s after it was sent (accept queue $queued)" >&2
     wait "$bp"; return 1
   fi
-  callgrind_control -i on "$pid" >/dev/null
-  while [ ! -s "$W/cold.json" ]; do sleep 0.1; done
-  callgrind_control -i off "$pid" >/dev/null
-  callgrind_control -d "$pid" >/dev/null
-  wait "$bp"
-  sleep 1
-  local ir; ir=$(cg_total "$(cg_new_dump "$prefix" "$before")")
-  echo "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$W/cold.json") answered, $ir instructions, $((ir / 1000)) per request"
+  count_until_printed "$pid" "$prefix" "$before" "$W/cold.json" "$bp"
 }
 if [ -n "${BURST:-}${COLD:-}" ]; then rustc -O -o "$W/burst" bench/gateway/burst.rs; fi
 
