@@ -6,21 +6,35 @@
 //! * Every connection is opened first, then the client sleeps `BURST_SETTLE_MS` (default
 //!   500 ms) so the server has accepted them all: neither connection set-up nor the server's
 //!   accept loop is inside the measurement (a real client pool reuses warm connections).
-//! * Two threads: one sends, one reads, so a response is read as soon as the kernel reports it
-//!   readable, while later requests are still being sent. An earlier version sent all N
-//!   requests before reading any; the send loop took 13–15 ms on a 2-core machine, so every
-//!   latency had that floor whatever the server did, and a proxy could not be measured below it.
-//!   Before that, one blocking thread per client put the client's own scheduling of 1,000
-//!   threads into the waiters' tail.
-//! * The reader drives all N sockets with epoll (non-blocking, level-triggered). The sender
-//!   writes the requests back to back (one `write` each; a request is a few hundred bytes, so
-//!   the write never waits for the server).
+//! * One thread sends and reads: it writes one request, then takes whatever answers the kernel
+//!   reports readable (`epoll_wait` with no wait), and so on; after the last request it waits
+//!   for the rest. An answer is read as soon as it is there, while later requests are still
+//!   being sent, and the client never needs a second core. Earlier versions each put the
+//!   client's own scheduling into the measured latency: sending all N requests before reading
+//!   any gave every latency a 13–15 ms floor (the send loop's length on a 2-core machine); a
+//!   sender and a reader thread sharing the client's one core (`BURST_TRACE` showed it) left
+//!   the reader off the CPU until the scheduler switched from the sender, so even the first
+//!   answers of an idle server read ~5 ms late and the tail moved with the scheduler's slices;
+//!   one blocking thread per client put the scheduling of 1,000 threads into the tail.
+//! * The sockets are non-blocking and watched by one level-triggered epoll set. A request is a
+//!   few hundred bytes, so its `write` never waits for the server.
 //! * Each request is timed from its own `write` to its last byte: the end of the body by
 //!   `Content-Length` (or the terminal chunk, or EOF for a close-delimited body), not the
 //!   connection's close. Requests are keep-alive, as a client library would send them.
 //!
 //! Output: `{"clients","ok","failed","p50_ms","p99_ms","max_ms","spread_ms"}`; `spread_ms` is
-//! the time from the first write to the last write (the burst's own width).
+//! the time from the first write to the last write (the burst's own width); with
+//! `BURST_YARDSTICK`, also `"yardstick_ms"` (below).
+//!
+//! `BURST_YARDSTICK=HOST:PORT/PATH`: also send one request for PATH straight to HOST:PORT (with
+//! the same headers) just before the burst, on a connection opened with the others, and print
+//! its latency as `yardstick_ms`. For a cold burst, that is the upstream's own time under the
+//! same load on the client's core (the simulator shares it), to measure the waiters against: a
+//! yardstick taken apart from the burst leaves out the delay the burst's own sending puts on
+//! the upstream.
+//!
+//! `BURST_TRACE=FILE`: also write each request's send and answer times to FILE, in the order
+//! they were sent, to see in what order a server answers a burst.
 //!
 //! `BURST_HOLD_MS`: keep the connections open this long after printing, so that a caller can
 //! tell the server's work on the requests from its work closing them
@@ -32,9 +46,7 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::io::AsRawFd;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 #[cfg(target_arch = "x86_64")]
 #[repr(C, packed)]
@@ -62,58 +74,134 @@ const EPOLLIN: u32 = 0x001;
 const EPOLL_CTL_ADD: i32 = 1;
 const EPOLL_CTL_DEL: i32 = 2;
 
-/// One client's progress, as the reader sees it. The socket itself is shared with the sender.
+/// How a response's body ends, once its head has been read.
+enum Framing {
+    /// The head is not complete yet.
+    Head,
+    /// `Content-Length`: this many body bytes in all.
+    Length(usize),
+    /// `Transfer-Encoding: chunked`: at the terminal chunk.
+    Chunked,
+    /// Neither: at the server's close.
+    UntilClose,
+}
+
+/// One client's response as it arrives. The head is parsed once, when it is complete; a body
+/// of known length is counted, not kept, so that reading an answer costs the client little
+/// beyond the read itself (the client's own cost per answer bounds how fast it can see a
+/// server release 1,000 waiters at once).
 struct Client {
-    response: Vec<u8>,
+    /// The head while it arrives; for a chunked body, everything (to find the terminal chunk).
+    bytes: Vec<u8>,
+    framing: Framing,
+    /// Body bytes read so far.
+    body_read: usize,
+    /// The status line says 200.
+    status_ok: bool,
     done: Option<(Duration, bool)>,
+    /// When the last byte was read, after the burst's start (for `BURST_TRACE`).
+    answered_at: Duration,
 }
 
-/// When each request was written, in nanoseconds after the burst's start plus one (0: not yet
-/// written), so the reader can time a response without a lock.
-struct SendTimes(Vec<AtomicU64>);
-
-impl SendTimes {
-    fn mark(&self, i: usize, at: Duration) {
-        self.0[i].store(at.as_nanos() as u64 + 1, Ordering::Release);
+impl Client {
+    fn new() -> Client {
+        Client {
+            bytes: Vec::with_capacity(1024),
+            framing: Framing::Head,
+            body_read: 0,
+            status_ok: false,
+            done: None,
+            answered_at: Duration::ZERO,
+        }
     }
-    fn get(&self, i: usize) -> Option<Duration> {
-        match self.0[i].load(Ordering::Acquire) {
-            0 => None,
-            n => Some(Duration::from_nanos(n - 1)),
+
+    /// Takes the next bytes read from the socket.
+    fn feed(&mut self, data: &[u8]) {
+        match self.framing {
+            Framing::Length(_) | Framing::UntilClose => self.body_read += data.len(),
+            Framing::Chunked => self.bytes.extend_from_slice(data),
+            Framing::Head => {
+                self.bytes.extend_from_slice(data);
+                let Some(head_end) = self.bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    return;
+                };
+                let head = String::from_utf8_lossy(&self.bytes[..head_end]).to_ascii_lowercase();
+                self.status_ok = head.starts_with("http/1.1 200") || head.starts_with("http/1.0 200");
+                self.framing = Framing::UntilClose;
+                for line in head.lines().skip(1) {
+                    if let Some(v) = line.strip_prefix("content-length:") {
+                        // An unreadable length can never be complete: the answer fails at EOF.
+                        self.framing = Framing::Length(v.trim().parse().unwrap_or(usize::MAX));
+                    } else if line.starts_with("transfer-encoding:") && line.contains("chunked") {
+                        self.framing = Framing::Chunked;
+                    }
+                }
+                let body = self.bytes.len() - (head_end + 4);
+                if matches!(self.framing, Framing::Chunked) {
+                    self.bytes.drain(..head_end + 4);
+                } else {
+                    self.body_read = body;
+                    self.bytes = Vec::new();
+                }
+            }
+        }
+    }
+
+    /// Whether the whole response is in; `eof` when the peer closed.
+    fn complete(&self, eof: bool) -> bool {
+        match self.framing {
+            Framing::Head => false,
+            Framing::Length(n) => self.body_read >= n,
+            Framing::Chunked => self.bytes.ends_with(b"0\r\n\r\n"),
+            Framing::UntilClose => eof,
         }
     }
 }
 
-/// Whether `buf` holds a complete HTTP/1.1 response; `eof` when the peer closed.
-fn complete(buf: &[u8], eof: bool) -> bool {
-    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let body = &buf[head_end + 4..];
-    for line in head.lines().skip(1) {
-        if let Some(v) = line.strip_prefix("content-length:") {
-            return v.trim().parse::<usize>().is_ok_and(|n| body.len() >= n);
-        }
-        if line.starts_with("transfer-encoding:") && line.contains("chunked") {
-            return body.ends_with(b"0\r\n\r\n");
-        }
-    }
-    eof
-}
-
-/// Writes all of `buf` to a non-blocking socket, waiting briefly whenever its buffer is full.
+/// Writes all of `buf` to a non-blocking socket, retrying whenever its buffer is full (it is
+/// not expected to be: a request is a few hundred bytes on an idle connection).
 fn write_all_nonblocking(s: &mut &TcpStream, mut buf: &[u8]) -> bool {
     while !buf.is_empty() {
         match s.write(buf) {
             Ok(0) => return false,
             Ok(k) => buf = &buf[k..],
-            Err(e) if e.kind() == ErrorKind::WouldBlock => std::thread::yield_now(),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => std::hint::spin_loop(),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(_) => return false,
         }
     }
     true
+}
+
+/// Writes one line per request, in the order they were sent: its index, when it was sent and
+/// when its answer was complete (ms after the burst's start; `-` if it never was), under a line
+/// giving the start's wall-clock time (to line the trace up with a server's own log).
+fn write_trace(path: &str, started: SystemTime, clients: &[Client], sent_at: &[Option<Duration>]) {
+    let epoch = started.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let mut out = format!("# started at {:.6} s since the epoch\nrequest sent_ms answered_ms\n", epoch.as_secs_f64());
+    for (i, c) in clients.iter().enumerate() {
+        let sent = sent_at[i].map_or(f64::NAN, |t| t.as_secs_f64() * 1000.0);
+        match c.done {
+            Some((_, true)) => {
+                out.push_str(&format!("{i} {sent:.3} {:.3}\n", c.answered_at.as_secs_f64() * 1000.0))
+            }
+            _ => out.push_str(&format!("{i} {sent:.3} -\n")),
+        }
+    }
+    if let Err(e) = std::fs::write(path, out) {
+        eprintln!("BURST_TRACE {path}: {e}");
+    }
+}
+
+/// A keep-alive GET of `path` with the given `Header: value` lines.
+fn request_bytes(addr: &str, path: &str, headers: &[String]) -> Vec<u8> {
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
+    for header in headers {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    request.into_bytes()
 }
 
 fn main() {
@@ -132,13 +220,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(500);
-    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n");
-    for header in &args[4..] {
-        request.push_str(header);
-        request.push_str("\r\n");
-    }
-    request.push_str("\r\n");
-    let request = request.into_bytes();
+    let request = request_bytes(&addr, &path, &args[4..]);
 
     // 1. Connect everything, then let the server accept it all.
     let mut streams = Vec::with_capacity(n);
@@ -154,6 +236,28 @@ fn main() {
                     eprintln!("connect failed: {e}");
                 }
                 failed += 1;
+            }
+        }
+    }
+    // The yardstick's own connection, opened with the others: one request straight to another
+    // server (the upstream), sent just before the burst, so that it waits under the same load
+    // on the client's core as the upstream fetch a cold burst causes.
+    let burst_n = streams.len();
+    let mut yardstick_request = None;
+    if let Ok(spec) = std::env::var("BURST_YARDSTICK") {
+        let Some((yard_addr, yard_path)) = spec.find('/').map(|i| spec.split_at(i)) else {
+            eprintln!("BURST_YARDSTICK must be HOST:PORT/PATH");
+            std::process::exit(2);
+        };
+        match TcpStream::connect(yard_addr) {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                streams.push(s);
+                yardstick_request = Some(request_bytes(yard_addr, yard_path, &args[4..]));
+            }
+            Err(e) => {
+                eprintln!("BURST_YARDSTICK {yard_addr}: {e}");
+                std::process::exit(1);
             }
         }
     }
@@ -177,40 +281,51 @@ fn main() {
             std::process::exit(1);
         }
     }
-    let streams = Arc::new(streams);
     let live = streams.len();
-    let sent_at = Arc::new(SendTimes((0..live).map(|_| AtomicU64::new(0)).collect()));
+    // When each request was written, after the burst's start (None: not yet).
+    let mut sent_at: Vec<Option<Duration>> = vec![None; live];
     let start = Instant::now();
+    let started = SystemTime::now();
 
-    // 2. The sender: every request back to back, while the reader below takes answers.
-    let sender = {
-        let (streams, sent_at) = (Arc::clone(&streams), Arc::clone(&sent_at));
-        std::thread::spawn(move || {
-            let mut send_failed = Vec::new();
-            for (i, mut s) in streams.iter().enumerate() {
-                sent_at.mark(i, start.elapsed());
-                if !write_all_nonblocking(&mut s, &request) {
-                    send_failed.push(i);
-                }
-            }
-            (start.elapsed(), send_failed)
-        })
-    };
-
-    // 3. The reader: whatever is readable, until every client has its whole response.
-    let mut clients: Vec<Client> = (0..live)
-        .map(|_| Client {
-            response: Vec::with_capacity(32 * 1024),
-            done: None,
-        })
-        .collect();
+    // 2. One loop: send the next request, then read whatever is readable without waiting;
+    //    once everything is sent, wait for the rest.
+    let mut clients: Vec<Client> = (0..live).map(|_| Client::new()).collect();
     let mut pending = live;
+    // The order of sending: the yardstick (the last stream) first, then the burst.
+    let order: Vec<usize> = yardstick_request
+        .as_ref()
+        .map(|_| burst_n)
+        .into_iter()
+        .chain(0..burst_n)
+        .collect();
+    let mut next = 0usize;
+    let mut spread = Duration::ZERO;
+    let mut send_failed = Vec::new();
     let mut events = vec![EpollEvent { events: 0, data: 0 }; 1024];
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut chunk = vec![0u8; 64 * 1024];
     while pending > 0 && Instant::now() < deadline {
+        let wait_ms = if next < order.len() {
+            let i = order[next];
+            let bytes = match &yardstick_request {
+                Some(yard) if i == burst_n => yard,
+                _ => &request,
+            };
+            sent_at[i] = Some(start.elapsed());
+            let mut s = &streams[i];
+            if !write_all_nonblocking(&mut s, bytes) {
+                send_failed.push(i);
+            }
+            next += 1;
+            if next == order.len() {
+                spread = start.elapsed();
+            }
+            0
+        } else {
+            1000
+        };
         // SAFETY: `events` has room for `events.len()` entries.
-        let ready = unsafe { epoll_wait(epfd, events.as_mut_ptr(), events.len() as i32, 1000) };
+        let ready = unsafe { epoll_wait(epfd, events.as_mut_ptr(), events.len() as i32, wait_ms) };
         if ready < 0 {
             continue; // EINTR
         }
@@ -222,13 +337,20 @@ fn main() {
             }
             let mut eof = false;
             let mut s = &streams[i];
+            // Read until the answer is complete or the socket has nothing more for now; a
+            // complete answer is not followed by a read that would only say "nothing more".
             loop {
                 match s.read(&mut chunk) {
                     Ok(0) => {
                         eof = true;
                         break;
                     }
-                    Ok(k) => c.response.extend_from_slice(&chunk[..k]),
+                    Ok(k) => {
+                        c.feed(&chunk[..k]);
+                        if c.complete(false) {
+                            break;
+                        }
+                    }
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
                     Err(_) => {
@@ -237,13 +359,11 @@ fn main() {
                     }
                 }
             }
-            if complete(&c.response, eof) || eof {
+            if c.complete(eof) || eof {
                 let now = start.elapsed();
-                let elapsed = sent_at.get(i).map_or(Duration::ZERO, |t| now.saturating_sub(t));
-                let ok = complete(&c.response, eof)
-                    && (c.response.starts_with(b"HTTP/1.1 200")
-                        || c.response.starts_with(b"HTTP/1.0 200"));
-                c.done = Some((elapsed, ok));
+                let elapsed = sent_at[i].map_or(Duration::ZERO, |t| now.saturating_sub(t));
+                c.done = Some((elapsed, c.complete(eof) && c.status_ok));
+                c.answered_at = now;
                 pending -= 1;
                 let mut none = EpollEvent { events: 0, data: 0 };
                 // SAFETY: as above.
@@ -251,7 +371,6 @@ fn main() {
             }
         }
     }
-    let (spread, send_failed) = sender.join().unwrap_or((Duration::ZERO, Vec::new()));
     // A broken connection also reads as EOF above; this covers one the server never closed.
     for i in send_failed {
         if clients[i].done.is_none() {
@@ -259,9 +378,17 @@ fn main() {
         }
     }
 
+    if let Ok(trace) = std::env::var("BURST_TRACE") {
+        write_trace(&trace, started, &clients[..burst_n], &sent_at);
+    }
+
     let mut latencies: Vec<f64> = Vec::with_capacity(n);
     let mut ok = 0;
-    for c in &clients {
+    let yardstick_ms = clients
+        .get(burst_n)
+        .and_then(|c| c.done)
+        .and_then(|(d, good)| good.then(|| d.as_secs_f64() * 1000.0));
+    for c in &clients[..burst_n] {
         match c.done {
             Some((d, good)) => {
                 if good {
@@ -282,8 +409,13 @@ fn main() {
         let idx = ((latencies.len() as f64 - 1.0) * p).round() as usize;
         latencies[idx.min(latencies.len() - 1)]
     };
+    let yardstick = match (&yardstick_request, yardstick_ms) {
+        (None, _) => String::new(),
+        (Some(_), Some(ms)) => format!(",\"yardstick_ms\":{ms:.2}"),
+        (Some(_), None) => ",\"yardstick_ms\":null".to_string(),
+    };
     println!(
-        "{{\"clients\":{n},\"ok\":{ok},\"failed\":{failed},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"max_ms\":{:.2},\"spread_ms\":{:.2}}}",
+        "{{\"clients\":{n},\"ok\":{ok},\"failed\":{failed},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"max_ms\":{:.2},\"spread_ms\":{:.2}{yardstick}}}",
         pct(0.5),
         pct(0.99),
         latencies.last().copied().unwrap_or(0.0),
