@@ -16,7 +16,9 @@
 #   CACHEARR_BIN=/path/a CACHEARR_BIN2=/path/b BURSTS=7 bench/gateway/cold-burst.sh
 #
 # Output: one Markdown row per burst and build (the upstream beside it, cold p50/p99 past it,
-# cached p50/p99, and how long the client took to send each burst's 1,000 requests) and the medians.
+# cached p50/p99, how long the client took to send each burst's 1,000 requests, and how the cold
+# waiters were released: from the first answer to the last, and how far the answers strayed
+# from the order the requests came in) and the medians.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
@@ -58,31 +60,42 @@ bursts() { # NAME BIN: prints one row per burst, then the medians
     local path="/library/metadata/${ALBUMS[$NEXT_ALBUM]}/children"
     NEXT_ALBUM=$((NEXT_ALBUM + 1))
     local cold warm
-    cold=$(BURST_YARDSTICK="127.0.0.1:$SIM_PORT/library/metadata/${ALBUMS[59]}/children" \
+    local trace="$WORK/cold-$NEXT_ALBUM.trace"
+    cold=$(BURST_TRACE="$trace" BURST_YARDSTICK="127.0.0.1:$SIM_PORT/library/metadata/${ALBUMS[59]}/children" \
       "${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$port" "$path" 1000 "${HEADERS[@]}")
     warm=$("${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$port" "$path" 1000 "${HEADERS[@]}")
-    echo "$cold $warm"
+    echo "$trace $cold $warm"
   done | python3 -c '
 import json, statistics as st, sys
 name = sys.argv[1]
 rows = []
+def release(trace):
+    # The cold burst'"'"'s answers from its trace: the release'"'"'s width (first answer to last) and
+    # how far the answers strayed from the order the requests were sent in (the median of
+    # |place answered - place sent|).
+    rows = [l.split() for l in open(trace) if l[0].isdigit()]
+    answered = sorted((float(a), int(i)) for i, _, a in rows if a != "-")
+    order = sorted(abs(place - i) for place, (_, i) in enumerate(answered))
+    return answered[-1][0] - answered[0][0], order[len(order) // 2]
 for line in sys.stdin:
-    cold, warm = line.split(" {")
+    trace, rest = line.split(" ", 1)
+    cold, warm = rest.split(" {")
     c, w = json.loads(cold), json.loads("{" + warm)
+    width, stray = release(trace)
     assert c["ok"] == w["ok"] == 1000, line
     up = c["yardstick_ms"]
-    r = (c["p50_ms"] - up, c["p99_ms"] - up, w["p50_ms"], w["p99_ms"], c["spread_ms"], w["spread_ms"])
+    r = (c["p50_ms"] - up, c["p99_ms"] - up, w["p50_ms"], w["p99_ms"], c["spread_ms"], w["spread_ms"], width, stray)
     rows.append(r)
-    print(f"| {name} | {up:.1f} | {r[0]:.1f} / {r[1]:.1f} | {r[2]:.1f} / {r[3]:.1f} | {r[1] - r[3]:+.1f} | {r[4]:.1f} / {r[5]:.1f} |")
-m = [st.median(r[i] for r in rows) for i in range(6)]
-print(f"| **{name}, median of {len(rows)}** | | **{m[0]:.1f} / {m[1]:.1f}** | **{m[2]:.1f} / {m[3]:.1f}** | **{st.median(r[1] - r[3] for r in rows):+.1f}** | {m[4]:.1f} / {m[5]:.1f} |")' "$1"
+    print(f"| {name} | {up:.1f} | {r[0]:.1f} / {r[1]:.1f} | {r[2]:.1f} / {r[3]:.1f} | {r[1] - r[3]:+.1f} | {r[4]:.1f} / {r[5]:.1f} | {width:.1f} ms, {stray} |")
+m = [st.median(r[i] for r in rows) for i in range(8)]
+print(f"| **{name}, median of {len(rows)}** | | **{m[0]:.1f} / {m[1]:.1f}** | **{m[2]:.1f} / {m[3]:.1f}** | **{st.median(r[1] - r[3] for r in rows):+.1f}** | {m[4]:.1f} / {m[5]:.1f} | {m[6]:.1f} ms, {m[7]:.0f} |")' "$1"
   kill -INT "$pid"; wait "$pid" 2>/dev/null || true
 }
 
 echo "# Cold bursts beside the same burst cached ($(date -u +%Y-%m-%dT%H:%MZ); one request straight to the simulator on its own: $UPSTREAM ms)"
 echo
-echo "| build | the upstream beside the cold burst (ms) | cold: p50 / p99 past it (ms) | cached: p50 / p99 (ms) | cold p99 past the upstream − cached p99 | the client's send spread, cold / cached (ms) |"
-echo "|---|---|---|---|---|---|"
+echo "| build | the upstream beside the cold burst (ms) | cold: p50 / p99 past it (ms) | cached: p50 / p99 (ms) | cold p99 past the upstream − cached p99 | the client's send spread, cold / cached (ms) | the release: first to last answer; answers out of the sending order (median places) |"
+echo "|---|---|---|---|---|---|---|"
 bursts cachearr "$CACHEARR"
 [ -n "${CACHEARR_BIN2:-}" ] && bursts "$(basename "$CACHEARR_BIN2")" "$CACHEARR_BIN2"
 true
