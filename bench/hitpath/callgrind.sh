@@ -119,17 +119,23 @@ measure_cold_burst() { # PID OUTFILE_PREFIX HOST:PORT PATH_WARMUP PATH HEADER...
 }
 if [ -n "${BURST:-}${COLD:-}" ]; then rustc -O -o "$W/burst" bench/gateway/burst.rs; fi
 
+# Starts the gateway under callgrind (instrumentation off until asked, one worker) in front of
+# the simulator on SIM_PORT, without the library index (its crawl would run during the counts);
+# NAME names its config, data directory, log and profile in $W. Sets CG_PID.
+start_cg_gateway() { # NAME SIM_PORT ADMIN_PORT LISTEN_PORT
+  { bench_cachearr_toml "$W/data-$1" "$3" "$2" "$4"; printf '[index]\nenabled = false\n'; } >"$W/$1.toml"
+  RUST_LOG=error TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --instr-atstart=no \
+    --callgrind-out-file="$W/$1.cg" "$BIN" serve --config "$W/$1.toml" >"$W/$1.log" 2>&1 &
+  CG_PID=$!
+  PIDS+=("$CG_PID")
+  wait_http "http://127.0.0.1:$3/health"
+}
+
 SP=$(free_port); CP=$(free_port); AP=$(free_port)
 ON_CLIENT=() # unpinned: callgrind counts the gateway's instructions, not time
 start_bench_sim "$BIN" "$SP" 1 "$W/sim.log"
-{
-  bench_cachearr_toml "$W/data" "$AP" "$SP" "$CP"
-  printf '[index]\nenabled = false\n'
-} >"$W/cachearr.toml"
-RUST_LOG=error TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --instr-atstart=no \
-  --callgrind-out-file="$W/cachearr.cg" "$BIN" serve --config "$W/cachearr.toml" >"$W/cachearr.log" 2>&1 &
-CA=$!; PIDS+=("$CA")
-wait_http "http://127.0.0.1:$AP/health"
+start_cg_gateway cachearr "$SP" "$AP" "$CP"
+CA=$CG_PID
 TOKEN=$(sim_owner_token "$SP")
 MUSIC=$(sim_music_section "$SP" "$TOKEN")
 HEADERS=("X-Plex-Token: $TOKEN" "Accept: application/json" "X-Plex-Container-Start: 0" "X-Plex-Container-Size: 16")
@@ -149,11 +155,8 @@ fi
 if [ -n "${COLD:-}" ]; then
   SP2=$(free_port); CP2=$(free_port); AP2=$(free_port)
   start_bench_sim "$BIN" "$SP2" 15000 "$W/sim-slow.log"
-  { bench_cachearr_toml "$W/data-cold" "$AP2" "$SP2" "$CP2"; printf '[index]\nenabled = false\n'; } >"$W/cachearr-cold.toml"
-  RUST_LOG=error TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --instr-atstart=no \
-    --callgrind-out-file="$W/cold.cg" "$BIN" serve --config "$W/cachearr-cold.toml" >"$W/cachearr-cold.log" 2>&1 &
-  CA2=$!; PIDS+=("$CA2")
-  wait_http "http://127.0.0.1:$AP2/health"
+  start_cg_gateway cold "$SP2" "$AP2" "$CP2"
+  CA2=$CG_PID
   TOKEN2=$(sim_owner_token "$SP2")
   # Two albums the warm gateway never asked for (the simulator takes 15 s for each lookup here).
   read -r _ COLD_WARM COLD_KEY < <(sim_albums "$SP2" "$TOKEN2" "$(sim_music_section "$SP2" "$TOKEN2")" 3)
