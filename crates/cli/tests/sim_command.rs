@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use cachearr_testkit::http::json_answer;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -137,14 +138,8 @@ async fn sim_serves_a_library_file() {
             .get(format!("{plex}{path}"))
             .header("X-Plex-Token", token)
             .header("Accept", "application/json")
-            .send()
     };
-    let v: serde_json::Value = get("/library/sections".into())
-        .await
-        .expect("sections")
-        .json()
-        .await
-        .expect("json");
+    let v = json_answer(get("/library/sections".into())).await;
     let titles: Vec<&str> = v["MediaContainer"]["Directory"]
         .as_array()
         .expect("sections")
@@ -152,12 +147,7 @@ async fn sim_serves_a_library_file() {
         .filter_map(|d| d["title"].as_str())
         .collect();
     assert_eq!(titles, ["Music", "Films"]);
-    let v: serde_json::Value = get("/library/sections/1/all?type=10".into())
-        .await
-        .expect("tracks")
-        .json()
-        .await
-        .expect("json");
+    let v = json_answer(get("/library/sections/1/all?type=10".into())).await;
     let t = &v["MediaContainer"]["Metadata"][0];
     assert_eq!(t["title"], "Sinnerman");
     assert_eq!(t["grandparentTitle"], "Nina Simone");

@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cachearr_testkit::free_port;
+use cachearr_testkit::http::get_json;
 
 const MEMORY_MAX_MIB: u64 = 32;
 const DISK_MAX_MIB: u64 = 64;
@@ -205,14 +206,7 @@ async fn serial_soak_stays_within_memory_and_disk_limits() {
     );
     // The allocator's own account: the live heap within the pages that hold it, those within
     // what it keeps resident, and that within the process's RSS.
-    let stats: serde_json::Value = client
-        .get(format!("http://127.0.0.1:{admin}/api/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = get_json(&client, &format!("http://127.0.0.1:{admin}/api/stats")).await;
     let allocator = &stats["memory"]["allocator"];
     let bytes = |kind: &str| {
         allocator[kind]

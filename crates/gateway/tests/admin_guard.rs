@@ -9,6 +9,7 @@ mod sim_gateway;
 
 use std::os::unix::fs::PermissionsExt as _;
 
+use cachearr_testkit::http::{get_json, json_answer};
 use sim_gateway::{Running, start};
 
 /// A plain client: no marker header, like a browser's form post or a no-cors fetch.
@@ -237,24 +238,10 @@ async fn webhooks_need_the_secret_made_at_first_start_and_kept_private() {
     }
     // The dashboard shows the URLs (the admin token is configured, so it is needed: without
     // it the answer holds no secret).
-    let info: serde_json::Value = bare()
-        .get(format!("{}/api/webhooks", gw.admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let webhooks = format!("{}/api/webhooks", gw.admin);
+    let info = get_json(&bare(), &webhooks).await;
     assert_eq!(info, serde_json::json!({"needs_admin_token": true}));
-    let info: serde_json::Value = bare()
-        .get(format!("{}/api/webhooks", gw.admin))
-        .bearer_auth("admin-t0ken")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = json_answer(bare().get(&webhooks).bearer_auth("admin-t0ken")).await;
     assert_eq!(info["secret"], secret.as_str());
     assert_eq!(
         info["upstreams"][0]["path"],

@@ -22,6 +22,7 @@ use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::{ItemKind, NewItem};
+use cachearr_testkit::http::{get_json, json_answer};
 use sim_gateway::eventually;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -136,14 +137,7 @@ struct Read {
 
 impl Running {
     async fn stats(&self) -> serde_json::Value {
-        self.client
-            .get(format!("{}/api/stats", self.admin))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        get_json(&self.client, &format!("{}/api/stats", self.admin)).await
     }
 
     /// (section id, movie ids) of the movie section, and the music section's id.
@@ -231,14 +225,8 @@ impl Running {
                     cachearr_sim::library::SectionKind::Music => "music",
                     _ => "tvshows",
                 };
-                let views: serde_json::Value = self
-                    .request(&format!("/Users/{}/Views", self.user_id))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let views =
+                    json_answer(self.request(&format!("/Users/{}/Views", self.user_id))).await;
                 let view = views["Items"]
                     .as_array()
                     .unwrap()
@@ -526,17 +514,16 @@ async fn edit_add_remove_play_and_a_dropped_event(profile: Profile) {
                 .get(format!("{}{path}", gw.proxy))
                 .header("X-Plex-Token", &other.plex_token)
                 .header("Accept", "application/json")
-                .send()
         };
         let plays_of = |body: serde_json::Value| {
             body.pointer("/MediaContainer/Metadata/0/viewCount")
                 .and_then(serde_json::Value::as_u64)
                 .unwrap_or(0)
         };
-        let before = plays_of(as_other(&mt2).await.unwrap().json().await.unwrap());
+        let before = plays_of(json_answer(as_other(&mt2)).await);
         gw.sim.scrobble(other.id, t2);
         eventually("the other user's answer shows the play", WAIT, || async {
-            plays_of(as_other(&mt2).await.unwrap().json().await.unwrap()) == before + 1
+            plays_of(json_answer(as_other(&mt2)).await) == before + 1
         })
         .await;
         gw.assert_hits(
@@ -634,14 +621,7 @@ async fn without_events_the_class_ttl_applies() {
     assert_eq!(get("/library/metadata/1").await, "HIT");
     clock.advance(2 * HOUR);
     assert_eq!(get("/library/metadata/1").await, "STALE");
-    let stats: serde_json::Value = client
-        .get(format!("{}/api/stats", served.admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = get_json(&client, &format!("{}/api/stats", served.admin)).await;
     assert_eq!(stats["feed"][0]["healthy"], false);
     assert!(
         stats["feed"][0]["reason"]

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cachearr_testkit::http::get_json;
 use cachearr_testkit::redis::RedisServer;
 use cachearr_testkit::{eventually, eventually_ok, free_port};
 use serde_json::{Value, json};
@@ -532,15 +533,7 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
         WAIT,
         async || {
         let summary = gw.stats().await["index"][0].clone();
-        let detail: Value = gw
-            .client
-            .get(format!("{}/api/index", gw.admin))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let detail = get_json(&gw.client, &format!("{}/api/index", gw.admin)).await;
         let last_error = detail["upstreams"][0]["errors"]
             .as_array()
             .and_then(|e| e.last().cloned())

@@ -26,6 +26,7 @@ use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
 use cachearr_sim::{Sim, TestServer};
+use cachearr_testkit::http::json_answer;
 use proxy_common::{Harness, header, start_gateway};
 
 /// How a request carries its token.
@@ -209,15 +210,12 @@ async fn jellyfin() -> Setup {
             state.owner().jellyfin_token.clone(),
         )
     };
-    let views: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/UserViews", srv.base_url))
-        .header("X-Emby-Token", &owner)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let views = json_answer(
+        reqwest::Client::new()
+            .get(format!("{}/UserViews", srv.base_url))
+            .header("X-Emby-Token", &owner),
+    )
+    .await;
     let mut reads: Vec<String> = [
         "/UserViews",
         "/Items/Latest?Limit=10",

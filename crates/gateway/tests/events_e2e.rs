@@ -15,6 +15,7 @@ use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
+use cachearr_testkit::http::get_json;
 use sim_gateway::eventually;
 
 /// What a test wants from its gateway.
@@ -213,15 +214,7 @@ impl Running {
     }
 
     async fn events_connected(&self) -> bool {
-        let stats: serde_json::Value = self
-            .client
-            .get(format!("{}/api/stats", self.admin))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let stats = get_json(&self.client, &format!("{}/api/stats", self.admin)).await;
         stats["upstreams"][0]["events_connected"] == true
     }
 }

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use cachearr_library::LibraryIndex;
+use cachearr_testkit::http::json_answer;
 use serde_json::Value;
 use sim_gateway::Running;
 use sim_gateway::search::{QueryForm, enc, title_queries};
@@ -549,43 +550,39 @@ async fn lookup_by_path_and_musicbrainz_id_needs_the_admin_token() {
         if let Some(t) = token {
             rb = rb.header("Authorization", format!("Bearer {t}"));
         }
-        rb.send()
+        rb
     };
     // Not built yet.
     let resp = get(format!("path={}", enc(&path)), Some("admin-secret"))
+        .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 503);
     r.install_index().await;
     // No token or a wrong one: refused (the answer spans every user's sections).
     for token in [None, Some("wrong")] {
-        let resp = get(format!("path={}", enc(&path)), token).await.unwrap();
+        let resp = get(format!("path={}", enc(&path)), token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 401, "{token:?}");
     }
-    let v: Value = get(
+    let v = json_answer(get(
         format!("upstream=plex&path={}", enc(&path)),
         Some("admin-secret"),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    ))
+    .await;
     assert_eq!(v["by"], "path");
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
     assert_eq!(v["items"][0]["id"], id.as_str());
     assert_eq!(v["items"][0]["section_id"], section.as_str());
     assert_eq!(v["items"][0]["file_path"], path.as_str());
     // The MusicBrainz id in another case and with the scheme: the same track among its items.
-    let v: Value = get(
+    let v = json_answer(get(
         format!("mbid={}", enc(&format!("mbid://{}", mbid.to_uppercase()))),
         Some("admin-secret"),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    ))
+    .await;
     assert_eq!(v["by"], "mbid");
     let ids: Vec<&str> = v["items"]
         .as_array()
@@ -595,19 +592,17 @@ async fn lookup_by_path_and_musicbrainz_id_needs_the_admin_token() {
         .collect();
     assert!(ids.contains(&id.as_str()), "{ids:?}");
     // Unknown path: no items. Bad requests and unknown upstreams say so.
-    let v: Value = get("path=%2Fnope.flac".into(), Some("admin-secret"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = json_answer(get("path=%2Fnope.flac".into(), Some("admin-secret"))).await;
     assert!(v["items"].as_array().unwrap().is_empty());
     for (query, status) in [
         ("mbid=xyz", 400),
         ("path=a&mbid=b", 400),
         ("upstream=nope&path=a", 404),
     ] {
-        let resp = get(query.into(), Some("admin-secret")).await.unwrap();
+        let resp = get(query.into(), Some("admin-secret"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), status, "{query}");
     }
 }

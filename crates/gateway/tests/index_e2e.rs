@@ -19,6 +19,7 @@ use cachearr_sim::control::Faults;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::library::{ItemKind as SimKind, NewItem};
 use cachearr_sim::{Sim, TestServer};
+use cachearr_testkit::http::get_json;
 use serde_json::Value;
 use sim_gateway::eventually;
 
@@ -80,14 +81,7 @@ impl Running {
     }
 
     async fn get(&self, path: &str) -> Value {
-        self.client
-            .get(format!("{}{path}", self.admin))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        get_json(&self.client, &format!("{}{path}", self.admin)).await
     }
 
     async fn index_status(&self) -> Value {

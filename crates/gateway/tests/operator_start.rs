@@ -18,6 +18,7 @@ use cachearr_gateway::{Gateway, Profile};
 use cachearr_sim::Sim;
 use cachearr_sim::control::Faults;
 use cachearr_sim::cost::CostModel;
+use cachearr_testkit::http::get_json;
 use sim_gateway::eventually;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -68,12 +69,7 @@ async fn server_down_at_start_gets_its_index_later(profile: Profile) {
     let retry_at = failed.next_retry_at_ms.unwrap();
     assert_eq!(retry_at, clock.now_ms() + 30_000, "first retry after 30 s");
     // The admin API says so: `cachearr index status` turns this into a failing exit status.
-    let api: serde_json::Value = reqwest::get(format!("{}/api/index", gw.admin))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = get_json(&reqwest::Client::new(), &format!("{}/api/index", gw.admin)).await;
     assert_eq!(api["upstreams"][0]["state"], "failed");
     assert_eq!(api["upstreams"][0]["next_retry_at_ms"], retry_at);
 

@@ -13,6 +13,7 @@ use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
 use cachearr_sim::{Sim, TestServer};
 use cachearr_testkit::eventually;
+use cachearr_testkit::http::json_answer;
 use proxy_common::{Harness, header, start_gateway};
 
 /// How long background work of the gateway (a refresh behind a stale answer) may take; tests
@@ -95,19 +96,14 @@ async fn randomised_jellyfin_traffic_equals_direct_answers() {
     let (srv, h) = start().await;
     let users = users(&srv);
     let owner = users[0].1.clone();
-    let views: serde_json::Value = request(
+    let views = json_answer(request(
         &reqwest::Client::new(),
         &srv.base_url,
         "/UserViews",
         &owner,
         Auth::Header,
-    )
-    .send()
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    ))
+    .await;
     let view_ids: Vec<String> = views["Items"]
         .as_array()
         .unwrap()

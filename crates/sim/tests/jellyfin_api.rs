@@ -10,6 +10,7 @@ use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
 use cachearr_sim::{Sim, TestServer};
+use cachearr_testkit::http::json_answer;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -81,27 +82,13 @@ async fn public_endpoints_need_no_token_and_the_rest_do() {
     let server = start().await;
     let client = Client::new();
     // The python client asks in lower case.
-    let public: Value = client
-        .get(format!("{}/system/info/public", server.base_url))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let public = json_answer(client.get(format!("{}/system/info/public", server.base_url))).await;
     assert_eq!(
         public["Id"],
         server.sim.identity().jellyfin_server_id.as_str()
     );
     assert_eq!(public["ProductName"], "Jellyfin Server");
-    let users: Value = client
-        .get(format!("{}/Users/Public", server.base_url))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let users = json_answer(client.get(format!("{}/Users/Public", server.base_url))).await;
     assert!(
         users
             .as_array()
@@ -338,19 +325,16 @@ async fn parameter_names_ignore_case_and_camel_case_is_on_request() {
     );
     assert!(canonical["Items"][0]["ProviderIds"].is_object());
 
-    let camel: Value = Client::new()
-        .get(format!(
-            "{}/Items?IncludeItemTypes=Audio&Recursive=true&Limit=5&Fields=ProviderIds",
-            server.base_url
-        ))
-        .header("Authorization", auth_header(&server.token))
-        .header("Accept", r#"application/json; profile="CamelCase""#)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let camel = json_answer(
+        Client::new()
+            .get(format!(
+                "{}/Items?IncludeItemTypes=Audio&Recursive=true&Limit=5&Fields=ProviderIds",
+                server.base_url
+            ))
+            .header("Authorization", auth_header(&server.token))
+            .header("Accept", r#"application/json; profile="CamelCase""#),
+    )
+    .await;
     assert_eq!(camel["totalRecordCount"], canonical["TotalRecordCount"]);
     assert_eq!(camel["items"][0]["id"], canonical["Items"][0]["Id"]);
     assert_eq!(camel["items"][0]["userData"]["played"], false);
@@ -1443,14 +1427,7 @@ async fn same_seed_same_bytes_and_faults_reach_the_jellyfin_listener() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let (status, _) = get_json(&a, &a.token, "/Users/Me").await;
     assert_eq!(status, StatusCode::OK, "faults only where the prefix says");
-    let stats: Value = Client::new()
-        .get(format!("{}/_sim/stats", a.base_url))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let stats = json_answer(Client::new().get(format!("{}/_sim/stats", a.base_url))).await;
     assert!(stats["faults_injected"].as_u64().is_some_and(|n| n >= 1));
 }
 

@@ -2,13 +2,19 @@
 //! determinism, per-user visibility, the control API.
 
 use cachearr_sim::{Sim, cost::CostModel};
+use cachearr_testkit::http::json_answer;
 
-async fn get(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+/// `GET url` with `headers`, on a client of its own.
+fn request(url: &str, headers: &[(&str, &str)]) -> reqwest::RequestBuilder {
     let mut req = reqwest::Client::new().get(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    req.send().await.expect("request")
+    req
+}
+
+async fn get(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    request(url, headers).send().await.expect("request")
 }
 
 #[tokio::test]
@@ -209,12 +215,11 @@ async fn restricted_user_sees_only_their_sections() {
         .expect("bob")
         .plex_token
         .clone();
-    let r = get(
+    let v = json_answer(request(
         &format!("{}/library/sections", srv.base_url),
         &[("X-Plex-Token", &bob), ("Accept", "application/json")],
-    )
+    ))
     .await;
-    let v: serde_json::Value = r.json().await.expect("json");
     let titles: Vec<&str> = v["MediaContainer"]["Directory"]
         .as_array()
         .expect("dirs")
@@ -283,11 +288,7 @@ async fn stats_count_routes_and_reset() {
         .await;
     }
     get(&format!("{}/library/sections", srv.base_url), &t).await;
-    let stats: serde_json::Value = get(&format!("{}/_sim/stats", srv.base_url), &[])
-        .await
-        .json()
-        .await
-        .expect("stats");
+    let stats = json_answer(request(&format!("{}/_sim/stats", srv.base_url), &[])).await;
     assert_eq!(stats["total"], 4);
     assert_eq!(
         stats["routes"]["GET /library/sections/{id}/all"]["requests"],
@@ -300,17 +301,9 @@ async fn stats_count_routes_and_reset() {
         .await
         .expect("reset");
     assert_eq!(r.status(), 200);
-    let stats: serde_json::Value = get(&format!("{}/_sim/stats", srv.base_url), &[])
-        .await
-        .json()
-        .await
-        .expect("stats");
+    let stats = json_answer(request(&format!("{}/_sim/stats", srv.base_url), &[])).await;
     assert_eq!(stats["total"], 0);
-    let tokens: serde_json::Value = get(&format!("{}/_sim/tokens", srv.base_url), &[])
-        .await
-        .json()
-        .await
-        .expect("tokens");
+    let tokens = json_answer(request(&format!("{}/_sim/tokens", srv.base_url), &[])).await;
     assert_eq!(tokens["users"][0]["plex_token"], srv.token.as_str());
     assert_eq!(tokens["users"].as_array().expect("users").len(), 7);
 }
@@ -334,14 +327,11 @@ async fn large_unpaged_dumps_are_streamed_whole_in_both_formats() {
         .len();
     assert!(total > 1_000);
     let url = format!("{}/library/sections/1/all?type=10", srv.base_url);
-    let dump: serde_json::Value = get(
+    let dump = json_answer(request(
         &url,
         &[("X-Plex-Token", &srv.token), ("Accept", "application/json")],
-    )
-    .await
-    .json()
-    .await
-    .expect("json");
+    ))
+    .await;
     assert_eq!(dump["MediaContainer"]["size"], total);
     let items = dump["MediaContainer"]["Metadata"]
         .as_array()

@@ -13,7 +13,11 @@
 //! - [`redis`] — private `redis-server` processes on free ports, killed on drop: one server
 //!   ([`redis::RedisServer`]), a cluster ([`redis::RedisCluster`]), or a master and replica
 //!   watched by Sentinels ([`redis::RedisSentinels`]); and [`redis::redis_cli`].
+//! - [`http`] — a request's JSON answer, failing with the URL and the status unless it is 2xx
+//!   JSON: [`http::get_json`] for a plain GET, [`http::json_answer`] for a request with headers
+//!   or a bearer token.
 
+pub mod http;
 pub mod redis;
 
 use std::net::{TcpListener, TcpStream};

@@ -19,6 +19,7 @@ use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::library::ItemKind;
 use cachearr_testkit::eventually;
+use cachearr_testkit::http::get_json;
 use serve_gateway::{admin_client_builder, loopback_config, serve};
 
 /// How long a farm's background effect (an event, a reconnect, a recovery) may take to show:
@@ -255,15 +256,7 @@ impl Farm {
 
     /// Upstream requests for one item so far (the simulator's own count, `/_sim/stats`).
     pub async fn upstream_item_requests(&self) -> u64 {
-        let stats: serde_json::Value = self
-            .client
-            .get(format!("{}/_sim/stats", self.sim_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let stats = get_json(&self.client, &format!("{}/_sim/stats", self.sim_url)).await;
         stats["routes"]["GET /library/metadata/{ids}"]["requests"]
             .as_u64()
             .or_else(|| stats["routes"]["GET /library/metadata/{id}"]["requests"].as_u64())
@@ -293,14 +286,7 @@ impl Farm {
     }
 
     pub async fn stats(&self, gw: usize) -> serde_json::Value {
-        self.client
-            .get(format!("{}/api/stats", self.gws[gw].admin))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        get_json(&self.client, &format!("{}/api/stats", self.gws[gw].admin)).await
     }
 
     /// Posts what Plex sends when the owner scrobbles track `track` to gateway `gw`.

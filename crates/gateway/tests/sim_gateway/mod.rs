@@ -24,6 +24,7 @@ use cachearr_gateway::library::elements::fill_elements;
 use cachearr_gateway::{Config, Gateway, GatewayBuilder, Profile};
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};
+use cachearr_testkit::http::get_json;
 
 /// The simulator, the gateway (its handle and two base URLs), and a client; the gateway stops
 /// on drop (with its stop sender).
@@ -130,14 +131,6 @@ impl Running {
 
     /// `GET /api/stats` of the admin listener.
     pub async fn stats(&self) -> serde_json::Value {
-        let url = format!("{}/api/stats", self.admin);
-        self.client
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        get_json(&self.client, &format!("{}/api/stats", self.admin)).await
     }
 }
