@@ -157,6 +157,22 @@ impl TieredCache {
         policy: &Policy,
         loader: Arc<dyn Loader>,
     ) -> Result<Lookup, EngineError> {
+        self.get_or_load_with(key, policy, move || loader).await
+    }
+
+    /// [`Self::get_or_load`] with the loader made only when it is needed: for a load, a
+    /// stale entry's refresh, or the one warming an entry gets on its second read. A fresh hit
+    /// makes none, so a caller whose loader carries a request's state (the gateway's holds the
+    /// client's headers, user and upstream) does not build and drop it on every hit.
+    ///
+    /// # Errors
+    /// As [`Self::get_or_load`].
+    pub async fn get_or_load_with(
+        &self,
+        key: &Key,
+        policy: &Policy,
+        make_loader: impl FnOnce() -> Arc<dyn Loader>,
+    ) -> Result<Lookup, EngineError> {
         let inner = &self.inner;
         let now = inner.clock.now_ms();
         let mut stale: Option<Arc<Entry>> = None;
@@ -164,14 +180,14 @@ impl TieredCache {
             if inner.inval.is_valid(key, &entry) {
                 if now < policy.fresh_until_ms(&entry) {
                     entry.class.hit(TierKind::Memory);
-                    inner.note_read(key, policy, &loader, &entry);
+                    inner.note_read(key, policy, make_loader, &entry);
                     return Ok(Lookup {
                         entry,
                         outcome: Outcome::Hit(TierKind::Memory),
                     });
                 }
                 if now < entry.stale_until_ms {
-                    return Ok(inner.serve_stale(key, policy, loader, entry));
+                    return Ok(inner.serve_stale(key, policy, make_loader(), entry));
                 }
                 if now < entry.error_until_ms {
                     stale = Some(entry);
@@ -184,20 +200,20 @@ impl TieredCache {
         {
             if now < policy.fresh_until_ms(&entry) {
                 entry.class.hit(tier);
-                inner.note_read(key, policy, &loader, &entry);
+                inner.note_read(key, policy, make_loader, &entry);
                 return Ok(Lookup {
                     entry,
                     outcome: Outcome::Hit(tier),
                 });
             }
             if now < entry.stale_until_ms {
-                return Ok(inner.serve_stale(key, policy, loader, entry));
+                return Ok(inner.serve_stale(key, policy, make_loader(), entry));
             }
             if now < entry.error_until_ms {
                 stale = Some(entry);
             }
         }
-        Box::pin(inner.load(key, policy, loader, stale)).await
+        Box::pin(inner.load(key, policy, make_loader(), stale)).await
     }
 
     /// Looks `key` up without loading: fresh ([`Outcome::Hit`]) or stale but still within one

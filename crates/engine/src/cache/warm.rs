@@ -22,13 +22,13 @@ pub(super) struct WarmJob {
 
 impl Inner {
     /// Counts a read for warming; schedules a refresh at 80 % of the fresh TTL once an entry
-    /// has been read twice.
+    /// has been read twice (the only read that makes a loader).
     #[inline]
     pub(super) fn note_read(
         &self,
         key: &Key,
         policy: &Policy,
-        loader: &Arc<dyn Loader>,
+        make_loader: impl FnOnce() -> Arc<dyn Loader>,
         entry: &Entry,
     ) {
         let reads = entry.reads.fetch_add(1, Ordering::Relaxed) + 1;
@@ -36,7 +36,7 @@ impl Inner {
             && !entry.warm_scheduled.load(Ordering::Relaxed)
             && !entry.warm_scheduled.swap(true, Ordering::AcqRel)
         {
-            self.schedule_warm(key, policy, loader, entry);
+            self.schedule_warm(key, policy, &make_loader(), entry);
         }
     }
 

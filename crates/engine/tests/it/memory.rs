@@ -491,6 +491,49 @@ async fn insert_get_and_remove() {
     assert!(cache.get(&key).await.is_none());
 }
 
+/// `get_or_load_with` makes its loader only when one is needed: for the load, for the warming
+/// an entry gets on its second read, for a stale entry's refresh; a fresh hit makes none.
+#[tokio::test]
+async fn a_loader_is_made_only_for_a_load_a_warming_or_a_refresh() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader = CountingLoader::new();
+    let made = AtomicUsize::new(0);
+    let make = || {
+        made.fetch_add(1, Ordering::SeqCst);
+        let l: Arc<dyn Loader> = loader.clone();
+        l
+    };
+    let key = Key::new("k");
+    let outcome = async |cache: &TieredCache| {
+        cache
+            .get_or_load_with(&key, &policy(), make)
+            .await
+            .unwrap()
+            .outcome
+    };
+    assert_eq!(outcome(&cache).await, Outcome::Miss);
+    assert_eq!(made.load(Ordering::SeqCst), 1, "the load makes one");
+    assert_eq!(outcome(&cache).await, Outcome::Hit(TierKind::Memory));
+    assert_eq!(
+        made.load(Ordering::SeqCst),
+        2,
+        "the second read schedules a warming"
+    );
+    for _ in 0..5 {
+        assert_eq!(outcome(&cache).await, Outcome::Hit(TierKind::Memory));
+    }
+    assert_eq!(made.load(Ordering::SeqCst), 2, "later hits make none");
+    clock.advance(11 * SEC);
+    assert_eq!(outcome(&cache).await, Outcome::Stale);
+    assert_eq!(
+        made.load(Ordering::SeqCst),
+        3,
+        "a stale read's refresh makes one"
+    );
+    eventually("the refresh", WAIT, async || loader.calls() == 2).await;
+}
+
 #[tokio::test]
 async fn entries_read_twice_are_warmed_at_80_percent_of_fresh_within_budget() {
     let clock = Arc::new(ManualClock::default());

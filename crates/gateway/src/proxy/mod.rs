@@ -483,28 +483,18 @@ async fn serve_reading(
         feed.adjust(class, &mut engine_policy, now);
     }
     let key = reading.key.clone();
-    // The request's parts move into the loader: nothing is copied on the hit path, and the
-    // upstream headers are derived only when a load actually runs.
+    // The request's parts stay here: a hit reads them and makes no loader (the engine asks for
+    // one only to load, refresh or warm), and a loader takes its own copy of the target and the
+    // headers, deriving the upstream's headers only when a load actually runs.
     let (parts, _body) = req.into_parts();
-    let loader = Arc::new(LoaderState {
-        gw: gw.clone(),
-        up: up.clone(),
-        user: user.clone(),
-        authenticates,
-        uri: parts.uri,
-        client_headers: parts.headers,
-        peer,
-        for_client: true,
-        upstream_us: AtomicU64::new(0),
-        item_tagged: crate::feed::item_tagged(class),
-    });
+    let (uri, client_headers) = (&parts.uri, &parts.headers);
     let gzip = reading.gzip;
     if let Some(print) = remember {
         conn.recent.remember(
             &conn.last_print,
             print,
-            &loader.uri,
-            &loader.client_headers,
+            uri,
+            client_headers,
             KeptReading {
                 reading,
                 client: client.clone(),
@@ -514,10 +504,27 @@ async fn serve_reading(
     }
     // A batch in flight fills this key: wait for it rather than fetch the same answer again.
     gw.batcher().join(&key).await;
+    let mut made: Option<Arc<LoaderState>> = None;
     let result = gw
         .cache()
-        .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(loader.clone())))
+        .get_or_load_with(&key, &engine_policy, || {
+            let state = Arc::new(LoaderState {
+                gw: gw.clone(),
+                up: up.clone(),
+                user: user.clone(),
+                authenticates,
+                uri: uri.clone(),
+                client_headers: client_headers.clone(),
+                peer,
+                for_client: true,
+                upstream_us: AtomicU64::new(0),
+                item_tagged: crate::feed::item_tagged(class),
+            });
+            made = Some(state.clone());
+            Arc::new(HttpLoader(state))
+        })
         .await;
+    let target = || uri.path_and_query().map_or("/", |p| p.as_str());
     match result {
         Ok(lookup) => {
             // A section walk's pages and items: may start a batch of the page's other items,
@@ -529,19 +536,18 @@ async fn serve_reading(
                     &user,
                     scope_user,
                     &key,
-                    &loader.uri,
-                    &loader.client_headers,
+                    uri,
+                    client_headers,
                     &lookup.entry.value,
                     matches!(lookup.outcome, Outcome::Miss | Outcome::Coalesced),
                 );
             }
             match lookup.outcome {
                 Outcome::Miss => {
-                    Users::set_identity(&user, &loader.client_headers);
+                    Users::set_identity(&user, client_headers);
                     if let Some(feed) = feed
                         && feed.samples(class)
-                        && let Some((uri, headers)) =
-                            owned_request(&loader.uri, &loader.client_headers)
+                        && let Some((uri, headers)) = owned_request(uri, client_headers)
                     {
                         feed.remember(&key, class, uri, headers, &user);
                     }
@@ -551,7 +557,10 @@ async fn serve_reading(
                 }
                 Outcome::Passed => {}
             }
-            let upstream_us = loader.upstream_us.load(Ordering::Relaxed);
+            // The foreground load's time upstream (none for a hit, which made no loader).
+            let upstream_us = made
+                .as_ref()
+                .map_or(0, |l| l.upstream_us.load(Ordering::Relaxed));
             // A fill that other clients waited for is answered like a hit: every waiter gets
             // the body from its sealed copy instead of a copy of its own (a cold burst of a
             // thousand waiters is answered at once, from one entry).
@@ -570,7 +579,7 @@ async fn serve_reading(
             let answer = gw.prepared().answer(&lookup.entry, want);
             // One clock reading for the answer's Server-Timing and the read's metric.
             let total_us = elapsed_us(started);
-            let resp = match answer.not_modified(&loader.client_headers) {
+            let resp = match answer.not_modified(client_headers) {
                 Some(tag) => {
                     gw.prepared()
                         .stats()
@@ -587,7 +596,7 @@ async fn serve_reading(
             };
             // Prefetch: decided from the path alone, spawned, never awaited.
             if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
-                let (path, query) = (loader.uri.path(), loader.uri.query());
+                let (path, query) = (uri.path(), uri.query());
                 crate::prefetch::after_listing(
                     gw,
                     up,
@@ -610,7 +619,7 @@ async fn serve_reading(
             }
             tracing::debug!(
                 upstream = %up.name,
-                target = %crate::redact::target(loader.path_and_query()),
+                target = %crate::redact::target(target()),
                 class = class.as_str(),
                 status = lookup.entry.value.status,
                 outcome = ?lookup.outcome,
@@ -621,7 +630,7 @@ async fn serve_reading(
         Err(e) => {
             tracing::info!(
                 upstream = %up.name,
-                target = %crate::redact::target(loader.path_and_query()),
+                target = %crate::redact::target(target()),
                 error = %e,
                 "upstream load failed, no stale copy"
             );
