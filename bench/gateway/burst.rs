@@ -12,9 +12,10 @@
 //!   being sent, and the client never needs a second core. Earlier versions each put the
 //!   client's own scheduling into the measured latency: sending all N requests before reading
 //!   any gave every latency a 13–15 ms floor (the send loop's length on a 2-core machine); a
-//!   sender and a reader thread sharing the client's one core (`BURST_TRACE` showed it) left
-//!   the reader off the CPU until the scheduler switched from the sender, so even the first
-//!   answers of an idle server read ~5 ms late and the tail moved with the scheduler's slices;
+//!   sender and a reader thread sharing the client's one core left the reader off the CPU
+//!   until the scheduler switched from the sender, so even the first answers of an idle server
+//!   read ~5 ms late and the tail moved with the scheduler's slices (seen with a trace like
+//!   `BURST_TRACE`'s added to that client);
 //!   one blocking thread per client put the scheduling of 1,000 threads into the tail.
 //! * The sockets are non-blocking and watched by one level-triggered epoll set. A request is a
 //!   few hundred bytes, so its `write` never waits for the server.
@@ -98,9 +99,9 @@ struct Client {
     body_read: usize,
     /// The status line says 200.
     status_ok: bool,
+    /// Once the response ended: when its last byte was read (after the burst's start), and
+    /// whether it was a whole 200 answer.
     done: Option<(Duration, bool)>,
-    /// When the last byte was read, after the burst's start (for `BURST_TRACE`).
-    answered_at: Duration,
 }
 
 impl Client {
@@ -111,7 +112,6 @@ impl Client {
             body_read: 0,
             status_ok: false,
             done: None,
-            answered_at: Duration::ZERO,
         }
     }
 
@@ -126,7 +126,8 @@ impl Client {
                     return;
                 };
                 let head = String::from_utf8_lossy(&self.bytes[..head_end]).to_ascii_lowercase();
-                self.status_ok = head.starts_with("http/1.1 200") || head.starts_with("http/1.0 200");
+                self.status_ok =
+                    head.starts_with("http/1.1 200") || head.starts_with("http/1.0 200");
                 self.framing = Framing::UntilClose;
                 for line in head.lines().skip(1) {
                     if let Some(v) = line.strip_prefix("content-length:") {
@@ -178,12 +179,15 @@ fn write_all_nonblocking(s: &mut &TcpStream, mut buf: &[u8]) -> bool {
 /// giving the start's wall-clock time (to line the trace up with a server's own log).
 fn write_trace(path: &str, started: SystemTime, clients: &[Client], sent_at: &[Option<Duration>]) {
     let epoch = started.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let mut out = format!("# started at {:.6} s since the epoch\nrequest sent_ms answered_ms\n", epoch.as_secs_f64());
+    let mut out = format!(
+        "# started at {:.6} s since the epoch\nrequest sent_ms answered_ms\n",
+        epoch.as_secs_f64()
+    );
     for (i, c) in clients.iter().enumerate() {
         let sent = sent_at[i].map_or(f64::NAN, |t| t.as_secs_f64() * 1000.0);
         match c.done {
-            Some((_, true)) => {
-                out.push_str(&format!("{i} {sent:.3} {:.3}\n", c.answered_at.as_secs_f64() * 1000.0))
+            Some((at, true)) => {
+                out.push_str(&format!("{i} {sent:.3} {:.3}\n", at.as_secs_f64() * 1000.0))
             }
             _ => out.push_str(&format!("{i} {sent:.3} -\n")),
         }
@@ -360,10 +364,7 @@ fn main() {
                 }
             }
             if c.complete(eof) || eof {
-                let now = start.elapsed();
-                let elapsed = sent_at[i].map_or(Duration::ZERO, |t| now.saturating_sub(t));
-                c.done = Some((elapsed, c.complete(eof) && c.status_ok));
-                c.answered_at = now;
+                c.done = Some((start.elapsed(), c.complete(eof) && c.status_ok));
                 pending -= 1;
                 let mut none = EpollEvent { events: 0, data: 0 };
                 // SAFETY: as above.
@@ -384,21 +385,20 @@ fn main() {
 
     let mut latencies: Vec<f64> = Vec::with_capacity(n);
     let mut ok = 0;
-    let yardstick_ms = clients
-        .get(burst_n)
-        .and_then(|c| c.done)
-        .and_then(|(d, good)| good.then(|| d.as_secs_f64() * 1000.0));
-    for c in &clients[..burst_n] {
-        match c.done {
-            Some((d, good)) => {
-                if good {
-                    ok += 1;
-                    latencies.push(d.as_secs_f64() * 1000.0);
-                } else {
-                    failed += 1;
-                }
+    // A request's latency: from its own write to its answer's last byte.
+    let latency_ms = |i: usize| {
+        let (at, good) = clients[i].done?;
+        let sent = sent_at[i].unwrap_or(Duration::ZERO);
+        good.then(|| at.saturating_sub(sent).as_secs_f64() * 1000.0)
+    };
+    let yardstick_ms = yardstick_request.as_ref().and_then(|_| latency_ms(burst_n));
+    for i in 0..burst_n {
+        match latency_ms(i) {
+            Some(ms) => {
+                ok += 1;
+                latencies.push(ms);
             }
-            None => failed += 1,
+            None => failed += 1, // no answer, or not a whole 200
         }
     }
     latencies.sort_by(|a, b| a.total_cmp(b));

@@ -399,7 +399,7 @@ impl Feed {
             upstream = %self.upstream,
             class = candidate.class.as_str(),
             age_secs = age / 1000,
-            target = %crate::redact::target(candidate.uri.path_and_query().map_or("/", |p| p.as_str())),
+            target = %crate::redact::uri_target(&candidate.uri),
             already_distrusted = was,
             "sampled revalidation found a stale answer the change feed did not announce: the \
              class follows its TTL until the feed is proven again"

@@ -8,6 +8,11 @@ use crate::dialect::{is_token_param, nested};
 /// The replacement text.
 pub const REDACTED: &str = "REDACTED";
 
+/// [`target`] of a request's URI: its path and query (`/` when it has neither).
+pub fn uri_target(uri: &http::Uri) -> String {
+    target(uri.path_and_query().map_or("/", |p| p.as_str()))
+}
+
 /// `path?query` with every token parameter's value replaced.
 pub fn target(path_and_query: &str) -> String {
     let Some((path, query)) = path_and_query.split_once('?') else {
@@ -144,6 +149,21 @@ pub fn headers(h: &http::HeaderMap) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uris_target_is_redacted_and_never_empty() {
+        let uri: http::Uri = "/library/sections?X-Plex-Token=abc123&type=10"
+            .parse()
+            .unwrap();
+        let out = uri_target(&uri);
+        assert!(!out.contains("abc123") && out.contains(REDACTED), "{out}");
+        assert!(
+            out.starts_with("/library/sections?") && out.ends_with("&type=10"),
+            "{out}"
+        );
+        let authority_only: http::Uri = "http://plex:32400".parse().unwrap();
+        assert_eq!(uri_target(&authority_only), "/");
+    }
 
     #[test]
     fn tokens_are_redacted_in_any_text() {

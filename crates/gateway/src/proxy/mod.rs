@@ -524,7 +524,6 @@ async fn serve_reading(
             Arc::new(HttpLoader(state))
         })
         .await;
-    let target = || uri.path_and_query().map_or("/", |p| p.as_str());
     match result {
         Ok(lookup) => {
             // A section walk's pages and items: may start a batch of the page's other items,
@@ -619,7 +618,7 @@ async fn serve_reading(
             }
             tracing::debug!(
                 upstream = %up.name,
-                target = %crate::redact::target(target()),
+                target = %crate::redact::uri_target(uri),
                 class = class.as_str(),
                 status = lookup.entry.value.status,
                 outcome = ?lookup.outcome,
@@ -630,7 +629,7 @@ async fn serve_reading(
         Err(e) => {
             tracing::info!(
                 upstream = %up.name,
-                target = %crate::redact::target(target()),
+                target = %crate::redact::uri_target(uri),
                 error = %e,
                 "upstream load failed, no stale copy"
             );
