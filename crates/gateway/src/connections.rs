@@ -267,6 +267,11 @@ impl Registered {
         }
     }
 
+    /// True once this connection has been chosen to make room (or swept as idle).
+    pub(crate) fn is_shed(&self) -> bool {
+        self.slot.shed.is_cancelled()
+    }
+
     /// True when nothing is in service on the connection.
     pub(crate) fn is_idle(&self) -> bool {
         self.slot.is_idle()

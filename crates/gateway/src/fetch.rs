@@ -32,10 +32,13 @@ use crate::policy::{Decision, Scope};
 use crate::upstream::{Budget, Upstream, UpstreamBody};
 use crate::users::{UserRecord, Users};
 
-/// The body of every proxied response: bytes from the cache or a stream from the upstream.
 /// The body of an answer the gateway writes: a buffered body (cache hits, errors, answers
 /// from the index) or the upstream's streamed one (pass-through).
 pub(crate) type ProxyBody = Either<Full<Bytes>, Incoming>;
+
+/// The body of a client's request: hyper's stream, or none for a request read by the
+/// gateway's own HTTP/1.1 loop (a `GET` without a body, see `http1`).
+pub(crate) type ClientBody = Either<Incoming, Empty<Bytes>>;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction.
 pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::upstream::Upstream;
-use crate::{Gateway, clients, connections, proxy, respond, sendfile};
+use crate::{Gateway, connections, http1, proxy, sendfile};
 
 /// The number of request headers hyper accepts when not told otherwise.
 const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
@@ -51,6 +51,7 @@ pub(crate) async fn serve_proxy(
         // hyper's buffer, so `SendfileStream` can recognise a cached body and send it from its
         // file.
         .writev(true);
+    let builder = Arc::new(builder);
     let cap = limits.max_connections.unwrap_or_else(|| {
         connections::default_max_connections(
             connections::open_file_limit(),
@@ -102,55 +103,52 @@ pub(crate) async fn serve_proxy(
         }
         let registered = conns.register();
         let _ = stream.set_nodelay(true);
-        let gw = gw.clone();
-        let up = up.clone();
         let slot = Arc::new(sendfile::SendSlot::default());
-        let connection = Arc::new(proxy::Connection {
-            slot: slot.clone(),
-            reads: reads.clone(),
-            recent: recent.clone(),
-            last_print: proxy::LastFingerprint::default(),
-        });
-        let tracker = registered.tracker();
-        let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-            let gw = gw.clone();
-            let up = up.clone();
-            let connection = connection.clone();
-            let busy = tracker.busy();
-            // Boxed: the request's whole path is one large future, which hyper would otherwise
-            // keep in a slot of that size for every open connection, busy or not, and move into
-            // it on every request.
-            Box::pin(async move {
-                // Attributed here, once for every path the proxy takes: the client by the name
-                // the proxy read, the outcome by the Cache-Status it answered with.
-                let started = std::time::Instant::now();
-                let (response, client) =
-                    proxy::handle(gw.clone(), up.clone(), req, peer, &connection, started).await;
-                let served = clients::Served::from_cache_status(
-                    response
-                        .headers()
-                        .get(respond::CACHE_STATUS)
-                        .map(|v| v.as_bytes()),
-                );
-                // Only the server's time is kept per client: a cached answer reads no clock.
-                let seconds = match served {
-                    clients::Served::Server => started.elapsed().as_secs_f64(),
-                    clients::Served::Cache | clients::Served::Index => 0.0,
-                };
-                gw.clients().record(&up.name, &client, served, seconds);
-                Ok::<_, std::convert::Infallible>(
-                    response.map(|body| connections::BusyBody::new(body, busy)),
-                )
-            })
-        });
+        let ctx = http1::ConnectionContext {
+            gw: gw.clone(),
+            up: up.clone(),
+            peer,
+            connection: Arc::new(proxy::Connection {
+                slot: slot.clone(),
+                reads: reads.clone(),
+                recent: recent.clone(),
+                last_print: proxy::LastFingerprint::default(),
+            }),
+            tracker: registered.tracker(),
+        };
         let stream = sendfile::SendfileStream::new(stream, slot);
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
-        let stop = stop.clone();
-        let live = live.clone();
+        let (builder, stop, live) = (builder.clone(), stop.clone(), live.clone());
         tokio::spawn(async move {
             let _live = live;
+            // The gateway's own loop first; hyper takes over for a request it does not take.
+            let (unread, stream) = match http1::serve(stream, &ctx, &registered, &stop).await {
+                http1::Ended::Closed => return,
+                http1::Ended::HandOff { unread, stream } => (unread, stream),
+            };
+            let ctx = Arc::new(ctx);
+            let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                let ctx = ctx.clone();
+                let busy = ctx.tracker.busy();
+                // Boxed: the request's whole path is one large future, which hyper would
+                // otherwise keep in a slot of that size for every open connection, busy or
+                // not, and move into it on every request.
+                Box::pin(async move {
+                    let response = proxy::answer(
+                        &ctx.gw,
+                        &ctx.up,
+                        req.map(http_body_util::Either::Left),
+                        ctx.peer,
+                        &ctx.connection,
+                    )
+                    .await;
+                    Ok::<_, std::convert::Infallible>(
+                        response.map(|body| connections::BusyBody::new(body, busy)),
+                    )
+                })
+            });
+            let conn = builder
+                .serve_connection(TokioIo::new(http1::Rewind::new(unread, stream)), service)
+                .with_upgrades();
             let mut conn = std::pin::pin!(conn);
             let result = tokio::select! {
                 // The connection first: it is what wakes the task nearly every time, and a

@@ -15,11 +15,10 @@ use cachearr_engine::{EngineError, LoadErrorKind, Lookup, Outcome};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
 
 use crate::Gateway;
 use crate::dialect::Identity;
-use crate::fetch::{HttpLoader, LoaderState, ProxyBody, keyed_policy, owned_request};
+use crate::fetch::{ClientBody, HttpLoader, LoaderState, ProxyBody, keyed_policy, owned_request};
 use crate::keys::{KeyInput, UserHash};
 use crate::metrics::{ReadMetrics, ReadOutcome, elapsed_us};
 use crate::policy::{Decision, ResolvedPolicy, Scope};
@@ -52,13 +51,40 @@ pub(crate) struct Connection {
     pub(crate) last_print: LastFingerprint,
 }
 
+/// Answers one request of a proxy connection (read by hyper or by the gateway's own HTTP/1.1
+/// loop) and attributes it in the client table: the client by the name the proxy read, the
+/// outcome by the `Cache-Status` it answered with.
+pub(crate) async fn answer(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    req: Request<ClientBody>,
+    peer: SocketAddr,
+    conn: &Connection,
+) -> Response<ProxyBody> {
+    let started = Instant::now();
+    let (response, client) = handle(gw.clone(), up.clone(), req, peer, conn, started).await;
+    let served = crate::clients::Served::from_cache_status(
+        response
+            .headers()
+            .get(crate::respond::CACHE_STATUS)
+            .map(|v| v.as_bytes()),
+    );
+    // Only the server's time is kept per client: a cached answer reads no clock.
+    let seconds = match served {
+        crate::clients::Served::Server => started.elapsed().as_secs_f64(),
+        crate::clients::Served::Cache | crate::clients::Served::Index => 0.0,
+    };
+    gw.clients().record(&up.name, &client, served, seconds);
+    response
+}
+
 /// Handles one client request for `up`, which arrived at `started`. Never panics on client
 /// input; every failure is an HTTP answer. Returns the answer and the name the client gave
 /// itself (for the client table).
-pub(crate) async fn handle(
+async fn handle(
     gw: Gateway,
     up: Arc<Upstream>,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
     peer: SocketAddr,
     conn: &Connection,
     started: Instant,
@@ -88,7 +114,7 @@ pub(crate) async fn handle(
 async fn route(
     gw: &Gateway,
     up: &Arc<Upstream>,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
     peer: SocketAddr,
     print: Option<Fingerprint>,
     client: &Arc<str>,
@@ -173,7 +199,7 @@ async fn route(
 }
 
 /// Rejects what must never reach the upstream or the cache.
-fn check_request(gw: &Gateway, req: &Request<Incoming>) -> Result<(), Box<Response<ProxyBody>>> {
+fn check_request(gw: &Gateway, req: &Request<ClientBody>) -> Result<(), Box<Response<ProxyBody>>> {
     let limits = &gw.config().limits;
     let target_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if target_len > limits.max_uri_bytes {
@@ -390,7 +416,7 @@ fn identify(
 /// What a cached read of `req` by `user` is, on the route `policy`.
 fn reading_of(
     up: &Upstream,
-    req: &Request<Incoming>,
+    req: &Request<ClientBody>,
     user: &UserRecord,
     scope_user: Option<UserHash>,
     policy: &ResolvedPolicy,
@@ -422,7 +448,7 @@ fn reading_of(
 async fn serve_reading(
     gw: &Gateway,
     up: &Arc<Upstream>,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
     peer: SocketAddr,
     read: ReadFrom<'_>,
     client: &Arc<str>,

@@ -11,12 +11,11 @@ use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Full, Limited};
-use hyper::body::Incoming;
 
 use super::{Bypass, upstream_error_response};
 use crate::Gateway;
 use crate::dialect::token_of;
-use crate::fetch::{ProxyBody, append_forwarded_for, empty_body, is_hop_by_hop};
+use crate::fetch::{ClientBody, ProxyBody, append_forwarded_for, empty_body, is_hop_by_hop};
 use crate::respond::{ErrorKind, mark, problem, us_ms};
 use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
 use crate::users::Users;
@@ -49,7 +48,7 @@ fn forward_headers(
 pub(super) async fn pass_through(
     gw: &Gateway,
     up: &Arc<Upstream>,
-    req: Request<Incoming>,
+    req: Request<ClientBody>,
     peer: SocketAddr,
     why: Bypass,
     started: Instant,
@@ -220,7 +219,7 @@ pub(super) async fn pass_through(
 pub(super) async fn upgrade(
     gw: &Gateway,
     up: &Arc<Upstream>,
-    mut req: Request<Incoming>,
+    mut req: Request<ClientBody>,
     peer: SocketAddr,
     started: Instant,
 ) -> Response<ProxyBody> {

@@ -1,0 +1,530 @@
+//! The proxy's own HTTP/1.1 for the requests that make up nearly all of its traffic: a `GET`
+//! with no body on a kept-alive connection. Everything else on the connection is handed to
+//! hyper, which serves it from then on.
+//!
+//! Why not hyper for those too: a cached answer costs the gateway little, and hyper's general
+//! connection machinery (its read and write buffers, the dispatcher, the service and body
+//! traits, moving the request's future in and out) was half of the instructions of a cached
+//! hit and of a connection's first request (docs/benchmarks.md, "Where a hit's time goes").
+//! Here a connection reads into one small buffer, parses the head with `httparse` (the parser
+//! hyper uses), answers through the same [`proxy::answer`] as hyper's service, and writes the
+//! status line, the headers and the body in one vectored write, which the connection's
+//! [`SendfileStream`] turns into `sendfile` for a large cached body.
+//!
+//! What this loop takes is deliberately narrow, and anything outside it goes to hyper with the
+//! bytes read so far ([`Rewind`]), so hyper's answers to the rest (`400`, `431`, bodies,
+//! `Expect`, upgrades, HTTP/1.0, `HEAD`, methods that write) stay exactly what they were:
+//! - a complete head of at most `max_header` bytes and `max_headers` lines;
+//! - method `GET`, version HTTP/1.1, a target `http::Uri` accepts;
+//! - no `Content-Length`, `Transfer-Encoding`, `Expect` or `Upgrade`, and a `Connection` that
+//!   says at most `keep-alive` or `close`.
+//!
+//! Answers follow hyper's framing: a `Date` when the answer has none, `Content-Length` for a
+//! known length (none for `204` and `304`), chunks for a stream of unknown length, and
+//! `connection: close` (then the connection closes) when the client asked for it. Pipelined
+//! requests are answered in order. While a connection waits for its next request it closes
+//! when the listener stops or sheds it; a request in service is answered first.
+
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Buf as _, Bytes};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::{BodyExt as _, Either, Empty};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio_util::sync::CancellationToken;
+
+use crate::Gateway;
+use crate::connections::{Registered, Tracker};
+use crate::fetch::{ClientBody, ProxyBody};
+use crate::proxy;
+use crate::sendfile::SendfileStream;
+use crate::upstream::Upstream;
+
+/// A connection's read buffer starts this large: requests are a few hundred bytes. It grows
+/// (up to the header limit) only for a longer head.
+const READ_BUFFER: usize = 2048;
+
+/// httparse's header array: hyper's default limit. A higher configured limit sends heads with
+/// more lines to hyper.
+const MAX_PARSED_HEADERS: usize = 100;
+
+/// What a connection needs to answer its requests.
+pub(crate) struct ConnectionContext {
+    pub(crate) gw: Gateway,
+    pub(crate) up: Arc<Upstream>,
+    pub(crate) peer: SocketAddr,
+    pub(crate) connection: Arc<proxy::Connection>,
+    pub(crate) tracker: Tracker,
+}
+
+/// How the loop left a connection.
+pub(crate) enum Ended {
+    /// Closed (by either side, or for shutdown or shedding).
+    Closed,
+    /// A request this loop does not take: hyper serves the connection from `unread` on.
+    HandOff {
+        unread: Bytes,
+        stream: SendfileStream,
+    },
+}
+
+/// Serves `stream` until it closes or a request needs hyper.
+pub(crate) async fn serve(
+    mut stream: SendfileStream,
+    ctx: &ConnectionContext,
+    registered: &Registered,
+    stop: &CancellationToken,
+) -> Ended {
+    let limits = &ctx.gw.config().limits;
+    let head_limits = HeadLimits {
+        max_bytes: limits.max_header_bytes,
+        max_lines: limits.max_headers.min(MAX_PARSED_HEADERS),
+    };
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_BUFFER);
+    let mut out: Vec<u8> = Vec::with_capacity(512);
+    loop {
+        match parse_head(&buf, &head_limits) {
+            Parsed::Get {
+                request,
+                len,
+                close,
+            } => {
+                buf.drain(..len);
+                let busy = ctx.tracker.busy();
+                let response =
+                    proxy::answer(&ctx.gw, &ctx.up, request, ctx.peer, &ctx.connection).await;
+                let written = write_response(&mut stream, response, close, &mut out).await;
+                drop(busy);
+                let keep = matches!(written, Ok(Framed::KeepAlive));
+                if !keep || stop.is_cancelled() || registered.is_shed() {
+                    let _ = stream.shutdown().await;
+                    return Ended::Closed;
+                }
+                continue;
+            }
+            Parsed::Other => {
+                return Ended::HandOff {
+                    unread: Bytes::from(buf),
+                    stream,
+                };
+            }
+            Parsed::Partial => {}
+        }
+        if buf.capacity() == buf.len() {
+            buf.reserve(buf.len().max(READ_BUFFER));
+        }
+        // Waiting for a request: the connection is idle, so stopping or shedding closes it (a
+        // client that sent half a head loses nothing it was promised).
+        let read = tokio::select! {
+            biased;
+            r = stream.read_buf(&mut buf) => r,
+            () = stop.cancelled() => return Ended::Closed,
+            () = registered.shed() => return Ended::Closed,
+        };
+        match read {
+            Ok(0) | Err(_) => return Ended::Closed,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Limits a head must keep to for this loop; hyper answers the rest.
+struct HeadLimits {
+    max_bytes: usize,
+    max_lines: usize,
+}
+
+/// What the buffer's start holds.
+// Made and matched once per request on the stack; boxing the request would cost every request
+// an allocation to save moving a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Parsed {
+    /// A request this loop answers, `len` bytes long; `close` if the client asked to close.
+    Get {
+        request: Request<ClientBody>,
+        len: usize,
+        close: bool,
+    },
+    /// Not a whole head yet.
+    Partial,
+    /// Something for hyper.
+    Other,
+}
+
+fn parse_head(buf: &[u8], limits: &HeadLimits) -> Parsed {
+    if buf.is_empty() {
+        return Parsed::Partial;
+    }
+    let mut lines = [httparse::EMPTY_HEADER; MAX_PARSED_HEADERS];
+    let mut head = httparse::Request::new(&mut lines);
+    let len = match head.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() <= limits.max_bytes => {
+            // Only a GET is ours: say so as soon as the method is known.
+            return match head.method {
+                Some(m) if m != "GET" => Parsed::Other,
+                _ => Parsed::Partial,
+            };
+        }
+        _ => return Parsed::Other,
+    };
+    if len > limits.max_bytes
+        || head.headers.len() > limits.max_lines
+        || head.method != Some("GET")
+        || head.version != Some(1)
+    {
+        return Parsed::Other;
+    }
+    let Some(Ok(uri)) = head
+        .path
+        .map(|p| Uri::from_maybe_shared(Bytes::copy_from_slice(p.as_bytes())))
+    else {
+        return Parsed::Other;
+    };
+    let mut headers = HeaderMap::with_capacity(head.headers.len());
+    let mut close = false;
+    for line in head.headers.iter() {
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(line.name.as_bytes()),
+            HeaderValue::from_bytes(line.value),
+        ) else {
+            return Parsed::Other;
+        };
+        if name == header::CONTENT_LENGTH
+            || name == header::TRANSFER_ENCODING
+            || name == header::EXPECT
+            || name == header::UPGRADE
+        {
+            return Parsed::Other;
+        }
+        if name == header::CONNECTION {
+            match connection_asks_close(&value) {
+                Some(asks) => close |= asks,
+                None => return Parsed::Other,
+            }
+        }
+        headers.append(name, value);
+    }
+    let mut request = Request::new(Either::Right(Empty::new()));
+    *request.method_mut() = Method::GET;
+    *request.uri_mut() = uri;
+    *request.version_mut() = Version::HTTP_11;
+    *request.headers_mut() = headers;
+    Parsed::Get {
+        request,
+        len,
+        close,
+    }
+}
+
+/// Whether a `Connection` value asks to close: `Some(false)` for `keep-alive`, `None` for any
+/// other option (an upgrade, hop-by-hop names): hyper decides those.
+fn connection_asks_close(value: &HeaderValue) -> Option<bool> {
+    let mut close = false;
+    for option in value.as_bytes().split(|&b| b == b',') {
+        let option = option.trim_ascii();
+        if option.eq_ignore_ascii_case(b"close") {
+            close = true;
+        } else if !option.eq_ignore_ascii_case(b"keep-alive") && !option.is_empty() {
+            return None;
+        }
+    }
+    Some(close)
+}
+
+/// What writing an answer left the connection fit for.
+#[derive(Debug, PartialEq, Eq)]
+enum Framed {
+    KeepAlive,
+    Close,
+}
+
+/// Writes `response` on `stream` as HTTP/1.1, using `out` for the head.
+async fn write_response<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    response: Response<ProxyBody>,
+    close: bool,
+    out: &mut Vec<u8>,
+) -> io::Result<Framed> {
+    let (parts, body) = response.into_parts();
+    let bodiless = matches!(
+        parts.status,
+        StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED
+    ) || parts.status.is_informational();
+    out.clear();
+    match body {
+        Either::Left(full) => {
+            let data = if bodiless {
+                Bytes::new()
+            } else {
+                whole(full).await
+            };
+            let length = (!bodiless).then_some(data.len() as u64);
+            encode_head(
+                out,
+                parts.status,
+                &parts.headers,
+                Length::Exactly(length),
+                close,
+            );
+            write_all_vectored(stream, out, &data).await?;
+        }
+        Either::Right(mut stream_body) => {
+            if bodiless {
+                encode_head(
+                    out,
+                    parts.status,
+                    &parts.headers,
+                    Length::Exactly(None),
+                    close,
+                );
+                write_all_vectored(stream, out, &[]).await?;
+            } else {
+                let declared = parts
+                    .headers
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                let hint = http_body::Body::size_hint(&stream_body).exact();
+                let length = declared.or(hint);
+                let framing = match length {
+                    Some(n) => Length::Exactly(Some(n)),
+                    None => Length::Chunked,
+                };
+                encode_head(out, parts.status, &parts.headers, framing, close);
+                write_all_vectored(stream, out, &[]).await?;
+                let mut sent: u64 = 0;
+                while let Some(frame) = stream_body.frame().await {
+                    // A broken upstream body: the answer cannot be completed, so the connection
+                    // closes (the client sees a short body, as with hyper).
+                    let frame = frame.map_err(io::Error::other)?;
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    if data.is_empty() {
+                        continue;
+                    }
+                    sent += data.len() as u64;
+                    if length.is_some() {
+                        write_all_vectored(stream, &[], &data).await?;
+                    } else {
+                        out.clear();
+                        out.extend_from_slice(format!("{:X}\r\n", data.len()).as_bytes());
+                        write_all_vectored(stream, out, &data).await?;
+                        stream.write_all(b"\r\n").await?;
+                    }
+                }
+                match length {
+                    None => stream.write_all(b"0\r\n\r\n").await?,
+                    Some(n) if sent != n => {
+                        return Err(io::Error::other("the body ended short of its length"));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    stream.flush().await?;
+    Ok(if close {
+        Framed::Close
+    } else {
+        Framed::KeepAlive
+    })
+}
+
+/// A full body's bytes (ready at once, and the very `Bytes` it holds: a registered cached
+/// body keeps its address).
+async fn whole(mut full: http_body_util::Full<Bytes>) -> Bytes {
+    match full.frame().await {
+        Some(Ok(frame)) => frame.into_data().unwrap_or_default(),
+        Some(Err(never)) => match never {},
+        None => Bytes::new(),
+    }
+}
+
+/// How an answer's body is framed.
+enum Length {
+    /// `Content-Length` when `Some`; none for an answer without a body.
+    Exactly(Option<u64>),
+    Chunked,
+}
+
+/// The status line and headers of an answer, as hyper writes them (lower-case names, in the
+/// map's order), with the framing and `Date` added.
+fn encode_head(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    headers: &HeaderMap,
+    length: Length,
+    close: bool,
+) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let mut has_date = false;
+    for (name, value) in headers {
+        // Framing is this writer's; a connection option is the client's and ours.
+        if name == header::CONTENT_LENGTH
+            || name == header::TRANSFER_ENCODING
+            || name == header::CONNECTION
+        {
+            continue;
+        }
+        has_date |= name == header::DATE;
+        push_line(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    match length {
+        Length::Exactly(Some(n)) => {
+            let mut digits = [0; 20];
+            push_line(out, b"content-length", format_u64(&mut digits, n));
+        }
+        Length::Exactly(None) => {}
+        Length::Chunked => push_line(out, b"transfer-encoding", b"chunked"),
+    }
+    if close {
+        push_line(out, b"connection", b"close");
+    }
+    if !has_date {
+        date::with_now(|date| push_line(out, b"date", date));
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `n` in decimal, written into the end of `buf`.
+fn format_u64(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// Writes `head` then `body` in vectored writes until both are out. The body stays its own
+/// slice, so the connection's stream can send a registered cached body with `sendfile`.
+async fn write_all_vectored<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    mut head: &[u8],
+    mut body: &[u8],
+) -> io::Result<()> {
+    while !head.is_empty() || !body.is_empty() {
+        let slices = [IoSlice::new(head), IoSlice::new(body)];
+        let n = stream.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        let from_head = n.min(head.len());
+        head = &head[from_head..];
+        body = &body[n - from_head..];
+    }
+    Ok(())
+}
+
+/// The `Date` header's value, formatted once a second per thread (as hyper does).
+mod date {
+    use std::cell::RefCell;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    thread_local! {
+        static CACHED: RefCell<(u64, [u8; 29])> = const { RefCell::new((u64::MAX, [0; 29])) };
+    }
+
+    /// Calls `f` with the current `Date` value (IMF-fixdate, 29 bytes).
+    pub(super) fn with_now<R>(f: impl FnOnce(&[u8]) -> R) -> R {
+        let now = SystemTime::now();
+        let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        CACHED.with(|cached| {
+            let mut cached = cached.borrow_mut();
+            if cached.0 != second {
+                let text = httpdate::fmt_http_date(now);
+                if text.len() == 29 {
+                    cached.1.copy_from_slice(text.as_bytes());
+                    cached.0 = second;
+                } else {
+                    return f(text.as_bytes());
+                }
+            }
+            f(&cached.1)
+        })
+    }
+}
+
+/// A connection handed to hyper: the bytes this loop read first, then the socket.
+pub(crate) struct Rewind {
+    unread: Bytes,
+    inner: SendfileStream,
+}
+
+impl Rewind {
+    pub(crate) fn new(unread: Bytes, inner: SendfileStream) -> Self {
+        Self { unread, inner }
+    }
+}
+
+impl AsyncRead for Rewind {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.unread.is_empty() {
+            let n = self.unread.len().min(buf.remaining());
+            buf.put_slice(&self.unread[..n]);
+            self.unread.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Rewind {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,283 @@
+//! The proxy connection over raw loopback sockets: the gateway's own HTTP/1.1 answers `GET`s,
+//! hands everything else to hyper on the same connection, and frames answers the way clients
+//! read them (lengths, chunks, `304`, `Connection: close`, pipelining).
+#![allow(clippy::unwrap_used)]
+
+mod proxy_common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cachearr_gateway::Profile;
+use proxy_common::{start_gateway, start_upstream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// One answer read off a connection.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map_or("", String::as_str)
+    }
+}
+
+/// Reads one answer from `s` (bytes past it stay in `buf`), framed by its length or chunks.
+async fn read_answer(s: &mut TcpStream, buf: &mut Vec<u8>) -> Answer {
+    let end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        fill(s, buf).await;
+    };
+    let head = String::from_utf8(buf[..end].to_vec()).unwrap();
+    buf.drain(..end);
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut headers = HashMap::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let (n, v) = line.split_once(": ").unwrap();
+        assert!(
+            headers.insert(n.to_string(), v.to_string()).is_none() || n == "set-cookie",
+            "{n} twice in {head}"
+        );
+    }
+    let mut body = Vec::new();
+    if headers.get("transfer-encoding").map(String::as_str) == Some("chunked") {
+        loop {
+            let line_end = loop {
+                if let Some(i) = buf.windows(2).position(|w| w == b"\r\n") {
+                    break i;
+                }
+                fill(s, buf).await;
+            };
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&buf[..line_end]).unwrap(), 16).unwrap();
+            buf.drain(..line_end + 2);
+            while buf.len() < size + 2 {
+                fill(s, buf).await;
+            }
+            body.extend_from_slice(&buf[..size]);
+            assert_eq!(&buf[size..size + 2], b"\r\n");
+            buf.drain(..size + 2);
+            if size == 0 {
+                break;
+            }
+        }
+    } else if let Some(len) = headers.get("content-length") {
+        let len: usize = len.parse().unwrap();
+        while buf.len() < len {
+            fill(s, buf).await;
+        }
+        body = buf.drain(..len).collect();
+    }
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn fill(s: &mut TcpStream, buf: &mut Vec<u8>) {
+    let mut chunk = [0u8; 16 * 1024];
+    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut chunk))
+        .await
+        .expect("an answer within 10 s")
+        .unwrap();
+    assert!(
+        n > 0,
+        "closed early; read so far: {:?}",
+        String::from_utf8_lossy(buf)
+    );
+    buf.extend_from_slice(&chunk[..n]);
+}
+
+fn get(path: &str, extra: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: x\r\nX-Plex-Token: tok-alice\r\n{extra}\r\n")
+}
+
+/// True when the server has closed `s` (nothing more arrives, EOF within 10 s).
+async fn closed(s: &mut TcpStream) -> bool {
+    let mut rest = Vec::new();
+    matches!(
+        tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut rest)).await,
+        Ok(Ok(0))
+    )
+}
+
+#[tokio::test]
+async fn one_connection_answers_gets_itself_and_hands_a_write_to_hyper_mid_way() {
+    let (up, state) = start_upstream().await;
+    let h = start_gateway(up, Profile::Plex, |_| {}).await;
+    let mut s = TcpStream::connect(h.proxy).await.unwrap();
+    let mut buf = Vec::new();
+    s.write_all(get("/library/sections", "").as_bytes())
+        .await
+        .unwrap();
+    let miss = read_answer(&mut s, &mut buf).await;
+    assert_eq!(miss.status, 200);
+    assert_eq!(miss.header("x-cache"), "MISS");
+    assert!(miss.header("date").ends_with(" GMT"), "{miss:?}");
+    s.write_all(get("/library/sections", "").as_bytes())
+        .await
+        .unwrap();
+    let hit = read_answer(&mut s, &mut buf).await;
+    assert_eq!(hit.header("x-cache"), "HIT");
+    assert_eq!(hit.body, miss.body);
+    assert_eq!(state.count("/library/sections"), 1);
+    // A write with a body: hyper answers it, on the same connection.
+    s.write_all(
+        b"POST /playlists?type=audio HTTP/1.1\r\nHost: x\r\nX-Plex-Token: tok-alice\r\nContent-Length: 5\r\n\r\nhello",
+    )
+    .await
+    .unwrap();
+    let write = read_answer(&mut s, &mut buf).await;
+    assert_eq!(write.status, 200, "{write:?}");
+    assert_eq!(write.body, b"POST 5");
+    // And the connection goes on, now hyper's, with the cached read unchanged.
+    s.write_all(get("/library/sections", "").as_bytes())
+        .await
+        .unwrap();
+    let after = read_answer(&mut s, &mut buf).await;
+    assert_eq!(after.status, 200);
+    assert_eq!(after.body, miss.body);
+    assert!(buf.is_empty());
+}
+
+#[tokio::test]
+async fn pipelined_gets_are_answered_in_order_and_a_close_is_honoured() {
+    let (up, _state) = start_upstream().await;
+    let h = start_gateway(up, Profile::Plex, |_| {}).await;
+    let mut s = TcpStream::connect(h.proxy).await.unwrap();
+    let mut buf = Vec::new();
+    let three = [
+        get("/library/sections", ""),
+        get("/library/onDeck", ""),
+        get("/library/sections", "Connection: close\r\n"),
+    ]
+    .concat();
+    s.write_all(three.as_bytes()).await.unwrap();
+    let first = read_answer(&mut s, &mut buf).await;
+    let second = read_answer(&mut s, &mut buf).await;
+    let third = read_answer(&mut s, &mut buf).await;
+    assert_eq!([first.status, second.status, third.status], [200; 3]);
+    assert_ne!(first.body, second.body, "each answer is its own request's");
+    assert_eq!(first.body, third.body);
+    assert_eq!(third.header("x-cache"), "HIT");
+    assert_eq!(first.header("connection"), "");
+    assert_eq!(third.header("connection"), "close");
+    assert!(buf.is_empty());
+    assert!(
+        closed(&mut s).await,
+        "the server closes after the last answer"
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_pass_through_is_chunked_and_the_connection_goes_on() {
+    let (up, _state) = start_upstream().await;
+    let h = start_gateway(up, Profile::Plex, |_| {}).await;
+    let mut s = TcpStream::connect(h.proxy).await.unwrap();
+    let mut buf = Vec::new();
+    s.write_all(get("/library/parts/7/file.flac", "").as_bytes())
+        .await
+        .unwrap();
+    let media = read_answer(&mut s, &mut buf).await;
+    assert_eq!(media.status, 200);
+    assert_eq!(
+        media.header("transfer-encoding"),
+        "chunked",
+        "{:?}",
+        media.headers
+    );
+    let expected: Vec<u8> = (0..1_048_576u32).map(|i| (i % 251) as u8).collect();
+    assert_eq!(media.body.len(), expected.len());
+    assert!(
+        media.body == expected,
+        "the stream arrives whole and in order"
+    );
+    // A range has a length: no chunks.
+    s.write_all(get("/library/parts/7/file.flac", "Range: bytes=10-19\r\n").as_bytes())
+        .await
+        .unwrap();
+    let range = read_answer(&mut s, &mut buf).await;
+    assert_eq!(range.status, 206);
+    assert_eq!(range.header("content-length"), "10");
+    assert_eq!(range.body, expected[10..20]);
+}
+
+#[tokio::test]
+async fn a_matching_validator_gets_a_bodiless_304_and_the_next_get_its_body() {
+    let (up, _state) = start_upstream().await;
+    let h = start_gateway(up, Profile::Plex, |_| {}).await;
+    let mut s = TcpStream::connect(h.proxy).await.unwrap();
+    let mut buf = Vec::new();
+    s.write_all(get("/library/sections", "").as_bytes())
+        .await
+        .unwrap();
+    let full = read_answer(&mut s, &mut buf).await;
+    let etag = full.header("etag").to_string();
+    assert!(!etag.is_empty(), "{full:?}");
+    let conditional = [
+        get("/library/sections", &format!("If-None-Match: {etag}\r\n")),
+        get("/library/sections", ""),
+    ]
+    .concat();
+    s.write_all(conditional.as_bytes()).await.unwrap();
+    let not_modified = read_answer(&mut s, &mut buf).await;
+    assert_eq!(not_modified.status, 304);
+    assert_eq!(not_modified.header("content-length"), "");
+    assert_eq!(not_modified.header("etag"), etag);
+    let again = read_answer(&mut s, &mut buf).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, full.body);
+}
+
+#[tokio::test]
+async fn what_the_own_loop_does_not_take_is_answered_by_hyper_as_before() {
+    let (up, _state) = start_upstream().await;
+    let h = start_gateway(up, Profile::Plex, |_| {}).await;
+    // HTTP/1.0: hyper answers and closes.
+    let mut s = TcpStream::connect(h.proxy).await.unwrap();
+    s.write_all(b"GET /library/sections HTTP/1.0\r\nX-Plex-Token: tok-alice\r\n\r\n")
+        .await
+        .unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).await.unwrap();
+    let text = String::from_utf8_lossy(&all);
+    assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
+    // Garbage: hyper's 400, after a GET the loop answered on the same connection.
+    let mut s = TcpStream::connect(h.proxy).await.unwrap();
+    let mut buf = Vec::new();
+    s.write_all(get("/library/sections", "").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(read_answer(&mut s, &mut buf).await.status, 200);
+    s.write_all(b"GET /a b c\r\n\r\n").await.unwrap();
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut rest)).await;
+    let text = String::from_utf8_lossy(&rest);
+    assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
+    // A head sent in pieces is read whole.
+    let mut s = TcpStream::connect(h.proxy).await.unwrap();
+    let mut buf = Vec::new();
+    let request = get("/library/onDeck", "");
+    for piece in request.as_bytes().chunks(7) {
+        s.write_all(piece).await.unwrap();
+        s.flush().await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(read_answer(&mut s, &mut buf).await.status, 200);
+}
