@@ -35,7 +35,7 @@ use bytes::{Buf as _, Bytes};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt as _, Either, Empty};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio_util::sync::CancellationToken;
 
 use crate::Gateway;
@@ -53,6 +53,9 @@ const READ_BUFFER: usize = 2048;
 /// more lines to hyper.
 const MAX_PARSED_HEADERS: usize = 100;
 
+/// Heads longer than this are not kept in a listener's [`LastHead`].
+const MAX_KEPT_HEAD: usize = 4096;
+
 /// What a connection needs to answer its requests.
 pub(crate) struct ConnectionContext {
     pub(crate) gw: Gateway,
@@ -60,6 +63,55 @@ pub(crate) struct ConnectionContext {
     pub(crate) peer: SocketAddr,
     pub(crate) connection: Arc<proxy::Connection>,
     pub(crate) tracker: Tracker,
+    /// The listener's last parsed head, shared by its connections.
+    pub(crate) last_head: Arc<LastHead>,
+}
+
+/// The last head a listener's connections parsed, byte for byte, with the request read from
+/// it. Pollers and connection storms send the same head again and again: a head that starts
+/// the buffer with exactly these bytes is the same request, so its target and header map are
+/// cloned instead of parsed and built again (the parse is a pure function of the bytes).
+#[derive(Default)]
+pub(crate) struct LastHead(std::sync::Mutex<Option<KnownHead>>);
+
+struct KnownHead {
+    bytes: Box<[u8]>,
+    uri: Uri,
+    headers: HeaderMap,
+    close: bool,
+}
+
+impl LastHead {
+    /// The request at the start of `buf` if it is the kept head.
+    fn recall(&self, buf: &[u8]) -> Option<Parsed> {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let known = kept.as_ref()?;
+        let len = known.bytes.len();
+        (buf.get(..len)? == &known.bytes[..]).then(|| Parsed::Get {
+            request: get_request(known.uri.clone(), known.headers.clone()),
+            len,
+            close: known.close,
+        })
+    }
+
+    /// Keeps `head` (the first `len` bytes of a buffer) and what was read from it.
+    fn keep(&self, head: &[u8], request: &Request<ClientBody>, close: bool) {
+        if head.len() > MAX_KEPT_HEAD {
+            return;
+        }
+        let known = KnownHead {
+            bytes: head.into(),
+            uri: request.uri().clone(),
+            headers: request.headers().clone(),
+            close,
+        };
+        // The head it replaces is dropped after the lock is let go.
+        let _replaced = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(known);
+    }
 }
 
 /// How the loop left a connection.
@@ -88,7 +140,22 @@ pub(crate) async fn serve(
     let mut buf: Vec<u8> = Vec::with_capacity(READ_BUFFER);
     let mut out: Vec<u8> = Vec::with_capacity(512);
     loop {
-        match parse_head(&buf, &head_limits) {
+        let parsed = match ctx.last_head.recall(&buf) {
+            Some(known) => known,
+            None => {
+                let parsed = parse_head(&buf, &head_limits);
+                if let Parsed::Get {
+                    request,
+                    len,
+                    close,
+                } = &parsed
+                {
+                    ctx.last_head.keep(&buf[..*len], request, *close);
+                }
+                parsed
+            }
+        };
+        match parsed {
             Parsed::Get {
                 request,
                 len,
@@ -122,7 +189,7 @@ pub(crate) async fn serve(
         // client that sent half a head loses nothing it was promised).
         let read = tokio::select! {
             biased;
-            r = stream.read_buf(&mut buf) => r,
+            r = stream.read_available(&mut buf) => r,
             () = stop.cancelled() => return Ended::Closed,
             () = registered.shed() => return Ended::Closed,
         };
@@ -211,16 +278,21 @@ fn parse_head(buf: &[u8], limits: &HeadLimits) -> Parsed {
         }
         headers.append(name, value);
     }
+    Parsed::Get {
+        request: get_request(uri, headers),
+        len,
+        close,
+    }
+}
+
+/// An HTTP/1.1 `GET` of `uri` with `headers` and no body.
+fn get_request(uri: Uri, headers: HeaderMap) -> Request<ClientBody> {
     let mut request = Request::new(Either::Right(Empty::new()));
     *request.method_mut() = Method::GET;
     *request.uri_mut() = uri;
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = headers;
-    Parsed::Get {
-        request,
-        len,
-        close,
-    }
+    request
 }
 
 /// Whether a `Connection` value asks to close: `Some(false)` for `keep-alive`, `None` for any

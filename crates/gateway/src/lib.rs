@@ -22,8 +22,11 @@
 //!   rate limits, timeouts, retries with jitter, circuit breaker, client vs background budget).
 //! * [`users`] — recently seen users: token trust for shared scope, tokens for warming
 //!   (memory only).
-//! * `listener` — a proxy listener's accept loop and each connection's task: hyper's HTTP/1.1
-//!   with the gateway's limits, the connection cap, shedding and graceful shutdown.
+//! * `listener` — a proxy listener's accept loop and each connection's task: the connection
+//!   cap, shedding and graceful shutdown; each connection is served by `http1` first and by
+//!   hyper's HTTP/1.1 (with the gateway's limits) from the first request `http1` does not take.
+//! * `http1` — the gateway's own HTTP/1.1 for `GET`s without a body: one read buffer, the head
+//!   parsed with `httparse`, the answer written in one vectored write.
 //! * `proxy` — the request path: validation, cached reads through the engine, pass-through
 //!   streaming, websockets, `Cache-Status`/`X-Cache`/`Age`/`Server-Timing`.
 //! * `prepared` — what is prepared once per cache entry and reused by every answer from it:

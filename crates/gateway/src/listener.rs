@@ -62,6 +62,7 @@ pub(crate) async fn serve_proxy(
     let conns = connections::Connections::new(cap);
     let reads = Arc::new(gw.metrics().reads(&up.metrics_name));
     let recent = Arc::new(proxy::RecentReadings::default());
+    let last_head = Arc::new(http1::LastHead::default());
     tokio::spawn({
         let (conns, stop, name) = (conns.clone(), stop.clone(), up.name.clone());
         async move { conns.close_idle_until(stop, &name).await }
@@ -115,6 +116,7 @@ pub(crate) async fn serve_proxy(
                 last_print: proxy::LastFingerprint::default(),
             }),
             tracker: registered.tracker(),
+            last_head: last_head.clone(),
         };
         let stream = sendfile::SendfileStream::new(stream, slot);
         let (builder, stop, live) = (builder.clone(), stop.clone(), live.clone());

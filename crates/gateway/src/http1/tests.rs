@@ -256,3 +256,57 @@ async fn vectored_writes_finish_across_partial_writes() {
         .unwrap();
     assert_eq!(t.0, b"head:the body");
 }
+
+#[test]
+fn a_kept_head_is_recalled_only_for_the_same_bytes_whole() {
+    let head = b"GET /library/sections HTTP/1.1\r\nHost: x\r\nX-Plex-Token: t\r\nConnection: close\r\n\r\n";
+    let last = LastHead::default();
+    assert!(last.recall(head).is_none(), "nothing kept yet");
+    let Parsed::Get {
+        request,
+        len,
+        close,
+    } = parsed(head)
+    else {
+        panic!("not read");
+    };
+    last.keep(&head[..len], &request, close);
+    // The same bytes, with a pipelined request after them: the same request and length.
+    let mut two = head.to_vec();
+    two.extend_from_slice(b"GET /other HTTP/1.1\r\n");
+    let Some(Parsed::Get {
+        request: again,
+        len: again_len,
+        close: again_close,
+    }) = last.recall(&two)
+    else {
+        panic!("not recalled");
+    };
+    assert_eq!((again_len, again_close), (len, true));
+    assert_eq!(again.uri(), request.uri());
+    assert_eq!(again.headers(), request.headers());
+    assert_eq!(again.method(), Method::GET);
+    // Another token, or only part of the head so far: not this request.
+    let other = String::from_utf8(head.to_vec())
+        .unwrap()
+        .replace("Token: t", "Token: u");
+    assert!(last.recall(other.as_bytes()).is_none());
+    assert!(last.recall(&head[..len - 1]).is_none());
+    // A head over the size kept is not kept; the one before stays.
+    let long = format!(
+        "GET /a HTTP/1.1\r\nX-Long: {}\r\n\r\n",
+        "a".repeat(MAX_KEPT_HEAD)
+    );
+    let Parsed::Get { request, len, .. } = parse_head(
+        long.as_bytes(),
+        &HeadLimits {
+            max_bytes: 64 * 1024,
+            max_lines: 100,
+        },
+    ) else {
+        panic!("not read");
+    };
+    last.keep(&long.as_bytes()[..len], &request, false);
+    assert!(last.recall(long.as_bytes()).is_none());
+    assert!(last.recall(head).is_some());
+}
