@@ -38,12 +38,13 @@ use http_body_util::{BodyExt as _, Either, Empty};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio_util::sync::CancellationToken;
 
-use crate::Gateway;
 use crate::connections::{Registered, Tracker};
 use crate::fetch::{ClientBody, ProxyBody};
 use crate::proxy;
+use crate::proxy::WireHead;
 use crate::sendfile::SendfileStream;
 use crate::upstream::Upstream;
+use crate::{Gateway, respond, wire};
 
 /// A connection's read buffer starts this large: requests are a few hundred bytes. It grows
 /// (up to the header limit) only for a longer head.
@@ -165,7 +166,8 @@ pub(crate) async fn serve(
                 let busy = ctx.tracker.busy();
                 let response =
                     proxy::answer(&ctx.gw, &ctx.up, request, ctx.peer, &ctx.connection).await;
-                let written = write_response(&mut stream, response, close, &mut out).await;
+                let wire = ctx.connection.take_wire();
+                let written = write_response(&mut stream, response, wire, close, &mut out).await;
                 drop(busy);
                 let keep = matches!(written, Ok(Framed::KeepAlive));
                 if !keep || stop.is_cancelled() || registered.is_shed() {
@@ -175,6 +177,10 @@ pub(crate) async fn serve(
                 continue;
             }
             Parsed::Other => {
+                // hyper writes the answers from here on: they need their header maps.
+                ctx.connection
+                    .wire_heads
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
                 return Ended::HandOff {
                     unread: Bytes::from(buf),
                     stream,
@@ -317,10 +323,13 @@ enum Framed {
     Close,
 }
 
-/// Writes `response` on `stream` as HTTP/1.1, using `out` for the head.
+/// Writes `response` on `stream` as HTTP/1.1, using `out` for the head; with `wire`, the
+/// head is those bytes (the response's map is empty) and only `Server-Timing`, the framing and
+/// the `Date` are added.
 async fn write_response<S: AsyncWrite + Unpin>(
     stream: &mut S,
     response: Response<ProxyBody>,
+    wire: Option<WireHead>,
     close: bool,
     out: &mut Vec<u8>,
 ) -> io::Result<Framed> {
@@ -337,14 +346,17 @@ async fn write_response<S: AsyncWrite + Unpin>(
             } else {
                 whole(full).await
             };
-            let length = (!bodiless).then_some(data.len() as u64);
-            encode_head(
-                out,
-                parts.status,
-                &parts.headers,
-                Length::Exactly(length),
-                close,
-            );
+            let length = Length::Exactly((!bodiless).then_some(data.len() as u64));
+            match wire {
+                Some(wire) => {
+                    out.extend_from_slice(&wire.head.bytes);
+                    out.extend_from_slice(b"server-timing: ");
+                    respond::push_timing(out, wire.outcome, wire.total_us, wire.upstream_us);
+                    out.extend_from_slice(b"\r\n");
+                    end_head(out, length, close, wire.head.has_date);
+                }
+                None => encode_head(out, parts.status, &parts.headers, length, close),
+            }
             write_all_vectored(stream, out, &data).await?;
         }
         Either::Right(mut stream_body) => {
@@ -436,44 +448,28 @@ fn encode_head(
     length: Length,
     close: bool,
 ) {
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes());
-    out.extend_from_slice(b"\r\n");
-    let mut has_date = false;
-    for (name, value) in headers {
-        // Framing is this writer's; a connection option is the client's and ours.
-        if name == header::CONTENT_LENGTH
-            || name == header::TRANSFER_ENCODING
-            || name == header::CONNECTION
-        {
-            continue;
-        }
-        has_date |= name == header::DATE;
-        push_line(out, name.as_str().as_bytes(), value.as_bytes());
-    }
+    wire::push_status_line(out, status);
+    let has_date = wire::push_lines(out, headers, &[]);
+    end_head(out, length, close, has_date);
+}
+
+/// The lines every answer ends its head with: its framing, `connection: close` when the
+/// client asked, a `Date` unless the answer has one, and the blank line.
+fn end_head(out: &mut Vec<u8>, length: Length, close: bool, has_date: bool) {
     match length {
         Length::Exactly(Some(n)) => {
             let mut digits = [0; 20];
-            push_line(out, b"content-length", format_u64(&mut digits, n));
+            wire::push_line(out, b"content-length", format_u64(&mut digits, n));
         }
         Length::Exactly(None) => {}
-        Length::Chunked => push_line(out, b"transfer-encoding", b"chunked"),
+        Length::Chunked => wire::push_line(out, b"transfer-encoding", b"chunked"),
     }
     if close {
-        push_line(out, b"connection", b"close");
+        wire::push_line(out, b"connection", b"close");
     }
     if !has_date {
-        date::with_now(|date| push_line(out, b"date", date));
+        date::with_now(|date| wire::push_line(out, b"date", date));
     }
-    out.extend_from_slice(b"\r\n");
-}
-
-fn push_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
     out.extend_from_slice(b"\r\n");
 }
 

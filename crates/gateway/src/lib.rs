@@ -27,6 +27,8 @@
 //!   hyper's HTTP/1.1 (with the gateway's limits) from the first request `http1` does not take.
 //! * `http1` — the gateway's own HTTP/1.1 for `GET`s without a body: one read buffer, the head
 //!   parsed with `httparse`, the answer written in one vectored write.
+//! * `wire` — HTTP/1.1 heads as bytes (status line, header lines), a leaf shared by `http1`
+//!   and `prepared`, which keeps a hit's head in that form.
 //! * `proxy` — the request path: validation, cached reads through the engine, pass-through
 //!   streaming, websockets, `Cache-Status`/`X-Cache`/`Age`/`Server-Timing`.
 //! * `prepared` — what is prepared once per cache entry and reused by every answer from it:
@@ -97,6 +99,7 @@ pub mod tags;
 pub mod tls;
 pub mod upstream;
 pub mod users;
+mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -109,12 +109,11 @@ pub(crate) async fn serve_proxy(
             gw: gw.clone(),
             up: up.clone(),
             peer,
-            connection: Arc::new(proxy::Connection {
-                slot: slot.clone(),
-                reads: reads.clone(),
-                recent: recent.clone(),
-                last_print: proxy::LastFingerprint::default(),
-            }),
+            connection: Arc::new(proxy::Connection::new(
+                slot.clone(),
+                reads.clone(),
+                recent.clone(),
+            )),
             tracker: registered.tracker(),
             last_head: last_head.clone(),
         };

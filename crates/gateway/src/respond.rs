@@ -109,9 +109,17 @@ pub(crate) fn mark_cache_state(h: &mut HeaderMap, outcome: Outcome, age_s: u64, 
 /// Writes `Server-Timing`: the answer's time so far (`total_us`), and the upstream's share on
 /// a miss.
 pub(crate) fn mark_timing(h: &mut HeaderMap, outcome: Outcome, total_us: u64, upstream_us: u64) {
-    let upstream = (upstream_us > 0 && matches!(outcome, Outcome::Miss | Outcome::Passed))
-        .then_some(upstream_us);
-    write_timing(h, total_us, upstream, None);
+    write_timing(h, total_us, upstream_share(outcome, upstream_us), None);
+}
+
+/// Appends the `Server-Timing` value [`mark_timing`] writes, for a head written as bytes.
+pub(crate) fn push_timing(out: &mut Vec<u8>, outcome: Outcome, total_us: u64, upstream_us: u64) {
+    push_timing_value(out, total_us, upstream_share(outcome, upstream_us), None);
+}
+
+/// The upstream's share of an answer's time: only a miss waited for it.
+fn upstream_share(outcome: Outcome, upstream_us: u64) -> Option<u64> {
+    (upstream_us > 0 && matches!(outcome, Outcome::Miss | Outcome::Passed)).then_some(upstream_us)
 }
 
 /// The one writer of `Server-Timing`: `cache;dur=` the answer's time `total_us` less the
@@ -120,22 +128,31 @@ pub(crate) fn mark_timing(h: &mut HeaderMap, outcome: Outcome, total_us: u64, up
 /// than the rest of a hit's header work).
 fn write_timing(h: &mut HeaderMap, total_us: u64, upstream_us: Option<u64>, desc: Option<&str>) {
     let mut timing = Vec::with_capacity(48);
+    push_timing_value(&mut timing, total_us, upstream_us, desc);
+    if let Some(t) = header_value(timing) {
+        h.insert(SERVER_TIMING, t);
+    }
+}
+
+fn push_timing_value(
+    timing: &mut Vec<u8>,
+    total_us: u64,
+    upstream_us: Option<u64>,
+    desc: Option<&str>,
+) {
     timing.extend_from_slice(b"cache;dur=");
     match upstream_us {
         Some(us) => {
-            push_ms3(&mut timing, total_us.saturating_sub(us));
+            push_ms3(timing, total_us.saturating_sub(us));
             timing.extend_from_slice(b", upstream;dur=");
-            push_ms3(&mut timing, us);
+            push_ms3(timing, us);
         }
-        None => push_ms3(&mut timing, total_us),
+        None => push_ms3(timing, total_us),
     }
     if let Some(desc) = desc {
         timing.extend_from_slice(b";desc=\"");
         timing.extend_from_slice(desc.as_bytes());
         timing.push(b'"');
-    }
-    if let Some(t) = header_value(timing) {
-        h.insert(SERVER_TIMING, t);
     }
 }
 

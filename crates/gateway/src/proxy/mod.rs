@@ -6,8 +6,8 @@
 //! `304`, and go gzipped to clients that accept it (text types, see [`crate::prepared`]).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -49,6 +49,43 @@ pub(crate) struct Connection {
     pub(crate) recent: Arc<RecentReadings>,
     /// Where this connection's last request was found or kept in `recent`.
     pub(crate) last_print: LastFingerprint,
+    /// Set while the gateway's own HTTP/1.1 serves the connection: a hit's head is then handed
+    /// to it as bytes ([`WireHead`]) and the answer's header map is left empty.
+    pub(crate) wire_heads: AtomicBool,
+    /// The head of the answer just made, as bytes, for the connection's writer to take.
+    pub(crate) wire: Mutex<Option<WireHead>>,
+}
+
+impl Connection {
+    /// A new connection's state, served first by the gateway's own HTTP/1.1.
+    pub(crate) fn new(
+        slot: Arc<SendSlot>,
+        reads: Arc<ReadMetrics>,
+        recent: Arc<RecentReadings>,
+    ) -> Connection {
+        Connection {
+            slot,
+            reads,
+            recent,
+            last_print: LastFingerprint::default(),
+            wire_heads: AtomicBool::new(true),
+            wire: Mutex::new(None),
+        }
+    }
+
+    /// The wire head of the answer just made, if it was written as bytes.
+    pub(crate) fn take_wire(&self) -> Option<WireHead> {
+        self.wire.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// A hit's head as bytes ([`crate::prepared::Answer::wire_head`]) and what its
+/// `Server-Timing` says; the writer adds that line, the framing and the `Date`.
+pub(crate) struct WireHead {
+    pub(crate) head: crate::prepared::WireLines,
+    pub(crate) outcome: Outcome,
+    pub(crate) total_us: u64,
+    pub(crate) upstream_us: u64,
 }
 
 /// Answers one request of a proxy connection (read by hyper or by the gateway's own HTTP/1.1
@@ -63,12 +100,19 @@ pub(crate) async fn answer(
 ) -> Response<ProxyBody> {
     let started = Instant::now();
     let (response, client) = handle(gw.clone(), up.clone(), req, peer, conn, started).await;
-    let served = crate::clients::Served::from_cache_status(
-        response
-            .headers()
-            .get(crate::respond::CACHE_STATUS)
-            .map(|v| v.as_bytes()),
-    );
+    let served = match response.headers().get(crate::respond::CACHE_STATUS) {
+        Some(status) => crate::clients::Served::from_cache_status(Some(status.as_bytes())),
+        // A hit whose head went to the connection as bytes (only hits go that way).
+        None if conn
+            .wire
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some() =>
+        {
+            crate::clients::Served::Cache
+        }
+        None => crate::clients::Served::from_cache_status(None),
+    };
     // Only the server's time is kept per client: a cached answer reads no clock.
     let seconds = match served {
         crate::clients::Served::Server => started.elapsed().as_secs_f64(),
@@ -616,7 +660,15 @@ async fn serve_reading(
                     if let Some(file) = &answer.file {
                         conn.slot.register(answer.body.clone(), file.clone());
                     }
-                    cached_response(&lookup, &answer, now, total_us, upstream_us)
+                    let hit = matches!(
+                        lookup.outcome,
+                        Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced
+                    );
+                    if hit && conn.wire_heads.load(Ordering::Relaxed) {
+                        wire_response(conn, &lookup, &answer, now, total_us, upstream_us)
+                    } else {
+                        cached_response(&lookup, &answer, now, total_us, upstream_us)
+                    }
                 }
             };
             // Prefetch: decided from the path alone, spawned, never awaited.
@@ -683,6 +735,34 @@ fn cached_response(
     *resp.status_mut() =
         StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
     *resp.headers_mut() = headers;
+    resp
+}
+
+/// A cached answer whose head goes to the connection as bytes (its [`WireHead`]): the same
+/// head as [`cached_response`]'s, kept per entry as written, and a response with the status
+/// and body only.
+fn wire_response(
+    conn: &Connection,
+    lookup: &Lookup,
+    answer: &Answer,
+    now: u64,
+    total_us: u64,
+    upstream_us: u64,
+) -> Response<ProxyBody> {
+    let (age_s, ttl_s) = age_and_ttl(lookup, now);
+    let outcome = lookup.outcome;
+    let status = StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let head = answer.wire_head(status, outcome, age_s, ttl_s, |h| {
+        mark_cache_state(h, outcome, age_s, ttl_s);
+    });
+    *conn.wire.lock().unwrap_or_else(|e| e.into_inner()) = Some(WireHead {
+        head,
+        outcome,
+        total_us,
+        upstream_us,
+    });
+    let mut resp = Response::new(Either::Left(Full::new(answer.body.clone())));
+    *resp.status_mut() = status;
     resp
 }
 
