@@ -140,6 +140,9 @@ pub(crate) async fn serve(
     };
     let mut buf: Vec<u8> = Vec::with_capacity(READ_BUFFER);
     let mut out: Vec<u8> = Vec::with_capacity(512);
+    // Made once for the connection's life, not at every wait for a request.
+    let mut stopped = std::pin::pin!(stop.cancelled());
+    let mut shed = std::pin::pin!(registered.shed());
     loop {
         let parsed = match ctx.last_head.recall(&buf) {
             Some(known) => known,
@@ -196,8 +199,8 @@ pub(crate) async fn serve(
         let read = tokio::select! {
             biased;
             r = stream.read_available(&mut buf) => r,
-            () = stop.cancelled() => return Ended::Closed,
-            () = registered.shed() => return Ended::Closed,
+            () = &mut stopped => return Ended::Closed,
+            () = &mut shed => return Ended::Closed,
         };
         match read {
             Ok(0) | Err(_) => return Ended::Closed,
