@@ -7,12 +7,12 @@
 //! traits, moving the request's future in and out) was half of the instructions of a cached
 //! hit and of a connection's first request (docs/benchmarks.md, "Where a hit's time goes").
 //! Here a connection reads into one small buffer, parses the head with `httparse` (the parser
-//! hyper uses), answers through the same [`proxy::answer`] as hyper's service, and writes the
+//! hyper uses), answers through the same `proxy::answer` as hyper's service, and writes the
 //! status line, the headers and the body in one vectored write, which the connection's
-//! [`SendfileStream`] turns into `sendfile` for a large cached body.
+//! `SendfileStream` turns into `sendfile` for a large cached body.
 //!
 //! What this loop takes is deliberately narrow, and anything outside it goes to hyper with the
-//! bytes read so far ([`Rewind`]), so hyper's answers to the rest (`400`, `431`, bodies,
+//! bytes read so far (`Rewind`), so hyper's answers to the rest (`400`, `431`, bodies,
 //! `Expect`, upgrades, HTTP/1.0, `HEAD`, methods that write) stay exactly what they were:
 //! - a complete head of at most `max_header` bytes and `max_headers` lines;
 //! - method `GET`, version HTTP/1.1, a target `http::Uri` accepts;
@@ -207,6 +207,73 @@ pub(crate) async fn serve(
             Ok(_) => {}
         }
     }
+}
+
+/// What the connection's own HTTP/1.1 makes of the bytes at the start of a read buffer, under
+/// the listener's `[limits] max_header` (`max_bytes`) and `max_headers`: the same reading the
+/// connection uses, the head recalled through a `LastHead` of its own (made for each call) as
+/// well as parsed, and the two checked to agree. Public for the fuzz target
+/// (`fuzz/fuzz_targets/http1_head.rs`).
+pub fn read_head(buf: &[u8], max_bytes: usize, max_headers: usize) -> HeadRead {
+    let limits = HeadLimits {
+        max_bytes,
+        max_lines: max_headers.min(MAX_PARSED_HEADERS),
+    };
+    match parse_head(buf, &limits) {
+        Parsed::Get {
+            request,
+            len,
+            close,
+        } => {
+            let last = LastHead::default();
+            last.keep(&buf[..len], &request, close);
+            let recalled = match last.recall(buf) {
+                Some(Parsed::Get {
+                    request: again,
+                    len: again_len,
+                    close: again_close,
+                }) => {
+                    again_len == len
+                        && again_close == close
+                        && again.uri() == request.uri()
+                        && again.headers() == request.headers()
+                }
+                // A head too long to keep is not recalled.
+                _ => len > MAX_KEPT_HEAD,
+            };
+            let (parts, _) = request.into_parts();
+            HeadRead::Get {
+                request: Request::from_parts(parts, ()),
+                len,
+                close,
+                recalled,
+            }
+        }
+        Parsed::Partial => HeadRead::Partial,
+        Parsed::Other => HeadRead::ForHyper,
+    }
+}
+
+/// See [`read_head`].
+// Read once per call and matched at once; not worth an allocation to shrink.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum HeadRead {
+    /// A `GET` the connection answers itself.
+    Get {
+        /// The request read from the head.
+        request: Request<()>,
+        /// The head's length in bytes (what follows is the next request's).
+        len: usize,
+        /// The client asked to close after this answer.
+        close: bool,
+        /// Recalling the same bytes gave the same request.
+        recalled: bool,
+    },
+    /// Not a whole head yet.
+    Partial,
+    /// Handed to hyper (a body, another method or version, a malformed or oversized head).
+    ForHyper,
 }
 
 /// Limits a head must keep to for this loop; hyper answers the rest.

@@ -79,7 +79,7 @@ mod etag;
 pub mod events;
 pub mod feed;
 mod fetch;
-mod http1;
+pub mod http1;
 mod image_check;
 pub mod keys;
 pub mod library;

@@ -356,3 +356,31 @@ async fn a_hit_written_from_its_wire_head_adds_only_timing_framing_and_date() {
     assert_eq!(text.matches("date: ").count(), 1, "{text}");
     assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
 }
+
+#[test]
+fn the_public_reading_agrees_with_the_connection_s() {
+    let head = b"GET /a?b=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /b";
+    let HeadRead::Get {
+        request,
+        len,
+        close,
+        recalled,
+    } = read_head(head, 8192, 100)
+    else {
+        panic!("not read");
+    };
+    assert_eq!(request.uri(), "/a?b=1");
+    assert_eq!(len, head.len() - b"GET /b".len());
+    assert!(close && recalled);
+    assert!(matches!(
+        read_head(b"GET /a HT", 8192, 100),
+        HeadRead::Partial
+    ));
+    assert!(matches!(
+        read_head(b"PUT /a HTTP/1.1\r\n\r\n", 8192, 100),
+        HeadRead::ForHyper
+    ));
+    // Two lines against a limit of one: hyper's to refuse.
+    let two = b"GET /a HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n";
+    assert!(matches!(read_head(two, 8192, 1), HeadRead::ForHyper));
+}
