@@ -16,7 +16,7 @@
 //! against 10,380 for a bare hyper server with a fixed body (docs/benchmarks.md, "Gateway").
 //!
 //! What this loop takes is deliberately narrow, and anything outside it goes to hyper with the
-//! bytes read so far (`Rewind`), so hyper's answers to the rest (`400`, `431`, bodies,
+//! bytes read so far (given back to the stream: `SendfileStream::give_back`), so hyper's answers to the rest (`400`, `431`, bodies,
 //! `Expect`, upgrades, HTTP/1.0, `HEAD`, methods that write) stay exactly what they were:
 //! - a complete head of at most `max_header` bytes and `max_headers` lines;
 //! - method `GET`, version HTTP/1.1, a target `http::Uri` accepts;
@@ -31,15 +31,13 @@
 
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use bytes::{Buf as _, Bytes};
+use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt as _, Either, Empty};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 use tokio_util::sync::CancellationToken;
 
 use crate::connections::{Registered, Tracker};
@@ -123,11 +121,9 @@ impl LastHead {
 pub(crate) enum Ended {
     /// Closed (by either side, or for shutdown or shedding).
     Closed,
-    /// A request this loop does not take: hyper serves the connection from `unread` on.
-    HandOff {
-        unread: Bytes,
-        stream: SendfileStream,
-    },
+    /// A request this loop does not take: hyper serves the connection from here on (the bytes
+    /// read so far are given back to the stream).
+    HandOff(SendfileStream),
 }
 
 /// Serves `stream` until it closes or a request needs hyper.
@@ -148,22 +144,7 @@ pub(crate) async fn serve(
     let mut stopped = std::pin::pin!(stop.cancelled());
     let mut shed = std::pin::pin!(registered.shed());
     loop {
-        let parsed = match ctx.last_head.recall(&buf) {
-            Some(known) => known,
-            None => {
-                let parsed = parse_head(&buf, &head_limits);
-                if let Parsed::Get {
-                    request,
-                    len,
-                    close,
-                } = &parsed
-                {
-                    ctx.last_head.keep(&buf[..*len], request, *close);
-                }
-                parsed
-            }
-        };
-        match parsed {
+        match next_request(&ctx.last_head, &buf, &head_limits) {
             Parsed::Get {
                 request,
                 len,
@@ -171,9 +152,8 @@ pub(crate) async fn serve(
             } => {
                 buf.drain(..len);
                 let busy = ctx.tracker.busy();
-                let response =
+                let (response, wire) =
                     proxy::answer(&ctx.gw, &ctx.up, request, ctx.peer, &ctx.connection).await;
-                let wire = ctx.connection.take_wire();
                 let written = write_response(&mut stream, response, wire, close, &mut out).await;
                 drop(busy);
                 let keep = matches!(written, Ok(Framed::KeepAlive));
@@ -188,10 +168,8 @@ pub(crate) async fn serve(
                 ctx.connection
                     .wire_heads
                     .store(false, std::sync::atomic::Ordering::Relaxed);
-                return Ended::HandOff {
-                    unread: Bytes::from(buf),
-                    stream,
-                };
+                stream.give_back(Bytes::from(buf));
+                return Ended::HandOff(stream);
             }
             Parsed::Partial => {}
         }
@@ -213,6 +191,28 @@ pub(crate) async fn serve(
     }
 }
 
+/// The request at the start of `buf`: recalled if it repeats the listener's `last` head byte
+/// for byte, else parsed (and kept in `last` when it is a `GET` this loop answers).
+fn next_request(last: &LastHead, buf: &[u8], limits: &HeadLimits) -> Parsed {
+    if buf.is_empty() {
+        // Between requests: nothing to recall or parse (and no lock to take).
+        return Parsed::Partial;
+    }
+    if let Some(known) = last.recall(buf) {
+        return known;
+    }
+    let parsed = parse_head(buf, limits);
+    if let Parsed::Get {
+        request,
+        len,
+        close,
+    } = &parsed
+    {
+        last.keep(&buf[..*len], request, *close);
+    }
+    parsed
+}
+
 /// What the connection's own HTTP/1.1 makes of the bytes at the start of a read buffer, under
 /// the listener's `[limits] max_header` (`max_bytes`) and `max_headers`: the same reading the
 /// connection uses, the head recalled through a `LastHead` of its own (made for each call) as
@@ -223,14 +223,15 @@ pub fn read_head(buf: &[u8], max_bytes: usize, max_headers: usize) -> HeadRead {
         max_bytes,
         max_lines: max_headers.min(MAX_PARSED_HEADERS),
     };
-    match parse_head(buf, &limits) {
+    // Read twice as the connection reads: the first time parsed (and kept), the second
+    // recalled from what the first kept.
+    let last = LastHead::default();
+    match next_request(&last, buf, &limits) {
         Parsed::Get {
             request,
             len,
             close,
         } => {
-            let last = LastHead::default();
-            last.keep(&buf[..len], &request, close);
             let recalled = match last.recall(buf) {
                 Some(Parsed::Get {
                     request: again,
@@ -434,57 +435,22 @@ async fn write_response<S: AsyncWrite + Unpin>(
             write_all_vectored(stream, out, &data).await?;
         }
         Either::Right(mut stream_body) => {
-            if bodiless {
-                encode_head(
-                    out,
-                    parts.status,
-                    &parts.headers,
-                    Length::Exactly(None),
-                    close,
-                );
-                write_all_vectored(stream, out, &[]).await?;
-            } else {
-                let declared = parts
-                    .headers
-                    .get(header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok());
-                let hint = http_body::Body::size_hint(&stream_body).exact();
-                let length = declared.or(hint);
-                let framing = match length {
-                    Some(n) => Length::Exactly(Some(n)),
-                    None => Length::Chunked,
-                };
-                encode_head(out, parts.status, &parts.headers, framing, close);
-                write_all_vectored(stream, out, &[]).await?;
-                let mut sent: u64 = 0;
-                while let Some(frame) = stream_body.frame().await {
-                    // A broken upstream body: the answer cannot be completed, so the connection
-                    // closes (the client sees a short body, as with hyper).
-                    let frame = frame.map_err(io::Error::other)?;
-                    let Ok(data) = frame.into_data() else {
-                        continue;
-                    };
-                    if data.is_empty() {
-                        continue;
-                    }
-                    sent += data.len() as u64;
-                    if length.is_some() {
-                        write_all_vectored(stream, &[], &data).await?;
-                    } else {
-                        out.clear();
-                        out.extend_from_slice(format!("{:X}\r\n", data.len()).as_bytes());
-                        write_all_vectored(stream, out, &data).await?;
-                        stream.write_all(b"\r\n").await?;
-                    }
-                }
-                match length {
-                    None => stream.write_all(b"0\r\n\r\n").await?,
-                    Some(n) if sent != n => {
-                        return Err(io::Error::other("the body ended short of its length"));
-                    }
-                    Some(_) => {}
-                }
+            // The upstream's length if it gave one (or the body knows it), else chunks.
+            let length = parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .or(http_body::Body::size_hint(&stream_body).exact());
+            let framing = match (bodiless, length) {
+                (true, _) => Length::Exactly(None),
+                (false, Some(n)) => Length::Exactly(Some(n)),
+                (false, None) => Length::Chunked,
+            };
+            encode_head(out, parts.status, &parts.headers, framing, close);
+            write_all_vectored(stream, out, &[]).await?;
+            if !bodiless {
+                stream_frames(stream, &mut stream_body, length, out).await?;
             }
         }
     }
@@ -494,6 +460,41 @@ async fn write_response<S: AsyncWrite + Unpin>(
     } else {
         Framed::KeepAlive
     })
+}
+
+/// Writes a streamed body's frames: as they come when its `length` is known, else as chunks
+/// (`out` holds each chunk's size line). A stream that breaks off or ends short of its length
+/// is an error, and the connection closes (the client sees a short body, as with hyper).
+async fn stream_frames<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    body: &mut hyper::body::Incoming,
+    length: Option<u64>,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    let mut sent: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(io::Error::other)?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if data.is_empty() {
+            continue;
+        }
+        sent += data.len() as u64;
+        if length.is_some() {
+            write_all_vectored(stream, &[], &data).await?;
+        } else {
+            out.clear();
+            out.extend_from_slice(format!("{:X}\r\n", data.len()).as_bytes());
+            write_all_vectored(stream, out, &data).await?;
+            stream.write_all(b"\r\n").await?;
+        }
+    }
+    match length {
+        None => stream.write_all(b"0\r\n\r\n").await,
+        Some(n) if sent != n => Err(io::Error::other("the body ended short of its length")),
+        Some(_) => Ok(()),
+    }
 }
 
 /// A full body's bytes (ready at once, and the very `Bytes` it holds: a registered cached
@@ -532,8 +533,9 @@ fn encode_head(
 fn end_head(out: &mut Vec<u8>, length: Length, close: bool, has_date: bool) {
     match length {
         Length::Exactly(Some(n)) => {
-            let mut digits = [0; 20];
-            wire::push_line(out, b"content-length", format_u64(&mut digits, n));
+            out.extend_from_slice(b"content-length: ");
+            respond::push_u64(out, n);
+            out.extend_from_slice(b"\r\n");
         }
         Length::Exactly(None) => {}
         Length::Chunked => wire::push_line(out, b"transfer-encoding", b"chunked"),
@@ -545,20 +547,6 @@ fn end_head(out: &mut Vec<u8>, length: Length, close: bool, has_date: bool) {
         date::with_now(|date| wire::push_line(out, b"date", date));
     }
     out.extend_from_slice(b"\r\n");
-}
-
-/// `n` in decimal, written into the end of `buf`.
-fn format_u64(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
 }
 
 /// Writes `head` then `body` in vectored writes until both are out. The body stays its own
@@ -607,64 +595,6 @@ mod date {
             }
             f(&cached.1)
         })
-    }
-}
-
-/// A connection handed to hyper: the bytes this loop read first, then the socket.
-pub(crate) struct Rewind {
-    unread: Bytes,
-    inner: SendfileStream,
-}
-
-impl Rewind {
-    pub(crate) fn new(unread: Bytes, inner: SendfileStream) -> Self {
-        Self { unread, inner }
-    }
-}
-
-impl AsyncRead for Rewind {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if !self.unread.is_empty() {
-            let n = self.unread.len().min(buf.remaining());
-            buf.put_slice(&self.unread[..n]);
-            self.unread.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Rewind {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -122,9 +122,9 @@ pub(crate) async fn serve_proxy(
         tokio::spawn(async move {
             let _live = live;
             // The gateway's own loop first; hyper takes over for a request it does not take.
-            let (unread, stream) = match http1::serve(stream, &ctx, &registered, &stop).await {
+            let stream = match http1::serve(stream, &ctx, &registered, &stop).await {
                 http1::Ended::Closed => return,
-                http1::Ended::HandOff { unread, stream } => (unread, stream),
+                http1::Ended::HandOff(stream) => stream,
             };
             let ctx = Arc::new(ctx);
             let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
@@ -134,7 +134,8 @@ pub(crate) async fn serve_proxy(
                 // otherwise keep in a slot of that size for every open connection, busy or
                 // not, and move into it on every request.
                 Box::pin(async move {
-                    let response = proxy::answer(
+                    // No head comes as bytes here: the connection left the own loop.
+                    let (response, _) = proxy::answer(
                         &ctx.gw,
                         &ctx.up,
                         req.map(http_body_util::Either::Left),
@@ -148,7 +149,7 @@ pub(crate) async fn serve_proxy(
                 })
             });
             let conn = builder
-                .serve_connection(TokioIo::new(http1::Rewind::new(unread, stream)), service)
+                .serve_connection(TokioIo::new(stream), service)
                 .with_upgrades();
             let mut conn = std::pin::pin!(conn);
             let result = tokio::select! {

@@ -348,16 +348,24 @@ impl Answer {
         ttl_s: i64,
         mark: impl FnOnce(&mut HeaderMap),
     ) -> HeaderMap {
-        let kept = match &self.reps.gzip {
+        self.kept_head()
+            .get_or_make((outcome, age_s, ttl_s), || self.marked(mark))
+    }
+
+    /// Where this representation's last head is kept.
+    fn kept_head(&self) -> &KeptHead {
+        match &self.reps.gzip {
             Some(slot) if self.gzip => &slot.head,
             _ => &self.reps.identity_head,
-        };
-        kept.get_or_make((outcome, age_s, ttl_s), || {
-            let mut head = self.headers().clone();
-            head.reserve(4);
-            mark(&mut head);
-            head
-        })
+        }
+    }
+
+    /// [`Self::headers`] with what `mark` writes.
+    fn marked(&self, mark: impl FnOnce(&mut HeaderMap)) -> HeaderMap {
+        let mut head = self.headers().clone();
+        head.reserve(4);
+        mark(&mut head);
+        head
     }
 
     /// [`Self::head`] as bytes on the wire, after `status`'s line: every line but
@@ -371,16 +379,8 @@ impl Answer {
         ttl_s: i64,
         mark: impl FnOnce(&mut HeaderMap),
     ) -> WireLines {
-        let kept = match &self.reps.gzip {
-            Some(slot) if self.gzip => &slot.head,
-            _ => &self.reps.identity_head,
-        };
-        kept.wire_or_make((outcome, age_s, ttl_s), status, || {
-            let mut head = self.headers().clone();
-            head.reserve(4);
-            mark(&mut head);
-            head
-        })
+        self.kept_head()
+            .wire_or_make((outcome, age_s, ttl_s), status, || self.marked(mark))
     }
 
     /// The validator to put on a `304 Not Modified` if the request's `If-None-Match` names a

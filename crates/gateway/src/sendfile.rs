@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
+use bytes::{Buf as _, Bytes};
 use rustix::fd::OwnedFd;
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
@@ -176,11 +176,25 @@ impl SendSlot {
 pub(crate) struct SendfileStream {
     inner: TcpStream,
     slot: Arc<SendSlot>,
+    /// Bytes read ahead from the socket and given back ([`Self::give_back`]): reads return
+    /// them before anything more from the socket.
+    unread: Bytes,
 }
 
 impl SendfileStream {
     pub(crate) fn new(inner: TcpStream, slot: Arc<SendSlot>) -> Self {
-        Self { inner, slot }
+        Self {
+            inner,
+            slot,
+            unread: Bytes::new(),
+        }
+    }
+
+    /// Gives back `bytes` read from the socket but not used, so that the next reader (hyper,
+    /// taking a connection over from the gateway's own HTTP/1.1) reads them first.
+    pub(crate) fn give_back(&mut self, bytes: Bytes) {
+        debug_assert!(self.unread.is_empty(), "bytes given back twice");
+        self.unread = bytes;
     }
 
     /// Appends what the socket holds to `buf` (up to its spare capacity), waiting for it if
@@ -259,6 +273,12 @@ impl AsyncRead for SendfileStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if !self.unread.is_empty() {
+            let n = self.unread.len().min(buf.remaining());
+            buf.put_slice(&self.unread[..n]);
+            self.unread.advance(n);
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }

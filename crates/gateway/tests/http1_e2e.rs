@@ -27,7 +27,53 @@ impl Answer {
     }
 }
 
-/// Reads one answer from `s` (bytes past it stay in `buf`), framed by its length or chunks.
+/// A raw client connection, with the bytes read past the last answer.
+struct Client {
+    s: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    async fn connect(addr: std::net::SocketAddr) -> Client {
+        Client {
+            s: TcpStream::connect(addr).await.unwrap(),
+            buf: Vec::new(),
+        }
+    }
+
+    async fn send(&mut self, bytes: impl AsRef<[u8]>) {
+        self.s.write_all(bytes.as_ref()).await.unwrap();
+    }
+
+    /// Sends [`get`] of `path` with the `extra` header lines and reads its answer.
+    async fn ask(&mut self, path: &str, extra: &str) -> Answer {
+        self.send(get(path, extra)).await;
+        self.answer().await
+    }
+
+    /// Reads one answer (bytes past it stay in `buf`), framed by its length or chunks.
+    async fn answer(&mut self) -> Answer {
+        let (s, buf) = (&mut self.s, &mut self.buf);
+        read_answer(s, buf).await
+    }
+
+    /// Everything the server sends until it closes (at most 10 s), after what was read.
+    async fn rest(&mut self) -> String {
+        let mut all = std::mem::take(&mut self.buf);
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.s.read_to_end(&mut all)).await;
+        String::from_utf8_lossy(&all).into_owned()
+    }
+
+    /// True when the server has closed the connection (nothing more arrives, EOF within 10 s).
+    async fn closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        matches!(
+            tokio::time::timeout(Duration::from_secs(10), self.s.read_to_end(&mut rest)).await,
+            Ok(Ok(0))
+        )
+    }
+}
+
 async fn read_answer(s: &mut TcpStream, buf: &mut Vec<u8>) -> Answer {
     let end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -108,93 +154,67 @@ fn get(path: &str, extra: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: x\r\nX-Plex-Token: tok-alice\r\n{extra}\r\n")
 }
 
-/// True when the server has closed `s` (nothing more arrives, EOF within 10 s).
-async fn closed(s: &mut TcpStream) -> bool {
-    let mut rest = Vec::new();
-    matches!(
-        tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut rest)).await,
-        Ok(Ok(0))
-    )
-}
-
 #[tokio::test]
 async fn one_connection_answers_gets_itself_and_hands_a_write_to_hyper_mid_way() {
     let (up, state) = start_upstream().await;
     let h = start_gateway(up, Profile::Plex, |_| {}).await;
-    let mut s = TcpStream::connect(h.proxy).await.unwrap();
-    let mut buf = Vec::new();
-    s.write_all(get("/library/sections", "").as_bytes())
-        .await
-        .unwrap();
-    let miss = read_answer(&mut s, &mut buf).await;
+    let mut c = Client::connect(h.proxy).await;
+    let miss = c.ask("/library/sections", "").await;
     assert_eq!(miss.status, 200);
     assert_eq!(miss.header("x-cache"), "MISS");
     assert!(miss.header("date").ends_with(" GMT"), "{miss:?}");
-    s.write_all(get("/library/sections", "").as_bytes())
-        .await
-        .unwrap();
-    let hit = read_answer(&mut s, &mut buf).await;
+    let hit = c.ask("/library/sections", "").await;
     assert_eq!(hit.header("x-cache"), "HIT");
     assert_eq!(hit.body, miss.body);
     assert_eq!(state.count("/library/sections"), 1);
     // A write with a body: hyper answers it, on the same connection.
-    s.write_all(
+    c.send(
         b"POST /playlists?type=audio HTTP/1.1\r\nHost: x\r\nX-Plex-Token: tok-alice\r\nContent-Length: 5\r\n\r\nhello",
     )
-    .await
-    .unwrap();
-    let write = read_answer(&mut s, &mut buf).await;
+    .await;
+    let write = c.answer().await;
     assert_eq!(write.status, 200, "{write:?}");
     assert_eq!(write.body, b"POST 5");
     // And the connection goes on, now hyper's, with the cached read unchanged.
-    s.write_all(get("/library/sections", "").as_bytes())
-        .await
-        .unwrap();
-    let after = read_answer(&mut s, &mut buf).await;
+    let after = c.ask("/library/sections", "").await;
     assert_eq!(after.status, 200);
     assert_eq!(after.body, miss.body);
-    assert!(buf.is_empty());
+    assert!(c.buf.is_empty());
 }
 
 #[tokio::test]
 async fn pipelined_gets_are_answered_in_order_and_a_close_is_honoured() {
     let (up, _state) = start_upstream().await;
     let h = start_gateway(up, Profile::Plex, |_| {}).await;
-    let mut s = TcpStream::connect(h.proxy).await.unwrap();
-    let mut buf = Vec::new();
-    let three = [
-        get("/library/sections", ""),
-        get("/library/onDeck", ""),
-        get("/library/sections", "Connection: close\r\n"),
-    ]
-    .concat();
-    s.write_all(three.as_bytes()).await.unwrap();
-    let first = read_answer(&mut s, &mut buf).await;
-    let second = read_answer(&mut s, &mut buf).await;
-    let third = read_answer(&mut s, &mut buf).await;
+    let mut c = Client::connect(h.proxy).await;
+    c.send(
+        [
+            get("/library/sections", ""),
+            get("/library/onDeck", ""),
+            get("/library/sections", "Connection: close\r\n"),
+        ]
+        .concat(),
+    )
+    .await;
+    let first = c.answer().await;
+    let second = c.answer().await;
+    let third = c.answer().await;
     assert_eq!([first.status, second.status, third.status], [200; 3]);
     assert_ne!(first.body, second.body, "each answer is its own request's");
     assert_eq!(first.body, third.body);
     assert_eq!(third.header("x-cache"), "HIT");
     assert_eq!(first.header("connection"), "");
     assert_eq!(third.header("connection"), "close");
-    assert!(buf.is_empty());
-    assert!(
-        closed(&mut s).await,
-        "the server closes after the last answer"
-    );
+    assert!(c.buf.is_empty());
+    assert!(c.closed().await, "the server closes after the last answer");
 }
 
 #[tokio::test]
 async fn a_streamed_pass_through_is_chunked_and_the_connection_goes_on() {
     let (up, _state) = start_upstream().await;
     let h = start_gateway(up, Profile::Plex, |_| {}).await;
-    let mut s = TcpStream::connect(h.proxy).await.unwrap();
-    let mut buf = Vec::new();
-    s.write_all(get("/library/parts/7/file.flac", "").as_bytes())
-        .await
-        .unwrap();
-    let media = read_answer(&mut s, &mut buf).await;
+    let mut c = Client::connect(h.proxy).await;
+    let media = c.ask("/library/parts/7/file.flac", "").await;
     assert_eq!(media.status, 200);
     assert_eq!(
         media.header("transfer-encoding"),
@@ -209,10 +229,9 @@ async fn a_streamed_pass_through_is_chunked_and_the_connection_goes_on() {
         "the stream arrives whole and in order"
     );
     // A range has a length: no chunks.
-    s.write_all(get("/library/parts/7/file.flac", "Range: bytes=10-19\r\n").as_bytes())
-        .await
-        .unwrap();
-    let range = read_answer(&mut s, &mut buf).await;
+    let range = c
+        .ask("/library/parts/7/file.flac", "Range: bytes=10-19\r\n")
+        .await;
     assert_eq!(range.status, 206);
     assert_eq!(range.header("content-length"), "10");
     assert_eq!(range.body, expected[10..20]);
@@ -222,25 +241,23 @@ async fn a_streamed_pass_through_is_chunked_and_the_connection_goes_on() {
 async fn a_matching_validator_gets_a_bodiless_304_and_the_next_get_its_body() {
     let (up, _state) = start_upstream().await;
     let h = start_gateway(up, Profile::Plex, |_| {}).await;
-    let mut s = TcpStream::connect(h.proxy).await.unwrap();
-    let mut buf = Vec::new();
-    s.write_all(get("/library/sections", "").as_bytes())
-        .await
-        .unwrap();
-    let full = read_answer(&mut s, &mut buf).await;
+    let mut c = Client::connect(h.proxy).await;
+    let full = c.ask("/library/sections", "").await;
     let etag = full.header("etag").to_string();
     assert!(!etag.is_empty(), "{full:?}");
-    let conditional = [
-        get("/library/sections", &format!("If-None-Match: {etag}\r\n")),
-        get("/library/sections", ""),
-    ]
-    .concat();
-    s.write_all(conditional.as_bytes()).await.unwrap();
-    let not_modified = read_answer(&mut s, &mut buf).await;
+    c.send(
+        [
+            get("/library/sections", &format!("If-None-Match: {etag}\r\n")),
+            get("/library/sections", ""),
+        ]
+        .concat(),
+    )
+    .await;
+    let not_modified = c.answer().await;
     assert_eq!(not_modified.status, 304);
     assert_eq!(not_modified.header("content-length"), "");
     assert_eq!(not_modified.header("etag"), etag);
-    let again = read_answer(&mut s, &mut buf).await;
+    let again = c.answer().await;
     assert_eq!(again.status, 200);
     assert_eq!(again.body, full.body);
 }
@@ -250,34 +267,22 @@ async fn what_the_own_loop_does_not_take_is_answered_by_hyper_as_before() {
     let (up, _state) = start_upstream().await;
     let h = start_gateway(up, Profile::Plex, |_| {}).await;
     // HTTP/1.0: hyper answers and closes.
-    let mut s = TcpStream::connect(h.proxy).await.unwrap();
-    s.write_all(b"GET /library/sections HTTP/1.0\r\nX-Plex-Token: tok-alice\r\n\r\n")
-        .await
-        .unwrap();
-    let mut all = Vec::new();
-    s.read_to_end(&mut all).await.unwrap();
-    let text = String::from_utf8_lossy(&all);
+    let mut c = Client::connect(h.proxy).await;
+    c.send(b"GET /library/sections HTTP/1.0\r\nX-Plex-Token: tok-alice\r\n\r\n")
+        .await;
+    let text = c.rest().await;
     assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
     // Garbage: hyper's 400, after a GET the loop answered on the same connection.
-    let mut s = TcpStream::connect(h.proxy).await.unwrap();
-    let mut buf = Vec::new();
-    s.write_all(get("/library/sections", "").as_bytes())
-        .await
-        .unwrap();
-    assert_eq!(read_answer(&mut s, &mut buf).await.status, 200);
-    s.write_all(b"GET /a b c\r\n\r\n").await.unwrap();
-    let mut rest = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut rest)).await;
-    let text = String::from_utf8_lossy(&rest);
+    let mut c = Client::connect(h.proxy).await;
+    assert_eq!(c.ask("/library/sections", "").await.status, 200);
+    c.send(b"GET /a b c\r\n\r\n").await;
+    let text = c.rest().await;
     assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{text}");
     // A head sent in pieces is read whole.
-    let mut s = TcpStream::connect(h.proxy).await.unwrap();
-    let mut buf = Vec::new();
-    let request = get("/library/onDeck", "");
-    for piece in request.as_bytes().chunks(7) {
-        s.write_all(piece).await.unwrap();
-        s.flush().await.unwrap();
+    let mut c = Client::connect(h.proxy).await;
+    for piece in get("/library/onDeck", "").as_bytes().chunks(7) {
+        c.send(piece).await;
         tokio::task::yield_now().await;
     }
-    assert_eq!(read_answer(&mut s, &mut buf).await.status, 200);
+    assert_eq!(c.answer().await.status, 200);
 }

@@ -1,3 +1,6 @@
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use super::*;
 
 const LIMITS: HeadLimits = HeadLimits {
@@ -211,12 +214,16 @@ async fn not_modified_and_no_content_carry_no_length_and_no_body() {
 
 #[test]
 fn lengths_are_written_in_decimal() {
-    let mut buf = [0; 20];
-    assert_eq!(format_u64(&mut buf, 0), b"0");
-    assert_eq!(format_u64(&mut buf, 20_564), b"20564");
+    let content_length = |n: u64| {
+        let mut out = Vec::new();
+        end_head(&mut out, Length::Exactly(Some(n)), false, true);
+        String::from_utf8(out).unwrap()
+    };
+    assert_eq!(content_length(0), "content-length: 0\r\n\r\n");
+    assert_eq!(content_length(20_564), "content-length: 20564\r\n\r\n");
     assert_eq!(
-        format_u64(&mut buf, u64::MAX),
-        u64::MAX.to_string().as_bytes()
+        content_length(u64::MAX),
+        format!("content-length: {}\r\n\r\n", u64::MAX)
     );
 }
 

@@ -54,8 +54,8 @@ pub(crate) struct Connection {
     /// Set while the gateway's own HTTP/1.1 serves the connection: a hit's head is then handed
     /// to it as bytes ([`WireHead`]) and the answer's header map is left empty.
     pub(crate) wire_heads: AtomicBool,
-    /// The head of the answer just made, as bytes, for the connection's writer to take.
-    pub(crate) wire: Mutex<Option<WireHead>>,
+    /// The head of the answer just made, as bytes, until [`answer`] hands it on.
+    wire: Mutex<Option<WireHead>>,
 }
 
 impl Connection {
@@ -74,11 +74,6 @@ impl Connection {
             wire: Mutex::new(None),
         }
     }
-
-    /// The wire head of the answer just made, if it was written as bytes.
-    pub(crate) fn take_wire(&self) -> Option<WireHead> {
-        self.wire.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
 }
 
 /// A hit's head as bytes ([`crate::prepared::Answer::wire_head`]) and what its
@@ -92,28 +87,27 @@ pub(crate) struct WireHead {
 
 /// Answers one request of a proxy connection (read by hyper or by the gateway's own HTTP/1.1
 /// loop) and attributes it in the client table: the client by the name the proxy read, the
-/// outcome by the `Cache-Status` it answered with.
+/// outcome by the `Cache-Status` it answered with. Returns the answer and, for a hit written
+/// as bytes (only while the own loop serves the connection), its head.
 pub(crate) async fn answer(
     gw: &Gateway,
     up: &Arc<Upstream>,
     req: Request<ClientBody>,
     peer: SocketAddr,
     conn: &Connection,
-) -> Response<ProxyBody> {
+) -> (Response<ProxyBody>, Option<WireHead>) {
     let started = Instant::now();
     let (response, client) = handle(gw.clone(), up.clone(), req, peer, conn, started).await;
-    let served = match response.headers().get(crate::respond::CACHE_STATUS) {
-        Some(status) => crate::clients::Served::from_cache_status(Some(status.as_bytes())),
-        // A hit whose head went to the connection as bytes (only hits go that way).
-        None if conn
-            .wire
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some() =>
-        {
-            crate::clients::Served::Cache
-        }
-        None => crate::clients::Served::from_cache_status(None),
+    let wire = conn.wire.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let served = match &wire {
+        // Its map is empty: only hits go out as bytes.
+        Some(_) => crate::clients::Served::Cache,
+        None => crate::clients::Served::from_cache_status(
+            response
+                .headers()
+                .get(crate::respond::CACHE_STATUS)
+                .map(|v| v.as_bytes()),
+        ),
     };
     // Only the server's time is kept per client: a cached answer reads no clock.
     let seconds = match served {
@@ -121,7 +115,7 @@ pub(crate) async fn answer(
         crate::clients::Served::Cache | crate::clients::Served::Index => 0.0,
     };
     gw.clients().record(&up.name, &client, served, seconds);
-    response
+    (response, wire)
 }
 
 /// Handles one client request for `up`, which arrived at `started`. Never panics on client
@@ -552,11 +546,8 @@ async fn serve_reading(
                         lookup.outcome,
                         Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced
                     );
-                    if hit && conn.wire_heads.load(Ordering::Relaxed) {
-                        wire_response(conn, &lookup, &answer, now, total_us, upstream_us)
-                    } else {
-                        cached_response(&lookup, &answer, now, total_us, upstream_us)
-                    }
+                    let wire_to = (hit && conn.wire_heads.load(Ordering::Relaxed)).then_some(conn);
+                    cached_response(&lookup, &answer, now, total_us, upstream_us, wire_to)
                 }
             };
             // Prefetch: decided from the path alone, spawned, never awaited.
@@ -607,50 +598,38 @@ async fn serve_reading(
 }
 
 /// A cached answer: the entry's status, the prepared answer's head and body (identity or gzip).
+/// With `wire_to`, the head goes to that connection as bytes (its [`WireHead`], kept per entry
+/// as written) and the response carries the status and body only.
 fn cached_response(
     lookup: &Lookup,
     answer: &Answer,
     now: u64,
     total_us: u64,
     upstream_us: u64,
-) -> Response<ProxyBody> {
-    let (age_s, ttl_s) = age_and_ttl(lookup, now);
-    let mut headers = answer.head(lookup.outcome, age_s, ttl_s, |h| {
-        mark_cache_state(h, lookup.outcome, age_s, ttl_s);
-    });
-    mark_timing(&mut headers, lookup.outcome, total_us, upstream_us);
-    let mut resp = Response::new(Either::Left(Full::new(answer.body.clone())));
-    *resp.status_mut() =
-        StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    *resp.headers_mut() = headers;
-    resp
-}
-
-/// A cached answer whose head goes to the connection as bytes (its [`WireHead`]): the same
-/// head as [`cached_response`]'s, kept per entry as written, and a response with the status
-/// and body only.
-fn wire_response(
-    conn: &Connection,
-    lookup: &Lookup,
-    answer: &Answer,
-    now: u64,
-    total_us: u64,
-    upstream_us: u64,
+    wire_to: Option<&Connection>,
 ) -> Response<ProxyBody> {
     let (age_s, ttl_s) = age_and_ttl(lookup, now);
     let outcome = lookup.outcome;
+    let mark = |h: &mut HeaderMap| mark_cache_state(h, outcome, age_s, ttl_s);
     let status = StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    let head = answer.wire_head(status, outcome, age_s, ttl_s, |h| {
-        mark_cache_state(h, outcome, age_s, ttl_s);
-    });
-    *conn.wire.lock().unwrap_or_else(|e| e.into_inner()) = Some(WireHead {
-        head,
-        outcome,
-        total_us,
-        upstream_us,
-    });
     let mut resp = Response::new(Either::Left(Full::new(answer.body.clone())));
     *resp.status_mut() = status;
+    match wire_to {
+        Some(conn) => {
+            let head = answer.wire_head(status, outcome, age_s, ttl_s, mark);
+            *conn.wire.lock().unwrap_or_else(|e| e.into_inner()) = Some(WireHead {
+                head,
+                outcome,
+                total_us,
+                upstream_us,
+            });
+        }
+        None => {
+            let mut headers = answer.head(outcome, age_s, ttl_s, mark);
+            mark_timing(&mut headers, outcome, total_us, upstream_us);
+            *resp.headers_mut() = headers;
+        }
+    }
     resp
 }
 
