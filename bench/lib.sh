@@ -84,12 +84,14 @@ sim_albums() { # PORT TOKEN MUSIC COUNT
 # The gateway benchmarks' cachearr configuration on standard output: one Plex upstream (the
 # simulator on SIM_PORT) served on LISTEN_PORT, a 1 GiB memory tier, and a guard that never
 # queues a benchmark's requests. Callers append what their scenario adds (routes, `[index]`).
+# BENCH_SENDFILE_MIN (e.g. 16KiB) turns zero-copy answers on (`[cache] sendfile_min`).
 bench_cachearr_toml() { # DATA_DIR ADMIN_PORT SIM_PORT LISTEN_PORT
   cat <<EOF
 data_dir = "$1"
 admin_listen = "127.0.0.1:$2"
 [cache]
 memory_max = "1GiB"
+sendfile_min = "${BENCH_SENDFILE_MIN:-off}"
 [[upstream]]
 name = "plex"
 profile = "plex"

@@ -9,6 +9,7 @@
 #   SERVER_CPUS=1 CLIENT_CPUS=0 bench/gateway/run.sh   # the default pinning on 2+ cores
 #   PIN=0 bench/gateway/run.sh      # no pinning (everything shares every core)
 #   CACHEARR_BIN=/path/to/cachearr bench/gateway/run.sh   # use this binary, don't build
+#   BENCH_SENDFILE_MIN=16KiB bench/gateway/run.sh        # cachearr with zero-copy answers on
 #
 # Pinning: the proxy under test runs on SERVER_CPUS and the load generators (wrk, burst) and
 # the simulator on CLIENT_CPUS, with taskset, identically for all three proxies; each proxy gets

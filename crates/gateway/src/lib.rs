@@ -37,9 +37,9 @@
 //!   `etag` — validators and `If-None-Match` (answered `304` from the cache).
 //! * `image_check` — an image body is checked (declared type vs magic bytes, end markers,
 //!   PNG CRCs) before it is stored; a broken one is passed on, never stored.
-//! * `sendfile` — zero-copy answers: a hot entry's large body is sent with `sendfile(2)` from a
-//!   sealed memfd instead of being copied into the socket (the proxy connection's stream
-//!   recognises the registered body in hyper's vectored write).
+//! * `sendfile` — zero-copy answers, when `[cache] sendfile_min` turns them on: a hot entry's
+//!   large body is sent with `sendfile(2)` from a sealed memfd instead of being copied into the
+//!   socket (the proxy connection's stream recognises the registered body in the write).
 //! * [`redact`] — token redaction for logs.
 //! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics.
 //!   The admin listener mounts [`admin_router`], i.e. [`admin::router`]; [`BoundGateway::serve`]
@@ -273,7 +273,7 @@ impl GatewayBuilder {
             None => {
                 // The prepared answers' copies (gzip, body files) come out of the same limit.
                 let mut b = TieredCache::builder()
-                    .memory_max_bytes(prepared::Budgets::engine(config.cache.memory_max_bytes))
+                    .memory_max_bytes(prepared::Budgets::engine(&config.cache))
                     .clock(self.clock.clone());
                 if config.cache.disk.enabled {
                     // `disk_max` bounds the data directory: the library index's files (its
@@ -339,8 +339,7 @@ impl GatewayBuilder {
                 index.set_enabled(config.index.enabled);
                 if dialect::of(u.profile).library().keeps_elements() && config.index.enabled {
                     let dir = library::keeper::file_path(&config.data_dir, &u.name, "elements");
-                    let memory =
-                        prepared::Budgets::for_memory(config.cache.memory_max_bytes).elements;
+                    let memory = prepared::Budgets::for_cache(&config.cache).elements;
                     if let Err(e) = index.open_elements(cache.disk_store(), &dir, memory) {
                         tracing::warn!(
                             upstream = %u.name,
@@ -375,7 +374,7 @@ impl GatewayBuilder {
             })
             .collect();
         let metrics = metrics::Metrics::new();
-        let prepared = prepared::PreparedHeaders::new(config.cache.memory_max_bytes);
+        let prepared = prepared::PreparedHeaders::new(&config.cache);
         let clients = Arc::new(clients::ClientTable::new());
         let clients_source: Arc<dyn metrics::StatsSource> = clients.clone();
         metrics.add_source(&clients_source);

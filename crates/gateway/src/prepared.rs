@@ -17,8 +17,8 @@
 //!   [`MAX_BACKGROUND`] such jobs run at once, so a burst of big entries cannot fill the blocking
 //!   pool or both cores. Copies are held within a sixteenth of `memory_max`, at most
 //!   [`MAX_GZIP_BYTES`], in all ([`Budgets`]);
-//! * its [`BodyFile`] once the entry is answered to more than one client (a hit, or a fill
-//!   others waited for): the sealed copy of a large body that answers send with `sendfile`
+//! * with `[cache] sendfile_min` on, its [`BodyFile`] once the entry is answered to more than
+//!   one client (a hit, or a fill others waited for): the sealed copy of a large body that answers send with `sendfile`
 //!   instead of copying (see [`crate::sendfile`]); a large gzip copy gets one too. Files hold
 //!   at most a sixteenth of `memory_max` in all.
 //!
@@ -38,6 +38,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use rustc_hash::FxHashMap;
 
+use crate::config::CacheConfig;
 use crate::etag::{self, NoneMatch};
 use crate::sendfile::BodyFile;
 use crate::{encoding, respond, wire};
@@ -51,7 +52,7 @@ const PER_SHARD: usize = 1024;
 /// blocking thread.
 pub(crate) const INLINE_MAX: usize = 32 * 1024;
 /// At most this many bytes of gzip copies exist at once (all entries, all gateways in the
-/// process), and no more than a sixteenth of `memory_max` ([`Budgets::for_memory`]). Plex
+/// process), and no more than a sixteenth of `memory_max` ([`Budgets::for_cache`]). Plex
 /// listings shrink to 8–10 % at level 6, so a sixteenth covers most identity bodies the
 /// tier holds.
 pub(crate) const MAX_GZIP_BYTES: u64 = 32 * 1024 * 1024;
@@ -74,8 +75,10 @@ pub(crate) struct Budgets {
     /// Gzip copies: a sixteenth of `memory_max`, at most [`MAX_GZIP_BYTES`].
     pub(crate) gzip: u64,
     /// Body files (memory-backed, so they count in the process's RSS): a sixteenth of
-    /// `memory_max`, at most [`crate::sendfile::MAX_BYTES`].
+    /// `memory_max`, at most [`crate::sendfile::MAX_BYTES`]; none when `sendfile_min` is off.
     pub(crate) files: u64,
+    /// The smallest body given a file (`sendfile_min`; `u64::MAX` when off).
+    pub(crate) file_min: u64,
     /// The library index's store of Plex item elements, per upstream: a thirty-second of
     /// `memory_max`, 1–8 MiB, for its memtable (in the disk tier's database, whose block
     /// cache it shares) or its memtable and block cache, half each (a database of its own,
@@ -84,20 +87,27 @@ pub(crate) struct Budgets {
 }
 
 impl Budgets {
-    pub(crate) fn for_memory(memory_max: u64) -> Budgets {
+    /// The shares of `[cache]`'s `memory_max`, body files only when `sendfile_min` is on.
+    pub(crate) fn for_cache(cache: &CacheConfig) -> Budgets {
         const MIB: u64 = 1024 * 1024;
+        let memory_max = cache.memory_max_bytes;
         Budgets {
             gzip: (memory_max / 16).min(MAX_GZIP_BYTES),
-            files: (memory_max / 16).min(crate::sendfile::MAX_BYTES),
+            files: match cache.sendfile_min_bytes {
+                Some(_) => (memory_max / 16).min(crate::sendfile::MAX_BYTES),
+                None => 0,
+            },
+            file_min: cache.sendfile_min_bytes.unwrap_or(u64::MAX),
             elements: (memory_max / 32).clamp(MIB, 8 * MIB),
         }
     }
 
     /// What is left of `memory_max` for the cache (its memory tier, the disk tier's block
     /// cache and the write-behind queue: `cachearr_engine::MemoryPlan`).
-    pub(crate) fn engine(memory_max: u64) -> u64 {
-        let b = Budgets::for_memory(memory_max);
-        memory_max
+    pub(crate) fn engine(cache: &CacheConfig) -> u64 {
+        let b = Budgets::for_cache(cache);
+        cache
+            .memory_max_bytes
             .saturating_sub(b.gzip + b.files + b.elements)
             .max(1)
     }
@@ -417,13 +427,13 @@ pub(crate) struct PreparedHeaders {
 }
 
 impl PreparedHeaders {
-    /// Prepared answers for a gateway whose memory tier holds `memory_max` bytes.
-    pub(crate) fn new(memory_max: u64) -> Self {
+    /// Prepared answers for a gateway with the `[cache]` settings `cache`.
+    pub(crate) fn new(cache: &CacheConfig) -> Self {
         Self {
             shards: (0..SHARDS)
                 .map(|_| Mutex::new(FxHashMap::default()))
                 .collect(),
-            budgets: Budgets::for_memory(memory_max),
+            budgets: Budgets::for_cache(cache),
             stats: Arc::default(),
             last_sweep_ms: AtomicU64::new(0),
             born: Instant::now(),
@@ -451,9 +461,11 @@ impl PreparedHeaders {
                 Some(gz) => {
                     self.stats.gzip_answers.fetch_add(1, Ordering::Relaxed);
                     let file = if want.shared {
-                        let max = self.budgets.files;
+                        let Budgets {
+                            file_min, files, ..
+                        } = self.budgets;
                         gz.file
-                            .get_or_init(|| BodyFile::create(&gz.bytes, max))
+                            .get_or_init(|| BodyFile::create(&gz.bytes, file_min, files))
                             .clone()
                     } else {
                         None
@@ -504,7 +516,7 @@ impl PreparedHeaders {
         self.sweep_dead();
         let built = Arc::new(Representations::build(entry, cached));
         let file = if shared && entry.value.status == 200 {
-            BodyFile::create(&entry.value.body, self.budgets.files)
+            BodyFile::create(&entry.value.body, self.budgets.file_min, self.budgets.files)
         } else {
             None
         };
@@ -744,6 +756,24 @@ fn add_vary_accept_encoding(h: &mut HeaderMap) {
 mod tests {
     use super::*;
     use cachearr_engine::TierKind;
+
+    #[test]
+    fn body_files_take_a_share_of_memory_only_when_turned_on() {
+        let off = CacheConfig::default();
+        let b = Budgets::for_cache(&off);
+        assert_eq!((b.files, b.file_min), (0, u64::MAX));
+        let on = CacheConfig {
+            sendfile_min_bytes: Some(16 * 1024),
+            ..CacheConfig::default()
+        };
+        let b = Budgets::for_cache(&on);
+        assert_eq!((b.files, b.file_min), (16 << 20, 16 * 1024));
+        assert_eq!(
+            Budgets::engine(&off) - Budgets::engine(&on),
+            16 << 20,
+            "the files' share is the cache's when they are off"
+        );
+    }
 
     #[test]
     fn a_head_is_kept_for_answers_that_repeat_and_not_for_a_miss() {

@@ -1,11 +1,19 @@
-//! Zero-copy answers for large cached bodies: `sendfile(2)` from a sealed memfd.
+//! Zero-copy answers for large cached bodies: `sendfile(2)` from a sealed memfd, when
+//! `[cache] sendfile_min` turns it on (off by default).
 //!
-//! Why: on a memory hit the gateway's own work is small; what dominates is the kernel copying the
-//! body from our heap into socket buffers (`_copy_from_iter` was ~60 % of the worker's samples
-//! for a 20 KB answer; see docs/benchmarks.md, "Where a hit's time goes"). nginx avoids that copy with
-//! `sendfile on`. We do the same: a hot entry's body (at least [`MIN_BODY`] bytes) is written
-//! once into a sealed, anonymous in-memory file ([`BodyFile`]); answers then hand the kernel
-//! references to those pages instead of copying the bytes.
+//! Why it exists: on a memory hit the gateway's own work is small and the kernel's dominates;
+//! part of that is copying the body from our heap into socket buffers. nginx avoids the copy
+//! with `sendfile on`, and so can we: a hot entry's body (at least `sendfile_min` bytes) is
+//! written once into a sealed, anonymous in-memory file ([`BodyFile`]); answers then hand the
+//! kernel references to those pages instead of copying the bytes.
+//!
+//! Why it is off by default: whether the page references cost less than the copy depends on
+//! the machine. On one 2-core machine `sendfile` made a 20 KB hit 5 % cheaper; on another,
+//! with the same kernel, every hit from 20 KB to 1 MB cost 14–22 % more than copying it (the
+//! shmem page lookups and the splice pipe's page references outweighed the copy, with the
+//! client on the same core or on the other), and the files' pages take a second share of
+//! `memory_max` (docs/benchmarks.md, "Gateway"). Copying is the default that never loses much;
+//! `bench/gateway/run.sh` measures both ways (`BENCH_SENDFILE_MIN`).
 //!
 //! How it fits hyper without forking it: each proxy connection's socket is wrapped in a
 //! [`SendfileStream`]. When the proxy answers from such an entry it registers the body's
@@ -34,33 +42,11 @@ use rustix::fd::OwnedFd;
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
-/// Bodies smaller than this are copied: below it, one copy costs less than the extra syscall.
+/// The smallest body worth a file when zero-copy answers are on: below it, one copy costs
+/// less than the extra system call. A suggestion for `sendfile_min`, used by the tests.
+#[cfg(test)]
 pub(crate) const MIN_BODY: usize = 16 * 1024;
 
-/// The smallest body sent from a file: [`MIN_BODY`] unless `CACHEARR_SENDFILE_MIN_BYTES` says
-/// otherwise (`off` or `0` turns zero-copy answers off). Read once. Why a knob: whether the
-/// kernel's splice path beats one copy depends on the machine (cache pressure, kernel version),
-/// and `bench/gateway/run.sh` measures both ways with the same binary.
-pub(crate) fn min_body() -> usize {
-    static MIN: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *MIN.get_or_init(|| {
-        parse_min_body(std::env::var("CACHEARR_SENDFILE_MIN_BYTES").ok().as_deref())
-    })
-}
-
-fn parse_min_body(v: Option<&str>) -> usize {
-    match v.map(str::trim) {
-        None | Some("") => MIN_BODY,
-        Some("off" | "0") => usize::MAX,
-        Some(n) => n.parse().unwrap_or_else(|_| {
-            tracing::warn!(
-                value = n,
-                "CACHEARR_SENDFILE_MIN_BYTES is not a number of bytes; using the default"
-            );
-            MIN_BODY
-        }),
-    }
-}
 /// At most this many body files at once (each holds a file descriptor).
 pub(crate) const MAX_FILES: usize = 256;
 /// At most this many bytes in body files at once.
@@ -87,12 +73,12 @@ impl std::fmt::Debug for BodyFile {
 }
 
 impl BodyFile {
-    /// A file holding `body`, or `None` if the body is small, the budget is spent or the
-    /// kernel refuses (the caller then copies, as it would anyway).
+    /// A file holding `body`, or `None` if the body is shorter than `min_len`, the budget is
+    /// spent or the kernel refuses (the caller then copies, as it would anyway).
     /// `max_bytes` bounds what all body files hold together (the process-wide count).
-    pub(crate) fn create(body: &Bytes, max_bytes: u64) -> Option<Arc<BodyFile>> {
+    pub(crate) fn create(body: &Bytes, min_len: u64, max_bytes: u64) -> Option<Arc<BodyFile>> {
         let len = body.len();
-        if len < min_body() {
+        if (len as u64) < min_len {
             return None;
         }
         // Reserve budget first; give it back on any failure.
@@ -336,24 +322,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_threshold_knob_reads_bytes_off_and_falls_back_on_garbage() {
-        assert_eq!(parse_min_body(None), MIN_BODY);
-        assert_eq!(parse_min_body(Some("")), MIN_BODY);
-        assert_eq!(parse_min_body(Some("off")), usize::MAX);
-        assert_eq!(parse_min_body(Some("0")), usize::MAX);
-        assert_eq!(parse_min_body(Some(" 8192 ")), 8192);
-        assert_eq!(parse_min_body(Some("lots")), MIN_BODY);
-    }
-
-    #[test]
     fn small_bodies_get_no_file() {
-        assert!(BodyFile::create(&Bytes::from(vec![b'x'; MIN_BODY - 1]), MAX_BYTES).is_none());
+        assert!(
+            BodyFile::create(
+                &Bytes::from(vec![b'x'; MIN_BODY - 1]),
+                MIN_BODY as u64,
+                MAX_BYTES
+            )
+            .is_none()
+        );
     }
 
     #[test]
     fn a_registered_body_is_found_by_address_and_nothing_else() {
         let body = Bytes::from(vec![7u8; MIN_BODY * 2]);
-        let file = BodyFile::create(&body, MAX_BYTES).expect("memfd");
+        let file = BodyFile::create(&body, MIN_BODY as u64, MAX_BYTES).expect("memfd");
         let slot = SendSlot::default();
         slot.register(body.clone(), file);
         let (_, off) = slot.find(&body[100..200]).expect("inside");

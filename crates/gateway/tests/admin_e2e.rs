@@ -245,12 +245,17 @@ async fn each_client_is_counted_by_name_with_where_its_answers_came_from() {
     assert!(!metrics.contains(&token));
 }
 
-/// A fill that several clients waited for is answered like a hit: a large body gets its sealed
-/// copy (a body file, counted in the stats' memory) right away, so the waiters of a cold burst
-/// are sent the body from it rather than each copying it. A lone miss makes none.
+/// With `sendfile_min` on, a fill that several clients waited for is answered like a hit: a
+/// large body gets its sealed copy (a body file, counted in the stats' memory) right away, so
+/// the waiters of a cold burst are sent the body from it rather than each copying it. A lone
+/// miss makes none.
 #[tokio::test]
 async fn a_fill_with_waiters_answers_them_from_a_body_file() {
-    let gw = start().await;
+    let gw = sim_gateway::start(|config| {
+        config.admin_token = Some(ADMIN_TOKEN.to_owned());
+        config.cache.sendfile_min_bytes = Some(16 * 1024);
+    })
+    .await;
     let direct = reqwest::Client::new();
     // The longest track listing (well above the 16 KiB below which bodies are copied).
     let mut longest = (String::new(), 0);

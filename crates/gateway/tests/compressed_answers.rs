@@ -486,7 +486,12 @@ async fn plex_range_requests_stay_correct() {
 /// decompresses to the identity body.
 #[tokio::test]
 async fn plex_large_body_is_identity_first_then_gzip() {
-    let (srv, h) = plex().await;
+    // Zero-copy answers on, so that the gzip copy's own body file is sent too.
+    let srv = Sim::start_plex_for_tests().await.unwrap();
+    let h = start_gateway(srv.addr, Profile::Plex, |c| {
+        c.cache.sendfile_min_bytes = Some(16 * 1024);
+    })
+    .await;
     let token = srv.token.clone();
     let auth = ("X-Plex-Token", token.as_str());
     let music = music_section(&srv);

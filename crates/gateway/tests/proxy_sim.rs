@@ -430,13 +430,17 @@ async fn simulator_faults_stale_if_error_truncation_and_circuit_breaker() {
     assert_eq!(header(&r, "x-cache"), "MISS");
 }
 
-/// Large bodies leave memory hits through `sendfile` from a sealed copy (src/sendfile.rs):
-/// two users' large listings, interleaved on the same keep-alive connections and served as hits
-/// again and again, must stay byte-identical to the direct answers (partial sends of a 0.5 MB
-/// body included).
+/// With `sendfile_min` on, large bodies leave memory hits through `sendfile` from a sealed copy
+/// (src/sendfile.rs): two users' large listings, interleaved on the same keep-alive connections
+/// and served as hits again and again, must stay byte-identical to the direct answers (partial
+/// sends of a 0.5 MB body included).
 #[tokio::test]
 async fn large_bodies_sent_without_copying_are_byte_identical() {
-    let (srv, h) = start().await;
+    let srv = Sim::start_plex_for_tests().await.unwrap();
+    let h = start_gateway(srv.addr, Profile::Plex, |c| {
+        c.cache.sendfile_min_bytes = Some(16 * 1024);
+    })
+    .await;
     let users: Vec<String> = srv
         .sim
         .state()

@@ -24,6 +24,11 @@ pub struct CacheConfig {
     pub disk: DiskConfig,
     /// The shared Redis tier (off without a URL).
     pub redis: RedisConfig,
+    /// Cached bodies at least this large leave by `sendfile(2)` from a sealed in-memory copy
+    /// instead of being copied into the socket; `None` (the default, `"off"`) copies every
+    /// body: which costs less depends on the machine (the gateway's `sendfile` module says
+    /// why, docs/benchmarks.md measures both).
+    pub sendfile_min_bytes: Option<u64>,
 }
 
 impl Default for CacheConfig {
@@ -32,6 +37,7 @@ impl Default for CacheConfig {
             memory_max_bytes: 256 * 1024 * 1024,
             disk: DiskConfig::default(),
             redis: RedisConfig::default(),
+            sendfile_min_bytes: None,
         }
     }
 }
@@ -123,6 +129,8 @@ struct CacheKeys {
     redis_ca: Option<PathBuf>,
     #[serde(deserialize_with = "duration")]
     redis_lock_wait: Duration,
+    #[serde(deserialize_with = "sendfile_min")]
+    sendfile_min: Option<u64>,
 }
 
 impl Default for CacheKeys {
@@ -131,6 +139,7 @@ impl Default for CacheKeys {
             memory_max_bytes,
             disk,
             redis,
+            sendfile_min_bytes,
         } = CacheConfig::default();
         Self {
             memory_max: memory_max_bytes,
@@ -141,6 +150,7 @@ impl Default for CacheKeys {
             redis_namespace: redis.namespace,
             redis_ca: redis.ca,
             redis_lock_wait: redis.lock_wait,
+            sendfile_min: sendfile_min_bytes,
         }
     }
 }
@@ -160,6 +170,7 @@ impl From<CacheKeys> for CacheConfig {
                 timeout: k.redis_timeout,
                 namespace: k.redis_namespace,
             },
+            sendfile_min_bytes: k.sendfile_min,
         }
     }
 }
@@ -170,6 +181,28 @@ fn memory_max<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 
 fn disk_max<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     above_zero(d, "disk_max").map(|v: ByteSize| v.0)
+}
+
+/// `sendfile_min`: `"off"`, or a size above zero.
+fn sendfile_min<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OffOrSize {
+        Off(Off),
+        Size(ByteSize),
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Off {
+        Off,
+    }
+    match OffOrSize::deserialize(d) {
+        Ok(OffOrSize::Off(Off::Off)) => Ok(None),
+        Ok(OffOrSize::Size(ByteSize(0))) | Err(_) => Err(serde::de::Error::custom(
+            "sendfile_min must be \"off\" or a size above zero, such as \"16KiB\"",
+        )),
+        Ok(OffOrSize::Size(ByteSize(n))) => Ok(Some(n)),
+    }
 }
 
 fn redis_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {

@@ -607,6 +607,7 @@ fn cache_defaults_are_unchanged() {
             timeout: Duration::from_millis(250),
             namespace: "cachearr".into(),
         },
+        sendfile_min_bytes: None,
     };
     assert_eq!(CacheConfig::default(), cache);
     for text in ["", "[cache]\n"] {
@@ -617,7 +618,7 @@ fn cache_defaults_are_unchanged() {
     let c = Config::from_toml(
         "[cache]\nmemory_max = \"1GiB\"\ndisk = false\ndisk_max = 1000\n\
          redis = \"rediss://r:6380\"\nredis_timeout = \"1s500ms\"\nredis_ca = \"/etc/ca.pem\"\n\
-         redis_lock_wait = 0\n",
+         redis_lock_wait = 0\nsendfile_min = \"16KiB\"\n",
         "t.toml",
     )
     .unwrap();
@@ -636,9 +637,20 @@ fn cache_defaults_are_unchanged() {
                 timeout: Duration::from_millis(1500),
                 namespace: "cachearr".into(),
             },
+            sendfile_min_bytes: Some(16 * 1024),
         }
     );
     let c = Config::from_toml("[cache]\ndisk_max = \"10GB\"\n", "t.toml").unwrap();
     assert_eq!(c.cache.disk.max_bytes, 10_000_000_000);
     assert_eq!(c.cache.memory_max_bytes, cache.memory_max_bytes);
+    // Zero-copy answers: "off", or a size above zero; anything else is refused at its line.
+    let c = Config::from_toml("[cache]\nsendfile_min = \"off\"\n", "t.toml").unwrap();
+    assert_eq!(c.cache.sendfile_min_bytes, None);
+    let c = Config::from_toml("[cache]\nsendfile_min = 65536\n", "t.toml").unwrap();
+    assert_eq!(c.cache.sendfile_min_bytes, Some(65536));
+    for bad in ["0", "\"0KiB\"", "\"sometimes\"", "true"] {
+        let (line, message) = parse_err(&format!("[cache]\n\nsendfile_min = {bad}\n"));
+        assert_eq!(line, 3, "{bad}");
+        assert!(message.contains("sendfile_min"), "{bad}: {message}");
+    }
 }
