@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 use crate::connections::{Registered, Tracker};
 use crate::fetch::{ClientBody, ProxyBody};
 use crate::proxy;
-use crate::proxy::WireHead;
+use crate::proxy::{HeadId, WireHead};
 use crate::sendfile::SendfileStream;
 use crate::upstream::Upstream;
 use crate::{Gateway, respond, wire};
@@ -82,31 +82,41 @@ struct KnownHead {
     uri: Uri,
     headers: HeaderMap,
     close: bool,
+    /// Names these bytes for the listener's table of recent readings, which then need not
+    /// compare them again.
+    id: HeadId,
 }
 
 impl LastHead {
-    /// The request at the start of `buf` if it is the kept head.
-    fn recall(&self, buf: &[u8]) -> Option<Parsed> {
+    /// The request at the start of `buf` if it is the kept head, and the head's id.
+    fn recall(&self, buf: &[u8]) -> Option<(Parsed, HeadId)> {
         let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let known = kept.as_ref()?;
         let len = known.bytes.len();
-        (buf.get(..len)? == &known.bytes[..]).then(|| Parsed::Get {
-            request: get_request(known.uri.clone(), known.headers.clone()),
-            len,
-            close: known.close,
+        (buf.get(..len)? == &known.bytes[..]).then(|| {
+            let request = get_request(known.uri.clone(), known.headers.clone());
+            let parsed = Parsed::Get {
+                request,
+                len,
+                close: known.close,
+            };
+            (parsed, known.id)
         })
     }
 
-    /// Keeps `head` (the first `len` bytes of a buffer) and what was read from it.
-    fn keep(&self, head: &[u8], request: &Request<ClientBody>, close: bool) {
+    /// Keeps `head` (the first `len` bytes of a buffer) and what was read from it; returns
+    /// the id it is kept under (`None`: too long to keep).
+    fn keep(&self, head: &[u8], request: &Request<ClientBody>, close: bool) -> Option<HeadId> {
         if head.len() > MAX_KEPT_HEAD {
-            return;
+            return None;
         }
+        let id = HeadId::new();
         let known = KnownHead {
             bytes: head.into(),
             uri: request.uri().clone(),
             headers: request.headers().clone(),
             close,
+            id,
         };
         // The head it replaces is dropped after the lock is let go.
         let _replaced = self
@@ -114,6 +124,7 @@ impl LastHead {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .replace(known);
+        Some(id)
     }
 }
 
@@ -145,15 +156,18 @@ pub(crate) async fn serve(
     let mut shed = std::pin::pin!(registered.shed());
     loop {
         match next_request(&ctx.last_head, &buf, &head_limits) {
-            Parsed::Get {
-                request,
-                len,
-                close,
-            } => {
+            (
+                Parsed::Get {
+                    request,
+                    len,
+                    close,
+                },
+                head,
+            ) => {
                 buf.drain(..len);
                 let busy = ctx.tracker.busy();
                 let (response, wire) =
-                    proxy::answer(&ctx.gw, &ctx.up, request, ctx.peer, &ctx.connection).await;
+                    proxy::answer(&ctx.gw, &ctx.up, request, head, ctx.peer, &ctx.connection).await;
                 let written = write_response(&mut stream, response, wire, close, &mut out).await;
                 drop(busy);
                 let keep = matches!(written, Ok(Framed::KeepAlive));
@@ -163,7 +177,7 @@ pub(crate) async fn serve(
                 }
                 continue;
             }
-            Parsed::Other => {
+            (Parsed::Other, _) => {
                 // hyper writes the answers from here on: they need their header maps.
                 ctx.connection
                     .wire_heads
@@ -171,7 +185,7 @@ pub(crate) async fn serve(
                 stream.give_back(Bytes::from(buf));
                 return Ended::HandOff(stream);
             }
-            Parsed::Partial => {}
+            (Parsed::Partial, _) => {}
         }
         if buf.capacity() == buf.len() {
             buf.reserve(buf.len().max(READ_BUFFER));
@@ -192,25 +206,26 @@ pub(crate) async fn serve(
 }
 
 /// The request at the start of `buf`: recalled if it repeats the listener's `last` head byte
-/// for byte, else parsed (and kept in `last` when it is a `GET` this loop answers).
-fn next_request(last: &LastHead, buf: &[u8], limits: &HeadLimits) -> Parsed {
+/// for byte, else parsed (and kept in `last` when it is a `GET` this loop answers); with the
+/// id of the kept head it was read from.
+fn next_request(last: &LastHead, buf: &[u8], limits: &HeadLimits) -> (Parsed, Option<HeadId>) {
     if buf.is_empty() {
         // Between requests: nothing to recall or parse (and no lock to take).
-        return Parsed::Partial;
+        return (Parsed::Partial, None);
     }
-    if let Some(known) = last.recall(buf) {
-        return known;
+    if let Some((known, id)) = last.recall(buf) {
+        return (known, Some(id));
     }
     let parsed = parse_head(buf, limits);
-    if let Parsed::Get {
-        request,
-        len,
-        close,
-    } = &parsed
-    {
-        last.keep(&buf[..*len], request, *close);
-    }
-    parsed
+    let id = match &parsed {
+        Parsed::Get {
+            request,
+            len,
+            close,
+        } => last.keep(&buf[..*len], request, *close),
+        Parsed::Partial | Parsed::Other => None,
+    };
+    (parsed, id)
 }
 
 /// What the connection's own HTTP/1.1 makes of the bytes at the start of a read buffer, under
@@ -226,13 +241,13 @@ pub fn read_head(buf: &[u8], max_bytes: usize, max_headers: usize) -> HeadRead {
     // Read twice as the connection reads: the first time parsed (and kept), the second
     // recalled from what the first kept.
     let last = LastHead::default();
-    match next_request(&last, buf, &limits) {
+    match next_request(&last, buf, &limits).0 {
         Parsed::Get {
             request,
             len,
             close,
         } => {
-            let recalled = match last.recall(buf) {
+            let recalled = match last.recall(buf).map(|(parsed, _)| parsed) {
                 Some(Parsed::Get {
                     request: again,
                     len: again_len,

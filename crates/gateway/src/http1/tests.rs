@@ -277,18 +277,23 @@ fn a_kept_head_is_recalled_only_for_the_same_bytes_whole() {
     else {
         panic!("not read");
     };
-    last.keep(&head[..len], &request, close);
-    // The same bytes, with a pipelined request after them: the same request and length.
+    let id = last.keep(&head[..len], &request, close).expect("kept");
+    // The same bytes, with a pipelined request after them: the same request and length, under
+    // the id it was kept with.
     let mut two = head.to_vec();
     two.extend_from_slice(b"GET /other HTTP/1.1\r\n");
-    let Some(Parsed::Get {
-        request: again,
-        len: again_len,
-        close: again_close,
-    }) = last.recall(&two)
+    let Some((
+        Parsed::Get {
+            request: again,
+            len: again_len,
+            close: again_close,
+        },
+        again_id,
+    )) = last.recall(&two)
     else {
         panic!("not recalled");
     };
+    assert_eq!(again_id, id);
     assert_eq!((again_len, again_close), (len, true));
     assert_eq!(again.uri(), request.uri());
     assert_eq!(again.headers(), request.headers());
@@ -313,9 +318,13 @@ fn a_kept_head_is_recalled_only_for_the_same_bytes_whole() {
     ) else {
         panic!("not read");
     };
-    last.keep(&long.as_bytes()[..len], &request, false);
+    assert_eq!(last.keep(&long.as_bytes()[..len], &request, false), None);
     assert!(last.recall(long.as_bytes()).is_none());
     assert!(last.recall(head).is_some());
+    // The same bytes kept again are another head: its id is new.
+    let again_kept = last.keep(&head[..len], &request, close).expect("kept");
+    assert_ne!(again_kept, id);
+    assert_eq!(last.recall(head).map(|(_, id)| id), Some(again_kept));
 }
 
 #[tokio::test]

@@ -19,7 +19,9 @@
 //!
 //! The table is small and direct-mapped ([`SLOTS`] entries, the newest reading of a slot wins),
 //! keyed by a seeded hash of the request's bytes and confirmed by comparing them, so a
-//! collision — chance or crafted — costs a fresh reading, never a wrong one. Each entry holds a
+//! collision — chance or crafted — costs a fresh reading, never a wrong one. The comparison is
+//! skipped only when both requests were read from one kept head ([`HeadId`]): the gateway's
+//! HTTP/1.1 loop has compared those bytes already. Each entry holds a
 //! copy of its request's target and header lines (at most [`MAX_REMEMBERED_BYTES`]), not the
 //! request itself: the request's bytes share the connection's read buffer, which would
 //! otherwise stay pinned for as long as the entry lives.
@@ -71,6 +73,8 @@ pub(crate) struct KeptReading {
 /// One remembered read: its request's bytes and what was read from them.
 struct Remembered {
     hash: u64,
+    /// The kept head the request was read from, if any.
+    head: Option<HeadId>,
     /// The request's target and header lines, each piece prefixed by its length
     /// ([`RequestBytes`]).
     request: Box<[u8]>,
@@ -94,10 +98,27 @@ impl Default for RecentReadings {
     }
 }
 
-/// A request's hash in its listener's table; made once per request, used to recall and to
-/// remember.
+/// Names one head that a listener's HTTP/1.1 loop kept (`http1::LastHead`), byte for byte:
+/// requests read from the same kept head are the same request, since reading a head is a pure
+/// function of its bytes. Ids are never reused in a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HeadId(u64);
+
+impl HeadId {
+    /// A new id, for a head just kept.
+    pub(crate) fn new() -> HeadId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        HeadId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A request's hash in its listener's table, with the kept head it was read from (if any);
+/// made once per request, used to recall and to remember.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Fingerprint(u64);
+pub(crate) struct Fingerprint {
+    hash: u64,
+    head: Option<HeadId>,
+}
 
 /// A connection's memo of the fingerprint of its last request that was recalled or
 /// remembered: a keep-alive client's next request is most often the same again, and is then
@@ -107,36 +128,38 @@ pub(crate) struct LastFingerprint(AtomicU64);
 
 impl LastFingerprint {
     /// Zero stands for none: a request whose hash is zero is simply not memoised.
-    fn get(&self) -> Option<Fingerprint> {
+    fn get(&self) -> Option<u64> {
         match self.0.load(Ordering::Relaxed) {
             0 => None,
-            hash => Some(Fingerprint(hash)),
+            hash => Some(hash),
         }
     }
 
     fn set(&self, print: Fingerprint) {
-        self.0.store(print.0, Ordering::Relaxed);
+        self.0.store(print.hash, Ordering::Relaxed);
     }
 }
 
 impl RecentReadings {
-    /// Looks `req` up: first as a repeat of the connection's `last` request, then by its own
-    /// fingerprint. Returns the fingerprint (`None` when `req` is not a `GET`) and the
-    /// reading, if one is remembered for these bytes.
+    /// Looks `req` up (read from the kept head `head`, if any): first as a repeat of the
+    /// connection's `last` request, then by its own fingerprint. Returns the fingerprint
+    /// (`None` when `req` is not a `GET`) and the reading, if one is remembered for these bytes.
     pub(crate) fn look_up<B>(
         &self,
         last: &LastFingerprint,
         req: &Request<B>,
+        head: Option<HeadId>,
     ) -> (Option<Fingerprint>, Option<KeptReading>) {
         if req.method() != Method::GET {
             return (None, None);
         }
-        if let Some(print) = last.get()
-            && let Some(recalled) = self.recall(print, req)
-        {
-            return (Some(print), Some(recalled));
+        if let Some(hash) = last.get() {
+            let print = Fingerprint { hash, head };
+            if let Some(recalled) = self.recall(print, req) {
+                return (Some(print), Some(recalled));
+            }
         }
-        let print = self.fingerprint(req);
+        let print = self.fingerprint(req, head);
         let recalled = self.recall(print, req);
         if recalled.is_some() {
             last.set(print);
@@ -144,29 +167,34 @@ impl RecentReadings {
         (Some(print), recalled)
     }
 
-    /// The request's fingerprint.
-    fn fingerprint<B>(&self, req: &Request<B>) -> Fingerprint {
+    /// The fingerprint of `req`, read from the kept head `head`.
+    fn fingerprint<B>(&self, req: &Request<B>, head: Option<HeadId>) -> Fingerprint {
         let mut h = rustc_hash::FxHasher::with_seed(self.seed);
         RequestBytes::of(req.uri(), req.headers()).each(|piece| {
             h.write_usize(piece.len());
             h.write(piece);
             true
         });
-        Fingerprint(h.finish())
+        Fingerprint {
+            hash: h.finish(),
+            head,
+        }
     }
 
     fn slot(&self, print: Fingerprint) -> std::sync::MutexGuard<'_, Option<Remembered>> {
-        self.slots[print.0 as usize % SLOTS]
+        self.slots[print.hash as usize % SLOTS]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The reading of a request byte for byte the same as `req`, if one is remembered.
+    /// The reading of a request byte for byte the same as `req`, if one is remembered: read
+    /// from the same kept head, or compared.
     fn recall<B>(&self, print: Fingerprint, req: &Request<B>) -> Option<KeptReading> {
         let slot = self.slot(print);
         let remembered = slot.as_ref()?;
-        (remembered.hash == print.0
-            && RequestBytes::of(req.uri(), req.headers()).equal(&remembered.request))
+        let same_head = print.head.is_some() && remembered.head == print.head;
+        (remembered.hash == print.hash
+            && (same_head || RequestBytes::of(req.uri(), req.headers()).equal(&remembered.request)))
         .then(|| remembered.kept.clone())
     }
 
@@ -185,7 +213,8 @@ impl RecentReadings {
         };
         last.set(print);
         let remembered = Remembered {
-            hash: print.0,
+            hash: print.hash,
+            head: print.head,
             request,
             kept,
         };
@@ -350,7 +379,7 @@ mod tests {
         let table = RecentReadings::default();
         let alice = request("/library/sections/1/all", &[("x-plex-token", "alice")]);
         let bob = request("/library/sections/1/all", &[("x-plex-token", "bob")]);
-        let print = table.fingerprint(&alice);
+        let print = table.fingerprint(&alice, None);
         assert!(table.recall(print, &alice).is_none(), "nothing kept yet");
         let reading = reading();
         table.remember(
@@ -362,11 +391,11 @@ mod tests {
         );
         let again = request("/library/sections/1/all", &[("x-plex-token", "alice")]);
         let recalled = table
-            .recall(table.fingerprint(&again), &again)
+            .recall(table.fingerprint(&again, None), &again)
             .expect("the same bytes are recalled");
         assert!(Arc::ptr_eq(&recalled.reading, &reading));
         assert_eq!(&*recalled.client, "Plexamp");
-        assert!(table.recall(table.fingerprint(&bob), &bob).is_none());
+        assert!(table.recall(table.fingerprint(&bob, None), &bob).is_none());
         // Bob's bytes under alice's fingerprint (as if their hashes collided): refused by the
         // comparison, not by the hash.
         assert!(table.recall(print, &bob).is_none());
@@ -375,8 +404,36 @@ mod tests {
             .header("x-plex-token", "alice")
             .body(())
             .unwrap();
-        let (print, recalled) = table.look_up(&LastFingerprint::default(), &head);
+        let (print, recalled) = table.look_up(&LastFingerprint::default(), &head, None);
         assert!(print.is_none() && recalled.is_none());
+    }
+
+    #[test]
+    fn a_request_read_from_the_same_kept_head_is_recalled_without_comparing() {
+        let table = RecentReadings::default();
+        let alice = request("/library/sections/1/all", &[("x-plex-token", "alice")]);
+        let bob = request("/library/sections/1/all", &[("x-plex-token", "bob")]);
+        let (kept_head, other_head) = (HeadId::new(), HeadId::new());
+        assert_ne!(kept_head, other_head, "ids are not reused");
+        let print = table.fingerprint(&alice, Some(kept_head));
+        table.remember(
+            &LastFingerprint::default(),
+            print,
+            alice.uri(),
+            alice.headers(),
+            kept(reading(), "Plexamp".into()),
+        );
+        let with = |head| Fingerprint {
+            hash: print.hash,
+            head,
+        };
+        // The same kept head: the id stands for the bytes (bob's bytes never carry alice's
+        // head's id; here they show that nothing was compared).
+        assert!(table.recall(with(Some(kept_head)), &bob).is_some());
+        // Another head, or none: compared.
+        assert!(table.recall(with(Some(other_head)), &bob).is_none());
+        assert!(table.recall(with(None), &bob).is_none());
+        assert!(table.recall(with(Some(other_head)), &alice).is_some());
     }
 
     #[test]
@@ -388,7 +445,7 @@ mod tests {
         );
         let last = LastFingerprint::default();
         for r in [&a, &b] {
-            let (print, recalled) = table.look_up(&last, r);
+            let (print, recalled) = table.look_up(&last, r, None);
             assert!(recalled.is_none());
             let client: Arc<str> = r.uri().path().into();
             table.remember(
@@ -401,14 +458,17 @@ mod tests {
         }
         // The connection's last request was b: b again is found by the memo, a by its own
         // fingerprint (after which a is the memo).
-        let (print, recalled) = table.look_up(&last, &b);
+        let (print, recalled) = table.look_up(&last, &b, None);
         assert_eq!(&*recalled.unwrap().client, "/b");
-        assert_eq!(print.unwrap().0, table.fingerprint(&b).0);
-        let (print, recalled) = table.look_up(&last, &a);
+        assert_eq!(print.unwrap().hash, table.fingerprint(&b, None).hash);
+        let (print, recalled) = table.look_up(&last, &a, None);
         assert_eq!(&*recalled.unwrap().client, "/a");
-        assert_eq!(last.get().unwrap().0, print.unwrap().0);
+        assert_eq!(last.get().unwrap(), print.unwrap().hash);
         let other = request("/a", &[("x-plex-token", "bob")]);
-        assert!(table.look_up(&last, &other).1.is_none(), "another token");
+        assert!(
+            table.look_up(&last, &other, None).1.is_none(),
+            "another token"
+        );
     }
 
     #[test]
@@ -418,7 +478,7 @@ mod tests {
         let a = request("/a", &[("x-plex-token", "alice")]);
         let b = request("/b", &[("x-plex-token", "alice")]);
         // The same slot for both (a fingerprint is only a hash).
-        let print = table.fingerprint(&a);
+        let print = table.fingerprint(&a, None);
         table.remember(
             &last,
             print,
@@ -438,7 +498,7 @@ mod tests {
 
         let long: &'static str = Box::leak("x".repeat(MAX_REMEMBERED_BYTES).into_boxed_str());
         let c = request("/c", &[("x-plex-token", "alice"), ("x-long", long)]);
-        let print = table.fingerprint(&c);
+        let print = table.fingerprint(&c, None);
         table.remember(
             &last,
             print,
