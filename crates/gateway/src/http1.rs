@@ -166,8 +166,9 @@ pub(crate) async fn serve(
             ) => {
                 buf.drain(..len);
                 let busy = ctx.tracker.busy();
+                ctx.connection.head.set(head);
                 let (response, wire) =
-                    proxy::answer(&ctx.gw, &ctx.up, request, head, ctx.peer, &ctx.connection).await;
+                    proxy::answer(&ctx.gw, &ctx.up, request, ctx.peer, &ctx.connection).await;
                 let written = write_response(&mut stream, response, wire, close, &mut out).await;
                 drop(busy);
                 let keep = matches!(written, Ok(Framed::KeepAlive));

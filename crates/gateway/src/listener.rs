@@ -139,7 +139,6 @@ pub(crate) async fn serve_proxy(
                         &ctx.gw,
                         &ctx.up,
                         req.map(http_body_util::Either::Left),
-                        None,
                         ctx.peer,
                         &ctx.connection,
                     )

@@ -35,8 +35,8 @@ mod repeat;
 mod validate;
 
 use pass::{pass_through, upgrade};
+pub(crate) use repeat::{CurrentHead, HeadId, LastFingerprint, RecentReadings};
 use repeat::{Fingerprint, KeptReading, Reading};
-pub(crate) use repeat::{HeadId, LastFingerprint, RecentReadings};
 use validate::check_request;
 
 /// What the proxy keeps for one client connection, made when it is accepted rather than on
@@ -51,6 +51,10 @@ pub(crate) struct Connection {
     pub(crate) recent: Arc<RecentReadings>,
     /// Where this connection's last request was found or kept in `recent`.
     pub(crate) last_print: LastFingerprint,
+    /// The kept head the own HTTP/1.1 read the request in service from, until [`answer`]
+    /// takes it. Handed over here rather than as an argument, which would grow every
+    /// request's future for a word that only the own loop's requests have.
+    pub(crate) head: CurrentHead,
     /// Set while the gateway's own HTTP/1.1 serves the connection: a hit's head is then handed
     /// to it as bytes ([`WireHead`]) and the answer's header map is left empty.
     pub(crate) wire_heads: AtomicBool,
@@ -70,6 +74,7 @@ impl Connection {
             reads,
             recent,
             last_print: LastFingerprint::default(),
+            head: CurrentHead::default(),
             wire_heads: AtomicBool::new(true),
             wire: Mutex::new(None),
         }
@@ -87,19 +92,17 @@ pub(crate) struct WireHead {
 
 /// Answers one request of a proxy connection (read by hyper or by the gateway's own HTTP/1.1
 /// loop) and attributes it in the client table: the client by the name the proxy read, the
-/// outcome by the `Cache-Status` it answered with. `head` names the kept head the own loop
-/// read the request from, if any. Returns the answer and, for a hit written as bytes (only
-/// while the own loop serves the connection), its head.
+/// outcome by the `Cache-Status` it answered with. Returns the answer and, for a hit written
+/// as bytes (only while the own loop serves the connection), its head.
 pub(crate) async fn answer(
     gw: &Gateway,
     up: &Arc<Upstream>,
     req: Request<ClientBody>,
-    head: Option<HeadId>,
     peer: SocketAddr,
     conn: &Connection,
 ) -> (Response<ProxyBody>, Option<WireHead>) {
     let started = Instant::now();
-    let (response, client) = handle(gw.clone(), up.clone(), req, head, peer, conn, started).await;
+    let (response, client) = handle(gw.clone(), up.clone(), req, peer, conn, started).await;
     let wire = conn.wire.lock().unwrap_or_else(|e| e.into_inner()).take();
     let served = match &wire {
         // Its map is empty: only hits go out as bytes.
@@ -127,12 +130,13 @@ async fn handle(
     gw: Gateway,
     up: Arc<Upstream>,
     req: Request<ClientBody>,
-    head: Option<HeadId>,
     peer: SocketAddr,
     conn: &Connection,
     started: Instant,
 ) -> (Response<ProxyBody>, Arc<str>) {
-    let (print, recalled) = conn.recent.look_up(&conn.last_print, &req, head);
+    let (print, recalled) = conn
+        .recent
+        .look_up(&conn.last_print, &req, conn.head.take());
     if let Some(recalled) = recalled {
         // A request read recently, byte for byte (on this connection or another): it passed
         // the checks, and its route, token and key are what they were (see [`repeat`]).

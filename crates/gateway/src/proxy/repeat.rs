@@ -112,6 +112,27 @@ impl HeadId {
     }
 }
 
+/// The kept head a connection's request in service was read from, handed by the own HTTP/1.1
+/// loop to the proxy (zero: none).
+#[derive(Default)]
+pub(crate) struct CurrentHead(AtomicU64);
+
+impl CurrentHead {
+    /// The request about to be answered was read from `head`.
+    pub(crate) fn set(&self, head: Option<HeadId>) {
+        self.0.store(head.map_or(0, |h| h.0), Ordering::Relaxed);
+    }
+
+    /// The head the request in service was read from, once: a later request that was not
+    /// read from a kept head (one hyper serves, after a hand-off) finds none.
+    pub(crate) fn take(&self) -> Option<HeadId> {
+        match self.0.swap(0, Ordering::Relaxed) {
+            0 => None,
+            id => Some(HeadId(id)),
+        }
+    }
+}
+
 /// A request's hash in its listener's table, with the kept head it was read from (if any);
 /// made once per request, used to recall and to remember.
 #[derive(Clone, Copy, Debug)]
@@ -434,6 +455,23 @@ mod tests {
         assert!(table.recall(with(Some(other_head)), &bob).is_none());
         assert!(table.recall(with(None), &bob).is_none());
         assert!(table.recall(with(Some(other_head)), &alice).is_some());
+    }
+
+    #[test]
+    fn a_connection_hands_its_current_head_over_once() {
+        let current = CurrentHead::default();
+        assert_eq!(current.take(), None);
+        let head = HeadId::new();
+        current.set(Some(head));
+        assert_eq!(current.take(), Some(head));
+        assert_eq!(
+            current.take(),
+            None,
+            "a later request would find a stale head"
+        );
+        current.set(Some(head));
+        current.set(None);
+        assert_eq!(current.take(), None);
     }
 
     #[test]
