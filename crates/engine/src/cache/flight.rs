@@ -169,6 +169,22 @@ impl Inner {
     ) -> Result<Lookup, EngineError> {
         let (flight, started) =
             self.join_flight(key, policy, loader, stale, LoadContext::CallerWaiting, None);
+        self.wait_for(policy, &flight, started).await
+    }
+
+    /// The load running for `key`, if any.
+    pub(super) fn running_flight(&self, key: &Key) -> Option<Arc<Flight>> {
+        self.flights.lock_unpoisoned().get(key).cloned()
+    }
+
+    /// Waits for `flight`, a load of a key with `policy` that this caller `started` or joined,
+    /// and counts the caller's miss.
+    pub(super) async fn wait_for(
+        &self,
+        policy: &Policy,
+        flight: &Flight,
+        started: bool,
+    ) -> Result<Lookup, EngineError> {
         let class = self.classes.get(&policy.class);
         bump(if started {
             &class.misses

@@ -195,6 +195,11 @@ impl TieredCache {
             } else {
                 Box::pin(inner.forget_if_same(key, &entry)).await;
             }
+        } else if let Some(flight) = inner.running_flight(key) {
+            // A load of this key is under way: what it brings is at least as fresh as a lower
+            // tier's copy, and it looked there first. Waiting for it spares each caller of a
+            // cold burst a read of the disk tier (and of Redis), and the loader it would build.
+            return Box::pin(inner.wait_for(policy, &flight, false)).await;
         } else if let Some((entry, tier)) =
             Box::pin(inner.lower_lookup(key, now, Counted::Yes)).await
         {

@@ -442,6 +442,66 @@ async fn probes_do_not_count_as_lookups_so_disk_lookups_never_outnumber_memory_m
     assert_eq!((disk.hits, disk.misses), (0, 1), "{disk:?}");
 }
 
+/// Callers that find a load of their key under way wait for it without reading the disk tier:
+/// a cold burst costs one disk lookup, not one per caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_joining_a_running_load_do_not_read_the_disk_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    let cache = disk_cache(&clock, dir.path()).await;
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let loader: Arc<dyn cachearr_engine::Loader> = {
+        let gate = gate.clone();
+        Arc::new(move || {
+            let gate = gate.clone();
+            async move {
+                gate.notified().await;
+                Ok(cachearr_engine::Fill::Store(CachedValue::new(200, "one")))
+            }
+        })
+    };
+    let key = Key::new("cold");
+    let spawn = |n: usize| {
+        (0..n)
+            .map(|_| {
+                let (cache, key, loader) = (cache.clone(), key.clone(), loader.clone());
+                tokio::spawn(async move { cache.get_or_load(&key, &policy(), loader).await })
+            })
+            .collect::<Vec<_>>()
+    };
+    // The first caller looks in memory and on disk, then starts the load and waits.
+    let mut tasks = spawn(1);
+    let counted = |n: u64| {
+        let cache = cache.clone();
+        async move {
+            cache
+                .stats()
+                .class("metadata")
+                .is_some_and(|c| c.misses + c.coalesced == n)
+        }
+    };
+    eventually("the load started", WAIT, async || counted(1).await).await;
+    // The others come while it runs.
+    tasks.extend(spawn(99));
+    eventually("every caller waits", WAIT, async || counted(100).await).await;
+    gate.notify_one();
+    for t in tasks {
+        assert_eq!(body(&t.await.unwrap().unwrap()), "one");
+    }
+    let s = cache.stats();
+    let (memory, disk) = (
+        s.tier(TierKind::Memory).unwrap(),
+        s.tier(TierKind::Disk).unwrap(),
+    );
+    assert_eq!(memory.misses, 100, "{memory:?}");
+    assert_eq!(
+        (disk.hits, disk.misses),
+        (0, 1),
+        "one disk lookup: {disk:?}"
+    );
+    assert_eq!(s.class("metadata").unwrap().coalesced, 99);
+}
+
 /// The real disk tier, noting how many tag generations each write persisted.
 struct RowCountingTier {
     inner: DiskTier,
