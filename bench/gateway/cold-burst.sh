@@ -14,6 +14,7 @@
 #
 #   bench/gateway/cold-burst.sh                                       # target/release/cachearr, 5 bursts
 #   CACHEARR_BIN=/path/a CACHEARR_BIN2=/path/b BURSTS=7 bench/gateway/cold-burst.sh
+#   FLOOR_BIN= bench/gateway/cold-burst.sh                            # without the floor
 #
 # Output: one Markdown row per burst and build (the upstream beside it, cold p50/p99 past it,
 # cached p50/p99, how long the client took to send each burst's 1,000 requests, and how the cold
@@ -25,6 +26,10 @@ source bench/lib.sh
 pin_cores
 BURSTS=${BURSTS:-5}
 CACHEARR=${CACHEARR_BIN:-target/release/cachearr}
+# The floor (examples/bare_release.rs), measured after the builds in both its ways of releasing
+# the waiters; FLOOR_BIN= leaves it out.
+FLOOR_BIN=${FLOOR_BIN-target/release/examples/bare_release}
+[ -z "$FLOOR_BIN" ] || [ -x "$FLOOR_BIN" ] || { echo "no $FLOOR_BIN: cargo build --release -p cachearr-gateway --example bare_release, or set FLOOR_BIN= to leave the floor out" >&2; exit 1; }
 [ -x "$CACHEARR" ] || { echo "no $CACHEARR: cargo build --release -p cachearr, or set CACHEARR_BIN" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/cachearr-cold-burst.XXXXXX)
 PIDS=()
@@ -48,14 +53,8 @@ NEXT_ALBUM=0
 UPSTREAM=$(for _ in 1 2 3 4 5; do "${ON_CLIENT[@]}" "$WORK/burst" "127.0.0.1:$SIM_PORT" "/library/metadata/${ALBUMS[59]}/children" 1 \
   "${HEADERS[@]}"; done | python3 -c 'import json,statistics,sys; print(statistics.median(json.loads(l)["p50_ms"] for l in sys.stdin))')
 
-bursts() { # NAME BIN: prints one row per burst, then the medians
-  local port admin pid
-  port=$(free_port); admin=$(free_port)
-  bench_cachearr_toml "$WORK/data-$1" "$admin" "$SIM_PORT" "$port" >"$WORK/cachearr.toml"
-  RUST_LOG=warn TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$2" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr-$1.log" 2>&1 &
-  pid=$!
-  PIDS+=("$pid")
-  wait_http "http://127.0.0.1:$admin/health"
+measure() { # NAME PORT: BURSTS pairs of bursts against the server on PORT; a row each, then the medians
+  local port=$2
   for _ in $(seq 1 "$BURSTS"); do
     local path="/library/metadata/${ALBUMS[$NEXT_ALBUM]}/children"
     NEXT_ALBUM=$((NEXT_ALBUM + 1))
@@ -89,7 +88,29 @@ for line in sys.stdin:
     print(f"| {name} | {up:.1f} | {r[0]:.1f} / {r[1]:.1f} | {r[2]:.1f} / {r[3]:.1f} | {r[1] - r[3]:+.1f} | {r[4]:.1f} / {r[5]:.1f} | {width:.1f} ms, {stray} |")
 m = [st.median(r[i] for r in rows) for i in range(8)]
 print(f"| **{name}, median of {len(rows)}** | | **{m[0]:.1f} / {m[1]:.1f}** | **{m[2]:.1f} / {m[3]:.1f}** | **{st.median(r[1] - r[3] for r in rows):+.1f}** | {m[4]:.1f} / {m[5]:.1f} | {m[6]:.1f} ms, {m[7]:.0f} |")' "$1"
+}
+
+bursts() { # NAME BIN: a cachearr build's bursts
+  local port admin pid
+  port=$(free_port); admin=$(free_port)
+  bench_cachearr_toml "$WORK/data-$1" "$admin" "$SIM_PORT" "$port" >"$WORK/cachearr.toml"
+  RUST_LOG=warn TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$2" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr-$1.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait_http "http://127.0.0.1:$admin/health"
+  measure "$1" "$port"
   kill -INT "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+floor_bursts() { # MODE: the bare single-flight floor's bursts (examples/bare_release.rs)
+  local port pid
+  port=$(free_port)
+  TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$FLOOR_BIN" "127.0.0.1:$port" "127.0.0.1:$SIM_PORT" "$1" >"$WORK/floor-$1.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  measure "floor ($1)" "$port"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
 echo "# Cold bursts beside the same burst cached ($(date -u +%Y-%m-%dT%H:%MZ); one request straight to the simulator on its own: $UPSTREAM ms)"
@@ -98,4 +119,8 @@ echo "| build | the upstream beside the cold burst (ms) | cold: p50 / p99 past i
 echo "|---|---|---|---|---|---|---|"
 bursts cachearr "$CACHEARR"
 [ -n "${CACHEARR_BIN2:-}" ] && bursts "$(basename "$CACHEARR_BIN2")" "$CACHEARR_BIN2"
+if [ -n "$FLOOR_BIN" ]; then
+  floor_bursts loop
+  floor_bursts tasks
+fi
 true
