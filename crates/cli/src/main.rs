@@ -11,7 +11,7 @@ use clap::Parser;
 
 // jemalloc instead of glibc malloc. A cached hit allocates and frees a few dozen small blocks
 // (request parts, headers, the key), and glibc's malloc/free were ~8 % of the hit path's CPU
-// samples (docs/benchmarks.md, "Gateway"); jemalloc's thread caches make them cheaper. It is
+// samples in a `perf` profile; jemalloc's thread caches make them cheaper. It is
 // also the allocator that gives memory back: the memory tier replaces entries all the time,
 // and with glibc or mimalloc RSS kept growing over a 15-minute soak (mimalloc 275 MiB, still
 // rising, where jemalloc held 195 MiB; docs/benchmarks.md, "Soak"). It runs with one arena

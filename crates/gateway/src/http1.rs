@@ -12,8 +12,8 @@
 //! one vectored write, which the connection's `SendfileStream` turns into `sendfile` for a
 //! large cached body; a hit's head comes ready as bytes (`proxy::WireHead`). A read that
 //! empties the socket marks it not readable, so waiting costs no `recv` that would only say
-//! `EAGAIN`. A cached 20 KB hit took 20,387 instructions through hyper and takes 10,905 here,
-//! against 10,380 for a bare hyper server with a fixed body (docs/benchmarks.md, "Gateway").
+//! `EAGAIN`. A cached 20 KB hit took 20,387 instructions through hyper and takes 10,125 here,
+//! against 10,369 for a bare hyper server with a fixed body (docs/benchmarks.md, "Gateway").
 //!
 //! What this loop takes is deliberately narrow, and anything outside it goes to hyper with the
 //! bytes read so far (given back to the stream: `SendfileStream::give_back`), so hyper's answers to the rest (`400`, `431`, bodies,
