@@ -104,6 +104,31 @@ fn parse_err(text: &str) -> (usize, String) {
 }
 
 #[test]
+fn bad_route_paths_are_refused_at_their_line() {
+    let config = |path: &str| {
+        format!(
+            "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n\n[[upstream.route]]\n\
+             path = {path:?}\nclass = \"listing\"\n"
+        )
+    };
+    for (path, says) in [
+        ("library/sections", "must start with '/'"),
+        ("/library/sections?type=1", "must not contain a query"),
+        ("/library/{}/x", "route path \"/library/{}/x\": "),
+    ] {
+        let (line, message) = parse_err(&config(path));
+        assert_eq!(line, 6, "{path}: {message}");
+        assert!(message.contains(says), "{path}: {message}");
+    }
+    // A good one is taken.
+    let c = Config::from_toml(&config("/library/sections/{id}/all"), "t.toml").unwrap();
+    assert_eq!(
+        c.upstreams[0].routes[0].pattern,
+        "/library/sections/{id}/all"
+    );
+}
+
+#[test]
 fn huge_durations_are_refused_not_overflowed() {
     let (line, message) = parse_err(
         "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.guard]\n\

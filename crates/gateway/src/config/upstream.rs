@@ -443,7 +443,7 @@ impl RawUpstream {
         for r in raw.route {
             let pattern = r.path.get_ref().clone();
             crate::policy::check_pattern(&pattern)
-                .map_err(|m| check.err(r.path.span().start, m))?;
+                .map_err(|e| check.err(r.path.span().start, e.to_string()))?;
             up.routes.push(RouteOverride {
                 pattern,
                 class: r.class,

@@ -137,20 +137,42 @@ pub enum RouteError {
     },
 }
 
+/// What is wrong with a user-written path pattern.
+#[derive(Debug, thiserror::Error)]
+pub enum PatternError {
+    /// The path does not start with `/`.
+    #[error("route path {0:?} must start with '/'")]
+    NotAbsolute(String),
+    /// The path has a query: routes match paths only.
+    #[error("route path {0:?} must not contain a query")]
+    HasQuery(String),
+    /// The router refused it (a parameter without a name, two catch-alls, …).
+    #[error("route path {pattern:?}: {source}")]
+    Refused {
+        /// The path as written.
+        pattern: String,
+        /// What the router said.
+        source: matchit::InsertError,
+    },
+}
+
 /// Checks a user-written path pattern.
 ///
 /// # Errors
-/// A message saying what is wrong with it.
-pub fn check_pattern(pattern: &str) -> Result<(), String> {
+/// What is wrong with it.
+pub fn check_pattern(pattern: &str) -> Result<(), PatternError> {
     if !pattern.starts_with('/') {
-        return Err(format!("route path {pattern:?} must start with '/'"));
+        return Err(PatternError::NotAbsolute(pattern.to_owned()));
     }
     if pattern.contains('?') {
-        return Err(format!("route path {pattern:?} must not contain a query"));
+        return Err(PatternError::HasQuery(pattern.to_owned()));
     }
     let mut r = matchit::Router::new();
     r.insert(pattern, ())
-        .map_err(|e| format!("route path {pattern:?}: {e}"))
+        .map_err(|source| PatternError::Refused {
+            pattern: pattern.to_owned(),
+            source,
+        })
 }
 
 #[cfg(test)]
