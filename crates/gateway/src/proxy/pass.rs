@@ -56,14 +56,9 @@ pub(super) async fn pass_through(
     let now = gw.clock().now_ms();
     let user = token_of(up.profile, req.headers(), req.uri().query())
         .map(|t| up.users.touch(&up.name, gw.secret().user_of(&t), &t, now));
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
-    let uri = match up.uri_for(&path_and_query) {
-        Ok(u) => u,
-        Err(bad) => return problem(ErrorKind::BadTarget, &bad.to_string()),
+    let (path_and_query, uri) = match upstream_target(up, req.uri()) {
+        Ok(target) => target,
+        Err(refused) => return *refused,
     };
     let (parts, body) = req.into_parts();
     let headers = forward_headers(&parts.headers, up, peer, false);
@@ -214,6 +209,19 @@ pub(super) async fn pass_through(
     out
 }
 
+/// The request's target on the upstream: its path and query (`/` when it has none) and the
+/// upstream's URI for them, or the answer that refuses a target the upstream cannot take.
+fn upstream_target(
+    up: &Upstream,
+    uri: &http::Uri,
+) -> Result<(String, http::Uri), Box<Response<ProxyBody>>> {
+    let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    match up.uri_for(&path_and_query) {
+        Ok(target) => Ok((path_and_query, target)),
+        Err(bad) => Err(Box::new(problem(ErrorKind::BadTarget, &bad.to_string()))),
+    }
+}
+
 /// WebSocket (and any other HTTP/1.1 upgrade) pass-through: the upgrade request goes upstream;
 /// on `101` both sides are spliced together byte for byte.
 pub(super) async fn upgrade(
@@ -224,14 +232,9 @@ pub(super) async fn upgrade(
     started: Instant,
 ) -> Response<ProxyBody> {
     let client_side = hyper::upgrade::on(&mut req);
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
-    let uri = match up.uri_for(&path_and_query) {
-        Ok(u) => u,
-        Err(bad) => return problem(ErrorKind::BadTarget, &bad.to_string()),
+    let (_, uri) = match upstream_target(up, req.uri()) {
+        Ok(target) => target,
+        Err(refused) => return *refused,
     };
     if let Some(t) = token_of(up.profile, req.headers(), req.uri().query()) {
         up.users
