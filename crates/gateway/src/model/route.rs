@@ -51,17 +51,36 @@ pub(crate) enum TagRule {
     UserState,
 }
 
-/// What a route's query adds to its decision.
+/// What a route's query adds to its decision. The dialects name the parameters; the route
+/// table knows what each kind of refinement means, and no server.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Refine {
     None,
-    /// Jellyfin `/Items`: `searchTerm` makes it a search; `parentId` tags the parent.
-    JellyfinItems,
     /// Cacheable only with this query parameter (Jellyfin images need `tag`).
     NeedsQuery(&'static str),
-    /// Plex `/:/timeline`: a heartbeat every 10 s during playback; it invalidates only when
-    /// the playback state changes (the proxy remembers the last state per user and item).
-    PlexTimeline,
+    /// A listing whose query can make it a search or narrow it to one parent (Jellyfin
+    /// `/Items`).
+    Listing(&'static ListingQuery),
+    /// A player's heartbeat (Plex `/:/timeline`, every 10 s during playback): the write's
+    /// tags apply only when the playback state changes (the proxy remembers the last state
+    /// per user and item). The item is the first of `item` the query has, the state `state`.
+    Heartbeat {
+        item: &'static [&'static str],
+        state: &'static str,
+    },
+}
+
+/// The query parameters that change what a listing's read is (names compared without case).
+#[derive(Debug)]
+pub(crate) struct ListingQuery {
+    /// Not empty, it makes the listing a search: cached with the search class's policy.
+    pub(crate) search: &'static str,
+    /// This parameter's value naming this word lists playlists, which change with every
+    /// playlist write (how clients find a user's playlists).
+    pub(crate) playlists: (&'static str, &'static str),
+    /// A parameter naming one parent (a library, a folder, a series): the listing is tagged
+    /// with that parent's tags instead of those of lists across libraries.
+    pub(crate) parent: &'static str,
 }
 
 /// The methods an action applies to.

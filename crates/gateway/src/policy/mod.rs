@@ -476,24 +476,23 @@ impl RouteTable {
                 let mut policy: &ResolvedPolicy = policy;
                 let mut tags = fixed.clone();
                 match refine {
-                    Refine::None | Refine::PlexTimeline => {}
+                    Refine::None | Refine::Heartbeat { .. } => {}
                     Refine::NeedsQuery(name) => {
                         if query_value(query, name, true).is_none() {
                             return Decision::Pass;
                         }
                     }
-                    Refine::JellyfinItems => {
-                        if query_value(query, "searchterm", true).is_some_and(|v| !v.is_empty()) {
+                    Refine::Listing(asks) => {
+                        if query_value(query, asks.search, true).is_some_and(|v| !v.is_empty()) {
                             policy = self.class_policy(Class::Search);
                         }
-                        // A listing of playlists (`IncludeItemTypes=Playlist`, how clients
-                        // find a user's playlists) changes with every playlist write.
-                        if query_value(query, "includeitemtypes", true)
-                            .is_some_and(|v| v.to_ascii_lowercase().contains("playlist"))
+                        let (types, word) = asks.playlists;
+                        if query_value(query, types, true)
+                            .is_some_and(|v| v.to_ascii_lowercase().contains(word))
                         {
                             tags.push(Arc::from(tags::playlists(&self.upstream)));
                         }
-                        if let Some(parent) = query_value(query, "parentid", true) {
+                        if let Some(parent) = query_value(query, asks.parent, true) {
                             let parent = parent.to_ascii_lowercase();
                             // Under one parent: that parent's (or library's) tags, not every
                             // list that spans libraries.
@@ -540,11 +539,11 @@ impl RouteTable {
                 refine,
             } => {
                 let heartbeat = match refine {
-                    Refine::PlexTimeline => Some((
-                        query_value(query, "ratingKey", false)
-                            .or_else(|| query_value(query, "key", false))
+                    Refine::Heartbeat { item, state } => Some((
+                        item.iter()
+                            .find_map(|name| query_value(query, name, false))
                             .unwrap_or_default(),
-                        query_value(query, "state", false).unwrap_or_default(),
+                        query_value(query, state, false).unwrap_or_default(),
                     )),
                     _ => None,
                 };

@@ -197,6 +197,53 @@ fn plex_writes_by_path_even_as_get() {
         panic!()
     };
     assert_eq!(heartbeat, Some(("3".to_string(), "playing".to_string())));
+    // Without `ratingKey`, the item is `key`'s.
+    let Decision::Write { heartbeat, .. } =
+        t.classify(&Method::POST, "/:/timeline", Some("key=7&state=paused"))
+    else {
+        panic!()
+    };
+    assert_eq!(heartbeat, Some(("7".to_string(), "paused".to_string())));
+}
+
+#[test]
+fn jellyfin_item_queries_name_playlists_and_narrow_to_a_parent() {
+    let t = table(Profile::Jellyfin);
+    let tags_of = |q: &str| -> Vec<String> {
+        match t.classify(&Method::GET, "/Items", Some(q)) {
+            Decision::Cache { tags, .. } | Decision::AnswerFromIndex { tags, .. } => {
+                tags.iter().map(|t| t.to_string()).collect()
+            }
+            other => panic!("{q}: {other:?}"),
+        }
+    };
+    let up = Profile::Jellyfin.as_str();
+    let everything = tags_of("Recursive=true");
+    assert!(everything.contains(&tags::across(up)), "{everything:?}");
+    assert!(!everything.contains(&tags::playlists(up)), "{everything:?}");
+    let playlists = tags_of("includeItemTypes=Playlist");
+    assert!(playlists.contains(&tags::playlists(up)), "{playlists:?}");
+    let one_parent = tags_of("parentId=AB12");
+    assert!(
+        one_parent.contains(&tags::item(up, "ab12")),
+        "{one_parent:?}"
+    );
+    assert!(
+        one_parent.contains(&tags::members(up, "ab12")),
+        "{one_parent:?}"
+    );
+    assert!(!one_parent.contains(&tags::across(up)), "{one_parent:?}");
+    // Filtered by play state, the parent's section tag (plays change it).
+    let unplayed = tags_of("ParentId=ab12&Filters=IsUnplayed");
+    assert!(
+        unplayed.contains(&tags::section(up, "ab12")),
+        "{unplayed:?}"
+    );
+    // An empty search term is no search.
+    assert_eq!(
+        class_of(&t, Method::GET, "/Items", Some("searchTerm=")),
+        Some(Class::Listing)
+    );
 }
 
 #[test]

@@ -6,13 +6,21 @@
 use crate::model::Class;
 use crate::model::route::{
     Action::{Pass as P, Read as R, Write as W},
-    DefaultRoutes, IndexSearch, META_TAGS,
+    DefaultRoutes, IndexSearch, ListingQuery, META_TAGS,
     Methods::{Any, Get, NotGet, Only},
     ONDECK_TAGS, PLAYLIST_TAGS, PLAYLIST_WRITE, RECENT_TAGS, Refine, SEARCH_TAGS, Spec,
     TagRule::*,
 };
 
 const N: Refine = Refine::None;
+
+/// `/Items`: `searchTerm` makes it a search, `IncludeItemTypes=Playlist` a list of playlists,
+/// `ParentId` one library's, folder's or series' items.
+const ITEMS: Refine = Refine::Listing(&ListingQuery {
+    search: "searchTerm",
+    playlists: ("IncludeItemTypes", "playlist"),
+    parent: "ParentId",
+});
 
 /// Jellyfin's routes.
 pub(crate) static ROUTES: DefaultRoutes = DefaultRoutes {
@@ -63,13 +71,10 @@ const ROUTE_SPECS: &[Spec] = &[
         "/users/{uid}/views",
         &[(Get, R(Class::Sections, &[Sections, Library], N))],
     ),
-    (
-        "/items",
-        &[(Get, R(Class::Listing, SEARCH_TAGS, Refine::JellyfinItems))],
-    ),
+    ("/items", &[(Get, R(Class::Listing, SEARCH_TAGS, ITEMS))]),
     (
         "/users/{uid}/items",
-        &[(Get, R(Class::Listing, SEARCH_TAGS, Refine::JellyfinItems))],
+        &[(Get, R(Class::Listing, SEARCH_TAGS, ITEMS))],
     ),
     (
         "/items/{id}",

@@ -273,7 +273,10 @@ const ROUTE_SPECS: &[Spec] = &[
             Any,
             W(
                 &[ItemsQuery("ratingKey"), OnDeck, Sessions, UserState],
-                Refine::PlexTimeline,
+                Refine::Heartbeat {
+                    item: &["ratingKey", "key"],
+                    state: "state",
+                },
             ),
         )],
     ),
