@@ -200,7 +200,7 @@ impl UpstreamConfig {
             guard: GuardConfig::default(),
             classes: Vec::new(),
             routes: Vec::new(),
-            warm: profile
+            warm: crate::dialect::of(profile)
                 .default_warm()
                 .iter()
                 .map(|s| (*s).to_string())

@@ -45,7 +45,7 @@ use http::{HeaderMap, HeaderName};
 
 use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
-use crate::model::{Class, Profile};
+use crate::model::{Class, Profile, Scope};
 pub use library::ServerLibrary;
 
 /// One media server's rules. See the module docs; [`of`] gives an upstream's.
@@ -96,6 +96,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// The name a client gives itself in its request headers, if it gives one.
     fn client_name(&self, headers: &HeaderMap) -> Option<String>;
+
+    /// Who may share a cached image by default: only its user unless the server serves images
+    /// to anyone (an operator whose users all see everything can set `scope = "shared"`).
+    fn image_scope(&self) -> Scope;
+
+    /// The paths warmed for each recently seen user by default (`[[upstream]] warm`).
+    fn default_warm(&self) -> &'static [&'static str];
 
     /// How the library index reads the server: its sections, pages of items, items by id,
     /// a user's sections (see [`library`]).

@@ -30,18 +30,6 @@ impl Profile {
             Profile::Jellyfin => "jellyfin",
         }
     }
-
-    /// Paths warmed for each recently seen user by default.
-    pub fn default_warm(self) -> &'static [&'static str] {
-        match self {
-            Profile::Plex => &[
-                "/library/sections",
-                "/library/onDeck",
-                "/library/recentlyAdded",
-            ],
-            Profile::Jellyfin => &["/UserViews", "/Items/Latest", "/UserItems/Resume"],
-        }
-    }
 }
 
 /// Who may share a cached entry.
@@ -124,32 +112,14 @@ impl Class {
         }
     }
 
-    /// Who may share a cached image, by default.
-    ///
-    /// - Plex checks every artwork request against the token: a thumb, art or `/photo/:/transcode`
-    ///   of an item the user may not see is a 404, and what a shared user may see is decided per
-    ///   item (library sharing, plus label and content-rating restrictions), not per section. So
-    ///   one user's cached image must never answer another: user scope.
-    /// - Jellyfin serves `/Items/{id}/Images/*` to anyone, without a token (`GetItemImage` has no
-    ///   `[Authorize]`; jellyfin/jellyfin#13988), so sharing them among accepted tokens shows no
-    ///   one anything the server would not.
-    ///
-    /// An operator whose users all see everything can still set `scope = "shared"` for images.
-    pub fn image_scope(profile: Profile) -> Scope {
-        match profile {
-            Profile::Plex => Scope::User,
-            Profile::Jellyfin => Scope::Shared,
-        }
-    }
-
     /// The class with this name.
     pub fn from_name(name: &str) -> Option<Class> {
         Class::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
-    /// The default policies for an upstream of `profile`: (fresh, stale-while-revalidate,
-    /// stale-if-error, scope).
-    pub(crate) fn defaults(self, profile: Profile) -> (Duration, Duration, Duration, Scope) {
+    /// The default policies, images shared as `image_scope` says (the server's dialect
+    /// decides): (fresh, stale-while-revalidate, stale-if-error, scope).
+    pub(crate) fn defaults(self, image_scope: Scope) -> (Duration, Duration, Duration, Scope) {
         const S: u64 = 1;
         const M: u64 = 60;
         const H: u64 = 3600;
@@ -168,7 +138,7 @@ impl Class {
             Class::Sessions => (d(10 * S), Duration::ZERO, d(M), Scope::User),
             Class::Activities => (d(5 * S), Duration::ZERO, d(30 * S), Scope::User),
             Class::Playlists => (d(5 * M), d(H), d(D), Scope::User),
-            Class::Images => (d(7 * D), d(30 * D), d(30 * D), Class::image_scope(profile)),
+            Class::Images => (d(7 * D), d(30 * D), d(30 * D), image_scope),
             Class::Pass => (Duration::ZERO, Duration::ZERO, Duration::ZERO, Scope::User),
         }
     }

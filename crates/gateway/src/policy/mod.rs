@@ -39,7 +39,7 @@ pub struct ResolvedPolicy {
 
 impl ResolvedPolicy {
     fn new(class: Class, profile: Profile, overrides: &[&PolicyOverride]) -> ResolvedPolicy {
-        let (fresh, swr, sie, scope) = class.defaults(profile);
+        let (fresh, swr, sie, scope) = class.defaults(crate::dialect::of(profile).image_scope());
         let mut p = ResolvedPolicy {
             class,
             scope,

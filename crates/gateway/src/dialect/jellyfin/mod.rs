@@ -29,7 +29,7 @@ use http::{HeaderMap, HeaderName};
 use super::{AUTH_HEADERS, Candidates, Dialect, KeyRules, ServerLibrary, Trigger, text_header};
 use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
-use crate::model::{Class, Profile};
+use crate::model::{Class, Profile, Scope};
 
 /// Jellyfin.
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +97,17 @@ impl Dialect for Jellyfin {
             .iter()
             .find_map(|name| text_header(headers, name).and_then(|v| auth_param(v, "client")))
             .or_else(|| text_header(headers, &EMBY_CLIENT).map(str::to_string))
+    }
+
+    /// Jellyfin serves `/Items/{id}/Images/*` to anyone, without a token (`GetItemImage` has
+    /// no `[Authorize]`; jellyfin/jellyfin#13988), so sharing them among accepted tokens shows
+    /// no one anything the server would not.
+    fn image_scope(&self) -> Scope {
+        Scope::Shared
+    }
+
+    fn default_warm(&self) -> &'static [&'static str] {
+        &["/UserViews", "/Items/Latest", "/UserItems/Resume"]
     }
 
     fn library(&self) -> &'static dyn ServerLibrary {

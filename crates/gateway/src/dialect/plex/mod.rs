@@ -31,7 +31,7 @@ use http::{HeaderMap, HeaderName};
 use super::{Candidates, ClientParams, Dialect, KeyRules, ServerLibrary, Trigger, text_header};
 use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
-use crate::model::{Class, Profile};
+use crate::model::{Class, Profile, Scope};
 
 /// Plex Media Server.
 #[derive(Debug, Clone, Copy)]
@@ -114,6 +114,22 @@ impl Dialect for Plex {
             Some(device) if device != product => format!("{product} ({device})"),
             _ => product.to_string(),
         })
+    }
+
+    /// Plex checks every artwork request against the token: a thumb, art or
+    /// `/photo/:/transcode` of an item the user may not see is a 404, and what a shared user
+    /// may see is decided per item (library sharing, plus label and content-rating
+    /// restrictions), not per section. So one user's cached image must never answer another.
+    fn image_scope(&self) -> Scope {
+        Scope::User
+    }
+
+    fn default_warm(&self) -> &'static [&'static str] {
+        &[
+            "/library/sections",
+            "/library/onDeck",
+            "/library/recentlyAdded",
+        ]
     }
 
     fn library(&self) -> &'static dyn ServerLibrary {
