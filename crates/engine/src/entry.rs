@@ -12,14 +12,16 @@ use crate::tags::{Stamped, TagStamp};
 // Re-exported where it was first defined: an outcome names the tier that answered.
 pub(crate) use crate::tier::TierKind;
 
-/// Each header is held twice per entry: as strings in [`CachedValue::headers`] and in the
-/// gateway's prepared header maps.
-const HEADER_WEIGHT_SHARES: usize = 2;
-/// Per header: two `String`s (48 bytes) and, in each of the gateway's two prepared header maps,
-/// a bucket, an index slot and two shared buffers (about 80 bytes each).
-const HEADER_OVERHEAD: usize = 48 + 2 * 80;
-/// Per value: the gateway's prepared answers (two header maps, validators, their memo slot).
-const PREPARED_OVERHEAD: usize = 512;
+/// Per header of a [`CachedValue`]: its two `String`s.
+const HEADER_STRINGS: usize = 48;
+/// The entry, the memory tier's node for it and a warming job (key, policy, loader); the key's
+/// text is shared by every holder.
+const ENTRY_BOOKKEEPING: u64 = 600;
+
+/// What an application keeps beside a stored value to answer from it, in bytes (the gateway's
+/// prepared header maps and heads): added to the entry's weight in the memory tier, so that the
+/// memory limit bounds it too. Set with [`crate::TieredCacheBuilder::held_beside`].
+pub type HeldBeside = Arc<dyn Fn(&CachedValue) -> u64 + Send + Sync>;
 
 /// An upstream answer as the engine keeps it: no HTTP types, the body shared (`Bytes`, never
 /// copied on a hit).
@@ -43,9 +45,10 @@ impl CachedValue {
         }
     }
 
-    /// Memory held because of this value, used to weigh entries against byte limits: the
-    /// body, and each header twice (the strings here, and the header maps the gateway
-    /// prepares once per entry for its answers, identity and gzip), with their bookkeeping.
+    /// Memory this value holds, used to weigh entries against byte limits: the body, with
+    /// a sixteenth for the allocator's rounding up to its size classes (jemalloc's are a
+    /// quarter of a power of two apart: an eighth of a class lost at most on average), and
+    /// the headers' strings. (What an application prepares beside it is its [`HeldBeside`].)
     ///
     /// The body must be a buffer of its own: a `Bytes` that is a slice of a larger buffer
     /// (a connection's read buffer) keeps all of that buffer alive while weighing only its
@@ -54,9 +57,9 @@ impl CachedValue {
         let headers: usize = self
             .headers
             .iter()
-            .map(|(n, v)| HEADER_WEIGHT_SHARES * (n.len() + v.len()) + HEADER_OVERHEAD)
+            .map(|(n, v)| n.len() + v.len() + HEADER_STRINGS)
             .sum();
-        (self.body.len() + headers + PREPARED_OVERHEAD) as u64
+        (self.body.len() + self.body.len() / 16 + headers) as u64
     }
 
     /// A value whose body is a buffer of its own, exactly `body.len()` bytes: `body` is
@@ -193,10 +196,9 @@ impl Entry {
         self.reads.load(Ordering::Relaxed)
     }
 
-    /// Bytes this entry weighs against the memory limit.
+    /// Bytes this entry holds, to weigh it against the memory limit (with what the
+    /// application keeps beside it, [`HeldBeside`]) and the write-behind queue's.
     pub(crate) fn weight(&self, key_len: usize) -> u64 {
-        // The key's text is shared by every holder; the entry itself, the memory tier's node
-        // and a warming job (key, policy, loader) come to about 400 bytes.
-        self.value.weight() + key_len as u64 + 400 + 16 * self.tags.len() as u64
+        self.value.weight() + key_len as u64 + ENTRY_BOOKKEEPING + 16 * self.tags.len() as u64
     }
 }

@@ -88,7 +88,7 @@ mod write_behind;
 pub use cache::{FetchStamp, MemoryPlan, TieredCache, TieredCacheBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use disk::{DiskMemory, DiskStart, DiskTier, SharedKeyspace};
-pub use entry::{CachedValue, Entry, Fill, Lookup, Outcome};
+pub use entry::{CachedValue, Entry, Fill, HeldBeside, Lookup, Outcome};
 pub use error::{EngineError, LoadError, LoadErrorKind, TierError};
 pub use key::Key;
 pub use loader::{LoadContext, Loader};

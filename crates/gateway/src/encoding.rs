@@ -110,7 +110,11 @@ pub(crate) fn gzip(body: &[u8]) -> Option<Bytes> {
         .mtime(0)
         .write(out, flate2::Compression::new(LEVEL));
     enc.write_all(body).ok()?;
-    let out = enc.finish().ok()?;
+    let mut out = enc.finish().ok()?;
+    // The copy is kept as long as its entry and counted by its length: it must not hold the
+    // room left for a body that compressed less (listings come to a tenth, the room is a
+    // quarter).
+    out.shrink_to_fit();
     (out.len() <= body.len() - body.len() / 10).then(|| Bytes::from(out))
 }
 

@@ -65,6 +65,12 @@
 //! Besides the map above this file holds one story: the gateway's handle and how it starts and
 //! stops its listeners.
 
+// The binary's allocator in the unit tests, whose per-thread counts measure what prepared
+// answers hold (`prepared::tests`).
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 pub mod admin;
 pub mod allocator;
 pub mod auth;
@@ -271,9 +277,11 @@ impl GatewayBuilder {
         let cache = match self.cache {
             Some(c) => c,
             None => {
-                // The prepared answers' copies (gzip, body files) come out of the same limit.
+                // The prepared answers' copies (gzip, body files) come out of the same limit,
+                // and what they keep beside each entry is in its weight.
                 let mut b = TieredCache::builder()
                     .memory_max_bytes(prepared::Budgets::engine(&config.cache))
+                    .held_beside(prepared::held_beside)
                     .clock(self.clock.clone());
                 if config.cache.disk.enabled {
                     // `disk_max` bounds the data directory: the library index's files (its

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use cachearr_engine::{Entry, Outcome};
+use cachearr_engine::{CachedValue, Entry, Outcome};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use rustc_hash::FxHashMap;
@@ -42,6 +42,61 @@ use crate::config::CacheConfig;
 use crate::etag::{self, NoneMatch};
 use crate::sendfile::BodyFile;
 use crate::{encoding, respond, wire};
+
+/// A header map's bucket (`http`'s: hash, name, value, links), and its index slot.
+const MAP_BUCKET: usize = 104;
+const MAP_INDEX: usize = 4;
+/// A memo, its slot in the memo table, the representations and their validators.
+const MEMO: usize = 1_792;
+/// The gzip representation's slot and validator, and the buffers of the headers' names and
+/// values made shareable when its map is cloned from the identity one.
+const GZIP_SLOT: usize = 2_560;
+/// A header's value or uncommon name in a buffer of its own, once the maps share it.
+const SHARED_BUFFER: usize = 48;
+/// A kept head's status line, the cache's headers (`X-Cache`, `Cache-Status`, `Age`) and the
+/// buffer they are kept in.
+const WIRE_HEAD: usize = 192;
+
+/// What the prepared answers keep beside a stored value, in bytes, which the engine adds to
+/// its entry's weight so that `memory_max` bounds it too: the memo; each representation's
+/// header map (as `http` sizes it: a power of two of index slots, three quarters of them
+/// buckets) with its last hit head on the wire; the headers' text in buffers the maps share.
+/// Measured against jemalloc's counts by
+/// `an_entry_weighs_what_it_and_its_prepared_answers_hold`, which fails when it falls short.
+pub(crate) fn held_beside(value: &CachedValue) -> u64 {
+    // Built with room for four more: `ETag` and `Vary`, and in the gzip copy's
+    // `Content-Encoding`.
+    let headers = value.headers.len() + 2;
+    let text: usize = value.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+    let slots = (value.headers.len() + 4) * 4 / 3;
+    let slots = slots.next_power_of_two();
+    let map = slots * MAP_INDEX + slots * 3 / 4 * MAP_BUCKET;
+    // Each line is its name, ": ", its value and CRLF.
+    let wire = WIRE_HEAD + text + 4 * headers;
+    let identity = MEMO + headers * SHARED_BUFFER + text + map + wire;
+    let gzip = if has_gzip_copy(value) {
+        GZIP_SLOT + map + wire
+    } else {
+        0
+    };
+    (identity + gzip) as u64
+}
+
+/// Whether a stored value gets a gzip representation: a 200 of a text type, not already
+/// coded, at least [`encoding::MIN_BODY`] bytes.
+fn has_gzip_copy(value: &CachedValue) -> bool {
+    let header = |name: &str| {
+        value
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    value.status == 200
+        && value.body.len() >= encoding::MIN_BODY
+        && header("content-encoding").is_none()
+        && header("content-type").is_some_and(encoding::compressible)
+}
 
 const SHARDS: usize = 16;
 const PER_SHARD: usize = 1024;
@@ -121,7 +176,7 @@ static BACKGROUND: AtomicUsize = AtomicUsize::new(0);
 struct Representations {
     /// Headers of the identity answer: the stored ones, plus `ETag` and `Vary` when cached.
     identity: HeaderMap,
-    /// The identity answer's last head with the cache's headers in it.
+    /// The identity answer's last hit head on the wire.
     identity_head: KeptHead,
     /// The identity validator (cached 200s only).
     etag: Option<HeaderValue>,
@@ -133,7 +188,7 @@ struct Representations {
 struct GzipSlot {
     /// The identity headers with `Content-Encoding: gzip` and this representation's `ETag`.
     headers: HeaderMap,
-    /// The gzip answer's last head with the cache's headers in it.
+    /// The gzip answer's last hit head on the wire.
     head: KeptHead,
     etag: HeaderValue,
     state: Mutex<GzipState>,
@@ -242,22 +297,17 @@ pub(crate) struct Answer {
     client_gzip: bool,
 }
 
-/// An answer's head for one outcome, age and time to live: the representation's headers with
-/// the cache's own (`respond::mark_cache_state`), which only change when those three do (whole
-/// seconds). A hit clones it rather than write `X-Cache`, `Cache-Status` and `Age` again and
-/// grow the map for them: ~2,000 instructions of a hit, by callgrind.
+/// A hit's head as bytes on the wire for one outcome, age and time to live: the
+/// representation's headers with the cache's own (`respond::mark_cache_state`), which only
+/// change when those three do (whole seconds). The connection's own HTTP/1.1 writes a hit with
+/// these bytes and builds no header map at all: ~2,000 instructions of a hit, by callgrind.
 ///
-/// With it, once asked for ([`Answer::wire_head`]), the same head as bytes on the wire: the
-/// connection's own HTTP/1.1 writes a hit with it and builds no map at all.
+/// Only the bytes are kept (~500 for a dozen headers), not the map they were written from
+/// (~2.6 KB with the cache's three headers, in jemalloc's size classes): an answer through
+/// hyper (TLS, HTTP/2, a request the own HTTP/1.1 hands over) marks a clone of the
+/// representation's headers each time.
 #[derive(Default)]
-struct KeptHead(Mutex<Option<Kept>>);
-
-struct Kept {
-    state: HeadState,
-    head: HeaderMap,
-    /// The status line and [`Kept::head`]'s lines but `Server-Timing` and framing.
-    wire: Option<WireLines>,
-}
+struct KeptHead(Mutex<Option<(HeadState, WireLines)>>);
 
 /// What a kept head was written for.
 type HeadState = (Outcome, u64, i64);
@@ -284,57 +334,29 @@ fn wire_of(status: StatusCode, head: &HeaderMap) -> WireLines {
 }
 
 impl KeptHead {
-    /// The kept head's wire bytes for `state` (kept too), making the head first if another
-    /// state's is kept; a miss's are made and not kept, as its head.
+    /// The head's wire bytes for `state`: the kept ones if they are for `state`, otherwise
+    /// written from the map `make` makes (and kept, but for a miss).
     fn wire_or_make(
         &self,
         state: HeadState,
         status: StatusCode,
         make: impl FnOnce() -> HeaderMap,
     ) -> WireLines {
+        // A miss (or a value handed on unstored) is answered once from its entry; later
+        // answers are hits, with another head. An entry never read again holds no head
+        // (3.9 MB of the soak's live heap at its peak).
         if matches!(state.0, Outcome::Miss | Outcome::Passed) {
             return wire_of(status, &make());
         }
         let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match &mut *kept {
-            Some(k) if k.state == state => k
-                .wire
-                .get_or_insert_with(|| wire_of(status, &k.head))
-                .clone(),
-            _ => {
-                let head = make();
-                let wire = wire_of(status, &head);
-                *kept = Some(Kept {
-                    state,
-                    head,
-                    wire: Some(wire.clone()),
-                });
-                wire
-            }
-        }
-    }
-
-    fn get_or_make(&self, state: HeadState, make: impl FnOnce() -> HeaderMap) -> HeaderMap {
-        // A miss (or a value handed on unstored) is answered once from its entry; later answers
-        // are hits, with another head. Its head is made and not kept: an entry never read again
-        // holds no second map (3.9 MB of the soak's live heap at its peak), and a miss does not
-        // clone one.
-        if matches!(state.0, Outcome::Miss | Outcome::Passed) {
-            return make();
-        }
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = &*kept
-            && k.state == state
+        if let Some((kept_for, wire)) = &*kept
+            && *kept_for == state
         {
-            return k.head.clone();
+            return wire.clone();
         }
-        let head = make();
-        *kept = Some(Kept {
-            state,
-            head: head.clone(),
-            wire: None,
-        });
-        head
+        let wire = wire_of(status, &make());
+        *kept = Some((state, wire.clone()));
+        wire
     }
 }
 
@@ -348,18 +370,13 @@ impl Answer {
         }
     }
 
-    /// The answer's head for `outcome` at `age_s` seconds old with `ttl_s` to live:
-    /// [`Self::headers`] plus what `mark` writes (the cache's headers for those three), made
-    /// once and cloned by every answer until one of the three changes.
-    pub(crate) fn head(
-        &self,
-        outcome: Outcome,
-        age_s: u64,
-        ttl_s: i64,
-        mark: impl FnOnce(&mut HeaderMap),
-    ) -> HeaderMap {
-        self.kept_head()
-            .get_or_make((outcome, age_s, ttl_s), || self.marked(mark))
+    /// The answer's head: [`Self::headers`] plus what `mark` writes (the cache's headers
+    /// for its outcome, age and time to live).
+    pub(crate) fn head(&self, mark: impl FnOnce(&mut HeaderMap)) -> HeaderMap {
+        let mut head = self.headers().clone();
+        head.reserve(4);
+        mark(&mut head);
+        head
     }
 
     /// Where this representation's last head is kept.
@@ -370,17 +387,10 @@ impl Answer {
         }
     }
 
-    /// [`Self::headers`] with what `mark` writes.
-    fn marked(&self, mark: impl FnOnce(&mut HeaderMap)) -> HeaderMap {
-        let mut head = self.headers().clone();
-        head.reserve(4);
-        mark(&mut head);
-        head
-    }
-
-    /// [`Self::head`] as bytes on the wire, after `status`'s line: every line but
-    /// `Server-Timing`, which each answer writes with its own time, and the framing, which the
-    /// connection writes. Kept beside the head, so a hit copies nothing but a reference.
+    /// [`Self::head`] as bytes on the wire for `outcome` at `age_s` seconds old with `ttl_s`
+    /// to live, after `status`'s line: every line but `Server-Timing`, which each answer
+    /// writes with its own time, and the framing, which the connection writes. Kept until one
+    /// of the three changes, so a hit copies nothing but a reference.
     pub(crate) fn wire_head(
         &self,
         status: StatusCode,
@@ -390,7 +400,7 @@ impl Answer {
         mark: impl FnOnce(&mut HeaderMap),
     ) -> WireLines {
         self.kept_head()
-            .wire_or_make((outcome, age_s, ttl_s), status, || self.marked(mark))
+            .wire_or_make((outcome, age_s, ttl_s), status, || self.head(mark))
     }
 
     /// The validator to put on a `304 Not Modified` if the request's `If-None-Match` names a

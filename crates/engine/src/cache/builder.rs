@@ -15,7 +15,7 @@ use super::{HOUSEKEEPING_EVERY, Inner, MemCache, TieredCache};
 use crate::budget::RefreshBudget;
 use crate::clock::{Clock, SystemClock};
 use crate::disk::{DiskMemory, DiskStart, DiskTier, UnavailableDisk};
-use crate::entry::Entry;
+use crate::entry::{CachedValue, Entry, HeldBeside};
 use crate::error::EngineError;
 use crate::key::{Key, KeyHashBuilder};
 use crate::locks::LockUnpoisoned;
@@ -40,6 +40,7 @@ pub struct TieredCacheBuilder {
     refresh_per_second: u32,
     load_timeout: Duration,
     housekeeping: bool,
+    held_beside: Option<HeldBeside>,
 }
 
 impl std::fmt::Debug for TieredCacheBuilder {
@@ -69,6 +70,7 @@ impl Default for TieredCacheBuilder {
             refresh_per_second: 20,
             load_timeout: Duration::from_secs(30),
             housekeeping: true,
+            held_beside: None,
         }
     }
 }
@@ -155,6 +157,17 @@ impl TieredCacheBuilder {
     #[must_use]
     pub fn housekeeping(mut self, on: bool) -> Self {
         self.housekeeping = on;
+        self
+    }
+
+    /// What the application keeps beside each stored value to answer from it, in bytes: in
+    /// the memory tier's weights, so `memory_max_bytes` bounds it too (default nothing).
+    #[must_use]
+    pub fn held_beside(
+        mut self,
+        bytes_for: impl Fn(&CachedValue) -> u64 + Send + Sync + 'static,
+    ) -> Self {
+        self.held_beside = Some(Arc::new(bytes_for));
         self
     }
 
@@ -290,10 +303,12 @@ impl TieredCacheBuilder {
         };
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
             let evict_weak = weak.clone();
+            let held_beside = self.held_beside.clone();
             let memory: MemCache = moka::future::Cache::builder()
                 .max_capacity(plan.memory_tier)
-                .weigher(|k: &Key, v: &Arc<Entry>| {
-                    u32::try_from(v.weight(k.as_str().len())).unwrap_or(u32::MAX)
+                .weigher(move |k: &Key, v: &Arc<Entry>| {
+                    let beside = held_beside.as_ref().map_or(0, |f| f(&v.value));
+                    u32::try_from(v.weight(k.as_str().len()) + beside).unwrap_or(u32::MAX)
                 })
                 .expire_after(MemoryExpiry)
                 .eviction_listener(move |_k, v: Arc<Entry>, cause| {
@@ -309,6 +324,7 @@ impl TieredCacheBuilder {
                 clock: self.clock.clone(),
                 memory,
                 memory_max_bytes: self.memory_max_bytes,
+                held_beside: self.held_beside.clone(),
                 plan,
                 disk,
                 disk_store,

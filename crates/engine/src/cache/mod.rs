@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 use crate::budget::RefreshBudget;
 use crate::clock::Clock;
 use crate::disk::DiskTier;
-use crate::entry::{CachedValue, Entry, Lookup, Outcome};
+use crate::entry::{CachedValue, Entry, HeldBeside, Lookup, Outcome};
 use crate::error::EngineError;
 use crate::key::{Key, KeyHashBuilder};
 use crate::loader::Loader;
@@ -90,6 +90,8 @@ pub(crate) struct Inner {
     clock: Arc<dyn Clock>,
     memory: MemCache,
     memory_max_bytes: u64,
+    /// What the application keeps beside each entry (in the memory tier's weights).
+    held_beside: Option<HeldBeside>,
     /// How `memory_max_bytes` is shared out.
     plan: MemoryPlan,
     disk: Option<Arc<dyn Tier>>,

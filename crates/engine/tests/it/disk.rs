@@ -378,6 +378,48 @@ async fn memory_limit_evicts_and_counts() {
     assert!(mem.entries < 100);
 }
 
+/// What the application keeps beside each entry is weighed with it: the same values fill a
+/// tier with it in fewer entries, and the tier's bytes (and its classes') count it.
+#[tokio::test]
+async fn what_is_held_beside_an_entry_counts_against_the_memory_limit() {
+    async fn fill(beside: u64) -> (u64, u64, u64) {
+        let cache = TieredCache::builder()
+            .memory_max_bytes(1_000_000)
+            .clock(Arc::new(ManualClock::default()))
+            .housekeeping(false)
+            .held_beside(move |v: &CachedValue| beside + v.headers.len() as u64)
+            .build()
+            .await
+            .unwrap();
+        for i in 0..100u64 {
+            let mut v = CachedValue::new(200, noise(i, 5_000));
+            v.headers.push(("content-type".into(), "text/plain".into()));
+            cache
+                .insert(&Key::new(format!("k{i:03}")), &policy(), v)
+                .await;
+            cache.run_pending_tasks().await;
+        }
+        let s = cache.stats();
+        let mem = s.tier(TierKind::Memory).unwrap();
+        assert!(mem.bytes <= 1_000_000, "{mem:?}");
+        (mem.entries, mem.bytes, s.class("metadata").unwrap().bytes)
+    }
+    let (entries, bytes, class_bytes) = fill(0).await;
+    assert_eq!(entries, 100, "the values alone fit");
+    assert_eq!(class_bytes, bytes);
+    let (entries_beside, bytes_beside, class_bytes_beside) = fill(5_000).await;
+    assert!(
+        entries_beside < 100,
+        "{entries_beside} entries fit with as much again beside each"
+    );
+    let beside_each = bytes_beside / entries_beside - bytes / entries;
+    assert!(
+        (5_000..=5_002).contains(&beside_each),
+        "{beside_each} bytes more per entry, not 5,001"
+    );
+    assert_eq!(class_bytes_beside, bytes_beside);
+}
+
 #[tokio::test]
 async fn stats_report_per_class_entries_bytes_and_ages() {
     let clock = Arc::new(ManualClock::default());

@@ -632,7 +632,7 @@ fn cached_response(
             });
         }
         None => {
-            let mut headers = answer.head(outcome, age_s, ttl_s, mark);
+            let mut headers = answer.head(mark);
             mark_timing(&mut headers, outcome, total_us, upstream_us);
             *resp.headers_mut() = headers;
         }
