@@ -10,3 +10,4 @@ mod faults;
 mod memory;
 mod model;
 mod recovery;
+mod refresh;
