@@ -88,7 +88,7 @@ PIDS+=($!)
 wait_http "$ADMIN/health"
 READY=no
 for _ in $(seq 1 $((INDEX_WAIT * 2))); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$ADMIN/api/match?format=csv" --data-binary $'artist,title\nx,y\n' || true)
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Cachearr-Request: 1' "$ADMIN/api/match?format=csv" --data-binary $'artist,title\nx,y\n' || true)
   if [ "$code" = 200 ]; then READY=yes; break; fi
   sleep 0.5
 done
@@ -111,7 +111,7 @@ if [ "$READY" = no ] && [ "${PRELOAD:-1}" = 1 ]; then
     >"$WORK/preloaded.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 600); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$ADMIN/api/match?format=csv" --data-binary $'artist,title\nx,y\n' || true)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Cachearr-Request: 1' "$ADMIN/api/match?format=csv" --data-binary $'artist,title\nx,y\n' || true)
     if [ "$code" = 200 ]; then READY=preloaded; break; fi
     sleep 0.5
   done
