@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cachearr_engine::{
-    CachedValue, Fill, LoadContext, LoadError, Loader, ManualClock, Policy, TieredCache,
+    CachedValue, Fill, Key, LoadContext, LoadError, Loader, ManualClock, Outcome, Policy,
+    TieredCache,
 };
 
 pub(crate) const SEC: Duration = Duration::from_secs(1);
@@ -75,6 +76,20 @@ pub(crate) async fn memory_cache(clock: &Arc<ManualClock>) -> TieredCache {
 }
 
 /// fresh 10 s, stale-while-revalidate 60 s, stale-if-error 300 s.
+/// What a lookup of `key` did (it must not fail).
+pub(crate) async fn outcome_of(
+    cache: &TieredCache,
+    key: &Key,
+    policy: &Policy,
+    loader: Arc<dyn Loader>,
+) -> Outcome {
+    cache
+        .get_or_load(key, policy, loader)
+        .await
+        .unwrap()
+        .outcome
+}
+
 pub(crate) fn policy() -> Policy {
     Policy::new("metadata", 10 * SEC)
         .with_stale_while_revalidate(60 * SEC)

@@ -148,15 +148,11 @@ async fn serial_a_full_disk_switches_the_disk_tier_off_and_memory_carries_on() {
     let loader = CountingLoader::new();
     let key = Key::new("after");
     assert_eq!(
-        cache
-            .get_or_load(&key, &p, loader.clone())
-            .await
-            .unwrap()
-            .outcome,
+        outcome_of(&cache, &key, &p, loader.clone()).await,
         Outcome::Miss
     );
     assert_eq!(
-        cache.get_or_load(&key, &p, loader).await.unwrap().outcome,
+        outcome_of(&cache, &key, &p, loader).await,
         Outcome::Hit(TierKind::Memory)
     );
     cache.shutdown().await;

@@ -290,19 +290,11 @@ async fn tag_invalidation_takes_effect_at_once_for_that_tag_only() {
     cache.get_or_load(&b, &pb, loader.clone()).await.unwrap();
     cache.invalidate_tag("item:1");
     assert_eq!(
-        cache
-            .get_or_load(&a, &pa, loader.clone())
-            .await
-            .unwrap()
-            .outcome,
+        outcome_of(&cache, &a, &pa, loader.clone()).await,
         Outcome::Miss
     );
     assert_eq!(
-        cache
-            .get_or_load(&b, &pb, loader.clone())
-            .await
-            .unwrap()
-            .outcome,
+        outcome_of(&cache, &b, &pb, loader.clone()).await,
         Outcome::Hit(TierKind::Memory)
     );
     cache.invalidate_tag("section:1");
@@ -400,11 +392,7 @@ async fn a_hanging_loader_releases_its_waiters_at_the_timeout() {
     // The key is free again: a good loader fills it.
     let good = CountingLoader::new();
     assert_eq!(
-        cache
-            .get_or_load(&key, &policy(), good)
-            .await
-            .unwrap()
-            .outcome,
+        outcome_of(&cache, &key, &policy(), good).await,
         Outcome::Miss
     );
 }
@@ -424,11 +412,7 @@ async fn a_panicking_loader_releases_its_waiters() {
     assert!(matches!(r, Err(EngineError::LoaderPanicked)), "{r:?}");
     let good = CountingLoader::new();
     assert_eq!(
-        cache
-            .get_or_load(&key, &policy(), good)
-            .await
-            .unwrap()
-            .outcome,
+        outcome_of(&cache, &key, &policy(), good).await,
         Outcome::Miss
     );
 }
@@ -456,21 +440,14 @@ async fn pass_is_handed_out_but_never_stored_and_negative_only_with_a_ttl() {
     assert_eq!(l.outcome, Outcome::Passed, "no negative TTL: not kept");
     let p = policy().with_negative_ttl(5 * SEC);
     assert_eq!(
-        cache
-            .get_or_load(&nk, &p, notfound.clone())
-            .await
-            .unwrap()
-            .outcome,
+        outcome_of(&cache, &nk, &p, notfound.clone()).await,
         Outcome::Miss
     );
     let l = cache.get_or_load(&nk, &p, notfound.clone()).await.unwrap();
     assert_eq!(l.outcome, Outcome::Hit(TierKind::Memory));
     assert!(l.entry.negative);
     clock.advance(6 * SEC);
-    assert_eq!(
-        cache.get_or_load(&nk, &p, notfound).await.unwrap().outcome,
-        Outcome::Miss
-    );
+    assert_eq!(outcome_of(&cache, &nk, &p, notfound).await, Outcome::Miss);
 }
 
 #[tokio::test]

@@ -101,20 +101,12 @@ async fn entries_read_twice_are_warmed_at_80_percent_of_fresh_within_budget() {
     clock.advance(50 * SEC);
     for k in [&hot, &hot2] {
         assert_eq!(
-            cache
-                .get_or_load(k, &p, loader.clone())
-                .await
-                .unwrap()
-                .outcome,
+            outcome_of(&cache, k, &p, loader.clone()).await,
             Outcome::Hit(TierKind::Memory)
         );
     }
     assert_eq!(
-        cache
-            .get_or_load(&cold, &p, loader.clone())
-            .await
-            .unwrap()
-            .outcome,
+        outcome_of(&cache, &cold, &p, loader.clone()).await,
         Outcome::Miss
     );
 }
