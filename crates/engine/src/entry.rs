@@ -196,9 +196,15 @@ impl Entry {
         self.reads.load(Ordering::Relaxed)
     }
 
-    /// Bytes this entry holds, to weigh it against the memory limit (with what the
-    /// application keeps beside it, [`HeldBeside`]) and the write-behind queue's.
+    /// Bytes this entry holds, to weigh it against the write-behind queue's limit (and, with
+    /// what the application keeps beside it, the memory tier's: [`Entry::memory_weight`]).
     pub(crate) fn weight(&self, key_len: usize) -> u64 {
         self.value.weight() + key_len as u64 + ENTRY_BOOKKEEPING + 16 * self.tags.len() as u64
+    }
+
+    /// Bytes this entry weighs in the memory tier: its own and what the application keeps
+    /// beside it ([`HeldBeside`]).
+    pub(crate) fn memory_weight(&self, key_len: usize, held_beside: Option<&HeldBeside>) -> u64 {
+        self.weight(key_len) + held_beside.map_or(0, |bytes_for| bytes_for(&self.value))
     }
 }

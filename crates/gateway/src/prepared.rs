@@ -64,12 +64,13 @@ const WIRE_HEAD: usize = 192;
 /// Measured against jemalloc's counts by
 /// `an_entry_weighs_what_it_and_its_prepared_answers_hold`, which fails when it falls short.
 pub(crate) fn held_beside(value: &CachedValue) -> u64 {
-    // Built with room for four more: `ETag` and `Vary`, and in the gzip copy's
-    // `Content-Encoding`.
+    // The stored headers with `ETag` and `Vary`.
     let headers = value.headers.len() + 2;
     let text: usize = value.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
-    let slots = (value.headers.len() + 4) * 4 / 3;
-    let slots = slots.next_power_of_two();
+    // The identity map is made with room for four more (`ETag`, `Vary`, and the gzip copy's
+    // `Content-Encoding` in its clone); `http` makes a third more index slots than that,
+    // rounded up to a power of two.
+    let slots = ((value.headers.len() + 4) * 4 / 3).next_power_of_two();
     let map = slots * MAP_INDEX + slots * 3 / 4 * MAP_BUCKET;
     // Each line is its name, ": ", its value and CRLF.
     let wire = WIRE_HEAD + text + 4 * headers;
@@ -82,9 +83,10 @@ pub(crate) fn held_beside(value: &CachedValue) -> u64 {
     (identity + gzip) as u64
 }
 
-/// Whether a stored value gets a gzip representation: a 200 of a text type, not already
-/// coded, at least [`encoding::MIN_BODY`] bytes.
-fn has_gzip_copy(value: &CachedValue) -> bool {
+/// Whether a stored value's answers vary by `Accept-Encoding`: a text type, not already coded.
+/// The stored headers are the upstream's that were visible text, names in lower case, so this
+/// reads them as the value's identity header map would.
+fn text_uncoded(value: &CachedValue) -> bool {
     let header = |name: &str| {
         value
             .headers
@@ -92,10 +94,15 @@ fn has_gzip_copy(value: &CachedValue) -> bool {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     };
-    value.status == 200
-        && value.body.len() >= encoding::MIN_BODY
-        && header("content-encoding").is_none()
+    header("content-encoding").is_none()
         && header("content-type").is_some_and(encoding::compressible)
+}
+
+/// Whether a stored value gets a gzip representation: a 200 of a text type, not already
+/// coded, at least [`encoding::MIN_BODY`] bytes. [`Representations::build`] makes one by this
+/// rule and [`held_beside`] counts one by it.
+fn has_gzip_copy(value: &CachedValue) -> bool {
+    value.status == 200 && value.body.len() >= encoding::MIN_BODY && text_uncoded(value)
 }
 
 const SHARDS: usize = 16;
@@ -713,17 +720,12 @@ impl Representations {
                 t
             }
         };
-        let text = identity
-            .get(header::CONTENT_TYPE)
-            .and_then(|ct| ct.to_str().ok())
-            .is_some_and(encoding::compressible);
-        let coded = identity.contains_key(header::CONTENT_ENCODING);
         let mut gzip = None;
-        if text && !coded {
+        if text_uncoded(v) {
             // Text answers vary by Accept-Encoding whatever this body's size: the same URL
             // may be large next time, and a cache downstream must not mix the two.
             add_vary_accept_encoding(&mut identity);
-            if v.body.len() >= encoding::MIN_BODY
+            if has_gzip_copy(v)
                 && let Some(gz_tag) = etag::variant(&tag, "gzip")
             {
                 let mut headers = identity.clone();

@@ -307,8 +307,8 @@ impl TieredCacheBuilder {
             let memory: MemCache = moka::future::Cache::builder()
                 .max_capacity(plan.memory_tier)
                 .weigher(move |k: &Key, v: &Arc<Entry>| {
-                    let beside = held_beside.as_ref().map_or(0, |f| f(&v.value));
-                    u32::try_from(v.weight(k.as_str().len()) + beside).unwrap_or(u32::MAX)
+                    let weight = v.memory_weight(k.as_str().len(), held_beside.as_ref());
+                    u32::try_from(weight).unwrap_or(u32::MAX)
                 })
                 .expire_after(MemoryExpiry)
                 .eviction_listener(move |_k, v: Arc<Entry>, cause| {

@@ -22,8 +22,7 @@ impl Inner {
                 .entry(e.class.name.clone())
                 .or_insert((0, 0, u64::MAX, 0));
             s.0 += 1;
-            s.1 +=
-                e.weight(k.as_str().len()) + self.held_beside.as_ref().map_or(0, |f| f(&e.value));
+            s.1 += e.memory_weight(k.as_str().len(), self.held_beside.as_ref());
             s.2 = s.2.min(e.stored_at_ms);
             s.3 = s.3.max(e.stored_at_ms);
         }

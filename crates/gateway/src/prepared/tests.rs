@@ -209,7 +209,7 @@ async fn held_and_weighed(stored: &Stored) -> (i64, i64) {
 }
 
 /// What the memory tier keeps for an entry and what the gateway prepares to answer from it
-/// (both representations' headers, each kept head as bytes on the wire and as a map) are
+/// (both representations' headers, each kept hit head as bytes on the wire) are
 /// counted in the weight `memory_max` limits: measured on one thread against the tier's own
 /// sum of weights, for the answers that hold most beside their body (a listing asked for with
 /// and without gzip) and two that hold less.
