@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use cachearr_engine::{
-    CachedValue, Fill, Key, Loader, Policy, RedisOptions, RedisTier, TieredCache,
+    CachedValue, Fill, Key, Loader, Policy, RedisOptions, RedisTier, SharedSecret, TieredCache,
 };
 
 const RUNS: usize = 5;
@@ -76,6 +76,7 @@ async fn cache(url: Option<&str>, ns: &str) -> TieredCache {
             RedisOptions {
                 namespace: ns.into(),
                 command_timeout: Duration::from_secs(2),
+                secret: SharedSecret::new(*b"bench-secret-16b"),
                 ..RedisOptions::default()
             },
         )

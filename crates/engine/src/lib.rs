@@ -39,6 +39,7 @@
 //! * `loader` — [`Loader`] (with a blanket impl for async closures), [`LoadContext`].
 //! * `entry` — [`CachedValue`], [`Entry`], [`Fill`], [`Lookup`], [`Outcome`].
 //! * `stats` — counters per class and tier; [`StatsSnapshot`].
+//! * `tally` — warnings written at most once per period, with the count since the last.
 //! * `tags` — tag generations and prefix drops (O(1) invalidation, integer checks on read).
 //! * `tier` — [`Tier`], the object-safe trait for levels below memory; [`WriteOp`],
 //!   [`TierKind`].
@@ -82,6 +83,7 @@ mod policy;
 mod redis;
 mod stats;
 mod tags;
+mod tally;
 mod tier;
 mod write_behind;
 
@@ -94,7 +96,7 @@ pub use key::Key;
 pub use loader::{LoadContext, Loader};
 pub use policy::Policy;
 // `self::`: the module shares its name with the Redis client crate.
-pub use self::redis::{RedisHealth, RedisOptions, RedisTier, redact_url};
+pub use self::redis::{RedisHealth, RedisOptions, RedisTier, SharedSecret, redact_url};
 pub use stats::{ClassStats, QueueStats, StatsSnapshot, TierStats};
 pub use tier::{MaintenanceReport, PersistedMeta, Tier, TierKind, TierUsage, WriteOp};
 

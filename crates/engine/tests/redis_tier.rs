@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use cachearr_engine::{
     CachedValue, EngineError, Fill, Key, Loader, Outcome, Policy, RedisOptions, RedisTier,
-    TierKind, TieredCache,
+    SharedSecret, TierKind, TieredCache,
 };
 use cachearr_testkit::redis::{RedisServer, redis_cli};
 use cachearr_testkit::{eventually, free_port};
@@ -25,6 +25,7 @@ fn options(namespace: &str) -> RedisOptions {
         command_timeout: Duration::from_secs(2),
         connect_timeout: Duration::from_secs(5),
         poll_every: Duration::from_millis(200),
+        secret: SharedSecret::new(*b"installation-one"),
         ..RedisOptions::default()
     }
 }
@@ -710,4 +711,134 @@ async fn a_clear_after_redis_restarted_empty_still_reaches_the_others() {
     })
     .await;
     assert_eq!(redis_cli(port, &["GET", "{t}:clearseq"]).trim(), "2");
+}
+
+/// The Redis key a record of `key` lives under in namespace `ns` before any clear-all.
+fn record_key(ns: &str, key: &str) -> String {
+    format!("{ns}:e:0:{key}")
+}
+
+/// Loads `body` under `key` on `cache` and waits for its record to reach Redis.
+async fn share(cache: &TieredCache, key: &Key, body: &'static str) {
+    let calls = Arc::new(AtomicU32::new(0));
+    cache
+        .get_or_load(key, &policy(), counting_loader(&calls, body))
+        .await
+        .unwrap();
+    cache.flush().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_copied_under_another_users_key_is_a_miss_not_their_answer() {
+    let server = RedisServer::start(&[]);
+    let a = cache_on(&server.url(), "t").await;
+    let admin = Key::new("plex|GET|/library/sections|u=admin");
+    let kid = Key::new("plex|GET|/library/sections|u=kid");
+    share(&a, &admin, "four sections").await;
+    share(&a, &kid, "two sections").await;
+    // Someone who can write to Redis puts admin's record under kid's key.
+    let copied = redis_cli(
+        server.port,
+        &[
+            "COPY",
+            &record_key("t", admin.as_str()),
+            &record_key("t", kid.as_str()),
+            "REPLACE",
+        ],
+    );
+    assert_eq!(copied.trim(), "1", "COPY answered {copied:?}");
+
+    // A gateway started afresh (no memory or disk copy) reads kid's key from Redis.
+    let b = cache_on(&server.url(), "t").await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let got = b
+        .get_or_load(&kid, &policy(), counting_loader(&calls, "two sections"))
+        .await
+        .unwrap();
+    assert_eq!(got.outcome, Outcome::Miss);
+    assert_eq!(&got.entry.value.body[..], b"two sections");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let health = b.redis().unwrap().health();
+    assert_eq!(health.rejected_records, 1, "{health:?}");
+    assert_eq!(b.stats().tier(TierKind::Redis).unwrap().corrupt, 1);
+
+    // Admin's own record, under its own key, still reads as a Redis hit.
+    let got = b
+        .get_or_load(&admin, &policy(), counting_loader(&calls, "not loaded"))
+        .await
+        .unwrap();
+    assert_eq!(got.outcome, Outcome::Hit(TierKind::Redis));
+    assert_eq!(&got.entry.value.body[..], b"four sections");
+    assert_eq!(b.redis().unwrap().health().rejected_records, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_written_with_another_secret_is_a_miss() {
+    let server = RedisServer::start(&[]);
+    let other = RedisOptions {
+        secret: SharedSecret::new(*b"installation-two"),
+        ..options("t")
+    };
+    let a = cache_with(&server.url(), other, None).await;
+    let key = Key::new("plex|GET|/library/metadata/7");
+    share(&a, &key, "from another installation").await;
+
+    let b = cache_on(&server.url(), "t").await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let got = b
+        .get_or_load(&key, &policy(), counting_loader(&calls, "own"))
+        .await
+        .unwrap();
+    assert_eq!(got.outcome, Outcome::Miss);
+    assert_eq!(&got.entry.value.body[..], b"own");
+    assert_eq!(b.redis().unwrap().health().rejected_records, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_does_not_take_a_copied_record_for_the_holders_answer() {
+    let server = RedisServer::start(&[]);
+    let a = cache_on(&server.url(), "t").await;
+    let admin = Key::new("plex|GET|/library/sections|u=admin");
+    let kid = Key::new("plex|GET|/library/sections|u=kid");
+    share(&a, &admin, "four sections").await;
+    // An instance holds kid's load lock (and will never announce), and admin's record sits
+    // under kid's key: a waiter that looks at the key while it waits must not answer with it.
+    redis_cli(
+        server.port,
+        &["SET", &format!("t:l:{}", kid.as_str()), "held", "PX", "600"],
+    );
+    redis_cli(
+        server.port,
+        &[
+            "COPY",
+            &record_key("t", admin.as_str()),
+            &record_key("t", kid.as_str()),
+        ],
+    );
+    let opts = RedisOptions {
+        lock_wait: Duration::from_secs(20),
+        ..options("t")
+    };
+    let b = cache_with(&server.url(), opts, None).await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let got = b
+        .get_or_load(&kid, &policy(), counting_loader(&calls, "two sections"))
+        .await
+        .unwrap();
+    assert_eq!(&got.entry.value.body[..], b"two sections");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let health = b.redis().unwrap().health();
+    assert!(health.rejected_records >= 2, "{health:?}");
+    assert_eq!(health.waits_filled, 0, "{health:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_without_a_shared_secret_is_refused() {
+    let server = RedisServer::start(&[]);
+    let opts = RedisOptions {
+        secret: SharedSecret::default(),
+        ..options("t")
+    };
+    let err = RedisTier::connect(&server.url(), opts).await.unwrap_err();
+    assert!(err.to_string().contains("secret"), "{err}");
 }

@@ -94,6 +94,12 @@ impl Secret {
         }
     }
 
+    /// The secret's bytes, for keys derived from them: the Redis tier derives the key that
+    /// authenticates its records from them (never this key itself). Never logged.
+    pub(crate) fn expose(&self) -> &[u8; 16] {
+        &self.0
+    }
+
     /// The user hash of a token.
     pub fn user_of(&self, token: &str) -> UserHash {
         let mut h = SipHasher13::new_with_key(&self.0);

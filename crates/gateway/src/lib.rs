@@ -302,9 +302,13 @@ impl GatewayBuilder {
                         })?),
                         None => None,
                     };
+                    let mut options = config.cache.redis.engine_options(root_cert);
+                    // Records in Redis are authenticated with a key derived from the
+                    // installation secret, which every gateway sharing the Redis holds.
+                    options.secret = cachearr_engine::SharedSecret::new(*secret.expose());
                     let tier = cachearr_engine::RedisTier::connect_with_clock(
                         url,
-                        config.cache.redis.engine_options(root_cert),
+                        options,
                         self.clock.clone(),
                     )
                     .await?;

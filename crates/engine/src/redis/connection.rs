@@ -10,10 +10,12 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 use tokio::sync::Notify;
 
+use super::seal::RecordSeal;
 use super::{Counters, RedisOptions, RedisTier, State};
 use crate::clock::{Clock, SystemClock};
 use crate::error::EngineError;
 use crate::locks::LockUnpoisoned;
+use crate::tally::Tally;
 
 /// A connection to one server (reconnecting), to a cluster, or to the master that Sentinel
 /// names.
@@ -304,6 +306,13 @@ impl RedisTier {
                 "the namespace must be non-empty and free of * ? [ ] { } and spaces".into(),
             ));
         }
+        if options.secret.is_empty() {
+            // Without a secret no record could be authenticated: anyone who can write to
+            // Redis could have any answer served to anyone.
+            return Err(fail(
+                "no shared secret to authenticate records with (RedisOptions::secret)".into(),
+            ));
+        }
         let sentinel = url.starts_with("redis+sentinel://");
         let (urls, cluster) = if sentinel {
             (Vec::new(), false)
@@ -377,6 +386,8 @@ impl RedisTier {
                 event_clients,
                 channel: format!("{{{ns}}}:events"),
                 ns,
+                seal: RecordSeal::new(&options.secret),
+                rejected_tally: Tally::default(),
                 origin,
                 timeout: options.command_timeout,
                 lock_ttl: options.lock_ttl,

@@ -83,7 +83,7 @@ impl RedisTier {
             let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(raw) = self.get_record_quiet(key).await {
+            if let Some(raw) = self.read_record(key).await {
                 self.s.c.waits_filled.fetch_add(1, Ordering::Relaxed);
                 return Coordination::Landed(raw);
             }
@@ -120,14 +120,6 @@ impl RedisTier {
             Some(None) => Attempt::Held,
             None => Attempt::NoAnswer,
         }
-    }
-
-    async fn get_record_quiet(&self, key: &Key) -> Option<Bytes> {
-        let found: Option<Vec<u8>> = self
-            .query("get", redis::cmd("GET").arg(self.record_key(key.as_str())))
-            .await
-            .flatten();
-        found.and_then(|v| self.unwrap_record(key.as_str(), v))
     }
 
     /// Starts [`Self::release`] in the background. Every [`Coordination::Load`] must end in

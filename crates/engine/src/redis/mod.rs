@@ -2,11 +2,15 @@
 //! master of a Sentinel-monitored group, followed across failovers), below memory and disk,
 //! through which several cachearr instances behave as one cache.
 //!
-//! * **Records** are the engine's encoded records ([`crate::codec`]) behind an 8-byte prefix
-//!   (the writer's shared clear number, see below), stored under `{ns}:e:{epoch}:{key}` with
-//!   `PX` set to the end of their longest window. Writes come from the write-behind worker
-//!   (one pipeline per batch, or one command per key on a cluster): a client never waits on
-//!   Redis for a value it already has.
+//! * **Records** are the engine's encoded records ([`crate::codec`]) behind a tag and an
+//!   8-byte prefix (the writer's shared clear number, see below), stored under
+//!   `{ns}:e:{epoch}:{key}` with `PX` set to the end of their longest window. Writes come from
+//!   the write-behind worker (one pipeline per batch, or one command per key on a cluster): a
+//!   client never waits on Redis for a value it already has.
+//! * **Records are authenticated** (`seal`): the tag is an HMAC over the Redis key and the
+//!   record, keyed by a key derived from the installation secret ([`SharedSecret`]). A
+//!   record copied under another key (another user's), written with another secret or
+//!   altered is a miss, counted (`rejected_records`) and warned about at most every 10 s.
 //! * **Tag generations** live in the hash `{ns}:gens`. An invalidation bumps the local
 //!   counter at once, then `HINCRBY`s the shared one (so two instances invalidating the same
 //!   tag get two different generations) and broadcasts it on the channel `{ns}:events`;
@@ -39,6 +43,7 @@
 //! The cache owns the tier and hands it a [`LocalCache`] (its own invalidation state and
 //! local copies) to change when other instances announce something; nothing here imports the
 //! cache. Inside, each file uses only those listed before it:
+//! * `seal` — record authentication: [`SharedSecret`], the tag bound to the Redis key.
 //! * `connection` — URLs (single, cluster, Sentinel), TLS, redaction, connecting.
 //! * `breaker` — bounded commands and the circuit breaker they feed.
 //! * `records` — record keys, reads, write-behind batches, prefix deletes.
@@ -51,6 +56,7 @@ mod connection;
 mod events;
 mod lock;
 mod records;
+mod seal;
 mod sync;
 
 use std::collections::{HashMap, HashSet};
@@ -63,11 +69,13 @@ use tokio::sync::Notify;
 use crate::clock::Clock;
 use crate::locks::LockUnpoisoned;
 use crate::stats::TierStats;
+use crate::tally::Tally;
 use crate::tier::TierKind;
 
 use connection::Conn;
 pub use connection::redact_url;
 pub(crate) use lock::Coordination;
+pub use seal::SharedSecret;
 
 /// What the shared tier changes in the cache that owns it: the local tag generations and the
 /// local copies (memory and disk). The cache implements it and hands it over weakly, so the
@@ -105,6 +113,11 @@ pub struct RedisOptions {
     pub poll_every: Duration,
     /// PEM root certificate(s) to trust for `rediss://` (default: the system's roots).
     pub root_cert: Option<Vec<u8>>,
+    /// The secret every instance sharing this Redis holds (the gateway's installation
+    /// secret): records are authenticated with a key derived from it, so an instance reads a
+    /// record only under the key it was written for and only from an instance with the same
+    /// secret. Required: connecting without one is refused.
+    pub secret: SharedSecret,
 }
 
 impl Default for RedisOptions {
@@ -117,6 +130,7 @@ impl Default for RedisOptions {
             lock_wait: Duration::from_secs(5),
             poll_every: Duration::from_secs(1),
             root_cert: None,
+            secret: SharedSecret::default(),
         }
     }
 }
@@ -147,8 +161,11 @@ pub struct RedisHealth {
     pub breaker_trips: u64,
     /// Records read from Redis.
     pub hits: u64,
-    /// Reads that found nothing.
+    /// Reads that found nothing (rejected records included).
     pub misses: u64,
+    /// Records whose tag did not check out (copied under another key, written by an instance
+    /// with another secret, or altered): read as misses, never served.
+    pub rejected_records: u64,
     /// Records written.
     pub writes: u64,
     /// Records not written because the write-behind queue was full.
@@ -177,6 +194,7 @@ struct Counters {
     trips: AtomicU64,
     hits: AtomicU64,
     misses: AtomicU64,
+    rejected: AtomicU64,
     writes: AtomicU64,
     dropped: AtomicU64,
     locks: AtomicU64,
@@ -196,6 +214,10 @@ struct State {
     /// where the current master is asked for at each (re)connection.
     event_clients: Vec<redis::Client>,
     ns: String,
+    /// Authenticates records (`seal`).
+    seal: seal::RecordSeal,
+    /// Rejected records not warned about yet.
+    rejected_tally: Tally,
     channel: String,
     origin: String,
     timeout: Duration,
@@ -266,6 +288,7 @@ impl RedisTier {
             breaker_trips: c.trips.load(Ordering::Relaxed),
             hits: c.hits.load(Ordering::Relaxed),
             misses: c.misses.load(Ordering::Relaxed),
+            rejected_records: c.rejected.load(Ordering::Relaxed),
             writes: c.writes.load(Ordering::Relaxed),
             dropped_writes: c.dropped.load(Ordering::Relaxed),
             locks_taken: c.locks.load(Ordering::Relaxed),
@@ -284,7 +307,8 @@ impl RedisTier {
             hits: h.hits,
             misses: h.misses,
             errors: h.errors,
-            corrupt: 0,
+            // Records that failed authentication: the Redis tier's kind of damage.
+            corrupt: h.rejected_records,
             evictions: 0,
             expired_swept: 0,
             writes: h.writes,

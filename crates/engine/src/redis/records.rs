@@ -1,6 +1,7 @@
-//! Records in Redis: the engine's encoded records behind the writer's clear number, under
-//! `{ns}:e:{epoch}:{key}` with `PX`; reads, write-behind batches (one pipeline, or one
-//! command per key on a cluster) and prefix deletes (`SCAN` + `DEL` on every master).
+//! Records in Redis: the engine's encoded records behind their tag and the writer's clear
+//! number (`seal`), under `{ns}:e:{epoch}:{key}` with `PX`; reads, write-behind batches (one
+//! pipeline, or one command per key on a cluster) and prefix deletes (`SCAN` + `DEL` on every
+//! master).
 
 use std::sync::atomic::Ordering;
 
@@ -11,21 +12,19 @@ use super::RedisTier;
 use super::connection::Conn;
 use crate::key::Key;
 use crate::locks::LockUnpoisoned;
+use crate::tally::WARN_EVERY_MS;
 use crate::tier::WriteOp;
 
 impl RedisTier {
-    /// Reads the record under `key`; `None` on a miss, when Redis does not answer, or when
-    /// the record was written before a clear its writer had not heard of.
+    /// Reads the record under `key`; `None` on a miss, when Redis does not answer, when the
+    /// record fails authentication, or when it was written before a clear its writer had not
+    /// heard of.
     pub(crate) async fn get_record(&self, key: &Key) -> Option<Bytes> {
         if !self.allowed() {
             return None;
         }
-        let found: Option<Vec<u8>> = self
-            .query("get", redis::cmd("GET").arg(self.record_key(key.as_str())))
-            .await
-            .flatten();
         let c = &self.s.c;
-        match found.and_then(|v| self.unwrap_record(key.as_str(), v)) {
+        match self.read_record(key).await {
             Some(v) => {
                 c.hits.fetch_add(1, Ordering::Relaxed);
                 Some(v)
@@ -37,37 +36,66 @@ impl RedisTier {
         }
     }
 
-    /// Strips the clear-number prefix; `None` if a clear the writer did not know of covers
-    /// the key.
-    pub(super) fn unwrap_record(&self, key: &str, raw: Vec<u8>) -> Option<Bytes> {
-        let (head, _) = raw.split_first_chunk::<8>()?;
-        let written_after = u64::from_le_bytes(*head);
+    /// `GET` and [`Self::unwrap_record`], with one reading of the epoch for both (the key a
+    /// record is read under is the key its tag is checked against).
+    pub(super) async fn read_record(&self, key: &Key) -> Option<Bytes> {
+        let redis_key = self.record_key(key.as_str());
+        let found: Option<Vec<u8>> = self
+            .query("get", redis::cmd("GET").arg(&redis_key))
+            .await
+            .flatten();
+        self.unwrap_record(&redis_key, key, found?)
+    }
+
+    /// Checks the record's tag against `redis_key` and strips tag and clear number; `None`
+    /// if the tag does not check out (counted and warned about) or if a clear the writer did
+    /// not know of covers the key.
+    pub(super) fn unwrap_record(&self, redis_key: &str, key: &Key, raw: Vec<u8>) -> Option<Bytes> {
+        let Some((written_after, record)) = self.s.seal.open(redis_key, raw) else {
+            self.note_rejected(key);
+            return None;
+        };
         if written_after < self.s.clears_seen.load(Ordering::Acquire) {
             let clears = self.s.recent_clears.lock_unpoisoned();
-            if clears
-                .iter()
-                .any(|(seq, prefix)| *seq > written_after && key.starts_with(prefix.as_str()))
-            {
+            if clears.iter().any(|(seq, prefix)| {
+                *seq > written_after && key.as_str().starts_with(prefix.as_str())
+            }) {
                 return None;
             }
         }
-        let mut raw = Bytes::from(raw);
-        Some(raw.split_off(8))
+        Some(record)
     }
 
-    fn wrap_record(&self, record: &[u8]) -> Vec<u8> {
-        let mut v = Vec::with_capacity(record.len() + 8);
-        v.extend_from_slice(&self.s.clears_seen.load(Ordering::Acquire).to_le_bytes());
-        v.extend_from_slice(record);
-        v
+    /// Counts a record that failed authentication; warns at most every 10 s with the count.
+    /// Keys hold no token (a user is its keyed hash), but the warning names none anyway: one
+    /// forged record or a thousand, the remedy is the same.
+    fn note_rejected(&self, key: &Key) {
+        self.s.c.rejected.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(key = %key, "redis record failed authentication; read as a miss");
+        if let Some(n) = self
+            .s
+            .rejected_tally
+            .note(self.s.clock.now_ms(), 1, WARN_EVERY_MS)
+        {
+            tracing::warn!(
+                records = n,
+                "redis records failed authentication (copied under another key, written by an \
+                 instance with another secret, or altered); read as misses. Restrict who may \
+                 write to Redis (ACLs, TLS; docs/redis.md)"
+            );
+        }
     }
 
+    /// The `SET` of `record` under `key` with `PX`, sealed for the key it is written under.
     pub(super) fn set_cmd(&self, key: &str, record: &[u8], px: u64) -> Cmd {
+        let redis_key = self.record_key(key);
+        let value = self.s.seal.seal(
+            &redis_key,
+            self.s.clears_seen.load(Ordering::Acquire),
+            record,
+        );
         let mut cmd = redis::cmd("SET");
-        cmd.arg(self.record_key(key))
-            .arg(self.wrap_record(record))
-            .arg("PX")
-            .arg(px);
+        cmd.arg(redis_key).arg(value).arg("PX").arg(px);
         cmd
     }
 

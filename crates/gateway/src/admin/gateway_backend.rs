@@ -454,6 +454,14 @@ impl AdminBackend for GatewayAdmin {
                     h.oom_errors
                 ));
             }
+            if h.rejected_records > 0 {
+                warnings.push(format!(
+                    "redis held {} records that failed authentication (copied under another key, \
+                     written by a gateway with another secret, or altered): read as misses; \
+                     restrict who may write to redis",
+                    h.rejected_records
+                ));
+            }
             RedisReport {
                 state: h.state.to_owned(),
                 breaker_open: h.breaker_open,
@@ -465,6 +473,7 @@ impl AdminBackend for GatewayAdmin {
                 breaker_trips: h.breaker_trips,
                 hits: h.hits,
                 misses: h.misses,
+                rejected_records: h.rejected_records,
                 writes: h.writes,
                 locks_taken: h.locks_taken,
                 waits_filled: h.waits_filled,

@@ -339,6 +339,10 @@ pub struct RedisReport {
     pub hits: u64,
     /// Reads that found nothing.
     pub misses: u64,
+    /// Records that failed authentication (copied under another key, written by a gateway
+    /// with another secret, or altered): read as misses, never served.
+    #[serde(default)]
+    pub rejected_records: u64,
     /// Records written.
     pub writes: u64,
     /// Loads done under the cross-instance lock.
