@@ -8,13 +8,17 @@
 //!
 //! [`Metrics`] owns the registry and the families the gateway updates on its paths; numbers that
 //! live elsewhere (the engine's per-tier counters, upstream guard counters) are read at scrape
-//! time from [`StatsSource`]s. Label values come only from configuration (upstream names) and
-//! fixed vocabularies (class, cache outcome, event kind): never from a request, so a token can
-//! never become a label.
+//! time from [`StatsSource`]s. Label values come from configuration (upstream names), fixed
+//! vocabularies (class, cache outcome, event kind) and client names (cleaned to printable ASCII,
+//! never a token). Every value is written through [`LabelText`], the exposition format's
+//! escaping, which `prometheus-client` leaves to its caller: a client that calls itself
+//! `a"b` must not break the page for every scrape after it.
 
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
+};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
@@ -41,10 +45,44 @@ fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
 }
 
+/// A label value written as the text exposition format requires: a backslash, `"` and a line
+/// feed escaped (`\\`, `\"`, `\n`). `prometheus-client` 0.24 writes `&str` and `String` label values
+/// as they are, so every value that is not a fixed word goes through this.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+struct LabelText<T>(T);
+
+impl<T: AsRef<str>> EncodeLabelValue for LabelText<T> {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write as _;
+        let text = self.0.as_ref();
+        let mut rest = text;
+        while let Some(at) = rest.find(['\\', '"', '\n']) {
+            encoder.write_str(&rest[..at])?;
+            encoder.write_str(match rest.as_bytes()[at] {
+                b'\\' => "\\\\",
+                b'"' => "\\\"",
+                _ => "\\n",
+            })?;
+            rest = &rest[at + 1..];
+        }
+        encoder.write_str(rest)
+    }
+}
+
+/// An upstream's name as a label (from configuration, escaped all the same).
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+struct UpstreamName(Arc<String>);
+
+impl EncodeLabelValue for UpstreamName {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        LabelText(self.0.as_str()).encode(encoder)
+    }
+}
+
 /// Labels of a proxied request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    upstream: Arc<String>,
+    upstream: UpstreamName,
     class: &'static str,
     cache: &'static str,
 }
@@ -52,14 +90,14 @@ struct RequestLabels {
 /// Labels of a latency observation.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ClassLabels {
-    upstream: Arc<String>,
+    upstream: UpstreamName,
     class: &'static str,
 }
 
 /// Labels of a change event.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EventLabels {
-    upstream: Arc<String>,
+    upstream: UpstreamName,
     source: &'static str,
     change: &'static str,
 }
@@ -67,7 +105,7 @@ struct EventLabels {
 /// Labels of an outcome counter (prefetch, webhooks).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
-    upstream: Arc<String>,
+    upstream: UpstreamName,
     outcome: &'static str,
 }
 
@@ -149,7 +187,12 @@ impl prometheus_client::collector::Collector for SourcesCollector {
                 encode_value(single, family)?;
             } else {
                 for sample in group {
-                    encode_value(sample, family.encode_family(&sample.labels)?)?;
+                    let labels: Vec<(&str, LabelText<&str>)> = sample
+                        .labels
+                        .iter()
+                        .map(|(name, value)| (*name, LabelText(value.as_str())))
+                        .collect();
+                    encode_value(sample, family.encode_family(&labels)?)?;
                 }
             }
             index = end;
@@ -289,11 +332,11 @@ impl Metrics {
         cache: &'static str,
         seconds: f64,
     ) {
-        let upstream = Arc::clone(upstream);
+        let upstream = UpstreamName(Arc::clone(upstream));
         self.inner
             .request_seconds
             .get_or_create(&ClassLabels {
-                upstream: Arc::clone(&upstream),
+                upstream: upstream.clone(),
                 class,
             })
             .observe(seconds);
@@ -310,7 +353,7 @@ impl Metrics {
     /// Records how long one upstream request took.
     pub fn observe_upstream(&self, upstream: &Arc<String>, class: &'static str, seconds: f64) {
         let labels = ClassLabels {
-            upstream: Arc::clone(upstream),
+            upstream: UpstreamName(Arc::clone(upstream)),
             class,
         };
         self.inner
@@ -328,7 +371,7 @@ impl Metrics {
         tags: usize,
     ) {
         let labels = EventLabels {
-            upstream: Arc::clone(upstream),
+            upstream: UpstreamName(Arc::clone(upstream)),
             source,
             change,
         };
@@ -339,7 +382,7 @@ impl Metrics {
     /// Counts `tags` tag invalidations for `cause` (`event`, `write`, `admin`).
     pub fn invalidated(&self, upstream: &Arc<String>, cause: &'static str, tags: usize) {
         let labels = OutcomeLabels {
-            upstream: Arc::clone(upstream),
+            upstream: UpstreamName(Arc::clone(upstream)),
             outcome: cause,
         };
         self.inner
@@ -351,7 +394,7 @@ impl Metrics {
     /// Counts a prefetch outcome (`queued`, `fetched`, `failed`, `dropped`).
     pub fn prefetch(&self, upstream: &Arc<String>, outcome: &'static str) {
         let labels = OutcomeLabels {
-            upstream: Arc::clone(upstream),
+            upstream: UpstreamName(Arc::clone(upstream)),
             outcome,
         };
         self.inner.prefetch.get_or_create(&labels).inc();
@@ -360,7 +403,7 @@ impl Metrics {
     /// Counts a webhook outcome (`applied`, `ignored`, `rejected`).
     pub fn webhook(&self, upstream: &Arc<String>, outcome: &'static str) {
         let labels = OutcomeLabels {
-            upstream: Arc::clone(upstream),
+            upstream: UpstreamName(Arc::clone(upstream)),
             outcome,
         };
         self.inner.webhooks.get_or_create(&labels).inc();
@@ -370,7 +413,7 @@ impl Metrics {
     /// without being stored.
     pub fn broken_image(&self, upstream: &Arc<String>, check: &'static str) {
         let labels = OutcomeLabels {
-            upstream: Arc::clone(upstream),
+            upstream: UpstreamName(Arc::clone(upstream)),
             outcome: check,
         };
         self.inner.broken_images.get_or_create(&labels).inc();
@@ -457,7 +500,7 @@ impl ReadMetrics {
 
     fn labels(&self, class: Class) -> ClassLabels {
         ClassLabels {
-            upstream: Arc::clone(&self.upstream),
+            upstream: UpstreamName(Arc::clone(&self.upstream)),
             class: class.as_str(),
         }
     }
@@ -483,7 +526,7 @@ impl ReadMetrics {
         series.requests[outcome as usize]
             .get_or_init(|| {
                 let labels = RequestLabels {
-                    upstream: Arc::clone(&self.upstream),
+                    upstream: UpstreamName(Arc::clone(&self.upstream)),
                     class: class.as_str(),
                     cache: outcome.as_str(),
                 };
