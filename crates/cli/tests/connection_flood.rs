@@ -2,7 +2,9 @@
 //! the process may hold descriptors): new clients are still answered, because the gateway
 //! raised its soft limit to the hard one at start, caps connections per listener below it and
 //! closes the connection idle the longest to make room, instead of failing `accept` until
-//! the idle sockets time out.
+//! the idle sockets time out. The same holds for the admin port: sockets held open there stay
+//! within the admin listener's own small cap, so they never take the descriptors that cached
+//! proxy hits need.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -103,6 +105,74 @@ fn get(port: u16, path: &str, timeout: Duration) -> Result<String, String> {
         .map(str::to_owned)
         .filter(|l| l.starts_with("HTTP/1.1 "))
         .ok_or_else(|| format!("no status line: {text:?}"))
+}
+
+/// New clients on `port` until five have been answered `200` (fails after 10 s).
+fn five_answered(port: u16, path: &str, what: &str) {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(10);
+    let mut answered = 0;
+    let mut last_error = String::new();
+    while answered < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "{answered} of 5 new {what} clients answered in 10 s with {IDLE_SOCKETS} idle sockets \
+             open (last: {last_error})"
+        );
+        match get(port, path, Duration::from_secs(2)) {
+            Ok(status) if status.contains(" 200 ") => answered += 1,
+            Ok(status) => last_error = status,
+            Err(e) => last_error = e,
+        }
+    }
+}
+
+#[test]
+fn idle_sockets_on_the_admin_port_leave_proxy_clients_answered() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let srv = rt
+        .block_on(cachearr_sim::Sim::start_plex_for_tests())
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let (proxy, admin) = (free_port(), free_port());
+    let (_serving, rx) = serve_with_low_fd_limit(&[
+        "--plex".into(),
+        srv.base_url.clone(),
+        "--no-index".into(),
+        "--no-disk".into(),
+        "--data-dir".into(),
+        data.path().to_str().unwrap().into(),
+        "--listen".into(),
+        format!("127.0.0.1:{proxy}"),
+        "--admin-listen".into(),
+        format!("127.0.0.1:{admin}"),
+    ]);
+    let mut lines = Vec::new();
+    wait_for_line(&rx, &format!("127.0.0.1:{admin}"), &mut lines);
+    let status = get(proxy, "/identity", Duration::from_secs(10)).unwrap();
+    assert!(status.contains(" 200 "), "{status}");
+
+    // Ten times the admin listener's cap, and more than the process may hold descriptors.
+    let idle: Vec<TcpStream> = (0..IDLE_SOCKETS)
+        .map(|_| TcpStream::connect(("127.0.0.1", admin)).unwrap())
+        .collect();
+    five_answered(proxy, "/identity", "proxy");
+    // The admin port itself answers too: its oldest idle sockets make room.
+    five_answered(admin, "/health", "admin");
+    let mut first = idle.into_iter().next().unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 1];
+    let read = first.read(&mut buf);
+    assert!(
+        matches!(&read, Ok(0))
+            || read
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the oldest idle admin socket is still open: {read:?}"
+    );
+    drop(lines);
 }
 
 #[test]

@@ -69,6 +69,18 @@ pub fn default_max_connections(open_files: Option<u64>, listeners: usize) -> usi
     usize::try_from(per_listener).unwrap_or(usize::MAX).max(16)
 }
 
+/// The admin listener's cap: a quarter of the reserve [`default_max_connections`] keeps
+/// outside the proxy listeners, between 8 and 64. The admin API serves a dashboard, a
+/// scraper and the command line, never a crowd, so sockets held open on its port stay within
+/// the reserve and leave the rest of it to the stores and the runtime.
+pub fn admin_max_connections(open_files: Option<u64>) -> usize {
+    let Some(limit) = open_files else {
+        return 64;
+    };
+    let reserve = (limit / 4).min(256);
+    usize::try_from(reserve / 4).unwrap_or(64).clamp(8, 64)
+}
+
 /// How long a connection may wait for a request (from its accept, or from the end of its last
 /// response) before it is closed: the header-read timeout of nginx's and hyper's defaults.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -398,6 +410,10 @@ mod tests {
     fn the_default_cap_follows_the_open_file_limit() {
         assert_eq!(default_max_connections(Some(1024), 1), 384);
         assert_eq!(default_max_connections(Some(1024), 2), 192);
+        assert_eq!(admin_max_connections(Some(1024)), 64);
+        assert_eq!(admin_max_connections(Some(160)), 10);
+        assert_eq!(admin_max_connections(Some(20)), 8);
+        assert_eq!(admin_max_connections(None), 64);
         assert_eq!(default_max_connections(Some(200), 1), 75);
         assert_eq!(default_max_connections(Some(20), 1), 16);
         assert_eq!(default_max_connections(Some(524_288), 1), 262_016);

@@ -478,14 +478,13 @@ impl BoundGateway {
         let subscriptions = admin::EventSubscriptions::start(&self.gateway);
         let admin_router = admin_router(self.gateway.clone(), &subscriptions);
         let admin_stop = stop.clone();
-        let admin = tokio::spawn(async move {
-            axum::serve(
-                self.admin,
-                admin_router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { admin_stop.cancelled().await })
-            .await
-        });
+        let admin_cap = connections::admin_max_connections(connections::open_file_limit());
+        let admin = tokio::spawn(listener::serve_admin(
+            admin_router,
+            self.admin,
+            admin_cap,
+            admin_stop,
+        ));
         shutdown.await;
         stop.cancel();
         for t in tasks {

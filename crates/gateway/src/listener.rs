@@ -5,6 +5,12 @@
 //! zero-copy bodies and the listener's recent cached reads ([`crate::proxy::Connection`]); and
 //! graceful shutdown, awaiting the connections through a channel that closes with the last
 //! one. Every request goes to [`crate::proxy::handle`].
+//!
+//! The admin listener ([`serve_admin`]) has the same cap, shedding, idle sweep (which is also
+//! its header time-out: a client sending its head a byte at a time is idle) and accept
+//! back-off, with a cap of its own taken from the descriptors the proxy listeners leave aside
+//! ([`connections::admin_max_connections`]): sockets held open on the admin port can never
+//! take the descriptors cached proxy hits need.
 
 use std::sync::Arc;
 
@@ -17,6 +23,97 @@ use crate::{Gateway, connections, http1, proxy, sendfile};
 
 /// The number of request headers hyper accepts when not told otherwise.
 const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
+
+/// Serves the admin `router` on `listener` until `stop`, at most `cap` connections at once
+/// (beyond it the connection idle the longest is closed, or a 503 when every one is busy);
+/// connections idle for the idle time-out are closed by the sweep.
+pub(crate) async fn serve_admin(
+    router: axum::Router,
+    listener: TcpListener,
+    cap: usize,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let (live, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
+    let conns = connections::Connections::new(cap);
+    tracing::debug!(max_connections = cap, "admin connection cap");
+    tokio::spawn({
+        let (conns, stop) = (conns.clone(), stop.clone());
+        async move { conns.close_idle_until(stop, "admin").await }
+    });
+    let builder = Arc::new(hyper::server::conn::http1::Builder::new());
+    let mut backoff = connections::AcceptBackoff::default();
+    loop {
+        let (mut stream, _peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    if connections::out_of_descriptors(&e) {
+                        conns.shed_oldest_idle();
+                    }
+                    let pause = backoff.failed(&e, "admin");
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => {}
+                        () = stop.cancelled() => break,
+                    }
+                    continue;
+                }
+            },
+            () = stop.cancelled() => break,
+        };
+        backoff.succeeded("admin");
+        if !conns.make_room() {
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt as _;
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_secs(1),
+                    stream.write_all(connections::BUSY_RESPONSE),
+                )
+                .await;
+            });
+            continue;
+        }
+        let registered = conns.register();
+        let tracker = registered.tracker();
+        let router = router.clone();
+        let (builder, stop, live) = (builder.clone(), stop.clone(), live.clone());
+        tokio::spawn(async move {
+            let _live = live;
+            let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                let busy = tracker.busy();
+                let mut router = router.clone();
+                async move {
+                    use tower_service::Service as _;
+                    let response = router.call(req.map(axum::body::Body::new)).await?;
+                    Ok::<_, std::convert::Infallible>(
+                        response.map(|body| connections::BusyBody::new(body, busy)),
+                    )
+                }
+            });
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            let result = tokio::select! {
+                biased;
+                r = conn.as_mut() => r,
+                () = stop.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+                () = registered.shed() => {
+                    if registered.is_idle() {
+                        return;
+                    }
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "admin connection ended with an error");
+            }
+        });
+    }
+    drop(live);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), all_closed.recv()).await;
+}
 
 /// Accepts `up`'s clients on `listener` and serves each connection until `stop`, then awaits
 /// the connections' end (at most 10 s).
