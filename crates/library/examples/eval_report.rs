@@ -1,19 +1,22 @@
-//! Precision and recall of the matcher on the real-world evaluation set (`eval/`), per part
-//! (`dev`, `held-out`) and per failure class, as Markdown tables (or JSON with `--json`).
+//! Precision, accepted recall and found recall of the matcher on the evaluation sets (`eval/`),
+//! per part and per failure class, as Markdown tables (or JSON with `--json`).
 //!
 //! ```sh
-//! cargo run -p cachearr-library --example eval_report                 # both parts
-//! cargo run -p cachearr-library --example eval_report -- --failures   # and dev's failures
+//! cargo run -p cachearr-library --example eval_report                 # every part
+//! cargo run -p cachearr-library --example eval_report -- --failures   # and tuned parts' failures
 //! cargo run -p cachearr-library --example eval_report -- --json
 //! ```
 //!
-//! Failures are only ever listed for the development part: the held-out part is measured, not
+//! The parts: the generated set's `dev` and `held-out`, the hand-written tune part and the
+//! hand-written held-out part (left out while its files are not there). Failures are listed for
+//! the generated dev part and the hand-written tune part only: a held-out part is measured, not
 //! looked into.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use cachearr_library::evaluation::{self, EvalSet};
-use cachearr_library::{LibraryIndex, Matcher, MatcherConfig, TrackQuery, Visibility};
+use cachearr_library::MatcherConfig;
+use cachearr_library::evaluation::{self, GENERATED_DEV, HANDWRITTEN_TUNE, PartReport, Tally};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,25 +28,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         return Err(format!("unknown argument {unknown}; use --json and/or --failures").into());
     }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval");
-    let set = EvalSet::load(&dir)?;
-    let records = set.records();
-    let index = LibraryIndex::build(&records)?;
-    let matcher = Matcher::new(&index, &Visibility::everything(), MatcherConfig::default());
-    let queries: Vec<TrackQuery> = set.queries.iter().map(|q| q.query()).collect();
-    let outcomes = matcher.match_all(&queries, &|_| {});
-    let show: &[&str] = if failures { &["dev"] } else { &[] };
-    let (parts, failed) = evaluation::report(&set, &queries, &outcomes, show);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval");
+    let show: &[&str] = if failures {
+        &[GENERATED_DEV, HANDWRITTEN_TUNE]
+    } else {
+        &[]
+    };
+    let mut parts: BTreeMap<String, PartReport> = BTreeMap::new();
+    let mut failed = Vec::new();
+    let mut sizes = Vec::new();
+    for dir in evaluation::parts(&root) {
+        if !dir.exists() {
+            sizes.push(format!("{}: not there", dir.dir.display()));
+            continue;
+        }
+        let set = dir.load()?;
+        let (queries, outcomes) = set.run(MatcherConfig::default())?;
+        failed.extend(evaluation::report(
+            &set, &queries, &outcomes, show, &mut parts,
+        ));
+        sizes.push(format!(
+            "{}: {} library tracks, {} queries",
+            dir.dir
+                .strip_prefix(&root)
+                .map_or_else(|_| dir.dir.display().to_string(), |p| {
+                    format!("eval/{}", p.display())
+                }),
+            set.library.len(),
+            set.queries.len()
+        ));
+    }
     if json {
         let value = serde_json::json!({ "parts": parts, "failures": failed });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    println!(
-        "{} library tracks, {} queries\n",
-        set.library.len(),
-        set.queries.len()
-    );
+    for line in &sizes {
+        println!("{line}");
+    }
+    println!();
+    let totals: BTreeMap<String, Tally> = parts
+        .iter()
+        .map(|(name, part)| (name.clone(), part.overall))
+        .collect();
+    let all = totals.values().fold(Tally::default(), |mut sum, t| {
+        sum.queries += t.queries;
+        sum.positives += t.positives;
+        sum.accepted += t.accepted;
+        sum.correct += t.correct;
+        sum.found += t.found;
+        sum
+    });
+    println!("{}", evaluation::markdown_table(&totals, &all, "part"));
     for (name, part) in &parts {
         println!("## {name}\n");
         println!(
@@ -55,17 +91,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             evaluation::markdown_table(&part.sources, &part.overall, "source")
         );
     }
+    let show = |c: &cachearr_library::matcher::Candidate| {
+        format!("{} {:?} – {:?} ({:.3})", c.id, c.artist, c.title, c.score)
+    };
     for failure in &failed {
-        let best = failure
-            .outcome
-            .best
-            .as_ref()
-            .map(|b| format!("{} {:?} – {:?} ({:.3})", b.id, b.artist, b.title, b.score));
-        let runner = failure
-            .outcome
-            .runner_up
-            .as_ref()
-            .map(|b| format!("{} {:?} – {:?} ({:.3})", b.id, b.artist, b.title, b.score));
         println!(
             "{:?} {} [{}] {:?} – {:?} (album {:?}, {:?} ms) expected {:?} → {:?} {:?}; runner-up {:?}",
             failure.verdict,
@@ -77,8 +106,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             failure.query.duration_ms,
             failure.expected,
             failure.outcome.band,
-            best,
-            runner,
+            failure.outcome.best.as_ref().map(show),
+            failure.outcome.runner_up.as_ref().map(show),
         );
     }
     Ok(())

@@ -1,24 +1,34 @@
-//! The real-world evaluation set (`crates/library/eval/`): loading it, matching it, and
-//! precision / recall per part and per failure class.
+//! The evaluation sets (`crates/library/eval/`): loading them, matching them, and precision
+//! and recall per part and per failure class.
 //!
-//! The set is a library of real recordings (with their live, demo, acoustic, remix, edit and
+//! Each set is a library of real recordings (with their live, demo, acoustic, remix, edit and
 //! karaoke versions, covers and compilation copies) and playlist entries spelled the way
 //! Spotify, Apple Music, YouTube, Last.fm and M3U exports spell them, each with the library ids
-//! that are right answers (none for traps). Every entry belongs to the `dev` part (tuned on)
-//! or the `held-out` part (only measured); `eval/README.md` says how the set was made.
+//! that are right answers (none for traps). [`parts`] lists the sets kept in the repository
+//! and the part each entry is counted in:
+//!
+//! - the generated set (`eval/`, made by `eval/generate.py`): its `dev` part (tuned on) and
+//!   its `held-out` part (only measured), as each entry says;
+//! - the hand-written tune part (`eval/handwritten/tune/`): real-world entries written one by
+//!   one, tuned on;
+//! - the hand-written held-out part (`eval/handwritten/held-out/`): written by someone who
+//!   never saw the matcher's rules, only measured.
 //!
 //! A query is *accepted* when its band is `accept`. **precision** = accepted answers that are
-//! right ÷ accepted answers; **recall** = positives accepted with a right answer ÷ positives.
+//! right ÷ accepted answers; **accepted recall** = positives accepted with a right answer ÷
+//! positives; **found recall** = positives whose right answer is accepted *or offered first in
+//! review* ÷ positives (what a person confirming the review list still finds at once).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::LibraryError;
-use crate::matcher::{MatchOutcome, TrackQuery};
+use crate::matcher::{Band, MatchOutcome, Matcher, MatcherConfig, TrackQuery};
 use crate::playlist::{PlaylistFormat, parse_playlist};
 use crate::record::ItemRecord;
+use crate::{LibraryIndex, Visibility};
 
 /// One library track of the set.
 #[derive(Debug, Clone, Deserialize)]
@@ -26,16 +36,20 @@ pub struct EvalTrack {
     /// The track's id.
     pub id: String,
     /// Its section.
+    #[serde(default = "default_section")]
     pub section_id: String,
     /// The title as a tagged library holds it.
     pub title: String,
     /// Track artists.
     pub artists: Vec<String>,
     /// The album artist ("Various Artists" on compilations).
+    #[serde(default)]
     pub album_artist: Option<String>,
     /// The album.
+    #[serde(default)]
     pub album: Option<String>,
     /// Duration in milliseconds.
+    #[serde(default)]
     pub duration_ms: Option<u32>,
     /// MusicBrainz recording ids.
     #[serde(default)]
@@ -43,6 +57,10 @@ pub struct EvalTrack {
     /// The ISRC.
     #[serde(default)]
     pub isrc: Option<String>,
+}
+
+fn default_section() -> String {
+    "1".to_string()
 }
 
 impl EvalTrack {
@@ -64,13 +82,17 @@ impl EvalTrack {
 pub struct EvalQuery {
     /// The entry's id (`q00001`).
     pub id: String,
-    /// `dev` or `held-out`.
+    /// The part it is counted in: `dev` or `held-out` in the generated set; the hand-written
+    /// sets are one part each, named by [`parts`] whatever their entries say.
+    #[serde(default)]
     pub part: String,
     /// The failure class it tests.
     pub class: String,
     /// The export it is spelled like (`spotify`, `apple`, `youtube`, `lastfm`, `m3u`).
+    #[serde(default)]
     pub source: String,
-    /// The recording it is about (the unit of the split).
+    /// The recording it is about (the unit of the generated set's split).
+    #[serde(default)]
     pub recording: String,
     /// Artist credit (absent for M3U entries, which carry `m3u`).
     #[serde(default)]
@@ -158,6 +180,87 @@ impl EvalSet {
     pub fn records(&self) -> Vec<ItemRecord> {
         self.library.iter().map(EvalTrack::record).collect()
     }
+
+    /// Matches every entry against the set's own library with `config`; the queries as the
+    /// matcher saw them and the outcomes, in the order of [`EvalSet::queries`].
+    ///
+    /// # Errors
+    /// When the library cannot be indexed.
+    pub fn run(
+        &self,
+        config: MatcherConfig,
+    ) -> Result<(Vec<TrackQuery>, Vec<MatchOutcome>), LibraryError> {
+        let index = LibraryIndex::build(&self.records())?;
+        let matcher = Matcher::new(&index, &Visibility::everything(), config);
+        let queries: Vec<TrackQuery> = self.queries.iter().map(EvalQuery::query).collect();
+        let outcomes = matcher.match_all(&queries, &|_| {});
+        Ok((queries, outcomes))
+    }
+}
+
+/// The generated set's development part.
+pub const GENERATED_DEV: &str = "generated dev";
+/// The generated set's held-out part.
+pub const GENERATED_HELD_OUT: &str = "generated held-out";
+/// The hand-written part tuned on.
+pub const HANDWRITTEN_TUNE: &str = "handwritten tune";
+/// The hand-written part only measured.
+pub const HANDWRITTEN_HELD_OUT: &str = "handwritten held-out";
+
+/// True for a part that is measured and never looked into: its failures are never listed.
+pub fn is_held_out(part: &str) -> bool {
+    part.ends_with("held-out")
+}
+
+/// One evaluation set on disk and how its entries are counted.
+#[derive(Debug, Clone)]
+pub struct EvalDir {
+    /// The directory holding `library.json` and `queries.json`.
+    pub dir: PathBuf,
+    /// The part every entry is counted in, or `None` to take each entry's own `part`
+    /// (prefixed "generated ").
+    pub part: Option<&'static str>,
+}
+
+impl EvalDir {
+    /// Loads the set, its entries labelled with the part they are counted in.
+    ///
+    /// # Errors
+    /// When a file is missing or not a set.
+    pub fn load(&self) -> Result<EvalSet, LibraryError> {
+        let mut set = EvalSet::load(&self.dir)?;
+        for query in &mut set.queries {
+            query.part = match self.part {
+                Some(part) => part.to_string(),
+                None => format!("generated {}", query.part),
+            };
+        }
+        Ok(set)
+    }
+
+    /// True when both files are there (the hand-written held-out part may not be yet).
+    pub fn exists(&self) -> bool {
+        self.dir.join("library.json").is_file() && self.dir.join("queries.json").is_file()
+    }
+}
+
+/// The evaluation sets under `eval_root` (`crates/library/eval`): the generated set, the
+/// hand-written tune part and the hand-written held-out part, in that order.
+pub fn parts(eval_root: &Path) -> Vec<EvalDir> {
+    vec![
+        EvalDir {
+            dir: eval_root.to_path_buf(),
+            part: None,
+        },
+        EvalDir {
+            dir: eval_root.join("handwritten").join("tune"),
+            part: Some(HANDWRITTEN_TUNE),
+        },
+        EvalDir {
+            dir: eval_root.join("handwritten").join("held-out"),
+            part: Some(HANDWRITTEN_HELD_OUT),
+        },
+    ]
 }
 
 /// Counts for one slice of the set.
@@ -171,7 +274,7 @@ pub struct Tally {
     pub accepted: usize,
     /// Accepted entries whose answer is right.
     pub correct: usize,
-    /// Positives accepted with a right answer.
+    /// Positives whose right answer is accepted or, in review, offered first.
     pub found: usize,
 }
 
@@ -179,15 +282,21 @@ impl Tally {
     fn add(&mut self, query: &EvalQuery, outcome: &MatchOutcome) -> Verdict {
         self.queries += 1;
         self.positives += usize::from(query.is_positive());
+        let right = |id: &str| query.expected.iter().any(|expected| expected == id);
         let Some(id) = outcome.accepted_id() else {
-            return if query.is_positive() {
-                Verdict::Missed
-            } else {
+            let offered = outcome.band == Band::Review
+                && outcome.best.as_ref().is_some_and(|best| right(&best.id));
+            return if !query.is_positive() {
                 Verdict::Right
+            } else if offered {
+                self.found += 1;
+                Verdict::Offered
+            } else {
+                Verdict::Missed
             };
         };
         self.accepted += 1;
-        if query.expected.iter().any(|expected| expected == id) {
+        if right(id) {
             self.correct += 1;
             self.found += 1;
             Verdict::Right
@@ -205,8 +314,15 @@ impl Tally {
         }
     }
 
-    /// Positives found over positives (`None` without positives: traps only).
-    pub fn recall(&self) -> Option<f64> {
+    /// Positives accepted with a right answer over positives (`None` without positives:
+    /// traps only).
+    pub fn accepted_recall(&self) -> Option<f64> {
+        (self.positives > 0).then(|| self.correct as f64 / self.positives as f64)
+    }
+
+    /// Positives whose right answer is accepted or offered first in review, over positives
+    /// (`None` without positives).
+    pub fn found_recall(&self) -> Option<f64> {
         (self.positives > 0).then(|| self.found as f64 / self.positives as f64)
     }
 }
@@ -217,7 +333,9 @@ impl Tally {
 pub enum Verdict {
     /// A right answer accepted, or a trap not accepted.
     Right,
-    /// A positive not accepted.
+    /// A positive not accepted, its right answer offered first in review.
+    Offered,
+    /// A positive neither accepted nor offered first.
     Missed,
     /// A wrong answer accepted.
     Wrong,
@@ -241,7 +359,7 @@ pub struct Failure {
     pub id: String,
     /// Its class.
     pub class: String,
-    /// Missed or wrong.
+    /// Offered, missed or wrong.
     pub verdict: Verdict,
     /// The query as the matcher saw it.
     pub query: TrackQuery,
@@ -251,15 +369,16 @@ pub struct Failure {
     pub outcome: MatchOutcome,
 }
 
-/// Tallies the outcomes (in the order of `set.queries`) per part; failures are collected for
-/// the parts in `show_failures` only (never look at held-out failures while tuning).
+/// Tallies the outcomes (in the order of `set.queries`) per part into `parts`; failures are
+/// collected for the parts in `show_failures` only, and never for a held-out part
+/// ([`is_held_out`]): held-out failures are not looked into while tuning.
 pub fn report(
     set: &EvalSet,
     queries: &[TrackQuery],
     outcomes: &[MatchOutcome],
     show_failures: &[&str],
-) -> (BTreeMap<String, PartReport>, Vec<Failure>) {
-    let mut parts: BTreeMap<String, PartReport> = BTreeMap::new();
+    parts: &mut BTreeMap<String, PartReport>,
+) -> Vec<Failure> {
     let mut failures = Vec::new();
     for ((entry, query), outcome) in set.queries.iter().zip(queries).zip(outcomes) {
         let part = parts.entry(entry.part.clone()).or_default();
@@ -272,7 +391,8 @@ pub fn report(
             .entry(entry.source.clone())
             .or_default()
             .add(entry, outcome);
-        if verdict != Verdict::Right && show_failures.contains(&entry.part.as_str()) {
+        let listed = show_failures.contains(&entry.part.as_str()) && !is_held_out(&entry.part);
+        if verdict != Verdict::Right && listed {
             failures.push(Failure {
                 id: entry.id.clone(),
                 class: entry.class.clone(),
@@ -283,27 +403,28 @@ pub fn report(
             });
         }
     }
-    (parts, failures)
+    failures
 }
 
 /// A Markdown table of one part: a row per class (or source), then the whole part.
 pub fn markdown_table(rows: &BTreeMap<String, Tally>, overall: &Tally, label: &str) -> String {
     let mut out = format!(
-        "| {label} | queries | positives | traps | accepted | wrong | precision | recall |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| {label} | queries | positives | traps | accepted | wrong | precision | accepted recall | found recall |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     );
+    let percent =
+        |value: Option<f64>| value.map_or_else(|| "–".to_string(), |r| format!("{:.2} %", r * 100.0));
     let line = |name: &str, tally: &Tally| {
         format!(
-            "| {name} | {} | {} | {} | {} | {} | {:.2} % | {} |\n",
+            "| {name} | {} | {} | {} | {} | {} | {:.2} % | {} | {} |\n",
             tally.queries,
             tally.positives,
             tally.queries - tally.positives,
             tally.accepted,
             tally.accepted - tally.correct,
             tally.precision() * 100.0,
-            tally
-                .recall()
-                .map_or_else(|| "–".to_string(), |r| format!("{:.2} %", r * 100.0)),
+            percent(tally.accepted_recall()),
+            percent(tally.found_recall()),
         )
     };
     for (name, tally) in rows {
