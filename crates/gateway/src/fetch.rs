@@ -328,11 +328,7 @@ pub(crate) async fn fetch_for_cache(
             format!("upstream {} answered {}", up.name, status.as_u16()),
         ));
     }
-    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-        Users::refused(&state.user);
-    } else if status.is_success() && state.authenticates {
-        Users::accepted(&state.user, now);
-    }
+    Users::record_verdict(&state.user, status, state.authenticates, now);
     let per_session = resp.headers().contains_key(header::SET_COOKIE)
         || resp
             .headers()

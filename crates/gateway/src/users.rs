@@ -32,7 +32,7 @@ pub struct UserRecord {
     /// Last 2xx from the upstream for this token on a route the upstream authenticates,
     /// engine clock ms (0: never, or refused since).
     accepted_ms: AtomicU64,
-    /// The upstream's last verdict on this token was a refusal (401/403): no cached answer
+    /// The upstream's last verdict on this token was a refusal (401): no cached answer
     /// goes to it, fresh or stale, until the upstream accepts it again.
     refused: AtomicBool,
     /// The user's play-state tag, built once.
@@ -168,7 +168,25 @@ impl Users {
         user.refused.store(false, Ordering::Release);
     }
 
-    /// The upstream refused this user's token (401/403): no cached answer — user or shared,
+    /// Reads what an upstream answer of `status` says of the token it was sent with: a 401 is
+    /// a refusal of the token ([`Users::refused`]); a 2xx on a route the upstream
+    /// authenticates is an acceptance. A 403 says nothing of the token: both servers answer it
+    /// for a resource the token may not see (another user's items, an admin route), while an
+    /// unknown, revoked or expired token gets a 401 from Plex and Jellyfin alike.
+    pub fn record_verdict(
+        user: &UserRecord,
+        status: http::StatusCode,
+        authenticates: bool,
+        now_ms: u64,
+    ) {
+        if status == http::StatusCode::UNAUTHORIZED {
+            Users::refused(user);
+        } else if status.is_success() && authenticates {
+            Users::accepted(user, now_ms);
+        }
+    }
+
+    /// The upstream refused this user's token (401): no cached answer — user or shared,
     /// fresh or stale — goes to it until the upstream accepts it again.
     pub fn refused(user: &UserRecord) {
         user.accepted_ms.store(0, Ordering::Relaxed);

@@ -586,3 +586,38 @@ async fn plex_a_request_repeated_on_new_connections_reuses_its_reading_for_its_u
     assert_refused(&OneConnection::open(h.proxy).await.get(cached, &alice).await);
     assert_eq!(repeats(), 3);
 }
+
+// ---------------------------------------------------------------------------------------------
+// A 403 is about a resource, not the token.
+
+#[tokio::test]
+async fn jellyfin_a_forbidden_resource_leaves_the_token_trusted() {
+    let (srv, h) = jellyfin().await;
+    let base = h.url("");
+    let cached = "/Items?Recursive=true&IncludeItemTypes=Movie&Limit=5";
+    let alice = vec![("X-Emby-Token", token_of(&srv, Profile::Jellyfin, "alice"))];
+    let admin_id = {
+        let state = srv.sim.state();
+        let admin = state.users().iter().find(|u| u.name == "admin").unwrap();
+        admin.jellyfin_id.clone()
+    };
+    let r = get(&h.client, &base, cached, &alice).await;
+    assert_eq!(r.status(), 200);
+    let r = get(&h.client, &base, cached, &alice).await;
+    assert_eq!(header(&r, "x-cache"), "HIT");
+    // Another user's items: the server says this resource is not alice's…
+    let theirs = format!("/Users/{admin_id}/Items?Recursive=true&IncludeItemTypes=Movie&Limit=5");
+    let r = get(&h.client, &base, &theirs, &alice).await;
+    assert_eq!(r.status(), 403);
+    // …which says nothing of her token: her own cached answers still come from the cache.
+    let r = get(&h.client, &base, cached, &alice).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        header(&r, "x-cache"),
+        "HIT",
+        "{}",
+        header(&r, "cache-status")
+    );
+    let refused = h.gateway.upstreams()[0].guard.snapshot().refused_token;
+    assert_eq!(refused, 0, "no bypass for a refused token");
+}

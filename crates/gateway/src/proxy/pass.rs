@@ -131,11 +131,7 @@ pub(super) async fn pass_through(
     };
     let status = resp.status();
     if let Some(u) = &user {
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            Users::refused(u);
-        } else if status.is_success() && why.authenticates() {
-            Users::accepted(u, now);
-        }
+        Users::record_verdict(u, status, why.authenticates(), now);
     }
     if let Bypass::Write {
         tags,
