@@ -3,7 +3,11 @@
 //! written to `{data_dir}/webhook_secret` (mode 0600) and kept from then on; the media server
 //! sends it in the webhook URL (`…/webhooks/plex?secret=S`), or a sender that can set headers
 //! in `X-Cachearr-Webhook-Secret`. `cachearr serve` prints the URLs at start, `cachearr config`
-//! and the dashboard show them. Delete the file to make a new one (then update the URLs).
+//! and the dashboard show them. Delete the file to make a new one (then update the URLs). A
+//! file that is not a secret (truncated, overwritten) is moved aside as
+//! `webhook_secret.damaged[-N]` and a new secret made, with a warning, as a damaged store is:
+//! the webhooks it authenticated are refused until their URLs are updated, but the gateway
+//! starts.
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -69,8 +73,18 @@ impl WebhookSecret {
     /// # Errors
     /// I/O errors, a file that is not a secret, or no randomness from the OS.
     pub fn load_or_create(dir: &Path) -> std::io::Result<Self> {
-        if let Some(s) = Self::read(dir)? {
-            return Ok(s);
+        match Self::read(dir) {
+            Ok(Some(s)) => return Ok(s),
+            Ok(None) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                let aside = move_aside(&path_in(dir))?;
+                tracing::warn!(
+                    damaged = %aside.display(),
+                    "the webhook secret file was not a secret: moved aside and made a new one; \
+                     update the webhook URLs (`cachearr config` shows them)"
+                );
+            }
+            Err(e) => return Err(e),
         }
         std::fs::create_dir_all(dir)?;
         let mut bytes = [0u8; 16];
@@ -108,6 +122,18 @@ impl WebhookSecret {
     }
 }
 
+/// Renames a damaged secret file to `webhook_secret.damaged` (or `-2`, `-3` … beside older ones).
+fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let mut to = path.with_file_name(format!("{FILE_NAME}.damaged"));
+    let mut n = 2;
+    while to.exists() {
+        to = path.with_file_name(format!("{FILE_NAME}.damaged-{n}"));
+        n += 1;
+    }
+    std::fs::rename(path, &to)?;
+    Ok(to)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,7 +154,30 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
-        std::fs::write(dir.path().join(FILE_NAME), "not hex\n").unwrap();
-        assert!(WebhookSecret::load_or_create(dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_damaged_secret_is_moved_aside_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        for (n, garbage) in [&b"not hex\n"[..], b"", b"\xff\xfe\x00 binary"]
+            .into_iter()
+            .enumerate()
+        {
+            std::fs::write(&path, garbage).unwrap();
+            // `read` alone says what is wrong; starting moves it aside and goes on.
+            assert!(WebhookSecret::read(dir.path()).is_err());
+            let made = WebhookSecret::load_or_create(dir.path()).unwrap();
+            assert_eq!(made.as_str().len(), 32);
+            assert_eq!(
+                WebhookSecret::read(dir.path()).unwrap().unwrap().as_str(),
+                made.as_str()
+            );
+            let aside = match n {
+                0 => format!("{FILE_NAME}.damaged"),
+                _ => format!("{FILE_NAME}.damaged-{}", n + 1),
+            };
+            assert_eq!(std::fs::read(dir.path().join(aside)).unwrap(), garbage);
+        }
     }
 }
