@@ -11,8 +11,10 @@
 # DISK_MAX (256MiB), TRACKS (90000), MOVIES (8000), SHOWS (60), ITEMS (100000: ids asked for),
 # RATE (unset: the guard's default rate_per_sec), BIN (target/release/cachearr), OUT (a new
 # directory under /tmp). Writes OUT/soak.csv (one row per sample, with the allocator's live heap,
-# active and resident bytes) and OUT/summary.txt: the peaks, RSS before load, at the end, and
-# 30 s after a cache clear, and the allocator's account then.
+# active and resident bytes, the data directory's size and its parts, and the writes the
+# write-behind queue dropped) and OUT/summary.txt: the peaks, whether the data directory stayed
+# within disk_max + 10 % at every sample, dropped writes, RSS before load, at the end, and 30 s
+# after a cache clear, and the allocator's account then.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
@@ -32,6 +34,8 @@ mkdir -p "$OUT"
 [ -x "$BIN" ] || { echo "no $BIN: cargo build --release --workspace --bins" >&2; exit 1; }
 
 rustc -O --edition 2024 -o "$OUT/soak" bench/soak/soak.rs
+# DISK_MAX in bytes, as the config file reads it (KiB/MiB/GiB are powers of 1024).
+DISK_MAX_BYTES=$(python3 -c 'import re,sys; m=re.fullmatch(r"(\d+)\s*([KMG]i?B?)?", sys.argv[1].strip()); u={"":1,"K":1<<10,"M":1<<20,"G":1<<30}[(m.group(2) or "")[:1]]; print(int(m.group(1))*u)' "$DISK_MAX")
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -76,7 +80,7 @@ READY_DIR=$(du -sm "$DATA" | cut -f1)
 echo "soak: ${SECS}s, $CONNS connections, memory_max $MEMORY_MAX, disk_max $DISK_MAX, ${TRACKS} tracks + $MOVIES movies + $SHOWS shows; out $OUT"
 "$OUT/soak" --proxy "127.0.0.1:$PROXY_PORT" --admin "127.0.0.1:$ADMIN_PORT" --pid "$GW" \
   --data-dir "$DATA" --tokens "$TOKENS" --items "$ITEMS" --secs "$SECS" --conns "$CONNS" \
-  --interval "$INTERVAL" > "$OUT/soak.csv" 2> "$OUT/soak.err"
+  --interval "$INTERVAL" --disk-max "$DISK_MAX_BYTES" > "$OUT/soak.csv" 2> "$OUT/soak.err"
 END_RSS=$(rss)
 END_DIR=$(du -sm "$DATA" | cut -f1)
 curl -fs -X POST -H "X-Cachearr-Request: 1" "http://127.0.0.1:$ADMIN_PORT/api/clear" > /dev/null

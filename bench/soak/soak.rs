@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! soak --proxy 127.0.0.1:8484 --admin 127.0.0.1:8485 --pid 1234 --data-dir ./data \
-//!      --tokens t1,t2,t3,t4 --items 100000 --secs 900 --conns 64 --interval 10
+//!      --tokens t1,t2,t3,t4 --items 100000 --secs 900 --conns 64 --interval 10 \
+//!      --disk-max 268435456
 //! ```
 //!
 //! The mix (per request, drawn at random): 40 % listing pages (50 items, any offset, four
@@ -13,9 +14,14 @@
 //! ask for JSON, half accept gzip. Each connection belongs to one of the users (tokens).
 //!
 //! Columns: `t_s, rss_mib, rss_anon_mib, rss_shmem_mib, heap_allocated_mib, heap_active_mib,
-//! heap_resident_mib, fds, threads, data_dir_mib, req_per_s, p50_ms, p99_ms, errors,
-//! mem_hit_rate, disk_hit_rate, mem_mib, disk_mib, index_state, index_items`. Rates and
-//! latencies are over the last interval; hit rates are since start (from `/api/stats`).
+//! heap_resident_mib, fds, threads, data_dir_mib, journal_mib, store_mib, library_mib,
+//! req_per_s, p50_ms, p99_ms, errors, mem_hit_rate, disk_hit_rate, mem_mib, disk_mib,
+//! dropped_writes, write_queue_kib, index_state, index_items`. Rates, latencies and dropped
+//! writes are over the last interval; hit rates are since start (from `/api/stats`). The data
+//! directory is measured as `du` does (allocated blocks): all of it, the store's journals
+//! (`cache/*.jnl`), the rest of the store (`cache/`: tables, blob files, the element store) and
+//! the library index's files (`library/`). With `--disk-max`, the summary says whether every
+//! sample stayed within `disk_max` + 10 %.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -33,6 +39,7 @@ struct Args {
     secs: u64,
     conns: usize,
     interval: u64,
+    disk_max: u64,
 }
 
 fn args() -> Args {
@@ -46,6 +53,7 @@ fn args() -> Args {
         secs: 60,
         conns: 64,
         interval: 10,
+        disk_max: 0,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     for pair in v.chunks(2) {
@@ -60,6 +68,7 @@ fn args() -> Args {
             "--secs" => a.secs = val.parse().expect("--secs"),
             "--conns" => a.conns = val.parse().expect("--conns"),
             "--interval" => a.interval = val.parse().expect("--interval"),
+            "--disk-max" => a.disk_max = val.parse().expect("--disk-max (bytes)"),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -263,6 +272,28 @@ fn dir_bytes(path: &std::path::Path) -> u64 {
         .sum()
 }
 
+/// Allocated bytes of the store's journals (`*.jnl` at the top of `cache/`).
+fn journal_bytes(store: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(rd) = std::fs::read_dir(store) else { return 0 };
+    rd.flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jnl"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.blocks() * 512)
+        .sum()
+}
+
+/// The number just before `text` in `json` (the warning "N disk writes dropped …").
+fn number_before(json: &str, text: &str) -> u64 {
+    let Some(at) = json.find(text) else { return 0 };
+    let digits: String = json[..at]
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.chars().rev().collect::<String>().parse().unwrap_or(0)
+}
+
 fn pct(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -337,13 +368,17 @@ fn main() {
         }));
     }
     println!(
-        "t_s,rss_mib,rss_anon_mib,rss_shmem_mib,heap_allocated_mib,heap_active_mib,heap_resident_mib,fds,threads,data_dir_mib,req_per_s,p50_ms,p99_ms,errors,mem_hit_rate,disk_hit_rate,mem_mib,disk_mib,index_state,index_items"
+        "t_s,rss_mib,rss_anon_mib,rss_shmem_mib,heap_allocated_mib,heap_active_mib,heap_resident_mib,fds,threads,data_dir_mib,journal_mib,store_mib,library_mib,req_per_s,p50_ms,p99_ms,errors,mem_hit_rate,disk_hit_rate,mem_mib,disk_mib,dropped_writes,write_queue_kib,index_state,index_items"
     );
     let started = Instant::now();
     let data_dir = std::path::PathBuf::from(&a.data_dir);
     let mut last_total = 0u64;
     let mut last_at = started;
     let (mut max_rss, mut max_dir, mut all_errors) = (0u64, 0u64, 0u64);
+    // Bytes, for the bound: disk_max + 10 %.
+    let (mut max_dir_bytes, mut over_samples, mut samples) = (0u64, 0u64, 0u64);
+    let bound = a.disk_max + a.disk_max / 10;
+    let (mut last_dropped, mut first_drop_at) = (0u64, None::<u64>);
     let mut p99s = Vec::new();
     let mut last_line = String::new();
     let mut index_done_at: Option<u64> = None;
@@ -360,7 +395,17 @@ fn main() {
         let rss_anon = proc_field(a.pid, "RssAnon:") / 1024;
         let rss_shmem = proc_field(a.pid, "RssShmem:") / 1024;
         let threads = proc_field(a.pid, "Threads:");
-        let dir = dir_bytes(&data_dir) / (1024 * 1024);
+        let dir_b = dir_bytes(&data_dir);
+        let dir = dir_b / (1024 * 1024);
+        let store = data_dir.join("cache");
+        let journal = journal_bytes(&store) / (1024 * 1024);
+        let store_mib = dir_bytes(&store) / (1024 * 1024);
+        let library = dir_bytes(&data_dir.join("library")) / (1024 * 1024);
+        samples += 1;
+        max_dir_bytes = max_dir_bytes.max(dir_b);
+        if a.disk_max > 0 && dir_b > bound {
+            over_samples += 1;
+        }
         let stats = fetch(&a.admin, "GET", "/api/stats").unwrap_or_default();
         let mem_hits = number_in(&stats, "\"memory\":{", "hits");
         let mem_misses = number_in(&stats, "\"memory\":{", "misses");
@@ -372,9 +417,17 @@ fn main() {
         // the pages holding it, what it keeps resident.
         let heap = |kind| number_in(&stats, "\"allocator\":{", kind) / (1024 * 1024);
         let (allocated, active, resident) = (heap("allocated"), heap("active"), heap("resident"));
+        // Dropped writes show only in a warning of /api/stats ("N disk writes dropped …").
+        let dropped = number_before(&stats, " disk writes dropped").max(last_dropped);
+        let dropped_now = dropped - last_dropped;
+        last_dropped = dropped;
+        let queue_kib = number_in(&stats, "\"memory\":{", "write_queue_used") / 1024;
         let index_state = string_in(&stats, "\"index\":[", "state");
         let index_items = number_in(&stats, "\"index\":[", "items");
         let elapsed = started.elapsed().as_secs();
+        if dropped_now > 0 && first_drop_at.is_none() {
+            first_drop_at = Some(elapsed);
+        }
         if index_state == "ready" && index_done_at.is_none() {
             index_done_at = Some(elapsed);
         }
@@ -385,7 +438,7 @@ fn main() {
         let p99 = pct(&l, 0.99);
         p99s.push(p99);
         last_line = format!(
-            "{elapsed},{rss},{rss_anon},{rss_shmem},{allocated},{active},{resident},{},{threads},{dir},{rps:.0},{:.2},{p99:.2},{errs},{:.3},{:.3},{mem_bytes},{disk_bytes},{index_state},{index_items}",
+            "{elapsed},{rss},{rss_anon},{rss_shmem},{allocated},{active},{resident},{},{threads},{dir},{journal},{store_mib},{library},{rps:.0},{:.2},{p99:.2},{errs},{:.3},{:.3},{mem_bytes},{disk_bytes},{dropped_now},{queue_kib},{index_state},{index_items}",
             fds(a.pid),
             pct(&l, 0.5),
             rate(mem_hits, mem_misses),
@@ -405,4 +458,23 @@ fn main() {
         p99s.iter().copied().fold(0.0, f64::max),
         index_done_at.map_or("never (not within the run)".to_string(), |s| format!("{s} s")),
     );
+    eprintln!(
+        "dropped writes: {last_dropped} in all{}",
+        first_drop_at.map_or(String::new(), |s| format!(", the first in the interval ending at {s} s")),
+    );
+    if a.disk_max > 0 {
+        let mib = |b: u64| b as f64 / 1_048_576.0;
+        eprintln!(
+            "data dir: peak {:.1} MiB against disk_max {:.0} MiB + 10 % = {:.1} MiB ({:.2}x disk_max): {}",
+            mib(max_dir_bytes),
+            mib(a.disk_max),
+            mib(bound),
+            max_dir_bytes as f64 / a.disk_max as f64,
+            if over_samples == 0 {
+                format!("within at all {samples} samples")
+            } else {
+                format!("OVER at {over_samples} of {samples} samples")
+            },
+        );
+    }
 }
