@@ -56,6 +56,22 @@ pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
+/// The most header lines the servers take in a request head: Kestrel's `MaxRequestHeaderCount`
+/// (Jellyfin) and hyper's default are both 100, and a head over it is refused with a 431. A
+/// client head the gateway accepts (`[limits] max_headers`, 100 by default) must not be pushed
+/// over it by what the gateway adds: `X-Forwarded-For` and a cache fill's
+/// `Accept-Encoding: identity` are added only while there is room (servers send no coding to a
+/// request that names none), so a client's 100-line head reaches the server as 100 lines.
+pub(crate) const UPSTREAM_MAX_HEADER_LINES: usize = 100;
+
+/// Inserts `name: value`, unless it would add a line to a head already at
+/// [`UPSTREAM_MAX_HEADER_LINES`] (replacing an existing line always fits).
+fn insert_if_room(out: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
+    if out.contains_key(&name) || out.len() < UPSTREAM_MAX_HEADER_LINES {
+        out.insert(name, value);
+    }
+}
+
 /// Request headers for a cache fill: the client's, minus hop-by-hop, conditional and range
 /// headers (the stored answer must be the full one) and with an identity encoding (the cache
 /// stores plain bodies; the gzip copy a client may get is made here, once per entry).
@@ -80,13 +96,15 @@ pub(crate) fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> He
         }
         out.append(name.clone(), value.clone());
     }
-    out.insert(
-        header::ACCEPT_ENCODING,
-        HeaderValue::from_static("identity"),
-    );
+    // Host first: the server needs it, where the other two are only worth a line if there is one.
     if let Ok(v) = HeaderValue::from_str(up.host()) {
         out.insert(header::HOST, v);
     }
+    insert_if_room(
+        &mut out,
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
     append_forwarded_for(&mut out, h, peer);
     out
 }
@@ -101,7 +119,7 @@ pub(crate) fn append_forwarded_for(out: &mut HeaderMap, original: &HeaderMap, pe
         None => ip,
     };
     if let Ok(v) = HeaderValue::from_str(&value) {
-        out.insert(HeaderName::from_static("x-forwarded-for"), v);
+        insert_if_room(out, HeaderName::from_static("x-forwarded-for"), v);
     }
 }
 

@@ -286,3 +286,29 @@ async fn what_the_own_loop_does_not_take_is_answered_by_hyper_as_before() {
     }
     assert_eq!(c.answer().await.status, 200);
 }
+
+#[tokio::test]
+async fn a_head_of_max_headers_lines_reaches_the_server_whole_and_one_more_is_refused() {
+    // The test server is hyper with its default limit of 100 header lines, as a real server's
+    // (Kestrel's MaxRequestHeaderCount is 100 too).
+    let (up, state) = start_upstream().await;
+    let h = start_gateway(up, Profile::Plex, |c| c.limits.max_headers = 100).await;
+    // `get` writes Host and X-Plex-Token: 98 more make the 100 lines `max_headers` allows.
+    let lines = |n: usize| -> String { (0..n).map(|i| format!("X-Extra-{i}: {i}\r\n")).collect() };
+    let mut c = Client::connect(h.proxy).await;
+    for path in ["/library/sections", "/status/sessions", "/library/onDeck"] {
+        let answer = c.ask(path, &lines(98)).await;
+        assert_eq!(answer.status, 200, "{path}: {answer:?}");
+        assert_eq!(state.count(path), 1, "{path} reached the server");
+    }
+    // With the client's own X-Forwarded-For the gateway extends that line instead of adding one.
+    let mut with_forwarded = lines(97);
+    with_forwarded.push_str("X-Forwarded-For: 192.0.2.1\r\n");
+    let answer = c.ask("/library/metadata/7", &with_forwarded).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    // One line over the gateway's limit: the gateway refuses it itself, before the server.
+    let mut c = Client::connect(h.proxy).await;
+    let refused = c.ask("/library/sections/1/all", &lines(99)).await;
+    assert_eq!(refused.status, 431);
+    assert_eq!(state.count("/library/sections/1/all"), 0);
+}
