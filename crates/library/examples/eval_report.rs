@@ -49,11 +49,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ));
         sizes.push(format!(
             "{}: {} library tracks, {} queries",
-            dir.dir
-                .strip_prefix(&root)
-                .map_or_else(|_| dir.dir.display().to_string(), |p| {
-                    format!("eval/{}", p.display())
-                }),
+            dir.dir.strip_prefix(&root).map_or_else(
+                |_| dir.dir.display().to_string(),
+                |p| { format!("eval/{}", p.display()) }
+            ),
             set.library.len(),
             set.queries.len()
         ));

@@ -412,8 +412,9 @@ pub fn markdown_table(rows: &BTreeMap<String, Tally>, overall: &Tally, label: &s
         "| {label} | queries | positives | traps | accepted | wrong | precision | accepted recall | found recall |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     );
-    let percent =
-        |value: Option<f64>| value.map_or_else(|| "–".to_string(), |r| format!("{:.2} %", r * 100.0));
+    let percent = |value: Option<f64>| {
+        value.map_or_else(|| "–".to_string(), |r| format!("{:.2} %", r * 100.0))
+    };
     let line = |name: &str, tally: &Tally| {
         format!(
             "| {name} | {} | {} | {} | {} | {} | {:.2} % | {} | {} |\n",

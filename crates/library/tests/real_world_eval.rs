@@ -80,7 +80,9 @@ fn the_development_part_keeps_its_precision_and_recall() {
     for query in &mut set.queries {
         query.part = format!("generated {}", query.part);
     }
-    let (queries, outcomes) = set.run(MatcherConfig::default()).expect("the library builds");
+    let (queries, outcomes) = set
+        .run(MatcherConfig::default())
+        .expect("the library builds");
     let mut parts = std::collections::BTreeMap::new();
     let failures = evaluation::report(&set, &queries, &outcomes, &[GENERATED_DEV], &mut parts);
     let dev = &parts[GENERATED_DEV].overall;
@@ -109,19 +111,42 @@ fn the_development_part_keeps_its_precision_and_recall() {
 fn the_handwritten_parts_are_well_formed() {
     use cachearr_library::evaluation::{self, HANDWRITTEN_TUNE};
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval");
-    for dir in evaluation::parts(&root).into_iter().filter(|d| d.part.is_some()) {
+    for dir in evaluation::parts(&root)
+        .into_iter()
+        .filter(|d| d.part.is_some())
+    {
         if !dir.exists() {
-            assert_ne!(dir.part, Some(HANDWRITTEN_TUNE), "the tune part is in the repository");
+            assert_ne!(
+                dir.part,
+                Some(HANDWRITTEN_TUNE),
+                "the tune part is in the repository"
+            );
             continue;
         }
         let part = dir.part.unwrap_or_default();
         let prefix = if part == HANDWRITTEN_TUNE { "w" } else { "h" };
         let set = dir.load().expect("a hand-written part loads");
-        assert!(set.queries.len() >= 150, "{part}: {} queries", set.queries.len());
+        assert!(
+            set.queries.len() >= 150,
+            "{part}: {} queries",
+            set.queries.len()
+        );
         let ids: HashSet<&str> = set.library.iter().map(|t| t.id.as_str()).collect();
-        assert_eq!(ids.len(), set.library.len(), "{part}: library ids are unique");
-        let unprefixed = set.library.iter().filter(|t| !t.id.starts_with(prefix)).count()
-            + set.queries.iter().filter(|q| !q.id.starts_with(prefix)).count();
+        assert_eq!(
+            ids.len(),
+            set.library.len(),
+            "{part}: library ids are unique"
+        );
+        let unprefixed = set
+            .library
+            .iter()
+            .filter(|t| !t.id.starts_with(prefix))
+            .count()
+            + set
+                .queries
+                .iter()
+                .filter(|q| !q.id.starts_with(prefix))
+                .count();
         assert_eq!(unprefixed, 0, "{part}: ids without the prefix {prefix:?}");
         let unknown = set
             .queries
@@ -150,7 +175,15 @@ fn the_handwritten_parts_are_well_formed() {
                 .collect::<HashSet<&str>>()
                 .len()
         };
-        assert!(classes(true) >= 8, "{part}: {} positive classes", classes(true));
-        assert!(classes(false) >= 5, "{part}: {} trap classes", classes(false));
+        assert!(
+            classes(true) >= 8,
+            "{part}: {} positive classes",
+            classes(true)
+        );
+        assert!(
+            classes(false) >= 5,
+            "{part}: {} trap classes",
+            classes(false)
+        );
     }
 }
