@@ -32,7 +32,8 @@
 //! # Map
 //! This file holds the query and outcome types, [`Matcher`]'s public calls and the order of
 //! evidence (`match_with`) and the decision between candidates; `candidates` finds candidates
-//! beyond the exact keys, `score` scores one against the query. Tests are in
+//! beyond the exact keys, `score` scores one against the query, `claims` checks that a
+//! candidate carries what the query says about which recording it wants. Tests are in
 //! `matcher/tests.rs`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,6 +48,7 @@ use crate::normalize::{
 use crate::record::{self, ItemKind};
 
 mod candidates;
+mod claims;
 mod score;
 
 /// One playlist entry to match.
@@ -228,17 +230,25 @@ struct Prepared {
     /// The classical ones among them ([`ParsedTitle::work_forms`]).
     work_forms: Vec<String>,
     artists: Vec<String>,
+    /// The credit read as a leader and a band ([`normalize::leader_and_band`]).
+    leader_and_band: Option<[String; 2]>,
     artists_joined: String,
     /// The script the artist credit is written in.
     artist_script: Script,
     album: Option<String>,
     duration_ms: Option<u32>,
+    /// Every word of the title as written, brackets and suffixes too
+    /// ([`normalize::title_words`]): what a library title's qualifiers must find here.
+    title_words: Vec<String>,
+    /// What the album says of its recordings ([`normalize::album_claims`]): "live" for "Live
+    /// at Wembley", "taylors version" for "1989 (Taylor's Version)".
+    album_claims: Vec<String>,
 }
 
 impl Prepared {
     fn new(query: &TrackQuery) -> Prepared {
-        let (artist, title) = normalize::read_upload(&query.artist, &query.title);
-        let title = normalize::parse_title(&title);
+        let (artist, raw_title) = normalize::read_upload(&query.artist, &query.title);
+        let title = normalize::parse_title(&raw_title);
         let mut artists = normalize::split_artists(&artist);
         for name in &title.featured {
             if !artists.contains(name) {
@@ -277,10 +287,17 @@ impl Prepared {
             work_forms: title.work_forms(),
             title,
             artists,
+            leader_and_band: normalize::leader_and_band(&artist),
             artists_joined,
             artist_script,
             album,
             duration_ms: query.duration_ms,
+            title_words: normalize::title_words(&raw_title),
+            album_claims: query
+                .album
+                .as_deref()
+                .map(normalize::album_claims)
+                .unwrap_or_default(),
         }
     }
 }
@@ -353,6 +370,11 @@ struct Scored {
     /// The duration (within the tolerance) or the album (nearly equal) agrees: what an
     /// unknown artist needs beside an equal title to be accepted.
     corroborated: bool,
+    /// Everything the query says about which recording it wants is carried by the candidate
+    /// too, and the candidate's title names no recording the query did not ask for
+    /// ([`Matcher::claims_backed`]). Never accepted without; only worked out for a candidate
+    /// whose score could be accepted.
+    claims_backed: bool,
 }
 
 /// Title similarity a candidate whose artist cannot be compared (another script) needs.
@@ -662,14 +684,18 @@ impl<'a> Matcher<'a> {
         scored.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
+                .then(b.claims_backed.cmp(&a.claims_backed))
                 .then(a.version_text_differs.cmp(&b.version_text_differs))
                 .then(b.edit_equal.cmp(&a.edit_equal))
                 .then(a.item.cmp(&b.item))
         });
         let best = &scored[0];
-        let different = scored[1..]
-            .iter()
-            .find(|other| !self.same_song(best.item, other.item));
+        // A candidate whose title or album names another recording than the query's does not
+        // stand against one that carries what the query says ("Song" against "Song (Taylor's
+        // Version)" for a query "Song").
+        let different = scored[1..].iter().find(|other| {
+            !self.same_song(best.item, other.item) && (other.claims_backed || !best.claims_backed)
+        });
         let runner = different.or_else(|| scored.get(1));
         // The margin rule, except that agreeing version and edit words beat a tie with a title
         // that only differs by them ("Song" vs "Song - Radio Edit", "Song - Live at X" vs
@@ -687,6 +713,7 @@ impl<'a> Matcher<'a> {
                     && best.title >= UNKNOWN_ARTIST_TITLE_FLOOR))
             && !best.durations_disagree
             && !best.version_unconfirmed
+            && best.claims_backed
             && margin_ok
         {
             Band::Accept

@@ -10,15 +10,18 @@
 //! # Map
 //! This file holds [`VersionTags`], character folding and [`normalize_text`], [`script_of`],
 //! video uploads ([`read_upload`]) and the numbers in titles ([`numbers_agree`]); `title` splits
-//! artist credits and parses titles, `work` reads classical titles, `similarity` compares names
-//! and titles and makes their trigrams. Tests are in `normalize/tests.rs`.
+//! artist credits and parses titles, `claims` says which wording names the same recording and
+//! which another, `work` reads classical titles, `similarity` compares names and titles and
+//! makes their trigrams. Tests are in `normalize/tests.rs`.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+mod claims;
 mod similarity;
 mod title;
 mod work;
+pub use claims::*;
 pub use similarity::*;
 pub use title::*;
 pub use work::*;

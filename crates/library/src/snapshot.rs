@@ -34,8 +34,11 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// 4, tracks keep the other forms of their titles (short, other script, classical parts);
 /// 5, titles read "♭", "♯" and "#" after a note as "flat" and "sharp", number words as
 /// digits, kana keep their voicing marks, classical titles keep more forms (other keys); 6,
-/// titles keep their text-speak spelled out ("good for you" for "good 4 u") as another form.
-pub const FORMAT_VERSION: u32 = 6;
+/// titles keep their text-speak spelled out ("good for you" for "good 4 u") as another form;
+/// 7, "Stereo Mix" and "Mono Mix" are mixes of the recording, not remixes, and more edition
+/// words are noise ("Digitally Remastered", "Video Oficial", "Performance Video"): other
+/// version tags and base titles.
+pub const FORMAT_VERSION: u32 = 7;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -2,7 +2,7 @@
 //!
 //! An accepted match is remembered under a fingerprint of the query — everything that decides
 //! the match: its normalised artist set, base title, version and its words, edit words
-//! ("radio edit"), album, ISRC and MusicBrainz id — together with the item's id and
+//! ("radio edit"), qualifiers ("2018", "take 3"), album, ISRC and MusicBrainz id — together with the item's id and
 //! `updatedAt`. Durations jitter between sources, so they are not in the fingerprint; a
 //! remembered item whose duration contradicts the query's (further apart than the matcher's
 //! accept limit) is not used for it. A remembered match is used again only while that item
@@ -26,8 +26,11 @@ use crate::normalize;
 
 const MAGIC: &[u8; 16] = b"cachearr-matches";
 /// History: 1, fingerprints without edit words (a song and its radio edit shared one
-/// memory); 2, with them. A store of an older version is read as empty: its keys may collide.
-const FORMAT_VERSION: u32 = 2;
+/// memory); 2, with them; 3, with the title's qualifiers ("Song - 2018" and "Song (Take 3)" are
+/// not "Song"), and decisions made since unknown qualifiers, extra credits and live albums
+/// stopped being accepted. A store of an older version is read as empty: its keys may collide
+/// and its decisions were made under rules that accepted other recordings.
+const FORMAT_VERSION: u32 = 3;
 
 /// One remembered decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,12 +87,13 @@ impl MatchStore {
             .map(crate::record::format_mbid)
             .unwrap_or_default();
         format!(
-            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
             artists.join("\u{1e}"),
             title.base,
             title.version.bits(),
             title.version_text,
             title.edit_text,
+            title.qualifiers.join("\u{1e}"),
             album,
             isrc,
             mbid
@@ -281,6 +285,11 @@ mod tests {
         assert_eq!(MatchStore::fingerprint(&a), MatchStore::fingerprint(&b));
         let live = TrackQuery::new("The Beatles", "Hey Jude (Live)");
         assert_ne!(MatchStore::fingerprint(&a), MatchStore::fingerprint(&live));
+        // Words that may name another recording keep it apart too.
+        for other in ["Hey Jude - 2018", "Hey Jude (Rooftop Take)"] {
+            let other = TrackQuery::new("The Beatles", other);
+            assert_ne!(MatchStore::fingerprint(&a), MatchStore::fingerprint(&other));
+        }
     }
 
     #[test]

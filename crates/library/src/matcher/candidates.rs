@@ -52,7 +52,11 @@ impl<'a> Matcher<'a> {
             return None;
         }
         let artist = self.artist_similarity(query, &view);
-        if artist < self.config.artist_floor {
+        let release = claims::Release {
+            album: Some(true),
+            length: Some(true),
+        };
+        if artist < self.config.artist_floor || !self.claims_backed(query, &view, release) {
             return None;
         }
         Some(MatchOutcome {
@@ -347,6 +351,13 @@ impl<'a> Matcher<'a> {
         if artist < self.config.artist_floor
             && !(found_on_album && self.scripts_differ(query.artist_script, view.artist_ids()))
         {
+            return None;
+        }
+        let release = claims::Release {
+            album: query.album.as_ref().map(|_| found_on_album),
+            length: Some(true),
+        };
+        if !self.claims_backed(query, &view, release) {
             return None;
         }
         Some(MatchOutcome {

@@ -209,9 +209,13 @@ impl<'a> Matcher<'a> {
         // another script ("아이유" for "IU").
         corroborated |= title >= 1.0 && normalize::script_of(&query.title.base) == Script::Other;
         let edit_equal = query.title.edit_text == view.edit_text();
+        let score = total / weight;
+        // Worked out only where it can change the band: for a candidate that could be accepted.
+        let claims_backed = score + SCORE_SLACK < self.config.accept
+            || self.claims_backed(query, &view, self.release(query, &view));
         Some(Scored {
             item,
-            score: total / weight,
+            score,
             title,
             artist,
             durations_disagree,
@@ -220,6 +224,7 @@ impl<'a> Matcher<'a> {
             version_unconfirmed,
             artist_unknown,
             corroborated,
+            claims_backed,
         })
     }
 

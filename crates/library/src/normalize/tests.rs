@@ -428,3 +428,59 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn qualifiers_are_what_a_title_says_beyond_the_song_and_its_known_wording() {
+    let qualifiers = |title: &str| parse_title(title).qualifiers;
+    assert_eq!(
+        qualifiers("Harbour Lights (Rooftop Take)"),
+        ["rooftop take"]
+    );
+    assert_eq!(qualifiers("Harbour Lights - 2031"), ["2031"]);
+    assert_eq!(
+        qualifiers("Harbour Lights (1997 Version)"),
+        ["1997 version"]
+    );
+    assert_eq!(
+        qualifiers("Harbour Lights - Zither Reworking"),
+        ["zither reworking"]
+    );
+    assert_eq!(
+        qualifiers("Harbour Lights (From the Boathouse)"),
+        ["from the boathouse"]
+    );
+    for known in [
+        "Harbour Lights - 2019 Remaster",
+        "Harbour Lights (Stereo Mix)",
+        "Harbour Lights (Mono Version)",
+        "Harbour Lights [Explicit]",
+        "Harbour Lights (From \"The Lantern Keeper\")",
+        "Harbour Lights (Live)",
+        "Harbour Lights (feat. Noor Vale)",
+        "항구의 불빛 (Harbour Lights)",
+    ] {
+        assert!(
+            qualifiers(known).is_empty(),
+            "{known}: {:?}",
+            qualifiers(known)
+        );
+    }
+    // A mix of the recording is not a remix; a dash suffix is looked up without it too.
+    assert!(
+        parse_title("Harbour Lights (Stereo Mix)")
+            .version
+            .is_original()
+    );
+    assert_eq!(
+        parse_title("Harbour Lights - Zither Reworking")
+            .short
+            .as_deref(),
+        Some("harbour lights")
+    );
+    assert!(names_recording("2014 re recording"));
+    assert!(!names_recording("when the tide turns"));
+    assert!(reads_as_subtitle("when the tide turns"));
+    assert!(reads_as_subtitle("cap2 marea"));
+    assert!(!reads_as_subtitle("kazoo cover"));
+    assert!(!reads_as_subtitle("come true"));
+}

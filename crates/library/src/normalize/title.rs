@@ -51,6 +51,33 @@ pub fn split_artists(raw: &str) -> Vec<String> {
     names
 }
 
+/// The two names of an act credited as a leader and a band, "A & the B" ("Prince & The
+/// Revolution", "Diana Ross and the Supremes", "Florence + the Machine"), normalised: one act,
+/// which libraries often credit by either name alone.
+///
+/// ```
+/// use cachearr_library::normalize::leader_and_band;
+/// assert_eq!(
+///     leader_and_band("Prince & The Revolution"),
+///     Some(["prince".to_string(), "revolution".to_string()])
+/// );
+/// assert_eq!(leader_and_band("Queen & David Bowie"), None);
+/// ```
+pub fn leader_and_band(raw: &str) -> Option<[String; 2]> {
+    let (at, len) = [" & the ", " and the ", " + the "]
+        .iter()
+        .find_map(|joiner| {
+            raw.as_bytes()
+                .windows(joiner.len())
+                .position(|window| window.eq_ignore_ascii_case(joiner.as_bytes()))
+                .map(|at| (at, joiner.len()))
+        })?;
+    let leader = normalize_text(&raw[..at]);
+    let band = normalize_text(raw.get(at + len..)?);
+    let single = |name: &str| !name.is_empty() && split_artists(name).len() == 1;
+    (single(&leader) && single(&band)).then_some([leader, band])
+}
+
 /// A title taken apart: base words, version tags and featured artists.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ParsedTitle {
@@ -86,6 +113,14 @@ pub struct ParsedTitle {
     /// u", "skater boy" for "Sk8er Boi", "nothing compares to you" for "Nothing Compares 2
     /// U").
     pub spoken: Option<String>,
+    /// What the title's brackets and dash suffix say beyond the song's name and what is known
+    /// to name the same recording, normalised, one entry a part: "taylors version", "take 3",
+    /// "slowed and reverb", "2018" for "Song - 2018", "1984 version". Not versions (live,
+    /// remix …: [`ParsedTitle::version`]), featured artists, or edition words that name the
+    /// same recording ("2011 Remaster", "Radio Edit", "Mono", "Explicit", "Official Video");
+    /// not a bracket written in another script than the rest (the title in that script). A
+    /// match must carry these words too ([`super::qualifiers_backed`]).
+    pub qualifiers: Vec<String>,
 }
 
 impl ParsedTitle {
@@ -144,8 +179,12 @@ pub(super) const EDIT_WORDS: [&str; 6] = ["edit", "radio", "single", "mono", "cl
 pub(super) enum Segment {
     Featured(Vec<String>),
     Version(VersionTags, String),
-    /// Edition noise; the words are kept when they name another edit ("radio edit").
+    /// Edition noise known to name the same recording; the words are kept when they name
+    /// another edit ("radio edit").
     Noise(String),
+    /// Edition-like words not known to name the same recording (a year alone, "1984
+    /// Version"): left out of the base title like noise, kept as a qualifier.
+    Qualifier(String),
     Keep,
 }
 
@@ -228,6 +267,9 @@ pub(super) fn is_noise_word(word: &str) -> bool {
             | "remastered"
             | "remasterd"
             | "remastering"
+            | "digitally"
+            | "remasterizado"
+            | "remasterizada"
             | "deluxe"
             | "edition"
             | "expanded"
@@ -253,6 +295,28 @@ pub(super) fn is_noise_word(word: &str) -> bool {
             | "hq"
             | "4k"
             | "official"
+            | "oficial"
+            | "officiel"
+            | "ufficiale"
+            | "offiziell"
+            | "letra"
+            | "paroles"
+            | "legendado"
+            | "subtitulado"
+            | "performance"
+            | "animated"
+            | "vertical"
+            | "restored"
+            | "upscaled"
+            | "1080p"
+            | "720p"
+            | "60fps"
+            | "colour"
+            | "color"
+            | "dirty"
+            | "censored"
+            | "uncensored"
+            | "only"
             | "video"
             | "videoclip"
             | "clip"
@@ -308,18 +372,25 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             .unwrap_or("");
         return Segment::Featured(split_artists(after));
     }
-    // "Original Mix" is how shops label the plain recording: noise, not a remix.
-    let original_mix = words.windows(2).any(|pair| pair == ["original", "mix"]);
+    // "Original Mix" is how shops label the plain recording, "Stereo Mix" and "Mono Mix" how
+    // reissues label the mixes of it: noise, not a remix.
+    let plain_mix = |at: usize| {
+        words[at] == "mix"
+            && at
+                .checked_sub(1)
+                .is_some_and(|before| matches!(words[before], "original" | "stereo" | "mono"))
+    };
     let mut tags = VersionTags::NONE;
-    if !original_mix {
-        for word in &words {
+    for (at, word) in words.iter().enumerate() {
+        if !plain_mix(at) {
             tags = tags.union(version_tag_of_word(word));
         }
     }
     if !tags.is_original() {
         return Segment::Version(tags, join_words(words.iter().copied()));
     }
-    if original_mix || *first == "from" || words.iter().all(|word| is_noise_word(word)) {
+    let all_noise = (0..words.len()).all(|at| plain_mix(at) || is_noise_word(words[at]));
+    if *first == "from" || all_noise {
         // "Video Version" is a different edit; "Official Video" is only where it was posted.
         let names_an_edit = words.iter().any(|word| EDIT_WORDS.contains(word))
             || words
@@ -330,7 +401,16 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
         } else {
             String::new()
         };
-        return Segment::Noise(edit);
+        let known = if *first == "from" {
+            names_a_source(raw, &words)
+        } else {
+            names_same_recording(&words)
+        };
+        return if known {
+            Segment::Noise(edit)
+        } else {
+            Segment::Qualifier(join_words(words.iter().copied()))
+        };
     }
     Segment::Keep
 }
@@ -379,6 +459,7 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
     let mut parsed = ParsedTitle::default();
     let mut version_texts: Vec<String> = Vec::new();
     let mut edit_texts: Vec<String> = Vec::new();
+    let mut qualifiers: Vec<String> = Vec::new();
     let mut apply = |segment: Segment, kept: &mut String, text: &str| match segment {
         Segment::Featured(names) => {
             for name in names {
@@ -394,6 +475,11 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
         Segment::Noise(edit) => {
             if !edit.is_empty() {
                 edit_texts.push(edit);
+            }
+        }
+        Segment::Qualifier(words) => {
+            if !qualifiers.contains(&words) {
+                qualifiers.push(words);
             }
         }
         Segment::Keep => {
@@ -442,6 +528,9 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
 
     // 2. Dash suffixes, right to left, while they are version, noise or featuring.
     let mut head = outside.as_str();
+    // The dash suffix that stays in the base ("Song - Pennine Version") and the title before
+    // it, if any.
+    let mut kept_tail: Option<(&str, &str)> = None;
     loop {
         let split = DASH_SEPARATORS
             .iter()
@@ -455,7 +544,10 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
         }
         let tail = &head[at + separator_len..];
         match classify_segment(tail) {
-            Segment::Keep => break,
+            Segment::Keep => {
+                kept_tail = Some((&head[..at], tail));
+                break;
+            }
             segment => {
                 let mut ignored = String::new();
                 apply(segment, &mut ignored, tail);
@@ -502,6 +594,29 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
     }
     parsed.version_text = version_texts.join(" ");
     parsed.edit_text = edit_texts.join(" ");
+    // Kept brackets and the kept dash suffix say something the song's name may not: they are
+    // qualifiers too, unless written in another script than the rest (the title in that
+    // script: "Gangnam Style (강남스타일)").
+    let rest_script = if kept_brackets {
+        script_of(&without_kept)
+    } else {
+        script_of(remaining)
+    };
+    for text in kept_texts
+        .iter()
+        .copied()
+        .chain(kept_tail.map(|(_, tail)| tail))
+    {
+        let script = script_of(text);
+        if script != rest_script && script != Script::None && rest_script != Script::None {
+            continue;
+        }
+        let words = normalize_title_words(text);
+        if !words.is_empty() && !qualifiers.contains(&words) {
+            qualifiers.push(words);
+        }
+    }
+    parsed.qualifiers = qualifiers;
     if kept_brackets {
         // `without_kept` has no kept brackets left, so this parses it once more at most.
         let short = parse_title(&without_kept).base;
@@ -515,6 +630,16 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
                 parsed.bracketed = Some(other);
             }
         }
+        if !short.is_empty() && short != parsed.base {
+            parsed.short = Some(short);
+        }
+    }
+    // "Song - Pennine Version" is also looked up as "Song", as a bracket's title is without
+    // its bracket: found, then weighed by its qualifier.
+    if parsed.short.is_none()
+        && let Some((before, _)) = kept_tail
+    {
+        let short = parse_title(before).base;
         if !short.is_empty() && short != parsed.base {
             parsed.short = Some(short);
         }

@@ -1,0 +1,329 @@
+//! What a title or album says about *which recording* it is, beyond the song: which wording is
+//! known to name the same recording ([`names_same_recording`]), which words name another one
+//! ([`names_recording`]), and whether the other side carries them ([`qualifiers_backed`],
+//! [`album_claims`]).
+//!
+//! The rule is turned around: only wording known to name the same recording is passed over
+//! (a remaster with or without its year, radio/single/album edits and versions, mono and
+//! stereo mixes, explicit and clean, edition and video words). Anything else a title says — a
+//! year alone, "1984 Version", "Take 3", "Slowed + Reverb", words never seen — must be carried
+//! by the match as well, or the match is not accepted.
+
+use super::*;
+
+/// Words that name a recording, a take or a derivative of one ("Taylor's Version", "2016
+/// Re-Recording", "Take 3", "The Basement Tapes", "Slowed + Reverb", "Guitar Cover", "Part
+/// II"): a library title whose brackets say one of these names that recording, which a query
+/// must ask for. (The query's own words are all claims, known or not.)
+const RECORDING_WORDS: [&str; 64] = [
+    "version",
+    "recording",
+    "recordings",
+    "recorded",
+    "rerecorded",
+    "rerecording",
+    "rerecord",
+    "take",
+    "takes",
+    "outtake",
+    "outtakes",
+    "tape",
+    "tapes",
+    "session",
+    "sessions",
+    "rehearsal",
+    "rehearsals",
+    "demo",
+    "mix",
+    "cover",
+    "covers",
+    "slowed",
+    "sped",
+    "reverb",
+    "nightcore",
+    "remake",
+    "remade",
+    "reimagined",
+    "alternate",
+    "alternative",
+    "alt",
+    "early",
+    "acapella",
+    "cappella",
+    "orchestral",
+    "symphonic",
+    "stripped",
+    "extended",
+    "reprise",
+    "8d",
+    "part",
+    "parts",
+    "new",
+    "style",
+    "tribute",
+    "chopped",
+    "screwed",
+    "boosted",
+    "bbc",
+    "peel",
+    "karaoke",
+    // The same in the languages exports are most often written in besides English.
+    "versao",
+    "vivo",
+    "directo",
+    "acustico",
+    "acustica",
+    "acoustique",
+    "sesion",
+    "sessao",
+    "grabacion",
+    "gravacao",
+    "fassung",
+    "aufnahme",
+    "enregistrement",
+];
+
+/// Words of an album that say its recordings are not the studio ones ("Live at Wembley",
+/// "MTV Unplugged in New York", "The Kitchen Sessions", "Greatest Hits Re-Recorded").
+const ALBUM_RECORDING_WORDS: [&str; 31] = [
+    "live",
+    "unplugged",
+    "acoustic",
+    "concert",
+    "demo",
+    "demos",
+    "session",
+    "sessions",
+    "tapes",
+    "takes",
+    "outtakes",
+    "rehearsal",
+    "rehearsals",
+    "remix",
+    "remixes",
+    "remixed",
+    "instrumental",
+    "instrumentals",
+    "karaoke",
+    "covers",
+    "tribute",
+    "recorded",
+    "rerecorded",
+    "recording",
+    "recordings",
+    "acapella",
+    "stripped",
+    "reimagined",
+    "orchestral",
+    "symphonic",
+    "slowed",
+];
+
+/// Words that never decide which recording a qualifier names.
+fn is_filler(word: &str) -> bool {
+    matches!(
+        word,
+        "the" | "a" | "an" | "of" | "and" | "in" | "on" | "at" | "to" | "for" | "by" | "from"
+    )
+}
+
+/// A year from 1900 to 2099, written out ("2018").
+fn is_year(word: &str) -> bool {
+    word.len() == 4
+        && word.bytes().all(|b| b.is_ascii_digit())
+        && word
+            .parse::<u32>()
+            .is_ok_and(|year| (1900..=2099).contains(&year))
+}
+
+/// Edition words that on their own name the same recording: a remaster, an edit, a mix of
+/// it, an edition, where it was posted. "Version", a year and an ordinal need one of these
+/// beside them: "(2011 Remaster)" and "(Album Version)" name the recording, "(1984 Version)"
+/// and "- 2018" name another.
+fn is_evidence_word(word: &str) -> bool {
+    is_noise_word(word)
+        && !matches!(
+            word,
+            "version"
+                | "and"
+                | "a"
+                | "of"
+                | "in"
+                | "the"
+                | "track"
+                | "mixed"
+                | "master"
+                | "reissue"
+                | "only"
+        )
+        && !word.bytes().all(|b| b.is_ascii_digit())
+        && !is_ordinal(word)
+}
+
+/// True when the words of an all-noise segment are known to name the same recording: one of
+/// them is a remaster, edit, mono/stereo, explicit/clean, edition or video word.
+///
+/// ```
+/// use cachearr_library::normalize::names_same_recording;
+/// assert!(names_same_recording(&["2011", "remaster"]));
+/// assert!(names_same_recording(&["album", "version"]));
+/// assert!(!names_same_recording(&["1984", "version"]));
+/// assert!(!names_same_recording(&["2018"]));
+/// ```
+pub fn names_same_recording(words: &[&str]) -> bool {
+    words.iter().any(|word| is_evidence_word(word))
+}
+
+/// True when a "from …" segment names where the recording was released ("From \"Frozen\"",
+/// "From the Motion Picture Soundtrack"): the same recording. "From the Basement" or "From
+/// the Vault" name other recordings (a session, a song left out) and are qualifiers.
+pub(super) fn names_a_source(raw: &str, words: &[&str]) -> bool {
+    const SOURCE_WORDS: [&str; 14] = [
+        "soundtrack",
+        "motion",
+        "picture",
+        "film",
+        "movie",
+        "series",
+        "musical",
+        "game",
+        "ost",
+        "netflix",
+        "disney",
+        "show",
+        "tv",
+        "season",
+    ];
+    let quoted = raw.contains(['"', '\u{201C}', '\u{201D}', '\u{2018}', '\u{2019}', '\'']);
+    (quoted && words.len() > 1) || words.iter().any(|word| SOURCE_WORDS.contains(word))
+}
+
+/// True when a qualifier of a library title names a recording a query must ask for (a word of
+/// [`RECORDING_WORDS`] or a year): "Hold On (2016 Re-Recording)", "Love the Way You Lie (Part
+/// II)". A bracket that is part of the song's name ("(I Can't Get No) Satisfaction") is not.
+pub fn names_recording(qualifier: &str) -> bool {
+    qualifier
+        .split(' ')
+        .any(|word| RECORDING_WORDS.contains(&word) || is_year(word))
+}
+
+/// The words of a title or album, normalised the way titles are (numbers one way), for
+/// [`qualifiers_backed`]: every word, its brackets' and suffixes' too.
+pub fn title_words(raw: &str) -> Vec<String> {
+    normalize_title_words(&spell_accidentals(raw))
+        .split(' ')
+        .filter(|word| !word.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// True when `word` is among `words`, or a typo of one of five letters or more.
+fn carried(word: &str, words: &[String]) -> bool {
+    words
+        .iter()
+        .any(|other| other == word || (word.len() >= 5 && is_typo_of(word, other)))
+}
+
+/// Words a classical title's movement is named by ("1st Movement", "Mvt. 3"): its work parts
+/// compare them ([`compare_works`]).
+fn is_movement_word(word: &str) -> bool {
+    matches!(word, "movement" | "movt" | "mvt" | "mov" | "mvmt" | "satz") || is_ordinal(word)
+}
+
+/// True when a query's qualifier reads as part of the song's name rather than a description
+/// of a recording: three words or more beside numbers and edition words, none of them a word
+/// that names a recording ("(I Think It's Going to Be a Long, Long Time)", "(Cash Rules Everything
+/// Around Me)"), or a chapter of the album's story ("(Cap. 1: Augurio)"). Libraries often leave
+/// such a subtitle out. "(Come True)" and "(Sped Up)" are too short to tell, and are claims.
+pub fn reads_as_subtitle(qualifier: &str) -> bool {
+    // "(Cap. 1: Augurio)", "(Chapter 2)": the track's place in its album's story (the dot of
+    // "Cap.1" joins the label to its number).
+    const CHAPTER_WORDS: [&str; 6] = [
+        "cap", "chapter", "capitulo", "chapitre", "kapitel", "capitolo",
+    ];
+    let number = |word: &str| {
+        (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()))
+            || roman_value(word).is_some()
+    };
+    let mut leading = qualifier.split(' ');
+    let first = leading.next().unwrap_or("");
+    let label = first.trim_end_matches(|c: char| c.is_ascii_digit());
+    if CHAPTER_WORDS.contains(&label)
+        && (label.len() < first.len() || leading.next().is_some_and(number))
+    {
+        return true;
+    }
+    // Articles and prepositions count (a phrase has them: "(In Other Words)"); numbers and
+    // edition words do not ("(Bagpipe Edition)" is two words of description).
+    let words = qualifier
+        .split(' ')
+        .filter(|word| !word.is_empty() && !word.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|word| is_filler(word) || !is_noise_word(word))
+        .count();
+    words >= 3 && first != "from" && !names_recording(qualifier)
+}
+
+/// True when the words of every qualifier are among `words` (the other title's, from
+/// [`title_words`]): "take 3" needs "take" there, "2018" needs "2018". Words that do not
+/// decide (articles, numbers below 1000 and Roman numerals — the titles' numbers are compared
+/// apart — and, for a classical title, the words of its movement) are passed over.
+///
+/// ```
+/// use cachearr_library::normalize::{parse_title, qualifiers_backed, title_words};
+/// let query = parse_title("Waterloo Sunset (Kitchen Table Tape)");
+/// assert!(!qualifiers_backed(&query.qualifiers, &title_words("Waterloo Sunset"), false));
+/// assert!(qualifiers_backed(
+///     &query.qualifiers,
+///     &title_words("Waterloo Sunset - Kitchen Table Tape"),
+///     false
+/// ));
+/// ```
+pub fn qualifiers_backed(qualifiers: &[String], words: &[String], classical: bool) -> bool {
+    qualifiers.iter().all(|qualifier| {
+        qualifier.split(' ').all(|word| {
+            let number = word.bytes().all(|b| b.is_ascii_digit())
+                && word.parse::<u32>().is_ok_and(|n| n < 1000);
+            word.is_empty()
+                || is_filler(word)
+                || number
+                || roman_value(word).is_some()
+                || (classical && is_movement_word(word))
+                || carried(word, words)
+        })
+    })
+}
+
+/// What an album says about its recordings that the match must carry in its album or title:
+/// words that make it a live, session, demo, remix or re-recorded album ("Live at Wembley",
+/// "MTV Unplugged", "The Basement Tapes"), and the words of its brackets that name a
+/// recording ("1989 (Taylor's Version)"). Edition words ("Deluxe", "2011 Remaster") are none.
+///
+/// ```
+/// use cachearr_library::normalize::album_claims;
+/// assert_eq!(album_claims("Live at the Royal Albert Hall"), vec!["live".to_string()]);
+/// assert_eq!(album_claims("Fearless (Taylor's Version)"), vec!["taylors".to_string(), "version".to_string()]);
+/// assert!(album_claims("Rumours (Super Deluxe Edition)").is_empty());
+/// ```
+pub fn album_claims(raw: &str) -> Vec<String> {
+    let mut claims: Vec<String> = title_words(raw)
+        .into_iter()
+        .filter(|word| ALBUM_RECORDING_WORDS.contains(&word.as_str()))
+        .collect();
+    for qualifier in parse_title(raw)
+        .qualifiers
+        .iter()
+        .filter(|q| names_recording(q))
+    {
+        for word in qualifier.split(' ') {
+            if !word.is_empty() && !is_filler(word) && !claims.iter().any(|c| c == word) {
+                claims.push(word.to_string());
+            }
+        }
+    }
+    claims
+}
+
+/// True when every claim is among `words` (the other side's album and title words).
+pub fn claims_carried(claims: &[String], words: &[String]) -> bool {
+    claims.iter().all(|claim| carried(claim, words))
+}
