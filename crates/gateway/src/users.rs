@@ -37,6 +37,9 @@ pub struct UserRecord {
     refused: AtomicBool,
     /// The user's play-state tag, built once.
     pub(crate) state_tag: Arc<str>,
+    /// The server's id of the token's user (Jellyfin `/Users/Me` `Id`), once asked: a token
+    /// belongs to one user for its whole life.
+    server_user_id: std::sync::OnceLock<Arc<str>>,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -62,6 +65,7 @@ impl UserRecord {
             last_seen_ms: AtomicU64::new(now_ms),
             accepted_ms: AtomicU64::new(0),
             refused: AtomicBool::new(false),
+            server_user_id: std::sync::OnceLock::new(),
         })
     }
 
@@ -92,6 +96,16 @@ impl UserRecord {
     /// When the upstream last accepted the token (engine clock ms, 0 if never).
     pub fn accepted_ms(&self) -> u64 {
         self.accepted_ms.load(Ordering::Relaxed)
+    }
+
+    /// The server's id of the token's user, if learnt ([`UserRecord::learn_server_user_id`]).
+    pub fn server_user_id(&self) -> Option<Arc<str>> {
+        self.server_user_id.get().cloned()
+    }
+
+    /// Remembers the server's id of the token's user (the first one learnt stands).
+    pub fn learn_server_user_id(&self, id: &str) -> Arc<str> {
+        self.server_user_id.get_or_init(|| Arc::from(id)).clone()
     }
 
     /// Whether the upstream refused the token last (see [`Users::refused`]).

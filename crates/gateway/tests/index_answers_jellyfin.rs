@@ -456,3 +456,71 @@ async fn film_searches_go_to_the_server() {
         assert_eq!(via, direct, "{path}");
     }
 }
+
+/// The index answers with the token's own view, so a search that names another user — in
+/// the path or in `UserId=` — is the server's to answer: a 403 for a user, the named user's
+/// view for an administrator.
+#[tokio::test]
+async fn a_search_naming_another_user_is_the_servers() {
+    let r = start().await;
+    r.install_index().await;
+    let (admin, admin_id) = r.user("admin");
+    let (kid, kid_id) = r.user("kid");
+    let (alice, alice_id) = r.user("alice");
+    let title = {
+        let lib = r.sim.sim.library();
+        let s = lib.section(1).unwrap();
+        let id = s.items(cachearr_sim::library::ItemKind::Track)[3];
+        lib.item(id).unwrap().title().to_string()
+    };
+    let query = format!(
+        "SearchTerm={}&Recursive=true&IncludeItemTypes=Audio",
+        enc(&title)
+    );
+    // The token's own id, in the path or as `UserId=` (dashed and in capitals as some clients
+    // write it), is answered from the index.
+    let dashed = {
+        let upper = alice_id.to_ascii_uppercase();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &upper[..8],
+            &upper[8..12],
+            &upper[12..16],
+            &upper[16..20],
+            &upper[20..]
+        )
+    };
+    for own in [
+        format!("/Users/{alice_id}/Items?{query}"),
+        format!("/Items?{query}&UserId={dashed}"),
+    ] {
+        let (cs, status, via, direct) = r.both(&own, &alice).await;
+        assert_eq!(status, 200, "{own}");
+        assert!(cs.contains("detail=index"), "{own}: {cs}");
+        assert_eq!(ids(&via["Items"]), ids(&direct["Items"]), "{own}");
+    }
+    // A user naming another: the server's 403, not the index's answer.
+    for theirs in [
+        format!("/Users/{admin_id}/Items?{query}"),
+        format!("/Items?{query}&UserId={admin_id}"),
+    ] {
+        let via = r.get(&r.proxy, &theirs, &alice).await;
+        assert_eq!(via.status(), 403, "{theirs}");
+    }
+    // The administrator naming kid, who may not see the music: kid's view (nothing), not the
+    // administrator's.
+    for theirs in [
+        format!("/Users/{kid_id}/Items?{query}"),
+        format!("/Items?{query}&UserId={kid_id}"),
+        format!("/Search/Hints?SearchTerm={}&UserId={kid_id}", enc(&title)),
+    ] {
+        let (cs, status, via, direct) = r.both(&theirs, &admin).await;
+        assert_eq!(status, 200, "{theirs}");
+        assert!(!cs.contains("detail=index"), "{theirs}: {cs}");
+        assert_eq!(via, direct, "{theirs}");
+    }
+    let (_, _, direct_for_kid, _) = r
+        .both(&format!("/Users/{kid_id}/Items?{query}"), &kid)
+        .await;
+    assert_eq!(direct_for_kid["TotalRecordCount"], 0, "kid sees no music");
+}

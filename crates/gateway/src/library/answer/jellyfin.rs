@@ -89,6 +89,49 @@ pub(super) async fn jellyfin_server_id(
     v.get("Id")?.as_str().map(str::to_string)
 }
 
+/// The token's own user id (`/Users/Me` `Id`): asked of the server once per token and kept
+/// with the user (not through the cache: `/Users/Me` carries activity dates clients must get
+/// fresh, so it is no cached route).
+pub(super) async fn jellyfin_own_id(
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+) -> Option<Arc<str>> {
+    if let Some(id) = user.server_user_id() {
+        return Some(id);
+    }
+    let uri = up.uri_for("/Users/Me").ok()?;
+    let token = HeaderValue::from_str(user.token()).ok()?;
+    let make = || Ok(up.owner_request(&uri, Some(&token), "cachearr"));
+    let response = up
+        .send_idempotent(&make, crate::upstream::Budget::Client)
+        .await
+        .ok()?;
+    if response.status() != http::StatusCode::OK {
+        return None;
+    }
+    let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(
+        response.into_body(),
+        1 << 20,
+    ))
+    .await
+    .ok()?
+    .to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    Some(user.learn_server_user_id(v.get("Id")?.as_str()?))
+}
+
+/// Whether two Jellyfin ids name the same user: Jellyfin reads a GUID with or without its
+/// dashes and in either case.
+pub(super) fn same_jellyfin_id(a: &str, b: &str) -> bool {
+    let bare = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    bare(a) == bare(b)
+}
+
 /// Where a Jellyfin search puts an item: relevance, folded sort name, name, id.
 type JellyfinSearchKey<'a> = (u8, String, &'a str, &'a str);
 

@@ -50,7 +50,7 @@ use crate::fetch::ProxyBody;
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
-use jellyfin::{JellyfinRoute, jellyfin_server_id};
+use jellyfin::{JellyfinRoute, jellyfin_own_id, jellyfin_server_id, same_jellyfin_id};
 use plex::PlexRoute;
 
 mod jellyfin;
@@ -92,6 +92,15 @@ pub(crate) async fn try_answer<B>(
     // Index answers are cached answers: none goes to a token the server refused last.
     if user.is_refused() {
         return None;
+    }
+    // The index answers with the token's view: a request naming another user
+    // (`/Users/{id}/Items`, `UserId=`) is the server's to answer — a 403, or for an
+    // administrator that user's view.
+    if let Some(named) = route.named_user() {
+        let own = jellyfin_own_id(up, &user).await?;
+        if !same_jellyfin_id(named, &own) {
+            return None;
+        }
     }
     let sections = user_sections(gw, up, &user).await?;
     let folded = titles::folded(&index).await?;
@@ -143,6 +152,17 @@ pub(crate) async fn try_answer<B>(
 enum Route {
     Plex(PlexRoute),
     Jellyfin(JellyfinRoute),
+}
+
+impl Route {
+    /// The user a request names besides its token's (Jellyfin `/Users/{id}/…`, `UserId=`).
+    fn named_user(&self) -> Option<&str> {
+        match self {
+            Route::Plex(_) => None,
+            Route::Jellyfin(JellyfinRoute::Items { uid, .. }) => uid.as_deref(),
+            Route::Jellyfin(JellyfinRoute::Hints { params }) => param(params, "userid"),
+        }
+    }
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
