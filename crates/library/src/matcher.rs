@@ -354,9 +354,10 @@ struct Scored {
     artist: f32,
     /// Both durations known and further apart than the accept limit.
     durations_disagree: bool,
-    /// The edit words agree ("" and "", or "radio edit" and "radio edit"): breaks ties
-    /// between "Song" and "Song - Radio Edit".
-    edit_equal: bool,
+    /// How the edit words agree ("" and "", "radio edit" and "radio edit"; "explicit" and
+    /// "clean" are opposite): breaks ties between "Song" and "Song - Radio Edit", "Song" and
+    /// "Song (Clean)".
+    edit: normalize::EditAgreement,
     /// For versions: the version descriptions differ ("Live" vs "Live at Wembley"). The kind
     /// agrees, so it may be accepted, but a candidate whose words agree is preferred.
     version_text_differs: bool,
@@ -686,7 +687,7 @@ impl<'a> Matcher<'a> {
                 .total_cmp(&a.score)
                 .then(b.claims_backed.cmp(&a.claims_backed))
                 .then(a.version_text_differs.cmp(&b.version_text_differs))
-                .then(b.edit_equal.cmp(&a.edit_equal))
+                .then(b.edit.cmp(&a.edit))
                 .then(a.item.cmp(&b.item))
         });
         let best = &scored[0];
@@ -700,7 +701,7 @@ impl<'a> Matcher<'a> {
         // The margin rule, except that agreeing version and edit words beat a tie with a title
         // that only differs by them ("Song" vs "Song - Radio Edit", "Song - Live at X" vs
         // "Song (Live)").
-        let exactness = |s: &Scored| (!s.version_text_differs, s.edit_equal);
+        let exactness = |s: &Scored| (!s.version_text_differs, s.edit);
         let margin_ok = different.is_none_or(|other| {
             best.score - other.score >= self.config.margin
                 || (exactness(best) > exactness(other) && best.score >= other.score)

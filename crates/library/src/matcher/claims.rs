@@ -436,4 +436,44 @@ mod tests {
         );
         assert_eq!(band.accepted_id(), Some("ada"), "{band:?}");
     }
+
+    #[test]
+    fn the_edit_asked_for_is_chosen_among_the_librarys() {
+        let index = LibraryIndex::build(&[
+            track("kite", &["Noor Vale"], "Copper Kite", "Kites", 200),
+            track(
+                "kite-clean",
+                &["Noor Vale"],
+                "Copper Kite (Clean)",
+                "Kites",
+                200,
+            ),
+            track(
+                "boat-mono",
+                &["Noor Vale"],
+                "Paper Boat (Mono)",
+                "Boats",
+                150,
+            ),
+            track(
+                "boat-stereo",
+                &["Noor Vale"],
+                "Paper Boat (Stereo)",
+                "Boats",
+                151,
+            ),
+        ])
+        .expect("the library builds");
+        for (title, id) in [
+            ("Copper Kite [Explicit]", "kite"),
+            ("Copper Kite (Dirty)", "kite"),
+            ("Copper Kite (Clean Version)", "kite-clean"),
+            ("Copper Kite", "kite"),
+            ("Paper Boat - Mono Mix", "boat-mono"),
+            ("Paper Boat (Stereo Version)", "boat-stereo"),
+        ] {
+            let outcome = run(&index, with("Noor Vale", title, None, None));
+            assert_eq!(outcome.accepted_id(), Some(id), "{title} → {outcome:?}");
+        }
+    }
 }

@@ -208,7 +208,7 @@ impl<'a> Matcher<'a> {
         // нет"), is rarely another artist's song: enough beside an artist written in
         // another script ("아이유" for "IU").
         corroborated |= title >= 1.0 && normalize::script_of(&query.title.base) == Script::Other;
-        let edit_equal = query.title.edit_text == view.edit_text();
+        let edit = normalize::edit_agreement(&query.title.edit_text, view.edit_text());
         let score = total / weight;
         // Worked out only where it can change the band: for a candidate that could be accepted.
         let claims_backed = score + SCORE_SLACK < self.config.accept
@@ -219,7 +219,7 @@ impl<'a> Matcher<'a> {
             title,
             artist,
             durations_disagree,
-            edit_equal,
+            edit,
             version_text_differs,
             version_unconfirmed,
             artist_unknown,

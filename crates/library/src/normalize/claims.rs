@@ -327,3 +327,61 @@ pub fn album_claims(raw: &str) -> Vec<String> {
 pub fn claims_carried(claims: &[String], words: &[String]) -> bool {
     claims.iter().all(|claim| carried(claim, words))
 }
+
+/// How well two titles' edit words agree ([`edit_agreement`]), worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EditAgreement {
+    /// They name opposite edits of the recording: explicit and clean, mono and stereo.
+    Opposite,
+    /// Nothing for or against.
+    Neutral,
+    /// They name the same edit in other words ("Explicit" and "Explicit Version", "Mono" and
+    /// "Mono Mix").
+    Alike,
+    /// The same edit words, or none on either side.
+    Equal,
+}
+
+/// Compares the edit words of two titles ([`ParsedTitle::edit_text`]): which of two edits the
+/// library holds ("Song" and "Song (Clean)", "Song (Mono)" and "Song (Stereo)") a query asks
+/// for. Both name the same recording: this only chooses between them.
+///
+/// ```
+/// use cachearr_library::normalize::{edit_agreement, EditAgreement};
+/// assert_eq!(edit_agreement("explicit", "clean"), EditAgreement::Opposite);
+/// assert_eq!(edit_agreement("explicit", "explicit version"), EditAgreement::Alike);
+/// assert_eq!(edit_agreement("mono", ""), EditAgreement::Neutral);
+/// assert_eq!(edit_agreement("", ""), EditAgreement::Equal);
+/// ```
+pub fn edit_agreement(ours: &str, theirs: &str) -> EditAgreement {
+    if ours == theirs {
+        return EditAgreement::Equal;
+    }
+    // Each mark: Some(true) for one side of a pair, Some(false) for the other.
+    let marks = |text: &str| -> [Option<bool>; 2] {
+        let has = |words: &[&str]| text.split(' ').any(|word| words.contains(&word));
+        let mark = |yes: &[&str], no: &[&str]| match (has(yes), has(no)) {
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            _ => None,
+        };
+        [
+            mark(&["explicit", "dirty", "uncensored"], &["clean", "censored"]),
+            mark(&["mono"], &["stereo"]),
+        ]
+    };
+    let (a, b) = (marks(ours), marks(theirs));
+    let mut alike = false;
+    for (x, y) in a.iter().zip(&b) {
+        match (x, y) {
+            (Some(x), Some(y)) if x != y => return EditAgreement::Opposite,
+            (Some(_), Some(_)) => alike = true,
+            _ => {}
+        }
+    }
+    if alike {
+        EditAgreement::Alike
+    } else {
+        EditAgreement::Neutral
+    }
+}

@@ -303,6 +303,12 @@ pub(super) fn is_noise_word(word: &str) -> bool {
             | "paroles"
             | "legendado"
             | "subtitulado"
+            | "sub"
+            | "subs"
+            | "subtitles"
+            | "musikvideo"
+            | "offizielles"
+            | "videoclipe"
             | "performance"
             | "animated"
             | "vertical"
@@ -362,7 +368,11 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
     let Some(first) = words.first() else {
         return Segment::Noise(String::new());
     };
-    if FEAT_WORDS.contains(first) {
+    // "(with Lyrics)" is where it was posted, not a guest.
+    let noise_after_feat = FEAT_WORDS.contains(first)
+        && words.len() > 1
+        && words[1..].iter().all(|word| is_noise_word(word));
+    if FEAT_WORDS.contains(first) && !noise_after_feat {
         // Re-split the raw text after the feat word so separators are honoured.
         let after = raw.trim_start();
         let after = after
@@ -390,7 +400,7 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
         return Segment::Version(tags, join_words(words.iter().copied()));
     }
     let all_noise = (0..words.len()).all(|at| plain_mix(at) || is_noise_word(words[at]));
-    if *first == "from" || all_noise {
+    if *first == "from" || all_noise || noise_after_feat {
         // "Video Version" is a different edit; "Official Video" is only where it was posted.
         let names_an_edit = words.iter().any(|word| EDIT_WORDS.contains(word))
             || words
