@@ -11,6 +11,9 @@
 //!   names are case-insensitive);
 //! - paging (`X-Plex-Container-Start/Size`) is taken from the header or the query, whichever the
 //!   client used, and written in one form;
+//! - a request the server could read another way than the key — a parameter twice with two
+//!   values, or paging in a header and in the query that disagree — is not keyed
+//!   ([`KeyError::Ambiguous`]) and is passed through uncached;
 //! - which parameters are which is the upstream's dialect's
 //!   ([`crate::dialect::Dialect::key_rules`]): this file knows no server;
 //! - the scope is `u={hash}` (user scope: SipHash-1-3/128 of the token keyed with the
@@ -179,6 +182,23 @@ pub enum KeyError {
     /// A query value is percent-encoded more deeply than tokens are looked for in it.
     #[error("a query value is encoded too deeply")]
     TooDeep,
+    /// A parameter given twice with different values (in the query, or as a header and in the
+    /// query): the key would hold one reading and the server may take the other, so such a
+    /// request is passed through, never keyed.
+    #[error("a parameter is given twice with different values")]
+    Ambiguous,
+}
+
+/// Sets `slot` to `value`, or fails if it holds another value already: a parameter the
+/// server could read either way.
+fn once<T: PartialEq>(slot: &mut Option<T>, value: T) -> Result<(), KeyError> {
+    match slot {
+        Some(held) if *held != value => Err(KeyError::Ambiguous),
+        _ => {
+            *slot = Some(value);
+            Ok(())
+        }
+    }
 }
 
 /// The parts a key is made of.
@@ -241,15 +261,15 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
                     .is_some_and(|p| p.eq_ignore_ascii_case(client.prefix))
             {
                 if name.eq_ignore_ascii_case(client.start.as_str()) {
-                    start = Some(parse_num(value)?);
+                    once(&mut start, parse_num(value)?)?;
                     continue;
                 }
                 if name.eq_ignore_ascii_case(client.size.as_str()) {
-                    size = Some(parse_num(value)?);
+                    once(&mut size, parse_num(value)?)?;
                     continue;
                 }
                 if name.eq_ignore_ascii_case(client.language.as_str()) {
-                    language = Some(value);
+                    once(&mut language, value)?;
                     continue;
                 }
                 if !client
@@ -287,21 +307,34 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
         }
         pairs.sort_unstable();
         pairs.dedup();
+        // After sorting and removing exact repeats, a name left twice has two values: which
+        // one the server reads (first, last, or both in the order sent) is not the key's
+        // guess.
+        fn name_of(pair: &str) -> &str {
+            pair.split_once('=').map_or(pair, |(name, _)| name)
+        }
+        if pairs.windows(2).any(|w| name_of(&w[0]) == name_of(&w[1])) {
+            return Err(KeyError::Ambiguous);
+        }
         for (i, p) in pairs.iter().enumerate() {
             out.push(if i == 0 { '?' } else { '&' });
             out.push_str(p);
         }
     }
     if let Some(client) = &rules.client {
-        if start.is_none()
-            && let Some(v) = k.headers.get(&client.start)
-        {
-            start = Some(parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?);
+        // Paging in a header and in the query alike must say the same: the server reads
+        // the header where the query says otherwise.
+        for v in k.headers.get_all(&client.start) {
+            once(
+                &mut start,
+                parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?,
+            )?;
         }
-        if size.is_none()
-            && let Some(v) = k.headers.get(&client.size)
-        {
-            size = Some(parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?);
+        for v in k.headers.get_all(&client.size) {
+            once(
+                &mut size,
+                parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?,
+            )?;
         }
         if start.is_some() || size.is_some() {
             out.push_str(" p=");
@@ -311,11 +344,10 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
                 push_u64(&mut out, s);
             }
         }
-        if language.is_none() {
-            language = k
-                .headers
-                .get(&client.language)
-                .and_then(|v| v.to_str().ok());
+        for v in k.headers.get_all(&client.language) {
+            if let Ok(v) = v.to_str() {
+                once(&mut language, v)?;
+            }
         }
     }
     out.push_str(" a=");
@@ -508,6 +540,64 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_parameter_the_server_could_read_two_ways_is_not_keyed() {
+        let build = |profile, query: &str, headers: &HeaderMap| {
+            build_key(&KeyInput {
+                upstream: "up",
+                profile,
+                method: &Method::GET,
+                path: "/library/sections/1/all",
+                query: Some(query),
+                headers,
+                user: None,
+            })
+        };
+        let none = HeaderMap::new();
+        let mut start_0 = HeaderMap::new();
+        start_0.insert("x-plex-container-start", HeaderValue::from_static("0"));
+        for (profile, query, headers) in [
+            // Paging in the query and a header that says otherwise.
+            (
+                Profile::Plex,
+                "type=10&X-Plex-Container-Start=50&X-Plex-Container-Size=5",
+                &start_0,
+            ),
+            // Paging twice in the query.
+            (
+                Profile::Plex,
+                "X-Plex-Container-Start=0&X-Plex-Container-Start=50",
+                &none,
+            ),
+            // Any parameter twice with two values, in either order.
+            (Profile::Plex, "type=10&type=9", &none),
+            (Profile::Plex, "type=9&type=10", &none),
+            (Profile::Jellyfin, "Limit=5&limit=50", &none),
+            (Profile::Jellyfin, "SortBy=Name&SortBy=DatePlayed", &none),
+        ] {
+            assert_eq!(
+                build(profile, query, headers),
+                Err(KeyError::Ambiguous),
+                "{query}"
+            );
+        }
+        // The same value twice, in the query or in both places, reads one way.
+        let mut start_50 = HeaderMap::new();
+        start_50.insert("x-plex-container-start", HeaderValue::from_static("50"));
+        let once = build(Profile::Plex, "type=10&X-Plex-Container-Start=50", &none).unwrap();
+        for (query, headers) in [
+            ("type=10&type=10&X-Plex-Container-Start=50", &none),
+            ("type=10&X-Plex-Container-Start=50", &start_50),
+            ("type=10", &start_50),
+        ] {
+            assert_eq!(
+                build(Profile::Plex, query, headers).unwrap(),
+                once,
+                "{query}"
+            );
+        }
     }
 
     #[test]

@@ -507,3 +507,67 @@ async fn large_bodies_sent_without_copying_are_byte_identical() {
         }
     }
 }
+
+/// A parameter the key and the server could read differently — paging in a header and in
+/// the query, a parameter repeated with two values — is passed through, so each such request
+/// gets the server's own reading and never a page stored under another's key.
+#[tokio::test]
+async fn parameters_the_server_could_read_two_ways_are_passed_through() {
+    let (srv, h) = start().await;
+    let token = srv.token.clone();
+    let section = srv.sim.library().sections()[0].id;
+    let all = format!("/library/sections/{section}/all");
+    let get = |base: String, path: String, start_header: Option<&'static str>| {
+        let mut b = h
+            .client
+            .get(format!("{base}{path}"))
+            .header("X-Plex-Token", &token)
+            .header("Accept", "application/json");
+        if let Some(start) = start_header {
+            b = b.header("X-Plex-Container-Start", start);
+        }
+        async move {
+            let r = b.send().await.unwrap();
+            let cs = header(&r, "cache-status").to_string();
+            (cs, r.text().await.unwrap())
+        }
+    };
+    let direct = format!("http://{}", srv.addr);
+    let proxy = h.url("");
+    let cases: [(String, Option<&'static str>); 4] = [
+        (
+            format!("{all}?type=10&X-Plex-Container-Start=50&X-Plex-Container-Size=5"),
+            Some("0"),
+        ),
+        (
+            format!(
+                "{all}?type=10&X-Plex-Container-Start=0&X-Plex-Container-Start=50&X-Plex-Container-Size=5"
+            ),
+            None,
+        ),
+        (
+            format!("{all}?type=10&type=9&X-Plex-Container-Size=5"),
+            None,
+        ),
+        (
+            format!("{all}?type=9&type=10&X-Plex-Container-Size=5"),
+            None,
+        ),
+    ];
+    for (path, start) in &cases {
+        for _ in 0..2 {
+            let (cs, via) = get(proxy.clone(), path.clone(), *start).await;
+            assert_eq!(cs, "cachearr; fwd=bypass; detail=ambiguous-query", "{path}");
+            let (_, server) = get(direct.clone(), path.clone(), *start).await;
+            assert_eq!(via, server, "{path} with start header {start:?}");
+        }
+    }
+    // Page 50 asked for one way is cached as page 50, whatever was passed through before.
+    let page_50 = format!("{all}?type=10&X-Plex-Container-Start=50&X-Plex-Container-Size=5");
+    for _ in 0..2 {
+        let (cs, via) = get(proxy.clone(), page_50.clone(), None).await;
+        assert!(!cs.contains("bypass"), "{cs}");
+        let (_, server) = get(direct.clone(), page_50.clone(), None).await;
+        assert_eq!(via, server);
+    }
+}

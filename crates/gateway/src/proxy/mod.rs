@@ -252,6 +252,9 @@ enum Bypass {
     NoToken,
     /// Two different tokens in one request: which one the server reads is not a cache's guess.
     AmbiguousIdentity,
+    /// A parameter given twice with different values ([`crate::keys::KeyError::Ambiguous`]):
+    /// no key can say which one the server reads.
+    AmbiguousQuery,
     /// A shared entry, and the token was not proved recently; `authenticates`: the route's 2xx
     /// proves the token.
     UntrustedToken {
@@ -296,6 +299,7 @@ impl Bypass {
             Bypass::Range => "cachearr; fwd=bypass; detail=range",
             Bypass::NoToken => "cachearr; fwd=bypass; detail=no-token",
             Bypass::AmbiguousIdentity => "cachearr; fwd=bypass; detail=ambiguous-identity",
+            Bypass::AmbiguousQuery => "cachearr; fwd=bypass; detail=ambiguous-query",
             Bypass::UntrustedToken { .. } => "cachearr; fwd=bypass; detail=token-not-verified",
             Bypass::RefusedToken { .. } => "cachearr; fwd=bypass; detail=token-refused",
             Bypass::Write { .. } => "cachearr; fwd=method; detail=write",
@@ -433,6 +437,10 @@ async fn serve_reading(
             remember,
         } => match reading_of(up, &req, &user, scope_user, policy, tags, user_state) {
             Ok(reading) => (Arc::new(reading), remember),
+            Err(crate::keys::KeyError::Ambiguous) => {
+                let why = Bypass::AmbiguousQuery;
+                return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
+            }
             Err(e) => return problem(ErrorKind::BadQuery, &e.to_string()),
         },
     };
