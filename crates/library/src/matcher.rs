@@ -243,12 +243,22 @@ struct Prepared {
     /// What the album says of its recordings ([`normalize::album_claims`]): "live" for "Live
     /// at Wembley", "taylors version" for "1989 (Taylor's Version)".
     album_claims: Vec<String>,
+    /// Every word of the album as written ([`normalize::title_words`]).
+    album_words: Vec<String>,
+    /// The kinds of recording the album names ([`normalize::album_kinds`]): live for "Live at
+    /// Wembley", acoustic for "MTV Unplugged".
+    album_kinds: VersionTags,
+    /// The edit words of the title and the album together ("explicit" for "Song" on "Album
+    /// [Explicit]"): which edit the query asks for.
+    edit_words: String,
 }
 
 impl Prepared {
     fn new(query: &TrackQuery) -> Prepared {
         let (artist, raw_title) = normalize::read_upload(&query.artist, &query.title);
         let title = normalize::parse_title(&raw_title);
+        let edit_words =
+            normalize::edit_words(&title.edit_text, query.album.as_deref().unwrap_or(""));
         let mut artists = normalize::split_artists(&artist);
         for name in &title.featured {
             if !artists.contains(name) {
@@ -297,6 +307,17 @@ impl Prepared {
                 .album
                 .as_deref()
                 .map(normalize::album_claims)
+                .unwrap_or_default(),
+            album_words: query
+                .album
+                .as_deref()
+                .map(normalize::title_words)
+                .unwrap_or_default(),
+            edit_words,
+            album_kinds: query
+                .album
+                .as_deref()
+                .map(normalize::album_kinds)
                 .unwrap_or_default(),
         }
     }

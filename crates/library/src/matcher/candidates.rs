@@ -25,7 +25,7 @@ impl<'a> Matcher<'a> {
                     && view
                         .duration_ms()
                         .is_some_and(|theirs| theirs.abs_diff(duration) <= within)
-                    && view.version().same_kind(query.title.version)
+                    && self.kinds_agree(query, view)
                     && similarity(album, view.album_norm()) >= ALBUM_AGREES
             })
         };
@@ -300,7 +300,7 @@ impl<'a> Matcher<'a> {
         let fits = |item: u32, within: u32| {
             self.index.view_masked(item, &self.mask).filter(|view| {
                 view.kind() == ItemKind::Track
-                    && view.version().same_kind(query.title.version)
+                    && self.kinds_agree(query, view)
                     && view
                         .duration_ms()
                         .is_some_and(|theirs| theirs.abs_diff(duration) <= within)

@@ -47,7 +47,8 @@ impl<'a> Matcher<'a> {
     /// - the candidate title's qualifiers that name a recording ("Part II", "Re-Recorded",
     ///   "Take 3", a year) are words of the query's title;
     /// - the query album's claims ("live", "sessions", "taylors version") are words of the
-    ///   candidate's album or title;
+    ///   candidate's album or title, or kinds of its recording, and the candidate album's
+    ///   claims are the query's;
     /// - every artist the query credits is among the candidate's credits ([`Credit`]); a
     ///   guest the library leaves out needs the release to agree (the album or the length, and
     ///   neither disagreeing), another lead artist needs the album to agree.
@@ -80,11 +81,29 @@ impl<'a> Matcher<'a> {
         if !normalize::qualifiers_backed(&named, &query.title_words, classical) {
             return false;
         }
+        let their_album = view.album().unwrap_or("");
         if !query.album_claims.is_empty() {
-            let mut words = normalize::title_words(view.album().unwrap_or(""));
+            let mut words = normalize::title_words(their_album);
             words.extend(their_words.iter().cloned());
-            if !normalize::claims_carried(&query.album_claims, &words) {
+            let kinds = normalize::kinds_named(view.version(), their_album);
+            if !normalize::claims_carried(&query.album_claims, &words, kinds) {
                 return false;
+            }
+        }
+        // The candidate's album may say its recording is live, a session or a re-recording
+        // ("MTV Unplugged in New York", "1989 (Taylor's Version)") where its title is plain: the
+        // query must say so too. (A title that names its version or qualifier has been weighed
+        // by it already: "Dynamite (Tropical Remix)" on "Dynamite (DayTime Version)".)
+        if theirs.version.is_original() && named.is_empty() {
+            let their_claims = normalize::album_claims(their_album);
+            if !their_claims.is_empty() {
+                let mut words = query.title_words.clone();
+                words.extend(query.album_words.iter().cloned());
+                let ours = query.album.as_deref().unwrap_or("");
+                let kinds = normalize::kinds_named(query.title.version, ours);
+                if !normalize::claims_carried(&their_claims, &words, kinds) {
+                    return false;
+                }
             }
         }
         match self.credit(query, view, &their_words) {
@@ -475,5 +494,97 @@ mod tests {
             let outcome = run(&index, with("Noor Vale", title, None, None));
             assert_eq!(outcome.accepted_id(), Some(id), "{title} → {outcome:?}");
         }
+    }
+
+    #[test]
+    fn an_albums_edit_words_mark_its_tracks() {
+        let index = LibraryIndex::build(&[
+            track("kite", &["Noor Vale"], "Copper Kite", "Kites", 200),
+            track(
+                "kite-clean",
+                &["Noor Vale"],
+                "Copper Kite",
+                "Kites (Clean)",
+                200,
+            ),
+        ])
+        .expect("the library builds");
+        for (title, album, id) in [
+            ("Copper Kite", Some("Kites [Explicit]"), "kite"),
+            ("Copper Kite", Some("Kites (Edited)"), "kite-clean"),
+            ("Copper Kite (Clean)", None, "kite-clean"),
+            ("Copper Kite", None, "kite"),
+        ] {
+            let outcome = run(&index, with("Noor Vale", title, album, None));
+            assert_eq!(
+                outcome.accepted_id(),
+                Some(id),
+                "{title} {album:?} → {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_live_album_with_plain_titles_is_asked_for_as_live() {
+        let index = LibraryIndex::build(&[
+            track(
+                "field",
+                &["Noor Vale"],
+                "Lantern Field",
+                "Live at the Granary",
+                240,
+            ),
+            track(
+                "salt",
+                &["Noor Vale"],
+                "Saltmarsh",
+                "Long Live Saltmarsh",
+                210,
+            ),
+        ])
+        .expect("the library builds");
+        assert_offered(
+            &index,
+            with("Noor Vale", "Lantern Field", None, None),
+            "field",
+        );
+        for query in [
+            with("Noor Vale", "Lantern Field - Live", None, None),
+            with(
+                "Noor Vale",
+                "Lantern Field",
+                Some("Live at the Granary"),
+                None,
+            ),
+        ] {
+            let outcome = run(&index, query.clone());
+            assert_eq!(
+                outcome.accepted_id(),
+                Some("field"),
+                "{query:?} → {outcome:?}"
+            );
+        }
+        // "Long Live …" is not a live album.
+        let salt = run(&index, with("Noor Vale", "Saltmarsh", None, None));
+        assert_eq!(salt.accepted_id(), Some("salt"), "{salt:?}");
+    }
+
+    #[test]
+    fn numbers_in_qualifiers_are_compared_by_value() {
+        let index = LibraryIndex::build(&[
+            track("take1", &["Noor Vale"], "Tin Roof (Take 1)", "Roofs", 180),
+            track(
+                "part2",
+                &["Noor Vale"],
+                "Ferry Rope (Part II)",
+                "Ropes",
+                190,
+            ),
+        ])
+        .expect("the library builds");
+        let other_take = run(&index, with("Noor Vale", "Tin Roof (Take 2)", None, None));
+        assert_eq!(other_take.accepted_id(), None, "{other_take:?}");
+        let same_part = run(&index, with("Noor Vale", "Ferry Rope (Pt. 2)", None, None));
+        assert_eq!(same_part.accepted_id(), Some("part2"), "{same_part:?}");
     }
 }

@@ -41,7 +41,7 @@ impl<'a> Matcher<'a> {
             }
         }
         let view = self.index.view_masked(item, &self.mask)?;
-        if view.kind() != ItemKind::Track || !view.version().same_kind(query.title.version) {
+        if view.kind() != ItemKind::Track || !self.kinds_agree(query, &view) {
             return None;
         }
         let title = match short_form {
@@ -208,7 +208,10 @@ impl<'a> Matcher<'a> {
         // нет"), is rarely another artist's song: enough beside an artist written in
         // another script ("아이유" for "IU").
         corroborated |= title >= 1.0 && normalize::script_of(&query.title.base) == Script::Other;
-        let edit = normalize::edit_agreement(&query.title.edit_text, view.edit_text());
+        let edit = normalize::edit_agreement(
+            &query.edit_words,
+            &normalize::edit_words(view.edit_text(), view.album().unwrap_or("")),
+        );
         let score = total / weight;
         // Worked out only where it can change the band: for a candidate that could be accepted.
         let claims_backed = score + SCORE_SLACK < self.config.accept
@@ -226,6 +229,23 @@ impl<'a> Matcher<'a> {
             corroborated,
             claims_backed,
         })
+    }
+
+    /// True when the candidate is the kind of recording the query asks for: the title's
+    /// version tags agree, or a plain title is read with its album's kind ("Hey Jude" on "Live
+    /// at the BBC" is live, either way round).
+    pub(super) fn kinds_agree(&self, query: &Prepared, view: &ItemView<'_>) -> bool {
+        let (ours, theirs) = (query.title.version, view.version());
+        if theirs.same_kind(ours) {
+            return true;
+        }
+        if ours.is_original() {
+            return !query.album_kinds.is_original() && theirs.same_kind(query.album_kinds);
+        }
+        theirs.is_original() && {
+            let album_kinds = normalize::album_kinds(view.album().unwrap_or(""));
+            !album_kinds.is_original() && album_kinds.same_kind(ours)
+        }
     }
 
     /// True when the query's artist credit and the library's names are written in different

@@ -85,8 +85,9 @@ const RECORDING_WORDS: [&str; 64] = [
 
 /// Words of an album that say its recordings are not the studio ones ("Live at Wembley",
 /// "MTV Unplugged in New York", "The Kitchen Sessions", "Greatest Hits Re-Recorded").
-const ALBUM_RECORDING_WORDS: [&str; 31] = [
+const ALBUM_RECORDING_WORDS: [&str; 30] = [
     "live",
+    "alive",
     "unplugged",
     "acoustic",
     "concert",
@@ -109,8 +110,6 @@ const ALBUM_RECORDING_WORDS: [&str; 31] = [
     "tribute",
     "recorded",
     "rerecorded",
-    "recording",
-    "recordings",
     "acapella",
     "stripped",
     "reimagined",
@@ -219,9 +218,21 @@ pub fn title_words(raw: &str) -> Vec<String> {
 
 /// True when `word` is among `words`, or a typo of one of five letters or more.
 fn carried(word: &str, words: &[String]) -> bool {
-    words
-        .iter()
-        .any(|other| other == word || (word.len() >= 5 && is_typo_of(word, other)))
+    let value = number_value(word);
+    words.iter().any(|other| {
+        other == word
+            || (word.len() >= 5 && is_typo_of(word, other))
+            || value.is_some_and(|value| number_value(other) == Some(value))
+    })
+}
+
+/// The value of a number written in digits or Roman numerals ("2", "ii", "v"): "Part II" is
+/// "Pt. 2", "Take 2" is not "Take 1".
+fn number_value(word: &str) -> Option<u32> {
+    if !word.is_empty() && word.len() <= 9 && word.bytes().all(|b| b.is_ascii_digit()) {
+        return word.parse().ok();
+    }
+    roman_value(word)
 }
 
 /// Words a classical title's movement is named by ("1st Movement", "Mvt. 3"): its work parts
@@ -264,9 +275,9 @@ pub fn reads_as_subtitle(qualifier: &str) -> bool {
 }
 
 /// True when the words of every qualifier are among `words` (the other title's, from
-/// [`title_words`]): "take 3" needs "take" there, "2018" needs "2018". Words that do not
-/// decide (articles, numbers below 1000 and Roman numerals — the titles' numbers are compared
-/// apart — and, for a classical title, the words of its movement) are passed over.
+/// [`title_words`]): "take 3" needs "take" and "3" there (or "iii"), "2018" needs "2018".
+/// Articles and, for a classical title, the words and numbers of its movement (compared by its
+/// work parts) are passed over.
 ///
 /// ```
 /// use cachearr_library::normalize::{parse_title, qualifiers_backed, title_words};
@@ -281,13 +292,9 @@ pub fn reads_as_subtitle(qualifier: &str) -> bool {
 pub fn qualifiers_backed(qualifiers: &[String], words: &[String], classical: bool) -> bool {
     qualifiers.iter().all(|qualifier| {
         qualifier.split(' ').all(|word| {
-            let number = word.bytes().all(|b| b.is_ascii_digit())
-                && word.parse::<u32>().is_ok_and(|n| n < 1000);
             word.is_empty()
                 || is_filler(word)
-                || number
-                || roman_value(word).is_some()
-                || (classical && is_movement_word(word))
+                || (classical && (is_movement_word(word) || number_value(word).is_some()))
                 || carried(word, words)
         })
     })
@@ -305,15 +312,53 @@ pub fn qualifiers_backed(qualifiers: &[String], words: &[String], classical: boo
 /// assert!(album_claims("Rumours (Super Deluxe Edition)").is_empty());
 /// ```
 pub fn album_claims(raw: &str) -> Vec<String> {
-    let mut claims: Vec<String> = title_words(raw)
-        .into_iter()
-        .filter(|word| ALBUM_RECORDING_WORDS.contains(&word.as_str()))
-        .collect();
-    for qualifier in parse_title(raw)
-        .qualifiers
+    let words = title_words(raw);
+    let parsed = parse_title(raw);
+    // "Live" names a live album before a place, a year or what it holds ("Live at Leeds",
+    // "Live in Paris", "Live 1975-85", "Live Recordings"), alone or last ("Live!", "Greatest
+    // Hits Live"), or in a bracket; not in "Live Through This" or "Long. Live. A$AP".
+    let live_album = |at: usize| {
+        const AFTER_LIVE: [&str; 25] = [
+            "at",
+            "in",
+            "from",
+            "on",
+            "aus",
+            "au",
+            "a",
+            "en",
+            "ao",
+            "im",
+            "dal",
+            "recordings",
+            "recording",
+            "album",
+            "tracks",
+            "songs",
+            "versions",
+            "performances",
+            "sessions",
+            "session",
+            "edition",
+            "set",
+            "tour",
+            "concert",
+            "show",
+        ];
+        parsed.version.contains(VersionTags::LIVE)
+            || words.get(at + 1).is_none_or(|next| {
+                AFTER_LIVE.contains(&next.as_str()) || next.bytes().all(|b| b.is_ascii_digit())
+            })
+    };
+    let mut claims: Vec<String> = words
         .iter()
-        .filter(|q| names_recording(q))
-    {
+        .enumerate()
+        .filter(|(at, word)| {
+            ALBUM_RECORDING_WORDS.contains(&word.as_str()) && (*word != "live" || live_album(*at))
+        })
+        .map(|(_, word)| word.clone())
+        .collect();
+    for qualifier in parsed.qualifiers.iter().filter(|q| names_recording(q)) {
         for word in qualifier.split(' ') {
             if !word.is_empty() && !is_filler(word) && !claims.iter().any(|c| c == word) {
                 claims.push(word.to_string());
@@ -323,9 +368,43 @@ pub fn album_claims(raw: &str) -> Vec<String> {
     claims
 }
 
-/// True when every claim is among `words` (the other side's album and title words).
-pub fn claims_carried(claims: &[String], words: &[String]) -> bool {
-    claims.iter().all(|claim| carried(claim, words))
+/// The kind of recording an album claim names, if it names one ("live", "alive" and "concert"
+/// live; "unplugged" acoustic; "remixes" a remix …).
+pub fn claim_kind(word: &str) -> VersionTags {
+    match word {
+        "alive" => VersionTags::LIVE,
+        "remixes" | "remixed" => VersionTags::REMIX,
+        "demos" => VersionTags::DEMO,
+        "instrumentals" => VersionTags::INSTRUMENTAL,
+        other => version_tag_of_word(other),
+    }
+}
+
+/// True when every claim is among `words` (the other side's album and title words), or names
+/// a kind of recording that `kinds` (the other side's) has: "unplugged" is carried by "(Live
+/// Acoustic)".
+pub fn claims_carried(claims: &[String], words: &[String], kinds: VersionTags) -> bool {
+    claims.iter().all(|claim| {
+        let kind = claim_kind(claim);
+        carried(claim, words) || (!kind.is_original() && kinds.contains(kind))
+    })
+}
+
+/// The kinds of recording an album's claims name ([`album_claims`]): live for "Live at
+/// Wembley", acoustic for "MTV Unplugged in New York", none for "Long Live A$AP".
+pub fn album_kinds(album: &str) -> VersionTags {
+    album_claims(album)
+        .iter()
+        .map(|claim| claim_kind(claim))
+        .fold(VersionTags::NONE, VersionTags::union)
+}
+
+/// The kinds of recording a title's version tags and an album's words name together.
+pub fn kinds_named(version: VersionTags, album: &str) -> VersionTags {
+    title_words(album)
+        .iter()
+        .map(|word| claim_kind(word))
+        .fold(version, VersionTags::union)
 }
 
 /// How well two titles' edit words agree ([`edit_agreement`]), worst first.
@@ -333,6 +412,9 @@ pub fn claims_carried(claims: &[String], words: &[String]) -> bool {
 pub enum EditAgreement {
     /// They name opposite edits of the recording: explicit and clean, mono and stereo.
     Opposite,
+    /// The query says nothing of the edit and the library's is not the usual one: clean or
+    /// mono (a plain query asks for the album's explicit, stereo recording).
+    Unusual,
     /// Nothing for or against.
     Neutral,
     /// They name the same edit in other words ("Explicit" and "Explicit Version", "Mono" and
@@ -340,6 +422,42 @@ pub enum EditAgreement {
     Alike,
     /// The same edit words, or none on either side.
     Equal,
+}
+
+/// The edit words of a title ([`ParsedTitle::edit_text`]) with its album's ("Album [Explicit]",
+/// "Album (Clean)"): a clean album holds clean edits.
+pub fn edit_words(title_edit: &str, album: &str) -> String {
+    if !album.contains(['(', '[', '-', '\u{2013}']) {
+        return title_edit.to_string();
+    }
+    // The title's own words decide a pair it names ("Song (Mono)" on "Album (Mono & Stereo)").
+    let title_names = |pair: &[&str]| title_edit.split(' ').any(|word| pair.contains(&word));
+    let pairs: [&[&str]; 2] = [
+        &[
+            "explicit",
+            "dirty",
+            "uncensored",
+            "clean",
+            "censored",
+            "edited",
+        ],
+        &["mono", "stereo"],
+    ];
+    let album_edit = parse_title(album)
+        .edit_text
+        .split(' ')
+        .filter(|word| {
+            !pairs
+                .iter()
+                .any(|pair| pair.contains(word) && title_names(pair))
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    match (title_edit.is_empty(), album_edit.is_empty()) {
+        (_, true) => title_edit.to_string(),
+        (true, false) => album_edit,
+        (false, false) => format!("{title_edit} {album_edit}"),
+    }
 }
 
 /// Compares the edit words of two titles ([`ParsedTitle::edit_text`]): which of two edits the
@@ -351,6 +469,7 @@ pub enum EditAgreement {
 /// assert_eq!(edit_agreement("explicit", "clean"), EditAgreement::Opposite);
 /// assert_eq!(edit_agreement("explicit", "explicit version"), EditAgreement::Alike);
 /// assert_eq!(edit_agreement("mono", ""), EditAgreement::Neutral);
+/// assert_eq!(edit_agreement("", "clean"), EditAgreement::Unusual);
 /// assert_eq!(edit_agreement("", ""), EditAgreement::Equal);
 /// ```
 pub fn edit_agreement(ours: &str, theirs: &str) -> EditAgreement {
@@ -366,22 +485,24 @@ pub fn edit_agreement(ours: &str, theirs: &str) -> EditAgreement {
             _ => None,
         };
         [
-            mark(&["explicit", "dirty", "uncensored"], &["clean", "censored"]),
+            mark(
+                &["explicit", "dirty", "uncensored"],
+                &["clean", "censored", "edited"],
+            ),
             mark(&["mono"], &["stereo"]),
         ]
     };
     let (a, b) = (marks(ours), marks(theirs));
-    let mut alike = false;
-    for (x, y) in a.iter().zip(&b) {
+    // The usual edit of each pair: explicit, stereo.
+    const USUAL: [bool; 2] = [true, false];
+    let mut agreement = EditAgreement::Neutral;
+    for ((x, y), usual) in a.iter().zip(&b).zip(USUAL) {
         match (x, y) {
             (Some(x), Some(y)) if x != y => return EditAgreement::Opposite,
-            (Some(_), Some(_)) => alike = true,
+            (Some(_), Some(_)) => agreement = agreement.max(EditAgreement::Alike),
+            (None, Some(y)) if *y != usual => agreement = agreement.min(EditAgreement::Unusual),
             _ => {}
         }
     }
-    if alike {
-        EditAgreement::Alike
-    } else {
-        EditAgreement::Neutral
-    }
+    agreement
 }

@@ -173,7 +173,19 @@ impl ParsedTitle {
 }
 
 /// Words that make an edition segment name a different edit rather than a reissue.
-pub(super) const EDIT_WORDS: [&str; 6] = ["edit", "radio", "single", "mono", "clean", "explicit"];
+pub(super) const EDIT_WORDS: [&str; 11] = [
+    "edit",
+    "radio",
+    "single",
+    "mono",
+    "stereo",
+    "clean",
+    "explicit",
+    "dirty",
+    "censored",
+    "uncensored",
+    "edited",
+];
 
 /// What one bracketed or dash-separated part of a title is.
 pub(super) enum Segment {
@@ -321,6 +333,7 @@ pub(super) fn is_noise_word(word: &str) -> bool {
             | "color"
             | "dirty"
             | "censored"
+            | "edited"
             | "uncensored"
             | "only"
             | "video"
