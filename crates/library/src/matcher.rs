@@ -739,7 +739,15 @@ impl<'a> Matcher<'a> {
             && margin_ok
         {
             Band::Accept
-        } else if best.score >= self.config.review {
+        } else if best.score >= self.config.review
+            || (best.title + SCORE_SLACK >= UNKNOWN_ARTIST_TITLE_FLOOR
+                && !scored[1..].iter().any(|other| {
+                    other.title + SCORE_SLACK >= UNKNOWN_ARTIST_TITLE_FLOOR
+                        && !self.same_song(best.item, other.item)
+                }))
+        {
+            // The only song of its title, under another name of the artist ("Yusuf Islam" for
+            // "Cat Stevens", which the library does not carry): worth a person's look.
             Band::Review
         } else {
             Band::Reject

@@ -838,3 +838,26 @@ fn duration_counts_when_both_sides_know_it() {
     let far = run(&index, far).best.unwrap().score;
     assert!(near > far, "{near} vs {far}");
 }
+
+#[test]
+fn the_only_song_of_a_title_under_another_name_is_offered_for_review() {
+    let index = LibraryIndex::build(&[
+        track("vane", "Orla Finch", "Weathervane", "Compass", 201),
+        track("home-a", "Orla Finch", "Home", "Compass", 180),
+        track("home-b", "Tam Reed", "Home", "Doors", 240),
+    ])
+    .unwrap();
+    // Another name of the artist, which the library does not carry: shown, not accepted.
+    let alias = run(&index, TrackQuery::new("Olive Kestrel", "Weathervane"));
+    assert_eq!(alias.band, Band::Review, "{alias:?}");
+    assert_eq!(alias.best.map(|b| b.id), Some("vane".to_string()));
+    // A title many songs share says nothing about which.
+    let common = run(
+        &index,
+        TrackQuery {
+            duration_ms: Some(400_000),
+            ..TrackQuery::new("Olive Kestrel", "Home")
+        },
+    );
+    assert_eq!(common.band, Band::Reject, "{common:?}");
+}
