@@ -52,7 +52,7 @@ pub use open::DiskStart;
 pub(crate) use open::UnavailableDisk;
 use open::{FailureCause, OpenFailure, move_aside};
 pub use sizing::DiskMemory;
-use sizing::{COMPACT_AT_MOST_EVERY, StoreSizes, allocated_bytes, journal_bytes, record_budget};
+use sizing::{COMPACT_AT_MOST_EVERY_MS, StoreSizes, allocated_bytes, journal_bytes, record_budget};
 
 /// Keys longer than this are not written to disk (fjall's limit is 64 KiB).
 const MAX_KEY_LEN: usize = 16 * 1024;
@@ -99,8 +99,11 @@ struct DiskInner {
     max_bytes: u64,
     entry_count: AtomicU64,
     bytes: AtomicU64,
-    /// What the records may take: `max_bytes` less what the store's own files (journal,
-    /// memtables, dead space awaiting compaction) take beyond the records, as last measured.
+    /// fjall's sizes for `max_bytes`.
+    sizes: StoreSizes,
+    /// What the records may take: `max_bytes` less the journals, what the store's own files
+    /// take beyond the records (dead space awaiting compaction) and the files counted beside,
+    /// as last measured.
     record_budget: AtomicU64,
     /// Directories beside the store whose bytes count against `max_bytes` too
     /// ([`DiskTier::count_also`]).
@@ -108,8 +111,9 @@ struct DiskInner {
     /// Keyspaces lent to the application ([`DiskTier::shared_keyspace`]): their files are in
     /// the store's directory but are not the records' overhead.
     shared: Mutex<Vec<Keyspace>>,
-    /// When a full compaction last ran (they are at most once a minute).
-    last_compaction: Mutex<Option<std::time::Instant>>,
+    /// When a full compaction last ran, on the engine's clock (they run at most every
+    /// [`COMPACT_AT_MOST_EVERY_MS`]).
+    last_compaction_ms: AtomicU64,
     maintenance_passes: AtomicU64,
     /// Serialises batches and maintenance: the usage counters are read-modify-write.
     write_lock: Mutex<()>,
@@ -153,6 +157,11 @@ fn parse_index(v: &[u8]) -> Option<(u64, u32)> {
 }
 
 impl DiskTier {
+    /// The smallest byte limit whose directory the tier keeps within 110 % of it: its
+    /// journals and memtables need a few megabytes whatever the limit. An application should
+    /// refuse a smaller one at start (a smaller one still works, over its limit).
+    pub const SMALLEST_LIMIT: u64 = sizing::SMALLEST_LIMIT;
+
     /// Opens (or creates) the store in `path`, holding at most `max_bytes` of records.
     ///
     /// # Errors
@@ -284,9 +293,12 @@ impl DiskTier {
             // Two cores are shared with the gateway: one background worker is plenty.
             .worker_threads(1)
             .cache_size(memory.block_cache)
-            // fjall's default keeps up to 512 MiB of journal, whatever the store's size: the
-            // directory must stay near `max_bytes`, so the journal gets its share of it.
-            .max_journaling_size(sizes.journal)
+            // fjall's default seals the journal at 64 MB and keeps up to 512 MiB of them,
+            // whatever the store's size: the directory must stay within `max_bytes`, so the
+            // journal is sealed at a thirty-second of it (a setting of our copy of fjall,
+            // vendor/fjall/PATCHED.md) and sealed journals are flushed away past as much.
+            .journal_rotation_size(sizes.journal_rotation)
+            .max_journaling_size(sizes.journal_rotation)
             // Records reach fjall already compressed by the codec (or judged incompressible
             // by it); fjall's default LZ4 pass over every journaled value above 4 KiB would
             // spend a full compression of each large record for nothing.
@@ -311,9 +323,12 @@ impl DiskTier {
                                 .compression(CompressionType::None)
                                 // Smaller blob files are collected sooner after their
                                 // records are removed (fjall rewrites a blob file once a
-                                // quarter of it is dead).
+                                // quarter of it is dead), and every such file is a
+                                // candidate (fjall's default takes the oldest quarter of
+                                // them per compaction): a cache's records all die young.
                                 .file_target_size(sizes.blob_file)
-                                .staleness_threshold(0.25),
+                                .staleness_threshold(0.25)
+                                .age_cutoff(1.0),
                         ))
                 } else {
                     o
@@ -351,10 +366,11 @@ impl DiskTier {
                 max_bytes,
                 entry_count: AtomicU64::new(entry_count),
                 bytes: AtomicU64::new(bytes),
-                record_budget: AtomicU64::new(max_bytes),
+                sizes,
+                record_budget: AtomicU64::new(record_budget(max_bytes, sizes.journal_share(), 0)),
                 counts_also: Mutex::new(Vec::new()),
                 shared: Mutex::new(Vec::new()),
-                last_compaction: Mutex::new(None),
+                last_compaction_ms: AtomicU64::new(0),
                 maintenance_passes: AtomicU64::new(0),
                 write_lock: Mutex::new(()),
             }),

@@ -26,15 +26,28 @@ impl Default for DiskMemory {
     }
 }
 
-/// Full compactions (which rewrite the whole store) run at most this often.
-pub(super) const COMPACT_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// Full compactions (which rewrite the whole store) run at most this often, in milliseconds
+/// of the engine's clock.
+pub(super) const COMPACT_AT_MOST_EVERY_MS: u64 = 5_000;
+
+/// The smallest byte limit the disk tier keeps its directory within (at 110 %): below it, the
+/// journals and memtables fjall needs to work at all (a megabyte each at least) and the space
+/// that compaction needs to collect dead blob files leave the records too little, and writes
+/// far past the limit took a 16 MiB store to 1.2 times its limit
+/// (`the_directory_stays_within_the_limit_while_writing_far_past_it`). Applications refuse a
+/// smaller setting at start.
+pub(super) const SMALLEST_LIMIT: u64 = 32 * MIB;
+
+const MIB: u64 = 1024 * 1024;
 
 /// fjall's sizes, derived from the store's byte limit so that the directory, not only the
-/// records, stays near it.
+/// records, stays within it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct StoreSizes {
-    /// All journals together (fjall's minimum is 64 MiB).
-    pub(super) journal: u64,
+    /// The active journal is sealed once it holds this much (checked whenever a memtable is
+    /// flushed); a sealed journal is deleted once every keyspace has flushed what it holds,
+    /// and fjall flushes the keyspaces holding one back once sealed journals reach this much.
+    pub(super) journal_rotation: u64,
     /// The `entries` keyspace's memtable.
     pub(super) entries_memtable: u64,
     /// The other keyspaces' memtables (small rows: index, expiry, meta).
@@ -45,32 +58,38 @@ pub(super) struct StoreSizes {
 
 impl StoreSizes {
     /// Sizes for a store of `max_bytes` whose memtables may take `memtables` bytes: the
-    /// `entries` keyspace gets half of that, the three small ones a sixth each, and none less
-    /// than 1 MiB (below that fjall flushes tiny tables all the time).
+    /// journal is sealed every thirty-second of the limit, the `entries` keyspace's memtable
+    /// gets a thirty-second of the limit and at most half of `memtables`, the three small
+    /// ones a hundred-and-twenty-eighth and at most a sixth; none less than 1 MiB (below that
+    /// fjall flushes tiny tables all the time).
     pub(super) fn for_limit(max_bytes: u64, memtables: u64) -> StoreSizes {
-        const MIB: u64 = 1024 * 1024;
         StoreSizes {
-            journal: (max_bytes / 8).clamp(64 * MIB, 512 * MIB),
+            journal_rotation: (max_bytes / 32).clamp(MIB, 64 * MIB),
             entries_memtable: (max_bytes / 32).min(memtables / 2).clamp(MIB, 64 * MIB),
             small_memtable: (max_bytes / 128).min(memtables / 6).clamp(MIB, 16 * MIB),
             blob_file: (max_bytes / 16).clamp(4 * MIB, 64 * MIB),
         }
     }
+
+    /// What the journals may hold at once: the active one, past its rotation size by what
+    /// the writes between two flushes add (an `entries` memtable), and one sealed journal as
+    /// large, waiting for the keyspaces to flush it away: an eighth of the limit at most from
+    /// [`SMALLEST_LIMIT`] up. The records' budget leaves it out.
+    pub(super) fn journal_share(&self) -> u64 {
+        2 * (self.journal_rotation + self.entries_memtable)
+    }
 }
 
-/// What the records may take of `max_bytes` when the store's files take `files` bytes while
-/// its records count `live`, and other files counted against the same limit take `beside`:
-/// the limit less the files' overhead (journal, memtables, dead space), but never below half
-/// the limit, so a burst of dead space waiting for compaction does not empty the store; then
-/// less the files beside, which are data of their own, down to an eighth of the limit.
-pub(super) fn record_budget(max_bytes: u64, files: u64, live: u64, beside: u64) -> u64 {
-    let overhead = files.saturating_sub(live);
+/// What the records may take of `max_bytes`: the limit less the journals' share, less a
+/// quarter for what the store's files hold beyond the records (index and expiry rows,
+/// tombstones and blob space not collected yet: fjall collects a blob file once a quarter of it
+/// is dead), less the files counted beside (another store's tables, the library index's
+/// files). Nothing is left for the records when those take the whole limit.
+pub(super) fn record_budget(max_bytes: u64, journal_share: u64, beside: u64) -> u64 {
     max_bytes
-        .saturating_sub(overhead)
-        .max(max_bytes / 2)
+        .saturating_sub(journal_share)
+        .saturating_sub(max_bytes / 4)
         .saturating_sub(beside)
-        .max(max_bytes / 8)
-        .max(1)
 }
 
 /// Allocated bytes of the journal files (`*.jnl` at the top of the store's directory).

@@ -5,44 +5,46 @@ const MIB: u64 = 1024 * 1024;
 #[test]
 fn store_sizes_follow_the_limit() {
     let small = StoreSizes::for_limit(256 * MIB, u64::MAX);
-    assert_eq!(small.journal, 64 * MIB, "fjall's minimum");
+    assert_eq!(small.journal_rotation, 8 * MIB);
     assert_eq!(small.entries_memtable, 8 * MIB);
     assert_eq!(small.small_memtable, 2 * MIB);
     assert_eq!(small.blob_file, 16 * MIB);
+    assert_eq!(small.journal_share(), 32 * MIB, "an eighth of the limit");
     let big = StoreSizes::for_limit(64 * 1024 * MIB, u64::MAX);
-    assert_eq!(big.journal, 512 * MIB, "fjall's default, no more");
+    assert_eq!(big.journal_rotation, 64 * MIB, "fjall's default, no more");
     assert_eq!(big.entries_memtable, 64 * MIB);
-    assert_eq!(StoreSizes::for_limit(1, u64::MAX).small_memtable, MIB);
+    let least = StoreSizes::for_limit(DiskTier::SMALLEST_LIMIT, u64::MAX);
+    assert_eq!(
+        (
+            least.journal_rotation,
+            least.entries_memtable,
+            least.small_memtable
+        ),
+        (MIB, MIB, MIB),
+        "fjall's useful minimum"
+    );
+    assert_eq!(least.journal_share(), DiskTier::SMALLEST_LIMIT / 8);
     // A memory share smaller than the disk's sizes wins, down to fjall's useful minimum.
     let shared = StoreSizes::for_limit(256 * MIB, 6 * MIB);
     assert_eq!(shared.entries_memtable, 3 * MIB);
     assert_eq!(shared.small_memtable, MIB);
+    assert_eq!(shared.journal_share(), 22 * MIB);
     assert_eq!(StoreSizes::for_limit(256 * MIB, 0).entries_memtable, MIB);
 }
 
 #[test]
-fn records_get_what_the_files_leave() {
-    // Files hold 40 MiB more than the records: the records may take the limit less that.
-    assert_eq!(record_budget(256 * MIB, 140 * MIB, 100 * MIB, 0), 216 * MIB);
-    // Files smaller than the records' count (journal not yet on disk): the whole limit.
-    assert_eq!(record_budget(256 * MIB, 10 * MIB, 100 * MIB, 0), 256 * MIB);
-    // A flood of dead space never takes the records below half the limit.
-    assert_eq!(record_budget(256 * MIB, 900 * MIB, 100 * MIB, 0), 128 * MIB);
-    // Files beside the store come off after that floor, down to an eighth.
-    assert_eq!(
-        record_budget(256 * MIB, 900 * MIB, 100 * MIB, 64 * MIB),
-        64 * MIB
-    );
-    assert_eq!(
-        record_budget(256 * MIB, 10 * MIB, 100 * MIB, 500 * MIB),
-        32 * MIB
-    );
+fn records_get_what_the_journals_dead_space_and_files_beside_leave() {
+    // 256 MiB: 32 MiB of journals, a quarter for dead space.
+    assert_eq!(record_budget(256 * MIB, 32 * MIB, 0), 160 * MIB);
+    assert_eq!(record_budget(256 * MIB, 32 * MIB, 60 * MIB), 100 * MIB);
+    // Files beside that take the whole limit leave the records nothing.
+    assert_eq!(record_budget(64 * MIB, 8 * MIB, 60 * MIB), 0);
 }
 
 #[test]
 fn eviction_keeps_records_within_the_measured_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let tier = DiskTier::open(dir.path(), 4 * MIB).unwrap();
+    let tier = DiskTier::open(dir.path(), DiskTier::SMALLEST_LIMIT).unwrap();
     let body = Bytes::from(vec![7u8; 64 * 1024]);
     let ops = (0..48u64)
         .map(|i| WriteOp::Put {
@@ -52,14 +54,12 @@ fn eviction_keeps_records_within_the_measured_budget() {
         })
         .collect();
     tier.write_sync(ops).unwrap();
-    // 3 MiB of records, under the 4 MiB limit; the journal holds them too, so the files
-    // count no more than the records and nothing is evicted.
+    // 3 MiB of records, under the 32 MiB limit less the journals' 4 MiB share and a quarter
+    // for dead space: nothing is evicted.
     let report = tier.maintain_sync(0).unwrap();
     assert_eq!(report.evicted, 0);
-    // Files with 2 MiB of their own beyond the records: the budget is 2 MiB, and a
-    // pass evicts down to 90 % of it.
-    let usage = tier.usage();
-    let budget = record_budget(4 * MIB, usage.bytes + 2 * MIB, usage.bytes, 0);
+    // Files beside taking all but 2 MiB: a pass evicts down to 90 % of that.
+    let budget = record_budget(DiskTier::SMALLEST_LIMIT, 4 * MIB, 18 * MIB);
     tier.inner.record_budget.store(budget, Ordering::Release);
     let report = tier.inner.remove_expired_and_evict(0).unwrap();
     assert!(report.evicted > 0);
@@ -77,7 +77,8 @@ fn files_beside_the_store_take_their_share_of_the_limit() {
     let tier = DiskTier::open(dir.path().join("cache"), 64 * MIB).unwrap();
     tier.maintain_sync(0).unwrap();
     let alone = tier.inner.record_budget.load(Ordering::Acquire);
-    assert!(alone > 60 * MIB, "{alone}");
+    let share = tier.inner.sizes.journal_share();
+    assert_eq!(alone, record_budget(64 * MIB, share, 0));
     // 20 MiB of other files in a nested directory (an index's store) beside the cache.
     std::fs::create_dir_all(beside.path().join("store")).unwrap();
     std::fs::write(
@@ -88,10 +89,10 @@ fn files_beside_the_store_take_their_share_of_the_limit() {
     tier.count_also(vec![beside.path().to_path_buf()]);
     tier.maintain_sync(0).unwrap();
     let shared = tier.inner.record_budget.load(Ordering::Acquire);
-    let files = allocated_bytes(&dir.path().join("cache"));
     let beside = allocated_bytes(beside.path());
-    assert_eq!(shared, record_budget(64 * MIB, files, 0, beside));
-    assert!(shared <= 44 * MIB, "{shared}");
+    assert!(beside >= 20 * MIB, "{beside}");
+    assert_eq!(shared, record_budget(64 * MIB, share, beside));
+    assert_eq!(shared, alone - beside);
 }
 
 #[test]
@@ -124,16 +125,19 @@ fn a_shared_keyspace_counts_beside_the_records_and_outlives_a_clear() {
     other.keyspace.rotate_memtable_and_wait().unwrap();
     let on_disk = other.keyspace.disk_space();
     assert!(on_disk >= 24 * MIB, "{on_disk}");
+    // Every keyspace flushed: the journal that carried the 24 MiB is gone.
+    tier.compact().unwrap();
     tier.maintain_sync(0).unwrap();
     let budget = tier.inner.record_budget.load(Ordering::Acquire);
-    let files = allocated_bytes(&path);
-    let live = tier.usage().bytes;
+    // The other store's tables count against the limit beside the records, as data of
+    // their own: the records get the limit less the journals' share, the allowance for dead
+    // space and those tables.
+    let share = tier.inner.sizes.journal_share();
     assert_eq!(
         budget,
-        record_budget(64 * MIB, files - on_disk, live, on_disk),
-        "the other store's tables are not the records' overhead but count against the limit"
+        record_budget(64 * MIB, share, other.keyspace.disk_space())
     );
-    assert!(budget <= 40 * MIB, "{budget}");
+    assert!(budget <= 64 * MIB - share - 16 * MIB - 24 * MIB, "{budget}");
     // Clearing the cache removes the records, not the other store's data.
     tier.write_sync(vec![WriteOp::RemovePrefix {
         prefix: String::new(),

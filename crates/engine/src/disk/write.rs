@@ -173,48 +173,71 @@ impl DiskInner {
                 }
             }
         }
-        self.commit(batch, counts)
+        self.commit(batch, counts)?;
+        // The journals are part of the directory's limit whatever the background worker's
+        // pace: when they outgrow their share (writes faster than fjall's one worker flushes,
+        // or a compaction holding it), the writer waits for every keyspace to be flushed, so
+        // the sealed journals can go. The write-behind queue absorbs the wait, or drops.
+        if journal_bytes(&self.path) > self.sizes.journal_share() {
+            self.flush_all()?;
+        }
+        Ok(())
+    }
+
+    /// Seals every keyspace's memtable (the tier's and the shared ones) and waits for their
+    /// flushes; fjall then deletes the sealed journals and seals the active one at its
+    /// rotation size.
+    pub(super) fn flush_all(&self) -> Result<(), TierError> {
+        let shared: Vec<Keyspace> = self.shared.lock_unpoisoned().clone();
+        for ks in [&self.entries, &self.index, &self.expiry, &self.meta]
+            .into_iter()
+            .chain(shared.iter())
+        {
+            ks.rotate_memtable_and_wait().map_err(store_err)?;
+        }
+        Ok(())
     }
 
     pub(super) fn maintain_sync(&self, now_ms: u64) -> Result<MaintenanceReport, TierError> {
         self.maintenance_passes.fetch_add(1, Ordering::Relaxed);
         // The directory is what an operator sizes a volume by: measure it (a few dozen
-        // `stat`s) and give the records what the store's own files leave of the limit.
-        // Shared keyspaces' tables are in the directory too, but they are another store's
-        // data, not the records' overhead: they count beside.
-        let shared: u64 = self
+        // `stat`s) and give the records what the rest leaves of the limit. Shared keyspaces'
+        // tables are in the directory too, but they are another store's data, not the
+        // records' overhead: they count beside, with the directories counted also.
+        let shared_bytes: u64 = self
             .shared
             .lock_unpoisoned()
             .iter()
             .map(Keyspace::disk_space)
             .sum();
-        let all_files = allocated_bytes(&self.path);
-        let files = all_files.saturating_sub(shared);
-        let beside: u64 = shared
-            + self
-                .counts_also
-                .lock_unpoisoned()
-                .iter()
-                .map(|dir| allocated_bytes(dir))
-                .sum::<u64>();
-        let live = self.bytes.load(Ordering::Acquire);
-        let budget = record_budget(self.max_bytes, files, live, beside);
+        let counted_also: u64 = self
+            .counts_also
+            .lock_unpoisoned()
+            .iter()
+            .map(|dir| allocated_bytes(dir))
+            .sum();
+        let budget = record_budget(
+            self.max_bytes,
+            self.sizes.journal_share(),
+            shared_bytes + counted_also,
+        );
         self.record_budget.store(budget, Ordering::Release);
+        if journal_bytes(&self.path) > self.sizes.journal_share() {
+            // Writes from elsewhere (a shared keyspace) took the journals past their share.
+            self.flush_all()?;
+        }
         let report = self.remove_expired_and_evict(now_ms)?;
-        // Background compaction reclaims space as the tree grows; when the tables and blob
-        // files alone still exceed the limit (heavy churn: tombstones and dead blobs not yet
-        // collected), compact fully, at most once a minute. The journal does not count here:
-        // a compaction cannot shrink it (it is dropped once the memtables are flushed), and
-        // rewriting the store would only add a second copy for a while.
-        let journal = journal_bytes(&self.path);
-        if files.saturating_sub(journal) > self.max_bytes {
-            let mut last = self.last_compaction.lock_unpoisoned();
-            if last.is_none_or(|t| t.elapsed() >= COMPACT_AT_MOST_EVERY) {
-                *last = Some(std::time::Instant::now());
-                drop(last);
-                tracing::debug!(files, live, "disk cache files over the limit; compacting");
-                self.compact()?;
-            }
+        // Background compaction collects dead space as the tree grows; when the directory is
+        // over the limit all the same (heavy churn: tombstones and dead blobs not collected
+        // yet), compact fully, at most every ten seconds of the engine's clock.
+        let all = allocated_bytes(&self.path) + counted_also;
+        let last = self.last_compaction_ms.load(Ordering::Acquire);
+        if all > self.max_bytes - self.max_bytes / 10
+            && now_ms.saturating_sub(last) >= COMPACT_AT_MOST_EVERY_MS
+        {
+            self.last_compaction_ms.store(now_ms, Ordering::Release);
+            tracing::debug!(all, "disk cache directory over its limit; compacting");
+            self.compact()?;
         }
         Ok(report)
     }

@@ -11,6 +11,8 @@ use cachearr_engine::{
 
 use crate::common::*;
 
+const MIB: u64 = 1024 * 1024;
+
 pub(crate) async fn disk_cache(clock: &Arc<ManualClock>, dir: &std::path::Path) -> TieredCache {
     TieredCache::builder()
         .memory_max_bytes(64 << 20)
@@ -225,33 +227,137 @@ async fn a_record_of_another_format_version_is_discarded_cleanly() {
 #[test]
 fn disk_eviction_keeps_the_limit_and_drops_the_soonest_expiring_first() {
     let dir = tempfile::tempdir().unwrap();
-    let tier = DiskTier::open(dir.path(), 200_000).unwrap();
-    // 40 records of ~10 KB (incompressible), expiring at 1000, 1001, … ms.
+    let limit = DiskTier::SMALLEST_LIMIT;
+    let tier = DiskTier::open(dir.path(), limit).unwrap();
+    // 40 records of 800 KB (incompressible), 32 MB in all, expiring at 1000, 1001, … ms.
     let ops = (0..40u64)
         .map(|i| WriteOp::Put {
             key: Key::new(format!("k{i:02}")),
-            record: Bytes::from(noise(i, 10_000)),
+            record: Bytes::from(noise(i, 800_000)),
             expires_at_ms: 1000 + i,
         })
         .collect();
     tier.write_sync(ops).unwrap();
-    assert!(tier.usage().bytes > 400_000);
+    assert!(tier.usage().bytes > 31_000_000);
+    // Everything flushed: the journal that carried the batch is gone.
+    tier.compact().unwrap();
     let report = tier.maintain_sync(0).unwrap();
     assert_eq!(report.expired, 0);
     assert!(report.evicted > 0);
     let usage = tier.usage();
-    assert!(usage.bytes <= 200_000, "{usage:?}");
+    // The journals' share (an eighth at this limit) and a quarter for dead space are not the
+    // records'.
+    assert!(usage.bytes <= limit - limit / 8 - limit / 4, "{usage:?}");
     assert_eq!(usage.entries, 40 - report.evicted);
     // Least valuable first: the survivors are exactly the latest-expiring ones.
     for i in 0..40u64 {
         let present = tier.get_sync(&format!("k{i:02}")).unwrap().is_some();
         assert_eq!(present, i >= report.evicted, "k{i:02}");
     }
-    // Sweeping at time 1030 removes what expired by then.
-    let report2 = tier.maintain_sync(1030).unwrap();
-    assert_eq!(report2.expired, 31 - report.evicted);
-    assert!(tier.get_sync("k30").unwrap().is_none());
-    assert!(tier.get_sync("k31").unwrap().is_some());
+    // Sweeping at time 1035 removes what expired by then.
+    let report2 = tier.maintain_sync(1035).unwrap();
+    assert_eq!(report2.expired, 36 - report.evicted);
+    assert!(tier.get_sync("k35").unwrap().is_none());
+    assert!(tier.get_sync("k36").unwrap().is_some());
+}
+
+/// `disk_max` bounds the whole directory — journals, tables, blob files, another store's
+/// keyspace beside the records — not only the records: writing four times the limit over
+/// many keys, as the write-behind worker does (a batch every 50 ms, a maintenance pass every
+/// second), never takes the directory past the limit + 10 %, as measured all along by a second
+/// thread. (Three times the limit is written in bursts far faster than a gateway writes; a
+/// 16 MiB store reached 1.2 times its limit, hence [`DiskTier::SMALLEST_LIMIT`].)
+#[test]
+fn the_directory_stays_within_the_limit_while_writing_far_past_it() {
+    for limit in [DiskTier::SMALLEST_LIMIT, 64 * MIB] {
+        let dir = tempfile::tempdir().unwrap();
+        let tier = DiskTier::open(dir.path(), limit).unwrap();
+        // Another store's data in the same database (the library's element store): it
+        // counts against the limit beside the records.
+        let other = tier
+            .shared_keyspace("elements-main", fjall::KeyspaceCreateOptions::default)
+            .unwrap();
+        for i in 0..(limit / 8 / 4096) {
+            other
+                .keyspace
+                .insert(i.to_be_bytes(), noise(i, 4096))
+                .unwrap();
+        }
+        let bound = limit + limit / 10;
+        // A second thread measures the directory all along, as an operator's `du` would:
+        // compactions and fjall's background work must keep to the bound too.
+        let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let sampler = {
+            let (sampling, path) = (sampling.clone(), dir.path().to_path_buf());
+            std::thread::spawn(move || {
+                let mut peak = 0;
+                while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                    peak = peak.max(allocated(&path));
+                    std::thread::yield_now();
+                }
+                peak
+            })
+        };
+        let (mut written, mut peak, mut seq) = (0u64, 0u64, 0u64);
+        // Per simulated second: 20 batches of 40 records (1 to 24 KB, a third of them
+        // compressible), a tenth of the keys written again.
+        let per_second = limit / 16;
+        let mut now = 0u64;
+        while written < 3 * limit {
+            now += 1000;
+            let mut this_second = 0u64;
+            while this_second < per_second {
+                let ops: Vec<WriteOp> = (0..40)
+                    .map(|_| {
+                        seq += 1;
+                        let key = if seq % 10 == 0 { seq / 7 } else { seq };
+                        let len = 1024 + (seq * 7919 % 24) as usize * 1024;
+                        let record = if seq % 3 == 0 {
+                            vec![b'x'; len]
+                        } else {
+                            noise(seq, len)
+                        };
+                        this_second += len as u64;
+                        WriteOp::Put {
+                            key: Key::new(format!(
+                                "plex GET /library/metadata/{key} u={}",
+                                seq % 4
+                            )),
+                            record: Bytes::from(record),
+                            expires_at_ms: now + 60_000 + seq % 600_000,
+                        }
+                    })
+                    .collect();
+                tier.write_sync(ops).unwrap();
+                let on_disk = tier.file_bytes();
+                peak = peak.max(on_disk);
+                assert!(
+                    on_disk <= bound,
+                    "limit {limit}: the directory holds {on_disk} bytes after {written} written, \
+                     over {bound}"
+                );
+            }
+            written += this_second;
+            tier.maintain_sync(now).unwrap();
+        }
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        let sampled = sampler.join().unwrap();
+        assert!(
+            sampled <= bound,
+            "limit {limit}: the directory reached {sampled} bytes at some moment, over {bound}"
+        );
+        let usage = tier.usage();
+        assert!(
+            usage.bytes >= limit / 4,
+            "limit {limit}: the records were squeezed out ({usage:?})"
+        );
+        assert!(usage.entries < seq, "nothing was evicted: {usage:?}");
+        eprintln!(
+            "limit {limit}: peak {sampled} bytes ({:.3}x the limit), after each batch {peak}; \
+             {usage:?}",
+            sampled as f64 / limit as f64
+        );
+    }
 }
 
 #[test]
@@ -278,7 +384,7 @@ fn removed_records_give_their_space_back_to_the_file_system() {
     tier.compact().unwrap();
     let after = tier.file_bytes();
     // The records (20 MB) are given back; fjall's active journal keeps what it has
-    // written until it rotates at 64 MB, so allow for that.
+    // written until it is sealed (at 32 MiB for this limit), so allow for that.
     assert!(after + 15_000_000 < full, "before {full}, after {after}");
 }
 
@@ -661,4 +767,20 @@ async fn a_tag_bump_persists_one_row_not_every_tag_and_rows_survive_restarts() {
         .unwrap();
     assert_eq!(l.outcome, Outcome::Hit(TierKind::Disk));
     cache.shutdown().await;
+}
+
+/// Allocated bytes under `dir` (`du`); files that vanish while being measured count nothing.
+fn allocated(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => allocated(&e.path()),
+            Ok(m) => m.blocks() * 512,
+            Err(_) => 0,
+        })
+        .sum()
 }

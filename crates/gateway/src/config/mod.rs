@@ -372,6 +372,18 @@ impl Config {
                 w[0]
             )));
         }
+        let smallest = cachearr_engine::DiskTier::SMALLEST_LIMIT;
+        if self.cache.disk.enabled && self.cache.disk.max_bytes < smallest {
+            // `disk_max` bounds the whole data directory; below this the disk tier's journals,
+            // memtables and compactions alone would take it past the limit.
+            return Err(ConfigError::Invalid(format!(
+                "disk_max of {} bytes is below {} MiB, the smallest the disk tier keeps its \
+                 directory within: set disk_max = \"{}MiB\" or more (or disk = false)",
+                self.cache.disk.max_bytes,
+                smallest >> 20,
+                smallest >> 20
+            )));
+        }
         if !self.admin_listen.ip().is_loopback() && self.admin_token.is_none() {
             return Err(ConfigError::Invalid(format!(
                 "the admin listener {} is not on loopback: set an admin token \

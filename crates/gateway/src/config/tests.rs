@@ -679,3 +679,20 @@ fn cache_defaults_are_unchanged() {
         assert!(message.contains("sendfile_min"), "{bad}: {message}");
     }
 }
+
+#[test]
+fn a_disk_max_below_what_the_disk_tier_can_keep_to_is_refused_naming_the_smallest() {
+    let with = |cache: &str| {
+        Config::from_toml(
+            &format!("[cache]\n{cache}\n[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n"),
+            "t.toml",
+        )
+        .unwrap()
+        .check_runnable()
+    };
+    let err = with("disk_max = \"16MiB\"").unwrap_err().to_string();
+    assert!(err.contains("disk_max = \"32MiB\""), "{err}");
+    with("disk_max = \"32MiB\"").unwrap();
+    // Without a disk tier the setting bounds nothing.
+    with("disk = false\ndisk_max = \"1MiB\"").unwrap();
+}
