@@ -324,10 +324,12 @@ pub(crate) async fn fetch_for_cache(
     if let Some(v) = validators {
         v.apply(&mut headers);
     }
+    let asker = crate::upstream::Asker::user(state.user.hash);
     let make = || {
         let mut req = Request::new(empty_body());
         *req.uri_mut() = uri.clone();
         *req.headers_mut() = headers.clone();
+        req.extensions_mut().insert(asker);
         Ok(req)
     };
     let resp = up

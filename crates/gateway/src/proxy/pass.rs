@@ -70,6 +70,10 @@ pub(super) async fn pass_through(
     } else {
         (HeaderMap::new(), None)
     };
+    let asker = user.as_ref().map_or_else(
+        || crate::upstream::Asker::address(peer.ip()),
+        |u| crate::upstream::Asker::user(u.hash),
+    );
     let t = Instant::now();
     // Set when a streamed (chunked) request body goes past the limit.
     let too_large = Arc::new(AtomicBool::new(false));
@@ -81,6 +85,7 @@ pub(super) async fn pass_through(
             *r.method_mut() = method.clone();
             *r.uri_mut() = uri.clone();
             *r.headers_mut() = headers.clone();
+            r.extensions_mut().insert(asker);
             Ok(r)
         };
         up.send_idempotent(&make, Budget::Client).await
@@ -99,6 +104,7 @@ pub(super) async fn pass_through(
         *r.method_mut() = method.clone();
         *r.uri_mut() = uri;
         *r.headers_mut() = headers;
+        r.extensions_mut().insert(asker);
         up.send_once(r, Budget::Client).await
     };
     let upstream_us = crate::metrics::elapsed_us(t);

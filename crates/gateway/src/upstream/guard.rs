@@ -1,6 +1,8 @@
 //! [`Guard`]: one upstream's budgets (client and background concurrency, token-bucket rates,
 //! the background floor), its circuit breaker and its counters. [`Upstream`](super::Upstream)
-//! draws a [`GuardPermit`] before each request and reports success or failure on it.
+//! draws a [`GuardPermit`] before each request and reports success or failure on it. Client
+//! permits are served in turn by who is asking ([`super::fair`]): one tool's flood of misses
+//! queues behind itself, not in front of every other user.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,6 +12,7 @@ use cachearr_engine::Clock;
 use serde::Serialize;
 use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 
+use super::fair::{Asker, FairPermit, FairPermits};
 use super::{Budget, UpstreamError};
 use crate::config::GuardConfig;
 
@@ -169,7 +172,7 @@ pub struct Guard {
     name: String,
     pub(super) cfg: GuardConfig,
     clock: Arc<dyn Clock>,
-    client_permits: Semaphore,
+    client_permits: FairPermits,
     background_permits: Semaphore,
     client_bucket: TokenBucket,
     background_bucket: TokenBucket,
@@ -197,7 +200,14 @@ pub struct GuardPermit<'a> {
     guard: &'a Guard,
     budget: Budget,
     probe: bool,
-    _permit: SemaphorePermit<'a>,
+    _permit: Held<'a>,
+}
+
+/// The permit a [`GuardPermit`] holds, of its budget's kind.
+#[derive(Debug)]
+enum Held<'a> {
+    Client(#[allow(dead_code)] FairPermit<'a>),
+    Background(#[allow(dead_code)] SemaphorePermit<'a>),
 }
 
 impl Drop for GuardPermit<'_> {
@@ -223,7 +233,7 @@ impl Guard {
     pub fn new(name: &str, cfg: GuardConfig, clock: Arc<dyn Clock>) -> Guard {
         Guard {
             name: name.to_string(),
-            client_permits: Semaphore::new(cfg.max_concurrent),
+            client_permits: FairPermits::new(cfg.max_concurrent),
             background_permits: Semaphore::new(cfg.background_max_concurrent),
             client_bucket: TokenBucket::new(cfg.rate_per_sec, cfg.burst),
             background_bucket: TokenBucket::new(
@@ -309,12 +319,17 @@ impl Guard {
         }
     }
 
-    /// Waits for budget to send one request.
+    /// Waits for budget to send one request for `asker` (whose turn among the client
+    /// budget's waiters it is; background requests share one line).
     ///
     /// # Errors
     /// [`UpstreamError::CircuitOpen`] at once when the circuit is open;
     /// [`UpstreamError::Saturated`] if no budget frees up within the read timeout.
-    pub async fn acquire(&self, budget: Budget) -> Result<GuardPermit<'_>, UpstreamError> {
+    pub async fn acquire(
+        &self,
+        budget: Budget,
+        asker: Asker,
+    ) -> Result<GuardPermit<'_>, UpstreamError> {
         let probe = {
             let mut b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
             self.refresh_state(&mut b);
@@ -333,9 +348,9 @@ impl Guard {
         let asked = tokio::time::Instant::now();
         let deadline = asked + self.cfg.read_timeout;
         let saturated = || UpstreamError::Saturated(self.name.clone());
-        let (semaphore, bucket) = match budget {
-            Budget::Client => (&self.client_permits, &self.client_bucket),
-            Budget::Background => (&self.background_permits, &self.background_bucket),
+        let bucket = match budget {
+            Budget::Client => &self.client_bucket,
+            Budget::Background => &self.background_bucket,
         };
         let result = async {
             if budget == Budget::Background {
@@ -374,9 +389,20 @@ impl Guard {
                 }
                 tokio::time::sleep(wait).await;
             }
-            match tokio::time::timeout_at(deadline, semaphore.acquire()).await {
-                Ok(Ok(p)) => Ok(p),
-                _ => Err(saturated()),
+            match budget {
+                Budget::Client => {
+                    tokio::time::timeout_at(deadline, self.client_permits.acquire(asker))
+                        .await
+                        .map(Held::Client)
+                        .map_err(|_| saturated())
+                }
+                Budget::Background => {
+                    match tokio::time::timeout_at(deadline, self.background_permits.acquire()).await
+                    {
+                        Ok(Ok(p)) => Ok(Held::Background(p)),
+                        _ => Err(saturated()),
+                    }
+                }
             }
         }
         .await;
@@ -464,24 +490,24 @@ mod tests {
         };
         let g = Guard::new("t", cfg, clock.clone());
         for _ in 0..3 {
-            let mut p = g.acquire(Budget::Client).await.unwrap();
+            let mut p = g.acquire(Budget::Client, Asker::default()).await.unwrap();
             g.failure(&mut p);
         }
         assert_eq!(g.breaker_state(), BreakerState::Open);
         assert!(matches!(
-            g.acquire(Budget::Client).await,
+            g.acquire(Budget::Client, Asker::default()).await,
             Err(UpstreamError::CircuitOpen { .. })
         ));
         clock.advance(Duration::from_secs(11));
         assert_eq!(g.breaker_state(), BreakerState::HalfOpen);
-        let mut probe = g.acquire(Budget::Client).await.unwrap();
+        let mut probe = g.acquire(Budget::Client, Asker::default()).await.unwrap();
         // Only one probe at a time.
-        assert!(g.acquire(Budget::Client).await.is_err());
+        assert!(g.acquire(Budget::Client, Asker::default()).await.is_err());
         g.failure(&mut probe);
         drop(probe);
         assert_eq!(g.breaker_state(), BreakerState::Open);
         clock.advance(Duration::from_secs(11));
-        let mut probe = g.acquire(Budget::Client).await.unwrap();
+        let mut probe = g.acquire(Budget::Client, Asker::default()).await.unwrap();
         g.success(&mut probe);
         drop(probe);
         assert_eq!(g.breaker_state(), BreakerState::Closed);
@@ -499,10 +525,14 @@ mod tests {
         let g = Guard::new("t", cfg, Arc::new(ManualClock::default()));
         // Clients hold half their budget and never let go: background work used to wait for
         // the whole read timeout and give up.
-        let _client = g.acquire(Budget::Client).await.unwrap();
+        let _client = g.acquire(Budget::Client, Asker::default()).await.unwrap();
         let started = tokio::time::Instant::now();
         for _ in 0..10 {
-            drop(g.acquire(Budget::Background).await.unwrap());
+            drop(
+                g.acquire(Budget::Background, Asker::default())
+                    .await
+                    .unwrap(),
+            );
         }
         // Ten requests at the floor's 5 per second (a quarter of 20): about two seconds.
         let took = started.elapsed();
@@ -510,6 +540,50 @@ mod tests {
         let snap = g.snapshot();
         assert_eq!(snap.background_floor, 10);
         assert!(snap.background_queued_us >= 1_500_000, "{snap:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_client_flooding_the_budget_does_not_starve_another() {
+        let cfg = GuardConfig {
+            max_concurrent: 2,
+            rate_per_sec: 10_000.0,
+            burst: 10_000,
+            read_timeout: Duration::from_secs(60),
+            ..GuardConfig::default()
+        };
+        let g = Arc::new(Guard::new("t", cfg, Arc::new(ManualClock::default())));
+        let (flood, other) = (Asker(1), Asker(2));
+        let held = (
+            g.acquire(Budget::Client, flood).await.unwrap(),
+            g.acquire(Budget::Client, flood).await.unwrap(),
+        );
+        // 100 more misses of the flooding tool wait, then one of another user.
+        let (done_tx, mut done) = tokio::sync::mpsc::unbounded_channel();
+        let mut tasks = Vec::new();
+        for asker in std::iter::repeat_n(flood, 100).chain([other]) {
+            let (g, done_tx) = (g.clone(), done_tx.clone());
+            tasks.push(tokio::spawn(async move {
+                let permit = g.acquire(Budget::Client, asker).await.unwrap();
+                // Each request holds its permit a moment, as a server's answer would.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                drop(permit);
+                let _ = done_tx.send(asker);
+            }));
+            tokio::task::yield_now().await;
+        }
+        drop(held);
+        // The other user's request is among the first few served, not behind the 100.
+        let mut before_other = 0;
+        while let Some(asker) = done.recv().await {
+            if asker == other {
+                break;
+            }
+            before_other += 1;
+        }
+        assert!(before_other <= 2, "{before_other} of the flood went first");
+        for t in tasks {
+            t.abort();
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -521,7 +595,7 @@ mod tests {
         };
         let g = Guard::new("t", cfg, Arc::new(ManualClock::default()));
         for _ in 0..3 {
-            drop(g.acquire(Budget::Client).await.unwrap());
+            drop(g.acquire(Budget::Client, Asker::default()).await.unwrap());
         }
         let snap = g.snapshot();
         assert_eq!(snap.client_waits, 3);

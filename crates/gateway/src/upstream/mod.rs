@@ -29,7 +29,9 @@ use hyper_util::rt::TokioExecutor;
 use crate::config::UpstreamConfig;
 use crate::policy::{Profile, RouteTable};
 
+mod fair;
 mod guard;
+pub use fair::Asker;
 pub use guard::{BreakerState, Guard, GuardCounters, GuardPermit, GuardSnapshot};
 
 /// A boxed error for streamed bodies.
@@ -319,7 +321,8 @@ impl Upstream {
         req: http::Request<UpstreamBody>,
         budget: Budget,
     ) -> Result<http::Response<Incoming>, UpstreamError> {
-        let mut permit = self.guard.acquire(budget).await?;
+        let asker = req.extensions().get::<Asker>().copied().unwrap_or_default();
+        let mut permit = self.guard.acquire(budget, asker).await?;
         let result =
             tokio::time::timeout(self.guard.cfg.read_timeout, self.client.request(req)).await;
         match result {
