@@ -340,6 +340,12 @@ impl GatewayBuilder {
         for u in &config.upstreams {
             let up = Upstream::new(u.clone(), self.clock.clone())
                 .map_err(|e| GatewayError::Config(config::ConfigError::Invalid(e.to_string())))?;
+            // Refused tokens stay refused across a restart (their keyed hashes, never tokens).
+            up.users.keep_refusals_in(library::keeper::file_path(
+                &config.data_dir,
+                &u.name,
+                "refused",
+            ));
             upstreams.push(Arc::new(up));
         }
         let indexes: Vec<Arc<library::UpstreamIndex>> = config

@@ -5,9 +5,15 @@
 //! upstream accepted within `token_trust`; and warming runs the configured warm list for the users
 //! seen recently, which needs their token. Tokens live here in memory only — never in a key, a log
 //! line, a metric label or a file.
+//!
+//! Refusals outlive a restart: the keyed hashes of refused tokens (never the tokens) are kept
+//! in a file per upstream ([`RefusalMarks`]), so a token revoked before a restart reads no
+//! entry cached for it afterwards, before the server has refused it again.
 
+use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use http::HeaderMap;
 use rustc_hash::FxHashMap;
@@ -40,6 +46,8 @@ pub struct UserRecord {
     /// The server's id of the token's user (Jellyfin `/Users/Me` `Id`), once asked: a token
     /// belongs to one user for its whole life.
     server_user_id: std::sync::OnceLock<Arc<str>>,
+    /// Where this upstream keeps refusals across restarts, if anywhere.
+    marks: Option<Arc<RefusalMarks>>,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -54,7 +62,14 @@ impl std::fmt::Debug for UserRecord {
 }
 
 impl UserRecord {
-    fn new(upstream: &str, hash: UserHash, token: &str, now_ms: u64) -> Arc<UserRecord> {
+    fn new(
+        upstream: &str,
+        hash: UserHash,
+        token: &str,
+        now_ms: u64,
+        marks: Option<Arc<RefusalMarks>>,
+    ) -> Arc<UserRecord> {
+        let refused = marks.as_ref().is_some_and(|m| m.holds(hash));
         let hash_hex: Arc<str> = Arc::from(hash.to_string());
         Arc::new(UserRecord {
             hash,
@@ -64,15 +79,16 @@ impl UserRecord {
             identity: RwLock::new(HeaderMap::new()),
             last_seen_ms: AtomicU64::new(now_ms),
             accepted_ms: AtomicU64::new(0),
-            refused: AtomicBool::new(false),
+            refused: AtomicBool::new(refused),
             server_user_id: std::sync::OnceLock::new(),
+            marks,
         })
     }
 
     /// A record of a token that is not counted among the seen users (nor warmed for): the
     /// owner's configured token, for reads cachearr makes on its own account.
     pub(crate) fn unlisted(upstream: &str, hash: UserHash, token: &str) -> Arc<UserRecord> {
-        UserRecord::new(upstream, hash, token, 0)
+        UserRecord::new(upstream, hash, token, 0, None)
     }
 
     /// The token, for requests made on the user's behalf (warming, prefetch).
@@ -120,9 +136,17 @@ pub struct Users {
     /// FxHash: the keys are keyed hashes of tokens (secret to clients), so they cannot be
     /// chosen to collide.
     map: RwLock<FxHashMap<UserHash, Arc<UserRecord>>>,
+    /// Refusals kept across restarts ([`Users::keep_refusals_in`]).
+    marks: OnceLock<Arc<RefusalMarks>>,
 }
 
 impl Users {
+    /// Keeps refusals in `path` from now on, reading those kept there before (at start, before
+    /// any user is seen).
+    pub fn keep_refusals_in(&self, path: PathBuf) {
+        let _ = self.marks.set(Arc::new(RefusalMarks::load(path)));
+    }
+
     /// Finds or adds the user of `token` and marks them seen at `now_ms`.
     pub fn touch(
         &self,
@@ -152,7 +176,9 @@ impl Users {
             map.remove(&oldest);
         }
         map.entry(hash)
-            .or_insert_with(|| UserRecord::new(upstream, hash, token, now_ms))
+            .or_insert_with(|| {
+                UserRecord::new(upstream, hash, token, now_ms, self.marks.get().cloned())
+            })
             .clone()
     }
 
@@ -179,7 +205,11 @@ impl Users {
     /// 2xx from an anonymous route proves nothing about the token).
     pub fn accepted(user: &UserRecord, now_ms: u64) {
         user.accepted_ms.store(now_ms, Ordering::Relaxed);
-        user.refused.store(false, Ordering::Release);
+        if user.refused.swap(false, Ordering::AcqRel)
+            && let Some(marks) = &user.marks
+        {
+            marks.set(user.hash, false);
+        }
     }
 
     /// Reads what an upstream answer of `status` says of the token it was sent with: a 401 is
@@ -204,7 +234,11 @@ impl Users {
     /// fresh or stale — goes to it until the upstream accepts it again.
     pub fn refused(user: &UserRecord) {
         user.accepted_ms.store(0, Ordering::Relaxed);
-        user.refused.store(true, Ordering::Release);
+        if !user.refused.swap(true, Ordering::AcqRel)
+            && let Some(marks) = &user.marks
+        {
+            marks.set(user.hash, true);
+        }
     }
 
     /// Whether the token was accepted within `trust_ms` of `now_ms`.
@@ -234,5 +268,154 @@ impl Users {
             .unwrap_or_else(|e| e.into_inner())
             .get(&hash)
             .cloned()
+    }
+}
+
+/// The keyed hashes of one upstream's refused tokens, kept in a file (one 32-hex-digit hash a
+/// line, mode 0600 like every file in the data directory) so that refusals outlive a restart.
+/// At most [`MAX_USERS`] are kept, the oldest forgotten first. The file is rewritten (to a
+/// temporary file, then renamed) at most once a second, by a task, so a flood of refused
+/// tokens costs one small write a second; outside a runtime (tests, tools) it is written at
+/// once.
+pub struct RefusalMarks {
+    path: PathBuf,
+    held: Mutex<VecDeque<UserHash>>,
+    write_pending: AtomicBool,
+}
+
+impl std::fmt::Debug for RefusalMarks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefusalMarks")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RefusalMarks {
+    /// The marks kept in `path` (none if it is missing; lines that are not a hash are skipped).
+    pub fn load(path: PathBuf) -> RefusalMarks {
+        let held: VecDeque<UserHash> = std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| u128::from_str_radix(line.trim(), 16).ok())
+            .map(UserHash)
+            .take(MAX_USERS)
+            .collect();
+        RefusalMarks {
+            path,
+            held: Mutex::new(held),
+            write_pending: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<UserHash>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `hash` is marked refused.
+    pub fn holds(&self, hash: UserHash) -> bool {
+        self.lock().contains(&hash)
+    }
+
+    /// Marks `hash` refused or not, and has the file rewritten.
+    pub fn set(self: &Arc<Self>, hash: UserHash, refused: bool) {
+        {
+            let mut held = self.lock();
+            held.retain(|h| *h != hash);
+            if refused {
+                if held.len() >= MAX_USERS {
+                    held.pop_front();
+                }
+                held.push_back(hash);
+            }
+        }
+        if self.write_pending.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let marks = Arc::clone(self);
+                runtime.spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    let _ = tokio::task::spawn_blocking(move || marks.write()).await;
+                });
+            }
+            Err(_) => self.write(),
+        }
+    }
+
+    fn write(&self) {
+        self.write_pending.store(false, Ordering::Release);
+        let text: String = self.lock().iter().map(|h| format!("{h}\n")).collect();
+        let tmp = self.path.with_extension("refused.tmp");
+        let written = (|| -> std::io::Result<()> {
+            if let Some(dir) = self.path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            std::io::Write::write_all(&mut opts.open(&tmp)?, text.as_bytes())?;
+            std::fs::rename(&tmp, &self.path)
+        })();
+        if let Err(error) = written {
+            tracing::warn!(
+                path = %self.path.display(),
+                %error,
+                "cannot keep token refusals on disk: a token refused now may read cached \
+                 answers after a restart until the server refuses it again"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_outlives_a_restart_and_an_acceptance_clears_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("library/plex.refused");
+        let (revoked, fine) = (UserHash(0xdead_beef), UserHash(42));
+        let users = Users::default();
+        users.keep_refusals_in(path.clone());
+        let user = users.touch("plex", revoked, "revoked-token", 1);
+        users.touch("plex", fine, "fine-token", 1);
+        Users::refused(&user);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text, format!("{revoked}\n"));
+        assert!(!text.contains("revoked-token"), "a token in a file");
+
+        // After a restart: the revoked token is refused before the server says so again.
+        let restarted = Users::default();
+        restarted.keep_refusals_in(path.clone());
+        assert!(
+            restarted
+                .touch("plex", revoked, "revoked-token", 2)
+                .is_refused()
+        );
+        assert!(!restarted.touch("plex", fine, "fine-token", 2).is_refused());
+
+        // Accepted again: the mark goes, and stays gone after the next restart.
+        Users::accepted(&restarted.touch("plex", revoked, "revoked-token", 3), 3);
+        let again = Users::default();
+        again.keep_refusals_in(path.clone());
+        assert!(
+            !again
+                .touch("plex", revoked, "revoked-token", 4)
+                .is_refused()
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+
+        // A damaged file costs the marks it held, not the start.
+        std::fs::write(&path, "not a hash\n\u{0}\u{1}\n").unwrap();
+        let damaged = Users::default();
+        damaged.keep_refusals_in(path);
+        assert!(
+            !damaged
+                .touch("plex", revoked, "revoked-token", 5)
+                .is_refused()
+        );
     }
 }
