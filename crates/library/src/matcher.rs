@@ -430,10 +430,11 @@ struct ShortForm {
     /// Every form it was found by is one word ("aria", "allegro"): for classical titles that
     /// is not enough on its own — the work must be confirmed too.
     one_word: bool,
-    /// Every form it was found by is a catalogue identity ("op 67"): when only one of the
+    /// Every form it was found by names the work, not a movement ("op 67", "symphony no 5",
+    /// "moonlight sonata": [`normalize::WorkParts::identity_forms`]): when only one of the
     /// titles names a movement, a whole work and one of its movements share it, so the
     /// lengths must agree too.
-    catalogue_only: bool,
+    work_only: bool,
 }
 
 /// Matches queries against one index, within one user's [`Visibility`].
@@ -589,26 +590,21 @@ impl<'a> Matcher<'a> {
                     }
                 }
             }
-            let catalogue_keys = prepared
-                .title
-                .work
-                .as_deref()
-                .map_or(&[][..], |work| work.catalogue_keys.as_slice());
             for (item, form) in found {
                 let one_word = !form.contains(' ');
-                let catalogue_only = catalogue_keys.iter().any(|key| key == form);
+                let work_only = self.names_the_work(&prepared, item, form);
                 if exact.contains(&item) {
                     continue;
                 }
                 match short_forms.iter_mut().find(|known| known.item == item) {
                     Some(known) => {
                         known.one_word &= one_word;
-                        known.catalogue_only &= catalogue_only;
+                        known.work_only &= work_only;
                     }
                     None => short_forms.push(ShortForm {
                         item,
                         one_word,
-                        catalogue_only,
+                        work_only,
                     }),
                 }
             }

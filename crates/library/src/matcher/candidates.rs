@@ -82,16 +82,27 @@ impl<'a> Matcher<'a> {
                     .map(String::as_str)
                     .find(|form| *form == view.title_norm())
             })?;
-        let catalogue_only = query
-            .title
-            .work
-            .as_deref()
-            .is_some_and(|work| work.catalogue_keys.iter().any(|key| key == form));
         Some(ShortForm {
             item,
             one_word: !form.contains(' '),
-            catalogue_only,
+            work_only: self.names_the_work(query, item, form),
         })
+    }
+
+    /// True when `form`, by which the candidate was found, names the work and not a movement
+    /// in the query's title or the candidate's ([`normalize::WorkParts::identity_forms`]).
+    pub(super) fn names_the_work(&self, query: &Prepared, item: u32, form: &str) -> bool {
+        let names = |work: Option<&normalize::WorkParts>| {
+            work.is_some_and(|work| work.identity_forms().any(|known| known == form))
+        };
+        names(query.title.work.as_deref())
+            || self
+                .index
+                .view_masked(item, &self.mask)
+                .is_some_and(|view| {
+                    view.title_alternates().any(|known| known == form)
+                        && names(normalize::parse_title(view.title()).work.as_deref())
+                })
     }
 
     /// The artist's tracks whose title lengths can reach `floor` against the query's title

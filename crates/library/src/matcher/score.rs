@@ -139,13 +139,17 @@ impl<'a> Matcher<'a> {
                     _ => {}
                 }
             }
-            let names_movement =
-                |title: &ParsedTitle| title.work.as_deref().is_some_and(|w| w.movement.is_some());
+            let names_movement = |title: &ParsedTitle| {
+                title
+                    .work
+                    .as_deref()
+                    .is_some_and(|w| w.movement.is_some() || w.movement_number.is_some())
+            };
             let lengths_agree = query
                 .duration_ms
                 .zip(view.duration_ms())
                 .is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
-            if short_form.is_some_and(|f| f.catalogue_only)
+            if short_form.is_some_and(|f| f.work_only)
                 && names_movement(&query.title) != names_movement(&theirs)
                 && !lengths_agree
             {

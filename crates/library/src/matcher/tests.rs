@@ -861,3 +861,41 @@ fn the_only_song_of_a_title_under_another_name_is_offered_for_review() {
     );
     assert_eq!(common.band, Band::Reject, "{common:?}");
 }
+
+#[test]
+fn classical_shorthand_finds_a_movement_by_number_and_its_work_by_number_or_nickname() {
+    let index = LibraryIndex::build(&[
+        track(
+            "largo",
+            "Edda Marwick",
+            "Symphony No. 3 in A minor, Op. 40 \"Lighthouse\": II. Largo",
+            "Symphonies",
+            512,
+        ),
+        track(
+            "finale",
+            "Edda Marwick",
+            "Symphony No. 3 in A minor, Op. 40 \"Lighthouse\": IV. Finale",
+            "Symphonies",
+            431,
+        ),
+    ])
+    .unwrap();
+    for title in [
+        "Lighthouse Symphony (2nd Movement)",
+        "Symphony No. 3 - 2nd movement",
+        "Lighthouse Symphony Mvt. 2",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Marwick", title));
+        assert_eq!(
+            outcome.accepted_id(),
+            Some("largo"),
+            "{title} → {outcome:?}"
+        );
+    }
+    // Another movement, or the whole work without a length to tell, is not one of these.
+    for title in ["Lighthouse Symphony (1st Movement)", "Lighthouse Symphony"] {
+        let outcome = run(&index, TrackQuery::new("Edda Marwick", title));
+        assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
+    }
+}

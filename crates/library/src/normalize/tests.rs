@@ -484,3 +484,30 @@ fn qualifiers_are_what_a_title_says_beyond_the_song_and_its_known_wording() {
     assert!(!reads_as_subtitle("kazoo cover"));
     assert!(!reads_as_subtitle("come true"));
 }
+#[test]
+fn movements_named_by_number_and_works_by_number_or_nickname() {
+    let query = parse_title("Lighthouse Symphony (2nd Movement)");
+    let work = query.work.as_deref().expect("a movement makes it a work");
+    assert_eq!(work.movement_number, Some(2));
+    assert_eq!(work.head.as_deref(), Some("lighthouse symphony"));
+    for (title, number) in [
+        ("Symphony No. 3 - 2nd movement", 2),
+        ("Lighthouse Symphony Mvt. 3", 3),
+        ("Lighthouse Symphony, Movement IV", 4),
+    ] {
+        let parsed = parse_title(title);
+        let movement = parsed.work.as_deref().and_then(|w| w.movement_number);
+        assert_eq!(movement, Some(number), "{title}");
+    }
+    // A pop title that ends on a number is no movement.
+    assert!(parse_title("Movement 2 (Join In)").work.is_none());
+    let library = parse_title("Symphony No. 3 in A minor, Op. 40 \"Lighthouse\": II. Largo");
+    let work = library.work.as_deref().expect("a work");
+    assert_eq!(work.numbered.as_deref(), Some("symphony no 3"));
+    assert_eq!(work.nickname.as_deref(), Some("lighthouse symphony"));
+    assert!(
+        library
+            .alternates()
+            .contains(&"lighthouse symphony".to_string())
+    );
+}

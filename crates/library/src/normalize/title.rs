@@ -140,6 +140,8 @@ impl ParsedTitle {
             work.and_then(|w| w.without_key.as_ref()),
             work.and_then(|w| w.movement.as_ref()),
             work.and_then(|w| w.movement_head.as_ref()),
+            work.and_then(|w| w.numbered.as_ref()),
+            work.and_then(|w| w.nickname.as_ref()),
         ];
         let catalogue = work.map_or(&[][..], |w| w.catalogue_keys.as_slice());
         for form in candidates.into_iter().flatten().chain(catalogue) {
@@ -162,6 +164,8 @@ impl ParsedTitle {
             &work.without_key,
             &work.movement,
             &work.movement_head,
+            &work.numbered,
+            &work.nickname,
         ]
         .into_iter()
         .flatten()

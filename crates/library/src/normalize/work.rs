@@ -41,6 +41,35 @@ pub struct WorkParts {
     /// ("gymnopedie no 1" for "Gymnopédie No. 1: Lent et douloureux"). Looked up for a
     /// query only: a library title's head would let a whole work stand for one movement.
     pub head: Option<String>,
+    /// The work by its name and number alone, without key, catalogue or nickname ("symphony
+    /// no 5" for "Symphony No. 5 in C minor, Op. 67: I. Allegro con brio", "piano sonata no
+    /// 14"): how shorthand names it. A work's identity, not a movement's: found by it, a
+    /// movement needs its number or length to agree.
+    pub numbered: Option<String>,
+    /// The work by its nickname and kind ("moonlight sonata" for a sonata nicknamed
+    /// "Moonlight", "pathetique symphony"): found by it, like [`WorkParts::numbered`].
+    pub nickname: Option<String>,
+}
+
+impl WorkParts {
+    /// The forms that name the work, not one of its movements: its catalogue identities, its
+    /// name and number ("symphony no 5"), its nickname ("moonlight sonata"), and the work a
+    /// movement named by number alone belongs to. A title found by one of these is the work's
+    /// and, when only one of the two names a movement, may be the whole work instead.
+    pub fn identity_forms(&self) -> impl Iterator<Item = &String> {
+        let head = self
+            .head
+            .as_ref()
+            .filter(|_| self.movement_number.is_some() && self.movement.is_none());
+        // After an unnumbered subtitle ("Gymnopédie No. 1: Lent et douloureux") the number
+        // names the piece itself.
+        let subtitled = self.movement.is_some() && self.movement_number.is_none();
+        let named = [&self.numbered, &self.nickname]
+            .into_iter()
+            .flatten()
+            .filter(move |_| !subtitled);
+        self.catalogue_keys.iter().chain(named).chain(head)
+    }
 }
 
 /// The catalogue "number" of a posthumous opus ("Op. posth.").
@@ -290,6 +319,154 @@ pub(super) fn set_piece(set: &str, piece: &str) -> Option<String> {
     Some(format!("{} no {number}", words.join(" ")))
 }
 
+/// Words that name a movement beside its number ("1st Movement", "Mvt. 3", "Movement II").
+pub(super) fn is_movement_label(word: &str) -> bool {
+    matches!(word, "movement" | "movt" | "mvt" | "mov" | "mvmt" | "satz")
+}
+
+/// The value of an ordinal ("1st", "third").
+pub(super) fn ordinal_value(word: &str) -> Option<u32> {
+    const WORDS: [&str; 6] = ["first", "second", "third", "fourth", "fifth", "sixth"];
+    if let Some(at) = WORDS.iter().position(|w| *w == word) {
+        return Some(at as u32 + 1);
+    }
+    if !is_ordinal(word) {
+        return None;
+    }
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    word[..digits].parse().ok()
+}
+
+/// A movement named by its number alone at the end of a normalised title ("moonlight sonata
+/// 1st movement", "symphony no 5 mvt 1", "winter movement iii"): the number, and the title
+/// without those words.
+pub fn movement_phrase(normalized: &str) -> Option<(u32, String)> {
+    let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+    for at in 0..words.len() {
+        if !is_movement_label(words[at]) {
+            continue;
+        }
+        let before = at.checked_sub(1).and_then(|b| ordinal_value(words[b]));
+        let after = words.get(at + 1).and_then(|w| {
+            (w.bytes().all(|b| b.is_ascii_digit()) && w.len() <= 2)
+                .then(|| w.parse().ok())
+                .flatten()
+                .or_else(|| roman_value(w))
+        });
+        let (number, from, to) = match (before, after) {
+            (Some(number), _) => (number, at - 1, at + 1),
+            (None, Some(number)) => (number, at, at + 2),
+            _ => continue,
+        };
+        // At the end: "Movement 2 (Join In)" names no movement of a work.
+        if to != words.len() {
+            continue;
+        }
+        let rest: Vec<&str> = words[..from].iter().chain(&words[to..]).copied().collect();
+        return Some((number, rest.join(" ")));
+    }
+    None
+}
+
+/// Kinds of classical work ("sonata", "symphony"): with a nickname, how shorthand names the
+/// work ("Moonlight Sonata").
+const WORK_KINDS: [&str; 30] = [
+    "sonata",
+    "symphony",
+    "concerto",
+    "suite",
+    "quartet",
+    "quintet",
+    "trio",
+    "serenade",
+    "overture",
+    "etude",
+    "nocturne",
+    "prelude",
+    "fugue",
+    "waltz",
+    "mass",
+    "requiem",
+    "variations",
+    "rhapsody",
+    "fantasia",
+    "partita",
+    "cantata",
+    "march",
+    "polonaise",
+    "mazurka",
+    "ballade",
+    "scherzo",
+    "impromptu",
+    "bagatelle",
+    "sonatina",
+    "divertimento",
+];
+
+/// The work by name and number alone ([`WorkParts::numbered`]): its words without key,
+/// nickname and catalogue numbers other than a "No." before them ("piano sonata no 14" for
+/// "piano sonata no 14 in c sharp minor op 27 no 2 moonlight"), when it keeps a number.
+pub(super) fn numbered_work(work: &str, nickname: Option<&str>) -> Option<String> {
+    let words: Vec<&str> = work.split(' ').filter(|w| !w.is_empty()).collect();
+    let nickname: Vec<&str> = nickname.map_or_else(Vec::new, |n| n.split(' ').collect());
+    let mut out: Vec<&str> = Vec::new();
+    let mut numbered = false;
+    let mut at = 0;
+    while at < words.len() {
+        let word = words[at];
+        // The key: "in c sharp minor".
+        if word == "in"
+            && words
+                .get(at + 1)
+                .is_some_and(|w| w.len() == 1 && (b'a'..=b'g').contains(&w.as_bytes()[0]))
+        {
+            at += 2;
+            while words
+                .get(at)
+                .is_some_and(|w| matches!(*w, "sharp" | "flat" | "major" | "minor"))
+            {
+                at += 1;
+            }
+            continue;
+        }
+        if let Some(label) = catalogue_label(word) {
+            if label == "no"
+                && !numbered
+                && words
+                    .get(at + 1)
+                    .is_some_and(|w| catalogue_number(w).is_some())
+            {
+                out.push("no");
+                out.push(words[at + 1]);
+                numbered = true;
+                at += 2;
+                continue;
+            }
+            // Any other catalogue number, and the numbers that follow it, end the name.
+            break;
+        }
+        if glued_catalogue(word).is_some() {
+            break;
+        }
+        if !nickname.contains(&word) {
+            out.push(word);
+        }
+        at += 1;
+    }
+    (numbered && out.len() >= 3).then(|| out.join(" "))
+}
+
+/// The work by nickname and kind ([`WorkParts::nickname`]): "moonlight sonata" for a sonata
+/// quoted "Moonlight".
+pub(super) fn nickname_form(quoted: &str, work_words: &[String]) -> Option<String> {
+    let kind = work_words
+        .iter()
+        .rev()
+        .find(|word| WORK_KINDS.contains(&word.as_str()))?;
+    (!quoted.is_empty() && !quoted.split(' ').any(|w| w == kind))
+        .then(|| format!("{quoted} {kind}"))
+}
+
 /// The classical parts of a title (`raw` without its version, noise and featuring parts;
 /// `base` its normalised form), or `None` when it names no key, catalogue number or movement.
 pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
@@ -325,6 +502,26 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
             work_text = work;
         }
     }
+    // A movement named by its number alone: "Moonlight Sonata (1st Movement)", "Symphony No. 5
+    // - 1st movement", "Moonlight Sonata 3rd Movement".
+    if parts.movement_number.is_none() {
+        let named = parts.movement.as_deref().and_then(movement_phrase);
+        if let Some(number) = named.and_then(|(number, rest)| rest.is_empty().then_some(number)) {
+            parts.movement = None;
+            parts.movement_head = None;
+            parts.movement_number = Some(number);
+            parts.without_numeral = Some(work_text.clone());
+            parts.head = Some(work_text.clone());
+        } else if parts.movement.is_none()
+            && let Some((number, rest)) =
+                movement_phrase(&work_text).filter(|(_, rest)| !rest.is_empty())
+        {
+            parts.movement_number = Some(number);
+            parts.without_numeral = Some(rest.clone());
+            parts.head = Some(rest.clone()).filter(|rest| !rest.is_empty());
+            work_text = rest;
+        }
+    }
     let named = key
         .as_deref()
         .is_some_and(|k| k.ends_with("major") || k.ends_with("minor"))
@@ -345,7 +542,11 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
     parts.catalogue_keys = catalogue_keys(&catalogue);
     parts.key = key;
     parts.catalogue = catalogue;
-    if parts.key.is_none() && parts.catalogue.is_empty() && parts.movement.is_none() {
+    if parts.key.is_none()
+        && parts.catalogue.is_empty()
+        && parts.movement.is_none()
+        && parts.movement_number.is_none()
+    {
         return None;
     }
     let (_, _, work_kept) = scan_work(&work_text);
@@ -354,6 +555,12 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
         .filter(|word| !is_work_stopword(word))
         .map(str::to_string)
         .collect();
+    let quoted = quoted_words(raw).map(normalize_text);
+    parts.numbered = numbered_work(&work_text, quoted.as_deref()).filter(|form| form != base);
+    parts.nickname = quoted
+        .as_deref()
+        .and_then(|quoted| nickname_form(quoted, &parts.work_words))
+        .filter(|form| form != base);
     Some(parts)
 }
 
