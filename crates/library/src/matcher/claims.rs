@@ -59,25 +59,47 @@ impl<'a> Matcher<'a> {
         release: Release,
     ) -> bool {
         let raw = view.title();
-        let theirs = normalize::parse_title(raw);
-        let their_words = normalize::title_words(raw);
-        let classical = query.title.work.is_some() || theirs.work.is_some();
-        let ours: Vec<String> = query
+        // A title without brackets or a dash suffix has no qualifiers, version or edit words:
+        // most library titles are spared the parse.
+        let has_parts = raw.contains(['(', '[', '{'])
+            || normalize::DASH_SEPARATORS
+                .iter()
+                .any(|separator| raw.contains(separator));
+        let ours: Vec<&String> = query
             .title
             .qualifiers
             .iter()
             .filter(|qualifier| !normalize::reads_as_subtitle(qualifier))
-            .cloned()
             .collect();
-        if !normalize::qualifiers_backed(&ours, &their_words, classical) {
-            return false;
+        let theirs = (!ours.is_empty()
+            || (has_parts && normalize::title_may_name_recording(view.title_norm(), raw)))
+        .then(|| normalize::parse_title(raw));
+        // The title's words, where something is to be found among them.
+        let their_words =
+            if !ours.is_empty() || !query.album_claims.is_empty() || query.artists.len() > 1 {
+                normalize::title_words(raw)
+            } else {
+                Vec::new()
+            };
+        let classical = query.title.work.is_some()
+            || theirs.as_ref().is_some_and(|theirs| theirs.work.is_some());
+        if !ours.is_empty() {
+            let ours: Vec<String> = ours.into_iter().cloned().collect();
+            if !normalize::qualifiers_backed(&ours, &their_words, classical) {
+                return false;
+            }
         }
         let named: Vec<String> = theirs
-            .qualifiers
-            .iter()
-            .filter(|qualifier| normalize::names_recording(qualifier))
-            .cloned()
-            .collect();
+            .as_ref()
+            .map(|theirs| {
+                theirs
+                    .qualifiers
+                    .iter()
+                    .filter(|qualifier| normalize::names_recording(qualifier))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
         if !normalize::qualifiers_backed(&named, &query.title_words, classical) {
             return false;
         }
@@ -94,7 +116,10 @@ impl<'a> Matcher<'a> {
         // ("MTV Unplugged in New York", "1989 (Taylor's Version)") where its title is plain: the
         // query must say so too. (A title that names its version or qualifier has been weighed
         // by it already: "Dynamite (Tropical Remix)" on "Dynamite (DayTime Version)".)
-        if theirs.version.is_original() && named.is_empty() {
+        if view.version().is_original()
+            && named.is_empty()
+            && normalize::album_may_claim(view.album_norm(), their_album)
+        {
             let their_claims = normalize::album_claims(their_album);
             if !their_claims.is_empty() {
                 let mut words = query.title_words.clone();

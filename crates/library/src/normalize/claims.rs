@@ -390,6 +390,30 @@ pub fn claims_carried(claims: &[String], words: &[String], kinds: VersionTags) -
     })
 }
 
+/// True when a library title (its base and as written) may have qualifiers that name a
+/// recording ([`names_recording`]): a word of [`RECORDING_WORDS`] among the base's (kept
+/// brackets are in it), or a year as written (a year alone is not). A look that spares most
+/// titles the parse.
+pub fn title_may_name_recording(base: &str, raw: &str) -> bool {
+    base.split(' ').any(|word| RECORDING_WORDS.contains(&word))
+        || raw.as_bytes().windows(4).any(|four| {
+            matches!(&four[..2], b"19" | b"20") && four[2..].iter().all(u8::is_ascii_digit)
+        })
+}
+
+/// True when an album (its normalised form and as written) may make claims ([`album_claims`]):
+/// a word that names recordings, or a bracket that starts with a digit (a year). A look that
+/// spares most albums the parse.
+pub fn album_may_claim(normalized: &str, raw: &str) -> bool {
+    normalized
+        .split(' ')
+        .any(|word| ALBUM_RECORDING_WORDS.contains(&word) || RECORDING_WORDS.contains(&word))
+        || raw
+            .as_bytes()
+            .windows(2)
+            .any(|pair| matches!(pair[0], b'(' | b'[') && pair[1].is_ascii_digit())
+}
+
 /// The kinds of recording an album's claims name ([`album_claims`]): live for "Live at
 /// Wembley", acoustic for "MTV Unplugged in New York", none for "Long Live A$AP".
 pub fn album_kinds(album: &str) -> VersionTags {
@@ -427,7 +451,17 @@ pub enum EditAgreement {
 /// The edit words of a title ([`ParsedTitle::edit_text`]) with its album's ("Album [Explicit]",
 /// "Album (Clean)"): a clean album holds clean edits.
 pub fn edit_words(title_edit: &str, album: &str) -> String {
-    if !album.contains(['(', '[', '-', '\u{2013}']) {
+    // Most albums name no edit: a look at the letters spares the parse.
+    const STEMS: [&[u8]; 6] = [
+        b"xplicit", b"clean", b"dirty", b"ensored", b"mono", b"stereo",
+    ];
+    let bytes = album.as_bytes();
+    let names_an_edit = STEMS.iter().any(|stem| {
+        bytes
+            .windows(stem.len())
+            .any(|window| window.eq_ignore_ascii_case(stem))
+    }) || album.contains("dited");
+    if !names_an_edit || !album.contains(['(', '[', '-', '\u{2013}']) {
         return title_edit.to_string();
     }
     // The title's own words decide a pair it names ("Song (Mono)" on "Album (Mono & Stereo)").

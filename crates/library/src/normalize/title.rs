@@ -465,7 +465,7 @@ pub(super) fn closing_bracket(text: &str, open: usize, open_char: char) -> Optio
 }
 
 /// Dash separators that introduce a suffix ("Song - Live", "Song – Radio Edit").
-pub(super) const DASH_SEPARATORS: [&str; 3] = [" - ", " \u{2013} ", " \u{2014} "];
+pub(crate) const DASH_SEPARATORS: [&str; 3] = [" - ", " \u{2013} ", " \u{2014} "];
 
 /// Splits a title into base words, version tags and featured artists; drops edition noise.
 ///
