@@ -209,9 +209,11 @@ impl<'a> Matcher<'a> {
             durations_disagree = ours.abs_diff(theirs) > self.config.duration_accept_limit_ms;
         }
         // A title in a script other than Latin, asked for letter for letter ("밤편지", "Выхода
-        // нет"), is rarely another artist's song: enough beside an artist written in
+        // нет") or as the library's title without its bracket ("뚜두뚜두" for "뚜두뚜두 (DDU-DU
+        // DDU-DU)"), is rarely another artist's song: enough beside an artist written in
         // another script ("아이유" for "IU").
-        corroborated |= title >= 1.0 && normalize::script_of(&query.title.base) == Script::Other;
+        corroborated |= title + SCORE_SLACK >= SHORT_FORM_SIMILARITY
+            && normalize::script_of(&query.title.base) == Script::Other;
         let edit = normalize::edit_agreement(
             &query.edit_words,
             &normalize::edit_words(view.edit_text(), view.album().unwrap_or("")),

@@ -899,3 +899,20 @@ fn classical_shorthand_finds_a_movement_by_number_and_its_work_by_number_or_nick
         assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
     }
 }
+
+#[test]
+fn a_title_in_another_script_without_its_bracket_stands_beside_an_artist_in_another_script() {
+    let index = LibraryIndex::build(&[
+        track(
+            "garden",
+            "MOONLIT",
+            "달빛정원 (Moon Garden)",
+            "Orchard",
+            212,
+        ),
+        track("other", "MOONLIT", "새벽 (Dawn)", "Orchard", 190),
+    ])
+    .unwrap();
+    let outcome = run(&index, TrackQuery::new("문릿", "달빛정원"));
+    assert_eq!(outcome.accepted_id(), Some("garden"), "{outcome:?}");
+}
