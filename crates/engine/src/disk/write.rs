@@ -227,16 +227,23 @@ impl DiskInner {
             self.flush_all()?;
         }
         let report = self.remove_expired_and_evict(now_ms)?;
-        // Background compaction collects dead space as the tree grows; when the directory is
-        // over the limit all the same (heavy churn: tombstones and dead blobs not collected
-        // yet), compact fully, at most every ten seconds of the engine's clock.
-        let all = allocated_bytes(&self.path) + counted_also;
+        // Background compaction collects dead space as the tree grows; when the directory
+        // nears the limit all the same with dead space worth collecting (heavy churn:
+        // tombstones and dead blobs not collected yet, more than a sixteenth of the limit
+        // beyond the records), compact fully, at most every five seconds of the engine's
+        // clock. Files beside the store are not a compaction's to shrink.
+        let store = allocated_bytes(&self.path);
+        let dead = store
+            .saturating_sub(journal_bytes(&self.path))
+            .saturating_sub(shared_bytes)
+            .saturating_sub(self.bytes.load(Ordering::Acquire));
         let last = self.last_compaction_ms.load(Ordering::Acquire);
-        if all > self.max_bytes - self.max_bytes / 10
+        if store + counted_also > self.max_bytes - self.max_bytes / 10
+            && dead > self.max_bytes / 16
             && now_ms.saturating_sub(last) >= COMPACT_AT_MOST_EVERY_MS
         {
             self.last_compaction_ms.store(now_ms, Ordering::Release);
-            tracing::debug!(all, "disk cache directory over its limit; compacting");
+            tracing::debug!(store, dead, "disk cache directory near its limit; compacting");
             self.compact()?;
         }
         Ok(report)
