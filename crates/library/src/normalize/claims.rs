@@ -177,7 +177,11 @@ pub fn names_same_recording(words: &[&str]) -> bool {
 /// "From the Motion Picture Soundtrack"): the same recording. "From the Basement" or "From
 /// the Vault" name other recordings (a session, a song left out) and are qualifiers.
 pub(super) fn names_a_source(raw: &str, words: &[&str]) -> bool {
-    const SOURCE_WORDS: [&str; 14] = [
+    const SOURCE_WORDS: [&str; 18] = [
+        "album",
+        "ep",
+        "lp",
+        "record",
         "soundtrack",
         "motion",
         "picture",
@@ -271,7 +275,9 @@ pub fn reads_as_subtitle(qualifier: &str) -> bool {
         .filter(|word| !word.is_empty() && !word.bytes().all(|b| b.is_ascii_digit()))
         .filter(|word| is_filler(word) || !is_noise_word(word))
         .count();
-    words >= 3 && first != "from" && !names_recording(qualifier)
+    // "(From the Basement)", "(Taken from …)" say where a recording comes from.
+    let from = qualifier.split(' ').any(|word| word == "from");
+    words >= 3 && !from && !names_recording(qualifier)
 }
 
 /// True when the words of every qualifier are among `words` (the other title's, from

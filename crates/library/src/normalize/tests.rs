@@ -455,6 +455,8 @@ fn qualifiers_are_what_a_title_says_beyond_the_song_and_its_known_wording() {
         "Harbour Lights (Mono Version)",
         "Harbour Lights [Explicit]",
         "Harbour Lights (From \"The Lantern Keeper\")",
+        "Harbour Lights (Taken from the Album Tidewater)",
+        "Harbour Lights (Official Video) (Closed Captioned)",
         "Harbour Lights (Live)",
         "Harbour Lights (feat. Noor Vale)",
         "항구의 불빛 (Harbour Lights)",
@@ -483,6 +485,7 @@ fn qualifiers_are_what_a_title_says_beyond_the_song_and_its_known_wording() {
     assert!(reads_as_subtitle("cap2 marea"));
     assert!(!reads_as_subtitle("kazoo cover"));
     assert!(!reads_as_subtitle("come true"));
+    assert!(!reads_as_subtitle("taken from the boathouse"));
 }
 #[test]
 fn movements_named_by_number_and_works_by_number_or_nickname() {

@@ -325,6 +325,11 @@ pub(super) fn is_noise_word(word: &str) -> bool {
             | "musikvideo"
             | "offizielles"
             | "videoclipe"
+            | "closed"
+            | "captioned"
+            | "translation"
+            | "traduccion"
+            | "traducao"
             | "performance"
             | "animated"
             | "vertical"
@@ -417,7 +422,9 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
         return Segment::Version(tags, join_words(words.iter().copied()));
     }
     let all_noise = (0..words.len()).all(|at| plain_mix(at) || is_noise_word(words[at]));
-    if *first == "from" || all_noise || noise_after_feat {
+    // "(Taken from the Album …)" is a "from" segment.
+    let from = *first == "from" || (*first == "taken" && words.get(1) == Some(&"from"));
+    if from || all_noise || noise_after_feat {
         // "Video Version" is a different edit; "Official Video" is only where it was posted.
         let names_an_edit = words.iter().any(|word| EDIT_WORDS.contains(word))
             || words
@@ -428,7 +435,7 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
         } else {
             String::new()
         };
-        let known = if *first == "from" {
+        let known = if from {
             names_a_source(raw, &words)
         } else {
             names_same_recording(&words)
