@@ -37,7 +37,8 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// titles keep their text-speak spelled out ("good for you" for "good 4 u") as another form;
 /// 7, "Stereo Mix" and "Mono Mix" are mixes of the recording, not remixes, and more edition
 /// words are noise ("Digitally Remastered", "Video Oficial", "Performance Video"): other
-/// version tags and base titles.
+/// version tags, base titles and edit words; tracks keep more title forms (a dash suffix's
+/// title, a classical work by name and number and by nickname).
 pub const FORMAT_VERSION: u32 = 7;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
