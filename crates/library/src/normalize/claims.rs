@@ -201,8 +201,9 @@ pub(super) fn names_a_source(raw: &str, words: &[&str]) -> bool {
     (quoted && words.len() > 1) || words.iter().any(|word| SOURCE_WORDS.contains(word))
 }
 
-/// True when a qualifier of a library title names a recording a query must ask for (a word of
-/// [`RECORDING_WORDS`] or a year): "Hold On (2016 Re-Recording)", "Love the Way You Lie (Part
+/// True when a qualifier of a library title names a recording a query must ask for (a word
+/// such as "version", "recorded", "take", "tapes", "session", "cover", "slowed", "part", or a
+/// year): "Hold On (2016 Re-Recording)", "Love the Way You Lie (Part
 /// II)". A bracket that is part of the song's name ("(I Can't Get No) Satisfaction") is not.
 pub fn names_recording(qualifier: &str) -> bool {
     qualifier
@@ -397,7 +398,7 @@ pub fn claims_carried(claims: &[String], words: &[String], kinds: VersionTags) -
 }
 
 /// True when a library title (its base and as written) may have qualifiers that name a
-/// recording ([`names_recording`]): a word of [`RECORDING_WORDS`] among the base's (kept
+/// recording ([`names_recording`]): a recording word among the base's (kept
 /// brackets are in it), or a year as written (a year alone is not). A look that spares most
 /// titles the parse.
 pub fn title_may_name_recording(base: &str, raw: &str) -> bool {
@@ -454,7 +455,7 @@ pub enum EditAgreement {
     Equal,
 }
 
-/// The edit words of a title ([`ParsedTitle::edit_text`]) with its album's ("Album [Explicit]",
+/// The edit words of a title ([`ParsedTitle::edit_text`]) with its album's ("Album \[Explicit\]",
 /// "Album (Clean)"): a clean album holds clean edits.
 pub fn edit_words(title_edit: &str, album: &str) -> String {
     // Most albums name no edit: a look at the letters spares the parse.
