@@ -237,6 +237,8 @@ struct Prepared {
     artist_script: Script,
     album: Option<String>,
     duration_ms: Option<u32>,
+    /// The base title names a number (digits, or a Roman numeral of two letters or more).
+    base_has_number: bool,
     /// Every word of the title as written, brackets and suffixes too
     /// ([`normalize::title_words`]): what a library title's qualifiers must find here.
     title_words: Vec<String>,
@@ -259,6 +261,10 @@ impl Prepared {
         let title = normalize::parse_title(&raw_title);
         let edit_words =
             normalize::edit_words(&title.edit_text, query.album.as_deref().unwrap_or(""));
+        let base_has_number = title.base.split(' ').any(|word| {
+            (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()))
+                || (word.len() >= 2 && normalize::roman_value(word).is_some())
+        });
         let mut artists = normalize::split_artists(&artist);
         for name in &title.featured {
             if !artists.contains(name) {
@@ -303,6 +309,7 @@ impl Prepared {
             album,
             duration_ms: query.duration_ms,
             title_words: normalize::title_words(&raw_title),
+            base_has_number,
             album_claims: query
                 .album
                 .as_deref()

@@ -391,7 +391,7 @@ const NUMBER_CONTEXT_WORDS: [&str; 15] = [
 ];
 
 /// The value of a Roman numeral from I to XX ("ii", "iv", "xii"), canonical forms only.
-fn roman_value(word: &str) -> Option<u32> {
+pub(crate) fn roman_value(word: &str) -> Option<u32> {
     const NUMERALS: [&str; 20] = [
         "i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xiii", "xiv",
         "xv", "xvi", "xvii", "xviii", "xix", "xx",
@@ -487,7 +487,7 @@ impl TitleNumbers {
 
 /// True when two title numbers are one: equal, or a year and its last two digits ("Blue
 /// Monday '88" and "Blue Monday 1988", "Summer of '69" and "Summer of 1969").
-fn same_number(a: u32, b: u32) -> bool {
+pub(crate) fn same_number(a: u32, b: u32) -> bool {
     let year = |full: u32, short: u32| {
         (10..=99).contains(&short) && (full == 1900 + short || full == 2000 + short)
     };

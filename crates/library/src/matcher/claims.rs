@@ -75,12 +75,16 @@ impl<'a> Matcher<'a> {
             || (has_parts && normalize::title_may_name_recording(view.title_norm(), raw)))
         .then(|| normalize::parse_title(raw));
         // The title's words, where something is to be found among them.
-        let their_words =
-            if !ours.is_empty() || !query.album_claims.is_empty() || query.artists.len() > 1 {
-                normalize::title_words(raw)
-            } else {
-                Vec::new()
-            };
+        let base_numbers = query.title.work.is_none() && query.base_has_number;
+        let their_words = if !ours.is_empty()
+            || !query.album_claims.is_empty()
+            || query.artists.len() > 1
+            || base_numbers
+        {
+            normalize::title_words(raw)
+        } else {
+            Vec::new()
+        };
         let classical = query.title.work.is_some()
             || theirs.as_ref().is_some_and(|theirs| theirs.work.is_some());
         if !ours.is_empty() {
@@ -88,6 +92,17 @@ impl<'a> Matcher<'a> {
             if !normalize::qualifiers_backed(&ours, &their_words, classical) {
                 return false;
             }
+        }
+        // A number the query's title names and the candidate's does not: another song or
+        // another recording ("Song 2", "Total Eclipse of the Heart 2010"). Classical titles
+        // compare their numbers by label; a title in another script ("One Summer's Day" for
+        // "あの夏へ") says nothing of the numbers.
+        if base_numbers
+            && !classical
+            && normalize::script_of(&query.title.base) == normalize::script_of(view.title_norm())
+            && !normalize::numbers_carried(&query.title.base, &their_words)
+        {
+            return false;
         }
         let named: Vec<String> = theirs
             .as_ref()
@@ -357,6 +372,8 @@ mod tests {
             "Harbour Lights (Video Oficial)",
             "Harbour Lights (From \"The Lantern Keeper\")",
             "Harbour Lights (Deluxe Edition)",
+            "Harbour Lights [Gullwing Records]",
+            "Harbour Lights | Official Video",
         ] {
             let query = with("The Velvet Orchards", title, None, Some(233));
             let outcome = run(&index, query.clone());
@@ -611,5 +628,29 @@ mod tests {
         assert_eq!(other_take.accepted_id(), None, "{other_take:?}");
         let same_part = run(&index, with("Noor Vale", "Ferry Rope (Pt. 2)", None, None));
         assert_eq!(same_part.accepted_id(), Some("part2"), "{same_part:?}");
+    }
+
+    #[test]
+    fn a_number_the_library_title_lacks_is_another_song_or_recording() {
+        let index = LibraryIndex::build(&[
+            track(
+                "water",
+                &["Noor Vale"],
+                "Lights Over the Long Water",
+                "Mills",
+                200,
+            ),
+            track("mill-88", &["Noor Vale"], "Red Mill 1988", "Mills", 210),
+        ])
+        .expect("the library builds");
+        for title in [
+            "Lights Over the Long Water 2010",
+            "Lights Over the Long Water 2",
+        ] {
+            let outcome = run(&index, with("Noor Vale", title, None, Some(200)));
+            assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
+        }
+        let year = run(&index, with("Noor Vale", "Red Mill '88", None, None));
+        assert_eq!(year.accepted_id(), Some("mill-88"), "{year:?}");
     }
 }

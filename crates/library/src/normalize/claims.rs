@@ -85,8 +85,11 @@ const RECORDING_WORDS: [&str; 64] = [
 
 /// Words of an album that say its recordings are not the studio ones ("Live at Wembley",
 /// "MTV Unplugged in New York", "The Kitchen Sessions", "Greatest Hits Re-Recorded").
-const ALBUM_RECORDING_WORDS: [&str; 30] = [
+const ALBUM_RECORDING_WORDS: [&str; 33] = [
     "live",
+    "bootleg",
+    "bbc",
+    "storytellers",
     "alive",
     "unplugged",
     "acoustic",
@@ -228,6 +231,25 @@ fn carried(word: &str, words: &[String]) -> bool {
         other == word
             || (word.len() >= 5 && is_typo_of(word, other))
             || value.is_some_and(|value| number_value(other) == Some(value))
+    })
+}
+
+/// True when every number of a normalised base title (digits, or Roman numerals of two
+/// letters or more) is among `words` by value: "Blue Monday 88" is "Blue Monday 1988", but
+/// "Total Eclipse of the Heart 2010" or "Song 2" is not "Total Eclipse of the Heart" or "Song".
+pub fn numbers_carried(base: &str, words: &[String]) -> bool {
+    base.split(' ').all(|word| {
+        let value = if word.len() >= 2 || word.bytes().all(|b| b.is_ascii_digit()) {
+            number_value(word)
+        } else {
+            None
+        };
+        value.is_none_or(|value| {
+            words
+                .iter()
+                .filter_map(|other| number_value(other))
+                .any(|other| same_number(value, other))
+        })
     })
 }
 

@@ -421,6 +421,10 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
     if !tags.is_original() {
         return Segment::Version(tags, join_words(words.iter().copied()));
     }
+    // "[Monstercat Release]", "(Spinnin' Records)": the label that put it out.
+    if words.len() > 1 && matches!(words.last(), Some(&("records" | "release"))) {
+        return Segment::Noise(String::new());
+    }
     let all_noise = (0..words.len()).all(|at| plain_mix(at) || is_noise_word(words[at]));
     // "(Taken from the Album …)" is a "from" segment.
     let from = *first == "from" || (*first == "taken" && words.get(1) == Some(&"from"));
@@ -471,8 +475,9 @@ pub(super) fn closing_bracket(text: &str, open: usize, open_char: char) -> Optio
     None
 }
 
-/// Dash separators that introduce a suffix ("Song - Live", "Song – Radio Edit").
-pub(crate) const DASH_SEPARATORS: [&str; 3] = [" - ", " \u{2013} ", " \u{2014} "];
+/// Separators that introduce a suffix ("Song - Live", "Song – Radio Edit", "Song | Official
+/// Video").
+pub(crate) const DASH_SEPARATORS: [&str; 4] = [" - ", " \u{2013} ", " \u{2014} ", " | "];
 
 /// Splits a title into base words, version tags and featured artists; drops edition noise.
 ///
