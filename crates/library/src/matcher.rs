@@ -676,7 +676,17 @@ impl<'a> Matcher<'a> {
         }
         // The artist did not settle it (unknown, misspelt beyond repair, or credited
         // differently): candidates by title trigrams.
-        for item in self.title_gram_candidates(&prepared.title.base, scratch) {
+        let mut by_grams = self.title_gram_candidates(&prepared.title.base, scratch);
+        // A title in another script is also looked up by its Latin letters, which a title in
+        // Latin letters is indexed by as well ("红豆" and "Hong Dou").
+        if let Some(latin) = prepared.latin_base.as_deref() {
+            for item in self.title_gram_candidates(latin, scratch) {
+                if !by_grams.contains(&item) {
+                    by_grams.push(item);
+                }
+            }
+        }
+        for item in by_grams {
             if candidates.binary_search(&item).is_ok() {
                 continue;
             }

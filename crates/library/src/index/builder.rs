@@ -324,9 +324,20 @@ impl LibraryIndex {
                 }
             }
         });
+        // A title in another script is also found by its Latin letters ("hong dou" for "红豆",
+        // "gruppa krovi" for "группа крови"), as artist names are.
         let title_grams = Postings::build(|emit| {
             for (item, slot) in data.items.iter().enumerate() {
-                for gram in normalize::trigrams(data.str(slot.title_norm)) {
+                let title = data.str(slot.title_norm);
+                let mut grams = normalize::trigrams(title);
+                if !title.is_ascii()
+                    && let Some(latin) = normalize::latin_form(title)
+                {
+                    grams.extend(normalize::trigrams(&latin));
+                    grams.sort_unstable();
+                    grams.dedup();
+                }
+                for gram in grams {
                     emit(gram, item as u32);
                 }
             }

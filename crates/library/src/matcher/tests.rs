@@ -916,3 +916,16 @@ fn a_title_in_another_script_without_its_bracket_stands_beside_an_artist_in_anot
     let outcome = run(&index, TrackQuery::new("문릿", "달빛정원"));
     assert_eq!(outcome.accepted_id(), Some("garden"), "{outcome:?}");
 }
+
+#[test]
+fn a_title_in_another_script_is_found_by_its_latin_letters_without_the_artist() {
+    let index = LibraryIndex::build(&[
+        track("hills", "林月", "青山远方", "山", 230),
+        track("other", "林月", "夜雨", "山", 200),
+    ])
+    .unwrap();
+    // An English name the library does not carry: not accepted, but offered.
+    let outcome = run(&index, TrackQuery::new("Luna Lin", "Qing Shan Yuan Fang"));
+    assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+    assert_eq!(outcome.best.map(|b| b.id), Some("hills".to_string()));
+}
