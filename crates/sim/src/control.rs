@@ -4,7 +4,9 @@
 //! | route | what it does |
 //! |---|---|
 //! | `GET /_sim/stats` | requests per route and in total since the last reset, cost accounting, webhook counts |
-//! | `POST /_sim/reset` | zeroes the counters and clears faults; `?state=1` also forgets play state, history, playlists |
+//! | `POST /_sim/reset` | zeroes the counters and clears faults; `?state=1` also forgets play state, history, playlists and closes the notification sockets (a restart with other state) |
+//! | `POST /_sim/sockets/silence` | every notification socket open now stays open but carries nothing either way (no events, keep-alive replies or pongs) |
+//! | `POST /_sim/sockets/close` | every notification socket open now is closed (a restart) |
 //! | `GET/POST/DELETE /_sim/faults` | read / set / clear [`Faults`] (JSON body) |
 //! | `POST /_sim/library/add` | `{"kind":"track","parent":123,"title":"…"}` or `{"kind":"movie","section":2,"title":"…"}`, plus any real item fields (`duration`, `originalTitle`, `year`, `index`, `disc`, `musicbrainzId`, `isrc`, `guid`, `guids`, `labels`, `genres`, `contentRating`, `studio`, `summary`, `file`, `media` …, see `library::ItemFields`); `"count"` adds several |
 //! | `POST /_sim/library/remove` | `{"ids":[1,2]}` removes the items and their descendants |
@@ -254,6 +256,8 @@ pub(crate) fn router(sim: Sim) -> Router {
         .route("/_sim/library/remove", post(remove))
         .route("/_sim/library/rename", post(rename))
         .route("/_sim/library/refresh", post(refresh))
+        .route("/_sim/sockets/silence", post(silence_sockets))
+        .route("/_sim/sockets/close", post(close_sockets))
         .route("/_sim/tokens", get(tokens))
         .route("/_sim/tokens/revoke", post(revoke_token))
         .route("/_sim/tokens/restore", post(restore_token))
@@ -279,9 +283,19 @@ async fn reset(State(sim): State<Sim>, Query(q): Query<ResetQuery>) -> Json<serd
     sim.set_faults(Faults::default());
     let state = matches!(q.state.as_deref(), Some("1" | "true"));
     if state {
-        sim.state().reset();
+        sim.reset_state();
     }
     Json(json!({"reset": true, "state": state}))
+}
+
+async fn silence_sockets(State(sim): State<Sim>) -> Json<serde_json::Value> {
+    sim.silence_sockets();
+    Json(json!({"silenced": true}))
+}
+
+async fn close_sockets(State(sim): State<Sim>) -> Json<serde_json::Value> {
+    sim.close_sockets();
+    Json(json!({"closed": true}))
 }
 
 async fn get_faults(State(sim): State<Sim>) -> Json<Faults> {

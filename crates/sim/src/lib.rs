@@ -19,6 +19,8 @@
 //! - [`cost`] — latency model: base + per item scanned + per item returned.
 //! - [`control`] — the `/_sim/` API on every listener: stats, reset, faults, library changes,
 //!   tokens.
+//! - `sockets` — what happens to open notification sockets besides events: silence
+//!   ([`Sim::silence_sockets`]) and closing ([`Sim::close_sockets`]).
 //! - [`media`] — deterministic PNG artwork and synthetic media bytes with `Range` (for both
 //!   front ends).
 //! - [`plex`] — the Plex Media Server front end ([`Sim::serve_plex`]).
@@ -61,6 +63,7 @@ pub mod media;
 pub mod plex;
 mod rng;
 mod serve;
+mod sockets;
 pub mod state;
 mod words;
 
@@ -216,6 +219,7 @@ impl SimBuilder {
                 event_seq: AtomicU64::new(0),
                 event_drops: events::EventDrops::default(),
                 lean_batches: AtomicBool::new(false),
+                sockets: sockets::channel(),
                 seed,
             }),
         })
@@ -254,6 +258,8 @@ struct Inner {
     /// Answers of `/library/metadata/{id},{id},…` leave out the items' guids (see
     /// [`Sim::lean_batches`]).
     lean_batches: AtomicBool,
+    /// Silences and closes of open notification sockets (`sockets`).
+    sockets: tokio::sync::watch::Sender<sockets::Epochs>,
     seed: u64,
 }
 

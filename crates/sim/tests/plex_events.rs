@@ -324,3 +324,60 @@ async fn webhooks_are_multipart_payloads_to_every_url() {
     assert!(rx_jf.try_recv().is_err());
     assert!(sim.stats().webhooks_sent >= 8);
 }
+
+/// A silenced socket stays open and carries nothing either way (no events, no pongs), as
+/// through a relay that lost the connection's state; a socket opened afterwards works; a
+/// close (a restart) ends the silent one.
+#[tokio::test]
+async fn silenced_sockets_carry_nothing_and_close_on_restart() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let mut old = connect(&srv, &srv.token).await;
+    old.send(Message::Ping(b"before".to_vec().into()))
+        .await
+        .expect("ping");
+    let pong = tokio::time::timeout(PATIENCE, old.next())
+        .await
+        .expect("pong");
+    assert!(matches!(pong, Some(Ok(Message::Pong(_)))), "{pong:?}");
+    srv.sim.silence_sockets();
+    let mut new = connect(&srv, &srv.token).await;
+    old.send(Message::Ping(b"after".to_vec().into()))
+        .await
+        .expect("ping");
+    new.send(Message::Ping(b"after".to_vec().into()))
+        .await
+        .expect("ping");
+    let movie = srv
+        .sim
+        .library()
+        .section(cachearr_sim::library::MOVIES_SECTION)
+        .expect("movies")
+        .items(ItemKind::Movie)[0];
+    srv.sim
+        .rename_item(movie, "Renamed While Silent")
+        .expect("rename");
+    let (mut pong, mut event) = (false, false);
+    while !(pong && event) {
+        match tokio::time::timeout(PATIENCE, new.next()).await {
+            Ok(Some(Ok(Message::Pong(_)))) => pong = true,
+            Ok(Some(Ok(Message::Text(text)))) => event |= text.contains("Renamed While Silent"),
+            other => panic!("the new socket answered {other:?}"),
+        }
+    }
+    // The new socket has had its pong and the event; the silent one got neither.
+    let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), old.next()).await;
+    assert!(quiet.is_err(), "a silenced socket sent {quiet:?}");
+    srv.sim.close_sockets();
+    let end = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match old.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the silenced socket was closed by the restart");
+}

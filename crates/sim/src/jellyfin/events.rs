@@ -28,6 +28,7 @@ use crate::Sim;
 use crate::events::{Event, PlayStateReason, SimEvent, WebhookBody};
 use crate::library::{ItemKind, Library};
 use crate::rng::mix;
+use crate::sockets::Fate;
 use crate::state::{PlaybackState, PlaylistKind, User};
 
 use super::Front;
@@ -186,6 +187,7 @@ pub(crate) async fn run_socket(
     mut events: tokio::sync::broadcast::Receiver<Arc<Event>>,
     mut socket: WebSocket,
 ) {
+    let mut control = front.sim.socket_watch();
     let keep_alive = front.options.keep_alive_secs;
     let hello = frame("ForceKeepAlive", message_id(0, 0x4b41), keep_alive);
     if let Some(hello) = hello
@@ -199,6 +201,13 @@ pub(crate) async fn run_socket(
     let mut batches: u64 = 0;
     loop {
         tokio::select! {
+            // A silence or close applies before anything that came after it.
+            biased;
+            fate = control.changed() => match fate {
+                Fate::Serve => {}
+                Fate::Silent => return control.hold(socket).await,
+                Fate::Close => return,
+            },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     let kind = serde_json::from_str::<Value>(text.as_str())

@@ -25,6 +25,7 @@ use crate::events::{
     Event, FrontEnd, PlayStateReason, SimEvent, WebhookBody, spawn_webhook_dispatcher,
 };
 use crate::library::{Item, ItemKind};
+use crate::sockets::Fate;
 use crate::state::{PlaybackState, User};
 
 /// Starts the Plex webhook dispatcher (once per simulator).
@@ -228,8 +229,16 @@ async fn pump(
     mut rx: tokio::sync::broadcast::Receiver<Arc<Event>>,
     mut socket: WebSocket,
 ) {
+    let mut control = sim.socket_watch();
     loop {
         tokio::select! {
+            // A silence or close applies before anything that came after it.
+            biased;
+            fate = control.changed() => match fate {
+                Fate::Serve => {}
+                Fate::Silent => return control.hold(socket).await,
+                Fate::Close => return,
+            },
             event = rx.recv() => {
                 let event = match event {
                     Ok(e) => e,
