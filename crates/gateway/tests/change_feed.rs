@@ -63,6 +63,13 @@ fn sim_builder() -> cachearr_sim::SimBuilder {
 }
 
 async fn start(profile: Profile) -> Running {
+    start_with(profile, |_| {}).await
+}
+
+async fn start_with(
+    profile: Profile,
+    configure: impl FnOnce(&mut cachearr_gateway::config::Config),
+) -> Running {
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
     let data = tempfile::tempdir().unwrap();
@@ -70,6 +77,7 @@ async fn start(profile: Profile) -> Running {
     // Sampling is driven by hand here, so the test decides when it happens.
     config.feed.samples_per_minute = 0;
     config.feed.prove_after = 3;
+    configure(&mut config);
     let owner = sim_builder().build().unwrap().state().owner().clone();
     let token = match profile {
         Profile::Plex => owner.plex_token.clone(),
@@ -629,4 +637,71 @@ async fn without_events_the_class_ttl_applies() {
             .unwrap()
             .contains("no change events")
     );
+}
+
+/// A socket that stays open but carries nothing (a relay on the way dropped it) is found dead
+/// by its unanswered probes and made again, and what changed meanwhile is refreshed at the
+/// reconnect; a server restarted with other state (its sockets closed) is revalidated at the
+/// reconnect. Without probes the rename would never be seen (the clock stands still, so no
+/// TTL runs out), and without the reconnect's revalidation the forgotten play would stay.
+async fn a_dead_socket_and_a_restarted_server(profile: Profile) {
+    let gw = start_with(profile, |config| {
+        config.feed.socket_probe = Duration::from_millis(100);
+        config.feed.socket_probe_misses = 3;
+    })
+    .await;
+    let (_, ids, _) = gw.sections();
+    let path = gw.metadata(ids[0]);
+    gw.get(&path).await;
+    assert_eq!(gw.get(&path).await.cache, "HIT");
+
+    gw.sim.silence_sockets();
+    let renamed = "Renamed Behind A Dead Socket";
+    gw.sim.rename_item(ids[0], renamed).unwrap();
+    eventually(
+        "the rename made behind a dead socket is seen",
+        WAIT,
+        || async { gw.get(&path).await.titles == [renamed] },
+    )
+    .await;
+    let stats = gw.stats().await;
+    assert!(
+        stats["upstreams"][0]["events_socket_silent"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{stats}"
+    );
+    eventually("the new socket is up", WAIT, || async {
+        gw.stats().await["feed"][0]["healthy"] == true
+    })
+    .await;
+
+    // A play, seen; then the server restarts having forgotten it.
+    let played = gw.metadata(ids[1]);
+    gw.get(&played).await;
+    gw.sim.scrobble(gw.owner, ids[1]);
+    eventually("the play is seen", WAIT, || async {
+        gw.get(&played).await.plays == [1]
+    })
+    .await;
+    eventually("the play is cached", WAIT, || async {
+        gw.get(&played).await.cache == "HIT"
+    })
+    .await;
+    gw.sim.reset_state();
+    eventually("the restarted server's state is seen", WAIT, || async {
+        gw.get(&played).await.plays == [0]
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_dead_socket_and_restart_are_noticed() {
+    a_dead_socket_and_a_restarted_server(Profile::Plex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_dead_socket_and_restart_are_noticed() {
+    a_dead_socket_and_a_restarted_server(Profile::Jellyfin).await;
 }

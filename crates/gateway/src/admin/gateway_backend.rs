@@ -194,11 +194,16 @@ impl EventSubscriptions {
                     continue;
                 };
                 let server = dialect::of(up.profile).events();
+                let feed = &gateway.config().feed;
                 let subscription = Subscription {
                     upstream: up.name.to_string(),
                     server,
                     base_url: up.config.url.to_string(),
                     token,
+                    liveness: subscriber::Liveness {
+                        probe_every: feed.socket_probe,
+                        misses: feed.socket_probe_misses,
+                    },
                 };
                 let source = server.socket_source();
                 let sink = Arc::new(SocketSink {
@@ -417,6 +422,7 @@ impl AdminBackend for GatewayAdmin {
                 circuit,
                 events_subscribed: status.is_some(),
                 events_connected: connected,
+                events_socket_silent: status.map_or(0, |s| s.silent.load(Ordering::Relaxed)),
                 events,
                 ambiguous_identity: guard.ambiguous_identity,
                 refused_token: guard.refused_token,

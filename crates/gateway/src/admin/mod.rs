@@ -194,8 +194,13 @@ pub struct UpstreamReport {
     /// configured); without it change events arrive only by webhook.
     #[serde(default)]
     pub events_subscribed: bool,
-    /// Whether cachearr's notification socket to this upstream is open.
+    /// Whether cachearr's notification socket to this upstream is open (and the server has
+    /// sent something on it).
     pub events_connected: bool,
+    /// Notification socket connections closed as dead: nothing arrived on them although they
+    /// were probed (a relay on the way dropped them).
+    #[serde(default)]
+    pub events_socket_silent: u64,
     /// Change events applied (webhooks and socket).
     pub events: u64,
     /// Client requests passed through uncached because they carried two different tokens.

@@ -66,6 +66,8 @@ horizon = "7d"               # longest freshness an answer gets from the feed
 samples_per_minute = 6       # sampled revalidations (background budget); 0 = off
 prove_after = 20             # matching samples in a row that restore trust after a mismatch
 webhook_window = "24h"       # with webhooks only: the feed counts as alive this long after one
+socket_probe = "15s"         # the notification socket is pinged this often
+socket_probe_misses = 3      # probes without any answer after which the socket is dead (45 s)
 
 # Policy overrides for every upstream, per class. The classes are: identity, sections, listing,
 # metadata, search, recent, ondeck, history, sessions, activities, playlists, images, pass.

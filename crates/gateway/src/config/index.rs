@@ -83,6 +83,13 @@ pub struct FeedConfig {
     /// prove anything.
     #[serde(deserialize_with = "duration")]
     pub webhook_window: Duration,
+    /// The notification socket is probed this often (websocket ping, and the server's own
+    /// keep-alive message when it has one).
+    #[serde(deserialize_with = "duration")]
+    pub socket_probe: Duration,
+    /// Probe periods without any frame from the server after which the socket is dead: closed,
+    /// made again, and until then the classes follow their TTLs.
+    pub socket_probe_misses: u32,
 }
 
 impl Default for FeedConfig {
@@ -93,16 +100,23 @@ impl Default for FeedConfig {
             samples_per_minute: 6,
             prove_after: 20,
             webhook_window: Duration::from_secs(24 * 3600),
+            socket_probe: Duration::from_secs(15),
+            socket_probe_misses: 3,
         }
     }
 }
 
 impl FeedConfig {
     /// The same settings within bounds: at most 6000 samples a minute, at least one matching
-    /// sample to prove a class again.
+    /// sample to prove a class again, a socket probe between 10 ms and 5 min, 1 to 100 missed
+    /// probes.
     pub(super) fn bounded(mut self) -> FeedConfig {
         self.samples_per_minute = self.samples_per_minute.min(6000);
         self.prove_after = self.prove_after.max(1);
+        self.socket_probe = self
+            .socket_probe
+            .clamp(Duration::from_millis(10), Duration::from_secs(300));
+        self.socket_probe_misses = self.socket_probe_misses.clamp(1, 100);
         self
     }
 }

@@ -60,8 +60,9 @@ pub trait ServerEvents: Send + Sync + std::fmt::Debug + 'static {
     /// A reader of one connection's messages (it remembers what it needs between them).
     fn socket_reader(&self) -> Box<dyn SocketReader>;
 
-    /// The message that keeps the socket open, when the server wants one: sent every 30 s, or
-    /// at half the timeout the server announces ([`SocketMessage::keep_alive_secs`]).
+    /// The message that keeps the socket open, when the server wants one: sent with every
+    /// liveness probe ([`subscriber::Liveness`]), at least at half the timeout the server
+    /// announces ([`SocketMessage::keep_alive_secs`]).
     fn keep_alive_message(&self) -> Option<&'static str>;
 }
 

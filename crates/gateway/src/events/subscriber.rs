@@ -36,6 +36,48 @@ pub struct Subscription {
     pub base_url: String,
     /// The owner's token. Never logged; [`std::fmt::Debug`] redacts it.
     pub token: String,
+    /// How a dead connection is told from a quiet one.
+    pub liveness: Liveness,
+}
+
+/// How often the subscription probes its socket and how long a silent one lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Liveness {
+    /// A websocket ping (and the server's keep-alive message, if it has one) is sent this
+    /// often; sooner when the server asks for keep-alives more often (half its announced
+    /// timeout).
+    pub probe_every: Duration,
+    /// Probe periods without a single frame from the server after which the connection is
+    /// dead.
+    pub misses: u32,
+}
+
+impl Default for Liveness {
+    /// A probe every 15 s, dead after 3 without an answer: a dead socket is noticed within
+    /// 45 s.
+    fn default() -> Self {
+        Liveness {
+            probe_every: Duration::from_secs(15),
+            misses: 3,
+        }
+    }
+}
+
+impl Liveness {
+    /// The silence after which a connection is dead: `misses` probe periods.
+    pub fn dead_after(&self) -> Duration {
+        self.probe_every.saturating_mul(self.misses.max(1))
+    }
+
+    /// The probe period on a connection whose server announced a keep-alive timeout of
+    /// `server_timeout`: at most half of it, so that the server never drops us.
+    fn period(&self, server_timeout: Option<Duration>) -> Duration {
+        let period = match server_timeout {
+            Some(timeout) => self.probe_every.min(timeout / 2),
+            None => self.probe_every,
+        };
+        period.max(Duration::from_millis(10))
+    }
 }
 
 impl std::fmt::Debug for Subscription {
@@ -45,6 +87,7 @@ impl std::fmt::Debug for Subscription {
             .field("server", &self.server)
             .field("base_url", &self.base_url)
             .field("token", &"<redacted>")
+            .field("liveness", &self.liveness)
             .finish()
     }
 }
@@ -52,10 +95,12 @@ impl std::fmt::Debug for Subscription {
 /// Live state of a subscription, for `/ready`, `/api/stats` and the metrics.
 #[derive(Debug, Default)]
 pub struct SubscriberStatus {
-    /// The websocket is open right now.
+    /// The websocket is open right now and the server has sent something on it.
     pub connected: AtomicBool,
-    /// Connections opened since start.
+    /// Connections opened (and answered by the server) since start.
     pub connects: AtomicU64,
+    /// Connections closed because nothing arrived on them for [`Liveness::dead_after`].
+    pub silent: AtomicU64,
     /// Frames received.
     pub frames: AtomicU64,
     /// Events applied.
@@ -140,6 +185,10 @@ pub enum SocketError {
     /// No connection within the connect time-out.
     #[error("connect timed out")]
     ConnectTimeout,
+    /// Nothing arrived on the connection for this long although it was probed: a relay on
+    /// the way dropped it.
+    #[error("no frame for {0:?} although probed: the connection is dead")]
+    Silent(Duration),
     /// The connection, its handshake or a frame failed (the error names the failure — refused,
     /// 401 … — never the request headers).
     #[error(transparent)]
@@ -182,33 +231,46 @@ async fn connect_and_listen(
         tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(request))
             .await
             .map_err(|_| SocketError::ConnectTimeout)??;
-    status.connected.store(true, Ordering::Relaxed);
-    status.connects.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(upstream = %subscription.upstream, "notification socket connected");
-    if reconnect {
-        // Events may have been missed while we were away.
-        let missed = ChangeEvent::new(Change::ScanFinished);
-        sink.apply(&subscription.upstream, &missed);
-    }
+    tracing::debug!(upstream = %subscription.upstream, "notification socket open, waiting for the server");
     let mut reader = subscription.server.socket_reader();
-    // A server that wants keep-alives may tell us its timeout; until then a long default.
-    let mut keep_alive = tokio::time::interval(Duration::from_secs(30));
-    keep_alive.tick().await;
+    let liveness = subscription.liveness;
+    let mut period = liveness.period(None);
+    // The first probe goes at once: a server that sends nothing by itself (Plex) answers it.
+    let mut probe = tokio::time::interval(period);
+    let mut last_frame = tokio::time::Instant::now();
+    let mut answered = false;
     loop {
+        let dead_at = last_frame + period.saturating_mul(liveness.misses.max(1));
         tokio::select! {
             frame = socket.next() => {
+                last_frame = tokio::time::Instant::now();
+                if !answered {
+                    answered = true;
+                    status.connected.store(true, Ordering::Relaxed);
+                    status.connects.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(upstream = %subscription.upstream, "notification socket connected");
+                    if reconnect {
+                        // Events may have been missed while we were away.
+                        let missed = ChangeEvent::new(Change::ScanFinished);
+                        sink.apply(&subscription.upstream, &missed);
+                    }
+                }
                 let text = match frame {
                     None => return Ok(()),
                     Some(Err(e)) => return Err(e.into()),
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Close(_))) => return Ok(()),
+                    // Pongs, pings (answered by the library) and anything else: alive.
                     Some(Ok(_)) => continue,
                 };
                 status.frames.fetch_add(1, Ordering::Relaxed);
                 let events = reader.read(&text).map(|message| {
                     if let Some(secs) = message.keep_alive_secs {
-                        let period = Duration::from_secs(secs.clamp(2, 600) / 2);
-                        keep_alive = tokio::time::interval(period);
+                        let asked = liveness.period(Some(Duration::from_secs(secs.clamp(2, 600))));
+                        if asked != period {
+                            period = asked;
+                            probe = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                        }
                     }
                     message.events
                 });
@@ -225,10 +287,15 @@ async fn connect_and_listen(
                     }
                 }
             }
-            _ = keep_alive.tick() => {
-                if let Some(ping) = subscription.server.keep_alive_message() {
-                    socket.send(Message::text(ping)).await?;
+            _ = probe.tick() => {
+                socket.send(Message::Ping(Default::default())).await?;
+                if let Some(keep_alive) = subscription.server.keep_alive_message() {
+                    socket.send(Message::text(keep_alive)).await?;
                 }
+            }
+            () = tokio::time::sleep_until(dead_at) => {
+                status.silent.fetch_add(1, Ordering::Relaxed);
+                return Err(SocketError::Silent(dead_at - last_frame));
             }
         }
     }
@@ -254,12 +321,35 @@ mod tests {
     }
 
     #[test]
+    fn liveness_probes_at_most_at_half_the_servers_timeout() {
+        let liveness = Liveness::default();
+        assert_eq!(liveness.dead_after(), Duration::from_secs(45));
+        assert_eq!(liveness.period(None), Duration::from_secs(15));
+        // Jellyfin's 60 s timeout leaves the 15 s probe; a 20 s one asks for 10 s.
+        assert_eq!(
+            liveness.period(Some(Duration::from_secs(60))),
+            Duration::from_secs(15)
+        );
+        assert_eq!(
+            liveness.period(Some(Duration::from_secs(20))),
+            Duration::from_secs(10)
+        );
+        let never = Liveness {
+            probe_every: Duration::ZERO,
+            misses: 0,
+        };
+        assert!(never.period(None) > Duration::ZERO);
+        assert_eq!(never.dead_after(), Duration::ZERO);
+    }
+
+    #[test]
     fn request_carries_token_in_header_not_url() {
         let sub = Subscription {
             upstream: "p".into(),
             server: Plex.events(),
             base_url: "http://127.0.0.1:32400/".into(),
             token: "sekrit".into(),
+            liveness: Liveness::default(),
         };
         let req = request(&sub).unwrap();
         assert_eq!(

@@ -266,8 +266,15 @@ impl StatsSource for GatewayStats {
                 "events_socket_connects",
                 "Notification socket connections opened",
                 Counter,
-                l,
+                l.clone(),
                 status.connects.load(Ordering::Relaxed),
+            );
+            push(
+                "events_socket_silent",
+                "Notification socket connections closed as dead: nothing arrived although probed",
+                Counter,
+                l,
+                status.silent.load(Ordering::Relaxed),
             );
         }
         if let Some(a) = crate::allocator::figures() {
