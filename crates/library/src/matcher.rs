@@ -258,7 +258,7 @@ struct Prepared {
 impl Prepared {
     fn new(query: &TrackQuery) -> Prepared {
         let (artist, raw_title) = normalize::read_upload(&query.artist, &query.title);
-        let title = normalize::parse_title(&raw_title);
+        let mut title = normalize::parse_title(&raw_title);
         let edit_words =
             normalize::edit_words(&title.edit_text, query.album.as_deref().unwrap_or(""));
         let base_has_number = title.base.split(' ').any(|word| {
@@ -270,6 +270,13 @@ impl Prepared {
             if !artists.contains(name) {
                 artists.push(name.clone());
             }
+        }
+        // A work named by a nickname the library's title may not carry ("Air on the G
+        // String"): matched as the catalogue title it stands for.
+        let mut title_words = normalize::title_words(&raw_title);
+        if let Some(catalogue_title) = normalize::nickname_title(&title, &artists) {
+            title = normalize::parse_title(&catalogue_title);
+            title_words.extend(normalize::title_words(&catalogue_title));
         }
         let artists_joined = artists.join(" ");
         let artist_script = normalize::script_of(&artists_joined);
@@ -308,7 +315,7 @@ impl Prepared {
             artist_script,
             album,
             duration_ms: query.duration_ms,
-            title_words: normalize::title_words(&raw_title),
+            title_words,
             base_has_number,
             album_claims: query
                 .album

@@ -11,17 +11,19 @@
 //! This file holds [`VersionTags`], character folding and [`normalize_text`], [`script_of`],
 //! video uploads ([`read_upload`]) and the numbers in titles ([`numbers_agree`]); `title` splits
 //! artist credits and parses titles, `claims` says which wording names the same recording and
-//! which another, `work` reads classical titles, `similarity` compares names and titles and
-//! makes their trigrams. Tests are in `normalize/tests.rs`.
+//! which another, `work` reads classical titles, `nicknames` holds the famous works' nicknames,
+//! `similarity` compares names and titles and makes their trigrams. Tests are in `normalize/tests.rs`.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 mod claims;
+mod nicknames;
 mod similarity;
 mod title;
 mod work;
 pub use claims::*;
+pub use nicknames::*;
 pub use similarity::*;
 pub use title::*;
 pub use work::*;

@@ -929,3 +929,40 @@ fn a_title_in_another_script_is_found_by_its_latin_letters_without_the_artist() 
     assert_eq!(outcome.band, Band::Review, "{outcome:?}");
     assert_eq!(outcome.best.map(|b| b.id), Some("hills".to_string()));
 }
+
+#[test]
+fn a_famous_nickname_reaches_a_title_that_does_not_carry_it() {
+    let index = LibraryIndex::build(&[
+        track(
+            "adagio",
+            "Ludwig van Beethoven",
+            "Piano Sonata No. 14 in C-sharp minor, Op. 27 No. 2: I. Adagio sostenuto",
+            "Sonatas",
+            360,
+        ),
+        track(
+            "presto",
+            "Ludwig van Beethoven",
+            "Piano Sonata No. 14 in C-sharp minor, Op. 27 No. 2: III. Presto agitato",
+            "Sonatas",
+            420,
+        ),
+    ])
+    .unwrap();
+    let first = run(
+        &index,
+        TrackQuery::new("Beethoven", "Moonlight Sonata (1st Movement)"),
+    );
+    assert_eq!(first.accepted_id(), Some("adagio"), "{first:?}");
+    let third = run(
+        &index,
+        TrackQuery::new("Beethoven", "Moonlight Sonata Mvt. 3"),
+    );
+    assert_eq!(third.accepted_id(), Some("presto"), "{third:?}");
+    // Only the composer's nickname: another composer's "Moonlight Sonata" is not this one.
+    let other = run(
+        &index,
+        TrackQuery::new("Clara Voss", "Moonlight Sonata (1st Movement)"),
+    );
+    assert_eq!(other.accepted_id(), None, "{other:?}");
+}

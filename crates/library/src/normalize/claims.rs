@@ -85,7 +85,7 @@ const RECORDING_WORDS: [&str; 64] = [
 
 /// Words of an album that say its recordings are not the studio ones ("Live at Wembley",
 /// "MTV Unplugged in New York", "The Kitchen Sessions", "Greatest Hits Re-Recorded").
-const ALBUM_RECORDING_WORDS: [&str; 33] = [
+const ALBUM_RECORDING_WORDS: [&str; 31] = [
     "live",
     "bootleg",
     "bbc",
@@ -116,8 +116,6 @@ const ALBUM_RECORDING_WORDS: [&str; 33] = [
     "acapella",
     "stripped",
     "reimagined",
-    "orchestral",
-    "symphonic",
     "slowed",
 ];
 

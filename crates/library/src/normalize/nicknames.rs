@@ -1,0 +1,205 @@
+//! Famous classical works by their nicknames ("Moonlight Sonata", "Air on the G String",
+//! "Winter" of Vivaldi's Four Seasons): the catalogue title each stands for, so a query that
+//! names a work only by its nickname reaches the library's title by its catalogue number.
+//!
+//! A small hand-kept table of the nicknames playlists use most, not a catalogue: works are
+//! found by their catalogue numbers, names, numbers and quoted nicknames without it
+//! ([`super::WorkParts`]); this only adds the nicknames a library's title does not carry.
+
+use super::*;
+
+/// Composer's surname (normalised), the nickname (normalised), and the title it stands for
+/// (as stores write it, parsed like any title).
+const NICKNAMES: [(&str, &str, &str); 33] = [
+    (
+        "beethoven",
+        "moonlight sonata",
+        "Piano Sonata No. 14 in C-sharp minor, Op. 27 No. 2",
+    ),
+    (
+        "beethoven",
+        "pathetique sonata",
+        "Piano Sonata No. 8 in C minor, Op. 13",
+    ),
+    (
+        "beethoven",
+        "sonata pathetique",
+        "Piano Sonata No. 8 in C minor, Op. 13",
+    ),
+    (
+        "beethoven",
+        "appassionata",
+        "Piano Sonata No. 23 in F minor, Op. 57",
+    ),
+    (
+        "beethoven",
+        "waldstein sonata",
+        "Piano Sonata No. 21 in C major, Op. 53",
+    ),
+    (
+        "beethoven",
+        "tempest sonata",
+        "Piano Sonata No. 17 in D minor, Op. 31 No. 2",
+    ),
+    (
+        "beethoven",
+        "emperor concerto",
+        "Piano Concerto No. 5 in E-flat major, Op. 73",
+    ),
+    (
+        "beethoven",
+        "eroica",
+        "Symphony No. 3 in E-flat major, Op. 55",
+    ),
+    (
+        "beethoven",
+        "eroica symphony",
+        "Symphony No. 3 in E-flat major, Op. 55",
+    ),
+    (
+        "beethoven",
+        "pastoral symphony",
+        "Symphony No. 6 in F major, Op. 68",
+    ),
+    (
+        "beethoven",
+        "choral symphony",
+        "Symphony No. 9 in D minor, Op. 125",
+    ),
+    (
+        "beethoven",
+        "ode to joy",
+        "Symphony No. 9 in D minor, Op. 125 - 4th movement",
+    ),
+    (
+        "mozart",
+        "jupiter symphony",
+        "Symphony No. 41 in C major, K. 551",
+    ),
+    (
+        "mozart",
+        "turkish march",
+        "Piano Sonata No. 11 in A major, K. 331: III. Rondo alla turca",
+    ),
+    (
+        "mozart",
+        "rondo alla turca",
+        "Piano Sonata No. 11 in A major, K. 331: III. Rondo alla turca",
+    ),
+    (
+        "mozart",
+        "a little night music",
+        "Serenade No. 13 in G major, K. 525",
+    ),
+    (
+        "dvorak",
+        "new world symphony",
+        "Symphony No. 9 in E minor, Op. 95",
+    ),
+    (
+        "schubert",
+        "unfinished symphony",
+        "Symphony No. 8 in B minor, D. 759",
+    ),
+    (
+        "schubert",
+        "trout quintet",
+        "Piano Quintet in A major, D. 667",
+    ),
+    (
+        "chopin",
+        "minute waltz",
+        "Waltz in D-flat major, Op. 64 No. 1",
+    ),
+    (
+        "chopin",
+        "raindrop prelude",
+        "Prelude in D-flat major, Op. 28 No. 15",
+    ),
+    (
+        "chopin",
+        "revolutionary etude",
+        "Etude in C minor, Op. 10 No. 12",
+    ),
+    (
+        "chopin",
+        "heroic polonaise",
+        "Polonaise in A-flat major, Op. 53",
+    ),
+    (
+        "bach",
+        "air on the g string",
+        "Orchestral Suite No. 3 in D major, BWV 1068: Air",
+    ),
+    (
+        "bach",
+        "air on g string",
+        "Orchestral Suite No. 3 in D major, BWV 1068: Air",
+    ),
+    (
+        "bach",
+        "jesu joy of mans desiring",
+        "Herz und Mund und Tat und Leben, BWV 147: Jesus bleibet meine Freude",
+    ),
+    (
+        "vivaldi",
+        "spring",
+        "Violin Concerto in E major, Op. 8 No. 1, RV 269",
+    ),
+    (
+        "vivaldi",
+        "summer",
+        "Violin Concerto in G minor, Op. 8 No. 2, RV 315",
+    ),
+    (
+        "vivaldi",
+        "autumn",
+        "Violin Concerto in F major, Op. 8 No. 3, RV 293",
+    ),
+    (
+        "vivaldi",
+        "winter",
+        "Violin Concerto in F minor, Op. 8 No. 4, RV 297",
+    ),
+    ("handel", "hallelujah chorus", "Messiah, HWV 56: Hallelujah"),
+    (
+        "tchaikovsky",
+        "pathetique symphony",
+        "Symphony No. 6 in B minor, Op. 74",
+    ),
+    (
+        "mendelssohn",
+        "wedding march",
+        "A Midsummer Night's Dream, Op. 61: Wedding March",
+    ),
+];
+
+/// The catalogue title a query's title stands for when it names a work by a nickname of the
+/// table ("Moonlight Sonata (1st Movement)" by Beethoven → "Piano Sonata No. 14 in C-sharp
+/// minor, Op. 27 No. 2 - 1st movement"), or `None`. The nickname must be the whole work the
+/// query names (its title, or the title before a movement named by number), and one of the
+/// query's artists the composer (by surname: "Beethoven", "Ludwig van Beethoven").
+pub fn nickname_title(parsed: &ParsedTitle, artists: &[String]) -> Option<String> {
+    let work = parsed.work.as_deref();
+    let movement_number = work
+        .filter(|w| w.movement.is_none())
+        .and_then(|w| w.movement_number);
+    let named = match movement_number {
+        Some(_) => work.and_then(|w| w.head.as_deref())?,
+        None => parsed.base.as_str(),
+    };
+    let composer_credited = |surname: &str| {
+        artists
+            .iter()
+            .any(|artist| artist.rsplit(' ').next() == Some(surname))
+    };
+    let (_, _, title) = NICKNAMES
+        .iter()
+        .find(|(surname, nickname, _)| *nickname == named && composer_credited(surname))?;
+    Some(match movement_number {
+        Some(number) if !title.contains(':') && !title.contains(" - ") => {
+            format!("{title} - movement {number}")
+        }
+        _ => title.to_string(),
+    })
+}
