@@ -48,7 +48,16 @@ pub struct UserRecord {
     server_user_id: std::sync::OnceLock<Arc<str>>,
     /// Where this upstream keeps refusals across restarts, if anywhere.
     marks: Option<Arc<RefusalMarks>>,
+    /// What was derived from this user's cached answers, by name, with a hash of the body it
+    /// was derived from ([`UserRecord::memo`]).
+    memos: Mutex<FxHashMap<String, (u64, Memo)>>,
 }
+
+/// Something derived from a user's cached answer (a parsed listing), kept beside the user.
+pub type Memo = Arc<dyn std::any::Any + Send + Sync>;
+
+/// Most memos kept per user; past it they are all dropped and made again as needed.
+const MAX_MEMOS: usize = 64;
 
 impl std::fmt::Debug for UserRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -82,6 +91,7 @@ impl UserRecord {
             refused: AtomicBool::new(refused),
             server_user_id: std::sync::OnceLock::new(),
             marks,
+            memos: Mutex::new(FxHashMap::default()),
         })
     }
 
@@ -112,6 +122,25 @@ impl UserRecord {
     /// When the upstream last accepted the token (engine clock ms, 0 if never).
     pub fn accepted_ms(&self) -> u64 {
         self.accepted_ms.load(Ordering::Relaxed)
+    }
+
+    /// What was kept under `name` ([`UserRecord::keep_memo`]), if it was derived from a body
+    /// of hash `hash`.
+    pub fn memo(&self, name: &str, hash: u64) -> Option<Memo> {
+        let memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
+        memos
+            .get(name)
+            .filter(|(kept, _)| *kept == hash)
+            .map(|(_, memo)| memo.clone())
+    }
+
+    /// Keeps `memo`, derived from a body of hash `hash`, under `name`.
+    pub fn keep_memo(&self, name: &str, hash: u64, memo: Memo) {
+        let mut memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
+        if memos.len() >= MAX_MEMOS && !memos.contains_key(name) {
+            memos.clear();
+        }
+        memos.insert(name.to_string(), (hash, memo));
     }
 
     /// The server's id of the token's user, if learnt ([`UserRecord::learn_server_user_id`]).

@@ -478,52 +478,100 @@ async fn not_ready_goes_to_the_server_and_ready_does_not() {
     assert_eq!(handle.searches_to_server(), counted + 2);
 }
 
+/// Every user's play state in index answers is the server's, attribute for attribute: played,
+/// in progress, skipped and rated tracks, and the played-track counts of their albums and
+/// artists, in section searches and hub searches, XML and JSON — with no item opened first.
+/// A change made straight on the server shows once the state's freshness (10 s) has passed.
 #[tokio::test]
-async fn play_state_comes_from_the_users_cached_metadata() {
-    let r = start().await;
+async fn play_state_in_index_answers_is_each_users_own() {
+    let clock = Arc::new(cachearr_engine::ManualClock::new(1_700_000_000_000));
+    let r = sim_gateway::start_built(
+        cachearr_sim::Sim::start_plex_for_tests().await.unwrap(),
+        cachearr_gateway::Profile::Plex,
+        |config| config.admin_token = Some("admin-secret".to_string()),
+        |builder| builder.clock(clock.clone()),
+    )
+    .await;
     r.install_index().await;
-    let token = r.token("alice");
-    let (id, title) = {
+    let (tracks, titles, album, artist) = {
         let lib = r.sim.sim.library();
         let s = lib.section(1).unwrap();
-        let id = s.items(cachearr_sim::library::ItemKind::Track)[10];
-        (id, lib.item(id).unwrap().title().to_string())
+        let ids: Vec<u32> = s.items(cachearr_sim::library::ItemKind::Track)[..6].to_vec();
+        let titles: Vec<String> = ids
+            .iter()
+            .map(|id| lib.item(*id).unwrap().title().to_string())
+            .collect();
+        let first = lib.item(ids[0]).unwrap();
+        let album = first.parent().unwrap();
+        let artist = album.parent().unwrap();
+        (
+            ids,
+            titles,
+            album.title().to_string(),
+            artist.title().to_string(),
+        )
     };
-    r.sim.sim.scrobble(2, id);
-    r.sim.sim.set_progress(2, id, 4_000);
-    let path = format!("/library/sections/1/search?type=10&query={}", enc(&title));
-    let find = |doc: &Value| -> Value {
-        items(doc)
-            .into_iter()
-            .find(|m| m["ratingKey"] == Value::String(id.to_string()))
-            .unwrap()
-    };
-    // Not in the cache: left out.
-    let (_, _, via, direct) = r.both(&path, &token, true).await;
+    // alice (2) plays, half-plays and rates; bob (3) plays one of the same; admin (1) rates.
+    r.sim.sim.scrobble(2, tracks[0]);
+    r.sim.sim.scrobble(2, tracks[0]);
+    r.sim.sim.scrobble(2, tracks[1]);
+    r.sim.sim.set_progress(2, tracks[2], 4_000);
+    r.sim.sim.rate(2, tracks[3], Some(8.0));
+    r.sim.sim.scrobble(3, tracks[1]);
+    r.sim.sim.rate(1, tracks[4], Some(6.0));
+    let mut paths: Vec<String> = titles
+        .iter()
+        .map(|t| format!("/library/sections/1/search?type=10&query={}", enc(t)))
+        .collect();
+    for name in [&album, &artist] {
+        paths.push(format!("/hubs/search?query={}&limit=10", enc(name)));
+    }
+    paths.push(format!(
+        "/library/sections/1/search?type=9&query={}",
+        enc(&album)
+    ));
+    paths.push(format!(
+        "/library/sections/1/search?type=8&query={}",
+        enc(&artist)
+    ));
+    let mut answered = 0;
+    for user in ["admin", "alice", "bob"] {
+        let token = r.token(user);
+        for path in &paths {
+            for json in [true, false] {
+                let (cs, status, via, direct) = r.both(path, &token, json).await;
+                assert_eq!(status, 200, "{user} {path}");
+                if cs.contains("detail=index") {
+                    answered += 1;
+                }
+                if json {
+                    let (via, direct): (Value, Value) = (
+                        serde_json::from_str(&via).unwrap(),
+                        serde_json::from_str(&direct).unwrap(),
+                    );
+                    same_item(&via, &direct, &format!("{user} {path}"));
+                } else {
+                    assert_eq!(via, direct, "{user} {path} (XML)");
+                }
+            }
+        }
+    }
+    assert!(
+        answered >= paths.len() * 3,
+        "{answered} of {} answers came from the index",
+        paths.len() * 6
+    );
+    // Played straight on the server: the next answer after the freshness window has it.
+    r.sim.sim.scrobble(3, tracks[5]);
+    clock.advance(std::time::Duration::from_secs(11));
+    let path = &paths[5];
+    let (cs, _, via, direct) = r.both(path, &r.token("bob"), true).await;
+    assert!(cs.contains("detail=index"), "{cs}");
     let (via, direct): (Value, Value) = (
         serde_json::from_str(&via).unwrap(),
         serde_json::from_str(&direct).unwrap(),
     );
-    assert!(find(&direct).get("viewCount").is_some());
-    assert!(find(&via).get("viewCount").is_none());
-    // Once alice has opened the item (through the gateway), the answer carries her state.
-    let opened = r
-        .get(&r.proxy, &format!("/library/metadata/{id}"), &token, true)
-        .await;
-    assert_eq!(opened.status(), 200);
-    let _ = opened.text().await.unwrap();
-    let (cs, _, via, _) = r.both(&path, &token, true).await;
-    assert!(cs.contains("detail=index"));
-    let via: Value = serde_json::from_str(&via).unwrap();
-    let got = find(&via);
-    for k in ["viewCount", "viewOffset", "lastViewedAt"] {
-        assert_eq!(got.get(k), find(&direct).get(k), "{k}");
-    }
-    // Another user's cache is never used for alice's state, nor hers for them.
-    let admin = r.token("admin");
-    let (_, _, via, _) = r.both(&path, &admin, true).await;
-    let via: Value = serde_json::from_str(&via).unwrap();
-    assert!(find(&via).get("viewCount").is_none());
+    same_item(&via, &direct, "after a play made on the server");
 }
 
 #[tokio::test]

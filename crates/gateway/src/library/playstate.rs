@@ -1,10 +1,11 @@
-//! Per-user play state for answers from the index, taken from the user's cached metadata.
+//! Per-user play state: what the server writes of it ([`PlayState`], read out of Plex
+//! answers and written into elements), and the Jellyfin user's `UserData` taken from their
+//! cached item.
 //!
-//! The index is shared by every user and holds no play state. When the asking user's own
-//! `GET /library/metadata/{id}` (Plex, JSON or XML) is in the cache — fresh or stale — its
-//! `viewCount`, `viewOffset`, `lastViewedAt` and `userRating` are copied into the answer;
-//! otherwise they are left out (which reads as "unplayed" to a client). The cache is only
-//! looked at, never filled: answering a search never costs an upstream request for this.
+//! The index is shared by every user and holds no play state. Plex answers from the index get
+//! the asking user's state from listings read as that user ([`super::user_state`]). Jellyfin
+//! answers copy the `UserData` of the user's own cached `GET /Users/{uid}/Items/{id}` when it
+//! is in the cache, and otherwise leave it out; the cache is only looked at, never filled.
 
 use std::sync::Arc;
 
@@ -30,6 +31,10 @@ pub struct PlayState {
     pub last_viewed_at: Option<i64>,
     /// Plex `userRating`, as the server wrote it.
     pub user_rating: Option<String>,
+    /// Plex `lastRatedAt` (epoch s).
+    pub last_rated_at: Option<i64>,
+    /// Plex `skipCount`.
+    pub skip_count: Option<i64>,
     /// Plex `viewedLeafCount` of an album, artist, show or season.
     pub viewed_leaf_count: Option<i64>,
 }
@@ -49,10 +54,14 @@ impl PlayState {
         if let Some(r) = &self.user_rating {
             e = match r.parse::<i64>() {
                 Ok(n) => e.a("userRating", n),
-                Err(_) => e.a("userRating", r.as_str()),
+                Err(_) => match r.parse::<f64>() {
+                    Ok(f) => e.a("userRating", crate::dialect::plex::render::V::F(f)),
+                    Err(_) => e.a("userRating", r.as_str()),
+                },
             };
         }
-        e
+        e.opt("lastRatedAt", self.last_rated_at)
+            .opt("skipCount", self.skip_count)
     }
 
     /// From a Plex metadata document (JSON or XML) describing `id`.
@@ -75,6 +84,8 @@ impl PlayState {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 }),
+                last_rated_at: num("lastRatedAt"),
+                skip_count: num("skipCount"),
                 viewed_leaf_count: num("viewedLeafCount"),
             }
         } else {
@@ -102,6 +113,8 @@ fn from_plex_xml(body: &[u8], id: &str) -> Option<PlayState> {
                         b"viewOffset" => state.view_offset = value.parse().ok(),
                         b"lastViewedAt" => state.last_viewed_at = value.parse().ok(),
                         b"userRating" => state.user_rating = Some(value.into_owned()),
+                        b"lastRatedAt" => state.last_rated_at = value.parse().ok(),
+                        b"skipCount" => state.skip_count = value.parse().ok(),
                         b"viewedLeafCount" => state.viewed_leaf_count = value.parse().ok(),
                         _ => {}
                     }
@@ -156,20 +169,6 @@ async fn cached_user_body(
         }
     }
     None
-}
-
-/// The play state of item `id` for `user`, if their metadata for it
-/// (`/library/metadata/{id}`, Plex) is in the cache.
-pub async fn cached_plex(
-    gw: &Gateway,
-    up: &Arc<Upstream>,
-    user: &Arc<UserRecord>,
-    id: &str,
-    client_accept: Option<&HeaderValue>,
-) -> Option<PlayState> {
-    let path = format!("/library/metadata/{id}");
-    let body = cached_user_body(gw, up, user, &path, client_accept).await?;
-    PlayState::from_plex_body(&body, id)
 }
 
 /// The `UserData` of item `id` for `user` as the server wrote it in the user's cached

@@ -42,6 +42,7 @@ use http_body_util::{Either, Full};
 use super::elements::ElementStore;
 use super::playstate;
 use super::titles::{self, FoldedTitles, TitleHit};
+use super::user_state::{self, PlexUserStates};
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::plex::render::El;
@@ -137,7 +138,7 @@ pub(crate) async fn try_answer<B>(
         }
         Route::Jellyfin(JellyfinRoute::Hints { params }) => ctx.jellyfin_hints(&params),
     }?;
-    let answer = ctx.fill_play_state(answer).await;
+    let answer = ctx.fill_play_state(answer).await?;
     let resp = respond(answer, started);
     gw.metrics().observe_request(
         &up.metrics_name,
@@ -187,10 +188,23 @@ enum AnswerBody {
     Plex {
         doc: El,
         json: bool,
-        /// Item ids whose play state to look up, with their element's path in `doc`
-        /// (hub index or `None` for the container itself, then child index).
-        items: Vec<(Option<usize>, usize, String)>,
+        /// The items whose play state to fill in.
+        items: Vec<PlexItemRef>,
     },
+}
+
+/// An item of a Plex answer, where its element is in the document.
+pub(super) struct PlexItemRef {
+    /// The hub holding the element (`None`: the container itself).
+    pub(super) hub: Option<usize>,
+    /// The element's place among its parent's children.
+    pub(super) at: usize,
+    /// Its rating key.
+    pub(super) id: String,
+    /// Its section.
+    pub(super) section: String,
+    /// Its kind.
+    pub(super) kind: cachearr_library::ItemKind,
 }
 
 struct Ctx<'a> {
@@ -248,8 +262,10 @@ impl Ctx<'_> {
         self.index.item(hit.item, &everything)
     }
 
-    /// Copies the user's cached play state into the items of `answer`.
-    async fn fill_play_state(&self, mut answer: Answer) -> Answer {
+    /// Puts the asking user's play state into the items of `answer`: Plex, as the server
+    /// would write it ([`user_state`]), or `None` when it cannot be read; Jellyfin, the user's
+    /// cached `UserData` where there is one.
+    async fn fill_play_state(&self, mut answer: Answer) -> Option<Answer> {
         match &mut answer.body {
             AnswerBody::Json(doc, Some(uid)) => {
                 let accept = self.headers.get(header::ACCEPT);
@@ -272,16 +288,33 @@ impl Ctx<'_> {
             }
             AnswerBody::Json(_, None) => {}
             AnswerBody::Plex { doc, items, .. } => {
-                for (hub, at, id) in items.iter() {
-                    let accept = self.headers.get(header::ACCEPT);
-                    let Some(state) =
-                        playstate::cached_plex(self.gw, self.up, self.user, id, accept).await
-                    else {
-                        continue;
+                // The user's state of each section and kind in the answer, read once; an
+                // answer whose state cannot be read is the server's to give.
+                let mut states: Vec<((&str, cachearr_library::ItemKind), PlexUserStates)> =
+                    Vec::new();
+                for item in items.iter() {
+                    let wanted = (item.section.as_str(), item.kind);
+                    if !states.iter().any(|(k, _)| *k == wanted) {
+                        let read = user_state::plex_states(
+                            self.gw,
+                            self.up,
+                            self.user,
+                            &item.section,
+                            item.kind,
+                        )
+                        .await?;
+                        states.push((wanted, read));
+                    }
+                    let Some((_, read)) = states.iter().find(|(k, _)| *k == wanted) else {
+                        return None;
                     };
-                    let el = match hub {
-                        Some(h) => doc.kids.get_mut(*h).and_then(|hub| hub.kids.get_mut(*at)),
-                        None => doc.kids.get_mut(*at),
+                    let state = read.of(&item.id);
+                    let el = match item.hub {
+                        Some(h) => doc
+                            .kids
+                            .get_mut(h)
+                            .and_then(|hub| hub.kids.get_mut(item.at)),
+                        None => doc.kids.get_mut(item.at),
                     };
                     if let Some(el) = el {
                         let taken = std::mem::replace(el, El::new("x"));
@@ -290,7 +323,7 @@ impl Ctx<'_> {
                 }
             }
         }
-        answer
+        Some(answer)
     }
 }
 

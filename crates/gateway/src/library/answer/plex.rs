@@ -6,7 +6,7 @@ use cachearr_library::index::ItemView;
 
 use super::super::elements;
 use super::super::titles::{self, Rank, TitleHit};
-use super::{Answer, AnswerBody, Ctx, UserSection, number, param};
+use super::{Answer, AnswerBody, Ctx, PlexItemRef, UserSection, number, param};
 use crate::dialect::plex::render::{self as plex, El};
 use crate::policy::IndexSearch;
 
@@ -358,7 +358,13 @@ impl Ctx<'_> {
                     let view = self.view(hit)?;
                     let section = self.sections.get(view.section_id())?;
                     let e = self.plex_item(&view, section, guids)?;
-                    items.push((None, container.kids.len(), view.id().to_string()));
+                    items.push(PlexItemRef {
+                        hub: None,
+                        at: container.kids.len(),
+                        id: view.id().to_string(),
+                        section: view.section_id().to_string(),
+                        kind: view.kind(),
+                    });
                     container.kids.push(e);
                 }
                 // A show is known only from its episodes: its element would lack what the
@@ -447,7 +453,13 @@ impl Ctx<'_> {
                         .a("reasonTitle", section.title.as_str())
                         .a("reasonID", plex_number(&section.id));
                 }
-                items.push((Some(doc.kids.len()), hub.kids.len(), view.id().to_string()));
+                items.push(PlexItemRef {
+                    hub: Some(doc.kids.len()),
+                    at: hub.kids.len(),
+                    id: view.id().to_string(),
+                    section: view.section_id().to_string(),
+                    kind: view.kind(),
+                });
                 hub.kids.push(e);
             }
             doc.kids.push(hub);
