@@ -199,6 +199,14 @@ impl<'a> Matcher<'a> {
                             .filter(|sim| *sim >= 0.75)
                     })
                     .or_else(|| {
+                        // Initials before the surname: "js bach" for "johann sebastian bach".
+                        let initials = name.split(' ').count() > 1
+                            && name.split(' ').next().is_some_and(|first| first.len() <= 3);
+                        initials
+                            .then(|| normalize::name_similarity(name, other))
+                            .filter(|sim| *sim >= 0.75)
+                    })
+                    .or_else(|| {
                         // A name inside a longer one: "vivaldi" in "antonio vivaldi".
                         (other.contains(name) && normalize::name_similarity(name, other) >= 0.75)
                             .then(|| normalize::name_similarity(name, other))

@@ -966,3 +966,20 @@ fn a_famous_nickname_reaches_a_title_that_does_not_carry_it() {
     );
     assert_eq!(other.accepted_id(), None, "{other:?}");
 }
+
+#[test]
+fn initials_before_a_surname_find_the_full_name() {
+    let index = LibraryIndex::build(&[track(
+        "suite",
+        "Carl Philipp Emanuel Weiss",
+        "Flute Sonata No. 4 in G major, Wq. 133: II. Allegro",
+        "Sonatas",
+        240,
+    )])
+    .unwrap();
+    let outcome = run(
+        &index,
+        TrackQuery::new("C.P.E. Weiss", "Flute Sonata No. 4 in G major: II. Allegro"),
+    );
+    assert_eq!(outcome.accepted_id(), Some("suite"), "{outcome:?}");
+}
