@@ -885,6 +885,8 @@ fn classical_shorthand_finds_a_movement_by_number_and_its_work_by_number_or_nick
         "Lighthouse Symphony (2nd Movement)",
         "Symphony No. 3 - 2nd movement",
         "Lighthouse Symphony Mvt. 2",
+        "Symphony 3 - II",
+        "3rd Symphony - 2nd movement",
     ] {
         let outcome = run(&index, TrackQuery::new("Marwick", title));
         assert_eq!(

@@ -221,6 +221,14 @@ pub(super) fn catalogue_keys(catalogue: &[(&'static str, u32)]) -> Vec<String> {
 /// A movement's number written before its name ("III. Presto", "1. Allegro"), and the rest.
 pub(super) fn movement_numeral(text: &str) -> (Option<u32>, &str) {
     let text = text.trim_start();
+    // A Roman numeral alone ("Symphony No. 9 - IV") is the movement's number, without a name.
+    let bare = text.trim_end_matches(['.', ' ']);
+    if bare.len() >= 2
+        && bare.bytes().all(|b| b"IVX".contains(&b))
+        && let Some(value) = roman_value(&bare.to_ascii_lowercase())
+    {
+        return (Some(value), "");
+    }
     let Some((numeral, rest)) = text.split_once(". ") else {
         return (None, text);
     };
@@ -407,6 +415,9 @@ const WORK_KINDS: [&str; 30] = [
 /// nickname and catalogue numbers other than a "No." before them ("piano sonata no 14" for
 /// "piano sonata no 14 in c sharp minor op 27 no 2 moonlight"), when it keeps a number.
 pub(super) fn numbered_work(work: &str, nickname: Option<&str>) -> Option<String> {
+    if let Some(shorthand) = numbered_shorthand(work) {
+        return Some(shorthand);
+    }
     let words: Vec<&str> = work.split(' ').filter(|w| !w.is_empty()).collect();
     let nickname: Vec<&str> = nickname.map_or_else(Vec::new, |n| n.split(' ').collect());
     let mut out: Vec<&str> = Vec::new();
@@ -456,6 +467,49 @@ pub(super) fn numbered_work(work: &str, nickname: Option<&str>) -> Option<String
     (numbered && out.len() >= 3).then(|| out.join(" "))
 }
 
+/// Kinds of work shorthand numbers without "No." ("Symphony 5", "5th Symphony", "Cello Suite
+/// 1"): the unambiguous ones ("March 5" may be a date).
+const NUMBERED_KINDS: [&str; 12] = [
+    "symphony", "sonata", "concerto", "quartet", "quintet", "suite", "etude", "nocturne",
+    "prelude", "partita", "cantata", "serenade",
+];
+
+/// A work written in shorthand without "No." ("symphony 5", "5th symphony", "cello suite 1")
+/// as its name and number ("symphony no 5"), when that is all the text is (besides a
+/// composer's name before it: "beethoven 5th symphony").
+pub fn numbered_shorthand(work: &str) -> Option<String> {
+    let words: Vec<&str> = work.split(' ').filter(|w| !w.is_empty()).collect();
+    let kind_at = words
+        .iter()
+        .position(|word| NUMBERED_KINDS.contains(word))?;
+    let small = |word: &str| {
+        (word.len() <= 2 && word.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| word.parse::<u32>().ok())
+            .flatten()
+    };
+    // "symphony 5" (the number last), or "5th symphony" (the kind last).
+    if kind_at + 2 == words.len()
+        && let Some(number) = words.get(kind_at + 1).and_then(|w| small(w))
+    {
+        return Some(format!("{} no {number}", words[..=kind_at].join(" ")));
+    }
+    if kind_at + 1 == words.len()
+        && let Some(number) = kind_at
+            .checked_sub(1)
+            .and_then(|before| ordinal_value(words[before]))
+    {
+        let kind_words: Vec<&str> = words[..kind_at - 1]
+            .iter()
+            .copied()
+            .filter(|word| NUMBERED_KINDS.contains(word) || WORK_KINDS.contains(word))
+            .collect();
+        let mut name = kind_words;
+        name.push(words[kind_at]);
+        return Some(format!("{} no {number}", name.join(" ")));
+    }
+    None
+}
+
 /// The work by nickname and kind ([`WorkParts::nickname`]): "moonlight sonata" for a sonata
 /// quoted "Moonlight".
 pub(super) fn nickname_form(quoted: &str, work_words: &[String]) -> Option<String> {
@@ -483,6 +537,12 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
         });
         if piece_of_set && number.is_none() {
             parts.head = set_piece(&work, &movement);
+        } else if movement.is_empty() && number.is_some() && !work.is_empty() {
+            // "Symphony No. 9 - IV": a movement by its number alone.
+            parts.movement_number = number;
+            parts.without_numeral = Some(work.clone());
+            parts.head = Some(work.clone());
+            work_text = work;
         } else if !movement.is_empty() && !work.is_empty() {
             parts.movement_head = name
                 .split_once(',')
@@ -546,6 +606,7 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
         && parts.catalogue.is_empty()
         && parts.movement.is_none()
         && parts.movement_number.is_none()
+        && numbered_shorthand(&work_text).is_none()
     {
         return None;
     }
