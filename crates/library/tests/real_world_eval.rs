@@ -187,3 +187,49 @@ fn the_handwritten_parts_are_well_formed() {
         );
     }
 }
+
+/// The hand-written tune part is tuned on: its figures must not fall back below where this
+/// round left them (precision 98.3 %, accepted recall 92.6 %, found recall 96.3 %). Its wrong
+/// answers are the ones the matcher cannot tell offline (a remix with a guest on the same
+/// album and length, a live album whose name says nothing). The held-out hand-written part's
+/// targets (precision ≥ 99.5 %, found ≥ 98 %, accepted ≥ 90 %) are not met yet and are
+/// measured by `examples/eval_report.rs`, not asserted.
+#[test]
+fn the_handwritten_tune_part_keeps_its_figures() {
+    use cachearr_library::MatcherConfig;
+    use cachearr_library::evaluation::{self, HANDWRITTEN_TUNE};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval");
+    let dir = evaluation::parts(&root)
+        .into_iter()
+        .find(|dir| dir.part == Some(HANDWRITTEN_TUNE))
+        .expect("the tune part is listed");
+    let set = dir.load().expect("the tune part loads");
+    let (queries, outcomes) = set
+        .run(MatcherConfig::default())
+        .expect("its library builds");
+    let mut parts = std::collections::BTreeMap::new();
+    let failures = evaluation::report(&set, &queries, &outcomes, &[HANDWRITTEN_TUNE], &mut parts);
+    let tune = &parts[HANDWRITTEN_TUNE].overall;
+    let wrong: Vec<&str> = failures
+        .iter()
+        .filter(|f| f.verdict == evaluation::Verdict::Wrong)
+        .map(|f| f.id.as_str())
+        .collect();
+    assert!(tune.precision() >= 0.98, "{tune:?}, wrong {wrong:?}");
+    let accepted = tune.accepted_recall().expect("the part has positives");
+    let found = tune.found_recall().expect("the part has positives");
+    assert!(accepted >= 0.92, "accepted recall {accepted:.4}");
+    assert!(found >= 0.96, "found recall {found:.4}");
+    // No trap of a re-recording, a year, a take, a derivative or a cover with a guest is
+    // accepted: the words that say so are never passed over.
+    for class in [
+        "re-recording",
+        "year-suffix",
+        "alt-take",
+        "derivative",
+        "cover-with-guest",
+    ] {
+        let tally = &parts[HANDWRITTEN_TUNE].classes[class];
+        assert_eq!(tally.accepted, 0, "{class}: {tally:?}");
+    }
+}
