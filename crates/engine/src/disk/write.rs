@@ -228,7 +228,7 @@ impl DiskInner {
         }
         let report = self.remove_expired_and_evict(now_ms)?;
         // Background compaction collects dead space as the tree grows; when the directory
-        // nears the limit all the same with dead space worth collecting (heavy churn:
+        // passes 80 % of the limit all the same with dead space worth collecting (heavy churn:
         // tombstones and dead blobs not collected yet, more than a sixteenth of the limit
         // beyond the records), compact fully, at most every five seconds of the engine's
         // clock. Files beside the store are not a compaction's to shrink.
@@ -238,7 +238,7 @@ impl DiskInner {
             .saturating_sub(shared_bytes)
             .saturating_sub(self.bytes.load(Ordering::Acquire));
         let last = self.last_compaction_ms.load(Ordering::Acquire);
-        if store + counted_also > self.max_bytes - self.max_bytes / 10
+        if store + counted_also > self.max_bytes - self.max_bytes / 5
             && dead > self.max_bytes / 16
             && now_ms.saturating_sub(last) >= COMPACT_AT_MOST_EVERY_MS
         {
