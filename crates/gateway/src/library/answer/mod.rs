@@ -305,9 +305,7 @@ impl Ctx<'_> {
                         .await?;
                         states.push((wanted, read));
                     }
-                    let Some((_, read)) = states.iter().find(|(k, _)| *k == wanted) else {
-                        return None;
-                    };
+                    let (_, read) = states.iter().find(|(k, _)| *k == wanted)?;
                     let state = read.of(&item.id);
                     let el = match item.hub {
                         Some(h) => doc
