@@ -347,6 +347,8 @@ mod tests {
             "Harbour Lights (Version)",
             "Harbour Lights (Tuesday Tapes)",
             "Harbour Lights (Fjord Sessions)",
+            "Harbour Lights - 2009 Stereo Mix",
+            "Harbour Lights (2014 Single Version)",
         ] {
             let query = with("The Velvet Orchards", title, Some("Tidewater"), Some(233));
             assert_offered(&index, query, "harbour");
@@ -365,7 +367,6 @@ mod tests {
             "Harbour Lights (Album Version)",
             "Harbour Lights - Mono",
             "Harbour Lights (Stereo Mix)",
-            "Harbour Lights - 2009 Stereo Mix",
             "Harbour Lights [Explicit]",
             "Harbour Lights (Clean Version)",
             "Harbour Lights (Official Video) [HD]",

@@ -137,9 +137,9 @@ fn is_year(word: &str) -> bool {
 }
 
 /// Edition words that on their own name the same recording: a remaster, an edit, a mix of
-/// it, an edition, where it was posted. "Version", a year and an ordinal need one of these
-/// beside them: "(2011 Remaster)" and "(Album Version)" name the recording, "(1984 Version)"
-/// and "- 2018" name another.
+/// it, an edition, where it was posted. "Version" and an ordinal need one of these beside
+/// them, and a year a remaster: "(2011 Remaster)" and "(Album Version)" name the recording,
+/// "(1984 Version)" and "- 2018" name another.
 fn is_evidence_word(word: &str) -> bool {
     is_noise_word(word)
         && !matches!(
@@ -169,9 +169,14 @@ fn is_evidence_word(word: &str) -> bool {
 /// assert!(names_same_recording(&["album", "version"]));
 /// assert!(!names_same_recording(&["1984", "version"]));
 /// assert!(!names_same_recording(&["2018"]));
+/// assert!(!names_same_recording(&["2014", "single", "version"]));
 /// ```
 pub fn names_same_recording(words: &[&str]) -> bool {
+    // A year names the same recording only beside a remaster ("2011 Remaster"): "2014 Single
+    // Version" or "1996 Stereo Mix" may be a new recording or mix of that year.
+    let remaster = words.iter().any(|word| word.starts_with("remaster"));
     words.iter().any(|word| is_evidence_word(word))
+        && (remaster || !words.iter().any(|word| is_year(word)))
 }
 
 /// True when a "from …" segment names where the recording was released ("From \"Frozen\"",
