@@ -15,7 +15,7 @@ use super::*;
 /// Re-Recording", "Take 3", "The Basement Tapes", "Slowed + Reverb", "Guitar Cover", "Part
 /// II"): a library title whose brackets say one of these names that recording, which a query
 /// must ask for. (The query's own words are all claims, known or not.)
-const RECORDING_WORDS: [&str; 64] = [
+const RECORDING_WORDS: [&str; 65] = [
     "version",
     "recording",
     "recordings",
@@ -67,6 +67,7 @@ const RECORDING_WORDS: [&str; 64] = [
     "bbc",
     "peel",
     "karaoke",
+    "redux",
     // The same in the languages exports are most often written in besides English.
     "versao",
     "vivo",
@@ -85,8 +86,9 @@ const RECORDING_WORDS: [&str; 64] = [
 
 /// Words of an album that say its recordings are not the studio ones ("Live at Wembley",
 /// "MTV Unplugged in New York", "The Kitchen Sessions", "Greatest Hits Re-Recorded").
-const ALBUM_RECORDING_WORDS: [&str; 31] = [
+const ALBUM_RECORDING_WORDS: [&str; 32] = [
     "live",
+    "redux",
     "bootleg",
     "bbc",
     "storytellers",
@@ -342,6 +344,9 @@ pub fn qualifiers_backed(qualifiers: &[String], words: &[String], classical: boo
 /// assert_eq!(album_claims("Live at the Royal Albert Hall"), vec!["live".to_string()]);
 /// assert_eq!(album_claims("Fearless (Taylor's Version)"), vec!["taylors".to_string(), "version".to_string()]);
 /// assert!(album_claims("Rumours (Super Deluxe Edition)").is_empty());
+/// assert_eq!(album_claims("Live Killers"), vec!["live".to_string()]);
+/// assert!(album_claims("Live Through This").is_empty());
+/// assert_eq!(album_claims("Greatest Hits: New Recordings"), vec!["recordings".to_string()]);
 /// ```
 pub fn album_claims(raw: &str) -> Vec<String> {
     let words = title_words(raw);
@@ -377,9 +382,17 @@ pub fn album_claims(raw: &str) -> Vec<String> {
             "concert",
             "show",
         ];
+        // First, "Live" names the album's recordings ("Live Killers", "Live Aid") unless a
+        // phrase goes on ("Live Through This", "Live and Let Die", "Live Forever").
+        const PHRASE_AFTER_LIVE: [&str; 13] = [
+            "through", "and", "forever", "your", "to", "for", "like", "life", "love", "laugh",
+            "it", "free", "or",
+        ];
         parsed.version.contains(VersionTags::LIVE)
             || words.get(at + 1).is_none_or(|next| {
-                AFTER_LIVE.contains(&next.as_str()) || next.bytes().all(|b| b.is_ascii_digit())
+                AFTER_LIVE.contains(&next.as_str())
+                    || next.bytes().all(|b| b.is_ascii_digit())
+                    || (at == 0 && !PHRASE_AFTER_LIVE.contains(&next.as_str()))
             })
     };
     let mut claims: Vec<String> = words
@@ -390,6 +403,15 @@ pub fn album_claims(raw: &str) -> Vec<String> {
         })
         .map(|(_, word)| word.clone())
         .collect();
+    // "New Recordings", "Re-Recordings": the album's songs recorded again.
+    for pair in words.windows(2) {
+        if matches!(pair[0].as_str(), "new" | "re")
+            && matches!(pair[1].as_str(), "recording" | "recordings")
+            && !claims.contains(&pair[1])
+        {
+            claims.push(pair[1].clone());
+        }
+    }
     for qualifier in parsed.qualifiers.iter().filter(|q| names_recording(q)) {
         for word in qualifier.split(' ') {
             if !word.is_empty() && !is_filler(word) && !claims.iter().any(|c| c == word) {
