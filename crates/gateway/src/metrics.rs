@@ -10,7 +10,7 @@
 //! live elsewhere (the engine's per-tier counters, upstream guard counters) are read at scrape
 //! time from [`StatsSource`]s. Label values come from configuration (upstream names), fixed
 //! vocabularies (class, cache outcome, event kind) and client names (cleaned to printable ASCII,
-//! never a token). Every value is written through [`LabelText`], the exposition format's
+//! never a token). Every value is written through `LabelText`, the exposition format's
 //! escaping, which `prometheus-client` leaves to its caller: a client that calls itself
 //! `a"b` must not break the page for every scrape after it.
 

@@ -302,7 +302,7 @@ impl Users {
 
 /// The keyed hashes of one upstream's refused tokens, kept in a file (one 32-hex-digit hash a
 /// line, mode 0600 like every file in the data directory) so that refusals outlive a restart.
-/// At most [`MAX_USERS`] are kept, the oldest forgotten first. The file is rewritten (to a
+/// At most as many as users are remembered (10,000) are kept, the oldest forgotten first. The file is rewritten (to a
 /// temporary file, then renamed) at most once a second, by a task, so a flood of refused
 /// tokens costs one small write a second; outside a runtime (tests, tools) it is written at
 /// once.

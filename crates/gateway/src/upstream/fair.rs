@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
-/// Who a client request is for, for the turn order of [`FairPermits`]: the user's keyed token
+/// Who a client request is for, for the turn order of the client budget: the user's keyed token
 /// hash, or the client's address when there is no token. Carried in the upstream request's
 /// extensions; a request without one shares the asker `0`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
