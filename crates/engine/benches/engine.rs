@@ -4,10 +4,15 @@
 //! * `disk`   — disk tier get and set, 1 KB and 100 KB values, against Python's diskcache
 //!   (with `--python PATH`; the script is `bench/engine/diskcache_bench.py`);
 //! * `stores` — fjall (our disk tier, with and without key-value separation) against redb on
-//!   a cache workload with heavy TTL churn: throughput and file size.
+//!   a cache workload with heavy TTL churn: throughput and file size;
+//! * `writes` — the write-behind queue under a steady offered rate of new entries (the soak's
+//!   mix of sizes, `memory_max` 64 MiB, `disk_max` 256 MiB): how many reach the disk and how
+//!   many the full queue drops. Not part of the default run (`-- writes`; `WRITES_SECS`,
+//!   default 20, per rate).
 //!
-//! `cargo bench -p cachearr-engine --bench engine -- [hit] [disk] [stores] [--python PATH]`
-//! (no mode: all). Every figure is the median of several runs.
+//! `cargo bench -p cachearr-engine --bench engine -- [hit] [disk] [stores] [writes]
+//! [--python PATH]` (no mode: all but `writes`). Every figure is the median of several runs,
+//! except `writes`' (one run per rate).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -606,6 +611,77 @@ fn bench_stores() {
     }
 }
 
+// --- write-behind under load -----------------------------------------------------------
+
+/// Bodies in the soak's proportions: listing pages (30–60 KB), item metadata (3–6 KB) and
+/// small answers (0.5–2 KB), JSON-like so they compress as real answers do.
+fn soak_bodies() -> Vec<Bytes> {
+    let mut v = Vec::new();
+    for i in 0..64u64 {
+        let len = match i % 10 {
+            0..4 => 30_000 + (i as usize * 997) % 30_000,
+            4..7 => 3_000 + (i as usize * 389) % 3_000,
+            _ => 500 + (i as usize * 131) % 1_500,
+        };
+        v.push(Bytes::from(json_body(i, len)));
+    }
+    v
+}
+
+fn bench_writes(rt: &tokio::runtime::Runtime) {
+    let secs: u64 = std::env::var("WRITES_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    println!(
+        "\n### Write-behind under a steady rate of new entries ({secs} s per rate, memory_max 64 MiB, \
+         disk_max 256 MiB)\n"
+    );
+    println!("| offered/s | entries offered | written to disk | dropped | dropped % |");
+    println!("|---|---|---|---|---|");
+    let bodies = soak_bodies();
+    for rate in [1000u64, 2000, 4000] {
+        let dir = tempfile::tempdir().unwrap();
+        let (offered, written, dropped) = rt.block_on(async {
+            let cache = TieredCache::builder()
+                .memory_max_bytes(64 << 20)
+                .disk(dir.path(), 256 << 20)
+                .build()
+                .await
+                .unwrap();
+            let policy = Policy::new("metadata", Duration::from_secs(3600));
+            let per_tick = rate / 100;
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut n = 0u64;
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(secs) {
+                tick.tick().await;
+                for _ in 0..per_tick {
+                    n += 1;
+                    let body = bodies[(n % bodies.len() as u64) as usize].clone();
+                    cache
+                        .insert(
+                            &Key::new(format!("plex GET /library/metadata/{n} u=1")),
+                            &policy,
+                            CachedValue::new(200, body),
+                        )
+                        .await;
+                }
+            }
+            cache.flush().await;
+            let s = cache.stats();
+            let disk = s.tier(cachearr_engine::TierKind::Disk).unwrap().writes;
+            cache.shutdown().await;
+            (n, disk, s.write_behind.dropped)
+        });
+        println!(
+            "| {rate} | {offered} | {written} | {dropped} | {:.1} % |",
+            dropped as f64 * 100.0 / offered as f64
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let python = args
@@ -627,7 +703,7 @@ fn main() {
     let modes: Vec<&str> = args
         .iter()
         .map(String::as_str)
-        .filter(|a| ["hit", "disk", "stores"].contains(a))
+        .filter(|a| ["hit", "disk", "stores", "writes"].contains(a))
         .collect();
     let all = modes.is_empty();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -647,5 +723,8 @@ fn main() {
     }
     if all || modes.contains(&"stores") {
         bench_stores();
+    }
+    if modes.contains(&"writes") {
+        bench_writes(&rt);
     }
 }
