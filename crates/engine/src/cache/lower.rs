@@ -13,6 +13,7 @@ use crate::entry::Entry;
 use crate::key::Key;
 use crate::stats::bump;
 use crate::tags::TagStamp;
+use crate::tally::WARN_EVERY_MS;
 use crate::tier::{TierKind, WriteOp};
 use crate::write_behind::Dest;
 
@@ -41,6 +42,16 @@ impl Inner {
                 && dest == Dest::All
             {
                 redis.count_dropped_write();
+            }
+            if let Some(n) = wb.dropped_tally.note(self.clock.now_ms(), 1, WARN_EVERY_MS) {
+                tracing::warn!(
+                    dropped = n,
+                    queued = wb.queued(),
+                    queued_bytes = wb.queued_bytes(),
+                    max_bytes = wb.max_bytes(),
+                    "write-behind queue full: {n} writes to the lower tiers dropped since the \
+                     last warning (the entries stay in memory; the disk keeps what it had)"
+                );
             }
         }
     }

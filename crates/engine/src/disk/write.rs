@@ -13,8 +13,9 @@ pub(super) enum Pending {
 }
 
 impl DiskInner {
+    /// Compacts fully. Batches go on meanwhile (the write lock guards the usage counts, which a
+    /// compaction leaves alone): a compaction must not stop the write-behind queue.
     pub(super) fn compact(&self) -> Result<(), TierError> {
-        let _guard = self.write_lock.lock_unpoisoned();
         for ks in [&self.entries, &self.index, &self.expiry, &self.meta] {
             ks.rotate_memtable_and_wait().map_err(store_err)?;
         }
@@ -243,7 +244,11 @@ impl DiskInner {
             && now_ms.saturating_sub(last) >= COMPACT_AT_MOST_EVERY_MS
         {
             self.last_compaction_ms.store(now_ms, Ordering::Release);
-            tracing::debug!(store, dead, "disk cache directory near its limit; compacting");
+            tracing::debug!(
+                store,
+                dead,
+                "disk cache directory near its limit; compacting"
+            );
             self.compact()?;
         }
         Ok(report)

@@ -433,6 +433,199 @@ async fn a_full_write_queue_drops_and_counts_and_never_blocks() {
     cache.shutdown().await;
 }
 
+/// A tier below memory that keeps nothing, counts the records written to it, and whose
+/// maintenance pass does not end until `release` is notified (a sweep or compaction that
+/// takes its time).
+struct SlowToMaintain {
+    written: Arc<std::sync::atomic::AtomicU64>,
+    passes: Arc<std::sync::atomic::AtomicU64>,
+    release: Arc<tokio::sync::Semaphore>,
+}
+
+impl Tier for SlowToMaintain {
+    fn kind(&self) -> TierKind {
+        TierKind::Disk
+    }
+    fn get<'a>(
+        &'a self,
+        _key: &'a Key,
+    ) -> futures_util::future::BoxFuture<'a, Result<Option<Bytes>, cachearr_engine::TierError>>
+    {
+        Box::pin(async { Ok(None) })
+    }
+    fn write(
+        &self,
+        ops: Vec<WriteOp>,
+    ) -> futures_util::future::BoxFuture<'_, Result<(), cachearr_engine::TierError>> {
+        let puts = ops
+            .iter()
+            .filter(|op| matches!(op, WriteOp::Put { .. }))
+            .count();
+        self.written
+            .fetch_add(puts as u64, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async { Ok(()) })
+    }
+    fn load_meta(
+        &self,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<cachearr_engine::PersistedMeta, cachearr_engine::TierError>,
+    > {
+        Box::pin(async { Ok(cachearr_engine::PersistedMeta::default()) })
+    }
+    fn maintain(
+        &self,
+        _now_ms: u64,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<cachearr_engine::MaintenanceReport, cachearr_engine::TierError>,
+    > {
+        Box::pin(async {
+            self.passes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = self.release.acquire().await;
+            Ok(cachearr_engine::MaintenanceReport::default())
+        })
+    }
+    fn usage(&self) -> cachearr_engine::TierUsage {
+        cachearr_engine::TierUsage::default()
+    }
+}
+
+/// A maintenance pass that takes its time (a compaction) runs beside the writes: the queue
+/// keeps draining, nothing is dropped.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_slow_maintenance_pass_does_not_hold_up_the_write_behind_queue() {
+    let (written, passes) = (Arc::default(), Arc::default());
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let tier = SlowToMaintain {
+        written: Arc::clone(&written),
+        passes: Arc::clone(&passes),
+        release: release.clone(),
+    };
+    let cache = TieredCache::builder()
+        .tier(Arc::new(tier))
+        .clock(Arc::new(ManualClock::default()))
+        .housekeeping(false)
+        .write_behind(8, std::time::Duration::from_millis(5))
+        .build()
+        .await
+        .unwrap();
+    let insert = async |i: u32| {
+        cache
+            .insert(
+                &Key::new(format!("k{i}")),
+                &policy(),
+                CachedValue::new(200, "v"),
+            )
+            .await;
+    };
+    insert(0).await;
+    cache.flush().await;
+    // A second on, the next batch starts a maintenance pass, which does not end.
+    tokio::time::advance(std::time::Duration::from_millis(1100)).await;
+    insert(1).await;
+    while passes.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    // 200 more puts, four at a time with time for the worker between (the queue holds
+    // eight), while the pass runs.
+    for i in 2..202 {
+        insert(i).await;
+        if i % 4 == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let s = cache.stats();
+    assert_eq!(s.write_behind.dropped, 0, "{s:?}");
+    assert_eq!(written.load(std::sync::atomic::Ordering::SeqCst), 202);
+    assert_eq!(passes.load(std::sync::atomic::Ordering::SeqCst), 1);
+    release.add_permits(100);
+    cache.shutdown().await;
+}
+
+/// What the engine logs at `warn` and above while the returned guard lives (this thread only).
+fn capture_warnings() -> (
+    tracing::subscriber::DefaultGuard,
+    Arc<std::sync::Mutex<Vec<u8>>>,
+) {
+    #[derive(Clone)]
+    struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer(Arc::default());
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (tracing::subscriber::set_default(subscriber), buffer.0)
+}
+
+/// The `dropped=` counts of the write-behind queue's warnings so far.
+fn dropped_warnings(logs: &std::sync::Mutex<Vec<u8>>) -> Vec<u64> {
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    text.lines()
+        .filter(|l| l.contains("write-behind queue full"))
+        .map(|l| {
+            let at = l.find("dropped=").expect("a count") + "dropped=".len();
+            l[at..].split(' ').next().unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn dropped_writes_are_warned_about_once_per_ten_seconds_with_their_count() {
+    let (_guard, logs) = capture_warnings();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    // A queue of 4 held for an hour: every put after the fourth is dropped.
+    let cache = TieredCache::builder()
+        .disk(dir.path(), 1 << 30)
+        .clock(clock.clone())
+        .housekeeping(false)
+        .write_behind(4, std::time::Duration::from_secs(3600))
+        .build()
+        .await
+        .unwrap();
+    let mut n = 0;
+    let mut put = async |count: usize| {
+        for _ in 0..count {
+            n += 1;
+            cache
+                .insert(
+                    &Key::new(format!("k{n}")),
+                    &policy(),
+                    CachedValue::new(200, "v"),
+                )
+                .await;
+        }
+    };
+    put(30).await;
+    let dropped = cache.stats().write_behind.dropped;
+    assert!(dropped >= 20, "{dropped}");
+    // The first drop is told at once; the others wait for the next line.
+    assert_eq!(dropped_warnings(&logs), [1]);
+    clock.advance(std::time::Duration::from_secs(9));
+    put(10).await;
+    assert_eq!(dropped_warnings(&logs), [1]);
+    clock.advance(std::time::Duration::from_secs(1));
+    put(1).await;
+    // Ten seconds on: one line with every drop since the first.
+    assert_eq!(dropped_warnings(&logs), [1, dropped - 1 + 11]);
+    assert_eq!(cache.stats().write_behind.dropped, dropped + 11);
+    cache.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_flushes_the_write_behind_queue() {
     let dir = tempfile::tempdir().unwrap();
