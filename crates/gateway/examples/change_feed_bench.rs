@@ -377,7 +377,7 @@ async fn day_two(feed: bool, size: (u32, u32, u32)) -> (u64, u64, u64, u64, usiz
     let feed = s.gateway.feed("plex").unwrap().clone();
     let deadline = Instant::now() + Duration::from_secs(120);
     while feed
-        .report(s.clock.now_ms_pub())
+        .report(s.clock.now_ms_pub(), |_| Duration::ZERO)
         .last_pass_secs_ago
         .is_none_or(|ago| ago > 60)
     {
@@ -466,7 +466,7 @@ async fn dropped(size: (u32, u32, u32)) -> (usize, usize, u64) {
         .gateway
         .feed("plex")
         .unwrap()
-        .report(s.clock.now_ms_pub())
+        .report(s.clock.now_ms_pub(), |_| Duration::ZERO)
         .candidates;
     let items: Vec<u32> = {
         let library = s.sim.library();

@@ -122,6 +122,9 @@ pub struct Feed {
     /// Tags bumped by incremental passes (changes the events had not announced, or announced
     /// too).
     pass_tags: AtomicU64,
+    /// How long the server may hold a change before announcing it
+    /// (`ServerEvents::announce_delay`).
+    announce_delay: Duration,
 }
 
 impl std::fmt::Debug for Feed {
@@ -161,6 +164,44 @@ impl Feed {
             pool: Mutex::new(HashMap::new()),
             was_healthy: AtomicBool::new(false),
             pass_tags: AtomicU64::new(0),
+            announce_delay: Duration::ZERO,
+        }
+    }
+
+    /// The server holds a change up to `delay` before announcing it (Jellyfin batches
+    /// `LibraryChanged`).
+    #[must_use]
+    pub fn with_announce_delay(mut self, delay: Duration) -> Feed {
+        self.announce_delay = delay;
+        self
+    }
+
+    /// The worst-case staleness the feed promises (`docs/change-feed.md` "Stated
+    /// staleness"); `class_ttl` gives each class's fresh TTL, what applies while the feed is
+    /// down.
+    pub fn bounds(&self, class_ttl: impl Fn(Class) -> Duration) -> FeedBounds {
+        let secs = |d: Duration| d.as_secs();
+        let events = self
+            .config
+            .socket_probe
+            .saturating_mul(self.config.socket_probe_misses.max(1))
+            .saturating_add(self.announce_delay);
+        let unannounced = self
+            .index_enabled
+            .then(|| secs(Duration::from_millis(self.pass_max_age_ms)));
+        FeedBounds {
+            announced_secs: secs(events),
+            unannounced_secs: unannounced,
+            dead_socket_secs: secs(
+                self.config
+                    .socket_probe
+                    .saturating_mul(self.config.socket_probe_misses.max(1)),
+            ),
+            play_state_secs: None,
+            down_secs: FEED_CLASSES
+                .iter()
+                .map(|c| (c.as_str().to_owned(), secs(class_ttl(*c))))
+                .collect(),
         }
     }
 
@@ -408,8 +449,8 @@ impl Feed {
         Sampled::Mismatch
     }
 
-    /// The `/api/stats` view.
-    pub fn report(&self, now_ms: u64) -> FeedReport {
+    /// The `/api/stats` view; `class_ttl` gives each class's fresh TTL (see [`Feed::bounds`]).
+    pub fn report(&self, now_ms: u64, class_ttl: impl Fn(Class) -> Duration) -> FeedReport {
         let why = self.unhealthy(now_ms);
         let since = |v: u64| (v > 0).then(|| now_ms.saturating_sub(v) / 1000);
         let classes = FEED_CLASSES
@@ -442,6 +483,7 @@ impl Feed {
             pass_tags: self.pass_tags.load(Ordering::Relaxed),
             candidates: self.pool.lock().unwrap_or_else(|e| e.into_inner()).len() as u64,
             classes,
+            bounds: self.bounds(class_ttl),
         }
     }
 }
@@ -467,6 +509,31 @@ pub struct FeedReport {
     pub candidates: u64,
     /// Per class: trust and measured staleness.
     pub classes: Vec<FeedClassReport>,
+    /// The worst-case staleness promised.
+    #[serde(default)]
+    pub bounds: FeedBounds,
+}
+
+/// The worst-case staleness the feed promises, in seconds (`docs/change-feed.md` "Stated
+/// staleness"). `None`: no bound (found only by sampled revalidation).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedBounds {
+    /// Feed healthy, a change the server announces: a socket that died silently is found
+    /// within `dead_socket_secs` and its reconnect revalidates everything, plus the server's
+    /// own delay before announcing (Jellyfin's `LibraryUpdateDuration`).
+    pub announced_secs: u64,
+    /// Feed healthy, a content change the server does not announce: found by the index's
+    /// incremental pass, which is at most this old while the feed is healthy (none without
+    /// the index).
+    pub unannounced_secs: Option<u64>,
+    /// A socket that stays open but carries nothing is closed as dead within this.
+    pub dead_socket_secs: u64,
+    /// Play state changed outside cachearr and not announced (a scrobble made on the server
+    /// without webhooks, an unscrobble, another Jellyfin user's play).
+    pub play_state_secs: Option<u64>,
+    /// Feed down: each feed class follows its fresh TTL (an older answer is served once
+    /// more while it is refreshed).
+    pub down_secs: std::collections::BTreeMap<String, u64>,
 }
 
 /// One class's trust and sampled staleness.

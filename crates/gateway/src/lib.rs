@@ -383,7 +383,8 @@ impl GatewayBuilder {
             .iter()
             .zip(&indexes)
             .map(|(u, index)| {
-                let feed = feed::Feed::new(&u.name, &config.feed, &config.index);
+                let feed = feed::Feed::new(&u.name, &config.feed, &config.index)
+                    .with_announce_delay(dialect::of(u.profile).events().announce_delay());
                 // A saved index counts as a pass as of when it was made.
                 if let Some(last) = index.status().last_build {
                     feed.note_pass(last.finished_at_ms, 0);

@@ -64,6 +64,12 @@ pub trait ServerEvents: Send + Sync + std::fmt::Debug + 'static {
     /// liveness probe ([`subscriber::Liveness`]), at least at half the timeout the server
     /// announces ([`SocketMessage::keep_alive_secs`]).
     fn keep_alive_message(&self) -> Option<&'static str>;
+
+    /// How long the server may hold a change before announcing it on its socket, at its
+    /// default settings (part of the staleness the feed states; none by default).
+    fn announce_delay(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// Reads one connection's notification messages, in order.

@@ -152,3 +152,20 @@ fn pass_tags_name_items_parents_sections() {
     );
     assert!(pass_tags("p", false, &[], &added, &[], &[]).is_empty());
 }
+
+#[test]
+fn bounds_state_the_dead_socket_the_pass_and_the_ttls() {
+    let f = feed(true).with_announce_delay(Duration::from_secs(30));
+    let ttl = |class: Class| match class {
+        Class::Sections => Duration::from_secs(300),
+        _ => Duration::from_secs(3600),
+    };
+    let b = f.bounds(ttl);
+    assert_eq!(b.dead_socket_secs, 45);
+    assert_eq!(b.announced_secs, 75);
+    assert_eq!(b.unannounced_secs, Some(2 * 24 * 3600));
+    assert_eq!(b.down_secs["sections"], 300);
+    assert_eq!(b.down_secs["metadata"], 3600);
+    assert_eq!(feed(false).bounds(ttl).unannounced_secs, None);
+    assert_eq!(f.report(0, ttl).bounds, b);
+}

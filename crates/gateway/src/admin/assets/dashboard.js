@@ -148,11 +148,21 @@ function renderFeed(feeds) {
     for (const c of f.classes) {
       const state = !f.healthy ? '<span class="dim" title="' + esc(f.reason || "") + '">TTL (feed not healthy)</span>'
         : c.trusted ? '<span class="ok">feed</span>' : '<span class="bad">TTL (stale sample)</span>';
-      rows.push([esc(f.upstream), esc(c.class), state, fmtInt(c.samples), fmtInt(c.mismatches),
+      rows.push([esc(f.upstream), esc(c.class), state, esc(promise(f, c)), fmtInt(c.samples), fmtInt(c.mismatches),
         c.mismatches ? fmtSecs(c.stale_age_mean_secs) + " / " + fmtSecs(c.stale_age_max_secs) : ""]);
     }
   }
-  table($("feed"), ["upstream", "class", "validity", "samples", "stale found", "stale age mean / max"], rows);
+  table($("feed"), ["upstream", "class", "validity", "worst-case staleness", "samples", "stale found", "stale age mean / max"], rows);
+}
+
+// The worst-case staleness stated now: announced changes and the incremental pass while the
+// feed vouches for the class, else the class TTL.
+function promise(f, c) {
+  const b = f.bounds;
+  if (!b) return "";
+  if (!(f.healthy && c.trusted)) return fmtSecs(b.down_secs[c.class] || 0) + " (TTL)";
+  const unannounced = b.unannounced_secs == null ? "sampling" : fmtSecs(b.unannounced_secs);
+  return fmtSecs(b.announced_secs) + " announced, " + unannounced + " not";
 }
 
 // `/api/index` has what `/api/stats` summarises: progress, ETA and the latest error.

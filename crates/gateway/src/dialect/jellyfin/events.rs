@@ -236,6 +236,11 @@ impl ServerEvents for Jellyfin {
     fn keep_alive_message(&self) -> Option<&'static str> {
         Some(r#"{"MessageType":"KeepAlive"}"#)
     }
+
+    /// `LibraryChanged` is batched for `LibraryUpdateDuration`, 30 s by default.
+    fn announce_delay(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(30)
+    }
 }
 
 impl SocketReader for UserDataStates {
