@@ -1,0 +1,297 @@
+//! Measures how stale an answer through cachearr can be (`docs/change-feed.md` "Stated
+//! staleness"): changes made directly on the simulator (not through cachearr), with the
+//! default configuration (notification socket, no webhooks, sampling on, real time), each
+//! followed by reads of the changed answer through the gateway every 20 ms until it shows the
+//! change:
+//!
+//! - `rename`: an item renamed on the server, the socket up;
+//! - `dead`: the same behind a socket that went silent (`Sim::silence_sockets`: open, carrying
+//!   nothing), and when the gateway noticed the socket was dead;
+//! - `restart`: a server restarted having forgotten its play state (`Sim::reset_state`, which
+//!   closes its sockets as a restart does);
+//! - `play`: an item marked played on the server (`/:/scrobble`, or Jellyfin's
+//!   `POST /Users/{id}/PlayedItems/{item}`, by the owner).
+//!
+//! ```sh
+//! cargo run --release -p cachearr-gateway --example freshness_bench -- [plex|jellyfin] [TRIALS] [SCENARIO…]
+//! ```
+//! Without scenarios, all four run (`rename dead restart play`).
+//! `bench/freshness/run.sh` runs both servers. Not part of the test suite; figures go to
+//! `docs/benchmarks.md` "Freshness".
+
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_sim::Sim;
+use cachearr_sim::cost::CostModel;
+use cachearr_sim::jellyfin::JellyfinOptions;
+use cachearr_sim::library::{ItemKind, MOVIES_SECTION};
+
+/// Longest wait for one change to show.
+const GIVE_UP: Duration = Duration::from_secs(120);
+const POLL: Duration = Duration::from_millis(20);
+
+struct Setup {
+    sim: Sim,
+    gateway: Gateway,
+    profile: Profile,
+    proxy: String,
+    token: String,
+    owner: u32,
+    user_id: String,
+    client: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _data: tempfile::TempDir,
+}
+
+fn builder() -> cachearr_sim::SimBuilder {
+    Sim::builder()
+        .tracks(200)
+        .movies(200)
+        .shows(2)
+        .seed(2026)
+        .cost(CostModel::zero())
+}
+
+async fn setup(profile: Profile) -> Setup {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", listener.local_addr().unwrap());
+    let data = tempfile::tempdir().unwrap();
+    let any = "127.0.0.1:0".parse().unwrap();
+    let mut config = Config::single(profile, &sim_url, any).unwrap();
+    config.admin_listen = any;
+    config.data_dir = data.path().to_path_buf();
+    let sim = builder().build().unwrap();
+    let owner = sim.state().owner().clone();
+    let token = match profile {
+        Profile::Plex => owner.plex_token.clone(),
+        _ => owner.jellyfin_token.clone(),
+    };
+    config.upstreams[0].token = Some(token.clone());
+    let gateway = Gateway::builder(config).build().await.unwrap();
+    let bound = gateway.bind().await.unwrap();
+    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+    let serving: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = match profile {
+        Profile::Plex => Box::pin(sim.serve_plex(listener)),
+        _ => Box::pin(sim.serve_jellyfin(listener, JellyfinOptions::default())),
+    };
+    tokio::spawn(async move {
+        let _ = serving.await;
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve(async move {
+        let _ = stopped.await;
+    }));
+    let s = Setup {
+        sim,
+        gateway,
+        profile,
+        proxy,
+        token,
+        owner: owner.id,
+        user_id: owner.jellyfin_id.clone(),
+        client: reqwest::Client::new(),
+        _stop: stop,
+        _data: data,
+    };
+    s.wait_healthy().await;
+    s
+}
+
+impl Setup {
+    fn name(&self) -> &'static str {
+        self.profile.as_str()
+    }
+
+    fn healthy(&self) -> bool {
+        let feed = self.gateway.feed(self.name()).unwrap();
+        feed.unhealthy(self.gateway.clock().now_ms()).is_none()
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        while !self.healthy() || self.gateway.index(self.name()).unwrap().ready().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "the change feed never became healthy"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn path(&self, id: u32) -> String {
+        match self.profile {
+            Profile::Plex => format!("/library/metadata/{id}"),
+            _ => {
+                let guid = self.sim.library().item_any(id).unwrap().guid_id();
+                format!("/Items/{guid}?userId={}", self.user_id)
+            }
+        }
+    }
+
+    /// (title, play count) as the gateway answers.
+    async fn read(&self, id: u32) -> (String, u64) {
+        let request = self.client.get(format!("{}{}", self.proxy, self.path(id)));
+        let request = match self.profile {
+            Profile::Plex => request
+                .header("X-Plex-Token", &self.token)
+                .header("Accept", "application/json"),
+            _ => request.header(
+                "Authorization",
+                format!(
+                    "MediaBrowser Client=\"bench\", Device=\"b\", DeviceId=\"b1\", Version=\"1\", Token=\"{}\"",
+                    self.token
+                ),
+            ),
+        };
+        let body: serde_json::Value = request.send().await.unwrap().json().await.unwrap();
+        let item = match self.profile {
+            Profile::Plex => body["MediaContainer"]["Metadata"][0].clone(),
+            _ => body,
+        };
+        let (title, plays) = match self.profile {
+            Profile::Plex => ("/title", "/viewCount"),
+            _ => ("/Name", "/UserData/PlayCount"),
+        };
+        (
+            item.pointer(title)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            item.pointer(plays)
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0),
+        )
+    }
+
+    /// Reads `id` until `done` holds; the time from `since`, or `None` after [`GIVE_UP`].
+    async fn until(
+        &self,
+        id: u32,
+        since: Instant,
+        done: impl Fn(&(String, u64)) -> bool,
+    ) -> Option<Duration> {
+        loop {
+            if done(&self.read(id).await) {
+                return Some(since.elapsed());
+            }
+            if since.elapsed() > GIVE_UP {
+                return None;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+fn summary(label: &str, times: &[Option<Duration>]) {
+    let mut seen: Vec<Duration> = times.iter().flatten().copied().collect();
+    seen.sort();
+    let missed = times.len() - seen.len();
+    let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
+    if seen.is_empty() {
+        println!("{label}: none of {} seen within {GIVE_UP:?}", times.len());
+        return;
+    }
+    println!(
+        "{label}: n={} median {} max {}{}",
+        times.len(),
+        ms(seen[seen.len() / 2]),
+        ms(*seen.last().unwrap()),
+        if missed > 0 {
+            format!(", {missed} not seen within {GIVE_UP:?}")
+        } else {
+            String::new()
+        }
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let profile = match args.get(1).map(String::as_str) {
+        Some("jellyfin") => Profile::Jellyfin,
+        _ => Profile::Plex,
+    };
+    let trials: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let chosen: Vec<&str> = args.iter().skip(3).map(String::as_str).collect();
+    let runs = |scenario: &str| chosen.is_empty() || chosen.contains(&scenario);
+    let s = setup(profile).await;
+    let movies: Vec<u32> = s
+        .sim
+        .library()
+        .section(MOVIES_SECTION)
+        .unwrap()
+        .items(ItemKind::Movie)
+        .to_vec();
+    let mut next = movies.into_iter();
+    println!("{} simulator, {trials} trials each", s.name());
+
+    let mut renames = Vec::new();
+    for n in 0..if runs("rename") { trials } else { 0 } {
+        let id = next.next().unwrap();
+        s.read(id).await;
+        let title = format!("Renamed On The Server {n}");
+        let t0 = Instant::now();
+        s.sim.rename_item(id, &title).unwrap();
+        renames.push(s.until(id, t0, |r| r.0 == title).await);
+    }
+    if runs("rename") {
+        summary("rename, socket up", &renames);
+    }
+
+    let (mut dead, mut noticed) = (Vec::new(), Vec::new());
+    for n in 0..if runs("dead") { trials } else { 0 } {
+        let id = next.next().unwrap();
+        s.read(id).await;
+        let title = format!("Renamed Behind A Dead Socket {n}");
+        let t0 = Instant::now();
+        s.sim.silence_sockets();
+        s.sim.rename_item(id, &title).unwrap();
+        let watch = async {
+            while s.healthy() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            t0.elapsed()
+        };
+        let (seen, down) = tokio::join!(s.until(id, t0, |r| r.0 == title), watch);
+        dead.push(seen);
+        noticed.push(Some(down));
+        s.wait_healthy().await;
+    }
+    if runs("dead") {
+        summary("dead socket noticed", &noticed);
+        summary("rename behind a dead socket seen", &dead);
+    }
+
+    let mut restarts = Vec::new();
+    for _ in 0..if runs("restart") { trials } else { 0 } {
+        // Restarts are rare: the socket's connection is older than the 30 s after which a
+        // reconnect starts again at the first back-off step.
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        let id = next.next().unwrap();
+        s.sim.scrobble(s.owner, id);
+        s.until(id, Instant::now(), |r| r.1 == 1).await;
+        s.read(id).await;
+        let t0 = Instant::now();
+        s.sim.reset_state();
+        restarts.push(s.until(id, t0, |r| r.1 == 0).await);
+        s.wait_healthy().await;
+    }
+    if runs("restart") {
+        summary("restart with forgotten play state seen", &restarts);
+    }
+
+    let mut plays = Vec::new();
+    for _ in 0..if runs("play") { trials } else { 0 } {
+        let id = next.next().unwrap();
+        s.read(id).await;
+        let t0 = Instant::now();
+        s.sim.scrobble(s.owner, id);
+        plays.push(s.until(id, t0, |r| r.1 == 1).await);
+    }
+    if runs("play") {
+        summary("marked played on the server (owner, no webhooks)", &plays);
+    }
+}
