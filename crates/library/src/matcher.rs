@@ -17,7 +17,10 @@
 //! `accept` when the score reaches [`MatcherConfig::accept`], title and artist each clear
 //! their floors, and the best candidate leads the best *different song* by at least
 //! [`MatcherConfig::margin`] (duplicates of the same song — the album and a compilation
-//! — do not count against it); `review` from [`MatcherConfig::review`] up; `reject` below.
+//! — do not count against it), and the candidate carries everything the query says: its
+//! title's qualifiers and words (a slip of typing aside), its album's release, every artist
+//! it credits under a name the library knows; `review` from [`MatcherConfig::review`] up, or
+//! for a candidate that would be accepted but for what the query says more; `reject` below.
 //!
 //! # Scoring and strsim
 //! Similarities are `1 − OSA distance / longer length` (strsim's `osa_distance`: a swapped
@@ -403,12 +406,17 @@ struct Scored {
     /// meet ("방탄소년단" and "BTS"): the artist is left out of the score rather than counted
     /// as different.
     artist_unknown: bool,
+    /// The credit is left out as another name of the artist in the same script (an alias, a
+    /// former name: "Yusuf Islam" for "Cat Stevens"): a name the library does not carry, so
+    /// the candidate is offered for review, never accepted.
+    artist_renamed: bool,
     /// The duration (within the tolerance) or the album (nearly equal) agrees: what an
     /// unknown artist needs beside an equal title to be accepted.
     corroborated: bool,
     /// Everything the query says about which recording it wants is carried by the candidate
     /// too, and the candidate's title names no recording the query did not ask for
-    /// ([`Matcher::claims_backed`]). Never accepted without; only worked out for a candidate
+    /// ([`Matcher::claims_backed`]); the titles differ by slips of typing at most
+    /// ([`normalize::differ_by_slips`]). Never accepted without; only worked out for a candidate
     /// whose score could be accepted.
     claims_backed: bool,
 }
@@ -706,17 +714,26 @@ impl<'a> Matcher<'a> {
             scored.extend(scored_item);
         }
         let outcome = self.decide(scored, MatchMethod::Fuzzy);
-        if outcome.band != Band::Accept
-            && let Some(by_length) = self.match_by_length(&prepared, &artists)
-        {
-            return by_length;
+        if outcome.band == Band::Accept {
+            return outcome;
         }
-        if outcome.band == Band::Reject
-            && let Some(by_album) = self.match_by_album_and_length(&prepared, &artists)
+        // The last resorts accept, or offer for review what the query says more than their
+        // track (an album, a guest, words of the title): a review they offer stands only
+        // where nothing else was found.
+        let by_length = self.match_by_length(&prepared, &artists);
+        if let Some(found) = by_length
+            .as_ref()
+            .filter(|found| found.band == Band::Accept)
         {
-            return by_album;
+            return found.clone();
         }
-        outcome
+        if outcome.band != Band::Reject {
+            return outcome;
+        }
+        match self.match_by_album_and_length(&prepared, &artists) {
+            Some(by_album) if by_album.band == Band::Accept => by_album,
+            by_album => by_length.or(by_album).unwrap_or(outcome),
+        }
     }
 
     fn decide(&self, mut scored: Vec<Scored>, method: MatchMethod) -> MatchOutcome {
@@ -751,6 +768,7 @@ impl<'a> Matcher<'a> {
             && best.title + SCORE_SLACK >= self.config.title_floor
             && (best.artist >= self.config.artist_floor
                 || (best.artist_unknown
+                    && !best.artist_renamed
                     && best.corroborated
                     && best.title >= UNKNOWN_ARTIST_TITLE_FLOOR))
             && !best.durations_disagree

@@ -95,8 +95,13 @@ fn the_development_part_keeps_its_precision_and_recall() {
         dev.precision() >= 0.995,
         "precision {dev:?}, wrong {wrong:?}"
     );
+    // A guest the generated library leaves out of its credits ("Rihanna feat. Drake" for
+    // "Rihanna") is something the query says and the library does not: offered for review,
+    // not accepted. Such entries stay found.
     let recall = dev.accepted_recall().expect("the part has positives");
-    assert!(recall >= 0.985, "recall {recall:.4}");
+    assert!(recall >= 0.94, "recall {recall:.4}");
+    let found = dev.found_recall().expect("the part has positives");
+    assert!(found >= 0.995, "found recall {found:.4}");
     // Traps of another version kind are never accepted.
     let versions = &parts[GENERATED_DEV].classes["other-version"];
     assert_eq!(versions.accepted, 0, "{versions:?}");
@@ -189,11 +194,12 @@ fn the_handwritten_parts_are_well_formed() {
 }
 
 /// The hand-written tune part is tuned on: its figures must not fall back below where this
-/// round left them (precision 98.3 %, accepted recall 92.6 %, found recall 96.3 %). Its wrong
-/// answers are the ones the matcher cannot tell offline (a remix with a guest on the same
-/// album and length, a live album whose name says nothing). The held-out hand-written part's
-/// targets (precision ≥ 99.5 %, found ≥ 98 %, accepted ≥ 90 %) are not met yet and are
-/// measured by `examples/eval_report.rs`, not asserted.
+/// round left them (precision 100 %, accepted recall 88.9 %, found recall 96.3 %). A guest the
+/// library does not credit and an album that names another release go to review, not to
+/// accept: accepted recall gave way to precision (it was 92.6 % when a guest or another lead
+/// artist was accepted beside an agreeing album or length, and another album was weighed only
+/// in the score). The held-out hand-written part's targets (precision ≥ 99.5 %, found ≥ 98 %,
+/// accepted ≥ 90 %) are measured by `examples/eval_report.rs`, not asserted.
 #[test]
 fn the_handwritten_tune_part_keeps_its_figures() {
     use cachearr_library::MatcherConfig;
@@ -215,19 +221,22 @@ fn the_handwritten_tune_part_keeps_its_figures() {
         .filter(|f| f.verdict == evaluation::Verdict::Wrong)
         .map(|f| f.id.as_str())
         .collect();
-    assert!(tune.precision() >= 0.98, "{tune:?}, wrong {wrong:?}");
+    assert!(tune.precision() >= 0.995, "{tune:?}, wrong {wrong:?}");
     let accepted = tune.accepted_recall().expect("the part has positives");
     let found = tune.found_recall().expect("the part has positives");
-    assert!(accepted >= 0.92, "accepted recall {accepted:.4}");
+    assert!(accepted >= 0.88, "accepted recall {accepted:.4}");
     assert!(found >= 0.96, "found recall {found:.4}");
-    // No trap of a re-recording, a year, a take, a derivative or a cover with a guest is
-    // accepted: the words that say so are never passed over.
+    // No trap of a re-recording, a year, a take, a derivative, a cover or remix with a guest
+    // or a live album is accepted: the words that say so are never passed over, and an album
+    // that names another release is never taken for the candidate's.
     for class in [
         "re-recording",
         "year-suffix",
         "alt-take",
         "derivative",
         "cover-with-guest",
+        "remix-feat",
+        "live-album",
     ] {
         let tally = &parts[HANDWRITTEN_TUNE].classes[class];
         assert_eq!(tally.accepted, 0, "{class}: {tally:?}");

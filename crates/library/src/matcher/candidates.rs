@@ -52,16 +52,21 @@ impl<'a> Matcher<'a> {
             return None;
         }
         let artist = self.artist_similarity(query, &view);
-        let release = claims::Release {
-            album: Some(true),
-            length: Some(true),
-        };
-        if artist < self.config.artist_floor || !self.claims_backed(query, &view, release) {
+        if artist < self.config.artist_floor {
             return None;
         }
+        // The library's title holds every word of the query's ("Killing Me Softly" for
+        // "Killing Me Softly with His Song"); words the query has beyond the library's ("Хочу
+        // перемен" for "Перемен") are something the library does not say: review.
+        let query_words_carried = query.title.base.len() <= view.title_norm().len();
+        let band = if query_words_carried && self.claims_backed(query, &view) {
+            Band::Accept
+        } else {
+            Band::Review
+        };
         Some(MatchOutcome {
             best: self.candidate(found, artist.min(1.0)),
-            band: Band::Accept,
+            band,
             method: MatchMethod::Fuzzy,
             runner_up: None,
         })
@@ -372,16 +377,15 @@ impl<'a> Matcher<'a> {
         {
             return None;
         }
-        let release = claims::Release {
-            album: query.album.as_ref().map(|_| found_on_album),
-            length: Some(true),
+        // What the query says and the track does not carry: offered for review.
+        let band = if self.claims_backed(query, &view) {
+            Band::Accept
+        } else {
+            Band::Review
         };
-        if !self.claims_backed(query, &view, release) {
-            return None;
-        }
         Some(MatchOutcome {
             best: self.candidate(item, artist.min(1.0)),
-            band: Band::Accept,
+            band,
             method: MatchMethod::Fuzzy,
             runner_up: None,
         })

@@ -10,23 +10,6 @@
 
 use super::*;
 
-/// What the query's album and length say of a candidate: `Some(true)` agrees, `Some(false)`
-/// disagrees, `None` when either side does not say.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Release {
-    pub(super) album: Option<bool>,
-    pub(super) length: Option<bool>,
-}
-
-impl Release {
-    /// Nothing disagrees and something agrees.
-    fn supports(self) -> bool {
-        self.album != Some(false)
-            && self.length != Some(false)
-            && (self.album == Some(true) || self.length == Some(true))
-    }
-}
-
 /// How the query's artist credit stands to a candidate's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Credit {
@@ -41,6 +24,52 @@ pub(super) enum Credit {
     OtherLead,
 }
 
+/// True when two normalised album names name one release or one of its editions: alike or a
+/// slip of typing apart ("Abbey Road" and "Abbey Raod"; "Vol. 1" is not "Vol. 2"), one name running whole inside the other ("Songs from the
+/// Big Chair" in "Songs from the Big Chair Super Deluxe Edition", "Symphonies Nos 5 and 7" in
+/// "Beethoven Symphonies Nos 5 and 7"), or so in Latin letters when one is written in another
+/// script ("Gruppa krovi" and `Группа крови`). What an edition's name says of its recordings
+/// ("Live", "Taylor's Version") is weighed apart, by the album's claims.
+pub(super) fn same_release(ours: &str, theirs: &str) -> bool {
+    // A volume or part one name has and the other has not is another release ("Tidewater
+    // Vol. 2", "Greatest Hits II", read "greatest hits 2"); a year or an anniversary is an
+    // edition ("Thriller 25").
+    let sequel = |text: &str| -> Vec<String> {
+        let words: Vec<&str> = text.split(' ').collect();
+        words
+            .iter()
+            .enumerate()
+            .filter(|(at, word)| {
+                matches!(
+                    **word,
+                    "vol" | "volume" | "part" | "pt" | "chapter" | "ii" | "iii" | "iv"
+                ) || (word.len() == 1
+                    && word.chars().all(|c| c.is_ascii_digit())
+                    && (*at + 1 == words.len() || *at > 0))
+            })
+            .map(|(_, word)| (*word).to_string())
+            .collect()
+    };
+    let alike = |a: &str, b: &str| {
+        sequel(a) == sequel(b)
+            && (similarity(a, b) >= ALBUM_AGREES
+                || normalize::words_within(a, b)
+                || (normalize::differ_by_slips(a, b) && normalize::numbers_agree(a, b)))
+    };
+    if alike(ours, theirs) {
+        return true;
+    }
+    let latin =
+        |text: &str| normalize::latin_form(text).map(|latin| normalize::loose_latin(&latin));
+    match (latin(ours), latin(theirs)) {
+        (None, None) => false,
+        (ours_latin, theirs_latin) => alike(
+            &ours_latin.unwrap_or_else(|| normalize::loose_latin(ours)),
+            &theirs_latin.unwrap_or_else(|| normalize::loose_latin(theirs)),
+        ),
+    }
+}
+
 impl<'a> Matcher<'a> {
     /// True when the candidate carries what the query says of its recording:
     /// - the query title's qualifiers are words of the candidate's title;
@@ -49,15 +78,11 @@ impl<'a> Matcher<'a> {
     /// - the query album's claims ("live", "sessions", "taylors version") are words of the
     ///   candidate's album or title, or kinds of its recording, and the candidate album's
     ///   claims are the query's;
-    /// - every artist the query credits is among the candidate's credits ([`Credit`]); a
-    ///   guest the library leaves out needs the release to agree (the album or the length, and
-    ///   neither disagreeing), another lead artist needs the album to agree.
-    pub(super) fn claims_backed(
-        &self,
-        query: &Prepared,
-        view: &ItemView<'_>,
-        release: Release,
-    ) -> bool {
+    /// - every artist the query credits is among the candidate's credits ([`Credit`]): a
+    ///   guest the library does not credit, or another lead artist, is something the query
+    ///   says and the library does not, whatever the album and the length say (a remix or a
+    ///   cover with a guest is often on the same album, of the same length).
+    pub(super) fn claims_backed(&self, query: &Prepared, view: &ItemView<'_>) -> bool {
         let raw = view.title();
         // A title without brackets or a dash suffix has no qualifiers, version or edit words:
         // most library titles are spared the parse.
@@ -118,6 +143,17 @@ impl<'a> Matcher<'a> {
         if !normalize::qualifiers_backed(&named, &query.title_words, classical) {
             return false;
         }
+        // The album the query names must be the candidate's: another release ("Delicate Sound
+        // of Thunder" for the song on "The Dark Side of the Moon") may hold another recording
+        // — live, re-recorded, another edit — whatever its name says.
+        // A single named for the song ("Song (Radio Edit)", "Song - Single") holds the song.
+        if let Some(ours) = query.album.as_deref()
+            && !view.album_norm().is_empty()
+            && !same_release(ours, view.album_norm())
+            && ours != query.title.base
+        {
+            return false;
+        }
         let their_album = view.album().unwrap_or("");
         if !query.album_claims.is_empty() {
             let mut words = normalize::title_words(their_album);
@@ -146,25 +182,7 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
-        match self.credit(query, view, &their_words) {
-            Credit::Carried => true,
-            Credit::ExtraGuest => release.supports(),
-            Credit::OtherLead => release.album == Some(true) && release.length != Some(false),
-        }
-    }
-
-    /// The release evidence of a candidate ([`Release`]).
-    pub(super) fn release(&self, query: &Prepared, view: &ItemView<'_>) -> Release {
-        let album = query
-            .album
-            .as_deref()
-            .zip(Some(view.album_norm()).filter(|theirs| !theirs.is_empty()))
-            .map(|(ours, theirs)| similarity(ours, theirs) >= ALBUM_AGREES);
-        let length = query
-            .duration_ms
-            .zip(view.duration_ms())
-            .map(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
-        Release { album, length }
+        self.credit(query, view, &their_words) == Credit::Carried
     }
 
     /// How the query's credited artists stand to the candidate's credits (track artists,
@@ -442,42 +460,45 @@ mod tests {
     }
 
     #[test]
-    fn a_credited_artist_the_library_does_not_credit_needs_the_release() {
+    fn a_credited_artist_the_library_does_not_credit_goes_to_review() {
         let index = library();
-        // A guest the library leaves out: the album or the length must agree.
+        // A guest the library leaves out: review, whatever the album and the length say (a
+        // remix or a cover with a guest is often on the same album, of the same length).
+        for (album, seconds) in [
+            (None, None),
+            (Some("Harbour Lights (Noor Vale Mix Single)"), Some(233)),
+            (Some("Tidewater"), Some(233)),
+        ] {
+            assert_offered(
+                &index,
+                with(
+                    "The Velvet Orchards feat. Noor Vale",
+                    "Harbour Lights",
+                    album,
+                    seconds,
+                ),
+                "harbour",
+            );
+        }
         assert_offered(
             &index,
             with(
-                "The Velvet Orchards feat. Noor Vale",
-                "Harbour Lights",
-                None,
-                None,
-            ),
-            "harbour",
-        );
-        assert_offered(
-            &index,
-            with(
-                "The Velvet Orchards, Noor Vale",
-                "Harbour Lights",
-                Some("Harbour Lights (Noor Vale Mix Single)"),
+                "The Velvet Orchards",
+                "Harbour Lights (feat. Noor Vale)",
+                Some("Tidewater"),
                 Some(233),
             ),
             "harbour",
         );
-        let same_release = with(
-            "The Velvet Orchards feat. Noor Vale",
-            "Harbour Lights",
-            Some("Tidewater"),
-            Some(233),
-        );
-        assert_eq!(run(&index, same_release).accepted_id(), Some("harbour"));
-        // Another lead artist crediting the library's as a guest: a cover.
-        assert_offered(
-            &index,
-            with("Noor Vale feat. Ada Quill", "Saltmarsh", None, Some(215)),
-            "ada",
-        );
+        // Another lead artist crediting the library's as a guest: a cover, even on the
+        // library's album.
+        for album in [None, Some("Kettles")] {
+            assert_offered(
+                &index,
+                with("Noor Vale feat. Ada Quill", "Saltmarsh", album, Some(215)),
+                "ada",
+            );
+        }
         // Credits the library holds, in any order and form.
         for artist in [
             "Ada Quill & Mina Sol",
@@ -653,5 +674,128 @@ mod tests {
         }
         let year = run(&index, with("Noor Vale", "Red Mill '88", None, None));
         assert_eq!(year.accepted_id(), Some("mill-88"), "{year:?}");
+    }
+
+    #[test]
+    fn another_name_of_the_artist_goes_to_review() {
+        let index = library();
+        // Title, album and length agree, but the library does not know the name.
+        assert_offered(
+            &index,
+            with("Bramble Finch", "Saltmarsh", Some("Kettles"), Some(215)),
+            "ada",
+        );
+    }
+
+    #[test]
+    fn an_album_that_names_another_release_goes_to_review() {
+        let index = library();
+        for album in [
+            "Lanterns of the North Pier",
+            "Orchard Hits 1990-2000",
+            "Tidewater Vol. 2",
+            "Tidewater II",
+        ] {
+            assert_offered(
+                &index,
+                with(
+                    "The Velvet Orchards",
+                    "Harbour Lights",
+                    Some(album),
+                    Some(233),
+                ),
+                "harbour",
+            );
+        }
+        // Editions of the library's album, and a single named for the song, are the release.
+        for album in [
+            "Tidewater (Super Deluxe Edition)",
+            "Tidewater 30th Anniversary Edition",
+            "The Velvet Orchards: Tidewater",
+            "Harbour Lights (Radio Edit)",
+            "Tidewatre",
+        ] {
+            let query = with(
+                "The Velvet Orchards",
+                "Harbour Lights",
+                Some(album),
+                Some(233),
+            );
+            let outcome = run(&index, query.clone());
+            assert_eq!(
+                outcome.accepted_id(),
+                Some("harbour"),
+                "{query:?} → {outcome:?}"
+            );
+        }
+        // The library's album in another script, asked for in Latin letters.
+        let index = LibraryIndex::build(&[track(
+            "steppe",
+            &["Noor Vale"],
+            "Steppe Wind",
+            "Дорога домой",
+            205,
+        )])
+        .expect("the library builds");
+        let outcome = run(
+            &index,
+            with("Noor Vale", "Steppe Wind", Some("Doroga domoj"), Some(205)),
+        );
+        assert_eq!(outcome.accepted_id(), Some("steppe"), "{outcome:?}");
+    }
+
+    #[test]
+    fn a_title_alike_but_with_another_word_goes_to_review() {
+        let index = LibraryIndex::build(&[
+            track("cart", &["Noor Vale"], "Wooden Cart Do", "Carts", 200),
+            track("ligths", &["Noor Vale"], "Lantern Harbour", "Carts", 230),
+        ])
+        .expect("the library builds");
+        // A slip of typing is accepted …
+        for title in ["Wooden Crat Do", "Woden Cart Do", "Lantern Harbuor"] {
+            let outcome = run(&index, with("Noor Vale", title, Some("Carts"), None));
+            assert!(outcome.accepted_id().is_some(), "{title} → {outcome:?}");
+        }
+        // … another word is not.
+        assert_offered(
+            &index,
+            with("Noor Vale", "Wooden Cart Too", Some("Carts"), Some(200)),
+            "cart",
+        );
+    }
+
+    #[test]
+    fn a_title_cut_short_is_found_by_album_and_length_but_a_longer_one_is_offered() {
+        let index = LibraryIndex::build(&[
+            track(
+                "wall",
+                &["Noor Vale"],
+                "Salt Wind over the Harbour Wall",
+                "Coastal",
+                200,
+            ),
+            track("gull", &["Noor Vale"], "Gull", "Coastal", 260),
+        ])
+        .expect("the library builds");
+        let short = run(
+            &index,
+            with("Noor Vale", "Salt Wind", Some("Coastal"), Some(200)),
+        );
+        assert_eq!(short.accepted_id(), Some("wall"), "{short:?}");
+        let index = LibraryIndex::build(&[
+            track("wind", &["Noor Vale"], "Salt Wind", "Coastal", 200),
+            track("gull", &["Noor Vale"], "Gull", "Coastal", 260),
+        ])
+        .expect("the library builds");
+        assert_offered(
+            &index,
+            with(
+                "Noor Vale",
+                "Salt Wind over the Harbour Wall",
+                Some("Coastal"),
+                Some(200),
+            ),
+            "wind",
+        );
     }
 }

@@ -187,9 +187,16 @@ impl<'a> Matcher<'a> {
         // name of the same act (an alias, a former name, the performer where the library
         // credits the composer). When the title, the album and the length all agree, the
         // credit is left out of the score rather than counted as different.
-        let artist_unknown = artist < self.config.artist_floor
-            && (self.scripts_differ(query.artist_script, view.artist_ids())
-                || (title >= UNKNOWN_ARTIST_TITLE_FLOOR && album_agrees && length_agrees));
+        // Another name in the same script is weighed so, but never accepted: the library does
+        // not carry it (`artist_renamed`).
+        let scripts_differ = self.scripts_differ(query.artist_script, view.artist_ids());
+        let artist_renamed = artist < self.config.artist_floor
+            && !scripts_differ
+            && title >= UNKNOWN_ARTIST_TITLE_FLOOR
+            && album_agrees
+            && length_agrees;
+        let artist_unknown =
+            artist < self.config.artist_floor && (scripts_differ || artist_renamed);
         let [w_title, w_artist, w_album, w_duration] = self.config.weights;
         let mut total = w_title * title;
         let mut weight = w_title;
@@ -219,9 +226,43 @@ impl<'a> Matcher<'a> {
             &normalize::edit_words(view.edit_text(), view.album().unwrap_or("")),
         );
         let score = total / weight;
+        // A title alike but not equal is accepted only when it differs by slips of typing:
+        // a word the other title does not account for ("Love Me Too" for "Love Me Do") is
+        // something the query says and the library does not. Titles found by another form,
+        // classical titles and titles in another script are compared otherwise.
+        let words_accounted = short_form.is_some()
+            || title + SCORE_SLACK >= 1.0
+            || query.title.work.is_some()
+            || !query.title.base.is_ascii()
+            || !view.title_norm().is_ascii()
+            || {
+                // A title written with letters beyond a keyboard's ("Kalašnjikov") is
+                // compared in the form every transliteration reaches.
+                let loose = query.raw_title_beyond_ascii || !view.title().is_ascii();
+                let form = |text: &str| {
+                    if loose {
+                        normalize::loose_latin(text)
+                    } else {
+                        text.to_string()
+                    }
+                };
+                let theirs = form(view.title_norm());
+                let theirs_bare = theirs.strip_prefix("the ").unwrap_or(&theirs);
+                [
+                    Some(query.title.base.as_str()),
+                    query.base_without_article.as_deref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|ours| {
+                    let ours = form(ours);
+                    normalize::differ_by_slips(&ours, &theirs)
+                        || normalize::differ_by_slips(&ours, theirs_bare)
+                })
+            };
         // Worked out only where it can change the band: for a candidate that could be accepted.
         let claims_backed = score + SCORE_SLACK < self.config.accept
-            || self.claims_backed(query, &view, self.release(query, &view));
+            || (words_accounted && self.claims_backed(query, &view));
         Some(Scored {
             item,
             score,
@@ -232,6 +273,7 @@ impl<'a> Matcher<'a> {
             version_text_differs,
             version_unconfirmed,
             artist_unknown,
+            artist_renamed,
             corroborated,
             claims_backed,
         })

@@ -359,23 +359,22 @@ fn a_title_cut_short_is_found_by_its_album_and_length() {
         duration_ms: seconds.map(|s| s * 1000),
         ..TrackQuery::new(artist, title)
     };
-    for (query, expected) in [
-        (
-            entry("Fugees", "Killing Me Softly", Some("The Score"), Some(297)),
-            "softly",
-        ),
-        (
-            entry("Кино", "Хочу перемен", Some("Последний герой"), Some(296)),
-            "peremen",
-        ),
-    ] {
-        let outcome = run(&index, query.clone());
-        assert_eq!(
-            outcome.accepted_id(),
-            Some(expected),
-            "{query:?} → {outcome:?}"
-        );
-    }
+    let outcome = run(
+        &index,
+        entry("Fugees", "Killing Me Softly", Some("The Score"), Some(297)),
+    );
+    assert_eq!(outcome.accepted_id(), Some("softly"), "{outcome:?}");
+    // A word the library's title lacks ("Хочу") is something the query says and the library
+    // does not: offered for review.
+    let outcome = run(
+        &index,
+        entry("Кино", "Хочу перемен", Some("Последний герой"), Some(296)),
+    );
+    assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+    assert_eq!(
+        outcome.best.as_ref().map(|best| best.id.as_str()),
+        Some("peremen")
+    );
     for query in [
         // Without the album or the length, or with another length: a cut title is also
         // how another song looks.
@@ -530,7 +529,7 @@ fn a_year_meets_its_last_two_digits() {
 }
 
 #[test]
-fn another_name_of_the_artist_needs_title_album_and_length_to_agree() {
+fn another_name_of_the_artist_is_offered_when_title_album_and_length_agree() {
     let index = LibraryIndex::build(&[
         track(
             "father",
@@ -547,8 +546,13 @@ fn another_name_of_the_artist_needs_title_album_and_length_to_agree() {
         duration_ms: seconds.map(|s| s * 1000),
         ..TrackQuery::new("Yusuf Islam", "Father and Son")
     };
+    // The library does not carry the name: offered for review with the track, not accepted.
     let outcome = run(&index, entry(Some("Tea for the Tillerman"), Some(221)));
-    assert_eq!(outcome.accepted_id(), Some("father"), "{outcome:?}");
+    assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+    assert_eq!(
+        outcome.best.as_ref().map(|best| best.id.as_str()),
+        Some("father")
+    );
     // The album or the length alone is not enough: a cover shares the title.
     for query in [
         entry(Some("Tea for the Tillerman"), None),

@@ -474,3 +474,95 @@ pub fn name_trigrams(normalized: &str) -> Vec<u32> {
     }
     grams
 }
+
+/// True when two titles in Latin letters differ only by slips of typing: every word of each
+/// is a word of the other or a slip of one (a letter dropped, added or doubled in a word of
+/// four letters or more, two neighbouring letters swapped, one letter changed in a word of
+/// six letters or more), or the titles are such a slip apart once their spaces are gone
+/// ("Hey Ya" and "Heya"). A word of one title the other does not account for — "Too" for
+/// "Do", "Love" for "Live", "Ghost" for "Host" — names something else: such titles are alike,
+/// not the same. Numbers and their labels ("Part II", "Pt. 2", "No. 5") are left to
+/// [`numbers_agree`]; only the labels' kind is compared here.
+///
+/// ```
+/// use cachearr_library::normalize::differ_by_slips;
+/// assert!(differ_by_slips("harbour ligths", "harbour lights"));
+/// assert!(differ_by_slips("wall part ii", "wall pt 2"));
+/// assert!(!differ_by_slips("love me too", "love me do"));
+/// ```
+pub fn differ_by_slips(a: &str, b: &str) -> bool {
+    let (ours, theirs) = (words_beside_numbers(a), words_beside_numbers(b));
+    if word_slip(&ours.concat(), &theirs.concat()) {
+        return true;
+    }
+    let covered = |from: &[Vec<char>], into: &[Vec<char>]| {
+        from.iter()
+            .all(|word| into.iter().any(|other| word_slip(word, other)))
+    };
+    covered(&ours, &theirs) && covered(&theirs, &ours)
+}
+
+/// A title's words without its numbers, labels of numbers in one spelling ("pt", "parts" as
+/// "part"; "nr", "number" as "no"; "volume" as "vol").
+fn words_beside_numbers(title: &str) -> Vec<Vec<char>> {
+    let roman = |word: &str| !word.is_empty() && word.chars().all(|c| "ivxlcdm".contains(c));
+    let mut after_label = false;
+    let mut words = Vec::new();
+    for word in title.split_whitespace() {
+        let label = match word {
+            "part" | "parts" | "pt" | "pts" => Some("part"),
+            "no" | "nos" | "nr" | "number" => Some("no"),
+            "vol" | "vols" | "volume" => Some("vol"),
+            _ => None,
+        };
+        if let Some(label) = label {
+            words.push(label.chars().collect());
+            after_label = true;
+            continue;
+        }
+        let digits = word.chars().all(|c| c.is_ascii_digit());
+        // A Roman numeral after a label ("Part I", "Parts I V"), or of two letters or more
+        // that reads as one ("II", "XIV"; not "mild" or "mix").
+        let numeral = roman(word)
+            && (after_label
+                || (word.len() >= 2
+                    && word.trim_start_matches('x').trim_start_matches("ix").len() <= 4
+                    && ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", ""]
+                        .contains(&word.trim_start_matches('x'))));
+        if digits || numeral {
+            continue;
+        }
+        after_label = false;
+        words.push(word.chars().collect());
+    }
+    words
+}
+/// Equal, or one slip apart (see [`differ_by_slips`]).
+fn word_slip(a: &[char], b: &[char]) -> bool {
+    if a.is_empty() || b.is_empty() {
+        return a == b;
+    }
+    if a == b {
+        return true;
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    match long.len() - short.len() {
+        // One letter dropped, added or doubled.
+        1 => {
+            long.len() >= 4
+                && (0..long.len())
+                    .any(|at| long[..at] == short[..at] && long[at + 1..] == short[at..])
+        }
+        0 => {
+            let differ: Vec<usize> = (0..a.len()).filter(|at| a[*at] != b[*at]).collect();
+            match differ.as_slice() {
+                // One letter changed.
+                [_] => a.len() >= 6,
+                // Two neighbours swapped.
+                [x, y] => a.len() >= 3 && *y == x + 1 && a[*x] == b[*y] && a[*y] == b[*x],
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
