@@ -77,11 +77,12 @@ impl<'a> Matcher<'a> {
     ///   "Take 3", a year) are words of the query's title;
     /// - the query album's claims ("live", "sessions", "taylors version") are words of the
     ///   candidate's album or title, or kinds of its recording, and the candidate album's
-    ///   claims are the query's;
+    ///   claims are the query's, and the album it names is the candidate's release or an
+    ///   edition of it (`same_release`);
     /// - every artist the query credits is among the candidate's credits ([`Credit`]): a
-    ///   guest the library does not credit, or another lead artist, is something the query
-    ///   says and the library does not, whatever the album and the length say (a remix or a
-    ///   cover with a guest is often on the same album, of the same length).
+    ///   guest the library does not credit, or another first-credited artist, is something
+    ///   the query says and the library does not, whatever the album and the length say (a
+    ///   remix or a cover with a guest is often on the same album, of the same length).
     pub(super) fn claims_backed(&self, query: &Prepared, view: &ItemView<'_>) -> bool {
         let raw = view.title();
         // A title without brackets or a dash suffix has no qualifiers, version or edit words:
@@ -490,8 +491,8 @@ mod tests {
             ),
             "harbour",
         );
-        // Another lead artist crediting the library's as a guest: a cover, even on the
-        // library's album.
+        // Another first-credited artist crediting the library's as a guest: a cover, even on
+        // the library's album.
         for album in [None, Some("Kettles")] {
             assert_offered(
                 &index,
