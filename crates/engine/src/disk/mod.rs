@@ -114,6 +114,9 @@ struct DiskInner {
     /// When a full compaction last ran, on the engine's clock (they run at most every
     /// [`COMPACT_AT_MOST_EVERY_MS`]).
     last_compaction_ms: AtomicU64,
+    /// Dead space the last collection left (blob files less than a quarter dead): another
+    /// needs more than that to start.
+    dead_after_compaction: AtomicU64,
     maintenance_passes: AtomicU64,
     /// Serialises batches and maintenance: the usage counters are read-modify-write.
     write_lock: Mutex<()>,
@@ -323,12 +326,11 @@ impl DiskTier {
                                 .compression(CompressionType::None)
                                 // Smaller blob files are collected sooner after their
                                 // records are removed (fjall rewrites a blob file once a
-                                // quarter of it is dead), and every such file is a
-                                // candidate (fjall's default takes the oldest quarter of
-                                // them per compaction): a cache's records all die young.
+                                // quarter of it is dead, the oldest quarter of such files
+                                // per compaction, so that one adds little while it runs).
                                 .file_target_size(sizes.blob_file)
                                 .staleness_threshold(0.25)
-                                .age_cutoff(1.0),
+                                .age_cutoff(0.25),
                         ))
                 } else {
                     o
@@ -371,6 +373,7 @@ impl DiskTier {
                 counts_also: Mutex::new(Vec::new()),
                 shared: Mutex::new(Vec::new()),
                 last_compaction_ms: AtomicU64::new(0),
+                dead_after_compaction: AtomicU64::new(0),
                 maintenance_passes: AtomicU64::new(0),
                 write_lock: Mutex::new(()),
             }),

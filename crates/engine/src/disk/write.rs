@@ -13,6 +13,20 @@ pub(super) enum Pending {
 }
 
 impl DiskInner {
+    /// Compacts the `entries` keyspace fully, collecting the blob files worth it (see
+    /// `maintain_sync`). Batches go on meanwhile.
+    fn collect_blobs(&self) -> Result<(), TierError> {
+        self.entries.rotate_memtable_and_wait().map_err(store_err)?;
+        self.entries.major_compact().map_err(store_err)?;
+        // fjall deletes the files a compaction made obsolete when the next memtable is
+        // sealed; seal one now (with a marker write) so the space is returned at once.
+        self.meta
+            .insert("compacted", b"1".to_vec())
+            .map_err(store_err)?;
+        self.meta.rotate_memtable_and_wait().map_err(store_err)?;
+        Ok(())
+    }
+
     /// Compacts fully. Batches go on meanwhile (the write lock guards the usage counts, which a
     /// compaction leaves alone): a compaction must not stop the write-behind queue.
     pub(super) fn compact(&self) -> Result<(), TierError> {
@@ -228,28 +242,39 @@ impl DiskInner {
             self.flush_all()?;
         }
         let report = self.remove_expired_and_evict(now_ms)?;
-        // Background compaction collects dead space as the tree grows; when the directory
-        // passes 80 % of the limit all the same with dead space worth collecting (heavy churn:
-        // tombstones and dead blobs not collected yet, more than a sixteenth of the limit
-        // beyond the records), compact fully, at most every five seconds of the engine's
-        // clock. Files beside the store are not a compaction's to shrink.
+        // Background compaction collects tombstones as the tree grows, but a blob file only
+        // in a compaction covering every table that points into it: with records dying in
+        // order of expiry, that is a compaction of the whole `entries` keyspace. Run one when
+        // the directory passes 80 % of the limit with more than a sixteenth of it dead and a
+        // thirty-second more dead than the last one left (what it cannot collect — blob files
+        // less than a quarter dead — does not start another), at most once a pass. It
+        // rewrites the oldest quarter of the blob files worth collecting (fjall's age cutoff),
+        // so what it adds while it runs stays small; files beside the store are not its to
+        // shrink.
         let store = allocated_bytes(&self.path);
-        let dead = store
-            .saturating_sub(journal_bytes(&self.path))
-            .saturating_sub(shared_bytes)
-            .saturating_sub(self.bytes.load(Ordering::Acquire));
+        let dead_now = |store: u64| {
+            store
+                .saturating_sub(journal_bytes(&self.path))
+                .saturating_sub(shared_bytes)
+                .saturating_sub(self.bytes.load(Ordering::Acquire))
+        };
+        let dead = dead_now(store);
         let last = self.last_compaction_ms.load(Ordering::Acquire);
+        let left = self.dead_after_compaction.load(Ordering::Acquire);
         if store + counted_also > self.max_bytes - self.max_bytes / 5
             && dead > self.max_bytes / 16
+            && dead > left + self.max_bytes / 32
             && now_ms.saturating_sub(last) >= COMPACT_AT_MOST_EVERY_MS
         {
             self.last_compaction_ms.store(now_ms, Ordering::Release);
             tracing::debug!(
                 store,
                 dead,
-                "disk cache directory near its limit; compacting"
+                "disk cache directory near its limit; collecting"
             );
-            self.compact()?;
+            self.collect_blobs()?;
+            let after = dead_now(allocated_bytes(&self.path));
+            self.dead_after_compaction.store(after, Ordering::Release);
         }
         Ok(report)
     }

@@ -269,7 +269,16 @@ fn disk_eviction_keeps_the_limit_and_drops_the_soonest_expiring_first() {
 /// 16 MiB store reached 1.2 times its limit, hence [`DiskTier::SMALLEST_LIMIT`].)
 #[test]
 fn the_directory_stays_within_the_limit_while_writing_far_past_it() {
-    for limit in [DiskTier::SMALLEST_LIMIT, 64 * MIB] {
+    // `DIRECTORY_LIMITS_MIB=32,64,256`: other limits, by hand (a larger one takes longer).
+    let limits: Vec<u64> = std::env::var("DIRECTORY_LIMITS_MIB").map_or_else(
+        |_| vec![DiskTier::SMALLEST_LIMIT, 64 * MIB],
+        |v| {
+            v.split(',')
+                .map(|m| m.parse::<u64>().unwrap() * MIB)
+                .collect()
+        },
+    );
+    for limit in limits {
         let dir = tempfile::tempdir().unwrap();
         let tier = DiskTier::open(dir.path(), limit).unwrap();
         // Another store's data in the same database (the library's element store): it
