@@ -715,7 +715,7 @@ async fn a_clear_after_redis_restarted_empty_still_reaches_the_others() {
 
 /// The Redis key a record of `key` lives under in namespace `ns` before any clear-all.
 fn record_key(ns: &str, key: &str) -> String {
-    format!("{ns}:e:0:{key}")
+    format!("{ns}:s:0:{key}")
 }
 
 /// Loads `body` under `key` on `cache` and waits for its record to reach Redis.

@@ -4,7 +4,7 @@
 //!
 //! * **Records** are the engine's encoded records ([`crate::codec`]) behind a tag and an
 //!   8-byte prefix (the writer's shared clear number, see below), stored under
-//!   `{ns}:e:{epoch}:{key}` with `PX` set to the end of their longest window. Writes come from
+//!   `{ns}:s:{epoch}:{key}` with `PX` set to the end of their longest window. Writes come from
 //!   the write-behind worker (one pipeline per batch, or one command per key on a cluster): a
 //!   client never waits on Redis for a value it already has.
 //! * **Records are authenticated** (`seal`): the tag is an HMAC over the Redis key and the
@@ -331,7 +331,7 @@ impl RedisTier {
 
     fn record_key(&self, key: &str) -> String {
         format!(
-            "{}:e:{}:{key}",
+            "{}:s:{}:{key}",
             self.s.ns,
             self.s.epoch.load(Ordering::Acquire)
         )

@@ -1,5 +1,5 @@
 //! Records in Redis: the engine's encoded records behind their tag and the writer's clear
-//! number (`seal`), under `{ns}:e:{epoch}:{key}` with `PX`; reads, write-behind batches (one
+//! number (`seal`), under `{ns}:s:{epoch}:{key}` with `PX`; reads, write-behind batches (one
 //! pipeline, or one command per key on a cluster) and prefix deletes (`SCAN` + `DEL` on every
 //! master).
 
@@ -165,7 +165,7 @@ impl RedisTier {
     /// `SCAN` + `DEL` of the records under `prefix` (on every master of a cluster).
     pub(super) async fn remove_prefix(&self, prefix: &str) -> bool {
         let pattern = format!(
-            "{}:e:{}:{}*",
+            "{}:s:{}:{}*",
             escape_glob(&self.s.ns),
             self.s.epoch.load(Ordering::Acquire),
             escape_glob(prefix)

@@ -120,13 +120,13 @@ mod tests {
     #[test]
     fn opens_what_it_sealed_under_the_same_key_only() {
         let s = seal(b"0123456789abcdef");
-        let v = s.seal("ns:e:0:plex GET /a u=1", 7, b"record");
+        let v = s.seal("ns:s:0:plex GET /a u=1", 7, b"record");
         assert_eq!(
-            s.open("ns:e:0:plex GET /a u=1", v.clone()),
+            s.open("ns:s:0:plex GET /a u=1", v.clone()),
             Some((7, Bytes::from_static(b"record")))
         );
-        assert_eq!(s.open("ns:e:0:plex GET /a u=2", v.clone()), None);
-        assert_eq!(s.open("ns:e:1:plex GET /a u=1", v), None);
+        assert_eq!(s.open("ns:s:0:plex GET /a u=2", v.clone()), None);
+        assert_eq!(s.open("ns:s:1:plex GET /a u=1", v), None);
     }
 
     #[test]
