@@ -28,7 +28,7 @@ memory_max = "256MiB"
 disk = true             # the embedded disk tier; survives restarts
 disk_max = "4GiB"
 # Optional tier shared by several gateways, below memory and disk (docs/redis.md). Give every
-# gateway the same {data_dir}/secret so they share per-user entries.
+# gateway the same {data_dir}/secret: records in Redis are authenticated with it.
 # redis = "redis://127.0.0.1:6379"    # rediss:// for TLS; a cluster: "redis://a:7000,redis://b:7001";
 #                                    # Sentinel: "redis+sentinel://s1:26379,s2:26379/mymaster"
 # redis_timeout = "250ms"            # a slower Redis answer counts as a miss
