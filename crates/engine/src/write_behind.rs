@@ -64,6 +64,9 @@ pub(crate) struct WriteBehind {
     /// worker can order them against puts (which carry their entry's number).
     side_ops: Mutex<Vec<(u64, WriteOp, Dest)>>,
     wake: Notify,
+    /// Told when the queued entries come to a quarter of `max_bytes`: the batching window
+    /// ends there, leaving the rest of the queue for the time the batch takes to write.
+    quarter_full: Notify,
     pub(crate) capacity: usize,
     /// What the queued entries weigh at most ([`Entry::weight`]); one entry is always taken
     /// when nothing is queued.
@@ -85,6 +88,7 @@ impl WriteBehind {
                 controls,
                 side_ops: Mutex::new(Vec::new()),
                 wake: Notify::new(),
+                quarter_full: Notify::new(),
                 capacity: capacity.max(1),
                 max_bytes,
                 queued_bytes: AtomicU64::new(0),
@@ -105,6 +109,10 @@ impl WriteBehind {
             bump(&self.dropped);
             bump(&entry.class.dropped_writes);
             return false;
+        }
+        let quarter = self.max_bytes / 4;
+        if before < quarter && before + weight >= quarter {
+            self.quarter_full.notify_one();
         }
         match self.puts.try_send((key, entry, dest)) {
             Ok(()) => true,
@@ -189,8 +197,8 @@ pub(crate) trait WriteTarget: Send + Sync + 'static {
 /// The worker loop.
 ///
 /// Under sustained load it writes back to back: the batching window (`batch_interval`) is
-/// waited only when nothing was waiting already, since waiting with a backlog only fills the
-/// queue. Records are encoded (and compressed: most of the write path's time, measured with
+/// waited only when nothing was waiting already, and ends early once the queue holds a quarter
+/// of its bytes, since waiting with a backlog only fills the queue. Records are encoded (and compressed: most of the write path's time, measured with
 /// `perf` on the `writes` benchmark) on the blocking pool, a batch split over the cores,
 /// rather than on one of the runtime's threads, which serve requests; and a batch is encoded
 /// while the one before it is being written (one write at a time, in order). The disk tier's
@@ -226,9 +234,13 @@ pub(crate) async fn run_worker<T: WriteTarget>(
                 if n == 0 {
                     stop = true;
                 } else if !backlog {
-                    // Collect more for the batching window, unless someone asks to flush.
+                    // Collect more for the batching window, unless the queue comes to a
+                    // quarter of its bytes first (a fixed window under a heavy inflow spent
+                    // half the queue waiting) or someone asks to flush.
+                    let quarter_full = wb.quarter_full.notified();
                     tokio::select! {
                         () = tokio::time::sleep(batch_interval) => {}
+                        () = quarter_full => {}
                         ctl = controls.recv() => match ctl {
                             Some(Control::Flush(ack)) => acks.push(ack),
                             Some(Control::Shutdown(ack)) => { acks.push(ack); stop = true; }
