@@ -8,7 +8,9 @@
 //! * `writes` — the write-behind queue under a steady offered rate of new entries (the soak's
 //!   mix of sizes, `memory_max` 64 MiB, `disk_max` 256 MiB): how many reach the disk and how
 //!   many the full queue drops. Not part of the default run (`-- writes`; `WRITES_SECS`,
-//!   default 20, per rate).
+//!   default 20, per rate; `WRITES_RATES`, default `1000,2000,4000`; `WRITES_DISK_MIB`,
+//!   default 256: a smaller disk fills sooner, so eviction and collection run within the
+//!   run).
 //!
 //! `cargo bench -p cachearr-engine --bench engine -- [hit] [disk] [stores] [writes]
 //! [--python PATH]` (no mode: all but `writes`). Every figure is the median of several runs,
@@ -629,23 +631,31 @@ fn soak_bodies() -> Vec<Bytes> {
 }
 
 fn bench_writes(rt: &tokio::runtime::Runtime) {
-    let secs: u64 = std::env::var("WRITES_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    let secs = env("WRITES_SECS", 20);
+    let disk_mib = env("WRITES_DISK_MIB", 256);
+    let rates: Vec<u64> = std::env::var("WRITES_RATES").map_or_else(
+        |_| vec![1000, 2000, 4000],
+        |v| v.split(',').filter_map(|r| r.parse().ok()).collect(),
+    );
     println!(
         "\n### Write-behind under a steady rate of new entries ({secs} s per rate, memory_max 64 MiB, \
-         disk_max 256 MiB)\n"
+         disk_max {disk_mib} MiB)\n"
     );
     println!("| offered/s | entries offered | written to disk | dropped | dropped % |");
     println!("|---|---|---|---|---|");
     let bodies = soak_bodies();
-    for rate in [1000u64, 2000, 4000] {
+    for rate in rates {
         let dir = tempfile::tempdir().unwrap();
         let (offered, written, dropped) = rt.block_on(async {
             let cache = TieredCache::builder()
                 .memory_max_bytes(64 << 20)
-                .disk(dir.path(), 256 << 20)
+                .disk(dir.path(), disk_mib << 20)
                 .build()
                 .await
                 .unwrap();
