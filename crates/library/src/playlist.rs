@@ -15,7 +15,9 @@
 //! | MusicBrainz id | `mbid`, `musicbrainz_id`, `musicbrainz recording id`, `recording_mbid` |
 //!
 //! JSON is an array of objects with those keys (or `{"tracks": [...]}`); an `artists` array
-//! is joined with ", ". M3U uses `#EXTINF:seconds,Artist - Title` (and `#EXTALB`/`#EXTART`);
+//! is joined with ", ". JSPF (ListenBrainz's playlists: `{"playlist": {"track": [...]}}`) is
+//! read with its own names: `creator` is the artist, `duration` is in milliseconds and the
+//! MusicBrainz recording address in `identifier` is the MusicBrainz id. M3U uses `#EXTINF:seconds,Artist - Title` (and `#EXTALB`/`#EXTART`);
 //! a bare path line without `#EXTINF` is read as "Artist - Title.ext".
 
 use std::path::Path;
@@ -225,18 +227,26 @@ fn json_text(value: &serde_json::Value) -> Option<String> {
 fn parse_json(text: &str, name: &str) -> Result<Vec<TrackQuery>, LibraryError> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|err| bad(name, err.line() as u64, err.to_string()))?;
-    let items = match &value {
-        serde_json::Value::Array(items) => items,
-        serde_json::Value::Object(object) => match object.get("tracks").or(object.get("items")) {
-            Some(serde_json::Value::Array(items)) => items,
-            _ => {
-                return Err(bad(
-                    name,
-                    0,
-                    "expected an array of tracks or {\"tracks\": [...]}",
-                ));
+    // JSPF: `{"playlist": {"track": [...]}}`, with XSPF's names for the fields.
+    let jspf = value
+        .get("playlist")
+        .and_then(|playlist| playlist.get("track"))
+        .and_then(serde_json::Value::as_array);
+    let items = match (&value, jspf) {
+        (_, Some(items)) => items,
+        (serde_json::Value::Array(items), None) => items,
+        (serde_json::Value::Object(object), None) => {
+            match object.get("tracks").or(object.get("items")) {
+                Some(serde_json::Value::Array(items)) => items,
+                _ => {
+                    return Err(bad(
+                        name,
+                        0,
+                        "expected an array of tracks or {\"tracks\": [...]}",
+                    ));
+                }
             }
-        },
+        }
         _ => return Err(bad(name, 0, "expected an array of tracks")),
     };
     let mut queries = Vec::with_capacity(items.len());
@@ -246,7 +256,16 @@ fn parse_json(text: &str, name: &str) -> Result<Vec<TrackQuery>, LibraryError> {
         };
         let mut query = TrackQuery::default();
         for (key, value) in object {
-            if let (Some(field), Some(text)) = (field_of(key), json_text(value)) {
+            let field = match (jspf.is_some(), key.as_str()) {
+                (true, "creator") => Some(Field::Artist),
+                (true, "duration") => Some(Field::DurationMs),
+                (true, "identifier") => {
+                    query.musicbrainz_id = jspf_recording(value).or(query.musicbrainz_id);
+                    continue;
+                }
+                _ => field_of(key),
+            };
+            if let (Some(field), Some(text)) = (field, json_text(value)) {
                 set_field(&mut query, field, &text);
             }
         }
@@ -255,6 +274,21 @@ fn parse_json(text: &str, name: &str) -> Result<Vec<TrackQuery>, LibraryError> {
         }
     }
     Ok(queries)
+}
+
+/// The MusicBrainz id among a JSPF track's identifiers (a string or a list of addresses).
+fn jspf_recording(value: &serde_json::Value) -> Option<String> {
+    let identifiers: Vec<&str> = match value {
+        serde_json::Value::String(text) => vec![text.as_str()],
+        serde_json::Value::Array(items) => {
+            items.iter().filter_map(serde_json::Value::as_str).collect()
+        }
+        _ => Vec::new(),
+    };
+    identifiers
+        .into_iter()
+        .find(|text| text.contains("musicbrainz.org/") && crate::record::parse_mbid(text).is_some())
+        .map(|text| text.trim().to_string())
 }
 
 /// Splits "Artist - Title" (the M3U convention); without a separator it is all title.
@@ -406,6 +440,27 @@ mod tests {
         );
         assert!(parse_playlist("[1, 2]", PlaylistFormat::Json, "x").is_err());
         assert!(parse_playlist("{", PlaylistFormat::Json, "x").is_err());
+    }
+
+    #[test]
+    fn reads_listenbrainz_jspf() {
+        let text = r#"{"playlist": {"title": "Weekly", "creator": "someone", "track": [
+            {"title": "Quiet Orchard", "creator": "Mirela Tosk", "album": "Low Fields",
+             "duration": 201500,
+             "identifier": ["https://musicbrainz.org/recording/0f4e5b7a-2c1d-4e8f-9a6b-3d2c1b0a9f8e"]},
+            {"title": "Second Lantern", "creator": "Mirela Tosk",
+             "identifier": "https://example.org/not-an-id"}]}}"#;
+        let queries = parse_playlist(text, PlaylistFormat::Json, "x").unwrap();
+        assert_eq!(queries.len(), 2);
+        assert_eq!(queries[0].artist, "Mirela Tosk");
+        assert_eq!(queries[0].album.as_deref(), Some("Low Fields"));
+        assert_eq!(queries[0].duration_ms, Some(201_500));
+        let mbid = queries[0].musicbrainz_id.as_deref().unwrap();
+        assert_eq!(
+            crate::record::parse_mbid(mbid),
+            crate::record::parse_mbid("0f4e5b7a-2c1d-4e8f-9a6b-3d2c1b0a9f8e")
+        );
+        assert_eq!(queries[1].musicbrainz_id, None);
     }
 
     #[test]

@@ -135,12 +135,17 @@ impl ItemRecord {
 }
 
 /// Parses a MusicBrainz id (a UUID, any case, with or without dashes, optionally prefixed by
-/// `mbid://` or `musicbrainz://`) into 128 bits.
+/// `mbid://` or `musicbrainz://`, or the last part of a MusicBrainz address as ListenBrainz
+/// playlists and tags write it: `https://musicbrainz.org/recording/…`) into 128 bits.
 ///
 /// ```
 /// use cachearr_library::record::parse_mbid;
 /// let id = parse_mbid("mbid://B1A9C0E9-D987-4042-AE91-78D6A3267D69");
 /// assert_eq!(id, parse_mbid("b1a9c0e9d9874042ae9178d6a3267d69"));
+/// assert_eq!(
+///     id,
+///     parse_mbid("https://musicbrainz.org/recording/b1a9c0e9-d987-4042-ae91-78d6a3267d69")
+/// );
 /// assert!(id.is_some());
 /// assert_eq!(parse_mbid("not an id"), None);
 /// ```
@@ -150,6 +155,17 @@ pub fn parse_mbid(raw: &str) -> Option<u128> {
         .strip_prefix("mbid://")
         .or_else(|| raw.strip_prefix("musicbrainz://"))
         .unwrap_or(raw);
+    // An address: its last part ("…/recording/<id>", a trailing slash or query aside).
+    let raw = match raw.split_once("://") {
+        Some((_, rest)) => {
+            let path = rest.split(['?', '#']).next().unwrap_or(rest);
+            path.trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or(path)
+        }
+        None => raw,
+    };
     let mut value: u128 = 0;
     let mut digits = 0;
     for c in raw.chars() {
@@ -214,6 +230,15 @@ mod tests {
         assert_eq!(parse_mbid("b1a9c0e9-d987-4042-ae91-78d6a3267d6"), None);
         assert_eq!(parse_mbid("b1a9c0e9-d987-4042-ae91-78d6a3267d699"), None);
         assert_eq!(parse_mbid("zzzzzzzz-d987-4042-ae91-78d6a3267d69"), None);
+        assert_eq!(
+            parse_mbid("https://musicbrainz.org/recording/B1A9C0E9-D987-4042-AE91-78D6A3267D69/"),
+            Some(id)
+        );
+        assert_eq!(
+            parse_mbid("http://musicbrainz.org/track/b1a9c0e9d9874042ae9178d6a3267d69?x=1"),
+            Some(id)
+        );
+        assert_eq!(parse_mbid("https://musicbrainz.org/recording/"), None);
     }
 
     #[test]
