@@ -25,6 +25,7 @@ use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::LibraryError;
 use crate::normalize::{self, VersionTags};
@@ -361,6 +362,10 @@ pub struct LibraryIndex {
     /// written in Arabic or Hebrew letters and the others apart (a query in one looks among
     /// the other): each built on first use, never stored.
     skeleton_names: [std::sync::OnceLock<FxHashMap<String, Vec<u32>>>; 2],
+    /// Artists by [`crate::korean::lookup_keys`], those whose names are in Hangul and those in
+    /// Latin letters apart (a query in one looks among the other): each built on first use,
+    /// never stored.
+    hangul_names: [std::sync::OnceLock<FxHashMap<Vec<u8>, Vec<u32>>>; 2],
 }
 
 /// Length and character counts of a normalised title (see [`TitleShape::of`]).
@@ -749,6 +754,44 @@ impl LibraryIndex {
             by_skeleton
         });
         by_skeleton.get(&skeleton).cloned().unwrap_or_default()
+    }
+
+    /// Artists whose names may be `name` written in the other script as Korean writes
+    /// foreign names (`아이유` for "IU", `빅뱅` for "BIGBANG"): they share a
+    /// [`crate::korean::lookup_keys`] key. The caller checks with [`crate::korean::reads_as`].
+    pub(crate) fn hangul_name_candidates(&self, name: &str) -> Vec<u32> {
+        let keys = crate::korean::lookup_keys(name);
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        let theirs_hangul = name.is_ascii();
+        let by_key = self.hangul_names[usize::from(theirs_hangul)].get_or_init(|| {
+            let mut by_key: FxHashMap<Vec<u8>, Vec<u32>> = FxHashMap::default();
+            for artist in 0..self.artist_count() as u32 {
+                let other = self.artist_name(artist);
+                let wanted = if theirs_hangul {
+                    !other.is_ascii() && crate::korean::has_hangul(&other.nfc().collect::<String>())
+                } else {
+                    other.is_ascii()
+                };
+                if !wanted {
+                    continue;
+                }
+                for key in crate::korean::lookup_keys(other) {
+                    by_key.entry(key).or_default().push(artist);
+                }
+            }
+            by_key
+        });
+        let mut found: Vec<u32> = keys
+            .iter()
+            .filter_map(|key| by_key.get(key))
+            .flatten()
+            .copied()
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     pub(crate) fn artist_count(&self) -> usize {

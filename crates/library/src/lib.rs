@@ -11,6 +11,8 @@
 //!   user may see).
 //! - [`japanese`]: whether a romanised name or title reads a Japanese one written in kanji
 //!   (each kanji by any of its readings, from the Unicode Han Database).
+//! - [`korean`]: whether a name in Latin letters is written in Hangul as Korean writes
+//!   foreign names (its letters spelt out, or the word transcribed).
 //! - [`snapshot`]: the versioned on-disk snapshot (postcard, CRC-checked) loaded without a
 //!   re-crawl.
 //! - [`matcher`]: [`Matcher`], ids first, then exact keys, then fuzzy candidates scored on
@@ -27,6 +29,7 @@ pub mod error;
 pub mod evaluation;
 pub mod index;
 pub mod japanese;
+pub mod korean;
 pub mod matcher;
 pub mod normalize;
 pub mod playlist;

@@ -45,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::index::{ItemNo, ItemView, LibraryIndex, SectionMask, TitleShape, Visibility};
 use crate::japanese;
+use crate::korean;
 use crate::normalize::{
     self, ParsedTitle, Script, VersionTags, WorkVerdict, similarity, similarity_at_least,
 };

@@ -398,6 +398,7 @@ impl LibraryIndex {
             data,
             kanji_names: std::sync::OnceLock::new(),
             skeleton_names: Default::default(),
+            hangul_names: Default::default(),
         }
     }
 }

@@ -237,6 +237,16 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
+        // A name in Latin letters written in Hangul as Korean writes foreign names (`아이유`
+        // for "IU") shares no letters with it: looked up by its letters and consonants.
+        for artist in self.index.hangul_name_candidates(name) {
+            let other = self.index.artist_name(artist);
+            if !found.iter().any(|(known, _)| *known == artist)
+                && (korean::reads_as(name, other) || korean::reads_as(other, name))
+            {
+                found.push((artist, normalize::READING_SIMILARITY));
+            }
+        }
         // A name in Arabic or Hebrew letters and its spelling in Latin ones share too few
         // trigrams (the short vowels are unwritten): looked up by consonant skeleton.
         if normalize::has_abjad(name) || name.is_ascii() {

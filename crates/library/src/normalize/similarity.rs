@@ -144,6 +144,13 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
     {
         return READING_SIMILARITY;
     }
+    // A name in Latin letters written in Hangul as Korean writes foreign names: its letters
+    // spelt out (`아이유` "IU") or the word transcribed (`빅뱅` "BIGBANG").
+    if latin < READING_SIMILARITY
+        && (crate::korean::reads_as(a, b) || crate::korean::reads_as(b, a))
+    {
+        return READING_SIMILARITY;
+    }
     // The loose forms only for names already somewhat alike, or written in an abjad (whose
     // Latin letters lack the vowels): most pairs scored are simply different names.
     if latin >= LOOSE_NAME_SIMILARITY
