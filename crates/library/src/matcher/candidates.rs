@@ -317,11 +317,13 @@ impl<'a> Matcher<'a> {
         query: &Prepared,
         artists: &[u32],
     ) -> Option<MatchOutcome> {
-        let duration = query.duration_ms?;
         let script = normalize::script_of(&query.title.base);
         if script == Script::None {
             return None;
         }
+        let Some(duration) = query.duration_ms else {
+            return self.only_song_in_other_script(query, artists, script);
+        };
         let query_ascii = query.title.base.is_ascii();
         let blocks = || {
             artists
@@ -396,6 +398,63 @@ impl<'a> Matcher<'a> {
         Some(MatchOutcome {
             best: self.candidate(item, artist.min(1.0)),
             band,
+            method: MatchMethod::Fuzzy,
+            runner_up: None,
+        })
+    }
+
+    /// A translated title without a length ("Racing into the Night" for `夜に駆ける`): when
+    /// the artist (the library's name for it) has one song whose title is in another script
+    /// than the query's — on the query's album, if it names one — that song is offered for
+    /// review, never accepted: the title says nothing the library's does.
+    fn only_song_in_other_script(
+        &self,
+        query: &Prepared,
+        artists: &[u32],
+        script: Script,
+    ) -> Option<MatchOutcome> {
+        let query_ascii = query.title.base.is_ascii();
+        let mut found: Option<u32> = None;
+        for artist in artists {
+            let block = self.index.artist_block(*artist);
+            if block.len() > self.config.max_block {
+                continue;
+            }
+            for item in block {
+                if self.index.title_shape(*item).ascii == query_ascii {
+                    continue;
+                }
+                let Some(view) = self.index.view_masked(*item, &self.mask) else {
+                    continue;
+                };
+                let theirs = normalize::script_of(view.title_norm());
+                if view.kind() != ItemKind::Track
+                    || theirs == Script::None
+                    || theirs == script
+                    || !self.kinds_agree(query, &view)
+                    || query
+                        .album
+                        .as_deref()
+                        .is_some_and(|ours| similarity(ours, view.album_norm()) < ALBUM_AGREES)
+                {
+                    continue;
+                }
+                match found {
+                    None => found = Some(*item),
+                    Some(known) if known == *item || self.same_song(known, *item) => {}
+                    Some(_) => return None,
+                }
+            }
+        }
+        let item = found?;
+        let view = self.index.view_masked(item, &self.mask)?;
+        let artist = self.artist_similarity(query, &view);
+        if artist < self.config.artist_floor {
+            return None;
+        }
+        Some(MatchOutcome {
+            best: self.candidate(item, artist.min(1.0) * self.config.review),
+            band: Band::Review,
             method: MatchMethod::Fuzzy,
             runner_up: None,
         })
