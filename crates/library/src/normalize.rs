@@ -355,6 +355,11 @@ fn compact_name(raw: &str) -> String {
 /// ```
 pub fn read_upload(artist: &str, title: &str) -> (String, String) {
     let (name, _) = uploader_name(artist);
+    let title = upload_title(title);
+    let title = title.as_str();
+    if let Some(quoted) = quoted_upload(&name, title) {
+        return quoted;
+    }
     let split = DASH_SEPARATORS
         .iter()
         .filter_map(|separator| title.find(separator).map(|at| (at, separator.len())))
@@ -370,8 +375,121 @@ pub fn read_upload(artist: &str, title: &str) -> (String, String) {
         if names_the_artist {
             return (left.to_string(), right.to_string());
         }
+        // The other way round, "Title - Artist (Official Video)": the uploader's name after
+        // the dash, its brackets kept with the title.
+        let (right_name, right_brackets) = match right.find(['(', '[']) {
+            Some(at) => (right[..at].trim(), right[at..].trim()),
+            None => (right, ""),
+        };
+        let names_the_artist_last = !left.is_empty()
+            && !right_name.is_empty()
+            && !name.is_empty()
+            && (compact_name(right_name) == compact_name(&name)
+                || name_similarity(&normalize_text(right_name), &normalize_text(&name)) >= 0.8);
+        if names_the_artist_last {
+            let title = format!("{left} {right_brackets}");
+            return (name.to_string(), title.trim().to_string());
+        }
     }
     (name.to_string(), title.trim().to_string())
+}
+
+/// An upload's title without what the site adds around it: the hashtags it ends with
+/// ("#shorts"), "M/V" written as one word, and video words after the last bracket put in
+/// brackets ("Title (Lies) Official MV" → "Title (Lies) (Official MV)").
+fn upload_title(title: &str) -> String {
+    let mut rest = title.trim_end();
+    while let Some(at) = rest.rfind(" #") {
+        let tag = &rest[at + 2..];
+        if tag.is_empty() || !tag.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            break;
+        }
+        rest = rest[..at].trim_end();
+    }
+    let mut title = rest.replace("M/V", "MV").replace("m/v", "mv");
+    if let Some(close) = title.rfind([')', ']'])
+        && close + 1 < title.len()
+    {
+        let tail = title[close + 1..].trim();
+        let words = normalize_text(tail);
+        if !words.is_empty() && words.split(' ').all(title::is_noise_word) {
+            title = format!("{} ({tail})", title[..=close].trim_end());
+        }
+    }
+    title
+}
+
+/// Reads the way Korean and Japanese labels title their uploads: `Artist 'Title' M/V`,
+/// `Artist (아티스트) "Title" Official MV`, `Artist「Title」Music Video`. The title is the
+/// quoted text; what follows it is kept in brackets (so it is weighed like any other
+/// bracket: "Official MV" is where it was posted, "Dance Practice" is something else). The
+/// text before the quote is the artist when it names the uploader, or when the uploader is a
+/// channel of another name and the words after the quote say it is a video.
+fn quoted_upload(uploader: &str, title: &str) -> Option<(String, String)> {
+    const QUOTES: [(char, char); 5] = [
+        ('\'', '\''),
+        ('\u{2018}', '\u{2019}'),
+        ('"', '"'),
+        ('\u{201C}', '\u{201D}'),
+        ('\u{300C}', '\u{300D}'),
+    ];
+    for (open, close) in QUOTES {
+        // An opening quote after a space (or a bracket), not an apostrophe inside a word.
+        let Some(start) = title.char_indices().find_map(|(at, c)| {
+            (c == open
+                && at > 0
+                && title[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|before| before.is_whitespace() || before == ')' || open != '\''))
+            .then_some(at)
+        }) else {
+            continue;
+        };
+        let inner_start = start + open.len_utf8();
+        let Some(length) = title[inner_start..].char_indices().find_map(|(at, c)| {
+            let after = &title[inner_start + at + c.len_utf8()..];
+            (c == close
+                && at > 0
+                && (close != '\''
+                    || after.is_empty()
+                    || after.starts_with(|c: char| c.is_whitespace() || c == '(' || c == '[')))
+            .then_some(at)
+        }) else {
+            continue;
+        };
+        let quoted = title[inner_start..inner_start + length].trim();
+        let before = title[..start].trim();
+        let after = title[inner_start + length + close.len_utf8()..].trim();
+        // The artist without a bracketed other name ("BTS (방탄소년단)").
+        let artist = match before.find(['(', '[']) {
+            Some(at) if at > 0 => before[..at].trim(),
+            _ => before,
+        };
+        if quoted.is_empty() || artist.is_empty() {
+            continue;
+        }
+        let names_uploader = !uploader.is_empty()
+            && (compact_name(artist) == compact_name(uploader)
+                || name_similarity(&normalize_text(artist), &normalize_text(uploader)) >= 0.8);
+        let after_words = normalize_text(after);
+        let says_video = after_words
+            .split(' ')
+            .any(|word| matches!(word, "mv" | "video"))
+            && after_words.split(' ').all(title::is_noise_word);
+        if !(names_uploader || says_video) {
+            continue;
+        }
+        let title = if after.is_empty() {
+            quoted.to_string()
+        } else if after.starts_with(['(', '[']) {
+            format!("{quoted} {after}")
+        } else {
+            format!("{quoted} ({after})")
+        };
+        return Some((artist.to_string(), title));
+    }
+    None
 }
 
 /// The words of a version description that say *which* version it is — a remixer, "club",

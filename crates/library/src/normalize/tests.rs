@@ -514,3 +514,52 @@ fn movements_named_by_number_and_works_by_number_or_nickname() {
             .contains(&"lighthouse symphony".to_string())
     );
 }
+
+#[test]
+fn uploads_are_read_in_their_usual_shapes() {
+    let read = |artist: &str, title: &str| {
+        let (artist, title) = read_upload(artist, title);
+        (artist, title)
+    };
+    let pair = |artist: &str, title: &str| (artist.to_string(), title.to_string());
+    // The title first and the uploader after the dash.
+    assert_eq!(
+        read("Marrow Lane", "Tin Compass - Marrow Lane (Official Video)"),
+        pair("Marrow Lane", "Tin Compass (Official Video)")
+    );
+    // A label's channel and the artist before the quoted title; the words after it kept in
+    // brackets, to be weighed like any bracket.
+    assert_eq!(
+        read(
+            "Gildhall Records",
+            "ODESSI (오데시) 'Paper Comet' Official M/V"
+        ),
+        pair("ODESSI", "Paper Comet (Official MV)")
+    );
+    assert_eq!(
+        read("ODESSI", "ODESSI 'Paper Comet' Dance Practice"),
+        pair("ODESSI", "Paper Comet (Dance Practice)")
+    );
+    // A label's channel without words saying it is a video: not read as an artist.
+    assert_eq!(
+        read("Gildhall Records", "ODESSI 'Paper Comet' Dance Practice"),
+        pair("Gildhall Records", "ODESSI 'Paper Comet' Dance Practice")
+    );
+    // Hashtags and video words after the last bracket.
+    assert_eq!(
+        read(
+            "Marrow Lane",
+            "Marrow Lane - Tin Compass (Lantern) Official Video #shorts #fyp"
+        ),
+        pair("Marrow Lane", "Tin Compass (Lantern) (Official Video)")
+    );
+    // An apostrophe is not a quote; a title naming no artist stays whole.
+    assert_eq!(
+        read("Marrow Lane", "Don't Wake the Orchard"),
+        pair("Marrow Lane", "Don't Wake the Orchard")
+    );
+    assert_eq!(
+        read("Marrow Lane", "Tin Compass - Live"),
+        pair("Marrow Lane", "Tin Compass - Live")
+    );
+}
