@@ -374,6 +374,91 @@ mod tests {
         }
     }
 
+    /// Another act, song and wording, also written for this test and checked to be in no
+    /// evaluation set (`tests/real_world_eval.rs`,
+    /// `the_unit_tests_invented_names_are_in_no_evaluation_set`).
+    fn ferry_library() -> LibraryIndex {
+        LibraryIndex::build(&[
+            track(
+                "ferry",
+                &["Corvid Almanac"],
+                "Lantern Ferry",
+                "Copperplate",
+                246,
+            ),
+            track(
+                "belljar",
+                &["Corvid Almanac"],
+                "Belljar",
+                "Copperplate",
+                192,
+            ),
+            track("moth", &["Moth Choir"], "Dovetail", "Orrery", 208),
+        ])
+        .expect("the library builds")
+    }
+
+    #[test]
+    fn qualifiers_never_seen_go_to_review_and_known_wording_is_accepted() {
+        let index = ferry_library();
+        // Words in brackets or after a dash that name no known edition, edit or posting: the
+        // candidate is shown for review, whatever the album and the length say.
+        for title in [
+            "Lantern Ferry (Saltbox Version)",
+            "Lantern Ferry (Lighthouse Rehearsal)",
+            "Lantern Ferry - Quillwork Session",
+            "Lantern Ferry (Wintergreen Edit)",
+            "Lantern Ferry (Greenhouse)",
+            "Lantern Ferry [Pumice]",
+            "Lantern Ferry - 2042",
+            "Lantern Ferry (2042 Version)",
+            "Lantern Ferry (Take 4)",
+            "Lantern Ferry - Saltbox Mono Version",
+        ] {
+            let query = with("Corvid Almanac", title, Some("Copperplate"), Some(246));
+            assert_offered(&index, query, "ferry");
+        }
+        // An artist the library does not credit, an album it does not carry.
+        assert_offered(
+            &index,
+            with(
+                "Corvid Almanac feat. Pell Marrow",
+                "Lantern Ferry",
+                Some("Copperplate"),
+                Some(246),
+            ),
+            "ferry",
+        );
+        assert_offered(
+            &index,
+            with(
+                "Corvid Almanac",
+                "Lantern Ferry",
+                Some("Northern Quays"),
+                Some(246),
+            ),
+            "ferry",
+        );
+        // The same song in the wording known to name its recording: accepted.
+        for title in [
+            "Lantern Ferry",
+            "Lantern Ferry - 2024 Remaster",
+            "Lantern Ferry (Remastered)",
+            "Lantern Ferry - Single Version",
+            "Lantern Ferry (Stereo Mix)",
+            "Lantern Ferry [Official Audio]",
+            "Lantern Ferry (Explicit)",
+        ] {
+            let query = with("Corvid Almanac", title, Some("Copperplate"), Some(246));
+            let outcome = run(&index, query.clone());
+            assert_eq!(
+                outcome.accepted_id(),
+                Some("ferry"),
+                "{query:?} → {outcome:?}"
+            );
+        }
+    }
+
     #[test]
     fn wording_known_to_name_the_same_recording_is_accepted() {
         let index = library();
