@@ -401,7 +401,10 @@ fn upload_title(title: &str) -> String {
     let mut rest = title.trim_end();
     while let Some(at) = rest.rfind(" #") {
         let tag = &rest[at + 2..];
-        if tag.is_empty() || !tag.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        // A hashtag starts with a letter: "Mambo #5" keeps its number.
+        if !tag.starts_with(char::is_alphabetic)
+            || !tag.chars().all(|c| c.is_alphanumeric() || c == '_')
+        {
             break;
         }
         rest = rest[..at].trim_end();
