@@ -647,6 +647,56 @@ mod tests {
     }
 
     #[test]
+    fn a_single_or_radio_mix_is_the_single_or_radio_edit() {
+        let index = LibraryIndex::build(&[
+            track(
+                "ferry",
+                &["Corvid Almanac"],
+                "Lantern Ferry",
+                "Copperplate",
+                246,
+            ),
+            track(
+                "ferry-radio",
+                &["Corvid Almanac"],
+                "Lantern Ferry (Radio Edit)",
+                "Copperplate",
+                201,
+            ),
+            track(
+                "belljar",
+                &["Corvid Almanac"],
+                "Belljar",
+                "Copperplate",
+                192,
+            ),
+        ])
+        .expect("the library builds");
+        for (title, seconds, id) in [
+            ("Lantern Ferry - Radio Mix", None, "ferry-radio"),
+            ("Lantern Ferry (Radio Mix)", Some(201), "ferry-radio"),
+            ("Lantern Ferry (Album Mix)", Some(246), "ferry"),
+            ("Belljar (7\" Version)", None, "belljar"),
+            ("Belljar - 7 Inch Single Mix", Some(192), "belljar"),
+        ] {
+            let outcome = run(&index, with("Corvid Almanac", title, None, seconds));
+            assert_eq!(outcome.accepted_id(), Some(id), "{title} → {outcome:?}");
+        }
+        // Another length than the library's edit: another edit, not accepted.
+        let outcome = run(
+            &index,
+            with("Corvid Almanac", "Belljar (7\" Mix)", None, Some(160)),
+        );
+        assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+        // A 12-inch mix is an extended one: not the album's track.
+        let outcome = run(
+            &index,
+            with("Corvid Almanac", "Belljar (12\" Mix)", None, None),
+        );
+        assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+    }
+
+    #[test]
     fn an_albums_edit_words_mark_its_tracks() {
         let index = LibraryIndex::build(&[
             track("kite", &["Noor Vale"], "Copper Kite", "Kites", 200),

@@ -54,6 +54,9 @@ fn strips_edition_noise_but_keeps_versions_apart() {
         "Hey Jude (From \"The Movie\")",
         "Hey Jude - Remasterd 2015",
         "Hey Jude [Deluxe Ediiton]",
+        "Hey Jude - Radio Mix",
+        "Hey Jude (Single Mix)",
+        "Hey Jude (7\" Version)",
     ] {
         let parsed = parse_title(raw);
         assert_eq!(parsed.base, "hey jude", "{raw}");
@@ -64,6 +67,8 @@ fn strips_edition_noise_but_keeps_versions_apart() {
         ("Hey Jude - Live at Wembley 1986", VersionTags::LIVE),
         ("Hey Jude (DJ Snake Remix)", VersionTags::REMIX),
         ("Hey Jude - Extended Mix", VersionTags::REMIX),
+        ("Hey Jude (Tidal Radio Mix)", VersionTags::REMIX),
+        ("Hey Jude (12\" Mix)", VersionTags::REMIX),
         ("Hey Jude (Acoustic Version)", VersionTags::ACOUSTIC),
         ("Hey Jude [Instrumental]", VersionTags::INSTRUMENTAL),
         ("Hey Jude (Demo)", VersionTags::DEMO),

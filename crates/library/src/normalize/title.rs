@@ -380,13 +380,40 @@ pub(super) fn is_ordinal(word: &str) -> bool {
 
 pub(super) fn classify_segment(raw: &str) -> Segment {
     let tokens = tokenize(raw);
-    let words: Vec<&str> = tokens
+    let mut words: Vec<&str> = tokens
         .iter()
         .map(|token| match token {
             Token::Word(word) => word.as_str(),
             Token::Ampersand => "and",
         })
         .collect();
+    // A 7-inch single's edit ("7\" Version", "7 Inch Edit", "7\" Mix") is the single's:
+    // read as "single". A 12-inch one is an extended mix and is left as it is.
+    if let Some(at) = words.iter().position(|word| *word == "7") {
+        let inch = usize::from(words.get(at + 1) == Some(&"inch"));
+        if words
+            .get(at + 1 + inch)
+            .is_some_and(|next| matches!(*next, "version" | "edit" | "mix" | "single"))
+        {
+            words.splice(at..=at + inch, ["single"]);
+        }
+    }
+    // "Radio Mix", "Single Mix" and "Album Mix" are how some shops write the edits "Radio
+    // Edit", "Single Version" and "Album Version" name: read as those, not as remixes. A
+    // remixer's radio mix ("Tidal Radio Mix") stays a remix.
+    let only_noise_beside_mix = words
+        .iter()
+        .all(|word| *word == "mix" || is_noise_word(word));
+    for at in 1..words.len() {
+        if only_noise_beside_mix && words[at] == "mix" {
+            match words[at - 1] {
+                "radio" => words[at] = "edit",
+                "single" | "album" => words[at] = "version",
+                _ => {}
+            }
+        }
+    }
+    let words = words;
     let Some(first) = words.first() else {
         return Segment::Noise(String::new());
     };
