@@ -568,3 +568,17 @@ fn uploads_are_read_in_their_usual_shapes() {
         pair("Marrow Lane", "Tin Compass - Live")
     );
 }
+
+#[test]
+fn a_movement_named_by_its_first_word_and_its_number_is_that_movement() {
+    // Written for the test: a tempo word alone for the movement's full heading.
+    let short = parse_title("Symphony No. 3 \"Lanterns\": II. Scherzo");
+    let full =
+        parse_title("Symphony No. 3 in D minor, Op. 12 \"Lanterns\": II. Scherzo. Allegro vivace");
+    assert_ne!(compare_works(&short, &full), WorkVerdict::Conflict);
+    // Another movement number, or a word that is not the heading's first: not that one.
+    let other = parse_title("Symphony No. 3 \"Lanterns\": III. Scherzo");
+    assert_eq!(compare_works(&other, &full), WorkVerdict::Conflict);
+    let inner = parse_title("Symphony No. 3 \"Lanterns\": II. Vivace");
+    assert_eq!(compare_works(&inner, &full), WorkVerdict::Conflict);
+}

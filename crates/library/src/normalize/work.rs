@@ -700,10 +700,18 @@ pub(super) fn movements_alike(a: &WorkParts, b: &WorkParts) -> Option<bool> {
     let within = |short: &str, long: &str| {
         short.contains(' ') && format!(" {long} ").contains(&format!(" {short} "))
     };
+    // With the same movement number, a heading's first word alone ("IV. Finale" for "IV.
+    // Finale. Adagio lamentoso").
+    let numbered = a.movement_number.is_some() && a.movement_number == b.movement_number;
+    let first_word = |short: &str, long: &str| numbered && long.starts_with(&format!("{short} "));
     Some(ours.iter().any(|x| {
-        theirs
-            .iter()
-            .any(|y| similarity_at_least(x, y, 0.8).is_some() || within(x, y) || within(y, x))
+        theirs.iter().any(|y| {
+            similarity_at_least(x, y, 0.8).is_some()
+                || within(x, y)
+                || within(y, x)
+                || first_word(x, y)
+                || first_word(y, x)
+        })
     }))
 }
 
