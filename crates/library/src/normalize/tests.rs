@@ -582,3 +582,17 @@ fn a_movement_named_by_its_first_word_and_its_number_is_that_movement() {
     let inner = parse_title("Symphony No. 3 \"Lanterns\": II. Vivace");
     assert_eq!(compare_works(&inner, &full), WorkVerdict::Conflict);
 }
+
+#[test]
+fn a_dash_before_a_tempo_word_starts_a_movement() {
+    // Written for the test.
+    let work = parse_title("Harbour Serenade, Op. 7 - Andante con moto")
+        .work
+        .expect("a work");
+    assert_eq!(work.movement.as_deref(), Some("andante con moto"));
+    let plain = parse_title("Harbour Serenade - Lantern Song");
+    assert!(
+        plain.work.as_ref().is_none_or(|w| w.movement.is_none()),
+        "{plain:?}"
+    );
+}

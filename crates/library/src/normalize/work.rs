@@ -259,8 +259,12 @@ pub(super) fn split_movement(raw: &str) -> Option<(&str, Option<u32>, &str)> {
         match movement_numeral(&raw[at + separator_len..]) {
             // "The Four Seasons: Spring - I. Allegro": the numbered movement after the dash.
             (Some(number), name) if after_colon => return Some((&raw[..at], Some(number), name)),
-            // "Gymnopédie No. 3 - Lent et grave": a numbered piece and its subtitle.
-            (None, name) if colon.is_none() && names_piece_number(&raw[..at]) => {
+            // "Gymnopédie No. 3 - Lent et grave": a numbered piece and its subtitle;
+            // "Eine kleine Nachtmusik - Allegro": a movement by its tempo or form.
+            (None, name)
+                if colon.is_none()
+                    && (names_piece_number(&raw[..at]) || names_a_movement(name)) =>
+            {
                 return Some((&raw[..at], None, name));
             }
             _ => {}
@@ -269,6 +273,50 @@ pub(super) fn split_movement(raw: &str) -> Option<(&str, Option<u32>, &str)> {
     let at = colon?;
     let (number, name) = movement_numeral(&raw[at + 1..]);
     Some((&raw[..at], number, name))
+}
+
+/// Tempo and form words a movement's heading starts with ("Allegro con brio", "Menuetto.
+/// Allegretto", "Finale", "Prélude"): what a dash before them introduces.
+const MOVEMENT_WORDS: [&str; 31] = [
+    "allegro",
+    "allegretto",
+    "adagio",
+    "adagietto",
+    "andante",
+    "andantino",
+    "largo",
+    "larghetto",
+    "lento",
+    "presto",
+    "prestissimo",
+    "vivace",
+    "moderato",
+    "maestoso",
+    "scherzo",
+    "menuetto",
+    "minuet",
+    "menuet",
+    "rondo",
+    "finale",
+    "prelude",
+    "fugue",
+    "fuga",
+    "aria",
+    "sarabande",
+    "gigue",
+    "courante",
+    "allemande",
+    "gavotte",
+    "toccata",
+    "intermezzo",
+];
+
+/// True when a dash suffix is a movement's heading: it starts with a tempo or form word.
+fn names_a_movement(suffix: &str) -> bool {
+    normalize_title_words(suffix)
+        .split(' ')
+        .next()
+        .is_some_and(|first| MOVEMENT_WORDS.contains(&first))
 }
 
 /// True when a title part ends with a catalogue or piece number ("Gymnopédie No. 3", "Op.
