@@ -215,6 +215,23 @@ impl<'a> Matcher<'a> {
         if normalize::name_similarity(&query.artists_joined, &names.join(" ")) >= 0.9 {
             return Credit::Carried;
         }
+        // The release credits more than the track may: the album artist's names one by one
+        // ("Queen & David Bowie") and the guests its album's name credits ("Work (feat.
+        // Drake) - Single").
+        let mut release_names: Vec<String> = view
+            .album_artist()
+            .map(normalize::split_artists)
+            .unwrap_or_default();
+        if let Some(album) = view.album()
+            && album.contains(['(', '[', '-'])
+        {
+            release_names.extend(normalize::parse_title(album).featured);
+        }
+        for name in &release_names {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
         let floor = self.config.artist_floor;
         let meets = |ours: &str, theirs: &str| normalize::name_similarity(ours, theirs) >= floor;
         let named_in_title = |name: &str| {
@@ -543,6 +560,40 @@ mod tests {
             None,
         );
         assert_eq!(run(&index, deluxe).accepted_id(), Some("harbour"));
+    }
+
+    #[test]
+    fn a_guest_the_release_credits_is_known() {
+        let mut single = track(
+            "ferry-single",
+            &["Corvid Almanac"],
+            "Lantern Ferry",
+            "Lantern Ferry (feat. Pell Marrow) - Single",
+            246,
+        );
+        single.album_artist = Some("Corvid Almanac".to_string());
+        let mut duet = track("belljar", &["Moth Choir"], "Belljar", "Orrery", 192);
+        duet.album_artist = Some("Moth Choir & Pell Marrow".to_string());
+        let plain = track("dovetail", &["Moth Choir"], "Dovetail", "Orrery", 208);
+        let index = LibraryIndex::build(&[single, duet, plain]).expect("the library builds");
+        // The album's name or the album artist credits the guest: accepted.
+        for (artist, title, id) in [
+            (
+                "Corvid Almanac feat. Pell Marrow",
+                "Lantern Ferry",
+                "ferry-single",
+            ),
+            ("Moth Choir, Pell Marrow", "Belljar", "belljar"),
+        ] {
+            let outcome = run(&index, with(artist, title, None, None));
+            assert_eq!(outcome.accepted_id(), Some(id), "{artist} → {outcome:?}");
+        }
+        // A track whose release credits no guest: still review.
+        assert_offered(
+            &index,
+            with("Moth Choir feat. Pell Marrow", "Dovetail", None, None),
+            "dovetail",
+        );
     }
 
     #[test]
