@@ -241,6 +241,9 @@ struct Prepared {
     artist_script: Script,
     album: Option<String>,
     duration_ms: Option<u32>,
+    /// The title names a music video ("Official Video", "M/V", "Videoclip"): its length is the
+    /// video's, which runs longer than the recording (an intro, an ending).
+    video_length: bool,
     /// The base title names a number (digits, or a Roman numeral of two letters or more).
     base_has_number: bool,
     /// Every word of the title as written, brackets and suffixes too
@@ -319,6 +322,7 @@ impl Prepared {
             artist_script,
             album,
             duration_ms: query.duration_ms,
+            video_length: names_a_video(&title_words),
             title_words,
             base_has_number,
             album_claims: query
@@ -340,6 +344,22 @@ impl Prepared {
         }
     }
 }
+
+/// True when a title's words name a music video: "video", "mv", "videoclip", "clip" — not
+/// "Video Version" or "Video Edit", which name an edit of the recording.
+fn names_a_video(words: &[String]) -> bool {
+    words.iter().enumerate().any(|(at, word)| {
+        matches!(
+            word.as_str(),
+            "video" | "mv" | "videoclip" | "videoclipe" | "clip" | "musikvideo"
+        ) && !words
+            .get(at + 1)
+            .is_some_and(|next| matches!(next.as_str(), "version" | "edit" | "mix"))
+    })
+}
+
+/// How much longer than the recording a music video may run (an intro, an ending, a scene).
+const VIDEO_EXTRA_MS: u32 = 120_000;
 
 /// Titles less similar than this are not candidates: they could neither be accepted nor come
 /// within the margin of an accepted match, and skipping them spares the artist comparison.

@@ -563,6 +563,35 @@ mod tests {
     }
 
     #[test]
+    fn a_music_videos_longer_length_says_nothing() {
+        let index = ferry_library();
+        // The video runs 40 s longer than the recording: still the recording.
+        for title in [
+            "Corvid Almanac - Lantern Ferry (Official Video)",
+            "Corvid Almanac 'Lantern Ferry' M/V",
+            "Lantern Ferry (Videoclip Oficial)",
+        ] {
+            let query = with("Corvid Almanac", title, None, Some(286));
+            let outcome = run(&index, query.clone());
+            assert_eq!(
+                outcome.accepted_id(),
+                Some("ferry"),
+                "{query:?} → {outcome:?}"
+            );
+        }
+        // A shorter one is another edit, and without a video the length still counts.
+        for (title, seconds) in [
+            ("Lantern Ferry (Official Video)", 200),
+            ("Lantern Ferry (Video Version)", 286),
+            ("Lantern Ferry", 286),
+        ] {
+            let query = with("Corvid Almanac", title, None, Some(seconds));
+            let outcome = run(&index, query.clone());
+            assert_eq!(outcome.accepted_id(), None, "{query:?} → {outcome:?}");
+        }
+    }
+
+    #[test]
     fn a_guest_the_release_credits_is_known() {
         let mut single = track(
             "ferry-single",

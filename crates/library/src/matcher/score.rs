@@ -179,7 +179,15 @@ impl<'a> Matcher<'a> {
             .zip(Some(view.album_norm()).filter(|theirs| !theirs.is_empty()))
             .map(|(ours, theirs)| similarity(ours, theirs));
         let album_agrees = album_similarity.is_some_and(|s| s >= ALBUM_AGREES);
-        let durations = query.duration_ms.zip(view.duration_ms());
+        // A music video's length runs longer than its recording's: a longer one says nothing.
+        let durations = query
+            .duration_ms
+            .zip(view.duration_ms())
+            .filter(|(ours, theirs)| {
+                !(query.video_length
+                    && *ours > theirs + self.config.duration_tolerance_ms
+                    && *ours <= theirs + VIDEO_EXTRA_MS)
+            });
         let length_agrees =
             durations.is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
         // An artist credit that does not look like the library's is not always another
