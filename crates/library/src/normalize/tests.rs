@@ -57,6 +57,9 @@ fn strips_edition_noise_but_keeps_versions_apart() {
         "Hey Jude - Radio Mix",
         "Hey Jude (Single Mix)",
         "Hey Jude (7\" Version)",
+        "Hey Jude (45 Version)",
+        "Hey Jude (Full Length Version)",
+        "Hey Jude - Soundtrack Version",
     ] {
         let parsed = parse_title(raw);
         assert_eq!(parsed.base, "hey jude", "{raw}");

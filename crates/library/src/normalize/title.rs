@@ -387,9 +387,9 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             Token::Ampersand => "and",
         })
         .collect();
-    // A 7-inch single's edit ("7\" Version", "7 Inch Edit", "7\" Mix") is the single's:
-    // read as "single". A 12-inch one is an extended mix and is left as it is.
-    if let Some(at) = words.iter().position(|word| *word == "7") {
+    // A 7-inch or 45 single's edit ("7\" Version", "7 Inch Edit", "45 Version") is the
+    // single's: read as "single". A 12-inch one is an extended mix and is left as it is.
+    if let Some(at) = words.iter().position(|word| matches!(*word, "7" | "45")) {
         let inch = usize::from(words.get(at + 1) == Some(&"inch"));
         if words
             .get(at + 1 + inch)
@@ -411,6 +411,19 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
                 "single" | "album" => words[at] = "version",
                 _ => {}
             }
+        }
+    }
+    // "Full Length Version", "Full Version" and "Soundtrack Version" name the album's
+    // recording, as "Album Version" does.
+    if let [.., before, "version"] = words.as_slice() {
+        let album_words = match *before {
+            "full" | "soundtrack" => 1,
+            "length" if words.len() >= 3 && words[words.len() - 3] == "full" => 2,
+            _ => 0,
+        };
+        if album_words > 0 {
+            let at = words.len() - 1 - album_words;
+            words.splice(at..words.len() - 1, ["album"]);
         }
     }
     let words = words;
