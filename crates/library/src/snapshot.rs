@@ -38,8 +38,12 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// 7, "Stereo Mix" and "Mono Mix" are mixes of the recording, not remixes, and more edition
 /// words are noise ("Digitally Remastered", "Video Oficial", "Performance Video"): other
 /// version tags, base titles and edit words; tracks keep more title forms (a dash suffix's
-/// title, a classical work by name and number and by nickname).
-pub const FORMAT_VERSION: u32 = 7;
+/// title, a classical work by name and number and by nickname); 8, "7\" Version", "45
+/// Version", "Radio Mix", "Single Mix", "Album Mix", "Full Length Version" and "Soundtrack
+/// Version" are the edits they name, not remixes or unknown words, and a dash before a tempo
+/// word starts a movement ("Serenade - Allegro"): other version tags, edit words and title
+/// forms.
+pub const FORMAT_VERSION: u32 = 8;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.
