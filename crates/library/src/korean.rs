@@ -43,13 +43,11 @@ pub fn has_hangul(text: &str) -> bool {
 /// The lead, vowel and tail indexes of a syllable (tail 0: none).
 fn jamo(c: char) -> Option<(u32, u32, u32)> {
     let offset = u32::from(c).checked_sub(SYLLABLE_BASE)?;
-    (offset < SYLLABLES).then(|| {
-        (
-            offset / PER_LEAD,
-            (offset % PER_LEAD) / PER_VOWEL,
-            offset % PER_VOWEL,
-        )
-    })
+    (offset < SYLLABLES).then_some((
+        offset / PER_LEAD,
+        (offset % PER_LEAD) / PER_VOWEL,
+        offset % PER_VOWEL,
+    ))
 }
 
 /// The Korean names of the Latin letters, common variants included ("C" is `씨` or `시`, "R"
@@ -176,7 +174,7 @@ fn latin_consonants(latin: &str) -> Option<Vec<u8>> {
             (b'n', Some(b'g')) => (b'G', 2),
             (b'n', Some(b'k')) => (b'G', 1),
             (b'q', Some(b'u')) => (b'K', 2),
-            (b'c', next) if matches!(next, Some(b'e' | b'i' | b'y')) => (b'S', 1),
+            (b'c', Some(b'e' | b'i' | b'y')) => (b'S', 1),
             (b'c' | b'k' | b'g' | b'q', _) => (b'K', 1),
             (b'p' | b'b' | b'f' | b'v', _) => (b'P', 1),
             (b't' | b'd', _) => (b'T', 1),
