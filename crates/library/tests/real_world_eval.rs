@@ -194,13 +194,11 @@ fn the_handwritten_parts_are_well_formed() {
 }
 
 /// The hand-written tune part is tuned on: its figures must not fall back below where this
-/// round left them (precision 100 %, accepted recall 88.9 %, found recall 96.3 %). A guest the
+/// round left them (precision 100 %, accepted recall 90.3 %, found recall 98.5 %). A guest the
 /// library does not credit and an album that names another release go to review, not to
-/// accept: accepted recall gave way to precision (it was 92.6 % when a guest or another
-/// first-credited artist was accepted beside an agreeing album or length, and another album
-/// was weighed only in the score). The held-out hand-written part's targets (precision
-/// ≥ 99.5 %, found ≥ 98 %, accepted ≥ 90 %) are measured by `examples/eval_report.rs`, not
-/// asserted.
+/// accept; what the library's own credits, readings and edit words make known is accepted.
+/// The held-out hand-written part's targets (precision ≥ 99.5 %, found ≥ 98 %, accepted
+/// ≥ 90 %) are measured by `examples/eval_report.rs`, not asserted.
 #[test]
 fn the_handwritten_tune_part_keeps_its_figures() {
     use cachearr_library::MatcherConfig;
@@ -225,8 +223,8 @@ fn the_handwritten_tune_part_keeps_its_figures() {
     assert!(tune.precision() >= 0.995, "{tune:?}, wrong {wrong:?}");
     let accepted = tune.accepted_recall().expect("the part has positives");
     let found = tune.found_recall().expect("the part has positives");
-    assert!(accepted >= 0.88, "accepted recall {accepted:.4}");
-    assert!(found >= 0.96, "found recall {found:.4}");
+    assert!(accepted >= 0.90, "accepted recall {accepted:.4}");
+    assert!(found >= 0.98, "found recall {found:.4}");
     // No trap of a re-recording, a year, a take, a derivative, a cover or remix with a guest
     // or a live album is accepted: the words that say so are never passed over, and an album
     // that names another release is never taken for the candidate's.
