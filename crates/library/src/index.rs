@@ -25,7 +25,6 @@ use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
 
 use crate::LibraryError;
 use crate::normalize::{self, VersionTags};
@@ -769,12 +768,8 @@ impl LibraryIndex {
             let mut by_key: FxHashMap<Vec<u8>, Vec<u32>> = FxHashMap::default();
             for artist in 0..self.artist_count() as u32 {
                 let other = self.artist_name(artist);
-                let wanted = if theirs_hangul {
-                    !other.is_ascii() && crate::korean::has_hangul(&other.nfc().collect::<String>())
-                } else {
-                    other.is_ascii()
-                };
-                if !wanted {
+                // Hangul names for a Latin one, Latin names for one in Hangul.
+                if other.is_ascii() == theirs_hangul {
                     continue;
                 }
                 for key in crate::korean::lookup_keys(other) {

@@ -40,6 +40,13 @@ pub fn has_hangul(text: &str) -> bool {
     text.chars().any(is_syllable)
 }
 
+/// True when the text has Hangul, whole syllables or taken apart into conjoining jamo (as
+/// normalised text holds them): a look before the text is put together again.
+fn may_have_hangul(text: &str) -> bool {
+    text.chars()
+        .any(|c| is_syllable(c) || ('\u{1100}'..='\u{11FF}').contains(&c))
+}
+
 /// The lead, vowel and tail indexes of a syllable (tail 0: none).
 fn jamo(c: char) -> Option<(u32, u32, u32)> {
     let offset = u32::from(c).checked_sub(SYLLABLE_BASE)?;
@@ -219,6 +226,9 @@ pub fn lookup_keys(name: &str) -> Vec<Vec<u8>> {
         }
         return keys;
     }
+    if !may_have_hangul(name) {
+        return keys;
+    }
     let hangul: String = name.nfc().collect();
     if !has_hangul(&hangul) {
         return keys;
@@ -271,7 +281,7 @@ pub fn lookup_keys(name: &str) -> Vec<Vec<u8>> {
 /// assert!(!reads_as("Twice", "트와이스")); // two consonants: too few to tell
 /// ```
 pub fn reads_as(latin: &str, hangul: &str) -> bool {
-    if !latin.is_ascii() || hangul.is_ascii() {
+    if !latin.is_ascii() || !may_have_hangul(hangul) {
         return false;
     }
     // Normalised text holds its syllables taken apart (NFKD): put them together again.
