@@ -423,7 +423,7 @@ mod tests {
         for title in [
             "Lantern Ferry (Saltbox Version)",
             "Lantern Ferry (Lighthouse Rehearsal)",
-            "Lantern Ferry - Quillwork Session",
+            "Lantern Ferry - Quillwork Rendition",
             "Lantern Ferry (Wintergreen Edit)",
             "Lantern Ferry (Greenhouse)",
             "Lantern Ferry [Pumice]",
