@@ -345,23 +345,49 @@ impl Feed {
         );
     }
 
-    /// Picks a candidate: one of a class that must be proven again first, else one older
-    /// than its class TTL (one the feed alone keeps), else any.
+    /// Picks a candidate. The class is drawn first, among the classes with candidates,
+    /// weighted by their traffic (the engine's reads of each class since start): every class
+    /// the feed vouches for is sampled in proportion to how much of what clients are answered
+    /// it makes, and a distrusted class does not take every sample while the others go
+    /// unproven. Within the class, an entry older than its class TTL (one the feed alone
+    /// keeps) is preferred to a young one.
     pub(crate) async fn pick(
         &self,
         gw: &crate::Gateway,
         now_ms: u64,
     ) -> Option<(Candidate, Arc<cachearr_engine::Entry>)> {
         let up = gw.upstream(&self.upstream)?;
-        let mut old = None;
+        let stats = gw.cache().stats();
+        let traffic = |class: Class| {
+            stats.class(class.as_str()).map_or(0, |c| {
+                c.hits + c.misses + c.stale_hits + c.stale_on_error + c.coalesced
+            })
+        };
+        let class = {
+            let pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+            let weights: Vec<(Class, u64)> = FEED_CLASSES
+                .iter()
+                .filter(|c| pool.values().any(|candidate| candidate.class == **c))
+                .map(|c| (*c, traffic(*c).max(1)))
+                .collect();
+            draw(
+                &weights,
+                fastrand::u64(..weights.iter().map(|w| w.1).sum::<u64>().max(1)),
+            )?
+        };
+        let ttl = ms(up.routes.class_policy(class).engine.fresh);
         let mut young = None;
         for _ in 0..32 {
             let candidate = {
                 let pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-                if pool.is_empty() {
-                    return None;
+                let of_class = pool.values().filter(|c| c.class == class).count();
+                if of_class == 0 {
+                    break;
                 }
-                pool.values().nth(fastrand::usize(..pool.len()))?.clone()
+                pool.values()
+                    .filter(|c| c.class == class)
+                    .nth(fastrand::usize(..of_class))?
+                    .clone()
             };
             // A probe: not counted as a hit, starts no refresh.
             let entry = gw.cache().get(&candidate.key).await.map(|l| l.entry);
@@ -372,20 +398,12 @@ impl Feed {
                     .remove(&candidate.key);
                 continue;
             };
-            if self.classes[candidate.class as usize]
-                .distrusted
-                .load(Ordering::Relaxed)
-            {
+            if u64::try_from(entry.age(now_ms).as_millis()).unwrap_or(u64::MAX) >= ttl {
                 return Some((candidate, entry));
             }
-            let ttl = ms(up.routes.class_policy(candidate.class).engine.fresh);
-            if u64::try_from(entry.age(now_ms).as_millis()).unwrap_or(u64::MAX) >= ttl {
-                old.get_or_insert((candidate, entry));
-            } else {
-                young.get_or_insert((candidate, entry));
-            }
+            young.get_or_insert((candidate, entry));
         }
-        old.or(young)
+        young
     }
 
     /// Judges a sampled revalidation: `fill` is what the server answers now for `candidate`,
@@ -486,6 +504,19 @@ impl Feed {
             bounds: self.bounds(class_ttl),
         }
     }
+}
+
+/// The class whose share of the summed `weights` holds `at` (`at` below the sum), or
+/// `None` without classes.
+fn draw(weights: &[(Class, u64)], at: u64) -> Option<Class> {
+    let mut left = at;
+    for (class, weight) in weights {
+        if left < *weight {
+            return Some(*class);
+        }
+        left -= weight;
+    }
+    weights.last().map(|w| w.0)
 }
 
 /// One upstream's change feed in `/api/stats`.

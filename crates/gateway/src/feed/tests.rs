@@ -169,3 +169,25 @@ fn bounds_state_the_dead_socket_the_pass_and_the_ttls() {
     assert_eq!(feed(false).bounds(ttl).unannounced_secs, None);
     assert_eq!(f.report(0, ttl).bounds, b);
 }
+
+#[test]
+fn a_class_is_drawn_in_proportion_to_its_traffic() {
+    let weights = [
+        (Class::Metadata, 3),
+        (Class::Listing, 1),
+        (Class::Search, 2),
+    ];
+    let drawn: Vec<Class> = (0..6).map(|at| draw(&weights, at).unwrap()).collect();
+    assert_eq!(
+        drawn,
+        [
+            Class::Metadata,
+            Class::Metadata,
+            Class::Metadata,
+            Class::Listing,
+            Class::Search,
+            Class::Search
+        ]
+    );
+    assert_eq!(draw(&[], 0), None);
+}
