@@ -9,13 +9,16 @@
 //!   nothing), and when the gateway noticed the socket was dead;
 //! - `restart`: a server restarted having forgotten its play state (`Sim::reset_state`, which
 //!   closes its sockets as a restart does);
-//! - `play`: an item marked played on the server (`/:/scrobble`, or Jellyfin's
-//!   `POST /Users/{id}/PlayedItems/{item}`, by the owner).
+//! - `play`: an item played on the server by the owner on a client cachearr does not see
+//!   (Plex announces it on no socket; Jellyfin's socket carries the owner's
+//!   `UserDataChanged`);
+//! - `other`: the same by a user who is not the owner (announced to cachearr by neither
+//!   server), and a mark as unplayed by them; both found by the play-state probes.
 //!
 //! ```sh
 //! cargo run --release -p cachearr-gateway --example freshness_bench -- [plex|jellyfin] [TRIALS] [SCENARIO…]
 //! ```
-//! Without scenarios, all four run (`rename dead restart play`).
+//! Without scenarios, all run (`rename dead restart play other`).
 //! `bench/freshness/run.sh` runs both servers. Not part of the test suite; figures go to
 //! `docs/benchmarks.md` "Freshness".
 
@@ -33,14 +36,21 @@ use cachearr_sim::library::{ItemKind, MOVIES_SECTION};
 const GIVE_UP: Duration = Duration::from_secs(120);
 const POLL: Duration = Duration::from_millis(20);
 
+/// A user the bench reads as.
+#[derive(Clone)]
+struct Who {
+    id: u32,
+    token: String,
+    user_id: String,
+}
+
 struct Setup {
     sim: Sim,
     gateway: Gateway,
     profile: Profile,
     proxy: String,
-    token: String,
-    owner: u32,
-    user_id: String,
+    owner: Who,
+    other: Who,
     client: reqwest::Client,
     _stop: tokio::sync::oneshot::Sender<()>,
     _data: tempfile::TempDir,
@@ -64,12 +74,23 @@ async fn setup(profile: Profile) -> Setup {
     config.admin_listen = any;
     config.data_dir = data.path().to_path_buf();
     let sim = builder().build().unwrap();
-    let owner = sim.state().owner().clone();
-    let token = match profile {
-        Profile::Plex => owner.plex_token.clone(),
-        _ => owner.jellyfin_token.clone(),
+    let who = |u: &cachearr_sim::state::User| Who {
+        id: u.id,
+        token: match profile {
+            Profile::Plex => u.plex_token.clone(),
+            _ => u.jellyfin_token.clone(),
+        },
+        user_id: u.jellyfin_id.clone(),
     };
-    config.upstreams[0].token = Some(token.clone());
+    let owner = who(sim.state().owner());
+    // A user who is not the owner and sees every section (the movies are read).
+    let other = who(sim
+        .state()
+        .users()
+        .iter()
+        .find(|u| !u.is_owner && u.sections.is_none() && !u.home)
+        .expect("a shared user who sees everything"));
+    config.upstreams[0].token = Some(owner.token.clone());
     let gateway = Gateway::builder(config).build().await.unwrap();
     let bound = gateway.bind().await.unwrap();
     let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
@@ -89,9 +110,8 @@ async fn setup(profile: Profile) -> Setup {
         gateway,
         profile,
         proxy,
-        token,
-        owner: owner.id,
-        user_id: owner.jellyfin_id.clone(),
+        owner,
+        other,
         client: reqwest::Client::new(),
         _stop: stop,
         _data: data,
@@ -121,28 +141,30 @@ impl Setup {
         }
     }
 
-    fn path(&self, id: u32) -> String {
+    fn path(&self, who: &Who, id: u32) -> String {
         match self.profile {
             Profile::Plex => format!("/library/metadata/{id}"),
             _ => {
                 let guid = self.sim.library().item_any(id).unwrap().guid_id();
-                format!("/Items/{guid}?userId={}", self.user_id)
+                format!("/Items/{guid}?userId={}", who.user_id)
             }
         }
     }
 
-    /// (title, play count) as the gateway answers.
-    async fn read(&self, id: u32) -> (String, u64) {
-        let request = self.client.get(format!("{}{}", self.proxy, self.path(id)));
+    /// (title, play count) as the gateway answers `who`.
+    async fn read(&self, who: &Who, id: u32) -> (String, u64) {
+        let request = self
+            .client
+            .get(format!("{}{}", self.proxy, self.path(who, id)));
         let request = match self.profile {
             Profile::Plex => request
-                .header("X-Plex-Token", &self.token)
+                .header("X-Plex-Token", &who.token)
                 .header("Accept", "application/json"),
             _ => request.header(
                 "Authorization",
                 format!(
                     "MediaBrowser Client=\"bench\", Device=\"b\", DeviceId=\"b1\", Version=\"1\", Token=\"{}\"",
-                    self.token
+                    who.token
                 ),
             ),
         };
@@ -166,15 +188,17 @@ impl Setup {
         )
     }
 
-    /// Reads `id` until `done` holds; the time from `since`, or `None` after [`GIVE_UP`].
+    /// Reads `id` as `who` until `done` holds; the time from `since`, or `None` after
+    /// [`GIVE_UP`].
     async fn until(
         &self,
+        who: &Who,
         id: u32,
         since: Instant,
         done: impl Fn(&(String, u64)) -> bool,
     ) -> Option<Duration> {
         loop {
-            if done(&self.read(id).await) {
+            if done(&self.read(who, id).await) {
                 return Some(since.elapsed());
             }
             if since.elapsed() > GIVE_UP {
@@ -183,6 +207,15 @@ impl Setup {
             tokio::time::sleep(POLL).await;
         }
     }
+}
+
+/// Waits a random part of a play-state probe period, so that a change is not made at the
+/// same point of the probes' cycle each time (a trial starts just after the last was seen,
+/// which is just after a round).
+async fn off_phase() {
+    let period = cachearr_gateway::config::FeedConfig::default().play_state_probe;
+    let ms = u64::try_from(period.as_millis()).unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(fastrand::u64(..ms.max(1)))).await;
 }
 
 fn summary(label: &str, times: &[Option<Duration>]) {
@@ -231,11 +264,11 @@ async fn main() {
     let mut renames = Vec::new();
     for n in 0..if runs("rename") { trials } else { 0 } {
         let id = next.next().unwrap();
-        s.read(id).await;
+        s.read(&s.owner, id).await;
         let title = format!("Renamed On The Server {n}");
         let t0 = Instant::now();
         s.sim.rename_item(id, &title).unwrap();
-        renames.push(s.until(id, t0, |r| r.0 == title).await);
+        renames.push(s.until(&s.owner, id, t0, |r| r.0 == title).await);
     }
     if runs("rename") {
         summary("rename, socket up", &renames);
@@ -244,7 +277,7 @@ async fn main() {
     let (mut dead, mut noticed) = (Vec::new(), Vec::new());
     for n in 0..if runs("dead") { trials } else { 0 } {
         let id = next.next().unwrap();
-        s.read(id).await;
+        s.read(&s.owner, id).await;
         let title = format!("Renamed Behind A Dead Socket {n}");
         let t0 = Instant::now();
         s.sim.silence_sockets();
@@ -255,7 +288,7 @@ async fn main() {
             }
             t0.elapsed()
         };
-        let (seen, down) = tokio::join!(s.until(id, t0, |r| r.0 == title), watch);
+        let (seen, down) = tokio::join!(s.until(&s.owner, id, t0, |r| r.0 == title), watch);
         dead.push(seen);
         noticed.push(Some(down));
         s.wait_healthy().await;
@@ -271,12 +304,12 @@ async fn main() {
         // reconnect starts again at the first back-off step.
         tokio::time::sleep(Duration::from_secs(31)).await;
         let id = next.next().unwrap();
-        s.sim.scrobble(s.owner, id);
-        s.until(id, Instant::now(), |r| r.1 == 1).await;
-        s.read(id).await;
+        s.sim.scrobble(s.owner.id, id);
+        s.until(&s.owner, id, Instant::now(), |r| r.1 == 1).await;
+        s.read(&s.owner, id).await;
         let t0 = Instant::now();
         s.sim.reset_state();
-        restarts.push(s.until(id, t0, |r| r.1 == 0).await);
+        restarts.push(s.until(&s.owner, id, t0, |r| r.1 == 0).await);
         s.wait_healthy().await;
     }
     if runs("restart") {
@@ -286,12 +319,35 @@ async fn main() {
     let mut plays = Vec::new();
     for _ in 0..if runs("play") { trials } else { 0 } {
         let id = next.next().unwrap();
-        s.read(id).await;
+        s.read(&s.owner, id).await;
+        off_phase().await;
         let t0 = Instant::now();
-        s.sim.scrobble(s.owner, id);
-        plays.push(s.until(id, t0, |r| r.1 == 1).await);
+        s.sim.scrobble(s.owner.id, id);
+        plays.push(s.until(&s.owner, id, t0, |r| r.1 == 1).await);
     }
     if runs("play") {
-        summary("marked played on the server (owner, no webhooks)", &plays);
+        summary("played on another client (owner, no webhooks)", &plays);
+    }
+
+    let (mut played, mut unplayed) = (Vec::new(), Vec::new());
+    for _ in 0..if runs("other") { trials } else { 0 } {
+        let id = next.next().unwrap();
+        let other = s.other.clone();
+        s.read(&other, id).await;
+        off_phase().await;
+        let t0 = Instant::now();
+        s.sim.scrobble(other.id, id);
+        played.push(s.until(&other, id, t0, |r| r.1 == 1).await);
+        off_phase().await;
+        let t0 = Instant::now();
+        s.sim.unscrobble(other.id, id);
+        unplayed.push(s.until(&other, id, t0, |r| r.1 == 0).await);
+    }
+    if runs("other") {
+        summary("played on another client (another user)", &played);
+        summary(
+            "marked unplayed on another client (another user)",
+            &unplayed,
+        );
     }
 }

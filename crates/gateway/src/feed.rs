@@ -197,7 +197,10 @@ impl Feed {
                     .socket_probe
                     .saturating_mul(self.config.socket_probe_misses.max(1)),
             ),
-            play_state_secs: None,
+            // A round starts every period and, while the server keeps up, ends within the
+            // next: a change is read at most two periods after it was made.
+            play_state_secs: (!self.config.play_state_probe.is_zero())
+                .then(|| secs(self.config.play_state_probe.saturating_mul(2))),
             down_secs: FEED_CLASSES
                 .iter()
                 .map(|c| (c.as_str().to_owned(), secs(class_ttl(*c))))
@@ -502,6 +505,7 @@ impl Feed {
             candidates: self.pool.lock().unwrap_or_else(|e| e.into_inner()).len() as u64,
             classes,
             bounds: self.bounds(class_ttl),
+            play_state: crate::play_watch::WatchReport::default(),
         }
     }
 }
@@ -543,6 +547,9 @@ pub struct FeedReport {
     /// The worst-case staleness promised.
     #[serde(default)]
     pub bounds: FeedBounds,
+    /// The probes of each recent user's play state ([`crate::play_watch`]).
+    #[serde(default)]
+    pub play_state: crate::play_watch::WatchReport,
 }
 
 /// The worst-case staleness the feed promises, in seconds (`docs/change-feed.md` "Stated
@@ -560,7 +567,8 @@ pub struct FeedBounds {
     /// A socket that stays open but carries nothing is closed as dead within this.
     pub dead_socket_secs: u64,
     /// Play state changed outside cachearr and not announced (a scrobble made on the server
-    /// without webhooks, an unscrobble, another Jellyfin user's play).
+    /// without webhooks, an unscrobble, another Jellyfin user's play): found by the next
+    /// round of play-state probes ([`crate::play_watch`]); none when probing is off.
     pub play_state_secs: Option<u64>,
     /// Feed down: each feed class follows its fresh TTL (an older answer is served once
     /// more while it is refreshed).

@@ -511,6 +511,9 @@ pub(crate) fn keyed_policy(
     if user_state && input.user.is_some() {
         tags.push(user.state_tag.clone());
     }
+    if input.user.is_some() && (user_state || crate::feed::item_tagged(route.class)) {
+        tags.push(user.watch_tag.clone());
+    }
     let mut policy = route.engine.clone();
     policy.tags = tags;
     Ok((key, policy))

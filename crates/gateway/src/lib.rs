@@ -53,6 +53,8 @@
 //!   listener (status, stable kind, message), a leaf.
 //! * [`feed`] — cache validity from the change feed: library answers stay fresh while the
 //!   feed is healthy and nothing they depend on changed; sampled revalidation proves it.
+//! * [`play_watch`] — each recently seen user's play state, probed where the server announces
+//!   no change of it (plays on other clients); a change bumps that user's state tag.
 //! * [`library`] — the library index per upstream ([`library::UpstreamIndex`]): crawl, search
 //!   answers and matching.
 //! * [`prefetch`] — after a listing, fetch what the user opens next; the proxy calls [`prefetch::after_listing`] once a cached read is answered.
@@ -92,6 +94,7 @@ pub mod library;
 mod listener;
 pub mod metrics;
 pub mod model;
+pub mod play_watch;
 pub mod policy;
 pub mod prefetch;
 mod prepared;
@@ -481,6 +484,7 @@ impl BoundGateway {
         }
         let keepers = library::keeper::spawn_all(&self.gateway, &stop);
         let sampler = sampler::spawn_sampler(&self.gateway, &stop);
+        let play_watch = play_watch::spawn_play_watch(&self.gateway, &stop);
         // Started here, not by building the router: the admin side only reports on them.
         let subscriptions = admin::EventSubscriptions::start(&self.gateway);
         let admin_router = admin_router(self.gateway.clone(), &subscriptions);
@@ -504,6 +508,9 @@ impl BoundGateway {
         }
         if let Some(sampler) = sampler {
             let _ = sampler.await;
+        }
+        if let Some(play_watch) = play_watch {
+            let _ = play_watch.await;
         }
         self.gateway.inner.cache.shutdown().await;
         Ok(())

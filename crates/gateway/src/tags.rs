@@ -34,6 +34,11 @@ pub fn plays(upstream: &str, id: &str) -> String {
     join(&[upstream, ":plays:", id])
 }
 
+/// The item id of a [`plays`] tag of `upstream`, when `tag` is one.
+pub fn plays_item<'a>(upstream: &str, tag: &'a str) -> Option<&'a str> {
+    tag.strip_prefix(upstream)?.strip_prefix(":plays:")
+}
+
 /// `{up}:oplays:{id}`: [`plays`] in the answers to the server owner's token (the configured
 /// one). A play by another user leaves the owner's answers alone, and the owner's play other
 /// users' answers: the tools that walk a library daily mostly use the owner's token.
@@ -112,6 +117,12 @@ pub fn user_state(upstream: &str, user_hash: &str) -> String {
 
 /// Concatenates without `core::fmt`: tags are built on every cached request (the hit path's
 /// profile showed `format!` here).
+/// `{up}:user:{hash}:watch`: every answer of one user that shows play state; bumped once, when
+/// the play-state watch first reads that user's state (`crate::play_watch`).
+pub fn user_watch(upstream: &str, user_hash: &str) -> String {
+    join(&[upstream, ":user:", user_hash, ":watch"])
+}
+
 fn join(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
     for p in parts {
@@ -142,5 +153,8 @@ mod tests {
         assert_eq!(listings("plex"), "plex:listings");
         assert_eq!(across("plex"), "plex:across");
         assert_eq!(user_state("plex", "00ff"), "plex:user:00ff:state");
+        assert_eq!(plays_item("plex", &plays("plex", "42")), Some("42"));
+        assert_eq!(plays_item("plex", &owner_plays("plex", "42")), None);
+        assert_eq!(plays_item("jf", &plays("plex", "42")), None);
     }
 }

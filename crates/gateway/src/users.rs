@@ -43,6 +43,10 @@ pub struct UserRecord {
     refused: AtomicBool,
     /// The user's play-state tag, built once.
     pub(crate) state_tag: Arc<str>,
+    /// Carried by every answer of the user's that shows play state, listings and items
+    /// alike; bumped once, when the play-state watch first reads the user's state
+    /// (`crate::play_watch`): what was filled before could show a state changed since.
+    pub(crate) watch_tag: Arc<str>,
     /// The server's id of the token's user (Jellyfin `/Users/Me` `Id`), once asked: a token
     /// belongs to one user for its whole life.
     server_user_id: std::sync::OnceLock<Arc<str>>,
@@ -83,6 +87,7 @@ impl UserRecord {
         Arc::new(UserRecord {
             hash,
             state_tag: Arc::from(crate::tags::user_state(upstream, &hash_hex)),
+            watch_tag: Arc::from(crate::tags::user_watch(upstream, &hash_hex)),
             hash_hex,
             token: Arc::from(token),
             identity: RwLock::new(HeaderMap::new()),

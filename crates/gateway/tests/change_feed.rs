@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use cachearr_engine::ManualClock;
 use cachearr_gateway::feed::Sampled;
-use cachearr_gateway::{Gateway, Profile};
+use cachearr_gateway::{Gateway, Profile, play_watch};
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
@@ -70,6 +70,15 @@ async fn start_with(
     profile: Profile,
     configure: impl FnOnce(&mut cachearr_gateway::config::Config),
 ) -> Running {
+    start_hooked(profile, true, configure).await
+}
+
+/// [`start_with`], the simulator's Plex webhooks configured only when `webhooks`.
+async fn start_hooked(
+    profile: Profile,
+    webhooks: bool,
+    configure: impl FnOnce(&mut cachearr_gateway::config::Config),
+) -> Running {
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
     let data = tempfile::tempdir().unwrap();
@@ -99,7 +108,7 @@ async fn start_with(
     // Plex announces play state only by webhook; Jellyfin's socket carries everything (its
     // webhook plugin does not name the library of a new item).
     let mut builder = sim_builder();
-    if profile == Profile::Plex {
+    if profile == Profile::Plex && webhooks {
         builder = builder.webhooks([format!("{name}={admin}/webhooks/{name}?secret={secret}")]);
     }
     let sim = builder.build().unwrap();
@@ -704,4 +713,169 @@ async fn plex_dead_socket_and_restart_are_noticed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jellyfin_dead_socket_and_restart_are_noticed() {
     a_dead_socket_and_a_restarted_server(Profile::Jellyfin).await;
+}
+
+/// A play, a mark as unplayed and a rating or favourite made on the server by a client
+/// cachearr does not see (no webhook; Plex's socket says nothing of marks and ratings,
+/// Jellyfin's tells only the changed user's own sessions) stay unseen until a round of
+/// play-state probes, which then refreshes the answers that show the changed item and no
+/// other; a user away longer than `play_state_watch` is not probed, and what changed while
+/// they were away is found by the first round after their return.
+async fn plays_made_on_other_clients(profile: Profile) {
+    let gw = start_hooked(profile, false, |config| {
+        // Rounds are run by hand here.
+        config.feed.play_state_probe = Duration::ZERO;
+        config.feed.play_state_watch = Duration::from_secs(1800);
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (_, ids, _) = gw.sections();
+    let item = ids[0];
+    let users = gw.sim.state().users().to_vec();
+    let as_user = |user: &cachearr_sim::state::User, path: &str| {
+        let request = gw.client.get(format!("{}{path}", gw.proxy));
+        match profile {
+            Profile::Plex => request
+                .header("X-Plex-Token", &user.plex_token)
+                .header("Accept", "application/json"),
+            Profile::Jellyfin => request.header(
+                "Authorization",
+                format!(
+                    "MediaBrowser Client=\"t\", Device=\"t\", DeviceId=\"t2\", Version=\"1\", Token=\"{}\"",
+                    user.jellyfin_token
+                ),
+            ),
+        }
+    };
+    let path_of = |user: &cachearr_sim::state::User| match profile {
+        Profile::Plex => gw.metadata(item),
+        Profile::Jellyfin => format!("/Items/{}?userId={}", gw.path_id(item), user.jellyfin_id),
+    };
+    // A user who is not the owner and sees the item.
+    let mut chosen = None;
+    for user in users.iter().filter(|u| !u.is_owner) {
+        if as_user(user, &path_of(user)).send().await.unwrap().status() == 200 {
+            chosen = Some(user.clone());
+            break;
+        }
+    }
+    let user = chosen.expect("a user other than the owner sees the movies");
+    let path = path_of(&user);
+    // (cache status, play count, rated or favourite)
+    let read = || async {
+        let response = as_user(&user, &path).send().await.unwrap();
+        let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+        let body: serde_json::Value = response.json().await.unwrap();
+        let (plays, marked) = match profile {
+            Profile::Plex => {
+                let m = &body["MediaContainer"]["Metadata"][0];
+                (
+                    m["viewCount"].as_u64().unwrap_or(0),
+                    m.get("userRating").is_some(),
+                )
+            }
+            Profile::Jellyfin => (
+                body["UserData"]["PlayCount"].as_u64().unwrap_or(0),
+                body["UserData"]["IsFavorite"] == true,
+            ),
+        };
+        (cache, plays, marked)
+    };
+    read().await;
+    assert_eq!(read().await, ("HIT".to_owned(), 0, false));
+
+    // The first round keeps what it read: nothing to compare with yet.
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.users, round.first, round.changed, round.failed),
+        (1, 1, 0, 0),
+        "{round:?}"
+    );
+    assert!(round.probes >= 2, "{round:?}");
+    // What was filled before the first round is read again once.
+    assert_eq!(read().await.0, "MISS");
+    assert_eq!(read().await.0, "HIT");
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.first, round.changed),
+        (0, 0),
+        "nothing changed: {round:?}"
+    );
+
+    // Marked played on another client: unseen until the next round.
+    gw.sim.mark_played(user.id, item);
+    assert_eq!(
+        read().await,
+        ("HIT".to_owned(), 0, false),
+        "nothing told the gateway"
+    );
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!((round.changed, round.items), (1, 1), "{round:?}");
+    assert_eq!(read().await.1, 1, "the play is seen after one round");
+
+    // Marked unplayed, which Plex's webhooks never announce.
+    read().await;
+    gw.sim.unscrobble(user.id, item);
+    assert_eq!(read().await.1, 1);
+    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.changed, 1);
+    assert_eq!(
+        read().await.1,
+        0,
+        "the mark as unplayed is seen after one round"
+    );
+
+    // Rated (Plex) or made a favourite (Jellyfin).
+    read().await;
+    match profile {
+        Profile::Plex => gw.sim.rate(user.id, item, Some(8.0)),
+        Profile::Jellyfin => gw.sim.set_favorite(user.id, item, true),
+    };
+    assert!(!read().await.2);
+    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.changed, 1);
+    assert!(
+        read().await.2,
+        "the rating or favourite is seen after one round"
+    );
+
+    // Another user's change leaves the owner's answers alone.
+    let owner_path = gw.metadata(item);
+    gw.get(&owner_path).await;
+    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.first, 1);
+    gw.get(&owner_path).await;
+    assert_eq!(gw.get(&owner_path).await.cache, "HIT");
+    gw.sim.mark_played(user.id, ids[1]);
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.users, round.changed, round.items),
+        (2, 1, 1),
+        "{round:?}"
+    );
+    assert_eq!(gw.get(&owner_path).await.cache, "HIT");
+
+    // Away longer than the watch: no longer probed, but what they had is kept, so the first
+    // round after their return finds what changed while they were away.
+    gw.clock.advance(Duration::from_secs(1801));
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!((round.users, round.lapsed), (0, 2), "{round:?}");
+    let stats = gw.stats().await;
+    assert_eq!(stats["feed"][0]["play_state"]["lapsed"], 2, "{stats}");
+    gw.sim.mark_played(user.id, item);
+    read().await;
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.users, round.first, round.changed),
+        (1, 0, 1),
+        "{round:?}"
+    );
+    assert_eq!(read().await.1, 1, "the play made while away is seen");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_plays_made_on_other_clients_are_probed() {
+    plays_made_on_other_clients(Profile::Plex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_plays_made_on_other_clients_are_probed() {
+    plays_made_on_other_clients(Profile::Jellyfin).await;
 }

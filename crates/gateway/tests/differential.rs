@@ -10,6 +10,10 @@
 //! simulator; the two answers must be the same (error bodies carry per-request ids, so for
 //! errors the status is compared). Writes go through cachearr only, so both see one state.
 //!
+//! Play state is also changed on the server directly, as a client cachearr does not see would
+//! (played, unplayed, favourites), each followed by what the stated bound allows for it (one
+//! round of play-state probes, `docs/change-feed.md`): the answers after it must show it.
+//!
 //! What may legitimately differ is nothing here: the clock does not move (no entry outlives its
 //! TTL; documented TTL staleness is the engine's subject) and cachearr's own headers are not
 //! compared. A difference is a leak or a stale answer: the test prints the seed, the request
@@ -21,7 +25,7 @@
 
 mod proxy_common;
 
-use cachearr_gateway::Profile;
+use cachearr_gateway::{Profile, play_watch};
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
@@ -83,6 +87,8 @@ fn carry(form: Form, token: &str, path: &mut String, headers: &mut Vec<(&'static
 }
 
 struct User {
+    /// The simulator's id of the user.
+    id: u32,
     name: String,
     token: String,
     jellyfin_id: String,
@@ -100,6 +106,9 @@ struct Setup {
     users: Vec<User>,
     reads: Vec<String>,
     writes: Vec<(reqwest::Method, String)>,
+    /// Items whose play state is changed on the server directly, not through cachearr, each
+    /// with the path of its metadata.
+    played_elsewhere: Vec<(u32, String)>,
     forms: &'static [Form],
 }
 
@@ -112,6 +121,13 @@ fn sim() -> Sim {
         .cost(CostModel::zero())
         .build()
         .unwrap()
+}
+
+/// The background budget wide enough that the play-state rounds the test runs by hand do not
+/// wait on the server's protection (the simulator here costs nothing).
+fn quick_background(config: &mut cachearr_gateway::Config) {
+    config.upstreams[0].guard.background_rate_per_sec = 10_000.0;
+    config.upstreams[0].guard.background_max_concurrent = 16;
 }
 
 fn ids(srv: &TestServer, kind: ItemKind, per_section: usize) -> Vec<u32> {
@@ -130,13 +146,14 @@ fn ids(srv: &TestServer, kind: ItemKind, per_section: usize) -> Vec<u32> {
 
 async fn plex() -> Setup {
     let srv = sim().start_plex_test_server().await.unwrap();
-    let h = start_gateway(srv.addr, Profile::Plex, |_| {}).await;
+    let h = start_gateway(srv.addr, Profile::Plex, quick_background).await;
     let users = srv
         .sim
         .state()
         .users()
         .iter()
         .map(|u| User {
+            id: u.id,
             name: u.name.clone(),
             token: u.plex_token.clone(),
             jellyfin_id: u.jellyfin_id.clone(),
@@ -179,12 +196,18 @@ async fn plex() -> Setup {
         writes.push((reqwest::Method::GET, format!("/:/scrobble?{key}")));
         writes.push((reqwest::Method::GET, format!("/:/unscrobble?{key}")));
     }
+    let played_elsewhere = ids(&srv, ItemKind::Track, 3)
+        .into_iter()
+        .chain(ids(&srv, ItemKind::Movie, 3))
+        .map(|id| (id, format!("/library/metadata/{id}")))
+        .collect();
     Setup {
         srv,
         h,
         users,
         reads,
         writes,
+        played_elsewhere,
         forms: &PLEX_FORMS,
     }
 }
@@ -194,7 +217,7 @@ async fn jellyfin() -> Setup {
         .start_jellyfin_test_server(JellyfinOptions::default())
         .await
         .unwrap();
-    let h = start_gateway(srv.addr, Profile::Jellyfin, |_| {}).await;
+    let h = start_gateway(srv.addr, Profile::Jellyfin, quick_background).await;
     let (users, owner): (Vec<User>, String) = {
         let state = srv.sim.state();
         (
@@ -202,6 +225,7 @@ async fn jellyfin() -> Setup {
                 .users()
                 .iter()
                 .map(|u| User {
+                    id: u.id,
                     name: u.name.clone(),
                     token: u.jellyfin_token.clone(),
                     jellyfin_id: u.jellyfin_id.clone(),
@@ -258,12 +282,24 @@ async fn jellyfin() -> Setup {
         writes.push((reqwest::Method::DELETE, format!("/UserPlayedItems/{id}")));
         writes.push((reqwest::Method::POST, format!("/UserFavoriteItems/{id}")));
     }
+    let played_elsewhere = {
+        let lib = srv.sim.library();
+        ids(&srv, ItemKind::Track, 3)
+            .into_iter()
+            .chain(ids(&srv, ItemKind::Movie, 3))
+            .filter_map(|id| {
+                lib.item(id)
+                    .map(|i| (id, format!("/Items/{}", i.guid_id())))
+            })
+            .collect()
+    };
     Setup {
         srv,
         h,
         users,
         reads,
         writes,
+        played_elsewhere,
         forms: &JELLYFIN_FORMS,
     }
 }
@@ -283,8 +319,65 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
     let client = &setup.h.client;
     let mut differences = Vec::new();
     let mut cached = 0;
+    let up = setup.h.gateway.upstreams()[0].clone();
+    let mut sim_now = setup.srv.sim.now() + 3600;
     for _ in 0..requests {
         let user = &setup.users[rng.usize(..setup.users.len())];
+        // One step in 50: a play-state change made on the server by a client cachearr does not
+        // see, to an answer cachearr holds, then the time the stated bound allows for it (one
+        // round of play-state probes): the answer must show it.
+        if rng.u8(..50) == 0 {
+            let (item, path) = &setup.played_elsewhere[rng.usize(..setup.played_elsewhere.len())];
+            let form = setup.forms[0];
+            let ask = |base: &str| {
+                let (mut path, mut headers) = (path.clone(), Vec::new());
+                carry(form, &user.token, &mut path, &mut headers);
+                let mut request = client.get(format!("{base}{path}"));
+                for (n, v) in &headers {
+                    request = request.header(*n, v);
+                }
+                request.header("Accept", "application/json")
+            };
+            ask(&base).send().await.unwrap();
+            // On the simulator's state with a clock of the test's own, a second further each
+            // time: changes a second apart, as a person makes them (two in one second can
+            // leave every probe as it was: `docs/change-feed.md`).
+            sim_now += 1;
+            {
+                let mut state = setup.srv.sim.state();
+                match (rng.u8(..3), setup.forms.len() > 3) {
+                    (0, _) => state.mark_played(user.id, *item, sim_now),
+                    (1, _) => state.unscrobble(user.id, *item),
+                    (_, false) => {
+                        state.set_progress(user.id, *item, rng.u32(1_000..60_000), sim_now)
+                    }
+                    (_, true) => state.set_favorite(user.id, *item, rng.bool()),
+                };
+            }
+            let round = play_watch::probe_round(&setup.h.gateway, &up).await;
+            let r = ask(&base).send().await.unwrap();
+            let via = header(&r, "cache-status").to_string();
+            let through = (r.status().as_u16(), r.text().await.unwrap());
+            let direct = ask(&direct_base).send().await.unwrap();
+            let direct = (direct.status().as_u16(), direct.text().await.unwrap());
+            // Error bodies carry per-request ids: their status is compared.
+            let same = if direct.0 >= 400 {
+                through.0 == direct.0
+            } else {
+                through == direct
+            };
+            if !same {
+                differences.push(Difference {
+                    request: format!(
+                        "GET {path} as {} after a change made elsewhere ({round:?}); {via}",
+                        user.name
+                    ),
+                    through,
+                    direct,
+                });
+            }
+            continue;
+        }
         let op = if rng.u8(..10) == 0 {
             let (m, p) = &setup.writes[rng.usize(..setup.writes.len())];
             Op::Write(m.clone(), p.clone())
@@ -379,9 +472,20 @@ fn report(server: &str, seed: u64, differences: &[Difference]) {
         differences.len()
     );
     for d in differences.iter().take(5) {
-        let cut = |s: &str| s.chars().take(300).collect::<String>();
+        // Where the two first part: long bodies differ far from their start.
+        let at = d
+            .through
+            .1
+            .bytes()
+            .zip(d.direct.1.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let cut = |s: &str| {
+            let from = s.floor_char_boundary(at.saturating_sub(150));
+            s[from..].chars().take(300).collect::<String>()
+        };
         text.push_str(&format!(
-            "- {}\n  through: {} {}\n  direct:  {} {}\n",
+            "- {}\n  through: {} …{}\n  direct:  {} …{}\n",
             d.request,
             d.through.0,
             cut(&d.through.1),

@@ -494,7 +494,10 @@ impl AdminBackend for GatewayAdmin {
             let Some(f) = self.gateway.feed(&up.name) else {
                 continue;
             };
-            let report = f.report(now, |class| up.routes.class_policy(class).engine.fresh);
+            let mut report = f.report(now, |class| up.routes.class_policy(class).engine.fresh);
+            report.play_state = up
+                .play_watch
+                .report(self.gateway.config().feed.play_state_probe);
             if report.enabled {
                 // Missing events have their own warnings above (no owner token, socket down);
                 // an overdue incremental pass once the index has made one is this one's.

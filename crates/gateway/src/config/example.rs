@@ -68,6 +68,8 @@ prove_after = 20             # matching samples in a row that restore trust afte
 webhook_window = "24h"       # with webhooks only: the feed counts as alive this long after one
 socket_probe = "15s"         # the notification socket is pinged this often
 socket_probe_misses = 3      # probes without any answer after which the socket is dead (45 s)
+play_state_probe = "15s"     # each recent user's play state is probed this often; "0s" = off
+play_state_watch = "30m"     # users seen within this long are probed
 
 # Policy overrides for every upstream, per class. The classes are: identity, sections, listing,
 # metadata, search, recent, ondeck, history, sessions, activities, playlists, images, pass.

@@ -90,6 +90,15 @@ pub struct FeedConfig {
     /// Probe periods without any frame from the server after which the socket is dead: closed,
     /// made again, and until then the classes follow their TTLs.
     pub socket_probe_misses: u32,
+    /// How often the play state of each recently seen user is probed (a few one-item
+    /// listings as that user, background budget): the server announces no play, mark or
+    /// rating made on another client to cachearr. `0s` turns probing off.
+    #[serde(deserialize_with = "duration")]
+    pub play_state_probe: Duration,
+    /// Users seen within this long are probed; one away longer has the answers that show
+    /// their play state dropped, and is probed again when seen.
+    #[serde(deserialize_with = "duration")]
+    pub play_state_watch: Duration,
 }
 
 impl Default for FeedConfig {
@@ -102,6 +111,8 @@ impl Default for FeedConfig {
             webhook_window: Duration::from_secs(24 * 3600),
             socket_probe: Duration::from_secs(15),
             socket_probe_misses: 3,
+            play_state_probe: Duration::from_secs(15),
+            play_state_watch: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -109,7 +120,7 @@ impl Default for FeedConfig {
 impl FeedConfig {
     /// The same settings within bounds: at most 6000 samples a minute, at least one matching
     /// sample to prove a class again, a socket probe between 10 ms and 5 min, 1 to 100 missed
-    /// probes.
+    /// probes, a play-state probe (unless off) between 1 s and 1 h, watched at least as long.
     pub(super) fn bounded(mut self) -> FeedConfig {
         self.samples_per_minute = self.samples_per_minute.min(6000);
         self.prove_after = self.prove_after.max(1);
@@ -117,6 +128,15 @@ impl FeedConfig {
             .socket_probe
             .clamp(Duration::from_millis(10), Duration::from_secs(300));
         self.socket_probe_misses = self.socket_probe_misses.clamp(1, 100);
+        if !self.play_state_probe.is_zero() {
+            self.play_state_probe = self
+                .play_state_probe
+                .clamp(Duration::from_secs(1), Duration::from_secs(3600));
+        }
+        self.play_state_watch = self
+            .play_state_watch
+            .max(self.play_state_probe)
+            .max(Duration::from_secs(1));
         self
     }
 }

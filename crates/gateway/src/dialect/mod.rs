@@ -107,6 +107,20 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// How the library index reads the server: its sections, pages of items, items by id,
     /// a user's sections (see [`library`]).
     fn library(&self) -> &'static dyn ServerLibrary;
+
+    /// Requests whose answers, read as one user, change whenever that user's play state
+    /// does (a play, a mark, a rating, a resume point, a favourite), each a page of one
+    /// item or none with the whole list it pages: what [`crate::play_watch`] reads for every
+    /// recently seen user, since the server tells cachearr of no such change made on another
+    /// client. `sections` are those the user sees.
+    fn play_state_probes(
+        &self,
+        sections: &crate::model::library::UserSections,
+    ) -> Vec<crate::model::library::PlayStateProbe>;
+
+    /// The items of a whole play-state list's answer (JSON), `None` for an answer that is
+    /// not such a list.
+    fn play_state_items(&self, body: &[u8]) -> Option<Vec<crate::model::library::PlayStateItem>>;
 }
 
 /// The dialect of an upstream of `profile`: the one place a profile becomes server rules.

@@ -49,3 +49,25 @@ impl UserSections {
         self.sections.iter().map(|s| s.id.as_str()).collect()
     }
 }
+
+/// One of the requests that watch a user's play state ([`crate::dialect::Dialect::play_state_probes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayStateProbe {
+    /// A page of one item or none whose answer changes with any change of the list.
+    pub probe: String,
+    /// The same list whole: what says which items changed.
+    pub whole: String,
+    /// The section the list is of, when it is one section's.
+    pub section: Option<String>,
+}
+
+/// One item of a whole play-state list, as the gateway's tags name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayStateItem {
+    /// Its id.
+    pub id: String,
+    /// Its parents' ids (album and artist; season and show), whose viewed counts follow it.
+    pub parents: Vec<String>,
+    /// A hash of the play state the list shows of it.
+    pub state: u64,
+}

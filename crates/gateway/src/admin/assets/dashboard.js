@@ -162,7 +162,8 @@ function promise(f, c) {
   if (!b) return "";
   if (!(f.healthy && c.trusted)) return fmtSecs(b.down_secs[c.class] || 0) + " (TTL)";
   const unannounced = b.unannounced_secs == null ? "sampling" : fmtSecs(b.unannounced_secs);
-  return fmtSecs(b.announced_secs) + " announced, " + unannounced + " not";
+  const plays = b.play_state_secs == null ? "" : ", play state " + fmtSecs(b.play_state_secs);
+  return fmtSecs(b.announced_secs) + " announced, " + unannounced + " not" + plays;
 }
 
 // `/api/index` has what `/api/stats` summarises: progress, ETA and the latest error.

@@ -6,6 +6,8 @@
 //! * `routes.rs` — the built-in route table: what is cached, under which class and tags, and
 //!   what is a write.
 //! * `events.rs` — the server's change events: its webhooks and its notification socket.
+//! * `play_state.rs` — the requests that watch a user's play state where the server
+//!   announces no change of it, and how their whole lists read (`crate::play_watch`).
 //! * `crawl.rs` — how the library index reads the server (`ServerLibrary`): the pages it
 //!   asks for, the kinds it keeps per section, and the reading of the answers (sections,
 //!   items, totals, a user's own sections).
@@ -17,6 +19,7 @@
 
 pub mod crawl;
 pub mod events;
+mod play_state;
 mod prefetch;
 pub mod render;
 pub(crate) mod routes;
@@ -28,6 +31,7 @@ use http::{HeaderMap, HeaderName};
 
 use super::{AUTH_HEADERS, Candidates, Dialect, KeyRules, ServerLibrary, Trigger, text_header};
 use crate::events::ServerEvents;
+use crate::model::library::{PlayStateItem, PlayStateProbe, UserSections};
 use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Profile, Scope};
 
@@ -112,6 +116,14 @@ impl Dialect for Jellyfin {
 
     fn library(&self) -> &'static dyn ServerLibrary {
         &Jellyfin
+    }
+
+    fn play_state_probes(&self, _sections: &UserSections) -> Vec<PlayStateProbe> {
+        play_state::probes()
+    }
+
+    fn play_state_items(&self, body: &[u8]) -> Option<Vec<PlayStateItem>> {
+        play_state::items(body)
     }
 }
 
