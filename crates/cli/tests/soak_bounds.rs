@@ -12,12 +12,11 @@
 //!   49 MiB) at ~120 answers/s on a loaded machine, 176 MiB at ~560 answers/s (the disk tier
 //!   and its caches fill faster); 276 MiB and growing before bodies were stored in buffers of
 //!   their own.
-//! * Data directory ≤ `disk_max` + [`DISK_MARGIN_MIB`]: fjall's journal may reach its
-//!   smallest limit, 64 MiB, whatever `disk_max` (one journal: the library index's Plex element
-//!   store is a keyspace of the disk tier's database), and between two measurements the
-//!   records can run over their budget; the budget shrinks by what the store's own files, the
-//!   element store's tables and the index snapshot take. Measured: 83 MiB at the peak (136–140
-//!   MiB when the element store had a database and journal of its own).
+//! * Data directory ≤ `disk_max` + 10 % (`docs/operations.md` "Disk"): the journals, the
+//!   store's tables and blob files, the library index's element store (a keyspace of the disk
+//!   tier's database) and its snapshot all count against `disk_max`; the records get what the
+//!   rest leaves. Measured: 83 MiB at the peak when the journal sat outside the budget (a
+//!   fixed 64 MiB).
 //! * The allocator's account in `/api/stats` (`memory.allocator`) and `/metrics` is the
 //!   binary's: live heap ≤ active pages ≤ resident ≤ RSS.
 
@@ -36,8 +35,8 @@ const MEMORY_MAX_MIB: u64 = 32;
 const DISK_MAX_MIB: u64 = 64;
 /// What the process holds besides the memory tier (see the module docs).
 const FIXED_OVERHEAD_MIB: u64 = 180;
-/// What the data directory may hold beyond `disk_max`: fjall's smallest journal limit.
-const DISK_MARGIN_MIB: u64 = 64;
+/// What the data directory may hold at most: `disk_max` and a tenth.
+const DISK_BOUND_MIB: u64 = DISK_MAX_MIB * 11 / 10;
 /// How long the load runs.
 const LOAD: Duration = Duration::from_secs(40);
 
@@ -201,8 +200,8 @@ async fn serial_soak_stays_within_memory_and_disk_limits() {
         "RSS reached {peak_rss} MiB: over memory_max {MEMORY_MAX_MIB} MiB + {FIXED_OVERHEAD_MIB} MiB"
     );
     assert!(
-        peak_dir <= DISK_MAX_MIB + DISK_MARGIN_MIB,
-        "the data directory reached {peak_dir} MiB: over disk_max {DISK_MAX_MIB} MiB + {DISK_MARGIN_MIB} MiB"
+        peak_dir <= DISK_BOUND_MIB,
+        "the data directory reached {peak_dir} MiB: over disk_max {DISK_MAX_MIB} MiB + 10 %"
     );
     // The allocator's own account: the live heap within the pages that hold it, those within
     // what it keeps resident, and that within the process's RSS.
