@@ -161,6 +161,8 @@ async fn plex() -> Setup {
         .collect();
     let sections: Vec<u32> = srv.sim.library().sections().iter().map(|s| s.id).collect();
     let mut reads: Vec<String> = [
+        "/",
+        "/library",
         "/identity",
         "/library/sections",
         "/library/onDeck",

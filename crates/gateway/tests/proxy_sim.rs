@@ -320,6 +320,52 @@ async fn a_scrobble_through_cachearr_refreshes_on_deck_and_metadata() {
     assert!(m2.text().await.unwrap().contains("viewCount=\"1\""));
 }
 
+/// What a client reads as it connects (python-plexapi: `GET /`, then `GET /library`) is each
+/// user's cached answer, the server's own, until a session starts.
+#[tokio::test]
+async fn a_client_connecting_again_costs_the_server_nothing() {
+    let (srv, h) = start().await;
+    let users = srv.sim.state().users().to_vec();
+    for path in ["/", "/library"] {
+        for user in &users {
+            let first = h.get(path, Some(&user.plex_token)).await;
+            assert_eq!(header(&first, "x-cache"), "MISS", "{path}");
+            let again = h.get(path, Some(&user.plex_token)).await;
+            assert_eq!(header(&again, "x-cache"), "HIT", "{path} as {}", user.name);
+            let direct = reqwest::Client::new()
+                .get(format!("{}{path}", srv.base_url))
+                .header("X-Plex-Token", &user.plex_token)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert_eq!(
+                again.text().await.unwrap(),
+                direct,
+                "{path} as {}",
+                user.name
+            );
+        }
+    }
+    // A session starting changes the server's live counts: `/` is read again.
+    let alice = &users[1].plex_token;
+    let ep = first_episode(&srv).await;
+    let beat = h
+        .get(
+            &format!("/:/timeline?ratingKey={ep}&key=/library/metadata/{ep}&state=playing&time=1000&duration=60000"),
+            Some(alice),
+        )
+        .await;
+    assert!(beat.status().is_success(), "{}", beat.status());
+    assert_eq!(header(&h.get("/", Some(alice)).await, "x-cache"), "MISS");
+    assert_eq!(
+        header(&h.get("/library", Some(alice)).await, "x-cache"),
+        "HIT"
+    );
+}
+
 #[tokio::test]
 async fn timeline_heartbeats_invalidate_only_on_state_changes() {
     let (srv, h) = start().await;

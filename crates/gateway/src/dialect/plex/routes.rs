@@ -47,6 +47,17 @@ pub(crate) const PLAY_STATE: &[&str] = &[
 ];
 
 const ROUTE_SPECS: &[Spec] = &[
+    // What every client reads as it connects (python-plexapi: `/`, then `/library`): the
+    // server's capabilities with the library's `updatedAt` and its live transcode count, and
+    // the library's directory. Each user's, valid while the sections and sessions are.
+    (
+        "/",
+        &[(Get, R(Class::Sections, &[Sections, Library, Sessions], N))],
+    ),
+    (
+        "/library",
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+    ),
     ("/identity", &[(Get, R(Class::Identity, &[], N))]),
     (
         "/library/sections",
