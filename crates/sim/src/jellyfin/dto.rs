@@ -421,8 +421,12 @@ pub(crate) struct BaseItemDto {
     pub(crate) container: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) media_type: Option<String>,
-    pub(crate) image_tags: BTreeMap<String, String>,
-    pub(crate) backdrop_image_tags: Vec<String>,
+    /// Left out when images are off (`EnableImages=false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) image_tags: Option<BTreeMap<String, String>>,
+    /// Written only when the backdrop limit is above 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) backdrop_image_tags: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) location_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -575,7 +579,7 @@ mod tests {
         assert_eq!(json["Type"], "Audio");
         assert_eq!(json["RunTimeTicks"], 1_800_000_000_i64);
         assert!(json.get("Album").is_none());
-        assert!(json.get("ImageTags").is_some());
+        assert!(json.get("ImageTags").is_none(), "images off");
     }
 }
 

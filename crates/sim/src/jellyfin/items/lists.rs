@@ -480,7 +480,11 @@ pub(super) fn search_hint(render: &Render<'_>, item: crate::library::Item<'_>) -
         index_number: dto.index_number,
         production_year: dto.production_year,
         parent_index_number: dto.parent_index_number,
-        primary_image_tag: dto.image_tags.get("Primary").cloned(),
+        primary_image_tag: dto
+            .image_tags
+            .as_ref()
+            .and_then(|tags| tags.get("Primary"))
+            .cloned(),
         item_type: dto.item_type,
         is_folder: dto.is_folder,
         run_time_ticks: dto.run_time_ticks,

@@ -200,12 +200,10 @@ impl Render<'_> {
             let state = self.state.play_state(self.user.id, item.id());
             dto.user_data = Some(user_item_data(&state, &id, item.duration_ms()));
         }
-        if self.images {
-            dto.image_tags.insert(
-                "Primary".to_owned(),
-                image_tag(item.content_hash(), item.updated_at()),
-            );
-        }
+        dto.image_tags = self
+            .images
+            .tags(image_tag(item.content_hash(), item.updated_at()));
+        dto.backdrop_image_tags = self.images.backdrops();
         dto
     }
 
@@ -250,12 +248,10 @@ impl Render<'_> {
         if self.user_data {
             dto.user_data = Some(user_item_data(&PlayState::default(), &id, 0));
         }
-        if self.images {
-            dto.image_tags.insert(
-                "Primary".to_owned(),
-                image_tag(u64::from(section.id) << 32, section.created_at),
-            );
-        }
+        dto.image_tags = self
+            .images
+            .tags(image_tag(u64::from(section.id) << 32, section.created_at));
+        dto.backdrop_image_tags = self.images.backdrops();
         dto
     }
 
@@ -307,12 +303,10 @@ impl Render<'_> {
         if self.user_data {
             dto.user_data = Some(user_item_data(&PlayState::default(), &id, 0));
         }
-        if self.images {
-            dto.image_tags.insert(
-                "Primary".to_owned(),
-                image_tag(u64::from(playlist.id), playlist.updated_at),
-            );
-        }
+        dto.image_tags = self
+            .images
+            .tags(image_tag(u64::from(playlist.id), playlist.updated_at));
+        dto.backdrop_image_tags = self.images.backdrops();
         dto
     }
 
@@ -361,10 +355,8 @@ impl Render<'_> {
         if self.user_data {
             dto.user_data = Some(user_item_data(&PlayState::default(), &id, 0));
         }
-        if self.images {
-            dto.image_tags
-                .insert("Primary".to_owned(), image_tag(hash, 0));
-        }
+        dto.image_tags = self.images.tags(image_tag(hash, 0));
+        dto.backdrop_image_tags = self.images.backdrops();
         Some(dto)
     }
 }
