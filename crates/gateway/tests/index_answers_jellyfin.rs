@@ -496,3 +496,219 @@ async fn a_search_naming_another_user_is_the_servers() {
         .await;
     assert_eq!(direct_for_kid["TotalRecordCount"], 0, "kid sees no music");
 }
+
+/// Starts the simulator (`tracks` tracks) and a gateway that crawls it with the owner's
+/// token, as an operator's would, and waits for the index.
+async fn start_crawled(tracks: u32) -> Running {
+    let sim = Sim::builder()
+        .tracks(tracks)
+        .movies(30)
+        .shows(3)
+        .seed(11)
+        .cost(CostModel::zero())
+        .build()
+        .unwrap()
+        .start_jellyfin_test_server(JellyfinOptions::default())
+        .await
+        .unwrap();
+    let owner = {
+        let state = sim.sim.state();
+        state.users()[0].jellyfin_token.clone()
+    };
+    let r = sim_gateway::start_in_front_of(sim, Profile::Jellyfin, |c| {
+        c.upstreams[0].token = Some(owner);
+    })
+    .await;
+    eventually(
+        "the crawl builds the index",
+        std::time::Duration::from_secs(300),
+        async || r.gateway.index("jellyfin").unwrap().ready().is_some(),
+    )
+    .await;
+    r
+}
+
+/// The last build's `(items, requests)` from `/api/index`.
+async fn crawl_cost(r: &Running) -> (u64, u64) {
+    let index =
+        cachearr_testkit::http::get_json(&r.client, &format!("{}/api/index", r.admin)).await;
+    let up = &index["upstreams"][0];
+    (
+        up["items"].as_u64().unwrap(),
+        up["last_build"]["requests"].as_u64().unwrap(),
+    )
+}
+
+/// An item a user touches: its simulator id, GUID and title.
+type Touched = (u32, String, String);
+
+/// What each request asks of its items besides the search.
+const DTO_OPTIONS: &[&str] = &[
+    "",
+    "&Fields=Path,SortName,DateCreated,ParentId,ProviderIds,Genres,Overview,Tags",
+    "&EnableImages=false",
+    "&EnableUserData=false&ImageTypeLimit=1&EnableImageTypes=Primary",
+    "&ImageTypeLimit=0&Fields=PrimaryImageAspectRatio",
+    "&EnableImageTypes=Backdrop,Thumb&Fields=DateLastSaved",
+    "&EnableImageTypes=Primary&ImageTypeLimit=3&EnableUserData=true&Fields=SortName",
+    "&EnableImages=true&EnableUserData=false&Fields=ProviderIds,Path",
+];
+
+const ITEM_TYPES: &[&str] = &[
+    "Audio",
+    "Audio,MusicAlbum,MusicArtist",
+    "MusicAlbum",
+    "Episode",
+];
+
+/// Every user's `/Items` searches, with every mix of `Fields`, `EnableImages`,
+/// `EnableUserData`, `ImageTypeLimit` and `EnableImageTypes`, after plays, favourites,
+/// resume points and started-only plays made by each user on the server directly: every
+/// answer is the server's, byte for byte — answered from the index where the user sees the
+/// libraries whole, by the server otherwise (restricted users) — over a real crawl.
+#[tokio::test]
+async fn every_users_items_answers_are_the_servers_bytes() {
+    let r = start_crawled(500).await;
+    let (items, requests) = crawl_cost(&r).await;
+    println!("crawl: {items} items in {requests} requests");
+    let users: Vec<(u32, String, String, String)> = {
+        let state = r.sim.sim.state();
+        state
+            .users()
+            .iter()
+            .map(|u| {
+                (
+                    u.id,
+                    u.name.clone(),
+                    u.jellyfin_token.clone(),
+                    u.jellyfin_id.clone(),
+                )
+            })
+            .collect()
+    };
+    // Tracks and albums each user touches, on the server directly.
+    let (touched, albums): (Vec<Touched>, Vec<Touched>) = {
+        let lib = r.sim.sim.library();
+        let s = lib.section(1).unwrap();
+        let tracks = s.items(cachearr_sim::library::ItemKind::Track);
+        let albums = s.items(cachearr_sim::library::ItemKind::Album);
+        let pick = |ids: &[u32], every: usize, n: usize| -> Vec<Touched> {
+            ids.iter()
+                .step_by(every)
+                .take(n)
+                .map(|&id| {
+                    let item = lib.item(id).unwrap();
+                    (id, item.guid_id(), item.title().to_string())
+                })
+                .collect()
+        };
+        (pick(tracks, 7, 24), pick(albums, 3, 6))
+    };
+    for (uid, _, token, _) in &users {
+        for (k, (item, guid, _)) in touched.iter().enumerate() {
+            match (k + *uid as usize) % 4 {
+                0 => {
+                    let resp = r
+                        .client
+                        .post(format!("{}/UserPlayedItems/{guid}", r.sim.base_url))
+                        .header("X-Emby-Token", token)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(resp.status().is_success() || resp.status() == 404);
+                }
+                1 => {
+                    let resp = r
+                        .client
+                        .post(format!("{}/UserFavoriteItems/{guid}", r.sim.base_url))
+                        .header("X-Emby-Token", token)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(resp.status().is_success() || resp.status() == 404);
+                }
+                2 => {
+                    r.sim.sim.set_progress(*uid, *item, 30_000);
+                }
+                _ => {
+                    // Started and stopped at once: a date played, no position, not played.
+                    r.sim.sim.set_progress(*uid, *item, 0);
+                }
+            }
+        }
+        for (k, (_, guid, _)) in albums.iter().enumerate() {
+            if (k + *uid as usize).is_multiple_of(2) {
+                r.client
+                    .post(format!("{}/UserFavoriteItems/{guid}", r.sim.base_url))
+                    .header("X-Emby-Token", token)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    let mut queries: Vec<String> = touched.iter().map(|(_, _, t)| t.clone()).collect();
+    queries.extend(albums.iter().map(|(_, _, t)| t.clone()));
+    queries.extend(title_queries(&r.sim.sim, 16, 21, FORMS));
+    let mut answered = 0;
+    let mut compared = 0;
+    let mut differences = Vec::new();
+    for (u, (_, name, token, uid)) in users.iter().enumerate() {
+        for (i, q) in queries.iter().enumerate() {
+            let n = i + u;
+            let base = if n % 2 == 0 {
+                "/Items".to_string()
+            } else {
+                format!("/Users/{uid}/Items")
+            };
+            let paging = match n % 3 {
+                0 => "",
+                1 => "&Limit=5",
+                _ => "&StartIndex=2&Limit=4",
+            };
+            let path = format!(
+                "{base}?SearchTerm={}&Recursive=true&IncludeItemTypes={}{}{paging}",
+                enc(q),
+                ITEM_TYPES[n % ITEM_TYPES.len()],
+                DTO_OPTIONS[(n / 2) % DTO_OPTIONS.len()],
+            );
+            let via = r.get(&r.proxy, &path, token).await;
+            let status = via.status();
+            let index = via
+                .headers()
+                .get("cache-status")
+                .is_some_and(|v| v.to_str().unwrap().contains("detail=index"));
+            let via = via.text().await.unwrap();
+            let direct = r.get(&r.sim.base_url, &path, token).await;
+            assert_eq!(status, direct.status(), "{name} {path}");
+            let direct = direct.text().await.unwrap();
+            compared += 1;
+            answered += usize::from(index);
+            if via != direct {
+                differences.push(format!("{name} {path}\n via:    {via}\n server: {direct}"));
+            }
+        }
+    }
+    println!("{compared} searches, {answered} answered from the index");
+    assert!(
+        differences.is_empty(),
+        "{} differences, first: {}",
+        differences.len(),
+        differences[0]
+    );
+    assert!(
+        answered * 2 > compared,
+        "{answered} of {compared} from the index"
+    );
+}
+
+/// What the crawl costs the server: requests per 1,000 items kept (pages of 500 with every
+/// projected field, images and user data, and one count per stream).
+#[tokio::test]
+async fn the_crawl_reads_under_one_request_per_hundred_items() {
+    let r = start_crawled(20_000).await;
+    let (items, requests) = crawl_cost(&r).await;
+    let per_thousand = requests as f64 * 1000.0 / items as f64;
+    println!("crawl: {items} items in {requests} requests ({per_thousand:.2} per 1,000 items)");
+    assert!(per_thousand < 10.0, "{per_thousand}");
+}
