@@ -8,7 +8,7 @@ use cachearr_library::ItemKind;
 use cachearr_serverfmt::plex::title_sort;
 use http::header::{self, HeaderValue};
 
-use super::super::titles::{self, Rank, TitleHit};
+use super::super::titles::{self, TitleHit};
 use super::{Answer, AnswerBody, Ctx, number, param};
 use crate::dialect::jellyfin::doc::{Doc, DtoOptions};
 use crate::dialect::jellyfin::render as render_jellyfin;
@@ -361,7 +361,8 @@ impl Ctx<'_> {
         Some(text)
     }
 
-    /// `/Search/Hints?SearchTerm=`: exact, then prefix, then contains; by sort name within.
+    /// `/Search/Hints?SearchTerm=`: by the server's search relevance, sort name and name; at
+    /// most `Limit` items counted, `StartIndex` skipping into them (as the server pages).
     pub(super) fn jellyfin_hints(&self, params: &[(String, String)]) -> Option<Answer> {
         for (k, _) in params {
             let ok = jellyfin_ignorable(k)
@@ -408,25 +409,39 @@ impl Ctx<'_> {
         others &= include_media;
         let libraries = self.jellyfin_libraries(&kinds, others)?;
         let hits = self.folded.find(term, &kinds, &libraries, false);
-        let mut keyed: Vec<(Rank, String, String, TitleHit)> = hits
+        // The server's order: its search relevance (on the name), sort name, name, then —
+        // where the server's database leaves ties in no defined order — the id.
+        let folded_term = titles::fold(term);
+        let mut keyed: Vec<(JellyfinSearchKey<'_>, TitleHit)> = hits
             .into_iter()
             .filter_map(|h| {
                 let v = self.view(&h)?;
+                let relevance = cachearr_serverfmt::search::jellyfin_relevance(
+                    &titles::fold(v.title()),
+                    None,
+                    &folded_term,
+                );
                 Some((
-                    h.rank,
-                    titles::fold(title_sort(v.title())),
-                    v.id().to_string(),
+                    (
+                        relevance,
+                        titles::fold(title_sort(v.title())),
+                        v.title(),
+                        v.id(),
+                    ),
                     h,
                 ))
             })
             .collect();
-        keyed.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        // The server hands `Limit` to its item query and pages the result afterwards: at most
+        // `Limit` items are counted, and `StartIndex` skips into those.
+        keyed.truncate(limit.unwrap_or(usize::MAX));
         let total = keyed.len();
         // Each hint is made from its item's kept document: an item without one sends the
         // search to the server.
         let store = self.elements.as_ref()?;
         let mut text = String::from("{\"SearchHints\":[");
-        for (n, (_, _, _, h)) in keyed
+        for (n, (_, h)) in keyed
             .iter()
             .skip(start)
             .take(limit.unwrap_or(usize::MAX))
