@@ -287,6 +287,10 @@ impl Keeper {
             match fetched {
                 Ok(records) => {
                     let everything = Visibility::everything();
+                    let (records, unplaced) = placed(records, &current);
+                    // A new item more than one library answered for: the next refresh reads
+                    // each library's changes on its own, which places it.
+                    refresh |= unplaced;
                     let found: HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
                     let gone: HashSet<String> = ids
                         .iter()
@@ -335,6 +339,48 @@ impl Keeper {
             self.refresh().await;
         }
     }
+}
+
+/// The records of items fetched by id, one per item: a server that ignores `ParentId` next to
+/// `Ids` (Jellyfin) answers an item for every library asked, so an item can come back once
+/// per library. An item the index holds keeps its library, a new one takes its parent's; one
+/// that is neither cannot be placed and is left out (`true`: some were).
+fn placed(records: Vec<ItemRecord>, index: &LibraryIndex) -> (Vec<ItemRecord>, bool) {
+    let everything = Visibility::everything();
+    let mut libraries: HashMap<String, usize> = HashMap::new();
+    for r in &records {
+        *libraries.entry(r.id.clone()).or_default() += 1;
+    }
+    let mut unplaced = false;
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
+        if libraries.get(&r.id).is_some_and(|n| *n == 1) {
+            out.push(r);
+            continue;
+        }
+        // Its library: the index's, or for a new item its parent's (a track is in its
+        // album's library, an album in its artist's).
+        let library = index
+            .by_id(&r.id, &everything)
+            .map(|v| v.section_id())
+            .or_else(|| {
+                [&r.parent_id, &r.grandparent_id]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|p| index.by_id(p, &everything).map(|v| v.section_id()))
+            });
+        match library {
+            Some(library) if library == r.section_id => {
+                if seen.insert(r.id.clone()) {
+                    out.push(r);
+                }
+            }
+            Some(_) => {}
+            None => unplaced = true,
+        }
+    }
+    (out, unplaced)
 }
 
 /// Reads a whole stream (or its changes since `since`): its records and the items seen.
