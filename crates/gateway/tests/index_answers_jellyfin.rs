@@ -748,6 +748,52 @@ async fn hints_are_the_servers_bytes_in_the_servers_order() {
     assert!(answered * 2 > compared, "{answered} of {compared}");
 }
 
+/// A renamed album changes what its tracks' documents say (`Album`, the album's image tag):
+/// the server announces the album alone, and the gateway reads its tracks again with it.
+#[tokio::test]
+async fn a_changed_album_refreshes_its_tracks_documents() {
+    let r = start_crawled(500).await;
+    let (token, _) = r.user("admin");
+    let (album, track_title) = {
+        let lib = r.sim.sim.library();
+        let s = lib.section(1).unwrap();
+        let album = s.items(cachearr_sim::library::ItemKind::Album)[4];
+        let track = lib.item(album).unwrap().children()[0];
+        (album, lib.item(track).unwrap().title().to_string())
+    };
+    let path = format!(
+        "/Items?SearchTerm={}&Recursive=true&IncludeItemTypes=Audio",
+        enc(&track_title)
+    );
+    let (cs, _, via, direct) = r.both(&path, &token).await;
+    assert!(cs.contains("detail=index"), "{cs}");
+    assert_eq!(via, direct);
+    r.sim
+        .sim
+        .rename_item(album, "Quartz Harbour Sessions")
+        .unwrap();
+    eventually(
+        "the track's answer names the renamed album",
+        std::time::Duration::from_secs(30),
+        async || {
+            let via = r.get(&r.proxy, &path, &token).await;
+            let index = via
+                .headers()
+                .get("cache-status")
+                .is_some_and(|v| v.to_str().unwrap().contains("detail=index"));
+            let via = via.text().await.unwrap();
+            let direct = r
+                .get(&r.sim.base_url, &path, &token)
+                .await
+                .text()
+                .await
+                .unwrap();
+            index && via == direct && direct.contains("Quartz Harbour Sessions")
+        },
+    )
+    .await;
+}
+
 /// What the crawl costs the server: requests per 1,000 items kept (pages of 500 with every
 /// projected field, images and user data, and one count per stream).
 #[tokio::test]

@@ -275,6 +275,7 @@ impl Keeper {
                 _ => {}
             }
         }
+        ids.extend(children_of_changed(&current, &events, &ids));
         if !ids.is_empty() {
             let started_ms = self.now_ms();
             let client = match Client::new(self.up.clone()) {
@@ -381,6 +382,44 @@ fn placed(records: Vec<ItemRecord>, index: &LibraryIndex) -> (Vec<ItemRecord>, b
         }
     }
     (out, unplaced)
+}
+
+/// The items under the albums and artists an update names: each carries some of its parent's
+/// values (a track its album's title and image tag, its artist's name; an album its artist's),
+/// in its record and in the server's document or element the answers are written from, and
+/// the server announces the parent alone. They are read again with it.
+fn children_of_changed(
+    index: &LibraryIndex,
+    events: &[ChangeEvent],
+    ids: &[String],
+) -> Vec<String> {
+    let everything = Visibility::everything();
+    let parents: HashSet<&str> = events
+        .iter()
+        .filter(|e| e.change == Change::Updated)
+        .flat_map(|e| e.items.iter())
+        .filter(|id| {
+            index
+                .by_id(id, &everything)
+                .is_some_and(|v| matches!(v.kind(), ItemKind::Album | ItemKind::Artist))
+        })
+        .map(String::as_str)
+        .collect();
+    if parents.is_empty() {
+        return Vec::new();
+    }
+    let named: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    index
+        .records()
+        .filter(|r| {
+            [&r.parent_id, &r.grandparent_id]
+                .into_iter()
+                .flatten()
+                .any(|p| parents.contains(p.as_str()))
+        })
+        .map(|r| r.id)
+        .filter(|id| !named.contains(id.as_str()))
+        .collect()
 }
 
 /// Reads a whole stream (or its changes since `since`): its records and the items seen.
