@@ -143,8 +143,12 @@ impl Running {
             Profile::Plex => "plex",
             Profile::Jellyfin => "jellyfin",
         };
-        if profile == Profile::Plex {
-            self.keep_plex_elements().await;
+        match profile {
+            Profile::Plex => self.keep_plex_elements().await,
+            Profile::Jellyfin => {
+                let owner = self.token(profile, "admin");
+                self.keep_jellyfin_documents(&owner).await;
+            }
         }
         self.gateway
             .index(name)
