@@ -394,6 +394,24 @@ async fn user_data_is_the_users_own_as_the_server_writes_it() {
         },
     )
     .await;
+    // Marked unplayed and unfavourited through cachearr: the next answer says so at once.
+    let guid = r.sim.sim.library().item(item).unwrap().guid_id();
+    for (method, what) in [
+        (reqwest::Method::DELETE, "UserPlayedItems"),
+        (reqwest::Method::DELETE, "UserFavoriteItems"),
+    ] {
+        let resp = r
+            .client
+            .request(method, format!("{}/{what}/{guid}", r.proxy))
+            .header("X-Emby-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{what}");
+    }
+    let (cs, _, via, direct) = r.both(&path, &token).await;
+    assert!(cs.contains("detail=index"), "{cs}");
+    assert_eq!(via, direct, "a change made through cachearr shows at once");
 }
 
 /// A film matches a search by its original-language title too, which the index does not
