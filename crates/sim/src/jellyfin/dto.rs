@@ -463,7 +463,9 @@ pub(crate) struct SearchHint {
     pub(crate) primary_image_tag: Option<String>,
     #[serde(rename = "Type")]
     pub(crate) item_type: String,
-    pub(crate) is_folder: bool,
+    /// Written only for folders (`true`): the server leaves it null otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) is_folder: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) run_time_ticks: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -477,10 +479,6 @@ pub(crate) struct SearchHint {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) album_artist: Option<String>,
     pub(crate) artists: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) song_count: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) episode_count: Option<u64>,
 }
 
 /// `SearchHintResult`.

@@ -477,6 +477,9 @@ pub(crate) fn search_hints(
     ))
 }
 
+/// The `SearchHint` of an item, as the server's `SearchController` fills one: `IsFolder` only
+/// for folders, and no `SongCount` or `EpisodeCount` (the model has them; the server never
+/// sets them in a hint).
 pub(super) fn search_hint(render: &Render<'_>, item: crate::library::Item<'_>) -> SearchHint {
     let dto = render.item(item);
     SearchHint {
@@ -493,7 +496,7 @@ pub(super) fn search_hint(render: &Render<'_>, item: crate::library::Item<'_>) -
             .and_then(|tags| tags.get("Primary"))
             .cloned(),
         item_type: dto.item_type,
-        is_folder: dto.is_folder,
+        is_folder: dto.is_folder.then_some(true),
         run_time_ticks: dto.run_time_ticks,
         media_type: dto.media_type,
         series: dto.series_name,
@@ -501,7 +504,5 @@ pub(super) fn search_hint(render: &Render<'_>, item: crate::library::Item<'_>) -
         album_id: dto.album_id,
         album_artist: dto.album_artist,
         artists: dto.artists.unwrap_or_default(),
-        song_count: (item.kind() == ItemKind::Album).then(|| item.children().len() as u64),
-        episode_count: (item.kind() == ItemKind::Season).then(|| item.children().len() as u64),
     }
 }
