@@ -2,8 +2,7 @@
 //! server's kept documents ([`super::doc`]), and the type names of kinds. `/Items` answers are
 //! the kept documents themselves.
 //!
-//! Hints leave out `SongCount` and `EpisodeCount`; see docs/library-index.md "Answering from
-//! the index".
+//! See docs/library-index.md "Answering from the index".
 
 use cachearr_library::ItemKind;
 
@@ -48,12 +47,24 @@ pub fn library_kinds(collection_type: &str) -> (&'static [ItemKind], bool) {
 /// `"YYYY-MM-DDTHH:MM:SS.0000000Z"`, as .NET writes a UTC date (the simulator's own code).
 pub use cachearr_serverfmt::jellyfin::iso8601;
 
-/// The `SearchHint` of an item, from the server's kept `BaseItemDto` of it: the server fills
-/// a hint from the same item properties (`Name`, numbers, year, primary image tag, type,
-/// run time, media type, series, album, album artist, artists), in `SearchHint`'s order.
-/// `SongCount` (albums) and `EpisodeCount` (seasons) are not written: the kept document does
-/// not hold them.
+/// The `SearchHint` of an item, from the server's kept `BaseItemDto` of it, as the server's
+/// `SearchController` fills one from the item, in `SearchHint`'s property order: name,
+/// numbers, year, primary image tag, type, `IsFolder` (folders only), run time, media type,
+/// series, album, album artist, artists, channel, primary image aspect ratio. No
+/// `SongCount`/`EpisodeCount` (the server never sets them in a hint).
+///
+/// `None` when the hint cannot be known from the document: the server writes a hint's thumb
+/// and backdrop from the item or the nearest parent that has one, which a document with a
+/// thumb or backdrop of its own or inherited does not pin down.
 pub fn search_hint(doc: &Doc) -> Option<Doc> {
+    let own_thumb = doc.get("ImageTags").and_then(|t| t.get("Thumb")).is_some();
+    let own_backdrop = matches!(doc.get("BackdropImageTags"), Some(Doc::Array(b)) if !b.is_empty());
+    let inherited = ["ParentThumbItemId", "ParentBackdropItemId"]
+        .iter()
+        .any(|k| doc.get(k).is_some());
+    if own_thumb || own_backdrop || inherited {
+        return None;
+    }
     let mut o: Vec<(String, Doc)> = Vec::new();
     let copy = |to: &str, from: &str, o: &mut Vec<(String, Doc)>| {
         if let Some(v) = doc.get(from) {
@@ -67,13 +78,17 @@ pub fn search_hint(doc: &Doc) -> Option<Doc> {
     copy("IndexNumber", "IndexNumber", &mut o);
     copy("ProductionYear", "ProductionYear", &mut o);
     copy("ParentIndexNumber", "ParentIndexNumber", &mut o);
-    if let Some(tag) = doc.get("ImageTags").and_then(|tags| tags.get("Primary")) {
+    let primary = doc.get("ImageTags").and_then(|tags| tags.get("Primary"));
+    if let Some(tag) = primary {
         o.push(("PrimaryImageTag".to_owned(), tag.clone()));
     }
     copy("Type", "Type", &mut o);
-    copy("IsFolder", "IsFolder", &mut o);
+    if matches!(doc.get("IsFolder"), Some(Doc::Bool(true))) {
+        o.push(("IsFolder".to_owned(), Doc::Bool(true)));
+    }
     copy("RunTimeTicks", "RunTimeTicks", &mut o);
     copy("MediaType", "MediaType", &mut o);
+    copy("EndDate", "EndDate", &mut o);
     copy("Series", "SeriesName", &mut o);
     copy("Album", "Album", &mut o);
     copy("AlbumId", "AlbumId", &mut o);
@@ -83,6 +98,10 @@ pub fn search_hint(doc: &Doc) -> Option<Doc> {
         .cloned()
         .unwrap_or(Doc::Array(Vec::new()));
     o.push(("Artists".to_owned(), artists));
+    copy("ChannelId", "ChannelId", &mut o);
+    if primary.is_some() {
+        copy("PrimaryImageAspectRatio", "PrimaryImageAspectRatio", &mut o);
+    }
     Some(Doc::Object(o))
 }
 
