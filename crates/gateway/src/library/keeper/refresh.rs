@@ -158,6 +158,8 @@ impl Keeper {
         let mut upserts = Vec::new();
         let mut replaced = HashSet::new();
         let mut fetched = 0u64;
+        // Albums and artists the pass found changed (not those of listings read in full).
+        let mut parents: HashSet<String> = HashSet::new();
         for stream in &streams {
             let (changed, count) =
                 read_stream(client, stream, page_size, Some(self.meta.high_water)).await?;
@@ -173,6 +175,13 @@ impl Keeper {
                 + new;
             let total = client.total(stream).await?;
             if known == total {
+                parents.extend(
+                    changed
+                        .iter()
+                        .filter(|r| matches!(r.kind, ItemKind::Album | ItemKind::Artist))
+                        .filter(|r| current.by_id(&r.id, &everything).is_some())
+                        .map(|r| r.id.clone()),
+                );
                 upserts.extend(changed);
             } else {
                 tracing::info!(
@@ -196,6 +205,16 @@ impl Keeper {
                     p.requests = requests;
                 }
             });
+        }
+        // The items under a changed album or artist carry its values (see
+        // [`children_of`]): they are read again with it.
+        let listed: HashSet<&str> = upserts.iter().map(|r| r.id.as_str()).collect();
+        let parents: HashSet<&str> = parents.iter().map(String::as_str).collect();
+        let children = children_of(current, &parents, &listed);
+        if !children.is_empty() {
+            let (records, _) = placed(client.items(&children, &sections).await?, current);
+            fetched += records.len() as u64;
+            upserts.extend(records);
         }
         Ok((sections, upserts, replaced, fetched))
     }
@@ -346,7 +365,7 @@ impl Keeper {
 /// `Ids` (Jellyfin) answers an item for every library asked, so an item can come back once
 /// per library. An item the index holds keeps its library, a new one takes its parent's; one
 /// that is neither cannot be placed and is left out (`true`: some were).
-fn placed(records: Vec<ItemRecord>, index: &LibraryIndex) -> (Vec<ItemRecord>, bool) {
+pub(super) fn placed(records: Vec<ItemRecord>, index: &LibraryIndex) -> (Vec<ItemRecord>, bool) {
     let everything = Visibility::everything();
     let mut libraries: HashMap<String, usize> = HashMap::new();
     for r in &records {
@@ -384,10 +403,7 @@ fn placed(records: Vec<ItemRecord>, index: &LibraryIndex) -> (Vec<ItemRecord>, b
     (out, unplaced)
 }
 
-/// The items under the albums and artists an update names: each carries some of its parent's
-/// values (a track its album's title and image tag, its artist's name; an album its artist's),
-/// in its record and in the server's document or element the answers are written from, and
-/// the server announces the parent alone. They are read again with it.
+/// The items under the albums and artists an update names (see [`children_of`]).
 fn children_of_changed(
     index: &LibraryIndex,
     events: &[ChangeEvent],
@@ -405,10 +421,23 @@ fn children_of_changed(
         })
         .map(String::as_str)
         .collect();
+    let named: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    children_of(index, &parents, &named)
+}
+
+/// The items of `index` under `parents` (albums and artists), less those in `skip`: each
+/// carries some of its parent's values (a track its album's title and image tag, its
+/// artist's name; an album its artist's), in its record and in the server's document or
+/// element the answers are written from, and the server announces or saves the parent alone.
+/// They are read again with it.
+pub(super) fn children_of(
+    index: &LibraryIndex,
+    parents: &HashSet<&str>,
+    skip: &HashSet<&str>,
+) -> Vec<String> {
     if parents.is_empty() {
         return Vec::new();
     }
-    let named: HashSet<&str> = ids.iter().map(String::as_str).collect();
     index
         .records()
         .filter(|r| {
@@ -418,7 +447,7 @@ fn children_of_changed(
                 .any(|p| parents.contains(p.as_str()))
         })
         .map(|r| r.id)
-        .filter(|id| !named.contains(id.as_str()))
+        .filter(|id| !skip.contains(id.as_str()))
         .collect()
 }
 
