@@ -15,10 +15,13 @@
 //! lists that user as many items as the owner, are searched.
 //!
 //! Matching follows the servers (case- and accent-insensitive substring of the title; see
-//! [`titles`]), ranking the simple exact / prefix / contains order. A Plex answer's items are
-//! the server's own elements as the crawl kept them ([`elements`]): an item whose element is
-//! not kept sends the request to the server. Jellyfin items are rendered by the dialect's
-//! [`render`](crate::dialect::jellyfin::render).
+//! [`titles`]), ordered as each server orders its results. A Plex answer's items are the
+//! server's own elements as the crawl kept them ([`elements`]); a Jellyfin answer's items are
+//! the server's own `BaseItemDto`s, projected to the request
+//! ([`doc`](crate::dialect::jellyfin::doc)), and its hints are made from them
+//! ([`render`](crate::dialect::jellyfin::render)). An item whose element or document is not
+//! kept sends the request to the server. Each item carries the asking user's own play state
+//! ([`user_state`]).
 //!
 //! Layout: this file finds the route and the user's sections and fills in play state;
 //! [`plex`] and [`jellyfin`] write each server's answers (which one is the route's
