@@ -504,5 +504,6 @@ pub(super) fn search_hint(render: &Render<'_>, item: crate::library::Item<'_>) -
         album_id: dto.album_id,
         album_artist: dto.album_artist,
         artists: dto.artists.unwrap_or_default(),
+        channel_id: None,
     }
 }

@@ -137,7 +137,14 @@ impl Render<'_> {
             }
         }
         if fields.has("Genres") {
-            dto.genres = Some(item.genre().map(|g| vec![g.to_owned()]).unwrap_or_default());
+            let genres: Vec<String> = item.genre().map(|g| vec![g.to_owned()]).unwrap_or_default();
+            // `AttachGenreItems`: each genre as an item of its own (the `/Genres` ids).
+            dto.genre_items = Some(genres.iter().map(|g| name_pair(g)).collect());
+            dto.genres = Some(genres);
+        }
+        if fields.has("Studios") {
+            // `AttachStudios`: the item's studios as items of their own (the `/Studios` ids).
+            dto.studios = Some(item.studio().map(name_pair).into_iter().collect());
         }
         if fields.has("ProviderIds") {
             dto.provider_ids = Some(provider_ids(item));
@@ -358,6 +365,15 @@ impl Render<'_> {
         dto.image_tags = self.images.tags(image_tag(hash, 0));
         dto.backdrop_image_tags = self.images.backdrops();
         Some(dto)
+    }
+}
+
+/// A genre or studio as the `NameGuidPair` the server writes: its name and the id of its own
+/// item (`/Genres`, `/Studios`).
+fn name_pair(name: &str) -> NameGuidPair {
+    NameGuidPair {
+        name: name.to_owned(),
+        id: jf_id(IdSpace::Name, artist_name_hash(name)),
     }
 }
 
