@@ -554,6 +554,7 @@ const DTO_OPTIONS: &[&str] = &[
     "&EnableImageTypes=Backdrop,Thumb&Fields=DateLastSaved",
     "&EnableImageTypes=Primary&ImageTypeLimit=3&EnableUserData=true&Fields=SortName",
     "&EnableImages=true&EnableUserData=false&Fields=ProviderIds,Path",
+    "&Fields=Studios,Genres,Taglines,OriginalTitle,ExternalUrls,CustomRating&ImageTypeLimit=2",
 ];
 
 const ITEM_TYPES: &[&str] = &[
