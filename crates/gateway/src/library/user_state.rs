@@ -173,8 +173,8 @@ async fn read_parsed<T: Any + Send + Sync>(
     Some(parsed)
 }
 
-/// One user's Jellyfin `UserData` in one library: every item they touched (played, started,
-/// resumed or favourited), as the server writes it for them.
+/// One user's Jellyfin `UserData` for one type of item in one library: every item they
+/// touched (played, started, resumed or favourited), as the server writes it for them.
 #[derive(Debug, Default)]
 pub struct JellyfinUserData {
     data: FxHashMap<String, Doc>,
@@ -194,8 +194,8 @@ impl JellyfinUserData {
 /// Items per page of the played listing.
 const PLAYED_PAGE: usize = 500;
 
-/// The `UserData` of user `uid` (the token's own) for the items of `types` (a comma list of
-/// Jellyfin types) in `library`, or `None` when it cannot be read (the index must not answer).
+/// The `UserData` of user `uid` (the token's own) for the items of Jellyfin type `item_type`
+/// in `library`, or `None` when it cannot be read (the index must not answer).
 ///
 /// Two listings as that user, through the cache: the favourites and liked items
 /// (`Filters=IsFavoriteOrLikes`), and the items by date played, newest first
@@ -211,10 +211,10 @@ pub async fn jellyfin_user_data(
     user: &Arc<UserRecord>,
     uid: &str,
     library: &str,
-    types: &str,
+    item_type: &str,
 ) -> Option<JellyfinUserData> {
     let base = format!(
-        "/Users/{uid}/Items?ParentId={library}&Recursive=true&IncludeItemTypes={types}\
+        "/Users/{uid}/Items?ParentId={library}&Recursive=true&IncludeItemTypes={item_type}\
          &EnableImages=false"
     );
     let mut out = JellyfinUserData::default();

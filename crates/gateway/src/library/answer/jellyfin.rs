@@ -309,40 +309,32 @@ impl Ctx<'_> {
             .iter()
             .map(|(id, library)| Some((store.document(id)?, library.as_str())))
             .collect::<Option<_>>()?;
-        // The user's data of each library on the page, read once.
-        let mut data: Vec<(&str, JellyfinUserData)> = Vec::new();
+        // The user's data of each library and type on the page, read once: one type at a
+        // time, the query the crawl read that type with, so it spans the items the index
+        // holds of it (artists are not children of a music library's folder; how a server
+        // lists them under it is its own).
+        let type_of = |doc: &Doc| -> Option<&'static str> {
+            let kind = render_jellyfin::kind_of_type(doc.get("Type")?.as_str()?)?;
+            Some(render_jellyfin::type_name(kind))
+        };
+        let mut data: Vec<((&str, &str), JellyfinUserData)> = Vec::new();
         if page.options.user_data && !docs.is_empty() {
             let uid = jellyfin_own_id(self.up, self.user).await?;
-            for (_, library) in &docs {
-                if data.iter().any(|(l, _)| l == library) {
+            for (doc, library) in &docs {
+                let key = (*library, type_of(doc)?);
+                if data.iter().any(|(k, _)| *k == key) {
                     continue;
                 }
-                let kind = &self
-                    .sections
-                    .sections
-                    .iter()
-                    .find(|s| s.id.eq_ignore_ascii_case(library))?
-                    .kind;
-                let types: Vec<&str> = render_jellyfin::library_kinds(kind)
-                    .0
-                    .iter()
-                    .map(|k| render_jellyfin::type_name(*k))
-                    .collect();
-                let read = user_state::jellyfin_user_data(
-                    self.gw,
-                    self.up,
-                    self.user,
-                    &uid,
-                    library,
-                    &types.join(","),
-                )
-                .await?;
-                data.push((library, read));
+                let read =
+                    user_state::jellyfin_user_data(self.gw, self.up, self.user, &uid, key.0, key.1)
+                        .await?;
+                data.push((key, read));
             }
         }
         let mut text = String::from("{\"Items\":[");
         for (n, (doc, library)) in docs.iter().enumerate() {
-            let user_data = match data.iter().find(|(l, _)| l == library) {
+            let key = (*library, type_of(doc)?);
+            let user_data = match data.iter().find(|(k, _)| *k == key) {
                 Some((_, read)) => {
                     let id = doc.get("Id").and_then(Doc::as_str)?;
                     Some(read.of(id, doc.get("UserData")?))
