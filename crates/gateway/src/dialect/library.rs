@@ -71,6 +71,13 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     /// (Plex: `library::elements`); otherwise answers are rendered from the index's records.
     fn keeps_elements(&self) -> bool;
 
+    /// Whether the answer of [`Self::items_requests`] is itself the form the crawl keeps
+    /// (Jellyfin's `BaseItemDto`s, read with the crawl's fields), so a change event's items
+    /// are kept from it; otherwise they are read again by [`Self::listing_by_ids_path`].
+    fn items_answer_is_kept(&self) -> bool {
+        false
+    }
+
     /// The listing of some items of a section by id, in the form whose elements are kept
     /// (the items answer is not that form); `None` when [`Self::keeps_elements`] is false.
     fn listing_by_ids_path(&self, section: &str, kind: ItemKind, ids: &[&str]) -> Option<String>;

@@ -225,7 +225,7 @@ impl Client {
         let path = library.page_path(&stream.section, &stream.type_param, start, size, since);
         let bytes = self.get_bytes(&path).await?;
         if let Some(store) = &self.elements {
-            store.put_listing(&bytes);
+            store.put_answer(&bytes);
         }
         let body = Self::json(&self.up.name, &bytes)?;
         let (count, records) = library.parse_items(&body, Some(&stream.section));
@@ -263,18 +263,30 @@ impl Client {
     ) -> Result<Vec<ItemRecord>, CrawlError> {
         let library = self.library();
         let mut out = Vec::new();
+        let kept_as_read = library.items_answer_is_kept();
         for chunk in ids.chunks(IDS_PER_REQUEST) {
+            if kept_as_read && let Some(store) = &self.elements {
+                store.remove(chunk);
+            }
             for request in library.items_requests(chunk, sections) {
-                let body = match self.get(&request.path).await {
-                    Ok(body) => body,
+                let bytes = match self.get_bytes(&request.path).await {
+                    Ok(bytes) => bytes,
                     // None of the items exists any more.
                     Err(CrawlError::Status { status: 404, .. }) if request.gone_when_not_found => {
                         continue;
                     }
                     Err(e) => return Err(e),
                 };
+                let body = Self::json(&self.up.name, &bytes)?;
                 let records = library.parse_items(&body, request.section.as_deref()).1;
-                self.refresh_elements(chunk, &records).await?;
+                if kept_as_read {
+                    // The answer is the form the crawl keeps (Jellyfin's documents).
+                    if let Some(store) = &self.elements {
+                        store.put_answer(&bytes);
+                    }
+                } else {
+                    self.refresh_elements(chunk, &records).await?;
+                }
                 out.extend(records);
             }
         }
@@ -307,7 +319,7 @@ impl Client {
             };
             match self.get_bytes(&path).await {
                 Ok(bytes) => {
-                    store.put_listing(&bytes);
+                    store.put_answer(&bytes);
                 }
                 // Their answers go to the server until the next listing read keeps them.
                 Err(CrawlError::Status { .. }) => {}

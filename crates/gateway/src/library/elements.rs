@@ -1,6 +1,9 @@
-//! The server's own element of every indexed Plex item, kept on disk, so that an answer from
-//! the index carries exactly what the server's answer would (`guid`, `summary`, `Media` /
-//! `Part` with the file path, `leafCount` …) without the index holding any of it in memory.
+//! The server's own element of every indexed Plex item, and the server's own `BaseItemDto` of
+//! every indexed Jellyfin item (kept under `jf:{id}`, see
+//! [`crate::dialect::jellyfin::doc`]), kept on disk, so that an answer from the index carries
+//! exactly what the server's answer would (`guid`, `summary`, `Media` / `Part` with the file
+//! path, `leafCount` …; `ImageTags`, `PremiereDate`, `Container` …) without the index holding
+//! any of it in memory.
 //!
 //! # Why on disk
 //! A million-track index must stay within 512 MiB of memory, and it already takes most of
@@ -42,6 +45,7 @@ use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::dialect::jellyfin::doc::Doc;
 use crate::dialect::plex::crawl::{self as plex_crawl, whole_listing_paths};
 use crate::dialect::plex::render::{El, V};
 
@@ -183,6 +187,13 @@ struct ListingDoc {
 
 /// Container attributes that describe one page, not the section's listing.
 const PAGE_ATTRS: &[&str] = &["size", "totalSize", "offset"];
+
+/// The key of a Jellyfin item's document (apart from Plex's rating keys).
+fn document_key(id: &str) -> Vec<u8> {
+    let mut key = b"jf:".to_vec();
+    key.extend_from_slice(id.as_bytes());
+    key
+}
 
 /// The key a section's listing container is kept under (no rating key starts with NUL).
 fn container_key(section: &str) -> Vec<u8> {
@@ -331,10 +342,60 @@ impl ElementStore {
         }
     }
 
+    /// Keeps the items of a crawl's or change event's answer: a Plex listing's elements
+    /// ([`Self::put_listing`]) or a Jellyfin `QueryResult`'s `BaseItemDto`s
+    /// ([`Self::put_documents`]). Returns how many.
+    pub fn put_answer(&self, body: &[u8]) -> usize {
+        if body.starts_with(br#"{"MediaContainer""#) {
+            return self.put_listing(body);
+        }
+        match Doc::items_of(body) {
+            Some(items) => self.put_items(items),
+            None => self.put_listing(body),
+        }
+    }
+
+    /// Keeps the `BaseItemDto`s of a Jellyfin `QueryResult` answer (`{"Items":[…]}`) by
+    /// their `Id`, in the server's property order and with the user data of a user who never
+    /// touched them ([`Doc::without_user_state`]); returns how many.
+    pub fn put_documents(&self, body: &[u8]) -> usize {
+        Doc::items_of(body).map_or(0, |items| self.put_items(items))
+    }
+
+    fn put_items(&self, items: Vec<Doc>) -> usize {
+        let mut batch = self.db.batch();
+        let mut kept = 0;
+        for item in items {
+            let Some(id) = item.get("Id").and_then(Doc::as_str).map(str::to_owned) else {
+                continue;
+            };
+            let text = item.without_user_state().to_text();
+            batch.insert(&self.elements, document_key(&id), text.into_bytes());
+            kept += 1;
+        }
+        match batch.commit() {
+            Ok(()) => kept,
+            Err(e) => {
+                tracing::warn!(error = %e, "library documents: writing failed");
+                0
+            }
+        }
+    }
+
+    /// The kept `BaseItemDto` of Jellyfin item `id`.
+    pub fn document(&self, id: &str) -> Option<Doc> {
+        let bytes = self.elements.get(document_key(id)).ok()??;
+        serde_json::from_slice(&bytes).ok()
+    }
+
     /// Forgets the elements of these items (their listing form is not known any more).
     pub fn remove(&self, ids: &[String]) {
         for id in ids {
-            if let Err(e) = self.elements.remove(id.as_bytes()) {
+            let removed = self
+                .elements
+                .remove(id.as_bytes())
+                .and_then(|()| self.elements.remove(document_key(id)));
+            if let Err(e) = removed {
                 tracing::warn!(error = %e, "library elements: removing failed");
                 return;
             }
@@ -451,6 +512,33 @@ where
     let mut kept = 0;
     for path in whole_listing_paths(&sections) {
         kept += store.put_listing(&fetch(path).await);
+    }
+    Ok(kept)
+}
+
+/// Fills `store` with the `BaseItemDto` of every item of a Jellyfin server's libraries as a
+/// crawl reads them (tests that install an index without a crawl): `fetch` answers the body
+/// of a GET of a path on the server. Returns how many items were kept.
+///
+/// # Errors
+/// The libraries answer is not JSON.
+pub async fn fill_documents<F, Fut>(
+    store: &ElementStore,
+    mut fetch: F,
+) -> Result<usize, serde_json::Error>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = bytes::Bytes>,
+{
+    use crate::dialect::jellyfin::crawl as jellyfin_crawl;
+    let libraries: serde_json::Value =
+        serde_json::from_slice(&fetch("/Library/MediaFolders".to_owned()).await)?;
+    let mut kept = 0;
+    for library in jellyfin_crawl::parse_sections(&libraries) {
+        for (_, item_type) in jellyfin_crawl::types_of_section(&library.kind) {
+            let path = jellyfin_crawl::page_path(&library.id, item_type, 0, 1_000_000, None);
+            kept += store.put_documents(&fetch(path).await);
+        }
     }
     Ok(kept)
 }

@@ -1,24 +1,12 @@
-//! Per-user play state: what the server writes of it ([`PlayState`], read out of Plex
-//! answers and written into elements), and the Jellyfin user's `UserData` taken from their
-//! cached item.
+//! Per-user play state: what Plex writes of it ([`PlayState`], read out of Plex answers and
+//! written into elements).
 //!
-//! The index is shared by every user and holds no play state. Plex answers from the index get
-//! the asking user's state from listings read as that user ([`super::user_state`]). Jellyfin
-//! answers copy the `UserData` of the user's own cached `GET /Users/{uid}/Items/{id}` when it
-//! is in the cache, and otherwise leave it out; the cache is only looked at, never filled.
+//! The index is shared by every user and holds no play state. Answers from the index get the
+//! asking user's state from listings read as that user ([`super::user_state`]).
 
-use std::sync::Arc;
-
-use cachearr_engine::Key;
-use http::header::{self, HeaderValue};
-use http::{HeaderMap, Method};
 use serde_json::Value;
 
-use crate::Gateway;
 use crate::dialect::plex::render::El;
-use crate::keys::{KeyInput, build_key};
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
 
 /// What the server said about one user and one item.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -127,68 +115,6 @@ fn from_plex_xml(body: &[u8], id: &str) -> Option<PlayState> {
         }
         buf.clear();
     }
-}
-
-/// The body of `user`'s cached `GET {path}` (status 200), if it is in the cache. The entry is
-/// looked for under the asking client's own `Accept` (the key holds it), then under the two
-/// usual forms (JSON, and no `Accept`).
-async fn cached_user_body(
-    gw: &Gateway,
-    up: &Arc<Upstream>,
-    user: &Arc<UserRecord>,
-    path: &str,
-    client_accept: Option<&HeaderValue>,
-) -> Option<bytes::Bytes> {
-    let json = HeaderValue::from_static("application/json");
-    let mut accepts: Vec<Option<&HeaderValue>> = vec![client_accept];
-    for usual in [Some(&json), None] {
-        if !accepts.contains(&usual) {
-            accepts.push(usual);
-        }
-    }
-    for accept in accepts {
-        let mut headers = HeaderMap::new();
-        if let Some(a) = accept {
-            headers.insert(header::ACCEPT, a.clone());
-        }
-        let Ok(key) = build_key(&KeyInput {
-            upstream: &up.name,
-            profile: up.profile,
-            method: &Method::GET,
-            path,
-            query: None,
-            headers: &headers,
-            user: Some(user.hash),
-        }) else {
-            continue;
-        };
-        if let Some(lookup) = gw.cache().get(&Key::new(key)).await
-            && lookup.entry.value.status == 200
-        {
-            return Some(lookup.entry.value.body.clone());
-        }
-    }
-    None
-}
-
-/// The `UserData` of item `id` for `user` as the server wrote it in the user's cached
-/// `GET /Users/{uid}/Items/{id}` (Jellyfin), if that is in the cache.
-pub async fn cached_jellyfin(
-    gw: &Gateway,
-    up: &Arc<Upstream>,
-    user: &Arc<UserRecord>,
-    uid: &str,
-    id: &str,
-    client_accept: Option<&HeaderValue>,
-) -> Option<Value> {
-    let path = format!("/Users/{uid}/Items/{id}");
-    let body = cached_user_body(gw, up, user, &path, client_accept).await?;
-    let v: Value = serde_json::from_slice(&body).ok()?;
-    let same = v
-        .get("Id")
-        .and_then(Value::as_str)
-        .is_some_and(|got| got.eq_ignore_ascii_case(id));
-    same.then(|| v.get("UserData").cloned()).flatten()
 }
 
 #[cfg(test)]

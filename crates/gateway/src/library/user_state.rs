@@ -1,5 +1,6 @@
-//! The asking user's play state for Plex answers from the index, read from the server as that
-//! user, a section and a kind at a time.
+//! The asking user's play state for answers from the index, read from the server as that
+//! user, a section and a kind at a time (Plex), or a library at a time (Jellyfin: see
+//! [`jellyfin_user_data`]).
 //!
 //! The index keeps the server's elements less what differs per user (`viewCount`,
 //! `viewOffset`, `lastViewedAt`, `userRating`, `lastRatedAt`, `skipCount`, and
@@ -31,6 +32,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use crate::Gateway;
+use crate::dialect::jellyfin::doc::{Doc, default_user_data};
 use crate::library::playstate::PlayState;
 use crate::policy::{Decision, Scope};
 use crate::upstream::Upstream;
@@ -133,6 +135,18 @@ async fn listing(
     user: &Arc<UserRecord>,
     path: &str,
 ) -> Option<Arc<Listing>> {
+    read_parsed(gw, up, user, path, parse).await
+}
+
+/// Reads `path` as `user` through the cache and parses it with `parse`, once per version of
+/// the body (see [`listing`]).
+async fn read_parsed<T: Any + Send + Sync>(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path: &str,
+    parse: fn(&[u8]) -> Option<T>,
+) -> Option<Arc<T>> {
     let (route_path, query) = path.split_once('?').unwrap_or((path, ""));
     // Play state is per user: a route an operator made shared must not carry it.
     match up.routes.classify(&Method::GET, route_path, Some(query)) {
@@ -150,13 +164,108 @@ async fn listing(
     }
     let hash = xxhash_rust::xxh3::xxh3_64(&value.body);
     if let Some(kept) = user.memo(path, hash)
-        && let Ok(parsed) = kept.downcast::<Listing>()
+        && let Ok(parsed) = kept.downcast::<T>()
     {
         return Some(parsed);
     }
     let parsed = Arc::new(parse(&value.body)?);
     user.keep_memo(path, hash, parsed.clone() as Arc<dyn Any + Send + Sync>);
     Some(parsed)
+}
+
+/// One user's Jellyfin `UserData` for one type of item in one library: every item they
+/// touched (played, started, resumed or favourited), as the server writes it for them.
+#[derive(Debug, Default)]
+pub struct JellyfinUserData {
+    data: FxHashMap<String, Doc>,
+}
+
+impl JellyfinUserData {
+    /// The user's `UserData` of item `id` as the server would write it: their own where they
+    /// touched the item, else that of a user who never did (`kept`, the crawl's document's).
+    pub fn of(&self, id: &str, kept: &Doc) -> Doc {
+        match self.data.get(id) {
+            Some(data) => data.clone(),
+            None => default_user_data(kept),
+        }
+    }
+}
+
+/// Items per page of the played listing.
+const PLAYED_PAGE: usize = 500;
+
+/// The `UserData` of user `uid` (the token's own) for the items of Jellyfin type `item_type`
+/// in `library`, or `None` when it cannot be read (the index must not answer).
+///
+/// Two listings as that user, through the cache: the favourites and liked items
+/// (`Filters=IsFavoriteOrLikes`), and the items by date played, newest first
+/// (`SortBy=DatePlayed&SortOrder=Descending`), read page by page until an item without a
+/// `LastPlayedDate`: a play, a progress report and marking played all set it, so every item
+/// played, started or resumable is before that point. An item in neither list has the user
+/// data of an item never touched — except one the user only disliked (a rating under the
+/// server's like threshold with no play and no favourite), which no listing can find but a
+/// scan of the whole library.
+pub async fn jellyfin_user_data(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    uid: &str,
+    library: &str,
+    item_type: &str,
+) -> Option<JellyfinUserData> {
+    let base = format!(
+        "/Users/{uid}/Items?ParentId={library}&Recursive=true&IncludeItemTypes={item_type}\
+         &EnableImages=false"
+    );
+    let mut out = JellyfinUserData::default();
+    let favourites = read_parsed(
+        gw,
+        up,
+        user,
+        &format!("{base}&Filters=IsFavoriteOrLikes"),
+        parse_jf,
+    )
+    .await?;
+    for (id, data) in &favourites.items {
+        out.data.insert(id.clone(), data.clone());
+    }
+    let mut start = 0;
+    loop {
+        let path = format!(
+            "{base}&SortBy=DatePlayed&SortOrder=Descending&EnableTotalRecordCount=false\
+             &StartIndex={start}&Limit={PLAYED_PAGE}"
+        );
+        let page = read_parsed(gw, up, user, &path, parse_jf).await?;
+        let mut ended = page.items.len() < PLAYED_PAGE;
+        for (id, data) in &page.items {
+            if data.get("LastPlayedDate").is_none() {
+                ended = true;
+                break;
+            }
+            out.data.insert(id.clone(), data.clone());
+        }
+        if ended {
+            return Some(out);
+        }
+        start += PLAYED_PAGE;
+    }
+}
+
+/// A Jellyfin listing with user data: each item's id and `UserData`, in order.
+#[derive(Debug, Default)]
+struct JfListing {
+    items: Vec<(String, Doc)>,
+}
+
+fn parse_jf(body: &[u8]) -> Option<JfListing> {
+    let mut out = JfListing::default();
+    for item in Doc::items_of(body)? {
+        let id = item.get("Id").and_then(Doc::as_str)?.to_owned();
+        // A listing without user data cannot say what the user has.
+        let data = item.get("UserData")?.clone();
+        out.items.push((id, data));
+    }
+    Some(out)
 }
 
 fn parse(body: &[u8]) -> Option<Listing> {

@@ -20,7 +20,7 @@ mod serve_gateway;
 pub use cachearr_testkit::eventually;
 pub use serve_gateway::{Served, admin_client, loopback_config, serve};
 
-use cachearr_gateway::library::elements::fill_elements;
+use cachearr_gateway::library::elements::{fill_documents, fill_elements};
 use cachearr_gateway::{Config, Gateway, GatewayBuilder, Profile};
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};
@@ -123,6 +123,27 @@ impl Running {
                 .get(format!("{}{path}", self.sim.base_url))
                 .header("X-Plex-Token", &self.sim.token)
                 .header("Accept", "application/json");
+            async move { get.send().await.unwrap().bytes().await.unwrap() }
+        })
+        .await
+        .unwrap();
+    }
+
+    /// Keeps the simulator's `BaseItemDto` of every item in the gateway's document store for
+    /// upstream `jellyfin`, as a crawl would (tests that install an index directly).
+    pub async fn keep_jellyfin_documents(&self, token: &str) {
+        let store = self
+            .gateway
+            .index("jellyfin")
+            .unwrap()
+            .elements()
+            .unwrap()
+            .clone();
+        fill_documents(&store, |path| {
+            let get = self
+                .client
+                .get(format!("{}{path}", self.sim.base_url))
+                .header("X-Emby-Token", token);
             async move { get.send().await.unwrap().bytes().await.unwrap() }
         })
         .await

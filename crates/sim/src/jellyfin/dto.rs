@@ -336,8 +336,9 @@ pub(crate) struct MediaSourceInfo {
 }
 
 /// `BaseItemDto`: every item the server lists (tracks, albums, artists, movies, series,
-/// seasons, episodes, library views, playlists). Fields outside the default set appear only
-/// when the request's `Fields` asks for them.
+/// seasons, episodes, library views, playlists), its properties in the order of the server's
+/// class (the order it writes them in). Fields outside the default set appear only when the
+/// request's `Fields` asks for them.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct BaseItemDto {
@@ -347,28 +348,40 @@ pub(crate) struct BaseItemDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) etag: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) playlist_item_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) date_created: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) date_last_media_added: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) can_delete: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) can_download: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) container: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) sort_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) premiere_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) media_sources: Option<Vec<MediaSourceInfo>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) path: Option<String>,
+    /// `OfficialRating` (movies and shows carry one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) official_rating: Option<String>,
+    /// `ChannelId`: null for every library item (the server writes an empty id as `null`).
+    pub(crate) channel_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) overview: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) genres: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cumulative_run_time_ticks: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) run_time_ticks: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) production_year: Option<i32>,
-    /// `OfficialRating` (movies and shows carry one).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) official_rating: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) index_number: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -380,6 +393,27 @@ pub(crate) struct BaseItemDto {
     pub(crate) parent_id: Option<String>,
     #[serde(rename = "Type")]
     pub(crate) item_type: String,
+    /// `Studios` (with `Fields=Studios`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) studios: Option<Vec<NameGuidPair>>,
+    /// `GenreItems` (with `Fields=Genres`, next to `Genres`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) genre_items: Option<Vec<NameGuidPair>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) user_data: Option<UserItemData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) recursive_item_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) child_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) series_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) series_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) season_id: Option<String>,
+    /// `Tags` (with `Fields=Tags`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) tags: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) artists: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -397,38 +431,17 @@ pub(crate) struct BaseItemDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) album_artists: Option<Vec<NameGuidPair>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) series_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) series_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) season_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) season_name: Option<String>,
+    /// Left out when images are off (`EnableImages=false`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) user_data: Option<UserItemData>,
+    pub(crate) image_tags: Option<BTreeMap<String, String>>,
+    /// Written only when the backdrop limit is above 0.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) child_count: Option<u64>,
-    /// `Tags` (with `Fields=Tags`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) tags: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) recursive_item_count: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) cumulative_run_time_ticks: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) media_sources: Option<Vec<MediaSourceInfo>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) container: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) media_type: Option<String>,
-    pub(crate) image_tags: BTreeMap<String, String>,
-    pub(crate) backdrop_image_tags: Vec<String>,
+    pub(crate) backdrop_image_tags: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) location_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) playlist_item_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) date_last_media_added: Option<String>,
+    pub(crate) media_type: Option<String>,
 }
 
 /// `QueryResult<T>`: a page of a listing.
@@ -459,7 +472,9 @@ pub(crate) struct SearchHint {
     pub(crate) primary_image_tag: Option<String>,
     #[serde(rename = "Type")]
     pub(crate) item_type: String,
-    pub(crate) is_folder: bool,
+    /// Written only for folders (`true`): the server leaves it null otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) is_folder: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) run_time_ticks: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -473,10 +488,8 @@ pub(crate) struct SearchHint {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) album_artist: Option<String>,
     pub(crate) artists: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) song_count: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) episode_count: Option<u64>,
+    /// `ChannelId`: null for a library item (the server writes an empty id as `null`).
+    pub(crate) channel_id: Option<String>,
 }
 
 /// `SearchHintResult`.
@@ -575,7 +588,7 @@ mod tests {
         assert_eq!(json["Type"], "Audio");
         assert_eq!(json["RunTimeTicks"], 1_800_000_000_i64);
         assert!(json.get("Album").is_none());
-        assert!(json.get("ImageTags").is_some());
+        assert!(json.get("ImageTags").is_none(), "images off");
     }
 }
 

@@ -23,8 +23,8 @@ use super::dto::{
 };
 use super::ids::{IdSpace, JfId};
 use super::items::{
-    self, Fields, ItemQuery, Render, Target, Work, decode_id, playlist_id, user_item_data, view_id,
-    visible_item,
+    self, Fields, ImageOptions, ItemQuery, Render, Target, Work, decode_id, playlist_id,
+    user_item_data, view_id, visible_item,
 };
 use super::json::{Casing, json_response};
 use super::request::{AuthInfo, QueryParams, body_field, body_str};
@@ -256,7 +256,7 @@ fn with_render<T>(
         seed: front.sim.seed(),
         fields: Fields::parse(&req.query),
         user_data: req.query.bool("EnableUserData")?.unwrap_or(true),
-        images: req.query.bool("EnableImages")?.unwrap_or(true),
+        images: ImageOptions::parse(&req.query)?,
     };
     f(&render)
 }

@@ -150,8 +150,105 @@ pub(crate) struct Render<'a> {
     pub(crate) fields: Fields,
     /// `enableUserData` (default true).
     pub(crate) user_data: bool,
-    /// `enableImages` (default true).
-    pub(crate) images: bool,
+    /// `enableImages`, `imageTypeLimit`, `enableImageTypes`.
+    pub(crate) images: ImageOptions,
+}
+
+/// Every `ImageType`, in the server's enum order.
+const IMAGE_TYPES: [&str; 13] = [
+    "Primary",
+    "Art",
+    "Backdrop",
+    "Banner",
+    "Logo",
+    "Thumb",
+    "Disc",
+    "Box",
+    "Screenshot",
+    "Menu",
+    "Chapter",
+    "BoxRear",
+    "Profile",
+];
+
+/// The image part of the server's `DtoOptions`: `enableImages` (default true),
+/// `imageTypeLimit` (default unlimited) and `enableImageTypes` (default every type). An image
+/// type's limit is `imageTypeLimit` when images are enabled and the type is among the enabled
+/// ones, else 0 (`DtoOptions.GetImageLimit`): `ImageTags` holds the single images whose limit
+/// is above 0 (and is left out when images are off), `BackdropImageTags` is written only when
+/// the backdrop limit is above 0, and holds at most that many.
+#[derive(Debug, Clone)]
+pub(crate) struct ImageOptions {
+    enabled: bool,
+    limit: usize,
+    /// `None`: every type.
+    types: Option<Vec<&'static str>>,
+}
+
+impl Default for ImageOptions {
+    fn default() -> Self {
+        ImageOptions {
+            enabled: true,
+            limit: usize::MAX,
+            types: None,
+        }
+    }
+}
+
+impl ImageOptions {
+    /// Reads the request's image options (unknown type names are skipped, as the server's
+    /// comma-delimited binder skips them; a malformed limit is a 400).
+    pub(crate) fn parse(query: &QueryParams) -> Result<Self, ApiError> {
+        let types: Vec<&'static str> = query
+            .list("EnableImageTypes")
+            .into_iter()
+            .filter_map(|name| {
+                IMAGE_TYPES
+                    .iter()
+                    .find(|t| t.eq_ignore_ascii_case(name))
+                    .copied()
+            })
+            .collect();
+        let limit = match query.int("ImageTypeLimit")? {
+            None => usize::MAX,
+            Some(n) => usize::try_from(n).unwrap_or(0),
+        };
+        Ok(ImageOptions {
+            enabled: query.bool("EnableImages")?.unwrap_or(true),
+            limit,
+            types: (!types.is_empty()).then_some(types),
+        })
+    }
+
+    /// `GetImageLimit(type)`.
+    fn limit(&self, image_type: &str) -> usize {
+        let listed = self
+            .types
+            .as_ref()
+            .is_none_or(|types| types.contains(&image_type));
+        if self.enabled && listed {
+            self.limit
+        } else {
+            0
+        }
+    }
+
+    /// `ImageTags` of an item whose only image is a primary one tagged `primary`.
+    fn tags(&self, primary: String) -> Option<BTreeMap<String, String>> {
+        if !self.enabled {
+            return None;
+        }
+        let mut tags = BTreeMap::new();
+        if self.limit("Primary") > 0 {
+            tags.insert("Primary".to_owned(), primary);
+        }
+        Some(tags)
+    }
+
+    /// `BackdropImageTags` of an item without backdrops.
+    fn backdrops(&self) -> Option<Vec<String>> {
+        (self.limit("Backdrop") > 0).then(Vec::new)
+    }
 }
 
 /// What a Jellyfin id names in the simulator.

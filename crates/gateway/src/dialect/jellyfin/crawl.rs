@@ -76,8 +76,13 @@ impl ServerLibrary for Jellyfin {
             .collect()
     }
 
+    /// The server's `BaseItemDto`s are kept (`library::elements`, [`super::doc`]).
     fn keeps_elements(&self) -> bool {
-        false
+        true
+    }
+
+    fn items_answer_is_kept(&self) -> bool {
+        true
     }
 
     fn listing_by_ids_path(&self, _: &str, _: ItemKind, _: &[&str]) -> Option<String> {
@@ -85,8 +90,10 @@ impl ServerLibrary for Jellyfin {
     }
 }
 
-/// The fields every listing asks for (what [`record`] reads beyond the defaults).
-pub const FIELDS: &str = "Path,ProviderIds,DateCreated,DateLastSaved,ParentId";
+/// The fields every listing asks for: what [`record`] reads beyond the defaults (`Path`,
+/// `ProviderIds`, `DateCreated`, `DateLastSaved`, `ParentId`) and every other field whose
+/// properties the kept documents answer with ([`super::doc::GATED`]).
+pub const FIELDS: &str = super::doc::CRAWL_FIELDS;
 
 /// The Jellyfin item types the index reads per library kind.
 pub fn types_of_section(kind: &str) -> &'static [(ItemKind, &'static str)] {
@@ -113,8 +120,7 @@ pub fn page_path(
 ) -> String {
     let mut path = format!(
         "/Items?ParentId={library}&Recursive=true&IncludeItemTypes={item_type}\
-         &Fields={FIELDS}&EnableImages=false&EnableUserData=false\
-         &StartIndex={start}&Limit={size}"
+         &Fields={FIELDS}&StartIndex={start}&Limit={size}"
     );
     if let Some(since) = since {
         path.push_str("&MinDateLastSaved=");
@@ -141,8 +147,7 @@ pub(super) fn section_word(kind: &str) -> &'static str {
 /// The path that fetches items of one library by id.
 pub fn items_path(library: &str, ids: &[String]) -> String {
     format!(
-        "/Items?ParentId={library}&Recursive=true&Ids={}&Fields={FIELDS}\
-         &EnableImages=false&EnableUserData=false",
+        "/Items?ParentId={library}&Recursive=true&Ids={}&Fields={FIELDS}",
         ids.join(",")
     )
 }

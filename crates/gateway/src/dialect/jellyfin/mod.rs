@@ -11,6 +11,9 @@
 //! * `crawl.rs` — how the library index reads the server (`ServerLibrary`): the pages it
 //!   asks for, the kinds it keeps per section, and the reading of the answers (sections,
 //!   items, totals, a user's own sections).
+//! * `doc.rs` — the server's own `BaseItemDto`s as the crawl keeps them, in the server's
+//!   property order, and their projection to a request's `Fields` and image and user data
+//!   options.
 //! * `render.rs` — the documents an answer from the index is written in: `BaseItemDto`s and
 //!   `SearchHint`s from the index's records, the type names of kinds.
 //! * Key rules: query names are case-insensitive on the server, so they are written
@@ -18,6 +21,7 @@
 //! * A client names itself with `Client=` in its authorization header, or `X-Emby-Client`.
 
 pub mod crawl;
+pub mod doc;
 pub mod events;
 mod play_state;
 mod prefetch;

@@ -1,13 +1,12 @@
-//! Jellyfin documents rendered from the index (`library::answer`): `BaseItemDto` items in a `QueryResult`
-//! (`Items`, `TotalRecordCount`, `StartIndex`) and `SearchHint`s in a `SearchHintResult`,
-//! PascalCase, null properties omitted, as the server serialises them.
+//! Jellyfin's `SearchHint`s of answers from the index (`library::answer`), made from the
+//! server's kept documents ([`super::doc`]), and the type names of kinds. `/Items` answers are
+//! the kept documents themselves.
 //!
-//! What the index does not hold is left out (image tags, premiere dates, containers, the
-//! user's `UserData` …); see docs/library-index.md "Answering from the index".
+//! See docs/library-index.md "Answering from the index".
 
 use cachearr_library::ItemKind;
-use cachearr_library::index::ItemView;
-use serde_json::{Map, Value, json};
+
+use super::doc::Doc;
 
 /// Jellyfin's `Type` of a kind.
 pub fn type_name(kind: ItemKind) -> &'static str {
@@ -48,213 +47,62 @@ pub fn library_kinds(collection_type: &str) -> (&'static [ItemKind], bool) {
 /// `"YYYY-MM-DDTHH:MM:SS.0000000Z"`, as .NET writes a UTC date (the simulator's own code).
 pub use cachearr_serverfmt::jellyfin::iso8601;
 
-const TICKS_PER_MS: i64 = 10_000;
-
-/// Which optional `Fields` the request asked for.
-#[derive(Debug, Clone, Default)]
-pub struct Fields {
-    /// `Path`.
-    pub path: bool,
-    /// `SortName`.
-    pub sort_name: bool,
-    /// `DateCreated`.
-    pub date_created: bool,
-    /// `ParentId`.
-    pub parent_id: bool,
-}
-
-impl Fields {
-    /// From the `Fields` parameter (comma separated, any case).
-    pub fn parse(raw: Option<&str>) -> Fields {
-        let mut f = Fields::default();
-        for name in raw.unwrap_or("").split(',').map(str::trim) {
-            match name.to_ascii_lowercase().as_str() {
-                "path" => f.path = true,
-                "sortname" => f.sort_name = true,
-                "datecreated" => f.date_created = true,
-                "parentid" => f.parent_id = true,
-                _ => {}
-            }
+/// The `SearchHint` of an item, from the server's kept `BaseItemDto` of it, as the server's
+/// `SearchController` fills one from the item, in `SearchHint`'s property order: name,
+/// numbers, year, primary image tag, type, `IsFolder` (folders only), run time, media type,
+/// series, album, album artist, artists, channel, primary image aspect ratio. No
+/// `SongCount`/`EpisodeCount` (the server never sets them in a hint).
+///
+/// `None` when the hint cannot be known from the document: the server writes a hint's thumb
+/// and backdrop from the item or the nearest parent that has one, which a document with a
+/// thumb or backdrop of its own or inherited does not pin down.
+pub fn search_hint(doc: &Doc) -> Option<Doc> {
+    let own_thumb = doc.get("ImageTags").and_then(|t| t.get("Thumb")).is_some();
+    let own_backdrop = matches!(doc.get("BackdropImageTags"), Some(Doc::Array(b)) if !b.is_empty());
+    let inherited = ["ParentThumbItemId", "ParentBackdropItemId"]
+        .iter()
+        .any(|k| doc.get(k).is_some());
+    if own_thumb || own_backdrop || inherited {
+        return None;
+    }
+    let mut o: Vec<(String, Doc)> = Vec::new();
+    let copy = |to: &str, from: &str, o: &mut Vec<(String, Doc)>| {
+        if let Some(v) = doc.get(from) {
+            o.push((to.to_owned(), v.clone()));
         }
-        f
+    };
+    let id = doc.get("Id")?.clone();
+    o.push(("ItemId".to_owned(), id.clone()));
+    o.push(("Id".to_owned(), id));
+    copy("Name", "Name", &mut o);
+    copy("IndexNumber", "IndexNumber", &mut o);
+    copy("ProductionYear", "ProductionYear", &mut o);
+    copy("ParentIndexNumber", "ParentIndexNumber", &mut o);
+    let primary = doc.get("ImageTags").and_then(|tags| tags.get("Primary"));
+    if let Some(tag) = primary {
+        o.push(("PrimaryImageTag".to_owned(), tag.clone()));
     }
-}
-
-fn insert(obj: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
-    obj.insert(key.to_string(), value.into());
-}
-
-fn playable(kind: ItemKind) -> bool {
-    matches!(kind, ItemKind::Track | ItemKind::Movie | ItemKind::Episode)
-}
-
-/// The `BaseItemDto` of one item.
-pub fn item_dto(view: &ItemView<'_>, server_id: &str, fields: &Fields) -> Value {
-    let kind = view.kind();
-    let mut o = Map::new();
-    insert(&mut o, "Name", view.title());
-    insert(&mut o, "ServerId", server_id);
-    insert(&mut o, "Id", view.id());
-    if fields.date_created {
-        insert(&mut o, "DateCreated", iso8601(view.added_at()));
+    copy("Type", "Type", &mut o);
+    if matches!(doc.get("IsFolder"), Some(Doc::Bool(true))) {
+        o.push(("IsFolder".to_owned(), Doc::Bool(true)));
     }
-    if fields.sort_name {
-        insert(
-            &mut o,
-            "SortName",
-            cachearr_serverfmt::plex::title_sort(view.title()),
-        );
+    copy("RunTimeTicks", "RunTimeTicks", &mut o);
+    copy("MediaType", "MediaType", &mut o);
+    copy("EndDate", "EndDate", &mut o);
+    copy("Series", "SeriesName", &mut o);
+    copy("Album", "Album", &mut o);
+    copy("AlbumId", "AlbumId", &mut o);
+    copy("AlbumArtist", "AlbumArtist", &mut o);
+    let artists = doc
+        .get("Artists")
+        .cloned()
+        .unwrap_or(Doc::Array(Vec::new()));
+    o.push(("Artists".to_owned(), artists));
+    copy("ChannelId", "ChannelId", &mut o);
+    if primary.is_some() {
+        copy("PrimaryImageAspectRatio", "PrimaryImageAspectRatio", &mut o);
     }
-    if fields.path
-        && let Some(path) = view.file_path()
-    {
-        insert(&mut o, "Path", path);
-    }
-    if playable(kind)
-        && let Some(ms) = view.duration_ms()
-    {
-        insert(&mut o, "RunTimeTicks", i64::from(ms) * TICKS_PER_MS);
-    }
-    if let Some(year) = view.year() {
-        insert(&mut o, "ProductionYear", year);
-    }
-    if matches!(kind, ItemKind::Track | ItemKind::Episode) {
-        if let Some(n) = view.index() {
-            insert(&mut o, "IndexNumber", n);
-        }
-        if let Some(n) = view.parent_index() {
-            insert(&mut o, "ParentIndexNumber", n);
-        }
-    }
-    insert(&mut o, "IsFolder", !playable(kind));
-    if fields.parent_id {
-        let parent = view.parent_id().unwrap_or(view.section_id());
-        insert(&mut o, "ParentId", parent);
-    }
-    insert(&mut o, "Type", type_name(kind));
-    match kind {
-        ItemKind::Track => {
-            if let Some(artist) = view.artists().first() {
-                insert(&mut o, "Artists", json!([artist]));
-            }
-            if let Some(album) = view.album() {
-                insert(&mut o, "Album", album);
-            }
-            if let Some(id) = view.parent_id() {
-                insert(&mut o, "AlbumId", id);
-            }
-            if let Some(artist) = view.album_artist() {
-                insert(&mut o, "AlbumArtist", artist);
-                if let Some(id) = view.grandparent_id() {
-                    insert(&mut o, "AlbumArtists", json!([{"Name": artist, "Id": id}]));
-                }
-            }
-        }
-        ItemKind::Album => {
-            if let Some(artist) = view.album_artist() {
-                insert(&mut o, "Artists", json!([artist]));
-                if let Some(id) = view.parent_id() {
-                    insert(&mut o, "ArtistItems", json!([{"Name": artist, "Id": id}]));
-                }
-                insert(&mut o, "AlbumArtist", artist);
-                if let Some(id) = view.parent_id() {
-                    insert(&mut o, "AlbumArtists", json!([{"Name": artist, "Id": id}]));
-                }
-            }
-        }
-        ItemKind::Episode => {
-            if let Some(show) = view.album() {
-                insert(&mut o, "SeriesName", show);
-            }
-            if let Some(id) = view.grandparent_id() {
-                insert(&mut o, "SeriesId", id);
-            }
-            if let Some(id) = view.parent_id() {
-                insert(&mut o, "SeasonId", id);
-            }
-        }
-        ItemKind::Artist | ItemKind::Movie => {}
-    }
-    insert(
-        &mut o,
-        "MediaType",
-        match kind {
-            ItemKind::Track => "Audio",
-            ItemKind::Movie | ItemKind::Episode => "Video",
-            _ => "Unknown",
-        },
-    );
-    insert(&mut o, "ImageTags", json!({}));
-    insert(&mut o, "BackdropImageTags", json!([]));
-    insert(&mut o, "LocationType", "FileSystem");
-    Value::Object(o)
-}
-
-/// The `SearchHint` of one item.
-pub fn search_hint(view: &ItemView<'_>) -> Value {
-    let kind = view.kind();
-    let mut o = Map::new();
-    insert(&mut o, "ItemId", view.id());
-    insert(&mut o, "Id", view.id());
-    insert(&mut o, "Name", view.title());
-    if matches!(kind, ItemKind::Track | ItemKind::Episode)
-        && let Some(n) = view.index()
-    {
-        insert(&mut o, "IndexNumber", n);
-    }
-    if let Some(year) = view.year() {
-        insert(&mut o, "ProductionYear", year);
-    }
-    if matches!(kind, ItemKind::Track | ItemKind::Episode)
-        && let Some(n) = view.parent_index()
-    {
-        insert(&mut o, "ParentIndexNumber", n);
-    }
-    insert(&mut o, "Type", type_name(kind));
-    insert(&mut o, "IsFolder", !playable(kind));
-    if playable(kind)
-        && let Some(ms) = view.duration_ms()
-    {
-        insert(&mut o, "RunTimeTicks", i64::from(ms) * TICKS_PER_MS);
-    }
-    insert(
-        &mut o,
-        "MediaType",
-        match kind {
-            ItemKind::Track => "Audio",
-            ItemKind::Movie | ItemKind::Episode => "Video",
-            _ => "Unknown",
-        },
-    );
-    let mut artists: Vec<&str> = Vec::new();
-    match kind {
-        ItemKind::Track => {
-            if let Some(album) = view.album() {
-                insert(&mut o, "Album", album);
-            }
-            if let Some(id) = view.parent_id() {
-                insert(&mut o, "AlbumId", id);
-            }
-            if let Some(artist) = view.album_artist() {
-                insert(&mut o, "AlbumArtist", artist);
-            }
-            artists.extend(view.artists().first());
-        }
-        ItemKind::Album => {
-            if let Some(artist) = view.album_artist() {
-                insert(&mut o, "AlbumArtist", artist);
-                artists.push(artist);
-            }
-        }
-        ItemKind::Episode => {
-            if let Some(show) = view.album() {
-                insert(&mut o, "Series", show);
-            }
-        }
-        ItemKind::Artist | ItemKind::Movie => {}
-    }
-    insert(&mut o, "Artists", json!(artists));
-    Value::Object(o)
+    Some(Doc::Object(o))
 }
 
 #[cfg(test)]
@@ -267,7 +115,5 @@ mod tests {
         assert_eq!(iso8601(1_700_000_000), "2023-11-14T22:13:20.0000000Z");
         assert_eq!(kind_of_type("audio"), Some(ItemKind::Track));
         assert!(kind_of_type("Series").is_none());
-        let f = Fields::parse(Some("Path, sortname,Overview"));
-        assert!(f.path && f.sort_name && !f.date_created);
     }
 }

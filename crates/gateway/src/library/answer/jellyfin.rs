@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use cachearr_library::ItemKind;
 use cachearr_serverfmt::plex::title_sort;
-use http::HeaderMap;
 use http::header::{self, HeaderValue};
 
-use super::super::titles::{self, Rank, TitleHit};
+use super::super::titles::{self, TitleHit};
 use super::{Answer, AnswerBody, Ctx, number, param};
-use crate::Gateway;
+use crate::dialect::jellyfin::doc::{Doc, DtoOptions};
 use crate::dialect::jellyfin::render as render_jellyfin;
+use crate::library::user_state::{self, JellyfinUserData};
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
@@ -71,24 +71,6 @@ fn jellyfin_ignorable(name: &str) -> bool {
     )
 }
 
-/// The server's id (`/System/Info/Public` `Id`), read through the cache.
-pub(super) async fn jellyfin_server_id(
-    gw: &Gateway,
-    up: &Arc<Upstream>,
-    user: &Arc<UserRecord>,
-) -> Option<String> {
-    let mut extra = HeaderMap::new();
-    extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let lookup = crate::fetch::fetch_as_user(gw, up, user, "/System/Info/Public", extra, true)
-        .await
-        .ok()?;
-    if lookup.entry.value.status != 200 {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&lookup.entry.value.body).ok()?;
-    v.get("Id")?.as_str().map(str::to_string)
-}
-
 /// The token's own user id (`/Users/Me` `Id`): asked of the server once per token and kept
 /// with the user (not through the cache: `/Users/Me` carries activity dates clients must get
 /// fresh, so it is no cached route).
@@ -130,6 +112,19 @@ pub(super) fn same_jellyfin_id(a: &str, b: &str) -> bool {
             .collect()
     };
     bare(a) == bare(b)
+}
+
+/// A page of `/Items` found in the index, to be written from the kept documents
+/// ([`Ctx::jellyfin_items_text`]).
+pub(super) struct JellyfinItems {
+    /// Each item's id and library, in the answer's order.
+    items: Vec<(String, String)>,
+    /// `TotalRecordCount` (0 when the request turned the count off, as the server does).
+    total: usize,
+    /// `StartIndex`.
+    start: usize,
+    /// What the request asks of each item.
+    options: DtoOptions,
 }
 
 /// Where a Jellyfin search puts an item: relevance, folded sort name, name, id.
@@ -212,12 +207,8 @@ impl Ctx<'_> {
 
     /// `/Items?SearchTerm=&Recursive=true` (and `/Users/{id}/Items`): a recursive search
     /// over the user's libraries, by sort name, paged by `StartIndex` / `Limit`.
-    pub(super) fn jellyfin_items(
-        &self,
-        params: &[(String, String)],
-        server_id: &str,
-        uid: Option<String>,
-    ) -> Option<Answer> {
+    pub(super) fn jellyfin_items(&self, params: &[(String, String)]) -> Option<Answer> {
+        let options = DtoOptions::parse(params)?;
         for (k, v) in params {
             let ok = jellyfin_ignorable(k)
                 || matches!(
@@ -289,29 +280,81 @@ impl Ctx<'_> {
             .collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         let total = keyed.len();
-        let fields = render_jellyfin::Fields::parse(param(params, "fields"));
-        let items: Vec<serde_json::Value> = keyed
+        let items: Vec<(String, String)> = keyed
             .iter()
             .skip(start)
             .take(limit.unwrap_or(usize::MAX))
             .filter_map(|(_, h)| self.view(h))
-            .map(|v| render_jellyfin::item_dto(&v, server_id, &fields))
+            .map(|v| (v.id().to_owned(), v.section_id().to_owned()))
             .collect();
-        let doc = serde_json::json!({
-            "Items": items,
-            "TotalRecordCount": if counted { total } else { 0 },
-            "StartIndex": start,
-        });
-        let user_data =
-            !param(params, "enableuserdata").is_some_and(|v| v.eq_ignore_ascii_case("false"));
         Some(Answer {
-            body: AnswerBody::Json(doc, uid.filter(|_| user_data)),
+            body: AnswerBody::JellyfinItems(JellyfinItems {
+                items,
+                total: if counted { total } else { 0 },
+                start,
+                options,
+            }),
             content_type: "application/json; charset=utf-8",
             plex_paging: None,
         })
     }
 
-    /// `/Search/Hints?SearchTerm=`: exact, then prefix, then contains; by sort name within.
+    /// Writes a page of `/Items` from the server's kept documents, each projected to the
+    /// request's options with the asking user's `UserData`; `None` when a document is not
+    /// kept or the user's data cannot be read (the server answers).
+    pub(super) async fn jellyfin_items_text(&self, page: &JellyfinItems) -> Option<String> {
+        let store = self.elements.as_ref()?;
+        let docs: Vec<(Doc, &str)> = page
+            .items
+            .iter()
+            .map(|(id, library)| Some((store.document(id)?, library.as_str())))
+            .collect::<Option<_>>()?;
+        // The user's data of each library and type on the page, read once: one type at a
+        // time, the query the crawl read that type with, so it spans the items the index
+        // holds of it (artists are not children of a music library's folder; how a server
+        // lists them under it is its own).
+        let type_of = |doc: &Doc| -> Option<&'static str> {
+            let kind = render_jellyfin::kind_of_type(doc.get("Type")?.as_str()?)?;
+            Some(render_jellyfin::type_name(kind))
+        };
+        let mut data: Vec<((&str, &str), JellyfinUserData)> = Vec::new();
+        if page.options.user_data && !docs.is_empty() {
+            let uid = jellyfin_own_id(self.up, self.user).await?;
+            for (doc, library) in &docs {
+                let key = (*library, type_of(doc)?);
+                if data.iter().any(|(k, _)| *k == key) {
+                    continue;
+                }
+                let read =
+                    user_state::jellyfin_user_data(self.gw, self.up, self.user, &uid, key.0, key.1)
+                        .await?;
+                data.push((key, read));
+            }
+        }
+        let mut text = String::from("{\"Items\":[");
+        for (n, (doc, library)) in docs.iter().enumerate() {
+            let key = (*library, type_of(doc)?);
+            let user_data = match data.iter().find(|(k, _)| *k == key) {
+                Some((_, read)) => {
+                    let id = doc.get("Id").and_then(Doc::as_str)?;
+                    Some(read.of(id, doc.get("UserData")?))
+                }
+                None => None,
+            };
+            if n > 0 {
+                text.push(',');
+            }
+            text.push_str(&page.options.project(doc, user_data)?.to_text());
+        }
+        text.push_str(&format!(
+            "],\"TotalRecordCount\":{},\"StartIndex\":{}}}",
+            page.total, page.start
+        ));
+        Some(text)
+    }
+
+    /// `/Search/Hints?SearchTerm=`: by the server's search relevance, sort name and name; at
+    /// most `Limit` items counted, `StartIndex` skipping into them (as the server pages).
     pub(super) fn jellyfin_hints(&self, params: &[(String, String)]) -> Option<Answer> {
         for (k, _) in params {
             let ok = jellyfin_ignorable(k)
@@ -358,30 +401,53 @@ impl Ctx<'_> {
         others &= include_media;
         let libraries = self.jellyfin_libraries(&kinds, others)?;
         let hits = self.folded.find(term, &kinds, &libraries, false);
-        let mut keyed: Vec<(Rank, String, String, TitleHit)> = hits
+        // The server's order: its search relevance (on the name), sort name, name, then —
+        // where the server's database leaves ties in no defined order — the id.
+        let folded_term = titles::fold(term);
+        let mut keyed: Vec<(JellyfinSearchKey<'_>, TitleHit)> = hits
             .into_iter()
             .filter_map(|h| {
                 let v = self.view(&h)?;
+                let relevance = cachearr_serverfmt::search::jellyfin_relevance(
+                    &titles::fold(v.title()),
+                    None,
+                    &folded_term,
+                );
                 Some((
-                    h.rank,
-                    titles::fold(title_sort(v.title())),
-                    v.id().to_string(),
+                    (
+                        relevance,
+                        titles::fold(title_sort(v.title())),
+                        v.title(),
+                        v.id(),
+                    ),
                     h,
                 ))
             })
             .collect();
-        keyed.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        // The server hands `Limit` to its item query and pages the result afterwards: at most
+        // `Limit` items are counted, and `StartIndex` skips into those.
+        keyed.truncate(limit.unwrap_or(usize::MAX));
         let total = keyed.len();
-        let hints: Vec<serde_json::Value> = keyed
+        // Each hint is made from its item's kept document: an item without one sends the
+        // search to the server.
+        let store = self.elements.as_ref()?;
+        let mut text = String::from("{\"SearchHints\":[");
+        for (n, (_, h)) in keyed
             .iter()
             .skip(start)
             .take(limit.unwrap_or(usize::MAX))
-            .filter_map(|(_, _, _, h)| self.view(h))
-            .map(|v| render_jellyfin::search_hint(&v))
-            .collect();
-        let doc = serde_json::json!({ "SearchHints": hints, "TotalRecordCount": total });
+            .enumerate()
+        {
+            let doc = store.document(self.view(h)?.id())?;
+            if n > 0 {
+                text.push(',');
+            }
+            text.push_str(&render_jellyfin::search_hint(&doc)?.to_text());
+        }
+        text.push_str(&format!("],\"TotalRecordCount\":{total}}}"));
         Some(Answer {
-            body: AnswerBody::Json(doc, None),
+            body: AnswerBody::Text(text),
             content_type: "application/json; charset=utf-8",
             plex_paging: None,
         })

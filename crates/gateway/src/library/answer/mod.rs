@@ -15,10 +15,13 @@
 //! lists that user as many items as the owner, are searched.
 //!
 //! Matching follows the servers (case- and accent-insensitive substring of the title; see
-//! [`titles`]), ranking the simple exact / prefix / contains order. A Plex answer's items are
-//! the server's own elements as the crawl kept them ([`elements`]): an item whose element is
-//! not kept sends the request to the server. Jellyfin items are rendered by the dialect's
-//! [`render`](crate::dialect::jellyfin::render).
+//! [`titles`]), ordered as each server orders its results. A Plex answer's items are the
+//! server's own elements as the crawl kept them ([`elements`]); a Jellyfin answer's items are
+//! the server's own `BaseItemDto`s, projected to the request
+//! ([`doc`](crate::dialect::jellyfin::doc)), and its hints are made from them
+//! ([`render`](crate::dialect::jellyfin::render)). An item whose element or document is not
+//! kept sends the request to the server. Each item carries the asking user's own play state
+//! ([`user_state`]).
 //!
 //! Layout: this file finds the route and the user's sections and fills in play state;
 //! [`plex`] and [`jellyfin`] write each server's answers (which one is the route's
@@ -51,7 +54,7 @@ use crate::fetch::ProxyBody;
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
-use jellyfin::{JellyfinRoute, jellyfin_own_id, jellyfin_server_id, same_jellyfin_id};
+use jellyfin::{JellyfinItems, JellyfinRoute, jellyfin_own_id, same_jellyfin_id};
 use plex::PlexRoute;
 
 mod jellyfin;
@@ -107,11 +110,9 @@ pub(crate) async fn try_answer<B>(
     let folded = titles::folded(&index).await?;
     let whole = whole_sections(gw, up, &user, &sections, |id, kind| folded.count(id, kind)).await;
     let crawled = handle.sections();
-    let elements = handle.elements().cloned();
-    if matches!(route, Route::Plex(_)) && elements.is_none() {
-        // Nothing to render the server's elements from: the server answers.
-        return None;
-    }
+    // Without the server's elements or documents there is nothing to answer with: the
+    // server answers.
+    let elements = Some(handle.elements()?.clone());
     let ctx = Ctx {
         elements,
         whole: &whole,
@@ -132,14 +133,11 @@ pub(crate) async fn try_answer<B>(
         Route::Plex(PlexRoute::SectionAll { section, params }) => {
             ctx.plex_section_all(&section, &params)
         }
-        Route::Jellyfin(JellyfinRoute::Items { params, uid }) => {
-            let server_id = jellyfin_server_id(gw, up, &user).await?;
-            ctx.jellyfin_items(&params, &server_id, uid)
-        }
+        Route::Jellyfin(JellyfinRoute::Items { params, .. }) => ctx.jellyfin_items(&params),
         Route::Jellyfin(JellyfinRoute::Hints { params }) => ctx.jellyfin_hints(&params),
     }?;
     let answer = ctx.fill_play_state(answer).await?;
-    let resp = respond(answer, started);
+    let resp = respond(answer, started)?;
     gw.metrics().observe_request(
         &up.metrics_name,
         "search",
@@ -183,8 +181,11 @@ pub(crate) struct Answer {
 
 /// The document before play state is filled in and it is serialised.
 enum AnswerBody {
-    /// A Jellyfin JSON document, and the user id whose cached `UserData` to add to `Items`.
-    Json(serde_json::Value, Option<String>),
+    /// A page of Jellyfin items, written from the server's kept documents with the user's
+    /// `UserData` ([`Ctx::jellyfin_items_text`]).
+    JellyfinItems(JellyfinItems),
+    /// A Jellyfin document written out (`/Search/Hints`: no user state).
+    Text(String),
     Plex {
         doc: El,
         json: bool,
@@ -262,31 +263,16 @@ impl Ctx<'_> {
         self.index.item(hit.item, &everything)
     }
 
-    /// Puts the asking user's play state into the items of `answer`: Plex, as the server
-    /// would write it ([`user_state`]), or `None` when it cannot be read; Jellyfin, the user's
-    /// cached `UserData` where there is one.
+    /// Puts the asking user's play state into the items of `answer` as the server would write
+    /// it ([`user_state`]), or `None` when it cannot be read: Plex's attributes, Jellyfin's
+    /// `UserData` (written with the page's kept documents).
     async fn fill_play_state(&self, mut answer: Answer) -> Option<Answer> {
         match &mut answer.body {
-            AnswerBody::Json(doc, Some(uid)) => {
-                let accept = self.headers.get(header::ACCEPT);
-                if let Some(items) = doc.get_mut("Items").and_then(|v| v.as_array_mut()) {
-                    for item in items {
-                        let Some(id) = item.get("Id").and_then(|v| v.as_str()) else {
-                            continue;
-                        };
-                        let id = id.to_string();
-                        if let Some(data) = playstate::cached_jellyfin(
-                            self.gw, self.up, self.user, uid, &id, accept,
-                        )
-                        .await
-                            && let Some(obj) = item.as_object_mut()
-                        {
-                            obj.insert("UserData".to_string(), data);
-                        }
-                    }
-                }
+            AnswerBody::JellyfinItems(page) => {
+                let text = self.jellyfin_items_text(page).await?;
+                answer.body = AnswerBody::Text(text);
             }
-            AnswerBody::Json(_, None) => {}
+            AnswerBody::Text(_) => {}
             AnswerBody::Plex { doc, items, .. } => {
                 // The user's state of each section and kind in the answer, read once; an
                 // answer whose state cannot be read is the server's to give.
@@ -351,13 +337,15 @@ fn insert_play_state(el: El, state: &playstate::PlayState) -> El {
     el
 }
 
-fn respond(answer: Answer, started: Instant) -> Response<ProxyBody> {
+fn respond(answer: Answer, started: Instant) -> Option<Response<ProxyBody>> {
     let (body, plex_protocol) = match answer.body {
         AnswerBody::Plex { doc, json, .. } => {
             let text = if json { doc.to_json() } else { doc.to_xml() };
             (text, true)
         }
-        AnswerBody::Json(v, _) => (v.to_string(), false),
+        AnswerBody::Text(text) => (text, false),
+        // Written out by `fill_play_state` before this; should one not be, the server answers.
+        AnswerBody::JellyfinItems(_) => return None,
     };
     let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body))));
     *resp.status_mut() = StatusCode::OK;
@@ -374,5 +362,5 @@ fn respond(answer: Answer, started: Instant) -> Response<ProxyBody> {
         h.insert("x-plex-container-total-size", HeaderValue::from(total));
     }
     crate::respond::mark_index_answer(h, started);
-    resp
+    Some(resp)
 }

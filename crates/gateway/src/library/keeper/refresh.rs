@@ -158,6 +158,8 @@ impl Keeper {
         let mut upserts = Vec::new();
         let mut replaced = HashSet::new();
         let mut fetched = 0u64;
+        // Albums and artists the pass found changed (not those of listings read in full).
+        let mut parents: HashSet<String> = HashSet::new();
         for stream in &streams {
             let (changed, count) =
                 read_stream(client, stream, page_size, Some(self.meta.high_water)).await?;
@@ -173,6 +175,13 @@ impl Keeper {
                 + new;
             let total = client.total(stream).await?;
             if known == total {
+                parents.extend(
+                    changed
+                        .iter()
+                        .filter(|r| matches!(r.kind, ItemKind::Album | ItemKind::Artist))
+                        .filter(|r| current.by_id(&r.id, &everything).is_some())
+                        .map(|r| r.id.clone()),
+                );
                 upserts.extend(changed);
             } else {
                 tracing::info!(
@@ -196,6 +205,16 @@ impl Keeper {
                     p.requests = requests;
                 }
             });
+        }
+        // The items under a changed album or artist carry its values (see
+        // [`children_of`]): they are read again with it.
+        let listed: HashSet<&str> = upserts.iter().map(|r| r.id.as_str()).collect();
+        let parents: HashSet<&str> = parents.iter().map(String::as_str).collect();
+        let children = children_of(current, &parents, &listed);
+        if !children.is_empty() {
+            let (records, _) = placed(client.items(&children, &sections).await?, current);
+            fetched += records.len() as u64;
+            upserts.extend(records);
         }
         Ok((sections, upserts, replaced, fetched))
     }
@@ -275,6 +294,7 @@ impl Keeper {
                 _ => {}
             }
         }
+        ids.extend(children_of_changed(&current, &events, &ids));
         if !ids.is_empty() {
             let started_ms = self.now_ms();
             let client = match Client::new(self.up.clone()) {
@@ -287,6 +307,10 @@ impl Keeper {
             match fetched {
                 Ok(records) => {
                     let everything = Visibility::everything();
+                    let (records, unplaced) = placed(records, &current);
+                    // A new item more than one library answered for: the next refresh reads
+                    // each library's changes on its own, which places it.
+                    refresh |= unplaced;
                     let found: HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
                     let gone: HashSet<String> = ids
                         .iter()
@@ -335,6 +359,96 @@ impl Keeper {
             self.refresh().await;
         }
     }
+}
+
+/// The records of items fetched by id, one per item: a server that ignores `ParentId` next to
+/// `Ids` (Jellyfin) answers an item for every library asked, so an item can come back once
+/// per library. An item the index holds keeps its library, a new one takes its parent's; one
+/// that is neither cannot be placed and is left out (`true`: some were).
+pub(super) fn placed(records: Vec<ItemRecord>, index: &LibraryIndex) -> (Vec<ItemRecord>, bool) {
+    let everything = Visibility::everything();
+    let mut libraries: HashMap<String, usize> = HashMap::new();
+    for r in &records {
+        *libraries.entry(r.id.clone()).or_default() += 1;
+    }
+    let mut unplaced = false;
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out = Vec::with_capacity(records.len());
+    for r in records {
+        if libraries.get(&r.id).is_some_and(|n| *n == 1) {
+            out.push(r);
+            continue;
+        }
+        // Its library: the index's, or for a new item its parent's (a track is in its
+        // album's library, an album in its artist's).
+        let library = index
+            .by_id(&r.id, &everything)
+            .map(|v| v.section_id())
+            .or_else(|| {
+                [&r.parent_id, &r.grandparent_id]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|p| index.by_id(p, &everything).map(|v| v.section_id()))
+            });
+        match library {
+            Some(library) if library == r.section_id => {
+                if seen.insert(r.id.clone()) {
+                    out.push(r);
+                }
+            }
+            Some(_) => {}
+            None => unplaced = true,
+        }
+    }
+    (out, unplaced)
+}
+
+/// The items under the albums and artists an update names (see [`children_of`]).
+fn children_of_changed(
+    index: &LibraryIndex,
+    events: &[ChangeEvent],
+    ids: &[String],
+) -> Vec<String> {
+    let everything = Visibility::everything();
+    let parents: HashSet<&str> = events
+        .iter()
+        .filter(|e| e.change == Change::Updated)
+        .flat_map(|e| e.items.iter())
+        .filter(|id| {
+            index
+                .by_id(id, &everything)
+                .is_some_and(|v| matches!(v.kind(), ItemKind::Album | ItemKind::Artist))
+        })
+        .map(String::as_str)
+        .collect();
+    let named: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    children_of(index, &parents, &named)
+}
+
+/// The items of `index` under `parents` (albums and artists), less those in `skip`: each
+/// carries some of its parent's values (a track its album's title and image tag, its
+/// artist's name; an album its artist's), in its record and in the server's document or
+/// element the answers are written from, and the server announces or saves the parent alone.
+/// They are read again with it.
+pub(super) fn children_of(
+    index: &LibraryIndex,
+    parents: &HashSet<&str>,
+    skip: &HashSet<&str>,
+) -> Vec<String> {
+    if parents.is_empty() {
+        return Vec::new();
+    }
+    index
+        .records()
+        .filter(|r| {
+            [&r.parent_id, &r.grandparent_id]
+                .into_iter()
+                .flatten()
+                .any(|p| parents.contains(p.as_str()))
+        })
+        .map(|r| r.id)
+        .filter(|id| !skip.contains(id.as_str()))
+        .collect()
 }
 
 /// Reads a whole stream (or its changes since `since`): its records and the items seen.

@@ -1,6 +1,8 @@
 //! Tests of the index keeper: rebuilding an index from changes, totals, retry back-off, file names.
 
-use super::refresh::{count_by_stream, rebuild};
+use std::collections::HashSet;
+
+use super::refresh::{children_of, count_by_stream, placed, rebuild};
 use super::*;
 use cachearr_library::ItemRecord;
 
@@ -33,6 +35,62 @@ fn rebuild_keeps_replaces_and_drops() {
         count_by_stream(&index)[&("s".to_string(), ItemKind::Track)],
         2
     );
+}
+
+#[test]
+fn an_item_answered_for_several_libraries_keeps_its_own() {
+    let current =
+        LibraryIndex::build(&[record("1", "s", Some("10")), record("10", "s", None)]).unwrap();
+    // "1" is known in "s"; "2" is new under "10" (in "s"); "3" is new with no known parent.
+    let fetched = vec![
+        record("1", "s", Some("10")),
+        record("1", "t", Some("10")),
+        record("2", "t", Some("10")),
+        record("2", "s", Some("10")),
+        record("3", "s", Some("99")),
+        record("3", "t", Some("99")),
+        record("4", "t", None),
+    ];
+    let (kept, unplaced) = placed(fetched, &current);
+    let got: Vec<(&str, &str)> = kept
+        .iter()
+        .map(|r| (r.id.as_str(), r.section_id.as_str()))
+        .collect();
+    assert_eq!(got, [("1", "s"), ("2", "s"), ("4", "t")]);
+    assert!(unplaced, "3 could not be placed");
+}
+
+#[test]
+fn the_items_under_a_changed_parent() {
+    let mut album_of_artist = record("10", "s", Some("100"));
+    album_of_artist.kind = ItemKind::Album;
+    let mut track = record("1", "s", Some("10"));
+    track.grandparent_id = Some("100".into());
+    let current = LibraryIndex::build(&[
+        track,
+        record("2", "s", Some("10")),
+        record("3", "s", Some("11")),
+        album_of_artist,
+    ])
+    .unwrap();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let none = HashSet::new();
+    assert_eq!(
+        sorted(children_of(&current, &HashSet::from(["10"]), &none)),
+        ["1", "2"]
+    );
+    assert_eq!(
+        sorted(children_of(
+            &current,
+            &HashSet::from(["100"]),
+            &HashSet::from(["10"])
+        )),
+        ["1"]
+    );
+    assert!(children_of(&current, &HashSet::new(), &none).is_empty());
 }
 
 #[test]

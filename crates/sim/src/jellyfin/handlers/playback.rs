@@ -34,7 +34,7 @@ pub(crate) fn session_info(front: &Front, user: &User, device: &DeviceSession) -
             seed: front.sim.seed(),
             fields: Fields::default(),
             user_data: false,
-            images: true,
+            images: ImageOptions::default(),
         };
         now_playing = render.target(Target::Item(session.item)).map(Box::new);
         play_state.media_source_id = now_playing.as_ref().map(|item| item.id.clone());

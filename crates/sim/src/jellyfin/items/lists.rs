@@ -386,8 +386,9 @@ pub(crate) fn counts(render: &Render<'_>) -> (super::super::dto::ItemCounts, Wor
     (counts, work)
 }
 
-/// `GET /Search/Hints`: items whose name contains the term, best matches first (exact, then
-/// prefix, then anywhere), each as a `SearchHint`.
+/// `GET /Search/Hints`: items whose name contains the term, best matches first (exact, first
+/// word, prefix, then anywhere: the repository's search relevance), then by sort name and
+/// name, each as a `SearchHint`; at most `Limit` of them are counted and paged.
 pub(crate) fn search_hints(
     render: &Render<'_>,
     query: &QueryParams,
@@ -421,7 +422,10 @@ pub(crate) fn search_hints(
         by_group && types.as_ref().is_none_or(|t| t.contains(&filter)) && !exclude.contains(&filter)
     };
     let mut work = Work::default();
-    let mut hits: Vec<(u8, String, ItemId)> = Vec::new();
+    // The server's order (`SearchEngine` asks for `SortName`; the repository puts the search
+    // relevance first and `Name` after a sort by sort name); rows still equal are in no
+    // defined order there (the database's), here by their id as written on the wire.
+    let mut hits: Vec<(u8, String, String, String, ItemId)> = Vec::new();
     for section in render.lib.sections() {
         if !render.user.can_see_section(section.id)
             || parent_section.is_some_and(|p| p != section.id)
@@ -436,28 +440,31 @@ pub(crate) fn search_hints(
                     continue;
                 };
                 let name = fold(item.title());
-                let rank = if name == term {
-                    0
-                } else if name.starts_with(term.as_str()) {
-                    1
-                } else if name.contains(term.as_str()) {
-                    2
-                } else {
+                if !name.contains(term.as_str()) {
                     continue;
-                };
-                hits.push((rank, fold(item.title_sort()), id));
+                }
+                hits.push((
+                    jellyfin_relevance(&name, None, &term),
+                    fold(item.title_sort()),
+                    item.title().to_owned(),
+                    item.guid_id(),
+                    id,
+                ));
             }
         }
     }
     hits.sort();
-    let total = hits.len();
+    // `SearchEngine.GetSearchHints` hands `Limit` to the item query and pages the result
+    // afterwards: the count is of at most `Limit` items, and `StartIndex` skips into those.
     let start = query.count("StartIndex")?.unwrap_or(0);
     let limit = query.count("Limit")?.unwrap_or(usize::MAX);
+    hits.truncate(limit);
+    let total = hits.len();
     let search_hints: Vec<SearchHint> = hits
         .into_iter()
         .skip(start)
         .take(limit)
-        .filter_map(|(_, _, id)| visible_item(render.lib, render.user, id))
+        .filter_map(|(_, _, _, _, id)| visible_item(render.lib, render.user, id))
         .map(|item| search_hint(render, item))
         .collect();
     work.returned = search_hints.len() as u64;
@@ -470,6 +477,9 @@ pub(crate) fn search_hints(
     ))
 }
 
+/// The `SearchHint` of an item, as the server's `SearchController` fills one: `IsFolder` only
+/// for folders, and no `SongCount` or `EpisodeCount` (the model has them; the server never
+/// sets them in a hint).
 pub(super) fn search_hint(render: &Render<'_>, item: crate::library::Item<'_>) -> SearchHint {
     let dto = render.item(item);
     SearchHint {
@@ -480,9 +490,13 @@ pub(super) fn search_hint(render: &Render<'_>, item: crate::library::Item<'_>) -
         index_number: dto.index_number,
         production_year: dto.production_year,
         parent_index_number: dto.parent_index_number,
-        primary_image_tag: dto.image_tags.get("Primary").cloned(),
+        primary_image_tag: dto
+            .image_tags
+            .as_ref()
+            .and_then(|tags| tags.get("Primary"))
+            .cloned(),
         item_type: dto.item_type,
-        is_folder: dto.is_folder,
+        is_folder: dto.is_folder.then_some(true),
         run_time_ticks: dto.run_time_ticks,
         media_type: dto.media_type,
         series: dto.series_name,
@@ -490,7 +504,6 @@ pub(super) fn search_hint(render: &Render<'_>, item: crate::library::Item<'_>) -
         album_id: dto.album_id,
         album_artist: dto.album_artist,
         artists: dto.artists.unwrap_or_default(),
-        song_count: (item.kind() == ItemKind::Album).then(|| item.children().len() as u64),
-        episode_count: (item.kind() == ItemKind::Season).then(|| item.children().len() as u64),
+        channel_id: None,
     }
 }

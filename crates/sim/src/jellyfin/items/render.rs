@@ -137,7 +137,14 @@ impl Render<'_> {
             }
         }
         if fields.has("Genres") {
-            dto.genres = Some(item.genre().map(|g| vec![g.to_owned()]).unwrap_or_default());
+            let genres: Vec<String> = item.genre().map(|g| vec![g.to_owned()]).unwrap_or_default();
+            // `AttachGenreItems`: each genre as an item of its own (the `/Genres` ids).
+            dto.genre_items = Some(genres.iter().map(|g| name_pair(g)).collect());
+            dto.genres = Some(genres);
+        }
+        if fields.has("Studios") {
+            // `AttachStudios`: the item's studios as items of their own (the `/Studios` ids).
+            dto.studios = Some(item.studio().map(name_pair).into_iter().collect());
         }
         if fields.has("ProviderIds") {
             dto.provider_ids = Some(provider_ids(item));
@@ -200,12 +207,10 @@ impl Render<'_> {
             let state = self.state.play_state(self.user.id, item.id());
             dto.user_data = Some(user_item_data(&state, &id, item.duration_ms()));
         }
-        if self.images {
-            dto.image_tags.insert(
-                "Primary".to_owned(),
-                image_tag(item.content_hash(), item.updated_at()),
-            );
-        }
+        dto.image_tags = self
+            .images
+            .tags(image_tag(item.content_hash(), item.updated_at()));
+        dto.backdrop_image_tags = self.images.backdrops();
         dto
     }
 
@@ -250,12 +255,10 @@ impl Render<'_> {
         if self.user_data {
             dto.user_data = Some(user_item_data(&PlayState::default(), &id, 0));
         }
-        if self.images {
-            dto.image_tags.insert(
-                "Primary".to_owned(),
-                image_tag(u64::from(section.id) << 32, section.created_at),
-            );
-        }
+        dto.image_tags = self
+            .images
+            .tags(image_tag(u64::from(section.id) << 32, section.created_at));
+        dto.backdrop_image_tags = self.images.backdrops();
         dto
     }
 
@@ -307,12 +310,10 @@ impl Render<'_> {
         if self.user_data {
             dto.user_data = Some(user_item_data(&PlayState::default(), &id, 0));
         }
-        if self.images {
-            dto.image_tags.insert(
-                "Primary".to_owned(),
-                image_tag(u64::from(playlist.id), playlist.updated_at),
-            );
-        }
+        dto.image_tags = self
+            .images
+            .tags(image_tag(u64::from(playlist.id), playlist.updated_at));
+        dto.backdrop_image_tags = self.images.backdrops();
         dto
     }
 
@@ -361,11 +362,18 @@ impl Render<'_> {
         if self.user_data {
             dto.user_data = Some(user_item_data(&PlayState::default(), &id, 0));
         }
-        if self.images {
-            dto.image_tags
-                .insert("Primary".to_owned(), image_tag(hash, 0));
-        }
+        dto.image_tags = self.images.tags(image_tag(hash, 0));
+        dto.backdrop_image_tags = self.images.backdrops();
         Some(dto)
+    }
+}
+
+/// A genre or studio as the `NameGuidPair` the server writes: its name and the id of its own
+/// item (`/Genres`, `/Studios`).
+fn name_pair(name: &str) -> NameGuidPair {
+    NameGuidPair {
+        name: name.to_owned(),
+        id: jf_id(IdSpace::Name, artist_name_hash(name)),
     }
 }
 
