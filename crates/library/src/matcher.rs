@@ -423,17 +423,6 @@ struct Scored {
     /// For remixes: nothing says this is the remix asked for (the query names no remixer and
     /// the library's remixer is not among the query's artists) — never accepted.
     version_unconfirmed: bool,
-    /// The two artist credits are written in different scripts and their letters do not
-    /// meet ("방탄소년단" and "BTS"): the artist is left out of the score rather than counted
-    /// as different.
-    artist_unknown: bool,
-    /// The credit is left out as another name of the artist in the same script (an alias, a
-    /// former name: "Yusuf Islam" for "Cat Stevens"): a name the library does not carry, so
-    /// the candidate is offered for review, never accepted.
-    artist_renamed: bool,
-    /// The duration (within the tolerance) or the album (nearly equal) agrees: what an
-    /// unknown artist needs beside an equal title to be accepted.
-    corroborated: bool,
     /// Everything the query says about which recording it wants is carried by the candidate
     /// too, and the candidate's title names no recording the query did not ask for
     /// ([`Matcher::claims_backed`]); the titles differ by slips of typing at most
@@ -442,7 +431,8 @@ struct Scored {
     claims_backed: bool,
 }
 
-/// Title similarity a candidate whose artist cannot be compared (another script) needs.
+/// Title similarity from which the only song of its title is offered for review under an
+/// artist the library does not carry.
 const UNKNOWN_ARTIST_TITLE_FLOOR: f32 = 0.95;
 
 /// Album similarity from which two albums count as the same ("Abbey Road" and "Abbey Road
@@ -787,11 +777,7 @@ impl<'a> Matcher<'a> {
         });
         let band = if best.score + SCORE_SLACK >= self.config.accept
             && best.title + SCORE_SLACK >= self.config.title_floor
-            && (best.artist >= self.config.artist_floor
-                || (best.artist_unknown
-                    && !best.artist_renamed
-                    && best.corroborated
-                    && best.title >= UNKNOWN_ARTIST_TITLE_FLOOR))
+            && best.artist >= self.config.artist_floor
             && !best.durations_disagree
             && !best.version_unconfirmed
             && best.claims_backed

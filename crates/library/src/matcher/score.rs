@@ -193,10 +193,11 @@ impl<'a> Matcher<'a> {
         // An artist credit that does not look like the library's is not always another
         // artist: it may be written in another script ("방탄소년단" for "BTS"), or be another
         // name of the same act (an alias, a former name, the performer where the library
-        // credits the composer). When the title, the album and the length all agree, the
-        // credit is left out of the score rather than counted as different.
-        // Another name in the same script is weighed so, but never accepted: the library does
-        // not carry it (`artist_renamed`).
+        // credits the composer). A name in another script, or another name in the same script
+        // when the title, the album and the length all agree, is left out of the score rather
+        // than counted as different, so the candidate is offered for review; it is never
+        // accepted, for the library does not carry the name (a reading of the library's name
+        // is known, and scores as the artist).
         let scripts_differ = self.scripts_differ(query.artist_script, view.artist_ids());
         let artist_renamed = artist < self.config.artist_floor
             && !scripts_differ
@@ -212,7 +213,6 @@ impl<'a> Matcher<'a> {
             total += w_artist * artist;
             weight += w_artist;
         }
-        let mut corroborated = album_agrees || length_agrees;
         if let Some(album_similarity) = album_similarity {
             total += w_album * album_similarity;
             weight += w_album;
@@ -223,12 +223,6 @@ impl<'a> Matcher<'a> {
             weight += w_duration;
             durations_disagree = ours.abs_diff(theirs) > self.config.duration_accept_limit_ms;
         }
-        // A title in a script other than Latin, asked for letter for letter ("밤편지", "Выхода
-        // нет") or as the library's title without its bracket ("뚜두뚜두" for "뚜두뚜두 (DDU-DU
-        // DDU-DU)"), is rarely another artist's song: enough beside an artist written in
-        // another script ("아이유" for "IU").
-        corroborated |= title + SCORE_SLACK >= SHORT_FORM_SIMILARITY
-            && normalize::script_of(&query.title.base) == Script::Other;
         let edit = normalize::edit_agreement(
             &query.edit_words,
             &normalize::edit_words(view.edit_text(), view.album().unwrap_or("")),
@@ -280,9 +274,6 @@ impl<'a> Matcher<'a> {
             edit,
             version_text_differs,
             version_unconfirmed,
-            artist_unknown,
-            artist_renamed,
-            corroborated,
             claims_backed,
         })
     }

@@ -277,7 +277,7 @@ fn classical_titles_match_by_work_and_movement_never_across_movements() {
 }
 
 #[test]
-fn names_and_titles_in_another_script_need_something_else_to_agree() {
+fn names_and_titles_in_another_script_must_be_known_to_agree() {
     let index = LibraryIndex::build(&[
         track("dynamite", "BTS", "Dynamite", "BE", 199),
         track("hakujitsu", "King Gnu", "白日", "Sympa", 278),
@@ -289,12 +289,16 @@ fn names_and_titles_in_another_script_need_something_else_to_agree() {
         duration_ms: Some(seconds * 1000),
         ..TrackQuery::new(artist, title)
     };
-    // An artist in another script: the title and the length agree.
-    let outcome = run(&index, with_length("방탄소년단", "Dynamite", 200));
-    assert_eq!(outcome.accepted_id(), Some("dynamite"), "{outcome:?}");
-    // Nothing but the title: not enough.
-    let outcome = run(&index, TrackQuery::new("방탄소년단", "Dynamite"));
-    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+    // An artist in another script that is no reading of the library's name: the title and
+    // the length agree, but the library does not carry the name. Offered, not accepted.
+    for query in [
+        with_length("방탄소년단", "Dynamite", 200),
+        TrackQuery::new("방탄소년단", "Dynamite"),
+    ] {
+        let outcome = run(&index, query);
+        assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+        assert_eq!(outcome.best.map(|b| b.id), Some("dynamite".to_string()));
+    }
     // A translated title: the artist's one track of that length in the other script.
     let outcome = run(&index, with_length("King Gnu", "Daylight", 277));
     assert_eq!(outcome.accepted_id(), Some("hakujitsu"), "{outcome:?}");
@@ -464,7 +468,7 @@ fn pieces_of_a_set_and_movements_after_a_dash_are_found() {
 }
 
 #[test]
-fn a_name_in_another_script_sharing_a_latin_name_needs_album_and_length() {
+fn a_name_in_another_script_sharing_a_latin_name_is_offered_by_album_and_length() {
     let index = LibraryIndex::build(&[
         track(
             "plastic",
@@ -482,8 +486,10 @@ fn a_name_in_another_script_sharing_a_latin_name_needs_album_and_length() {
         // Shares "Mariya" with `竹内まりや`, but "Takenaka" is not a reading of `竹内`.
         ..TrackQuery::new("Mariya Takenaka", "Plastic Love")
     };
+    // The album and the length find the track; the name is not known to be the library's.
     let outcome = run(&index, entry(Some("VARIETY"), 292));
-    assert_eq!(outcome.accepted_id(), Some("plastic"), "{outcome:?}");
+    assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+    assert_eq!(outcome.best.map(|b| b.id), Some("plastic".to_string()));
     // Her name romanised reads the kanji: the artist's one track of that length.
     let outcome = run(
         &index,
@@ -988,4 +994,68 @@ fn initials_before_a_surname_find_the_full_name() {
         TrackQuery::new("C.P.E. Weiss", "Flute Sonata No. 4 in G major: II. Allegro"),
     );
     assert_eq!(outcome.accepted_id(), Some("suite"), "{outcome:?}");
+}
+
+#[test]
+fn another_artist_in_another_script_is_offered_not_accepted_for_an_exact_title() {
+    let index = LibraryIndex::build(&[
+        track("letter", "푸른고래", "초승달 편지", "물결", 214),
+        track("tide", "푸른고래", "밀물", "물결", 198),
+        track("lantern", "실버 랜턴", "등대지기", "항구", 233),
+        track("hills", "林月", "青山远方", "山", 230),
+    ])
+    .unwrap();
+    let entry = |artist: &str, title: &str, album: Option<&str>, seconds: Option<u32>| TrackQuery {
+        album: album.map(str::to_string),
+        duration_ms: seconds.map(|s| s * 1000),
+        ..TrackQuery::new(artist, title)
+    };
+    // "Velvet Harbor" is no reading of `푸른고래`, nor "Dune Parade" of `林月`: the title
+    // alone, and the album or the length beside it, do not make them the library's artist.
+    for (query, id) in [
+        (entry("Velvet Harbor", "초승달 편지", None, None), "letter"),
+        (
+            entry("Velvet Harbor", "초승달 편지", None, Some(214)),
+            "letter",
+        ),
+        (
+            entry("Velvet Harbor", "초승달 편지", Some("물결"), None),
+            "letter",
+        ),
+        (
+            entry("Velvet Harbor", "초승달 편지", Some("물결"), Some(214)),
+            "letter",
+        ),
+        (entry("Dune Parade", "青山远方", None, None), "hills"),
+        (
+            entry("Dune Parade", "青山远方", Some("山"), Some(230)),
+            "hills",
+        ),
+        (
+            entry("Dune Parade", "Qing Shan Yuan Fang", Some("山"), Some(230)),
+            "hills",
+        ),
+    ] {
+        let outcome = run(&index, query.clone());
+        assert_eq!(outcome.band, Band::Review, "{query:?} → {outcome:?}");
+        assert_eq!(
+            outcome.best.as_ref().map(|best| best.id.as_str()),
+            Some(id),
+            "{query:?}"
+        );
+    }
+    // A translated title under that name, found by the album and the length: offered too.
+    let outcome = run(
+        &index,
+        entry("Velvet Harbor", "Crescent Letter", Some("물결"), Some(214)),
+    );
+    assert_ne!(outcome.band, Band::Accept, "{outcome:?}");
+    // Known to be the same: a reading of the library's name, or the library's own credit.
+    let outcome = run(&index, entry("Silver Lantern", "등대지기", None, None));
+    assert_eq!(outcome.accepted_id(), Some("lantern"), "{outcome:?}");
+    let mut credited = track("credited", "푸른고래", "새벽 항로", "Dawn Route", 240);
+    credited.album_artist = Some("Velvet Harbor".into());
+    let index = LibraryIndex::build(&[credited]).unwrap();
+    let outcome = run(&index, entry("Velvet Harbor", "새벽 항로", None, None));
+    assert_eq!(outcome.accepted_id(), Some("credited"), "{outcome:?}");
 }
