@@ -777,6 +777,41 @@ mod tests {
     }
 
     #[test]
+    fn an_edit_and_a_remix_joined_by_a_slash_go_to_review() {
+        let index = LibraryIndex::build(&[track(
+            "ferry",
+            &["Corvid Almanac"],
+            "Lantern Ferry",
+            "Copperplate",
+            246,
+        )])
+        .expect("the library builds");
+        // One name the library's track answers to, one it does not: neither decides, and the
+        // track is offered, not accepted nor left out.
+        for title in [
+            "Lantern Ferry - Radio Mix / Pumice Mix",
+            "Lantern Ferry (Album Version / Dovetail Remix)",
+        ] {
+            assert_offered(
+                &index,
+                with("Corvid Almanac", title, Some("Copperplate"), Some(246)),
+                "ferry",
+            );
+        }
+        // A remix alone is still another recording.
+        let outcome = run(
+            &index,
+            with(
+                "Corvid Almanac",
+                "Lantern Ferry (Pumice Mix)",
+                None,
+                Some(246),
+            ),
+        );
+        assert_eq!(outcome.best, None, "{outcome:?}");
+    }
+
+    #[test]
     fn an_albums_edit_words_mark_its_tracks() {
         let index = LibraryIndex::build(&[
             track("kite", &["Noor Vale"], "Copper Kite", "Kites", 200),

@@ -387,6 +387,20 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             Token::Ampersand => "and",
         })
         .collect();
+    // Names joined by a slash ("Radio Mix / Club Mix") say the recording is each of them:
+    // when one is known to name the same recording and another names a version, neither
+    // decides, and the whole is a qualifier the candidate's title must carry (review).
+    if let Some(alternatives) = slash_alternatives(raw) {
+        let segments: Vec<Segment> = alternatives
+            .iter()
+            .map(|part| classify_segment(part))
+            .collect();
+        let plain = segments.iter().any(|s| matches!(s, Segment::Noise(_)));
+        let version = segments.iter().any(|s| matches!(s, Segment::Version(..)));
+        if plain && version {
+            return Segment::Qualifier(join_words(words.iter().copied()));
+        }
+    }
     // A 7-inch or 45 single's edit ("7\" Version", "7 Inch Edit", "45 Version") is the
     // single's: read as "single". A 12-inch one is an extended mix and is left as it is.
     if let Some(at) = words.iter().position(|word| matches!(*word, "7" | "45")) {
@@ -491,6 +505,20 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
         };
     }
     Segment::Keep
+}
+
+/// The parts of a segment written as alternatives joined by a slash ("Radio Mix / Club
+/// Mix"), each of two words or more; `None` for one part or a slash inside a name ("AC/DC").
+fn slash_alternatives(raw: &str) -> Option<Vec<&str>> {
+    if !raw.contains('/') {
+        return None;
+    }
+    let parts: Vec<&str> = raw.split('/').map(str::trim).collect();
+    (parts.len() >= 2
+        && parts
+            .iter()
+            .all(|part| part.split_whitespace().count() >= 2))
+    .then_some(parts)
 }
 
 /// Finds the closing bracket for the opening one at byte `open`, honouring nesting.
