@@ -642,6 +642,9 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
+        // A review the exact keys and other forms of the titles offer stands where the later
+        // stages find nothing.
+        let mut by_form: Option<MatchOutcome> = None;
         if !exact.is_empty() || !short_forms.is_empty() {
             // The artists' other tracks too, so the runner-up and the margin rule see the
             // nearest different song ("Love Me Do" against "Love Me Too").
@@ -662,8 +665,10 @@ impl<'a> Matcher<'a> {
                 self.score_with(&prepared, known.item, NEAR_TITLE_FLOOR, Some(*known))
             }));
             let outcome = self.decide(scored, MatchMethod::ExactKey);
-            if outcome.band == Band::Accept {
-                return outcome;
+            match outcome.band {
+                Band::Accept => return outcome,
+                Band::Review => by_form = Some(outcome),
+                Band::Reject => {}
             }
         }
 
@@ -724,9 +729,14 @@ impl<'a> Matcher<'a> {
             };
             scored.extend(scored_item);
         }
-        let outcome = self.decide(scored, MatchMethod::Fuzzy);
+        let mut outcome = self.decide(scored, MatchMethod::Fuzzy);
         if outcome.band == Band::Accept {
             return outcome;
+        }
+        if outcome.band == Band::Reject
+            && let Some(review) = by_form
+        {
+            outcome = review;
         }
         // The last resorts accept, or offer for review what the query says more than their
         // track (an album, a guest, words of the title): a review they offer stands only

@@ -107,6 +107,9 @@ impl<'a> Matcher<'a> {
         // Numbers are part of a title's identity: "Part 1" is not "Part 2", "No. 5" not "No. 9".
         // Classical titles: what both name (key, catalogue number, movement) must agree; a
         // candidate found by a one-word movement ("Allegro") needs its work confirmed.
+        // Two numbers of a catalogue a later edition revised ("L. 32" and "L. 75") may name
+        // one work: when the rest agrees, the candidate is offered, never accepted.
+        let mut renumbered = false;
         if query.title.work.is_some() || short_form.is_some() {
             let theirs = normalize::parse_title(view.title());
             let numbers_text = |title: &ParsedTitle| -> String {
@@ -119,24 +122,34 @@ impl<'a> Matcher<'a> {
                     None => title.base.clone(),
                 }
             };
-            // A catalogue identity both share ("RV 269") settles the catalogue: catalogue
-            // numbers only one side writes ("Op. 8") are not other numbers.
-            let agree =
-                normalize::numbers_agree(&numbers_text(&query.title), &numbers_text(&theirs))
-                    || (normalize::share_catalogue_identity(&query.title, &theirs)
-                        && normalize::without_catalogue(&query.title)
-                            .zip(normalize::without_catalogue(&theirs))
+            let fits = |ours: &ParsedTitle, theirs: &ParsedTitle| -> bool {
+                // A catalogue identity both share ("RV 269") settles the catalogue: catalogue
+                // numbers only one side writes ("Op. 8") are not other numbers.
+                let agree = normalize::numbers_agree(&numbers_text(ours), &numbers_text(theirs))
+                    || (normalize::share_catalogue_identity(ours, theirs)
+                        && normalize::without_catalogue(ours)
+                            .zip(normalize::without_catalogue(theirs))
                             .is_some_and(|(ours, theirs)| {
                                 normalize::numbers_agree(&ours, &theirs)
                             }));
-            if !agree {
-                return None;
-            }
-            if query.title.work.is_some() || theirs.work.is_some() {
-                match normalize::compare_works(&query.title, &theirs) {
-                    WorkVerdict::Conflict => return None,
-                    WorkVerdict::Neutral if short_form.is_some_and(|f| f.one_word) => return None,
-                    _ => {}
+                if !agree {
+                    return false;
+                }
+                if ours.work.is_some() || theirs.work.is_some() {
+                    match normalize::compare_works(ours, theirs) {
+                        WorkVerdict::Conflict => return false,
+                        WorkVerdict::Neutral if short_form.is_some_and(|f| f.one_word) => {
+                            return false;
+                        }
+                        _ => {}
+                    }
+                }
+                true
+            };
+            if !fits(&query.title, &theirs) {
+                match normalize::without_renumbered_catalogue(&query.title, &theirs) {
+                    Some((ours, others)) if fits(&ours, &others) => renumbered = true,
+                    _ => return None,
                 }
             }
             let names_movement = |title: &ParsedTitle| {
@@ -149,9 +162,11 @@ impl<'a> Matcher<'a> {
                 .duration_ms
                 .zip(view.duration_ms())
                 .is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
+            // A candidate found under a renumbered catalogue is only offered: shown either way.
             if short_form.is_some_and(|f| f.work_only)
                 && names_movement(&query.title) != names_movement(&theirs)
                 && !lengths_agree
+                && !renumbered
             {
                 return None;
             }
@@ -263,8 +278,9 @@ impl<'a> Matcher<'a> {
                 })
             };
         // Worked out only where it can change the band: for a candidate that could be accepted.
-        let claims_backed = score + SCORE_SLACK < self.config.accept
-            || (words_accounted && self.claims_backed(query, &view));
+        let claims_backed = !renumbered
+            && (score + SCORE_SLACK < self.config.accept
+                || (words_accounted && self.claims_backed(query, &view)));
         Some(Scored {
             item,
             score,

@@ -1059,3 +1059,69 @@ fn another_artist_in_another_script_is_offered_not_accepted_for_an_exact_title()
     let outcome = run(&index, entry("Velvet Harbor", "새벽 항로", None, None));
     assert_eq!(outcome.accepted_id(), Some("credited"), "{outcome:?}");
 }
+
+#[test]
+fn a_number_of_a_renumbered_catalogue_is_offered_not_accepted() {
+    let index = LibraryIndex::build(&[
+        track(
+            "glass",
+            "Anselm Trevane",
+            "Suite lunaire, L. 44: II. Nuit de verre",
+            "Suite lunaire",
+            305,
+        ),
+        track(
+            "dawn",
+            "Anselm Trevane",
+            "Suite lunaire, L. 44: III. Aube grise",
+            "Suite lunaire",
+            240,
+        ),
+        track(
+            "serenade",
+            "Anselm Trevane",
+            "Serenade in G major, K. 212: I. Allegro",
+            "Serenades",
+            330,
+        ),
+        track(
+            "nocturne",
+            "Anselm Trevane",
+            "Nocturne in E minor, Op. 19",
+            "Nocturnes",
+            280,
+        ),
+    ])
+    .unwrap();
+    // The catalogue's old and new numbers of one work, or two works: not known, so offered
+    // with the track shown, whichever way round and however the rest is written.
+    for (title, id) in [
+        ("Nuit de verre, L. 51", "glass"),
+        ("Suite lunaire, L. 51: II. Nuit de verre", "glass"),
+        ("Nuit de verre (Suite lunaire, L. 51)", "glass"),
+        ("Serenade in G major, K. 189b: I. Allegro", "serenade"),
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_eq!(outcome.band, Band::Review, "{title} → {outcome:?}");
+        assert_eq!(outcome.best.map(|b| b.id), Some(id.to_string()), "{title}");
+    }
+    // The same number is the work; another movement, key or opus number is another piece.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Anselm Trevane", "Nuit de verre, L. 44"),
+    );
+    assert_eq!(outcome.accepted_id(), Some("glass"), "{outcome:?}");
+    for title in [
+        "Suite lunaire, L. 51: I. Prélude",
+        "Serenade in D major, K. 189b: I. Allegro",
+        "Nocturne in E minor, Op. 72",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
+        assert_ne!(
+            outcome.best.as_ref().map(|b| b.id.as_str()),
+            Some("glass"),
+            "{title} → {outcome:?}"
+        );
+    }
+}
