@@ -1125,3 +1125,51 @@ fn a_number_of_a_renumbered_catalogue_is_offered_not_accepted() {
         );
     }
 }
+
+#[test]
+fn a_movement_from_a_numbered_work_is_that_works_movement() {
+    let index = LibraryIndex::build(&[
+        track(
+            "gavotte",
+            "Anselm Trevane",
+            "Quince Suite No. 2 in F major, Op. 7: III. Gavotte",
+            "Quince Suites",
+            214,
+        ),
+        track(
+            "gavotte-1",
+            "Anselm Trevane",
+            "Quince Suite No. 1 in C major, Op. 6: IV. Gavotte",
+            "Quince Suites",
+            190,
+        ),
+    ])
+    .unwrap();
+    for title in [
+        "Gavotte (from Quince Suite No. 2)",
+        "Gavotte [From Quince Suite No. 2]",
+        "Gavotte (Quince Suite No. 2)",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_eq!(
+            outcome.accepted_id(),
+            Some("gavotte"),
+            "{title} → {outcome:?}"
+        );
+    }
+    let outcome = run(
+        &index,
+        TrackQuery::new("Anselm Trevane", "Gavotte (from Quince Suite No. 3)"),
+    );
+    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+    // A film, a show or an album the song is from is still only where it was released.
+    assert_eq!(
+        normalize::parse_title("Gavotte (From \"Quince Garden\")").base,
+        "gavotte"
+    );
+    // Letters beyond ASCII where "from " would be are no bracket of this kind.
+    assert_eq!(
+        normalize::parse_title("Gavotte (Rondé Suite No. 2)").base,
+        "gavotte ronde suite no 2"
+    );
+}

@@ -521,6 +521,33 @@ fn slash_alternatives(raw: &str) -> Option<Vec<&str>> {
     .then_some(parts)
 }
 
+/// A movement with the work it is from in brackets ("Air (from Orchestral Suite No. 3)") is
+/// the movement of that work, as "Air (Orchestral Suite No. 3)" is: the title without the
+/// "from", which would read the bracket as where the song was released. `None` when the
+/// bracket names no numbered work ("(From \"Frozen\")").
+fn work_without_from(raw: &str) -> Option<String> {
+    let mut rest = raw;
+    let mut offset = 0;
+    while let Some(open) = rest.find(['(', '[']) {
+        let at = offset + open;
+        let open_char = raw[at..].chars().next()?;
+        let close = closing_bracket(raw, at, open_char)?;
+        let inner = &raw[at + 1..close];
+        let trimmed = inner.trim_start();
+        if trimmed
+            .get(..5)
+            .is_some_and(|head| head.eq_ignore_ascii_case("from "))
+            && super::work::names_numbered_work(&trimmed[5..])
+        {
+            let from_at = at + 1 + (inner.len() - trimmed.len());
+            return Some(format!("{}{}", &raw[..from_at], &raw[from_at + 5..]));
+        }
+        offset = close + 1;
+        rest = &raw[offset..];
+    }
+    None
+}
+
 /// Finds the closing bracket for the opening one at byte `open`, honouring nesting.
 pub(super) fn closing_bracket(text: &str, open: usize, open_char: char) -> Option<usize> {
     let close_char = match open_char {
@@ -561,6 +588,8 @@ pub(crate) const DASH_SEPARATORS: [&str; 4] = [" - ", " \u{2013} ", " \u{2014} "
 /// assert_eq!(feat.featured, vec!["alicia keys".to_string()]);
 /// ```
 pub fn parse_title(raw: &str) -> ParsedTitle {
+    let unsourced = work_without_from(raw);
+    let raw = unsourced.as_deref().unwrap_or(raw);
     let spelled = spell_accidentals(raw);
     let raw = spelled.as_ref();
     let mut parsed = ParsedTitle::default();

@@ -459,6 +459,19 @@ const WORK_KINDS: [&str; 30] = [
     "divertimento",
 ];
 
+/// True when a text names a numbered classical work: a kind of work and a number
+/// ("orchestral suite no 3", "the four seasons violin concerto no 4", "bwv 1068").
+pub(super) fn names_numbered_work(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let kind = words.iter().any(|w| WORK_KINDS.contains(&w.as_str()));
+    let numbered = words.iter().any(|w| w.bytes().all(|b| b.is_ascii_digit()));
+    kind && numbered
+}
+
 /// The work by name and number alone ([`WorkParts::numbered`]): its words without key,
 /// nickname and catalogue numbers other than a "No." before them ("piano sonata no 14" for
 /// "piano sonata no 14 in c sharp minor op 27 no 2 moonlight"), when it keeps a number.
