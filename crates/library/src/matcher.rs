@@ -429,6 +429,9 @@ struct Scored {
     /// ([`normalize::differ_by_slips`]). Never accepted without; only worked out for a candidate
     /// whose score could be accepted.
     claims_backed: bool,
+    /// The number of the movement a classical title names (`u32::MAX` for none): among
+    /// movements of one work that score alike, the first is offered first.
+    movement: u32,
 }
 
 /// Title similarity from which the only song of its title is offered for review under an
@@ -767,6 +770,7 @@ impl<'a> Matcher<'a> {
                 .then(b.claims_backed.cmp(&a.claims_backed))
                 .then(a.version_text_differs.cmp(&b.version_text_differs))
                 .then(b.edit.cmp(&a.edit))
+                .then(a.movement.cmp(&b.movement))
                 .then(a.item.cmp(&b.item))
         });
         let best = &scored[0];
@@ -807,12 +811,61 @@ impl<'a> Matcher<'a> {
         } else {
             Band::Reject
         };
+        // Offered, not accepted: of the movements of one work the query may mean as a whole
+        // ("Quince Suite No. 4" where the library holds its movements), the first one first.
+        if band == Band::Review
+            && best.movement != u32::MAX
+            && let Some(first) = self.first_movement_offered(best, &scored)
+        {
+            return MatchOutcome {
+                best: self.candidate(first.item, first.score),
+                band,
+                method,
+                runner_up: self.candidate(best.item, best.score),
+            };
+        }
         MatchOutcome {
             best: self.candidate(best.item, best.score),
             band,
             method,
             runner_up: runner.and_then(|other| self.candidate(other.item, other.score)),
         }
+    }
+
+    /// A candidate with a lower movement number than `best` of the same work (the same work
+    /// words, key and catalogue numbers, by one of its artists) that scores for review too.
+    fn first_movement_offered<'s>(
+        &self,
+        best: &Scored,
+        scored: &'s [Scored],
+    ) -> Option<&'s Scored> {
+        let work_of = |item: u32| {
+            let view = self.index.view_masked(item, &self.mask)?;
+            let parsed = normalize::parse_title(view.title());
+            let work = parsed.work?;
+            Some((
+                work.work_words.clone(),
+                work.key.clone(),
+                work.catalogue.clone(),
+                view.artist_ids().to_vec(),
+            ))
+        };
+        let (words, key, catalogue, artists) = work_of(best.item)?;
+        if words.is_empty() && catalogue.is_empty() {
+            return None;
+        }
+        scored
+            .iter()
+            .filter(|other| other.movement < best.movement && other.score >= self.config.review)
+            .filter(|other| {
+                work_of(other.item).is_some_and(|(w, k, c, a)| {
+                    w == words
+                        && k == key
+                        && c == catalogue
+                        && a.iter().any(|id| artists.contains(id))
+                })
+            })
+            .min_by_key(|other| other.movement)
     }
 }
 

@@ -110,6 +110,11 @@ impl<'a> Matcher<'a> {
         // Two numbers of a catalogue a later edition revised ("L. 32" and "L. 75") may name
         // one work: when the rest agrees, the candidate is offered, never accepted.
         let mut renumbered = false;
+        // A whole work asked for where the library holds a movement of it (or the other way
+        // round), found by the work's name or number: not the same recording, but what a
+        // person looks for. Offered, first movements first, never accepted.
+        let mut whole_or_part = false;
+        let mut movement = u32::MAX;
         if query.title.work.is_some() || short_form.is_some() {
             let theirs = normalize::parse_title(view.title());
             let numbers_text = |title: &ParsedTitle| -> String {
@@ -162,14 +167,17 @@ impl<'a> Matcher<'a> {
                 .duration_ms
                 .zip(view.duration_ms())
                 .is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
-            // A candidate found under a renumbered catalogue is only offered: shown either way.
             if short_form.is_some_and(|f| f.work_only)
                 && names_movement(&query.title) != names_movement(&theirs)
                 && !lengths_agree
-                && !renumbered
             {
-                return None;
+                whole_or_part = true;
             }
+            movement = theirs
+                .work
+                .as_deref()
+                .and_then(|w| w.movement_number)
+                .unwrap_or(u32::MAX);
         } else if !normalize::numbers_agree(&query.title.base, view.title_norm()) {
             return None;
         }
@@ -279,6 +287,7 @@ impl<'a> Matcher<'a> {
             };
         // Worked out only where it can change the band: for a candidate that could be accepted.
         let claims_backed = !renumbered
+            && !whole_or_part
             && (score + SCORE_SLACK < self.config.accept
                 || (words_accounted && self.claims_backed(query, &view)));
         Some(Scored {
@@ -291,6 +300,7 @@ impl<'a> Matcher<'a> {
             version_text_differs,
             version_unconfirmed,
             claims_backed,
+            movement,
         })
     }
 

@@ -1173,3 +1173,55 @@ fn a_movement_from_a_numbered_work_is_that_works_movement() {
         "gavotte ronde suite no 2"
     );
 }
+
+#[test]
+fn a_whole_work_asked_for_offers_its_first_movement() {
+    let index = LibraryIndex::build(&[
+        track(
+            "sarabande",
+            "Anselm Trevane",
+            "Quince Suite No. 4 in D minor, Op. 11: II. Sarabande",
+            "Quince Suites",
+            260,
+        ),
+        track(
+            "overture",
+            "Anselm Trevane",
+            "Quince Suite No. 4 in D minor, Op. 11: I. Overture",
+            "Quince Suites",
+            301,
+        ),
+        track(
+            "gigue",
+            "Anselm Trevane",
+            "Quince Suite No. 4 in D minor, Op. 11: III. Gigue",
+            "Quince Suites",
+            150,
+        ),
+    ])
+    .unwrap();
+    // The library holds the movements, not the whole: not the recording asked for, but what
+    // a person looks for, the first movement first.
+    for query in [
+        TrackQuery::new("Anselm Trevane", "Quince Suite No. 4"),
+        TrackQuery::new("Anselm Trevane", "Quince Suite No. 4 in D minor, Op. 11"),
+        TrackQuery {
+            duration_ms: Some(711_000),
+            ..TrackQuery::new("Anselm Trevane", "Quince Suite No. 4")
+        },
+    ] {
+        let outcome = run(&index, query.clone());
+        assert_eq!(outcome.band, Band::Review, "{query:?} → {outcome:?}");
+        assert_eq!(
+            outcome.best.map(|b| b.id),
+            Some("overture".to_string()),
+            "{query:?}"
+        );
+    }
+    // Another suite is not offered.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Anselm Trevane", "Quince Suite No. 5"),
+    );
+    assert_eq!(outcome.best, None, "{outcome:?}");
+}
