@@ -429,9 +429,14 @@ struct Scored {
     /// ([`normalize::differ_by_slips`]). Never accepted without; only worked out for a candidate
     /// whose score could be accepted.
     claims_backed: bool,
-    /// The number of the movement a classical title names (`u32::MAX` for none): among
-    /// movements of one work that score alike, the first is offered first.
+    /// The number of the movement the candidate's classical title names when the query names
+    /// the work alone (`u32::MAX` otherwise): of the movements of one work offered for
+    /// review, the first is offered first.
     movement: u32,
+    /// Found by the name or number of its work alone, where one of the titles names a
+    /// movement and the other does not ([`ShortForm::work_only`]), without the lengths to
+    /// tell: offered, never accepted, and after a candidate found otherwise that scores alike.
+    whole_or_part: bool,
 }
 
 /// Title similarity from which the only song of its title is offered for review under an
@@ -768,9 +773,9 @@ impl<'a> Matcher<'a> {
             b.score
                 .total_cmp(&a.score)
                 .then(b.claims_backed.cmp(&a.claims_backed))
+                .then(a.whole_or_part.cmp(&b.whole_or_part))
                 .then(a.version_text_differs.cmp(&b.version_text_differs))
                 .then(b.edit.cmp(&a.edit))
-                .then(a.movement.cmp(&b.movement))
                 .then(a.item.cmp(&b.item))
         });
         let best = &scored[0];
@@ -814,6 +819,7 @@ impl<'a> Matcher<'a> {
         // Offered, not accepted: of the movements of one work the query may mean as a whole
         // ("Quince Suite No. 4" where the library holds its movements), the first one first.
         if band == Band::Review
+            && best.whole_or_part
             && best.movement != u32::MAX
             && let Some(first) = self.first_movement_offered(best, &scored)
         {
@@ -856,7 +862,11 @@ impl<'a> Matcher<'a> {
         }
         scored
             .iter()
-            .filter(|other| other.movement < best.movement && other.score >= self.config.review)
+            .filter(|other| {
+                other.whole_or_part
+                    && other.movement < best.movement
+                    && other.score >= self.config.review
+            })
             .filter(|other| {
                 work_of(other.item).is_some_and(|(w, k, c, a)| {
                     w == words

@@ -167,17 +167,21 @@ impl<'a> Matcher<'a> {
                 .duration_ms
                 .zip(view.duration_ms())
                 .is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
-            if short_form.is_some_and(|f| f.work_only)
+            if (short_form.is_none() || short_form.is_some_and(|f| f.work_only))
+                && query.title.work.is_some()
                 && names_movement(&query.title) != names_movement(&theirs)
                 && !lengths_agree
             {
                 whole_or_part = true;
             }
-            movement = theirs
-                .work
-                .as_deref()
-                .and_then(|w| w.movement_number)
-                .unwrap_or(u32::MAX);
+            // The movement's number, when the query names the work alone.
+            if !names_movement(&query.title) {
+                movement = theirs
+                    .work
+                    .as_deref()
+                    .and_then(|w| w.movement_number)
+                    .unwrap_or(u32::MAX);
+            }
         } else if !normalize::numbers_agree(&query.title.base, view.title_norm()) {
             return None;
         }
@@ -301,6 +305,7 @@ impl<'a> Matcher<'a> {
             version_unconfirmed,
             claims_backed,
             movement,
+            whole_or_part,
         })
     }
 

@@ -1218,6 +1218,15 @@ fn a_whole_work_asked_for_offers_its_first_movement() {
             "{query:?}"
         );
     }
+    // A movement asked for by name is offered before the first one, even when its length
+    // is another recording's.
+    let query = TrackQuery {
+        duration_ms: Some(240_000),
+        ..TrackQuery::new("Anselm Trevane", "Sarabande (from Quince Suite No. 4)")
+    };
+    let outcome = run(&index, query);
+    assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+    assert_eq!(outcome.best.map(|b| b.id), Some("sarabande".to_string()));
     // Another suite is not offered.
     let outcome = run(
         &index,
