@@ -563,6 +563,34 @@ impl<'a> Matcher<'a> {
         if let Some(outcome) = self.match_by_id(query) {
             return outcome;
         }
+        let outcome = self.match_text(query, scratch);
+        if outcome.band == Band::Accept {
+            return outcome;
+        }
+        // An upload titled "Label – Artist - Title (Official MV)" reads as the label's
+        // "Artist - Title" at first; when that accepts nothing, as the artist's title, which
+        // stands when it accepts, or offers where the first found nothing.
+        match normalize::label_upload(&query.title) {
+            Some((artist, title)) => {
+                let reread = TrackQuery {
+                    artist,
+                    title,
+                    ..query.clone()
+                };
+                let other = self.match_text(&reread, scratch);
+                if other.band == Band::Accept
+                    || (outcome.band == Band::Reject && other.band == Band::Review)
+                {
+                    other
+                } else {
+                    outcome
+                }
+            }
+            None => outcome,
+        }
+    }
+
+    fn match_text(&self, query: &TrackQuery, scratch: &mut Scratch) -> MatchOutcome {
         let prepared = Prepared::new(query);
         if prepared.title.base.is_empty() {
             return MatchOutcome::none();

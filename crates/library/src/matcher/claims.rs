@@ -777,6 +777,64 @@ mod tests {
     }
 
     #[test]
+    fn a_labels_upload_names_the_artist_after_the_label() {
+        let index = ferry_library();
+        for (uploader, title) in [
+            (
+                "Corvid Almanac",
+                "Orrery Records – Corvid Almanac - Lantern Ferry (Official MV)",
+            ),
+            (
+                "Orrery Records",
+                "Orrery Records – Corvid Almanac - Lantern Ferry (Official MV)",
+            ),
+            (
+                "Orrery Records",
+                "Orrery Records - Corvid Almanac - Lantern Ferry [Official Video]",
+            ),
+            (
+                "Orrery Records",
+                "Corvid Almanac - Lantern Ferry (Official MV)",
+            ),
+            ("Orrery Records", "[MV] Corvid Almanac - Lantern Ferry"),
+        ] {
+            let outcome = run(&index, with(uploader, title, None, None));
+            assert_eq!(
+                outcome.accepted_id(),
+                Some("ferry"),
+                "{title} → {outcome:?}"
+            );
+        }
+        // What the title says beyond the library's still goes to review; another artist is
+        // not the library's.
+        assert_offered(
+            &index,
+            with(
+                "Orrery Records",
+                "Orrery Records – Corvid Almanac - Lantern Ferry (Saltbox Version) (Official MV)",
+                None,
+                None,
+            ),
+            "ferry",
+        );
+        let outcome = run(
+            &index,
+            with(
+                "Orrery Records",
+                "Orrery Records – Moth Choir - Lantern Ferry (Official MV)",
+                None,
+                None,
+            ),
+        );
+        assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+        // Without video words it is no upload of that shape.
+        assert_eq!(
+            crate::normalize::label_upload("Orrery Records – Corvid Almanac - Lantern Ferry"),
+            None
+        );
+    }
+
+    #[test]
     fn an_edit_and_a_remix_joined_by_a_slash_go_to_review() {
         let index = LibraryIndex::build(&[track(
             "ferry",
