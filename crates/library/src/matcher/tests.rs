@@ -1149,6 +1149,8 @@ fn a_movement_from_a_numbered_work_is_that_works_movement() {
         "Gavotte (from Quince Suite No. 2)",
         "Gavotte [From Quince Suite No. 2]",
         "Gavotte (Quince Suite No. 2)",
+        "Gavotte from Quince Suite No. 2",
+        "Gavotte - from Quince Suite No. 2",
     ] {
         let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
         assert_eq!(
@@ -1166,6 +1168,10 @@ fn a_movement_from_a_numbered_work_is_that_works_movement() {
     assert_eq!(
         normalize::parse_title("Gavotte (From \"Quince Garden\")").base,
         "gavotte"
+    );
+    assert_eq!(
+        normalize::parse_title("The Gavotte from Quince Garden").base,
+        "gavotte from quince garden"
     );
     // Letters beyond ASCII where "from " would be are no bracket of this kind.
     assert_eq!(

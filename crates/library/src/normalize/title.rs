@@ -523,8 +523,9 @@ fn slash_alternatives(raw: &str) -> Option<Vec<&str>> {
 
 /// A movement with the work it is from in brackets ("Air (from Orchestral Suite No. 3)") is
 /// the movement of that work, as "Air (Orchestral Suite No. 3)" is: the title without the
-/// "from", which would read the bracket as where the song was released. `None` when the
-/// bracket names no numbered work ("(From \"Frozen\")").
+/// "from", which would read the bracket as where the song was released; "Air from Orchestral
+/// Suite No. 3" is read so too. `None` when no numbered work follows the "from" ("(From
+/// \"Frozen\")", "The Girl from Ipanema").
 fn work_without_from(raw: &str) -> Option<String> {
     let mut rest = raw;
     let mut offset = 0;
@@ -545,7 +546,22 @@ fn work_without_from(raw: &str) -> Option<String> {
         offset = close + 1;
         rest = &raw[offset..];
     }
-    None
+    // Written without brackets: "Air from Orchestral Suite No. 3", "Air - from …".
+    let at = raw.to_ascii_lowercase().find(" from ")?;
+    let after = &raw[at + 6..];
+    let end = after.find(['(', '[']).unwrap_or(after.len());
+    let work = after[..end].trim();
+    let head = raw[..at].trim_end();
+    let head = DASH_SEPARATORS
+        .iter()
+        .find_map(|separator| head.strip_suffix(separator.trim_end()))
+        .unwrap_or(head)
+        .trim_end();
+    (!head.is_empty() && super::work::names_numbered_work(work)).then(|| {
+        format!("{head} ({work}) {}", &after[end..])
+            .trim_end()
+            .to_string()
+    })
 }
 
 /// Finds the closing bracket for the opening one at byte `open`, honouring nesting.
