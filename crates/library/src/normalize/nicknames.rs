@@ -202,11 +202,17 @@ pub fn nickname_title(parsed: &ParsedTitle, artists: &[String]) -> Option<String
             .iter()
             .any(|artist| artist.rsplit(' ').next() == Some(surname))
     };
-    // The nickname after the name of the set the work belongs to ("Four Seasons - Winter").
+    // The nickname beside the name of the set the work belongs to ("Four Seasons - Winter",
+    // "Winter (The Four Seasons)").
     let in_set = SETS
         .iter()
         .filter(|(surname, _)| composer_credited(surname))
-        .find_map(|(_, set)| named.strip_prefix(set)?.strip_prefix(' '));
+        .find_map(|(_, set)| {
+            named
+                .strip_prefix(set)
+                .and_then(|rest| rest.strip_prefix(' '))
+                .or_else(|| named.strip_suffix(set)?.strip_suffix(' '))
+        });
     let (_, _, title) = NICKNAMES.iter().find(|(surname, nickname, _)| {
         (*nickname == named || in_set == Some(*nickname)) && composer_credited(surname)
     })?;

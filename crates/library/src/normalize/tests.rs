@@ -607,6 +607,8 @@ fn a_nickname_after_the_name_of_its_set_stands_for_its_work() {
         "Four Seasons - Winter",
         "The Four Seasons: Winter",
         "Le quattro stagioni - Winter",
+        "Winter (The Four Seasons)",
+        "Winter - Four Seasons",
         "Winter",
     ] {
         assert_eq!(
