@@ -312,6 +312,17 @@ impl Prepared {
                 {
                     forms.push(head);
                 }
+                // The title before its bracket without its catalogue number ("clair de lune"
+                // for "Clair de Lune, L. 32 (Suite bergamasque)"): the movement, which the
+                // library's title may name under the work in the bracket.
+                if let Some(short) = title.short.as_deref()
+                    && let Some(bare) = normalize::without_catalogue(&normalize::parse_title(short))
+                    && !bare.is_empty()
+                    && bare != title.base
+                    && !forms.contains(&bare)
+                {
+                    forms.push(bare);
+                }
                 forms
             },
             work_forms: title.work_forms(),
