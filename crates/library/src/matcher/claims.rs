@@ -496,6 +496,8 @@ mod tests {
             "Harbour Lights (Deluxe Edition)",
             "Harbour Lights [Gullwing Records]",
             "Harbour Lights | Official Video",
+            "Harbour Lights - Main Mix",
+            "Harbour Lights (Main Version)",
         ] {
             let query = with("The Velvet Orchards", title, None, Some(233));
             let outcome = run(&index, query.clone());

@@ -302,6 +302,7 @@ pub(super) fn is_noise_word(word: &str) -> bool {
             | "explicit"
             | "clean"
             | "original"
+            | "main"
             | "digital"
             | "reissue"
             | "special"
@@ -458,13 +459,14 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             .unwrap_or("");
         return Segment::Featured(split_artists(after));
     }
-    // "Original Mix" is how shops label the plain recording, "Stereo Mix" and "Mono Mix" how
-    // reissues label the mixes of it: noise, not a remix.
+    // "Original Mix" and "Main Mix" are how shops label the plain recording (beside its
+    // instrumental or TV mix), "Stereo Mix" and "Mono Mix" how reissues label the mixes of
+    // it: noise, not a remix.
     let plain_mix = |at: usize| {
         words[at] == "mix"
-            && at
-                .checked_sub(1)
-                .is_some_and(|before| matches!(words[before], "original" | "stereo" | "mono"))
+            && at.checked_sub(1).is_some_and(|before| {
+                matches!(words[before], "original" | "main" | "stereo" | "mono")
+            })
     };
     let mut tags = VersionTags::NONE;
     for (at, word) in words.iter().enumerate() {
