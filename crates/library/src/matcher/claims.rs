@@ -837,6 +837,39 @@ mod tests {
     }
 
     #[test]
+    fn a_remix_that_names_more_than_the_librarys_is_offered() {
+        let index = LibraryIndex::build(&[track(
+            "ferry-rmx",
+            &["Corvid Almanac"],
+            "Lantern Ferry (Dovetail Remix)",
+            "Copperplate",
+            301,
+        )])
+        .expect("the library builds");
+        // Who made it is the same; which of its edits is not known.
+        assert_offered(
+            &index,
+            with(
+                "Corvid Almanac",
+                "Lantern Ferry (Dovetail Extended Remix)",
+                None,
+                Some(301),
+            ),
+            "ferry-rmx",
+        );
+        let outcome = run(
+            &index,
+            with(
+                "Corvid Almanac",
+                "Lantern Ferry (Dovetail Remix)",
+                None,
+                None,
+            ),
+        );
+        assert_eq!(outcome.accepted_id(), Some("ferry-rmx"), "{outcome:?}");
+    }
+
+    #[test]
     fn an_edit_and_a_remix_joined_by_a_slash_go_to_review() {
         let index = LibraryIndex::build(&[track(
             "ferry",

@@ -458,7 +458,10 @@ pub(super) fn remix_agreement(query: &Prepared, theirs: &str) -> Agreement {
     let within = |part: &[&str], whole: &[&str]| part.iter().all(|word| whole.contains(word));
     match (ours.is_empty(), theirs.is_empty()) {
         (true, true) => Agreement::Agree,
-        (false, false) if within(&ours, &theirs) || within(&theirs, &ours) => Agreement::Agree,
+        (false, false) if within(&ours, &theirs) && within(&theirs, &ours) => Agreement::Agree,
+        // One names more than the other ("Pumice Extended Remix" for "Extended Mix"): who
+        // made it, or which of its edits, is not known to be the same.
+        (false, false) if within(&ours, &theirs) || within(&theirs, &ours) => Agreement::Unknown,
         (false, false) => Agreement::Disagree,
         (false, true) => Agreement::Unknown,
         (true, false) => {
