@@ -42,9 +42,11 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// Version", "Radio Mix", "Single Mix", "Album Mix", "Full Length Version" and "Soundtrack
 /// Version" are the edits they name, not remixes or unknown words, and a dash before a tempo
 /// word starts a movement ("Serenade - Allegro"): other version tags, edit words and title
-/// forms; 9, "Main Mix" and "Main Version" are the plain recording, an edit and a remix
-/// joined by a slash ("Radio Mix / Club Mix") are a qualifier, and a movement "from" a
-/// numbered work is that work's movement: other version tags, qualifiers and title forms.
+/// forms; 9, "Main Mix", "Main Version" and "Instrumental Mix" are the plain recording or
+/// the instrumental, "Extended Version", "12\" Version" and "Club Version" the extended and
+/// club mixes, an edit and a remix joined by a slash ("Radio Mix / Club Mix") are a
+/// qualifier, and a movement "from" a numbered work is that work's movement: other version
+/// tags, qualifiers and title forms.
 pub const FORMAT_VERSION: u32 = 9;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 

@@ -870,6 +870,66 @@ mod tests {
     }
 
     #[test]
+    fn a_mix_is_known_by_the_names_shops_give_it() {
+        let index = LibraryIndex::build(&[
+            track(
+                "ferry",
+                &["Corvid Almanac"],
+                "Lantern Ferry",
+                "Copperplate",
+                246,
+            ),
+            track(
+                "ferry-ext",
+                &["Corvid Almanac"],
+                "Lantern Ferry (Extended Mix)",
+                "Copperplate",
+                402,
+            ),
+            track(
+                "belljar-club",
+                &["Corvid Almanac"],
+                "Belljar (Club Version)",
+                "Copperplate",
+                371,
+            ),
+            track(
+                "belljar-inst",
+                &["Corvid Almanac"],
+                "Belljar (Instrumental)",
+                "Copperplate",
+                192,
+            ),
+        ])
+        .expect("the library builds");
+        for (title, id) in [
+            ("Lantern Ferry - Extended Version", "ferry-ext"),
+            ("Lantern Ferry (Extended)", "ferry-ext"),
+            ("Lantern Ferry (12\" Version)", "ferry-ext"),
+            ("Lantern Ferry - 12 Inch Mix", "ferry-ext"),
+            ("Belljar (Club Mix)", "belljar-club"),
+            ("Belljar - Club Edit", "belljar-club"),
+            ("Belljar (Instrumental Mix)", "belljar-inst"),
+        ] {
+            let outcome = run(&index, with("Corvid Almanac", title, None, None));
+            assert_eq!(outcome.accepted_id(), Some(id), "{title} → {outcome:?}");
+        }
+        // Another remixer's mix is not one of these.
+        for title in [
+            "Lantern Ferry (Pumice Extended Remix)",
+            "Belljar (Pumice Mix)",
+        ] {
+            let outcome = run(&index, with("Corvid Almanac", title, None, None));
+            assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
+        }
+        let outcome = run(
+            &index,
+            with("Corvid Almanac", "Lantern Ferry", None, Some(246)),
+        );
+        assert_eq!(outcome.accepted_id(), Some("ferry"), "{outcome:?}");
+    }
+
+    #[test]
     fn an_edit_and_a_remix_joined_by_a_slash_go_to_review() {
         let index = LibraryIndex::build(&[track(
             "ferry",

@@ -403,7 +403,7 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
         }
     }
     // A 7-inch or 45 single's edit ("7\" Version", "7 Inch Edit", "45 Version") is the
-    // single's: read as "single". A 12-inch one is an extended mix and is left as it is.
+    // single's: read as "single". A 12-inch one is the extended mix: read as that.
     if let Some(at) = words.iter().position(|word| matches!(*word, "7" | "45")) {
         let inch = usize::from(words.get(at + 1) == Some(&"inch"));
         if words
@@ -411,6 +411,27 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             .is_some_and(|next| matches!(*next, "version" | "edit" | "mix" | "single"))
         {
             words.splice(at..=at + inch, ["single"]);
+        }
+    }
+    if let Some(at) = words.iter().position(|word| *word == "12") {
+        let inch = usize::from(words.get(at + 1) == Some(&"inch"));
+        if words
+            .get(at + 1 + inch)
+            .is_some_and(|next| matches!(*next, "version" | "edit" | "mix"))
+        {
+            words.splice(at..=at + inch + 1, ["extended", "mix"]);
+        }
+    }
+    // "Extended Version", "Extended Edit" and "Extended" alone name the extended mix, "Club
+    // Version" and "Club Edit" the club mix: a remix by what it is, as "Extended Mix" and
+    // "Club Mix" are.
+    for at in 0..words.len() {
+        if matches!(words[at], "extended" | "club") {
+            match words.get(at + 1) {
+                Some(&("version" | "edit")) => words[at + 1] = "mix",
+                None if words.len() == 1 && words[at] == "extended" => words.push("mix"),
+                _ => {}
+            }
         }
     }
     // "Radio Mix", "Single Mix" and "Album Mix" are how some shops write the edits "Radio
@@ -461,11 +482,14 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
     }
     // "Original Mix" and "Main Mix" are how shops label the plain recording (beside its
     // instrumental or TV mix), "Stereo Mix" and "Mono Mix" how reissues label the mixes of
-    // it: noise, not a remix.
+    // it: noise, not a remix. "Instrumental Mix" is the instrumental.
     let plain_mix = |at: usize| {
         words[at] == "mix"
             && at.checked_sub(1).is_some_and(|before| {
-                matches!(words[before], "original" | "main" | "stereo" | "mono")
+                matches!(
+                    words[before],
+                    "original" | "main" | "stereo" | "mono" | "instrumental"
+                )
             })
     };
     let mut tags = VersionTags::NONE;
