@@ -312,6 +312,17 @@ impl Prepared {
                 {
                     forms.push(head);
                 }
+                // The title before its bracket without its catalogue number ("clair de lune"
+                // for "Clair de Lune, L. 32 (Suite bergamasque)"): the movement, which the
+                // library's title may name under the work in the bracket.
+                if let Some(short) = title.short.as_deref()
+                    && let Some(bare) = normalize::without_catalogue(&normalize::parse_title(short))
+                    && !bare.is_empty()
+                    && bare != title.base
+                    && !forms.contains(&bare)
+                {
+                    forms.push(bare);
+                }
                 forms
             },
             work_forms: title.work_forms(),
@@ -423,26 +434,24 @@ struct Scored {
     /// For remixes: nothing says this is the remix asked for (the query names no remixer and
     /// the library's remixer is not among the query's artists) — never accepted.
     version_unconfirmed: bool,
-    /// The two artist credits are written in different scripts and their letters do not
-    /// meet ("방탄소년단" and "BTS"): the artist is left out of the score rather than counted
-    /// as different.
-    artist_unknown: bool,
-    /// The credit is left out as another name of the artist in the same script (an alias, a
-    /// former name: "Yusuf Islam" for "Cat Stevens"): a name the library does not carry, so
-    /// the candidate is offered for review, never accepted.
-    artist_renamed: bool,
-    /// The duration (within the tolerance) or the album (nearly equal) agrees: what an
-    /// unknown artist needs beside an equal title to be accepted.
-    corroborated: bool,
     /// Everything the query says about which recording it wants is carried by the candidate
     /// too, and the candidate's title names no recording the query did not ask for
     /// ([`Matcher::claims_backed`]); the titles differ by slips of typing at most
     /// ([`normalize::differ_by_slips`]). Never accepted without; only worked out for a candidate
     /// whose score could be accepted.
     claims_backed: bool,
+    /// The number of the movement the candidate's classical title names when the query names
+    /// the work alone (`u32::MAX` otherwise): of the movements of one work offered for
+    /// review, the first is offered first.
+    movement: u32,
+    /// Found by the name or number of its work alone, where one of the titles names a
+    /// movement and the other does not ([`ShortForm::work_only`]), without the lengths to
+    /// tell: offered, never accepted, and after a candidate found otherwise that scores alike.
+    whole_or_part: bool,
 }
 
-/// Title similarity a candidate whose artist cannot be compared (another script) needs.
+/// Title similarity from which the only song of its title is offered for review under an
+/// artist the library does not carry.
 const UNKNOWN_ARTIST_TITLE_FLOOR: f32 = 0.95;
 
 /// Album similarity from which two albums count as the same ("Abbey Road" and "Abbey Road
@@ -565,6 +574,34 @@ impl<'a> Matcher<'a> {
         if let Some(outcome) = self.match_by_id(query) {
             return outcome;
         }
+        let outcome = self.match_text(query, scratch);
+        if outcome.band == Band::Accept {
+            return outcome;
+        }
+        // An upload titled "Label – Artist - Title (Official MV)" reads as the label's
+        // "Artist - Title" at first; when that accepts nothing, as the artist's title, which
+        // stands when it accepts, or offers where the first found nothing.
+        match normalize::label_upload(&query.title) {
+            Some((artist, title)) => {
+                let reread = TrackQuery {
+                    artist,
+                    title,
+                    ..query.clone()
+                };
+                let other = self.match_text(&reread, scratch);
+                if other.band == Band::Accept
+                    || (outcome.band == Band::Reject && other.band == Band::Review)
+                {
+                    other
+                } else {
+                    outcome
+                }
+            }
+            None => outcome,
+        }
+    }
+
+    fn match_text(&self, query: &TrackQuery, scratch: &mut Scratch) -> MatchOutcome {
         let prepared = Prepared::new(query);
         if prepared.title.base.is_empty() {
             return MatchOutcome::none();
@@ -652,6 +689,9 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
+        // A review the exact keys and other forms of the titles offer stands where the later
+        // stages find nothing.
+        let mut by_form: Option<MatchOutcome> = None;
         if !exact.is_empty() || !short_forms.is_empty() {
             // The artists' other tracks too, so the runner-up and the margin rule see the
             // nearest different song ("Love Me Do" against "Love Me Too").
@@ -672,8 +712,10 @@ impl<'a> Matcher<'a> {
                 self.score_with(&prepared, known.item, NEAR_TITLE_FLOOR, Some(*known))
             }));
             let outcome = self.decide(scored, MatchMethod::ExactKey);
-            if outcome.band == Band::Accept {
-                return outcome;
+            match outcome.band {
+                Band::Accept => return outcome,
+                Band::Review => by_form = Some(outcome),
+                Band::Reject => {}
             }
         }
 
@@ -734,9 +776,14 @@ impl<'a> Matcher<'a> {
             };
             scored.extend(scored_item);
         }
-        let outcome = self.decide(scored, MatchMethod::Fuzzy);
+        let mut outcome = self.decide(scored, MatchMethod::Fuzzy);
         if outcome.band == Band::Accept {
             return outcome;
+        }
+        if outcome.band == Band::Reject
+            && let Some(review) = by_form
+        {
+            outcome = review;
         }
         // The last resorts accept, or offer for review what the query says more than their
         // track (an album, a guest, words of the title): a review they offer stands only
@@ -765,6 +812,7 @@ impl<'a> Matcher<'a> {
             b.score
                 .total_cmp(&a.score)
                 .then(b.claims_backed.cmp(&a.claims_backed))
+                .then(a.whole_or_part.cmp(&b.whole_or_part))
                 .then(a.version_text_differs.cmp(&b.version_text_differs))
                 .then(b.edit.cmp(&a.edit))
                 .then(a.item.cmp(&b.item))
@@ -787,11 +835,7 @@ impl<'a> Matcher<'a> {
         });
         let band = if best.score + SCORE_SLACK >= self.config.accept
             && best.title + SCORE_SLACK >= self.config.title_floor
-            && (best.artist >= self.config.artist_floor
-                || (best.artist_unknown
-                    && !best.artist_renamed
-                    && best.corroborated
-                    && best.title >= UNKNOWN_ARTIST_TITLE_FLOOR))
+            && best.artist >= self.config.artist_floor
             && !best.durations_disagree
             && !best.version_unconfirmed
             && best.claims_backed
@@ -811,12 +855,66 @@ impl<'a> Matcher<'a> {
         } else {
             Band::Reject
         };
+        // Offered, not accepted: of the movements of one work the query may mean as a whole
+        // ("Quince Suite No. 4" where the library holds its movements), the first one first.
+        if band == Band::Review
+            && best.whole_or_part
+            && best.movement != u32::MAX
+            && let Some(first) = self.first_movement_offered(best, &scored)
+        {
+            return MatchOutcome {
+                best: self.candidate(first.item, first.score),
+                band,
+                method,
+                runner_up: self.candidate(best.item, best.score),
+            };
+        }
         MatchOutcome {
             best: self.candidate(best.item, best.score),
             band,
             method,
             runner_up: runner.and_then(|other| self.candidate(other.item, other.score)),
         }
+    }
+
+    /// A candidate with a lower movement number than `best` of the same work (the same work
+    /// words, key and catalogue numbers, by one of its artists) that scores for review too.
+    fn first_movement_offered<'s>(
+        &self,
+        best: &Scored,
+        scored: &'s [Scored],
+    ) -> Option<&'s Scored> {
+        let work_of = |item: u32| {
+            let view = self.index.view_masked(item, &self.mask)?;
+            let parsed = normalize::parse_title(view.title());
+            let work = parsed.work?;
+            Some((
+                work.work_words.clone(),
+                work.key.clone(),
+                work.catalogue.clone(),
+                view.artist_ids().to_vec(),
+            ))
+        };
+        let (words, key, catalogue, artists) = work_of(best.item)?;
+        if words.is_empty() && catalogue.is_empty() {
+            return None;
+        }
+        scored
+            .iter()
+            .filter(|other| {
+                other.whole_or_part
+                    && other.movement < best.movement
+                    && other.score >= self.config.review
+            })
+            .filter(|other| {
+                work_of(other.item).is_some_and(|(w, k, c, a)| {
+                    w == words
+                        && k == key
+                        && c == catalogue
+                        && a.iter().any(|id| artists.contains(id))
+                })
+            })
+            .min_by_key(|other| other.movement)
     }
 }
 

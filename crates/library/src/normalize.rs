@@ -394,6 +394,50 @@ pub fn read_upload(artist: &str, title: &str) -> (String, String) {
     (name.to_string(), title.trim().to_string())
 }
 
+/// Reads an upload a label's channel posts as the artist's title: `Label – Artist - Title
+/// (Official MV)`, `Artist - Title (Official MV)` and `[MV] Artist - Title` give
+/// `Some((artist, title))` with the title's brackets kept, when brackets at either end say it
+/// is a video; any other title gives `None`. [`read_upload`] reads the first as the label's
+/// `Artist - Title` and the others as the uploader's whole title; this is the other reading,
+/// for the matcher to try when that one accepts nothing.
+pub fn label_upload(title: &str) -> Option<(String, String)> {
+    let says_video = |brackets: &str| {
+        let words = normalize_text(brackets);
+        words.split(' ').any(|word| matches!(word, "mv" | "video"))
+            && words.split(' ').all(title::is_noise_word)
+    };
+    let title = upload_title(title);
+    let mut rest = title.trim();
+    // A bracket of video words before the title ("[MV] Artist - Title").
+    let mut video = false;
+    if let Some(open) = rest.chars().next().filter(|c| matches!(c, '(' | '['))
+        && let Some(close) = title::closing_bracket(rest, 0, open)
+        && says_video(&rest[1..close])
+    {
+        video = true;
+        rest = rest[close + 1..].trim_start();
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    while let Some((at, separator_len)) = DASH_SEPARATORS
+        .iter()
+        .filter_map(|separator| rest.find(separator).map(|at| (at, separator.len())))
+        .min_by_key(|(at, _)| *at)
+    {
+        parts.push(rest[..at].trim());
+        rest = &rest[at + separator_len..];
+    }
+    parts.push(rest.trim());
+    let (artist, song) = match parts.as_slice() {
+        [_, artist, song] | [artist, song] => (*artist, *song),
+        _ => return None,
+    };
+    video |= song
+        .rfind(['(', '['])
+        .is_some_and(|at| says_video(&song[at..]));
+    (parts.iter().all(|part| !part.is_empty()) && video)
+        .then(|| (artist.to_string(), song.to_string()))
+}
+
 /// An upload's title without what the site adds around it: the hashtags it ends with
 /// ("#shorts"), "M/V" written as one word, and video words after the last bracket put in
 /// brackets ("Title (Lies) Official MV" → "Title (Lies) (Official MV)").

@@ -42,8 +42,12 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// Version", "Radio Mix", "Single Mix", "Album Mix", "Full Length Version" and "Soundtrack
 /// Version" are the edits they name, not remixes or unknown words, and a dash before a tempo
 /// word starts a movement ("Serenade - Allegro"): other version tags, edit words and title
-/// forms.
-pub const FORMAT_VERSION: u32 = 8;
+/// forms; 9, "Main Mix", "Main Version" and "Instrumental Mix" are the plain recording or
+/// the instrumental, "Extended Version", "12\" Version" and "Club Version" the extended and
+/// club mixes, an edit and a remix joined by a slash ("Radio Mix / Club Mix") are a
+/// qualifier, and a movement "from" a numbered work is that work's movement: other version
+/// tags, qualifiers and title forms.
+pub const FORMAT_VERSION: u32 = 9;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.
@@ -269,9 +273,12 @@ mod tests {
         ));
         assert!(from_bytes(b"hello", &path).is_err());
         let mut future = to_bytes(&index()).unwrap();
-        future[16] = 9;
+        future[16..20].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
         let err = from_bytes(&future, &path).err().unwrap().to_string();
-        assert!(err.contains("format version 9"), "{err}");
+        assert!(
+            err.contains(&format!("format version {}", FORMAT_VERSION + 1)),
+            "{err}"
+        );
         let truncated = to_bytes(&index()).unwrap();
         assert!(from_bytes(&truncated[..truncated.len() - 10], &path).is_err());
         assert!(matches!(

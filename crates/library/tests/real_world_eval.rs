@@ -96,10 +96,11 @@ fn the_development_part_keeps_its_precision_and_recall() {
         "precision {dev:?}, wrong {wrong:?}"
     );
     // A guest the generated library leaves out of its credits ("Rihanna feat. Drake" for
-    // "Rihanna") is something the query says and the library does not: offered for review,
-    // not accepted. Such entries stay found.
+    // "Rihanna") and an artist named in another script that is no reading of the library's
+    // name ("방탄소년단" for "BTS") are something the query says and the library does not:
+    // offered for review, not accepted. Such entries stay found.
     let recall = dev.accepted_recall().expect("the part has positives");
-    assert!(recall >= 0.94, "recall {recall:.4}");
+    assert!(recall >= 0.933, "recall {recall:.4}");
     let found = dev.found_recall().expect("the part has positives");
     assert!(found >= 0.995, "found recall {found:.4}");
     // Traps of another version kind are never accepted.
@@ -194,9 +195,10 @@ fn the_handwritten_parts_are_well_formed() {
 }
 
 /// The hand-written tune part is tuned on: its figures must not fall back below where this
-/// round left them (precision 100 %, accepted recall 90.3 %, found recall 98.5 %). A guest the
-/// library does not credit and an album that names another release go to review, not to
-/// accept; what the library's own credits, readings and edit words make known is accepted.
+/// round left them (precision 100 %, accepted recall 87.7 %, found recall 99.0 %). A guest the
+/// library does not credit, an artist named in another script that is no reading of the
+/// library's name and an album that names another release go to review, not to accept; what
+/// the library's own credits, readings and edit words make known is accepted.
 /// The held-out hand-written part's targets (precision ≥ 99.5 %, found ≥ 98 %, accepted
 /// ≥ 90 %) are measured by `examples/eval_report.rs`, not asserted.
 #[test]
@@ -223,8 +225,8 @@ fn the_handwritten_tune_part_keeps_its_figures() {
     assert!(tune.precision() >= 0.995, "{tune:?}, wrong {wrong:?}");
     let accepted = tune.accepted_recall().expect("the part has positives");
     let found = tune.found_recall().expect("the part has positives");
-    assert!(accepted >= 0.90, "accepted recall {accepted:.4}");
-    assert!(found >= 0.98, "found recall {found:.4}");
+    assert!(accepted >= 0.875, "accepted recall {accepted:.4}");
+    assert!(found >= 0.99, "found recall {found:.4}");
     // No trap of a re-recording, a year, a take, a derivative, a cover or remix with a guest
     // or a live album is accepted: the words that say so are never passed over, and an album
     // that names another release is never taken for the candidate's.
@@ -248,7 +250,7 @@ fn the_handwritten_tune_part_keeps_its_figures() {
 #[test]
 fn the_unit_tests_invented_names_are_in_no_evaluation_set() {
     use cachearr_library::evaluation;
-    const INVENTED: [&str; 14] = [
+    const INVENTED: [&str; 22] = [
         "corvid almanac",
         "lantern ferry",
         "copperplate",
@@ -263,6 +265,14 @@ fn the_unit_tests_invented_names_are_in_no_evaluation_set() {
         "pumice",
         "pell marrow",
         "northern quays",
+        "velvet harbor",
+        "dune parade",
+        "푸른고래",
+        "초승달",
+        "anselm trevane",
+        "suite lunaire",
+        "nuit de verre",
+        "quince suite",
     ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval");
     let mut found = 0usize;

@@ -382,15 +382,17 @@ impl<'a> Matcher<'a> {
         let item = found;
         let view = self.index.view_masked(item, &self.mask)?;
         let artist = self.artist_similarity(query, &view);
-        // An artist written in another script (`竹内まりや` for "Mariya Takeuchi") is left out
-        // when the album agrees as well.
-        if artist < self.config.artist_floor
-            && !(found_on_album && self.scripts_differ(query.artist_script, view.artist_ids()))
-        {
+        // An artist written in another script that is no reading of the library's name
+        // ("Mariya Takenaka" for `竹内まりや`) is not known to be the library's: with the
+        // album agreeing as well, the track is offered for review, never accepted.
+        let artist_known = artist >= self.config.artist_floor;
+        let other_script =
+            found_on_album && self.scripts_differ(query.artist_script, view.artist_ids());
+        if !artist_known && !other_script {
             return None;
         }
         // What the query says and the track does not carry: offered for review.
-        let band = if self.claims_backed(query, &view) {
+        let band = if artist_known && self.claims_backed(query, &view) {
             Band::Accept
         } else {
             Band::Review

@@ -496,6 +496,8 @@ mod tests {
             "Harbour Lights (Deluxe Edition)",
             "Harbour Lights [Gullwing Records]",
             "Harbour Lights | Official Video",
+            "Harbour Lights - Main Mix",
+            "Harbour Lights (Main Version)",
         ] {
             let query = with("The Velvet Orchards", title, None, Some(233));
             let outcome = run(&index, query.clone());
@@ -774,6 +776,192 @@ mod tests {
             with("Corvid Almanac", "Belljar (12\" Mix)", None, None),
         );
         assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+    }
+
+    #[test]
+    fn a_labels_upload_names_the_artist_after_the_label() {
+        let index = ferry_library();
+        for (uploader, title) in [
+            (
+                "Corvid Almanac",
+                "Orrery Records – Corvid Almanac - Lantern Ferry (Official MV)",
+            ),
+            (
+                "Orrery Records",
+                "Orrery Records – Corvid Almanac - Lantern Ferry (Official MV)",
+            ),
+            (
+                "Orrery Records",
+                "Orrery Records - Corvid Almanac - Lantern Ferry [Official Video]",
+            ),
+            (
+                "Orrery Records",
+                "Corvid Almanac - Lantern Ferry (Official MV)",
+            ),
+            ("Orrery Records", "[MV] Corvid Almanac - Lantern Ferry"),
+        ] {
+            let outcome = run(&index, with(uploader, title, None, None));
+            assert_eq!(
+                outcome.accepted_id(),
+                Some("ferry"),
+                "{title} → {outcome:?}"
+            );
+        }
+        // What the title says beyond the library's still goes to review; another artist is
+        // not the library's.
+        assert_offered(
+            &index,
+            with(
+                "Orrery Records",
+                "Orrery Records – Corvid Almanac - Lantern Ferry (Saltbox Version) (Official MV)",
+                None,
+                None,
+            ),
+            "ferry",
+        );
+        let outcome = run(
+            &index,
+            with(
+                "Orrery Records",
+                "Orrery Records – Moth Choir - Lantern Ferry (Official MV)",
+                None,
+                None,
+            ),
+        );
+        assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+        // Without video words it is no upload of that shape.
+        assert_eq!(
+            crate::normalize::label_upload("Orrery Records – Corvid Almanac - Lantern Ferry"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_remix_that_names_more_than_the_librarys_is_offered() {
+        let index = LibraryIndex::build(&[track(
+            "ferry-rmx",
+            &["Corvid Almanac"],
+            "Lantern Ferry (Dovetail Remix)",
+            "Copperplate",
+            301,
+        )])
+        .expect("the library builds");
+        // Who made it is the same; which of its edits is not known.
+        assert_offered(
+            &index,
+            with(
+                "Corvid Almanac",
+                "Lantern Ferry (Dovetail Extended Remix)",
+                None,
+                Some(301),
+            ),
+            "ferry-rmx",
+        );
+        let outcome = run(
+            &index,
+            with(
+                "Corvid Almanac",
+                "Lantern Ferry (Dovetail Remix)",
+                None,
+                None,
+            ),
+        );
+        assert_eq!(outcome.accepted_id(), Some("ferry-rmx"), "{outcome:?}");
+    }
+
+    #[test]
+    fn a_mix_is_known_by_the_names_shops_give_it() {
+        let index = LibraryIndex::build(&[
+            track(
+                "ferry",
+                &["Corvid Almanac"],
+                "Lantern Ferry",
+                "Copperplate",
+                246,
+            ),
+            track(
+                "ferry-ext",
+                &["Corvid Almanac"],
+                "Lantern Ferry (Extended Mix)",
+                "Copperplate",
+                402,
+            ),
+            track(
+                "belljar-club",
+                &["Corvid Almanac"],
+                "Belljar (Club Version)",
+                "Copperplate",
+                371,
+            ),
+            track(
+                "belljar-inst",
+                &["Corvid Almanac"],
+                "Belljar (Instrumental)",
+                "Copperplate",
+                192,
+            ),
+        ])
+        .expect("the library builds");
+        for (title, id) in [
+            ("Lantern Ferry - Extended Version", "ferry-ext"),
+            ("Lantern Ferry (Extended)", "ferry-ext"),
+            ("Lantern Ferry (12\" Version)", "ferry-ext"),
+            ("Lantern Ferry - 12 Inch Mix", "ferry-ext"),
+            ("Belljar (Club Mix)", "belljar-club"),
+            ("Belljar - Club Edit", "belljar-club"),
+            ("Belljar (Instrumental Mix)", "belljar-inst"),
+        ] {
+            let outcome = run(&index, with("Corvid Almanac", title, None, None));
+            assert_eq!(outcome.accepted_id(), Some(id), "{title} → {outcome:?}");
+        }
+        // Another remixer's mix is not one of these.
+        for title in [
+            "Lantern Ferry (Pumice Extended Remix)",
+            "Belljar (Pumice Mix)",
+        ] {
+            let outcome = run(&index, with("Corvid Almanac", title, None, None));
+            assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
+        }
+        let outcome = run(
+            &index,
+            with("Corvid Almanac", "Lantern Ferry", None, Some(246)),
+        );
+        assert_eq!(outcome.accepted_id(), Some("ferry"), "{outcome:?}");
+    }
+
+    #[test]
+    fn an_edit_and_a_remix_joined_by_a_slash_go_to_review() {
+        let index = LibraryIndex::build(&[track(
+            "ferry",
+            &["Corvid Almanac"],
+            "Lantern Ferry",
+            "Copperplate",
+            246,
+        )])
+        .expect("the library builds");
+        // One name the library's track answers to, one it does not: neither decides, and the
+        // track is offered, not accepted nor left out.
+        for title in [
+            "Lantern Ferry - Radio Mix / Pumice Mix",
+            "Lantern Ferry (Album Version / Dovetail Remix)",
+        ] {
+            assert_offered(
+                &index,
+                with("Corvid Almanac", title, Some("Copperplate"), Some(246)),
+                "ferry",
+            );
+        }
+        // A remix alone is still another recording.
+        let outcome = run(
+            &index,
+            with(
+                "Corvid Almanac",
+                "Lantern Ferry (Pumice Mix)",
+                None,
+                Some(246),
+            ),
+        );
+        assert_eq!(outcome.best, None, "{outcome:?}");
     }
 
     #[test]

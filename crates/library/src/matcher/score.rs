@@ -107,6 +107,14 @@ impl<'a> Matcher<'a> {
         // Numbers are part of a title's identity: "Part 1" is not "Part 2", "No. 5" not "No. 9".
         // Classical titles: what both name (key, catalogue number, movement) must agree; a
         // candidate found by a one-word movement ("Allegro") needs its work confirmed.
+        // Two numbers of a catalogue a later edition revised ("L. 32" and "L. 75") may name
+        // one work: when the rest agrees, the candidate is offered, never accepted.
+        let mut renumbered = false;
+        // A whole work asked for where the library holds a movement of it (or the other way
+        // round), found by the work's name or number: not the same recording, but what a
+        // person looks for. Offered, first movements first, never accepted.
+        let mut whole_or_part = false;
+        let mut movement = u32::MAX;
         if query.title.work.is_some() || short_form.is_some() {
             let theirs = normalize::parse_title(view.title());
             let numbers_text = |title: &ParsedTitle| -> String {
@@ -119,24 +127,34 @@ impl<'a> Matcher<'a> {
                     None => title.base.clone(),
                 }
             };
-            // A catalogue identity both share ("RV 269") settles the catalogue: catalogue
-            // numbers only one side writes ("Op. 8") are not other numbers.
-            let agree =
-                normalize::numbers_agree(&numbers_text(&query.title), &numbers_text(&theirs))
-                    || (normalize::share_catalogue_identity(&query.title, &theirs)
-                        && normalize::without_catalogue(&query.title)
-                            .zip(normalize::without_catalogue(&theirs))
+            let fits = |ours: &ParsedTitle, theirs: &ParsedTitle| -> bool {
+                // A catalogue identity both share ("RV 269") settles the catalogue: catalogue
+                // numbers only one side writes ("Op. 8") are not other numbers.
+                let agree = normalize::numbers_agree(&numbers_text(ours), &numbers_text(theirs))
+                    || (normalize::share_catalogue_identity(ours, theirs)
+                        && normalize::without_catalogue(ours)
+                            .zip(normalize::without_catalogue(theirs))
                             .is_some_and(|(ours, theirs)| {
                                 normalize::numbers_agree(&ours, &theirs)
                             }));
-            if !agree {
-                return None;
-            }
-            if query.title.work.is_some() || theirs.work.is_some() {
-                match normalize::compare_works(&query.title, &theirs) {
-                    WorkVerdict::Conflict => return None,
-                    WorkVerdict::Neutral if short_form.is_some_and(|f| f.one_word) => return None,
-                    _ => {}
+                if !agree {
+                    return false;
+                }
+                if ours.work.is_some() || theirs.work.is_some() {
+                    match normalize::compare_works(ours, theirs) {
+                        WorkVerdict::Conflict => return false,
+                        WorkVerdict::Neutral if short_form.is_some_and(|f| f.one_word) => {
+                            return false;
+                        }
+                        _ => {}
+                    }
+                }
+                true
+            };
+            if !fits(&query.title, &theirs) {
+                match normalize::without_renumbered_catalogue(&query.title, &theirs) {
+                    Some((ours, others)) if fits(&ours, &others) => renumbered = true,
+                    _ => return None,
                 }
             }
             let names_movement = |title: &ParsedTitle| {
@@ -149,11 +167,20 @@ impl<'a> Matcher<'a> {
                 .duration_ms
                 .zip(view.duration_ms())
                 .is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
-            if short_form.is_some_and(|f| f.work_only)
+            if (short_form.is_none() || short_form.is_some_and(|f| f.work_only))
+                && query.title.work.is_some()
                 && names_movement(&query.title) != names_movement(&theirs)
                 && !lengths_agree
             {
-                return None;
+                whole_or_part = true;
+            }
+            // The movement's number, when the query names the work alone.
+            if !names_movement(&query.title) {
+                movement = theirs
+                    .work
+                    .as_deref()
+                    .and_then(|w| w.movement_number)
+                    .unwrap_or(u32::MAX);
             }
         } else if !normalize::numbers_agree(&query.title.base, view.title_norm()) {
             return None;
@@ -193,10 +220,11 @@ impl<'a> Matcher<'a> {
         // An artist credit that does not look like the library's is not always another
         // artist: it may be written in another script ("방탄소년단" for "BTS"), or be another
         // name of the same act (an alias, a former name, the performer where the library
-        // credits the composer). When the title, the album and the length all agree, the
-        // credit is left out of the score rather than counted as different.
-        // Another name in the same script is weighed so, but never accepted: the library does
-        // not carry it (`artist_renamed`).
+        // credits the composer). A name in another script, or another name in the same script
+        // when the title, the album and the length all agree, is left out of the score rather
+        // than counted as different, so the candidate is offered for review; it is never
+        // accepted, for the library does not carry the name (a reading of the library's name
+        // is known, and scores as the artist).
         let scripts_differ = self.scripts_differ(query.artist_script, view.artist_ids());
         let artist_renamed = artist < self.config.artist_floor
             && !scripts_differ
@@ -212,7 +240,6 @@ impl<'a> Matcher<'a> {
             total += w_artist * artist;
             weight += w_artist;
         }
-        let mut corroborated = album_agrees || length_agrees;
         if let Some(album_similarity) = album_similarity {
             total += w_album * album_similarity;
             weight += w_album;
@@ -223,12 +250,6 @@ impl<'a> Matcher<'a> {
             weight += w_duration;
             durations_disagree = ours.abs_diff(theirs) > self.config.duration_accept_limit_ms;
         }
-        // A title in a script other than Latin, asked for letter for letter ("밤편지", "Выхода
-        // нет") or as the library's title without its bracket ("뚜두뚜두" for "뚜두뚜두 (DDU-DU
-        // DDU-DU)"), is rarely another artist's song: enough beside an artist written in
-        // another script ("아이유" for "IU").
-        corroborated |= title + SCORE_SLACK >= SHORT_FORM_SIMILARITY
-            && normalize::script_of(&query.title.base) == Script::Other;
         let edit = normalize::edit_agreement(
             &query.edit_words,
             &normalize::edit_words(view.edit_text(), view.album().unwrap_or("")),
@@ -269,8 +290,10 @@ impl<'a> Matcher<'a> {
                 })
             };
         // Worked out only where it can change the band: for a candidate that could be accepted.
-        let claims_backed = score + SCORE_SLACK < self.config.accept
-            || (words_accounted && self.claims_backed(query, &view));
+        let claims_backed = !renumbered
+            && !whole_or_part
+            && (score + SCORE_SLACK < self.config.accept
+                || (words_accounted && self.claims_backed(query, &view)));
         Some(Scored {
             item,
             score,
@@ -280,10 +303,9 @@ impl<'a> Matcher<'a> {
             edit,
             version_text_differs,
             version_unconfirmed,
-            artist_unknown,
-            artist_renamed,
-            corroborated,
             claims_backed,
+            movement,
+            whole_or_part,
         })
     }
 
@@ -436,7 +458,10 @@ pub(super) fn remix_agreement(query: &Prepared, theirs: &str) -> Agreement {
     let within = |part: &[&str], whole: &[&str]| part.iter().all(|word| whole.contains(word));
     match (ours.is_empty(), theirs.is_empty()) {
         (true, true) => Agreement::Agree,
-        (false, false) if within(&ours, &theirs) || within(&theirs, &ours) => Agreement::Agree,
+        (false, false) if within(&ours, &theirs) && within(&theirs, &ours) => Agreement::Agree,
+        // One names more than the other ("Pumice Extended Remix" for "Extended Mix"): who
+        // made it, or which of its edits, is not known to be the same.
+        (false, false) if within(&ours, &theirs) || within(&theirs, &ours) => Agreement::Unknown,
         (false, false) => Agreement::Disagree,
         (false, true) => Agreement::Unknown,
         (true, false) => {

@@ -277,7 +277,7 @@ fn classical_titles_match_by_work_and_movement_never_across_movements() {
 }
 
 #[test]
-fn names_and_titles_in_another_script_need_something_else_to_agree() {
+fn names_and_titles_in_another_script_must_be_known_to_agree() {
     let index = LibraryIndex::build(&[
         track("dynamite", "BTS", "Dynamite", "BE", 199),
         track("hakujitsu", "King Gnu", "白日", "Sympa", 278),
@@ -289,12 +289,16 @@ fn names_and_titles_in_another_script_need_something_else_to_agree() {
         duration_ms: Some(seconds * 1000),
         ..TrackQuery::new(artist, title)
     };
-    // An artist in another script: the title and the length agree.
-    let outcome = run(&index, with_length("방탄소년단", "Dynamite", 200));
-    assert_eq!(outcome.accepted_id(), Some("dynamite"), "{outcome:?}");
-    // Nothing but the title: not enough.
-    let outcome = run(&index, TrackQuery::new("방탄소년단", "Dynamite"));
-    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+    // An artist in another script that is no reading of the library's name: the title and
+    // the length agree, but the library does not carry the name. Offered, not accepted.
+    for query in [
+        with_length("방탄소년단", "Dynamite", 200),
+        TrackQuery::new("방탄소년단", "Dynamite"),
+    ] {
+        let outcome = run(&index, query);
+        assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+        assert_eq!(outcome.best.map(|b| b.id), Some("dynamite".to_string()));
+    }
     // A translated title: the artist's one track of that length in the other script.
     let outcome = run(&index, with_length("King Gnu", "Daylight", 277));
     assert_eq!(outcome.accepted_id(), Some("hakujitsu"), "{outcome:?}");
@@ -464,7 +468,7 @@ fn pieces_of_a_set_and_movements_after_a_dash_are_found() {
 }
 
 #[test]
-fn a_name_in_another_script_sharing_a_latin_name_needs_album_and_length() {
+fn a_name_in_another_script_sharing_a_latin_name_is_offered_by_album_and_length() {
     let index = LibraryIndex::build(&[
         track(
             "plastic",
@@ -482,8 +486,10 @@ fn a_name_in_another_script_sharing_a_latin_name_needs_album_and_length() {
         // Shares "Mariya" with `竹内まりや`, but "Takenaka" is not a reading of `竹内`.
         ..TrackQuery::new("Mariya Takenaka", "Plastic Love")
     };
+    // The album and the length find the track; the name is not known to be the library's.
     let outcome = run(&index, entry(Some("VARIETY"), 292));
-    assert_eq!(outcome.accepted_id(), Some("plastic"), "{outcome:?}");
+    assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+    assert_eq!(outcome.best.map(|b| b.id), Some("plastic".to_string()));
     // Her name romanised reads the kanji: the artist's one track of that length.
     let outcome = run(
         &index,
@@ -988,4 +994,256 @@ fn initials_before_a_surname_find_the_full_name() {
         TrackQuery::new("C.P.E. Weiss", "Flute Sonata No. 4 in G major: II. Allegro"),
     );
     assert_eq!(outcome.accepted_id(), Some("suite"), "{outcome:?}");
+}
+
+#[test]
+fn another_artist_in_another_script_is_offered_not_accepted_for_an_exact_title() {
+    let index = LibraryIndex::build(&[
+        track("letter", "푸른고래", "초승달 편지", "물결", 214),
+        track("tide", "푸른고래", "밀물", "물결", 198),
+        track("lantern", "실버 랜턴", "등대지기", "항구", 233),
+        track("hills", "林月", "青山远方", "山", 230),
+    ])
+    .unwrap();
+    let entry = |artist: &str, title: &str, album: Option<&str>, seconds: Option<u32>| TrackQuery {
+        album: album.map(str::to_string),
+        duration_ms: seconds.map(|s| s * 1000),
+        ..TrackQuery::new(artist, title)
+    };
+    // "Velvet Harbor" is no reading of `푸른고래`, nor "Dune Parade" of `林月`: the title
+    // alone, and the album or the length beside it, do not make them the library's artist.
+    for (query, id) in [
+        (entry("Velvet Harbor", "초승달 편지", None, None), "letter"),
+        (
+            entry("Velvet Harbor", "초승달 편지", None, Some(214)),
+            "letter",
+        ),
+        (
+            entry("Velvet Harbor", "초승달 편지", Some("물결"), None),
+            "letter",
+        ),
+        (
+            entry("Velvet Harbor", "초승달 편지", Some("물결"), Some(214)),
+            "letter",
+        ),
+        (entry("Dune Parade", "青山远方", None, None), "hills"),
+        (
+            entry("Dune Parade", "青山远方", Some("山"), Some(230)),
+            "hills",
+        ),
+        (
+            entry("Dune Parade", "Qing Shan Yuan Fang", Some("山"), Some(230)),
+            "hills",
+        ),
+    ] {
+        let outcome = run(&index, query.clone());
+        assert_eq!(outcome.band, Band::Review, "{query:?} → {outcome:?}");
+        assert_eq!(
+            outcome.best.as_ref().map(|best| best.id.as_str()),
+            Some(id),
+            "{query:?}"
+        );
+    }
+    // A translated title under that name, found by the album and the length: offered too.
+    let outcome = run(
+        &index,
+        entry("Velvet Harbor", "Crescent Letter", Some("물결"), Some(214)),
+    );
+    assert_ne!(outcome.band, Band::Accept, "{outcome:?}");
+    // Known to be the same: a reading of the library's name, or the library's own credit.
+    let outcome = run(&index, entry("Silver Lantern", "등대지기", None, None));
+    assert_eq!(outcome.accepted_id(), Some("lantern"), "{outcome:?}");
+    let mut credited = track("credited", "푸른고래", "새벽 항로", "Dawn Route", 240);
+    credited.album_artist = Some("Velvet Harbor".into());
+    let index = LibraryIndex::build(&[credited]).unwrap();
+    let outcome = run(&index, entry("Velvet Harbor", "새벽 항로", None, None));
+    assert_eq!(outcome.accepted_id(), Some("credited"), "{outcome:?}");
+}
+
+#[test]
+fn a_number_of_a_renumbered_catalogue_is_offered_not_accepted() {
+    let index = LibraryIndex::build(&[
+        track(
+            "glass",
+            "Anselm Trevane",
+            "Suite lunaire, L. 44: II. Nuit de verre",
+            "Suite lunaire",
+            305,
+        ),
+        track(
+            "dawn",
+            "Anselm Trevane",
+            "Suite lunaire, L. 44: III. Aube grise",
+            "Suite lunaire",
+            240,
+        ),
+        track(
+            "serenade",
+            "Anselm Trevane",
+            "Serenade in G major, K. 212: I. Allegro",
+            "Serenades",
+            330,
+        ),
+        track(
+            "nocturne",
+            "Anselm Trevane",
+            "Nocturne in E minor, Op. 19",
+            "Nocturnes",
+            280,
+        ),
+    ])
+    .unwrap();
+    // The catalogue's old and new numbers of one work, or two works: not known, so offered
+    // with the track shown, whichever way round and however the rest is written.
+    for (title, id) in [
+        ("Nuit de verre, L. 51", "glass"),
+        ("Suite lunaire, L. 51: II. Nuit de verre", "glass"),
+        ("Nuit de verre (Suite lunaire, L. 51)", "glass"),
+        ("Nuit de verre, L. 51 (Suite lunaire)", "glass"),
+        ("Serenade in G major, K. 189b: I. Allegro", "serenade"),
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_eq!(outcome.band, Band::Review, "{title} → {outcome:?}");
+        assert_eq!(outcome.best.map(|b| b.id), Some(id.to_string()), "{title}");
+    }
+    // The same number is the work; another movement, key or opus number is another piece.
+    for title in [
+        "Nuit de verre, L. 44",
+        "Nuit de verre, L. 44 (Suite lunaire)",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_eq!(
+            outcome.accepted_id(),
+            Some("glass"),
+            "{title} → {outcome:?}"
+        );
+    }
+    for title in [
+        "Suite lunaire, L. 51: I. Prélude",
+        "Serenade in D major, K. 189b: I. Allegro",
+        "Nocturne in E minor, Op. 72",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
+        assert_ne!(
+            outcome.best.as_ref().map(|b| b.id.as_str()),
+            Some("glass"),
+            "{title} → {outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn a_movement_from_a_numbered_work_is_that_works_movement() {
+    let index = LibraryIndex::build(&[
+        track(
+            "gavotte",
+            "Anselm Trevane",
+            "Quince Suite No. 2 in F major, Op. 7: III. Gavotte",
+            "Quince Suites",
+            214,
+        ),
+        track(
+            "gavotte-1",
+            "Anselm Trevane",
+            "Quince Suite No. 1 in C major, Op. 6: IV. Gavotte",
+            "Quince Suites",
+            190,
+        ),
+    ])
+    .unwrap();
+    for title in [
+        "Gavotte (from Quince Suite No. 2)",
+        "Gavotte [From Quince Suite No. 2]",
+        "Gavotte (Quince Suite No. 2)",
+        "Gavotte from Quince Suite No. 2",
+        "Gavotte - from Quince Suite No. 2",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_eq!(
+            outcome.accepted_id(),
+            Some("gavotte"),
+            "{title} → {outcome:?}"
+        );
+    }
+    let outcome = run(
+        &index,
+        TrackQuery::new("Anselm Trevane", "Gavotte (from Quince Suite No. 3)"),
+    );
+    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+    // A film, a show or an album the song is from is still only where it was released.
+    assert_eq!(
+        normalize::parse_title("Gavotte (From \"Quince Garden\")").base,
+        "gavotte"
+    );
+    assert_eq!(
+        normalize::parse_title("The Gavotte from Quince Garden").base,
+        "gavotte from quince garden"
+    );
+    // Letters beyond ASCII where "from " would be are no bracket of this kind.
+    assert_eq!(
+        normalize::parse_title("Gavotte (Rondé Suite No. 2)").base,
+        "gavotte ronde suite no 2"
+    );
+}
+
+#[test]
+fn a_whole_work_asked_for_offers_its_first_movement() {
+    let index = LibraryIndex::build(&[
+        track(
+            "sarabande",
+            "Anselm Trevane",
+            "Quince Suite No. 4 in D minor, Op. 11: II. Sarabande",
+            "Quince Suites",
+            260,
+        ),
+        track(
+            "overture",
+            "Anselm Trevane",
+            "Quince Suite No. 4 in D minor, Op. 11: I. Overture",
+            "Quince Suites",
+            301,
+        ),
+        track(
+            "gigue",
+            "Anselm Trevane",
+            "Quince Suite No. 4 in D minor, Op. 11: III. Gigue",
+            "Quince Suites",
+            150,
+        ),
+    ])
+    .unwrap();
+    // The library holds the movements, not the whole: not the recording asked for, but what
+    // a person looks for, the first movement first.
+    for query in [
+        TrackQuery::new("Anselm Trevane", "Quince Suite No. 4"),
+        TrackQuery::new("Anselm Trevane", "Quince Suite No. 4 in D minor, Op. 11"),
+        TrackQuery {
+            duration_ms: Some(711_000),
+            ..TrackQuery::new("Anselm Trevane", "Quince Suite No. 4")
+        },
+    ] {
+        let outcome = run(&index, query.clone());
+        assert_eq!(outcome.band, Band::Review, "{query:?} → {outcome:?}");
+        assert_eq!(
+            outcome.best.map(|b| b.id),
+            Some("overture".to_string()),
+            "{query:?}"
+        );
+    }
+    // A movement asked for by name is offered before the first one, even when its length
+    // is another recording's.
+    let query = TrackQuery {
+        duration_ms: Some(240_000),
+        ..TrackQuery::new("Anselm Trevane", "Sarabande (from Quince Suite No. 4)")
+    };
+    let outcome = run(&index, query);
+    assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+    assert_eq!(outcome.best.map(|b| b.id), Some("sarabande".to_string()));
+    // Another suite is not offered.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Anselm Trevane", "Quince Suite No. 5"),
+    );
+    assert_eq!(outcome.best, None, "{outcome:?}");
 }

@@ -174,6 +174,15 @@ const NICKNAMES: [(&str, &str, &str); 33] = [
     ),
 ];
 
+/// Composer's surname and the name (normalised: numbers as digits) of a set whose works the
+/// table names by nickname: "Four Seasons - Winter" is the set's "Winter".
+const SETS: [(&str, &str); 4] = [
+    ("vivaldi", "the 4 seasons"),
+    ("vivaldi", "4 seasons"),
+    ("vivaldi", "le quattro stagioni"),
+    ("vivaldi", "quattro stagioni"),
+];
+
 /// The catalogue title a query's title stands for when it names a work by a nickname of the
 /// table ("Moonlight Sonata (1st Movement)" by Beethoven → "Piano Sonata No. 14 in C-sharp
 /// minor, Op. 27 No. 2 - 1st movement"), or `None`. The nickname must be the whole work the
@@ -193,9 +202,20 @@ pub fn nickname_title(parsed: &ParsedTitle, artists: &[String]) -> Option<String
             .iter()
             .any(|artist| artist.rsplit(' ').next() == Some(surname))
     };
-    let (_, _, title) = NICKNAMES
+    // The nickname beside the name of the set the work belongs to ("Four Seasons - Winter",
+    // "Winter (The Four Seasons)").
+    let in_set = SETS
         .iter()
-        .find(|(surname, nickname, _)| *nickname == named && composer_credited(surname))?;
+        .filter(|(surname, _)| composer_credited(surname))
+        .find_map(|(_, set)| {
+            named
+                .strip_prefix(set)
+                .and_then(|rest| rest.strip_prefix(' '))
+                .or_else(|| named.strip_suffix(set)?.strip_suffix(' '))
+        });
+    let (_, _, title) = NICKNAMES.iter().find(|(surname, nickname, _)| {
+        (*nickname == named || in_set == Some(*nickname)) && composer_credited(surname)
+    })?;
     Some(match movement_number {
         Some(number) if !title.contains(':') && !title.contains(" - ") => {
             format!("{title} - movement {number}")

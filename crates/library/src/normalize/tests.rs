@@ -599,3 +599,29 @@ fn a_dash_before_a_tempo_word_starts_a_movement() {
         "{plain:?}"
     );
 }
+
+#[test]
+fn a_nickname_after_the_name_of_its_set_stands_for_its_work() {
+    let artists = vec!["antonio vivaldi".to_string()];
+    for title in [
+        "Four Seasons - Winter",
+        "The Four Seasons: Winter",
+        "Le quattro stagioni - Winter",
+        "Winter (The Four Seasons)",
+        "Winter - Four Seasons",
+        "Winter",
+    ] {
+        assert_eq!(
+            nickname_title(&parse_title(title), &artists).as_deref(),
+            Some("Violin Concerto in F minor, Op. 8 No. 4, RV 297"),
+            "{title}"
+        );
+    }
+    // Another composer's set, or a set name alone, stands for nothing.
+    let other = vec!["anselm trevane".to_string()];
+    assert_eq!(
+        nickname_title(&parse_title("Four Seasons - Winter"), &other),
+        None
+    );
+    assert_eq!(nickname_title(&parse_title("Four Seasons"), &artists), None);
+}

@@ -302,6 +302,7 @@ pub(super) fn is_noise_word(word: &str) -> bool {
             | "explicit"
             | "clean"
             | "original"
+            | "main"
             | "digital"
             | "reissue"
             | "special"
@@ -387,8 +388,22 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             Token::Ampersand => "and",
         })
         .collect();
+    // Names joined by a slash ("Radio Mix / Club Mix") say the recording is each of them:
+    // when one is known to name the same recording and another names a version, neither
+    // decides, and the whole is a qualifier the candidate's title must carry (review).
+    if let Some(alternatives) = slash_alternatives(raw) {
+        let segments: Vec<Segment> = alternatives
+            .iter()
+            .map(|part| classify_segment(part))
+            .collect();
+        let plain = segments.iter().any(|s| matches!(s, Segment::Noise(_)));
+        let version = segments.iter().any(|s| matches!(s, Segment::Version(..)));
+        if plain && version {
+            return Segment::Qualifier(join_words(words.iter().copied()));
+        }
+    }
     // A 7-inch or 45 single's edit ("7\" Version", "7 Inch Edit", "45 Version") is the
-    // single's: read as "single". A 12-inch one is an extended mix and is left as it is.
+    // single's: read as "single". A 12-inch one is the extended mix: read as that.
     if let Some(at) = words.iter().position(|word| matches!(*word, "7" | "45")) {
         let inch = usize::from(words.get(at + 1) == Some(&"inch"));
         if words
@@ -396,6 +411,27 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             .is_some_and(|next| matches!(*next, "version" | "edit" | "mix" | "single"))
         {
             words.splice(at..=at + inch, ["single"]);
+        }
+    }
+    if let Some(at) = words.iter().position(|word| *word == "12") {
+        let inch = usize::from(words.get(at + 1) == Some(&"inch"));
+        if words
+            .get(at + 1 + inch)
+            .is_some_and(|next| matches!(*next, "version" | "edit" | "mix"))
+        {
+            words.splice(at..=at + inch + 1, ["extended", "mix"]);
+        }
+    }
+    // "Extended Version", "Extended Edit" and "Extended" alone name the extended mix, "Club
+    // Version" and "Club Edit" the club mix: a remix by what it is, as "Extended Mix" and
+    // "Club Mix" are.
+    for at in 0..words.len() {
+        if matches!(words[at], "extended" | "club") {
+            match words.get(at + 1) {
+                Some(&("version" | "edit")) => words[at + 1] = "mix",
+                None if words.len() == 1 && words[at] == "extended" => words.push("mix"),
+                _ => {}
+            }
         }
     }
     // "Radio Mix", "Single Mix" and "Album Mix" are how some shops write the edits "Radio
@@ -444,13 +480,17 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             .unwrap_or("");
         return Segment::Featured(split_artists(after));
     }
-    // "Original Mix" is how shops label the plain recording, "Stereo Mix" and "Mono Mix" how
-    // reissues label the mixes of it: noise, not a remix.
+    // "Original Mix" and "Main Mix" are how shops label the plain recording (beside its
+    // instrumental or TV mix), "Stereo Mix" and "Mono Mix" how reissues label the mixes of
+    // it: noise, not a remix. "Instrumental Mix" is the instrumental.
     let plain_mix = |at: usize| {
         words[at] == "mix"
-            && at
-                .checked_sub(1)
-                .is_some_and(|before| matches!(words[before], "original" | "stereo" | "mono"))
+            && at.checked_sub(1).is_some_and(|before| {
+                matches!(
+                    words[before],
+                    "original" | "main" | "stereo" | "mono" | "instrumental"
+                )
+            })
     };
     let mut tags = VersionTags::NONE;
     for (at, word) in words.iter().enumerate() {
@@ -493,6 +533,63 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
     Segment::Keep
 }
 
+/// The parts of a segment written as alternatives joined by a slash ("Radio Mix / Club
+/// Mix"), each of two words or more; `None` for one part or a slash inside a name ("AC/DC").
+fn slash_alternatives(raw: &str) -> Option<Vec<&str>> {
+    if !raw.contains('/') {
+        return None;
+    }
+    let parts: Vec<&str> = raw.split('/').map(str::trim).collect();
+    (parts.len() >= 2
+        && parts
+            .iter()
+            .all(|part| part.split_whitespace().count() >= 2))
+    .then_some(parts)
+}
+
+/// A movement with the work it is from in brackets ("Air (from Orchestral Suite No. 3)") is
+/// the movement of that work, as "Air (Orchestral Suite No. 3)" is: the title without the
+/// "from", which would read the bracket as where the song was released; "Air from Orchestral
+/// Suite No. 3" is read so too. `None` when no numbered work follows the "from" ("(From
+/// \"Frozen\")", "The Girl from Ipanema").
+fn work_without_from(raw: &str) -> Option<String> {
+    let mut rest = raw;
+    let mut offset = 0;
+    while let Some(open) = rest.find(['(', '[']) {
+        let at = offset + open;
+        let open_char = raw[at..].chars().next()?;
+        let close = closing_bracket(raw, at, open_char)?;
+        let inner = &raw[at + 1..close];
+        let trimmed = inner.trim_start();
+        if trimmed
+            .get(..5)
+            .is_some_and(|head| head.eq_ignore_ascii_case("from "))
+            && super::work::names_numbered_work(&trimmed[5..])
+        {
+            let from_at = at + 1 + (inner.len() - trimmed.len());
+            return Some(format!("{}{}", &raw[..from_at], &raw[from_at + 5..]));
+        }
+        offset = close + 1;
+        rest = &raw[offset..];
+    }
+    // Written without brackets: "Air from Orchestral Suite No. 3", "Air - from …".
+    let at = raw.to_ascii_lowercase().find(" from ")?;
+    let after = &raw[at + 6..];
+    let end = after.find(['(', '[']).unwrap_or(after.len());
+    let work = after[..end].trim();
+    let head = raw[..at].trim_end();
+    let head = DASH_SEPARATORS
+        .iter()
+        .find_map(|separator| head.strip_suffix(separator.trim_end()))
+        .unwrap_or(head)
+        .trim_end();
+    (!head.is_empty() && super::work::names_numbered_work(work)).then(|| {
+        format!("{head} ({work}) {}", &after[end..])
+            .trim_end()
+            .to_string()
+    })
+}
+
 /// Finds the closing bracket for the opening one at byte `open`, honouring nesting.
 pub(super) fn closing_bracket(text: &str, open: usize, open_char: char) -> Option<usize> {
     let close_char = match open_char {
@@ -533,6 +630,8 @@ pub(crate) const DASH_SEPARATORS: [&str; 4] = [" - ", " \u{2013} ", " \u{2014} "
 /// assert_eq!(feat.featured, vec!["alicia keys".to_string()]);
 /// ```
 pub fn parse_title(raw: &str) -> ParsedTitle {
+    let unsourced = work_without_from(raw);
+    let raw = unsourced.as_deref().unwrap_or(raw);
     let spelled = spell_accidentals(raw);
     let raw = spelled.as_ref();
     let mut parsed = ParsedTitle::default();

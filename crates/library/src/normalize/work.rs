@@ -459,6 +459,19 @@ const WORK_KINDS: [&str; 30] = [
     "divertimento",
 ];
 
+/// True when a text names a numbered classical work: a kind of work and a number
+/// ("orchestral suite no 3", "the four seasons violin concerto no 4", "bwv 1068").
+pub(super) fn names_numbered_work(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let kind = words.iter().any(|w| WORK_KINDS.contains(&w.as_str()));
+    let numbered = words.iter().any(|w| w.bytes().all(|b| b.is_ascii_digit()));
+    kind && numbered
+}
+
 /// The work by name and number alone ([`WorkParts::numbered`]): its words without key,
 /// nickname and catalogue numbers other than a "No." before them ("piano sonata no 14" for
 /// "piano sonata no 14 in c sharp minor op 27 no 2 moonlight"), when it keeps a number.
@@ -698,6 +711,73 @@ pub fn share_catalogue_identity(a: &ParsedTitle, b: &ParsedTitle) -> bool {
     };
     let theirs = keys(b);
     keys(a).iter().any(|entry| theirs.contains(entry))
+}
+
+/// Catalogues whose numbers a later edition revised, so stores write a work under either:
+/// Lesure's of Debussy (1977 and 2003), Köchel's of Mozart (1862 and 1964), Deutsch's of
+/// Schubert (1951 and 1978).
+const RENUMBERED: [&str; 3] = ["l", "k", "d"];
+
+/// When two classical titles differ in the number of a renumbered catalogue ("Clair de
+/// Lune, L. 32" and "Suite bergamasque, L. 75: III. Clair de lune"), the two titles without
+/// that catalogue's numbers, to compare the rest; `None` otherwise. Two numbers of one
+/// catalogue may be the old and the new number of one work, or two works: never known, so a
+/// candidate found so is only offered.
+pub fn without_renumbered_catalogue(
+    a: &ParsedTitle,
+    b: &ParsedTitle,
+) -> Option<(ParsedTitle, ParsedTitle)> {
+    let (x, y) = (a.work.as_deref()?, b.work.as_deref()?);
+    let numbers = |parts: &WorkParts, label: &str| -> Vec<u32> {
+        parts
+            .catalogue
+            .iter()
+            .filter(|(l, _)| *l == label)
+            .map(|(_, n)| *n)
+            .collect()
+    };
+    let differing: Vec<&str> = RENUMBERED
+        .into_iter()
+        .filter(|label| {
+            let (ours, theirs) = (numbers(x, label), numbers(y, label));
+            !ours.is_empty() && !theirs.is_empty() && !ours.iter().any(|n| theirs.contains(n))
+        })
+        .collect();
+    if differing.is_empty() {
+        return None;
+    }
+    let strip = |title: &ParsedTitle| {
+        let mut title = title.clone();
+        if let Some(work) = title.work.as_deref_mut() {
+            work.catalogue
+                .retain(|(label, _)| !differing.contains(label));
+            let drop_number = |text: &mut String| {
+                let words: Vec<&str> = text.split(' ').collect();
+                let mut kept = Vec::with_capacity(words.len());
+                let mut at = 0;
+                while at < words.len() {
+                    let label = catalogue_label(words[at]);
+                    if label.is_some_and(|label| differing.contains(&label))
+                        && words
+                            .get(at + 1)
+                            .is_some_and(|n| catalogue_number(n).is_some())
+                    {
+                        at += 2;
+                        continue;
+                    }
+                    kept.push(words[at]);
+                    at += 1;
+                }
+                *text = kept.join(" ");
+            };
+            if let Some(text) = work.without_numeral.as_mut() {
+                drop_number(text);
+            }
+            drop_number(&mut title.base);
+        }
+        title
+    };
+    Some((strip(a), strip(b)))
 }
 
 /// How two titles' classical parts compare.
