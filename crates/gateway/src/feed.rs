@@ -117,6 +117,8 @@ pub struct Feed {
     last_pass_ms: AtomicU64,
     classes: Vec<ClassFeed>,
     pool: Mutex<HashMap<Key, Candidate>>,
+    /// What the play-state watch's rounds did ([`crate::play_watch`]).
+    play_watch: Mutex<WatchReport>,
     /// Last health seen by a read, for one warning per transition.
     was_healthy: AtomicBool,
     /// Tags bumped by incremental passes (changes the events had not announced, or announced
@@ -162,6 +164,10 @@ impl Feed {
             last_pass_ms: AtomicU64::new(0),
             classes: Class::ALL.iter().map(|_| ClassFeed::default()).collect(),
             pool: Mutex::new(HashMap::new()),
+            play_watch: Mutex::new(WatchReport {
+                probe_secs: config.play_state_probe.as_secs_f64(),
+                ..WatchReport::default()
+            }),
             was_healthy: AtomicBool::new(false),
             pass_tags: AtomicU64::new(0),
             announce_delay: Duration::ZERO,
@@ -206,6 +212,11 @@ impl Feed {
                 .map(|c| (c.as_str().to_owned(), secs(class_ttl(*c))))
                 .collect(),
         }
+    }
+
+    /// Adds one round of the play-state watch to what `/api/stats` reports of it.
+    pub(crate) fn count_play_round(&self, count: impl FnOnce(&mut WatchReport)) {
+        count(&mut self.play_watch.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
     /// The notification socket's live status (its `connected` flag is read on every check).
@@ -505,7 +516,11 @@ impl Feed {
             candidates: self.pool.lock().unwrap_or_else(|e| e.into_inner()).len() as u64,
             classes,
             bounds: self.bounds(class_ttl),
-            play_state: crate::play_watch::WatchReport::default(),
+            play_state: self
+                .play_watch
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }
@@ -521,6 +536,28 @@ fn draw(weights: &[(Class, u64)], at: u64) -> Option<Class> {
         left -= weight;
     }
     weights.last().map(|w| w.0)
+}
+
+/// The play-state watch of one upstream as `/api/stats` shows it (`feed` → `play_state`):
+/// what its rounds did in all ([`crate::play_watch`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WatchReport {
+    /// Seconds between rounds (0: off).
+    pub probe_secs: f64,
+    /// Users probed in the last round.
+    pub watched_users: u64,
+    /// Rounds run.
+    pub rounds: u64,
+    /// Requests made in all.
+    pub probes: u64,
+    /// Users found with changed play state (each one round).
+    pub changes: u64,
+    /// Items whose play state changed, in all.
+    pub items: u64,
+    /// Users whose probes failed in a round.
+    pub failures: u64,
+    /// Users who left the watch (not seen for `play_state_watch`; their lists are kept).
+    pub lapsed: u64,
 }
 
 /// One upstream's change feed in `/api/stats`.
@@ -549,7 +586,7 @@ pub struct FeedReport {
     pub bounds: FeedBounds,
     /// The probes of each recent user's play state ([`crate::play_watch`]).
     #[serde(default)]
-    pub play_state: crate::play_watch::WatchReport,
+    pub play_state: WatchReport,
 }
 
 /// The worst-case staleness the feed promises, in seconds (`docs/change-feed.md` "Stated

@@ -33,49 +33,17 @@
 //! state changed on other clients").
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use cachearr_engine::Fill;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Uri};
 use rustc_hash::FxHashMap;
-use serde::{Deserialize, Serialize};
 
 use crate::Gateway;
 use crate::events::{Change, ChangeEvent};
-use crate::keys::UserHash;
 use crate::policy::Class;
 use crate::upstream::Upstream;
-use crate::users::UserRecord;
-
-/// One upstream's watch: what each user's probes answered last, and counters.
-#[derive(Debug, Default)]
-pub struct PlayWatch {
-    watched: std::sync::Mutex<FxHashMap<UserHash, Watched>>,
-    rounds: AtomicU64,
-    probes: AtomicU64,
-    changes: AtomicU64,
-    failures: AtomicU64,
-    lapsed: AtomicU64,
-}
-
-/// What one user's probes answered last.
-#[derive(Debug, Default)]
-struct Watched {
-    /// Probed in the last round (seen within `play_state_watch`).
-    watching: bool,
-    /// By probe path.
-    lists: FxHashMap<String, List>,
-}
-
-/// One probe's last answer and the whole list it pages.
-#[derive(Debug)]
-struct List {
-    probe: u64,
-    /// Each item's play-state hash and parents, by id.
-    items: FxHashMap<String, (u64, Vec<String>)>,
-}
+use crate::users::{PlayList, UNKNOWN_STATE, UserRecord};
 
 /// What one round of probes did ([`probe_round`]).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -97,98 +65,17 @@ pub struct Round {
     pub lapsed: u64,
 }
 
-/// The watch as `/api/stats` shows it (`play_state` of an upstream's feed).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct WatchReport {
-    /// Seconds between rounds (0: off).
-    pub probe_secs: f64,
-    /// Users probed in each round.
-    pub watched_users: u64,
-    /// Rounds run.
-    pub rounds: u64,
-    /// Requests made in all.
-    pub probes: u64,
-    /// Changes found (each bumped one user's state tag).
-    pub changes: u64,
-    /// Users whose probes failed in a round.
-    pub failures: u64,
-    /// Users who left the watch (not seen for `play_state_watch`; their lists are kept).
-    pub lapsed: u64,
-}
-
-/// The state an item is given by a write through cachearr: unknown, so the next reading of
-/// its list finds it changed whatever it shows.
-const UNKNOWN: u64 = u64::MAX;
-
-impl PlayWatch {
-    /// A play-state write of `user` went through cachearr, touching the items of the
-    /// [`crate::tags::plays`] tags among `tags`. Their answers were dropped and may be filled
-    /// again at once with the state the write made, which the lists kept here never showed:
-    /// a later change back to what they showed (a mark as unplayed on another client after a
-    /// mark as played through cachearr) would look like no change. So the items are marked
-    /// unknown in every list of the user, and each list is read whole at the next round.
-    pub fn note_write(&self, upstream: &str, user: UserHash, tags: &[Arc<str>]) {
-        let ids: Vec<&str> = tags
-            .iter()
-            .filter_map(|t| crate::tags::plays_item(upstream, t))
-            .collect();
-        if ids.is_empty() {
-            return;
-        }
-        let mut watched = self.watched.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(w) = watched.get_mut(&user) else {
-            return;
-        };
-        for list in w.lists.values_mut() {
-            list.probe = UNKNOWN;
-            for id in &ids {
-                list.items
-                    .entry((*id).to_owned())
-                    .and_modify(|(state, _)| *state = UNKNOWN)
-                    .or_insert((UNKNOWN, Vec::new()));
-            }
-        }
-    }
-
-    /// The counters, with the period the rounds run at.
-    pub fn report(&self, probe: Duration) -> WatchReport {
-        WatchReport {
-            probe_secs: probe.as_secs_f64(),
-            watched_users: self
-                .watched
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .values()
-                .filter(|w| w.watching)
-                .count() as u64,
-            rounds: self.rounds.load(Ordering::Relaxed),
-            probes: self.probes.load(Ordering::Relaxed),
-            changes: self.changes.load(Ordering::Relaxed),
-            failures: self.failures.load(Ordering::Relaxed),
-            lapsed: self.lapsed.load(Ordering::Relaxed),
-        }
-    }
-}
-
 /// One round on `up`: probes every user seen within `play_state_watch` and announces the
 /// items whose play state changed since their last round. [`spawn_play_watch`] runs it
 /// every `play_state_probe`; tests call it by hand.
 pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
     let users = gw.recent_users(&up.name, gw.config().feed.play_state_watch);
     let mut round = Round::default();
-    {
-        let mut watched = up
-            .play_watch
-            .watched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        // Users the gateway forgot are forgotten here too.
-        watched.retain(|hash, _| up.users.get(*hash).is_some());
-        for (hash, w) in watched.iter_mut() {
-            if w.watching && !users.iter().any(|u| u.hash == *hash) {
-                w.watching = false;
-                round.lapsed += 1;
-            }
+    for user in up.users.all() {
+        let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+        if book.watching && !users.iter().any(|u| u.hash == user.hash) {
+            book.watching = false;
+            round.lapsed += 1;
         }
     }
     for user in users.iter().filter(|u| !u.is_refused()) {
@@ -200,12 +87,17 @@ pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
             None => round.failed += 1,
         }
     }
-    let w = &up.play_watch;
-    w.rounds.fetch_add(1, Ordering::Relaxed);
-    w.probes.fetch_add(round.probes, Ordering::Relaxed);
-    w.changes.fetch_add(round.changed, Ordering::Relaxed);
-    w.failures.fetch_add(round.failed, Ordering::Relaxed);
-    w.lapsed.fetch_add(round.lapsed, Ordering::Relaxed);
+    if let Some(feed) = gw.feed(&up.name) {
+        feed.count_play_round(|w| {
+            w.watched_users = round.users;
+            w.rounds += 1;
+            w.probes += round.probes;
+            w.changes += round.changed;
+            w.items += round.items;
+            w.failures += round.failed;
+            w.lapsed += round.lapsed;
+        });
+    }
     round
 }
 
@@ -228,14 +120,9 @@ async fn probe_user(
     let dialect = crate::dialect::of(up.profile);
     let sections = crate::library::visibility::user_sections(gw, up, user).await?;
     let first = {
-        let mut watched = up
-            .play_watch
-            .watched
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let w = watched.entry(user.hash).or_default();
-        w.watching = true;
-        w.lists.is_empty()
+        let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+        book.watching = true;
+        book.lists.is_empty()
     };
     let by_owner = up.config.token.as_deref() == Some(user.token());
     let mut changed_items = 0u64;
@@ -247,19 +134,15 @@ async fn probe_user(
         if (200..300).contains(&status) {
             hasher.update(&body);
         }
-        // (never `UNKNOWN`, which marks a list to read whole)
-        let hash = hasher.digest().min(UNKNOWN - 1);
-        let known = {
-            let watched = up
-                .play_watch
-                .watched
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            watched
-                .get(&user.hash)
-                .and_then(|w| w.lists.get(&probe.probe))
-                .map(|l| l.probe)
-        };
+        // (never `UNKNOWN_STATE`, which marks a list to read whole)
+        let hash = hasher.digest().min(UNKNOWN_STATE - 1);
+        let known = user
+            .play_lists
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lists
+            .get(&probe.probe)
+            .map(|l| l.probe);
         if known == Some(hash) {
             continue;
         }
@@ -279,21 +162,18 @@ async fn probe_user(
             .into_iter()
             .map(|i| (i.id, (i.state, i.parents)))
             .collect();
-        let before = {
-            let mut watched = up
-                .play_watch
-                .watched
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            let w = watched.entry(user.hash).or_default();
-            w.lists.insert(
+        let before = user
+            .play_lists
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .lists
+            .insert(
                 probe.probe.clone(),
-                List {
+                PlayList {
                     probe: hash,
                     items: items.clone(),
                 },
-            )
-        };
+            );
         let Some(before) = before else {
             continue;
         };

@@ -47,6 +47,8 @@ pub struct UserRecord {
     /// alike; bumped once, when the play-state watch first reads the user's state
     /// (`crate::play_watch`): what was filled before could show a state changed since.
     pub(crate) watch_tag: Arc<str>,
+    /// What the play-state watch last read of the user (`crate::play_watch`).
+    pub(crate) play_lists: Mutex<PlayLists>,
     /// The server's id of the token's user (Jellyfin `/Users/Me` `Id`), once asked: a token
     /// belongs to one user for its whole life.
     server_user_id: std::sync::OnceLock<Arc<str>>,
@@ -56,6 +58,28 @@ pub struct UserRecord {
     /// was derived from ([`UserRecord::memo`]).
     memos: Mutex<FxHashMap<String, (u64, Memo)>>,
 }
+
+/// What the play-state watch last read of one user (`crate::play_watch`).
+#[derive(Debug, Default)]
+pub(crate) struct PlayLists {
+    /// Probed in the last round (seen within `play_state_watch`).
+    pub(crate) watching: bool,
+    /// By probe path.
+    pub(crate) lists: FxHashMap<String, PlayList>,
+}
+
+/// One play-state probe's last answer and the whole list it pages.
+#[derive(Debug)]
+pub(crate) struct PlayList {
+    /// The hash of the probe's answer ([`UNKNOWN_STATE`]: read the list whole next time).
+    pub(crate) probe: u64,
+    /// Each item's play-state hash and parents, by id.
+    pub(crate) items: FxHashMap<String, (u64, Vec<String>)>,
+}
+
+/// A state no reading has: what a write through cachearr leaves its items at, so the next
+/// reading of their list finds them changed whatever it shows.
+pub(crate) const UNKNOWN_STATE: u64 = u64::MAX;
 
 /// Something derived from a user's cached answer (a parsed listing), kept beside the user.
 pub type Memo = Arc<dyn std::any::Any + Send + Sync>;
@@ -88,6 +112,7 @@ impl UserRecord {
             hash,
             state_tag: Arc::from(crate::tags::user_state(upstream, &hash_hex)),
             watch_tag: Arc::from(crate::tags::user_watch(upstream, &hash_hex)),
+            play_lists: Mutex::new(PlayLists::default()),
             hash_hex,
             token: Arc::from(token),
             identity: RwLock::new(HeaderMap::new()),
@@ -98,6 +123,32 @@ impl UserRecord {
             marks,
             memos: Mutex::new(FxHashMap::default()),
         })
+    }
+
+    /// A play-state write of the user's went through cachearr, touching the items of the
+    /// [`crate::tags::plays`] tags among `tags`. Their answers were dropped and may be filled
+    /// again at once with the state the write made, which the lists the play-state watch keeps
+    /// never showed: a later change back (a mark as unplayed on another client after a mark as
+    /// played through cachearr) would look like no change. So the items are marked unknown in
+    /// every list of the user, and each list is read whole at the next round.
+    pub fn note_play_write(&self, upstream: &str, tags: &[Arc<str>]) {
+        let ids: Vec<&str> = tags
+            .iter()
+            .filter_map(|t| crate::tags::plays_item(upstream, t))
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        let mut book = self.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+        for list in book.lists.values_mut() {
+            list.probe = UNKNOWN_STATE;
+            for id in &ids {
+                list.items
+                    .entry((*id).to_owned())
+                    .and_modify(|(state, _)| *state = UNKNOWN_STATE)
+                    .or_insert((UNKNOWN_STATE, Vec::new()));
+            }
+        }
     }
 
     /// A record of a token that is not counted among the seen users (nor warmed for): the
@@ -279,6 +330,16 @@ impl Users {
     pub fn trusted(user: &UserRecord, now_ms: u64, trust_ms: u64) -> bool {
         let a = user.accepted_ms.load(Ordering::Relaxed);
         a != 0 && now_ms.saturating_sub(a) <= trust_ms
+    }
+
+    /// Every user remembered.
+    pub fn all(&self) -> Vec<Arc<UserRecord>> {
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Users seen since `since_ms`, most recent first.

@@ -494,10 +494,7 @@ impl AdminBackend for GatewayAdmin {
             let Some(f) = self.gateway.feed(&up.name) else {
                 continue;
             };
-            let mut report = f.report(now, |class| up.routes.class_policy(class).engine.fresh);
-            report.play_state = up
-                .play_watch
-                .report(self.gateway.config().feed.play_state_probe);
+            let report = f.report(now, |class| up.routes.class_policy(class).engine.fresh);
             if report.enabled {
                 // Missing events have their own warnings above (no owner token, socket down);
                 // an overdue incremental pass once the index has made one is this one's.

@@ -165,7 +165,7 @@ pub(super) async fn pass_through(
         gw.metrics().invalidated(&up.metrics_name, "write", n);
         if *user_state && let Some(u) = &user {
             gw.cache().invalidate_tag(&u.state_tag);
-            up.play_watch.note_write(&up.name, u.hash, tags);
+            u.note_play_write(&up.name, tags);
         }
         // A write without one clear token (two tokens, or one in a form the server may read
         // after all) changed the state of whichever user the server read: drop the state of
@@ -173,7 +173,9 @@ pub(super) async fn pass_through(
         if *user_state && user.is_none() {
             for token in crate::dialect::every_token(&request_headers, request_query.as_deref()) {
                 let hash = gw.secret().user_of(&token);
-                up.play_watch.note_write(&up.name, hash, tags);
+                if let Some(named) = up.users.get(hash) {
+                    named.note_play_write(&up.name, tags);
+                }
                 gw.cache()
                     .invalidate_tag(&crate::tags::user_state(&up.name, &hash.to_string()));
             }

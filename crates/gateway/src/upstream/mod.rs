@@ -179,8 +179,6 @@ pub struct Upstream {
     pub guard: Guard,
     /// Users seen recently (token hashes, trust, tokens for warming; memory only).
     pub users: crate::users::Users,
-    /// Its users' play state, probed where the server announces no change of it.
-    pub play_watch: crate::play_watch::PlayWatch,
     /// Last playback state per (user, item) from `/:/timeline` heartbeats.
     heartbeats: Mutex<std::collections::HashMap<(crate::keys::UserHash, String), String>>,
     client: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
@@ -271,7 +269,6 @@ impl Upstream {
             guard: Guard::new(&config.name, config.guard.clone(), clock),
             routes,
             users: crate::users::Users::default(),
-            play_watch: crate::play_watch::PlayWatch::default(),
             heartbeats: Mutex::new(std::collections::HashMap::new()),
             client,
             origin,
