@@ -23,9 +23,9 @@
 //! bumped. The first round of a user keeps their lists and bumps their watch tag, which every
 //! answer of theirs that shows play state carries: what was filled before could show a state
 //! changed since (a restart of cachearr with answers kept on disk, changes made before the
-//! round). A user not seen for
-//! `play_state_watch` is no longer probed but their lists are kept, so the first round after
-//! their return finds what changed while they were away.
+//! round). A user not seen for `play_state_watch` is no longer probed but their lists are kept
+//! (with the user's record), so the first round after their return finds what changed while
+//! they were away.
 //!
 //! A change is so seen within two probe periods (a round starts every period); the cost is
 //! the dialect's probes (Plex: two per section with playable items; Jellyfin: three) per
