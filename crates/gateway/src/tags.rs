@@ -26,6 +26,13 @@ pub fn item(upstream: &str, id: &str) -> String {
     join(&[upstream, ":item:", id])
 }
 
+/// The item id of an [`item`] tag of `upstream`, when `tag` is one.
+pub fn item_id<'a>(upstream: &str, tag: &'a str) -> Option<&'a str> {
+    tag.strip_prefix(upstream)?
+        .strip_prefix(":item:")
+        .filter(|id| !id.is_empty())
+}
+
 /// `{up}:plays:{id}`: the play state shown with an item (view count, resume point, rating,
 /// and for albums, artists, seasons and shows the viewed-leaf counts). Carried by every answer
 /// that shows the item; bumped by a play-state change of the item (and, for the counts, of
@@ -156,5 +163,9 @@ mod tests {
         assert_eq!(plays_item("plex", &plays("plex", "42")), Some("42"));
         assert_eq!(plays_item("plex", &owner_plays("plex", "42")), None);
         assert_eq!(plays_item("jf", &plays("plex", "42")), None);
+        assert_eq!(item_id("plex", &item("plex", "42")), Some("42"));
+        assert_eq!(item_id("plex", &plays("plex", "42")), None);
+        assert_eq!(item_id("jf", &item("plex", "42")), None);
+        assert_eq!(item_id("plex", &item("plex", "")), None);
     }
 }

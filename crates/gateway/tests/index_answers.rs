@@ -10,6 +10,7 @@ mod sim_gateway;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use cachearr_library::LibraryIndex;
 use cachearr_testkit::http::json_answer;
@@ -713,4 +714,212 @@ async fn serial_index_answers_pass_the_plex_openapi_spec() {
     assert_eq!(report["index_only_errors"], 0, "{report}");
     // Index answers carry every attribute the server's items have.
     assert_eq!(report["left_out"], serde_json::json!({}), "{report}");
+}
+
+/// Every request the simulator has served so far.
+fn sim_requests(r: &Running) -> u64 {
+    r.sim.sim.stats().routes.values().map(|s| s.requests).sum()
+}
+
+/// python-plexapi adds `includeGuids=1` to every search (`searchTracks(title=…)`,
+/// `section.get`): answered from the index, each document — `Guid` children included — is
+/// the server's for that user, byte for byte, XML and JSON. A user the server restricts inside
+/// a library is answered by the server, as without `includeGuids`.
+#[tokio::test]
+async fn searches_with_guids_are_the_servers_bytes_for_every_user() {
+    use cachearr_sim::state::{PlexFilter, Restrictions};
+    let r = start().await;
+    r.install_index().await;
+    let users: Vec<String> = {
+        let mut state = r.sim.sim.state();
+        let names: Vec<String> = state.users().iter().map(|u| u.name.clone()).collect();
+        // One user is shared the music without what is labelled Explicit.
+        let restricted = state.users().iter().find(|u| u.name == "bob").unwrap().id;
+        assert!(state.set_restrictions(
+            restricted,
+            Restrictions {
+                plex_music: PlexFilter::parse("label!=Explicit"),
+                ..Restrictions::default()
+            }
+        ));
+        names
+    };
+    assert!(users.len() >= 3, "{users:?}");
+    let queries = title_queries(&r.sim.sim, 12, 5, FORMS);
+    let mut from_index = 0;
+    let mut guids = 0;
+    for user in &users {
+        let token = r.token(user);
+        for (i, q) in queries.iter().enumerate() {
+            let path = match i % 4 {
+                0 => format!(
+                    "/library/sections/1/search?type=10&query={}&includeGuids=1",
+                    enc(q)
+                ),
+                1 => format!(
+                    "/library/sections/1/search?type=9&query={}&includeGuids=1",
+                    enc(q)
+                ),
+                2 => format!("/hubs/search?query={}&limit=10&includeGuids=1", enc(q)),
+                _ => format!(
+                    "/library/sections/2/search?type=1&query={}&includeGuids=1",
+                    enc(q)
+                ),
+            };
+            for json in [false, true] {
+                let (cs, status, via, direct) = r.both(&path, &token, json).await;
+                if via != direct {
+                    let at = via
+                        .bytes()
+                        .zip(direct.bytes())
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(via.len().min(direct.len()));
+                    let around =
+                        |d: &str| d[at.saturating_sub(200)..(at + 200).min(d.len())].to_string();
+                    panic!(
+                        "{user} {path} json={json} ({cs}, {status}) at {at}:\n{}\n---\n{}",
+                        around(&via),
+                        around(&direct)
+                    );
+                }
+                if user == "admin" && status == 200 {
+                    assert_eq!(cs, "cachearr; hit; detail=index", "{path}");
+                }
+                if user == "bob" && path.contains("sections/1/") {
+                    assert!(!cs.contains("detail=index"), "restricted: {path}: {cs}");
+                }
+                if cs.contains("detail=index") {
+                    from_index += 1;
+                    guids += usize::from(via.contains("<Guid ") || via.contains("\"Guid\":["));
+                }
+            }
+        }
+    }
+    assert!(from_index > 40, "too few index answers ({from_index})");
+    assert!(guids > 3, "too few answers with Guid children ({guids})");
+}
+
+/// An edit through cachearr, then at once a search with `includeGuids=1` (python-plexapi's
+/// own order): the answer is the server's, new title included, though the server's change
+/// events are lost. Once the keeper has read the item again the index answers again, with
+/// the new title.
+#[tokio::test]
+async fn a_search_right_after_an_edit_through_cachearr_is_the_servers() {
+    // The keeper reads the library with the owner's token, and reads edited items again.
+    let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
+    let owner = sim.token.clone();
+    let r = sim_gateway::start_in_front_of(sim, cachearr_gateway::Profile::Plex, |config| {
+        config.upstreams[0].token = Some(owner);
+    })
+    .await;
+    let handle = r.gateway.index("plex").unwrap().clone();
+    sim_gateway::eventually(
+        "the keeper built the index",
+        Duration::from_secs(30),
+        || {
+            let ready = handle.ready().is_some();
+            async move { ready }
+        },
+    )
+    .await;
+    let token = r.token("admin");
+    // The server announces none of the edits.
+    r.sim.sim.drop_next_events(1_000);
+    let (id, old) = {
+        let lib = r.sim.sim.library();
+        let s = lib.section(1).unwrap();
+        let id = s.items(cachearr_sim::library::ItemKind::Track)[7];
+        (id, lib.item(id).unwrap().title().to_string())
+    };
+    let search = |q: &str| {
+        format!(
+            "/library/sections/1/search?type=10&query={}&includeGuids=1",
+            enc(q)
+        )
+    };
+    let (cs, _, via, direct) = r.both(&search(&old), &token, false).await;
+    assert_eq!(cs, "cachearr; hit; detail=index");
+    assert_eq!(via, direct);
+    let new = "Zyxwv Renamed Through The Gateway";
+    for round in 0..3 {
+        let title = format!("{new} {round}");
+        let edit = r
+            .client
+            .put(format!(
+                "{}/library/sections/1/all?type=10&id={id}&title.value={}",
+                r.proxy,
+                enc(&title)
+            ))
+            .header("X-Plex-Token", &token)
+            .header("X-Plex-Client-Identifier", "tests")
+            .send()
+            .await
+            .unwrap();
+        assert!(edit.status().is_success(), "{}", edit.status());
+        for q in [title.as_str(), new, old.as_str()] {
+            let (cs, status, via, direct) = r.both(&search(q), &token, false).await;
+            assert_eq!(status, 200);
+            assert_eq!(via, direct, "right after the edit, {q}: {cs}");
+        }
+        let (_, _, via, _) = r.both(&search(&title), &token, false).await;
+        assert!(via.contains(&title), "{via}");
+        // Read again by the keeper: from the index, with the new title.
+        sim_gateway::eventually(
+            "the index answers again",
+            Duration::from_secs(20),
+            || async {
+                let (cs, _, via, direct) = r.both(&search(&title), &token, false).await;
+                cs == "cachearr; hit; detail=index" && via == direct
+            },
+        )
+        .await;
+    }
+}
+
+/// A playlist tool's lookup (python-plexapi `searchTracks(title=…)`: `/all?type=10&title=…`
+/// with `includeGuids=1`) of N tracks, cold cache, index ready: what reaches the server when
+/// the index does not answer such searches, and when it does.
+#[tokio::test]
+async fn a_lookup_with_guids_reaches_the_server_only_to_prove_sections() {
+    let r = start().await;
+    r.install_index().await;
+    let token = r.token("admin");
+    let titles: Vec<String> = {
+        let lib = r.sim.sim.library();
+        let s = lib.section(1).unwrap();
+        s.items(cachearr_sim::library::ItemKind::Track)
+            .iter()
+            .take(120)
+            .map(|id| lib.item(*id).unwrap().title().to_string())
+            .collect()
+    };
+    let lookup = |prefix: &'static str| {
+        let r = &r;
+        let token = &token;
+        let titles = &titles;
+        async move {
+            let before = sim_requests(r);
+            for t in titles {
+                let path = format!(
+                    "/library/sections/1/all?type=10&title={}&includeGuids=1&{prefix}",
+                    enc(t)
+                );
+                let resp = r.get(&r.proxy, &path, token, false).await;
+                assert_eq!(resp.status(), 200);
+            }
+            sim_requests(r) - before
+        }
+    };
+    let handle = r.gateway.index("plex").unwrap();
+    handle.set_enabled(false);
+    let without = lookup("X-Plex-Product=a").await;
+    handle.set_enabled(true);
+    let with = lookup("X-Plex-Product=b").await;
+    eprintln!(
+        "lookup of {} tracks with includeGuids=1: {without} server requests without index \
+         answers, {with} with",
+        titles.len()
+    );
+    assert!(without >= titles.len() as u64 - 10, "{without}");
+    assert!(with <= 15, "{with}");
 }

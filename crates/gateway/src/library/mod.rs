@@ -44,13 +44,14 @@ pub mod titles;
 pub mod user_state;
 pub mod visibility;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use cachearr_library::LibraryIndex;
 
-use crate::events::ChangeEvent;
+use crate::events::{Change, ChangeEvent};
 use status::{IndexState, IndexStatus, LibraryTotals, SectionInfo};
 
 /// The log line about searches sent to the server is written at most this often.
@@ -85,6 +86,11 @@ pub struct UpstreamIndex {
     keeper: OnceLock<tokio::sync::mpsc::UnboundedSender<KeeperCommand>>,
     /// The server's element of each item (Plex), for answers the index renders.
     elements: OnceLock<Arc<elements::ElementStore>>,
+    /// Items a write through cachearr changed whose elements have not been read again since
+    /// (see [`UpstreamIndex::note_write`]), each with the number of its mark.
+    stale: Mutex<HashMap<String, u64>>,
+    /// The number of the last mark.
+    marks: AtomicU64,
 }
 
 impl UpstreamIndex {
@@ -105,6 +111,8 @@ impl UpstreamIndex {
             last_search_warning: Mutex::new(None),
             keeper: OnceLock::new(),
             elements: OnceLock::new(),
+            stale: Mutex::new(HashMap::new()),
+            marks: AtomicU64::new(0),
         }
     }
 
@@ -296,6 +304,78 @@ impl UpstreamIndex {
             && self.ready().is_some()
     }
 
+    /// A write through cachearr changed the items `ids` on the server (an edit of their
+    /// fields, labels or guids, a removal). The index and the kept elements learn of it only
+    /// when the items are read again, and the server's change event comes a moment after the
+    /// write's answer, if at all: until the keeper has read them again (asked here, at once),
+    /// the items the index holds among `ids` are stale and no index answer is given
+    /// ([`UpstreamIndex::has_stale`]). Items the index does not hold (playlists, collections)
+    /// are in no index answer and are left alone. True when some item was marked.
+    pub fn note_write<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> bool {
+        if !self.enabled() {
+            return false;
+        }
+        let Some(index) = self.ready() else {
+            // No index yet: the running or next build reads the server as it is now.
+            return false;
+        };
+        let everything = cachearr_library::Visibility::everything();
+        let held: Vec<&str> = ids
+            .into_iter()
+            .filter(|id| index.by_id(id, &everything).is_some())
+            .collect();
+        if held.is_empty() {
+            return false;
+        }
+        {
+            let mut stale = self.stale.lock().unwrap_or_else(|e| e.into_inner());
+            for id in &held {
+                let mark = self.marks.fetch_add(1, Ordering::SeqCst) + 1;
+                stale.insert((*id).to_owned(), mark);
+            }
+        }
+        let event = ChangeEvent::new(Change::Updated).with_items(held.iter().map(|id| Some(*id)));
+        if !self.command(KeeperCommand::Changed(event)) {
+            // No keeper to read them again: they stay stale, and the server answers the
+            // searches.
+            tracing::debug!(upstream = %self.upstream, "items written with no keeper running");
+        }
+        true
+    }
+
+    /// Whether an item written through cachearr has not been read again yet: then the index
+    /// does not answer (the server does).
+    pub fn has_stale(&self) -> bool {
+        !self
+            .stale
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// The number of the last stale mark: a read that starts now sees every write marked
+    /// up to it.
+    pub fn stale_mark(&self) -> u64 {
+        self.marks.load(Ordering::SeqCst)
+    }
+
+    /// The items `ids` were read again by a read that started at mark `seen` and its result
+    /// is installed: marks up to `seen` are cleared (a later write stays stale). `None`
+    /// clears every item (a build or refresh that read the whole library or every change).
+    pub fn read_again(&self, ids: Option<&[String]>, seen: u64) {
+        let mut stale = self.stale.lock().unwrap_or_else(|e| e.into_inner());
+        match ids {
+            Some(ids) => {
+                for id in ids {
+                    if stale.get(id).is_some_and(|mark| *mark <= seen) {
+                        stale.remove(id);
+                    }
+                }
+            }
+            None => stale.retain(|_, mark| *mark > seen),
+        }
+    }
+
     /// Asks the keeper to look at the clock now (a scheduled refresh may be due). The keeper
     /// also looks by itself every half minute.
     pub fn poke(&self) -> bool {
@@ -352,6 +432,35 @@ mod tests {
         assert_eq!(handle.ready().map(|i| i.len()), Some(1));
         handle.clear();
         assert!(handle.ready().is_none());
+    }
+
+    #[test]
+    fn written_items_are_stale_until_a_read_that_started_after_the_write() {
+        let handle = UpstreamIndex::new("plex");
+        // No index: nothing to mark.
+        assert!(!handle.note_write(["1"]));
+        let mut b = IndexBuilder::new();
+        b.push(&ItemRecord::track("1", "3", "Artist", "Song"))
+            .unwrap();
+        handle.install(Arc::new(b.finish()));
+        // Items the index does not hold (a playlist) are in no answer.
+        assert!(!handle.note_write(["77"]));
+        assert!(!handle.has_stale());
+        let before = handle.stale_mark();
+        assert!(handle.note_write(["1", "77"]));
+        assert!(handle.has_stale());
+        // A read that started before the write does not clear it; one after does.
+        handle.read_again(Some(&["1".to_string()]), before);
+        assert!(handle.has_stale());
+        let seen = handle.stale_mark();
+        assert!(handle.note_write(["1"]));
+        handle.read_again(None, seen);
+        assert!(handle.has_stale(), "written again after the read started");
+        handle.read_again(Some(&["1".to_string()]), handle.stale_mark());
+        assert!(!handle.has_stale());
+        // Off: writes mark nothing.
+        handle.set_enabled(false);
+        assert!(!handle.note_write(["1"]));
     }
 
     #[test]

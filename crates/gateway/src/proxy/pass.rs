@@ -163,6 +163,14 @@ pub(super) async fn pass_through(
         }
         let n = tags.len() + usize::from(*user_state && user.is_some());
         gw.metrics().invalidated(&up.metrics_name, "write", n);
+        // A write that changes items (not play state, which the index and the kept elements
+        // leave out): the index answers none of them until the keeper has read them again.
+        if !*user_state && let Some(index) = gw.index(&up.name) {
+            index.note_write(
+                tags.iter()
+                    .filter_map(|t| crate::tags::item_id(&up.name, t)),
+            );
+        }
         if *user_state && let Some(u) = &user {
             gw.cache().invalidate_tag(&u.state_tag);
             u.note_play_write(&up.name, tags);

@@ -87,6 +87,11 @@ pub(crate) async fn try_answer<B>(
         handle.note_search_to_server();
         return None;
     };
+    // An item written through cachearr is not read again yet: an answer could show it as it
+    // was (or miss it under its new title). The server answers.
+    if handle.has_stale() {
+        return None;
+    }
     let token = token_of(up.profile, req.headers(), req.uri().query())?;
     let now = gw.clock().now_ms();
     let user = up
@@ -137,6 +142,10 @@ pub(crate) async fn try_answer<B>(
         Route::Jellyfin(JellyfinRoute::Hints { params }) => ctx.jellyfin_hints(&params),
     }?;
     let answer = ctx.fill_play_state(answer).await?;
+    // A write may have come while the answer was made.
+    if handle.has_stale() {
+        return None;
+    }
     let resp = respond(answer, started)?;
     gw.metrics().observe_request(
         &up.metrics_name,

@@ -84,15 +84,15 @@ impl PlexRoute {
     }
 }
 
-/// Whether the request asks for `Guid` children: `Some(false)` when it does not; `None` (the
-/// server answers) for `includeGuids=1`. The kept elements hold the Guid children, but such
-/// requests (python-plexapi's `searchTracks`, `section.get`) follow edits made through
-/// cachearr at once, and the index learns of an edit only from the server's change event a
-/// moment later: until the index is brought up to date by the write itself, they go to the
-/// server, as before.
+/// Whether the request asks for `Guid` children (`includeGuids=1`, python-plexapi's
+/// `searchTracks` and `section.get`): the kept elements hold them, in the server's order.
+/// `None` (the server answers) for a value the server may read otherwise. Edits made through
+/// cachearr keep the index from answering until the items are read again
+/// (`UpstreamIndex::note_write`), so such a search right after an edit is the server's.
 fn guids_asked(params: &[(String, String)]) -> Option<bool> {
     match param(params, "includeGuids").map(str::trim) {
         None | Some("" | "0") => Some(false),
+        Some("1") => Some(true),
         Some(_) => None,
     }
 }

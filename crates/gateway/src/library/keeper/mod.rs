@@ -418,6 +418,8 @@ impl Keeper {
         });
         let timeout = self.config.build_timeout;
         let stop = self.stop.clone();
+        // A fresh build reads every item after the writes marked so far.
+        let seen = self.handle.stale_mark();
         let result = tokio::select! {
             () = stop.cancelled() => return,
             r = tokio::time::timeout(timeout, self.crawl(&client, fresh)) => r,
@@ -427,6 +429,9 @@ impl Keeper {
                 self.failures = 0;
                 self.retry_at_ms = None;
                 self.finish(built).await;
+                if fresh {
+                    self.handle.read_again(None, seen);
+                }
                 let _ = std::fs::remove_file(self.path("crawl"));
             }
             Ok(Err(e)) => {

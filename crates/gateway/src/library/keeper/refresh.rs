@@ -302,6 +302,8 @@ impl Keeper {
                 Err(e) => return self.fail(e.to_string()),
             };
             let sections = self.handle.sections().to_vec();
+            // Writes through cachearr marked before this read are seen by it.
+            let seen = self.handle.stale_mark();
             let fetched = client.items(&ids, &sections).await;
             place(fetched.as_ref().ok().map(Vec::as_slice));
             match fetched {
@@ -319,7 +321,10 @@ impl Keeper {
                         .cloned()
                         .collect();
                     let changed = !records.is_empty() || !gone.is_empty();
-                    if changed {
+                    if !changed {
+                        // Nothing the index holds changed: its elements are as read now.
+                        self.handle.read_again(Some(&ids), seen);
+                    } else {
                         let fetched = records.len() as u64;
                         let high_water = self.meta.high_water;
                         let current = current.clone();
@@ -346,6 +351,7 @@ impl Keeper {
                                     started_ms,
                                 })
                                 .await;
+                                self.handle.read_again(Some(&ids), seen);
                             }
                             Ok(Err(e)) => self.fail(format!("applying change events: {e}")),
                             Err(e) => self.fail(format!("applying change events: {e}")),
