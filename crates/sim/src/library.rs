@@ -581,7 +581,7 @@ mod golden {
         );
     }
 
-    const GOLDEN: u64 = 6_786_495_676_945_455_243;
+    const GOLDEN: u64 = 12_816_276_643_793_907_315;
 }
 
 #[cfg(test)]

@@ -565,7 +565,13 @@ impl Library {
         let mut albums = Vec::new();
         let mut tracks = Vec::new();
         for &a in &sorted_artists {
-            for &al in self.children(a) {
+            let mut by_year: Vec<(u16, ItemId)> = self
+                .children(a)
+                .iter()
+                .filter_map(|&al| self.item_any(al).map(|i| (i.rec.year, al)))
+                .collect();
+            by_year.sort();
+            for (_, al) in by_year {
                 albums.push(al);
                 tracks.extend_from_slice(self.children(al));
             }
