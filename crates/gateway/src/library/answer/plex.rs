@@ -1,8 +1,8 @@
 //! Plex answers from the index: section search, hub search and `…/all?title=`, written
 //! from the server's own elements as the crawl kept them.
 
-use cachearr_library::ItemKind;
 use cachearr_library::index::ItemView;
+use cachearr_library::{ItemKind, Visibility};
 
 use super::super::elements;
 use super::super::titles::{self, Rank, TitleHit};
@@ -206,6 +206,46 @@ impl Ctx<'_> {
         self.plex_page(container, &hits, params)
     }
 
+    /// Where an item stands in its section's natural order ([`NaturalKey`]).
+    fn natural_key(&self, v: &ItemView<'_>) -> NaturalKey {
+        let id = |v: &ItemView<'_>| v.id().parse::<u64>().unwrap_or(u64::MAX);
+        let own = (
+            titles::fold(plex::title_sort(v.title())),
+            v.year().unwrap_or(0),
+            id(v),
+        );
+        let everything = Visibility::everything();
+        let by_id = |id: Option<&str>| id.and_then(|id| self.index.by_id(id, &everything));
+        // An artist's place: its sort title and id.
+        let artist = |a: Option<ItemView<'_>>| {
+            a.map_or((String::new(), 0), |a| {
+                (titles::fold(plex::title_sort(a.title())), id(&a))
+            })
+        };
+        match v.kind() {
+            ItemKind::Album => NaturalKey {
+                artist: artist(by_id(v.parent_id())),
+                album: (v.year().unwrap_or(0), id(v)),
+                ..NaturalKey::default()
+            },
+            ItemKind::Track => {
+                let album = by_id(v.parent_id());
+                NaturalKey {
+                    artist: artist(by_id(v.grandparent_id())),
+                    album: album
+                        .as_ref()
+                        .map_or((0, 0), |a| (a.year().unwrap_or(0), id(a))),
+                    place: (v.parent_index().unwrap_or(0), v.index().unwrap_or(0)),
+                    own,
+                }
+            }
+            _ => NaturalKey {
+                own,
+                ..NaturalKey::default()
+            },
+        }
+    }
+
     /// `/library/sections/{id}/all?title=` / `title==` (with `type=`, paging, `limit=`).
     pub(super) fn plex_section_all(
         &self,
@@ -252,21 +292,18 @@ impl Ctx<'_> {
         }
         hits.sort_by_key(|h| h.item);
         hits.dedup_by_key(|h| h.item);
-        // Plex lists by sort title; the year and the id break ties.
-        let mut keyed: Vec<(String, u16, u64, TitleHit)> = hits
+        // Plex lists a section in its natural order: artists and movies by sort title (the
+        // year and the id break ties), albums by their artist's sort title and then year,
+        // tracks by album in that order, then disc and number.
+        let mut keyed: Vec<(NaturalKey, TitleHit)> = hits
             .drain(..)
             .filter_map(|h| {
                 let v = self.view(&h)?;
-                Some((
-                    titles::fold(plex::title_sort(v.title())),
-                    v.year().unwrap_or(0),
-                    v.id().parse::<u64>().unwrap_or(u64::MAX),
-                    h,
-                ))
+                Some((self.natural_key(&v), h))
             })
             .collect();
-        keyed.sort_by(|a, b| (&a.0, a.1, a.2).cmp(&(&b.0, b.1, b.2)));
-        let mut hits: Vec<PlexHit> = keyed.into_iter().map(|k| PlexHit::Item(k.3)).collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut hits: Vec<PlexHit> = keyed.into_iter().map(|k| PlexHit::Item(k.1)).collect();
         if let Some(limit) = limit {
             hits.truncate(limit);
         }
@@ -503,4 +540,15 @@ fn plex_content_type(json: bool) -> &'static str {
     } else {
         "text/xml;charset=utf-8"
     }
+}
+
+/// An item's place in its section's natural order, compared field by field: its artist's
+/// (sort title, id), its album's (year, id), its (disc, number), then its own (sort title,
+/// year, id).
+#[derive(Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct NaturalKey {
+    artist: (String, u64),
+    album: (u16, u64),
+    place: (u32, u32),
+    own: (String, u16, u64),
 }
