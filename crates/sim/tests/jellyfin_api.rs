@@ -1616,3 +1616,31 @@ async fn deleting_playlists_and_items() {
     let (status, _) = get_json(&server, &server.token, &format!("/Items/{}", tracks[1])).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// `GET /Items/{id}` is answered with the server's `new DtoOptions()`: every field, every
+/// image and the user's data, whatever `Fields`, `EnableImages`, `ImageTypeLimit`,
+/// `EnableImageTypes` or `EnableUserData` say (`UserLibraryController.GetItem` binds only
+/// `userId`).
+#[tokio::test]
+async fn a_single_item_has_every_field_whatever_the_query() {
+    let server = start().await;
+    for kind in [ItemKind::Track, ItemKind::Album, ItemKind::Movie] {
+        let id = guids(&server, kind).remove(0);
+        let (status, plain) = get_json(&server, &server.token, &format!("/Items/{id}")).await;
+        assert_eq!(status, StatusCode::OK);
+        for field in ["SortName", "Path", "DateCreated", "ProviderIds", "Etag"] {
+            assert!(plain.get(field).is_some(), "{kind:?} {id} lacks {field}");
+        }
+        assert!(plain.get("UserData").is_some() && plain.get("ImageTags").is_some());
+        let (_, narrowed) = get_json(
+            &server,
+            &server.token,
+            &format!(
+                "/Items/{id}?Fields=Overview&EnableImages=false&ImageTypeLimit=0\
+                 &EnableImageTypes=Logo&EnableUserData=false"
+            ),
+        )
+        .await;
+        assert_eq!(narrowed, plain, "{kind:?}: the query changes nothing");
+    }
+}

@@ -418,17 +418,31 @@ fn get_item(
 ) -> Result<Reply, ApiError> {
     let user = front.effective_user(caller, path_user.or(req.query.str("userId")))?;
     let target = decode_id(front.sim.seed(), id, "itemId")?.ok_or(ApiError::NotFound)?;
-    with_render(front, req, &user, |render| {
-        let dto = render.target(target).ok_or(ApiError::NotFound)?;
-        Ok(Reply::json(
-            req.casing,
-            &dto,
-            Work {
-                scanned: 1,
-                returned: 1,
-            },
-        ))
-    })
+    // The server answers a single item with `new DtoOptions()` whatever the query says —
+    // every field, every image, the user's data (`UserLibraryController.GetItem` binds only
+    // `userId`) — so `Fields`, `EnableImages` … are not read here.
+    let lib = front.sim.library();
+    let state = front.sim.state();
+    let server_id = front.sim.identity().jellyfin_server_id.clone();
+    let render = Render {
+        lib: &lib,
+        state: &state,
+        user: &user,
+        server_id: &server_id,
+        seed: front.sim.seed(),
+        fields: Fields::all(),
+        user_data: true,
+        images: ImageOptions::default(),
+    };
+    let dto = render.target(target).ok_or(ApiError::NotFound)?;
+    Ok(Reply::json(
+        req.casing,
+        &dto,
+        Work {
+            scanned: 1,
+            returned: 1,
+        },
+    ))
 }
 
 fn latest(
