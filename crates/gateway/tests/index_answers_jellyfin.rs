@@ -815,3 +815,185 @@ async fn the_crawl_reads_under_one_request_per_hundred_items() {
     println!("crawl: {items} items in {requests} requests ({per_thousand:.2} per 1,000 items)");
     assert!(per_thousand < 10.0, "{per_thousand}");
 }
+
+/// Every request the simulator has served so far.
+fn sim_requests(r: &Running) -> u64 {
+    r.sim.sim.stats().routes.values().map(|s| s.requests).sum()
+}
+
+/// A single item (`/Users/{uid}/Items/{id}`, `/Items/{id}?userId=`) is written by the server
+/// with every field (`new DtoOptions()`), among them `CanDelete`, `CanDownload` and
+/// `PlayAccess` (the user's policy), `MediaSources` (the user's language preferences),
+/// `ChildCount`, `RecursiveItemCount` and an artist's counts (what the user may see), none of
+/// which the kept documents hold: the server answers every one, byte for byte, for every
+/// user and kind, after plays and favourites made on the server directly.
+#[tokio::test]
+async fn single_items_are_the_servers_for_every_user() {
+    use cachearr_sim::library::ItemKind as K;
+    let r = start_crawled(500).await;
+    let users: Vec<(u32, String, String, String)> = {
+        let state = r.sim.sim.state();
+        state
+            .users()
+            .iter()
+            .map(|u| {
+                (
+                    u.id,
+                    u.name.clone(),
+                    u.jellyfin_token.clone(),
+                    u.jellyfin_id.clone(),
+                )
+            })
+            .collect()
+    };
+    // Three items of each kind, from every library that holds it.
+    let items: Vec<(K, u32, String)> = {
+        let lib = r.sim.sim.library();
+        let kinds = [
+            K::Track,
+            K::Album,
+            K::Artist,
+            K::Movie,
+            K::Episode,
+            K::Show,
+            K::Season,
+        ];
+        let mut out = Vec::new();
+        for kind in kinds {
+            for s in lib.sections() {
+                for &id in s.items(kind).iter().step_by(5).take(3) {
+                    out.push((kind, id, lib.item(id).unwrap().guid_id()));
+                }
+            }
+        }
+        out
+    };
+    for kind in [K::Track, K::Album, K::Artist, K::Movie, K::Episode] {
+        assert!(items.iter().any(|(k, _, _)| *k == kind), "no {kind:?}");
+    }
+    for (uid, _, token, _) in &users {
+        for (k, (kind, item, guid)) in items.iter().enumerate() {
+            match (k + *uid as usize) % 3 {
+                0 => {
+                    r.client
+                        .post(format!("{}/UserPlayedItems/{guid}", r.sim.base_url))
+                        .header("X-Emby-Token", token)
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                1 => {
+                    r.client
+                        .post(format!("{}/UserFavoriteItems/{guid}", r.sim.base_url))
+                        .header("X-Emby-Token", token)
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                _ if matches!(kind, K::Track | K::Movie | K::Episode) => {
+                    r.sim.sim.set_progress(*uid, *item, 30_000);
+                }
+                _ => {}
+            }
+        }
+    }
+    let (mut compared, mut hidden) = (0, 0);
+    for (u, (_, name, token, uid)) in users.iter().enumerate() {
+        for (i, (kind, _, guid)) in items.iter().enumerate() {
+            let path = if (i + u) % 2 == 0 {
+                format!("/Users/{uid}/Items/{guid}")
+            } else {
+                format!("/Items/{guid}?userId={uid}")
+            };
+            let before = sim_requests(&r);
+            let via = r.get(&r.proxy, &path, token).await;
+            let status = via.status();
+            let cache_status = via
+                .headers()
+                .get("cache-status")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            let via = via.text().await.unwrap();
+            assert!(
+                !cache_status.contains("detail=index"),
+                "{name} {kind:?} {path}: {cache_status}"
+            );
+            assert_eq!(sim_requests(&r), before + 1, "{name} {kind:?} {path}");
+            let direct = r.get(&r.sim.base_url, &path, token).await;
+            assert_eq!(status, direct.status(), "{name} {kind:?} {path}");
+            // A 404's body carries the request's trace id; only items are compared.
+            if status == 200 {
+                // Written with every field: properties no kept document holds.
+                assert!(
+                    via.contains("\"Etag\":") && via.contains("\"SortName\":"),
+                    "{name} {kind:?} {path}: {via}"
+                );
+                assert_eq!(via, direct.text().await.unwrap(), "{name} {kind:?} {path}");
+                compared += 1;
+            } else {
+                hidden += 1;
+            }
+        }
+    }
+    assert!(
+        compared > 100 && hidden > 0,
+        "{compared} compared, {hidden} hidden"
+    );
+    println!("{compared} single items compared, {hidden} hidden from their user");
+}
+
+/// A library walk as Jellyseerr makes one, through cachearr on a cold cache with the index
+/// ready: each film and show library listed 20 at a time, then every item read singly.
+/// Prints what the walk costs the server, and again with the answers cached.
+#[tokio::test]
+async fn a_library_walk_costs_the_server() {
+    let r = start_crawled(500).await;
+    let (token, uid) = r.user("admin");
+    let views: Value = r
+        .get(&r.sim.base_url, "/UserViews", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let libraries: Vec<String> = views["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| matches!(v["CollectionType"].as_str(), Some("movies" | "tvshows")))
+        .map(|v| v["Id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!libraries.is_empty());
+    let walk = async || {
+        let before = sim_requests(&r);
+        let mut requests = 0;
+        for lib in &libraries {
+            let mut start = 0;
+            loop {
+                let path = format!(
+                    "/Users/{uid}/Items?SortBy=SortName&SortOrder=Ascending\
+                     &IncludeItemTypes=Movie,Series&Recursive=true&StartIndex={start}\
+                     &ParentId={lib}&Limit=20"
+                );
+                let page: Value = r.get(&r.proxy, &path, &token).await.json().await.unwrap();
+                requests += 1;
+                let ids = id_list(&page["Items"]);
+                for id in &ids {
+                    let resp = r
+                        .get(&r.proxy, &format!("/Users/{uid}/Items/{id}"), &token)
+                        .await;
+                    assert_eq!(resp.status(), 200);
+                    requests += 1;
+                }
+                start += ids.len();
+                if ids.is_empty() || start >= page["TotalRecordCount"].as_u64().unwrap() as usize {
+                    break;
+                }
+            }
+        }
+        (requests, sim_requests(&r) - before)
+    };
+    let (requests, cold) = walk().await;
+    let (_, warm) = walk().await;
+    println!("walk: {requests} requests; the server served {cold} cold, {warm} warm");
+    assert!(cold <= requests as u64 + 8, "{cold} for {requests}");
+}
