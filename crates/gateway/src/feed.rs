@@ -633,9 +633,12 @@ pub struct FeedClassReport {
 /// [`crate::tags::any_item`] instead (its stamps would outweigh it).
 const VALUE_TAGS_MAX: usize = 1024;
 
-/// Jellyfin fields naming an item whose own fields (name, artwork) an answer shows.
-const JELLYFIN_REFS: [&str; 9] = [
-    "ParentId",
+/// Jellyfin fields naming an item whose own fields (name, artwork) an answer shows. Not
+/// `ParentId`: the fields an item repeats of its parent come with the parent's own field
+/// (`Album` with `AlbumId`, `SeasonName` with `SeasonId`, `SeriesName` with `SeriesId`, the
+/// images with their owners'), and where `ParentId` names anything else — a film's library
+/// folder, which every add announces in `FoldersAddedTo` — the answer shows nothing of it.
+const JELLYFIN_REFS: [&str; 8] = [
     "SeriesId",
     "SeasonId",
     "AlbumId",
@@ -650,7 +653,7 @@ const JELLYFIN_REFS: [&str; 9] = [
 /// every item it shows, the item's own tag and its play-state tag; for every item it names as
 /// a parent (whose title and artwork it repeats), that item's own tag. Plex: `ratingKey`,
 /// `parentRatingKey`, `grandparentRatingKey` (XML or JSON); Jellyfin: `Id` and the parent
-/// fields (`ParentId`, `SeriesId`, `SeasonId`, `AlbumId`, the image owners). So an edit
+/// fields (`SeriesId`, `SeasonId`, `AlbumId`, the image owners). So an edit
 /// refreshes exactly the answers that show the edited item, and a play exactly those that show
 /// the played item or its parents' counts, wherever they appear (pages, children, searches).
 ///
