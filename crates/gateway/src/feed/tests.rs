@@ -98,6 +98,13 @@ fn value_tags_name_shown_and_parent_items() {
     assert_eq!(tags, ["j:item:aa", "j:plays:aa", "j:item:bb", "j:item:cc"]);
     let one = br#"{"Id":"aa","SeriesId":"ss","SeasonId":"tt"}"#;
     assert_eq!(value_tags("j", true, true, one).len(), 4);
+    // A film names its library folder as `ParentId` and shows nothing of it.
+    let film = br#"{"Id":"ff","ParentId":"ee","UserData":{"Played":false}}"#;
+    let tags: Vec<String> = value_tags("j", true, false, film)
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    assert_eq!(tags, ["j:item:ff", "j:plays:ff"]);
     // Too many to tag one by one: the tag every item change bumps.
     let many: String = (0..2000)
         .map(|i| format!(r#"<Video ratingKey="{i}"/>"#))
