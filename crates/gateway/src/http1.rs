@@ -110,9 +110,9 @@ impl LastHead {
         if head.len() > MAX_KEPT_HEAD {
             return None;
         }
-        let id = HeadId::new();
+        let (id, bytes) = HeadId::keep(head);
         let known = KnownHead {
-            bytes: head.into(),
+            bytes,
             uri: request.uri().clone(),
             headers: request.headers().clone(),
             close,

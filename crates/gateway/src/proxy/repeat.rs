@@ -105,8 +105,15 @@ impl Default for RecentReadings {
 pub(crate) struct HeadId(u64);
 
 impl HeadId {
-    /// A new id, for a head just kept.
-    pub(crate) fn new() -> HeadId {
+    /// Keeps a copy of `head` and names it: the one way to have an id, so that an id always
+    /// names bytes that were kept, and no other code can hand the table an id that would let
+    /// it skip the comparison for bytes it never saw.
+    pub(crate) fn keep(head: &[u8]) -> (HeadId, Box<[u8]>) {
+        (HeadId::new(), head.into())
+    }
+
+    /// A new id, never handed out before in this process.
+    fn new() -> HeadId {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         HeadId(NEXT.fetch_add(1, Ordering::Relaxed))
     }
