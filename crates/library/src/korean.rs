@@ -18,7 +18,7 @@
 //!   must agree and hold at least four consonants, so short names ("TWICE", `트와이스`: t-s)
 //!   are never met by their consonants alone.
 //!
-//! Syllables are taken apart by the arithmetic of the Unicode standard (§3.12: lead, vowel and
+//! Syllables are taken apart by the arithmetic of the Unicode standard (§3.12: initial consonant, vowel and
 //! tail jamo of a precomposed syllable), so no crate is needed.
 
 use unicode_normalization::UnicodeNormalization;
@@ -26,8 +26,8 @@ use unicode_normalization::UnicodeNormalization;
 /// First precomposed Hangul syllable (`가`) and the number of them.
 const SYLLABLE_BASE: u32 = 0xAC00;
 const SYLLABLES: u32 = 11_172;
-/// Vowels × tails per lead, tails per vowel.
-const PER_LEAD: u32 = 21 * 28;
+/// Vowels × tails per initial consonant, tails per vowel.
+const PER_INITIAL: u32 = 21 * 28;
 const PER_VOWEL: u32 = 28;
 
 /// True for a precomposed Hangul syllable.
@@ -47,12 +47,12 @@ fn may_have_hangul(text: &str) -> bool {
         .any(|c| is_syllable(c) || ('\u{1100}'..='\u{11FF}').contains(&c))
 }
 
-/// The lead, vowel and tail indexes of a syllable (tail 0: none).
+/// The initial consonant, vowel and tail indexes of a syllable (tail 0: none).
 fn jamo(c: char) -> Option<(u32, u32, u32)> {
     let offset = u32::from(c).checked_sub(SYLLABLE_BASE)?;
     (offset < SYLLABLES).then_some((
-        offset / PER_LEAD,
-        (offset % PER_LEAD) / PER_VOWEL,
+        offset / PER_INITIAL,
+        (offset % PER_INITIAL) / PER_VOWEL,
         offset % PER_VOWEL,
     ))
 }
@@ -127,7 +127,7 @@ pub fn spells_letters(latin: &str, hangul: &str) -> bool {
 /// `P` p/b/f/v, `T` t/d, `K` k/g/c/q, `S` s/z/j/ch/sh, `L` l/r, `M`, `N`, `G` ng.
 fn hangul_consonants(hangul: &str) -> Option<Vec<u8>> {
     // Leads: ㄱ ㄲ ㄴ ㄷ ㄸ ㄹ ㅁ ㅂ ㅃ ㅅ ㅆ ㅇ ㅈ ㅉ ㅊ ㅋ ㅌ ㅍ ㅎ.
-    const LEADS: &[u8; 19] = b"KKNTTLMPPSS-SSSKTP-";
+    const INITIALS: &[u8; 19] = b"KKNTTLMPPSS-SSSKTP-";
     // Tails: none ㄱ ㄲ ㄳ ㄴ ㄵ ㄶ ㄷ ㄹ ㄺ ㄻ ㄼ ㄽ ㄾ ㄿ ㅀ ㅁ ㅂ ㅄ ㅅ ㅆ ㅇ ㅈ ㅊ ㅋ ㅌ ㅍ ㅎ
     // (a final ㅅ transcribes a t: `벨벳` "velvet").
     const TAILS: [&[u8]; 28] = [
@@ -142,8 +142,8 @@ fn hangul_consonants(hangul: &str) -> Option<Vec<u8>> {
     };
     for c in hangul.chars() {
         match jamo(c) {
-            Some((lead, _, tail)) => {
-                push(LEADS[lead as usize], &mut out);
+            Some((initial, _, tail)) => {
+                push(INITIALS[initial as usize], &mut out);
                 for class in TAILS[tail as usize] {
                     push(*class, &mut out);
                 }

@@ -16,12 +16,12 @@ pub(super) enum Credit {
     /// Every credited artist is the candidate's (or the credit meets none of them: another
     /// name or script, which the score weighs).
     Carried,
-    /// The lead artist is the candidate's; a guest is not ("Dua Lipa feat. DaBaby" for "Dua
+    /// The first-credited artist is the candidate's; a guest is not ("Dua Lipa feat. DaBaby" for "Dua
     /// Lipa"): a library that leaves guests out, or a remix with a guest.
     ExtraGuest,
-    /// A guest is the candidate's artist, the lead is not ("Pentatonix feat. Dolly Parton" for
+    /// A guest is the candidate's artist, the first-credited one is not ("Pentatonix feat. Dolly Parton" for
     /// "Dolly Parton"): a cover or remix credited with the original artist.
-    OtherLead,
+    OtherFirst,
 }
 
 /// True when two normalised album names name one release or one of its editions: alike or a
@@ -275,7 +275,7 @@ impl<'a> Matcher<'a> {
         for (at, (ours, covered)) in query.artists.iter().zip(&covered).enumerate() {
             if !covered && extra(ours) {
                 if at == 0 {
-                    return Credit::OtherLead;
+                    return Credit::OtherFirst;
                 }
                 credit = Credit::ExtraGuest;
             }
