@@ -1,6 +1,24 @@
 //! Jellyfin's dates: .NET writes a UTC `DateTime` as `2024-05-01T12:00:00.0000000Z`, and
 //! clients send `MinDateLastSaved` and the like in ISO 8601. Proleptic Gregorian calendar,
-//! Howard Hinnant's day algorithms, no time zone database (everything is UTC).
+//! Howard Hinnant's day algorithms, no time zone database (everything is UTC). And the
+//! server's `ImageType` names.
+
+/// Every `ImageType`, in the server's enum order (`MediaBrowser.Model.Entities.ImageType`).
+pub const IMAGE_TYPES: [&str; 13] = [
+    "Primary",
+    "Art",
+    "Backdrop",
+    "Banner",
+    "Logo",
+    "Thumb",
+    "Disc",
+    "Box",
+    "Screenshot",
+    "Menu",
+    "Chapter",
+    "BoxRear",
+    "Profile",
+];
 
 /// Unix seconds as .NET writes a UTC `DateTime`: `2024-05-01T12:00:00.0000000Z`.
 pub fn iso8601(unix_seconds: i64) -> String {

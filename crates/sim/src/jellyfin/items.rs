@@ -212,22 +212,8 @@ pub(crate) struct Render<'a> {
     pub(crate) images: ImageOptions,
 }
 
-/// Every `ImageType`, in the server's enum order.
-const IMAGE_TYPES: [&str; 13] = [
-    "Primary",
-    "Art",
-    "Backdrop",
-    "Banner",
-    "Logo",
-    "Thumb",
-    "Disc",
-    "Box",
-    "Screenshot",
-    "Menu",
-    "Chapter",
-    "BoxRear",
-    "Profile",
-];
+/// Every `ImageType` (the server's names, shared with the gateway).
+use cachearr_serverfmt::jellyfin::IMAGE_TYPES;
 
 /// The image part of the server's `DtoOptions`: `enableImages` (default true),
 /// `imageTypeLimit` (default unlimited) and `enableImageTypes` (default every type). An image

@@ -232,22 +232,8 @@ pub const CRAWL_FIELDS: &str = "CustomRating,DateCreated,DateLastSaved,EnableMed
 ExternalUrls,Genres,OriginalTitle,Overview,ParentId,Path,PrimaryImageAspectRatio,\
 ProductionLocations,ProviderIds,RemoteTrailers,SortName,Studios,Taglines,Tags";
 
-/// Every `ImageType`.
-const IMAGE_TYPES: [&str; 13] = [
-    "Primary",
-    "Art",
-    "Backdrop",
-    "Banner",
-    "Logo",
-    "Thumb",
-    "Disc",
-    "Box",
-    "Screenshot",
-    "Menu",
-    "Chapter",
-    "BoxRear",
-    "Profile",
-];
+/// Every `ImageType` (the server's names, shared with the simulator).
+use cachearr_serverfmt::jellyfin::IMAGE_TYPES;
 
 /// Image properties an item inherits from its parents or series, and blur hashes: their
 /// presence under other image options is not projected (see the module's documentation).

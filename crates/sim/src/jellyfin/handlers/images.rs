@@ -3,22 +3,8 @@
 
 use super::*;
 
-/// `ImageType` values the server knows; any other is a 400.
-pub(super) const IMAGE_TYPES: [&str; 13] = [
-    "Primary",
-    "Art",
-    "Backdrop",
-    "Banner",
-    "Logo",
-    "Thumb",
-    "Disc",
-    "Box",
-    "Screenshot",
-    "Menu",
-    "Chapter",
-    "BoxRear",
-    "Profile",
-];
+/// Every `ImageType` (the server's names, shared with the gateway).
+pub(super) use cachearr_serverfmt::jellyfin::IMAGE_TYPES;
 
 pub(super) fn dimension(query: &QueryParams, name: &str) -> Result<Option<u32>, ApiError> {
     Ok(query
