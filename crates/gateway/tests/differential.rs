@@ -313,6 +313,16 @@ struct Difference {
     direct: (u16, String),
 }
 
+/// Whether an answer through cachearr is the server's: status and body, or the status alone
+/// for errors (their bodies carry per-request ids).
+fn same_answer(through: &(u16, String), direct: &(u16, String)) -> bool {
+    if direct.0 >= 400 {
+        through.0 == direct.0
+    } else {
+        through == direct
+    }
+}
+
 /// Sends `requests` requests; returns the differences and how many answers came from the cache.
 async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usize) {
     let mut rng = fastrand::Rng::with_seed(seed);
@@ -362,13 +372,7 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
             let through = (r.status().as_u16(), r.text().await.unwrap());
             let direct = ask(&direct_base).send().await.unwrap();
             let direct = (direct.status().as_u16(), direct.text().await.unwrap());
-            // Error bodies carry per-request ids: their status is compared.
-            let same = if direct.0 >= 400 {
-                through.0 == direct.0
-            } else {
-                through == direct
-            };
-            if !same {
+            if !same_answer(&through, &direct) {
                 differences.push(Difference {
                     request: format!(
                         "GET {path} as {} after a change made elsewhere ({round:?}); {via}",
@@ -429,12 +433,7 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
         }
         let r = send(&direct_base).send().await.unwrap();
         let direct = (r.status().as_u16(), r.text().await.unwrap());
-        let same = if direct.0 >= 400 {
-            through.0 == direct.0
-        } else {
-            through == direct
-        };
-        if !same {
+        if !same_answer(&through, &direct) {
             differences.push(Difference {
                 request: format!(
                     "{method} {path} as {} via {form:?} (second token: {second:?}); {via}",
