@@ -81,6 +81,19 @@ sim_albums() { # PORT TOKEN MUSIC COUNT
     | python3 -c 'import json,sys; print(" ".join(str(m["ratingKey"]) for m in json.load(sys.stdin)["MediaContainer"]["Metadata"]))'
 }
 
+# Waits up to SECS for the gateway whose admin API is ADMIN (a URL) to have its library index
+# ready: `POST /api/match` answers 200 once it is. Returns 1 if it never was.
+wait_index_ready() { # ADMIN SECS
+  local code
+  for _ in $(seq 1 $(( $2 * 2 ))); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Cachearr-Request: 1' \
+      "$1/api/match?format=csv" --data-binary $'artist,title\nx,y\n' || true)
+    [ "$code" = 200 ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
 # The gateway benchmarks' cachearr configuration on standard output: one Plex upstream (the
 # simulator on SIM_PORT) served on LISTEN_PORT, a 1 GiB memory tier, and a guard that never
 # queues a benchmark's requests. Callers append what their scenario adds (routes, `[index]`).

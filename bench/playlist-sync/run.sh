@@ -86,12 +86,8 @@ TOML
 "$CACHEARR" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr.log" 2>&1 &
 PIDS+=($!)
 wait_http "$ADMIN/health"
-READY=no
-for _ in $(seq 1 $((INDEX_WAIT * 2))); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Cachearr-Request: 1' "$ADMIN/api/match?format=csv" --data-binary $'artist,title\nx,y\n' || true)
-  if [ "$code" = 200 ]; then READY=yes; break; fi
-  sleep 0.5
-done
+READY=yes
+wait_index_ready "$ADMIN" "$INDEX_WAIT" || READY=no
 T1=$(now)
 BUILD_COUNTS=$(counts)
 BUILD_SECONDS=$(python3 -c "print(f'{$T1 - $T0:.1f}')")
@@ -110,11 +106,7 @@ if [ "$READY" = no ] && [ "${PRELOAD:-1}" = 1 ]; then
   "$PRELOADED" "$SIM" "127.0.0.1:$CA_PORT" "127.0.0.1:$ADMIN_PORT" "$WORK/data2" "$TRACKS" 50 5 4 \
     >"$WORK/preloaded.log" 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 1 600); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Cachearr-Request: 1' "$ADMIN/api/match?format=csv" --data-binary $'artist,title\nx,y\n' || true)
-    if [ "$code" = 200 ]; then READY=preloaded; break; fi
-    sleep 0.5
-  done
+  wait_index_ready "$ADMIN" 300 && READY=preloaded
   BUILD_COUNTS=$(counts)
   INDEX_FROM="preloaded from the simulator's library (no crawl on this build)"
 fi

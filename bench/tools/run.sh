@@ -76,12 +76,8 @@ reset
 "$CACHEARR" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr.log" 2>&1 &
 PIDS+=($!)
 wait_http "$ADMIN/health"
-READY=no
-for _ in $(seq 1 $((INDEX_WAIT * 2))); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Cachearr-Request: 1' "$ADMIN/api/match?format=csv" --data-binary $'artist,title\nx,y\n' || true)
-  if [ "$code" = 200 ]; then READY=yes; break; fi
-  sleep 0.5
-done
+READY=yes
+wait_index_ready "$ADMIN" "$INDEX_WAIT" || READY=no
 CRAWL=$(total)
 log "index ready: $READY ($CRAWL server requests for the crawl)"
 [ "$READY" = yes ] || { echo "the index was not ready in ${INDEX_WAIT}s" >&2; exit 1; }
