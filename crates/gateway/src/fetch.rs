@@ -145,6 +145,20 @@ pub(crate) struct LoaderState {
     /// The answer is about library content: it carries the tags of the items it shows
     /// ([`crate::feed::value_tags`]).
     pub(crate) item_tagged: bool,
+    /// What may answer the load instead of the server (the library copy's walks).
+    pub(crate) copy: Option<&'static dyn CopySource>,
+}
+
+/// Something that may answer a load instead of the server: the library copy, which writes a
+/// section's listing or an item's children from the elements it keeps
+/// (`library::answer::WalkCopy`). Handed to the loader by the proxy, so that this module
+/// imports nothing that serves requests. A copy answer is stored like the server's: it is
+/// the server's, byte for byte (the copy answers only what it has proven it writes alike).
+pub(crate) trait CopySource: Send + Sync + std::fmt::Debug {
+    /// The answer from the copy, or `None` (the server answers).
+    fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CachedValue>>;
+    /// The server's answer to a load the copy did not answer: what the copy learns from.
+    fn learn(&self, state: Arc<LoaderState>, server: CachedValue) -> BoxFuture<'static, ()>;
 }
 
 impl LoaderState {
@@ -174,6 +188,7 @@ impl Loader for HttpLoader {
             for_client: s.for_client,
             upstream_us: AtomicU64::new(0),
             item_tagged: s.item_tagged,
+            copy: s.copy,
         }))))
     }
 
@@ -260,8 +275,19 @@ impl HttpLoader {
             Budget::Background
         };
         async move {
+            if let Some(copy) = state.copy
+                && let Some(value) = copy.answer(&state).await
+            {
+                return Ok(Fill::Store(value));
+            }
             let t = Instant::now();
             let r = fetch_for_cache(&state, budget, validators.as_ref()).await;
+            // The copy learns from what the server answered (after the answer is handed on).
+            if let Some(copy) = state.copy
+                && let Ok(Fill::Store(value)) = &r
+            {
+                tokio::spawn(copy.learn(state.clone(), value.clone()));
+            }
             if budget == Budget::Client {
                 let us = crate::metrics::elapsed_us(t);
                 state.upstream_us.store(us, Ordering::Relaxed);
@@ -551,11 +577,18 @@ pub(crate) async fn fetch_as_user_within(
     })?;
     let path = uri.path();
     let query = uri.query();
-    let Decision::Cache {
+    // A read the index or the copy may answer is a cached read underneath: read as one.
+    let (Decision::Cache {
         policy,
         tags,
         user_state,
-    } = up.routes.classify(&Method::GET, path, query)
+    }
+    | Decision::AnswerFromIndex {
+        policy,
+        tags,
+        user_state,
+        ..
+    }) = up.routes.classify(&Method::GET, path, query)
     else {
         return Err(crate::GatewayError::BadRequest(format!(
             "{path} is not a cached route of upstream {}",
@@ -607,6 +640,7 @@ pub(crate) async fn fetch_as_user_within(
         for_client: foreground,
         upstream_us: AtomicU64::new(0),
         item_tagged: crate::feed::item_tagged(policy.class),
+        copy: None,
     });
     let result = gw
         .cache()
@@ -636,6 +670,7 @@ pub(crate) async fn fetch_uncached(
         for_client: false,
         upstream_us: AtomicU64::new(0),
         item_tagged: false,
+        copy: None,
     };
     fetch_for_cache(&state, Budget::Background, None).await
 }

@@ -183,6 +183,30 @@ async fn plex() -> Setup {
         reads.push(format!("/library/sections/{s}/recentlyAdded"));
         reads.push(format!("/library/sections/{s}/search?query=a"));
     }
+    // Walks the library copy answers on a miss: children and leaves of every kind of
+    // parent, pages and counts of each indexed type.
+    for id in [
+        ItemKind::Album,
+        ItemKind::Season,
+        ItemKind::Artist,
+        ItemKind::Show,
+    ]
+    .into_iter()
+    .flat_map(|kind| ids(&srv, kind, 1))
+    {
+        reads.push(format!("/library/metadata/{id}/children"));
+        reads.push(format!("/library/metadata/{id}/allLeaves?includeGuids=1"));
+    }
+    for s in &sections {
+        for t in [4, 10] {
+            reads.push(format!(
+                "/library/sections/{s}/all?type={t}&X-Plex-Container-Start=2&X-Plex-Container-Size=3"
+            ));
+            reads.push(format!(
+                "/library/sections/{s}/all?type={t}&X-Plex-Container-Start=0&X-Plex-Container-Size=0"
+            ));
+        }
+    }
     let mut writes = Vec::new();
     for id in ids(&srv, ItemKind::Track, 3)
         .into_iter()

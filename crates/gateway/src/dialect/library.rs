@@ -81,6 +81,25 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     /// The listing of some items of a section by id, in the form whose elements are kept
     /// (the items answer is not that form); `None` when [`Self::keeps_elements`] is false.
     fn listing_by_ids_path(&self, section: &str, kind: ItemKind, ids: &[&str]) -> Option<String>;
+
+    /// The listing types of a section kind whose elements are kept without being indexed:
+    /// the parents the index knows only by id (Plex's shows and seasons), whose elements the
+    /// answers of their children listings repeat. Read page by page with
+    /// [`Self::page_path`] after the indexed streams, and by id
+    /// ([`Self::parents_by_ids_path`]) when a child changes.
+    fn parent_types(&self, _kind: &str) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The listing of some parents of a section by id (see [`Self::parent_types`]).
+    fn parents_by_ids_path(
+        &self,
+        _section: &str,
+        _type_param: &str,
+        _ids: &[&str],
+    ) -> Option<String> {
+        None
+    }
 }
 
 /// One request for items by id, and how to read its answer.

@@ -250,6 +250,43 @@ impl Client {
             })
     }
 
+    /// Keeps the elements of the parents the index knows only by id (the dialect's
+    /// [`ServerLibrary::parent_types`]: Plex's shows and seasons) of every section, reading
+    /// each listing page by page. Nothing is indexed: the copy's children listings repeat
+    /// what these elements say. Returns how many were kept.
+    ///
+    /// # Errors
+    /// [`CrawlError`] when a request fails.
+    pub async fn keep_parents(
+        &self,
+        sections: &[SectionInfo],
+        page_size: u64,
+    ) -> Result<u64, CrawlError> {
+        let Some(store) = &self.elements else {
+            return Ok(0);
+        };
+        let library = self.library();
+        let mut kept = 0u64;
+        for section in sections {
+            for type_param in library.parent_types(&section.kind) {
+                let mut start = 0u64;
+                loop {
+                    let path = library.page_path(&section.id, type_param, start, page_size, None);
+                    let bytes = self.get_bytes(&path).await?;
+                    let n = store.put_answer(&bytes) as u64;
+                    kept += n;
+                    let body = Self::json(&self.up.name, &bytes)?;
+                    let total = library.listing_total(&body).unwrap_or(0);
+                    start += page_size;
+                    if n == 0 || start >= total {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(kept)
+    }
+
     /// The items with these ids, as records (for change events), by the requests the
     /// server's library gives ([`ServerLibrary::items_requests`]: Plex names each item's
     /// section; Jellyfin does not, so each crawled library is asked for the ids in turn).
@@ -311,6 +348,36 @@ impl Client {
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, list)) => list.push(&r.id),
                 None => groups.push((key, vec![&r.id])),
+            }
+        }
+        // A child's change may be its parent's (a season's episode count, a show's date):
+        // the parents whose elements are kept are read again with it.
+        let mut parents: Vec<(&str, &'static str, Vec<&str>)> = Vec::new();
+        for r in records.iter().filter(|r| r.kind == ItemKind::Episode) {
+            // An episode's show and season, in the order the dialect names their types.
+            let types = self.library().parent_types("shows");
+            for (type_param, id) in types
+                .iter()
+                .zip([r.grandparent_id.as_deref(), r.parent_id.as_deref()])
+            {
+                let Some(id) = id else { continue };
+                match parents
+                    .iter_mut()
+                    .find(|(s, t, _)| *s == r.section_id && t == type_param)
+                {
+                    Some((_, _, ids)) if ids.contains(&id) => {}
+                    Some((_, _, ids)) => ids.push(id),
+                    None => parents.push((&r.section_id, type_param, vec![id])),
+                }
+            }
+        }
+        for (section, type_param, ids) in parents {
+            if let Some(path) = self
+                .library()
+                .parents_by_ids_path(section, type_param, &ids)
+                && let Ok(bytes) = self.get_bytes(&path).await
+            {
+                store.put_answer(&bytes);
             }
         }
         for ((section, kind), list) in groups {

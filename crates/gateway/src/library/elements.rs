@@ -446,6 +446,12 @@ fn name(n: &str) -> Option<&'static str> {
     Some(s)
 }
 
+/// `n` as a name of the document tree (see [`name`]): for frames learned from the server's
+/// answers.
+pub(crate) fn interned(n: &str) -> Option<&'static str> {
+    name(n)
+}
+
 fn value(v: &Scalar) -> V {
     match v {
         Scalar::S(s) => V::S(s.clone()),

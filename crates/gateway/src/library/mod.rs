@@ -57,6 +57,10 @@ use status::{IndexState, IndexStatus, LibraryTotals, SectionInfo};
 /// The log line about searches sent to the server is written at most this often.
 const SEARCH_WARNING_EVERY: Duration = Duration::from_secs(60);
 
+/// The stale mark of a change that names no item (a scan finished): anything may have
+/// changed until the next pass has read the server.
+pub(crate) const ANY_ITEM: &str = "*";
+
 /// What the index keeper of an upstream is asked to do.
 #[derive(Debug, Clone)]
 pub enum KeeperCommand {
@@ -91,6 +95,8 @@ pub struct UpstreamIndex {
     stale: Mutex<HashMap<String, u64>>,
     /// The number of the last mark.
     marks: AtomicU64,
+    /// The frames learned for the copy's walks (`answer::frame`).
+    frames: answer::frame::Frames,
 }
 
 impl UpstreamIndex {
@@ -113,6 +119,7 @@ impl UpstreamIndex {
             elements: OnceLock::new(),
             stale: Mutex::new(HashMap::new()),
             marks: AtomicU64::new(0),
+            frames: answer::frame::Frames::default(),
         }
     }
 
@@ -164,6 +171,11 @@ impl UpstreamIndex {
     /// The store of the server's item elements, when open.
     pub fn elements(&self) -> Option<&Arc<elements::ElementStore>> {
         self.elements.get()
+    }
+
+    /// The frames learned for the copy's walks.
+    pub(crate) fn frames(&self) -> &answer::frame::Frames {
+        &self.frames
     }
 
     /// Whether the index is enabled for this upstream (`[index] enabled`).
@@ -296,12 +308,34 @@ impl UpstreamIndex {
     ///
     /// True when the keeper has it (then a new item of an unknown section has its section's
     /// lists refreshed by the keeper once it has fetched the item).
+    ///
+    /// Until the keeper has read them again, the items an added, updated or removed event
+    /// names (their parents included) are stale: the copy and the index give no answer, the
+    /// server does ([`UpstreamIndex::has_stale`]). An event naming no item (a scan) leaves
+    /// everything stale until the next pass ([`ANY_ITEM`]).
     pub fn note_change(&self, event: &ChangeEvent) -> bool {
         // Sent even before the index is ready: a failed first build is tried again at once
         // when the server speaks.
-        self.enabled()
+        let kept = self.enabled()
             && self.command(KeeperCommand::Changed(event.clone()))
-            && self.ready().is_some()
+            && self.ready().is_some();
+        if kept {
+            let ids: Vec<&str> = match event.change {
+                Change::Added | Change::Updated | Change::Removed if !event.items.is_empty() => {
+                    event.items.iter().map(String::as_str).collect()
+                }
+                Change::Added | Change::Updated | Change::Removed | Change::ScanFinished => {
+                    vec![ANY_ITEM]
+                }
+                _ => Vec::new(),
+            };
+            let mut stale = self.stale.lock().unwrap_or_else(|e| e.into_inner());
+            for id in ids {
+                let mark = self.marks.fetch_add(1, Ordering::SeqCst) + 1;
+                stale.insert(id.to_owned(), mark);
+            }
+        }
+        kept
     }
 
     /// A write through cachearr changed the items `ids` on the server (an edit of their

@@ -61,6 +61,11 @@ pub struct FoldedTitles {
     show_titles: Vec<u8>,
     show_starts: Vec<u32>,
     shows: Vec<Show>,
+    /// Who is whose: items by their parent's id (an album's tracks, a season's episodes, an
+    /// artist's albums) and by their grandparent's (an artist's tracks, a show's episodes),
+    /// in index order, for the answers of `…/children` and `…/allLeaves`.
+    children: HashMap<Box<str>, Vec<ItemNo>>,
+    grandchildren: HashMap<Box<str>, Vec<ItemNo>>,
 }
 
 /// A show known from its episodes.
@@ -88,6 +93,8 @@ impl FoldedTitles {
         let mut buf = String::new();
         let mut shows: Vec<Show> = Vec::new();
         let mut show_ids: HashMap<String, usize> = HashMap::new();
+        let mut children: HashMap<Box<str>, Vec<ItemNo>> = HashMap::new();
+        let mut grandchildren: HashMap<Box<str>, Vec<ItemNo>> = HashMap::new();
         titles.push(0);
         originals.push(0);
         for item in 0..index.len() as u32 {
@@ -101,6 +108,18 @@ impl FoldedTitles {
                     originals.extend_from_slice(buf.as_bytes());
                 }
                 kinds.push(view.kind());
+                if let Some(parent) = view.parent_id() {
+                    children
+                        .entry(parent.into())
+                        .or_default()
+                        .push(ItemNo(item));
+                }
+                if let Some(grandparent) = view.grandparent_id() {
+                    grandchildren
+                        .entry(grandparent.into())
+                        .or_default()
+                        .push(ItemNo(item));
+                }
                 if view.kind() == ItemKind::Episode
                     && let (Some(id), Some(title)) = (view.grandparent_id(), view.album())
                     && !show_ids.contains_key(id)
@@ -152,6 +171,8 @@ impl FoldedTitles {
             }
         }
         FoldedTitles {
+            children,
+            grandchildren,
             counts,
             show_titles,
             show_starts,
@@ -164,6 +185,18 @@ impl FoldedTitles {
             sections,
             section_ids,
         }
+    }
+
+    /// The items whose parent is `id` (an album's tracks, an artist's albums, a season's
+    /// episodes), in index order; empty when none is held.
+    pub fn children(&self, id: &str) -> &[ItemNo] {
+        self.children.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The items whose grandparent is `id` (an artist's tracks, a show's episodes), in index
+    /// order; empty when none is held.
+    pub fn grandchildren(&self, id: &str) -> &[ItemNo] {
+        self.grandchildren.get(id).map_or(&[], Vec::as_slice)
     }
 
     /// How many items of `kind` the index holds in section `section`.
@@ -199,6 +232,30 @@ impl FoldedTitles {
         } else {
             Rank::Contains
         }
+    }
+
+    /// Every item of `kinds` in the `allowed` sections, in index order (ranked exact): a
+    /// listing with no filter.
+    pub fn all(&self, kinds: &[ItemKind], allowed: &[&str]) -> Vec<TitleHit> {
+        let section_ok: Vec<bool> = self
+            .section_ids
+            .iter()
+            .map(|id| allowed.contains(&id.as_str()))
+            .collect();
+        (0..self.kinds.len())
+            .filter(|&item| {
+                self.sections
+                    .get(item)
+                    .and_then(|s| section_ok.get(usize::from(*s)))
+                    .copied()
+                    .unwrap_or(false)
+                    && kinds.contains(&self.kinds[item])
+            })
+            .map(|item| TitleHit {
+                item: ItemNo(item as u32),
+                rank: Rank::Exact,
+            })
+            .collect()
     }
 
     /// Items of `kinds` in the sections `allowed` whose folded title contains the folded

@@ -150,7 +150,8 @@ async fn read_parsed<T: Any + Send + Sync>(
     let (route_path, query) = path.split_once('?').unwrap_or((path, ""));
     // Play state is per user: a route an operator made shared must not carry it.
     match up.routes.classify(&Method::GET, route_path, Some(query)) {
-        Decision::Cache { policy, .. } if policy.scope == Scope::User => {}
+        Decision::Cache { policy, .. } | Decision::AnswerFromIndex { policy, .. }
+            if policy.scope == Scope::User => {}
         _ => return None,
     }
     let mut extra = HeaderMap::new();

@@ -125,16 +125,21 @@ pub(crate) const SEARCH_TAGS: &[TagRule] = &[Listings, Across, Library, UserStat
 pub(crate) const PLAYLIST_TAGS: &[TagRule] = &[Playlists, Library, UserState];
 pub(crate) const PLAYLIST_WRITE: &[TagRule] = &[Playlists];
 
-/// A search the library index may answer (`library::answer`), as the route table recognised
-/// it: the answer code reads the query, never the path's shape again.
+/// A read the library index may answer (`library::answer`): a search, a section listing or
+/// an item's children, as the route table recognised it; the answer code reads the query,
+/// never the path's shape again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IndexSearch {
     /// Plex `/library/sections/{id}/search`.
     PlexSectionSearch,
     /// Plex `/hubs/search`.
     PlexHubSearch,
-    /// Plex `/library/sections/{id}/all` with a `title` filter in the query.
+    /// Plex `/library/sections/{id}/all`: a listing, a count or a `title` filter.
     PlexSectionAll,
+    /// Plex `/library/metadata/{id}/children`.
+    PlexChildren,
+    /// Plex `/library/metadata/{id}/allLeaves`.
+    PlexAllLeaves,
     /// Jellyfin `/Items` and `/Users/{id}/Items` with `SearchTerm` in the query.
     JellyfinItems,
     /// Jellyfin `/Search/Hints` with `SearchTerm` in the query.
@@ -142,12 +147,25 @@ pub enum IndexSearch {
 }
 
 impl IndexSearch {
+    /// Whether the index (or the copy) answers this read when the route has class `class`:
+    /// searches and listings as such, children listings as item metadata. An operator's
+    /// override that gives the route another class keeps it in the cache.
+    pub(crate) fn answers(self, class: Class) -> bool {
+        match self {
+            IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves => class == Class::Metadata,
+            _ => matches!(class, Class::Search | Class::Listing),
+        }
+    }
+
     /// Whether a request's query makes it this search (a few byte comparisons, no
     /// allocation: every listing of these routes passes here).
     pub(crate) fn asked(self, query: Option<&str>) -> bool {
         match self {
-            IndexSearch::PlexSectionSearch | IndexSearch::PlexHubSearch => true,
-            IndexSearch::PlexSectionAll => query.is_some_and(|q| q.contains("title")),
+            IndexSearch::PlexSectionSearch
+            | IndexSearch::PlexHubSearch
+            | IndexSearch::PlexSectionAll
+            | IndexSearch::PlexChildren
+            | IndexSearch::PlexAllLeaves => true,
             IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => query.is_some_and(|q| {
                 q.as_bytes()
                     .windows(10)

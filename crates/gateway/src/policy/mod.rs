@@ -512,13 +512,10 @@ impl RouteTable {
                     return Decision::Pass;
                 }
                 let user_state = self.param_tags(rules, params, query, &mut tags);
-                // Only searches and listings are answered from the index (an override that
-                // gives the route another class keeps it in the cache).
+                // Only searches, listings and children listings are answered from the index
+                // (an override that gives the route another class keeps it in the cache).
                 match index {
-                    Some(search)
-                        if matches!(policy.class, Class::Search | Class::Listing)
-                            && search.asked(query) =>
-                    {
+                    Some(search) if search.answers(policy.class) && search.asked(query) => {
                         Decision::AnswerFromIndex {
                             search: *search,
                             policy,

@@ -404,8 +404,20 @@ fn searches_the_index_may_answer_are_told_by_the_route_table() {
         s("/library/sections/3/all", Some("type=10&title=a")),
         Some(IndexSearch::PlexSectionAll)
     );
-    // The busiest listing without a title filter is a plain cached read.
-    assert_eq!(s("/library/sections/3/all", Some("type=10")), None);
+    // A listing without a title filter, and an item's children, are walks: cached reads
+    // whose misses the library copy may answer.
+    assert_eq!(
+        s("/library/sections/3/all", Some("type=10")),
+        Some(IndexSearch::PlexSectionAll)
+    );
+    assert_eq!(
+        s("/library/metadata/7/children", None),
+        Some(IndexSearch::PlexChildren)
+    );
+    assert_eq!(
+        s("/library/metadata/7/allLeaves", None),
+        Some(IndexSearch::PlexAllLeaves)
+    );
     assert_eq!(
         class_of(
             &plex,

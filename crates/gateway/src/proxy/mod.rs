@@ -18,7 +18,9 @@ use http_body_util::{Either, Full};
 
 use crate::Gateway;
 use crate::dialect::Identity;
-use crate::fetch::{ClientBody, HttpLoader, LoaderState, ProxyBody, keyed_policy, owned_request};
+use crate::fetch::{
+    ClientBody, CopySource, HttpLoader, LoaderState, ProxyBody, keyed_policy, owned_request,
+};
 use crate::keys::{KeyInput, UserHash};
 use crate::metrics::{ReadMetrics, ReadOutcome, elapsed_us};
 use crate::policy::{Decision, ResolvedPolicy, Scope};
@@ -186,6 +188,7 @@ async fn route(
                 tags,
                 user_state,
                 remember: print,
+                copy: None,
             };
             serve_reading(gw, up, req, peer, read, client, started, conn).await
         }
@@ -195,6 +198,18 @@ async fn route(
             tags,
             user_state,
         } => {
+            // A walk (a section's listing, an item's children) is a cached read whose miss
+            // the library copy may answer instead of the server.
+            if let Some(copy) = crate::library::answer::walk_copy(search, query) {
+                let read = ReadFrom::Route {
+                    policy,
+                    tags,
+                    user_state,
+                    remember: print,
+                    copy: Some(copy),
+                };
+                return serve_reading(gw, up, req, peer, read, client, started, conn).await;
+            }
             // Searches (and `…/all?title=`) are answered from the library index when it can;
             // otherwise they are cached reads. Not remembered: the index may answer the next.
             if let Some(resp) = Box::pin(crate::library::answer::try_answer(
@@ -209,6 +224,7 @@ async fn route(
                 tags,
                 user_state,
                 remember: None,
+                copy: None,
             };
             serve_reading(gw, up, req, peer, read, client, started, conn).await
         }
@@ -320,6 +336,8 @@ enum ReadFrom<'a> {
         /// Where the listener remembers the reading for a repeat of this request (`None`: not
         /// remembered).
         remember: Option<Fingerprint>,
+        /// What may answer a miss instead of the server (the library copy's walks).
+        copy: Option<&'static dyn CopySource>,
     },
     /// A recent request, which this one repeats byte for byte; its user is the one it was read
     /// as (the same token).
@@ -376,6 +394,7 @@ fn reading_of(
         key,
         engine,
         gzip: crate::encoding::accepts_gzip(req.headers()),
+        copy: None,
     })
 }
 
@@ -435,8 +454,9 @@ async fn serve_reading(
             tags,
             user_state,
             remember,
+            copy,
         } => match reading_of(up, &req, &user, scope_user, policy, tags, user_state) {
-            Ok(reading) => (Arc::new(reading), remember),
+            Ok(reading) => (Arc::new(Reading { copy, ..reading }), remember),
             Err(crate::keys::KeyError::Ambiguous) => {
                 let why = Bypass::AmbiguousQuery;
                 return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
@@ -455,7 +475,7 @@ async fn serve_reading(
     // headers, deriving the upstream's headers only when a load actually runs.
     let (parts, _body) = req.into_parts();
     let (uri, client_headers) = (&parts.uri, &parts.headers);
-    let gzip = reading.gzip;
+    let (gzip, copy) = (reading.gzip, reading.copy);
     if let Some(print) = remember {
         conn.recent.remember(
             &conn.last_print,
@@ -486,6 +506,7 @@ async fn serve_reading(
                 for_client: true,
                 upstream_us: AtomicU64::new(0),
                 item_tagged: crate::feed::item_tagged(class),
+                copy,
             });
             made = Some(state.clone());
             Arc::new(HttpLoader(state))

@@ -58,6 +58,8 @@ pub(crate) struct Reading {
     pub(crate) engine: Policy,
     /// The client takes gzip.
     pub(crate) gzip: bool,
+    /// What may answer a miss instead of the server (the library copy's walks).
+    pub(crate) copy: Option<&'static dyn crate::fetch::CopySource>,
 }
 
 /// What a cached read leaves for a repeat of its request, and what the repeat recalls.
@@ -386,6 +388,7 @@ mod tests {
             key,
             engine: Policy::new("listing", std::time::Duration::from_secs(60)),
             gzip: false,
+            copy: None,
         })
     }
 

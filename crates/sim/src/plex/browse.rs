@@ -370,14 +370,20 @@ async fn child_listing(sim: Sim, ctx: Ctx, id: String, leaves: bool) -> Response
             Err(status) => return plex_error(status),
         };
         let s = parent.section();
+        // The background behind a listing is its parent's art; a season or an album has none
+        // of its own and shows its show's or artist's, as Plex does.
+        let art_of = match parent.kind() {
+            ItemKind::Season | ItemKind::Album => parent.parent().unwrap_or(parent),
+            _ => parent,
+        };
         let mut doc = El::container()
             .a("allowSync", true)
             .a(
                 "art",
                 format!(
                     "/library/metadata/{}/art/{}",
-                    parent.id(),
-                    parent.updated_at()
+                    art_of.id(),
+                    art_of.updated_at()
                 ),
             )
             .a("identifier", "com.plexapp.plugins.library")

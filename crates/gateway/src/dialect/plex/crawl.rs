@@ -79,6 +79,21 @@ impl ServerLibrary for Plex {
     fn listing_by_ids_path(&self, section: &str, kind: ItemKind, ids: &[&str]) -> Option<String> {
         Some(listing_by_ids_path(section, kind, ids))
     }
+
+    fn parent_types(&self, kind: &str) -> &'static [&'static str] {
+        match kind {
+            // Shows and seasons: a season's and a show's children listings name them.
+            "shows" => &["2", "3"],
+            _ => &[],
+        }
+    }
+
+    fn parents_by_ids_path(&self, section: &str, type_param: &str, ids: &[&str]) -> Option<String> {
+        Some(format!(
+            "/library/sections/{section}/all?type={type_param}&includeGuids=1&id={}",
+            ids.join(",")
+        ))
+    }
 }
 
 /// The Plex `type` numbers the index reads per section kind (shows and seasons are not
@@ -134,7 +149,9 @@ pub fn whole_listing_paths(sections: &Value) -> Vec<String> {
     parse_sections(sections)
         .iter()
         .flat_map(|s| {
-            types_of_section(&s.kind).iter().map(move |(_, number)| {
+            let indexed = types_of_section(&s.kind).iter().map(|(_, number)| *number);
+            let parents = Plex.parent_types(&s.kind).iter().copied();
+            indexed.chain(parents).map(move |number| {
                 format!(
                     "/library/sections/{}/all?type={number}&includeGuids=1",
                     s.id
@@ -330,10 +347,11 @@ mod tests {
             {"key": "1", "title": "Music", "type": "artist"},
             {"key": 2, "title": "Films", "type": "movie"},
             {"key": "3", "title": "Photos", "type": "photo"},
+            {"key": "4", "title": "TV", "type": "show"},
             {"title": "no key", "type": "show"}
         ]}});
         let parsed = parse_sections(&sections);
-        assert_eq!(parsed.len(), 3);
+        assert_eq!(parsed.len(), 4);
         assert_eq!(
             (parsed[1].id.as_str(), parsed[1].kind.as_str()),
             ("2", "movies")
@@ -346,8 +364,12 @@ mod tests {
                 "/library/sections/1/all?type=9&includeGuids=1",
                 "/library/sections/1/all?type=10&includeGuids=1",
                 "/library/sections/2/all?type=1&includeGuids=1",
+                "/library/sections/4/all?type=4&includeGuids=1",
+                "/library/sections/4/all?type=2&includeGuids=1",
+                "/library/sections/4/all?type=3&includeGuids=1",
             ],
-            "each indexed type of each music, movie and show section; not photos"
+            "each indexed type of each music, movie and show section, and the shows' and \
+             seasons' listings; not photos"
         );
 
         let page = json!({"MediaContainer": {"totalSize": "120", "Metadata": [

@@ -29,6 +29,11 @@ const INDEX: &[(&str, IndexSearch)] = &[
     ),
     ("/hubs/search", IndexSearch::PlexHubSearch),
     ("/library/sections/{id}/all", IndexSearch::PlexSectionAll),
+    ("/library/metadata/{id}/children", IndexSearch::PlexChildren),
+    (
+        "/library/metadata/{id}/allLeaves",
+        IndexSearch::PlexAllLeaves,
+    ),
 ];
 
 /// Plex fields holding play state (filters `unwatched=1`, `viewCount>>=1`, sorts

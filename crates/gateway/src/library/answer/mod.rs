@@ -50,17 +50,23 @@ use super::visibility::{UserSection, UserSections, user_sections, whole_sections
 use crate::Gateway;
 use crate::dialect::plex::render::El;
 use crate::dialect::token_of;
-use crate::fetch::ProxyBody;
+use crate::fetch::{CopySource, LoaderState, ProxyBody};
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
+use cachearr_engine::CachedValue;
+use frame::{Frames, Observed};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use jellyfin::{JellyfinItems, JellyfinRoute, jellyfin_own_id, same_jellyfin_id};
 use plex::PlexRoute;
 
+pub(crate) mod frame;
 mod jellyfin;
 mod plex;
 #[cfg(test)]
 mod tests;
+mod walk;
 
 /// Answers `req`, the search the route table recognised, from the index if it can; `None`
 /// sends it on to the cache and the server.
@@ -76,6 +82,8 @@ pub(crate) async fn try_answer<B>(
         IndexSearch::PlexSectionSearch
         | IndexSearch::PlexHubSearch
         | IndexSearch::PlexSectionAll => Route::Plex(PlexRoute::of(search, path, query)?),
+        // Walks are cached reads the copy answers on a miss ([`walk_copy`]).
+        IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves => return None,
         IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => {
             Route::Jellyfin(JellyfinRoute::of(search, path, query)?)
         }
@@ -120,6 +128,7 @@ pub(crate) async fn try_answer<B>(
     let elements = Some(handle.elements()?.clone());
     let ctx = Ctx {
         elements,
+        frames: handle.frames(),
         whole: &whole,
         crawled: &crawled,
         gw,
@@ -220,6 +229,8 @@ pub(super) struct PlexItemRef {
 struct Ctx<'a> {
     /// The server's elements of the items (Plex answers are written from them).
     elements: Option<Arc<ElementStore>>,
+    /// The frames learned for the copy's walks.
+    frames: &'a Frames,
     gw: &'a Gateway,
     up: &'a Arc<Upstream>,
     user: &'a Arc<UserRecord>,
@@ -372,4 +383,163 @@ fn respond(answer: Answer, started: Instant) -> Option<Response<ProxyBody>> {
     }
     crate::respond::mark_index_answer(h, started);
     Some(resp)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walks from the copy.
+
+/// The copy's answer to the walks of one route (the loader's [`CopySource`]).
+#[derive(Debug)]
+pub(crate) struct WalkCopy {
+    search: IndexSearch,
+}
+
+static CHILDREN: WalkCopy = WalkCopy {
+    search: IndexSearch::PlexChildren,
+};
+static ALL_LEAVES: WalkCopy = WalkCopy {
+    search: IndexSearch::PlexAllLeaves,
+};
+static LISTING: WalkCopy = WalkCopy {
+    search: IndexSearch::PlexSectionAll,
+};
+
+/// The copy that may answer a miss of this read, when it is a walk: an item's children or
+/// leaves, or a section listing without a title filter (one with a filter is a search,
+/// answered before the cache: [`try_answer`]).
+pub(crate) fn walk_copy(
+    search: IndexSearch,
+    query: Option<&str>,
+) -> Option<&'static dyn CopySource> {
+    match search {
+        IndexSearch::PlexChildren => Some(&CHILDREN),
+        IndexSearch::PlexAllLeaves => Some(&ALL_LEAVES),
+        IndexSearch::PlexSectionAll if !query.is_some_and(|q| q.contains("title")) => {
+            Some(&LISTING)
+        }
+        _ => None,
+    }
+}
+
+impl CopySource for WalkCopy {
+    fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CachedValue>> {
+        walk_from_copy(state, self.search, None).boxed()
+    }
+
+    fn learn(&self, state: Arc<LoaderState>, server: CachedValue) -> BoxFuture<'static, ()> {
+        let search = self.search;
+        async move {
+            walk_from_copy(&state, search, Some(&server)).await;
+        }
+        .boxed()
+    }
+}
+
+/// A walk as its path and query say it.
+fn walk_of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<walk::Walk> {
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    // `/library/sections/{id}/all`, `/library/metadata/{id}/children|allLeaves`: the
+    // server's ids are numbers.
+    let id = path
+        .split('/')
+        .nth(3)
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))?
+        .to_string();
+    Some(match search {
+        IndexSearch::PlexSectionAll => walk::Walk::Listing {
+            section: id,
+            params,
+        },
+        IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves => walk::Walk::Children {
+            parent: id,
+            leaves: search == IndexSearch::PlexAllLeaves,
+            params,
+        },
+        _ => return None,
+    })
+}
+
+/// The copy's answer to a walk's load, written from the kept elements in the frame learned
+/// for its shape; or, given the server's answer to it (`server`), the frame narrowed by that
+/// answer and proven on it (then nothing is answered). `None`: the server answers.
+async fn walk_from_copy(
+    state: &LoaderState,
+    search: IndexSearch,
+    server: Option<&CachedValue>,
+) -> Option<CachedValue> {
+    let (gw, up, user) = (&state.gw, &state.up, &state.user);
+    let walk = walk_of(search, state.uri.path(), state.uri.query())?;
+    let handle = gw.index(&up.name)?;
+    let index = handle.ready().filter(|_| handle.enabled())?;
+    // An item changed on the server or through cachearr and not read again yet: the copy may
+    // be behind; the server answers.
+    if handle.has_stale() || user.is_refused() {
+        return None;
+    }
+    if server.is_some_and(|v| v.status != 200) {
+        return None;
+    }
+    let sections = user_sections(gw, up, user).await?;
+    let folded = titles::folded(&index).await?;
+    let whole = whole_sections(gw, up, user, &sections, |id, kind| folded.count(id, kind)).await;
+    let crawled = handle.sections();
+    let ctx = Ctx {
+        elements: Some(handle.elements()?.clone()),
+        frames: handle.frames(),
+        whole: &whole,
+        crawled: &crawled,
+        gw,
+        up,
+        user,
+        index: &index,
+        folded: &folded,
+        sections: &sections,
+        headers: &state.client_headers,
+    };
+    let observed = match server {
+        Some(v) => Some(Observed::of(&v.body, &v.headers, ctx.json())?),
+        None => None,
+    };
+    let (answer, frame, shape, proof_key) = ctx.plex_walk(&walk, observed.as_ref())?;
+    let answer = ctx.fill_play_state(answer).await?;
+
+    if handle.has_stale() {
+        return None;
+    }
+    let value = walk_value(answer, frame.headers())?;
+    match server {
+        None => Some(value),
+        Some(server) => {
+            let same =
+                value.body == server.body && sorted(&value.headers) == sorted(&server.headers);
+            handle.frames().proof(&shape, &proof_key, same, &up.name);
+            None
+        }
+    }
+}
+
+fn sorted(headers: &[(String, String)]) -> Vec<(String, String)> {
+    let mut h = headers.to_vec();
+    h.sort();
+    h
+}
+
+/// A walk's answer as stored: the body, the frame's headers and the page's own.
+fn walk_value(answer: Answer, frame_headers: &[(String, String)]) -> Option<CachedValue> {
+    let AnswerBody::Plex { doc, json, .. } = answer.body else {
+        return None;
+    };
+    let body = if json { doc.to_json() } else { doc.to_xml() };
+    let mut headers = frame_headers.to_vec();
+    if let Some((start, total)) = answer.plex_paging {
+        headers.push(("x-plex-container-start".into(), start.to_string()));
+        headers.push(("x-plex-container-total-size".into(), total.to_string()));
+    }
+    Some(CachedValue {
+        status: 200,
+        headers,
+        body: Bytes::from(body),
+    })
 }

@@ -19,13 +19,13 @@ enum PlexHit {
 
 /// What a Plex `type=` (or a section's default) asks for.
 #[derive(Clone, Copy, PartialEq)]
-enum PlexKind {
+pub(super) enum PlexKind {
     Item(ItemKind),
     Show,
 }
 
 /// The kind a Plex request asks of section `s`: its `type=`, or the section's top level.
-fn plex_kind(params: &[(String, String)], s: &UserSection) -> Option<PlexKind> {
+pub(super) fn plex_kind(params: &[(String, String)], s: &UserSection) -> Option<PlexKind> {
     let kind = match param(params, "type").filter(|t| !t.is_empty()) {
         Some(t) if t.trim() == "2" => PlexKind::Show,
         Some(t) => PlexKind::Item(plex::kind_of_type(t)?),
@@ -89,7 +89,7 @@ impl PlexRoute {
 /// `None` (the server answers) for a value the server may read otherwise. Edits made through
 /// cachearr keep the index from answering until the items are read again
 /// (`UpstreamIndex::note_write`), so such a search right after an edit is the server's.
-fn guids_asked(params: &[(String, String)]) -> Option<bool> {
+pub(super) fn guids_asked(params: &[(String, String)]) -> Option<bool> {
     match param(params, "includeGuids").map(str::trim) {
         None | Some("" | "0") => Some(false),
         Some("1") => Some(true),
@@ -98,7 +98,7 @@ fn guids_asked(params: &[(String, String)]) -> Option<bool> {
 }
 
 /// Parameters every Plex client sends that do not change the answer.
-fn plex_ignorable(name: &str) -> bool {
+pub(super) fn plex_ignorable(name: &str) -> bool {
     name.starts_with("X-Plex-")
         || (name.starts_with("include") && name != "includeGuids" && name != "includeMeta")
         || name.starts_with("exclude")
@@ -108,7 +108,7 @@ impl Ctx<'_> {
     /// The sections to search: the visible ones (optionally one), each of which the index
     /// must hold. `None` when the index cannot answer for them. Every section is a Plex
     /// section: a Plex route is only in a Plex upstream's route table.
-    fn indexed(&self, only: Option<&str>) -> Option<Vec<&UserSection>> {
+    pub(super) fn indexed(&self, only: Option<&str>) -> Option<Vec<&UserSection>> {
         let held = self.held();
         let mut out = Vec::new();
         for s in &self.sections.sections {
@@ -128,7 +128,10 @@ impl Ctx<'_> {
     }
 
     /// Plex paging: `X-Plex-Container-Start` / `-Size` from the header or the query.
-    fn plex_paging(&self, params: &[(String, String)]) -> Option<(Option<usize>, Option<usize>)> {
+    pub(super) fn plex_paging(
+        &self,
+        params: &[(String, String)],
+    ) -> Option<(Option<usize>, Option<usize>)> {
         let get = |name: &str| {
             let v = self
                 .headers
@@ -207,7 +210,7 @@ impl Ctx<'_> {
     }
 
     /// Where an item stands in its section's natural order ([`NaturalKey`]).
-    fn natural_key(&self, v: &ItemView<'_>) -> NaturalKey {
+    pub(super) fn natural_key(&self, v: &ItemView<'_>) -> NaturalKey {
         let id = |v: &ItemView<'_>| v.id().parse::<u64>().unwrap_or(u64::MAX);
         let own = (
             titles::fold(plex::title_sort(v.title())),
@@ -239,6 +242,19 @@ impl Ctx<'_> {
                     own,
                 }
             }
+            // A show's episodes by season and number (the show named by its title, which
+            // episodes carry, and its id).
+            ItemKind::Episode => NaturalKey {
+                artist: (
+                    titles::fold(plex::title_sort(v.album().unwrap_or(""))),
+                    v.grandparent_id()
+                        .and_then(|g| g.parse().ok())
+                        .unwrap_or(u64::MAX),
+                ),
+                place: (v.parent_index().unwrap_or(0), v.index().unwrap_or(0)),
+                own,
+                ..NaturalKey::default()
+            },
             _ => NaturalKey {
                 own,
                 ..NaturalKey::default()
@@ -534,7 +550,7 @@ fn plex_number(id: &str) -> plex::V {
         .map_or_else(|_| plex::V::S(id.to_string()), plex::V::I)
 }
 
-fn plex_content_type(json: bool) -> &'static str {
+pub(super) fn plex_content_type(json: bool) -> &'static str {
     if json {
         "application/json"
     } else {
@@ -546,7 +562,7 @@ fn plex_content_type(json: bool) -> &'static str {
 /// (sort title, id), its album's (year, id), its (disc, number), then its own (sort title,
 /// year, id).
 #[derive(Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-struct NaturalKey {
+pub(super) struct NaturalKey {
     artist: (String, u64),
     album: (u16, u64),
     place: (u32, u32),

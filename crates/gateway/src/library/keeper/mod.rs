@@ -580,6 +580,9 @@ impl Keeper {
             }
         }
         drop(journal);
+        // The parents the index knows only by id (shows, seasons): their elements, for the
+        // copy's children listings.
+        client.keep_parents(&sections, page_size).await?;
         self.handle.update_status(|s| {
             if let Some(p) = s.progress.as_mut() {
                 p.section = None;

@@ -24,6 +24,8 @@ impl Keeper {
             Err(e) => return self.fail(e.to_string()),
         };
         let started_ms = self.now_ms();
+        // A change announced without its items (a scan) is read by this pass.
+        let seen = self.handle.stale_mark();
         self.handle.update_status(|s| {
             s.progress = Some(BuildProgress {
                 kind: "refresh".into(),
@@ -125,6 +127,8 @@ impl Keeper {
                             started_ms,
                         })
                         .await;
+                        self.handle
+                            .read_again(Some(&[crate::library::ANY_ITEM.to_string()]), seen);
                     }
                     Ok(Err(e)) => self.fail(format!("refresh failed: {e}")),
                     Err(e) => self.fail(format!("refresh failed: {e}")),
@@ -153,6 +157,11 @@ impl Keeper {
         let sections = client.sections().await?;
         let streams = crawl::streams(client.profile(), &sections);
         let counts = count_by_stream(current);
+        // The parents the copy's children listings repeat (shows, seasons): read again whole,
+        // a request per thousand.
+        client
+            .keep_parents(&sections, self.config.page_size as u64)
+            .await?;
         let everything = Visibility::everything();
         let page_size = self.config.page_size as u64;
         let mut upserts = Vec::new();

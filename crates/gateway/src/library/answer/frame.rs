@@ -1,0 +1,562 @@
+//! The frame around the items of an answer written from the library copy — the container's
+//! attributes and the answer's headers — learned from the server's own answers and proven on
+//! them before the copy answers alone.
+//!
+//! A children listing's container names its parent (`key`, `title2`, `parentIndex`, `art`,
+//! `grandparentTitle` …) and a section listing's names its section. Which attribute of which
+//! kept element each one repeats is not written down anywhere a gateway could read, and
+//! differs between server versions; guessing it would give answers that are almost the
+//! server's. So the frame is read off the server: the first answers of each [`Shape`] go to
+//! the server as before, and for each container attribute the gateway keeps every reading
+//! that explains the value — an attribute of the parent's element, of the grandparent's, of
+//! the first item's, of the section's listing container, or the same value every time
+//! ([`Source`]). Each further server answer drops the readings it contradicts.
+//!
+//! The copy answers a request only when (1) the frame was proven: the answer the gateway
+//! writes for a server answer's request is that answer byte for byte, headers included, on
+//! [`PROOFS`] different parents; and (2) every reading still kept gives the same value for
+//! this request's parent. A request where two readings disagree goes to the server, whose
+//! answer settles which one is right. A proof that fails (an attribute no reading explains,
+//! items the server writes otherwise, a header that changes) refuses the shape for good: its
+//! requests go to the server, said once in the log.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use cachearr_library::ItemKind;
+
+use super::super::elements::{self, Element, Scalar};
+use crate::dialect::plex::render::{El, V};
+
+/// Server answers on different parents a frame must reproduce byte for byte before the copy
+/// answers with it.
+pub(crate) const PROOFS: usize = 2;
+
+/// The route and request shape a frame is learned for: answers of one shape share their
+/// frame's layout.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Shape {
+    /// `children`, `allLeaves` or `all` (a section listing).
+    pub(crate) route: &'static str,
+    pub(crate) section: String,
+    /// The kind of the items listed.
+    pub(crate) kind: ItemKind,
+    pub(crate) json: bool,
+    pub(crate) guids: bool,
+    /// Paged (`X-Plex-Container-Start` / `-Size` given): the server writes `totalSize` and
+    /// `offset`, and its paging headers.
+    pub(crate) paged: bool,
+}
+
+/// Where a container attribute's value can come from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Source {
+    /// An attribute of the parent's kept element.
+    Parent(&'static str),
+    /// An attribute of the grandparent's kept element.
+    Grandparent(&'static str),
+    /// An attribute of the first item's kept element (in the listing's order).
+    Child(&'static str),
+    /// An attribute of the section's kept listing container.
+    Section(&'static str),
+    /// This value, every time.
+    Const(Scalar),
+}
+
+/// A [`Source`] naming an attribute of one of the kept elements.
+type MakeSource = fn(&'static str) -> Source;
+
+/// The kept elements a frame's readings look into, for one answer.
+#[derive(Default)]
+pub(crate) struct Sources<'a> {
+    pub(crate) parent: Option<&'a Element>,
+    pub(crate) grandparent: Option<&'a Element>,
+    pub(crate) child: Option<&'a Element>,
+    pub(crate) section: Option<&'a Element>,
+}
+
+impl Sources<'_> {
+    fn value(&self, source: &Source) -> Option<Scalar> {
+        let (element, name) = match source {
+            Source::Const(v) => return Some(v.clone()),
+            Source::Parent(n) => (self.parent?, n),
+            Source::Grandparent(n) => (self.grandparent?, n),
+            Source::Child(n) => (self.child?, n),
+            Source::Section(n) => (self.section?, n),
+        };
+        element.attr(name).cloned()
+    }
+
+    /// Every reading of `value`: the kept attributes equal to it, and the value itself.
+    fn readings(&self, value: &Scalar, json: bool) -> Vec<Source> {
+        let mut out = Vec::new();
+        let places: [(Option<&Element>, MakeSource); 4] = [
+            (self.parent, Source::Parent),
+            (self.grandparent, Source::Grandparent),
+            (self.child, Source::Child),
+            (self.section, Source::Section),
+        ];
+        for (element, make) in places {
+            let Some(element) = element else { continue };
+            for (name, v) in &element.attrs {
+                if same(v, value, json)
+                    && let Some(name) = elements::interned(name)
+                {
+                    out.push(make(name));
+                }
+            }
+        }
+        out.push(Source::Const(value.clone()));
+        out
+    }
+}
+
+/// Whether two values are written alike in the format.
+fn same(a: &Scalar, b: &Scalar, json: bool) -> bool {
+    text(a, json) == text(b, json)
+}
+
+fn text(v: &Scalar, json: bool) -> String {
+    match v {
+        Scalar::S(s) if json => format!("{s:?}"),
+        Scalar::S(s) => s.clone(),
+        Scalar::I(n) => n.to_string(),
+        Scalar::F(f) => f.to_string(),
+        Scalar::B(b) if json => b.to_string(),
+        Scalar::B(b) => u8::from(*b).to_string(),
+    }
+}
+
+/// A frame being learned or learned.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    /// The container's attributes in the server's order (the page's own — `size`,
+    /// `totalSize`, `offset` — apart), each with the readings still kept.
+    attrs: Vec<(&'static str, Vec<Source>)>,
+    /// The answer's headers as stored (paging headers apart), sorted.
+    headers: Vec<(String, String)>,
+    /// The parents whose server answers the frame reproduced.
+    proven: Vec<String>,
+}
+
+impl Frame {
+    /// Whether the copy may answer with this frame.
+    pub(crate) fn proven(&self) -> bool {
+        self.proven.len() >= PROOFS
+    }
+
+    /// The container for one answer, when every kept reading of every attribute agrees.
+    pub(crate) fn container(&self, sources: &Sources<'_>, json: bool) -> Option<El> {
+        let mut el = El::container();
+        for (name, readings) in &self.attrs {
+            let mut value: Option<Scalar> = None;
+            for r in readings {
+                let v = sources.value(r)?;
+                match &value {
+                    None => value = Some(v),
+                    Some(first) if same(first, &v, json) => {}
+                    Some(_) => return None,
+                }
+            }
+            el.attrs.push((name, to_v(value?)));
+        }
+        Some(el)
+    }
+
+    /// The headers the answer is stored with (paging headers are the page's own).
+    pub(crate) fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+}
+
+fn to_v(v: Scalar) -> V {
+    match v {
+        Scalar::S(s) => V::S(s),
+        Scalar::I(n) => V::I(n),
+        Scalar::F(f) => V::F(f),
+        Scalar::B(b) => V::B(b),
+    }
+}
+
+/// A server answer's frame, read off it: the container's attributes and the stored headers.
+pub(crate) struct Observed {
+    pub(crate) attrs: Vec<(String, Scalar)>,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+/// Headers the page writes for itself, not part of the frame.
+pub(crate) const PAGE_HEADERS: &[&str] = &["x-plex-container-start", "x-plex-container-total-size"];
+/// Container attributes the page writes for itself.
+const PAGE_ATTRS: &[&str] = &["size", "totalSize", "offset"];
+
+impl Observed {
+    /// The frame of a Plex answer body (JSON or XML) and its stored headers; `None` when the
+    /// body is not a `MediaContainer` the gateway can read.
+    pub(crate) fn of(body: &[u8], headers: &[(String, String)], json: bool) -> Option<Observed> {
+        let attrs = if json {
+            let (container, _) = elements::listing_elements(body)?;
+            container.attrs
+        } else {
+            xml_container_attrs(body)?
+        };
+        let mut headers: Vec<(String, String)> = headers
+            .iter()
+            .filter(|(n, _)| !PAGE_HEADERS.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        headers.sort();
+        Some(Observed {
+            attrs: attrs
+                .into_iter()
+                .filter(|(k, _)| !PAGE_ATTRS.contains(&k.as_str()))
+                .collect(),
+            headers,
+        })
+    }
+}
+
+/// The attributes of an XML answer's `MediaContainer`, as text.
+fn xml_container_attrs(body: &[u8]) -> Option<Vec<(String, Scalar)>> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf).ok()? {
+            Event::Start(e) | Event::Empty(e) => {
+                if e.name().as_ref() != b"MediaContainer" {
+                    return None;
+                }
+                let mut out = Vec::new();
+                for a in e.attributes() {
+                    let a = a.ok()?;
+                    let key = std::str::from_utf8(a.key.as_ref()).ok()?.to_string();
+                    let value = a.unescape_value().ok()?.into_owned();
+                    out.push((key, Scalar::S(value)));
+                }
+                return Some(out);
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+enum Learned {
+    Learning(Frame),
+    Refused,
+}
+
+/// The frames of one upstream's copy answers.
+#[derive(Default)]
+pub(crate) struct Frames {
+    shapes: Mutex<HashMap<Shape, Learned>>,
+}
+
+impl std::fmt::Debug for Frames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frames").finish_non_exhaustive()
+    }
+}
+
+/// Shapes a process learns at most (a request shape is a route, section, kind and format:
+/// a handful per section).
+const SHAPES_MAX: usize = 512;
+
+impl Frames {
+    /// The frame of `shape` when it is proven.
+    pub(crate) fn proven(&self, shape: &Shape) -> Option<Frame> {
+        match self.lock().get(shape) {
+            Some(Learned::Learning(f)) if f.proven() => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether `shape` was refused (its answers are the server's).
+    pub(crate) fn refused(&self, shape: &Shape) -> bool {
+        matches!(self.lock().get(shape), Some(Learned::Refused))
+    }
+
+    /// Narrows `shape`'s readings by a server answer (`observed`, for the request's sources)
+    /// and returns the frame to prove on it; `None` when the answer leaves some attribute
+    /// without a reading, or changes the layout (the shape is refused).
+    pub(crate) fn learn(
+        &self,
+        shape: &Shape,
+        observed: &Observed,
+        sources: &Sources<'_>,
+        upstream: &str,
+    ) -> Option<Frame> {
+        let mut shapes = self.lock();
+        if shapes.len() >= SHAPES_MAX && !shapes.contains_key(shape) {
+            return None;
+        }
+        let learned = shapes.entry(shape.clone()).or_insert_with(|| {
+            let attrs = observed
+                .attrs
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((
+                        elements::interned(name)?,
+                        sources.readings(value, shape.json),
+                    ))
+                })
+                .collect();
+            Learned::Learning(Frame {
+                attrs,
+                headers: observed.headers.clone(),
+                proven: Vec::new(),
+            })
+        });
+        let Learned::Learning(frame) = learned else {
+            return None;
+        };
+        let why = narrow(frame, observed, sources, shape.json);
+        match why {
+            None => Some(frame.clone()),
+            Some(why) => {
+                tracing::info!(
+                    upstream,
+                    route = shape.route,
+                    section = %shape.section,
+                    json = shape.json,
+                    why,
+                    "library copy: this answer's frame is not learned; the server answers it"
+                );
+                *learned = Learned::Refused;
+                None
+            }
+        }
+    }
+
+    /// The frame learned for `shape` reproduced the server's answer for `parent` (`same`),
+    /// or did not (the shape is refused).
+    pub(crate) fn proof(&self, shape: &Shape, parent: &str, same: bool, upstream: &str) {
+        let mut shapes = self.lock();
+        let Some(learned) = shapes.get_mut(shape) else {
+            return;
+        };
+        match learned {
+            Learned::Learning(frame) if same => {
+                if !frame.proven.iter().any(|p| p == parent) {
+                    frame.proven.push(parent.to_string());
+                }
+            }
+            Learned::Learning(_) => {
+                tracing::info!(
+                    upstream,
+                    route = shape.route,
+                    section = %shape.section,
+                    json = shape.json,
+                    "library copy: an answer written from the copy differs from the server's; \
+                     the server answers this shape"
+                );
+                *learned = Learned::Refused;
+            }
+            Learned::Refused => {}
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Shape, Learned>> {
+        self.shapes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Drops the readings `observed` contradicts; `Some(why)` when the layout changed or an
+/// attribute is left without a reading.
+fn narrow(
+    frame: &mut Frame,
+    observed: &Observed,
+    sources: &Sources<'_>,
+    json: bool,
+) -> Option<&'static str> {
+    if frame.attrs.len() != observed.attrs.len()
+        || frame
+            .attrs
+            .iter()
+            .zip(&observed.attrs)
+            .any(|((a, _), (b, _))| *a != b.as_str())
+    {
+        return Some("the container's attributes differ between answers");
+    }
+    if frame.headers != observed.headers {
+        return Some("the answer's headers differ between answers");
+    }
+    for ((_, readings), (_, value)) in frame.attrs.iter_mut().zip(&observed.attrs) {
+        readings.retain(|r| sources.value(r).is_some_and(|v| same(&v, value, json)));
+        if readings.is_empty() {
+            return Some("a container attribute repeats nothing the copy keeps");
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn element(attrs: &[(&str, Scalar)]) -> Element {
+        Element {
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
+            kids: Vec::new(),
+        }
+    }
+
+    fn s(v: &str) -> Scalar {
+        Scalar::S(v.to_string())
+    }
+
+    fn shape() -> Shape {
+        Shape {
+            route: "children",
+            section: "3".into(),
+            kind: ItemKind::Episode,
+            json: false,
+            guids: false,
+            paged: false,
+        }
+    }
+
+    fn observed(attrs: &[(&str, &str)]) -> Observed {
+        Observed {
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), s(v)))
+                .collect(),
+            headers: vec![("content-type".into(), "text/xml".into())],
+        }
+    }
+
+    #[test]
+    fn a_value_two_readings_explain_is_written_only_where_they_agree() {
+        let frames = Frames::default();
+        // Season 1 of a show: its index is 1, and so is the constant the server writes.
+        let s1 = element(&[("ratingKey", s("10")), ("index", s("1"))]);
+        let first = Sources {
+            parent: Some(&s1),
+            ..Sources::default()
+        };
+        let seen = observed(&[("key", "10"), ("parentIndex", "1"), ("nocache", "1")]);
+        let frame = frames.learn(&shape(), &seen, &first, "plex").unwrap();
+        // Season 2: `parentIndex` read as the season's index gives 2, read as a constant 1;
+        // `nocache` likewise. The copy does not choose: the server answers.
+        let s2 = element(&[("ratingKey", s("20")), ("index", s("2"))]);
+        let second = Sources {
+            parent: Some(&s2),
+            ..Sources::default()
+        };
+        assert!(frame.container(&second, false).is_none());
+        // The server's answer for season 2 settles both.
+        let seen = observed(&[("key", "20"), ("parentIndex", "2"), ("nocache", "1")]);
+        let frame = frames.learn(&shape(), &seen, &second, "plex").unwrap();
+        let s3 = element(&[("ratingKey", s("30")), ("index", s("3"))]);
+        let third = Sources {
+            parent: Some(&s3),
+            ..Sources::default()
+        };
+        let c = frame.container(&third, false).unwrap();
+        assert_eq!(
+            c.to_xml().lines().nth(1).unwrap(),
+            r#"<MediaContainer key="30" parentIndex="3" nocache="1"/>"#
+        );
+    }
+
+    #[test]
+    fn an_attribute_nothing_kept_explains_refuses_the_shape() {
+        let frames = Frames::default();
+        let p = element(&[("ratingKey", s("10"))]);
+        let sources = Sources {
+            parent: Some(&p),
+            ..Sources::default()
+        };
+        assert!(
+            frames
+                .learn(&shape(), &observed(&[("art", "/a/1")]), &sources, "plex")
+                .is_some()
+        );
+        let p2 = element(&[("ratingKey", s("20"))]);
+        let sources = Sources {
+            parent: Some(&p2),
+            ..Sources::default()
+        };
+        // A different value no kept attribute holds: no reading is left.
+        assert!(
+            frames
+                .learn(&shape(), &observed(&[("art", "/a/2")]), &sources, "plex")
+                .is_none()
+        );
+        assert!(frames.refused(&shape()));
+        assert!(frames.proven(&shape()).is_none());
+    }
+
+    #[test]
+    fn a_frame_answers_only_after_proofs_on_different_parents() {
+        let frames = Frames::default();
+        let p = element(&[("ratingKey", s("10"))]);
+        let sources = Sources {
+            parent: Some(&p),
+            ..Sources::default()
+        };
+        frames.learn(&shape(), &observed(&[("key", "10")]), &sources, "plex");
+        frames.proof(&shape(), "10", true, "plex");
+        frames.proof(&shape(), "10", true, "plex");
+        assert!(frames.proven(&shape()).is_none(), "one parent twice");
+        frames.proof(&shape(), "20", true, "plex");
+        assert!(frames.proven(&shape()).is_some());
+        // A later difference refuses it.
+        frames.proof(&shape(), "30", false, "plex");
+        assert!(frames.proven(&shape()).is_none());
+        assert!(frames.refused(&shape()));
+    }
+
+    #[test]
+    fn changed_headers_or_layout_refuse_the_shape() {
+        let frames = Frames::default();
+        let p = element(&[("ratingKey", s("10"))]);
+        let sources = Sources {
+            parent: Some(&p),
+            ..Sources::default()
+        };
+        frames.learn(&shape(), &observed(&[("key", "10")]), &sources, "plex");
+        let mut other = observed(&[("key", "10")]);
+        other.headers.push(("etag".into(), "\"1\"".into()));
+        assert!(frames.learn(&shape(), &other, &sources, "plex").is_none());
+        let frames = Frames::default();
+        frames.learn(&shape(), &observed(&[("key", "10")]), &sources, "plex");
+        let reordered = observed(&[("key", "10"), ("title2", "x")]);
+        assert!(
+            frames
+                .learn(&shape(), &reordered, &sources, "plex")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn xml_and_json_containers_are_read_with_their_page_attributes_apart() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<MediaContainer size="2" totalSize="9" offset="0" key="7" title2="A &amp; B"><Track/></MediaContainer>"#;
+        let o = Observed::of(xml, &[], false).unwrap();
+        assert_eq!(
+            o.attrs,
+            vec![("key".into(), s("7")), ("title2".into(), s("A & B"))]
+        );
+        let json = br#"{"MediaContainer":{"size":1,"key":"7","nocache":true,"Metadata":[{"ratingKey":"8"}]}}"#;
+        let headers = vec![
+            ("x-plex-container-start".to_string(), "0".to_string()),
+            ("content-type".to_string(), "application/json".to_string()),
+        ];
+        let o = Observed::of(json, &headers, true).unwrap();
+        assert_eq!(
+            o.attrs,
+            vec![("key".into(), s("7")), ("nocache".into(), Scalar::B(true))]
+        );
+        assert_eq!(
+            o.headers,
+            vec![("content-type".into(), "application/json".into())]
+        );
+        assert!(Observed::of(b"<Other/>", &[], false).is_none());
+    }
+}

@@ -1,0 +1,258 @@
+//! Plex walks answered from the library copy on a cache miss: a section's listing and counts
+//! (`/library/sections/{id}/all` without a filter), an item's children
+//! (`/library/metadata/{id}/children`) and leaves (`…/allLeaves`).
+//!
+//! The items are the server's own elements as the crawl kept them, in the section's natural
+//! order, with the asking user's play state; the container and the headers around them are
+//! the frame learned from the server's answers of the same shape ([`frame`]). Everything
+//! else — a filter, a sort, a parameter not understood, a parent the index does not hold
+//! (a show's seasons), a page larger than [`PAGE_MAX`] — goes to the server.
+//!
+//! [`frame`]: super::frame
+
+use cachearr_library::index::{ItemNo, ItemView};
+use cachearr_library::{ItemKind, Visibility};
+
+use super::super::elements::{self, Element};
+use super::frame::{Frame, Observed, Shape, Sources};
+use super::plex::{NaturalKey, guids_asked, plex_content_type, plex_ignorable, plex_kind};
+use super::{Answer, AnswerBody, Ctx, PlexItemRef, param};
+use crate::dialect::plex::render::{self as plex, El};
+
+/// The most items one answer from the copy writes: larger pages (whole-section dumps) are
+/// read once from the server and then served from the cache.
+pub(crate) const PAGE_MAX: usize = 1000;
+
+/// A walk the copy may answer.
+pub(super) enum Walk {
+    /// `/library/sections/{id}/all` without a filter.
+    Listing {
+        section: String,
+        params: Vec<(String, String)>,
+    },
+    /// `/library/metadata/{id}/children` (`leaves`: `…/allLeaves`).
+    Children {
+        parent: String,
+        leaves: bool,
+        params: Vec<(String, String)>,
+    },
+}
+
+/// A walk made ready: its items in order, the kept elements its frame reads and its shape.
+struct Made {
+    shape: Shape,
+    /// What tells the server answers a frame is proven on apart (the parent, or a listing's
+    /// page).
+    proof_key: String,
+    items: Vec<ItemNo>,
+    parent: Option<Element>,
+    grandparent: Option<Element>,
+    child: Option<Element>,
+    section: Option<Element>,
+    params: Vec<(String, String)>,
+}
+
+impl Made {
+    fn sources(&self) -> Sources<'_> {
+        Sources {
+            parent: self.parent.as_ref(),
+            grandparent: self.grandparent.as_ref(),
+            child: self.child.as_ref(),
+            section: self.section.as_ref(),
+        }
+    }
+}
+
+/// Whether every parameter of a walk is one the copy answers alike: tokens and client
+/// names, `include*`/`exclude*` switches other than `includeGuids` (which is read), paging.
+fn understood(params: &[(String, String)]) -> bool {
+    params
+        .iter()
+        .all(|(k, _)| plex_ignorable(k) || matches!(k.as_str(), "type" | "includeGuids"))
+}
+
+impl Ctx<'_> {
+    /// The answer of `walk` from the copy: with the proven frame, or — given the server's
+    /// answer of the same request (`server`) — with the frame narrowed by it, to prove it.
+    /// `None`: the server answers.
+    pub(super) fn plex_walk(
+        &self,
+        walk: &Walk,
+        server: Option<&Observed>,
+    ) -> Option<(Answer, Frame, Shape, String)> {
+        let made = self.made(walk)?;
+        let frame = match server {
+            None => self.frames.proven(&made.shape)?,
+            // Refused for good: nothing more to learn.
+            Some(_) if self.frames.refused(&made.shape) => return None,
+            Some(observed) => {
+                self.frames
+                    .learn(&made.shape, observed, &made.sources(), &self.up.name)?
+            }
+        };
+        let mut container = frame.container(&made.sources(), made.shape.json)?;
+        let (start, size) = self.plex_paging(&made.params)?;
+        let total = made.items.len();
+        let from = start.unwrap_or(0).min(total);
+        let to = size.map_or(total, |s| from.saturating_add(s).min(total));
+        if to - from > PAGE_MAX {
+            return None;
+        }
+        let everything = Visibility::everything();
+        let mut items = Vec::with_capacity(to - from);
+        for &no in &made.items[from..to] {
+            let view = self.index.item(no, &everything)?;
+            let e = self.walk_item(&view, made.shape.guids)?;
+            items.push(PlexItemRef {
+                hub: None,
+                at: container.kids.len(),
+                id: view.id().to_string(),
+                section: view.section_id().to_string(),
+                kind: view.kind(),
+            });
+            container.kids.push(e);
+        }
+        let mut head = vec![("size", plex::V::from(container.kids.len()))];
+        if made.shape.paged {
+            head.push(("totalSize", plex::V::from(total)));
+            head.push(("offset", plex::V::from(from)));
+        }
+        container.attrs.splice(0..0, head);
+        let json = made.shape.json;
+        let answer = Answer {
+            body: AnswerBody::Plex {
+                doc: container,
+                json,
+                items,
+            },
+            content_type: plex_content_type(json),
+            plex_paging: made.shape.paged.then_some((from, total)),
+        };
+        Some((answer, frame, made.shape, made.proof_key))
+    }
+
+    /// The item's kept element as a walk shows it (the container names the section); `None`
+    /// when not kept or older than the index's record of it.
+    fn walk_item(&self, view: &ItemView<'_>, guids: bool) -> Option<El> {
+        let kept = self.elements.as_ref()?.get(view.id())?;
+        if kept_updated_at(&kept).is_some_and(|u| u != view.updated_at()) {
+            return None;
+        }
+        elements::item_el(&kept, guids)
+    }
+
+    fn made(&self, walk: &Walk) -> Option<Made> {
+        let store = self.elements.as_ref()?;
+        let everything = Visibility::everything();
+        let json = self.json();
+        match walk {
+            Walk::Listing { section, params } => {
+                if !understood(params) {
+                    return None;
+                }
+                let s = self.sections.get(section)?;
+                let super::plex::PlexKind::Item(kind) = plex_kind(params, s)? else {
+                    // Shows: the index knows them only from their episodes.
+                    return None;
+                };
+                let sections = self.indexed(Some(section))?;
+                let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+                let hits = self.folded.all(&[kind], &ids);
+                let items = self.natural_order(hits.into_iter().map(|h| h.item).collect());
+                let (start, size) = self.plex_paging(params)?;
+                Some(Made {
+                    shape: Shape {
+                        route: "all",
+                        section: section.clone(),
+                        kind,
+                        json,
+                        guids: guids_asked(params)?,
+                        paged: start.is_some() || size.is_some(),
+                    },
+                    proof_key: format!("{}/{}", start.unwrap_or(0), size.unwrap_or(usize::MAX)),
+                    child: items
+                        .first()
+                        .and_then(|&no| store.get(self.index.item(no, &everything)?.id())),
+                    items,
+                    parent: None,
+                    grandparent: None,
+                    section: store.container(section),
+                    params: params.clone(),
+                })
+            }
+            Walk::Children {
+                parent,
+                leaves,
+                params,
+            } => {
+                if !understood(params) || param(params, "type").is_some() {
+                    return None;
+                }
+                let children = self.folded.children(parent);
+                let first_kind = children
+                    .first()
+                    .and_then(|&no| self.index.item(no, &everything))
+                    .map(|v| v.kind());
+                // An album's or a season's leaves are its children; an artist's or a show's
+                // are their children's children.
+                let items: Vec<ItemNo> = match (leaves, first_kind) {
+                    (false, _) | (true, Some(ItemKind::Track | ItemKind::Episode)) => {
+                        children.to_vec()
+                    }
+                    (true, _) => self.folded.grandchildren(parent).to_vec(),
+                };
+                let first = self.index.item(*items.first()?, &everything)?;
+                let (kind, section) = (first.kind(), first.section_id().to_string());
+                self.indexed(Some(&section))?;
+                let items = self.natural_order(items);
+                let (start, size) = self.plex_paging(params)?;
+                let child = store.get(first.id());
+                // The grandparent: the parent's parent, as its children name it.
+                let grandparent_id = match (leaves, kind) {
+                    (true, ItemKind::Track | ItemKind::Episode)
+                        if first.parent_id() != Some(parent.as_str()) =>
+                    {
+                        None
+                    }
+                    _ => first.grandparent_id(),
+                };
+                Some(Made {
+                    shape: Shape {
+                        route: if *leaves { "allLeaves" } else { "children" },
+                        section: section.clone(),
+                        kind,
+                        json,
+                        guids: guids_asked(params)?,
+                        paged: start.is_some() || size.is_some(),
+                    },
+                    proof_key: parent.clone(),
+                    items,
+                    parent: store.get(parent),
+                    grandparent: grandparent_id.and_then(|g| store.get(g)),
+                    child,
+                    section: store.container(&section),
+                    params: params.clone(),
+                })
+            }
+        }
+    }
+
+    /// `items` in their section's natural order ([`NaturalKey`]).
+    fn natural_order(&self, items: Vec<ItemNo>) -> Vec<ItemNo> {
+        let everything = Visibility::everything();
+        let mut keyed: Vec<(NaturalKey, ItemNo)> = items
+            .into_iter()
+            .filter_map(|no| Some((self.natural_key(&self.index.item(no, &everything)?), no)))
+            .collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.into_iter().map(|(_, no)| no).collect()
+    }
+}
+
+fn kept_updated_at(kept: &Element) -> Option<i64> {
+    match kept.attr("updatedAt") {
+        Some(elements::Scalar::I(n)) => Some(*n),
+        Some(elements::Scalar::S(s)) => s.parse().ok(),
+        _ => None,
+    }
+}

@@ -1,0 +1,230 @@
+//! Walks answered from the library copy on a cache miss: a section's listing pages and
+//! counts, an item's children and leaves. Every answer through the gateway must be the
+//! server's for the same user, byte for byte, XML and JSON, for the owner, a shared user, a
+//! user restricted inside a library and a user the gateway has not seen; and once a shape's
+//! frame is proven, a walk of the owner's must stop reaching the server.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod sim_gateway;
+
+use std::sync::Arc;
+
+use cachearr_library::LibraryIndex;
+use cachearr_sim::state::{PlexFilter, Restrictions};
+use serde_json::Value;
+use sim_gateway::Running;
+
+async fn start() -> Running {
+    let r = sim_gateway::start(|_| {}).await;
+    r.keep_plex_elements().await;
+    let records: Vec<_> = {
+        let lib = r.sim.sim.library();
+        cachearr_library::sim::records(&lib).collect()
+    };
+    let index = LibraryIndex::build(&records).unwrap();
+    r.gateway.index("plex").unwrap().install(Arc::new(index));
+    r
+}
+
+fn token(r: &Running, name: &str) -> String {
+    let state = r.sim.sim.state();
+    let user = state.users().iter().find(|u| u.name == name).unwrap();
+    user.plex_token.clone()
+}
+
+async fn get(r: &Running, base: &str, path: &str, token: &str, json: bool) -> (u16, String) {
+    let mut rb = r
+        .client
+        .get(format!("{base}{path}"))
+        .header("X-Plex-Token", token)
+        .header("X-Plex-Client-Identifier", "walk-tests");
+    if json {
+        rb = rb.header("Accept", "application/json");
+    }
+    let resp = rb.send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// The simulator's requests on routes whose pattern contains `part`.
+fn requests_on(r: &Running, part: &str) -> u64 {
+    r.sim
+        .sim
+        .stats()
+        .routes
+        .iter()
+        .filter(|(route, _)| route.contains(part))
+        .map(|(_, s)| s.requests)
+        .sum()
+}
+
+/// Rating keys of a listing the owner reads directly.
+async fn keys(r: &Running, path: &str) -> Vec<String> {
+    let owner = r.sim.token.clone();
+    let (_, body) = get(r, &r.sim.base_url, path, &owner, true).await;
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    doc["MediaContainer"]["Metadata"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| i["ratingKey"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The walks a library scan makes: every season's and album's children, shows' and
+/// artists' leaves, an artist's albums, listing pages and counts.
+async fn walks(r: &Running) -> Vec<String> {
+    let mut paths = Vec::new();
+    for season in keys(r, "/library/sections/3/all?type=3").await {
+        paths.push(format!("/library/metadata/{season}/children"));
+    }
+    for show in keys(r, "/library/sections/3/all?type=2").await {
+        paths.push(format!("/library/metadata/{show}/allLeaves"));
+    }
+    for album in keys(r, "/library/sections/1/all?type=9")
+        .await
+        .iter()
+        .take(12)
+    {
+        paths.push(format!("/library/metadata/{album}/children"));
+        paths.push(format!(
+            "/library/metadata/{album}/allLeaves?includeGuids=1"
+        ));
+    }
+    for artist in keys(r, "/library/sections/1/all?type=8")
+        .await
+        .iter()
+        .take(6)
+    {
+        paths.push(format!("/library/metadata/{artist}/children"));
+        paths.push(format!("/library/metadata/{artist}/allLeaves"));
+    }
+    for start in [0, 20, 40, 60] {
+        paths.push(format!(
+            "/library/sections/1/all?type=10&X-Plex-Container-Start={start}&X-Plex-Container-Size=20"
+        ));
+    }
+    paths.push(
+        "/library/sections/1/all?type=10&X-Plex-Container-Start=0&X-Plex-Container-Size=0".into(),
+    );
+    paths.push(
+        "/library/sections/2/all?includeGuids=1&X-Plex-Container-Start=0&X-Plex-Container-Size=1"
+            .into(),
+    );
+    paths
+}
+
+/// Every walk through the gateway is the server's own answer for that user: the owner, a
+/// shared user, one the server restricts inside the music library (whose music walks the
+/// server answers: the copy cannot tell what it hides) and a user first seen here.
+#[tokio::test]
+async fn walks_from_the_copy_are_the_servers_bytes_for_every_user() {
+    let r = start().await;
+    let users: Vec<String> = {
+        let mut state = r.sim.sim.state();
+        let restricted = state.users().iter().find(|u| u.name == "bob").unwrap().id;
+        assert!(state.set_restrictions(
+            restricted,
+            Restrictions {
+                plex_music: PlexFilter::parse("label!=Explicit"),
+                ..Restrictions::default()
+            }
+        ));
+        state.users().iter().map(|u| u.name.clone()).collect()
+    };
+    assert!(users.len() >= 3, "{users:?}");
+    let paths = walks(&r).await;
+    assert!(paths.len() > 40, "{}", paths.len());
+    for user in &users {
+        let token = token(&r, user);
+        for json in [true, false] {
+            for path in &paths {
+                let (status, via) = get(&r, &r.proxy, path, &token, json).await;
+                let (direct_status, direct) = get(&r, &r.sim.base_url, path, &token, json).await;
+                assert_eq!(status, direct_status, "{user} {path} json={json}");
+                if via != direct {
+                    let at = via
+                        .bytes()
+                        .zip(direct.bytes())
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(via.len().min(direct.len()));
+                    let around =
+                        |d: &str| d[at.saturating_sub(300)..(at + 300).min(d.len())].to_string();
+                    panic!(
+                        "{user} {path} json={json} at {at}:\n{}\n---\n{}",
+                        around(&via),
+                        around(&direct)
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The owner's walk of every season's episodes: the first few go to the server (their frame
+/// is learned and proven on them); the rest are written from the copy, so the server sees
+/// far fewer children requests than the walk makes — and a second walk (cached) none.
+#[tokio::test]
+async fn a_season_walk_reaches_the_server_only_to_prove_its_frame() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let seasons = keys(&r, "/library/sections/3/all?type=3").await;
+    assert!(seasons.len() >= 8, "{}", seasons.len());
+    let before = requests_on(&r, "children");
+    for season in &seasons {
+        let path = format!("/library/metadata/{season}/children");
+        let (status, _) = get(&r, &r.proxy, &path, &owner, true).await;
+        assert_eq!(status, 200);
+    }
+    let to_server = requests_on(&r, "children") - before;
+    assert!(
+        to_server <= 4,
+        "{to_server} of {} season listings reached the server",
+        seasons.len()
+    );
+    let before = requests_on(&r, "children");
+    for season in &seasons {
+        let path = format!("/library/metadata/{season}/children");
+        get(&r, &r.proxy, &path, &owner, true).await;
+    }
+    assert_eq!(
+        requests_on(&r, "children"),
+        before,
+        "the second walk is cached"
+    );
+}
+
+/// An episode edited through the gateway: until the keeper has read it again (none runs
+/// here), its season's children are the server's, not the copy's — the copy may be behind.
+#[tokio::test]
+async fn a_season_with_an_item_written_through_the_gateway_is_the_servers() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let seasons = keys(&r, "/library/sections/3/all?type=3").await;
+    // Prove the frame on the first seasons: the next one is the copy's.
+    for season in seasons.iter().take(3) {
+        let path = format!("/library/metadata/{season}/children");
+        get(&r, &r.proxy, &path, &owner, false).await;
+    }
+    let before = requests_on(&r, "children");
+    let path = format!("/library/metadata/{}/children", seasons[3]);
+    get(&r, &r.proxy, &path, &owner, false).await;
+    assert_eq!(requests_on(&r, "children"), before, "proven: the copy's");
+
+    let target = &seasons[5];
+    let episodes = keys(&r, &format!("/library/metadata/{target}/children")).await;
+    let handle = r.gateway.index("plex").unwrap();
+    assert!(handle.note_write([episodes[0].as_str()]));
+    let before = requests_on(&r, "children");
+    let path = format!("/library/metadata/{target}/children");
+    let (_, via) = get(&r, &r.proxy, &path, &owner, false).await;
+    let (_, direct) = get(&r, &r.sim.base_url, &path, &owner, false).await;
+    assert_eq!(via, direct);
+    assert_eq!(
+        requests_on(&r, "children") - before,
+        2,
+        "the gateway's read and the direct one"
+    );
+}
