@@ -277,6 +277,7 @@ impl UpstreamIndex {
             .clone();
         status.searches_to_server = self.searches_to_server();
         status.enabled = self.enabled();
+        status.copy = self.frames.report();
         status
     }
 

@@ -114,6 +114,24 @@ pub struct IndexStatus {
     pub next_retry_at_ms: Option<u64>,
     /// Searches that went to the server because the index was off or not ready.
     pub searches_to_server: u64,
+    /// The walks the library copy answered instead of the server, and the frames it learned.
+    #[serde(default)]
+    pub copy: CopyReport,
+}
+
+/// What the library copy did for walks (section listings, children): `GET /api/index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CopyReport {
+    /// Cache misses the copy answered (the server was not asked).
+    pub answered: u64,
+    /// Server answers a frame was proven on.
+    pub proofs: u64,
+    /// Request shapes whose frame is proven: the copy answers them.
+    pub shapes_proven: u64,
+    /// Request shapes still being learned.
+    pub shapes_learning: u64,
+    /// Request shapes refused for good (their answers are the server's).
+    pub shapes_refused: u64,
 }
 
 /// Totals of one section: `GET /api/library/stats` (the numbers a server dashboard shows).

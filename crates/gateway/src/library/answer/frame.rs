@@ -22,10 +22,12 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cachearr_library::ItemKind;
 
 use super::super::elements::{self, Element, Scalar};
+use super::super::status::CopyReport;
 use crate::dialect::plex::render::{El, V};
 
 /// Server answers on different parents a frame must reproduce byte for byte before the copy
@@ -251,6 +253,8 @@ enum Learned {
 #[derive(Default)]
 pub(crate) struct Frames {
     shapes: Mutex<HashMap<Shape, Learned>>,
+    answered: AtomicU64,
+    proofs: AtomicU64,
 }
 
 impl std::fmt::Debug for Frames {
@@ -264,6 +268,29 @@ impl std::fmt::Debug for Frames {
 const SHAPES_MAX: usize = 512;
 
 impl Frames {
+    /// A cache miss was answered from the copy.
+    pub(crate) fn note_answered(&self) {
+        self.answered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What the copy did so far.
+    pub(crate) fn report(&self) -> CopyReport {
+        let shapes = self.lock();
+        let mut report = CopyReport {
+            answered: self.answered.load(Ordering::Relaxed),
+            proofs: self.proofs.load(Ordering::Relaxed),
+            ..CopyReport::default()
+        };
+        for learned in shapes.values() {
+            match learned {
+                Learned::Learning(f) if f.proven() => report.shapes_proven += 1,
+                Learned::Learning(_) => report.shapes_learning += 1,
+                Learned::Refused => report.shapes_refused += 1,
+            }
+        }
+        report
+    }
+
     /// The frame of `shape` when it is proven.
     pub(crate) fn proven(&self, shape: &Shape) -> Option<Frame> {
         match self.lock().get(shape) {
@@ -338,6 +365,7 @@ impl Frames {
         };
         match learned {
             Learned::Learning(frame) if same => {
+                self.proofs.fetch_add(1, Ordering::Relaxed);
                 if !frame.proven.iter().any(|p| p == parent) {
                     frame.proven.push(parent.to_string());
                 }

@@ -510,7 +510,10 @@ async fn walk_from_copy(
     }
     let value = walk_value(answer, frame.headers())?;
     match server {
-        None => Some(value),
+        None => {
+            handle.frames().note_answered();
+            Some(value)
+        }
         Some(server) => {
             let same =
                 value.body == server.body && sorted(&value.headers) == sorted(&server.headers);
