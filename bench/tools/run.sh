@@ -4,6 +4,9 @@
 # own source makes, in its order, with its paths, query parameters, paging and headers
 # (bench/tools/<name>.py says what and where it deviates):
 #
+#   overseerr        Overseerr's full Plex scan: section pages of 50, show metadata with
+#                    children, each season's episodes (sct/overseerr
+#                    server/lib/scanners/plex/index.ts, server/api/plexapi.ts)
 #   plexapi_search   python-plexapi's section.searchTracks(title=…) for SEARCH_TITLES titles
 #                    (100) in each music section, as playlist tools look tracks up
 #
