@@ -7,6 +7,10 @@
 #   overseerr        Overseerr's full Plex scan: section pages of 50, show metadata with
 #                    children, each season's episodes (sct/overseerr
 #                    server/lib/scanners/plex/index.ts, server/api/plexapi.ts)
+#   jellyseerr       Jellyseerr's full Jellyfin scan: one listing per library, each item's
+#                    /Users/{uid}/Items/{id}, /Shows/{id}/Seasons, /Shows/{id}/Episodes
+#                    (Fallenbagel/jellyseerr server/lib/scanners/jellyfin/index.ts,
+#                    server/api/jellyfin.ts)
 #   plexapi_search   python-plexapi's section.searchTracks(title=…) for SEARCH_TITLES titles
 #                    (100) in each music section, as playlist tools look tracks up
 #
