@@ -18,7 +18,7 @@ from common import Recorder
 ENV = os.environ
 BIN, WORK, ROOT = ENV["CACHEARR"], ENV["WORK"], ENV["ROOT"]
 LABELS = {"overseerr": "Overseerr library scan", "jellyseerr": "Jellyseerr library scan",
-          "plexapi_search": "python-plexapi searchTracks"}
+          "kometa": "Kometa library operations", "plexapi_search": "python-plexapi searchTracks"}
 TOOLS = ENV.get("TOOLS", ",".join(LABELS)).split(",")
 KINDS = ENV.get("KINDS", "new,owner,shared,restricted").split(",")
 NAMES = {"shared": ENV.get("SHARED_USER", "alice"), "new": ENV.get("SHARED_USER", "alice"),

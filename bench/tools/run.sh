@@ -11,6 +11,9 @@
 #                    /Users/{uid}/Items/{id}, /Shows/{id}/Seasons, /Shows/{id}/Episodes
 #                    (Fallenbagel/jellyseerr server/lib/scanners/jellyfin/index.ts,
 #                    server/api/jellyfin.ts)
+#   kometa           Kometa's library operations through python-plexapi: connect, settings,
+#                    get_all in pages of 100, each item reloaded (Kometa-Team/Kometa
+#                    modules/plex.py, modules/operations.py)
 #   plexapi_search   python-plexapi's section.searchTracks(title=…) for SEARCH_TITLES titles
 #                    (100) in each music section, as playlist tools look tracks up
 #
