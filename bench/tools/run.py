@@ -18,7 +18,9 @@ from common import Recorder
 ENV = os.environ
 BIN, WORK, ROOT = ENV["CACHEARR"], ENV["WORK"], ENV["ROOT"]
 LABELS = {"overseerr": "Overseerr library scan", "jellyseerr": "Jellyseerr library scan",
-          "kometa": "Kometa library operations", "plexapi_search": "python-plexapi searchTracks"}
+          "kometa": "Kometa library operations",
+          "tautulli": "Tautulli polling (%s rounds)" % ENV.get("TAUTULLI_CYCLES", "3"),
+          "plexapi_search": "python-plexapi searchTracks"}
 TOOLS = ENV.get("TOOLS", ",".join(LABELS)).split(",")
 KINDS = ENV.get("KINDS", "new,owner,shared,restricted").split(",")
 NAMES = {"shared": ENV.get("SHARED_USER", "alice"), "new": ENV.get("SHARED_USER", "alice"),

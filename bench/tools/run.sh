@@ -14,6 +14,9 @@
 #   kometa           Kometa's library operations through python-plexapi: connect, settings,
 #                    get_all in pages of 100, each item reloaded (Kometa-Team/Kometa
 #                    modules/plex.py, modules/operations.py)
+#   tautulli         Tautulli's polling, TAUTULLI_CYCLES rounds (3): what is playing,
+#                    recently added, section counts with X-Plex-Container-Size=1
+#                    (Tautulli/Tautulli plexpy/pmsconnect.py, plexpy/libraries.py)
 #   plexapi_search   python-plexapi's section.searchTracks(title=…) for SEARCH_TITLES titles
 #                    (100) in each music section, as playlist tools look tracks up
 #
