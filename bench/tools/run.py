@@ -20,6 +20,7 @@ BIN, WORK, ROOT = ENV["CACHEARR"], ENV["WORK"], ENV["ROOT"]
 LABELS = {"overseerr": "Overseerr library scan", "jellyseerr": "Jellyseerr library scan",
           "kometa": "Kometa library operations",
           "tautulli": "Tautulli polling (%s rounds)" % ENV.get("TAUTULLI_CYCLES", "3"),
+          "plexkodiconnect": "PlexKodiConnect full sync",
           "plexapi_search": "python-plexapi searchTracks"}
 TOOLS = ENV.get("TOOLS", ",".join(LABELS)).split(",")
 KINDS = ENV.get("KINDS", "new,owner,shared,restricted").split(",")

@@ -17,6 +17,10 @@
 #   tautulli         Tautulli's polling, TAUTULLI_CYCLES rounds (3): what is playing,
 #                    recently added, section counts with X-Plex-Container-Size=1
 #                    (Tautulli/Tautulli plexpy/pmsconnect.py, plexpy/libraries.py)
+#   plexkodiconnect  PlexKodiConnect's first full sync with music: listings of 200, every
+#                    item's metadata, album tracks, then the play-state listings
+#                    (croneter/PlexKodiConnect resources/lib/library_sync/full_sync.py,
+#                    get_metadata.py, resources/lib/plex_functions.py)
 #   plexapi_search   python-plexapi's section.searchTracks(title=…) for SEARCH_TITLES titles
 #                    (100) in each music section, as playlist tools look tracks up
 #
