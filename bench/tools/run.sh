@@ -21,6 +21,9 @@
 #                    item's metadata, album tracks, then the play-state listings
 #                    (croneter/PlexKodiConnect resources/lib/library_sync/full_sync.py,
 #                    get_metadata.py, resources/lib/plex_functions.py)
+#   jellyfin_kodi    Jellyfin for Kodi's first full sync: counts and pages of 15, 3 at a time,
+#                    seasons and episodes per series, artists, albums, songs
+#                    (jellyfin/jellyfin-kodi jellyfin_kodi/full_sync.py, downloader.py)
 #   plexapi_search   python-plexapi's section.searchTracks(title=…) for SEARCH_TITLES titles
 #                    (100) in each music section, as playlist tools look tracks up
 #
