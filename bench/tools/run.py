@@ -21,7 +21,7 @@ LABELS = {"overseerr": "Overseerr library scan", "jellyseerr": "Jellyseerr libra
           "kometa": "Kometa library operations",
           "tautulli": "Tautulli polling (%s rounds)" % ENV.get("TAUTULLI_CYCLES", "3"),
           "plexkodiconnect": "PlexKodiConnect full sync",
-          "jellyfin_kodi": "Jellyfin for Kodi full sync",
+          "jellyfin_kodi": "Jellyfin for Kodi full sync", "plexist": "Plexist track index",
           "plexapi_search": "python-plexapi searchTracks"}
 TOOLS = ENV.get("TOOLS", ",".join(LABELS)).split(",")
 KINDS = ENV.get("KINDS", "new,owner,shared,restricted").split(",")

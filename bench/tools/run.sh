@@ -24,6 +24,9 @@
 #   jellyfin_kodi    Jellyfin for Kodi's first full sync: counts and pages of 15, 3 at a time,
 #                    seasons and episodes per series, artists, albums, songs
 #                    (jellyfin/jellyfin-kodi jellyfin_kodi/full_sync.py, downloader.py)
+#   plexist          Plexist's track index: library.search(libtype="track") in pages of 100,
+#                    then track.artist() and track.album() for PLEXIST_TRACKS tracks (1000)
+#                    (Gyarbij/Plexist plexist/modules/plex.py)
 #   plexapi_search   python-plexapi's section.searchTracks(title=…) for SEARCH_TITLES titles
 #                    (100) in each music section, as playlist tools look tracks up
 #
