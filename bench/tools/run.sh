@@ -1,100 +1,65 @@
 #!/usr/bin/env bash
 # Real tools' passes over a library, direct to the server and through cachearr, counting what
-# the server is asked. Tools replayed so far: python-plexapi's track lookup
-# (`section.searchTracks(title=…)`, which adds `includeGuids=1`), for the owner and a shared
-# user who sees every library.
+# the server is asked and comparing every answer. Each replay makes the requests its tool's
+# own source makes, in its order, with its paths, query parameters, paging and headers
+# (bench/tools/<name>.py says what and where it deviates):
 #
-#   bench/tools/run.sh                                   # release build, Markdown on stdout
-#   CACHEARR=target/debug/cachearr TRACKS=5000 TITLES=100 bench/tools/run.sh
+#   overseerr        Overseerr's full Plex scan: section pages of 50, show metadata with
+#                    children, each season's episodes (sct/overseerr
+#                    server/lib/scanners/plex/index.ts, server/api/plexapi.ts)
+#   jellyseerr       Jellyseerr's full Jellyfin scan: one listing per library, each item's
+#                    /Users/{uid}/Items/{id}, /Shows/{id}/Seasons, /Shows/{id}/Episodes
+#                    (Fallenbagel/jellyseerr server/lib/scanners/jellyfin/index.ts,
+#                    server/api/jellyfin.ts)
+#   kometa           Kometa's library operations through python-plexapi: connect, settings,
+#                    get_all in pages of 100, each item reloaded (Kometa-Team/Kometa
+#                    modules/plex.py, modules/operations.py)
+#   tautulli         Tautulli's polling, TAUTULLI_CYCLES rounds (3): what is playing,
+#                    recently added, section counts with X-Plex-Container-Size=1
+#                    (Tautulli/Tautulli plexpy/pmsconnect.py, plexpy/libraries.py)
+#   plexkodiconnect  PlexKodiConnect's first full sync with music: listings of 200, every
+#                    item's metadata, album tracks, then the play-state listings
+#                    (croneter/PlexKodiConnect resources/lib/library_sync/full_sync.py,
+#                    get_metadata.py, resources/lib/plex_functions.py)
+#   jellyfin_kodi    Jellyfin for Kodi's first full sync: counts and pages of 15, 3 at a time,
+#                    seasons and episodes per series, artists, albums, songs
+#                    (jellyfin/jellyfin-kodi jellyfin_kodi/full_sync.py, downloader.py)
+#   plexist          Plexist's track index: library.search(libtype="track") in pages of 100,
+#                    then track.artist() and track.album() for PLEXIST_TRACKS tracks (1000)
+#                    (Gyarbij/Plexist plexist/modules/plex.py)
+#   plexapi_search   python-plexapi's section.searchTracks(title=…) for SEARCH_TITLES titles
+#                    (100) in each music section, as playlist tools look tracks up
 #
-# For each user: (a) direct; (b) through cachearr, cold (cache empty, library index ready);
-# (c) through cachearr again (warm). Each run's answers (every title's ratingKeys, titles and
-# artists) are compared with the direct run's; the server's requests are the simulator's
-# /_sim/stats, reset before each run. The index's own crawl is reported apart: it happens
-# once per library, not per tool.
+# One simulator serves Plex and Jellyfin; one `cachearr serve` per server, each with its
+# library index built by its own crawl (counted once, apart), after which its data directory is
+# kept. The sampled revalidations and play-state probes, which cost the server per minute
+# rather than per pass, are off, so the counts are the passes' own. For each tool and user kind
+# — new (SHARED_USER, alice, making their first request), owner, shared (SHARED_USER, who sees
+# every library, having made one request before), restricted (RESTRICTED_USER, carol: Plex
+# label filters, Jellyfin blocked tags; one request before) — the pass runs (a) direct,
+# (b) through cachearr cold: restarted on a copy of the kept data directory, so the index
+# loads from its snapshot and nothing is cached, and (c) warm: the same pass again. The
+# server's requests are the simulator's /_sim/stats, reset before each run and read once it
+# has been asked nothing for a second; "server s" is what those requests cost under the
+# simulator's default cost model (10 ms a request, 5 ms an item returned). Every answer
+# through cachearr is compared with the direct one for the same request and user (digests of
+# the normalised bodies: bench/tools/common.py). Sizes: TRACKS (5000), MOVIES (200), SHOWS
+# (30), SEED (4); TOOLS and KINDS pick a subset.
+#
+#   bench/tools/run.sh                         # release build; Markdown on stdout
+#   CACHEARR=/work/bin/cachearr TOOLS=kometa,tautulli bench/tools/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
-TRACKS=${TRACKS:-10000}
-TITLES=${TITLES:-200}
-INDEX_WAIT=${INDEX_WAIT:-600}
-WORK=$(mktemp -d /tmp/cachearr-tools.XXXXXX)
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-log() { echo "==> $*" >&2; }
-
+export ROOT TRACKS=${TRACKS:-5000} MOVIES=${MOVIES:-200} SHOWS=${SHOWS:-30} SEED=${SEED:-4}
+export WORK=${WORK:-$(mktemp -d /tmp/cachearr-tools.XXXXXX)}
 if [ -z "${CACHEARR:-}" ]; then
-  log "building cachearr (release)"
+  echo "==> building cachearr (release)" >&2
   cargo build --release -p cachearr --quiet
   CACHEARR=${CARGO_TARGET_DIR:-$ROOT/target}/release/cachearr
 fi
+export CACHEARR
 PY=${PY:-$ROOT/.venv/bin/python}
 [ -x "$PY" ] || { echo "no $PY: run scripts/setup-test-env" >&2; exit 1; }
-TOOL="$PY $ROOT/bench/tools/plexapi_search.py"
-
-source bench/lib.sh
-WAIT_HTTP_SECS=60
-SIM_PORT=$(free_port); CA_PORT=$(free_port); ADMIN_PORT=$(free_port)
-SIM=http://127.0.0.1:$SIM_PORT; PROXY=http://127.0.0.1:$CA_PORT; ADMIN=http://127.0.0.1:$ADMIN_PORT
-reset() { curl -fs -X POST "$SIM/_sim/reset" -o /dev/null; }
-total() { curl -fs "$SIM/_sim/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
-
-log "simulator: $TRACKS tracks"
-"$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks "$TRACKS" --movies 50 --shows 5 --seed 4 \
-  --no-cost >"$WORK/sim.log" 2>&1 &
-PIDS+=($!)
-wait_http "$SIM/identity"
-read -r OWNER SHARED < <(curl -fs "$SIM/_sim/tokens" | python3 -c '
-import json, sys
-users = json.load(sys.stdin)["users"]
-owner = next(u["plex_token"] for u in users if u["owner"])
-# A shared user who sees every library (no section list, no restrictions in the name).
-shared = next((u["plex_token"] for u in users if not u["owner"] and u.get("sections") is None), owner)
-print(owner, shared)')
-$TOOL titles "$SIM" "$OWNER" "$TITLES" >"$WORK/titles.json"
-log "titles: $(python3 -c "import json; print(len(json.load(open('$WORK/titles.json'))))")"
-
-run() { # NAME BASE TOKEN → prints "requests" and writes $WORK/NAME.json
-  reset
-  $TOOL search "$2" "$3" "$WORK/titles.json" >"$WORK/$1.json"
-  total
-}
-
-log "cachearr serve in front of the server (index crawl with the owner's token)"
-cat >"$WORK/cachearr.toml" <<TOML
-data_dir = "$WORK/data"
-admin_listen = "127.0.0.1:$ADMIN_PORT"
-[[upstream]]
-name = "plex"
-profile = "plex"
-url = "$SIM"
-listen = "127.0.0.1:$CA_PORT"
-token = "$OWNER"
-TOML
-reset
-"$CACHEARR" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr.log" 2>&1 &
-PIDS+=($!)
-wait_http "$ADMIN/health"
-READY=yes
-wait_index_ready "$ADMIN" "$INDEX_WAIT" || READY=no
-CRAWL=$(total)
-log "index ready: $READY ($CRAWL server requests for the crawl)"
-[ "$READY" = yes ] || { echo "the index was not ready in ${INDEX_WAIT}s" >&2; exit 1; }
-
-echo "| tool, user | direct | through cachearr, cold | warm | answers equal to direct |"
-echo "|---|---:|---:|---:|---|"
-for who in owner shared; do
-  token=$OWNER; [ "$who" = shared ] && token=$SHARED
-  d=$(run "direct-$who" "$SIM" "$token")
-  c=$(run "cold-$who" "$PROXY" "$token")
-  w=$(run "warm-$who" "$PROXY" "$token")
-  same=$(python3 -c "
-import json
-d = json.load(open('$WORK/direct-$who.json'))
-bad = [k for run in ('cold', 'warm') for k, v in json.load(open(f'$WORK/{run}-$who.json')).items() if d.get(k) != v]
-print('all %d' % len(d) if not bad else '%d differ' % len(bad))")
-  echo "| python-plexapi searchTracks(title=…), $who | $d | $c | $w | $same |"
-done
-echo
-echo "Index crawl: $CRAWL server requests for $TRACKS tracks (once per library). Logs in $WORK."
+echo "==> logs and results.json in $WORK" >&2
+"$PY" bench/tools/run.py

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""The tools' passes, direct and through cachearr (bench/tools/run.sh says what each replays
+and starts this). Prints the Markdown table and the index crawls' cost; writes every run's
+server routes, the requests cachearr did not answer from its cache and the answers' digests to
+$WORK/results.json."""
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import requests
+
+from common import Recorder
+
+ENV = os.environ
+BIN, WORK, ROOT = ENV["CACHEARR"], ENV["WORK"], ENV["ROOT"]
+LABELS = {"overseerr": "Overseerr library scan", "jellyseerr": "Jellyseerr library scan",
+          "kometa": "Kometa library operations",
+          "tautulli": "Tautulli polling (%s rounds)" % ENV.get("TAUTULLI_CYCLES", "3"),
+          "plexkodiconnect": "PlexKodiConnect full sync",
+          "jellyfin_kodi": "Jellyfin for Kodi full sync", "plexist": "Plexist track index",
+          "plexapi_search": "python-plexapi searchTracks"}
+TOOLS = ENV.get("TOOLS", ",".join(LABELS)).split(",")
+KINDS = ENV.get("KINDS", "new,owner,shared,restricted").split(",")
+NAMES = {"shared": ENV.get("SHARED_USER", "alice"), "new": ENV.get("SHARED_USER", "alice"),
+         "restricted": ENV.get("RESTRICTED_USER", "carol")}
+
+
+def log(msg):
+    print("==> " + msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    return int(subprocess.check_output(["bash", "-c", "source bench/lib.sh; free_port"], cwd=ROOT))
+
+
+def wait_http(url, secs=60):
+    for _ in range(secs * 10):
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"timed out waiting for {url}")
+
+
+class Sim:
+    def __init__(self):
+        self.ports = {"plex": free_port(), "jellyfin": free_port()}
+        self.url = {k: f"http://127.0.0.1:{p}" for k, p in self.ports.items()}
+        args = [BIN, "sim", "--plex-listen", f"127.0.0.1:{self.ports['plex']}",
+                "--jellyfin-listen", f"127.0.0.1:{self.ports['jellyfin']}", "--no-cost", "--seed", ENV.get("SEED", "4")]
+        for size in ("tracks", "movies", "shows"):
+            args += [f"--{size}", ENV[size.upper()]]
+        self.proc = subprocess.Popen(args, stdout=open(f"{WORK}/sim.log", "w"), stderr=subprocess.STDOUT)
+        wait_http(self.url["plex"] + "/identity")
+        self.users = requests.get(self.url["plex"] + "/_sim/tokens").json()["users"]
+
+    def user(self, kind):
+        if kind == "owner":
+            return next(u for u in self.users if u["owner"])
+        return next(u for u in self.users if u["name"] == NAMES[kind])
+
+    def stats(self):
+        return requests.get(self.url["plex"] + "/_sim/stats").json()
+
+    def settle(self):
+        """Waits until the server has been asked nothing for a second (prefetches, proofs)."""
+        last = self.stats()["total"]
+        for _ in range(30):
+            time.sleep(1)
+            now = self.stats()["total"]
+            if now == last:
+                return
+            last = now
+
+    def reset(self):
+        self.settle()
+        requests.post(self.url["plex"] + "/_sim/reset")
+
+
+class Gateway:
+    """One `cachearr serve` in front of one of the simulator's servers."""
+
+    def __init__(self, server, sim):
+        self.server = server
+        self.port, admin = free_port(), free_port()
+        self.url, self.admin = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{admin}"
+        owner = sim.user("owner")
+        self.config = f"{WORK}/{server}.toml"
+        with open(self.config, "w") as f:
+            f.write(f'''data_dir = "{WORK}/{server}-data"
+admin_listen = "127.0.0.1:{admin}"
+[index]
+catch_up_after = "24h"
+[feed]
+samples_per_minute = 0
+play_state_probe = "0s"
+[[upstream]]
+name = "{server}"
+profile = "{server}"
+url = "{sim.url[server]}"
+listen = "127.0.0.1:{self.port}"
+token = "{owner[server + '_token']}"
+[upstream.guard]
+max_concurrent = 256
+rate_per_sec = 100000
+burst = 100000
+''')
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([BIN, "serve", "--config", self.config],
+                                     stdout=open(f"{WORK}/{self.server}-cachearr.log", "a"), stderr=subprocess.STDOUT)
+        wait_http(self.admin + "/health")
+        wait = ENV.get("INDEX_WAIT", "600")
+        cmd = f'source bench/lib.sh; wait_index_ready "{self.admin}" {wait}'
+        if subprocess.run(["bash", "-c", cmd], cwd=ROOT).returncode:
+            raise SystemExit(f"the {self.server} index was not ready in {wait} s")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+
+    def keep(self):
+        """Keeps the data directory as the crawl left it: the index, an empty cache."""
+        self.stop()
+        shutil.copytree(f"{WORK}/{self.server}-data", f"{WORK}/{self.server}-crawled")
+        self.start()
+
+    def fresh(self):
+        """Starts again on the kept data directory: the index loaded, nothing cached, no user seen."""
+        self.stop()
+        shutil.rmtree(f"{WORK}/{self.server}-data")
+        shutil.copytree(f"{WORK}/{self.server}-crawled", f"{WORK}/{self.server}-data")
+        self.start()
+
+    def touch(self, user):
+        """One request as USER that no replay makes, so that cachearr has seen the user."""
+        if self.server == "plex":
+            requests.get(self.url + "/activities", headers={"X-Plex-Token": user["plex_token"]})
+        else:
+            requests.get(self.url + "/System/Info", headers={"X-Emby-Token": user["jellyfin_token"]})
+
+
+def measure(sim, tool, base, user, ctx):
+    sim.reset()
+    http = Recorder()
+    started = time.monotonic()
+    tool.replay(http, base, user, ctx)
+    secs = time.monotonic() - started
+    sim.settle()
+    s = sim.stats()
+    routes = {r: v["requests"] for r, v in s["routes"].items()}
+    return {"requests": s["total"], "scanned": s["items_scanned"], "returned": s["items_returned"],
+            "secs": round(secs, 1), "routes": routes, "misses": dict(http.misses), "answers": http.result()}
+
+
+def differ(direct, other):
+    keys = set(direct) | set(other)
+    return sorted(k for k in keys if direct.get(k) != other.get(k))
+
+
+def model_secs(run):
+    """The server's time for the run under the simulator's default cost model (10 ms a
+    request, 5 ms an item returned, 10 µs an item scanned; docs/simulator.md)."""
+    return run["requests"] * 0.010 + run["returned"] * 0.005 + run["scanned"] * 0.00001
+
+
+def shapes(results):
+    """Per tool, the server routes its cold passes still asked for, summed over the users."""
+    out = ["", "Cold passes: what still reached the server (simulator routes, requests summed over the users)", ""]
+    for name in TOOLS:
+        total = {}
+        for r in (r for r in results if r["tool"] == name):
+            for route, n in r["runs"]["cold"]["routes"].items():
+                total[route] = total.get(route, 0) + n
+        top = sorted(total.items(), key=lambda kv: -kv[1])[:6]
+        out.append(f"- {LABELS[name]}: " + ("; ".join(f"`{r}` {n}" for r, n in top) or "nothing"))
+    return "\n".join(out)
+
+
+def passes(sim, gateways):
+    results, rows = [], []
+    for name in TOOLS:
+        tool = importlib.import_module(name)
+        gw = gateways[tool.SERVER]
+        ctx = tool.prepare(sim.url[tool.SERVER], sim.user("owner")) if hasattr(tool, "prepare") else None
+        for kind in KINDS:
+            user = sim.user(kind)
+            log(f"{name}, {kind} ({user['name']})")
+            gw.stop()  # nothing of cachearr's own lands in the direct run
+            runs = {"direct": measure(sim, tool, sim.url[tool.SERVER], user, ctx)}
+            gw.fresh()
+            if kind != "new":
+                gw.touch(user)
+            runs["cold"] = measure(sim, tool, gw.url, user, ctx)
+            runs["warm"] = measure(sim, tool, gw.url, user, ctx)
+            bad = {p: differ(runs["direct"]["answers"], runs[p]["answers"]) for p in ("cold", "warm")}
+            results.append({"tool": name, "kind": kind, "user": user["name"], "runs": runs, "differ": bad})
+            d, c, w = (runs[p]["requests"] for p in ("direct", "cold", "warm"))
+            n = len(runs["direct"]["answers"])
+            same = f"all {n}" if not bad["cold"] and not bad["warm"] else \
+                f"{len(bad['cold'])} cold, {len(bad['warm'])} warm of {n} differ"
+            cut = f"{round(100 * (d - c) / d)} %" if d else "–"
+            secs = f"{model_secs(runs['direct']):.1f} / {model_secs(runs['cold']):.1f}"
+            rows.append(f"| {LABELS[name]} | {tool.SERVER} | {kind} ({user['name']}) | {d} | {c} | {w} | {cut} | {secs} | {same} |")
+    return results, rows
+
+
+def main():
+    sim = Sim()
+    gateways = {}
+    try:
+        log(f"simulator: {ENV['TRACKS']} tracks, {ENV['MOVIES']} movies, {ENV['SHOWS']} shows")
+        crawls = {}
+        for server in ("plex", "jellyfin"):
+            sim.reset()
+            gateways[server] = Gateway(server, sim)
+            gateways[server].start()
+            sim.settle()
+            crawls[server] = sim.stats()["total"]
+            gateways[server].keep()
+            log(f"{server} index ready: {crawls[server]} server requests for the crawl")
+        results, rows = passes(sim, gateways)
+    finally:
+        for proc in [gw.proc for gw in gateways.values()] + [sim.proc]:
+            if proc:
+                proc.terminate()
+    with open(f"{WORK}/results.json", "w") as f:
+        json.dump({"crawls": crawls, "results": results}, f, indent=1)
+    print("| tool | server | user | direct | cold | warm | cold reduction | server s direct / cold (model) | answers equal |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---|")
+    print("\n".join(rows))
+    print(f"\nIndex crawls (once per library, not per tool): Plex {crawls['plex']} server requests, "
+          f"Jellyfin {crawls['jellyfin']}.")
+    print(shapes(results))
+
+
+if __name__ == "__main__":
+    main()
