@@ -92,6 +92,10 @@ async fn walks(r: &Running) -> Vec<String> {
         paths.push(format!(
             "/library/metadata/{album}/allLeaves?includeGuids=1"
         ));
+        // PlexKodiConnect's paging of an album's tracks by rating key.
+        paths.push(format!(
+            "/library/metadata/{album}/children?sort=id&X-Plex-Container-Start=1&X-Plex-Container-Size=4"
+        ));
     }
     for artist in keys(r, "/library/sections/1/all?type=8")
         .await

@@ -175,6 +175,9 @@ const ROUTE_SPECS: &[Spec] = &[
         "/library/metadata/{id}/{view}/{ts}",
         &[(Get, R(Class::Images, &[], N))],
     ),
+    // Every item of one type across the sections (Plexist's track index reads it page by
+    // page): a listing like a section's, dropped by any library change.
+    ("/library/all", &[(Get, R(Class::Listing, SEARCH_TAGS, N))]),
     (
         "/library/recentlyAdded",
         &[(Get, R(Class::Recent, RECENT_TAGS, N))],

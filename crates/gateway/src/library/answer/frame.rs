@@ -43,6 +43,8 @@ pub(crate) struct Shape {
     pub(crate) section: String,
     /// The kind of the items listed.
     pub(crate) kind: ItemKind,
+    /// The order asked for: `""` (natural), `id`, `id:desc`.
+    pub(crate) order: &'static str,
     pub(crate) json: bool,
     pub(crate) guids: bool,
     /// Paged (`X-Plex-Container-Start` / `-Size` given): the server writes `totalSize` and
@@ -442,6 +444,7 @@ mod tests {
             route: "children",
             section: "3".into(),
             kind: ItemKind::Episode,
+            order: "",
             json: false,
             guids: false,
             paged: false,

@@ -5,7 +5,7 @@
 //! The items are the server's own elements as the crawl kept them, in the section's natural
 //! order, with the asking user's play state; the container and the headers around them are
 //! the frame learned from the server's answers of the same shape ([`frame`]). Everything
-//! else — a filter, a sort, a parameter not understood, a parent the index does not hold
+//! else — a filter, a sort other than by rating key, a parameter not understood, a parent the index does not hold
 //! (a show's seasons), a page larger than [`PAGE_MAX`] — goes to the server.
 //!
 //! [`frame`]: super::frame
@@ -64,11 +64,24 @@ impl Made {
 }
 
 /// Whether every parameter of a walk is one the copy answers alike: tokens and client
-/// names, `include*`/`exclude*` switches other than `includeGuids` (which is read), paging.
+/// names, `include*`/`exclude*` switches other than `includeGuids` (which is read), paging,
+/// and a sort by rating key ([`order_of`]).
 fn understood(params: &[(String, String)]) -> bool {
     params
         .iter()
-        .all(|(k, _)| plex_ignorable(k) || matches!(k.as_str(), "type" | "includeGuids"))
+        .all(|(k, _)| plex_ignorable(k) || matches!(k.as_str(), "type" | "includeGuids" | "sort"))
+}
+
+/// The order a walk asks for: the section's natural order (no `sort`), or by rating key
+/// (`sort=id`, `id:asc`, `id:desc`, `ratingKey…`: PlexKodiConnect pages an album's tracks
+/// with `sort=id`). `None`: another sort, the server's.
+fn order_of(params: &[(String, String)]) -> Option<&'static str> {
+    match param(params, "sort") {
+        None => Some(""),
+        Some("id" | "id:asc" | "ratingKey" | "ratingKey:asc") => Some("id"),
+        Some("id:desc" | "ratingKey:desc") => Some("id:desc"),
+        Some(_) => None,
+    }
 }
 
 impl Ctx<'_> {
@@ -158,13 +171,15 @@ impl Ctx<'_> {
                 let sections = self.indexed(Some(section))?;
                 let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
                 let hits = self.folded.all(&[kind], &ids);
-                let items = self.natural_order(hits.into_iter().map(|h| h.item).collect());
+                let order = order_of(params)?;
+                let items = self.ordered(hits.into_iter().map(|h| h.item).collect(), order);
                 let (start, size) = self.plex_paging(params)?;
                 Some(Made {
                     shape: Shape {
                         route: "all",
                         section: section.clone(),
                         kind,
+                        order,
                         json,
                         guids: guids_asked(params)?,
                         paged: start.is_some() || size.is_some(),
@@ -204,7 +219,8 @@ impl Ctx<'_> {
                 let first = self.index.item(*items.first()?, &everything)?;
                 let (kind, section) = (first.kind(), first.section_id().to_string());
                 self.indexed(Some(&section))?;
-                let items = self.natural_order(items);
+                let order = order_of(params)?;
+                let items = self.ordered(items, order);
                 let (start, size) = self.plex_paging(params)?;
                 let child = store.get(first.id());
                 // The grandparent: the parent's parent, as its children name it.
@@ -221,6 +237,7 @@ impl Ctx<'_> {
                         route: if *leaves { "allLeaves" } else { "children" },
                         section: section.clone(),
                         kind,
+                        order,
                         json,
                         guids: guids_asked(params)?,
                         paged: start.is_some() || size.is_some(),
@@ -237,9 +254,24 @@ impl Ctx<'_> {
         }
     }
 
-    /// `items` in their section's natural order ([`NaturalKey`]).
-    fn natural_order(&self, items: Vec<ItemNo>) -> Vec<ItemNo> {
+    /// `items` in the order asked for ([`order_of`]): the section's natural order
+    /// ([`NaturalKey`]) or by rating key.
+    fn ordered(&self, items: Vec<ItemNo>, order: &str) -> Vec<ItemNo> {
         let everything = Visibility::everything();
+        if !order.is_empty() {
+            let id = |no: &ItemNo| {
+                self.index
+                    .item(*no, &everything)
+                    .and_then(|v| v.id().parse::<u64>().ok())
+                    .unwrap_or(u64::MAX)
+            };
+            let mut items = items;
+            items.sort_by_cached_key(id);
+            if order == "id:desc" {
+                items.reverse();
+            }
+            return items;
+        }
         let mut keyed: Vec<(NaturalKey, ItemNo)> = items
             .into_iter()
             .filter_map(|no| Some((self.natural_key(&self.index.item(no, &everything)?), no)))
