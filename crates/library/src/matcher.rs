@@ -448,6 +448,10 @@ struct Scored {
     /// movement and the other does not ([`ShortForm::work_only`]), without the lengths to
     /// tell: offered, never accepted, and after a candidate found otherwise that scores alike.
     whole_or_part: bool,
+    /// The artist credit is a name the library does not carry (another script, another
+    /// name of the act) and the title, the candidate's own album and a length within 2 s
+    /// agree: accepted in place of the artist when no other song has the title.
+    vouched: bool,
 }
 
 /// Title similarity from which the only song of its title is offered for review under an
@@ -833,9 +837,16 @@ impl<'a> Matcher<'a> {
             best.score - other.score >= self.config.margin
                 || (exactness(best) > exactness(other) && best.score >= other.score)
         });
+        // The only song of its title: no different song's title comes near it.
+        let title_unique = || {
+            !scored[1..].iter().any(|other| {
+                other.title + SCORE_SLACK >= UNKNOWN_ARTIST_TITLE_FLOOR
+                    && !self.same_song(best.item, other.item)
+            })
+        };
         let band = if best.score + SCORE_SLACK >= self.config.accept
             && best.title + SCORE_SLACK >= self.config.title_floor
-            && best.artist >= self.config.artist_floor
+            && (best.artist >= self.config.artist_floor || (best.vouched && title_unique()))
             && !best.durations_disagree
             && !best.version_unconfirmed
             && best.claims_backed

@@ -1083,12 +1083,47 @@ mod tests {
     #[test]
     fn another_name_of_the_artist_goes_to_review() {
         let index = library();
-        // Title, album and length agree, but the library does not know the name.
-        assert_offered(
-            &index,
-            with("Bramble Finch", "Saltmarsh", Some("Kettles"), Some(215)),
-            "ada",
-        );
+        // A name the library does not carry: the title alone, or beside the album or a
+        // length, or a length 3 s off, does not vouch for it.
+        for query in [
+            with("Bramble Finch", "Saltmarsh", None, None),
+            with("Bramble Finch", "Saltmarsh", Some("Kettles"), None),
+            with("Bramble Finch", "Saltmarsh", None, Some(215)),
+            with("Bramble Finch", "Saltmarsh", Some("Kettles"), Some(218)),
+            // A name the library carries is another act, whatever agrees.
+            with("Mina Sol", "Saltmarsh", Some("Kettles"), Some(215)),
+        ] {
+            assert_offered(&index, query, "ada");
+        }
+    }
+
+    #[test]
+    fn another_name_vouched_for_by_title_album_and_length_is_accepted() {
+        let index = library();
+        // The only song of its title, on the candidate's own album, within 2 s.
+        for seconds in [215, 217] {
+            let query = with("Bramble Finch", "Saltmarsh", Some("Kettles"), Some(seconds));
+            assert_eq!(run(&index, query).accepted_id(), Some("ada"));
+        }
+        // Not when another song shares the title, nor on a compilation, which holds other
+        // acts' recordings of it too.
+        let mut records = vec![
+            track("ada", &["Ada Quill"], "Saltmarsh", "Kettles", 215),
+            track(
+                "other",
+                &["The Velvet Orchards"],
+                "Saltmarsh",
+                "Tidewater",
+                240,
+            ),
+        ];
+        let shared = LibraryIndex::build(&records).expect("the library builds");
+        let query = with("Bramble Finch", "Saltmarsh", Some("Kettles"), Some(215));
+        assert_offered(&shared, query.clone(), "ada");
+        records.truncate(1);
+        records[0].album_artist = Some("Various Artists".to_string());
+        let compilation = LibraryIndex::build(&records).expect("the library builds");
+        assert_offered(&compilation, query, "ada");
     }
 
     #[test]

@@ -233,6 +233,25 @@ impl<'a> Matcher<'a> {
             && length_agrees;
         let artist_unknown =
             artist < self.config.artist_floor && (scripts_differ || artist_renamed);
+        // Such a name is vouched for when everything else names the recording: the same
+        // title, the candidate's own release (not a compilation, which holds other acts'
+        // recordings too), a length within 2 s. A name in the same script must also be none
+        // the library carries (then it is another act). Accepted only when no other song
+        // has the title ([`Matcher::decide`]).
+        let vouched = artist_unknown
+            && title + SCORE_SLACK >= UNKNOWN_ARTIST_TITLE_FLOOR
+            && query.album.as_deref().is_some_and(|ours| {
+                !view.album_norm().is_empty() && claims::same_release(ours, view.album_norm())
+            })
+            && durations.is_some_and(|(a, b)| a.abs_diff(b) <= SAME_LENGTH_MS)
+            && view
+                .album_artist_id()
+                .is_none_or(|id| view.artist_ids().contains(&id))
+            && (scripts_differ
+                || !query
+                    .artists
+                    .iter()
+                    .any(|name| self.index.artist_id(name).is_some()));
         let [w_title, w_artist, w_album, w_duration] = self.config.weights;
         let mut total = w_title * title;
         let mut weight = w_title;
@@ -306,6 +325,7 @@ impl<'a> Matcher<'a> {
             claims_backed,
             movement,
             whole_or_part,
+            vouched,
         })
     }
 

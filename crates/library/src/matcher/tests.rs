@@ -997,7 +997,7 @@ fn initials_before_a_surname_find_the_full_name() {
 }
 
 #[test]
-fn another_artist_in_another_script_is_offered_not_accepted_for_an_exact_title() {
+fn another_artist_in_another_script_is_offered_unless_album_and_length_vouch() {
     let index = LibraryIndex::build(&[
         track("letter", "푸른고래", "초승달 편지", "물결", 214),
         track("tide", "푸른고래", "밀물", "물결", 198),
@@ -1023,18 +1023,11 @@ fn another_artist_in_another_script_is_offered_not_accepted_for_an_exact_title()
             "letter",
         ),
         (
-            entry("Velvet Harbor", "초승달 편지", Some("물결"), Some(214)),
+            entry("Velvet Harbor", "초승달 편지", Some("물결"), Some(217)),
             "letter",
         ),
         (entry("Dune Parade", "青山远方", None, None), "hills"),
-        (
-            entry("Dune Parade", "青山远方", Some("山"), Some(230)),
-            "hills",
-        ),
-        (
-            entry("Dune Parade", "Qing Shan Yuan Fang", Some("山"), Some(230)),
-            "hills",
-        ),
+        (entry("Dune Parade", "青山远方", Some("山"), None), "hills"),
     ] {
         let outcome = run(&index, query.clone());
         assert_eq!(outcome.band, Band::Review, "{query:?} → {outcome:?}");
@@ -1044,7 +1037,25 @@ fn another_artist_in_another_script_is_offered_not_accepted_for_an_exact_title()
             "{query:?}"
         );
     }
-    // A translated title under that name, found by the album and the length: offered too.
+    // The same title, the candidate's own album and a length within 2 s vouch for the name.
+    for (query, id) in [
+        (
+            entry("Velvet Harbor", "초승달 편지", Some("물결"), Some(214)),
+            "letter",
+        ),
+        (
+            entry("Dune Parade", "青山远方", Some("山"), Some(230)),
+            "hills",
+        ),
+        (
+            entry("Dune Parade", "Qing Shan Yuan Fang", Some("山"), Some(231)),
+            "hills",
+        ),
+    ] {
+        let outcome = run(&index, query.clone());
+        assert_eq!(outcome.accepted_id(), Some(id), "{query:?} → {outcome:?}");
+    }
+    // A translated title under that name, found by the album and the length: offered.
     let outcome = run(
         &index,
         entry("Velvet Harbor", "Crescent Letter", Some("물결"), Some(214)),
