@@ -46,8 +46,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// the instrumental, "Extended Version", "12\" Version" and "Club Version" the extended and
 /// club mixes, an edit and a remix joined by a slash ("Radio Mix / Club Mix") are a
 /// qualifier, and a movement "from" a numbered work is that work's movement: other version
-/// tags, qualifiers and title forms.
-pub const FORMAT_VERSION: u32 = 9;
+/// tags, qualifiers and title forms; 10, a number word after "Number" or "Nr." is a digit
+/// ("Mambo Number Five") and a year written in words is read in pairs ("Nineteen
+/// Ninety-Nine" is 1999): other base titles and keys.
+pub const FORMAT_VERSION: u32 = 10;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -301,6 +301,15 @@ fn numbers_keys_and_catalogues_are_written_one_way() {
     assert_eq!(base("Mambo #5"), "mambo no 5");
     assert_eq!(base("Love, Pt. 2"), "love part 2");
     assert_eq!(base("No One"), "no one");
+    // After "Number" a word is a number, after "No" it may be the pronoun.
+    assert_eq!(base("Lantern Number Seven"), base("Lantern No. 7"));
+    assert_eq!(base("Lantern Nr. Twelve"), "lantern no 12");
+    assert_eq!(base("No Twelve Tides"), "no twelve tides");
+    // A year read in pairs.
+    assert_eq!(base("Nineteen Eighty-Three Tides"), "1983 tides");
+    assert_eq!(base("Twenty Twelve"), "2012");
+    assert_eq!(base("Ten Twenty"), "10 20");
+    assert_eq!(base("Twenty Two Tides"), "22 tides");
     let key = |raw: &str| parse_title(raw).work.and_then(|w| w.key);
     for raw in [
         "Waltz in D♭ Major",

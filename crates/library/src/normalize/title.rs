@@ -1005,24 +1005,46 @@ pub(super) fn canonical_number_word(word: &str) -> &str {
 /// 5"), and the part/number words in one spelling ("Pt." and "Part", "Number" and "No.").
 pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let unit = |w: &str| UNITS.iter().position(|u| *u == w);
+    // A number of two digits written in words at `at` ("nineteen", "ninety nine"), and how
+    // many words it took.
+    let two_digits = |at: usize| -> Option<(u32, usize)> {
+        let word = *words.get(at)?;
+        if let Some(tens) = TENS.iter().position(|t| *t == word) {
+            let value = (tens as u32 + 2) * 10;
+            return Some(
+                match words
+                    .get(at + 1)
+                    .and_then(|w| unit(w))
+                    .filter(|u| (1..10).contains(u))
+                {
+                    Some(u) => (value + u as u32, 2),
+                    None => (value, 1),
+                },
+            );
+        }
+        unit(word)
+            .filter(|u| (10..20).contains(u))
+            .map(|u| (u as u32, 1))
+    };
     let mut at = 0;
     while at < words.len() {
         let word = words[at];
-        let unit = |w: &str| UNITS.iter().position(|u| *u == w);
-        let after_no = out.last().is_some_and(|w| w == "no");
-        if let Some(tens) = TENS.iter().position(|t| *t == word) {
-            let value = (tens as u32 + 2) * 10;
-            match words
-                .get(at + 1)
-                .and_then(|w| unit(w))
-                .filter(|u| (1..10).contains(u))
-            {
-                Some(u) => {
-                    out.push((value + u as u32).to_string());
-                    at += 2;
+        // "No One" is a pronoun; "Number Five" and "Nr. Five" are numbers.
+        let after_no = at > 0 && words[at - 1] == "no";
+        if let Some((value, used)) = two_digits(at) {
+            // A year read in pairs: "Nineteen Ninety-Nine" is 1999, "Twenty Twelve" 2012.
+            match two_digits(at + used).filter(|_| value >= 11) {
+                Some((low, more)) => {
+                    out.push((value * 100 + low).to_string());
+                    at += used + more;
+                }
+                None if value >= 20 || !after_no => {
+                    out.push(value.to_string());
+                    at += used;
                 }
                 None => {
-                    out.push(value.to_string());
+                    out.push(word.to_string());
                     at += 1;
                 }
             }
