@@ -1258,3 +1258,44 @@ fn a_whole_work_asked_for_offers_its_first_movement() {
     );
     assert_eq!(outcome.best, None, "{outcome:?}");
 }
+
+#[test]
+fn a_work_before_a_numbered_movement_or_its_nickname_in_single_quotes_finds_the_movement() {
+    let index = LibraryIndex::build(&[
+        track(
+            "andante",
+            "Anselm Trevane",
+            "Serenade No. 3 in G major, Op. 12 \"Brineworks\": II. Andante con moto",
+            "Serenades",
+            312,
+        ),
+        track(
+            "presto",
+            "Anselm Trevane",
+            "Serenade No. 3 in G major, Op. 12 \"Brineworks\": III. Presto",
+            "Serenades",
+            201,
+        ),
+    ])
+    .unwrap();
+    for title in [
+        "Brineworks Serenade: II. Andante",
+        "Serenade No. 3 'Brineworks': II. Andante",
+        "Serenade No. 3 'Brineworks' - II. Andante con moto",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_eq!(
+            outcome.accepted_id(),
+            Some("andante"),
+            "{title} → {outcome:?}"
+        );
+    }
+    // Another movement's number, or another movement's name under the number: not accepted.
+    for title in [
+        "Brineworks Serenade: I. Andante",
+        "Brineworks Serenade: II. Presto",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
+    }
+}

@@ -293,6 +293,28 @@ fn titles_in_two_scripts_keep_the_other_one() {
 }
 
 #[test]
+fn a_nickname_in_single_quotes_and_the_work_before_a_numbered_movement() {
+    let quoted = |raw: &str| parse_title(raw).quoted;
+    assert_eq!(
+        quoted("Serenade No. 3 'Brineworks': II. Andante").as_deref(),
+        Some("brineworks")
+    );
+    assert_eq!(
+        quoted("Serenade No. 3 \u{2018}Brineworks\u{2019} - II. Andante").as_deref(),
+        Some("brineworks")
+    );
+    // Apostrophes are not quotes.
+    assert_eq!(quoted("Rock 'n' Roll Lantern"), None);
+    assert_eq!(quoted("Singin' in the Brineworks"), None);
+    assert_eq!(quoted("Brineworks' Lantern 'Til Dawn"), None);
+    let head = |raw: &str| parse_title(raw).work.and_then(|w| w.head);
+    assert_eq!(
+        head("Brineworks Serenade: II. Andante").as_deref(),
+        Some("brineworks serenade")
+    );
+}
+
+#[test]
 fn numbers_keys_and_catalogues_are_written_one_way() {
     let base = |raw: &str| parse_title(raw).base;
     assert_eq!(base("Nine to Five"), base("9 to 5"));

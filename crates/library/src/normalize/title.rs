@@ -883,11 +883,16 @@ pub fn spoken_form(normalized: &str) -> Option<String> {
     changed.then(|| out.join(" "))
 }
 
-/// The text between the first pair of double quotes ("…", “…”, „…“, «…»), if any.
+/// The text between the first pair of double quotes ("…", “…”, „…“, «…»), if any; else
+/// between single quotes that open a word and close one ('Pathétique', ‘Eroica’), of three
+/// letters or more — not an apostrophe ("Rock 'n' Roll", "Singin' in the Rain").
 pub(super) fn quoted_words(raw: &str) -> Option<&str> {
-    let (open_at, open) = raw
+    let Some((open_at, open)) = raw
         .char_indices()
-        .find(|(_, c)| matches!(c, '"' | '\u{201C}' | '\u{201E}' | '\u{00AB}'))?;
+        .find(|(_, c)| matches!(c, '"' | '\u{201C}' | '\u{201E}' | '\u{00AB}'))
+    else {
+        return single_quoted_words(raw);
+    };
     let closes: &[char] = match open {
         '\u{00AB}' => &['\u{00BB}'],
         '"' => &['"'],
@@ -896,6 +901,29 @@ pub(super) fn quoted_words(raw: &str) -> Option<&str> {
     let inner = &raw[open_at + open.len_utf8()..];
     let close_at = inner.find(closes)?;
     Some(&inner[..close_at]).filter(|text| !text.trim().is_empty())
+}
+
+/// The text between single quotes that open a word (after a space or at the start) and close
+/// one (before a space, a stop or the end), of three letters or more.
+fn single_quoted_words(raw: &str) -> Option<&str> {
+    let chars: Vec<(usize, char)> = raw.char_indices().collect();
+    let opens = |at: usize| {
+        matches!(chars[at].1, '\'' | '\u{2018}')
+            && (at == 0 || chars[at - 1].1.is_whitespace())
+            && chars.get(at + 1).is_some_and(|(_, c)| c.is_alphanumeric())
+    };
+    let closes = |at: usize| {
+        matches!(chars[at].1, '\'' | '\u{2019}')
+            && at > 0
+            && !chars[at - 1].1.is_whitespace()
+            && chars.get(at + 1).is_none_or(|(_, c)| {
+                c.is_whitespace() || matches!(c, ':' | ',' | ';' | ')' | ']' | '.')
+            })
+    };
+    let open = (0..chars.len()).find(|at| opens(*at))?;
+    let close = (open + 1..chars.len()).find(|at| closes(*at))?;
+    let inner = &raw[chars[open].0 + chars[open].1.len_utf8()..chars[close].0];
+    (inner.chars().filter(|c| c.is_alphabetic()).count() >= 3).then_some(inner)
 }
 
 /// Writes a key's accidentals as words: "E♭" and "Eb major" as "E flat", "C♯" and "C#" as

@@ -38,7 +38,8 @@ pub struct WorkParts {
     /// rest of a classical title in many ways; these they keep.
     pub catalogue_keys: Vec<String>,
     /// The work before an unnumbered subtitle, when it names a number or key of its own
-    /// ("gymnopedie no 1" for "Gymnopédie No. 1: Lent et douloureux"). Looked up for a
+    /// ("gymnopedie no 1" for "Gymnopédie No. 1: Lent et douloureux"), or before a numbered
+    /// movement ("moonlight sonata" for "Moonlight Sonata: I. Adagio"). Looked up for a
     /// query only: a library title's head would let a whole work stand for one movement.
     pub head: Option<String>,
     /// The work by its name and number alone, without key, catalogue or nickname ("symphony
@@ -616,6 +617,11 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
             // other stores write the piece alone.
             let (work_key, work_catalogue, _) = scan_work(&work);
             if number.is_none() && (work_key.is_some() || !work_catalogue.is_empty()) {
+                parts.head = Some(work.clone());
+            }
+            // "Moonlight Sonata: I. Adagio": the work before a numbered movement, where the
+            // library names the work otherwise; the movement's number and name still decide.
+            if number.is_some() {
                 parts.head = Some(work.clone());
             }
             parts.movement = Some(movement);
