@@ -799,6 +799,28 @@ mod tests {
                 "Corvid Almanac - Lantern Ferry (Official MV)",
             ),
             ("Orrery Records", "[MV] Corvid Almanac - Lantern Ferry"),
+            // Noise after the video's bracket, an underscore after a video bracket, the
+            // artist's name in another script beside it, video words before a quote.
+            (
+                "Orrery Records",
+                "Corvid Almanac - Lantern Ferry (Official Video) [4K]",
+            ),
+            (
+                "Pell Marrow",
+                "Corvid Almanac - Lantern Ferry (Official Video) HD",
+            ),
+            (
+                "Orrery Records",
+                "[MV] Corvid Almanac(까마귀 연감) _ Lantern Ferry",
+            ),
+            (
+                "Corvid Almanac",
+                "Corvid Almanac MV\u{300C}Lantern Ferry\u{300D}",
+            ),
+            (
+                "Orrery Records",
+                "Corvid Almanac \u{300E}Lantern Ferry\u{300F} MV",
+            ),
         ] {
             let outcome = run(&index, with(uploader, title, None, None));
             assert_eq!(
@@ -832,6 +854,14 @@ mod tests {
         // Without video words it is no upload of that shape.
         assert_eq!(
             crate::normalize::label_upload("Orrery Records – Corvid Almanac - Lantern Ferry"),
+            None
+        );
+        assert_eq!(
+            crate::normalize::label_upload("Corvid Almanac - Lantern Ferry (Live) [4K]"),
+            None
+        );
+        assert_eq!(
+            crate::normalize::label_upload("Corvid Almanac _ Lantern Ferry (Official Video)"),
             None
         );
     }
