@@ -265,6 +265,9 @@ struct Prepared {
 impl Prepared {
     fn new(query: &TrackQuery) -> Prepared {
         let (artist, raw_title) = normalize::read_upload(&query.artist, &query.title);
+        let upload = !query.artist.trim().is_empty()
+            && (raw_title.trim() != query.title.trim() || artist.trim() != query.artist.trim())
+            && !normalize::is_topic_channel(&query.artist);
         let mut title = normalize::parse_title(&raw_title);
         let edit_words =
             normalize::edit_words(&title.edit_text, query.album.as_deref().unwrap_or(""));
@@ -333,7 +336,9 @@ impl Prepared {
             artist_script,
             album,
             duration_ms: query.duration_ms,
-            video_length: names_a_video(&title_words),
+            // An upload whose title names the artist again ("Artist - Title") or a channel's
+            // ("ArtistVEVO") is a video too, whatever words it has.
+            video_length: names_a_video(&title_words) || upload,
             title_words,
             base_has_number,
             album_claims: query

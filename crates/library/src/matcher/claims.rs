@@ -572,6 +572,9 @@ mod tests {
             "Corvid Almanac - Lantern Ferry (Official Video)",
             "Corvid Almanac 'Lantern Ferry' M/V",
             "Lantern Ferry (Videoclip Oficial)",
+            // An upload naming the artist again, or on the artist's VEVO channel, is a video
+            // whatever words it has.
+            "Corvid Almanac - Lantern Ferry",
         ] {
             let query = with("Corvid Almanac", title, None, Some(286));
             let outcome = run(&index, query.clone());
@@ -581,13 +584,18 @@ mod tests {
                 "{query:?} → {outcome:?}"
             );
         }
-        // A shorter one is another edit, and without a video the length still counts.
-        for (title, seconds) in [
-            ("Lantern Ferry (Official Video)", 200),
-            ("Lantern Ferry (Video Version)", 286),
-            ("Lantern Ferry", 286),
+        let query = with("CorvidAlmanacVEVO", "Lantern Ferry", None, Some(286));
+        assert_eq!(run(&index, query).accepted_id(), Some("ferry"));
+        // A shorter one is another edit, and without a video the length still counts: a
+        // plain entry, or the audio a "Topic" channel posts at the release's length.
+        for (artist, title, seconds) in [
+            ("Corvid Almanac", "Lantern Ferry (Official Video)", 200),
+            ("Corvid Almanac", "Corvid Almanac - Lantern Ferry", 200),
+            ("Corvid Almanac", "Lantern Ferry (Video Version)", 286),
+            ("Corvid Almanac", "Lantern Ferry", 286),
+            ("Corvid Almanac - Topic", "Lantern Ferry", 286),
         ] {
-            let query = with("Corvid Almanac", title, None, Some(seconds));
+            let query = with(artist, title, None, Some(seconds));
             let outcome = run(&index, query.clone());
             assert_eq!(outcome.accepted_id(), None, "{query:?} → {outcome:?}");
         }
