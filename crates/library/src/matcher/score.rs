@@ -30,8 +30,11 @@ impl<'a> Matcher<'a> {
         if short_form.is_none() {
             let shape = self.index.title_shape(item);
             // Titles in different scripts are compared by their Latin letters, which the
-            // shapes do not show.
+            // shapes do not show; so are two titles in another script, whose letters may
+            // differ where their Latin ones do not (`紅豆` and `红豆`, traditional and
+            // simplified).
             let reachable = query.shape.ascii != shape.ascii
+                || (!query.shape.ascii && !shape.ascii)
                 || query.shape.could_reach(shape, min_title)
                 || query
                     .shape_without_article

@@ -1299,3 +1299,19 @@ fn a_work_before_a_numbered_movement_or_its_nickname_in_single_quotes_finds_the_
         assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
     }
 }
+
+#[test]
+fn a_title_in_traditional_characters_meets_its_simplified_form() {
+    let index = LibraryIndex::build(&[
+        track("hills", "林月", "青山遠方", "山", 230),
+        track("river", "林月", "江水长流", "山", 251),
+    ])
+    .unwrap();
+    let outcome = run(&index, TrackQuery::new("林月", "青山远方"));
+    assert_eq!(outcome.accepted_id(), Some("hills"), "{outcome:?}");
+    let outcome = run(&index, TrackQuery::new("林月", "江水長流"));
+    assert_eq!(outcome.accepted_id(), Some("river"), "{outcome:?}");
+    // Other characters are another title.
+    let outcome = run(&index, TrackQuery::new("林月", "青山明月"));
+    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+}
