@@ -583,9 +583,27 @@ impl<'a> Matcher<'a> {
         if let Some(outcome) = self.match_by_id(query) {
             return outcome;
         }
-        let outcome = self.match_text(query, scratch);
+        let mut outcome = self.match_text(query, scratch);
         if outcome.band == Band::Accept {
             return outcome;
+        }
+        // An act written in two scripts, the other in brackets ("방탄소년단 (BTS)"): either
+        // name may be the one the library carries. A reading by one of them stands when it
+        // accepts, or offers where the whole found nothing.
+        if let Some((name, other)) = normalize::names_in_two_scripts(&query.artist) {
+            for artist in [name, other] {
+                let reread = TrackQuery {
+                    artist,
+                    ..query.clone()
+                };
+                let by_name = self.match_text(&reread, scratch);
+                if by_name.band == Band::Accept {
+                    return by_name;
+                }
+                if outcome.band == Band::Reject && by_name.band == Band::Review {
+                    outcome = by_name;
+                }
+            }
         }
         // An upload titled "Label – Artist - Title (Official MV)" reads as the label's
         // "Artist - Title" at first; when that accepts nothing, as the artist's title, which

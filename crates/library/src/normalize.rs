@@ -309,6 +309,27 @@ fn uploader_name(raw: &str) -> (std::borrow::Cow<'_, str>, bool) {
     (name.into(), channel)
 }
 
+/// The two names of an act written in two scripts, the other in brackets ("방탄소년단
+/// (BTS)", "BTS (방탄소년단)", "Кино (Kino)"): `Some((name, bracketed))`, else `None`.
+///
+/// ```
+/// use cachearr_library::normalize::names_in_two_scripts;
+/// assert_eq!(
+///     names_in_two_scripts("아이유 (IU)"),
+///     Some(("아이유".to_string(), "IU".to_string()))
+/// );
+/// assert_eq!(names_in_two_scripts("Prince (The Artist)"), None);
+/// ```
+pub fn names_in_two_scripts(raw: &str) -> Option<(String, String)> {
+    let raw = raw.trim();
+    let inner_end = raw.strip_suffix(')')?;
+    let open = inner_end.rfind('(')?;
+    let (outer, inner) = (inner_end[..open].trim(), inner_end[open + 1..].trim());
+    let (a, b) = (script_of(outer), script_of(inner));
+    (a != Script::None && b != Script::None && a != b)
+        .then(|| (outer.to_string(), inner.to_string()))
+}
+
 /// True for YouTube's auto-generated "Artist - Topic" channels, whose uploads are the
 /// releases' audio at their length.
 pub fn is_topic_channel(raw: &str) -> bool {

@@ -1315,3 +1315,23 @@ fn a_title_in_traditional_characters_meets_its_simplified_form() {
     let outcome = run(&index, TrackQuery::new("林月", "青山明月"));
     assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
 }
+
+#[test]
+fn an_act_written_in_two_scripts_is_known_by_either_name() {
+    let index = LibraryIndex::build(&[
+        track("tide", "푸른고래", "밀물", "물결", 198),
+        track("lights", "Velvet Harbor", "Tidewater Lights", "Harbor", 240),
+    ])
+    .unwrap();
+    for (artist, title, id) in [
+        ("Velvet Harbor (푸른고래)", "밀물", "tide"),
+        ("푸른고래 (Velvet Harbor)", "밀물", "tide"),
+        ("푸른고래 (Velvet Harbor)", "Tidewater Lights", "lights"),
+    ] {
+        let outcome = run(&index, TrackQuery::new(artist, title));
+        assert_eq!(outcome.accepted_id(), Some(id), "{artist} → {outcome:?}");
+    }
+    // Neither name the library's: offered at most.
+    let outcome = run(&index, TrackQuery::new("Dune Parade (林月)", "밀물"));
+    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+}
