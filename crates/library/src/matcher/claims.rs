@@ -36,7 +36,7 @@ pub(super) fn same_release(ours: &str, theirs: &str) -> bool {
     // edition ("Thriller 25").
     let sequel = |text: &str| -> Vec<String> {
         let words: Vec<&str> = text.split(' ').collect();
-        words
+        let mut marks: Vec<String> = words
             .iter()
             .enumerate()
             .filter(|(at, word)| {
@@ -48,7 +48,17 @@ pub(super) fn same_release(ours: &str, theirs: &str) -> bool {
                     && (*at + 1 == words.len() || *at > 0))
             })
             .map(|(_, word)| (*word).to_string())
-            .collect()
+            .collect();
+        // A digit glued to the last word, as a superscript reads ("Tillerman²" is
+        // "tillerman2"): the second of the name.
+        if let Some(last) = words.last()
+            && let Some(stem) = last.strip_suffix(|c: char| c.is_ascii_digit())
+            && stem.len() >= 3
+            && stem.chars().all(|c| c.is_ascii_lowercase())
+        {
+            marks.push(last[stem.len()..].to_string());
+        }
+        marks
     };
     let alike = |a: &str, b: &str| {
         sequel(a) == sequel(b)
@@ -1172,6 +1182,8 @@ mod tests {
             "Orchard Hits 1990-2000",
             "Tidewater Vol. 2",
             "Tidewater II",
+            "Tidewater\u{b2}",
+            "Tidewater 2",
         ] {
             assert_offered(
                 &index,
