@@ -633,11 +633,22 @@ impl<'a> Matcher<'a> {
         if prepared.title.base.is_empty() {
             return MatchOutcome::none();
         }
-        let artist_ids: Vec<u32> = prepared
+        // The query's names, and the other names of a well-known act the library may carry
+        // instead ("Kanye West" for "Ye").
+        let mut artist_ids: Vec<u32> = prepared
             .artists
             .iter()
             .filter_map(|name| self.index.artist_id(name))
             .collect();
+        for name in &prepared.artists {
+            for other in normalize::other_names_of_act(name) {
+                if let Some(id) = self.index.artist_id(other)
+                    && !artist_ids.contains(&id)
+                {
+                    artist_ids.push(id);
+                }
+            }
+        }
 
         // Exact keys.
         let mut exact: Vec<u32> = Vec::new();

@@ -17,11 +17,13 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+mod aliases;
 mod claims;
 mod nicknames;
 mod similarity;
 mod title;
 mod work;
+pub use aliases::*;
 pub use claims::*;
 pub use nicknames::*;
 pub use similarity::*;
