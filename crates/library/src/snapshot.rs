@@ -49,8 +49,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// tags, qualifiers and title forms; 10, a number word after "Number" or "Nr." is a digit
 /// ("Mambo Number Five") and a year written in words is read in pairs ("Nineteen
 /// Ninety-Nine" is 1999): other base titles and keys; 11, words in single quotes are a title
-/// form as words in double quotes are ("Symphony No. 6 'Pathétique'"): other title forms.
-pub const FORMAT_VERSION: u32 = 11;
+/// form as words in double quotes are ("Symphony No. 6 'Pathétique'"): other title forms;
+/// 12, a Roman numeral glued to its part ("Pt.II") is read apart and "Parts" before a number
+/// as "Part" ("Pts. 1-5", "Parts One to Five"): other base titles and keys.
+pub const FORMAT_VERSION: u32 = 12;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -327,6 +327,14 @@ fn numbers_keys_and_catalogues_are_written_one_way() {
     assert_eq!(base("Lantern Number Seven"), base("Lantern No. 7"));
     assert_eq!(base("Lantern Nr. Twelve"), "lantern no 12");
     assert_eq!(base("No Twelve Tides"), "no twelve tides");
+    // A Roman numeral glued to its part, and a range of parts.
+    assert_eq!(base("Lantern Ferry, Pt.II"), base("Lantern Ferry, Part II"));
+    assert_eq!(
+        base("Tidewater Suite Parts One to Five"),
+        base("Tidewater Suite Pts. 1-5")
+    );
+    assert_eq!(base("Tidewater Suite Part 1-5"), "tidewater suite part 1 5");
+    assert_eq!(base("Spare Parts"), "spare parts");
     // A year read in pairs.
     assert_eq!(base("Nineteen Eighty-Three Tides"), "1983 tides");
     assert_eq!(base("Twenty Twelve"), "2012");

@@ -1015,6 +1015,14 @@ pub(super) const TENS: [&str; 8] = [
     "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
 ];
 
+/// True when a word names a number: digits, a Roman numeral, a number word.
+fn names_number(word: &str) -> bool {
+    (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()))
+        || super::roman_value(word).is_some()
+        || UNITS.contains(&word)
+        || TENS.contains(&word)
+}
+
 /// Words that name a part or number, each written one way ("pt" and "part", "nr", "number"
 /// and "no", "volume" and "vol").
 pub(super) fn canonical_number_word(word: &str) -> &str {
@@ -1083,7 +1091,8 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
             at += 1;
             continue;
         }
-        // "no5", "pt2", "vol1", "op27": the word and the number apart.
+        // "no5", "pt2", "vol1", "op27": the word and the number apart; "ptii" ("Pt.II")
+        // the part and its Roman numeral.
         let letters = word.bytes().take_while(u8::is_ascii_lowercase).count();
         let (prefix, digits) = word.split_at(letters);
         let glued = matches!(
@@ -1091,9 +1100,32 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
             "no" | "nr" | "pt" | "pts" | "part" | "vol" | "op" | "opus" | "bwv" | "kv" | "hwv"
         ) && !digits.is_empty()
             && digits.bytes().all(|b| b.is_ascii_digit());
+        let glued_roman = ["pt", "pts", "part", "vol"].iter().find_map(|label| {
+            let numeral = word.strip_prefix(label)?;
+            (numeral.len() >= 2 && super::roman_value(numeral).is_some())
+                .then_some((*label, numeral))
+        });
         if glued {
             out.push(canonical_number_word(prefix).to_string());
             out.push(digits.to_string());
+        } else if let Some((label, numeral)) = glued_roman {
+            out.push(canonical_number_word(label).to_string());
+            out.push(numeral.to_string());
+        } else if matches!(word, "parts" | "pts")
+            && words.get(at + 1).is_some_and(|next| names_number(next))
+        {
+            // "Parts 1-5" and "Pts. 1-5" as "Part 1-5"; "Parts One to Five" as "Part 1 5".
+            out.push("part".to_string());
+            if let (Some(first), Some(to), Some(last)) =
+                (words.get(at + 1), words.get(at + 2), words.get(at + 3))
+                && matches!(*to, "to" | "through" | "thru")
+                && names_number(first)
+                && names_number(last)
+            {
+                out.extend(canonical_numbers(&[first, last]));
+                at += 4;
+                continue;
+            }
         } else {
             out.push(canonical_number_word(word).to_string());
         }
