@@ -315,6 +315,26 @@ impl Prepared {
                 {
                     forms.push(head);
                 }
+                // A number written after "#" ("Song #2") read as "No. 2": the title may carry
+                // the bare number.
+                if raw_title.contains('#') {
+                    let words: Vec<&str> = title.base.split(' ').collect();
+                    let bare: Vec<&str> = words
+                        .iter()
+                        .enumerate()
+                        .filter(|(at, word)| {
+                            !(**word == "no"
+                                && words
+                                    .get(at + 1)
+                                    .is_some_and(|next| next.bytes().all(|b| b.is_ascii_digit())))
+                        })
+                        .map(|(_, word)| *word)
+                        .collect();
+                    let bare = bare.join(" ");
+                    if bare != title.base && !forms.contains(&bare) {
+                        forms.push(bare);
+                    }
+                }
                 // The title before its bracket without its catalogue number ("clair de lune"
                 // for "Clair de Lune, L. 32 (Suite bergamasque)"): the movement, which the
                 // library's title may name under the work in the bracket.

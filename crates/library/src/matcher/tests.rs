@@ -1370,3 +1370,13 @@ fn another_name_of_a_well_known_act_is_known() {
     let outcome = run(&index, TrackQuery::new("Velvet Harbor", "밀물 편지"));
     assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
 }
+
+#[test]
+fn a_number_after_a_hash_may_be_the_bare_number() {
+    let index =
+        LibraryIndex::build(&[track("two", "Corvid Almanac", "Lantern 2", "Ferry", 122)]).unwrap();
+    let outcome = run(&index, TrackQuery::new("Corvid Almanac", "Lantern #2"));
+    assert_eq!(outcome.accepted_id(), Some("two"), "{outcome:?}");
+    let outcome = run(&index, TrackQuery::new("Corvid Almanac", "Lantern #3"));
+    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+}
