@@ -315,6 +315,14 @@ impl Prepared {
                 {
                     forms.push(head);
                 }
+                // A well-known song's title in the other language, for its act ("Spring Day"
+                // and "봄날").
+                if let Some(other) = normalize::translated_title(&title.base, &artists)
+                    && other != title.base
+                    && !forms.iter().any(|form| form == other)
+                {
+                    forms.push(other.to_string());
+                }
                 // A number written after "#" ("Song #2") read as "No. 2": the title may carry
                 // the bare number.
                 if raw_title.contains('#') {

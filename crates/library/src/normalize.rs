@@ -22,12 +22,14 @@ mod claims;
 mod nicknames;
 mod similarity;
 mod title;
+mod translations;
 mod work;
 pub use aliases::*;
 pub use claims::*;
 pub use nicknames::*;
 pub use similarity::*;
 pub use title::*;
+pub use translations::*;
 pub use work::*;
 
 /// The kinds of alternate recording a title can announce. A set of them, as bits.

@@ -329,9 +329,10 @@ fn the_album_tells_apart_songs_of_one_length_for_a_translated_title() {
     let entry = |album: Option<&str>, seconds: u32| TrackQuery {
         album: album.map(str::to_string),
         duration_ms: Some(seconds * 1000),
-        ..TrackQuery::new("鄧麗君", "The Moon Represents My Heart")
+        ..TrackQuery::new("鄧麗君", "Moonlit Harbor Letter")
     };
-    // The translated title's length fits both songs; the album names one of them.
+    // A translated title no table holds: its length fits both songs; the album names one of
+    // them.
     let outcome = run(
         &index,
         entry(Some("島國之情歌第四集 (Expanded Edition)"), 210),
@@ -1378,5 +1379,21 @@ fn a_number_after_a_hash_may_be_the_bare_number() {
     let outcome = run(&index, TrackQuery::new("Corvid Almanac", "Lantern #2"));
     assert_eq!(outcome.accepted_id(), Some("two"), "{outcome:?}");
     let outcome = run(&index, TrackQuery::new("Corvid Almanac", "Lantern #3"));
+    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+}
+
+#[test]
+fn a_well_known_songs_title_in_the_other_language_is_its_title_for_its_act() {
+    let index = LibraryIndex::build(&[
+        track("spring", "방탄소년단", "봄날", "Saltbox", 274),
+        track("moon", "Dune Parade", "Changes", "Harbor", 201),
+    ])
+    .unwrap();
+    let outcome = run(&index, TrackQuery::new("BTS", "Spring Day"));
+    assert_eq!(outcome.accepted_id(), Some("spring"), "{outcome:?}");
+    // Another act's title, or another title: not the song.
+    let outcome = run(&index, TrackQuery::new("Velvet Harbor", "Spring Day"));
+    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+    let outcome = run(&index, TrackQuery::new("Kino", "Changes"));
     assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
 }
