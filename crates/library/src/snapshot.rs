@@ -51,8 +51,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// Ninety-Nine" is 1999): other base titles and keys; 11, words in single quotes are a title
 /// form as words in double quotes are ("Symphony No. 6 'Pathétique'"): other title forms;
 /// 12, a Roman numeral glued to its part ("Pt.II") is read apart and "Parts" before a number
-/// as "Part" ("Pts. 1-5", "Parts One to Five"): other base titles and keys.
-pub const FORMAT_VERSION: u32 = 12;
+/// as "Part" ("Pts. 1-5", "Parts One to Five"): other base titles and keys; 13, "Short
+/// Version", "Radio Cut", "Promo Edit", "US Radio Edit" and "45 RPM Version" are the single's
+/// edits they name, not qualifiers: other edit words and qualifiers.
+pub const FORMAT_VERSION: u32 = 13;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -778,6 +778,13 @@ mod tests {
             ("Lantern Ferry (Album Mix)", Some(246), "ferry"),
             ("Belljar (7\" Version)", None, "belljar"),
             ("Belljar - 7 Inch Single Mix", Some(192), "belljar"),
+            ("Belljar (45 RPM Version)", None, "belljar"),
+            ("Belljar (Short Version)", None, "belljar"),
+            ("Belljar (Radio Cut)", None, "belljar"),
+            ("Belljar (UK Radio Edit)", None, "belljar"),
+            ("Lantern Ferry (Short Edit)", Some(201), "ferry-radio"),
+            ("Lantern Ferry (US Radio Edit)", None, "ferry-radio"),
+            ("Lantern Ferry (Promo Edit)", None, "ferry-radio"),
         ] {
             let outcome = run(&index, with("Corvid Almanac", title, None, seconds));
             assert_eq!(outcome.accepted_id(), Some(id), "{title} → {outcome:?}");
@@ -786,6 +793,12 @@ mod tests {
         let outcome = run(
             &index,
             with("Corvid Almanac", "Belljar (7\" Mix)", None, Some(160)),
+        );
+        assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+        // A market alone is no edit: "UK Version" may be another recording.
+        let outcome = run(
+            &index,
+            with("Corvid Almanac", "Belljar (UK Version)", None, None),
         );
         assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
         // A 12-inch mix is an extended one: not the album's track.

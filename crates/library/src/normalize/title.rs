@@ -405,7 +405,7 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
     // A 7-inch or 45 single's edit ("7\" Version", "7 Inch Edit", "45 Version") is the
     // single's: read as "single". A 12-inch one is the extended mix: read as that.
     if let Some(at) = words.iter().position(|word| matches!(*word, "7" | "45")) {
-        let inch = usize::from(words.get(at + 1) == Some(&"inch"));
+        let inch = usize::from(matches!(words.get(at + 1), Some(&("inch" | "rpm"))));
         if words
             .get(at + 1 + inch)
             .is_some_and(|next| matches!(*next, "version" | "edit" | "mix" | "single"))
@@ -421,6 +421,26 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
         {
             words.splice(at..=at + inch + 1, ["extended", "mix"]);
         }
+    }
+    // A single's edit by the other names shops give it: "Short Version", "Short Edit",
+    // "Radio Cut", "Promo Edit" are the radio edit; a market before an edit ("US Radio
+    // Edit", "UK Single Version") names which country's single, the same edit.
+    for at in 0..words.len() {
+        match (words[at], words.get(at + 1).copied()) {
+            ("short" | "promo", Some("version" | "edit")) => {
+                words[at] = "radio";
+                words[at + 1] = "edit";
+            }
+            ("radio", Some("cut")) => words[at + 1] = "edit",
+            _ => {}
+        }
+    }
+    if words.len() >= 3
+        && matches!(words[0], "us" | "uk")
+        && matches!(words[1], "radio" | "single" | "album")
+        && matches!(words[2], "edit" | "version")
+    {
+        words.remove(0);
     }
     // "Extended Version", "Extended Edit" and "Extended" alone name the extended mix, "Club
     // Version" and "Club Edit" the club mix: a remix by what it is, as "Extended Mix" and
