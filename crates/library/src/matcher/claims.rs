@@ -785,6 +785,12 @@ mod tests {
             ("Lantern Ferry (Short Edit)", Some(201), "ferry-radio"),
             ("Lantern Ferry (US Radio Edit)", None, "ferry-radio"),
             ("Lantern Ferry (Promo Edit)", None, "ferry-radio"),
+            // The library's single edit by another of its names, without a length; a plain
+            // title is the album's.
+            ("Lantern Ferry (Single Version)", None, "ferry-radio"),
+            ("Lantern Ferry - Edit", None, "ferry-radio"),
+            ("Lantern Ferry (Radio Version)", None, "ferry-radio"),
+            ("Lantern Ferry", None, "ferry"),
         ] {
             let outcome = run(&index, with("Corvid Almanac", title, None, seconds));
             assert_eq!(outcome.accepted_id(), Some(id), "{title} → {outcome:?}");
