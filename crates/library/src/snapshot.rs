@@ -53,8 +53,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// 12, a Roman numeral glued to its part ("Pt.II") is read apart and "Parts" before a number
 /// as "Part" ("Pts. 1-5", "Parts One to Five"): other base titles and keys; 13, "Short
 /// Version", "Radio Cut", "Promo Edit", "US Radio Edit" and "45 RPM Version" are the single's
-/// edits they name, not qualifiers: other edit words and qualifiers.
-pub const FORMAT_VERSION: u32 = 13;
+/// edits they name, not qualifiers: other edit words and qualifiers; 14, an ordinal word
+/// before "Movement" is read as digits ("First Movement" as "1st Movement"): other base
+/// titles and keys.
+pub const FORMAT_VERSION: u32 = 14;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

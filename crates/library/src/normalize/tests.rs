@@ -335,6 +335,12 @@ fn numbers_keys_and_catalogues_are_written_one_way() {
     );
     assert_eq!(base("Tidewater Suite Part 1-5"), "tidewater suite part 1 5");
     assert_eq!(base("Spare Parts"), "spare parts");
+    // An ordinal word before "Movement" as digits; elsewhere a word.
+    assert_eq!(
+        base("Harbour Serenade - First Movement"),
+        base("Harbour Serenade - 1st Movement")
+    );
+    assert_eq!(base("First Light Harbour"), "first light harbour");
     // A year read in pairs.
     assert_eq!(base("Nineteen Eighty-Three Tides"), "1983 tides");
     assert_eq!(base("Twenty Twelve"), "2012");

@@ -1106,6 +1106,21 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
             }
             continue;
         }
+        // "First Movement" as "1st Movement", how the number is read.
+        if let Some(number) = ["first", "second", "third", "fourth", "fifth", "sixth"]
+            .iter()
+            .position(|ordinal| *ordinal == word)
+            .filter(|_| {
+                words
+                    .get(at + 1)
+                    .is_some_and(|next| matches!(*next, "movement" | "mvt" | "mov"))
+            })
+        {
+            let suffix = ["st", "nd", "rd", "th", "th", "th"][number];
+            out.push(format!("{}{suffix}", number + 1));
+            at += 1;
+            continue;
+        }
         if let Some(value) = unit(word).filter(|_| !after_no) {
             out.push(value.to_string());
             at += 1;
