@@ -55,8 +55,9 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// Version", "Radio Cut", "Promo Edit", "US Radio Edit" and "45 RPM Version" are the single's
 /// edits they name, not qualifiers: other edit words and qualifiers; 14, an ordinal word
 /// before "Movement" is read as digits ("First Movement" as "1st Movement"): other base
-/// titles and keys.
-pub const FORMAT_VERSION: u32 = 14;
+/// titles and keys; 15, a movement named by its number after a colon and a name ("The Four
+/// Seasons: Winter - 1st movement") leaves the name to the work: other title forms.
+pub const FORMAT_VERSION: u32 = 15;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

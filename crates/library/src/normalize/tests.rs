@@ -315,6 +315,19 @@ fn a_nickname_in_single_quotes_and_the_work_before_a_numbered_movement() {
 }
 
 #[test]
+fn a_movement_number_after_a_colon_and_a_name_leaves_the_name_to_the_work() {
+    for raw in [
+        "Quince Suite: Lantern - 2nd movement",
+        "Quince Suite: Lantern (2nd Movement)",
+    ] {
+        let work = parse_title(raw).work.expect("a work");
+        assert_eq!(work.movement_number, Some(2), "{raw}");
+        assert_eq!(work.movement, None, "{raw}");
+        assert_eq!(work.head.as_deref(), Some("quince suite lantern"), "{raw}");
+    }
+}
+
+#[test]
 fn numbers_keys_and_catalogues_are_written_one_way() {
     let base = |raw: &str| parse_title(raw).base;
     assert_eq!(base("Nine to Five"), base("9 to 5"));

@@ -633,7 +633,12 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
     // - 1st movement", "Moonlight Sonata 3rd Movement".
     if parts.movement_number.is_none() {
         let named = parts.movement.as_deref().and_then(movement_phrase);
-        if let Some(number) = named.and_then(|(number, rest)| rest.is_empty().then_some(number)) {
+        if let Some((number, rest)) = named {
+            // "The Four Seasons: Winter - 1st movement": what comes before the number is
+            // still the work's name.
+            if !rest.is_empty() {
+                work_text = format!("{work_text} {rest}");
+            }
             parts.movement = None;
             parts.movement_head = None;
             parts.movement_number = Some(number);
