@@ -56,8 +56,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// edits they name, not qualifiers: other edit words and qualifiers; 14, an ordinal word
 /// before "Movement" is read as digits ("First Movement" as "1st Movement"): other base
 /// titles and keys; 15, a movement named by its number after a colon and a name ("The Four
-/// Seasons: Winter - 1st movement") leaves the name to the work: other title forms.
-pub const FORMAT_VERSION: u32 = 15;
+/// Seasons: Winter - 1st movement") leaves the name to the work: other title forms; 16, a
+/// tempo heading in brackets at the end ("Eine kleine Nachtmusik (Allegro)") is a movement,
+/// as after a dash: other base titles and forms.
+pub const FORMAT_VERSION: u32 = 16;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

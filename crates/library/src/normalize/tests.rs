@@ -328,6 +328,26 @@ fn a_movement_number_after_a_colon_and_a_name_leaves_the_name_to_the_work() {
 }
 
 #[test]
+fn a_tempo_heading_in_brackets_is_a_movement() {
+    let work = parse_title("Harbour Serenade (Andante con moto)")
+        .work
+        .expect("a work");
+    assert_eq!(work.movement.as_deref(), Some("andante con moto"));
+    assert_eq!(
+        parse_title("Harbour Serenade (Andante con moto)").base,
+        parse_title("Harbour Serenade - Andante con moto").base
+    );
+    // A form word, or a bracket after a colon, stays as it was.
+    assert!(parse_title("Lantern Ferry (Finale)").work.is_none());
+    assert_eq!(
+        parse_title("Harbour Serenade: II. Andante (Allegro Take)")
+            .work
+            .and_then(|w| w.movement_number),
+        Some(2)
+    );
+}
+
+#[test]
 fn numbers_keys_and_catalogues_are_written_one_way() {
     let base = |raw: &str| parse_title(raw).base;
     assert_eq!(base("Nine to Five"), base("9 to 5"));

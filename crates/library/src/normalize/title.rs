@@ -654,6 +654,8 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
     let raw = unsourced.as_deref().unwrap_or(raw);
     let spelled = spell_accidentals(raw);
     let raw = spelled.as_ref();
+    let dashed = movement_bracket_as_dash(raw);
+    let raw = dashed.as_deref().unwrap_or(raw);
     let mut parsed = ParsedTitle::default();
     let mut version_texts: Vec<String> = Vec::new();
     let mut edit_texts: Vec<String> = Vec::new();

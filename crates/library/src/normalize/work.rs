@@ -312,6 +312,45 @@ const MOVEMENT_WORDS: [&str; 31] = [
     "intermezzo",
 ];
 
+/// A title ending in a movement's tempo heading in brackets, without a colon or a dash
+/// before it ("Eine kleine Nachtmusik (Allegro)"), written with a dash ("Eine kleine
+/// Nachtmusik - Allegro"), as stores write it otherwise. Only tempo words: a form word in
+/// brackets ("(Prelude)", "(Finale)") may be a pop song's part.
+pub(super) fn movement_bracket_as_dash(raw: &str) -> Option<String> {
+    const TEMPO_WORDS: [&str; 15] = [
+        "allegro",
+        "allegretto",
+        "adagio",
+        "adagietto",
+        "andante",
+        "andantino",
+        "largo",
+        "larghetto",
+        "lento",
+        "presto",
+        "prestissimo",
+        "vivace",
+        "moderato",
+        "menuetto",
+        "scherzo",
+    ];
+    let inner = raw.trim_end().strip_suffix(')')?;
+    let open = inner.rfind('(')?;
+    let (before, heading) = (inner[..open].trim_end(), &inner[open + 1..]);
+    if before.is_empty()
+        || before.contains([':', '(', '['])
+        || DASH_SEPARATORS
+            .iter()
+            .any(|separator| before.contains(separator))
+    {
+        return None;
+    }
+    let words = normalize_title_words(heading);
+    let first = words.split(' ').next()?;
+    (TEMPO_WORDS.contains(&first) && words.split(' ').count() <= 4)
+        .then(|| format!("{before} - {heading}"))
+}
+
 /// True when a dash suffix is a movement's heading: it starts with a tempo or form word.
 fn names_a_movement(suffix: &str) -> bool {
     normalize_title_words(suffix)
