@@ -328,6 +328,20 @@ fn a_movement_number_after_a_colon_and_a_name_leaves_the_name_to_the_work() {
 }
 
 #[test]
+fn pieces_of_more_kinds_are_named_by_number_without_no() {
+    use crate::normalize::numbered_shorthand;
+    assert_eq!(
+        numbered_shorthand("brineworks gymnopedie 3").as_deref(),
+        Some("brineworks gymnopedie no 3")
+    );
+    assert_eq!(
+        numbered_shorthand("mazurka 5").as_deref(),
+        Some("mazurka no 5")
+    );
+    assert_eq!(numbered_shorthand("lantern 5"), None);
+}
+
+#[test]
 fn a_tempo_heading_in_brackets_is_a_movement() {
     let work = parse_title("Harbour Serenade (Andante con moto)")
         .work

@@ -570,9 +570,32 @@ pub(super) fn numbered_work(work: &str, nickname: Option<&str>) -> Option<String
 
 /// Kinds of work shorthand numbers without "No." ("Symphony 5", "5th Symphony", "Cello Suite
 /// 1"): the unambiguous ones ("March 5" may be a date).
-const NUMBERED_KINDS: [&str; 12] = [
-    "symphony", "sonata", "concerto", "quartet", "quintet", "suite", "etude", "nocturne",
-    "prelude", "partita", "cantata", "serenade",
+const NUMBERED_KINDS: [&str; 25] = [
+    "symphony",
+    "sonata",
+    "concerto",
+    "quartet",
+    "quintet",
+    "suite",
+    "etude",
+    "nocturne",
+    "prelude",
+    "partita",
+    "cantata",
+    "serenade",
+    "gymnopedie",
+    "gnossienne",
+    "waltz",
+    "mazurka",
+    "polonaise",
+    "ballade",
+    "impromptu",
+    "rhapsody",
+    "arabesque",
+    "bagatelle",
+    "invention",
+    "scherzo",
+    "fantasia",
 ];
 
 /// A work written in shorthand without "No." ("symphony 5", "5th symphony", "cello suite 1")
