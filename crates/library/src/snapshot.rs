@@ -59,8 +59,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// Seasons: Winter - 1st movement") leaves the name to the work: other title forms; 16, a
 /// tempo heading in brackets at the end ("Eine kleine Nachtmusik (Allegro)") is a movement,
 /// as after a dash: other base titles and forms; 17, more kinds of piece are named by number
-/// without "No." ("Gymnopedie 1", "Waltz 7", "Mazurka 5"): other title forms.
-pub const FORMAT_VERSION: u32 = 17;
+/// without "No." ("Gymnopedie 1", "Waltz 7", "Mazurka 5"): other title forms; 18, a mix named
+/// by its year alone ("2019 Mix", "2011 Remix") is a qualifier, not a remix: other version
+/// tags and qualifiers.
+pub const FORMAT_VERSION: u32 = 18;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -816,6 +816,42 @@ mod tests {
     }
 
     #[test]
+    fn a_mix_named_by_its_year_is_offered_with_the_recording() {
+        let index = ferry_library();
+        // Mixed again, by no remixer: not the recording as released, nor a remix of it.
+        for title in [
+            "Lantern Ferry - 2019 Mix",
+            "Lantern Ferry (2011 Remix)",
+            "Lantern Ferry (2009 Stereo Mix)",
+        ] {
+            assert_offered(&index, with("Corvid Almanac", title, None, None), "ferry");
+        }
+        // The library's own year mix is the one asked for.
+        let index = LibraryIndex::build(&[
+            track(
+                "ferry",
+                &["Corvid Almanac"],
+                "Lantern Ferry",
+                "Copperplate",
+                246,
+            ),
+            track(
+                "ferry-2019",
+                &["Corvid Almanac"],
+                "Lantern Ferry (2019 Mix)",
+                "Copperplate (Deluxe)",
+                247,
+            ),
+        ])
+        .expect("the library builds");
+        let outcome = run(
+            &index,
+            with("Corvid Almanac", "Lantern Ferry - 2019 Mix", None, None),
+        );
+        assert_eq!(outcome.accepted_id(), Some("ferry-2019"), "{outcome:?}");
+    }
+
+    #[test]
     fn a_labels_upload_names_the_artist_after_the_label() {
         let index = ferry_library();
         for (uploader, title) in [

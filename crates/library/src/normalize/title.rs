@@ -512,6 +512,22 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
                 )
             })
     };
+    // A mix named by its year alone ("2019 Mix", "2011 Remix", "2009 Stereo Mix"): the
+    // recording mixed again, by no remixer. Not a remix, not the recording as released: a
+    // qualifier the candidate's title must carry (offered with the recording otherwise).
+    let is_year = |word: &str| {
+        word.len() == 4
+            && word.bytes().all(|b| b.is_ascii_digit())
+            && (word.starts_with("19") || word.starts_with("20"))
+    };
+    if words.iter().any(|word| is_year(word))
+        && words.iter().any(|word| matches!(*word, "mix" | "remix"))
+        && words.iter().all(|word| {
+            is_year(word) || matches!(*word, "mix" | "remix" | "stereo" | "mono" | "new")
+        })
+    {
+        return Segment::Qualifier(join_words(words.iter().copied()));
+    }
     let mut tags = VersionTags::NONE;
     for (at, word) in words.iter().enumerate() {
         if !plain_mix(at) {
