@@ -61,8 +61,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// as after a dash: other base titles and forms; 17, more kinds of piece are named by number
 /// without "No." ("Gymnopedie 1", "Waltz 7", "Mazurka 5"): other title forms; 18, a mix named
 /// by its year alone ("2019 Mix", "2011 Remix") is a qualifier, not a remix: other version
-/// tags and qualifiers.
-pub const FORMAT_VERSION: u32 = 18;
+/// tags and qualifiers; 19, a number word after "No." is a digit ("No. Five"), "N.5" is
+/// "No. 5" and "Teil", "Partie", "Parte" before a number are "Part": other base titles and
+/// keys.
+pub const FORMAT_VERSION: u32 = 19;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -370,10 +370,15 @@ fn numbers_keys_and_catalogues_are_written_one_way() {
     assert_eq!(base("Mambo #5"), "mambo no 5");
     assert_eq!(base("Love, Pt. 2"), "love part 2");
     assert_eq!(base("No One"), "no one");
-    // After "Number" a word is a number, after "No" it may be the pronoun.
+    // After "Number" or "No." a word is a number; "No One" is the pronoun.
     assert_eq!(base("Lantern Number Seven"), base("Lantern No. 7"));
     assert_eq!(base("Lantern Nr. Twelve"), "lantern no 12");
-    assert_eq!(base("No Twelve Tides"), "no twelve tides");
+    assert_eq!(base("Lantern No. Five"), "lantern no 5");
+    assert_eq!(base("No One Tides"), "no one tides");
+    // "N.5" is number 5; "Teil", "Partie", "Parte" before a number a part.
+    assert_eq!(base("Lantern N.5"), "lantern no 5");
+    assert_eq!(base("Lantern Ferry, Teil 2"), base("Lantern Ferry, Part 2"));
+    assert_eq!(base("Parte de la Ferry"), "parte de la ferry");
     // A Roman numeral glued to its part, and a range of parts.
     assert_eq!(base("Lantern Ferry, Pt.II"), base("Lantern Ferry, Part II"));
     assert_eq!(

@@ -1104,8 +1104,8 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
     let mut at = 0;
     while at < words.len() {
         let word = words[at];
-        // "No One" is a pronoun; "Number Five" and "Nr. Five" are numbers.
-        let after_no = at > 0 && words[at - 1] == "no";
+        // "No One" is a pronoun; "No. Five", "Number Five" and "Nr. Five" are numbers.
+        let after_no = at > 0 && words[at - 1] == "no" && word == "one";
         if let Some((value, used)) = two_digits(at) {
             // A year read in pairs: "Nineteen Ninety-Nine" is 1999, "Twenty Twelve" 2012.
             match two_digits(at + used).filter(|_| value >= 11) {
@@ -1148,9 +1148,20 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
         // the part and its Roman numeral.
         let letters = word.bytes().take_while(u8::is_ascii_lowercase).count();
         let (prefix, digits) = word.split_at(letters);
+        // "N.5" (read "n5") is the Italian and Spanish "N. 5", number 5.
         let glued = matches!(
             prefix,
-            "no" | "nr" | "pt" | "pts" | "part" | "vol" | "op" | "opus" | "bwv" | "kv" | "hwv"
+            "no" | "nr"
+                | "n"
+                | "pt"
+                | "pts"
+                | "part"
+                | "vol"
+                | "op"
+                | "opus"
+                | "bwv"
+                | "kv"
+                | "hwv"
         ) && !digits.is_empty()
             && digits.bytes().all(|b| b.is_ascii_digit());
         let glued_roman = ["pt", "pts", "part", "vol"].iter().find_map(|label| {
@@ -1159,11 +1170,16 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
                 .then_some((*label, numeral))
         });
         if glued {
-            out.push(canonical_number_word(prefix).to_string());
+            out.push(canonical_number_word(if prefix == "n" { "no" } else { prefix }).to_string());
             out.push(digits.to_string());
         } else if let Some((label, numeral)) = glued_roman {
             out.push(canonical_number_word(label).to_string());
             out.push(numeral.to_string());
+        } else if matches!(word, "teil" | "partie" | "parte")
+            && words.get(at + 1).is_some_and(|next| names_number(next))
+        {
+            // "Teil 2", "Partie 2", "Parte 2": the German, French, Italian and Spanish part.
+            out.push("part".to_string());
         } else if matches!(word, "parts" | "pts")
             && words.get(at + 1).is_some_and(|next| names_number(next))
         {
