@@ -63,8 +63,9 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// by its year alone ("2019 Mix", "2011 Remix") is a qualifier, not a remix: other version
 /// tags and qualifiers; 19, a number word after "No." is a digit ("No. Five"), "N.5" is
 /// "No. 5" and "Teil", "Partie", "Parte" before a number are "Part": other base titles and
-/// keys.
-pub const FORMAT_VERSION: u32 = 19;
+/// keys; 20, spoken contractions and dropped letters are spelled out as text-speak is
+/// ("Wanna", "O'", "Lovin'"), for a title's short form too: other title forms.
+pub const FORMAT_VERSION: u32 = 20;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -362,6 +362,26 @@ fn a_tempo_heading_in_brackets_is_a_movement() {
 }
 
 #[test]
+fn spoken_contractions_are_spelled_out_for_the_short_form_too() {
+    let parsed = parse_title("I Wanna Sail with the Lantern (Who Keeps Me)");
+    assert!(
+        parsed
+            .alternates()
+            .contains(&"i want to sail with the lantern".to_string()),
+        "{:?}",
+        parsed.alternates()
+    );
+    assert_eq!(
+        parse_title("Sweet Ferry O' Mine").spoken.as_deref(),
+        Some("sweet ferry of mine")
+    );
+    assert_eq!(
+        parse_title("Lovin' the Lantern").spoken.as_deref(),
+        Some("loving the lantern")
+    );
+}
+
+#[test]
 fn numbers_keys_and_catalogues_are_written_one_way() {
     let base = |raw: &str| parse_title(raw).base;
     assert_eq!(base("Nine to Five"), base("9 to 5"));

@@ -149,6 +149,14 @@ impl ParsedTitle {
                 forms.push(form.clone());
             }
         }
+        // The short form spelled out too ("i want to dance with somebody" for "I Wanna Dance
+        // with Somebody (Who Loves Me)").
+        if let Some(spoken) = self.short.as_deref().and_then(spoken_form)
+            && spoken != self.base
+            && !forms.contains(&spoken)
+        {
+            forms.push(spoken);
+        }
         forms
     }
 
@@ -869,7 +877,44 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
 }
 
 /// Text-speak words and what they spell out.
-pub(super) const TEXT_SPEAK: [(&str, &str); 16] = [
+pub(super) const TEXT_SPEAK: [(&str, &str); 51] = [
+    // Spoken contractions and dropped letters, as titles write them ("I Wanna Dance with
+    // Somebody", "Sweet Child O' Mine", "Rock 'n' Roll", "Lovin' You").
+    ("wanna", "want to"),
+    ("gonna", "going to"),
+    ("gotta", "got to"),
+    ("gimme", "give me"),
+    ("lemme", "let me"),
+    ("kinda", "kind of"),
+    ("outta", "out of"),
+    ("ya", "you"),
+    ("til", "until"),
+    ("till", "until"),
+    ("o", "of"),
+    ("n", "and"),
+    ("lovin", "loving"),
+    ("livin", "living"),
+    ("rockin", "rocking"),
+    ("rollin", "rolling"),
+    ("feelin", "feeling"),
+    ("nothin", "nothing"),
+    ("somethin", "something"),
+    ("goin", "going"),
+    ("comin", "coming"),
+    ("doin", "doing"),
+    ("talkin", "talking"),
+    ("walkin", "walking"),
+    ("dancin", "dancing"),
+    ("dreamin", "dreaming"),
+    ("fallin", "falling"),
+    ("cryin", "crying"),
+    ("tryin", "trying"),
+    ("movin", "moving"),
+    ("runnin", "running"),
+    ("singin", "singing"),
+    ("thinkin", "thinking"),
+    ("waitin", "waiting"),
+    ("lookin", "looking"),
     ("u", "you"),
     ("ur", "your"),
     ("r", "are"),
