@@ -157,7 +157,13 @@ impl<'a> Matcher<'a> {
             if !fits(&query.title, &theirs) {
                 match normalize::without_renumbered_catalogue(&query.title, &theirs) {
                     Some((ours, others)) if fits(&ours, &others) => renumbered = true,
-                    _ => return None,
+                    // A movement named by the first words of its heading, without its number
+                    // ("Moonlight Sonata - Adagio" for "I. Adagio sostenuto"): another
+                    // movement may start so too. Offered, never accepted.
+                    _ => match normalize::with_movement_of(&query.title, &theirs) {
+                        Some(ours) if fits(&ours, &theirs) => renumbered = true,
+                        _ => return None,
+                    },
                 }
             }
             let names_movement = |title: &ParsedTitle| {

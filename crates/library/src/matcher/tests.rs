@@ -1300,6 +1300,14 @@ fn a_work_before_a_numbered_movement_or_its_nickname_in_single_quotes_finds_the_
         let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
         assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
     }
+    // A heading's first word without the number: offered, for another movement may start
+    // so too.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Anselm Trevane", "Brineworks Serenade - Andante"),
+    );
+    assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+    assert_eq!(outcome.best.map(|b| b.id), Some("andante".to_string()));
 }
 
 #[test]

@@ -681,9 +681,10 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
             if number.is_none() && (work_key.is_some() || !work_catalogue.is_empty()) {
                 parts.head = Some(work.clone());
             }
-            // "Moonlight Sonata: I. Adagio": the work before a numbered movement, where the
-            // library names the work otherwise; the movement's number and name still decide.
-            if number.is_some() {
+            // "Moonlight Sonata: I. Adagio", "Moonlight Sonata - Adagio": the work before a
+            // movement, where the library names the work otherwise; the movement's number and
+            // name still decide.
+            if parts.head.is_none() {
                 parts.head = Some(work.clone());
             }
             parts.movement = Some(movement);
@@ -914,6 +915,28 @@ pub(super) fn movements_alike(a: &WorkParts, b: &WorkParts) -> Option<bool> {
                 || first_word(y, x)
         })
     }))
+}
+
+/// `ours` with `theirs`'s movement, when `ours` names a movement without a number by the
+/// first words of `theirs`'s heading ("adagio" for "adagio sostenuto"); else `None`.
+pub fn with_movement_of(ours: &ParsedTitle, theirs: &ParsedTitle) -> Option<ParsedTitle> {
+    let (our_work, their_work) = (ours.work.as_deref()?, theirs.work.as_deref()?);
+    if our_work.movement_number.is_some() {
+        return None;
+    }
+    let (short, long) = (
+        our_work.movement.as_deref()?,
+        their_work.movement.as_deref()?,
+    );
+    if short == long || !long.starts_with(&format!("{short} ")) {
+        return None;
+    }
+    let mut work = our_work.clone();
+    work.movement = Some(long.to_string());
+    work.movement_number = their_work.movement_number;
+    let mut title = ours.clone();
+    title.work = Some(Box::new(work));
+    Some(title)
 }
 
 /// Compares the classical parts of two parsed titles. Either side may leave things out —
