@@ -264,9 +264,13 @@ struct Prepared {
 
 impl Prepared {
     fn new(query: &TrackQuery) -> Prepared {
-        let (artist, raw_title) = normalize::read_upload(&query.artist, &query.title);
+        // Classical stores write the composer before the work ("Mozart: Serenade No. 13 …"):
+        // the credited composer's name is no word of the title, nor an uploader's.
+        let query_title =
+            normalize::without_composer_prefix(&query.title, &query.artist).unwrap_or(&query.title);
+        let (artist, raw_title) = normalize::read_upload(&query.artist, query_title);
         let upload = !query.artist.trim().is_empty()
-            && (raw_title.trim() != query.title.trim() || artist.trim() != query.artist.trim())
+            && (raw_title.trim() != query_title.trim() || artist.trim() != query.artist.trim())
             && !normalize::is_topic_channel(&query.artist);
         let mut title = normalize::parse_title(&raw_title);
         let edit_words =

@@ -382,6 +382,22 @@ fn spoken_contractions_are_spelled_out_for_the_short_form_too() {
 }
 
 #[test]
+fn the_credited_composer_before_a_work_is_no_part_of_the_title() {
+    use crate::normalize::without_composer_prefix;
+    let title = "Trevane: Suite lunaire, L. 44: II. Nuit de verre";
+    assert_eq!(
+        without_composer_prefix(title, "Anselm Trevane"),
+        Some("Suite lunaire, L. 44: II. Nuit de verre")
+    );
+    // Another name, or a title that names no work, keeps its colon.
+    assert_eq!(without_composer_prefix(title, "Corvid Almanac"), None);
+    assert_eq!(
+        without_composer_prefix("Trevane: Lantern Ferry", "Anselm Trevane"),
+        None
+    );
+}
+
+#[test]
 fn numbers_keys_and_catalogues_are_written_one_way() {
     let base = |raw: &str| parse_title(raw).base;
     assert_eq!(base("Nine to Five"), base("9 to 5"));

@@ -917,6 +917,27 @@ pub(super) fn movements_alike(a: &WorkParts, b: &WorkParts) -> Option<bool> {
     }))
 }
 
+/// The title without the composer's name before a classical work ("Mozart: Serenade No. 13
+/// in G major, K. 525: I. Allegro"), when that name is the credited artist's or its surname
+/// ("Mozart" for "Wolfgang Amadeus Mozart") and what follows names a work (a key, a
+/// catalogue number or a movement); else `None`. "Mission: Impossible" keeps its colon.
+pub fn without_composer_prefix<'t>(raw: &'t str, artist: &str) -> Option<&'t str> {
+    let (prefix, rest) = raw.split_once(": ")?;
+    let prefix = normalize_text(prefix);
+    if prefix.is_empty()
+        || prefix.split(' ').count() > 4
+        || prefix.bytes().any(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let surname = |name: &str| name.rsplit(' ').next().map(str::to_string);
+    let credited = super::split_artists(artist).iter().any(|name| {
+        *name == prefix || (surname(name).is_some() && surname(name) == surname(&prefix))
+    });
+    let rest = rest.trim();
+    (credited && work_parts(rest, &normalize_title_words(rest)).is_some()).then_some(rest)
+}
+
 /// `ours` with `theirs`'s movement, when `ours` names a movement without a number by the
 /// first words of `theirs`'s heading ("adagio" for "adagio sostenuto"); else `None`.
 pub fn with_movement_of(ours: &ParsedTitle, theirs: &ParsedTitle) -> Option<ParsedTitle> {
