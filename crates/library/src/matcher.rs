@@ -807,6 +807,15 @@ impl<'a> Matcher<'a> {
                                 .view_masked(**item, &self.mask)
                                 .is_some_and(|view| japanese::has_kanji(view.title_norm()))
                     }));
+                } else if japanese::has_kanji(&prepared.title.base) {
+                    // The other way round: a title in kanji, the library's romanised ("光"
+                    // and "Hikari").
+                    candidates.extend(
+                        self.index
+                            .artist_block(*artist)
+                            .iter()
+                            .filter(|item| self.index.title_shape(**item).ascii),
+                    );
                 }
             }
         }

@@ -1405,3 +1405,17 @@ fn a_well_known_songs_title_in_the_other_language_is_its_title_for_its_act() {
     let outcome = run(&index, TrackQuery::new("Kino", "Changes"));
     assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
 }
+
+#[test]
+fn a_title_in_kanji_reads_as_the_librarys_romanised_title() {
+    let index = LibraryIndex::build(&[
+        track("light", "Orrery Kestrel", "Hikari", "Lanterns", 240),
+        track("dusk", "Orrery Kestrel", "Yuugure", "Lanterns", 251),
+    ])
+    .unwrap();
+    let outcome = run(&index, TrackQuery::new("Orrery Kestrel", "光"));
+    assert_eq!(outcome.accepted_id(), Some("light"), "{outcome:?}");
+    // Kanji that read otherwise are another title.
+    let outcome = run(&index, TrackQuery::new("Orrery Kestrel", "闇"));
+    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+}
