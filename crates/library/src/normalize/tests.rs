@@ -398,6 +398,30 @@ fn the_credited_composer_before_a_work_is_no_part_of_the_title() {
 }
 
 #[test]
+fn nicknames_in_other_languages_and_before_a_named_movement() {
+    let title = |raw: &str, artist: &str| nickname_title(&parse_title(raw), &[artist.to_string()]);
+    assert_eq!(
+        title("L'estate: III. Presto", "vivaldi").as_deref(),
+        Some("Violin Concerto in G minor, Op. 8 No. 2, RV 315: 3. presto")
+    );
+    assert_eq!(
+        title(
+            "Die vier Jahreszeiten: Der Winter - I. Allegro non molto",
+            "vivaldi"
+        )
+        .as_deref(),
+        Some("Violin Concerto in F minor, Op. 8 No. 4, RV 297: 1. allegro non molto")
+    );
+    assert_eq!(
+        title("Mondscheinsonate", "beethoven").as_deref(),
+        Some("Piano Sonata No. 14 in C-sharp minor, Op. 27 No. 2")
+    );
+    // Another composer's, or a title the table does not hold: none.
+    assert_eq!(title("L'estate: III. Presto", "trevane"), None);
+    assert_eq!(title("Brineworks: II. Andante", "vivaldi"), None);
+}
+
+#[test]
 fn numbers_keys_and_catalogues_are_written_one_way() {
     let base = |raw: &str| parse_title(raw).base;
     assert_eq!(base("Nine to Five"), base("9 to 5"));
