@@ -64,8 +64,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// tags and qualifiers; 19, a number word after "No." is a digit ("No. Five"), "N.5" is
 /// "No. 5" and "Teil", "Partie", "Parte" before a number are "Part": other base titles and
 /// keys; 20, spoken contractions and dropped letters are spelled out as text-speak is
-/// ("Wanna", "O'", "Lovin'"), for a title's short form too: other title forms.
-pub const FORMAT_VERSION: u32 = 20;
+/// ("Wanna", "O'", "Lovin'"), for a title's short form too: other title forms; 21, "Clean
+/// Mix", "Explicit Mix" and "Video Mix" are the edits they name and a surround mix ("Quad
+/// Mix", "Dolby Atmos Mix") a qualifier, not remixes: other version tags and edit words.
+pub const FORMAT_VERSION: u32 = 21;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

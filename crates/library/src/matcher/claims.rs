@@ -826,6 +826,18 @@ mod tests {
         ] {
             assert_offered(&index, with("Corvid Almanac", title, None, None), "ferry");
         }
+        // A surround mix is offered the same way; a clean or explicit "mix" is that edit.
+        for title in [
+            "Lantern Ferry (Dolby Atmos Mix)",
+            "Lantern Ferry - Quad Mix",
+        ] {
+            assert_offered(&index, with("Corvid Almanac", title, None, None), "ferry");
+        }
+        let outcome = run(
+            &index,
+            with("Corvid Almanac", "Lantern Ferry (Explicit Mix)", None, None),
+        );
+        assert_eq!(outcome.accepted_id(), Some("ferry"), "{outcome:?}");
         // The library's own year mix is the one asked for.
         let index = LibraryIndex::build(&[
             track(

@@ -490,6 +490,42 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             words.splice(at..words.len() - 1, ["album"]);
         }
     }
+    // "Clean Mix", "Explicit Mix", "Dirty Mix", "Video Mix": the edit they name, as "Clean
+    // Version" and "Video Version" are, not a remix.
+    for at in 1..words.len() {
+        if words[at] == "mix"
+            && matches!(
+                words[at - 1],
+                "clean" | "dirty" | "explicit" | "censored" | "uncensored" | "video"
+            )
+        {
+            words[at] = "version";
+        }
+    }
+    // A surround or immersive mix ("Quad Mix", "5.1 Mix", "Dolby Atmos Mix"): the recording
+    // mixed again, like a year's mix below.
+    let surround = |word: &str| {
+        matches!(
+            word,
+            "quad"
+                | "quadraphonic"
+                | "surround"
+                | "atmos"
+                | "dolby"
+                | "spatial"
+                | "51"
+                | "71"
+                | "binaural"
+        )
+    };
+    if words.iter().any(|word| surround(word))
+        && words.iter().any(|word| matches!(*word, "mix" | "remix"))
+        && words.iter().all(|word| {
+            surround(word) || matches!(*word, "mix" | "remix" | "stereo" | "mono" | "audio")
+        })
+    {
+        return Segment::Qualifier(join_words(words.iter().copied()));
+    }
     let words = words;
     let Some(first) = words.first() else {
         return Segment::Noise(String::new());
