@@ -264,7 +264,14 @@ struct Prepared {
 
 impl Prepared {
     fn new(query: &TrackQuery) -> Prepared {
-        let (artist, raw_title) = normalize::read_upload(&query.artist, &query.title);
+        // Classical stores write the composer before the work ("Mozart: Serenade No. 13 …"):
+        // the credited composer's name is no word of the title, nor an uploader's.
+        let query_title =
+            normalize::without_composer_prefix(&query.title, &query.artist).unwrap_or(&query.title);
+        let (artist, raw_title) = normalize::read_upload(&query.artist, query_title);
+        let upload = !query.artist.trim().is_empty()
+            && (raw_title.trim() != query_title.trim() || artist.trim() != query.artist.trim())
+            && !normalize::is_topic_channel(&query.artist);
         let mut title = normalize::parse_title(&raw_title);
         let edit_words =
             normalize::edit_words(&title.edit_text, query.album.as_deref().unwrap_or(""));
@@ -312,6 +319,34 @@ impl Prepared {
                 {
                     forms.push(head);
                 }
+                // A well-known song's title in the other language, for its act ("Spring Day"
+                // and "봄날").
+                if let Some(other) = normalize::translated_title(&title.base, &artists)
+                    && other != title.base
+                    && !forms.iter().any(|form| form == other)
+                {
+                    forms.push(other.to_string());
+                }
+                // A number written after "#" ("Song #2") read as "No. 2": the title may carry
+                // the bare number.
+                if raw_title.contains('#') {
+                    let words: Vec<&str> = title.base.split(' ').collect();
+                    let bare: Vec<&str> = words
+                        .iter()
+                        .enumerate()
+                        .filter(|(at, word)| {
+                            !(**word == "no"
+                                && words
+                                    .get(at + 1)
+                                    .is_some_and(|next| next.bytes().all(|b| b.is_ascii_digit())))
+                        })
+                        .map(|(_, word)| *word)
+                        .collect();
+                    let bare = bare.join(" ");
+                    if bare != title.base && !forms.contains(&bare) {
+                        forms.push(bare);
+                    }
+                }
                 // The title before its bracket without its catalogue number ("clair de lune"
                 // for "Clair de Lune, L. 32 (Suite bergamasque)"): the movement, which the
                 // library's title may name under the work in the bracket.
@@ -333,7 +368,9 @@ impl Prepared {
             artist_script,
             album,
             duration_ms: query.duration_ms,
-            video_length: names_a_video(&title_words),
+            // An upload whose title names the artist again ("Artist - Title") or a channel's
+            // ("ArtistVEVO") is a video too, whatever words it has.
+            video_length: names_a_video(&title_words) || upload,
             title_words,
             base_has_number,
             album_claims: query
@@ -448,6 +485,10 @@ struct Scored {
     /// movement and the other does not ([`ShortForm::work_only`]), without the lengths to
     /// tell: offered, never accepted, and after a candidate found otherwise that scores alike.
     whole_or_part: bool,
+    /// The artist credit is a name the library does not carry (another script, another
+    /// name of the act) and the title, the candidate's own album and a length within 2 s
+    /// agree: accepted in place of the artist when no other song has the title.
+    vouched: bool,
 }
 
 /// Title similarity from which the only song of its title is offered for review under an
@@ -574,9 +615,27 @@ impl<'a> Matcher<'a> {
         if let Some(outcome) = self.match_by_id(query) {
             return outcome;
         }
-        let outcome = self.match_text(query, scratch);
+        let mut outcome = self.match_text(query, scratch);
         if outcome.band == Band::Accept {
             return outcome;
+        }
+        // An act written in two scripts, the other in brackets ("방탄소년단 (BTS)"): either
+        // name may be the one the library carries. A reading by one of them stands when it
+        // accepts, or offers where the whole found nothing.
+        if let Some((name, other)) = normalize::names_in_two_scripts(&query.artist) {
+            for artist in [name, other] {
+                let reread = TrackQuery {
+                    artist,
+                    ..query.clone()
+                };
+                let by_name = self.match_text(&reread, scratch);
+                if by_name.band == Band::Accept {
+                    return by_name;
+                }
+                if outcome.band == Band::Reject && by_name.band == Band::Review {
+                    outcome = by_name;
+                }
+            }
         }
         // An upload titled "Label – Artist - Title (Official MV)" reads as the label's
         // "Artist - Title" at first; when that accepts nothing, as the artist's title, which
@@ -606,11 +665,22 @@ impl<'a> Matcher<'a> {
         if prepared.title.base.is_empty() {
             return MatchOutcome::none();
         }
-        let artist_ids: Vec<u32> = prepared
+        // The query's names, and the other names of a well-known act the library may carry
+        // instead ("Kanye West" for "Ye").
+        let mut artist_ids: Vec<u32> = prepared
             .artists
             .iter()
             .filter_map(|name| self.index.artist_id(name))
             .collect();
+        for name in &prepared.artists {
+            for other in normalize::other_names_of_act(name) {
+                if let Some(id) = self.index.artist_id(other)
+                    && !artist_ids.contains(&id)
+                {
+                    artist_ids.push(id);
+                }
+            }
+        }
 
         // Exact keys.
         let mut exact: Vec<u32> = Vec::new();
@@ -737,6 +807,15 @@ impl<'a> Matcher<'a> {
                                 .view_masked(**item, &self.mask)
                                 .is_some_and(|view| japanese::has_kanji(view.title_norm()))
                     }));
+                } else if japanese::has_kanji(&prepared.title.base) {
+                    // The other way round: a title in kanji, the library's romanised ("光"
+                    // and "Hikari").
+                    candidates.extend(
+                        self.index
+                            .artist_block(*artist)
+                            .iter()
+                            .filter(|item| self.index.title_shape(**item).ascii),
+                    );
                 }
             }
         }
@@ -833,9 +912,16 @@ impl<'a> Matcher<'a> {
             best.score - other.score >= self.config.margin
                 || (exactness(best) > exactness(other) && best.score >= other.score)
         });
+        // The only song of its title: no different song's title comes near it.
+        let title_unique = || {
+            !scored[1..].iter().any(|other| {
+                other.title + SCORE_SLACK >= UNKNOWN_ARTIST_TITLE_FLOOR
+                    && !self.same_song(best.item, other.item)
+            })
+        };
         let band = if best.score + SCORE_SLACK >= self.config.accept
             && best.title + SCORE_SLACK >= self.config.title_floor
-            && best.artist >= self.config.artist_floor
+            && (best.artist >= self.config.artist_floor || (best.vouched && title_unique()))
             && !best.durations_disagree
             && !best.version_unconfirmed
             && best.claims_backed

@@ -17,15 +17,19 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+mod aliases;
 mod claims;
 mod nicknames;
 mod similarity;
 mod title;
+mod translations;
 mod work;
+pub use aliases::*;
 pub use claims::*;
 pub use nicknames::*;
 pub use similarity::*;
 pub use title::*;
+pub use translations::*;
 pub use work::*;
 
 /// The kinds of alternate recording a title can announce. A set of them, as bits.
@@ -309,6 +313,34 @@ fn uploader_name(raw: &str) -> (std::borrow::Cow<'_, str>, bool) {
     (name.into(), channel)
 }
 
+/// The two names of an act written in two scripts, the other in brackets ("방탄소년단
+/// (BTS)", "BTS (방탄소년단)", "Кино (Kino)"): `Some((name, bracketed))`, else `None`.
+///
+/// ```
+/// use cachearr_library::normalize::names_in_two_scripts;
+/// assert_eq!(
+///     names_in_two_scripts("아이유 (IU)"),
+///     Some(("아이유".to_string(), "IU".to_string()))
+/// );
+/// assert_eq!(names_in_two_scripts("Prince (The Artist)"), None);
+/// ```
+pub fn names_in_two_scripts(raw: &str) -> Option<(String, String)> {
+    let raw = raw.trim();
+    let inner_end = raw.strip_suffix(')')?;
+    let open = inner_end.rfind('(')?;
+    let (outer, inner) = (inner_end[..open].trim(), inner_end[open + 1..].trim());
+    let (a, b) = (script_of(outer), script_of(inner));
+    (a != Script::None && b != Script::None && a != b)
+        .then(|| (outer.to_string(), inner.to_string()))
+}
+
+/// True for YouTube's auto-generated "Artist - Topic" channels, whose uploads are the
+/// releases' audio at their length.
+pub fn is_topic_channel(raw: &str) -> bool {
+    let name = raw.trim();
+    name.ends_with(" - Topic") || name.ends_with(" – Topic")
+}
+
 fn uploader_channel(raw: &str) -> (&str, bool) {
     let name = raw.trim();
     for suffix in [
@@ -417,8 +449,16 @@ pub fn label_upload(title: &str) -> Option<(String, String)> {
         video = true;
         rest = rest[close + 1..].trim_start();
     }
+    // After a video bracket, Korean labels part the artist and the title by an underscore
+    // ("[MV] Artist(아티스트) _ Title(제목)").
+    let underscore = [" _ "];
+    let separators: &[&str] = if video && !DASH_SEPARATORS.iter().any(|s| rest.contains(s)) {
+        &underscore
+    } else {
+        &DASH_SEPARATORS
+    };
     let mut parts: Vec<&str> = Vec::new();
-    while let Some((at, separator_len)) = DASH_SEPARATORS
+    while let Some((at, separator_len)) = separators
         .iter()
         .filter_map(|separator| rest.find(separator).map(|at| (at, separator.len())))
         .min_by_key(|(at, _)| *at)
@@ -431,9 +471,25 @@ pub fn label_upload(title: &str) -> Option<(String, String)> {
         [_, artist, song] | [artist, song] => (*artist, *song),
         _ => return None,
     };
-    video |= song
-        .rfind(['(', '['])
-        .is_some_and(|at| says_video(&song[at..]));
+    // The brackets the title ends with, last first, as long as they are noise ("(Official
+    // Video) [4K]", "(Official Video) (HD)"): one of them says it is a video.
+    let mut tail = song.trim_end();
+    while !video
+        && let Some(close) = tail.chars().next_back().filter(|c| matches!(c, ')' | ']'))
+        && let Some(at) = tail.rfind(if close == ')' { '(' } else { '[' })
+    {
+        let words = normalize_text(&tail[at..]);
+        if !words.split(' ').all(title::is_noise_word) {
+            break;
+        }
+        video = says_video(&tail[at..]);
+        tail = tail[..at].trim_end();
+    }
+    // A name written with its other script in brackets ("IU(아이유)"): the name.
+    let artist = match artist.find(['(', '[']) {
+        Some(at) if at > 0 && artist.ends_with([')', ']']) => artist[..at].trim(),
+        _ => artist,
+    };
     (parts.iter().all(|part| !part.is_empty()) && video)
         .then(|| (artist.to_string(), song.to_string()))
 }
@@ -473,12 +529,13 @@ fn upload_title(title: &str) -> String {
 /// text before the quote is the artist when it names the uploader, or when the uploader is a
 /// channel of another name and the words after the quote say it is a video.
 fn quoted_upload(uploader: &str, title: &str) -> Option<(String, String)> {
-    const QUOTES: [(char, char); 5] = [
+    const QUOTES: [(char, char); 6] = [
         ('\'', '\''),
         ('\u{2018}', '\u{2019}'),
         ('"', '"'),
         ('\u{201C}', '\u{201D}'),
         ('\u{300C}', '\u{300D}'),
+        ('\u{300E}', '\u{300F}'),
     ];
     for (open, close) in QUOTES {
         // An opening quote after a space (or a bracket), not an apostrophe inside a word.
@@ -506,8 +563,16 @@ fn quoted_upload(uploader: &str, title: &str) -> Option<(String, String)> {
             continue;
         };
         let quoted = title[inner_start..inner_start + length].trim();
-        let before = title[..start].trim();
+        let mut before = title[..start].trim();
         let after = title[inner_start + length + close.len_utf8()..].trim();
+        // Video words before the quote ("Artist MV「Title」", "Artist Official MV 'Title'").
+        let mut video_before = false;
+        while let Some((rest, word)) = before.rsplit_once(' ')
+            && matches!(normalize_text(word).as_str(), "mv" | "pv" | "official")
+        {
+            video_before |= normalize_text(word) != "official";
+            before = rest.trim_end();
+        }
         // The artist without a bracketed other name ("BTS (방탄소년단)").
         let artist = match before.find(['(', '[']) {
             Some(at) if at > 0 => before[..at].trim(),
@@ -520,10 +585,11 @@ fn quoted_upload(uploader: &str, title: &str) -> Option<(String, String)> {
             && (compact_name(artist) == compact_name(uploader)
                 || name_similarity(&normalize_text(artist), &normalize_text(uploader)) >= 0.8);
         let after_words = normalize_text(after);
-        let says_video = after_words
-            .split(' ')
-            .any(|word| matches!(word, "mv" | "video"))
-            && after_words.split(' ').all(title::is_noise_word);
+        let says_video = video_before
+            || (after_words
+                .split(' ')
+                .any(|word| matches!(word, "mv" | "video"))
+                && after_words.split(' ').all(title::is_noise_word));
         if !(names_uploader || says_video) {
             continue;
         }

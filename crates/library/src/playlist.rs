@@ -306,25 +306,68 @@ fn is_track_number(text: &str) -> bool {
 
 /// Reads a bare path the way music libraries lay files out: `Artist - Title.ext`, or
 /// `Artist/Album/04 - Title.ext` and `Artist/Album/04 Title.ext`, where the leading number is
-/// the track number and the folders name the artist and the album.
+/// the track number and the folders name the artist and the album. Taggers and players also
+/// write `04-Title`, `04_title`, `1-04 Title` (disc and track), `Artist - 04 - Title`, an
+/// album folder with its year (`Album (1969)`, `1969 - Album`) or the artist
+/// (`Artist - Album`), a disc folder inside the album (`CD1`, `Disc 2`), a sort name for the
+/// artist (`Beatles, The`) and `file://` addresses with escaped characters.
 fn query_from_path(line: &str) -> TrackQuery {
-    let mut parts = line.rsplit(['/', '\\']).filter(|part| !part.is_empty());
+    let decoded = decode_file_url(line);
+    let line = decoded.as_str();
+    let mut parts = line
+        .rsplit(['/', '\\'])
+        .filter(|part| !part.is_empty())
+        .peekable();
     let file = parts.next().unwrap_or(line);
+    // A disc folder inside the album's.
+    if parts.peek().is_some_and(|dir| is_disc_folder(dir)) {
+        parts.next();
+    }
     let album_dir = parts.next();
     let artist_dir = parts.next();
     let stem = file.rsplit_once('.').map_or(file, |(stem, _)| stem);
+    // Words joined by underscores ("01_come_together").
+    let spaced;
+    let stem = if !stem.contains(' ') && stem.contains('_') {
+        spaced = stem.replace('_', " ");
+        spaced.as_str()
+    } else {
+        stem
+    };
     let (artist, title) = split_artist_title(stem);
     let numbered_title = |text: &str| -> Option<String> {
-        let (number, rest) = text.split_once(' ')?;
-        let number = number.trim_end_matches('.');
-        (is_track_number(number) && !rest.trim().is_empty()).then(|| rest.trim().to_string())
+        let text = text.trim();
+        // "04 Title", "04. Title", "04-Title", "1-04 Title".
+        let number_len = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '-' || c == '.'))
+            .unwrap_or(text.len());
+        let (number, rest) = text.split_at(number_len);
+        let digits = number.trim_end_matches(['.', '-']);
+        let track = digits.rsplit('-').next().unwrap_or(digits);
+        let disc_ok = digits
+            .split_once('-')
+            .is_none_or(|(disc, _)| (1..=2).contains(&disc.len()));
+        (is_track_number(track)
+            && disc_ok
+            && digits.split('-').count() <= 2
+            && (rest.starts_with(' ') || number.ends_with(['.', '-']))
+            && !rest.trim().is_empty())
+        .then(|| rest.trim().to_string())
     };
     let (artist, title) = if is_track_number(&artist) {
-        (String::new(), title)
+        // "04 - Artist - Title" or "04 - Title".
+        match split_artist_title(&title) {
+            (artist, rest) if !artist.is_empty() => (artist, rest),
+            _ => (String::new(), title),
+        }
     } else if artist.is_empty() {
         (String::new(), numbered_title(&title).unwrap_or(title))
     } else {
-        (artist, title)
+        // "Artist - 04 - Title".
+        match split_artist_title(&title) {
+            (number, rest) if is_track_number(&number) => (artist, rest),
+            _ => (artist, title),
+        }
     };
     if !artist.is_empty() {
         return TrackQuery {
@@ -333,18 +376,111 @@ fn query_from_path(line: &str) -> TrackQuery {
             ..TrackQuery::default()
         };
     }
-    // No artist in the name: the folders say it (`…/Artist/Album/file`).
+    // No artist in the name: the folders say it (`…/Artist/Album/file`, `…/Artist -
+    // Album/file`).
+    // A library's root folder ("Music", "mp3", a drive) names no artist: an album folder
+    // under it may carry the artist ("Artist - Album").
+    let root = |dir: Option<&str>| {
+        dir.is_none_or(|dir| {
+            dir.ends_with(':')
+                || matches!(
+                    dir.to_ascii_lowercase().as_str(),
+                    "music" | "musik" | "musique" | "mp3" | "audio" | "media" | "downloads"
+                )
+        })
+    };
     let (artist, album) = match (artist_dir, album_dir) {
+        (parent, Some(album))
+            if root(parent)
+                && split_artist_title(album).0.len() > 1
+                && !split_artist_title(album)
+                    .0
+                    .bytes()
+                    .all(|b| b.is_ascii_digit()) =>
+        {
+            let (artist, album) = split_artist_title(album);
+            (artist, Some(album))
+        }
         (Some(artist), Some(album)) if !artist.ends_with(':') => {
             (artist.to_string(), Some(album.to_string()))
         }
         _ => (String::new(), None),
     };
+    let artist = match artist.rsplit_once(", ") {
+        // A sort name: "Beatles, The".
+        Some((name, article)) if matches!(article, "The" | "the" | "A" | "a") => {
+            format!("{article} {name}")
+        }
+        _ => artist,
+    };
     TrackQuery {
         artist,
         title,
-        album,
+        album: album.map(|album| album_without_year(&album)),
         ..TrackQuery::default()
+    }
+}
+
+/// A path given as a `file://` address, unescaped ("%20" as a space); any other text as is.
+fn decode_file_url(line: &str) -> String {
+    let Some(rest) = line.strip_prefix("file://") else {
+        return line.to_string();
+    };
+    let bytes = rest.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[at] == b'%'
+            && let (Some(high), Some(low)) = (
+                bytes.get(at + 1).and_then(|b| hex(*b)),
+                bytes.get(at + 2).and_then(|b| hex(*b)),
+            )
+        {
+            out.push((high * 16 + low) as u8);
+            at += 3;
+        } else {
+            out.push(bytes[at]);
+            at += 1;
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| rest.to_string())
+}
+
+/// True for a folder holding one disc of an album: "CD1", "CD 2", "Disc 1", "Disk 2".
+fn is_disc_folder(dir: &str) -> bool {
+    let lower = dir.to_ascii_lowercase();
+    ["cd", "disc", "disk"].iter().any(|label| {
+        lower
+            .strip_prefix(label)
+            .map(str::trim_start)
+            .is_some_and(|number| is_track_number(number) && number.len() <= 2)
+    })
+}
+
+/// An album folder's name without the year taggers add: "Abbey Road (1969)", "Abbey Road
+/// [1969]", "1969 - Abbey Road".
+fn album_without_year(album: &str) -> String {
+    let is_year = |text: &str| {
+        text.len() == 4
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && (text.starts_with("19") || text.starts_with("20"))
+    };
+    let trimmed = album.trim();
+    for (open, close) in [('(', ')'), ('[', ']')] {
+        if let Some(inner) = trimmed.strip_suffix(close)
+            && let Some(at) = inner.rfind(open)
+            && is_year(inner[at + 1..].trim())
+            && !inner[..at].trim().is_empty()
+        {
+            return inner[..at].trim().to_string();
+        }
+    }
+    match trimmed.split_once(" - ") {
+        Some((year, rest)) if is_year(year.trim()) && !rest.trim().is_empty() => {
+            rest.trim().to_string()
+        }
+        _ => trimmed.to_string(),
     }
 }
 
@@ -498,6 +634,43 @@ mod tests {
                 ("Pink Floyd", "Time", None),
                 // "Song 2" is a title, not track number 2 of "Song".
                 ("Blur", "Song 2", Some("Blur")),
+            ]
+        );
+    }
+
+    #[test]
+    fn paths_as_taggers_and_players_write_them() {
+        let text = "/music/Corvid Almanac/Copperplate/01-Lantern Ferry.mp3\n\
+                    /music/Corvid Almanac/Copperplate/02_belljar.mp3\n\
+                    /music/Corvid Almanac/Copperplate (2014)/1-03 Saltbox.flac\n\
+                    /music/Corvid Almanac/2014 - Copperplate/CD2/04. Quillwork.flac\n\
+                    /music/Corvid Almanac - Copperplate/05 - Dovetail.mp3\n\
+                    /music/Almanac, The/Copperplate/06 Orrery.mp3\n\
+                    /music/Corvid Almanac/Lantern Ferry - Live at the Quays/07 - Belljar.mp3\n\
+                    /music/Corvid Almanac - 08 - Pumice.mp3\n\
+                    file:///home/me/Music/Corvid%20Almanac/Copperplate/09%20Wintergreen.flac\n";
+        let queries = parse_playlist(text, PlaylistFormat::M3u, "x").unwrap();
+        let read: Vec<(&str, &str, Option<&str>)> = queries
+            .iter()
+            .map(|q| (q.artist.as_str(), q.title.as_str(), q.album.as_deref()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("Corvid Almanac", "Lantern Ferry", Some("Copperplate")),
+                ("Corvid Almanac", "belljar", Some("Copperplate")),
+                ("Corvid Almanac", "Saltbox", Some("Copperplate")),
+                ("Corvid Almanac", "Quillwork", Some("Copperplate")),
+                ("Corvid Almanac", "Dovetail", Some("Copperplate")),
+                ("The Almanac", "Orrery", Some("Copperplate")),
+                // An album whose name has a dash, under its artist's folder.
+                (
+                    "Corvid Almanac",
+                    "Belljar",
+                    Some("Lantern Ferry - Live at the Quays")
+                ),
+                ("Corvid Almanac", "Pumice", None),
+                ("Corvid Almanac", "Wintergreen", Some("Copperplate")),
             ]
         );
     }

@@ -46,8 +46,28 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// the instrumental, "Extended Version", "12\" Version" and "Club Version" the extended and
 /// club mixes, an edit and a remix joined by a slash ("Radio Mix / Club Mix") are a
 /// qualifier, and a movement "from" a numbered work is that work's movement: other version
-/// tags, qualifiers and title forms.
-pub const FORMAT_VERSION: u32 = 9;
+/// tags, qualifiers and title forms; 10, a number word after "Number" or "Nr." is a digit
+/// ("Mambo Number Five") and a year written in words is read in pairs ("Nineteen
+/// Ninety-Nine" is 1999): other base titles and keys; 11, words in single quotes are a title
+/// form as words in double quotes are ("Symphony No. 6 'Pathétique'"): other title forms;
+/// 12, a Roman numeral glued to its part ("Pt.II") is read apart and "Parts" before a number
+/// as "Part" ("Pts. 1-5", "Parts One to Five"): other base titles and keys; 13, "Short
+/// Version", "Radio Cut", "Promo Edit", "US Radio Edit" and "45 RPM Version" are the single's
+/// edits they name, not qualifiers: other edit words and qualifiers; 14, an ordinal word
+/// before "Movement" is read as digits ("First Movement" as "1st Movement"): other base
+/// titles and keys; 15, a movement named by its number after a colon and a name ("The Four
+/// Seasons: Winter - 1st movement") leaves the name to the work: other title forms; 16, a
+/// tempo heading in brackets at the end ("Eine kleine Nachtmusik (Allegro)") is a movement,
+/// as after a dash: other base titles and forms; 17, more kinds of piece are named by number
+/// without "No." ("Gymnopedie 1", "Waltz 7", "Mazurka 5"): other title forms; 18, a mix named
+/// by its year alone ("2019 Mix", "2011 Remix") is a qualifier, not a remix: other version
+/// tags and qualifiers; 19, a number word after "No." is a digit ("No. Five"), "N.5" is
+/// "No. 5" and "Teil", "Partie", "Parte" before a number are "Part": other base titles and
+/// keys; 20, spoken contractions and dropped letters are spelled out as text-speak is
+/// ("Wanna", "O'", "Lovin'"), for a title's short form too: other title forms; 21, "Clean
+/// Mix", "Explicit Mix" and "Video Mix" are the edits they name and a surround mix ("Quad
+/// Mix", "Dolby Atmos Mix") a qualifier, not remixes: other version tags and edit words.
+pub const FORMAT_VERSION: u32 = 21;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

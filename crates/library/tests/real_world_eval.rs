@@ -98,9 +98,10 @@ fn the_development_part_keeps_its_precision_and_recall() {
     // A guest the generated library leaves out of its credits ("Rihanna feat. Drake" for
     // "Rihanna") and an artist named in another script that is no reading of the library's
     // name ("방탄소년단" for "BTS") are something the query says and the library does not:
-    // offered for review, not accepted. Such entries stay found.
+    // offered for review, not accepted, unless a table of well-known acts, or the title, the
+    // album and the length together, vouch for the name. Such entries stay found.
     let recall = dev.accepted_recall().expect("the part has positives");
-    assert!(recall >= 0.933, "recall {recall:.4}");
+    assert!(recall >= 0.945, "recall {recall:.4}");
     let found = dev.found_recall().expect("the part has positives");
     assert!(found >= 0.995, "found recall {found:.4}");
     // Traps of another version kind are never accepted.
@@ -195,7 +196,7 @@ fn the_handwritten_parts_are_well_formed() {
 }
 
 /// The hand-written tune part is tuned on: its figures must not fall back below where this
-/// round left them (precision 100 %, accepted recall 87.7 %, found recall 99.0 %). A guest the
+/// round left them (precision 100 %, accepted recall 95.8 %, found recall 100 %). A guest the
 /// library does not credit, an artist named in another script that is no reading of the
 /// library's name and an album that names another release go to review, not to accept; what
 /// the library's own credits, readings and edit words make known is accepted.
@@ -225,8 +226,8 @@ fn the_handwritten_tune_part_keeps_its_figures() {
     assert!(tune.precision() >= 0.995, "{tune:?}, wrong {wrong:?}");
     let accepted = tune.accepted_recall().expect("the part has positives");
     let found = tune.found_recall().expect("the part has positives");
-    assert!(accepted >= 0.875, "accepted recall {accepted:.4}");
-    assert!(found >= 0.99, "found recall {found:.4}");
+    assert!(accepted >= 0.95, "accepted recall {accepted:.4}");
+    assert!(found >= 0.995, "found recall {found:.4}");
     // No trap of a re-recording, a year, a take, a derivative, a cover or remix with a guest
     // or a live album is accepted: the words that say so are never passed over, and an album
     // that names another release is never taken for the candidate's.
@@ -250,7 +251,7 @@ fn the_handwritten_tune_part_keeps_its_figures() {
 #[test]
 fn the_unit_tests_invented_names_are_in_no_evaluation_set() {
     use cachearr_library::evaluation;
-    const INVENTED: [&str; 22] = [
+    const INVENTED: [&str; 24] = [
         "corvid almanac",
         "lantern ferry",
         "copperplate",
@@ -273,6 +274,8 @@ fn the_unit_tests_invented_names_are_in_no_evaluation_set() {
         "suite lunaire",
         "nuit de verre",
         "quince suite",
+        "brineworks",
+        "bramble finch",
     ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval");
     let mut found = 0usize;

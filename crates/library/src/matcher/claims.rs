@@ -36,7 +36,7 @@ pub(super) fn same_release(ours: &str, theirs: &str) -> bool {
     // edition ("Thriller 25").
     let sequel = |text: &str| -> Vec<String> {
         let words: Vec<&str> = text.split(' ').collect();
-        words
+        let mut marks: Vec<String> = words
             .iter()
             .enumerate()
             .filter(|(at, word)| {
@@ -48,7 +48,17 @@ pub(super) fn same_release(ours: &str, theirs: &str) -> bool {
                     && (*at + 1 == words.len() || *at > 0))
             })
             .map(|(_, word)| (*word).to_string())
-            .collect()
+            .collect();
+        // A digit glued to the last word, as a superscript reads ("Tillerman²" is
+        // "tillerman2"): the second of the name.
+        if let Some(last) = words.last()
+            && let Some(stem) = last.strip_suffix(|c: char| c.is_ascii_digit())
+            && stem.len() >= 3
+            && stem.chars().all(|c| c.is_ascii_lowercase())
+        {
+            marks.push(last[stem.len()..].to_string());
+        }
+        marks
     };
     let alike = |a: &str, b: &str| {
         sequel(a) == sequel(b)
@@ -572,6 +582,9 @@ mod tests {
             "Corvid Almanac - Lantern Ferry (Official Video)",
             "Corvid Almanac 'Lantern Ferry' M/V",
             "Lantern Ferry (Videoclip Oficial)",
+            // An upload naming the artist again, or on the artist's VEVO channel, is a video
+            // whatever words it has.
+            "Corvid Almanac - Lantern Ferry",
         ] {
             let query = with("Corvid Almanac", title, None, Some(286));
             let outcome = run(&index, query.clone());
@@ -581,13 +594,18 @@ mod tests {
                 "{query:?} → {outcome:?}"
             );
         }
-        // A shorter one is another edit, and without a video the length still counts.
-        for (title, seconds) in [
-            ("Lantern Ferry (Official Video)", 200),
-            ("Lantern Ferry (Video Version)", 286),
-            ("Lantern Ferry", 286),
+        let query = with("CorvidAlmanacVEVO", "Lantern Ferry", None, Some(286));
+        assert_eq!(run(&index, query).accepted_id(), Some("ferry"));
+        // A shorter one is another edit, and without a video the length still counts: a
+        // plain entry, or the audio a "Topic" channel posts at the release's length.
+        for (artist, title, seconds) in [
+            ("Corvid Almanac", "Lantern Ferry (Official Video)", 200),
+            ("Corvid Almanac", "Corvid Almanac - Lantern Ferry", 200),
+            ("Corvid Almanac", "Lantern Ferry (Video Version)", 286),
+            ("Corvid Almanac", "Lantern Ferry", 286),
+            ("Corvid Almanac - Topic", "Lantern Ferry", 286),
         ] {
-            let query = with("Corvid Almanac", title, None, Some(seconds));
+            let query = with(artist, title, None, Some(seconds));
             let outcome = run(&index, query.clone());
             assert_eq!(outcome.accepted_id(), None, "{query:?} → {outcome:?}");
         }
@@ -760,6 +778,19 @@ mod tests {
             ("Lantern Ferry (Album Mix)", Some(246), "ferry"),
             ("Belljar (7\" Version)", None, "belljar"),
             ("Belljar - 7 Inch Single Mix", Some(192), "belljar"),
+            ("Belljar (45 RPM Version)", None, "belljar"),
+            ("Belljar (Short Version)", None, "belljar"),
+            ("Belljar (Radio Cut)", None, "belljar"),
+            ("Belljar (UK Radio Edit)", None, "belljar"),
+            ("Lantern Ferry (Short Edit)", Some(201), "ferry-radio"),
+            ("Lantern Ferry (US Radio Edit)", None, "ferry-radio"),
+            ("Lantern Ferry (Promo Edit)", None, "ferry-radio"),
+            // The library's single edit by another of its names, without a length; a plain
+            // title is the album's.
+            ("Lantern Ferry (Single Version)", None, "ferry-radio"),
+            ("Lantern Ferry - Edit", None, "ferry-radio"),
+            ("Lantern Ferry (Radio Version)", None, "ferry-radio"),
+            ("Lantern Ferry", None, "ferry"),
         ] {
             let outcome = run(&index, with("Corvid Almanac", title, None, seconds));
             assert_eq!(outcome.accepted_id(), Some(id), "{title} → {outcome:?}");
@@ -770,12 +801,66 @@ mod tests {
             with("Corvid Almanac", "Belljar (7\" Mix)", None, Some(160)),
         );
         assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+        // A market alone is no edit: "UK Version" may be another recording.
+        let outcome = run(
+            &index,
+            with("Corvid Almanac", "Belljar (UK Version)", None, None),
+        );
+        assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
         // A 12-inch mix is an extended one: not the album's track.
         let outcome = run(
             &index,
             with("Corvid Almanac", "Belljar (12\" Mix)", None, None),
         );
         assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+    }
+
+    #[test]
+    fn a_mix_named_by_its_year_is_offered_with_the_recording() {
+        let index = ferry_library();
+        // Mixed again, by no remixer: not the recording as released, nor a remix of it.
+        for title in [
+            "Lantern Ferry - 2019 Mix",
+            "Lantern Ferry (2011 Remix)",
+            "Lantern Ferry (2009 Stereo Mix)",
+        ] {
+            assert_offered(&index, with("Corvid Almanac", title, None, None), "ferry");
+        }
+        // A surround mix is offered the same way; a clean or explicit "mix" is that edit.
+        for title in [
+            "Lantern Ferry (Dolby Atmos Mix)",
+            "Lantern Ferry - Quad Mix",
+        ] {
+            assert_offered(&index, with("Corvid Almanac", title, None, None), "ferry");
+        }
+        let outcome = run(
+            &index,
+            with("Corvid Almanac", "Lantern Ferry (Explicit Mix)", None, None),
+        );
+        assert_eq!(outcome.accepted_id(), Some("ferry"), "{outcome:?}");
+        // The library's own year mix is the one asked for.
+        let index = LibraryIndex::build(&[
+            track(
+                "ferry",
+                &["Corvid Almanac"],
+                "Lantern Ferry",
+                "Copperplate",
+                246,
+            ),
+            track(
+                "ferry-2019",
+                &["Corvid Almanac"],
+                "Lantern Ferry (2019 Mix)",
+                "Copperplate (Deluxe)",
+                247,
+            ),
+        ])
+        .expect("the library builds");
+        let outcome = run(
+            &index,
+            with("Corvid Almanac", "Lantern Ferry - 2019 Mix", None, None),
+        );
+        assert_eq!(outcome.accepted_id(), Some("ferry-2019"), "{outcome:?}");
     }
 
     #[test]
@@ -799,6 +884,28 @@ mod tests {
                 "Corvid Almanac - Lantern Ferry (Official MV)",
             ),
             ("Orrery Records", "[MV] Corvid Almanac - Lantern Ferry"),
+            // Noise after the video's bracket, an underscore after a video bracket, the
+            // artist's name in another script beside it, video words before a quote.
+            (
+                "Orrery Records",
+                "Corvid Almanac - Lantern Ferry (Official Video) [4K]",
+            ),
+            (
+                "Pell Marrow",
+                "Corvid Almanac - Lantern Ferry (Official Video) HD",
+            ),
+            (
+                "Orrery Records",
+                "[MV] Corvid Almanac(까마귀 연감) _ Lantern Ferry",
+            ),
+            (
+                "Corvid Almanac",
+                "Corvid Almanac MV\u{300C}Lantern Ferry\u{300D}",
+            ),
+            (
+                "Orrery Records",
+                "Corvid Almanac \u{300E}Lantern Ferry\u{300F} MV",
+            ),
         ] {
             let outcome = run(&index, with(uploader, title, None, None));
             assert_eq!(
@@ -832,6 +939,14 @@ mod tests {
         // Without video words it is no upload of that shape.
         assert_eq!(
             crate::normalize::label_upload("Orrery Records – Corvid Almanac - Lantern Ferry"),
+            None
+        );
+        assert_eq!(
+            crate::normalize::label_upload("Corvid Almanac - Lantern Ferry (Live) [4K]"),
+            None
+        );
+        assert_eq!(
+            crate::normalize::label_upload("Corvid Almanac _ Lantern Ferry (Official Video)"),
             None
         );
     }
@@ -1083,12 +1198,47 @@ mod tests {
     #[test]
     fn another_name_of_the_artist_goes_to_review() {
         let index = library();
-        // Title, album and length agree, but the library does not know the name.
-        assert_offered(
-            &index,
-            with("Bramble Finch", "Saltmarsh", Some("Kettles"), Some(215)),
-            "ada",
-        );
+        // A name the library does not carry: the title alone, or beside the album or a
+        // length, or a length 3 s off, does not vouch for it.
+        for query in [
+            with("Bramble Finch", "Saltmarsh", None, None),
+            with("Bramble Finch", "Saltmarsh", Some("Kettles"), None),
+            with("Bramble Finch", "Saltmarsh", None, Some(215)),
+            with("Bramble Finch", "Saltmarsh", Some("Kettles"), Some(218)),
+            // A name the library carries is another act, whatever agrees.
+            with("Mina Sol", "Saltmarsh", Some("Kettles"), Some(215)),
+        ] {
+            assert_offered(&index, query, "ada");
+        }
+    }
+
+    #[test]
+    fn another_name_vouched_for_by_title_album_and_length_is_accepted() {
+        let index = library();
+        // The only song of its title, on the candidate's own album, within 2 s.
+        for seconds in [215, 217] {
+            let query = with("Bramble Finch", "Saltmarsh", Some("Kettles"), Some(seconds));
+            assert_eq!(run(&index, query).accepted_id(), Some("ada"));
+        }
+        // Not when another song shares the title, nor on a compilation, which holds other
+        // acts' recordings of it too.
+        let mut records = vec![
+            track("ada", &["Ada Quill"], "Saltmarsh", "Kettles", 215),
+            track(
+                "other",
+                &["The Velvet Orchards"],
+                "Saltmarsh",
+                "Tidewater",
+                240,
+            ),
+        ];
+        let shared = LibraryIndex::build(&records).expect("the library builds");
+        let query = with("Bramble Finch", "Saltmarsh", Some("Kettles"), Some(215));
+        assert_offered(&shared, query.clone(), "ada");
+        records.truncate(1);
+        records[0].album_artist = Some("Various Artists".to_string());
+        let compilation = LibraryIndex::build(&records).expect("the library builds");
+        assert_offered(&compilation, query, "ada");
     }
 
     #[test]
@@ -1099,6 +1249,8 @@ mod tests {
             "Orchard Hits 1990-2000",
             "Tidewater Vol. 2",
             "Tidewater II",
+            "Tidewater\u{b2}",
+            "Tidewater 2",
         ] {
             assert_offered(
                 &index,

@@ -30,8 +30,11 @@ impl<'a> Matcher<'a> {
         if short_form.is_none() {
             let shape = self.index.title_shape(item);
             // Titles in different scripts are compared by their Latin letters, which the
-            // shapes do not show.
+            // shapes do not show; so are two titles in another script, whose letters may
+            // differ where their Latin ones do not (`紅豆` and `红豆`, traditional and
+            // simplified).
             let reachable = query.shape.ascii != shape.ascii
+                || (!query.shape.ascii && !shape.ascii)
                 || query.shape.could_reach(shape, min_title)
                 || query
                     .shape_without_article
@@ -154,7 +157,13 @@ impl<'a> Matcher<'a> {
             if !fits(&query.title, &theirs) {
                 match normalize::without_renumbered_catalogue(&query.title, &theirs) {
                     Some((ours, others)) if fits(&ours, &others) => renumbered = true,
-                    _ => return None,
+                    // A movement named by the first words of its heading, without its number
+                    // ("Moonlight Sonata - Adagio" for "I. Adagio sostenuto"): another
+                    // movement may start so too. Offered, never accepted.
+                    _ => match normalize::with_movement_of(&query.title, &theirs) {
+                        Some(ours) if fits(&ours, &theirs) => renumbered = true,
+                        _ => return None,
+                    },
                 }
             }
             let names_movement = |title: &ParsedTitle| {
@@ -233,6 +242,25 @@ impl<'a> Matcher<'a> {
             && length_agrees;
         let artist_unknown =
             artist < self.config.artist_floor && (scripts_differ || artist_renamed);
+        // Such a name is vouched for when everything else names the recording: the same
+        // title, the candidate's own release (not a compilation, which holds other acts'
+        // recordings too), a length within 2 s. A name in the same script must also be none
+        // the library carries (then it is another act). Accepted only when no other song
+        // has the title ([`Matcher::decide`]).
+        let vouched = artist_unknown
+            && title + SCORE_SLACK >= UNKNOWN_ARTIST_TITLE_FLOOR
+            && query.album.as_deref().is_some_and(|ours| {
+                !view.album_norm().is_empty() && claims::same_release(ours, view.album_norm())
+            })
+            && durations.is_some_and(|(a, b)| a.abs_diff(b) <= SAME_LENGTH_MS)
+            && view
+                .album_artist_id()
+                .is_none_or(|id| view.artist_ids().contains(&id))
+            && (scripts_differ
+                || !query
+                    .artists
+                    .iter()
+                    .any(|name| self.index.artist_id(name).is_some()));
         let [w_title, w_artist, w_album, w_duration] = self.config.weights;
         let mut total = w_title * title;
         let mut weight = w_title;
@@ -306,6 +334,7 @@ impl<'a> Matcher<'a> {
             claims_backed,
             movement,
             whole_or_part,
+            vouched,
         })
     }
 

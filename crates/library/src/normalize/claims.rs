@@ -559,30 +559,41 @@ pub fn edit_words(title_edit: &str, album: &str) -> String {
 /// assert_eq!(edit_agreement("mono", ""), EditAgreement::Neutral);
 /// assert_eq!(edit_agreement("", "clean"), EditAgreement::Unusual);
 /// assert_eq!(edit_agreement("", ""), EditAgreement::Equal);
+/// assert_eq!(edit_agreement("single version", "radio edit"), EditAgreement::Alike);
+/// assert_eq!(edit_agreement("", "radio edit"), EditAgreement::Unusual);
 /// ```
 pub fn edit_agreement(ours: &str, theirs: &str) -> EditAgreement {
     if ours == theirs {
         return EditAgreement::Equal;
     }
     // Each mark: Some(true) for one side of a pair, Some(false) for the other.
-    let marks = |text: &str| -> [Option<bool>; 2] {
+    let marks = |text: &str| -> [Option<bool>; 3] {
         let has = |words: &[&str]| text.split(' ').any(|word| words.contains(&word));
         let mark = |yes: &[&str], no: &[&str]| match (has(yes), has(no)) {
             (true, false) => Some(true),
             (false, true) => Some(false),
             _ => None,
         };
+        // The single's edit, by any of its names ("Radio Edit", "Single Version", "Short
+        // Version", "Edit" alone); the album's recording is the usual one.
+        let words: Vec<&str> = text.split(' ').filter(|word| !word.is_empty()).collect();
+        let single = (words
+            .iter()
+            .any(|word| matches!(*word, "radio" | "single" | "short"))
+            || words == ["edit"])
+        .then_some(true);
         [
             mark(
                 &["explicit", "dirty", "uncensored"],
                 &["clean", "censored", "edited"],
             ),
             mark(&["mono"], &["stereo"]),
+            single,
         ]
     };
     let (a, b) = (marks(ours), marks(theirs));
-    // The usual edit of each pair: explicit, stereo.
-    const USUAL: [bool; 2] = [true, false];
+    // The usual edit of each pair: explicit, stereo, the album's.
+    const USUAL: [bool; 3] = [true, false, false];
     let mut agreement = EditAgreement::Neutral;
     for ((x, y), usual) in a.iter().zip(&b).zip(USUAL) {
         match (x, y) {

@@ -10,7 +10,7 @@ use super::*;
 
 /// Composer's surname (normalised), the nickname (normalised), and the title it stands for
 /// (as stores write it, parsed like any title).
-const NICKNAMES: [(&str, &str, &str); 33] = [
+const NICKNAMES: [(&str, &str, &str); 52] = [
     (
         "beethoven",
         "moonlight sonata",
@@ -172,15 +172,116 @@ const NICKNAMES: [(&str, &str, &str); 33] = [
         "wedding march",
         "A Midsummer Night's Dream, Op. 61: Wedding March",
     ),
+    // The same nicknames as German, French and Italian stores and the works' own languages
+    // write them.
+    (
+        "beethoven",
+        "mondscheinsonate",
+        "Piano Sonata No. 14 in C-sharp minor, Op. 27 No. 2",
+    ),
+    (
+        "beethoven",
+        "mondschein sonate",
+        "Piano Sonata No. 14 in C-sharp minor, Op. 27 No. 2",
+    ),
+    (
+        "beethoven",
+        "sonate au clair de lune",
+        "Piano Sonata No. 14 in C-sharp minor, Op. 27 No. 2",
+    ),
+    (
+        "beethoven",
+        "schicksalssinfonie",
+        "Symphony No. 5 in C minor, Op. 67",
+    ),
+    (
+        "mozart",
+        "a little night music",
+        "Serenade No. 13 in G major, K. 525",
+    ),
+    (
+        "tchaikovsky",
+        "symphonie pathetique",
+        "Symphony No. 6 in B minor, Op. 74",
+    ),
+    (
+        "grieg",
+        "i dovregubbens hall",
+        "Peer Gynt Suite No. 1, Op. 46: IV. In the Hall of the Mountain King",
+    ),
+    (
+        "vivaldi",
+        "la primavera",
+        "Violin Concerto in E major, Op. 8 No. 1, RV 269",
+    ),
+    (
+        "vivaldi",
+        "lestate",
+        "Violin Concerto in G minor, Op. 8 No. 2, RV 315",
+    ),
+    (
+        "vivaldi",
+        "lautunno",
+        "Violin Concerto in F major, Op. 8 No. 3, RV 293",
+    ),
+    (
+        "vivaldi",
+        "linverno",
+        "Violin Concerto in F minor, Op. 8 No. 4, RV 297",
+    ),
+    (
+        "vivaldi",
+        "der fruhling",
+        "Violin Concerto in E major, Op. 8 No. 1, RV 269",
+    ),
+    (
+        "vivaldi",
+        "der sommer",
+        "Violin Concerto in G minor, Op. 8 No. 2, RV 315",
+    ),
+    (
+        "vivaldi",
+        "der herbst",
+        "Violin Concerto in F major, Op. 8 No. 3, RV 293",
+    ),
+    (
+        "vivaldi",
+        "der winter",
+        "Violin Concerto in F minor, Op. 8 No. 4, RV 297",
+    ),
+    (
+        "vivaldi",
+        "le printemps",
+        "Violin Concerto in E major, Op. 8 No. 1, RV 269",
+    ),
+    (
+        "vivaldi",
+        "lete",
+        "Violin Concerto in G minor, Op. 8 No. 2, RV 315",
+    ),
+    (
+        "vivaldi",
+        "lautomne",
+        "Violin Concerto in F major, Op. 8 No. 3, RV 293",
+    ),
+    (
+        "vivaldi",
+        "lhiver",
+        "Violin Concerto in F minor, Op. 8 No. 4, RV 297",
+    ),
 ];
 
 /// Composer's surname and the name (normalised: numbers as digits) of a set whose works the
 /// table names by nickname: "Four Seasons - Winter" is the set's "Winter".
-const SETS: [(&str, &str); 4] = [
+const SETS: [(&str, &str); 8] = [
     ("vivaldi", "the 4 seasons"),
     ("vivaldi", "4 seasons"),
     ("vivaldi", "le quattro stagioni"),
     ("vivaldi", "quattro stagioni"),
+    ("vivaldi", "die vier jahreszeiten"),
+    ("vivaldi", "vier jahreszeiten"),
+    ("vivaldi", "les quatre saisons"),
+    ("vivaldi", "quatre saisons"),
 ];
 
 /// The catalogue title a query's title stands for when it names a work by a nickname of the
@@ -193,33 +294,50 @@ pub fn nickname_title(parsed: &ParsedTitle, artists: &[String]) -> Option<String
     let movement_number = work
         .filter(|w| w.movement.is_none())
         .and_then(|w| w.movement_number);
-    let named = match movement_number {
-        Some(_) => work.and_then(|w| w.head.as_deref())?,
-        None => parsed.base.as_str(),
-    };
     let composer_credited = |surname: &str| {
         artists
             .iter()
             .any(|artist| artist.rsplit(' ').next() == Some(surname))
     };
-    // The nickname beside the name of the set the work belongs to ("Four Seasons - Winter",
-    // "Winter (The Four Seasons)").
-    let in_set = SETS
-        .iter()
-        .filter(|(surname, _)| composer_credited(surname))
-        .find_map(|(_, set)| {
-            named
-                .strip_prefix(set)
-                .and_then(|rest| rest.strip_prefix(' '))
-                .or_else(|| named.strip_suffix(set)?.strip_suffix(' '))
-        });
-    let (_, _, title) = NICKNAMES.iter().find(|(surname, nickname, _)| {
-        (*nickname == named || in_set == Some(*nickname)) && composer_credited(surname)
-    })?;
-    Some(match movement_number {
-        Some(number) if !title.contains(':') && !title.contains(" - ") => {
+    // The table's title for a work named `named`, or beside the name of the set it belongs to
+    // ("Four Seasons - Winter", "Winter (The Four Seasons)").
+    let lookup = |named: &str| -> Option<&'static str> {
+        let in_set = SETS
+            .iter()
+            .filter(|(surname, _)| composer_credited(surname))
+            .find_map(|(_, set)| {
+                named
+                    .strip_prefix(set)
+                    .and_then(|rest| rest.strip_prefix(' '))
+                    .or_else(|| named.strip_suffix(set)?.strip_suffix(' '))
+            });
+        NICKNAMES
+            .iter()
+            .find(|(surname, nickname, _)| {
+                (*nickname == named || in_set == Some(*nickname)) && composer_credited(surname)
+            })
+            .map(|(_, _, title)| *title)
+    };
+    if let Some(number) = movement_number {
+        let title = lookup(work.and_then(|w| w.head.as_deref())?)?;
+        return Some(if title.contains(':') || title.contains(" - ") {
+            title.to_string()
+        } else {
             format!("{title} - movement {number}")
+        });
+    }
+    if let Some(title) = lookup(&parsed.base) {
+        return Some(title.to_string());
+    }
+    // A movement named after the nickname ("L'estate: III. Presto"): the work is the head.
+    let (head, movement) = work.and_then(|w| Some((w.head.as_deref()?, w.movement.as_deref()?)))?;
+    let title = lookup(head)?;
+    Some(if title.contains(':') || title.contains(" - ") {
+        title.to_string()
+    } else {
+        match work.and_then(|w| w.movement_number) {
+            Some(number) => format!("{title}: {number}. {movement}"),
+            None => format!("{title}: {movement}"),
         }
-        _ => title.to_string(),
     })
 }

@@ -112,6 +112,10 @@ pub fn name_similarity(a: &str, b: &str) -> f32 {
     if a == b {
         return 1.0;
     }
+    // Two names of one well-known act ("Ye" and "Kanye West", `방탄소년단` and "BTS").
+    if super::same_act(a, b) {
+        return super::SAME_ACT_SIMILARITY;
+    }
     let direct = name_similarity_same_script(a, b);
     if direct >= LOOSE_NAME_SIMILARITY {
         return direct;

@@ -293,6 +293,135 @@ fn titles_in_two_scripts_keep_the_other_one() {
 }
 
 #[test]
+fn a_nickname_in_single_quotes_and_the_work_before_a_numbered_movement() {
+    let quoted = |raw: &str| parse_title(raw).quoted;
+    assert_eq!(
+        quoted("Serenade No. 3 'Brineworks': II. Andante").as_deref(),
+        Some("brineworks")
+    );
+    assert_eq!(
+        quoted("Serenade No. 3 \u{2018}Brineworks\u{2019} - II. Andante").as_deref(),
+        Some("brineworks")
+    );
+    // Apostrophes are not quotes.
+    assert_eq!(quoted("Rock 'n' Roll Lantern"), None);
+    assert_eq!(quoted("Singin' in the Brineworks"), None);
+    assert_eq!(quoted("Brineworks' Lantern 'Til Dawn"), None);
+    let head = |raw: &str| parse_title(raw).work.and_then(|w| w.head);
+    assert_eq!(
+        head("Brineworks Serenade: II. Andante").as_deref(),
+        Some("brineworks serenade")
+    );
+}
+
+#[test]
+fn a_movement_number_after_a_colon_and_a_name_leaves_the_name_to_the_work() {
+    for raw in [
+        "Quince Suite: Lantern - 2nd movement",
+        "Quince Suite: Lantern (2nd Movement)",
+    ] {
+        let work = parse_title(raw).work.expect("a work");
+        assert_eq!(work.movement_number, Some(2), "{raw}");
+        assert_eq!(work.movement, None, "{raw}");
+        assert_eq!(work.head.as_deref(), Some("quince suite lantern"), "{raw}");
+    }
+}
+
+#[test]
+fn pieces_of_more_kinds_are_named_by_number_without_no() {
+    use crate::normalize::numbered_shorthand;
+    assert_eq!(
+        numbered_shorthand("brineworks gymnopedie 3").as_deref(),
+        Some("brineworks gymnopedie no 3")
+    );
+    assert_eq!(
+        numbered_shorthand("mazurka 5").as_deref(),
+        Some("mazurka no 5")
+    );
+    assert_eq!(numbered_shorthand("lantern 5"), None);
+}
+
+#[test]
+fn a_tempo_heading_in_brackets_is_a_movement() {
+    let work = parse_title("Harbour Serenade (Andante con moto)")
+        .work
+        .expect("a work");
+    assert_eq!(work.movement.as_deref(), Some("andante con moto"));
+    assert_eq!(
+        parse_title("Harbour Serenade (Andante con moto)").base,
+        parse_title("Harbour Serenade - Andante con moto").base
+    );
+    // A form word, or a bracket after a colon, stays as it was.
+    assert!(parse_title("Lantern Ferry (Finale)").work.is_none());
+    assert_eq!(
+        parse_title("Harbour Serenade: II. Andante (Allegro Take)")
+            .work
+            .and_then(|w| w.movement_number),
+        Some(2)
+    );
+}
+
+#[test]
+fn spoken_contractions_are_spelled_out_for_the_short_form_too() {
+    let parsed = parse_title("I Wanna Sail with the Lantern (Who Keeps Me)");
+    assert!(
+        parsed
+            .alternates()
+            .contains(&"i want to sail with the lantern".to_string()),
+        "{:?}",
+        parsed.alternates()
+    );
+    assert_eq!(
+        parse_title("Sweet Ferry O' Mine").spoken.as_deref(),
+        Some("sweet ferry of mine")
+    );
+    assert_eq!(
+        parse_title("Lovin' the Lantern").spoken.as_deref(),
+        Some("loving the lantern")
+    );
+}
+
+#[test]
+fn the_credited_composer_before_a_work_is_no_part_of_the_title() {
+    use crate::normalize::without_composer_prefix;
+    let title = "Trevane: Suite lunaire, L. 44: II. Nuit de verre";
+    assert_eq!(
+        without_composer_prefix(title, "Anselm Trevane"),
+        Some("Suite lunaire, L. 44: II. Nuit de verre")
+    );
+    // Another name, or a title that names no work, keeps its colon.
+    assert_eq!(without_composer_prefix(title, "Corvid Almanac"), None);
+    assert_eq!(
+        without_composer_prefix("Trevane: Lantern Ferry", "Anselm Trevane"),
+        None
+    );
+}
+
+#[test]
+fn nicknames_in_other_languages_and_before_a_named_movement() {
+    let title = |raw: &str, artist: &str| nickname_title(&parse_title(raw), &[artist.to_string()]);
+    assert_eq!(
+        title("L'estate: III. Presto", "vivaldi").as_deref(),
+        Some("Violin Concerto in G minor, Op. 8 No. 2, RV 315: 3. presto")
+    );
+    assert_eq!(
+        title(
+            "Die vier Jahreszeiten: Der Winter - I. Allegro non molto",
+            "vivaldi"
+        )
+        .as_deref(),
+        Some("Violin Concerto in F minor, Op. 8 No. 4, RV 297: 1. allegro non molto")
+    );
+    assert_eq!(
+        title("Mondscheinsonate", "beethoven").as_deref(),
+        Some("Piano Sonata No. 14 in C-sharp minor, Op. 27 No. 2")
+    );
+    // Another composer's, or a title the table does not hold: none.
+    assert_eq!(title("L'estate: III. Presto", "trevane"), None);
+    assert_eq!(title("Brineworks: II. Andante", "vivaldi"), None);
+}
+
+#[test]
 fn numbers_keys_and_catalogues_are_written_one_way() {
     let base = |raw: &str| parse_title(raw).base;
     assert_eq!(base("Nine to Five"), base("9 to 5"));
@@ -301,6 +430,34 @@ fn numbers_keys_and_catalogues_are_written_one_way() {
     assert_eq!(base("Mambo #5"), "mambo no 5");
     assert_eq!(base("Love, Pt. 2"), "love part 2");
     assert_eq!(base("No One"), "no one");
+    // After "Number" or "No." a word is a number; "No One" is the pronoun.
+    assert_eq!(base("Lantern Number Seven"), base("Lantern No. 7"));
+    assert_eq!(base("Lantern Nr. Twelve"), "lantern no 12");
+    assert_eq!(base("Lantern No. Five"), "lantern no 5");
+    assert_eq!(base("No One Tides"), "no one tides");
+    // "N.5" is number 5; "Teil", "Partie", "Parte" before a number a part.
+    assert_eq!(base("Lantern N.5"), "lantern no 5");
+    assert_eq!(base("Lantern Ferry, Teil 2"), base("Lantern Ferry, Part 2"));
+    assert_eq!(base("Parte de la Ferry"), "parte de la ferry");
+    // A Roman numeral glued to its part, and a range of parts.
+    assert_eq!(base("Lantern Ferry, Pt.II"), base("Lantern Ferry, Part II"));
+    assert_eq!(
+        base("Tidewater Suite Parts One to Five"),
+        base("Tidewater Suite Pts. 1-5")
+    );
+    assert_eq!(base("Tidewater Suite Part 1-5"), "tidewater suite part 1 5");
+    assert_eq!(base("Spare Parts"), "spare parts");
+    // An ordinal word before "Movement" as digits; elsewhere a word.
+    assert_eq!(
+        base("Harbour Serenade - First Movement"),
+        base("Harbour Serenade - 1st Movement")
+    );
+    assert_eq!(base("First Light Harbour"), "first light harbour");
+    // A year read in pairs.
+    assert_eq!(base("Nineteen Eighty-Three Tides"), "1983 tides");
+    assert_eq!(base("Twenty Twelve"), "2012");
+    assert_eq!(base("Ten Twenty"), "10 20");
+    assert_eq!(base("Twenty Two Tides"), "22 tides");
     let key = |raw: &str| parse_title(raw).work.and_then(|w| w.key);
     for raw in [
         "Waltz in D♭ Major",

@@ -149,6 +149,14 @@ impl ParsedTitle {
                 forms.push(form.clone());
             }
         }
+        // The short form spelled out too ("i want to dance with somebody" for "I Wanna Dance
+        // with Somebody (Who Loves Me)").
+        if let Some(spoken) = self.short.as_deref().and_then(spoken_form)
+            && spoken != self.base
+            && !forms.contains(&spoken)
+        {
+            forms.push(spoken);
+        }
         forms
     }
 
@@ -405,7 +413,7 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
     // A 7-inch or 45 single's edit ("7\" Version", "7 Inch Edit", "45 Version") is the
     // single's: read as "single". A 12-inch one is the extended mix: read as that.
     if let Some(at) = words.iter().position(|word| matches!(*word, "7" | "45")) {
-        let inch = usize::from(words.get(at + 1) == Some(&"inch"));
+        let inch = usize::from(matches!(words.get(at + 1), Some(&("inch" | "rpm"))));
         if words
             .get(at + 1 + inch)
             .is_some_and(|next| matches!(*next, "version" | "edit" | "mix" | "single"))
@@ -421,6 +429,26 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
         {
             words.splice(at..=at + inch + 1, ["extended", "mix"]);
         }
+    }
+    // A single's edit by the other names shops give it: "Short Version", "Short Edit",
+    // "Radio Cut", "Promo Edit" are the radio edit; a market before an edit ("US Radio
+    // Edit", "UK Single Version") names which country's single, the same edit.
+    for at in 0..words.len() {
+        match (words[at], words.get(at + 1).copied()) {
+            ("short" | "promo", Some("version" | "edit")) => {
+                words[at] = "radio";
+                words[at + 1] = "edit";
+            }
+            ("radio", Some("cut")) => words[at + 1] = "edit",
+            _ => {}
+        }
+    }
+    if words.len() >= 3
+        && matches!(words[0], "us" | "uk")
+        && matches!(words[1], "radio" | "single" | "album")
+        && matches!(words[2], "edit" | "version")
+    {
+        words.remove(0);
     }
     // "Extended Version", "Extended Edit" and "Extended" alone name the extended mix, "Club
     // Version" and "Club Edit" the club mix: a remix by what it is, as "Extended Mix" and
@@ -462,6 +490,42 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             words.splice(at..words.len() - 1, ["album"]);
         }
     }
+    // "Clean Mix", "Explicit Mix", "Dirty Mix", "Video Mix": the edit they name, as "Clean
+    // Version" and "Video Version" are, not a remix.
+    for at in 1..words.len() {
+        if words[at] == "mix"
+            && matches!(
+                words[at - 1],
+                "clean" | "dirty" | "explicit" | "censored" | "uncensored" | "video"
+            )
+        {
+            words[at] = "version";
+        }
+    }
+    // A surround or immersive mix ("Quad Mix", "5.1 Mix", "Dolby Atmos Mix"): the recording
+    // mixed again, like a year's mix below.
+    let surround = |word: &str| {
+        matches!(
+            word,
+            "quad"
+                | "quadraphonic"
+                | "surround"
+                | "atmos"
+                | "dolby"
+                | "spatial"
+                | "51"
+                | "71"
+                | "binaural"
+        )
+    };
+    if words.iter().any(|word| surround(word))
+        && words.iter().any(|word| matches!(*word, "mix" | "remix"))
+        && words.iter().all(|word| {
+            surround(word) || matches!(*word, "mix" | "remix" | "stereo" | "mono" | "audio")
+        })
+    {
+        return Segment::Qualifier(join_words(words.iter().copied()));
+    }
     let words = words;
     let Some(first) = words.first() else {
         return Segment::Noise(String::new());
@@ -492,6 +556,22 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
                 )
             })
     };
+    // A mix named by its year alone ("2019 Mix", "2011 Remix", "2009 Stereo Mix"): the
+    // recording mixed again, by no remixer. Not a remix, not the recording as released: a
+    // qualifier the candidate's title must carry (offered with the recording otherwise).
+    let is_year = |word: &str| {
+        word.len() == 4
+            && word.bytes().all(|b| b.is_ascii_digit())
+            && (word.starts_with("19") || word.starts_with("20"))
+    };
+    if words.iter().any(|word| is_year(word))
+        && words.iter().any(|word| matches!(*word, "mix" | "remix"))
+        && words.iter().all(|word| {
+            is_year(word) || matches!(*word, "mix" | "remix" | "stereo" | "mono" | "new")
+        })
+    {
+        return Segment::Qualifier(join_words(words.iter().copied()));
+    }
     let mut tags = VersionTags::NONE;
     for (at, word) in words.iter().enumerate() {
         if !plain_mix(at) {
@@ -634,6 +714,8 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
     let raw = unsourced.as_deref().unwrap_or(raw);
     let spelled = spell_accidentals(raw);
     let raw = spelled.as_ref();
+    let dashed = movement_bracket_as_dash(raw);
+    let raw = dashed.as_deref().unwrap_or(raw);
     let mut parsed = ParsedTitle::default();
     let mut version_texts: Vec<String> = Vec::new();
     let mut edit_texts: Vec<String> = Vec::new();
@@ -831,7 +913,44 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
 }
 
 /// Text-speak words and what they spell out.
-pub(super) const TEXT_SPEAK: [(&str, &str); 16] = [
+pub(super) const TEXT_SPEAK: [(&str, &str); 51] = [
+    // Spoken contractions and dropped letters, as titles write them ("I Wanna Dance with
+    // Somebody", "Sweet Child O' Mine", "Rock 'n' Roll", "Lovin' You").
+    ("wanna", "want to"),
+    ("gonna", "going to"),
+    ("gotta", "got to"),
+    ("gimme", "give me"),
+    ("lemme", "let me"),
+    ("kinda", "kind of"),
+    ("outta", "out of"),
+    ("ya", "you"),
+    ("til", "until"),
+    ("till", "until"),
+    ("o", "of"),
+    ("n", "and"),
+    ("lovin", "loving"),
+    ("livin", "living"),
+    ("rockin", "rocking"),
+    ("rollin", "rolling"),
+    ("feelin", "feeling"),
+    ("nothin", "nothing"),
+    ("somethin", "something"),
+    ("goin", "going"),
+    ("comin", "coming"),
+    ("doin", "doing"),
+    ("talkin", "talking"),
+    ("walkin", "walking"),
+    ("dancin", "dancing"),
+    ("dreamin", "dreaming"),
+    ("fallin", "falling"),
+    ("cryin", "crying"),
+    ("tryin", "trying"),
+    ("movin", "moving"),
+    ("runnin", "running"),
+    ("singin", "singing"),
+    ("thinkin", "thinking"),
+    ("waitin", "waiting"),
+    ("lookin", "looking"),
     ("u", "you"),
     ("ur", "your"),
     ("r", "are"),
@@ -883,11 +1002,16 @@ pub fn spoken_form(normalized: &str) -> Option<String> {
     changed.then(|| out.join(" "))
 }
 
-/// The text between the first pair of double quotes ("…", “…”, „…“, «…»), if any.
+/// The text between the first pair of double quotes ("…", “…”, „…“, «…»), if any; else
+/// between single quotes that open a word and close one ('Pathétique', ‘Eroica’), of three
+/// letters or more — not an apostrophe ("Rock 'n' Roll", "Singin' in the Rain").
 pub(super) fn quoted_words(raw: &str) -> Option<&str> {
-    let (open_at, open) = raw
+    let Some((open_at, open)) = raw
         .char_indices()
-        .find(|(_, c)| matches!(c, '"' | '\u{201C}' | '\u{201E}' | '\u{00AB}'))?;
+        .find(|(_, c)| matches!(c, '"' | '\u{201C}' | '\u{201E}' | '\u{00AB}'))
+    else {
+        return single_quoted_words(raw);
+    };
     let closes: &[char] = match open {
         '\u{00AB}' => &['\u{00BB}'],
         '"' => &['"'],
@@ -896,6 +1020,29 @@ pub(super) fn quoted_words(raw: &str) -> Option<&str> {
     let inner = &raw[open_at + open.len_utf8()..];
     let close_at = inner.find(closes)?;
     Some(&inner[..close_at]).filter(|text| !text.trim().is_empty())
+}
+
+/// The text between single quotes that open a word (after a space or at the start) and close
+/// one (before a space, a stop or the end), of three letters or more.
+fn single_quoted_words(raw: &str) -> Option<&str> {
+    let chars: Vec<(usize, char)> = raw.char_indices().collect();
+    let opens = |at: usize| {
+        matches!(chars[at].1, '\'' | '\u{2018}')
+            && (at == 0 || chars[at - 1].1.is_whitespace())
+            && chars.get(at + 1).is_some_and(|(_, c)| c.is_alphanumeric())
+    };
+    let closes = |at: usize| {
+        matches!(chars[at].1, '\'' | '\u{2019}')
+            && at > 0
+            && !chars[at - 1].1.is_whitespace()
+            && chars.get(at + 1).is_none_or(|(_, c)| {
+                c.is_whitespace() || matches!(c, ':' | ',' | ';' | ')' | ']' | '.')
+            })
+    };
+    let open = (0..chars.len()).find(|at| opens(*at))?;
+    let close = (open + 1..chars.len()).find(|at| closes(*at))?;
+    let inner = &raw[chars[open].0 + chars[open].1.len_utf8()..chars[close].0];
+    (inner.chars().filter(|c| c.is_alphabetic()).count() >= 3).then_some(inner)
 }
 
 /// Writes a key's accidentals as words: "E♭" and "Eb major" as "E flat", "C♯" and "C#" as
@@ -987,6 +1134,14 @@ pub(super) const TENS: [&str; 8] = [
     "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
 ];
 
+/// True when a word names a number: digits, a Roman numeral, a number word.
+fn names_number(word: &str) -> bool {
+    (!word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()))
+        || super::roman_value(word).is_some()
+        || UNITS.contains(&word)
+        || TENS.contains(&word)
+}
+
 /// Words that name a part or number, each written one way ("pt" and "part", "nr", "number"
 /// and "no", "volume" and "vol").
 pub(super) fn canonical_number_word(word: &str) -> &str {
@@ -1005,27 +1160,64 @@ pub(super) fn canonical_number_word(word: &str) -> &str {
 /// 5"), and the part/number words in one spelling ("Pt." and "Part", "Number" and "No.").
 pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let unit = |w: &str| UNITS.iter().position(|u| *u == w);
+    // A number of two digits written in words at `at` ("nineteen", "ninety nine"), and how
+    // many words it took.
+    let two_digits = |at: usize| -> Option<(u32, usize)> {
+        let word = *words.get(at)?;
+        if let Some(tens) = TENS.iter().position(|t| *t == word) {
+            let value = (tens as u32 + 2) * 10;
+            return Some(
+                match words
+                    .get(at + 1)
+                    .and_then(|w| unit(w))
+                    .filter(|u| (1..10).contains(u))
+                {
+                    Some(u) => (value + u as u32, 2),
+                    None => (value, 1),
+                },
+            );
+        }
+        unit(word)
+            .filter(|u| (10..20).contains(u))
+            .map(|u| (u as u32, 1))
+    };
     let mut at = 0;
     while at < words.len() {
         let word = words[at];
-        let unit = |w: &str| UNITS.iter().position(|u| *u == w);
-        let after_no = out.last().is_some_and(|w| w == "no");
-        if let Some(tens) = TENS.iter().position(|t| *t == word) {
-            let value = (tens as u32 + 2) * 10;
-            match words
-                .get(at + 1)
-                .and_then(|w| unit(w))
-                .filter(|u| (1..10).contains(u))
-            {
-                Some(u) => {
-                    out.push((value + u as u32).to_string());
-                    at += 2;
+        // "No One" is a pronoun; "No. Five", "Number Five" and "Nr. Five" are numbers.
+        let after_no = at > 0 && words[at - 1] == "no" && word == "one";
+        if let Some((value, used)) = two_digits(at) {
+            // A year read in pairs: "Nineteen Ninety-Nine" is 1999, "Twenty Twelve" 2012.
+            match two_digits(at + used).filter(|_| value >= 11) {
+                Some((low, more)) => {
+                    out.push((value * 100 + low).to_string());
+                    at += used + more;
+                }
+                None if value >= 20 || !after_no => {
+                    out.push(value.to_string());
+                    at += used;
                 }
                 None => {
-                    out.push(value.to_string());
+                    out.push(word.to_string());
                     at += 1;
                 }
             }
+            continue;
+        }
+        // "First Movement" as "1st Movement", how the number is read.
+        if let Some(number) = ["first", "second", "third", "fourth", "fifth", "sixth"]
+            .iter()
+            .position(|ordinal| *ordinal == word)
+            .filter(|_| {
+                words
+                    .get(at + 1)
+                    .is_some_and(|next| matches!(*next, "movement" | "mvt" | "mov"))
+            })
+        {
+            let suffix = ["st", "nd", "rd", "th", "th", "th"][number];
+            out.push(format!("{}{suffix}", number + 1));
+            at += 1;
             continue;
         }
         if let Some(value) = unit(word).filter(|_| !after_no) {
@@ -1033,17 +1225,57 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
             at += 1;
             continue;
         }
-        // "no5", "pt2", "vol1", "op27": the word and the number apart.
+        // "no5", "pt2", "vol1", "op27": the word and the number apart; "ptii" ("Pt.II")
+        // the part and its Roman numeral.
         let letters = word.bytes().take_while(u8::is_ascii_lowercase).count();
         let (prefix, digits) = word.split_at(letters);
+        // "N.5" (read "n5") is the Italian and Spanish "N. 5", number 5.
         let glued = matches!(
             prefix,
-            "no" | "nr" | "pt" | "pts" | "part" | "vol" | "op" | "opus" | "bwv" | "kv" | "hwv"
+            "no" | "nr"
+                | "n"
+                | "pt"
+                | "pts"
+                | "part"
+                | "vol"
+                | "op"
+                | "opus"
+                | "bwv"
+                | "kv"
+                | "hwv"
         ) && !digits.is_empty()
             && digits.bytes().all(|b| b.is_ascii_digit());
+        let glued_roman = ["pt", "pts", "part", "vol"].iter().find_map(|label| {
+            let numeral = word.strip_prefix(label)?;
+            (numeral.len() >= 2 && super::roman_value(numeral).is_some())
+                .then_some((*label, numeral))
+        });
         if glued {
-            out.push(canonical_number_word(prefix).to_string());
+            out.push(canonical_number_word(if prefix == "n" { "no" } else { prefix }).to_string());
             out.push(digits.to_string());
+        } else if let Some((label, numeral)) = glued_roman {
+            out.push(canonical_number_word(label).to_string());
+            out.push(numeral.to_string());
+        } else if matches!(word, "teil" | "partie" | "parte")
+            && words.get(at + 1).is_some_and(|next| names_number(next))
+        {
+            // "Teil 2", "Partie 2", "Parte 2": the German, French, Italian and Spanish part.
+            out.push("part".to_string());
+        } else if matches!(word, "parts" | "pts")
+            && words.get(at + 1).is_some_and(|next| names_number(next))
+        {
+            // "Parts 1-5" and "Pts. 1-5" as "Part 1-5"; "Parts One to Five" as "Part 1 5".
+            out.push("part".to_string());
+            if let (Some(first), Some(to), Some(last)) =
+                (words.get(at + 1), words.get(at + 2), words.get(at + 3))
+                && matches!(*to, "to" | "through" | "thru")
+                && names_number(first)
+                && names_number(last)
+            {
+                out.extend(canonical_numbers(&[first, last]));
+                at += 4;
+                continue;
+            }
         } else {
             out.push(canonical_number_word(word).to_string());
         }

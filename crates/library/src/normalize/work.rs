@@ -38,7 +38,8 @@ pub struct WorkParts {
     /// rest of a classical title in many ways; these they keep.
     pub catalogue_keys: Vec<String>,
     /// The work before an unnumbered subtitle, when it names a number or key of its own
-    /// ("gymnopedie no 1" for "Gymnopédie No. 1: Lent et douloureux"). Looked up for a
+    /// ("gymnopedie no 1" for "Gymnopédie No. 1: Lent et douloureux"), or before a numbered
+    /// movement ("moonlight sonata" for "Moonlight Sonata: I. Adagio"). Looked up for a
     /// query only: a library title's head would let a whole work stand for one movement.
     pub head: Option<String>,
     /// The work by its name and number alone, without key, catalogue or nickname ("symphony
@@ -311,6 +312,45 @@ const MOVEMENT_WORDS: [&str; 31] = [
     "intermezzo",
 ];
 
+/// A title ending in a movement's tempo heading in brackets, without a colon or a dash
+/// before it ("Eine kleine Nachtmusik (Allegro)"), written with a dash ("Eine kleine
+/// Nachtmusik - Allegro"), as stores write it otherwise. Only tempo words: a form word in
+/// brackets ("(Prelude)", "(Finale)") may be a pop song's part.
+pub(super) fn movement_bracket_as_dash(raw: &str) -> Option<String> {
+    const TEMPO_WORDS: [&str; 15] = [
+        "allegro",
+        "allegretto",
+        "adagio",
+        "adagietto",
+        "andante",
+        "andantino",
+        "largo",
+        "larghetto",
+        "lento",
+        "presto",
+        "prestissimo",
+        "vivace",
+        "moderato",
+        "menuetto",
+        "scherzo",
+    ];
+    let inner = raw.trim_end().strip_suffix(')')?;
+    let open = inner.rfind('(')?;
+    let (before, heading) = (inner[..open].trim_end(), &inner[open + 1..]);
+    if before.is_empty()
+        || before.contains([':', '(', '['])
+        || DASH_SEPARATORS
+            .iter()
+            .any(|separator| before.contains(separator))
+    {
+        return None;
+    }
+    let words = normalize_title_words(heading);
+    let first = words.split(' ').next()?;
+    (TEMPO_WORDS.contains(&first) && words.split(' ').count() <= 4)
+        .then(|| format!("{before} - {heading}"))
+}
+
 /// True when a dash suffix is a movement's heading: it starts with a tempo or form word.
 fn names_a_movement(suffix: &str) -> bool {
     normalize_title_words(suffix)
@@ -530,9 +570,32 @@ pub(super) fn numbered_work(work: &str, nickname: Option<&str>) -> Option<String
 
 /// Kinds of work shorthand numbers without "No." ("Symphony 5", "5th Symphony", "Cello Suite
 /// 1"): the unambiguous ones ("March 5" may be a date).
-const NUMBERED_KINDS: [&str; 12] = [
-    "symphony", "sonata", "concerto", "quartet", "quintet", "suite", "etude", "nocturne",
-    "prelude", "partita", "cantata", "serenade",
+const NUMBERED_KINDS: [&str; 25] = [
+    "symphony",
+    "sonata",
+    "concerto",
+    "quartet",
+    "quintet",
+    "suite",
+    "etude",
+    "nocturne",
+    "prelude",
+    "partita",
+    "cantata",
+    "serenade",
+    "gymnopedie",
+    "gnossienne",
+    "waltz",
+    "mazurka",
+    "polonaise",
+    "ballade",
+    "impromptu",
+    "rhapsody",
+    "arabesque",
+    "bagatelle",
+    "invention",
+    "scherzo",
+    "fantasia",
 ];
 
 /// A work written in shorthand without "No." ("symphony 5", "5th symphony", "cello suite 1")
@@ -618,6 +681,12 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
             if number.is_none() && (work_key.is_some() || !work_catalogue.is_empty()) {
                 parts.head = Some(work.clone());
             }
+            // "Moonlight Sonata: I. Adagio", "Moonlight Sonata - Adagio": the work before a
+            // movement, where the library names the work otherwise; the movement's number and
+            // name still decide.
+            if parts.head.is_none() {
+                parts.head = Some(work.clone());
+            }
             parts.movement = Some(movement);
             parts.movement_number = number;
             work_text = work;
@@ -627,7 +696,12 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
     // - 1st movement", "Moonlight Sonata 3rd Movement".
     if parts.movement_number.is_none() {
         let named = parts.movement.as_deref().and_then(movement_phrase);
-        if let Some(number) = named.and_then(|(number, rest)| rest.is_empty().then_some(number)) {
+        if let Some((number, rest)) = named {
+            // "The Four Seasons: Winter - 1st movement": what comes before the number is
+            // still the work's name.
+            if !rest.is_empty() {
+                work_text = format!("{work_text} {rest}");
+            }
             parts.movement = None;
             parts.movement_head = None;
             parts.movement_number = Some(number);
@@ -841,6 +915,49 @@ pub(super) fn movements_alike(a: &WorkParts, b: &WorkParts) -> Option<bool> {
                 || first_word(y, x)
         })
     }))
+}
+
+/// The title without the composer's name before a classical work ("Mozart: Serenade No. 13
+/// in G major, K. 525: I. Allegro"), when that name is the credited artist's or its surname
+/// ("Mozart" for "Wolfgang Amadeus Mozart") and what follows names a work (a key, a
+/// catalogue number or a movement); else `None`. "Mission: Impossible" keeps its colon.
+pub fn without_composer_prefix<'t>(raw: &'t str, artist: &str) -> Option<&'t str> {
+    let (prefix, rest) = raw.split_once(": ")?;
+    let prefix = normalize_text(prefix);
+    if prefix.is_empty()
+        || prefix.split(' ').count() > 4
+        || prefix.bytes().any(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let surname = |name: &str| name.rsplit(' ').next().map(str::to_string);
+    let credited = super::split_artists(artist).iter().any(|name| {
+        *name == prefix || (surname(name).is_some() && surname(name) == surname(&prefix))
+    });
+    let rest = rest.trim();
+    (credited && work_parts(rest, &normalize_title_words(rest)).is_some()).then_some(rest)
+}
+
+/// `ours` with `theirs`'s movement, when `ours` names a movement without a number by the
+/// first words of `theirs`'s heading ("adagio" for "adagio sostenuto"); else `None`.
+pub fn with_movement_of(ours: &ParsedTitle, theirs: &ParsedTitle) -> Option<ParsedTitle> {
+    let (our_work, their_work) = (ours.work.as_deref()?, theirs.work.as_deref()?);
+    if our_work.movement_number.is_some() {
+        return None;
+    }
+    let (short, long) = (
+        our_work.movement.as_deref()?,
+        their_work.movement.as_deref()?,
+    );
+    if short == long || !long.starts_with(&format!("{short} ")) {
+        return None;
+    }
+    let mut work = our_work.clone();
+    work.movement = Some(long.to_string());
+    work.movement_number = their_work.movement_number;
+    let mut title = ours.clone();
+    title.work = Some(Box::new(work));
+    Some(title)
 }
 
 /// Compares the classical parts of two parsed titles. Either side may leave things out —
