@@ -313,7 +313,7 @@ impl UpstreamIndex {
     /// Until the keeper has read them again, the items an added, updated or removed event
     /// names (their parents included) are stale: the copy and the index give no answer, the
     /// server does ([`UpstreamIndex::has_stale`]). An event naming no item (a scan) leaves
-    /// everything stale until the next pass ([`ANY_ITEM`]).
+    /// everything stale until the next pass (`ANY_ITEM`).
     pub fn note_change(&self, event: &ChangeEvent) -> bool {
         // Sent even before the index is ready: a failed first build is tried again at once
         // when the server speaks.
