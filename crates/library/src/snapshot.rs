@@ -66,8 +66,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// keys; 20, spoken contractions and dropped letters are spelled out as text-speak is
 /// ("Wanna", "O'", "Lovin'"), for a title's short form too: other title forms; 21, "Clean
 /// Mix", "Explicit Mix" and "Video Mix" are the edits they name and a surround mix ("Quad
-/// Mix", "Dolby Atmos Mix") a qualifier, not remixes: other version tags and edit words.
-pub const FORMAT_VERSION: u32 = 21;
+/// Mix", "Dolby Atmos Mix") a qualifier, not remixes: other version tags and edit words; 22,
+/// a Roman numeral alone after a numbered or nicknamed work ("Symphony No. 5 - I", "Moonlight
+/// Sonata III") is its movement's number: other title forms.
+pub const FORMAT_VERSION: u32 = 22;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -899,6 +899,9 @@ fn classical_shorthand_finds_a_movement_by_number_and_its_work_by_number_or_nick
         "Lighthouse Symphony Mvt. 2",
         "Symphony 3 - II",
         "3rd Symphony - 2nd movement",
+        "Symphony No. 3 II",
+        "Symphony No. 3 \"Lighthouse\" II",
+        "Symphony No. 3 in A minor: II",
     ] {
         let outcome = run(&index, TrackQuery::new("Marwick", title));
         assert_eq!(
@@ -908,7 +911,12 @@ fn classical_shorthand_finds_a_movement_by_number_and_its_work_by_number_or_nick
         );
     }
     // Another movement, or the whole work without a length to tell, is not one of these.
-    for title in ["Lighthouse Symphony (1st Movement)", "Lighthouse Symphony"] {
+    for title in [
+        "Lighthouse Symphony (1st Movement)",
+        "Lighthouse Symphony",
+        "Symphony No. 3 - I",
+        "Symphony No. 3 III",
+    ] {
         let outcome = run(&index, TrackQuery::new("Edda Marwick", title));
         assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
     }

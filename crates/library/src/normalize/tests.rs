@@ -667,8 +667,29 @@ fn movements_named_by_number_and_works_by_number_or_nickname() {
         let movement = parsed.work.as_deref().and_then(|w| w.movement_number);
         assert_eq!(movement, Some(number), "{title}");
     }
-    // A pop title that ends on a number is no movement.
+    // A movement's Roman numeral alone after a numbered work, with or without a separator.
+    for (title, number) in [
+        ("Symphony No. 3 - I", 1),
+        ("Symphony No. 3: I", 1),
+        ("Symphony No. 3 \"Lighthouse\" IV", 4),
+        ("Sonata No. 2, Op. 9 No. 1 III", 3),
+    ] {
+        let parsed = parse_title(title);
+        let movement = parsed.work.as_deref().and_then(|w| w.movement_number);
+        assert_eq!(movement, Some(number), "{title}");
+    }
+    // A pop title that ends on a number is no movement, nor a numeral after an unnumbered
+    // title that no table knows as a work ("Lighthouse Symphony II" may be the second one).
     assert!(parse_title("Movement 2 (Join In)").work.is_none());
+    for title in [
+        "Harbour Lights: I",
+        "Harbour Lights II",
+        "Lighthouse Symphony II",
+    ] {
+        let parsed = parse_title(title);
+        let movement = parsed.work.as_deref().and_then(|w| w.movement_number);
+        assert_eq!(movement, None, "{title}");
+    }
     let library = parse_title("Symphony No. 3 in A minor, Op. 40 \"Lighthouse\": II. Largo");
     let work = library.work.as_deref().expect("a work");
     assert_eq!(work.numbered.as_deref(), Some("symphony no 3"));

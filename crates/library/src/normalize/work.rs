@@ -260,6 +260,10 @@ pub(super) fn split_movement(raw: &str) -> Option<(&str, Option<u32>, &str)> {
         match movement_numeral(&raw[at + separator_len..]) {
             // "The Four Seasons: Spring - I. Allegro": the numbered movement after the dash.
             (Some(number), name) if after_colon => return Some((&raw[..at], Some(number), name)),
+            // "Symphony No. 5 - I": a movement by its number alone.
+            (None, name) if after_colon && bare_movement_number(name, &raw[..at]).is_some() => {
+                return Some((&raw[..at], bare_movement_number(name, &raw[..at]), ""));
+            }
             // "Gymnopédie No. 3 - Lent et grave": a numbered piece and its subtitle;
             // "Eine kleine Nachtmusik - Allegro": a movement by its tempo or form.
             (None, name)
@@ -271,9 +275,34 @@ pub(super) fn split_movement(raw: &str) -> Option<(&str, Option<u32>, &str)> {
             _ => {}
         }
     }
-    let at = colon?;
-    let (number, name) = movement_numeral(&raw[at + 1..]);
-    Some((&raw[..at], number, name))
+    let Some(at) = colon else {
+        // "Moonlight Sonata III", "Symphony No. 6 \"Pathétique\" IV": a Roman numeral after
+        // the work without a separator.
+        let (work, numeral) = raw.trim_end().rsplit_once(char::is_whitespace)?;
+        let work = work.trim_end_matches([' ', ',']);
+        return bare_movement_number(numeral, work).map(|number| (work, Some(number), ""));
+    };
+    match movement_numeral(&raw[at + 1..]) {
+        // "Symphony No. 5: I".
+        (None, name) if bare_movement_number(name, &raw[..at]).is_some() => {
+            Some((&raw[..at], bare_movement_number(name, &raw[..at]), ""))
+        }
+        (number, name) => Some((&raw[..at], number, name)),
+    }
+}
+
+/// A movement's number written alone after its work ("I", "III"), without a name, as
+/// scrobbles and ripped tags write it: a Roman numeral in capitals from I to XII, after a
+/// work that names its number ("Symphony No. 5", "Op. 27 No. 2") or a well-known nickname
+/// ("Moonlight Sonata"). A lone "I" after any other title is no movement ("Love: I").
+fn bare_movement_number(text: &str, work: &str) -> Option<u32> {
+    let text = text.trim().trim_end_matches('.');
+    if text.is_empty() || !text.bytes().all(|b| b"IVX".contains(&b)) {
+        return None;
+    }
+    let value = roman_value(&text.to_ascii_lowercase())?;
+    let numbered = names_numbered_work(work) || super::nicknames::names_a_nicknamed_work(work);
+    ((1..=12).contains(&value) && numbered).then_some(value)
 }
 
 /// Tempo and form words a movement's heading starts with ("Allegro con brio", "Menuetto.
