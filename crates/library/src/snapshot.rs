@@ -68,8 +68,9 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// Mix", "Explicit Mix" and "Video Mix" are the edits they name and a surround mix ("Quad
 /// Mix", "Dolby Atmos Mix") a qualifier, not remixes: other version tags and edit words; 22,
 /// a Roman numeral alone after a numbered or nicknamed work ("Symphony No. 5 - I", "Moonlight
-/// Sonata III") is its movement's number: other title forms.
-pub const FORMAT_VERSION: u32 = 22;
+/// Sonata III") is its movement's number: other title forms; 23, "CD" before a number is
+/// Lesure's 2003 catalogue of Debussy ("CD 82"), one with "L.": other classical forms.
+pub const FORMAT_VERSION: u32 = 23;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -1121,6 +1121,8 @@ fn a_number_of_a_renumbered_catalogue_is_offered_not_accepted() {
         ("Suite lunaire, L. 51: II. Nuit de verre", "glass"),
         ("Nuit de verre (Suite lunaire, L. 51)", "glass"),
         ("Nuit de verre, L. 51 (Suite lunaire)", "glass"),
+        ("Suite lunaire, CD 51: II. Nuit de verre", "glass"),
+        ("Nuit de verre, CD51", "glass"),
         ("Serenade in G major, K. 189b: I. Allegro", "serenade"),
     ] {
         let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));

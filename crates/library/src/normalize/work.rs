@@ -83,7 +83,9 @@ pub(super) fn catalogue_label(word: &str) -> Option<&'static str> {
         "bwv" => "bwv",
         "k" | "kv" => "k",
         "rv" => "rv",
-        "l" => "l",
+        // Debussy's works by Lesure: "L." and, in the 2003 catalogue, "CD" ("Suite
+        // bergamasque, CD 82, L. 75"): one catalogue renumbered.
+        "l" | "cd" => "l",
         "woo" => "woo",
         "hwv" => "hwv",
         "d" => "d",
@@ -817,7 +819,7 @@ pub fn share_catalogue_identity(a: &ParsedTitle, b: &ParsedTitle) -> bool {
 }
 
 /// Catalogues whose numbers a later edition revised, so stores write a work under either:
-/// Lesure's of Debussy (1977 and 2003), Köchel's of Mozart (1862 and 1964), Deutsch's of
+/// Lesure's of Debussy (1977 and 2003, "L." and "CD"), Köchel's of Mozart (1862 and 1964), Deutsch's of
 /// Schubert (1951 and 1978).
 const RENUMBERED: [&str; 3] = ["l", "k", "d"];
 
