@@ -1007,6 +1007,30 @@ fn initials_before_a_surname_find_the_full_name() {
 }
 
 #[test]
+fn names_and_titles_in_two_scripts_one_after_the_other_are_read_by_either_half() {
+    let index = LibraryIndex::build(&[
+        track("hills", "林月", "青山远方", "山", 230),
+        track("river", "林月", "江水", "山", 201),
+        track("tide", "푸른고래", "밀물", "물결", 198),
+    ])
+    .unwrap();
+    for (artist, title, id) in [
+        ("林月", "青山远方 Qing Shan Yuan Fang", "hills"),
+        ("林月 Dune Parade", "青山远方", "hills"),
+        ("Dune Parade 林月", "青山远方 Qing Shan Yuan Fang", "hills"),
+        ("푸른고래", "밀물 Milmul", "tide"),
+    ] {
+        let outcome = run(&index, TrackQuery::new(artist, title));
+        assert_eq!(outcome.accepted_id(), Some(id), "{title} → {outcome:?}");
+    }
+    // Halves that name two songs, or a song the library does not hold, accept nothing.
+    for title in ["江水 Qing Shan Yuan Fang", "海边 Hai Bian"] {
+        let outcome = run(&index, TrackQuery::new("林月", title));
+        assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
+    }
+}
+
+#[test]
 fn another_artist_in_another_script_is_offered_unless_album_and_length_vouch() {
     let index = LibraryIndex::build(&[
         track("letter", "푸른고래", "초승달 편지", "물결", 214),
