@@ -69,8 +69,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// Mix", "Dolby Atmos Mix") a qualifier, not remixes: other version tags and edit words; 22,
 /// a Roman numeral alone after a numbered or nicknamed work ("Symphony No. 5 - I", "Moonlight
 /// Sonata III") is its movement's number: other title forms; 23, "CD" before a number is
-/// Lesure's 2003 catalogue of Debussy ("CD 82"), one with "L.": other classical forms.
-pub const FORMAT_VERSION: u32 = 23;
+/// Lesure's 2003 catalogue of Debussy ("CD 82"), one with "L.": other classical forms; 24, a
+/// reissue's mix named by its occasion ("50th Anniversary Mix", "Stereo Remix", "Remixed
+/// 2019") is a qualifier, not a remix: other version tags and qualifiers.
+pub const FORMAT_VERSION: u32 = 24;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.
