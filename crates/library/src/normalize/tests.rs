@@ -339,6 +339,16 @@ fn pieces_of_more_kinds_are_named_by_number_without_no() {
         Some("mazurka no 5")
     );
     assert_eq!(numbered_shorthand("lantern 5"), None);
+    // French ordinals before the kind, as French titles write them.
+    for (work, named) in [
+        ("premiere gymnopedie", "gymnopedie no 1"),
+        ("1ere gymnopedie", "gymnopedie no 1"),
+        ("2e mazurka", "mazurka no 2"),
+        ("troisieme gymnopedie", "gymnopedie no 3"),
+    ] {
+        assert_eq!(numbered_shorthand(work).as_deref(), Some(named), "{work}");
+    }
+    assert_eq!(numbered_shorthand("premiere lantern"), None);
 }
 
 #[test]

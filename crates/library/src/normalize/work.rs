@@ -451,16 +451,29 @@ pub(super) fn is_movement_label(word: &str) -> bool {
     matches!(word, "movement" | "movt" | "mvt" | "mov" | "mvmt" | "satz")
 }
 
-/// The value of an ordinal ("1st", "third").
+/// The value of an ordinal ("1st", "third"), also in French, as Satie's and Debussy's titles
+/// and French catalogues write it ("Première Gymnopédie", "1ère", "2e", "troisième").
 pub(super) fn ordinal_value(word: &str) -> Option<u32> {
     const WORDS: [&str; 6] = ["first", "second", "third", "fourth", "fifth", "sixth"];
+    const FRENCH: [&[&str]; 6] = [
+        &["premiere", "premier"],
+        &["deuxieme", "seconde", "second"],
+        &["troisieme"],
+        &["quatrieme"],
+        &["cinquieme"],
+        &["sixieme"],
+    ];
     if let Some(at) = WORDS.iter().position(|w| *w == word) {
         return Some(at as u32 + 1);
     }
-    if !is_ordinal(word) {
-        return None;
+    if let Some(at) = FRENCH.iter().position(|forms| forms.contains(&word)) {
+        return Some(at as u32 + 1);
     }
     let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    let french = digits > 0 && matches!(&word[digits..], "e" | "er" | "ere" | "eme");
+    if !is_ordinal(word) && !french {
+        return None;
+    }
     word[..digits].parse().ok()
 }
 
