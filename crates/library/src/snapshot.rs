@@ -72,8 +72,9 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// Lesure's 2003 catalogue of Debussy ("CD 82"), one with "L.": other classical forms; 24, a
 /// reissue's mix named by its occasion ("50th Anniversary Mix", "Stereo Remix", "Remixed
 /// 2019") is a qualifier, not a remix: other version tags and qualifiers; 25, French ordinals
-/// before a kind of piece ("Première Gymnopédie", "2e") are its number: other title forms.
-pub const FORMAT_VERSION: u32 = 25;
+/// before a kind of piece ("Première Gymnopédie", "2e") are its number: other title forms;
+/// 26, "Numero", "Número" and "Nummer" before a number are "No.": other base titles and keys.
+pub const FORMAT_VERSION: u32 = 26;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

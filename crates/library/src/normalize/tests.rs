@@ -443,6 +443,8 @@ fn numbers_keys_and_catalogues_are_written_one_way() {
     // After "Number" or "No." a word is a number; "No One" is the pronoun.
     assert_eq!(base("Lantern Number Seven"), base("Lantern No. 7"));
     assert_eq!(base("Lantern Nr. Twelve"), "lantern no 12");
+    assert_eq!(base("Lantern Numero 12"), "lantern no 12");
+    assert_eq!(base("Lantern Nummer 12"), "lantern no 12");
     assert_eq!(base("Lantern No. Five"), "lantern no 5");
     assert_eq!(base("No One Tides"), "no one tides");
     // "N.5" is number 5; "Teil", "Partie", "Parte" before a number a part.

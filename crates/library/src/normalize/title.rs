@@ -1161,13 +1161,13 @@ fn names_number(word: &str) -> bool {
         || TENS.contains(&word)
 }
 
-/// Words that name a part or number, each written one way ("pt" and "part", "nr", "number"
-/// and "no", "volume" and "vol").
+/// Words that name a part or number, each written one way ("pt" and "part", "nr", "number",
+/// "numero", "nummer" and "no", "volume" and "vol").
 pub(super) fn canonical_number_word(word: &str) -> &str {
     match word {
         "pt" => "part",
         "pts" => "parts",
-        "nr" | "number" | "num" => "no",
+        "nr" | "number" | "num" | "numero" | "nummer" => "no",
         "volume" => "vol",
         other => other,
     }

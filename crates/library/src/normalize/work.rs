@@ -94,7 +94,7 @@ pub(super) fn catalogue_label(word: &str) -> Option<&'static str> {
         "twv" => "twv",
         "wab" => "wab",
         "trv" => "trv",
-        "no" | "nr" | "n" | "number" | "num" => "no",
+        "no" | "nr" | "n" | "number" | "num" | "numero" | "nummer" => "no",
         _ => return None,
     })
 }
