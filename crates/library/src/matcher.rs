@@ -619,10 +619,12 @@ impl<'a> Matcher<'a> {
         if outcome.band == Band::Accept {
             return outcome;
         }
-        // An act written in two scripts, the other in brackets ("방탄소년단 (BTS)"): either
-        // name may be the one the library carries. A reading by one of them stands when it
-        // accepts, or offers where the whole found nothing.
-        if let Some((name, other)) = normalize::names_in_two_scripts(&query.artist) {
+        // An act written in two scripts, the other in brackets ("방탄소년단 (BTS)") or after
+        // it ("周杰倫 Jay Chou"): either name may be the one the library carries. A reading by
+        // one of them stands when it accepts, or offers where the whole found nothing.
+        let names = normalize::names_in_two_scripts(&query.artist)
+            .or_else(|| normalize::halves_in_two_scripts(&query.artist));
+        if let Some((name, other)) = names {
             for artist in [name, other] {
                 let reread = TrackQuery {
                     artist,
@@ -635,6 +637,38 @@ impl<'a> Matcher<'a> {
                 if outcome.band == Band::Reject && by_name.band == Band::Review {
                     outcome = by_name;
                 }
+            }
+        }
+        // A title written in two scripts one after the other ("晴天 Qing Tian"): each half
+        // is read alone. Accepted when both halves find the same track and one accepts it
+        // (a half alone may be another song: "東京 Love Story"); offered where the whole
+        // found nothing and a half offers or accepts.
+        if outcome.band != Band::Accept
+            && let Some((first, second)) = normalize::halves_in_two_scripts(&query.title)
+        {
+            let read = |title: String, scratch: &mut Scratch| {
+                let reread = TrackQuery {
+                    title,
+                    ..query.clone()
+                };
+                self.match_text(&reread, scratch)
+            };
+            let (first, second) = (read(first, scratch), read(second, scratch));
+            let same = matches!(
+                (&first.best, &second.best),
+                (Some(a), Some(b)) if a.id == b.id
+            );
+            let mut halves = [first, second];
+            halves.sort_by_key(|half| half.band != Band::Accept);
+            let [best, _] = halves;
+            if same && best.band == Band::Accept {
+                return best;
+            }
+            if outcome.band == Band::Reject && best.band != Band::Reject {
+                outcome = MatchOutcome {
+                    band: Band::Review,
+                    ..best
+                };
             }
         }
         // An upload titled "Label – Artist - Title (Official MV)" reads as the label's

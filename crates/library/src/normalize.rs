@@ -334,6 +334,32 @@ pub fn names_in_two_scripts(raw: &str) -> Option<(String, String)> {
         .then(|| (outer.to_string(), inner.to_string()))
 }
 
+/// A name or title written in two scripts one after the other, without brackets ("周杰倫 Jay
+/// Chou", "晴天 Qing Tian"), as Asian stores and uploads write them: `Some((first,
+/// second))`, each in one script, else `None`.
+///
+/// ```
+/// use cachearr_library::normalize::halves_in_two_scripts;
+/// assert_eq!(
+///     halves_in_two_scripts("晴天 Qing Tian"),
+///     Some(("晴天".to_string(), "Qing Tian".to_string()))
+/// );
+/// assert_eq!(halves_in_two_scripts("Qing Tian"), None);
+/// assert_eq!(halves_in_two_scripts("晴天 Qing 天"), None);
+/// ```
+pub fn halves_in_two_scripts(raw: &str) -> Option<(String, String)> {
+    let words: Vec<&str> = raw.split_whitespace().collect();
+    let scripts: Vec<Script> = words.iter().map(|word| script_of(word)).collect();
+    if scripts.contains(&Script::None) {
+        return None;
+    }
+    let at = scripts.windows(2).position(|pair| pair[0] != pair[1])? + 1;
+    if scripts[at..].iter().any(|script| *script != scripts[at]) {
+        return None;
+    }
+    Some((words[..at].join(" "), words[at..].join(" ")))
+}
+
 /// True for YouTube's auto-generated "Artist - Topic" channels, whose uploads are the
 /// releases' audio at their length.
 pub fn is_topic_channel(raw: &str) -> bool {

@@ -66,8 +66,15 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// keys; 20, spoken contractions and dropped letters are spelled out as text-speak is
 /// ("Wanna", "O'", "Lovin'"), for a title's short form too: other title forms; 21, "Clean
 /// Mix", "Explicit Mix" and "Video Mix" are the edits they name and a surround mix ("Quad
-/// Mix", "Dolby Atmos Mix") a qualifier, not remixes: other version tags and edit words.
-pub const FORMAT_VERSION: u32 = 21;
+/// Mix", "Dolby Atmos Mix") a qualifier, not remixes: other version tags and edit words; 22,
+/// a Roman numeral alone after a numbered or nicknamed work ("Symphony No. 5 - I", "Moonlight
+/// Sonata III") is its movement's number: other title forms; 23, "CD" before a number is
+/// Lesure's 2003 catalogue of Debussy ("CD 82"), one with "L.": other classical forms; 24, a
+/// reissue's mix named by its occasion ("50th Anniversary Mix", "Stereo Remix", "Remixed
+/// 2019") is a qualifier, not a remix: other version tags and qualifiers; 25, French ordinals
+/// before a kind of piece ("Première Gymnopédie", "2e") are its number: other title forms;
+/// 26, "Numero", "Número" and "Nummer" before a number are "No.": other base titles and keys.
+pub const FORMAT_VERSION: u32 = 26;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -823,9 +823,18 @@ mod tests {
             "Lantern Ferry - 2019 Mix",
             "Lantern Ferry (2011 Remix)",
             "Lantern Ferry (2009 Stereo Mix)",
+            "Lantern Ferry (Stereo Remix)",
+            "Lantern Ferry - 50th Anniversary Mix",
+            "Lantern Ferry (Remixed 2019)",
         ] {
             assert_offered(&index, with("Corvid Almanac", title, None, None), "ferry");
         }
+        // A mix with a name before it is a remixer's: not offered as the recording.
+        let outcome = run(
+            &index,
+            with("Corvid Almanac", "Lantern Ferry (Pumice Remix)", None, None),
+        );
+        assert_eq!(outcome.best.map(|best| best.id), None);
         // A surround mix is offered the same way; a clean or explicit "mix" is that edit.
         for title in [
             "Lantern Ferry (Dolby Atmos Mix)",

@@ -899,6 +899,9 @@ fn classical_shorthand_finds_a_movement_by_number_and_its_work_by_number_or_nick
         "Lighthouse Symphony Mvt. 2",
         "Symphony 3 - II",
         "3rd Symphony - 2nd movement",
+        "Symphony No. 3 II",
+        "Symphony No. 3 \"Lighthouse\" II",
+        "Symphony No. 3 in A minor: II",
     ] {
         let outcome = run(&index, TrackQuery::new("Marwick", title));
         assert_eq!(
@@ -908,7 +911,12 @@ fn classical_shorthand_finds_a_movement_by_number_and_its_work_by_number_or_nick
         );
     }
     // Another movement, or the whole work without a length to tell, is not one of these.
-    for title in ["Lighthouse Symphony (1st Movement)", "Lighthouse Symphony"] {
+    for title in [
+        "Lighthouse Symphony (1st Movement)",
+        "Lighthouse Symphony",
+        "Symphony No. 3 - I",
+        "Symphony No. 3 III",
+    ] {
         let outcome = run(&index, TrackQuery::new("Edda Marwick", title));
         assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
     }
@@ -996,6 +1004,30 @@ fn initials_before_a_surname_find_the_full_name() {
         TrackQuery::new("C.P.E. Weiss", "Flute Sonata No. 4 in G major: II. Allegro"),
     );
     assert_eq!(outcome.accepted_id(), Some("suite"), "{outcome:?}");
+}
+
+#[test]
+fn names_and_titles_in_two_scripts_one_after_the_other_are_read_by_either_half() {
+    let index = LibraryIndex::build(&[
+        track("hills", "林月", "青山远方", "山", 230),
+        track("river", "林月", "江水", "山", 201),
+        track("tide", "푸른고래", "밀물", "물결", 198),
+    ])
+    .unwrap();
+    for (artist, title, id) in [
+        ("林月", "青山远方 Qing Shan Yuan Fang", "hills"),
+        ("林月 Dune Parade", "青山远方", "hills"),
+        ("Dune Parade 林月", "青山远方 Qing Shan Yuan Fang", "hills"),
+        ("푸른고래", "밀물 Milmul", "tide"),
+    ] {
+        let outcome = run(&index, TrackQuery::new(artist, title));
+        assert_eq!(outcome.accepted_id(), Some(id), "{title} → {outcome:?}");
+    }
+    // Halves that name two songs, or a song the library does not hold, accept nothing.
+    for title in ["江水 Qing Shan Yuan Fang", "海边 Hai Bian"] {
+        let outcome = run(&index, TrackQuery::new("林月", title));
+        assert_eq!(outcome.accepted_id(), None, "{title} → {outcome:?}");
+    }
 }
 
 #[test]
@@ -1113,6 +1145,8 @@ fn a_number_of_a_renumbered_catalogue_is_offered_not_accepted() {
         ("Suite lunaire, L. 51: II. Nuit de verre", "glass"),
         ("Nuit de verre (Suite lunaire, L. 51)", "glass"),
         ("Nuit de verre, L. 51 (Suite lunaire)", "glass"),
+        ("Suite lunaire, CD 51: II. Nuit de verre", "glass"),
+        ("Nuit de verre, CD51", "glass"),
         ("Serenade in G major, K. 189b: I. Allegro", "serenade"),
     ] {
         let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));

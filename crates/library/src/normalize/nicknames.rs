@@ -284,6 +284,13 @@ const SETS: [(&str, &str); 8] = [
     ("vivaldi", "quatre saisons"),
 ];
 
+/// True when a title part is a nickname of the table, written in full ("Moonlight Sonata"),
+/// whoever the composer: a work, whose movement a number after it may name.
+pub(super) fn names_a_nicknamed_work(raw: &str) -> bool {
+    let named = normalize_title_words(raw);
+    NICKNAMES.iter().any(|(_, nickname, _)| *nickname == named)
+}
+
 /// The catalogue title a query's title stands for when it names a work by a nickname of the
 /// table ("Moonlight Sonata (1st Movement)" by Beethoven → "Piano Sonata No. 14 in C-sharp
 /// minor, Op. 27 No. 2 - 1st movement"), or `None`. The nickname must be the whole work the

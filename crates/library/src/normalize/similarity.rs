@@ -514,7 +514,7 @@ pub fn differ_by_slips(a: &str, b: &str) -> bool {
 }
 
 /// A title's words without its numbers, labels of numbers in one spelling ("pt", "parts" as
-/// "part"; "nr", "number" as "no"; "volume" as "vol").
+/// "part"; "nr", "number", "numero", "nummer" as "no"; "volume" as "vol").
 fn words_beside_numbers(title: &str) -> Vec<Vec<char>> {
     let roman = |word: &str| !word.is_empty() && word.chars().all(|c| "ivxlcdm".contains(c));
     let mut after_label = false;
@@ -522,7 +522,7 @@ fn words_beside_numbers(title: &str) -> Vec<Vec<char>> {
     for word in title.split_whitespace() {
         let label = match word {
             "part" | "parts" | "pt" | "pts" => Some("part"),
-            "no" | "nos" | "nr" | "number" => Some("no"),
+            "no" | "nos" | "nr" | "number" | "numero" | "nummer" => Some("no"),
             "vol" | "vols" | "volume" => Some("vol"),
             _ => None,
         };

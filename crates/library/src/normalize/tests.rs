@@ -339,6 +339,16 @@ fn pieces_of_more_kinds_are_named_by_number_without_no() {
         Some("mazurka no 5")
     );
     assert_eq!(numbered_shorthand("lantern 5"), None);
+    // French ordinals before the kind, as French titles write them.
+    for (work, named) in [
+        ("premiere gymnopedie", "gymnopedie no 1"),
+        ("1ere gymnopedie", "gymnopedie no 1"),
+        ("2e mazurka", "mazurka no 2"),
+        ("troisieme gymnopedie", "gymnopedie no 3"),
+    ] {
+        assert_eq!(numbered_shorthand(work).as_deref(), Some(named), "{work}");
+    }
+    assert_eq!(numbered_shorthand("premiere lantern"), None);
 }
 
 #[test]
@@ -433,6 +443,8 @@ fn numbers_keys_and_catalogues_are_written_one_way() {
     // After "Number" or "No." a word is a number; "No One" is the pronoun.
     assert_eq!(base("Lantern Number Seven"), base("Lantern No. 7"));
     assert_eq!(base("Lantern Nr. Twelve"), "lantern no 12");
+    assert_eq!(base("Lantern Numero 12"), "lantern no 12");
+    assert_eq!(base("Lantern Nummer 12"), "lantern no 12");
     assert_eq!(base("Lantern No. Five"), "lantern no 5");
     assert_eq!(base("No One Tides"), "no one tides");
     // "N.5" is number 5; "Teil", "Partie", "Parte" before a number a part.
@@ -667,8 +679,29 @@ fn movements_named_by_number_and_works_by_number_or_nickname() {
         let movement = parsed.work.as_deref().and_then(|w| w.movement_number);
         assert_eq!(movement, Some(number), "{title}");
     }
-    // A pop title that ends on a number is no movement.
+    // A movement's Roman numeral alone after a numbered work, with or without a separator.
+    for (title, number) in [
+        ("Symphony No. 3 - I", 1),
+        ("Symphony No. 3: I", 1),
+        ("Symphony No. 3 \"Lighthouse\" IV", 4),
+        ("Sonata No. 2, Op. 9 No. 1 III", 3),
+    ] {
+        let parsed = parse_title(title);
+        let movement = parsed.work.as_deref().and_then(|w| w.movement_number);
+        assert_eq!(movement, Some(number), "{title}");
+    }
+    // A pop title that ends on a number is no movement, nor a numeral after an unnumbered
+    // title that no table knows as a work ("Lighthouse Symphony II" may be the second one).
     assert!(parse_title("Movement 2 (Join In)").work.is_none());
+    for title in [
+        "Harbour Lights: I",
+        "Harbour Lights II",
+        "Lighthouse Symphony II",
+    ] {
+        let parsed = parse_title(title);
+        let movement = parsed.work.as_deref().and_then(|w| w.movement_number);
+        assert_eq!(movement, None, "{title}");
+    }
     let library = parse_title("Symphony No. 3 in A minor, Op. 40 \"Lighthouse\": II. Largo");
     let work = library.work.as_deref().expect("a work");
     assert_eq!(work.numbered.as_deref(), Some("symphony no 3"));

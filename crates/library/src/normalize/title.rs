@@ -564,10 +564,29 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             && word.bytes().all(|b| b.is_ascii_digit())
             && (word.starts_with("19") || word.starts_with("20"))
     };
-    if words.iter().any(|word| is_year(word))
-        && words.iter().any(|word| matches!(*word, "mix" | "remix"))
+    // So is a reissue's mix named by its occasion or by being new ("50th Anniversary Mix",
+    // "Remixed 2019", "Stereo Remix"): not a remixer's, which has a name. A remastered stereo
+    // or mono mix is that mix as released ("Remastered Stereo Mix").
+    let is_ordinal = |word: &str| {
+        let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && matches!(&word[digits..], "st" | "nd" | "rd" | "th")
+    };
+    let mixed = |word: &str| matches!(word, "mix" | "remix" | "remixed");
+    let occasion = words
+        .iter()
+        .any(|word| is_year(word) || matches!(*word, "anniversary" | "new"))
+        || (words.contains(&"remix") || words.contains(&"remixed"))
+            && words.iter().any(|word| matches!(*word, "stereo" | "mono"));
+    if occasion
+        && words.iter().any(|word| mixed(word))
         && words.iter().all(|word| {
-            is_year(word) || matches!(*word, "mix" | "remix" | "stereo" | "mono" | "new")
+            is_year(word)
+                || is_ordinal(word)
+                || mixed(word)
+                || matches!(
+                    *word,
+                    "stereo" | "mono" | "new" | "anniversary" | "remastered" | "remaster"
+                )
         })
     {
         return Segment::Qualifier(join_words(words.iter().copied()));
@@ -1142,13 +1161,13 @@ fn names_number(word: &str) -> bool {
         || TENS.contains(&word)
 }
 
-/// Words that name a part or number, each written one way ("pt" and "part", "nr", "number"
-/// and "no", "volume" and "vol").
+/// Words that name a part or number, each written one way ("pt" and "part", "nr", "number",
+/// "numero", "nummer" and "no", "volume" and "vol").
 pub(super) fn canonical_number_word(word: &str) -> &str {
     match word {
         "pt" => "part",
         "pts" => "parts",
-        "nr" | "number" | "num" => "no",
+        "nr" | "number" | "num" | "numero" | "nummer" => "no",
         "volume" => "vol",
         other => other,
     }

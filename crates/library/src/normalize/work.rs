@@ -83,7 +83,9 @@ pub(super) fn catalogue_label(word: &str) -> Option<&'static str> {
         "bwv" => "bwv",
         "k" | "kv" => "k",
         "rv" => "rv",
-        "l" => "l",
+        // Debussy's works by Lesure: "L." and, in the 2003 catalogue, "CD" ("Suite
+        // bergamasque, CD 82, L. 75"): one catalogue renumbered.
+        "l" | "cd" => "l",
         "woo" => "woo",
         "hwv" => "hwv",
         "d" => "d",
@@ -92,7 +94,7 @@ pub(super) fn catalogue_label(word: &str) -> Option<&'static str> {
         "twv" => "twv",
         "wab" => "wab",
         "trv" => "trv",
-        "no" | "nr" | "n" | "number" | "num" => "no",
+        "no" | "nr" | "n" | "number" | "num" | "numero" | "nummer" => "no",
         _ => return None,
     })
 }
@@ -260,6 +262,10 @@ pub(super) fn split_movement(raw: &str) -> Option<(&str, Option<u32>, &str)> {
         match movement_numeral(&raw[at + separator_len..]) {
             // "The Four Seasons: Spring - I. Allegro": the numbered movement after the dash.
             (Some(number), name) if after_colon => return Some((&raw[..at], Some(number), name)),
+            // "Symphony No. 5 - I": a movement by its number alone.
+            (None, name) if after_colon && bare_movement_number(name, &raw[..at]).is_some() => {
+                return Some((&raw[..at], bare_movement_number(name, &raw[..at]), ""));
+            }
             // "Gymnopédie No. 3 - Lent et grave": a numbered piece and its subtitle;
             // "Eine kleine Nachtmusik - Allegro": a movement by its tempo or form.
             (None, name)
@@ -271,9 +277,34 @@ pub(super) fn split_movement(raw: &str) -> Option<(&str, Option<u32>, &str)> {
             _ => {}
         }
     }
-    let at = colon?;
-    let (number, name) = movement_numeral(&raw[at + 1..]);
-    Some((&raw[..at], number, name))
+    let Some(at) = colon else {
+        // "Moonlight Sonata III", "Symphony No. 6 \"Pathétique\" IV": a Roman numeral after
+        // the work without a separator.
+        let (work, numeral) = raw.trim_end().rsplit_once(char::is_whitespace)?;
+        let work = work.trim_end_matches([' ', ',']);
+        return bare_movement_number(numeral, work).map(|number| (work, Some(number), ""));
+    };
+    match movement_numeral(&raw[at + 1..]) {
+        // "Symphony No. 5: I".
+        (None, name) if bare_movement_number(name, &raw[..at]).is_some() => {
+            Some((&raw[..at], bare_movement_number(name, &raw[..at]), ""))
+        }
+        (number, name) => Some((&raw[..at], number, name)),
+    }
+}
+
+/// A movement's number written alone after its work ("I", "III"), without a name, as
+/// scrobbles and ripped tags write it: a Roman numeral in capitals from I to XII, after a
+/// work that names its number ("Symphony No. 5", "Op. 27 No. 2") or a well-known nickname
+/// ("Moonlight Sonata"). A lone "I" after any other title is no movement ("Love: I").
+fn bare_movement_number(text: &str, work: &str) -> Option<u32> {
+    let text = text.trim().trim_end_matches('.');
+    if text.is_empty() || !text.bytes().all(|b| b"IVX".contains(&b)) {
+        return None;
+    }
+    let value = roman_value(&text.to_ascii_lowercase())?;
+    let numbered = names_numbered_work(work) || super::nicknames::names_a_nicknamed_work(work);
+    ((1..=12).contains(&value) && numbered).then_some(value)
 }
 
 /// Tempo and form words a movement's heading starts with ("Allegro con brio", "Menuetto.
@@ -420,16 +451,29 @@ pub(super) fn is_movement_label(word: &str) -> bool {
     matches!(word, "movement" | "movt" | "mvt" | "mov" | "mvmt" | "satz")
 }
 
-/// The value of an ordinal ("1st", "third").
+/// The value of an ordinal ("1st", "third"), also in French, as Satie's and Debussy's titles
+/// and French catalogues write it ("Première Gymnopédie", "1ère", "2e", "troisième").
 pub(super) fn ordinal_value(word: &str) -> Option<u32> {
     const WORDS: [&str; 6] = ["first", "second", "third", "fourth", "fifth", "sixth"];
+    const FRENCH: [&[&str]; 6] = [
+        &["premiere", "premier"],
+        &["deuxieme", "seconde", "second"],
+        &["troisieme"],
+        &["quatrieme"],
+        &["cinquieme"],
+        &["sixieme"],
+    ];
     if let Some(at) = WORDS.iter().position(|w| *w == word) {
         return Some(at as u32 + 1);
     }
-    if !is_ordinal(word) {
-        return None;
+    if let Some(at) = FRENCH.iter().position(|forms| forms.contains(&word)) {
+        return Some(at as u32 + 1);
     }
     let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    let french = digits > 0 && matches!(&word[digits..], "e" | "er" | "ere" | "eme");
+    if !is_ordinal(word) && !french {
+        return None;
+    }
     word[..digits].parse().ok()
 }
 
@@ -788,7 +832,7 @@ pub fn share_catalogue_identity(a: &ParsedTitle, b: &ParsedTitle) -> bool {
 }
 
 /// Catalogues whose numbers a later edition revised, so stores write a work under either:
-/// Lesure's of Debussy (1977 and 2003), Köchel's of Mozart (1862 and 1964), Deutsch's of
+/// Lesure's of Debussy (1977 and 2003, "L." and "CD"), Köchel's of Mozart (1862 and 1964), Deutsch's of
 /// Schubert (1951 and 1978).
 const RENUMBERED: [&str; 3] = ["l", "k", "d"];
 
