@@ -29,6 +29,7 @@ use cachearr_library::ItemKind;
 use super::super::elements::{self, Element, Scalar};
 use super::super::status::CopyReport;
 use crate::dialect::plex::render::{El, V};
+use crate::keys::UserHash;
 
 /// Server answers on different parents a frame must reproduce byte for byte before the copy
 /// answers with it.
@@ -251,10 +252,26 @@ enum Learned {
     Refused,
 }
 
+/// Walk misses of one user in one section (and type), before the copy takes part.
+///
+/// The copy's first answer to a user in a section costs reads of its own — the user's
+/// sections, whether they see the section whole, their play state (each a request, cached
+/// for minutes) — which a walk of tens of pages repays and a lone count does not: Tautulli's
+/// one count per section and type cost three requests instead of one. So the first miss of a
+/// user in a section goes to the server as before, the second is learnt from, and the copy
+/// answers from the third on.
+pub(crate) const WALK_MISSES_BEFORE_COPY: u32 = 2;
+
+/// Users and sections whose walk misses are counted at most (the map is cleared when full:
+/// a walk then starts counting again).
+const WALKERS_MAX: usize = 4096;
+
 /// The frames of one upstream's copy answers.
 #[derive(Default)]
 pub(crate) struct Frames {
     shapes: Mutex<HashMap<Shape, Learned>>,
+    /// Walk misses per user and section (see [`WALK_MISSES_BEFORE_COPY`]).
+    walkers: Mutex<HashMap<(UserHash, String), u32>>,
     answered: AtomicU64,
     proofs: AtomicU64,
 }
@@ -270,6 +287,24 @@ impl std::fmt::Debug for Frames {
 const SHAPES_MAX: usize = 512;
 
 impl Frames {
+    /// Counts a walk miss of `user` in `walk` (a section and type) and returns how many came
+    /// before it.
+    pub(crate) fn note_walk(&self, user: UserHash, walk: &str) -> u32 {
+        let mut walkers = self.walkers.lock().unwrap_or_else(|e| e.into_inner());
+        if walkers.len() >= WALKERS_MAX && !walkers.contains_key(&(user, walk.to_string())) {
+            walkers.clear();
+        }
+        let n = walkers.entry((user, walk.to_string())).or_insert(0);
+        *n = n.saturating_add(1);
+        *n - 1
+    }
+
+    /// How many walk misses of `user` in `walk` were counted.
+    pub(crate) fn walks(&self, user: UserHash, walk: &str) -> u32 {
+        let walkers = self.walkers.lock().unwrap_or_else(|e| e.into_inner());
+        walkers.get(&(user, walk.to_string())).copied().unwrap_or(0)
+    }
+
     /// A cache miss was answered from the copy.
     pub(crate) fn note_answered(&self) {
         self.answered.fetch_add(1, Ordering::Relaxed);
@@ -563,6 +598,18 @@ mod tests {
                 .learn(&shape(), &reordered, &sources, "plex")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_users_walk_misses_are_counted_per_section() {
+        let frames = Frames::default();
+        let (a, b) = (UserHash(1), UserHash(2));
+        assert_eq!(frames.note_walk(a, "1/10"), 0);
+        assert_eq!(frames.note_walk(a, "1/10"), 1);
+        assert_eq!(frames.note_walk(b, "1/10"), 0, "each user's own");
+        assert_eq!(frames.note_walk(a, "2/10"), 0, "each section's own");
+        assert_eq!(frames.walks(a, "1/10"), 2);
+        assert_eq!(frames.walks(b, "3/10"), 0);
     }
 
     #[test]

@@ -481,8 +481,22 @@ async fn walk_from_copy(
     if server.is_some_and(|v| v.status != 200) {
         return None;
     }
-    let sections = user_sections(gw, up, user).await?;
     let folded = titles::folded(&index).await?;
+    // The copy takes part from a user's third miss in a section on (the frame is learnt from
+    // the second): a lone request is cheaper at the server than the reads the copy needs.
+    let walked = walk.place(&folded, &index)?;
+    let before = match server {
+        None => handle.frames().note_walk(user.hash, &walked),
+        Some(_) => handle.frames().walks(user.hash, &walked).saturating_sub(1),
+    };
+    let wanted = match server {
+        None => frame::WALK_MISSES_BEFORE_COPY,
+        Some(_) => frame::WALK_MISSES_BEFORE_COPY - 1,
+    };
+    if before < wanted {
+        return None;
+    }
+    let sections = user_sections(gw, up, user).await?;
     let whole = whole_sections(gw, up, user, &sections, |id, kind| folded.count(id, kind)).await;
     let crawled = handle.sections();
     let ctx = Ctx {

@@ -11,9 +11,10 @@
 //! [`frame`]: super::frame
 
 use cachearr_library::index::{ItemNo, ItemView};
-use cachearr_library::{ItemKind, Visibility};
+use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 
 use super::super::elements::{self, Element};
+use super::super::titles::FoldedTitles;
 use super::frame::{Frame, Observed, Shape, Sources};
 use super::plex::{NaturalKey, guids_asked, plex_content_type, plex_ignorable, plex_kind};
 use super::{Answer, AnswerBody, Ctx, PlexItemRef, param};
@@ -36,6 +37,26 @@ pub(super) enum Walk {
         leaves: bool,
         params: Vec<(String, String)>,
     },
+}
+
+impl Walk {
+    /// Where the walk is, for counting a user's walk misses: the section and type of a
+    /// listing, the section of a parent's children (found in the index, no request).
+    pub(super) fn place(&self, folded: &FoldedTitles, index: &LibraryIndex) -> Option<String> {
+        match self {
+            Walk::Listing { section, params } => {
+                Some(format!("{section}/{}", param(params, "type").unwrap_or("")))
+            }
+            Walk::Children { parent, .. } => {
+                let first = *folded
+                    .children(parent)
+                    .first()
+                    .or_else(|| folded.grandchildren(parent).first())?;
+                let view = index.item(first, &Visibility::everything())?;
+                Some(format!("{}/children", view.section_id()))
+            }
+        }
+    }
 }
 
 /// A walk made ready: its items in order, the kept elements its frame reads and its shape.
