@@ -148,20 +148,11 @@ async fn walks_from_the_copy_are_the_servers_bytes_for_every_user() {
                 let (status, via) = get(&r, &r.proxy, path, &token, json).await;
                 let (direct_status, direct) = get(&r, &r.sim.base_url, path, &token, json).await;
                 assert_eq!(status, direct_status, "{user} {path} json={json}");
-                if via != direct {
-                    let at = via
-                        .bytes()
-                        .zip(direct.bytes())
-                        .position(|(a, b)| a != b)
-                        .unwrap_or(via.len().min(direct.len()));
-                    let around =
-                        |d: &str| d[at.saturating_sub(300)..(at + 300).min(d.len())].to_string();
-                    panic!(
-                        "{user} {path} json={json} at {at}:\n{}\n---\n{}",
-                        around(&via),
-                        around(&direct)
-                    );
-                }
+                sim_gateway::assert_same_answer(
+                    &via,
+                    &direct,
+                    &format!("{user} {path} json={json}"),
+                );
             }
         }
     }

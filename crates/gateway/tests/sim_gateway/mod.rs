@@ -155,3 +155,26 @@ impl Running {
         get_json(&self.client, &format!("{}/api/stats", self.admin)).await
     }
 }
+
+/// Panics unless an answer through the gateway (`via`) is the server's (`direct`) byte for
+/// byte, showing both around the first byte that differs; `what` names the request.
+pub fn assert_same_answer(via: &str, direct: &str, what: &str) {
+    if via == direct {
+        return;
+    }
+    let at = via
+        .bytes()
+        .zip(direct.bytes())
+        .position(|(a, b)| a != b)
+        .unwrap_or(via.len().min(direct.len()));
+    let around = |d: &str| {
+        let bytes = d.as_bytes();
+        String::from_utf8_lossy(&bytes[at.saturating_sub(300)..(at + 300).min(bytes.len())])
+            .into_owned()
+    };
+    panic!(
+        "{what}: differs at byte {at}:\n{}\n--- the server's ---\n{}",
+        around(via),
+        around(direct)
+    );
+}
