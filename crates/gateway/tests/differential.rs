@@ -444,12 +444,16 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
             }
             r
         };
+        // An answer cachearr gave without the server — a hit, or a miss the library copy
+        // answered (its `Cache-Status` reads as a miss) — is what the comparison is for: the
+        // server's count not moving tells it (a background fetch meanwhile only undercounts).
+        let server_before = server_requests(&setup.srv);
         let r = send(&base).send().await.unwrap();
         let via = header(&r, "cache-status").to_string();
-        if via.contains("; hit") {
+        let through = (r.status().as_u16(), r.text().await.unwrap());
+        if via.contains("; hit") || server_requests(&setup.srv) == server_before {
             cached += 1;
         }
-        let through = (r.status().as_u16(), r.text().await.unwrap());
         if method != reqwest::Method::GET || path.starts_with("/:/") {
             // A write: it went to the server once, through cachearr.
             assert!(through.0 < 500, "{method} {path}: {through:?}");
@@ -469,6 +473,11 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
         }
     }
     (differences, cached)
+}
+
+/// Every request the simulator has served so far.
+fn server_requests(srv: &TestServer) -> u64 {
+    srv.sim.stats().routes.values().map(|s| s.requests).sum()
 }
 
 fn requests_and_seed() -> (usize, u64) {
@@ -529,7 +538,7 @@ async fn plex_answers_through_cachearr_equal_the_servers_for_every_user_and_toke
     let (differences, cached) = run(&setup, requests / 2, seed).await;
     report("plex", seed, &differences);
     eprintln!(
-        "plex: the cache answered {cached} of {} requests",
+        "plex: cachearr answered {cached} of {} requests without the server",
         requests / 2
     );
     // A floor, not a target: the mix's writes refresh what they touch, so how many reads the
@@ -537,7 +546,7 @@ async fn plex_answers_through_cachearr_equal_the_servers_for_every_user_and_toke
     // dozens of cached answers with the server's.
     assert!(
         cached * 20 > requests / 2,
-        "the cache answered only {cached} of {} requests: too little was checked",
+        "cachearr answered only {cached} of {} requests without the server: too little was checked",
         requests / 2
     );
 }
@@ -550,7 +559,7 @@ async fn jellyfin_answers_through_cachearr_equal_the_servers_for_every_user_and_
     let (differences, cached) = run(&setup, requests / 2, seed).await;
     report("jellyfin", seed, &differences);
     eprintln!(
-        "jellyfin: the cache answered {cached} of {} requests",
+        "jellyfin: cachearr answered {cached} of {} requests without the server",
         requests / 2
     );
     // A floor, not a target: the mix's writes refresh what they touch, so how many reads the
@@ -558,7 +567,7 @@ async fn jellyfin_answers_through_cachearr_equal_the_servers_for_every_user_and_
     // dozens of cached answers with the server's.
     assert!(
         cached * 20 > requests / 2,
-        "the cache answered only {cached} of {} requests: too little was checked",
+        "cachearr answered only {cached} of {} requests without the server: too little was checked",
         requests / 2
     );
 }
