@@ -470,6 +470,14 @@ mod tests {
         }
     }
 
+    /// The readings of an answer whose parent is `p` (nothing else kept).
+    fn parent_of(p: &Element) -> Sources<'_> {
+        Sources {
+            parent: Some(p),
+            ..Sources::default()
+        }
+    }
+
     fn s(v: &str) -> Scalar {
         Scalar::S(v.to_string())
     }
@@ -501,28 +509,19 @@ mod tests {
         let frames = Frames::default();
         // Season 1 of a show: its index is 1, and so is the constant the server writes.
         let s1 = element(&[("ratingKey", s("10")), ("index", s("1"))]);
-        let first = Sources {
-            parent: Some(&s1),
-            ..Sources::default()
-        };
+        let first = parent_of(&s1);
         let seen = observed(&[("key", "10"), ("parentIndex", "1"), ("nocache", "1")]);
         let frame = frames.learn(&shape(), &seen, &first, "plex").unwrap();
         // Season 2: `parentIndex` read as the season's index gives 2, read as a constant 1;
         // `nocache` likewise. The copy does not choose: the server answers.
         let s2 = element(&[("ratingKey", s("20")), ("index", s("2"))]);
-        let second = Sources {
-            parent: Some(&s2),
-            ..Sources::default()
-        };
+        let second = parent_of(&s2);
         assert!(frame.container(&second, false).is_none());
         // The server's answer for season 2 settles both.
         let seen = observed(&[("key", "20"), ("parentIndex", "2"), ("nocache", "1")]);
         let frame = frames.learn(&shape(), &seen, &second, "plex").unwrap();
         let s3 = element(&[("ratingKey", s("30")), ("index", s("3"))]);
-        let third = Sources {
-            parent: Some(&s3),
-            ..Sources::default()
-        };
+        let third = parent_of(&s3);
         let c = frame.container(&third, false).unwrap();
         assert_eq!(
             c.to_xml().lines().nth(1).unwrap(),
@@ -534,20 +533,14 @@ mod tests {
     fn an_attribute_nothing_kept_explains_refuses_the_shape() {
         let frames = Frames::default();
         let p = element(&[("ratingKey", s("10"))]);
-        let sources = Sources {
-            parent: Some(&p),
-            ..Sources::default()
-        };
+        let sources = parent_of(&p);
         assert!(
             frames
                 .learn(&shape(), &observed(&[("art", "/a/1")]), &sources, "plex")
                 .is_some()
         );
         let p2 = element(&[("ratingKey", s("20"))]);
-        let sources = Sources {
-            parent: Some(&p2),
-            ..Sources::default()
-        };
+        let sources = parent_of(&p2);
         // A different value no kept attribute holds: no reading is left.
         assert!(
             frames
@@ -562,10 +555,7 @@ mod tests {
     fn a_frame_answers_only_after_proofs_on_different_parents() {
         let frames = Frames::default();
         let p = element(&[("ratingKey", s("10"))]);
-        let sources = Sources {
-            parent: Some(&p),
-            ..Sources::default()
-        };
+        let sources = parent_of(&p);
         frames.learn(&shape(), &observed(&[("key", "10")]), &sources, "plex");
         frames.proof(&shape(), "10", true, "plex");
         frames.proof(&shape(), "10", true, "plex");
@@ -582,10 +572,7 @@ mod tests {
     fn changed_headers_or_layout_refuse_the_shape() {
         let frames = Frames::default();
         let p = element(&[("ratingKey", s("10"))]);
-        let sources = Sources {
-            parent: Some(&p),
-            ..Sources::default()
-        };
+        let sources = parent_of(&p);
         frames.learn(&shape(), &observed(&[("key", "10")]), &sources, "plex");
         let mut other = observed(&[("key", "10")]);
         other.headers.push(("etag".into(), "\"1\"".into()));
