@@ -642,6 +642,29 @@ pub fn version_identity(version_text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// True for a word that says which mix of a recording a version is without naming a
+/// remixer ("US", "LP", "alternate", "rough", a year): "(US Mix)", "(1999 Remix)".
+pub fn is_unnamed_mix_word(word: &str) -> bool {
+    const WORDS: [&str; 15] = [
+        "us",
+        "uk",
+        "lp",
+        "ep",
+        "alternate",
+        "alternative",
+        "alt",
+        "rough",
+        "early",
+        "new",
+        "original",
+        "final",
+        "first",
+        "unreleased",
+        "mix",
+    ];
+    WORDS.contains(&word) || (word.len() == 4 && word.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Words after which a numeral names a part, number or catalogue entry ("Part II", "No. 5",
 /// "Op. 27", "K. 525").
 const NUMBER_CONTEXT_WORDS: [&str; 15] = [

@@ -73,8 +73,11 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// reissue's mix named by its occasion ("50th Anniversary Mix", "Stereo Remix", "Remixed
 /// 2019") is a qualifier, not a remix: other version tags and qualifiers; 25, French ordinals
 /// before a kind of piece ("Première Gymnopédie", "2e") are its number: other title forms;
-/// 26, "Numero", "Número" and "Nummer" before a number are "No.": other base titles and keys.
-pub const FORMAT_VERSION: u32 = 26;
+/// 26, "Numero", "Número" and "Nummer" before a number are "No.": other base titles and keys;
+/// 27, Ravel's, Purcell's, Wagner's, Buxtehude's, Poulenc's and Bartók's catalogues ("M.
+/// 81", "Z. 860", "WWV 86B") are read, and a movement label before a numeral ("Mvt. I") is
+/// no part of the work: other classical forms.
+pub const FORMAT_VERSION: u32 = 27;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -10,7 +10,7 @@ use super::*;
 
 /// Composer's surname (normalised), the nickname (normalised), and the title it stands for
 /// (as stores write it, parsed like any title).
-const NICKNAMES: [(&str, &str, &str); 52] = [
+const NICKNAMES: &[(&str, &str, &str)] = &[
     (
         "beethoven",
         "moonlight sonata",
@@ -229,6 +229,78 @@ const NICKNAMES: [(&str, &str, &str); 52] = [
         "linverno",
         "Violin Concerto in F minor, Op. 8 No. 4, RV 297",
     ),
+    // Works known by an English name or a nickname the catalogue title does not carry.
+    (
+        "strauss",
+        "the blue danube",
+        "An der schönen blauen Donau, Op. 314",
+    ),
+    (
+        "strauss",
+        "blue danube",
+        "An der schönen blauen Donau, Op. 314",
+    ),
+    (
+        "strauss",
+        "blue danube waltz",
+        "An der schönen blauen Donau, Op. 314",
+    ),
+    (
+        "strauss",
+        "the blue danube waltz",
+        "An der schönen blauen Donau, Op. 314",
+    ),
+    (
+        "wagner",
+        "ride of the valkyries",
+        "Die Walküre, WWV 86B: Walkürenritt",
+    ),
+    (
+        "wagner",
+        "the ride of the valkyries",
+        "Die Walküre, WWV 86B: Walkürenritt",
+    ),
+    ("pachelbel", "pachelbels canon", "Canon in D major"),
+    (
+        "liszt",
+        "liebestraum",
+        "Liebesträume, S. 541: No. 3 in A-flat major",
+    ),
+    (
+        "liszt",
+        "liebestraum no 3",
+        "Liebesträume, S. 541: No. 3 in A-flat major",
+    ),
+    ("brahms", "lullaby", "Wiegenlied, Op. 49 No. 4"),
+    ("brahms", "brahms lullaby", "Wiegenlied, Op. 49 No. 4"),
+    ("brahms", "cradle song", "Wiegenlied, Op. 49 No. 4"),
+    (
+        "mozart",
+        "queen of the night aria",
+        "Die Zauberflöte, K. 620: Der Hölle Rache kocht in meinem Herzen",
+    ),
+    (
+        "chopin",
+        "funeral march",
+        "Piano Sonata No. 2 in B-flat minor, Op. 35: III. Marche funèbre",
+    ),
+    (
+        "beethoven",
+        "spring sonata",
+        "Violin Sonata No. 5 in F major, Op. 24",
+    ),
+    (
+        "beethoven",
+        "kreutzer sonata",
+        "Violin Sonata No. 9 in A major, Op. 47",
+    ),
+    ("haydn", "surprise symphony", "Symphony No. 94 in G major"),
+    (
+        "mendelssohn",
+        "italian symphony",
+        "Symphony No. 4 in A major, Op. 90",
+    ),
+    ("bach", "little fugue", "Fugue in G minor, BWV 578"),
     (
         "vivaldi",
         "der fruhling",
@@ -301,10 +373,15 @@ pub fn nickname_title(parsed: &ParsedTitle, artists: &[String]) -> Option<String
     let movement_number = work
         .filter(|w| w.movement.is_none())
         .and_then(|w| w.movement_number);
+    // By surname, after a generation's numeral ("Johann Strauss II").
     let composer_credited = |surname: &str| {
-        artists
-            .iter()
-            .any(|artist| artist.rsplit(' ').next() == Some(surname))
+        artists.iter().any(|artist| {
+            let name = ["ii", "jr", "sr", "i"]
+                .iter()
+                .find_map(|suffix| artist.strip_suffix(suffix)?.strip_suffix(' '))
+                .unwrap_or(artist);
+            name.rsplit(' ').next() == Some(surname)
+        })
     };
     // The table's title for a work named `named`, or beside the name of the set it belongs to
     // ("Four Seasons - Winter", "Winter (The Four Seasons)").

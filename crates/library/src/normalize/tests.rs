@@ -815,3 +815,55 @@ fn a_nickname_after_the_name_of_its_set_stands_for_its_work() {
     );
     assert_eq!(nickname_title(&parse_title("Four Seasons"), &artists), None);
 }
+
+#[test]
+fn movement_labels_before_a_numeral_and_more_catalogues() {
+    // "Mvt. I" without a colon: the label is no part of the work.
+    let parsed = parse_title("Quince Suite No. 4, Mvt. I");
+    let work = parsed.work.as_deref().expect("a work");
+    assert_eq!(work.movement_number, Some(1));
+    assert_eq!(work.numbered.as_deref(), Some("quince suite no 4"));
+    let parsed = parse_title("Quince Suite No. 4, Movement III");
+    assert_eq!(parsed.work.and_then(|w| w.movement_number), Some(3));
+    // Ravel's, Purcell's and Wagner's catalogues beside a title.
+    let parsed = parse_title("Nuit de verre, M. 12");
+    assert_eq!(
+        parsed.work.as_deref().map(|w| w.catalogue.clone()),
+        Some(vec![("m", 12)])
+    );
+    assert!(parsed.alternates().contains(&"nuit de verre".to_string()));
+    assert_eq!(
+        parse_title("Quince Fanfare, Z. 860")
+            .work
+            .map(|w| w.catalogue_keys),
+        Some(vec!["z 860".to_string()])
+    );
+    assert_eq!(
+        parse_title("Lampblack, WWV 86B: Act III")
+            .work
+            .map(|w| w.catalogue_keys),
+        Some(vec!["wwv 86".to_string()])
+    );
+    // Glued to a number, a lone "M" or "Z" is a model's name, no catalogue.
+    assert!(parse_title("Gorsefield M3").work.is_none());
+}
+
+#[test]
+fn works_known_by_an_english_name_and_a_generational_numeral() {
+    let title = |raw: &str, artist: &str| nickname_title(&parse_title(raw), &[artist.to_string()]);
+    for raw in ["The Blue Danube", "Blue Danube Waltz"] {
+        assert_eq!(
+            title(raw, "johann strauss ii").as_deref(),
+            Some("An der schönen blauen Donau, Op. 314"),
+            "{raw}"
+        );
+    }
+    assert_eq!(
+        title("Ride of the Valkyries", "richard wagner").as_deref(),
+        Some("Die Walküre, WWV 86B: Walkürenritt")
+    );
+    // Another composer's "Blue Danube" is not the waltz.
+    assert_eq!(title("The Blue Danube", "anselm trevane"), None);
+    assert!(is_generic_piece_word("allegro") && is_generic_piece_word("air"));
+    assert!(!is_generic_piece_word("lampblack"));
+}

@@ -92,6 +92,15 @@ pub(super) fn catalogue_label(word: &str) -> Option<&'static str> {
         "sz" => "sz",
         "s" => "s",
         "twv" => "twv",
+        // Wagner's works (WWV), Buxtehude's (BuxWV), Purcell's (Zimmerman, "Z."), Ravel's
+        // (Marnat, "M."), Poulenc's (FP) and Bartók's (BB), as stores write them beside a
+        // title ("Boléro, M. 81").
+        "wwv" => "wwv",
+        "buxwv" => "buxwv",
+        "z" => "z",
+        "m" => "m",
+        "fp" => "fp",
+        "bb" => "bb",
         "wab" => "wab",
         "trv" => "trv",
         "no" | "nr" | "n" | "number" | "num" | "numero" | "nummer" => "no",
@@ -121,6 +130,11 @@ pub(super) fn glued_catalogue(word: &str) -> Option<(&'static str, u32)> {
         return None;
     }
     let label = catalogue_label(&word[..letters])?;
+    // A lone "M" or "Z" glued to a number is a model's name more often than a catalogue's
+    // ("M3", "Z4"): only written apart ("M. 81") do they name one.
+    if matches!(label, "m" | "z") {
+        return None;
+    }
     Some((label, catalogue_number(&word[letters..])?))
 }
 
@@ -282,6 +296,15 @@ pub(super) fn split_movement(raw: &str) -> Option<(&str, Option<u32>, &str)> {
         // the work without a separator.
         let (work, numeral) = raw.trim_end().rsplit_once(char::is_whitespace)?;
         let work = work.trim_end_matches([' ', ',']);
+        // "Symphony No. 40, Mvt. I", "Movement II": the numeral belongs to its label, which
+        // [`movement_phrase`] reads; the label is no part of the work.
+        let label = work
+            .rsplit(|c: char| !c.is_alphanumeric())
+            .find(|word| !word.is_empty())
+            .is_some_and(|word| is_movement_label(&word.to_lowercase()));
+        if label {
+            return None;
+        }
         return bare_movement_number(numeral, work).map(|number| (work, Some(number), ""));
     };
     match movement_numeral(&raw[at + 1..]) {
@@ -1002,6 +1025,69 @@ pub fn with_movement_of(ours: &ParsedTitle, theirs: &ParsedTitle) -> Option<Pars
     let mut title = ours.clone();
     title.work = Some(Box::new(work));
     Some(title)
+}
+
+/// The query's title under the other's movement heading, when both name the movement by
+/// the same number under different headings ("Symphony No. 9: IV. Finale" for "IV. Presto -
+/// Allegro assai"): the same movement written from another edition, or by a generic
+/// heading. The work must still agree; offered, never accepted, since a heading that differs
+/// may also be a slip in the number.
+pub fn with_movement_renamed(ours: &ParsedTitle, theirs: &ParsedTitle) -> Option<ParsedTitle> {
+    let (our_work, their_work) = (ours.work.as_deref()?, theirs.work.as_deref()?);
+    let number = our_work.movement_number?;
+    if their_work.movement_number != Some(number)
+        || our_work.movement.is_none()
+        || their_work.movement.is_none()
+        || our_work.movement == their_work.movement
+    {
+        return None;
+    }
+    let mut work = our_work.clone();
+    work.movement.clone_from(&their_work.movement);
+    work.movement_head.clone_from(&their_work.movement_head);
+    let mut title = ours.clone();
+    title.work = Some(Box::new(work));
+    Some(title)
+}
+
+/// Words that name a kind of piece, a movement's tempo or its form rather than one piece
+/// ("Allegro", "Aria", "Nocturne", "Finale", "Air"): a title found by one of these alone says
+/// nothing about which work it is. A distinctive one-word name ("Jupiter", "Lacrimosa",
+/// "Boléro") does.
+pub fn is_generic_piece_word(word: &str) -> bool {
+    const OTHER: [&str; 30] = [
+        "air",
+        "canon",
+        "chorus",
+        "chorale",
+        "coda",
+        "dance",
+        "theme",
+        "variation",
+        "variations",
+        "introduction",
+        "intro",
+        "overture",
+        "ouverture",
+        "sinfonia",
+        "recitative",
+        "romance",
+        "romanza",
+        "song",
+        "lied",
+        "bourree",
+        "passacaglia",
+        "chaconne",
+        "capriccio",
+        "pastorale",
+        "berceuse",
+        "barcarolle",
+        "grave",
+        "vivo",
+        "trio",
+        "valse",
+    ];
+    MOVEMENT_WORDS.contains(&word) || WORK_KINDS.contains(&word) || OTHER.contains(&word)
 }
 
 /// Compares the classical parts of two parsed titles. Either side may leave things out —
