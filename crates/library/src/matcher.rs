@@ -520,9 +520,17 @@ const SHORT_FORM_SIMILARITY: f32 = 0.95;
 #[derive(Debug, Clone, Copy)]
 struct ShortForm {
     item: u32,
-    /// Every form it was found by is one word ("aria", "allegro"): for classical titles that
-    /// is not enough on its own — the work must be confirmed too.
+    /// Every form it was found by is one word ("aria", "jupiter"): for classical titles that
+    /// is not enough to accept — the work must be confirmed too; a distinctive word is
+    /// offered, never accepted.
     one_word: bool,
+    /// Every form it was found by is one word naming a kind of piece, a tempo or a form
+    /// ("allegro", "aria", "nocturne": [`normalize::is_generic_piece_word`]): without the
+    /// work confirmed, not a candidate at all.
+    generic: bool,
+    /// Found only by the first words of its movement's heading
+    /// ([`Matcher::headings_begun`]): offered, never accepted.
+    partial: bool,
     /// Every form it was found by names the work, not a movement ("op 67", "symphony no 5",
     /// "moonlight sonata": [`normalize::WorkParts::identity_forms`]): when only one of the
     /// titles names a movement, a whole work and one of its movements share it, so the
@@ -674,7 +682,7 @@ impl<'a> Matcher<'a> {
         // An upload titled "Label – Artist - Title (Official MV)" reads as the label's
         // "Artist - Title" at first; when that accepts nothing, as the artist's title, which
         // stands when it accepts, or offers where the first found nothing.
-        match normalize::label_upload(&query.title) {
+        let outcome = match normalize::label_upload(&query.title) {
             Some((artist, title)) => {
                 let reread = TrackQuery {
                     artist,
@@ -691,7 +699,35 @@ impl<'a> Matcher<'a> {
                 }
             }
             None => outcome,
+        };
+        if outcome.band != Band::Reject {
+            return outcome;
         }
+        // A mix the library does not hold, named by no remixer ("(US Mix)", "(Remixed)",
+        // "(Alternate Mix)"): the recording it was mixed from, where the library holds it, is
+        // offered — another mix is not the recording asked for, so never accepted, but it
+        // is what a person confirming the list looks for. A remixer's remix ("(Pumice
+        // Remix)") is another recording made from it, and offers nothing.
+        let title = normalize::parse_title(&query.title);
+        if title.version.contains(VersionTags::REMIX)
+            && !title.base.is_empty()
+            && normalize::version_identity(&title.version_text)
+                .iter()
+                .all(|word| normalize::is_unnamed_mix_word(word))
+        {
+            let reread = TrackQuery {
+                title: title.base,
+                ..query.clone()
+            };
+            let original = self.match_text(&reread, scratch);
+            if original.best.is_some() && original.band != Band::Reject {
+                return MatchOutcome {
+                    band: Band::Review,
+                    ..original
+                };
+            }
+        }
+        outcome
     }
 
     fn match_text(&self, query: &TrackQuery, scratch: &mut Scratch) -> MatchOutcome {
@@ -776,6 +812,7 @@ impl<'a> Matcher<'a> {
             }
             for (item, form) in found {
                 let one_word = !form.contains(' ');
+                let generic = one_word && normalize::is_generic_piece_word(form);
                 let work_only = self.names_the_work(&prepared, item, form);
                 if exact.contains(&item) {
                     continue;
@@ -783,13 +820,32 @@ impl<'a> Matcher<'a> {
                 match short_forms.iter_mut().find(|known| known.item == item) {
                     Some(known) => {
                         known.one_word &= one_word;
+                        known.generic &= generic;
                         known.work_only &= work_only;
                     }
                     None => short_forms.push(ShortForm {
                         item,
                         one_word,
+                        generic,
                         work_only,
+                        partial: false,
                     }),
+                }
+            }
+        }
+        // A movement named by the first words of its heading ("Kyrie" for "Kyrie eleison",
+        // "Dance of the Knights" for "No. 13, Dance of the Knights"), where nothing else
+        // names it.
+        for artist in artist_ids.iter().chain(&similar) {
+            for item in self.headings_begun(&prepared, *artist) {
+                if !exact.contains(&item) && !short_forms.iter().any(|known| known.item == item) {
+                    short_forms.push(ShortForm {
+                        item,
+                        one_word: false,
+                        generic: false,
+                        work_only: false,
+                        partial: true,
+                    });
                 }
             }
         }

@@ -90,8 +90,66 @@ impl<'a> Matcher<'a> {
         Some(ShortForm {
             item,
             one_word: !form.contains(' '),
+            generic: !form.contains(' ') && normalize::is_generic_piece_word(form),
+            partial: false,
             work_only: self.names_the_work(query, item, form),
         })
+    }
+
+    /// The artist's classical tracks whose movement heading — the title after its last colon,
+    /// less a number before it — begins with the words by which the query names a movement
+    /// (its movement's name, or its whole title when it names no work): "Kyrie" for "Mass in
+    /// B minor, BWV 232: Kyrie eleison", "Habanera" for "Carmen, Act I: Habanera. L'amour
+    /// est un oiseau rebelle", "Dance of the Knights" for "Romeo and Juliet, Op. 64: No. 13,
+    /// Dance of the Knights". A word for a kind of piece alone ("Prelude") names none.
+    pub(super) fn headings_begun(&self, query: &Prepared, artist: u32) -> Vec<u32> {
+        let words = match query.title.work.as_deref() {
+            Some(work) => work.movement.as_deref(),
+            None => Some(query.title.base.as_str()),
+        };
+        let Some(words) = words.filter(|words| {
+            !words.is_empty() && (words.contains(' ') || !normalize::is_generic_piece_word(words))
+        }) else {
+            return Vec::new();
+        };
+        let block = self.index.artist_block(artist);
+        if block.len() > self.config.max_block {
+            return Vec::new();
+        }
+        block
+            .iter()
+            .copied()
+            .filter(|item| {
+                let Some(view) = self.index.view_masked(*item, &self.mask) else {
+                    return false;
+                };
+                // Most of the block ends here, before a title is parsed.
+                if view.kind() != ItemKind::Track || !view.title_norm().contains(words) {
+                    return false;
+                }
+                let Some((work, heading)) = view.title().rsplit_once(':') else {
+                    return false;
+                };
+                if normalize::parse_title(work).work.is_none()
+                    && normalize::parse_title(view.title()).work.is_none()
+                {
+                    return false;
+                }
+                let heading = normalize::parse_title(heading).base;
+                let mut rest: Vec<&str> = heading.split(' ').collect();
+                // "No. 13, Dance of the Knights", "IV. Jupiter": the number before the name.
+                if rest.first() == Some(&"no") && rest.len() > 2 {
+                    rest.drain(..2);
+                } else if rest.len() > 1
+                    && (rest[0].bytes().all(|b| b.is_ascii_digit())
+                        || normalize::roman_value(rest[0]).is_some())
+                {
+                    rest.remove(0);
+                }
+                let heading = rest.join(" ");
+                heading == words || heading.starts_with(&format!("{words} "))
+            })
+            .collect()
     }
 
     /// True when `form`, by which the candidate was found, names the work and not a movement

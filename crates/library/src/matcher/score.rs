@@ -146,7 +146,7 @@ impl<'a> Matcher<'a> {
                 if ours.work.is_some() || theirs.work.is_some() {
                     match normalize::compare_works(ours, theirs) {
                         WorkVerdict::Conflict => return false,
-                        WorkVerdict::Neutral if short_form.is_some_and(|f| f.one_word) => {
+                        WorkVerdict::Neutral if short_form.is_some_and(|f| f.generic) => {
                             return false;
                         }
                         _ => {}
@@ -162,9 +162,26 @@ impl<'a> Matcher<'a> {
                     // movement may start so too. Offered, never accepted.
                     _ => match normalize::with_movement_of(&query.title, &theirs) {
                         Some(ours) if fits(&ours, &theirs) => renumbered = true,
-                        _ => return None,
+                        // The same movement by number under another heading ("IV. Finale"
+                        // for "IV. Presto - Allegro assai"): offered, never accepted.
+                        _ => match normalize::with_movement_renamed(&query.title, &theirs) {
+                            Some(ours) if fits(&ours, &theirs) => renumbered = true,
+                            _ => return None,
+                        },
                     },
                 }
+            }
+            // Found by one distinctive word alone ("Jupiter", "Lacrimosa") that names a
+            // movement or a work without confirming which work: offered, never accepted.
+            if short_form.is_some_and(|f| f.one_word)
+                && (query.title.work.is_some() || theirs.work.is_some())
+                && normalize::compare_works(&query.title, &theirs) == WorkVerdict::Neutral
+            {
+                renumbered = true;
+            }
+            // Found by the first words of its movement's heading alone: offered.
+            if short_form.is_some_and(|f| f.partial) {
+                renumbered = true;
             }
             let names_movement = |title: &ParsedTitle| {
                 title

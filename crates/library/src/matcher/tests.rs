@@ -1453,3 +1453,158 @@ fn a_title_in_kanji_reads_as_the_librarys_romanised_title() {
     let outcome = run(&index, TrackQuery::new("Orrery Kestrel", "闇"));
     assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
 }
+
+#[test]
+fn a_movement_named_by_one_distinctive_word_alone_is_offered() {
+    let index = LibraryIndex::build(&[
+        track(
+            "tidewrack",
+            "Anselm Trevane",
+            "Quince Suite No. 4 in D minor, Op. 11: V. Tidewrack",
+            "Quince Suites",
+            240,
+        ),
+        track(
+            "gavotte",
+            "Anselm Trevane",
+            "Quince Suite No. 4 in D minor, Op. 11: III. Gavotte",
+            "Quince Suites",
+            150,
+        ),
+    ])
+    .unwrap();
+    // One word that names one piece, without its work: what a person looks for, but the
+    // work is not confirmed — offered, never accepted, also at the right length.
+    for query in [
+        TrackQuery::new("Anselm Trevane", "Tidewrack"),
+        TrackQuery {
+            duration_ms: Some(240_000),
+            ..TrackQuery::new("Trevane", "Tidewrack")
+        },
+    ] {
+        let outcome = run(&index, query.clone());
+        assert_eq!(outcome.band, Band::Review, "{query:?} → {outcome:?}");
+        assert_eq!(
+            outcome.best.map(|b| b.id),
+            Some("tidewrack".to_string()),
+            "{query:?}"
+        );
+    }
+    // A word for a kind of piece alone names no piece: nothing is offered for it.
+    let outcome = run(&index, TrackQuery::new("Anselm Trevane", "Gavotte"));
+    assert_ne!(outcome.band, Band::Accept, "{outcome:?}");
+    assert_ne!(
+        outcome.best.map(|b| b.id),
+        Some("gavotte".to_string()),
+        "a form word alone"
+    );
+}
+
+#[test]
+fn the_same_movement_number_under_another_heading_is_offered() {
+    let index = LibraryIndex::build(&[
+        track(
+            "presto",
+            "Anselm Trevane",
+            "Quince Suite No. 4 in D minor, Op. 11: IV. Presto tempestoso",
+            "Quince Suites",
+            300,
+        ),
+        track(
+            "largo",
+            "Anselm Trevane",
+            "Quince Suite No. 4 in D minor, Op. 11: III. Largo",
+            "Quince Suites",
+            420,
+        ),
+    ])
+    .unwrap();
+    // "IV. Finale": the fourth movement under a generic heading. Offered, never accepted:
+    // a heading that differs may also be a slip in the number.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Anselm Trevane", "Quince Suite No. 4: IV. Finale"),
+    );
+    assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+    assert_eq!(outcome.best.map(|b| b.id), Some("presto".to_string()));
+    // Another number is another movement; another work is no candidate.
+    for title in [
+        "Quince Suite No. 4: II. Finale",
+        "Quince Suite No. 5: IV. Finale",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_ne!(outcome.band, Band::Accept, "{title}: {outcome:?}");
+        assert!(
+            outcome.best.as_ref().is_none_or(|b| b.id != "presto"),
+            "{title}: {outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn a_movement_named_by_the_first_words_of_its_heading_is_offered() {
+    let index = LibraryIndex::build(&[
+        track(
+            "procession",
+            "Anselm Trevane",
+            "Quince Cantata, Op. 12: Act I: No. 6, Lampblack Procession",
+            "Quince Cantata",
+            330,
+        ),
+        track(
+            "fenwhistle",
+            "Anselm Trevane",
+            "Quince Cantata, Op. 12: Fenwhistle. Allegro con moto",
+            "Quince Cantata",
+            260,
+        ),
+    ])
+    .unwrap();
+    for (title, expected) in [
+        ("Lampblack Procession", "procession"),
+        ("Quince Cantata: Lampblack Procession", "procession"),
+        ("Quince Cantata: Fenwhistle", "fenwhistle"),
+    ] {
+        let outcome = run(&index, TrackQuery::new("Trevane", title));
+        assert_eq!(outcome.band, Band::Review, "{title}: {outcome:?}");
+        assert_eq!(
+            outcome.best.map(|b| b.id),
+            Some(expected.to_string()),
+            "{title}"
+        );
+    }
+    // Words inside a heading, not at its start, name no movement.
+    let outcome = run(&index, TrackQuery::new("Trevane", "Procession"));
+    assert!(
+        outcome.best.as_ref().is_none_or(|b| b.id != "procession"),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn a_mix_the_library_does_not_hold_offers_the_recording_it_was_mixed_from() {
+    let index = LibraryIndex::build(&[track(
+        "parade",
+        "Gorsefield",
+        "Dune Parade",
+        "Saltmarsh Hours",
+        214,
+    )])
+    .unwrap();
+    // Another mix is not the recording asked for: never accepted, but offered.
+    for title in [
+        "Dune Parade (US Mix)",
+        "Dune Parade (Remixed)",
+        "Dune Parade (Remix)",
+        "Dune Parade - Alternate Mix",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Gorsefield", title));
+        assert_eq!(outcome.band, Band::Review, "{title}: {outcome:?}");
+        assert_eq!(outcome.best.map(|b| b.id), Some("parade".to_string()));
+    }
+    // A remixer's remix, or a live recording, is another recording: nothing is offered.
+    for title in ["Dune Parade (Lampblack Remix)", "Dune Parade (Live)"] {
+        let outcome = run(&index, TrackQuery::new("Gorsefield", title));
+        assert_eq!(outcome.band, Band::Reject, "{title}: {outcome:?}");
+    }
+}
