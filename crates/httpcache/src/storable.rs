@@ -10,8 +10,12 @@
 //! `Expires`, `public`, `private` to a private cache, or a status that allows heuristic
 //! freshness, §4.2.2); and `Vary` that can match something (not `*`, not more fields than
 //! [`crate::vary::MAX_FIELDS`]).
+//!
+//! [`strip_unstored`] removes from a response what a cache never stores (§3.1): the
+//! connection's own fields and those its `Connection` names, and the proxy authentication
+//! fields.
 
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, HeaderName, Method, StatusCode};
 
 use crate::directives::{RequestDirectives, ResponseDirectives, Source};
 use crate::vary::Vary;
@@ -149,6 +153,50 @@ pub fn check(ex: &Exchange<'_>, opts: &Options) -> Result<(), NotStorable> {
     match Vary::from_headers(ex.response) {
         Vary::Star | Vary::TooMany => Err(NotStorable::Vary),
         _ => Ok(()),
+    }
+}
+
+/// Whether a field belongs to one connection or to proxy authentication: never stored, never
+/// updated from a `304` (RFC 9111 §3.1; RFC 9110 §7.6.1).
+pub fn never_stored(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "proxy-authenticate"
+            | "proxy-authentication-info"
+            | "proxy-authorization"
+    )
+}
+
+/// The field names a message's `Connection` nominates (RFC 9110 §7.6.1), lower case.
+pub fn connection_fields(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim_ascii()).ok())
+        .collect()
+}
+
+/// Removes what a cache never stores from a response's headers (§3.1): the fields
+/// [`never_stored`] names and those its `Connection` nominates.
+pub fn strip_unstored(headers: &mut HeaderMap) {
+    for name in connection_fields(headers) {
+        headers.remove(name);
+    }
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| never_stored(n))
+        .cloned()
+        .collect();
+    for name in names {
+        headers.remove(name);
     }
 }
 

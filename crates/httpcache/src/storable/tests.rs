@@ -289,3 +289,35 @@ fn reasons_have_names() {
     let names: std::collections::HashSet<_> = all.iter().map(|r| r.as_str()).collect();
     assert_eq!(names.len(), all.len());
 }
+
+#[test]
+fn connection_and_proxy_authentication_fields_are_not_stored() {
+    let mut h = map(&[
+        ("connection", "x-hop, keep-alive"),
+        ("x-hop", "1"),
+        ("keep-alive", "timeout=5"),
+        ("te", "trailers"),
+        ("transfer-encoding", "chunked"),
+        ("upgrade", "h2c"),
+        ("proxy-connection", "close"),
+        ("proxy-authenticate", "Basic"),
+        ("proxy-authentication-info", "x"),
+        ("proxy-authorization", "Basic eA=="),
+        ("content-length", "5"),
+        ("content-range", "bytes 0-4/5"),
+        ("set-cookie", "a=1"),
+        ("x-test-header", "kept"),
+    ]);
+    strip_unstored(&mut h);
+    let mut left: Vec<_> = h.keys().map(HeaderName::as_str).collect();
+    left.sort_unstable();
+    assert_eq!(
+        left,
+        [
+            "content-length",
+            "content-range",
+            "set-cookie",
+            "x-test-header"
+        ]
+    );
+}
