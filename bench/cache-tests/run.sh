@@ -8,6 +8,8 @@
 #   ONLY="nginx varnish" bench/cache-tests/run.sh    # a subset (cachearr nginx varnish)
 #   CACHEARR_BIN=/path/to/cachearr bench/cache-tests/run.sh   # use this binary, don't build
 #   CACHEARR=skip bench/cache-tests/run.sh    # leave cachearr out without building it
+#   TEST=freshness-max-age bench/cache-tests/run.sh  # one test, its requests and responses
+#                                             # as each cache's client and the origin saw them
 #
 # The suite is installed from the npm registry into a cache directory outside the repository
 # ($HCT_CACHE, default ~/.cache/cachearr/http-cache-tests-0.4.5), once. nginx and Varnish come
@@ -82,9 +84,13 @@ PIDS+=($!)
 # Runs the suite against BASE_URL and writes its JSON results to FILE.
 run_suite() { # NAME BASE_URL FILE
   log "running the suite against $1 ($2)"
-  (cd "$SUITE" && exec env npm_config_base="$2" npm_package_config_id= \
+  (cd "$SUITE" && exec env npm_config_base="$2" npm_package_config_id="${TEST:-}" \
     node --no-warnings cli.mjs) >"$3" 2>"$WORK/$1.suite.log" \
     || log "the suite failed against $1 (see $WORK/$1.suite.log)"
+  if [ -n "${TEST:-}" ]; then
+    echo "## $1"
+    cat "$3"
+  fi
 }
 
 # Waits until a proxy passes requests to the origin.
@@ -203,6 +209,7 @@ VCL
 fi
 
 # --- the table -------------------------------------------------------------------------------
+[ -n "${TEST:-}" ] && exit 0
 echo "# http-cache-tests $VERSION, passes by kind ($(date -u +%Y-%m-%dT%H:%MZ); ${VERSIONS[*]:-})"
 echo
 node "$ROOT/bench/cache-tests/score.mjs" "$SUITE" "${COLUMNS_ARGS[@]}"
