@@ -289,6 +289,14 @@ impl Stored {
             .saturating_add(u64::from(window) * 1000)
     }
 
+    /// Whether it may answer a request that carries `Authorization` (§3.5): always in one
+    /// user's cache; in a shared cache only with `public`, `s-maxage` or `must-revalidate`. The
+    /// same permission [`crate::storable::check`] asks of a response to such a request.
+    pub fn answers_authorized(&self) -> bool {
+        let d = &self.directives;
+        self.role == Role::Private || d.public || d.s_maxage.is_some() || d.must_revalidate
+    }
+
     /// The header fields a qualified `no-cache` names: left out of an answer that was not
     /// validated (§5.2.2.4).
     pub fn unvalidated_omits(&self) -> &[http::HeaderName] {

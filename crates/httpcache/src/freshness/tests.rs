@@ -620,3 +620,21 @@ fn validators_are_noted() {
     );
     assert!(!Reuse::Validate(Why::Stale).answers());
 }
+
+#[test]
+fn authorized_requests_need_the_responses_permission_in_a_shared_cache() {
+    let c = ManualClock::new();
+    let plain = stored_at(&c, &[("cache-control", "max-age=60")], &shared());
+    assert!(!plain.answers_authorized());
+    for cc in [
+        "max-age=60, public",
+        "s-maxage=60",
+        "max-age=60, must-revalidate",
+    ] {
+        assert!(
+            stored_at(&c, &[("cache-control", cc)], &shared()).answers_authorized(),
+            "{cc}"
+        );
+    }
+    assert!(stored_at(&c, &[("cache-control", "max-age=60")], &private()).answers_authorized());
+}
