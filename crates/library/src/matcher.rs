@@ -287,9 +287,13 @@ impl Prepared {
         }
         // A work named by a nickname the library's title may not carry ("Air on the G
         // String"): matched as the catalogue title it stands for.
+        // The title as written stays one of its forms: a library may carry it so ("Jesu, Joy
+        // of Man's Desiring").
         let mut title_words = normalize::title_words(&raw_title);
+        let mut as_written: Vec<String> = Vec::new();
         if let Some(catalogue_title) = normalize::nickname_title(&title, &artists) {
-            title = normalize::parse_title(&catalogue_title);
+            let written = std::mem::replace(&mut title, normalize::parse_title(&catalogue_title));
+            as_written.push(written.base);
             title_words.extend(normalize::title_words(&catalogue_title));
         }
         let artists_joined = artists.join(" ");
@@ -326,6 +330,11 @@ impl Prepared {
                     && !forms.iter().any(|form| form == other)
                 {
                     forms.push(other.to_string());
+                }
+                for written in as_written {
+                    if written != title.base && !forms.contains(&written) {
+                        forms.push(written);
+                    }
                 }
                 // A number written after "#" ("Song #2") read as "No. 2": the title may carry
                 // the bare number.

@@ -1608,3 +1608,22 @@ fn a_mix_the_library_does_not_hold_offers_the_recording_it_was_mixed_from() {
         assert_eq!(outcome.band, Band::Reject, "{title}: {outcome:?}");
     }
 }
+
+#[test]
+fn a_nickname_the_library_carries_as_its_title_is_found_as_written() {
+    let index = LibraryIndex::build(&[track(
+        "jesu",
+        "Johann Sebastian Bach",
+        "Jesu, Joy of Man's Desiring",
+        "Favourites",
+        200,
+    )])
+    .unwrap();
+    // The table reads the nickname as its cantata's movement; the library's title is the
+    // nickname itself, which the query's title, as written, still finds.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Bach", "Jesu Joy Of Man's Desiring"),
+    );
+    assert_eq!(outcome.accepted_id(), Some("jesu"), "{outcome:?}");
+}
