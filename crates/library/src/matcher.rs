@@ -540,6 +540,11 @@ struct ShortForm {
     /// Found only by the first words of its movement's heading
     /// ([`Matcher::headings_begun`]): offered, never accepted.
     partial: bool,
+    /// Found by a name or catalogue number of the work both titles share, where the artist
+    /// did not lead to it ([`Matcher::other_form`]): a classical recording is credited to
+    /// its composer or its performers, so the artist is left out of the score when the
+    /// works agree; offered, never accepted.
+    by_work: bool,
     /// Every form it was found by names the work, not a movement ("op 67", "symphony no 5",
     /// "moonlight sonata": [`normalize::WorkParts::identity_forms`]): when only one of the
     /// titles names a movement, a whole work and one of its movements share it, so the
@@ -838,6 +843,7 @@ impl<'a> Matcher<'a> {
                         generic,
                         work_only,
                         partial: false,
+                        by_work: false,
                     }),
                 }
             }
@@ -854,6 +860,7 @@ impl<'a> Matcher<'a> {
                         generic: false,
                         work_only: false,
                         partial: true,
+                        by_work: false,
                     });
                 }
             }

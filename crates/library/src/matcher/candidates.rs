@@ -86,12 +86,30 @@ impl<'a> Matcher<'a> {
                     .iter()
                     .map(String::as_str)
                     .find(|form| *form == view.title_norm())
+            });
+        let Some(form) = form else {
+            // A work's name and number or its catalogue number, on both titles ("cello suite
+            // no 1", "bwv 1007"): the same work, whoever it is credited to.
+            let work = query.title.work.as_deref()?;
+            let form = work.identity_forms().chain(&work.numbered).find(|form| {
+                view.title_alternates()
+                    .any(|theirs| theirs == form.as_str())
             })?;
+            return Some(ShortForm {
+                item,
+                one_word: !form.contains(' '),
+                generic: false,
+                work_only: self.names_the_work(query, item, form),
+                partial: false,
+                by_work: true,
+            });
+        };
         Some(ShortForm {
             item,
             one_word: !form.contains(' '),
             generic: !form.contains(' ') && normalize::is_generic_piece_word(form),
             partial: false,
+            by_work: false,
             work_only: self.names_the_work(query, item, form),
         })
     }

@@ -118,6 +118,7 @@ impl<'a> Matcher<'a> {
         // person looks for. Offered, first movements first, never accepted.
         let mut whole_or_part = false;
         let mut movement = u32::MAX;
+        let mut work_confirmed = false;
         if query.title.work.is_some() || short_form.is_some() {
             let theirs = normalize::parse_title(view.title());
             let numbers_text = |title: &ParsedTitle| -> String {
@@ -183,6 +184,8 @@ impl<'a> Matcher<'a> {
             if short_form.is_some_and(|f| f.partial) {
                 renumbered = true;
             }
+            work_confirmed =
+                normalize::compare_works(&query.title, &theirs) == WorkVerdict::Confirmed;
             let names_movement = |title: &ParsedTitle| {
                 title
                     .work
@@ -278,10 +281,17 @@ impl<'a> Matcher<'a> {
                     .artists
                     .iter()
                     .any(|name| self.index.artist_id(name).is_some()));
+        // A classical title found by its work, under another credit: the composer where the
+        // library credits the performers, or the other way round ("Johann Sebastian Bach" for
+        // "Yo-Yo Ma"). Left out of the score when the works agree; offered, never accepted.
+        let credited_otherwise = artist < self.config.artist_floor
+            && !artist_unknown
+            && work_confirmed
+            && short_form.is_some_and(|f| f.by_work);
         let [w_title, w_artist, w_album, w_duration] = self.config.weights;
         let mut total = w_title * title;
         let mut weight = w_title;
-        if !artist_unknown {
+        if !artist_unknown && !credited_otherwise {
             total += w_artist * artist;
             weight += w_artist;
         }
@@ -337,6 +347,7 @@ impl<'a> Matcher<'a> {
         // Worked out only where it can change the band: for a candidate that could be accepted.
         let claims_backed = !renumbered
             && !whole_or_part
+            && !credited_otherwise
             && (score + SCORE_SLACK < self.config.accept
                 || (words_accounted && self.claims_backed(query, &view)));
         Some(Scored {

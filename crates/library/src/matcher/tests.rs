@@ -1610,6 +1610,52 @@ fn a_mix_the_library_does_not_hold_offers_the_recording_it_was_mixed_from() {
 }
 
 #[test]
+fn a_work_credited_to_its_performers_is_offered_for_its_composer() {
+    let index = LibraryIndex::build(&[
+        track(
+            "sarabande",
+            "Lampblack Quartet",
+            "Quince Suite No. 4 in D minor, Op. 11: II. Sarabande",
+            "Quince Suites",
+            260,
+        ),
+        track(
+            "other",
+            "Lampblack Quartet",
+            "Tidewrack Nocturne",
+            "Quince Suites",
+            200,
+        ),
+    ])
+    .unwrap();
+    // The composer where the library credits the performers: the same work and movement,
+    // offered, never accepted (the library does not say who composed it).
+    for title in [
+        "Quince Suite No. 4: Sarabande",
+        "Quince Suite No. 4 in D minor, Op. 11: II. Sarabande",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_eq!(outcome.band, Band::Review, "{title}: {outcome:?}");
+        assert_eq!(
+            outcome.best.map(|b| b.id),
+            Some("sarabande".to_string()),
+            "{title}"
+        );
+    }
+    // Another suite or another movement is not the work.
+    for title in [
+        "Quince Suite No. 5: Sarabande",
+        "Quince Suite No. 4: III. Gigue",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert!(
+            outcome.best.as_ref().is_none_or(|b| b.id != "sarabande"),
+            "{title}: {outcome:?}"
+        );
+    }
+}
+
+#[test]
 fn a_nickname_the_library_carries_as_its_title_is_found_as_written() {
     let index = LibraryIndex::build(&[track(
         "jesu",
