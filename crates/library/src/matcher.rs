@@ -848,23 +848,6 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
-        // A movement named by the first words of its heading ("Kyrie" for "Kyrie eleison",
-        // "Dance of the Knights" for "No. 13, Dance of the Knights"), where nothing else
-        // names it.
-        for artist in artist_ids.iter().chain(&similar) {
-            for item in self.headings_begun(&prepared, *artist) {
-                if !exact.contains(&item) && !short_forms.iter().any(|known| known.item == item) {
-                    short_forms.push(ShortForm {
-                        item,
-                        one_word: false,
-                        generic: false,
-                        work_only: false,
-                        partial: true,
-                        by_work: false,
-                    });
-                }
-            }
-        }
         // A review the exact keys and other forms of the titles offer stands where the later
         // stages find nothing.
         let mut by_form: Option<MatchOutcome> = None;
@@ -949,6 +932,7 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
+        let mut by_work: Vec<ShortForm> = Vec::new();
         for item in by_grams {
             if candidates.binary_search(&item).is_ok() {
                 continue;
@@ -956,6 +940,11 @@ impl<'a> Matcher<'a> {
             // Found by another form of a title ("Red Flavor" for "빨간 맛 (Red Flavor)") when
             // the artist did not lead to it (written in another script, or another name).
             let scored_item = match self.other_form(&prepared, item) {
+                // Found by its work alone: weighed last, where nothing else is found.
+                Some(form) if form.by_work => {
+                    by_work.push(form);
+                    self.score(&prepared, item)
+                }
                 Some(form) => self.score_with(&prepared, item, NEAR_TITLE_FLOOR, Some(form)),
                 None => self.score(&prepared, item),
             };
@@ -983,9 +972,41 @@ impl<'a> Matcher<'a> {
         if outcome.band != Band::Reject {
             return outcome;
         }
-        match self.match_by_album_and_length(&prepared, &artists) {
-            Some(by_album) if by_album.band == Band::Accept => by_album,
+        let last = match self.match_by_album_and_length(&prepared, &artists) {
+            Some(by_album) if by_album.band == Band::Accept => return by_album,
             by_album => by_length.or(by_album).unwrap_or(outcome),
+        };
+        if last.band != Band::Reject {
+            return last;
+        }
+        // Where nothing else is found, what names a classical piece loosely is offered, never
+        // accepted: a movement by the first words of its heading ("Kyrie" for "Kyrie
+        // eleison", "Dance of the Knights" for "No. 13, Dance of the Knights"), and a work
+        // credited to its performers where the query credits its composer.
+        let mut loose: Vec<ShortForm> = by_work;
+        for artist in &artists {
+            for item in self.headings_begun(&prepared, *artist) {
+                if !loose.iter().any(|known| known.item == item) {
+                    loose.push(ShortForm {
+                        item,
+                        one_word: false,
+                        generic: false,
+                        work_only: false,
+                        partial: true,
+                        by_work: false,
+                    });
+                }
+            }
+        }
+        let scored: Vec<Scored> = loose
+            .iter()
+            .filter_map(|known| {
+                self.score_with(&prepared, known.item, NEAR_TITLE_FLOOR, Some(*known))
+            })
+            .collect();
+        match self.decide(scored, MatchMethod::Fuzzy) {
+            offered if offered.band == Band::Review => offered,
+            _ => last,
         }
     }
 
