@@ -487,6 +487,21 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_qualifier_beside_known_wording_still_goes_to_review() {
+        let index = ferry_library();
+        // Known wording ("Remaster", "Mono") does not vouch for the words beside it.
+        for title in [
+            "Lantern Ferry (Belljar Session) [2024 Remaster]",
+            "Lantern Ferry - Remastered 2011 / Moth Choir Version",
+            "Lantern Ferry (Mono) (Orrery Take)",
+            "Lantern Ferry (Dovetail Version) - Single Edit",
+        ] {
+            let query = with("Corvid Almanac", title, Some("Copperplate"), Some(246));
+            assert_offered(&index, query, "ferry");
+        }
+    }
+
+    #[test]
     fn wording_known_to_name_the_same_recording_is_accepted() {
         let index = library();
         for title in [
