@@ -787,10 +787,20 @@ pub(crate) fn same_number(a: u32, b: u32) -> bool {
 /// assert!(numbers_agree("hey jude", "hey jude"));
 /// assert!(numbers_agree("blue monday 88", "blue monday 1988"));
 /// assert!(!numbers_agree("blue monday 88", "blue monday 1989"));
+/// assert!(numbers_agree("1 2 3 4", "1234"));
+/// assert!(!numbers_agree("1 2 3 4", "1243"));
 /// ```
 pub fn numbers_agree(a: &str, b: &str) -> bool {
-    let (ours, theirs) = (title_numbers(a), title_numbers(b));
-    ours.within(&theirs) || theirs.within(&ours)
+    let agree = |a: &str, b: &str| {
+        let (ours, theirs) = (title_numbers(a), title_numbers(b));
+        ours.within(&theirs) || theirs.within(&ours)
+    };
+    // Digits written apart are also the number they spell joined ("1 2 3 4" and "1234").
+    agree(a, b)
+        || match (joined_digits(a), joined_digits(b)) {
+            (None, None) => false,
+            (ours, theirs) => agree(ours.as_deref().unwrap_or(a), theirs.as_deref().unwrap_or(b)),
+        }
 }
 
 /// True when the shorter of two normalised titles is a run of whole words of the longer one

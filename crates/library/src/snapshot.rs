@@ -76,8 +76,9 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// 26, "Numero", "Número" and "Nummer" before a number are "No.": other base titles and keys;
 /// 27, Ravel's, Purcell's, Wagner's, Buxtehude's, Poulenc's and Bartók's catalogues ("M.
 /// 81", "Z. 860", "WWV 86B") are read, and a movement label before a numeral ("Mvt. I") is
-/// no part of the work: other classical forms.
-pub const FORMAT_VERSION: u32 = 27;
+/// no part of the work: other classical forms; 28, single digits written apart are also known
+/// joined ("1, 2, 3, 4" and "1234"): other title forms.
+pub const FORMAT_VERSION: u32 = 28;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

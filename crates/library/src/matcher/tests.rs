@@ -1673,3 +1673,27 @@ fn a_nickname_the_library_carries_as_its_title_is_found_as_written() {
     );
     assert_eq!(outcome.accepted_id(), Some("jesu"), "{outcome:?}");
 }
+
+#[test]
+fn digits_written_apart_find_the_number_they_spell() {
+    let index = LibraryIndex::build(&[track(
+        "digits",
+        "Gorsefield",
+        "1234",
+        "Saltmarsh Hours",
+        183,
+    )])
+    .unwrap();
+    for title in ["1, 2, 3, 4", "1-2-3-4", "One Two Three Four"] {
+        let outcome = run(&index, TrackQuery::new("Gorsefield", title));
+        assert_ne!(outcome.band, Band::Reject, "{title}: {outcome:?}");
+        assert_eq!(
+            outcome.best.map(|b| b.id),
+            Some("digits".to_string()),
+            "{title}"
+        );
+    }
+    // Other digits are another title: never accepted.
+    let outcome = run(&index, TrackQuery::new("Gorsefield", "1, 2, 4, 3"));
+    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+}

@@ -149,6 +149,12 @@ impl ParsedTitle {
                 forms.push(form.clone());
             }
         }
+        // Digits written apart joined ("1234" for "1, 2, 3, 4").
+        if let Some(joined) = joined_digits(&self.base)
+            && !forms.contains(&joined)
+        {
+            forms.push(joined);
+        }
         // The short form spelled out too ("i want to dance with somebody" for "I Wanna Dance
         // with Somebody (Who Loves Me)").
         if let Some(spoken) = self.short.as_deref().and_then(spoken_form)
@@ -987,6 +993,38 @@ pub(super) const TEXT_SPEAK: [(&str, &str); 51] = [
     ("sk8er", "skater"),
     ("l8r", "later"),
 ];
+
+/// A normalised title with its single digits written apart joined into one number ("1 2 3
+/// 4" → "1234", as "1, 2, 3, 4" and "1-2-3-4" normalise), or `None` when it has no run of
+/// two or more. Stores write such a title both ways (Feist's "1234").
+///
+/// ```
+/// use cachearr_library::normalize::joined_digits;
+/// assert_eq!(joined_digits("1 2 3 4").as_deref(), Some("1234"));
+/// assert_eq!(joined_digits("1 2 step").as_deref(), Some("12 step"));
+/// assert_eq!(joined_digits("song 2"), None);
+/// ```
+pub fn joined_digits(normalized: &str) -> Option<String> {
+    let single = |word: &str| word.len() == 1 && word.bytes().all(|b| b.is_ascii_digit());
+    let words: Vec<&str> = normalized.split(' ').filter(|w| !w.is_empty()).collect();
+    if !words
+        .windows(2)
+        .any(|pair| single(pair[0]) && single(pair[1]))
+    {
+        return None;
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut previous_single = false;
+    for word in words {
+        if single(word) && previous_single {
+            out.last_mut()?.push_str(word);
+        } else {
+            out.push(word.to_string());
+        }
+        previous_single = single(word);
+    }
+    Some(out.join(" "))
+}
 
 /// A normalised title with its text-speak spelled out ("good 4 u" → "good for you"), or
 /// `None` when it has none. A lone "2" or "4" reads as "to" or "for" only between two words
