@@ -111,7 +111,11 @@ fuzz_target!(|data: &[u8]| {
             reuse,
             Reuse::StaleAccepted | Reuse::StaleWhileRevalidate
         ));
-        assert_eq!(stored.usable_on_error(&r, now, &opts), stored.is_fresh(now));
+        let unvalidated = d.no_cache != cachearr_httpcache::directives::FieldList::All;
+        assert_eq!(
+            stored.usable_on_error(&r, now, &opts),
+            stored.is_fresh(now) && unvalidated
+        );
     }
 
     match Vary::from_headers(&response) {

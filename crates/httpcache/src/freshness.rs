@@ -20,9 +20,9 @@
 //! 8. otherwise validate.
 //!
 //! [`Stored::usable_on_error`] says whether it may answer when validation fails (the origin
-//! unreachable or answering 5xx): fresh, or stale within `stale-if-error` (the response's,
-//! the request's or the operator's, the largest) or the request's `max-stale`, and never where
-//! the response forbids serving stale.
+//! unreachable or answering 5xx): fresh (unless `no-cache`), or stale within `stale-if-error`
+//! (the response's, the request's or the operator's, the largest) or the request's
+//! `max-stale`, and never stale where the response forbids serving stale.
 
 use http::{HeaderMap, StatusCode};
 
@@ -354,15 +354,21 @@ impl Stored {
     }
 
     /// Whether it may answer `req` when validation failed (the origin unreachable or
-    /// answering 5xx): fresh, or stale within `stale-if-error` or the request's `max-stale`,
-    /// never where the response forbids serving stale (§4.2.4; RFC 5861 §4).
+    /// answering 5xx): fresh (unless `no-cache`), or stale within `stale-if-error` or the
+    /// request's `max-stale`, never stale where the response forbids it (§4.2.4; RFC 5861 §4).
     pub fn usable_on_error(&self, req: &RequestDirectives, now_ms: u64, opts: &Options) -> bool {
-        if self.forbids_stale() {
+        // Unqualified `no-cache`: never used unvalidated, fresh or not.
+        if self.directives.no_cache == FieldList::All {
             return false;
         }
         let remaining = self.remaining_ms(now_ms);
+        // Fresh (the request's own `no-cache` or `max-age` asked for the validation): the
+        // directives that forbid stale answers say nothing against it.
         if remaining > 0 {
             return true;
+        }
+        if self.forbids_stale() {
+            return false;
         }
         let stale_ms = -remaining;
         let window = self

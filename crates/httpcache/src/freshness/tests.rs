@@ -638,3 +638,30 @@ fn authorized_requests_need_the_responses_permission_in_a_shared_cache() {
     }
     assert!(stored_at(&c, &[("cache-control", "max-age=60")], &private()).answers_authorized());
 }
+
+/// Found by the `cache_control` fuzz target: `s-maxage` (which forbids stale answers in a
+/// shared cache) made a fresh response unusable when the validation a request asked for failed.
+#[test]
+fn a_fresh_response_that_forbids_stale_still_answers_when_validation_fails() {
+    let c = ManualClock::new();
+    for cc in [
+        "max-age=60, s-maxage=120",
+        "max-age=60, must-revalidate",
+        "max-age=60, proxy-revalidate",
+    ] {
+        let s = stored_at(&c, &[("cache-control", cc)], &shared());
+        assert_eq!(
+            s.reuse(&req("no-cache"), c.now_ms(), &shared()),
+            Reuse::Validate(Why::RequestNoCache)
+        );
+        assert!(
+            s.usable_on_error(&req("no-cache"), c.now_ms(), &shared()),
+            "{cc}"
+        );
+        let later = c.now_ms() + 121_000;
+        assert!(
+            !s.usable_on_error(&req("max-stale"), later, &shared()),
+            "{cc}"
+        );
+    }
+}
