@@ -48,7 +48,8 @@
 //! * `locks` — taking a `std::sync` lock whose earlier holder panicked, and why the engine may.
 //! * `key` — [`Key`]: shared string + precomputed seeded hash.
 //! * `policy` — [`Policy`]: class, TTLs, windows, tags, negative TTL.
-//! * `error` — [`EngineError`], [`LoadError`] (with its [`LoadErrorKind`]), [`TierError`].
+//! * `error` — [`EngineError`], [`LoadError`] (with its [`LoadErrorKind`]), [`TierError`]; each
+//!   keeps its kind apart from its message and the error it came from as its source.
 //!
 //! # Additions to the agreed API
 //! * [`TieredCache::flush`] (wait for write-behind), [`TieredCache::run_pending_tasks`]
@@ -91,7 +92,10 @@ pub use cache::{FetchStamp, MemoryPlan, TieredCache, TieredCacheBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use disk::{DiskMemory, DiskStart, DiskTier, SharedKeyspace};
 pub use entry::{CachedValue, Entry, Fill, HeldBeside, Lookup, Outcome};
-pub use error::{EngineError, LoadError, LoadErrorKind, TierError};
+pub use error::{
+    Cause, DiskOpenError, DiskOpenKind, EngineError, LoadError, LoadErrorKind, RedisStartError,
+    RedisStartKind, TierError,
+};
 pub use key::Key;
 pub use loader::{LoadContext, Loader};
 pub use policy::Policy;

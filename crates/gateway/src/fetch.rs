@@ -646,7 +646,7 @@ pub(crate) async fn fetch_as_user_within(
         .cache()
         .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(state)))
         .await;
-    result.map_err(|e| crate::GatewayError::Upstream(e.to_string()))
+    result.map_err(crate::GatewayError::Upstream)
 }
 
 /// Fetches what a cache fill of this request would store, without storing it (sampled

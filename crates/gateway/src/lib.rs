@@ -168,6 +168,9 @@ pub enum GatewayError {
     /// The cache could not be built.
     #[error("cache: {0}")]
     Cache(#[from] cachearr_engine::EngineError),
+    /// An upstream cannot be built from its configuration (a route override, its TLS).
+    #[error(transparent)]
+    UpstreamSetup(#[from] upstream::UpstreamSetupError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -190,9 +193,10 @@ pub enum GatewayError {
     /// A request made on a user's behalf was not valid.
     #[error("{0}")]
     BadRequest(String),
-    /// The upstream failed a request made on a user's behalf.
+    /// The upstream failed a request made on a user's behalf (the cache's error says how:
+    /// [`crate::error_answer::ErrorKind::of_engine`]).
     #[error("{0}")]
-    Upstream(String),
+    Upstream(#[source] cachearr_engine::EngineError),
 }
 
 struct Inner {
@@ -297,11 +301,11 @@ impl GatewayBuilder {
                     // Redis is the third tier, below memory and disk, shared by every gateway
                     // pointed at it (docs/redis.md).
                     let root_cert = match &config.cache.redis.ca {
-                        Some(path) => Some(std::fs::read(path).map_err(|e| {
-                            GatewayError::Cache(cachearr_engine::EngineError::Redis {
-                                url: cachearr_engine::redact_url(url),
-                                reason: format!("cannot read redis_ca {}: {e}", path.display()),
-                            })
+                        Some(path) => Some(std::fs::read(path).map_err(|source| {
+                            config::ConfigError::Read {
+                                path: path.clone(),
+                                source,
+                            }
                         })?),
                         None => None,
                     };
@@ -341,8 +345,7 @@ impl GatewayBuilder {
         };
         let mut upstreams = Vec::new();
         for u in &config.upstreams {
-            let up = Upstream::new(u.clone(), self.clock.clone())
-                .map_err(|e| GatewayError::Config(config::ConfigError::Invalid(e.to_string())))?;
+            let up = Upstream::new(u.clone(), self.clock.clone())?;
             // Refused tokens stay refused across a restart (their keyed hashes, never tokens).
             up.users.keep_refusals_in(library::keeper::file_path(
                 &config.data_dir,
@@ -428,14 +431,14 @@ impl GatewayBuilder {
 pub fn check_startable(config: &Config) -> Result<(), GatewayError> {
     config.check_runnable()?;
     if let Some(path) = &config.cache.redis.ca {
-        std::fs::metadata(path).map_err(|e| {
-            config::ConfigError::Invalid(format!("redis_ca {}: {e}", path.display()))
+        std::fs::metadata(path).map_err(|source| config::ConfigError::Read {
+            path: path.clone(),
+            source,
         })?;
     }
     for u in &config.upstreams {
         // Compiles the route overrides and sets up the TLS client (roots, `ca`, `server_name`).
-        Upstream::new(u.clone(), Arc::new(cachearr_engine::SystemClock))
-            .map_err(|e| GatewayError::Config(config::ConfigError::Invalid(e.to_string())))?;
+        Upstream::new(u.clone(), Arc::new(cachearr_engine::SystemClock))?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::policy::Profile;
 use crate::upstream::{BadTarget, Budget, Upstream, UpstreamError};
 
 /// Why a start-up check could not get an answer it can judge.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckError {
     /// The check's path cannot be joined with the upstream's address.
@@ -28,7 +28,7 @@ pub enum CheckError {
     Upstream(#[from] UpstreamError),
     /// The answer broke off.
     #[error("reading the answer: {0}")]
-    Body(String),
+    Body(#[source] cachearr_engine::Cause),
     /// The server answered a status the check cannot judge.
     #[error("{path} answered {status}")]
     Status {
@@ -40,7 +40,7 @@ pub enum CheckError {
 }
 
 /// What the start-up check found for one upstream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct UpstreamCheck {
     /// The upstream's name.
     pub upstream: String,
@@ -51,7 +51,7 @@ pub struct UpstreamCheck {
 }
 
 /// The owner token as the server judged it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum TokenCheck {
     /// No token is configured.
     Missing,
@@ -192,7 +192,7 @@ async fn get(
         .into_body()
         .collect()
         .await
-        .map_err(|e| CheckError::Body(e.to_string()))?
+        .map_err(|e| CheckError::Body(cachearr_engine::Cause::new(e)))?
         .to_bytes();
     Ok((status, body))
 }

@@ -16,7 +16,7 @@ use crate::budget::RefreshBudget;
 use crate::clock::{Clock, SystemClock};
 use crate::disk::{DiskMemory, DiskStart, DiskTier, UnavailableDisk};
 use crate::entry::{CachedValue, Entry, HeldBeside};
-use crate::error::EngineError;
+use crate::error::{DiskOpenError, DiskOpenKind, EngineError};
 use crate::key::{Key, KeyHashBuilder};
 use crate::locks::LockUnpoisoned;
 use crate::redis::{LocalCache, RedisTier};
@@ -229,10 +229,10 @@ impl TieredCacheBuilder {
                         disk_store = Some(tier.clone());
                         Arc::new(tier)
                     }
-                    DiskStart::InUse { reason } => {
+                    DiskStart::InUse { error } => {
                         return Err(EngineError::DiskOpen {
                             path: path.display().to_string(),
-                            reason,
+                            source: error,
                         });
                     }
                     DiskStart::Unavailable { reason } => {
@@ -259,7 +259,12 @@ impl TieredCacheBuilder {
                     .as_ref()
                     .map(|(p, _)| p.display().to_string())
                     .unwrap_or_default(),
-                reason: e.to_string(),
+                // The store opened but its bookkeeping cannot be read back.
+                source: DiskOpenError::new(
+                    DiskOpenKind::Damage,
+                    "reading the store's bookkeeping: ",
+                    e,
+                ),
             })?;
             if let Some(raw) = meta.invalidation {
                 match decode_invalidation(&raw) {

@@ -37,7 +37,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use crate::entry::TierKind;
-use crate::error::{EngineError, TierError};
+use crate::error::{DiskOpenError, DiskOpenKind, EngineError, TierError};
 use crate::key::Key;
 use crate::locks::LockUnpoisoned;
 use crate::tier::{MaintenanceReport, PersistedMeta, Tier, TierUsage, WriteOp};
@@ -50,7 +50,7 @@ mod write;
 
 pub use open::DiskStart;
 pub(crate) use open::UnavailableDisk;
-use open::{FailureCause, OpenFailure, move_aside};
+use open::{io_failure, move_aside, store_failure};
 pub use sizing::DiskMemory;
 use sizing::{COMPACT_AT_MOST_EVERY_MS, StoreSizes, allocated_bytes, journal_bytes, record_budget};
 
@@ -122,11 +122,8 @@ struct DiskInner {
     write_lock: Mutex<()>,
 }
 
-fn store_err(e: impl std::fmt::Display) -> TierError {
-    TierError::Store {
-        tier: "disk",
-        message: e.to_string(),
-    }
+fn store_err(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> TierError {
+    TierError::store("disk", e)
 }
 
 /// The `meta` keyspace's prefix of tag generation rows.
@@ -189,7 +186,7 @@ impl DiskTier {
         Self::try_open(path, max_bytes, kv_separation, DiskMemory::default()).map_err(|f| {
             EngineError::DiskOpen {
                 path: path.display().to_string(),
-                reason: f.reason,
+                source: f,
             }
         })
     }
@@ -212,27 +209,20 @@ impl DiskTier {
             Ok(tier) => return DiskStart::Opened(tier),
             Err(f) => f,
         };
-        match first.cause {
-            FailureCause::Environment => {
+        match first.kind {
+            DiskOpenKind::Environment => {
                 return DiskStart::Unavailable {
-                    reason: first.reason,
+                    reason: first.to_string(),
                 };
             }
-            FailureCause::InUse => {
-                return DiskStart::InUse {
-                    reason: first.reason,
-                };
-            }
-            FailureCause::Damage => {}
+            DiskOpenKind::InUse => return DiskStart::InUse { error: first },
+            DiskOpenKind::Damage => {}
         }
         let moved_to = match move_aside(path) {
             Ok(to) => to,
             Err(e) => {
                 return DiskStart::Unavailable {
-                    reason: format!(
-                        "{}; moving the damaged store aside failed: {e}",
-                        first.reason
-                    ),
+                    reason: format!("{first}; moving the damaged store aside failed: {e}"),
                 };
             }
         };
@@ -240,14 +230,12 @@ impl DiskTier {
             Ok(tier) => DiskStart::Recovered {
                 tier,
                 moved_to,
-                reason: first.reason,
+                reason: first.to_string(),
             },
             Err(second) => DiskStart::Unavailable {
                 reason: format!(
-                    "{} (damaged store moved to {}); a fresh store failed too: {}",
-                    first.reason,
+                    "{first} (damaged store moved to {}); a fresh store failed too: {second}",
                     moved_to.display(),
-                    second.reason
                 ),
             },
         }
@@ -260,7 +248,7 @@ impl DiskTier {
         max_bytes: u64,
         kv_separation: bool,
         memory: DiskMemory,
-    ) -> Result<Self, OpenFailure> {
+    ) -> Result<Self, DiskOpenError> {
         std::panic::catch_unwind(|| Self::open_inner(path, max_bytes, kv_separation, memory))
             .unwrap_or_else(|panic| {
                 let what = panic
@@ -268,10 +256,11 @@ impl DiskTier {
                     .map(|s| (*s).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                Err(OpenFailure {
-                    cause: FailureCause::Damage,
-                    reason: format!("the store panicked while opening: {what}"),
-                })
+                Err(DiskOpenError::new(
+                    DiskOpenKind::Damage,
+                    "the store panicked while opening: ",
+                    what,
+                ))
             })
     }
 
@@ -280,16 +269,15 @@ impl DiskTier {
         max_bytes: u64,
         kv_separation: bool,
         memory: DiskMemory,
-    ) -> Result<Self, OpenFailure> {
+    ) -> Result<Self, DiskOpenError> {
         let path = path.to_path_buf();
-        std::fs::create_dir_all(&path).map_err(OpenFailure::io)?;
+        std::fs::create_dir_all(&path).map_err(io_failure)?;
         // fjall would report an unwritable directory later and less clearly; probe it now.
         let probe = path.join(".cachearr-write-probe");
         std::fs::write(&probe, b"probe")
             .and_then(|()| std::fs::remove_file(&probe))
-            .map_err(|e| OpenFailure {
-                cause: FailureCause::Environment,
-                reason: format!("directory is not writable: {e}"),
+            .map_err(|e| {
+                DiskOpenError::new(DiskOpenKind::Environment, "directory is not writable: ", e)
             })?;
         let sizes = StoreSizes::for_limit(max_bytes, memory.memtables);
         let db = Database::builder(&path)
@@ -307,7 +295,7 @@ impl DiskTier {
             // spend a full compression of each large record for nothing.
             .journal_compression(CompressionType::None)
             .open()
-            .map_err(OpenFailure::store)?;
+            .map_err(store_failure)?;
         let ks = |name: &str, blobs: bool| {
             let opts = move || {
                 let o = KeyspaceCreateOptions::default().max_memtable_size(if blobs {
@@ -336,7 +324,7 @@ impl DiskTier {
                     o
                 }
             };
-            db.keyspace(name, opts).map_err(OpenFailure::store)
+            db.keyspace(name, opts).map_err(store_failure)
         };
         let entries = ks("entries", kv_separation)?;
         let index = ks("index", false)?;
@@ -345,9 +333,9 @@ impl DiskTier {
         // Everything start-up reads later is read once here, so damage there is found while
         // the store can still be moved aside.
         for name in ["inval", "seq"] {
-            meta.get(name).map_err(OpenFailure::store)?;
+            meta.get(name).map_err(store_failure)?;
         }
-        let (entry_count, bytes) = match meta.get("usage").map_err(OpenFailure::store)? {
+        let (entry_count, bytes) = match meta.get("usage").map_err(store_failure)? {
             Some(v) if v.len() == 16 => {
                 let mut a = [0u8; 8];
                 let mut b = [0u8; 8];

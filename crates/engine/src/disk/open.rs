@@ -8,7 +8,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
 use super::DiskTier;
-use crate::error::TierError;
+use crate::error::{DiskOpenError, DiskOpenKind, TierError};
 use crate::key::Key;
 use crate::tier::{MaintenanceReport, PersistedMeta, Tier, TierKind, TierUsage, WriteOp};
 
@@ -38,52 +38,31 @@ pub enum DiskStart {
     /// beside. The store is left alone.
     InUse {
         /// What the store said.
-        reason: String,
+        error: DiskOpenError,
     },
 }
 
-/// Whether a failed open is the store's files' fault (move them aside, start fresh) or the
-/// disk's (nothing to gain from moving anything).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum FailureCause {
-    Damage,
-    Environment,
-    /// The store's lock is held by another process.
-    InUse,
+/// A failed open of the store's files or of the file system.
+pub(super) fn io_failure(e: std::io::Error) -> DiskOpenError {
+    DiskOpenError::new(io_cause(&e), "", e)
 }
 
-pub(super) struct OpenFailure {
-    pub(super) cause: FailureCause,
-    pub(super) reason: String,
-}
-
-impl OpenFailure {
-    pub(super) fn io(e: std::io::Error) -> Self {
-        Self {
-            cause: io_cause(&e),
-            reason: e.to_string(),
-        }
-    }
-
-    pub(super) fn store(e: fjall::Error) -> Self {
-        let cause = match &e {
-            fjall::Error::Io(io) | fjall::Error::Storage(fjall::LsmError::Io(io)) => io_cause(io),
-            // Another process has the store open: it is not ours to move, nor to run beside.
-            fjall::Error::Locked => FailureCause::InUse,
-            fjall::Error::Poisoned => FailureCause::Environment,
-            // Journal recovery, version marker, checksums, decoding: the files are damaged.
-            _ => FailureCause::Damage,
-        };
-        Self {
-            cause,
-            reason: e.to_string(),
-        }
-    }
+/// A failed open the store reported, with whose fault it is.
+pub(super) fn store_failure(e: fjall::Error) -> DiskOpenError {
+    let kind = match &e {
+        fjall::Error::Io(io) | fjall::Error::Storage(fjall::LsmError::Io(io)) => io_cause(io),
+        // Another process has the store open: it is not ours to move, nor to run beside.
+        fjall::Error::Locked => DiskOpenKind::InUse,
+        fjall::Error::Poisoned => DiskOpenKind::Environment,
+        // Journal recovery, version marker, checksums, decoding: the files are damaged.
+        _ => DiskOpenKind::Damage,
+    };
+    DiskOpenError::new(kind, "", e)
 }
 
 /// I/O errors that say the disk, not the store, is the problem. Anything else (a missing or
 /// short file, bad data) is treated as damage: moving a disposable store aside is cheap.
-pub(super) fn io_cause(e: &std::io::Error) -> FailureCause {
+pub(super) fn io_cause(e: &std::io::Error) -> DiskOpenKind {
     use std::io::ErrorKind as K;
     match e.kind() {
         K::StorageFull
@@ -93,8 +72,8 @@ pub(super) fn io_cause(e: &std::io::Error) -> FailureCause {
         | K::NotADirectory
         | K::WouldBlock
         | K::ResourceBusy
-        | K::OutOfMemory => FailureCause::Environment,
-        _ => FailureCause::Damage,
+        | K::OutOfMemory => DiskOpenKind::Environment,
+        _ => DiskOpenKind::Damage,
     }
 }
 

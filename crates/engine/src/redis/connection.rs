@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use super::seal::RecordSeal;
 use super::{Counters, RedisOptions, RedisTier, State};
 use crate::clock::{Clock, SystemClock};
-use crate::error::EngineError;
+use crate::error::{EngineError, RedisStartError, RedisStartKind};
 use crate::locks::LockUnpoisoned;
 use crate::tally::Tally;
 
@@ -292,10 +292,20 @@ impl RedisTier {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, EngineError> {
         let redacted = redact_url(url);
-        let fail = |reason: String| EngineError::Redis {
+        let fail = |kind: RedisStartKind, reason: &str| EngineError::Redis {
             url: redacted.clone(),
-            // redis-rs may echo the URL in its messages; never let a password through.
-            reason: redact_url(&reason),
+            source: RedisStartError::new(kind, reason),
+        };
+        // redis-rs may echo the URL in its messages; never let a password through.
+        let client = |e: redis::RedisError| EngineError::Redis {
+            url: redacted.clone(),
+            source: RedisStartError::client(redact_url(&e.to_string()), e),
+        };
+        let timeout = || {
+            fail(
+                RedisStartKind::Timeout,
+                &format!("no answer within {:?}", options.connect_timeout * 2),
+            )
         };
         if options.namespace.is_empty()
             || options
@@ -303,14 +313,16 @@ impl RedisTier {
                 .contains(['*', '?', '[', ']', '{', '}', ' '])
         {
             return Err(fail(
-                "the namespace must be non-empty and free of * ? [ ] { } and spaces".into(),
+                RedisStartKind::Config,
+                "the namespace must be non-empty and free of * ? [ ] { } and spaces",
             ));
         }
         if options.secret.is_empty() {
             // Without a secret no record could be authenticated: anyone who can write to
             // Redis could have any answer served to anyone.
             return Err(fail(
-                "no shared secret to authenticate records with (RedisOptions::secret)".into(),
+                RedisStartKind::Config,
+                "no shared secret to authenticate records with (RedisOptions::secret)",
             ));
         }
         let sentinel = url.starts_with("redis+sentinel://");
@@ -320,7 +332,7 @@ impl RedisTier {
             parse_urls(url)
         };
         if urls.is_empty() && !sentinel {
-            return Err(fail("no server given".into()));
+            return Err(fail(RedisStartKind::Config, "no server given"));
         }
         if urls.iter().any(|u| u.starts_with("rediss://")) {
             install_crypto_provider();
@@ -330,11 +342,14 @@ impl RedisTier {
             .iter()
             .map(|u| open_client(u, root))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(client)?;
         let bound = options.connect_timeout * 2;
         let conn = if sentinel {
             // The master is found (and the PING below reaches it) through the Sentinels.
-            Conn::Sentinel(connect_sentinel(url, &options).map_err(|e| fail(e.to_string()))?)
+            Conn::Sentinel(connect_sentinel(url, &options).map_err(|e| match e {
+                SentinelError::Client(e) => client(e),
+                other => fail(RedisStartKind::Config, &redact_url(&other.to_string())),
+            })?)
         } else if cluster {
             let mut b = redis::cluster::ClusterClientBuilder::new(urls.clone())
                 .connection_timeout(options.connect_timeout)
@@ -346,11 +361,11 @@ impl RedisTier {
                     root_cert: Some(pem.clone()),
                 });
             }
-            let client = b.build().map_err(|e| fail(e.to_string()))?;
-            let c = tokio::time::timeout(bound, client.get_async_connection())
+            let cluster = b.build().map_err(client)?;
+            let c = tokio::time::timeout(bound, cluster.get_async_connection())
                 .await
-                .map_err(|_| fail(format!("no answer within {bound:?}")))?
-                .map_err(|e| fail(e.to_string()))?;
+                .map_err(|_| timeout())?
+                .map_err(client)?;
             Conn::Cluster(c)
         } else {
             let config = ConnectionManagerConfig::new()
@@ -358,12 +373,12 @@ impl RedisTier {
                 .set_response_timeout(Some(options.command_timeout))
                 .set_number_of_retries(2)
                 .set_max_delay(Duration::from_secs(1));
-            let client = event_clients[0].clone();
-            let connect = client.get_connection_manager_with_config(config);
+            let single = event_clients[0].clone();
+            let connect = single.get_connection_manager_with_config(config);
             let c = tokio::time::timeout(bound, connect)
                 .await
-                .map_err(|_| fail(format!("no answer within {bound:?}")))?
-                .map_err(|e| fail(e.to_string()))?;
+                .map_err(|_| timeout())?
+                .map_err(client)?;
             Conn::Single(c)
         };
         let mut probe = conn.clone();
@@ -371,10 +386,13 @@ impl RedisTier {
             redis::cmd("PING").query_async(&mut probe).await
         })
         .await
-        .map_err(|_| fail("PING timed out".into()))?
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|_| fail(RedisStartKind::Timeout, "PING timed out"))?
+        .map_err(client)?;
         if pong != "PONG" {
-            return Err(fail(format!("unexpected PING answer {pong:?}")));
+            return Err(fail(
+                RedisStartKind::BadAnswer,
+                &format!("unexpected PING answer {pong:?}"),
+            ));
         }
         let ns = options.namespace.clone();
         let mut origin = [0u8; 8];

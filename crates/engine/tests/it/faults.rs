@@ -71,10 +71,10 @@ impl Tier for FillingTier {
             .sum();
         if self.written.fetch_add(size, Ordering::SeqCst) + size > self.capacity {
             return async {
-                Err(TierError::Store {
-                    tier: "disk",
-                    message: "No space left on device (os error 28) [injected]".into(),
-                })
+                Err(TierError::store(
+                    "disk",
+                    "No space left on device (os error 28) [injected]",
+                ))
             }
             .boxed();
         }

@@ -204,17 +204,14 @@ async fn multipart_event(
     }
     let mut multipart = axum::extract::Multipart::from_request(request, &())
         .await
-        .map_err(|e| bad(EventError::Multipart(e.body_text())))?;
+        .map_err(|e| bad(EventError::Multipart(e.into())))?;
     let mut payload = None;
     loop {
-        let field = multipart
-            .next_field()
-            .await
-            .map_err(|e| multipart_error(&e))?;
+        let field = multipart.next_field().await.map_err(multipart_error)?;
         let Some(field) = field else { break };
         let is_payload = field.name() == Some(part);
         // Every part must be read to reach the next one; the thumb is simply dropped.
-        let bytes = field.bytes().await.map_err(|e| multipart_error(&e))?;
+        let bytes = field.bytes().await.map_err(multipart_error)?;
         if is_payload && payload.is_none() {
             payload = Some(bytes);
         }
@@ -223,14 +220,14 @@ async fn multipart_event(
     server.parse_webhook(&payload).map_err(bad)
 }
 
-fn multipart_error(err: &axum::extract::multipart::MultipartError) -> (StatusCode, EventError) {
+fn multipart_error(err: axum::extract::multipart::MultipartError) -> (StatusCode, EventError) {
     let status = err.status();
     let status = if status.is_client_error() {
         status
     } else {
         StatusCode::BAD_REQUEST
     };
-    (status, EventError::Multipart(err.body_text()))
+    (status, EventError::Multipart(err.into()))
 }
 
 /// A webhook whose event is its JSON body (Jellyfin's plugin: its "send all properties" object).
@@ -263,6 +260,6 @@ async fn read_body(request: Request) -> Result<Bytes, (StatusCode, EventError)> 
         } else {
             StatusCode::BAD_REQUEST
         };
-        (status, EventError::Body(e.body_text()))
+        (status, EventError::Body(e.into()))
     })
 }

@@ -220,16 +220,17 @@ pub(super) fn next_free_listen(upstreams: &[UpstreamConfig]) -> SocketAddr {
 }
 
 /// Why an upstream URL is not usable. The message quotes the URL.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UrlError {
     /// It does not parse.
-    #[error("{url:?} is not a URL: {reason}")]
+    #[error("{url:?} is not a URL: {source}")]
     NotAUrl {
         /// The URL as given.
         url: String,
         /// What the parser said.
-        reason: String,
+        #[source]
+        source: http::uri::InvalidUri,
     },
     /// Not `http://` or `https://`.
     #[error("{0:?} must start with http:// or https://")]
@@ -253,9 +254,9 @@ pub fn parse_upstream_url(s: &str) -> Result<http::Uri, UrlError> {
     let uri: http::Uri =
         s.trim()
             .parse()
-            .map_err(|e: http::uri::InvalidUri| UrlError::NotAUrl {
+            .map_err(|source: http::uri::InvalidUri| UrlError::NotAUrl {
                 url: s.to_owned(),
-                reason: e.to_string(),
+                source,
             })?;
     match uri.scheme_str() {
         Some("http" | "https") => {}

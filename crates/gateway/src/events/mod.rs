@@ -406,12 +406,13 @@ pub enum EventError {
     /// The multipart body has no `payload` part (Plex webhooks always send one).
     #[error("multipart body has no `payload` part")]
     MissingPayload,
-    /// The multipart body could not be read.
+    /// The multipart body could not be read; the HTTP framework's error is the source.
     #[error("malformed multipart body: {0}")]
-    Multipart(String),
-    /// The request body could not be read (too large, cut short).
+    Multipart(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The request body could not be read (too large, cut short); the HTTP framework's error
+    /// is the source.
     #[error("unreadable body: {0}")]
-    Body(String),
+    Body(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The request's content type is not one this receiver accepts.
     #[error("unsupported content type {0:?}: expected {1}")]
     ContentType(String, &'static str),

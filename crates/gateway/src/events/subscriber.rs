@@ -178,7 +178,7 @@ pub enum SocketError {
     NotHttp(String),
     /// The websocket URL made from it is not one.
     #[error("bad websocket URL: {0}")]
-    BadUrl(tokio_tungstenite::tungstenite::Error),
+    BadUrl(#[source] tokio_tungstenite::tungstenite::Error),
     /// The token cannot be sent as a header.
     #[error("the configured token is not a valid header value")]
     BadToken,

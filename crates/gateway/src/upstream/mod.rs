@@ -51,7 +51,8 @@ pub enum Budget {
 /// Why an upstream request did not produce a usable response. Each carries its
 /// [`UpstreamError::kind`] (what the engine and the proxy answer by) and whether trying again
 /// may help ([`UpstreamError::is_retryable`]); nothing reads the message to tell them apart.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A broken connection keeps the client's own error as its source.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum UpstreamError {
     /// The circuit breaker is open.
@@ -69,12 +70,15 @@ pub enum UpstreamError {
     #[error("upstream {0} did not answer within the read timeout")]
     Timeout(String),
     /// Could not connect or the connection broke.
-    #[error("upstream {upstream}: {message}")]
+    #[error("upstream {upstream}: {}", transport_message(source))]
     Transport {
         /// Upstream name.
         upstream: String,
-        /// What went wrong (no tokens: URLs are never part of it).
-        message: String,
+        /// The client's error, a `hyper_util::client::legacy::Error` (its `is_connect` tells
+        /// a refused connection from a broken one; the I/O error is among its sources).
+        /// Neither it nor its sources name the URL, which could carry a token.
+        #[source]
+        source: cachearr_engine::Cause,
     },
     /// The upstream answered with a server error.
     #[error("upstream {upstream} answered {status}")]
@@ -87,14 +91,6 @@ pub enum UpstreamError {
     /// The client's request body failed while it was being sent (too large, or cut off).
     #[error("the request body could not be read")]
     ClientBody,
-    /// The body broke off or was not what its headers promised.
-    #[error("upstream {upstream} sent a broken body: {message}")]
-    Body {
-        /// Upstream name.
-        upstream: String,
-        /// What was wrong.
-        message: String,
-    },
 }
 
 impl From<UpstreamError> for cachearr_engine::LoadError {
@@ -113,7 +109,7 @@ impl UpstreamError {
             UpstreamError::CircuitOpen { .. } => Kind::Unavailable,
             UpstreamError::Saturated(_) => Kind::Saturated,
             UpstreamError::Timeout(_) => Kind::Timeout,
-            UpstreamError::Status { .. } | UpstreamError::Body { .. } => Kind::BadAnswer,
+            UpstreamError::Status { .. } => Kind::BadAnswer,
             UpstreamError::Transport { .. } | UpstreamError::ClientBody => Kind::Other,
         }
     }
@@ -338,7 +334,7 @@ impl Upstream {
                 self.guard.failure(&mut permit);
                 Err(UpstreamError::Transport {
                     upstream: self.name.to_string(),
-                    message: transport_message(&e),
+                    source: cachearr_engine::Cause::new(e),
                 })
             }
             Ok(Ok(resp)) => {
@@ -439,18 +435,56 @@ fn client_body_failed(e: &hyper_util::client::legacy::Error) -> bool {
     false
 }
 
-/// A transport error's description without any URL (which could carry a token).
-fn transport_message(e: &hyper_util::client::legacy::Error) -> String {
-    let mut msg = if e.is_connect() {
+/// A transport error's description without any URL (which could carry a token): what the
+/// client said and every error beneath it.
+fn transport_message(e: &cachearr_engine::Cause) -> String {
+    let connect = e
+        .downcast_ref::<hyper_util::client::legacy::Error>()
+        .is_some_and(hyper_util::client::legacy::Error::is_connect);
+    let mut msg = if connect {
         "cannot connect".to_string()
     } else {
         "connection failed".to_string()
     };
-    let mut source = std::error::Error::source(e);
+    let mut source = e.source();
     while let Some(s) = source {
         msg.push_str(": ");
         msg.push_str(&s.to_string());
         source = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn a_refused_connection_keeps_the_clients_error_as_its_source() {
+        // A port nothing listens on: bind one, then close it.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut config = UpstreamConfig::new(
+            "plex",
+            Profile::Plex,
+            format!("http://{addr}").parse().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        );
+        config.guard.retries = 0;
+        let up = Upstream::new(config, Arc::new(cachearr_engine::SystemClock)).unwrap();
+        let req = http::Request::get(format!("http://{addr}/identity"))
+            .body(crate::fetch::empty_body())
+            .unwrap();
+        let err = up.send_once(req, Budget::Client).await.unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert_eq!(err.kind(), cachearr_engine::LoadErrorKind::Other);
+        assert!(err.to_string().contains("cannot connect"), "{err}");
+        let client = std::error::Error::source(&err)
+            .and_then(|s| s.downcast_ref::<hyper_util::client::legacy::Error>())
+            .expect("the client's error as the source");
+        assert!(client.is_connect());
+    }
 }
