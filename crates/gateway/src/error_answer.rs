@@ -2,6 +2,8 @@
 //! machine-readable [`ErrorKind`] and a message for people, plus the few headers an error
 //! needs (`Retry-After`, `WWW-Authenticate`). A leaf: the proxy, the library's answers and
 //! routes, the admin API and [`crate::auth`] build it, and it imports nothing of the crate.
+//! It holds the one mapping from a failed upstream load or cache read to an answer
+//! ([`ErrorKind::of_load`], [`ErrorKind::of_engine`]), by the failure's kind, never its message.
 //!
 //! Every body carries `kind`, `message` and `status`. Beside them, `error` keeps what each
 //! listener has always put there, because clients read it: on a proxy listener the kind
@@ -12,6 +14,7 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
+use cachearr_engine::{EngineError, LoadErrorKind};
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
@@ -115,6 +118,30 @@ impl ErrorKind {
             Self::Conflict => StatusCode::CONFLICT,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The kind of answer to a load from the upstream that failed with `kind`: the one
+    /// mapping from an upstream's or the engine's failure to an answer (and so a status). A
+    /// failed [`crate::upstream::UpstreamError`] comes here by its `kind()`, a failed cache
+    /// read by [`ErrorKind::of_engine`].
+    pub fn of_load(kind: LoadErrorKind) -> ErrorKind {
+        match kind {
+            LoadErrorKind::Unavailable => Self::UpstreamUnavailable,
+            LoadErrorKind::Saturated => Self::UpstreamSaturated,
+            LoadErrorKind::Timeout => Self::UpstreamTimeout,
+            _ => Self::UpstreamError,
+        }
+    }
+
+    /// The kind of answer to a cache read that failed with `e`: a failed load by its kind
+    /// ([`ErrorKind::of_load`]), a load past its time-out as one, anything else as the
+    /// cache's own failure.
+    pub fn of_engine(e: &EngineError) -> ErrorKind {
+        match e {
+            EngineError::Load(le) => Self::of_load(le.kind),
+            EngineError::LoadTimeout(_) => Self::UpstreamTimeout,
+            _ => Self::CacheError,
         }
     }
 
@@ -284,6 +311,28 @@ impl axum::response::IntoResponse for ErrorAnswer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_load_is_answered_by_its_kind() {
+        let cases = [
+            (LoadErrorKind::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
+            (LoadErrorKind::Saturated, StatusCode::SERVICE_UNAVAILABLE),
+            (LoadErrorKind::Timeout, StatusCode::GATEWAY_TIMEOUT),
+            (LoadErrorKind::BadAnswer, StatusCode::BAD_GATEWAY),
+            (LoadErrorKind::Other, StatusCode::BAD_GATEWAY),
+        ];
+        for (kind, status) in cases {
+            assert_eq!(ErrorKind::of_load(kind).status(), status, "{kind:?}");
+            let failed = EngineError::Load(cachearr_engine::LoadError::of_kind(kind, "x"));
+            assert_eq!(ErrorKind::of_engine(&failed), ErrorKind::of_load(kind));
+        }
+        let late = EngineError::LoadTimeout(std::time::Duration::from_secs(1));
+        assert_eq!(ErrorKind::of_engine(&late), ErrorKind::UpstreamTimeout);
+        assert_eq!(
+            ErrorKind::of_engine(&EngineError::LoaderPanicked),
+            ErrorKind::CacheError
+        );
+    }
 
     #[test]
     fn proxy_body_names_the_kind_and_admin_body_the_message() {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
-use cachearr_engine::{EngineError, LoadErrorKind, Lookup, Outcome};
+use cachearr_engine::{EngineError, Lookup, Outcome};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
@@ -704,22 +704,17 @@ fn not_modified_response(
 }
 
 fn engine_error_response(up: &Upstream, e: &EngineError, started: Instant) -> Response<ProxyBody> {
-    let mut resp = match e {
-        EngineError::Load(le) => {
-            let open = up.guard.breaker_state() == crate::upstream::BreakerState::Open;
-            match le.kind {
-                _ if open => circuit_open_response(up),
-                LoadErrorKind::Unavailable => circuit_open_response(up),
-                LoadErrorKind::Saturated => problem(ErrorKind::UpstreamSaturated, &le.message),
-                LoadErrorKind::Timeout => problem(ErrorKind::UpstreamTimeout, &le.message),
-                _ => problem(ErrorKind::UpstreamError, &le.message),
-            }
-        }
-        EngineError::LoadTimeout(d) => problem(
-            ErrorKind::UpstreamTimeout,
+    let open = up.guard.breaker_state() == crate::upstream::BreakerState::Open;
+    let mut resp = match (ErrorKind::of_engine(e), e) {
+        // The breaker opened while this load waited: say so, whatever the load's own kind.
+        (_, EngineError::Load(_)) if open => circuit_open_response(up),
+        (ErrorKind::UpstreamUnavailable, _) => circuit_open_response(up),
+        (kind, EngineError::Load(le)) => problem(kind, &le.message),
+        (kind, EngineError::LoadTimeout(d)) => problem(
+            kind,
             &format!("upstream {} did not answer within {d:?}", up.name),
         ),
-        other => problem(ErrorKind::CacheError, &other.to_string()),
+        (kind, other) => problem(kind, &other.to_string()),
     };
     mark(
         &mut resp,
@@ -747,10 +742,8 @@ fn circuit_open_response(up: &Upstream) -> Response<ProxyBody> {
 }
 
 fn upstream_error_response(up: &Upstream, e: &UpstreamError) -> Response<ProxyBody> {
-    match e {
-        UpstreamError::CircuitOpen { .. } => circuit_open_response(up),
-        UpstreamError::Saturated(_) => problem(ErrorKind::UpstreamSaturated, &e.to_string()),
-        UpstreamError::Timeout(_) => problem(ErrorKind::UpstreamTimeout, &e.to_string()),
-        _ => problem(ErrorKind::UpstreamError, &e.to_string()),
+    match ErrorKind::of_load(e.kind()) {
+        ErrorKind::UpstreamUnavailable => circuit_open_response(up),
+        kind => problem(kind, &e.to_string()),
     }
 }
