@@ -360,7 +360,7 @@ impl Upstream {
         make: &(dyn Fn() -> Result<http::Request<UpstreamBody>, Infallible> + Send + Sync),
         budget: Budget,
     ) -> Result<http::Response<Incoming>, UpstreamError> {
-        let mut attempt: u32 = 0;
+        let mut delays = self.guard.retry_delays();
         loop {
             let Ok(req) = make();
             let result = self.send_once(req, budget).await;
@@ -368,15 +368,14 @@ impl Upstream {
                 Ok(resp) => matches!(resp.status().as_u16(), 502..=504),
                 Err(e) => e.is_retryable(),
             };
-            if !retry || attempt >= self.guard.cfg.retries {
+            if !retry {
                 return result;
             }
-            attempt += 1;
+            let Some(delay) = delays.next() else {
+                return result;
+            };
             self.guard.counters.retries.fetch_add(1, Ordering::Relaxed);
-            let base =
-                self.guard.cfg.retry_backoff.as_secs_f64() * f64::from(1u32 << attempt.min(10));
-            let jittered = base * (0.5 + fastrand::f64());
-            tokio::time::sleep(Duration::from_secs_f64(jittered)).await;
+            tokio::time::sleep(delay).await;
         }
     }
 }
