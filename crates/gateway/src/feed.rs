@@ -17,6 +17,15 @@
 //! budget and compares it with what the cache holds; a mismatch is counted with the entry's
 //! age, logged as a warning, the entry is dropped, and its class falls back to its TTL until
 //! `prove_after` samples in a row match again. `/api/stats` (`feed`) and the dashboard show it.
+//!
+//! **Which items an answer shows** ([`value_tags`]) is read from the stored body on every
+//! fill. A Plex answer's ids are found by one search for `atingKey` (memchr's `memmem`) and the
+//! id after it, not by parsing: the same needle finds `ratingKey="…"` in XML and
+//! `"ratingKey":"…"` in JSON, so one scan serves both formats without building either tree,
+//! where quick-xml or serde_json would walk every attribute and value of a body of up to
+//! megabytes to find the same few. A stray match only adds a tag (a refetch too many); what
+//! the tags miss, sampled revalidation finds. Jellyfin's answers, JSON only and with ids in
+//! named fields, are read with serde_json.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};

@@ -1,6 +1,18 @@
 //! Where the items of a `MediaContainer` answer are, without parsing it: the byte ranges of
 //! its XML child elements or of its JSON `Metadata` entries ([`Children`]), and an item's
 //! `ratingKey`. A batch's answer is cut along these ranges into single answers.
+//!
+//! Why a scanner of its own and not quick-xml (already a dependency) or serde_json: the cut
+//! needs each item's exact bytes, to answer with the server's own text, so a parser would only
+//! be asked where elements start and end. Both can say it (quick-xml's `buffer_position`
+//! around its events, serde_json's borrowed `RawValue`, behind a feature this build does not
+//! enable) and gave the same ranges on a 100-track Plex answer, but slower: 88 µs against
+//! 77 µs for 50 KB of XML, 83 µs against 54 µs for 34 KB of JSON (release build, best of five
+//! runs of 2,000, on the loaded 2-core build machine; a scratch comparison, not committed).
+//! The scanner is small, knows the two shapes a batch answer has (quoted `>` in attributes,
+//! comments and declarations, escaped quotes in JSON strings), and answers `None` to anything
+//! else, which sends the request on unbatched: a body it misreads costs a request, never a
+//! wrong answer (`super::tests`).
 
 use super::is_json;
 
