@@ -96,12 +96,19 @@ impl<'a> Matcher<'a> {
                         || japanese::reads_as(theirs, &query.title.base, false)))
                 .then_some(normalize::READING_SIMILARITY)
                 .filter(|s| *s >= min_title);
+                // An English title written in katakana ("ビリー・ジーン" for "Billie Jean"), which
+                // its Latin letters ("birii jiin") do not bring near enough.
+                let katakana = (query.shape.ascii != shape.ascii)
+                    .then(|| normalize::katakana_similarity(&query.title.base, theirs))
+                    .flatten()
+                    .filter(|s| *s >= min_title);
                 direct
                     .into_iter()
                     .chain(without_article)
                     .chain(latin)
                     .chain(transliterated)
                     .chain(reading)
+                    .chain(katakana)
                     .fold(None, |best: Option<f32>, s| {
                         Some(best.map_or(s, |b| b.max(s)))
                     })?

@@ -1697,3 +1697,41 @@ fn digits_written_apart_find_the_number_they_spell() {
     let outcome = run(&index, TrackQuery::new("Gorsefield", "1, 2, 4, 3"));
     assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
 }
+
+#[test]
+fn an_english_title_written_in_katakana_finds_its_track() {
+    let index = LibraryIndex::build(&[
+        track(
+            "harbor",
+            "Gorsefield",
+            "Velvet Harbor",
+            "Saltmarsh Hours",
+            241,
+        ),
+        track(
+            "parade",
+            "Gorsefield",
+            "Dune Parade",
+            "Saltmarsh Hours",
+            214,
+        ),
+    ])
+    .unwrap();
+    // "ベルベット・ハーバー" is how Japanese stores write "Velvet Harbor": the consonants both keep.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Gorsefield", "ベルベット・ハーバー"),
+    );
+    assert_ne!(outcome.band, Band::Reject, "{outcome:?}");
+    assert_eq!(outcome.best.map(|b| b.id), Some("harbor".to_string()));
+    // Other words in katakana are another title.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Gorsefield", "ベルベット・ドリーム"),
+    );
+    assert_eq!(outcome.accepted_id(), None, "{outcome:?}");
+    assert!(
+        outcome.best.as_ref().is_none_or(|b| b.id != "harbor") || outcome.band == Band::Review,
+        "{outcome:?}"
+    );
+}

@@ -384,6 +384,90 @@ pub fn consonant_skeleton(normalized: &str) -> String {
     out
 }
 
+/// True when the text has katakana, which Japanese writes foreign words and names in
+/// ("ビリー・ジーン" for "Billie Jean").
+pub fn has_katakana(text: &str) -> bool {
+    text.chars().any(|c| matches!(c, '\u{30A1}'..='\u{30FA}'))
+}
+
+/// The consonants an English word and its katakana spelling share, in order: vowels, "h",
+/// "w" and "y" left out, "l" as "r" and "v" as "b" (katakana has neither), "c", "q" as "k",
+/// "z" and "j" as "s" (ジ reads "zi"), doubled letters once. On the katakana side the small "tsu" and the long-vowel
+/// mark, which only lengthen a sound, are dropped before it is read in Latin letters; on the
+/// English side an "r" before a consonant or at the end, which katakana leaves unwritten
+/// ("Yesterday", イエスタデイ), and "th" as "s", "ph" as "f". "ビリー・ジーン" and "billie jean"
+/// are both "brsn", "プラスティック・ラブ" and "plastic love" "prstkrb".
+///
+/// ```
+/// use cachearr_library::normalize::katakana_skeleton;
+/// assert_eq!(katakana_skeleton("ビリー・ジーン"), katakana_skeleton("billie jean"));
+/// assert_eq!(katakana_skeleton("イエスタデイ"), katakana_skeleton("yesterday"));
+/// assert_ne!(katakana_skeleton("ビリー・ジーン"), katakana_skeleton("beat it"));
+/// assert_eq!(katakana_skeleton("ベルベット・ハーバー"), katakana_skeleton("velvet harbor"));
+/// ```
+pub fn katakana_skeleton(text: &str) -> String {
+    let letters: Vec<u8> = if has_katakana(text) {
+        let kept: String = text.chars().filter(|c| !matches!(c, 'ッ' | 'ー')).collect();
+        deunicode::deunicode(&kept)
+            .bytes()
+            .filter(u8::is_ascii_alphabetic)
+            .map(|b| b.to_ascii_lowercase())
+            .collect()
+    } else {
+        // Words apart: "th" and "ph" are read within a word ("velvet harbor" has no "th").
+        let raw: Vec<u8> = text
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphabetic() {
+                    b.to_ascii_lowercase()
+                } else {
+                    b' '
+                }
+            })
+            .collect();
+        let vowel = |b: Option<&u8>| matches!(b, Some(b'a' | b'e' | b'i' | b'o' | b'u' | b'y'));
+        let mut out = Vec::with_capacity(raw.len());
+        let mut at = 0;
+        while at < raw.len() {
+            let (c, next) = (raw[at], raw.get(at + 1));
+            match (c, next) {
+                (b't', Some(b'h')) => {
+                    out.push(b's');
+                    at += 2;
+                    continue;
+                }
+                (b'p', Some(b'h')) => {
+                    out.push(b'f');
+                    at += 2;
+                    continue;
+                }
+                // A written "r" after a vowel and before a consonant or the end is not sounded.
+                (b'r', _) if at > 0 && vowel(raw.get(at - 1)) && !vowel(next) => {}
+                _ => out.push(c),
+            }
+            at += 1;
+        }
+        out
+    };
+    let mut out = String::new();
+    for c in letters {
+        let mapped = match c {
+            b'a' | b'e' | b'i' | b'o' | b'u' | b'y' | b'h' | b'w' | b' ' => continue,
+            b'l' => 'r',
+            b'v' => 'b',
+            b'c' | b'q' => 'k',
+            b'z' | b'j' => 's',
+            b'x' => {
+                push_once(&mut out, 'k');
+                's'
+            }
+            c => char::from(c),
+        };
+        push_once(&mut out, mapped);
+    }
+    out
+}
+
 /// What equal consonant skeletons of an abjad text and a Latin one score.
 pub(super) const SKELETON_SIMILARITY: f32 = 0.9;
 
@@ -406,7 +490,22 @@ pub fn transliterated_similarity(a: &str, b: &str, compare: fn(&str, &str) -> f3
             best = best.max(SKELETON_SIMILARITY);
         }
     }
+    if let Some(katakana) = katakana_similarity(a, b) {
+        best = best.max(katakana);
+    }
     best
+}
+
+/// An English title or name and its katakana spelling ("ビリー・ジーン", "billie jean"): equal
+/// [`katakana_skeleton`]s of four consonants or more score as equal abjad skeletons do;
+/// `None` otherwise, or when neither side is in katakana and the other in plain Latin.
+pub fn katakana_similarity(a: &str, b: &str) -> Option<f32> {
+    let one_each = (has_katakana(a) && b.is_ascii()) || (has_katakana(b) && a.is_ascii());
+    if !one_each {
+        return None;
+    }
+    let (x, y) = (katakana_skeleton(a), katakana_skeleton(b));
+    (x == y && x.len() >= 4).then_some(SKELETON_SIMILARITY)
 }
 
 pub(super) fn name_similarity_same_script(a: &str, b: &str) -> f32 {
