@@ -85,6 +85,26 @@ pub enum ConfigError {
         /// The offending line with a caret under the column.
         snippet: String,
     },
+    /// An upstream URL given outside the file (`given_as`: the flag, or `url`) is unusable.
+    #[error("{given_as}: {source}")]
+    Url {
+        /// Where the URL came from.
+        given_as: String,
+        /// What is wrong with it.
+        #[source]
+        source: UrlError,
+    },
+    /// A secret file (`what` names the setting or variable) cannot be read.
+    #[error("{what}: cannot read {}: {source}", path.display())]
+    SecretFile {
+        /// The setting or environment variable that named the file.
+        what: String,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A value is unusable and has no position (it came from a flag or the environment).
     #[error("{0}")]
     Invalid(String),
@@ -191,13 +211,16 @@ impl Config {
     /// A one-upstream configuration with defaults everywhere else (what `--plex URL` gives).
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] if the URL is unusable.
+    /// [`ConfigError::Url`] if the URL is unusable.
     pub fn single(profile: Profile, url: &str, listen: SocketAddr) -> Result<Config, ConfigError> {
         let mut config = Config::empty();
         config.upstreams.push(UpstreamConfig::new(
             profile.as_str(),
             profile,
-            parse_upstream_url(url).map_err(|e| ConfigError::Invalid(e.to_string()))?,
+            parse_upstream_url(url).map_err(|source| ConfigError::Url {
+                given_as: "url".into(),
+                source,
+            })?,
             listen,
         ));
         Ok(config)
@@ -211,8 +234,10 @@ impl Config {
     pub fn apply_overrides(&mut self, o: ConfigOverrides) -> Result<(), ConfigError> {
         for (profile, url) in [(Profile::Plex, &o.plex), (Profile::Jellyfin, &o.jellyfin)] {
             let Some(url) = url else { continue };
-            let uri = parse_upstream_url(url)
-                .map_err(|e| ConfigError::Invalid(format!("--{}: {e}", profile.as_str())))?;
+            let uri = parse_upstream_url(url).map_err(|source| ConfigError::Url {
+                given_as: format!("--{}", profile.as_str()),
+                source,
+            })?;
             match self.upstreams.iter_mut().find(|u| u.profile == profile) {
                 Some(existing) => existing.url = uri,
                 None => {
@@ -419,10 +444,13 @@ fn non_empty(value: &str) -> Option<String> {
 /// appears in one.
 ///
 /// # Errors
-/// [`ConfigError::Invalid`] when the file cannot be read or holds nothing.
+/// [`ConfigError::SecretFile`] when the file cannot be read, [`ConfigError::Invalid`] when it
+/// holds nothing.
 pub fn read_secret_file(path: &Path, what: &str) -> Result<String, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::Invalid(format!("{what}: cannot read {}: {e}", path.display()))
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+        what: what.to_owned(),
+        path: path.to_path_buf(),
+        source,
     })?;
     non_empty(&text)
         .ok_or_else(|| ConfigError::Invalid(format!("{what}: {} is empty", path.display())))

@@ -447,6 +447,24 @@ fn bad_values_are_typed_and_quote_the_input() {
         parse_upstream_url("http://a b"),
         Err(UrlError::NotAUrl { source, .. }) if !source.to_string().is_empty()
     ));
+    let bad = Config::single(Profile::Plex, "ftp://x", "127.0.0.1:0".parse().unwrap());
+    assert!(matches!(
+        bad,
+        Err(ConfigError::Url {
+            source: UrlError::Scheme(_),
+            ..
+        })
+    ));
+    let missing = read_secret_file(Path::new("/nonexistent/token"), "token_file").unwrap_err();
+    assert!(matches!(
+        &missing,
+        ConfigError::SecretFile { source, .. } if source.kind() == std::io::ErrorKind::NotFound
+    ));
+    assert!(
+        missing
+            .to_string()
+            .starts_with("token_file: cannot read /nonexistent/token")
+    );
     assert!(matches!(
         parse_upstream_url("http://u:p@x"),
         Err(UrlError::Credentials(_))
