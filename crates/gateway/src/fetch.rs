@@ -578,22 +578,26 @@ pub(crate) async fn fetch_as_user_within(
     let path = uri.path();
     let query = uri.query();
     // A read the index or the copy may answer is a cached read underneath: read as one.
-    let (Decision::Cache {
-        policy,
-        tags,
-        user_state,
-    }
-    | Decision::AnswerFromIndex {
-        policy,
-        tags,
-        user_state,
-        ..
-    }) = up.routes.classify(&Method::GET, path, query)
-    else {
-        return Err(crate::GatewayError::BadRequest(format!(
-            "{path} is not a cached route of upstream {}",
-            up.name
-        )));
+    // A walk's miss (a prefetched season's episodes) may be answered by the copy, as a
+    // client's is.
+    let (policy, tags, user_state, copy) = match up.routes.classify(&Method::GET, path, query) {
+        Decision::Cache {
+            policy,
+            tags,
+            user_state,
+        } => (policy, tags, user_state, None),
+        Decision::AnswerFromIndex {
+            search,
+            policy,
+            tags,
+            user_state,
+        } => (policy, tags, user_state, gw.walk_copy(search, query)),
+        _ => {
+            return Err(crate::GatewayError::BadRequest(format!(
+                "{path} is not a cached route of upstream {}",
+                up.name
+            )));
+        }
     };
     let mut headers = user.identity_headers();
     if let Ok(v) = HeaderValue::from_str(user.token()) {
@@ -640,7 +644,7 @@ pub(crate) async fn fetch_as_user_within(
         for_client: foreground,
         upstream_us: AtomicU64::new(0),
         item_tagged: crate::feed::item_tagged(policy.class),
-        copy: None,
+        copy,
     });
     let result = gw
         .cache()

@@ -562,6 +562,16 @@ impl Gateway {
         &self.inner.batcher
     }
 
+    /// The library copy that may answer a miss of this walk (`library::answer`), for the
+    /// loads the gateway makes itself (prefetch) as for clients'.
+    pub(crate) fn walk_copy(
+        &self,
+        search: policy::IndexSearch,
+        query: Option<&str>,
+    ) -> Option<&'static dyn fetch::CopySource> {
+        library::answer::walk_copy(search, query)
+    }
+
     /// The clock everything reads.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock

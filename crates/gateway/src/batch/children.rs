@@ -1,6 +1,7 @@
-//! Where the items of a `MediaContainer` answer are, without parsing it: the byte ranges of
-//! its XML child elements or of its JSON `Metadata` entries ([`Children`]), and an item's
-//! `ratingKey`. A batch's answer is cut along these ranges into single answers.
+//! Where the items of an answer are, without parsing it: the byte ranges of a Plex
+//! `MediaContainer`'s XML child elements or JSON `Metadata` entries, or of a Jellyfin answer's
+//! `Items` ([`Children`]), and an item's id (`ratingKey`, `Id`). A batch's answer is cut along
+//! these ranges into single answers.
 //!
 //! Why a scanner of its own and not quick-xml (already a dependency) or serde_json: the cut
 //! needs each item's exact bytes, to answer with the server's own text, so a parser would only
@@ -28,6 +29,45 @@ pub(super) fn rating_key(item: &[u8]) -> Option<&str> {
     std::str::from_utf8(&item[start..start + len]).ok()
 }
 
+/// The id of one item's bytes: a Plex item's `ratingKey`, a Jellyfin document's own `Id`.
+pub(super) fn item_key(jellyfin: bool, item: &[u8]) -> Option<&str> {
+    if jellyfin {
+        jellyfin_id(item)
+    } else {
+        rating_key(item)
+    }
+}
+
+/// `Id` of a Jellyfin document: its own property, not one of a nested object's.
+fn jellyfin_id(item: &[u8]) -> Option<&str> {
+    let mut pos = skip_ws(item, 0);
+    if item.get(pos) != Some(&b'{') {
+        return None;
+    }
+    pos = skip_ws(item, pos + 1);
+    while item.get(pos) != Some(&b'}') {
+        let key_end = json_string_end(item, pos)?;
+        let is_id = &item[pos..key_end] == b"\"Id\"";
+        pos = skip_ws(item, key_end);
+        if item.get(pos) != Some(&b':') {
+            return None;
+        }
+        pos = skip_ws(item, pos + 1);
+        let end = json_value_end(item, pos)?;
+        if is_id {
+            let text = item.get(pos + 1..end.checked_sub(1)?)?;
+            return (item[pos] == b'"').then(|| std::str::from_utf8(text).ok())?;
+        }
+        pos = skip_ws(item, end);
+        match item.get(pos)? {
+            b',' => pos = skip_ws(item, pos + 1),
+            b'}' => {}
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// Where the items of a `MediaContainer` answer are: XML child elements of the container, or
 /// the entries of its JSON `Metadata` array.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,6 +82,11 @@ impl Children {
         } else {
             xml_children(body)
         }
+    }
+
+    /// The entries of a Jellyfin answer's `Items` array.
+    pub(crate) fn of_jellyfin(body: &[u8]) -> Option<Children> {
+        json_array_in(body, skip_ws(body, 0), b"\"Items\"").map(|items| Children { items })
     }
 
     /// The bytes before and after the only item (a single answer's frame).
@@ -219,6 +264,12 @@ fn json_children(body: &[u8]) -> Option<Children> {
         return None;
     }
     pos = skip_ws(body, pos + 1);
+    json_array_in(body, pos, b"\"Metadata\"").map(|items| Children { items })
+}
+
+/// The entries of the array under `key` (quoted) in the JSON object starting at `pos`;
+/// `None` when the object is malformed or has no such array.
+fn json_array_in(body: &[u8], mut pos: usize, key: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
     if body.get(pos) != Some(&b'{') {
         return None;
     }
@@ -226,13 +277,13 @@ fn json_children(body: &[u8]) -> Option<Children> {
     let mut items = None;
     while body.get(pos) != Some(&b'}') {
         let key_end = json_string_end(body, pos)?;
-        let is_metadata = &body[pos..key_end] == b"\"Metadata\"";
+        let is_wanted = &body[pos..key_end] == key;
         pos = skip_ws(body, key_end);
         if body.get(pos) != Some(&b':') {
             return None;
         }
         pos = skip_ws(body, pos + 1);
-        if is_metadata {
+        if is_wanted {
             if body.get(pos) != Some(&b'[') {
                 return None;
             }
@@ -258,5 +309,5 @@ fn json_children(body: &[u8]) -> Option<Children> {
             _ => return None,
         }
     }
-    items.map(|items| Children { items })
+    items
 }

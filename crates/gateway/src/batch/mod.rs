@@ -13,6 +13,13 @@
 //!
 //! Children listings are not batched: Plex's `…/children` takes one id.
 //!
+//! **Jellyfin** walks the same way (Jellyseerr's scan reads a library's listing, then
+//! `/Users/{uid}/Items/{id}` for each item, twenty at a time): the rest of the page is asked
+//! for as `/Users/{uid}/Items?Ids=…&Fields=<every field>` — the fields the server's single
+//! answer always has — and each entry of its `Items` is a single answer. Its clients read a
+//! page's items a bundle at a time, in any order within it, so an item read near the last one
+//! read (within [`JELLYFIN_WINDOW`]) counts as following it.
+//!
 //! **Exactly the server's single answer.** A part is built from the frame of a single answer the
 //! server itself gave (the bytes around its one item: the declaration, the container and its
 //! attributes, `size="1"` and the section included) around the batched item's bytes. Every
@@ -42,6 +49,8 @@ use tokio::sync::watch;
 
 mod children;
 pub(crate) use children::Children;
+use children::item_key;
+#[cfg(test)]
 use children::rating_key;
 
 use crate::Gateway;
@@ -54,11 +63,26 @@ use crate::users::UserRecord;
 const PAGES_MAX: usize = 64;
 /// Items asked for in one batched request at most.
 const ITEMS_MAX: usize = 100;
+/// Batched requests one page's walk starts at most (its items after those go singly).
+const BATCHES_PER_PAGE: usize = 10;
 /// A batched answer's expected size at most (its items' count is cut to fit, estimated from
 /// the single answer's size).
 const BYTES_MAX: usize = 2 * 1024 * 1024;
 /// Items of a page a client must read singly before the rest of the page is batched.
 const SINGLES_BEFORE_BATCH: usize = 2;
+/// How far apart (in the page's order) two Jellyfin items read singly may be and still be
+/// one walk: clients read a page's items in concurrent bundles.
+const JELLYFIN_WINDOW: usize = 32;
+/// Every `ItemFields` a Jellyfin single item is answered with (the server's `new DtoOptions()`:
+/// all of them but `SeasonUserData` and `RefreshState`).
+const JELLYFIN_ALL_FIELDS: &str = "AirTime,CanDelete,CanDownload,ChannelInfo,Chapters,Trickplay,\
+ChildCount,CumulativeRunTimeTicks,CustomRating,DateCreated,DateLastMediaAdded,\
+DisplayPreferencesId,Etag,ExternalUrls,Genres,ItemCounts,MediaSourceCount,MediaSources,\
+OriginalTitle,Overview,ParentId,Path,People,PlayAccess,ProductionLocations,ProviderIds,\
+PrimaryImageAspectRatio,RecursiveItemCount,Settings,SeriesStudio,SortName,\
+SpecialEpisodeNumbers,Studios,Taglines,Tags,RemoteTrailers,MediaStreams,DateLastRefreshed,\
+DateLastSaved,ChannelImage,EnableMediaSourceDisplay,Width,Height,ExtraIds,LocalTrailerCount,\
+IsHD,SpecialFeatureCount";
 /// How long a client request waits for a batch holding its key before fetching alone.
 pub const JOIN_WAIT: Duration = Duration::from_secs(10);
 
@@ -112,6 +136,8 @@ enum Proof {
 #[derive(Clone)]
 struct Single {
     id: Box<str>,
+    /// The single request's path (`/library/metadata/{id}`, `/Users/{uid}/Items/{id}`).
+    path: Box<str>,
     query: Option<String>,
     accept: Option<http::HeaderValue>,
     value: CachedValue,
@@ -170,7 +196,7 @@ impl Pages {
         {
             self.front_seq = old.seq + 1;
             for id in &old.ids {
-                if let Ok(n) = id.parse::<u128>()
+                if let Some(n) = item_number(id)
                     && self.by_item.get(&(old.user, n)) == Some(&old.seq)
                 {
                     self.by_item.remove(&(old.user, n));
@@ -179,7 +205,7 @@ impl Pages {
         }
         page.seq = self.front_seq + self.list.len() as u64;
         for id in &page.ids {
-            if let Ok(n) = id.parse::<u128>() {
+            if let Some(n) = item_number(id) {
                 self.by_item.insert((page.user, n), page.seq);
             }
         }
@@ -188,7 +214,7 @@ impl Pages {
 
     /// The latest page of `user` on `upstream` holding item `id`, unless it was batched.
     fn holding(&mut self, upstream: &str, user: UserHash, id: &str) -> Option<&mut Page> {
-        let seq = *self.by_item.get(&(user, id.parse::<u128>().ok()?))?;
+        let seq = *self.by_item.get(&(user, item_number(id)?))?;
         let at = usize::try_from(seq.checked_sub(self.front_seq)?).ok()?;
         let page = self.list.get_mut(at)?;
         (!page.batched && *page.upstream == *upstream).then_some(page)
@@ -214,6 +240,50 @@ impl std::fmt::Debug for Batcher {
         f.debug_struct("Batcher")
             .field("stats", &self.stats)
             .finish_non_exhaustive()
+    }
+}
+
+/// An item id as a number, for [`Pages::by_item`]: Plex's rating keys are decimal, Jellyfin's
+/// ids hexadecimal GUIDs (written with or without dashes).
+fn item_number(id: &str) -> Option<u128> {
+    if id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
+        return id.parse().ok();
+    }
+    let hex: String = id.chars().filter(|c| *c != '-').collect();
+    (hex.len() == 32)
+        .then(|| u128::from_str_radix(&hex, 16).ok())
+        .flatten()
+}
+
+/// `id` of Jellyfin's `/Users/{uid}/Items/{id}` or `/Items/{id}` (a GUID, nothing after it).
+fn jellyfin_single_id(path: &str) -> Option<&str> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (first, second) = (parts.next()?, parts.next()?);
+    let id = if first.eq_ignore_ascii_case("users") && second != "" {
+        let items = parts.next()?;
+        if !items.eq_ignore_ascii_case("items") {
+            return None;
+        }
+        parts.next()?
+    } else if first.eq_ignore_ascii_case("items") {
+        second
+    } else {
+        return None;
+    };
+    (parts.next().is_none() && item_number(id).is_some() && id.len() >= 32).then_some(id)
+}
+
+/// Whether `path` is a Jellyfin item listing, `/Users/{uid}/Items` or `/Items`.
+fn is_jellyfin_listing(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        [items] => items.eq_ignore_ascii_case("items"),
+        [users, uid, items] => {
+            users.eq_ignore_ascii_case("users")
+                && !uid.is_empty()
+                && items.eq_ignore_ascii_case("items")
+        }
+        _ => false,
     }
 }
 
@@ -305,19 +375,28 @@ impl Batcher {
         value: &CachedValue,
         from_server: bool,
     ) {
-        if up.profile != Profile::Plex || !up.config.prefetch.batch_metadata || value.status != 200
+        if !matches!(up.profile, Profile::Plex | Profile::Jellyfin)
+            || !up.config.prefetch.batch_metadata
+            || value.status != 200
         {
             return;
         }
         let path = uri.path();
-        if is_section_listing(path) {
+        let jellyfin = up.profile == Profile::Jellyfin;
+        let (listing, single) = if jellyfin {
+            (is_jellyfin_listing(path), jellyfin_single_id(path))
+        } else {
+            (is_section_listing(path), single_metadata_id(path))
+        };
+        if listing {
             self.remember_page(up, user.hash, key, &value.body);
-        } else if let Some(id) = single_metadata_id(path) {
+        } else if let Some(id) = single {
             if self.page_count.load(Ordering::Acquire) == 0 {
                 return;
             }
             let single = || Single {
                 id: id.into(),
+                path: path.into(),
                 query: uri.query().map(str::to_owned),
                 accept: headers.get(http::header::ACCEPT).cloned(),
                 value: value.clone(),
@@ -338,13 +417,19 @@ impl Batcher {
         {
             return;
         }
-        let Some(children) = Children::of(body) else {
+        let jellyfin = up.profile == Profile::Jellyfin;
+        let children = if jellyfin {
+            Children::of_jellyfin(body)
+        } else {
+            Children::of(body)
+        };
+        let Some(children) = children else {
             return;
         };
         let ids: Vec<Box<str>> = children
             .items
             .iter()
-            .filter_map(|r| rating_key(&body[r.clone()]))
+            .filter_map(|r| item_key(jellyfin, &body[r.clone()]))
             .map(Box::from)
             .collect();
         if ids.len() <= SINGLES_BEFORE_BATCH {
@@ -385,7 +470,14 @@ impl Batcher {
         let pos = page.ids.iter().position(|id| *id == single.id)?;
         // A walk reads a page's items in the page's order: items read out of order (a user
         // picking a few) never start a batch of items nobody may ask for.
-        let follows = page.last_read.is_some_and(|last| last + 1 == pos);
+        let jellyfin = up.profile == Profile::Jellyfin;
+        let follows = page.last_read.is_some_and(|last| {
+            if jellyfin {
+                last.abs_diff(pos) <= JELLYFIN_WINDOW
+            } else {
+                last + 1 == pos
+            }
+        });
         page.last_read = Some(pos);
         // The frame and the proof must come from the same kind of request: the batch is sent
         // as these single requests were.
@@ -404,8 +496,23 @@ impl Batcher {
             return None;
         }
         page.batched = true;
-        // What the walk reads next: the rest of the page.
-        let rest: Vec<Box<str>> = page.ids[pos + 1..].to_vec();
+        // What the walk reads next: the rest of the page (for Jellyfin, read in bundles: all
+        // after the first item read, but those read).
+        let rest: Vec<Box<str>> = if jellyfin {
+            let first = page
+                .singles
+                .iter()
+                .filter_map(|s| page.ids.iter().position(|id| *id == s.id))
+                .min()
+                .unwrap_or(pos);
+            page.ids[first + 1..]
+                .iter()
+                .filter(|id| !page.singles.iter().any(|s| s.id == **id))
+                .cloned()
+                .collect()
+        } else {
+            page.ids[pos + 1..].to_vec()
+        };
         let frame = page.singles[0].clone();
         let proof = page.singles.last()?.clone();
         page.singles.clear();
@@ -429,13 +536,14 @@ impl Batcher {
         };
         let cap = (BYTES_MAX / frame.value.body.len().max(1)).clamp(1, ITEMS_MAX);
         let mut targets = Vec::new();
-        for id in rest.into_iter().take(cap) {
+        for id in rest.into_iter().take(cap * BATCHES_PER_PAGE) {
             let Some(target) = target(
                 gw,
                 up,
                 user,
                 scope_user,
                 &owned_headers,
+                single_prefix(&proof),
                 id,
                 proof.query.as_deref(),
             ) else {
@@ -462,7 +570,19 @@ impl Batcher {
         };
         let (gw, up, user) = (gw.clone(), up.clone(), user.clone());
         tokio::spawn(async move {
-            run(&gw, &up, &user, owned_headers, frame, proof, targets).await;
+            // One batch after the other: a client reading the page waits for the batch
+            // holding its item, not for all of them.
+            let json = is_json(&proof.value.body);
+            let mut targets = targets;
+            while !targets.is_empty() {
+                let later = targets.split_off(cap.min(targets.len()));
+                let (f, p, h) = (frame.clone(), proof.clone(), owned_headers.clone());
+                run(&gw, &up, &user, h, f, p, targets).await;
+                if gw.batcher().proof(&up.name, json) != Some(Proof::Proven) {
+                    break;
+                }
+                targets = later;
+            }
             drop(release);
         });
     }
@@ -490,6 +610,15 @@ impl Drop for Release {
     }
 }
 
+/// The path of a single request without its id (`/library/metadata/`,
+/// `/Users/{uid}/Items/`): the other items' single requests are made alike.
+fn single_prefix(single: &Single) -> &str {
+    single
+        .path
+        .strip_suffix(&*single.id)
+        .unwrap_or("/library/metadata/")
+}
+
 /// The key and policy a client's single request for item `id` would have (same user, same
 /// headers, same query).
 fn target(
@@ -498,10 +627,11 @@ fn target(
     user: &UserRecord,
     scope_user: Option<UserHash>,
     headers: &HeaderMap,
+    prefix: &str,
     id: Box<str>,
     query: Option<&str>,
 ) -> Option<Target> {
-    let path = format!("/library/metadata/{id}");
+    let path = format!("{prefix}{id}");
     let Decision::Cache {
         policy,
         tags,
@@ -577,9 +707,17 @@ async fn run(
         ids.push(',');
         ids.push_str(&t.id);
     }
-    let target = match &proof.query {
-        Some(q) => format!("/library/metadata/{ids}?{q}"),
-        None => format!("/library/metadata/{ids}"),
+    let jellyfin = up.profile == Profile::Jellyfin;
+    let target = if jellyfin {
+        // The listing the single requests are items of (`/Users/{uid}/Items`), asked for
+        // these items with every field a single answer has.
+        let listing = single_prefix(&proof).trim_end_matches('/');
+        format!("{listing}?Ids={ids}&Fields={JELLYFIN_ALL_FIELDS}")
+    } else {
+        match &proof.query {
+            Some(q) => format!("/library/metadata/{ids}?{q}"),
+            None => format!("/library/metadata/{ids}"),
+        }
     };
     let Ok(uri) = target.parse::<Uri>() else {
         return;
@@ -593,20 +731,30 @@ async fn run(
         _ => return,
     };
     let json = is_json(&proof.value.body);
-    let (Some(frame_doc), Some(batch)) =
-        (Children::of(&frame.value.body), Children::of(&value.body))
-    else {
-        return;
-    };
-    let Some((head, tail)) = frame_doc.frame(&frame.value.body) else {
-        return;
+    // A Plex single answer is its item in a container (the frame's head and tail); a
+    // Jellyfin one is the item's document alone.
+    let (batch, head, tail): (Children, &[u8], &[u8]) = if jellyfin {
+        let Some(batch) = Children::of_jellyfin(&value.body) else {
+            return;
+        };
+        (batch, b"", b"")
+    } else {
+        let (Some(frame_doc), Some(batch)) =
+            (Children::of(&frame.value.body), Children::of(&value.body))
+        else {
+            return;
+        };
+        let Some((head, tail)) = frame_doc.frame(&frame.value.body) else {
+            return;
+        };
+        (batch, head, tail)
     };
     let parts: HashMap<&str, &[u8]> = batch
         .items
         .iter()
         .filter_map(|r| {
             let bytes = &value.body[r.clone()];
-            Some((rating_key(bytes)?, bytes))
+            Some((item_key(jellyfin, bytes)?, bytes))
         })
         .collect();
     let build = |bytes: &[u8]| {
@@ -641,7 +789,7 @@ async fn run(
             body: build(bytes),
         };
         let tags = if crate::feed::item_tagged(t.class) {
-            crate::feed::value_tags(&up.name, false, owner, &part.body)
+            crate::feed::value_tags(&up.name, jellyfin, owner, &part.body)
         } else {
             Vec::new()
         };

@@ -131,7 +131,7 @@ cache = false                       # never cache
 [upstream.prefetch]
 enabled = true
 max_per_listing = 20
-batch_metadata = true               # a walk's item metadata in one request per page (Plex)
+batch_metadata = true               # a walk's item metadata in one request per page (Plex, Jellyfin)
 
 # A second server gets its own listener.
 # [[upstream]]

@@ -161,9 +161,9 @@ pub struct PrefetchConfig {
     pub enabled: bool,
     /// Most follow-up requests one listing may trigger.
     pub max_per_listing: usize,
-    /// Plex: once a client has read a section's listing page and two of its items singly,
-    /// fetch the rest of the page's items in one request (`/library/metadata/{id},{id},…`)
-    /// and store each as its single answer (`docs/change-feed.md`).
+    /// Once a client has read a listing page and two of its items singly, fetch the rest of
+    /// the page's items in one request (Plex `/library/metadata/{id},{id},…`, Jellyfin
+    /// `/Users/{uid}/Items?Ids=…`) and store each as its single answer (`docs/change-feed.md`).
     pub batch_metadata: bool,
 }
 

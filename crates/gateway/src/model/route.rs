@@ -144,6 +144,8 @@ pub enum IndexSearch {
     JellyfinItems,
     /// Jellyfin `/Search/Hints` with `SearchTerm` in the query.
     JellyfinHints,
+    /// Jellyfin `/Shows/{id}/Episodes`: a series' (or one season's) episodes.
+    JellyfinEpisodes,
 }
 
 impl IndexSearch {
@@ -152,7 +154,9 @@ impl IndexSearch {
     /// override that gives the route another class keeps it in the cache.
     pub(crate) fn answers(self, class: Class) -> bool {
         match self {
-            IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves => class == Class::Metadata,
+            IndexSearch::PlexChildren
+            | IndexSearch::PlexAllLeaves
+            | IndexSearch::JellyfinEpisodes => class == Class::Metadata,
             _ => matches!(class, Class::Search | Class::Listing),
         }
     }
@@ -165,7 +169,8 @@ impl IndexSearch {
             | IndexSearch::PlexHubSearch
             | IndexSearch::PlexSectionAll
             | IndexSearch::PlexChildren
-            | IndexSearch::PlexAllLeaves => true,
+            | IndexSearch::PlexAllLeaves
+            | IndexSearch::JellyfinEpisodes => true,
             IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => query.is_some_and(|q| {
                 q.as_bytes()
                     .windows(10)

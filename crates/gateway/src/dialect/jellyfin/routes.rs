@@ -35,6 +35,7 @@ const INDEX: &[(&str, IndexSearch)] = &[
     ("/items", IndexSearch::JellyfinItems),
     ("/users/{uid}/items", IndexSearch::JellyfinItems),
     ("/search/hints", IndexSearch::JellyfinHints),
+    ("/shows/{id}/episodes", IndexSearch::JellyfinEpisodes),
 ];
 
 /// Jellyfin parameters and values about play state (`Filters=IsPlayed`, `IsFavorite=true`,

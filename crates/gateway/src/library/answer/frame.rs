@@ -51,6 +51,10 @@ pub(crate) struct Shape {
     /// Paged (`X-Plex-Container-Start` / `-Size` given): the server writes `totalSize` and
     /// `offset`, and its paging headers.
     pub(crate) paged: bool,
+    /// The options an answer's items are written with, where they vary by request
+    /// (Jellyfin's `Fields`, images and user data; empty for Plex): a proof holds for the
+    /// options it was made with.
+    pub(crate) options: String,
 }
 
 /// Where a container attribute's value can come from.
@@ -491,6 +495,7 @@ mod tests {
             json: false,
             guids: false,
             paged: false,
+            options: String::new(),
         }
     }
 

@@ -4,11 +4,14 @@
 
 use std::sync::Arc;
 
-use cachearr_library::ItemKind;
+use bytes::Bytes;
+use cachearr_engine::CachedValue;
+use cachearr_library::{ItemKind, Visibility};
 use cachearr_serverfmt::plex::title_sort;
 use http::header::{self, HeaderValue};
 
 use super::super::titles::{self, TitleHit};
+use super::frame::{Observed, Shape, Sources};
 use super::{Answer, AnswerBody, Ctx, number, param};
 use crate::dialect::jellyfin::doc::{Doc, DtoOptions};
 use crate::dialect::jellyfin::render as render_jellyfin;
@@ -126,6 +129,16 @@ pub(super) struct JellyfinItems {
     /// What the request asks of each item.
     options: DtoOptions,
 }
+
+/// Parameters of `/Shows/{id}/Episodes` that change how its items are written (each proof
+/// holds for the options it was made with); the others choose or page the items.
+const EPISODE_OPTIONS: &[&str] = &[
+    "fields",
+    "enableuserdata",
+    "enableimages",
+    "imagetypelimit",
+    "enableimagetypes",
+];
 
 /// Where a Jellyfin search puts an item: relevance, folded sort name, name, id.
 type JellyfinSearchKey<'a> = (u8, String, &'a str, &'a str);
@@ -351,6 +364,117 @@ impl Ctx<'_> {
             page.total, page.start
         ));
         Some(text)
+    }
+
+    /// `/Shows/{id}/Episodes` (with `SeasonId`, paged by `StartIndex` / `Limit`) from the
+    /// kept documents of the series' episodes, in season and episode order, with the asking
+    /// user's `UserData`, in the headers the server's answers of the same options were proven
+    /// to have. Given the server's answer to the same request (`server`), the answer written
+    /// is compared with it instead (a proof; `None` is returned). `None`: the server answers.
+    pub(super) async fn jellyfin_episodes(
+        &self,
+        series: &str,
+        params: &[(String, String)],
+        server: Option<&CachedValue>,
+    ) -> Option<CachedValue> {
+        let understood = params.iter().all(|(k, _)| {
+            jellyfin_ignorable(k) || matches!(k.as_str(), "seasonid" | "startindex" | "limit")
+        });
+        if !understood || self.camel_asked() {
+            return None;
+        }
+        // The token's own view only: another user named is the server's to answer.
+        if let Some(named) = param(params, "userid") {
+            let own = jellyfin_own_id(self.up, self.user).await?;
+            if !same_jellyfin_id(named, &own) {
+                return None;
+            }
+        }
+        let options = DtoOptions::parse(params)?;
+        let everything = Visibility::everything();
+        let season = param(params, "seasonid");
+        let mut episodes: Vec<_> = self
+            .folded
+            .grandchildren(series)
+            .iter()
+            .filter_map(|&no| self.index.item(no, &everything))
+            .filter(|v| v.kind() == ItemKind::Episode)
+            .filter(|v| season.is_none_or(|s| v.parent_id() == Some(s)))
+            .collect();
+        let library = episodes.first()?.section_id().to_owned();
+        if !self.held().contains(&library.as_str())
+            || episodes.iter().any(|v| v.section_id() != library)
+        {
+            return None;
+        }
+        // The server's order: by season number, then episode number.
+        episodes.sort_by(|a, b| {
+            (a.parent_index(), a.index(), a.id()).cmp(&(b.parent_index(), b.index(), b.id()))
+        });
+        let start = number(param(params, "startindex"))?;
+        let limit = number(param(params, "limit"))?;
+        let total = episodes.len();
+        let items: Vec<(String, String)> = episodes
+            .iter()
+            .skip(start.unwrap_or(0))
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|v| (v.id().to_owned(), library.clone()))
+            .collect();
+        let mut asked: Vec<String> = params
+            .iter()
+            .filter(|(k, _)| EPISODE_OPTIONS.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        asked.sort();
+        let shape = Shape {
+            route: "Shows/Episodes",
+            section: library,
+            kind: ItemKind::Episode,
+            order: "",
+            json: true,
+            guids: false,
+            paged: start.is_some() || limit.is_some(),
+            options: asked.join("&"),
+        };
+        let proof_key = format!("{series}/{}", season.unwrap_or(""));
+        let headers = match server {
+            None => self.frames.proven(&shape)?.headers().to_vec(),
+            Some(_) if self.frames.refused(&shape) => return None,
+            Some(v) => {
+                let mut headers = v.headers.clone();
+                headers.sort();
+                let observed = Observed {
+                    attrs: Vec::new(),
+                    headers,
+                };
+                let frame =
+                    self.frames
+                        .learn(&shape, &observed, &Sources::default(), &self.up.name)?;
+                frame.headers().to_vec()
+            }
+        };
+        let page = JellyfinItems {
+            items,
+            total,
+            start: start.unwrap_or(0),
+            options,
+        };
+        let text = self.jellyfin_items_text(&page).await?;
+        let value = CachedValue {
+            status: 200,
+            headers,
+            body: Bytes::from(text),
+        };
+        match server {
+            None => Some(value),
+            Some(server) => {
+                let mut theirs = server.headers.clone();
+                theirs.sort();
+                let same = value.body == server.body && value.headers == theirs;
+                self.frames.proof(&shape, &proof_key, same, &self.up.name);
+                None
+            }
+        }
     }
 
     /// `/Search/Hints?SearchTerm=`: by the server's search relevance, sort name and name; at

@@ -83,7 +83,9 @@ pub(crate) async fn try_answer<B>(
         | IndexSearch::PlexHubSearch
         | IndexSearch::PlexSectionAll => Route::Plex(PlexRoute::of(search, path, query)?),
         // Walks are cached reads the copy answers on a miss ([`walk_copy`]).
-        IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves => return None,
+        IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves | IndexSearch::JellyfinEpisodes => {
+            return None;
+        }
         IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => {
             Route::Jellyfin(JellyfinRoute::of(search, path, query)?)
         }
@@ -403,6 +405,9 @@ static ALL_LEAVES: WalkCopy = WalkCopy {
 static LISTING: WalkCopy = WalkCopy {
     search: IndexSearch::PlexSectionAll,
 };
+static EPISODES: WalkCopy = WalkCopy {
+    search: IndexSearch::JellyfinEpisodes,
+};
 
 /// The copy that may answer a miss of this read, when it is a walk: an item's children or
 /// leaves, or a section listing without a title filter (one with a filter is a search,
@@ -414,6 +419,7 @@ pub(crate) fn walk_copy(
     match search {
         IndexSearch::PlexChildren => Some(&CHILDREN),
         IndexSearch::PlexAllLeaves => Some(&ALL_LEAVES),
+        IndexSearch::JellyfinEpisodes => Some(&EPISODES),
         IndexSearch::PlexSectionAll if !query.is_some_and(|q| q.contains("title")) => {
             Some(&LISTING)
         }
@@ -437,6 +443,16 @@ impl CopySource for WalkCopy {
 
 /// A walk as its path and query say it.
 fn walk_of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<walk::Walk> {
+    if search == IndexSearch::JellyfinEpisodes {
+        // `/Shows/{id}/Episodes`: the id is the second segment, as the client wrote it.
+        let series = path.split('/').nth(2).filter(|s| !s.is_empty())?;
+        return Some(walk::Walk::Episodes {
+            series: series.to_string(),
+            params: form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+                .collect(),
+        });
+    }
     let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .into_owned()
         .collect();
@@ -512,6 +528,15 @@ async fn walk_from_copy(
         sections: &sections,
         headers: &state.client_headers,
     };
+    if let walk::Walk::Episodes { series, params } = &walk {
+        let value = ctx.jellyfin_episodes(series, params, server).await?;
+        // Read again since the copy was asked: an answer from before a change is not kept.
+        if handle.has_stale() {
+            return None;
+        }
+        handle.frames().note_answered();
+        return Some(value);
+    }
     let observed = match server {
         Some(v) => Some(Observed::of(&v.body, &v.headers, ctx.json())?),
         None => None,

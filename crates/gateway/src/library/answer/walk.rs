@@ -1,6 +1,7 @@
-//! Plex walks answered from the library copy on a cache miss: a section's listing and counts
+//! Walks answered from the library copy on a cache miss: Plex's section listings and counts
 //! (`/library/sections/{id}/all` without a filter), an item's children
-//! (`/library/metadata/{id}/children`) and leaves (`…/allLeaves`).
+//! (`/library/metadata/{id}/children`) and leaves (`…/allLeaves`); Jellyfin's episodes of a
+//! series or season (`/Shows/{id}/Episodes`, written in [`super::jellyfin`]).
 //!
 //! The items are the server's own elements as the crawl kept them, in the section's natural
 //! order, with the asking user's play state; the container and the headers around them are
@@ -37,6 +38,12 @@ pub(super) enum Walk {
         leaves: bool,
         params: Vec<(String, String)>,
     },
+    /// Jellyfin `/Shows/{id}/Episodes` (parameter names lower-cased: Jellyfin ignores their
+    /// case).
+    Episodes {
+        series: String,
+        params: Vec<(String, String)>,
+    },
 }
 
 impl Walk {
@@ -54,6 +61,11 @@ impl Walk {
                     .or_else(|| folded.grandchildren(parent).first())?;
                 let view = index.item(first, &Visibility::everything())?;
                 Some(format!("{}/children", view.section_id()))
+            }
+            Walk::Episodes { series, .. } => {
+                let first = *folded.grandchildren(series).first()?;
+                let view = index.item(first, &Visibility::everything())?;
+                Some(format!("{}/episodes", view.section_id()))
             }
         }
     }
@@ -204,6 +216,7 @@ impl Ctx<'_> {
                         json,
                         guids: guids_asked(params)?,
                         paged: start.is_some() || size.is_some(),
+                        options: String::new(),
                     },
                     proof_key: format!("{}/{}", start.unwrap_or(0), size.unwrap_or(usize::MAX)),
                     child: items
@@ -262,6 +275,7 @@ impl Ctx<'_> {
                         json,
                         guids: guids_asked(params)?,
                         paged: start.is_some() || size.is_some(),
+                        options: String::new(),
                     },
                     proof_key: parent.clone(),
                     items,
@@ -272,6 +286,7 @@ impl Ctx<'_> {
                     params: params.clone(),
                 })
             }
+            Walk::Episodes { .. } => None,
         }
     }
 
