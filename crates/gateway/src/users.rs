@@ -51,7 +51,7 @@ pub struct UserRecord {
     pub(crate) play_lists: Mutex<PlayLists>,
     /// The server's id of the token's user (Jellyfin `/Users/Me` `Id`), once asked: a token
     /// belongs to one user for its whole life.
-    server_user_id: std::sync::OnceLock<Arc<str>>,
+    server_user_id: tokio::sync::OnceCell<Arc<str>>,
     /// Where this upstream keeps refusals across restarts, if anywhere.
     marks: Option<Arc<RefusalMarks>>,
     /// What was derived from this user's cached answers, by name, with a hash of the body it
@@ -119,7 +119,7 @@ impl UserRecord {
             last_seen_ms: AtomicU64::new(now_ms),
             accepted_ms: AtomicU64::new(0),
             refused: AtomicBool::new(refused),
-            server_user_id: std::sync::OnceLock::new(),
+            server_user_id: tokio::sync::OnceCell::new(),
             marks,
             memos: Mutex::new(FxHashMap::default()),
         })
@@ -204,9 +204,17 @@ impl UserRecord {
         self.server_user_id.get().cloned()
     }
 
-    /// Remembers the server's id of the token's user (the first one learnt stands).
-    pub fn learn_server_user_id(&self, id: &str) -> Arc<str> {
-        self.server_user_id.get_or_init(|| Arc::from(id)).clone()
+    /// The server's id of the token's user, asked with `ask` the first time: concurrent
+    /// callers wait for that one answer instead of each asking (a failed ask is not kept).
+    pub async fn server_user_id_or<F>(&self, ask: F) -> Option<Arc<str>>
+    where
+        F: std::future::Future<Output = Option<Arc<str>>>,
+    {
+        self.server_user_id
+            .get_or_try_init(|| async { ask.await.ok_or(()) })
+            .await
+            .ok()
+            .cloned()
     }
 
     /// Whether the upstream refused the token last (see [`Users::refused`]).

@@ -997,3 +997,133 @@ async fn a_library_walk_costs_the_server() {
     println!("walk: {requests} requests; the server served {cold} cold, {warm} warm");
     assert!(cold <= requests as u64 + 8, "{cold} for {requests}");
 }
+
+/// A series' episodes (`/Shows/{id}/Episodes`, whole, by season, paged, with fields asked)
+/// through the gateway are the server's bytes for every user — from the copy once two server
+/// answers of the same options were reproduced (the owner's and a shared user's walks), from
+/// the server for a user who does not see the library whole — and once proven, the owner's
+/// walk of another series does not reach the server.
+#[tokio::test]
+async fn episodes_from_the_copy_are_the_servers_bytes_for_every_user() {
+    let r = start_crawled(200).await;
+    let (admin, _) = r.user("admin");
+    let series: Value = r
+        .get(
+            &r.sim.base_url,
+            "/Items?IncludeItemTypes=Series&Recursive=true",
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let series: Vec<String> = id_list(&series["Items"]);
+    assert!(series.len() >= 3, "{series:?}");
+    let mut paths = Vec::new();
+    for sid in &series {
+        let seasons: Value = r
+            .get(&r.sim.base_url, &format!("/Shows/{sid}/Seasons"), &admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        paths.push(format!("/Shows/{sid}/Episodes"));
+        paths.push(format!("/Shows/{sid}/Episodes?StartIndex=1&Limit=2"));
+        paths.push(format!("/Shows/{sid}/Episodes?Fields=Overview,SortName"));
+        for season in id_list(&seasons["Items"]) {
+            paths.push(format!("/Shows/{sid}/Episodes?seasonId={season}"));
+        }
+    }
+    for name in ["admin", "alice", "carol", "bob"] {
+        let (token, _) = r.user(name);
+        for round in 0..2 {
+            for path in &paths {
+                let via = r.get(&r.proxy, path, &token).await;
+                let direct = r.get(&r.sim.base_url, path, &token).await;
+                assert_eq!(via.status(), direct.status(), "{name} {path}");
+                if !direct.status().is_success() {
+                    // Errors carry a trace id of their own.
+                    continue;
+                }
+                let (via, direct) = (via.text().await.unwrap(), direct.text().await.unwrap());
+                sim_gateway::assert_same_answer(&via, &direct, &format!("{name} {path} ({round})"));
+            }
+        }
+    }
+    let index =
+        cachearr_testkit::http::get_json(&r.client, &format!("{}/api/index", r.admin)).await;
+    let copy = &index["upstreams"][0]["copy"];
+    assert!(copy["answered"].as_u64().unwrap() > 0, "{copy}");
+    assert_eq!(copy["shapes_refused"].as_u64().unwrap(), 0, "{copy}");
+    // Proven: a page of episodes not asked before is the copy's, not the server's.
+    let before = sim_requests(&r);
+    let path = format!("/Shows/{}/Episodes?Limit=1", series[0]);
+    let via = r.get(&r.proxy, &path, &admin).await.text().await.unwrap();
+    assert_eq!(sim_requests(&r), before, "{path} reached the server");
+    let direct = r
+        .get(&r.sim.base_url, &path, &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    sim_gateway::assert_same_answer(&via, &direct, &path);
+}
+
+/// A Jellyfin item walk — a library listing, then each item singly, as Jellyseerr scans — is
+/// batched: after two items read singly, the rest of the page is asked for in one request
+/// (`/Users/{uid}/Items?Ids=…`), each part proven and stored as the item's single answer, so
+/// the walk's next items are hits; every answer is the server's bytes.
+#[tokio::test]
+async fn a_jellyfin_item_walk_is_batched_into_the_servers_single_answers() {
+    let r = start_crawled(200).await;
+    for name in ["admin", "carol"] {
+        let (token, uid) = r.user(name);
+        let listing = format!(
+            "/Users/{uid}/Items?IncludeItemTypes=Movie&Recursive=true&SortBy=SortName&SortOrder=Ascending"
+        );
+        let page: Value = r
+            .get(&r.proxy, &listing, &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let ids = id_list(&page["Items"]);
+        assert!(ids.len() >= 10, "{name}: {}", ids.len());
+        let singles_before = r
+            .sim
+            .sim
+            .stats()
+            .routes
+            .get("GET /Users/{userId}/Items/{itemId}")
+            .map_or(0, |s| s.requests);
+        for id in &ids {
+            let path = format!("/Users/{uid}/Items/{id}");
+            let via = r.get(&r.proxy, &path, &token).await.text().await.unwrap();
+            let direct = r
+                .get(&r.sim.base_url, &path, &token)
+                .await
+                .text()
+                .await
+                .unwrap();
+            sim_gateway::assert_same_answer(&via, &direct, &format!("{name} {path}"));
+        }
+        let singles = r
+            .sim
+            .sim
+            .stats()
+            .routes
+            .get("GET /Users/{userId}/Items/{itemId}")
+            .map_or(0, |s| s.requests)
+            - singles_before;
+        // Each item once directly; through the gateway only the first ones, and the proof's.
+        assert!(
+            singles < ids.len() as u64 + 5,
+            "{name}: {singles} single reads for {} items",
+            ids.len()
+        );
+    }
+    let stats = r.stats().await;
+    let batches = &stats["batches"];
+    assert!(batches["parts_stored"].as_u64().unwrap() >= 10, "{batches}");
+    assert_eq!(batches["refused"].as_u64().unwrap(), 0, "{batches}");
+}

@@ -259,7 +259,7 @@ fn item_number(id: &str) -> Option<u128> {
 fn jellyfin_single_id(path: &str) -> Option<&str> {
     let mut parts = path.trim_start_matches('/').split('/');
     let (first, second) = (parts.next()?, parts.next()?);
-    let id = if first.eq_ignore_ascii_case("users") && second != "" {
+    let id = if first.eq_ignore_ascii_case("users") && !second.is_empty() {
         let items = parts.next()?;
         if !items.eq_ignore_ascii_case("items") {
             return None;
@@ -353,6 +353,11 @@ impl Batcher {
                 ),
             }
         }
+    }
+
+    /// Whether no batch is in flight (every batch started has stored its parts or given up).
+    pub fn idle(&self) -> bool {
+        self.pending_count.load(Ordering::Acquire) == 0
     }
 
     /// Whether batching is refused for this upstream and format (a proof failed).
@@ -537,16 +542,7 @@ impl Batcher {
         let cap = (BYTES_MAX / frame.value.body.len().max(1)).clamp(1, ITEMS_MAX);
         let mut targets = Vec::new();
         for id in rest.into_iter().take(cap * BATCHES_PER_PAGE) {
-            let Some(target) = target(
-                gw,
-                up,
-                user,
-                scope_user,
-                &owned_headers,
-                single_prefix(&proof),
-                id,
-                proof.query.as_deref(),
-            ) else {
+            let Some(target) = target(gw, up, user, scope_user, &owned_headers, &proof, id) else {
                 continue;
             };
             targets.push(target);
@@ -620,18 +616,18 @@ fn single_prefix(single: &Single) -> &str {
 }
 
 /// The key and policy a client's single request for item `id` would have (same user, same
-/// headers, same query).
+/// headers, same path but the id and same query as the single request `like`).
 fn target(
     gw: &Gateway,
     up: &Upstream,
     user: &UserRecord,
     scope_user: Option<UserHash>,
     headers: &HeaderMap,
-    prefix: &str,
+    like: &Single,
     id: Box<str>,
-    query: Option<&str>,
 ) -> Option<Target> {
-    let path = format!("{prefix}{id}");
+    let query = like.query.as_deref();
+    let path = format!("{}{id}", single_prefix(like));
     let Decision::Cache {
         policy,
         tags,

@@ -128,3 +128,49 @@ fn only_single_item_metadata_paths_and_plain_listings_count() {
     assert!(is_section_listing("/library/sections/3/all"));
     assert!(!is_section_listing("/library/sections/3/unwatched"));
 }
+
+#[test]
+fn jellyfin_singles_and_listings_are_told_by_path() {
+    let guid = "5ac00e92043c8c466e7a83a900001a96";
+    assert_eq!(
+        jellyfin_single_id(&format!("/Users/abc/Items/{guid}")),
+        Some(guid)
+    );
+    assert_eq!(jellyfin_single_id(&format!("/items/{guid}")), Some(guid));
+    let dashed = "5ac00e92-043c-8c46-6e7a-83a900001a96";
+    assert_eq!(
+        jellyfin_single_id(&format!("/Items/{dashed}")),
+        Some(dashed)
+    );
+    // Not one item: a sub-resource, a short or non-hex id, another route.
+    assert_eq!(jellyfin_single_id(&format!("/Items/{guid}/Similar")), None);
+    assert_eq!(jellyfin_single_id("/Users/abc/Items/Latest"), None);
+    assert_eq!(jellyfin_single_id("/Users/abc/Items/123"), None);
+    assert_eq!(jellyfin_single_id(&format!("/Shows/{guid}")), None);
+    assert!(is_jellyfin_listing("/Users/abc/Items"));
+    assert!(is_jellyfin_listing("/items"));
+    assert!(!is_jellyfin_listing("/Users/abc/Items/Latest"));
+    assert!(!is_jellyfin_listing("/Users//Items"));
+    // The same id, dashed or not, is one number; Plex's decimal keys are their value.
+    assert_eq!(item_number(guid), item_number(dashed));
+    assert_eq!(item_number("42"), Some(42));
+    assert_eq!(item_number("xyz"), None);
+}
+
+#[test]
+fn a_jellyfin_answer_is_cut_into_its_items_by_their_own_ids() {
+    let body = br#"{"Items":[{"Name":"A","ServerId":"s","Id":"aa","AlbumArtists":[{"Name":"X","Id":"zz"}]},
+        {"Name":"B \"quoted\" }","UserData":{"ItemId":"no"},"Id":"bb"}],"TotalRecordCount":2,"StartIndex":0}"#;
+    let items = Children::of_jellyfin(body).unwrap().items;
+    assert_eq!(items.len(), 2);
+    let ids: Vec<&str> = items
+        .iter()
+        .map(|r| item_key(true, &body[r.clone()]).unwrap())
+        .collect();
+    // The document's own `Id`, not a nested object's, wherever it stands.
+    assert_eq!(ids, ["aa", "bb"]);
+    assert!(body[items[1].clone()].ends_with(b"\"Id\":\"bb\"}"));
+    // Not a Jellyfin listing: no items.
+    assert!(Children::of_jellyfin(br#"{"MediaContainer":{"Metadata":[]}}"#).is_none());
+    assert!(Children::of_jellyfin(br#"{"Items":[{"Id":"a"},"#).is_none());
+}

@@ -23,6 +23,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use cachearr_library::ItemKind;
 
@@ -270,10 +273,22 @@ pub(crate) const WALK_MISSES_BEFORE_COPY: u32 = 2;
 /// a walk then starts counting again).
 const WALKERS_MAX: usize = 4096;
 
+/// How long a walk's miss waits for the proofs that server answers already on their way will
+/// make, rather than adding another request: a tool walking twenty series at once would
+/// otherwise send all twenty to the server before the first proof is in.
+pub(crate) const PROOF_WAIT: Duration = Duration::from_secs(2);
+/// How long a load sent to the server while its shape was being learnt counts as on its way
+/// (one whose answer never comes back to be learnt from stops counting then).
+const LEARNER_TTL: Duration = Duration::from_secs(10);
+
 /// The frames of one upstream's copy answers.
 #[derive(Default)]
 pub(crate) struct Frames {
     shapes: Mutex<HashMap<Shape, Learned>>,
+    /// Per shape being learnt, when each load sent to the server to prove it left.
+    learners: Mutex<HashMap<Shape, Vec<Instant>>>,
+    /// Woken on every proof (and refusal).
+    proved: tokio::sync::Notify,
     /// Walk misses per user and section (see [`WALK_MISSES_BEFORE_COPY`]).
     walkers: Mutex<HashMap<(UserHash, String), u32>>,
     answered: AtomicU64,
@@ -340,6 +355,50 @@ impl Frames {
         }
     }
 
+    /// The frame of `shape` when it is proven; while it is being learnt and enough server
+    /// answers to prove it are on their way, waits for them (at most [`PROOF_WAIT`]) instead
+    /// of sending another. `None`: this load goes to the server, counted as on its way to
+    /// prove the shape.
+    pub(crate) async fn proven_or_wait(&self, shape: &Shape) -> Option<Frame> {
+        let deadline = Instant::now() + PROOF_WAIT;
+        loop {
+            let notified = self.proved.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let proofs = match self.lock().get(shape) {
+                Some(Learned::Learning(f)) if f.proven() => return Some(f.clone()),
+                Some(Learned::Refused) => return None,
+                Some(Learned::Learning(f)) => f.proven.len(),
+                None => 0,
+            };
+            {
+                let now = Instant::now();
+                let mut learners = self.learners.lock().unwrap_or_else(|e| e.into_inner());
+                if learners.len() >= SHAPES_MAX && !learners.contains_key(shape) {
+                    learners.clear();
+                }
+                let on_their_way = learners.entry(shape.clone()).or_default();
+                on_their_way.retain(|t| now.duration_since(*t) < LEARNER_TTL);
+                if on_their_way.len() < PROOFS.saturating_sub(proofs) || now >= deadline {
+                    on_their_way.push(now);
+                    return None;
+                }
+            }
+            // Woken by a proof, or at the deadline (then this load goes to the server).
+            let _ = tokio::time::timeout_at(deadline, notified).await;
+        }
+    }
+
+    /// A server answer of `shape` came back to be learnt from: one fewer on its way.
+    fn learner_back(&self, shape: &Shape) {
+        let mut learners = self.learners.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(on_their_way) = learners.get_mut(shape)
+            && !on_their_way.is_empty()
+        {
+            on_their_way.remove(0);
+        }
+    }
+
     /// Whether `shape` was refused (its answers are the server's).
     pub(crate) fn refused(&self, shape: &Shape) -> bool {
         matches!(self.lock().get(shape), Some(Learned::Refused))
@@ -355,6 +414,7 @@ impl Frames {
         sources: &Sources<'_>,
         upstream: &str,
     ) -> Option<Frame> {
+        self.learner_back(shape);
         let mut shapes = self.lock();
         if shapes.len() >= SHAPES_MAX && !shapes.contains_key(shape) {
             return None;
@@ -392,6 +452,7 @@ impl Frames {
                     "library copy: this answer's frame is not learned; the server answers it"
                 );
                 *learned = Learned::Refused;
+                self.proved.notify_waiters();
                 None
             }
         }
@@ -424,6 +485,8 @@ impl Frames {
             }
             Learned::Refused => {}
         }
+        drop(shapes);
+        self.proved.notify_waiters();
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Shape, Learned>> {

@@ -81,9 +81,11 @@ pub(super) async fn jellyfin_own_id(
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
 ) -> Option<Arc<str>> {
-    if let Some(id) = user.server_user_id() {
-        return Some(id);
-    }
+    user.server_user_id_or(ask_own_id(up, user)).await
+}
+
+/// `/Users/Me`'s `Id`, asked of the server with the user's token.
+async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<str>> {
     let uri = up.uri_for("/Users/Me").ok()?;
     let token = HeaderValue::from_str(user.token()).ok()?;
     let make = || Ok(up.owner_request(&uri, Some(&token), "cachearr"));
@@ -102,7 +104,7 @@ pub(super) async fn jellyfin_own_id(
     .ok()?
     .to_bytes();
     let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
-    Some(user.learn_server_user_id(v.get("Id")?.as_str()?))
+    Some(Arc::from(v.get("Id")?.as_str()?))
 }
 
 /// Whether two Jellyfin ids name the same user: Jellyfin reads a GUID with or without its
@@ -438,7 +440,7 @@ impl Ctx<'_> {
         };
         let proof_key = format!("{series}/{}", season.unwrap_or(""));
         let headers = match server {
-            None => self.frames.proven(&shape)?.headers().to_vec(),
+            None => self.frames.proven_or_wait(&shape).await?.headers().to_vec(),
             Some(_) if self.frames.refused(&shape) => return None,
             Some(v) => {
                 let mut headers = v.headers.clone();
