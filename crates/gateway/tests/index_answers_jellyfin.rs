@@ -1027,12 +1027,48 @@ async fn episodes_from_the_copy_are_the_servers_bytes_for_every_user() {
             .json()
             .await
             .unwrap();
+        paths.push(format!("/Shows/{sid}/Seasons"));
         paths.push(format!("/Shows/{sid}/Episodes"));
         paths.push(format!("/Shows/{sid}/Episodes?StartIndex=1&Limit=2"));
         paths.push(format!("/Shows/{sid}/Episodes?Fields=Overview,SortName"));
         for season in id_list(&seasons["Items"]) {
             paths.push(format!("/Shows/{sid}/Episodes?seasonId={season}"));
         }
+    }
+    // Play state made on the server: a played episode (its season partly played), a
+    // favourite season, for two of the users.
+    let episodes: Value = r
+        .get(
+            &r.sim.base_url,
+            &format!("/Shows/{}/Episodes", series[0]),
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first = &episodes["Items"][0];
+    for (name, what) in [
+        (
+            "alice",
+            format!("UserPlayedItems/{}", first["Id"].as_str().unwrap()),
+        ),
+        (
+            "admin",
+            format!("UserFavoriteItems/{}", first["SeasonId"].as_str().unwrap()),
+        ),
+        (
+            "admin",
+            format!("UserPlayedItems/{}", first["Id"].as_str().unwrap()),
+        ),
+    ] {
+        let (token, _) = r.user(name);
+        r.client
+            .post(format!("{}/{what}", r.sim.base_url))
+            .header("X-Emby-Token", token)
+            .send()
+            .await
+            .unwrap();
     }
     for name in ["admin", "alice", "carol", "bob"] {
         let (token, _) = r.user(name);

@@ -189,6 +189,21 @@ struct ListingDoc {
 const PAGE_ATTRS: &[&str] = &["size", "totalSize", "offset"];
 
 /// The key of a Jellyfin item's document (apart from Plex's rating keys).
+/// Where a Jellyfin season is listed under its series (the key alone; a prefix scan of
+/// `jf-season:{series}\0` finds the series' seasons).
+fn season_key(series: &str, id: &str) -> Vec<u8> {
+    let mut key = season_prefix(series);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+fn season_prefix(series: &str) -> Vec<u8> {
+    let mut key = b"jf-season:".to_vec();
+    key.extend_from_slice(series.as_bytes());
+    key.push(0);
+    key
+}
+
 fn document_key(id: &str) -> Vec<u8> {
     let mut key = b"jf:".to_vec();
     key.extend_from_slice(id.as_bytes());
@@ -369,6 +384,11 @@ impl ElementStore {
             let Some(id) = item.get("Id").and_then(Doc::as_str).map(str::to_owned) else {
                 continue;
             };
+            if item.get("Type").and_then(Doc::as_str) == Some("Season")
+                && let Some(series) = item.get("SeriesId").and_then(Doc::as_str)
+            {
+                batch.insert(&self.elements, season_key(series, &id), Vec::new());
+            }
             let text = item.without_user_state().to_text();
             batch.insert(&self.elements, document_key(&id), text.into_bytes());
             kept += 1;
@@ -386,6 +406,21 @@ impl ElementStore {
     pub fn document(&self, id: &str) -> Option<Doc> {
         let bytes = self.elements.get(document_key(id)).ok()??;
         serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The ids of the seasons of Jellyfin series `series` whose documents were kept (a season
+    /// forgotten since may still be named: its document is gone).
+    pub fn seasons_of(&self, series: &str) -> Vec<String> {
+        let prefix = season_prefix(series);
+        self.elements
+            .prefix(&prefix)
+            .filter_map(|guard| guard.key().ok())
+            .filter_map(|key| {
+                std::str::from_utf8(key.get(prefix.len()..)?)
+                    .ok()
+                    .map(str::to_owned)
+            })
+            .collect()
     }
 
     /// Forgets the elements of these items (their listing form is not known any more).

@@ -146,6 +146,8 @@ pub enum IndexSearch {
     JellyfinHints,
     /// Jellyfin `/Shows/{id}/Episodes`: a series' (or one season's) episodes.
     JellyfinEpisodes,
+    /// Jellyfin `/Shows/{id}/Seasons`: a series' seasons.
+    JellyfinSeasons,
 }
 
 impl IndexSearch {
@@ -156,7 +158,8 @@ impl IndexSearch {
         match self {
             IndexSearch::PlexChildren
             | IndexSearch::PlexAllLeaves
-            | IndexSearch::JellyfinEpisodes => class == Class::Metadata,
+            | IndexSearch::JellyfinEpisodes
+            | IndexSearch::JellyfinSeasons => class == Class::Metadata,
             _ => matches!(class, Class::Search | Class::Listing),
         }
     }
@@ -170,7 +173,8 @@ impl IndexSearch {
             | IndexSearch::PlexSectionAll
             | IndexSearch::PlexChildren
             | IndexSearch::PlexAllLeaves
-            | IndexSearch::JellyfinEpisodes => true,
+            | IndexSearch::JellyfinEpisodes
+            | IndexSearch::JellyfinSeasons => true,
             IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => query.is_some_and(|q| {
                 q.as_bytes()
                     .windows(10)

@@ -88,6 +88,22 @@ impl ServerLibrary for Jellyfin {
     fn listing_by_ids_path(&self, _: &str, _: ItemKind, _: &[&str]) -> Option<String> {
         None
     }
+
+    /// Series and seasons: the copy answers a series' seasons from their documents.
+    fn parent_types(&self, kind: &str) -> &'static [&'static str] {
+        match kind {
+            "shows" => &["Series", "Season"],
+            _ => &[],
+        }
+    }
+
+    fn parents_by_ids_path(&self, section: &str, type_param: &str, ids: &[&str]) -> Option<String> {
+        Some(format!(
+            "/Items?ParentId={section}&Recursive=true&IncludeItemTypes={type_param}&Ids={}\
+             &Fields={FIELDS}",
+            ids.join(",")
+        ))
+    }
 }
 
 /// The fields every listing asks for: what [`record`] reads beyond the defaults (`Path`,

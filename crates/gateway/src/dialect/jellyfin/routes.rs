@@ -36,6 +36,7 @@ const INDEX: &[(&str, IndexSearch)] = &[
     ("/users/{uid}/items", IndexSearch::JellyfinItems),
     ("/search/hints", IndexSearch::JellyfinHints),
     ("/shows/{id}/episodes", IndexSearch::JellyfinEpisodes),
+    ("/shows/{id}/seasons", IndexSearch::JellyfinSeasons),
 ];
 
 /// Jellyfin parameters and values about play state (`Filters=IsPlayed`, `IsFavorite=true`,

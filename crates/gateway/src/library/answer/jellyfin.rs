@@ -329,8 +329,14 @@ impl Ctx<'_> {
         // holds of it (artists are not children of a music library's folder; how a server
         // lists them under it is its own).
         let type_of = |doc: &Doc| -> Option<&'static str> {
-            let kind = render_jellyfin::kind_of_type(doc.get("Type")?.as_str()?)?;
-            Some(render_jellyfin::type_name(kind))
+            let name = doc.get("Type")?.as_str()?;
+            // Seasons are kept (for a series' seasons) but not indexed.
+            if name == "Season" {
+                return Some("Season");
+            }
+            Some(render_jellyfin::type_name(render_jellyfin::kind_of_type(
+                name,
+            )?))
         };
         let mut data: Vec<((&str, &str), JellyfinUserData)> = Vec::new();
         if page.options.user_data && !docs.is_empty() {
@@ -369,18 +375,22 @@ impl Ctx<'_> {
     }
 
     /// `/Shows/{id}/Episodes` (with `SeasonId`, paged by `StartIndex` / `Limit`) from the
-    /// kept documents of the series' episodes, in season and episode order, with the asking
+    /// kept documents of the series' episodes, in season and episode order, or (`seasons`)
+    /// `/Shows/{id}/Seasons` from its seasons' kept documents in season order, with the asking
     /// user's `UserData`, in the headers the server's answers of the same options were proven
     /// to have. Given the server's answer to the same request (`server`), the answer written
     /// is compared with it instead (a proof; `None` is returned). `None`: the server answers.
-    pub(super) async fn jellyfin_episodes(
+    pub(super) async fn jellyfin_show_walk(
         &self,
         series: &str,
+        seasons: bool,
         params: &[(String, String)],
         server: Option<&CachedValue>,
     ) -> Option<CachedValue> {
         let understood = params.iter().all(|(k, _)| {
-            jellyfin_ignorable(k) || matches!(k.as_str(), "seasonid" | "startindex" | "limit")
+            jellyfin_ignorable(k)
+                || matches!(k.as_str(), "startindex" | "limit")
+                || (!seasons && k == "seasonid")
         });
         if !understood || self.camel_asked() {
             return None;
@@ -413,14 +423,37 @@ impl Ctx<'_> {
         episodes.sort_by(|a, b| {
             (a.parent_index(), a.index(), a.id()).cmp(&(b.parent_index(), b.index(), b.id()))
         });
+        let ids: Vec<String> = if seasons {
+            // The seasons the crawl kept under the series, by number; one named but no longer
+            // kept makes the answer the server's (in `jellyfin_items_text`).
+            let store = self.elements.as_ref()?;
+            let mut found: Vec<(i64, String)> = store
+                .seasons_of(series)
+                .into_iter()
+                .map(|id| {
+                    let number = store
+                        .document(&id)
+                        .and_then(|d| match d.get("IndexNumber") {
+                            Some(Doc::Number(n)) => n.as_i64(),
+                            _ => None,
+                        })
+                        .unwrap_or(i64::MAX);
+                    (number, id)
+                })
+                .collect();
+            found.sort();
+            found.into_iter().map(|(_, id)| id).collect()
+        } else {
+            episodes.iter().map(|v| v.id().to_owned()).collect()
+        };
         let start = number(param(params, "startindex"))?;
         let limit = number(param(params, "limit"))?;
-        let total = episodes.len();
-        let items: Vec<(String, String)> = episodes
-            .iter()
+        let total = ids.len();
+        let items: Vec<(String, String)> = ids
+            .into_iter()
             .skip(start.unwrap_or(0))
             .take(limit.unwrap_or(usize::MAX))
-            .map(|v| (v.id().to_owned(), library.clone()))
+            .map(|id| (id, library.clone()))
             .collect();
         let mut asked: Vec<String> = params
             .iter()
@@ -429,7 +462,11 @@ impl Ctx<'_> {
             .collect();
         asked.sort();
         let shape = Shape {
-            route: "Shows/Episodes",
+            route: if seasons {
+                "Shows/Seasons"
+            } else {
+                "Shows/Episodes"
+            },
             section: library,
             kind: ItemKind::Episode,
             order: "",

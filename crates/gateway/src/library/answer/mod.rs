@@ -83,9 +83,10 @@ pub(crate) async fn try_answer<B>(
         | IndexSearch::PlexHubSearch
         | IndexSearch::PlexSectionAll => Route::Plex(PlexRoute::of(search, path, query)?),
         // Walks are cached reads the copy answers on a miss ([`walk_copy`]).
-        IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves | IndexSearch::JellyfinEpisodes => {
-            return None;
-        }
+        IndexSearch::PlexChildren
+        | IndexSearch::PlexAllLeaves
+        | IndexSearch::JellyfinEpisodes
+        | IndexSearch::JellyfinSeasons => return None,
         IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => {
             Route::Jellyfin(JellyfinRoute::of(search, path, query)?)
         }
@@ -408,6 +409,9 @@ static LISTING: WalkCopy = WalkCopy {
 static EPISODES: WalkCopy = WalkCopy {
     search: IndexSearch::JellyfinEpisodes,
 };
+static SEASONS: WalkCopy = WalkCopy {
+    search: IndexSearch::JellyfinSeasons,
+};
 
 /// The copy that may answer a miss of this read, when it is a walk: an item's children or
 /// leaves, or a section listing without a title filter (one with a filter is a search,
@@ -420,6 +424,7 @@ pub(crate) fn walk_copy(
         IndexSearch::PlexChildren => Some(&CHILDREN),
         IndexSearch::PlexAllLeaves => Some(&ALL_LEAVES),
         IndexSearch::JellyfinEpisodes => Some(&EPISODES),
+        IndexSearch::JellyfinSeasons => Some(&SEASONS),
         IndexSearch::PlexSectionAll if !query.is_some_and(|q| q.contains("title")) => {
             Some(&LISTING)
         }
@@ -443,11 +448,15 @@ impl CopySource for WalkCopy {
 
 /// A walk as its path and query say it.
 fn walk_of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<walk::Walk> {
-    if search == IndexSearch::JellyfinEpisodes {
-        // `/Shows/{id}/Episodes`: the id is the second segment, as the client wrote it.
+    if matches!(
+        search,
+        IndexSearch::JellyfinEpisodes | IndexSearch::JellyfinSeasons
+    ) {
+        // `/Shows/{id}/Episodes|Seasons`: the id is the second segment, as the client wrote it.
         let series = path.split('/').nth(2).filter(|s| !s.is_empty())?;
-        return Some(walk::Walk::Episodes {
+        return Some(walk::Walk::Shows {
             series: series.to_string(),
+            seasons: search == IndexSearch::JellyfinSeasons,
             params: form_urlencoded::parse(query.unwrap_or("").as_bytes())
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
                 .collect(),
@@ -528,8 +537,15 @@ async fn walk_from_copy(
         sections: &sections,
         headers: &state.client_headers,
     };
-    if let walk::Walk::Episodes { series, params } = &walk {
-        let value = ctx.jellyfin_episodes(series, params, server).await?;
+    if let walk::Walk::Shows {
+        series,
+        seasons,
+        params,
+    } = &walk
+    {
+        let value = ctx
+            .jellyfin_show_walk(series, *seasons, params, server)
+            .await?;
         // Read again since the copy was asked: an answer from before a change is not kept.
         if handle.has_stale() {
             return None;

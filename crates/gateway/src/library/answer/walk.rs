@@ -1,7 +1,7 @@
 //! Walks answered from the library copy on a cache miss: Plex's section listings and counts
 //! (`/library/sections/{id}/all` without a filter), an item's children
-//! (`/library/metadata/{id}/children`) and leaves (`…/allLeaves`); Jellyfin's episodes of a
-//! series or season (`/Shows/{id}/Episodes`, written in [`super::jellyfin`]).
+//! (`/library/metadata/{id}/children`) and leaves (`…/allLeaves`); Jellyfin's episodes and
+//! seasons of a series (`/Shows/{id}/Episodes|Seasons`, written in [`super::jellyfin`]).
 //!
 //! The items are the server's own elements as the crawl kept them, in the section's natural
 //! order, with the asking user's play state; the container and the headers around them are
@@ -38,10 +38,11 @@ pub(super) enum Walk {
         leaves: bool,
         params: Vec<(String, String)>,
     },
-    /// Jellyfin `/Shows/{id}/Episodes` (parameter names lower-cased: Jellyfin ignores their
-    /// case).
-    Episodes {
+    /// Jellyfin `/Shows/{id}/Episodes` or (`seasons`) `/Shows/{id}/Seasons` (parameter names
+    /// lower-cased: Jellyfin ignores their case).
+    Shows {
         series: String,
+        seasons: bool,
         params: Vec<(String, String)>,
     },
 }
@@ -62,7 +63,7 @@ impl Walk {
                 let view = index.item(first, &Visibility::everything())?;
                 Some(format!("{}/children", view.section_id()))
             }
-            Walk::Episodes { series, .. } => {
+            Walk::Shows { series, .. } => {
                 let first = *folded.grandchildren(series).first()?;
                 let view = index.item(first, &Visibility::everything())?;
                 Some(format!("{}/episodes", view.section_id()))
@@ -286,7 +287,7 @@ impl Ctx<'_> {
                     params: params.clone(),
                 })
             }
-            Walk::Episodes { .. } => None,
+            Walk::Shows { .. } => None,
         }
     }
 
