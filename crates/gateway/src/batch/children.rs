@@ -1,7 +1,8 @@
-//! Where the items of an answer are, without parsing it: the byte ranges of a Plex
-//! `MediaContainer`'s XML child elements or JSON `Metadata` entries, or of a Jellyfin answer's
-//! `Items` ([`Children`]), and an item's id (`ratingKey`, `Id`). A batch's answer is cut along
-//! these ranges into single answers.
+//! Where the items of an answer are, without parsing it: the byte ranges of the root
+//! element's children (XML) or of the entries of the array a property path leads to (JSON)
+//! ([`Children`]), and an item's id, its own attribute or property. A batch's answer is cut
+//! along these ranges into single answers. What the path and the id's name are is the
+//! server's ([`crate::dialect::WalkBatch`]).
 //!
 //! Why a scanner of its own and not quick-xml (already a dependency) or serde_json: the cut
 //! needs each item's exact bytes, to answer with the server's own text, so a parser would only
@@ -17,76 +18,46 @@
 
 use super::is_json;
 
-/// `ratingKey` of one item's bytes (its own: attributes come before any child element).
-pub(super) fn rating_key(item: &[u8]) -> Option<&str> {
-    let (needle, end) = if item.first() == Some(&b'{') {
-        (&b"\"ratingKey\":\""[..], b'"')
-    } else {
-        (&b" ratingKey=\""[..], b'"')
-    };
-    let start = item.windows(needle.len()).position(|w| w == needle)? + needle.len();
-    let len = item[start..].iter().position(|&b| b == end)?;
+/// The id of one item's bytes: its own property `name` (JSON, not one of a nested object's)
+/// or its attribute `name` (XML: attributes come before any child element).
+pub(super) fn item_id<'a>(item: &'a [u8], name: &str) -> Option<&'a str> {
+    if item.first() == Some(&b'{') {
+        let mut key = Vec::with_capacity(name.len() + 2);
+        key.push(b'"');
+        key.extend_from_slice(name.as_bytes());
+        key.push(b'"');
+        let at = json_property(item, 0, &key)?;
+        if item.get(at) != Some(&b'"') {
+            return None;
+        }
+        let end = json_string_end(item, at)?;
+        return std::str::from_utf8(item.get(at + 1..end - 1)?).ok();
+    }
+    let needle = format!(" {name}=\"");
+    let start = item
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())?
+        + needle.len();
+    let len = item[start..].iter().position(|&b| b == b'"')?;
     std::str::from_utf8(&item[start..start + len]).ok()
 }
 
-/// The id of one item's bytes: a Plex item's `ratingKey`, a Jellyfin document's own `Id`.
-pub(super) fn item_key(jellyfin: bool, item: &[u8]) -> Option<&str> {
-    if jellyfin {
-        jellyfin_id(item)
-    } else {
-        rating_key(item)
-    }
-}
-
-/// `Id` of a Jellyfin document: its own property, not one of a nested object's.
-fn jellyfin_id(item: &[u8]) -> Option<&str> {
-    let mut pos = skip_ws(item, 0);
-    if item.get(pos) != Some(&b'{') {
-        return None;
-    }
-    pos = skip_ws(item, pos + 1);
-    while item.get(pos) != Some(&b'}') {
-        let key_end = json_string_end(item, pos)?;
-        let is_id = &item[pos..key_end] == b"\"Id\"";
-        pos = skip_ws(item, key_end);
-        if item.get(pos) != Some(&b':') {
-            return None;
-        }
-        pos = skip_ws(item, pos + 1);
-        let end = json_value_end(item, pos)?;
-        if is_id {
-            let text = item.get(pos + 1..end.checked_sub(1)?)?;
-            return (item[pos] == b'"').then(|| std::str::from_utf8(text).ok())?;
-        }
-        pos = skip_ws(item, end);
-        match item.get(pos)? {
-            b',' => pos = skip_ws(item, pos + 1),
-            b'}' => {}
-            _ => return None,
-        }
-    }
-    None
-}
-
-/// Where the items of a `MediaContainer` answer are: XML child elements of the container, or
-/// the entries of its JSON `Metadata` array.
+/// Where the items of an answer are: XML child elements of the root element, or the entries
+/// of a JSON array.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Children {
     pub(crate) items: Vec<std::ops::Range<usize>>,
 }
 
 impl Children {
-    pub(crate) fn of(body: &[u8]) -> Option<Children> {
+    /// The items of `body`: a JSON answer's entries of the array at property path `json_path`,
+    /// or an XML answer's root element's children.
+    pub(crate) fn of(body: &[u8], json_path: &[&str]) -> Option<Children> {
         if is_json(body) {
-            json_children(body)
+            json_array_at(body, json_path).map(|items| Children { items })
         } else {
             xml_children(body)
         }
-    }
-
-    /// The entries of a Jellyfin answer's `Items` array.
-    pub(crate) fn of_jellyfin(body: &[u8]) -> Option<Children> {
-        json_array_in(body, skip_ws(body, 0), b"\"Items\"").map(|items| Children { items })
     }
 
     /// The bytes before and after the only item (a single answer's frame).
@@ -249,65 +220,55 @@ fn json_value_end(body: &[u8], pos: usize) -> Option<usize> {
     }
 }
 
-fn json_children(body: &[u8]) -> Option<Children> {
-    let mut pos = skip_ws(body, 0);
+/// Where the value of property `key` (quoted) of the JSON object at `pos` starts.
+fn json_property(body: &[u8], pos: usize, key: &[u8]) -> Option<usize> {
+    let mut pos = skip_ws(body, pos);
     if body.get(pos) != Some(&b'{') {
         return None;
     }
     pos = skip_ws(body, pos + 1);
-    let key_end = json_string_end(body, pos)?;
-    if &body[pos..key_end] != b"\"MediaContainer\"" {
-        return None;
-    }
-    pos = skip_ws(body, key_end);
-    if body.get(pos) != Some(&b':') {
-        return None;
-    }
-    pos = skip_ws(body, pos + 1);
-    json_array_in(body, pos, b"\"Metadata\"").map(|items| Children { items })
-}
-
-/// The entries of the array under `key` (quoted) in the JSON object starting at `pos`;
-/// `None` when the object is malformed or has no such array.
-fn json_array_in(body: &[u8], mut pos: usize, key: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
-    if body.get(pos) != Some(&b'{') {
-        return None;
-    }
-    pos = skip_ws(body, pos + 1);
-    let mut items = None;
     while body.get(pos) != Some(&b'}') {
         let key_end = json_string_end(body, pos)?;
-        let is_wanted = &body[pos..key_end] == key;
+        let wanted = &body[pos..key_end] == key;
         pos = skip_ws(body, key_end);
         if body.get(pos) != Some(&b':') {
             return None;
         }
         pos = skip_ws(body, pos + 1);
-        if is_wanted {
-            if body.get(pos) != Some(&b'[') {
-                return None;
-            }
-            let mut found = Vec::new();
-            pos = skip_ws(body, pos + 1);
-            while body.get(pos) != Some(&b']') {
-                let end = json_value_end(body, pos)?;
-                found.push(pos..end);
-                pos = skip_ws(body, end);
-                if body.get(pos) == Some(&b',') {
-                    pos = skip_ws(body, pos + 1);
-                }
-            }
-            pos += 1;
-            items = Some(found);
-        } else {
-            pos = json_value_end(body, pos)?;
+        if wanted {
+            return Some(pos);
         }
-        pos = skip_ws(body, pos);
+        pos = skip_ws(body, json_value_end(body, pos)?);
         match body.get(pos)? {
             b',' => pos = skip_ws(body, pos + 1),
             b'}' => {}
             _ => return None,
         }
     }
-    items
+    None
+}
+
+/// The entries of the JSON array that property path `path` leads to from the root object.
+fn json_array_at(body: &[u8], path: &[&str]) -> Option<Vec<std::ops::Range<usize>>> {
+    let mut pos = 0;
+    for name in path {
+        let key = format!("\"{name}\"");
+        pos = json_property(body, pos, key.as_bytes())?;
+    }
+    if body.get(pos) != Some(&b'[') {
+        return None;
+    }
+    let mut found = Vec::new();
+    pos = skip_ws(body, pos + 1);
+    while body.get(pos) != Some(&b']') {
+        let end = json_value_end(body, pos)?;
+        found.push(pos..end);
+        pos = skip_ws(body, end);
+        match body.get(pos)? {
+            b',' => pos = skip_ws(body, pos + 1),
+            b']' => {}
+            _ => return None,
+        }
+    }
+    Some(found)
 }

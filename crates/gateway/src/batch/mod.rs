@@ -1,24 +1,20 @@
 //! Batched metadata for tools that walk a section: a cheaper cold first pass.
 //!
-//! Overseerr's library scan, Kometa and the like read a section page by page and then ask for
-//! the metadata of every item of the page, one request each. Plex answers
-//! `/library/metadata/{id1},{id2},…` with all those items in one `MediaContainer` (what
-//! python-plexapi's `fetchItems` uses), so once a user has read a listing page and then asked
-//! for two of its items singly, one after the other in the page's order, the items after them
-//! are fetched in one request, on the upstream's background budget, with the same user's
-//! request (token, query, `Accept`) as their single requests. The answer is cut into one answer
-//! per item, each stored under exactly the key, policy and tags its single request would have
-//! had, so the walk's next requests are hits. A page read without opening its items costs
-//! nothing extra.
+//! Overseerr's library scan, Kometa, Jellyseerr and the like read a section page by page and
+//! then ask for the metadata of every item of the page, one request each. Both servers answer
+//! many items in one request (Plex `/library/metadata/{id1},{id2},…`, what python-plexapi's
+//! `fetchItems` uses; Jellyfin `/Users/{uid}/Items?Ids=…` with every field a single answer
+//! has), so once a user has read a listing page and then asked for two of its items singly,
+//! one after the other in the page's order (or, for clients that read a page in concurrent
+//! bundles, near each other), the page's other items are fetched in such requests, on the
+//! upstream's background budget, with the same user's request (token, query, `Accept`) as
+//! their single requests. The answer is cut into one answer per item, each stored under
+//! exactly the key, policy and tags its single request would have had, so the walk's next
+//! requests are hits. A page read without opening its items costs nothing extra. Which reads
+//! are pages and singles, where an answer's items are and what the batch request is, is each
+//! server's ([`crate::dialect::WalkBatch`]).
 //!
 //! Children listings are not batched: Plex's `…/children` takes one id.
-//!
-//! **Jellyfin** walks the same way (Jellyseerr's scan reads a library's listing, then
-//! `/Users/{uid}/Items/{id}` for each item, twenty at a time): the rest of the page is asked
-//! for as `/Users/{uid}/Items?Ids=…&Fields=<every field>` — the fields the server's single
-//! answer always has — and each entry of its `Items` is a single answer. Its clients read a
-//! page's items a bundle at a time, in any order within it, so an item read near the last one
-//! read (within [`JELLYFIN_WINDOW`]) counts as following it.
 //!
 //! **Exactly the server's single answer.** A part is built from the frame of a single answer the
 //! server itself gave (the bytes around its one item: the declaration, the container and its
@@ -49,13 +45,11 @@ use tokio::sync::watch;
 
 mod children;
 pub(crate) use children::Children;
-use children::item_key;
-#[cfg(test)]
-use children::rating_key;
+use children::item_id;
 
 use crate::Gateway;
 use crate::keys::{KeyInput, UserHash};
-use crate::policy::{Class, Decision, Profile, Scope};
+use crate::policy::{Class, Decision, Scope};
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
 
@@ -70,19 +64,6 @@ const BATCHES_PER_PAGE: usize = 10;
 const BYTES_MAX: usize = 2 * 1024 * 1024;
 /// Items of a page a client must read singly before the rest of the page is batched.
 const SINGLES_BEFORE_BATCH: usize = 2;
-/// How far apart (in the page's order) two Jellyfin items read singly may be and still be
-/// one walk: clients read a page's items in concurrent bundles.
-const JELLYFIN_WINDOW: usize = 32;
-/// Every `ItemFields` a Jellyfin single item is answered with (the server's `new DtoOptions()`:
-/// all of them but `SeasonUserData` and `RefreshState`).
-const JELLYFIN_ALL_FIELDS: &str = "AirTime,CanDelete,CanDownload,ChannelInfo,Chapters,Trickplay,\
-ChildCount,CumulativeRunTimeTicks,CustomRating,DateCreated,DateLastMediaAdded,\
-DisplayPreferencesId,Etag,ExternalUrls,Genres,ItemCounts,MediaSourceCount,MediaSources,\
-OriginalTitle,Overview,ParentId,Path,People,PlayAccess,ProductionLocations,ProviderIds,\
-PrimaryImageAspectRatio,RecursiveItemCount,Settings,SeriesStudio,SortName,\
-SpecialEpisodeNumbers,Studios,Taglines,Tags,RemoteTrailers,MediaStreams,DateLastRefreshed,\
-DateLastSaved,ChannelImage,EnableMediaSourceDisplay,Width,Height,ExtraIds,LocalTrailerCount,\
-IsHD,SpecialFeatureCount";
 /// How long a client request waits for a batch holding its key before fetching alone.
 pub const JOIN_WAIT: Duration = Duration::from_secs(10);
 
@@ -182,8 +163,8 @@ struct Target {
 #[derive(Default)]
 struct Pages {
     list: VecDeque<Page>,
-    /// The latest remembered page holding an item, by (user, rating key as a number; Plex's
-    /// are decimal, and [`single_metadata_id`] only takes those).
+    /// The latest remembered page holding an item, by (user, id as a number:
+    /// [`item_number`]).
     by_item: HashMap<(UserHash, u128), u64>,
     /// `seq` of the page at the front of `list`.
     front_seq: u64,
@@ -243,8 +224,8 @@ impl std::fmt::Debug for Batcher {
     }
 }
 
-/// An item id as a number, for [`Pages::by_item`]: Plex's rating keys are decimal, Jellyfin's
-/// ids hexadecimal GUIDs (written with or without dashes).
+/// An item id as a number, for [`Pages::by_item`]: a decimal key, or a hexadecimal GUID
+/// (written with or without dashes).
 fn item_number(id: &str) -> Option<u128> {
     if id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()) {
         return id.parse().ok();
@@ -253,51 +234,6 @@ fn item_number(id: &str) -> Option<u128> {
     (hex.len() == 32)
         .then(|| u128::from_str_radix(&hex, 16).ok())
         .flatten()
-}
-
-/// `id` of Jellyfin's `/Users/{uid}/Items/{id}` or `/Items/{id}` (a GUID, nothing after it).
-fn jellyfin_single_id(path: &str) -> Option<&str> {
-    let mut parts = path.trim_start_matches('/').split('/');
-    let (first, second) = (parts.next()?, parts.next()?);
-    let id = if first.eq_ignore_ascii_case("users") && !second.is_empty() {
-        let items = parts.next()?;
-        if !items.eq_ignore_ascii_case("items") {
-            return None;
-        }
-        parts.next()?
-    } else if first.eq_ignore_ascii_case("items") {
-        second
-    } else {
-        return None;
-    };
-    (parts.next().is_none() && item_number(id).is_some() && id.len() >= 32).then_some(id)
-}
-
-/// Whether `path` is a Jellyfin item listing, `/Users/{uid}/Items` or `/Items`.
-fn is_jellyfin_listing(path: &str) -> bool {
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match parts.as_slice() {
-        [items] => items.eq_ignore_ascii_case("items"),
-        [users, uid, items] => {
-            users.eq_ignore_ascii_case("users")
-                && !uid.is_empty()
-                && items.eq_ignore_ascii_case("items")
-        }
-        _ => false,
-    }
-}
-
-/// `id` of `/library/metadata/{id}` (one item, nothing after it).
-fn single_metadata_id(path: &str) -> Option<&str> {
-    let id = path.strip_prefix("/library/metadata/")?;
-    (!id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
-}
-
-/// Whether `path` is a section's plain listing, `/library/sections/{id}/all`.
-fn is_section_listing(path: &str) -> bool {
-    path.strip_prefix("/library/sections/")
-        .and_then(|rest| rest.strip_suffix("/all"))
-        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn is_json(body: &[u8]) -> bool {
@@ -380,22 +316,14 @@ impl Batcher {
         value: &CachedValue,
         from_server: bool,
     ) {
-        if !matches!(up.profile, Profile::Plex | Profile::Jellyfin)
-            || !up.config.prefetch.batch_metadata
-            || value.status != 200
-        {
+        if !up.config.prefetch.batch_metadata || value.status != 200 {
             return;
         }
         let path = uri.path();
-        let jellyfin = up.profile == Profile::Jellyfin;
-        let (listing, single) = if jellyfin {
-            (is_jellyfin_listing(path), jellyfin_single_id(path))
-        } else {
-            (is_section_listing(path), single_metadata_id(path))
-        };
-        if listing {
+        let walk = crate::dialect::of(up.profile).walk_batch();
+        if (walk.is_page)(path) {
             self.remember_page(up, user.hash, key, &value.body);
-        } else if let Some(id) = single {
+        } else if let Some(id) = (walk.single_id)(path) {
             if self.page_count.load(Ordering::Acquire) == 0 {
                 return;
             }
@@ -422,19 +350,14 @@ impl Batcher {
         {
             return;
         }
-        let jellyfin = up.profile == Profile::Jellyfin;
-        let children = if jellyfin {
-            Children::of_jellyfin(body)
-        } else {
-            Children::of(body)
-        };
-        let Some(children) = children else {
+        let walk = crate::dialect::of(up.profile).walk_batch();
+        let Some(children) = Children::of(body, walk.json_items) else {
             return;
         };
         let ids: Vec<Box<str>> = children
             .items
             .iter()
-            .filter_map(|r| item_key(jellyfin, &body[r.clone()]))
+            .filter_map(|r| item_id(&body[r.clone()], walk.id_name))
             .map(Box::from)
             .collect();
         if ids.len() <= SINGLES_BEFORE_BATCH {
@@ -475,12 +398,12 @@ impl Batcher {
         let pos = page.ids.iter().position(|id| *id == single.id)?;
         // A walk reads a page's items in the page's order: items read out of order (a user
         // picking a few) never start a batch of items nobody may ask for.
-        let jellyfin = up.profile == Profile::Jellyfin;
+        let window = crate::dialect::of(up.profile).walk_batch().window;
         let follows = page.last_read.is_some_and(|last| {
-            if jellyfin {
-                last.abs_diff(pos) <= JELLYFIN_WINDOW
-            } else {
+            if window <= 1 {
                 last + 1 == pos
+            } else {
+                last.abs_diff(pos) <= window
             }
         });
         page.last_read = Some(pos);
@@ -501,9 +424,9 @@ impl Batcher {
             return None;
         }
         page.batched = true;
-        // What the walk reads next: the rest of the page (for Jellyfin, read in bundles: all
-        // after the first item read, but those read).
-        let rest: Vec<Box<str>> = if jellyfin {
+        // What the walk reads next: the rest of the page (read in bundles: all after the
+        // first item read, but those read).
+        let rest: Vec<Box<str>> = if window > 1 {
             let first = page
                 .singles
                 .iter()
@@ -703,18 +626,8 @@ async fn run(
         ids.push(',');
         ids.push_str(&t.id);
     }
-    let jellyfin = up.profile == Profile::Jellyfin;
-    let target = if jellyfin {
-        // The listing the single requests are items of (`/Users/{uid}/Items`), asked for
-        // these items with every field a single answer has.
-        let listing = single_prefix(&proof).trim_end_matches('/');
-        format!("{listing}?Ids={ids}&Fields={JELLYFIN_ALL_FIELDS}")
-    } else {
-        match &proof.query {
-            Some(q) => format!("/library/metadata/{ids}?{q}"),
-            None => format!("/library/metadata/{ids}"),
-        }
-    };
+    let walk = crate::dialect::of(up.profile).walk_batch();
+    let target = (walk.batch_target)(single_prefix(&proof), &ids, proof.query.as_deref());
     let Ok(uri) = target.parse::<Uri>() else {
         return;
     };
@@ -727,30 +640,28 @@ async fn run(
         _ => return,
     };
     let json = is_json(&proof.value.body);
-    // A Plex single answer is its item in a container (the frame's head and tail); a
-    // Jellyfin one is the item's document alone.
-    let (batch, head, tail): (Children, &[u8], &[u8]) = if jellyfin {
-        let Some(batch) = Children::of_jellyfin(&value.body) else {
-            return;
-        };
-        (batch, b"", b"")
+    // A single answer is its item inside a container (the frame's head and tail), or the
+    // item alone.
+    let Some(batch) = Children::of(&value.body, walk.json_items) else {
+        return;
+    };
+    let (head, tail): (&[u8], &[u8]) = if walk.bare_single {
+        (b"", b"")
     } else {
-        let (Some(frame_doc), Some(batch)) =
-            (Children::of(&frame.value.body), Children::of(&value.body))
-        else {
+        let Some(frame_doc) = Children::of(&frame.value.body, walk.json_items) else {
             return;
         };
-        let Some((head, tail)) = frame_doc.frame(&frame.value.body) else {
+        let Some(frame) = frame_doc.frame(&frame.value.body) else {
             return;
         };
-        (batch, head, tail)
+        frame
     };
     let parts: HashMap<&str, &[u8]> = batch
         .items
         .iter()
         .filter_map(|r| {
             let bytes = &value.body[r.clone()];
-            Some((item_key(jellyfin, bytes)?, bytes))
+            Some((item_id(bytes, walk.id_name)?, bytes))
         })
         .collect();
     let build = |bytes: &[u8]| {
@@ -785,7 +696,7 @@ async fn run(
             body: build(bytes),
         };
         let tags = if crate::feed::item_tagged(t.class) {
-            crate::feed::value_tags(&up.name, jellyfin, owner, &part.body)
+            crate::feed::value_tags(&up.name, walk.json_ids, owner, &part.body)
         } else {
             Vec::new()
         };

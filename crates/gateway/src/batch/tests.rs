@@ -63,8 +63,14 @@ fn an_items_page_is_found_by_lookup_and_forgotten_with_its_page() {
     );
 }
 
+const METADATA: &[&str] = &["MediaContainer", "Metadata"];
+
+fn rating_key(item: &[u8]) -> Option<&str> {
+    item_id(item, "ratingKey")
+}
+
 fn parts(body: &str) -> Vec<&str> {
-    Children::of(body.as_bytes())
+    Children::of(body.as_bytes(), METADATA)
         .unwrap()
         .items
         .into_iter()
@@ -101,19 +107,19 @@ fn json_items_are_the_metadata_entries() {
     );
     assert_eq!(rating_key(got[0].as_bytes()), Some("1"));
     assert_eq!(rating_key(got[1].as_bytes()), Some("3"));
-    assert!(Children::of(br#"{"MediaContainer":{"size":0}}"#).is_none());
+    assert!(Children::of(br#"{"MediaContainer":{"size":0}}"#, METADATA).is_none());
 }
 
 #[test]
 fn a_frame_is_what_surrounds_the_only_item() {
     let body = "<MediaContainer size=\"1\">\n<Video ratingKey=\"1\"/>\n</MediaContainer>\n";
-    let c = Children::of(body.as_bytes()).unwrap();
+    let c = Children::of(body.as_bytes(), METADATA).unwrap();
     let (head, tail) = c.frame(body.as_bytes()).unwrap();
     assert_eq!(head, b"<MediaContainer size=\"1\">\n");
     assert_eq!(tail, b"\n</MediaContainer>\n");
     let two = "<MediaContainer size=\"2\">\n<A/>\n<B/>\n</MediaContainer>";
     assert!(
-        Children::of(two.as_bytes())
+        Children::of(two.as_bytes(), METADATA)
             .unwrap()
             .frame(two.as_bytes())
             .is_none()
@@ -121,56 +127,29 @@ fn a_frame_is_what_surrounds_the_only_item() {
 }
 
 #[test]
-fn only_single_item_metadata_paths_and_plain_listings_count() {
-    assert_eq!(single_metadata_id("/library/metadata/42"), Some("42"));
-    assert_eq!(single_metadata_id("/library/metadata/4,2"), None);
-    assert_eq!(single_metadata_id("/library/metadata/42/children"), None);
-    assert!(is_section_listing("/library/sections/3/all"));
-    assert!(!is_section_listing("/library/sections/3/unwatched"));
-}
-
-#[test]
-fn jellyfin_singles_and_listings_are_told_by_path() {
+fn ids_are_numbers_whatever_their_form() {
     let guid = "5ac00e92043c8c466e7a83a900001a96";
-    assert_eq!(
-        jellyfin_single_id(&format!("/Users/abc/Items/{guid}")),
-        Some(guid)
-    );
-    assert_eq!(jellyfin_single_id(&format!("/items/{guid}")), Some(guid));
     let dashed = "5ac00e92-043c-8c46-6e7a-83a900001a96";
-    assert_eq!(
-        jellyfin_single_id(&format!("/Items/{dashed}")),
-        Some(dashed)
-    );
-    // Not one item: a sub-resource, a short or non-hex id, another route.
-    assert_eq!(jellyfin_single_id(&format!("/Items/{guid}/Similar")), None);
-    assert_eq!(jellyfin_single_id("/Users/abc/Items/Latest"), None);
-    assert_eq!(jellyfin_single_id("/Users/abc/Items/123"), None);
-    assert_eq!(jellyfin_single_id(&format!("/Shows/{guid}")), None);
-    assert!(is_jellyfin_listing("/Users/abc/Items"));
-    assert!(is_jellyfin_listing("/items"));
-    assert!(!is_jellyfin_listing("/Users/abc/Items/Latest"));
-    assert!(!is_jellyfin_listing("/Users//Items"));
-    // The same id, dashed or not, is one number; Plex's decimal keys are their value.
+    // The same id, dashed or not, is one number; decimal keys are their value.
     assert_eq!(item_number(guid), item_number(dashed));
     assert_eq!(item_number("42"), Some(42));
     assert_eq!(item_number("xyz"), None);
 }
 
 #[test]
-fn a_jellyfin_answer_is_cut_into_its_items_by_their_own_ids() {
+fn an_items_array_is_cut_into_its_items_by_their_own_ids() {
     let body = br#"{"Items":[{"Name":"A","ServerId":"s","Id":"aa","AlbumArtists":[{"Name":"X","Id":"zz"}]},
         {"Name":"B \"quoted\" }","UserData":{"ItemId":"no"},"Id":"bb"}],"TotalRecordCount":2,"StartIndex":0}"#;
-    let items = Children::of_jellyfin(body).unwrap().items;
+    let items = Children::of(body, &["Items"]).unwrap().items;
     assert_eq!(items.len(), 2);
     let ids: Vec<&str> = items
         .iter()
-        .map(|r| item_key(true, &body[r.clone()]).unwrap())
+        .map(|r| item_id(&body[r.clone()], "Id").unwrap())
         .collect();
     // The document's own `Id`, not a nested object's, wherever it stands.
     assert_eq!(ids, ["aa", "bb"]);
     assert!(body[items[1].clone()].ends_with(b"\"Id\":\"bb\"}"));
-    // Not a Jellyfin listing: no items.
-    assert!(Children::of_jellyfin(br#"{"MediaContainer":{"Metadata":[]}}"#).is_none());
-    assert!(Children::of_jellyfin(br#"{"Items":[{"Id":"a"},"#).is_none());
+    // No such array, or a broken one: no items.
+    assert!(Children::of(br#"{"MediaContainer":{"Metadata":[]}}"#, &["Items"]).is_none());
+    assert!(Children::of(br#"{"Items":[{"Id":"a"},"#, &["Items"]).is_none());
 }

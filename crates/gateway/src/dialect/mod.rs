@@ -121,6 +121,36 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// The items of a whole play-state list's answer (JSON), `None` for an answer that is
     /// not such a list.
     fn play_state_items(&self, body: &[u8]) -> Option<Vec<crate::model::library::PlayStateItem>>;
+
+    /// How a walk of single items after a listing page is batched ([`crate::batch`]).
+    fn walk_batch(&self) -> &'static WalkBatch;
+}
+
+/// How a server's walk — a listing page, then each of its items singly — is asked for in
+/// one request ([`crate::batch`]): which reads are pages and singles, where an answer's items
+/// are, and the request that asks for many items at once.
+#[derive(Debug)]
+pub struct WalkBatch {
+    /// Whether a read of `path` is a listing page whose items a walk reads next.
+    pub is_page: fn(&str) -> bool,
+    /// The item id of a read of one item, or `None`.
+    pub single_id: fn(&str) -> Option<&str>,
+    /// Two items read singly this far apart in the page's order are one walk (1: only the
+    /// very next item counts; more for clients that read a page in concurrent bundles).
+    pub window: usize,
+    /// The property path to the items array of a JSON answer (`["MediaContainer",
+    /// "Metadata"]`); XML answers' items are the root element's children.
+    pub json_items: &'static [&'static str],
+    /// The item's own property (JSON) or attribute (XML) holding its id.
+    pub id_name: &'static str,
+    /// A single answer is the item alone, not the item inside a container.
+    pub bare_single: bool,
+    /// The request for many items: from the singles' path without the id, the ids joined
+    /// by commas and the singles' query.
+    pub batch_target: fn(prefix: &str, ids: &str, query: Option<&str>) -> String,
+    /// Whether the items' ids in an answer are read as JSON `Id`s for the change feed's
+    /// tags (`feed::value_tags`).
+    pub json_ids: bool,
 }
 
 /// The dialect of an upstream of `profile`: the one place a profile becomes server rules.

@@ -184,3 +184,47 @@ fn nested_tokens_count() {
         Identity::Ambiguous
     );
 }
+
+#[test]
+fn walk_batches_tell_pages_and_singles_by_path() {
+    let plex = of(Profile::Plex).walk_batch();
+    assert_eq!((plex.single_id)("/library/metadata/42"), Some("42"));
+    assert_eq!((plex.single_id)("/library/metadata/4,2"), None);
+    assert_eq!((plex.single_id)("/library/metadata/42/children"), None);
+    assert!((plex.is_page)("/library/sections/3/all"));
+    assert!(!(plex.is_page)("/library/sections/3/unwatched"));
+    assert_eq!(
+        (plex.batch_target)("/library/metadata/", "1,2", Some("a=b")),
+        "/library/metadata/1,2?a=b"
+    );
+    let jellyfin = of(Profile::Jellyfin).walk_batch();
+    let guid = "5ac00e92043c8c466e7a83a900001a96";
+    assert_eq!(
+        (jellyfin.single_id)(&format!("/Users/abc/Items/{guid}")),
+        Some(guid)
+    );
+    assert_eq!((jellyfin.single_id)(&format!("/items/{guid}")), Some(guid));
+    let dashed = "5ac00e92-043c-8c46-6e7a-83a900001a96";
+    assert_eq!(
+        (jellyfin.single_id)(&format!("/Items/{dashed}")),
+        Some(dashed)
+    );
+    // Not one item: a sub-resource, a short or non-hex id, another route.
+    assert_eq!(
+        (jellyfin.single_id)(&format!("/Items/{guid}/Similar")),
+        None
+    );
+    assert_eq!((jellyfin.single_id)("/Users/abc/Items/Latest"), None);
+    assert_eq!((jellyfin.single_id)("/Users/abc/Items/123"), None);
+    assert_eq!((jellyfin.single_id)(&format!("/Shows/{guid}")), None);
+    assert!((jellyfin.is_page)("/Users/abc/Items"));
+    assert!((jellyfin.is_page)("/items"));
+    assert!(!(jellyfin.is_page)("/Users/abc/Items/Latest"));
+    assert!(!(jellyfin.is_page)("/Users//Items"));
+    let target = (jellyfin.batch_target)("/Users/abc/Items/", "a,b", None);
+    assert!(
+        target.starts_with("/Users/abc/Items?Ids=a,b&Fields=AirTime,"),
+        "{target}"
+    );
+    assert!(!target.contains("SeasonUserData") && !target.contains("RefreshState"));
+}

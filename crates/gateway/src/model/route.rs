@@ -145,9 +145,9 @@ pub enum IndexSearch {
     /// Jellyfin `/Search/Hints` with `SearchTerm` in the query.
     JellyfinHints,
     /// Jellyfin `/Shows/{id}/Episodes`: a series' (or one season's) episodes.
-    JellyfinEpisodes,
+    ShowEpisodes,
     /// Jellyfin `/Shows/{id}/Seasons`: a series' seasons.
-    JellyfinSeasons,
+    ShowSeasons,
 }
 
 impl IndexSearch {
@@ -156,10 +156,8 @@ impl IndexSearch {
     /// override that gives the route another class keeps it in the cache.
     pub(crate) fn answers(self, class: Class) -> bool {
         match self {
-            IndexSearch::PlexChildren
-            | IndexSearch::PlexAllLeaves
-            | IndexSearch::JellyfinEpisodes
-            | IndexSearch::JellyfinSeasons => class == Class::Metadata,
+            IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves => class == Class::Metadata,
+            IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => class == Class::Metadata,
             _ => matches!(class, Class::Search | Class::Listing),
         }
     }
@@ -172,9 +170,8 @@ impl IndexSearch {
             | IndexSearch::PlexHubSearch
             | IndexSearch::PlexSectionAll
             | IndexSearch::PlexChildren
-            | IndexSearch::PlexAllLeaves
-            | IndexSearch::JellyfinEpisodes
-            | IndexSearch::JellyfinSeasons => true,
+            | IndexSearch::PlexAllLeaves => true,
+            IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => true,
             IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => query.is_some_and(|q| {
                 q.as_bytes()
                     .windows(10)

@@ -129,6 +129,72 @@ impl Dialect for Jellyfin {
     fn play_state_items(&self, body: &[u8]) -> Option<Vec<PlayStateItem>> {
         play_state::items(body)
     }
+
+    fn walk_batch(&self) -> &'static super::WalkBatch {
+        &WALK_BATCH
+    }
+}
+
+/// A library's listing page (`/Users/{uid}/Items`), then `/Users/{uid}/Items/{id}` of its
+/// items, as Jellyseerr scans: the batch is `/Users/{uid}/Items?Ids=…` with every field a
+/// single answer always has. Jellyseerr reads a page's items twenty at a time, in any order
+/// inside a bundle, so two items within 32 places of each other are one walk.
+static WALK_BATCH: super::WalkBatch = super::WalkBatch {
+    is_page: is_items_listing,
+    single_id,
+    window: 32,
+    json_items: &["Items"],
+    id_name: "Id",
+    bare_single: true,
+    batch_target: |prefix, ids, _| {
+        let listing = prefix.trim_end_matches('/');
+        format!("{listing}?Ids={ids}&Fields={ALL_FIELDS}")
+    },
+    json_ids: true,
+};
+
+/// Every `ItemFields` a single item is answered with (the server's `new DtoOptions()`: all of
+/// them but `SeasonUserData` and `RefreshState`).
+const ALL_FIELDS: &str = "AirTime,CanDelete,CanDownload,ChannelInfo,Chapters,Trickplay,\
+ChildCount,CumulativeRunTimeTicks,CustomRating,DateCreated,DateLastMediaAdded,\
+DisplayPreferencesId,Etag,ExternalUrls,Genres,ItemCounts,MediaSourceCount,MediaSources,\
+OriginalTitle,Overview,ParentId,Path,People,PlayAccess,ProductionLocations,ProviderIds,\
+PrimaryImageAspectRatio,RecursiveItemCount,Settings,SeriesStudio,SortName,\
+SpecialEpisodeNumbers,Studios,Taglines,Tags,RemoteTrailers,MediaStreams,DateLastRefreshed,\
+DateLastSaved,ChannelImage,EnableMediaSourceDisplay,Width,Height,ExtraIds,LocalTrailerCount,\
+IsHD,SpecialFeatureCount";
+
+/// `id` of `/Users/{uid}/Items/{id}` or `/Items/{id}` (a GUID, nothing after it).
+pub(crate) fn single_id(path: &str) -> Option<&str> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (first, second) = (parts.next()?, parts.next()?);
+    let id = if first.eq_ignore_ascii_case("users") && !second.is_empty() {
+        if !parts.next()?.eq_ignore_ascii_case("items") {
+            return None;
+        }
+        parts.next()?
+    } else if first.eq_ignore_ascii_case("items") {
+        second
+    } else {
+        return None;
+    };
+    let hex = id.bytes().filter(|b| *b != b'-').count();
+    let guid = hex == 32 && id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit());
+    (parts.next().is_none() && guid).then_some(id)
+}
+
+/// Whether `path` is an item listing, `/Users/{uid}/Items` or `/Items`.
+pub(crate) fn is_items_listing(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        [items] => items.eq_ignore_ascii_case("items"),
+        [users, uid, items] => {
+            users.eq_ignore_ascii_case("users")
+                && !uid.is_empty()
+                && items.eq_ignore_ascii_case("items")
+        }
+        _ => false,
+    }
 }
 
 /// A parameter of a MediaBrowser/Emby authorization header (`Client="Kodi", Device="…"`), split

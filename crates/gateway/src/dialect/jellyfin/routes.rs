@@ -35,8 +35,8 @@ const INDEX: &[(&str, IndexSearch)] = &[
     ("/items", IndexSearch::JellyfinItems),
     ("/users/{uid}/items", IndexSearch::JellyfinItems),
     ("/search/hints", IndexSearch::JellyfinHints),
-    ("/shows/{id}/episodes", IndexSearch::JellyfinEpisodes),
-    ("/shows/{id}/seasons", IndexSearch::JellyfinSeasons),
+    ("/shows/{id}/episodes", IndexSearch::ShowEpisodes),
+    ("/shows/{id}/seasons", IndexSearch::ShowSeasons),
 ];
 
 /// Jellyfin parameters and values about play state (`Filters=IsPlayed`, `IsFavorite=true`,

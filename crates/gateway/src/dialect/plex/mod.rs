@@ -147,4 +147,38 @@ impl Dialect for Plex {
     fn play_state_items(&self, body: &[u8]) -> Option<Vec<PlayStateItem>> {
         play_state::items(body)
     }
+
+    fn walk_batch(&self) -> &'static super::WalkBatch {
+        &WALK_BATCH
+    }
+}
+
+/// A section's listing page, then `/library/metadata/{id}` of its items one after the other:
+/// Plex answers `/library/metadata/{id1},{id2},…` with all of them in one `MediaContainer`
+/// (python-plexapi's `fetchItems` uses it).
+static WALK_BATCH: super::WalkBatch = super::WalkBatch {
+    is_page: is_section_listing,
+    single_id: single_metadata_id,
+    window: 1,
+    json_items: &["MediaContainer", "Metadata"],
+    id_name: "ratingKey",
+    bare_single: false,
+    batch_target: |prefix, ids, query| match query {
+        Some(q) => format!("{prefix}{ids}?{q}"),
+        None => format!("{prefix}{ids}"),
+    },
+    json_ids: false,
+};
+
+/// `id` of `/library/metadata/{id}` (one item, nothing after it).
+pub(crate) fn single_metadata_id(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/library/metadata/")?;
+    (!id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
+}
+
+/// Whether `path` is a section's plain listing, `/library/sections/{id}/all`.
+pub(crate) fn is_section_listing(path: &str) -> bool {
+    path.strip_prefix("/library/sections/")
+        .and_then(|rest| rest.strip_suffix("/all"))
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }

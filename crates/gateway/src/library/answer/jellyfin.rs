@@ -380,7 +380,7 @@ impl Ctx<'_> {
     /// user's `UserData`, in the headers the server's answers of the same options were proven
     /// to have. Given the server's answer to the same request (`server`), the answer written
     /// is compared with it instead (a proof; `None` is returned). `None`: the server answers.
-    pub(super) async fn jellyfin_show_walk(
+    pub(super) async fn show_walk(
         &self,
         series: &str,
         seasons: bool,

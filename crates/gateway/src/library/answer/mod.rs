@@ -83,10 +83,8 @@ pub(crate) async fn try_answer<B>(
         | IndexSearch::PlexHubSearch
         | IndexSearch::PlexSectionAll => Route::Plex(PlexRoute::of(search, path, query)?),
         // Walks are cached reads the copy answers on a miss ([`walk_copy`]).
-        IndexSearch::PlexChildren
-        | IndexSearch::PlexAllLeaves
-        | IndexSearch::JellyfinEpisodes
-        | IndexSearch::JellyfinSeasons => return None,
+        IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves => return None,
+        IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => return None,
         IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => {
             Route::Jellyfin(JellyfinRoute::of(search, path, query)?)
         }
@@ -407,10 +405,10 @@ static LISTING: WalkCopy = WalkCopy {
     search: IndexSearch::PlexSectionAll,
 };
 static EPISODES: WalkCopy = WalkCopy {
-    search: IndexSearch::JellyfinEpisodes,
+    search: IndexSearch::ShowEpisodes,
 };
 static SEASONS: WalkCopy = WalkCopy {
-    search: IndexSearch::JellyfinSeasons,
+    search: IndexSearch::ShowSeasons,
 };
 
 /// The copy that may answer a miss of this read, when it is a walk: an item's children or
@@ -423,8 +421,8 @@ pub(crate) fn walk_copy(
     match search {
         IndexSearch::PlexChildren => Some(&CHILDREN),
         IndexSearch::PlexAllLeaves => Some(&ALL_LEAVES),
-        IndexSearch::JellyfinEpisodes => Some(&EPISODES),
-        IndexSearch::JellyfinSeasons => Some(&SEASONS),
+        IndexSearch::ShowEpisodes => Some(&EPISODES),
+        IndexSearch::ShowSeasons => Some(&SEASONS),
         IndexSearch::PlexSectionAll if !query.is_some_and(|q| q.contains("title")) => {
             Some(&LISTING)
         }
@@ -448,15 +446,12 @@ impl CopySource for WalkCopy {
 
 /// A walk as its path and query say it.
 fn walk_of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<walk::Walk> {
-    if matches!(
-        search,
-        IndexSearch::JellyfinEpisodes | IndexSearch::JellyfinSeasons
-    ) {
+    if matches!(search, IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons) {
         // `/Shows/{id}/Episodes|Seasons`: the id is the second segment, as the client wrote it.
         let series = path.split('/').nth(2).filter(|s| !s.is_empty())?;
         return Some(walk::Walk::Shows {
             series: series.to_string(),
-            seasons: search == IndexSearch::JellyfinSeasons,
+            seasons: search == IndexSearch::ShowSeasons,
             params: form_urlencoded::parse(query.unwrap_or("").as_bytes())
                 .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
                 .collect(),
@@ -543,9 +538,7 @@ async fn walk_from_copy(
         params,
     } = &walk
     {
-        let value = ctx
-            .jellyfin_show_walk(series, *seasons, params, server)
-            .await?;
+        let value = ctx.show_walk(series, *seasons, params, server).await?;
         // Read again since the copy was asked: an answer from before a change is not kept.
         if handle.has_stale() {
             return None;
