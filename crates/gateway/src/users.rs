@@ -199,7 +199,7 @@ impl UserRecord {
         memos.insert(name.to_string(), (hash, memo));
     }
 
-    /// The server's id of the token's user, if learnt ([`UserRecord::learn_server_user_id`]).
+    /// The server's id of the token's user, if learnt ([`UserRecord::server_user_id_or`]).
     pub fn server_user_id(&self) -> Option<Arc<str>> {
         self.server_user_id.get().cloned()
     }
