@@ -36,6 +36,7 @@ async fn start(profile: Profile) -> Running {
             .start_jellyfin_test_server(JellyfinOptions::default())
             .await
             .unwrap(),
+        Profile::Http => unreachable!("a media server's test"),
     };
     // The records a crawl of this server would make: Plex ids and section ids as they are,
     // Jellyfin's GUIDs and library (view) ids.

@@ -135,10 +135,12 @@ pub async fn check_upstream(up: &Upstream) -> UpstreamCheck {
     let (identity, token_check, owner_check) = match up.profile {
         Profile::Plex => ("/identity", "/library/sections", "/accounts"),
         Profile::Jellyfin => ("/System/Info/Public", "/Users/Me", "/Users"),
+        // An API's root: any answer says it is reachable; it has no owner token.
+        Profile::Http => ("/", "/", "/"),
     };
     let token = up.config.token.as_deref();
     let reachable = match get(up, identity, None).await {
-        Ok((status, _)) if status.is_success() => Ok(()),
+        Ok((status, _)) if status.is_success() || up.profile == Profile::Http => Ok(()),
         Ok((status, _)) => Err(CheckError::Status {
             path: identity,
             status,

@@ -91,6 +91,7 @@ async fn start_hooked(
     let token = match profile {
         Profile::Plex => owner.plex_token.clone(),
         Profile::Jellyfin => owner.jellyfin_token.clone(),
+        Profile::Http => unreachable!("a media server's test"),
     };
     config.upstreams[0].token = Some(token.clone());
     let clock = Arc::new(ManualClock::default());
@@ -115,6 +116,7 @@ async fn start_hooked(
     let serving: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = match profile {
         Profile::Plex => Box::pin(sim.serve_plex(sim_listener)),
         Profile::Jellyfin => Box::pin(sim.serve_jellyfin(sim_listener, JellyfinOptions::default())),
+        Profile::Http => unreachable!("a media server's test"),
     };
     let sim_task = tokio::spawn(async move {
         let _ = serving.await;
@@ -177,6 +179,7 @@ impl Running {
         match self.profile {
             Profile::Plex => id.to_string(),
             Profile::Jellyfin => self.sim.library().item_any(id).unwrap().guid_id(),
+            Profile::Http => unreachable!("a media server's test"),
         }
     }
 
@@ -184,6 +187,7 @@ impl Running {
         match self.profile {
             Profile::Plex => format!("/library/metadata/{}", self.path_id(id)),
             Profile::Jellyfin => format!("/Items/{}?userId={}", self.path_id(id), self.user_id),
+            Profile::Http => unreachable!("a media server's test"),
         }
     }
 
@@ -213,6 +217,7 @@ impl Running {
                 self.user_id,
                 self.path_id(id)
             ),
+            Profile::Http => unreachable!("a media server's test"),
         }
     }
 
@@ -224,6 +229,7 @@ impl Running {
                 format!("{listing}{sep}X-Plex-Container-Start={start}&X-Plex-Container-Size={size}")
             }
             Profile::Jellyfin => format!("{listing}{sep}StartIndex={start}&Limit={size}"),
+            Profile::Http => unreachable!("a media server's test"),
         }
     }
 
@@ -258,6 +264,7 @@ impl Running {
                     self.user_id
                 )
             }
+            Profile::Http => unreachable!("a media server's test"),
         }
     }
 
@@ -274,6 +281,7 @@ impl Running {
                     self.token
                 ),
             ),
+            Profile::Http => unreachable!("a media server's test"),
         }
     }
 
@@ -302,10 +310,12 @@ impl Running {
                 Some(items) => items.clone(),
                 None => vec![body],
             },
+            Profile::Http => unreachable!("a media server's test"),
         };
         let (title, plays) = match self.profile {
             Profile::Plex => ("title", "/viewCount"),
             Profile::Jellyfin => ("Name", "/UserData/PlayCount"),
+            Profile::Http => unreachable!("a media server's test"),
         };
         Read {
             cache,
@@ -756,11 +766,13 @@ async fn plays_made_on_other_clients(profile: Profile) {
                     user.jellyfin_token
                 ),
             ),
+            Profile::Http => unreachable!("a media server's test"),
         }
     };
     let path_of = |user: &cachearr_sim::state::User| match profile {
         Profile::Plex => gw.metadata(item),
         Profile::Jellyfin => format!("/Items/{}?userId={}", gw.path_id(item), user.jellyfin_id),
+        Profile::Http => unreachable!("a media server's test"),
     };
     // A user who is not the owner and sees the item.
     let mut chosen = None;
@@ -789,6 +801,7 @@ async fn plays_made_on_other_clients(profile: Profile) {
                 body["UserData"]["PlayCount"].as_u64().unwrap_or(0),
                 body["UserData"]["IsFavorite"] == true,
             ),
+            Profile::Http => unreachable!("a media server's test"),
         };
         (cache, plays, marked)
     };
@@ -840,6 +853,7 @@ async fn plays_made_on_other_clients(profile: Profile) {
     match profile {
         Profile::Plex => gw.sim.rate(user.id, item, Some(8.0)),
         Profile::Jellyfin => gw.sim.set_favorite(user.id, item, true),
+        Profile::Http => unreachable!("a media server's test"),
     };
     assert!(!read().await.2);
     assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.changed, 1);

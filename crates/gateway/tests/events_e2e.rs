@@ -77,6 +77,7 @@ async fn start(setup: Setup) -> Running {
     let token = match setup.profile {
         Profile::Plex => owner.plex_token.clone(),
         Profile::Jellyfin => owner.jellyfin_token.clone(),
+        Profile::Http => unreachable!("a media server's test"),
     };
     if setup.subscribe {
         config.upstreams[0].token = Some(token.clone());
@@ -102,6 +103,7 @@ async fn start(setup: Setup) -> Running {
     {
         Profile::Plex => Box::pin(sim.serve_plex(sim_listener)),
         Profile::Jellyfin => Box::pin(sim.serve_jellyfin(sim_listener, JellyfinOptions::default())),
+        Profile::Http => unreachable!("a media server's test"),
     };
     let sim_task = tokio::spawn(async move {
         let _ = serving.await;
@@ -149,6 +151,7 @@ impl Running {
                 let path_id = match self.profile {
                     Profile::Plex => id.to_string(),
                     Profile::Jellyfin => library.item(id).unwrap().guid_id(),
+                    Profile::Http => unreachable!("a media server's test"),
                 };
                 (id, path_id)
             })
@@ -159,6 +162,7 @@ impl Running {
         match self.profile {
             Profile::Plex => format!("/library/metadata/{path_id}"),
             Profile::Jellyfin => format!("/Items/{path_id}?userId={}", self.user_id),
+            Profile::Http => unreachable!("a media server's test"),
         }
     }
 
@@ -176,6 +180,7 @@ impl Running {
                     self.token
                 ),
             ),
+            Profile::Http => unreachable!("a media server's test"),
         };
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
@@ -194,6 +199,7 @@ impl Running {
                 body["Name"].as_str(),
                 body["UserData"]["PlayCount"].as_u64(),
             ),
+            Profile::Http => unreachable!("a media server's test"),
         };
         (
             cache,

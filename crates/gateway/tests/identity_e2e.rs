@@ -47,6 +47,7 @@ fn admin_and_kid(srv: &TestServer, profile: Profile) -> (String, String) {
         match profile {
             Profile::Plex => u.plex_token.clone(),
             Profile::Jellyfin => u.jellyfin_token.clone(),
+            Profile::Http => unreachable!("a media server's test"),
         }
     };
     (token("admin"), token("kid"))
@@ -218,6 +219,7 @@ fn token_of(srv: &TestServer, profile: Profile, name: &str) -> String {
     match profile {
         Profile::Plex => u.plex_token.clone(),
         Profile::Jellyfin => u.jellyfin_token.clone(),
+        Profile::Http => unreachable!("a media server's test"),
     }
 }
 
@@ -225,6 +227,7 @@ fn token_header(profile: Profile) -> &'static str {
     match profile {
         Profile::Plex => "X-Plex-Token",
         Profile::Jellyfin => "X-Emby-Token",
+        Profile::Http => unreachable!("a media server's test"),
     }
 }
 
@@ -234,6 +237,7 @@ async fn refused_token_reads_nothing_cached(profile: Profile, cached: &str, othe
     let (srv, h) = match profile {
         Profile::Plex => plex().await,
         Profile::Jellyfin => jellyfin().await,
+        Profile::Http => unreachable!("a media server's test"),
     };
     let base = h.url("");
     let name = token_header(profile);

@@ -51,6 +51,7 @@ async fn start_sim(profile: Profile) -> SimServer {
     let token = match profile {
         Profile::Plex => owner.plex_token,
         Profile::Jellyfin => owner.jellyfin_token,
+        Profile::Http => unreachable!("a media server's test"),
     };
     SimServer {
         sim,
@@ -203,6 +204,7 @@ fn server_id(server: &SimServer, id: u32) -> String {
     match server.profile {
         Profile::Plex => id.to_string(),
         Profile::Jellyfin => server.sim.library().item_any(id).unwrap().guid_id(),
+        Profile::Http => unreachable!("a media server's test"),
     }
 }
 
@@ -460,6 +462,7 @@ async fn changes_reach_the_index(profile: Profile) {
     let socket_path = match profile {
         Profile::Plex => "/:/websockets/notifications",
         Profile::Jellyfin => "/socket",
+        Profile::Http => unreachable!("a media server's test"),
     };
     server.sim.set_faults(Faults {
         latency_ms: 500,

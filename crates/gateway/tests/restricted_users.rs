@@ -45,6 +45,7 @@ async fn start(profile: Profile) -> Running {
             .start_jellyfin_test_server(JellyfinOptions::default())
             .await
             .unwrap(),
+        Profile::Http => unreachable!("a media server's test"),
     };
     // No owner token: no crawl, the index installed below stays.
     let run = sim_gateway::start_in_front_of(server, profile, |_| {}).await;
@@ -67,6 +68,7 @@ impl Running {
         match profile {
             Profile::Plex => u.plex_token.clone(),
             Profile::Jellyfin => u.jellyfin_token.clone(),
+            Profile::Http => unreachable!("a media server's test"),
         }
     }
 
@@ -83,6 +85,7 @@ impl Running {
                 .header("X-Plex-Token", token)
                 .header("Accept", "application/json"),
             Profile::Jellyfin => rb.header("X-Emby-Token", token),
+            Profile::Http => unreachable!("a media server's test"),
         };
         let r = rb.send().await.unwrap();
         let status = r.status().as_u16();
@@ -120,6 +123,7 @@ impl Running {
                     })
                     .collect()
             }
+            Profile::Http => unreachable!("a media server's test"),
         };
         let records: Vec<ItemRecord> = {
             let lib = self.sim.sim.library();
@@ -142,6 +146,7 @@ impl Running {
         let name = match profile {
             Profile::Plex => "plex",
             Profile::Jellyfin => "jellyfin",
+            Profile::Http => unreachable!("a media server's test"),
         };
         match profile {
             Profile::Plex => self.keep_plex_elements().await,
@@ -149,6 +154,7 @@ impl Running {
                 let owner = self.token(profile, "admin");
                 self.keep_jellyfin_documents(&owner).await;
             }
+            Profile::Http => unreachable!("a media server's test"),
         }
         self.gateway
             .index(name)
@@ -181,6 +187,7 @@ impl Running {
                     .filter(|i| match profile {
                         Profile::Plex => !u.plex_sees(i),
                         Profile::Jellyfin => !u.jellyfin_sees(i),
+                        Profile::Http => unreachable!("a media server's test"),
                     })
                     .take(per_section);
                 for item in hidden {
@@ -188,6 +195,7 @@ impl Running {
                         id: match profile {
                             Profile::Plex => item.id().to_string(),
                             Profile::Jellyfin => item.guid_id(),
+                            Profile::Http => unreachable!("a media server's test"),
                         },
                         title: item.title().to_string(),
                         kind,
@@ -269,6 +277,7 @@ fn search_paths(profile: Profile, h: &Hidden, uid: &str) -> Vec<String> {
                 format!("/Search/Hints?SearchTerm={q}&Limit=100"),
             ]
         }
+        Profile::Http => unreachable!("a media server's test"),
     }
 }
 
@@ -319,6 +328,7 @@ async fn no_hidden_item_in_search_answers(profile: Profile) {
                     enc(&h.title)
                 ),
                 (Profile::Jellyfin, _) => search_paths(profile, h, &admin)[0].clone(),
+                (Profile::Http, _) => unreachable!("a media server's test"),
             };
             let (_, cs, owner) = run.get(profile, &run.proxy, path, &admin).await;
             assert!(cs.contains("detail=index"), "owner {path}: {cs}");
@@ -348,6 +358,7 @@ async fn whole_sections_are_answered_from_the_index(profile: Profile, searches: 
     let first = match profile {
         Profile::Plex => &searches[..1],
         Profile::Jellyfin => searches,
+        Profile::Http => unreachable!("a media server's test"),
     };
     for user in ["alice", "bob", "admin"] {
         let token = run.token(profile, user);
@@ -450,6 +461,7 @@ fn playlist(
             let key = match profile {
                 Profile::Plex => id.to_string(),
                 Profile::Jellyfin => item.guid_id(),
+                Profile::Http => unreachable!("a media server's test"),
             };
             if n >= 40 && !hidden.contains(&key) {
                 continue;
@@ -488,6 +500,7 @@ async fn match_api_keeps_hidden_tracks_out(profile: Profile) {
     let name = match profile {
         Profile::Plex => "plex",
         Profile::Jellyfin => "jellyfin",
+        Profile::Http => unreachable!("a media server's test"),
     };
     let post = |token: String, csv: String| {
         let run = &run;
@@ -575,6 +588,7 @@ async fn with_an_owner_token_the_owners_counts_are_the_yardstick(profile: Profil
             .start_jellyfin_test_server(JellyfinOptions::default())
             .await
             .unwrap(),
+        Profile::Http => unreachable!("a media server's test"),
     };
     let owner = {
         let state = server.sim.state();
@@ -582,6 +596,7 @@ async fn with_an_owner_token_the_owners_counts_are_the_yardstick(profile: Profil
         match profile {
             Profile::Plex => admin.plex_token.clone(),
             Profile::Jellyfin => admin.jellyfin_token.clone(),
+            Profile::Http => unreachable!("a media server's test"),
         }
     };
     let run = sim_gateway::start_in_front_of(server, profile, |config| {
@@ -624,6 +639,7 @@ async fn with_an_owner_token_the_owners_counts_are_the_yardstick(profile: Profil
     let path = match profile {
         Profile::Plex => "/library/sections/1/search?type=10&query=e",
         Profile::Jellyfin => "/Items?Recursive=true&SearchTerm=e&IncludeItemTypes=Audio&Limit=5",
+        Profile::Http => unreachable!("a media server's test"),
     };
     let (status, cs, _) = run.get(profile, &run.proxy, path, &alice).await;
     assert_eq!(status, 200);

@@ -12,6 +12,7 @@ use cachearr_gateway::{Config, Gateway, Profile};
 #[command(
     after_help = "Examples:\n  cachearr serve --plex http://192.168.1.10:32400\n  \
                   cachearr serve --jellyfin http://nas:8096 --listen 0.0.0.0:8096\n  \
+                  cachearr serve --http http://localhost:8989\n  \
                   cachearr serve --config /etc/cachearr.toml\n\n\
                   Point your tools at the proxy listener instead of the server. \
                   `cachearr config example` prints a commented config file.\n\n\
@@ -26,6 +27,10 @@ pub(crate) struct Args {
     /// Jellyfin server to cache (http://HOST:8096).
     #[arg(long, env = "CACHEARR_JELLYFIN", value_name = "URL")]
     jellyfin: Option<String>,
+    /// Any HTTP API to cache as the HTTP caching standard says (RFC 9111: the responses'
+    /// Cache-Control, Expires, validators and Vary decide).
+    #[arg(long, env = "CACHEARR_HTTP", value_name = "URL")]
+    http: Option<String>,
     /// TOML config file with several upstreams and policy overrides.
     #[arg(long, short, env = "CACHEARR_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
@@ -128,6 +133,7 @@ pub(crate) fn build_config(args: &Args) -> Result<Config, ConfigError> {
     let overrides = ConfigOverrides {
         plex: args.plex.clone(),
         jellyfin: args.jellyfin.clone(),
+        http: args.http.clone(),
         listen: args.listen,
         admin_listen: args.admin_listen,
         data_dir: args.data_dir.clone(),

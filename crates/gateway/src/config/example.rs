@@ -85,7 +85,7 @@ stale_if_error = "7d"
 # One table per media server; each gets its own proxy listener.
 [[upstream]]
 name = "plex"                       # first part of cache keys and tags
-profile = "plex"                    # required: plex or jellyfin
+profile = "plex"                    # required: plex, jellyfin or http (any HTTP API)
 url = "http://127.0.0.1:32400"      # required
 listen = "127.0.0.1:8484"
 # The owner's token: library index, change notifications, playlist sync. Better out of this file:

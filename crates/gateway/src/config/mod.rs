@@ -144,6 +144,9 @@ pub struct ConfigOverrides {
     pub plex: Option<String>,
     /// `--jellyfin URL`: the (first) Jellyfin upstream's URL, added if the file has none.
     pub jellyfin: Option<String>,
+    /// `--http URL`: the (first) `http` upstream's URL (any HTTP API, cached by the HTTP
+    /// caching standard), added if the file has none.
+    pub http: Option<String>,
     /// `--listen`: the first upstream's proxy listener.
     pub listen: Option<SocketAddr>,
     /// `--admin-listen`.
@@ -232,7 +235,11 @@ impl Config {
     /// [`ConfigError::Invalid`] for an unusable URL, no upstream at all, clashing listeners, or
     /// an admin listener beyond loopback without an admin token.
     pub fn apply_overrides(&mut self, o: ConfigOverrides) -> Result<(), ConfigError> {
-        for (profile, url) in [(Profile::Plex, &o.plex), (Profile::Jellyfin, &o.jellyfin)] {
+        for (profile, url) in [
+            (Profile::Plex, &o.plex),
+            (Profile::Jellyfin, &o.jellyfin),
+            (Profile::Http, &o.http),
+        ] {
             let Some(url) = url else { continue };
             let uri = parse_upstream_url(url).map_err(|source| ConfigError::Url {
                 given_as: format!("--{}", profile.as_str()),

@@ -11,6 +11,8 @@
 //!   server's reading of a token, with its precedence and quoting; `routes.rs`: its route
 //!   table; `events.rs`: its webhooks and notification socket; `prefetch.rs`: its follow-ups;
 //!   `crawl.rs`: its [`ServerLibrary`], the pages the index reads and how their answers read).
+//! * [`http_api`] — any HTTP API (`profile = "http"`): no server rules, the HTTP caching
+//!   standard's ([`Dialect::caches_by_the_standard`]); a null [`ServerLibrary`] and events.
 //! * [`library`] — [`ServerLibrary`], what the library index asks of every server (sections,
 //!   pages of items, items by id, a user's sections, totals), a trait object of its own
 //!   beside [`Dialect`] (its module docs say why). `server_json.rs`: the lenient reading of
@@ -33,6 +35,7 @@
 //! Likewise the dialect reads its library's answers into the index's words (the leaf
 //! [`crate::model::library`]); the crawl, its journal and the index stay in `library`.
 
+pub mod http_api;
 pub mod jellyfin;
 pub mod library;
 pub mod nested;
@@ -124,6 +127,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// How a walk of single items after a listing page is batched ([`crate::batch`]).
     fn walk_batch(&self) -> &'static WalkBatch;
+
+    /// Whether every request is cached as the HTTP caching standard says (RFC 9111: the
+    /// response's own lifetime, validators and `Vary`) instead of by a route table: the
+    /// [`http_api`] dialect's way. None of the media servers'.
+    fn caches_by_the_standard(&self) -> bool {
+        false
+    }
 }
 
 /// How a server's walk — a listing page, then each of its items singly — is asked for in
@@ -158,6 +168,7 @@ pub fn of(profile: Profile) -> &'static dyn Dialect {
     match profile {
         Profile::Plex => &plex::Plex,
         Profile::Jellyfin => &jellyfin::Jellyfin,
+        Profile::Http => &http_api::HttpApi,
     }
 }
 

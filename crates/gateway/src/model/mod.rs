@@ -20,14 +20,18 @@ pub enum Profile {
     Plex,
     /// Jellyfin (paths are case-insensitive).
     Jellyfin,
+    /// Any HTTP API, cached as the HTTP caching standard says (RFC 9111): the responses'
+    /// own `Cache-Control`, `Expires`, validators and `Vary` decide.
+    Http,
 }
 
 impl Profile {
-    /// `plex` or `jellyfin`.
+    /// `plex`, `jellyfin` or `http`.
     pub fn as_str(self) -> &'static str {
         match self {
             Profile::Plex => "plex",
             Profile::Jellyfin => "jellyfin",
+            Profile::Http => "http",
         }
     }
 }

@@ -122,6 +122,10 @@ pub enum Decision<'a> {
     /// A `Range` request: passed through, never answered from the cache (the server knows its
     /// bytes).
     Range,
+    /// Cached as the HTTP caching standard says (RFC 9111), whatever the method: the
+    /// response's own directives decide what is kept and for how long, and a write
+    /// invalidates what the standard says it does.
+    Standard,
 }
 
 /// An invalid path pattern in the config.
@@ -251,6 +255,9 @@ pub struct RouteTable {
     routes: Vec<Vec<(Methods, Compiled)>>,
     /// Per class, the resolved policy (used for classes a route override names).
     classes: Vec<Arc<ResolvedPolicy>>,
+    /// The upstream is cached by the HTTP caching standard, not by routes
+    /// ([`crate::dialect::Dialect::caches_by_the_standard`]).
+    standard: bool,
 }
 
 fn fixed_tags(upstream: &str, rules: &[TagRule]) -> Vec<Arc<str>> {
@@ -410,6 +417,7 @@ impl RouteTable {
             router,
             routes,
             classes,
+            standard: dialect::of(up.profile).caches_by_the_standard(),
         })
     }
 
@@ -430,6 +438,9 @@ impl RouteTable {
     ) -> Decision<'_> {
         if is_upgrade(headers) {
             return Decision::Upgrade;
+        }
+        if self.standard {
+            return Decision::Standard;
         }
         if headers.contains_key(header::RANGE) {
             return Decision::Range;

@@ -113,7 +113,7 @@ fn plex_collection_and_section_setting_writes_reach_the_listings_that_show_them(
             | Decision::AnswerFromIndex { tags, .. } => {
                 tags.iter().map(|t| t.to_string()).collect()
             }
-            Decision::Pass | Decision::Upgrade | Decision::Range => {
+            Decision::Pass | Decision::Upgrade | Decision::Range | Decision::Standard => {
                 panic!("{method} {path} passes")
             }
         }
@@ -544,5 +544,38 @@ fn a_clients_upgrade_or_range_is_decided_by_its_headers_before_its_route() {
     assert!(matches!(
         decide(&plain, "/library/parts/1/file.mkv"),
         Decision::Pass
+    ));
+}
+
+#[test]
+fn an_http_upstream_decides_every_request_by_the_standard_but_upgrades() {
+    let t = table(Profile::Http);
+    let mut headers = http::HeaderMap::new();
+    for method in [Method::GET, Method::HEAD, Method::POST, Method::DELETE] {
+        assert!(matches!(
+            t.decide(&method, &headers, "/api/v3/series", Some("a=1")),
+            Decision::Standard
+        ));
+    }
+    headers.insert(http::header::RANGE, "bytes=0-1".parse().unwrap());
+    assert!(matches!(
+        t.decide(&Method::GET, &headers, "/file", None),
+        Decision::Standard
+    ));
+    headers.insert(http::header::CONNECTION, "upgrade".parse().unwrap());
+    headers.insert(http::header::UPGRADE, "websocket".parse().unwrap());
+    assert!(matches!(
+        t.decide(&Method::GET, &headers, "/ws", None),
+        Decision::Upgrade
+    ));
+    // The media profiles keep their route tables.
+    assert!(!matches!(
+        table(Profile::Plex).decide(
+            &Method::GET,
+            &http::HeaderMap::new(),
+            "/library/sections",
+            None
+        ),
+        Decision::Standard
     ));
 }

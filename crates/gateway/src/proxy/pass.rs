@@ -20,7 +20,7 @@ use crate::respond::{ErrorKind, mark, problem, us_ms};
 use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
 use crate::users::Users;
 
-fn forward_headers(
+pub(super) fn forward_headers(
     h: &HeaderMap,
     up: &Upstream,
     peer: SocketAddr,
@@ -225,7 +225,7 @@ pub(super) async fn pass_through(
 
 /// The request's target on the upstream: its path and query (`/` when it has none) and the
 /// upstream's URI for them, or the answer that refuses a target the upstream cannot take.
-fn upstream_target(
+pub(super) fn upstream_target(
     up: &Upstream,
     uri: &http::Uri,
 ) -> Result<(String, http::Uri), Box<Response<ProxyBody>>> {

@@ -84,6 +84,7 @@ pub async fn serve_sim(sim: &Sim, profile: Profile) -> TestServer {
             .start_jellyfin_test_server(JellyfinOptions::default())
             .await
             .unwrap(),
+        Profile::Http => panic!("the simulator speaks no generic HTTP API"),
     }
 }
 
