@@ -378,8 +378,8 @@ impl Config {
     pub fn check_runnable(&self) -> Result<(), ConfigError> {
         if self.upstreams.is_empty() {
             return Err(ConfigError::Invalid(
-                "no upstream: give --plex URL or --jellyfin URL, or a --config file with \
-                 [[upstream]] tables"
+                "no upstream: give --plex URL, --jellyfin URL or --http URL, or a --config file \
+                 with [[upstream]] tables"
                     .into(),
             ));
         }
