@@ -578,8 +578,10 @@ pub(crate) async fn fetch_as_user_within(
     let path = uri.path();
     let query = uri.query();
     // A read the index or the copy may answer is a cached read underneath: read as one.
-    // A walk's miss (a prefetched season's episodes) may be answered by the copy, as a
-    // client's is.
+    // A walk's miss in the background (a prefetched season's episodes) may be answered by
+    // the copy, as a client's is. Not a foreground read: those are the copy's own reads (a
+    // user's sections, counts, play state), and a count the copy answered would wait for
+    // itself.
     let (policy, tags, user_state, copy) = match up.routes.classify(&Method::GET, path, query) {
         Decision::Cache {
             policy,
@@ -591,7 +593,14 @@ pub(crate) async fn fetch_as_user_within(
             policy,
             tags,
             user_state,
-        } => (policy, tags, user_state, gw.walk_copy(search, query)),
+        } => {
+            let copy = if foreground {
+                None
+            } else {
+                gw.walk_copy(search, query)
+            };
+            (policy, tags, user_state, copy)
+        }
         _ => {
             return Err(crate::GatewayError::BadRequest(format!(
                 "{path} is not a cached route of upstream {}",
