@@ -172,8 +172,6 @@ fn remove_dots_keep_query(s: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use http::{HeaderName, HeaderValue};
-
     use super::*;
 
     const AT: Origin<'static> = Origin {
@@ -181,16 +179,7 @@ mod tests {
         authority: "cache.example:8080",
     };
 
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (n, v) in pairs {
-            h.append(
-                HeaderName::from_bytes(n.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
-    }
+    use crate::test_headers as map;
 
     fn t(method: &str, status: u16, target: &str, resp: &[(&str, &str)]) -> Vec<String> {
         targets(

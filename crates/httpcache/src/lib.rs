@@ -49,6 +49,20 @@ pub mod storable;
 pub mod validate;
 pub mod vary;
 
+/// Test helper: a header map of `(name, value)` pairs, repeated names appended in order.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn test_headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    for (n, v) in pairs {
+        h.append(
+            http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    h
+}
+
 pub use cache_status::CacheStatus;
 pub use directives::{RequestDirectives, ResponseDirectives};
 pub use freshness::{Reuse, Stored};

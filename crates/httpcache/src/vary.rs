@@ -171,16 +171,7 @@ mod tests {
 
     use super::*;
 
-    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (n, v) in pairs {
-            h.append(
-                HeaderName::from_bytes(n.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
-    }
+    use crate::test_headers as map;
 
     fn vary(v: &[&str]) -> Vary {
         Vary::from_headers(&map(&v.iter().map(|v| ("vary", *v)).collect::<Vec<_>>()))

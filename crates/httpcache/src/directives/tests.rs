@@ -1,6 +1,6 @@
 #![allow(clippy::unwrap_used)]
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 
 use super::*;
 
@@ -12,16 +12,7 @@ fn req(lines: &[&str]) -> RequestDirectives {
     RequestDirectives::parse(lines.iter().map(|l| l.as_bytes()))
 }
 
-fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    for (n, v) in pairs {
-        h.append(
-            HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    h
-}
+use crate::test_headers as map;
 
 #[test]
 fn every_response_directive_is_read() {

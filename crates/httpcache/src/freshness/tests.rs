@@ -1,21 +1,12 @@
 #![allow(clippy::unwrap_used)]
 
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::StatusCode;
 
 use super::*;
 use crate::testclock::ManualClock;
 use crate::{Heuristic, Options, Role};
 
-fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    for (n, v) in pairs {
-        h.append(
-            HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    h
-}
+use crate::test_headers as map;
 
 fn req(cc: &str) -> RequestDirectives {
     RequestDirectives::parse([cc.as_bytes()])

@@ -1,20 +1,11 @@
 #![allow(clippy::unwrap_used)]
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderName, Method, StatusCode};
 
 use super::*;
 use crate::{Options, Role};
 
-fn map(pairs: &[(&str, &str)]) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    for (n, v) in pairs {
-        h.append(
-            HeaderName::from_bytes(n.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    h
-}
+use crate::test_headers as map;
 
 /// Checks a GET (unless `method` says otherwise) answered with `status` and `resp`.
 fn check_with(
