@@ -867,3 +867,33 @@ fn works_known_by_an_english_name_and_a_generational_numeral() {
     assert!(is_generic_piece_word("allegro") && is_generic_piece_word("air"));
     assert!(!is_generic_piece_word("lampblack"));
 }
+
+#[test]
+fn koechel_numbers_of_the_sixth_edition_are_the_first_editions() {
+    let keys = |raw: &str| parse_title(raw).work.map(|w| w.catalogue_keys);
+    let first = Some(vec!["k 331".to_string()]);
+    for raw in [
+        "Lampblack Sonata in A major, K. 331: III. Allegretto",
+        "Lampblack Sonata in A major, K. 300i: III. Allegretto",
+        "Lampblack Sonata in A major, KV 300i: III. Allegretto",
+        "Lampblack Sonata in A major, K.331/300i: III. Allegretto",
+        "Lampblack Sonata, KV300i",
+    ] {
+        assert_eq!(keys(raw), first, "{raw}");
+    }
+    // Two letters after the number ("173dB") are one entry of the table too.
+    assert_eq!(
+        keys("Quince Symphony in G minor, K. 173dB"),
+        Some(vec!["k 183".to_string()])
+    );
+    // A number the sixth edition did not give is read as written; other catalogues keep
+    // their letters' numbers.
+    assert_eq!(
+        keys("Lampblack Sonata, K. 300"),
+        Some(vec!["k 300".to_string()])
+    );
+    assert_eq!(
+        keys("Lampblack Sonata, BWV 300i"),
+        Some(vec!["bwv 300".to_string()])
+    );
+}

@@ -123,6 +123,84 @@ pub(super) fn catalogue_number(word: &str) -> Option<u32> {
     word[..digits].parse().ok()
 }
 
+/// Köchel's sixth edition (1964) renumbered many of Mozart's works, adding a letter to the
+/// number of the work it now follows ("K. 300i"); stores and labels write either number, or
+/// both ("K. 331/300i", "KV 331 (300i)"). The first edition's number for each of the
+/// best-known works' sixth-edition numbers, so both meet at one catalogue identity.
+const KOECHEL_SIXTH: [(&str, u32); 52] = [
+    ("123a", 381),
+    ("125a", 136),
+    ("125b", 137),
+    ("125c", 138),
+    ("158a", 165),
+    ("173db", 183),
+    ("186a", 201),
+    ("186c", 358),
+    ("186e", 191),
+    ("189d", 279),
+    ("189e", 280),
+    ("189f", 281),
+    ("189g", 282),
+    ("189h", 283),
+    ("189k", 200),
+    ("205b", 284),
+    ("248b", 250),
+    ("284b", 309),
+    ("284c", 311),
+    ("285c", 313),
+    ("285d", 314),
+    ("293a", 301),
+    ("293b", 302),
+    ("293c", 303),
+    ("293d", 305),
+    ("297c", 299),
+    ("300a", 297),
+    ("300c", 304),
+    ("300d", 310),
+    ("300e", 265),
+    ("300h", 330),
+    ("300i", 331),
+    ("300k", 332),
+    ("300l", 306),
+    ("315c", 333),
+    ("316a", 365),
+    ("320b", 334),
+    ("320d", 364),
+    ("368b", 370),
+    ("370a", 361),
+    ("373a", 379),
+    ("375a", 448),
+    ("383a", 394),
+    ("384a", 388),
+    ("385f", 396),
+    ("385g", 397),
+    ("385p", 414),
+    ("386b", 412),
+    ("386c", 407),
+    ("387a", 413),
+    ("387b", 415),
+    ("417b", 421),
+];
+
+/// The number of a Köchel catalogue entry as the first edition wrote it ("300i" is 331, "525"
+/// stays 525; see [`KOECHEL_SIXTH`]).
+fn koechel_number(word: &str) -> Option<u32> {
+    KOECHEL_SIXTH
+        .iter()
+        .find(|(sixth, _)| *sixth == word)
+        .map(|(_, first)| *first)
+        .or_else(|| catalogue_number(word))
+}
+
+/// The number of catalogue `label` written as `word`: Köchel's by its first edition.
+fn labelled_number(label: &str, word: &str) -> Option<u32> {
+    if label == "k" {
+        koechel_number(word)
+    } else {
+        catalogue_number(word)
+    }
+}
+
 /// A label and number written together ("k525", "no14", "bwv1008").
 pub(super) fn glued_catalogue(word: &str) -> Option<(&'static str, u32)> {
     let letters = word.bytes().take_while(u8::is_ascii_lowercase).count();
@@ -135,7 +213,7 @@ pub(super) fn glued_catalogue(word: &str) -> Option<(&'static str, u32)> {
     if matches!(label, "m" | "z") {
         return None;
     }
-    Some((label, catalogue_number(&word[letters..])?))
+    Some((label, labelled_number(label, &word[letters..])?))
 }
 
 /// Words that never name a work on their own.
@@ -190,14 +268,25 @@ pub(super) fn scan_work(normalized: &str) -> (Option<String>, Vec<(&'static str,
                 continue;
             }
         }
-        let entry =
-            match catalogue_label(word).zip(words.get(at + 1).and_then(|w| catalogue_number(w))) {
-                Some(entry) => Some((entry, 2)),
-                None => glued_catalogue(word).map(|entry| (entry, 1)),
-            };
+        let entry = catalogue_label(word)
+            .and_then(|label| Some((label, labelled_number(label, words.get(at + 1)?)?)));
+        let entry = match entry {
+            Some(entry) => Some((entry, 2)),
+            None => glued_catalogue(word).map(|entry| (entry, 1)),
+        };
         if let Some((entry, used)) = entry {
             catalogue.push(entry);
             at += used;
+            // "K. 331/300i": the same work's number in Köchel's sixth edition after it.
+            if entry.0 == "k"
+                && words.get(at).is_some_and(|w| {
+                    KOECHEL_SIXTH
+                        .iter()
+                        .any(|(sixth, first)| sixth == w && *first == entry.1)
+                })
+            {
+                at += 1;
+            }
             // "Op. 27/2" is "Op. 27 No. 2": a bare number right after an opus number.
             if entry.0 == "op"
                 && let Some(number) = words
