@@ -78,8 +78,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// 81", "Z. 860", "WWV 86B") are read, and a movement label before a numeral ("Mvt. I") is
 /// no part of the work: other classical forms; 28, single digits written apart are also known
 /// joined ("1, 2, 3, 4" and "1234"): other title forms; 29, Köchel's sixth-edition numbers
-/// ("K. 300i") are read as the first edition's ("K. 331"): other catalogue keys.
-pub const FORMAT_VERSION: u32 = 29;
+/// ("K. 300i") are read as the first edition's ("K. 331"): other catalogue keys; 30, ordinal
+/// words, hundreds and thousands are digits ("Third", "One Hundred", "A Thousand"): other
+/// base titles and keys.
+pub const FORMAT_VERSION: u32 = 30;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -1735,3 +1735,48 @@ fn an_english_title_written_in_katakana_finds_its_track() {
         "{outcome:?}"
     );
 }
+
+#[test]
+fn ordinals_and_hundreds_in_words_are_their_digits() {
+    let index = LibraryIndex::build(&[
+        track(
+            "stone",
+            "Bramble Finch",
+            "3rd Stone Harbour",
+            "Tidewrack",
+            240,
+        ),
+        track(
+            "lanterns",
+            "Bramble Finch",
+            "100 Lanterns",
+            "Tidewrack",
+            200,
+        ),
+        track(
+            "quays",
+            "Bramble Finch",
+            "A Thousand Quays",
+            "Tidewrack",
+            210,
+        ),
+    ])
+    .unwrap();
+    let found = [
+        ("Bramble Finch", "Third Stone Harbour"),
+        ("Bramble Finch", "One Hundred Lanterns"),
+        ("Bramble Finch", "1000 Quays"),
+    ];
+    let ids = accepted(&index, &found);
+    for ((case, id), expected) in found.iter().zip(&ids).zip(["stone", "lanterns", "quays"]) {
+        assert_eq!(id.as_deref(), Some(expected), "{case:?}");
+    }
+    let never = [
+        ("Bramble Finch", "Fourth Stone Harbour"),
+        ("Bramble Finch", "Two Hundred Lanterns"),
+        ("Bramble Finch", "A Hundred Quays"),
+    ];
+    for (case, id) in never.iter().zip(accepted(&index, &never)) {
+        assert_eq!(id, None, "{case:?}");
+    }
+}

@@ -459,12 +459,27 @@ fn numbers_keys_and_catalogues_are_written_one_way() {
     );
     assert_eq!(base("Tidewater Suite Part 1-5"), "tidewater suite part 1 5");
     assert_eq!(base("Spare Parts"), "spare parts");
-    // An ordinal word before "Movement" as digits; elsewhere a word.
+    // An ordinal word as digits, before "Movement" and elsewhere.
     assert_eq!(
         base("Harbour Serenade - First Movement"),
         base("Harbour Serenade - 1st Movement")
     );
-    assert_eq!(base("First Light Harbour"), "first light harbour");
+    assert_eq!(base("First Light Harbour"), "1st light harbour");
+    assert_eq!(base("Third Stone Harbour"), base("3rd Stone Harbour"));
+    assert_eq!(base("The Nineteenth Lantern"), "19th lantern");
+    assert_eq!(base("Twenty-First Lantern"), "21st lantern");
+    assert_eq!(base("Lantern Ferry Twelfth"), "lantern ferry 12th");
+    assert_eq!(base("The Fortieth Quay"), "40th quay");
+    // Hundreds and thousands in words, also after "a".
+    assert_eq!(base("One Hundred Lanterns"), base("100 Lanterns"));
+    assert_eq!(base("A Thousand Lanterns"), base("1000 Lanterns"));
+    assert_eq!(base("Five Hundred Quays"), "500 quays");
+    assert_eq!(base("Nineteen Hundred and Eighty-Five Tides"), "1985 tides");
+    assert_eq!(base("Three Hundred Twelve Tides"), "312 tides");
+    assert_eq!(base("A Hundred Tides"), "100 tides");
+    // "Hundred" alone, and "a" before other words, stay words.
+    assert_eq!(base("Hundred Lanterns"), "hundred lanterns");
+    assert_eq!(base("A Lantern Ferry"), "a lantern ferry");
     // A year read in pairs.
     assert_eq!(base("Nineteen Eighty-Three Tides"), "1983 tides");
     assert_eq!(base("Twenty Twelve"), "2012");

@@ -1164,6 +1164,71 @@ pub(super) fn normalize_title_words(raw: &str) -> String {
     join_words(canonical_numbers(&words).iter().map(String::as_str))
 }
 
+/// Ordinal number words that [`canonical_numbers`] writes as digits with their suffix.
+const ORDINAL_UNITS: [&str; 19] = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+];
+const ORDINAL_TENS: [&str; 8] = [
+    "twentieth",
+    "thirtieth",
+    "fortieth",
+    "fiftieth",
+    "sixtieth",
+    "seventieth",
+    "eightieth",
+    "ninetieth",
+];
+
+/// An ordinal written in words at `at` ("third", "nineteenth", "twenty first", "fortieth"):
+/// its value and how many words it took.
+fn ordinal_words(words: &[&str], at: usize) -> Option<(u32, usize)> {
+    let word = *words.get(at)?;
+    let unit = |w: &str| {
+        ORDINAL_UNITS
+            .iter()
+            .position(|o| *o == w)
+            .map(|p| p as u32 + 1)
+    };
+    if let Some(value) = unit(word) {
+        return Some((value, 1));
+    }
+    if let Some(tens) = ORDINAL_TENS.iter().position(|t| *t == word) {
+        return Some(((tens as u32 + 2) * 10, 1));
+    }
+    let tens = TENS.iter().position(|t| *t == word)?;
+    let value = unit(words.get(at + 1)?).filter(|u| *u < 10)?;
+    Some(((tens as u32 + 2) * 10 + value, 2))
+}
+
+/// The suffix of an ordinal written in digits: "st", "nd", "rd", "th" ("21st", "12th").
+fn ordinal_suffix(value: u32) -> &'static str {
+    match (value % 10, value % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    }
+}
+
 /// Number words that [`canonical_numbers`] writes as digits.
 pub(super) const UNITS: [&str; 20] = [
     "zero",
@@ -1213,7 +1278,8 @@ pub(super) fn canonical_number_word(word: &str) -> &str {
 
 /// Title words with numbers written one way, so that the ways people write one number meet
 /// at one key: number words as digits ("Nine to Five" and "9 to 5", "Twenty Two" and "22",
-/// but "no one" stays a pronoun), a part or number word and its digits apart ("No.5" and "No.
+/// "One Hundred" and "100", "A Thousand" and "1000", "Third" and "3rd", but "no one" stays a
+/// pronoun), a part or number word and its digits apart ("No.5" and "No.
 /// 5"), and the part/number words in one spelling ("Pt." and "Part", "Number" and "No.").
 pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
@@ -1239,11 +1305,55 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
             .filter(|u| (10..20).contains(u))
             .map(|u| (u as u32, 1))
     };
+    // A count of hundreds or a thousand after a number that took the words up to `at`
+    // ("one hundred", "five hundred and one", "a thousand"): the number and how many more
+    // words it took.
+    let scaled = |value: u32, at: usize| -> Option<(u32, usize)> {
+        match *words.get(at)? {
+            "thousand" => Some((value * 1000, 1)),
+            "hundred" => {
+                let and = usize::from(words.get(at + 1) == Some(&"and"));
+                let rest = two_digits(at + 1 + and).or_else(|| {
+                    unit(words.get(at + 1 + and)?)
+                        .filter(|u| (1..10).contains(u))
+                        .map(|u| (u as u32, 1))
+                });
+                Some(match rest {
+                    Some((low, more)) => (value * 100 + low, 1 + and + more),
+                    None => (value * 100, 1),
+                })
+            }
+            _ => None,
+        }
+    };
     let mut at = 0;
     while at < words.len() {
         let word = words[at];
+        // "Third Stone", "Nineteenth", "Twenty-First" as "3rd", "19th", "21st".
+        if let Some((value, used)) = ordinal_words(words, at) {
+            out.push(format!("{value}{}", ordinal_suffix(value)));
+            at += used;
+            continue;
+        }
+        // "A Thousand Miles" and "1000 Miles", "A Hundred Days".
+        if word == "a"
+            && let Some((value, used)) = scaled(1, at + 1)
+        {
+            out.push(value.to_string());
+            at += 1 + used;
+            continue;
+        }
         // "No One" is a pronoun; "No. Five", "Number Five" and "Nr. Five" are numbers.
         let after_no = at > 0 && words[at - 1] == "no" && word == "one";
+        // "One Hundred Years", "Five Hundred Miles", "Nineteen Hundred and Eighty-Five".
+        if let Some((low, low_used)) =
+            two_digits(at).or_else(|| unit(word).filter(|u| *u > 0).map(|u| (u as u32, 1)))
+            && let Some((value, used)) = scaled(low, at + low_used)
+        {
+            out.push(value.to_string());
+            at += low_used + used;
+            continue;
+        }
         if let Some((value, used)) = two_digits(at) {
             // A year read in pairs: "Nineteen Ninety-Nine" is 1999, "Twenty Twelve" 2012.
             match two_digits(at + used).filter(|_| value >= 11) {
@@ -1260,21 +1370,6 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
                     at += 1;
                 }
             }
-            continue;
-        }
-        // "First Movement" as "1st Movement", how the number is read.
-        if let Some(number) = ["first", "second", "third", "fourth", "fifth", "sixth"]
-            .iter()
-            .position(|ordinal| *ordinal == word)
-            .filter(|_| {
-                words
-                    .get(at + 1)
-                    .is_some_and(|next| matches!(*next, "movement" | "mvt" | "mov"))
-            })
-        {
-            let suffix = ["st", "nd", "rd", "th", "th", "th"][number];
-            out.push(format!("{}{suffix}", number + 1));
-            at += 1;
             continue;
         }
         if let Some(value) = unit(word).filter(|_| !after_no) {
