@@ -261,6 +261,9 @@ impl<'a> Matcher<'a> {
             }
         }
         let needed = (grams.len() / 3).max(1).min(usize::from(u8::MAX)) as u8;
+        // The name as other conventions romanise it, a whole word of a longer name.
+        let loose_name = (name.len() >= 5 && name.is_ascii())
+            .then(|| format!(" {} ", normalize::loose_latin(name)));
         let mut found: Vec<(u32, f32)> = scratch
             .touched
             .iter()
@@ -288,8 +291,16 @@ impl<'a> Matcher<'a> {
                             .filter(|sim| *sim >= 0.75)
                     })
                     .or_else(|| {
-                        // A name inside a longer one: "vivaldi" in "antonio vivaldi".
-                        (other.contains(name) && normalize::name_similarity(name, other) >= 0.75)
+                        // A name inside a longer one: "vivaldi" in "antonio vivaldi", also as
+                        // another convention romanises it: "rachmaninov" in "sergei
+                        // rachmaninoff", "tschaikowsky" in "pyotr ilyich tchaikovsky".
+                        let inside = other.contains(name)
+                            || loose_name.as_deref().is_some_and(|loose| {
+                                other.is_ascii()
+                                    && format!(" {} ", normalize::loose_latin(other))
+                                        .contains(loose)
+                            });
+                        (inside && normalize::name_similarity(name, other) >= 0.75)
                             .then(|| normalize::name_similarity(name, other))
                     })
                     .or_else(|| {

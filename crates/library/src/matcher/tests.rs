@@ -1780,3 +1780,40 @@ fn ordinals_and_hundreds_in_words_are_their_digits() {
         assert_eq!(id, None, "{case:?}");
     }
 }
+
+#[test]
+fn a_surname_is_found_inside_the_full_name_as_another_convention_romanises_it() {
+    let index = LibraryIndex::build(&[
+        track(
+            "concerto",
+            "Anselm Quillmaninoff",
+            "Quince Concerto No. 2 in C minor, Op. 18: I. Moderato",
+            "Quince Concertos",
+            640,
+        ),
+        track(
+            "gorse",
+            "Anselm Quillmaninoff",
+            "Gorsefield Prelude in G minor, Op. 23 No. 5",
+            "Preludes",
+            230,
+        ),
+    ])
+    .unwrap();
+    let found = [
+        ("Quillmaninov", "Quince Concerto No. 2 - 1st Movement"),
+        ("Quillmaninow", "Quince Concerto No. 2 - 1st Movement"),
+    ];
+    let ids = accepted(&index, &found);
+    for (case, id) in found.iter().zip(&ids) {
+        assert_eq!(id.as_deref(), Some("concerto"), "{case:?}");
+    }
+    // Another surname, or another movement, finds nothing to accept.
+    let never = [
+        ("Quillmanko", "Quince Concerto No. 2 - 1st Movement"),
+        ("Quillmaninov", "Quince Concerto No. 2 - 2nd Movement"),
+    ];
+    for (case, id) in never.iter().zip(accepted(&index, &never)) {
+        assert_eq!(id, None, "{case:?}");
+    }
+}
