@@ -101,7 +101,7 @@ pub use loader::{LoadContext, Loader};
 pub use policy::Policy;
 // `self::`: the module shares its name with the Redis client crate.
 pub use self::redis::{RedisHealth, RedisOptions, RedisTier, SharedSecret, redact_url};
-pub use stats::{ClassStats, QueueStats, StatsSnapshot, TierStats};
+pub use stats::{ClassStats, Noted, QueueStats, StatsSnapshot, TierStats};
 pub use tier::{MaintenanceReport, PersistedMeta, Tier, TierKind, TierUsage, WriteOp};
 
 /// Record encoding for benchmarks and tools outside the crate; not a stable API.

@@ -43,6 +43,28 @@ impl ClassCounters {
     }
 }
 
+/// What came of a lookup the engine did not make itself ([`crate::TieredCache::note`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Noted {
+    /// Answered fresh from a tier.
+    Hit(TierKind),
+    /// Nothing stored answered: the upstream was asked.
+    Miss,
+    /// A stale copy answered (while revalidating, or within a window the request allows).
+    Stale,
+    /// A stale copy answered because the upstream failed.
+    StaleOnError,
+    /// The answer of another request's fill, waited for.
+    Coalesced,
+    /// Not cacheable: passed through.
+    Passed,
+    /// Revalidated: the upstream answered `304` and the stored body was kept.
+    Revalidated,
+    /// A background refresh was started.
+    RefreshStarted,
+}
+
 /// Adds one to a counter.
 #[inline]
 pub(crate) fn bump(c: &AtomicU64) {

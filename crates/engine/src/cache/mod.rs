@@ -38,7 +38,7 @@ use crate::loader::Loader;
 use crate::locks::LockUnpoisoned;
 use crate::policy::Policy;
 use crate::redis::{LocalCache, RedisTier};
-use crate::stats::{ClassRegistry, StatsSnapshot, TierCounters};
+use crate::stats::{ClassRegistry, Noted, StatsSnapshot, TierCounters};
 use crate::tags::Invalidation;
 use crate::tier::{Tier, TierKind, WriteOp};
 use crate::write_behind::{Dest, WriteBehind};
@@ -254,6 +254,25 @@ impl TieredCache {
         } else {
             None
         }
+    }
+
+    /// Counts a lookup made without [`Self::get_or_load`] in `class`'s statistics: a caller
+    /// that decides freshness itself (the gateway's standard-following profile, whose rules
+    /// are the response's own) reads with [`Self::get`] and says here what came of it, so
+    /// its hits and misses are in the statistics as every other class's.
+    pub fn note(&self, class: &str, what: Noted) {
+        let counters = self.inner.classes.get(&Arc::from(class));
+        let c = match what {
+            Noted::Hit(tier) => return counters.hit(tier),
+            Noted::Miss => &counters.misses,
+            Noted::Stale => &counters.stale_hits,
+            Noted::StaleOnError => &counters.stale_on_error,
+            Noted::Coalesced => &counters.coalesced,
+            Noted::Passed => &counters.passed,
+            Noted::Revalidated => &counters.revalidated_304,
+            Noted::RefreshStarted => &counters.refreshes_started,
+        };
+        crate::stats::bump(c);
     }
 
     /// Stores a value directly (no loader), in memory at once and on disk behind.
