@@ -30,8 +30,10 @@ use crate::config::UpstreamConfig;
 use crate::policy::{Profile, RouteTable};
 
 mod fair;
+mod flights;
 mod guard;
 pub use fair::Asker;
+pub use flights::{FlightGuard, Flights, Joined, wait as wait_for_flight};
 pub use guard::{BreakerState, Guard, GuardCounters, GuardPermit, GuardSnapshot};
 
 /// A boxed error for streamed bodies.
@@ -175,6 +177,9 @@ pub struct Upstream {
     pub guard: Guard,
     /// Users seen recently (token hashes, trust, tokens for warming; memory only).
     pub users: crate::users::Users,
+    /// Fills under way that the engine does not make itself (the standard-following
+    /// profile's), so concurrent misses of one key make one upstream request.
+    pub flights: Flights,
     /// Last playback state per (user, item) from `/:/timeline` heartbeats.
     heartbeats: Mutex<std::collections::HashMap<(crate::keys::UserHash, String), String>>,
     client: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
@@ -265,6 +270,7 @@ impl Upstream {
             guard: Guard::new(&config.name, config.guard.clone(), clock),
             routes,
             users: crate::users::Users::default(),
+            flights: Flights::default(),
             heartbeats: Mutex::new(std::collections::HashMap::new()),
             client,
             origin,
