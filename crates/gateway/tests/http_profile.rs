@@ -59,6 +59,10 @@ async fn origin(route: Route, clock: Arc<ManualClock>, seen: Seen) -> String {
                     let (clock, seen) = (clock.clone(), seen.clone());
                     async move {
                         let target = req.uri().path_and_query().unwrap().to_string();
+                        if req.uri().path().starts_with("/slow") {
+                            // Long enough for concurrent misses to meet while it is asked.
+                            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        }
                         seen.0.lock().unwrap().push((
                             req.method().to_string(),
                             target,
@@ -92,6 +96,7 @@ async fn origin(route: Route, clock: Arc<ManualClock>, seen: Seen) -> String {
 
 struct Setup {
     proxy: String,
+    admin: String,
     clock: Arc<ManualClock>,
     seen: Seen,
     client: reqwest::Client,
@@ -100,14 +105,28 @@ struct Setup {
 }
 
 async fn setup(route: Route) -> Setup {
+    setup_with(route, "").await
+}
+
+/// A gateway whose `http` upstream has the operator's settings `extra` (TOML written after
+/// the `[[upstream]]` table: `[upstream.http]`, `[[upstream.route]]`).
+async fn setup_with(route: Route, extra: &str) -> Setup {
     let clock = Arc::new(ManualClock::new(1_800_000_000_000));
     let seen = Seen::default();
     let url = origin(route, clock.clone(), seen.clone()).await;
     let data = tempfile::tempdir().unwrap();
-    let config = serve_gateway::loopback_config(Profile::Http, &url, data.path());
+    let mut config = serve_gateway::loopback_config(Profile::Http, &url, data.path());
+    if !extra.is_empty() {
+        let text = format!(
+            "[[upstream]]\nname = \"http\"\nprofile = \"http\"\nurl = \"{url}\"\nlisten = \"127.0.0.1:0\"\n{extra}"
+        );
+        let file = cachearr_gateway::Config::from_toml(&text, "test.toml").unwrap();
+        config.upstreams = file.upstreams;
+    }
     let served = serve_gateway::serve(Gateway::builder(config).clock(clock.clone())).await;
     Setup {
         proxy: served.proxy,
+        admin: served.admin,
         clock,
         seen,
         client: reqwest::Client::new(),
@@ -119,6 +138,17 @@ async fn setup(route: Route) -> Setup {
 impl Setup {
     async fn get(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
         let mut r = self.client.get(format!("{}{path}", self.proxy));
+        for (n, v) in headers {
+            r = r.header(*n, *v);
+        }
+        r.send().await.unwrap()
+    }
+
+    async fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> reqwest::Response {
+        let mut r = self
+            .client
+            .post(format!("{}{path}", self.proxy))
+            .body(body.to_owned());
         for (n, v) in headers {
             r = r.header(*n, *v);
         }
@@ -167,6 +197,52 @@ fn routes(req: &Request<Incoming>) -> (u16, Vec<(&'static str, String)>, &'stati
                     ],
                     "tagged",
                 )
+            }
+        }
+        "/dated" => (
+            200,
+            vec![
+                ("cache-control", "max-age=60".into()),
+                ("last-modified", "Mon, 01 Jan 2024 00:00:00 GMT".into()),
+            ],
+            "dated",
+        ),
+        "/api/v3/series" | "/plain" | "/slow/plain" => (200, Vec::new(), "no caching headers"),
+        "/calendar" => (200, cc("no-store"), "calendar"),
+        "/slow" => (200, cc("max-age=60"), "slow"),
+        "/hostile" => (
+            200,
+            vec![
+                (
+                    "cache-control",
+                    "max-age=99999999999999999999999, max-age=5, no-cache=\"".to_owned(),
+                ),
+                ("cache-control", ",,;=max-age".into()),
+            ],
+            "hostile",
+        ),
+        "/vary-many" => {
+            let names: Vec<String> = (0..300).map(|i| format!("x-h{i}")).collect();
+            (
+                200,
+                vec![
+                    ("cache-control", "max-age=60".into()),
+                    ("vary", names.join(", ")),
+                ],
+                "many",
+            )
+        }
+        "/graphql" => {
+            let mutation = req
+                .headers()
+                .get("x-test-op")
+                .is_some_and(|v| v == "mutation");
+            if mutation {
+                (200, Vec::new(), r#"{"data":{"refresh":true}}"#)
+            } else if req.headers().get("x-test-op").is_some_and(|v| v == "error") {
+                (200, Vec::new(), r#"{"errors":[{"message":"no"}]}"#)
+            } else {
+                (200, Vec::new(), r#"{"data":{"series":[1,2]}}"#)
             }
         }
         "/vary" => {
@@ -320,4 +396,298 @@ async fn a_successful_write_invalidates_its_target() {
     assert_eq!(s.seen.count("/fresh"), 2);
     s.get("/fresh", &[]).await;
     assert_eq!(s.seen.count("/fresh"), 3, "the write dropped the entry");
+}
+
+const ARR_ROUTES: &str = r#"
+[[upstream.route]]
+path = "/api/v3/{*rest}"
+fresh = "30s"
+stale_while_revalidate = "5m"
+tags = ["series"]
+
+[[upstream.route]]
+path = "/calendar"
+fresh = "5m"
+override_origin = true
+
+[[upstream.route]]
+path = "/slow/plain"
+fresh = "1m"
+scope = "shared"
+
+[[upstream.route]]
+path = "/private"
+scope = "user"
+
+[[upstream.route]]
+path = "/public"
+cache = false
+
+[[upstream.route]]
+path = "/graphql"
+graphql = true
+fresh = "1m"
+tags = ["gql"]
+[upstream.route.operations]
+Stats = "10s"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routes_lifetime_caches_an_api_that_sends_no_caching_headers() {
+    let s = setup_with(routes, ARR_ROUTES).await;
+    s.get("/api/v3/series", &[]).await;
+    s.advance(29);
+    let hit = s.get("/api/v3/series", &[]).await;
+    assert!(header(&hit, "cache-status").starts_with("cachearr; hit"));
+    assert_eq!(header(&hit, "x-cache"), "HIT");
+    assert_eq!(hit.text().await.unwrap(), "no caching headers");
+    assert_eq!(s.seen.count("/api/v3/series"), 1);
+    // Without a route, a response without a lifetime or a validator is not reused.
+    s.get("/plain", &[]).await;
+    s.get("/plain", &[]).await;
+    assert_eq!(s.seen.count("/plain"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn override_origin_replaces_the_origins_no_store() {
+    let s = setup_with(routes, ARR_ROUTES).await;
+    s.get("/calendar", &[]).await;
+    s.advance(299);
+    let hit = s.get("/calendar", &[]).await;
+    assert_eq!(hit.text().await.unwrap(), "calendar");
+    assert_eq!(s.seen.count("/calendar"), 1);
+    // The client still sees the origin's own directive.
+    s.advance(2);
+    let again = s.get("/calendar", &[]).await;
+    assert_eq!(header(&again, "cache-control"), "no-store");
+    assert_eq!(s.seen.count("/calendar"), 2);
+    // Without the route, no-store is obeyed.
+    let plain = setup(routes).await;
+    plain.get("/calendar", &[]).await;
+    plain.get("/calendar", &[]).await;
+    assert_eq!(plain.seen.count("/calendar"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routes_scope_and_pass_through_are_obeyed() {
+    let s = setup_with(routes, ARR_ROUTES).await;
+    // `scope = "user"`: no credential, no caching; each credential its own.
+    s.get("/private", &[]).await;
+    s.get("/private", &[]).await;
+    assert_eq!(s.seen.count("/private"), 2);
+    let alice = [("authorization", "Bearer alice")];
+    s.get("/private", &alice).await;
+    let hit = s.get("/private", &alice).await;
+    assert!(header(&hit, "cache-status").starts_with("cachearr; hit"));
+    assert_eq!(s.seen.count("/private"), 3);
+    // `scope = "shared"`: one entry whoever asks.
+    s.get("/slow/plain", &alice).await;
+    s.get("/slow/plain", &[("authorization", "Bearer bob")])
+        .await;
+    s.get("/slow/plain", &[]).await;
+    assert_eq!(s.seen.count("/slow/plain"), 1);
+    // `cache = false`: passed through even when the response allows storing.
+    let passed = s.get("/public", &[]).await;
+    assert_eq!(header(&passed, "x-cache"), "BYPASS");
+    assert!(header(&passed, "cache-status").contains("detail=route"));
+    s.get("/public", &[]).await;
+    assert_eq!(s.seen.count("/public"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_answer_within_the_routes_window_is_refreshed_behind() {
+    let s = setup_with(routes, ARR_ROUTES).await;
+    s.get("/api/v3/series", &[]).await;
+    s.advance(60);
+    let stale = s.get("/api/v3/series", &[]).await;
+    assert_eq!(header(&stale, "x-cache"), "STALE");
+    assert_eq!(stale.text().await.unwrap(), "no caching headers");
+    cachearr_testkit::eventually(
+        "the refresh behind",
+        std::time::Duration::from_secs(10),
+        async || s.seen.count("/api/v3/series") == 2,
+    )
+    .await;
+    // What the refresh stored answers fresh.
+    cachearr_testkit::eventually(
+        "the refreshed entry",
+        std::time::Duration::from_secs(10),
+        async || header(&s.get("/api/v3/series", &[]).await, "x-cache") == "HIT",
+    )
+    .await;
+    assert_eq!(s.seen.count("/api/v3/series"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_of_one_key_make_one_upstream_request() {
+    let s = setup(routes).await;
+    let asks = (0..20).map(|_| s.get("/slow", &[]));
+    let answers = futures_util::future::join_all(asks).await;
+    for a in answers {
+        assert_eq!(a.status(), 200);
+        assert_eq!(a.text().await.unwrap(), "slow");
+    }
+    assert_eq!(s.seen.count("/slow"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credential_headers_and_parameters_choose_the_scope_and_leave_the_key() {
+    let s = setup(routes).await;
+    s.get("/fresh?apikey=a", &[]).await;
+    s.get("/fresh?apikey=a", &[]).await;
+    assert_eq!(s.seen.count("/fresh?apikey=a"), 1);
+    s.get("/fresh?apikey=b", &[]).await;
+    assert_eq!(
+        s.seen.count("/fresh?apikey=b"),
+        1,
+        "another key, another user"
+    );
+    s.get("/fresh", &[("x-api-key", "a")]).await;
+    s.get("/fresh", &[("x-api-key", "a")]).await;
+    s.get("/fresh", &[("x-api-key", "b")]).await;
+    assert_eq!(s.seen.count("/fresh"), 2);
+    let two = s.get("/fresh?apikey=a&apikey=b", &[]).await;
+    assert!(header(&two, "cache-status").contains("ambiguous-credential"));
+    // The key holds the path without the parameter: a prefix clear by path reaches it.
+    let cleared = serve_gateway::admin_client()
+        .post(format!("{}/api/clear", s.admin))
+        .query(&[("prefix", "http GET /fresh")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 200);
+    s.get("/fresh?apikey=a", &[]).await;
+    assert_eq!(s.seen.count("/fresh?apikey=a"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routes_tag_purges_its_entries_through_the_admin_api() {
+    let s = setup_with(routes, ARR_ROUTES).await;
+    s.get("/api/v3/series", &[]).await;
+    s.get("/calendar", &[]).await;
+    let cleared = serve_gateway::admin_client()
+        .post(format!("{}/api/clear", s.admin))
+        .query(&[("tag", "http:series")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 200);
+    s.get("/api/v3/series", &[]).await;
+    s.get("/calendar", &[]).await;
+    assert_eq!(s.seen.count("/api/v3/series"), 2, "tagged: purged");
+    assert_eq!(s.seen.count("/calendar"), 1, "not tagged: kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_queries_are_cached_by_body_and_mutations_invalidate() {
+    let s = setup_with(routes, ARR_ROUTES).await;
+    let stats = r#"{"query":"query Stats { series { id } }","operationName":"Stats"}"#;
+    let same = r#"{"operationName":"Stats","query":"query Stats{series{id}}"}"#;
+    let other = r#"{"query":"{ series { id title } }"}"#;
+    let first = s.post("/graphql", &[], stats).await;
+    assert!(header(&first, "cache-status").contains("stored"));
+    let hit = s.post("/graphql", &[], same).await;
+    assert_eq!(header(&hit, "x-cache"), "HIT");
+    assert_eq!(hit.text().await.unwrap(), r#"{"data":{"series":[1,2]}}"#);
+    assert_eq!(s.seen.count("/graphql"), 1);
+    s.post("/graphql", &[], other).await;
+    assert_eq!(s.seen.count("/graphql"), 2, "another query");
+    // The operation's own lifetime (10 s), not the route's (1 min).
+    s.advance(11);
+    s.post("/graphql", &[], stats).await;
+    s.post("/graphql", &[], other).await;
+    assert_eq!(s.seen.count("/graphql"), 3);
+    // A mutation goes through and drops the route's entries.
+    let m = r#"{"query":"mutation { refresh }"}"#;
+    let done = s.post("/graphql", &[("x-test-op", "mutation")], m).await;
+    assert_eq!(header(&done, "x-cache"), "BYPASS");
+    assert_eq!(s.seen.count("/graphql"), 4);
+    s.post("/graphql", &[], other).await;
+    assert_eq!(s.seen.count("/graphql"), 5, "the mutation dropped it");
+    // An answer reporting errors is not kept.
+    let q = r#"{"query":"{ broken }"}"#;
+    let failed = s.post("/graphql", &[("x-test-op", "error")], q).await;
+    assert!(header(&failed, "cache-status").contains("graphql-errors"));
+    s.post("/graphql", &[("x-test-op", "error")], q).await;
+    assert_eq!(s.seen.count("/graphql"), 7);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_conditional_is_answered_from_the_stored_response() {
+    let s = setup(routes).await;
+    s.get("/dated", &[]).await;
+    let since = [("if-modified-since", "Tue, 02 Jan 2024 00:00:00 GMT")];
+    let not_modified = s.get("/dated", &since).await;
+    assert_eq!(not_modified.status(), 304);
+    let older = [("if-modified-since", "Sun, 31 Dec 2023 00:00:00 GMT")];
+    let whole = s.get("/dated", &older).await;
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.text().await.unwrap(), "dated");
+    assert_eq!(s.seen.count("/dated"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_variants_of_one_url_are_kept_at_once() {
+    let s = setup(routes).await;
+    for lang in ["fr", "en", "fr", "en", "fr"] {
+        let body = s.get("/vary", &[("accept-language", lang)]).await;
+        let want = if lang == "fr" { "bonjour" } else { "hello" };
+        assert_eq!(body.text().await.unwrap(), want);
+    }
+    assert_eq!(s.seen.count("/vary"), 2);
+    // A write drops every variant.
+    s.post("/vary", &[], "x").await;
+    s.get("/vary", &[("accept-language", "fr")]).await;
+    s.get("/vary", &[("accept-language", "en")]).await;
+    assert_eq!(s.seen.count("/vary"), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_caching_headers_get_a_clear_result() {
+    let s = setup(routes).await;
+    // Duplicated, overflowing and malformed directives: read tolerantly, never a failure.
+    let hostile = s.get("/hostile", &[]).await;
+    assert_eq!(hostile.status(), 200);
+    assert_eq!(hostile.text().await.unwrap(), "hostile");
+    // `Vary` on 300 fields: answered, not stored.
+    let many = s.get("/vary-many", &[]).await;
+    assert_eq!(many.status(), 200);
+    assert!(
+        header(&many, "cache-status").contains("detail="),
+        "{}",
+        header(&many, "cache-status")
+    );
+    s.get("/vary-many", &[]).await;
+    assert_eq!(s.seen.count("/vary-many"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_without_framing_is_read_to_its_close_and_kept() {
+    // An origin that answers with neither `Content-Length` nor chunking, then closes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = tcp.read(&mut buf).await;
+            let _ = tcp
+                .write_all(b"HTTP/1.1 200 OK\r\ncache-control: max-age=60\r\nconnection: close\r\n\r\nunframed body")
+                .await;
+            let _ = tcp.shutdown().await;
+        }
+    });
+    let data = tempfile::tempdir().unwrap();
+    let config = serve_gateway::loopback_config(Profile::Http, &url, data.path());
+    let gw = serve_gateway::serve(Gateway::builder(config)).await;
+    let client = reqwest::Client::new();
+    for _ in 0..2 {
+        let r = client.get(format!("{}/x", gw.proxy)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), "unframed body");
+    }
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

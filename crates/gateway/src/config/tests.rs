@@ -718,3 +718,90 @@ fn a_disk_max_below_what_the_disk_tier_can_keep_to_is_refused_naming_the_smalles
     // Without a disk tier the setting bounds nothing.
     with("disk = false\ndisk_max = \"1MiB\"").unwrap();
 }
+
+#[test]
+fn an_http_upstream_reads_its_operators_settings() {
+    let text = r#"
+[[upstream]]
+name = "arr"
+profile = "http"
+url = "http://sonarr:8989"
+
+[upstream.http]
+credential_headers = ["X-Token"]
+credential_params = ["token"]
+heuristic_percent = 20
+heuristic_max = "1h"
+
+[[upstream.route]]
+path = "/api/v3/calendar"
+fresh = "5m"
+override_origin = true
+scope = "standard"
+tags = ["calendar"]
+
+[[upstream.route]]
+path = "/graphql"
+graphql = true
+fresh = "1m"
+[upstream.route.operations]
+Stats = "30s"
+"#;
+    let c = Config::from_toml(text, "t.toml").unwrap();
+    let up = &c.upstreams[0];
+    assert_eq!(up.http.credential_headers[0].as_str(), "x-token");
+    assert_eq!(up.http.credential_params, vec!["token".to_owned()]);
+    assert_eq!(up.http.heuristic.percent, 20);
+    assert_eq!(up.http.heuristic.max_secs, 3600);
+    assert!(up.routes[0].standard.override_origin);
+    assert_eq!(up.routes[0].standard.tags, vec!["calendar".to_owned()]);
+    assert_eq!(up.routes[0].policy.scope, None);
+    assert!(up.routes[1].standard.graphql);
+    assert_eq!(
+        up.routes[1].standard.operations,
+        vec![("Stats".to_owned(), std::time::Duration::from_secs(30))]
+    );
+}
+
+#[test]
+fn settings_of_one_profile_are_refused_on_another_at_their_line() {
+    let head = |profile: &str| {
+        format!(
+            "[[upstream]]\nprofile = \"{profile}\"\nurl = \"http://x:1\"\n[[upstream.route]]\npath = \"/a\"\n"
+        )
+    };
+    let cases = [
+        (head("plex") + "tags = [\"x\"]\n", 6, "only to an http upstream"),
+        (head("jellyfin") + "graphql = true\n", 6, "only to an http upstream"),
+        (head("plex") + "scope = \"standard\"\n", 6, "\"standard\""),
+        (head("http") + "class = \"metadata\"\n", 6, "does not apply"),
+        (head("http") + "negative_ttl = \"1m\"\n", 6, "does not apply"),
+        (head("http") + "override_origin = true\n", 6, "needs fresh"),
+        (
+            head("http") + "[upstream.route.operations]\nA = \"1s\"\n",
+            6,
+            "needs graphql",
+        ),
+        (
+            "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\n[upstream.http]\ncredential_params = []\n"
+                .to_owned(),
+            4,
+            "profile = \"http\"",
+        ),
+        (
+            "[[upstream]]\nprofile = \"http\"\nurl = \"http://x:1\"\n[upstream.http]\ncredential_headers = [\"bad name\"]\n"
+                .to_owned(),
+            5,
+            "not a header name",
+        ),
+    ];
+    for (text, want_line, want) in cases {
+        match Config::from_toml(&text, "t.toml") {
+            Err(ConfigError::Parse { line, message, .. }) => {
+                assert_eq!(line, want_line, "{text}: {message}");
+                assert!(message.contains(want), "{text}: {message}");
+            }
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+}

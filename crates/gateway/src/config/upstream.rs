@@ -15,6 +15,7 @@ use super::position::Checker;
 use super::server::{DEFAULT_LISTEN, parse_addr};
 use super::values::{Dur, above_zero, duration, rate};
 use super::{ConfigError, TlsConfig, read_secret_file};
+use crate::policy::standard::{HttpSettings, StandardOverride};
 use crate::policy::{Class, PolicyOverride, Profile, RouteOverride, Routing, Scope};
 
 /// Most retries an upstream may be given: each one multiplies the worst-case wait of a load.
@@ -48,6 +49,8 @@ pub struct UpstreamConfig {
     pub warm: Vec<String>,
     /// Prefetch after listings (what a browsing client opens next).
     pub prefetch: PrefetchConfig,
+    /// `[upstream.http]`: credentials, targeted fields and heuristic of an `http` upstream.
+    pub http: HttpSettings,
 }
 
 /// How hard cachearr may lean on one upstream: `[upstream.guard]` in the file, read straight
@@ -185,6 +188,7 @@ impl UpstreamConfig {
             profile: self.profile,
             classes: &self.classes,
             routes: &self.routes,
+            http: &self.http,
         }
     }
 
@@ -206,6 +210,7 @@ impl UpstreamConfig {
                 .map(|s| (*s).to_string())
                 .collect(),
             prefetch: PrefetchConfig::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -346,6 +351,28 @@ pub(super) struct RawUpstream {
     warm: Option<Vec<String>>,
     #[serde(default)]
     prefetch: PrefetchConfig,
+    http: Option<Spanned<RawHttp>>,
+}
+
+/// `[upstream.http]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    credential_headers: Option<Vec<Spanned<String>>>,
+    credential_params: Option<Vec<String>>,
+    targeted: Option<Vec<Spanned<String>>>,
+    heuristic_percent: Option<u32>,
+    heuristic_max: Option<Dur>,
+}
+
+/// A route's `scope` as written: the media profiles' two, and an `http` upstream's
+/// `standard` (the standard's own rule).
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawScope {
+    User,
+    Shared,
+    Standard,
 }
 
 /// `[[upstream.route]]` as written.
@@ -353,13 +380,153 @@ pub(super) struct RawUpstream {
 #[serde(deny_unknown_fields)]
 struct RawRoute {
     path: Spanned<String>,
-    class: Option<Class>,
+    class: Option<Spanned<Class>>,
     fresh: Option<Dur>,
     stale_while_revalidate: Option<Dur>,
     stale_if_error: Option<Dur>,
-    negative_ttl: Option<Dur>,
-    scope: Option<Scope>,
+    negative_ttl: Option<Spanned<Dur>>,
+    scope: Option<Spanned<RawScope>>,
     cache: Option<bool>,
+    override_origin: Option<Spanned<bool>>,
+    tags: Option<Spanned<Vec<String>>>,
+    graphql: Option<Spanned<bool>>,
+    operations: Option<Spanned<BTreeMap<String, Dur>>>,
+}
+
+impl RawRoute {
+    /// The route, checked against what its upstream's profile reads: the `http` keys only
+    /// for an upstream cached by the standard, `class` and `negative_ttl` only for the
+    /// others.
+    fn read(self, standard: bool, check: &Checker<'_>) -> Result<RouteOverride, ConfigError> {
+        let pattern = self.path.get_ref().clone();
+        crate::policy::check_pattern(&pattern)
+            .map_err(|e| check.err(self.path.span().start, e.to_string()))?;
+        let http_only = [
+            (
+                self.override_origin.as_ref().map(|v| v.span().start),
+                "override_origin",
+            ),
+            (self.tags.as_ref().map(|v| v.span().start), "tags"),
+            (self.graphql.as_ref().map(|v| v.span().start), "graphql"),
+            (
+                self.operations.as_ref().map(|v| v.span().start),
+                "operations",
+            ),
+        ];
+        let media_only = [
+            (self.class.as_ref().map(|v| v.span().start), "class"),
+            (
+                self.negative_ttl.as_ref().map(|v| v.span().start),
+                "negative_ttl",
+            ),
+        ];
+        for (pos, key) in http_only {
+            if let (Some(pos), false) = (pos, standard) {
+                return Err(check.err(pos, format!("{key} applies only to an http upstream")));
+            }
+        }
+        for (pos, key) in media_only {
+            if let (Some(pos), true) = (pos, standard) {
+                return Err(check.err(
+                    pos,
+                    format!("{key} does not apply to an http upstream (the standard decides)"),
+                ));
+            }
+        }
+        let scope = match self.scope {
+            None => None,
+            Some(s) => match (*s.get_ref(), standard) {
+                (RawScope::User, _) => Some(Scope::User),
+                (RawScope::Shared, _) => Some(Scope::Shared),
+                (RawScope::Standard, true) => None,
+                (RawScope::Standard, false) => {
+                    return Err(check.err(
+                        s.span().start,
+                        "scope \"standard\" applies only to an http upstream; use \"user\" or \"shared\"",
+                    ));
+                }
+            },
+        };
+        if let Some(ops) = &self.operations
+            && !self.graphql.as_ref().is_some_and(|g| *g.get_ref())
+        {
+            return Err(check.err(ops.span().start, "operations needs graphql = true"));
+        }
+        if let Some(o) = &self.override_origin
+            && *o.get_ref()
+            && self.fresh.is_none()
+        {
+            return Err(check.err(
+                o.span().start,
+                "override_origin needs fresh: the lifetime that replaces the origin's",
+            ));
+        }
+        let origin = format!(
+            "{}:{}",
+            check.origin(),
+            check.line_of(self.path.span().start)
+        );
+        Ok(RouteOverride {
+            pattern,
+            class: self.class.map(Spanned::into_inner),
+            policy: PolicyOverride {
+                fresh: self.fresh.map(|d| d.0),
+                stale_while_revalidate: self.stale_while_revalidate.map(|d| d.0),
+                stale_if_error: self.stale_if_error.map(|d| d.0),
+                negative_ttl: self.negative_ttl.map(|d| d.into_inner().0),
+                scope,
+                cache: self.cache,
+            },
+            standard: StandardOverride {
+                override_origin: self.override_origin.is_some_and(|o| o.into_inner()),
+                tags: self.tags.map(Spanned::into_inner).unwrap_or_default(),
+                graphql: self.graphql.is_some_and(|g| g.into_inner()),
+                operations: self
+                    .operations
+                    .map(Spanned::into_inner)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(name, d)| (name, d.0))
+                    .collect(),
+            },
+            origin,
+        })
+    }
+}
+
+impl RawHttp {
+    /// The settings, each header name checked and the heuristic bounded.
+    fn read(self, check: &Checker<'_>) -> Result<HttpSettings, ConfigError> {
+        let mut out = HttpSettings::default();
+        let names = |list: Vec<Spanned<String>>| {
+            list.into_iter()
+                .map(|n| {
+                    http::HeaderName::from_bytes(n.get_ref().trim().as_bytes()).map_err(|_| {
+                        check.err(
+                            n.span().start,
+                            format!("{:?} is not a header name", n.get_ref()),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        if let Some(list) = self.credential_headers {
+            out.credential_headers = names(list)?;
+        }
+        if let Some(list) = self.credential_params {
+            out.credential_params = list;
+        }
+        if let Some(list) = self.targeted {
+            out.targeted = names(list)?;
+        }
+        if let Some(p) = self.heuristic_percent {
+            out.heuristic.percent = p.min(100);
+        }
+        if let Some(d) = self.heuristic_max {
+            out.heuristic.max_secs = u32::try_from(d.0.as_secs()).unwrap_or(u32::MAX);
+        }
+        Ok(out)
+    }
 }
 
 impl RawUpstream {
@@ -441,23 +608,18 @@ impl RawUpstream {
         // Global class overrides first, the upstream's own after: later entries win.
         up.classes = global.to_vec();
         up.classes.extend(class_overrides(raw.policy, check)?);
+        let standard = crate::dialect::of(raw.profile).caches_by_the_standard();
+        if let Some(http) = raw.http {
+            if !standard {
+                return Err(check.err(
+                    http.span().start,
+                    "[upstream.http] applies only to an upstream with profile = \"http\"",
+                ));
+            }
+            up.http = http.into_inner().read(check)?;
+        }
         for r in raw.route {
-            let pattern = r.path.get_ref().clone();
-            crate::policy::check_pattern(&pattern)
-                .map_err(|e| check.err(r.path.span().start, e.to_string()))?;
-            up.routes.push(RouteOverride {
-                pattern,
-                class: r.class,
-                policy: PolicyOverride {
-                    fresh: r.fresh.map(|d| d.0),
-                    stale_while_revalidate: r.stale_while_revalidate.map(|d| d.0),
-                    stale_if_error: r.stale_if_error.map(|d| d.0),
-                    negative_ttl: r.negative_ttl.map(|d| d.0),
-                    scope: r.scope,
-                    cache: r.cache,
-                },
-                origin: format!("{}:{}", check.origin(), check.line_of(r.path.span().start)),
-            });
+            up.routes.push(r.read(standard, check)?);
         }
         // Compile now so a conflicting pattern is reported at its line.
         crate::policy::RouteTable::compile(&up.routing()).map_err(|e| match e {

@@ -124,8 +124,9 @@ pub enum Decision<'a> {
     Range,
     /// Cached as the HTTP caching standard says (RFC 9111), whatever the method: the
     /// response's own directives decide what is kept and for how long, and a write
-    /// invalidates what the standard says it does.
-    Standard,
+    /// invalidates what the standard says it does; the route's settings fill in what the
+    /// standard leaves to the operator.
+    Standard(&'a Arc<standard::StandardRoute>),
 }
 
 /// An invalid path pattern in the config.
@@ -179,6 +180,7 @@ pub fn check_pattern(pattern: &str) -> Result<(), PatternError> {
         })
 }
 
+pub mod standard;
 #[cfg(test)]
 mod tests;
 
@@ -226,6 +228,8 @@ pub struct RouteOverride {
     pub class: Option<Class>,
     /// The values to change.
     pub policy: PolicyOverride,
+    /// The settings only an upstream cached by the standard reads (`profile = "http"`).
+    pub standard: standard::StandardOverride,
     /// Where it was written, for error messages (`file:line`).
     pub origin: String,
 }
@@ -242,6 +246,8 @@ pub struct Routing<'a> {
     pub classes: &'a [(Class, PolicyOverride)],
     /// Per-path-pattern overrides, in file order.
     pub routes: &'a [RouteOverride],
+    /// `[upstream.http]`: read only for an upstream cached by the standard.
+    pub http: &'a standard::HttpSettings,
 }
 
 /// The compiled route table of one upstream.
@@ -255,9 +261,9 @@ pub struct RouteTable {
     routes: Vec<Vec<(Methods, Compiled)>>,
     /// Per class, the resolved policy (used for classes a route override names).
     classes: Vec<Arc<ResolvedPolicy>>,
-    /// The upstream is cached by the HTTP caching standard, not by routes
-    /// ([`crate::dialect::Dialect::caches_by_the_standard`]).
-    standard: bool,
+    /// The operator's settings of an upstream cached by the HTTP caching standard, not by
+    /// routes ([`crate::dialect::Dialect::caches_by_the_standard`]).
+    standard: Option<standard::StandardRoutes>,
 }
 
 fn fixed_tags(upstream: &str, rules: &[TagRule]) -> Vec<Arc<str>> {
@@ -290,6 +296,19 @@ impl RouteTable {
     /// [`RouteError::Pattern`] for a route override that is not a valid pattern.
     pub fn compile(up: &Routing<'_>) -> Result<RouteTable, RouteError> {
         let name: Arc<str> = Arc::from(up.name);
+        // An upstream cached by the standard reads its route settings in its own table.
+        let standard = if dialect::of(up.profile).caches_by_the_standard() {
+            Some(standard::StandardRoutes::compile(
+                up.name, up.http, up.routes,
+            )?)
+        } else {
+            None
+        };
+        let media_routes = if standard.is_some() {
+            &[][..]
+        } else {
+            up.routes
+        };
         let defaults = dialect::of(up.profile).routes();
         let lowercase = defaults.lowercase_paths;
         let classes: Vec<Arc<ResolvedPolicy>> = Class::ALL
@@ -340,7 +359,7 @@ impl RouteTable {
                 patterns.push((*pattern).to_string());
             }
         }
-        for (index, o) in up.routes.iter().enumerate() {
+        for (index, o) in media_routes.iter().enumerate() {
             let pattern = if lowercase {
                 o.pattern.to_ascii_lowercase()
             } else {
@@ -417,8 +436,14 @@ impl RouteTable {
             router,
             routes,
             classes,
-            standard: dialect::of(up.profile).caches_by_the_standard(),
+            standard,
         })
+    }
+
+    /// The operator's settings of an upstream cached by the HTTP caching standard.
+    #[must_use]
+    pub fn standard(&self) -> Option<&standard::StandardRoutes> {
+        self.standard.as_ref()
     }
 
     /// The resolved policy of a class (after config overrides).
@@ -439,8 +464,8 @@ impl RouteTable {
         if is_upgrade(headers) {
             return Decision::Upgrade;
         }
-        if self.standard {
-            return Decision::Standard;
+        if let Some(standard) = &self.standard {
+            return Decision::Standard(standard.route(path));
         }
         if headers.contains_key(header::RANGE) {
             return Decision::Range;

@@ -113,7 +113,7 @@ fn plex_collection_and_section_setting_writes_reach_the_listings_that_show_them(
             | Decision::AnswerFromIndex { tags, .. } => {
                 tags.iter().map(|t| t.to_string()).collect()
             }
-            Decision::Pass | Decision::Upgrade | Decision::Range | Decision::Standard => {
+            Decision::Pass | Decision::Upgrade | Decision::Range | Decision::Standard(_) => {
                 panic!("{method} {path} passes")
             }
         }
@@ -353,6 +353,7 @@ fn overrides_change_policies() {
         pattern: "/butler".into(),
         class: Some(Class::Sessions),
         policy: PolicyOverride::default(),
+        standard: Default::default(),
         origin: String::new(),
     });
     up.routes.push(RouteOverride {
@@ -362,6 +363,7 @@ fn overrides_change_policies() {
             cache: Some(false),
             ..Default::default()
         },
+        standard: Default::default(),
         origin: String::new(),
     });
     let t = RouteTable::compile(&up.routing()).unwrap();
@@ -462,6 +464,7 @@ fn a_route_given_another_class_is_not_answered_from_the_index() {
         pattern: "/hubs/search".to_string(),
         class: Some(Class::Metadata),
         policy: PolicyOverride::default(),
+        standard: Default::default(),
         origin: String::new(),
     });
     let t = RouteTable::compile(&up.routing()).unwrap();
@@ -554,13 +557,13 @@ fn an_http_upstream_decides_every_request_by_the_standard_but_upgrades() {
     for method in [Method::GET, Method::HEAD, Method::POST, Method::DELETE] {
         assert!(matches!(
             t.decide(&method, &headers, "/api/v3/series", Some("a=1")),
-            Decision::Standard
+            Decision::Standard(_)
         ));
     }
     headers.insert(http::header::RANGE, "bytes=0-1".parse().unwrap());
     assert!(matches!(
         t.decide(&Method::GET, &headers, "/file", None),
-        Decision::Standard
+        Decision::Standard(_)
     ));
     headers.insert(http::header::CONNECTION, "upgrade".parse().unwrap());
     headers.insert(http::header::UPGRADE, "websocket".parse().unwrap());
@@ -576,6 +579,6 @@ fn an_http_upstream_decides_every_request_by_the_standard_but_upgrades() {
             "/library/sections",
             None
         ),
-        Decision::Standard
+        Decision::Standard(_)
     ));
 }

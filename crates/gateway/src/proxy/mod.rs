@@ -179,7 +179,7 @@ async fn route(
     match up.routes.decide(req.method(), req.headers(), path, query) {
         Decision::Upgrade => Box::pin(upgrade(gw, up, req, peer, started)).await,
         Decision::Range => Box::pin(pass_through(gw, up, req, peer, Bypass::Range, started)).await,
-        Decision::Standard => Box::pin(standard::serve(gw, up, req, peer)).await,
+        Decision::Standard(route) => Box::pin(standard::serve(gw, up, route, req, peer)).await,
         Decision::Cache {
             policy,
             tags,

@@ -1,0 +1,443 @@
+//! The upstream's side of the standard-following profile: fills (conditional when a stored
+//! response has validators), refreshes behind a stale answer, writes that invalidate, and
+//! requests passed through as they are.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use cachearr_httpcache::cache_status::{CacheStatus, Fwd};
+use cachearr_httpcache::directives::ResponseDirectives;
+use cachearr_httpcache::storable::{self, Exchange};
+use cachearr_httpcache::{RequestDirectives, Stored, invalidate, validate};
+use http::header::{self, HeaderName};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Either, Full, Limited};
+
+use super::answer::{self, Via};
+use super::entries::{self, Found, Meta};
+use super::{Ask, NAME, Outcome};
+use crate::Gateway;
+use crate::fetch::{ClientBody, ProxyBody, empty_body, is_hop_by_hop};
+use crate::keys::UserHash;
+use crate::policy::standard::StandardRoute;
+use crate::proxy::pass::{forward_headers, upstream_target};
+use crate::proxy::upstream_error_response;
+use crate::respond::{ErrorKind, problem};
+use crate::upstream::{BoxError, Budget, Joined, Upstream, UpstreamBody};
+
+/// A read that nothing stored answers: sent upstream (conditionally when `current` has
+/// validators), the answer stored when the standard allows it. `HEAD` goes as `HEAD` and its
+/// answer is not kept (it has no body to keep).
+pub(super) async fn fill(
+    ask: &Ask,
+    head: bool,
+    fwd: Fwd,
+    current: Option<Found>,
+) -> (Response<ProxyBody>, Outcome) {
+    exchange(ask, head, fwd, current, Budget::Client).await
+}
+
+/// Refreshes a stale response served within `stale-while-revalidate`, in the background on
+/// the background budget, once at a time per key.
+pub(super) fn refresh_behind(ask: &Ask, _served: &Found) {
+    let Joined::Lead(guard) = ask.up.flights.join(&entries::flight_key(ask)) else {
+        return;
+    };
+    ask.gw
+        .cache()
+        .note(super::CLASS, cachearr_engine::Noted::RefreshStarted);
+    let ask = ask.clone();
+    tokio::spawn(async move {
+        let current = entries::look_up(&ask).await;
+        let _ = exchange(&ask, false, Fwd::Stale, current, Budget::Background).await;
+        drop(guard);
+    });
+}
+
+async fn exchange(
+    ask: &Ask,
+    head: bool,
+    fwd: Fwd,
+    current: Option<Found>,
+    budget: Budget,
+) -> (Response<ProxyBody>, Outcome) {
+    let (_, uri) = match upstream_target(&ask.up, &ask.uri) {
+        Ok(t) => t,
+        Err(refused) => return (*refused, Outcome::Error),
+    };
+    let mut headers = forward_headers(&ask.headers, &ask.up, ask.peer, false);
+    let conditional = current
+        .as_ref()
+        .filter(|_| !head)
+        .map(|c| validate::conditional_headers(&c.headers))
+        .filter(|h| !h.is_empty());
+    if let Some(extra) = &conditional {
+        // The client's own conditionals are about its copy, not ours.
+        for name in [header::IF_MODIFIED_SINCE, header::IF_NONE_MATCH] {
+            headers.remove(name);
+        }
+        for (n, v) in extra {
+            headers.insert(n.clone(), v.clone());
+        }
+    }
+    let method = if head {
+        Method::HEAD
+    } else {
+        ask.method.clone()
+    };
+    let body = if ask.body.is_empty() {
+        empty_body()
+    } else {
+        full(ask.body.clone())
+    };
+    let mut upstream_req = Request::new(body);
+    *upstream_req.method_mut() = method;
+    *upstream_req.uri_mut() = uri;
+    *upstream_req.headers_mut() = headers;
+    let request_ms = ask.gw.clock().now_ms();
+    // Sent once: a 5xx is the origin's answer, which the standard handles (a retry would be
+    // a request the client did not make).
+    let resp = match ask.up.send_once(upstream_req, budget).await {
+        Ok(r) => r,
+        Err(e) => {
+            let now = ask.gw.clock().now_ms();
+            if let Some(c) = &current
+                && c.stored
+                    .usable_on_error(&ask.directives(), now, &ask.options(c.private))
+            {
+                return (
+                    answer::stored(c, &ask.headers, head, now, Via::Hit),
+                    Outcome::Stale,
+                );
+            }
+            let mut resp = upstream_error_response(&ask.up, &e);
+            answer::set_cache_status(resp.headers_mut(), &CacheStatus::forward(NAME, fwd));
+            return (resp, Outcome::Error);
+        }
+    };
+    let response_ms = ask.gw.clock().now_ms();
+    let status = resp.status();
+    let (mut parts, body) = resp.into_parts();
+    let mut response_headers = std::mem::take(&mut parts.headers);
+    // The connection's own fields and those its `Connection` names go no further (§3.1).
+    storable::strip_unstored(&mut response_headers);
+    let hop: Vec<HeaderName> = response_headers
+        .keys()
+        .filter(|n| is_hop_by_hop(n))
+        .cloned()
+        .collect();
+    for name in hop {
+        response_headers.remove(name);
+    }
+    if let Some(mut c) = current {
+        if conditional.is_some() && status == StatusCode::NOT_MODIFIED {
+            // The 304 answers the validators we sent, which are this response's.
+            validate::update_headers(&mut c.headers, &response_headers);
+            c.reread(ask, request_ms, response_ms);
+            let meta = Meta {
+                request_ms,
+                response_ms,
+                variant: entries::variant_of(ask, &c.headers, &ask.headers),
+            };
+            if let Some(entry) = entries::restore(ask, &c, meta).await {
+                c.entry = entry;
+            }
+            let via = Via::Forwarded(fwd, Some(304));
+            return (
+                answer::stored(&c, &ask.headers, head, response_ms, via),
+                Outcome::Revalidated,
+            );
+        }
+        if status.is_server_error()
+            && c.stored
+                .usable_on_error(&ask.directives(), response_ms, &ask.options(c.private))
+        {
+            return (
+                answer::stored(&c, &ask.headers, head, response_ms, Via::Hit),
+                Outcome::Stale,
+            );
+        }
+    }
+    let mut ours = CacheStatus::forward(NAME, fwd).fwd_status(status.as_u16());
+    let scope = if head {
+        Err(storable::NotStorable::Method)
+    } else {
+        scope_for(ask, status, &response_headers)
+    };
+    let cap = usize::try_from(ask.gw.config().limits.max_cached_body_bytes).unwrap_or(usize::MAX);
+    let too_large = content_length(&response_headers).is_some_and(|n| n > cap);
+    let scope = match scope {
+        Ok(scope) if !too_large => scope,
+        why => {
+            let why = why.err().map_or("too-large", storable::NotStorable::as_str);
+            ours = ours.detail(why);
+            answer::set_cache_status(&mut response_headers, &ours);
+            parts.headers = response_headers;
+            return (
+                Response::from_parts(parts, Either::Right(body)),
+                Outcome::Miss,
+            );
+        }
+    };
+    let Ok(collected) = Limited::new(body, cap).collect().await else {
+        let mut resp = problem(
+            ErrorKind::UpstreamError,
+            "the upstream's body broke off or is too large to keep",
+        );
+        answer::set_cache_status(resp.headers_mut(), &ours);
+        return (resp, Outcome::Error);
+    };
+    let bytes = collected.to_bytes();
+    let private = scope.is_some();
+    let stored = Stored::new(
+        status,
+        &ask.effective(&response_headers),
+        request_ms,
+        response_ms,
+        &ask.options(private),
+    );
+    // A GraphQL answer that reports errors is the server's answer, not one to keep.
+    let graphql_errors = ask.method == Method::POST && has_graphql_errors(&bytes);
+    if graphql_errors {
+        ours = ours.detail("graphql-errors");
+    } else {
+        let meta = Meta {
+            request_ms,
+            response_ms,
+            variant: entries::variant_of(ask, &response_headers, &ask.headers),
+        };
+        let kept = entries::store(
+            ask,
+            scope.as_ref(),
+            status,
+            &response_headers,
+            bytes.clone(),
+            meta,
+            &stored,
+        )
+        .await;
+        if kept {
+            ours = ours.stored();
+        }
+    }
+    ours = ours.ttl(stored.ttl_secs(response_ms));
+    answer::set_cache_status(&mut response_headers, &ours);
+    response_headers.remove(header::CONTENT_LENGTH);
+    parts.headers = response_headers;
+    (
+        Response::from_parts(parts, Either::Left(Full::new(bytes))),
+        Outcome::Miss,
+    )
+}
+
+/// A response's `Content-Length`, when it has one readable value.
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Whether a GraphQL response body is a JSON object with a non-empty `errors` member.
+fn has_graphql_errors(body: &Bytes) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Option<serde_json::Value>,
+    }
+    match serde_json::from_slice::<Errors>(body) {
+        Ok(e) => e
+            .errors
+            .is_some_and(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty())),
+        // Not JSON: nothing says it failed.
+        Err(_) => false,
+    }
+}
+
+/// The scope a response may be kept in: shared (`Ok(None)`), the requesting user's, or not
+/// at all (why). A credentialed request's answer is shared only when the response allows
+/// sharing an authorized answer (`public`, `s-maxage`, `must-revalidate`, §3.5), whether the
+/// credential is `Authorization` or another; on a route whose scope is `shared`, the
+/// operator says every client gets the same answer, so the credential does not count.
+fn scope_for(
+    ask: &Ask,
+    status: StatusCode,
+    response: &HeaderMap,
+) -> Result<Option<UserHash>, storable::NotStorable> {
+    let effective = ask.effective(response);
+    let request_directives = RequestDirectives::from_headers(&ask.headers);
+    // A GraphQL query is a read: the operator said so by marking the route.
+    let method = Method::GET;
+    let mut request = std::borrow::Cow::Borrowed(&ask.headers);
+    if ask.user.is_none() && request.contains_key(header::AUTHORIZATION) {
+        request.to_mut().remove(header::AUTHORIZATION);
+    }
+    let check = |private: bool| {
+        let opts = ask.options(private);
+        let directives = ResponseDirectives::from_headers(&effective, &opts.targeted);
+        let ex = Exchange {
+            method: &method,
+            request: &request,
+            request_directives: &request_directives,
+            status,
+            response: &effective,
+            directives: &directives,
+        };
+        (storable::check(&ex, &opts), directives)
+    };
+    let (shared, directives) = check(false);
+    let Some(user) = ask.user else {
+        return shared.map(|()| None);
+    };
+    let allows_sharing =
+        directives.public || directives.s_maxage.is_some() || directives.must_revalidate;
+    if shared.is_ok() && allows_sharing {
+        return Ok(None);
+    }
+    check(true).0.map(|()| Some(user))
+}
+
+/// A method that is not a read: sent upstream with its body; a success invalidates what the
+/// standard says it does (the target, and the same-origin `Location` / `Content-Location`),
+/// in every scope and variant, before the client sees the answer. A GraphQL mutation's
+/// success (`graphql`) also drops every entry of its route and the route's tags.
+pub(super) async fn write(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    route: &StandardRoute,
+    req: Request<UpstreamBody>,
+    peer: SocketAddr,
+    graphql: bool,
+) -> Response<ProxyBody> {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let authority = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(http::uri::Authority::as_str))
+        .unwrap_or("")
+        .to_owned();
+    let method = req.method().clone();
+    let resp = send(up, req, peer, Fwd::Method, None).await;
+    let origin = invalidate::Origin {
+        scheme: "http",
+        authority: &authority,
+    };
+    let settings = up.routes.standard().map(|s| &s.settings);
+    let mut dropped = 0;
+    for path in invalidate::targets(&method, resp.status(), origin, &target, resp.headers()) {
+        let path = match (settings, path.parse::<http::Uri>()) {
+            (Some(s), Ok(uri)) => super::key_target(&uri, s),
+            _ => path,
+        };
+        gw.cache()
+            .invalidate_tag(&entries::target_tag(&up.name, &path));
+        dropped += 1;
+    }
+    if graphql && resp.status().is_success() {
+        for tag in &route.tags {
+            gw.cache().invalidate_tag(tag);
+            dropped += 1;
+        }
+    }
+    if dropped > 0 {
+        gw.metrics().invalidated(&up.metrics_name, "write", dropped);
+    }
+    resp
+}
+
+/// A client's request passed through as it is (body streamed, within the body limit), with
+/// our `Cache-Status`.
+pub(super) async fn pass(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    req: Request<ClientBody>,
+    peer: SocketAddr,
+    fwd: Fwd,
+    detail: Option<&'static str>,
+) -> Response<ProxyBody> {
+    send(up, upstream_request(gw, req), peer, fwd, detail).await
+}
+
+/// A client's request with its body made the upstream's kind, streamed within the config's
+/// body limit.
+pub(super) fn upstream_request(gw: &Gateway, req: Request<ClientBody>) -> Request<UpstreamBody> {
+    let max = usize::try_from(gw.config().limits.max_body_bytes).unwrap_or(usize::MAX);
+    req.map(|body| {
+        Limited::new(body, max)
+            .map_err(|e| -> BoxError { e })
+            .boxed()
+    })
+}
+
+/// A body of bytes already read.
+pub(super) fn full(bytes: Bytes) -> UpstreamBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// Sends a request upstream as it is and streams the answer back, with our `Cache-Status`.
+async fn send(
+    up: &Arc<Upstream>,
+    req: Request<UpstreamBody>,
+    peer: SocketAddr,
+    fwd: Fwd,
+    detail: Option<&'static str>,
+) -> Response<ProxyBody> {
+    let (_, uri) = match upstream_target(up, req.uri()) {
+        Ok(t) => t,
+        Err(refused) => return *refused,
+    };
+    let (parts, body) = req.into_parts();
+    let headers = forward_headers(&parts.headers, up, peer, false);
+    let mut r = Request::new(body);
+    *r.method_mut() = parts.method;
+    *r.uri_mut() = uri;
+    *r.headers_mut() = headers;
+    let mut ours = CacheStatus::forward(NAME, fwd);
+    if let Some(d) = detail {
+        ours = ours.detail(d);
+    }
+    match up.send_once(r, Budget::Client).await {
+        Ok(resp) => {
+            let (mut parts, body) = resp.into_parts();
+            let mut headers = HeaderMap::with_capacity(parts.headers.len() + 1);
+            for (name, value) in parts.headers.drain().filter_map(|(n, v)| n.map(|n| (n, v))) {
+                if !is_hop_by_hop(&name) {
+                    headers.append(name, value);
+                }
+            }
+            ours = ours.fwd_status(parts.status.as_u16());
+            answer::set_cache_status(&mut headers, &ours);
+            parts.headers = headers;
+            Response::from_parts(parts, Either::Right(body))
+        }
+        Err(e) => {
+            let mut resp = upstream_error_response(up, &e);
+            answer::set_cache_status(resp.headers_mut(), &ours);
+            resp
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graphql_errors_are_told_from_answers() {
+        let t = |s: &'static str| has_graphql_errors(&Bytes::from_static(s.as_bytes()));
+        assert!(t(r#"{"errors":[{"message":"no"}],"data":null}"#));
+        assert!(t(r#"{"data":{"a":1},"errors":[{"message":"partial"}]}"#));
+        assert!(!t(r#"{"data":{"a":1}}"#));
+        assert!(!t(r#"{"data":{"a":1},"errors":[]}"#));
+        assert!(!t(r#"{"data":{"a":1},"errors":null}"#));
+        assert!(!t("not json"));
+    }
+}
