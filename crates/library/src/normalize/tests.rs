@@ -912,3 +912,48 @@ fn koechel_numbers_of_the_sixth_edition_are_the_first_editions() {
         Some(vec!["bwv 300".to_string()])
     );
 }
+
+#[test]
+fn works_known_by_an_english_name_no_catalogue_title_carries() {
+    let title = |raw: &str, artist: &str| nickname_title(&parse_title(raw), &[artist.to_string()]);
+    for (raw, artist, expected) in [
+        (
+            "Spring Song",
+            "felix mendelssohn",
+            "Lieder ohne Worte, Op. 62 No. 6 in A major",
+        ),
+        (
+            "Land of Hope and Glory",
+            "edward elgar",
+            "Pomp and Circumstance March No. 1 in D major, Op. 39 No. 1",
+        ),
+        (
+            "The Swan",
+            "camille saint saens",
+            "Le carnaval des animaux: XIII. Le cygne",
+        ),
+        (
+            "Elvira Madigan",
+            "mozart",
+            "Piano Concerto No. 21 in C major, K. 467: II. Andante",
+        ),
+        (
+            "Can-Can",
+            "jacques offenbach",
+            "Orphée aux enfers: Galop infernal",
+        ),
+        (
+            "Black Key Etude",
+            "chopin",
+            "Étude in G-flat major, Op. 10 No. 5",
+        ),
+        ("Largo", "handel", "Serse, HWV 40: Ombra mai fù"),
+    ] {
+        assert_eq!(title(raw, artist).as_deref(), Some(expected), "{raw}");
+    }
+    // Under another composer the name is no nickname ("Largo" and "The Swan" are common
+    // titles).
+    assert_eq!(title("Largo", "anselm trevane"), None);
+    assert_eq!(title("The Swan", "anselm trevane"), None);
+    assert_eq!(title("Spring Song", "bramble finch"), None);
+}
