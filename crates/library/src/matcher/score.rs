@@ -125,6 +125,7 @@ impl<'a> Matcher<'a> {
         // person looks for. Offered, first movements first, never accepted.
         let mut whole_or_part = false;
         let mut movement = u32::MAX;
+        let mut finale: Option<u32> = None;
         let mut work_confirmed = false;
         if query.title.work.is_some() || short_form.is_some() {
             let theirs = normalize::parse_title(view.title());
@@ -174,7 +175,15 @@ impl<'a> Matcher<'a> {
                         // for "IV. Presto - Allegro assai"): offered, never accepted.
                         _ => match normalize::with_movement_renamed(&query.title, &theirs) {
                             Some(ours) if fits(&ours, &theirs) => renumbered = true,
-                            _ => return None,
+                            // "Finale" for the work's movement of the highest number: offered,
+                            // the highest first (as a whole work's first movement is).
+                            _ => match normalize::with_finale_of(&query.title, &theirs) {
+                                Some((ours, number)) if fits(&ours, &theirs) => {
+                                    renumbered = true;
+                                    finale = Some(number);
+                                }
+                                _ => return None,
+                            },
                         },
                     },
                 }
@@ -210,8 +219,12 @@ impl<'a> Matcher<'a> {
             {
                 whole_or_part = true;
             }
-            // The movement's number, when the query names the work alone.
-            if !names_movement(&query.title) {
+            // The movement's number, when the query names the work alone; the last first
+            // for a finale.
+            if let Some(number) = finale {
+                whole_or_part = true;
+                movement = u32::MAX - 1 - number;
+            } else if !names_movement(&query.title) {
                 movement = theirs
                     .work
                     .as_deref()

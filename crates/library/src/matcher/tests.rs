@@ -1817,3 +1817,62 @@ fn a_surname_is_found_inside_the_full_name_as_another_convention_romanises_it() 
         assert_eq!(id, None, "{case:?}");
     }
 }
+
+#[test]
+fn a_finale_offers_the_works_last_movement_and_is_never_accepted() {
+    let index = LibraryIndex::build(&[
+        track(
+            "first",
+            "Anselm Trevane",
+            "Quince Symphony No. 4 in D minor, Op. 12: I. Allegro",
+            "Quince Symphonies",
+            600,
+        ),
+        track(
+            "third",
+            "Anselm Trevane",
+            "Quince Symphony No. 4 in D minor, Op. 12: III. Scherzo. Vivace",
+            "Quince Symphonies",
+            400,
+        ),
+        track(
+            "fourth",
+            "Anselm Trevane",
+            "Quince Symphony No. 4 in D minor, Op. 12: IV. Presto",
+            "Quince Symphonies",
+            500,
+        ),
+        track(
+            "other",
+            "Anselm Trevane",
+            "Quince Symphony No. 5 in F major, Op. 20: IV. Allegro",
+            "Quince Symphonies",
+            500,
+        ),
+    ])
+    .unwrap();
+    for title in [
+        "Quince Symphony No. 4 - Finale",
+        "Quince Symphony No. 4 in D minor: Finale",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Anselm Trevane", title));
+        assert_eq!(outcome.band, Band::Review, "{title}");
+        assert_eq!(
+            outcome.best.as_ref().map(|c| c.id.as_str()),
+            Some("fourth"),
+            "{title}"
+        );
+    }
+    // Another work's finale offers none of this one's movements.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Anselm Trevane", "Quince Symphony No. 6 - Finale"),
+    );
+    assert!(
+        outcome
+            .best
+            .as_ref()
+            .is_none_or(|c| !["first", "third", "fourth"].contains(&c.id.as_str())),
+        "{outcome:?}"
+    );
+}

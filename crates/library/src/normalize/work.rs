@@ -1139,6 +1139,35 @@ pub fn with_movement_renamed(ours: &ParsedTitle, theirs: &ParsedTitle) -> Option
     Some(title)
 }
 
+/// The query's title under the other's last movement, when the query names the movement
+/// "Finale" without its number ("Symphony No. 41 \"Jupiter\" - Finale") and the other
+/// names a movement by a number of three or more under another heading ("IV. Molto
+/// allegro"): a finale is the last movement, which the heading alone does not say. The
+/// work must still agree; the movement's number is returned to offer the highest first.
+/// Offered, never accepted: the library may not hold the work's last movement.
+pub fn with_finale_of(ours: &ParsedTitle, theirs: &ParsedTitle) -> Option<(ParsedTitle, u32)> {
+    let (our_work, their_work) = (ours.work.as_deref()?, theirs.work.as_deref()?);
+    let named = our_work.movement.as_deref()?;
+    if our_work.movement_number.is_some() || !(named == "finale" || named.starts_with("finale ")) {
+        return None;
+    }
+    let number = their_work.movement_number.filter(|n| *n >= 3)?;
+    if their_work
+        .movement
+        .as_deref()
+        .is_some_and(|m| m == "finale" || m.starts_with("finale "))
+    {
+        return None;
+    }
+    let mut work = our_work.clone();
+    work.movement.clone_from(&their_work.movement);
+    work.movement_head.clone_from(&their_work.movement_head);
+    work.movement_number = Some(number);
+    let mut title = ours.clone();
+    title.work = Some(Box::new(work));
+    Some((title, number))
+}
+
 /// Words that name a kind of piece, a movement's tempo or its form rather than one piece
 /// ("Allegro", "Aria", "Nocturne", "Finale", "Air"): a title found by one of these alone says
 /// nothing about which work it is. A distinctive one-word name ("Jupiter", "Lacrimosa",
