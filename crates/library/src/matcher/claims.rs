@@ -69,6 +69,13 @@ pub(super) fn same_release(ours: &str, theirs: &str) -> bool {
     if alike(ours, theirs) {
         return true;
     }
+    // The same name with an edition's words after it ("21 (Legacy Edition)", "OK Computer
+    // (Japan Edition)", "Back in Black - Disc 1"), which a short name ("21", "AM") does not
+    // hold whole enough to be found inside the longer.
+    let (bare_ours, bare_theirs) = (without_edition(ours), without_edition(theirs));
+    if (bare_ours != ours || bare_theirs != theirs) && bare_ours == bare_theirs {
+        return true;
+    }
     let latin =
         |text: &str| normalize::latin_form(text).map(|latin| normalize::loose_latin(&latin));
     match (latin(ours), latin(theirs)) {
@@ -78,6 +85,84 @@ pub(super) fn same_release(ours: &str, theirs: &str) -> bool {
             &theirs_latin.unwrap_or_else(|| normalize::loose_latin(theirs)),
         ),
     }
+}
+
+/// A normalised album name without the edition its last words name ("21 legacy edition" →
+/// "21", "back in black disc 1" → "back in black", "7 ep" → "7"): words that name an
+/// edition, ending in "edition", "version", "remastered", "reissue" or "ep", or a disc's
+/// number. A version that names a recording ("Taylor's Version", "Live Edition") is not one
+/// of them and stays; the name is returned whole when nothing would be left.
+fn without_edition(album: &str) -> &str {
+    const EDITION: [&str; 36] = [
+        "legacy",
+        "tour",
+        "definitive",
+        "standard",
+        "international",
+        "japan",
+        "japanese",
+        "uk",
+        "us",
+        "european",
+        "complete",
+        "expanded",
+        "extended",
+        "deluxe",
+        "super",
+        "special",
+        "anniversary",
+        "bonus",
+        "track",
+        "tracks",
+        "remastered",
+        "remaster",
+        "original",
+        "recording",
+        "digital",
+        "collectors",
+        "limited",
+        "platinum",
+        "edition",
+        "version",
+        "reissue",
+        "the",
+        "ep",
+        "cd",
+        "disc",
+        "digitally",
+    ];
+    let mut words: Vec<&str> = album.split(' ').collect();
+    // "Disc 1", "CD 2": a disc of the release.
+    if let [.., label, number] = words.as_slice()
+        && matches!(*label, "disc" | "cd")
+        && number.bytes().all(|b| b.is_ascii_digit())
+    {
+        words.truncate(words.len() - 2);
+    }
+    let ends_edition = words.last().is_some_and(|last| {
+        matches!(
+            *last,
+            "edition" | "version" | "remastered" | "remaster" | "reissue" | "ep"
+        )
+    });
+    if ends_edition {
+        while words.len() > 1
+            && words.last().is_some_and(|w| {
+                EDITION.contains(w) || w.bytes().all(|b| b.is_ascii_digit()) || {
+                    // "30th", as an anniversary edition counts.
+                    let digits = w.bytes().take_while(u8::is_ascii_digit).count();
+                    digits > 0 && matches!(&w[digits..], "st" | "nd" | "rd" | "th")
+                }
+            })
+        {
+            words.pop();
+        }
+    }
+    let kept = words.iter().map(|w| w.len()).sum::<usize>() + words.len().saturating_sub(1);
+    if kept == 0 || kept > album.len() {
+        return album;
+    }
+    &album[..kept]
 }
 
 impl<'a> Matcher<'a> {
@@ -1263,6 +1348,39 @@ mod tests {
         records[0].album_artist = Some("Various Artists".to_string());
         let compilation = LibraryIndex::build(&records).expect("the library builds");
         assert_offered(&compilation, query, "ada");
+    }
+
+    #[test]
+    fn a_short_album_name_with_an_editions_words_is_the_release() {
+        let index = LibraryIndex::build(&[track(
+            "lullaby",
+            &["Bramble Finch"],
+            "Tidewrack Lullaby",
+            "XQ",
+            201,
+        )])
+        .expect("the library builds");
+        let query =
+            |album: &str| with("Bramble Finch", "Tidewrack Lullaby", Some(album), Some(201));
+        for album in [
+            "XQ (Legacy Edition)",
+            "XQ (Japan Edition)",
+            "XQ [Tour Edition]",
+            "XQ (10th Anniversary Edition)",
+            "XQ - Disc 1",
+            "XQ EP",
+        ] {
+            let outcome = run(&index, query(album));
+            assert_eq!(
+                outcome.accepted_id(),
+                Some("lullaby"),
+                "{album} → {outcome:?}"
+            );
+        }
+        // Another release, or an edition that names other recordings, stays in review.
+        for album in ["XQ 2", "XQ (Taylor's Version)", "XQ (Live Edition)", "XQZ"] {
+            assert_offered(&index, query(album), "lullaby");
+        }
     }
 
     #[test]
