@@ -80,8 +80,9 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// joined ("1, 2, 3, 4" and "1234"): other title forms; 29, Köchel's sixth-edition numbers
 /// ("K. 300i") are read as the first edition's ("K. 331"): other catalogue keys; 30, ordinal
 /// words, hundreds and thousands are digits ("Third", "One Hundred", "A Thousand"): other
-/// base titles and keys.
-pub const FORMAT_VERSION: u32 = 30;
+/// base titles and keys; 31, groups of three digits are a number's thousands ("10,000"):
+/// other base titles and keys.
+pub const FORMAT_VERSION: u32 = 31;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

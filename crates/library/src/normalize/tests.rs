@@ -477,6 +477,15 @@ fn numbers_keys_and_catalogues_are_written_one_way() {
     assert_eq!(base("Nineteen Hundred and Eighty-Five Tides"), "1985 tides");
     assert_eq!(base("Three Hundred Twelve Tides"), "312 tides");
     assert_eq!(base("A Hundred Tides"), "100 tides");
+    // Thousands written with a separator, and in words.
+    assert_eq!(base("10,000 Lanterns"), "10000 lanterns");
+    assert_eq!(base("Ten Thousand Lanterns"), base("10,000 Lanterns"));
+    assert_eq!(base("1,000,000 Quays"), "1000000 quays");
+    assert_eq!(base("Lantern 12, 345"), "lantern 12345");
+    // Groups of other lengths stay apart ("Rainy Day Women #12 & 35").
+    assert_eq!(base("Lantern 12 & 35"), "lantern 12 and 35");
+    assert_eq!(base("Lantern 1, 2, 3, 4"), "lantern 1 2 3 4");
+    assert_eq!(base("Lantern 0 123"), "lantern 0 123");
     // "Hundred" alone, and "a" before other words, stay words.
     assert_eq!(base("Hundred Lanterns"), "hundred lanterns");
     assert_eq!(base("A Lantern Ferry"), "a lantern ferry");

@@ -1335,6 +1335,25 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
             at += used;
             continue;
         }
+        // "10,000 Hours" (read "10 000") and "10000 Hours": groups of three digits after
+        // a number of one to three are its thousands.
+        let is_digits = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
+        if is_digits(word)
+            && word.len() <= 3
+            && !word.starts_with('0')
+            && words
+                .get(at + 1)
+                .is_some_and(|next| next.len() == 3 && is_digits(next))
+        {
+            let mut joined = word.to_string();
+            at += 1;
+            while let Some(group) = words.get(at).filter(|w| w.len() == 3 && is_digits(w)) {
+                joined.push_str(group);
+                at += 1;
+            }
+            out.push(joined);
+            continue;
+        }
         // "A Thousand Miles" and "1000 Miles", "A Hundred Days".
         if word == "a"
             && let Some((value, used)) = scaled(1, at + 1)
