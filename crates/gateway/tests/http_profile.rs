@@ -691,3 +691,51 @@ async fn a_response_without_framing_is_read_to_its_close_and_kept() {
     }
     assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_metrics_and_the_client_table_count_it_as_for_a_media_server() {
+    let s = setup(routes).await;
+    let dash = [("user-agent", "Homepage/1.0")];
+    s.get("/fresh", &dash).await;
+    s.get("/fresh", &dash).await;
+    s.get("/fresh", &dash).await;
+    s.get("/no-store", &dash).await;
+    let admin = serve_gateway::admin_client();
+    let stats: serde_json::Value = admin
+        .get(format!("{}/api/stats", s.admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let class = &stats["classes"]["http"];
+    assert_eq!(class["hits"], 2, "{class}");
+    assert_eq!(class["misses"], 2, "{class}");
+    let client = stats["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client"] == "Homepage")
+        .unwrap_or_else(|| panic!("{}", stats["clients"]));
+    assert_eq!(client["requests"], 4);
+    assert_eq!(client["from_cache"], 2);
+    assert_eq!(client["to_server"], 2);
+    let metrics = admin
+        .get(format!("{}/metrics", s.admin))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hits = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("cachearr_requests_total")
+                && l.contains("class=\"http\"")
+                && l.contains("cache=\"hit\"")
+        })
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(hits.ends_with(" 2"), "{hits}");
+}

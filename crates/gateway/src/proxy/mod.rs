@@ -107,10 +107,13 @@ pub(crate) async fn answer(
     let started = Instant::now();
     let (response, client) = handle(gw.clone(), up.clone(), req, peer, conn, started).await;
     let wire = conn.wire.lock().unwrap_or_else(|e| e.into_inner()).take();
-    let served = match &wire {
+    let served = match (&wire, response.extensions().get::<crate::clients::Served>()) {
         // Its map is empty: only hits go out as bytes.
-        Some(_) => crate::clients::Served::Cache,
-        None => crate::clients::Served::from_cache_status(
+        (Some(_), _) => crate::clients::Served::Cache,
+        // A path that knows its outcome says it (an upstream cache's own `Cache-Status` member
+        // in front of ours cannot mislead it).
+        (None, Some(served)) => *served,
+        (None, None) => crate::clients::Served::from_cache_status(
             response
                 .headers()
                 .get(crate::respond::CACHE_STATUS)

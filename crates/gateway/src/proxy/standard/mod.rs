@@ -148,6 +148,16 @@ impl Outcome {
         }
     }
 
+    /// Where the answer came from, for the client table.
+    fn served(self) -> crate::clients::Served {
+        match self {
+            Outcome::Hit | Outcome::Stale | Outcome::Coalesced => crate::clients::Served::Cache,
+            Outcome::Miss | Outcome::Revalidated | Outcome::Passed | Outcome::Error => {
+                crate::clients::Served::Server
+            }
+        }
+    }
+
     fn x_cache(self) -> &'static str {
         match self {
             Outcome::Hit | Outcome::Coalesced => "HIT",
@@ -171,6 +181,7 @@ pub(super) async fn serve(
     account(gw, up, outcome, started);
     resp.headers_mut()
         .insert("x-cache", HeaderValue::from_static(outcome.x_cache()));
+    resp.extensions_mut().insert(outcome.served());
     resp
 }
 
