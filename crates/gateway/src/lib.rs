@@ -663,12 +663,34 @@ impl Gateway {
         fetch::background_fetch(self, &up, user, path_and_query).await
     }
 
+    /// Runs the warm list of an upstream cached by the HTTP caching standard: each path once,
+    /// into its shared entry (such an upstream has no users of its own to warm for). Returns
+    /// the requests made, warmed and failed.
+    pub async fn warm_shared(&self, up: &Arc<Upstream>) -> (usize, usize, usize) {
+        let mut warmed = 0;
+        for path in &up.config.warm {
+            if proxy::warm_standard(self, up, path).await {
+                warmed += 1;
+            } else {
+                tracing::debug!(upstream = %up.name, path = %crate::redact::target(path), "warm request not kept");
+            }
+        }
+        let requested = up.config.warm.len();
+        (requested, warmed, requested - warmed)
+    }
+
     /// Runs each upstream's warm list for every user seen within `within`. Returns the number
     /// of requests made through the cache (hits included) and the number that failed.
     pub async fn warm(&self, within: std::time::Duration) -> (usize, usize) {
         let mut done = 0;
         let mut failed = 0;
         for up in self.upstreams() {
+            if up.routes.standard().is_some() {
+                let (_, warmed, missed) = self.warm_shared(up).await;
+                done += warmed;
+                failed += missed;
+                continue;
+            }
             for user in self.recent_users(&up.name, within) {
                 for path in &up.config.warm {
                     match self.fetch_as(&up.name, &user, path).await {

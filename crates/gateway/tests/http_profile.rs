@@ -739,3 +739,38 @@ async fn stats_metrics_and_the_client_table_count_it_as_for_a_media_server() {
         .unwrap_or_else(|| panic!("{metrics}"));
     assert!(hits.ends_with(" 2"), "{hits}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_warm_list_fills_shared_entries_before_anyone_asks() {
+    let s = setup_with(
+        routes,
+        "warm = [\"/fresh\", \"/api/v3/series?apikey=secret\", \"/no-store\"]\n[[upstream.route]]\npath = \"/api/v3/{*rest}\"\nfresh = \"1m\"\n",
+    )
+    .await;
+    let report: serde_json::Value = serve_gateway::admin_client()
+        .post(format!("{}/api/warm", s.admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["requested"], 3, "{report}");
+    assert_eq!(report["warmed"], 2, "{report}");
+    assert_eq!(report["failed"], 1, "no-store cannot be warmed: {report}");
+    let hit = s.get("/fresh", &[]).await;
+    assert_eq!(header(&hit, "x-cache"), "HIT");
+    assert_eq!(s.seen.count("/fresh"), 1);
+    // A path warmed with a credential parameter is that credential's, nobody else's.
+    let own = s.get("/api/v3/series?apikey=secret", &[]).await;
+    assert_eq!(header(&own, "x-cache"), "HIT");
+    let other = s.get("/api/v3/series", &[]).await;
+    assert_eq!(header(&other, "x-cache"), "MISS");
+    // Warming what is fresh already asks nothing.
+    serve_gateway::admin_client()
+        .post(format!("{}/api/warm", s.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(s.seen.count("/fresh"), 1);
+}

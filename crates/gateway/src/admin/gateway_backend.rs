@@ -605,6 +605,13 @@ impl AdminBackend for GatewayAdmin {
             if upstream.as_deref().is_some_and(|name| name != &*up.name) {
                 continue;
             }
+            if up.routes.standard().is_some() {
+                let (requested, warmed, failed) = self.gateway.warm_shared(up).await;
+                report.requested += requested;
+                report.warmed += warmed;
+                report.failed += failed;
+                continue;
+            }
             let users = self.gateway.recent_users(&up.name, WARM_WITHIN);
             report.users += users.len();
             for user in &users {

@@ -129,6 +129,12 @@ pub(crate) async fn answer(
     (response, wire)
 }
 
+/// Warms one path of an upstream cached by the HTTP caching standard (its shared entry, on
+/// the background budget); whether a usable answer is stored after.
+pub(crate) async fn warm_standard(gw: &Gateway, up: &Arc<Upstream>, path_and_query: &str) -> bool {
+    standard::warm(gw, up, path_and_query).await
+}
+
 /// Handles one client request for `up`, which arrived at `started`. Never panics on client
 /// input; every failure is an HTTP answer. Returns the answer and the name the client gave
 /// itself (for the client table).

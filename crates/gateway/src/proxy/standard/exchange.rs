@@ -55,6 +55,11 @@ pub(super) fn refresh_behind(ask: &Ask, _served: &Found) {
     });
 }
 
+/// A warming fill: as [`fill`], on the background budget.
+pub(super) async fn warm(ask: &Ask, current: Option<Found>) -> (Response<ProxyBody>, Outcome) {
+    exchange(ask, false, Fwd::Miss, current, Budget::Background).await
+}
+
 async fn exchange(
     ask: &Ask,
     head: bool,

@@ -358,6 +358,55 @@ async fn fill_once(ask: Ask, head: bool, fwd: Fwd) -> (Response<ProxyBody>, Outc
     }
 }
 
+/// Warms `path_and_query` of an upstream cached by the standard: asked as a client without
+/// credential headers would ask it (so it fills the shared entry, or that of a credential
+/// parameter in its query), on the background budget, unless a fresh stored answer is there
+/// already. Returns whether a usable answer is stored now.
+pub(crate) async fn warm(gw: &Gateway, up: &Arc<Upstream>, path_and_query: &str) -> bool {
+    let Some(table) = up.routes.standard() else {
+        return false;
+    };
+    let Ok(uri) = path_and_query.parse::<http::Uri>() else {
+        return false;
+    };
+    let route = table.route(uri.path()).clone();
+    // A credential in the warm path's query (an *arr's `apikey`) makes it that credential's
+    // entry, as a client's request with it would be.
+    let Ok(user) = identify(gw, &table.settings, &HeaderMap::new(), uri.query()) else {
+        return false;
+    };
+    let user = match route.scope {
+        StandardScope::Shared => None,
+        StandardScope::User if user.is_none() => return false,
+        _ => user,
+    };
+    if !route.cache {
+        return false;
+    }
+    let target = key_target(&uri, &table.settings);
+    let ask = Ask {
+        gw: gw.clone(),
+        up: up.clone(),
+        lifetime: route.fresh,
+        route,
+        peer: SocketAddr::from(([127, 0, 0, 1], 0)),
+        method: Method::GET,
+        uri,
+        headers: HeaderMap::new(),
+        body: Bytes::new(),
+        user,
+        resource: format!("GET {target}"),
+    };
+    let now = gw.clock().now_ms();
+    let current = entries::look_up(&ask).await;
+    if current.as_ref().is_some_and(|f| f.stored.is_fresh(now)) {
+        return true;
+    }
+    let (_, outcome) = exchange::warm(&ask, current).await;
+    matches!(outcome, Outcome::Miss | Outcome::Revalidated)
+        && entries::look_up(&ask).await.is_some()
+}
+
 /// Phase 6: the engine's statistics for the class and `/metrics` for the upstream.
 fn account(gw: &Gateway, up: &Upstream, outcome: Outcome, started: Instant) {
     let noted = match outcome {
