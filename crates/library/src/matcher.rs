@@ -550,6 +550,9 @@ struct ShortForm {
     /// titles names a movement, a whole work and one of its movements share it, so the
     /// lengths must agree too.
     work_only: bool,
+    /// Found as a piece of a set named as the piece ([`Matcher::pieces_of_sets`]): compared
+    /// as that piece; offered, never accepted.
+    piece: bool,
 }
 
 /// Matches queries against one index, within one user's [`Visibility`].
@@ -844,6 +847,7 @@ impl<'a> Matcher<'a> {
                         work_only,
                         partial: false,
                         by_work: false,
+                        piece: false,
                     }),
                 }
             }
@@ -994,6 +998,22 @@ impl<'a> Matcher<'a> {
                         work_only: false,
                         partial: true,
                         by_work: false,
+                        piece: false,
+                    });
+                }
+            }
+            // A piece of a set named as the piece ("Gymnopédie No. 1" for "3 Gymnopédies:
+            // No. 1, Lent et douloureux").
+            for item in self.pieces_of_sets(&prepared, *artist) {
+                if !loose.iter().any(|known| known.item == item) {
+                    loose.push(ShortForm {
+                        item,
+                        one_word: false,
+                        generic: false,
+                        work_only: false,
+                        partial: true,
+                        by_work: false,
+                        piece: true,
                     });
                 }
             }

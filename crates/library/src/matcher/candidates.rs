@@ -102,6 +102,7 @@ impl<'a> Matcher<'a> {
                 work_only: self.names_the_work(query, item, form),
                 partial: false,
                 by_work: true,
+                piece: false,
             });
         };
         Some(ShortForm {
@@ -111,6 +112,7 @@ impl<'a> Matcher<'a> {
             partial: false,
             by_work: false,
             work_only: self.names_the_work(query, item, form),
+            piece: false,
         })
     }
 
@@ -153,19 +155,60 @@ impl<'a> Matcher<'a> {
                 {
                     return false;
                 }
-                let heading = normalize::parse_title(heading).base;
-                let mut rest: Vec<&str> = heading.split(' ').collect();
-                // "No. 13, Dance of the Knights", "IV. Jupiter": the number before the name.
-                if rest.first() == Some(&"no") && rest.len() > 2 {
-                    rest.drain(..2);
-                } else if rest.len() > 1
-                    && (rest[0].bytes().all(|b| b.is_ascii_digit())
-                        || normalize::roman_value(rest[0]).is_some())
-                {
-                    rest.remove(0);
+                // The whole heading, and each of its parts after a number or a label ("No.
+                // 14c, Variation II. Dance of the Sugar-Plum Fairy", "No. 44, Chorus.
+                // Hallelujah"): ballets, operas and oratorios name their numbers so.
+                std::iter::once(heading)
+                    .chain(heading.split([',', '.']).skip(1))
+                    .any(|part| {
+                        let part = normalize::parse_title(part).base;
+                        let heading = without_leading_number(&part);
+                        heading == words || heading.starts_with(&format!("{words} "))
+                    })
+            })
+            .collect()
+    }
+
+    /// The artist's tracks that name a piece of a set ("3 Gymnopédies: No. 1, Lent et
+    /// douloureux", "Hungarian Dances, WoO 1: No. 5") where the query names the piece
+    /// ("Gymnopédie No. 1", "Gymnopedie 1", "Hungarian Dance No. 5 in G minor"): its
+    /// [`normalize::WorkParts::piece`] is one of the query's forms, or begins with one.
+    pub(super) fn pieces_of_sets(&self, query: &Prepared, artist: u32) -> Vec<u32> {
+        let forms: Vec<&str> = std::iter::once(query.title.base.as_str())
+            .chain(query.alternates.iter().map(String::as_str))
+            .filter(|form| form.split(' ').any(|word| word == "no"))
+            .collect();
+        let block = self.index.artist_block(artist);
+        if forms.is_empty() || block.len() > self.config.max_block {
+            return Vec::new();
+        }
+        block
+            .iter()
+            .copied()
+            .filter(|item| {
+                let Some(view) = self.index.view_masked(*item, &self.mask) else {
+                    return false;
+                };
+                // Most of the block ends here, before a title is parsed: the set's name
+                // holds the piece's first word ("3 gymnopedies" holds "gymnopedie").
+                let first_word_held = forms.iter().any(|form| {
+                    form.split(' ')
+                        .next()
+                        .is_some_and(|first| view.title_norm().contains(first))
+                });
+                if view.kind() != ItemKind::Track || !first_word_held {
+                    return false;
                 }
-                let heading = rest.join(" ");
-                heading == words || heading.starts_with(&format!("{words} "))
+                let theirs = normalize::parse_title(view.title());
+                theirs
+                    .work
+                    .as_deref()
+                    .and_then(|work| work.piece.as_deref())
+                    .is_some_and(|piece| {
+                        forms
+                            .iter()
+                            .any(|form| piece == *form || piece.starts_with(&format!("{form} ")))
+                    })
             })
             .collect()
     }
@@ -548,4 +591,19 @@ impl<'a> Matcher<'a> {
             runner_up: None,
         })
     }
+}
+
+/// A normalised heading without the number or label before its name ("dance of the knights"
+/// for "no 13 dance of the knights", "jupiter" for "iv jupiter").
+fn without_leading_number(heading: &str) -> String {
+    let mut rest: Vec<&str> = heading.split(' ').collect();
+    if rest.first() == Some(&"no") && rest.len() > 2 {
+        rest.drain(..2);
+    } else if rest.len() > 1
+        && (rest[0].bytes().all(|b| b.is_ascii_digit())
+            || normalize::roman_value(rest[0]).is_some())
+    {
+        rest.remove(0);
+    }
+    rest.join(" ")
 }

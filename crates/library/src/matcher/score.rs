@@ -128,7 +128,14 @@ impl<'a> Matcher<'a> {
         let mut finale: Option<u32> = None;
         let mut work_confirmed = false;
         if query.title.work.is_some() || short_form.is_some() {
-            let theirs = normalize::parse_title(view.title());
+            let mut theirs = normalize::parse_title(view.title());
+            // A piece of a set found as the piece is compared as the piece ("gymnopedie no 1
+            // lent et douloureux"): the set's count and catalogue are not the piece's.
+            if short_form.is_some_and(|f| f.piece)
+                && let Some(piece) = theirs.work.as_deref().and_then(|w| w.piece.clone())
+            {
+                theirs = normalize::parse_title(&piece);
+            }
             let numbers_text = |title: &ParsedTitle| -> String {
                 match title
                     .work

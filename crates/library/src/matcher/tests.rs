@@ -1582,6 +1582,109 @@ fn a_movement_named_by_the_first_words_of_its_heading_is_offered() {
 }
 
 #[test]
+fn a_movement_named_by_a_part_of_its_heading_is_offered() {
+    let index = LibraryIndex::build(&[
+        track(
+            "fairy",
+            "Anselm Trevane",
+            "Quince Ballet, Op. 71, Act II: No. 14c, Variation II. Dance of the Lampblack Fairy",
+            "Quince Ballet",
+            110,
+        ),
+        track(
+            "chorus",
+            "Anselm Trevane",
+            "Quince Oratorio, Op. 56: No. 44, Chorus. Fenwhistle",
+            "Quince Oratorio",
+            230,
+        ),
+    ])
+    .unwrap();
+    for (title, expected) in [
+        // The name after a number's label and a kind of piece.
+        ("Dance of the Lampblack Fairy", "fairy"),
+        ("Quince Ballet: Dance of the Lampblack Fairy", "fairy"),
+        ("Quince Oratorio: Fenwhistle", "chorus"),
+        ("Fenwhistle (from Quince Oratorio)", "chorus"),
+    ] {
+        let outcome = run(&index, TrackQuery::new("Trevane", title));
+        assert_eq!(outcome.band, Band::Review, "{title}: {outcome:?}");
+        assert_eq!(
+            outcome.best.map(|b| b.id),
+            Some(expected.to_string()),
+            "{title}"
+        );
+    }
+    // A kind of piece alone names no part ("Variation"), nor do words inside a part.
+    for title in ["Quince Ballet: Variation", "Lampblack Fairy"] {
+        let outcome = run(&index, TrackQuery::new("Trevane", title));
+        assert!(
+            outcome.best.as_ref().is_none_or(|b| b.id != "fairy"),
+            "{title}: {outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn a_piece_of_a_set_named_as_the_piece_is_offered() {
+    let index = LibraryIndex::build(&[
+        track(
+            "tidewrack-1",
+            "Anselm Trevane",
+            "3 Tidewracks: No. 1, Lent et grave",
+            "Piano Works",
+            200,
+        ),
+        track(
+            "tidewrack-2",
+            "Anselm Trevane",
+            "3 Tidewracks: No. 2, Lent et triste",
+            "Piano Works",
+            170,
+        ),
+        track(
+            "quillwork",
+            "Anselm Trevane",
+            "Quillworks, Op. 7: No. 5 in G Minor",
+            "Piano Works",
+            140,
+        ),
+    ])
+    .unwrap();
+    for (title, expected) in [
+        ("Tidewrack No. 1", "tidewrack-1"),
+        ("Tidewrack No. 2", "tidewrack-2"),
+        // The set's catalogue number is left out of the piece's name.
+        ("Quillwork No. 5", "quillwork"),
+        ("Quillwork No. 5 in G minor", "quillwork"),
+    ] {
+        let outcome = run(&index, TrackQuery::new("Trevane", title));
+        // Another set may number its pieces alike: offered, never accepted.
+        assert_eq!(outcome.band, Band::Review, "{title}: {outcome:?}");
+        assert_eq!(
+            outcome.best.map(|b| b.id),
+            Some(expected.to_string()),
+            "{title}"
+        );
+    }
+    // Another number, or another key, is another piece.
+    for title in [
+        "Tidewrack No. 3",
+        "Quillwork No. 4",
+        "Quillwork No. 5 in E minor",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Trevane", title));
+        assert!(
+            outcome
+                .best
+                .as_ref()
+                .is_none_or(|b| b.id != "quillwork" && !b.id.starts_with("tidewrack")),
+            "{title}: {outcome:?}"
+        );
+    }
+}
+
+#[test]
 fn a_mix_the_library_does_not_hold_offers_the_recording_it_was_mixed_from() {
     let index = LibraryIndex::build(&[track(
         "parade",

@@ -328,6 +328,26 @@ fn a_movement_number_after_a_colon_and_a_name_leaves_the_name_to_the_work() {
 }
 
 #[test]
+fn a_piece_of_a_set_is_named_as_the_piece_without_the_sets_count_and_catalogue() {
+    let piece = |raw: &str| parse_title(raw).work.and_then(|w| w.piece);
+    assert_eq!(
+        piece("3 Tidewracks: No. 1, Lent et grave").as_deref(),
+        Some("tidewrack no 1 lent et grave")
+    );
+    assert_eq!(
+        piece("Deux Quillworks, L. 40: No. 2").as_deref(),
+        Some("quillwork no 2")
+    );
+    assert_eq!(
+        piece("Brineworks Dances, WoO 3: No. 5 in G Minor").as_deref(),
+        Some("brineworks dance no 5 in g minor")
+    );
+    // A movement, or a set whose name is no plural, names no piece so.
+    assert_eq!(piece("Quince Suite, Op. 4: II. Lantern"), None);
+    assert_eq!(piece("Quince Book 2: No. 3"), None);
+}
+
+#[test]
 fn pieces_of_more_kinds_are_named_by_number_without_no() {
     use crate::normalize::numbered_shorthand;
     assert_eq!(

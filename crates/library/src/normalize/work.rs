@@ -50,6 +50,13 @@ pub struct WorkParts {
     /// The work by its nickname and kind ("moonlight sonata" for a sonata nicknamed
     /// "Moonlight", "pathetique symphony"): found by it, like [`WorkParts::numbered`].
     pub nickname: Option<String>,
+    /// A piece of a set named as the piece, with what its heading says after the number
+    /// ("gymnopedie no 1 lent et douloureux" for "3 Gymnopédies: No. 1, Lent et douloureux",
+    /// "hungarian dance no 5 in g minor" for "Hungarian Dances, WoO 1: No. 5 in G Minor"):
+    /// how playlists name it. The set's catalogue number is left out, so one number may
+    /// name pieces of several sets ("Nocturnes, Op. 9: No. 2" and "Nocturnes, Op. 27: No. 2"
+    /// are both "nocturne no 2"): found by it, a piece is offered, never accepted.
+    pub piece: Option<String>,
 }
 
 impl WorkParts {
@@ -817,6 +824,14 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
         });
         if piece_of_set && number.is_none() {
             parts.head = set_piece(&work, &movement);
+            let (_, _, set_name) = scan_work(&work);
+            parts.piece = set_piece(&join_words(set_name), &movement).map(|piece| {
+                let after_number = movement.split(' ').skip(2).filter(|w| !w.is_empty());
+                std::iter::once(piece.as_str())
+                    .chain(after_number)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
         } else if movement.is_empty() && number.is_some() && !work.is_empty() {
             // "Symphony No. 9 - IV": a movement by its number alone.
             parts.movement_number = number;
