@@ -717,6 +717,37 @@ impl<'a> Matcher<'a> {
             }
             None => outcome,
         };
+        // A composer's name before the work where the credit is the performer's ("Yo-Yo Ma"
+        // – "Bach: Cello Suite No. 1 - Prelude"), as compilations and uploads title
+        // classical tracks: the work is read without it. Accepted when the track found
+        // credits that composer too; else offered where nothing else was found.
+        let outcome = match normalize::composer_prefix(&query.title) {
+            Some((composer, work)) if outcome.band != Band::Accept => {
+                let reread = TrackQuery {
+                    title: work.to_string(),
+                    ..query.clone()
+                };
+                let other = self.match_text(&reread, scratch);
+                let surname = composer.rsplit(' ').next().unwrap_or(&composer);
+                let credits_composer = other.best.as_ref().is_some_and(|best| {
+                    normalize::normalize_text(&best.artist)
+                        .split(' ')
+                        .any(|word| word == surname)
+                });
+                if other.band == Band::Accept && credits_composer {
+                    return other;
+                }
+                if outcome.band == Band::Reject && other.band != Band::Reject {
+                    MatchOutcome {
+                        band: Band::Review,
+                        ..other
+                    }
+                } else {
+                    outcome
+                }
+            }
+            _ => outcome,
+        };
         if outcome.band != Band::Reject {
             return outcome;
         }

@@ -1685,6 +1685,61 @@ fn a_piece_of_a_set_named_as_the_piece_is_offered() {
 }
 
 #[test]
+fn a_composers_name_before_a_performers_work_is_read_without_it() {
+    let mut both = track(
+        "credited",
+        "Bramble Finch",
+        "Quince Suite No. 1 in G Major, Op. 7: I. Sarabande",
+        "Quince Suites",
+        150,
+    );
+    both.artists = vec!["Anselm Trevane".into(), "Bramble Finch".into()];
+    let index = LibraryIndex::build(&[
+        both,
+        track(
+            "performer-only",
+            "Lampblack Quartet",
+            "Quince Suite No. 2 in D Minor, Op. 8: I. Sarabande",
+            "Quince Suites",
+            170,
+        ),
+    ])
+    .unwrap();
+    // The track credits the composer named: accepted.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Bramble Finch", "Trevane: Quince Suite No. 1 - Sarabande"),
+    );
+    assert_eq!(outcome.band, Band::Accept, "{outcome:?}");
+    assert_eq!(outcome.best.map(|b| b.id), Some("credited".to_string()));
+    // The library credits the performers alone: offered.
+    let outcome = run(
+        &index,
+        TrackQuery::new(
+            "Lampblack Quartet",
+            "Trevane: Quince Suite No. 2 - Sarabande",
+        ),
+    );
+    assert_eq!(outcome.band, Band::Review, "{outcome:?}");
+    assert_eq!(
+        outcome.best.map(|b| b.id),
+        Some("performer-only".to_string())
+    );
+    // Another work is still another work.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Bramble Finch", "Trevane: Quince Suite No. 3 - Sarabande"),
+    );
+    assert_ne!(outcome.band, Band::Accept, "{outcome:?}");
+    // A colon before words that name no work is part of the title.
+    assert_eq!(normalize::composer_prefix("Lantern: Quince Ferry"), None);
+    assert_eq!(
+        normalize::composer_prefix("Trevane: Quince Suite No. 1, Op. 7").map(|(name, _)| name),
+        Some("trevane".to_string())
+    );
+}
+
+#[test]
 fn a_mix_the_library_does_not_hold_offers_the_recording_it_was_mixed_from() {
     let index = LibraryIndex::build(&[track(
         "parade",

@@ -1093,6 +1093,19 @@ pub(super) fn movements_alike(a: &WorkParts, b: &WorkParts) -> Option<bool> {
 /// ("Mozart" for "Wolfgang Amadeus Mozart") and what follows names a work (a key, a
 /// catalogue number or a movement); else `None`. "Mission: Impossible" keeps its colon.
 pub fn without_composer_prefix<'t>(raw: &'t str, artist: &str) -> Option<&'t str> {
+    let (prefix, rest) = composer_prefix(raw)?;
+    let surname = |name: &str| name.rsplit(' ').next().map(str::to_string);
+    let credited = super::split_artists(artist).iter().any(|name| {
+        *name == prefix || (surname(name).is_some() && surname(name) == surname(&prefix))
+    });
+    credited.then_some(rest)
+}
+
+/// A name before a classical work ("Bach: Cello Suite No. 1 in G major, BWV 1007: I.
+/// Prélude"), normalised, and the work after it; `None` when the title has no such name or
+/// what follows names no work (a key, a catalogue number or a movement). Whose name it is
+/// the caller decides: the credited artist's, or a composer's before a performer's credit.
+pub fn composer_prefix(raw: &str) -> Option<(String, &str)> {
     let (prefix, rest) = raw.split_once(": ")?;
     let prefix = normalize_text(prefix);
     if prefix.is_empty()
@@ -1101,12 +1114,8 @@ pub fn without_composer_prefix<'t>(raw: &'t str, artist: &str) -> Option<&'t str
     {
         return None;
     }
-    let surname = |name: &str| name.rsplit(' ').next().map(str::to_string);
-    let credited = super::split_artists(artist).iter().any(|name| {
-        *name == prefix || (surname(name).is_some() && surname(name) == surname(&prefix))
-    });
     let rest = rest.trim();
-    (credited && work_parts(rest, &normalize_title_words(rest)).is_some()).then_some(rest)
+    work_parts(rest, &normalize_title_words(rest)).map(|_| (prefix, rest))
 }
 
 /// `ours` with `theirs`'s movement, when `ours` names a movement without a number by the
