@@ -643,8 +643,31 @@ pub fn version_identity(version_text: &str) -> Vec<&str> {
 }
 
 /// True for a word that says which mix of a recording a version is without naming a
-/// remixer ("US", "LP", "alternate", "rough", a year): "(US Mix)", "(1999 Remix)".
+/// remixer ("US", "LP", "alternate", "rough", a year): "(US Mix)", "(1999 Remix)"; also the
+/// mixes a label makes of one recording for clubs, dance floors and formats, named by their
+/// use, length or medium ("(Extended Mix)", "(Club Mix)", "(12\" Version)", "(Dub Mix)",
+/// "(Full Length Mix)", "(Vinyl Mix)").
 pub fn is_unnamed_mix_word(word: &str) -> bool {
+    const FORMAT_WORDS: [&str; 15] = [
+        "extended",
+        "club",
+        "dance",
+        "disco",
+        "dub",
+        "vocal",
+        "long",
+        "short",
+        "full",
+        "length",
+        "vinyl",
+        "cd",
+        "promo",
+        "headphone",
+        "re",
+    ];
+    if FORMAT_WORDS.contains(&word) {
+        return true;
+    }
     const WORDS: [&str; 15] = [
         "us",
         "uk",

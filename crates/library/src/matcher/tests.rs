@@ -1755,13 +1755,22 @@ fn a_mix_the_library_does_not_hold_offers_the_recording_it_was_mixed_from() {
         "Dune Parade (Remixed)",
         "Dune Parade (Remix)",
         "Dune Parade - Alternate Mix",
+        // Mixes for clubs and formats, named by use, length or medium.
+        "Dune Parade (Extended Mix)",
+        "Dune Parade - Club Mix",
+        "Dune Parade (12\" Version)",
+        "Dune Parade (Full Length Mix)",
     ] {
         let outcome = run(&index, TrackQuery::new("Gorsefield", title));
         assert_eq!(outcome.band, Band::Review, "{title}: {outcome:?}");
         assert_eq!(outcome.best.map(|b| b.id), Some("parade".to_string()));
     }
     // A remixer's remix, or a live recording, is another recording: nothing is offered.
-    for title in ["Dune Parade (Lampblack Remix)", "Dune Parade (Live)"] {
+    for title in [
+        "Dune Parade (Lampblack Remix)",
+        "Dune Parade (Lampblack Club Mix)",
+        "Dune Parade (Live)",
+    ] {
         let outcome = run(&index, TrackQuery::new("Gorsefield", title));
         assert_eq!(outcome.band, Band::Reject, "{title}: {outcome:?}");
     }
