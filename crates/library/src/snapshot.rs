@@ -81,8 +81,9 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// ("K. 300i") are read as the first edition's ("K. 331"): other catalogue keys; 30, ordinal
 /// words, hundreds and thousands are digits ("Third", "One Hundred", "A Thousand"): other
 /// base titles and keys; 31, groups of three digits are a number's thousands ("10,000"):
-/// other base titles and keys.
-pub const FORMAT_VERSION: u32 = 31;
+/// other base titles and keys; 32, a classical work without a number is also known by its
+/// kind and key ("Violin Concerto in E minor"): other title forms.
+pub const FORMAT_VERSION: u32 = 32;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -1740,6 +1740,43 @@ fn a_composers_name_before_a_performers_work_is_read_without_it() {
 }
 
 #[test]
+fn a_movement_by_number_of_a_work_named_by_its_kind_and_key_is_found() {
+    let index = LibraryIndex::build(&[
+        track(
+            "first",
+            "Anselm Trevane",
+            "Harbour Concerto in E Minor, Op. 64: I. Allegro molto appassionato",
+            "Harbour Concerto",
+            760,
+        ),
+        track(
+            "second",
+            "Anselm Trevane",
+            "Harbour Concerto in E Minor, Op. 64: II. Andante",
+            "Harbour Concerto",
+            500,
+        ),
+    ])
+    .unwrap();
+    for (title, expected) in [
+        ("Harbour Concerto in E minor - 1st movement", "first"),
+        ("Harbour Concerto in E minor, 2nd mvt", "second"),
+    ] {
+        let outcome = run(&index, TrackQuery::new("Trevane", title));
+        assert_eq!(outcome.band, Band::Accept, "{title}: {outcome:?}");
+        assert_eq!(outcome.best.map(|b| b.id), Some(expected.to_string()));
+    }
+    // Another movement, or another key, is not found.
+    for title in [
+        "Harbour Concerto in E minor - 3rd movement",
+        "Harbour Concerto in D minor - 1st movement",
+    ] {
+        let outcome = run(&index, TrackQuery::new("Trevane", title));
+        assert_ne!(outcome.band, Band::Accept, "{title}: {outcome:?}");
+    }
+}
+
+#[test]
 fn a_mix_the_library_does_not_hold_offers_the_recording_it_was_mixed_from() {
     let index = LibraryIndex::build(&[track(
         "parade",

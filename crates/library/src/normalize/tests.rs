@@ -328,6 +328,27 @@ fn a_movement_number_after_a_colon_and_a_name_leaves_the_name_to_the_work() {
 }
 
 #[test]
+fn a_work_without_a_number_is_named_by_its_kind_and_key() {
+    let numbered = |raw: &str| parse_title(raw).work.and_then(|w| w.numbered);
+    assert_eq!(
+        numbered("Harbour Concerto in E Minor, Op. 64: I. Allegro").as_deref(),
+        Some("harbour concerto in e minor")
+    );
+    assert_eq!(
+        numbered("Harbour Concerto in E minor - 1st movement").as_deref(),
+        Some("harbour concerto in e minor")
+    );
+    // A number still names the work; a key without its mode, or a kind alone, does not.
+    assert_eq!(
+        numbered("Harbour Concerto No. 2 in E Minor, Op. 64").as_deref(),
+        Some("harbour concerto no 2")
+    );
+    assert_eq!(numbered("Harbour Concerto in E, Op. 64: I. Allegro"), None);
+    assert_eq!(numbered("Concerto in E Minor, Op. 64: I. Allegro"), None);
+    assert_eq!(numbered("Lantern Ferry in E Minor, Op. 64"), None);
+}
+
+#[test]
 fn a_piece_of_a_set_is_named_as_the_piece_without_the_sets_count_and_catalogue() {
     let piece = |raw: &str| parse_title(raw).work.and_then(|w| w.piece);
     assert_eq!(

@@ -44,8 +44,9 @@ pub struct WorkParts {
     pub head: Option<String>,
     /// The work by its name and number alone, without key, catalogue or nickname ("symphony
     /// no 5" for "Symphony No. 5 in C minor, Op. 67: I. Allegro con brio", "piano sonata no
-    /// 14"): how shorthand names it. A work's identity, not a movement's: found by it, a
-    /// movement needs its number or length to agree.
+    /// 14"), or by its kind and key when it has no number ("violin concerto in e minor"):
+    /// how shorthand names it. A work's identity, not a movement's: found by it, a movement
+    /// needs its number or length to agree.
     pub numbered: Option<String>,
     /// The work by its nickname and kind ("moonlight sonata" for a sonata nicknamed
     /// "Moonlight", "pathetique symphony"): found by it, like [`WorkParts::numbered`].
@@ -677,7 +678,8 @@ pub(super) fn names_numbered_work(text: &str) -> bool {
 
 /// The work by name and number alone ([`WorkParts::numbered`]): its words without key,
 /// nickname and catalogue numbers other than a "No." before them ("piano sonata no 14" for
-/// "piano sonata no 14 in c sharp minor op 27 no 2 moonlight"), when it keeps a number.
+/// "piano sonata no 14 in c sharp minor op 27 no 2 moonlight"), when it keeps a number; a
+/// work without a number by its kind and key ("violin concerto in e minor").
 pub(super) fn numbered_work(work: &str, nickname: Option<&str>) -> Option<String> {
     if let Some(shorthand) = numbered_shorthand(work) {
         return Some(shorthand);
@@ -686,6 +688,8 @@ pub(super) fn numbered_work(work: &str, nickname: Option<&str>) -> Option<String
     let nickname: Vec<&str> = nickname.map_or_else(Vec::new, |n| n.split(' ').collect());
     let mut out: Vec<&str> = Vec::new();
     let mut numbered = false;
+    // The key with its mode, and the words of the name before it.
+    let mut keyed: Option<(usize, &[&str])> = None;
     let mut at = 0;
     while at < words.len() {
         let word = words[at];
@@ -695,12 +699,16 @@ pub(super) fn numbered_work(work: &str, nickname: Option<&str>) -> Option<String
                 .get(at + 1)
                 .is_some_and(|w| w.len() == 1 && (b'a'..=b'g').contains(&w.as_bytes()[0]))
         {
+            let start = at;
             at += 2;
             while words
                 .get(at)
                 .is_some_and(|w| matches!(*w, "sharp" | "flat" | "major" | "minor"))
             {
                 at += 1;
+            }
+            if keyed.is_none() && matches!(words[at - 1], "major" | "minor") {
+                keyed = Some((out.len(), &words[start..at]));
             }
             continue;
         }
@@ -728,7 +736,16 @@ pub(super) fn numbered_work(work: &str, nickname: Option<&str>) -> Option<String
         }
         at += 1;
     }
-    (numbered && out.len() >= 3).then(|| out.join(" "))
+    if numbered {
+        return (out.len() >= 3).then(|| out.join(" "));
+    }
+    // A work without a number is named by its kind and key ("violin concerto in e minor" for
+    // "Violin Concerto in E Minor, Op. 64: I. Allegro molto appassionato"), when its name
+    // before the key is a kind of work of two words or more.
+    let (before, key) = keyed?;
+    let name = &out[..before];
+    (name.len() >= 2 && name.last().is_some_and(|kind| WORK_KINDS.contains(kind)))
+        .then(|| format!("{} {}", name.join(" "), key.join(" ")))
 }
 
 /// Kinds of work shorthand numbers without "No." ("Symphony 5", "5th Symphony", "Cello Suite
