@@ -225,6 +225,11 @@ impl<'a> Matcher<'a> {
         {
             return false;
         }
+        // The other way round: the candidate's title is the query's with a number added ("Song
+        // II", "Song, Pt. 2" for "Song"), a sequel or another part the query did not ask for.
+        if !classical && normalize::adds_a_number(view.title_norm(), &query.title.base) {
+            return false;
+        }
         let named: Vec<String> = theirs
             .as_ref()
             .map(|theirs| {

@@ -1777,6 +1777,44 @@ fn a_movement_by_number_of_a_work_named_by_its_kind_and_key_is_found() {
 }
 
 #[test]
+fn a_title_with_a_number_added_is_another_song() {
+    let index = LibraryIndex::build(&[
+        track(
+            "sequel",
+            "Gorsefield",
+            "Lighthouse Rehearsal II",
+            "Saltmarsh Hours",
+            214,
+        ),
+        track(
+            "part",
+            "Bramble Finch",
+            "Lighthouse Rehearsal, Pt. 2",
+            "Tidewrack",
+            190,
+        ),
+    ])
+    .unwrap();
+    for (artist, expected) in [("Gorsefield", "sequel"), ("Bramble Finch", "part")] {
+        // Asked for without the number: offered, never accepted.
+        let outcome = run(&index, TrackQuery::new(artist, "Lighthouse Rehearsal"));
+        assert_eq!(outcome.band, Band::Review, "{artist}: {outcome:?}");
+        assert_eq!(outcome.best.map(|b| b.id), Some(expected.to_string()));
+    }
+    // With its number, the song is accepted.
+    let outcome = run(
+        &index,
+        TrackQuery::new("Gorsefield", "Lighthouse Rehearsal II"),
+    );
+    assert_eq!(outcome.band, Band::Accept, "{outcome:?}");
+    let outcome = run(
+        &index,
+        TrackQuery::new("Bramble Finch", "Lighthouse Rehearsal (Part Two)"),
+    );
+    assert_eq!(outcome.band, Band::Accept, "{outcome:?}");
+}
+
+#[test]
 fn a_mix_the_library_does_not_hold_offers_the_recording_it_was_mixed_from() {
     let index = LibraryIndex::build(&[track(
         "parade",

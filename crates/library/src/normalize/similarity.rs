@@ -612,6 +612,36 @@ pub fn differ_by_slips(a: &str, b: &str) -> bool {
     covered(&ours, &theirs) && covered(&theirs, &ours)
 }
 
+/// True when the normalised title `theirs` is `ours` with a number added — a part, a
+/// sequel or a volume ("ring ding dong ii", "lantern ferry pt 2" for "lantern ferry") — and
+/// `ours` names none: another song, whatever the similarity of the letters.
+///
+/// ```
+/// use cachearr_library::normalize::adds_a_number;
+/// assert!(adds_a_number("lantern ferry ii", "lantern ferry"));
+/// assert!(adds_a_number("lantern ferry part 2", "lantern ferry"));
+/// assert!(!adds_a_number("lantern ferry", "lantern ferry"));
+/// assert!(!adds_a_number("lantern ferry 2", "lantern ferry 2"));
+/// assert!(!adds_a_number("lantern ferry 525600 minutes", "lantern ferry"));
+/// ```
+pub fn adds_a_number(theirs: &str, ours: &str) -> bool {
+    if title_numbers(theirs).as_slice().is_empty() || !title_numbers(ours).as_slice().is_empty() {
+        return false;
+    }
+    let words = |title: &str| -> Vec<Vec<char>> {
+        words_beside_numbers(title)
+            .into_iter()
+            .filter(|word| {
+                !matches!(
+                    word.iter().collect::<String>().as_str(),
+                    "part" | "no" | "vol"
+                )
+            })
+            .collect()
+    };
+    words(theirs) == words(ours)
+}
+
 /// A title's words without its numbers, labels of numbers in one spelling ("pt", "parts" as
 /// "part"; "nr", "number", "numero", "nummer" as "no"; "volume" as "vol").
 fn words_beside_numbers(title: &str) -> Vec<Vec<char>> {
