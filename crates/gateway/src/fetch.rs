@@ -572,6 +572,40 @@ pub(crate) async fn fetch_as_user_within(
     foreground: bool,
     fresh_cap: Option<std::time::Duration>,
 ) -> Result<Lookup, crate::GatewayError> {
+    let (key, engine_policy, state) =
+        read_as_user(gw, up, user, path_and_query, extra, foreground, fresh_cap)?;
+    let result = gw
+        .cache()
+        .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(Arc::new(state))))
+        .await;
+    result.map_err(crate::GatewayError::Upstream)
+}
+
+/// The cache key a background read of `path_and_query` as `user` is kept under (the key a
+/// client's request for it finds): for the prefetcher, which watches whether its entries are
+/// read.
+pub(crate) fn background_key(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path_and_query: &str,
+) -> Option<Key> {
+    read_as_user(gw, up, user, path_and_query, HeaderMap::new(), false, None)
+        .ok()
+        .map(|(key, _, _)| key)
+}
+
+/// What a read of `path_and_query` as `user` is: its key, the engine policy it is stored
+/// under and the loader's state ([`fetch_as_user_within`]).
+fn read_as_user(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path_and_query: &str,
+    extra: HeaderMap,
+    foreground: bool,
+    fresh_cap: Option<std::time::Duration>,
+) -> Result<(Key, cachearr_engine::Policy, LoaderState), crate::GatewayError> {
     let uri: http::Uri = path_and_query.parse().map_err(|_| {
         crate::GatewayError::BadRequest(format!("{path_and_query:?} is not a path"))
     })?;
@@ -642,7 +676,7 @@ pub(crate) async fn fetch_as_user_within(
         engine_policy.fresh = engine_policy.fresh.min(cap);
         engine_policy.stale_while_revalidate = std::time::Duration::ZERO;
     }
-    let state = Arc::new(LoaderState {
+    let state = LoaderState {
         gw: gw.clone(),
         up: up.clone(),
         user: user.clone(),
@@ -654,12 +688,8 @@ pub(crate) async fn fetch_as_user_within(
         upstream_us: AtomicU64::new(0),
         item_tagged: crate::feed::item_tagged(policy.class),
         copy,
-    });
-    let result = gw
-        .cache()
-        .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(state)))
-        .await;
-    result.map_err(crate::GatewayError::Upstream)
+    };
+    Ok((key, engine_policy, state))
 }
 
 /// Fetches what a cache fill of this request would store, without storing it (sampled

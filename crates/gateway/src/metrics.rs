@@ -391,7 +391,8 @@ impl Metrics {
             .inc_by(tags as u64);
     }
 
-    /// Counts a prefetch outcome (`queued`, `fetched`, `failed`, `dropped`).
+    /// Counts a prefetch outcome (`queued`, `fetched`, `failed`, `dropped`; `unread`: a
+    /// listing not followed, its client not reading what its listings named lately).
     pub fn prefetch(&self, upstream: &Arc<String>, outcome: &'static str) {
         let labels = OutcomeLabels {
             upstream: UpstreamName(Arc::clone(upstream)),

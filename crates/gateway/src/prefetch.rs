@@ -21,6 +21,17 @@
 //! costs nothing) on the upstream's background budget, which yields to clients. At most
 //! [`MAX_TASKS`] prefetch tasks run at once per process; a listing beyond that is not prefetched
 //! (and counted as `dropped`).
+//!
+//! **Only what is read.** A prefetch only pays when the client then reads the very entries it
+//! filled: Jellyfin for Kodi lists a series' seasons and then pages through the whole series'
+//! episodes, never one season's, so each season's episodes prefetched after its seasons
+//! listing cost the server a request nobody reads. Each upstream's [`Ledger`] watches the
+//! entries it filled: a client reading one of a listing's targets says the prefetch was read;
+//! the same user reading a target's path under another key (other parameters) while none of
+//! the listing's targets was read says it was not. Per trigger and client name, once the
+//! listings prefetched lately ([`VERDICTS`]) have all gone unread, that client's listings are
+//! no longer followed, except one in [`PROBE_EVERY`] (its first target only), so a changed
+//! habit is seen again.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -88,6 +99,8 @@ fn memo_put(body: &Bytes, trigger: Trigger, max: usize, targets: Arc<[String]>) 
 
 pub use crate::dialect::Trigger;
 
+pub use crate::upstream::{Ledger, PROBE_EVERY, VERDICTS};
+
 /// Whether a GET of `path` on a `profile` server is a prefetch trigger.
 pub fn trigger(profile: Profile, path: &str) -> Option<Trigger> {
     crate::dialect::of(profile).prefetch_trigger(path)
@@ -130,12 +143,14 @@ impl Drop for Slot {
     }
 }
 
-/// Called by the proxy after it answered a cached GET of `path?query` for `user`: if the path is
-/// a trigger, prefetches the follow-ups in the background. Returns at once either way.
+/// Called by the proxy after it answered a cached GET of `path?query` for `user` of `client`:
+/// if the path is a trigger this client's listings of which are followed, prefetches the
+/// follow-ups in the background. Returns at once either way.
 pub fn after_listing(
     gateway: &Gateway,
     upstream: &Arc<Upstream>,
     user: &Arc<UserRecord>,
+    client: &Arc<str>,
     path: &str,
     query: Option<&str>,
     body: &Bytes,
@@ -153,6 +168,10 @@ pub fn after_listing(
         // This very body was parsed before and names nothing to prefetch (an album's tracks).
         return;
     }
+    let Some((listing, probe)) = upstream.prefetched.follow(trigger, client) else {
+        gateway.metrics().prefetch(&upstream.metrics_name, "unread");
+        return;
+    };
     let metrics = gateway.metrics().clone();
     let label = Arc::new(upstream.name.to_string());
     let Some(slot) = Slot::take() else {
@@ -187,7 +206,16 @@ pub fn after_listing(
                 targets
             }
         };
-        for target in targets.iter() {
+        let targets = if probe {
+            &targets[..targets.len().min(1)]
+        } else {
+            &targets[..]
+        };
+        for target in targets {
+            if let Some(key) = crate::fetch::background_key(&gateway, &upstream, &user, target) {
+                let path = target.split('?').next().unwrap_or(target);
+                upstream.prefetched.watch(listing, key, path, user.hash);
+            }
             metrics.prefetch(&label, "queued");
             match gateway.fetch_as(&upstream.name, &user, target).await {
                 Ok(_) => metrics.prefetch(&label, "fetched"),
@@ -203,6 +231,8 @@ pub fn after_listing(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::UserHash;
+    use cachearr_engine::Key;
 
     #[test]
     fn follow_ups_are_remembered_by_the_very_body_not_its_content() {
@@ -215,6 +245,57 @@ mod tests {
         assert_eq!(memo_get(&twin, Trigger::Seasons, 3), None);
         assert_eq!(memo_get(&body, Trigger::ContinueWatching, 3), None);
         assert_eq!(memo_get(&body, Trigger::Seasons, 4), None);
+    }
+
+    #[test]
+    fn a_clients_listings_are_followed_while_their_targets_are_read() {
+        let ledger = Ledger::default();
+        let (kodi, seerr): (Arc<str>, Arc<str>) = (Arc::from("Kodi"), Arc::from("Seerr"));
+        let user = UserHash(7);
+        let target = |n: u32| Key::new(format!("jf/shows/s{n}/episodes?seasonid=x"));
+        let other = |n: u32| Key::new(format!("jf/shows/s{n}/episodes?limit=1"));
+        // A client that pages through the whole series instead: each listing's targets are
+        // passed by (the same path, another key), and after `VERDICTS` of them its listings
+        // are no longer followed.
+        for n in 0..u32::try_from(VERDICTS).unwrap() {
+            let (listing, probe) = ledger.follow(Trigger::Seasons, &kodi).expect("followed");
+            assert!(!probe);
+            ledger.watch(listing, target(n), &format!("/Shows/s{n}/Episodes"), user);
+            // Another user's read of the path says nothing of this one's client.
+            ledger.note_read(UserHash(8), &format!("/Shows/s{n}/Episodes"), &other(n));
+            ledger.note_read(user, &format!("/shows/S{n}/episodes"), &other(n));
+        }
+        let followed = (0..PROBE_EVERY)
+            .filter(|_| ledger.follow(Trigger::Seasons, &kodi).is_some())
+            .count();
+        assert_eq!(followed, 1, "one probe in PROBE_EVERY listings");
+        // Another client, and another trigger of the same client, are judged apart.
+        assert!(ledger.follow(Trigger::ContinueWatching, &kodi).is_some());
+        // A client that reads the targets keeps being followed.
+        for n in 10..20 {
+            let (listing, _) = ledger.follow(Trigger::Seasons, &seerr).expect("followed");
+            ledger.watch(listing, target(n), &format!("/Shows/s{n}/Episodes"), user);
+            ledger.watch(
+                listing,
+                target(n + 100),
+                &format!("/Shows/s{n}/Episodes"),
+                user,
+            );
+            ledger.note_read(user, &format!("/Shows/s{n}/Episodes"), &target(n + 100));
+            // Judged once: the listing's other target is no longer watched.
+            ledger.note_read(user, &format!("/Shows/s{n}/Episodes"), &other(n));
+        }
+        assert!(ledger.follow(Trigger::Seasons, &seerr).is_some());
+        // Once the probe is read, the client is followed again.
+        let probe = loop {
+            if let Some((listing, probe)) = ledger.follow(Trigger::Seasons, &kodi) {
+                assert!(probe);
+                break listing;
+            }
+        };
+        ledger.watch(probe, target(50), "/Shows/s50/Episodes", user);
+        ledger.note_read(user, "/Shows/s50/Episodes", &target(50));
+        assert!(ledger.follow(Trigger::Seasons, &kodi).is_some());
     }
 
     #[test]

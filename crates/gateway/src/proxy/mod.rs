@@ -487,6 +487,8 @@ async fn serve_reading(
     let (parts, _body) = req.into_parts();
     let (uri, client_headers) = (&parts.uri, &parts.headers);
     let (gzip, copy) = (reading.gzip, reading.copy);
+    // Whether this reads (or passes by) an entry a prefetch filled.
+    up.prefetched.note_read(user.hash, uri.path(), &key);
     if let Some(print) = remember {
         conn.recent.remember(
             &conn.last_print,
@@ -604,6 +606,7 @@ async fn serve_reading(
                     gw,
                     up,
                     &user,
+                    client,
                     path,
                     query,
                     &lookup.entry.value.body,

@@ -10,7 +10,8 @@
 //!
 //! This file holds [`Upstream`] (the pooled client, owner requests, sending with retries) and
 //! the typed failures ([`UpstreamError`], [`BadTarget`], [`UpstreamSetupError`]); `guard` holds
-//! the [`Guard`] and its breaker.
+//! the [`Guard`] and its breaker; `prefetched` the [`Ledger`] of whether its prefetched
+//! entries are read.
 
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
@@ -32,9 +33,11 @@ use crate::policy::{Profile, RouteTable};
 mod fair;
 mod flights;
 mod guard;
+mod prefetched;
 pub use fair::Asker;
 pub use flights::{FlightGuard, Flights, Joined, wait as wait_for_flight};
 pub use guard::{BreakerState, Guard, GuardCounters, GuardPermit, GuardSnapshot};
+pub use prefetched::{Ledger, PROBE_EVERY, VERDICTS};
 
 /// A boxed error for streamed bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -180,6 +183,8 @@ pub struct Upstream {
     /// Fills under way that the engine does not make itself (the standard-following
     /// profile's), so concurrent misses of one key make one upstream request.
     pub flights: Flights,
+    /// Whether the entries prefetched after its listings are read.
+    pub prefetched: Ledger,
     /// Last playback state per (user, item) from `/:/timeline` heartbeats.
     heartbeats: Mutex<std::collections::HashMap<(crate::keys::UserHash, String), String>>,
     client: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
@@ -271,6 +276,7 @@ impl Upstream {
             routes,
             users: crate::users::Users::default(),
             flights: Flights::default(),
+            prefetched: Ledger::default(),
             heartbeats: Mutex::new(std::collections::HashMap::new()),
             client,
             origin,
