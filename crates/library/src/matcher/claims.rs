@@ -47,7 +47,13 @@ pub(super) fn same_release(ours: &str, theirs: &str) -> bool {
                     && word.chars().all(|c| c.is_ascii_digit())
                     && (*at + 1 == words.len() || *at > 0))
             })
-            .map(|(_, word)| (*word).to_string())
+            // A Roman numeral is the number it reads ("Led Zeppelin IV" and "Led Zeppelin 4").
+            .map(|(_, word)| match *word {
+                "ii" => "2".to_string(),
+                "iii" => "3".to_string(),
+                "iv" => "4".to_string(),
+                _ => (*word).to_string(),
+            })
             .collect();
         // A digit glued to the last word, as a superscript reads ("Tillerman²" is
         // "tillerman2"): the second of the name.

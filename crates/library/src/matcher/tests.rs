@@ -1815,6 +1815,43 @@ fn a_title_with_a_number_added_is_another_song() {
 }
 
 #[test]
+fn an_albums_number_in_roman_numerals_is_the_same_release_in_digits() {
+    let index = LibraryIndex::build(&[track(
+        "fourth",
+        "Gorsefield",
+        "Saltmarsh Hours",
+        "Brineworks IV",
+        301,
+    )])
+    .unwrap();
+    for album in [
+        "Brineworks 4",
+        "Brineworks Four",
+        "Brineworks IV (Remaster)",
+    ] {
+        let outcome = run(
+            &index,
+            TrackQuery {
+                album: Some(album.to_string()),
+                ..TrackQuery::new("Gorsefield", "Saltmarsh Hours")
+            },
+        );
+        assert_eq!(outcome.band, Band::Accept, "{album}: {outcome:?}");
+    }
+    // Another number is another release: what the query says of it is not carried.
+    for album in ["Brineworks 3", "Brineworks II"] {
+        let outcome = run(
+            &index,
+            TrackQuery {
+                album: Some(album.to_string()),
+                ..TrackQuery::new("Gorsefield", "Saltmarsh Hours")
+            },
+        );
+        assert_ne!(outcome.band, Band::Accept, "{album}: {outcome:?}");
+    }
+}
+
+#[test]
 fn a_mix_the_library_does_not_hold_offers_the_recording_it_was_mixed_from() {
     let index = LibraryIndex::build(&[track(
         "parade",
