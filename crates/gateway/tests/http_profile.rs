@@ -774,3 +774,50 @@ async fn the_warm_list_fills_shared_entries_before_anyone_asks() {
         .unwrap();
     assert_eq!(s.seen.count("/fresh"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_is_cut_from_a_stored_complete_response() {
+    let s = setup(routes).await;
+    // Nothing stored: the origin answers the range (this origin sends the whole body).
+    let passed = s.get("/dated", &[("range", "bytes=1-2")]).await;
+    assert_eq!(passed.status(), 200);
+    assert_eq!(s.seen.count("/dated"), 1);
+    assert_eq!(s.get("/dated", &[]).await.text().await.unwrap(), "dated");
+    assert_eq!(s.seen.count("/dated"), 2);
+    s.advance(5);
+    for (range, part, content_range) in [
+        ("bytes=1-2", "at", "bytes 1-2/5"),
+        ("bytes=3-", "ed", "bytes 3-4/5"),
+        ("bytes=-1", "d", "bytes 4-4/5"),
+        ("bytes=0-99", "dated", "bytes 0-4/5"),
+    ] {
+        let cut = s.get("/dated", &[("range", range)]).await;
+        assert_eq!(cut.status(), 206, "{range}");
+        assert_eq!(header(&cut, "content-range"), content_range);
+        assert_eq!(header(&cut, "age"), "5");
+        assert!(header(&cut, "cache-status").starts_with("cachearr; hit"));
+        assert_eq!(cut.text().await.unwrap(), part);
+    }
+    let none = s.get("/dated", &[("range", "bytes=9-")]).await;
+    assert_eq!(none.status(), 416);
+    assert_eq!(header(&none, "content-range"), "bytes */5");
+    assert_eq!(
+        s.seen.count("/dated"),
+        2,
+        "every part above came from the store"
+    );
+    // Several ranges, an If-Range that does not match, a client's own conditional: the origin.
+    let date = "Mon, 01 Jan 2024 00:00:00 GMT";
+    for headers in [
+        vec![("range", "bytes=0-0,2-3")],
+        vec![("range", "bytes=0-1"), ("if-range", "\"other\"")],
+        vec![("range", "bytes=0-1"), ("if-modified-since", date)],
+    ] {
+        s.get("/dated", &headers).await;
+    }
+    assert_eq!(s.seen.count("/dated"), 5);
+    // Stale: not cut from the store.
+    s.advance(60);
+    s.get("/dated", &[("range", "bytes=0-1")]).await;
+    assert_eq!(s.seen.count("/dated"), 6);
+}

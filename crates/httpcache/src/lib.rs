@@ -31,6 +31,8 @@
 //! - [`invalidate`] — what an unsafe method invalidates (§4.4): the target URI and the
 //!   same-origin `Location` and `Content-Location`.
 //! - [`cache_status`] — the `Cache-Status` field value (RFC 9211).
+//! - [`range`] — a `Range` request answered from a stored complete response (RFC 9110 §14):
+//!   the one byte range it asks, and whether `If-Range` allows a part.
 //!
 //! The cache's role is a parameter ([`Role`]): a shared cache (s-maxage, `private`,
 //! `Authorization`) or one user's cache, which is what a per-credential scope of the gateway
@@ -45,6 +47,7 @@ pub mod directives;
 pub mod fields;
 pub mod freshness;
 pub mod invalidate;
+pub mod range;
 pub mod storable;
 pub mod validate;
 pub mod vary;

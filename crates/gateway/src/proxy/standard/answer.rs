@@ -1,8 +1,10 @@
-//! Answers made from a stored response, and this cache's `Cache-Status` member.
+//! Answers made from a stored response (whole, or the part a `Range` asks), and this cache's
+//! `Cache-Status` member.
 
 use bytes::Bytes;
 use cachearr_httpcache::cache_status::{CacheStatus, Fwd, append};
 use cachearr_httpcache::fields;
+use cachearr_httpcache::range::Part;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::{Either, Full};
@@ -69,6 +71,53 @@ pub(super) fn stored(
     *resp.status_mut() = status;
     *resp.headers_mut() = headers;
     resp
+}
+
+/// Answers a `Range` request from a stored complete response: `206` with the part and its
+/// `Content-Range`, or `416` with the length when no byte was asked that exists (RFC 9110
+/// §14.4, §15.5.17); `None` for a range not read with certainty.
+pub(super) fn stored_part(found: &Found, part: Part, now: u64) -> Option<Response<ProxyBody>> {
+    let value = &found.entry.value;
+    let len = value.body.len();
+    let (status, body, content_range) = match part {
+        Part::Bytes { first, last } => {
+            let (first, last) = (usize::try_from(first).ok()?, usize::try_from(last).ok()?);
+            let body = value.body.get(first..=last)?;
+            (
+                StatusCode::PARTIAL_CONTENT,
+                value.body.slice_ref(body),
+                format!("bytes {first}-{last}/{len}"),
+            )
+        }
+        Part::Unsatisfiable => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            Bytes::new(),
+            format!("bytes */{len}"),
+        ),
+        Part::Other => return None,
+    };
+    let mut headers = found.headers.clone();
+    for name in found.stored.unvalidated_omits() {
+        headers.remove(name);
+    }
+    headers.remove(header::CONTENT_LENGTH);
+    if status == StatusCode::RANGE_NOT_SATISFIABLE {
+        // The stored representation's own fields do not describe an empty error answer.
+        for name in [header::CONTENT_TYPE, header::CONTENT_ENCODING, header::ETAG] {
+            headers.remove(name);
+        }
+    }
+    headers.insert(header::AGE, HeaderValue::from(found.stored.age_secs(now)));
+    headers.insert(
+        header::CONTENT_RANGE,
+        HeaderValue::from_str(&content_range).ok()?,
+    );
+    let ttl = found.stored.ttl_secs(now);
+    set_cache_status(&mut headers, &CacheStatus::hit(NAME).ttl(ttl));
+    let mut resp = Response::new(Either::Left(Full::new(body)));
+    *resp.status_mut() = status;
+    *resp.headers_mut() = headers;
+    Some(resp)
 }
 
 /// Whether the client's own conditional says it holds the stored response already (RFC 9111

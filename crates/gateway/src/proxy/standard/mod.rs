@@ -16,7 +16,8 @@
 //! 2. **decide** — pass-through, a write, a GraphQL query or a read ([`serve`]);
 //! 3. **look up** — the stored response of the scope and variant ([`entries::look_up`]);
 //! 4. **reuse** — fresh, stale allowed, stale while revalidating (answered, refreshed in the
-//!    background), or validate first ([`read`]);
+//!    background), or validate first ([`read`]); a `Range` request is cut from a stored
+//!    complete response that may answer as it is ([`part_of_stored`]), else passed through;
 //! 5. **fill** — one request upstream per key at a time, the others waiting for it
 //!    ([`exchange::fill`]);
 //! 6. **account** — the engine's statistics and `/metrics` ([`account`]).
@@ -38,7 +39,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use cachearr_engine::Noted;
 use cachearr_httpcache::cache_status::Fwd;
-use cachearr_httpcache::{Options, RequestDirectives, Reuse};
+use cachearr_httpcache::{Options, RequestDirectives, Reuse, range};
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
@@ -236,26 +237,33 @@ async fn decide(
             Outcome::Passed,
         );
     }
-    // A part of a response: the origin knows its bytes (nothing partial is stored).
-    if req.headers().contains_key(header::RANGE) {
-        let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("range")).await;
-        return (resp, Outcome::Passed);
-    }
     let target = key_target(req.uri(), settings);
-    let (parts, body) = req.into_parts();
-    let mut ask = Ask {
+    let ask_for = |uri: &http::Uri, headers: &HeaderMap| Ask {
         gw: gw.clone(),
         up: up.clone(),
         route: route.clone(),
         peer,
         method: Method::GET,
-        uri: parts.uri.clone(),
-        headers: parts.headers.clone(),
+        uri: uri.clone(),
+        headers: headers.clone(),
         body: Bytes::new(),
         user,
         resource: format!("GET {target}"),
         lifetime: route.fresh,
     };
+    // A part of a response: cut from a stored complete one that may answer as it is, else
+    // the origin's (nothing partial is stored).
+    if req.headers().contains_key(header::RANGE) {
+        if req.method() == Method::GET
+            && let Some(answered) = part_of_stored(&ask_for(req.uri(), req.headers())).await
+        {
+            return answered;
+        }
+        let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("range")).await;
+        return (resp, Outcome::Passed);
+    }
+    let (parts, body) = req.into_parts();
+    let mut ask = ask_for(&parts.uri, &parts.headers);
     if graphql_post {
         let bytes = match Limited::new(body, MAX_GRAPHQL_BODY).collect().await {
             Ok(b) => b.to_bytes(),
@@ -329,6 +337,37 @@ async fn read(ask: Ask, head: bool) -> (Response<ProxyBody>, Outcome) {
             exchange::fill(&ask, head, fwd, Some(found)).await
         }
     }
+}
+
+/// A `Range` request answered from a stored complete (`200`) response that may answer it as
+/// it is (fresh, or stale as the request allows), when `If-Range` allows a part and the
+/// client's own conditionals do not make it a `304` question: `206` with the bytes asked, or
+/// `416` when none of them exists. `None` leaves the request to the origin.
+async fn part_of_stored(ask: &Ask) -> Option<(Response<ProxyBody>, Outcome)> {
+    if ask.headers.contains_key(header::IF_NONE_MATCH)
+        || ask.headers.contains_key(header::IF_MODIFIED_SINCE)
+    {
+        return None;
+    }
+    let now = ask.gw.clock().now_ms();
+    let found = entries::look_up(ask).await?;
+    if found.entry.value.status != 200
+        || !matches!(
+            found.reuse(ask, &ask.directives(), now),
+            Reuse::Fresh | Reuse::StaleAccepted
+        )
+        || !range::if_range_allows(&ask.headers, &found.headers)
+    {
+        return None;
+    }
+    let len = found.entry.value.body.len() as u64;
+    let part = range::part(&ask.headers, len);
+    let outcome = if found.stored.is_fresh(now) {
+        Outcome::Hit
+    } else {
+        Outcome::Stale
+    };
+    Some((answer::stored_part(&found, part, now)?, outcome))
 }
 
 /// A miss: the first request for a key fills it; the ones that come meanwhile wait for that
