@@ -92,6 +92,29 @@ const ACTS: &[&[&str]] = &[
     &["LE SSERAFIM", "르세라핌"],
     &["Taeyeon", "태연"],
     &["Baek Yerin", "Yerin Baek", "백예린"],
+    &["SHINee", "샤이니"],
+    &["2NE1", "투애니원"],
+    &["ITZY", "있지"],
+    &["aespa", "에스파"],
+    &["IVE", "아이브"],
+    &["TOMORROW X TOGETHER", "TXT", "투모로우바이투게더"],
+    &["ATEEZ", "에이티즈"],
+    &["Apink", "에이핑크"],
+    &["SISTAR", "씨스타"],
+    &["Zico", "지코"],
+    &["Heize", "헤이즈"],
+    &["Sunmi", "선미"],
+    &["HyunA", "현아"],
+    &["Chungha", "CHUNG HA", "청하"],
+    &["Lee Hi", "이하이"],
+    &["Zion.T", "자이언티"],
+    &["Hyukoh", "혁오"],
+    &["10cm", "십센치"],
+    &["Lim Young-woong", "임영웅"],
+    &["Lee Moon-sae", "이문세"],
+    &["Jisoo", "지수"],
+    &["Jung Kook", "Jungkook", "정국"],
+    &["j-hope", "제이홉"],
     // Chinese-language acts by their Chinese and their Latin name.
     &["Jay Chou", "周杰倫", "周杰伦", "Zhou Jielun"],
     &[
@@ -115,6 +138,26 @@ const ACTS: &[&[&str]] = &[
     &["Stefanie Sun", "孫燕姿", "孙燕姿"],
     &["David Tao", "陶喆"],
     &["Sandy Lam", "林憶蓮", "林忆莲"],
+    &["Hebe Tien", "田馥甄"],
+    &["Tanya Chua", "蔡健雅"],
+    &["A-Lin", "黃麗玲", "黄丽玲"],
+    &["Jam Hsiao", "蕭敬騰", "萧敬腾"],
+    &["Khalil Fong", "方大同"],
+    &["Joker Xue", "薛之謙", "薛之谦"],
+    &["Jackson Wang", "王嘉爾", "王嘉尔"],
+    &["Lay Zhang", "張藝興", "张艺兴"],
+    &["Coco Lee", "李玟"],
+    &["Sam Hui", "許冠傑", "许冠杰"],
+    &["Jonathan Lee", "李宗盛"],
+    &["Wakin Chau", "Emil Chau", "周華健", "周华健"],
+    &["Leon Lai", "黎明"],
+    &["Aaron Kwok", "郭富城"],
+    &["Priscilla Chan", "陳慧嫻", "陈慧娴"],
+    &["Sally Yeh", "葉蒨文", "叶蒨文"],
+    &["Hins Cheung", "張敬軒", "张敬轩"],
+    &["Joey Yung", "容祖兒", "容祖儿"],
+    &["Kay Tse", "謝安琪", "谢安琪"],
+    &["Eric Chou", "周興哲", "周兴哲"],
     // Japanese acts written in kana or in Latin letters otherwise than by their reading.
     &["Southern All Stars", "サザンオールスターズ"],
     &[
@@ -125,6 +168,20 @@ const ACTS: &[&[&str]] = &[
     ],
     &["Spitz", "スピッツ"],
     &["Kenshi Yonezu", "米津玄師"],
+    &["Sheena Ringo", "Ringo Sheena", "椎名林檎"],
+    &["Yumi Matsutoya", "Yuming", "松任谷由実", "ユーミン"],
+    &["Namie Amuro", "安室奈美恵"],
+    &["Taeko Onuki", "Taeko Ohnuki", "大貫妙子"],
+    &[
+        "Yellow Magic Orchestra",
+        "YMO",
+        "イエロー・マジック・オーケストラ",
+    ],
+    &["Kyary Pamyu Pamyu", "きゃりーぱみゅぱみゅ"],
+    &["Mr.Children", "ミスターチルドレン", "ミスチル"],
+    &["SMAP", "スマップ"],
+    &["Dreams Come True", "ドリームズ・カム・トゥルー", "ドリカム"],
+    &["Yosui Inoue", "井上陽水"],
     // Russian acts whose Latin name is a translation or another spelling.
     &["Splean", "Сплин"],
     &["Aquarium", "Аквариум"],
@@ -132,6 +189,8 @@ const ACTS: &[&[&str]] = &[
     &["t.A.T.u.", "Тату", "Tatu"],
     &["Alla Pugacheva", "Алла Пугачёва"],
     &["Grazhdanskaya Oborona", "Гражданская оборона", "GrOb"],
+    &["Boombox", "Бумбокс"],
+    &["Jamala", "Джамала"],
     // Arabic, Hebrew and Hindi names by their usual Latin spelling.
     &["Fairuz", "Fairouz", "فيروز"],
     &["Umm Kulthum", "Oum Kalthoum", "Om Kalsoum", "أم كلثوم"],
@@ -140,6 +199,30 @@ const ACTS: &[&[&str]] = &[
     &["Ofra Haza", "עפרה חזה"],
     &["Lata Mangeshkar", "लता मंगेशकर"],
     &["A. R. Rahman", "ए. आर. रहमान", "A.R. Rahman"],
+    &["Nancy Ajram", "نانسي عجرم"],
+    &["Kadim Al Sahir", "Kazem El Saher", "كاظم الساهر"],
+    &["Cheb Khaled", "الشاب خالد"],
+    &["Elissa", "إليسا"],
+    &["Mohammed Abdu", "محمد عبده"],
+    &["Warda", "Warda Al-Jazairia", "وردة"],
+    &["Idan Raichel", "עידן רייכל"],
+    &["Kishore Kumar", "किशोर कुमार"],
+    &["Mohammed Rafi", "Mohammad Rafi", "मोहम्मद रफ़ी"],
+    &["Asha Bhosle", "आशा भोंसले"],
+    &["Arijit Singh", "अरिजीत सिंह"],
+    &["Shreya Ghoshal", "श्रेया घोषाल"],
+    &["Sonu Nigam", "सोनू निगम"],
+    &["Badshah", "बादशाह"],
+    // Greek and Thai names by their usual Latin spelling.
+    &["Vangelis", "Βαγγέλης"],
+    &["Bodyslam", "บอดี้สแลม"],
+    &["Carabao", "คาราบาว"],
+    &[
+        "Thongchai McIntyre",
+        "Bird Thongchai",
+        "ธงไชย แมคอินไตย์",
+        "เบิร์ด ธงไชย",
+    ],
 ];
 
 struct Table {
@@ -216,6 +299,10 @@ mod tests {
         assert!(same_act(&n("Ye"), &n("Kanye West")));
         assert!(same_act(&n("방탄소년단"), &n("BTS")));
         assert!(same_act(&n("邓丽君"), &n("Teresa Teng")));
+        assert!(same_act(&n("田馥甄"), &n("Hebe Tien")));
+        assert!(same_act(&n("Sheena Ringo"), &n("椎名林檎")));
+        assert!(same_act(&n("Βαγγέλης"), &n("Vangelis")));
+        assert!(same_act(&n("अरिजीत सिंह"), &n("Arijit Singh")));
         assert!(!same_act(&n("Ye"), &n("Ye")));
         assert!(!same_act(&n("Ye"), &n("Lady A")));
         assert!(!same_act(&n("Velvet Harbor"), &n("푸른고래")));
