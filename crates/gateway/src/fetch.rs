@@ -374,7 +374,8 @@ pub(crate) async fn fetch_for_cache(
             format!("upstream {} answered {}", up.name, status.as_u16()),
         ));
     }
-    Users::record_verdict(&state.user, status, state.authenticates, now);
+    let owner_only = crate::dialect::of(up.profile).owner_only(state.uri.path());
+    Users::record_verdict(&state.user, status, state.authenticates, owner_only, now);
     let per_session = resp.headers().contains_key(header::SET_COOKIE)
         || resp
             .headers()

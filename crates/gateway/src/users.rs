@@ -310,14 +310,23 @@ impl Users {
     /// authenticates is an acceptance. A 403 says nothing of the token: both servers answer it
     /// for a resource the token may not see (another user's items, an admin route), while an
     /// unknown, revoked or expired token gets a 401 from Plex and Jellyfin alike.
+    ///
+    /// `owner_only`: the route is one the server answers only for its owner, with a 401 to
+    /// every other valid token (Plex's settings). A 401 there says nothing of the token
+    /// either: read as a refusal, a shared user's settings read (Kometa reads them first)
+    /// would send every cached read of theirs to the server until the next acceptance. A
+    /// revoked token is still refused on its next request anywhere else.
     pub fn record_verdict(
         user: &UserRecord,
         status: http::StatusCode,
         authenticates: bool,
+        owner_only: bool,
         now_ms: u64,
     ) {
         if status == http::StatusCode::UNAUTHORIZED {
-            Users::refused(user);
+            if !owner_only {
+                Users::refused(user);
+            }
         } else if status.is_success() && authenticates {
             Users::accepted(user, now_ms);
         }
@@ -475,6 +484,21 @@ impl RefusalMarks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_401_on_an_owner_only_route_says_nothing_of_the_token() {
+        let users = Users::default();
+        let user = users.touch("plex", UserHash(7), "shared-token", 1);
+        Users::record_verdict(&user, http::StatusCode::OK, true, false, 5);
+        // A shared user reading the server's settings: refused as not the owner.
+        Users::record_verdict(&user, http::StatusCode::UNAUTHORIZED, true, true, 6);
+        assert!(!user.is_refused());
+        assert!(Users::trusted(&user, 6, 10));
+        // The same status anywhere else is a refused token.
+        Users::record_verdict(&user, http::StatusCode::UNAUTHORIZED, true, false, 7);
+        assert!(user.is_refused());
+        assert!(!Users::trusted(&user, 7, 10));
+    }
 
     #[test]
     fn a_refusal_outlives_a_restart_and_an_acceptance_clears_it() {

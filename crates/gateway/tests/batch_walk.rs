@@ -258,3 +258,49 @@ async fn a_page_only_client_causes_no_extra_server_requests() {
         0
     );
 }
+
+/// The server's settings and a section's are the owner's: Plex answers anyone else's token
+/// there with a 401, as it answers an unknown one. Such a 401 must not be read as a refused
+/// token: Kometa reads them first and then walks each library, and a token taken as refused
+/// would send the walk's page past the cache, unremembered, so nothing of it is batched.
+#[tokio::test]
+async fn a_shared_users_refused_settings_read_leaves_their_walk_cached_and_batched() {
+    let gw = start().await;
+    let shared = {
+        let state = gw.sim.sim.state();
+        state
+            .users()
+            .iter()
+            .find(|u| !u.is_owner && u.sections.is_none() && !u.home)
+            .map(|u| u.plex_token.clone())
+            .unwrap()
+    };
+    // Their token is known good (the sections list), then the settings are refused.
+    let (status, _, _) = gw
+        .fetch(&gw.proxy, "/library/sections", &shared, false)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = gw.fetch(&gw.proxy, "/:/prefs", &shared, false).await;
+    assert_eq!(status, 401);
+    let prefs = format!("/library/sections/{}/prefs", gw.movies());
+    let (status, _, _) = gw.fetch(&gw.proxy, &prefs, &shared, false).await;
+    assert_eq!(status, 401);
+    let (metadata, listing) = (gw.requests(METADATA), gw.requests(LISTING));
+    let ids = gw.page(0, &shared, false).await;
+    let got = gw.items(&ids, &shared, false).await;
+    assert_eq!(gw.requests(LISTING) - listing, 1);
+    assert_eq!(
+        gw.requests(METADATA) - metadata,
+        3,
+        "two singles and one batch"
+    );
+    assert!(got[2..].iter().all(|(x, _)| x == "HIT"));
+    gw.assert_servers_answers(&ids, &got, &shared, false).await;
+    // The page was cached for them, not passed by.
+    let path = format!(
+        "/library/sections/{}/all?X-Plex-Container-Start=0&X-Plex-Container-Size={PAGE}",
+        gw.movies()
+    );
+    let (_, x_cache, _) = gw.fetch(&gw.proxy, &path, &shared, false).await;
+    assert_eq!(x_cache, "HIT");
+}

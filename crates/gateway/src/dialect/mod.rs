@@ -72,6 +72,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// route proves a token.
     fn authenticates(&self, class: Class) -> bool;
 
+    /// Whether the server answers a GET of `path` only for its owner, refusing every other
+    /// valid token with a 401 (so that such a 401 says nothing of the token: see
+    /// [`crate::users::Users::record_verdict`]).
+    fn owner_only(&self, _path: &str) -> bool {
+        false
+    }
+
     /// The server's built-in routes, which [`crate::policy::RouteTable`] compiles with the
     /// upstream's overrides.
     fn routes(&self) -> &'static DefaultRoutes;

@@ -56,6 +56,7 @@ pub(super) async fn pass_through(
     let now = gw.clock().now_ms();
     let user = token_of(up.profile, req.headers(), req.uri().query())
         .map(|t| up.users.touch(&up.name, gw.secret().user_of(&t), &t, now));
+    let owner_only = crate::dialect::of(up.profile).owner_only(req.uri().path());
     let (path_and_query, uri) = match upstream_target(up, req.uri()) {
         Ok(target) => target,
         Err(refused) => return *refused,
@@ -137,7 +138,7 @@ pub(super) async fn pass_through(
     };
     let status = resp.status();
     if let Some(u) = &user {
-        Users::record_verdict(u, status, why.authenticates(), now);
+        Users::record_verdict(u, status, why.authenticates(), owner_only, now);
     }
     if let Bypass::Write {
         tags,

@@ -92,6 +92,17 @@ impl Dialect for Plex {
         !matches!(class, Class::Identity | Class::Pass)
     }
 
+    /// The server's settings (`/:/prefs`) and a section's (`/library/sections/{id}/prefs`):
+    /// Plex answers a shared or managed user's token there with a 401, as it answers an
+    /// unknown one.
+    fn owner_only(&self, path: &str) -> bool {
+        path == "/:/prefs"
+            || path
+                .strip_prefix("/library/sections/")
+                .and_then(|rest| rest.strip_suffix("/prefs"))
+                .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+    }
+
     fn key_rules(&self) -> &'static KeyRules {
         &KEY_RULES
     }
