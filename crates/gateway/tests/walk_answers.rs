@@ -191,6 +191,48 @@ async fn a_season_walk_reaches_the_server_only_to_prove_its_frame() {
     );
 }
 
+/// A shared user who sees every library walks one show section's seasons: the copy answers
+/// them after the proofs, and proving that user sees the section whole costs the counts of
+/// that section only (the owner's and theirs), not those of every library they may open —
+/// which cost a tool listing one library tens of requests for nothing.
+#[tokio::test]
+async fn a_shared_users_walk_proves_only_its_own_section_whole() {
+    let r = start().await;
+    let shared = {
+        let state = r.sim.sim.state();
+        state
+            .users()
+            .iter()
+            .find(|u| !u.is_owner && u.sections.is_none() && !u.home)
+            .map(|u| u.plex_token.clone())
+            .unwrap()
+    };
+    let seasons = keys(&r, "/library/sections/3/all?type=3").await;
+    assert!(seasons.len() >= 8, "{}", seasons.len());
+    let (children, listings) = (requests_on(&r, "children"), requests_on(&r, "/all"));
+    for season in &seasons {
+        let path = format!("/library/metadata/{season}/children");
+        let (status, via) = get(&r, &r.proxy, &path, &shared, true).await;
+        assert_eq!(status, 200);
+        let (_, direct) = get(&r, &r.sim.base_url, &path, &shared, true).await;
+        sim_gateway::assert_same_answer(&via, &direct, &path);
+    }
+    // The direct reads above are children requests too: one per season.
+    let to_server = requests_on(&r, "children") - children - seasons.len() as u64;
+    assert!(
+        to_server <= 4,
+        "{to_server} of {} season listings reached the server",
+        seasons.len()
+    );
+    // The owner's count and the user's of the section's episodes, and the user's play state
+    // in it; each other library would add two counts per kind it holds.
+    let counts = requests_on(&r, "/all") - listings;
+    assert!(
+        counts <= 3,
+        "{counts} listing requests to prove one show section whole"
+    );
+}
+
 /// An episode edited through the gateway: until the keeper has read it again (none runs
 /// here), its season's children are the server's, not the copy's — the copy may be behind.
 #[tokio::test]

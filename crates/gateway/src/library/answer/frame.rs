@@ -389,6 +389,24 @@ impl Frames {
         }
     }
 
+    /// A load of `shape` goes to the server to be learnt from (a user's miss the copy does
+    /// not answer yet): counted as on its way, so that the misses right after it wait for its
+    /// proof ([`Frames::proven_or_wait`]) instead of each going to the server too.
+    pub(crate) fn on_its_way(&self, shape: &Shape) {
+        if matches!(self.lock().get(shape), Some(Learned::Refused)) || self.proven(shape).is_some()
+        {
+            return;
+        }
+        let now = Instant::now();
+        let mut learners = self.learners.lock().unwrap_or_else(|e| e.into_inner());
+        if learners.len() >= SHAPES_MAX && !learners.contains_key(shape) {
+            learners.clear();
+        }
+        let on_their_way = learners.entry(shape.clone()).or_default();
+        on_their_way.retain(|t| now.duration_since(*t) < LEARNER_TTL);
+        on_their_way.push(now);
+    }
+
     /// A server answer of `shape` came back to be learnt from: one fewer on its way.
     fn learner_back(&self, shape: &Shape) {
         let mut learners = self.learners.lock().unwrap_or_else(|e| e.into_inner());

@@ -122,7 +122,13 @@ pub(crate) async fn try_answer<B>(
     }
     let sections = user_sections(gw, up, &user).await?;
     let folded = titles::folded(&index).await?;
-    let whole = whole_sections(gw, up, &user, &sections, |id, kind| folded.count(id, kind)).await;
+    // Only the sections the answer spans are proven whole: each costs the server two counts
+    // per kind the first time.
+    let spanned = match route.section() {
+        Some(id) => only(&sections, id),
+        None => sections.clone(),
+    };
+    let whole = whole_sections(gw, up, &user, &spanned, |id, kind| folded.count(id, kind)).await;
     let crawled = handle.sections();
     // Without the server's elements or documents there is nothing to answer with: the
     // server answers.
@@ -173,6 +179,14 @@ enum Route {
 }
 
 impl Route {
+    /// The one section the answer spans, when the route names one.
+    fn section(&self) -> Option<&str> {
+        match self {
+            Route::Plex(route) => route.section(),
+            Route::Jellyfin(_) => None,
+        }
+    }
+
     /// The user a request names besides its token's (Jellyfin `/Users/{id}/…`, `UserId=`).
     fn named_user(&self) -> Option<&str> {
         match self {
@@ -181,6 +195,28 @@ impl Route {
             Route::Jellyfin(JellyfinRoute::Hints { params }) => param(params, "userid"),
         }
     }
+}
+
+/// `sections` narrowed to the one with id `id` (none when the user may not see it). The
+/// index may write a Jellyfin library's id otherwise than the user's views do (case,
+/// dashes), as Jellyfin reads them alike.
+fn only(sections: &UserSections, id: &str) -> UserSections {
+    UserSections {
+        sections: sections
+            .sections
+            .iter()
+            .filter(|s| bare(&s.id) == bare(id))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// An id without dashes, lower-cased.
+fn bare(id: &str) -> String {
+    id.chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -513,11 +549,18 @@ async fn walk_from_copy(
         None => frame::WALK_MISSES_BEFORE_COPY,
         Some(_) => frame::WALK_MISSES_BEFORE_COPY - 1,
     };
-    if before < wanted {
+    // This miss goes to the server and its answer is learnt from: misses right after it
+    // wait for that proof rather than each going to the server too.
+    let learnt_next = server.is_none() && before + 1 == wanted;
+    if before < wanted && !learnt_next {
         return None;
     }
     let sections = user_sections(gw, up, user).await?;
-    let whole = whole_sections(gw, up, user, &sections, |id, kind| folded.count(id, kind)).await;
+    // Only the walk's own section is proven whole (two counts per kind the first time, where
+    // all of a user's sections would cost a tool's one-page listing tens of requests).
+    let section = walked.split('/').next().unwrap_or_default();
+    let spanned = only(&sections, section);
+    let whole = whole_sections(gw, up, user, &spanned, |id, kind| folded.count(id, kind)).await;
     let crawled = handle.sections();
     let ctx = Ctx {
         elements: Some(handle.elements()?.clone()),
@@ -538,6 +581,9 @@ async fn walk_from_copy(
         params,
     } = &walk
     {
+        if learnt_next {
+            return None;
+        }
         let value = ctx.show_walk(series, *seasons, params, server).await?;
         // Read again since the copy was asked: an answer from before a change is not kept.
         if handle.has_stale() {
@@ -548,7 +594,17 @@ async fn walk_from_copy(
     }
     let observed = match server {
         Some(v) => Some(Observed::of(&v.body, &v.headers, ctx.json())?),
-        None => None,
+        None => {
+            // A shape still being learnt: the server answers it while proofs are needed, and
+            // a miss waits (briefly) for the proofs already on their way instead.
+            let shape = ctx.walk_shape(&walk)?;
+            if learnt_next {
+                handle.frames().on_its_way(&shape);
+                return None;
+            }
+            handle.frames().proven_or_wait(&shape).await?;
+            None
+        }
     };
     let (answer, frame, shape, proof_key) = ctx.plex_walk(&walk, observed.as_ref())?;
     let answer = ctx.fill_play_state(answer).await?;

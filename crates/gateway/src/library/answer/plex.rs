@@ -55,6 +55,14 @@ pub(super) enum PlexRoute {
 }
 
 impl PlexRoute {
+    /// The one section the answer spans: the path's, or a hub search's `sectionId`.
+    pub(super) fn section(&self) -> Option<&str> {
+        match self {
+            Self::SectionSearch { section, .. } | Self::SectionAll { section, .. } => Some(section),
+            Self::HubSearch { params } => param(params, "sectionId").filter(|id| !id.is_empty()),
+        }
+    }
+
     /// The route of a search the route table recognised, with its query decoded.
     pub(super) fn of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<PlexRoute> {
         let params = || -> Vec<(String, String)> {

@@ -119,6 +119,11 @@ fn order_of(params: &[(String, String)]) -> Option<&'static str> {
 }
 
 impl Ctx<'_> {
+    /// The shape of a Plex walk the copy could write (`None`: the server answers it).
+    pub(super) fn walk_shape(&self, walk: &Walk) -> Option<Shape> {
+        self.made(walk).map(|m| m.shape)
+    }
+
     /// The answer of `walk` from the copy: with the proven frame, or — given the server's
     /// answer of the same request (`server`) — with the frame narrowed by it, to prove it.
     /// `None`: the server answers.
