@@ -82,8 +82,10 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// words, hundreds and thousands are digits ("Third", "One Hundred", "A Thousand"): other
 /// base titles and keys; 31, groups of three digits are a number's thousands ("10,000"):
 /// other base titles and keys; 32, a classical work without a number is also known by its
-/// kind and key ("Violin Concerto in E minor"): other title forms.
-pub const FORMAT_VERSION: u32 = 32;
+/// kind and key ("Violin Concerto in E minor"): other title forms; 33, abbreviations are
+/// written out as text-speak is ("Xmas", "Mr.", "Dr.", "Mt.", "'Em", "Lil'"): other title
+/// forms.
+pub const FORMAT_VERSION: u32 = 33;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -433,6 +433,25 @@ fn spoken_contractions_are_spelled_out_for_the_short_form_too() {
 }
 
 #[test]
+fn abbreviations_are_written_out_as_another_form() {
+    for (raw, spoken) in [
+        (
+            "Happy Xmas (Lantern Is Over)",
+            "happy christmas lantern is over",
+        ),
+        ("Mr. Lantern Sky", "mister lantern sky"),
+        ("Dr. Ferrygood", "doctor ferrygood"),
+        ("Mt. Lantern", "mount lantern"),
+        ("Let 'Em In the Lantern", "let them in the lantern"),
+        ("Lil' Red Lantern", "little red lantern"),
+        ("Alright Lantern", "all right lantern"),
+    ] {
+        assert_eq!(parse_title(raw).spoken.as_deref(), Some(spoken), "{raw}");
+    }
+    assert_eq!(parse_title("Lantern Ferry").spoken, None);
+}
+
+#[test]
 fn the_credited_composer_before_a_work_is_no_part_of_the_title() {
     use crate::normalize::without_composer_prefix;
     let title = "Trevane: Suite lunaire, L. 44: II. Nuit de verre";

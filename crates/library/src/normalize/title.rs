@@ -938,7 +938,7 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
 }
 
 /// Text-speak words and what they spell out.
-pub(super) const TEXT_SPEAK: [(&str, &str); 51] = [
+pub(super) const TEXT_SPEAK: [(&str, &str); 61] = [
     // Spoken contractions and dropped letters, as titles write them ("I Wanna Dance with
     // Somebody", "Sweet Child O' Mine", "Rock 'n' Roll", "Lovin' You").
     ("wanna", "want to"),
@@ -989,6 +989,18 @@ pub(super) const TEXT_SPEAK: [(&str, &str); 51] = [
     ("b4", "before"),
     ("4ever", "forever"),
     ("gr8", "great"),
+    // Abbreviations and contractions titles are also written out in ("Happy Xmas" and "Happy
+    // Christmas", "Mr. Blue Sky" and "Mister Blue Sky", "Let 'Em In", "Lil' Red Riding Hood").
+    ("xmas", "christmas"),
+    ("mr", "mister"),
+    ("dr", "doctor"),
+    ("mt", "mount"),
+    ("em", "them"),
+    ("lil", "little"),
+    ("wit", "with"),
+    ("tha", "the"),
+    ("alright", "all right"),
+    ("ok", "okay"),
     ("sk8", "skate"),
     ("sk8er", "skater"),
     ("l8r", "later"),
