@@ -30,11 +30,16 @@
 #      per key per TTL
 #   4. restart with a warm disk: share of 200 keys answered without an upstream request
 #   5. the demo workload (cachearr demo): upstream requests direct vs through each proxy
+#   h. the generic HTTP profile's cached hits: the same wrk rounds as scenario 1 against an API
+#      that sends its own caching headers (a static ~20 KB JSON answer with `Cache-Control:
+#      public, max-age=3600` and an ETag, served by a separate nginx on the client's cores),
+#      cachearr with `profile = "http"` and its defaults beside nginx `proxy_cache` and Varnish
+#      with the builtin VCL, each as its documentation sets it up for a standards-following cache
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 DURATION=${DURATION:-15}
-SCENARIOS=${SCENARIOS:-"5 1 1g 2 3 4"}
+SCENARIOS=${SCENARIOS:-"5 1 1g 2 3 4 h"}
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 CONNECTIONS=${CONNECTIONS:-64}
 source bench/lib.sh
@@ -46,6 +51,7 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -f "$WORK/nginx/nginx.pid" ] && kill "$(cat "$WORK/nginx/nginx.pid")" 2>/dev/null || true
   pkill_varnish
+  for f in "$WORK"/h/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 pkill_varnish() { [ -f "$WORK/varnish/varnishd.pid" ] && kill "$(cat "$WORK/varnish/varnishd.pid")" 2>/dev/null || true; }
@@ -172,13 +178,14 @@ PY
 proxy_pid() { # NAME
   case $1 in
     cachearr) echo "$CA_PID" ;;
-    nginx) cat "$WORK/nginx/nginx.pid" ;;
-    varnish) cat "$WORK/varnish/varnishd.pid" ;;
+    nginx) cat "$NGINX_PIDFILE" ;;
+    varnish) cat "$VARNISH_PIDFILE" ;;
     bare) echo "$BARE_PID" ;;
   esac
 }
 
 declare -A PORTS=([cachearr]=$CA_PORT [nginx]=$NG_PORT [varnish]=$VA_PORT)
+NGINX_PIDFILE=$WORK/nginx/nginx.pid VARNISH_PIDFILE=$WORK/varnish/varnishd.pid
 PROXIES=(cachearr nginx varnish)
 
 log "starting the simulator (10 ms base latency, no per-item cost)"
@@ -224,6 +231,7 @@ hit_size() {
   done
   HIT_PATH="/library/sections/$MUSIC/all?type=10"
   HIT_BYTES=$bytes
+  HIT_HEADERS=(-H "X-Plex-Token: $TOKEN" -H "Accept: application/json" -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE")
 }
 ROUNDS=${ROUNDS:-3}
 # Runs ROUNDS interleaved wrk rounds on each of HIT_TARGETS with the extra headers given, files
@@ -234,17 +242,15 @@ hits() { # TAG [HEADER...]
   local extra=()
   for hdr in "$@"; do extra+=(-H "$hdr"); done
   for p in "${HIT_TARGETS[@]}"; do
-    for _ in 1 2 3; do curl -fs -o /dev/null -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "${extra[@]}" \
-        -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" "http://127.0.0.1:${PORTS[$p]}$HIT_PATH"; done
+    for _ in 1 2 3; do curl -fs -o /dev/null "${HIT_HEADERS[@]}" "${extra[@]}" "http://127.0.0.1:${PORTS[$p]}$HIT_PATH"; done
     # What one answer is on the wire for this client: body bytes and header bytes.
-    curl -fs -o /dev/null -w '%{size_download} %{size_header}\n' -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" "${extra[@]}" \
-      -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" "http://127.0.0.1:${PORTS[$p]}$HIT_PATH" >"$WORK/size-$tag-$p.txt"
+    curl -fs -o /dev/null -w '%{size_download} %{size_header}\n' "${HIT_HEADERS[@]}" "${extra[@]}" \
+      "http://127.0.0.1:${PORTS[$p]}$HIT_PATH" >"$WORK/size-$tag-$p.txt"
   done
   for round in $(seq 1 "$ROUNDS"); do
     for p in "${HIT_TARGETS[@]}"; do
       cpu_of_tree "$(proxy_pid "$p")" >"$WORK/cpu-$tag-$p-$round.before"
-      "${ON_CLIENT[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "X-Plex-Token: $TOKEN" -H "Accept: application/json" \
-        "${extra[@]}" -H "X-Plex-Container-Start: 0" -H "X-Plex-Container-Size: $SIZE" \
+      "${ON_CLIENT[@]}" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "${HIT_HEADERS[@]}" "${extra[@]}" \
         "http://127.0.0.1:${PORTS[$p]}$HIT_PATH" >"$WORK/wrk-$tag-$p-$round.txt"
       cpu_of_tree "$(proxy_pid "$p")" >"$WORK/cpu-$tag-$p-$round.after"
     done
@@ -436,5 +442,119 @@ for p in "${PROXIES[@]}"; do
   echo "| $p | $up | $(python3 -c "print(f'{100*(200-$up)/200:.0f} %')") |"
 done
 echo
+fi
+if want h; then
+# --- h. the generic HTTP profile's cached hits --------------------------------------------------
+log "scenario h: the http profile's cached hits beside nginx and Varnish as standard caches"
+H=$WORK/h
+mkdir -p "$H/origin/tmp" "$H/origin/api/v1" "$H/nginx/cache" "$H/nginx/tmp" "$H/varnish"
+# The API's answer: a list of ~20 KB of JSON records, as a dashboard's backend would send.
+python3 - "$H/origin/api/v1/series" <<'PY'
+import json, sys
+items = [{"id": i, "title": f"Series {i}", "status": "continuing", "monitored": i % 3 != 0,
+          "seasonCount": 1 + i % 9, "path": f"/tv/Series {i}", "added": "2026-01-01T00:00:00Z"}
+         for i in range(150)]
+open(sys.argv[1], "w").write(json.dumps(items))
+PY
+H_ORIGIN=$(free_port); H_CA=$(free_port); H_CA_ADMIN=$(free_port); H_NG=$(free_port); H_VA=$(free_port)
+user=""; [ "$(id -u)" = 0 ] && user="user root;"
+temps() { echo "client_body_temp_path $1/tmp/body; proxy_temp_path $1/tmp/proxy; fastcgi_temp_path $1/tmp/fastcgi; uwsgi_temp_path $1/tmp/uwsgi; scgi_temp_path $1/tmp/scgi;"; }
+cat >"$H/origin/nginx.conf" <<NGINX
+$user
+worker_processes 1;
+pid $H/origin.pid;
+error_log $H/origin/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    $(temps "$H/origin")
+    server {
+        listen 127.0.0.1:$H_ORIGIN;
+        root $H/origin;
+        default_type application/json;
+        location / { add_header Cache-Control "public, max-age=3600"; }
+    }
+}
+NGINX
+"${ON_CLIENT[@]}" nginx -p "$H/origin" -c "$H/origin/nginx.conf"
+wait_http "http://127.0.0.1:$H_ORIGIN/api/v1/series"
+# nginx as a standards-following cache: proxy_cache with the origin's headers deciding (no
+# proxy_cache_valid), revalidation, one fill per key, keep-alive upstream, sendfile.
+cat >"$H/nginx/nginx.conf" <<NGINX
+$user
+worker_processes $SERVER_N;
+pid $H/nginx.pid;
+error_log $H/nginx/error.log warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    $(temps "$H/nginx")
+    proxy_cache_path $H/nginx/cache levels=1:2 keys_zone=api:64m max_size=1g inactive=7d use_temp_path=off;
+    upstream api { server 127.0.0.1:$H_ORIGIN; keepalive 32; }
+    server {
+        listen 127.0.0.1:$H_NG;
+        location / {
+            proxy_pass http://api;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache api;
+            proxy_cache_revalidate on;
+            proxy_cache_lock on;
+        }
+    }
+}
+NGINX
+"${ON_SERVER[@]}" nginx -p "$H/nginx" -c "$H/nginx/nginx.conf"
+# Varnish with its packaged default.vcl: the builtin VCL decides by the origin's headers.
+cat >"$H/varnish/default.vcl" <<VCL
+vcl 4.1;
+backend default { .host = "127.0.0.1"; .port = "$H_ORIGIN"; }
+VCL
+"${ON_SERVER[@]}" varnishd -a "127.0.0.1:$H_VA" -f "$H/varnish/default.vcl" -s malloc,1g -n "$H/varnish/n" \
+  -p thread_pools="$SERVER_N" -P "$H/varnish.pid" -j none -T 127.0.0.1:0 >"$H/varnish.log" 2>&1
+# cachearr with the http profile's defaults (the cache sized as in scenario 1).
+cat >"$H/cachearr.toml" <<TOML
+data_dir = "$H/cachearr-data"
+admin_listen = "127.0.0.1:$H_CA_ADMIN"
+[cache]
+memory_max = "1GiB"
+sendfile_min = "${BENCH_SENDFILE_MIN:-off}"
+[[upstream]]
+name = "api"
+profile = "http"
+url = "http://127.0.0.1:$H_ORIGIN"
+listen = "127.0.0.1:$H_CA"
+TOML
+RUST_LOG=warn TOKIO_WORKER_THREADS=$SERVER_N setsid "${ON_SERVER[@]}" "$CACHEARR" serve --config "$H/cachearr.toml" >"$H/cachearr.log" 2>&1 &
+H_CA_PID=$!; PIDS+=("$H_CA_PID"); echo "$H_CA_PID" >"$H/cachearr.pid"
+wait_http "http://127.0.0.1:$H_CA_ADMIN/health"
+wait_http "http://127.0.0.1:$H_NG/api/v1/series"
+wait_http "http://127.0.0.1:$H_VA/api/v1/series"
+HIT_PATH=/api/v1/series
+HIT_HEADERS=(-H "Accept: application/json")
+HIT_BYTES=$(stat -c %s "$H/origin/api/v1/series")
+# The Plex scenarios' proxies stay up but idle; the table reads these three.
+SAVED_PORTS=("${PORTS[cachearr]}" "${PORTS[nginx]}" "${PORTS[varnish]}"); SAVED_CA_PID=$CA_PID
+PORTS[cachearr]=$H_CA; PORTS[nginx]=$H_NG; PORTS[varnish]=$H_VA; CA_PID=$H_CA_PID
+NGINX_PIDFILE=$H/nginx.pid VARNISH_PIDFILE=$H/varnish.pid
+BARE_PORT=$(free_port)
+start_bare_floor "$BARE_BIN" "$BARE_PORT" "$HIT_BYTES" "$H/bare.log"
+PORTS[bare]=$BARE_PORT
+for p in cachearr nginx varnish; do
+  status=$(curl -fsI "http://127.0.0.1:${PORTS[$p]}$HIT_PATH" -o /dev/null -w '%{http_code}')
+  [ "$status" = 200 ] || { echo "scenario h: $p answered $status" >&2; exit 1; }
+done
+echo "## The http profile's cached hits: a $HIT_BYTES-byte JSON answer with \`Cache-Control: public, max-age=3600\`, $CONNECTIONS connections, ${DURATION} s per run, $ROUNDS interleaved rounds (wrk; medians)"
+echo
+echo "cachearr \`profile = \"http\"\` with its defaults; nginx \`proxy_cache\` with \`proxy_cache_revalidate\` and \`proxy_cache_lock\` (the origin's headers decide); Varnish with the builtin VCL. Load average now: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo
+HIT_TARGETS=(cachearr nginx varnish bare)
+hits http
+HIT_TARGETS=("${PROXIES[@]}")
+kill "$BARE_PID" 2>/dev/null || true
+PORTS[cachearr]=${SAVED_PORTS[0]}; PORTS[nginx]=${SAVED_PORTS[1]}; PORTS[varnish]=${SAVED_PORTS[2]}; CA_PID=$SAVED_CA_PID
+NGINX_PIDFILE=$WORK/nginx/nginx.pid VARNISH_PIDFILE=$WORK/varnish/varnishd.pid
 fi
 log "done; logs and configs in $WORK"

@@ -245,6 +245,22 @@ fn routes(req: &Request<Incoming>) -> (u16, Vec<(&'static str, String)>, &'stati
                 (200, Vec::new(), r#"{"data":{"series":[1,2]}}"#)
             }
         }
+        // The directives' table: `/d/{case}` answers with that case's headers, or a `500`
+        // when the client asks the origin to fail (`x-fail`).
+        path if path.starts_with("/d/") => {
+            if req.headers().contains_key("x-fail") {
+                return (500, Vec::new(), "failed");
+            }
+            let name = &path[3..];
+            let case = DIRECTIVES.iter().find(|c| c.name == name).unwrap();
+            let headers = case
+                .response
+                .iter()
+                .map(|(n, v)| (*n, (*v).to_owned()))
+                .collect();
+            (200, headers, "directive")
+        }
+        "/write" => (201, vec![("location", "/d/max-age".to_owned())], "created"),
         "/vary" => {
             let lang = req
                 .headers()
@@ -820,4 +836,201 @@ async fn a_range_is_cut_from_a_stored_complete_response() {
     s.advance(60);
     s.get("/dated", &[("range", "bytes=0-1")]).await;
     assert_eq!(s.seen.count("/dated"), 6);
+}
+
+/// One case of the directives' table: the origin's response headers, then requests made
+/// after the clock moved, each with its request headers and who answers it.
+struct DirectiveCase {
+    name: &'static str,
+    response: &'static [(&'static str, &'static str)],
+    then: &'static [Step],
+}
+
+/// A request of a case: seconds since the response was stored, its headers, who answers.
+type Step = (u64, &'static [(&'static str, &'static str)], By);
+
+/// Who answers a request of the directives' table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum By {
+    /// The stored response, the origin not asked.
+    Store,
+    /// The origin (its answer, or its failure, is the client's).
+    Origin,
+    /// The origin was asked and failed; the stored response answered.
+    StoreAfterFailure,
+}
+
+const FAIL: (&str, &str) = ("x-fail", "1");
+
+const DIRECTIVES: &[DirectiveCase] = &[
+    DirectiveCase {
+        name: "max-age",
+        response: &[("cache-control", "max-age=10")],
+        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+    },
+    DirectiveCase {
+        // A shared cache's own lifetime beats max-age.
+        name: "s-maxage",
+        response: &[("cache-control", "max-age=0, s-maxage=10")],
+        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+    },
+    DirectiveCase {
+        name: "expires",
+        response: &[("expires", "Fri, 15 Jan 2027 08:00:10 GMT")],
+        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+    },
+    DirectiveCase {
+        // max-age beats Expires.
+        name: "max-age-over-expires",
+        response: &[
+            ("cache-control", "max-age=10"),
+            ("expires", "Fri, 15 Jan 2027 09:00:00 GMT"),
+        ],
+        then: &[(11, &[], By::Origin)],
+    },
+    DirectiveCase {
+        // The targeted field replaces Cache-Control for this cache (RFC 9213).
+        name: "cdn-cache-control",
+        response: &[
+            ("cache-control", "no-store"),
+            ("cdn-cache-control", "max-age=10"),
+        ],
+        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+    },
+    DirectiveCase {
+        // Heuristic: 10 % of the 100 s since Last-Modified.
+        name: "heuristic",
+        response: &[("last-modified", "Fri, 15 Jan 2027 07:58:20 GMT")],
+        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+    },
+    DirectiveCase {
+        // must-understand with a status it understands: no-store is overridden.
+        name: "must-understand",
+        response: &[("cache-control", "max-age=10, must-understand, no-store")],
+        then: &[(9, &[], By::Store)],
+    },
+    DirectiveCase {
+        name: "immutable",
+        response: &[("cache-control", "max-age=10, immutable")],
+        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+    },
+    DirectiveCase {
+        name: "no-cache",
+        response: &[("cache-control", "max-age=10, no-cache")],
+        then: &[(1, &[], By::Origin)],
+    },
+    DirectiveCase {
+        // Stored for one user only: never in the shared scope.
+        name: "private",
+        response: &[("cache-control", "private, max-age=10")],
+        then: &[(1, &[], By::Origin)],
+    },
+    DirectiveCase {
+        name: "vary-star",
+        response: &[("cache-control", "max-age=10"), ("vary", "*")],
+        then: &[(1, &[], By::Origin)],
+    },
+    DirectiveCase {
+        name: "request-min-fresh",
+        response: &[("cache-control", "max-age=10")],
+        then: &[
+            (5, &[("cache-control", "min-fresh=4")], By::Store),
+            (5, &[("cache-control", "min-fresh=6")], By::Origin),
+        ],
+    },
+    DirectiveCase {
+        name: "request-max-age",
+        response: &[("cache-control", "max-age=10")],
+        then: &[
+            (5, &[("cache-control", "max-age=6")], By::Store),
+            (5, &[("cache-control", "max-age=4")], By::Origin),
+        ],
+    },
+    DirectiveCase {
+        name: "request-max-stale",
+        response: &[("cache-control", "max-age=10")],
+        then: &[
+            (12, &[("cache-control", "max-stale=5")], By::Store),
+            (12, &[("cache-control", "max-stale=1")], By::Origin),
+        ],
+    },
+    DirectiveCase {
+        // must-revalidate: never served stale, whatever the request allows.
+        name: "must-revalidate",
+        response: &[("cache-control", "max-age=10, must-revalidate")],
+        then: &[(12, &[("cache-control", "max-stale=60")], By::Origin)],
+    },
+    DirectiveCase {
+        name: "proxy-revalidate",
+        response: &[("cache-control", "max-age=10, proxy-revalidate")],
+        then: &[(12, &[("cache-control", "max-stale=60")], By::Origin)],
+    },
+    DirectiveCase {
+        // The origin failing within stale-if-error: the stored copy answers.
+        name: "stale-if-error",
+        response: &[("cache-control", "max-age=10, stale-if-error=60")],
+        then: &[
+            (30, &[FAIL], By::StoreAfterFailure),
+            (80, &[FAIL], By::Origin),
+        ],
+    },
+    DirectiveCase {
+        // And without it, the failure is the client's.
+        name: "no-stale-if-error",
+        response: &[("cache-control", "max-age=10")],
+        then: &[(30, &[FAIL], By::Origin)],
+    },
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_directive_decides_over_real_http() {
+    for case in DIRECTIVES {
+        let s = setup(routes).await;
+        // The origin's clock: 2027-01-15 08:00:00 UTC, which the dated cases are written to.
+        s.clock.set_ms(1_800_000_000_000);
+        let path = format!("/d/{}", case.name);
+        let first = s.get(&path, &[]).await;
+        assert_eq!(first.status(), 200, "{}", case.name);
+        let mut elapsed = 0;
+        for (at, headers, by) in case.then {
+            s.advance(at - elapsed);
+            elapsed = *at;
+            let before = s.seen.count(&path);
+            let resp = s.get(&path, headers).await;
+            let asked = s.seen.count(&path) > before;
+            let status = resp.status();
+            let how = header(&resp, "cache-status");
+            let text = resp.text().await.unwrap();
+            let seen = match (asked, text.as_str()) {
+                (false, "directive") => By::Store,
+                (true, "directive") if headers.contains(&FAIL) => By::StoreAfterFailure,
+                _ => By::Origin,
+            };
+            assert_eq!(
+                seen, *by,
+                "{} at {at} s with {headers:?}: {status} {how}",
+                case.name
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_is_answered_from_a_stored_get_and_a_write_drops_its_location() {
+    let s = setup(routes).await;
+    s.get("/d/max-age", &[]).await;
+    let head = s
+        .client
+        .head(format!("{}/d/max-age", s.proxy))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert!(header(&head, "cache-status").starts_with("cachearr; hit"));
+    assert_eq!(s.seen.count("/d/max-age"), 1);
+    // A successful write elsewhere whose answer names it in Location drops it.
+    let wrote = s.post("/write", &[], "x").await;
+    assert_eq!(wrote.status(), 201);
+    s.get("/d/max-age", &[]).await;
+    assert_eq!(s.seen.count("/d/max-age"), 2);
 }
