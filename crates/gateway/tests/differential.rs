@@ -287,6 +287,32 @@ async fn jellyfin() -> Setup {
             "/Items?ParentId={v}&Recursive=true&Limit=20&StartIndex=20"
         ));
     }
+    // A series' seasons and episodes as Jellyfin for Kodi reads them: names the server does
+    // not know among the fields (skipped), and fields a server may write per user.
+    let series = json_answer(
+        reqwest::Client::new()
+            .get(format!(
+                "{}/Items?IncludeItemTypes=Series&Recursive=true&Limit=3",
+                srv.base_url
+            ))
+            .header("X-Emby-Token", &owner),
+    )
+    .await;
+    const KODI_FIELDS: &str = "Path,Genres,SortName,Writer,Etag,People,Overview,Metascore,\
+ItemCounts,MediaSources,RecursiveItemCount,CumulativeRunTimeTicks,ProviderIds,ParentId";
+    assert!(!series["Items"].as_array().unwrap().is_empty(), "{series}");
+    for s in series["Items"].as_array().unwrap() {
+        let sid = s["Id"].as_str().unwrap();
+        reads.push(format!(
+            "/Shows/{sid}/Seasons?EnableImages=True&Fields={KODI_FIELDS}"
+        ));
+        reads.push(format!(
+            "/Shows/{sid}/Episodes?EnableUserData=True&Fields={KODI_FIELDS}&StartIndex=0&Limit=15"
+        ));
+        reads.push(format!(
+            "/Shows/{sid}/Episodes?Fields={KODI_FIELDS}&Limit=1"
+        ));
+    }
     let mut writes = Vec::new();
     let lib_ids: Vec<String> = {
         let lib = srv.sim.library();

@@ -1105,6 +1105,152 @@ async fn episodes_from_the_copy_are_the_servers_bytes_for_every_user() {
     sim_gateway::assert_same_answer(&via, &direct, &path);
 }
 
+/// Jellyfin for Kodi's reads of a series (`/Shows/{id}/Seasons` and the paged
+/// `/Shows/{id}/Episodes` with its long `Fields` list: names the server does not know, which it
+/// skips, and fields such as `MediaSources` and `RecursiveItemCount` that a server may write
+/// per user) through the gateway are the server's bytes for every user. Those fields are proven
+/// on each user's own answers: once the owner's are, the owner's reads of another series do not
+/// reach the server, while a shared user's first reads still do.
+#[tokio::test]
+async fn kodi_series_reads_with_per_user_fields_are_the_servers_bytes_for_every_user() {
+    const INFO: &str = "Path,Genres,SortName,Studios,Writer,Taglines,LocalTrailerCount,\
+OfficialRating,CumulativeRunTimeTicks,ItemCounts,Metascore,AirTime,DateCreated,People,Overview,\
+Etag,ShortOverview,ProductionLocations,Tags,ProviderIds,ParentId,RemoteTrailers,\
+SpecialEpisodeNumbers,MediaSources,VoteCount,RecursiveItemCount,PrimaryImageAspectRatio";
+    let r = start_crawled(200).await;
+    let (admin, _) = r.user("admin");
+    let series: Value = r
+        .get(
+            &r.sim.base_url,
+            "/Items?IncludeItemTypes=Series&Recursive=true",
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let series: Vec<String> = id_list(&series["Items"]);
+    assert!(series.len() >= 3, "{series:?}");
+    let reads = |sid: &str, uid: &str| -> Vec<String> {
+        let episodes = format!(
+            "/Shows/{sid}/Episodes?EnableUserData=True&EnableImages=True&UserId={uid}&Fields={INFO}"
+        );
+        vec![
+            format!("/Shows/{sid}/Seasons?UserId={uid}&EnableImages=True&Fields={INFO}"),
+            format!("{episodes}&Limit=1&EnableTotalRecordCount=True"),
+            format!("{episodes}&StartIndex=0&Limit=15"),
+            format!("{episodes}&StartIndex=15&Limit=15"),
+        ]
+    };
+    // A played episode, for one user.
+    let (alice, _) = r.user("alice");
+    let episodes: Value = r
+        .get(
+            &r.sim.base_url,
+            &format!("/Shows/{}/Episodes", series[0]),
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    r.client
+        .post(format!(
+            "{}/UserPlayedItems/{}",
+            r.sim.base_url,
+            episodes["Items"][0]["Id"].as_str().unwrap()
+        ))
+        .header("X-Emby-Token", &alice)
+        .send()
+        .await
+        .unwrap();
+    let (_, admin_id) = r.user("admin");
+    let last = series.len() - 1;
+    let compare = |name: &'static str, path: String| {
+        let r = &r;
+        async move {
+            let (token, _) = r.user(name);
+            let via = r.get(&r.proxy, &path, &token).await;
+            let direct = r.get(&r.sim.base_url, &path, &token).await;
+            assert_eq!(via.status(), direct.status(), "{name} {path}");
+            if direct.status().is_success() {
+                let (via, direct) = (via.text().await.unwrap(), direct.text().await.unwrap());
+                sim_gateway::assert_same_answer(&via, &direct, &format!("{name} {path}"));
+            }
+        }
+    };
+    // The owner reads two series, which proves the episodes' shape for the owner; a shared
+    // user's reads of the second are not answered by the owner's proofs: each of them (two
+    // first misses, then two proofs of their own) is the server's.
+    for sid in &series[..2] {
+        for path in reads(sid, &admin_id) {
+            compare("admin", path).await;
+        }
+    }
+    let before = show_requests(&r);
+    let (_, alice_id) = r.user("alice");
+    for path in reads(&series[1], &alice_id) {
+        compare("alice", path).await;
+    }
+    assert_eq!(
+        show_requests(&r) - before,
+        8,
+        "each of alice's four reads, and the same direct"
+    );
+    for name in ["admin", "alice", "carol", "bob"] {
+        let (_, uid) = r.user(name);
+        for sid in &series[..last] {
+            for path in reads(sid, &uid) {
+                compare(name, path).await;
+            }
+        }
+    }
+    let index =
+        cachearr_testkit::http::get_json(&r.client, &format!("{}/api/index", r.admin)).await;
+    let copy = &index["upstreams"][0]["copy"];
+    assert!(copy["answered"].as_u64().unwrap() > 0, "{copy}");
+    assert_eq!(copy["shapes_refused"].as_u64().unwrap(), 0, "{copy}");
+    // Proven for the owner and the shared user: another series' episodes are the copy's, and
+    // the server's bytes (its seasons' shape, proven on one series so far, is not yet).
+    for name in ["admin", "alice"] {
+        let (token, uid) = r.user(name);
+        let before = sim_requests(&r);
+        let mut answers = Vec::new();
+        for path in reads(&series[last], &uid).into_iter().skip(1) {
+            answers.push((
+                r.get(&r.proxy, &path, &token).await.text().await.unwrap(),
+                path,
+            ));
+        }
+        assert_eq!(
+            sim_requests(&r),
+            before,
+            "{name}'s reads reached the server"
+        );
+        for (via, path) in answers {
+            let direct = r
+                .get(&r.sim.base_url, &path, &token)
+                .await
+                .text()
+                .await
+                .unwrap();
+            sim_gateway::assert_same_answer(&via, &direct, &path);
+        }
+    }
+}
+
+/// The simulator's `/Shows/…` requests so far.
+fn show_requests(r: &Running) -> u64 {
+    r.sim
+        .sim
+        .stats()
+        .routes
+        .iter()
+        .filter(|(route, _)| route.contains("/Shows/"))
+        .map(|(_, s)| s.requests)
+        .sum()
+}
+
 /// A Jellyfin item walk — a library listing, then each item singly, as Jellyseerr scans — is
 /// batched: after two items read singly, the rest of the page is asked for in one request
 /// (`/Users/{uid}/Items?Ids=…`), each part proven and stored as the item's single answer, so

@@ -6,15 +6,21 @@
 //!
 //! # What a kept document is
 //! The crawl reads every item with [`CRAWL_FIELDS`] (every field whose properties depend on
-//! the item alone), images on with no limit, and user data on; the user data is kept as the
+//! the item alone, and the [`PER_USER`] ones as the server writes them for the crawl's own
+//! token), images on with no limit, and user data on; the user data is kept as the
 //! server writes it for a user with none ([`Doc::without_user_state`]: only its `Key` and
 //! `ItemId` are the item's), and the asking user's is put back per answer.
 //!
 //! # What a request may ask for
 //! * `Fields`: each name in [`GATED`] removes its properties from the kept document unless
-//!   asked for; any other name — fields whose values depend on the user (`CanDelete`,
-//!   `MediaSources`, `ChildCount` …) or on more than the item, and names the server does not
-//!   know — makes the request the server's.
+//!   asked for. Those in [`PER_USER`] may be written otherwise for another user (a user's
+//!   language and transcoding policy in `MediaSources`, the leaves they see in
+//!   `RecursiveItemCount`): an answer asking them is written only where it was proven on the
+//!   asking user's own server answers ([`DtoOptions::per_user`]). `ItemCounts` gates nothing
+//!   but on an artist (whose counts the copy does not keep). A name the server does not know
+//!   is skipped, as its comma-list binder skips a value it cannot read (Jellyfin for Kodi asks
+//!   `Writer`, `Metascore` …). Any other field (`CanDelete`, `ChildCount` …) makes the request
+//!   the server's.
 //! * `EnableImages`, `ImageTypeLimit`, `EnableImageTypes`: an image type's limit is the
 //!   `ImageTypeLimit` when images are on and the type is enabled, else 0
 //!   (`DtoOptions.GetImageLimit`). `ImageTags` keeps the types whose limit is above 0 (and is
@@ -225,12 +231,91 @@ pub const GATED: &[(&str, &[&str])] = &[
     ("Studios", &["Studios"]),
     ("Taglines", &["Taglines"]),
     ("Tags", &["Tags"]),
+    ("Etag", &["Etag"]),
+    ("People", &["People"]),
+    ("LocalTrailerCount", &["LocalTrailerCount"]),
+    ("AirTime", &["AirTime"]),
+    (
+        "SpecialEpisodeNumbers",
+        &[
+            "AirsBeforeSeasonNumber",
+            "AirsAfterSeasonNumber",
+            "AirsBeforeEpisodeNumber",
+        ],
+    ),
+    ("MediaSources", &["MediaSources"]),
+    ("RecursiveItemCount", &["RecursiveItemCount"]),
+    ("CumulativeRunTimeTicks", &["CumulativeRunTimeTicks"]),
+];
+
+/// The [`GATED`] fields whose values may differ between users on the server (see the
+/// module's documentation); with `Etag`, which the server derives per user.
+pub const PER_USER: &[&str] = &[
+    "Etag",
+    "MediaSources",
+    "RecursiveItemCount",
+    "CumulativeRunTimeTicks",
+];
+
+/// Every `ItemFields` name the server knows: a name outside these is skipped.
+const ITEM_FIELDS: &[&str] = &[
+    "AirTime",
+    "CanDelete",
+    "CanDownload",
+    "ChannelInfo",
+    "Chapters",
+    "Trickplay",
+    "ChildCount",
+    "CumulativeRunTimeTicks",
+    "CustomRating",
+    "DateCreated",
+    "DateLastMediaAdded",
+    "DisplayPreferencesId",
+    "Etag",
+    "ExternalUrls",
+    "Genres",
+    "ItemCounts",
+    "MediaSourceCount",
+    "MediaSources",
+    "OriginalTitle",
+    "Overview",
+    "ParentId",
+    "Path",
+    "People",
+    "PlayAccess",
+    "ProductionLocations",
+    "ProviderIds",
+    "PrimaryImageAspectRatio",
+    "RecursiveItemCount",
+    "Settings",
+    "SeriesStudio",
+    "SortName",
+    "SpecialEpisodeNumbers",
+    "Studios",
+    "Taglines",
+    "Tags",
+    "RemoteTrailers",
+    "MediaStreams",
+    "SeasonUserData",
+    "DateLastRefreshed",
+    "DateLastSaved",
+    "RefreshState",
+    "ChannelImage",
+    "EnableMediaSourceDisplay",
+    "Width",
+    "Height",
+    "ExtraIds",
+    "LocalTrailerCount",
+    "IsHD",
+    "SpecialFeatureCount",
 ];
 
 /// The `Fields` the crawl asks for: every one in [`GATED`].
 pub const CRAWL_FIELDS: &str = "CustomRating,DateCreated,DateLastSaved,EnableMediaSourceDisplay,\
 ExternalUrls,Genres,OriginalTitle,Overview,ParentId,Path,PrimaryImageAspectRatio,\
-ProductionLocations,ProviderIds,RemoteTrailers,SortName,Studios,Taglines,Tags";
+ProductionLocations,ProviderIds,RemoteTrailers,SortName,Studios,Taglines,Tags,Etag,People,\
+LocalTrailerCount,AirTime,SpecialEpisodeNumbers,MediaSources,RecursiveItemCount,\
+CumulativeRunTimeTicks";
 
 /// Every `ImageType` (the server's names, shared with the simulator).
 use cachearr_serverfmt::jellyfin::IMAGE_TYPES;
@@ -266,6 +351,8 @@ pub struct DtoOptions {
     types: Option<Vec<&'static str>>,
     /// `EnableUserData`.
     pub user_data: bool,
+    /// `ItemCounts` asked for (it gates nothing but an artist's counts).
+    item_counts: bool,
 }
 
 impl DtoOptions {
@@ -294,11 +381,18 @@ impl DtoOptions {
                 .collect()
         };
         let mut fields = Vec::new();
+        let mut item_counts = false;
         for name in list("fields") {
-            let at = GATED
-                .iter()
-                .position(|(f, _)| f.eq_ignore_ascii_case(name))?;
-            fields.push(at);
+            if name.eq_ignore_ascii_case("ItemCounts") {
+                item_counts = true;
+                continue;
+            }
+            match GATED.iter().position(|(f, _)| f.eq_ignore_ascii_case(name)) {
+                Some(at) => fields.push(at),
+                // Not a field the server knows: skipped, as the server skips it.
+                None if !ITEM_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name)) => {}
+                None => return None,
+            }
         }
         let mut types = Vec::new();
         for name in list("enableimagetypes") {
@@ -318,7 +412,16 @@ impl DtoOptions {
             limit,
             types: (!types.is_empty()).then_some(types),
             user_data: flag("enableuserdata")?,
+            item_counts,
         })
+    }
+
+    /// Whether a [`PER_USER`] field is asked for: the answer may be written otherwise for
+    /// another user, so it is proven per user.
+    pub fn per_user(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|&at| PER_USER.contains(&GATED[at].0))
     }
 
     /// `GetImageLimit(type)`.
@@ -345,6 +448,15 @@ impl DtoOptions {
         let Doc::Object(props) = doc else {
             return None;
         };
+        if self.item_counts && doc.get("Type").and_then(Doc::as_str) == Some("MusicArtist") {
+            return None;
+        }
+        // The server writes `Etag` whenever it is asked: a document without one was kept
+        // before the crawl asked for it and the fields that came with it (an older data
+        // directory, until its items are read again), and may lack what they write.
+        if doc.get("Etag").is_none() {
+            return None;
+        }
         if !self.default_images() {
             let blur = doc
                 .get("ImageBlurHashes")
@@ -416,7 +528,7 @@ mod tests {
         "RunTimeTicks":10,"IsFolder":false,"Type":"Audio","UserData":{"PlaybackPositionTicks":5,
         "PlayCount":2,"IsFavorite":true,"LastPlayedDate":"2024-01-01T00:00:00.0000000Z",
         "Played":true,"Key":"k1","ItemId":"a1"},"ImageTags":{"Primary":"p","Logo":"l"},
-        "BackdropImageTags":["b1","b2"],"LocationType":"FileSystem"}"#;
+        "BackdropImageTags":["b1","b2"],"LocationType":"FileSystem","Etag":"e1"}"#;
 
     #[test]
     fn the_servers_order_survives_and_user_state_is_cleared() {
@@ -469,11 +581,59 @@ mod tests {
         );
         for unknown in [
             "Fields=CanDelete",
-            "Fields=Bogus",
+            "Fields=Path,ChildCount",
             "EnableImageTypes=Nope",
             "ImageTypeLimit=x",
         ] {
             assert!(DtoOptions::parse(&params(unknown)).is_none(), "{unknown}");
         }
+    }
+
+    #[test]
+    fn names_the_server_does_not_know_are_skipped_and_per_user_fields_said() {
+        let doc: Doc = serde_json::from_str(DOC).unwrap();
+        // Jellyfin for Kodi's list: names no `ItemFields` has are skipped by the server.
+        let kodi = DtoOptions::parse(&params(
+            "Fields=Path,Writer,Metascore,ShortOverview,VoteCount,OfficialRating,ItemCounts\
+             &EnableUserData=false",
+        ))
+        .unwrap();
+        assert_eq!(
+            kodi,
+            DtoOptions::parse(&params("Fields=Path&EnableUserData=false"))
+                .map(|o| DtoOptions {
+                    item_counts: true,
+                    ..o
+                })
+                .unwrap()
+        );
+        assert!(!kodi.per_user());
+        assert!(
+            kodi.project(&doc, None)
+                .unwrap()
+                .to_text()
+                .contains("\"Path\"")
+        );
+        // A document kept before the crawl asked for `Etag` and the fields with it.
+        let older: Doc = serde_json::from_str(&DOC.replace(",\"Etag\":\"e1\"", "")).unwrap();
+        assert!(kodi.project(&older, None).is_none());
+        // An artist's counts are not kept.
+        let artist: Doc =
+            serde_json::from_str(&DOC.replace("\"Type\":\"Audio\"", "\"Type\":\"MusicArtist\""))
+                .unwrap();
+        assert!(kodi.project(&artist, None).is_none());
+        for asked in [
+            "MediaSources",
+            "Etag",
+            "RecursiveItemCount",
+            "CumulativeRunTimeTicks",
+        ] {
+            let options =
+                DtoOptions::parse(&params(&format!("Fields={asked}&EnableUserData=false")))
+                    .unwrap();
+            assert!(options.per_user(), "{asked}");
+        }
+        let people = DtoOptions::parse(&params("Fields=People&EnableUserData=false")).unwrap();
+        assert!(!people.per_user());
     }
 }

@@ -224,6 +224,11 @@ impl Ctx<'_> {
     /// over the user's libraries, by sort name, paged by `StartIndex` / `Limit`.
     pub(super) fn jellyfin_items(&self, params: &[(String, String)]) -> Option<Answer> {
         let options = DtoOptions::parse(params)?;
+        // Fields the server may write otherwise for this user: a search is not proven on the
+        // user's own answers, so the server answers it.
+        if options.per_user() {
+            return None;
+        }
         for (k, v) in params {
             let ok = jellyfin_ignorable(k)
                 || matches!(
@@ -461,6 +466,11 @@ impl Ctx<'_> {
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         asked.sort();
+        // Fields the server may write otherwise for another user: proven on this user's own
+        // answers.
+        if options.per_user() {
+            asked.push(format!("user={:x}", self.user.hash.0));
+        }
         let shape = Shape {
             route: if seasons {
                 "Shows/Seasons"
