@@ -121,19 +121,29 @@ impl<'a> Matcher<'a> {
     /// (its movement's name, or its whole title when it names no work): "Kyrie" for "Mass in
     /// B minor, BWV 232: Kyrie eleison", "Habanera" for "Carmen, Act I: Habanera. L'amour
     /// est un oiseau rebelle", "Dance of the Knights" for "Romeo and Juliet, Op. 64: No. 13,
-    /// Dance of the Knights". A word for a kind of piece alone ("Prelude") names none.
+    /// Dance of the Knights". A word for a kind of piece alone ("Prelude") names none. A title
+    /// that names no work may also be the work's name followed by the movement's ("Requiem -
+    /// Lacrimosa", "Carmina Burana O Fortuna"): the library's title must then hold the work's
+    /// words too.
     pub(super) fn headings_begun(&self, query: &Prepared, artist: u32) -> Vec<u32> {
-        let words = match query.title.work.as_deref() {
-            Some(work) => work.movement.as_deref(),
-            None => Some(query.title.base.as_str()),
-        };
-        let Some(words) = words.filter(|words| {
-            !words.is_empty() && (words.contains(' ') || !normalize::is_generic_piece_word(words))
-        }) else {
-            return Vec::new();
-        };
+        let names_a_part =
+            |words: &str| words.contains(' ') || !normalize::is_generic_piece_word(words);
+        // (the work's words the library's title must hold, the movement's name)
+        let mut names: Vec<(&str, &str)> = Vec::new();
+        match query.title.work.as_deref() {
+            Some(work) => names.extend(work.movement.as_deref().map(|words| ("", words))),
+            None => {
+                let base = query.title.base.as_str();
+                names.push(("", base));
+                names.extend(
+                    base.match_indices(' ')
+                        .map(|(at, _)| (&base[..at], &base[at + 1..])),
+                );
+            }
+        }
+        names.retain(|(_, words)| !words.is_empty() && names_a_part(words));
         let block = self.index.artist_block(artist);
-        if block.len() > self.config.max_block {
+        if names.is_empty() || block.len() > self.config.max_block {
             return Vec::new();
         }
         block
@@ -144,7 +154,13 @@ impl<'a> Matcher<'a> {
                     return false;
                 };
                 // Most of the block ends here, before a title is parsed.
-                if view.kind() != ItemKind::Track || !view.title_norm().contains(words) {
+                let norm = view.title_norm();
+                let held: Vec<&str> = names
+                    .iter()
+                    .filter(|(work, words)| norm.contains(words) && norm.contains(work))
+                    .map(|(_, words)| *words)
+                    .collect();
+                if view.kind() != ItemKind::Track || held.is_empty() {
                     return false;
                 }
                 let Some((work, heading)) = view.title().rsplit_once(':') else {
@@ -163,7 +179,9 @@ impl<'a> Matcher<'a> {
                     .any(|part| {
                         let part = normalize::parse_title(part).base;
                         let heading = without_leading_number(&part);
-                        heading == words || heading.starts_with(&format!("{words} "))
+                        held.iter().any(|words| {
+                            heading == *words || heading.starts_with(&format!("{words} "))
+                        })
                     })
             })
             .collect()
