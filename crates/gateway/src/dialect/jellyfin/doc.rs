@@ -454,9 +454,7 @@ impl DtoOptions {
         // The server writes `Etag` whenever it is asked: a document without one was kept
         // before the crawl asked for it and the fields that came with it (an older data
         // directory, until its items are read again), and may lack what they write.
-        if doc.get("Etag").is_none() {
-            return None;
-        }
+        doc.get("Etag")?;
         if !self.default_images() {
             let blur = doc
                 .get("ImageBlurHashes")
