@@ -304,3 +304,25 @@ async fn a_shared_users_refused_settings_read_leaves_their_walk_cached_and_batch
     let (_, x_cache, _) = gw.fetch(&gw.proxy, &path, &shared, false).await;
     assert_eq!(x_cache, "HIT");
 }
+
+/// Overseerr reads a page's items all at once, so their reads reach the gateway in any order:
+/// two items near each other in the page, the later one first, still start the batch of the
+/// page's other items, and every answer is the server's single answer.
+#[tokio::test]
+async fn a_walk_read_out_of_order_is_batched() {
+    let gw = start().await;
+    let token = gw.sim.token.clone();
+    let (metadata, listing) = (gw.requests(METADATA), gw.requests(LISTING));
+    let ids = gw.page(0, &token, true).await;
+    let mut order = ids.clone();
+    order.swap(0, 1);
+    let got = gw.items(&order, &token, true).await;
+    assert_eq!(gw.requests(LISTING) - listing, 1);
+    assert_eq!(
+        gw.requests(METADATA) - metadata,
+        3,
+        "two singles and one batch"
+    );
+    assert!(got[2..].iter().all(|(x, _)| x == "HIT"));
+    gw.assert_servers_answers(&order, &got, &token, true).await;
+}

@@ -166,11 +166,13 @@ impl Dialect for Plex {
 
 /// A section's listing page, then `/library/metadata/{id}` of its items one after the other:
 /// Plex answers `/library/metadata/{id1},{id2},…` with all of them in one `MediaContainer`
-/// (python-plexapi's `fetchItems` uses it).
+/// (python-plexapi's `fetchItems` uses it). Kometa and PlexKodiConnect read a page's items in
+/// order; Overseerr reads a page of 50 all at once (`Promise.all`), so its reads arrive in any
+/// order: two items within 32 places of each other are one walk, as for Jellyseerr.
 static WALK_BATCH: super::WalkBatch = super::WalkBatch {
     is_page: is_section_listing,
     single_id: single_metadata_id,
-    window: 1,
+    window: 32,
     json_items: &["MediaContainer", "Metadata"],
     id_name: "ratingKey",
     bare_single: false,
