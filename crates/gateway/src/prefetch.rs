@@ -168,12 +168,20 @@ pub fn after_listing(
         // This very body was parsed before and names nothing to prefetch (an album's tracks).
         return;
     }
-    let Some((listing, probe)) = upstream.prefetched.follow(trigger, client) else {
-        gateway.metrics().prefetch(&upstream.metrics_name, "unread");
-        return;
-    };
     let metrics = gateway.metrics().clone();
     let label = Arc::new(upstream.name.to_string());
+    // A listing known to name targets is judged now; one not parsed yet once it is (a listing
+    // that names nothing is never judged).
+    let followed = match known {
+        Some(_) => match upstream.prefetched.follow(trigger, client) {
+            Some(followed) => Some(followed),
+            None => {
+                metrics.prefetch(&label, "unread");
+                return;
+            }
+        },
+        None => None,
+    };
     let Some(slot) = Slot::take() else {
         metrics.prefetch(&label, "dropped");
         return;
@@ -184,6 +192,7 @@ pub fn after_listing(
     let gateway = gateway.clone();
     let upstream = Arc::clone(upstream);
     let user = Arc::clone(user);
+    let client = Arc::clone(client);
     let path = path.to_owned();
     let query = query.map(str::to_owned);
     // `Bytes` is shared: the body is not copied.
@@ -205,6 +214,15 @@ pub fn after_listing(
                 memo_put(&body, trigger, max, Arc::clone(&targets));
                 targets
             }
+        };
+        if targets.is_empty() {
+            return;
+        }
+        let Some((listing, probe)) =
+            followed.or_else(|| upstream.prefetched.follow(trigger, &client))
+        else {
+            metrics.prefetch(&label, "unread");
+            return;
         };
         let targets = if probe {
             &targets[..targets.len().min(1)]

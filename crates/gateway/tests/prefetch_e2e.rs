@@ -24,6 +24,11 @@ impl Running {
 
     /// Prefetches that completed (stored in the cache), from `/metrics`.
     async fn prefetched(&self) -> u64 {
+        self.prefetch_count("fetched").await
+    }
+
+    /// `cachearr_prefetch_total` of one outcome, from `/metrics`.
+    async fn prefetch_count(&self, outcome: &str) -> u64 {
         let url = format!("{}/metrics", self.admin);
         let text = self
             .client
@@ -34,9 +39,9 @@ impl Running {
             .text()
             .await
             .unwrap();
-        let line = r#"cachearr_prefetch_total{upstream="plex",outcome="fetched"} "#;
+        let line = format!(r#"cachearr_prefetch_total{{upstream="plex",outcome="{outcome}"}} "#);
         text.lines()
-            .find_map(|l| l.strip_prefix(line))
+            .find_map(|l| l.strip_prefix(line.as_str()))
             .map_or(0, |n| n.trim().parse().unwrap())
     }
 
@@ -173,4 +178,36 @@ async fn prefetch_off_fetches_nothing_extra() {
         "MISS"
     );
     assert_eq!(gw.server_requests(), before + 2);
+}
+
+/// A client that reads a season's episodes in another form than the prefetcher fetched (here
+/// with `includeGuids=1`) never reads the prefetched entries: its next listing is not followed,
+/// and costs the server nothing more.
+#[tokio::test]
+async fn a_client_that_reads_another_form_is_not_followed() {
+    let gw = start(true).await;
+    let (show, seasons) = gw.show();
+    let listing = format!("/library/metadata/{show}/children");
+    assert_eq!(gw.get(&listing).await, "MISS");
+    let n = seasons.len() as u64;
+    eventually("the prefetcher fetched every season", WAIT, || async {
+        gw.prefetched().await >= n
+    })
+    .await;
+    assert_eq!(
+        gw.get(&format!(
+            "/library/metadata/{}/children?includeGuids=1",
+            seasons[0]
+        ))
+        .await,
+        "MISS"
+    );
+    let before = gw.server_requests();
+    assert_eq!(gw.get(&listing).await, "HIT");
+    eventually("the listing was not followed", WAIT, || async {
+        gw.prefetch_count("unread").await == 1
+    })
+    .await;
+    assert_eq!(gw.prefetched().await, n);
+    assert_eq!(gw.server_requests(), before);
 }

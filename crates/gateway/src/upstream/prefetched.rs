@@ -13,8 +13,10 @@ use crate::keys::UserHash;
 /// Targets whose reading is watched at most per upstream (oldest forgotten first).
 const WATCHED_MAX: usize = 128;
 /// The recent listings judged per trigger and client: while all of them went unread, that
-/// client's listings of the trigger are not followed.
-pub const VERDICTS: usize = 2;
+/// client's listings of the trigger are not followed. One is enough: a listing is judged
+/// unread only when its client read a target's path in another form, which it would do again
+/// after every such listing.
+pub const VERDICTS: usize = 1;
 /// While a client's listings are not followed, one in this many still is (a probe).
 pub const PROBE_EVERY: u32 = 16;
 
