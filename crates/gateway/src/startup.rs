@@ -132,12 +132,8 @@ impl UpstreamCheck {
 
 /// Checks one upstream (see the module docs).
 pub async fn check_upstream(up: &Upstream) -> UpstreamCheck {
-    let (identity, token_check, owner_check) = match up.profile {
-        Profile::Plex => ("/identity", "/library/sections", "/accounts"),
-        Profile::Jellyfin => ("/System/Info/Public", "/Users/Me", "/Users"),
-        // An API's root: any answer says it is reachable; it has no owner token.
-        Profile::Http => ("/", "/", "/"),
-    };
+    let probes = crate::dialect::of(up.profile).startup_probes();
+    let (identity, token_check, owner_check) = (probes.identity, probes.token, probes.owner);
     let token = up.config.token.as_deref();
     let reachable = match get(up, identity, None).await {
         Ok((status, _)) if status.is_success() || up.profile == Profile::Http => Ok(()),

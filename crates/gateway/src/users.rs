@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use http::HeaderMap;
 use rustc_hash::FxHashMap;
 
+use crate::dialect::Dialect;
 use crate::keys::UserHash;
 
 /// Most users remembered per upstream; the least recently seen are forgotten first.
@@ -276,17 +277,14 @@ impl Users {
     }
 
     /// Remembers the client-identity headers of the user's latest request (on misses only, to
-    /// keep the hit path free of this copy).
-    pub fn set_identity(user: &UserRecord, headers: &HeaderMap) {
+    /// keep the hit path free of this copy): those the dialect says name the client, its
+    /// `User-Agent` and `Accept`. Paging belongs to one request: warm and prefetch requests
+    /// made on the user's behalf must not inherit the page the user asked for last.
+    pub fn set_identity(user: &UserRecord, headers: &HeaderMap, dialect: &dyn Dialect) {
         let mut id = HeaderMap::new();
         for (name, value) in headers {
             let n = name.as_str();
-            // Paging belongs to one request: warm and prefetch requests made on the user's
-            // behalf must not inherit the page of whatever the user asked for last.
-            let paging = n == "x-plex-container-start" || n == "x-plex-container-size";
-            let keep = (n.starts_with("x-plex-") && n != "x-plex-token" && !paging)
-                || n == "user-agent"
-                || n == "accept";
+            let keep = dialect.is_client_identity(n) || n == "user-agent" || n == "accept";
             if keep {
                 id.append(name.clone(), value.clone());
             }

@@ -86,12 +86,12 @@ impl Applier {
                 event = &with_parents;
             }
         }
-        // Jellyfin's ids are matched without regard to case (answers' tags are lowercased).
+        // A server that matches ids in any case (Jellyfin): answers' tags are lowercased.
         let lowered;
         if self
             .gateway
             .upstream(upstream)
-            .is_some_and(|up| up.profile == crate::policy::Profile::Jellyfin)
+            .is_some_and(|up| crate::dialect::of(up.profile).ids_ignore_case())
             && (event
                 .items
                 .iter()

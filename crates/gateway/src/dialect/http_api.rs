@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use http::header::{AUTHORIZATION, COOKIE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::{Candidates, Dialect, KeyRules, ServerLibrary, Trigger};
+use super::{Candidates, Dialect, KeyRules, ServerLibrary, StartupProbes, Trigger};
 use crate::events::{
     ChangeEvent, EventError, ServerEvents, SocketMessage, SocketReader, WebhookBody,
 };
@@ -47,6 +47,15 @@ static KEY_RULES: KeyRules = KeyRules {
 const CREDENTIALS: [HeaderName; 2] = [AUTHORIZATION, COOKIE];
 
 impl Dialect for HttpApi {
+    /// An API's root: any answer says it is reachable; it has no owner token.
+    fn startup_probes(&self) -> StartupProbes {
+        StartupProbes {
+            identity: "/",
+            token: "/",
+            owner: "/",
+        }
+    }
+
     fn profile(&self) -> Profile {
         Profile::Http
     }

@@ -51,6 +51,17 @@ use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Profile, Scope};
 pub use library::ServerLibrary;
 
+/// The paths [`crate::startup::check_upstream`] asks an upstream.
+#[derive(Debug, Clone, Copy)]
+pub struct StartupProbes {
+    /// Anonymous: the server is there and is what the profile says.
+    pub identity: &'static str,
+    /// Needs a token: a 401 refuses it.
+    pub token: &'static str,
+    /// Answers only the owner or an administrator: a 2xx says the token is theirs.
+    pub owner: &'static str,
+}
+
 /// One media server's rules. See the module docs; [`of`] gives an upstream's.
 pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// Which server.
@@ -134,6 +145,27 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// How a walk of single items after a listing page is batched ([`crate::batch`]).
     fn walk_batch(&self) -> &'static WalkBatch;
+
+    /// The paths the startup check asks ([`crate::startup::check_upstream`]).
+    fn startup_probes(&self) -> StartupProbes;
+
+    /// Adds what the server expects on every request cachearr makes itself (the startup
+    /// check, the index crawl, the copy's proofs) beside the token; `client` names the part
+    /// of cachearr asking.
+    fn mark_own_request(&self, _headers: &mut HeaderMap, _client: &'static str) {}
+
+    /// Whether a request header says who the client is (its product, device, platform), so
+    /// that requests made on that user's behalf (warming, prefetch) repeat it. Never a token,
+    /// nor a header that belongs to one request (paging).
+    fn is_client_identity(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// Whether the server matches its item ids without regard to case (events naming an id
+    /// in capitals then concern the lowercased id the cache's tags carry).
+    fn ids_ignore_case(&self) -> bool {
+        false
+    }
 
     /// Whether every request is cached as the HTTP caching standard says (RFC 9111: the
     /// response's own lifetime, validators and `Vary`) instead of by a route table: the

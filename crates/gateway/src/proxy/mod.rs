@@ -544,7 +544,7 @@ async fn serve_reading(
             }
             match lookup.outcome {
                 Outcome::Miss => {
-                    Users::set_identity(&user, client_headers);
+                    Users::set_identity(&user, client_headers, crate::dialect::of(up.profile));
                     if let Some(feed) = feed
                         && feed.samples(class)
                         && let Some((uri, headers)) = owned_request(uri, client_headers)

@@ -214,7 +214,7 @@ impl Upstream {
         token: Option<&http::HeaderValue>,
         client: &'static str,
     ) -> http::Request<UpstreamBody> {
-        use http::{HeaderName, HeaderValue, header};
+        use http::{HeaderValue, header};
         use http_body_util::{BodyExt as _, Empty};
         let mut req = http::Request::new(
             Empty::<Bytes>::new()
@@ -227,16 +227,7 @@ impl Upstream {
         if let Some(t) = token {
             headers.insert(crate::dialect::token_header(self.profile), t.clone());
         }
-        if self.profile == Profile::Plex {
-            headers.insert(
-                HeaderName::from_static("x-plex-client-identifier"),
-                HeaderValue::from_static(client),
-            );
-            headers.insert(
-                HeaderName::from_static("x-plex-product"),
-                HeaderValue::from_static("cachearr"),
-            );
-        }
+        crate::dialect::of(self.profile).mark_own_request(headers, client);
         if let Ok(host) = HeaderValue::from_str(self.host()) {
             headers.insert(header::HOST, host);
         }

@@ -33,7 +33,9 @@ use std::borrow::Cow;
 
 use http::{HeaderMap, HeaderName};
 
-use super::{AUTH_HEADERS, Candidates, Dialect, KeyRules, ServerLibrary, Trigger, text_header};
+use super::{
+    AUTH_HEADERS, Candidates, Dialect, KeyRules, ServerLibrary, StartupProbes, Trigger, text_header,
+};
 use crate::events::ServerEvents;
 use crate::model::library::{PlayStateItem, PlayStateProbe, UserSections};
 use crate::model::route::DefaultRoutes;
@@ -49,6 +51,19 @@ static KEY_RULES: KeyRules = KeyRules {
 };
 
 impl Dialect for Jellyfin {
+    fn startup_probes(&self) -> StartupProbes {
+        StartupProbes {
+            identity: "/System/Info/Public",
+            token: "/Users/Me",
+            owner: "/Users",
+        }
+    }
+
+    /// Jellyfin's ids are GUIDs it matches in any case; answers' tags hold them lowercased.
+    fn ids_ignore_case(&self) -> bool {
+        true
+    }
+
     fn profile(&self) -> Profile {
         Profile::Jellyfin
     }

@@ -29,9 +29,11 @@ pub(crate) mod token;
 
 use std::borrow::Cow;
 
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::{Candidates, ClientParams, Dialect, KeyRules, ServerLibrary, Trigger, text_header};
+use super::{
+    Candidates, ClientParams, Dialect, KeyRules, ServerLibrary, StartupProbes, Trigger, text_header,
+};
 use crate::events::ServerEvents;
 use crate::model::library::{PlayStateItem, PlayStateProbe, UserSections};
 use crate::model::route::DefaultRoutes;
@@ -61,6 +63,36 @@ static KEY_RULES: KeyRules = KeyRules {
 };
 
 impl Dialect for Plex {
+    fn startup_probes(&self) -> StartupProbes {
+        StartupProbes {
+            identity: "/identity",
+            token: "/library/sections",
+            owner: "/accounts",
+        }
+    }
+
+    /// Plex asks every client to name itself; the server's own logs and its devices list
+    /// then show cachearr's requests as cachearr's.
+    fn mark_own_request(&self, headers: &mut HeaderMap, client: &'static str) {
+        headers.insert(
+            HeaderName::from_static("x-plex-client-identifier"),
+            HeaderValue::from_static(client),
+        );
+        headers.insert(
+            HeaderName::from_static("x-plex-product"),
+            HeaderValue::from_static("cachearr"),
+        );
+    }
+
+    /// Plex clients name themselves in `X-Plex-*` headers (product, version, platform,
+    /// device); the token and the page asked are not the client.
+    fn is_client_identity(&self, name: &str) -> bool {
+        name.starts_with("x-plex-")
+            && name != "x-plex-token"
+            && name != "x-plex-container-start"
+            && name != "x-plex-container-size"
+    }
+
     fn profile(&self) -> Profile {
         Profile::Plex
     }
