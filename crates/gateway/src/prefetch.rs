@@ -31,7 +31,8 @@
 //! the listing's targets was read says it was not. Per trigger and client name, once the
 //! listings prefetched lately ([`VERDICTS`]) have all gone unread, that client's listings are
 //! no longer followed, except one in [`PROBE_EVERY`] (its first target only), so a changed
-//! habit is seen again.
+//! habit is seen again. A target is watched for [`WATCH_MS`] at most, so a ledger with nothing
+//! left to watch costs a client's read one atomic load.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -99,7 +100,7 @@ fn memo_put(body: &Bytes, trigger: Trigger, max: usize, targets: Arc<[String]>) 
 
 pub use crate::dialect::Trigger;
 
-pub use crate::upstream::{Ledger, PROBE_EVERY, VERDICTS};
+pub use crate::upstream::{Ledger, PROBE_EVERY, VERDICTS, WATCH_MS};
 
 /// Whether a GET of `path` on a `profile` server is a prefetch trigger.
 pub fn trigger(profile: Profile, path: &str) -> Option<Trigger> {
@@ -232,7 +233,9 @@ pub fn after_listing(
         for target in targets {
             if let Some(key) = crate::fetch::background_key(&gateway, &upstream, &user, target) {
                 let path = target.split('?').next().unwrap_or(target);
-                upstream.prefetched.watch(listing, key, path, user.hash);
+                upstream
+                    .prefetched
+                    .watch(listing, key, path, user.hash, gateway.clock().now_ms());
             }
             metrics.prefetch(&label, "queued");
             match gateway.fetch_as(&upstream.name, &user, target).await {
@@ -278,10 +281,16 @@ mod tests {
         for n in 0..u32::try_from(VERDICTS).unwrap() {
             let (listing, probe) = ledger.follow(Trigger::Seasons, &kodi).expect("followed");
             assert!(!probe);
-            ledger.watch(listing, target(n), &format!("/Shows/s{n}/Episodes"), user);
+            ledger.watch(
+                listing,
+                target(n),
+                &format!("/Shows/s{n}/Episodes"),
+                user,
+                0,
+            );
             // Another user's read of the path says nothing of this one's client.
-            ledger.note_read(UserHash(8), &format!("/Shows/s{n}/Episodes"), &other(n));
-            ledger.note_read(user, &format!("/shows/S{n}/episodes"), &other(n));
+            ledger.note_read(UserHash(8), &format!("/Shows/s{n}/Episodes"), &other(n), 0);
+            ledger.note_read(user, &format!("/shows/S{n}/episodes"), &other(n), 0);
         }
         let followed = (0..PROBE_EVERY)
             .filter(|_| ledger.follow(Trigger::Seasons, &kodi).is_some())
@@ -292,16 +301,23 @@ mod tests {
         // A client that reads the targets keeps being followed.
         for n in 10..20 {
             let (listing, _) = ledger.follow(Trigger::Seasons, &seerr).expect("followed");
-            ledger.watch(listing, target(n), &format!("/Shows/s{n}/Episodes"), user);
+            ledger.watch(
+                listing,
+                target(n),
+                &format!("/Shows/s{n}/Episodes"),
+                user,
+                0,
+            );
             ledger.watch(
                 listing,
                 target(n + 100),
                 &format!("/Shows/s{n}/Episodes"),
                 user,
+                0,
             );
-            ledger.note_read(user, &format!("/Shows/s{n}/Episodes"), &target(n + 100));
+            ledger.note_read(user, &format!("/Shows/s{n}/Episodes"), &target(n + 100), 0);
             // Judged once: the listing's other target is no longer watched.
-            ledger.note_read(user, &format!("/Shows/s{n}/Episodes"), &other(n));
+            ledger.note_read(user, &format!("/Shows/s{n}/Episodes"), &other(n), 0);
         }
         assert!(ledger.follow(Trigger::Seasons, &seerr).is_some());
         // Once the probe is read, the client is followed again.
@@ -311,9 +327,21 @@ mod tests {
                 break listing;
             }
         };
-        ledger.watch(probe, target(50), "/Shows/s50/Episodes", user);
-        ledger.note_read(user, "/Shows/s50/Episodes", &target(50));
+        ledger.watch(probe, target(50), "/Shows/s50/Episodes", user, 0);
+        ledger.note_read(user, "/Shows/s50/Episodes", &target(50), 0);
         assert!(ledger.follow(Trigger::Seasons, &kodi).is_some());
+        // A target watched for longer than `WATCH_MS` is forgotten, unjudged, and a read then
+        // looks at nothing.
+        let (listing, _) = ledger.follow(Trigger::Seasons, &seerr).expect("followed");
+        ledger.watch(listing, target(60), "/Shows/s60/Episodes", user, 1_000);
+        ledger.note_read(
+            user,
+            "/Shows/s60/Episodes",
+            &other(60),
+            1_000 + WATCH_MS + 1,
+        );
+        assert!(ledger.follow(Trigger::Seasons, &seerr).is_some());
+        assert_eq!(ledger.watching(), 0);
     }
 
     #[test]

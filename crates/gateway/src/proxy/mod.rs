@@ -488,7 +488,7 @@ async fn serve_reading(
     let (uri, client_headers) = (&parts.uri, &parts.headers);
     let (gzip, copy) = (reading.gzip, reading.copy);
     // Whether this reads (or passes by) an entry a prefetch filled.
-    up.prefetched.note_read(user.hash, uri.path(), &key);
+    up.prefetched.note_read(user.hash, uri.path(), &key, now);
     if let Some(print) = remember {
         conn.recent.remember(
             &conn.last_print,

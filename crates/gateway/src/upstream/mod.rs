@@ -37,7 +37,7 @@ mod prefetched;
 pub use fair::Asker;
 pub use flights::{FlightGuard, Flights, Joined, wait as wait_for_flight};
 pub use guard::{BreakerState, Guard, GuardCounters, GuardPermit, GuardSnapshot};
-pub use prefetched::{Ledger, PROBE_EVERY, VERDICTS};
+pub use prefetched::{Ledger, PROBE_EVERY, VERDICTS, WATCH_MS};
 
 /// A boxed error for streamed bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -12,6 +12,9 @@ use crate::keys::UserHash;
 
 /// Targets whose reading is watched at most per upstream (oldest forgotten first).
 const WATCHED_MAX: usize = 128;
+/// How long a target is watched (ms): a client reads what it reads next within moments, and
+/// a ledger with nothing left to watch costs a client's read one atomic load.
+pub const WATCH_MS: u64 = 60_000;
 /// The recent listings judged per trigger and client: while all of them went unread, that
 /// client's listings of the trigger are not followed. One is enough: a listing is judged
 /// unread only when its client read a target's path in another form, which it would do again
@@ -51,6 +54,8 @@ struct Watched {
     user: UserHash,
     /// Its listing's trigger and client ([`Habit`]).
     habit: usize,
+    /// When it was fetched (ms, the gateway's clock).
+    at: u64,
 }
 
 /// What one client does after one kind of listing.
@@ -99,9 +104,22 @@ impl Ledger {
         Some(((self.listings.fetch_add(1, Ordering::Relaxed), at), unread))
     }
 
-    /// Watches `key` (at `path`), a target of `listing` fetched for `user`.
-    pub(crate) fn watch(&self, listing: (u64, usize), key: Key, path: &str, user: UserHash) {
+    /// How many targets are watched now.
+    pub fn watching(&self) -> usize {
+        self.watched.load(Ordering::Relaxed)
+    }
+
+    /// Watches `key` (at `path`), a target of `listing` fetched for `user` at `now` (ms).
+    pub(crate) fn watch(
+        &self,
+        listing: (u64, usize),
+        key: Key,
+        path: &str,
+        user: UserHash,
+        now: u64,
+    ) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.forget_before(now);
         if state.watched.len() >= WATCHED_MAX {
             state.watched.pop_front();
         }
@@ -111,17 +129,20 @@ impl Ledger {
             path: path.to_ascii_lowercase(),
             user,
             habit: listing.1,
+            at: now,
         });
         self.watched.store(state.watched.len(), Ordering::Relaxed);
     }
 
-    /// A client's read of `key` at `path` as `user`: judges the listings whose targets it
-    /// reads (read) or passes by (the same path under another key: unread).
-    pub fn note_read(&self, user: UserHash, path: &str, key: &Key) {
+    /// A client's read of `key` at `path` as `user` at `now` (ms): judges the listings whose
+    /// targets it reads (read) or passes by (the same path under another key: unread).
+    pub fn note_read(&self, user: UserHash, path: &str, key: &Key, now: u64) {
         if self.watched.load(Ordering::Relaxed) == 0 {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.forget_before(now);
+        self.watched.store(state.watched.len(), Ordering::Relaxed);
         let verdict = match state.watched.iter().find(|w| w.key == *key) {
             Some(w) => Some((w.listing, w.habit, true)),
             None => state
@@ -140,5 +161,18 @@ impl Ledger {
         }
         verdicts.push_back(read);
         self.watched.store(state.watched.len(), Ordering::Relaxed);
+    }
+}
+
+impl LedgerState {
+    /// Forgets the targets watched for longer than [`WATCH_MS`] (unjudged: no verdict).
+    fn forget_before(&mut self, now: u64) {
+        while self
+            .watched
+            .front()
+            .is_some_and(|w| now.saturating_sub(w.at) > WATCH_MS)
+        {
+            self.watched.pop_front();
+        }
     }
 }
