@@ -19,13 +19,8 @@
 //! `prove_after` samples in a row match again. `/api/stats` (`feed`) and the dashboard show it.
 //!
 //! **Which items an answer shows** ([`value_tags`]) is read from the stored body on every
-//! fill. A Plex answer's ids are found by one search for `atingKey` (memchr's `memmem`) and the
-//! id after it, not by parsing: the same needle finds `ratingKey="…"` in XML and
-//! `"ratingKey":"…"` in JSON, so one scan serves both formats without building either tree,
-//! where quick-xml or serde_json would walk every attribute and value of a body of up to
-//! megabytes to find the same few. A stray match only adds a tag (a refetch too many); what
-//! the tags miss, sampled revalidation finds. Jellyfin's answers, JSON only and with ids in
-//! named fields, are read with serde_json.
+//! fill, by the server's dialect ([`Dialect::items_shown`]). A stray id only adds a tag (a
+//! refetch too many); what the tags miss, sampled revalidation finds.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -37,6 +32,7 @@ use http::{HeaderMap, Uri};
 use serde::{Deserialize, Serialize};
 
 use crate::config::FeedConfig;
+use crate::dialect::Dialect;
 use crate::events::subscriber::SubscriberStatus;
 use crate::policy::Class;
 use crate::users::UserRecord;
@@ -642,42 +638,25 @@ pub struct FeedClassReport {
 /// [`crate::tags::any_item`] instead (its stamps would outweigh it).
 const VALUE_TAGS_MAX: usize = 1024;
 
-/// Jellyfin fields naming an item whose own fields (name, artwork) an answer shows. Not
-/// `ParentId`: the fields an item repeats of its parent come with the parent's own field
-/// (`Album` with `AlbumId`, `SeasonName` with `SeasonId`, `SeriesName` with `SeriesId`, the
-/// images with their owners'), and where `ParentId` names anything else — a film's library
-/// folder, which every add announces in `FoldersAddedTo` — the answer shows nothing of it.
-const JELLYFIN_REFS: [&str; 8] = [
-    "SeriesId",
-    "SeasonId",
-    "AlbumId",
-    "ParentLogoItemId",
-    "ParentBackdropItemId",
-    "ParentThumbItemId",
-    "ParentArtItemId",
-    "ParentPrimaryImageItemId",
-];
-
 /// The tags an answer about library content shows it depends on, read from its body: for
 /// every item it shows, the item's own tag and its play-state tag; for every item it names as
-/// a parent (whose title and artwork it repeats), that item's own tag. Plex: `ratingKey`,
-/// `parentRatingKey`, `grandparentRatingKey` (XML or JSON); Jellyfin: `Id` and the parent
-/// fields (`SeriesId`, `SeasonId`, `AlbumId`, the image owners). So an edit
+/// a parent (whose title and artwork it repeats), that item's own tag, as the server's dialect
+/// reads them ([`Dialect::items_shown`]). So an edit
 /// refreshes exactly the answers that show the edited item, and a play exactly those that show
 /// the played item or its parents' counts, wherever they appear (pages, children, searches).
 ///
 /// `owner`: the answer is to the configured owner token, whose play state is tagged apart
 /// ([`crate::tags::owner_plays`]).
-pub fn value_tags(upstream: &str, jellyfin: bool, owner: bool, body: &[u8]) -> Vec<Arc<str>> {
+pub fn value_tags(
+    upstream: &str,
+    dialect: &dyn Dialect,
+    owner: bool,
+    body: &[u8],
+) -> Vec<Arc<str>> {
     let mut shown: Vec<String> = Vec::new();
     let mut named: Vec<String> = Vec::new();
-    if jellyfin {
-        scan_json_ids(body, &mut shown, &mut named);
-    } else {
-        scan_rating_keys(body, &mut shown, &mut named);
-    }
-    if jellyfin {
-        // Jellyfin's ids are matched without regard to case.
+    dialect.items_shown(body, &mut shown, &mut named);
+    if dialect.ids_ignore_case() {
         for id in shown.iter_mut().chain(named.iter_mut()) {
             id.make_ascii_lowercase();
         }
@@ -703,93 +682,6 @@ pub fn value_tags(upstream: &str, jellyfin: bool, owner: bool, body: &[u8]) -> V
         out.push(Arc::from(crate::tags::item(upstream, n)));
     }
     out
-}
-
-/// The identifier after a field name at `from` (`="…"`, `":"…"`, `": 12`), if it looks like one.
-fn id_after(body: &[u8], from: usize) -> Option<&str> {
-    let mut i = from;
-    let skip = |i: &mut usize, set: &[u8]| {
-        while *i < body.len() && set.contains(&body[*i]) {
-            *i += 1;
-        }
-    };
-    skip(&mut i, b"\"");
-    skip(&mut i, b" \t\r\n");
-    if i >= body.len() || !matches!(body[i], b'=' | b':') {
-        return None;
-    }
-    i += 1;
-    skip(&mut i, b" \t\r\n");
-    skip(&mut i, b"\"");
-    let start = i;
-    while i < body.len()
-        && (body[i].is_ascii_alphanumeric() || matches!(body[i], b'-' | b'_' | b'.'))
-    {
-        i += 1;
-    }
-    let id = std::str::from_utf8(&body[start..i]).ok()?;
-    crate::events::valid_id(id)
-}
-
-/// Plex: `ratingKey` (an item shown), `parentRatingKey` / `grandparentRatingKey` (named).
-fn scan_rating_keys(body: &[u8], shown: &mut Vec<String>, named: &mut Vec<String>) {
-    const NEEDLE: &[u8] = b"atingKey";
-    let mut at = 0;
-    while let Some(pos) = find(&body[at..], NEEDLE) {
-        let i = at + pos;
-        at = i + NEEDLE.len();
-        let before = &body[..i];
-        let target = if before.ends_with(b"parentR") {
-            &mut *named
-        } else if before.ends_with(b"r")
-            && before.len() >= 2
-            && !before[before.len() - 2].is_ascii_alphanumeric()
-        {
-            &mut *shown
-        } else {
-            continue;
-        };
-        if let Some(id) = id_after(body, at) {
-            target.push(id.to_owned());
-        }
-    }
-}
-
-/// Jellyfin: the items of `Items` (or the answer itself, one item) are shown; their parent
-/// fields and the artists they list (`AlbumArtists`, `ArtistItems`) are named.
-fn scan_json_ids(body: &[u8], shown: &mut Vec<String>, named: &mut Vec<String>) {
-    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return;
-    };
-    let items: Vec<&serde_json::Value> = match answer.get("Items").and_then(|v| v.as_array()) {
-        Some(items) => items.iter().collect(),
-        None => vec![&answer],
-    };
-    let id_of = |v: Option<&serde_json::Value>| {
-        v.and_then(serde_json::Value::as_str)
-            .and_then(crate::events::valid_id)
-            .map(str::to_owned)
-    };
-    for item in items {
-        shown.extend(id_of(item.get("Id")));
-        for field in JELLYFIN_REFS {
-            named.extend(id_of(item.get(field)));
-        }
-        for list in ["AlbumArtists", "ArtistItems"] {
-            for artist in item
-                .get(list)
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-            {
-                named.extend(id_of(artist.get("Id")));
-            }
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(haystack, needle)
 }
 
 /// The tags an incremental pass bumps for what it found, as the events would have: each

@@ -197,13 +197,17 @@ impl Loader for HttpLoader {
         if !s.item_tagged || value.status != 200 {
             return Vec::new();
         }
-        let jellyfin = s.up.profile == crate::policy::Profile::Jellyfin;
         let owner =
             s.up.config
                 .token
                 .as_deref()
                 .is_some_and(|t| !t.is_empty() && s.gw.secret().user_of(t) == s.user.hash);
-        crate::feed::value_tags(&s.up.name, jellyfin, owner, &value.body)
+        crate::feed::value_tags(
+            &s.up.name,
+            crate::dialect::of(s.up.profile),
+            owner,
+            &value.body,
+        )
     }
 
     fn load(&self, context: LoadContext) -> BoxFuture<'static, Result<Fill, LoadError>> {

@@ -696,7 +696,7 @@ async fn run(
             body: build(bytes),
         };
         let tags = if crate::feed::item_tagged(t.class) {
-            crate::feed::value_tags(&up.name, walk.json_ids, owner, &part.body)
+            crate::feed::value_tags(&up.name, crate::dialect::of(up.profile), owner, &part.body)
         } else {
             Vec::new()
         };

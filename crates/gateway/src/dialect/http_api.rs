@@ -151,7 +151,6 @@ static NO_WALK: super::WalkBatch = super::WalkBatch {
     id_name: "id",
     bare_single: false,
     batch_target: |prefix, _, _| prefix.to_owned(),
-    json_ids: false,
 };
 
 /// The credential of a request: each credential field's one value, joined by a line break

@@ -161,6 +161,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         false
     }
 
+    /// The ids of the items an answer `body` shows (`shown`) and of those it names as their
+    /// parents, whose titles and artwork it repeats (`named`): what the change feed tags it
+    /// with ([`crate::feed::value_tags`]). None for a server without a library.
+    fn items_shown(&self, _body: &[u8], _shown: &mut Vec<String>, _named: &mut Vec<String>) {}
+
     /// Whether the server matches its item ids without regard to case (events naming an id
     /// in capitals then concern the lowercased id the cache's tags carry).
     fn ids_ignore_case(&self) -> bool {
@@ -197,9 +202,6 @@ pub struct WalkBatch {
     /// The request for many items: from the singles' path without the id, the ids joined
     /// by commas and the singles' query.
     pub batch_target: fn(prefix: &str, ids: &str, query: Option<&str>) -> String,
-    /// Whether the items' ids in an answer are read as JSON `Id`s for the change feed's
-    /// tags (`feed::value_tags`).
-    pub json_ids: bool,
 }
 
 /// The dialect of an upstream of `profile`: the one place a profile becomes server rules.

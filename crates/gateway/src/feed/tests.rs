@@ -3,6 +3,14 @@
 use super::*;
 use crate::config::IndexConfig;
 
+fn plex() -> &'static dyn Dialect {
+    crate::dialect::of(crate::policy::Profile::Plex)
+}
+
+fn jf() -> &'static dyn Dialect {
+    crate::dialect::of(crate::policy::Profile::Jellyfin)
+}
+
 fn feed(index: bool) -> Feed {
     let index = IndexConfig {
         enabled: index,
@@ -84,23 +92,23 @@ fn value_tags_name_shown_and_parent_items() {
         "p:item:9",
     ];
     for body in [&xml[..], &json[..]] {
-        let tags: Vec<String> = value_tags("p", false, false, body)
+        let tags: Vec<String> = value_tags("p", plex(), false, body)
             .iter()
             .map(|t| t.to_string())
             .collect();
         assert_eq!(tags, want, "{}", String::from_utf8_lossy(body));
     }
     let jellyfin = br#"{"Items":[{"Id":"AA","AlbumId":"bb","ParentId":"bb","AlbumArtists":[{"Name":"n","Id":"cc"}],"UserData":{"Key":"Id"}}],"TotalRecordCount":1}"#;
-    let tags: Vec<String> = value_tags("j", true, false, jellyfin)
+    let tags: Vec<String> = value_tags("j", jf(), false, jellyfin)
         .iter()
         .map(|t| t.to_string())
         .collect();
     assert_eq!(tags, ["j:item:aa", "j:plays:aa", "j:item:bb", "j:item:cc"]);
     let one = br#"{"Id":"aa","SeriesId":"ss","SeasonId":"tt"}"#;
-    assert_eq!(value_tags("j", true, true, one).len(), 4);
+    assert_eq!(value_tags("j", jf(), true, one).len(), 4);
     // A film names its library folder as `ParentId` and shows nothing of it.
     let film = br#"{"Id":"ff","ParentId":"ee","UserData":{"Played":false}}"#;
-    let tags: Vec<String> = value_tags("j", true, false, film)
+    let tags: Vec<String> = value_tags("j", jf(), false, film)
         .iter()
         .map(|t| t.to_string())
         .collect();
@@ -109,7 +117,7 @@ fn value_tags_name_shown_and_parent_items() {
     let many: String = (0..2000)
         .map(|i| format!(r#"<Video ratingKey="{i}"/>"#))
         .collect();
-    let tags = value_tags("p", false, false, many.as_bytes());
+    let tags = value_tags("p", plex(), false, many.as_bytes());
     assert_eq!(tags.len(), 1);
     assert_eq!(&*tags[0], "p:items");
 }

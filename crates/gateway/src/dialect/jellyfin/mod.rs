@@ -23,6 +23,7 @@
 pub mod crawl;
 pub mod doc;
 pub mod events;
+mod items_shown;
 mod play_state;
 mod prefetch;
 pub mod render;
@@ -62,6 +63,10 @@ impl Dialect for Jellyfin {
     /// Jellyfin's ids are GUIDs it matches in any case; answers' tags hold them lowercased.
     fn ids_ignore_case(&self) -> bool {
         true
+    }
+
+    fn items_shown(&self, body: &[u8], shown: &mut Vec<String>, named: &mut Vec<String>) {
+        items_shown::scan_json_ids(body, shown, named);
     }
 
     fn profile(&self) -> Profile {
@@ -165,7 +170,6 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
         let listing = prefix.trim_end_matches('/');
         format!("{listing}?Ids={ids}&Fields={ALL_FIELDS}")
     },
-    json_ids: true,
 };
 
 /// Every `ItemFields` a single item is answered with (the server's `new DtoOptions()`: all of

@@ -21,6 +21,7 @@
 
 pub mod crawl;
 pub mod events;
+mod items_shown;
 mod play_state;
 mod prefetch;
 pub mod render;
@@ -91,6 +92,10 @@ impl Dialect for Plex {
             && name != "x-plex-token"
             && name != "x-plex-container-start"
             && name != "x-plex-container-size"
+    }
+
+    fn items_shown(&self, body: &[u8], shown: &mut Vec<String>, named: &mut Vec<String>) {
+        items_shown::scan_rating_keys(body, shown, named);
     }
 
     fn profile(&self) -> Profile {
@@ -212,7 +217,6 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
         Some(q) => format!("{prefix}{ids}?{q}"),
         None => format!("{prefix}{ids}"),
     },
-    json_ids: false,
 };
 
 /// `id` of `/library/metadata/{id}` (one item, nothing after it).
