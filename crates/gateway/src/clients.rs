@@ -7,15 +7,10 @@
 //! bounded: an upstream tracks at most [`MAX_CLIENTS`] names, later ones count as `other`, so
 //! neither `/api/stats` nor a metric label can grow without bound.
 //!
-//! What happened to a request is read from the `Cache-Status` the proxy wrote on its answer, so
-//! every path (cached reads, index answers, pass-through, writes, upgrades) is counted the same
-//! way without threading a counter through each of them:
-//!
-//! | `Cache-Status` | counted as |
-//! |---|---|
-//! | `hit; detail=index` | answered from the library index |
-//! | `hit`, `fwd=stale`, `collapsed` | answered from the cache |
-//! | anything else (`fwd=uri-miss`, `fwd=bypass`, `fwd=method`) | sent to the server |
+//! What happened to a request comes with its answer as a [`Served`] (a response extension):
+//! the path that answered says it — a cached read from its engine outcome, an index answer, a
+//! pass-through or write as the server's — and an answer that says nothing was the server's.
+//! No header is read back, so an upstream cache's own `Cache-Status` member cannot mislead it.
 //!
 //! "Server time saved" is an estimate, and says so: answers from the cache or the index times
 //! the average time the server took for this upstream's requests that did reach it.
@@ -49,25 +44,15 @@ pub enum Served {
 }
 
 impl Served {
-    /// Reads the proxy's `Cache-Status` value (see the module table).
-    pub fn from_cache_status(value: Option<&[u8]>) -> Served {
-        // Every answer passes here; a cache hit, the common case, is told by its start (an
-        // index answer has no `ttl`).
-        if value.is_some_and(|v| v.starts_with(b"cachearr; hit; ttl=")) {
-            return Served::Cache;
-        }
-        let Some(value) = value.and_then(|v| std::str::from_utf8(v).ok()) else {
-            return Served::Server;
-        };
-        if value.contains("detail=index") {
-            Served::Index
-        } else if value.contains("; hit")
-            || value.contains("fwd=stale")
-            || value.contains("collapsed")
-        {
-            Served::Cache
-        } else {
-            Served::Server
+    /// Where a cached read's answer came from, by the engine's outcome: a fresh or stale
+    /// entry, or another request's load waited for, is the cache's; a load is the server's.
+    pub fn of(outcome: cachearr_engine::Outcome) -> Served {
+        use cachearr_engine::Outcome;
+        match outcome {
+            Outcome::Hit(_) | Outcome::Stale | Outcome::StaleOnError | Outcome::Coalesced => {
+                Served::Cache
+            }
+            Outcome::Miss | Outcome::Passed => Served::Server,
         }
     }
 }
@@ -313,27 +298,15 @@ mod tests {
     }
 
     #[test]
-    fn cache_status_says_where_the_answer_came_from() {
-        let read = |s: &str| Served::from_cache_status(Some(s.as_bytes()));
-        assert_eq!(read("cachearr; hit; detail=index"), Served::Index);
-        assert_eq!(read("cachearr; hit; ttl=30"), Served::Cache);
-        assert_eq!(read("cachearr; hit; ttl=30; detail=memory"), Served::Cache);
-        assert_eq!(
-            read("cachearr; hit; ttl=-2; detail=stale-while-revalidate"),
-            Served::Cache
-        );
-        assert_eq!(read("cachearr; fwd=stale; ttl=-3"), Served::Cache);
-        assert_eq!(
-            read("cachearr; fwd=uri-miss; collapsed; ttl=30"),
-            Served::Cache
-        );
-        assert_eq!(
-            read("cachearr; fwd=uri-miss; stored; ttl=30"),
-            Served::Server
-        );
-        assert_eq!(read("cachearr; fwd=bypass; detail=range"), Served::Server);
-        assert_eq!(read("cachearr; fwd=method; detail=write"), Served::Server);
-        assert_eq!(Served::from_cache_status(None), Served::Server);
+    fn an_engine_outcome_says_whether_the_cache_answered() {
+        use cachearr_engine::{Outcome, TierKind};
+        assert_eq!(Served::of(Outcome::Hit(TierKind::Memory)), Served::Cache);
+        assert_eq!(Served::of(Outcome::Hit(TierKind::Disk)), Served::Cache);
+        assert_eq!(Served::of(Outcome::Stale), Served::Cache);
+        assert_eq!(Served::of(Outcome::StaleOnError), Served::Cache);
+        assert_eq!(Served::of(Outcome::Coalesced), Served::Cache);
+        assert_eq!(Served::of(Outcome::Miss), Served::Server);
+        assert_eq!(Served::of(Outcome::Passed), Served::Server);
     }
 
     #[test]

@@ -223,6 +223,8 @@ pub(crate) fn mark(
     h.insert(X_CACHE, HeaderValue::from_static(x_cache));
     h.insert(CACHE_STATUS, HeaderValue::from_static(cache_status));
     write_timing(h, elapsed_us(started), upstream_us, None);
+    // Every answer marked here went to the server (passed through, a write, a failed load).
+    resp.extensions_mut().insert(crate::clients::Served::Server);
 }
 
 #[cfg(test)]

@@ -126,6 +126,7 @@ async fn section_search_from_the_index_equals_the_servers_json() {
     let r = start().await;
     r.install_index().await;
     let queries = title_queries(&r.sim.sim, 60, 1, FORMS);
+    let mut from_index = 0;
     for user in ["admin", "bob"] {
         let token = r.token(user);
         for (i, q) in queries.iter().enumerate() {
@@ -143,6 +144,7 @@ async fn section_search_from_the_index_equals_the_servers_json() {
             }
             assert_eq!(status, 200, "{path}: {via}");
             assert_eq!(cs, "cachearr; hit; detail=index", "{path}");
+            from_index += 1;
             let (via, direct): (Value, Value) = (
                 serde_json::from_str(&via).unwrap(),
                 serde_json::from_str(&direct).unwrap(),
@@ -157,6 +159,15 @@ async fn section_search_from_the_index_equals_the_servers_json() {
             }
         }
     }
+    // The client table counts every index answer as the index's.
+    let stats = r.stats().await;
+    let counted: u64 = stats["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["from_index"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, from_index, "{stats}");
 }
 
 #[tokio::test]

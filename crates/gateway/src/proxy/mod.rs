@@ -17,6 +17,7 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 
 use crate::Gateway;
+use crate::clients::Served;
 use crate::dialect::Identity;
 use crate::fetch::{
     ClientBody, CopySource, HttpLoader, LoaderState, ProxyBody, keyed_policy, owned_request,
@@ -95,7 +96,7 @@ pub(crate) struct WireHead {
 
 /// Answers one request of a proxy connection (read by hyper or by the gateway's own HTTP/1.1
 /// loop) and attributes it in the client table: the client by the name the proxy read, the
-/// outcome by the `Cache-Status` it answered with. Returns the answer and, for a hit written
+/// outcome by the [`Served`] the answering path put on it. Returns the answer and, for a hit written
 /// as bytes (only while the own loop serves the connection), its head.
 pub(crate) async fn answer(
     gw: &Gateway,
@@ -107,23 +108,16 @@ pub(crate) async fn answer(
     let started = Instant::now();
     let (response, client) = handle(gw.clone(), up.clone(), req, peer, conn, started).await;
     let wire = conn.wire.lock().unwrap_or_else(|e| e.into_inner()).take();
-    let served = match (&wire, response.extensions().get::<crate::clients::Served>()) {
-        // Its map is empty: only hits go out as bytes.
-        (Some(_), _) => crate::clients::Served::Cache,
-        // A path that knows its outcome says it (an upstream cache's own `Cache-Status` member
-        // in front of ours cannot mislead it).
+    // The path that answered says where from; an answer that says nothing was the server's.
+    let served = match (&wire, response.extensions().get::<Served>()) {
+        (Some(head), _) => Served::of(head.outcome),
         (None, Some(served)) => *served,
-        (None, None) => crate::clients::Served::from_cache_status(
-            response
-                .headers()
-                .get(crate::respond::CACHE_STATUS)
-                .map(|v| v.as_bytes()),
-        ),
+        (None, None) => Served::Server,
     };
     // Only the server's time is kept per client: a cached answer reads no clock.
     let seconds = match served {
-        crate::clients::Served::Server => started.elapsed().as_secs_f64(),
-        crate::clients::Served::Cache | crate::clients::Served::Index => 0.0,
+        Served::Server => started.elapsed().as_secs_f64(),
+        Served::Cache | Served::Index => 0.0,
     };
     gw.clients().record(&up.name, &client, served, seconds);
     (response, wire)
@@ -664,6 +658,7 @@ fn cached_response(
     let status = StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut resp = Response::new(Either::Left(Full::new(answer.body.clone())));
     *resp.status_mut() = status;
+    resp.extensions_mut().insert(Served::of(outcome));
     match wire_to {
         Some(conn) => {
             let head = answer.wire_head(status, outcome, age_s, ttl_s, mark);
@@ -714,6 +709,7 @@ fn not_modified_response(
     *resp.status_mut() = StatusCode::NOT_MODIFIED;
     *resp.headers_mut() = h;
     mark_cached(resp.headers_mut(), lookup, now, started, upstream_us);
+    resp.extensions_mut().insert(Served::of(lookup.outcome));
     resp
 }
 

@@ -419,6 +419,7 @@ fn respond(answer: Answer, started: Instant) -> Option<Response<ProxyBody>> {
         h.insert("x-plex-container-total-size", HeaderValue::from(total));
     }
     crate::respond::mark_index_answer(h, started);
+    resp.extensions_mut().insert(crate::clients::Served::Index);
     Some(resp)
 }
 
