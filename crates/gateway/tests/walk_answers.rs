@@ -191,6 +191,33 @@ async fn a_season_walk_reaches_the_server_only_to_prove_its_frame() {
     );
 }
 
+/// A listing read in two pages ends with its second: the copy learns nothing from that one
+/// (which would cost the user's play state, and for a shared user the counts proving them the
+/// section whole, for no answer to come), so the server gets the two pages and nothing more.
+#[tokio::test]
+async fn a_listings_last_page_costs_the_server_no_more_than_itself() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let total = keys(&r, "/library/sections/1/all?type=9").await.len();
+    assert!(total >= 4, "{total}");
+    let half = total.div_ceil(2);
+    let before = requests_on(&r, "/all");
+    for start in [0, half] {
+        let path = format!(
+            "/library/sections/1/all?type=9&X-Plex-Container-Start={start}&X-Plex-Container-Size={half}"
+        );
+        let (status, via) = get(&r, &r.proxy, &path, &owner, true).await;
+        assert_eq!(status, 200);
+        let (_, direct) = get(&r, &r.sim.base_url, &path, &owner, true).await;
+        sim_gateway::assert_same_answer(&via, &direct, &path);
+    }
+    assert_eq!(
+        requests_on(&r, "/all") - before,
+        4,
+        "the two pages through the gateway and the two read directly"
+    );
+}
+
 /// A shared user who sees every library walks one show section's seasons: the copy answers
 /// them after the proofs, and proving that user sees the section whole costs the counts of
 /// that section only (the owner's and theirs), not those of every library they may open —

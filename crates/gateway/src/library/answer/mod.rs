@@ -556,6 +556,13 @@ async fn walk_from_copy(
     if before < wanted && !learnt_next {
         return None;
     }
+    // A listing's last page ends its walk: learning from it (the user's sections, the counts
+    // proving them the section whole, their play state) would be paid for no answer. Kometa
+    // lists a section of 200 in two pages.
+    let learning = learnt_next || (server.is_some() && before == wanted);
+    if learning && walk.ends_listing(&state.client_headers, &folded) {
+        return None;
+    }
     let sections = user_sections(gw, up, user).await?;
     // Only the walk's own section is proven whole (two counts per kind the first time, where
     // all of a user's sections would cost a tool's one-page listing tens of requests).

@@ -72,6 +72,39 @@ impl Walk {
     }
 }
 
+impl Walk {
+    /// Whether this is a section listing's last page (or the whole listing, unpaged), by the
+    /// index's count of the kind its `type=` names: the walk of that listing ends with it.
+    /// `false` when that cannot be told.
+    pub(super) fn ends_listing(&self, headers: &http::HeaderMap, folded: &FoldedTitles) -> bool {
+        let Walk::Listing { section, params } = self else {
+            return false;
+        };
+        let Some(kind) = param(params, "type").and_then(plex::kind_of_type) else {
+            return false;
+        };
+        let paging = |name: &str| -> Option<Option<u64>> {
+            let v = headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| param(params, name));
+            match v.map(str::trim) {
+                None | Some("") => Some(None),
+                Some(v) => v.parse().ok().map(Some),
+            }
+        };
+        let [Some(start), Some(size)] =
+            ["X-Plex-Container-Start", "X-Plex-Container-Size"].map(paging)
+        else {
+            return false;
+        };
+        match size {
+            None => true,
+            Some(size) => start.unwrap_or(0).saturating_add(size) >= folded.count(section, kind),
+        }
+    }
+}
+
 /// A walk made ready: its items in order, the kept elements its frame reads and its shape.
 struct Made {
     shape: Shape,
