@@ -6,6 +6,7 @@
 //! simulator, which costs seconds of a 2-core CI run each, and these tests share the helpers
 //! below; they are grouped by endpoint, in the order above.
 
+use cachearr_serverfmt::search::fold;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
@@ -1087,6 +1088,75 @@ async fn sorted_listings_follow_library_changes() {
     )
     .await;
     assert_ne!(descending["Items"][0]["Id"], removed["Items"][0]["Id"]);
+}
+
+#[tokio::test]
+async fn album_artist_sorts_by_the_artists_name_and_sort_name_ties_by_name() {
+    let server = start().await;
+    // The server's album artist key is the artist's name folded (`CleanValue`), not its sort
+    // name: "The Aardvarks" sorts under "t", not first.
+    let artist = {
+        let lib = server.sim.library();
+        *lib.sections()
+            .iter()
+            .find_map(|s| s.items(ItemKind::Artist).last())
+            .expect("artists")
+    };
+    server
+        .sim
+        .rename_item(artist, "The Aardvarks")
+        .expect("renamed");
+    let (_, albums) = get_json(
+        &server,
+        &server.token,
+        "/Items?IncludeItemTypes=MusicAlbum&Recursive=true&SortBy=AlbumArtist",
+    )
+    .await;
+    let keys: Vec<String> = albums["Items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|a| fold(a["AlbumArtist"].as_str().expect("album artist")))
+        .collect();
+    assert!(keys.len() > 2, "albums listed");
+    assert!(keys.windows(2).all(|w| w[0] <= w[1]), "by artist: {keys:?}");
+    assert!(keys.contains(&"the aardvarks".to_owned()));
+    assert_ne!(keys[0], "the aardvarks");
+    // Two films whose sort names tie ("The Dune" sorts as "Dune") follow by name, whatever
+    // their ids.
+    let (low, high) = {
+        let lib = server.sim.library();
+        let mut ids: Vec<_> = lib
+            .sections()
+            .iter()
+            .flat_map(|s| s.items(ItemKind::Movie).to_vec())
+            .collect();
+        ids.sort_unstable();
+        (ids[0], ids[1])
+    };
+    server.sim.rename_item(low, "The Dune").expect("renamed");
+    server.sim.rename_item(high, "Dune").expect("renamed");
+    for (order, expected) in [
+        ("Ascending", ["Dune", "The Dune"]),
+        ("Descending", ["The Dune", "Dune"]),
+    ] {
+        let (_, films) = get_json(
+            &server,
+            &server.token,
+            &format!(
+                "/Items?IncludeItemTypes=Movie&Recursive=true&SortBy=SortName&SortOrder={order}"
+            ),
+        )
+        .await;
+        let names: Vec<&str> = films["Items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|f| f["Name"].as_str())
+            .filter(|n| n.ends_with("Dune"))
+            .collect();
+        assert_eq!(names, expected, "{order}");
+    }
 }
 
 #[tokio::test]

@@ -411,10 +411,25 @@ pub(super) fn sort_rows(render: &Render<'_>, sort: &[(SortKey, bool)], rows: &mu
             )
         })
         .collect();
+    // The server follows a first sort by sort name with the name (byte order, SQLite's), in
+    // the same direction; rows still equal are in its database's order, here their id's.
+    let by_name = sort.first().is_some_and(|(k, _)| *k == SortKey::SortName);
+    let descending_name = sort.first().is_some_and(|(_, d)| *d);
     keyed.sort_by(|(a, row_a), (b, row_b)| {
         for (index, (_, descending)) in sort.iter().enumerate() {
             let ordering = a[index].cmp(&b[index]);
             let ordering = if *descending {
+                ordering.reverse()
+            } else {
+                ordering
+            };
+            if ordering != Ordering::Equal {
+                return ordering;
+            }
+        }
+        if by_name {
+            let ordering = row_name(render, *row_a).cmp(&row_name(render, *row_b));
+            let ordering = if descending_name {
                 ordering.reverse()
             } else {
                 ordering
@@ -515,6 +530,27 @@ pub(super) fn search_order(
     keyed.into_iter().map(|k| k.row).collect()
 }
 
+/// A row's `Name` as written on the wire (empty for a row gone meanwhile).
+fn row_name(render: &Render<'_>, row: Row) -> String {
+    match row {
+        Row::Item(id) | Row::Entry(_, id) => render
+            .lib
+            .item(id)
+            .map(|item| item.title().to_string())
+            .unwrap_or_default(),
+        Row::View(id) => render
+            .lib
+            .section(id)
+            .map(|s| s.title.clone())
+            .unwrap_or_default(),
+        Row::Playlist(id) => render
+            .state
+            .playlist(render.user.id, id)
+            .map(|p| p.title.clone())
+            .unwrap_or_default(),
+    }
+}
+
 pub(super) fn row_id(row: Row) -> (u8, u32) {
     match row {
         Row::View(id) => (0, id),
@@ -553,18 +589,21 @@ pub(super) fn key_part(render: &Render<'_>, key: SortKey, row: Row) -> KeyPart {
             ItemKind::Track => text(item.parent().map(|a| a.title_sort()).unwrap_or("")),
             _ => text(item.title_sort()),
         },
+        // The server's key is the artist's name as its item values keep it (`CleanValue`:
+        // accents stripped, lower-cased), not the artist's sort name: "The Kinks" sorts under
+        // "t". Items with no such value (artists themselves, films) have none and come first.
         SortKey::AlbumArtist | SortKey::Artist => {
             let artist = match item.kind() {
                 ItemKind::Track => {
                     if key == SortKey::Artist {
                         item.original_title()
-                            .or_else(|| item.grandparent().map(|a| a.title_sort()))
+                            .or_else(|| item.grandparent().map(|a| a.title()))
                     } else {
-                        item.grandparent().map(|a| a.title_sort())
+                        item.grandparent().map(|a| a.title())
                     }
                 }
-                ItemKind::Album => item.parent().map(|a| a.title_sort()),
-                _ => Some(item.title_sort()),
+                ItemKind::Album => item.parent().map(|a| a.title()),
+                _ => None,
             };
             text(artist.unwrap_or(""))
         }
