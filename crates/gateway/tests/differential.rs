@@ -286,6 +286,23 @@ async fn jellyfin() -> Setup {
         reads.push(format!(
             "/Items?ParentId={v}&Recursive=true&Limit=20&StartIndex=20"
         ));
+        // Jellyfin for Kodi's full sync: albums and songs by album artist (whose ties the
+        // server leaves in its database's order), films and series by sort name, in pages.
+        for (types, sort) in [
+            ("MusicAlbum", "AlbumArtist"),
+            ("Audio", "AlbumArtist"),
+            ("Movie", "SortName"),
+            ("Series", "SortName"),
+        ] {
+            for start in [0, 15] {
+                reads.push(format!(
+                    "/Users/{{uid}}/Items?ParentId={v}&IncludeItemTypes={types}&SortBy={sort}\
+&SortOrder=Ascending&CollapseBoxSetItems=False&IsVirtualUnaired=False\
+&EnableTotalRecordCount=False&LocationTypes=FileSystem,Remote,Offline&IsMissing=False\
+&Recursive=True&StartIndex={start}&Limit=15&Fields={KODI_FIELDS}"
+                ));
+            }
+        }
     }
     // A series' seasons and episodes as Jellyfin for Kodi reads them: names the server does
     // not know among the fields (skipped), and fields a server may write per user.
@@ -446,7 +463,8 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
             Op::Read(setup.reads[rng.usize(..setup.reads.len())].clone())
         };
         let (method, mut path) = match op {
-            Op::Read(p) => (reqwest::Method::GET, p),
+            // `/Users/{uid}/…` as the asking user's own.
+            Op::Read(p) => (reqwest::Method::GET, p.replace("{uid}", &user.jellyfin_id)),
             Op::Write(m, p) => (m, p),
         };
         let mut headers = Vec::new();
