@@ -179,16 +179,35 @@ async fn route(
     }
     let path = req.uri().path();
     let query = req.uri().query();
-    match up.routes.decide(req.method(), req.headers(), path, query) {
-        Decision::Upgrade => Box::pin(upgrade(gw, up, req, peer, started)).await,
-        Decision::Range => Box::pin(pass_through(gw, up, req, peer, Bypass::Range, started)).await,
-        Decision::Standard(route) => Box::pin(standard::serve(gw, up, route, req, peer)).await,
+    let decision = up.routes.decide(req.method(), req.headers(), path, query);
+    if let Decision::Standard(route) = decision {
+        // The standard's own credentials decide who asks (`standard::identify`).
+        return Box::pin(standard::serve(gw, up, route, req, peer)).await;
+    }
+    // Who asks, read once here for every path below.
+    let who = identify(gw, up, req.headers(), query, gw.clock().now_ms());
+    match decision {
+        Decision::Upgrade => Box::pin(upgrade(up, req, peer, started)).await,
+        Decision::Range => {
+            let user = who.user();
+            Box::pin(pass_through(
+                gw,
+                up,
+                req,
+                peer,
+                user,
+                Bypass::Range,
+                started,
+            ))
+            .await
+        }
         Decision::Cache {
             policy,
             tags,
             user_state,
         } if req.method() == Method::GET => {
             let read = ReadFrom::Route {
+                who,
                 policy,
                 tags,
                 user_state,
@@ -207,6 +226,7 @@ async fn route(
             // the library copy may answer instead of the server.
             if let Some(copy) = crate::library::answer::walk_copy(search, query) {
                 let read = ReadFrom::Route {
+                    who,
                     policy,
                     tags,
                     user_state,
@@ -225,6 +245,7 @@ async fn route(
                 return resp;
             }
             let read = ReadFrom::Route {
+                who,
                 policy,
                 tags,
                 user_state,
@@ -243,6 +264,7 @@ async fn route(
                 up,
                 req,
                 peer,
+                who.user(),
                 Bypass::Write {
                     tags,
                     user_state,
@@ -258,6 +280,7 @@ async fn route(
                 up,
                 req,
                 peer,
+                who.user(),
                 Bypass::Uncacheable,
                 started,
             ))
@@ -335,6 +358,8 @@ impl Bypass {
 enum ReadFrom<'a> {
     /// The route table's decision: the reading is made from the request.
     Route {
+        /// Who asks.
+        who: Who,
         policy: &'a ResolvedPolicy,
         tags: Vec<Arc<str>>,
         user_state: bool,
@@ -349,27 +374,41 @@ enum ReadFrom<'a> {
     Repeat(KeptReading),
 }
 
-/// Who the request is: the user of its one token, seen now. Anything else passes through.
+/// Who a request is, read once per request in [`route`] and handed to every path.
+enum Who {
+    /// The user of its one token, seen now.
+    User(Arc<UserRecord>),
+    /// No token the server reads.
+    NoToken,
+    /// Two different tokens: which one the server uses is not a cache's guess.
+    Ambiguous,
+}
+
+impl Who {
+    /// The user, when there is one.
+    fn user(&self) -> Option<Arc<UserRecord>> {
+        match self {
+            Who::User(u) => Some(u.clone()),
+            Who::NoToken | Who::Ambiguous => None,
+        }
+    }
+}
+
+/// Who the request is, as the server will read it; a user is marked seen now.
 fn identify(
     gw: &Gateway,
     up: &Upstream,
     headers: &HeaderMap,
     query: Option<&str>,
     now: u64,
-) -> Result<Arc<UserRecord>, Bypass> {
+) -> Who {
     match crate::dialect::identity(up.profile, headers, query) {
         Identity::Token(token) => {
             let hash = gw.secret().user_of(&token);
-            Ok(up.users.touch(&up.name, hash, &token, now))
+            Who::User(up.users.touch(&up.name, hash, &token, now))
         }
-        Identity::Anonymous => Err(Bypass::NoToken),
-        Identity::Ambiguous => {
-            up.guard
-                .counters
-                .ambiguous_identity
-                .fetch_add(1, Ordering::Relaxed);
-            Err(Bypass::AmbiguousIdentity)
-        }
+        Identity::Anonymous => Who::NoToken,
+        Identity::Ambiguous => Who::Ambiguous,
     }
 }
 
@@ -423,9 +462,20 @@ async fn serve_reading(
         ReadFrom::Repeat(KeptReading { user: before, .. }) => {
             up.users.touch(&up.name, before.hash, before.token(), now)
         }
-        ReadFrom::Route { .. } => match identify(gw, up, req.headers(), req.uri().query(), now) {
-            Ok(user) => user,
-            Err(why) => return Box::pin(pass_through(gw, up, req, peer, why, started)).await,
+        ReadFrom::Route { who, .. } => match who {
+            Who::User(user) => user.clone(),
+            Who::NoToken => {
+                let why = Bypass::NoToken;
+                return Box::pin(pass_through(gw, up, req, peer, None, why, started)).await;
+            }
+            Who::Ambiguous => {
+                up.guard
+                    .counters
+                    .ambiguous_identity
+                    .fetch_add(1, Ordering::Relaxed);
+                let why = Bypass::AmbiguousIdentity;
+                return Box::pin(pass_through(gw, up, req, peer, None, why, started)).await;
+            }
         },
     };
     let (class, scope) = match &read {
@@ -439,7 +489,7 @@ async fn serve_reading(
             .refused_token
             .fetch_add(1, Ordering::Relaxed);
         let why = Bypass::RefusedToken { authenticates };
-        return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
+        return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started)).await;
     }
     let scope_user = match scope {
         Scope::User => Some(user.hash),
@@ -447,7 +497,7 @@ async fn serve_reading(
             let trust_ms = u64::try_from(gw.config().token_trust.as_millis()).unwrap_or(u64::MAX);
             if !Users::trusted(&user, now, trust_ms) {
                 let why = Bypass::UntrustedToken { authenticates };
-                return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
+                return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started)).await;
             }
             None
         }
@@ -455,6 +505,7 @@ async fn serve_reading(
     let (reading, remember) = match read {
         ReadFrom::Repeat(KeptReading { reading, .. }) => (reading, None),
         ReadFrom::Route {
+            who: _,
             policy,
             tags,
             user_state,
@@ -464,7 +515,7 @@ async fn serve_reading(
             Ok(reading) => (Arc::new(Reading { copy, ..reading }), remember),
             Err(crate::keys::KeyError::Ambiguous) => {
                 let why = Bypass::AmbiguousQuery;
-                return Box::pin(pass_through(gw, up, req, peer, why, started)).await;
+                return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started)).await;
             }
             Err(e) => return problem(ErrorKind::BadQuery, &e.to_string()),
         },

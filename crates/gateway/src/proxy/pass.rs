@@ -14,11 +14,10 @@ use http_body_util::{BodyExt, Either, Full, Limited};
 
 use super::{Bypass, upstream_error_response};
 use crate::Gateway;
-use crate::dialect::token_of;
 use crate::fetch::{ClientBody, ProxyBody, append_forwarded_for, empty_body, is_hop_by_hop};
 use crate::respond::{ErrorKind, mark, problem, us_ms};
 use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
-use crate::users::Users;
+use crate::users::{UserRecord, Users};
 
 pub(super) fn forward_headers(
     h: &HeaderMap,
@@ -45,17 +44,18 @@ pub(super) fn forward_headers(
     out
 }
 
+/// Sends `req` to the server as it came and answers with what it says, on behalf of `user` (the
+/// request's one token's, identified by the caller; `None`: no token or an ambiguous one).
 pub(super) async fn pass_through(
     gw: &Gateway,
     up: &Arc<Upstream>,
     req: Request<ClientBody>,
     peer: SocketAddr,
+    user: Option<Arc<UserRecord>>,
     why: Bypass,
     started: Instant,
 ) -> Response<ProxyBody> {
     let now = gw.clock().now_ms();
-    let user = token_of(up.profile, req.headers(), req.uri().query())
-        .map(|t| up.users.touch(&up.name, gw.secret().user_of(&t), &t, now));
     let owner_only = crate::dialect::of(up.profile).owner_only(req.uri().path());
     let (path_and_query, uri) = match upstream_target(up, req.uri()) {
         Ok(target) => target,
@@ -240,7 +240,6 @@ pub(super) fn upstream_target(
 /// WebSocket (and any other HTTP/1.1 upgrade) pass-through: the upgrade request goes upstream;
 /// on `101` both sides are spliced together byte for byte.
 pub(super) async fn upgrade(
-    gw: &Gateway,
     up: &Arc<Upstream>,
     mut req: Request<ClientBody>,
     peer: SocketAddr,
@@ -251,10 +250,6 @@ pub(super) async fn upgrade(
         Ok(target) => target,
         Err(refused) => return *refused,
     };
-    if let Some(t) = token_of(up.profile, req.headers(), req.uri().query()) {
-        up.users
-            .touch(&up.name, gw.secret().user_of(&t), &t, gw.clock().now_ms());
-    }
     let mut up_req = Request::new(empty_body());
     *up_req.method_mut() = req.method().clone();
     *up_req.uri_mut() = uri;
