@@ -238,7 +238,12 @@ async fn route(
             // Searches (and `…/all?title=`) are answered from the library index when it can;
             // otherwise they are cached reads. Not remembered: the index may answer the next.
             if let Some(resp) = Box::pin(crate::library::answer::try_answer(
-                gw, up, &req, search, started,
+                gw,
+                up,
+                &req,
+                search,
+                who.user(),
+                started,
             ))
             .await
             {

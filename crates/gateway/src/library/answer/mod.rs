@@ -49,7 +49,6 @@ use super::user_state::{self, PlexUserStates};
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::plex::render::El;
-use crate::dialect::token_of;
 use crate::fetch::{CopySource, LoaderState, ProxyBody};
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
@@ -68,13 +67,15 @@ mod plex;
 mod tests;
 mod walk;
 
-/// Answers `req`, the search the route table recognised, from the index if it can; `None`
-/// sends it on to the cache and the server.
+/// Answers `req`, the search the route table recognised, from the index if it can, for
+/// `user` (the request's one token's, identified by the proxy; `None`: no token or two);
+/// `None` sends it on to the cache and the server.
 pub(crate) async fn try_answer<B>(
     gw: &Gateway,
     up: &Arc<Upstream>,
     req: &Request<B>,
     search: IndexSearch,
+    user: Option<Arc<UserRecord>>,
     started: Instant,
 ) -> Option<Response<ProxyBody>> {
     let (path, query) = (req.uri().path(), req.uri().query());
@@ -101,12 +102,7 @@ pub(crate) async fn try_answer<B>(
     if handle.has_stale() {
         return None;
     }
-    let token = token_of(up.profile, req.headers(), req.uri().query())?;
-    let now = gw.clock().now_ms();
-    let user = up
-        .users
-        .touch(&up.name, gw.secret().user_of(&token), &token, now);
-    drop(token);
+    let user = user?;
     // Index answers are cached answers: none goes to a token the server refused last.
     if user.is_refused() {
         return None;
