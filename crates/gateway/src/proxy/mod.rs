@@ -447,8 +447,11 @@ fn reading_of(
     })
 }
 
-/// Answers a cached read: the user's standing is checked (refused tokens and, for shared
-/// entries, trust), then the entry is read through the cache.
+/// Answers a cached read, phase by phase: who reads ([`reader`]), their standing for the
+/// entry's scope ([`standing`]), the reading's key and policy ([`reading`]), the look-up
+/// through the cache (its load goes to the copy or the server: [`look_up`]), what the outcome
+/// teaches ([`learn`]), the answer ([`respond_cached`]) and what follows it ([`follow_up`]).
+/// A phase that refuses the cache passes the request through, saying why.
 #[allow(clippy::too_many_arguments)]
 async fn serve_reading(
     gw: &Gateway,
@@ -461,84 +464,42 @@ async fn serve_reading(
     conn: &Connection,
 ) -> Response<ProxyBody> {
     let now = gw.clock().now_ms();
-    let user = match &read {
-        // The same token as before, so the same hash: the user is looked up (and marked seen)
-        // by it, and their standing below is read afresh.
-        ReadFrom::Repeat(KeptReading { user: before, .. }) => {
-            up.users.touch(&up.name, before.hash, before.token(), now)
-        }
-        ReadFrom::Route { who, .. } => match who {
-            Who::User(user) => user.clone(),
-            Who::NoToken => {
-                let why = Bypass::NoToken;
-                return Box::pin(pass_through(gw, up, req, peer, None, why, started)).await;
-            }
-            Who::Ambiguous => {
-                up.guard
-                    .counters
-                    .ambiguous_identity
-                    .fetch_add(1, Ordering::Relaxed);
-                let why = Bypass::AmbiguousIdentity;
-                return Box::pin(pass_through(gw, up, req, peer, None, why, started)).await;
-            }
-        },
+    let user = match reader(up, &read, now) {
+        Ok(user) => user,
+        Err(why) => return Box::pin(pass_through(gw, up, req, peer, None, why, started)).await,
     };
     let (class, scope) = match &read {
         ReadFrom::Route { policy, .. } => (policy.class, policy.scope),
         ReadFrom::Repeat(KeptReading { reading, .. }) => (reading.class, reading.scope),
     };
     let authenticates = crate::dialect::authenticates(up.profile, class);
-    if user.is_refused() {
-        up.guard
-            .counters
-            .refused_token
-            .fetch_add(1, Ordering::Relaxed);
-        let why = Bypass::RefusedToken { authenticates };
-        return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started)).await;
-    }
-    let scope_user = match scope {
-        Scope::User => Some(user.hash),
-        Scope::Shared => {
-            let trust_ms = u64::try_from(gw.config().token_trust.as_millis()).unwrap_or(u64::MAX);
-            if !Users::trusted(&user, now, trust_ms) {
-                let why = Bypass::UntrustedToken { authenticates };
-                return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started)).await;
-            }
-            None
+    let scope_user = match standing(gw, up, &user, scope, authenticates, now) {
+        Ok(scope_user) => scope_user,
+        Err(why) => {
+            return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started)).await;
         }
     };
-    let (reading, remember) = match read {
-        ReadFrom::Repeat(KeptReading { reading, .. }) => (reading, None),
-        ReadFrom::Route {
-            who: _,
-            policy,
-            tags,
-            user_state,
-            remember,
-            copy,
-        } => match reading_of(up, &req, &user, scope_user, policy, tags, user_state) {
-            Ok(reading) => (Arc::new(Reading { copy, ..reading }), remember),
-            Err(crate::keys::KeyError::Ambiguous) => {
-                let why = Bypass::AmbiguousQuery;
-                return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started)).await;
-            }
-            Err(e) => return problem(ErrorKind::BadQuery, &e.to_string()),
-        },
+    let (reading, remember) = match reading(up, &req, &user, scope_user, read) {
+        Ok(made) => made,
+        Err(NoReading::Pass(why)) => {
+            return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started)).await;
+        }
+        Err(NoReading::BadQuery(e)) => return problem(ErrorKind::BadQuery, &e.to_string()),
     };
+    // The request's parts stay here: a hit reads them and makes no loader (the engine asks for
+    // one only to load, refresh or warm), and a loader takes its own copy of the target and the
+    // headers, deriving the upstream's headers only when a load actually runs.
+    let (parts, _body) = req.into_parts();
+    let (uri, client_headers) = (&parts.uri, &parts.headers);
     let feed = gw.feed(&up.name);
     let mut engine_policy = reading.engine.clone();
     if let Some(feed) = feed {
         feed.adjust(class, &mut engine_policy, now);
     }
     let key = reading.key.clone();
-    // The request's parts stay here: a hit reads them and makes no loader (the engine asks for
-    // one only to load, refresh or warm), and a loader takes its own copy of the target and the
-    // headers, deriving the upstream's headers only when a load actually runs.
-    let (parts, _body) = req.into_parts();
-    let (uri, client_headers) = (&parts.uri, &parts.headers);
-    let (gzip, copy) = (reading.gzip, reading.copy);
     // Whether this reads (or passes by) an entry a prefetch filled.
     up.prefetched.note_read(user.hash, uri.path(), &key, now);
+    let (gzip, copy) = (reading.gzip, reading.copy);
     if let Some(print) = remember {
         conn.recent.remember(
             &conn.last_print,
@@ -552,12 +513,175 @@ async fn serve_reading(
             },
         );
     }
-    // A batch in flight fills this key: wait for it rather than fetch the same answer again.
-    gw.batcher().join(&key).await;
+    let asked = Asked {
+        gw,
+        up,
+        user: &user,
+        uri,
+        client_headers,
+        key: &key,
+        class,
+        feed,
+    };
+    let (result, made) = look_up(&asked, &engine_policy, authenticates, peer, copy).await;
+    match result {
+        Ok(lookup) => {
+            learn(&asked, &lookup, scope_user);
+            // The foreground load's time upstream (none for a hit, which made no loader).
+            let upstream_us = made
+                .as_ref()
+                .map_or(0, |l| l.upstream_us.load(Ordering::Relaxed));
+            let (resp, total_us) = respond_cached(
+                gw,
+                &lookup,
+                client_headers,
+                gzip,
+                now,
+                started,
+                upstream_us,
+                conn,
+            );
+            follow_up(&asked, &lookup, client, conn, total_us, upstream_us);
+            resp
+        }
+        Err(e) => {
+            tracing::info!(
+                upstream = %up.name,
+                target = %crate::redact::uri_target(uri),
+                error = %e,
+                "upstream load failed, no stale copy"
+            );
+            conn.reads
+                .observe(class, ReadOutcome::Error, started.elapsed().as_secs_f64());
+            engine_error_response(up, &e, started)
+        }
+    }
+}
+
+/// What the phases after the reading share of one cached read.
+struct Asked<'a> {
+    gw: &'a Gateway,
+    up: &'a Arc<Upstream>,
+    user: &'a Arc<UserRecord>,
+    uri: &'a http::Uri,
+    client_headers: &'a HeaderMap,
+    key: &'a cachearr_engine::Key,
+    class: crate::policy::Class,
+    feed: Option<&'a Arc<crate::feed::Feed>>,
+}
+
+/// Who reads: a repeat's user (the same token, so the same hash, looked up and marked seen by
+/// it), or the user the route step identified; no token, or two, is a pass.
+fn reader(up: &Upstream, read: &ReadFrom<'_>, now: u64) -> Result<Arc<UserRecord>, Bypass> {
+    match read {
+        ReadFrom::Repeat(KeptReading { user: before, .. }) => {
+            Ok(up.users.touch(&up.name, before.hash, before.token(), now))
+        }
+        ReadFrom::Route { who, .. } => match who {
+            Who::User(user) => Ok(user.clone()),
+            Who::NoToken => Err(Bypass::NoToken),
+            Who::Ambiguous => {
+                up.guard
+                    .counters
+                    .ambiguous_identity
+                    .fetch_add(1, Ordering::Relaxed);
+                Err(Bypass::AmbiguousIdentity)
+            }
+        },
+    }
+}
+
+/// The user's standing for an entry of `scope`, read afresh on every read: a token the server
+/// refused last gets nothing cached; a shared entry goes only to a token proved recently.
+/// Gives the scope's user (`None` for a shared entry).
+fn standing(
+    gw: &Gateway,
+    up: &Upstream,
+    user: &UserRecord,
+    scope: Scope,
+    authenticates: bool,
+    now: u64,
+) -> Result<Option<UserHash>, Bypass> {
+    if user.is_refused() {
+        up.guard
+            .counters
+            .refused_token
+            .fetch_add(1, Ordering::Relaxed);
+        return Err(Bypass::RefusedToken { authenticates });
+    }
+    match scope {
+        Scope::User => Ok(Some(user.hash)),
+        Scope::Shared => {
+            let trust_ms = u64::try_from(gw.config().token_trust.as_millis()).unwrap_or(u64::MAX);
+            if Users::trusted(user, now, trust_ms) {
+                Ok(None)
+            } else {
+                Err(Bypass::UntrustedToken { authenticates })
+            }
+        }
+    }
+}
+
+/// Why a read has no reading.
+enum NoReading {
+    /// A query no key can stand for (a parameter given twice with different values).
+    Pass(Bypass),
+    /// A query that cannot be read at all.
+    BadQuery(crate::keys::KeyError),
+}
+
+/// The reading: a repeat's, or made from the request (its key and policy) and the fingerprint
+/// to remember it by.
+fn reading(
+    up: &Upstream,
+    req: &Request<ClientBody>,
+    user: &UserRecord,
+    scope_user: Option<UserHash>,
+    read: ReadFrom<'_>,
+) -> Result<(Arc<Reading>, Option<Fingerprint>), NoReading> {
+    match read {
+        ReadFrom::Repeat(KeptReading { reading, .. }) => Ok((reading, None)),
+        ReadFrom::Route {
+            who: _,
+            policy,
+            tags,
+            user_state,
+            remember,
+            copy,
+        } => match reading_of(up, req, user, scope_user, policy, tags, user_state) {
+            Ok(reading) => Ok((Arc::new(Reading { copy, ..reading }), remember)),
+            Err(crate::keys::KeyError::Ambiguous) => Err(NoReading::Pass(Bypass::AmbiguousQuery)),
+            Err(e) => Err(NoReading::BadQuery(e)),
+        },
+    }
+}
+
+/// The look-up: memory, disk, Redis, else one load for every reader of the key (from the
+/// library copy when the reading has one, else the server) under `policy` (the feed's
+/// freshness applied). A batch in flight that fills the key is waited for first. Gives the
+/// loader this read made, if it made one.
+async fn look_up(
+    asked: &Asked<'_>,
+    policy: &cachearr_engine::Policy,
+    authenticates: bool,
+    peer: SocketAddr,
+    copy: Option<&'static dyn CopySource>,
+) -> (Result<Lookup, EngineError>, Option<Arc<LoaderState>>) {
+    let Asked {
+        gw,
+        up,
+        user,
+        uri,
+        client_headers,
+        key,
+        class,
+        ..
+    } = *asked;
+    gw.batcher().join(key).await;
     let mut made: Option<Arc<LoaderState>> = None;
     let result = gw
         .cache()
-        .get_or_load_with(&key, &engine_policy, || {
+        .get_or_load_with(key, policy, || {
             let state = Arc::new(LoaderState {
                 gw: gw.clone(),
                 up: up.clone(),
@@ -575,126 +699,146 @@ async fn serve_reading(
             Arc::new(HttpLoader(state))
         })
         .await;
-    match result {
-        Ok(lookup) => {
-            // A section walk's pages and items: may start a batch of the page's other items,
-            // whose keys are registered before this answer goes out.
-            if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
-                gw.batcher().observe(
-                    gw,
-                    up,
-                    &user,
-                    scope_user,
-                    &key,
-                    uri,
-                    client_headers,
-                    &lookup.entry.value,
-                    matches!(lookup.outcome, Outcome::Miss | Outcome::Coalesced),
-                );
-            }
-            match lookup.outcome {
-                Outcome::Miss => {
-                    Users::set_identity(&user, client_headers, crate::dialect::of(up.profile));
-                    if let Some(feed) = feed
-                        && feed.samples(class)
-                        && let Some((uri, headers)) = owned_request(uri, client_headers)
-                    {
-                        feed.remember(&key, class, uri, headers, &user);
-                    }
-                }
-                Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced | Outcome::StaleOnError => {
-                    up.guard.counters.saved.fetch_add(1, Ordering::Relaxed);
-                }
-                Outcome::Passed => {}
-            }
-            // The foreground load's time upstream (none for a hit, which made no loader).
-            let upstream_us = made
-                .as_ref()
-                .map_or(0, |l| l.upstream_us.load(Ordering::Relaxed));
-            // A fill that other clients waited for is answered like a hit: every waiter gets
-            // the body from its sealed copy instead of a copy of its own (a cold burst of a
-            // thousand waiters is answered at once, from one entry).
-            let shared = matches!(
-                lookup.outcome,
-                Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced
-            );
-            // A value handed over without storing is answered as it came: no validator, no
-            // gzip copy (it would be made for one answer and thrown away).
-            let cached = !matches!(lookup.outcome, Outcome::Passed);
-            let want = Want {
-                shared,
-                cached,
-                gzip: cached && gzip,
-            };
-            let answer = gw.prepared().answer(&lookup.entry, want);
-            // One clock reading for the answer's Server-Timing and the read's metric.
-            let total_us = elapsed_us(started);
-            let resp = match answer.not_modified(client_headers) {
-                Some(tag) => {
-                    gw.prepared()
-                        .stats()
-                        .not_modified
-                        .fetch_add(1, Ordering::Relaxed);
-                    not_modified_response(&lookup, answer.headers(), tag, now, started, upstream_us)
-                }
-                None => {
-                    if let Some(file) = &answer.file {
-                        conn.slot.register(answer.body.clone(), file.clone());
-                    }
-                    let hit = matches!(
-                        lookup.outcome,
-                        Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced
-                    );
-                    let wire_to = (hit && conn.wire_heads.load(Ordering::Relaxed)).then_some(conn);
-                    cached_response(&lookup, &answer, now, total_us, upstream_us, wire_to)
-                }
-            };
-            // Prefetch: decided from the path alone, spawned, never awaited.
-            if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
-                let (path, query) = (uri.path(), uri.query());
-                crate::prefetch::after_listing(
-                    gw,
-                    up,
-                    &user,
-                    client,
-                    path,
-                    query,
-                    &lookup.entry.value.body,
-                );
-            }
-            let outcome = match lookup.outcome {
-                Outcome::Hit(_) => ReadOutcome::Hit,
-                Outcome::Miss | Outcome::Passed => ReadOutcome::Miss,
-                Outcome::Coalesced => ReadOutcome::Coalesced,
-                Outcome::Stale | Outcome::StaleOnError => ReadOutcome::Stale,
-            };
-            conn.reads.observe(class, outcome, us_ms(total_us) / 1000.0);
-            if upstream_us > 0 {
-                conn.reads
-                    .observe_upstream(class, us_ms(upstream_us) / 1000.0);
-            }
-            tracing::debug!(
-                upstream = %up.name,
-                target = %crate::redact::uri_target(uri),
-                class = class.as_str(),
-                status = lookup.entry.value.status,
-                outcome = ?lookup.outcome,
-                "cached"
-            );
-            resp
-        }
-        Err(e) => {
-            tracing::info!(
-                upstream = %up.name,
-                target = %crate::redact::uri_target(uri),
-                error = %e,
-                "upstream load failed, no stale copy"
-            );
-            conn.reads
-                .observe(class, ReadOutcome::Error, started.elapsed().as_secs_f64());
-            engine_error_response(up, &e, started)
-        }
+    (result, made)
+}
+
+/// What a look-up's outcome teaches: a section walk's page or item may start a batch of the
+/// page's other items (their keys registered before this answer goes out); a load remembers
+/// the client's identity headers and may be sampled by the change feed; an answer from the
+/// cache counts as a request saved.
+fn learn(asked: &Asked<'_>, lookup: &Lookup, scope_user: Option<UserHash>) {
+    let Asked {
+        gw,
+        up,
+        user,
+        uri,
+        client_headers,
+        key,
+        class,
+        feed,
+    } = *asked;
+    if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
+        gw.batcher().observe(
+            gw,
+            up,
+            user,
+            scope_user,
+            key,
+            uri,
+            client_headers,
+            &lookup.entry.value,
+            matches!(lookup.outcome, Outcome::Miss | Outcome::Coalesced),
+        );
     }
+    match lookup.outcome {
+        Outcome::Miss => {
+            Users::set_identity(user, client_headers, crate::dialect::of(up.profile));
+            if let Some(feed) = feed
+                && feed.samples(class)
+                && let Some((uri, headers)) = owned_request(uri, client_headers)
+            {
+                feed.remember(key, class, uri, headers, user);
+            }
+        }
+        Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced | Outcome::StaleOnError => {
+            up.guard.counters.saved.fetch_add(1, Ordering::Relaxed);
+        }
+        Outcome::Passed => {}
+    }
+}
+
+/// The answer to a cached read: `304` when the client's validator matches, else the entry's
+/// prepared answer (its head as bytes for a hit the own loop writes). Gives the answer and
+/// the read's time so far.
+#[allow(clippy::too_many_arguments)]
+fn respond_cached(
+    gw: &Gateway,
+    lookup: &Lookup,
+    client_headers: &HeaderMap,
+    gzip: bool,
+    now: u64,
+    started: Instant,
+    upstream_us: u64,
+    conn: &Connection,
+) -> (Response<ProxyBody>, u64) {
+    // A fill that other clients waited for is answered like a hit: every waiter gets the body
+    // from its sealed copy instead of a copy of its own (a cold burst of a thousand waiters is
+    // answered at once, from one entry).
+    let shared = matches!(
+        lookup.outcome,
+        Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced
+    );
+    // A value handed over without storing is answered as it came: no validator, no gzip copy
+    // (it would be made for one answer and thrown away).
+    let cached = !matches!(lookup.outcome, Outcome::Passed);
+    let want = Want {
+        shared,
+        cached,
+        gzip: cached && gzip,
+    };
+    let answer = gw.prepared().answer(&lookup.entry, want);
+    // One clock reading for the answer's Server-Timing and the read's metric.
+    let total_us = elapsed_us(started);
+    let resp = match answer.not_modified(client_headers) {
+        Some(tag) => {
+            gw.prepared()
+                .stats()
+                .not_modified
+                .fetch_add(1, Ordering::Relaxed);
+            not_modified_response(lookup, answer.headers(), tag, now, started, upstream_us)
+        }
+        None => {
+            if let Some(file) = &answer.file {
+                conn.slot.register(answer.body.clone(), file.clone());
+            }
+            let wire_to = (shared && conn.wire_heads.load(Ordering::Relaxed)).then_some(conn);
+            cached_response(lookup, &answer, now, total_us, upstream_us, wire_to)
+        }
+    };
+    (resp, total_us)
+}
+
+/// What follows an answered read: the prefetch its listing triggers (decided from the path
+/// alone, spawned, never awaited) and its metrics.
+fn follow_up(
+    asked: &Asked<'_>,
+    lookup: &Lookup,
+    client: &Arc<str>,
+    conn: &Connection,
+    total_us: u64,
+    upstream_us: u64,
+) {
+    let Asked {
+        gw,
+        up,
+        user,
+        uri,
+        class,
+        ..
+    } = *asked;
+    if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
+        let (path, query) = (uri.path(), uri.query());
+        crate::prefetch::after_listing(gw, up, user, client, path, query, &lookup.entry.value.body);
+    }
+    let outcome = match lookup.outcome {
+        Outcome::Hit(_) => ReadOutcome::Hit,
+        Outcome::Miss | Outcome::Passed => ReadOutcome::Miss,
+        Outcome::Coalesced => ReadOutcome::Coalesced,
+        Outcome::Stale | Outcome::StaleOnError => ReadOutcome::Stale,
+    };
+    conn.reads.observe(class, outcome, us_ms(total_us) / 1000.0);
+    if upstream_us > 0 {
+        conn.reads
+            .observe_upstream(class, us_ms(upstream_us) / 1000.0);
+    }
+    tracing::debug!(
+        upstream = %up.name,
+        target = %crate::redact::uri_target(uri),
+        class = class.as_str(),
+        status = lookup.entry.value.status,
+        outcome = ?lookup.outcome,
+        "cached"
+    );
 }
 
 /// A cached answer: the entry's status, the prepared answer's head and body (identity or gzip).
