@@ -39,11 +39,13 @@ pub fn target(path_and_query: &str) -> String {
 
 /// Names whose value is a token wherever they appear in text, with `:`, `=`, `%3D`, quotes
 /// or spaces between name and value (`x-plex-token: v` in a request dump, `"x-emby-token":
-/// "v"` in a header map's debug form, `X-Plex-Token=v` in a URL).
-const TOKEN_NAMES: [&str; 5] = [
+/// "v"` in a header map's debug form, `X-Plex-Token=v` in a URL). `x-api-key` is the key the
+/// *arr APIs and many others take, which the http profile reads as a credential by default.
+const TOKEN_NAMES: [&str; 6] = [
     "x-plex-token",
     "x-emby-token",
     "x-mediabrowser-token",
+    "x-api-key",
     "api_key",
     "apikey",
 ];
@@ -126,6 +128,7 @@ pub fn is_secret_header(name: &str) -> bool {
             | "x-emby-authorization"
             | "x-emby-token"
             | "x-mediabrowser-token"
+            | "x-api-key"
             | "cookie"
             | "set-cookie"
             | "proxy-authorization"
@@ -180,6 +183,7 @@ mod tests {
             (r#"MediaBrowser Client="c", Token="abc123""#, "abc123"),
             ("url=%2Fa%3FX-Plex-Token%3Dabc123", "abc123"),
             ("ApiKey=abc123", "abc123"),
+            ("X-Api-Key: abc123\r\naccept: */*", "abc123"),
         ] {
             let out = text(line);
             assert!(!out.contains(secret), "{line} -> {out}");
@@ -207,10 +211,11 @@ mod tests {
         assert!(!t.contains("abc123") && t.contains("width=1"), "{t}");
         let mut h = http::HeaderMap::new();
         h.insert("x-plex-token", http::HeaderValue::from_static("abc123"));
+        h.insert("x-api-key", http::HeaderValue::from_static("def456"));
         h.insert("accept", http::HeaderValue::from_static("application/json"));
         let s = headers(&h);
         assert!(
-            !s.contains("abc123") && s.contains("application/json"),
+            !s.contains("abc123") && !s.contains("def456") && s.contains("application/json"),
             "{s}"
         );
     }
