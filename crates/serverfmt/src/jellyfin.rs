@@ -1,7 +1,61 @@
 //! Jellyfin's dates: .NET writes a UTC `DateTime` as `2024-05-01T12:00:00.0000000Z`, and
 //! clients send `MinDateLastSaved` and the like in ISO 8601. Proleptic Gregorian calendar,
 //! Howard Hinnant's day algorithms, no time zone database (everything is UTC). And the
-//! server's `ImageType` names.
+//! server's `ImageType` and `ItemFields` names.
+
+/// Every `ItemFields` name, in the server's enum order (`MediaBrowser.Model.Querying.ItemFields`):
+/// a `Fields=` name outside these is skipped by its binder.
+pub const ITEM_FIELDS: &[&str] = &[
+    "AirTime",
+    "CanDelete",
+    "CanDownload",
+    "ChannelInfo",
+    "Chapters",
+    "Trickplay",
+    "ChildCount",
+    "CumulativeRunTimeTicks",
+    "CustomRating",
+    "DateCreated",
+    "DateLastMediaAdded",
+    "DisplayPreferencesId",
+    "Etag",
+    "ExternalUrls",
+    "Genres",
+    "ItemCounts",
+    "MediaSourceCount",
+    "MediaSources",
+    "OriginalTitle",
+    "Overview",
+    "ParentId",
+    "Path",
+    "People",
+    "PlayAccess",
+    "ProductionLocations",
+    "ProviderIds",
+    "PrimaryImageAspectRatio",
+    "RecursiveItemCount",
+    "Settings",
+    "SeriesStudio",
+    "SortName",
+    "SpecialEpisodeNumbers",
+    "Studios",
+    "Taglines",
+    "Tags",
+    "RemoteTrailers",
+    "MediaStreams",
+    "SeasonUserData",
+    "DateLastRefreshed",
+    "DateLastSaved",
+    "RefreshState",
+    "ChannelImage",
+    "EnableMediaSourceDisplay",
+    "Width",
+    "Height",
+    "ExtraIds",
+    "LocalTrailerCount",
+    "IsHD",
+    "SpecialFeatureCount",
+];
 
 /// Every `ImageType`, in the server's enum order (`MediaBrowser.Model.Entities.ImageType`).
 pub const IMAGE_TYPES: [&str; 13] = [

@@ -133,64 +133,19 @@ impl Fields {
     /// `RefreshState`): what the server's `new DtoOptions()` asks for, as a single item's
     /// answer (`GET /Items/{id}`) does whatever the request's `Fields`.
     pub(crate) fn all() -> Self {
-        Fields(ALL_FIELDS.iter().map(|f| f.to_ascii_lowercase()).collect())
+        Fields(
+            cachearr_serverfmt::jellyfin::ITEM_FIELDS
+                .iter()
+                .filter(|f| !matches!(**f, "SeasonUserData" | "RefreshState"))
+                .map(|f| f.to_ascii_lowercase())
+                .collect(),
+        )
     }
 
     fn has(&self, name: &str) -> bool {
         self.0.contains(&name.to_ascii_lowercase())
     }
 }
-
-/// The server's `ItemFields`, less `SeasonUserData` and `RefreshState`.
-const ALL_FIELDS: &[&str] = &[
-    "AirTime",
-    "CanDelete",
-    "CanDownload",
-    "ChannelInfo",
-    "Chapters",
-    "Trickplay",
-    "ChildCount",
-    "CumulativeRunTimeTicks",
-    "CustomRating",
-    "DateCreated",
-    "DateLastMediaAdded",
-    "DisplayPreferencesId",
-    "Etag",
-    "ExternalUrls",
-    "Genres",
-    "ItemCounts",
-    "MediaSourceCount",
-    "MediaSources",
-    "OriginalTitle",
-    "Overview",
-    "ParentId",
-    "Path",
-    "People",
-    "PlayAccess",
-    "ProductionLocations",
-    "ProviderIds",
-    "PrimaryImageAspectRatio",
-    "RecursiveItemCount",
-    "Settings",
-    "SeriesStudio",
-    "SortName",
-    "SpecialEpisodeNumbers",
-    "Studios",
-    "Taglines",
-    "Tags",
-    "RemoteTrailers",
-    "MediaStreams",
-    "DateLastRefreshed",
-    "DateLastSaved",
-    "ChannelImage",
-    "EnableMediaSourceDisplay",
-    "Width",
-    "Height",
-    "ExtraIds",
-    "LocalTrailerCount",
-    "IsHD",
-    "SpecialFeatureCount",
-];
 
 /// Everything an item rendering needs: the data, who is asking, what they asked for.
 pub(crate) struct Render<'a> {

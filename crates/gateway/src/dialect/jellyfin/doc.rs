@@ -257,59 +257,6 @@ pub const PER_USER: &[&str] = &[
     "CumulativeRunTimeTicks",
 ];
 
-/// Every `ItemFields` name the server knows: a name outside these is skipped.
-const ITEM_FIELDS: &[&str] = &[
-    "AirTime",
-    "CanDelete",
-    "CanDownload",
-    "ChannelInfo",
-    "Chapters",
-    "Trickplay",
-    "ChildCount",
-    "CumulativeRunTimeTicks",
-    "CustomRating",
-    "DateCreated",
-    "DateLastMediaAdded",
-    "DisplayPreferencesId",
-    "Etag",
-    "ExternalUrls",
-    "Genres",
-    "ItemCounts",
-    "MediaSourceCount",
-    "MediaSources",
-    "OriginalTitle",
-    "Overview",
-    "ParentId",
-    "Path",
-    "People",
-    "PlayAccess",
-    "ProductionLocations",
-    "ProviderIds",
-    "PrimaryImageAspectRatio",
-    "RecursiveItemCount",
-    "Settings",
-    "SeriesStudio",
-    "SortName",
-    "SpecialEpisodeNumbers",
-    "Studios",
-    "Taglines",
-    "Tags",
-    "RemoteTrailers",
-    "MediaStreams",
-    "SeasonUserData",
-    "DateLastRefreshed",
-    "DateLastSaved",
-    "RefreshState",
-    "ChannelImage",
-    "EnableMediaSourceDisplay",
-    "Width",
-    "Height",
-    "ExtraIds",
-    "LocalTrailerCount",
-    "IsHD",
-    "SpecialFeatureCount",
-];
-
 /// The `Fields` the crawl asks for: every one in [`GATED`].
 pub const CRAWL_FIELDS: &str = "CustomRating,DateCreated,DateLastSaved,EnableMediaSourceDisplay,\
 ExternalUrls,Genres,OriginalTitle,Overview,ParentId,Path,PrimaryImageAspectRatio,\
@@ -390,7 +337,9 @@ impl DtoOptions {
             match GATED.iter().position(|(f, _)| f.eq_ignore_ascii_case(name)) {
                 Some(at) => fields.push(at),
                 // Not a field the server knows: skipped, as the server skips it.
-                None if !ITEM_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name)) => {}
+                None if !cachearr_serverfmt::jellyfin::ITEM_FIELDS
+                    .iter()
+                    .any(|f| f.eq_ignore_ascii_case(name)) => {}
                 None => return None,
             }
         }
