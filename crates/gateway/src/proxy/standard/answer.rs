@@ -25,6 +25,21 @@ pub(super) enum Via {
     Forwarded(Fwd, Option<u16>),
 }
 
+/// A stored response's headers as an answer sends them: without the fields a qualified
+/// `no-cache` names unless the origin just validated it (`validated`), with its `Age`, and
+/// without `Content-Length` (the framing says the length of what is sent).
+fn stored_head(found: &Found, now: u64, validated: bool) -> HeaderMap {
+    let mut headers = found.headers.clone();
+    if !validated {
+        for name in found.stored.unvalidated_omits() {
+            headers.remove(name);
+        }
+    }
+    headers.remove(header::CONTENT_LENGTH);
+    headers.insert(header::AGE, HeaderValue::from(found.stored.age_secs(now)));
+    headers
+}
+
 /// Answers from a stored response: its status and headers, `Age`, our `Cache-Status`; no
 /// body for `HEAD`, and `304` when the client's own conditional matches it.
 pub(super) fn stored(
@@ -35,13 +50,7 @@ pub(super) fn stored(
     via: Via,
 ) -> Response<ProxyBody> {
     let value = &found.entry.value;
-    let mut headers = found.headers.clone();
-    if !matches!(via, Via::Forwarded(_, Some(304))) {
-        for name in found.stored.unvalidated_omits() {
-            headers.remove(name);
-        }
-    }
-    headers.insert(header::AGE, HeaderValue::from(found.stored.age_secs(now)));
+    let mut headers = stored_head(found, now, matches!(via, Via::Forwarded(_, Some(304))));
     let status = if client_has_it(request, &headers) {
         StatusCode::NOT_MODIFIED
     } else {
@@ -60,8 +69,6 @@ pub(super) fn stored(
         }
     };
     set_cache_status(&mut headers, &ours);
-    // The framing says the length of what is sent.
-    headers.remove(header::CONTENT_LENGTH);
     let body = if head || status == StatusCode::NOT_MODIFIED {
         Bytes::new()
     } else {
@@ -96,18 +103,13 @@ pub(super) fn stored_part(found: &Found, part: Part, now: u64) -> Option<Respons
         ),
         Part::Other => return None,
     };
-    let mut headers = found.headers.clone();
-    for name in found.stored.unvalidated_omits() {
-        headers.remove(name);
-    }
-    headers.remove(header::CONTENT_LENGTH);
+    let mut headers = stored_head(found, now, false);
     if status == StatusCode::RANGE_NOT_SATISFIABLE {
         // The stored representation's own fields do not describe an empty error answer.
         for name in [header::CONTENT_TYPE, header::CONTENT_ENCODING, header::ETAG] {
             headers.remove(name);
         }
     }
-    headers.insert(header::AGE, HeaderValue::from(found.stored.age_secs(now)));
     headers.insert(
         header::CONTENT_RANGE,
         HeaderValue::from_str(&content_range).ok()?,
