@@ -531,16 +531,8 @@ async fn serve_reading(
             let upstream_us = made
                 .as_ref()
                 .map_or(0, |l| l.upstream_us.load(Ordering::Relaxed));
-            let (resp, total_us) = respond_cached(
-                gw,
-                &lookup,
-                client_headers,
-                gzip,
-                now,
-                started,
-                upstream_us,
-                conn,
-            );
+            let (resp, total_us) =
+                respond_cached(&asked, &lookup, gzip, now, started, upstream_us, conn);
             follow_up(&asked, &lookup, client, conn, total_us, upstream_us);
             resp
         }
@@ -750,17 +742,18 @@ fn learn(asked: &Asked<'_>, lookup: &Lookup, scope_user: Option<UserHash>) {
 /// The answer to a cached read: `304` when the client's validator matches, else the entry's
 /// prepared answer (its head as bytes for a hit the own loop writes). Gives the answer and
 /// the read's time so far.
-#[allow(clippy::too_many_arguments)]
 fn respond_cached(
-    gw: &Gateway,
+    asked: &Asked<'_>,
     lookup: &Lookup,
-    client_headers: &HeaderMap,
     gzip: bool,
     now: u64,
     started: Instant,
     upstream_us: u64,
     conn: &Connection,
 ) -> (Response<ProxyBody>, u64) {
+    let Asked {
+        gw, client_headers, ..
+    } = *asked;
     // A fill that other clients waited for is answered like a hit: every waiter gets the body
     // from its sealed copy instead of a copy of its own (a cold burst of a thousand waiters is
     // answered at once, from one entry).
