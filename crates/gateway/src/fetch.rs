@@ -147,6 +147,8 @@ pub(crate) struct LoaderState {
     pub(crate) item_tagged: bool,
     /// What may answer the load instead of the server (the library copy's walks).
     pub(crate) copy: Option<&'static dyn CopySource>,
+    /// The load was answered by the copy, not the server.
+    pub(crate) answered_by_copy: std::sync::atomic::AtomicBool,
 }
 
 /// Something that may answer a load instead of the server: the library copy, which writes a
@@ -187,6 +189,7 @@ impl Loader for HttpLoader {
             authenticates: s.authenticates,
             for_client: s.for_client,
             upstream_us: AtomicU64::new(0),
+            answered_by_copy: Default::default(),
             item_tagged: s.item_tagged,
             copy: s.copy,
         }))))
@@ -282,6 +285,7 @@ impl HttpLoader {
             if let Some(copy) = state.copy
                 && let Some(value) = copy.answer(&state).await
             {
+                state.answered_by_copy.store(true, Ordering::Relaxed);
                 return Ok(Fill::Store(value));
             }
             let t = Instant::now();
@@ -691,6 +695,7 @@ fn read_as_user(
         peer: SocketAddr::from(([127, 0, 0, 1], 0)),
         for_client: foreground,
         upstream_us: AtomicU64::new(0),
+        answered_by_copy: Default::default(),
         item_tagged: crate::feed::item_tagged(policy.class),
         copy,
     };
@@ -717,6 +722,7 @@ pub(crate) async fn fetch_uncached(
         peer: SocketAddr::from(([127, 0, 0, 1], 0)),
         for_client: false,
         upstream_us: AtomicU64::new(0),
+        answered_by_copy: Default::default(),
         item_tagged: false,
         copy: None,
     };

@@ -544,7 +544,7 @@ impl AdminBackend for GatewayAdmin {
         };
         StatsReport {
             memory,
-            batches: self.gateway.batcher().stats.report(),
+            batches: self.gateway.batcher().report(),
             uptime_secs: self.started.elapsed().as_secs(),
             total,
             classes,

@@ -46,6 +46,7 @@ use tokio::sync::watch;
 mod children;
 pub(crate) use children::Children;
 use children::item_id;
+pub(crate) mod windows;
 
 use crate::Gateway;
 use crate::keys::{KeyInput, UserHash};
@@ -76,7 +77,8 @@ pub struct BatchStats {
     pub parts_stored: AtomicU64,
     /// Client requests that waited for a batch instead of fetching.
     pub joined: AtomicU64,
-    /// Batches whose proof failed (nothing stored, batching turned off for the format).
+    /// Batches (or windows) whose proof failed (nothing stored, batching turned off for the
+    /// format).
     pub refused: AtomicU64,
 }
 
@@ -89,8 +91,14 @@ pub struct BatchReport {
     pub parts_stored: u64,
     /// Client requests that waited for a batch instead of fetching.
     pub joined: u64,
-    /// Batches whose proof failed.
+    /// Batches (or windows) whose proof failed.
     pub refused: u64,
+    /// Windows of listing pages sent ([`windows`]).
+    #[serde(default)]
+    pub windows: u64,
+    /// Listing pages stored from windows.
+    #[serde(default)]
+    pub window_pages: u64,
 }
 
 impl BatchStats {
@@ -101,6 +109,8 @@ impl BatchStats {
             parts_stored: self.parts_stored.load(Ordering::Relaxed),
             joined: self.joined.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
+            windows: 0,
+            window_pages: 0,
         }
     }
 }
@@ -212,6 +222,8 @@ pub struct Batcher {
     pending: Mutex<HashMap<Key, watch::Receiver<()>>>,
     pending_count: AtomicUsize,
     proofs: Mutex<HashMap<(Arc<str>, bool), Proof>>,
+    /// Listing pages read ahead in windows (their keys wait in `pending` too).
+    pub(crate) windows: windows::Windows,
     /// Counters.
     pub stats: BatchStats,
 }
@@ -465,7 +477,9 @@ impl Batcher {
         let cap = (BYTES_MAX / frame.value.body.len().max(1)).clamp(1, ITEMS_MAX);
         let mut targets = Vec::new();
         for id in rest.into_iter().take(cap * BATCHES_PER_PAGE) {
-            let Some(target) = target(gw, up, user, scope_user, &owned_headers, &proof, id) else {
+            let path = format!("{}{id}", single_prefix(&proof));
+            let asked = (path, proof.query.as_deref(), id);
+            let Some(target) = target_of(gw, up, (user, scope_user), &owned_headers, asked) else {
                 continue;
             };
             targets.push(target);
@@ -474,13 +488,7 @@ impl Batcher {
             return;
         }
         let (tx, rx) = watch::channel(());
-        {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            for t in &targets {
-                pending.insert(t.key.clone(), rx.clone());
-            }
-            self.pending_count.store(pending.len(), Ordering::Release);
-        }
+        self.register(&targets, rx);
         let keys: Vec<Key> = targets.iter().map(|t| t.key.clone()).collect();
         let release = Release {
             gw: gw.clone(),
@@ -504,6 +512,24 @@ impl Batcher {
             }
             drop(release);
         });
+    }
+
+    /// Makes client reads of the targets' keys wait for the fetch that will fill them.
+    fn register(&self, targets: &[Target], filled: watch::Receiver<()>) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        for t in targets {
+            pending.insert(t.key.clone(), filled.clone());
+        }
+        self.pending_count.store(pending.len(), Ordering::Release);
+    }
+
+    /// The counters now, the windows' included.
+    pub fn report(&self) -> BatchReport {
+        BatchReport {
+            windows: self.windows.sent.load(Ordering::Relaxed) as u64,
+            window_pages: self.windows.pages_stored.load(Ordering::Relaxed) as u64,
+            ..self.stats.report()
+        }
     }
 
     fn release(&self, keys: &[Key]) {
@@ -538,26 +564,28 @@ fn single_prefix(single: &Single) -> &str {
         .unwrap_or("/library/metadata/")
 }
 
-/// The key and policy a client's single request for item `id` would have (same user, same
-/// headers, same path but the id and same query as the single request `like`).
-fn target(
+/// The key and policy a client's request for `path` and `query` would have (same user, same
+/// headers); `id` names the target in its fetch's answer.
+fn target_of(
     gw: &Gateway,
     up: &Upstream,
-    user: &UserRecord,
-    scope_user: Option<UserHash>,
+    (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
     headers: &HeaderMap,
-    like: &Single,
-    id: Box<str>,
+    (path, query, id): (String, Option<&str>, Box<str>),
 ) -> Option<Target> {
-    let query = like.query.as_deref();
-    let path = format!("{}{id}", single_prefix(like));
-    let Decision::Cache {
-        policy,
-        tags,
-        user_state,
-    } = up.routes.classify(&Method::GET, &path, query)
-    else {
-        return None;
+    let (policy, tags, user_state) = match up.routes.classify(&Method::GET, &path, query) {
+        Decision::Cache {
+            policy,
+            tags,
+            user_state,
+        }
+        | Decision::AnswerFromIndex {
+            policy,
+            tags,
+            user_state,
+            ..
+        } => (policy, tags, user_state),
+        _ => return None,
     };
     let scope_user = match policy.scope {
         Scope::User => scope_user,

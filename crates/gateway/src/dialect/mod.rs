@@ -146,6 +146,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// How a walk of single items after a listing page is batched ([`crate::batch`]).
     fn walk_batch(&self) -> &'static WalkBatch;
 
+    /// How the server pages its listings, for reading a walk's next pages in one request
+    /// ([`crate::batch::windows`]); `None`: pages are read as asked.
+    fn paged_listing(&self) -> Option<&'static PagedListing> {
+        None
+    }
+
     /// The paths the startup check asks ([`crate::startup::check_upstream`]).
     fn startup_probes(&self) -> StartupProbes;
 
@@ -203,6 +209,43 @@ pub struct WalkBatch {
     /// by commas and the singles' query.
     pub batch_target: fn(prefix: &str, ids: &str, query: Option<&str>) -> String,
 }
+
+/// How a server pages a listing ([`crate::batch::windows`]): which reads are pages of a walk,
+/// where a page's first item and size are in its query, where its items are, and how a page's
+/// frame names where it starts.
+#[derive(Debug)]
+pub struct PagedListing {
+    /// Whether `path` is a listing a walk reads page after page.
+    pub is_listing: fn(path: &str) -> bool,
+    /// Whether the server drops the items a user may not see from a page after cutting it
+    /// (a page then holds fewer items than asked, and a longer page is not the short pages
+    /// end to end unless none was dropped).
+    pub hides_after_paging: fn(path: &str) -> bool,
+    /// The page `query` asks: its first item's index and its size, when it names both.
+    pub page_of: fn(query: &str) -> Option<(usize, usize)>,
+    /// `query` asking for the page of `size` items from `start` instead, every other
+    /// parameter as written.
+    pub with_page: fn(query: &str, start: usize, size: usize) -> Option<String>,
+    /// The property path to the items array of a JSON answer.
+    pub json_items: &'static [&'static str],
+    /// The frame of the page from `start`, from the frame of the page from `from`; `None`
+    /// when it cannot be written.
+    pub reframe: fn(frame: PageFrame<'_>, from: usize, start: usize) -> Option<PageFrameOwned>,
+    /// The listing's whole count as a page's frame gives it, when it does.
+    pub total: fn(frame: PageFrame<'_>) -> Option<usize>,
+}
+
+/// A page's frame: the bytes before its first item and after its last.
+#[derive(Debug, Clone, Copy)]
+pub struct PageFrame<'a> {
+    /// The bytes before the first item.
+    pub head: &'a [u8],
+    /// The bytes after the last item.
+    pub tail: &'a [u8],
+}
+
+/// A page's frame written anew: the bytes before its first item and after its last.
+pub type PageFrameOwned = (Vec<u8>, Vec<u8>);
 
 /// The dialect of an upstream of `profile`: the one place a profile becomes server rules.
 pub fn of(profile: Profile) -> &'static dyn Dialect {

@@ -526,7 +526,12 @@ async fn serve_reading(
     let (result, made) = look_up(&asked, &engine_policy, authenticates, peer, copy).await;
     match result {
         Ok(lookup) => {
-            learn(&asked, &lookup, scope_user);
+            // The server answered this very read (not the cache, not the copy).
+            let by_server = matches!(lookup.outcome, Outcome::Miss)
+                && made
+                    .as_ref()
+                    .is_some_and(|l| !l.answered_by_copy.load(Ordering::Relaxed));
+            learn(&asked, &lookup, scope_user, by_server);
             // The foreground load's time upstream (none for a hit, which made no loader).
             let upstream_us = made
                 .as_ref()
@@ -684,6 +689,7 @@ async fn look_up(
                 peer,
                 for_client: true,
                 upstream_us: AtomicU64::new(0),
+                answered_by_copy: Default::default(),
                 item_tagged: crate::feed::item_tagged(class),
                 copy,
             });
@@ -698,7 +704,7 @@ async fn look_up(
 /// page's other items (their keys registered before this answer goes out); a load remembers
 /// the client's identity headers and may be sampled by the change feed; an answer from the
 /// cache counts as a request saved.
-fn learn(asked: &Asked<'_>, lookup: &Lookup, scope_user: Option<UserHash>) {
+fn learn(asked: &Asked<'_>, lookup: &Lookup, scope_user: Option<UserHash>, by_server: bool) {
     let Asked {
         gw,
         up,
@@ -721,6 +727,15 @@ fn learn(asked: &Asked<'_>, lookup: &Lookup, scope_user: Option<UserHash>) {
             &lookup.entry.value,
             matches!(lookup.outcome, Outcome::Miss | Outcome::Coalesced),
         );
+        let page = crate::batch::windows::PageRead {
+            uri,
+            headers: client_headers,
+            value: &lookup.entry.value,
+            from_server: by_server,
+        };
+        gw.batcher()
+            .windows
+            .observe(gw, up, (user, scope_user), page);
     }
     match lookup.outcome {
         Outcome::Miss => {

@@ -14,6 +14,8 @@
 //! * `doc.rs` — the server's own `BaseItemDto`s as the crawl keeps them, in the server's
 //!   property order, and their projection to a request's `Fields` and image and user data
 //!   options.
+//! * `paging.rs` — how a listing is paged (`StartIndex`, `Limit`, the frame's `StartIndex`),
+//!   for reading a walk's next pages in one request.
 //! * `render.rs` — the documents an answer from the index is written in: `BaseItemDto`s and
 //!   `SearchHint`s from the index's records, the type names of kinds.
 //! * Key rules: query names are case-insensitive on the server, so they are written
@@ -24,6 +26,7 @@ pub mod crawl;
 pub mod doc;
 pub mod events;
 mod items_shown;
+mod paging;
 mod play_state;
 mod prefetch;
 pub mod render;
@@ -152,6 +155,10 @@ impl Dialect for Jellyfin {
 
     fn walk_batch(&self) -> &'static super::WalkBatch {
         &WALK_BATCH
+    }
+
+    fn paged_listing(&self) -> Option<&'static super::PagedListing> {
+        Some(&paging::PAGED_LISTING)
     }
 }
 

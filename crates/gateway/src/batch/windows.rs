@@ -1,0 +1,553 @@
+//! Listing pages read ahead in windows: a sync's walk of a long listing costs the server a
+//! request per many pages, not one per page.
+//!
+//! Jellyfin for Kodi reads a music library's 5,000 songs as 334 pages of 15, three at a time;
+//! Jellyseerr and the like page a library the same way. Once a user has read two pages of
+//! one listing near each other (same path, same query but the page's place, same page size),
+//! the next pages are asked for in one request of many pages' items — a *window* — on the
+//! upstream's background budget, with the same user's request, and the answer is cut into the
+//! pages the walk asks next, each stored under exactly the key, policy and tags its own request
+//! would have, so the walk's next requests are hits (or wait for the window holding them, as
+//! a batch's parts are waited for). A walk that reads into its last window starts the next one
+//! ahead of it; a walk that stops reading starts none.
+//!
+//! **Exactly the server's pages.** A window starts at the page the client just got from the
+//! server, so its first page is cut from the window and compared byte for byte (and its stored
+//! headers) with that answer: a page is the server's frame around the items of its place, and
+//! the frame of another place is the dialect's ([`crate::dialect::PagedListing::reframe`]:
+//! Jellyfin's frame names the page's `StartIndex`). On a mismatch nothing of the window is
+//! stored and windows are off for that upstream, said once in the log. A window that comes
+//! back short ends the walk (its last pages are cut from it); on listings where the server
+//! drops hidden items after cutting a page ([`crate::dialect::PagedListing::hides_after_paging`])
+//! only a window that came back whole is cut, since its pages' places are then known.
+//!
+//! **Never stale.** Pages are stored with [`cachearr_engine::TieredCache::insert_fetched`],
+//! stamped as of the window's start, as a batch's parts are.
+//!
+//! Where a server's own pages of different sizes order tied items differently (Jellyfin sorts
+//! ties in its database's order), the pages cut from a window are one consistent order of the
+//! server's: no item shown twice or skipped across pages.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use cachearr_engine::{CachedValue, Fill};
+use http::{HeaderMap, Uri};
+use tokio::sync::watch;
+
+use super::{Children, Proof, Release, Target, same_headers, target_of};
+use crate::Gateway;
+use crate::dialect::{PageFrame, PagedListing};
+use crate::keys::UserHash;
+use crate::upstream::Upstream;
+use crate::users::UserRecord;
+
+/// Walks remembered per process (the listings being walked now).
+const WALKS_MAX: usize = 32;
+/// A window's items at most: one request of the server's stays a modest query.
+const ITEMS_MAX: usize = 500;
+/// A window's expected size at most (estimated from the page that started it).
+const BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Two pages this many pages apart or nearer are one walk.
+const NEAR_PAGES: usize = 4;
+/// Starts read remembered per walk.
+const READS_KEPT: usize = 8;
+
+/// One page a client got: where it starts, and what the server answered.
+#[derive(Clone)]
+pub(crate) struct PageRead<'a> {
+    pub(crate) uri: &'a Uri,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) value: &'a CachedValue,
+    /// The server answered this request itself (neither the cache nor the library copy): only
+    /// such an answer can prove a window.
+    pub(crate) from_server: bool,
+}
+
+/// The frame of a server's page: the bytes around its items, the place it names, its headers.
+#[derive(Clone)]
+struct Frame {
+    head: Bytes,
+    tail: Bytes,
+    start: usize,
+    headers: Vec<(String, String)>,
+    /// The page's whole answer, to prove the window against (only for a window's first page).
+    body: Bytes,
+}
+
+struct Walk {
+    upstream: Arc<str>,
+    user: UserHash,
+    path: Box<str>,
+    /// The query with its page's place and size written as 0: the walk's identity.
+    shape: String,
+    /// A page's query as the client writes it.
+    query: String,
+    size: usize,
+    reads: VecDeque<usize>,
+    /// The frame of the last page the server answered.
+    frame: Option<Frame>,
+    /// Where the windows started so far end (exclusive).
+    covered: usize,
+    /// Items per window.
+    window: usize,
+    in_flight: bool,
+    /// A window came back short: the listing ends there.
+    ended: bool,
+}
+
+/// A window, due: where it starts, its size, the page proving it (when it starts at one).
+struct Due {
+    start: usize,
+    items: usize,
+    frame: Frame,
+    proves: bool,
+    path: Box<str>,
+    query: String,
+    size: usize,
+}
+
+/// A page a client asked for: its listing's path and its query, where it starts, its size.
+struct PageAt<'a> {
+    path: &'a str,
+    query: &'a str,
+    start: usize,
+    size: usize,
+}
+
+/// A window's request: its target, the route's class, the walker's headers, the pages it fills.
+struct Window {
+    uri: Uri,
+    class: crate::policy::Class,
+    headers: HeaderMap,
+    targets: Vec<Target>,
+}
+
+/// The listings being walked and whether windows give each upstream's pages.
+#[derive(Default)]
+pub(crate) struct Windows {
+    walks: Mutex<VecDeque<Walk>>,
+    proofs: Mutex<HashMap<Arc<str>, Proof>>,
+    /// Windows sent.
+    pub(crate) sent: AtomicUsize,
+    /// Pages stored from windows.
+    pub(crate) pages_stored: AtomicUsize,
+}
+
+impl Windows {
+    fn proof(&self, upstream: &str) -> Option<Proof> {
+        self.proofs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(upstream)
+            .copied()
+    }
+
+    fn set_proof(&self, upstream: &Arc<str>, proof: Proof) {
+        let previous = self
+            .proofs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(upstream.clone(), proof);
+        if previous != Some(proof) {
+            match proof {
+                Proof::Proven => tracing::info!(
+                    upstream = %upstream,
+                    "a window of a listing cuts into the server's own pages byte for byte: walks read ahead"
+                ),
+                Proof::Refused => tracing::warn!(
+                    upstream = %upstream,
+                    "a window of a listing differs from the server's page: walks stay page by page"
+                ),
+            }
+        }
+    }
+
+    /// Whether windows are refused for this upstream (a proof failed).
+    pub(crate) fn refused(&self, upstream: &str) -> bool {
+        self.proof(upstream) == Some(Proof::Refused)
+    }
+
+    /// Watches a listing page a client got (status 200): remembers the walk, and starts the
+    /// window that reads its next pages when one is due.
+    pub(crate) fn observe(
+        &self,
+        gw: &Gateway,
+        up: &Arc<Upstream>,
+        (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
+        read: PageRead<'_>,
+    ) {
+        let Some(paged) = crate::dialect::of(up.profile).paged_listing() else {
+            return;
+        };
+        if !up.config.prefetch.batch_metadata || read.value.status != 200 {
+            return;
+        }
+        let path = read.uri.path();
+        let Some(query) = read.uri.query() else {
+            return;
+        };
+        if !(paged.is_listing)(path) || self.refused(&up.name) {
+            return;
+        }
+        let Some((start, size)) = (paged.page_of)(query) else {
+            return;
+        };
+        let page = PageAt {
+            path,
+            query,
+            start,
+            size,
+        };
+        let Some(due) = self.note(up, user.hash, paged, &page, &read) else {
+            return;
+        };
+        self.start(gw, up, (user, scope_user), read.headers, paged, due);
+    }
+
+    /// Records a page read; returns the window due after it, marked in flight.
+    fn note(
+        &self,
+        up: &Upstream,
+        user: UserHash,
+        paged: &PagedListing,
+        page: &PageAt<'_>,
+        read: &PageRead<'_>,
+    ) -> Option<Due> {
+        let &PageAt {
+            path,
+            query,
+            start,
+            size,
+        } = page;
+        let shape = (paged.with_page)(query, 0, 0)?;
+        let frame = if read.from_server {
+            frame_of(paged, read.value, start, size)
+        } else {
+            None
+        };
+        let proven = self.proof(&up.name) == Some(Proof::Proven);
+        let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
+        let at = walks.iter().position(|w| {
+            w.user == user
+                && w.size == size
+                && *w.upstream == *up.name
+                && *w.path == *path
+                && w.shape == shape
+        });
+        let walk = match at {
+            Some(at) => &mut walks[at],
+            None => {
+                if walks.len() >= WALKS_MAX {
+                    walks.pop_front();
+                }
+                walks.push_back(Walk {
+                    upstream: up.name.clone(),
+                    user,
+                    path: path.into(),
+                    shape,
+                    query: query.to_string(),
+                    size,
+                    reads: VecDeque::new(),
+                    frame: None,
+                    covered: 0,
+                    window: 0,
+                    in_flight: false,
+                    ended: false,
+                });
+                walks.back_mut()?
+            }
+        };
+        let near = walk
+            .reads
+            .iter()
+            .any(|&r| r != start && r.abs_diff(start) <= NEAR_PAGES * size);
+        if walk.reads.len() >= READS_KEPT {
+            walk.reads.pop_front();
+        }
+        walk.reads.push_back(start);
+        if let Some(frame) = frame {
+            walk.frame = Some(frame);
+        }
+        if walk.in_flight || walk.ended {
+            return None;
+        }
+        let frame = walk.frame.clone()?;
+        // A page the server answered, past what windows asked: the window starts at it and is
+        // proven by it.
+        if read.from_server && near && start >= walk.covered && frame.start == start {
+            let items = window_items(&frame, size);
+            walk.in_flight = true;
+            walk.window = items;
+            walk.covered = start + items;
+            return Some(Due {
+                start,
+                items,
+                frame,
+                proves: true,
+                path: walk.path.clone(),
+                query: walk.query.clone(),
+                size,
+            });
+        }
+        // A page read from a window, in its second half: the next window goes ahead of the walk.
+        if proven
+            && walk.covered > 0
+            && start < walk.covered
+            && start + walk.window / 2 >= walk.covered
+        {
+            let (from, items) = (walk.covered, walk.window);
+            walk.in_flight = true;
+            walk.covered = from + items;
+            return Some(Due {
+                start: from,
+                items,
+                frame,
+                proves: false,
+                path: walk.path.clone(),
+                query: walk.query.clone(),
+                size,
+            });
+        }
+        None
+    }
+
+    fn finish(&self, up: &str, user: UserHash, path: &str, shape: &str, size: usize, ended: bool) {
+        let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(walk) = walks.iter_mut().find(|w| {
+            w.user == user
+                && w.size == size
+                && *w.upstream == *up
+                && *w.path == *path
+                && w.shape == shape
+        }) {
+            walk.in_flight = false;
+            walk.ended |= ended;
+        }
+    }
+
+    /// Registers the window's pages' keys (before the triggering answer goes out) and spawns
+    /// it.
+    fn start(
+        &self,
+        gw: &Gateway,
+        up: &Arc<Upstream>,
+        (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
+        headers: &HeaderMap,
+        paged: &'static PagedListing,
+        due: Due,
+    ) {
+        let shape = (paged.with_page)(&due.query, 0, 0).unwrap_or_default();
+        let done = |ended| {
+            gw.batcher()
+                .windows
+                .finish(&up.name, user.hash, &due.path, &shape, due.size, ended);
+        };
+        let Some((_, owned_headers)) = crate::fetch::owned_request(&Uri::from_static("/"), headers)
+        else {
+            return done(false);
+        };
+        let mut targets = Vec::new();
+        let first = if due.proves {
+            due.start + due.size
+        } else {
+            due.start
+        };
+        for page in (first..due.start + due.items).step_by(due.size) {
+            let Some(query) = (paged.with_page)(&due.query, page, due.size) else {
+                continue;
+            };
+            let path = due.path.to_string();
+            let id = page.to_string().into_boxed_str();
+            let asked = (path, Some(query.as_str()), id);
+            if let Some(t) = target_of(gw, up, (user, scope_user), &owned_headers, asked) {
+                targets.push(t);
+            }
+        }
+        let Some(window_query) = (paged.with_page)(&due.query, due.start, due.items) else {
+            return done(false);
+        };
+        let Ok(window_uri) = format!("{}?{window_query}", due.path).parse::<Uri>() else {
+            return done(false);
+        };
+        let class = match targets.first() {
+            Some(t) => t.class,
+            None => return done(false),
+        };
+        let (tx, rx) = watch::channel(());
+        gw.batcher().register(&targets, rx);
+        let release = Release {
+            gw: gw.clone(),
+            keys: targets.iter().map(|t| t.key.clone()).collect(),
+            _tx: tx,
+        };
+        let (gw, up, user) = (gw.clone(), up.clone(), user.clone());
+        let window = Window {
+            uri: window_uri,
+            class,
+            headers: owned_headers,
+            targets,
+        };
+        tokio::spawn(async move {
+            let ended = run(&gw, &up, &user, paged, &due, window).await;
+            gw.batcher()
+                .windows
+                .finish(&up.name, user.hash, &due.path, &shape, due.size, ended);
+            drop(release);
+        });
+    }
+}
+
+/// The frame of a server's page of `size` items starting at `start`, when its items can be
+/// found and the listing goes on after it: the page is whole and, where the frame gives the
+/// listing's count, ends before it.
+fn frame_of(paged: &PagedListing, value: &CachedValue, start: usize, size: usize) -> Option<Frame> {
+    let items = Children::of(&value.body, paged.json_items)?;
+    let (first, last) = (items.items.first()?, items.items.last()?);
+    let frame = Frame {
+        head: value.body.slice(..first.start),
+        tail: value.body.slice(last.end..),
+        start,
+        headers: value.headers.clone(),
+        body: value.body.clone(),
+    };
+    let around = PageFrame {
+        head: &frame.head,
+        tail: &frame.tail,
+    };
+    let ends = (paged.total)(around).is_some_and(|total| start + size >= total);
+    (items.items.len() == size && !ends).then_some(frame)
+}
+
+/// A window's items: as many whole pages as fit [`BYTES_MAX`] at the frame's page's size
+/// per item, at least two pages, at most [`ITEMS_MAX`].
+fn window_items(frame: &Frame, size: usize) -> usize {
+    let per_item = (frame.body.len() / size).max(1);
+    let items = (BYTES_MAX / per_item).clamp(2 * size, ITEMS_MAX.max(2 * size));
+    items / size * size
+}
+
+/// Asks for the window, proves it, stores its pages; gives whether the listing ended in it.
+async fn run(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    paged: &PagedListing,
+    due: &Due,
+    Window {
+        uri,
+        class,
+        headers,
+        targets,
+    }: Window,
+) -> bool {
+    let windows = &gw.batcher().windows;
+    let cache = gw.cache();
+    // Pages already kept are not waited for, nor stored again.
+    let mut wanted = Vec::with_capacity(targets.len());
+    let mut present = Vec::new();
+    for t in targets {
+        if cache.get(&t.key).await.is_some() {
+            present.push(t.key);
+        } else {
+            wanted.push(t);
+        }
+    }
+    gw.batcher().release(&present);
+    if wanted.is_empty() {
+        return false;
+    }
+    let stamp = cache.fetch_started();
+    windows.sent.fetch_add(1, Ordering::Relaxed);
+    let answer = crate::fetch::fetch_uncached(gw, up, user, class, uri, headers.clone()).await;
+    let value = match answer {
+        Ok(Fill::Store(v) | Fill::Pass(v)) if v.status == 200 => v,
+        _ => return false,
+    };
+    let Some(items) = Children::of(&value.body, paged.json_items) else {
+        return false;
+    };
+    let ranges = &items.items;
+    let frame = &due.frame;
+    let page = |from: usize| -> Option<Bytes> {
+        let at = from.checked_sub(due.start)?;
+        let (first, last) = (
+            ranges.get(at)?,
+            ranges[(at + due.size).min(ranges.len()) - 1].clone(),
+        );
+        let (head, tail) = if from == frame.start {
+            (frame.head.to_vec(), frame.tail.to_vec())
+        } else {
+            let around = PageFrame {
+                head: &frame.head,
+                tail: &frame.tail,
+            };
+            (paged.reframe)(around, frame.start, from)?
+        };
+        let mut b = BytesMut::with_capacity(head.len() + last.end - first.start + tail.len());
+        b.extend_from_slice(&head);
+        b.extend_from_slice(&value.body[first.start..last.end]);
+        b.extend_from_slice(&tail);
+        Some(b.freeze())
+    };
+    if due.proves {
+        let proven = page(due.start).is_some_and(|p| p == frame.body)
+            && same_headers(&value.headers, &frame.headers);
+        windows.set_proof(
+            &up.name,
+            if proven {
+                Proof::Proven
+            } else {
+                Proof::Refused
+            },
+        );
+        if !proven {
+            gw.batcher().stats.refused.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+    } else if windows.proof(&up.name) != Some(Proof::Proven) {
+        return false;
+    }
+    let short = ranges.len() < due.items;
+    if short && (paged.hides_after_paging)(&due.path) {
+        return true;
+    }
+    let owner = up
+        .config
+        .token
+        .as_deref()
+        .is_some_and(|t| !t.is_empty() && gw.secret().user_of(t) == user.hash);
+    let feed = gw.feed(&up.name);
+    for t in wanted {
+        let Some(from) = t.id.parse::<usize>().ok() else {
+            continue;
+        };
+        let Some(body) = page(from) else {
+            continue;
+        };
+        let part = CachedValue {
+            status: 200,
+            headers: frame.headers.clone(),
+            body,
+        };
+        let tags = if crate::feed::item_tagged(t.class) {
+            crate::feed::value_tags(&up.name, crate::dialect::of(up.profile), owner, &part.body)
+        } else {
+            Vec::new()
+        };
+        if cache
+            .insert_fetched(&t.key, &t.policy, part, &stamp, &tags)
+            .await
+        {
+            windows.pages_stored.fetch_add(1, Ordering::Relaxed);
+            if let Some(feed) = feed
+                && feed.samples(t.class)
+            {
+                feed.remember(&t.key, t.class, t.uri, headers.clone(), user);
+            }
+        }
+    }
+    short
+}
