@@ -1633,6 +1633,58 @@ async fn track_artists_without_an_item_of_their_own_still_resolve() {
     assert_eq!(status, StatusCode::NOT_FOUND, "kid sees no music");
 }
 
+/// `/Artists` lists every artist an item credits (Jellyfin's `GetArtists` reads the
+/// `ItemValueType.Artist` values: an album's artist, a track's own "A feat. B"), sorted by
+/// name; `/Artists/AlbumArtists` only the album artists.
+#[tokio::test]
+async fn artists_list_every_credited_name_and_album_artists_only_album_artists() {
+    let server = start().await;
+    // Names only tracks credit: no library artist bears them.
+    let credited: Vec<String> = {
+        let lib = server.sim.library();
+        let items = |kind| {
+            lib.sections()
+                .iter()
+                .flat_map(|s| s.items(kind).to_vec())
+                .filter_map(|id| lib.item(id))
+                .collect::<Vec<_>>()
+        };
+        let library_artists: Vec<&str> =
+            items(ItemKind::Artist).iter().map(|a| a.title()).collect();
+        items(ItemKind::Track)
+            .iter()
+            .filter_map(|t| t.original_title())
+            .filter(|credit| !library_artists.contains(credit))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(
+        !credited.is_empty(),
+        "the library credits some tracks apart"
+    );
+    let names = |list: &Value| -> Vec<String> {
+        list["Items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|a| a["Name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    let (_, artists) = get_json(&server, &server.token, "/Artists").await;
+    let (_, album_artists) = get_json(&server, &server.token, "/Artists/AlbumArtists").await;
+    let (artists, album_artists) = (names(&artists), names(&album_artists));
+    for credit in &credited {
+        assert!(artists.contains(credit), "{credit} in /Artists");
+        assert!(
+            !album_artists.contains(credit),
+            "{credit} not an album artist"
+        );
+    }
+    assert!(album_artists.iter().all(|a| artists.contains(a)));
+    let (_, first) = get_json(&server, &server.token, "/Artists?StartIndex=0&Limit=1").await;
+    assert_eq!(first["TotalRecordCount"], artists.len());
+}
+
 #[tokio::test]
 async fn deleting_playlists_and_items() {
     let server = start().await;

@@ -145,10 +145,10 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
             })
         }
         Route::MediaFolders => media_folders(front, req, need()?),
-        Route::Artists { .. } => {
+        Route::Artists { album_artists } => {
             let user = front.effective_user(need()?, req.query.str("userId"))?;
             with_render(front, req, &user, |render| {
-                let (result, work) = items::artists(render, &req.query)?;
+                let (result, work) = items::artists(render, &req.query, *album_artists)?;
                 Ok(Reply::json(req.casing, &result, work))
             })
         }

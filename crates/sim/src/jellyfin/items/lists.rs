@@ -279,11 +279,22 @@ pub(crate) fn similar(
     ))
 }
 
+/// An artist a listing of artists shows: a library artist, or a name only tracks carry
+/// ("A feat. B"), by the name's hash.
+enum ListedArtist {
+    Item(ItemId),
+    Name(u64),
+}
+
 /// `GET /Artists` and `/Artists/AlbumArtists`: the music artists of the user's libraries,
-/// one per name (Jellyfin's artists are global by name).
+/// one per name (Jellyfin's artists are global by name). `/Artists` lists every artist an
+/// item credits (the server's `ItemValueType.Artist` values: albums credit their album
+/// artist, tracks their own artists, "A feat. B" included); `/Artists/AlbumArtists` only the
+/// album artists.
 pub(crate) fn artists(
     render: &Render<'_>,
     query: &QueryParams,
+    album_artists: bool,
 ) -> Result<(QueryResult<BaseItemDto>, Work), ApiError> {
     let sections: Vec<&Section> = match query.str("ParentId") {
         Some(raw) => match decode_id(render.seed, raw, "parentId")? {
@@ -302,30 +313,57 @@ pub(crate) fn artists(
     let search = query.str("SearchTerm").map(fold);
     let starts = query.str("NameStartsWith").map(fold);
     let mut work = Work::default();
-    let mut by_name: BTreeMap<String, ItemId> = BTreeMap::new();
+    let mut by_name: BTreeMap<String, ListedArtist> = BTreeMap::new();
+    let wanted = |name: &str, sort_name: &str| {
+        !(search.as_ref().is_some_and(|t| !name.contains(t.as_str()))
+            || starts
+                .as_ref()
+                .is_some_and(|p| !sort_name.starts_with(p.as_str())))
+    };
     for section in sections {
+        if !album_artists {
+            let tracks = section.items(ItemKind::Track);
+            work.scanned += tracks.len() as u64;
+            for &id in tracks {
+                let Some(track) = visible_item(render.lib, render.user, id) else {
+                    continue;
+                };
+                let Some(credit) = track.original_title() else {
+                    continue;
+                };
+                if track.grandparent().is_some_and(|a| a.title() == credit) {
+                    continue;
+                }
+                let name = fold(credit);
+                if wanted(&name, &name) {
+                    by_name
+                        .entry(name)
+                        .or_insert(ListedArtist::Name(artist_name_hash(credit)));
+                }
+            }
+        }
         let ids = section.items(ItemKind::Artist);
         work.scanned += ids.len() as u64;
         for &id in ids {
             let Some(item) = visible_item(render.lib, render.user, id) else {
                 continue;
             };
-            let name = fold(item.title());
-            if search.as_ref().is_some_and(|t| !name.contains(t.as_str()))
-                || starts
-                    .as_ref()
-                    .is_some_and(|p| !fold(item.title_sort()).starts_with(p.as_str()))
-            {
-                continue;
+            if wanted(&fold(item.title()), &fold(item.title_sort())) {
+                // One artist per name: a library artist's own item over a credited name.
+                let listed = by_name
+                    .entry(fold(item.title_sort()))
+                    .or_insert(ListedArtist::Item(id));
+                if matches!(listed, ListedArtist::Name(_)) {
+                    *listed = ListedArtist::Item(id);
+                }
             }
-            by_name.entry(fold(item.title_sort())).or_insert(id);
         }
     }
     let descending = query
         .list("SortOrder")
         .first()
         .is_some_and(|order| order.eq_ignore_ascii_case("descending"));
-    let mut ids: Vec<ItemId> = by_name.into_values().collect();
+    let mut ids: Vec<ListedArtist> = by_name.into_values().collect();
     if descending {
         ids.reverse();
     }
@@ -336,8 +374,12 @@ pub(crate) fn artists(
         .into_iter()
         .skip(start)
         .take(limit)
-        .filter_map(|id| visible_item(render.lib, render.user, id))
-        .map(|item| render.item(item))
+        .filter_map(|listed| match listed {
+            ListedArtist::Item(id) => {
+                visible_item(render.lib, render.user, id).map(|item| render.item(item))
+            }
+            ListedArtist::Name(hash) => render.artist_by_name(hash),
+        })
         .collect();
     work.returned = items.len() as u64;
     let counted = query.bool("EnableTotalRecordCount")?.unwrap_or(true);
