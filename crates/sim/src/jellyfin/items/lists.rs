@@ -287,8 +287,7 @@ enum ListedArtist {
 }
 
 /// `GET /Artists` and `/Artists/AlbumArtists`: the music artists of the user's libraries,
-/// one per name (Jellyfin's artists are global by name). `/Artists` lists every artist an
-/// item credits (the server's `ItemValueType.Artist` values: albums credit their album
+/// by name. `/Artists` lists every artist an item credits (the server's `ItemValueType.Artist` values: albums credit their album
 /// artist, tracks their own artists, "A feat. B" included); `/Artists/AlbumArtists` only the
 /// album artists.
 pub(crate) fn artists(
@@ -313,7 +312,10 @@ pub(crate) fn artists(
     let search = query.str("SearchTerm").map(fold);
     let starts = query.str("NameStartsWith").map(fold);
     let mut work = Work::default();
-    let mut by_name: BTreeMap<String, ListedArtist> = BTreeMap::new();
+    // By name, then by the id each item credits: the generated library may hold two artists of
+    // one name (a real server would merge them), and a track's credit is an artist of its own
+    // even where a library artist bears that name; every id an item credits is listed.
+    let mut by_name: BTreeMap<(String, u8, u64), ListedArtist> = BTreeMap::new();
     let wanted = |name: &str, sort_name: &str| {
         !(search.as_ref().is_some_and(|t| !name.contains(t.as_str()))
             || starts
@@ -336,9 +338,10 @@ pub(crate) fn artists(
                 }
                 let name = fold(credit);
                 if wanted(&name, &name) {
+                    let hash = artist_name_hash(credit);
                     by_name
-                        .entry(name)
-                        .or_insert(ListedArtist::Name(artist_name_hash(credit)));
+                        .entry((name, 1, hash))
+                        .or_insert(ListedArtist::Name(hash));
                 }
             }
         }
@@ -349,13 +352,10 @@ pub(crate) fn artists(
                 continue;
             };
             if wanted(&fold(item.title()), &fold(item.title_sort())) {
-                // One artist per name: a library artist's own item over a credited name.
-                let listed = by_name
-                    .entry(fold(item.title_sort()))
-                    .or_insert(ListedArtist::Item(id));
-                if matches!(listed, ListedArtist::Name(_)) {
-                    *listed = ListedArtist::Item(id);
-                }
+                by_name.insert(
+                    (fold(item.title_sort()), 0, u64::from(id)),
+                    ListedArtist::Item(id),
+                );
             }
         }
     }
