@@ -19,7 +19,7 @@ const PAGE: usize = 15;
 
 async fn start() -> Running {
     let sim = Sim::builder()
-        .tracks(1200)
+        .tracks(3000)
         .movies(20)
         .shows(2)
         .seed(5)
@@ -146,11 +146,11 @@ async fn a_songs_walk_is_read_in_windows_and_every_page_is_the_servers_for_every
     for name in ["admin", "alice", "carol"] {
         let (_, uid) = r.user(name);
         let (pages, requests) = r.walk(name, &songs(&uid, &music), 3).await;
-        assert!(pages.len() > 40, "{name}: {} pages", pages.len());
-        // The first three pages, then a window per at most 495 items, one more cut short at
+        assert!(pages.len() > 100, "{name}: {} pages", pages.len());
+        // The first three pages, then a window per at most 990 items, one more cut short at
         // the end, and a page or two read while a window was on its way.
         assert!(
-            requests <= 6 + (pages.len() as u64 * PAGE as u64).div_ceil(495),
+            requests <= 6 + (pages.len() as u64 * PAGE as u64).div_ceil(990),
             "{name}: {requests} server requests for {} pages",
             pages.len()
         );
@@ -158,15 +158,16 @@ async fn a_songs_walk_is_read_in_windows_and_every_page_is_the_servers_for_every
     }
     let stats = r.stats().await;
     let batches = &stats["batches"];
-    assert!(batches["windows"].as_u64().unwrap() >= 3, "{batches}");
+    // Each user's walk is longer than one window: the next one went ahead of it.
+    assert!(batches["windows"].as_u64().unwrap() >= 6, "{batches}");
     assert!(batches["window_pages"].as_u64().unwrap() > 100, "{batches}");
     assert_eq!(batches["refused"], 0, "{batches}");
 }
 
-/// The artists' listing drops the artists a user may not see after cutting a page: carol's
-/// pages hold fewer items than asked, and no page is cut from a window that came back short.
+/// The artists' listing of a user whose share hides items (and of the owner), read in
+/// windows: every page is the server's.
 #[tokio::test]
-async fn a_listing_that_hides_after_paging_is_the_servers_for_a_restricted_user() {
+async fn the_artists_listing_is_the_servers_for_a_restricted_user() {
     let r = start().await;
     let music = r.library("music").await;
     for name in ["carol", "admin"] {

@@ -17,9 +17,8 @@
 //! the frame of another place is the dialect's ([`crate::dialect::PagedListing::reframe`]:
 //! Jellyfin's frame names the page's `StartIndex`). On a mismatch nothing of the window is
 //! stored and windows are off for that upstream, said once in the log. A window that comes
-//! back short ends the walk (its last pages are cut from it); on listings where the server
-//! drops hidden items after cutting a page ([`crate::dialect::PagedListing::hides_after_paging`])
-//! only a window that came back whole is cut, since its pages' places are then known.
+//! back short ends the walk (its last pages are cut from it). A listing the library copy
+//! answers is left to it.
 //!
 //! **Never stale.** Pages are stored with [`cachearr_engine::TieredCache::insert_fetched`],
 //! stamped as of the window's start, as a batch's parts are.
@@ -46,8 +45,9 @@ use crate::users::UserRecord;
 
 /// Walks remembered per process (the listings being walked now).
 const WALKS_MAX: usize = 32;
-/// A window's items at most: one request of the server's stays a modest query.
-const ITEMS_MAX: usize = 500;
+/// A window's items at most: one request of the server's stays a modest query (Jellyfin's
+/// own web client pages its libraries by 100; a sync of 5,000 songs is then 5 windows).
+const ITEMS_MAX: usize = 1000;
 /// A window's expected size at most (estimated from the page that started it).
 const BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Two pages this many pages apart or nearer are one walk.
@@ -64,6 +64,9 @@ pub(crate) struct PageRead<'a> {
     /// The server answered this request itself (neither the cache nor the library copy): only
     /// such an answer can prove a window.
     pub(crate) from_server: bool,
+    /// The library copy may answer this listing (once it has proven it writes it as the
+    /// server does): its pages are left to the copy, which costs the server nothing.
+    pub(crate) copy: bool,
 }
 
 /// The frame of a server's page: the bytes around its items, the place it names, its headers.
@@ -182,7 +185,7 @@ impl Windows {
         let Some(paged) = crate::dialect::of(up.profile).paged_listing() else {
             return;
         };
-        if !up.config.prefetch.batch_metadata || read.value.status != 200 {
+        if !up.config.prefetch.batch_metadata || read.value.status != 200 || read.copy {
             return;
         }
         let path = read.uri.path();
@@ -511,9 +514,6 @@ async fn run(
         return false;
     }
     let short = ranges.len() < due.items;
-    if short && (paged.hides_after_paging)(&due.path) {
-        return true;
-    }
     let owner = up
         .config
         .token

@@ -217,10 +217,6 @@ pub struct WalkBatch {
 pub struct PagedListing {
     /// Whether `path` is a listing a walk reads page after page.
     pub is_listing: fn(path: &str) -> bool,
-    /// Whether the server drops the items a user may not see from a page after cutting it
-    /// (a page then holds fewer items than asked, and a longer page is not the short pages
-    /// end to end unless none was dropped).
-    pub hides_after_paging: fn(path: &str) -> bool,
     /// The page `query` asks: its first item's index and its size, when it names both.
     pub page_of: fn(query: &str) -> Option<(usize, usize)>,
     /// `query` asking for the page of `size` items from `start` instead, every other

@@ -531,7 +531,7 @@ async fn serve_reading(
                 && made
                     .as_ref()
                     .is_some_and(|l| !l.answered_by_copy.load(Ordering::Relaxed));
-            learn(&asked, &lookup, scope_user, by_server);
+            learn(&asked, &lookup, scope_user, by_server, copy.is_some());
             // The foreground load's time upstream (none for a hit, which made no loader).
             let upstream_us = made
                 .as_ref()
@@ -704,7 +704,13 @@ async fn look_up(
 /// page's other items (their keys registered before this answer goes out); a load remembers
 /// the client's identity headers and may be sampled by the change feed; an answer from the
 /// cache counts as a request saved.
-fn learn(asked: &Asked<'_>, lookup: &Lookup, scope_user: Option<UserHash>, by_server: bool) {
+fn learn(
+    asked: &Asked<'_>,
+    lookup: &Lookup,
+    scope_user: Option<UserHash>,
+    by_server: bool,
+    copy: bool,
+) {
     let Asked {
         gw,
         up,
@@ -732,6 +738,7 @@ fn learn(asked: &Asked<'_>, lookup: &Lookup, scope_user: Option<UserHash>, by_se
             headers: client_headers,
             value: &lookup.entry.value,
             from_server: by_server,
+            copy,
         };
         gw.batcher()
             .windows

@@ -2,14 +2,15 @@
 //! case, as the server's binder reads them), the items under `Items`, and a page's frame
 //! ending `"TotalRecordCount":N,"StartIndex":S}` — `TotalRecordCount` is the whole query's
 //! count, or 0 when `EnableTotalRecordCount=false`, the same for every page of a walk, so
-//! only `StartIndex` differs between two pages' frames.
+//! only `StartIndex` differs between two pages' frames. The server filters what a user may
+//! not see in its query (`AddUserToQuery`), before paging: a page of a restricted user's
+//! listing is the same cut of that user's whole listing as any other page.
 
 use super::super::{PageFrame, PageFrameOwned, PagedListing};
 
 /// Jellyfin's paged listings ([`crate::batch::windows`]).
 pub(super) static PAGED_LISTING: PagedListing = PagedListing {
     is_listing,
-    hides_after_paging,
     page_of,
     with_page,
     json_items: &["Items"],
@@ -32,16 +33,6 @@ fn is_listing(path: &str) -> bool {
         [first, id, episodes] => is(first, "shows") && !id.is_empty() && is(episodes, "episodes"),
         _ => false,
     }
-}
-
-/// The artists' listings cut a page from every artist's name and then drop the artists whose
-/// items the user may not see (`ArtistsController` pages the names before reading the
-/// items).
-fn hides_after_paging(path: &str) -> bool {
-    path.trim_start_matches('/')
-        .split('/')
-        .next()
-        .is_some_and(|first| first.eq_ignore_ascii_case("artists"))
 }
 
 /// The value of the first parameter `name` (any case) as a count.
@@ -145,8 +136,6 @@ mod tests {
         ] {
             assert!(!is_listing(path), "{path}");
         }
-        assert!(hides_after_paging("/Artists/AlbumArtists"));
-        assert!(!hides_after_paging("/Users/abc/Items"));
     }
 
     #[test]
