@@ -147,10 +147,10 @@ async fn a_songs_walk_is_read_in_windows_and_every_page_is_the_servers_for_every
         let (_, uid) = r.user(name);
         let (pages, requests) = r.walk(name, &songs(&uid, &music), 3).await;
         assert!(pages.len() > 100, "{name}: {} pages", pages.len());
-        // The first three pages, then a window per at most 990 items, one more cut short at
-        // the end, and a page or two read while a window was on its way.
+        // The first three pages, then a window per at most 495 items, and the empty page
+        // after the end.
         assert!(
-            requests <= 6 + (pages.len() as u64 * PAGE as u64).div_ceil(990),
+            requests <= 4 + (pages.len() as u64 * PAGE as u64).div_ceil(495),
             "{name}: {requests} server requests for {} pages",
             pages.len()
         );

@@ -46,8 +46,8 @@ use crate::users::UserRecord;
 /// Walks remembered per process (the listings being walked now).
 const WALKS_MAX: usize = 32;
 /// A window's items at most: one request of the server's stays a modest query (Jellyfin's
-/// own web client pages its libraries by 100; a sync of 5,000 songs is then 5 windows).
-const ITEMS_MAX: usize = 1000;
+/// own web client pages its libraries by 100).
+const ITEMS_MAX: usize = 500;
 /// A window's expected size at most (estimated from the page that started it).
 const BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Two pages this many pages apart or nearer are one walk.
@@ -448,6 +448,14 @@ async fn run(
 ) -> bool {
     let windows = &gw.batcher().windows;
     let cache = gw.cache();
+    tracing::debug!(
+        upstream = %up.name,
+        path = %due.path,
+        start = due.start,
+        items = due.items,
+        proves = due.proves,
+        "window of a listing"
+    );
     // Pages already kept are not waited for, nor stored again.
     let mut wanted = Vec::with_capacity(targets.len());
     let mut present = Vec::new();
