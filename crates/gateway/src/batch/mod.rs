@@ -93,7 +93,7 @@ pub struct BatchReport {
     pub joined: u64,
     /// Batches (or windows) whose proof failed.
     pub refused: u64,
-    /// Windows of listing pages sent ([`windows`]).
+    /// Windows of listing pages sent (`batch::windows`).
     #[serde(default)]
     pub windows: u64,
     /// Listing pages stored from windows.

@@ -147,7 +147,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     fn walk_batch(&self) -> &'static WalkBatch;
 
     /// How the server pages its listings, for reading a walk's next pages in one request
-    /// ([`crate::batch::windows`]); `None`: pages are read as asked.
+    /// (`batch::windows`); `None`: pages are read as asked.
     fn paged_listing(&self) -> Option<&'static PagedListing> {
         None
     }
@@ -210,7 +210,7 @@ pub struct WalkBatch {
     pub batch_target: fn(prefix: &str, ids: &str, query: Option<&str>) -> String,
 }
 
-/// How a server pages a listing ([`crate::batch::windows`]): which reads are pages of a walk,
+/// How a server pages a listing (`batch::windows`): which reads are pages of a walk,
 /// where a page's first item and size are in its query, where its items are, and how a page's
 /// frame names where it starts.
 #[derive(Debug)]
