@@ -30,6 +30,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use cachearr_engine::{CachedValue, Fill};
@@ -99,6 +100,12 @@ struct Walk {
     in_flight: bool,
     /// A window came back short: the listing ends there.
     ended: bool,
+    /// Page reads of this walk on their way to the server.
+    loading: usize,
+    /// Pages a client asked for while another page was loading, waiting for it.
+    waiting: Vec<usize>,
+    /// Told when a page stops loading or a window starts.
+    changed: watch::Sender<()>,
 }
 
 /// A window, due: where it starts, its size, the page proving it (when it starts at one).
@@ -110,6 +117,36 @@ struct Due {
     path: Box<str>,
     query: String,
     size: usize,
+}
+
+/// How long a page read waits for another page of its walk on its way to the server.
+const HOLD_WAIT: Duration = Duration::from_secs(2);
+
+/// A page read on its way to the server ([`Windows::hold`]): while it is, the walk's other
+/// page reads wait for it; dropping it wakes them.
+pub(crate) struct Loading<'a> {
+    windows: &'a Windows,
+    upstream: Arc<str>,
+    user: UserHash,
+    path: Box<str>,
+    shape: String,
+    size: usize,
+}
+
+impl Drop for Loading<'_> {
+    fn drop(&mut self) {
+        let mut walks = self.windows.walks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(walk) = walks.iter_mut().find(|w| {
+            w.user == self.user
+                && w.size == self.size
+                && *w.upstream == *self.upstream
+                && *w.path == *self.path
+                && w.shape == self.shape
+        }) {
+            walk.loading = walk.loading.saturating_sub(1);
+            walk.changed.send_replace(());
+        }
+    }
 }
 
 /// A page a client asked for: its listing's path and its query, where it starts, its size.
@@ -208,6 +245,67 @@ impl Windows {
             return;
         };
         self.start(gw, up, (user, scope_user), read.headers, paged, due);
+        // The pages waiting for this one now wait for the window holding them.
+        if let Some(shape) = (paged.with_page)(query, 0, 0) {
+            let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
+            walk_of(&mut walks, &up.name, user.hash, &page, shape)
+                .changed
+                .send_replace(());
+        }
+    }
+
+    /// Before a page read goes to the server: when another page of the same walk is on its
+    /// way there (a client reading pages in concurrent bundles, as Jellyfin for Kodi reads
+    /// three), waits for it (at most [`HOLD_WAIT`]), since its answer may start the window
+    /// holding this page; otherwise marks this read as loading until the returned guard is
+    /// dropped. Reads of the same page elsewhere in the walk are left alone.
+    pub(crate) async fn hold(
+        &self,
+        gw: &Gateway,
+        up: &Upstream,
+        user: UserHash,
+        (uri, key): (&Uri, &cachearr_engine::Key),
+    ) -> Option<Loading<'_>> {
+        let paged = crate::dialect::of(up.profile).paged_listing()?;
+        let (path, query) = (uri.path(), uri.query()?);
+        if !(paged.is_listing)(path) || !up.config.prefetch.batch_metadata {
+            return None;
+        }
+        let (start, size) = (paged.page_of)(query)?;
+        if gw.cache().get(key).await.is_some() {
+            return None;
+        }
+        let page = PageAt {
+            path,
+            query,
+            start,
+            size,
+        };
+        let shape = (paged.with_page)(query, 0, 0)?;
+        let mut changed = {
+            let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
+            let walk = walk_of(&mut walks, &up.name, user, &page, shape.clone());
+            if walk.loading == 0 || walk.in_flight || self.refused(&up.name) {
+                walk.loading += 1;
+                return Some(Loading {
+                    windows: self,
+                    upstream: up.name.clone(),
+                    user,
+                    path: path.into(),
+                    shape,
+                    size,
+                });
+            }
+            walk.waiting.push(start);
+            walk.changed.subscribe()
+        };
+        let _ = tokio::time::timeout(HOLD_WAIT, changed.changed()).await;
+        let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
+        let walk = walk_of(&mut walks, &up.name, user, &page, shape);
+        if let Some(at) = walk.waiting.iter().position(|&w| w == start) {
+            walk.waiting.swap_remove(at);
+        }
+        None
     }
 
     /// Records a page read; returns the window due after it, marked in flight.
@@ -220,10 +318,7 @@ impl Windows {
         read: &PageRead<'_>,
     ) -> Option<Due> {
         let &PageAt {
-            path,
-            query,
-            start,
-            size,
+            query, start, size, ..
         } = page;
         let shape = (paged.with_page)(query, 0, 0)?;
         let frame = if read.from_server {
@@ -233,39 +328,11 @@ impl Windows {
         };
         let proven = self.proof(&up.name) == Some(Proof::Proven);
         let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
-        let at = walks.iter().position(|w| {
-            w.user == user
-                && w.size == size
-                && *w.upstream == *up.name
-                && *w.path == *path
-                && w.shape == shape
-        });
-        let walk = match at {
-            Some(at) => &mut walks[at],
-            None => {
-                if walks.len() >= WALKS_MAX {
-                    walks.pop_front();
-                }
-                walks.push_back(Walk {
-                    upstream: up.name.clone(),
-                    user,
-                    path: path.into(),
-                    shape,
-                    query: query.to_string(),
-                    size,
-                    reads: VecDeque::new(),
-                    frame: None,
-                    covered: 0,
-                    window: 0,
-                    in_flight: false,
-                    ended: false,
-                });
-                walks.back_mut()?
-            }
-        };
+        let walk = walk_of(&mut walks, &up.name, user, page, shape);
         let near = walk
             .reads
             .iter()
+            .chain(walk.waiting.iter())
             .any(|&r| r != start && r.abs_diff(start) <= NEAR_PAGES * size);
         if walk.reads.len() >= READS_KEPT {
             walk.reads.pop_front();
@@ -401,6 +468,50 @@ impl Windows {
             drop(release);
         });
     }
+}
+
+/// The walk of `user`'s reads of `page`'s listing (of that shape), remembered anew if none is.
+fn walk_of<'a>(
+    walks: &'a mut VecDeque<Walk>,
+    upstream: &Arc<str>,
+    user: UserHash,
+    page: &PageAt<'_>,
+    shape: String,
+) -> &'a mut Walk {
+    let at = walks.iter().position(|w| {
+        w.user == user
+            && w.size == page.size
+            && *w.upstream == **upstream
+            && *w.path == *page.path
+            && w.shape == shape
+    });
+    let at = match at {
+        Some(at) => at,
+        None => {
+            if walks.len() >= WALKS_MAX {
+                walks.pop_front();
+            }
+            walks.push_back(Walk {
+                upstream: upstream.clone(),
+                user,
+                path: page.path.into(),
+                shape,
+                query: page.query.to_string(),
+                size: page.size,
+                reads: VecDeque::new(),
+                frame: None,
+                covered: 0,
+                window: 0,
+                in_flight: false,
+                ended: false,
+                loading: 0,
+                waiting: Vec::new(),
+                changed: watch::channel(()).0,
+            });
+            walks.len() - 1
+        }
+    };
+    &mut walks[at]
 }
 
 /// The frame of a server's page of `size` items starting at `start`, when its items can be

@@ -523,6 +523,14 @@ async fn serve_reading(
         class,
         feed,
     };
+    // A page of a walk read in concurrent bundles waits for the walk's page on its way to the
+    // server, whose answer may start the window holding it; a page going there holds the
+    // others until what it teaches is learnt.
+    let loading = gw
+        .batcher()
+        .windows
+        .hold(gw, up, user.hash, (uri, &key))
+        .await;
     let (result, made) = look_up(&asked, &engine_policy, authenticates, peer, copy).await;
     match result {
         Ok(lookup) => {
@@ -532,6 +540,7 @@ async fn serve_reading(
                     .as_ref()
                     .is_some_and(|l| !l.answered_by_copy.load(Ordering::Relaxed));
             learn(&asked, &lookup, scope_user, by_server, copy.is_some());
+            drop(loading);
             // The foreground load's time upstream (none for a hit, which made no loader).
             let upstream_us = made
                 .as_ref()
