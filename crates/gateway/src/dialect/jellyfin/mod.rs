@@ -175,20 +175,20 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
     bare_single: true,
     batch_target: |prefix, ids, _| {
         let listing = prefix.trim_end_matches('/');
-        format!("{listing}?Ids={ids}&Fields={ALL_FIELDS}")
+        format!("{listing}?Ids={ids}&Fields={}", all_fields())
     },
 };
 
-/// Every `ItemFields` a single item is answered with (the server's `new DtoOptions()`: all of
-/// them but `SeasonUserData` and `RefreshState`).
-const ALL_FIELDS: &str = "AirTime,CanDelete,CanDownload,ChannelInfo,Chapters,Trickplay,\
-ChildCount,CumulativeRunTimeTicks,CustomRating,DateCreated,DateLastMediaAdded,\
-DisplayPreferencesId,Etag,ExternalUrls,Genres,ItemCounts,MediaSourceCount,MediaSources,\
-OriginalTitle,Overview,ParentId,Path,People,PlayAccess,ProductionLocations,ProviderIds,\
-PrimaryImageAspectRatio,RecursiveItemCount,Settings,SeriesStudio,SortName,\
-SpecialEpisodeNumbers,Studios,Taglines,Tags,RemoteTrailers,MediaStreams,DateLastRefreshed,\
-DateLastSaved,ChannelImage,EnableMediaSourceDisplay,Width,Height,ExtraIds,LocalTrailerCount,\
-IsHD,SpecialFeatureCount";
+/// Every `ItemFields` name a single item is answered with (the server's `new DtoOptions()`:
+/// all of them but `SeasonUserData` and `RefreshState`), joined by commas.
+fn all_fields() -> String {
+    cachearr_serverfmt::jellyfin::ITEM_FIELDS
+        .iter()
+        .filter(|name| !matches!(**name, "SeasonUserData" | "RefreshState"))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 /// `id` of `/Users/{uid}/Items/{id}` or `/Items/{id}` (a GUID, nothing after it).
 pub(crate) fn single_id(path: &str) -> Option<&str> {
