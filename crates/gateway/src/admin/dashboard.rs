@@ -6,7 +6,7 @@
 //! (`/?refresh=MS` for another interval; the browser test uses a short one), and `/api/index` while
 //! an index exists, and derives rates from the counters itself, so the server keeps no history.
 //! Its *Clear cache* button sends the admin token typed next to it; the page never stores it.
-//! `tests/dashboard_browser.rs` drives the page in headless Chromium.
+//! `tests/gateway/dashboard_browser.rs` drives the page in headless Chromium.
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

@@ -1,0 +1,907 @@
+//! Cache validity from the change feed, end to end: the simulator behind a real gateway (real
+//! HTTP on loopback, the disk store in a temp dir, cachearr's own notification socket and the
+//! simulator's webhooks), time on a `ManualClock`. Once the feed is healthy, library answers
+//! stay fresh past their class TTL; an edit, an add, a remove and a play-state change (of a
+//! movie and of a track) each refresh exactly the answers that depend on them — the pages
+//! that show the item, not the others; the album, not the sibling track — while the others
+//! stay hits; a change whose event
+//! is dropped is found by sampled revalidation, which drops the stale answer and puts its class
+//! back on its TTL.
+
+#![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
+
+#[path = "support/sim_gateway/mod.rs"]
+mod sim_gateway;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cachearr_engine::ManualClock;
+use cachearr_gateway::feed::Sampled;
+use cachearr_gateway::{Gateway, Profile, play_watch};
+use cachearr_sim::Sim;
+use cachearr_sim::cost::CostModel;
+use cachearr_sim::jellyfin::JellyfinOptions;
+use cachearr_sim::library::{ItemKind, NewItem};
+use cachearr_testkit::http::{get_json, json_answer};
+use sim_gateway::eventually;
+
+const WAIT: Duration = Duration::from_secs(30);
+const HOUR: Duration = Duration::from_secs(3600);
+
+struct Running {
+    sim: Sim,
+    gateway: Gateway,
+    clock: Arc<ManualClock>,
+    profile: Profile,
+    token: String,
+    owner: u32,
+    user_id: String,
+    proxy: String,
+    admin: String,
+    client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    sim_task: tokio::task::JoinHandle<()>,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.sim_task.abort();
+    }
+}
+
+fn sim_builder() -> cachearr_sim::SimBuilder {
+    Sim::builder()
+        .tracks(40)
+        .movies(8)
+        .shows(1)
+        .seed(16)
+        .cost(CostModel::zero())
+}
+
+async fn start(profile: Profile) -> Running {
+    start_with(profile, |_| {}).await
+}
+
+async fn start_with(
+    profile: Profile,
+    configure: impl FnOnce(&mut cachearr_gateway::config::Config),
+) -> Running {
+    start_hooked(profile, true, configure).await
+}
+
+/// [`start_with`], the simulator's Plex webhooks configured only when `webhooks`.
+async fn start_hooked(
+    profile: Profile,
+    webhooks: bool,
+    configure: impl FnOnce(&mut cachearr_gateway::config::Config),
+) -> Running {
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
+    let data = tempfile::tempdir().unwrap();
+    let mut config = sim_gateway::loopback_config(profile, &sim_url, data.path());
+    // Sampling is driven by hand here, so the test decides when it happens.
+    config.feed.samples_per_minute = 0;
+    config.feed.prove_after = 3;
+    configure(&mut config);
+    let owner = sim_builder().build().unwrap().state().owner().clone();
+    let token = match profile {
+        Profile::Plex => owner.plex_token.clone(),
+        Profile::Jellyfin => owner.jellyfin_token.clone(),
+        Profile::Http => unreachable!("a media server's test"),
+    };
+    config.upstreams[0].token = Some(token.clone());
+    let clock = Arc::new(ManualClock::default());
+    clock.advance(Duration::from_secs(1_000_000));
+    let gateway = Gateway::builder(config)
+        .clock(clock.clone())
+        .build()
+        .await
+        .unwrap();
+    let bound = gateway.bind().await.unwrap();
+    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+    let admin = format!("http://{}", bound.admin_addr().unwrap());
+    let name = profile.as_str();
+    let secret = gateway.webhook_secret().to_owned();
+    // Plex announces play state only by webhook; Jellyfin's socket carries everything (its
+    // webhook plugin does not name the library of a new item).
+    let mut builder = sim_builder();
+    if profile == Profile::Plex && webhooks {
+        builder = builder.webhooks([format!("{name}={admin}/webhooks/{name}?secret={secret}")]);
+    }
+    let sim = builder.build().unwrap();
+    let serving: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = match profile {
+        Profile::Plex => Box::pin(sim.serve_plex(sim_listener)),
+        Profile::Jellyfin => Box::pin(sim.serve_jellyfin(sim_listener, JellyfinOptions::default())),
+        Profile::Http => unreachable!("a media server's test"),
+    };
+    let sim_task = tokio::spawn(async move {
+        let _ = serving.await;
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve(async move {
+        let _ = stopped.await;
+    }));
+    let gw = Running {
+        sim,
+        gateway,
+        clock,
+        profile,
+        token,
+        owner: owner.id,
+        user_id: owner.jellyfin_id.clone(),
+        proxy,
+        admin,
+        client: sim_gateway::admin_client(),
+        stop: Some(stop),
+        sim_task,
+        _data: data,
+    };
+    eventually("the change feed is healthy", WAIT, || async {
+        gw.stats().await["feed"][0]["healthy"] == true
+    })
+    .await;
+    gw
+}
+
+/// What a read answered.
+struct Read {
+    cache: String,
+    titles: Vec<String>,
+    plays: Vec<u64>,
+}
+
+impl Running {
+    async fn stats(&self) -> serde_json::Value {
+        get_json(&self.client, &format!("{}/api/stats", self.admin)).await
+    }
+
+    /// (section id, movie ids) of the movie section, and the music section's id.
+    fn sections(&self) -> (u32, Vec<u32>, u32) {
+        let library = self.sim.library();
+        let movies = library
+            .sections()
+            .iter()
+            .find(|s| !s.items(ItemKind::Movie).is_empty())
+            .unwrap();
+        let music = library
+            .sections()
+            .iter()
+            .find(|s| !s.items(ItemKind::Track).is_empty())
+            .unwrap();
+        (movies.id, movies.items(ItemKind::Movie).to_vec(), music.id)
+    }
+
+    fn path_id(&self, id: u32) -> String {
+        match self.profile {
+            Profile::Plex => id.to_string(),
+            Profile::Jellyfin => self.sim.library().item_any(id).unwrap().guid_id(),
+            Profile::Http => unreachable!("a media server's test"),
+        }
+    }
+
+    fn metadata(&self, id: u32) -> String {
+        match self.profile {
+            Profile::Plex => format!("/library/metadata/{}", self.path_id(id)),
+            Profile::Jellyfin => format!("/Items/{}?userId={}", self.path_id(id), self.user_id),
+            Profile::Http => unreachable!("a media server's test"),
+        }
+    }
+
+    /// An album with two tracks: (album, track, its sibling).
+    fn album(&self) -> (u32, u32, u32) {
+        let library = self.sim.library();
+        let music = library
+            .sections()
+            .iter()
+            .find(|s| !s.items(ItemKind::Track).is_empty())
+            .unwrap();
+        let album = *music
+            .items(ItemKind::Album)
+            .iter()
+            .find(|a| library.children(**a).len() >= 2)
+            .unwrap();
+        let tracks = library.children(album);
+        (album, tracks[0], tracks[1])
+    }
+
+    /// An item's children listing.
+    fn children(&self, id: u32) -> String {
+        match self.profile {
+            Profile::Plex => format!("/library/metadata/{}/children", self.path_id(id)),
+            Profile::Jellyfin => format!(
+                "/Users/{}/Items?ParentId={}",
+                self.user_id,
+                self.path_id(id)
+            ),
+            Profile::Http => unreachable!("a media server's test"),
+        }
+    }
+
+    /// One page of `listing`.
+    fn page(&self, listing: &str, start: usize, size: usize) -> String {
+        let sep = if listing.contains('?') { '&' } else { '?' };
+        match self.profile {
+            Profile::Plex => {
+                format!("{listing}{sep}X-Plex-Container-Start={start}&X-Plex-Container-Size={size}")
+            }
+            Profile::Jellyfin => format!("{listing}{sep}StartIndex={start}&Limit={size}"),
+            Profile::Http => unreachable!("a media server's test"),
+        }
+    }
+
+    fn title(&self, id: u32) -> String {
+        self.sim.library().item_any(id).unwrap().title().to_owned()
+    }
+
+    /// A section's listing (Plex section id; Jellyfin: the library view of that kind).
+    async fn listing(&self, section: u32) -> String {
+        match self.profile {
+            Profile::Plex => format!("/library/sections/{section}/all"),
+            Profile::Jellyfin => {
+                let kind = self.sim.library().section(section).unwrap().kind;
+                let want = match kind {
+                    cachearr_sim::library::SectionKind::Movies => "movies",
+                    cachearr_sim::library::SectionKind::Music => "music",
+                    _ => "tvshows",
+                };
+                let views =
+                    json_answer(self.request(&format!("/Users/{}/Views", self.user_id))).await;
+                let view = views["Items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|v| v["CollectionType"] == want)
+                    .unwrap()["Id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                format!(
+                    "/Users/{}/Items?ParentId={view}&Recursive=true",
+                    self.user_id
+                )
+            }
+            Profile::Http => unreachable!("a media server's test"),
+        }
+    }
+
+    fn request(&self, path: &str) -> reqwest::RequestBuilder {
+        let request = self.client.get(format!("{}{path}", self.proxy));
+        match self.profile {
+            Profile::Plex => request
+                .header("X-Plex-Token", &self.token)
+                .header("Accept", "application/json"),
+            Profile::Jellyfin => request.header(
+                "Authorization",
+                format!(
+                    "MediaBrowser Client=\"t\", Device=\"t\", DeviceId=\"t1\", Version=\"1\", Token=\"{}\"",
+                    self.token
+                ),
+            ),
+            Profile::Http => unreachable!("a media server's test"),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Read {
+        let response = self.request(path).send().await.unwrap();
+        let cache = response
+            .headers()
+            .get("x-cache")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        if response.status() == 404 {
+            return Read {
+                cache,
+                titles: Vec::new(),
+                plays: Vec::new(),
+            };
+        }
+        assert_eq!(response.status(), 200, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        let list: Vec<serde_json::Value> = match self.profile {
+            Profile::Plex => body["MediaContainer"]["Metadata"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+            Profile::Jellyfin => match body["Items"].as_array() {
+                Some(items) => items.clone(),
+                None => vec![body],
+            },
+            Profile::Http => unreachable!("a media server's test"),
+        };
+        let (title, plays) = match self.profile {
+            Profile::Plex => ("title", "/viewCount"),
+            Profile::Jellyfin => ("Name", "/UserData/PlayCount"),
+            Profile::Http => unreachable!("a media server's test"),
+        };
+        Read {
+            cache,
+            titles: list
+                .iter()
+                .map(|m| m[title].as_str().unwrap_or_default().to_owned())
+                .collect(),
+            plays: list
+                .iter()
+                .map(|m| m.pointer(plays).and_then(|v| v.as_u64()).unwrap_or(0))
+                .collect(),
+        }
+    }
+
+    /// Reads every path once, so that what the last change refreshed is cached again.
+    async fn refill(&self, paths: &[&str]) {
+        for path in paths {
+            self.get(path).await;
+        }
+    }
+
+    async fn assert_hits(&self, paths: &[&str], why: &str) {
+        for path in paths {
+            assert_eq!(self.get(path).await.cache, "HIT", "{path}: {why}");
+        }
+    }
+}
+
+async fn edit_add_remove_play_and_a_dropped_event(profile: Profile) {
+    let gw = start(profile).await;
+    let (movies, ids, music) = gw.sections();
+    let (a, b, c, d) = (ids[0], ids[1], ids[2], ids[3]);
+    let (ma, mb, mc, md) = (
+        gw.metadata(a),
+        gw.metadata(b),
+        gw.metadata(c),
+        gw.metadata(d),
+    );
+    let l_movies = gw.listing(movies).await;
+    let l_music = gw.listing(music).await;
+    // The movie listing in two pages of four.
+    let (p1, p2) = (gw.page(&l_movies, 0, 4), gw.page(&l_movies, 4, 4));
+    // An album's metadata and children, and the metadata of two of its tracks.
+    let (album, t, t2) = gw.album();
+    let (m_album, c_album, mt, mt2) = (
+        gw.metadata(album),
+        gw.children(album),
+        gw.metadata(t),
+        gw.metadata(t2),
+    );
+    let tracks = [&m_album, &c_album, &mt, &mt2].map(String::as_str);
+    let all = [
+        &ma, &mb, &mc, &md, &l_movies, &l_music, &p1, &p2, &m_album, &c_album, &mt, &mt2,
+    ]
+    .map(String::as_str);
+    for path in all {
+        gw.get(path).await;
+    }
+    // A Jellyfin album's tracks read one after the other are a walk: the rest of them come
+    // in a batch, which must be done before the server's requests are counted.
+    eventually(
+        "batches are done",
+        std::time::Duration::from_secs(30),
+        async || gw.gateway.batcher().idle(),
+    )
+    .await;
+    // Past every class TTL (metadata and listings: 1 h): the feed vouches for all of them.
+    gw.clock.advance(2 * HOUR);
+    let requests = gw.sim.stats().total;
+    gw.assert_hits(&all, "the feed is healthy and nothing changed")
+        .await;
+    assert_eq!(
+        gw.sim.stats().total,
+        requests,
+        "no request reached the server"
+    );
+
+    // An edit: the item and its section's listing, nothing else.
+    gw.sim.rename_item(a, "Edited On The Server").unwrap();
+    eventually("the edit shows", WAIT, || async {
+        gw.get(&ma).await.titles == ["Edited On The Server"]
+    })
+    .await;
+    let listing = gw.get(&l_movies).await;
+    assert!(
+        listing.titles.iter().any(|t| t == "Edited On The Server"),
+        "the section's listing was refreshed: {:?}",
+        listing.titles
+    );
+    gw.assert_hits(
+        &[&mb, &mc, &md, &m_album, &c_album, &mt, &mt2],
+        "the edit touches only A and its lists",
+    )
+    .await;
+
+    // An edit of a track: its own metadata and the album's children listing that shows it;
+    // not the album's metadata, not its sibling, nothing of the movies.
+    gw.refill(&all).await;
+    gw.sim.rename_item(t, "Track Edited").unwrap();
+    eventually("the track's edit shows", WAIT, || async {
+        gw.get(&mt).await.titles == ["Track Edited"]
+    })
+    .await;
+    eventually("the album's children show the edit", WAIT, || async {
+        gw.get(&c_album)
+            .await
+            .titles
+            .iter()
+            .any(|t| t == "Track Edited")
+    })
+    .await;
+    gw.assert_hits(
+        &[&m_album, &mt2, &ma, &mb, &mc, &md, &l_movies, &p1, &p2],
+        "a track's edit touches only the track and the lists that show it",
+    )
+    .await;
+
+    gw.refill(&all).await;
+    // An add: the section's listing.
+    let added = gw
+        .sim
+        .add_item(NewItem {
+            kind: ItemKind::Movie,
+            section: Some(movies),
+            parent: None,
+            title: "Added On The Server".into(),
+            added_at: gw.sim.now(),
+        })
+        .unwrap();
+    eventually("the new item is listed", WAIT, || async {
+        gw.get(&l_movies)
+            .await
+            .titles
+            .iter()
+            .any(|t| t == "Added On The Server")
+    })
+    .await;
+    // A single Jellyfin item is written with every field, `ParentId` among them: for a film,
+    // the library folder an add announces in `FoldersAddedTo`. It shows nothing of that
+    // folder, so the add leaves it too.
+    gw.assert_hits(
+        &[&ma, &mb, &mc, &md, &l_music, &m_album, &c_album, &mt, &mt2],
+        "an add touches only its lists",
+    )
+    .await;
+    assert!(gw.get(&gw.metadata(added)).await.titles == ["Added On The Server"]);
+
+    gw.refill(&all).await;
+    // A remove: the item's own answer and its lists.
+    gw.sim.remove_item(b).unwrap();
+    eventually("the removed item is gone", WAIT, || async {
+        let listing = gw.get(&l_movies).await;
+        !listing.titles.is_empty()
+            && !listing
+                .titles
+                .iter()
+                .any(|t| gw.sim.library().item_any(b).is_some_and(|i| i.title() == t))
+    })
+    .await;
+    eventually("the removed item's answer is refreshed", WAIT, || async {
+        gw.get(&mb).await.titles.is_empty()
+    })
+    .await;
+    let mut untouched = vec![ma.as_str(), mc.as_str(), md.as_str(), l_music.as_str()];
+    untouched.extend(tracks);
+    gw.assert_hits(&untouched, "a remove touches only B and its lists")
+        .await;
+
+    // A play-state change: the item and the answers that show it (of the two pages, only
+    // the one D is on).
+    gw.refill(&all).await;
+    let d_title = gw.title(d);
+    let (on_d, other) = if gw.get(&p1).await.titles.contains(&d_title) {
+        (&p1, &p2)
+    } else {
+        (&p2, &p1)
+    };
+    assert!(gw.get(on_d).await.titles.contains(&d_title));
+    gw.sim.scrobble(gw.owner, d);
+    eventually("the play count shows", WAIT, || async {
+        gw.get(&md).await.plays == [1]
+    })
+    .await;
+    eventually("the listing shows the play count", WAIT, || async {
+        let listing = gw.get(&l_movies).await;
+        listing.plays.iter().sum::<u64>() == 1
+    })
+    .await;
+    eventually("D's page shows the play count", WAIT, || async {
+        gw.get(on_d).await.plays.iter().sum::<u64>() == 1
+    })
+    .await;
+    let mut untouched = vec![ma.as_str(), mc.as_str(), l_music.as_str(), other.as_str()];
+    untouched.extend(tracks);
+    gw.assert_hits(&untouched, "a scrobble touches only D and its lists")
+        .await;
+
+    // A track's play: the track, the album's children (the track's count) and the album's
+    // metadata (its viewed-leaf count); not the sibling track, nothing of the movies.
+    gw.refill(&all).await;
+    gw.sim.scrobble(gw.owner, t);
+    eventually("the track's play count shows", WAIT, || async {
+        gw.get(&mt).await.plays == [1]
+    })
+    .await;
+    eventually("the album's children show the play", WAIT, || async {
+        gw.get(&c_album).await.plays.iter().sum::<u64>() == 1
+    })
+    .await;
+    eventually("the album's metadata is refreshed", WAIT, || async {
+        gw.get(&m_album).await.cache == "MISS"
+    })
+    .await;
+    gw.assert_hits(
+        &[&mt2, &ma, &mc, &md, &p1, &p2],
+        "a track's play touches only the track, its parents and the lists that show them",
+    )
+    .await;
+
+    // Plex says who played: another user's play leaves the owner's answers alone, and
+    // reaches that user's own.
+    if profile == Profile::Plex {
+        gw.refill(&all).await;
+        let other = gw
+            .sim
+            .state()
+            .users()
+            .iter()
+            .find(|u| !u.is_owner)
+            .unwrap()
+            .clone();
+        let as_other = |path: &str| {
+            gw.client
+                .get(format!("{}{path}", gw.proxy))
+                .header("X-Plex-Token", &other.plex_token)
+                .header("Accept", "application/json")
+        };
+        let plays_of = |body: serde_json::Value| {
+            body.pointer("/MediaContainer/Metadata/0/viewCount")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        };
+        let before = plays_of(json_answer(as_other(&mt2)).await);
+        gw.sim.scrobble(other.id, t2);
+        eventually("the other user's answer shows the play", WAIT, || async {
+            plays_of(json_answer(as_other(&mt2)).await) == before + 1
+        })
+        .await;
+        gw.assert_hits(
+            &all,
+            "another user's play changes nothing the owner is answered",
+        )
+        .await;
+    }
+
+    // A dropped event: the server changes C and says nothing.
+    gw.sim.drop_next_events(1);
+    let old = gw.get(&mc).await.titles;
+    gw.sim.rename_item(c, "Changed Silently").unwrap();
+    assert_eq!(gw.sim.events_dropped(), 1);
+    let read = gw.get(&mc).await;
+    assert_eq!(
+        (read.cache.as_str(), read.titles.clone()),
+        ("HIT", old),
+        "nothing told the gateway"
+    );
+    // Make every cached answer older than its TTL, so each sample tests the feed alone.
+    gw.clock.advance(2 * HOUR);
+    let feed = gw.gateway.feed(profile.as_str()).unwrap();
+    // C's answer and its section's listing are stale; samples find them (and only them).
+    let mut samples = 0;
+    while gw.get(&mc).await.titles != ["Changed Silently"] {
+        assert!(samples < 400, "sampled revalidation finds the stale answer");
+        let sampled = feed.sample_once(&gw.gateway).await;
+        assert_ne!(sampled, Sampled::Failed);
+        samples += 1;
+    }
+    let stats = gw.stats().await;
+    let classes = stats["feed"][0]["classes"].as_array().unwrap();
+    let metadata = classes.iter().find(|c| c["class"] == "metadata").unwrap();
+    assert_eq!(metadata["trusted"], false, "{stats}");
+    assert_eq!(
+        metadata["mismatches"], 1,
+        "only C's answer was stale: {stats}"
+    );
+    assert!(metadata["stale_age_max_secs"].as_f64().unwrap() >= 7200.0);
+    for class in classes.iter().filter(|c| c["mismatches"] == 0) {
+        assert_eq!(class["trusted"], true, "{stats}");
+    }
+    // Metadata follows its TTL now: A, older than 1 h, is served stale while it refreshes.
+    assert_eq!(gw.get(&ma).await.cache, "STALE");
+    // Samples that match, `prove_after` (3) in a row, restore the trust; clients keep reading
+    // (what they fill becomes a candidate).
+    eventually("the feed is proven again", WAIT, || async {
+        for path in [&ma, &md, &l_movies, &l_music] {
+            gw.get(path).await;
+        }
+        feed.sample_once(&gw.gateway).await;
+        let stats = gw.stats().await;
+        stats["feed"][0]["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["trusted"] == true)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_change_feed_refreshes_exactly_what_changed() {
+    edit_add_remove_play_and_a_dropped_event(Profile::Plex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_change_feed_refreshes_exactly_what_changed() {
+    edit_add_remove_play_and_a_dropped_event(Profile::Jellyfin).await;
+}
+
+/// Without events (no owner token, no webhooks) the feed proves nothing: class TTLs apply.
+#[tokio::test]
+async fn without_events_the_class_ttl_applies() {
+    let server = sim_gateway::serve_sim(&sim_builder().build().unwrap(), Profile::Plex).await;
+    let data = tempfile::tempdir().unwrap();
+    let config = sim_gateway::loopback_config(Profile::Plex, &server.base_url, data.path());
+    let clock = Arc::new(ManualClock::default());
+    let served = sim_gateway::serve(Gateway::builder(config).clock(clock.clone())).await;
+    let client = sim_gateway::admin_client();
+    let token = server.token.clone();
+    let get = |path: &'static str| {
+        let request = client
+            .get(format!("{}{path}", served.proxy))
+            .header("X-Plex-Token", &token);
+        async move {
+            request.send().await.unwrap().headers()["x-cache"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    get("/library/metadata/1").await;
+    assert_eq!(get("/library/metadata/1").await, "HIT");
+    clock.advance(2 * HOUR);
+    assert_eq!(get("/library/metadata/1").await, "STALE");
+    let stats = get_json(&client, &format!("{}/api/stats", served.admin)).await;
+    assert_eq!(stats["feed"][0]["healthy"], false);
+    assert!(
+        stats["feed"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no change events")
+    );
+}
+
+/// A socket that stays open but carries nothing (a relay on the way dropped it) is found dead
+/// by its unanswered probes and made again, and what changed meanwhile is refreshed at the
+/// reconnect; a server restarted with other state (its sockets closed) is revalidated at the
+/// reconnect. Without probes the rename would never be seen (the clock stands still, so no
+/// TTL runs out), and without the reconnect's revalidation the forgotten play would stay.
+async fn a_dead_socket_and_a_restarted_server(profile: Profile) {
+    let gw = start_with(profile, |config| {
+        config.feed.socket_probe = Duration::from_millis(100);
+        config.feed.socket_probe_misses = 3;
+    })
+    .await;
+    let (_, ids, _) = gw.sections();
+    let path = gw.metadata(ids[0]);
+    gw.get(&path).await;
+    assert_eq!(gw.get(&path).await.cache, "HIT");
+
+    gw.sim.silence_sockets();
+    let renamed = "Renamed Behind A Dead Socket";
+    gw.sim.rename_item(ids[0], renamed).unwrap();
+    eventually(
+        "the rename made behind a dead socket is seen",
+        WAIT,
+        || async { gw.get(&path).await.titles == [renamed] },
+    )
+    .await;
+    let stats = gw.stats().await;
+    assert!(
+        stats["upstreams"][0]["events_socket_silent"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{stats}"
+    );
+    eventually("the new socket is up", WAIT, || async {
+        gw.stats().await["feed"][0]["healthy"] == true
+    })
+    .await;
+
+    // A play, seen; then the server restarts having forgotten it.
+    let played = gw.metadata(ids[1]);
+    gw.get(&played).await;
+    gw.sim.scrobble(gw.owner, ids[1]);
+    eventually("the play is seen", WAIT, || async {
+        gw.get(&played).await.plays == [1]
+    })
+    .await;
+    eventually("the play is cached", WAIT, || async {
+        gw.get(&played).await.cache == "HIT"
+    })
+    .await;
+    gw.sim.reset_state();
+    eventually("the restarted server's state is seen", WAIT, || async {
+        gw.get(&played).await.plays == [0]
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_dead_socket_and_restart_are_noticed() {
+    a_dead_socket_and_a_restarted_server(Profile::Plex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_dead_socket_and_restart_are_noticed() {
+    a_dead_socket_and_a_restarted_server(Profile::Jellyfin).await;
+}
+
+/// A play, a mark as unplayed and a rating or favourite made on the server by a client
+/// cachearr does not see (no webhook; Plex's socket says nothing of marks and ratings,
+/// Jellyfin's tells only the changed user's own sessions) stay unseen until a round of
+/// play-state probes, which then refreshes the answers that show the changed item and no
+/// other; a user away longer than `play_state_watch` is not probed, and what changed while
+/// they were away is found by the first round after their return.
+async fn plays_made_on_other_clients(profile: Profile) {
+    let gw = start_hooked(profile, false, |config| {
+        // Rounds are run by hand here.
+        config.feed.play_state_probe = Duration::ZERO;
+        config.feed.play_state_watch = Duration::from_secs(1800);
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (_, ids, _) = gw.sections();
+    let item = ids[0];
+    let users = gw.sim.state().users().to_vec();
+    let as_user = |user: &cachearr_sim::state::User, path: &str| {
+        let request = gw.client.get(format!("{}{path}", gw.proxy));
+        match profile {
+            Profile::Plex => request
+                .header("X-Plex-Token", &user.plex_token)
+                .header("Accept", "application/json"),
+            Profile::Jellyfin => request.header(
+                "Authorization",
+                format!(
+                    "MediaBrowser Client=\"t\", Device=\"t\", DeviceId=\"t2\", Version=\"1\", Token=\"{}\"",
+                    user.jellyfin_token
+                ),
+            ),
+            Profile::Http => unreachable!("a media server's test"),
+        }
+    };
+    let path_of = |user: &cachearr_sim::state::User| match profile {
+        Profile::Plex => gw.metadata(item),
+        Profile::Jellyfin => format!("/Items/{}?userId={}", gw.path_id(item), user.jellyfin_id),
+        Profile::Http => unreachable!("a media server's test"),
+    };
+    // A user who is not the owner and sees the item.
+    let mut chosen = None;
+    for user in users.iter().filter(|u| !u.is_owner) {
+        if as_user(user, &path_of(user)).send().await.unwrap().status() == 200 {
+            chosen = Some(user.clone());
+            break;
+        }
+    }
+    let user = chosen.expect("a user other than the owner sees the movies");
+    let path = path_of(&user);
+    // (cache status, play count, rated or favourite)
+    let read = || async {
+        let response = as_user(&user, &path).send().await.unwrap();
+        let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+        let body: serde_json::Value = response.json().await.unwrap();
+        let (plays, marked) = match profile {
+            Profile::Plex => {
+                let m = &body["MediaContainer"]["Metadata"][0];
+                (
+                    m["viewCount"].as_u64().unwrap_or(0),
+                    m.get("userRating").is_some(),
+                )
+            }
+            Profile::Jellyfin => (
+                body["UserData"]["PlayCount"].as_u64().unwrap_or(0),
+                body["UserData"]["IsFavorite"] == true,
+            ),
+            Profile::Http => unreachable!("a media server's test"),
+        };
+        (cache, plays, marked)
+    };
+    read().await;
+    assert_eq!(read().await, ("HIT".to_owned(), 0, false));
+
+    // The first round keeps what it read: nothing to compare with yet.
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.users, round.first, round.changed, round.failed),
+        (1, 1, 0, 0),
+        "{round:?}"
+    );
+    assert!(round.probes >= 2, "{round:?}");
+    // What was filled before the first round is read again once.
+    assert_eq!(read().await.0, "MISS");
+    assert_eq!(read().await.0, "HIT");
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.first, round.changed),
+        (0, 0),
+        "nothing changed: {round:?}"
+    );
+
+    // Marked played on another client: unseen until the next round.
+    gw.sim.mark_played(user.id, item);
+    assert_eq!(
+        read().await,
+        ("HIT".to_owned(), 0, false),
+        "nothing told the gateway"
+    );
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!((round.changed, round.items), (1, 1), "{round:?}");
+    assert_eq!(read().await.1, 1, "the play is seen after one round");
+
+    // Marked unplayed, which Plex's webhooks never announce.
+    read().await;
+    gw.sim.unscrobble(user.id, item);
+    assert_eq!(read().await.1, 1);
+    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.changed, 1);
+    assert_eq!(
+        read().await.1,
+        0,
+        "the mark as unplayed is seen after one round"
+    );
+
+    // Rated (Plex) or made a favourite (Jellyfin).
+    read().await;
+    match profile {
+        Profile::Plex => gw.sim.rate(user.id, item, Some(8.0)),
+        Profile::Jellyfin => gw.sim.set_favorite(user.id, item, true),
+        Profile::Http => unreachable!("a media server's test"),
+    };
+    assert!(!read().await.2);
+    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.changed, 1);
+    assert!(
+        read().await.2,
+        "the rating or favourite is seen after one round"
+    );
+
+    // Another user's change leaves the owner's answers alone.
+    let owner_path = gw.metadata(item);
+    gw.get(&owner_path).await;
+    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.first, 1);
+    gw.get(&owner_path).await;
+    assert_eq!(gw.get(&owner_path).await.cache, "HIT");
+    gw.sim.mark_played(user.id, ids[1]);
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.users, round.changed, round.items),
+        (2, 1, 1),
+        "{round:?}"
+    );
+    assert_eq!(gw.get(&owner_path).await.cache, "HIT");
+
+    // Away longer than the watch: no longer probed, but what they had is kept, so the first
+    // round after their return finds what changed while they were away.
+    gw.clock.advance(Duration::from_secs(1801));
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!((round.users, round.lapsed), (0, 2), "{round:?}");
+    let stats = gw.stats().await;
+    assert_eq!(stats["feed"][0]["play_state"]["lapsed"], 2, "{stats}");
+    gw.sim.mark_played(user.id, item);
+    read().await;
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.users, round.first, round.changed),
+        (1, 0, 1),
+        "{round:?}"
+    );
+    assert_eq!(read().await.1, 1, "the play made while away is seen");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_plays_made_on_other_clients_are_probed() {
+    plays_made_on_other_clients(Profile::Plex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_plays_made_on_other_clients_are_probed() {
+    plays_made_on_other_clients(Profile::Jellyfin).await;
+}

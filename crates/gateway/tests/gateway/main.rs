@@ -1,0 +1,43 @@
+//! The gateway's integration tests, one test binary (`cargo nextest run -p cachearr-gateway
+//! --test gateway`; one file with `-E 'test(/^proxy_sim::/)'`). One binary links the gateway
+//! once instead of once per file; nextest still runs every test in its own process. Each
+//! file is a module named after what it tests; the harnesses they share are in [`support`].
+
+// Each module that drives a gateway in front of the simulator adds methods of its own to the
+// harness's `Running` (`impl Running { … }`, several named `get`): it includes
+// `support/sim_gateway/` as its own submodule, so each has its own `Running`, as when each
+// file was a binary of its own.
+#![allow(clippy::duplicate_mod)]
+
+mod support;
+
+mod admin_api;
+mod admin_e2e;
+mod admin_guard;
+mod batch_walk;
+mod broken_images;
+mod change_feed;
+mod compressed_answers;
+mod dashboard_browser;
+mod differential;
+mod events_e2e;
+mod http1_e2e;
+mod http_profile;
+mod https_upstream;
+mod identity_e2e;
+mod index_answers;
+mod index_answers_jellyfin;
+mod index_e2e;
+mod listing_windows;
+mod match_api;
+mod metrics_exposition;
+mod operator_start;
+mod prefetch_e2e;
+mod proxy_e2e;
+mod proxy_jellyfin;
+mod proxy_sim;
+mod real_clients;
+mod redis_gateways;
+mod restricted_users;
+mod token_exposure;
+mod walk_answers;

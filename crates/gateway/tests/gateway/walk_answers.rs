@@ -1,0 +1,295 @@
+//! Walks answered from the library copy on a cache miss: a section's listing pages and
+//! counts, an item's children and leaves. Every answer through the gateway must be the
+//! server's for the same user, byte for byte, XML and JSON, for the owner, a shared user, a
+//! user restricted inside a library and a user the gateway has not seen; and once a shape's
+//! frame is proven, a walk of the owner's must stop reaching the server.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+#[path = "support/sim_gateway/mod.rs"]
+mod sim_gateway;
+
+use std::sync::Arc;
+
+use cachearr_library::LibraryIndex;
+use cachearr_sim::state::{PlexFilter, Restrictions};
+use serde_json::Value;
+use sim_gateway::Running;
+
+async fn start() -> Running {
+    let r = sim_gateway::start(|_| {}).await;
+    r.keep_plex_elements().await;
+    let records: Vec<_> = {
+        let lib = r.sim.sim.library();
+        cachearr_library::sim::records(&lib).collect()
+    };
+    let index = LibraryIndex::build(&records).unwrap();
+    r.gateway.index("plex").unwrap().install(Arc::new(index));
+    r
+}
+
+fn token(r: &Running, name: &str) -> String {
+    let state = r.sim.sim.state();
+    let user = state.users().iter().find(|u| u.name == name).unwrap();
+    user.plex_token.clone()
+}
+
+async fn get(r: &Running, base: &str, path: &str, token: &str, json: bool) -> (u16, String) {
+    let mut rb = r
+        .client
+        .get(format!("{base}{path}"))
+        .header("X-Plex-Token", token)
+        .header("X-Plex-Client-Identifier", "walk-tests");
+    if json {
+        rb = rb.header("Accept", "application/json");
+    }
+    let resp = rb.send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// The simulator's requests on routes whose pattern contains `part`.
+fn requests_on(r: &Running, part: &str) -> u64 {
+    r.sim
+        .sim
+        .stats()
+        .routes
+        .iter()
+        .filter(|(route, _)| route.contains(part))
+        .map(|(_, s)| s.requests)
+        .sum()
+}
+
+/// Rating keys of a listing the owner reads directly.
+async fn keys(r: &Running, path: &str) -> Vec<String> {
+    let owner = r.sim.token.clone();
+    let (_, body) = get(r, &r.sim.base_url, path, &owner, true).await;
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    doc["MediaContainer"]["Metadata"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| i["ratingKey"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The walks a library scan makes: every season's and album's children, shows' and
+/// artists' leaves, an artist's albums, listing pages and counts.
+async fn walks(r: &Running) -> Vec<String> {
+    let mut paths = Vec::new();
+    for season in keys(r, "/library/sections/3/all?type=3").await {
+        paths.push(format!("/library/metadata/{season}/children"));
+    }
+    for show in keys(r, "/library/sections/3/all?type=2").await {
+        paths.push(format!("/library/metadata/{show}/allLeaves"));
+    }
+    for album in keys(r, "/library/sections/1/all?type=9")
+        .await
+        .iter()
+        .take(12)
+    {
+        paths.push(format!("/library/metadata/{album}/children"));
+        paths.push(format!(
+            "/library/metadata/{album}/allLeaves?includeGuids=1"
+        ));
+        // PlexKodiConnect's paging of an album's tracks by rating key.
+        paths.push(format!(
+            "/library/metadata/{album}/children?sort=id&X-Plex-Container-Start=1&X-Plex-Container-Size=4"
+        ));
+    }
+    for artist in keys(r, "/library/sections/1/all?type=8")
+        .await
+        .iter()
+        .take(6)
+    {
+        paths.push(format!("/library/metadata/{artist}/children"));
+        paths.push(format!("/library/metadata/{artist}/allLeaves"));
+    }
+    for start in [0, 20, 40, 60] {
+        paths.push(format!(
+            "/library/sections/1/all?type=10&X-Plex-Container-Start={start}&X-Plex-Container-Size=20"
+        ));
+    }
+    paths.push(
+        "/library/sections/1/all?type=10&X-Plex-Container-Start=0&X-Plex-Container-Size=0".into(),
+    );
+    paths.push(
+        "/library/sections/2/all?includeGuids=1&X-Plex-Container-Start=0&X-Plex-Container-Size=1"
+            .into(),
+    );
+    paths
+}
+
+/// Every walk through the gateway is the server's own answer for that user: the owner, a
+/// shared user, one the server restricts inside the music library (whose music walks the
+/// server answers: the copy cannot tell what it hides) and a user first seen here.
+#[tokio::test]
+async fn walks_from_the_copy_are_the_servers_bytes_for_every_user() {
+    let r = start().await;
+    let users: Vec<String> = {
+        let mut state = r.sim.sim.state();
+        let restricted = state.users().iter().find(|u| u.name == "bob").unwrap().id;
+        assert!(state.set_restrictions(
+            restricted,
+            Restrictions {
+                plex_music: PlexFilter::parse("label!=Explicit"),
+                ..Restrictions::default()
+            }
+        ));
+        state.users().iter().map(|u| u.name.clone()).collect()
+    };
+    assert!(users.len() >= 3, "{users:?}");
+    let paths = walks(&r).await;
+    assert!(paths.len() > 40, "{}", paths.len());
+    for user in &users {
+        let token = token(&r, user);
+        for json in [true, false] {
+            for path in &paths {
+                let (status, via) = get(&r, &r.proxy, path, &token, json).await;
+                let (direct_status, direct) = get(&r, &r.sim.base_url, path, &token, json).await;
+                assert_eq!(status, direct_status, "{user} {path} json={json}");
+                sim_gateway::assert_same_answer(
+                    &via,
+                    &direct,
+                    &format!("{user} {path} json={json}"),
+                );
+            }
+        }
+    }
+}
+
+/// The owner's walk of every season's episodes: the first few go to the server (their frame
+/// is learned and proven on them); the rest are written from the copy, so the server sees
+/// far fewer children requests than the walk makes — and a second walk (cached) none.
+#[tokio::test]
+async fn a_season_walk_reaches_the_server_only_to_prove_its_frame() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let seasons = keys(&r, "/library/sections/3/all?type=3").await;
+    assert!(seasons.len() >= 8, "{}", seasons.len());
+    let before = requests_on(&r, "children");
+    for season in &seasons {
+        let path = format!("/library/metadata/{season}/children");
+        let (status, _) = get(&r, &r.proxy, &path, &owner, true).await;
+        assert_eq!(status, 200);
+    }
+    let to_server = requests_on(&r, "children") - before;
+    assert!(
+        to_server <= 4,
+        "{to_server} of {} season listings reached the server",
+        seasons.len()
+    );
+    let before = requests_on(&r, "children");
+    for season in &seasons {
+        let path = format!("/library/metadata/{season}/children");
+        get(&r, &r.proxy, &path, &owner, true).await;
+    }
+    assert_eq!(
+        requests_on(&r, "children"),
+        before,
+        "the second walk is cached"
+    );
+}
+
+/// A listing read in two pages ends with its second: the copy learns nothing from that one
+/// (which would cost the user's play state, and for a shared user the counts proving them the
+/// section whole, for no answer to come), so the server gets the two pages and nothing more.
+#[tokio::test]
+async fn a_listings_last_page_costs_the_server_no_more_than_itself() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let total = keys(&r, "/library/sections/1/all?type=9").await.len();
+    assert!(total >= 4, "{total}");
+    let half = total.div_ceil(2);
+    let before = requests_on(&r, "/all");
+    for start in [0, half] {
+        let path = format!(
+            "/library/sections/1/all?type=9&X-Plex-Container-Start={start}&X-Plex-Container-Size={half}"
+        );
+        let (status, via) = get(&r, &r.proxy, &path, &owner, true).await;
+        assert_eq!(status, 200);
+        let (_, direct) = get(&r, &r.sim.base_url, &path, &owner, true).await;
+        sim_gateway::assert_same_answer(&via, &direct, &path);
+    }
+    assert_eq!(
+        requests_on(&r, "/all") - before,
+        4,
+        "the two pages through the gateway and the two read directly"
+    );
+}
+
+/// A shared user who sees every library walks one show section's seasons: the copy answers
+/// them after the proofs, and proving that user sees the section whole costs the counts of
+/// that section only (the owner's and theirs), not those of every library they may open —
+/// which cost a tool listing one library tens of requests for nothing.
+#[tokio::test]
+async fn a_shared_users_walk_proves_only_its_own_section_whole() {
+    let r = start().await;
+    let shared = {
+        let state = r.sim.sim.state();
+        state
+            .users()
+            .iter()
+            .find(|u| !u.is_owner && u.sections.is_none() && !u.home)
+            .map(|u| u.plex_token.clone())
+            .unwrap()
+    };
+    let seasons = keys(&r, "/library/sections/3/all?type=3").await;
+    assert!(seasons.len() >= 8, "{}", seasons.len());
+    let (children, listings) = (requests_on(&r, "children"), requests_on(&r, "/all"));
+    for season in &seasons {
+        let path = format!("/library/metadata/{season}/children");
+        let (status, via) = get(&r, &r.proxy, &path, &shared, true).await;
+        assert_eq!(status, 200);
+        let (_, direct) = get(&r, &r.sim.base_url, &path, &shared, true).await;
+        sim_gateway::assert_same_answer(&via, &direct, &path);
+    }
+    // The direct reads above are children requests too: one per season.
+    let to_server = requests_on(&r, "children") - children - seasons.len() as u64;
+    assert!(
+        to_server <= 4,
+        "{to_server} of {} season listings reached the server",
+        seasons.len()
+    );
+    // The owner's count and the user's of the section's episodes, and the user's play state
+    // in it; each other library would add two counts per kind it holds.
+    let counts = requests_on(&r, "/all") - listings;
+    assert!(
+        counts <= 3,
+        "{counts} listing requests to prove one show section whole"
+    );
+}
+
+/// An episode edited through the gateway: until the keeper has read it again (none runs
+/// here), its season's children are the server's, not the copy's — the copy may be behind.
+#[tokio::test]
+async fn a_season_with_an_item_written_through_the_gateway_is_the_servers() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let seasons = keys(&r, "/library/sections/3/all?type=3").await;
+    // Prove the frame on the first seasons: the next one is the copy's.
+    for season in seasons.iter().take(3) {
+        let path = format!("/library/metadata/{season}/children");
+        get(&r, &r.proxy, &path, &owner, false).await;
+    }
+    let before = requests_on(&r, "children");
+    let path = format!("/library/metadata/{}/children", seasons[3]);
+    get(&r, &r.proxy, &path, &owner, false).await;
+    assert_eq!(requests_on(&r, "children"), before, "proven: the copy's");
+
+    let target = &seasons[5];
+    let episodes = keys(&r, &format!("/library/metadata/{target}/children")).await;
+    let handle = r.gateway.index("plex").unwrap();
+    assert!(handle.note_write([episodes[0].as_str()]));
+    let before = requests_on(&r, "children");
+    let path = format!("/library/metadata/{target}/children");
+    let (_, via) = get(&r, &r.proxy, &path, &owner, false).await;
+    let (_, direct) = get(&r, &r.sim.base_url, &path, &owner, false).await;
+    assert_eq!(via, direct);
+    assert_eq!(
+        requests_on(&r, "children") - before,
+        2,
+        "the gateway's read and the direct one"
+    );
+}
