@@ -1,7 +1,7 @@
 //! Hostile input never gets a 5xx (or a dropped connection, which is what a panic would look
 //! like): every request below is answered with a 2xx or 4xx.
 
-mod common;
+use crate::common;
 
 use cachearr_sim::Sim;
 use common::*;

@@ -1,6 +1,6 @@
 //! Change events: websocket frames a client receives and webhook posts a listener receives.
 
-mod common;
+use crate::common;
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;

@@ -2,8 +2,7 @@
 //! paging, casing, search, per-user state, section restrictions, playlists, sessions, images,
 //! bad input and the cost model's accounting.
 //!
-//! Over 800 lines on purpose: one test binary per server's API. Every binary links the whole
-//! simulator, which costs seconds of a 2-core CI run each, and these tests share the helpers
+//! Over 800 lines on purpose: one module per server's API, whose tests share the helpers
 //! below; they are grouped by endpoint, in the order above.
 
 use cachearr_serverfmt::search::fold;

@@ -1,7 +1,7 @@
 //! Plex objects beside the library: server and section preferences, play queues, collections,
 //! smart playlists, and history that lists plays, not marks.
 
-mod common;
+use crate::common;
 
 use cachearr_sim::Sim;
 use cachearr_sim::library::{ItemKind, MOVIES_SECTION, MUSIC_SECTION};

@@ -1,6 +1,6 @@
 //! Per-user state, writes, playlists, images, media ranges and the cost accounting.
 
-mod common;
+use crate::common;
 
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;

@@ -1,6 +1,6 @@
 //! Fault injection through `/_sim/faults`.
 
-mod common;
+use crate::common;
 
 use cachearr_sim::Sim;
 use common::*;
