@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Soak: cachearr under mixed multi-user load for a long time, against `cachearr sim` with no
 # cost (the gateway is the bottleneck), with small limits, sampling every INTERVAL seconds.
-# Not part of the test suite (crates/cli/tests/soak_bounds.rs is its short, bounded version).
+# Not part of the test suite (crates/cli/tests/cli/soak_bounds.rs is its short, bounded version).
 #
 #   cargo build --release --workspace --bins     # once
 #   bench/soak/run.sh                            # 15 minutes, defaults below
