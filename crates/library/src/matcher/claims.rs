@@ -498,7 +498,7 @@ mod tests {
     }
 
     /// Another act, song and wording, also written for this test and checked to be in no
-    /// evaluation set (`tests/real_world_eval.rs`,
+    /// evaluation set (`tests/library/real_world_eval.rs`,
     /// `the_unit_tests_invented_names_are_in_no_evaluation_set`).
     fn ferry_library() -> LibraryIndex {
         LibraryIndex::build(&[
