@@ -16,9 +16,15 @@
 //! - [`http`] — a request's JSON answer, failing with the URL and the status unless it is 2xx
 //!   JSON: [`http::get_json`] for a plain GET, [`http::json_answer`] for a request with headers
 //!   or a bearer token.
+//! - [`workspace_root`], [`venv_python`] — the workspace's files and its Python environments
+//!   (made by `scripts/setup-test-env`; missing, the test fails saying so); [`KillOnDrop`], a
+//!   child process killed and reaped on drop.
 
 pub mod http;
+mod process;
 pub mod redis;
+
+pub use process::{KillOnDrop, venv_python, workspace_root};
 
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};

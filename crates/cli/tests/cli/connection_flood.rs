@@ -10,29 +10,19 @@
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use cachearr_testkit::free_port;
+use cachearr_testkit::{KillOnDrop, free_port};
 
 const SOFT: u32 = 100;
 const HARD: u32 = 160;
 const IDLE_SOCKETS: usize = 300;
 
-/// A `serve` child killed when dropped.
-struct Serving(Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `cachearr serve` with `args` under `ulimit -n` (soft `SOFT`, hard `HARD`), with its
 /// log lines sent to the returned channel.
-fn serve_with_low_fd_limit(args: &[String]) -> (Serving, Receiver<String>) {
+fn serve_with_low_fd_limit(args: &[String]) -> (KillOnDrop, Receiver<String>) {
     let mut c = Command::new("sh");
     c.arg("-c")
         .arg(format!(
@@ -47,7 +37,7 @@ fn serve_with_low_fd_limit(args: &[String]) -> (Serving, Receiver<String>) {
             c.env_remove(k);
         }
     }
-    let mut child = Serving(
+    let mut child = KillOnDrop(
         c.stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -4,12 +4,9 @@
 //! `cachearr serve` in front of a fresh simulator. Any test that passes directly and fails
 //! through cachearr fails this test; the per-file table is printed either way.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use cachearr_testkit::{venv_python, workspace_root};
 
 /// Fewer selected tests passing against the simulator than this is a fidelity regression
 /// (measured: see docs/simulator.md; raise it as the simulator improves).
@@ -17,14 +14,9 @@ const DIRECT_PASSED_FLOOR: u64 = 300;
 
 #[test]
 fn serial_plexapi_suite_passes_through_cachearr_wherever_it_passes_directly() {
-    let root = workspace();
-    let venv = root.join(".venv-plexapi-suite/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run scripts/setup-test-env first (it creates the suite's own venv with \
-         plexapi==4.16.1)",
-        venv.display()
-    );
+    let root = workspace_root();
+    // run.py runs the suite in this environment: fail early, saying how to make it.
+    venv_python(".venv-plexapi-suite");
     let dir = std::env::temp_dir().join(format!("cachearr-plexapi-suite-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let results = dir.join("results.json");
@@ -83,13 +75,8 @@ fn serial_plexapi_suite_passes_through_cachearr_wherever_it_passes_directly() {
 /// library index must equal the server's (attributes, values and order). Anything else fails.
 #[test]
 fn serial_plex_answers_pass_the_openapi_spec_directly_and_through_cachearr() {
-    let root = workspace();
-    let venv = root.join(".venv-plexapi-suite/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run scripts/setup-test-env first",
-        venv.display()
-    );
+    let root = workspace_root();
+    let venv = venv_python(".venv-plexapi-suite");
     let out = Command::new(&venv)
         .arg(root.join("tests/python/plexapi_suite/spec_check.py"))
         .arg("--cachearr")

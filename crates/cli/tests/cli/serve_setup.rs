@@ -5,10 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cachearr_testkit::free_port;
+use cachearr_testkit::{KillOnDrop, free_port};
 
 fn cachearr() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cachearr"));
@@ -31,22 +31,12 @@ fn run(c: &mut Command) -> (bool, String, String) {
     )
 }
 
-/// A `serve` child killed when dropped.
-struct Serving(Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `serve` with `args` and reads its log until a line contains `until`; returns the
 /// lines read.
-fn serve_until(args: &[&str], envs: &[(&str, &str)], until: &str) -> (Serving, Vec<String>) {
+fn serve_until(args: &[&str], envs: &[(&str, &str)], until: &str) -> (KillOnDrop, Vec<String>) {
     let mut c = cachearr();
     c.arg("serve").args(args).envs(envs.iter().copied());
-    let mut child = Serving(
+    let mut child = KillOnDrop(
         c.stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -23,13 +23,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use cachearr_testkit::free_port;
 use cachearr_testkit::http::get_json;
+use cachearr_testkit::{KillOnDrop, free_port};
 
 const MEMORY_MAX_MIB: u64 = 32;
 const DISK_MAX_MIB: u64 = 64;
@@ -39,15 +39,6 @@ const FIXED_OVERHEAD_MIB: u64 = 180;
 const DISK_BOUND_MIB: u64 = DISK_MAX_MIB * 11 / 10;
 /// How long the load runs.
 const LOAD: Duration = Duration::from_secs(40);
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn rss_mib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -81,7 +72,7 @@ async fn serial_soak_stays_within_memory_and_disk_limits() {
     let bin = env!("CARGO_BIN_EXE_cachearr");
     let dir = tempfile::tempdir().unwrap();
     let sim_port = free_port();
-    let mut sim = Killed(
+    let mut sim = KillOnDrop(
         Command::new(bin)
             .args(["sim", "--plex-listen", &format!("127.0.0.1:{sim_port}")])
             .args(["--tracks", "20000", "--movies", "2000", "--shows", "20"])
@@ -118,7 +109,7 @@ async fn serial_soak_stays_within_memory_and_disk_limits() {
         ),
     )
     .unwrap();
-    let gw = Killed(
+    let gw = KillOnDrop(
         Command::new(bin)
             .args(["serve", "--config"])
             .arg(&config)

@@ -8,11 +8,10 @@
 #[path = "support/sim_gateway/mod.rs"]
 mod sim_gateway;
 
-use std::path::PathBuf;
-
 use cachearr_gateway::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
+use cachearr_testkit::venv_python;
 use http::HeaderValue;
 use sim_gateway::{Running, serve_sim, start_in_front_of};
 
@@ -26,16 +25,6 @@ const HOSTILE: [&[u8]; 7] = [
     b"caf\xc3\xa9 \xe2\x80\x94 \xff\xfe",
     b"quote\"\\\"twice",
 ];
-
-fn python() -> PathBuf {
-    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup-test-env",
-        python.display()
-    );
-    python
-}
 
 fn sim() -> Sim {
     Sim::builder()
@@ -77,7 +66,7 @@ for family in text_string_to_metric_families(sys.stdin.read()):
             clients.add(sample.labels["client"])
 print(json.dumps(sorted(clients)))
 "#;
-    let mut child = tokio::process::Command::new(python())
+    let mut child = tokio::process::Command::new(venv_python(".venv"))
         .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

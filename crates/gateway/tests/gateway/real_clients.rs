@@ -18,26 +18,10 @@
 #[path = "support/sim_gateway/mod.rs"]
 mod sim_gateway;
 
-use std::path::PathBuf;
-
 use cachearr_gateway::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    let python = workspace().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup-test-env to create the venv with the pinned client \
-         libraries",
-        python.display()
-    );
-    python
-}
+use cachearr_testkit::{venv_python, workspace_root};
 
 fn sim() -> Sim {
     Sim::builder()
@@ -52,10 +36,10 @@ fn sim() -> Sim {
 
 /// Runs a flow script; returns its JSON output (stdout), failing with its stderr.
 async fn run_flow(script: &str, args: &[String]) -> serde_json::Value {
-    let path = workspace()
+    let path = workspace_root()
         .join("crates/gateway/tests/gateway/real_clients")
         .join(script);
-    let output = tokio::process::Command::new(python())
+    let output = tokio::process::Command::new(venv_python(".venv"))
         .arg(&path)
         .args(args)
         .kill_on_drop(true)

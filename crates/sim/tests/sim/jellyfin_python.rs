@@ -4,7 +4,6 @@
 //! search, fetch an item, create and edit a playlist, sign in fully, open the websocket and
 //! see `UserDataChanged` after marking a track played.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -12,26 +11,12 @@ use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
+use cachearr_testkit::{venv_python, workspace_root};
 use serde_json::Value;
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn venv_python() -> PathBuf {
-    let python = workspace_root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup-test-env first (it creates .venv with the pinned \
-         client libraries from python/requirements.txt)",
-        python.display()
-    );
-    python
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serial_jellyfin_apiclient_python_works_unchanged() {
-    let python = venv_python();
+    let python = venv_python(".venv");
     let sim = Sim::builder()
         .tracks(150)
         .movies(8)

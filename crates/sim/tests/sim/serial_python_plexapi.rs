@@ -1,25 +1,15 @@
 //! python-plexapi (pinned in python/requirements.txt) runs unchanged against the simulator.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::library::{ItemKind, MUSIC_SECTION};
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use cachearr_testkit::{venv_python, workspace_root};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serial_python_plexapi_works_unchanged() {
-    let python = workspace().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup-test-env first (it creates the venv with the pinned \
-         client libraries)",
-        python.display()
-    );
+    let python = venv_python(".venv");
     let sim = Sim::builder()
         .tracks(450)
         .movies(10)
@@ -35,7 +25,7 @@ async fn serial_python_plexapi_works_unchanged() {
         .expect("music")
         .items(ItemKind::Track)
         .len();
-    let script = workspace().join("tests/python/plex_client.py");
+    let script = workspace_root().join("tests/python/plex_client.py");
     let base = srv.base_url.clone();
     let token = srv.token.clone();
     let out = tokio::task::spawn_blocking(move || {
