@@ -604,6 +604,27 @@ pub(crate) fn background_key(
         .map(|(key, _, _)| key)
 }
 
+/// A read of `path_and_query` as `user` made straight to the server, not through the cache:
+/// the route's index search and the loader's state (no copy answers it). For the library
+/// copy's frame probes, which learn from the server's answers without storing them.
+pub(crate) fn uncached_read(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path_and_query: &str,
+    extra: HeaderMap,
+) -> Option<(crate::policy::IndexSearch, LoaderState)> {
+    let uri: http::Uri = path_and_query.parse().ok()?;
+    let Decision::AnswerFromIndex { search, .. } =
+        up.routes.classify(&Method::GET, uri.path(), uri.query())
+    else {
+        return None;
+    };
+    let (_, _, mut state) = read_as_user(gw, up, user, path_and_query, extra, true, None).ok()?;
+    state.for_client = false;
+    Some((search, state))
+}
+
 /// What a read of `path_and_query` as `user` is: its key, the engine policy it is stored
 /// under and the loader's state ([`fetch_as_user_within`]).
 fn read_as_user(

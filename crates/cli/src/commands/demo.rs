@@ -515,7 +515,8 @@ async fn build_index_first(gateway: &Gateway, sim: &Sim, json: bool) -> CrawlRep
     let deadline = Instant::now() + Duration::from_secs(120);
     let ready = loop {
         match index.status().state {
-            IndexState::Ready => break true,
+            // The library copy's frame probes follow the crawl: counted with it.
+            IndexState::Ready if !index.status().copy.probing => break true,
             IndexState::Failed | IndexState::Disabled => break false,
             _ if Instant::now() > deadline => break false,
             _ => tokio::time::sleep(Duration::from_millis(50)).await,

@@ -91,6 +91,14 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
         &[]
     }
 
+    /// Reads whose server answers teach the library copy the frames of the walks tools make
+    /// first (`library::answer::probe`), for a section with id `section` of `kind` (the
+    /// index's word), given some parents of its leaves chosen to differ from one another:
+    /// each a path and whether it asks for JSON. Empty: nothing is learnt ahead.
+    fn frame_probes(&self, _section: &str, _kind: &str, _parents: &[&str]) -> Vec<(String, bool)> {
+        Vec::new()
+    }
+
     /// The listing of some parents of a section by id (see [`Self::parent_types`]).
     fn parents_by_ids_path(
         &self,

@@ -132,6 +132,10 @@ pub struct CopyReport {
     pub shapes_learning: u64,
     /// Request shapes refused for good (their answers are the server's).
     pub shapes_refused: u64,
+    /// The frames are being learnt from the probes that follow a build (a few reads of the
+    /// server's): a benchmark waits for them as for the crawl.
+    #[serde(default)]
+    pub probing: bool,
 }
 
 /// Totals of one section: `GET /api/library/stats` (the numbers a server dashboard shows).

@@ -107,7 +107,7 @@ async fn count_as(
 }
 
 /// The owner's configured token as an unlisted user record, if there is one.
-fn owner_of(gw: &Gateway, up: &Arc<Upstream>) -> Option<Arc<UserRecord>> {
+pub(crate) fn owner_of(gw: &Gateway, up: &Arc<Upstream>) -> Option<Arc<UserRecord>> {
     let token = up.config.token.as_deref().filter(|t| !t.is_empty())?;
     Some(UserRecord::unlisted(
         &up.name,

@@ -293,3 +293,135 @@ async fn a_season_with_an_item_written_through_the_gateway_is_the_servers() {
         "the gateway's read and the direct one"
     );
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+async fn get_as(base: &str, path: &str, token: &str, json: bool) -> (u16, String) {
+    let mut rb = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .header("X-Plex-Token", token)
+        .header("X-Plex-Client-Identifier", "walk-tests");
+    if json {
+        rb = rb.header("Accept", "application/json");
+    }
+    let resp = rb.send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// After its crawl the gateway learns the frames of the walks tools start with (a show
+/// section's seasons' episodes, a movie section's first pages as Overseerr pages it) from a
+/// few reads of its own, and keeps them beside the snapshot. Restarted on that data
+/// directory, with nothing cached, it answers each user's first walks from the copy — the
+/// owner's season walk and movie pages reach the server not once — and every answer is the
+/// server's own for that user, in XML and JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_gateway_answers_first_walks_with_the_frames_it_kept() {
+    use cachearr_gateway::library::status::IndexState;
+    let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut c = sim_gateway::loopback_config(
+            cachearr_gateway::Profile::Plex,
+            &sim.base_url,
+            data.path(),
+        );
+        c.upstreams[0].token = Some(sim.token.clone());
+        c
+    };
+    let wait = std::time::Duration::from_secs(60);
+    let frames = data.path().join("library").join("plex.frames.json");
+    let served = sim_gateway::serve(cachearr_gateway::Gateway::builder(config())).await;
+    sim_gateway::eventually("the probed frames are kept", wait, || async {
+        frames.exists()
+    })
+    .await;
+    let _ = served.stop.send(());
+    served.task.await.unwrap();
+    // The restart runs on a copy of the data directory, as a stopped process leaves it (the
+    // stopped gateway's handle still holds its databases open in this process).
+    let restarted = tempfile::tempdir().unwrap();
+    copy_dir(data.path(), restarted.path());
+    let mut config = config();
+    config.data_dir = restarted.path().to_path_buf();
+    let served = sim_gateway::serve(cachearr_gateway::Gateway::builder(config)).await;
+    let status = served.gateway.index("plex").unwrap().status();
+    assert_eq!(status.state, IndexState::Ready, "loaded from the snapshot");
+    assert!(status.copy.shapes_proven >= 3, "{:?}", status.copy);
+
+    let owner = sim.token.clone();
+    let (_, listing) = get_as(
+        &sim.base_url,
+        "/library/sections/3/all?type=3",
+        &owner,
+        true,
+    )
+    .await;
+    let doc: Value = serde_json::from_str(&listing).unwrap();
+    let seasons: Vec<String> = doc["MediaContainer"]["Metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["ratingKey"].as_str().unwrap().to_string())
+        .collect();
+    assert!(seasons.len() >= 4, "{}", seasons.len());
+    let on = |part: &str| -> u64 {
+        sim.sim
+            .stats()
+            .routes
+            .iter()
+            .filter(|(route, _)| route.contains(part))
+            .map(|(_, s)| s.requests)
+            .sum()
+    };
+    let (children, listings) = (on("children"), on("/all"));
+    for season in &seasons {
+        let path = format!("/library/metadata/{season}/children");
+        let (status, _) = get_as(&served.proxy, &path, &owner, true).await;
+        assert_eq!(status, 200);
+    }
+    for start in [0, 10, 20] {
+        let path = format!(
+            "/library/sections/2/all?includeGuids=1&X-Plex-Container-Start={start}&X-Plex-Container-Size=10"
+        );
+        let (status, _) = get_as(&served.proxy, &path, &owner, true).await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(on("children"), children, "every season from the copy");
+    // What the copy reads for its answers: the owner's play state of the episodes and of
+    // the movies (two listings each); no page.
+    assert!(on("/all") - listings <= 4, "{}", on("/all") - listings);
+
+    let users: Vec<String> = {
+        let state = sim.sim.state();
+        state.users().iter().map(|u| u.plex_token.clone()).collect()
+    };
+    for token in &users {
+        for json in [true, false] {
+            for season in &seasons {
+                let path = format!("/library/metadata/{season}/children");
+                let (status, via) = get_as(&served.proxy, &path, token, json).await;
+                let (direct_status, direct) = get_as(&sim.base_url, &path, token, json).await;
+                assert_eq!(status, direct_status, "{path} json={json}");
+                sim_gateway::assert_same_answer(&via, &direct, &format!("{path} json={json}"));
+            }
+            let path = "/library/sections/2/all?includeGuids=1&X-Plex-Container-Start=0&X-Plex-Container-Size=25";
+            let (status, via) = get_as(&served.proxy, path, token, json).await;
+            let (direct_status, direct) = get_as(&sim.base_url, path, token, json).await;
+            assert_eq!(status, direct_status, "{path} json={json}");
+            sim_gateway::assert_same_answer(&via, &direct, &format!("{path} json={json}"));
+        }
+    }
+    drop(served.stop);
+    served.task.await.unwrap();
+}

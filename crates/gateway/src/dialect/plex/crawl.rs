@@ -88,6 +88,10 @@ impl ServerLibrary for Plex {
         }
     }
 
+    fn frame_probes(&self, section: &str, kind: &str, parents: &[&str]) -> Vec<(String, bool)> {
+        frame_probes(section, kind, parents)
+    }
+
     fn parents_by_ids_path(&self, section: &str, type_param: &str, ids: &[&str]) -> Option<String> {
         Some(format!(
             "/library/sections/{section}/all?type={type_param}&includeGuids=1&id={}",
@@ -129,6 +133,41 @@ pub fn page_path(
         path.push_str(&format!("&updatedAt%3E={since}"));
     }
     path
+}
+
+/// Items a listing probe's page holds (see [`frame_probes`]): a frame does not depend on it.
+const PROBE_PAGE: u32 = 10;
+
+/// The reads `ServerLibrary::frame_probes` names for Plex: those Overseerr's scan and
+/// python-plexapi's `season.episodes()` start with. A movie section's first two pages as
+/// Overseerr pages it (JSON, `Guid`s, no `type=`) and a show section's seasons' episodes
+/// (`…/children`, JSON and XML). A show section's top level lists shows, which the copy does
+/// not write; music is left to the walks' own proofs (its tools read album tracks sorted by
+/// id, or whole listings in XML), which keeps the crawl's cost down.
+pub fn frame_probes(section: &str, kind: &str, parents: &[&str]) -> Vec<(String, bool)> {
+    match kind {
+        "movies" => [0, PROBE_PAGE]
+            .iter()
+            .map(|start| {
+                (
+                    format!(
+                        "/library/sections/{section}/all?includeGuids=1\
+                         &X-Plex-Container-Start={start}&X-Plex-Container-Size={PROBE_PAGE}"
+                    ),
+                    true,
+                )
+            })
+            .collect(),
+        "shows" => [true, false]
+            .iter()
+            .flat_map(|&json| {
+                parents
+                    .iter()
+                    .map(move |parent| (format!("/library/metadata/{parent}/children"), json))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The index's word for a section kind as `/library/sections` names it.

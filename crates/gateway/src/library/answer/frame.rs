@@ -25,6 +25,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use cachearr_library::ItemKind;
@@ -293,6 +294,8 @@ pub(crate) struct Frames {
     walkers: Mutex<HashMap<(UserHash, String), u32>>,
     answered: AtomicU64,
     proofs: AtomicU64,
+    /// The probes after a build are under way (`answer::probe`).
+    probing: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Frames {
@@ -324,6 +327,11 @@ impl Frames {
         walkers.get(&(user, walk.to_string())).copied().unwrap_or(0)
     }
 
+    /// Marks the probes after a build as under way, or done.
+    pub(crate) fn set_probing(&self, on: bool) {
+        self.probing.store(on, Ordering::Relaxed);
+    }
+
     /// A cache miss was answered from the copy.
     pub(crate) fn note_answered(&self) {
         self.answered.fetch_add(1, Ordering::Relaxed);
@@ -335,6 +343,7 @@ impl Frames {
         let mut report = CopyReport {
             answered: self.answered.load(Ordering::Relaxed),
             proofs: self.proofs.load(Ordering::Relaxed),
+            probing: self.probing.load(Ordering::Relaxed),
             ..CopyReport::default()
         };
         for learned in shapes.values() {
@@ -512,6 +521,156 @@ impl Frames {
     }
 }
 
+/// A proven frame as it is kept beside the index snapshot (`{upstream}.frames.json`), so that
+/// a restarted gateway answers walks from the copy without learning their frames again from
+/// the server ([`Frames::saved`], [`Frames::restore`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SavedFrame {
+    route: String,
+    section: String,
+    kind: ItemKind,
+    order: String,
+    json: bool,
+    guids: bool,
+    paged: bool,
+    options: String,
+    attrs: Vec<(String, Vec<SavedSource>)>,
+    headers: Vec<(String, String)>,
+    proven: Vec<String>,
+}
+
+/// A [`Source`] as kept on disk (attribute names are interned again when read back).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum SavedSource {
+    Parent(String),
+    Grandparent(String),
+    Child(String),
+    Section(String),
+    Const(Scalar),
+}
+
+impl SavedSource {
+    fn of(source: &Source) -> SavedSource {
+        match source {
+            Source::Parent(n) => SavedSource::Parent((*n).to_string()),
+            Source::Grandparent(n) => SavedSource::Grandparent((*n).to_string()),
+            Source::Child(n) => SavedSource::Child((*n).to_string()),
+            Source::Section(n) => SavedSource::Section((*n).to_string()),
+            Source::Const(v) => SavedSource::Const(v.clone()),
+        }
+    }
+
+    fn source(&self) -> Option<Source> {
+        Some(match self {
+            SavedSource::Parent(n) => Source::Parent(elements::interned(n)?),
+            SavedSource::Grandparent(n) => Source::Grandparent(elements::interned(n)?),
+            SavedSource::Child(n) => Source::Child(elements::interned(n)?),
+            SavedSource::Section(n) => Source::Section(elements::interned(n)?),
+            SavedSource::Const(v) => Source::Const(v.clone()),
+        })
+    }
+}
+
+/// The `&'static` form of a route or order name read back from disk.
+fn known(name: &str, names: &[&'static str]) -> Option<&'static str> {
+    names.iter().copied().find(|n| *n == name)
+}
+
+impl SavedFrame {
+    fn of(shape: &Shape, frame: &Frame) -> SavedFrame {
+        SavedFrame {
+            route: shape.route.to_string(),
+            section: shape.section.clone(),
+            kind: shape.kind,
+            order: shape.order.to_string(),
+            json: shape.json,
+            guids: shape.guids,
+            paged: shape.paged,
+            options: shape.options.clone(),
+            attrs: frame
+                .attrs
+                .iter()
+                .map(|(name, readings)| {
+                    (
+                        (*name).to_string(),
+                        readings.iter().map(SavedSource::of).collect(),
+                    )
+                })
+                .collect(),
+            headers: frame.headers.clone(),
+            proven: frame.proven.clone(),
+        }
+    }
+
+    /// The shape and its frame; `None` for a name this build does not know.
+    fn restored(&self) -> Option<(Shape, Frame)> {
+        let shape = Shape {
+            route: known(&self.route, &["children", "allLeaves", "all"])?,
+            section: self.section.clone(),
+            kind: self.kind,
+            order: known(&self.order, &["", "id", "id:desc"])?,
+            json: self.json,
+            guids: self.guids,
+            paged: self.paged,
+            options: self.options.clone(),
+        };
+        let mut attrs = Vec::with_capacity(self.attrs.len());
+        for (name, readings) in &self.attrs {
+            let readings: Option<Vec<Source>> = readings.iter().map(SavedSource::source).collect();
+            attrs.push((elements::interned(name)?, readings?));
+        }
+        let frame = Frame {
+            attrs,
+            headers: self.headers.clone(),
+            proven: self.proven.clone(),
+        };
+        frame.proven().then_some((shape, frame))
+    }
+}
+
+impl Frames {
+    /// The proven frames, to keep beside the index snapshot.
+    pub(crate) fn saved(&self) -> Vec<SavedFrame> {
+        let mut out: Vec<SavedFrame> = self
+            .lock()
+            .iter()
+            .filter_map(|(shape, learned)| match learned {
+                Learned::Learning(f) if f.proven() => Some(SavedFrame::of(shape, f)),
+                _ => None,
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.route, &a.section, a.json).cmp(&(&b.route, &b.section, b.json)));
+        out
+    }
+
+    /// Installs frames kept by an earlier run, where nothing was learnt of their shapes yet;
+    /// returns how many.
+    pub(crate) fn restore(&self, saved: &[SavedFrame]) -> usize {
+        let mut shapes = self.lock();
+        let mut n = 0;
+        for (shape, frame) in saved.iter().filter_map(SavedFrame::restored) {
+            if shapes.len() < SHAPES_MAX && !shapes.contains_key(&shape) {
+                shapes.insert(shape, Learned::Learning(frame));
+                n += 1;
+            }
+        }
+        drop(shapes);
+        self.proved.notify_waiters();
+        n
+    }
+
+    /// Whether a frame of `route` in `section`, in the format asked (`json`), is proven: a
+    /// walk whose shape may be one answers from the user's first miss.
+    pub(crate) fn proven_near(&self, route: &str, section: &str, json: bool) -> bool {
+        self.lock().iter().any(|(shape, learned)| {
+            shape.route == route
+                && shape.section == section
+                && shape.json == json
+                && matches!(learned, Learned::Learning(f) if f.proven())
+        })
+    }
+}
+
 /// Drops the readings `observed` contradicts; `Some(why)` when the layout changed or an
 /// attribute is left without a reading.
 fn narrow(
@@ -671,6 +830,42 @@ mod tests {
                 .learn(&shape(), &reordered, &sources, "plex")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_proven_frame_kept_on_disk_answers_as_it_did_and_an_unproven_one_is_not_kept() {
+        let frames = Frames::default();
+        let s1 = element(&[("ratingKey", s("10")), ("index", s("1"))]);
+        let s2 = element(&[("ratingKey", s("20")), ("index", s("2"))]);
+        let seen = |k: &str, i: &str| observed(&[("key", k), ("parentIndex", i), ("nocache", "1")]);
+        frames.learn(&shape(), &seen("10", "1"), &parent_of(&s1), "plex");
+        frames.proof(&shape(), "10", true, "plex");
+        assert!(frames.saved().is_empty(), "one proof: not kept");
+        frames.learn(&shape(), &seen("20", "2"), &parent_of(&s2), "plex");
+        frames.proof(&shape(), "20", true, "plex");
+        let text = serde_json::to_string(&frames.saved()).unwrap();
+
+        let restarted = Frames::default();
+        let saved: Vec<SavedFrame> = serde_json::from_str(&text).unwrap();
+        assert_eq!(restarted.restore(&saved), 1);
+        let frame = restarted.proven(&shape()).unwrap();
+        assert!(restarted.proven_near("children", "3", false));
+        assert!(
+            !restarted.proven_near("children", "3", true),
+            "another format"
+        );
+        let s3 = element(&[("ratingKey", s("30")), ("index", s("3"))]);
+        assert_eq!(
+            frame.container(&parent_of(&s3), false).unwrap().to_xml(),
+            frames
+                .proven(&shape())
+                .unwrap()
+                .container(&parent_of(&s3), false)
+                .unwrap()
+                .to_xml()
+        );
+        // What was learnt since the restart is not overwritten by what is read back.
+        assert_eq!(restarted.restore(&saved), 0);
     }
 
     #[test]

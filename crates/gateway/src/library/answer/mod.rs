@@ -63,6 +63,7 @@ use plex::PlexRoute;
 pub(crate) mod frame;
 mod jellyfin;
 mod plex;
+pub(crate) mod probe;
 #[cfg(test)]
 mod tests;
 mod walk;
@@ -288,10 +289,7 @@ fn number(v: Option<&str>) -> Option<Option<usize>> {
 
 impl Ctx<'_> {
     fn json(&self) -> bool {
-        self.headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("application/json"))
+        wants_json(self.headers)
     }
 
     /// The sections the index answers for: those it holds items of, and those the crawl
@@ -465,13 +463,13 @@ pub(crate) fn walk_copy(
 
 impl CopySource for WalkCopy {
     fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CachedValue>> {
-        walk_from_copy(state, self.search, None).boxed()
+        walk_from_copy(state, self.search, None, false).boxed()
     }
 
     fn learn(&self, state: Arc<LoaderState>, server: CachedValue) -> BoxFuture<'static, ()> {
         let search = self.search;
         async move {
-            walk_from_copy(&state, search, Some(&server)).await;
+            walk_from_copy(&state, search, Some(&server), false).await;
         }
         .boxed()
     }
@@ -517,10 +515,13 @@ fn walk_of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<walk:
 /// The copy's answer to a walk's load, written from the kept elements in the frame learned
 /// for its shape; or, given the server's answer to it (`server`), the frame narrowed by that
 /// answer and proven on it (then nothing is answered). `None`: the server answers.
+/// `probing`: the server's answer is a frame probe's ([`probe`]), learnt from whatever the
+/// user's misses.
 async fn walk_from_copy(
     state: &LoaderState,
     search: IndexSearch,
     server: Option<&CachedValue>,
+    probing: bool,
 ) -> Option<CachedValue> {
     let (gw, up, user) = (&state.gw, &state.up, &state.user);
     let walk = walk_of(search, state.uri.path(), state.uri.query())?;
@@ -538,25 +539,37 @@ async fn walk_from_copy(
     // The copy takes part from a user's third miss in a section on (the frame is learnt from
     // the second): a lone request is cheaper at the server than the reads the copy needs.
     let walked = walk.place(&folded, &index)?;
-    let before = match server {
-        None => handle.frames().note_walk(user.hash, &walked),
-        Some(_) => handle.frames().walks(user.hash, &walked).saturating_sub(1),
-    };
     let wanted = match server {
         None => frame::WALK_MISSES_BEFORE_COPY,
         Some(_) => frame::WALK_MISSES_BEFORE_COPY - 1,
     };
+    let before = match server {
+        None => handle.frames().note_walk(user.hash, &walked),
+        Some(_) if probing => wanted + 1,
+        Some(_) => handle.frames().walks(user.hash, &walked).saturating_sub(1),
+    };
+    // A walk whose frame is already proven (learnt by a probe, or kept from an earlier run)
+    // is answered from the user's first miss: what the copy reads for it is read once for
+    // the walk's many answers. A lone read of a shape no frame is proven for stays the
+    // server's, as below.
+    let near = server.is_none()
+        && walk.route().is_some_and(|route| {
+            let section = walked.split('/').next().unwrap_or_default();
+            handle
+                .frames()
+                .proven_near(route, section, wants_json(&state.client_headers))
+        });
     // This miss goes to the server and its answer is learnt from: misses right after it
     // wait for that proof rather than each going to the server too.
     let learnt_next = server.is_none() && before + 1 == wanted;
-    if before < wanted && !learnt_next {
+    if before < wanted && !learnt_next && !near {
         return None;
     }
     // A listing's last page ends its walk: learning from it (the user's sections, the counts
     // proving them the section whole, their play state) would be paid for no answer. Kometa
     // lists a section of 200 in two pages.
     let learning = learnt_next || (server.is_some() && before == wanted);
-    if learning && walk.ends_listing(&state.client_headers, &folded) {
+    if learning && !near && walk.ends_listing(&state.client_headers, &folded) {
         return None;
     }
     let sections = user_sections(gw, up, user).await?;
@@ -602,11 +615,17 @@ async fn walk_from_copy(
             // A shape still being learnt: the server answers it while proofs are needed, and
             // a miss waits (briefly) for the proofs already on their way instead.
             let shape = ctx.walk_shape(&walk)?;
-            if learnt_next {
+            let early = before < wanted;
+            if early && handle.frames().proven(&shape).is_some() {
+                // Proven ahead: answered now.
+            } else if learnt_next {
                 handle.frames().on_its_way(&shape);
                 return None;
+            } else if early {
+                return None;
+            } else {
+                handle.frames().proven_or_wait(&shape).await?;
             }
-            handle.frames().proven_or_wait(&shape).await?;
             None
         }
     };
@@ -629,6 +648,14 @@ async fn walk_from_copy(
             None
         }
     }
+}
+
+/// Whether a request's `Accept` asks for JSON (as [`Ctx::json`] reads it).
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
 }
 
 fn sorted(headers: &[(String, String)]) -> Vec<(String, String)> {

@@ -48,6 +48,17 @@ pub(super) enum Walk {
 }
 
 impl Walk {
+    /// The route of a frame's [`Shape`] this walk would be answered with (`None`: a walk
+    /// written without one).
+    pub(super) fn route(&self) -> Option<&'static str> {
+        match self {
+            Walk::Listing { .. } => Some("all"),
+            Walk::Children { leaves: false, .. } => Some("children"),
+            Walk::Children { leaves: true, .. } => Some("allLeaves"),
+            Walk::Shows { .. } => None,
+        }
+    }
+
     /// Where the walk is, for counting a user's walk misses: the section and type of a
     /// listing, the section of a parent's children (found in the index, no request).
     pub(super) fn place(&self, folded: &FoldedTitles, index: &LibraryIndex) -> Option<String> {

@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
+use super::answer::frame::SavedFrame;
 use super::crawl::{self, Client, CrawlError, Journal, JournalHeader, JournalPage};
 use super::status::{
     self, BuildProgress, BuildRecord, IndexState, LibraryTotals, SectionInfo, SectionTotals,
@@ -100,6 +101,19 @@ struct Meta {
     sections: Vec<SectionInfo>,
     /// The newest `updatedAt` seen: the next refresh asks for items changed since.
     high_water: i64,
+}
+
+/// The library copy's proven walk frames, kept beside the snapshot
+/// (`answer::frame::SavedFrame`): a restart answers walks without learning them again.
+fn read_frames(path: &Path) -> Option<Vec<SavedFrame>> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+fn write_frames(path: &Path, frames: &[SavedFrame]) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec(frames).map_err(std::io::Error::other)?;
+    let temporary = path.with_extension("frames.json.tmp");
+    std::fs::write(&temporary, bytes)?;
+    std::fs::rename(&temporary, path)
 }
 
 fn read_meta(path: &Path) -> Option<Meta> {
@@ -191,6 +205,15 @@ pub async fn load_at_start(config: &Config, indexes: &[Arc<UpstreamIndex>]) {
                     });
                 });
                 handle.install(index);
+                let frames = file_path(&config.data_dir, handle.upstream(), "frames.json");
+                if let Some(saved) = read_frames(&frames) {
+                    let restored = handle.frames().restore(&saved);
+                    tracing::info!(
+                        upstream = handle.upstream(),
+                        frames = restored,
+                        "library copy: proven walk frames loaded"
+                    );
+                }
             }
             Ok(Err(e)) => {
                 tracing::warn!(upstream = handle.upstream(), error = %e, "library index snapshot not usable; it will be rebuilt");
@@ -428,11 +451,15 @@ impl Keeper {
             Ok(Ok(built)) => {
                 self.failures = 0;
                 self.retry_at_ms = None;
+                // Said before the index is reported ready: what follows the build is part of it.
+                let frames = self.handle.frames();
+                frames.set_probing(frames.saved().is_empty());
                 self.finish(built).await;
                 if fresh {
                     self.handle.read_again(None, seen);
                 }
                 let _ = std::fs::remove_file(self.path("crawl"));
+                self.keep_frames().await;
             }
             Ok(Err(e)) => {
                 self.fail(format!("build failed: {e}"));
@@ -685,6 +712,36 @@ impl Keeper {
             "library index ready"
         );
         self.spawn_totals(index);
+    }
+
+    /// Keeps the library copy's proven walk frames beside the snapshot; where none is proven
+    /// yet, learns them first from the dialect's probes (`answer::probe`: a dozen reads).
+    /// The index answers meanwhile; the keeper's next command waits, and stopping the
+    /// gateway ends the probes.
+    async fn keep_frames(&self) {
+        let frames = self.handle.frames();
+        if frames.saved().is_empty() {
+            let probes = super::answer::probe::learn_frames(&self.gateway, &self.up);
+            tokio::select! {
+                () = self.stop.cancelled() => {}
+                probes = probes => {
+                    tracing::debug!(upstream = %self.up.name, probes, "library copy: frames probed");
+                }
+            }
+        }
+        frames.set_probing(false);
+        let saved = frames.saved();
+        let path = self.path("frames.json");
+        if !saved.is_empty()
+            && let Err(e) = write_frames(&path, &saved)
+        {
+            tracing::warn!(
+                upstream = %self.up.name,
+                path = %path.display(),
+                error = %e,
+                "library copy: the proven frames could not be kept; a restart learns them again"
+            );
+        }
     }
 
     fn spawn_totals(&self, index: Arc<LibraryIndex>) {
