@@ -11,9 +11,10 @@
 //! a batch's parts are waited for). A walk that reads into its last window starts the next one
 //! ahead of it; a walk that stops reading starts none.
 //!
-//! **Exactly the server's pages.** A window starts at the page the client just got from the
-//! server, so its first page is cut from the window and compared byte for byte (and its stored
-//! headers) with that answer: a page is the server's frame around the items of its place, and
+//! **Exactly the server's pages.** A window holds the page the client just got from the
+//! server (it starts there, or at the pages of the same bundle waiting before it), so that
+//! page is cut from the window and compared byte for byte (and its stored headers) with that
+//! answer: a page is the server's frame around the items of its place, and
 //! the frame of another place is the dialect's ([`crate::dialect::PagedListing::reframe`]:
 //! Jellyfin's frame names the page's `StartIndex`). On a mismatch nothing of the window is
 //! stored and windows are off for that upstream, said once in the log. A window that comes
@@ -348,12 +349,22 @@ impl Windows {
         // A page the server answered, past what windows asked: the window starts at it and is
         // proven by it.
         if read.from_server && near && start >= walk.covered && frame.start == start {
+            // Pages waiting before this one (read in the same bundle, arrived first) are in
+            // the window too: it starts at the first of them.
+            let from = walk
+                .waiting
+                .iter()
+                .copied()
+                .filter(|&w| w < start && w >= walk.covered && start - w <= NEAR_PAGES * size)
+                .filter(|&w| (start - w) % size == 0)
+                .min()
+                .unwrap_or(start);
             let items = window_items(&frame, size);
             walk.in_flight = true;
             walk.window = items;
-            walk.covered = start + items;
+            walk.covered = from + items;
             return Some(Due {
-                start,
+                start: from,
                 items,
                 frame,
                 proves: true,
@@ -420,12 +431,11 @@ impl Windows {
             return done(false);
         };
         let mut targets = Vec::new();
-        let first = if due.proves {
-            due.start + due.size
-        } else {
-            due.start
-        };
-        for page in (first..due.start + due.items).step_by(due.size) {
+        for page in (due.start..due.start + due.items).step_by(due.size) {
+            // The page proving the window is the client's own, already answered.
+            if due.proves && page == due.frame.start {
+                continue;
+            }
             let Some(query) = (paged.with_page)(&due.query, page, due.size) else {
                 continue;
             };
@@ -615,7 +625,7 @@ async fn run(
         Some(b.freeze())
     };
     if due.proves {
-        let proven = page(due.start).is_some_and(|p| p == frame.body)
+        let proven = page(frame.start).is_some_and(|p| p == frame.body)
             && same_headers(&value.headers, &frame.headers);
         windows.set_proof(
             &up.name,
