@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use cachearr_engine::ManualClock;
 use cachearr_gateway::feed::Sampled;
+use cachearr_gateway::library::status::IndexState;
 use cachearr_gateway::{Gateway, Profile, play_watch};
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
@@ -143,6 +144,15 @@ async fn start_hooked(
     };
     eventually("the change feed is healthy", WAIT, || async {
         gw.stats().await["feed"][0]["healthy"] == true
+    })
+    .await;
+    // The index's crawl, and the frame probes that follow it, are done: their server requests
+    // never land among those a test counts.
+    eventually("the index is built and its frames probed", WAIT, || async {
+        gw.gateway.index(name).is_none_or(|index| {
+            let status = index.status();
+            matches!(status.state, IndexState::Ready | IndexState::Disabled) && !status.copy.probing
+        })
     })
     .await;
     gw
