@@ -242,7 +242,7 @@ impl Windows {
             start,
             size,
         };
-        let Some(due) = self.note(up, user.hash, paged, &page, &read) else {
+        let Some(due) = self.note(&up.name, user.hash, paged, &page, &read) else {
             return;
         };
         self.start(gw, up, (user, scope_user), read.headers, paged, due);
@@ -312,7 +312,7 @@ impl Windows {
     /// Records a page read; returns the window due after it, marked in flight.
     fn note(
         &self,
-        up: &Upstream,
+        upstream: &Arc<str>,
         user: UserHash,
         paged: &PagedListing,
         page: &PageAt<'_>,
@@ -327,9 +327,9 @@ impl Windows {
         } else {
             None
         };
-        let proven = self.proof(&up.name) == Some(Proof::Proven);
+        let proven = self.proof(upstream) == Some(Proof::Proven);
         let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
-        let walk = walk_of(&mut walks, &up.name, user, page, shape);
+        let walk = walk_of(&mut walks, upstream, user, page, shape);
         let near = walk
             .reads
             .iter()
@@ -679,4 +679,86 @@ async fn run(
         }
     }
     short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Jellyfin page of `size` items from `start`, as the server writes it.
+    fn page_body(start: usize, size: usize) -> CachedValue {
+        let items: Vec<String> = (start..start + size)
+            .map(|n| format!("{{\"Name\":\"Song {n}\",\"Id\":\"{n:032x}\"}}"))
+            .collect();
+        CachedValue {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Bytes::from(format!(
+                "{{\"Items\":[{}],\"TotalRecordCount\":0,\"StartIndex\":{start}}}",
+                items.join(",")
+            )),
+        }
+    }
+
+    /// The pages of one bundle arrive out of order: the second page goes to the server while
+    /// the first and third wait for it. Its answer starts the window at the first, and is
+    /// itself the page that proves it.
+    #[test]
+    fn a_window_starts_at_the_first_page_of_its_bundle_waiting() {
+        let paged = crate::dialect::of(crate::model::Profile::Jellyfin)
+            .paged_listing()
+            .unwrap();
+        let windows = Windows::default();
+        let upstream: Arc<str> = Arc::from("jellyfin");
+        let user = UserHash(7);
+        let query =
+            |start: usize| format!("ParentId=p&SortBy=AlbumArtist&StartIndex={start}&Limit=15");
+        let q15 = query(15);
+        fn at(query: &str, start: usize) -> PageAt<'_> {
+            PageAt {
+                path: "/Users/u/Items",
+                query,
+                start,
+                size: 15,
+            }
+        }
+        {
+            let mut walks = windows.walks.lock().unwrap();
+            let shape = (paged.with_page)(&q15, 0, 0).unwrap();
+            let walk = walk_of(&mut walks, &upstream, user, &at(&q15, 15), shape);
+            walk.loading = 1;
+            walk.waiting.extend([0, 30]);
+        }
+        let value = page_body(15, 15);
+        let uri: Uri = format!("/Users/u/Items?{q15}").parse().unwrap();
+        let read = PageRead {
+            uri: &uri,
+            headers: &HeaderMap::new(),
+            value: &value,
+            from_server: true,
+            copy: false,
+        };
+        let due = windows
+            .note(&upstream, user, paged, &at(&q15, 15), &read)
+            .expect("a window is due");
+        assert_eq!(due.start, 0, "the first page waiting");
+        assert!(due.proves);
+        assert_eq!(
+            due.frame.start, 15,
+            "proven by the page the server answered"
+        );
+        assert_eq!(due.items % 15, 0);
+        // Pages waiting off the walk's grid do not move the start.
+        let windows = Windows::default();
+        {
+            let mut walks = windows.walks.lock().unwrap();
+            let shape = (paged.with_page)(&q15, 0, 0).unwrap();
+            let walk = walk_of(&mut walks, &upstream, user, &at(&q15, 15), shape);
+            walk.waiting.extend([7, 30]);
+        }
+        let due = windows
+            .note(&upstream, user, paged, &at(&q15, 15), &read)
+            .expect("a window is due: a page near waits");
+        assert_eq!(due.start, 15);
+    }
 }
