@@ -109,6 +109,18 @@ struct Walk {
     changed: watch::Sender<()>,
 }
 
+impl Walk {
+    /// Whether this is the walk of `user`'s pages of `size` of the listing at `path` (its
+    /// query's `shape`) on `upstream`.
+    fn is(&self, upstream: &str, user: UserHash, path: &str, shape: &str, size: usize) -> bool {
+        self.user == user
+            && self.size == size
+            && *self.upstream == *upstream
+            && *self.path == *path
+            && self.shape == shape
+    }
+}
+
 /// A window, due: where it starts, its size, the page proving it (when it starts at one).
 struct Due {
     start: usize,
@@ -138,11 +150,13 @@ impl Drop for Loading<'_> {
     fn drop(&mut self) {
         let mut walks = self.windows.walks.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(walk) = walks.iter_mut().find(|w| {
-            w.user == self.user
-                && w.size == self.size
-                && *w.upstream == *self.upstream
-                && *w.path == *self.path
-                && w.shape == self.shape
+            w.is(
+                &self.upstream,
+                self.user,
+                &self.path,
+                &self.shape,
+                self.size,
+            )
         }) {
             walk.loading = walk.loading.saturating_sub(1);
             walk.changed.send_replace(());
@@ -397,13 +411,7 @@ impl Windows {
 
     fn finish(&self, up: &str, user: UserHash, path: &str, shape: &str, size: usize, ended: bool) {
         let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(walk) = walks.iter_mut().find(|w| {
-            w.user == user
-                && w.size == size
-                && *w.upstream == *up
-                && *w.path == *path
-                && w.shape == shape
-        }) {
+        if let Some(walk) = walks.iter_mut().find(|w| w.is(up, user, path, shape, size)) {
             walk.in_flight = false;
             walk.ended |= ended;
         }
@@ -488,13 +496,9 @@ fn walk_of<'a>(
     page: &PageAt<'_>,
     shape: String,
 ) -> &'a mut Walk {
-    let at = walks.iter().position(|w| {
-        w.user == user
-            && w.size == page.size
-            && *w.upstream == **upstream
-            && *w.path == *page.path
-            && w.shape == shape
-    });
+    let at = walks
+        .iter()
+        .position(|w| w.is(upstream, user, page.path, &shape, page.size));
     let at = match at {
         Some(at) => at,
         None => {
