@@ -37,7 +37,7 @@ pub const OTHER: &str = "other";
 pub enum Served {
     /// From the cache (fresh, stale or a collapsed wait on another request's load).
     Cache,
-    /// From the library index (a search the server never saw).
+    /// From the library index or its copy (a search or a walk the server never saw).
     Index,
     /// By the server.
     Server,

@@ -27,7 +27,8 @@ use crate::metrics::{ReadMetrics, ReadOutcome, elapsed_us};
 use crate::policy::{Decision, ResolvedPolicy, Scope};
 use crate::prepared::{Answer, Want};
 use crate::respond::{
-    ErrorKind, age_and_ttl, mark, mark_cache_state, mark_cached, mark_timing, problem, us_ms,
+    ErrorKind, age_and_ttl, mark, mark_cache_state, mark_cached, mark_copy_state, mark_copy_timing,
+    mark_timing, problem, us_ms,
 };
 use crate::sendfile::SendSlot;
 use crate::upstream::{Upstream, UpstreamError};
@@ -545,8 +546,14 @@ async fn serve_reading(
             let upstream_us = made
                 .as_ref()
                 .map_or(0, |l| l.upstream_us.load(Ordering::Relaxed));
-            let (resp, total_us) =
-                respond_cached(&asked, &lookup, gzip, now, started, upstream_us, conn);
+            let load = Load {
+                upstream_us,
+                by_copy: matches!(lookup.outcome, Outcome::Miss)
+                    && made
+                        .as_ref()
+                        .is_some_and(|l| l.answered_by_copy.load(Ordering::Relaxed)),
+            };
+            let (resp, total_us) = respond_cached(&asked, &lookup, gzip, now, started, load, conn);
             follow_up(&asked, &lookup, client, conn, total_us, upstream_us);
             resp
         }
@@ -562,6 +569,14 @@ async fn serve_reading(
             engine_error_response(up, &e, started)
         }
     }
+}
+
+/// What this read's own load did: its time waiting for the server, or that the library copy
+/// answered it (the server was not asked).
+#[derive(Clone, Copy)]
+struct Load {
+    upstream_us: u64,
+    by_copy: bool,
 }
 
 /// What the phases after the reading share of one cached read.
@@ -779,9 +794,10 @@ fn respond_cached(
     gzip: bool,
     now: u64,
     started: Instant,
-    upstream_us: u64,
+    load: Load,
     conn: &Connection,
 ) -> (Response<ProxyBody>, u64) {
+    let upstream_us = load.upstream_us;
     let Asked {
         gw, client_headers, ..
     } = *asked;
@@ -816,7 +832,7 @@ fn respond_cached(
                 conn.slot.register(answer.body.clone(), file.clone());
             }
             let wire_to = (shared && conn.wire_heads.load(Ordering::Relaxed)).then_some(conn);
-            cached_response(lookup, &answer, now, total_us, upstream_us, wire_to)
+            cached_response(lookup, &answer, now, total_us, load, wire_to)
         }
     };
     (resp, total_us)
@@ -873,15 +889,24 @@ fn cached_response(
     answer: &Answer,
     now: u64,
     total_us: u64,
-    upstream_us: u64,
+    load: Load,
     wire_to: Option<&Connection>,
 ) -> Response<ProxyBody> {
     let (age_s, ttl_s) = age_and_ttl(lookup, now);
-    let outcome = lookup.outcome;
+    let (outcome, upstream_us) = (lookup.outcome, load.upstream_us);
     let mark = |h: &mut HeaderMap| mark_cache_state(h, outcome, age_s, ttl_s);
     let status = StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut resp = Response::new(Either::Left(Full::new(answer.body.clone())));
     *resp.status_mut() = status;
+    if load.by_copy {
+        // Written by the library copy: a miss of the cache the server never saw. A miss is
+        // not shared, so its head is written here, never kept for later answers.
+        let mut headers = answer.head(|h| mark_copy_state(h, ttl_s));
+        mark_copy_timing(&mut headers, total_us);
+        *resp.headers_mut() = headers;
+        resp.extensions_mut().insert(Served::Index);
+        return resp;
+    }
     resp.extensions_mut().insert(Served::of(outcome));
     match wire_to {
         Some(conn) => {

@@ -192,6 +192,50 @@ async fn a_season_walk_reaches_the_server_only_to_prove_its_frame() {
     );
 }
 
+/// An answer the copy wrote says so: `Cache-Status` a hit with `detail=copy`, `X-Cache: HIT`,
+/// `Server-Timing` described as the copy's; an answer the server gave is a miss forwarded to it.
+/// Which is which is read from the server's own request count around each read.
+#[tokio::test]
+async fn an_answer_from_the_copy_is_marked_as_the_copys() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let seasons = keys(&r, "/library/sections/3/all?type=3").await;
+    let (mut by_copy, mut by_server) = (0, 0);
+    for season in &seasons {
+        let before = requests_on(&r, "children");
+        let resp = r
+            .client
+            .get(format!("{}/library/metadata/{season}/children", r.proxy))
+            .header("X-Plex-Token", &owner)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let h = |name: &str| resp.headers()[name].to_str().unwrap().to_owned();
+        let (status, x_cache, timing) = (h("cache-status"), h("x-cache"), h("server-timing"));
+        if requests_on(&r, "children") == before {
+            by_copy += 1;
+            assert!(
+                status.starts_with("cachearr; hit; ttl=") && status.ends_with("; detail=copy"),
+                "{status}"
+            );
+            assert_eq!(x_cache, "HIT");
+            assert_eq!(h("age"), "0");
+            assert!(timing.ends_with(";desc=\"copy\""), "{timing}");
+        } else {
+            by_server += 1;
+            assert!(status.contains("fwd=uri-miss"), "{status}");
+            assert!(!status.contains("detail=copy"), "{status}");
+            assert_eq!(x_cache, "MISS");
+        }
+    }
+    assert!(
+        by_copy > 0 && by_server > 0,
+        "{by_copy} from the copy, {by_server} from the server"
+    );
+}
+
 /// A listing read in two pages ends with its second: the copy learns nothing from that one
 /// (which would cost the user's play state, and for a shared user the counts proving them the
 /// section whole, for no answer to come), so the server gets the two pages and nothing more.
