@@ -201,9 +201,7 @@ impl El {
             out.push_str("=\"");
             match v {
                 V::S(s) => escape_into(s, out),
-                V::I(n) => {
-                    let _ = write!(out, "{n}");
-                }
+                V::I(n) => push_i64(out, *n),
                 V::F(f) => {
                     let _ = write!(out, "{f}");
                 }
@@ -238,6 +236,21 @@ impl El {
     fn write_json(&self, out: &mut String) {
         out.push('{');
         let mut first = true;
+        if !has_repeated_name(&self.attrs) {
+            // Each name once (every element the servers write): no look-back per attribute,
+            // which was a tenth of writing an answer from the library copy.
+            for (k, v) in &self.attrs {
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                json_str(k, out);
+                out.push(':');
+                json_value(v, out);
+            }
+            self.write_json_kids(first, out);
+            return;
+        }
         for (i, (k, _)) in self.attrs.iter().enumerate() {
             if self.attrs[..i].iter().any(|(seen, _)| seen == k) {
                 continue;
@@ -254,15 +267,14 @@ impl El {
             first = false;
             json_str(k, out);
             out.push(':');
-            match v {
-                V::S(s) => json_str(s, out),
-                V::I(n) => {
-                    let _ = write!(out, "{n}");
-                }
-                V::F(f) => out.push_str(&serde_json::Value::from(*f).to_string()),
-                V::B(b) => out.push_str(if *b { "true" } else { "false" }),
-            }
+            json_value(v, out);
         }
+        self.write_json_kids(first, out);
+    }
+
+    /// The children of [`Self::write_json`]'s object, grouped into their arrays, and the
+    /// object's end (`first`: no attribute was written).
+    fn write_json_kids(&self, mut first: bool, out: &mut String) {
         let mut keys: Vec<&str> = Vec::new();
         for kid in &self.kids {
             if !keys.contains(&kid.json_key) {
@@ -290,12 +302,75 @@ impl El {
     }
 }
 
-/// `s` as a JSON string literal.
+/// `s` as a JSON string literal, escaped as `serde_json` escapes it: `"`, `\\` and control
+/// characters; anything else as it is.
 fn json_str(s: &str, out: &mut String) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        // Nearly every name and value: written without a string of its own.
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     match serde_json::to_string(s) {
         Ok(lit) => out.push_str(&lit),
         Err(_) => out.push_str("\"\""),
     }
+}
+
+/// An attribute's value in JSON: text as a string, numbers and booleans typed.
+fn json_value(v: &V, out: &mut String) {
+    match v {
+        V::S(s) => json_str(s, out),
+        V::I(n) => push_i64(out, *n),
+        V::F(f) => out.push_str(&serde_json::Value::from(*f).to_string()),
+        V::B(b) => out.push_str(if *b { "true" } else { "false" }),
+    }
+}
+
+/// `n` in decimal, as `{n}` writes it, without the formatting machinery.
+fn push_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut n = n.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
+/// Whether an attribute name appears twice (then the JSON writes it once, with its last
+/// value). Compares short hashes of the names first, so the usual answer — no — costs no
+/// comparison of the names themselves.
+fn has_repeated_name(attrs: &[(&'static str, V)]) -> bool {
+    const MOST: usize = 96;
+    if attrs.len() > MOST {
+        return true;
+    }
+    let mut hashes = [0u64; MOST];
+    for (slot, (k, _)) in hashes.iter_mut().zip(attrs) {
+        // FNV-1a: a few nanoseconds for a name.
+        *slot = k.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    }
+    let hashes = &hashes[..attrs.len()];
+    hashes.iter().enumerate().any(|(i, h)| {
+        hashes[..i]
+            .iter()
+            .enumerate()
+            .any(|(j, seen)| seen == h && attrs[j].0 == attrs[i].0)
+    })
 }
 
 fn escape_into(s: &str, out: &mut String) {
@@ -360,6 +435,43 @@ mod tests {
             doc.to_json(),
             r#"{"MediaContainer":{"size":3,"allowSync":true,"title":"a \"b\"","Metadata":[{"ratingKey":"9","Media":[{"id":1}]},{"ratingKey":"10"}],"Hub":[{"x":1.5}]}}"#
         );
+    }
+
+    #[test]
+    fn text_and_numbers_are_written_as_serde_json_writes_them() {
+        for text in [
+            "",
+            "plain",
+            "Beyoncé – “Halo”",
+            "a \"quoted\" \\ path",
+            "tab\tline\nreturn\r",
+            "\u{1}\u{1f}\u{7f}",
+            "/library/metadata/1",
+        ] {
+            let mut out = String::new();
+            json_str(text, &mut out);
+            assert_eq!(out, serde_json::to_string(text).unwrap(), "{text:?}");
+        }
+        for n in [0, 7, -7, 1_700_000_000, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            push_i64(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
+
+    #[test]
+    fn a_name_set_twice_is_written_once_with_its_last_value() {
+        let mut el = El::new("Track").a("ratingKey", "1");
+        for i in 0..40u32 {
+            el = el.a(["a", "b", "c", "d", "e", "f", "g", "h"][i as usize % 8], i);
+        }
+        assert!(has_repeated_name(&el.attrs));
+        assert_eq!(
+            el.json_fragment(),
+            r#"{"ratingKey":"1","a":32,"b":33,"c":34,"d":35,"e":36,"f":37,"g":38,"h":39}"#
+        );
+        let once = El::new("Track").a("ratingKey", "1").a("title", "x");
+        assert!(!has_repeated_name(&once.attrs));
     }
 
     #[test]
