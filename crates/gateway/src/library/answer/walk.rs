@@ -14,7 +14,7 @@
 use cachearr_library::index::{ItemNo, ItemView};
 use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 
-use super::super::elements::{self, Element};
+use super::super::elements::{Element, ElementStore};
 use super::super::titles::FoldedTitles;
 use super::frame::{Frame, Observed, Shape, Sources};
 use super::plex::{NaturalKey, guids_asked, plex_content_type, plex_ignorable, plex_kind};
@@ -116,21 +116,43 @@ impl Walk {
     }
 }
 
-/// A walk made ready: its items in order, the kept elements its frame reads and its shape.
+/// A walk made ready: its items in order, its shape, and which kept elements its frame reads
+/// (read only when an answer is written: [`Made::read`]).
 struct Made {
     shape: Shape,
     /// What tells the server answers a frame is proven on apart (the parent, or a listing's
     /// page).
     proof_key: String,
     items: Vec<ItemNo>,
-    parent: Option<Element>,
-    grandparent: Option<Element>,
-    child: Option<Element>,
-    section: Option<Element>,
+    parent: Option<String>,
+    grandparent: Option<String>,
+    child: Option<String>,
     params: Vec<(String, String)>,
 }
 
 impl Made {
+    /// The kept elements the frame reads: each a read of the store, so a walk's shape alone
+    /// (asked before its answer) reads none.
+    fn read(&self, store: &ElementStore) -> Kept {
+        let get = |id: &Option<String>| id.as_deref().and_then(|id| store.get(id));
+        Kept {
+            parent: get(&self.parent),
+            grandparent: get(&self.grandparent),
+            child: get(&self.child),
+            section: store.container(&self.shape.section),
+        }
+    }
+}
+
+/// The kept elements a walk's frame reads.
+struct Kept {
+    parent: Option<Element>,
+    grandparent: Option<Element>,
+    child: Option<Element>,
+    section: Option<Element>,
+}
+
+impl Kept {
     fn sources(&self) -> Sources<'_> {
         Sources {
             parent: self.parent.as_ref(),
@@ -177,16 +199,17 @@ impl Ctx<'_> {
         server: Option<&Observed>,
     ) -> Option<(Answer, Frame, Shape, String)> {
         let made = self.made(walk)?;
+        let kept = made.read(self.elements.as_ref()?);
         let frame = match server {
             None => self.frames.proven(&made.shape)?,
             // Refused for good: nothing more to learn.
             Some(_) if self.frames.refused(&made.shape) => return None,
             Some(observed) => {
                 self.frames
-                    .learn(&made.shape, observed, &made.sources(), &self.up.name)?
+                    .learn(&made.shape, observed, &kept.sources(), &self.up.name)?
             }
         };
-        let mut container = frame.container(&made.sources(), made.shape.json)?;
+        let mut container = frame.container(&kept.sources(), made.shape.json)?;
         let (start, size) = self.plex_paging(&made.params)?;
         let total = made.items.len();
         let from = start.unwrap_or(0).min(total);
@@ -230,15 +253,14 @@ impl Ctx<'_> {
     /// The item's kept element as a walk shows it (the container names the section); `None`
     /// when not kept or older than the index's record of it.
     fn walk_item(&self, view: &ItemView<'_>, guids: bool) -> Option<El> {
-        let kept = self.elements.as_ref()?.get(view.id())?;
-        if kept_updated_at(&kept).is_some_and(|u| u != view.updated_at()) {
-            return None;
-        }
-        elements::item_el(&kept, guids)
+        self.elements
+            .as_ref()?
+            .item_el(view.id(), view.updated_at(), guids)
     }
 
     fn made(&self, walk: &Walk) -> Option<Made> {
-        let store = self.elements.as_ref()?;
+        // Nothing to answer with when no element is kept.
+        self.elements.as_ref()?;
         let everything = Visibility::everything();
         let json = self.json();
         match walk {
@@ -271,11 +293,10 @@ impl Ctx<'_> {
                     proof_key: format!("{}/{}", start.unwrap_or(0), size.unwrap_or(usize::MAX)),
                     child: items
                         .first()
-                        .and_then(|&no| store.get(self.index.item(no, &everything)?.id())),
+                        .and_then(|&no| Some(self.index.item(no, &everything)?.id().to_string())),
                     items,
                     parent: None,
                     grandparent: None,
-                    section: store.container(section),
                     params: params.clone(),
                 })
             }
@@ -306,7 +327,7 @@ impl Ctx<'_> {
                 let order = order_of(params)?;
                 let items = self.ordered(items, order);
                 let (start, size) = self.plex_paging(params)?;
-                let child = store.get(first.id());
+                let child = Some(first.id().to_string());
                 // The grandparent: the parent's parent, as its children name it.
                 let grandparent_id = match (leaves, kind) {
                     (true, ItemKind::Track | ItemKind::Episode)
@@ -329,10 +350,9 @@ impl Ctx<'_> {
                     },
                     proof_key: parent.clone(),
                     items,
-                    parent: store.get(parent),
-                    grandparent: grandparent_id.and_then(|g| store.get(g)),
+                    parent: Some(parent.clone()),
+                    grandparent: grandparent_id.map(str::to_string),
                     child,
-                    section: store.container(&section),
                     params: params.clone(),
                 })
             }
@@ -364,13 +384,5 @@ impl Ctx<'_> {
             .collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         keyed.into_iter().map(|(_, no)| no).collect()
-    }
-}
-
-fn kept_updated_at(kept: &Element) -> Option<i64> {
-    match kept.attr("updatedAt") {
-        Some(elements::Scalar::I(n)) => Some(*n),
-        Some(elements::Scalar::S(s)) => s.parse().ok(),
-        _ => None,
     }
 }
