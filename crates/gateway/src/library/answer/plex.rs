@@ -158,16 +158,10 @@ impl Ctx<'_> {
     /// filled in later); `None` when it is not kept or older than the index's record of the
     /// item (then the server answers).
     fn plex_item(&self, view: &ItemView<'_>, section: &UserSection, guids: bool) -> Option<El> {
-        let kept = self.elements.as_ref()?.get(view.id())?;
-        let updated = match kept.attr("updatedAt") {
-            Some(elements::Scalar::I(n)) => Some(*n),
-            Some(elements::Scalar::S(s)) => s.parse().ok(),
-            _ => None,
-        };
-        if updated.is_some_and(|u| u != view.updated_at()) {
-            return None;
-        }
-        let mut e = elements::item_el(&kept, guids)?;
+        let mut e = self
+            .elements
+            .as_ref()?
+            .item_el(view.id(), view.updated_at(), guids)?;
         // Search answers name each item's section (a listing's items may leave it to the
         // container).
         e.set("librarySectionTitle", section.title.as_str());
