@@ -609,27 +609,28 @@ async fn walk_from_copy(
         handle.frames().note_answered();
         return Some(value);
     }
+    let made = ctx.made(&walk)?;
     let observed = match server {
         Some(v) => Some(Observed::of(&v.body, &v.headers, ctx.json())?),
         None => {
             // A shape still being learnt: the server answers it while proofs are needed, and
             // a miss waits (briefly) for the proofs already on their way instead.
-            let shape = ctx.walk_shape(&walk)?;
+            let shape = &made.shape;
             let early = before < wanted;
-            if early && handle.frames().proven(&shape).is_some() {
+            if early && handle.frames().proven(shape).is_some() {
                 // Proven ahead: answered now.
             } else if learnt_next {
-                handle.frames().on_its_way(&shape);
+                handle.frames().on_its_way(shape);
                 return None;
             } else if early {
                 return None;
             } else {
-                handle.frames().proven_or_wait(&shape).await?;
+                handle.frames().proven_or_wait(shape).await?;
             }
             None
         }
     };
-    let (answer, frame, shape, proof_key) = ctx.plex_walk(&walk, observed.as_ref())?;
+    let (answer, frame, shape, proof_key) = ctx.plex_walk(made, observed.as_ref())?;
     let answer = ctx.fill_play_state(answer).await?;
 
     if handle.has_stale() {

@@ -118,8 +118,8 @@ impl Walk {
 
 /// A walk made ready: its items in order, its shape, and which kept elements its frame reads
 /// (read only when an answer is written: [`Made::read`]).
-struct Made {
-    shape: Shape,
+pub(super) struct Made {
+    pub(super) shape: Shape,
     /// What tells the server answers a frame is proven on apart (the parent, or a listing's
     /// page).
     proof_key: String,
@@ -185,20 +185,14 @@ fn order_of(params: &[(String, String)]) -> Option<&'static str> {
 }
 
 impl Ctx<'_> {
-    /// The shape of a Plex walk the copy could write (`None`: the server answers it).
-    pub(super) fn walk_shape(&self, walk: &Walk) -> Option<Shape> {
-        self.made(walk).map(|m| m.shape)
-    }
-
     /// The answer of `walk` from the copy: with the proven frame, or — given the server's
     /// answer of the same request (`server`) — with the frame narrowed by it, to prove it.
     /// `None`: the server answers.
     pub(super) fn plex_walk(
         &self,
-        walk: &Walk,
+        made: Made,
         server: Option<&Observed>,
     ) -> Option<(Answer, Frame, Shape, String)> {
-        let made = self.made(walk)?;
         let kept = made.read(self.elements.as_ref()?);
         let frame = match server {
             None => self.frames.proven(&made.shape)?,
@@ -258,7 +252,9 @@ impl Ctx<'_> {
             .item_el(view.id(), view.updated_at(), guids)
     }
 
-    fn made(&self, walk: &Walk) -> Option<Made> {
+    /// The walk made ready, its items found and ordered once (`None`: the server answers
+    /// it).
+    pub(super) fn made(&self, walk: &Walk) -> Option<Made> {
         // Nothing to answer with when no element is kept.
         self.elements.as_ref()?;
         let everything = Visibility::everything();
