@@ -66,7 +66,14 @@ pub struct FoldedTitles {
     /// in index order, for the answers of `…/children` and `…/allLeaves`.
     children: HashMap<Box<str>, Vec<ItemNo>>,
     grandchildren: HashMap<Box<str>, Vec<ItemNo>>,
+    /// Sections' items in the orders walks asked for, found and sorted once for this index
+    /// (a listing page of a large section sorted the whole section again): see
+    /// [`Self::walk_order`].
+    walk_orders: Mutex<HashMap<String, Arc<Vec<ItemNo>>>>,
 }
+
+/// Most walk orders kept for one index (a few per section and kind are ever asked for).
+const MAX_WALK_ORDERS: usize = 256;
 
 /// A show known from its episodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,7 +191,29 @@ impl FoldedTitles {
             kinds,
             sections,
             section_ids,
+            walk_orders: Mutex::default(),
         }
+    }
+
+    /// The items kept as `order` (a section, a kind and an order, named by the caller), made
+    /// by `make` the first time it is asked for this index.
+    pub fn walk_order(&self, order: &str, make: impl FnOnce() -> Vec<ItemNo>) -> Arc<Vec<ItemNo>> {
+        if let Some(kept) = self
+            .walk_orders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(order)
+        {
+            return kept.clone();
+        }
+        // Made outside the lock: two first askers may both sort; both get the same order.
+        let made = Arc::new(make());
+        let mut orders = self.walk_orders.lock().unwrap_or_else(|e| e.into_inner());
+        if orders.len() >= MAX_WALK_ORDERS {
+            orders.clear();
+        }
+        orders.insert(order.to_string(), made.clone());
+        made
     }
 
     /// The items whose parent is `id` (an album's tracks, an artist's albums, a season's
@@ -437,6 +466,28 @@ mod tests {
         assert_eq!(folded.count("4", ItemKind::Track), 1);
         assert_eq!(folded.count("3", ItemKind::Album), 0);
         assert_eq!(folded.count("9", ItemKind::Track), 0);
+    }
+
+    #[test]
+    fn a_walk_order_is_made_once_per_index_and_name() {
+        let folded = FoldedTitles::build(&index());
+        let made = std::cell::Cell::new(0);
+        let make = |items: Vec<ItemNo>| {
+            made.set(made.get() + 1);
+            items
+        };
+        let items: Vec<ItemNo> = folded
+            .all(&[ItemKind::Track], &["3"])
+            .into_iter()
+            .map(|h| h.item)
+            .collect();
+        let first = folded.walk_order("3/Track/", || make(items.clone()));
+        let again = folded.walk_order("3/Track/", || make(Vec::new()));
+        assert_eq!((made.get(), &*again), (1, &*first));
+        assert_eq!(first.len(), 4);
+        let other = folded.walk_order("3/Track/id", || make(Vec::new()));
+        assert!(other.is_empty());
+        assert_eq!(made.get(), 2);
     }
 
     #[test]

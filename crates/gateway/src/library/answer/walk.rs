@@ -11,6 +11,8 @@
 //!
 //! [`frame`]: super::frame
 
+use std::sync::Arc;
+
 use cachearr_library::index::{ItemNo, ItemView};
 use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 
@@ -123,7 +125,7 @@ pub(super) struct Made {
     /// What tells the server answers a frame is proven on apart (the parent, or a listing's
     /// page).
     proof_key: String,
-    items: Vec<ItemNo>,
+    items: Arc<Vec<ItemNo>>,
     parent: Option<String>,
     grandparent: Option<String>,
     child: Option<String>,
@@ -271,9 +273,13 @@ impl Ctx<'_> {
                 };
                 let sections = self.indexed(Some(section))?;
                 let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
-                let hits = self.folded.all(&[kind], &ids);
                 let order = order_of(params)?;
-                let items = self.ordered(hits.into_iter().map(|h| h.item).collect(), order);
+                let items =
+                    self.folded
+                        .walk_order(&format!("{}/{kind:?}/{order}", ids.join(",")), || {
+                            let hits = self.folded.all(&[kind], &ids);
+                            self.ordered(hits.into_iter().map(|h| h.item).collect(), order)
+                        });
                 let (start, size) = self.plex_paging(params)?;
                 Some(Made {
                     shape: Shape {
@@ -321,7 +327,7 @@ impl Ctx<'_> {
                 let (kind, section) = (first.kind(), first.section_id().to_string());
                 self.indexed(Some(&section))?;
                 let order = order_of(params)?;
-                let items = self.ordered(items, order);
+                let items = Arc::new(self.ordered(items, order));
                 let (start, size) = self.plex_paging(params)?;
                 let child = Some(first.id().to_string());
                 // The grandparent: the parent's parent, as its children name it.
