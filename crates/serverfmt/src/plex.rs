@@ -140,7 +140,7 @@ impl El {
 
     /// The document as XML, with the declaration and a final newline, as Plex writes it.
     pub fn to_xml(&self) -> String {
-        let mut out = String::with_capacity(256 + self.kids.len() * 600);
+        let mut out = String::with_capacity(64 + self.written_len());
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         self.write_xml(&mut out);
         out.push('\n');
@@ -185,13 +185,33 @@ impl El {
 
     /// The document as JSON: `{"Tag":{attrs…, "Key":[children…]}}`.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(256 + self.kids.len() * 700);
+        let mut out = String::with_capacity(64 + self.written_len());
         out.push('{');
         json_str(self.tag, &mut out);
         out.push(':');
         self.write_json(&mut out);
         out.push('}');
         out
+    }
+
+    /// About how long the document is written, in either format (a little more, rather than
+    /// less): a document grown as it is written was copied again at every doubling, a tenth
+    /// of writing a large answer.
+    fn written_len(&self) -> usize {
+        let attrs: usize = self
+            .attrs
+            .iter()
+            .map(|(k, v)| {
+                k.len()
+                    + 8
+                    + match v {
+                        V::S(s) => s.len() + s.len() / 8,
+                        _ => 24,
+                    }
+            })
+            .sum();
+        let kids: usize = self.kids.iter().map(El::written_len).sum();
+        2 * self.tag.len() + 16 + attrs + kids
     }
 
     fn write_attrs(&self, out: &mut String) {
