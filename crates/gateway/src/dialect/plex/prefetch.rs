@@ -3,6 +3,9 @@
 //! `/library/metadata/{season}/children`; `/hubs/continueWatching`,
 //! `/hubs/home/continueWatching`, `/library/onDeck` → each `/library/metadata/{ratingKey}`.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::super::{Trigger, is_id};
@@ -41,6 +44,36 @@ pub(super) fn follow_ups(trigger: Trigger, body: &[u8], max: usize) -> Vec<Strin
     out
 }
 
+/// A Plex JSON listing, as far as prefetching reads it.
+#[derive(Deserialize)]
+struct Listing<'a> {
+    #[serde(rename = "MediaContainer", borrow)]
+    container: Option<Container<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Container<'a> {
+    #[serde(rename = "Metadata", borrow, default)]
+    metadata: Option<Vec<Listed<'a>>>,
+    #[serde(rename = "Hub", borrow, default)]
+    hubs: Option<Vec<Hub<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Hub<'a> {
+    #[serde(rename = "Metadata", borrow, default)]
+    metadata: Option<Vec<Listed<'a>>>,
+}
+
+/// A listed item: its rating key (text or a number) and type.
+#[derive(Deserialize)]
+struct Listed<'a> {
+    #[serde(rename = "ratingKey", default)]
+    rating_key: Option<Value>,
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+}
+
 /// An item of a Plex listing: its rating key and type.
 #[derive(Debug, PartialEq, Eq)]
 struct Item {
@@ -53,30 +86,29 @@ struct Item {
 fn items(body: &[u8]) -> Vec<Item> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
-        let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        // Only the two fields read are kept; everything else is skipped as it is read (a
+        // whole `Value` tree of a listing cost more than answering it from the copy).
+        let Ok(Listing {
+            container: Some(container),
+        }) = serde_json::from_slice::<Listing<'_>>(body)
+        else {
             return Vec::new();
         };
-        let container = value.get("MediaContainer");
-        let direct = container
-            .and_then(|c| c.get("Metadata"))
-            .and_then(Value::as_array);
-        let hubs = container
-            .and_then(|c| c.get("Hub"))
-            .and_then(Value::as_array);
-        let from_hubs = hubs
+        let from_hubs = container
+            .hubs
             .into_iter()
             .flatten()
-            .filter_map(|hub| hub.get("Metadata").and_then(Value::as_array))
-            .flatten();
-        direct
+            .flat_map(|hub| hub.metadata.unwrap_or_default());
+        container
+            .metadata
+            .unwrap_or_default()
             .into_iter()
-            .flatten()
             .chain(from_hubs)
             .filter_map(|m| {
-                let id = super::events::id_of(m.get("ratingKey"))?;
+                let id = super::events::id_of(m.rating_key.as_ref())?;
                 is_id(&id).then(|| Item {
                     id,
-                    kind: m.get("type").and_then(Value::as_str).map(str::to_owned),
+                    kind: m.kind.map(Cow::into_owned),
                 })
             })
             .collect()
@@ -116,4 +148,49 @@ fn xml_items(body: &[u8]) -> Vec<Item> {
         buf.clear();
     }
     items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shows_seasons_are_followed_from_json_and_xml_alike() {
+        let json = br#"{"MediaContainer":{"size":3,"title1":"Show","Metadata":[
+            {"ratingKey":"11","type":"season","title":"Season 1","Media":[{"id":1}]},
+            {"ratingKey":12,"type":"sea\u0073on","summary":"a \"quoted\" one"},
+            {"ratingKey":"13","type":"episode"},
+            {"ratingKey":"x/../1","type":"season"}]}}"#;
+        let xml = br#"<?xml version="1.0"?><MediaContainer size="3">
+            <Directory ratingKey="11" type="season" title="Season 1"/>
+            <Directory ratingKey="12" type="season"/>
+            <Video ratingKey="13" type="episode"/>
+            <Directory ratingKey="x/../1" type="season"/></MediaContainer>"#;
+        let want = [
+            "/library/metadata/11/children",
+            "/library/metadata/12/children",
+        ];
+        assert_eq!(follow_ups(Trigger::Seasons, json, 10), want);
+        assert_eq!(follow_ups(Trigger::Seasons, xml, 10), want);
+        assert_eq!(follow_ups(Trigger::Seasons, json, 1), want[..1]);
+    }
+
+    #[test]
+    fn continue_watching_hubs_name_their_items_once() {
+        let json = br#"{"MediaContainer":{"Hub":[
+            {"title":"Continue","Metadata":[{"ratingKey":"5","type":"episode"},{"ratingKey":"6"}]},
+            {"title":"Empty"},
+            {"title":"Again","Metadata":[{"ratingKey":"5","type":"episode"}]}],
+            "Metadata":[{"ratingKey":"7","type":"movie"}]}}"#;
+        assert_eq!(
+            follow_ups(Trigger::ContinueWatching, json, 10),
+            [
+                "/library/metadata/7",
+                "/library/metadata/5",
+                "/library/metadata/6"
+            ]
+        );
+        assert!(follow_ups(Trigger::ContinueWatching, b"{\"MediaContainer\":null}", 10).is_empty());
+        assert!(follow_ups(Trigger::ContinueWatching, b"{not json", 10).is_empty());
+    }
 }
