@@ -67,6 +67,9 @@ const BYTES_MAX: usize = 2 * 1024 * 1024;
 const SINGLES_BEFORE_BATCH: usize = 2;
 /// How long a client request waits for a batch holding its key before fetching alone.
 pub const JOIN_WAIT: Duration = Duration::from_secs(10);
+/// How long an item read singly waits, at most, while reads of its page's items are on their
+/// way to the server ([`Batcher::hold_single`]).
+const SINGLE_HOLD_WAIT: Duration = Duration::from_secs(2);
 
 /// Counters, for tests, `/api/stats` and the benchmark.
 #[derive(Debug, Default)]
@@ -222,10 +225,46 @@ pub struct Batcher {
     pending: Mutex<HashMap<Key, watch::Receiver<()>>>,
     pending_count: AtomicUsize,
     proofs: Mutex<HashMap<(Arc<str>, bool), Proof>>,
+    /// Items of a remembered page read singly and on their way to the server, by page
+    /// ([`Batcher::hold_single`]).
+    singles_loading: Mutex<HashMap<PagePlace, SinglesLoading>>,
     /// Listing pages read ahead in windows (their keys wait in `pending` too).
     pub(crate) windows: windows::Windows,
     /// Counters.
     pub stats: BatchStats,
+}
+
+/// A remembered page: its upstream, its user and its place in [`Pages::list`]'s order.
+type PagePlace = (Arc<str>, UserHash, u64);
+
+/// A page's single reads on their way to the server, and a signal to the reads waiting for them.
+struct SinglesLoading {
+    loading: usize,
+    changed: watch::Sender<()>,
+}
+
+/// A single read on its way to the server ([`Batcher::hold_single`]): dropped once what its
+/// answer teaches (the batch it may start) is learnt.
+pub(crate) struct SingleLoading<'a> {
+    batcher: &'a Batcher,
+    place: PagePlace,
+}
+
+impl Drop for SingleLoading<'_> {
+    fn drop(&mut self) {
+        let mut loading = self
+            .batcher
+            .singles_loading
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(page) = loading.get_mut(&self.place) {
+            page.loading = page.loading.saturating_sub(1);
+            page.changed.send_replace(());
+            if page.loading == 0 {
+                loading.remove(&self.place);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Batcher {
@@ -270,6 +309,76 @@ impl Batcher {
             // Ends when the batch's sender is dropped (done, failed or refused).
             let _ = tokio::time::timeout(JOIN_WAIT, rx.changed()).await;
         }
+    }
+
+    /// Before an item read singly goes to the server: when its page is remembered and not
+    /// batched yet, and [`SINGLES_BEFORE_BATCH`] of the page's items are on their way there
+    /// already (a client reading a page's items all at once, as Overseerr does), waits for
+    /// them (at most [`SINGLE_HOLD_WAIT`]): their answers may start the batch holding this
+    /// item, which [`Self::join`] then waits for. Otherwise marks this read as on its way
+    /// until the returned guard is dropped. A hit, or an item of no remembered page, passes.
+    pub(crate) async fn hold_single(
+        &self,
+        gw: &Gateway,
+        up: &Upstream,
+        user: UserHash,
+        (uri, key): (&Uri, &Key),
+    ) -> Option<SingleLoading<'_>> {
+        if self.page_count.load(Ordering::Acquire) == 0 || !up.config.prefetch.batch_metadata {
+            return None;
+        }
+        let id = (crate::dialect::of(up.profile).walk_batch().single_id)(uri.path())?;
+        let seq = {
+            let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+            pages.holding(&up.name, user, id)?.seq
+        };
+        if gw.cache().get(key).await.is_some() {
+            return None;
+        }
+        let place: PagePlace = (up.name.clone(), user, seq);
+        let deadline = tokio::time::Instant::now() + SINGLE_HOLD_WAIT;
+        loop {
+            let mut changed = {
+                if self.is_pending(key) {
+                    // A batch will fill it: the lookup joins it.
+                    return None;
+                }
+                let mut loading = self
+                    .singles_loading
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                let page = loading
+                    .entry(place.clone())
+                    .or_insert_with(|| SinglesLoading {
+                        loading: 0,
+                        changed: watch::channel(()).0,
+                    });
+                if page.loading < SINGLES_BEFORE_BATCH {
+                    page.loading += 1;
+                    return Some(SingleLoading {
+                        batcher: self,
+                        place,
+                    });
+                }
+                page.changed.subscribe()
+            };
+            if tokio::time::timeout_at(deadline, changed.changed())
+                .await
+                .is_err()
+            {
+                return None;
+            }
+        }
+    }
+
+    /// Whether a batch in flight will fill `key`.
+    fn is_pending(&self, key: &Key) -> bool {
+        self.pending_count.load(Ordering::Acquire) > 0
+            && self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(key)
     }
 
     fn proof(&self, upstream: &Arc<str>, json: bool) -> Option<Proof> {

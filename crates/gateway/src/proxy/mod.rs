@@ -532,6 +532,11 @@ async fn serve_reading(
         .windows
         .hold(gw, up, user.hash, (uri, &key))
         .await;
+    // So does an item of a page read singly, its page's items read all at once.
+    let single = gw
+        .batcher()
+        .hold_single(gw, up, user.hash, (uri, &key))
+        .await;
     let (result, made) = look_up(&asked, &engine_policy, authenticates, peer, copy).await;
     match result {
         Ok(lookup) => {
@@ -541,7 +546,7 @@ async fn serve_reading(
                     .as_ref()
                     .is_some_and(|l| !l.answered_by_copy.load(Ordering::Relaxed));
             learn(&asked, &lookup, scope_user, by_server, copy.is_some());
-            drop(loading);
+            drop((loading, single));
             // The foreground load's time upstream (none for a hit, which made no loader).
             let upstream_us = made
                 .as_ref()

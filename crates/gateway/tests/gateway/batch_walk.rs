@@ -327,3 +327,36 @@ async fn a_walk_read_out_of_order_is_batched() {
     assert!(got[2..].iter().all(|(x, _)| x == "HIT"));
     gw.assert_servers_answers(&order, &got, &token, true).await;
 }
+
+/// Overseerr reads a page's items all at once: the reads reaching the gateway while the first
+/// two are on their way to the server wait for them, then for the batch their answers start,
+/// instead of each going to the server; every answer is the server's single answer.
+#[tokio::test]
+async fn a_pages_items_read_all_at_once_wait_for_the_batch() {
+    let gw = std::sync::Arc::new(start().await);
+    let token = gw.sim.token.clone();
+    let (metadata, listing) = (gw.requests(METADATA), gw.requests(LISTING));
+    let ids = gw.page(0, &token, true).await;
+    assert_eq!(ids.len(), PAGE);
+    let reads = ids.iter().map(|id| {
+        let (gw, token, id) = (gw.clone(), token.clone(), id.clone());
+        tokio::spawn(async move {
+            let path = format!("/library/metadata/{id}");
+            let (status, x_cache, body) = gw.fetch(&gw.proxy, &path, &token, true).await;
+            assert_eq!(status, 200, "{id}");
+            (x_cache, body)
+        })
+    });
+    let got: Vec<(String, Vec<u8>)> = futures_util::future::join_all(reads)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(gw.requests(LISTING) - listing, 1);
+    let to_server = gw.requests(METADATA) - metadata;
+    assert!(
+        to_server <= 5,
+        "{to_server} metadata requests for a page of {PAGE} read at once"
+    );
+    gw.assert_servers_answers(&ids, &got, &token, true).await;
+}
