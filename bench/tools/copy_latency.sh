@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What an answer written from the library copy costs the gateway, beside a miss the server
-# answers and a cache hit of the same answer: every album's children of a music section, read
-# twice through cachearr, timed by the gateway's own Server-Timing (`cache;dur=`, its time
+# answers and a cache hit of the same answer: every album's children of a music section, then
+# the section's tracks in pages of 50, each read twice through cachearr, timed by the
+# gateway's own Server-Timing (`cache;dur=`, its time
 # from the request to the answer; `upstream;dur=` marks a miss the server answered).
 #
 #   bench/tools/copy_latency.sh                     # release build, TRACKS=2000
@@ -49,9 +50,10 @@ python3 - "$SIM_PORT" "$CA_PORT" "$OWNER" <<'PY'
 import json, re, statistics, sys, urllib.request
 sim, proxy, token = (f"http://127.0.0.1:{sys.argv[1]}", f"http://127.0.0.1:{sys.argv[2]}",
                      sys.argv[3])
-def get(base, path):
+def get(base, path, extra=None):
     req = urllib.request.Request(base + path, headers={"X-Plex-Token": token,
-                                                        "Accept": "application/json"})
+                                                        "Accept": "application/json",
+                                                        **(extra or {})})
     with urllib.request.urlopen(req) as r:
         body = r.read()
         timing = dict(re.findall(r"(\w+);dur=([\d.]+)", r.headers.get("Server-Timing", "")))
@@ -68,6 +70,24 @@ for a in albums:
 med = statistics.median
 print(f"{len(albums)} album children listings, median {med(sizes):.0f} bytes")
 print(f"answered by the server (frame proofs, first misses): {len(server)}, median {med(server):.3f} ms")
+print(f"answered from the copy: {len(copy)}, median {med(copy):.3f} ms")
+print(f"cache hits of the same answers: {len(hit)}, median {med(hit):.3f} ms")
+print(f"copy / hit: {med(copy) / med(hit):.1f}x")
+# A section's track listing read in pages of 50, as PlexKodiConnect and Plexist page it.
+PAGE = 50
+total = int(json.loads(get(sim, "/library/sections/1/all?type=10&X-Plex-Container-Start=0"
+                           "&X-Plex-Container-Size=0")[0])["MediaContainer"]["totalSize"])
+paths = [f"/library/sections/1/all?type=10&X-Plex-Container-Start={s}&X-Plex-Container-Size={PAGE}"
+         for s in range(0, total, PAGE)]
+server, copy, hit, sizes = [], [], [], []
+for p in paths:
+    body, ms, upstream = get(proxy, p)
+    (server if upstream > 0 else copy).append(ms)
+    sizes.append(len(body))
+for p in paths:
+    hit.append(get(proxy, p)[1])
+print(f"{len(paths)} pages of {PAGE} of {total} tracks, median {med(sizes):.0f} bytes")
+print(f"answered by the server: {len(server)}" + (f", median {med(server):.3f} ms" if server else ""))
 print(f"answered from the copy: {len(copy)}, median {med(copy):.3f} ms")
 print(f"cache hits of the same answers: {len(hit)}, median {med(hit):.3f} ms")
 print(f"copy / hit: {med(copy) / med(hit):.1f}x")
