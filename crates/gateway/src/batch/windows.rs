@@ -77,6 +77,8 @@ struct Frame {
     head: Bytes,
     tail: Bytes,
     start: usize,
+    /// The page's items.
+    items: usize,
     headers: Vec<(String, String)>,
     /// The page's whole answer, to prove the window against (only for a window's first page).
     body: Bytes,
@@ -337,7 +339,7 @@ impl Windows {
         } = page;
         let shape = (paged.with_page)(query, 0, 0)?;
         let frame = if read.from_server {
-            frame_of(paged, read.value, start, size)
+            frame_of(paged, read.value, query, (start, size))
         } else {
             None
         };
@@ -531,13 +533,19 @@ fn walk_of<'a>(
 /// The frame of a server's page of `size` items starting at `start`, when its items can be
 /// found and the listing goes on after it: the page is whole and, where the frame gives the
 /// listing's count, ends before it.
-fn frame_of(paged: &PagedListing, value: &CachedValue, start: usize, size: usize) -> Option<Frame> {
+fn frame_of(
+    paged: &PagedListing,
+    value: &CachedValue,
+    query: &str,
+    (start, size): (usize, usize),
+) -> Option<Frame> {
     let items = Children::of(&value.body, paged.json_items)?;
     let (first, last) = (items.items.first()?, items.items.last()?);
     let frame = Frame {
         head: value.body.slice(..first.start),
         tail: value.body.slice(last.end..),
         start,
+        items: items.items.len(),
         headers: value.headers.clone(),
         body: value.body.clone(),
     };
@@ -545,7 +553,7 @@ fn frame_of(paged: &PagedListing, value: &CachedValue, start: usize, size: usize
         head: &frame.head,
         tail: &frame.tail,
     };
-    let ends = (paged.total)(around).is_some_and(|total| start + size >= total);
+    let ends = (paged.total)(around, query).is_some_and(|total| start + size >= total);
     (items.items.len() == size && !ends).then_some(frame)
 }
 
@@ -609,18 +617,22 @@ async fn run(
     let frame = &due.frame;
     let page = |from: usize| -> Option<Bytes> {
         let at = from.checked_sub(due.start)?;
-        let (first, last) = (
-            ranges.get(at)?,
-            ranges[(at + due.size).min(ranges.len()) - 1].clone(),
-        );
-        let (head, tail) = if from == frame.start {
+        let end = (at + due.size).min(ranges.len());
+        let (first, last) = (ranges.get(at)?, ranges[end - 1].clone());
+        let items = end - at;
+        let (head, tail) = if from == frame.start && items == frame.items {
             (frame.head.to_vec(), frame.tail.to_vec())
         } else {
             let around = PageFrame {
                 head: &frame.head,
                 tail: &frame.tail,
             };
-            (paged.reframe)(around, frame.start, from)?
+            (paged.reframe)(
+                around,
+                &due.query,
+                (frame.start, frame.items),
+                (from, items),
+            )?
         };
         let mut b = BytesMut::with_capacity(head.len() + last.end - first.start + tail.len());
         b.extend_from_slice(&head);

@@ -224,11 +224,12 @@ pub struct PagedListing {
     pub with_page: fn(query: &str, start: usize, size: usize) -> Option<String>,
     /// The property path to the items array of a JSON answer.
     pub json_items: &'static [&'static str],
-    /// The frame of the page from `start`, from the frame of the page from `from`; `None`
-    /// when it cannot be written.
-    pub reframe: fn(frame: PageFrame<'_>, from: usize, start: usize) -> Option<PageFrameOwned>,
-    /// The listing's whole count as a page's frame gives it, when it does.
-    pub total: fn(frame: PageFrame<'_>) -> Option<usize>,
+    /// The frame of the page of `to.1` items from `to.0`, from the frame of the page of
+    /// `from.1` items from `from.0` (both pages of the listing `query` reads); `None` when it
+    /// cannot be written.
+    pub reframe: Reframe,
+    /// The listing's whole count as the frame of a page of `query` gives it, when it does.
+    pub total: fn(frame: PageFrame<'_>, query: &str) -> Option<usize>,
 }
 
 /// A page's frame: the bytes before its first item and after its last.
@@ -242,6 +243,15 @@ pub struct PageFrame<'a> {
 
 /// A page's frame written anew: the bytes before its first item and after its last.
 pub type PageFrameOwned = (Vec<u8>, Vec<u8>);
+
+/// [`PagedListing::reframe`]: from the frame of the page at `from` (its start and item count)
+/// of the listing `query` reads, the frame of the page at `to`.
+pub type Reframe = fn(
+    frame: PageFrame<'_>,
+    query: &str,
+    from: (usize, usize),
+    to: (usize, usize),
+) -> Option<PageFrameOwned>;
 
 /// The dialect of an upstream of `profile`: the one place a profile becomes server rules.
 pub fn of(profile: Profile) -> &'static dyn Dialect {

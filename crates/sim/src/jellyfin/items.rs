@@ -11,8 +11,9 @@
 //! (1 unit each) and its COUNT costs [`UNTYPED_COUNT_COST`] per item. The ratio follows the
 //! reports (Jellyfin #17653: 4–5 s without the type, under 200 ms with it; Tauon #2286: 38.8 s
 //! vs 1.12 s): an untyped count-and-page is about 20× a typed one.
-//! `enableTotalRecordCount=false` skips the COUNT (and answers `TotalRecordCount: 0`, as the
-//! server does). Listings under a parent item, playlist or `Ids` cost 1 unit per row.
+//! `enableTotalRecordCount=false` skips the COUNT and answers the page's own item count as
+//! `TotalRecordCount` (`LibraryManager.GetItemsResult`: `new QueryResult(start, null, list)`);
+//! `/Artists` and the other name listings answer 0 then (`GetItemValues` leaves it unset). Listings under a parent item, playlist or `Ids` cost 1 unit per row.
 //!
 //! # Map
 //! This file holds the costs, ids and the shared helpers; `render` makes `BaseItemDto`s,

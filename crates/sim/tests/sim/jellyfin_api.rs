@@ -291,15 +291,27 @@ async fn paging_returns_every_track_exactly_once() {
     .await;
     assert_eq!(past["Items"].as_array().map(Vec::len), Some(0));
     assert_eq!(past["TotalRecordCount"], expected.len());
-    // Without the count, the server answers 0.
+    // Without the count, the server answers the page's own item count
+    // (`LibraryManager.GetItemsResult`), the last page's too.
     let (_, uncounted) = get_json(
         &server,
         &server.token,
         "/Items?IncludeItemTypes=Audio&Recursive=true&Limit=3&EnableTotalRecordCount=false",
     )
     .await;
-    assert_eq!(uncounted["TotalRecordCount"], 0);
+    assert_eq!(uncounted["TotalRecordCount"], 3);
     assert_eq!(uncounted["Items"].as_array().map(Vec::len), Some(3));
+    let (_, last) = get_json(
+        &server,
+        &server.token,
+        &format!(
+            "/Items?IncludeItemTypes=Audio&Recursive=true&StartIndex={}&Limit=3&EnableTotalRecordCount=false",
+            expected.len() - 2
+        ),
+    )
+    .await;
+    assert_eq!(last["TotalRecordCount"], 2);
+    assert_eq!(last["Items"].as_array().map(Vec::len), Some(2));
 }
 
 #[tokio::test]

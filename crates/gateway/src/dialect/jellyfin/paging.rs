@@ -1,10 +1,13 @@
 //! How Jellyfin pages its listings: `StartIndex` and `Limit` in the query (names in any
 //! case, as the server's binder reads them), the items under `Items`, and a page's frame
-//! ending `"TotalRecordCount":N,"StartIndex":S}` — `TotalRecordCount` is the whole query's
-//! count, or 0 when `EnableTotalRecordCount=false`, the same for every page of a walk, so
-//! only `StartIndex` differs between two pages' frames. The server filters what a user may
-//! not see in its query (`AddUserToQuery`), before paging: a page of a restricted user's
-//! listing is the same cut of that user's whole listing as any other page.
+//! ending `"TotalRecordCount":N,"StartIndex":S}`. `TotalRecordCount` is the whole query's
+//! count, the same for every page of a walk; with `EnableTotalRecordCount=false` it is the
+//! page's own item count on `/Items` and `/Users/{uid}/Items` (`LibraryManager.GetItemsResult`
+//! answers `new QueryResult(startIndex, null, list)`) and 0 on `/Artists` and the other name
+//! listings (`GetItemValues` leaves it unset). So two pages' frames differ in `StartIndex`, and
+//! in an uncounted listing's `TotalRecordCount` where it counts the page. The server filters
+//! what a user may not see in its query (`AddUserToQuery`), before paging: a page of a
+//! restricted user's listing is the same cut of that user's whole listing as any other page.
 
 use super::super::{PageFrame, PageFrameOwned, PagedListing};
 
@@ -72,6 +75,14 @@ fn with_page(query: &str, start: usize, size: usize) -> Option<String> {
     (saw_start && saw_size).then(|| pairs.join("&"))
 }
 
+/// Whether `query` turns the count off (`EnableTotalRecordCount=false`, any case).
+fn uncounted(query: &str) -> bool {
+    query.split('&').any(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        key.eq_ignore_ascii_case("EnableTotalRecordCount") && value.eq_ignore_ascii_case("false")
+    })
+}
+
 /// Where the number after `"name":` starts and ends in `tail`.
 fn number_at(tail: &[u8], name: &str) -> Option<(usize, usize)> {
     let needle = format!("\"{name}\":");
@@ -83,31 +94,52 @@ fn number_at(tail: &[u8], name: &str) -> Option<(usize, usize)> {
     (len > 0).then_some((at, at + len))
 }
 
-fn reframe(frame: PageFrame<'_>, from: usize, start: usize) -> Option<PageFrameOwned> {
+fn reframe(
+    frame: PageFrame<'_>,
+    query: &str,
+    (from, from_items): (usize, usize),
+    (start, items): (usize, usize),
+) -> Option<PageFrameOwned> {
     let PageFrame { head, tail } = frame;
     let (at, end) = number_at(tail, "StartIndex")?;
-    if std::str::from_utf8(&tail[at..end])
-        .ok()?
-        .parse::<usize>()
-        .ok()?
-        != from
-    {
+    if number(&tail[at..end])? != from {
         return None;
     }
+    let (count_at, count_end) = number_at(tail, "TotalRecordCount")?;
+    let count = number(&tail[count_at..count_end])?;
+    // An uncounted page's `TotalRecordCount` is its own item count (or 0 on the name
+    // listings); a counted one is the listing's, the same on every page.
+    let new_count = if !uncounted(query) || count == 0 {
+        count
+    } else if count == from_items {
+        items
+    } else {
+        return None;
+    };
+    let mut spans = [(count_at, count_end, new_count), (at, end, start)];
+    spans.sort_by_key(|s| s.0);
     let mut framed = Vec::with_capacity(tail.len() + 8);
-    framed.extend_from_slice(&tail[..at]);
-    framed.extend_from_slice(start.to_string().as_bytes());
-    framed.extend_from_slice(&tail[end..]);
+    let mut copied = 0;
+    for (from, to, value) in spans {
+        framed.extend_from_slice(&tail[copied..from]);
+        framed.extend_from_slice(value.to_string().as_bytes());
+        copied = to;
+    }
+    framed.extend_from_slice(&tail[copied..]);
     Some((head.to_vec(), framed))
 }
 
-/// `TotalRecordCount`, unless 0 (what the server writes when the count was not asked for).
-fn total(frame: PageFrame<'_>) -> Option<usize> {
+fn number(digits: &[u8]) -> Option<usize> {
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// `TotalRecordCount`, when the page counted the listing (not 0, not turned off).
+fn total(frame: PageFrame<'_>, query: &str) -> Option<usize> {
+    if uncounted(query) {
+        return None;
+    }
     let (at, end) = number_at(frame.tail, "TotalRecordCount")?;
-    let total: usize = std::str::from_utf8(&frame.tail[at..end])
-        .ok()?
-        .parse()
-        .ok()?;
+    let total = number(&frame.tail[at..end])?;
     (total > 0).then_some(total)
 }
 
@@ -158,20 +190,65 @@ mod tests {
 
     #[test]
     fn a_frame_is_moved_to_another_start() {
-        let tail = b"],\"TotalRecordCount\":0,\"StartIndex\":15}";
-        let (head, moved) = reframe(frame(b"{\"Items\":[", tail), 15, 300).unwrap();
+        let q = "ParentId=x&StartIndex=15&Limit=15";
+        let tail = b"],\"TotalRecordCount\":120,\"StartIndex\":15}";
+        let (head, moved) = reframe(frame(b"{\"Items\":[", tail), q, (15, 15), (300, 7)).unwrap();
         assert_eq!(head, b"{\"Items\":[");
-        assert_eq!(moved, b"],\"TotalRecordCount\":0,\"StartIndex\":300}");
-        assert_eq!(reframe(frame(b"{", b"\"StartIndex\":150}"), 15, 30), None);
-        assert_eq!(reframe(frame(b"{", b"\"StartIndex\":1}"), 15, 30), None);
-        assert_eq!(reframe(frame(b"{", b"\"StartIndex\":x}"), 15, 30), None);
+        assert_eq!(moved, b"],\"TotalRecordCount\":120,\"StartIndex\":300}");
+        assert_eq!(
+            reframe(frame(b"{", b"\"StartIndex\":150}"), q, (15, 15), (30, 15)),
+            None
+        );
+        let q = "ParentId=x&StartIndex=15&Limit=15&EnableTotalRecordCount=False";
+        let at_15 = b"],\"TotalRecordCount\":15,\"StartIndex\":15}";
+        assert_eq!(reframe(frame(b"{", at_15), q, (1, 15), (30, 15)), None);
+        assert_eq!(
+            reframe(frame(b"{", at_15), q, (15, 15), (30, 15))
+                .unwrap()
+                .1,
+            b"],\"TotalRecordCount\":15,\"StartIndex\":30}"
+        );
+        assert_eq!(
+            reframe(
+                frame(b"{", b"\"StartIndex\":x,\"TotalRecordCount\":0}"),
+                q,
+                (15, 15),
+                (30, 15)
+            ),
+            None
+        );
+    }
+
+    /// An uncounted page counts its own items (`/Users/{uid}/Items`), or writes 0 (`/Artists`).
+    #[test]
+    fn an_uncounted_frame_counts_the_page_it_frames() {
+        let q = "ParentId=x&EnableTotalRecordCount=false&StartIndex=0&Limit=495";
+        let window = b"],\"TotalRecordCount\":495,\"StartIndex\":0}";
+        let (_, page) = reframe(frame(b"{\"Items\":[", window), q, (0, 495), (480, 9)).unwrap();
+        assert_eq!(page, b"],\"TotalRecordCount\":9,\"StartIndex\":480}");
+        let names = b"],\"TotalRecordCount\":0,\"StartIndex\":0}";
+        let (_, page) = reframe(frame(b"{\"Items\":[", names), q, (0, 495), (15, 15)).unwrap();
+        assert_eq!(page, b"],\"TotalRecordCount\":0,\"StartIndex\":15}");
+        let odd = b"],\"TotalRecordCount\":7,\"StartIndex\":0}";
+        assert_eq!(reframe(frame(b"{", odd), q, (0, 495), (15, 15)), None);
     }
 
     #[test]
     fn a_counted_total_is_read_and_an_uncounted_one_is_not() {
         let counted = b"],\"TotalRecordCount\":1234,\"StartIndex\":15}";
-        assert_eq!(total(frame(b"", counted)), Some(1234));
+        assert_eq!(
+            total(frame(b"", counted), "StartIndex=15&Limit=15"),
+            Some(1234)
+        );
+        let page = b"],\"TotalRecordCount\":15,\"StartIndex\":15}";
+        assert_eq!(
+            total(
+                frame(b"", page),
+                "EnableTotalRecordCount=false&StartIndex=15&Limit=15"
+            ),
+            None
+        );
         let uncounted = b"],\"TotalRecordCount\":0,\"StartIndex\":15}";
-        assert_eq!(total(frame(b"", uncounted)), None);
+        assert_eq!(total(frame(b"", uncounted), "StartIndex=15&Limit=15"), None);
     }
 }

@@ -124,7 +124,8 @@ pub(super) fn same_jellyfin_id(a: &str, b: &str) -> bool {
 pub(super) struct JellyfinItems {
     /// Each item's id and library, in the answer's order.
     items: Vec<(String, String)>,
-    /// `TotalRecordCount` (0 when the request turned the count off, as the server does).
+    /// `TotalRecordCount` (the page's own item count when the request turned the count off,
+    /// as the server writes it).
     total: usize,
     /// `StartIndex`.
     start: usize,
@@ -307,10 +308,12 @@ impl Ctx<'_> {
             .filter_map(|(_, h)| self.view(h))
             .map(|v| (v.id().to_owned(), v.section_id().to_owned()))
             .collect();
+        // Uncounted, the server writes the page's own item count.
+        let total = if counted { total } else { items.len() };
         Some(Answer {
             body: AnswerBody::JellyfinItems(JellyfinItems {
                 items,
-                total: if counted { total } else { 0 },
+                total,
                 start,
                 options,
             }),

@@ -70,10 +70,18 @@ pub(crate) fn run_items_query(
         .filter_map(|row| render_row(render, *row))
         .collect();
     work.returned = items.len() as u64;
+    // Uncounted, the server's `LibraryManager.GetItemsResult` answers
+    // `new QueryResult(startIndex, null, list)`, whose `TotalRecordCount` is the page's own
+    // item count.
+    let total = if query.total_count {
+        total
+    } else {
+        items.len()
+    };
     Ok((
         QueryResult {
             items,
-            total_record_count: if query.total_count { total } else { 0 },
+            total_record_count: total,
             start_index: query.start,
         },
         work,
