@@ -371,16 +371,6 @@ impl Batcher {
         }
     }
 
-    /// Whether a batch in flight will fill `key`.
-    fn is_pending(&self, key: &Key) -> bool {
-        self.pending_count.load(Ordering::Acquire) > 0
-            && self
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains_key(key)
-    }
-
     fn proof(&self, upstream: &Arc<str>, json: bool) -> Option<Proof> {
         self.proofs
             .lock()
@@ -621,6 +611,16 @@ impl Batcher {
             }
             drop(release);
         });
+    }
+
+    /// Whether a fetch in flight will fill `key`.
+    fn is_pending(&self, key: &Key) -> bool {
+        self.pending_count.load(Ordering::Acquire) > 0
+            && self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(key)
     }
 
     /// Makes client reads of the targets' keys wait for the fetch that will fill them.

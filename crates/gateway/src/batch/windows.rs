@@ -21,6 +21,13 @@
 //! back short ends the walk (its last pages are cut from it). A listing the library copy
 //! answers is left to it.
 //!
+//! **A walk a count announced.** A sync that counts a listing before walking it (Jellyfin
+//! for Kodi's `_get_items`: `Limit=1&EnableTotalRecordCount=True`, then the pages) says how
+//! far the walk goes. Once windows are proven for the upstream, the walk's first page going
+//! to the server goes as a window instead, of as many of the counted items as one window
+//! holds: the page and those after it are cut from it, framed as the window's own frame moved
+//! to each page's place (the frame proven on the upstream's earlier windows).
+//!
 //! **Never stale.** Pages are stored with [`cachearr_engine::TieredCache::insert_fetched`],
 //! stamped as of the window's start, as a batch's parts are.
 //!
@@ -56,6 +63,21 @@ const BYTES_MAX: usize = 4 * 1024 * 1024;
 const NEAR_PAGES: usize = 4;
 /// Starts read remembered per walk.
 const READS_KEPT: usize = 8;
+/// Counts announcing walks remembered per process.
+const ANNOUNCED_MAX: usize = 32;
+
+/// A count a client read of a listing: the walk of its pages that follows.
+struct Announced {
+    upstream: Arc<str>,
+    user: UserHash,
+    path: Box<str>,
+    /// The listing ([`PagedListing::listing_of`]).
+    listing: String,
+    /// The items the count found.
+    total: usize,
+    /// The count's answer's size: about one item's and a frame's.
+    per_item: usize,
+}
 
 /// One page a client got: where it starts, and what the server answered.
 #[derive(Clone)]
@@ -123,11 +145,14 @@ impl Walk {
     }
 }
 
-/// A window, due: where it starts, its size, the page proving it (when it starts at one).
+/// A window, due: where it starts, its size, the page proving it or framing its pages (none:
+/// the window's own frame frames them).
 struct Due {
     start: usize,
     items: usize,
-    frame: Frame,
+    /// Where a count said the listing ends: no window goes past it.
+    ends_at: Option<usize>,
+    frame: Option<Frame>,
     proves: bool,
     path: Box<str>,
     query: String,
@@ -186,6 +211,7 @@ struct Window {
 #[derive(Default)]
 pub(crate) struct Windows {
     walks: Mutex<VecDeque<Walk>>,
+    announced: Mutex<VecDeque<Announced>>,
     proofs: Mutex<HashMap<Arc<str>, Proof>>,
     /// Windows sent.
     pub(crate) sent: AtomicUsize,
@@ -250,6 +276,9 @@ impl Windows {
             return;
         }
         let Some((start, size)) = (paged.page_of)(query) else {
+            if (paged.announces)(query) {
+                self.announce(&up.name, user.hash, paged, path, query, read.value);
+            }
             return;
         };
         let page = PageAt {
@@ -271,18 +300,88 @@ impl Windows {
         }
     }
 
-    /// Before a page read goes to the server: when another page of the same walk is on its
-    /// way there (a client reading pages in concurrent bundles, as Jellyfin for Kodi reads
-    /// three), waits for it (at most [`HOLD_WAIT`]), since its answer may start the window
-    /// holding this page; otherwise marks this read as loading until the returned guard is
-    /// dropped. Reads of the same page elsewhere in the walk are left alone.
+    /// Remembers a count of a listing a client read, with the items it found.
+    fn announce(
+        &self,
+        upstream: &Arc<str>,
+        user: UserHash,
+        paged: &PagedListing,
+        path: &str,
+        query: &str,
+        value: &CachedValue,
+    ) {
+        let Some(items) = Children::of(&value.body, paged.json_items) else {
+            return;
+        };
+        let Some(last) = items.items.last() else {
+            return;
+        };
+        let around = PageFrame {
+            head: &value.body[..items.items[0].start],
+            tail: &value.body[last.end..],
+        };
+        let Some(total) = (paged.total)(around, query) else {
+            return;
+        };
+        let listing = (paged.listing_of)(query);
+        let mut announced = self.announced.lock().unwrap_or_else(|e| e.into_inner());
+        announced.retain(|a| {
+            !(a.user == user
+                && *a.upstream == **upstream
+                && *a.path == *path
+                && a.listing == listing)
+        });
+        if announced.len() >= ANNOUNCED_MAX {
+            announced.pop_front();
+        }
+        announced.push_back(Announced {
+            upstream: upstream.clone(),
+            user,
+            path: path.into(),
+            listing,
+            total,
+            per_item: value.body.len(),
+        });
+    }
+
+    /// The count announcing the walk of `page` by `user`: its items and one item's size.
+    fn announced(
+        &self,
+        upstream: &str,
+        user: UserHash,
+        paged: &PagedListing,
+        page: &PageAt<'_>,
+    ) -> Option<(usize, usize)> {
+        let listing = (paged.listing_of)(page.query);
+        self.announced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|a| {
+                a.user == user
+                    && *a.upstream == *upstream
+                    && *a.path == *page.path
+                    && a.listing == listing
+            })
+            .map(|a| (a.total, a.per_item))
+    }
+
+    /// Before a page read goes to the server: when a window on its way holds it, waits for
+    /// it to be registered (the read then waits for the window); when the upstream's windows
+    /// are proven and a count announced the walk, starts the window at this page instead;
+    /// when another page of the same walk is on its way there (a client reading pages in
+    /// concurrent bundles, as Jellyfin for Kodi reads three), waits for it (at most
+    /// [`HOLD_WAIT`]), since its answer may start the window holding this page; otherwise
+    /// marks this read as loading until the returned guard is dropped. Reads of the same page
+    /// elsewhere in the walk are left alone.
     pub(crate) async fn hold(
         &self,
         gw: &Gateway,
-        up: &Upstream,
-        user: UserHash,
-        (uri, key): (&Uri, &cachearr_engine::Key),
+        up: &Arc<Upstream>,
+        (reader, scope_user): (&Arc<UserRecord>, Option<UserHash>),
+        (uri, headers, key): (&Uri, &HeaderMap, &cachearr_engine::Key),
     ) -> Option<Loading<'_>> {
+        let user = reader.hash;
         let paged = crate::dialect::of(up.profile).paged_listing()?;
         let (path, query) = (uri.path(), uri.query()?);
         if !(paged.is_listing)(path) || !up.config.prefetch.batch_metadata {
@@ -299,10 +398,53 @@ impl Windows {
             size,
         };
         let shape = (paged.with_page)(query, 0, 0)?;
-        let mut changed = {
+        let proven = self.proof(&up.name) == Some(Proof::Proven);
+        let announced = if proven {
+            self.announced(&up.name, user, paged, &page)
+        } else {
+            None
+        };
+        let (mut due, mut holding) = (None, false);
+        let changed = {
             let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
             let walk = walk_of(&mut walks, &up.name, user, &page, shape.clone());
-            if walk.loading == 0 || walk.in_flight || self.refused(&up.name) {
+            if walk.in_flight && start < walk.covered && start + walk.window >= walk.covered {
+                // A window holding this page is on its way: once its pages are registered,
+                // this read waits for it.
+                holding = true;
+                Some(walk.changed.subscribe())
+            } else if let Some((total, per_item)) = announced
+                && walk.loading == 0
+                && !walk.in_flight
+                && !walk.ended
+                && start >= walk.covered
+                && start + size < total
+            {
+                let most = (BYTES_MAX / per_item.max(1)).clamp(2 * size, ITEMS_MAX.max(2 * size));
+                let most = most / size * size;
+                // A walk not begun starts at its first page: the pages of the client's first
+                // bundle arrive in any order, and the first to arrive starts the window.
+                let from = if walk.reads.is_empty() && start % size == 0 && start + size <= most {
+                    0
+                } else {
+                    start
+                };
+                let items = most.min((total - from).div_ceil(size) * size);
+                walk.in_flight = true;
+                walk.window = items;
+                walk.covered = from + items;
+                due = Some(Due {
+                    start: from,
+                    items,
+                    ends_at: Some(total),
+                    frame: None,
+                    proves: false,
+                    path: walk.path.clone(),
+                    query: walk.query.clone(),
+                    size,
+                });
+                None
+            } else if walk.loading == 0 || walk.in_flight || self.refused(&up.name) {
                 walk.loading += 1;
                 return Some(Loading {
                     windows: self,
@@ -312,10 +454,33 @@ impl Windows {
                     shape,
                     size,
                 });
+            } else {
+                walk.waiting.push(start);
+                Some(walk.changed.subscribe())
             }
-            walk.waiting.push(start);
-            walk.changed.subscribe()
         };
+        if let Some(due) = due {
+            tracing::debug!(
+                upstream = %up.name,
+                path,
+                start = due.start,
+                items = due.items,
+                "a counted walk's page read as a window"
+            );
+            self.start(gw, up, (reader, scope_user), headers, paged, due);
+            let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
+            walk_of(&mut walks, &up.name, user, &page, shape)
+                .changed
+                .send_replace(());
+            return None;
+        }
+        let mut changed = changed?;
+        if holding {
+            if !gw.batcher().is_pending(key) {
+                let _ = tokio::time::timeout(HOLD_WAIT, changed.changed()).await;
+            }
+            return None;
+        }
         let _ = tokio::time::timeout(HOLD_WAIT, changed.changed()).await;
         let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
         let walk = walk_of(&mut walks, &up.name, user, &page, shape);
@@ -382,7 +547,8 @@ impl Windows {
             return Some(Due {
                 start: from,
                 items,
-                frame,
+                ends_at: None,
+                frame: Some(frame),
                 proves: true,
                 path: walk.path.clone(),
                 query: walk.query.clone(),
@@ -401,7 +567,8 @@ impl Windows {
             return Some(Due {
                 start: from,
                 items,
-                frame,
+                ends_at: None,
+                frame: Some(frame),
                 proves: false,
                 path: walk.path.clone(),
                 query: walk.query.clone(),
@@ -411,11 +578,20 @@ impl Windows {
         None
     }
 
-    fn finish(&self, up: &str, user: UserHash, path: &str, shape: &str, size: usize, ended: bool) {
+    fn finish(
+        &self,
+        (up, user, path, shape, size): (&str, UserHash, &str, &str, usize),
+        ended: bool,
+        frame: Option<Frame>,
+    ) {
         let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(walk) = walks.iter_mut().find(|w| w.is(up, user, path, shape, size)) {
             walk.in_flight = false;
             walk.ended |= ended;
+            if walk.frame.is_none() {
+                walk.frame = frame;
+            }
+            walk.changed.send_replace(());
         }
     }
 
@@ -432,9 +608,11 @@ impl Windows {
     ) {
         let shape = (paged.with_page)(&due.query, 0, 0).unwrap_or_default();
         let done = |ended| {
-            gw.batcher()
-                .windows
-                .finish(&up.name, user.hash, &due.path, &shape, due.size, ended);
+            gw.batcher().windows.finish(
+                (&up.name, user.hash, &due.path, &shape, due.size),
+                ended,
+                None,
+            );
         };
         let Some((_, owned_headers)) = crate::fetch::owned_request(&Uri::from_static("/"), headers)
         else {
@@ -443,7 +621,7 @@ impl Windows {
         let mut targets = Vec::new();
         for page in (due.start..due.start + due.items).step_by(due.size) {
             // The page proving the window is the client's own, already answered.
-            if due.proves && page == due.frame.start {
+            if due.proves && due.frame.as_ref().is_some_and(|f| f.start == page) {
                 continue;
             }
             let Some(query) = (paged.with_page)(&due.query, page, due.size) else {
@@ -481,10 +659,13 @@ impl Windows {
             targets,
         };
         tokio::spawn(async move {
-            let ended = run(&gw, &up, &user, paged, &due, window).await;
-            gw.batcher()
-                .windows
-                .finish(&up.name, user.hash, &due.path, &shape, due.size, ended);
+            let (ended, frame) = run(&gw, &up, &user, paged, &due, window).await;
+            let ended = ended || due.ends_at.is_some_and(|t| due.start + due.items >= t);
+            gw.batcher().windows.finish(
+                (&up.name, user.hash, &due.path, &shape, due.size),
+                ended,
+                frame,
+            );
             drop(release);
         });
     }
@@ -565,7 +746,8 @@ fn window_items(frame: &Frame, size: usize) -> usize {
     items / size * size
 }
 
-/// Asks for the window, proves it, stores its pages; gives whether the listing ended in it.
+/// Asks for the window, proves it, stores its pages; gives whether the listing ended in it,
+/// and the window's own frame when no page's framed it.
 async fn run(
     gw: &Gateway,
     up: &Arc<Upstream>,
@@ -578,7 +760,7 @@ async fn run(
         headers,
         targets,
     }: Window,
-) -> bool {
+) -> (bool, Option<Frame>) {
     let windows = &gw.batcher().windows;
     let cache = gw.cache();
     tracing::debug!(
@@ -601,20 +783,35 @@ async fn run(
     }
     gw.batcher().release(&present);
     if wanted.is_empty() {
-        return false;
+        return (false, None);
     }
     let stamp = cache.fetch_started();
     windows.sent.fetch_add(1, Ordering::Relaxed);
     let answer = crate::fetch::fetch_uncached(gw, up, user, class, uri, headers.clone()).await;
     let value = match answer {
         Ok(Fill::Store(v) | Fill::Pass(v)) if v.status == 200 => v,
-        _ => return false,
+        _ => return (false, None),
     };
     let Some(items) = Children::of(&value.body, paged.json_items) else {
-        return false;
+        return (false, None);
     };
     let ranges = &items.items;
-    let frame = &due.frame;
+    // A window no page frames is framed by its own frame, moved to each page's place.
+    let own = match (&due.frame, ranges.first(), ranges.last()) {
+        (Some(_), _, _) => None,
+        (None, Some(first), Some(last)) => Some(Frame {
+            head: value.body.slice(..first.start),
+            tail: value.body.slice(last.end..),
+            start: due.start,
+            items: ranges.len(),
+            headers: value.headers.clone(),
+            body: Bytes::new(),
+        }),
+        (None, _, _) => return (true, None),
+    };
+    let Some(frame) = due.frame.as_ref().or(own.as_ref()) else {
+        return (false, None);
+    };
     let page = |from: usize| -> Option<Bytes> {
         let at = from.checked_sub(due.start)?;
         let end = (at + due.size).min(ranges.len());
@@ -653,10 +850,10 @@ async fn run(
         );
         if !proven {
             gw.batcher().stats.refused.fetch_add(1, Ordering::Relaxed);
-            return false;
+            return (false, None);
         }
     } else if windows.proof(&up.name) != Some(Proof::Proven) {
-        return false;
+        return (false, None);
     }
     let short = ranges.len() < due.items;
     let owner = up
@@ -694,7 +891,8 @@ async fn run(
             }
         }
     }
-    short
+    let frame = own.filter(|_| !short);
+    (short, frame)
 }
 
 #[cfg(test)]
@@ -760,7 +958,8 @@ mod tests {
         assert_eq!(due.start, 0, "the first page waiting");
         assert!(due.proves);
         assert_eq!(
-            due.frame.start, 15,
+            due.frame.as_ref().map(|f| f.start),
+            Some(15),
             "proven by the page the server answered"
         );
         assert_eq!(due.items % 15, 0);

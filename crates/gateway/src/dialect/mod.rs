@@ -230,6 +230,12 @@ pub struct PagedListing {
     pub reframe: Reframe,
     /// The listing's whole count as the frame of a page of `query` gives it, when it does.
     pub total: fn(frame: PageFrame<'_>, query: &str) -> Option<usize>,
+    /// Whether `query` counts a listing (one item and the count, no place): what a sync
+    /// asks before walking that listing's pages.
+    pub announces: fn(query: &str) -> bool,
+    /// The listing `query` reads, whatever page, size and counting it asks: a count and the
+    /// pages of the walk it announces read the same one.
+    pub listing_of: fn(query: &str) -> String,
 }
 
 /// A page's frame: the bytes before its first item and after its last.

@@ -530,7 +530,7 @@ async fn serve_reading(
     let loading = gw
         .batcher()
         .windows
-        .hold(gw, up, user.hash, (uri, &key))
+        .hold(gw, up, (&user, scope_user), (uri, client_headers, &key))
         .await;
     // So does an item of a page read singly, its page's items read all at once.
     let single = gw

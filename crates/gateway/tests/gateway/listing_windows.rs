@@ -224,3 +224,84 @@ async fn two_users_never_share_a_windows_pages() {
     let (carol_pages, _) = r.walk("carol", &songs(&carol_uid, &music), 3).await;
     r.assert_servers_pages("carol", &carol_pages).await;
 }
+
+/// A listing as Jellyfin for Kodi reads a library's `kind` (`full_sync.py`), without its
+/// counting switch and paging.
+fn kodi_listing(uid: &str, library: &str, kind: &str, sort: &str) -> String {
+    format!(
+        "/Users/{uid}/Items?ParentId={library}&IncludeItemTypes={kind}&SortBy={sort}\
+         &SortOrder=Ascending&Fields=Etag%2CGenres%2CSortName%2CProviderIds\
+         &CollapseBoxSetItems=False&IsVirtualUnaired=False\
+         &LocationTypes=FileSystem%2CRemote%2COffline&IsMissing=False&Recursive=True"
+    )
+}
+
+impl Running {
+    /// Jellyfin for Kodi's `_get_items` through the gateway as `name`: a count
+    /// (`Limit=1&EnableTotalRecordCount=True`), then exactly the pages it counts, three at a
+    /// time. Gives the count's and each page's path and answer, and the server requests.
+    async fn counted_walk(&self, name: &str, listing: &str) -> (Vec<(String, String)>, u64) {
+        let (token, _) = self.user(name);
+        let before = self.server_requests();
+        let count = format!("{listing}&EnableTotalRecordCount=True&Limit=1");
+        let (status, body) = self.get(&self.proxy, &count, &token).await;
+        assert_eq!(status, 200, "{count}");
+        let total = serde_json::from_str::<Value>(&body).unwrap()["TotalRecordCount"]
+            .as_u64()
+            .unwrap() as usize;
+        let mut answers = vec![(count, body)];
+        for bundle in (0..total).step_by(PAGE).collect::<Vec<_>>().chunks(3) {
+            let paths: Vec<String> = bundle
+                .iter()
+                .map(|s| {
+                    format!("{listing}&EnableTotalRecordCount=False&StartIndex={s}&Limit={PAGE}")
+                })
+                .collect();
+            let got = futures_util::future::join_all(
+                paths.iter().map(|p| self.get(&self.proxy, p, &token)),
+            )
+            .await;
+            for (path, (status, body)) in paths.into_iter().zip(got) {
+                assert_eq!(status, 200, "{path}");
+                answers.push((path, body));
+            }
+        }
+        (answers, self.server_requests() - before)
+    }
+}
+
+/// Once a walk has proven windows on the upstream, a walk announced by its count goes to the
+/// server as windows from its first page: the count, and one request per 495 counted items —
+/// for the owner, a shared user and a user whose share hides items, every answer (the count,
+/// the pages, the last short page with its own `TotalRecordCount`) the server's.
+#[tokio::test]
+async fn a_counted_walk_is_read_in_windows_from_its_first_page_for_every_user() {
+    let r = start().await;
+    let music = r.library("music").await;
+    let movies = r.library("movies").await;
+    let (_, admin_uid) = r.user("admin");
+    // The owner's first walk proves windows for the upstream.
+    r.walk("admin", &songs(&admin_uid, &music), 3).await;
+    let proven = r.stats().await["batches"]["windows"].as_u64().unwrap();
+    for name in ["admin", "alice", "carol"] {
+        let (_, uid) = r.user(name);
+        for (library, kind, sort) in [
+            (&music, "MusicAlbum", "AlbumArtist"),
+            (&music, "Audio", "AlbumArtist"),
+            (&movies, "Movie", "SortName"),
+        ] {
+            let listing = kodi_listing(&uid, library, kind, sort);
+            let (answers, requests) = r.counted_walk(name, &listing).await;
+            let pages = answers.len() as u64 - 1;
+            assert!(pages >= 2, "{name} {kind}: {pages} pages");
+            assert!(
+                requests <= 1 + (pages * PAGE as u64).div_ceil(495),
+                "{name} {kind}: {requests} server requests for the count and {pages} pages"
+            );
+            r.assert_servers_pages(name, &answers).await;
+        }
+    }
+    let stats = r.stats().await;
+    assert!(stats["batches"]["windows"].as_u64().unwrap() > proven + 9);
+    assert_eq!(stats["batches"]["refused"], 0, "{}", stats["batches"]);
+}

@@ -19,6 +19,8 @@ pub(super) static PAGED_LISTING: PagedListing = PagedListing {
     json_items: &["Items"],
     reframe,
     total,
+    announces,
+    listing_of,
 };
 
 /// `/Items`, `/Users/{uid}/Items`, `/Artists`, `/Artists/AlbumArtists`,
@@ -81,6 +83,27 @@ fn uncounted(query: &str) -> bool {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         key.eq_ignore_ascii_case("EnableTotalRecordCount") && value.eq_ignore_ascii_case("false")
     })
+}
+
+/// A count (`Limit=1`, no `StartIndex`, counted): Jellyfin for Kodi's `_get_items` asks it
+/// with the very query of the pages it then reads.
+fn announces(query: &str) -> bool {
+    count(query, "StartIndex").is_none()
+        && count(query, "Limit") == Some(Some(1))
+        && !uncounted(query)
+}
+
+fn listing_of(query: &str) -> String {
+    query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(key, _)| key);
+            !["StartIndex", "Limit", "EnableTotalRecordCount"]
+                .iter()
+                .any(|name| key.eq_ignore_ascii_case(name))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Where the number after `"name":` starts and ends in `tail`.
@@ -231,6 +254,20 @@ mod tests {
         assert_eq!(page, b"],\"TotalRecordCount\":0,\"StartIndex\":15}");
         let odd = b"],\"TotalRecordCount\":7,\"StartIndex\":0}";
         assert_eq!(reframe(frame(b"{", odd), q, (0, 495), (15, 15)), None);
+    }
+
+    #[test]
+    fn a_count_announces_the_walk_of_its_listing() {
+        let count = "ParentId=x&Fields=a&EnableTotalRecordCount=True&Limit=1";
+        let page = "ParentId=x&Fields=a&EnableTotalRecordCount=False&StartIndex=30&Limit=15";
+        assert!(announces(count));
+        assert!(!announces(page));
+        assert!(!announces(
+            "ParentId=x&Limit=1&EnableTotalRecordCount=false"
+        ));
+        assert!(!announces("ParentId=x&StartIndex=0&Limit=1"));
+        assert_eq!(listing_of(count), listing_of(page));
+        assert_ne!(listing_of(count), listing_of("ParentId=y&Fields=a&Limit=1"));
     }
 
     #[test]
