@@ -22,6 +22,10 @@
 //! [`MAX_TASKS`] prefetch tasks run at once per process; a listing beyond that is not prefetched
 //! (and counted as `dropped`).
 //!
+//! **Not while syncing.** A client that counts a listing before walking it (Jellyfin for
+//! Kodi) is syncing the library: for a minute after such a count its user's seasons listings
+//! are not followed (the listing windows, `batch::windows`, remember the counts).
+//!
 //! **Only what is read.** A prefetch only pays when the client then reads the very entries it
 //! filled: Jellyfin for Kodi lists a series' seasons and then pages through the whole series'
 //! episodes, never one season's, so each season's episodes prefetched after its seasons
@@ -163,14 +167,26 @@ pub fn after_listing(
     let Some(trigger) = trigger(upstream.profile, path) else {
         return;
     };
+    let metrics = gateway.metrics().clone();
+    let label = Arc::new(upstream.name.to_string());
+    // A client syncing the library (it counts each listing before walking it) reads a
+    // series' episodes as a walk of its own, never one season's: a seasons listing of it
+    // names nothing it reads.
+    if trigger == Trigger::Seasons
+        && gateway
+            .batcher()
+            .windows
+            .syncing(&upstream.name, user.hash, gateway.clock().now_ms())
+    {
+        metrics.prefetch(&label, "unread");
+        return;
+    }
     let max = settings.max_per_listing;
     let known = memo_get(body, trigger, max);
     if known.as_ref().is_some_and(|t| t.is_empty()) {
         // This very body was parsed before and names nothing to prefetch (an album's tracks).
         return;
     }
-    let metrics = gateway.metrics().clone();
-    let label = Arc::new(upstream.name.to_string());
     // A listing known to name targets is judged now; one not parsed yet once it is (a listing
     // that names nothing is never judged).
     let followed = match known {

@@ -65,6 +65,8 @@ const NEAR_PAGES: usize = 4;
 const READS_KEPT: usize = 8;
 /// Counts announcing walks remembered per process.
 const ANNOUNCED_MAX: usize = 32;
+/// How long after a count its user is taken to be syncing (ms).
+const SYNCING_MS: u64 = 60_000;
 
 /// A count a client read of a listing: the walk of its pages that follows.
 struct Announced {
@@ -77,6 +79,8 @@ struct Announced {
     total: usize,
     /// The count's answer's size: about one item's and a frame's.
     per_item: usize,
+    /// When it was read (ms, the gateway's clock).
+    at: u64,
 }
 
 /// One page a client got: where it starts, and what the server answered.
@@ -277,7 +281,8 @@ impl Windows {
         }
         let Some((start, size)) = (paged.page_of)(query) else {
             if (paged.announces)(query) {
-                self.announce(&up.name, user.hash, paged, path, query, read.value);
+                let now = gw.clock().now_ms();
+                self.announce((&up.name, user.hash, now), paged, path, query, read.value);
             }
             return;
         };
@@ -303,8 +308,7 @@ impl Windows {
     /// Remembers a count of a listing a client read, with the items it found.
     fn announce(
         &self,
-        upstream: &Arc<str>,
-        user: UserHash,
+        (upstream, user, now): (&Arc<str>, UserHash, u64),
         paged: &PagedListing,
         path: &str,
         query: &str,
@@ -341,7 +345,21 @@ impl Windows {
             listing,
             total,
             per_item: value.body.len(),
+            at: now,
         });
+    }
+
+    /// Whether `user` counted a listing on `upstream` within the last minute before `now`
+    /// (ms): a client syncing the library (Jellyfin for Kodi counts every listing it walks),
+    /// which reads what it reads next by walks of its own, not as someone browsing would.
+    pub(crate) fn syncing(&self, upstream: &str, user: UserHash, now: u64) -> bool {
+        self.announced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|a| {
+                a.user == user && *a.upstream == *upstream && now.saturating_sub(a.at) <= SYNCING_MS
+            })
     }
 
     /// The count announcing the walk of `page` by `user`: its items and one item's size.

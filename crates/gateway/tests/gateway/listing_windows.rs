@@ -305,3 +305,73 @@ async fn a_counted_walk_is_read_in_windows_from_its_first_page_for_every_user() 
     assert!(stats["batches"]["windows"].as_u64().unwrap() > proven + 9);
     assert_eq!(stats["batches"]["refused"], 0, "{}", stats["batches"]);
 }
+
+impl Running {
+    /// `cachearr_prefetch_total` of one outcome, from `/metrics`.
+    async fn prefetch_count(&self, outcome: &str) -> u64 {
+        let url = format!("{}/metrics", self.admin);
+        let text = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let label = format!(r#"outcome="{outcome}"}} "#);
+        text.lines()
+            .filter(|l| l.starts_with("cachearr_prefetch_total{"))
+            .filter_map(|l| l.split_once(label.as_str()))
+            .map(|(_, n)| n.trim().parse::<u64>().unwrap())
+            .sum()
+    }
+
+    /// A series of the shows library as `name` lists it by a Jellyfin for Kodi count.
+    async fn counted_series(&self, name: &str, count: bool) -> String {
+        let (token, uid) = self.user(name);
+        let shows = self.library("tvshows").await;
+        let listing = kodi_listing(&uid, &shows, "Series", "SortName");
+        let path = if count {
+            format!("{listing}&EnableTotalRecordCount=True&Limit=1")
+        } else {
+            format!("{listing}&EnableTotalRecordCount=False&StartIndex=0&Limit={PAGE}")
+        };
+        let (_, body) = self.get(&self.proxy, &path, &token).await;
+        let body: Value = serde_json::from_str(&body).unwrap();
+        body["Items"][0]["Id"].as_str().unwrap().to_string()
+    }
+}
+
+/// A client that counts a listing before walking it is syncing the library (Jellyfin for
+/// Kodi): its seasons listings are not prefetched season by season, which it never reads,
+/// while a browsing client's still are.
+#[tokio::test]
+async fn a_syncing_clients_seasons_listing_is_not_prefetched() {
+    let r = start().await;
+    let wait = std::time::Duration::from_secs(30);
+    // Browsing: a page of series, then a series' seasons: each season's episodes follow.
+    let series = r.counted_series("alice", false).await;
+    let (token, uid) = r.user("alice");
+    let seasons = format!("/Shows/{series}/Seasons?UserId={uid}&EnableImages=True");
+    assert_eq!(r.get(&r.proxy, &seasons, &token).await.0, 200);
+    sim_gateway::eventually(
+        "the browsing user's seasons were prefetched",
+        wait,
+        || async { r.prefetch_count("fetched").await >= 1 },
+    )
+    .await;
+    // Syncing: the count first, then the series' seasons: nothing more reaches the server.
+    let series = r.counted_series("admin", true).await;
+    let (token, uid) = r.user("admin");
+    let before = r.server_requests();
+    let seasons = format!("/Shows/{series}/Seasons?UserId={uid}&EnableImages=True");
+    assert_eq!(r.get(&r.proxy, &seasons, &token).await.0, 200);
+    sim_gateway::eventually(
+        "the syncing user's seasons were not followed",
+        wait,
+        || async { r.prefetch_count("unread").await >= 1 },
+    )
+    .await;
+    assert_eq!(r.server_requests() - before, 1, "the seasons listing alone");
+}
