@@ -149,6 +149,9 @@ pub(crate) struct LoaderState {
     pub(crate) copy: Option<&'static dyn CopySource>,
     /// The load was answered by the copy, not the server.
     pub(crate) answered_by_copy: std::sync::atomic::AtomicBool,
+    /// The copy found the user does not see the walk's section whole, so it answers none of
+    /// their walks there: the load is a plain server read (listing windows may take it).
+    pub(crate) copy_declines_user: std::sync::atomic::AtomicBool,
 }
 
 /// Something that may answer a load instead of the server: the library copy, which writes a
@@ -190,6 +193,7 @@ impl Loader for HttpLoader {
             for_client: s.for_client,
             upstream_us: AtomicU64::new(0),
             answered_by_copy: Default::default(),
+            copy_declines_user: Default::default(),
             item_tagged: s.item_tagged,
             copy: s.copy,
         }))))
@@ -717,6 +721,7 @@ fn read_as_user(
         for_client: foreground,
         upstream_us: AtomicU64::new(0),
         answered_by_copy: Default::default(),
+        copy_declines_user: Default::default(),
         item_tagged: crate::feed::item_tagged(policy.class),
         copy,
     };
@@ -744,6 +749,7 @@ pub(crate) async fn fetch_uncached(
         for_client: false,
         upstream_us: AtomicU64::new(0),
         answered_by_copy: Default::default(),
+        copy_declines_user: Default::default(),
         item_tagged: false,
         copy: None,
     };

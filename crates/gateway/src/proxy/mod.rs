@@ -545,7 +545,18 @@ async fn serve_reading(
                 && made
                     .as_ref()
                     .is_some_and(|l| !l.answered_by_copy.load(Ordering::Relaxed));
-            learn(&asked, &lookup, scope_user, by_server, copy.is_some());
+            // A copy that declines the user answers none of their walks here: their pages
+            // are the server's, and windows may read them ahead.
+            let declined = made
+                .as_ref()
+                .is_some_and(|l| l.copy_declines_user.load(Ordering::Relaxed));
+            learn(
+                &asked,
+                &lookup,
+                scope_user,
+                by_server,
+                copy.is_some() && !declined,
+            );
             drop((loading, single));
             // The foreground load's time upstream (none for a hit, which made no loader).
             let upstream_us = made
@@ -719,6 +730,7 @@ async fn look_up(
                 for_client: true,
                 upstream_us: AtomicU64::new(0),
                 answered_by_copy: Default::default(),
+                copy_declines_user: Default::default(),
                 item_tagged: crate::feed::item_tagged(class),
                 copy,
             });

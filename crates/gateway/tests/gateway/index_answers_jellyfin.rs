@@ -1321,3 +1321,107 @@ async fn a_jellyfin_item_walk_is_batched_into_the_servers_single_answers() {
     assert!(batches["parts_stored"].as_u64().unwrap() >= 10, "{batches}");
     assert_eq!(batches["refused"].as_u64().unwrap(), 0, "{batches}");
 }
+
+/// A user whose share the server filters (carol's blocked tags) is never answered by the copy,
+/// so her series' episodes are the server's: Jellyfin for Kodi's counted walk of them (the
+/// count, then the pages three at a time) is read as a window from its first page, once
+/// windows are proven on the upstream — the count and one request, however many pages —
+/// and every answer, hers and the owner's and a shared user's (the copy's), is the server's.
+#[tokio::test]
+async fn a_restricted_users_counted_episodes_walk_is_read_in_windows() {
+    let r = start_crawled_with(200, |up| up.prefetch.enabled = false).await;
+    let (admin, admin_id) = r.user("admin");
+    // The owner's walk of the songs, three pages at a time, proves windows on the upstream.
+    let views: Value = r
+        .get(&r.sim.base_url, &format!("/Users/{admin_id}/Views"), &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let music = views["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["CollectionType"] == "music")
+        .map(|v| v["Id"].as_str().unwrap().to_string())
+        .unwrap();
+    let songs = format!(
+        "/Users/{admin_id}/Items?ParentId={music}&IncludeItemTypes=Audio&SortBy=AlbumArtist\
+         &EnableTotalRecordCount=False&Recursive=True"
+    );
+    for bundle in [[0, 15, 30], [45, 60, 75]] {
+        let paths: Vec<String> = bundle
+            .iter()
+            .map(|s| format!("{songs}&StartIndex={s}&Limit=15"))
+            .collect();
+        futures_util::future::join_all(paths.iter().map(|p| r.get(&r.proxy, p, &admin))).await;
+    }
+    let series: Value = r
+        .get(
+            &r.sim.base_url,
+            "/Items?IncludeItemTypes=Series&Recursive=true",
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let series: Vec<String> = id_list(&series["Items"]);
+    assert!(series.len() >= 3, "{series:?}");
+    // Each user's Kodi reads of every series: the count, then exactly the counted pages.
+    let mut windowed = 0;
+    for name in ["carol", "admin", "alice"] {
+        let (token, uid) = r.user(name);
+        for (n, sid) in series.iter().enumerate() {
+            let episodes = format!(
+                "/Shows/{sid}/Episodes?EnableUserData=True&EnableImages=True&UserId={uid}\
+                 &Fields=Overview,SortName"
+            );
+            let before = show_requests(&r);
+            let count = format!("{episodes}&Limit=1&EnableTotalRecordCount=True");
+            let via = r.get(&r.proxy, &count, &token).await;
+            if via.status() != 200 {
+                // A series her share hides: the server's refusal, as direct.
+                let direct = r.get(&r.sim.base_url, &count, &token).await;
+                assert_eq!(via.status(), direct.status(), "{name} {count}");
+                continue;
+            }
+            let counted = via.text().await.unwrap();
+            let total = serde_json::from_str::<Value>(&counted).unwrap()["TotalRecordCount"]
+                .as_u64()
+                .unwrap() as usize;
+            let mut answers = vec![(count, counted)];
+            for bundle in (0..total).step_by(15).collect::<Vec<_>>().chunks(3) {
+                let paths: Vec<String> = bundle
+                    .iter()
+                    .map(|s| format!("{episodes}&StartIndex={s}&Limit=15"))
+                    .collect();
+                let got = futures_util::future::join_all(
+                    paths
+                        .iter()
+                        .map(|p| async { r.get(&r.proxy, p, &token).await.text().await.unwrap() }),
+                )
+                .await;
+                answers.extend(paths.into_iter().zip(got));
+            }
+            let requests = show_requests(&r) - before;
+            // The copy's first misses in the library go to the server as they come; from the
+            // third series on, she costs the count and one window.
+            if name == "carol" && n >= 2 && total > 15 {
+                windowed += 1;
+                assert!(answers.len() >= 3, "{} pages", answers.len() - 1);
+                assert_eq!(requests, 2, "carol: the count and a window");
+            }
+            for (path, via) in answers {
+                let direct = r
+                    .get(&r.sim.base_url, &path, &token)
+                    .await
+                    .text()
+                    .await
+                    .unwrap();
+                sim_gateway::assert_same_answer(&via, &direct, &format!("{name} {path}"));
+            }
+        }
+    }
+    assert!(windowed > 0, "no series of carol's had more than a page");
+}

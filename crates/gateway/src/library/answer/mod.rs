@@ -578,6 +578,13 @@ async fn walk_from_copy(
     let section = walked.split('/').next().unwrap_or_default();
     let spanned = only(&sections, section);
     let whole = whole_sections(gw, up, user, &spanned, |id, kind| folded.count(id, kind)).await;
+    if !whole.iter().any(|w| w.eq_ignore_ascii_case(section)) {
+        // Not whole for this user (a share the server filters): the copy answers none of
+        // their walks in the section.
+        state
+            .copy_declines_user
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let crawled = handle.sections();
     let ctx = Ctx {
         elements: Some(handle.elements()?.clone()),
