@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # What an answer written from the library copy costs the gateway, beside a miss the server
 # answers and a cache hit of the same answer: every album's children of a music section, then
-# the section's tracks in pages of 50, each read twice through cachearr, timed by the
-# gateway's own Server-Timing (`cache;dur=`, its time
-# from the request to the answer; `upstream;dur=` marks a miss the server answered).
+# the section's tracks in pages of 50, each read twice through cachearr on one kept-alive
+# connection, timed by the gateway's own Server-Timing (`cache;dur=`, its time from the
+# request to the answer; `upstream;dur=` marks a miss the server answered) and by the client
+# (from sending the request to holding the whole body).
 #
 #   bench/tools/copy_latency.sh                     # release build, TRACKS=2000
 #   CACHEARR=target/release/cachearr TRACKS=10000 bench/tools/copy_latency.sh
@@ -47,48 +48,47 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$ADMIN_PORT/health"
 wait_index_ready "http://127.0.0.1:$ADMIN_PORT" 300 || { echo "index not ready" >&2; exit 1; }
 python3 - "$SIM_PORT" "$CA_PORT" "$OWNER" <<'PY'
-import json, re, statistics, sys, urllib.request
-sim, proxy, token = (f"http://127.0.0.1:{sys.argv[1]}", f"http://127.0.0.1:{sys.argv[2]}",
-                     sys.argv[3])
-def get(base, path, extra=None):
-    req = urllib.request.Request(base + path, headers={"X-Plex-Token": token,
-                                                        "Accept": "application/json",
-                                                        **(extra or {})})
-    with urllib.request.urlopen(req) as r:
-        body = r.read()
-        timing = dict(re.findall(r"(\w+);dur=([\d.]+)", r.headers.get("Server-Timing", "")))
-    return body, float(timing.get("cache", 0)), float(timing.get("upstream", 0))
-albums = [m["ratingKey"] for m in
-          json.loads(get(sim, "/library/sections/1/all?type=9")[0])["MediaContainer"]["Metadata"]]
-server, copy, hit, sizes = [], [], [], []
-for a in albums:
-    body, ms, upstream = get(proxy, f"/library/metadata/{a}/children")
-    (server if upstream > 0 else copy).append(ms)
-    sizes.append(len(body))
-for a in albums:
-    hit.append(get(proxy, f"/library/metadata/{a}/children")[1])
+import http.client, json, re, statistics, sys, time
+sim_port, proxy_port, token = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+conns = {}
+def get(port, path):
+    """GET over one kept-alive connection per port, as a tool's client keeps one: the body,
+    the gateway's own time (Server-Timing cache;dur), its upstream share, and the time the
+    client waited from sending the request to holding the whole body (ms)."""
+    conn = conns.setdefault(port, http.client.HTTPConnection("127.0.0.1", port))
+    t = time.perf_counter()
+    conn.request("GET", path, headers={"X-Plex-Token": token, "Accept": "application/json"})
+    r = conn.getresponse()
+    body = r.read()
+    waited = (time.perf_counter() - t) * 1000
+    timing = dict(re.findall(r"(\w+);dur=([\d.]+)", r.getheader("Server-Timing") or ""))
+    return body, float(timing.get("cache", 0)), float(timing.get("upstream", 0)), waited
 med = statistics.median
-print(f"{len(albums)} album children listings, median {med(sizes):.0f} bytes")
-print(f"answered by the server (frame proofs, first misses): {len(server)}, median {med(server):.3f} ms")
-print(f"answered from the copy: {len(copy)}, median {med(copy):.3f} ms")
-print(f"cache hits of the same answers: {len(hit)}, median {med(hit):.3f} ms")
-print(f"copy / hit: {med(copy) / med(hit):.1f}x")
+def measure(label, paths):
+    server, copy, hit, sizes = [], [], [], []
+    for p in paths:
+        body, ms, upstream, waited = get(proxy_port, p)
+        (server if upstream > 0 else copy).append((ms, waited))
+        sizes.append(len(body))
+    for p in paths:
+        hit.append(get(proxy_port, p)[1::2])
+    print(f"{label}, median {med(sizes):.0f} bytes")
+    for name, got in (("answered by the server (frame proofs, first misses)", server),
+                      ("answered from the copy", copy), ("cache hits of the same answers", hit)):
+        if got:
+            print(f"{name}: {len(got)}, gateway median {med(g for g, _ in got):.3f} ms, "
+                  f"client median {med(w for _, w in got):.3f} ms")
+    print(f"copy / hit: gateway {med(g for g, _ in copy) / med(g for g, _ in hit):.1f}x, "
+          f"client {med(w for _, w in copy) / med(w for _, w in hit):.1f}x")
+albums = [m["ratingKey"] for m in
+          json.loads(get(sim_port, "/library/sections/1/all?type=9")[0])["MediaContainer"]["Metadata"]]
+measure(f"{len(albums)} album children listings",
+        [f"/library/metadata/{a}/children" for a in albums])
 # A section's track listing read in pages of 50, as PlexKodiConnect and Plexist page it.
 PAGE = 50
-total = int(json.loads(get(sim, "/library/sections/1/all?type=10&X-Plex-Container-Start=0"
+total = int(json.loads(get(sim_port, "/library/sections/1/all?type=10&X-Plex-Container-Start=0"
                            "&X-Plex-Container-Size=0")[0])["MediaContainer"]["totalSize"])
-paths = [f"/library/sections/1/all?type=10&X-Plex-Container-Start={s}&X-Plex-Container-Size={PAGE}"
-         for s in range(0, total, PAGE)]
-server, copy, hit, sizes = [], [], [], []
-for p in paths:
-    body, ms, upstream = get(proxy, p)
-    (server if upstream > 0 else copy).append(ms)
-    sizes.append(len(body))
-for p in paths:
-    hit.append(get(proxy, p)[1])
-print(f"{len(paths)} pages of {PAGE} of {total} tracks, median {med(sizes):.0f} bytes")
-print(f"answered by the server: {len(server)}" + (f", median {med(server):.3f} ms" if server else ""))
-print(f"answered from the copy: {len(copy)}, median {med(copy):.3f} ms")
-print(f"cache hits of the same answers: {len(hit)}, median {med(hit):.3f} ms")
-print(f"copy / hit: {med(copy) / med(hit):.1f}x")
+measure(f"{-(-total // PAGE)} pages of {PAGE} of {total} tracks",
+        [f"/library/sections/1/all?type=10&X-Plex-Container-Start={s}&X-Plex-Container-Size={PAGE}"
+         for s in range(0, total, PAGE)])
 PY
