@@ -25,6 +25,11 @@ use crate::tags::{Invalidation, InvalidationState};
 use crate::tier::{Tier, WriteOp};
 use crate::write_behind::{self, Dest, WriteBehind};
 
+/// How long opening the disk tier waits for a directory another cache holds to be let go.
+const IN_USE_WAIT: Duration = Duration::from_secs(5);
+/// How often it tries again meanwhile.
+const IN_USE_RETRY: Duration = Duration::from_millis(50);
+
 /// Builds a [`TieredCache`].
 pub struct TieredCacheBuilder {
     memory_max_bytes: u64,
@@ -201,11 +206,24 @@ impl TieredCacheBuilder {
                     block_cache: plan.disk_block_cache,
                     memtables: plan.disk_memtables,
                 };
-                let start = tokio::task::spawn_blocking(move || {
-                    DiskTier::open_or_recover(at, max_bytes, memory)
-                })
-                .await
-                .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))?;
+                // A cache stopping in this process, or a process exiting, lets go of the
+                // directory a moment after it stops serving (its last background tasks still
+                // hold the database): wait for it a little before calling it in use.
+                let waited_from = std::time::Instant::now();
+                let start = loop {
+                    let at = at.clone();
+                    let start = tokio::task::spawn_blocking(move || {
+                        DiskTier::open_or_recover(at, max_bytes, memory)
+                    })
+                    .await
+                    .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))?;
+                    match start {
+                        DiskStart::InUse { .. } if waited_from.elapsed() < IN_USE_WAIT => {
+                            tokio::time::sleep(IN_USE_RETRY).await;
+                        }
+                        start => break start,
+                    }
+                };
                 Some(match start {
                     DiskStart::Opened(tier) => {
                         tier.count_also(self.disk_counts_also.clone());

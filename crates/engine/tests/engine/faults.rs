@@ -245,7 +245,8 @@ async fn a_store_held_by_another_process_is_a_clear_error_and_is_left_alone() {
         }])
         .unwrap();
     // Most likely a second gateway on the same data directory: an error the caller reports
-    // (`cachearr serve` says so in plain words), not a cache running beside the other one.
+    // (`cachearr serve` says so in plain words) once it has waited a few seconds for the
+    // directory to be let go, not a cache running beside the other one.
     let err = TieredCache::builder()
         .disk(&at, 1 << 20)
         .build()
@@ -260,6 +261,37 @@ async fn a_store_held_by_another_process_is_a_clear_error_and_is_left_alone() {
         .collect();
     assert_eq!(siblings, vec!["cache".to_owned()]);
     assert_eq!(&holder.get_sync("theirs").unwrap().unwrap()[..], b"kept");
+}
+
+/// A cache stopping in the same process lets go of its directory a moment after it stops (its
+/// last tasks still hold the store): a new cache on the directory waits for it and opens it,
+/// instead of failing as if another process held it.
+#[tokio::test]
+async fn a_store_let_go_a_moment_later_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = dir.path().join("cache");
+    let holder = DiskTier::open(&at, 1 << 20).unwrap();
+    // Let go while the new cache is opening (well within its wait).
+    let letting_go = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(holder);
+    });
+    let cache = TieredCache::builder()
+        .disk(&at, 1 << 20)
+        .build()
+        .await
+        .unwrap();
+    letting_go.join().unwrap();
+    let stats = cache.stats();
+    assert!(stats.tier(TierKind::Disk).unwrap().enabled);
+    assert!(stats.warnings.is_empty(), "{:?}", stats.warnings);
+    // The very store, not one made anew beside a directory moved aside.
+    let siblings: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(siblings, vec!["cache".to_owned()]);
+    cache.shutdown().await;
 }
 
 // --- crash test -------------------------------------------------------------------------
