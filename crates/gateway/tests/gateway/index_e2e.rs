@@ -218,15 +218,18 @@ async fn crawl_matches_the_simulator(profile: Profile) {
     assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server.sim));
 
     // Every crawl request went through the background budget, never more than its cap at once.
+    // The build's own count: the library copy's frame probes follow the build and may or may
+    // not have reached the server yet.
+    let status = gw.index_status().await;
     let up = gw.gateway.upstream(name).unwrap();
     let guard = up.guard.snapshot();
-    let crawl = crawl_requests(&server.sim);
+    let crawl = status["last_build"]["requests"].as_u64().unwrap();
     assert!(crawl > 5, "{crawl}");
+    assert!(crawl_requests(&server.sim) >= crawl);
     assert!(guard.background_requests >= crawl, "{guard:?} vs {crawl}");
     assert!(server.sim.stats().peak_in_flight <= 2);
 
     // GET /api/index: state, items per kind, sections, last build, snapshot, next refresh.
-    let status = gw.index_status().await;
     assert_eq!(status["state"], "ready");
     assert_eq!(status["enabled"], true);
     assert_eq!(status["profile"], name);
@@ -236,7 +239,6 @@ async fn crawl_matches_the_simulator(profile: Profile) {
         "{status}"
     );
     assert!(["full", "resumed"].contains(&status["last_build"]["kind"].as_str().unwrap()));
-    assert_eq!(status["last_build"]["requests"].as_u64().unwrap(), crawl);
     assert!(status["snapshot"]["bytes"].as_u64().unwrap() > 1000);
     assert!(status["next_refresh_at_ms"].as_u64().unwrap() > 0);
     assert!(status["progress"].is_null());
