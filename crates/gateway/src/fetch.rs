@@ -22,8 +22,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Either, Empty, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Empty, Limited};
 
 use crate::Gateway;
 use crate::image_check;
@@ -32,13 +31,7 @@ use crate::policy::{Decision, Scope};
 use crate::upstream::{Budget, Upstream, UpstreamBody};
 use crate::users::{UserRecord, Users};
 
-/// The body of an answer the gateway writes: a buffered body (cache hits, errors, answers
-/// from the index) or the upstream's streamed one (pass-through).
-pub(crate) type ProxyBody = Either<Full<Bytes>, Incoming>;
-
-/// The body of a client's request: hyper's stream, or none for a request read by the
-/// gateway's own HTTP/1.1 loop (a `GET` without a body, see `http1`).
-pub(crate) type ClientBody = Either<Incoming, Empty<Bytes>>;
+pub(crate) use crate::wire::{ClientBody, ProxyBody};
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction.
 pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {

@@ -43,9 +43,10 @@ use tokio_util::sync::CancellationToken;
 use crate::connections::{Registered, Tracker};
 use crate::fetch::{ClientBody, ProxyBody};
 use crate::proxy;
-use crate::proxy::{HeadId, WireHead};
+use crate::proxy::WireHead;
 use crate::sendfile::SendfileStream;
 use crate::upstream::Upstream;
+use crate::wire::{HeadId, Via};
 use crate::{Gateway, respond, wire};
 
 /// A connection's read buffer starts this large: requests are a few hundred bytes. It grows
@@ -166,10 +167,17 @@ pub(crate) async fn serve(
             ) => {
                 buf.drain(..len);
                 let busy = ctx.tracker.busy();
-                ctx.connection.head.set(head);
-                let (response, wire) =
-                    proxy::answer(&ctx.gw, &ctx.up, request, ctx.peer, &ctx.connection).await;
-                let written = write_response(&mut stream, response, wire, close, &mut out).await;
+                let reply = proxy::answer(
+                    &ctx.gw,
+                    &ctx.up,
+                    request,
+                    ctx.peer,
+                    &ctx.connection,
+                    Via::Own(head),
+                )
+                .await;
+                let written =
+                    write_response(&mut stream, reply.response, reply.head, close, &mut out).await;
                 drop(busy);
                 let keep = matches!(written, Ok(Framed::KeepAlive));
                 if !keep || stop.is_cancelled() || registered.is_shed() {
@@ -179,10 +187,6 @@ pub(crate) async fn serve(
                 continue;
             }
             (Parsed::Other, _) => {
-                // hyper writes the answers from here on: they need their header maps.
-                ctx.connection
-                    .wire_heads
-                    .store(false, std::sync::atomic::Ordering::Relaxed);
                 stream.give_back(Bytes::from(buf));
                 return Ended::HandOff(stream);
             }

@@ -231,15 +231,17 @@ pub(crate) async fn serve_proxy(
                 // otherwise keep in a slot of that size for every open connection, busy or
                 // not, and move into it on every request.
                 Box::pin(async move {
-                    // No head comes as bytes here: the connection left the own loop.
-                    let (response, _) = proxy::answer(
+                    // hyper writes from the header map: no head comes as bytes.
+                    let response = proxy::answer(
                         &ctx.gw,
                         &ctx.up,
                         req.map(http_body_util::Either::Left),
                         ctx.peer,
                         &ctx.connection,
+                        crate::wire::Via::Hyper,
                     )
-                    .await;
+                    .await
+                    .response;
                     Ok::<_, std::convert::Infallible>(
                         response.map(|body| connections::BusyBody::new(body, busy)),
                     )

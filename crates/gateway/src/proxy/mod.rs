@@ -6,8 +6,8 @@
 //! `304`, and go gzipped to clients that accept it (text types, see [`crate::prepared`]).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -33,6 +33,7 @@ use crate::respond::{
 use crate::sendfile::SendSlot;
 use crate::upstream::{Upstream, UpstreamError};
 use crate::users::{UserRecord, Users};
+use crate::wire::{Reply, Via};
 
 mod pass;
 mod repeat;
@@ -40,8 +41,8 @@ mod standard;
 mod validate;
 
 use pass::{pass_through, upgrade};
-pub(crate) use repeat::{CurrentHead, HeadId, LastFingerprint, RecentReadings};
 use repeat::{Fingerprint, KeptReading, Reading};
+pub(crate) use repeat::{LastFingerprint, RecentReadings};
 use validate::check_request;
 
 /// What the proxy keeps for one client connection, made when it is accepted rather than on
@@ -56,19 +57,10 @@ pub(crate) struct Connection {
     pub(crate) recent: Arc<RecentReadings>,
     /// Where this connection's last request was found or kept in `recent`.
     pub(crate) last_print: LastFingerprint,
-    /// The kept head the own HTTP/1.1 read the request in service from, until [`answer`]
-    /// takes it. Handed over here rather than as an argument, which would grow every
-    /// request's future for a word that only the own loop's requests have.
-    pub(crate) head: CurrentHead,
-    /// Set while the gateway's own HTTP/1.1 serves the connection: a hit's head is then handed
-    /// to it as bytes ([`WireHead`]) and the answer's header map is left empty.
-    pub(crate) wire_heads: AtomicBool,
-    /// The head of the answer just made, as bytes, until [`answer`] hands it on.
-    wire: Mutex<Option<WireHead>>,
 }
 
 impl Connection {
-    /// A new connection's state, served first by the gateway's own HTTP/1.1.
+    /// A new connection's state.
     pub(crate) fn new(
         slot: Arc<SendSlot>,
         reads: Arc<ReadMetrics>,
@@ -79,9 +71,6 @@ impl Connection {
             reads,
             recent,
             last_print: LastFingerprint::default(),
-            head: CurrentHead::default(),
-            wire_heads: AtomicBool::new(true),
-            wire: Mutex::new(None),
         }
     }
 }
@@ -95,22 +84,22 @@ pub(crate) struct WireHead {
     pub(crate) upstream_us: u64,
 }
 
-/// Answers one request of a proxy connection (read by hyper or by the gateway's own HTTP/1.1
-/// loop) and attributes it in the client table: the client by the name the proxy read, the
-/// outcome by the [`Served`] the answering path put on it. Returns the answer and, for a hit written
-/// as bytes (only while the own loop serves the connection), its head.
+/// Answers one request of a proxy connection, which came `via` hyper or the gateway's own
+/// HTTP/1.1 loop, and attributes it in the client table: the client by the name the proxy
+/// read, the outcome by the [`Served`] the answering path put on it (or by the head of a hit
+/// written as bytes, which only the own loop takes).
 pub(crate) async fn answer(
     gw: &Gateway,
     up: &Arc<Upstream>,
     req: Request<ClientBody>,
     peer: SocketAddr,
     conn: &Connection,
-) -> (Response<ProxyBody>, Option<WireHead>) {
+    via: Via,
+) -> Reply<WireHead> {
     let started = Instant::now();
-    let (response, client) = handle(gw.clone(), up.clone(), req, peer, conn, started).await;
-    let wire = conn.wire.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let (reply, client) = handle(gw.clone(), up.clone(), req, peer, conn, via, started).await;
     // The path that answered says where from; an answer that says nothing was the server's.
-    let served = match (&wire, response.extensions().get::<Served>()) {
+    let served = match (&reply.head, reply.response.extensions().get::<Served>()) {
         (Some(head), _) => Served::of(head.outcome),
         (None, Some(served)) => *served,
         (None, None) => Served::Server,
@@ -121,7 +110,7 @@ pub(crate) async fn answer(
         Served::Cache | Served::Index => 0.0,
     };
     gw.clients().record(&up.name, &client, served, seconds);
-    (response, wire)
+    reply
 }
 
 /// Warms one path of an upstream cached by the HTTP caching standard (its shared entry, on
@@ -139,11 +128,10 @@ async fn handle(
     req: Request<ClientBody>,
     peer: SocketAddr,
     conn: &Connection,
+    via: Via,
     started: Instant,
-) -> (Response<ProxyBody>, Arc<str>) {
-    let (print, recalled) = conn
-        .recent
-        .look_up(&conn.last_print, &req, conn.head.take());
+) -> (Reply<WireHead>, Arc<str>) {
+    let (print, recalled) = conn.recent.look_up(&conn.last_print, &req, via.head());
     if let Some(recalled) = recalled {
         // A request read recently, byte for byte (on this connection or another): it passed
         // the checks, and its route, token and key are what they were (see [`repeat`]).
@@ -153,13 +141,13 @@ async fn handle(
             .fetch_add(1, Ordering::Relaxed);
         let client = recalled.client.clone();
         let read = ReadFrom::Repeat(recalled);
-        let resp = serve_reading(&gw, &up, req, peer, read, &client, started, conn).await;
+        let resp = serve_reading(&gw, &up, req, peer, read, &client, started, conn, via).await;
         return (resp, client);
     }
     // Attributed here, once for every path the proxy takes: the client by what it says about
     // itself.
     let client: Arc<str> = crate::clients::client_name(up.profile, req.headers()).into();
-    let resp = route(&gw, &up, req, peer, print, &client, started, conn).await;
+    let resp = route(&gw, &up, req, peer, print, &client, started, conn, via).await;
     (resp, client)
 }
 
@@ -174,21 +162,24 @@ async fn route(
     client: &Arc<str>,
     started: Instant,
     conn: &Connection,
-) -> Response<ProxyBody> {
+    via: Via,
+) -> Reply<WireHead> {
     if let Err(resp) = check_request(gw, &req) {
-        return *resp;
+        return (*resp).into();
     }
     let path = req.uri().path();
     let query = req.uri().query();
     let decision = up.routes.decide(req.method(), req.headers(), path, query);
     if let Decision::Standard(route) = decision {
         // The standard's own credentials decide who asks (`standard::identify`).
-        return Box::pin(standard::serve(gw, up, route, req, peer)).await;
+        return Box::pin(standard::serve(gw, up, route, req, peer))
+            .await
+            .into();
     }
     // Who asks, read once here for every path below.
     let who = identify(gw, up, req.headers(), query, gw.clock().now_ms());
     match decision {
-        Decision::Upgrade => Box::pin(upgrade(up, req, peer, started)).await,
+        Decision::Upgrade => Box::pin(upgrade(up, req, peer, started)).await.into(),
         Decision::Range => {
             let user = who.user();
             Box::pin(pass_through(
@@ -201,6 +192,7 @@ async fn route(
                 started,
             ))
             .await
+            .into()
         }
         Decision::Cache {
             policy,
@@ -215,7 +207,7 @@ async fn route(
                 remember: print,
                 copy: None,
             };
-            serve_reading(gw, up, req, peer, read, client, started, conn).await
+            serve_reading(gw, up, req, peer, read, client, started, conn, via).await
         }
         Decision::AnswerFromIndex {
             search,
@@ -234,7 +226,7 @@ async fn route(
                     remember: print,
                     copy: Some(copy),
                 };
-                return serve_reading(gw, up, req, peer, read, client, started, conn).await;
+                return serve_reading(gw, up, req, peer, read, client, started, conn, via).await;
             }
             // Searches (and `…/all?title=`) are answered from the library index when it can;
             // otherwise they are cached reads. Not remembered: the index may answer the next.
@@ -248,7 +240,7 @@ async fn route(
             ))
             .await
             {
-                return resp;
+                return resp.into();
             }
             let read = ReadFrom::Route {
                 who,
@@ -258,40 +250,38 @@ async fn route(
                 remember: None,
                 copy: None,
             };
-            serve_reading(gw, up, req, peer, read, client, started, conn).await
+            serve_reading(gw, up, req, peer, read, client, started, conn, via).await
         }
         Decision::Write {
             tags,
             user_state,
             heartbeat,
-        } => {
-            Box::pin(pass_through(
-                gw,
-                up,
-                req,
-                peer,
-                who.user(),
-                Bypass::Write {
-                    tags,
-                    user_state,
-                    heartbeat,
-                },
-                started,
-            ))
-            .await
-        }
-        _ => {
-            Box::pin(pass_through(
-                gw,
-                up,
-                req,
-                peer,
-                who.user(),
-                Bypass::Uncacheable,
-                started,
-            ))
-            .await
-        }
+        } => Box::pin(pass_through(
+            gw,
+            up,
+            req,
+            peer,
+            who.user(),
+            Bypass::Write {
+                tags,
+                user_state,
+                heartbeat,
+            },
+            started,
+        ))
+        .await
+        .into(),
+        _ => Box::pin(pass_through(
+            gw,
+            up,
+            req,
+            peer,
+            who.user(),
+            Bypass::Uncacheable,
+            started,
+        ))
+        .await
+        .into(),
     }
 }
 
@@ -463,11 +453,16 @@ async fn serve_reading(
     client: &Arc<str>,
     started: Instant,
     conn: &Connection,
-) -> Response<ProxyBody> {
+    via: Via,
+) -> Reply<WireHead> {
     let now = gw.clock().now_ms();
     let user = match reader(up, &read, now) {
         Ok(user) => user,
-        Err(why) => return Box::pin(pass_through(gw, up, req, peer, None, why, started)).await,
+        Err(why) => {
+            return Box::pin(pass_through(gw, up, req, peer, None, why, started))
+                .await
+                .into();
+        }
     };
     let (class, scope) = match &read {
         ReadFrom::Route { policy, .. } => (policy.class, policy.scope),
@@ -477,15 +472,19 @@ async fn serve_reading(
     let scope_user = match standing(gw, up, &user, scope, authenticates, now) {
         Ok(scope_user) => scope_user,
         Err(why) => {
-            return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started)).await;
+            return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started))
+                .await
+                .into();
         }
     };
     let (reading, remember) = match reading(up, &req, &user, scope_user, read) {
         Ok(made) => made,
         Err(NoReading::Pass(why)) => {
-            return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started)).await;
+            return Box::pin(pass_through(gw, up, req, peer, Some(user), why, started))
+                .await
+                .into();
         }
-        Err(NoReading::BadQuery(e)) => return problem(ErrorKind::BadQuery, &e.to_string()),
+        Err(NoReading::BadQuery(e)) => return problem(ErrorKind::BadQuery, &e.to_string()).into(),
     };
     // The request's parts stay here: a hit reads them and makes no loader (the engine asks for
     // one only to load, refresh or warm), and a loader takes its own copy of the target and the
@@ -523,6 +522,7 @@ async fn serve_reading(
         key: &key,
         class,
         feed,
+        head_bytes: via.takes_head_bytes(),
     };
     // A page of a walk read in concurrent bundles waits for the walk's page on its way to the
     // server, whose answer may start the window holding it; a page going there holds the
@@ -582,7 +582,7 @@ async fn serve_reading(
             );
             conn.reads
                 .observe(class, ReadOutcome::Error, started.elapsed().as_secs_f64());
-            engine_error_response(up, &e, started)
+            engine_error_response(up, &e, started).into()
         }
     }
 }
@@ -605,6 +605,8 @@ struct Asked<'a> {
     key: &'a cachearr_engine::Key,
     class: crate::policy::Class,
     feed: Option<&'a Arc<crate::feed::Feed>>,
+    /// The connection's writer takes a hit's head as bytes ([`Via::takes_head_bytes`]).
+    head_bytes: bool,
 }
 
 /// Who reads: a repeat's user (the same token, so the same hash, looked up and marked seen by
@@ -761,6 +763,7 @@ fn learn(
         key,
         class,
         feed,
+        ..
     } = *asked;
     if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
         gw.batcher().observe(
@@ -813,10 +816,13 @@ fn respond_cached(
     started: Instant,
     load: Load,
     conn: &Connection,
-) -> (Response<ProxyBody>, u64) {
+) -> (Reply<WireHead>, u64) {
     let upstream_us = load.upstream_us;
     let Asked {
-        gw, client_headers, ..
+        gw,
+        client_headers,
+        head_bytes,
+        ..
     } = *asked;
     // A fill that other clients waited for is answered like a hit: every waiter gets the body
     // from its sealed copy instead of a copy of its own (a cold burst of a thousand waiters is
@@ -836,23 +842,22 @@ fn respond_cached(
     let answer = gw.prepared().answer(&lookup.entry, want);
     // One clock reading for the answer's Server-Timing and the read's metric.
     let total_us = elapsed_us(started);
-    let resp = match answer.not_modified(client_headers) {
+    let reply = match answer.not_modified(client_headers) {
         Some(tag) => {
             gw.prepared()
                 .stats()
                 .not_modified
                 .fetch_add(1, Ordering::Relaxed);
-            not_modified_response(lookup, answer.headers(), tag, now, started, upstream_us)
+            not_modified_response(lookup, answer.headers(), tag, now, started, upstream_us).into()
         }
         None => {
             if let Some(file) = &answer.file {
                 conn.slot.register(answer.body.clone(), file.clone());
             }
-            let wire_to = (shared && conn.wire_heads.load(Ordering::Relaxed)).then_some(conn);
-            cached_response(lookup, &answer, now, total_us, load, wire_to)
+            cached_response(lookup, &answer, now, total_us, load, shared && head_bytes)
         }
     };
-    (resp, total_us)
+    (reply, total_us)
 }
 
 /// What follows an answered read: the prefetch its listing triggers (decided from the path
@@ -899,49 +904,49 @@ fn follow_up(
 }
 
 /// A cached answer: the entry's status, the prepared answer's head and body (identity or gzip).
-/// With `wire_to`, the head goes to that connection as bytes (its [`WireHead`], kept per entry
-/// as written) and the response carries the status and body only.
+/// With `head_bytes`, the head is given as bytes (its [`WireHead`], kept per entry as written)
+/// and the response carries the status and body only: no header map, and no [`Served`] on it,
+/// since the head says where the answer came from.
 fn cached_response(
     lookup: &Lookup,
     answer: &Answer,
     now: u64,
     total_us: u64,
     load: Load,
-    wire_to: Option<&Connection>,
-) -> Response<ProxyBody> {
+    head_bytes: bool,
+) -> Reply<WireHead> {
     let (age_s, ttl_s) = age_and_ttl(lookup, now);
     let (outcome, upstream_us) = (lookup.outcome, load.upstream_us);
     let mark = |h: &mut HeaderMap| mark_cache_state(h, outcome, age_s, ttl_s);
     let status = StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut resp = Response::new(Either::Left(Full::new(answer.body.clone())));
-    *resp.status_mut() = status;
+    let mut response = Response::new(Either::Left(Full::new(answer.body.clone())));
+    *response.status_mut() = status;
     if load.by_copy {
         // Written by the library copy: a miss of the cache the server never saw. A miss is
         // not shared, so its head is written here, never kept for later answers.
         let mut headers = answer.head(|h| mark_copy_state(h, ttl_s));
         mark_copy_timing(&mut headers, total_us);
-        *resp.headers_mut() = headers;
-        resp.extensions_mut().insert(Served::Index);
-        return resp;
+        *response.headers_mut() = headers;
+        response.extensions_mut().insert(Served::Index);
+        return response.into();
     }
-    resp.extensions_mut().insert(Served::of(outcome));
-    match wire_to {
-        Some(conn) => {
-            let head = answer.wire_head(status, outcome, age_s, ttl_s, mark);
-            *conn.wire.lock().unwrap_or_else(|e| e.into_inner()) = Some(WireHead {
+    if head_bytes {
+        let head = answer.wire_head(status, outcome, age_s, ttl_s, mark);
+        return Reply {
+            response,
+            head: Some(WireHead {
                 head,
                 outcome,
                 total_us,
                 upstream_us,
-            });
-        }
-        None => {
-            let mut headers = answer.head(mark);
-            mark_timing(&mut headers, outcome, total_us, upstream_us);
-            *resp.headers_mut() = headers;
-        }
+            }),
+        };
     }
-    resp
+    response.extensions_mut().insert(Served::of(outcome));
+    let mut headers = answer.head(mark);
+    mark_timing(&mut headers, outcome, total_us, upstream_us);
+    *response.headers_mut() = headers;
+    response.into()
 }
 
 /// Headers a `304 Not Modified` repeats from the full answer (RFC 9110 §15.4.5: those that

@@ -35,6 +35,7 @@ use http::{HeaderMap, Method, Request, Uri};
 
 use crate::model::{Class, Scope};
 use crate::users::UserRecord;
+use crate::wire::HeadId;
 
 /// Entries per listener. Enough for the distinct requests a few tools repeat at once; a slot
 /// taken by another request costs one fresh reading.
@@ -96,48 +97,6 @@ impl Default for RecentReadings {
         Self {
             seed: std::hash::RandomState::new().hash_one(0u64) as usize,
             slots: (0..SLOTS).map(|_| Mutex::new(None)).collect(),
-        }
-    }
-}
-
-/// Names one head that a listener's HTTP/1.1 loop kept (`http1::LastHead`), byte for byte:
-/// requests read from the same kept head are the same request, since reading a head is a pure
-/// function of its bytes. Ids are never reused in a process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct HeadId(u64);
-
-impl HeadId {
-    /// Keeps a copy of `head` and names it: the one way to have an id, so that an id always
-    /// names bytes that were kept, and no other code can hand the table an id that would let
-    /// it skip the comparison for bytes it never saw.
-    pub(crate) fn keep(head: &[u8]) -> (HeadId, Box<[u8]>) {
-        (HeadId::new(), head.into())
-    }
-
-    /// A new id, never handed out before in this process.
-    fn new() -> HeadId {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        HeadId(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-}
-
-/// The kept head a connection's request in service was read from, handed by the own HTTP/1.1
-/// loop to the proxy (zero: none).
-#[derive(Default)]
-pub(crate) struct CurrentHead(AtomicU64);
-
-impl CurrentHead {
-    /// The request about to be answered was read from `head`.
-    pub(crate) fn set(&self, head: Option<HeadId>) {
-        self.0.store(head.map_or(0, |h| h.0), Ordering::Relaxed);
-    }
-
-    /// The head the request in service was read from, once: a later request that was not
-    /// read from a kept head (one hyper serves, after a hand-off) finds none.
-    pub(crate) fn take(&self) -> Option<HeadId> {
-        match self.0.swap(0, Ordering::Relaxed) {
-            0 => None,
-            id => Some(HeadId(id)),
         }
     }
 }
@@ -444,7 +403,7 @@ mod tests {
         let table = RecentReadings::default();
         let alice = request("/library/sections/1/all", &[("x-plex-token", "alice")]);
         let bob = request("/library/sections/1/all", &[("x-plex-token", "bob")]);
-        let (kept_head, other_head) = (HeadId::new(), HeadId::new());
+        let (kept_head, other_head) = (HeadId::keep(b"a").0, HeadId::keep(b"a").0);
         assert_ne!(kept_head, other_head, "ids are not reused");
         let print = table.fingerprint(&alice, Some(kept_head));
         table.remember(
@@ -465,23 +424,6 @@ mod tests {
         assert!(table.recall(with(Some(other_head)), &bob).is_none());
         assert!(table.recall(with(None), &bob).is_none());
         assert!(table.recall(with(Some(other_head)), &alice).is_some());
-    }
-
-    #[test]
-    fn a_connection_hands_its_current_head_over_once() {
-        let current = CurrentHead::default();
-        assert_eq!(current.take(), None);
-        let head = HeadId::new();
-        current.set(Some(head));
-        assert_eq!(current.take(), Some(head));
-        assert_eq!(
-            current.take(),
-            None,
-            "a later request would find a stale head"
-        );
-        current.set(Some(head));
-        current.set(None);
-        assert_eq!(current.take(), None);
     }
 
     #[test]
