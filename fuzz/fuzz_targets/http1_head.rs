@@ -8,7 +8,7 @@
 //! lines); the rest is the read buffer.
 #![no_main]
 
-use cachearr_gateway::http1::{HeadRead, read_head};
+use cachearr_wire::http1::{HeadRead, read_head};
 use http::{Method, Version, header};
 use libfuzzer_sys::fuzz_target;
 

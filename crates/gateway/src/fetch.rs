@@ -31,7 +31,13 @@ use crate::policy::{Decision, Scope};
 use crate::upstream::{Budget, Upstream, UpstreamBody};
 use crate::users::{UserRecord, Users};
 
-pub(crate) use crate::wire::{ClientBody, ProxyBody};
+/// The body of an answer the gateway writes: a buffered body (cache hits, errors, answers
+/// from the index) or the upstream's streamed one (pass-through).
+pub(crate) type ProxyBody = cachearr_wire::ResponseBody;
+
+/// The body of a client's request: hyper's stream, or none for a request read by the wire's
+/// own HTTP/1.1 loop (a `GET` without a body).
+pub(crate) type ClientBody = cachearr_wire::RequestBody;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction.
 pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {

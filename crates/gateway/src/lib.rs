@@ -22,24 +22,18 @@
 //!   rate limits, timeouts, retries with jitter, circuit breaker, client vs background budget).
 //! * [`users`] — recently seen users: token trust for shared scope, tokens for warming
 //!   (memory only).
-//! * `listener` — a proxy listener's accept loop and each connection's task: the connection
-//!   cap, shedding and graceful shutdown; each connection is served by `http1` first and by
-//!   hyper's HTTP/1.1 (with the gateway's limits) from the first request `http1` does not take.
-//! * `http1` — the gateway's own HTTP/1.1 for `GET`s without a body: one read buffer, the head
-//!   parsed with `httparse`, the answer written in one vectored write.
-//! * `wire` — HTTP/1.1 heads as bytes (status line, header lines), a leaf shared by `http1`
-//!   and `prepared`, which keeps a hit's head in that form.
 //! * `proxy` — the request path: validation, cached reads through the engine, pass-through
-//!   streaming, websockets, `Cache-Status`/`X-Cache`/`Age`/`Server-Timing`.
+//!   streaming, websockets, `Cache-Status`/`X-Cache`/`Age`/`Server-Timing`. Its `Listener` is
+//!   each proxy listener's [`cachearr_wire::Service`]: the wire (accept loop, connections, its
+//!   own HTTP/1.1, hyper's, `sendfile`) hands it every request with how it came, and takes back
+//!   the answer, a hit's head as bytes with it.
 //! * `prepared` — what is prepared once per cache entry and reused by every answer from it:
-//!   the header map, the `ETag`, the gzip copy and the body file.
+//!   the header map, its head as bytes (`cachearr_wire::lines`), the `ETag`, the gzip copy and
+//!   the body file (`cachearr_wire::sendfile`).
 //! * `encoding` — `Accept-Encoding` (with weights), which types compress, gzip itself;
 //!   `etag` — validators and `If-None-Match` (answered `304` from the cache).
 //! * `image_check` — an image body is checked (declared type vs magic bytes, end markers,
 //!   PNG CRCs) before it is stored; a broken one is passed on, never stored.
-//! * `sendfile` — zero-copy answers, when `[cache] sendfile_min` turns them on: a hot entry's
-//!   large body is sent with `sendfile(2)` from a sealed memfd instead of being copied into the
-//!   socket (the proxy connection's stream recognises the registered body in the write).
 //! * [`redact`] — token redaction for logs.
 //! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics.
 //!   The admin listener mounts [`admin_router`], i.e. [`admin::router`]; [`BoundGateway::serve`]
@@ -79,7 +73,6 @@ pub mod auth;
 pub mod batch;
 pub mod clients;
 pub mod config;
-pub mod connections;
 pub mod dialect;
 mod encoding;
 pub mod error_answer;
@@ -87,11 +80,9 @@ mod etag;
 pub mod events;
 pub mod feed;
 mod fetch;
-pub mod http1;
 mod image_check;
 pub mod keys;
 pub mod library;
-mod listener;
 pub mod metrics;
 pub mod model;
 pub mod play_watch;
@@ -102,13 +93,11 @@ mod proxy;
 pub mod redact;
 mod respond;
 pub mod sampler;
-mod sendfile;
 pub mod startup;
 pub mod tags;
 pub mod tls;
 pub mod upstream;
 pub mod users;
-mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -474,14 +463,28 @@ impl BoundGateway {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), GatewayError> {
+        use cachearr_wire::{connections, listener};
         let stop = tokio_util::sync::CancellationToken::new();
         let mut tasks = Vec::new();
+        let config = self.gateway.config();
+        let limits = listener::Limits {
+            max_header_bytes: config.limits.max_header_bytes,
+            max_headers: config.limits.max_headers,
+            max_connections: config.limits.max_connections.unwrap_or_else(|| {
+                connections::default_max_connections(
+                    connections::open_file_limit(),
+                    config.upstreams.len(),
+                )
+            }),
+        };
         for (up, listener) in self.proxies {
-            let gw = self.gateway.clone();
+            let name = up.name.clone();
+            let service = Arc::new(proxy::Listener::new(self.gateway.clone(), up));
             tasks.push(tokio::spawn(listener::serve_proxy(
-                gw,
-                up,
+                service,
                 listener,
+                name,
+                limits,
                 stop.clone(),
             )));
         }

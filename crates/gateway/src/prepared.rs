@@ -19,7 +19,7 @@
 //!   [`MAX_GZIP_BYTES`], in all ([`Budgets`]);
 //! * with `[cache] sendfile_min` on, its [`BodyFile`] once the entry is answered to more than
 //!   one client (a hit, or a fill others waited for): the sealed copy of a large body that answers send with `sendfile`
-//!   instead of copying (see [`crate::sendfile`]); a large gzip copy gets one too. Files hold
+//!   instead of copying (see [`cachearr_wire::sendfile`]); a large gzip copy gets one too. Files hold
 //!   at most a sixteenth of `memory_max` in all.
 //!
 //! Both budgets, and the library index's element stores' caches, come out of `memory_max`:
@@ -40,8 +40,9 @@ use rustc_hash::FxHashMap;
 
 use crate::config::CacheConfig;
 use crate::etag::{self, NoneMatch};
-use crate::sendfile::BodyFile;
-use crate::{encoding, respond, wire};
+use crate::{encoding, respond};
+use cachearr_wire::lines;
+use cachearr_wire::sendfile::BodyFile;
 
 /// A header map's bucket (`http`'s: hash, name, value, links), and its index slot.
 const MAP_BUCKET: usize = 104;
@@ -137,7 +138,7 @@ pub(crate) struct Budgets {
     /// Gzip copies: a sixteenth of `memory_max`, at most [`MAX_GZIP_BYTES`].
     pub(crate) gzip: u64,
     /// Body files (memory-backed, so they count in the process's RSS): a sixteenth of
-    /// `memory_max`, at most [`crate::sendfile::MAX_BYTES`]; none when `sendfile_min` is off.
+    /// `memory_max`, at most [`cachearr_wire::sendfile::MAX_BYTES`]; none when `sendfile_min` is off.
     pub(crate) files: u64,
     /// The smallest body given a file (`sendfile_min`; `u64::MAX` when off).
     pub(crate) file_min: u64,
@@ -156,7 +157,7 @@ impl Budgets {
         Budgets {
             gzip: (memory_max / 16).min(MAX_GZIP_BYTES),
             files: match cache.sendfile_min_bytes {
-                Some(_) => (memory_max / 16).min(crate::sendfile::MAX_BYTES),
+                Some(_) => (memory_max / 16).min(cachearr_wire::sendfile::MAX_BYTES),
                 None => 0,
             },
             file_min: cache.sendfile_min_bytes.unwrap_or(u64::MAX),
@@ -332,8 +333,8 @@ pub(crate) struct WireLines {
 /// answer writes its own) and the framing the connection writes.
 fn wire_of(status: StatusCode, head: &HeaderMap) -> WireLines {
     let mut out = Vec::with_capacity(64 + head.len() * 48);
-    wire::push_status_line(&mut out, status);
-    let has_date = wire::push_lines(&mut out, head, &[respond::SERVER_TIMING]);
+    lines::push_status_line(&mut out, status);
+    let has_date = lines::push_lines(&mut out, head, &[respond::SERVER_TIMING]);
     WireLines {
         bytes: Bytes::from(out),
         has_date,

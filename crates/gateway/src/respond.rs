@@ -179,19 +179,7 @@ fn push_timing_value(
 }
 
 /// Appends `n` in decimal.
-pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
+pub(crate) use cachearr_wire::lines::push_u64;
 
 /// Appends `n` in decimal, with its sign.
 pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {

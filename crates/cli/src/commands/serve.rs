@@ -165,7 +165,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     // Each client connection holds a descriptor: start with all the process may have.
-    let (before, after) = cachearr_gateway::connections::raise_open_file_limit();
+    let (before, after) = cachearr_wire::connections::raise_open_file_limit();
     if after > before {
         tracing::info!(from = before, to = after, "raised the open-file limit");
     } else {

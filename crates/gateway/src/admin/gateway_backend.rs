@@ -537,7 +537,7 @@ impl AdminBackend for GatewayAdmin {
             gzip_copies: copies.gzip,
             gzip_copies_used: crate::prepared::gzip_budget_used().1,
             body_files: copies.files,
-            body_files_used: crate::sendfile::live_bytes(),
+            body_files_used: cachearr_wire::sendfile::live_bytes(),
             index_elements: copies.elements,
             tags_interned: snapshot.tags_interned,
             allocator: crate::allocator::figures(),

@@ -5,6 +5,7 @@
 //! `Server-Timing`. Cached 200s also carry an `ETag`, answer a matching `If-None-Match` with
 //! `304`, and go gzipped to clients that accept it (text types, see [`crate::prepared`]).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,10 +31,9 @@ use crate::respond::{
     ErrorKind, age_and_ttl, mark, mark_cache_state, mark_cached, mark_copy_state, mark_copy_timing,
     mark_timing, problem, us_ms,
 };
-use crate::sendfile::SendSlot;
 use crate::upstream::{Upstream, UpstreamError};
 use crate::users::{UserRecord, Users};
-use crate::wire::{Reply, Via};
+use cachearr_wire::{EncodedHead, Reply, SendSlot, Via};
 
 mod pass;
 mod repeat;
@@ -45,9 +45,61 @@ use repeat::{Fingerprint, KeptReading, Reading};
 pub(crate) use repeat::{LastFingerprint, RecentReadings};
 use validate::check_request;
 
+/// A proxy listener's [`cachearr_wire::Service`]: every request of its connections, read by
+/// the wire's own HTTP/1.1 or by hyper, goes to [`answer`].
+pub(crate) struct Listener {
+    gw: Gateway,
+    up: Arc<Upstream>,
+    /// The listener's cached-read series, resolved once.
+    reads: Arc<ReadMetrics>,
+    /// The listener's recent cached reads, shared by its connections.
+    recent: Arc<RecentReadings>,
+}
+
+impl Listener {
+    /// The service of `up`'s listener.
+    pub(crate) fn new(gw: Gateway, up: Arc<Upstream>) -> Listener {
+        let reads = Arc::new(gw.metrics().reads(&up.metrics_name));
+        Listener {
+            gw,
+            up,
+            reads,
+            recent: Arc::default(),
+        }
+    }
+}
+
+impl cachearr_wire::Service for Listener {
+    type Connection = Connection;
+    type Head = WireHead;
+
+    fn connect(&self, peer: SocketAddr, slot: Arc<SendSlot>) -> Connection {
+        Connection::new(peer, slot, self.reads.clone(), self.recent.clone())
+    }
+
+    #[inline]
+    fn answer(
+        &self,
+        connection: &Connection,
+        request: Request<ClientBody>,
+        via: Via,
+    ) -> impl Future<Output = Reply<WireHead>> + Send {
+        answer(
+            &self.gw,
+            &self.up,
+            request,
+            connection.peer,
+            connection,
+            via,
+        )
+    }
+}
+
 /// What the proxy keeps for one client connection, made when it is accepted rather than on
 /// each of its requests.
 pub(crate) struct Connection {
+    /// The client's address.
+    peer: SocketAddr,
     /// The connection's [`SendSlot`]: a cached answer with a body file registers its body there,
     /// and the connection's stream sends it without copying.
     pub(crate) slot: Arc<SendSlot>,
@@ -61,12 +113,14 @@ pub(crate) struct Connection {
 
 impl Connection {
     /// A new connection's state.
-    pub(crate) fn new(
+    fn new(
+        peer: SocketAddr,
         slot: Arc<SendSlot>,
         reads: Arc<ReadMetrics>,
         recent: Arc<RecentReadings>,
     ) -> Connection {
         Connection {
+            peer,
             slot,
             reads,
             recent,
@@ -82,6 +136,18 @@ pub(crate) struct WireHead {
     pub(crate) outcome: Outcome,
     pub(crate) total_us: u64,
     pub(crate) upstream_us: u64,
+}
+
+impl EncodedHead for WireHead {
+    /// The kept lines, then this answer's `Server-Timing`.
+    #[inline]
+    fn encode(&self, out: &mut Vec<u8>) -> bool {
+        out.extend_from_slice(&self.head.bytes);
+        out.extend_from_slice(b"server-timing: ");
+        crate::respond::push_timing(out, self.outcome, self.total_us, self.upstream_us);
+        out.extend_from_slice(b"\r\n");
+        self.head.has_date
+    }
 }
 
 /// Answers one request of a proxy connection, which came `via` hyper or the gateway's own
@@ -1026,5 +1092,50 @@ fn upstream_error_response(up: &Upstream, e: &UpstreamError) -> Response<ProxyBo
     match ErrorKind::of_load(e.kind()) {
         ErrorKind::UpstreamUnavailable => circuit_open_response(up),
         kind => problem(kind, &e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prepared::WireLines;
+    use cachearr_engine::TierKind;
+
+    #[test]
+    fn a_head_as_bytes_is_the_kept_lines_and_this_answer_s_timing() {
+        let hit = WireHead {
+            head: WireLines {
+                bytes: Bytes::from_static(b"HTTP/1.1 200 OK\r\nx-cache: HIT\r\nage: 3\r\n"),
+                has_date: false,
+            },
+            outcome: Outcome::Hit(TierKind::Memory),
+            total_us: 1_234,
+            upstream_us: 0,
+        };
+        let mut out = Vec::new();
+        assert!(!hit.encode(&mut out));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 200 OK\r\nx-cache: HIT\r\nage: 3\r\nserver-timing: cache;dur=1.234\r\n"
+        );
+        // A miss's time upstream is its own part; the stored answer's Date is said to be there.
+        let miss = WireHead {
+            head: WireLines {
+                bytes: Bytes::from_static(
+                    b"HTTP/1.1 200 OK\r\ndate: Tue, 24 Nov 2026 10:00:00 GMT\r\n",
+                ),
+                has_date: true,
+            },
+            outcome: Outcome::Miss,
+            total_us: 5_000,
+            upstream_us: 4_000,
+        };
+        let mut out = Vec::new();
+        assert!(miss.encode(&mut out));
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .ends_with("GMT\r\nserver-timing: cache;dur=1.000, upstream;dur=4.000\r\n")
+        );
     }
 }

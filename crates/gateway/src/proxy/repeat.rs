@@ -31,11 +31,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cachearr_engine::{Key, Policy};
+use cachearr_wire::HeadId;
 use http::{HeaderMap, Method, Request, Uri};
 
 use crate::model::{Class, Scope};
 use crate::users::UserRecord;
-use crate::wire::HeadId;
 
 /// Entries per listener. Enough for the distinct requests a few tools repeat at once; a slot
 /// taken by another request costs one fresh reading.

@@ -1,38 +1,66 @@
-//! A proxy listener: its accept loop and each connection's task. HTTP/1.1 by hyper, with the
-//! gateway's limits; a connection cap with shedding of the oldest idle connection and a
-//! `503` when every connection is busy; the sweep that closes connections idle too long; a
-//! back-off when accepting fails (out of descriptors); per connection, the send slot for
-//! zero-copy bodies and the listener's recent cached reads ([`crate::proxy::Connection`]); and
-//! graceful shutdown, awaiting the connections through a channel that closes with the last
-//! one. Every request goes to [`crate::proxy::handle`].
+//! A proxy listener ([`serve_proxy`]): its accept loop and each connection's task. Each
+//! connection is served by the own HTTP/1.1 ([`crate::http1`]) first and by hyper's HTTP/1.1,
+//! with the listener's [`Limits`], from the first request the own loop does not take; every
+//! request goes to the listener's [`Service`]. Around them: a connection cap with shedding
+//! of the oldest idle connection and a `503` when every connection is busy; the sweep that
+//! closes connections idle too long; a back-off when accepting fails (out of descriptors); per
+//! connection, the send slot for zero-copy bodies ([`crate::sendfile`]) and the service's
+//! state ([`Service::connect`]); and graceful shutdown, awaiting the connections through a
+//! channel that closes with the last one.
 //!
 //! The admin listener ([`serve_admin`]) has the same cap, shedding, idle sweep (which is also
 //! its header time-out: a client sending its head a byte at a time is idle) and accept
 //! back-off, with a cap of its own taken from the descriptors the proxy listeners leave aside
 //! ([`connections::admin_max_connections`]): sockets held open on the admin port can never
-//! take the descriptors cached proxy hits need.
+//! take the descriptors cached proxy hits need. It serves any tower service (an axum
+//! `Router`), all by hyper.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
+use http::{Request, Response};
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::upstream::Upstream;
-use crate::{Gateway, connections, http1, proxy, sendfile};
+use crate::service::{Service, Via};
+use crate::{connections, http1, sendfile};
 
 /// The number of request headers hyper accepts when not told otherwise.
 const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
 
-/// Serves the admin `router` on `listener` until `stop`, at most `cap` connections at once
-/// (beyond it the connection idle the longest is closed, or a 503 when every one is busy);
-/// connections idle for the idle time-out are closed by the sweep.
-pub(crate) async fn serve_admin(
-    router: axum::Router,
+/// What a proxy listener allows.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The most bytes in a request head (hyper answers a longer one `431`).
+    pub max_header_bytes: usize,
+    /// The most lines in a request head.
+    pub max_headers: usize,
+    /// The most connections open at once ([`connections::default_max_connections`] sizes it
+    /// from the open-file limit).
+    pub max_connections: usize,
+}
+
+/// Serves the admin `router` (any tower service: an axum `Router`) on `listener` until
+/// `stop`, at most `cap` connections at once (beyond it the connection idle the longest is
+/// closed, or a 503 when every one is busy); connections idle for the idle time-out are
+/// closed by the sweep.
+pub async fn serve_admin<R, B>(
+    router: R,
     listener: TcpListener,
     cap: usize,
     stop: tokio_util::sync::CancellationToken,
-) {
+) where
+    R: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    R::Future: Send + 'static,
+    B: hyper::body::Body + Unpin + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let (live, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
     let conns = connections::Connections::new(cap);
     tracing::debug!(max_connections = cap, "admin connection cap");
@@ -78,15 +106,12 @@ pub(crate) async fn serve_admin(
         let (builder, stop, live) = (builder.clone(), stop.clone(), live.clone());
         tokio::spawn(async move {
             let _live = live;
-            let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+            let service = service_fn(move |req: Request<Incoming>| {
                 let busy = tracker.busy();
                 let mut router = router.clone();
                 async move {
-                    use tower_service::Service as _;
-                    let response = router.call(req.map(axum::body::Body::new)).await?;
-                    Ok::<_, std::convert::Infallible>(
-                        response.map(|body| connections::BusyBody::new(body, busy)),
-                    )
+                    let response = router.call(req).await?;
+                    Ok::<_, Infallible>(response.map(|body| connections::BusyBody::new(body, busy)))
                 }
             });
             let conn = builder.serve_connection(TokioIo::new(stream), service);
@@ -115,12 +140,13 @@ pub(crate) async fn serve_admin(
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), all_closed.recv()).await;
 }
 
-/// Accepts `up`'s clients on `listener` and serves each connection until `stop`, then awaits
-/// the connections' end (at most 10 s).
-pub(crate) async fn serve_proxy(
-    gw: Gateway,
-    up: Arc<Upstream>,
+/// Accepts clients on `listener` and serves each connection with `service` until `stop`,
+/// then awaits the connections' end (at most 10 s). `name` names the listener in the log.
+pub async fn serve_proxy<S: Service>(
+    service: Arc<S>,
     listener: TcpListener,
+    name: Arc<str>,
+    limits: Limits,
     stop: tokio_util::sync::CancellationToken,
 ) {
     // Each connection task holds a clone of `live`; once the last clone is dropped,
@@ -130,7 +156,6 @@ pub(crate) async fn serve_proxy(
     // HTTP/1.1 only: media-server clients speak it (h2 needs TLS in practice), and hyper's own
     // h1 builder enforces a header-size limit with a 431.
     let mut builder = hyper::server::conn::http1::Builder::new();
-    let limits = &gw.config().limits;
     builder
         .max_buf_size(limits.max_header_bytes.max(8192) + 64 * 1024)
         .max_header_size(limits.max_header_bytes);
@@ -149,19 +174,12 @@ pub(crate) async fn serve_proxy(
         // file.
         .writev(true);
     let builder = Arc::new(builder);
-    let cap = limits.max_connections.unwrap_or_else(|| {
-        connections::default_max_connections(
-            connections::open_file_limit(),
-            gw.config().upstreams.len(),
-        )
-    });
-    tracing::debug!(upstream = %up.name, max_connections = cap, "connection cap");
+    let cap = limits.max_connections;
+    tracing::debug!(upstream = %name, max_connections = cap, "connection cap");
     let conns = connections::Connections::new(cap);
-    let reads = Arc::new(gw.metrics().reads(&up.metrics_name));
-    let recent = Arc::new(proxy::RecentReadings::default());
     let last_head = Arc::new(http1::LastHead::default());
     tokio::spawn({
-        let (conns, stop, name) = (conns.clone(), stop.clone(), up.name.clone());
+        let (conns, stop, name) = (conns.clone(), stop.clone(), name.clone());
         async move { conns.close_idle_until(stop, &name).await }
     });
     let mut backoff = connections::AcceptBackoff::default();
@@ -175,7 +193,7 @@ pub(crate) async fn serve_proxy(
                     if connections::out_of_descriptors(&e) {
                         conns.shed_oldest_idle();
                     }
-                    let pause = backoff.failed(&e, &up.name);
+                    let pause = backoff.failed(&e, &name);
                     tokio::select! {
                         () = tokio::time::sleep(pause) => {}
                         () = stop.cancelled() => break,
@@ -185,7 +203,7 @@ pub(crate) async fn serve_proxy(
             },
             () = stop.cancelled() => break,
         };
-        backoff.succeeded(&up.name);
+        backoff.succeeded(&name);
         if !conns.make_room() {
             // Every connection is busy: tell this client to come back, without a task per
             // refusal holding the descriptor for long.
@@ -203,16 +221,11 @@ pub(crate) async fn serve_proxy(
         let _ = stream.set_nodelay(true);
         let slot = Arc::new(sendfile::SendSlot::default());
         let ctx = http1::ConnectionContext {
-            gw: gw.clone(),
-            up: up.clone(),
-            peer,
-            connection: Arc::new(proxy::Connection::new(
-                slot.clone(),
-                reads.clone(),
-                recent.clone(),
-            )),
+            connection: service.connect(peer, slot.clone()),
+            service: service.clone(),
             tracker: registered.tracker(),
             last_head: last_head.clone(),
+            head_limits: http1::HeadLimits::new(limits.max_header_bytes, limits.max_headers),
         };
         let stream = sendfile::SendfileStream::new(stream, slot);
         let (builder, stop, live) = (builder.clone(), stop.clone(), live.clone());
@@ -224,7 +237,7 @@ pub(crate) async fn serve_proxy(
                 http1::Ended::HandOff(stream) => stream,
             };
             let ctx = Arc::new(ctx);
-            let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+            let service = service_fn(move |req: Request<Incoming>| {
                 let ctx = ctx.clone();
                 let busy = ctx.tracker.busy();
                 // Boxed: the request's whole path is one large future, which hyper would
@@ -232,19 +245,16 @@ pub(crate) async fn serve_proxy(
                 // not, and move into it on every request.
                 Box::pin(async move {
                     // hyper writes from the header map: no head comes as bytes.
-                    let response = proxy::answer(
-                        &ctx.gw,
-                        &ctx.up,
-                        req.map(http_body_util::Either::Left),
-                        ctx.peer,
-                        &ctx.connection,
-                        crate::wire::Via::Hyper,
-                    )
-                    .await
-                    .response;
-                    Ok::<_, std::convert::Infallible>(
-                        response.map(|body| connections::BusyBody::new(body, busy)),
-                    )
+                    let response = ctx
+                        .service
+                        .answer(
+                            &ctx.connection,
+                            req.map(http_body_util::Either::Left),
+                            Via::Hyper,
+                        )
+                        .await
+                        .response;
+                    Ok::<_, Infallible>(response.map(|body| connections::BusyBody::new(body, busy)))
                 })
             });
             let conn = builder

@@ -128,7 +128,7 @@ fn full_response(
     status: u16,
     headers: &[(&'static str, &'static str)],
     body: &'static [u8],
-) -> Response<ProxyBody> {
+) -> Response<ResponseBody> {
     let mut r = Response::new(Either::Left(http_body_util::Full::new(Bytes::from_static(
         body,
     ))));
@@ -156,7 +156,7 @@ async fn a_full_answer_is_framed_by_its_length_with_a_date() {
         ],
         b"{\"a\":1}",
     );
-    let framed = write_response(&mut written, response, None, false, &mut out)
+    let framed = write_response(&mut written, response, None::<Lines>, false, &mut out)
         .await
         .unwrap();
     assert_eq!(framed, Framed::KeepAlive);
@@ -183,7 +183,7 @@ async fn a_client_that_asks_to_close_is_told_so() {
     let mut written = Vec::new();
     let mut out = Vec::new();
     let response = full_response(404, &[("date", "Tue, 24 Nov 2026 10:00:00 GMT")], b"");
-    let framed = write_response(&mut written, response, None, true, &mut out)
+    let framed = write_response(&mut written, response, None::<Lines>, true, &mut out)
         .await
         .unwrap();
     assert_eq!(framed, Framed::Close);
@@ -202,7 +202,7 @@ async fn not_modified_and_no_content_carry_no_length_and_no_body() {
         let mut written = Vec::new();
         let mut out = Vec::new();
         let response = full_response(status, &[("etag", "\"x\"")], b"ignored");
-        write_response(&mut written, response, None, false, &mut out)
+        write_response(&mut written, response, None::<Lines>, false, &mut out)
             .await
             .unwrap();
         let (head, body) = head_of(&written);
@@ -330,38 +330,47 @@ fn a_kept_head_is_recalled_only_for_the_same_bytes_whole() {
     assert_eq!(last.recall(head).map(|(_, id)| id), Some(again_kept));
 }
 
+/// A head a service gave as bytes.
+struct Lines {
+    bytes: &'static [u8],
+    has_date: bool,
+}
+
+impl EncodedHead for Lines {
+    fn encode(&self, out: &mut Vec<u8>) -> bool {
+        out.extend_from_slice(self.bytes);
+        self.has_date
+    }
+}
+
 #[tokio::test]
-async fn a_hit_written_from_its_wire_head_adds_only_timing_framing_and_date() {
-    use cachearr_engine::{Outcome, TierKind};
-    let wire = |has_date: bool, lines: &'static [u8]| WireHead {
-        head: crate::prepared::WireLines {
-            bytes: Bytes::from_static(lines),
-            has_date,
-        },
-        outcome: Outcome::Hit(TierKind::Memory),
-        total_us: 1_234,
-        upstream_us: 0,
-    };
+async fn a_head_given_as_bytes_is_written_with_only_framing_and_date_added() {
     let mut written = Vec::new();
     let mut out = Vec::new();
-    // The response's own map is empty on this path: nothing of it is written.
-    let response = full_response(200, &[], b"body!");
-    let head = wire(false, b"HTTP/1.1 200 OK\r\nx-cache: HIT\r\nage: 3\r\n");
+    // The response's own map is not written on this path: its lines are the service's.
+    let response = full_response(200, &[("x-not", "written")], b"body!");
+    let head = Lines {
+        bytes: b"HTTP/1.1 200 OK\r\nx-cache: HIT\r\nage: 3\r\n",
+        has_date: false,
+    };
     write_response(&mut written, response, Some(head), false, &mut out)
         .await
         .unwrap();
     let (text, body) = head_of(&written);
     assert!(
-        text.starts_with("HTTP/1.1 200 OK\r\nx-cache: HIT\r\nage: 3\r\nserver-timing: cache;dur=1.234\r\ncontent-length: 5\r\ndate: "),
+        text.starts_with(
+            "HTTP/1.1 200 OK\r\nx-cache: HIT\r\nage: 3\r\ncontent-length: 5\r\ndate: "
+        ),
         "{text}"
     );
+    assert!(!text.contains("x-not"), "{text}");
     assert_eq!(body, b"body!");
-    // A stored answer's own Date is kept, not doubled; a close is said.
+    // A head's own Date is kept, not doubled; a close is said.
     let mut written = Vec::new();
-    let head = wire(
-        true,
-        b"HTTP/1.1 200 OK\r\ndate: Tue, 24 Nov 2026 10:00:00 GMT\r\n",
-    );
+    let head = Lines {
+        bytes: b"HTTP/1.1 200 OK\r\ndate: Tue, 24 Nov 2026 10:00:00 GMT\r\n",
+        has_date: true,
+    };
     write_response(
         &mut written,
         full_response(200, &[], b""),

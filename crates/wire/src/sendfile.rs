@@ -16,9 +16,10 @@
 //! `bench/gateway/run.sh` measures both ways (`BENCH_SENDFILE_MIN`).
 //!
 //! How it fits hyper without forking it: each proxy connection's socket is wrapped in a
-//! [`SendfileStream`]. When the proxy answers from such an entry it registers the body's
+//! `SendfileStream`. When the service answers from such an entry it registers the body's
 //! `Bytes` (a clone, which keeps that memory alive and unchanged) and its file in the
-//! connection's [`SendSlot`]. hyper writes the response with vectored writes whose body slice
+//! connection's [`SendSlot`] (handed to it by [`crate::Service::connect`]). The own HTTP/1.1
+//! or hyper writes the response with vectored writes whose body slice
 //! points into that same `Bytes`; the stream recognises the slice by address, sends the bytes
 //! before it with `MSG_MORE` (so head and body leave in one segment, as nginx's `tcp_nopush`),
 //! and sends the slice itself with `sendfile` from the matching offset of the file. Anything it
@@ -27,9 +28,8 @@
 //! cannot be freed or reused while registered, so an address match always means the same bytes.
 //!
 //! Budget: files cost a descriptor and a second copy of the body in memory (shmem pages), so
-//! at most [`MAX_FILES`] files and [`MAX_BYTES`] bytes (less when the memory tier is smaller:
-//! see [`crate::prepared`]) exist at once; past that, answers are
-//! copied as before.
+//! at most [`MAX_FILES`] files and [`MAX_BYTES`] bytes (less when the caller gives a smaller
+//! bound to [`BodyFile::create`]) exist at once; past that, answers are copied as before.
 
 use std::io::{self, IoSlice, Write as _};
 use std::pin::Pin;
@@ -48,20 +48,20 @@ use tokio::net::TcpStream;
 pub(crate) const MIN_BODY: usize = 16 * 1024;
 
 /// At most this many body files at once (each holds a file descriptor).
-pub(crate) const MAX_FILES: usize = 256;
+pub const MAX_FILES: usize = 256;
 /// At most this many bytes in body files at once.
-pub(crate) const MAX_BYTES: u64 = 256 * 1024 * 1024;
+pub const MAX_BYTES: u64 = 256 * 1024 * 1024;
 
 static LIVE_FILES: AtomicUsize = AtomicUsize::new(0);
 static LIVE_BYTES: AtomicU64 = AtomicU64::new(0);
 
 /// Bytes held in body files now (whole process).
-pub(crate) fn live_bytes() -> u64 {
+pub fn live_bytes() -> u64 {
     LIVE_BYTES.load(Ordering::Relaxed)
 }
 
 /// A cached body in a sealed memfd.
-pub(crate) struct BodyFile {
+pub struct BodyFile {
     fd: OwnedFd,
     len: usize,
 }
@@ -76,7 +76,7 @@ impl BodyFile {
     /// A file holding `body`, or `None` if the body is shorter than `min_len`, the budget is
     /// spent or the kernel refuses (the caller then copies, as it would anyway).
     /// `max_bytes` bounds what all body files hold together (the process-wide count).
-    pub(crate) fn create(body: &Bytes, min_len: u64, max_bytes: u64) -> Option<Arc<BodyFile>> {
+    pub fn create(body: &Bytes, min_len: u64, max_bytes: u64) -> Option<Arc<BodyFile>> {
         let len = body.len();
         if (len as u64) < min_len {
             return None;
@@ -129,14 +129,14 @@ impl Drop for BodyFile {
 
 /// Bodies registered for zero-copy sending on one connection.
 #[derive(Default)]
-pub(crate) struct SendSlot {
+pub struct SendSlot {
     /// At most two: the response being written and, with pipelining, the next one.
     bodies: Mutex<Vec<(Bytes, Arc<BodyFile>)>>,
 }
 
 impl SendSlot {
     /// Registers `body` (a clone of the answer's body, which keeps it alive) and its file.
-    pub(crate) fn register(&self, body: Bytes, file: Arc<BodyFile>) {
+    pub fn register(&self, body: Bytes, file: Arc<BodyFile>) {
         let mut b = self.bodies.lock().unwrap_or_else(|e| e.into_inner());
         if b.len() >= 2 {
             b.remove(0);

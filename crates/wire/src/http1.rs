@@ -1,4 +1,4 @@
-//! The proxy's own HTTP/1.1 for the requests that make up nearly all of its traffic: a `GET`
+//! The own HTTP/1.1 for the requests that make up nearly all of a proxy's traffic: a `GET`
 //! with no body on a kept-alive connection. Everything else on the connection is handed to
 //! hyper, which serves it from then on.
 //!
@@ -8,9 +8,10 @@
 //! for every answer) cost more than the gateway's own work. Here a connection reads into one
 //! small buffer, parses the head with `httparse` (the parser hyper uses) unless it repeats the
 //! listener's last head byte for byte (`LastHead`), answers through the same
-//! `proxy::answer` as hyper's service, and writes the status line, the headers and the body in
-//! one vectored write, which the connection's `SendfileStream` turns into `sendfile` for a
-//! large cached body; a hit's head comes ready as bytes (`proxy::WireHead`). A read that
+//! [`Service::answer`] as hyper's service, and writes the status line, the headers and the body
+//! in one vectored write, which the connection's `SendfileStream` turns into `sendfile` for a
+//! large cached body; a hit's head comes ready as bytes (the service's [`EncodedHead`], in
+//! its [`Reply`](crate::Reply)). A read that
 //! empties the socket marks it not readable, so waiting costs no `recv` that would only say
 //! `EAGAIN`. A cached 20 KB hit took 20,387 instructions through hyper and takes 10,125 here,
 //! against 10,369 for a bare hyper server with a fixed body (docs/benchmarks.md, "Gateway").
@@ -30,7 +31,6 @@
 //! when the listener stops or sheds it; a request in service is answered first.
 
 use std::io::{self, IoSlice};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -41,13 +41,9 @@ use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 use tokio_util::sync::CancellationToken;
 
 use crate::connections::{Registered, Tracker};
-use crate::fetch::{ClientBody, ProxyBody};
-use crate::proxy;
-use crate::proxy::WireHead;
+use crate::lines;
 use crate::sendfile::SendfileStream;
-use crate::upstream::Upstream;
-use crate::wire::{HeadId, Via};
-use crate::{Gateway, respond, wire};
+use crate::service::{EncodedHead, HeadId, RequestBody, ResponseBody, Service, Via};
 
 /// A connection's read buffer starts this large: requests are a few hundred bytes. It grows
 /// (up to the header limit) only for a longer head.
@@ -61,14 +57,15 @@ const MAX_PARSED_HEADERS: usize = 100;
 const MAX_KEPT_HEAD: usize = 4096;
 
 /// What a connection needs to answer its requests.
-pub(crate) struct ConnectionContext {
-    pub(crate) gw: Gateway,
-    pub(crate) up: Arc<Upstream>,
-    pub(crate) peer: SocketAddr,
-    pub(crate) connection: Arc<proxy::Connection>,
+pub(crate) struct ConnectionContext<S: Service> {
+    pub(crate) service: Arc<S>,
+    /// The service's state for this connection.
+    pub(crate) connection: S::Connection,
     pub(crate) tracker: Tracker,
     /// The listener's last parsed head, shared by its connections.
     pub(crate) last_head: Arc<LastHead>,
+    /// The listener's limits on a head this loop reads.
+    pub(crate) head_limits: HeadLimits,
 }
 
 /// The last head a listener's connections parsed, byte for byte, with the request read from
@@ -107,7 +104,7 @@ impl LastHead {
 
     /// Keeps `head` (the first `len` bytes of a buffer) and what was read from it; returns
     /// the id it is kept under (`None`: too long to keep).
-    fn keep(&self, head: &[u8], request: &Request<ClientBody>, close: bool) -> Option<HeadId> {
+    fn keep(&self, head: &[u8], request: &Request<RequestBody>, close: bool) -> Option<HeadId> {
         if head.len() > MAX_KEPT_HEAD {
             return None;
         }
@@ -139,24 +136,20 @@ pub(crate) enum Ended {
 }
 
 /// Serves `stream` until it closes or a request needs hyper.
-pub(crate) async fn serve(
+pub(crate) async fn serve<S: Service>(
     mut stream: SendfileStream,
-    ctx: &ConnectionContext,
+    ctx: &ConnectionContext<S>,
     registered: &Registered,
     stop: &CancellationToken,
 ) -> Ended {
-    let limits = &ctx.gw.config().limits;
-    let head_limits = HeadLimits {
-        max_bytes: limits.max_header_bytes,
-        max_lines: limits.max_headers.min(MAX_PARSED_HEADERS),
-    };
+    let head_limits = &ctx.head_limits;
     let mut buf: Vec<u8> = Vec::with_capacity(READ_BUFFER);
     let mut out: Vec<u8> = Vec::with_capacity(512);
     // Made once for the connection's life, not at every wait for a request.
     let mut stopped = std::pin::pin!(stop.cancelled());
     let mut shed = std::pin::pin!(registered.shed());
     loop {
-        match next_request(&ctx.last_head, &buf, &head_limits) {
+        match next_request(&ctx.last_head, &buf, head_limits) {
             (
                 Parsed::Get {
                     request,
@@ -167,15 +160,10 @@ pub(crate) async fn serve(
             ) => {
                 buf.drain(..len);
                 let busy = ctx.tracker.busy();
-                let reply = proxy::answer(
-                    &ctx.gw,
-                    &ctx.up,
-                    request,
-                    ctx.peer,
-                    &ctx.connection,
-                    Via::Own(head),
-                )
-                .await;
+                let reply = ctx
+                    .service
+                    .answer(&ctx.connection, request, Via::Own(head))
+                    .await;
                 let written =
                     write_response(&mut stream, reply.response, reply.head, close, &mut out).await;
                 drop(busy);
@@ -239,10 +227,7 @@ fn next_request(last: &LastHead, buf: &[u8], limits: &HeadLimits) -> (Parsed, Op
 /// well as parsed, and the two checked to agree. Public for the fuzz target
 /// (`fuzz/fuzz_targets/http1_head.rs`).
 pub fn read_head(buf: &[u8], max_bytes: usize, max_headers: usize) -> HeadRead {
-    let limits = HeadLimits {
-        max_bytes,
-        max_lines: max_headers.min(MAX_PARSED_HEADERS),
-    };
+    let limits = HeadLimits::new(max_bytes, max_headers);
     // Read twice as the connection reads: the first time parsed (and kept), the second
     // recalled from what the first kept.
     let last = LastHead::default();
@@ -302,9 +287,20 @@ pub enum HeadRead {
 }
 
 /// Limits a head must keep to for this loop; hyper answers the rest.
-struct HeadLimits {
+pub(crate) struct HeadLimits {
     max_bytes: usize,
     max_lines: usize,
+}
+
+impl HeadLimits {
+    /// At most `max_bytes` in a head and `max_headers` lines (this loop parses at most
+    /// [`MAX_PARSED_HEADERS`]; a head with more goes to hyper).
+    pub(crate) fn new(max_bytes: usize, max_headers: usize) -> HeadLimits {
+        HeadLimits {
+            max_bytes,
+            max_lines: max_headers.min(MAX_PARSED_HEADERS),
+        }
+    }
 }
 
 /// What the buffer's start holds.
@@ -315,7 +311,7 @@ struct HeadLimits {
 enum Parsed {
     /// A request this loop answers, `len` bytes long; `close` if the client asked to close.
     Get {
-        request: Request<ClientBody>,
+        request: Request<RequestBody>,
         len: usize,
         close: bool,
     },
@@ -387,7 +383,7 @@ fn parse_head(buf: &[u8], limits: &HeadLimits) -> Parsed {
 }
 
 /// An HTTP/1.1 `GET` of `uri` with `headers` and no body.
-fn get_request(uri: Uri, headers: HeaderMap) -> Request<ClientBody> {
+fn get_request(uri: Uri, headers: HeaderMap) -> Request<RequestBody> {
     let mut request = Request::new(Either::Right(Empty::new()));
     *request.method_mut() = Method::GET;
     *request.uri_mut() = uri;
@@ -418,13 +414,13 @@ enum Framed {
     Close,
 }
 
-/// Writes `response` on `stream` as HTTP/1.1, using `out` for the head; with `wire`, the
-/// head is those bytes (the response's map is empty) and only `Server-Timing`, the framing and
-/// the `Date` are added.
-async fn write_response<S: AsyncWrite + Unpin>(
+/// Writes `response` on `stream` as HTTP/1.1, using `out` for the head; with `encoded`, the
+/// head is what it writes (the response's map is empty) and only the framing and the `Date`
+/// are added.
+async fn write_response<S: AsyncWrite + Unpin, H: EncodedHead>(
     stream: &mut S,
-    response: Response<ProxyBody>,
-    wire: Option<WireHead>,
+    response: Response<ResponseBody>,
+    encoded: Option<H>,
     close: bool,
     out: &mut Vec<u8>,
 ) -> io::Result<Framed> {
@@ -442,13 +438,10 @@ async fn write_response<S: AsyncWrite + Unpin>(
                 whole(full).await
             };
             let length = Length::Exactly((!bodiless).then_some(data.len() as u64));
-            match wire {
-                Some(wire) => {
-                    out.extend_from_slice(&wire.head.bytes);
-                    out.extend_from_slice(b"server-timing: ");
-                    respond::push_timing(out, wire.outcome, wire.total_us, wire.upstream_us);
-                    out.extend_from_slice(b"\r\n");
-                    end_head(out, length, close, wire.head.has_date);
+            match encoded {
+                Some(head) => {
+                    let has_date = head.encode(out);
+                    end_head(out, length, close, has_date);
                 }
                 None => encode_head(out, parts.status, &parts.headers, length, close),
             }
@@ -543,28 +536,29 @@ fn encode_head(
     length: Length,
     close: bool,
 ) {
-    wire::push_status_line(out, status);
-    let has_date = wire::push_lines(out, headers, &[]);
+    lines::push_status_line(out, status);
+    let has_date = lines::push_lines(out, headers, &[]);
     end_head(out, length, close, has_date);
 }
 
 /// The lines every answer ends its head with: its framing, `connection: close` when the
 /// client asked, a `Date` unless the answer has one, and the blank line.
+#[inline]
 fn end_head(out: &mut Vec<u8>, length: Length, close: bool, has_date: bool) {
     match length {
         Length::Exactly(Some(n)) => {
             out.extend_from_slice(b"content-length: ");
-            respond::push_u64(out, n);
+            lines::push_u64(out, n);
             out.extend_from_slice(b"\r\n");
         }
         Length::Exactly(None) => {}
-        Length::Chunked => wire::push_line(out, b"transfer-encoding", b"chunked"),
+        Length::Chunked => lines::push_line(out, b"transfer-encoding", b"chunked"),
     }
     if close {
-        wire::push_line(out, b"connection", b"close");
+        lines::push_line(out, b"connection", b"close");
     }
     if !has_date {
-        date::with_now(|date| wire::push_line(out, b"date", date));
+        date::with_now(|date| lines::push_line(out, b"date", date));
     }
     out.extend_from_slice(b"\r\n");
 }

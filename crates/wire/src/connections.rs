@@ -1,5 +1,5 @@
-//! Open connections per proxy listener, and what keeps a flood of them from taking the
-//! gateway off the air: every process has a limit on open files, and each client connection
+//! Open connections per listener, and what keeps a flood of them from taking the process
+//! off the air: every process has a limit on open files, and each client connection
 //! holds one (plus, usually, one upstream connection). Idle clients that keep sockets open
 //! (keep-alive pools, or someone doing it on purpose) must not lock out new clients.
 //!
@@ -105,10 +105,12 @@ struct Slot {
 }
 
 impl Slot {
+    #[inline]
     fn busy(&self) {
         self.busy.fetch_add(1, Ordering::AcqRel);
     }
 
+    #[inline]
     fn done(&self, clocks: &Clocks) {
         if self.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.idle_sweep
@@ -139,6 +141,7 @@ struct Clocks {
 
 impl Clocks {
     /// The next tick.
+    #[inline]
     fn tick(&self) -> u64 {
         self.ticks.fetch_add(1, Ordering::Relaxed) + 1
     }
@@ -280,6 +283,7 @@ impl Registered {
     }
 
     /// True once this connection has been chosen to make room (or swept as idle).
+    #[inline]
     pub(crate) fn is_shed(&self) -> bool {
         self.slot.shed.is_cancelled()
     }
@@ -305,6 +309,7 @@ pub(crate) struct Tracker {
 
 impl Tracker {
     /// Marks a request in service (or a response body being sent) until the guard drops.
+    #[inline]
     pub(crate) fn busy(&self) -> Busy {
         self.slot.busy();
         Busy {
@@ -319,6 +324,7 @@ pub(crate) struct Busy {
 }
 
 impl Drop for Busy {
+    #[inline]
     fn drop(&mut self) {
         self.tracker.slot.done(&self.tracker.clocks);
     }
