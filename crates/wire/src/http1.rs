@@ -11,7 +11,7 @@
 //! [`Service::answer`] as hyper's service, and writes the status line, the headers and the body
 //! in one vectored write, which the connection's `SendfileStream` turns into `sendfile` for a
 //! large cached body; a hit's head comes ready as bytes (the service's [`EncodedHead`], in
-//! its [`Reply`](crate::Reply)). A read that
+//! its [`Reply`]). A read that
 //! empties the socket marks it not readable, so waiting costs no `recv` that would only say
 //! `EAGAIN`. A cached 20 KB hit took 20,387 instructions through hyper and takes 10,125 here,
 //! against 10,369 for a bare hyper server with a fixed body (docs/benchmarks.md, "Gateway").
@@ -43,7 +43,7 @@ use tokio_util::sync::CancellationToken;
 use crate::connections::{Registered, Tracker};
 use crate::lines;
 use crate::sendfile::SendfileStream;
-use crate::service::{EncodedHead, HeadId, RequestBody, ResponseBody, Service, Via};
+use crate::service::{EncodedHead, HeadId, Reply, RequestBody, ResponseBody, Service, Via};
 
 /// A connection's read buffer starts this large: requests are a few hundred bytes. It grows
 /// (up to the header limit) only for a longer head.
@@ -160,12 +160,28 @@ pub(crate) async fn serve<S: Service>(
             ) => {
                 buf.drain(..len);
                 let busy = ctx.tracker.busy();
-                let reply = ctx
-                    .service
-                    .answer(&ctx.connection, request, Via::Own(head))
-                    .await;
-                let written =
-                    write_response(&mut stream, reply.response, reply.head, close, &mut out).await;
+                // Pinned where they are made and awaited through the pin. Awaited by value, a
+                // future is moved into the loop's state, unless the compiler happens to build it
+                // there: the answer's future (a request's whole path, kilobytes) was copied
+                // twice per request, ~560 instructions of a hit (docs/benchmark-notes.md).
+                let Reply { response, head } = {
+                    let answering = std::pin::pin!(ctx.service.answer(
+                        &ctx.connection,
+                        request,
+                        Via::Own(head)
+                    ));
+                    answering.await
+                };
+                let written = {
+                    let writing = std::pin::pin!(write_response(
+                        &mut stream,
+                        response,
+                        head,
+                        close,
+                        &mut out
+                    ));
+                    writing.await
+                };
                 drop(busy);
                 let keep = matches!(written, Ok(Framed::KeepAlive));
                 if !keep || stop.is_cancelled() || registered.is_shed() {
