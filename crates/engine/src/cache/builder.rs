@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -365,6 +365,7 @@ impl TieredCacheBuilder {
                 ),
                 load_timeout: self.load_timeout,
                 warm_queue: Mutex::new(BTreeMap::new()),
+                shut_down: AtomicBool::new(false),
                 warm_seq: AtomicU64::new(0),
                 tasks: Mutex::new(Vec::new()),
                 persisted_seq: AtomicU64::new(0),

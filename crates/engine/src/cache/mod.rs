@@ -22,7 +22,7 @@ mod report;
 mod warm;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -108,6 +108,8 @@ pub(crate) struct Inner {
     load_timeout: Duration,
     /// Entries read twice, by the time (ms) their warming refresh is due.
     warm_queue: Mutex<BTreeMap<(u64, u64), WarmJob>>,
+    /// Set by [`TieredCache::shutdown`]: no warming is queued after it.
+    shut_down: AtomicBool,
     warm_seq: AtomicU64,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// The next-sequence value last written to disk.
@@ -428,15 +430,23 @@ impl TieredCache {
     }
 
     /// Flushes the write-behind queue and stops the background tasks. The cache still
-    /// answers from memory and disk afterwards, but writes no longer reach disk.
+    /// answers from memory and disk afterwards, but writes no longer reach disk, and nothing
+    /// is warmed any more.
+    ///
+    /// The loaders queued for warming are dropped: a loader may hold what holds this cache
+    /// (a gateway's loader holds the gateway), and the two would keep each other, and the
+    /// disk tier's directory, for as long as the process lives.
     pub async fn shutdown(&self) {
         if let Some(wb) = &self.inner.write_behind {
             wb.shutdown().await;
         }
+        self.inner.shut_down.store(true, Ordering::Release);
         let tasks = std::mem::take(&mut *self.inner.tasks.lock_unpoisoned());
         for t in tasks {
             t.abort();
         }
+        let queued = std::mem::take(&mut *self.inner.warm_queue.lock_unpoisoned());
+        drop(queued);
     }
 
     /// The clock this cache reads.

@@ -49,7 +49,7 @@ impl Inner {
         entry: &Entry,
     ) {
         let fresh = entry.fresh_until_ms.saturating_sub(entry.stored_at_ms);
-        if fresh == 0 || entry.negative {
+        if fresh == 0 || entry.negative || self.shut_down.load(Ordering::Acquire) {
             return;
         }
         let due = entry.stored_at_ms + fresh * 4 / 5;

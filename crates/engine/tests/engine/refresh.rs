@@ -398,3 +398,48 @@ async fn an_answer_fetched_outside_a_load_is_stored_unless_a_tag_moved_since_its
     );
     assert_eq!(body(&cache.get(&c).await.unwrap()), "body-1");
 }
+
+/// A loader queued for warming may hold what holds the cache (a gateway's loader holds the
+/// gateway, which holds the cache): shutting the cache down drops the queued loaders, so the
+/// two do not keep each other alive, and nothing is queued after it.
+#[tokio::test]
+async fn shutting_down_lets_go_of_the_loaders_queued_for_warming() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = Arc::new(memory_cache(&clock).await);
+    let read = async |cache: &Arc<TieredCache>, key: &str| {
+        let key = Key::new(key);
+        let held = cache.clone();
+        cache
+            .get_or_load_with(&key, &policy(), move || {
+                let held = held.clone();
+                let l: Arc<dyn Loader> = Arc::new(move || {
+                    let _holds_the_cache = &held;
+                    async { Ok(Fill::Store(CachedValue::new(200, "v"))) }
+                });
+                l
+            })
+            .await
+            .unwrap()
+            .outcome
+    };
+    assert_eq!(read(&cache, "k").await, Outcome::Miss);
+    // The second read queues a warming with a loader that holds the cache.
+    assert_eq!(read(&cache, "k").await, Outcome::Hit(TierKind::Memory));
+    let weak = Arc::downgrade(&cache);
+    assert!(
+        Arc::strong_count(&cache) > 1,
+        "the queued loader holds the cache"
+    );
+    cache.shutdown().await;
+    assert_eq!(Arc::strong_count(&cache), 1, "the queued loader is dropped");
+    // Another entry read twice after the shutdown: no warming is queued for it.
+    assert_eq!(read(&cache, "other").await, Outcome::Miss);
+    assert_eq!(read(&cache, "other").await, Outcome::Hit(TierKind::Memory));
+    assert_eq!(
+        Arc::strong_count(&cache),
+        1,
+        "a warming was queued after the shutdown"
+    );
+    drop(cache);
+    assert!(weak.upgrade().is_none(), "something still holds the cache");
+}
