@@ -94,11 +94,13 @@ impl Running {
         self.gateway.index(upstream).unwrap().status().state
     }
 
+    /// Waits for the build and for the library copy's frame probes that follow it, so that a
+    /// gateway is stopped with its warming queue filled as a running one's is.
     async fn wait_ready(&self, upstream: &str) {
         eventually("the index is ready", WAIT, || async {
             let status = self.gateway.index(upstream).unwrap().status();
             assert_ne!(status.state, IndexState::Failed, "{:?}", status.errors);
-            status.state == IndexState::Ready && status.progress.is_none()
+            status.state == IndexState::Ready && status.progress.is_none() && !status.copy.probing
         })
         .await;
     }
