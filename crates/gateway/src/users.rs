@@ -181,6 +181,25 @@ impl UserRecord {
         self.accepted_ms.load(Ordering::Relaxed)
     }
 
+    /// `body` (an answer read as this user) parsed with `parse`, kept under `name` and parsed
+    /// again only when the body changes (by its hash); `None` when it cannot be parsed.
+    pub fn parsed<T: std::any::Any + Send + Sync>(
+        &self,
+        name: &str,
+        body: &[u8],
+        parse: impl FnOnce(&[u8]) -> Option<T>,
+    ) -> Option<Arc<T>> {
+        let hash = xxhash_rust::xxh3::xxh3_64(body);
+        if let Some(kept) = self.memo(name, hash)
+            && let Ok(parsed) = kept.downcast::<T>()
+        {
+            return Some(parsed);
+        }
+        let parsed = Arc::new(parse(body)?);
+        self.keep_memo(name, hash, parsed.clone() as Memo);
+        Some(parsed)
+    }
+
     /// What was kept under `name` ([`UserRecord::keep_memo`]), if it was derived from a body
     /// of hash `hash`.
     pub fn memo(&self, name: &str, hash: u64) -> Option<Memo> {

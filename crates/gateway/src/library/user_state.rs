@@ -163,15 +163,7 @@ async fn read_parsed<T: Any + Send + Sync>(
     if value.status != StatusCode::OK.as_u16() {
         return None;
     }
-    let hash = xxhash_rust::xxh3::xxh3_64(&value.body);
-    if let Some(kept) = user.memo(path, hash)
-        && let Ok(parsed) = kept.downcast::<T>()
-    {
-        return Some(parsed);
-    }
-    let parsed = Arc::new(parse(&value.body)?);
-    user.keep_memo(path, hash, parsed.clone() as Arc<dyn Any + Send + Sync>);
-    Some(parsed)
+    user.parsed(path, &value.body, parse)
 }
 
 /// One user's Jellyfin `UserData` for one type of item in one library: every item they

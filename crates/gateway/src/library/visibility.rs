@@ -66,15 +66,8 @@ pub async fn user_sections(
     }
     // Parsed once per version of the answer, as the user's play state is: every answer from
     // the copy asks for the sections, and parsing them was a tenth of its time.
-    let hash = xxhash_rust::xxh3::xxh3_64(&value.body);
-    if let Some(kept) = user.memo(path, hash)
-        && let Ok(sections) = kept.downcast::<UserSections>()
-    {
-        return Some(UserSections::clone(&sections));
-    }
-    let sections = library.parse_user_sections(&value.body)?;
-    user.keep_memo(path, hash, Arc::new(sections.clone()));
-    Some(sections)
+    let sections = user.parsed(path, &value.body, |body| library.parse_user_sections(body))?;
+    Some(UserSections::clone(&sections))
 }
 
 /// The kinds the index holds of a section, each with the listing path that counts them.
