@@ -606,11 +606,14 @@ async fn serve_reading(
     let (result, made) = look_up(&asked, &engine_policy, authenticates, peer, copy).await;
     match result {
         Ok(lookup) => {
+            // Whether this read's own load was answered by the copy (`None`: no load of its
+            // own, a hit or a wait on another's).
+            let by_copy = made
+                .as_ref()
+                .filter(|_| matches!(lookup.outcome, Outcome::Miss))
+                .map(|l| l.answered_by_copy.load(Ordering::Relaxed));
             // The server answered this very read (not the cache, not the copy).
-            let by_server = matches!(lookup.outcome, Outcome::Miss)
-                && made
-                    .as_ref()
-                    .is_some_and(|l| !l.answered_by_copy.load(Ordering::Relaxed));
+            let by_server = by_copy == Some(false);
             // A copy that declines the user answers none of their walks here: their pages
             // are the server's, and windows may read them ahead.
             let declined = made
@@ -630,10 +633,7 @@ async fn serve_reading(
                 .map_or(0, |l| l.upstream_us.load(Ordering::Relaxed));
             let load = Load {
                 upstream_us,
-                by_copy: matches!(lookup.outcome, Outcome::Miss)
-                    && made
-                        .as_ref()
-                        .is_some_and(|l| l.answered_by_copy.load(Ordering::Relaxed)),
+                by_copy: by_copy == Some(true),
             };
             let (resp, total_us) = respond_cached(&asked, &lookup, gzip, now, started, load, conn);
             follow_up(&asked, &lookup, client, conn, total_us, upstream_us);
