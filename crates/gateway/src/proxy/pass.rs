@@ -1,6 +1,7 @@
 //! Everything the proxy does not answer from the cache: requests passed through to the upstream
 //! unchanged (streams, ranges, writes, uncacheable routes; a write then bumps its tags) and
-//! upgraded connections (websockets) spliced both ways.
+//! upgraded connections (websockets) spliced both ways; and [`Bypass`], why a request was not
+//! answered from the cache.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,12 +13,76 @@ use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Full, Limited};
 
-use super::{Bypass, upstream_error_response};
-use crate::Gateway;
+use super::failure::upstream_error_response;
+use super::{Call, WireHead};
 use crate::fetch::{ClientBody, ProxyBody, append_forwarded_for, empty_body, is_hop_by_hop};
 use crate::respond::{ErrorKind, mark, problem, us_ms};
 use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
 use crate::users::{UserRecord, Users};
+use cachearr_wire::Reply;
+
+/// Why a request was not answered from the cache.
+pub(super) enum Bypass {
+    Uncacheable,
+    Range,
+    NoToken,
+    /// Two different tokens in one request: which one the server reads is not a cache's guess.
+    AmbiguousIdentity,
+    /// A parameter given twice with different values ([`crate::keys::KeyError::Ambiguous`]):
+    /// no key can say which one the server reads.
+    AmbiguousQuery,
+    /// A shared entry, and the token was not proved recently; `authenticates`: the route's 2xx
+    /// proves the token.
+    UntrustedToken {
+        authenticates: bool,
+    },
+    /// The server refused this token last: nothing cached goes to it until it accepts it.
+    RefusedToken {
+        authenticates: bool,
+    },
+    Write {
+        tags: Vec<Arc<str>>,
+        user_state: bool,
+        heartbeat: Option<(String, String)>,
+    },
+}
+
+impl Bypass {
+    /// The class label for metrics.
+    pub(super) fn class(&self) -> &'static str {
+        match self {
+            Bypass::Write { .. } => "write",
+            _ => "pass",
+        }
+    }
+
+    /// Whether a 2xx to this request proves its token (the route is one the server
+    /// authenticates; writes and unknown routes prove nothing).
+    pub(super) fn authenticates(&self) -> bool {
+        matches!(
+            self,
+            Bypass::UntrustedToken {
+                authenticates: true
+            } | Bypass::RefusedToken {
+                authenticates: true
+            }
+        )
+    }
+
+    /// The `Cache-Status` of an answer passed through for this reason.
+    pub(super) fn cache_status(&self) -> &'static str {
+        match self {
+            Bypass::Uncacheable => "cachearr; fwd=bypass",
+            Bypass::Range => "cachearr; fwd=bypass; detail=range",
+            Bypass::NoToken => "cachearr; fwd=bypass; detail=no-token",
+            Bypass::AmbiguousIdentity => "cachearr; fwd=bypass; detail=ambiguous-identity",
+            Bypass::AmbiguousQuery => "cachearr; fwd=bypass; detail=ambiguous-query",
+            Bypass::UntrustedToken { .. } => "cachearr; fwd=bypass; detail=token-not-verified",
+            Bypass::RefusedToken { .. } => "cachearr; fwd=bypass; detail=token-refused",
+            Bypass::Write { .. } => "cachearr; fwd=method; detail=write",
+        }
+    }
+}
 
 pub(super) fn forward_headers(
     h: &HeaderMap,
@@ -44,53 +109,99 @@ pub(super) fn forward_headers(
     out
 }
 
-/// Sends `req` to the server as it came and answers with what it says, on behalf of `user` (the
-/// request's one token's, identified by the caller; `None`: no token or an ambiguous one).
-pub(super) async fn pass_through(
-    gw: &Gateway,
-    up: &Arc<Upstream>,
-    req: Request<ClientBody>,
-    peer: SocketAddr,
-    user: Option<Arc<UserRecord>>,
-    why: Bypass,
-    started: Instant,
-) -> Response<ProxyBody> {
-    let now = gw.clock().now_ms();
-    let owner_only = crate::dialect::of(up.profile).owner_only(req.uri().path());
-    let (path_and_query, uri) = match upstream_target(up, req.uri()) {
-        Ok(target) => target,
-        Err(refused) => return *refused,
-    };
-    let (parts, body) = req.into_parts();
-    let headers = forward_headers(&parts.headers, up, peer, false);
-    let method = parts.method.clone();
-    // Kept for a write whose identity is not one clear token (see below).
-    let (request_headers, request_query) = if user.is_none() && matches!(why, Bypass::Write { .. })
-    {
-        (parts.headers.clone(), parts.uri.query().map(str::to_owned))
-    } else {
-        (HeaderMap::new(), None)
-    };
-    let asker = user.as_ref().map_or_else(
-        || crate::upstream::Asker::address(peer.ip()),
-        |u| crate::upstream::Asker::user(u.hash),
-    );
-    let t = Instant::now();
-    // Set when a streamed (chunked) request body goes past the limit.
-    let too_large = Arc::new(AtomicBool::new(false));
-    let result = if (method == Method::GET || method == Method::HEAD)
-        && http_body::Body::is_end_stream(&body)
-    {
-        let make = || {
-            let mut r = Request::new(empty_body());
-            *r.method_mut() = method.clone();
-            *r.uri_mut() = uri.clone();
-            *r.headers_mut() = headers.clone();
-            r.extensions_mut().insert(asker);
-            Ok(r)
+impl Call<'_> {
+    /// Pass: sends `req` to the server as it came and answers with what it says, on behalf of
+    /// `user` (the request's one token's, identified once; `None`: no token or an ambiguous
+    /// one); a write that succeeds then invalidates what it changed.
+    pub(super) async fn pass(
+        &self,
+        req: Request<ClientBody>,
+        user: Option<Arc<UserRecord>>,
+        why: Bypass,
+    ) -> Reply<WireHead> {
+        // Boxed: a pass-through's future is large, and most requests are cached reads.
+        Box::pin(self.pass_through(req, user, why)).await.into()
+    }
+
+    async fn pass_through(
+        &self,
+        req: Request<ClientBody>,
+        user: Option<Arc<UserRecord>>,
+        why: Bypass,
+    ) -> Response<ProxyBody> {
+        let Call {
+            gw, up, started, ..
+        } = *self;
+        let now = gw.clock().now_ms();
+        let owner_only = crate::dialect::of(up.profile).owner_only(req.uri().path());
+        let (path_and_query, uri) = match upstream_target(up, req.uri()) {
+            Ok(target) => target,
+            Err(refused) => return *refused,
         };
-        up.send_idempotent(&make, Budget::Client).await
-    } else {
+        let method = req.method().clone();
+        // Kept for a write whose identity is not one clear token (see [`Call::invalidate`]).
+        let anonymous_write = (user.is_none() && matches!(why, Bypass::Write { .. }))
+            .then(|| (req.headers().clone(), req.uri().query().map(str::to_owned)));
+        let asker = user.as_ref().map_or_else(
+            || crate::upstream::Asker::address(self.peer.ip()),
+            |u| crate::upstream::Asker::user(u.hash),
+        );
+        let t = Instant::now();
+        let (result, too_large) = self.send(req, uri, asker).await;
+        let upstream_us = crate::metrics::elapsed_us(t);
+        let resp = match result {
+            Ok(r) => r,
+            Err(e) => return self.pass_failed(&e, &path_and_query, &why, too_large),
+        };
+        let status = resp.status();
+        if let Some(u) = &user {
+            Users::record_verdict(u, status, why.authenticates(), owner_only, now);
+        }
+        if status.is_success() || status.is_redirection() {
+            self.invalidate(&why, user.as_ref(), anonymous_write);
+        }
+        tracing::debug!(
+            upstream = %up.name,
+            method = %method,
+            target = %crate::redact::target(&path_and_query),
+            status = status.as_u16(),
+            "passed through"
+        );
+        let m = gw.metrics();
+        let seconds = started.elapsed().as_secs_f64();
+        m.observe_request(&up.metrics_name, why.class(), "bypass", seconds);
+        m.observe_upstream(&up.metrics_name, why.class(), us_ms(upstream_us) / 1000.0);
+        relayed(resp, &why, started, upstream_us)
+    }
+
+    /// Sends the request on to `uri`: a bodiless read as an idempotent request (retried by the
+    /// guard), anything else once, its body streamed under the size limit. Gives the result and
+    /// whether the body went past the limit.
+    async fn send(
+        &self,
+        req: Request<ClientBody>,
+        uri: http::Uri,
+        asker: crate::upstream::Asker,
+    ) -> (Result<Response<hyper::body::Incoming>, UpstreamError>, bool) {
+        let Call { gw, up, peer, .. } = *self;
+        let (parts, body) = req.into_parts();
+        let headers = forward_headers(&parts.headers, up, peer, false);
+        let method = parts.method;
+        if (method == Method::GET || method == Method::HEAD)
+            && http_body::Body::is_end_stream(&body)
+        {
+            let make = || {
+                let mut r = Request::new(empty_body());
+                *r.method_mut() = method.clone();
+                *r.uri_mut() = uri.clone();
+                *r.headers_mut() = headers.clone();
+                r.extensions_mut().insert(asker);
+                Ok(r)
+            };
+            return (up.send_idempotent(&make, Budget::Client).await, false);
+        }
+        // Set when a streamed (chunked) request body goes past the limit.
+        let too_large = Arc::new(AtomicBool::new(false));
         let max = usize::try_from(gw.config().limits.max_body_bytes).unwrap_or(usize::MAX);
         let flag = too_large.clone();
         let body: UpstreamBody = Limited::new(body, max)
@@ -102,85 +213,100 @@ pub(super) async fn pass_through(
             })
             .boxed();
         let mut r = Request::new(body);
-        *r.method_mut() = method.clone();
+        *r.method_mut() = method;
         *r.uri_mut() = uri;
         *r.headers_mut() = headers;
         r.extensions_mut().insert(asker);
-        up.send_once(r, Budget::Client).await
-    };
-    let upstream_us = crate::metrics::elapsed_us(t);
-    let resp = match result {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::info!(upstream = %up.name, target = %crate::redact::target(&path_and_query), error = %e, "pass-through failed");
-            let mut resp = match e {
-                UpstreamError::ClientBody if too_large.load(Ordering::Relaxed) => problem(
-                    ErrorKind::BodyTooLarge,
-                    &format!(
-                        "the request body is larger than {} bytes",
-                        gw.config().limits.max_body_bytes
-                    ),
-                ),
-                UpstreamError::ClientBody => {
-                    problem(ErrorKind::BadBody, "the request body broke off")
-                }
-                _ => upstream_error_response(up, &e),
-            };
-            mark(&mut resp, "BYPASS", why.cache_status(), started, None);
-            gw.metrics().observe_request(
-                &up.metrics_name,
-                why.class(),
-                "error",
-                started.elapsed().as_secs_f64(),
-            );
-            return resp;
-        }
-    };
-    let status = resp.status();
-    if let Some(u) = &user {
-        Users::record_verdict(u, status, why.authenticates(), owner_only, now);
+        let result = up.send_once(r, Budget::Client).await;
+        (result, too_large.load(Ordering::Relaxed))
     }
-    if let Bypass::Write {
-        tags,
-        user_state,
-        heartbeat,
-    } = &why
-        && (status.is_success() || status.is_redirection())
-    {
+
+    /// The answer to a pass-through the upstream failed (or whose body broke off or went
+    /// past the limit), said in the log and the metrics.
+    fn pass_failed(
+        &self,
+        e: &UpstreamError,
+        path_and_query: &str,
+        why: &Bypass,
+        too_large: bool,
+    ) -> Response<ProxyBody> {
+        let Call {
+            gw, up, started, ..
+        } = *self;
+        tracing::info!(upstream = %up.name, target = %crate::redact::target(path_and_query), error = %e, "pass-through failed");
+        let mut resp = match e {
+            UpstreamError::ClientBody if too_large => problem(
+                ErrorKind::BodyTooLarge,
+                &format!(
+                    "the request body is larger than {} bytes",
+                    gw.config().limits.max_body_bytes
+                ),
+            ),
+            UpstreamError::ClientBody => problem(ErrorKind::BadBody, "the request body broke off"),
+            _ => upstream_error_response(up, e),
+        };
+        mark(&mut resp, "BYPASS", why.cache_status(), started, None);
+        let seconds = started.elapsed().as_secs_f64();
+        gw.metrics()
+            .observe_request(&up.metrics_name, why.class(), "error", seconds);
+        resp
+    }
+
+    /// After a write the server accepted, before the client sees the answer (so its next read
+    /// is fresh): the write's tags and the writer's play state are invalidated, and the index
+    /// answers none of the changed items until the keeper has read them again. `anonymous`: a
+    /// write without one clear token, its headers and query.
+    fn invalidate(
+        &self,
+        why: &Bypass,
+        user: Option<&Arc<UserRecord>>,
+        anonymous: Option<(HeaderMap, Option<String>)>,
+    ) {
+        let Call { gw, up, .. } = *self;
+        let Bypass::Write {
+            tags,
+            user_state,
+            heartbeat,
+        } = why
+        else {
+            return;
+        };
         // A heartbeat that repeats the last state changes nothing but the sessions list.
-        let repeat = match (heartbeat, &user) {
+        let repeat = match (heartbeat, user) {
             (Some((item, state)), Some(u)) => !up.heartbeat_changed(u.hash, item, state),
             _ => false,
         };
         let sessions_only = [Arc::from(crate::tags::sessions(&up.name))];
         let (tags, user_state) = if repeat {
-            (&sessions_only[..], &false)
+            (&sessions_only[..], false)
         } else {
-            (&tags[..], user_state)
+            (&tags[..], *user_state)
         };
-        // Before the client sees the answer, so its next read is fresh.
         for tag in tags {
             gw.cache().invalidate_tag(tag);
         }
-        let n = tags.len() + usize::from(*user_state && user.is_some());
+        let n = tags.len() + usize::from(user_state && user.is_some());
         gw.metrics().invalidated(&up.metrics_name, "write", n);
         // A write that changes items (not play state, which the index and the kept elements
         // leave out): the index answers none of them until the keeper has read them again.
-        if !*user_state && let Some(index) = gw.index(&up.name) {
+        if !user_state && let Some(index) = gw.index(&up.name) {
             index.note_write(
                 tags.iter()
                     .filter_map(|t| crate::tags::item_id(&up.name, t)),
             );
         }
-        if *user_state && let Some(u) = &user {
+        if !user_state {
+            return;
+        }
+        if let Some(u) = user {
             gw.cache().invalidate_tag(&u.state_tag);
             u.note_play_write(&up.name, tags);
         }
         // A write without one clear token (two tokens, or one in a form the server may read
         // after all) changed the state of whichever user the server read: drop the state of
         // every user it names.
-        if *user_state && user.is_none() {
-            for token in crate::dialect::every_token(&request_headers, request_query.as_deref()) {
+        if let Some((headers, query)) = anonymous {
+            for token in crate::dialect::every_token(&headers, query.as_deref()) {
                 let hash = gw.secret().user_of(&token);
                 if let Some(named) = up.users.get(hash) {
                     named.note_play_write(&up.name, tags);
@@ -190,21 +316,15 @@ pub(super) async fn pass_through(
             }
         }
     }
-    tracing::debug!(
-        upstream = %up.name,
-        method = %method,
-        target = %crate::redact::target(&path_and_query),
-        status = status.as_u16(),
-        "passed through"
-    );
-    let m = gw.metrics();
-    m.observe_request(
-        &up.metrics_name,
-        why.class(),
-        "bypass",
-        started.elapsed().as_secs_f64(),
-    );
-    m.observe_upstream(&up.metrics_name, why.class(), us_ms(upstream_us) / 1000.0);
+}
+
+/// The server's answer relayed to the client: its hop-by-hop headers dropped, ours added.
+fn relayed(
+    resp: Response<hyper::body::Incoming>,
+    why: &Bypass,
+    started: Instant,
+    upstream_us: u64,
+) -> Response<ProxyBody> {
     let (mut parts, body) = resp.into_parts();
     let mut headers = HeaderMap::with_capacity(parts.headers.len() + 3);
     for (name, value) in parts.headers.drain().filter_map(|(n, v)| n.map(|n| (n, v))) {
@@ -239,7 +359,13 @@ pub(super) fn upstream_target(
 
 /// WebSocket (and any other HTTP/1.1 upgrade) pass-through: the upgrade request goes upstream;
 /// on `101` both sides are spliced together byte for byte.
-pub(super) async fn upgrade(
+impl Call<'_> {
+    pub(super) async fn upgrade(&self, req: Request<ClientBody>) -> Response<ProxyBody> {
+        upgrade(self.up, req, self.peer, self.started).await
+    }
+}
+
+async fn upgrade(
     up: &Arc<Upstream>,
     mut req: Request<ClientBody>,
     peer: SocketAddr,

@@ -22,7 +22,7 @@ use crate::fetch::{ClientBody, ProxyBody, empty_body, is_hop_by_hop};
 use crate::keys::UserHash;
 use crate::policy::standard::StandardRoute;
 use crate::proxy::pass::{forward_headers, upstream_target};
-use crate::proxy::upstream_error_response;
+use crate::proxy::failure::upstream_error_response;
 use crate::respond::{ErrorKind, problem};
 use crate::upstream::{BoxError, Budget, Joined, Upstream, UpstreamBody};
 

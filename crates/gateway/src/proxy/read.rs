@@ -1,0 +1,631 @@
+//! A cached read, phase by phase ([`Call::read`]): **admit** — who reads, their standing for
+//! the entry's scope, the reading's key and policy ([`Call::admit`]); **remember** the reading
+//! for a repeat; **hold** while a batch or window that will fill the key is on its way;
+//! **look up** through the cache, whose load goes to the library copy or the server;
+//! **learn** what the outcome teaches (batches, windows, the change feed's samples);
+//! **respond** with the entry's prepared answer or a `304`; **follow up** with the prefetch
+//! the answer triggers and the read's metrics. A phase that refuses the cache passes the
+//! request through ([`super::pass`]), saying why.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use cachearr_engine::{EngineError, Key, Lookup, Outcome};
+use http::header::{self, HeaderName, HeaderValue};
+use http::request::Parts;
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{Either, Full};
+
+use super::failure::engine_error_response;
+use super::pass::Bypass;
+use super::repeat::{Fingerprint, KeptReading, Reading};
+use super::{Call, Who, WireHead};
+use crate::clients::Served;
+use crate::fetch::{
+    ClientBody, CopySource, HttpLoader, LoaderState, ProxyBody, keyed_policy, owned_request,
+};
+use crate::keys::{KeyInput, UserHash};
+use crate::metrics::{ReadOutcome, elapsed_us};
+use crate::policy::{Class, ResolvedPolicy, Scope};
+use crate::prepared::{Answer, Want};
+use crate::respond::{
+    ErrorKind, age_and_ttl, mark_cache_state, mark_cached, mark_copy_state, mark_copy_timing,
+    mark_timing, problem, us_ms,
+};
+use crate::users::{UserRecord, Users};
+use cachearr_wire::Reply;
+
+/// Where a cached read's [`Reading`] comes from.
+pub(super) enum ReadFrom<'a> {
+    /// The route table's decision: the reading is made from the request.
+    Route {
+        /// Who asks.
+        who: Who,
+        policy: &'a ResolvedPolicy,
+        tags: Vec<Arc<str>>,
+        user_state: bool,
+        /// Where the listener remembers the reading for a repeat of this request (`None`: not
+        /// remembered).
+        remember: Option<Fingerprint>,
+        /// What may answer a miss instead of the server (the library copy's walks).
+        copy: Option<&'static dyn CopySource>,
+    },
+    /// A recent request, which this one repeats byte for byte; its user is the one it was read
+    /// as (the same token).
+    Repeat(KeptReading),
+}
+
+/// A read the cache may answer: who reads, for which scope, under which reading.
+struct Admitted {
+    user: Arc<UserRecord>,
+    /// The entry's user (`None`: a shared entry).
+    scope_user: Option<UserHash>,
+    /// A 2xx of the route proves the token.
+    authenticates: bool,
+    reading: Arc<Reading>,
+    /// Where to remember the reading for a repeat (`None`: not remembered, or a repeat).
+    remember: Option<Fingerprint>,
+}
+
+/// Why a read was not admitted.
+enum Refused {
+    /// Passed through to the server, as `user` when there is one, for this reason.
+    Pass(Option<Arc<UserRecord>>, Bypass),
+    /// A query that cannot be read at all.
+    BadQuery(crate::keys::KeyError),
+}
+
+/// What this read's own load did: its time waiting for the server, or that the library copy
+/// answered it (the server was not asked).
+#[derive(Clone, Copy)]
+struct Load {
+    upstream_us: u64,
+    by_copy: bool,
+}
+
+/// One admitted cached read: what its phases after admission share.
+struct CachedRead<'a> {
+    call: &'a Call<'a>,
+    user: &'a Arc<UserRecord>,
+    scope_user: Option<UserHash>,
+    authenticates: bool,
+    uri: &'a http::Uri,
+    client_headers: &'a HeaderMap,
+    key: &'a Key,
+    class: Class,
+    feed: Option<&'a Arc<crate::feed::Feed>>,
+    now: u64,
+}
+
+impl Call<'_> {
+    /// A cached read: admitted, or passed through saying why; then answered by
+    /// [`CachedRead`]'s phases.
+    pub(super) async fn read(
+        &self,
+        req: Request<ClientBody>,
+        from: ReadFrom<'_>,
+    ) -> Reply<WireHead> {
+        let now = self.gw.clock().now_ms();
+        let admitted = match self.admit(&req, from, now) {
+            Ok(admitted) => admitted,
+            Err(Refused::Pass(user, why)) => return self.pass(req, user, why).await,
+            Err(Refused::BadQuery(e)) => {
+                return problem(ErrorKind::BadQuery, &e.to_string()).into();
+            }
+        };
+        // The request's parts stay here: a hit reads them and makes no loader (the engine asks
+        // for one only to load, refresh or warm), and a loader takes its own copy of the target
+        // and the headers, deriving the upstream's headers only when a load actually runs.
+        let (parts, _body) = req.into_parts();
+        let Admitted {
+            user,
+            scope_user,
+            authenticates,
+            reading,
+            remember,
+        } = admitted;
+        let read = CachedRead {
+            call: self,
+            user: &user,
+            scope_user,
+            authenticates,
+            uri: &parts.uri,
+            client_headers: &parts.headers,
+            key: &reading.key,
+            class: reading.class,
+            feed: self.gw.feed(&self.up.name),
+            now,
+        };
+        read.remember(&parts, &reading, remember);
+        read.answer(&reading).await
+    }
+
+    /// Admit: who reads ([`Call::reader`]), their standing for the entry's scope
+    /// ([`Call::standing`]), and the reading — a repeat's, or made from the request (its key
+    /// and policy) with the fingerprint to remember it by.
+    fn admit(
+        &self,
+        req: &Request<ClientBody>,
+        from: ReadFrom<'_>,
+        now: u64,
+    ) -> Result<Admitted, Refused> {
+        let user = self
+            .reader(&from, now)
+            .map_err(|why| Refused::Pass(None, why))?;
+        let (class, scope) = match &from {
+            ReadFrom::Route { policy, .. } => (policy.class, policy.scope),
+            ReadFrom::Repeat(KeptReading { reading, .. }) => (reading.class, reading.scope),
+        };
+        let authenticates = crate::dialect::authenticates(self.up.profile, class);
+        let scope_user = match self.standing(&user, scope, authenticates, now) {
+            Ok(scope_user) => scope_user,
+            Err(why) => return Err(Refused::Pass(Some(user), why)),
+        };
+        let (reading, remember) = match from {
+            ReadFrom::Repeat(KeptReading { reading, .. }) => (reading, None),
+            ReadFrom::Route {
+                who: _,
+                policy,
+                tags,
+                user_state,
+                remember,
+                copy,
+            } => match self.reading_of(req, &user, scope_user, policy, tags, user_state) {
+                Ok(reading) => (Arc::new(Reading { copy, ..reading }), remember),
+                Err(crate::keys::KeyError::Ambiguous) => {
+                    return Err(Refused::Pass(Some(user), Bypass::AmbiguousQuery));
+                }
+                Err(e) => return Err(Refused::BadQuery(e)),
+            },
+        };
+        Ok(Admitted {
+            user,
+            scope_user,
+            authenticates,
+            reading,
+            remember,
+        })
+    }
+
+    /// Who reads: a repeat's user (the same token, so the same hash, looked up and marked seen
+    /// by it), or the user the route step identified; no token, or two, is a pass.
+    fn reader(&self, from: &ReadFrom<'_>, now: u64) -> Result<Arc<UserRecord>, Bypass> {
+        let up = self.up;
+        match from {
+            ReadFrom::Repeat(KeptReading { user: before, .. }) => {
+                Ok(up.users.touch(&up.name, before.hash, before.token(), now))
+            }
+            ReadFrom::Route { who, .. } => match who {
+                Who::User(user) => Ok(user.clone()),
+                Who::NoToken => Err(Bypass::NoToken),
+                Who::Ambiguous => {
+                    up.guard
+                        .counters
+                        .ambiguous_identity
+                        .fetch_add(1, Ordering::Relaxed);
+                    Err(Bypass::AmbiguousIdentity)
+                }
+            },
+        }
+    }
+
+    /// The user's standing for an entry of `scope`, read afresh on every read: a token the
+    /// server refused last gets nothing cached; a shared entry goes only to a token proved
+    /// recently. Gives the scope's user (`None` for a shared entry).
+    fn standing(
+        &self,
+        user: &UserRecord,
+        scope: Scope,
+        authenticates: bool,
+        now: u64,
+    ) -> Result<Option<UserHash>, Bypass> {
+        if user.is_refused() {
+            self.up
+                .guard
+                .counters
+                .refused_token
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(Bypass::RefusedToken { authenticates });
+        }
+        match scope {
+            Scope::User => Ok(Some(user.hash)),
+            Scope::Shared => {
+                let trust = self.gw.config().token_trust.as_millis();
+                let trust_ms = u64::try_from(trust).unwrap_or(u64::MAX);
+                if Users::trusted(user, now, trust_ms) {
+                    Ok(None)
+                } else {
+                    Err(Bypass::UntrustedToken { authenticates })
+                }
+            }
+        }
+    }
+
+    /// What a cached read of `req` by `user` is, on the route `policy`.
+    fn reading_of(
+        &self,
+        req: &Request<ClientBody>,
+        user: &UserRecord,
+        scope_user: Option<UserHash>,
+        policy: &ResolvedPolicy,
+        tags: Vec<Arc<str>>,
+        user_state: bool,
+    ) -> Result<Reading, crate::keys::KeyError> {
+        let input = KeyInput {
+            upstream: &self.up.name,
+            profile: self.up.profile,
+            method: req.method(),
+            path: req.uri().path(),
+            query: req.uri().query(),
+            headers: req.headers(),
+            user: scope_user,
+        };
+        let (key, engine) = keyed_policy(user, &input, policy, tags, user_state)?;
+        Ok(Reading {
+            class: policy.class,
+            scope: policy.scope,
+            key,
+            engine,
+            gzip: crate::encoding::accepts_gzip(req.headers()),
+            copy: None,
+        })
+    }
+}
+
+impl CachedRead<'_> {
+    /// Remember: notes whether this reads an entry a prefetch filled, and keeps the reading
+    /// for a repeat of its request.
+    fn remember(&self, parts: &Parts, reading: &Arc<Reading>, at: Option<Fingerprint>) {
+        let Call {
+            up, conn, client, ..
+        } = self.call;
+        up.prefetched
+            .note_read(self.user.hash, parts.uri.path(), self.key, self.now);
+        if let Some(print) = at {
+            let kept = KeptReading {
+                reading: reading.clone(),
+                client: client.clone(),
+                user: self.user.clone(),
+            };
+            conn.recent
+                .remember(&conn.last_print, print, &parts.uri, &parts.headers, kept);
+        }
+    }
+
+    /// Hold, look up, learn, respond and follow up.
+    async fn answer(&self, reading: &Reading) -> Reply<WireHead> {
+        let Call { gw, up, .. } = self.call;
+        let mut engine_policy = reading.engine.clone();
+        if let Some(feed) = self.feed {
+            feed.adjust(self.class, &mut engine_policy, self.now);
+        }
+        // A page of a walk read in concurrent bundles waits for the walk's page on its way to
+        // the server, whose answer may start the window holding it; a page going there holds
+        // the others until what it teaches is learnt.
+        let loading = gw
+            .batcher()
+            .windows
+            .hold(
+                gw,
+                up,
+                (self.user, self.scope_user),
+                (self.uri, self.client_headers, self.key),
+            )
+            .await;
+        // So does an item of a page read singly, its page's items read all at once.
+        let single = gw
+            .batcher()
+            .hold_single(gw, up, self.user.hash, (self.uri, self.key))
+            .await;
+        let (result, made) = self.look_up(&engine_policy, reading.copy).await;
+        let lookup = match result {
+            Ok(lookup) => lookup,
+            Err(e) => return self.failed(&e),
+        };
+        // Whether this read's own load was answered by the copy (`None`: no load of its own,
+        // a hit or a wait on another's).
+        let by_copy = made
+            .as_ref()
+            .filter(|_| matches!(lookup.outcome, Outcome::Miss))
+            .map(|l| l.answered_by_copy.load(Ordering::Relaxed));
+        // A copy that declines the user answers none of their walks here: their pages are the
+        // server's, and windows may read them ahead.
+        let declined = made
+            .as_ref()
+            .is_some_and(|l| l.copy_declines_user.load(Ordering::Relaxed));
+        let copy_answers = reading.copy.is_some() && !declined;
+        self.learn(&lookup, by_copy == Some(false), copy_answers);
+        drop((loading, single));
+        let load = Load {
+            // The foreground load's time upstream (none for a hit, which made no loader).
+            upstream_us: made
+                .as_ref()
+                .map_or(0, |l| l.upstream_us.load(Ordering::Relaxed)),
+            by_copy: by_copy == Some(true),
+        };
+        let (reply, total_us) = self.respond(&lookup, reading.gzip, load);
+        self.follow_up(&lookup, total_us, load.upstream_us);
+        reply
+    }
+
+    /// Look up: memory, disk, Redis, else one load for every reader of the key (from the
+    /// library copy when the reading has one, else the server) under `policy` (the feed's
+    /// freshness applied). A batch in flight that fills the key is waited for first. Gives the
+    /// loader this read made, if it made one.
+    async fn look_up(
+        &self,
+        policy: &cachearr_engine::Policy,
+        copy: Option<&'static dyn CopySource>,
+    ) -> (Result<Lookup, EngineError>, Option<Arc<LoaderState>>) {
+        let Call { gw, peer, .. } = *self.call;
+        gw.batcher().join(self.key).await;
+        let mut made: Option<Arc<LoaderState>> = None;
+        let result = gw
+            .cache()
+            .get_or_load_with(self.key, policy, || {
+                let state = Arc::new(self.loader(peer, copy));
+                made = Some(state.clone());
+                Arc::new(HttpLoader(state))
+            })
+            .await;
+        (result, made)
+    }
+
+    /// The loader's state for this read's key, made only when the engine asks for a load.
+    fn loader(&self, peer: SocketAddr, copy: Option<&'static dyn CopySource>) -> LoaderState {
+        let Call { gw, up, .. } = self.call;
+        LoaderState {
+            gw: (*gw).clone(),
+            up: (*up).clone(),
+            user: self.user.clone(),
+            authenticates: self.authenticates,
+            uri: self.uri.clone(),
+            client_headers: self.client_headers.clone(),
+            peer,
+            for_client: true,
+            upstream_us: AtomicU64::new(0),
+            answered_by_copy: Default::default(),
+            copy_declines_user: Default::default(),
+            item_tagged: crate::feed::item_tagged(self.class),
+            copy,
+        }
+    }
+
+    /// Learn: a section walk's page or item may start a batch of the page's other items (their
+    /// keys registered before this answer goes out); a load remembers the client's identity
+    /// headers and may be sampled by the change feed; an answer from the cache counts as a
+    /// request saved. `by_server`: the server answered this very read; `copy`: the library
+    /// copy answers this user's walks.
+    fn learn(&self, lookup: &Lookup, by_server: bool, copy: bool) {
+        let Call { gw, up, .. } = self.call;
+        let (user, uri, headers) = (self.user, self.uri, self.client_headers);
+        if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
+            let fresh = matches!(lookup.outcome, Outcome::Miss | Outcome::Coalesced);
+            let value = &lookup.entry.value;
+            gw.batcher().observe(
+                gw,
+                up,
+                user,
+                self.scope_user,
+                self.key,
+                uri,
+                headers,
+                value,
+                fresh,
+            );
+            let page = crate::batch::windows::PageRead {
+                uri,
+                headers,
+                value,
+                from_server: by_server,
+                copy,
+            };
+            gw.batcher()
+                .windows
+                .observe(gw, up, (user, self.scope_user), page);
+        }
+        match lookup.outcome {
+            Outcome::Miss => {
+                Users::set_identity(user, headers, crate::dialect::of(up.profile));
+                if let Some(feed) = self.feed
+                    && feed.samples(self.class)
+                    && let Some((uri, headers)) = owned_request(uri, headers)
+                {
+                    feed.remember(self.key, self.class, uri, headers, user);
+                }
+            }
+            Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced | Outcome::StaleOnError => {
+                up.guard.counters.saved.fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::Passed => {}
+        }
+    }
+
+    /// Respond: `304` when the client's validator matches, else the entry's prepared answer
+    /// (its head as bytes for a hit the own loop writes). Gives the answer and the read's time
+    /// so far.
+    fn respond(&self, lookup: &Lookup, gzip: bool, load: Load) -> (Reply<WireHead>, u64) {
+        let Call {
+            gw,
+            conn,
+            via,
+            started,
+            ..
+        } = *self.call;
+        // A fill that other clients waited for is answered like a hit: every waiter gets the
+        // body from its sealed copy instead of a copy of its own (a cold burst of a thousand
+        // waiters is answered at once, from one entry).
+        let shared = matches!(
+            lookup.outcome,
+            Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced
+        );
+        // A value handed over without storing is answered as it came: no validator, no gzip
+        // copy (it would be made for one answer and thrown away).
+        let cached = !matches!(lookup.outcome, Outcome::Passed);
+        let want = Want {
+            shared,
+            cached,
+            gzip: cached && gzip,
+        };
+        let answer = gw.prepared().answer(&lookup.entry, want);
+        // One clock reading for the answer's Server-Timing and the read's metric.
+        let total_us = elapsed_us(started);
+        let reply = match answer.not_modified(self.client_headers) {
+            Some(tag) => {
+                gw.prepared()
+                    .stats()
+                    .not_modified
+                    .fetch_add(1, Ordering::Relaxed);
+                let head = answer.headers();
+                let now = self.now;
+                not_modified_response(lookup, head, tag, now, started, load.upstream_us).into()
+            }
+            None => {
+                if let Some(file) = &answer.file {
+                    conn.slot.register(answer.body.clone(), file.clone());
+                }
+                let head_bytes = shared && via.takes_head_bytes();
+                cached_response(lookup, &answer, self.now, total_us, load, head_bytes)
+            }
+        };
+        (reply, total_us)
+    }
+
+    /// Follow up: the prefetch the answered listing triggers (decided from the path alone,
+    /// spawned, never awaited) and the read's metrics.
+    fn follow_up(&self, lookup: &Lookup, total_us: u64, upstream_us: u64) {
+        let Call {
+            gw,
+            up,
+            conn,
+            client,
+            ..
+        } = self.call;
+        let (uri, class) = (self.uri, self.class);
+        let value = &lookup.entry.value;
+        if value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
+            let (path, query) = (uri.path(), uri.query());
+            crate::prefetch::after_listing(gw, up, self.user, client, path, query, &value.body);
+        }
+        let outcome = match lookup.outcome {
+            Outcome::Hit(_) => ReadOutcome::Hit,
+            Outcome::Miss | Outcome::Passed => ReadOutcome::Miss,
+            Outcome::Coalesced => ReadOutcome::Coalesced,
+            Outcome::Stale | Outcome::StaleOnError => ReadOutcome::Stale,
+        };
+        conn.reads.observe(class, outcome, us_ms(total_us) / 1000.0);
+        if upstream_us > 0 {
+            conn.reads
+                .observe_upstream(class, us_ms(upstream_us) / 1000.0);
+        }
+        tracing::debug!(
+            upstream = %up.name,
+            target = %crate::redact::uri_target(uri),
+            class = class.as_str(),
+            status = value.status,
+            outcome = ?lookup.outcome,
+            "cached"
+        );
+    }
+
+    /// A load that failed with no stale copy to serve: said in the log and the metrics, and
+    /// answered as its error's kind.
+    fn failed(&self, e: &EngineError) -> Reply<WireHead> {
+        let Call {
+            up, conn, started, ..
+        } = *self.call;
+        tracing::info!(
+            upstream = %up.name,
+            target = %crate::redact::uri_target(self.uri),
+            error = %e,
+            "upstream load failed, no stale copy"
+        );
+        let seconds = started.elapsed().as_secs_f64();
+        conn.reads.observe(self.class, ReadOutcome::Error, seconds);
+        engine_error_response(up, e, started).into()
+    }
+}
+
+/// A cached answer: the entry's status, the prepared answer's head and body (identity or gzip).
+/// With `head_bytes`, the head is given as bytes (its [`WireHead`], kept per entry as written)
+/// and the response carries the status and body only: no header map, and no [`Served`] on it,
+/// since the head says where the answer came from.
+fn cached_response(
+    lookup: &Lookup,
+    answer: &Answer,
+    now: u64,
+    total_us: u64,
+    load: Load,
+    head_bytes: bool,
+) -> Reply<WireHead> {
+    let (age_s, ttl_s) = age_and_ttl(lookup, now);
+    let (outcome, upstream_us) = (lookup.outcome, load.upstream_us);
+    let mark = |h: &mut HeaderMap| mark_cache_state(h, outcome, age_s, ttl_s);
+    let status = StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut response = Response::new(Either::Left(Full::new(answer.body.clone())));
+    *response.status_mut() = status;
+    if load.by_copy {
+        // Written by the library copy: a miss of the cache the server never saw. A miss is
+        // not shared, so its head is written here, never kept for later answers.
+        let mut headers = answer.head(|h| mark_copy_state(h, ttl_s));
+        mark_copy_timing(&mut headers, total_us);
+        *response.headers_mut() = headers;
+        response.extensions_mut().insert(Served::Index);
+        return response.into();
+    }
+    if head_bytes {
+        let head = answer.wire_head(status, outcome, age_s, ttl_s, mark);
+        return Reply {
+            response,
+            head: Some(WireHead {
+                head,
+                outcome,
+                total_us,
+                upstream_us,
+            }),
+        };
+    }
+    response.extensions_mut().insert(Served::of(outcome));
+    let mut headers = answer.head(mark);
+    mark_timing(&mut headers, outcome, total_us, upstream_us);
+    *response.headers_mut() = headers;
+    response.into()
+}
+
+/// Headers a `304 Not Modified` repeats from the full answer (RFC 9110 §15.4.5: those that
+/// guide caches; `ETag` is set from the matched representation).
+const NOT_MODIFIED_KEEPS: [HeaderName; 5] = [
+    header::CACHE_CONTROL,
+    header::CONTENT_LOCATION,
+    header::EXPIRES,
+    header::LAST_MODIFIED,
+    header::VARY,
+];
+
+/// `304 Not Modified` for a cached entry: no body, the matched validator `tag`, the cache
+/// headers of the full answer (`headers`) and ours (`Cache-Status`, `Age`, …).
+fn not_modified_response(
+    lookup: &Lookup,
+    headers: &HeaderMap,
+    tag: HeaderValue,
+    now: u64,
+    started: Instant,
+    upstream_us: u64,
+) -> Response<ProxyBody> {
+    let mut h = HeaderMap::with_capacity(10);
+    for name in NOT_MODIFIED_KEEPS {
+        for v in headers.get_all(&name) {
+            h.append(name.clone(), v.clone());
+        }
+    }
+    h.insert(header::ETAG, tag);
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::new())));
+    *resp.status_mut() = StatusCode::NOT_MODIFIED;
+    *resp.headers_mut() = h;
+    mark_cached(resp.headers_mut(), lookup, now, started, upstream_us);
+    resp.extensions_mut().insert(Served::of(lookup.outcome));
+    resp
+}
