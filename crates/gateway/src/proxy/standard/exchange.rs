@@ -21,8 +21,8 @@ use crate::Gateway;
 use crate::fetch::{ClientBody, ProxyBody, empty_body, is_hop_by_hop};
 use crate::keys::UserHash;
 use crate::policy::standard::StandardRoute;
-use crate::proxy::pass::{forward_headers, upstream_target};
 use crate::proxy::failure::upstream_error_response;
+use crate::proxy::pass::{forward_headers, upstream_target};
 use crate::respond::{ErrorKind, problem};
 use crate::upstream::{BoxError, Budget, Joined, Upstream, UpstreamBody};
 
@@ -60,6 +60,9 @@ pub(super) async fn warm(ask: &Ask, current: Option<Found>) -> (Response<ProxyBo
     exchange(ask, false, Fwd::Miss, current, Budget::Background).await
 }
 
+/// One exchange with the origin for `ask`: the request sent (conditionally when `current`
+/// has validators), then its answer — a `304` that revalidates `current`, a failure that a
+/// stale `current` may answer, or a response stored when the standard allows it.
 async fn exchange(
     ask: &Ask,
     head: bool,
@@ -67,13 +70,60 @@ async fn exchange(
     current: Option<Found>,
     budget: Budget,
 ) -> (Response<ProxyBody>, Outcome) {
-    let (_, uri) = match upstream_target(&ask.up, &ask.uri) {
-        Ok(t) => t,
+    let (upstream_req, conditional) = match origin_request(ask, head, current.as_ref()) {
+        Ok(made) => made,
         Err(refused) => return (*refused, Outcome::Error),
     };
+    let request_ms = ask.gw.clock().now_ms();
+    // Sent once: a 5xx is the origin's answer, which the standard handles (a retry would be
+    // a request the client did not make).
+    let resp = match ask.up.send_once(upstream_req, budget).await {
+        Ok(r) => r,
+        Err(e) => return failed(ask, head, fwd, current.as_ref(), &e),
+    };
+    let response_ms = ask.gw.clock().now_ms();
+    let status = resp.status();
+    let (mut parts, body) = resp.into_parts();
+    let response_headers = origin_headers(std::mem::take(&mut parts.headers));
+    if let Some(c) = current {
+        let answered = OriginAnswer {
+            status,
+            headers: &response_headers,
+            request_ms,
+            response_ms,
+        };
+        let sent_validators = conditional.is_some();
+        if let Ok(answer) = revalidated(ask, head, fwd, c, sent_validators, answered).await {
+            return answer;
+        }
+    }
+    parts.headers = response_headers;
+    let origin = Response::from_parts(parts, body);
+    keep(ask, head, fwd, origin, (request_ms, response_ms)).await
+}
+
+/// An answer that refuses the request before it is sent.
+type Refused = Box<Response<ProxyBody>>;
+
+/// What the origin answered: its status and kept fields, and when it was asked and answered.
+struct OriginAnswer<'a> {
+    status: StatusCode,
+    headers: &'a HeaderMap,
+    request_ms: u64,
+    response_ms: u64,
+}
+
+/// The request to the origin: the client's, its hop-by-hop fields dropped, as `HEAD` when
+/// asked; conditional on `current`'s validators when it has them (given back too, so the
+/// answer can be read as a `304` to them).
+fn origin_request(
+    ask: &Ask,
+    head: bool,
+    current: Option<&Found>,
+) -> Result<(Request<UpstreamBody>, Option<HeaderMap>), Refused> {
+    let (_, uri) = upstream_target(&ask.up, &ask.uri)?;
     let mut headers = forward_headers(&ask.headers, &ask.up, ask.peer, false);
     let conditional = current
-        .as_ref()
         .filter(|_| !head)
         .map(|c| validate::conditional_headers(&c.headers))
         .filter(|h| !h.is_empty());
@@ -100,32 +150,36 @@ async fn exchange(
     *upstream_req.method_mut() = method;
     *upstream_req.uri_mut() = uri;
     *upstream_req.headers_mut() = headers;
-    let request_ms = ask.gw.clock().now_ms();
-    // Sent once: a 5xx is the origin's answer, which the standard handles (a retry would be
-    // a request the client did not make).
-    let resp = match ask.up.send_once(upstream_req, budget).await {
-        Ok(r) => r,
-        Err(e) => {
-            let now = ask.gw.clock().now_ms();
-            if let Some(c) = &current
-                && c.stored
-                    .usable_on_error(&ask.directives(), now, &ask.options(c.private))
-            {
-                return (
-                    answer::stored(c, &ask.headers, head, now, Via::Hit),
-                    Outcome::Stale,
-                );
-            }
-            let mut resp = upstream_error_response(&ask.up, &e);
-            answer::set_cache_status(resp.headers_mut(), &CacheStatus::forward(NAME, fwd));
-            return (resp, Outcome::Error);
-        }
-    };
-    let response_ms = ask.gw.clock().now_ms();
-    let status = resp.status();
-    let (mut parts, body) = resp.into_parts();
-    let mut response_headers = std::mem::take(&mut parts.headers);
-    // The connection's own fields and those its `Connection` names go no further (§3.1).
+    Ok((upstream_req, conditional))
+}
+
+/// An exchange the upstream failed: the stored response when the standard lets it answer on
+/// error, else the failure's answer.
+fn failed(
+    ask: &Ask,
+    head: bool,
+    fwd: Fwd,
+    current: Option<&Found>,
+    e: &crate::upstream::UpstreamError,
+) -> (Response<ProxyBody>, Outcome) {
+    let now = ask.gw.clock().now_ms();
+    if let Some(c) = current
+        && c.stored
+            .usable_on_error(&ask.directives(), now, &ask.options(c.private))
+    {
+        return (
+            answer::stored(c, &ask.headers, head, now, Via::Hit),
+            Outcome::Stale,
+        );
+    }
+    let mut resp = upstream_error_response(&ask.up, e);
+    answer::set_cache_status(resp.headers_mut(), &CacheStatus::forward(NAME, fwd));
+    (resp, Outcome::Error)
+}
+
+/// The origin's response fields as a cache may keep them: the connection's own fields and
+/// those its `Connection` names go no further (§3.1).
+fn origin_headers(mut response_headers: HeaderMap) -> HeaderMap {
     storable::strip_unstored(&mut response_headers);
     let hop: Vec<HeaderName> = response_headers
         .keys()
@@ -135,35 +189,69 @@ async fn exchange(
     for name in hop {
         response_headers.remove(name);
     }
-    if let Some(mut c) = current {
-        if conditional.is_some() && status == StatusCode::NOT_MODIFIED {
-            // The 304 answers the validators we sent, which are this response's.
-            validate::update_headers(&mut c.headers, &response_headers);
-            c.reread(ask, request_ms, response_ms);
-            let meta = Meta {
-                request_ms,
-                response_ms,
-                variant: entries::variant_of(ask, &c.headers, &ask.headers),
-            };
-            if let Some(entry) = entries::restore(ask, &c, meta).await {
-                c.entry = entry;
-            }
-            let via = Via::Forwarded(fwd, Some(304));
-            return (
-                answer::stored(&c, &ask.headers, head, response_ms, via),
-                Outcome::Revalidated,
-            );
+    response_headers
+}
+
+/// What the origin's answer does to the stored response `c`: a `304` to the validators sent
+/// refreshes it and it answers; a 5xx lets it answer when the standard allows stale on error.
+/// Otherwise the stored response is given back.
+async fn revalidated(
+    ask: &Ask,
+    head: bool,
+    fwd: Fwd,
+    mut c: Found,
+    sent_validators: bool,
+    origin: OriginAnswer<'_>,
+) -> Result<(Response<ProxyBody>, Outcome), Found> {
+    let OriginAnswer {
+        status,
+        headers: response_headers,
+        request_ms,
+        response_ms,
+    } = origin;
+    if sent_validators && status == StatusCode::NOT_MODIFIED {
+        // The 304 answers the validators we sent, which are this response's.
+        validate::update_headers(&mut c.headers, response_headers);
+        c.reread(ask, request_ms, response_ms);
+        let meta = Meta {
+            request_ms,
+            response_ms,
+            variant: entries::variant_of(ask, &c.headers, &ask.headers),
+        };
+        if let Some(entry) = entries::restore(ask, &c, meta).await {
+            c.entry = entry;
         }
-        if status.is_server_error()
-            && c.stored
-                .usable_on_error(&ask.directives(), response_ms, &ask.options(c.private))
-        {
-            return (
-                answer::stored(&c, &ask.headers, head, response_ms, Via::Hit),
-                Outcome::Stale,
-            );
-        }
+        let via = Via::Forwarded(fwd, Some(304));
+        return Ok((
+            answer::stored(&c, &ask.headers, head, response_ms, via),
+            Outcome::Revalidated,
+        ));
     }
+    if status.is_server_error()
+        && c.stored
+            .usable_on_error(&ask.directives(), response_ms, &ask.options(c.private))
+    {
+        return Ok((
+            answer::stored(&c, &ask.headers, head, response_ms, Via::Hit),
+            Outcome::Stale,
+        ));
+    }
+    Err(c)
+}
+
+/// The origin's response, kept when the standard allows (its scope, a size within the cap,
+/// no GraphQL errors) and answered with our `Cache-Status`; streamed on unkept when it may
+/// not be stored.
+async fn keep(
+    ask: &Ask,
+    head: bool,
+    fwd: Fwd,
+    origin: Response<hyper::body::Incoming>,
+    (request_ms, response_ms): (u64, u64),
+) -> (Response<ProxyBody>, Outcome) {
+    let status = origin.status();
+    let (mut parts, body) = origin.into_parts();
+    let mut response_headers = std::mem::take(&mut parts.headers);
     let mut ours = CacheStatus::forward(NAME, fwd).fwd_status(status.as_u16());
     let scope = if head {
         Err(storable::NotStorable::Method)

@@ -237,6 +237,21 @@ async fn decide(
             Outcome::Passed,
         );
     }
+    cached(gw, up, route, req, peer, user, settings).await
+}
+
+/// A read (or a GraphQL query) the route caches, as `user`'s entry (`None`: shared): a part of
+/// a response cut from a stored one, a GraphQL query keyed by its text, else the read itself.
+async fn cached(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    route: &Arc<StandardRoute>,
+    req: Request<ClientBody>,
+    peer: SocketAddr,
+    user: Option<UserHash>,
+    settings: &HttpSettings,
+) -> (Response<ProxyBody>, Outcome) {
+    let graphql_post = req.method() == Method::POST && route.graphql.is_some();
     let target = key_target(req.uri(), settings);
     let ask_for = |uri: &http::Uri, headers: &HeaderMap| Ask {
         gw: gw.clone(),
