@@ -713,7 +713,7 @@ fn read_as_user(
         gw: gw.clone(),
         up: up.clone(),
         user: user.clone(),
-        authenticates: crate::dialect::authenticates(up.profile, policy.class),
+        authenticates: policy.authenticates,
         uri: uri.clone(),
         client_headers: headers,
         peer: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -35,6 +35,9 @@ pub struct ResolvedPolicy {
     pub cache: bool,
     /// The engine policy without per-request tags.
     pub engine: Policy,
+    /// A 2xx answer on the route proves the token that asked (the dialect's word for the
+    /// class: routes the server authenticates), decided here once so that no request asks.
+    pub authenticates: bool,
 }
 
 impl ResolvedPolicy {
@@ -48,6 +51,7 @@ impl ResolvedPolicy {
                 .with_stale_while_revalidate(swr)
                 .with_stale_if_error(sie)
                 .with_negative_ttl(Duration::from_secs(30).min(fresh)),
+            authenticates: crate::dialect::of(profile).authenticates(class),
         };
         for o in overrides {
             p.apply(o);

@@ -155,11 +155,12 @@ impl Call<'_> {
         let user = self
             .reader(&from, now)
             .map_err(|why| Refused::Pass(None, why))?;
-        let (class, scope) = match &from {
-            ReadFrom::Route { policy, .. } => (policy.class, policy.scope),
-            ReadFrom::Repeat(KeptReading { reading, .. }) => (reading.class, reading.scope),
+        let (scope, authenticates) = match &from {
+            ReadFrom::Route { policy, .. } => (policy.scope, policy.authenticates),
+            ReadFrom::Repeat(KeptReading { reading, .. }) => {
+                (reading.scope, reading.authenticates)
+            }
         };
-        let authenticates = crate::dialect::authenticates(self.up.profile, class);
         let scope_user = match self.standing(&user, scope, authenticates, now) {
             Ok(scope_user) => scope_user,
             Err(why) => return Err(Refused::Pass(Some(user), why)),
@@ -267,6 +268,7 @@ impl Call<'_> {
         Ok(Reading {
             class: policy.class,
             scope: policy.scope,
+            authenticates: policy.authenticates,
             key,
             engine,
             gzip: crate::encoding::accepts_gzip(req.headers()),

@@ -52,6 +52,8 @@ pub(crate) struct Reading {
     pub(crate) class: Class,
     /// The route's scope.
     pub(crate) scope: Scope,
+    /// A 2xx of the route proves the token ([`crate::policy::ResolvedPolicy::authenticates`]).
+    pub(crate) authenticates: bool,
     /// The cache key.
     pub(crate) key: Key,
     /// The engine policy with the route's tags (the user's state tag included), before the
@@ -344,6 +346,7 @@ mod tests {
         Arc::new(Reading {
             class: Class::Listing,
             scope: Scope::User,
+            authenticates: true,
             key,
             engine: Policy::new("listing", std::time::Duration::from_secs(60)),
             gzip: false,
