@@ -127,26 +127,31 @@ pub(crate) const PLAYLIST_WRITE: &[TagRule] = &[Playlists];
 
 /// A read the library index may answer (`library::answer`): a search, a section listing or
 /// an item's children, as the route table recognised it; the answer code reads the query,
-/// never the path's shape again.
+/// never the path's shape again. Each names what the read asks, not a server: the dialects'
+/// route tables say which of their routes is which (the server named below is where each
+/// is found today).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IndexSearch {
-    /// Plex `/library/sections/{id}/search`.
-    PlexSectionSearch,
-    /// Plex `/hubs/search`.
-    PlexHubSearch,
-    /// Plex `/library/sections/{id}/all`: a listing, a count or a `title` filter.
-    PlexSectionAll,
-    /// Plex `/library/metadata/{id}/children`.
-    PlexChildren,
-    /// Plex `/library/metadata/{id}/allLeaves`.
-    PlexAllLeaves,
-    /// Jellyfin `/Items` and `/Users/{id}/Items` with `SearchTerm` in the query.
-    JellyfinItems,
-    /// Jellyfin `/Search/Hints` with `SearchTerm` in the query.
-    JellyfinHints,
-    /// Jellyfin `/Shows/{id}/Episodes`: a series' (or one season's) episodes.
+    /// One section's own search (Plex `/library/sections/{id}/search`).
+    SectionSearch,
+    /// A search across sections, its results grouped by kind (Plex `/hubs/search`).
+    HubSearch,
+    /// A section's listing: the whole of it, a count or a `title` filter (Plex
+    /// `/library/sections/{id}/all`).
+    SectionListing,
+    /// An item's children (Plex `/library/metadata/{id}/children`).
+    Children,
+    /// An item's leaves, its children's children for a show (Plex
+    /// `/library/metadata/{id}/allLeaves`).
+    AllLeaves,
+    /// A listing of items, a search when a search term is in the query (Jellyfin `/Items`
+    /// and `/Users/{id}/Items` with `SearchTerm`).
+    ItemSearch,
+    /// Search hints for a term (Jellyfin `/Search/Hints` with `SearchTerm`).
+    SearchHints,
+    /// A series' (or one season's) episodes (Jellyfin `/Shows/{id}/Episodes`).
     ShowEpisodes,
-    /// Jellyfin `/Shows/{id}/Seasons`: a series' seasons.
+    /// A series' seasons (Jellyfin `/Shows/{id}/Seasons`).
     ShowSeasons,
 }
 
@@ -156,7 +161,7 @@ impl IndexSearch {
     /// override that gives the route another class keeps it in the cache.
     pub(crate) fn answers(self, class: Class) -> bool {
         match self {
-            IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves => class == Class::Metadata,
+            IndexSearch::Children | IndexSearch::AllLeaves => class == Class::Metadata,
             IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => class == Class::Metadata,
             _ => matches!(class, Class::Search | Class::Listing),
         }
@@ -166,13 +171,13 @@ impl IndexSearch {
     /// allocation: every listing of these routes passes here).
     pub(crate) fn asked(self, query: Option<&str>) -> bool {
         match self {
-            IndexSearch::PlexSectionSearch
-            | IndexSearch::PlexHubSearch
-            | IndexSearch::PlexSectionAll
-            | IndexSearch::PlexChildren
-            | IndexSearch::PlexAllLeaves => true,
+            IndexSearch::SectionSearch
+            | IndexSearch::HubSearch
+            | IndexSearch::SectionListing
+            | IndexSearch::Children
+            | IndexSearch::AllLeaves => true,
             IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => true,
-            IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => query.is_some_and(|q| {
+            IndexSearch::ItemSearch | IndexSearch::SearchHints => query.is_some_and(|q| {
                 q.as_bytes()
                     .windows(10)
                     .any(|w| w.eq_ignore_ascii_case(b"searchterm"))

@@ -396,29 +396,29 @@ fn searches_the_index_may_answer_are_told_by_the_route_table() {
     let s = |p, q| search_of(&plex, p, q);
     assert_eq!(
         s("/hubs/search", Some("query=a")),
-        Some(IndexSearch::PlexHubSearch)
+        Some(IndexSearch::HubSearch)
     );
     assert_eq!(
         s("/library/sections/3/search", Some("type=10&query=a")),
-        Some(IndexSearch::PlexSectionSearch)
+        Some(IndexSearch::SectionSearch)
     );
     assert_eq!(
         s("/library/sections/3/all", Some("type=10&title=a")),
-        Some(IndexSearch::PlexSectionAll)
+        Some(IndexSearch::SectionListing)
     );
     // A listing without a title filter, and an item's children, are walks: cached reads
     // whose misses the library copy may answer.
     assert_eq!(
         s("/library/sections/3/all", Some("type=10")),
-        Some(IndexSearch::PlexSectionAll)
+        Some(IndexSearch::SectionListing)
     );
     assert_eq!(
         s("/library/metadata/7/children", None),
-        Some(IndexSearch::PlexChildren)
+        Some(IndexSearch::Children)
     );
     assert_eq!(
         s("/library/metadata/7/allLeaves", None),
-        Some(IndexSearch::PlexAllLeaves)
+        Some(IndexSearch::AllLeaves)
     );
     assert_eq!(
         class_of(
@@ -437,15 +437,15 @@ fn searches_the_index_may_answer_are_told_by_the_route_table() {
     let s = |p, q| search_of(&jf, p, q);
     assert_eq!(
         s("/Items", Some("SearchTerm=a&Recursive=true")),
-        Some(IndexSearch::JellyfinItems)
+        Some(IndexSearch::ItemSearch)
     );
     assert_eq!(
         s("/Users/AbC/Items/", Some("searchTerm=a")),
-        Some(IndexSearch::JellyfinItems)
+        Some(IndexSearch::ItemSearch)
     );
     assert_eq!(
         s("/Search/Hints", Some("searchTerm=a")),
-        Some(IndexSearch::JellyfinHints)
+        Some(IndexSearch::SearchHints)
     );
     assert_eq!(s("/Items", Some("ParentId=a")), None);
     assert_eq!(s("/Search/Hints", None), None);

@@ -32,9 +32,9 @@ pub(crate) static ROUTES: DefaultRoutes = DefaultRoutes {
 
 /// The Jellyfin reads the library index may answer, by pattern (each also in [`ROUTE_SPECS`]).
 const INDEX: &[(&str, IndexSearch)] = &[
-    ("/items", IndexSearch::JellyfinItems),
-    ("/users/{uid}/items", IndexSearch::JellyfinItems),
-    ("/search/hints", IndexSearch::JellyfinHints),
+    ("/items", IndexSearch::ItemSearch),
+    ("/users/{uid}/items", IndexSearch::ItemSearch),
+    ("/search/hints", IndexSearch::SearchHints),
     ("/shows/{id}/episodes", IndexSearch::ShowEpisodes),
     ("/shows/{id}/seasons", IndexSearch::ShowSeasons),
 ];

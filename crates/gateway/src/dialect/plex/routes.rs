@@ -23,17 +23,11 @@ pub(crate) static ROUTES: DefaultRoutes = DefaultRoutes {
 
 /// The Plex reads the library index may answer, by pattern (each also in [`ROUTE_SPECS`]).
 const INDEX: &[(&str, IndexSearch)] = &[
-    (
-        "/library/sections/{id}/search",
-        IndexSearch::PlexSectionSearch,
-    ),
-    ("/hubs/search", IndexSearch::PlexHubSearch),
-    ("/library/sections/{id}/all", IndexSearch::PlexSectionAll),
-    ("/library/metadata/{id}/children", IndexSearch::PlexChildren),
-    (
-        "/library/metadata/{id}/allLeaves",
-        IndexSearch::PlexAllLeaves,
-    ),
+    ("/library/sections/{id}/search", IndexSearch::SectionSearch),
+    ("/hubs/search", IndexSearch::HubSearch),
+    ("/library/sections/{id}/all", IndexSearch::SectionListing),
+    ("/library/metadata/{id}/children", IndexSearch::Children),
+    ("/library/metadata/{id}/allLeaves", IndexSearch::AllLeaves),
 ];
 
 /// Plex fields holding play state (filters `unwatched=1`, `viewCount>>=1`, sorts

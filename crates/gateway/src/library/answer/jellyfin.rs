@@ -42,8 +42,8 @@ impl JellyfinRoute {
             .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
             .collect();
         match search {
-            IndexSearch::JellyfinHints => Some(JellyfinRoute::Hints { params }),
-            IndexSearch::JellyfinItems => {
+            IndexSearch::SearchHints => Some(JellyfinRoute::Hints { params }),
+            IndexSearch::ItemSearch => {
                 // `/Users/{id}/Items`: the id, as the client wrote it, is the second segment
                 // (`/Items` has none).
                 let uid = raw_path

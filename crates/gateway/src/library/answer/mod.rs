@@ -81,13 +81,13 @@ pub(crate) async fn try_answer<B>(
 ) -> Option<Response<ProxyBody>> {
     let (path, query) = (req.uri().path(), req.uri().query());
     let route = match search {
-        IndexSearch::PlexSectionSearch
-        | IndexSearch::PlexHubSearch
-        | IndexSearch::PlexSectionAll => Route::Plex(PlexRoute::of(search, path, query)?),
+        IndexSearch::SectionSearch | IndexSearch::HubSearch | IndexSearch::SectionListing => {
+            Route::Plex(PlexRoute::of(search, path, query)?)
+        }
         // Walks are cached reads the copy answers on a miss ([`walk_copy`]).
-        IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves => return None,
+        IndexSearch::Children | IndexSearch::AllLeaves => return None,
         IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => return None,
-        IndexSearch::JellyfinItems | IndexSearch::JellyfinHints => {
+        IndexSearch::ItemSearch | IndexSearch::SearchHints => {
             Route::Jellyfin(JellyfinRoute::of(search, path, query)?)
         }
     };
@@ -427,13 +427,13 @@ pub(crate) struct WalkCopy {
 }
 
 static CHILDREN: WalkCopy = WalkCopy {
-    search: IndexSearch::PlexChildren,
+    search: IndexSearch::Children,
 };
 static ALL_LEAVES: WalkCopy = WalkCopy {
-    search: IndexSearch::PlexAllLeaves,
+    search: IndexSearch::AllLeaves,
 };
 static LISTING: WalkCopy = WalkCopy {
-    search: IndexSearch::PlexSectionAll,
+    search: IndexSearch::SectionListing,
 };
 static EPISODES: WalkCopy = WalkCopy {
     search: IndexSearch::ShowEpisodes,
@@ -450,11 +450,11 @@ pub(crate) fn walk_copy(
     query: Option<&str>,
 ) -> Option<&'static dyn CopySource> {
     match search {
-        IndexSearch::PlexChildren => Some(&CHILDREN),
-        IndexSearch::PlexAllLeaves => Some(&ALL_LEAVES),
+        IndexSearch::Children => Some(&CHILDREN),
+        IndexSearch::AllLeaves => Some(&ALL_LEAVES),
         IndexSearch::ShowEpisodes => Some(&EPISODES),
         IndexSearch::ShowSeasons => Some(&SEASONS),
-        IndexSearch::PlexSectionAll if !query.is_some_and(|q| q.contains("title")) => {
+        IndexSearch::SectionListing if !query.is_some_and(|q| q.contains("title")) => {
             Some(&LISTING)
         }
         _ => None,
@@ -499,13 +499,13 @@ fn walk_of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<walk:
         .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))?
         .to_string();
     Some(match search {
-        IndexSearch::PlexSectionAll => walk::Walk::Listing {
+        IndexSearch::SectionListing => walk::Walk::Listing {
             section: id,
             params,
         },
-        IndexSearch::PlexChildren | IndexSearch::PlexAllLeaves => walk::Walk::Children {
+        IndexSearch::Children | IndexSearch::AllLeaves => walk::Walk::Children {
             parent: id,
-            leaves: search == IndexSearch::PlexAllLeaves,
+            leaves: search == IndexSearch::AllLeaves,
             params,
         },
         _ => return None,

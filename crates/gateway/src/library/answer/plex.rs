@@ -78,12 +78,12 @@ impl PlexRoute {
                 .map(str::to_string)
         };
         match search {
-            IndexSearch::PlexHubSearch => Some(PlexRoute::HubSearch { params: params() }),
-            IndexSearch::PlexSectionSearch => Some(PlexRoute::SectionSearch {
+            IndexSearch::HubSearch => Some(PlexRoute::HubSearch { params: params() }),
+            IndexSearch::SectionSearch => Some(PlexRoute::SectionSearch {
                 section: section()?,
                 params: params(),
             }),
-            IndexSearch::PlexSectionAll => Some(PlexRoute::SectionAll {
+            IndexSearch::SectionListing => Some(PlexRoute::SectionAll {
                 section: section()?,
                 params: params(),
             }),
