@@ -937,7 +937,7 @@ mod tests {
     /// itself the page that proves it.
     #[test]
     fn a_window_starts_at_the_first_page_of_its_bundle_waiting() {
-        let paged = crate::dialect::of(crate::model::Profile::Jellyfin)
+        let paged = crate::dialect::of(crate::dialect::Profile::Jellyfin)
             .paged_listing()
             .unwrap();
         let windows = Windows::default();

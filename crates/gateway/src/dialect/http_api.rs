@@ -17,12 +17,13 @@ use http::header::{AUTHORIZATION, COOKIE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{Candidates, Dialect, KeyRules, ServerLibrary, StartupProbes, Trigger};
+use crate::dialect::Profile;
 use crate::events::{
     ChangeEvent, EventError, ServerEvents, SocketMessage, SocketReader, WebhookBody,
 };
 use crate::model::library::{PlayStateItem, PlayStateProbe, SectionInfo, UserSections};
 use crate::model::route::DefaultRoutes;
-use crate::model::{Class, Profile, Scope};
+use crate::model::{Class, Scope};
 
 /// The `http` profile's dialect.
 #[derive(Debug)]

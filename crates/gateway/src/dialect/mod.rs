@@ -45,11 +45,37 @@ mod server_json;
 use std::borrow::Cow;
 
 use http::{HeaderMap, HeaderName};
+use serde::Deserialize;
 
 use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
-use crate::model::{Class, Profile, Scope};
+use crate::model::{Class, Scope};
 pub use library::ServerLibrary;
+
+/// Which API an upstream speaks: the one name of a server outside its dialect (in the
+/// configuration's `profile`), which [`of`] turns into its rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Plex Media Server.
+    Plex,
+    /// Jellyfin (paths are case-insensitive).
+    Jellyfin,
+    /// Any HTTP API, cached as the HTTP caching standard says (RFC 9111): the responses'
+    /// own `Cache-Control`, `Expires`, validators and `Vary` decide.
+    Http,
+}
+
+impl Profile {
+    /// `plex`, `jellyfin` or `http`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Plex => "plex",
+            Profile::Jellyfin => "jellyfin",
+            Profile::Http => "http",
+        }
+    }
+}
 
 /// The paths [`crate::startup::check_upstream`] asks an upstream.
 #[derive(Debug, Clone, Copy)]

@@ -1,7 +1,6 @@
 //! The vocabulary shared by the route table ([`crate::policy`]) and the servers' rules
-//! ([`crate::dialect`]): which server an upstream is ([`Profile`]), what kind of route a request
-//! is on ([`Class`], with each class's default lifetimes and scope), whose entry an answer is
-//! ([`Scope`]), and the words a server's built-in route table is written in ([`route`]).
+//! ([`crate::dialect`]): what kind of route a request is on ([`Class`], with each class's
+//! default lifetimes and scope), whose entry an answer is ([`Scope`]), and the words a server's built-in route table is written in ([`route`]).
 //! Also the library index's sections, which the dialects read out of their servers' answers
 //! ([`library`]). A leaf: it imports nothing of the crate, so every side may use it.
 
@@ -11,30 +10,6 @@ pub mod route;
 use std::time::Duration;
 
 use serde::Deserialize;
-
-/// Which API an upstream speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Profile {
-    /// Plex Media Server.
-    Plex,
-    /// Jellyfin (paths are case-insensitive).
-    Jellyfin,
-    /// Any HTTP API, cached as the HTTP caching standard says (RFC 9111): the responses'
-    /// own `Cache-Control`, `Expires`, validators and `Vary` decide.
-    Http,
-}
-
-impl Profile {
-    /// `plex`, `jellyfin` or `http`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::Plex => "plex",
-            Profile::Jellyfin => "jellyfin",
-            Profile::Http => "http",
-        }
-    }
-}
 
 /// Who may share a cached entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]

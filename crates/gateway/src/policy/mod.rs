@@ -21,8 +21,9 @@ use crate::dialect;
 use crate::model::route::{Action, Methods, Refine, SEARCH_TAGS, TagRule, TagRule::*};
 use crate::tags;
 
+pub use crate::dialect::Profile;
 pub use crate::model::route::IndexSearch;
-pub use crate::model::{Class, Profile, Scope};
+pub use crate::model::{Class, Scope};
 
 /// A class's policy after defaults and overrides: what the proxy hands the engine.
 #[derive(Clone, Debug)]

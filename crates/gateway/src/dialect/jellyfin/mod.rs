@@ -40,10 +40,11 @@ use http::{HeaderMap, HeaderName};
 use super::{
     AUTH_HEADERS, Candidates, Dialect, KeyRules, ServerLibrary, StartupProbes, Trigger, text_header,
 };
+use crate::dialect::Profile;
 use crate::events::ServerEvents;
 use crate::model::library::{PlayStateItem, PlayStateProbe, UserSections};
 use crate::model::route::DefaultRoutes;
-use crate::model::{Class, Profile, Scope};
+use crate::model::{Class, Scope};
 
 /// Jellyfin.
 #[derive(Debug, Clone, Copy)]

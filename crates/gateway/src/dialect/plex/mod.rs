@@ -35,10 +35,11 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use super::{
     Candidates, ClientParams, Dialect, KeyRules, ServerLibrary, StartupProbes, Trigger, text_header,
 };
+use crate::dialect::Profile;
 use crate::events::ServerEvents;
 use crate::model::library::{PlayStateItem, PlayStateProbe, UserSections};
 use crate::model::route::DefaultRoutes;
-use crate::model::{Class, Profile, Scope};
+use crate::model::{Class, Scope};
 
 /// Plex Media Server.
 #[derive(Debug, Clone, Copy)]
