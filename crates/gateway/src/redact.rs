@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::dialect::{is_token_param, nested};
+use crate::dialect::{TOKEN_PARAMS, is_credential_header, is_token_param, nested};
 
 /// The replacement text.
 pub const REDACTED: &str = "REDACTED";
@@ -38,22 +38,18 @@ pub fn target(path_and_query: &str) -> String {
 }
 
 /// Names whose value is a token wherever they appear in text, with `:`, `=`, `%3D`, quotes
-/// or spaces between name and value (`x-plex-token: v` in a request dump, `"x-emby-token":
-/// "v"` in a header map's debug form, `X-Plex-Token=v` in a URL). `x-api-key` is the key the
-/// *arr APIs and many others take, which the http profile reads as a credential by default.
-const TOKEN_NAMES: [&str; 6] = [
-    "x-plex-token",
-    "x-emby-token",
-    "x-mediabrowser-token",
-    "x-api-key",
-    "api_key",
-    "apikey",
-];
+/// or spaces between name and value (a token header in a request dump, `"name": "v"` in a
+/// header map's debug form, `name=v` in a URL): every name either server takes a token in
+/// ([`TOKEN_PARAMS`], its headers' names among them), and `x-api-key`, the key the *arr APIs
+/// and many others take, which the http profile reads as a credential by default.
+fn token_names() -> impl Iterator<Item = &'static str> {
+    TOKEN_PARAMS.into_iter().chain(["x-api-key"])
+}
 
 /// Any text (a formatted log line from any crate) with every token value replaced: the
-/// values after `TOKEN_NAMES` and after `token=` (`Token="…"` in an authorization header).
-/// Borrowed when there is nothing to replace. The last line of defence for log output whose
-/// fields cachearr does not build itself (dependencies' traces).
+/// values after the names `token_names` gives and after `token=` (`Token="…"` in an
+/// authorization header). Borrowed when there is nothing to replace. The last line of defence
+/// for log output whose fields cachearr does not build itself (dependencies' traces).
 pub fn text(line: &str) -> std::borrow::Cow<'_, str> {
     let lower = line.to_ascii_lowercase();
     if !lower.contains("token") && !lower.contains("api") {
@@ -64,9 +60,8 @@ pub fn text(line: &str) -> std::borrow::Cow<'_, str> {
     let mut at = 0;
     while at < lower.len() {
         let rest = &lower[at..];
-        let found = TOKEN_NAMES
-            .iter()
-            .map(|n| (*n, true))
+        let found = token_names()
+            .map(|n| (n, true))
             .chain(std::iter::once(("token", false)))
             .filter_map(|(n, loose)| rest.find(n).map(|i| (i, n, loose)))
             .min_by_key(|(i, n, _)| (*i, std::cmp::Reverse(n.len())));
@@ -118,21 +113,15 @@ fn is_value_end(b: u8) -> bool {
         )
 }
 
-/// Whether a header carries a credential (its value must never be logged).
+/// Whether a header carries a credential (its value must never be logged): those either
+/// server reads a token from ([`is_credential_header`]) and HTTP's own.
 pub fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "x-plex-token"
-            | "authorization"
-            | "x-emby-authorization"
-            | "x-emby-token"
-            | "x-mediabrowser-token"
-            | "x-api-key"
-            | "cookie"
-            | "set-cookie"
-            | "proxy-authorization"
-    )
+    is_credential_header(&n)
+        || matches!(
+            n.as_str(),
+            "authorization" | "x-api-key" | "cookie" | "set-cookie" | "proxy-authorization"
+        )
 }
 
 /// Headers as `name: value` lines with credentials replaced, for debug logs.

@@ -419,13 +419,30 @@ pub fn token_header(profile: Profile) -> HeaderName {
     of(profile).token_header()
 }
 
+/// Query parameter names that carry a token on either server, lower case: what
+/// [`is_token_param`] takes, and what log redaction ([`crate::redact::text`]) looks for in
+/// any text.
+pub const TOKEN_PARAMS: [&str; 5] = [
+    "x-plex-token",
+    "api_key",
+    "apikey",
+    "x-emby-token",
+    "x-mediabrowser-token",
+];
+
 /// Query parameter names that carry a token on either server (any case).
 pub fn is_token_param(name: &str) -> bool {
-    name.eq_ignore_ascii_case("x-plex-token")
-        || name.eq_ignore_ascii_case("api_key")
-        || name.eq_ignore_ascii_case("apikey")
-        || name.eq_ignore_ascii_case("x-emby-token")
-        || name.eq_ignore_ascii_case("x-mediabrowser-token")
+    TOKEN_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p))
+}
+
+/// Whether a header carries a credential on either server (a token, or authorization
+/// parameters that may hold one; any case): the headers [`identity`] reads a token from,
+/// whose values log lines never show ([`crate::redact::is_secret_header`]).
+pub fn is_credential_header(name: &str) -> bool {
+    TOKEN_HEADERS
+        .iter()
+        .chain(&AUTH_HEADERS)
+        .any(|h| name.eq_ignore_ascii_case(h.as_str()))
 }
 
 /// What replaces a token in keys and log lines.
