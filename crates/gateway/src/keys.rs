@@ -176,8 +176,9 @@ pub enum KeyError {
     /// A query parameter name is not valid percent-encoded UTF-8.
     #[error("a query parameter name is not valid UTF-8")]
     BadQueryName,
-    /// A paging value is not a number.
-    #[error("X-Plex-Container-Start/Size must be numbers")]
+    /// A paging value (the dialect's [`ClientParams`](crate::dialect::ClientParams) `start`
+    /// or `size`, as a header or in the query) is not a number.
+    #[error("a paging value (first item or page size) is not a number")]
     BadPaging,
     /// A query value is percent-encoded more deeply than tokens are looked for in it.
     #[error("a query value is encoded too deeply")]
