@@ -391,7 +391,7 @@ pub fn router(gateway: crate::Gateway, subscriptions: &EventSubscriptions) -> Ro
 
 /// Builds the admin router over any backend.
 pub fn router_with<B: AdminBackend>(backend: Arc<B>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/", get(dashboard::index))
         .route("/assets/{file}", get(dashboard::asset))
         .route("/api/stats", get(stats::<B>))
@@ -400,14 +400,8 @@ pub fn router_with<B: AdminBackend>(backend: Arc<B>) -> Router {
         .route("/api/webhooks", get(webhooks_info::<B>))
         .route("/metrics", get(metrics::<B>))
         .route("/health", get(health))
-        .route("/ready", get(ready::<B>))
-        .route("/webhooks/plex", post(webhooks::plex::<B>))
-        .route("/webhooks/plex/{upstream}", post(webhooks::plex_named::<B>))
-        .route("/webhooks/jellyfin", post(webhooks::jellyfin::<B>))
-        .route(
-            "/webhooks/jellyfin/{upstream}",
-            post(webhooks::jellyfin_named::<B>),
-        )
+        .route("/ready", get(ready::<B>));
+    webhooks::routes(router)
         .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT))
         .with_state(backend)
 }

@@ -7,10 +7,12 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use serde::Deserialize;
 
 use super::{AdminBackend, authorize};
@@ -60,38 +62,34 @@ fn authorize_webhook<B: AdminBackend>(
     Err(ErrorAnswer::new(ErrorKind::Unauthorized, message))
 }
 
-pub(super) async fn plex<B: AdminBackend>(
-    state: State<Arc<B>>,
-    query: Query<WebhookQuery>,
-    request: Request,
-) -> Response {
-    receive(state, None, query, Profile::Plex, request).await
-}
-
-pub(super) async fn plex_named<B: AdminBackend>(
-    state: State<Arc<B>>,
-    Path(upstream): Path<String>,
-    query: Query<WebhookQuery>,
-    request: Request,
-) -> Response {
-    receive(state, Some(upstream), query, Profile::Plex, request).await
-}
-
-pub(super) async fn jellyfin<B: AdminBackend>(
-    state: State<Arc<B>>,
-    query: Query<WebhookQuery>,
-    request: Request,
-) -> Response {
-    receive(state, None, query, Profile::Jellyfin, request).await
-}
-
-pub(super) async fn jellyfin_named<B: AdminBackend>(
-    state: State<Arc<B>>,
-    Path(upstream): Path<String>,
-    query: Query<WebhookQuery>,
-    request: Request,
-) -> Response {
-    receive(state, Some(upstream), query, Profile::Jellyfin, request).await
+/// Adds each server's webhook receivers to `router`: `/webhooks/{server}` for the one upstream
+/// of that server, `/webhooks/{server}/{upstream}` for a named one. The servers and their
+/// names are the dialects' ([`dialect::media_servers`]); an http upstream has no webhooks.
+pub(super) fn routes<B: AdminBackend>(router: Router<Arc<B>>) -> Router<Arc<B>> {
+    dialect::media_servers().fold(router, |router, kind| {
+        let path = format!("/webhooks/{}", kind.as_str());
+        let named = format!("{path}/{{upstream}}");
+        router
+            .route(
+                &path,
+                post(
+                    move |state: State<Arc<B>>, query: Query<WebhookQuery>, request: Request| {
+                        receive(state, None, query, kind, request)
+                    },
+                ),
+            )
+            .route(
+                &named,
+                post(
+                    move |state: State<Arc<B>>,
+                          Path(upstream): Path<String>,
+                          query: Query<WebhookQuery>,
+                          request: Request| {
+                        receive(state, Some(upstream), query, kind, request)
+                    },
+                ),
+            )
+    })
 }
 
 /// The upstream a webhook is for: the named one (which must be of `kind`), or the only upstream

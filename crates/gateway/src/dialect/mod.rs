@@ -297,6 +297,12 @@ pub fn of(profile: Profile) -> &'static dyn Dialect {
 /// Every dialect, for readings that must consider both servers ([`every_token`]).
 const ALL: [&dyn Dialect; 2] = [&plex::Plex, &jellyfin::Jellyfin];
 
+/// The media servers cachearr speaks (every profile but `http`), each with its webhooks
+/// (`/webhooks/{name}`, by [`Profile::as_str`]) and its notification socket.
+pub fn media_servers() -> impl Iterator<Item = Profile> {
+    ALL.into_iter().map(|d| d.profile())
+}
+
 /// How a server's query parameters enter a cache key ([`crate::keys`]).
 #[derive(Debug)]
 pub struct KeyRules {
