@@ -25,9 +25,9 @@
 //! * [`elements`] — the server's own element of every item (Plex), kept on disk for answers.
 //! * `answer` — search routes answered from the index (`answer/plex.rs`,
 //!   `answer/jellyfin.rs`: each route's search and paging), with [`titles`] (folded title
-//!   search), [`visibility`] (which sections a user sees, and sees whole), [`user_state`]
-//!   (the asking user's Plex play state, listed as that user) and [`playstate`] (the Jellyfin
-//!   user's play state from the cache, and reading play state out of answers).
+//!   search), [`visibility`] (which sections a user sees, and sees whole) and [`user_state`]
+//!   (the asking user's play state, read as that user through the cache: the listings the
+//!   Plex dialect's `user_state` writes it from, a Jellyfin library's `UserData`).
 //! * [`matching`], [`lookup`], [`index_api`] — `/api/match`, `/api/lookup`, the admin routes.
 //! * [`status`] — what `/api/index` reports.
 
@@ -38,7 +38,6 @@ pub mod index_api;
 pub mod keeper;
 pub mod lookup;
 pub mod matching;
-pub mod playstate;
 pub mod status;
 pub mod titles;
 pub mod user_state;

@@ -13,6 +13,8 @@
 //!   items, totals, a user's own sections).
 //! * `render.rs` — the documents an answer from the index is written in: the Plex names of
 //!   kinds and type numbers, and the document tree.
+//! * `user_state.rs` — the asking user's play state in such an answer: the per-user values
+//!   as the server writes them, where in an element, and the listings that give them.
 //! * Key rules: every `X-Plex-*` parameter may be sent as a header or in the query; paging and
 //!   language are written in one form, the client's identity (product, device, platform …)
 //!   is dropped. Query names keep their case (Plex compares them exactly).
@@ -27,6 +29,7 @@ mod prefetch;
 pub mod render;
 pub(crate) mod routes;
 pub(crate) mod token;
+pub mod user_state;
 
 use std::borrow::Cow;
 

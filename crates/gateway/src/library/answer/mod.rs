@@ -43,12 +43,12 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 
 use super::elements::ElementStore;
-use super::playstate;
 use super::titles::{self, FoldedTitles, TitleHit};
-use super::user_state::{self, PlexUserStates};
+use super::user_state::ListingsAsUser;
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::plex::render::El;
+use crate::dialect::plex::user_state::{self as plex_state, ItemRef};
 use crate::fetch::{CopySource, LoaderState, ProxyBody};
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
@@ -64,8 +64,6 @@ pub(crate) mod frame;
 mod jellyfin;
 mod plex;
 pub(crate) mod probe;
-#[cfg(test)]
-mod tests;
 mod walk;
 
 /// Answers `req`, the search the route table recognised, from the index if it can, for
@@ -242,22 +240,8 @@ enum AnswerBody {
         doc: El,
         json: bool,
         /// The items whose play state to fill in.
-        items: Vec<PlexItemRef>,
+        items: Vec<ItemRef>,
     },
-}
-
-/// An item of a Plex answer, where its element is in the document.
-pub(super) struct PlexItemRef {
-    /// The hub holding the element (`None`: the container itself).
-    pub(super) hub: Option<usize>,
-    /// The element's place among its parent's children.
-    pub(super) at: usize,
-    /// Its rating key.
-    pub(super) id: String,
-    /// Its section.
-    pub(super) section: String,
-    /// Its kind.
-    pub(super) kind: cachearr_library::ItemKind,
 }
 
 struct Ctx<'a> {
@@ -325,67 +309,17 @@ impl Ctx<'_> {
             }
             AnswerBody::Text(_) => {}
             AnswerBody::Plex { doc, items, .. } => {
-                // The user's state of each section and kind in the answer, read once; an
-                // answer whose state cannot be read is the server's to give.
-                let mut states: Vec<((&str, cachearr_library::ItemKind), PlexUserStates)> =
-                    Vec::new();
-                for item in items.iter() {
-                    let wanted = (item.section.as_str(), item.kind);
-                    if !states.iter().any(|(k, _)| *k == wanted) {
-                        let read = user_state::plex_states(
-                            self.gw,
-                            self.up,
-                            self.user,
-                            &item.section,
-                            item.kind,
-                        )
-                        .await?;
-                        states.push((wanted, read));
-                    }
-                    let (_, read) = states.iter().find(|(k, _)| *k == wanted)?;
-                    let state = read.of(&item.id);
-                    let el = match item.hub {
-                        Some(h) => doc
-                            .kids
-                            .get_mut(h)
-                            .and_then(|hub| hub.kids.get_mut(item.at)),
-                        None => doc.kids.get_mut(item.at),
-                    };
-                    if let Some(el) = el {
-                        let taken = std::mem::replace(el, El::new("x"));
-                        *el = insert_play_state(taken, &state);
-                    }
-                }
+                // An answer whose state cannot be read is the server's to give.
+                let read = ListingsAsUser {
+                    gw: self.gw,
+                    up: self.up,
+                    user: self.user,
+                };
+                plex_state::fill(doc, items, &read).await?;
             }
         }
         Some(answer)
     }
-}
-
-/// Puts the play state where the server writes it: after `index`/`parentIndex` and before
-/// `year` (i.e. before the first of the attributes that follow it).
-fn insert_play_state(el: El, state: &playstate::PlayState) -> El {
-    let at = el
-        .attrs
-        .iter()
-        .position(|(k, _)| {
-            matches!(
-                *k,
-                "year" | "thumb" | "art" | "duration" | "addedAt" | "parentYear"
-            )
-        })
-        .unwrap_or(el.attrs.len());
-    let mut tail = El::keyed(el.tag, el.json_key);
-    tail = state.plex_attrs(tail);
-    let mut el = el;
-    let extra = std::mem::take(&mut tail.attrs);
-    el.attrs.splice(at..at, extra);
-    if let Some(n) = state.viewed_leaf_count
-        && el.attrs.iter().any(|(k, _)| *k == "viewedLeafCount")
-    {
-        el.set("viewedLeafCount", n);
-    }
-    el
 }
 
 fn respond(answer: Answer, started: Instant) -> Option<Response<ProxyBody>> {

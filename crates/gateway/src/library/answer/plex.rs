@@ -6,7 +6,7 @@ use cachearr_library::{ItemKind, Visibility};
 
 use super::super::elements;
 use super::super::titles::{self, Rank, TitleHit};
-use super::{Answer, AnswerBody, Ctx, PlexItemRef, UserSection, number, param};
+use super::{Answer, AnswerBody, Ctx, ItemRef, UserSection, number, param};
 use crate::dialect::plex::render::{self as plex, El};
 use crate::policy::IndexSearch;
 
@@ -413,7 +413,7 @@ impl Ctx<'_> {
                     let view = self.view(hit)?;
                     let section = self.sections.get(view.section_id())?;
                     let e = self.plex_item(&view, section, guids)?;
-                    items.push(PlexItemRef {
+                    items.push(ItemRef {
                         hub: None,
                         at: container.kids.len(),
                         id: view.id().to_string(),
@@ -508,7 +508,7 @@ impl Ctx<'_> {
                         .a("reasonTitle", section.title.as_str())
                         .a("reasonID", plex_number(&section.id));
                 }
-                items.push(PlexItemRef {
+                items.push(ItemRef {
                     hub: Some(doc.kids.len()),
                     at: hub.kids.len(),
                     id: view.id().to_string(),

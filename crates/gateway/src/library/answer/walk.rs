@@ -20,7 +20,7 @@ use super::super::elements::{Element, ElementStore};
 use super::super::titles::FoldedTitles;
 use super::frame::{Frame, Observed, Shape, Sources};
 use super::plex::{NaturalKey, guids_asked, plex_content_type, plex_ignorable, plex_kind};
-use super::{Answer, AnswerBody, Ctx, PlexItemRef, param};
+use super::{Answer, AnswerBody, Ctx, ItemRef, param};
 use crate::dialect::plex::render::{self as plex, El};
 
 /// The most items one answer from the copy writes: larger pages (whole-section dumps) are
@@ -218,7 +218,7 @@ impl Ctx<'_> {
         for &no in &made.items[from..to] {
             let view = self.index.item(no, &everything)?;
             let e = self.walk_item(&view, made.shape.guids)?;
-            items.push(PlexItemRef {
+            items.push(ItemRef {
                 hub: None,
                 at: container.kids.len(),
                 id: view.id().to_string(),

@@ -1,0 +1,414 @@
+//! The asking user's play state in a Plex answer from the index (`library::answer`): the
+//! per-user values of an item as the server writes them ([`PlayState`]), where in an element
+//! it writes them ([`insert`]), and the listings, read as that user, that give them for a
+//! section and a kind of item ([`user_states`]).
+//!
+//! The index keeps the server's elements less what differs per user (`viewCount`,
+//! `viewOffset`, `lastViewedAt`, `userRating`, `lastRatedAt`, `skipCount`, and
+//! `viewedLeafCount` kept at 0). An answer must carry the asking user's own values exactly as
+//! the server would write them, so before it is given, the user's items of the section and
+//! kind that have any of them are listed with the user's token, through the cache:
+//!
+//! * `…/all?type={t}&lastViewedAt>>=1` — everything the user has played or started (a play, a
+//!   progress report or a skip sets `lastViewedAt`);
+//! * `…/all?type={t}&userRating>>=1` — everything the user has rated;
+//! * for albums and artists, the first of these for their tracks as well: an album's or an
+//!   artist's `viewedLeafCount` is the number of its tracks with a `viewCount`.
+//!
+//! An item in neither list has no per-user value, as the server writes it. How a listing is
+//! read (through the cache, as the user, how fresh, parsed once per version) is the
+//! library's (`library::user_state`), handed in as a [`ReadListing`]; when a listing cannot be
+//! had, the answer is not given from the index: the server answers.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use cachearr_library::ItemKind;
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+
+use super::render::{El, V};
+
+/// What the server said about one user and one item.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlayState {
+    /// Plex `viewCount`.
+    pub view_count: Option<i64>,
+    /// Plex `viewOffset` (ms).
+    pub view_offset: Option<i64>,
+    /// Plex `lastViewedAt` (epoch s).
+    pub last_viewed_at: Option<i64>,
+    /// Plex `userRating`, as the server wrote it.
+    pub user_rating: Option<String>,
+    /// Plex `lastRatedAt` (epoch s).
+    pub last_rated_at: Option<i64>,
+    /// Plex `skipCount`.
+    pub skip_count: Option<i64>,
+    /// Plex `viewedLeafCount` of an album, artist, show or season.
+    pub viewed_leaf_count: Option<i64>,
+}
+
+impl PlayState {
+    fn is_empty(&self) -> bool {
+        *self == PlayState::default()
+    }
+
+    /// Adds the attributes the server would have written (`viewedLeafCount` is not added
+    /// here: an element that has it keeps it in place, see [`PlayState::viewed_leaf_count`]).
+    pub fn attrs(&self, mut e: El) -> El {
+        e = e
+            .opt("viewCount", self.view_count)
+            .opt("viewOffset", self.view_offset)
+            .opt("lastViewedAt", self.last_viewed_at);
+        if let Some(r) = &self.user_rating {
+            e = match r.parse::<i64>() {
+                Ok(n) => e.a("userRating", n),
+                Err(_) => match r.parse::<f64>() {
+                    Ok(f) => e.a("userRating", V::F(f)),
+                    Err(_) => e.a("userRating", r.as_str()),
+                },
+            };
+        }
+        e.opt("lastRatedAt", self.last_rated_at)
+            .opt("skipCount", self.skip_count)
+    }
+
+    /// From a Plex metadata document (JSON or XML) describing `id`.
+    pub fn from_body(body: &[u8], id: &str) -> Option<PlayState> {
+        let trimmed = body.trim_ascii_start();
+        let state = if trimmed.starts_with(b"{") {
+            let v: Value = serde_json::from_slice(body).ok()?;
+            let item = v
+                .get("MediaContainer")?
+                .get("Metadata")?
+                .as_array()?
+                .iter()
+                .find(|m| m.get("ratingKey").and_then(Value::as_str) == Some(id))?;
+            let num = |k: &str| item.get(k).and_then(Value::as_i64);
+            PlayState {
+                view_count: num("viewCount"),
+                view_offset: num("viewOffset"),
+                last_viewed_at: num("lastViewedAt"),
+                user_rating: item.get("userRating").map(|r| match r {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                }),
+                last_rated_at: num("lastRatedAt"),
+                skip_count: num("skipCount"),
+                viewed_leaf_count: num("viewedLeafCount"),
+            }
+        } else {
+            from_xml(body, id)?
+        };
+        (!state.is_empty()).then_some(state)
+    }
+}
+
+fn from_xml(body: &[u8], id: &str) -> Option<PlayState> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf).ok()? {
+            Event::Eof => return None,
+            Event::Start(e) | Event::Empty(e) => {
+                let mut state = PlayState::default();
+                let mut ours = false;
+                for attr in e.attributes().flatten() {
+                    let value = attr.unescape_value().ok()?;
+                    match attr.key.as_ref() {
+                        b"ratingKey" => ours = value == id,
+                        b"viewCount" => state.view_count = value.parse().ok(),
+                        b"viewOffset" => state.view_offset = value.parse().ok(),
+                        b"lastViewedAt" => state.last_viewed_at = value.parse().ok(),
+                        b"userRating" => state.user_rating = Some(value.into_owned()),
+                        b"lastRatedAt" => state.last_rated_at = value.parse().ok(),
+                        b"skipCount" => state.skip_count = value.parse().ok(),
+                        b"viewedLeafCount" => state.viewed_leaf_count = value.parse().ok(),
+                        _ => {}
+                    }
+                }
+                if ours {
+                    return Some(state);
+                }
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+/// Puts the play state where the server writes it: after `index`/`parentIndex` and before
+/// `year` (i.e. before the first of the attributes that follow it).
+pub fn insert(el: El, state: &PlayState) -> El {
+    let at = el
+        .attrs
+        .iter()
+        .position(|(k, _)| {
+            matches!(
+                *k,
+                "year" | "thumb" | "art" | "duration" | "addedAt" | "parentYear"
+            )
+        })
+        .unwrap_or(el.attrs.len());
+    let mut tail = El::keyed(el.tag, el.json_key);
+    tail = state.attrs(tail);
+    let mut el = el;
+    let extra = std::mem::take(&mut tail.attrs);
+    el.attrs.splice(at..at, extra);
+    if let Some(n) = state.viewed_leaf_count
+        && el.attrs.iter().any(|(k, _)| *k == "viewedLeafCount")
+    {
+        el.set("viewedLeafCount", n);
+    }
+    el
+}
+
+/// An item of an answer, where its element is in the document.
+pub struct ItemRef {
+    /// The hub holding the element (`None`: the container itself).
+    pub hub: Option<usize>,
+    /// The element's place among its parent's children.
+    pub at: usize,
+    /// Its rating key.
+    pub id: String,
+    /// Its section.
+    pub section: String,
+    /// Its kind.
+    pub kind: ItemKind,
+}
+
+/// Reads a listing's path (and query) as the asking user, parsed by [`parse_listing`];
+/// `None` when it cannot be had.
+pub trait ReadListing {
+    /// The listing at `path`.
+    fn read(&self, path: String) -> impl Future<Output = Option<Arc<Listing>>> + Send;
+}
+
+/// Puts the asking user's play state into the `items` of `doc`, each where the server writes
+/// it; `None` when a listing it needs cannot be read (the answer is then the server's to give).
+/// Each section and kind in the answer is listed once.
+pub async fn fill(doc: &mut El, items: &[ItemRef], read: &impl ReadListing) -> Option<()> {
+    let mut states: Vec<((&str, ItemKind), UserStates)> = Vec::new();
+    for item in items {
+        let wanted = (item.section.as_str(), item.kind);
+        if !states.iter().any(|(k, _)| *k == wanted) {
+            let read = user_states(&item.section, item.kind, read).await?;
+            states.push((wanted, read));
+        }
+        let (_, read) = states.iter().find(|(k, _)| *k == wanted)?;
+        let state = read.of(&item.id);
+        let el = match item.hub {
+            Some(h) => doc
+                .kids
+                .get_mut(h)
+                .and_then(|hub| hub.kids.get_mut(item.at)),
+            None => doc.kids.get_mut(item.at),
+        };
+        if let Some(el) = el {
+            let taken = std::mem::replace(el, El::new("x"));
+            *el = insert(taken, &state);
+        }
+    }
+    Some(())
+}
+
+/// One user's play state in one section, for one kind of item.
+#[derive(Debug, Default)]
+pub struct UserStates {
+    /// Items with any per-user value, by rating key.
+    states: FxHashMap<String, PlayState>,
+    /// For albums and artists: how many of their tracks the user has played.
+    viewed_leaves: FxHashMap<String, i64>,
+    /// Whether `viewed_leaves` was read (albums and artists).
+    counts_leaves: bool,
+}
+
+impl UserStates {
+    /// The user's state of item `id` as the server would write it (empty: none).
+    pub fn of(&self, id: &str) -> PlayState {
+        let mut state = self.states.get(id).cloned().unwrap_or_default();
+        if self.counts_leaves {
+            state.viewed_leaf_count = Some(self.viewed_leaves.get(id).copied().unwrap_or(0));
+        }
+        state
+    }
+}
+
+/// Plex's `type=` number of a kind.
+fn type_number(kind: ItemKind) -> u8 {
+    match kind {
+        ItemKind::Movie => 1,
+        ItemKind::Episode => 4,
+        ItemKind::Artist => 8,
+        ItemKind::Album => 9,
+        ItemKind::Track => 10,
+    }
+}
+
+/// The user's play state of the items of `kind` in `section`, from the listings `read` gives,
+/// or `None` when one cannot be read (the index must not answer then).
+pub async fn user_states(
+    section: &str,
+    kind: ItemKind,
+    read: &impl ReadListing,
+) -> Option<UserStates> {
+    let own = type_number(kind);
+    let mut out = UserStates::default();
+    for filter in ["lastViewedAt%3E%3E=1", "userRating%3E%3E=1"] {
+        let path = format!("/library/sections/{section}/all?type={own}&{filter}");
+        let parsed = read.read(path).await?;
+        for (id, state) in &parsed.states {
+            let held = out.states.entry(id.clone()).or_default();
+            merge(held, state);
+        }
+    }
+    if matches!(kind, ItemKind::Album | ItemKind::Artist) {
+        let path = format!("/library/sections/{section}/all?type=10&lastViewedAt%3E%3E=1");
+        let tracks = read.read(path).await?;
+        out.viewed_leaves = if kind == ItemKind::Album {
+            tracks.viewed_by_parent.clone()
+        } else {
+            tracks.viewed_by_grandparent.clone()
+        };
+        out.counts_leaves = true;
+    }
+    Some(out)
+}
+
+/// Fills what `b` says and `a` does not (the two listings of an item agree where both speak).
+fn merge(a: &mut PlayState, b: &PlayState) {
+    a.view_count = a.view_count.or(b.view_count);
+    a.view_offset = a.view_offset.or(b.view_offset);
+    a.last_viewed_at = a.last_viewed_at.or(b.last_viewed_at);
+    a.user_rating = a.user_rating.clone().or_else(|| b.user_rating.clone());
+    a.last_rated_at = a.last_rated_at.or(b.last_rated_at);
+    a.skip_count = a.skip_count.or(b.skip_count);
+}
+
+/// One listing, parsed ([`parse_listing`]).
+#[derive(Debug, Default)]
+pub struct Listing {
+    states: FxHashMap<String, PlayState>,
+    /// Played (`viewCount` ≥ 1) items per parent and per grandparent rating key.
+    viewed_by_parent: FxHashMap<String, i64>,
+    viewed_by_grandparent: FxHashMap<String, i64>,
+}
+
+/// A listing's JSON answer read: each item's per-user values, and the played items per
+/// parent and grandparent. `None` for an answer that is no listing.
+pub fn parse_listing(body: &[u8]) -> Option<Listing> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let container = v.get("MediaContainer")?;
+    let mut out = Listing::default();
+    let Some(items) = container.get("Metadata").and_then(Value::as_array) else {
+        // An empty listing has no `Metadata`.
+        return Some(out);
+    };
+    let text = |m: &Value, k: &str| -> Option<String> {
+        match m.get(k)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    };
+    for m in items {
+        let Some(id) = text(m, "ratingKey") else {
+            continue;
+        };
+        let num = |k: &str| m.get(k).and_then(Value::as_i64);
+        let state = PlayState {
+            view_count: num("viewCount"),
+            view_offset: num("viewOffset"),
+            last_viewed_at: num("lastViewedAt"),
+            user_rating: m.get("userRating").map(|r| match r {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
+            last_rated_at: num("lastRatedAt"),
+            skip_count: num("skipCount"),
+            viewed_leaf_count: None,
+        };
+        if state.view_count.is_some_and(|n| n > 0) {
+            if let Some(parent) = text(m, "parentRatingKey") {
+                *out.viewed_by_parent.entry(parent).or_default() += 1;
+            }
+            if let Some(grandparent) = text(m, "grandparentRatingKey") {
+                *out.viewed_by_grandparent.entry(grandparent).or_default() += 1;
+            }
+        }
+        out.states.insert(id, state);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_formats() {
+        let json = br#"{"MediaContainer":{"size":1,"Metadata":[{"ratingKey":"12","viewCount":2,"viewOffset":3000,"lastViewedAt":1700000000}]}}"#;
+        let s = PlayState::from_body(json, "12").unwrap();
+        assert_eq!(s.view_count, Some(2));
+        assert_eq!(s.view_offset, Some(3000));
+        assert!(PlayState::from_body(json, "13").is_none());
+        let xml = br#"<?xml version="1.0"?><MediaContainer size="1"><Track ratingKey="12" viewCount="1" userRating="8.0"><Media id="1"/></Track></MediaContainer>"#;
+        let s = PlayState::from_body(xml, "12").unwrap();
+        assert_eq!(s.view_count, Some(1));
+        assert_eq!(s.user_rating.as_deref(), Some("8.0"));
+        let unplayed = br#"<MediaContainer><Track ratingKey="12"/></MediaContainer>"#;
+        assert!(PlayState::from_body(unplayed, "12").is_none());
+    }
+
+    #[test]
+    fn play_state_goes_before_year() {
+        let el = El::keyed("Track", "Metadata")
+            .a("ratingKey", "1")
+            .a("year", 2000u32)
+            .a("addedAt", 5u32);
+        let state = PlayState {
+            view_count: Some(2),
+            ..Default::default()
+        };
+        let el = insert(el, &state);
+        let names: Vec<&str> = el.attrs.iter().map(|(k, _)| *k).collect();
+        assert_eq!(names, vec!["ratingKey", "viewCount", "year", "addedAt"]);
+    }
+
+    #[test]
+    fn a_listing_gives_each_items_values_and_the_played_tracks_per_album_and_artist() {
+        let body = br#"{"MediaContainer":{"size":3,"Metadata":[
+            {"ratingKey":"11","parentRatingKey":"5","grandparentRatingKey":"2","viewCount":3,
+             "lastViewedAt":1700000000,"skipCount":1},
+            {"ratingKey":"12","parentRatingKey":"5","grandparentRatingKey":"2","viewOffset":4000,
+             "lastViewedAt":1700000100},
+            {"ratingKey":"21","parentRatingKey":"6","grandparentRatingKey":"2","viewCount":1,
+             "userRating":8.0,"lastRatedAt":1700000200}
+        ]}}"#;
+        let l = parse_listing(body).unwrap();
+        assert_eq!(l.states["11"].view_count, Some(3));
+        assert_eq!(l.states["11"].skip_count, Some(1));
+        assert_eq!(l.states["12"].view_offset, Some(4000));
+        assert_eq!(l.states["12"].view_count, None);
+        assert_eq!(l.states["21"].user_rating.as_deref(), Some("8.0"));
+        assert_eq!(l.states["21"].last_rated_at, Some(1_700_000_200));
+        // Only tracks with a play count count as viewed leaves.
+        assert_eq!(l.viewed_by_parent.get("5"), Some(&1));
+        assert_eq!(l.viewed_by_parent.get("6"), Some(&1));
+        assert_eq!(l.viewed_by_grandparent.get("2"), Some(&2));
+        let empty = parse_listing(br#"{"MediaContainer":{"size":0}}"#).unwrap();
+        assert!(empty.states.is_empty());
+        assert!(parse_listing(b"<MediaContainer/>").is_none());
+    }
+
+    #[test]
+    fn an_item_in_no_listing_has_no_values_and_an_album_counts_its_played_tracks() {
+        let mut states = UserStates::default();
+        assert_eq!(states.of("1"), PlayState::default());
+        states.counts_leaves = true;
+        states.viewed_leaves.insert("5".into(), 2);
+        assert_eq!(states.of("5").viewed_leaf_count, Some(2));
+        assert_eq!(states.of("6").viewed_leaf_count, Some(0));
+    }
+}
