@@ -212,6 +212,20 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     }
 }
 
+/// What a dialect writing the asking user's play state into an index answer asks of the
+/// library (`library::user_state::AsUser`): a read of a path on the server as that user,
+/// through the cache, fresh for a few seconds at most and parsed by `parse` once per version
+/// of its body; `None` when it cannot be had (or would not be the user's own), and then the
+/// answer is the server's to give. A trait of the dialect's, so that it imports no `library`.
+pub trait ReadAsUser: Sync {
+    /// The answer to a GET of `path` (with its query), parsed.
+    fn read<T: std::any::Any + Send + Sync>(
+        &self,
+        path: String,
+        parse: fn(&[u8]) -> Option<T>,
+    ) -> impl std::future::Future<Output = Option<std::sync::Arc<T>>> + Send;
+}
+
 /// How a server's walk — a listing page, then each of its items singly — is asked for in
 /// one request ([`crate::batch`]): which reads are pages and singles, where an answer's items
 /// are, and the request that asks for many items at once.

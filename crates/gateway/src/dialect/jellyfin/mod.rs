@@ -18,6 +18,8 @@
 //!   for reading a walk's next pages in one request.
 //! * `render.rs` — the documents an answer from the index is written in: `BaseItemDto`s and
 //!   `SearchHint`s from the index's records, the type names of kinds.
+//! * `user_state.rs` — the asking user's `UserData` in such an answer, and the listings
+//!   that give it.
 //! * Key rules: query names are case-insensitive on the server, so they are written
 //!   lower-case; there are no client parameters to fold (paging is `StartIndex`/`Limit`).
 //! * A client names itself with `Client=` in its authorization header, or `X-Emby-Client`.
@@ -32,6 +34,7 @@ mod prefetch;
 pub mod render;
 pub(crate) mod routes;
 pub(crate) mod token;
+pub mod user_state;
 
 use std::borrow::Cow;
 

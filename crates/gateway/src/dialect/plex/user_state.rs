@@ -17,17 +17,15 @@
 //!
 //! An item in neither list has no per-user value, as the server writes it. How a listing is
 //! read (through the cache, as the user, how fresh, parsed once per version) is the
-//! library's (`library::user_state`), handed in as a [`ReadListing`]; when a listing cannot be
-//! had, the answer is not given from the index: the server answers.
-
-use std::future::Future;
-use std::sync::Arc;
+//! library's, handed in as a [`ReadAsUser`]; when a listing cannot be had, the answer is not
+//! given from the index: the server answers.
 
 use cachearr_library::ItemKind;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::render::{El, V};
+use crate::dialect::ReadAsUser;
 
 /// What the server said about one user and one item.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -178,17 +176,10 @@ pub struct ItemRef {
     pub kind: ItemKind,
 }
 
-/// Reads a listing's path (and query) as the asking user, parsed by [`parse_listing`];
-/// `None` when it cannot be had.
-pub trait ReadListing {
-    /// The listing at `path`.
-    fn read(&self, path: String) -> impl Future<Output = Option<Arc<Listing>>> + Send;
-}
-
 /// Puts the asking user's play state into the `items` of `doc`, each where the server writes
 /// it; `None` when a listing it needs cannot be read (the answer is then the server's to give).
 /// Each section and kind in the answer is listed once.
-pub async fn fill(doc: &mut El, items: &[ItemRef], read: &impl ReadListing) -> Option<()> {
+pub async fn fill(doc: &mut El, items: &[ItemRef], read: &impl ReadAsUser) -> Option<()> {
     let mut states: Vec<((&str, ItemKind), UserStates)> = Vec::new();
     for item in items {
         let wanted = (item.section.as_str(), item.kind);
@@ -251,13 +242,13 @@ fn type_number(kind: ItemKind) -> u8 {
 pub async fn user_states(
     section: &str,
     kind: ItemKind,
-    read: &impl ReadListing,
+    read: &impl ReadAsUser,
 ) -> Option<UserStates> {
     let own = type_number(kind);
     let mut out = UserStates::default();
     for filter in ["lastViewedAt%3E%3E=1", "userRating%3E%3E=1"] {
         let path = format!("/library/sections/{section}/all?type={own}&{filter}");
-        let parsed = read.read(path).await?;
+        let parsed = read.read(path, parse_listing).await?;
         for (id, state) in &parsed.states {
             let held = out.states.entry(id.clone()).or_default();
             merge(held, state);
@@ -265,7 +256,7 @@ pub async fn user_states(
     }
     if matches!(kind, ItemKind::Album | ItemKind::Artist) {
         let path = format!("/library/sections/{section}/all?type=10&lastViewedAt%3E%3E=1");
-        let tracks = read.read(path).await?;
+        let tracks = read.read(path, parse_listing).await?;
         out.viewed_leaves = if kind == ItemKind::Album {
             tracks.viewed_by_parent.clone()
         } else {

@@ -15,7 +15,8 @@ use super::frame::{Observed, Shape, Sources};
 use super::{Answer, AnswerBody, Ctx, number, param};
 use crate::dialect::jellyfin::doc::{Doc, DtoOptions};
 use crate::dialect::jellyfin::render as render_jellyfin;
-use crate::library::user_state::{self, JellyfinUserData};
+use crate::dialect::jellyfin::user_state::{self, UserData};
+use crate::library::user_state::AsUser;
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
@@ -346,17 +347,20 @@ impl Ctx<'_> {
                 name,
             )?))
         };
-        let mut data: Vec<((&str, &str), JellyfinUserData)> = Vec::new();
+        let mut data: Vec<((&str, &str), UserData)> = Vec::new();
         if page.options.user_data && !docs.is_empty() {
             let uid = jellyfin_own_id(self.up, self.user).await?;
+            let as_user = AsUser {
+                gw: self.gw,
+                up: self.up,
+                user: self.user,
+            };
             for (doc, library) in &docs {
                 let key = (*library, type_of(doc)?);
                 if data.iter().any(|(k, _)| *k == key) {
                     continue;
                 }
-                let read =
-                    user_state::jellyfin_user_data(self.gw, self.up, self.user, &uid, key.0, key.1)
-                        .await?;
+                let read = user_state::user_data(&uid, key.0, key.1, &as_user).await?;
                 data.push((key, read));
             }
         }

@@ -44,7 +44,7 @@ use http_body_util::{Either, Full};
 
 use super::elements::ElementStore;
 use super::titles::{self, FoldedTitles, TitleHit};
-use super::user_state::ListingsAsUser;
+use super::user_state::AsUser;
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::plex::render::El;
@@ -310,7 +310,7 @@ impl Ctx<'_> {
             AnswerBody::Text(_) => {}
             AnswerBody::Plex { doc, items, .. } => {
                 // An answer whose state cannot be read is the server's to give.
-                let read = ListingsAsUser {
+                let read = AsUser {
                     gw: self.gw,
                     up: self.up,
                     user: self.user,
