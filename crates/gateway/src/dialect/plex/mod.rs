@@ -13,6 +13,8 @@
 //!   items, totals, a user's own sections).
 //! * `render.rs` — the documents an answer from the index is written in: the Plex names of
 //!   kinds and type numbers, and the document tree.
+//! * `search.rs` — how a search answered from the index reads: its route and query, the
+//!   kind it asks, the parameters that change nothing, the fixed parts of its answer.
 //! * `user_state.rs` — the asking user's play state in such an answer: the per-user values
 //!   as the server writes them, where in an element, and the listings that give them.
 //! * Key rules: every `X-Plex-*` parameter may be sent as a header or in the query; paging and
@@ -28,6 +30,7 @@ mod play_state;
 mod prefetch;
 pub mod render;
 pub(crate) mod routes;
+pub mod search;
 pub(crate) mod token;
 pub mod user_state;
 

@@ -48,6 +48,7 @@ use super::user_state::AsUser;
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::plex::render::El;
+use crate::dialect::plex::search::Route as PlexRoute;
 use crate::dialect::plex::user_state::{self as plex_state, ItemRef};
 use crate::fetch::{CopySource, LoaderState, ProxyBody};
 use crate::policy::IndexSearch;
@@ -58,7 +59,6 @@ use frame::{Frames, Observed};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use jellyfin::{JellyfinItems, JellyfinRoute, jellyfin_own_id, same_jellyfin_id};
-use plex::PlexRoute;
 
 pub(crate) mod frame;
 mod jellyfin;

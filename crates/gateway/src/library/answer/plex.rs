@@ -8,108 +8,13 @@ use super::super::elements;
 use super::super::titles::{self, Rank, TitleHit};
 use super::{Answer, AnswerBody, Ctx, ItemRef, UserSection, number, param};
 use crate::dialect::plex::render::{self as plex, El};
-use crate::policy::IndexSearch;
+use crate::dialect::plex::search::{self, Kind};
 
 /// One Plex result: an item of the index, or a show known from its episodes (which only
 /// tells that the server has something to say: see `plex_page`).
 enum PlexHit {
     Item(TitleHit),
     Show,
-}
-
-/// What a Plex `type=` (or a section's default) asks for.
-#[derive(Clone, Copy, PartialEq)]
-pub(super) enum PlexKind {
-    Item(ItemKind),
-    Show,
-}
-
-/// The kind a Plex request asks of section `s`: its `type=`, or the section's top level.
-pub(super) fn plex_kind(params: &[(String, String)], s: &UserSection) -> Option<PlexKind> {
-    let kind = match param(params, "type").filter(|t| !t.is_empty()) {
-        Some(t) if t.trim() == "2" => PlexKind::Show,
-        Some(t) => PlexKind::Item(plex::kind_of_type(t)?),
-        None if s.kind == "show" => PlexKind::Show,
-        None => PlexKind::Item(plex::top_kind(&s.kind)?),
-    };
-    let ok = match kind {
-        PlexKind::Show => s.kind == "show",
-        PlexKind::Item(k) => plex::section_kinds(&s.kind).contains(&k),
-    };
-    ok.then_some(kind)
-}
-
-/// A recognised Plex route and its decoded query.
-pub(super) enum PlexRoute {
-    SectionSearch {
-        section: String,
-        params: Vec<(String, String)>,
-    },
-    HubSearch {
-        params: Vec<(String, String)>,
-    },
-    SectionAll {
-        section: String,
-        params: Vec<(String, String)>,
-    },
-}
-
-impl PlexRoute {
-    /// The one section the answer spans: the path's, or a hub search's `sectionId`.
-    pub(super) fn section(&self) -> Option<&str> {
-        match self {
-            Self::SectionSearch { section, .. } | Self::SectionAll { section, .. } => Some(section),
-            Self::HubSearch { params } => param(params, "sectionId").filter(|id| !id.is_empty()),
-        }
-    }
-
-    /// The route of a search the route table recognised, with its query decoded.
-    pub(super) fn of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<PlexRoute> {
-        let params = || -> Vec<(String, String)> {
-            form_urlencoded::parse(query.unwrap_or("").as_bytes())
-                .into_owned()
-                .collect()
-        };
-        // `/library/sections/{id}/…`: the server's section ids are numbers.
-        let section = || {
-            path.split('/')
-                .nth(3)
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .map(str::to_string)
-        };
-        match search {
-            IndexSearch::HubSearch => Some(PlexRoute::HubSearch { params: params() }),
-            IndexSearch::SectionSearch => Some(PlexRoute::SectionSearch {
-                section: section()?,
-                params: params(),
-            }),
-            IndexSearch::SectionListing => Some(PlexRoute::SectionAll {
-                section: section()?,
-                params: params(),
-            }),
-            _ => None,
-        }
-    }
-}
-
-/// Whether the request asks for `Guid` children (`includeGuids=1`, python-plexapi's
-/// `searchTracks` and `section.get`): the kept elements hold them, in the server's order.
-/// `None` (the server answers) for a value the server may read otherwise. Edits made through
-/// cachearr keep the index from answering until the items are read again
-/// (`UpstreamIndex::note_write`), so such a search right after an edit is the server's.
-pub(super) fn guids_asked(params: &[(String, String)]) -> Option<bool> {
-    match param(params, "includeGuids").map(str::trim) {
-        None | Some("" | "0") => Some(false),
-        Some("1") => Some(true),
-        Some(_) => None,
-    }
-}
-
-/// Parameters every Plex client sends that do not change the answer.
-pub(super) fn plex_ignorable(name: &str) -> bool {
-    name.starts_with("X-Plex-")
-        || (name.starts_with("include") && name != "includeGuids" && name != "includeMeta")
-        || name.starts_with("exclude")
 }
 
 impl Ctx<'_> {
@@ -165,7 +70,7 @@ impl Ctx<'_> {
         // Search answers name each item's section (a listing's items may leave it to the
         // container).
         e.set("librarySectionTitle", section.title.as_str());
-        e.set("librarySectionID", plex_number(&section.id));
+        e.set("librarySectionID", search::number(&section.id));
         e.set(
             "librarySectionKey",
             format!("/library/sections/{}", section.id),
@@ -180,7 +85,7 @@ impl Ctx<'_> {
         params: &[(String, String)],
     ) -> Option<Answer> {
         for (k, _) in params {
-            if !(plex_ignorable(k)
+            if !(search::ignorable(k)
                 || matches!(
                     k.as_str(),
                     "type" | "query" | "title" | "limit" | "includeGuids"
@@ -190,7 +95,7 @@ impl Ctx<'_> {
             }
         }
         let s = self.sections.get(section)?;
-        let kind = plex_kind(params, s)?;
+        let kind = search::kind_asked(params, s)?;
         let query = param(params, "query").or_else(|| param(params, "title"))?;
         let limit = number(param(params, "limit"))?;
         let sections = self.indexed(Some(section))?;
@@ -202,7 +107,7 @@ impl Ctx<'_> {
         let container = El::new("MediaContainer")
             .a("allowSync", true)
             .a("identifier", "com.plexapp.plugins.library")
-            .a("librarySectionID", plex_number(&s.id))
+            .a("librarySectionID", search::number(&s.id))
             .a("librarySectionTitle", s.title.as_str())
             .a("librarySectionUUID", s.uuid.clone().unwrap_or_default())
             .a("mediaTagPrefix", "/system/bundle/media/flags/")
@@ -281,13 +186,13 @@ impl Ctx<'_> {
                 }
                 "title=" if filter.is_none() => filter = Some((true, v.as_str())),
                 "type" | "limit" | "includeGuids" => {}
-                k if plex_ignorable(k) => {}
+                k if search::ignorable(k) => {}
                 _ => return None,
             }
         }
         let (exact, value) = filter?;
         let s = self.sections.get(section)?;
-        let kind = plex_kind(params, s)?;
+        let kind = search::kind_asked(params, s)?;
         let limit = number(param(params, "limit"))?;
         let sections = self.indexed(Some(section))?;
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
@@ -297,7 +202,7 @@ impl Ctx<'_> {
             // An empty alternative matches everything: the server's plain listing.
             return None;
         }
-        let PlexKind::Item(kind) = kind else {
+        let Kind::Item(kind) = kind else {
             return self.plex_all_shows(s, exact, value, limit, &ids, params);
         };
         for alt in value.split(',') {
@@ -366,14 +271,14 @@ impl Ctx<'_> {
     }
 
     /// A search of one kind: exact, then prefix, then contains; ties by id (numerically).
-    fn plex_search(&self, query: &str, kind: PlexKind, ids: &[&str]) -> Vec<PlexHit> {
+    fn plex_search(&self, query: &str, kind: Kind, ids: &[&str]) -> Vec<PlexHit> {
         match kind {
-            PlexKind::Item(kind) => {
+            Kind::Item(kind) => {
                 let mut hits = self.folded.find(query, &[kind], ids, false);
                 self.sort_plex_search(&mut hits);
                 hits.into_iter().map(PlexHit::Item).collect()
             }
-            PlexKind::Show => self
+            Kind::Show => self
                 .folded
                 .find_shows(query, ids)
                 .into_iter()
@@ -405,7 +310,7 @@ impl Ctx<'_> {
         let from = start.unwrap_or(0).min(total);
         let to = size.map_or(total, |s| from.saturating_add(s).min(total));
         let paged = start.is_some() || size.is_some();
-        let guids = guids_asked(params)?;
+        let guids = search::guids_asked(params)?;
         let mut items = Vec::new();
         for hit in &hits[from..to] {
             match hit {
@@ -441,7 +346,7 @@ impl Ctx<'_> {
                 json,
                 items,
             },
-            content_type: plex_content_type(json),
+            content_type: search::content_type(json),
             plex_paging: paged.then_some((from, total)),
         })
     }
@@ -450,7 +355,7 @@ impl Ctx<'_> {
     /// hub (default 3).
     pub(super) fn plex_hub_search(&self, params: &[(String, String)]) -> Option<Answer> {
         for (k, _) in params {
-            if !(plex_ignorable(k)
+            if !(search::ignorable(k)
                 || matches!(k.as_str(), "query" | "limit" | "sectionId" | "includeGuids"))
             {
                 return None;
@@ -462,26 +367,26 @@ impl Ctx<'_> {
         if let Some(id) = only {
             id.parse::<u32>().ok()?;
         }
-        let guids = guids_asked(params)?;
+        let guids = search::guids_asked(params)?;
         let sections = self.indexed(only)?;
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
         let mut doc = El::new("MediaContainer");
         let mut items = Vec::new();
         for kind in [
-            PlexKind::Item(ItemKind::Movie),
-            PlexKind::Show,
-            PlexKind::Item(ItemKind::Episode),
-            PlexKind::Item(ItemKind::Artist),
-            PlexKind::Item(ItemKind::Album),
-            PlexKind::Item(ItemKind::Track),
+            Kind::Item(ItemKind::Movie),
+            Kind::Show,
+            Kind::Item(ItemKind::Episode),
+            Kind::Item(ItemKind::Artist),
+            Kind::Item(ItemKind::Album),
+            Kind::Item(ItemKind::Track),
         ] {
             let hits = self.plex_search(query.trim(), kind, &ids);
             if hits.is_empty() {
                 continue;
             }
             let (name, title) = match kind {
-                PlexKind::Item(k) => (plex::type_name(k), hub_title(k)),
-                PlexKind::Show => ("show", "Shows"),
+                Kind::Item(k) => (plex::type_name(k), search::hub_title(k)),
+                Kind::Show => ("show", "Shows"),
             };
             let shown = hits.len().min(limit);
             let mut hub = El::new("Hub")
@@ -502,11 +407,11 @@ impl Ctx<'_> {
                 let mut e = self
                     .plex_item(&view, section, guids)?
                     .a("score", score_of(rank));
-                if kind == PlexKind::Item(ItemKind::Track) {
+                if kind == Kind::Item(ItemKind::Track) {
                     e = e
                         .a("reason", "section")
                         .a("reasonTitle", section.title.as_str())
-                        .a("reasonID", plex_number(&section.id));
+                        .a("reasonID", search::number(&section.id));
                 }
                 items.push(ItemRef {
                     hub: Some(doc.kids.len()),
@@ -523,7 +428,7 @@ impl Ctx<'_> {
         let json = self.json();
         Some(Answer {
             body: AnswerBody::Plex { doc, json, items },
-            content_type: plex_content_type(json),
+            content_type: search::content_type(json),
             plex_paging: None,
         })
     }
@@ -534,29 +439,6 @@ fn score_of(rank: Rank) -> &'static str {
         Rank::Exact => "1.00000",
         Rank::Prefix => "0.80000",
         Rank::Contains => "0.50000",
-    }
-}
-
-fn hub_title(kind: ItemKind) -> &'static str {
-    match kind {
-        ItemKind::Movie => "Movies",
-        ItemKind::Episode => "Episodes",
-        ItemKind::Artist => "Artists",
-        ItemKind::Album => "Albums",
-        ItemKind::Track => "Tracks",
-    }
-}
-
-fn plex_number(id: &str) -> plex::V {
-    id.parse::<i64>()
-        .map_or_else(|_| plex::V::S(id.to_string()), plex::V::I)
-}
-
-pub(super) fn plex_content_type(json: bool) -> &'static str {
-    if json {
-        "application/json"
-    } else {
-        "text/xml;charset=utf-8"
     }
 }
 

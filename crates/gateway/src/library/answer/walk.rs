@@ -19,9 +19,10 @@ use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 use super::super::elements::{Element, ElementStore};
 use super::super::titles::FoldedTitles;
 use super::frame::{Frame, Observed, Shape, Sources};
-use super::plex::{NaturalKey, guids_asked, plex_content_type, plex_ignorable, plex_kind};
+use super::plex::NaturalKey;
 use super::{Answer, AnswerBody, Ctx, ItemRef, param};
 use crate::dialect::plex::render::{self as plex, El};
+use crate::dialect::plex::search::{self, Kind};
 
 /// The most items one answer from the copy writes: larger pages (whole-section dumps) are
 /// read once from the server and then served from the cache.
@@ -169,9 +170,9 @@ impl Kept {
 /// names, `include*`/`exclude*` switches other than `includeGuids` (which is read), paging,
 /// and a sort by rating key ([`order_of`]).
 fn understood(params: &[(String, String)]) -> bool {
-    params
-        .iter()
-        .all(|(k, _)| plex_ignorable(k) || matches!(k.as_str(), "type" | "includeGuids" | "sort"))
+    params.iter().all(|(k, _)| {
+        search::ignorable(k) || matches!(k.as_str(), "type" | "includeGuids" | "sort")
+    })
 }
 
 /// The order a walk asks for: the section's natural order (no `sort`), or by rating key
@@ -240,7 +241,7 @@ impl Ctx<'_> {
                 json,
                 items,
             },
-            content_type: plex_content_type(json),
+            content_type: search::content_type(json),
             plex_paging: made.shape.paged.then_some((from, total)),
         };
         Some((answer, frame, made.shape, made.proof_key))
@@ -267,7 +268,7 @@ impl Ctx<'_> {
                     return None;
                 }
                 let s = self.sections.get(section)?;
-                let super::plex::PlexKind::Item(kind) = plex_kind(params, s)? else {
+                let Kind::Item(kind) = search::kind_asked(params, s)? else {
                     // Shows: the index knows them only from their episodes.
                     return None;
                 };
@@ -288,7 +289,7 @@ impl Ctx<'_> {
                         kind,
                         order,
                         json,
-                        guids: guids_asked(params)?,
+                        guids: search::guids_asked(params)?,
                         paged: start.is_some() || size.is_some(),
                         options: String::new(),
                     },
@@ -346,7 +347,7 @@ impl Ctx<'_> {
                         kind,
                         order,
                         json,
-                        guids: guids_asked(params)?,
+                        guids: search::guids_asked(params)?,
                         paged: start.is_some() || size.is_some(),
                         options: String::new(),
                     },

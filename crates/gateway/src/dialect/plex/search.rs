@@ -1,0 +1,151 @@
+//! How a Plex search answered from the index (`library::answer`) reads: which search route
+//! it is and its query ([`Route`]), the kind it asks of a section ([`kind_asked`]), the
+//! parameters that change nothing ([`ignorable`]) or ask for `Guid`s ([`guids_asked`]), and
+//! the fixed parts of its answer (hub titles, section numbers, the content type). The
+//! answers themselves are written in the library from the index's search and the kept
+//! elements.
+
+use cachearr_library::ItemKind;
+
+use super::render::{self, V};
+use crate::model::library::UserSection;
+use crate::model::route::IndexSearch;
+
+/// The first value of parameter `name` (exact name: Plex compares them exactly).
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// What a Plex `type=` (or a section's default) asks for.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// A kind the index holds.
+    Item(ItemKind),
+    /// Shows, which the index knows only from their episodes.
+    Show,
+}
+
+/// The kind a Plex request asks of section `s`: its `type=`, or the section's top level.
+pub fn kind_asked(params: &[(String, String)], s: &UserSection) -> Option<Kind> {
+    let kind = match param(params, "type").filter(|t| !t.is_empty()) {
+        Some(t) if t.trim() == "2" => Kind::Show,
+        Some(t) => Kind::Item(render::kind_of_type(t)?),
+        None if s.kind == "show" => Kind::Show,
+        None => Kind::Item(render::top_kind(&s.kind)?),
+    };
+    let ok = match kind {
+        Kind::Show => s.kind == "show",
+        Kind::Item(k) => render::section_kinds(&s.kind).contains(&k),
+    };
+    ok.then_some(kind)
+}
+
+/// A recognised Plex search route and its decoded query.
+pub enum Route {
+    /// `/library/sections/{id}/search`.
+    SectionSearch {
+        /// The path's section id.
+        section: String,
+        /// The query, decoded.
+        params: Vec<(String, String)>,
+    },
+    /// `/hubs/search`.
+    HubSearch {
+        /// The query, decoded.
+        params: Vec<(String, String)>,
+    },
+    /// `/library/sections/{id}/all` with a `title` filter.
+    SectionAll {
+        /// The path's section id.
+        section: String,
+        /// The query, decoded.
+        params: Vec<(String, String)>,
+    },
+}
+
+impl Route {
+    /// The one section the answer spans: the path's, or a hub search's `sectionId`.
+    pub fn section(&self) -> Option<&str> {
+        match self {
+            Self::SectionSearch { section, .. } | Self::SectionAll { section, .. } => Some(section),
+            Self::HubSearch { params } => param(params, "sectionId").filter(|id| !id.is_empty()),
+        }
+    }
+
+    /// The route of a search the route table recognised, with its query decoded.
+    pub fn of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<Route> {
+        let params = || -> Vec<(String, String)> {
+            form_urlencoded::parse(query.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect()
+        };
+        // `/library/sections/{id}/…`: the server's section ids are numbers.
+        let section = || {
+            path.split('/')
+                .nth(3)
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_string)
+        };
+        match search {
+            IndexSearch::HubSearch => Some(Route::HubSearch { params: params() }),
+            IndexSearch::SectionSearch => Some(Route::SectionSearch {
+                section: section()?,
+                params: params(),
+            }),
+            IndexSearch::SectionListing => Some(Route::SectionAll {
+                section: section()?,
+                params: params(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the request asks for `Guid` children (`includeGuids=1`, python-plexapi's
+/// `searchTracks` and `section.get`): the kept elements hold them, in the server's order.
+/// `None` (the server answers) for a value the server may read otherwise. Edits made through
+/// cachearr keep the index from answering until the items are read again
+/// (`UpstreamIndex::note_write`), so such a search right after an edit is the server's.
+pub fn guids_asked(params: &[(String, String)]) -> Option<bool> {
+    match param(params, "includeGuids").map(str::trim) {
+        None | Some("" | "0") => Some(false),
+        Some("1") => Some(true),
+        Some(_) => None,
+    }
+}
+
+/// Parameters every Plex client sends that do not change the answer.
+pub fn ignorable(name: &str) -> bool {
+    name.starts_with("X-Plex-")
+        || (name.starts_with("include") && name != "includeGuids" && name != "includeMeta")
+        || name.starts_with("exclude")
+}
+
+/// The title of a hub search's hub of `kind`.
+pub fn hub_title(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Movie => "Movies",
+        ItemKind::Episode => "Episodes",
+        ItemKind::Artist => "Artists",
+        ItemKind::Album => "Albums",
+        ItemKind::Track => "Tracks",
+    }
+}
+
+/// A section id as the server writes it in an attribute: a number when it is one.
+pub fn number(id: &str) -> V {
+    id.parse::<i64>()
+        .map_or_else(|_| V::S(id.to_string()), V::I)
+}
+
+/// The content type of an answer, JSON or XML.
+pub fn content_type(json: bool) -> &'static str {
+    if json {
+        "application/json"
+    } else {
+        "text/xml;charset=utf-8"
+    }
+}
