@@ -18,6 +18,8 @@
 //!   for reading a walk's next pages in one request.
 //! * `render.rs` — the documents an answer from the index is written in: `BaseItemDto`s and
 //!   `SearchHint`s from the index's records, the type names of kinds.
+//! * `search.rs` — how a search answered from the index reads: its route and query, the
+//!   kinds it asks, the parameters that change nothing.
 //! * `user_state.rs` — the asking user's `UserData` in such an answer, and the listings
 //!   that give it.
 //! * Key rules: query names are case-insensitive on the server, so they are written
@@ -33,6 +35,7 @@ mod play_state;
 mod prefetch;
 pub mod render;
 pub(crate) mod routes;
+pub mod search;
 pub(crate) mod token;
 pub mod user_state;
 

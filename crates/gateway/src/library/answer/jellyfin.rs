@@ -8,72 +8,18 @@ use bytes::Bytes;
 use cachearr_engine::CachedValue;
 use cachearr_library::{ItemKind, Visibility};
 use cachearr_serverfmt::plex::title_sort;
-use http::header::{self, HeaderValue};
+use http::header::HeaderValue;
 
 use super::super::titles::{self, TitleHit};
 use super::frame::{Observed, Shape, Sources};
 use super::{Answer, AnswerBody, Ctx, number, param};
 use crate::dialect::jellyfin::doc::{Doc, DtoOptions};
 use crate::dialect::jellyfin::render as render_jellyfin;
+use crate::dialect::jellyfin::search;
 use crate::dialect::jellyfin::user_state::{self, UserData};
 use crate::library::user_state::AsUser;
-use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
-/// A recognised Jellyfin route; parameter names lower-cased (Jellyfin ignores their case).
-pub(super) enum JellyfinRoute {
-    Items {
-        params: Vec<(String, String)>,
-        /// The user id of `/Users/{id}/Items` or `UserId=`, for play state from the cache.
-        uid: Option<String>,
-    },
-    Hints {
-        params: Vec<(String, String)>,
-    },
-}
-
-impl JellyfinRoute {
-    /// The route of a search the route table recognised, with its query decoded.
-    pub(super) fn of(
-        search: IndexSearch,
-        raw_path: &str,
-        query: Option<&str>,
-    ) -> Option<JellyfinRoute> {
-        let params: Vec<(String, String)> = form_urlencoded::parse(query?.as_bytes())
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-            .collect();
-        match search {
-            IndexSearch::SearchHints => Some(JellyfinRoute::Hints { params }),
-            IndexSearch::ItemSearch => {
-                // `/Users/{id}/Items`: the id, as the client wrote it, is the second segment
-                // (`/Items` has none).
-                let uid = raw_path
-                    .split('/')
-                    .nth(2)
-                    .filter(|uid| !uid.is_empty())
-                    .map(str::to_string)
-                    .or_else(|| param(&params, "userid").map(str::to_string));
-                Some(JellyfinRoute::Items { params, uid })
-            }
-            _ => None,
-        }
-    }
-}
-
-/// Parameters Jellyfin clients send that do not change which items an answer holds.
-fn jellyfin_ignorable(name: &str) -> bool {
-    matches!(
-        name,
-        "userid"
-            | "api_key"
-            | "fields"
-            | "enableuserdata"
-            | "enableimages"
-            | "imagetypelimit"
-            | "enableimagetypes"
-            | "enabletotalrecordcount"
-    )
-}
 
 /// The token's own user id (`/Users/Me` `Id`): asked of the server once per token and kept
 /// with the user (not through the cache: `/Users/Me` carries activity dates clients must get
@@ -108,18 +54,6 @@ async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<st
     Some(Arc::from(v.get("Id")?.as_str()?))
 }
 
-/// Whether two Jellyfin ids name the same user: Jellyfin reads a GUID with or without its
-/// dashes and in either case.
-pub(super) fn same_jellyfin_id(a: &str, b: &str) -> bool {
-    let bare = |s: &str| -> String {
-        s.chars()
-            .filter(|c| *c != '-')
-            .map(|c| c.to_ascii_lowercase())
-            .collect()
-    };
-    bare(a) == bare(b)
-}
-
 /// A page of `/Items` found in the index, to be written from the kept documents
 /// ([`Ctx::jellyfin_items_text`]).
 pub(super) struct JellyfinItems {
@@ -133,16 +67,6 @@ pub(super) struct JellyfinItems {
     /// What the request asks of each item.
     options: DtoOptions,
 }
-
-/// Parameters of `/Shows/{id}/Episodes` that change how its items are written (each proof
-/// holds for the options it was made with); the others choose or page the items.
-const EPISODE_OPTIONS: &[&str] = &[
-    "fields",
-    "enableuserdata",
-    "enableimages",
-    "imagetypelimit",
-    "enableimagetypes",
-];
 
 /// Where a Jellyfin search puts an item: relevance, folded sort name, name, id.
 type JellyfinSearchKey<'a> = (u8, String, &'a str, &'a str);
@@ -170,58 +94,6 @@ impl Ctx<'_> {
         Some(out)
     }
 
-    /// The kinds of `IncludeItemTypes` / `ExcludeItemTypes`, and whether kinds the index
-    /// does not hold are asked for. `None` for a list the index cannot answer.
-    fn jellyfin_kinds(params: &[(String, String)]) -> Option<(Vec<ItemKind>, bool)> {
-        const ALL: [ItemKind; 5] = [
-            ItemKind::Artist,
-            ItemKind::Album,
-            ItemKind::Track,
-            ItemKind::Movie,
-            ItemKind::Episode,
-        ];
-        let list = |name: &str| -> Vec<&str> {
-            param(params, name)
-                .unwrap_or("")
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .collect()
-        };
-        let include = list("includeitemtypes");
-        let (mut kinds, mut others) = if include.is_empty() {
-            (ALL.to_vec(), true)
-        } else {
-            let mut kinds = Vec::new();
-            for name in include {
-                // Types the index does not hold (series, seasons, playlists …): the server.
-                kinds.push(render_jellyfin::kind_of_type(name)?);
-            }
-            (kinds, false)
-        };
-        let (mut series, mut seasons) = (false, false);
-        for name in list("excludeitemtypes") {
-            match render_jellyfin::kind_of_type(name) {
-                Some(k) => kinds.retain(|x| *x != k),
-                None => match name.to_ascii_lowercase().as_str() {
-                    "series" => series = true,
-                    "season" => seasons = true,
-                    _ => {}
-                },
-            }
-        }
-        // Excluding series and seasons leaves only what the index holds.
-        others &= !(series && seasons);
-        Some((kinds, others))
-    }
-
-    fn camel_asked(&self) -> bool {
-        self.headers.get_all(header::ACCEPT).iter().any(|v| {
-            v.to_str()
-                .is_ok_and(|a| a.to_ascii_lowercase().contains("camelcase"))
-        })
-    }
-
     /// `/Items?SearchTerm=&Recursive=true` (and `/Users/{id}/Items`): a recursive search
     /// over the user's libraries, by sort name, paged by `StartIndex` / `Limit`.
     pub(super) fn jellyfin_items(&self, params: &[(String, String)]) -> Option<Answer> {
@@ -232,7 +104,7 @@ impl Ctx<'_> {
             return None;
         }
         for (k, v) in params {
-            let ok = jellyfin_ignorable(k)
+            let ok = search::ignorable(k)
                 || matches!(
                     k.as_str(),
                     "searchterm"
@@ -248,7 +120,7 @@ impl Ctx<'_> {
                 return None;
             }
         }
-        if self.camel_asked() {
+        if search::camel_asked(self.headers) {
             return None;
         }
         let term = param(params, "searchterm")?;
@@ -262,7 +134,7 @@ impl Ctx<'_> {
         let limit = number(param(params, "limit"))?;
         let counted = !param(params, "enabletotalrecordcount")
             .is_some_and(|v| v.eq_ignore_ascii_case("false"));
-        let (kinds, others) = Self::jellyfin_kinds(params)?;
+        let (kinds, others) = search::kinds_asked(params)?;
         let libraries = self.jellyfin_libraries(&kinds, others)?;
         // The server also matches (and ranks by) a film's original-language title, which the
         // index does not hold: a search that spans films would miss some. The server answers.
@@ -400,17 +272,17 @@ impl Ctx<'_> {
         server: Option<&CachedValue>,
     ) -> Option<CachedValue> {
         let understood = params.iter().all(|(k, _)| {
-            jellyfin_ignorable(k)
+            search::ignorable(k)
                 || matches!(k.as_str(), "startindex" | "limit")
                 || (!seasons && k == "seasonid")
         });
-        if !understood || self.camel_asked() {
+        if !understood || search::camel_asked(self.headers) {
             return None;
         }
         // The token's own view only: another user named is the server's to answer.
         if let Some(named) = param(params, "userid") {
             let own = jellyfin_own_id(self.up, self.user).await?;
-            if !same_jellyfin_id(named, &own) {
+            if !search::same_id(named, &own) {
                 return None;
             }
         }
@@ -469,7 +341,7 @@ impl Ctx<'_> {
             .collect();
         let mut asked: Vec<String> = params
             .iter()
-            .filter(|(k, _)| EPISODE_OPTIONS.contains(&k.as_str()))
+            .filter(|(k, _)| search::EPISODE_OPTIONS.contains(&k.as_str()))
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         asked.sort();
@@ -537,7 +409,7 @@ impl Ctx<'_> {
     /// most `Limit` items counted, `StartIndex` skipping into them (as the server pages).
     pub(super) fn jellyfin_hints(&self, params: &[(String, String)]) -> Option<Answer> {
         for (k, _) in params {
-            let ok = jellyfin_ignorable(k)
+            let ok = search::ignorable(k)
                 || matches!(
                     k.as_str(),
                     "searchterm"
@@ -555,7 +427,7 @@ impl Ctx<'_> {
                 return None;
             }
         }
-        if self.camel_asked() {
+        if search::camel_asked(self.headers) {
             return None;
         }
         let term = param(params, "searchterm")?;
@@ -570,7 +442,7 @@ impl Ctx<'_> {
         let (include_media, include_artists) = (flag("includemedia")?, flag("includeartists")?);
         let start = number(param(params, "startindex"))?.unwrap_or(0);
         let limit = number(param(params, "limit"))?;
-        let (mut kinds, mut others) = Self::jellyfin_kinds(params)?;
+        let (mut kinds, mut others) = search::kinds_asked(params)?;
         kinds.retain(|k| {
             if *k == ItemKind::Artist {
                 include_artists

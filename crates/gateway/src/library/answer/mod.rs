@@ -47,6 +47,7 @@ use super::titles::{self, FoldedTitles, TitleHit};
 use super::user_state::AsUser;
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
+use crate::dialect::jellyfin::search::{self as jellyfin_search, Route as JellyfinRoute};
 use crate::dialect::plex::render::El;
 use crate::dialect::plex::search::Route as PlexRoute;
 use crate::dialect::plex::user_state::{self as plex_state, ItemRef};
@@ -58,7 +59,7 @@ use cachearr_engine::CachedValue;
 use frame::{Frames, Observed};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use jellyfin::{JellyfinItems, JellyfinRoute, jellyfin_own_id, same_jellyfin_id};
+use jellyfin::{JellyfinItems, jellyfin_own_id};
 
 pub(crate) mod frame;
 mod jellyfin;
@@ -111,7 +112,7 @@ pub(crate) async fn try_answer<B>(
     // administrator that user's view.
     if let Some(named) = route.named_user() {
         let own = jellyfin_own_id(up, &user).await?;
-        if !same_jellyfin_id(named, &own) {
+        if !jellyfin_search::same_id(named, &own) {
             return None;
         }
     }

@@ -1,0 +1,152 @@
+//! How a Jellyfin search answered from the index (`library::answer`) reads: which search
+//! route it is and its query ([`Route`]), the kinds it asks ([`kinds_asked`]), the
+//! parameters that change nothing ([`ignorable`]), and how the server compares user ids. The
+//! answers themselves are written in the library from the index's search and the kept
+//! documents.
+
+use cachearr_library::ItemKind;
+use http::HeaderMap;
+use http::header;
+
+use super::render;
+use crate::model::route::IndexSearch;
+
+/// The first value of parameter `name` (lower-cased names).
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A recognised Jellyfin search route and its decoded query; parameter names lower-cased
+/// (Jellyfin ignores their case).
+pub enum Route {
+    /// `/Items`, `/Users/{id}/Items` with a search term.
+    Items {
+        /// The query, decoded.
+        params: Vec<(String, String)>,
+        /// The user id of `/Users/{id}/Items` or `UserId=`, for play state from the cache.
+        uid: Option<String>,
+    },
+    /// `/Search/Hints`.
+    Hints {
+        /// The query, decoded.
+        params: Vec<(String, String)>,
+    },
+}
+
+impl Route {
+    /// The route of a search the route table recognised, with its query decoded.
+    pub fn of(search: IndexSearch, raw_path: &str, query: Option<&str>) -> Option<Route> {
+        let params: Vec<(String, String)> = form_urlencoded::parse(query?.as_bytes())
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+            .collect();
+        match search {
+            IndexSearch::SearchHints => Some(Route::Hints { params }),
+            IndexSearch::ItemSearch => {
+                // `/Users/{id}/Items`: the id, as the client wrote it, is the second segment
+                // (`/Items` has none).
+                let uid = raw_path
+                    .split('/')
+                    .nth(2)
+                    .filter(|uid| !uid.is_empty())
+                    .map(str::to_string)
+                    .or_else(|| param(&params, "userid").map(str::to_string));
+                Some(Route::Items { params, uid })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Parameters Jellyfin clients send that do not change which items an answer holds.
+pub fn ignorable(name: &str) -> bool {
+    matches!(
+        name,
+        "userid"
+            | "api_key"
+            | "fields"
+            | "enableuserdata"
+            | "enableimages"
+            | "imagetypelimit"
+            | "enableimagetypes"
+            | "enabletotalrecordcount"
+    )
+}
+
+/// Whether two Jellyfin ids name the same user: Jellyfin reads a GUID with or without its
+/// dashes and in either case.
+pub fn same_id(a: &str, b: &str) -> bool {
+    let bare = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    bare(a) == bare(b)
+}
+
+/// Parameters of `/Shows/{id}/Episodes` that change how its items are written (each proof
+/// holds for the options it was made with); the others choose or page the items.
+pub const EPISODE_OPTIONS: &[&str] = &[
+    "fields",
+    "enableuserdata",
+    "enableimages",
+    "imagetypelimit",
+    "enableimagetypes",
+];
+
+/// The kinds of `IncludeItemTypes` / `ExcludeItemTypes`, and whether kinds the index
+/// does not hold are asked for. `None` for a list the index cannot answer.
+pub fn kinds_asked(params: &[(String, String)]) -> Option<(Vec<ItemKind>, bool)> {
+    const ALL: [ItemKind; 5] = [
+        ItemKind::Artist,
+        ItemKind::Album,
+        ItemKind::Track,
+        ItemKind::Movie,
+        ItemKind::Episode,
+    ];
+    let list = |name: &str| -> Vec<&str> {
+        param(params, name)
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let include = list("includeitemtypes");
+    let (mut kinds, mut others) = if include.is_empty() {
+        (ALL.to_vec(), true)
+    } else {
+        let mut kinds = Vec::new();
+        for name in include {
+            // Types the index does not hold (series, seasons, playlists …): the server.
+            kinds.push(render::kind_of_type(name)?);
+        }
+        (kinds, false)
+    };
+    let (mut series, mut seasons) = (false, false);
+    for name in list("excludeitemtypes") {
+        match render::kind_of_type(name) {
+            Some(k) => kinds.retain(|x| *x != k),
+            None => match name.to_ascii_lowercase().as_str() {
+                "series" => series = true,
+                "season" => seasons = true,
+                _ => {}
+            },
+        }
+    }
+    // Excluding series and seasons leaves only what the index holds.
+    others &= !(series && seasons);
+    Some((kinds, others))
+}
+
+/// Whether a request's `Accept` asks for camel-case property names (the index's documents
+/// are the server's own, in Pascal case: the server answers).
+pub fn camel_asked(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|a| a.to_ascii_lowercase().contains("camelcase"))
+    })
+}
