@@ -1,5 +1,9 @@
 //! The commented example printed by `cachearr config example`: every section with its
 //! defaults. It parses (a test checks), so it cannot drift from the format.
+//!
+//! It names the servers as an operator writes them (`profile = "plex"`, an upstream called
+//! `jellyfin`, a `*.plex.direct` name): text for people, not rules, so its lines that name a
+//! server stay outside the dialects (and in `scripts/server-names.allow`).
 
 /// The commented example printed by `cachearr config example`. It parses (a test checks).
 pub const EXAMPLE: &str = r#"# cachearr configuration. Every setting is optional unless marked otherwise.

@@ -138,6 +138,12 @@ pub struct Config {
 }
 
 /// Values given on the command line or in `CACHEARR_*` variables; they beat the file.
+///
+/// The server flags (`--plex URL`, `--jellyfin-token` …) are one field each, named as the
+/// operator types them and filled by the `cachearr` binary's argument parser: user-facing
+/// names, which is why they (and [`Config::apply_overrides`], pairing each with its
+/// [`Profile`]) name servers outside the dialects. Which rules a server has is still only its
+/// dialect's.
 #[derive(Clone, Debug, Default)]
 pub struct ConfigOverrides {
     /// `--plex URL`: the (first) Plex upstream's URL, added if the file has none.
