@@ -157,9 +157,7 @@ impl Call<'_> {
             .map_err(|why| Refused::Pass(None, why))?;
         let (scope, authenticates) = match &from {
             ReadFrom::Route { policy, .. } => (policy.scope, policy.authenticates),
-            ReadFrom::Repeat(KeptReading { reading, .. }) => {
-                (reading.scope, reading.authenticates)
-            }
+            ReadFrom::Repeat(KeptReading { reading, .. }) => (reading.scope, reading.authenticates),
         };
         let scope_user = match self.standing(&user, scope, authenticates, now) {
             Ok(scope_user) => scope_user,
