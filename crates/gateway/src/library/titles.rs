@@ -86,6 +86,50 @@ pub struct Show {
     pub section_id: String,
 }
 
+/// The number of `section` among `section_ids`, added when new (`u16::MAX` past the last
+/// number a `u16` holds).
+fn section_no(section_ids: &mut Vec<String>, section: &str) -> u16 {
+    let at = match section_ids.iter().position(|s| s == section) {
+        Some(at) => at,
+        None => {
+            section_ids.push(section.to_string());
+            section_ids.len() - 1
+        }
+    };
+    u16::try_from(at).unwrap_or(u16::MAX)
+}
+
+/// The shows' folded titles, each ended by a 0 after a leading 0, and where each starts (one
+/// more start than shows: the end).
+fn fold_show_titles(shows: &[Show], buf: &mut String) -> (Vec<u8>, Vec<u32>) {
+    let mut show_titles = vec![0u8];
+    let mut show_starts = Vec::with_capacity(shows.len() + 1);
+    for show in shows {
+        show_starts.push(show_titles.len() as u32);
+        fold_into(&show.title, buf);
+        show_titles.extend_from_slice(buf.as_bytes());
+        show_titles.push(0);
+    }
+    show_starts.push(show_titles.len() as u32);
+    (show_titles, show_starts)
+}
+
+/// How many items of each kind each section holds, in the order first met (items of no
+/// section, `u16::MAX`, are not counted).
+fn count_kinds(sections: &[u16], kinds: &[ItemKind]) -> Vec<(u16, ItemKind, u64)> {
+    let mut counts: Vec<(u16, ItemKind, u64)> = Vec::new();
+    for (&section, &kind) in sections.iter().zip(kinds) {
+        if section == u16::MAX {
+            continue;
+        }
+        match counts.iter_mut().find(|c| c.0 == section && c.1 == kind) {
+            Some(c) => c.2 += 1,
+            None => counts.push((section, kind, 1)),
+        }
+    }
+    counts
+}
+
 impl FoldedTitles {
     /// Folds every title of `index`.
     pub fn build(index: &LibraryIndex) -> FoldedTitles {
@@ -138,15 +182,7 @@ impl FoldedTitles {
                         section_id: view.section_id().to_string(),
                     });
                 }
-                let section = view.section_id();
-                let at = match section_ids.iter().position(|s| s == section) {
-                    Some(at) => at,
-                    None => {
-                        section_ids.push(section.to_string());
-                        section_ids.len() - 1
-                    }
-                };
-                sections.push(u16::try_from(at).unwrap_or(u16::MAX));
+                sections.push(section_no(&mut section_ids, view.section_id()));
             } else {
                 kinds.push(ItemKind::Track);
                 sections.push(u16::MAX);
@@ -158,25 +194,8 @@ impl FoldedTitles {
         original_starts.push(originals.len() as u32);
         titles.shrink_to_fit();
         originals.shrink_to_fit();
-        let mut show_titles = vec![0u8];
-        let mut show_starts = Vec::with_capacity(shows.len() + 1);
-        for show in &shows {
-            show_starts.push(show_titles.len() as u32);
-            fold_into(&show.title, &mut buf);
-            show_titles.extend_from_slice(buf.as_bytes());
-            show_titles.push(0);
-        }
-        show_starts.push(show_titles.len() as u32);
-        let mut counts: Vec<(u16, ItemKind, u64)> = Vec::new();
-        for (&section, &kind) in sections.iter().zip(&kinds) {
-            if section == u16::MAX {
-                continue;
-            }
-            match counts.iter_mut().find(|c| c.0 == section && c.1 == kind) {
-                Some(c) => c.2 += 1,
-                None => counts.push((section, kind, 1)),
-            }
-        }
+        let (show_titles, show_starts) = fold_show_titles(&shows, &mut buf);
+        let counts = count_kinds(&sections, &kinds);
         FoldedTitles {
             children,
             grandchildren,
