@@ -220,71 +220,113 @@ pub fn total_count(body: &Value) -> Option<u64> {
     json_number(body, "TotalRecordCount").and_then(|n| u64::try_from(n).ok())
 }
 
-/// One Jellyfin item as a record (`None` for other types, or without id or name).
-pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
-    let kind = match item.get("Type").and_then(Value::as_str)? {
+/// The kind of a Jellyfin item's `Type` (`None` for types the index does not keep).
+fn kind_of(item: &Value) -> Option<ItemKind> {
+    Some(match item.get("Type").and_then(Value::as_str)? {
         "Audio" => ItemKind::Track,
         "MusicAlbum" => ItemKind::Album,
         "MusicArtist" => ItemKind::Artist,
         "Movie" => ItemKind::Movie,
         "Episode" => ItemKind::Episode,
         _ => return None,
-    };
-    let id = json_text(item, "Id")?;
-    let title = json_text(item, "Name")?;
-    let first_album_artist_id = item
-        .get("AlbumArtists")
-        .and_then(Value::as_array)
-        .and_then(|list| list.first())
-        .and_then(|pair| json_text(pair, "Id"));
-    let strings = |key: &str| -> Vec<String> {
-        item.get(key)
+    })
+}
+
+/// An item's artists, album and who its parent and grandparent are, as its kind names them.
+struct Family {
+    artists: Vec<String>,
+    album_artist: Option<String>,
+    album: Option<String>,
+    parent_id: Option<String>,
+    grandparent_id: Option<String>,
+}
+
+impl Family {
+    /// A track's parent is its album and its grandparent the album's first artist; an
+    /// album's parent is that artist; an episode's are its season and series.
+    fn of(item: &Value, kind: ItemKind) -> Family {
+        let first_album_artist_id = item
+            .get("AlbumArtists")
             .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (artists, album_artist, album, parent_id, grandparent_id) = match kind {
-        ItemKind::Track => (
-            strings("Artists"),
-            json_text(item, "AlbumArtist"),
-            json_text(item, "Album"),
-            json_text(item, "AlbumId"),
-            first_album_artist_id,
-        ),
-        ItemKind::Album => {
-            let artist = json_text(item, "AlbumArtist");
-            (
-                artist.clone().into_iter().collect(),
-                artist,
-                None,
+            .and_then(|list| list.first())
+            .and_then(|pair| json_text(pair, "Id"));
+        let (artists, album_artist, album, parent_id, grandparent_id) = match kind {
+            ItemKind::Track => (
+                strings(item, "Artists"),
+                json_text(item, "AlbumArtist"),
+                json_text(item, "Album"),
+                json_text(item, "AlbumId"),
                 first_album_artist_id,
+            ),
+            ItemKind::Album => {
+                let artist = json_text(item, "AlbumArtist");
+                (
+                    artist.clone().into_iter().collect(),
+                    artist,
+                    None,
+                    first_album_artist_id,
+                    None,
+                )
+            }
+            ItemKind::Episode => (
+                Vec::new(),
                 None,
-            )
+                json_text(item, "SeriesName"),
+                json_text(item, "SeasonId"),
+                json_text(item, "SeriesId"),
+            ),
+            ItemKind::Artist | ItemKind::Movie => (Vec::new(), None, None, None, None),
+        };
+        Family {
+            artists,
+            album_artist,
+            album,
+            parent_id,
+            grandparent_id,
         }
-        ItemKind::Episode => (
-            Vec::new(),
-            None,
-            json_text(item, "SeriesName"),
-            json_text(item, "SeasonId"),
-            json_text(item, "SeriesId"),
-        ),
-        ItemKind::Artist | ItemKind::Movie => (Vec::new(), None, None, None, None),
-    };
+    }
+}
+
+/// The non-empty strings of an item's array field `key` (none when absent).
+fn strings(item: &Value, key: &str) -> Vec<String> {
+    item.get(key)
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The MusicBrainz ids naming the item itself (a track's recording, not its album's).
+fn musicbrainz_ids(providers: Option<&Value>, kind: ItemKind) -> Vec<String> {
     let own_ids: &[&str] = match kind {
         ItemKind::Track => &["MusicBrainzRecording", "MusicBrainzTrack"],
         ItemKind::Album => &["MusicBrainzAlbum", "MusicBrainzReleaseGroup"],
         ItemKind::Artist => &["MusicBrainzArtist"],
         _ => &[],
     };
-    let providers = item.get("ProviderIds");
-    let musicbrainz_ids = own_ids
+    own_ids
         .iter()
         .filter_map(|key| providers.and_then(|p| json_text(p, key)))
-        .collect();
+        .collect()
+}
+
+/// One Jellyfin item as a record (`None` for other types, or without id or name).
+pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
+    let kind = kind_of(item)?;
+    let id = json_text(item, "Id")?;
+    let title = json_text(item, "Name")?;
+    let Family {
+        artists,
+        album_artist,
+        album,
+        parent_id,
+        grandparent_id,
+    } = Family::of(item, kind);
+    let providers = item.get("ProviderIds");
+    let musicbrainz_ids = musicbrainz_ids(providers, kind);
     let isrc = providers.and_then(|p| json_text(p, "ISRC").or_else(|| json_text(p, "Isrc")));
     let added_at = item
         .get("DateCreated")
