@@ -260,107 +260,117 @@ impl Ctx<'_> {
     pub(super) fn made(&self, walk: &Walk) -> Option<Made> {
         // Nothing to answer with when no element is kept.
         self.elements.as_ref()?;
-        let everything = Visibility::everything();
-        let json = self.json();
         match walk {
-            Walk::Listing { section, params } => {
-                if !understood(params) {
-                    return None;
-                }
-                let s = self.sections.get(section)?;
-                let Kind::Item(kind) = search::kind_asked(params, s)? else {
-                    // Shows: the index knows them only from their episodes.
-                    return None;
-                };
-                let sections = self.indexed(Some(section))?;
-                let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
-                let order = order_of(params)?;
-                let items =
-                    self.folded
-                        .walk_order(&format!("{}/{kind:?}/{order}", ids.join(",")), || {
-                            let hits = self.folded.all(&[kind], &ids);
-                            self.ordered(hits.into_iter().map(|h| h.item).collect(), order)
-                        });
-                let (start, size) = self.plex_paging(params)?;
-                Some(Made {
-                    shape: Shape {
-                        route: "all",
-                        section: section.clone(),
-                        kind,
-                        order,
-                        json,
-                        guids: search::guids_asked(params)?,
-                        paged: start.is_some() || size.is_some(),
-                        options: String::new(),
-                    },
-                    proof_key: format!("{}/{}", start.unwrap_or(0), size.unwrap_or(usize::MAX)),
-                    child: items
-                        .first()
-                        .and_then(|&no| Some(self.index.item(no, &everything)?.id().to_string())),
-                    items,
-                    parent: None,
-                    grandparent: None,
-                    params: params.clone(),
-                })
-            }
+            Walk::Listing { section, params } => self.made_listing(section, params),
             Walk::Children {
                 parent,
                 leaves,
                 params,
-            } => {
-                if !understood(params) || param(params, "type").is_some() {
-                    return None;
-                }
-                let children = self.folded.children(parent);
-                let first_kind = children
-                    .first()
-                    .and_then(|&no| self.index.item(no, &everything))
-                    .map(|v| v.kind());
-                // An album's or a season's leaves are its children; an artist's or a show's
-                // are their children's children.
-                let items: Vec<ItemNo> = match (leaves, first_kind) {
-                    (false, _) | (true, Some(ItemKind::Track | ItemKind::Episode)) => {
-                        children.to_vec()
-                    }
-                    (true, _) => self.folded.grandchildren(parent).to_vec(),
-                };
-                let first = self.index.item(*items.first()?, &everything)?;
-                let (kind, section) = (first.kind(), first.section_id().to_string());
-                self.indexed(Some(&section))?;
-                let order = order_of(params)?;
-                let items = Arc::new(self.ordered(items, order));
-                let (start, size) = self.plex_paging(params)?;
-                let child = Some(first.id().to_string());
-                // The grandparent: the parent's parent, as its children name it.
-                let grandparent_id = match (leaves, kind) {
-                    (true, ItemKind::Track | ItemKind::Episode)
-                        if first.parent_id() != Some(parent.as_str()) =>
-                    {
-                        None
-                    }
-                    _ => first.grandparent_id(),
-                };
-                Some(Made {
-                    shape: Shape {
-                        route: if *leaves { "allLeaves" } else { "children" },
-                        section: section.clone(),
-                        kind,
-                        order,
-                        json,
-                        guids: search::guids_asked(params)?,
-                        paged: start.is_some() || size.is_some(),
-                        options: String::new(),
-                    },
-                    proof_key: parent.clone(),
-                    items,
-                    parent: Some(parent.clone()),
-                    grandparent: grandparent_id.map(str::to_string),
-                    child,
-                    params: params.clone(),
-                })
-            }
+            } => self.made_children(parent, *leaves, params),
             Walk::Shows { .. } => None,
         }
+    }
+
+    /// A section's listing made ready: its items of the kind asked for, in the order asked
+    /// for (kept once per index).
+    fn made_listing(&self, section: &str, params: &[(String, String)]) -> Option<Made> {
+        let everything = Visibility::everything();
+        let json = self.json();
+        if !understood(params) {
+            return None;
+        }
+        let s = self.sections.get(section)?;
+        let Kind::Item(kind) = search::kind_asked(params, s)? else {
+            // Shows: the index knows them only from their episodes.
+            return None;
+        };
+        let sections = self.indexed(Some(section))?;
+        let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+        let order = order_of(params)?;
+        let items = self
+            .folded
+            .walk_order(&format!("{}/{kind:?}/{order}", ids.join(",")), || {
+                let hits = self.folded.all(&[kind], &ids);
+                self.ordered(hits.into_iter().map(|h| h.item).collect(), order)
+            });
+        let (start, size) = self.plex_paging(params)?;
+        Some(Made {
+            shape: Shape {
+                route: "all",
+                section: section.to_owned(),
+                kind,
+                order,
+                json,
+                guids: search::guids_asked(params)?,
+                paged: start.is_some() || size.is_some(),
+                options: String::new(),
+            },
+            proof_key: format!("{}/{}", start.unwrap_or(0), size.unwrap_or(usize::MAX)),
+            child: items
+                .first()
+                .and_then(|&no| Some(self.index.item(no, &everything)?.id().to_string())),
+            items,
+            parent: None,
+            grandparent: None,
+            params: params.to_vec(),
+        })
+    }
+
+    /// An item's children (or, `leaves`, its leaves) made ready, in the order asked for.
+    fn made_children(
+        &self,
+        parent: &str,
+        leaves: bool,
+        params: &[(String, String)],
+    ) -> Option<Made> {
+        let everything = Visibility::everything();
+        let json = self.json();
+        if !understood(params) || param(params, "type").is_some() {
+            return None;
+        }
+        let children = self.folded.children(parent);
+        let first_kind = children
+            .first()
+            .and_then(|&no| self.index.item(no, &everything))
+            .map(|v| v.kind());
+        // An album's or a season's leaves are its children; an artist's or a show's
+        // are their children's children.
+        let items: Vec<ItemNo> = match (leaves, first_kind) {
+            (false, _) | (true, Some(ItemKind::Track | ItemKind::Episode)) => children.to_vec(),
+            (true, _) => self.folded.grandchildren(parent).to_vec(),
+        };
+        let first = self.index.item(*items.first()?, &everything)?;
+        let (kind, section) = (first.kind(), first.section_id().to_string());
+        self.indexed(Some(&section))?;
+        let order = order_of(params)?;
+        let items = Arc::new(self.ordered(items, order));
+        let (start, size) = self.plex_paging(params)?;
+        let child = Some(first.id().to_string());
+        // The grandparent: the parent's parent, as its children name it.
+        let grandparent_id = match (leaves, kind) {
+            (true, ItemKind::Track | ItemKind::Episode) if first.parent_id() != Some(parent) => {
+                None
+            }
+            _ => first.grandparent_id(),
+        };
+        Some(Made {
+            shape: Shape {
+                route: if leaves { "allLeaves" } else { "children" },
+                section: section.clone(),
+                kind,
+                order,
+                json,
+                guids: search::guids_asked(params)?,
+                paged: start.is_some() || size.is_some(),
+                options: String::new(),
+            },
+            proof_key: parent.to_owned(),
+            items,
+            parent: Some(parent.to_owned()),
+            grandparent: grandparent_id.map(str::to_string),
+            child,
+            params: params.to_vec(),
+        })
     }
 
     /// `items` in the order asked for ([`order_of`]): the section's natural order
