@@ -308,25 +308,7 @@ impl Ctx<'_> {
             (a.parent_index(), a.index(), a.id()).cmp(&(b.parent_index(), b.index(), b.id()))
         });
         let ids: Vec<String> = if seasons {
-            // The seasons the crawl kept under the series, by number; one named but no longer
-            // kept makes the answer the server's (in `jellyfin_items_text`).
-            let store = self.elements.as_ref()?;
-            let mut found: Vec<(i64, String)> = store
-                .seasons_of(series)
-                .into_iter()
-                .map(|id| {
-                    let number = store
-                        .document(&id)
-                        .and_then(|d| match d.get("IndexNumber") {
-                            Some(Doc::Number(n)) => n.as_i64(),
-                            _ => None,
-                        })
-                        .unwrap_or(i64::MAX);
-                    (number, id)
-                })
-                .collect();
-            found.sort();
-            found.into_iter().map(|(_, id)| id).collect()
+            self.season_ids(series)?
         } else {
             episodes.iter().map(|v| v.id().to_owned()).collect()
         };
@@ -339,17 +321,6 @@ impl Ctx<'_> {
             .take(limit.unwrap_or(usize::MAX))
             .map(|id| (id, library.clone()))
             .collect();
-        let mut asked: Vec<String> = params
-            .iter()
-            .filter(|(k, _)| search::EPISODE_OPTIONS.contains(&k.as_str()))
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        asked.sort();
-        // Fields the server may write otherwise for another user: proven on this user's own
-        // answers.
-        if options.per_user() {
-            asked.push(format!("user={:x}", self.user.hash.0));
-        }
         let shape = Shape {
             route: if seasons {
                 "Shows/Seasons"
@@ -362,25 +333,10 @@ impl Ctx<'_> {
             json: true,
             guids: false,
             paged: start.is_some() || limit.is_some(),
-            options: asked.join("&"),
+            options: self.show_walk_options(params, &options),
         };
         let proof_key = format!("{series}/{}", season.unwrap_or(""));
-        let headers = match server {
-            None => self.frames.proven_or_wait(&shape).await?.headers().to_vec(),
-            Some(_) if self.frames.refused(&shape) => return None,
-            Some(v) => {
-                let mut headers = v.headers.clone();
-                headers.sort();
-                let observed = Observed {
-                    attrs: Vec::new(),
-                    headers,
-                };
-                let frame =
-                    self.frames
-                        .learn(&shape, &observed, &Sources::default(), &self.up.name)?;
-                frame.headers().to_vec()
-            }
-        };
+        let headers = self.show_walk_headers(&shape, server).await?;
         let page = JellyfinItems {
             items,
             total,
@@ -403,6 +359,71 @@ impl Ctx<'_> {
                 None
             }
         }
+    }
+
+    /// The seasons the crawl kept under `series`, by number; one named but no longer kept
+    /// makes the answer the server's (in `jellyfin_items_text`).
+    fn season_ids(&self, series: &str) -> Option<Vec<String>> {
+        let store = self.elements.as_ref()?;
+        let mut found: Vec<(i64, String)> = store
+            .seasons_of(series)
+            .into_iter()
+            .map(|id| {
+                let number = store
+                    .document(&id)
+                    .and_then(|d| match d.get("IndexNumber") {
+                        Some(Doc::Number(n)) => n.as_i64(),
+                        _ => None,
+                    })
+                    .unwrap_or(i64::MAX);
+                (number, id)
+            })
+            .collect();
+        found.sort();
+        Some(found.into_iter().map(|(_, id)| id).collect())
+    }
+
+    /// The options of a show walk its frame is proven for: the episode options asked, sorted,
+    /// and (when the fields asked are written per user) the asking user.
+    fn show_walk_options(&self, params: &[(String, String)], options: &DtoOptions) -> String {
+        let mut asked: Vec<String> = params
+            .iter()
+            .filter(|(k, _)| search::EPISODE_OPTIONS.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        asked.sort();
+        // Fields the server may write otherwise for another user: proven on this user's own
+        // answers.
+        if options.per_user() {
+            asked.push(format!("user={:x}", self.user.hash.0));
+        }
+        asked.join("&")
+    }
+
+    /// The headers a show walk of `shape` is answered in: the proven frame's (waiting for
+    /// a proof on its way), or, given the server's answer (`server`), the frame learnt from
+    /// it. `None`: the server answers (or the shape was refused).
+    async fn show_walk_headers(
+        &self,
+        shape: &Shape,
+        server: Option<&CachedValue>,
+    ) -> Option<Vec<(String, String)>> {
+        Some(match server {
+            None => self.frames.proven_or_wait(shape).await?.headers().to_vec(),
+            Some(_) if self.frames.refused(shape) => return None,
+            Some(v) => {
+                let mut headers = v.headers.clone();
+                headers.sort();
+                let observed = Observed {
+                    attrs: Vec::new(),
+                    headers,
+                };
+                let frame =
+                    self.frames
+                        .learn(shape, &observed, &Sources::default(), &self.up.name)?;
+                frame.headers().to_vec()
+            }
+        })
     }
 
     /// `/Search/Hints?SearchTerm=`: by the server's search relevance, sort name and name; at
