@@ -745,16 +745,7 @@ async fn run(
 ) {
     let batcher = gw.batcher();
     let cache = gw.cache();
-    let mut wanted = Vec::with_capacity(targets.len());
-    let mut present = Vec::new();
-    for t in targets {
-        if cache.get(&t.key).await.is_some() {
-            present.push(t.key);
-        } else {
-            wanted.push(t);
-        }
-    }
-    batcher.release(&present);
+    let wanted = not_cached(gw, targets).await;
     if wanted.is_empty() {
         return;
     }
@@ -782,16 +773,8 @@ async fn run(
     let Some(batch) = Children::of(&value.body, walk.json_items) else {
         return;
     };
-    let (head, tail): (&[u8], &[u8]) = if walk.bare_single {
-        (b"", b"")
-    } else {
-        let Some(frame_doc) = Children::of(&frame.value.body, walk.json_items) else {
-            return;
-        };
-        let Some(frame) = frame_doc.frame(&frame.value.body) else {
-            return;
-        };
-        frame
+    let Some((head, tail)) = single_frame(walk, &frame) else {
+        return;
     };
     let parts: HashMap<&str, &[u8]> = batch
         .items
@@ -817,11 +800,7 @@ async fn run(
         return;
     }
     batcher.set_proof(&up.name, json, Proof::Proven);
-    let owner = up
-        .config
-        .token
-        .as_deref()
-        .is_some_and(|t| !t.is_empty() && gw.secret().user_of(t) == user.hash);
+    let owner = owner_reads(gw, up, user);
     let feed = gw.feed(&up.name);
     for t in wanted {
         let Some(bytes) = parts.get(&*t.id) else {
@@ -849,6 +828,44 @@ async fn run(
             }
         }
     }
+}
+
+/// The targets not in the cache (yet); the ones found there are released from waiting for
+/// the batch.
+async fn not_cached(gw: &Gateway, targets: Vec<Target>) -> Vec<Target> {
+    let cache = gw.cache();
+    let mut wanted = Vec::with_capacity(targets.len());
+    let mut present = Vec::new();
+    for t in targets {
+        if cache.get(&t.key).await.is_some() {
+            present.push(t.key);
+        } else {
+            wanted.push(t);
+        }
+    }
+    gw.batcher().release(&present);
+    wanted
+}
+
+/// What a single answer holds around its item (the frame's head and tail, taken from the
+/// single answer `frame`), or nothing when the server answers a single item bare. `None`:
+/// `frame` is not a container of one item.
+fn single_frame<'a>(
+    walk: &crate::dialect::WalkBatch,
+    frame: &'a Single,
+) -> Option<(&'a [u8], &'a [u8])> {
+    if walk.bare_single {
+        return Some((b"", b""));
+    }
+    Children::of(&frame.value.body, walk.json_items)?.frame(&frame.value.body)
+}
+
+/// Whether `user` is the upstream's owner (the one its configured token reads as).
+fn owner_reads(gw: &Gateway, up: &Upstream, user: &UserRecord) -> bool {
+    up.config
+        .token
+        .as_deref()
+        .is_some_and(|t| !t.is_empty() && gw.secret().user_of(t) == user.hash)
 }
 
 /// The same stored headers, in any order.
