@@ -542,68 +542,15 @@ impl RawUpstream {
         let raw = self;
         let url = parse_upstream_url(raw.url.get_ref())
             .map_err(|e| check.err(raw.url.span().start, e.to_string()))?;
-        let name = match &raw.name {
-            Some(n) => {
-                let ok = !n.get_ref().is_empty()
-                    && n.get_ref()
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-                if !ok {
-                    return Err(check.err(
-                        n.span().start,
-                        "an upstream name is letters, digits, '-' and '_'",
-                    ));
-                }
-                n.get_ref().clone()
-            }
-            None if index == 0 => raw.profile.as_str().to_string(),
-            None => format!("{}-{}", raw.profile.as_str(), index + 1),
-        };
+        let name = upstream_name(raw.name.as_ref(), raw.profile, index, check)?;
         let listen = match raw.listen {
             Some(l) => l.into_inner(),
             None => next_free_listen(earlier),
         };
         let mut up = UpstreamConfig::new(&name, raw.profile, url, listen);
-        up.token = match (raw.token, raw.token_file) {
-            (Some(t), _) if t.get_ref().trim().is_empty() => {
-                return Err(check.err(
-                    t.span().start,
-                    "token is empty: remove the line or give the owner's token",
-                ));
-            }
-            (Some(t), Some(_)) => {
-                return Err(check.err(t.span().start, "give token or token_file, not both"));
-            }
-            (Some(t), None) => Some(t.get_ref().trim().to_string()),
-            (None, Some(f)) => Some(
-                read_secret_file(f.get_ref(), "token_file")
-                    .map_err(|e| check.err(f.span().start, e.to_string()))?,
-            ),
-            (None, None) => None,
-        };
+        up.token = owner_token(raw.token, raw.token_file, check)?;
         let https = up.url.scheme_str() == Some("https");
-        let tls_fields = [
-            (raw.ca.as_ref().map(|f| f.span().start), "ca"),
-            (
-                raw.server_name.as_ref().map(|f| f.span().start),
-                "server_name",
-            ),
-        ];
-        for (pos, what) in tls_fields {
-            if let (Some(pos), false) = (pos, https) {
-                return Err(check.err(pos, format!("{what} only applies to an https:// upstream")));
-            }
-        }
-        if let Some(ca) = raw.ca {
-            crate::tls::read_roots(ca.get_ref())
-                .map_err(|e| check.err(ca.span().start, e.to_string()))?;
-            up.tls.ca_file = Some(ca.into_inner());
-        }
-        if let Some(n) = raw.server_name {
-            crate::tls::check_server_name(n.get_ref())
-                .map_err(|e| check.err(n.span().start, e.to_string()))?;
-            up.tls.server_name = Some(n.into_inner());
-        }
+        up.tls = read_tls(raw.ca, raw.server_name, https, check)?;
         up.guard = raw.guard;
         // Global class overrides first, the upstream's own after: later entries win.
         up.classes = global.to_vec();
@@ -647,4 +594,87 @@ impl RawUpstream {
         }
         Ok(up)
     }
+}
+
+/// The upstream's name: the one given (letters, digits, '-' and '_'), or else its profile's,
+/// numbered after the first upstream.
+fn upstream_name(
+    given: Option<&Spanned<String>>,
+    profile: Profile,
+    index: usize,
+    check: &Checker<'_>,
+) -> Result<String, ConfigError> {
+    Ok(match given {
+        Some(n) => {
+            let ok = !n.get_ref().is_empty()
+                && n.get_ref()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                return Err(check.err(
+                    n.span().start,
+                    "an upstream name is letters, digits, '-' and '_'",
+                ));
+            }
+            n.get_ref().clone()
+        }
+        None if index == 0 => profile.as_str().to_string(),
+        None => format!("{}-{}", profile.as_str(), index + 1),
+    })
+}
+
+/// The owner's token, given inline or in `token_file` (not both, and not empty).
+fn owner_token(
+    token: Option<Spanned<String>>,
+    token_file: Option<Spanned<PathBuf>>,
+    check: &Checker<'_>,
+) -> Result<Option<String>, ConfigError> {
+    Ok(match (token, token_file) {
+        (Some(t), _) if t.get_ref().trim().is_empty() => {
+            return Err(check.err(
+                t.span().start,
+                "token is empty: remove the line or give the owner's token",
+            ));
+        }
+        (Some(t), Some(_)) => {
+            return Err(check.err(t.span().start, "give token or token_file, not both"));
+        }
+        (Some(t), None) => Some(t.get_ref().trim().to_string()),
+        (None, Some(f)) => Some(
+            read_secret_file(f.get_ref(), "token_file")
+                .map_err(|e| check.err(f.span().start, e.to_string()))?,
+        ),
+        (None, None) => None,
+    })
+}
+
+/// The upstream's TLS settings: `ca` and `server_name` apply only to an https:// upstream
+/// (`https`), and are checked now so a bad one is reported at its line.
+fn read_tls(
+    ca: Option<Spanned<PathBuf>>,
+    server_name: Option<Spanned<String>>,
+    https: bool,
+    check: &Checker<'_>,
+) -> Result<TlsConfig, ConfigError> {
+    let tls_fields = [
+        (ca.as_ref().map(|f| f.span().start), "ca"),
+        (server_name.as_ref().map(|f| f.span().start), "server_name"),
+    ];
+    for (pos, what) in tls_fields {
+        if let (Some(pos), false) = (pos, https) {
+            return Err(check.err(pos, format!("{what} only applies to an https:// upstream")));
+        }
+    }
+    let mut tls = TlsConfig::default();
+    if let Some(ca) = ca {
+        crate::tls::read_roots(ca.get_ref())
+            .map_err(|e| check.err(ca.span().start, e.to_string()))?;
+        tls.ca_file = Some(ca.into_inner());
+    }
+    if let Some(n) = server_name {
+        crate::tls::check_server_name(n.get_ref())
+            .map_err(|e| check.err(n.span().start, e.to_string()))?;
+        tls.server_name = Some(n.into_inner());
+    }
+    Ok(tls)
 }
