@@ -348,6 +348,28 @@ pub(crate) fn stored_header(name: &HeaderName) -> bool {
         )
 }
 
+/// An answer meant for this one client (it sets a cookie, or varies on everything): passed
+/// on, never stored.
+fn per_session(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::SET_COOKIE)
+        || headers
+            .get(header::VARY)
+            .is_some_and(|v| v.as_bytes() == b"*")
+}
+
+/// The answer's headers as stored ([`stored_header`]); values that are not text are left out.
+fn stored_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(n, _)| stored_header(n))
+        .filter_map(|(n, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (n.as_str().to_string(), v.to_string()))
+        })
+        .collect()
+}
+
 pub(crate) async fn fetch_for_cache(
     state: &LoaderState,
     budget: Budget,
@@ -387,11 +409,7 @@ pub(crate) async fn fetch_for_cache(
     }
     let owner_only = crate::dialect::of(up.profile).owner_only(state.uri.path());
     Users::record_verdict(&state.user, status, state.authenticates, owner_only, now);
-    let per_session = resp.headers().contains_key(header::SET_COOKIE)
-        || resp
-            .headers()
-            .get(header::VARY)
-            .is_some_and(|v| v.as_bytes() == b"*");
+    let per_session = per_session(resp.headers());
     let limits = &state.gw.config().limits;
     let hard_cap =
         usize::try_from(limits.max_cached_body_bytes.saturating_mul(4)).unwrap_or(usize::MAX);
@@ -425,19 +443,9 @@ pub(crate) async fn fetch_for_cache(
             format!("upstream {} sent garbage: {why}", up.name),
         ));
     }
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .filter(|(n, _)| stored_header(n))
-        .filter_map(|(n, v)| {
-            v.to_str()
-                .ok()
-                .map(|v| (n.as_str().to_string(), v.to_string()))
-        })
-        .collect();
     let value = CachedValue {
         status: status.as_u16(),
-        headers,
+        headers: stored_headers(&parts.headers),
         body,
     };
     let too_big = value.body.len() as u64 > limits.max_cached_body_bytes;
