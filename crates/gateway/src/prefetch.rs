@@ -206,16 +206,66 @@ pub fn after_listing(
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let gateway = gateway.clone();
-    let upstream = Arc::clone(upstream);
-    let user = Arc::clone(user);
-    let client = Arc::clone(client);
-    let path = path.to_owned();
-    let query = query.map(str::to_owned);
     // `Bytes` is shared: the body is not copied.
-    let body = body.clone();
-    runtime.spawn(async move {
-        let _slot = slot;
+    let job = FollowUps {
+        slot,
+        gateway: gateway.clone(),
+        upstream: Arc::clone(upstream),
+        user: Arc::clone(user),
+        client: Arc::clone(client),
+        path: path.to_owned(),
+        query: query.map(str::to_owned),
+        body: body.clone(),
+        trigger,
+        max,
+        known,
+        followed,
+        metrics,
+        label,
+    };
+    runtime.spawn(job.run());
+}
+
+/// A listing's follow-ups to prefetch in the background, holding a prefetch slot until done.
+struct FollowUps {
+    slot: Slot,
+    gateway: Gateway,
+    upstream: Arc<Upstream>,
+    user: Arc<UserRecord>,
+    client: Arc<str>,
+    path: String,
+    query: Option<String>,
+    body: Bytes,
+    trigger: Trigger,
+    max: usize,
+    /// The targets, when this very body was parsed before.
+    known: Option<Arc<[String]>>,
+    /// Whether the listing is followed (and how), when judged before the task was started.
+    followed: Option<((u64, usize), bool)>,
+    metrics: crate::metrics::Metrics,
+    label: Arc<String>,
+}
+
+impl FollowUps {
+    /// Parses the body's targets (once per body), judges the listing when not judged yet,
+    /// and fetches the targets (only the first of a probe) as the listing's user.
+    async fn run(self) {
+        let FollowUps {
+            slot: _slot,
+            gateway,
+            upstream,
+            user,
+            client,
+            path,
+            query,
+            body,
+            trigger,
+            max,
+            known,
+            followed,
+            metrics,
+            label,
+        } = self;
         let targets = match known {
             Some(targets) => targets,
             None => {
@@ -262,7 +312,7 @@ pub fn after_listing(
                 }
             }
         }
-    });
+    }
 }
 
 #[cfg(test)]
