@@ -138,6 +138,35 @@ struct Walk {
 }
 
 impl Walk {
+    /// The window a count announced (`total` items, one of `per_item` bytes) started at the
+    /// page read at `start` (pages of `size`), marked in flight: as many pages as fit in
+    /// [`BYTES_MAX`] (at least two, at most [`ITEMS_MAX`] items), never past the end.
+    fn start_counted(&mut self, start: usize, size: usize, total: usize, per_item: usize) -> Due {
+        let most = (BYTES_MAX / per_item.max(1)).clamp(2 * size, ITEMS_MAX.max(2 * size));
+        let most = most / size * size;
+        // A walk not begun starts at its first page: the pages of the client's first
+        // bundle arrive in any order, and the first to arrive starts the window.
+        let from = if self.reads.is_empty() && start.is_multiple_of(size) && start + size <= most {
+            0
+        } else {
+            start
+        };
+        let items = most.min((total - from).div_ceil(size) * size);
+        self.in_flight = true;
+        self.window = items;
+        self.covered = from + items;
+        Due {
+            start: from,
+            items,
+            ends_at: Some(total),
+            frame: None,
+            proves: false,
+            path: self.path.clone(),
+            query: self.query.clone(),
+            size,
+        }
+    }
+
     /// Whether this is the walk of `user`'s pages of `size` of the listing at `path` (its
     /// query's `shape`) on `upstream`.
     fn is(&self, upstream: &str, user: UserHash, path: &str, shape: &str, size: usize) -> bool {
@@ -438,29 +467,7 @@ impl Windows {
                 && start >= walk.covered
                 && start + size < total
             {
-                let most = (BYTES_MAX / per_item.max(1)).clamp(2 * size, ITEMS_MAX.max(2 * size));
-                let most = most / size * size;
-                // A walk not begun starts at its first page: the pages of the client's first
-                // bundle arrive in any order, and the first to arrive starts the window.
-                let from = if walk.reads.is_empty() && start % size == 0 && start + size <= most {
-                    0
-                } else {
-                    start
-                };
-                let items = most.min((total - from).div_ceil(size) * size);
-                walk.in_flight = true;
-                walk.window = items;
-                walk.covered = from + items;
-                due = Some(Due {
-                    start: from,
-                    items,
-                    ends_at: Some(total),
-                    frame: None,
-                    proves: false,
-                    path: walk.path.clone(),
-                    query: walk.query.clone(),
-                    size,
-                });
+                due = Some(walk.start_counted(start, size, total, per_item));
                 None
             } else if walk.loading == 0 || walk.in_flight || self.refused(&up.name) {
                 walk.loading += 1;
