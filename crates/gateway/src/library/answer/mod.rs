@@ -474,29 +474,13 @@ async fn walk_from_copy(
     // The copy takes part from a user's third miss in a section on (the frame is learnt from
     // the second): a lone request is cheaper at the server than the reads the copy needs.
     let walked = walk.place(&folded, &index)?;
-    let wanted = match server {
-        None => frame::WALK_MISSES_BEFORE_COPY,
-        Some(_) => frame::WALK_MISSES_BEFORE_COPY - 1,
-    };
-    let before = match server {
-        None => handle.frames().note_walk(user.hash, &walked),
-        Some(_) if probing => wanted + 1,
-        Some(_) => handle.frames().walks(user.hash, &walked).saturating_sub(1),
-    };
-    // A walk whose frame is already proven (learnt by a probe, or kept from an earlier run)
-    // is answered from the user's first miss: what the copy reads for it is read once for
-    // the walk's many answers. A lone read of a shape no frame is proven for stays the
-    // server's, as below.
-    let near = server.is_none()
-        && walk.route().is_some_and(|route| {
-            let section = walked.split('/').next().unwrap_or_default();
-            handle
-                .frames()
-                .proven_near(route, section, wants_json(&state.client_headers))
-        });
-    // This miss goes to the server and its answer is learnt from: misses right after it
-    // wait for that proof rather than each going to the server too.
-    let learnt_next = server.is_none() && before + 1 == wanted;
+    let turn = Turn::of(state, handle.frames(), &walk, &walked, server, probing);
+    let Turn {
+        before,
+        wanted,
+        near,
+        learnt_next,
+    } = turn;
     if before < wanted && !learnt_next && !near {
         return None;
     }
@@ -508,18 +492,8 @@ async fn walk_from_copy(
         return None;
     }
     let sections = user_sections(gw, up, user).await?;
-    // Only the walk's own section is proven whole (two counts per kind the first time, where
-    // all of a user's sections would cost a tool's one-page listing tens of requests).
     let section = walked.split('/').next().unwrap_or_default();
-    let spanned = only(&sections, section);
-    let whole = whole_sections(gw, up, user, &spanned, |id, kind| folded.count(id, kind)).await;
-    if !whole.iter().any(|w| w.eq_ignore_ascii_case(section)) {
-        // Not whole for this user (a share the server filters): the copy answers none of
-        // their walks in the section.
-        state
-            .copy_declines_user
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-    }
+    let whole = walk_section_whole(state, &sections, section, &folded).await;
     let crawled = handle.sections();
     let ctx = Ctx {
         elements: Some(handle.elements()?.clone()),
@@ -555,20 +529,7 @@ async fn walk_from_copy(
     let observed = match server {
         Some(v) => Some(Observed::of(&v.body, &v.headers, ctx.json())?),
         None => {
-            // A shape still being learnt: the server answers it while proofs are needed, and
-            // a miss waits (briefly) for the proofs already on their way instead.
-            let shape = &made.shape;
-            let early = before < wanted;
-            if early && handle.frames().proven(shape).is_some() {
-                // Proven ahead: answered now.
-            } else if learnt_next {
-                handle.frames().on_its_way(shape);
-                return None;
-            } else if early {
-                return None;
-            } else {
-                handle.frames().proven_or_wait(shape).await?;
-            }
+            turn.wait_for_proof(handle.frames(), &made.shape).await?;
             None
         }
     };
@@ -579,18 +540,130 @@ async fn walk_from_copy(
         return None;
     }
     let value = walk_value(answer, frame.headers())?;
+    answered_or_proof(
+        handle.frames(),
+        value,
+        server,
+        (&shape, &proof_key),
+        &up.name,
+    )
+}
+
+/// The copy's answer `value`, counted as answered; or, given the server's answer (`server`),
+/// the copy's proven on it (for `shape` at `proof_key`), and nothing answered.
+fn answered_or_proof(
+    frames: &Frames,
+    value: CachedValue,
+    server: Option<&CachedValue>,
+    (shape, proof_key): (&frame::Shape, &str),
+    upstream: &str,
+) -> Option<CachedValue> {
     match server {
         None => {
-            handle.frames().note_answered();
+            frames.note_answered();
             Some(value)
         }
         Some(server) => {
             let same =
                 value.body == server.body && sorted(&value.headers) == sorted(&server.headers);
-            handle.frames().proof(&shape, &proof_key, same, &up.name);
+            frames.proof(shape, proof_key, same, upstream);
             None
         }
     }
+}
+
+/// Where a user's miss of a walk stands in the copy's learning of the walk's frame.
+#[derive(Clone, Copy)]
+struct Turn {
+    /// The user's misses of the walk before this one (this one counted when the server's
+    /// answer is not given).
+    before: u32,
+    /// Misses before the copy answers the walk.
+    wanted: u32,
+    /// A frame near the walk's shape is proven: the copy answers from the first miss.
+    near: bool,
+    /// This miss goes to the server and its answer is learnt from: misses right after it
+    /// wait for that proof rather than each going to the server too.
+    learnt_next: bool,
+}
+
+impl Turn {
+    /// The turn of the miss of `walk` (placed at `walked`); `server` and `probing` as
+    /// [`walk_from_copy`] is given them. A miss without the server's answer is counted.
+    fn of(
+        state: &LoaderState,
+        frames: &Frames,
+        walk: &walk::Walk,
+        walked: &str,
+        server: Option<&CachedValue>,
+        probing: bool,
+    ) -> Turn {
+        let user = &state.user;
+        let wanted = match server {
+            None => frame::WALK_MISSES_BEFORE_COPY,
+            Some(_) => frame::WALK_MISSES_BEFORE_COPY - 1,
+        };
+        let before = match server {
+            None => frames.note_walk(user.hash, walked),
+            Some(_) if probing => wanted + 1,
+            Some(_) => frames.walks(user.hash, walked).saturating_sub(1),
+        };
+        // A walk whose frame is already proven (learnt by a probe, or kept from an earlier
+        // run) is answered from the user's first miss: what the copy reads for it is read
+        // once for the walk's many answers. A lone read of a shape no frame is proven for
+        // stays the server's, as below.
+        let near = server.is_none()
+            && walk.route().is_some_and(|route| {
+                let section = walked.split('/').next().unwrap_or_default();
+                frames.proven_near(route, section, wants_json(&state.client_headers))
+            });
+        let learnt_next = server.is_none() && before + 1 == wanted;
+        Turn {
+            before,
+            wanted,
+            near,
+            learnt_next,
+        }
+    }
+
+    /// A miss's wait for the frame of `shape` (`None`: the server answers it). A shape still
+    /// being learnt is the server's while proofs are needed, and a miss waits (briefly) for
+    /// the proofs already on their way instead.
+    async fn wait_for_proof(self, frames: &Frames, shape: &frame::Shape) -> Option<()> {
+        let early = self.before < self.wanted;
+        if early && frames.proven(shape).is_some() {
+            // Proven ahead: answered now.
+        } else if self.learnt_next {
+            frames.on_its_way(shape);
+            return None;
+        } else if early {
+            return None;
+        } else {
+            frames.proven_or_wait(shape).await?;
+        }
+        Some(())
+    }
+}
+
+/// The user's sections found whole among `sections`, proving only the walk's own `section`
+/// (two counts per kind the first time, where all of a user's sections would cost a tool's
+/// one-page listing tens of requests). When that section is not whole for the user (a share
+/// the server filters), the copy answers none of their walks in it.
+async fn walk_section_whole(
+    state: &LoaderState,
+    sections: &UserSections,
+    section: &str,
+    folded: &FoldedTitles,
+) -> Vec<String> {
+    let (gw, up, user) = (&state.gw, &state.up, &state.user);
+    let spanned = only(sections, section);
+    let whole = whole_sections(gw, up, user, &spanned, |id, kind| folded.count(id, kind)).await;
+    if !whole.iter().any(|w| w.eq_ignore_ascii_case(section)) {
+        state
+            .copy_declines_user
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    whole
 }
 
 /// Whether a request's `Accept` asks for JSON (as [`Ctx::json`] reads it).
