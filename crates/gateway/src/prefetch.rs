@@ -167,8 +167,8 @@ pub fn after_listing(
     let Some(trigger) = trigger(upstream.profile, path) else {
         return;
     };
-    let metrics = gateway.metrics().clone();
-    let label = Arc::new(upstream.name.to_string());
+    // The metrics' label is made only past the early returns a hit takes (an allocation).
+    let label = || Arc::new(upstream.name.to_string());
     // A client syncing the library (it counts each listing before walking it) reads a
     // series' episodes as a walk of its own, never one season's: a seasons listing of it
     // names nothing it reads.
@@ -178,7 +178,7 @@ pub fn after_listing(
             .windows
             .syncing(&upstream.name, user.hash, gateway.clock().now_ms())
     {
-        metrics.prefetch(&label, "unread");
+        gateway.metrics().prefetch(&label(), "unread");
         return;
     }
     let max = settings.max_per_listing;
@@ -187,6 +187,8 @@ pub fn after_listing(
         // This very body was parsed before and names nothing to prefetch (an album's tracks).
         return;
     }
+    let metrics = gateway.metrics().clone();
+    let label = label();
     // A listing known to name targets is judged now; one not parsed yet once it is (a listing
     // that names nothing is never judged).
     let followed = match known {
