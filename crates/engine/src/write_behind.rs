@@ -220,88 +220,14 @@ pub(crate) async fn run_worker<T: WriteTarget>(
         let Some(wb) = target.upgrade().and_then(|t| t.write_behind().cloned()) else {
             return;
         };
-        let mut acks: Vec<oneshot::Sender<()>> = Vec::new();
-        let mut stop = false;
-        let backlog = !puts.is_empty();
-        tokio::select! {
-            biased;
-            ctl = controls.recv() => match ctl {
-                Some(Control::Flush(ack)) => acks.push(ack),
-                Some(Control::Shutdown(ack)) => { acks.push(ack); stop = true; }
-                None => stop = true,
-            },
-            n = puts.recv_many(&mut buf, MAX_BATCH) => {
-                if n == 0 {
-                    stop = true;
-                } else if !backlog {
-                    // Collect more for the batching window, unless the queue comes to a
-                    // quarter of its bytes first (a fixed window under a heavy inflow spent
-                    // half the queue waiting) or someone asks to flush.
-                    let quarter_full = wb.quarter_full.notified();
-                    tokio::select! {
-                        () = tokio::time::sleep(batch_interval) => {}
-                        () = quarter_full => {}
-                        ctl = controls.recv() => match ctl {
-                            Some(Control::Flush(ack)) => acks.push(ack),
-                            Some(Control::Shutdown(ack)) => { acks.push(ack); stop = true; }
-                            None => stop = true,
-                        },
-                    }
-                }
-            }
-            () = wb.wake.notified() => {}
-            () = tokio::time::sleep(MAINTENANCE_EVERY) => {}
-        }
+        let (acks, stop) =
+            wait_for_work(&wb, &mut puts, &mut controls, &mut buf, batch_interval).await;
         drop(wb);
-        // Drain everything queued so far: a flush covers every put made before it.
-        loop {
-            let before = buf.len();
-            if puts.recv_many(&mut buf, MAX_BATCH).now_or_never().is_none() || buf.len() == before {
-                break;
-            }
-            // Bound one batch, unless a flush or shutdown needs everything written now.
-            if acks.is_empty() && buf.len() >= MAX_BATCH * 4 {
-                break;
-            }
-        }
+        drain_queued(&mut puts, &mut buf, !acks.is_empty());
         let Some(t) = target.upgrade() else {
             return;
         };
-        let mut sequenced: Vec<(u64, WriteOp, Dest)> = t
-            .write_behind()
-            .map(|wb| wb.take_side_ops())
-            .unwrap_or_default();
-        let mut taken = 0u64;
-        let mut to_encode: Vec<(Key, Arc<Entry>, Dest)> = Vec::with_capacity(buf.len());
-        for (key, entry, dest) in buf.drain(..) {
-            taken += entry.weight(key.as_str().len());
-            if t.still_valid(&key, &entry) {
-                to_encode.push((key, entry, dest));
-            } else {
-                // Invalidated while queued. It still replaced whatever the key held before,
-                // so the disk must not keep that older record either.
-                sequenced.push((entry.seq, WriteOp::Remove { key }, dest));
-            }
-        }
-        sequenced.extend(encode(to_encode).await);
-        if let Some(wb) = t.write_behind() {
-            wb.queued_bytes.fetch_sub(taken, Ordering::AcqRel);
-        }
-        // Puts and removals travel on different queues; apply them in the order they were
-        // issued, or a removal could overtake the put it was meant to undo (or the reverse).
-        sequenced.sort_by_key(|(seq, _, _)| *seq);
-        let mut shared = Vec::new();
-        let mut ops: Vec<WriteOp> = Vec::with_capacity(sequenced.len());
-        for (_, op, dest) in sequenced {
-            if dest.shared() {
-                shared.push(op.clone());
-            }
-            ops.push(op);
-        }
-        if let Some((version, writes)) = t.invalidation_if_changed(persisted_version) {
-            persisted_version = version;
-            ops.extend(writes);
-        }
+        let (ops, shared) = batch_ops(&*t, &mut buf, &mut persisted_version).await;
         // One write at a time, in order: the one before this batch ends first.
         if let Some(previous) = writing.take() {
             let _ = previous.await;
@@ -350,6 +276,111 @@ pub(crate) async fn run_worker<T: WriteTarget>(
             return;
         }
     }
+}
+
+/// Waits until there is something to do: puts (collecting more for the batching window when
+/// nothing was waiting already), a flush or shutdown, a wake-up, or maintenance time. The
+/// flushes to acknowledge once the batch is written, and whether the worker stops after it.
+async fn wait_for_work(
+    wb: &WriteBehind,
+    puts: &mut mpsc::Receiver<Put>,
+    controls: &mut mpsc::UnboundedReceiver<Control>,
+    buf: &mut Vec<Put>,
+    batch_interval: Duration,
+) -> (Vec<oneshot::Sender<()>>, bool) {
+    let mut acks: Vec<oneshot::Sender<()>> = Vec::new();
+    let mut stop = false;
+    let backlog = !puts.is_empty();
+    tokio::select! {
+        biased;
+        ctl = controls.recv() => match ctl {
+            Some(Control::Flush(ack)) => acks.push(ack),
+            Some(Control::Shutdown(ack)) => { acks.push(ack); stop = true; }
+            None => stop = true,
+        },
+        n = puts.recv_many(buf, MAX_BATCH) => {
+            if n == 0 {
+                stop = true;
+            } else if !backlog {
+                // Collect more for the batching window, unless the queue comes to a
+                // quarter of its bytes first (a fixed window under a heavy inflow spent
+                // half the queue waiting) or someone asks to flush.
+                let quarter_full = wb.quarter_full.notified();
+                tokio::select! {
+                    () = tokio::time::sleep(batch_interval) => {}
+                    () = quarter_full => {}
+                    ctl = controls.recv() => match ctl {
+                        Some(Control::Flush(ack)) => acks.push(ack),
+                        Some(Control::Shutdown(ack)) => { acks.push(ack); stop = true; }
+                        None => stop = true,
+                    },
+                }
+            }
+        }
+        () = wb.wake.notified() => {}
+        () = tokio::time::sleep(MAINTENANCE_EVERY) => {}
+    }
+    (acks, stop)
+}
+
+/// Drains everything queued so far into `buf`: a flush covers every put made before it.
+/// One batch is bounded, unless a flush or shutdown (`flushing`) needs everything written now.
+fn drain_queued(puts: &mut mpsc::Receiver<Put>, buf: &mut Vec<Put>, flushing: bool) {
+    loop {
+        let before = buf.len();
+        if puts.recv_many(buf, MAX_BATCH).now_or_never().is_none() || buf.len() == before {
+            break;
+        }
+        if !flushing && buf.len() >= MAX_BATCH * 4 {
+            break;
+        }
+    }
+}
+
+/// The writes of one batch, in the order they were issued: the side operations, the puts in
+/// `buf` (encoded, or removals for those invalidated while queued), and the invalidation
+/// state when it changed since `persisted_version`. Also those to share with Redis.
+async fn batch_ops<T: WriteTarget>(
+    t: &T,
+    buf: &mut Vec<Put>,
+    persisted_version: &mut u64,
+) -> (Vec<WriteOp>, Vec<WriteOp>) {
+    let mut sequenced: Vec<(u64, WriteOp, Dest)> = t
+        .write_behind()
+        .map(|wb| wb.take_side_ops())
+        .unwrap_or_default();
+    let mut taken = 0u64;
+    let mut to_encode: Vec<(Key, Arc<Entry>, Dest)> = Vec::with_capacity(buf.len());
+    for (key, entry, dest) in buf.drain(..) {
+        taken += entry.weight(key.as_str().len());
+        if t.still_valid(&key, &entry) {
+            to_encode.push((key, entry, dest));
+        } else {
+            // Invalidated while queued. It still replaced whatever the key held before,
+            // so the disk must not keep that older record either.
+            sequenced.push((entry.seq, WriteOp::Remove { key }, dest));
+        }
+    }
+    sequenced.extend(encode(to_encode).await);
+    if let Some(wb) = t.write_behind() {
+        wb.queued_bytes.fetch_sub(taken, Ordering::AcqRel);
+    }
+    // Puts and removals travel on different queues; apply them in the order they were
+    // issued, or a removal could overtake the put it was meant to undo (or the reverse).
+    sequenced.sort_by_key(|(seq, _, _)| *seq);
+    let mut shared = Vec::new();
+    let mut ops: Vec<WriteOp> = Vec::with_capacity(sequenced.len());
+    for (_, op, dest) in sequenced {
+        if dest.shared() {
+            shared.push(op.clone());
+        }
+        ops.push(op);
+    }
+    if let Some((version, writes)) = t.invalidation_if_changed(*persisted_version) {
+        *persisted_version = version;
+        ops.extend(writes);
+    }
+    (ops, shared)
 }
 
 use futures_util::FutureExt;

@@ -23,7 +23,7 @@ use crate::redis::{LocalCache, RedisTier};
 use crate::stats::{ClassRegistry, TierCounters, bump};
 use crate::tags::{Invalidation, InvalidationState};
 use crate::tier::{Tier, WriteOp};
-use crate::write_behind::{self, Dest, WriteBehind};
+use crate::write_behind::{self, Dest, Receivers, WriteBehind};
 
 /// How long opening the disk tier waits for a directory another cache holds to be let go.
 const IN_USE_WAIT: Duration = Duration::from_secs(5);
@@ -195,121 +195,15 @@ impl TieredCacheBuilder {
         );
         // What an operator should hear about from start-up on (also in the stats).
         let mut warnings = Vec::new();
-        let mut disk_off = false;
-        // The opened store itself, for the application's own keyspaces in its database.
-        let mut disk_store: Option<DiskTier> = None;
-        let disk: Option<Arc<dyn Tier>> = match &self.disk {
-            _ if self.custom_tier.is_some() => self.custom_tier.clone(),
-            Some((path, max_bytes)) => {
-                let (at, max_bytes) = (path.clone(), *max_bytes);
-                let memory = DiskMemory {
-                    block_cache: plan.disk_block_cache,
-                    memtables: plan.disk_memtables,
-                };
-                // A cache stopping in this process, or a process exiting, lets go of the
-                // directory a moment after it stops serving (its last background tasks still
-                // hold the database): wait for it a little before calling it in use.
-                let waited_from = std::time::Instant::now();
-                let start = loop {
-                    let at = at.clone();
-                    let start = tokio::task::spawn_blocking(move || {
-                        DiskTier::open_or_recover(at, max_bytes, memory)
-                    })
-                    .await
-                    .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))?;
-                    match start {
-                        DiskStart::InUse { .. } if waited_from.elapsed() < IN_USE_WAIT => {
-                            tokio::time::sleep(IN_USE_RETRY).await;
-                        }
-                        start => break start,
-                    }
-                };
-                Some(match start {
-                    DiskStart::Opened(tier) => {
-                        tier.count_also(self.disk_counts_also.clone());
-                        disk_store = Some(tier.clone());
-                        Arc::new(tier)
-                    }
-                    DiskStart::Recovered {
-                        tier,
-                        moved_to,
-                        reason,
-                    } => {
-                        let note = format!(
-                            "disk cache at {} was damaged ({reason}); moved it to {} and started \
-                             with an empty disk cache (the moved copy can be deleted)",
-                            path.display(),
-                            moved_to.display()
-                        );
-                        tracing::warn!("{note}");
-                        warnings.push(note);
-                        tier.count_also(self.disk_counts_also.clone());
-                        disk_store = Some(tier.clone());
-                        Arc::new(tier)
-                    }
-                    DiskStart::InUse { error } => {
-                        return Err(EngineError::DiskOpen {
-                            path: path.display().to_string(),
-                            source: error,
-                        });
-                    }
-                    DiskStart::Unavailable { reason } => {
-                        let note = format!(
-                            "disk cache at {} cannot be used ({reason}): entries live in memory \
-                             only until a restart",
-                            path.display()
-                        );
-                        tracing::warn!("{note}");
-                        warnings.push(note);
-                        disk_off = true;
-                        Arc::new(UnavailableDisk { max_bytes })
-                    }
-                })
-            }
-            None => None,
+        let OpenedDisk {
+            tier: disk,
+            store: disk_store,
+            off: disk_off,
+        } = self.open_disk(&plan, &mut warnings).await?;
+        let (state, discard_disk) = match &disk {
+            Some(disk) => self.restore_invalidation(disk.as_ref()).await?,
+            None => (InvalidationState::default(), false),
         };
-        let mut state = InvalidationState::default();
-        let mut discard_disk = false;
-        if let Some(disk) = &disk {
-            let meta = disk.load_meta().await.map_err(|e| EngineError::DiskOpen {
-                path: self
-                    .disk
-                    .as_ref()
-                    .map(|(p, _)| p.display().to_string())
-                    .unwrap_or_default(),
-                // The store opened but its bookkeeping cannot be read back.
-                source: DiskOpenError::new(
-                    DiskOpenKind::Damage,
-                    "reading the store's bookkeeping: ",
-                    e,
-                ),
-            })?;
-            if let Some(raw) = meta.invalidation {
-                match decode_invalidation(&raw) {
-                    Some(s) => state = s,
-                    None => {
-                        // Without the invalidation state we cannot tell which records were
-                        // invalidated: dropping them all is the only safe answer.
-                        tracing::warn!(
-                            "disk cache invalidation state unreadable; clearing disk cache"
-                        );
-                        discard_disk = true;
-                    }
-                }
-            }
-            // Tags persisted one by one; a state written before they were (its own list) is
-            // merged, the higher generation winning.
-            if !meta.tag_generations.is_empty() {
-                let mut merged: std::collections::HashMap<String, u64> =
-                    std::mem::take(&mut state.tags).into_iter().collect();
-                for (tag, generation) in meta.tag_generations {
-                    let g = merged.entry(tag).or_default();
-                    *g = (*g).max(generation);
-                }
-                state.tags = merged.into_iter().collect();
-            }
-            state.next_seq = state.next_seq.max(meta.next_seq).max(1);
-        }
         let inval = Invalidation::restore(state);
         let classes = ClassRegistry::default();
         let now = self.clock.now_ms();
@@ -325,24 +219,7 @@ impl TieredCacheBuilder {
             (None, None)
         };
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
-            let evict_weak = weak.clone();
-            let held_beside = self.held_beside.clone();
-            let memory: MemCache = moka::future::Cache::builder()
-                .max_capacity(plan.memory_tier)
-                .weigher(move |k: &Key, v: &Arc<Entry>| {
-                    let weight = v.memory_weight(k.as_str().len(), held_beside.as_ref());
-                    u32::try_from(weight).unwrap_or(u32::MAX)
-                })
-                .expire_after(MemoryExpiry)
-                .eviction_listener(move |_k, v: Arc<Entry>, cause| {
-                    if cause == RemovalCause::Size {
-                        bump(&v.class.evictions);
-                        if let Some(inner) = evict_weak.upgrade() {
-                            bump(&inner.memory_counters.evictions);
-                        }
-                    }
-                })
-                .build_with_hasher(KeyHashBuilder);
+            let memory = memory_tier(&plan, self.held_beside.clone(), weak.clone());
             Inner {
                 clock: self.clock.clone(),
                 memory,
@@ -385,21 +262,151 @@ impl TieredCacheBuilder {
                 Dest::DiskOnly,
             );
         }
+        let tasks = self.spawn_tasks(&inner, receivers);
+        *inner.tasks.lock_unpoisoned() = tasks;
+        Ok(TieredCache { inner })
+    }
+
+    /// The disk tier as configured (or the custom tier standing in for it): opened, moved
+    /// aside and replaced when damaged, or off when the disk cannot be used.
+    async fn open_disk(
+        &self,
+        plan: &MemoryPlan,
+        warnings: &mut Vec<String>,
+    ) -> Result<OpenedDisk, EngineError> {
+        if self.custom_tier.is_some() {
+            return Ok(OpenedDisk {
+                tier: self.custom_tier.clone(),
+                store: None,
+                off: false,
+            });
+        }
+        let Some((path, max_bytes)) = &self.disk else {
+            return Ok(OpenedDisk {
+                tier: None,
+                store: None,
+                off: false,
+            });
+        };
+        let max_bytes = *max_bytes;
+        let memory = DiskMemory {
+            block_cache: plan.disk_block_cache,
+            memtables: plan.disk_memtables,
+        };
+        let opened = |tier: DiskTier| {
+            tier.count_also(self.disk_counts_also.clone());
+            OpenedDisk {
+                tier: Some(Arc::new(tier.clone())),
+                store: Some(tier),
+                off: false,
+            }
+        };
+        match open_disk_waiting(path.clone(), max_bytes, memory).await? {
+            DiskStart::Opened(tier) => Ok(opened(tier)),
+            DiskStart::Recovered {
+                tier,
+                moved_to,
+                reason,
+            } => {
+                let note = format!(
+                    "disk cache at {} was damaged ({reason}); moved it to {} and started \
+                     with an empty disk cache (the moved copy can be deleted)",
+                    path.display(),
+                    moved_to.display()
+                );
+                tracing::warn!("{note}");
+                warnings.push(note);
+                Ok(opened(tier))
+            }
+            DiskStart::InUse { error } => Err(EngineError::DiskOpen {
+                path: path.display().to_string(),
+                source: error,
+            }),
+            DiskStart::Unavailable { reason } => {
+                let note = format!(
+                    "disk cache at {} cannot be used ({reason}): entries live in memory \
+                     only until a restart",
+                    path.display()
+                );
+                tracing::warn!("{note}");
+                warnings.push(note);
+                Ok(OpenedDisk {
+                    tier: Some(Arc::new(UnavailableDisk { max_bytes })),
+                    store: None,
+                    off: true,
+                })
+            }
+        }
+    }
+
+    /// The invalidation state the disk tier kept, and whether the disk's records must all be
+    /// dropped because it cannot be read.
+    async fn restore_invalidation(
+        &self,
+        disk: &dyn Tier,
+    ) -> Result<(InvalidationState, bool), EngineError> {
+        let mut state = InvalidationState::default();
+        let mut discard_disk = false;
+        let meta = disk.load_meta().await.map_err(|e| EngineError::DiskOpen {
+            path: self
+                .disk
+                .as_ref()
+                .map(|(p, _)| p.display().to_string())
+                .unwrap_or_default(),
+            // The store opened but its bookkeeping cannot be read back.
+            source: DiskOpenError::new(
+                DiskOpenKind::Damage,
+                "reading the store's bookkeeping: ",
+                e,
+            ),
+        })?;
+        if let Some(raw) = meta.invalidation {
+            match decode_invalidation(&raw) {
+                Some(s) => state = s,
+                None => {
+                    // Without the invalidation state we cannot tell which records were
+                    // invalidated: dropping them all is the only safe answer.
+                    tracing::warn!("disk cache invalidation state unreadable; clearing disk cache");
+                    discard_disk = true;
+                }
+            }
+        }
+        // Tags persisted one by one; a state written before they were (its own list) is
+        // merged, the higher generation winning.
+        if !meta.tag_generations.is_empty() {
+            let mut merged: std::collections::HashMap<String, u64> =
+                std::mem::take(&mut state.tags).into_iter().collect();
+            for (tag, generation) in meta.tag_generations {
+                let g = merged.entry(tag).or_default();
+                *g = (*g).max(generation);
+            }
+            state.tags = merged.into_iter().collect();
+        }
+        state.next_seq = state.next_seq.max(meta.next_seq).max(1);
+        Ok((state, discard_disk))
+    }
+
+    /// The background tasks: Redis's events, the write-behind worker, housekeeping.
+    fn spawn_tasks(
+        &self,
+        inner: &Arc<Inner>,
+        receivers: Option<Receivers>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         let mut tasks = Vec::new();
         if let Some(redis) = &self.redis {
-            let local: Weak<dyn LocalCache> = Arc::downgrade(&inner) as Weak<dyn LocalCache>;
+            let local: Weak<dyn LocalCache> = Arc::downgrade(inner) as Weak<dyn LocalCache>;
             tasks.push(redis.spawn_events(local));
         }
         if let Some((puts, controls)) = receivers {
             tasks.push(tokio::spawn(write_behind::run_worker(
-                Arc::downgrade(&inner),
+                Arc::downgrade(inner),
                 self.batch_interval,
                 puts,
                 controls,
             )));
         }
         if self.housekeeping {
-            let weak = Arc::downgrade(&inner);
+            let weak = Arc::downgrade(inner);
             tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -410,9 +417,63 @@ impl TieredCacheBuilder {
                 }
             }));
         }
-        *inner.tasks.lock_unpoisoned() = tasks;
-        Ok(TieredCache { inner })
+        tasks
     }
+}
+
+/// The disk tier as [`TieredCacheBuilder::build`] opened it.
+struct OpenedDisk {
+    tier: Option<Arc<dyn Tier>>,
+    /// The opened store itself, for the application's own keyspaces in its database.
+    store: Option<DiskTier>,
+    /// The disk cannot be used: the tier counts as off from the start.
+    off: bool,
+}
+
+/// Opens the disk store at `at`. A cache stopping in this process, or a process exiting, lets
+/// go of the directory a moment after it stops serving (its last background tasks still hold
+/// the database): it is waited for a little before the store is called in use.
+async fn open_disk_waiting(
+    at: PathBuf,
+    max_bytes: u64,
+    memory: DiskMemory,
+) -> Result<DiskStart, EngineError> {
+    let waited_from = std::time::Instant::now();
+    loop {
+        let at = at.clone();
+        let start =
+            tokio::task::spawn_blocking(move || DiskTier::open_or_recover(at, max_bytes, memory))
+                .await
+                .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))?;
+        match start {
+            DiskStart::InUse { .. } if waited_from.elapsed() < IN_USE_WAIT => {
+                tokio::time::sleep(IN_USE_RETRY).await;
+            }
+            start => return Ok(start),
+        }
+    }
+}
+
+/// The memory tier: weighed by what each entry holds (and what is kept beside it), counting
+/// the entries evicted for space in the engine `weak` will be.
+fn memory_tier(plan: &MemoryPlan, held_beside: Option<HeldBeside>, weak: Weak<Inner>) -> MemCache {
+    let evict_weak = weak;
+    moka::future::Cache::builder()
+        .max_capacity(plan.memory_tier)
+        .weigher(move |k: &Key, v: &Arc<Entry>| {
+            let weight = v.memory_weight(k.as_str().len(), held_beside.as_ref());
+            u32::try_from(weight).unwrap_or(u32::MAX)
+        })
+        .expire_after(MemoryExpiry)
+        .eviction_listener(move |_k, v: Arc<Entry>, cause| {
+            if cause == RemovalCause::Size {
+                bump(&v.class.evictions);
+                if let Some(inner) = evict_weak.upgrade() {
+                    bump(&inner.memory_counters.evictions);
+                }
+            }
+        })
+        .build_with_hasher(KeyHashBuilder)
 }
 
 /// How the engine shares `memory_max` among what it holds in memory, so that the limit an

@@ -2,6 +2,7 @@
 //! guarded against panics and timeouts; stale serving, background refreshes, and with Redis
 //! one load per key across instances.
 
+use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -273,39 +274,18 @@ impl Inner {
             flight: flight.clone(),
             class: (context != LoadContext::CallerWaiting).then(|| class.clone()),
         };
-        if context != LoadContext::CallerWaiting {
-            bump(&class.refreshes_started);
-            bump(&class.refreshes_in_progress);
-            if context == LoadContext::Warm {
-                bump(&class.warm_refreshes);
-            }
-        }
+        note_refresh(&class, context);
         // Stamp before loading: an invalidation that lands while the load runs must make
         // its result stale, since the upstream may have answered from before the change.
-        let seq = self.inval.next_seq();
-        let stamps = self.inval.stamps(&policy.tags);
-        let bumps_before = self.inval.bump_clock();
-        // With Redis, one load per key across every instance: take the shared lock, or wait
-        // (bounded) for the instance that holds it.
-        let mut lock: Option<String> = None;
-        if let Some(redis) = &self.redis {
-            match redis.coordinate(&key).await {
-                Coordination::Load(token) => lock = Some(token),
-                Coordination::Landed(raw) => {
-                    let now = self.clock.now_ms();
-                    if let Some(entry) =
-                        self.decode_lower(&key, &raw, now, Some(seq), TierKind::Redis)
-                        && now < entry.fresh_until_ms
-                    {
-                        self.promote(&key, &entry).await;
-                        self.queue_put(&key, entry.clone(), Dest::DiskOnly);
-                        flight.finish(FlightDone::Coalesced(entry));
-                        return;
-                    }
-                }
-                Coordination::LoadAlone => {}
-            }
-        }
+        let stamp = LoadStamp {
+            seq: self.inval.next_seq(),
+            tags: self.inval.stamps(&policy.tags),
+            bumps_before: self.inval.bump_clock(),
+        };
+        let lock = match self.take_shared_lock(&key, stamp.seq, &flight).await {
+            ControlFlow::Continue(lock) => lock,
+            ControlFlow::Break(()) => return,
+        };
         // The lock holder writes its record to Redis itself, right after the waiters here
         // are released, and announces it; the write-behind queue takes it to disk only.
         let dest = if lock.is_some() {
@@ -344,48 +324,18 @@ impl Inner {
         };
         let failure = match result {
             Ok(Ok(Ok(fill))) => {
-                let stamps = match &fill {
-                    Fill::Store(value) | Fill::Negative(value) => {
-                        let extra = loader.value_tags(value);
-                        self.inval.stamps_after(stamps, &extra, bumps_before)
-                    }
-                    Fill::Pass(_) | Fill::NotModified => stamps,
-                };
-                // Stored: an answer, and a negative one when the class keeps them; the rest is
-                // passed on to the waiting callers only.
-                let (keep, negative) = match &fill {
-                    Fill::Store(_) => (true, false),
-                    Fill::Negative(_) => (policy.negative_ttl.is_some(), true),
-                    Fill::Pass(_) | Fill::NotModified => (false, false),
-                };
-                let done = match fill {
-                    Fill::Store(value) | Fill::Negative(value) | Fill::Pass(value) if keep => {
-                        let entry = self.make_entry(
-                            value,
-                            &policy,
-                            seq,
-                            stamps,
-                            class.clone(),
-                            negative,
-                            reads,
-                        );
-                        self.store_to(&key, entry.clone(), dest).await;
-                        FlightDone::Stored(entry)
-                    }
-                    Fill::Store(value) | Fill::Negative(value) | Fill::Pass(value) => {
-                        let entry =
-                            self.make_entry(value, &policy, seq, stamps, class.clone(), false, 0);
-                        FlightDone::Passed(entry)
-                    }
-                    // Turned into `Store` of the current value above.
-                    Fill::NotModified => {
-                        flight.finish(FlightDone::Failed(EngineError::Load(LoadError::of_kind(
-                            LoadErrorKind::BadAnswer,
-                            "not modified",
-                        ))));
-                        return;
-                    }
-                };
+                let done = self
+                    .settle(
+                        &key,
+                        &policy,
+                        loader.as_ref(),
+                        fill,
+                        stamp,
+                        &class,
+                        reads,
+                        dest,
+                    )
+                    .await;
                 flight.finish(done);
                 return;
             }
@@ -395,15 +345,116 @@ impl Inner {
         };
         bump(&class.loader_errors);
         tracing::debug!(key = %key, class = %policy.class, error = %failure, "load failed");
+        flight.finish(self.failed(&key, stale, failure));
+    }
+
+    /// What waiters get of a failed load: the stored entry while it may stand in for an
+    /// error, else the error.
+    fn failed(&self, key: &Key, stale: Option<Arc<Entry>>, failure: EngineError) -> FlightDone {
         let now = self.clock.now_ms();
-        let done = match stale {
-            Some(s) if now < s.error_until_ms && self.inval.is_valid(&key, &s) => {
+        match stale {
+            Some(s) if now < s.error_until_ms && self.inval.is_valid(key, &s) => {
                 FlightDone::StaleOnError(s)
             }
             _ => FlightDone::Failed(failure),
-        };
-        flight.finish(done);
+        }
     }
+    /// With Redis, one load per key across every instance: takes the shared lock (its token),
+    /// or waits (bounded) for the instance that holds it. `Break` when that instance's record
+    /// landed fresh and finished the flight; `Continue(None)` to load without the lock.
+    async fn take_shared_lock(
+        &self,
+        key: &Key,
+        seq: u64,
+        flight: &Flight,
+    ) -> ControlFlow<(), Option<String>> {
+        let Some(redis) = &self.redis else {
+            return ControlFlow::Continue(None);
+        };
+        match redis.coordinate(key).await {
+            Coordination::Load(token) => ControlFlow::Continue(Some(token)),
+            Coordination::Landed(raw) => {
+                let now = self.clock.now_ms();
+                if let Some(entry) = self.decode_lower(key, &raw, now, Some(seq), TierKind::Redis)
+                    && now < entry.fresh_until_ms
+                {
+                    self.promote(key, &entry).await;
+                    self.queue_put(key, entry.clone(), Dest::DiskOnly);
+                    flight.finish(FlightDone::Coalesced(entry));
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(None)
+            }
+            Coordination::LoadAlone => ControlFlow::Continue(None),
+        }
+    }
+
+    /// What a loader's fill becomes for the flight's waiters: stored (an answer, and a
+    /// negative one when the class keeps them; `dest` says in which tiers) or passed on to
+    /// the waiting callers only.
+    #[allow(clippy::too_many_arguments)]
+    async fn settle(
+        &self,
+        key: &Key,
+        policy: &Policy,
+        loader: &dyn Loader,
+        fill: Fill,
+        stamp: LoadStamp,
+        class: &Arc<ClassCounters>,
+        reads: u32,
+        dest: Dest,
+    ) -> FlightDone {
+        let stamps = match &fill {
+            Fill::Store(value) | Fill::Negative(value) => {
+                let extra = loader.value_tags(value);
+                self.inval
+                    .stamps_after(stamp.tags, &extra, stamp.bumps_before)
+            }
+            Fill::Pass(_) | Fill::NotModified => stamp.tags,
+        };
+        let (keep, negative) = match &fill {
+            Fill::Store(_) => (true, false),
+            Fill::Negative(_) => (policy.negative_ttl.is_some(), true),
+            Fill::Pass(_) | Fill::NotModified => (false, false),
+        };
+        let seq = stamp.seq;
+        match fill {
+            Fill::Store(value) | Fill::Negative(value) | Fill::Pass(value) if keep => {
+                let entry =
+                    self.make_entry(value, policy, seq, stamps, class.clone(), negative, reads);
+                self.store_to(key, entry.clone(), dest).await;
+                FlightDone::Stored(entry)
+            }
+            Fill::Store(value) | Fill::Negative(value) | Fill::Pass(value) => {
+                let entry = self.make_entry(value, policy, seq, stamps, class.clone(), false, 0);
+                FlightDone::Passed(entry)
+            }
+            // Turned into `Store` of the current value before it comes here.
+            Fill::NotModified => FlightDone::Failed(EngineError::Load(LoadError::of_kind(
+                LoadErrorKind::BadAnswer,
+                "not modified",
+            ))),
+        }
+    }
+}
+
+/// Counts a load that is a refresh (nobody waiting on it) as started and running.
+fn note_refresh(class: &ClassCounters, context: LoadContext) {
+    if context != LoadContext::CallerWaiting {
+        bump(&class.refreshes_started);
+        bump(&class.refreshes_in_progress);
+        if context == LoadContext::Warm {
+            bump(&class.warm_refreshes);
+        }
+    }
+}
+
+/// Taken before a load starts: an invalidation that lands while the load runs must make its
+/// result stale, since the upstream may have answered from before the change.
+struct LoadStamp {
+    seq: u64,
+    tags: Box<[TagStamp]>,
+    bumps_before: u64,
 }
 
 /// Releases the cross-instance load lock when a flight that held it ends, however it ends:

@@ -297,34 +297,8 @@ impl DiskTier {
             .open()
             .map_err(store_failure)?;
         let ks = |name: &str, blobs: bool| {
-            let opts = move || {
-                let o = KeyspaceCreateOptions::default().max_memtable_size(if blobs {
-                    sizes.entries_memtable
-                } else {
-                    sizes.small_memtable
-                });
-                if blobs {
-                    // Records above 4 KiB go to blob files: compaction under churn then
-                    // moves small pointers instead of bodies. Records are already
-                    // compressed by the codec, so fjall does not compress them again.
-                    o.data_block_compression_policy(CompressionPolicy::disabled())
-                        .with_kv_separation(Some(
-                            KvSeparationOptions::default()
-                                .separation_threshold(4096)
-                                .compression(CompressionType::None)
-                                // Smaller blob files are collected sooner after their
-                                // records are removed (fjall rewrites a blob file once a
-                                // quarter of it is dead, the oldest quarter of such files
-                                // per compaction, so that one adds little while it runs).
-                                .file_target_size(sizes.blob_file)
-                                .staleness_threshold(0.25)
-                                .age_cutoff(0.25),
-                        ))
-                } else {
-                    o
-                }
-            };
-            db.keyspace(name, opts).map_err(store_failure)
+            db.keyspace(name, move || keyspace_options(sizes, blobs))
+                .map_err(store_failure)
         };
         let entries = ks("entries", kv_separation)?;
         let index = ks("index", false)?;
@@ -335,16 +309,7 @@ impl DiskTier {
         for name in ["inval", "seq"] {
             meta.get(name).map_err(store_failure)?;
         }
-        let (entry_count, bytes) = match meta.get("usage").map_err(store_failure)? {
-            Some(v) if v.len() == 16 => {
-                let mut a = [0u8; 8];
-                let mut b = [0u8; 8];
-                a.copy_from_slice(&v[..8]);
-                b.copy_from_slice(&v[8..]);
-                (u64::from_le_bytes(a), u64::from_le_bytes(b))
-            }
-            _ => (0, 0),
-        };
+        let (entry_count, bytes) = read_usage(&meta)?;
         Ok(Self {
             inner: Arc::new(DiskInner {
                 path,
@@ -559,4 +524,47 @@ impl std::fmt::Debug for DiskTier {
             .field("max_bytes", &self.inner.max_bytes)
             .finish_non_exhaustive()
     }
+}
+
+/// How a keyspace is made: with blob files (`blobs`, for the records) or without.
+fn keyspace_options(sizes: StoreSizes, blobs: bool) -> KeyspaceCreateOptions {
+    let o = KeyspaceCreateOptions::default().max_memtable_size(if blobs {
+        sizes.entries_memtable
+    } else {
+        sizes.small_memtable
+    });
+    if blobs {
+        // Records above 4 KiB go to blob files: compaction under churn then
+        // moves small pointers instead of bodies. Records are already
+        // compressed by the codec, so fjall does not compress them again.
+        o.data_block_compression_policy(CompressionPolicy::disabled())
+            .with_kv_separation(Some(
+                KvSeparationOptions::default()
+                    .separation_threshold(4096)
+                    .compression(CompressionType::None)
+                    // Smaller blob files are collected sooner after their
+                    // records are removed (fjall rewrites a blob file once a
+                    // quarter of it is dead, the oldest quarter of such files
+                    // per compaction, so that one adds little while it runs).
+                    .file_target_size(sizes.blob_file)
+                    .staleness_threshold(0.25)
+                    .age_cutoff(0.25),
+            ))
+    } else {
+        o
+    }
+}
+
+/// The entry count and bytes the store last recorded (none in a new store).
+fn read_usage(meta: &Keyspace) -> Result<(u64, u64), DiskOpenError> {
+    Ok(match meta.get("usage").map_err(store_failure)? {
+        Some(v) if v.len() == 16 => {
+            let mut a = [0u8; 8];
+            let mut b = [0u8; 8];
+            a.copy_from_slice(&v[..8]);
+            b.copy_from_slice(&v[8..]);
+            (u64::from_le_bytes(a), u64::from_le_bytes(b))
+        }
+        _ => (0, 0),
+    })
 }

@@ -291,39 +291,11 @@ impl RedisTier {
         options: RedisOptions,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, EngineError> {
-        let redacted = redact_url(url);
-        let fail = |kind: RedisStartKind, reason: &str| EngineError::Redis {
-            url: redacted.clone(),
-            source: RedisStartError::new(kind, reason),
+        let e = StartErrors {
+            redacted: redact_url(url),
         };
-        // redis-rs may echo the URL in its messages; never let a password through.
-        let client = |e: redis::RedisError| EngineError::Redis {
-            url: redacted.clone(),
-            source: RedisStartError::client(redact_url(&e.to_string()), e),
-        };
-        let timeout = || {
-            fail(
-                RedisStartKind::Timeout,
-                &format!("no answer within {:?}", options.connect_timeout * 2),
-            )
-        };
-        if options.namespace.is_empty()
-            || options
-                .namespace
-                .contains(['*', '?', '[', ']', '{', '}', ' '])
-        {
-            return Err(fail(
-                RedisStartKind::Config,
-                "the namespace must be non-empty and free of * ? [ ] { } and spaces",
-            ));
-        }
-        if options.secret.is_empty() {
-            // Without a secret no record could be authenticated: anyone who can write to
-            // Redis could have any answer served to anyone.
-            return Err(fail(
-                RedisStartKind::Config,
-                "no shared secret to authenticate records with (RedisOptions::secret)",
-            ));
+        if let Some(problem) = config_problem(&options) {
+            return Err(e.fail(RedisStartKind::Config, problem));
         }
         let sentinel = url.starts_with("redis+sentinel://");
         let (urls, cluster) = if sentinel {
@@ -332,7 +304,7 @@ impl RedisTier {
             parse_urls(url)
         };
         if urls.is_empty() && !sentinel {
-            return Err(fail(RedisStartKind::Config, "no server given"));
+            return Err(e.fail(RedisStartKind::Config, "no server given"));
         }
         if urls.iter().any(|u| u.starts_with("rediss://")) {
             install_crypto_provider();
@@ -342,91 +314,173 @@ impl RedisTier {
             .iter()
             .map(|u| open_client(u, root))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(client)?;
-        let bound = options.connect_timeout * 2;
+            .map_err(|err| e.client(err))?;
         let conn = if sentinel {
             // The master is found (and the PING below reaches it) through the Sentinels.
-            Conn::Sentinel(connect_sentinel(url, &options).map_err(|e| match e {
-                SentinelError::Client(e) => client(e),
-                other => fail(RedisStartKind::Config, &redact_url(&other.to_string())),
+            Conn::Sentinel(connect_sentinel(url, &options).map_err(|err| match err {
+                SentinelError::Client(err) => e.client(err),
+                other => e.fail(RedisStartKind::Config, &redact_url(&other.to_string())),
             })?)
         } else if cluster {
-            let mut b = redis::cluster::ClusterClientBuilder::new(urls.clone())
-                .connection_timeout(options.connect_timeout)
-                .response_timeout(options.command_timeout)
-                .retries(1);
-            if let Some(pem) = root {
-                b = b.certs(redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(pem.clone()),
-                });
-            }
-            let cluster = b.build().map_err(client)?;
-            let c = tokio::time::timeout(bound, cluster.get_async_connection())
-                .await
-                .map_err(|_| timeout())?
-                .map_err(client)?;
-            Conn::Cluster(c)
+            open_cluster(urls, &options, &e).await?
         } else {
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(options.connect_timeout))
-                .set_response_timeout(Some(options.command_timeout))
-                .set_number_of_retries(2)
-                .set_max_delay(Duration::from_secs(1));
-            let single = event_clients[0].clone();
-            let connect = single.get_connection_manager_with_config(config);
-            let c = tokio::time::timeout(bound, connect)
-                .await
-                .map_err(|_| timeout())?
-                .map_err(client)?;
-            Conn::Single(c)
+            open_single(&event_clients[0], &options, &e).await?
         };
-        let mut probe = conn.clone();
-        let pong: String = tokio::time::timeout(options.connect_timeout, async {
-            redis::cmd("PING").query_async(&mut probe).await
+        ping(&conn, &options, &e).await?;
+        Ok(Self {
+            s: Arc::new(State::new(conn, event_clients, &options, clock)),
         })
-        .await
-        .map_err(|_| fail(RedisStartKind::Timeout, "PING timed out"))?
-        .map_err(client)?;
-        if pong != "PONG" {
-            return Err(fail(
-                RedisStartKind::BadAnswer,
-                &format!("unexpected PING answer {pong:?}"),
-            ));
+    }
+}
+
+/// What is wrong with `options` for a start, if anything.
+fn config_problem(options: &RedisOptions) -> Option<&'static str> {
+    if options.namespace.is_empty()
+        || options
+            .namespace
+            .contains(['*', '?', '[', ']', '{', '}', ' '])
+    {
+        return Some("the namespace must be non-empty and free of * ? [ ] { } and spaces");
+    }
+    if options.secret.is_empty() {
+        // Without a secret no record could be authenticated: anyone who can write to
+        // Redis could have any answer served to anyone.
+        return Some("no shared secret to authenticate records with (RedisOptions::secret)");
+    }
+    None
+}
+
+/// The errors of a start, each naming the server by its URL without the password.
+struct StartErrors {
+    redacted: String,
+}
+
+impl StartErrors {
+    fn fail(&self, kind: RedisStartKind, reason: &str) -> EngineError {
+        EngineError::Redis {
+            url: self.redacted.clone(),
+            source: RedisStartError::new(kind, reason),
         }
+    }
+
+    /// redis-rs may echo the URL in its messages; never let a password through.
+    fn client(&self, e: redis::RedisError) -> EngineError {
+        EngineError::Redis {
+            url: self.redacted.clone(),
+            source: RedisStartError::client(redact_url(&e.to_string()), e),
+        }
+    }
+
+    fn timeout(&self, options: &RedisOptions) -> EngineError {
+        self.fail(
+            RedisStartKind::Timeout,
+            &format!("no answer within {:?}", options.connect_timeout * 2),
+        )
+    }
+}
+
+/// A connection to the Redis Cluster whose seed nodes are `urls`.
+async fn open_cluster(
+    urls: Vec<String>,
+    options: &RedisOptions,
+    e: &StartErrors,
+) -> Result<Conn, EngineError> {
+    let mut b = redis::cluster::ClusterClientBuilder::new(urls)
+        .connection_timeout(options.connect_timeout)
+        .response_timeout(options.command_timeout)
+        .retries(1);
+    if let Some(pem) = options.root_cert.as_ref() {
+        b = b.certs(redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.clone()),
+        });
+    }
+    let cluster = b.build().map_err(|err| e.client(err))?;
+    let c = tokio::time::timeout(options.connect_timeout * 2, cluster.get_async_connection())
+        .await
+        .map_err(|_| e.timeout(options))?
+        .map_err(|err| e.client(err))?;
+    Ok(Conn::Cluster(c))
+}
+
+/// A reconnecting connection to the one server `single` is a client of.
+async fn open_single(
+    single: &redis::Client,
+    options: &RedisOptions,
+    e: &StartErrors,
+) -> Result<Conn, EngineError> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(options.connect_timeout))
+        .set_response_timeout(Some(options.command_timeout))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_secs(1));
+    let single = single.clone();
+    let connect = single.get_connection_manager_with_config(config);
+    let c = tokio::time::timeout(options.connect_timeout * 2, connect)
+        .await
+        .map_err(|_| e.timeout(options))?
+        .map_err(|err| e.client(err))?;
+    Ok(Conn::Single(c))
+}
+
+/// A PING through `conn` must come back PONG: an unreachable server is an error at start.
+async fn ping(conn: &Conn, options: &RedisOptions, e: &StartErrors) -> Result<(), EngineError> {
+    let mut probe = conn.clone();
+    let pong: String = tokio::time::timeout(options.connect_timeout, async {
+        redis::cmd("PING").query_async(&mut probe).await
+    })
+    .await
+    .map_err(|_| e.fail(RedisStartKind::Timeout, "PING timed out"))?
+    .map_err(|err| e.client(err))?;
+    if pong != "PONG" {
+        return Err(e.fail(
+            RedisStartKind::BadAnswer,
+            &format!("unexpected PING answer {pong:?}"),
+        ));
+    }
+    Ok(())
+}
+
+impl State {
+    /// The tier's state on a connection that answered, with a random origin that tells this
+    /// instance's announcements from the others'.
+    fn new(
+        conn: Conn,
+        event_clients: Vec<redis::Client>,
+        options: &RedisOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let ns = options.namespace.clone();
         let mut origin = [0u8; 8];
         let _ = getrandom::fill(&mut origin);
         let origin: String = origin.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Self {
-            s: Arc::new(State {
-                conn,
-                event_clients,
-                channel: format!("{{{ns}}}:events"),
-                ns,
-                seal: RecordSeal::new(&options.secret),
-                rejected_tally: Tally::default(),
-                origin,
-                timeout: options.command_timeout,
-                lock_ttl: options.lock_ttl,
-                lock_wait: options.lock_wait,
-                poll_every: options.poll_every,
-                clock,
-                c: Counters::default(),
-                epoch: AtomicU64::new(0),
-                clears_seen: AtomicU64::new(0),
-                recent_clears: Mutex::new(Vec::new()),
-                ver_seen: AtomicU64::new(0),
-                subscribed: AtomicBool::new(false),
-                last_error: Mutex::new(None),
-                pending_tags: Mutex::new(HashSet::new()),
-                pending_clears: Mutex::new(Vec::new()),
-                waiters: Mutex::new(HashMap::new()),
-                lock_seq: AtomicU64::new(0),
-                releasing: AtomicU64::new(0),
-                released: Notify::new(),
-            }),
-        })
+        State {
+            conn,
+            event_clients,
+            channel: format!("{{{ns}}}:events"),
+            ns,
+            seal: RecordSeal::new(&options.secret),
+            rejected_tally: Tally::default(),
+            origin,
+            timeout: options.command_timeout,
+            lock_ttl: options.lock_ttl,
+            lock_wait: options.lock_wait,
+            poll_every: options.poll_every,
+            clock,
+            c: Counters::default(),
+            epoch: AtomicU64::new(0),
+            clears_seen: AtomicU64::new(0),
+            recent_clears: Mutex::new(Vec::new()),
+            ver_seen: AtomicU64::new(0),
+            subscribed: AtomicBool::new(false),
+            last_error: Mutex::new(None),
+            pending_tags: Mutex::new(HashSet::new()),
+            pending_clears: Mutex::new(Vec::new()),
+            waiters: Mutex::new(HashMap::new()),
+            lock_seq: AtomicU64::new(0),
+            releasing: AtomicU64::new(0),
+            released: Notify::new(),
+        }
     }
 }
 
