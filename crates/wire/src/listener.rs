@@ -153,27 +153,7 @@ pub async fn serve_proxy<S: Service>(
     // `all_closed.recv()` answers `None`, so shutdown awaits the connections (bounded) rather
     // than polling a count.
     let (live, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
-    // HTTP/1.1 only: media-server clients speak it (h2 needs TLS in practice), and hyper's own
-    // h1 builder enforces a header-size limit with a 431.
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .max_buf_size(limits.max_header_bytes.max(8192) + 64 * 1024)
-        .max_header_size(limits.max_header_bytes);
-    // hyper parses into a stack array of its default size (100) left uninitialised; any
-    // explicit limit, even the same 100, makes it fill a fresh array on every request (~1,700
-    // instructions of a ~45,000-instruction hit, by callgrind). Only a different limit pays.
-    if limits.max_headers != HYPER_DEFAULT_MAX_HEADERS {
-        builder.max_headers(limits.max_headers);
-    }
-    builder
-        // No timer per request head: a client slow to send one is closed by the registry's
-        // idle sweep instead (`Connections::close_idle_until`), which costs no request anything.
-        .header_read_timeout(None)
-        // Head and body leave in one vectored write; the body slice is never copied into
-        // hyper's buffer, so `SendfileStream` can recognise a cached body and send it from its
-        // file.
-        .writev(true);
-    let builder = Arc::new(builder);
+    let builder = Arc::new(proxy_builder(&limits));
     let cap = limits.max_connections;
     tracing::debug!(upstream = %name, max_connections = cap, "connection cap");
     let conns = connections::Connections::new(cap);
@@ -184,7 +164,7 @@ pub async fn serve_proxy<S: Service>(
     });
     let mut backoff = connections::AcceptBackoff::default();
     loop {
-        let (mut stream, peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
                 Err(e) => {
@@ -207,14 +187,7 @@ pub async fn serve_proxy<S: Service>(
         if !conns.make_room() {
             // Every connection is busy: tell this client to come back, without a task per
             // refusal holding the descriptor for long.
-            tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt as _;
-                let _ = tokio::time::timeout(
-                    std::time::Duration::from_secs(1),
-                    stream.write_all(connections::BUSY_RESPONSE),
-                )
-                .await;
-            });
+            tokio::spawn(refuse_busy(stream));
             continue;
         }
         let registered = conns.register();
@@ -231,62 +204,108 @@ pub async fn serve_proxy<S: Service>(
         let (builder, stop, live) = (builder.clone(), stop.clone(), live.clone());
         tokio::spawn(async move {
             let _live = live;
-            // The gateway's own loop first; hyper takes over for a request it does not take.
-            let stream = match http1::serve(stream, &ctx, &registered, &stop).await {
-                http1::Ended::Closed => return,
-                http1::Ended::HandOff(stream) => stream,
-            };
-            let ctx = Arc::new(ctx);
-            let service = service_fn(move |req: Request<Incoming>| {
-                let ctx = ctx.clone();
-                let busy = ctx.tracker.busy();
-                // Boxed: the request's whole path is one large future, which hyper would
-                // otherwise keep in a slot of that size for every open connection, busy or
-                // not, and move into it on every request.
-                Box::pin(async move {
-                    // hyper writes from the header map: no head comes as bytes.
-                    let response = ctx
-                        .service
-                        .answer(
-                            &ctx.connection,
-                            req.map(http_body_util::Either::Left),
-                            Via::Hyper,
-                        )
-                        .await
-                        .response;
-                    Ok::<_, Infallible>(response.map(|body| connections::BusyBody::new(body, busy)))
-                })
-            });
-            let conn = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            let mut conn = std::pin::pin!(conn);
-            let result = tokio::select! {
-                // The connection first: it is what wakes the task nearly every time, and a
-                // fixed order draws no random number on each wake.
-                biased;
-                r = conn.as_mut() => r,
-                () = stop.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-                () = registered.shed() => {
-                    // Chosen to make room: an idle connection is simply closed (a client that
-                    // sent half a request head loses nothing it was promised); one that turned
-                    // busy meanwhile finishes its response first.
-                    if registered.is_idle() {
-                        return;
-                    }
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
+            serve_connection(stream, ctx, registered, &builder, &stop).await;
         });
     }
     // In-flight requests get a moment to finish; streams and websockets are cut after it.
     drop(live);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), all_closed.recv()).await;
+}
+
+/// The hyper side of a proxy connection, for the requests the gateway's own loop hands off.
+fn proxy_builder(limits: &Limits) -> hyper::server::conn::http1::Builder {
+    // HTTP/1.1 only: media-server clients speak it (h2 needs TLS in practice), and hyper's own
+    // h1 builder enforces a header-size limit with a 431.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .max_buf_size(limits.max_header_bytes.max(8192) + 64 * 1024)
+        .max_header_size(limits.max_header_bytes);
+    // hyper parses into a stack array of its default size (100) left uninitialised; any
+    // explicit limit, even the same 100, makes it fill a fresh array on every request (~1,700
+    // instructions of a ~45,000-instruction hit, by callgrind). Only a different limit pays.
+    if limits.max_headers != HYPER_DEFAULT_MAX_HEADERS {
+        builder.max_headers(limits.max_headers);
+    }
+    builder
+        // No timer per request head: a client slow to send one is closed by the registry's
+        // idle sweep instead (`Connections::close_idle_until`), which costs no request anything.
+        .header_read_timeout(None)
+        // Head and body leave in one vectored write; the body slice is never copied into
+        // hyper's buffer, so `SendfileStream` can recognise a cached body and send it from its
+        // file.
+        .writev(true);
+    builder
+}
+
+/// Tells a client every connection is busy, then closes.
+async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt as _;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        stream.write_all(connections::BUSY_RESPONSE),
+    )
+    .await;
+}
+
+/// Serves one proxy connection until it ends, `stop` is called or the registry sheds it:
+/// the gateway's own loop first; hyper takes over for a request it does not take.
+async fn serve_connection<S: Service>(
+    stream: sendfile::SendfileStream,
+    ctx: http1::ConnectionContext<S>,
+    registered: connections::Registered,
+    builder: &hyper::server::conn::http1::Builder,
+    stop: &tokio_util::sync::CancellationToken,
+) {
+    let stream = match http1::serve(stream, &ctx, &registered, stop).await {
+        http1::Ended::Closed => return,
+        http1::Ended::HandOff(stream) => stream,
+    };
+    let ctx = Arc::new(ctx);
+    let service = service_fn(move |req: Request<Incoming>| {
+        let ctx = ctx.clone();
+        let busy = ctx.tracker.busy();
+        // Boxed: the request's whole path is one large future, which hyper would
+        // otherwise keep in a slot of that size for every open connection, busy or
+        // not, and move into it on every request.
+        Box::pin(async move {
+            // hyper writes from the header map: no head comes as bytes.
+            let response = ctx
+                .service
+                .answer(
+                    &ctx.connection,
+                    req.map(http_body_util::Either::Left),
+                    Via::Hyper,
+                )
+                .await
+                .response;
+            Ok::<_, Infallible>(response.map(|body| connections::BusyBody::new(body, busy)))
+        })
+    });
+    let conn = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
+        // The connection first: it is what wakes the task nearly every time, and a
+        // fixed order draws no random number on each wake.
+        biased;
+        r = conn.as_mut() => r,
+        () = stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+        () = registered.shed() => {
+            // Chosen to make room: an idle connection is simply closed (a client that
+            // sent half a request head loses nothing it was promised); one that turned
+            // busy meanwhile finishes its response first.
+            if registered.is_idle() {
+                return;
+            }
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
 }
