@@ -184,110 +184,126 @@ fn perturb(rng: &mut Rng, query: &mut EvalQuery, record: &ItemRecord) {
         if applied.contains(&NAMES[choice]) {
             continue;
         }
-        let name = match choice {
-            0 => {
-                if rng.percent(50) {
-                    query.title = query.title.to_uppercase();
-                    query.artist = query.artist.to_lowercase();
-                } else {
-                    query.title = query.title.to_lowercase();
-                }
-                "case"
-            }
-            1 => {
-                let title = strip_accents(&query.title);
-                let artist = strip_accents(&query.artist);
-                if title == query.title && artist == query.artist {
-                    continue;
-                }
-                query.title = title;
-                query.artist = artist;
-                "accents"
-            }
-            2 => {
-                let title: String = if query.title.contains('\'') || query.title.contains('’') {
-                    query.title.replace(['\'', '’'], "")
-                } else {
-                    format!("{}!", query.title)
-                };
-                query.title = title.replace([',', '?'], "");
-                "punctuation"
-            }
-            3 => {
-                if let Some(credit) = record.artists.first().filter(|c| c.contains(" feat. ")) {
-                    let (lead, guest) = credit.split_once(" feat. ").unwrap_or((credit, ""));
-                    query.artist = lead.to_string();
-                    query.title = format!("{} (ft. {guest})", query.title);
-                } else if let Some(at) = query.title.find(" (feat. ") {
-                    let guest = query.title[at + 8..].trim_end_matches(')').to_string();
-                    query.title.truncate(at);
-                    query.artist = if rng.percent(50) {
-                        format!("{} featuring {guest}", query.artist)
-                    } else {
-                        format!("{}, {guest}", query.artist)
-                    };
-                } else {
-                    continue;
-                }
-                "feat"
-            }
-            4 => {
-                if query.artist.contains(" & ") {
-                    query.artist = query.artist.replace(" & ", " and ");
-                } else if query.title.contains(" & ") {
-                    query.title = query.title.replace(" & ", " and ");
-                } else if query.artist.contains(" and ") {
-                    query.artist = query.artist.replace(" and ", " & ");
-                } else {
-                    continue;
-                }
-                "and"
-            }
-            5 => {
-                let year = 1995 + rng.below(30);
-                query.title = match rng.below(3) {
-                    0 => format!("{} - Remastered {year}", query.title),
-                    1 => format!("{} ({year} Remaster)", query.title),
-                    _ => format!("{} [Deluxe Edition]", query.title),
-                };
-                "edition"
-            }
-            6 => {
-                if let Some(rest) = query.artist.strip_prefix("The ") {
-                    query.artist = rest.to_string();
-                } else {
-                    query.artist = format!("The {}", query.artist);
-                }
-                "the"
-            }
-            7 => {
-                let Some(changed) = typo(rng, &query.title) else {
-                    continue;
-                };
-                query.title = changed;
-                "typo"
-            }
-            8 => {
-                if query.album.is_none() {
-                    continue;
-                }
-                query.album = None;
-                "no-album"
-            }
-            _ => {
-                let Some(duration) = query.duration_ms else {
-                    continue;
-                };
-                let jitter = rng.below(5_001) as i64 - 2_500;
-                query.duration_ms = Some((i64::from(duration) + jitter).max(1_000) as u32);
-                "duration-jitter"
-            }
+        let Some(name) = perturbation(rng, query, record, choice) else {
+            continue;
         };
         if !applied.contains(&name) {
             applied.push(name);
         }
     }
     query.perturbations = applied;
+}
+
+/// Applies perturbation `choice` (of [`perturb`]'s ten) to `query`: its name, or `None`
+/// when it does not apply to this query.
+fn perturbation(
+    rng: &mut Rng,
+    query: &mut EvalQuery,
+    record: &ItemRecord,
+    choice: usize,
+) -> Option<&'static str> {
+    Some(match choice {
+        0 => {
+            if rng.percent(50) {
+                query.title = query.title.to_uppercase();
+                query.artist = query.artist.to_lowercase();
+            } else {
+                query.title = query.title.to_lowercase();
+            }
+            "case"
+        }
+        1 => {
+            let title = strip_accents(&query.title);
+            let artist = strip_accents(&query.artist);
+            if title == query.title && artist == query.artist {
+                return None;
+            }
+            query.title = title;
+            query.artist = artist;
+            "accents"
+        }
+        2 => {
+            let title: String = if query.title.contains('\'') || query.title.contains('’') {
+                query.title.replace(['\'', '’'], "")
+            } else {
+                format!("{}!", query.title)
+            };
+            query.title = title.replace([',', '?'], "");
+            "punctuation"
+        }
+        3 => {
+            if !guest_moved(rng, query, record) {
+                return None;
+            }
+            "feat"
+        }
+        4 => {
+            if query.artist.contains(" & ") {
+                query.artist = query.artist.replace(" & ", " and ");
+            } else if query.title.contains(" & ") {
+                query.title = query.title.replace(" & ", " and ");
+            } else if query.artist.contains(" and ") {
+                query.artist = query.artist.replace(" and ", " & ");
+            } else {
+                return None;
+            }
+            "and"
+        }
+        5 => {
+            let year = 1995 + rng.below(30);
+            query.title = match rng.below(3) {
+                0 => format!("{} - Remastered {year}", query.title),
+                1 => format!("{} ({year} Remaster)", query.title),
+                _ => format!("{} [Deluxe Edition]", query.title),
+            };
+            "edition"
+        }
+        6 => {
+            if let Some(rest) = query.artist.strip_prefix("The ") {
+                query.artist = rest.to_string();
+            } else {
+                query.artist = format!("The {}", query.artist);
+            }
+            "the"
+        }
+        7 => {
+            let changed = typo(rng, &query.title)?;
+            query.title = changed;
+            "typo"
+        }
+        8 => {
+            query.album.as_ref()?;
+            query.album = None;
+            "no-album"
+        }
+        _ => {
+            let duration = query.duration_ms?;
+            let jitter = rng.below(5_001) as i64 - 2_500;
+            query.duration_ms = Some((i64::from(duration) + jitter).max(1_000) as u32);
+            "duration-jitter"
+        }
+    })
+}
+
+/// Moves a guest from the artist credit into the title ("(ft. Guest)"), or from the title
+/// into the credit; whether there was a guest to move.
+fn guest_moved(rng: &mut Rng, query: &mut EvalQuery, record: &ItemRecord) -> bool {
+    if let Some(credit) = record.artists.first().filter(|c| c.contains(" feat. ")) {
+        let (lead, guest) = credit.split_once(" feat. ").unwrap_or((credit, ""));
+        query.artist = lead.to_string();
+        query.title = format!("{} (ft. {guest})", query.title);
+    } else if let Some(at) = query.title.find(" (feat. ") {
+        let guest = query.title[at + 8..].trim_end_matches(')').to_string();
+        query.title.truncate(at);
+        query.artist = if rng.percent(50) {
+            format!("{} featuring {guest}", query.artist)
+        } else {
+            format!("{}, {guest}", query.artist)
+        };
+    } else {
+        return false;
+    }
+    true
 }
 
 fn base_query(rng: &mut Rng, record: &ItemRecord, kind: &'static str) -> EvalQuery {
@@ -316,41 +332,103 @@ fn main() {
     for (n, record) in tracks.iter().enumerate() {
         by_song.entry(song_key(record)).or_default().push(n);
     }
-    let recording_of = |n: usize| -> Vec<usize> {
-        by_song
-            .get(&song_key(&tracks[n]))
+    let songs = Songs {
+        tracks: &tracks,
+        by_song,
+    };
+    let mut draw = Draw {
+        songs: &songs,
+        rng: Rng(SEED ^ 0xE7A1),
+        used: vec![false; tracks.len()],
+        held_out: Vec::new(),
+        queries: Vec::new(),
+    };
+    // Version negatives: a song with both an original and a version; hold out one side with
+    // every copy of it, and ask for it.
+    draw.version_negatives(version_pairs(&tracks));
+    // Missing negatives: songs held out of the index entirely.
+    draw.missing_negatives();
+    // Positives: the rest of the library, perturbed.
+    draw.positives();
+    let Draw {
+        held_out,
+        mut queries,
+        ..
+    } = draw;
+    let held: std::collections::BTreeSet<usize> = held_out.iter().copied().collect();
+    for query in &mut queries {
+        if query.kind == "positive" {
+            query
+                .expected
+                .retain(|id| !held.iter().any(|m| tracks[*m].id == *id));
+        }
+    }
+    let set = EvalSet {
+        description: "Matcher evaluation set generated by crates/library/examples/gen_eval_set.rs \
+                      from the simulator's music library; build the index from the same seed \
+                      and size without the held-out ids.",
+        sim_seed: SEED,
+        sim_tracks: TRACKS,
+        visible_sections: vec!["1".to_string(), "4".to_string()],
+        held_out: held.iter().map(|m| tracks[*m].id.clone()).collect(),
+        queries,
+    };
+    let json = serde_json::to_string_pretty(&set).unwrap_or_default();
+    std::fs::write(&out, json + "\n").unwrap_or_else(|err| panic!("writing {out}: {err}"));
+    let positives = set.queries.iter().filter(|q| q.kind == "positive").count();
+    println!(
+        "{out}: {} queries ({positives} positive, {} negative), {} tracks held out",
+        set.queries.len(),
+        set.queries.len() - positives,
+        set.held_out.len()
+    );
+}
+
+/// The library's tracks grouped by song (title and lead artist).
+struct Songs<'a> {
+    tracks: &'a [ItemRecord],
+    by_song: BTreeMap<(String, String), Vec<usize>>,
+}
+
+impl Songs<'_> {
+    /// The tracks that are the same recording as track `n`.
+    fn recording_of(&self, n: usize) -> Vec<usize> {
+        self.by_song
+            .get(&song_key(&self.tracks[n]))
             .map(|group| {
                 group
                     .iter()
                     .copied()
-                    .filter(|m| same_recording(&tracks[n], &tracks[*m]))
+                    .filter(|m| same_recording(&self.tracks[n], &self.tracks[*m]))
                     .collect()
             })
             .unwrap_or_default()
-    };
-    let song_group = |n: usize| -> Vec<usize> {
-        by_song
-            .get(&song_key(&tracks[n]))
+    }
+
+    /// The tracks of track `n`'s song.
+    fn group(&self, n: usize) -> Vec<usize> {
+        self.by_song
+            .get(&song_key(&self.tracks[n]))
             .cloned()
             .unwrap_or_default()
-    };
-    // "Song" and "Song - Radio Edit" are different edits that the normaliser (by design, as
-    // the brief asks) reads as one title: a negative for one while the other stays would
-    // test the data, not the matcher. Such songs are not used as negatives.
-    let has_edit_sibling = |n: usize| -> bool {
-        let (title, artist) = song_key(&tracks[n]);
+    }
+
+    /// "Song" and "Song - Radio Edit" are different edits that the normaliser (by design, as
+    /// the brief asks) reads as one title: a negative for one while the other stays would
+    /// test the data, not the matcher. Such songs are not used as negatives.
+    fn has_edit_sibling(&self, n: usize) -> bool {
+        let (title, artist) = song_key(&self.tracks[n]);
         let other = match title.strip_suffix(" - Radio Edit") {
             Some(bare) => bare.to_string(),
             None => format!("{title} - Radio Edit"),
         };
-        by_song.contains_key(&(other, artist))
-    };
-    let mut rng = Rng(SEED ^ 0xE7A1);
-    let mut held_out: Vec<usize> = Vec::new();
-    let mut queries: Vec<EvalQuery> = Vec::new();
+        self.by_song.contains_key(&(other, artist))
+    }
+}
 
-    // Version negatives: a song with both an original and a version; hold out one side with
-    // every copy of it, and ask for it.
+/// The pairs (version, original) of songs the library holds both as an original and as a
+/// version (live, acoustic, a remix …).
+fn version_pairs(tracks: &[ItemRecord]) -> Vec<(usize, usize)> {
     let mut originals: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (n, record) in tracks.iter().enumerate() {
         if version_marker(&record.title).is_none() && !record.title.contains("Radio Edit") {
@@ -382,111 +460,104 @@ fn main() {
             pairs.push((n, group[0]));
         }
     }
-    let mut used = vec![false; tracks.len()];
-    let mut version_negatives = 0;
-    while version_negatives < VERSION_NEGATIVES && !pairs.is_empty() {
-        let (version, original) = pairs.swap_remove(rng.below(pairs.len()));
-        if used[version] || used[original] || has_edit_sibling(original) {
-            continue;
+    pairs
+}
+
+/// The queries drawn so far, and the tracks they used or held out of the index.
+struct Draw<'a> {
+    songs: &'a Songs<'a>,
+    rng: Rng,
+    used: Vec<bool>,
+    held_out: Vec<usize>,
+    queries: Vec<EvalQuery>,
+}
+
+impl Draw<'_> {
+    /// Asks for one side of a version pair, holding out every track of its song.
+    fn version_negatives(&mut self, mut pairs: Vec<(usize, usize)>) {
+        let mut version_negatives = 0;
+        while version_negatives < VERSION_NEGATIVES && !pairs.is_empty() {
+            let (version, original) = pairs.swap_remove(self.rng.below(pairs.len()));
+            if self.used[version] || self.used[original] || self.songs.has_edit_sibling(original) {
+                continue;
+            }
+            let (ask, keep) = if version_negatives % 2 == 0 {
+                (version, original)
+            } else {
+                (original, version)
+            };
+            // Every track of the song goes (copies and same-titled siblings alike), so nothing
+            // left in the index is a right answer.
+            let removed = self.songs.group(ask);
+            for m in &removed {
+                self.used[*m] = true;
+            }
+            self.used[keep] = true;
+            self.held_out.extend(removed);
+            let mut query = base_query(&mut self.rng, &self.songs.tracks[ask], "version-negative");
+            perturb(&mut self.rng, &mut query, &self.songs.tracks[ask]);
+            // A perturbation must not erase the version marker itself.
+            if version_marker(&self.songs.tracks[ask].title).is_some()
+                && !query.title.to_lowercase().contains(
+                    &version_marker(&self.songs.tracks[ask].title)
+                        .unwrap_or("")
+                        .to_lowercase()[..3],
+                )
+            {
+                query.title = self.songs.tracks[ask].title.clone();
+            }
+            self.queries.push(query);
+            version_negatives += 1;
         }
-        let (ask, keep) = if version_negatives % 2 == 0 {
-            (version, original)
-        } else {
-            (original, version)
-        };
-        // Every track of the song goes (copies and same-titled siblings alike), so nothing
-        // left in the index is a right answer.
-        let removed = song_group(ask);
-        for m in &removed {
-            used[*m] = true;
-        }
-        used[keep] = true;
-        held_out.extend(removed);
-        let mut query = base_query(&mut rng, &tracks[ask], "version-negative");
-        perturb(&mut rng, &mut query, &tracks[ask]);
-        // A perturbation must not erase the version marker itself.
-        if version_marker(&tracks[ask].title).is_some()
-            && !query.title.to_lowercase().contains(
-                &version_marker(&tracks[ask].title)
-                    .unwrap_or("")
-                    .to_lowercase()[..3],
-            )
-        {
-            query.title = tracks[ask].title.clone();
-        }
-        queries.push(query);
-        version_negatives += 1;
     }
 
-    // Missing negatives: songs held out of the index entirely.
-    let mut missing = 0;
-    while missing < MISSING_NEGATIVES {
-        let n = rng.below(tracks.len());
-        if used[n] || has_edit_sibling(n) {
-            continue;
+    /// Asks for songs held out of the index entirely.
+    fn missing_negatives(&mut self) {
+        let mut missing = 0;
+        while missing < MISSING_NEGATIVES {
+            let n = self.rng.below(self.songs.tracks.len());
+            if self.used[n] || self.songs.has_edit_sibling(n) {
+                continue;
+            }
+            let removed = self.songs.group(n);
+            if removed.iter().any(|m| self.used[*m]) {
+                continue;
+            }
+            for m in &removed {
+                self.used[*m] = true;
+            }
+            self.held_out.extend(removed);
+            let mut query = base_query(&mut self.rng, &self.songs.tracks[n], "missing-negative");
+            perturb(&mut self.rng, &mut query, &self.songs.tracks[n]);
+            self.queries.push(query);
+            missing += 1;
         }
-        let removed = song_group(n);
-        if removed.iter().any(|m| used[*m]) {
-            continue;
-        }
-        for m in &removed {
-            used[*m] = true;
-        }
-        held_out.extend(removed);
-        let mut query = base_query(&mut rng, &tracks[n], "missing-negative");
-        perturb(&mut rng, &mut query, &tracks[n]);
-        queries.push(query);
-        missing += 1;
     }
 
-    // Positives: the rest of the library, perturbed.
-    let mut positives = 0;
-    while positives < POSITIVES {
-        let n = rng.below(tracks.len());
-        if used[n] {
-            continue;
-        }
-        used[n] = true;
-        let mut query = base_query(&mut rng, &tracks[n], "positive");
-        if rng.percent(8) {
-            query.musicbrainz_id = tracks[n].musicbrainz_ids.first().cloned();
-        }
-        perturb(&mut rng, &mut query, &tracks[n]);
-        let mut expected: Vec<String> = recording_of(n)
-            .into_iter()
-            .map(|m| tracks[m].id.clone())
-            .collect();
-        expected.sort();
-        query.expected = expected;
-        queries.push(query);
-        positives += 1;
-    }
-
-    let held: std::collections::BTreeSet<usize> = held_out.iter().copied().collect();
-    for query in &mut queries {
-        if query.kind == "positive" {
-            query
-                .expected
-                .retain(|id| !held.iter().any(|m| tracks[*m].id == *id));
+    /// Asks for the rest of the library, perturbed.
+    fn positives(&mut self) {
+        let mut positives = 0;
+        while positives < POSITIVES {
+            let n = self.rng.below(self.songs.tracks.len());
+            if self.used[n] {
+                continue;
+            }
+            self.used[n] = true;
+            let mut query = base_query(&mut self.rng, &self.songs.tracks[n], "positive");
+            if self.rng.percent(8) {
+                query.musicbrainz_id = self.songs.tracks[n].musicbrainz_ids.first().cloned();
+            }
+            perturb(&mut self.rng, &mut query, &self.songs.tracks[n]);
+            let mut expected: Vec<String> = self
+                .songs
+                .recording_of(n)
+                .into_iter()
+                .map(|m| self.songs.tracks[m].id.clone())
+                .collect();
+            expected.sort();
+            query.expected = expected;
+            self.queries.push(query);
+            positives += 1;
         }
     }
-    let set = EvalSet {
-        description: "Matcher evaluation set generated by crates/library/examples/gen_eval_set.rs \
-                      from the simulator's music library; build the index from the same seed \
-                      and size without the held-out ids.",
-        sim_seed: SEED,
-        sim_tracks: TRACKS,
-        visible_sections: vec!["1".to_string(), "4".to_string()],
-        held_out: held.iter().map(|m| tracks[*m].id.clone()).collect(),
-        queries,
-    };
-    let json = serde_json::to_string_pretty(&set).unwrap_or_default();
-    std::fs::write(&out, json + "\n").unwrap_or_else(|err| panic!("writing {out}: {err}"));
-    let positives = set.queries.iter().filter(|q| q.kind == "positive").count();
-    println!(
-        "{out}: {} queries ({positives} positive, {} negative), {} tracks held out",
-        set.queries.len(),
-        set.queries.len() - positives,
-        set.held_out.len()
-    );
 }

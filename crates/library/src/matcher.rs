@@ -39,6 +39,7 @@
 //! candidate carries what the query says about which recording it wants. Tests are in
 //! `matcher/tests.rs`.
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -315,60 +316,7 @@ impl Prepared {
             base_without_article,
             latin_base: normalize::latin_form(&title.base),
             raw_title_beyond_ascii: !query.title.is_ascii(),
-            alternates: {
-                let mut forms = title.alternates();
-                if let Some(head) = title.work.as_deref().and_then(|w| w.head.clone())
-                    && head != title.base
-                    && !forms.contains(&head)
-                {
-                    forms.push(head);
-                }
-                // A well-known song's title in the other language, for its act ("Spring Day"
-                // and "봄날").
-                if let Some(other) = normalize::translated_title(&title.base, &artists)
-                    && other != title.base
-                    && !forms.iter().any(|form| form == other)
-                {
-                    forms.push(other.to_string());
-                }
-                for written in as_written {
-                    if written != title.base && !forms.contains(&written) {
-                        forms.push(written);
-                    }
-                }
-                // A number written after "#" ("Song #2") read as "No. 2": the title may carry
-                // the bare number.
-                if raw_title.contains('#') {
-                    let words: Vec<&str> = title.base.split(' ').collect();
-                    let bare: Vec<&str> = words
-                        .iter()
-                        .enumerate()
-                        .filter(|(at, word)| {
-                            !(**word == "no"
-                                && words
-                                    .get(at + 1)
-                                    .is_some_and(|next| next.bytes().all(|b| b.is_ascii_digit())))
-                        })
-                        .map(|(_, word)| *word)
-                        .collect();
-                    let bare = bare.join(" ");
-                    if bare != title.base && !forms.contains(&bare) {
-                        forms.push(bare);
-                    }
-                }
-                // The title before its bracket without its catalogue number ("clair de lune"
-                // for "Clair de Lune, L. 32 (Suite bergamasque)"): the movement, which the
-                // library's title may name under the work in the bracket.
-                if let Some(short) = title.short.as_deref()
-                    && let Some(bare) = normalize::without_catalogue(&normalize::parse_title(short))
-                    && !bare.is_empty()
-                    && bare != title.base
-                    && !forms.contains(&bare)
-                {
-                    forms.push(bare);
-                }
-                forms
-            },
+            alternates: alternate_forms(&title, &artists, as_written, &raw_title),
             work_forms: title.work_forms(),
             title,
             artists,
@@ -400,6 +348,69 @@ impl Prepared {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// The other forms of a title a library may carry it under ([`ParsedTitle::alternates`]),
+/// with the work's head, the title in the other language, the title `as_written` before a
+/// nickname was read, the number after "#" bare, and the movement without its catalogue.
+fn alternate_forms(
+    title: &ParsedTitle,
+    artists: &[String],
+    as_written: Vec<String>,
+    raw_title: &str,
+) -> Vec<String> {
+    let mut forms = title.alternates();
+    if let Some(head) = title.work.as_deref().and_then(|w| w.head.clone())
+        && head != title.base
+        && !forms.contains(&head)
+    {
+        forms.push(head);
+    }
+    // A well-known song's title in the other language, for its act ("Spring Day"
+    // and "봄날").
+    if let Some(other) = normalize::translated_title(&title.base, artists)
+        && other != title.base
+        && !forms.iter().any(|form| form == other)
+    {
+        forms.push(other.to_string());
+    }
+    for written in as_written {
+        if written != title.base && !forms.contains(&written) {
+            forms.push(written);
+        }
+    }
+    // A number written after "#" ("Song #2") read as "No. 2": the title may carry
+    // the bare number.
+    if raw_title.contains('#') {
+        let words: Vec<&str> = title.base.split(' ').collect();
+        let bare: Vec<&str> = words
+            .iter()
+            .enumerate()
+            .filter(|(at, word)| {
+                !(**word == "no"
+                    && words
+                        .get(at + 1)
+                        .is_some_and(|next| next.bytes().all(|b| b.is_ascii_digit())))
+            })
+            .map(|(_, word)| *word)
+            .collect();
+        let bare = bare.join(" ");
+        if bare != title.base && !forms.contains(&bare) {
+            forms.push(bare);
+        }
+    }
+    // The title before its bracket without its catalogue number ("clair de lune"
+    // for "Clair de Lune, L. 32 (Suite bergamasque)"): the movement, which the
+    // library's title may name under the work in the bracket.
+    if let Some(short) = title.short.as_deref()
+        && let Some(bare) = normalize::without_catalogue(&normalize::parse_title(short))
+        && !bare.is_empty()
+        && bare != title.base
+        && !forms.contains(&bare)
+    {
+        forms.push(bare);
+    }
+    forms
 }
 
 /// True when a title's words name a music video: "video", "mv", "videoclip", "clip" — not
@@ -640,13 +651,39 @@ impl<'a> Matcher<'a> {
         if let Some(outcome) = self.match_by_id(query) {
             return outcome;
         }
-        let mut outcome = self.match_text(query, scratch);
+        let outcome = self.match_text(query, scratch);
         if outcome.band == Band::Accept {
             return outcome;
         }
-        // An act written in two scripts, the other in brackets ("방탄소년단 (BTS)") or after
-        // it ("周杰倫 Jay Chou"): either name may be the one the library carries. A reading by
-        // one of them stands when it accepts, or offers where the whole found nothing.
+        let outcome = match self.by_either_name(query, scratch, outcome) {
+            ControlFlow::Break(accepted) => return accepted,
+            ControlFlow::Continue(outcome) => outcome,
+        };
+        let outcome = match self.by_title_halves(query, scratch, outcome) {
+            ControlFlow::Break(accepted) => return accepted,
+            ControlFlow::Continue(outcome) => outcome,
+        };
+        let outcome = self.as_label_upload(query, scratch, outcome);
+        let outcome = match self.without_composer(query, scratch, outcome) {
+            ControlFlow::Break(accepted) => return accepted,
+            ControlFlow::Continue(outcome) => outcome,
+        };
+        if outcome.band != Band::Reject {
+            return outcome;
+        }
+        self.original_of_unnamed_mix(query, scratch)
+            .unwrap_or(outcome)
+    }
+
+    /// An act written in two scripts, the other in brackets ("방탄소년단 (BTS)") or after it
+    /// ("周杰倫 Jay Chou"): either name may be the one the library carries. A reading by one of
+    /// them stands (`Break`) when it accepts, or offers where the whole found nothing.
+    fn by_either_name(
+        &self,
+        query: &TrackQuery,
+        scratch: &mut Scratch,
+        mut outcome: MatchOutcome,
+    ) -> ControlFlow<MatchOutcome, MatchOutcome> {
         let names = normalize::names_in_two_scripts(&query.artist)
             .or_else(|| normalize::halves_in_two_scripts(&query.artist));
         if let Some((name, other)) = names {
@@ -657,17 +694,26 @@ impl<'a> Matcher<'a> {
                 };
                 let by_name = self.match_text(&reread, scratch);
                 if by_name.band == Band::Accept {
-                    return by_name;
+                    return ControlFlow::Break(by_name);
                 }
                 if outcome.band == Band::Reject && by_name.band == Band::Review {
                     outcome = by_name;
                 }
             }
         }
-        // A title written in two scripts one after the other ("晴天 Qing Tian"): each half
-        // is read alone. Accepted when both halves find the same track and one accepts it
-        // (a half alone may be another song: "東京 Love Story"); offered where the whole
-        // found nothing and a half offers or accepts.
+        ControlFlow::Continue(outcome)
+    }
+
+    /// A title written in two scripts one after the other ("晴天 Qing Tian"): each half is
+    /// read alone. Accepted (`Break`) when both halves find the same track and one accepts it
+    /// (a half alone may be another song: "東京 Love Story"); offered where the whole found
+    /// nothing and a half offers or accepts.
+    fn by_title_halves(
+        &self,
+        query: &TrackQuery,
+        scratch: &mut Scratch,
+        mut outcome: MatchOutcome,
+    ) -> ControlFlow<MatchOutcome, MatchOutcome> {
         if outcome.band != Band::Accept
             && let Some((first, second)) = normalize::halves_in_two_scripts(&query.title)
         {
@@ -687,7 +733,7 @@ impl<'a> Matcher<'a> {
             halves.sort_by_key(|half| half.band != Band::Accept);
             let [best, _] = halves;
             if same && best.band == Band::Accept {
-                return best;
+                return ControlFlow::Break(best);
             }
             if outcome.band == Band::Reject && best.band != Band::Reject {
                 outcome = MatchOutcome {
@@ -696,10 +742,19 @@ impl<'a> Matcher<'a> {
                 };
             }
         }
-        // An upload titled "Label – Artist - Title (Official MV)" reads as the label's
-        // "Artist - Title" at first; when that accepts nothing, as the artist's title, which
-        // stands when it accepts, or offers where the first found nothing.
-        let outcome = match normalize::label_upload(&query.title) {
+        ControlFlow::Continue(outcome)
+    }
+
+    /// An upload titled "Label – Artist - Title (Official MV)" reads as the label's "Artist -
+    /// Title" at first; when that accepts nothing, as the artist's title, which stands when it
+    /// accepts, or offers where the first found nothing.
+    fn as_label_upload(
+        &self,
+        query: &TrackQuery,
+        scratch: &mut Scratch,
+        outcome: MatchOutcome,
+    ) -> MatchOutcome {
+        match normalize::label_upload(&query.title) {
             Some((artist, title)) => {
                 let reread = TrackQuery {
                     artist,
@@ -716,12 +771,20 @@ impl<'a> Matcher<'a> {
                 }
             }
             None => outcome,
-        };
-        // A composer's name before the work where the credit is the performer's ("Yo-Yo Ma"
-        // – "Bach: Cello Suite No. 1 - Prelude"), as compilations and uploads title
-        // classical tracks: the work is read without it. Accepted when the track found
-        // credits that composer too; else offered where nothing else was found.
-        let outcome = match normalize::composer_prefix(&query.title) {
+        }
+    }
+
+    /// A composer's name before the work where the credit is the performer's ("Yo-Yo Ma" –
+    /// "Bach: Cello Suite No. 1 - Prelude"), as compilations and uploads title classical
+    /// tracks: the work is read without it. Accepted (`Break`) when the track found credits
+    /// that composer too; else offered where nothing else was found.
+    fn without_composer(
+        &self,
+        query: &TrackQuery,
+        scratch: &mut Scratch,
+        outcome: MatchOutcome,
+    ) -> ControlFlow<MatchOutcome, MatchOutcome> {
+        ControlFlow::Continue(match normalize::composer_prefix(&query.title) {
             Some((composer, work)) if outcome.band != Band::Accept => {
                 let reread = TrackQuery {
                     title: work.to_string(),
@@ -735,7 +798,7 @@ impl<'a> Matcher<'a> {
                         .any(|word| word == surname)
                 });
                 if other.band == Band::Accept && credits_composer {
-                    return other;
+                    return ControlFlow::Break(other);
                 }
                 if outcome.band == Band::Reject && other.band != Band::Reject {
                     MatchOutcome {
@@ -747,15 +810,19 @@ impl<'a> Matcher<'a> {
                 }
             }
             _ => outcome,
-        };
-        if outcome.band != Band::Reject {
-            return outcome;
-        }
-        // A mix the library does not hold, named by no remixer ("(US Mix)", "(Remixed)",
-        // "(Alternate Mix)"): the recording it was mixed from, where the library holds it, is
-        // offered — another mix is not the recording asked for, so never accepted, but it
-        // is what a person confirming the list looks for. A remixer's remix ("(Pumice
-        // Remix)") is another recording made from it, and offers nothing.
+        })
+    }
+
+    /// A mix the library does not hold, named by no remixer ("(US Mix)", "(Remixed)",
+    /// "(Alternate Mix)"): the recording it was mixed from, where the library holds it, is
+    /// offered — another mix is not the recording asked for, so never accepted, but it is
+    /// what a person confirming the list looks for. A remixer's remix ("(Pumice Remix)") is
+    /// another recording made from it, and offers nothing.
+    fn original_of_unnamed_mix(
+        &self,
+        query: &TrackQuery,
+        scratch: &mut Scratch,
+    ) -> Option<MatchOutcome> {
         let title = normalize::parse_title(&query.title);
         if title.version.contains(VersionTags::REMIX)
             && !title.base.is_empty()
@@ -769,13 +836,13 @@ impl<'a> Matcher<'a> {
             };
             let original = self.match_text(&reread, scratch);
             if original.best.is_some() && original.band != Band::Reject {
-                return MatchOutcome {
+                return Some(MatchOutcome {
                     band: Band::Review,
                     ..original
-                };
+                });
             }
         }
-        outcome
+        None
     }
 
     fn match_text(&self, query: &TrackQuery, scratch: &mut Scratch) -> MatchOutcome {
@@ -783,168 +850,26 @@ impl<'a> Matcher<'a> {
         if prepared.title.base.is_empty() {
             return MatchOutcome::none();
         }
-        // The query's names, and the other names of a well-known act the library may carry
-        // instead ("Kanye West" for "Ye").
-        let mut artist_ids: Vec<u32> = prepared
-            .artists
-            .iter()
-            .filter_map(|name| self.index.artist_id(name))
-            .collect();
-        for name in &prepared.artists {
-            for other in normalize::other_names_of_act(name) {
-                if let Some(id) = self.index.artist_id(other)
-                    && !artist_ids.contains(&id)
-                {
-                    artist_ids.push(id);
-                }
-            }
-        }
-
-        // Exact keys.
-        let mut exact: Vec<u32> = Vec::new();
-        for artist in &artist_ids {
-            for item in
-                self.index
-                    .exact_items(&prepared.title.base, prepared.title.version, *artist)
-            {
-                if !exact.contains(&item) {
-                    exact.push(item);
-                }
-            }
-        }
+        let artist_ids = self.known_artists(&prepared);
+        let exact = self.exact_items(&prepared, &artist_ids);
         // Other forms of the titles: the library's title without its bracketed words equals
         // the query's, or the other way round; the title in its other script; a classical
         // title without its key and catalogue numbers, or by its movement. Looked up under
         // the query's artists and the names that contain them ("Vivaldi" for "Antonio
         // Vivaldi").
-        let mut similar: Vec<u32> = Vec::new();
-        for name in &prepared.artists {
-            if self.index.artist_id(name).is_none() {
-                similar.extend(self.similar_artists(name, scratch));
-            }
-        }
-        let mut short_forms: Vec<ShortForm> = Vec::new();
-        for artist in artist_ids.iter().chain(&similar) {
-            let version = prepared.title.version;
-            let mut found: Vec<(u32, &str)> = self
-                .index
-                .short_items(&prepared.title.base, version, *artist)
-                .map(|item| (item, prepared.title.base.as_str()))
-                .collect();
-            for form in &prepared.alternates {
-                found.extend(
-                    self.index
-                        .exact_items(form, version, *artist)
-                        .map(|item| (item, form.as_str())),
-                );
-            }
-            for form in &prepared.alternates {
-                let work_form = prepared.work_forms.contains(form);
-                for item in self.index.short_items(form, version, *artist) {
-                    // A short form meeting the library's short form would only say that two
-                    // titles share a bracket; meeting a movement ("Aria (Goldberg
-                    // Variations)" and "Goldberg Variations: Aria") it names the piece.
-                    let meets_work = work_form
-                        || self
-                            .index
-                            .view_masked(item, &self.mask)
-                            .is_some_and(|view| {
-                                normalize::parse_title(view.title())
-                                    .work_forms()
-                                    .contains(form)
-                            });
-                    if meets_work {
-                        found.push((item, form.as_str()));
-                    }
-                }
-            }
-            for (item, form) in found {
-                let one_word = !form.contains(' ');
-                let generic = one_word && normalize::is_generic_piece_word(form);
-                let work_only = self.names_the_work(&prepared, item, form);
-                if exact.contains(&item) {
-                    continue;
-                }
-                match short_forms.iter_mut().find(|known| known.item == item) {
-                    Some(known) => {
-                        known.one_word &= one_word;
-                        known.generic &= generic;
-                        known.work_only &= work_only;
-                    }
-                    None => short_forms.push(ShortForm {
-                        item,
-                        one_word,
-                        generic,
-                        work_only,
-                        partial: false,
-                        by_work: false,
-                        piece: false,
-                    }),
-                }
-            }
-        }
+        let similar = self.similar_to_unknown(&prepared, scratch);
+        let short_forms = self.short_forms(&prepared, &artist_ids, &similar, &exact);
         // A review the exact keys and other forms of the titles offer stands where the later
         // stages find nothing.
-        let mut by_form: Option<MatchOutcome> = None;
-        if !exact.is_empty() || !short_forms.is_empty() {
-            // The artists' other tracks too, so the runner-up and the margin rule see the
-            // nearest different song ("Love Me Do" against "Love Me Too").
-            let mut pool = exact.clone();
-            for artist in &artist_ids {
-                if self.index.artist_block(*artist).len() <= self.config.max_block {
-                    pool.extend_from_slice(self.block_within(&prepared, *artist, NEAR_TITLE_FLOOR));
-                }
-            }
-            pool.sort_unstable();
-            pool.dedup();
-            let mut scored: Vec<Scored> = pool
-                .iter()
-                .filter(|item| !short_forms.iter().any(|known| known.item == **item))
-                .filter_map(|item| self.score_from(&prepared, *item, NEAR_TITLE_FLOOR))
-                .collect();
-            scored.extend(short_forms.iter().filter_map(|known| {
-                self.score_with(&prepared, known.item, NEAR_TITLE_FLOOR, Some(*known))
-            }));
-            let outcome = self.decide(scored, MatchMethod::ExactKey);
-            match outcome.band {
-                Band::Accept => return outcome,
-                Band::Review => by_form = Some(outcome),
-                Band::Reject => {}
-            }
-        }
+        let by_form = match self.by_keys_and_forms(&prepared, &artist_ids, exact, &short_forms) {
+            Some(outcome) if outcome.band == Band::Accept => return outcome,
+            by_form => by_form,
+        };
 
         // Fuzzy candidates: artist blocks (exact and misspelt artists) and title trigrams.
-        let mut artists = artist_ids.clone();
+        let mut artists = artist_ids;
         artists.extend(similar);
-        let mut candidates: Vec<u32> = Vec::new();
-        for artist in &artists {
-            if self.index.artist_block(*artist).len() <= self.config.max_block {
-                candidates.extend_from_slice(self.block_within(&prepared, *artist, TITLE_FLOOR));
-                // A romanised title and its kanji ("Hakujitsu" and `白日`) differ in length
-                // beyond what the length window allows: the artist's titles in another script
-                // are candidates whatever their length.
-                if prepared.shape.ascii {
-                    candidates.extend(self.index.artist_block(*artist).iter().filter(|item| {
-                        !self.index.title_shape(**item).ascii
-                            && self
-                                .index
-                                .view_masked(**item, &self.mask)
-                                .is_some_and(|view| japanese::has_kanji(view.title_norm()))
-                    }));
-                } else if japanese::has_kanji(&prepared.title.base) {
-                    // The other way round: a title in kanji, the library's romanised ("光"
-                    // and "Hikari").
-                    candidates.extend(
-                        self.index
-                            .artist_block(*artist)
-                            .iter()
-                            .filter(|item| self.index.title_shape(**item).ascii),
-                    );
-                }
-            }
-        }
-        candidates.sort_unstable();
-        candidates.dedup();
+        let candidates = self.block_candidates(&prepared, &artists);
         let mut scored: Vec<Scored> = candidates
             .iter()
             .filter_map(|item| self.score(&prepared, *item))
@@ -957,16 +882,7 @@ impl<'a> Matcher<'a> {
         }
         // The artist did not settle it (unknown, misspelt beyond repair, or credited
         // differently): candidates by title trigrams.
-        let mut by_grams = self.title_gram_candidates(&prepared.title.base, scratch);
-        // A title in another script is also looked up by its Latin letters, which a title in
-        // Latin letters is indexed by as well ("红豆" and "Hong Dou").
-        if let Some(latin) = prepared.latin_base.as_deref() {
-            for item in self.title_gram_candidates(latin, scratch) {
-                if !by_grams.contains(&item) {
-                    by_grams.push(item);
-                }
-            }
-        }
+        let by_grams = self.gram_candidates(&prepared, scratch);
         let mut by_work: Vec<ShortForm> = Vec::new();
         for item in by_grams {
             if candidates.binary_search(&item).is_ok() {
@@ -1014,13 +930,235 @@ impl<'a> Matcher<'a> {
         if last.band != Band::Reject {
             return last;
         }
-        // Where nothing else is found, what names a classical piece loosely is offered, never
-        // accepted: a movement by the first words of its heading ("Kyrie" for "Kyrie
-        // eleison", "Dance of the Knights" for "No. 13, Dance of the Knights"), and a work
-        // credited to its performers where the query credits its composer.
+        let loose = self.loose_forms(&prepared, &artists, by_work);
+        let scored: Vec<Scored> = loose
+            .iter()
+            .filter_map(|known| {
+                self.score_with(&prepared, known.item, NEAR_TITLE_FLOOR, Some(*known))
+            })
+            .collect();
+        match self.decide(scored, MatchMethod::Fuzzy) {
+            offered if offered.band == Band::Review => offered,
+            _ => last,
+        }
+    }
+
+    /// The ids of the query's artists the library knows, and of the other names of a
+    /// well-known act it may carry instead ("Kanye West" for "Ye").
+    fn known_artists(&self, prepared: &Prepared) -> Vec<u32> {
+        let mut artist_ids: Vec<u32> = prepared
+            .artists
+            .iter()
+            .filter_map(|name| self.index.artist_id(name))
+            .collect();
+        for name in &prepared.artists {
+            for other in normalize::other_names_of_act(name) {
+                if let Some(id) = self.index.artist_id(other)
+                    && !artist_ids.contains(&id)
+                {
+                    artist_ids.push(id);
+                }
+            }
+        }
+        artist_ids
+    }
+
+    /// The artists whose names are like those of the query's artists the library does not
+    /// know.
+    fn similar_to_unknown(&self, prepared: &Prepared, scratch: &mut Scratch) -> Vec<u32> {
+        let mut similar: Vec<u32> = Vec::new();
+        for name in &prepared.artists {
+            if self.index.artist_id(name).is_none() {
+                similar.extend(self.similar_artists(name, scratch));
+            }
+        }
+        similar
+    }
+
+    /// The items whose exact key (title, version, artist) is the query's.
+    fn exact_items(&self, prepared: &Prepared, artist_ids: &[u32]) -> Vec<u32> {
+        let mut exact: Vec<u32> = Vec::new();
+        for artist in artist_ids {
+            for item in
+                self.index
+                    .exact_items(&prepared.title.base, prepared.title.version, *artist)
+            {
+                if !exact.contains(&item) {
+                    exact.push(item);
+                }
+            }
+        }
+        exact
+    }
+
+    /// The items found by another form of the titles under `artist_ids` and the `similar`
+    /// artists, less those in `exact`, with how each was found.
+    fn short_forms(
+        &self,
+        prepared: &Prepared,
+        artist_ids: &[u32],
+        similar: &[u32],
+        exact: &[u32],
+    ) -> Vec<ShortForm> {
+        let mut short_forms: Vec<ShortForm> = Vec::new();
+        for artist in artist_ids.iter().chain(similar) {
+            let version = prepared.title.version;
+            let mut found: Vec<(u32, &str)> = self
+                .index
+                .short_items(&prepared.title.base, version, *artist)
+                .map(|item| (item, prepared.title.base.as_str()))
+                .collect();
+            for form in &prepared.alternates {
+                found.extend(
+                    self.index
+                        .exact_items(form, version, *artist)
+                        .map(|item| (item, form.as_str())),
+                );
+            }
+            for form in &prepared.alternates {
+                let work_form = prepared.work_forms.contains(form);
+                for item in self.index.short_items(form, version, *artist) {
+                    // A short form meeting the library's short form would only say that two
+                    // titles share a bracket; meeting a movement ("Aria (Goldberg
+                    // Variations)" and "Goldberg Variations: Aria") it names the piece.
+                    let meets_work = work_form
+                        || self
+                            .index
+                            .view_masked(item, &self.mask)
+                            .is_some_and(|view| {
+                                normalize::parse_title(view.title())
+                                    .work_forms()
+                                    .contains(form)
+                            });
+                    if meets_work {
+                        found.push((item, form.as_str()));
+                    }
+                }
+            }
+            for (item, form) in found {
+                let one_word = !form.contains(' ');
+                let generic = one_word && normalize::is_generic_piece_word(form);
+                let work_only = self.names_the_work(prepared, item, form);
+                if exact.contains(&item) {
+                    continue;
+                }
+                match short_forms.iter_mut().find(|known| known.item == item) {
+                    Some(known) => {
+                        known.one_word &= one_word;
+                        known.generic &= generic;
+                        known.work_only &= work_only;
+                    }
+                    None => short_forms.push(ShortForm {
+                        item,
+                        one_word,
+                        generic,
+                        work_only,
+                        partial: false,
+                        by_work: false,
+                        piece: false,
+                    }),
+                }
+            }
+        }
+        short_forms
+    }
+
+    /// The decision among the exact keys and other forms of the titles, with the artists'
+    /// other tracks, so the runner-up and the margin rule see the nearest different song
+    /// ("Love Me Do" against "Love Me Too"): an acceptance or a review, else `None`.
+    fn by_keys_and_forms(
+        &self,
+        prepared: &Prepared,
+        artist_ids: &[u32],
+        exact: Vec<u32>,
+        short_forms: &[ShortForm],
+    ) -> Option<MatchOutcome> {
+        if exact.is_empty() && short_forms.is_empty() {
+            return None;
+        }
+        let mut pool = exact;
+        for artist in artist_ids {
+            if self.index.artist_block(*artist).len() <= self.config.max_block {
+                pool.extend_from_slice(self.block_within(prepared, *artist, NEAR_TITLE_FLOOR));
+            }
+        }
+        pool.sort_unstable();
+        pool.dedup();
+        let mut scored: Vec<Scored> = pool
+            .iter()
+            .filter(|item| !short_forms.iter().any(|known| known.item == **item))
+            .filter_map(|item| self.score_from(prepared, *item, NEAR_TITLE_FLOOR))
+            .collect();
+        scored.extend(short_forms.iter().filter_map(|known| {
+            self.score_with(prepared, known.item, NEAR_TITLE_FLOOR, Some(*known))
+        }));
+        let outcome = self.decide(scored, MatchMethod::ExactKey);
+        (outcome.band != Band::Reject).then_some(outcome)
+    }
+
+    /// The candidates of the artists' blocks within reach of the query's title, with their
+    /// titles in the other script (kanji and its romanisation), sorted.
+    fn block_candidates(&self, prepared: &Prepared, artists: &[u32]) -> Vec<u32> {
+        let mut candidates: Vec<u32> = Vec::new();
+        for artist in artists {
+            if self.index.artist_block(*artist).len() <= self.config.max_block {
+                candidates.extend_from_slice(self.block_within(prepared, *artist, TITLE_FLOOR));
+                // A romanised title and its kanji ("Hakujitsu" and `白日`) differ in length
+                // beyond what the length window allows: the artist's titles in another script
+                // are candidates whatever their length.
+                if prepared.shape.ascii {
+                    candidates.extend(self.index.artist_block(*artist).iter().filter(|item| {
+                        !self.index.title_shape(**item).ascii
+                            && self
+                                .index
+                                .view_masked(**item, &self.mask)
+                                .is_some_and(|view| japanese::has_kanji(view.title_norm()))
+                    }));
+                } else if japanese::has_kanji(&prepared.title.base) {
+                    // The other way round: a title in kanji, the library's romanised ("光"
+                    // and "Hikari").
+                    candidates.extend(
+                        self.index
+                            .artist_block(*artist)
+                            .iter()
+                            .filter(|item| self.index.title_shape(**item).ascii),
+                    );
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+    }
+
+    /// The candidates by title trigrams. A title in another script is also looked up by its
+    /// Latin letters, which a title in Latin letters is indexed by as well ("红豆" and "Hong
+    /// Dou").
+    fn gram_candidates(&self, prepared: &Prepared, scratch: &mut Scratch) -> Vec<u32> {
+        let mut by_grams = self.title_gram_candidates(&prepared.title.base, scratch);
+        if let Some(latin) = prepared.latin_base.as_deref() {
+            for item in self.title_gram_candidates(latin, scratch) {
+                if !by_grams.contains(&item) {
+                    by_grams.push(item);
+                }
+            }
+        }
+        by_grams
+    }
+
+    /// Where nothing else is found, what names a classical piece loosely is offered, never
+    /// accepted: a movement by the first words of its heading ("Kyrie" for "Kyrie eleison",
+    /// "Dance of the Knights" for "No. 13, Dance of the Knights"), and a work credited to its
+    /// performers where the query credits its composer (`by_work`).
+    fn loose_forms(
+        &self,
+        prepared: &Prepared,
+        artists: &[u32],
+        by_work: Vec<ShortForm>,
+    ) -> Vec<ShortForm> {
         let mut loose: Vec<ShortForm> = by_work;
-        for artist in &artists {
-            for item in self.headings_begun(&prepared, *artist) {
+        for artist in artists {
+            for item in self.headings_begun(prepared, *artist) {
                 if !loose.iter().any(|known| known.item == item) {
                     loose.push(ShortForm {
                         item,
@@ -1035,7 +1173,7 @@ impl<'a> Matcher<'a> {
             }
             // A piece of a set named as the piece ("Gymnopédie No. 1" for "3 Gymnopédies:
             // No. 1, Lent et douloureux").
-            for item in self.pieces_of_sets(&prepared, *artist) {
+            for item in self.pieces_of_sets(prepared, *artist) {
                 if !loose.iter().any(|known| known.item == item) {
                     loose.push(ShortForm {
                         item,
@@ -1049,16 +1187,7 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
-        let scored: Vec<Scored> = loose
-            .iter()
-            .filter_map(|known| {
-                self.score_with(&prepared, known.item, NEAR_TITLE_FLOOR, Some(*known))
-            })
-            .collect();
-        match self.decide(scored, MatchMethod::Fuzzy) {
-            offered if offered.band == Band::Review => offered,
-            _ => last,
-        }
+        loose
     }
 
     fn decide(&self, mut scored: Vec<Scored>, method: MatchMethod) -> MatchOutcome {

@@ -335,25 +335,6 @@ fn query_from_path(line: &str) -> TrackQuery {
         stem
     };
     let (artist, title) = split_artist_title(stem);
-    let numbered_title = |text: &str| -> Option<String> {
-        let text = text.trim();
-        // "04 Title", "04. Title", "04-Title", "1-04 Title".
-        let number_len = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '-' || c == '.'))
-            .unwrap_or(text.len());
-        let (number, rest) = text.split_at(number_len);
-        let digits = number.trim_end_matches(['.', '-']);
-        let track = digits.rsplit('-').next().unwrap_or(digits);
-        let disc_ok = digits
-            .split_once('-')
-            .is_none_or(|(disc, _)| (1..=2).contains(&disc.len()));
-        (is_track_number(track)
-            && disc_ok
-            && digits.split('-').count() <= 2
-            && (rest.starts_with(' ') || number.ends_with(['.', '-']))
-            && !rest.trim().is_empty())
-        .then(|| rest.trim().to_string())
-    };
     let (artist, title) = if is_track_number(&artist) {
         // "04 - Artist - Title" or "04 - Title".
         match split_artist_title(&title) {
@@ -378,20 +359,9 @@ fn query_from_path(line: &str) -> TrackQuery {
     }
     // No artist in the name: the folders say it (`…/Artist/Album/file`, `…/Artist -
     // Album/file`).
-    // A library's root folder ("Music", "mp3", a drive) names no artist: an album folder
-    // under it may carry the artist ("Artist - Album").
-    let root = |dir: Option<&str>| {
-        dir.is_none_or(|dir| {
-            dir.ends_with(':')
-                || matches!(
-                    dir.to_ascii_lowercase().as_str(),
-                    "music" | "musik" | "musique" | "mp3" | "audio" | "media" | "downloads"
-                )
-        })
-    };
     let (artist, album) = match (artist_dir, album_dir) {
         (parent, Some(album))
-            if root(parent)
+            if is_library_root(parent)
                 && split_artist_title(album).0.len() > 1
                 && !split_artist_title(album)
                     .0
@@ -419,6 +389,40 @@ fn query_from_path(line: &str) -> TrackQuery {
         album: album.map(|album| album_without_year(&album)),
         ..TrackQuery::default()
     }
+}
+
+/// The title of a file name that starts with its track number ("04 Title", "04. Title",
+/// "04-Title", "1-04 Title"), or `None` when it does not.
+fn numbered_title(text: &str) -> Option<String> {
+    let text = text.trim();
+    // "04 Title", "04. Title", "04-Title", "1-04 Title".
+    let number_len = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '-' || c == '.'))
+        .unwrap_or(text.len());
+    let (number, rest) = text.split_at(number_len);
+    let digits = number.trim_end_matches(['.', '-']);
+    let track = digits.rsplit('-').next().unwrap_or(digits);
+    let disc_ok = digits
+        .split_once('-')
+        .is_none_or(|(disc, _)| (1..=2).contains(&disc.len()));
+    (is_track_number(track)
+        && disc_ok
+        && digits.split('-').count() <= 2
+        && (rest.starts_with(' ') || number.ends_with(['.', '-']))
+        && !rest.trim().is_empty())
+    .then(|| rest.trim().to_string())
+}
+
+/// A library's root folder ("Music", "mp3", a drive) names no artist: an album folder under
+/// it may carry the artist ("Artist - Album").
+fn is_library_root(dir: Option<&str>) -> bool {
+    dir.is_none_or(|dir| {
+        dir.ends_with(':')
+            || matches!(
+                dir.to_ascii_lowercase().as_str(),
+                "music" | "musik" | "musique" | "mp3" | "audio" | "media" | "downloads"
+            )
+    })
 }
 
 /// A path given as a `file://` address, unescaped ("%20" as a space); any other text as is.

@@ -94,17 +94,7 @@ impl IndexBuilder {
             },
             _ => normalize::parse_title(&record.title),
         };
-        let section = match self.section_ids.get(&record.section_id) {
-            Some(section) => *section,
-            None => {
-                let section = u16::try_from(self.data.sections.len())
-                    .map_err(|_| LibraryError::TooLarge("more than 65535 sections"))?;
-                let span = self.intern(&record.section_id)?;
-                self.data.sections.push(span);
-                self.section_ids.insert(record.section_id.clone(), section);
-                section
-            }
-        };
+        let section = self.section_of(&record.section_id)?;
 
         let mut slot = Slot {
             id: self.push_text(&record.id)?,
@@ -158,34 +148,7 @@ impl IndexBuilder {
         slot.artists = Self::pool_range(artist_start, self.data.artist_pool.len())?;
 
         if record.album.is_some() || record.album_artist.is_some() {
-            let title = self.intern(record.album.as_deref().unwrap_or(""))?;
-            let artist = self.intern(record.album_artist.as_deref().unwrap_or(""))?;
-            slot.album = match self.album_ids.get(&(title, artist)) {
-                Some(album) => *album,
-                None => {
-                    let album_norm =
-                        normalize::normalize_album(record.album.as_deref().unwrap_or(""));
-                    let norm = self.intern(&album_norm)?;
-                    let artist_id = match normalize::split_artists(
-                        record.album_artist.as_deref().unwrap_or(""),
-                    )
-                    .first()
-                    {
-                        Some(name) => self.artist_id(name)?,
-                        None => NONE,
-                    };
-                    let album = u32::try_from(self.data.albums.len())
-                        .map_err(|_| LibraryError::TooLarge("too many albums"))?;
-                    self.data.albums.push(AlbumEntry {
-                        title,
-                        norm,
-                        artist,
-                        artist_id,
-                    });
-                    self.album_ids.insert((title, artist), album);
-                    album
-                }
-            };
+            slot.album = self.album_of(record)?;
         }
 
         if let Some(path) = record.file_path.as_deref() {
@@ -209,6 +172,55 @@ impl IndexBuilder {
         }
         slot.mbids = Self::pool_range(mbid_start, self.data.mbid_pool.len())?;
 
+        self.store(record, slot)
+    }
+
+    /// The number of section `id`, a new one when it is the first of its section.
+    fn section_of(&mut self, id: &str) -> Result<u16, LibraryError> {
+        if let Some(section) = self.section_ids.get(id) {
+            return Ok(*section);
+        }
+        let section = u16::try_from(self.data.sections.len())
+            .map_err(|_| LibraryError::TooLarge("more than 65535 sections"))?;
+        let span = self.intern(id)?;
+        self.data.sections.push(span);
+        self.section_ids.insert(id.to_owned(), section);
+        Ok(section)
+    }
+
+    /// The number of the record's album (title and album artist), a new one when it is the
+    /// album's first record.
+    fn album_of(&mut self, record: &ItemRecord) -> Result<u32, LibraryError> {
+        let title = self.intern(record.album.as_deref().unwrap_or(""))?;
+        let artist = self.intern(record.album_artist.as_deref().unwrap_or(""))?;
+        Ok(match self.album_ids.get(&(title, artist)) {
+            Some(album) => *album,
+            None => {
+                let album_norm = normalize::normalize_album(record.album.as_deref().unwrap_or(""));
+                let norm = self.intern(&album_norm)?;
+                let artist_id =
+                    match normalize::split_artists(record.album_artist.as_deref().unwrap_or(""))
+                        .first()
+                    {
+                        Some(name) => self.artist_id(name)?,
+                        None => NONE,
+                    };
+                let album = u32::try_from(self.data.albums.len())
+                    .map_err(|_| LibraryError::TooLarge("too many albums"))?;
+                self.data.albums.push(AlbumEntry {
+                    title,
+                    norm,
+                    artist,
+                    artist_id,
+                });
+                self.album_ids.insert((title, artist), album);
+                album
+            }
+        })
+    }
+
+    /// Stores the record's slot: in place of the record with its id, else as a new item.
+    fn store(&mut self, record: &ItemRecord, slot: Slot) -> Result<(), LibraryError> {
         let id_hash = hash_str(&record.id);
         let same_id = |item: u32| {
             self.data
@@ -267,42 +279,7 @@ impl LibraryIndex {
     /// Derives every map from the stored items (used after a build and after loading a
     /// snapshot).
     pub(crate) fn from_data(data: IndexData) -> LibraryIndex {
-        let items = &data.items;
-        let mut by_id = Vec::with_capacity(items.len());
-        let mut by_path = Vec::new();
-        let mut by_mbid = Vec::new();
-        let mut by_isrc = Vec::new();
-        let mut by_exact = Vec::new();
-        let mut by_short = Vec::new();
-        let mut path = String::new();
-        for (item, slot) in items.iter().enumerate() {
-            let item = item as u32;
-            by_id.push((hash_str(data.str(slot.id)), item));
-            if !slot.file.is_empty() {
-                path.clear();
-                path.push_str(data.str(slot.dir));
-                path.push_str(data.str(slot.file));
-                by_path.push((hash_str(&path), item));
-            }
-            for mbid in IndexData::pool(&data.mbid_pool, slot.mbids) {
-                by_mbid.push((mbid_key(*mbid), item));
-            }
-            if !slot.isrc.is_empty() {
-                by_isrc.push((hash_str(data.str(slot.isrc)), item));
-            }
-            if slot.kind == ItemKind::Track.code() {
-                let title = data.str(slot.title_norm);
-                let version = VersionTags::from_bits(slot.version);
-                for artist in track_artist_ids(&data, slot) {
-                    by_exact.push((exact_key(title, version, artist), item));
-                }
-                for form in IndexData::pool(&data.credit_pool, slot.alternates) {
-                    for artist in track_artist_ids(&data, slot) {
-                        by_short.push((exact_key(data.str(*form), version, artist), item));
-                    }
-                }
-            }
-        }
+        let keys = Keys::of(&data);
         let artist_by_name = data
             .artist_names
             .iter()
@@ -358,38 +335,17 @@ impl LibraryIndex {
         // Each artist's tracks by title length, so the matcher reads only the lengths that
         // can reach its similarity floor (prolific artists have thousands of tracks).
         let mut artist_blocks = artist_blocks;
-        for at in 0..artist_blocks.keys.len() {
-            let (start, end) = (
-                artist_blocks.offsets[at] as usize,
-                artist_blocks.offsets[at + 1] as usize,
-            );
-            artist_blocks.items[start..end].sort_unstable_by_key(|item| {
-                (
-                    title_shape
-                        .get(*item as usize)
-                        .map_or(0, |shape| shape.chars),
-                    *item,
-                )
-            });
-        }
-        let mut by_title: Vec<u32> = (0..data.items.len() as u32).collect();
-        by_title.sort_unstable_by(|a, b| {
-            let title = |item: &u32| {
-                data.items
-                    .get(*item as usize)
-                    .map_or("", |s| data.str(s.title_norm))
-            };
-            title(a).cmp(title(b)).then(a.cmp(b))
-        });
+        sort_by_title_length(&mut artist_blocks, &title_shape);
+        let by_title = titles_in_order(&data);
         LibraryIndex {
             by_title,
             title_shape,
-            by_id: SortedMap::new(by_id),
-            by_path: SortedMap::new(by_path),
-            by_mbid: SortedMap::new(by_mbid),
-            by_isrc: SortedMap::new(by_isrc),
-            by_exact: SortedMap::new(by_exact),
-            by_short: SortedMap::new(by_short),
+            by_id: SortedMap::new(keys.by_id),
+            by_path: SortedMap::new(keys.by_path),
+            by_mbid: SortedMap::new(keys.by_mbid),
+            by_isrc: SortedMap::new(keys.by_isrc),
+            by_exact: SortedMap::new(keys.by_exact),
+            by_short: SortedMap::new(keys.by_short),
             artist_by_name: SortedMap::new(artist_by_name),
             section_by_id: SortedMap::new(section_by_id),
             artist_blocks,
@@ -401,4 +357,96 @@ impl LibraryIndex {
             hangul_names: Default::default(),
         }
     }
+}
+
+/// The keys of every item, each with the item, unsorted: id, file path, MusicBrainz ids,
+/// ISRC, and a track's exact keys (title, version, artist) and those of its other forms.
+struct Keys {
+    by_id: Vec<(u64, u32)>,
+    by_path: Vec<(u64, u32)>,
+    by_mbid: Vec<(u64, u32)>,
+    by_isrc: Vec<(u64, u32)>,
+    by_exact: Vec<(u64, u32)>,
+    by_short: Vec<(u64, u32)>,
+}
+
+impl Keys {
+    fn of(data: &IndexData) -> Keys {
+        let items = &data.items;
+        let mut by_id = Vec::with_capacity(items.len());
+        let mut by_path = Vec::new();
+        let mut by_mbid = Vec::new();
+        let mut by_isrc = Vec::new();
+        let mut by_exact = Vec::new();
+        let mut by_short = Vec::new();
+        let mut path = String::new();
+        for (item, slot) in items.iter().enumerate() {
+            let item = item as u32;
+            by_id.push((hash_str(data.str(slot.id)), item));
+            if !slot.file.is_empty() {
+                path.clear();
+                path.push_str(data.str(slot.dir));
+                path.push_str(data.str(slot.file));
+                by_path.push((hash_str(&path), item));
+            }
+            for mbid in IndexData::pool(&data.mbid_pool, slot.mbids) {
+                by_mbid.push((mbid_key(*mbid), item));
+            }
+            if !slot.isrc.is_empty() {
+                by_isrc.push((hash_str(data.str(slot.isrc)), item));
+            }
+            if slot.kind == ItemKind::Track.code() {
+                let title = data.str(slot.title_norm);
+                let version = VersionTags::from_bits(slot.version);
+                for artist in track_artist_ids(data, slot) {
+                    by_exact.push((exact_key(title, version, artist), item));
+                }
+                for form in IndexData::pool(&data.credit_pool, slot.alternates) {
+                    for artist in track_artist_ids(data, slot) {
+                        by_short.push((exact_key(data.str(*form), version, artist), item));
+                    }
+                }
+            }
+        }
+        Keys {
+            by_id,
+            by_path,
+            by_mbid,
+            by_isrc,
+            by_exact,
+            by_short,
+        }
+    }
+}
+
+/// Sorts each artist's tracks by the length of their titles.
+fn sort_by_title_length(artist_blocks: &mut Postings, title_shape: &[TitleShape]) {
+    for at in 0..artist_blocks.keys.len() {
+        let (start, end) = (
+            artist_blocks.offsets[at] as usize,
+            artist_blocks.offsets[at + 1] as usize,
+        );
+        artist_blocks.items[start..end].sort_unstable_by_key(|item| {
+            (
+                title_shape
+                    .get(*item as usize)
+                    .map_or(0, |shape| shape.chars),
+                *item,
+            )
+        });
+    }
+}
+
+/// Every item, in the order of their normalized titles.
+fn titles_in_order(data: &IndexData) -> Vec<u32> {
+    let mut by_title: Vec<u32> = (0..data.items.len() as u32).collect();
+    by_title.sort_unstable_by(|a, b| {
+        let title = |item: &u32| {
+            data.items
+                .get(*item as usize)
+                .map_or("", |s| data.str(s.title_norm))
+        };
+        title(a).cmp(title(b)).then(a.cmp(b))
+    });
+    by_title
 }

@@ -335,41 +335,7 @@ impl<'a> Matcher<'a> {
                     .is_some_and(|c| *c >= needed)
             })
             .filter_map(|artist| {
-                let other = self.index.artist_name(*artist);
-                similarity_at_least(name, other, 0.75)
-                    .or_else(|| {
-                        // Written in two scripts: compared by their Latin letters.
-                        (!name.is_ascii() || !other.is_ascii())
-                            .then(|| normalize::name_similarity(name, other))
-                            .filter(|sim| *sim >= 0.75)
-                    })
-                    .or_else(|| {
-                        // Initials before the surname: "js bach" for "johann sebastian bach".
-                        let initials = name.split(' ').count() > 1
-                            && name.split(' ').next().is_some_and(|first| first.len() <= 3);
-                        initials
-                            .then(|| normalize::name_similarity(name, other))
-                            .filter(|sim| *sim >= 0.75)
-                    })
-                    .or_else(|| {
-                        // A name inside a longer one: "vivaldi" in "antonio vivaldi", also as
-                        // another convention romanises it: "rachmaninov" in "sergei
-                        // rachmaninoff", "tschaikowsky" in "pyotr ilyich tchaikovsky".
-                        let inside = other.contains(name)
-                            || loose_name.as_deref().is_some_and(|loose| {
-                                other.is_ascii()
-                                    && format!(" {} ", normalize::loose_latin(other))
-                                        .contains(loose)
-                            });
-                        (inside && normalize::name_similarity(name, other) >= 0.75)
-                            .then(|| normalize::name_similarity(name, other))
-                    })
-                    .or_else(|| {
-                        // A name in another script whose Latin letters share a whole name
-                        // with the query's ("mariya" in "Mariya Takeuchi" and `竹内まりや`): a
-                        // candidate only, for the fallbacks that need more to agree.
-                        normalize::shares_latin_name(name, other).then_some(0.0)
-                    })
+                name_likeness(name, self.index.artist_name(*artist), loose_name.as_deref())
                     .map(|sim| (*artist, sim))
             })
             .collect();
@@ -624,4 +590,44 @@ fn without_leading_number(heading: &str) -> String {
         rest.remove(0);
     }
     rest.join(" ")
+}
+
+/// How alike artist name `other` is to the query's `name` (`loose_name` its loose Latin form
+/// between spaces, for a name of five letters or more), when it is alike enough to be a
+/// candidate: as written, by Latin letters, with initials, inside a longer name, or sharing
+/// a whole Latin name (0).
+fn name_likeness(name: &str, other: &str, loose_name: Option<&str>) -> Option<f32> {
+    similarity_at_least(name, other, 0.75)
+        .or_else(|| {
+            // Written in two scripts: compared by their Latin letters.
+            (!name.is_ascii() || !other.is_ascii())
+                .then(|| normalize::name_similarity(name, other))
+                .filter(|sim| *sim >= 0.75)
+        })
+        .or_else(|| {
+            // Initials before the surname: "js bach" for "johann sebastian bach".
+            let initials = name.split(' ').count() > 1
+                && name.split(' ').next().is_some_and(|first| first.len() <= 3);
+            initials
+                .then(|| normalize::name_similarity(name, other))
+                .filter(|sim| *sim >= 0.75)
+        })
+        .or_else(|| {
+            // A name inside a longer one: "vivaldi" in "antonio vivaldi", also as
+            // another convention romanises it: "rachmaninov" in "sergei
+            // rachmaninoff", "tschaikowsky" in "pyotr ilyich tchaikovsky".
+            let inside = other.contains(name)
+                || loose_name.is_some_and(|loose| {
+                    other.is_ascii()
+                        && format!(" {} ", normalize::loose_latin(other)).contains(loose)
+                });
+            (inside && normalize::name_similarity(name, other) >= 0.75)
+                .then(|| normalize::name_similarity(name, other))
+        })
+        .or_else(|| {
+            // A name in another script whose Latin letters share a whole name
+            // with the query's ("mariya" in "Mariya Takeuchi" and `竹内まりや`): a
+            // candidate only, for the fallbacks that need more to agree.
+            normalize::shares_latin_name(name, other).then_some(0.0)
+        })
 }

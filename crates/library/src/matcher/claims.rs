@@ -250,46 +250,8 @@ impl<'a> Matcher<'a> {
         if !normalize::qualifiers_backed(&named, &query.title_words, classical) {
             return false;
         }
-        // The album the query names must be the candidate's: another release ("Delicate Sound
-        // of Thunder" for the song on "The Dark Side of the Moon") may hold another recording
-        // — live, re-recorded, another edit — whatever its name says.
-        // A single named for the song ("Song (Radio Edit)", "Song - Single") holds the song.
-        if let Some(ours) = query.album.as_deref()
-            && !view.album_norm().is_empty()
-            && !same_release(ours, view.album_norm())
-            && ours != query.title.base
-        {
-            return false;
-        }
-        let their_album = view.album().unwrap_or("");
-        if !query.album_claims.is_empty() {
-            let mut words = normalize::title_words(their_album);
-            words.extend(their_words.iter().cloned());
-            let kinds = normalize::kinds_named(view.version(), their_album);
-            if !normalize::claims_carried(&query.album_claims, &words, kinds) {
-                return false;
-            }
-        }
-        // The candidate's album may say its recording is live, a session or a re-recording
-        // ("MTV Unplugged in New York", "1989 (Taylor's Version)") where its title is plain: the
-        // query must say so too. (A title that names its version or qualifier has been weighed
-        // by it already: "Dynamite (Tropical Remix)" on "Dynamite (DayTime Version)".)
-        if view.version().is_original()
-            && named.is_empty()
-            && normalize::album_may_claim(view.album_norm(), their_album)
-        {
-            let their_claims = normalize::album_claims(their_album);
-            if !their_claims.is_empty() {
-                let mut words = query.title_words.clone();
-                words.extend(query.album_words.iter().cloned());
-                let ours = query.album.as_deref().unwrap_or("");
-                let kinds = normalize::kinds_named(query.title.version, ours);
-                if !normalize::claims_carried(&their_claims, &words, kinds) {
-                    return false;
-                }
-            }
-        }
-        self.credit(query, view, &their_words) == Credit::Carried
+        albums_agree(query, view, &their_words, &named)
+            && self.credit(query, view, &their_words) == Credit::Carried
     }
 
     /// How the query's credited artists stand to the candidate's credits (track artists,
@@ -388,6 +350,57 @@ impl<'a> Matcher<'a> {
         }
         credit
     }
+}
+
+/// Whether the albums agree: the album the query names is the candidate's release, its
+/// claims are carried by the candidate, and what the candidate's album claims is said by the
+/// query too.
+fn albums_agree(
+    query: &Prepared,
+    view: &ItemView<'_>,
+    their_words: &[String],
+    named: &[String],
+) -> bool {
+    // The album the query names must be the candidate's: another release ("Delicate Sound
+    // of Thunder" for the song on "The Dark Side of the Moon") may hold another recording
+    // — live, re-recorded, another edit — whatever its name says.
+    // A single named for the song ("Song (Radio Edit)", "Song - Single") holds the song.
+    if let Some(ours) = query.album.as_deref()
+        && !view.album_norm().is_empty()
+        && !same_release(ours, view.album_norm())
+        && ours != query.title.base
+    {
+        return false;
+    }
+    let their_album = view.album().unwrap_or("");
+    if !query.album_claims.is_empty() {
+        let mut words = normalize::title_words(their_album);
+        words.extend(their_words.iter().cloned());
+        let kinds = normalize::kinds_named(view.version(), their_album);
+        if !normalize::claims_carried(&query.album_claims, &words, kinds) {
+            return false;
+        }
+    }
+    // The candidate's album may say its recording is live, a session or a re-recording
+    // ("MTV Unplugged in New York", "1989 (Taylor's Version)") where its title is plain: the
+    // query must say so too. (A title that names its version or qualifier has been weighed
+    // by it already: "Dynamite (Tropical Remix)" on "Dynamite (DayTime Version)".)
+    if view.version().is_original()
+        && named.is_empty()
+        && normalize::album_may_claim(view.album_norm(), their_album)
+    {
+        let their_claims = normalize::album_claims(their_album);
+        if !their_claims.is_empty() {
+            let mut words = query.title_words.clone();
+            words.extend(query.album_words.iter().cloned());
+            let ours = query.album.as_deref().unwrap_or("");
+            let kinds = normalize::kinds_named(query.title.version, ours);
+            if !normalize::claims_carried(&their_claims, &words, kinds) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -27,21 +27,8 @@ impl<'a> Matcher<'a> {
     ) -> Option<Scored> {
         // The dense shape check first: most candidates of a large artist block end here,
         // before their slot and text are touched.
-        if short_form.is_none() {
-            let shape = self.index.title_shape(item);
-            // Titles in different scripts are compared by their Latin letters, which the
-            // shapes do not show; so are two titles in another script, whose letters may
-            // differ where their Latin ones do not (`紅豆` and `红豆`, traditional and
-            // simplified).
-            let reachable = query.shape.ascii != shape.ascii
-                || (!query.shape.ascii && !shape.ascii)
-                || query.shape.could_reach(shape, min_title)
-                || query
-                    .shape_without_article
-                    .is_some_and(|own| own.could_reach(shape, min_title));
-            if !reachable {
-                return None;
-            }
+        if short_form.is_none() && !self.shape_could_reach(query, item, min_title) {
+            return None;
         }
         let view = self.index.view_masked(item, &self.mask)?;
         if view.kind() != ItemKind::Track || !self.kinds_agree(query, &view) {
@@ -49,212 +36,17 @@ impl<'a> Matcher<'a> {
         }
         let title = match short_form {
             Some(_) => SHORT_FORM_SIMILARITY,
-            None => {
-                let direct = similarity_at_least(&query.title.base, view.title_norm(), min_title);
-                let without_article = query
-                    .base_without_article
-                    .as_deref()
-                    .and_then(|rest| similarity_at_least(rest, view.title_norm(), min_title));
-                // Either side in another script: compare their Latin letters, as they are
-                // and in the form every transliteration reaches ("Khochesh" and "Hochesh",
-                // "Kalašnjikov" and "Kalashnikov", "لبيروت" and "Li Beirut").
-                let theirs = view.title_norm();
-                let latin = (!query.title.base.is_ascii() || !theirs.is_ascii())
-                    .then(|| {
-                        let ours = query.latin_base.as_deref().unwrap_or(&query.title.base);
-                        let theirs_latin = normalize::latin_form(theirs);
-                        let theirs = theirs_latin.as_deref().unwrap_or(theirs);
-                        similarity_at_least(ours, theirs, min_title)
-                    })
-                    .flatten();
-                // Only for a candidate that would fail otherwise, of a length that can reach
-                // the floor (transliterations change a title's length by little).
-                // (Lengths in two scripts say nothing: "月亮" is "yue liang".)
-                let shape = self.index.title_shape(item);
-                let (ours_len, theirs_len) = (query.shape.chars, shape.chars);
-                let transliterated = (direct.is_none()
-                    && without_article.is_none()
-                    && latin.is_none()
-                    && (query.shape.ascii != shape.ascii
-                        || f32::from(ours_len.min(theirs_len))
-                            >= 0.5 * f32::from(ours_len.max(theirs_len)))
-                    && (query.raw_title_beyond_ascii || !view.title().is_ascii()))
-                .then(|| {
-                    normalize::transliterated_similarity(
-                        &query.title.base,
-                        theirs,
-                        normalize::similarity,
-                    )
-                })
-                .filter(|s| *s >= min_title);
-                // A romanised title and its kanji ("Hakujitsu", `白日`): one of the readings.
-                let reading = (direct.is_none()
-                    && without_article.is_none()
-                    && latin.is_none()
-                    && query.title.base.is_ascii() != theirs.is_ascii()
-                    && (japanese::reads_as(&query.title.base, theirs, false)
-                        || japanese::reads_as(theirs, &query.title.base, false)))
-                .then_some(normalize::READING_SIMILARITY)
-                .filter(|s| *s >= min_title);
-                // An English title written in katakana ("ビリー・ジーン" for "Billie Jean"), which
-                // its Latin letters ("birii jiin") do not bring near enough.
-                let katakana = (query.shape.ascii != shape.ascii)
-                    .then(|| normalize::katakana_similarity(&query.title.base, theirs))
-                    .flatten()
-                    .filter(|s| *s >= min_title);
-                direct
-                    .into_iter()
-                    .chain(without_article)
-                    .chain(latin)
-                    .chain(transliterated)
-                    .chain(reading)
-                    .chain(katakana)
-                    .fold(None, |best: Option<f32>, s| {
-                        Some(best.map_or(s, |b| b.max(s)))
-                    })?
-            }
+            None => self.title_similarity(query, &view, item, min_title)?,
         };
         // Numbers are part of a title's identity: "Part 1" is not "Part 2", "No. 5" not "No. 9".
-        // Classical titles: what both name (key, catalogue number, movement) must agree; a
-        // candidate found by a one-word movement ("Allegro") needs its work confirmed.
-        // Two numbers of a catalogue a later edition revised ("L. 32" and "L. 75") may name
-        // one work: when the rest agrees, the candidate is offered, never accepted.
-        let mut renumbered = false;
-        // A whole work asked for where the library holds a movement of it (or the other way
-        // round), found by the work's name or number: not the same recording, but what a
-        // person looks for. Offered, first movements first, never accepted.
-        let mut whole_or_part = false;
-        let mut movement = u32::MAX;
-        let mut finale: Option<u32> = None;
-        let mut work_confirmed = false;
-        if query.title.work.is_some() || short_form.is_some() {
-            let mut theirs = normalize::parse_title(view.title());
-            // A piece of a set found as the piece is compared as the piece ("gymnopedie no 1
-            // lent et douloureux"): the set's count and catalogue are not the piece's.
-            if short_form.is_some_and(|f| f.piece)
-                && let Some(piece) = theirs.work.as_deref().and_then(|w| w.piece.clone())
-            {
-                theirs = normalize::parse_title(&piece);
-            }
-            let numbers_text = |title: &ParsedTitle| -> String {
-                match title
-                    .work
-                    .as_deref()
-                    .and_then(|w| w.without_numeral.as_ref())
-                {
-                    Some(text) => text.clone(),
-                    None => title.base.clone(),
-                }
-            };
-            let fits = |ours: &ParsedTitle, theirs: &ParsedTitle| -> bool {
-                // A catalogue identity both share ("RV 269") settles the catalogue: catalogue
-                // numbers only one side writes ("Op. 8") are not other numbers.
-                let agree = normalize::numbers_agree(&numbers_text(ours), &numbers_text(theirs))
-                    || (normalize::share_catalogue_identity(ours, theirs)
-                        && normalize::without_catalogue(ours)
-                            .zip(normalize::without_catalogue(theirs))
-                            .is_some_and(|(ours, theirs)| {
-                                normalize::numbers_agree(&ours, &theirs)
-                            }));
-                if !agree {
-                    return false;
-                }
-                if ours.work.is_some() || theirs.work.is_some() {
-                    match normalize::compare_works(ours, theirs) {
-                        WorkVerdict::Conflict => return false,
-                        WorkVerdict::Neutral if short_form.is_some_and(|f| f.generic) => {
-                            return false;
-                        }
-                        _ => {}
-                    }
-                }
-                true
-            };
-            if !fits(&query.title, &theirs) {
-                match normalize::without_renumbered_catalogue(&query.title, &theirs) {
-                    Some((ours, others)) if fits(&ours, &others) => renumbered = true,
-                    // A movement named by the first words of its heading, without its number
-                    // ("Moonlight Sonata - Adagio" for "I. Adagio sostenuto"): another
-                    // movement may start so too. Offered, never accepted.
-                    _ => match normalize::with_movement_of(&query.title, &theirs) {
-                        Some(ours) if fits(&ours, &theirs) => renumbered = true,
-                        // The same movement by number under another heading ("IV. Finale"
-                        // for "IV. Presto - Allegro assai"): offered, never accepted.
-                        _ => match normalize::with_movement_renamed(&query.title, &theirs) {
-                            Some(ours) if fits(&ours, &theirs) => renumbered = true,
-                            // "Finale" for the work's movement of the highest number: offered,
-                            // the highest first (as a whole work's first movement is).
-                            _ => match normalize::with_finale_of(&query.title, &theirs) {
-                                Some((ours, number)) if fits(&ours, &theirs) => {
-                                    renumbered = true;
-                                    finale = Some(number);
-                                }
-                                _ => return None,
-                            },
-                        },
-                    },
-                }
-            }
-            // Found by one distinctive word alone ("Jupiter", "Lacrimosa") that names a
-            // movement or a work without confirming which work: offered, never accepted.
-            if short_form.is_some_and(|f| f.one_word)
-                && (query.title.work.is_some() || theirs.work.is_some())
-                && normalize::compare_works(&query.title, &theirs) == WorkVerdict::Neutral
-            {
-                renumbered = true;
-            }
-            // Found by the first words of its movement's heading alone: offered.
-            if short_form.is_some_and(|f| f.partial) {
-                renumbered = true;
-            }
-            work_confirmed =
-                normalize::compare_works(&query.title, &theirs) == WorkVerdict::Confirmed;
-            let names_movement = |title: &ParsedTitle| {
-                title
-                    .work
-                    .as_deref()
-                    .is_some_and(|w| w.movement.is_some() || w.movement_number.is_some())
-            };
-            let lengths_agree = query
-                .duration_ms
-                .zip(view.duration_ms())
-                .is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
-            if (short_form.is_none() || short_form.is_some_and(|f| f.work_only))
-                && query.title.work.is_some()
-                && names_movement(&query.title) != names_movement(&theirs)
-                && !lengths_agree
-            {
-                whole_or_part = true;
-            }
-            // The movement's number, when the query names the work alone; the last first
-            // for a finale.
-            if let Some(number) = finale {
-                whole_or_part = true;
-                movement = u32::MAX - 1 - number;
-            } else if !names_movement(&query.title) {
-                movement = theirs
-                    .work
-                    .as_deref()
-                    .and_then(|w| w.movement_number)
-                    .unwrap_or(u32::MAX);
-            }
+        let work = if query.title.work.is_some() || short_form.is_some() {
+            self.work_check(query, &view, short_form)?
         } else if !normalize::numbers_agree(&query.title.base, view.title_norm()) {
             return None;
-        }
-        let mut version_text_differs = false;
-        let mut version_unconfirmed = false;
-        if !query.title.version.is_original() {
-            // The kinds agree (live, demo, acoustic …): the words around them ("Live 1994",
-            // "Live at Wembley") only break ties. A remix is also who remixed it.
-            version_text_differs = query.title.version_text != view.version_text();
-            if query.title.version.contains(VersionTags::REMIX) {
-                match remix_agreement(query, view.version_text()) {
-                    Agreement::Agree => {}
-                    Agreement::Unknown => version_unconfirmed = true,
-                    Agreement::Disagree => return None,
-                }
-            }
-        }
+        } else {
+            WorkCheck::NONE
+        };
+        let (version_text_differs, version_unconfirmed) = version_check(query, &view)?;
         let artist = self.artist_similarity(query, &view);
         let album_similarity = query
             .album
@@ -262,15 +54,7 @@ impl<'a> Matcher<'a> {
             .zip(Some(view.album_norm()).filter(|theirs| !theirs.is_empty()))
             .map(|(ours, theirs)| similarity(ours, theirs));
         let album_agrees = album_similarity.is_some_and(|s| s >= ALBUM_AGREES);
-        // A music video's length runs longer than its recording's: a longer one says nothing.
-        let durations = query
-            .duration_ms
-            .zip(view.duration_ms())
-            .filter(|(ours, theirs)| {
-                !(query.video_length
-                    && *ours > theirs + self.config.duration_tolerance_ms
-                    && *ours <= theirs + VIDEO_EXTRA_MS)
-            });
+        let durations = self.comparable_durations(query, &view);
         let length_agrees =
             durations.is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
         // An artist credit that does not look like the library's is not always another
@@ -289,91 +73,30 @@ impl<'a> Matcher<'a> {
             && length_agrees;
         let artist_unknown =
             artist < self.config.artist_floor && (scripts_differ || artist_renamed);
-        // Such a name is vouched for when everything else names the recording: the same
-        // title, the candidate's own release (not a compilation, which holds other acts'
-        // recordings too), a length within 2 s. A name in the same script must also be none
-        // the library carries (then it is another act). Accepted only when no other song
-        // has the title ([`Matcher::decide`]).
-        let vouched = artist_unknown
-            && title + SCORE_SLACK >= UNKNOWN_ARTIST_TITLE_FLOOR
-            && query.album.as_deref().is_some_and(|ours| {
-                !view.album_norm().is_empty() && claims::same_release(ours, view.album_norm())
-            })
-            && durations.is_some_and(|(a, b)| a.abs_diff(b) <= SAME_LENGTH_MS)
-            && view
-                .album_artist_id()
-                .is_none_or(|id| view.artist_ids().contains(&id))
-            && (scripts_differ
-                || !query
-                    .artists
-                    .iter()
-                    .any(|name| self.index.artist_id(name).is_some()));
+        let vouched =
+            artist_unknown && self.vouched_for(query, &view, title, durations, scripts_differ);
         // A classical title found by its work, under another credit: the composer where the
         // library credits the performers, or the other way round ("Johann Sebastian Bach" for
         // "Yo-Yo Ma"). Left out of the score when the works agree; offered, never accepted.
         let credited_otherwise = artist < self.config.artist_floor
             && !artist_unknown
-            && work_confirmed
+            && work.confirmed
             && short_form.is_some_and(|f| f.by_work);
-        let [w_title, w_artist, w_album, w_duration] = self.config.weights;
-        let mut total = w_title * title;
-        let mut weight = w_title;
-        if !artist_unknown && !credited_otherwise {
-            total += w_artist * artist;
-            weight += w_artist;
-        }
-        if let Some(album_similarity) = album_similarity {
-            total += w_album * album_similarity;
-            weight += w_album;
-        }
-        let mut durations_disagree = false;
-        if let Some((ours, theirs)) = durations {
-            total += w_duration * self.duration_similarity(ours, theirs);
-            weight += w_duration;
-            durations_disagree = ours.abs_diff(theirs) > self.config.duration_accept_limit_ms;
-        }
+        let artist_counts = !artist_unknown && !credited_otherwise;
+        let (score, durations_disagree) = self.weighted(
+            title,
+            artist_counts.then_some(artist),
+            album_similarity,
+            durations,
+        );
         let edit = normalize::edit_agreement(
             &query.edit_words,
             &normalize::edit_words(view.edit_text(), view.album().unwrap_or("")),
         );
-        let score = total / weight;
-        // A title alike but not equal is accepted only when it differs by slips of typing:
-        // a word the other title does not account for ("Love Me Too" for "Love Me Do") is
-        // something the query says and the library does not. Titles found by another form,
-        // classical titles and titles in another script are compared otherwise.
-        let words_accounted = short_form.is_some()
-            || title + SCORE_SLACK >= 1.0
-            || query.title.work.is_some()
-            || !query.title.base.is_ascii()
-            || !view.title_norm().is_ascii()
-            || {
-                // A title written with letters beyond a keyboard's ("Kalašnjikov") is
-                // compared in the form every transliteration reaches.
-                let loose = query.raw_title_beyond_ascii || !view.title().is_ascii();
-                let form = |text: &str| {
-                    if loose {
-                        normalize::loose_latin(text)
-                    } else {
-                        text.to_string()
-                    }
-                };
-                let theirs = form(view.title_norm());
-                let theirs_bare = theirs.strip_prefix("the ").unwrap_or(&theirs);
-                [
-                    Some(query.title.base.as_str()),
-                    query.base_without_article.as_deref(),
-                ]
-                .into_iter()
-                .flatten()
-                .any(|ours| {
-                    let ours = form(ours);
-                    normalize::differ_by_slips(&ours, &theirs)
-                        || normalize::differ_by_slips(&ours, theirs_bare)
-                })
-            };
+        let words_accounted = words_accounted(query, &view, title, short_form);
         // Worked out only where it can change the band: for a candidate that could be accepted.
-        let claims_backed = !renumbered
-            && !whole_or_part
+        let claims_backed = !work.renumbered
+            && !work.whole_or_part
             && !credited_otherwise
             && (score + SCORE_SLACK < self.config.accept
                 || (words_accounted && self.claims_backed(query, &view)));
@@ -387,10 +110,232 @@ impl<'a> Matcher<'a> {
             version_text_differs,
             version_unconfirmed,
             claims_backed,
-            movement,
-            whole_or_part,
+            movement: work.movement,
+            whole_or_part: work.whole_or_part,
             vouched,
         })
+    }
+
+    /// The query's length and the candidate's, when both are known and say something: a
+    /// music video's length runs longer than its recording's, so a longer one says nothing.
+    fn comparable_durations(&self, query: &Prepared, view: &ItemView<'_>) -> Option<(u32, u32)> {
+        query
+            .duration_ms
+            .zip(view.duration_ms())
+            .filter(|(ours, theirs)| {
+                !(query.video_length
+                    && *ours > theirs + self.config.duration_tolerance_ms
+                    && *ours <= theirs + VIDEO_EXTRA_MS)
+            })
+    }
+
+    /// Whether the candidate's title shape could reach `min_title` against the query's. Titles
+    /// in different scripts are compared by their Latin letters, which the shapes do not show;
+    /// so are two titles in another script, whose letters may differ where their Latin ones do
+    /// not (`紅豆` and `红豆`, traditional and simplified).
+    fn shape_could_reach(&self, query: &Prepared, item: u32, min_title: f32) -> bool {
+        let shape = self.index.title_shape(item);
+        query.shape.ascii != shape.ascii
+            || (!query.shape.ascii && !shape.ascii)
+            || query.shape.could_reach(shape, min_title)
+            || query
+                .shape_without_article
+                .is_some_and(|own| own.could_reach(shape, min_title))
+    }
+
+    /// The best of the ways the titles can be alike that reaches `min_title`: as written,
+    /// without an article, by their Latin letters, transliterated, a reading of the kanji, an
+    /// English title in katakana.
+    fn title_similarity(
+        &self,
+        query: &Prepared,
+        view: &ItemView<'_>,
+        item: u32,
+        min_title: f32,
+    ) -> Option<f32> {
+        let direct = similarity_at_least(&query.title.base, view.title_norm(), min_title);
+        let without_article = query
+            .base_without_article
+            .as_deref()
+            .and_then(|rest| similarity_at_least(rest, view.title_norm(), min_title));
+        // Either side in another script: compare their Latin letters, as they are
+        // and in the form every transliteration reaches ("Khochesh" and "Hochesh",
+        // "Kalašnjikov" and "Kalashnikov", "لبيروت" and "Li Beirut").
+        let theirs = view.title_norm();
+        let latin = (!query.title.base.is_ascii() || !theirs.is_ascii())
+            .then(|| {
+                let ours = query.latin_base.as_deref().unwrap_or(&query.title.base);
+                let theirs_latin = normalize::latin_form(theirs);
+                let theirs = theirs_latin.as_deref().unwrap_or(theirs);
+                similarity_at_least(ours, theirs, min_title)
+            })
+            .flatten();
+        // Only for a candidate that would fail otherwise, of a length that can reach
+        // the floor (transliterations change a title's length by little).
+        // (Lengths in two scripts say nothing: "月亮" is "yue liang".)
+        let shape = self.index.title_shape(item);
+        let (ours_len, theirs_len) = (query.shape.chars, shape.chars);
+        let transliterated = (direct.is_none()
+            && without_article.is_none()
+            && latin.is_none()
+            && (query.shape.ascii != shape.ascii
+                || f32::from(ours_len.min(theirs_len))
+                    >= 0.5 * f32::from(ours_len.max(theirs_len)))
+            && (query.raw_title_beyond_ascii || !view.title().is_ascii()))
+        .then(|| {
+            normalize::transliterated_similarity(&query.title.base, theirs, normalize::similarity)
+        })
+        .filter(|s| *s >= min_title);
+        // A romanised title and its kanji ("Hakujitsu", `白日`): one of the readings.
+        let reading = (direct.is_none()
+            && without_article.is_none()
+            && latin.is_none()
+            && query.title.base.is_ascii() != theirs.is_ascii()
+            && (japanese::reads_as(&query.title.base, theirs, false)
+                || japanese::reads_as(theirs, &query.title.base, false)))
+        .then_some(normalize::READING_SIMILARITY)
+        .filter(|s| *s >= min_title);
+        // An English title written in katakana ("ビリー・ジーン" for "Billie Jean"), which
+        // its Latin letters ("birii jiin") do not bring near enough.
+        let katakana = (query.shape.ascii != shape.ascii)
+            .then(|| normalize::katakana_similarity(&query.title.base, theirs))
+            .flatten()
+            .filter(|s| *s >= min_title);
+        direct
+            .into_iter()
+            .chain(without_article)
+            .chain(latin)
+            .chain(transliterated)
+            .chain(reading)
+            .chain(katakana)
+            .fold(None, |best: Option<f32>, s| {
+                Some(best.map_or(s, |b| b.max(s)))
+            })
+    }
+
+    /// Classical titles, and candidates found by another form of a title: what both name
+    /// (key, catalogue number, movement) must agree (`None` when it does not); a candidate
+    /// found by a one-word movement ("Allegro") needs its work confirmed.
+    fn work_check(
+        &self,
+        query: &Prepared,
+        view: &ItemView<'_>,
+        short_form: Option<ShortForm>,
+    ) -> Option<WorkCheck> {
+        let mut check = WorkCheck::NONE;
+        let mut theirs = normalize::parse_title(view.title());
+        // A piece of a set found as the piece is compared as the piece ("gymnopedie no 1
+        // lent et douloureux"): the set's count and catalogue are not the piece's.
+        if short_form.is_some_and(|f| f.piece)
+            && let Some(piece) = theirs.work.as_deref().and_then(|w| w.piece.clone())
+        {
+            theirs = normalize::parse_title(&piece);
+        }
+        let mut finale: Option<u32> = None;
+        if !titles_fit(&query.title, &theirs, short_form) {
+            finale = renumbered_fit(&query.title, &theirs, short_form)?;
+            check.renumbered = true;
+        }
+        // Found by one distinctive word alone ("Jupiter", "Lacrimosa") that names a
+        // movement or a work without confirming which work: offered, never accepted.
+        if short_form.is_some_and(|f| f.one_word)
+            && (query.title.work.is_some() || theirs.work.is_some())
+            && normalize::compare_works(&query.title, &theirs) == WorkVerdict::Neutral
+        {
+            check.renumbered = true;
+        }
+        // Found by the first words of its movement's heading alone: offered.
+        if short_form.is_some_and(|f| f.partial) {
+            check.renumbered = true;
+        }
+        check.confirmed = normalize::compare_works(&query.title, &theirs) == WorkVerdict::Confirmed;
+        let names_movement = |title: &ParsedTitle| {
+            title
+                .work
+                .as_deref()
+                .is_some_and(|w| w.movement.is_some() || w.movement_number.is_some())
+        };
+        let lengths_agree = query
+            .duration_ms
+            .zip(view.duration_ms())
+            .is_some_and(|(a, b)| a.abs_diff(b) <= self.config.duration_tolerance_ms);
+        if (short_form.is_none() || short_form.is_some_and(|f| f.work_only))
+            && query.title.work.is_some()
+            && names_movement(&query.title) != names_movement(&theirs)
+            && !lengths_agree
+        {
+            check.whole_or_part = true;
+        }
+        // The movement's number, when the query names the work alone; the last first
+        // for a finale.
+        if let Some(number) = finale {
+            check.whole_or_part = true;
+            check.movement = u32::MAX - 1 - number;
+        } else if !names_movement(&query.title) {
+            check.movement = theirs
+                .work
+                .as_deref()
+                .and_then(|w| w.movement_number)
+                .unwrap_or(u32::MAX);
+        }
+        Some(check)
+    }
+
+    /// A name the library does not carry is vouched for when everything else names the
+    /// recording: the same title, the candidate's own release (not a compilation, which holds
+    /// other acts' recordings too), a length within 2 s. A name in the same script must also
+    /// be none the library carries (then it is another act). Accepted only when no other song
+    /// has the title ([`Matcher::decide`]).
+    fn vouched_for(
+        &self,
+        query: &Prepared,
+        view: &ItemView<'_>,
+        title: f32,
+        durations: Option<(u32, u32)>,
+        scripts_differ: bool,
+    ) -> bool {
+        title + SCORE_SLACK >= UNKNOWN_ARTIST_TITLE_FLOOR
+            && query.album.as_deref().is_some_and(|ours| {
+                !view.album_norm().is_empty() && claims::same_release(ours, view.album_norm())
+            })
+            && durations.is_some_and(|(a, b)| a.abs_diff(b) <= SAME_LENGTH_MS)
+            && view
+                .album_artist_id()
+                .is_none_or(|id| view.artist_ids().contains(&id))
+            && (scripts_differ
+                || !query
+                    .artists
+                    .iter()
+                    .any(|name| self.index.artist_id(name).is_some()))
+    }
+
+    /// The weighted mean of the similarities there are (the artist's when it counts), and
+    /// whether the lengths differ by more than acceptance allows.
+    fn weighted(
+        &self,
+        title: f32,
+        artist: Option<f32>,
+        album_similarity: Option<f32>,
+        durations: Option<(u32, u32)>,
+    ) -> (f32, bool) {
+        let [w_title, w_artist, w_album, w_duration] = self.config.weights;
+        let mut total = w_title * title;
+        let mut weight = w_title;
+        if let Some(artist) = artist {
+            total += w_artist * artist;
+            weight += w_artist;
+        }
+        if let Some(album_similarity) = album_similarity {
+            total += w_album * album_similarity;
+            weight += w_album;
+        }
+        let mut durations_disagree = false;
+        if let Some((ours, theirs)) = durations {
+            total += w_duration * self.duration_similarity(ours, theirs);
+            weight += w_duration;
+            durations_disagree = ours.abs_diff(theirs) > self.config.duration_accept_limit_ms;
+        }
+        (total / weight, durations_disagree)
     }
 
     /// True when the candidate is the kind of recording the query asks for: the title's
@@ -562,4 +507,165 @@ pub(super) fn remix_agreement(query: &Prepared, theirs: &str) -> Agreement {
             }
         }
     }
+}
+
+/// What comparing the works of two classical titles found ([`Matcher::work_check`]).
+struct WorkCheck {
+    /// Two numbers of a catalogue a later edition revised ("L. 32" and "L. 75") may name one
+    /// work, a movement may be named otherwise: when the rest agrees, the candidate is
+    /// offered, never accepted.
+    renumbered: bool,
+    /// A whole work asked for where the library holds a movement of it (or the other way
+    /// round), found by the work's name or number: not the same recording, but what a person
+    /// looks for. Offered, first movements first, never accepted.
+    whole_or_part: bool,
+    /// The order among such offers (`u32::MAX` when none).
+    movement: u32,
+    /// Both name the same work.
+    confirmed: bool,
+}
+
+impl WorkCheck {
+    /// Nothing to compare: not a classical title.
+    const NONE: WorkCheck = WorkCheck {
+        renumbered: false,
+        whole_or_part: false,
+        movement: u32::MAX,
+        confirmed: false,
+    };
+}
+
+/// The text whose numbers a title's numbers are compared by: the work's without its
+/// numeral, else the title's.
+fn numbers_text(title: &ParsedTitle) -> String {
+    match title
+        .work
+        .as_deref()
+        .and_then(|w| w.without_numeral.as_ref())
+    {
+        Some(text) => text.clone(),
+        None => title.base.clone(),
+    }
+}
+
+/// Whether two titles' numbers agree and their works do not conflict.
+fn titles_fit(ours: &ParsedTitle, theirs: &ParsedTitle, short_form: Option<ShortForm>) -> bool {
+    // A catalogue identity both share ("RV 269") settles the catalogue: catalogue
+    // numbers only one side writes ("Op. 8") are not other numbers.
+    let agree = normalize::numbers_agree(&numbers_text(ours), &numbers_text(theirs))
+        || (normalize::share_catalogue_identity(ours, theirs)
+            && normalize::without_catalogue(ours)
+                .zip(normalize::without_catalogue(theirs))
+                .is_some_and(|(ours, theirs)| normalize::numbers_agree(&ours, &theirs)));
+    if !agree {
+        return false;
+    }
+    if ours.work.is_some() || theirs.work.is_some() {
+        match normalize::compare_works(ours, theirs) {
+            WorkVerdict::Conflict => return false,
+            WorkVerdict::Neutral if short_form.is_some_and(|f| f.generic) => {
+                return false;
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Titles that do not fit as written may fit read another way, each offered and never
+/// accepted: `Some(finale)` when one does (with the number of the movement a "Finale" is),
+/// `None` when none does.
+fn renumbered_fit(
+    ours: &ParsedTitle,
+    theirs: &ParsedTitle,
+    short_form: Option<ShortForm>,
+) -> Option<Option<u32>> {
+    let fits = |ours: &ParsedTitle, theirs: &ParsedTitle| titles_fit(ours, theirs, short_form);
+    // Two numbers of a catalogue a later edition revised.
+    if let Some((ours, others)) = normalize::without_renumbered_catalogue(ours, theirs)
+        && fits(&ours, &others)
+    {
+        return Some(None);
+    }
+    // A movement named by the first words of its heading, without its number ("Moonlight
+    // Sonata - Adagio" for "I. Adagio sostenuto"): another movement may start so too.
+    if let Some(ours) = normalize::with_movement_of(ours, theirs)
+        && fits(&ours, theirs)
+    {
+        return Some(None);
+    }
+    // The same movement by number under another heading ("IV. Finale" for "IV. Presto -
+    // Allegro assai").
+    if let Some(ours) = normalize::with_movement_renamed(ours, theirs)
+        && fits(&ours, theirs)
+    {
+        return Some(None);
+    }
+    // "Finale" for the work's movement of the highest number: offered, the highest first (as
+    // a whole work's first movement is).
+    match normalize::with_finale_of(ours, theirs) {
+        Some((ours, number)) if fits(&ours, theirs) => Some(Some(number)),
+        _ => None,
+    }
+}
+
+/// The version words: the kinds agree (live, demo, acoustic …), so the words around them
+/// ("Live 1994", "Live at Wembley") only break ties (whether they differ). A remix is also
+/// who remixed it: `None` when another did, and whether it is unconfirmed.
+fn version_check(query: &Prepared, view: &ItemView<'_>) -> Option<(bool, bool)> {
+    if query.title.version.is_original() {
+        return Some((false, false));
+    }
+    let differs = query.title.version_text != view.version_text();
+    let mut unconfirmed = false;
+    if query.title.version.contains(VersionTags::REMIX) {
+        match remix_agreement(query, view.version_text()) {
+            Agreement::Agree => {}
+            Agreement::Unknown => unconfirmed = true,
+            Agreement::Disagree => return None,
+        }
+    }
+    Some((differs, unconfirmed))
+}
+
+/// A title alike but not equal is accepted only when it differs by slips of typing: a word
+/// the other title does not account for ("Love Me Too" for "Love Me Do") is something the
+/// query says and the library does not. Titles found by another form, classical titles and
+/// titles in another script are compared otherwise.
+fn words_accounted(
+    query: &Prepared,
+    view: &ItemView<'_>,
+    title: f32,
+    short_form: Option<ShortForm>,
+) -> bool {
+    short_form.is_some()
+        || title + SCORE_SLACK >= 1.0
+        || query.title.work.is_some()
+        || !query.title.base.is_ascii()
+        || !view.title_norm().is_ascii()
+        || {
+            // A title written with letters beyond a keyboard's ("Kalašnjikov") is
+            // compared in the form every transliteration reaches.
+            let loose = query.raw_title_beyond_ascii || !view.title().is_ascii();
+            let form = |text: &str| {
+                if loose {
+                    normalize::loose_latin(text)
+                } else {
+                    text.to_string()
+                }
+            };
+            let theirs = form(view.title_norm());
+            let theirs_bare = theirs.strip_prefix("the ").unwrap_or(&theirs);
+            [
+                Some(query.title.base.as_str()),
+                query.base_without_article.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|ours| {
+                let ours = form(ours);
+                normalize::differ_by_slips(&ours, &theirs)
+                    || normalize::differ_by_slips(&ours, theirs_bare)
+            })
+        }
 }

@@ -416,6 +416,70 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             return Segment::Qualifier(join_words(words.iter().copied()));
         }
     }
+    single_edit_names(&mut words);
+    mix_names_of_edits(&mut words);
+    if is_surround_mix(&words) {
+        return Segment::Qualifier(join_words(words.iter().copied()));
+    }
+    let words = words;
+    let Some(first) = words.first() else {
+        return Segment::Noise(String::new());
+    };
+    // "(with Lyrics)" is where it was posted, not a guest.
+    let noise_after_feat = FEAT_WORDS.contains(first)
+        && words.len() > 1
+        && words[1..].iter().all(|word| is_noise_word(word));
+    if FEAT_WORDS.contains(first) && !noise_after_feat {
+        // Re-split the raw text after the feat word so separators are honoured.
+        let after = raw.trim_start();
+        let after = after
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
+            .map(|(at, _)| &after[at..])
+            .unwrap_or("");
+        return Segment::Featured(split_artists(after));
+    }
+    // "Original Mix" and "Main Mix" are how shops label the plain recording (beside its
+    // instrumental or TV mix), "Stereo Mix" and "Mono Mix" how reissues label the mixes of
+    // it: noise, not a remix. "Instrumental Mix" is the instrumental.
+    let plain_mix = |at: usize| {
+        words[at] == "mix"
+            && at.checked_sub(1).is_some_and(|before| {
+                matches!(
+                    words[before],
+                    "original" | "main" | "stereo" | "mono" | "instrumental"
+                )
+            })
+    };
+    if is_reissue_mix(&words) {
+        return Segment::Qualifier(join_words(words.iter().copied()));
+    }
+    let mut tags = VersionTags::NONE;
+    for (at, word) in words.iter().enumerate() {
+        if !plain_mix(at) {
+            tags = tags.union(version_tag_of_word(word));
+        }
+    }
+    if !tags.is_original() {
+        return Segment::Version(tags, join_words(words.iter().copied()));
+    }
+    // "[Monstercat Release]", "(Spinnin' Records)": the label that put it out.
+    if words.len() > 1 && matches!(words.last(), Some(&("records" | "release"))) {
+        return Segment::Noise(String::new());
+    }
+    let all_noise = (0..words.len()).all(|at| plain_mix(at) || is_noise_word(words[at]));
+    // "(Taken from the Album …)" is a "from" segment.
+    let from = *first == "from" || (*first == "taken" && words.get(1) == Some(&"from"));
+    if from || all_noise || noise_after_feat {
+        return noise_or_qualifier(raw, &words, from);
+    }
+    Segment::Keep
+}
+
+/// The names shops give a single's edit, read in one vocabulary: a 7-inch or 45 single's
+/// edit is the single's, a 12-inch one the extended mix, "Short Version", "Radio Cut" and
+/// "Promo Edit" the radio edit, a market before an edit ("US Radio Edit") the same edit.
+fn single_edit_names(words: &mut Vec<&str>) {
     // A 7-inch or 45 single's edit ("7\" Version", "7 Inch Edit", "45 Version") is the
     // single's: read as "single". A 12-inch one is the extended mix: read as that.
     if let Some(at) = words.iter().position(|word| matches!(*word, "7" | "45")) {
@@ -468,6 +532,11 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             }
         }
     }
+}
+
+/// Mixes named as edits are read as those edits ("Radio Mix" as "Radio Edit"), and the names
+/// of the album's recording as "Album Version".
+fn mix_names_of_edits(words: &mut Vec<&str>) {
     // "Radio Mix", "Single Mix" and "Album Mix" are how some shops write the edits "Radio
     // Edit", "Single Version" and "Album Version" name: read as those, not as remixes. A
     // remixer's radio mix ("Tidal Radio Mix") stays a remix.
@@ -508,8 +577,11 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
             words[at] = "version";
         }
     }
-    // A surround or immersive mix ("Quad Mix", "5.1 Mix", "Dolby Atmos Mix"): the recording
-    // mixed again, like a year's mix below.
+}
+
+/// A surround or immersive mix ("Quad Mix", "5.1 Mix", "Dolby Atmos Mix"): the recording
+/// mixed again, like a year's mix ([`is_reissue_mix`]).
+fn is_surround_mix(words: &[&str]) -> bool {
     let surround = |word: &str| {
         matches!(
             word,
@@ -524,47 +596,17 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
                 | "binaural"
         )
     };
-    if words.iter().any(|word| surround(word))
+    words.iter().any(|word| surround(word))
         && words.iter().any(|word| matches!(*word, "mix" | "remix"))
         && words.iter().all(|word| {
             surround(word) || matches!(*word, "mix" | "remix" | "stereo" | "mono" | "audio")
         })
-    {
-        return Segment::Qualifier(join_words(words.iter().copied()));
-    }
-    let words = words;
-    let Some(first) = words.first() else {
-        return Segment::Noise(String::new());
-    };
-    // "(with Lyrics)" is where it was posted, not a guest.
-    let noise_after_feat = FEAT_WORDS.contains(first)
-        && words.len() > 1
-        && words[1..].iter().all(|word| is_noise_word(word));
-    if FEAT_WORDS.contains(first) && !noise_after_feat {
-        // Re-split the raw text after the feat word so separators are honoured.
-        let after = raw.trim_start();
-        let after = after
-            .char_indices()
-            .find(|(_, c)| c.is_whitespace())
-            .map(|(at, _)| &after[at..])
-            .unwrap_or("");
-        return Segment::Featured(split_artists(after));
-    }
-    // "Original Mix" and "Main Mix" are how shops label the plain recording (beside its
-    // instrumental or TV mix), "Stereo Mix" and "Mono Mix" how reissues label the mixes of
-    // it: noise, not a remix. "Instrumental Mix" is the instrumental.
-    let plain_mix = |at: usize| {
-        words[at] == "mix"
-            && at.checked_sub(1).is_some_and(|before| {
-                matches!(
-                    words[before],
-                    "original" | "main" | "stereo" | "mono" | "instrumental"
-                )
-            })
-    };
-    // A mix named by its year alone ("2019 Mix", "2011 Remix", "2009 Stereo Mix"): the
-    // recording mixed again, by no remixer. Not a remix, not the recording as released: a
-    // qualifier the candidate's title must carry (offered with the recording otherwise).
+}
+
+/// A mix named by its year alone ("2019 Mix", "2011 Remix", "2009 Stereo Mix"): the recording
+/// mixed again, by no remixer. Not a remix, not the recording as released: a qualifier the
+/// candidate's title must carry (offered with the recording otherwise).
+fn is_reissue_mix(words: &[&str]) -> bool {
     let is_year = |word: &str| {
         word.len() == 4
             && word.bytes().all(|b| b.is_ascii_digit())
@@ -583,7 +625,7 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
         .any(|word| is_year(word) || matches!(*word, "anniversary" | "new"))
         || (words.contains(&"remix") || words.contains(&"remixed"))
             && words.iter().any(|word| matches!(*word, "stereo" | "mono"));
-    if occasion
+    occasion
         && words.iter().any(|word| mixed(word))
         && words.iter().all(|word| {
             is_year(word)
@@ -594,48 +636,31 @@ pub(super) fn classify_segment(raw: &str) -> Segment {
                     "stereo" | "mono" | "new" | "anniversary" | "remastered" | "remaster"
                 )
         })
-    {
-        return Segment::Qualifier(join_words(words.iter().copied()));
+}
+
+/// A segment of noise words, or one saying where the recording is from: noise (with the edit
+/// it names, if any) when it is known to name the same recording, else a qualifier.
+fn noise_or_qualifier(raw: &str, words: &[&str], from: bool) -> Segment {
+    // "Video Version" is a different edit; "Official Video" is only where it was posted.
+    let names_an_edit = words.iter().any(|word| EDIT_WORDS.contains(word))
+        || words
+            .windows(2)
+            .any(|pair| pair == ["video", "version"] || pair == ["video", "edit"]);
+    let edit = if names_an_edit {
+        join_words(words.iter().copied())
+    } else {
+        String::new()
+    };
+    let known = if from {
+        names_a_source(raw, words)
+    } else {
+        names_same_recording(words)
+    };
+    if known {
+        Segment::Noise(edit)
+    } else {
+        Segment::Qualifier(join_words(words.iter().copied()))
     }
-    let mut tags = VersionTags::NONE;
-    for (at, word) in words.iter().enumerate() {
-        if !plain_mix(at) {
-            tags = tags.union(version_tag_of_word(word));
-        }
-    }
-    if !tags.is_original() {
-        return Segment::Version(tags, join_words(words.iter().copied()));
-    }
-    // "[Monstercat Release]", "(Spinnin' Records)": the label that put it out.
-    if words.len() > 1 && matches!(words.last(), Some(&("records" | "release"))) {
-        return Segment::Noise(String::new());
-    }
-    let all_noise = (0..words.len()).all(|at| plain_mix(at) || is_noise_word(words[at]));
-    // "(Taken from the Album …)" is a "from" segment.
-    let from = *first == "from" || (*first == "taken" && words.get(1) == Some(&"from"));
-    if from || all_noise || noise_after_feat {
-        // "Video Version" is a different edit; "Official Video" is only where it was posted.
-        let names_an_edit = words.iter().any(|word| EDIT_WORDS.contains(word))
-            || words
-                .windows(2)
-                .any(|pair| pair == ["video", "version"] || pair == ["video", "edit"]);
-        let edit = if names_an_edit {
-            join_words(words.iter().copied())
-        } else {
-            String::new()
-        };
-        let known = if from {
-            names_a_source(raw, &words)
-        } else {
-            names_same_recording(&words)
-        };
-        return if known {
-            Segment::Noise(edit)
-        } else {
-            Segment::Qualifier(join_words(words.iter().copied()))
-        };
-    }
-    Segment::Keep
 }
 
 /// The parts of a segment written as alternatives joined by a slash ("Radio Mix / Club
@@ -741,46 +766,127 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
     let raw = spelled.as_ref();
     let dashed = movement_bracket_as_dash(raw);
     let raw = dashed.as_deref().unwrap_or(raw);
-    let mut parsed = ParsedTitle::default();
-    let mut version_texts: Vec<String> = Vec::new();
-    let mut edit_texts: Vec<String> = Vec::new();
-    let mut qualifiers: Vec<String> = Vec::new();
-    let mut apply = |segment: Segment, kept: &mut String, text: &str| match segment {
-        Segment::Featured(names) => {
-            for name in names {
-                if !parsed.featured.contains(&name) {
-                    parsed.featured.push(name);
+    let mut read = SegmentsRead::default();
+    // 1. Bracketed segments, anywhere in the title.
+    let brackets = read_brackets(raw, &mut read);
+    let kept_brackets = !brackets.kept_texts.is_empty();
+    // 2. Dash suffixes, right to left, while they are version, noise or featuring.
+    let (remaining, kept_tail) = read_dash_suffixes(&brackets.outside, &mut read);
+    // 3. Inline "feat." / "ft." / "featuring" (not "with": "Dancing with Myself").
+    let mut parsed = ParsedTitle {
+        base: base_and_featured(remaining, &mut read.featured),
+        featured: read.featured,
+        version: read.version,
+        version_text: read.version_texts.join(" "),
+        edit_text: read.edit_texts.join(" "),
+        ..ParsedTitle::default()
+    };
+    if parsed.base.is_empty() {
+        // A title that is nothing but a bracket ("(Untitled)") keeps its words.
+        parsed.base = normalize_text(raw);
+    }
+    // Kept brackets and the kept dash suffix say something the song's name may not: they are
+    // qualifiers too, unless written in another script than the rest (the title in that
+    // script: "Gangnam Style (강남스타일)").
+    let rest_script = if kept_brackets {
+        script_of(&brackets.without_kept)
+    } else {
+        script_of(remaining)
+    };
+    let mut qualifiers = read.qualifiers;
+    for text in (brackets.kept_texts.iter().copied()).chain(kept_tail.map(|(_, tail)| tail)) {
+        let script = script_of(text);
+        if script != rest_script && script != Script::None && rest_script != Script::None {
+            continue;
+        }
+        let words = normalize_title_words(text);
+        if !words.is_empty() && !qualifiers.contains(&words) {
+            qualifiers.push(words);
+        }
+    }
+    parsed.qualifiers = qualifiers;
+    if kept_brackets {
+        short_without_brackets(&mut parsed, &brackets);
+    }
+    // "Song - Pennine Version" is also looked up as "Song", as a bracket's title is without
+    // its bracket: found, then weighed by its qualifier.
+    if parsed.short.is_none()
+        && let Some((before, _)) = kept_tail
+    {
+        let short = parse_title(before).base;
+        if !short.is_empty() && short != parsed.base {
+            parsed.short = Some(short);
+        }
+    }
+    parsed.work = work_parts(remaining, &parsed.base).map(Box::new);
+    parsed.quoted = quoted_words(raw)
+        .map(normalize_text)
+        .filter(|quoted| !quoted.is_empty() && *quoted != parsed.base);
+    parsed.spoken = spoken_form(&parsed.base);
+    parsed
+}
+
+/// What the segments of a title [`classify_segment`] read say, gathered while
+/// [`parse_title`] reads its brackets and dash suffixes.
+#[derive(Default)]
+struct SegmentsRead {
+    featured: Vec<String>,
+    version: VersionTags,
+    version_texts: Vec<String>,
+    edit_texts: Vec<String>,
+    qualifiers: Vec<String>,
+}
+
+impl SegmentsRead {
+    /// Takes in one segment; one that stays in the base (`text`) is added to `kept`.
+    fn apply(&mut self, segment: Segment, kept: &mut String, text: &str) {
+        match segment {
+            Segment::Featured(names) => {
+                for name in names {
+                    if !self.featured.contains(&name) {
+                        self.featured.push(name);
+                    }
                 }
             }
-        }
-        Segment::Version(tags, words) => {
-            parsed.version = parsed.version.union(tags);
-            version_texts.push(words);
-        }
-        Segment::Noise(edit) => {
-            if !edit.is_empty() {
-                edit_texts.push(edit);
+            Segment::Version(tags, words) => {
+                self.version = self.version.union(tags);
+                self.version_texts.push(words);
+            }
+            Segment::Noise(edit) => {
+                if !edit.is_empty() {
+                    self.edit_texts.push(edit);
+                }
+            }
+            Segment::Qualifier(words) => {
+                if !self.qualifiers.contains(&words) {
+                    self.qualifiers.push(words);
+                }
+            }
+            Segment::Keep => {
+                // A colon inside brackets is not where a classical title's movement starts
+                // ("Sunflower (Spider-Man: Into the Spider-Verse)").
+                kept.push(' ');
+                kept.extend(text.chars().map(|c| if c == ':' { ' ' } else { c }));
+                kept.push(' ');
             }
         }
-        Segment::Qualifier(words) => {
-            if !qualifiers.contains(&words) {
-                qualifiers.push(words);
-            }
-        }
-        Segment::Keep => {
-            // A colon inside brackets is not where a classical title's movement starts
-            // ("Sunflower (Spider-Man: Into the Spider-Verse)").
-            kept.push(' ');
-            kept.extend(text.chars().map(|c| if c == ':' { ' ' } else { c }));
-            kept.push(' ');
-        }
-    };
+    }
+}
 
-    // 1. Bracketed segments, anywhere in the title. `without_kept` is the title without the
-    // bracketed words that stay in the base, for the short form.
+/// A title with its bracketed segments read.
+struct Brackets<'r> {
+    /// The title without its brackets, with the words of those that stay in the base.
+    outside: String,
+    /// The title without the bracketed words that stay in the base, for the short form.
+    without_kept: String,
+    /// The text of each bracket that stays in the base.
+    kept_texts: Vec<&'r str>,
+}
+
+/// Reads the bracketed segments of `raw`, anywhere in the title, into `read`.
+fn read_brackets<'r>(raw: &'r str, read: &mut SegmentsRead) -> Brackets<'r> {
     let mut outside = String::with_capacity(raw.len());
     let mut without_kept = String::with_capacity(raw.len());
-    let mut kept_brackets = false;
     let mut kept_texts: Vec<&str> = Vec::new();
     let mut rest = raw;
     while let Some((open, open_char)) = rest.char_indices().find(|(_, c)| "([{".contains(*c)) {
@@ -791,13 +897,12 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
                 let inner = &rest[open + open_char.len_utf8()..close];
                 let segment = classify_segment(inner);
                 if matches!(segment, Segment::Keep) {
-                    kept_brackets = true;
                     kept_texts.push(inner);
                     without_kept.push(' ');
                 } else {
                     without_kept.push_str(&rest[open..=close]);
                 }
-                apply(segment, &mut outside, inner);
+                read.apply(segment, &mut outside, inner);
                 rest = &rest[close + 1..];
             }
             None => {
@@ -810,39 +915,48 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
     }
     outside.push_str(rest);
     without_kept.push_str(rest);
+    Brackets {
+        outside,
+        without_kept,
+        kept_texts,
+    }
+}
 
-    // 2. Dash suffixes, right to left, while they are version, noise or featuring.
-    let mut head = outside.as_str();
-    // The dash suffix that stays in the base ("Song - Pennine Version") and the title before
-    // it, if any.
-    let mut kept_tail: Option<(&str, &str)> = None;
+/// Reads the dash suffixes of `outside` into `read`, right to left, while they are version,
+/// noise or featuring: the title before them, and the suffix that stays in the base ("Song -
+/// Pennine Version") with the title before it, if any.
+fn read_dash_suffixes<'o>(
+    outside: &'o str,
+    read: &mut SegmentsRead,
+) -> (&'o str, Option<(&'o str, &'o str)>) {
+    let mut head = outside;
     loop {
         let split = DASH_SEPARATORS
             .iter()
             .filter_map(|separator| head.rfind(separator).map(|at| (at, separator.len())))
             .max_by_key(|(at, _)| *at);
         let Some((at, separator_len)) = split else {
-            break;
+            return (head, None);
         };
         if head[..at].trim().is_empty() {
-            break;
+            return (head, None);
         }
         let tail = &head[at + separator_len..];
         match classify_segment(tail) {
-            Segment::Keep => {
-                kept_tail = Some((&head[..at], tail));
-                break;
-            }
+            Segment::Keep => return (head, Some((&head[..at], tail))),
             segment => {
                 let mut ignored = String::new();
-                apply(segment, &mut ignored, tail);
+                read.apply(segment, &mut ignored, tail);
                 head = &head[..at];
             }
         }
     }
-    let remaining = head;
+}
 
-    // 3. Inline "feat." / "ft." / "featuring" (not "with": "Dancing with Myself").
+/// The base words of what is left of a title, its numbers written one way; the names after
+/// an inline "feat." / "ft." / "featuring" go to `featured` (not "with": "Dancing with
+/// Myself").
+fn base_and_featured(remaining: &str, featured: &mut Vec<String>) -> String {
     let tokens = tokenize(remaining);
     let mut words: Vec<&str> = Vec::with_capacity(tokens.len());
     let mut featured_from: Option<usize> = None;
@@ -867,74 +981,32 @@ pub fn parse_title(raw: &str) -> ParsedTitle {
             })
             .collect();
         for name in split_artists(&names.join(" ")) {
-            if !parsed.featured.contains(&name) {
-                parsed.featured.push(name);
+            if !featured.contains(&name) {
+                featured.push(name);
             }
         }
     }
-    parsed.base = join_words(canonical_numbers(&words).iter().map(String::as_str));
-    if parsed.base.is_empty() {
-        // A title that is nothing but a bracket ("(Untitled)") keeps its words.
-        parsed.base = normalize_text(raw);
-    }
-    parsed.version_text = version_texts.join(" ");
-    parsed.edit_text = edit_texts.join(" ");
-    // Kept brackets and the kept dash suffix say something the song's name may not: they are
-    // qualifiers too, unless written in another script than the rest (the title in that
-    // script: "Gangnam Style (강남스타일)").
-    let rest_script = if kept_brackets {
-        script_of(&without_kept)
-    } else {
-        script_of(remaining)
-    };
-    for text in kept_texts
-        .iter()
-        .copied()
-        .chain(kept_tail.map(|(_, tail)| tail))
+    join_words(canonical_numbers(&words).iter().map(String::as_str))
+}
+
+/// The title without the brackets that stay in its base, as its short form, and a lone
+/// bracket's words (the title in another script, or a title of its own) as its bracketed
+/// form.
+fn short_without_brackets(parsed: &mut ParsedTitle, brackets: &Brackets<'_>) {
+    // `without_kept` has no kept brackets left, so this parses it once more at most.
+    let short = parse_title(&brackets.without_kept).base;
+    if let [inner] = brackets.kept_texts.as_slice()
+        && !short.is_empty()
+        && (script_of(inner) != script_of(&short) || normalize_text(inner).split(' ').count() >= 2)
     {
-        let script = script_of(text);
-        if script != rest_script && script != Script::None && rest_script != Script::None {
-            continue;
-        }
-        let words = normalize_title_words(text);
-        if !words.is_empty() && !qualifiers.contains(&words) {
-            qualifiers.push(words);
+        let other = normalize_text(inner);
+        if !other.is_empty() && other != short {
+            parsed.bracketed = Some(other);
         }
     }
-    parsed.qualifiers = qualifiers;
-    if kept_brackets {
-        // `without_kept` has no kept brackets left, so this parses it once more at most.
-        let short = parse_title(&without_kept).base;
-        if let [inner] = kept_texts.as_slice()
-            && !short.is_empty()
-            && (script_of(inner) != script_of(&short)
-                || normalize_text(inner).split(' ').count() >= 2)
-        {
-            let other = normalize_text(inner);
-            if !other.is_empty() && other != short {
-                parsed.bracketed = Some(other);
-            }
-        }
-        if !short.is_empty() && short != parsed.base {
-            parsed.short = Some(short);
-        }
+    if !short.is_empty() && short != parsed.base {
+        parsed.short = Some(short);
     }
-    // "Song - Pennine Version" is also looked up as "Song", as a bracket's title is without
-    // its bracket: found, then weighed by its qualifier.
-    if parsed.short.is_none()
-        && let Some((before, _)) = kept_tail
-    {
-        let short = parse_title(before).base;
-        if !short.is_empty() && short != parsed.base {
-            parsed.short = Some(short);
-        }
-    }
-    parsed.work = work_parts(remaining, &parsed.base).map(Box::new);
-    parsed.quoted = quoted_words(raw)
-        .map(normalize_text)
-        .filter(|quoted| !quoted.is_empty() && *quoted != parsed.base);
-    parsed.spoken = spoken_form(&parsed.base);
-    parsed
 }
 
 /// Text-speak words and what they spell out.
@@ -1295,49 +1367,6 @@ pub(super) fn canonical_number_word(word: &str) -> &str {
 /// 5"), and the part/number words in one spelling ("Pt." and "Part", "Number" and "No.").
 pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(words.len());
-    let unit = |w: &str| UNITS.iter().position(|u| *u == w);
-    // A number of two digits written in words at `at` ("nineteen", "ninety nine"), and how
-    // many words it took.
-    let two_digits = |at: usize| -> Option<(u32, usize)> {
-        let word = *words.get(at)?;
-        if let Some(tens) = TENS.iter().position(|t| *t == word) {
-            let value = (tens as u32 + 2) * 10;
-            return Some(
-                match words
-                    .get(at + 1)
-                    .and_then(|w| unit(w))
-                    .filter(|u| (1..10).contains(u))
-                {
-                    Some(u) => (value + u as u32, 2),
-                    None => (value, 1),
-                },
-            );
-        }
-        unit(word)
-            .filter(|u| (10..20).contains(u))
-            .map(|u| (u as u32, 1))
-    };
-    // A count of hundreds or a thousand after a number that took the words up to `at`
-    // ("one hundred", "five hundred and one", "a thousand"): the number and how many more
-    // words it took.
-    let scaled = |value: u32, at: usize| -> Option<(u32, usize)> {
-        match *words.get(at)? {
-            "thousand" => Some((value * 1000, 1)),
-            "hundred" => {
-                let and = usize::from(words.get(at + 1) == Some(&"and"));
-                let rest = two_digits(at + 1 + and).or_else(|| {
-                    unit(words.get(at + 1 + and)?)
-                        .filter(|u| (1..10).contains(u))
-                        .map(|u| (u as u32, 1))
-                });
-                Some(match rest {
-                    Some((low, more)) => (value * 100 + low, 1 + and + more),
-                    None => (value * 100, 1),
-                })
-            }
-            _ => None,
-        }
-    };
     let mut at = 0;
     while at < words.len() {
         let word = words[at];
@@ -1368,7 +1397,7 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
         }
         // "A Thousand Miles" and "1000 Miles", "A Hundred Days".
         if word == "a"
-            && let Some((value, used)) = scaled(1, at + 1)
+            && let Some((value, used)) = scaled_words(words, 1, at + 1)
         {
             out.push(value.to_string());
             at += 1 + used;
@@ -1377,17 +1406,17 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
         // "No One" is a pronoun; "No. Five", "Number Five" and "Nr. Five" are numbers.
         let after_no = at > 0 && words[at - 1] == "no" && word == "one";
         // "One Hundred Years", "Five Hundred Miles", "Nineteen Hundred and Eighty-Five".
-        if let Some((low, low_used)) =
-            two_digits(at).or_else(|| unit(word).filter(|u| *u > 0).map(|u| (u as u32, 1)))
-            && let Some((value, used)) = scaled(low, at + low_used)
+        if let Some((low, low_used)) = two_digit_words(words, at)
+            .or_else(|| unit(word).filter(|u| *u > 0).map(|u| (u as u32, 1)))
+            && let Some((value, used)) = scaled_words(words, low, at + low_used)
         {
             out.push(value.to_string());
             at += low_used + used;
             continue;
         }
-        if let Some((value, used)) = two_digits(at) {
+        if let Some((value, used)) = two_digit_words(words, at) {
             // A year read in pairs: "Nineteen Ninety-Nine" is 1999, "Twenty Twelve" 2012.
-            match two_digits(at + used).filter(|_| value >= 11) {
+            match two_digit_words(words, at + used).filter(|_| value >= 11) {
                 Some((low, more)) => {
                     out.push((value * 100 + low).to_string());
                     at += used + more;
@@ -1408,61 +1437,105 @@ pub(super) fn canonical_numbers(words: &[&str]) -> Vec<String> {
             at += 1;
             continue;
         }
-        // "no5", "pt2", "vol1", "op27": the word and the number apart; "ptii" ("Pt.II")
-        // the part and its Roman numeral.
-        let letters = word.bytes().take_while(u8::is_ascii_lowercase).count();
-        let (prefix, digits) = word.split_at(letters);
-        // "N.5" (read "n5") is the Italian and Spanish "N. 5", number 5.
-        let glued = matches!(
-            prefix,
-            "no" | "nr"
-                | "n"
-                | "pt"
-                | "pts"
-                | "part"
-                | "vol"
-                | "op"
-                | "opus"
-                | "bwv"
-                | "kv"
-                | "hwv"
-        ) && !digits.is_empty()
-            && digits.bytes().all(|b| b.is_ascii_digit());
-        let glued_roman = ["pt", "pts", "part", "vol"].iter().find_map(|label| {
-            let numeral = word.strip_prefix(label)?;
-            (numeral.len() >= 2 && super::roman_value(numeral).is_some())
-                .then_some((*label, numeral))
-        });
-        if glued {
-            out.push(canonical_number_word(if prefix == "n" { "no" } else { prefix }).to_string());
-            out.push(digits.to_string());
-        } else if let Some((label, numeral)) = glued_roman {
-            out.push(canonical_number_word(label).to_string());
-            out.push(numeral.to_string());
-        } else if matches!(word, "teil" | "partie" | "parte")
-            && words.get(at + 1).is_some_and(|next| names_number(next))
-        {
-            // "Teil 2", "Partie 2", "Parte 2": the German, French, Italian and Spanish part.
-            out.push("part".to_string());
-        } else if matches!(word, "parts" | "pts")
-            && words.get(at + 1).is_some_and(|next| names_number(next))
-        {
-            // "Parts 1-5" and "Pts. 1-5" as "Part 1-5"; "Parts One to Five" as "Part 1 5".
-            out.push("part".to_string());
-            if let (Some(first), Some(to), Some(last)) =
-                (words.get(at + 1), words.get(at + 2), words.get(at + 3))
-                && matches!(*to, "to" | "through" | "thru")
-                && names_number(first)
-                && names_number(last)
-            {
-                out.extend(canonical_numbers(&[first, last]));
-                at += 4;
-                continue;
-            }
-        } else {
-            out.push(canonical_number_word(word).to_string());
-        }
-        at += 1;
+        at = push_labelled_number(words, at, &mut out);
     }
     out
+}
+
+/// The value of a number word below twenty ("one", "twelve").
+fn unit(word: &str) -> Option<usize> {
+    UNITS.iter().position(|u| *u == word)
+}
+
+/// A number of two digits written in words at `at` ("nineteen", "ninety nine"), and how many
+/// words it took.
+fn two_digit_words(words: &[&str], at: usize) -> Option<(u32, usize)> {
+    let word = *words.get(at)?;
+    if let Some(tens) = TENS.iter().position(|t| *t == word) {
+        let value = (tens as u32 + 2) * 10;
+        return Some(
+            match words
+                .get(at + 1)
+                .and_then(|w| unit(w))
+                .filter(|u| (1..10).contains(u))
+            {
+                Some(u) => (value + u as u32, 2),
+                None => (value, 1),
+            },
+        );
+    }
+    unit(word)
+        .filter(|u| (10..20).contains(u))
+        .map(|u| (u as u32, 1))
+}
+
+/// A count of hundreds or a thousand after a number (`value`) that took the words up to `at`
+/// ("one hundred", "five hundred and one", "a thousand"): the number and how many more words
+/// it took.
+fn scaled_words(words: &[&str], value: u32, at: usize) -> Option<(u32, usize)> {
+    match *words.get(at)? {
+        "thousand" => Some((value * 1000, 1)),
+        "hundred" => {
+            let and = usize::from(words.get(at + 1) == Some(&"and"));
+            let rest = two_digit_words(words, at + 1 + and).or_else(|| {
+                unit(words.get(at + 1 + and)?)
+                    .filter(|u| (1..10).contains(u))
+                    .map(|u| (u as u32, 1))
+            });
+            Some(match rest {
+                Some((low, more)) => (value * 100 + low, 1 + and + more),
+                None => (value * 100, 1),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Writes the word at `at` with a part or number label in one spelling, apart from its
+/// number when glued to it; where the words continue.
+fn push_labelled_number(words: &[&str], at: usize, out: &mut Vec<String>) -> usize {
+    let word = words[at];
+    // "no5", "pt2", "vol1", "op27": the word and the number apart; "ptii" ("Pt.II")
+    // the part and its Roman numeral.
+    let letters = word.bytes().take_while(u8::is_ascii_lowercase).count();
+    let (prefix, digits) = word.split_at(letters);
+    // "N.5" (read "n5") is the Italian and Spanish "N. 5", number 5.
+    let glued = matches!(
+        prefix,
+        "no" | "nr" | "n" | "pt" | "pts" | "part" | "vol" | "op" | "opus" | "bwv" | "kv" | "hwv"
+    ) && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    let glued_roman = ["pt", "pts", "part", "vol"].iter().find_map(|label| {
+        let numeral = word.strip_prefix(label)?;
+        (numeral.len() >= 2 && super::roman_value(numeral).is_some()).then_some((*label, numeral))
+    });
+    if glued {
+        out.push(canonical_number_word(if prefix == "n" { "no" } else { prefix }).to_string());
+        out.push(digits.to_string());
+    } else if let Some((label, numeral)) = glued_roman {
+        out.push(canonical_number_word(label).to_string());
+        out.push(numeral.to_string());
+    } else if matches!(word, "teil" | "partie" | "parte")
+        && words.get(at + 1).is_some_and(|next| names_number(next))
+    {
+        // "Teil 2", "Partie 2", "Parte 2": the German, French, Italian and Spanish part.
+        out.push("part".to_string());
+    } else if matches!(word, "parts" | "pts")
+        && words.get(at + 1).is_some_and(|next| names_number(next))
+    {
+        // "Parts 1-5" and "Pts. 1-5" as "Part 1-5"; "Parts One to Five" as "Part 1 5".
+        out.push("part".to_string());
+        if let (Some(first), Some(to), Some(last)) =
+            (words.get(at + 1), words.get(at + 2), words.get(at + 3))
+            && matches!(*to, "to" | "through" | "thru")
+            && names_number(first)
+            && names_number(last)
+        {
+            out.extend(canonical_numbers(&[first, last]));
+            return at + 4;
+        }
+    } else {
+        out.push(canonical_number_word(word).to_string());
+    }
+    at + 1
 }

@@ -831,54 +831,8 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
     let mut parts = WorkParts::default();
     let (key, catalogue, kept) = scan_work(base);
     let mut work_text = base.to_string();
-    if let Some((work, number, name)) = split_movement(raw) {
-        let movement = normalize_title_words(name);
-        let work = normalize_title_words(work);
-        // "Nocturnes, Op. 9: No. 2" and "3 Gymnopédies: No. 1, …" name a piece of a set, not
-        // a movement: the whole title stays the work (its catalogue numbers say which).
-        let piece_of_set = movement.split_once(' ').is_some_and(|(label, rest)| {
-            label == "no" && catalogue_number(rest.split(' ').next().unwrap_or("")).is_some()
-        });
-        if piece_of_set && number.is_none() {
-            parts.head = set_piece(&work, &movement);
-            let (_, _, set_name) = scan_work(&work);
-            parts.piece = set_piece(&join_words(set_name), &movement).map(|piece| {
-                let after_number = movement.split(' ').skip(2).filter(|w| !w.is_empty());
-                std::iter::once(piece.as_str())
-                    .chain(after_number)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            });
-        } else if movement.is_empty() && number.is_some() && !work.is_empty() {
-            // "Symphony No. 9 - IV": a movement by its number alone.
-            parts.movement_number = number;
-            parts.without_numeral = Some(work.clone());
-            parts.head = Some(work.clone());
-            work_text = work;
-        } else if !movement.is_empty() && !work.is_empty() {
-            parts.movement_head = name
-                .split_once(',')
-                .map(|(head, _)| normalize_text(head))
-                .filter(|head| !head.is_empty() && *head != movement);
-            if number.is_some() {
-                parts.without_numeral = Some(format!("{work} {movement}"));
-            }
-            // "Gymnopédie No. 1: Lent et douloureux": a numbered piece and its subtitle, where
-            // other stores write the piece alone.
-            let (work_key, work_catalogue, _) = scan_work(&work);
-            if number.is_none() && (work_key.is_some() || !work_catalogue.is_empty()) {
-                parts.head = Some(work.clone());
-            }
-            // "Moonlight Sonata: I. Adagio", "Moonlight Sonata - Adagio": the work before a
-            // movement, where the library names the work otherwise; the movement's number and
-            // name still decide.
-            if parts.head.is_none() {
-                parts.head = Some(work.clone());
-            }
-            parts.movement = Some(movement);
-            parts.movement_number = number;
-            work_text = work;
-        }
+    if let Some(work) = read_movement(&mut parts, raw) {
+        work_text = work;
     }
     // A movement named by its number alone: "Moonlight Sonata (1st Movement)", "Symphony No. 5
     // - 1st movement", "Moonlight Sonata 3rd Movement".
@@ -946,6 +900,61 @@ pub(super) fn work_parts(raw: &str, base: &str) -> Option<WorkParts> {
         .and_then(|quoted| nickname_form(quoted, &parts.work_words))
         .filter(|form| form != base);
     Some(parts)
+}
+
+/// Reads the movement a title names after its work ("Moonlight Sonata: I. Adagio",
+/// "Symphony No. 9 - IV") into `parts`: the work's text when it is what remains to be read
+/// as the work, `None` when the whole title stays the work.
+fn read_movement(parts: &mut WorkParts, raw: &str) -> Option<String> {
+    let (work, number, name) = split_movement(raw)?;
+    let movement = normalize_title_words(name);
+    let work = normalize_title_words(work);
+    // "Nocturnes, Op. 9: No. 2" and "3 Gymnopédies: No. 1, …" name a piece of a set, not
+    // a movement: the whole title stays the work (its catalogue numbers say which).
+    let piece_of_set = movement.split_once(' ').is_some_and(|(label, rest)| {
+        label == "no" && catalogue_number(rest.split(' ').next().unwrap_or("")).is_some()
+    });
+    if piece_of_set && number.is_none() {
+        parts.head = set_piece(&work, &movement);
+        let (_, _, set_name) = scan_work(&work);
+        parts.piece = set_piece(&join_words(set_name), &movement).map(|piece| {
+            let after_number = movement.split(' ').skip(2).filter(|w| !w.is_empty());
+            std::iter::once(piece.as_str())
+                .chain(after_number)
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+    } else if movement.is_empty() && number.is_some() && !work.is_empty() {
+        // "Symphony No. 9 - IV": a movement by its number alone.
+        parts.movement_number = number;
+        parts.without_numeral = Some(work.clone());
+        parts.head = Some(work.clone());
+        return Some(work);
+    } else if !movement.is_empty() && !work.is_empty() {
+        parts.movement_head = name
+            .split_once(',')
+            .map(|(head, _)| normalize_text(head))
+            .filter(|head| !head.is_empty() && *head != movement);
+        if number.is_some() {
+            parts.without_numeral = Some(format!("{work} {movement}"));
+        }
+        // "Gymnopédie No. 1: Lent et douloureux": a numbered piece and its subtitle, where
+        // other stores write the piece alone.
+        let (work_key, work_catalogue, _) = scan_work(&work);
+        if number.is_none() && (work_key.is_some() || !work_catalogue.is_empty()) {
+            parts.head = Some(work.clone());
+        }
+        // "Moonlight Sonata: I. Adagio", "Moonlight Sonata - Adagio": the work before a
+        // movement, where the library names the work otherwise; the movement's number and
+        // name still decide.
+        if parts.head.is_none() {
+            parts.head = Some(work.clone());
+        }
+        parts.movement = Some(movement);
+        parts.movement_number = number;
+        return Some(work);
+    }
+    None
 }
 
 /// The numbers text of a classical title without its catalogue numbers ("concerto spring
