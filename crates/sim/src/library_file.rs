@@ -184,170 +184,71 @@ impl LibrarySpec {
             sections: Vec::new(),
         };
         for (n, row) in rd.records().enumerate() {
-            let line = n + 2;
             let row = row.map_err(|e| LibraryFileError::Csv(e.to_string()))?;
-            let cell = |name: &str| -> &str {
-                headers
-                    .iter()
-                    .position(|h| h == name)
-                    .and_then(|i| row.get(i))
-                    .unwrap_or("")
+            let row = CsvRow {
+                headers: &headers,
+                row: &row,
+                line: n + 2,
             };
-            let bad = |what: String| LibraryFileError::Csv(format!("line {line}: {what}"));
-            let num = |name: &str| -> Result<Option<u64>, LibraryFileError> {
-                match cell(name) {
-                    "" => Ok(None),
-                    v => v
-                        .parse::<u64>()
-                        .map(Some)
-                        .map_err(|_| bad(format!("{name} {v:?} is not a number"))),
-                }
-            };
-            let small = |name: &str| -> Result<Option<u16>, LibraryFileError> {
-                num(name)?
-                    .map(|v| u16::try_from(v).map_err(|_| bad(format!("{name} {v} is too big"))))
-                    .transpose()
-            };
-            let big = |name: &str| -> Result<Option<u32>, LibraryFileError> {
-                num(name)?
-                    .map(|v| u32::try_from(v).map_err(|_| bad(format!("{name} {v} is too big"))))
-                    .transpose()
-            };
-            let text = |name: &str| Some(cell(name).to_string()).filter(|s| !s.is_empty());
-            let list = |name: &str| -> Vec<String> {
-                cell(name)
-                    .split(';')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            };
-            let kind = cell("kind");
+            let kind = row.cell("kind");
             let section_type = match kind {
                 "movie" => "movie",
                 "episode" => "show",
                 "track" => "artist",
                 other => {
-                    return Err(bad(format!(
-                        "kind {other:?} is not movie, episode or track"
-                    )));
+                    return Err(row.bad(format!("kind {other:?} is not movie, episode or track")));
                 }
             };
-            let title = cell("title");
+            let title = row.cell("title");
             if title.is_empty() {
-                return Err(bad("no title".into()));
+                return Err(row.bad("no title".into()));
             }
-            let media_cols = [
-                "container",
-                "videoCodec",
-                "audioCodec",
-                "videoResolution",
-                "width",
-                "height",
-                "bitrate",
-            ];
-            let media = media_cols
-                .iter()
-                .any(|c| !cell(c).is_empty())
-                .then(|| -> Result<_, LibraryFileError> {
-                    Ok(crate::library::MediaFields {
-                        container: text("container"),
-                        video_codec: text("videoCodec"),
-                        audio_codec: text("audioCodec"),
-                        video_resolution: text("videoResolution"),
-                        width: big("width")?,
-                        height: big("height")?,
-                        bitrate: big("bitrate")?,
-                        ..Default::default()
-                    })
-                })
-                .transpose()?;
-            let fields = ItemFields {
-                duration: big("duration")?,
-                original_title: text("originalTitle"),
-                year: small("year")?,
-                index: small("index")?,
-                disc: small("disc")?,
-                musicbrainz_id: text("musicbrainzId"),
-                musicbrainz_release_group: None,
-                isrc: text("isrc"),
-                guid: text("guid"),
-                guids: list("guids"),
-                labels: list("labels"),
-                genres: list("genres"),
-                content_rating: text("contentRating"),
-                studio: text("studio"),
-                summary: text("summary"),
-                file: text("file"),
-                added_at: big("addedAt")?,
-                originally_available_at: text("originallyAvailableAt"),
-                media,
-                ..Default::default()
-            };
-            let section_title = match cell("section") {
-                "" => match section_type {
-                    "movie" => "Movies",
-                    "show" => "TV Shows",
-                    _ => "Music",
-                },
-                s => s,
-            };
-            let sidx = match spec.sections.iter().position(|s| s.title == section_title) {
-                Some(i) if spec.sections[i].kind == section_type => i,
-                Some(_) => {
-                    return Err(bad(format!(
-                        "section {section_title:?} already holds another kind"
-                    )));
-                }
-                None => {
-                    spec.sections.push(SectionSpec {
-                        kind: section_type.to_string(),
-                        title: section_title.to_string(),
-                        location: None,
-                        items: Vec::new(),
-                    });
-                    spec.sections.len() - 1
-                }
-            };
             let leaf = ItemSpec {
                 title: title.to_string(),
                 children: Vec::new(),
-                fields,
+                fields: row.fields()?,
             };
+            let sidx = spec.section_for(&row, section_type)?;
             let items = &mut spec.sections[sidx].items;
             if kind == "movie" {
                 items.push(leaf);
-                continue;
-            }
-            let (gp_default, p_default) = if kind == "episode" {
-                ("Unknown Show", "Season 1")
             } else {
-                ("Unknown Artist", "Unknown Album")
-            };
-            let gp_title = text("grandparent").unwrap_or_else(|| gp_default.to_string());
-            let parent_index = small("parentIndex")?;
-            let p_title = text("parent").unwrap_or_else(|| match parent_index {
-                Some(i) if kind == "episode" => format!("Season {i}"),
-                _ => p_default.to_string(),
-            });
-            let gp = find_or_push(items, &gp_title);
-            let p = find_or_push(&mut gp.children, &p_title);
-            if let Some(i) = parent_index {
-                p.fields.index = Some(i);
+                row.place_under_parents(items, kind == "episode", leaf)?;
             }
-            if kind == "episode" && p.fields.index.is_none() {
-                p.fields.index = p_title
-                    .strip_prefix("Season ")
-                    .and_then(|n| n.trim().parse().ok());
-            }
-            if let Some(y) = small("parentYear")? {
-                p.fields.year = Some(y);
-            } else if p.fields.year.is_none() {
-                p.fields.year = leaf.fields.year;
-            }
-            p.children.push(leaf);
         }
         Ok(spec)
+    }
+
+    /// The index of the section a CSV row's item goes in (its `section` column, else the
+    /// kind's usual name), added when it is the first.
+    fn section_for(
+        &mut self,
+        row: &CsvRow<'_>,
+        section_type: &str,
+    ) -> Result<usize, LibraryFileError> {
+        let section_title = match row.cell("section") {
+            "" => match section_type {
+                "movie" => "Movies",
+                "show" => "TV Shows",
+                _ => "Music",
+            },
+            s => s,
+        };
+        match self.sections.iter().position(|s| s.title == section_title) {
+            Some(i) if self.sections[i].kind == section_type => Ok(i),
+            Some(_) => Err(row.bad(format!(
+                "section {section_title:?} already holds another kind"
+            ))),
+            None => {
+                self.sections.push(SectionSpec {
+                    kind: section_type.to_string(),
+                    title: section_title.to_string(),
+                    location: None,
+                    items: Vec::new(),
+                });
+                Ok(self.sections.len() - 1)
+            }
+        }
     }
 
     /// Reads `path`: CSV when it ends in `.csv`, else JSON.
@@ -393,6 +294,154 @@ impl LibrarySpec {
         }
         lib.sort_naturally();
         Ok(lib)
+    }
+}
+
+/// One row of a CSV library file, read by column name.
+struct CsvRow<'a> {
+    headers: &'a csv::StringRecord,
+    row: &'a csv::StringRecord,
+    /// Its line in the file, for errors.
+    line: usize,
+}
+
+impl<'a> CsvRow<'a> {
+    fn cell(&self, name: &str) -> &'a str {
+        self.headers
+            .iter()
+            .position(|h| h == name)
+            .and_then(|i| self.row.get(i))
+            .unwrap_or("")
+    }
+
+    fn bad(&self, what: String) -> LibraryFileError {
+        LibraryFileError::Csv(format!("line {}: {what}", self.line))
+    }
+
+    fn num(&self, name: &str) -> Result<Option<u64>, LibraryFileError> {
+        match self.cell(name) {
+            "" => Ok(None),
+            v => v
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| self.bad(format!("{name} {v:?} is not a number"))),
+        }
+    }
+
+    fn small(&self, name: &str) -> Result<Option<u16>, LibraryFileError> {
+        self.num(name)?
+            .map(|v| u16::try_from(v).map_err(|_| self.bad(format!("{name} {v} is too big"))))
+            .transpose()
+    }
+
+    fn big(&self, name: &str) -> Result<Option<u32>, LibraryFileError> {
+        self.num(name)?
+            .map(|v| u32::try_from(v).map_err(|_| self.bad(format!("{name} {v} is too big"))))
+            .transpose()
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        Some(self.cell(name).to_string()).filter(|s| !s.is_empty())
+    }
+
+    fn list(&self, name: &str) -> Vec<String> {
+        self.cell(name)
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The item's fields, its media's when any media column is given.
+    fn fields(&self) -> Result<ItemFields, LibraryFileError> {
+        let media_cols = [
+            "container",
+            "videoCodec",
+            "audioCodec",
+            "videoResolution",
+            "width",
+            "height",
+            "bitrate",
+        ];
+        let media = media_cols
+            .iter()
+            .any(|c| !self.cell(c).is_empty())
+            .then(|| -> Result<_, LibraryFileError> {
+                Ok(crate::library::MediaFields {
+                    container: self.text("container"),
+                    video_codec: self.text("videoCodec"),
+                    audio_codec: self.text("audioCodec"),
+                    video_resolution: self.text("videoResolution"),
+                    width: self.big("width")?,
+                    height: self.big("height")?,
+                    bitrate: self.big("bitrate")?,
+                    ..Default::default()
+                })
+            })
+            .transpose()?;
+        Ok(ItemFields {
+            duration: self.big("duration")?,
+            original_title: self.text("originalTitle"),
+            year: self.small("year")?,
+            index: self.small("index")?,
+            disc: self.small("disc")?,
+            musicbrainz_id: self.text("musicbrainzId"),
+            musicbrainz_release_group: None,
+            isrc: self.text("isrc"),
+            guid: self.text("guid"),
+            guids: self.list("guids"),
+            labels: self.list("labels"),
+            genres: self.list("genres"),
+            content_rating: self.text("contentRating"),
+            studio: self.text("studio"),
+            summary: self.text("summary"),
+            file: self.text("file"),
+            added_at: self.big("addedAt")?,
+            originally_available_at: self.text("originallyAvailableAt"),
+            media,
+            ..Default::default()
+        })
+    }
+
+    /// Puts a track or an episode (`episode`) under its parent and grandparent (album and
+    /// artist, season and show), made when they are not yet there.
+    fn place_under_parents(
+        &self,
+        items: &mut Vec<ItemSpec>,
+        episode: bool,
+        leaf: ItemSpec,
+    ) -> Result<(), LibraryFileError> {
+        let (gp_default, p_default) = if episode {
+            ("Unknown Show", "Season 1")
+        } else {
+            ("Unknown Artist", "Unknown Album")
+        };
+        let gp_title = self
+            .text("grandparent")
+            .unwrap_or_else(|| gp_default.to_string());
+        let parent_index = self.small("parentIndex")?;
+        let p_title = self.text("parent").unwrap_or_else(|| match parent_index {
+            Some(i) if episode => format!("Season {i}"),
+            _ => p_default.to_string(),
+        });
+        let gp = find_or_push(items, &gp_title);
+        let p = find_or_push(&mut gp.children, &p_title);
+        if let Some(i) = parent_index {
+            p.fields.index = Some(i);
+        }
+        if episode && p.fields.index.is_none() {
+            p.fields.index = p_title
+                .strip_prefix("Season ")
+                .and_then(|n| n.trim().parse().ok());
+        }
+        if let Some(y) = self.small("parentYear")? {
+            p.fields.year = Some(y);
+        } else if p.fields.year.is_none() {
+            p.fields.year = leaf.fields.year;
+        }
+        p.children.push(leaf);
+        Ok(())
     }
 }
 

@@ -327,6 +327,27 @@ fn add_item_data(object: &mut Map<String, Value>, lib: &Library, item: u32) -> b
         object.insert("Genres".into(), json!(genre));
     }
     object.insert("Path".into(), json!(item.file_path()));
+    add_family(object, &item);
+    if let Some(mbid) = item.musicbrainz_id() {
+        let key = match item.kind() {
+            ItemKind::Track => "Provider_musicbrainzrecording",
+            ItemKind::Album => "Provider_musicbrainzalbum",
+            _ => "Provider_musicbrainzartist",
+        };
+        object.insert(key.into(), json!(mbid));
+    }
+    if let Some((imdb, tmdb, tvdb)) = item.external_ids() {
+        object.insert("Provider_imdb".into(), json!(imdb));
+        object.insert("Provider_tmdb".into(), json!(tmdb.to_string()));
+        if item.kind() == ItemKind::Show {
+            object.insert("Provider_tvdb".into(), json!(tvdb.to_string()));
+        }
+    }
+    true
+}
+
+/// The item's place: its season and show, its album and artist, its numbers.
+fn add_family(object: &mut Map<String, Value>, item: &crate::library::Item<'_>) {
     match item.kind() {
         ItemKind::Season => {
             if let Some(show) = item.parent() {
@@ -393,22 +414,6 @@ fn add_item_data(object: &mut Map<String, Value>, lib: &Library, item: u32) -> b
         | ItemKind::Photo
         | ItemKind::PhotoAlbum => {}
     }
-    if let Some(mbid) = item.musicbrainz_id() {
-        let key = match item.kind() {
-            ItemKind::Track => "Provider_musicbrainzrecording",
-            ItemKind::Album => "Provider_musicbrainzalbum",
-            _ => "Provider_musicbrainzartist",
-        };
-        object.insert(key.into(), json!(mbid));
-    }
-    if let Some((imdb, tmdb, tvdb)) = item.external_ids() {
-        object.insert("Provider_imdb".into(), json!(imdb));
-        object.insert("Provider_tmdb".into(), json!(tmdb.to_string()));
-        if item.kind() == ItemKind::Show {
-            object.insert("Provider_tvdb".into(), json!(tvdb.to_string()));
-        }
-    }
-    true
 }
 
 fn add_user(object: &mut Map<String, Value>, user: &User, at: u32) {
@@ -441,141 +446,163 @@ pub(crate) fn render_webhooks(sim: &Sim, event: &Event) -> Vec<WebhookBody> {
             }
             body(object)
         }
-        SimEvent::PlayStateChanged {
-            user,
-            item,
-            state,
-            reason,
-        } => {
-            let Some(user) = sim.state().user(*user).cloned() else {
-                return Vec::new();
-            };
-            let mut object = base_object(sim, "UserDataSaved", at);
-            if !add_item_data(&mut object, &sim.library(), *item) {
-                return Vec::new();
-            }
-            add_user(&mut object, &user, at);
-            let ticks = i64::from(state.view_offset_ms) * 10_000;
-            object.insert("Likes".into(), json!(false));
-            object.insert("Rating".into(), json!(state.rating.unwrap_or(0.0)));
-            object.insert("PlaybackPositionTicks".into(), json!(ticks));
-            object.insert("PlaybackPosition".into(), json!(hh_mm_ss(ticks)));
-            object.insert("PlayCount".into(), json!(state.view_count));
-            object.insert("Favorite".into(), json!(state.favorite));
-            object.insert("Played".into(), json!(state.view_count > 0));
-            object.insert("AudioStreamIndex".into(), json!(-1));
-            object.insert("SubtitleStreamIndex".into(), json!(-1));
-            if state.last_viewed_at > 0 {
-                object.insert(
-                    "LastPlayedDate".into(),
-                    json!(iso8601(i64::from(state.last_viewed_at))),
-                );
-            }
-            let save_reason = match reason {
-                PlayStateReason::Scrobble | PlayStateReason::Unscrobble => "TogglePlayed",
-                PlayStateReason::Rate => "UpdateUserRating",
-                PlayStateReason::Favorite => "UpdateUserData",
-                PlayStateReason::Progress => "PlaybackProgress",
-            };
-            object.insert("SaveReason".into(), json!(save_reason));
-            body(object)
-        }
-        SimEvent::Playing {
-            user,
-            item,
-            session_key,
-            state,
-            previous,
-            view_offset_ms,
-        } => {
-            let notification = match (state, previous) {
-                (PlaybackState::Stopped, _) => "PlaybackStop",
-                (_, None) => "PlaybackStart",
-                _ => "PlaybackProgress",
-            };
-            let (user, client) = {
-                let st = sim.state();
-                let client = st
-                    .sessions()
-                    .iter()
-                    .find(|s| s.session_key == *session_key)
-                    .map(|s| (s.client_id.clone(), s.product.clone()));
-                (st.user(*user).cloned(), client)
-            };
-            let Some(user) = user else { return Vec::new() };
-            let (device_id, client_name) = client.unwrap_or_default();
-            let mut object = base_object(sim, notification, at);
-            if !add_item_data(&mut object, &sim.library(), *item) {
-                return Vec::new();
-            }
-            add_user(&mut object, &user, at);
-            let ticks = i64::from(*view_offset_ms) * 10_000;
-            object.insert("PlaybackPositionTicks".into(), json!(ticks));
-            object.insert("PlaybackPosition".into(), json!(hh_mm_ss(ticks)));
-            object.insert("MediaSourceId".into(), object["ItemId"].clone());
-            object.insert("IsPaused".into(), json!(*state == PlaybackState::Paused));
-            object.insert("IsAutomated".into(), json!(false));
-            object.insert("DeviceId".into(), json!(device_id));
-            object.insert("DeviceName".into(), json!(client_name));
-            object.insert("ClientName".into(), json!(client_name));
-            if *state == PlaybackState::Stopped {
-                let duration = object
-                    .get("RunTimeTicks")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
-                object.insert(
-                    "PlayedToCompletion".into(),
-                    json!(duration > 0 && ticks * 10 >= duration * 9),
-                );
-            }
-            body(object)
-        }
-        SimEvent::ScanFinished { activity, .. } => {
-            let mut object = base_object(sim, "TaskCompleted", at);
-            object.insert("TaskId".into(), json!(activity));
-            object.insert("TaskName".into(), json!("Scan Media Library"));
-            object.insert("TaskKey".into(), json!("RefreshLibrary"));
-            object.insert("TaskCategory".into(), json!("Library"));
-            object.insert(
-                "TaskDescription".into(),
-                json!("Scans your media library for new files and refreshes metadata."),
-            );
-            object.insert("ResultStatus".into(), json!("Completed"));
-            body(object)
-        }
-        SimEvent::PlaylistChanged { user, playlist } => {
-            // A new playlist is a new library item: the plugin reports ItemAdded.
-            let (created, name, kind, user) = {
-                let st = sim.state();
-                match st.playlist(*user, *playlist) {
-                    Some(p) if p.added_at == p.updated_at => {
-                        (true, p.title.clone(), p.kind, st.user(*user).cloned())
-                    }
-                    _ => (false, String::new(), PlaylistKind::Audio, None),
-                }
-            };
-            if !created {
-                return Vec::new();
-            }
-            let mut object = base_object(sim, "ItemAdded", at);
-            object.insert("Name".into(), json!(name));
-            object.insert("ItemId".into(), json!(playlist_id(*playlist)));
-            object.insert("ItemType".into(), json!("Playlist"));
-            object.insert(
-                "MediaType".into(),
-                json!(if kind == PlaylistKind::Audio {
-                    "Audio"
-                } else {
-                    "Video"
-                }),
-            );
-            if let Some(user) = user {
-                add_user(&mut object, &user, at);
-            }
-            body(object)
-        }
+        SimEvent::PlayStateChanged { .. } => user_data_saved(sim, event),
+        SimEvent::Playing { .. } => playback(sim, event),
+        SimEvent::ScanFinished { activity, .. } => scan_completed(sim, at, activity),
+        SimEvent::PlaylistChanged { user, playlist } => playlist_added(sim, at, *user, *playlist),
         SimEvent::ItemUpdated { .. }
         | SimEvent::ScanStarted { .. }
         | SimEvent::ScanProgress { .. } => Vec::new(),
     }
+}
+
+/// `UserDataSaved`: a user's play state of an item changed.
+fn user_data_saved(sim: &Sim, event: &Event) -> Vec<WebhookBody> {
+    let SimEvent::PlayStateChanged {
+        user,
+        item,
+        state,
+        reason,
+    } = &event.kind
+    else {
+        return Vec::new();
+    };
+    let at = event.at;
+    let Some(user) = sim.state().user(*user).cloned() else {
+        return Vec::new();
+    };
+    let mut object = base_object(sim, "UserDataSaved", at);
+    if !add_item_data(&mut object, &sim.library(), *item) {
+        return Vec::new();
+    }
+    add_user(&mut object, &user, at);
+    let ticks = i64::from(state.view_offset_ms) * 10_000;
+    object.insert("Likes".into(), json!(false));
+    object.insert("Rating".into(), json!(state.rating.unwrap_or(0.0)));
+    object.insert("PlaybackPositionTicks".into(), json!(ticks));
+    object.insert("PlaybackPosition".into(), json!(hh_mm_ss(ticks)));
+    object.insert("PlayCount".into(), json!(state.view_count));
+    object.insert("Favorite".into(), json!(state.favorite));
+    object.insert("Played".into(), json!(state.view_count > 0));
+    object.insert("AudioStreamIndex".into(), json!(-1));
+    object.insert("SubtitleStreamIndex".into(), json!(-1));
+    if state.last_viewed_at > 0 {
+        object.insert(
+            "LastPlayedDate".into(),
+            json!(iso8601(i64::from(state.last_viewed_at))),
+        );
+    }
+    let save_reason = match reason {
+        PlayStateReason::Scrobble | PlayStateReason::Unscrobble => "TogglePlayed",
+        PlayStateReason::Rate => "UpdateUserRating",
+        PlayStateReason::Favorite => "UpdateUserData",
+        PlayStateReason::Progress => "PlaybackProgress",
+    };
+    object.insert("SaveReason".into(), json!(save_reason));
+    body(object)
+}
+
+/// `PlaybackStart`, `PlaybackProgress`, `PlaybackStop`: a session playing an item.
+fn playback(sim: &Sim, event: &Event) -> Vec<WebhookBody> {
+    let SimEvent::Playing {
+        user,
+        item,
+        session_key,
+        state,
+        previous,
+        view_offset_ms,
+    } = &event.kind
+    else {
+        return Vec::new();
+    };
+    let at = event.at;
+    let notification = match (state, previous) {
+        (PlaybackState::Stopped, _) => "PlaybackStop",
+        (_, None) => "PlaybackStart",
+        _ => "PlaybackProgress",
+    };
+    let (user, client) = {
+        let st = sim.state();
+        let client = st
+            .sessions()
+            .iter()
+            .find(|s| s.session_key == *session_key)
+            .map(|s| (s.client_id.clone(), s.product.clone()));
+        (st.user(*user).cloned(), client)
+    };
+    let Some(user) = user else { return Vec::new() };
+    let (device_id, client_name) = client.unwrap_or_default();
+    let mut object = base_object(sim, notification, at);
+    if !add_item_data(&mut object, &sim.library(), *item) {
+        return Vec::new();
+    }
+    add_user(&mut object, &user, at);
+    let ticks = i64::from(*view_offset_ms) * 10_000;
+    object.insert("PlaybackPositionTicks".into(), json!(ticks));
+    object.insert("PlaybackPosition".into(), json!(hh_mm_ss(ticks)));
+    object.insert("MediaSourceId".into(), object["ItemId"].clone());
+    object.insert("IsPaused".into(), json!(*state == PlaybackState::Paused));
+    object.insert("IsAutomated".into(), json!(false));
+    object.insert("DeviceId".into(), json!(device_id));
+    object.insert("DeviceName".into(), json!(client_name));
+    object.insert("ClientName".into(), json!(client_name));
+    if *state == PlaybackState::Stopped {
+        let duration = object
+            .get("RunTimeTicks")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        object.insert(
+            "PlayedToCompletion".into(),
+            json!(duration > 0 && ticks * 10 >= duration * 9),
+        );
+    }
+    body(object)
+}
+
+/// `TaskCompleted`: a library scan finished.
+fn scan_completed(sim: &Sim, at: u32, activity: &str) -> Vec<WebhookBody> {
+    let mut object = base_object(sim, "TaskCompleted", at);
+    object.insert("TaskId".into(), json!(activity));
+    object.insert("TaskName".into(), json!("Scan Media Library"));
+    object.insert("TaskKey".into(), json!("RefreshLibrary"));
+    object.insert("TaskCategory".into(), json!("Library"));
+    object.insert(
+        "TaskDescription".into(),
+        json!("Scans your media library for new files and refreshes metadata."),
+    );
+    object.insert("ResultStatus".into(), json!("Completed"));
+    body(object)
+}
+
+/// `ItemAdded` for a new playlist, which is a new library item; nothing for a change to one.
+fn playlist_added(sim: &Sim, at: u32, user: u32, playlist: u32) -> Vec<WebhookBody> {
+    // A new playlist is a new library item: the plugin reports ItemAdded.
+    let (created, name, kind, user) = {
+        let st = sim.state();
+        match st.playlist(user, playlist) {
+            Some(p) if p.added_at == p.updated_at => {
+                (true, p.title.clone(), p.kind, st.user(user).cloned())
+            }
+            _ => (false, String::new(), PlaylistKind::Audio, None),
+        }
+    };
+    if !created {
+        return Vec::new();
+    }
+    let mut object = base_object(sim, "ItemAdded", at);
+    object.insert("Name".into(), json!(name));
+    object.insert("ItemId".into(), json!(playlist_id(playlist)));
+    object.insert("ItemType".into(), json!("Playlist"));
+    object.insert(
+        "MediaType".into(),
+        json!(if kind == PlaylistKind::Audio {
+            "Audio"
+        } else {
+            "Video"
+        }),
+    );
+    if let Some(user) = user {
+        add_user(&mut object, &user, at);
+    }
+    body(object)
 }

@@ -82,6 +82,7 @@ impl Reply {
 
 /// Routes a request to its handler.
 pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
+    // Long: a match over every route, each arm its handler or the few lines that are one.
     let caller = if req.route.is_anonymous() {
         None
     } else {

@@ -162,6 +162,7 @@ impl Route {
 /// Matches `method` + `path` against the table. Unknown paths are 404, known paths with a
 /// method they do not serve 405. Returns the route and its template for the request counters.
 pub(crate) fn match_route(method: &Method, path: &str) -> Result<(Route, &'static str), ApiError> {
+    // Long: the route table, one arm per path and method, read top to bottom.
     let segments: Vec<&str> = path
         .trim_matches('/')
         .split('/')

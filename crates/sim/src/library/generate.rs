@@ -115,6 +115,8 @@ pub(super) fn song_title(rng: &mut SplitMix64) -> String {
 /// The discography of one artist, drawn from its own generator so it is the same wherever the
 /// artist appears.
 pub(super) fn artist_plan(seed: u64, artist_idx: u64, other_artists: &[String]) -> ArtistPlan {
+    // Long: the plan draws from one random generator in a fixed order, read top to bottom; a
+    // split would hide that order, which every generated library depends on.
     let mut rng = SplitMix64::new(mix(seed ^ mix(artist_idx.wrapping_add(0xA27157))));
     let name = artist_name(&mut rng);
     let mbid = rng.percent(80);
@@ -382,6 +384,8 @@ impl Library {
         first: u64,
         stride: u64,
     ) {
+        // Long: the section's plan, read top to bottom: it draws from one random generator in a
+        // fixed order, which a split would hide and every generated library depends on.
         let seed = self.config.seed;
         let mut rng = SplitMix64::new(mix(seed ^ 0x4D55_5349 ^ u64::from(sidx)));
         let mut clock = AddClock::new(u64::from(budget + various) / 10 + 1);
@@ -646,6 +650,8 @@ impl Library {
     }
 
     pub(super) fn generate_shows(&mut self) {
+        // Long: the section's plan, read top to bottom: it draws from one random generator in a
+        // fixed order, which a split would hide and every generated library depends on.
         let mut rng = SplitMix64::new(mix(self.config.seed ^ 0x5348_4F57));
         let mut clock = AddClock::new(u64::from(self.config.shows) * 4);
         let mut shows = Vec::new();

@@ -237,6 +237,49 @@ pub(crate) fn item_el(
     };
     // An item has about 40 attributes: size the list once instead of growing it.
     e.attrs.reserve(48);
+    e = identity_attrs(e, item);
+    e = user_attrs(e, p);
+    e = art_and_dates(e, item);
+    if matches!(
+        kind,
+        ItemKind::Album | ItemKind::Artist | ItemKind::Show | ItemKind::Season
+    ) {
+        e = leaf_counts(e, item, lib, state, user);
+    }
+    // Sonic analysis ran on the generated music; a described library says what it has.
+    if item.section().kind == SectionKind::Music && item.fields().is_none() {
+        e = e.a("musicAnalysisVersion", 1u32);
+    }
+    if kind.is_playable() {
+        e = e.kid(media(item));
+    }
+    if opts.detailed || opts.guids {
+        e = guid_children(e, item);
+    }
+    if let Some(f) = item.fields() {
+        e = given_attrs(e, PLEX_EXTRA_ATTRS, &f.attrs);
+        if kind == ItemKind::Album {
+            e = e.opt("studio", f.studio.as_deref());
+        }
+    }
+    if opts.detailed {
+        super::editing::detail_attrs(&mut e, item, lib);
+    }
+    super::editing::edited_attrs(&mut e, item);
+    e.kids.extend(super::editing::field_kids(item));
+    if !opts.detailed && item.fields().is_some() {
+        e.kids.extend(super::editing::listing_tag_kids(item));
+    }
+    if opts.detailed {
+        e = detail_kids(e, item);
+    }
+    e
+}
+
+/// The item's identity and place: its keys and guids and its parents', its titles, its
+/// index; in the order the server writes them.
+fn identity_attrs(mut e: El, item: &Item<'_>) -> El {
+    let kind = item.kind();
     e = e.a("ratingKey", item.id().to_string()).a("key", key(item));
     let parent = item.parent();
     let grandparent = item.grandparent();
@@ -290,7 +333,14 @@ pub(crate) fn item_el(
     if kind == ItemKind::Episode {
         e = e.a("parentIndex", parent.map(|p| p.index()).unwrap_or(1));
     }
-    e = user_attrs(e, p);
+    e
+}
+
+/// The item's artwork and dates, in the order the server writes them.
+fn art_and_dates(mut e: El, item: &Item<'_>) -> El {
+    let kind = item.kind();
+    let parent = item.parent();
+    let grandparent = item.grandparent();
     if kind == ItemKind::Track
         && let Some(album) = &parent
     {
@@ -337,68 +387,42 @@ pub(crate) fn item_el(
     e = e
         .a("addedAt", item.added_at())
         .a("updatedAt", item.updated_at());
-    if matches!(
-        kind,
-        ItemKind::Album | ItemKind::Artist | ItemKind::Show | ItemKind::Season
-    ) {
-        e = leaf_counts(e, item, lib, state, user);
-    }
-    // Sonic analysis ran on the generated music; a described library says what it has.
-    if item.section().kind == SectionKind::Music && item.fields().is_none() {
-        e = e.a("musicAnalysisVersion", 1u32);
-    }
-    if kind.is_playable() {
-        e = e.kid(media(item));
-    }
-    if opts.detailed || opts.guids {
-        e = guid_children(e, item);
-    }
+    e
+}
+
+/// What only the item's own page shows: its tags, chapters, markers, location and colours.
+fn detail_kids(mut e: El, item: &Item<'_>) -> El {
+    let kind = item.kind();
+    e.kids.extend(super::editing::tag_kids(item));
     if let Some(f) = item.fields() {
-        e = given_attrs(e, PLEX_EXTRA_ATTRS, &f.attrs);
-        if kind == ItemKind::Album {
-            e = e.opt("studio", f.studio.as_deref());
-        }
-    }
-    if opts.detailed {
-        super::editing::detail_attrs(&mut e, item, lib);
-    }
-    super::editing::edited_attrs(&mut e, item);
-    e.kids.extend(super::editing::field_kids(item));
-    if !opts.detailed && item.fields().is_some() {
-        e.kids.extend(super::editing::listing_tag_kids(item));
-    }
-    if opts.detailed {
-        e.kids.extend(super::editing::tag_kids(item));
-        if let Some(f) = item.fields() {
-            for (n, c) in f.chapters.iter().enumerate() {
-                e = e.kid(
-                    El::new("Chapter")
-                        .a("id", n + 1)
-                        .a("filter", format!("thumb={}", n + 1))
-                        .a("index", n + 1)
-                        .a("startTimeOffset", c.start)
-                        .a("endTimeOffset", c.end)
-                        .a("tag", c.tag.as_str()),
-                );
-            }
-            for (n, m) in f.markers.iter().enumerate() {
-                let mut el = El::new("Marker")
+        for (n, c) in f.chapters.iter().enumerate() {
+            e = e.kid(
+                El::new("Chapter")
                     .a("id", n + 1)
-                    .a("type", m.kind.as_str())
-                    .a("startTimeOffset", m.start)
-                    .a("endTimeOffset", m.end);
-                if m.is_final {
-                    el = el.a("final", true);
-                }
-                // Plex sends each marker's analysis version (python-plexapi reads it).
-                e = e.kid(el.kid(El::new("Attributes").a("id", n + 1).a("version", 5u32)));
+                    .a("filter", format!("thumb={}", n + 1))
+                    .a("index", n + 1)
+                    .a("startTimeOffset", c.start)
+                    .a("endTimeOffset", c.end)
+                    .a("tag", c.tag.as_str()),
+            );
+        }
+        for (n, m) in f.markers.iter().enumerate() {
+            let mut el = El::new("Marker")
+                .a("id", n + 1)
+                .a("type", m.kind.as_str())
+                .a("startTimeOffset", m.start)
+                .a("endTimeOffset", m.end);
+            if m.is_final {
+                el = el.a("final", true);
             }
+            // Plex sends each marker's analysis version (python-plexapi reads it).
+            e = e.kid(el.kid(El::new("Attributes").a("id", n + 1).a("version", 5u32)));
         }
-        if !kind.is_playable() {
-            e = e.kid(El::new("Location").a("path", item.file_path()));
-        }
-        e = e.kid(ultra_blur(item));
     }
+    if !kind.is_playable() {
+        e = e.kid(El::new("Location").a("path", item.file_path()));
+    }
+    e = e.kid(ultra_blur(item));
     e
 }
 

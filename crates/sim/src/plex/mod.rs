@@ -48,6 +48,7 @@ use cachearr_serverfmt::plex::El;
 
 /// The Plex API router (without `/_sim/`; [`Sim::serve_plex`] adds it).
 pub fn router(sim: Sim) -> Router {
+    // Long: the route table, one `.route` per path, read top to bottom.
     // Plex paths have segments like `/:/scrobble`; axum 0.7-style `:capture` checks must be off.
     Router::new()
         .without_v07_checks()

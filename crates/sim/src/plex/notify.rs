@@ -24,7 +24,7 @@ use crate::Sim;
 use crate::events::{
     Event, FrontEnd, PlayStateReason, SimEvent, WebhookBody, spawn_webhook_dispatcher,
 };
-use crate::library::{Item, ItemKind};
+use crate::library::{Item, ItemKind, Library};
 use crate::sockets::Fate;
 use crate::state::{PlaybackState, User};
 
@@ -73,33 +73,9 @@ pub(crate) fn frames(sim: &Sim, user: &User, event: &Event) -> Vec<String> {
             if !user.can_see_section(*section) {
                 return Vec::new();
             }
-            let Some(i) = lib.item_any(*item) else {
-                return Vec::new();
-            };
-            match &event.kind {
-                SimEvent::ItemAdded { .. } => vec![
-                    frame(
-                        "timeline",
-                        "TimelineEntry",
-                        vec![timeline_entry(&i, 0, Some("created"))],
-                    ),
-                    frame(
-                        "timeline",
-                        "TimelineEntry",
-                        vec![timeline_entry(&i, 5, None)],
-                    ),
-                ],
-                SimEvent::ItemUpdated { .. } => vec![frame(
-                    "timeline",
-                    "TimelineEntry",
-                    vec![timeline_entry(&i, 5, None)],
-                )],
-                _ => vec![frame(
-                    "timeline",
-                    "TimelineEntry",
-                    vec![timeline_entry(&i, 9, Some("deleted"))],
-                )],
-            }
+            lib.item_any(*item)
+                .map(|i| item_frames(&event.kind, &i))
+                .unwrap_or_default()
         }
         SimEvent::ScanStarted { section, activity }
         | SimEvent::ScanProgress {
@@ -109,33 +85,7 @@ pub(crate) fn frames(sim: &Sim, user: &User, event: &Event) -> Vec<String> {
             if !user.is_owner {
                 return Vec::new();
             }
-            let (ev, progress) = match &event.kind {
-                SimEvent::ScanStarted { .. } => ("started", 0),
-                SimEvent::ScanProgress { progress, .. } => ("updated", *progress),
-                _ => ("ended", 100),
-            };
-            let title = lib
-                .section(*section)
-                .map(|s| format!("Scanning {}", s.title))
-                .unwrap_or_default();
-            vec![frame(
-                "activity",
-                "ActivityNotification",
-                vec![json!({
-                    "event": ev,
-                    "uuid": activity,
-                    "Activity": {
-                        "uuid": activity,
-                        "type": "library.update.section",
-                        "cancellable": false,
-                        "userID": 1,
-                        "title": title,
-                        "subtitle": "",
-                        "progress": progress,
-                        "Context": {"librarySectionID": section.to_string()},
-                    }
-                })],
-            )]
+            scan_frames(&lib, &event.kind, *section, activity)
         }
         SimEvent::Playing {
             user: who,
@@ -188,6 +138,65 @@ pub(crate) fn frames(sim: &Sim, user: &User, event: &Event) -> Vec<String> {
         }
         SimEvent::PlayStateChanged { .. } => Vec::new(),
     }
+}
+
+/// The timeline frames of an item added, updated or removed.
+fn item_frames(kind: &SimEvent, item: &Item<'_>) -> Vec<String> {
+    match kind {
+        SimEvent::ItemAdded { .. } => vec![
+            frame(
+                "timeline",
+                "TimelineEntry",
+                vec![timeline_entry(item, 0, Some("created"))],
+            ),
+            frame(
+                "timeline",
+                "TimelineEntry",
+                vec![timeline_entry(item, 5, None)],
+            ),
+        ],
+        SimEvent::ItemUpdated { .. } => vec![frame(
+            "timeline",
+            "TimelineEntry",
+            vec![timeline_entry(item, 5, None)],
+        )],
+        _ => vec![frame(
+            "timeline",
+            "TimelineEntry",
+            vec![timeline_entry(item, 9, Some("deleted"))],
+        )],
+    }
+}
+
+/// The activity frame of a scan starting, going on or finished.
+fn scan_frames(lib: &Library, kind: &SimEvent, section: u32, activity: &str) -> Vec<String> {
+    let (ev, progress) = match kind {
+        SimEvent::ScanStarted { .. } => ("started", 0),
+        SimEvent::ScanProgress { progress, .. } => ("updated", *progress),
+        _ => ("ended", 100),
+    };
+    let title = lib
+        .section(section)
+        .map(|s| format!("Scanning {}", s.title))
+        .unwrap_or_default();
+    vec![frame(
+        "activity",
+        "ActivityNotification",
+        vec![json!({
+            "event": ev,
+            "uuid": activity,
+            "Activity": {
+                "uuid": activity,
+                "type": "library.update.section",
+                "cancellable": false,
+                "userID": 1,
+                "title": title,
+                "subtitle": "",
+                "progress": progress,
+                "Context": {"librarySectionID": section.to_string()},
+            }
+        })],
+    )]
 }
 
 /// `GET /:/websockets/notifications?X-Plex-Token=` (also `/:/websocket/notifications`).

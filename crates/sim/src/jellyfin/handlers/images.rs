@@ -29,47 +29,7 @@ pub(super) fn image(
     if !image_type.eq_ignore_ascii_case("Primary") {
         return Err(ApiError::NotFound);
     }
-    // When the image last changed (its item's update time; none for an artist by name).
-    let (seed, aspect, modified) = {
-        let lib = front.sim.library();
-        match target {
-            Target::Item(id) => {
-                let item = lib.item(id).ok_or(ApiError::NotFound)?;
-                let aspect = match item.kind() {
-                    ItemKind::Movie | ItemKind::Show | ItemKind::Season => 2.0 / 3.0,
-                    ItemKind::Episode => 16.0 / 9.0,
-                    _ => 1.0,
-                };
-                (
-                    mix_tag(item.content_hash(), item.updated_at()),
-                    aspect,
-                    Some(item.updated_at()),
-                )
-            }
-            Target::View(id) => {
-                let section = lib.section(id).ok_or(ApiError::NotFound)?;
-                (
-                    mix_tag(u64::from(section.id) << 32, section.created_at),
-                    16.0 / 9.0,
-                    Some(section.created_at),
-                )
-            }
-            Target::Playlist(id) => {
-                let state = front.sim.state();
-                let playlist = state
-                    .users()
-                    .iter()
-                    .find_map(|u| state.playlist(u.id, id))
-                    .ok_or(ApiError::NotFound)?;
-                (
-                    mix_tag(u64::from(playlist.id), playlist.updated_at),
-                    1.0,
-                    Some(playlist.updated_at),
-                )
-            }
-            Target::ArtistName(hash) => (mix_tag(hash, 0), 1.0, None),
-        }
-    };
+    let (seed, aspect, modified) = image_of(front, target)?;
     let query = &req.query;
     let (width, height) = super::super::image::target_size(
         aspect,
@@ -128,6 +88,49 @@ pub(super) fn image(
             scanned: 1,
             returned,
         },
+    })
+}
+
+/// What the image of `target` is drawn from, its aspect ratio, and when it last changed
+/// (its item's update time; none for an artist by name).
+fn image_of(front: &Front, target: Target) -> Result<(u64, f64, Option<u32>), ApiError> {
+    let lib = front.sim.library();
+    Ok(match target {
+        Target::Item(id) => {
+            let item = lib.item(id).ok_or(ApiError::NotFound)?;
+            let aspect = match item.kind() {
+                ItemKind::Movie | ItemKind::Show | ItemKind::Season => 2.0 / 3.0,
+                ItemKind::Episode => 16.0 / 9.0,
+                _ => 1.0,
+            };
+            (
+                mix_tag(item.content_hash(), item.updated_at()),
+                aspect,
+                Some(item.updated_at()),
+            )
+        }
+        Target::View(id) => {
+            let section = lib.section(id).ok_or(ApiError::NotFound)?;
+            (
+                mix_tag(u64::from(section.id) << 32, section.created_at),
+                16.0 / 9.0,
+                Some(section.created_at),
+            )
+        }
+        Target::Playlist(id) => {
+            let state = front.sim.state();
+            let playlist = state
+                .users()
+                .iter()
+                .find_map(|u| state.playlist(u.id, id))
+                .ok_or(ApiError::NotFound)?;
+            (
+                mix_tag(u64::from(playlist.id), playlist.updated_at),
+                1.0,
+                Some(playlist.updated_at),
+            )
+        }
+        Target::ArtistName(hash) => (mix_tag(hash, 0), 1.0, None),
     })
 }
 

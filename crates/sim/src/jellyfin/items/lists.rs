@@ -148,20 +148,7 @@ pub(crate) fn names(
     query: &QueryParams,
     kind: NameKind,
 ) -> Result<(QueryResult<BaseItemDto>, Work), ApiError> {
-    let sections: Vec<&Section> = match query.str("ParentId") {
-        Some(raw) => match decode_id(render.seed, raw, "parentId")? {
-            Some(Target::View(id)) => {
-                vec![visible_section(render.lib, render.user, id).ok_or(ApiError::NotFound)?]
-            }
-            _ => return Err(ApiError::NotFound),
-        },
-        None => render
-            .lib
-            .sections()
-            .iter()
-            .filter(|s| render.user.can_see_section(s.id))
-            .collect(),
-    };
+    let sections = listed_sections(render, query)?;
     let search = query.str("SearchTerm").map(fold);
     let mut work = Work::default();
     let mut found: BTreeMap<String, &str> = BTreeMap::new();
@@ -295,20 +282,7 @@ pub(crate) fn artists(
     query: &QueryParams,
     album_artists: bool,
 ) -> Result<(QueryResult<BaseItemDto>, Work), ApiError> {
-    let sections: Vec<&Section> = match query.str("ParentId") {
-        Some(raw) => match decode_id(render.seed, raw, "parentId")? {
-            Some(Target::View(id)) => {
-                vec![visible_section(render.lib, render.user, id).ok_or(ApiError::NotFound)?]
-            }
-            _ => return Err(ApiError::NotFound),
-        },
-        None => render
-            .lib
-            .sections()
-            .iter()
-            .filter(|s| render.user.can_see_section(s.id))
-            .collect(),
-    };
+    let sections = listed_sections(render, query)?;
     let search = query.str("SearchTerm").map(fold);
     let starts = query.str("NameStartsWith").map(fold);
     let mut work = Work::default();
@@ -391,6 +365,28 @@ pub(crate) fn artists(
         },
         work,
     ))
+}
+
+/// The sections a listing of names reads: the view `ParentId` names, else every one the user
+/// may see.
+fn listed_sections<'a>(
+    render: &Render<'a>,
+    query: &QueryParams,
+) -> Result<Vec<&'a Section>, ApiError> {
+    Ok(match query.str("ParentId") {
+        Some(raw) => match decode_id(render.seed, raw, "parentId")? {
+            Some(Target::View(id)) => {
+                vec![visible_section(render.lib, render.user, id).ok_or(ApiError::NotFound)?]
+            }
+            _ => return Err(ApiError::NotFound),
+        },
+        None => render
+            .lib
+            .sections()
+            .iter()
+            .filter(|s| render.user.can_see_section(s.id))
+            .collect(),
+    })
 }
 
 /// `GET /Items/Counts`: the user's items of each kind, over the libraries and items the user

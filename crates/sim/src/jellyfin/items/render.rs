@@ -8,7 +8,6 @@ impl Render<'_> {
     pub(crate) fn item(&self, item: crate::library::Item<'_>) -> BaseItemDto {
         let kind = item.kind();
         let id = item.guid_id();
-        let fields = &self.fields;
         let mut dto = BaseItemDto {
             name: item.title().to_owned(),
             server_id: self.server_id.to_owned(),
@@ -24,101 +23,23 @@ impl Render<'_> {
             dto.premiere_date = Some(format!("{year:04}-01-01T00:00:00.0000000Z"));
         }
         dto.official_rating = item.content_rating().map(str::to_owned);
-        match kind {
-            ItemKind::Track | ItemKind::Movie | ItemKind::Episode => {
-                dto.run_time_ticks = Some(i64::from(item.duration_ms()) * TICKS_PER_MS);
-                dto.container = item.container().map(str::to_owned);
-                dto.media_type = Some(
-                    if kind == ItemKind::Track {
-                        "Audio"
-                    } else {
-                        "Video"
-                    }
-                    .to_owned(),
-                );
-            }
-            ItemKind::Album => {
-                let total: i64 = item
-                    .children()
-                    .iter()
-                    .filter_map(|&child| self.lib.item(child))
-                    .map(|child| i64::from(child.duration_ms()))
-                    .sum();
-                dto.run_time_ticks = Some(total * TICKS_PER_MS);
-                dto.media_type = Some("Unknown".to_owned());
-            }
-            _ => dto.media_type = Some("Unknown".to_owned()),
+        length_and_media(&mut dto, item, self.lib);
+        family(&mut dto, item);
+        self.asked_fields(&mut dto, item, &id);
+        if self.user_data {
+            let state = self.state.play_state(self.user.id, item.id());
+            dto.user_data = Some(user_item_data(&state, &id, item.duration_ms()));
         }
-        match kind {
-            ItemKind::Track => {
-                dto.index_number = i32::try_from(item.index()).ok();
-                dto.parent_index_number = i32::try_from(item.disc()).ok().filter(|d| *d > 0);
-                let album = item.parent();
-                let artist = item.grandparent();
-                if let Some(album) = album {
-                    dto.album = Some(album.title().to_owned());
-                    dto.album_id = Some(album.guid_id());
-                    dto.album_primary_image_tag =
-                        Some(image_tag(album.content_hash(), album.updated_at()));
-                }
-                if let Some(artist) = artist {
-                    dto.album_artist = Some(artist.title().to_owned());
-                    dto.album_artists = Some(vec![NameGuidPair {
-                        name: artist.title().to_owned(),
-                        id: artist.guid_id(),
-                    }]);
-                }
-                let track_artist = item
-                    .original_title()
-                    .or_else(|| artist.map(|a| a.title()))
-                    .unwrap_or("Unknown Artist");
-                let track_artist_id = match artist {
-                    Some(a) if a.title() == track_artist => a.guid_id(),
-                    _ => artist_name_id(track_artist),
-                };
-                dto.artists = Some(vec![track_artist.to_owned()]);
-                dto.artist_items = Some(vec![NameGuidPair {
-                    name: track_artist.to_owned(),
-                    id: track_artist_id,
-                }]);
-            }
-            ItemKind::Album => {
-                if let Some(artist) = item.parent() {
-                    let pair = NameGuidPair {
-                        name: artist.title().to_owned(),
-                        id: artist.guid_id(),
-                    };
-                    dto.album_artist = Some(artist.title().to_owned());
-                    dto.artists = Some(vec![artist.title().to_owned()]);
-                    dto.artist_items = Some(vec![pair.clone()]);
-                    dto.album_artists = Some(vec![pair]);
-                }
-            }
-            ItemKind::Season => {
-                dto.index_number = i32::try_from(item.index()).ok();
-                if let Some(show) = item.parent() {
-                    dto.series_name = Some(show.title().to_owned());
-                    dto.series_id = Some(show.guid_id());
-                }
-            }
-            ItemKind::Episode => {
-                dto.index_number = i32::try_from(item.index()).ok();
-                if let Some(season) = item.parent() {
-                    dto.parent_index_number = i32::try_from(season.index()).ok();
-                    dto.season_id = Some(season.guid_id());
-                    dto.season_name = Some(season.title().to_owned());
-                    if let Some(show) = season.parent() {
-                        dto.series_name = Some(show.title().to_owned());
-                        dto.series_id = Some(show.guid_id());
-                    }
-                }
-            }
-            ItemKind::Movie
-            | ItemKind::Show
-            | ItemKind::Artist
-            | ItemKind::Photo
-            | ItemKind::PhotoAlbum => {}
-        }
+        dto.image_tags = self
+            .images
+            .tags(image_tag(item.content_hash(), item.updated_at()));
+        dto.backdrop_image_tags = self.images.backdrops();
+        dto
+    }
+
+    /// The fields a client asks for (`Fields=`) beyond those every item carries.
+    fn asked_fields(&self, dto: &mut BaseItemDto, item: crate::library::Item<'_>, id: &str) {
+        let (fields, kind) = (&self.fields, item.kind());
         if fields.has("Path") {
             dto.path = Some(item.file_path());
         }
@@ -189,7 +110,7 @@ impl Render<'_> {
         if fields.has("MediaSources") && kind.is_playable() {
             dto.media_sources = Some(vec![MediaSourceInfo {
                 protocol: "File".to_owned(),
-                id: id.clone(),
+                id: id.to_owned(),
                 path: item.file_path(),
                 source_type: "Default".to_owned(),
                 container: item.container().unwrap_or_default().to_owned(),
@@ -203,15 +124,6 @@ impl Render<'_> {
                 bitrate: u64::from(item.bitrate_kbps()) * 1_000,
             }]);
         }
-        if self.user_data {
-            let state = self.state.play_state(self.user.id, item.id());
-            dto.user_data = Some(user_item_data(&state, &id, item.duration_ms()));
-        }
-        dto.image_tags = self
-            .images
-            .tags(image_tag(item.content_hash(), item.updated_at()));
-        dto.backdrop_image_tags = self.images.backdrops();
-        dto
     }
 
     /// The `CollectionFolder` item of a library view.
@@ -432,4 +344,109 @@ pub(super) fn provider_ids(item: crate::library::Item<'_>) -> BTreeMap<String, S
         ItemKind::Season | ItemKind::Episode | ItemKind::Photo | ItemKind::PhotoAlbum => {}
     }
     ids
+}
+
+/// The item's length and media type.
+fn length_and_media(dto: &mut BaseItemDto, item: crate::library::Item<'_>, lib: &Library) {
+    let kind = item.kind();
+    match kind {
+        ItemKind::Track | ItemKind::Movie | ItemKind::Episode => {
+            dto.run_time_ticks = Some(i64::from(item.duration_ms()) * TICKS_PER_MS);
+            dto.container = item.container().map(str::to_owned);
+            dto.media_type = Some(
+                if kind == ItemKind::Track {
+                    "Audio"
+                } else {
+                    "Video"
+                }
+                .to_owned(),
+            );
+        }
+        ItemKind::Album => {
+            let total: i64 = item
+                .children()
+                .iter()
+                .filter_map(|&child| lib.item(child))
+                .map(|child| i64::from(child.duration_ms()))
+                .sum();
+            dto.run_time_ticks = Some(total * TICKS_PER_MS);
+            dto.media_type = Some("Unknown".to_owned());
+        }
+        _ => dto.media_type = Some("Unknown".to_owned()),
+    }
+}
+
+/// The item's parents and artists, and its place among its siblings.
+fn family(dto: &mut BaseItemDto, item: crate::library::Item<'_>) {
+    let kind = item.kind();
+    match kind {
+        ItemKind::Track => {
+            dto.index_number = i32::try_from(item.index()).ok();
+            dto.parent_index_number = i32::try_from(item.disc()).ok().filter(|d| *d > 0);
+            let album = item.parent();
+            let artist = item.grandparent();
+            if let Some(album) = album {
+                dto.album = Some(album.title().to_owned());
+                dto.album_id = Some(album.guid_id());
+                dto.album_primary_image_tag =
+                    Some(image_tag(album.content_hash(), album.updated_at()));
+            }
+            if let Some(artist) = artist {
+                dto.album_artist = Some(artist.title().to_owned());
+                dto.album_artists = Some(vec![NameGuidPair {
+                    name: artist.title().to_owned(),
+                    id: artist.guid_id(),
+                }]);
+            }
+            let track_artist = item
+                .original_title()
+                .or_else(|| artist.map(|a| a.title()))
+                .unwrap_or("Unknown Artist");
+            let track_artist_id = match artist {
+                Some(a) if a.title() == track_artist => a.guid_id(),
+                _ => artist_name_id(track_artist),
+            };
+            dto.artists = Some(vec![track_artist.to_owned()]);
+            dto.artist_items = Some(vec![NameGuidPair {
+                name: track_artist.to_owned(),
+                id: track_artist_id,
+            }]);
+        }
+        ItemKind::Album => {
+            if let Some(artist) = item.parent() {
+                let pair = NameGuidPair {
+                    name: artist.title().to_owned(),
+                    id: artist.guid_id(),
+                };
+                dto.album_artist = Some(artist.title().to_owned());
+                dto.artists = Some(vec![artist.title().to_owned()]);
+                dto.artist_items = Some(vec![pair.clone()]);
+                dto.album_artists = Some(vec![pair]);
+            }
+        }
+        ItemKind::Season => {
+            dto.index_number = i32::try_from(item.index()).ok();
+            if let Some(show) = item.parent() {
+                dto.series_name = Some(show.title().to_owned());
+                dto.series_id = Some(show.guid_id());
+            }
+        }
+        ItemKind::Episode => {
+            dto.index_number = i32::try_from(item.index()).ok();
+            if let Some(season) = item.parent() {
+                dto.parent_index_number = i32::try_from(season.index()).ok();
+                dto.season_id = Some(season.guid_id());
+                dto.season_name = Some(season.title().to_owned());
+                if let Some(show) = season.parent() {
+                    dto.series_name = Some(show.title().to_owned());
+                    dto.series_id = Some(show.guid_id());
+                }
+            }
+        }
+        ItemKind::Movie
+        | ItemKind::Show
+        | ItemKind::Artist
+        | ItemKind::Photo
+        | ItemKind::PhotoAlbum => {}
+    }
 }

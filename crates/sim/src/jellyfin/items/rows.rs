@@ -179,19 +179,7 @@ pub(super) fn gather_rows(
     let mut rows: Vec<Row> = Vec::new();
     let mut natural_order = true;
     if let Some(ids) = &query.ids {
-        for target in ids {
-            let row = match *target {
-                Target::Item(id) => visible_item(lib, user, id).map(|_| Row::Item(id)),
-                Target::View(id) => visible_section(lib, user, id).map(|_| Row::View(id)),
-                Target::Playlist(id) => render
-                    .state
-                    .playlist(user.id, id)
-                    .map(|_| Row::Playlist(id)),
-                // Name-only artists are not rows of a listing (they are no library items).
-                Target::ArtistName(_) => None,
-            };
-            rows.extend(row);
-        }
+        rows = rows_of_ids(render, ids);
         work.scanned += ids.len() as u64;
     } else {
         match query.parent {
@@ -275,6 +263,26 @@ pub(super) fn gather_rows(
     Ok(rows)
 }
 
+/// The rows of the targets a query names by id (`Ids=`), those the user may see.
+fn rows_of_ids(render: &Render<'_>, ids: &[Target]) -> Vec<Row> {
+    let (lib, user) = (render.lib, render.user);
+    let mut rows = Vec::new();
+    for target in ids {
+        let row = match *target {
+            Target::Item(id) => visible_item(lib, user, id).map(|_| Row::Item(id)),
+            Target::View(id) => visible_section(lib, user, id).map(|_| Row::View(id)),
+            Target::Playlist(id) => render
+                .state
+                .playlist(user.id, id)
+                .map(|_| Row::Playlist(id)),
+            // Name-only artists are not rows of a listing (they are no library items).
+            Target::ArtistName(_) => None,
+        };
+        rows.extend(row);
+    }
+    rows
+}
+
 /// Renders one row.
 pub(crate) fn render_row(render: &Render<'_>, row: Row) -> Option<BaseItemDto> {
     match row {
@@ -308,24 +316,7 @@ pub(super) fn row_matches(render: &Render<'_>, query: &ItemQuery, row: Row) -> b
     }
     let (Row::Item(id) | Row::Entry(_, id)) = row else {
         // Views and playlists: only name filters apply.
-        let name = match row {
-            Row::View(id) => render.lib.section(id).map(|s| fold(&s.title)),
-            Row::Playlist(id) => render
-                .state
-                .playlist(render.user.id, id)
-                .map(|p| fold(&p.title)),
-            _ => None,
-        };
-        let name = name.unwrap_or_default();
-        return query
-            .search
-            .as_ref()
-            .is_none_or(|term| name.contains(term.as_str()))
-            && query
-                .name_starts_with
-                .as_ref()
-                .is_none_or(|p| name.starts_with(p.as_str()))
-            && query.is_folder != Some(false);
+        return name_matches(render, query, row);
     };
     let Some(item) = render.lib.item(id) else {
         return false;
@@ -405,6 +396,28 @@ pub(super) fn row_matches(render: &Render<'_>, query: &ItemQuery, row: Row) -> b
         }
     }
     true
+}
+
+/// Whether a view's or a playlist's name passes the query's name filters.
+fn name_matches(render: &Render<'_>, query: &ItemQuery, row: Row) -> bool {
+    let name = match row {
+        Row::View(id) => render.lib.section(id).map(|s| fold(&s.title)),
+        Row::Playlist(id) => render
+            .state
+            .playlist(render.user.id, id)
+            .map(|p| fold(&p.title)),
+        _ => None,
+    };
+    let name = name.unwrap_or_default();
+    query
+        .search
+        .as_ref()
+        .is_none_or(|term| name.contains(term.as_str()))
+        && query
+            .name_starts_with
+            .as_ref()
+            .is_none_or(|p| name.starts_with(p.as_str()))
+        && query.is_folder != Some(false)
 }
 
 pub(super) fn sort_rows(render: &Render<'_>, sort: &[(SortKey, bool)], rows: &mut Vec<Row>) {

@@ -296,15 +296,9 @@ pub(super) fn filters(ctx: &Ctx, music: bool, now: u32) -> Result<Vec<Filter>, S
     Ok(out)
 }
 
-/// Sorts `ids` by a Plex `sort=` value (`[type.]field[:asc|:desc|:nullsLast]`,
-/// comma-separated); 400 for an unknown field.
-pub(super) fn sort_ids(
-    lib: &Library,
-    state: &UserState,
-    user: u32,
-    ids: &mut [ItemId],
-    sort: &str,
-) -> Result<(), StatusCode> {
+/// The keys of a Plex `sort=` value: each field's type prefix, name and whether it sorts
+/// descending; 400 for an unknown field.
+fn sort_keys(sort: &str) -> Result<Vec<(Option<ItemKind>, String, bool)>, StatusCode> {
     let mut keys: Vec<(Option<ItemKind>, String, bool)> = Vec::new();
     for part in sort.split(',').filter(|p| !p.is_empty()) {
         let (field, desc) = match part.split_once(':') {
@@ -339,6 +333,19 @@ pub(super) fn sort_ids(
         }
         keys.push((prefix, name.to_string(), desc));
     }
+    Ok(keys)
+}
+
+/// Sorts `ids` by a Plex `sort=` value (`[type.]field[:asc|:desc|:nullsLast]`,
+/// comma-separated); 400 for an unknown field.
+pub(super) fn sort_ids(
+    lib: &Library,
+    state: &UserState,
+    user: u32,
+    ids: &mut [ItemId],
+    sort: &str,
+) -> Result<(), StatusCode> {
+    let keys = sort_keys(sort)?;
     enum K {
         T(String),
         N(i64),
