@@ -240,6 +240,19 @@ pub(crate) fn render_stats(from: &str, report: &StatsReport) -> String {
         }
     }
     out.push('\n');
+    render_upstreams(&mut out, report);
+    if !report.warnings.is_empty() {
+        out.push_str("\nwarnings:\n");
+        for warning in &report.warnings {
+            let _ = writeln!(out, "  ! {warning}");
+        }
+    }
+    out
+}
+
+/// A line per upstream, then a table of the clients seen, when any.
+fn render_upstreams(out: &mut String, report: &StatsReport) {
+    use std::fmt::Write as _;
     for up in &report.upstreams {
         let _ = writeln!(
             out,
@@ -291,13 +304,6 @@ pub(crate) fn render_stats(from: &str, report: &StatsReport) -> String {
             "  (server time saved: answers from cache or index × the server's average time)\n",
         );
     }
-    if !report.warnings.is_empty() {
-        out.push_str("\nwarnings:\n");
-        for warning in &report.warnings {
-            let _ = writeln!(out, "  ! {warning}");
-        }
-    }
-    out
 }
 
 fn human_bytes(bytes: u64) -> String {

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use cachearr_gateway::Config;
 use cachearr_gateway::config::{ConfigError, EXAMPLE};
 
 /// Arguments of `cachearr config`.
@@ -56,89 +57,100 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             });
             match result {
                 Ok(c) => {
-                    if json {
-                        let ups: Vec<_> = c
-                            .upstreams
-                            .iter()
-                            .map(|u| {
-                                serde_json::json!({
-                                    "name": u.name,
-                                    "profile": u.profile.as_str(),
-                                    "url": u.url.to_string(),
-                                    "listen": u.listen.to_string(),
-                                    "routes": u.routes.len(),
-                                    "owner_token": u.token.is_some(),
-                                })
-                            })
-                            .collect();
-                        println!(
-                            "{}",
-                            serde_json::json!({"ok": true, "file": file, "upstreams": ups,
-                                "warnings": c.warnings()})
-                        );
-                    } else {
-                        println!("{file}: ok ({} upstream(s))", c.upstreams.len());
-                        for u in &c.upstreams {
-                            println!(
-                                "  {} ({}) {} → listen {}; owner token {}",
-                                u.name,
-                                u.profile.as_str(),
-                                u.url,
-                                u.listen,
-                                if u.token.is_some() { "set" } else { "not set" }
-                            );
-                            if u.token.is_none() {
-                                println!(
-                                    "    without it {}",
-                                    cachearr_gateway::startup::WITHOUT_TOKEN
-                                );
-                            }
-                        }
-                        match cachearr_gateway::admin::webhook_secret::WebhookSecret::read(
-                            &c.data_dir,
-                        ) {
-                            Ok(Some(s)) => {
-                                let admin = c.admin_listen;
-                                println!("webhook secret: {}", s.as_str());
-                                for u in &c.upstreams {
-                                    println!(
-                                        "  {} webhook URL: http://{admin}/webhooks/{}/{}?secret={}",
-                                        u.name,
-                                        u.profile.as_str(),
-                                        u.name,
-                                        s.as_str()
-                                    );
-                                }
-                            }
-                            Ok(None) => println!(
-                                "webhook secret: not made yet (`cachearr serve` makes it at first \
-                                 start in {})",
-                                c.data_dir.display()
-                            ),
-                            Err(e) => println!("webhook secret: {e}"),
-                        }
-                        for w in c.warnings() {
-                            println!("warning: {w}");
-                        }
-                    }
+                    print_checked(&file, &c, json);
                     Ok(())
                 }
-                Err(e) => {
-                    if json {
-                        let (line, column) = match &e {
-                            ConfigError::Parse { line, column, .. } => (Some(*line), Some(*column)),
-                            _ => (None, None),
-                        };
-                        println!(
-                            "{}",
-                            serde_json::json!({"ok": false, "file": file,
-                                "line": line, "column": column, "error": e.to_string()})
-                        );
-                        anyhow::bail!("invalid config");
-                    }
-                    Err(e.into())
-                }
+                Err(e) => check_failed(&file, e, json),
             }
         }
     }
+}
+
+/// What a good configuration starts: its upstreams, the webhook secret, the warnings.
+fn print_checked(file: &str, c: &Config, json: bool) {
+    if json {
+        let ups: Vec<_> = c
+            .upstreams
+            .iter()
+            .map(|u| {
+                serde_json::json!({
+                    "name": u.name,
+                    "profile": u.profile.as_str(),
+                    "url": u.url.to_string(),
+                    "listen": u.listen.to_string(),
+                    "routes": u.routes.len(),
+                    "owner_token": u.token.is_some(),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"ok": true, "file": file, "upstreams": ups,
+                "warnings": c.warnings()})
+        );
+    } else {
+        println!("{file}: ok ({} upstream(s))", c.upstreams.len());
+        for u in &c.upstreams {
+            println!(
+                "  {} ({}) {} → listen {}; owner token {}",
+                u.name,
+                u.profile.as_str(),
+                u.url,
+                u.listen,
+                if u.token.is_some() { "set" } else { "not set" }
+            );
+            if u.token.is_none() {
+                println!(
+                    "    without it {}",
+                    cachearr_gateway::startup::WITHOUT_TOKEN
+                );
+            }
+        }
+        print_webhook_secret(c);
+        for w in c.warnings() {
+            println!("warning: {w}");
+        }
+    }
+}
+
+/// The webhook secret and each upstream's webhook URL, once `serve` has made the secret.
+fn print_webhook_secret(c: &Config) {
+    match cachearr_gateway::admin::webhook_secret::WebhookSecret::read(&c.data_dir) {
+        Ok(Some(s)) => {
+            let admin = c.admin_listen;
+            println!("webhook secret: {}", s.as_str());
+            for u in &c.upstreams {
+                println!(
+                    "  {} webhook URL: http://{admin}/webhooks/{}/{}?secret={}",
+                    u.name,
+                    u.profile.as_str(),
+                    u.name,
+                    s.as_str()
+                );
+            }
+        }
+        Ok(None) => println!(
+            "webhook secret: not made yet (`cachearr serve` makes it at first \
+             start in {})",
+            c.data_dir.display()
+        ),
+        Err(e) => println!("webhook secret: {e}"),
+    }
+}
+
+/// Where a configuration fails, as text or JSON.
+fn check_failed(file: &str, e: ConfigError, json: bool) -> anyhow::Result<()> {
+    if json {
+        let (line, column) = match &e {
+            ConfigError::Parse { line, column, .. } => (Some(*line), Some(*column)),
+            _ => (None, None),
+        };
+        println!(
+            "{}",
+            serde_json::json!({"ok": false, "file": file,
+                    "line": line, "column": column, "error": e.to_string()})
+        );
+        anyhow::bail!("invalid config");
+    }
+    Err(e.into())
 }

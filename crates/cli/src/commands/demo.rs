@@ -208,113 +208,14 @@ async fn run_workload(client: &PlexClient, progress: &ProgressBar) -> RunReport 
         .find(|(_, t)| t == "show")
         .map(|(k, _)| k.clone());
 
-    let dashboard = {
-        let client = client.clone();
-        let progress = progress.clone();
-        tokio::spawn(async move {
-            let (mut ms, mut errors) = (Vec::new(), 0);
-            for _ in 0..DASHBOARD_POLLS {
-                for path in ["/status/sessions", "/activities"] {
-                    let (body, t) = client.get(path, None).await;
-                    errors += usize::from(body.is_none());
-                    ms.push(t);
-                    progress.inc(1);
-                }
-                tokio::time::sleep(DASHBOARD_INTERVAL).await;
-            }
-            ActorReport::from_latencies(ms, errors)
-        })
-    };
-
-    let browsing = {
-        let client = client.clone();
-        let progress = progress.clone();
-        let (music, shows) = (music.clone(), shows.clone());
-        tokio::spawn(async move {
-            let (mut ms, mut errors) = (Vec::new(), 0);
-            let mut record = |body: &Option<Value>, t: f64| {
-                errors += usize::from(body.is_none());
-                ms.push(t);
-                progress.inc(1);
-            };
-            for visit_index in 0..BROWSE_VISITS {
-                let (body, t) = client.get("/library/sections", None).await;
-                record(&body, t);
-                let Some(music) = &music else { continue };
-                let albums_path = format!("/library/sections/{music}/all?type=9");
-                let (albums, t) = client.get(&albums_path, Some((0, 50))).await;
-                record(&albums, t);
-                for album in metadata(&albums).iter().take(ALBUMS_PER_VISIT) {
-                    let Some(key) = rating_key(album) else {
-                        continue;
-                    };
-                    let (tracks, t) = client
-                        .get(&format!("/library/metadata/{key}/children"), None)
-                        .await;
-                    record(&tracks, t);
-                    let first = metadata(&tracks).first().and_then(rating_key);
-                    let path = format!("/library/metadata/{}", first.unwrap_or(key));
-                    let (body, t) = client.get(&path, None).await;
-                    record(&body, t);
-                }
-                if let Some(shows) = &shows {
-                    let (list, t) = client
-                        .get(&format!("/library/sections/{shows}/all"), None)
-                        .await;
-                    record(&list, t);
-                    if let Some(show) = metadata(&list).first().and_then(rating_key) {
-                        let path = format!("/library/metadata/{show}/children");
-                        let (seasons, t) = client.get(&path, None).await;
-                        record(&seasons, t);
-                        // Then into a season (what cachearr's prefetch anticipated).
-                        let visit = metadata(&seasons).len().max(1);
-                        let season = metadata(&seasons)
-                            .get(visit_index % visit)
-                            .and_then(rating_key);
-                        if let Some(season) = season {
-                            let path = format!("/library/metadata/{season}/children");
-                            let (body, t) = client.get(&path, None).await;
-                            record(&body, t);
-                        }
-                    }
-                }
-            }
-            ActorReport::from_latencies(ms, errors)
-        })
-    };
-
-    let paging = {
-        let client = client.clone();
-        let progress = progress.clone();
-        tokio::spawn(async move {
-            let (mut ms, mut errors) = (Vec::new(), 0);
-            let Some(music) = music else {
-                return ActorReport::default();
-            };
-            for _run in 0..PAGING_RUNS {
-                let mut start = 0;
-                loop {
-                    let path = format!("/library/sections/{music}/all?type=10");
-                    let (body, t) = client.get(&path, Some((start, PAGE_SIZE))).await;
-                    errors += usize::from(body.is_none());
-                    ms.push(t);
-                    progress.inc(1);
-                    let total = body
-                        .as_ref()
-                        .and_then(|b| b.pointer("/MediaContainer/totalSize"))
-                        .and_then(Value::as_u64)
-                        .unwrap_or(0) as usize;
-                    let got = metadata(&body).len();
-                    start += got;
-                    if got == 0 || start >= total {
-                        break;
-                    }
-                }
-            }
-            ActorReport::from_latencies(ms, errors)
-        })
-    };
-
+    let dashboard = tokio::spawn(dashboard(client.clone(), progress.clone()));
+    let browsing = tokio::spawn(browsing(
+        client.clone(),
+        progress.clone(),
+        music.clone(),
+        shows,
+    ));
+    let paging = tokio::spawn(paging(client.clone(), progress.clone(), music));
     let (dashboard, browsing, paging) = tokio::join!(dashboard, browsing, paging);
     let (dashboard, browsing, paging) = (
         dashboard.unwrap_or_default(),
@@ -330,6 +231,109 @@ async fn run_workload(client: &PlexClient, progress: &ProgressBar) -> RunReport 
         paging,
         wall_secs: started.elapsed().as_secs_f64(),
     }
+}
+
+/// The dashboard: polls sessions and activities at its interval.
+async fn dashboard(client: PlexClient, progress: ProgressBar) -> ActorReport {
+    let (mut ms, mut errors) = (Vec::new(), 0);
+    for _ in 0..DASHBOARD_POLLS {
+        for path in ["/status/sessions", "/activities"] {
+            let (body, t) = client.get(path, None).await;
+            errors += usize::from(body.is_none());
+            ms.push(t);
+            progress.inc(1);
+        }
+        tokio::time::sleep(DASHBOARD_INTERVAL).await;
+    }
+    ActorReport::from_latencies(ms, errors)
+}
+
+/// A person browsing: sections, a music section's albums and their tracks, a show's seasons
+/// and one season.
+async fn browsing(
+    client: PlexClient,
+    progress: ProgressBar,
+    music: Option<String>,
+    shows: Option<String>,
+) -> ActorReport {
+    let (mut ms, mut errors) = (Vec::new(), 0);
+    let mut record = |body: &Option<Value>, t: f64| {
+        errors += usize::from(body.is_none());
+        ms.push(t);
+        progress.inc(1);
+    };
+    for visit_index in 0..BROWSE_VISITS {
+        let (body, t) = client.get("/library/sections", None).await;
+        record(&body, t);
+        let Some(music) = &music else { continue };
+        let albums_path = format!("/library/sections/{music}/all?type=9");
+        let (albums, t) = client.get(&albums_path, Some((0, 50))).await;
+        record(&albums, t);
+        for album in metadata(&albums).iter().take(ALBUMS_PER_VISIT) {
+            let Some(key) = rating_key(album) else {
+                continue;
+            };
+            let (tracks, t) = client
+                .get(&format!("/library/metadata/{key}/children"), None)
+                .await;
+            record(&tracks, t);
+            let first = metadata(&tracks).first().and_then(rating_key);
+            let path = format!("/library/metadata/{}", first.unwrap_or(key));
+            let (body, t) = client.get(&path, None).await;
+            record(&body, t);
+        }
+        if let Some(shows) = &shows {
+            let (list, t) = client
+                .get(&format!("/library/sections/{shows}/all"), None)
+                .await;
+            record(&list, t);
+            if let Some(show) = metadata(&list).first().and_then(rating_key) {
+                let path = format!("/library/metadata/{show}/children");
+                let (seasons, t) = client.get(&path, None).await;
+                record(&seasons, t);
+                // Then into a season (what cachearr's prefetch anticipated).
+                let visit = metadata(&seasons).len().max(1);
+                let season = metadata(&seasons)
+                    .get(visit_index % visit)
+                    .and_then(rating_key);
+                if let Some(season) = season {
+                    let path = format!("/library/metadata/{season}/children");
+                    let (body, t) = client.get(&path, None).await;
+                    record(&body, t);
+                }
+            }
+        }
+    }
+    ActorReport::from_latencies(ms, errors)
+}
+
+/// A script paging through the whole music library.
+async fn paging(client: PlexClient, progress: ProgressBar, music: Option<String>) -> ActorReport {
+    let (mut ms, mut errors) = (Vec::new(), 0);
+    let Some(music) = music else {
+        return ActorReport::default();
+    };
+    for _run in 0..PAGING_RUNS {
+        let mut start = 0;
+        loop {
+            let path = format!("/library/sections/{music}/all?type=10");
+            let (body, t) = client.get(&path, Some((start, PAGE_SIZE))).await;
+            errors += usize::from(body.is_none());
+            ms.push(t);
+            progress.inc(1);
+            let total = body
+                .as_ref()
+                .and_then(|b| b.pointer("/MediaContainer/totalSize"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0) as usize;
+            let got = metadata(&body).len();
+            start += got;
+            if got == 0 || start >= total {
+                break;
+            }
+        }
+    }
+    ActorReport::from_latencies(ms, errors)
 }
 
 /// Binds `preferred` if free (and the demo keeps serving), else an ephemeral loopback port.
@@ -390,57 +394,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let sim_task = tokio::spawn(sim.serve_plex(sim_listener));
     let sim_url = format!("http://{sim_addr}");
 
-    let data_dir = tempfile::Builder::new()
-        .prefix("cachearr-demo-")
-        .tempdir()?;
-    let mut config = Config::single(Profile::Plex, &sim_url, free_addr(8484, ephemeral))
-        .context("demo gateway configuration")?;
-    config.admin_listen = free_addr(8485, ephemeral);
-    config.data_dir = data_dir.path().to_path_buf();
-    // The owner's token lets cachearr subscribe to the server's notifications (change events).
-    config.upstreams[0].token = Some(token.clone());
-    let gateway = Gateway::builder(config)
-        .build()
-        .await
-        .context("cannot start the gateway")?;
-    let bound = gateway
-        .bind()
-        .await
-        .context("cannot bind the gateway's listeners")?;
-    let proxy_addr = bound
-        .proxy_addrs()
-        .first()
-        .map(|(_, a)| *a)
-        .context("the gateway has no proxy listener")?;
-    let admin_addr = bound
-        .admin_addr()
-        .context("the gateway has no admin listener")?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let gateway_task = tokio::spawn(bound.serve(async move {
-        let _ = stop_rx.await;
-    }));
-    let proxy_url = format!("http://{proxy_addr}");
+    let served = serve_gateway(&sim_url, &token, ephemeral).await?;
+    let (gateway, proxy_url, admin_addr) = (&served.gateway, &served.proxy_url, served.admin_addr);
 
     if !args.json {
-        println!(
-            "cachearr demo: a simulated Plex server with {} tracks, cachearr in front of it.",
-            args.tracks
-        );
-        println!(
-            "The same workload runs twice: directly against the server, then through cachearr."
-        );
-        println!("  dashboard   polls /status/sessions and /activities ({DASHBOARD_POLLS}× each)");
-        println!(
-            "  browsing    sections, albums, tracks, a show's seasons, a season ({BROWSE_VISITS} visits)"
-        );
-        println!(
-            "  script      pages the whole music library, {PAGE_SIZE} per page ({PAGING_RUNS}×)\n"
-        );
+        print_plan(args.tracks);
     }
-    let crawl = build_index_first(&gateway, &sim, args.json).await;
+    let crawl = build_index_first(gateway, &sim, args.json).await;
     let planned = planned_requests(args.tracks as usize);
     let mut reports = Vec::new();
-    for (label, url) in [("direct", &sim_url), ("through cachearr", &proxy_url)] {
+    for (label, url) in [("direct", &sim_url), ("through cachearr", proxy_url)] {
         sim.reset_stats();
         let client = PlexClient::new(url, &token)?;
         let bar = progress_bar(args.json, label, planned);
@@ -467,24 +430,109 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     if args.keep_serving {
-        println!("\ncachearr keeps serving; point a Plex client or curl at it:");
-        println!("  Plex API through cachearr   {proxy_url}");
-        println!("  simulated Plex (direct)     {sim_url}");
-        println!("  dashboard and admin API     http://{admin_addr}/");
-        println!("  token (simulated owner)     {token}");
-        println!("  try: curl -s -H 'Accept: application/json' -H 'X-Plex-Token: {token}' \\");
-        println!("         {proxy_url}/library/sections -D - -o /dev/null");
-        println!("       cargo run -- stats --admin-url http://{admin_addr}");
+        print_addresses(proxy_url, &sim_url, admin_addr, &token);
         println!("Press Ctrl-C to stop.");
         tokio::signal::ctrl_c()
             .await
             .context("waiting for Ctrl-C")?;
         println!();
     }
-    let _ = stop_tx.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(15), gateway_task).await;
+    served.shut_down().await;
     sim_task.abort();
     Ok(())
+}
+
+/// The demo's gateway in front of the simulated server, serving until [`Self::shut_down`].
+struct ServedGateway {
+    gateway: Gateway,
+    proxy_url: String,
+    admin_addr: std::net::SocketAddr,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), cachearr_gateway::GatewayError>>,
+    /// Its data directory, removed when the demo ends.
+    _data_dir: tempfile::TempDir,
+}
+
+impl ServedGateway {
+    /// Ends serving and waits (at most 15 s) for the gateway to end.
+    async fn shut_down(self) {
+        let _ = self.shutdown.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(15), self.task).await;
+    }
+}
+
+/// Starts a gateway in front of `sim_url` with the owner's `token` (so that it subscribes to
+/// the server's notifications), on the usual ports unless `ephemeral`.
+async fn serve_gateway(
+    sim_url: &str,
+    token: &str,
+    ephemeral: bool,
+) -> anyhow::Result<ServedGateway> {
+    let data_dir = tempfile::Builder::new()
+        .prefix("cachearr-demo-")
+        .tempdir()?;
+    let mut config = Config::single(Profile::Plex, sim_url, free_addr(8484, ephemeral))
+        .context("demo gateway configuration")?;
+    config.admin_listen = free_addr(8485, ephemeral);
+    config.data_dir = data_dir.path().to_path_buf();
+    // The owner's token lets cachearr subscribe to the server's notifications (change events).
+    config.upstreams[0].token = Some(token.to_owned());
+    let gateway = Gateway::builder(config)
+        .build()
+        .await
+        .context("cannot start the gateway")?;
+    let bound = gateway
+        .bind()
+        .await
+        .context("cannot bind the gateway's listeners")?;
+    let proxy_addr = bound
+        .proxy_addrs()
+        .first()
+        .map(|(_, a)| *a)
+        .context("the gateway has no proxy listener")?;
+    let admin_addr = bound
+        .admin_addr()
+        .context("the gateway has no admin listener")?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let gateway_task = tokio::spawn(bound.serve(async move {
+        let _ = stop_rx.await;
+    }));
+    Ok(ServedGateway {
+        gateway,
+        proxy_url: format!("http://{proxy_addr}"),
+        admin_addr,
+        shutdown: stop_tx,
+        task: gateway_task,
+        _data_dir: data_dir,
+    })
+}
+
+/// What the demo is about to run.
+fn print_plan(tracks: u32) {
+    println!(
+        "cachearr demo: a simulated Plex server with {} tracks, cachearr in front of it.",
+        tracks
+    );
+    println!("The same workload runs twice: directly against the server, then through cachearr.");
+    println!("  dashboard   polls /status/sessions and /activities ({DASHBOARD_POLLS}× each)");
+    println!(
+        "  browsing    sections, albums, tracks, a show's seasons, a season ({BROWSE_VISITS} visits)"
+    );
+    println!(
+        "  script      pages the whole music library, {PAGE_SIZE} per page ({PAGING_RUNS}×)\n"
+    );
+}
+
+/// Where the demo keeps serving, and how to try it.
+fn print_addresses(proxy_url: &str, sim_url: &str, admin_addr: std::net::SocketAddr, token: &str) {
+    println!("\ncachearr keeps serving; point a Plex client or curl at it:");
+    println!("  Plex API through cachearr   {proxy_url}");
+    println!("  simulated Plex (direct)     {sim_url}");
+    println!("  dashboard and admin API     http://{admin_addr}/");
+    println!("  token (simulated owner)     {token}");
+    println!("  try: curl -s -H 'Accept: application/json' -H 'X-Plex-Token: {token}' \\");
+    println!("         {proxy_url}/library/sections -D - -o /dev/null");
+    println!("       cargo run -- stats --admin-url http://{admin_addr}");
 }
 
 /// What cachearr's own index crawl cost the server, measured before the runs.

@@ -3,7 +3,7 @@
 //! the simulator's synthetic library (`--sim-tracks N --sim-seed S --out PATH`), inspected
 //! (`status --index PATH`) and searched (`search`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -197,19 +197,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             let Some(out) = out else {
                 bail!("an offline build (--sim-tracks / --index) needs --out PATH");
             };
-            let index = source.load()?;
-            let started = Instant::now();
-            snapshot::save(&index, &out)
-                .with_context(|| format!("writing the snapshot {}", out.display()))?;
-            let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-            println!(
-                "{}: {} items, {:.1} MiB on disk, written in {:.2} s",
-                out.display(),
-                index.len(),
-                bytes as f64 / 1_048_576.0,
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
+            build_offline(&source, &out)
         }
         Action::Status {
             source,
@@ -219,40 +207,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             if source.is_unset() {
                 return gateway::status(&target, json).await;
             }
-            let index = source.load()?;
-            let stats = index.stats();
-            if json {
-                let value = serde_json::json!({
-                    "items": index.len(),
-                    "tracks": stats.items_by_kind[0],
-                    "albums": stats.items_by_kind[1],
-                    "artists": stats.items_by_kind[2],
-                    "movies": stats.items_by_kind[3],
-                    "episodes": stats.items_by_kind[4],
-                    "sections": index.section_ids(),
-                    "artist_names": stats.artist_names,
-                    "distinct_albums": stats.albums,
-                    "text_bytes": stats.text_bytes,
-                    "heap_bytes": stats.heap_bytes,
-                });
-                println!("{}", serde_json::to_string_pretty(&value)?);
-            } else {
-                println!("items:     {}", index.len());
-                for kind in ItemKind::ALL {
-                    println!(
-                        "  {:<8} {}",
-                        kind.name(),
-                        stats.items_by_kind[usize::from(kind.code())]
-                    );
-                }
-                println!("sections:  {}", index.section_ids().join(", "));
-                println!("artists:   {} distinct names", stats.artist_names);
-                println!(
-                    "memory:    {:.1} MiB",
-                    stats.heap_bytes as f64 / 1_048_576.0
-                );
-            }
-            Ok(())
+            status_offline(&source, json)
         }
         Action::Search {
             source,
@@ -261,63 +216,128 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             sections,
             limit,
             json,
-        } => {
-            let kinds = kind
-                .iter()
-                .map(|name| {
-                    ItemKind::ALL
-                        .into_iter()
-                        .find(|kind| kind.name() == name.to_ascii_lowercase())
-                        .with_context(|| {
-                            format!("unknown kind {name:?} (track, album, artist, movie, episode)")
-                        })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let index = source.load()?;
-            let visibility = visibility(&sections);
-            let started = Instant::now();
-            let hits = index.search(&query, &kinds, &visibility, limit);
-            let elapsed = started.elapsed();
-            let rows: Vec<serde_json::Value> = hits
-                .iter()
-                .filter_map(|hit| index.item(hit.item, &visibility).map(|view| (hit, view)))
-                .map(|(hit, view)| {
-                    serde_json::json!({
-                        "id": view.id(),
-                        "kind": view.kind().name(),
-                        "section": view.section_id(),
-                        "title": view.title(),
-                        "artist": view.artists().join(", "),
-                        "album": view.album(),
-                        "score": hit.score,
-                    })
-                })
-                .collect();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                for row in &rows {
-                    println!(
-                        "{:>5.2}  {:<7} [{}] {}{}",
-                        row["score"].as_f64().unwrap_or(0.0),
-                        row["kind"].as_str().unwrap_or(""),
-                        row["id"].as_str().unwrap_or(""),
-                        row["title"].as_str().unwrap_or(""),
-                        match row["artist"].as_str() {
-                            Some(artist) if !artist.is_empty() => format!(" — {artist}"),
-                            _ => String::new(),
-                        }
-                    );
-                }
-                eprintln!(
-                    "{} results in {:.2} ms",
-                    rows.len(),
-                    elapsed.as_secs_f64() * 1000.0
-                );
-            }
-            Ok(())
-        }
+        } => search(&source, &query, &kind, &sections, limit, json),
     }
+}
+
+/// `cachearr index build --out PATH` from a simulated library or another snapshot.
+fn build_offline(source: &IndexSource, out: &Path) -> anyhow::Result<()> {
+    let index = source.load()?;
+    let started = Instant::now();
+    snapshot::save(&index, out)
+        .with_context(|| format!("writing the snapshot {}", out.display()))?;
+    let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "{}: {} items, {:.1} MiB on disk, written in {:.2} s",
+        out.display(),
+        index.len(),
+        bytes as f64 / 1_048_576.0,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `cachearr index status` of a snapshot or a simulated library.
+fn status_offline(source: &IndexSource, json: bool) -> anyhow::Result<()> {
+    let index = source.load()?;
+    let stats = index.stats();
+    if json {
+        let value = serde_json::json!({
+            "items": index.len(),
+            "tracks": stats.items_by_kind[0],
+            "albums": stats.items_by_kind[1],
+            "artists": stats.items_by_kind[2],
+            "movies": stats.items_by_kind[3],
+            "episodes": stats.items_by_kind[4],
+            "sections": index.section_ids(),
+            "artist_names": stats.artist_names,
+            "distinct_albums": stats.albums,
+            "text_bytes": stats.text_bytes,
+            "heap_bytes": stats.heap_bytes,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        println!("items:     {}", index.len());
+        for kind in ItemKind::ALL {
+            println!(
+                "  {:<8} {}",
+                kind.name(),
+                stats.items_by_kind[usize::from(kind.code())]
+            );
+        }
+        println!("sections:  {}", index.section_ids().join(", "));
+        println!("artists:   {} distinct names", stats.artist_names);
+        println!(
+            "memory:    {:.1} MiB",
+            stats.heap_bytes as f64 / 1_048_576.0
+        );
+    }
+    Ok(())
+}
+
+/// `cachearr index search`: the hits, best first, as text or JSON.
+fn search(
+    source: &IndexSource,
+    query: &str,
+    kind: &[String],
+    sections: &Option<Vec<String>>,
+    limit: usize,
+    json: bool,
+) -> anyhow::Result<()> {
+    let kinds = kind
+        .iter()
+        .map(|name| {
+            ItemKind::ALL
+                .into_iter()
+                .find(|kind| kind.name() == name.to_ascii_lowercase())
+                .with_context(|| {
+                    format!("unknown kind {name:?} (track, album, artist, movie, episode)")
+                })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let index = source.load()?;
+    let visibility = visibility(sections);
+    let started = Instant::now();
+    let hits = index.search(query, &kinds, &visibility, limit);
+    let elapsed = started.elapsed();
+    let rows: Vec<serde_json::Value> = hits
+        .iter()
+        .filter_map(|hit| index.item(hit.item, &visibility).map(|view| (hit, view)))
+        .map(|(hit, view)| {
+            serde_json::json!({
+                "id": view.id(),
+                "kind": view.kind().name(),
+                "section": view.section_id(),
+                "title": view.title(),
+                "artist": view.artists().join(", "),
+                "album": view.album(),
+                "score": hit.score,
+            })
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for row in &rows {
+            println!(
+                "{:>5.2}  {:<7} [{}] {}{}",
+                row["score"].as_f64().unwrap_or(0.0),
+                row["kind"].as_str().unwrap_or(""),
+                row["id"].as_str().unwrap_or(""),
+                row["title"].as_str().unwrap_or(""),
+                match row["artist"].as_str() {
+                    Some(artist) if !artist.is_empty() => format!(" — {artist}"),
+                    _ => String::new(),
+                }
+            );
+        }
+        eprintln!(
+            "{} results in {:.2} ms",
+            rows.len(),
+            elapsed.as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
 }
 
 /// `cachearr index build` / `status` against a running gateway's admin API.

@@ -375,36 +375,7 @@ async fn update(
             outcome.writes = replace;
             return Ok(());
         }
-        match server.kind {
-            Kind::Plex => {
-                if !current.is_empty() {
-                    server
-                        .send(
-                            reqwest::Method::DELETE,
-                            &format!("/playlists/{id}/items"),
-                            None,
-                        )
-                        .await?;
-                }
-                let mut machine = None;
-                for chunk in wanted.chunks(PLEX_IDS_PER_REQUEST) {
-                    let uri = server.plex_uri(&mut machine, chunk).await?;
-                    let path = format!("/playlists/{id}/items?{}", query(&[("uri", &uri)]));
-                    server.send(reqwest::Method::PUT, &path, None).await?;
-                }
-            }
-            Kind::Jellyfin => {
-                let body = serde_json::json!({ "Ids": wanted });
-                server
-                    .send(
-                        reqwest::Method::POST,
-                        &format!("/Playlists/{id}"),
-                        Some(body),
-                    )
-                    .await?;
-            }
-        }
-        return Ok(());
+        return replace_whole(server, id, current, wanted).await;
     }
     outcome.added = plan.add.len();
     outcome.removed = plan.remove.len();
@@ -413,6 +384,56 @@ async fn update(
         outcome.writes = incremental;
         return Ok(());
     }
+    apply_plan(server, id, &plan, wanted).await
+}
+
+/// Replaces the whole of playlist `id` (holding `current`) with `wanted`.
+async fn replace_whole(
+    server: &mut Server,
+    id: &str,
+    current: &[Entry],
+    wanted: &[String],
+) -> anyhow::Result<()> {
+    match server.kind {
+        Kind::Plex => {
+            if !current.is_empty() {
+                server
+                    .send(
+                        reqwest::Method::DELETE,
+                        &format!("/playlists/{id}/items"),
+                        None,
+                    )
+                    .await?;
+            }
+            let mut machine = None;
+            for chunk in wanted.chunks(PLEX_IDS_PER_REQUEST) {
+                let uri = server.plex_uri(&mut machine, chunk).await?;
+                let path = format!("/playlists/{id}/items?{}", query(&[("uri", &uri)]));
+                server.send(reqwest::Method::PUT, &path, None).await?;
+            }
+        }
+        Kind::Jellyfin => {
+            let body = serde_json::json!({ "Ids": wanted });
+            server
+                .send(
+                    reqwest::Method::POST,
+                    &format!("/Playlists/{id}"),
+                    Some(body),
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies `plan` to playlist `id` entry by entry: removals, additions, then the moves that
+/// put the entries in `wanted`'s order.
+async fn apply_plan(
+    server: &mut Server,
+    id: &str,
+    plan: &Plan,
+    wanted: &[String],
+) -> anyhow::Result<()> {
     match server.kind {
         Kind::Plex => {
             for entry in &plan.remove {
