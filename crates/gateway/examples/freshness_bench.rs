@@ -261,22 +261,44 @@ async fn main() {
     let mut next = movies.into_iter();
     println!("{} simulator, {trials} trials each", s.name());
 
+    let ids = &mut next;
+    if runs("rename") {
+        rename(&s, ids, trials).await;
+    }
+    if runs("dead") {
+        dead_socket(&s, ids, trials).await;
+    }
+    if runs("restart") {
+        restart(&s, ids, trials).await;
+    }
+    if runs("play") {
+        owner_plays(&s, ids, trials).await;
+    }
+    if runs("other") {
+        other_user_plays(&s, ids, trials).await;
+    }
+}
+
+/// A rename on the server while the notification socket is up.
+async fn rename(s: &Setup, ids: &mut impl Iterator<Item = u32>, trials: usize) {
     let mut renames = Vec::new();
-    for n in 0..if runs("rename") { trials } else { 0 } {
-        let id = next.next().unwrap();
+    for n in 0..trials {
+        let id = ids.next().unwrap();
         s.read(&s.owner, id).await;
         let title = format!("Renamed On The Server {n}");
         let t0 = Instant::now();
         s.sim.rename_item(id, &title).unwrap();
         renames.push(s.until(&s.owner, id, t0, |r| r.0 == title).await);
     }
-    if runs("rename") {
-        summary("rename, socket up", &renames);
-    }
+    summary("rename, socket up", &renames);
+}
 
+/// A rename while the socket stays open but silent: how soon the gateway notices, and
+/// when the rename shows.
+async fn dead_socket(s: &Setup, ids: &mut impl Iterator<Item = u32>, trials: usize) {
     let (mut dead, mut noticed) = (Vec::new(), Vec::new());
-    for n in 0..if runs("dead") { trials } else { 0 } {
-        let id = next.next().unwrap();
+    for n in 0..trials {
+        let id = ids.next().unwrap();
         s.read(&s.owner, id).await;
         let title = format!("Renamed Behind A Dead Socket {n}");
         let t0 = Instant::now();
@@ -293,17 +315,18 @@ async fn main() {
         noticed.push(Some(down));
         s.wait_healthy().await;
     }
-    if runs("dead") {
-        summary("dead socket noticed", &noticed);
-        summary("rename behind a dead socket seen", &dead);
-    }
+    summary("dead socket noticed", &noticed);
+    summary("rename behind a dead socket seen", &dead);
+}
 
+/// A server restart that forgot play state.
+async fn restart(s: &Setup, ids: &mut impl Iterator<Item = u32>, trials: usize) {
     let mut restarts = Vec::new();
-    for _ in 0..if runs("restart") { trials } else { 0 } {
+    for _ in 0..trials {
         // Restarts are rare: the socket's connection is older than the 30 s after which a
         // reconnect starts again at the first back-off step.
         tokio::time::sleep(Duration::from_secs(31)).await;
-        let id = next.next().unwrap();
+        let id = ids.next().unwrap();
         s.sim.scrobble(s.owner.id, id);
         s.until(&s.owner, id, Instant::now(), |r| r.1 == 1).await;
         s.read(&s.owner, id).await;
@@ -312,26 +335,28 @@ async fn main() {
         restarts.push(s.until(&s.owner, id, t0, |r| r.1 == 0).await);
         s.wait_healthy().await;
     }
-    if runs("restart") {
-        summary("restart with forgotten play state seen", &restarts);
-    }
+    summary("restart with forgotten play state seen", &restarts);
+}
 
+/// The owner plays on another client, no webhooks.
+async fn owner_plays(s: &Setup, ids: &mut impl Iterator<Item = u32>, trials: usize) {
     let mut plays = Vec::new();
-    for _ in 0..if runs("play") { trials } else { 0 } {
-        let id = next.next().unwrap();
+    for _ in 0..trials {
+        let id = ids.next().unwrap();
         s.read(&s.owner, id).await;
         off_phase().await;
         let t0 = Instant::now();
         s.sim.scrobble(s.owner.id, id);
         plays.push(s.until(&s.owner, id, t0, |r| r.1 == 1).await);
     }
-    if runs("play") {
-        summary("played on another client (owner, no webhooks)", &plays);
-    }
+    summary("played on another client (owner, no webhooks)", &plays);
+}
 
+/// Another user plays, then marks unplayed, on another client.
+async fn other_user_plays(s: &Setup, ids: &mut impl Iterator<Item = u32>, trials: usize) {
     let (mut played, mut unplayed) = (Vec::new(), Vec::new());
-    for _ in 0..if runs("other") { trials } else { 0 } {
-        let id = next.next().unwrap();
+    for _ in 0..trials {
+        let id = ids.next().unwrap();
         let other = s.other.clone();
         s.read(&other, id).await;
         off_phase().await;
@@ -343,11 +368,9 @@ async fn main() {
         s.sim.unscrobble(other.id, id);
         unplayed.push(s.until(&other, id, t0, |r| r.1 == 0).await);
     }
-    if runs("other") {
-        summary("played on another client (another user)", &played);
-        summary(
-            "marked unplayed on another client (another user)",
-            &unplayed,
-        );
-    }
+    summary("played on another client (another user)", &played);
+    summary(
+        "marked unplayed on another client (another user)",
+        &unplayed,
+    );
 }

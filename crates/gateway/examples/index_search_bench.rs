@@ -90,30 +90,17 @@ async fn main() {
     with_index.index("plex").unwrap().install(Arc::new(index));
     keep_elements(&with_index, &server.base_url, &token).await;
 
-    // Distinct queries: 3–6 letter pieces of titles (what a search box sends).
-    let mut rng = fastrand::Rng::with_seed(7);
-    let mut queries = BTreeSet::new();
-    while queries.len() < n {
-        let t: Vec<char> = titles[rng.usize(..titles.len())].chars().collect();
-        let a = rng.usize(..t.len());
-        let b = (a + rng.usize(3..7)).min(t.len());
-        let q: String = t[a..b].iter().collect();
-        if q.trim().chars().count() >= 3 {
-            queries.insert(q.trim().to_string());
-        }
-    }
+    let queries = distinct_queries(&titles, n);
     let client = reqwest::Client::new();
-    let paths = |q: &str| {
-        let q: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
-        [
-            format!("/library/sections/1/search?type=10&query={q}"),
-            format!("/hubs/search?query={q}&limit=10"),
-        ]
-    };
+    let bases = [
+        with_url.as_str(),
+        without_url.as_str(),
+        server.base_url.as_str(),
+    ];
     // Warm-up: the first index answer folds the titles; the visibility entry gets cached.
     for q in ["warm", "up"] {
         for p in paths(q) {
-            for base in [&with_url, &without_url, &server.base_url] {
+            for base in bases {
                 let _ = client
                     .get(format!("{base}{p}"))
                     .header("X-Plex-Token", &token)
@@ -126,61 +113,103 @@ async fn main() {
             }
         }
     }
+    for (route, label) in [(0, "section search"), (1, "hubs/search")] {
+        let (mut times, from_index) = measure(&client, bases, &token, &queries, route).await;
+        println!(
+            "\n{label}: {} distinct queries, {from_index} answered from the index",
+            queries.len()
+        );
+        print_latencies(&mut times);
+    }
+    let stats = sim.stats();
+    println!("\nserver requests in all: {}", stats.total);
+}
+
+/// `n` distinct queries: 3–6 letter pieces of titles (what a search box sends).
+fn distinct_queries(titles: &[String], n: usize) -> BTreeSet<String> {
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut queries = BTreeSet::new();
+    while queries.len() < n {
+        let t: Vec<char> = titles[rng.usize(..titles.len())].chars().collect();
+        let a = rng.usize(..t.len());
+        let b = (a + rng.usize(3..7)).min(t.len());
+        let q: String = t[a..b].iter().collect();
+        if q.trim().chars().count() >= 3 {
+            queries.insert(q.trim().to_string());
+        }
+    }
+    queries
+}
+
+/// The two search routes for query `q`: a section's search and the hubs search.
+fn paths(q: &str) -> [String; 2] {
+    let q: String = form_urlencoded::byte_serialize(q.as_bytes()).collect();
+    [
+        format!("/library/sections/1/search?type=10&query={q}"),
+        format!("/hubs/search?query={q}&limit=10"),
+    ]
+}
+
+/// Asks every query of search `route` of each base in turn (rotating which goes first): the
+/// latencies in ms per base, and how many the first base answered from its index.
+async fn measure(
+    client: &reqwest::Client,
+    bases: [&str; 3],
+    token: &str,
+    queries: &BTreeSet<String>,
+    route: usize,
+) -> ([Vec<f64>; 3], usize) {
+    let mut times: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let mut from_index = 0;
+    for (i, q) in queries.iter().enumerate() {
+        let path = &paths(q)[route];
+        for k in 0..3 {
+            let which = (i + k) % 3;
+            let t = Instant::now();
+            let resp = client
+                .get(format!("{}{path}", bases[which]))
+                .header("X-Plex-Token", token)
+                .header("Accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            let indexed = resp
+                .headers()
+                .get("cache-status")
+                .is_some_and(|v| v.to_str().unwrap_or("").contains("detail=index"));
+            let _ = resp.bytes().await.unwrap();
+            times[which].push(t.elapsed().as_secs_f64() * 1000.0);
+            if which == 0 && indexed {
+                from_index += 1;
+            }
+        }
+    }
+    (times, from_index)
+}
+
+/// Median and p99 per path, and the medians' ratios to the index's.
+fn print_latencies(times: &mut [Vec<f64>; 3]) {
     let names = [
         "index (cachearr)",
         "proxied (cachearr, no index)",
         "direct (server)",
     ];
-    let bases = [&with_url, &without_url, &server.base_url];
-    for (route, label) in [(0, "section search"), (1, "hubs/search")] {
-        let mut times: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-        let mut from_index = 0;
-        for (i, q) in queries.iter().enumerate() {
-            let path = &paths(q)[route];
-            for k in 0..3 {
-                let which = (i + k) % 3;
-                let t = Instant::now();
-                let resp = client
-                    .get(format!("{}{path}", bases[which]))
-                    .header("X-Plex-Token", &token)
-                    .header("Accept", "application/json")
-                    .send()
-                    .await
-                    .unwrap();
-                let indexed = resp
-                    .headers()
-                    .get("cache-status")
-                    .is_some_and(|v| v.to_str().unwrap_or("").contains("detail=index"));
-                let _ = resp.bytes().await.unwrap();
-                times[which].push(t.elapsed().as_secs_f64() * 1000.0);
-                if which == 0 && indexed {
-                    from_index += 1;
-                }
-            }
-        }
+    println!("{:<30} {:>10} {:>10}", "path", "median ms", "p99 ms");
+    let mut medians = [0.0; 3];
+    for (k, name) in names.iter().enumerate() {
+        times[k].sort_by(f64::total_cmp);
+        medians[k] = percentile(&times[k], 0.5);
         println!(
-            "\n{label}: {} distinct queries, {from_index} answered from the index",
-            queries.len()
-        );
-        println!("{:<30} {:>10} {:>10}", "path", "median ms", "p99 ms");
-        let mut medians = [0.0; 3];
-        for (k, name) in names.iter().enumerate() {
-            times[k].sort_by(f64::total_cmp);
-            medians[k] = percentile(&times[k], 0.5);
-            println!(
-                "{name:<30} {:>10.2} {:>10.2}",
-                medians[k],
-                percentile(&times[k], 0.99)
-            );
-        }
-        println!(
-            "median ratio: proxied / index = {:.1}x, direct / index = {:.1}x",
-            medians[1] / medians[0],
-            medians[2] / medians[0]
+            "{name:<30} {:>10.2} {:>10.2}",
+            medians[k],
+            percentile(&times[k], 0.99)
         );
     }
-    let stats = sim.stats();
-    println!("\nserver requests in all: {}", stats.total);
+    println!(
+        "median ratio: proxied / index = {:.1}x, direct / index = {:.1}x",
+        medians[1] / medians[0],
+        medians[2] / medians[0]
+    );
 }
 
 /// Keeps the server's listing element of every item in the gateway's element store, as its

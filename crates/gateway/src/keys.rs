@@ -23,6 +23,7 @@
 //! [`crate::dialect::nested`]) and only its keyed hash is used.
 //! The layout makes prefix clears natural (`plex GET /library/metadata/`).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -30,6 +31,7 @@ use std::path::Path;
 use http::HeaderMap;
 use siphasher::sip128::{Hasher128, SipHasher13};
 
+use crate::dialect::{ClientParams, KeyRules};
 use crate::policy::Profile;
 
 /// The per-installation key of the token hash: 16 random bytes made at first start, stored in
@@ -242,120 +244,19 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
     out.push(' ');
     out.push_str(k.path);
     let rules = crate::dialect::of(k.profile).key_rules();
-    let mut start: Option<u64> = None;
-    let mut size: Option<u64> = None;
-    let mut language: Option<&str> = None;
+    let mut client = ClientValues::default();
     if let Some(q) = k.query {
-        let mut pairs: Vec<std::borrow::Cow<'_, str>> = Vec::new();
-        for pair in q.split('&').filter(|p| !p.is_empty()) {
-            let (raw_name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = percent_encoding::percent_decode_str(raw_name)
-                .decode_utf8()
-                .map_err(|_| KeyError::BadQueryName)?;
-            if is_token_param(&name) {
-                continue;
-            }
-            if let Some(client) = &rules.client
-                && name.len() > client.prefix.len()
-                && name
-                    .get(..client.prefix.len())
-                    .is_some_and(|p| p.eq_ignore_ascii_case(client.prefix))
-            {
-                if name.eq_ignore_ascii_case(client.start.as_str()) {
-                    once(&mut start, parse_num(value)?)?;
-                    continue;
-                }
-                if name.eq_ignore_ascii_case(client.size.as_str()) {
-                    once(&mut size, parse_num(value)?)?;
-                    continue;
-                }
-                if name.eq_ignore_ascii_case(client.language.as_str()) {
-                    once(&mut language, value)?;
-                    continue;
-                }
-                if !client
-                    .kept
-                    .iter()
-                    .any(|kept| name.eq_ignore_ascii_case(kept))
-                {
-                    continue;
-                }
-            }
-            // A token nested in a value (a whole URL in `url=`) never reaches the key: the value
-            // is replaced by its decoded text with the token removed, marked by a `~`.
-            if crate::dialect::nested::worth_a_look(value)
-                && let Some(clean) =
-                    crate::dialect::nested::redacted(value).map_err(|_| KeyError::TooDeep)?
-            {
-                let name = if rules.lowercase_names {
-                    name.to_ascii_lowercase()
-                } else {
-                    raw_name.to_string()
-                };
-                let escaped: String =
-                    percent_encoding::utf8_percent_encode(&clean, KEY_ESCAPE).collect();
-                pairs.push(std::borrow::Cow::Owned(format!("{name}=~{escaped}")));
-                continue;
-            }
-            if rules.lowercase_names {
-                let mut lowered = name.to_ascii_lowercase();
-                lowered.push('=');
-                lowered.push_str(value);
-                pairs.push(std::borrow::Cow::Owned(lowered));
-            } else {
-                pairs.push(std::borrow::Cow::Borrowed(pair));
-            }
-        }
-        pairs.sort_unstable();
-        pairs.dedup();
-        // After sorting and removing exact repeats, a name left twice has two values: which
-        // one the server reads (first, last, or both in the order sent) is not the key's
-        // guess.
-        fn name_of(pair: &str) -> &str {
-            pair.split_once('=').map_or(pair, |(name, _)| name)
-        }
-        if pairs.windows(2).any(|w| name_of(&w[0]) == name_of(&w[1])) {
-            return Err(KeyError::Ambiguous);
-        }
-        for (i, p) in pairs.iter().enumerate() {
-            out.push(if i == 0 { '?' } else { '&' });
-            out.push_str(p);
-        }
+        push_query(&mut out, q, rules, &mut client)?;
     }
-    if let Some(client) = &rules.client {
-        // Paging in a header and in the query alike must say the same: the server reads
-        // the header where the query says otherwise.
-        for v in k.headers.get_all(&client.start) {
-            once(
-                &mut start,
-                parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?,
-            )?;
-        }
-        for v in k.headers.get_all(&client.size) {
-            once(
-                &mut size,
-                parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?,
-            )?;
-        }
-        if start.is_some() || size.is_some() {
-            out.push_str(" p=");
-            push_u64(&mut out, start.unwrap_or(0));
-            out.push(',');
-            if let Some(s) = size {
-                push_u64(&mut out, s);
-            }
-        }
-        for v in k.headers.get_all(&client.language) {
-            if let Ok(v) = v.to_str() {
-                once(&mut language, v)?;
-            }
-        }
+    if let Some(params) = &rules.client {
+        client.read_headers(k.headers, params)?;
+        client.push_paging(&mut out);
     }
     out.push_str(" a=");
     if let Some(accept) = &accept {
         push_accept(&mut out, accept);
     }
-    if let Some(l) = language {
+    if let Some(l) = client.language {
         out.push_str(" l=");
         out.extend(
             l.chars()
@@ -370,6 +271,165 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
         None => out.push_str(" s"),
     }
     Ok(out)
+}
+
+/// The query's parameters in one order, `?`-joined onto `out`, without tokens or the client
+/// parameters `client` takes.
+fn push_query<'a>(
+    out: &mut String,
+    q: &'a str,
+    rules: &KeyRules,
+    client: &mut ClientValues<'a>,
+) -> Result<(), KeyError> {
+    let mut pairs: Vec<Cow<'_, str>> = Vec::new();
+    for pair in q.split('&').filter(|p| !p.is_empty()) {
+        let (raw_name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = percent_encoding::percent_decode_str(raw_name)
+            .decode_utf8()
+            .map_err(|_| KeyError::BadQueryName)?;
+        if is_token_param(&name) {
+            continue;
+        }
+        if let Some(params) = &rules.client
+            && client.take_from_query(params, &name, value)?
+        {
+            continue;
+        }
+        pairs.push(key_pair(pair, raw_name, &name, value, rules)?);
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    // After sorting and removing exact repeats, a name left twice has two values: which
+    // one the server reads (first, last, or both in the order sent) is not the key's
+    // guess.
+    fn name_of(pair: &str) -> &str {
+        pair.split_once('=').map_or(pair, |(name, _)| name)
+    }
+    if pairs.windows(2).any(|w| name_of(&w[0]) == name_of(&w[1])) {
+        return Err(KeyError::Ambiguous);
+    }
+    for (i, p) in pairs.iter().enumerate() {
+        out.push(if i == 0 { '?' } else { '&' });
+        out.push_str(p);
+    }
+    Ok(())
+}
+
+/// One query pair as the key writes it: as sent (borrowed), with its name lower-cased when
+/// the server ignores case, or with a token nested in its value removed.
+fn key_pair<'q>(
+    pair: &'q str,
+    raw_name: &str,
+    name: &str,
+    value: &str,
+    rules: &KeyRules,
+) -> Result<Cow<'q, str>, KeyError> {
+    // A token nested in a value (a whole URL in `url=`) never reaches the key: the value
+    // is replaced by its decoded text with the token removed, marked by a `~`.
+    if crate::dialect::nested::worth_a_look(value)
+        && let Some(clean) =
+            crate::dialect::nested::redacted(value).map_err(|_| KeyError::TooDeep)?
+    {
+        let name = if rules.lowercase_names {
+            name.to_ascii_lowercase()
+        } else {
+            raw_name.to_string()
+        };
+        let escaped: String = percent_encoding::utf8_percent_encode(&clean, KEY_ESCAPE).collect();
+        return Ok(Cow::Owned(format!("{name}=~{escaped}")));
+    }
+    if rules.lowercase_names {
+        let mut lowered = name.to_ascii_lowercase();
+        lowered.push('=');
+        lowered.push_str(value);
+        Ok(Cow::Owned(lowered))
+    } else {
+        Ok(Cow::Borrowed(pair))
+    }
+}
+
+/// The client parameters a key writes in one form wherever the client sent them (query or
+/// headers): paging and language. Sent twice, they must say the same.
+#[derive(Default)]
+struct ClientValues<'a> {
+    start: Option<u64>,
+    size: Option<u64>,
+    language: Option<&'a str>,
+}
+
+impl<'a> ClientValues<'a> {
+    /// Takes a query parameter with the client prefix: paging and language are kept here,
+    /// the others identify the client and are dropped, except the `kept` ones. Whether the
+    /// pair leaves the query.
+    fn take_from_query(
+        &mut self,
+        params: &ClientParams,
+        name: &str,
+        value: &'a str,
+    ) -> Result<bool, KeyError> {
+        if name.len() <= params.prefix.len()
+            || !name
+                .get(..params.prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(params.prefix))
+        {
+            return Ok(false);
+        }
+        if name.eq_ignore_ascii_case(params.start.as_str()) {
+            once(&mut self.start, parse_num(value)?)?;
+            return Ok(true);
+        }
+        if name.eq_ignore_ascii_case(params.size.as_str()) {
+            once(&mut self.size, parse_num(value)?)?;
+            return Ok(true);
+        }
+        if name.eq_ignore_ascii_case(params.language.as_str()) {
+            once(&mut self.language, value)?;
+            return Ok(true);
+        }
+        Ok(!params
+            .kept
+            .iter()
+            .any(|kept| name.eq_ignore_ascii_case(kept)))
+    }
+
+    /// Paging and language sent as headers. Paging in a header and in the query alike must
+    /// say the same: the server reads the header where the query says otherwise.
+    fn read_headers(
+        &mut self,
+        headers: &'a HeaderMap,
+        params: &ClientParams,
+    ) -> Result<(), KeyError> {
+        for v in headers.get_all(&params.start) {
+            once(
+                &mut self.start,
+                parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?,
+            )?;
+        }
+        for v in headers.get_all(&params.size) {
+            once(
+                &mut self.size,
+                parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?,
+            )?;
+        }
+        for v in headers.get_all(&params.language) {
+            if let Ok(v) = v.to_str() {
+                once(&mut self.language, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// ` p=start,size` when the request pages.
+    fn push_paging(&self, out: &mut String) {
+        if self.start.is_some() || self.size.is_some() {
+            out.push_str(" p=");
+            push_u64(out, self.start.unwrap_or(0));
+            out.push(',');
+            if let Some(s) = self.size {
+                push_u64(out, s);
+            }
+        }
+    }
 }
 
 /// Every `Accept` value of the request (a server may read any of them), joined with commas;

@@ -272,120 +272,18 @@ impl GatewayBuilder {
             .map_err(data_err)?;
         let cache = match self.cache {
             Some(c) => c,
-            None => {
-                // The prepared answers' copies (gzip, body files) come out of the same limit,
-                // and what they keep beside each entry is in its weight.
-                let mut b = TieredCache::builder()
-                    .memory_max_bytes(prepared::Budgets::engine(&config.cache))
-                    .held_beside(prepared::held_beside)
-                    .clock(self.clock.clone());
-                if config.cache.disk.enabled {
-                    // `disk_max` bounds the data directory: the library index's files (its
-                    // snapshots and the Plex element stores) come out of the same limit.
-                    b = b
-                        .disk(config.data_dir.join("cache"), config.cache.disk.max_bytes)
-                        .disk_counts_also(library::keeper::library_dir(&config.data_dir));
-                }
-                if let Some(url) = &config.cache.redis.url {
-                    // Redis is the third tier, below memory and disk, shared by every gateway
-                    // pointed at it (docs/redis.md).
-                    let root_cert = match &config.cache.redis.ca {
-                        Some(path) => Some(std::fs::read(path).map_err(|source| {
-                            config::ConfigError::Read {
-                                path: path.clone(),
-                                source,
-                            }
-                        })?),
-                        None => None,
-                    };
-                    let mut options = config.cache.redis.engine_options(root_cert);
-                    // Records in Redis are authenticated with a key derived from the
-                    // installation secret, which every gateway sharing the Redis holds.
-                    options.secret = cachearr_engine::SharedSecret::new(*secret.expose());
-                    let tier = cachearr_engine::RedisTier::connect_with_clock(
-                        url,
-                        options,
-                        self.clock.clone(),
-                    )
-                    .await?;
-                    b = b.redis(tier);
-                }
-                // A load may wait for budget, then try (retries + 1) times, each bounded by the
-                // read timeout (headers, then body): the engine must not give up before that.
-                let longest = config
-                    .upstreams
-                    .iter()
-                    .map(|u| {
-                        u.guard
-                            .read_timeout
-                            .saturating_mul(u.guard.retries.saturating_mul(2).saturating_add(3))
-                    })
-                    .max()
-                    .unwrap_or(std::time::Duration::from_secs(30));
-                b = b.load_timeout(longest);
-                if let Some(first) = config.upstreams.first() {
-                    b = b.refresh_budget(
-                        first.guard.background_max_concurrent,
-                        first.guard.background_rate_per_sec.ceil() as u32,
-                    );
-                }
-                b.build().await?
-            }
+            None => build_cache(&config, &self.clock, &secret).await?,
         };
-        let mut upstreams = Vec::new();
-        for u in &config.upstreams {
-            let up = Upstream::new(u.clone(), self.clock.clone())?;
-            // Refused tokens stay refused across a restart (their keyed hashes, never tokens).
-            up.users.keep_refusals_in(library::keeper::file_path(
-                &config.data_dir,
-                &u.name,
-                "refused",
-            ));
-            upstreams.push(Arc::new(up));
-        }
-        let indexes: Vec<Arc<library::UpstreamIndex>> = config
-            .upstreams
-            .iter()
-            .map(|u| {
-                let index = library::UpstreamIndex::new(&u.name);
-                index.update_status(|s| s.profile = u.profile.as_str().to_string());
-                index.set_enabled(config.index.enabled);
-                if dialect::of(u.profile).library().keeps_elements() && config.index.enabled {
-                    let dir = library::keeper::file_path(&config.data_dir, &u.name, "elements");
-                    let memory = prepared::Budgets::for_cache(&config.cache).elements;
-                    if let Err(e) = index.open_elements(cache.disk_store(), &dir, memory) {
-                        tracing::warn!(
-                            upstream = %u.name,
-                            error = %e,
-                            "library elements store not opened: searches go to the server"
-                        );
-                    }
-                }
-                if !config.index.enabled {
-                    tracing::warn!(
-                        upstream = %u.name,
-                        "library index disabled ([index] enabled = false): every search will go \
-                         to the server"
-                    );
-                }
-                Arc::new(index)
-            })
+        let upstreams = (config.upstreams.iter())
+            .map(|u| open_upstream(&config, u, &self.clock))
+            .collect::<Result<Vec<_>, _>>()?;
+        let indexes: Vec<_> = (config.upstreams.iter())
+            .map(|u| new_index(&config, u, &cache))
             .collect();
         // A snapshot on disk makes the index ready before any listener binds (no crawl).
         library::keeper::load_at_start(&config, &indexes).await;
-        let feeds = config
-            .upstreams
-            .iter()
-            .zip(&indexes)
-            .map(|(u, index)| {
-                let feed = feed::Feed::new(&u.name, &config.feed, &config.index)
-                    .with_announce_delay(dialect::of(u.profile).events().announce_delay());
-                // A saved index counts as a pass as of when it was made.
-                if let Some(last) = index.status().last_build {
-                    feed.note_pass(last.finished_at_ms, 0);
-                }
-                Arc::new(feed)
-            })
+        let feeds = (config.upstreams.iter().zip(&indexes))
+            .map(|(u, index)| new_feed(&config, u, index))
             .collect();
         let metrics = metrics::Metrics::new();
         let prepared = prepared::PreparedHeaders::new(&config.cache);
@@ -409,6 +307,131 @@ impl GatewayBuilder {
             }),
         })
     }
+}
+
+/// The engine's tiers as the configuration asks: memory, then disk and Redis when set.
+async fn build_cache(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+    secret: &Secret,
+) -> Result<TieredCache, GatewayError> {
+    // The prepared answers' copies (gzip, body files) come out of the same limit,
+    // and what they keep beside each entry is in its weight.
+    let mut b = TieredCache::builder()
+        .memory_max_bytes(prepared::Budgets::engine(&config.cache))
+        .held_beside(prepared::held_beside)
+        .clock(clock.clone());
+    if config.cache.disk.enabled {
+        // `disk_max` bounds the data directory: the library index's files (its
+        // snapshots and the Plex element stores) come out of the same limit.
+        b = b
+            .disk(config.data_dir.join("cache"), config.cache.disk.max_bytes)
+            .disk_counts_also(library::keeper::library_dir(&config.data_dir));
+    }
+    if let Some(url) = &config.cache.redis.url {
+        // Redis is the third tier, below memory and disk, shared by every gateway
+        // pointed at it (docs/redis.md).
+        let root_cert = match &config.cache.redis.ca {
+            Some(path) => {
+                Some(
+                    std::fs::read(path).map_err(|source| config::ConfigError::Read {
+                        path: path.clone(),
+                        source,
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let mut options = config.cache.redis.engine_options(root_cert);
+        // Records in Redis are authenticated with a key derived from the
+        // installation secret, which every gateway sharing the Redis holds.
+        options.secret = cachearr_engine::SharedSecret::new(*secret.expose());
+        let tier =
+            cachearr_engine::RedisTier::connect_with_clock(url, options, clock.clone()).await?;
+        b = b.redis(tier);
+    }
+    // A load may wait for budget, then try (retries + 1) times, each bounded by the
+    // read timeout (headers, then body): the engine must not give up before that.
+    let longest = config
+        .upstreams
+        .iter()
+        .map(|u| {
+            u.guard
+                .read_timeout
+                .saturating_mul(u.guard.retries.saturating_mul(2).saturating_add(3))
+        })
+        .max()
+        .unwrap_or(std::time::Duration::from_secs(30));
+    b = b.load_timeout(longest);
+    if let Some(first) = config.upstreams.first() {
+        b = b.refresh_budget(
+            first.guard.background_max_concurrent,
+            first.guard.background_rate_per_sec.ceil() as u32,
+        );
+    }
+    Ok(b.build().await?)
+}
+
+/// One upstream's client, guard and user table.
+fn open_upstream(
+    config: &Config,
+    u: &config::UpstreamConfig,
+    clock: &Arc<dyn Clock>,
+) -> Result<Arc<Upstream>, GatewayError> {
+    let up = Upstream::new(u.clone(), clock.clone())?;
+    // Refused tokens stay refused across a restart (their keyed hashes, never tokens).
+    up.users.keep_refusals_in(library::keeper::file_path(
+        &config.data_dir,
+        &u.name,
+        "refused",
+    ));
+    Ok(Arc::new(up))
+}
+
+/// One upstream's library index, empty, with its elements store open when its server's
+/// answers are kept as elements.
+fn new_index(
+    config: &Config,
+    u: &config::UpstreamConfig,
+    cache: &TieredCache,
+) -> Arc<library::UpstreamIndex> {
+    let index = library::UpstreamIndex::new(&u.name);
+    index.update_status(|s| s.profile = u.profile.as_str().to_string());
+    index.set_enabled(config.index.enabled);
+    if dialect::of(u.profile).library().keeps_elements() && config.index.enabled {
+        let dir = library::keeper::file_path(&config.data_dir, &u.name, "elements");
+        let memory = prepared::Budgets::for_cache(&config.cache).elements;
+        if let Err(e) = index.open_elements(cache.disk_store(), &dir, memory) {
+            tracing::warn!(
+                upstream = %u.name,
+                error = %e,
+                "library elements store not opened: searches go to the server"
+            );
+        }
+    }
+    if !config.index.enabled {
+        tracing::warn!(
+            upstream = %u.name,
+            "library index disabled ([index] enabled = false): every search will go \
+             to the server"
+        );
+    }
+    Arc::new(index)
+}
+
+/// One upstream's change feed.
+fn new_feed(
+    config: &Config,
+    u: &config::UpstreamConfig,
+    index: &library::UpstreamIndex,
+) -> Arc<feed::Feed> {
+    let feed = feed::Feed::new(&u.name, &config.feed, &config.index)
+        .with_announce_delay(dialect::of(u.profile).events().announce_delay());
+    // A saved index counts as a pass as of when it was made.
+    if let Some(last) = index.status().last_build {
+        feed.note_pass(last.finished_at_ms, 0);
+    }
+    Arc::new(feed)
 }
 
 /// Everything about a configuration that can be checked without opening the data directory or

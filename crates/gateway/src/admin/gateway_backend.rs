@@ -10,17 +10,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use cachearr_engine::StatsSnapshot;
+
 use super::{
     AdminBackend, CacheCounters, ClearReport, ClearRequest, RedisReport, StatsReport,
     UpstreamReport, WarmReport,
 };
-use crate::Gateway;
+use crate::clients::ClientReport;
 use crate::dialect;
 use crate::events::ChangeEvent;
 use crate::events::subscriber::{self, EventSink, SubscriberStatus, Subscription};
+use crate::feed::FeedReport;
 use crate::metrics::{Metrics, StatsSource};
 use crate::policy::Profile;
 use crate::upstream::BreakerState;
+use crate::{Gateway, Upstream};
 
 mod samples;
 use samples::GatewayStats;
@@ -38,79 +42,8 @@ struct Applier {
 
 impl Applier {
     fn apply(&self, upstream: &str, source: &'static str, event: &ChangeEvent) -> Vec<String> {
-        // Jellyfin's events do not say the section: the index knows it for items it holds, so
-        // only that section's lists are refreshed instead of every list.
-        let resolved;
-        let mut event = event;
-        if event.section.is_none()
-            && !event.items.is_empty()
-            && let Some(index) = self.gateway.index(upstream).and_then(|i| i.ready())
-        {
-            let everything = cachearr_library::Visibility::everything();
-            let sections: std::collections::BTreeSet<&str> = event
-                .items
-                .iter()
-                .filter_map(|id| index.by_id(id, &everything).map(|v| v.section_id()))
-                .collect();
-            // One section for every item: the event is that section's. Items the index does
-            // not hold (new ones) leave it unknown.
-            let all_known = event
-                .items
-                .iter()
-                .all(|id| index.by_id(id, &everything).is_some());
-            if all_known && sections.len() == 1 {
-                resolved = ChangeEvent {
-                    section: sections.first().map(|s| (*s).to_owned()),
-                    ..event.clone()
-                };
-                event = &resolved;
-            }
-        }
-        // Events that name items without their parents (Jellyfin's): the index knows the
-        // parents, whose children listings and viewed counts change with their children.
-        let with_parents;
-        if event.parents().is_empty()
-            && !event.own_items().is_empty()
-            && let Some(index) = self.gateway.index(upstream).and_then(|i| i.ready())
-        {
-            let everything = cachearr_library::Visibility::everything();
-            let parents: Vec<&str> = event
-                .own_items()
-                .iter()
-                .filter_map(|id| index.by_id(id, &everything))
-                .flat_map(|v| [v.parent_id(), v.grandparent_id()])
-                .flatten()
-                .collect();
-            if !parents.is_empty() {
-                with_parents = event.clone().with_parents(parents.into_iter().map(Some));
-                event = &with_parents;
-            }
-        }
-        // A server that matches ids in any case (Jellyfin): answers' tags are lowercased.
-        let lowered;
-        if self
-            .gateway
-            .upstream(upstream)
-            .is_some_and(|up| crate::dialect::of(up.profile).ids_ignore_case())
-            && (event
-                .items
-                .iter()
-                .any(|id| id.bytes().any(|b| b.is_ascii_uppercase()))
-                || event
-                    .section
-                    .as_ref()
-                    .is_some_and(|s| s.bytes().any(|b| b.is_ascii_uppercase())))
-        {
-            let mut e = event.clone();
-            for id in &mut e.items {
-                id.make_ascii_lowercase();
-            }
-            if let Some(s) = &mut e.section {
-                s.make_ascii_lowercase();
-            }
-            lowered = e;
-            event = &lowered;
-        }
+        let completed = self.complete(upstream, event);
+        let event = completed.as_ref().unwrap_or(event);
         let mut tags = event.tags(upstream);
         // The library index fetches what was added or changed and drops what was removed.
         let keeper = self
@@ -141,6 +74,88 @@ impl Applier {
         }
         tracing::debug!(upstream, source, change = %event.change, tags = tags.len(), "change event applied");
         tags
+    }
+    /// The event with what its source left out and the index knows, or `None` when it
+    /// lacks nothing: its section, its items' parents, ids in the case answers' tags use.
+    fn complete(&self, upstream: &str, event: &ChangeEvent) -> Option<ChangeEvent> {
+        let mut completed = None;
+        if let Some(e) = self.with_section(upstream, event) {
+            completed = Some(e);
+        }
+        if let Some(e) = self.with_parents(upstream, completed.as_ref().unwrap_or(event)) {
+            completed = Some(e);
+        }
+        if let Some(e) = self.lowered(upstream, completed.as_ref().unwrap_or(event)) {
+            completed = Some(e);
+        }
+        completed
+    }
+
+    /// Jellyfin's events do not say the section: the index knows it for items it holds, so
+    /// only that section's lists are refreshed instead of every list.
+    fn with_section(&self, upstream: &str, event: &ChangeEvent) -> Option<ChangeEvent> {
+        if event.section.is_some() || event.items.is_empty() {
+            return None;
+        }
+        let index = self.gateway.index(upstream).and_then(|i| i.ready())?;
+        let everything = cachearr_library::Visibility::everything();
+        let sections: std::collections::BTreeSet<&str> = event
+            .items
+            .iter()
+            .filter_map(|id| index.by_id(id, &everything).map(|v| v.section_id()))
+            .collect();
+        // One section for every item: the event is that section's. Items the index does
+        // not hold (new ones) leave it unknown.
+        let all_known = event
+            .items
+            .iter()
+            .all(|id| index.by_id(id, &everything).is_some());
+        (all_known && sections.len() == 1).then(|| ChangeEvent {
+            section: sections.first().map(|s| (*s).to_owned()),
+            ..event.clone()
+        })
+    }
+
+    /// Events that name items without their parents (Jellyfin's): the index knows the
+    /// parents, whose children listings and viewed counts change with their children.
+    fn with_parents(&self, upstream: &str, event: &ChangeEvent) -> Option<ChangeEvent> {
+        if !event.parents().is_empty() || event.own_items().is_empty() {
+            return None;
+        }
+        let index = self.gateway.index(upstream).and_then(|i| i.ready())?;
+        let everything = cachearr_library::Visibility::everything();
+        let parents: Vec<&str> = event
+            .own_items()
+            .iter()
+            .filter_map(|id| index.by_id(id, &everything))
+            .flat_map(|v| [v.parent_id(), v.grandparent_id()])
+            .flatten()
+            .collect();
+        (!parents.is_empty()).then(|| event.clone().with_parents(parents.into_iter().map(Some)))
+    }
+
+    /// A server that matches ids in any case (Jellyfin): answers' tags are lowercased, so
+    /// an event naming ids in upper case is lowercased to meet them.
+    fn lowered(&self, upstream: &str, event: &ChangeEvent) -> Option<ChangeEvent> {
+        let upper = |s: &str| s.bytes().any(|b| b.is_ascii_uppercase());
+        let ignore_case = self
+            .gateway
+            .upstream(upstream)
+            .is_some_and(|up| crate::dialect::of(up.profile).ids_ignore_case());
+        if !ignore_case
+            || !(event.items.iter().any(|id| upper(id))
+                || event.section.as_deref().is_some_and(upper))
+        {
+            return None;
+        }
+        let mut e = event.clone();
+        for id in &mut e.items {
+            id.make_ascii_lowercase();
+        }
+        if let Some(s) = &mut e.section {
+            s.make_ascii_lowercase();
+        }
+        Some(e)
     }
 }
 
@@ -268,56 +283,13 @@ impl GatewayAdmin {
             .find(|(n, _)| n == upstream)
             .map(|(_, s)| s)
     }
-}
-
-impl AdminBackend for GatewayAdmin {
-    fn admin_token(&self) -> Option<&str> {
-        self.gateway.config().admin_token.as_deref()
-    }
-
-    fn webhook_secret(&self) -> Option<&str> {
-        Some(self.gateway.webhook_secret())
-    }
-
-    fn metrics(&self) -> &Metrics {
-        self.gateway.metrics()
-    }
-
-    fn upstreams(&self) -> Vec<(String, Profile)> {
-        self.gateway
-            .upstreams()
-            .iter()
-            .map(|u| (u.name.to_string(), u.profile))
-            .collect()
-    }
-
-    async fn stats(&self) -> StatsReport {
-        let clients = self.gateway.clients().report();
-        let snapshot = self.gateway.cache().stats();
-        let mut total = CacheCounters::default();
-        let mut classes = BTreeMap::new();
-        for c in &snapshot.classes {
-            let counters = CacheCounters {
-                hits: c.hits,
-                misses: c.misses,
-                stale: c.stale_hits + c.stale_on_error,
-                coalesced: c.coalesced,
-                entries: c.entries,
-                bytes: c.bytes,
-                refreshing: c.refreshes_in_progress,
-                revalidated_304: c.revalidated_304,
-            };
-            total.hits += counters.hits;
-            total.misses += counters.misses;
-            total.stale += counters.stale;
-            total.coalesced += counters.coalesced;
-            total.entries += counters.entries;
-            total.bytes += counters.bytes;
-            total.refreshing += counters.refreshing;
-            total.revalidated_304 += counters.revalidated_304;
-            classes.insert(c.class.clone(), counters);
-        }
-        let mut warnings = Vec::new();
+    /// Each tier's counters; a warning for a tier that is off, a disk tier left out, and
+    /// disk writes dropped.
+    fn tier_counters(
+        &self,
+        snapshot: &StatsSnapshot,
+        warnings: &mut Vec<String>,
+    ) -> BTreeMap<String, CacheCounters> {
         let mut tiers = BTreeMap::new();
         // The engine says why a tier is off or was reset (a damaged disk cache moved aside
         // at start, a full or read-only disk); the generic line stands in when it has not.
@@ -351,6 +323,11 @@ impl AdminBackend for GatewayAdmin {
                 snapshot.write_behind.dropped
             ));
         }
+        tiers
+    }
+
+    /// Each upstream's library index; a warning for one that is disabled.
+    fn index_summaries(&self, warnings: &mut Vec<String>) -> Vec<super::IndexSummary> {
         let mut index_summaries = Vec::new();
         for up in self.gateway.upstreams() {
             let Some(index) = self.gateway.index(&up.name) else {
@@ -376,76 +353,89 @@ impl AdminBackend for GatewayAdmin {
                 ));
             }
         }
-        let mut upstreams = Vec::new();
-        for (index, up) in self.gateway.upstreams().iter().enumerate() {
-            let guard = up.guard.snapshot();
-            let circuit = match guard.breaker {
-                BreakerState::Closed => "closed",
-                BreakerState::Open => "open",
-                BreakerState::HalfOpen => "half-open",
-            }
-            .to_owned();
-            if circuit != "closed" {
-                warnings.push(format!("upstream {}: circuit breaker {circuit}", up.name));
-            }
-            let status = self.subscriber(&up.name);
-            let connected = status.is_some_and(|s| s.connected.load(Ordering::Relaxed));
-            match status {
-                None => warnings.push(format!(
-                    "upstream {}: no owner token configured, so change events arrive only by \
-                     webhook; without them entries live out their TTL",
-                    up.name
-                )),
-                Some(_) if !connected => warnings.push(format!(
-                    "upstream {}: notification socket is down (reconnecting)",
-                    up.name
-                )),
-                Some(_) => {}
-            }
-            let events = self
-                .applier
-                .applied
-                .get(index)
-                .map_or(0, |(_, n)| n.load(Ordering::Relaxed));
-            upstreams.push(UpstreamReport {
-                name: up.name.to_string(),
-                profile: up.profile.as_str().to_owned(),
-                requests_made: guard.requests,
-                requests_saved: guard.saved,
-                in_flight: guard.in_flight,
-                queued_ms_per_request: if guard.client_waits == 0 {
-                    0.0
-                } else {
-                    guard.client_queued_us as f64 / guard.client_waits as f64 / 1000.0
-                },
-                background_floor: guard.background_floor,
-                circuit,
-                events_subscribed: status.is_some(),
-                events_connected: connected,
-                events_socket_silent: status.map_or(0, |s| s.silent.load(Ordering::Relaxed)),
-                events,
-                ambiguous_identity: guard.ambiguous_identity,
-                refused_token: guard.refused_token,
-                repeated_reads: guard.repeated_reads,
-                client_requests: clients
-                    .iter()
-                    .filter(|c| *c.upstream == *up.name)
-                    .map(|c| c.requests)
-                    .sum(),
-                client_requests_to_server: clients
-                    .iter()
-                    .filter(|c| *c.upstream == *up.name)
-                    .map(|c| c.to_server)
-                    .sum(),
-                requests_avoided: clients
-                    .iter()
-                    .filter(|c| *c.upstream == *up.name)
-                    .map(|c| c.from_cache + c.from_index)
-                    .sum(),
-                background_requests: guard.background_requests,
-            });
+        index_summaries
+    }
+
+    /// The upstream at `index` in configuration order: its guard, its notification socket,
+    /// its clients; a warning for an open circuit or missing change events.
+    fn upstream_report(
+        &self,
+        index: usize,
+        up: &Upstream,
+        clients: &[ClientReport],
+        warnings: &mut Vec<String>,
+    ) -> UpstreamReport {
+        let guard = up.guard.snapshot();
+        let circuit = match guard.breaker {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half-open",
         }
-        let redis = self.gateway.cache().redis().map(|r| {
+        .to_owned();
+        if circuit != "closed" {
+            warnings.push(format!("upstream {}: circuit breaker {circuit}", up.name));
+        }
+        let status = self.subscriber(&up.name);
+        let connected = status.is_some_and(|s| s.connected.load(Ordering::Relaxed));
+        match status {
+            None => warnings.push(format!(
+                "upstream {}: no owner token configured, so change events arrive only by \
+                 webhook; without them entries live out their TTL",
+                up.name
+            )),
+            Some(_) if !connected => warnings.push(format!(
+                "upstream {}: notification socket is down (reconnecting)",
+                up.name
+            )),
+            Some(_) => {}
+        }
+        let events = self
+            .applier
+            .applied
+            .get(index)
+            .map_or(0, |(_, n)| n.load(Ordering::Relaxed));
+        UpstreamReport {
+            name: up.name.to_string(),
+            profile: up.profile.as_str().to_owned(),
+            requests_made: guard.requests,
+            requests_saved: guard.saved,
+            in_flight: guard.in_flight,
+            queued_ms_per_request: if guard.client_waits == 0 {
+                0.0
+            } else {
+                guard.client_queued_us as f64 / guard.client_waits as f64 / 1000.0
+            },
+            background_floor: guard.background_floor,
+            circuit,
+            events_subscribed: status.is_some(),
+            events_connected: connected,
+            events_socket_silent: status.map_or(0, |s| s.silent.load(Ordering::Relaxed)),
+            events,
+            ambiguous_identity: guard.ambiguous_identity,
+            refused_token: guard.refused_token,
+            repeated_reads: guard.repeated_reads,
+            client_requests: clients
+                .iter()
+                .filter(|c| *c.upstream == *up.name)
+                .map(|c| c.requests)
+                .sum(),
+            client_requests_to_server: clients
+                .iter()
+                .filter(|c| *c.upstream == *up.name)
+                .map(|c| c.to_server)
+                .sum(),
+            requests_avoided: clients
+                .iter()
+                .filter(|c| *c.upstream == *up.name)
+                .map(|c| c.from_cache + c.from_index)
+                .sum(),
+            background_requests: guard.background_requests,
+        }
+    }
+
+    /// The Redis tier's health, when there is one; a warning for each way it is failing.
+    fn redis_report(&self, warnings: &mut Vec<String>) -> Option<RedisReport> {
+        self.gateway.cache().redis().map(|r| {
             let h = r.health();
             if h.degraded {
                 warnings.push(format!(
@@ -487,7 +477,11 @@ impl AdminBackend for GatewayAdmin {
                 events_received: h.events_received,
                 resyncs: h.resyncs,
             }
-        });
+        })
+    }
+
+    /// Each upstream's change feed; a warning for a feed that cannot prove freshness.
+    fn feed_reports(&self, warnings: &mut Vec<String>) -> Vec<FeedReport> {
         let now = self.gateway.clock().now_ms();
         let mut feed = Vec::new();
         for up in self.gateway.upstreams() {
@@ -524,10 +518,15 @@ impl AdminBackend for GatewayAdmin {
             }
             feed.push(report);
         }
+        feed
+    }
+
+    /// What each memory budget allows and what is used of it.
+    fn memory_report(&self, snapshot: &StatsSnapshot) -> super::MemoryReport {
         let plan = self.gateway.cache().memory_plan();
         let memory_max = self.gateway.config().cache.memory_max_bytes;
         let copies = self.gateway.prepared().budgets();
-        let memory = super::MemoryReport {
+        super::MemoryReport {
             memory_max,
             memory_tier: plan.memory_tier,
             disk_block_cache: plan.disk_block_cache,
@@ -541,9 +540,45 @@ impl AdminBackend for GatewayAdmin {
             index_elements: copies.elements,
             tags_interned: snapshot.tags_interned,
             allocator: crate::allocator::figures(),
-        };
+        }
+    }
+}
+
+impl AdminBackend for GatewayAdmin {
+    fn admin_token(&self) -> Option<&str> {
+        self.gateway.config().admin_token.as_deref()
+    }
+
+    fn webhook_secret(&self) -> Option<&str> {
+        Some(self.gateway.webhook_secret())
+    }
+
+    fn metrics(&self) -> &Metrics {
+        self.gateway.metrics()
+    }
+
+    fn upstreams(&self) -> Vec<(String, Profile)> {
+        self.gateway
+            .upstreams()
+            .iter()
+            .map(|u| (u.name.to_string(), u.profile))
+            .collect()
+    }
+
+    async fn stats(&self) -> StatsReport {
+        let clients = self.gateway.clients().report();
+        let snapshot = self.gateway.cache().stats();
+        let (total, classes) = class_counters(&snapshot);
+        let mut warnings = Vec::new();
+        let tiers = self.tier_counters(&snapshot, &mut warnings);
+        let index = self.index_summaries(&mut warnings);
+        let upstreams = (self.gateway.upstreams().iter().enumerate())
+            .map(|(i, up)| self.upstream_report(i, up, &clients, &mut warnings))
+            .collect();
+        let redis = self.redis_report(&mut warnings);
+        let feed = self.feed_reports(&mut warnings);
         StatsReport {
-            memory,
+            memory: self.memory_report(&snapshot),
             batches: self.gateway.batcher().report(),
             uptime_secs: self.started.elapsed().as_secs(),
             total,
@@ -551,7 +586,7 @@ impl AdminBackend for GatewayAdmin {
             tiers,
             upstreams,
             warnings,
-            index: index_summaries,
+            index,
             redis,
             clients,
             feed,
@@ -666,4 +701,32 @@ impl AdminBackend for GatewayAdmin {
             _ => Vec::new(),
         }
     }
+}
+
+/// The counters of each class of entries and their sum.
+fn class_counters(snapshot: &StatsSnapshot) -> (CacheCounters, BTreeMap<String, CacheCounters>) {
+    let mut total = CacheCounters::default();
+    let mut classes = BTreeMap::new();
+    for c in &snapshot.classes {
+        let counters = CacheCounters {
+            hits: c.hits,
+            misses: c.misses,
+            stale: c.stale_hits + c.stale_on_error,
+            coalesced: c.coalesced,
+            entries: c.entries,
+            bytes: c.bytes,
+            refreshing: c.refreshes_in_progress,
+            revalidated_304: c.revalidated_304,
+        };
+        total.hits += counters.hits;
+        total.misses += counters.misses;
+        total.stale += counters.stale;
+        total.coalesced += counters.coalesced;
+        total.entries += counters.entries;
+        total.bytes += counters.bytes;
+        total.refreshing += counters.refreshing;
+        total.revalidated_304 += counters.revalidated_304;
+        classes.insert(c.class.clone(), counters);
+    }
+    (total, classes)
 }

@@ -257,127 +257,161 @@ impl ChangeEvent {
     /// from the library index when the source does not say (Jellyfin).
     pub fn tags(&self, upstream: &str) -> Vec<String> {
         use crate::tags;
-        let mut out: Vec<String> = Vec::new();
         let own = self.own_items();
         let parents = self.parents();
-        let item_tags = |out: &mut Vec<String>, ids: &[String]| {
-            out.extend(ids.iter().map(|id| tags::item(upstream, id)));
-        };
-        // Play state as the configured owner token sees it (`oplays`) and as every other token
-        // does (`plays`; the owner's other devices have tokens of their own): counts change
-        // for everyone (an addition, a removal), a play by another user not for the owner.
-        let counts = |out: &mut Vec<String>, ids: &[String]| {
-            for id in ids {
-                out.push(tags::owner_plays(upstream, id));
-                out.push(tags::plays(upstream, id));
-            }
-        };
-        let play_tags = |out: &mut Vec<String>, ids: &[String]| {
-            for id in ids {
-                if self.by_owner != Some(false) {
-                    out.push(tags::owner_plays(upstream, id));
-                }
-                out.push(tags::plays(upstream, id));
-            }
-        };
-        // The lists that filter or sort by anything (play state included): their section's and
-        // those spanning sections; every list when the section is unknown.
-        let lists = |out: &mut Vec<String>| match &self.section {
-            Some(section) => {
-                out.push(tags::section(upstream, section));
-                out.push(tags::across(upstream));
-            }
-            None => out.push(tags::listings(upstream)),
-        };
-        // The plain listings (which items, in which order).
-        let members = |out: &mut Vec<String>| match &self.section {
-            Some(section) => out.push(tags::members(upstream, section)),
-            None => out.push(tags::listings(upstream)),
+        let mut t = TagList {
+            out: Vec::new(),
+            upstream,
+            event: self,
         };
         match self.change {
             Change::Added | Change::Removed => {
-                item_tags(&mut out, own);
+                t.items(own);
                 // A new item is in no answer yet: its parents' children listings (whose
                 // route carries the parent's tag) must go. A removed one is in every answer
                 // that listed it, which its own tag reaches; its parents' fields are as they
                 // were (refreshing everything that names them would cost, for a track, every
                 // album listing of its artist).
                 if self.change == Change::Added {
-                    item_tags(&mut out, parents);
+                    t.items(parents);
                 }
-                counts(&mut out, parents);
-                lists(&mut out);
-                members(&mut out);
-                out.push(tags::recent(upstream));
-                out.push(tags::sections(upstream));
+                t.counts(parents);
+                t.lists();
+                t.members();
+                t.out.push(tags::recent(upstream));
+                t.out.push(tags::sections(upstream));
                 if self.change == Change::Removed {
                     // A deleted item must leave every list that could still show it.
-                    out.push(tags::ondeck(upstream));
-                    out.push(tags::history(upstream));
-                    out.push(tags::playlists(upstream));
+                    t.out.push(tags::ondeck(upstream));
+                    t.out.push(tags::history(upstream));
+                    t.out.push(tags::playlists(upstream));
                 }
             }
             Change::Updated => {
-                item_tags(&mut out, own);
-                lists(&mut out);
+                t.items(own);
+                t.lists();
                 // A section's plain listing shows its top-level items (movies, shows,
                 // artists): only their edits can reorder it. Without parents an item is
                 // taken for top-level (the gateway adds the parents the index knows).
                 if parents.is_empty() {
-                    members(&mut out);
+                    t.members();
                 }
-                out.push(tags::recent(upstream));
+                t.out.push(tags::recent(upstream));
                 // The sections list carries each section's update time.
-                out.push(tags::sections(upstream));
+                t.out.push(tags::sections(upstream));
             }
             Change::ScanFinished => {
                 match &self.section {
                     Some(_) => {
-                        lists(&mut out);
-                        members(&mut out);
+                        t.lists();
+                        t.members();
                     }
                     // A scan of everything, or events possibly missed (a socket reconnected):
                     // anything may have changed.
-                    None => out.push(tags::library(upstream)),
+                    None => t.out.push(tags::library(upstream)),
                 }
-                out.push(tags::recent(upstream));
-                out.push(tags::sections(upstream));
+                t.out.push(tags::recent(upstream));
+                t.out.push(tags::sections(upstream));
             }
             // Play state shows with the item, its parents' viewed counts, and the lists that
             // filter or sort by it.
             Change::Played => {
-                play_tags(&mut out, own);
-                play_tags(&mut out, parents);
-                lists(&mut out);
-                out.push(tags::ondeck(upstream));
-                out.push(tags::history(upstream));
+                t.plays(own);
+                t.plays(parents);
+                t.lists();
+                t.out.push(tags::ondeck(upstream));
+                t.out.push(tags::history(upstream));
             }
             Change::PlaybackStopped => {
-                play_tags(&mut out, own);
-                play_tags(&mut out, parents);
-                lists(&mut out);
-                out.push(tags::ondeck(upstream));
-                out.push(tags::sessions(upstream));
+                t.plays(own);
+                t.plays(parents);
+                t.lists();
+                t.out.push(tags::ondeck(upstream));
+                t.out.push(tags::sessions(upstream));
             }
-            Change::SessionChanged => out.push(tags::sessions(upstream)),
+            Change::SessionChanged => t.out.push(tags::sessions(upstream)),
             // A rating shows with the item itself.
             Change::Rated => {
-                play_tags(&mut out, own);
-                lists(&mut out);
+                t.plays(own);
+                t.lists();
             }
-            Change::OnDeck => out.push(tags::ondeck(upstream)),
+            Change::OnDeck => t.out.push(tags::ondeck(upstream)),
         }
+        t.finish()
+    }
+}
+
+/// The tags of one event as [`ChangeEvent::tags`] writes them, and the groups of tags its
+/// kinds of change share.
+struct TagList<'a> {
+    out: Vec<String>,
+    upstream: &'a str,
+    event: &'a ChangeEvent,
+}
+
+impl TagList<'_> {
+    /// The items' own tags.
+    fn items(&mut self, ids: &[String]) {
+        let upstream = self.upstream;
+        self.out
+            .extend(ids.iter().map(|id| crate::tags::item(upstream, id)));
+    }
+
+    /// Play state as the configured owner token sees it (`oplays`) and as every other token
+    /// does (`plays`; the owner's other devices have tokens of their own): counts change for
+    /// everyone (an addition, a removal), a play by another user not for the owner.
+    fn counts(&mut self, ids: &[String]) {
+        for id in ids {
+            self.out.push(crate::tags::owner_plays(self.upstream, id));
+            self.out.push(crate::tags::plays(self.upstream, id));
+        }
+    }
+
+    /// The play-state tags of a play: the owner's only when the owner played.
+    fn plays(&mut self, ids: &[String]) {
+        for id in ids {
+            if self.event.by_owner != Some(false) {
+                self.out.push(crate::tags::owner_plays(self.upstream, id));
+            }
+            self.out.push(crate::tags::plays(self.upstream, id));
+        }
+    }
+
+    /// The lists that filter or sort by anything (play state included): their section's
+    /// and those spanning sections; every list when the section is unknown.
+    fn lists(&mut self) {
+        match &self.event.section {
+            Some(section) => {
+                self.out.push(crate::tags::section(self.upstream, section));
+                self.out.push(crate::tags::across(self.upstream));
+            }
+            None => self.out.push(crate::tags::listings(self.upstream)),
+        }
+    }
+
+    /// The plain listings (which items, in which order).
+    fn members(&mut self) {
+        match &self.event.section {
+            Some(section) => self.out.push(crate::tags::members(self.upstream, section)),
+            None => self.out.push(crate::tags::listings(self.upstream)),
+        }
+    }
+
+    /// The tags once each, in the order first written, with those every such event adds.
+    fn finish(mut self) -> Vec<String> {
+        let (event, upstream) = (self.event, self.upstream);
         // Answers too large to carry each item's tags carry this one.
-        if !self.items.is_empty() && !matches!(self.change, Change::SessionChanged | Change::OnDeck)
+        if !event.items.is_empty()
+            && !matches!(event.change, Change::SessionChanged | Change::OnDeck)
         {
-            out.push(tags::any_item(upstream));
+            self.out.push(crate::tags::any_item(upstream));
         }
-        if self.playlist {
-            out.push(tags::playlists(upstream));
+        if event.playlist {
+            self.out.push(crate::tags::playlists(upstream));
         }
         let mut seen = std::collections::HashSet::new();
-        out.retain(|tag| seen.insert(tag.clone()));
-        out
+        self.out.retain(|tag| seen.insert(tag.clone()));
+        self.out
     }
 }
 

@@ -349,82 +349,10 @@ impl Guard {
         budget: Budget,
         asker: Asker,
     ) -> Result<GuardPermit<'_>, UpstreamError> {
-        let probe = {
-            let mut b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
-            self.refresh_state(&mut b);
-            match b.state {
-                BreakerState::Closed => false,
-                BreakerState::Open => return Err(self.open_error(&b)),
-                BreakerState::HalfOpen => {
-                    if b.probe_in_flight {
-                        return Err(self.open_error(&b));
-                    }
-                    b.probe_in_flight = true;
-                    true
-                }
-            }
-        };
+        let probe = self.admit()?;
         let asked = tokio::time::Instant::now();
         let deadline = asked + self.cfg.read_timeout;
-        let saturated = || UpstreamError::Saturated(self.name.clone());
-        let bucket = match budget {
-            Budget::Client => &self.client_bucket,
-            Budget::Background => &self.background_bucket,
-        };
-        let result = async {
-            if budget == Budget::Background {
-                // Yield to clients: wait while they use more than half of their budget, unless
-                // the floor has a token (background work must progress).
-                let half = (self.cfg.max_concurrent / 2).max(1) as u64;
-                while self.client_in_flight.load(Ordering::Relaxed) >= half {
-                    let notified = self.client_released.notified();
-                    if self.client_in_flight.load(Ordering::Relaxed) < half {
-                        break;
-                    }
-                    match self.floor_bucket.try_take() {
-                        Ok(()) => {
-                            self.counters
-                                .background_floor
-                                .fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                        Err(floor_wait) => {
-                            let until = tokio::time::Instant::now()
-                                .checked_add(floor_wait)
-                                .map_or(deadline, |t| t.min(deadline));
-                            if tokio::time::timeout_at(until, notified).await.is_err()
-                                && tokio::time::Instant::now() >= deadline
-                            {
-                                return Err(saturated());
-                            }
-                        }
-                    }
-                }
-            }
-            let wait = bucket.take();
-            if !wait.is_zero() {
-                if tokio::time::Instant::now() + wait > deadline {
-                    return Err(saturated());
-                }
-                tokio::time::sleep(wait).await;
-            }
-            match budget {
-                Budget::Client => {
-                    tokio::time::timeout_at(deadline, self.client_permits.acquire(asker))
-                        .await
-                        .map(Held::Client)
-                        .map_err(|_| saturated())
-                }
-                Budget::Background => {
-                    match tokio::time::timeout_at(deadline, self.background_permits.acquire()).await
-                    {
-                        Ok(Ok(p)) => Ok(Held::Background(p)),
-                        _ => Err(saturated()),
-                    }
-                }
-            }
-        }
-        .await;
+        let result = self.wait_for_budget(budget, asker, deadline).await;
         let queued = u64::try_from(asked.elapsed().as_micros()).unwrap_or(u64::MAX);
         if budget == Budget::Client {
             self.counters.client_waits.fetch_add(1, Ordering::Relaxed);
@@ -461,6 +389,91 @@ impl Guard {
             probe,
             _permit: permit,
         })
+    }
+
+    /// Whether the circuit lets a request through: `Ok(true)` when it is the half-open
+    /// circuit's one probe.
+    fn admit(&self) -> Result<bool, UpstreamError> {
+        let mut b = self.breaker.lock().unwrap_or_else(|e| e.into_inner());
+        self.refresh_state(&mut b);
+        match b.state {
+            BreakerState::Closed => Ok(false),
+            BreakerState::Open => Err(self.open_error(&b)),
+            BreakerState::HalfOpen => {
+                if b.probe_in_flight {
+                    return Err(self.open_error(&b));
+                }
+                b.probe_in_flight = true;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Waits for `budget`'s rate and a permit of its own, until `deadline`.
+    async fn wait_for_budget(
+        &self,
+        budget: Budget,
+        asker: Asker,
+        deadline: tokio::time::Instant,
+    ) -> Result<Held<'_>, UpstreamError> {
+        let saturated = || UpstreamError::Saturated(self.name.clone());
+        let bucket = match budget {
+            Budget::Client => &self.client_bucket,
+            Budget::Background => &self.background_bucket,
+        };
+        if budget == Budget::Background {
+            self.yield_to_clients(deadline).await?;
+        }
+        let wait = bucket.take();
+        if !wait.is_zero() {
+            if tokio::time::Instant::now() + wait > deadline {
+                return Err(saturated());
+            }
+            tokio::time::sleep(wait).await;
+        }
+        match budget {
+            Budget::Client => tokio::time::timeout_at(deadline, self.client_permits.acquire(asker))
+                .await
+                .map(Held::Client)
+                .map_err(|_| saturated()),
+            Budget::Background => {
+                match tokio::time::timeout_at(deadline, self.background_permits.acquire()).await {
+                    Ok(Ok(p)) => Ok(Held::Background(p)),
+                    _ => Err(saturated()),
+                }
+            }
+        }
+    }
+
+    /// Background work yields to clients: it waits while they use more than half of their
+    /// budget, unless the floor has a token (background work must progress).
+    async fn yield_to_clients(&self, deadline: tokio::time::Instant) -> Result<(), UpstreamError> {
+        let half = (self.cfg.max_concurrent / 2).max(1) as u64;
+        while self.client_in_flight.load(Ordering::Relaxed) >= half {
+            let notified = self.client_released.notified();
+            if self.client_in_flight.load(Ordering::Relaxed) < half {
+                break;
+            }
+            match self.floor_bucket.try_take() {
+                Ok(()) => {
+                    self.counters
+                        .background_floor
+                        .fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                Err(floor_wait) => {
+                    let until = tokio::time::Instant::now()
+                        .checked_add(floor_wait)
+                        .map_or(deadline, |t| t.min(deadline));
+                    if tokio::time::timeout_at(until, notified).await.is_err()
+                        && tokio::time::Instant::now() >= deadline
+                    {
+                        return Err(UpstreamError::Saturated(self.name.clone()));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The delays before each retry of an idempotent request: the first `retry_backoff`,

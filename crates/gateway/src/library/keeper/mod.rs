@@ -293,6 +293,21 @@ struct Built {
     started_ms: u64,
 }
 
+/// Where a build starts, fresh or from an interrupted build's journal, and what it has read
+/// so far.
+struct CrawlStart {
+    sections: Vec<SectionInfo>,
+    /// Items per stream, as counted when the build started.
+    totals: Vec<u64>,
+    /// Per stream: where reading continues.
+    cursors: Vec<u64>,
+    journal: Journal,
+    kind: &'static str,
+    resumed_items: u64,
+    /// The newest `updated_at` read.
+    high_water: i64,
+}
+
 impl Keeper {
     fn now_ms(&self) -> u64 {
         self.gateway.clock().now_ms()
@@ -513,103 +528,46 @@ impl Keeper {
             step: "reading the journal",
             source,
         })?;
-        let (sections, totals, cursors, mut journal, kind, resumed_items, mut high_water) =
-            match resumed {
-                Some(r) => {
-                    tracing::info!(
-                        upstream = %self.up.name,
-                        items = r.records,
-                        "library index: resuming an interrupted build"
-                    );
-                    let journal = Journal::append_to(&journal_path, r.valid_len)?;
-                    (
-                        r.header.sections,
-                        r.header.totals,
-                        r.cursors,
-                        journal,
-                        "resumed",
-                        r.records,
-                        r.high_water,
-                    )
-                }
-                None => {
-                    builder = IndexBuilder::new();
-                    let sections = client.sections().await?;
-                    let streams = crawl::streams(profile, &sections);
-                    let mut totals = Vec::with_capacity(streams.len());
-                    for stream in &streams {
-                        totals.push(client.total(stream).await?);
-                    }
-                    let header = JournalHeader {
-                        format: 1,
-                        profile: profile.as_str().to_string(),
-                        started_at_ms: started_ms,
-                        sections: sections.clone(),
-                        totals: totals.clone(),
-                    };
-                    let journal = Journal::create(&journal_path, &header)?;
-                    let cursors = vec![0; streams.len()];
-                    (sections, totals, cursors, journal, "full", 0, 0)
-                }
-            };
-        self.handle.set_sections(sections.clone());
-        let streams = crawl::streams(profile, &sections);
+        let mut start = match resumed {
+            Some(r) => self.resume(r, &journal_path)?,
+            None => {
+                builder = IndexBuilder::new();
+                self.start_afresh(client, &journal_path, started_ms).await?
+            }
+        };
+        self.handle.set_sections(start.sections.clone());
+        let streams = crawl::streams(profile, &start.sections);
         let mut progress = BuildProgress {
-            kind: kind.to_string(),
-            items: resumed_items,
-            total: Some(totals.iter().sum::<u64>().max(resumed_items)),
-            resumed_items,
+            kind: start.kind.to_string(),
+            items: start.resumed_items,
+            total: Some(start.totals.iter().sum::<u64>().max(start.resumed_items)),
+            resumed_items: start.resumed_items,
             started_at_ms: started_ms,
             ..BuildProgress::default()
         };
-        let mut fetched = 0u64;
-        let mut last_log = Instant::now();
         tracing::info!(
             upstream = %self.up.name,
-            kind,
-            sections = sections.len(),
+            kind = start.kind,
+            sections = start.sections.len(),
             items = progress.total.unwrap_or(0),
             "library index: build started"
         );
-        let page_size = self.config.page_size as u64;
-        for (number, stream) in streams.iter().enumerate() {
-            let mut start = cursors.get(number).copied().unwrap_or(0);
-            let mut total = totals.get(number).copied().unwrap_or(0);
-            progress.section = Some(stream.section.clone());
-            while start < total {
-                let page = client.page(stream, start, page_size, None).await?;
-                if page.count == 0 {
-                    break;
-                }
-                // The server may have grown since the count: follow its newest total.
-                total = total.max(page.total.unwrap_or(0));
-                for record in &page.records {
-                    builder.push(record).map_err(CrawlError::Index)?;
-                    high_water = high_water.max(record.updated_at);
-                }
-                start += page.count;
-                fetched += page.count;
-                progress.items += page.count;
-                progress.requests = client.requests();
-                let stream_no = u32::try_from(number).unwrap_or(u32::MAX);
-                journal.append(&JournalPage {
-                    stream: stream_no,
-                    next_start: start,
-                    records: page.records,
-                })?;
-                status::update_rates(&mut progress, fetched, self.now_ms());
-                let snapshot = progress.clone();
-                self.handle.update_status(|s| s.progress = Some(snapshot));
-                if last_log.elapsed() >= LOG_EVERY {
-                    last_log = Instant::now();
-                    log_progress(&self.up.name, &progress);
-                }
-            }
-        }
+        let fetched = self
+            .read_streams(client, &streams, &mut start, &mut builder, &mut progress)
+            .await?;
+        let CrawlStart {
+            sections,
+            journal,
+            kind,
+            high_water,
+            ..
+        } = start;
         drop(journal);
         // The parents the index knows only by id (shows, seasons): their elements, for the
         // copy's children listings.
-        client.keep_parents(&sections, page_size).await?;
+        client
+            .keep_parents(&sections, self.config.page_size as u64)
+            .await?;
         self.handle.update_status(|s| {
             if let Some(p) = s.progress.as_mut() {
                 p.section = None;
@@ -630,6 +588,108 @@ impl Keeper {
             high_water,
             started_ms,
         })
+    }
+
+    /// Continues the build an interrupted one left in its journal (`r`, already read into
+    /// the builder).
+    fn resume(&self, r: crawl::Resumed, journal_path: &Path) -> Result<CrawlStart, CrawlError> {
+        tracing::info!(
+            upstream = %self.up.name,
+            items = r.records,
+            "library index: resuming an interrupted build"
+        );
+        Ok(CrawlStart {
+            sections: r.header.sections,
+            totals: r.header.totals,
+            cursors: r.cursors,
+            journal: Journal::append_to(journal_path, r.valid_len)?,
+            kind: "resumed",
+            resumed_items: r.records,
+            high_water: r.high_water,
+        })
+    }
+
+    /// Starts a build from nothing: the server's sections and how many items each stream
+    /// holds, written at the head of a new journal.
+    async fn start_afresh(
+        &self,
+        client: &Client,
+        journal_path: &Path,
+        started_ms: u64,
+    ) -> Result<CrawlStart, CrawlError> {
+        let profile = client.profile();
+        let sections = client.sections().await?;
+        let streams = crawl::streams(profile, &sections);
+        let mut totals = Vec::with_capacity(streams.len());
+        for stream in &streams {
+            totals.push(client.total(stream).await?);
+        }
+        let header = JournalHeader {
+            format: 1,
+            profile: profile.as_str().to_string(),
+            started_at_ms: started_ms,
+            sections: sections.clone(),
+            totals: totals.clone(),
+        };
+        Ok(CrawlStart {
+            journal: Journal::create(journal_path, &header)?,
+            cursors: vec![0; streams.len()],
+            sections,
+            totals,
+            kind: "full",
+            resumed_items: 0,
+            high_water: 0,
+        })
+    }
+
+    /// Reads every stream from its cursor, page by page, into the builder and the journal,
+    /// keeping the status's progress; the items fetched.
+    async fn read_streams(
+        &self,
+        client: &Client,
+        streams: &[crawl::Stream],
+        crawl: &mut CrawlStart,
+        builder: &mut IndexBuilder,
+        progress: &mut BuildProgress,
+    ) -> Result<u64, CrawlError> {
+        let mut fetched = 0u64;
+        let mut last_log = Instant::now();
+        let page_size = self.config.page_size as u64;
+        for (number, stream) in streams.iter().enumerate() {
+            let mut start = crawl.cursors.get(number).copied().unwrap_or(0);
+            let mut total = crawl.totals.get(number).copied().unwrap_or(0);
+            progress.section = Some(stream.section.clone());
+            while start < total {
+                let page = client.page(stream, start, page_size, None).await?;
+                if page.count == 0 {
+                    break;
+                }
+                // The server may have grown since the count: follow its newest total.
+                total = total.max(page.total.unwrap_or(0));
+                for record in &page.records {
+                    builder.push(record).map_err(CrawlError::Index)?;
+                    crawl.high_water = crawl.high_water.max(record.updated_at);
+                }
+                start += page.count;
+                fetched += page.count;
+                progress.items += page.count;
+                progress.requests = client.requests();
+                let stream_no = u32::try_from(number).unwrap_or(u32::MAX);
+                crawl.journal.append(&JournalPage {
+                    stream: stream_no,
+                    next_start: start,
+                    records: page.records,
+                })?;
+                status::update_rates(progress, fetched, self.now_ms());
+                let snapshot = progress.clone();
+                self.handle.update_status(|s| s.progress = Some(snapshot));
+                if last_log.elapsed() >= LOG_EVERY {
+                    last_log = Instant::now();
+                    log_progress(&self.up.name, progress);
+                }
+            }
+        }
+        Ok(fetched)
     }
 
     /// Saves and installs a new index, records the build, schedules the next refresh and

@@ -4,6 +4,7 @@
 //! current one ([`rebuild`]).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use cachearr_library::index::{IndexBuilder, ItemNo};
 use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, Visibility};
@@ -39,103 +40,80 @@ impl Keeper {
             r = tokio::time::timeout(self.config.build_timeout, self.changes_since(&client, &current)) => r,
         };
         match result {
-            Ok(Ok((sections, upserts, replaced, fetched))) => {
-                let high_water = upserts
-                    .iter()
-                    .map(|r| r.updated_at)
-                    .max()
-                    .unwrap_or(0)
-                    .max(self.meta.high_water);
-                let crawled: HashSet<String> = crawl::streams(client.profile(), &sections)
-                    .into_iter()
-                    .map(|s| s.section)
-                    .collect();
-                let upstream = self.up.name.to_string();
-                let lowercase = crate::dialect::of(client.profile())
-                    .routes()
-                    .lowercase_paths;
-                let rebuilt = tokio::task::spawn_blocking(move || {
-                    // What the pass found changed, for the cache: new items and items whose
-                    // `updatedAt` moved (the pass re-reads the newest second, so unchanged
-                    // records come back too), and items gone from listings read in full.
-                    let known: HashMap<String, (i64, String, ItemKind)> = current
-                        .records()
-                        .map(|r| (r.id.clone(), (r.updated_at, r.section_id.clone(), r.kind)))
-                        .collect();
-                    let changed: Vec<&ItemRecord> = upserts
-                        .iter()
-                        .filter(|r| {
-                            known
-                                .get(&r.id)
-                                .is_none_or(|(at, _, _)| *at != r.updated_at)
-                        })
-                        .collect();
-                    let listed: HashSet<&str> = upserts.iter().map(|r| r.id.as_str()).collect();
-                    let removed: Vec<String> = known
-                        .iter()
-                        .filter(|(id, (_, section, kind))| {
-                            replaced.contains(&(section.clone(), *kind))
-                                && !listed.contains(id.as_str())
-                        })
-                        .map(|(id, _)| id.clone())
-                        .collect();
-                    let mut sections: Vec<String> =
-                        replaced.iter().map(|(s, _)| s.clone()).collect();
-                    sections.sort();
-                    sections.dedup();
-                    let added: HashSet<&str> = changed
-                        .iter()
-                        .filter(|r| !known.contains_key(&r.id))
-                        .map(|r| r.id.as_str())
-                        .collect();
-                    let tags = crate::feed::pass_tags(
-                        &upstream,
-                        lowercase,
-                        &changed,
-                        &added,
-                        &removed,
-                        if removed.is_empty() { &[] } else { &sections },
-                    );
-                    let index = rebuild(&current, &upserts, |record| {
-                        crawled.contains(&record.section_id)
-                            && !replaced.contains(&(record.section_id.clone(), record.kind))
-                    });
-                    index.map(|i| (i, tags))
-                })
-                .await;
-                match rebuilt {
-                    Ok(Ok((index, tags))) => {
-                        // Changes no event announced reach the cache now: exactly their entries.
-                        self.gateway.invalidate_tags(&self.up.name, &tags);
-                        if let Some(feed) = self.gateway.feed(&self.up.name) {
-                            feed.note_pass(self.now_ms(), tags.len());
-                        }
-                        if !tags.is_empty() {
-                            tracing::info!(
-                                upstream = %self.up.name,
-                                tags = tags.len(),
-                                "incremental pass: refreshing the cached answers of what changed"
-                            );
-                        }
-                        self.finish(Built {
-                            index,
-                            sections,
-                            kind: "refresh",
-                            fetched,
-                            requests: client.requests(),
-                            high_water,
-                            started_ms,
-                        })
-                        .await;
-                        self.handle
-                            .read_again(Some(&[crate::library::ANY_ITEM.to_string()]), seen);
-                    }
-                    Ok(Err(e)) => self.fail(format!("refresh failed: {e}")),
-                    Err(e) => self.fail(format!("refresh failed: {e}")),
-                }
+            Ok(Ok(changes)) => {
+                self.install_pass(&client, current, changes, started_ms, seen)
+                    .await;
             }
             Ok(Err(e)) => self.fail(format!("refresh failed: {e}")),
             Err(_) => self.fail("refresh stopped after the build timeout".into()),
+        }
+    }
+
+    /// Makes the index a pass found, refreshes the cached answers of what it found changed,
+    /// and installs the index.
+    async fn install_pass(
+        &mut self,
+        client: &Client,
+        current: Arc<LibraryIndex>,
+        changes: PassChanges,
+        started_ms: u64,
+        seen: u64,
+    ) {
+        let PassChanges {
+            sections,
+            upserts,
+            replaced,
+            fetched,
+        } = changes;
+        let high_water = upserts
+            .iter()
+            .map(|r| r.updated_at)
+            .max()
+            .unwrap_or(0)
+            .max(self.meta.high_water);
+        let crawled: HashSet<String> = crawl::streams(client.profile(), &sections)
+            .into_iter()
+            .map(|s| s.section)
+            .collect();
+        let upstream = self.up.name.to_string();
+        let lowercase = crate::dialect::of(client.profile())
+            .routes()
+            .lowercase_paths;
+        let rebuilt = tokio::task::spawn_blocking(move || {
+            pass_index(
+                &current, &upserts, &replaced, &crawled, &upstream, lowercase,
+            )
+        })
+        .await;
+        match rebuilt {
+            Ok(Ok((index, tags))) => {
+                // Changes no event announced reach the cache now: exactly their entries.
+                self.gateway.invalidate_tags(&self.up.name, &tags);
+                if let Some(feed) = self.gateway.feed(&self.up.name) {
+                    feed.note_pass(self.now_ms(), tags.len());
+                }
+                if !tags.is_empty() {
+                    tracing::info!(
+                        upstream = %self.up.name,
+                        tags = tags.len(),
+                        "incremental pass: refreshing the cached answers of what changed"
+                    );
+                }
+                self.finish(Built {
+                    index,
+                    sections,
+                    kind: "refresh",
+                    fetched,
+                    requests: client.requests(),
+                    high_water,
+                    started_ms,
+                })
+                .await;
+                self.handle
+                    .read_again(Some(&[crate::library::ANY_ITEM.to_string()]), seen);
+            }
+            Ok(Err(e)) => self.fail(format!("refresh failed: {e}")),
+            Err(e) => self.fail(format!("refresh failed: {e}")),
         }
     }
 
@@ -145,15 +123,7 @@ impl Keeper {
         &self,
         client: &Client,
         current: &LibraryIndex,
-    ) -> Result<
-        (
-            Vec<SectionInfo>,
-            Vec<ItemRecord>,
-            HashSet<(String, ItemKind)>,
-            u64,
-        ),
-        CrawlError,
-    > {
+    ) -> Result<PassChanges, CrawlError> {
         let sections = client.sections().await?;
         let streams = crawl::streams(client.profile(), &sections);
         let counts = count_by_stream(current);
@@ -225,13 +195,17 @@ impl Keeper {
             fetched += records.len() as u64;
             upserts.extend(records);
         }
-        Ok((sections, upserts, replaced, fetched))
+        Ok(PassChanges {
+            sections,
+            upserts,
+            replaced,
+            fetched,
+        })
     }
 
     /// Fetches the items change events name; those the server no longer has are removed
     /// (with their children). Scans and events without items start a refresh instead.
     pub(super) async fn apply_events(&mut self, events: Vec<ChangeEvent>) {
-        let up = self.up.name.clone();
         // New items whose section the event did not name: their lists are refreshed here, once
         // the fetch says where they are (every list if it cannot).
         let unplaced: Vec<String> = events
@@ -239,70 +213,12 @@ impl Keeper {
             .filter(|e| e.change == Change::Added && e.section.is_none())
             .flat_map(|e| e.items.iter().cloned())
             .collect();
-        let place = |records: Option<&[ItemRecord]>| {
-            if unplaced.is_empty() {
-                return;
-            }
-            let lowercase = crate::dialect::of(self.up.profile).routes().lowercase_paths;
-            let mut tags = Vec::new();
-            let mut all_placed = records.is_some();
-            for id in &unplaced {
-                let mut sections: Vec<&str> = records
-                    .into_iter()
-                    .flatten()
-                    .filter(|r| r.id == *id)
-                    .map(|r| r.section_id.as_str())
-                    .collect();
-                sections.sort_unstable();
-                sections.dedup();
-                match sections.as_slice() {
-                    [section] => {
-                        let section = if lowercase {
-                            section.to_ascii_lowercase()
-                        } else {
-                            (*section).to_owned()
-                        };
-                        tags.push(crate::tags::section(&up, &section));
-                        tags.push(crate::tags::members(&up, &section));
-                    }
-                    // A folder named with the item (Jellyfin's parent) is not an item.
-                    [] if records.is_some_and(|r| !r.is_empty()) => {}
-                    // Not found, or found under several libraries (a server that ignores
-                    // `ParentId` next to `Ids`): its lists cannot be told apart.
-                    _ => all_placed = false,
-                }
-            }
-            if all_placed {
-                tags.push(crate::tags::across(&up));
-            } else {
-                tags.push(crate::tags::listings(&up));
-            }
-            self.gateway.invalidate_tags(&up, &tags);
-        };
         let Some(current) = self.handle.ready() else {
             // No index yet: the running or next build reads everything anyway.
-            place(None);
+            self.place(&unplaced, None);
             return;
         };
-        let mut ids: Vec<String> = Vec::new();
-        let mut refresh = false;
-        for event in &events {
-            match event.change {
-                Change::Added | Change::Updated | Change::Removed => {
-                    if event.items.is_empty() {
-                        refresh = true;
-                    }
-                    for id in &event.items {
-                        if !ids.contains(id) {
-                            ids.push(id.clone());
-                        }
-                    }
-                }
-                Change::ScanFinished => refresh = true,
-                // Play state, sessions and ratings are not part of the index.
-                _ => {}
-            }
-        }
+        let (mut ids, mut refresh) = named_items(&events);
         ids.extend(children_of_changed(&current, &events, &ids));
         if !ids.is_empty() {
             let started_ms = self.now_ms();
@@ -310,70 +226,221 @@ impl Keeper {
                 Ok(c) => c.with_elements(self.handle.elements().cloned()),
                 Err(e) => return self.fail(e.to_string()),
             };
-            let sections = self.handle.sections().to_vec();
-            // Writes through cachearr marked before this read are seen by it.
-            let seen = self.handle.stale_mark();
-            let fetched = client.items(&ids, &sections).await;
-            place(fetched.as_ref().ok().map(Vec::as_slice));
-            match fetched {
-                Ok(records) => {
-                    let everything = Visibility::everything();
-                    let (records, unplaced) = placed(records, &current);
-                    // A new item more than one library answered for: the next refresh reads
-                    // each library's changes on its own, which places it.
-                    refresh |= unplaced;
-                    let found: HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
-                    let gone: HashSet<String> = ids
-                        .iter()
-                        .filter(|id| !found.contains(id.as_str()))
-                        .filter(|id| current.by_id(id, &everything).is_some())
-                        .cloned()
-                        .collect();
-                    let changed = !records.is_empty() || !gone.is_empty();
-                    if !changed {
-                        // Nothing the index holds changed: its elements are as read now.
-                        self.handle.read_again(Some(&ids), seen);
-                    } else {
-                        let fetched = records.len() as u64;
-                        let high_water = self.meta.high_water;
-                        let current = current.clone();
-                        let rebuilt = tokio::task::spawn_blocking(move || {
-                            rebuild(&current, &records, |record| {
-                                !gone.contains(&record.id)
-                                    && !record.parent_id.as_ref().is_some_and(|p| gone.contains(p))
-                                    && !record
-                                        .grandparent_id
-                                        .as_ref()
-                                        .is_some_and(|g| gone.contains(g))
-                            })
-                        })
-                        .await;
-                        match rebuilt {
-                            Ok(Ok(index)) => {
-                                self.finish(Built {
-                                    index,
-                                    sections,
-                                    kind: "events",
-                                    fetched,
-                                    requests: client.requests(),
-                                    high_water,
-                                    started_ms,
-                                })
-                                .await;
-                                self.handle.read_again(Some(&ids), seen);
-                            }
-                            Ok(Err(e)) => self.fail(format!("applying change events: {e}")),
-                            Err(e) => self.fail(format!("applying change events: {e}")),
-                        }
-                    }
-                }
-                Err(e) => self.fail(format!("fetching changed items: {e}")),
-            }
+            refresh |= self
+                .fetch_named(&client, &current, &ids, &unplaced, started_ms)
+                .await;
         }
         if refresh {
             self.refresh().await;
         }
     }
+
+    /// Fetches the items `ids` again and installs an index with them (less those the server
+    /// no longer has, and their children). Whether a refresh has to place some of them: a
+    /// new item more than one library answered for.
+    async fn fetch_named(
+        &mut self,
+        client: &Client,
+        current: &Arc<LibraryIndex>,
+        ids: &[String],
+        unplaced: &[String],
+        started_ms: u64,
+    ) -> bool {
+        let sections = self.handle.sections().to_vec();
+        // Writes through cachearr marked before this read are seen by it.
+        let seen = self.handle.stale_mark();
+        let fetched = client.items(ids, &sections).await;
+        self.place(unplaced, fetched.as_ref().ok().map(Vec::as_slice));
+        let records = match fetched {
+            Ok(records) => records,
+            Err(e) => {
+                self.fail(format!("fetching changed items: {e}"));
+                return false;
+            }
+        };
+        let everything = Visibility::everything();
+        // A new item more than one library answered for: the next refresh reads each
+        // library's changes on its own, which places it.
+        let (records, unplaced) = placed(records, current);
+        let found: HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        let gone: HashSet<String> = ids
+            .iter()
+            .filter(|id| !found.contains(id.as_str()))
+            .filter(|id| current.by_id(id, &everything).is_some())
+            .cloned()
+            .collect();
+        if records.is_empty() && gone.is_empty() {
+            // Nothing the index holds changed: its elements are as read now.
+            self.handle.read_again(Some(ids), seen);
+            return unplaced;
+        }
+        let fetched = records.len() as u64;
+        let high_water = self.meta.high_water;
+        let current = current.clone();
+        let rebuilt = tokio::task::spawn_blocking(move || {
+            rebuild(&current, &records, |record| {
+                !gone.contains(&record.id)
+                    && !record.parent_id.as_ref().is_some_and(|p| gone.contains(p))
+                    && !record
+                        .grandparent_id
+                        .as_ref()
+                        .is_some_and(|g| gone.contains(g))
+            })
+        })
+        .await;
+        match rebuilt {
+            Ok(Ok(index)) => {
+                self.finish(Built {
+                    index,
+                    sections,
+                    kind: "events",
+                    fetched,
+                    requests: client.requests(),
+                    high_water,
+                    started_ms,
+                })
+                .await;
+                self.handle.read_again(Some(ids), seen);
+            }
+            Ok(Err(e)) => self.fail(format!("applying change events: {e}")),
+            Err(e) => self.fail(format!("applying change events: {e}")),
+        }
+        unplaced
+    }
+
+    /// Refreshes the lists of the new items `unplaced` by where `records` (the fetch of
+    /// them, `None` when there is none) places them: their library's lists, or every list
+    /// when one cannot be placed.
+    fn place(&self, unplaced: &[String], records: Option<&[ItemRecord]>) {
+        if unplaced.is_empty() {
+            return;
+        }
+        let up = &self.up.name;
+        let lowercase = crate::dialect::of(self.up.profile).routes().lowercase_paths;
+        let mut tags = Vec::new();
+        let mut all_placed = records.is_some();
+        for id in unplaced {
+            let mut sections: Vec<&str> = records
+                .into_iter()
+                .flatten()
+                .filter(|r| r.id == *id)
+                .map(|r| r.section_id.as_str())
+                .collect();
+            sections.sort_unstable();
+            sections.dedup();
+            match sections.as_slice() {
+                [section] => {
+                    let section = if lowercase {
+                        section.to_ascii_lowercase()
+                    } else {
+                        (*section).to_owned()
+                    };
+                    tags.push(crate::tags::section(up, &section));
+                    tags.push(crate::tags::members(up, &section));
+                }
+                // A folder named with the item (Jellyfin's parent) is not an item.
+                [] if records.is_some_and(|r| !r.is_empty()) => {}
+                // Not found, or found under several libraries (a server that ignores
+                // `ParentId` next to `Ids`): its lists cannot be told apart.
+                _ => all_placed = false,
+            }
+        }
+        if all_placed {
+            tags.push(crate::tags::across(up));
+        } else {
+            tags.push(crate::tags::listings(up));
+        }
+        self.gateway.invalidate_tags(up, &tags);
+    }
+}
+
+/// What an incremental pass read: the sections, the records changed since the high-water
+/// mark, the listings read again in full because their count disagreed with the index
+/// (deletions), and how many items it fetched.
+struct PassChanges {
+    sections: Vec<SectionInfo>,
+    upserts: Vec<ItemRecord>,
+    replaced: HashSet<(String, ItemKind)>,
+    fetched: u64,
+}
+
+/// The index after a pass and the tags of what the pass found changed, for the cache: new
+/// items and items whose `updatedAt` moved (the pass re-reads the newest second, so
+/// unchanged records come back too), and items gone from listings read in full.
+fn pass_index(
+    current: &LibraryIndex,
+    upserts: &[ItemRecord],
+    replaced: &HashSet<(String, ItemKind)>,
+    crawled: &HashSet<String>,
+    upstream: &str,
+    lowercase: bool,
+) -> Result<(LibraryIndex, Vec<String>), cachearr_library::LibraryError> {
+    let known: HashMap<String, (i64, String, ItemKind)> = current
+        .records()
+        .map(|r| (r.id.clone(), (r.updated_at, r.section_id.clone(), r.kind)))
+        .collect();
+    let changed: Vec<&ItemRecord> = upserts
+        .iter()
+        .filter(|r| {
+            known
+                .get(&r.id)
+                .is_none_or(|(at, _, _)| *at != r.updated_at)
+        })
+        .collect();
+    let listed: HashSet<&str> = upserts.iter().map(|r| r.id.as_str()).collect();
+    let removed: Vec<String> = known
+        .iter()
+        .filter(|(id, (_, section, kind))| {
+            replaced.contains(&(section.clone(), *kind)) && !listed.contains(id.as_str())
+        })
+        .map(|(id, _)| id.clone())
+        .collect();
+    let mut sections: Vec<String> = replaced.iter().map(|(s, _)| s.clone()).collect();
+    sections.sort();
+    sections.dedup();
+    let added: HashSet<&str> = changed
+        .iter()
+        .filter(|r| !known.contains_key(&r.id))
+        .map(|r| r.id.as_str())
+        .collect();
+    let tags = crate::feed::pass_tags(
+        upstream,
+        lowercase,
+        &changed,
+        &added,
+        &removed,
+        if removed.is_empty() { &[] } else { &sections },
+    );
+    let index = rebuild(current, upserts, |record| {
+        crawled.contains(&record.section_id)
+            && !replaced.contains(&(record.section_id.clone(), record.kind))
+    });
+    index.map(|i| (i, tags))
+}
+
+/// The items change events name, once each, and whether one of them asks for a refresh (a
+/// scan, or a change without items).
+fn named_items(events: &[ChangeEvent]) -> (Vec<String>, bool) {
+    let mut ids: Vec<String> = Vec::new();
+    let mut refresh = false;
+    for event in events {
+        match event.change {
+            Change::Added | Change::Updated | Change::Removed => {
+                if event.items.is_empty() {
+                    refresh = true;
+                }
+                for id in &event.items {
+                    if !ids.contains(id) {
+                        ids.push(id.clone());
+                    }
+                }
+            }
+            Change::ScanFinished => refresh = true,
+            // Play state, sessions and ratings are not part of the index.
+            _ => {}
+        }
+    }
+    (ids, refresh)
 }
 
 /// The records of items fetched by id, one per item: a server that ignores `ParentId` next to
