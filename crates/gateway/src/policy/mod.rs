@@ -255,6 +255,113 @@ pub struct Routing<'a> {
     pub http: &'a standard::HttpSettings,
 }
 
+/// A route table being compiled: the router, each route's actions by method, and the patterns
+/// in the order they were inserted.
+struct Table {
+    router: matchit::Router<usize>,
+    routes: Vec<Vec<(Methods, Compiled)>>,
+    patterns: Vec<String>,
+}
+
+impl Table {
+    /// One of the operator's route overrides (`index` in the file's order): a built-in pattern's
+    /// read gets the override's class and policy and keeps its tags and refinements; a new
+    /// pattern becomes a cached route (class `metadata` unless given, the search tags).
+    fn apply(
+        &mut self,
+        up: &Routing<'_>,
+        name: &Arc<str>,
+        lowercase: bool,
+        (index, o): (usize, &RouteOverride),
+    ) -> Result<(), RouteError> {
+        let pattern = if lowercase {
+            o.pattern.to_ascii_lowercase()
+        } else {
+            o.pattern.clone()
+        };
+        let existing = self.patterns.iter().position(|p| *p == pattern);
+        let base_class = existing
+            .and_then(|i| {
+                self.routes[i].iter().find_map(|(m, c)| match (m, c) {
+                    (Methods::Get, Compiled::Read { policy, .. }) => Some(policy.class),
+                    _ => None,
+                })
+            })
+            .unwrap_or(Class::Metadata);
+        let class = o.class.unwrap_or(base_class);
+        let mut overrides: Vec<&PolicyOverride> = up
+            .classes
+            .iter()
+            .filter(|(k, _)| *k == class)
+            .map(|(_, p)| p)
+            .collect();
+        overrides.push(&o.policy);
+        let policy = Arc::new(ResolvedPolicy::new(class, up.profile, &overrides));
+        let read = match existing.and_then(|i| {
+            self.routes[i].iter().find_map(|(m, c)| match (m, c) {
+                (
+                    Methods::Get,
+                    Compiled::Read {
+                        tags,
+                        refine,
+                        index,
+                        ..
+                    },
+                ) => Some((*tags, *refine, *index)),
+                _ => None,
+            })
+        }) {
+            Some((rules, refine, index)) => Compiled::Read {
+                policy,
+                tags: rules,
+                fixed: fixed_tags(name, rules),
+                refine,
+                index,
+            },
+            None => Compiled::Read {
+                policy,
+                tags: SEARCH_TAGS,
+                fixed: fixed_tags(name, SEARCH_TAGS),
+                refine: Refine::None,
+                index: None,
+            },
+        };
+        match existing {
+            Some(i) => {
+                self.routes[i].retain(|(m, _)| !matches!(m, Methods::Get));
+                self.routes[i].insert(0, (Methods::Get, read));
+            }
+            None => {
+                self.router
+                    .insert(pattern.clone(), self.routes.len())
+                    .map_err(|e| RouteError::Pattern {
+                        index,
+                        message: format!("{:?}: {e}", o.pattern),
+                    })?;
+                self.routes.push(vec![(Methods::Get, read)]);
+                self.patterns.push(pattern);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Each class's policy for `up`: the class's defaults, then the operator's overrides of it.
+fn class_policies(up: &Routing<'_>) -> Vec<Arc<ResolvedPolicy>> {
+    Class::ALL
+        .iter()
+        .map(|c| {
+            let o: Vec<&PolicyOverride> = up
+                .classes
+                .iter()
+                .filter(|(k, _)| k == c)
+                .map(|(_, o)| o)
+                .collect();
+            Arc::new(ResolvedPolicy::new(*c, up.profile, &o))
+        })
+        .collect()
+}
+
 /// The compiled route table of one upstream.
 #[derive(Debug)]
 pub struct RouteTable {
@@ -316,18 +423,7 @@ impl RouteTable {
         };
         let defaults = dialect::of(up.profile).routes();
         let lowercase = defaults.lowercase_paths;
-        let classes: Vec<Arc<ResolvedPolicy>> = Class::ALL
-            .iter()
-            .map(|c| {
-                let o: Vec<&PolicyOverride> = up
-                    .classes
-                    .iter()
-                    .filter(|(k, _)| k == c)
-                    .map(|(_, o)| o)
-                    .collect();
-                Arc::new(ResolvedPolicy::new(*c, up.profile, &o))
-            })
-            .collect();
+        let classes = class_policies(up);
         let class_policy = |c: Class| classes[c as usize].clone();
         let (specs, searches) = (defaults.specs, defaults.searches);
         let mut router = matchit::Router::new();
@@ -364,76 +460,15 @@ impl RouteTable {
                 patterns.push((*pattern).to_string());
             }
         }
+        let mut table = Table {
+            router,
+            routes,
+            patterns,
+        };
         for (index, o) in media_routes.iter().enumerate() {
-            let pattern = if lowercase {
-                o.pattern.to_ascii_lowercase()
-            } else {
-                o.pattern.clone()
-            };
-            let existing = patterns.iter().position(|p| *p == pattern);
-            let base_class = existing
-                .and_then(|i| {
-                    routes[i].iter().find_map(|(m, c)| match (m, c) {
-                        (Methods::Get, Compiled::Read { policy, .. }) => Some(policy.class),
-                        _ => None,
-                    })
-                })
-                .unwrap_or(Class::Metadata);
-            let class = o.class.unwrap_or(base_class);
-            let mut overrides: Vec<&PolicyOverride> = up
-                .classes
-                .iter()
-                .filter(|(k, _)| *k == class)
-                .map(|(_, p)| p)
-                .collect();
-            overrides.push(&o.policy);
-            let policy = Arc::new(ResolvedPolicy::new(class, up.profile, &overrides));
-            let read = match existing.and_then(|i| {
-                routes[i].iter().find_map(|(m, c)| match (m, c) {
-                    (
-                        Methods::Get,
-                        Compiled::Read {
-                            tags,
-                            refine,
-                            index,
-                            ..
-                        },
-                    ) => Some((*tags, *refine, *index)),
-                    _ => None,
-                })
-            }) {
-                Some((rules, refine, index)) => Compiled::Read {
-                    policy,
-                    tags: rules,
-                    fixed: fixed_tags(&name, rules),
-                    refine,
-                    index,
-                },
-                None => Compiled::Read {
-                    policy,
-                    tags: SEARCH_TAGS,
-                    fixed: fixed_tags(&name, SEARCH_TAGS),
-                    refine: Refine::None,
-                    index: None,
-                },
-            };
-            match existing {
-                Some(i) => {
-                    routes[i].retain(|(m, _)| !matches!(m, Methods::Get));
-                    routes[i].insert(0, (Methods::Get, read));
-                }
-                None => {
-                    router.insert(pattern.clone(), routes.len()).map_err(|e| {
-                        RouteError::Pattern {
-                            index,
-                            message: format!("{:?}: {e}", o.pattern),
-                        }
-                    })?;
-                    routes.push(vec![(Methods::Get, read)]);
-                    patterns.push(pattern);
-                }
-            }
+            table.apply(up, &name, lowercase, (index, o))?;
         }
+        let Table { router, routes, .. } = table;
         Ok(RouteTable {
             upstream: name,
             lowercase,
@@ -524,29 +559,7 @@ impl RouteTable {
                         }
                     }
                     Refine::Listing(asks) => {
-                        if query_value(query, asks.search, true).is_some_and(|v| !v.is_empty()) {
-                            policy = self.class_policy(Class::Search);
-                        }
-                        let (types, word) = asks.playlists;
-                        if query_value(query, types, true)
-                            .is_some_and(|v| v.to_ascii_lowercase().contains(word))
-                        {
-                            tags.push(Arc::from(tags::playlists(&self.upstream)));
-                        }
-                        if let Some(parent) = query_value(query, asks.parent, true) {
-                            let parent = parent.to_ascii_lowercase();
-                            // Under one parent: that parent's (or library's) tags, not every
-                            // list that spans libraries.
-                            let across = tags::across(&self.upstream);
-                            tags.retain(|t| **t != *across);
-                            tags.push(Arc::from(tags::item(&self.upstream, &parent)));
-                            let lists = if by_play_state(query, self.play_state) {
-                                tags::section(&self.upstream, &parent)
-                            } else {
-                                tags::members(&self.upstream, &parent)
-                            };
-                            tags.push(Arc::from(lists));
-                        }
+                        policy = self.refine_listing(asks, query, policy, &mut tags);
                     }
                 }
                 if !policy.cache {
@@ -575,25 +588,70 @@ impl RouteTable {
                 tags: rules,
                 fixed,
                 refine,
-            } => {
-                let heartbeat = match refine {
-                    Refine::Heartbeat { item, state } => Some((
-                        item.iter()
-                            .find_map(|name| query_value(query, name, false))
-                            .unwrap_or_default(),
-                        query_value(query, state, false).unwrap_or_default(),
-                    )),
-                    _ => None,
-                };
-                let mut tags = fixed.clone();
-                let user_state = self.param_tags(rules, params, query, &mut tags);
-                self.write_tags(&mut tags);
-                Decision::Write {
-                    tags,
-                    user_state,
-                    heartbeat,
-                }
-            }
+            } => self.write_decision(rules, fixed, refine, params, query),
+        }
+    }
+
+    /// A listing's query refines its read: a search term makes it a search, a playlist type
+    /// adds the playlists' tag, and a parent narrows its tags to that parent's (and that
+    /// library's). Gives the policy the read goes by.
+    fn refine_listing<'t>(
+        &'t self,
+        asks: &crate::model::route::ListingQuery,
+        query: Option<&str>,
+        mut policy: &'t ResolvedPolicy,
+        tags: &mut Vec<Arc<str>>,
+    ) -> &'t ResolvedPolicy {
+        if query_value(query, asks.search, true).is_some_and(|v| !v.is_empty()) {
+            policy = self.class_policy(Class::Search);
+        }
+        let (types, word) = asks.playlists;
+        if query_value(query, types, true).is_some_and(|v| v.to_ascii_lowercase().contains(word)) {
+            tags.push(Arc::from(tags::playlists(&self.upstream)));
+        }
+        if let Some(parent) = query_value(query, asks.parent, true) {
+            let parent = parent.to_ascii_lowercase();
+            // Under one parent: that parent's (or library's) tags, not every
+            // list that spans libraries.
+            let across = tags::across(&self.upstream);
+            tags.retain(|t| **t != *across);
+            tags.push(Arc::from(tags::item(&self.upstream, &parent)));
+            let lists = if by_play_state(query, self.play_state) {
+                tags::section(&self.upstream, &parent)
+            } else {
+                tags::members(&self.upstream, &parent)
+            };
+            tags.push(Arc::from(lists));
+        }
+        policy
+    }
+
+    /// A write's decision: its tags (the rules' and what a write touches beyond them), whether
+    /// it changes the writer's play state, and a heartbeat's item and state.
+    fn write_decision(
+        &self,
+        rules: &'static [TagRule],
+        fixed: &[Arc<str>],
+        refine: &Refine,
+        params: &matchit::Params<'_, '_>,
+        query: Option<&str>,
+    ) -> Decision<'_> {
+        let heartbeat = match refine {
+            Refine::Heartbeat { item, state } => Some((
+                item.iter()
+                    .find_map(|name| query_value(query, name, false))
+                    .unwrap_or_default(),
+                query_value(query, state, false).unwrap_or_default(),
+            )),
+            _ => None,
+        };
+        let mut tags = fixed.to_vec();
+        let user_state = self.param_tags(rules, params, query, &mut tags);
+        self.write_tags(&mut tags);
+        Decision::Write {
+            tags,
+            user_state,
+            heartbeat,
         }
     }
 
