@@ -771,6 +771,142 @@ fn window_items(frame: &Frame, size: usize) -> usize {
     items / size * size
 }
 
+/// The targets whose pages are not kept already (those are not waited for, nor stored again;
+/// their waiters are released now).
+async fn not_kept(gw: &Gateway, targets: Vec<Target>) -> Vec<Target> {
+    let cache = gw.cache();
+    let mut wanted = Vec::with_capacity(targets.len());
+    let mut present = Vec::new();
+    for t in targets {
+        if cache.get(&t.key).await.is_some() {
+            present.push(t.key);
+        } else {
+            wanted.push(t);
+        }
+    }
+    gw.batcher().release(&present);
+    wanted
+}
+
+/// Whether a window's pages may be stored: `proven` is `Some` when this window was the
+/// upstream's proof (its first page compared with the page the server answered alone), which
+/// is recorded; otherwise the upstream must have been proven before.
+fn trusted(gw: &Gateway, up: &Upstream, proven: Option<bool>) -> bool {
+    let windows = &gw.batcher().windows;
+    match proven {
+        Some(proven) => {
+            let proof = if proven {
+                Proof::Proven
+            } else {
+                Proof::Refused
+            };
+            windows.set_proof(&up.name, proof);
+            if !proven {
+                gw.batcher().stats.refused.fetch_add(1, Ordering::Relaxed);
+            }
+            proven
+        }
+        None => windows.proof(&up.name) == Some(Proof::Proven),
+    }
+}
+
+/// A window's answer cut into the pages a walk reads: each the window's items of that page
+/// between the frame's head and tail (the frame moved to the page's place when it is another).
+struct Cut<'a> {
+    body: &'a Bytes,
+    ranges: &'a [std::ops::Range<usize>],
+    frame: &'a Frame,
+    due: &'a Due,
+    paged: &'a PagedListing,
+}
+
+impl Cut<'_> {
+    /// The page that starts at item `from`, if the window holds it.
+    fn page(&self, from: usize) -> Option<Bytes> {
+        let Cut {
+            body,
+            ranges,
+            frame,
+            due,
+            paged,
+        } = self;
+        let at = from.checked_sub(due.start)?;
+        let end = (at + due.size).min(ranges.len());
+        let (first, last) = (ranges.get(at)?, ranges[end - 1].clone());
+        let items = end - at;
+        let (head, tail) = if from == frame.start && items == frame.items {
+            (frame.head.to_vec(), frame.tail.to_vec())
+        } else {
+            let around = PageFrame {
+                head: &frame.head,
+                tail: &frame.tail,
+            };
+            (paged.reframe)(
+                around,
+                &due.query,
+                (frame.start, frame.items),
+                (from, items),
+            )?
+        };
+        let mut b = BytesMut::with_capacity(head.len() + last.end - first.start + tail.len());
+        b.extend_from_slice(&head);
+        b.extend_from_slice(&body[first.start..last.end]);
+        b.extend_from_slice(&tail);
+        Some(b.freeze())
+    }
+}
+
+/// Stores the pages of the window `cut` that the waiting targets ask for, tagged and sampled
+/// as a load of each would be; `asked`: the user the window was read as, and its headers.
+async fn store_pages(
+    gw: &Gateway,
+    up: &Upstream,
+    (user, headers): (&Arc<UserRecord>, &HeaderMap),
+    cut: &Cut<'_>,
+    wanted: Vec<Target>,
+    stamp: &cachearr_engine::FetchStamp,
+) {
+    let owner = up
+        .config
+        .token
+        .as_deref()
+        .is_some_and(|t| !t.is_empty() && gw.secret().user_of(t) == user.hash);
+    let feed = gw.feed(&up.name);
+    for t in wanted {
+        let Some(from) = t.id.parse::<usize>().ok() else {
+            continue;
+        };
+        let Some(body) = cut.page(from) else {
+            continue;
+        };
+        let part = CachedValue {
+            status: 200,
+            headers: cut.frame.headers.clone(),
+            body,
+        };
+        let tags = if crate::feed::item_tagged(t.class) {
+            crate::feed::value_tags(&up.name, crate::dialect::of(up.profile), owner, &part.body)
+        } else {
+            Vec::new()
+        };
+        if gw
+            .cache()
+            .insert_fetched(&t.key, &t.policy, part, stamp, &tags)
+            .await
+        {
+            gw.batcher()
+                .windows
+                .pages_stored
+                .fetch_add(1, Ordering::Relaxed);
+            if let Some(feed) = feed
+                && feed.samples(t.class)
+            {
+                feed.remember(&t.key, t.class, t.uri, headers.clone(), user);
+            }
+        }
+    }
+}
+
 /// Asks for the window, proves it, stores its pages; gives whether the listing ended in it,
 /// and the window's own frame when no page's framed it.
 async fn run(
@@ -796,17 +932,7 @@ async fn run(
         proves = due.proves,
         "window of a listing"
     );
-    // Pages already kept are not waited for, nor stored again.
-    let mut wanted = Vec::with_capacity(targets.len());
-    let mut present = Vec::new();
-    for t in targets {
-        if cache.get(&t.key).await.is_some() {
-            present.push(t.key);
-        } else {
-            wanted.push(t);
-        }
-    }
-    gw.batcher().release(&present);
+    let wanted = not_kept(gw, targets).await;
     if wanted.is_empty() {
         return (false, None);
     }
@@ -837,85 +963,24 @@ async fn run(
     let Some(frame) = due.frame.as_ref().or(own.as_ref()) else {
         return (false, None);
     };
-    let page = |from: usize| -> Option<Bytes> {
-        let at = from.checked_sub(due.start)?;
-        let end = (at + due.size).min(ranges.len());
-        let (first, last) = (ranges.get(at)?, ranges[end - 1].clone());
-        let items = end - at;
-        let (head, tail) = if from == frame.start && items == frame.items {
-            (frame.head.to_vec(), frame.tail.to_vec())
-        } else {
-            let around = PageFrame {
-                head: &frame.head,
-                tail: &frame.tail,
-            };
-            (paged.reframe)(
-                around,
-                &due.query,
-                (frame.start, frame.items),
-                (from, items),
-            )?
-        };
-        let mut b = BytesMut::with_capacity(head.len() + last.end - first.start + tail.len());
-        b.extend_from_slice(&head);
-        b.extend_from_slice(&value.body[first.start..last.end]);
-        b.extend_from_slice(&tail);
-        Some(b.freeze())
+    let cut = Cut {
+        body: &value.body,
+        ranges,
+        frame,
+        due,
+        paged,
     };
-    if due.proves {
-        let proven = page(frame.start).is_some_and(|p| p == frame.body)
-            && same_headers(&value.headers, &frame.headers);
-        windows.set_proof(
-            &up.name,
-            if proven {
-                Proof::Proven
-            } else {
-                Proof::Refused
-            },
-        );
-        if !proven {
-            gw.batcher().stats.refused.fetch_add(1, Ordering::Relaxed);
-            return (false, None);
-        }
-    } else if windows.proof(&up.name) != Some(Proof::Proven) {
+    let page = |from: usize| cut.page(from);
+    let proven = due.proves.then(|| {
+        page(frame.start).is_some_and(|p| p == frame.body)
+            && same_headers(&value.headers, &frame.headers)
+    });
+    if !trusted(gw, up, proven) {
         return (false, None);
     }
     let short = ranges.len() < due.items;
-    let owner = up
-        .config
-        .token
-        .as_deref()
-        .is_some_and(|t| !t.is_empty() && gw.secret().user_of(t) == user.hash);
-    let feed = gw.feed(&up.name);
-    for t in wanted {
-        let Some(from) = t.id.parse::<usize>().ok() else {
-            continue;
-        };
-        let Some(body) = page(from) else {
-            continue;
-        };
-        let part = CachedValue {
-            status: 200,
-            headers: frame.headers.clone(),
-            body,
-        };
-        let tags = if crate::feed::item_tagged(t.class) {
-            crate::feed::value_tags(&up.name, crate::dialect::of(up.profile), owner, &part.body)
-        } else {
-            Vec::new()
-        };
-        if cache
-            .insert_fetched(&t.key, &t.policy, part, &stamp, &tags)
-            .await
-        {
-            windows.pages_stored.fetch_add(1, Ordering::Relaxed);
-            if let Some(feed) = feed
-                && feed.samples(t.class)
-            {
-                feed.remember(&t.key, t.class, t.uri, headers.clone(), user);
-            }
-        }
-    }
+    let asked = (user, &headers);
+    store_pages(gw, up, asked, &cut, wanted, &stamp).await;
     let frame = own.filter(|_| !short);
     (short, frame)
 }
