@@ -28,7 +28,7 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use siphasher::sip128::{Hasher128, SipHasher13};
 
 use crate::dialect::{ClientParams, KeyRules};
@@ -179,9 +179,13 @@ pub enum KeyError {
     #[error("a query parameter name is not valid UTF-8")]
     BadQueryName,
     /// A paging value (the dialect's [`ClientParams`](crate::dialect::ClientParams) `start`
-    /// or `size`, as a header or in the query) is not a number.
-    #[error("a paging value (first item or page size) is not a number")]
-    BadPaging,
+    /// or `size`, as a header or in the query) is not a number; `name` is the parameter's,
+    /// as the dialect spells it, so the client is told which of its values is wrong.
+    #[error("{name} must be a number")]
+    BadPaging {
+        /// The parameter's name.
+        name: HeaderName,
+    },
     /// A query value is percent-encoded more deeply than tokens are looked for in it.
     #[error("a query value is encoded too deeply")]
     TooDeep,
@@ -375,11 +379,11 @@ impl<'a> ClientValues<'a> {
             return Ok(false);
         }
         if name.eq_ignore_ascii_case(params.start.as_str()) {
-            once(&mut self.start, parse_num(value)?)?;
+            once(&mut self.start, parse_num(value, &params.start)?)?;
             return Ok(true);
         }
         if name.eq_ignore_ascii_case(params.size.as_str()) {
-            once(&mut self.size, parse_num(value)?)?;
+            once(&mut self.size, parse_num(value, &params.size)?)?;
             return Ok(true);
         }
         if name.eq_ignore_ascii_case(params.language.as_str()) {
@@ -400,16 +404,10 @@ impl<'a> ClientValues<'a> {
         params: &ClientParams,
     ) -> Result<(), KeyError> {
         for v in headers.get_all(&params.start) {
-            once(
-                &mut self.start,
-                parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?,
-            )?;
+            once(&mut self.start, header_num(v, &params.start)?)?;
         }
         for v in headers.get_all(&params.size) {
-            once(
-                &mut self.size,
-                parse_num(v.to_str().map_err(|_| KeyError::BadPaging)?)?,
-            )?;
+            once(&mut self.size, header_num(v, &params.size)?)?;
         }
         for v in headers.get_all(&params.language) {
             if let Ok(v) = v.to_str() {
@@ -495,8 +493,15 @@ fn push_u64(out: &mut String, mut n: u64) {
     out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
 }
 
-fn parse_num(v: &str) -> Result<u64, KeyError> {
-    v.trim().parse().map_err(|_| KeyError::BadPaging)
+fn parse_num(v: &str, name: &HeaderName) -> Result<u64, KeyError> {
+    let name = name.clone();
+    v.trim().parse().map_err(|_| KeyError::BadPaging { name })
+}
+
+/// A paging header's value as a number.
+fn header_num(v: &http::HeaderValue, name: &HeaderName) -> Result<u64, KeyError> {
+    let bad = || KeyError::BadPaging { name: name.clone() };
+    parse_num(v.to_str().map_err(|_| bad())?, name)
 }
 
 #[cfg(test)]
