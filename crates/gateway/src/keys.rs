@@ -178,7 +178,7 @@ pub enum KeyError {
     /// A query parameter name is not valid percent-encoded UTF-8.
     #[error("a query parameter name is not valid UTF-8")]
     BadQueryName,
-    /// A paging value (the dialect's [`ClientParams`](crate::dialect::ClientParams) `start`
+    /// A paging value (the dialect's [`ClientParams`] `start`
     /// or `size`, as a header or in the query) is not a number; `name` is the parameter's,
     /// as the dialect spells it, so the client is told which of its values is wrong.
     #[error("{name} must be a number")]
