@@ -287,16 +287,26 @@ impl RedisCluster {
     /// # Panics
     /// If that master has none.
     pub fn replica_of(&self, port: u16) -> u16 {
-        let topology = self.topology();
-        let master = topology
-            .iter()
-            .find(|n| n.port == port)
-            .expect("a node on that port");
-        topology
-            .iter()
-            .find(|n| n.master == master.id)
-            .map(|n| n.port)
-            .expect("the master has a replica")
+        // A replica that has synced may still be missing from the node's view a moment later
+        // (the cluster learns of it by gossip): wait for it as the cluster's forming does.
+        let mut replica = None;
+        eventually_blocking(
+            &format!("the master on {port} has a replica in the cluster's view"),
+            FORM_LIMIT,
+            || {
+                let topology = self.topology();
+                let master = topology
+                    .iter()
+                    .find(|n| n.port == port)
+                    .expect("a node on that port");
+                replica = topology
+                    .iter()
+                    .find(|n| n.master == master.id)
+                    .map(|n| n.port);
+                replica.is_some()
+            },
+        );
+        replica.expect("the master has a replica")
     }
 
     /// Kills the node on `port` with SIGKILL.
