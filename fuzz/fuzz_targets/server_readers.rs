@@ -6,12 +6,12 @@
 
 use cachearr_gateway::Profile;
 use cachearr_gateway::dialect;
-use cachearr_gateway::library::playstate::PlayState;
+use cachearr_gateway::dialect::plex::user_state::PlayState;
 use cachearr_gateway::prefetch::{self, Trigger};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = PlayState::from_plex_body(data, "42");
+    let _ = PlayState::from_body(data, "42");
     for profile in [Profile::Plex, Profile::Jellyfin] {
         for trigger in [Trigger::Seasons, Trigger::ContinueWatching] {
             let _ = prefetch::follow_ups(
