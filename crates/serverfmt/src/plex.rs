@@ -216,25 +216,63 @@ impl El {
 
     fn write_attrs(&self, out: &mut String) {
         for (k, v) in &self.attrs {
-            out.push(' ');
-            out.push_str(k);
-            out.push_str("=\"");
-            match v {
-                V::S(s) => escape_into(s, out),
-                V::I(n) => push_i64(out, *n),
-                V::F(f) => {
-                    let _ = write!(out, "{f}");
-                }
-                V::B(b) => out.push(if *b { '1' } else { '0' }),
-            }
-            out.push('"');
+            push_xml_attr(out, k, v);
         }
+    }
+
+    /// This element as a child of a document (`json`: as JSON, else XML), cut in two just
+    /// before attribute `at`: attributes written between the halves with [`push_attr`] come
+    /// out as if they had been in the tree at that place. The library copy keeps items written
+    /// this way and puts each user's play state between the halves, without a tree per
+    /// answer. `None` when the cut cannot be made alike: no attribute before it (JSON would
+    /// need no comma), or a name set twice (JSON writes it once).
+    pub fn halves(&self, at: usize, json: bool) -> Option<(String, String)> {
+        if at == 0 || at > self.attrs.len() {
+            return None;
+        }
+        let (before, after) = self.attrs.split_at(at);
+        let mut head = String::with_capacity(16 + self.written_len() / 4);
+        let mut tail = String::with_capacity(16 + self.written_len());
+        if json {
+            if has_repeated_name(&self.attrs) {
+                return None;
+            }
+            head.push('{');
+            for (i, (k, v)) in before.iter().enumerate() {
+                if i > 0 {
+                    head.push(',');
+                }
+                json_str(k, &mut head);
+                head.push(':');
+                json_value(v, &mut head);
+            }
+            for (k, v) in after {
+                push_attr(&mut tail, k, v, true);
+            }
+            self.write_json_kids(false, &mut tail);
+        } else {
+            head.push('<');
+            head.push_str(self.tag);
+            for (k, v) in before {
+                push_xml_attr(&mut head, k, v);
+            }
+            for (k, v) in after {
+                push_xml_attr(&mut tail, k, v);
+            }
+            self.write_xml_rest(&mut tail);
+        }
+        Some((head, tail))
     }
 
     fn write_xml(&self, out: &mut String) {
         out.push('<');
         out.push_str(self.tag);
         self.write_attrs(out);
+        self.write_xml_rest(out);
+    }
+
+    /// What follows an element's attributes in XML: its end, or its children and closing tag.
+    fn write_xml_rest(&self, out: &mut String) {
         if self.kids.is_empty() {
             out.push_str("/>");
             return;
@@ -320,6 +358,35 @@ impl El {
         }
         out.push('}');
     }
+}
+
+/// Appends one attribute as an element's writer writes it after another: ` k="v"` in XML,
+/// `,"k":v` in JSON (between the halves of [`El::halves`]).
+pub fn push_attr(out: &mut String, k: &str, v: &V, json: bool) {
+    if json {
+        out.push(',');
+        json_str(k, out);
+        out.push(':');
+        json_value(v, out);
+    } else {
+        push_xml_attr(out, k, v);
+    }
+}
+
+/// ` k="v"`, the value escaped as XML needs.
+fn push_xml_attr(out: &mut String, k: &str, v: &V) {
+    out.push(' ');
+    out.push_str(k);
+    out.push_str("=\"");
+    match v {
+        V::S(s) => escape_into(s, out),
+        V::I(n) => push_i64(out, *n),
+        V::F(f) => {
+            let _ = write!(out, "{f}");
+        }
+        V::B(b) => out.push(if *b { '1' } else { '0' }),
+    }
+    out.push('"');
 }
 
 /// `s` as a JSON string literal, escaped as `serde_json` escapes it: `"`, `\\` and control
@@ -569,6 +636,51 @@ mod tests {
             El::container().json_open("Metadata"),
             "{\"MediaContainer\":{\"Metadata\":["
         );
+    }
+
+    #[test]
+    fn halves_with_attributes_between_make_the_element_written_whole() {
+        let track = El::new("Track")
+            .a("ratingKey", "7")
+            .a("title", "Rock & \"Roll\"")
+            .a("year", 1999u32)
+            .kid(
+                El::new("Media")
+                    .a("id", 1u32)
+                    .kid(El::new("Part").a("id", 2u32)),
+            )
+            .kid(El::new("Guid").a("id", "mbid://x"));
+        let between = [("viewCount", V::I(2)), ("userRating", V::F(7.5))];
+        for at in 1..=track.attrs.len() {
+            let mut whole = track.clone();
+            whole.attrs.splice(at..at, between.iter().cloned());
+            for json in [true, false] {
+                let (head, tail) = track.halves(at, json).unwrap();
+                let mut written = head;
+                for (k, v) in &between {
+                    push_attr(&mut written, k, v, json);
+                }
+                written.push_str(&tail);
+                let expected = if json {
+                    whole.json_fragment()
+                } else {
+                    let mut out = String::new();
+                    whole.write_xml_into(&mut out);
+                    out
+                };
+                assert_eq!(written, expected, "cut at {at}, json {json}");
+            }
+        }
+        // An element without children closes itself in XML.
+        let bare = El::new("Track").a("ratingKey", "1");
+        let (head, tail) = bare.halves(1, false).unwrap();
+        assert_eq!(format!("{head}{tail}"), "<Track ratingKey=\"1\"/>");
+        // No cut before the first attribute, nor past the last, nor around a repeated name.
+        assert!(bare.halves(0, true).is_none());
+        assert!(bare.halves(2, true).is_none());
+        let twice = El::new("Track").a("a", 1u32).a("a", 2u32);
+        assert!(twice.halves(1, true).is_none());
+        assert!(twice.halves(1, false).is_some());
     }
 
     #[test]
