@@ -400,8 +400,10 @@ fn new_index(
     index.set_enabled(config.index.enabled);
     if dialect::of(u.profile).library().keeps_elements() && config.index.enabled {
         let dir = library::keeper::file_path(&config.data_dir, &u.name, "elements");
-        let memory = prepared::Budgets::for_cache(&config.cache).elements;
-        if let Err(e) = index.open_elements(cache.disk_store(), &dir, memory) {
+        let budgets = prepared::Budgets::for_cache(&config.cache);
+        if let Err(e) =
+            index.open_elements(cache.disk_store(), &dir, budgets.elements, budgets.written)
+        {
             tracing::warn!(
                 upstream = %u.name,
                 error = %e,

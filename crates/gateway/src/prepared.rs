@@ -119,6 +119,9 @@ pub(crate) const INLINE_MAX: usize = 32 * 1024;
 /// listings shrink to 8–10 % at level 6, so a sixteenth covers most identity bodies the
 /// tier holds.
 pub(crate) const MAX_GZIP_BYTES: u64 = 32 * 1024 * 1024;
+/// The most the library copy's written items may hold per upstream (a sixteenth of
+/// `memory_max` below that): about 50,000 items in one form.
+pub(crate) const MAX_WRITTEN_BYTES: u64 = 64 * 1024 * 1024;
 /// Background compressions at once: one, so the blocking pool never holds more than one big
 /// body's work on a 2-core machine; a big entry asked while another compresses is answered
 /// identity and tried again on a later request.
@@ -147,6 +150,9 @@ pub(crate) struct Budgets {
     /// cache it shares) or its memtable and block cache, half each (a database of its own,
     /// when the disk tier is off).
     pub(crate) elements: u64,
+    /// The library copy's items written ahead for its answers, per upstream
+    /// (`library::written`): a sixteenth of `memory_max`, at most [`MAX_WRITTEN_BYTES`].
+    pub(crate) written: u64,
 }
 
 impl Budgets {
@@ -162,6 +168,7 @@ impl Budgets {
             },
             file_min: cache.sendfile_min_bytes.unwrap_or(u64::MAX),
             elements: (memory_max / 32).clamp(MIB, 8 * MIB),
+            written: (memory_max / 16).min(MAX_WRITTEN_BYTES),
         }
     }
 
@@ -171,7 +178,7 @@ impl Budgets {
         let b = Budgets::for_cache(cache);
         cache
             .memory_max_bytes
-            .saturating_sub(b.gzip + b.files + b.elements)
+            .saturating_sub(b.gzip + b.files + b.elements + b.written)
             .max(1)
     }
 }

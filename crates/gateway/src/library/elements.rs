@@ -37,7 +37,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use fjall::config::CompressionPolicy;
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions};
@@ -45,9 +45,14 @@ use rustc_hash::FxHashMap;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::written::{Form, Halves, WrittenItems};
+
+/// Where an item's element is cut for its written halves (`El::halves`): the dialect's place
+/// of a user's values.
+pub(crate) type Cut = fn(&El) -> usize;
 use crate::dialect::jellyfin::doc::Doc;
 use crate::dialect::plex::crawl::{self as plex_crawl, whole_listing_paths};
-use crate::dialect::plex::render::{El, V};
+pub(crate) use crate::dialect::plex::render::{El, V};
 
 /// Attributes that say something about one user, not the item.
 const PER_USER: &[&str] = &[
@@ -294,6 +299,8 @@ pub fn listing_elements(body: &[u8]) -> Option<(Element, Vec<(String, Element)>)
 pub struct ElementStore {
     db: Database,
     elements: Keyspace,
+    /// The items written ahead for answers ([`WrittenItems`]).
+    written: Arc<WrittenItems>,
 }
 
 impl fmt::Debug for ElementStore {
@@ -319,11 +326,12 @@ pub enum ElementStoreError {
 
 impl ElementStore {
     /// Opens (or creates) the store in directory `path`, with `memory` bytes (its share of
-    /// `memory_max`) for its block cache and memtable, half each.
+    /// `memory_max`) for its block cache and memtable, half each, and `written` bytes for the
+    /// items written ahead (`library::written`).
     ///
     /// # Errors
     /// [`ElementStoreError`] when it cannot be opened (in use, unreadable, not writable).
-    pub fn open(path: &Path, memory: u64) -> Result<ElementStore, ElementStoreError> {
+    pub fn open(path: &Path, memory: u64, written: u64) -> Result<ElementStore, ElementStoreError> {
         std::fs::create_dir_all(path)?;
         let half = (memory / 2).max(MIB / 2);
         let db = Database::builder(path)
@@ -333,11 +341,16 @@ impl ElementStore {
             .max_journaling_size(64 * MIB)
             .open()?;
         let elements = db.keyspace("elements", || keyspace_options(half))?;
-        Ok(ElementStore { db, elements })
+        Ok(ElementStore {
+            db,
+            elements,
+            written: Arc::new(WrittenItems::new(written)),
+        })
     }
 
     /// Opens (or creates) upstream `upstream`'s store as a keyspace of the disk tier's
-    /// database, with a memtable of `memory` bytes (reads use the tier's block cache).
+    /// database, with a memtable of `memory` bytes (reads use the tier's block cache) and
+    /// `written` bytes for the items written ahead (`library::written`).
     ///
     /// # Errors
     /// [`ElementStoreError::Shared`] when the keyspace cannot be opened.
@@ -345,6 +358,7 @@ impl ElementStore {
         disk: &cachearr_engine::DiskTier,
         upstream: &str,
         memory: u64,
+        written: u64,
     ) -> Result<ElementStore, ElementStoreError> {
         let memtable = memory.max(MIB);
         let shared = disk.shared_keyspace(&format!("elements-{upstream}"), || {
@@ -353,6 +367,7 @@ impl ElementStore {
         Ok(ElementStore {
             db: shared.database,
             elements: shared.keyspace,
+            written: Arc::new(WrittenItems::new(written)),
         })
     }
 
@@ -374,7 +389,9 @@ impl ElementStore {
                 kept += 1;
             }
         }
-        match batch.commit() {
+        let committed = batch.commit();
+        self.written.forget(items.iter().map(|(id, _)| id.as_str()));
+        match committed {
             Ok(()) => kept,
             Err(e) => {
                 tracing::warn!(error = %e, "library elements: writing failed");
@@ -451,6 +468,8 @@ impl ElementStore {
 
     /// Forgets the elements of these items (their listing form is not known any more).
     pub fn remove(&self, ids: &[String]) {
+        // Whatever happens to the store below, no text of these items stays.
+        let _forget = ForgetOnDrop(&self.written, ids);
         for id in ids {
             let removed = self
                 .elements
@@ -490,6 +509,38 @@ impl ElementStore {
         fill_ref(El::keyed(tag, "Metadata"), &kept, guids)
     }
 
+    /// Item `id` written in halves in `form` as of `updated_at`, cut by `cut` (see
+    /// [`WrittenItems`]); `None` when it cannot be (not kept, older, a cut the form cannot
+    /// make).
+    pub(crate) fn written(
+        &self,
+        id: &str,
+        updated_at: i64,
+        form: Form,
+        cut: Cut,
+    ) -> Option<Halves> {
+        self.written.get_or_write(id, updated_at, form, || {
+            let el = self.item_el(id, updated_at, form.guids)?;
+            el.halves(cut(&el), form.json)
+        })
+    }
+
+    /// Starts writing every item of `index` in `form` ahead, once per form, in the
+    /// background ([`WrittenItems::fill_once`]).
+    pub(crate) fn write_ahead(
+        self: &Arc<Self>,
+        form: Form,
+        index: Arc<cachearr_library::LibraryIndex>,
+        cut: Cut,
+        skip: fn(&cachearr_library::index::ItemView<'_>) -> bool,
+    ) {
+        let store = self.clone();
+        self.written.fill_once(form, index, skip, move |id, at| {
+            let el = store.item_el(id, at, form.guids)?;
+            el.halves(cut(&el), form.json)
+        });
+    }
+
     /// The attributes of section `section`'s listing container as the server last wrote them
     /// (`mediaTagVersion` and the rest), if kept.
     pub fn container(&self, section: &str) -> Option<Element> {
@@ -500,6 +551,15 @@ impl ElementStore {
     /// Whether no element is kept at all.
     pub fn is_empty(&self) -> bool {
         self.elements.is_empty().unwrap_or(true)
+    }
+}
+
+/// Drops the texts of items when a removal ends, however it ends.
+struct ForgetOnDrop<'a>(&'a WrittenItems, &'a [String]);
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.forget(self.1.iter().map(String::as_str));
     }
 }
 
@@ -728,7 +788,7 @@ mod tests {
     #[test]
     fn store_round_trip_and_removal() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ElementStore::open(&dir.path().join("e"), 4 * MIB).unwrap();
+        let store = ElementStore::open(&dir.path().join("e"), 4 * MIB, MIB).unwrap();
         assert!(store.is_empty());
         assert_eq!(store.put_listing(PAGE.as_bytes()), 2);
         assert!(!store.is_empty());
@@ -764,5 +824,56 @@ mod tests {
         assert!(store.item_el("55", 0, false).is_none());
         assert!(store.get("55").is_none());
         assert!(store.get("56").is_some());
+    }
+
+    /// Where the test cuts an element: before its `duration`, or at the end.
+    fn before_duration(el: &El) -> usize {
+        el.attrs
+            .iter()
+            .position(|(k, _)| *k == "duration")
+            .unwrap_or(el.attrs.len())
+    }
+
+    #[test]
+    fn an_item_kept_written_follows_the_element_the_store_keeps() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ElementStore::open(&dir.path().join("e"), 4 * MIB, MIB).unwrap();
+        let listing = |title: &str| {
+            format!(
+                r#"{{"MediaContainer":{{"Metadata":[{{"ratingKey":"57","type":"movie","title":"{title}","updatedAt":100,"duration":5}}]}}}}"#
+            )
+        };
+        store.put_listing(listing("Before").as_bytes());
+        let json = Form {
+            json: true,
+            guids: false,
+        };
+        let (head, tail) = &*store.written("57", 100, json, before_duration).unwrap();
+        assert_eq!(
+            (head.as_str(), tail.as_str()),
+            (
+                r#"{"ratingKey":"57","type":"movie","title":"Before","updatedAt":100"#,
+                r#","duration":5}"#
+            )
+        );
+        let xml = Form {
+            json: false,
+            guids: false,
+        };
+        let whole = store.written("57", 100, xml, before_duration).unwrap();
+        assert_eq!(
+            format!("{}{}", whole.0, whole.1),
+            r#"<Video ratingKey="57" type="movie" title="Before" updatedAt="100" duration="5"/>"#
+        );
+        // A new element for the item (the same `updatedAt`: a fuller read of it) is written
+        // again, in every form; an older version than the index's record is not written.
+        store.put_listing(listing("After").as_bytes());
+        for form in [json, xml] {
+            let now = store.written("57", 100, form, before_duration).unwrap();
+            assert!(now.0.contains("After"), "{form:?}: {}", now.0);
+        }
+        assert!(store.written("57", 101, json, before_duration).is_none());
+        store.remove(&["57".to_string()]);
+        assert!(store.written("57", 100, json, before_duration).is_none());
     }
 }

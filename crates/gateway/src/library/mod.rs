@@ -42,6 +42,7 @@ pub mod status;
 pub mod titles;
 pub mod user_state;
 pub mod visibility;
+pub(crate) mod written;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -123,7 +124,8 @@ impl UpstreamIndex {
     }
 
     /// Opens the store of the server's item elements (once), with `memory` bytes of
-    /// `memory_max`: in the disk tier's database when there is one (a store an earlier
+    /// `memory_max` for the store and `written` bytes for the items written ahead for its
+    /// answers (`written::WrittenItems`): in the disk tier's database when there is one (a store an earlier
     /// version kept in `dir` is then removed: the next start reads the library again to fill
     /// the new one), otherwise in directory `dir`. Without it no Plex answer is rendered from
     /// the index: searches go to the server.
@@ -135,13 +137,15 @@ impl UpstreamIndex {
         disk: Option<&cachearr_engine::DiskTier>,
         dir: &std::path::Path,
         memory: u64,
+        written: u64,
     ) -> Result<(), elements::ElementStoreError> {
         if self.elements.get().is_some() {
             return Ok(());
         }
         let store = match disk {
             Some(disk) => {
-                let store = elements::ElementStore::in_disk_tier(disk, &self.upstream, memory)?;
+                let store =
+                    elements::ElementStore::in_disk_tier(disk, &self.upstream, memory, written)?;
                 if dir.exists() {
                     match std::fs::remove_dir_all(dir) {
                         Ok(()) => tracing::info!(
@@ -161,7 +165,7 @@ impl UpstreamIndex {
                 }
                 store
             }
-            None => elements::ElementStore::open(dir, memory)?,
+            None => elements::ElementStore::open(dir, memory, written)?,
         };
         let _ = self.elements.set(Arc::new(store));
         Ok(())

@@ -140,8 +140,11 @@ async fn walks_from_the_copy_are_the_servers_bytes_for_every_user() {
         state.users().iter().map(|u| u.name.clone()).collect()
     };
     assert!(users.len() >= 3, "{users:?}");
+    play_some(&r).await;
     let paths = walks(&r).await;
     assert!(paths.len() > 40, "{}", paths.len());
+    let before = requests_on(&r, "children") + requests_on(&r, "allLeaves");
+    let mut walked = 0;
     for user in &users {
         let token = token(&r, user);
         for json in [true, false] {
@@ -154,6 +157,56 @@ async fn walks_from_the_copy_are_the_servers_bytes_for_every_user() {
                     &direct,
                     &format!("{user} {path} json={json}"),
                 );
+                walked += u64::from(path.contains("/children") || path.contains("/allLeaves"));
+            }
+        }
+    }
+    // The direct reads count too: the gateway's share is what is over the walk's own count.
+    let by_gateway = requests_on(&r, "children") + requests_on(&r, "allLeaves") - before - walked;
+    // (The restricted user's music walks and each shape's first misses are the server's.)
+    assert!(
+        by_gateway * 3 < walked * 2,
+        "{by_gateway} of {walked} children and leaves walks reached the server: the copy \
+         answered too few for its answers to have been compared"
+    );
+}
+
+/// Gives every user of the simulator play state of their own on tracks and episodes: some
+/// played (once or twice), some part-watched, some rated, different items for each user, so
+/// that an answer carrying another user's state, or none, differs from the server's.
+async fn play_some(r: &Running) {
+    let owner = r.sim.token.clone();
+    let mut items: Vec<u32> = Vec::new();
+    for path in [
+        "/library/sections/1/all?type=10",
+        "/library/sections/3/all?type=4",
+    ] {
+        let (_, body) = get(r, &r.sim.base_url, path, &owner, true).await;
+        let doc: Value = serde_json::from_str(&body).unwrap();
+        let listed = doc["MediaContainer"]["Metadata"].as_array().unwrap();
+        items.extend(
+            listed
+                .iter()
+                .take(60)
+                .map(|i| i["ratingKey"].as_str().unwrap().parse::<u32>().unwrap()),
+        );
+    }
+    let users: Vec<u32> = r.sim.sim.state().users().iter().map(|u| u.id).collect();
+    for (u, user) in users.iter().enumerate() {
+        for (n, &item) in items.iter().enumerate() {
+            match (n + u) % 4 {
+                0 => {
+                    r.sim.sim.scrobble(*user, item);
+                }
+                1 if n % 3 == 0 => {
+                    r.sim.sim.set_progress(*user, item, 61_000);
+                }
+                2 if n % 5 == 0 => {
+                    r.sim.sim.scrobble(*user, item);
+                    r.sim.sim.scrobble(*user, item);
+                    r.sim.sim.rate(*user, item, Some(7.5));
+                }
+                _ => {}
             }
         }
     }

@@ -8,7 +8,7 @@ use cachearr_library::ItemKind;
 
 /// The document tree and `titleSort`, shared with the simulator: an answer from the index is
 /// written by the same code as the server's own answers it is compared with.
-pub use cachearr_serverfmt::plex::{El, V, title_sort};
+pub use cachearr_serverfmt::plex::{El, V, push_attr, title_sort};
 
 /// Plex's type name of a kind.
 pub fn type_name(kind: ItemKind) -> &'static str {

@@ -136,11 +136,11 @@ fn from_xml(body: &[u8], id: &str) -> Option<PlayState> {
     }
 }
 
-/// Puts the play state where the server writes it: after `index`/`parentIndex` and before
-/// `year` (i.e. before the first of the attributes that follow it).
-pub fn insert(el: El, state: &PlayState) -> El {
-    let at = el
-        .attrs
+/// Where the server writes an item's play state among its attributes: after
+/// `index`/`parentIndex` and before `year` (i.e. before the first of the attributes that
+/// follow it), or at the end.
+pub fn insertion_point(el: &El) -> usize {
+    el.attrs
         .iter()
         .position(|(k, _)| {
             matches!(
@@ -148,7 +148,12 @@ pub fn insert(el: El, state: &PlayState) -> El {
                 "year" | "thumb" | "art" | "duration" | "addedAt" | "parentYear"
             )
         })
-        .unwrap_or(el.attrs.len());
+        .unwrap_or(el.attrs.len())
+}
+
+/// Puts the play state where the server writes it ([`insertion_point`]).
+pub fn insert(el: El, state: &PlayState) -> El {
+    let at = insertion_point(&el);
     let mut tail = El::keyed(el.tag, el.json_key);
     tail = state.attrs(tail);
     let mut el = el;
@@ -160,6 +165,66 @@ pub fn insert(el: El, state: &PlayState) -> El {
         el.set("viewedLeafCount", n);
     }
     el
+}
+
+/// Whether items of `kind` carry a count of their user's played leaves (`viewedLeafCount`,
+/// written in place, not at the [`insertion_point`]): albums and artists.
+pub fn counts_leaves(kind: ItemKind) -> bool {
+    matches!(kind, ItemKind::Album | ItemKind::Artist)
+}
+
+/// Writes a document whose items were kept written in halves, cut at their
+/// [`insertion_point`] (`serverfmt`'s `El::halves`): `container` (attributes only), then
+/// each item's halves with the asking user's play state between them, exactly as the tree
+/// with [`fill`] would be written. `None` when a listing the state comes from cannot be read
+/// (the answer is then the server's to give), or for items that count their leaves, whose
+/// state is not written at the cut.
+pub async fn write_halves(
+    container: &El,
+    json: bool,
+    items: &[(ItemRef, std::sync::Arc<(String, String)>)],
+    read: &impl ReadAsUser,
+) -> Option<String> {
+    let mut states: Vec<((&str, ItemKind), UserStates)> = Vec::new();
+    let written: usize = items.iter().map(|(_, h)| h.0.len() + h.1.len() + 48).sum();
+    let mut out = if json {
+        container.json_open("Metadata")
+    } else {
+        container.xml_open()
+    };
+    out.reserve(written + 32);
+    let mut attrs = El::keyed(container.tag, container.json_key);
+    for (n, (item, halves)) in items.iter().enumerate() {
+        if counts_leaves(item.kind) {
+            return None;
+        }
+        let wanted = (item.section.as_str(), item.kind);
+        if !states.iter().any(|(k, _)| *k == wanted) {
+            let read = user_states(&item.section, item.kind, read).await?;
+            states.push((wanted, read));
+        }
+        let (_, read) = states.iter().find(|(k, _)| *k == wanted)?;
+        match (json, n) {
+            (true, 0) => {}
+            (true, _) => out.push(','),
+            (false, _) => out.push('\n'),
+        }
+        out.push_str(&halves.0);
+        if let Some(state) = read.states.get(&item.id) {
+            attrs.attrs.clear();
+            attrs = state.attrs(attrs);
+            for (k, v) in &attrs.attrs {
+                super::render::push_attr(&mut out, k, v, json);
+            }
+        }
+        out.push_str(&halves.1);
+    }
+    if json {
+        out.push_str("]}}");
+    } else {
+        out.push_str(&container.xml_close());
+    }
+    Some(out)
 }
 
 /// An item of an answer, where its element is in the document.

@@ -50,7 +50,9 @@ use crate::Gateway;
 use crate::dialect::jellyfin::search::{self as jellyfin_search, Route as JellyfinRoute};
 use crate::dialect::plex::render::El;
 use crate::dialect::plex::search::Route as PlexRoute;
-use crate::dialect::plex::user_state::{self as plex_state, ItemRef};
+use crate::dialect::plex::user_state::{
+    self as plex_state, ItemRef, counts_leaves, insertion_point,
+};
 use crate::fetch::{CopySource, LoaderState, ProxyBody};
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
@@ -66,6 +68,8 @@ mod jellyfin;
 mod plex;
 pub(crate) mod probe;
 mod walk;
+
+use super::written;
 
 /// Answers `req`, the search the route table recognised, from the index if it can, for
 /// `user` (the request's one token's, identified by the proxy; `None`: no token or two);
@@ -227,7 +231,7 @@ pub(crate) struct Answer {
     body: AnswerBody,
     content_type: &'static str,
     /// Plex `(start, total)` for `X-Plex-Container-Start` / `-Total-Size`.
-    plex_paging: Option<(usize, usize)>,
+    paging: Option<(usize, usize)>,
 }
 
 /// The document before play state is filled in and it is serialised.
@@ -242,6 +246,13 @@ enum AnswerBody {
         json: bool,
         /// The items whose play state to fill in.
         items: Vec<ItemRef>,
+    },
+    /// A walk's page whose items the copy keeps written (`written`): the container, its
+    /// attributes only, and each item's halves, the user's values to go between them.
+    Written {
+        container: El,
+        json: bool,
+        items: Vec<(ItemRef, written::Halves)>,
     },
 }
 
@@ -273,6 +284,15 @@ fn number(v: Option<&str>) -> Option<Option<usize>> {
 }
 
 impl Ctx<'_> {
+    /// Reads as the asking user, through the cache: what their play state is read with.
+    fn as_user(&self) -> AsUser<'_> {
+        AsUser {
+            gw: self.gw,
+            up: self.up,
+            user: self.user,
+        }
+    }
+
     fn json(&self) -> bool {
         wants_json(self.headers)
     }
@@ -309,14 +329,18 @@ impl Ctx<'_> {
                 answer.body = AnswerBody::Text(text);
             }
             AnswerBody::Text(_) => {}
+            // An answer whose state cannot be read is the server's to give.
             AnswerBody::Plex { doc, items, .. } => {
-                // An answer whose state cannot be read is the server's to give.
-                let read = AsUser {
-                    gw: self.gw,
-                    up: self.up,
-                    user: self.user,
-                };
-                plex_state::fill(doc, items, &read).await?;
+                plex_state::fill(doc, items, &self.as_user()).await?
+            }
+            AnswerBody::Written {
+                container,
+                json,
+                items,
+            } => {
+                let text =
+                    plex_state::write_halves(container, *json, items, &self.as_user()).await?;
+                answer.body = AnswerBody::Text(text);
             }
         }
         Some(answer)
@@ -324,14 +348,14 @@ impl Ctx<'_> {
 }
 
 fn respond(answer: Answer, started: Instant) -> Option<Response<ProxyBody>> {
-    let (body, plex_protocol) = match answer.body {
+    let (body, protocol_header) = match answer.body {
         AnswerBody::Plex { doc, json, .. } => {
             let text = if json { doc.to_json() } else { doc.to_xml() };
             (text, true)
         }
         AnswerBody::Text(text) => (text, false),
         // Written out by `fill_play_state` before this; should one not be, the server answers.
-        AnswerBody::JellyfinItems(_) => return None,
+        AnswerBody::JellyfinItems(_) | AnswerBody::Written { .. } => return None,
     };
     let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body))));
     *resp.status_mut() = StatusCode::OK;
@@ -340,10 +364,10 @@ fn respond(answer: Answer, started: Instant) -> Option<Response<ProxyBody>> {
         header::CONTENT_TYPE,
         HeaderValue::from_static(answer.content_type),
     );
-    if plex_protocol {
+    if protocol_header {
         h.insert("x-plex-protocol", HeaderValue::from_static("1.0"));
     }
-    if let Some((start, total)) = answer.plex_paging {
+    if let Some((start, total)) = answer.paging {
         h.insert("x-plex-container-start", HeaderValue::from(start));
         h.insert("x-plex-container-total-size", HeaderValue::from(total));
     }
@@ -682,12 +706,20 @@ fn sorted(headers: &[(String, String)]) -> Vec<(String, String)> {
 
 /// A walk's answer as stored: the body, the frame's headers and the page's own.
 fn walk_value(answer: Answer, frame_headers: &[(String, String)]) -> Option<CachedValue> {
-    let AnswerBody::Plex { doc, json, .. } = answer.body else {
-        return None;
+    let body = match answer.body {
+        AnswerBody::Plex { doc, json, .. } => {
+            if json {
+                doc.to_json()
+            } else {
+                doc.to_xml()
+            }
+        }
+        // A page written from the items' texts (`fill_play_state`).
+        AnswerBody::Text(text) => text,
+        _ => return None,
     };
-    let body = if json { doc.to_json() } else { doc.to_xml() };
     let mut headers = frame_headers.to_vec();
-    if let Some((start, total)) = answer.plex_paging {
+    if let Some((start, total)) = answer.paging {
         headers.push(("x-plex-container-start".into(), start.to_string()));
         headers.push(("x-plex-container-total-size".into(), total.to_string()));
     }

@@ -347,7 +347,7 @@ impl Ctx<'_> {
                 items,
             },
             content_type: search::content_type(json),
-            plex_paging: paged.then_some((from, total)),
+            paging: paged.then_some((from, total)),
         })
     }
 
@@ -429,7 +429,7 @@ impl Ctx<'_> {
         Some(Answer {
             body: AnswerBody::Plex { doc, json, items },
             content_type: search::content_type(json),
-            plex_paging: None,
+            paging: None,
         })
     }
 }

@@ -18,9 +18,10 @@ use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 
 use super::super::elements::{Element, ElementStore};
 use super::super::titles::FoldedTitles;
+use super::super::written::{Form, Halves};
 use super::frame::{Frame, Observed, Shape, Sources};
 use super::plex::NaturalKey;
-use super::{Answer, AnswerBody, Ctx, ItemRef, param};
+use super::{Answer, AnswerBody, Ctx, ItemRef, counts_leaves, insertion_point, param};
 use crate::dialect::plex::render::{self as plex, El};
 use crate::dialect::plex::search::{self, Kind};
 
@@ -214,45 +215,97 @@ impl Ctx<'_> {
         if to - from > PAGE_MAX {
             return None;
         }
-        let everything = Visibility::everything();
-        let mut items = Vec::with_capacity(to - from);
-        for &no in &made.items[from..to] {
-            let view = self.index.item(no, &everything)?;
-            let e = self.walk_item(&view, made.shape.guids)?;
-            items.push(ItemRef {
-                hub: None,
-                at: container.kids.len(),
-                id: view.id().to_string(),
-                section: view.section_id().to_string(),
-                kind: view.kind(),
-            });
-            container.kids.push(e);
-        }
-        let mut head = vec![("size", plex::V::from(container.kids.len()))];
+        let json = made.shape.json;
+        let page = &made.items[from..to];
+        let written = self.written_items(&container, page, &made.shape);
+        let mut head = vec![("size", plex::V::from(page.len()))];
         if made.shape.paged {
             head.push(("totalSize", plex::V::from(total)));
             head.push(("offset", plex::V::from(from)));
         }
         container.attrs.splice(0..0, head);
-        let json = made.shape.json;
-        let answer = Answer {
-            body: AnswerBody::Plex {
-                doc: container,
+        let body = match written {
+            Some(items) => AnswerBody::Written {
+                container,
                 json,
                 items,
             },
+            None => {
+                let items = self.tree_items(&mut container, page, made.shape.guids)?;
+                AnswerBody::Plex {
+                    doc: container,
+                    json,
+                    items,
+                }
+            }
+        };
+        let answer = Answer {
+            body,
             content_type: search::content_type(json),
-            plex_paging: made.shape.paged.then_some((from, total)),
+            paging: made.shape.paged.then_some((from, total)),
         };
         Some((answer, frame, made.shape, made.proof_key))
     }
 
-    /// The item's kept element as a walk shows it (the container names the section); `None`
-    /// when not kept or older than the index's record of it.
-    fn walk_item(&self, view: &ItemView<'_>, guids: bool) -> Option<El> {
-        self.elements
-            .as_ref()?
-            .item_el(view.id(), view.updated_at(), guids)
+    /// The items of `page`, each its kept element as a walk shows it (the container names
+    /// the section), put into `container`; `None` when one is not kept or is older than the
+    /// index's record of it.
+    fn tree_items(&self, container: &mut El, page: &[ItemNo], guids: bool) -> Option<Vec<ItemRef>> {
+        let everything = Visibility::everything();
+        let store = self.elements.as_ref()?;
+        let mut items = Vec::with_capacity(page.len());
+        for &no in page {
+            let view = self.index.item(no, &everything)?;
+            let e = store.item_el(view.id(), view.updated_at(), guids)?;
+            items.push(self.item_ref(&view, container.kids.len()));
+            container.kids.push(e);
+        }
+        Some(items)
+    }
+
+    /// The items of `page` as the copy keeps them written ([`written`]), when every one is
+    /// and the answer can be written from them: a container of no children of its own, and
+    /// items whose user values all go at the cut (not albums' and artists' played-track
+    /// counts). `None`: the answer is written as a tree.
+    ///
+    /// The first answer in a form starts writing the rest of the library ahead in it.
+    ///
+    /// [`written`]: super::super::written
+    fn written_items(
+        &self,
+        container: &El,
+        page: &[ItemNo],
+        shape: &Shape,
+    ) -> Option<Vec<(ItemRef, Halves)>> {
+        if !container.kids.is_empty() || page.is_empty() || counts_leaves(shape.kind) {
+            return None;
+        }
+        let store = self.elements.as_ref()?;
+        let form = Form {
+            json: shape.json,
+            guids: shape.guids,
+        };
+        let everything = Visibility::everything();
+        let mut items = Vec::with_capacity(page.len());
+        for (n, &no) in page.iter().enumerate() {
+            let view = self.index.item(no, &everything)?;
+            let halves = store.written(view.id(), view.updated_at(), form, insertion_point)?;
+            items.push((self.item_ref(&view, n), halves));
+        }
+        store.write_ahead(form, self.index.clone(), insertion_point, |view| {
+            counts_leaves(view.kind())
+        });
+        Some(items)
+    }
+
+    fn item_ref(&self, view: &ItemView<'_>, at: usize) -> ItemRef {
+        ItemRef {
+            hub: None,
+            at,
+            id: view.id().to_string(),
+            section: view.section_id().to_string(),
+            kind: view.kind(),
+        }
     }
 
     /// The walk made ready, its items found and ordered once (`None`: the server answers
