@@ -8,8 +8,9 @@
 //! names or values are skipped, as hyper would have refused them).
 #![no_main]
 
+use cachearr_dialect::{self as dialect, Profile};
 use cachearr_gateway::keys::{self, KeyInput, Secret};
-use cachearr_gateway::{Profile, dialect, redact};
+use cachearr_gateway::redact;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use libfuzzer_sys::fuzz_target;
 

@@ -4,9 +4,8 @@
 //! to be the server, not to be well-formed: any body is read or skipped, never a panic.
 #![no_main]
 
-use cachearr_gateway::Profile;
-use cachearr_gateway::dialect;
-use cachearr_gateway::dialect::plex::user_state::PlayState;
+use cachearr_dialect::plex::user_state::PlayState;
+use cachearr_dialect::{self as dialect, Profile};
 use cachearr_gateway::prefetch::{self, Trigger};
 use libfuzzer_sys::fuzz_target;
 

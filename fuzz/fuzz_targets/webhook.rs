@@ -3,8 +3,8 @@
 //! never a panic.
 #![no_main]
 
-use cachearr_gateway::dialect::jellyfin::events as jellyfin;
-use cachearr_gateway::dialect::plex::events as plex;
+use cachearr_dialect::jellyfin::events as jellyfin;
+use cachearr_dialect::plex::events as plex;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::FeedConfig;
 use crate::dialect::Dialect;
-use crate::events::subscriber::SubscriberStatus;
 use crate::policy::Class;
+use crate::subscriber::SubscriberStatus;
 use crate::users::UserRecord;
 
 /// The classes whose answers depend only on library content and play state, which the feed

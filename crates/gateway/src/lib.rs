@@ -10,14 +10,13 @@
 //!   dialect's) and the overrides, compiled into a [`RouteTable`] (a radix tree; one walk per
 //!   request) that returns a [`policy::Decision`]: cache, write (pass through and bump tags)
 //!   or pass.
-//! * [`dialect`] — each server's rules: how it reads a request's token (precedence, quoting,
-//!   nested tokens; two different tokens make a request ambiguous), its route table, key rules,
-//!   prefetch triggers, client names and crawl paths.
-//! * [`model`] — the vocabulary both use: [`Profile`], [`Class`], [`Scope`] and the words a
-//!   route table is written in.
+//! * [`dialect`], [`model`], [`events`], [`tags`] — the crate `cachearr-dialect`, re-exported
+//!   under the gateway's own names: each server's rules (how it reads a request's token, its
+//!   route table, key rules, prefetch triggers, client names, crawl paths, change events) and
+//!   the vocabulary they share with the gateway ([`Profile`], [`Class`], [`Scope`], the words a
+//!   route table is written in, the tags). Nothing in this crate names a server.
 //! * [`keys`] — cache keys (canonical query, paging, format, scope) and the installation
 //!   [`Secret`] that keys the token hash.
-//! * [`tags`] — the tag vocabulary shared with the event side (`{up}:item:{id}` …).
 //! * [`upstream`] — [`Upstream`]: pooled hyper client and [`upstream::Guard`] (concurrency caps,
 //!   rate limits, timeouts, retries with jitter, circuit breaker, client vs background budget).
 //! * [`users`] — recently seen users: token trust for shared scope, tokens for warming
@@ -35,7 +34,9 @@
 //! * `image_check` — an image body is checked (declared type vs magic bytes, end markers,
 //!   PNG CRCs) before it is stored; a broken one is passed on, never stored.
 //! * [`redact`] — token redaction for logs.
-//! * [`admin`], [`events`], [`metrics`] — the admin API, change events and Prometheus metrics.
+//! * [`admin`], [`metrics`] — the admin API (with the webhook receivers) and Prometheus
+//!   metrics. [`subscriber`] keeps cachearr's own websocket subscription to each server's
+//!   change notifications open, reading its frames with the server's [`events::ServerEvents`].
 //!   The admin listener mounts [`admin_router`], i.e. [`admin::router`]; [`BoundGateway::serve`]
 //!   starts the change-event subscriptions ([`admin::EventSubscriptions`]) before it and stops
 //!   them after the admin listener.
@@ -73,18 +74,15 @@ pub mod auth;
 pub mod batch;
 pub mod clients;
 pub mod config;
-pub mod dialect;
 mod encoding;
 pub mod error_answer;
 mod etag;
-pub mod events;
 pub mod feed;
 mod fetch;
 mod image_check;
 pub mod keys;
 pub mod library;
 pub mod metrics;
-pub mod model;
 pub mod play_watch;
 pub mod policy;
 pub mod prefetch;
@@ -94,10 +92,15 @@ pub mod redact;
 mod respond;
 pub mod sampler;
 pub mod startup;
-pub mod tags;
+pub mod subscriber;
 pub mod tls;
 pub mod upstream;
 pub mod users;
+
+// The servers' rules and the vocabulary they share with the gateway live in their own crate;
+// their old paths (`crate::dialect::plex::Plex`, `crate::model::Class`, …) stay valid.
+pub use cachearr_dialect as dialect;
+pub use cachearr_dialect::{events, model, tags};
 
 use std::future::Future;
 use std::net::SocketAddr;

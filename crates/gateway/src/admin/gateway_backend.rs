@@ -19,10 +19,10 @@ use super::{
 use crate::clients::ClientReport;
 use crate::dialect;
 use crate::events::ChangeEvent;
-use crate::events::subscriber::{self, EventSink, SubscriberStatus, Subscription};
 use crate::feed::FeedReport;
 use crate::metrics::{Metrics, StatsSource};
 use crate::policy::Profile;
+use crate::subscriber::{self, EventSink, SubscriberStatus, Subscription};
 use crate::upstream::BreakerState;
 use crate::{Gateway, Upstream};
 

@@ -2,8 +2,6 @@
 
 use super::*;
 use crate::config::UpstreamConfig;
-use crate::dialect::jellyfin::routes::PLAY_STATE as JELLYFIN_PLAY_STATE;
-use crate::dialect::plex::routes::PLAY_STATE as PLEX_PLAY_STATE;
 
 fn table(profile: Profile) -> RouteTable {
     let up = UpstreamConfig::new(
@@ -477,19 +475,21 @@ fn a_route_given_another_class_is_not_answered_from_the_index() {
 
 #[test]
 fn play_state_words_are_found_without_case_and_through_escapes() {
-    assert!(by_play_state(Some("type=10&unwatched=1"), PLEX_PLAY_STATE));
-    assert!(by_play_state(Some("UnWatched=1"), PLEX_PLAY_STATE));
+    let plex_play_state = crate::dialect::of(Profile::Plex).routes().play_state;
+    let jellyfin_play_state = crate::dialect::of(Profile::Jellyfin).routes().play_state;
+    assert!(by_play_state(Some("type=10&unwatched=1"), plex_play_state));
+    assert!(by_play_state(Some("UnWatched=1"), plex_play_state));
     assert!(by_play_state(
         Some("sort=%6CastViewedAt:desc"),
-        PLEX_PLAY_STATE
+        plex_play_state
     ));
-    assert!(by_play_state(Some("Filters=IsPlayed"), JELLYFIN_PLAY_STATE));
+    assert!(by_play_state(Some("Filters=IsPlayed"), jellyfin_play_state));
     assert!(!by_play_state(
         Some("type=10&sort=titleSort"),
-        PLEX_PLAY_STATE
+        plex_play_state
     ));
-    assert!(!by_play_state(Some(""), PLEX_PLAY_STATE));
-    assert!(!by_play_state(None, PLEX_PLAY_STATE));
+    assert!(!by_play_state(Some(""), plex_play_state));
+    assert!(!by_play_state(None, plex_play_state));
     assert!(contains_ignore_ascii_case(b"abc", b""));
     assert!(!contains_ignore_ascii_case(b"ab", b"abc"));
 }

@@ -9,9 +9,9 @@ use cachearr_engine::{ClassStats, TierStats};
 
 use crate::Gateway;
 use crate::allocator::AllocatorFigures;
-use crate::events::subscriber::SubscriberStatus;
 use crate::metrics::{Sample, SampleKind, StatsSource};
 use crate::prepared::VariantStats;
+use crate::subscriber::SubscriberStatus;
 use crate::upstream::GuardSnapshot;
 use SampleKind::{Counter, Gauge};
 

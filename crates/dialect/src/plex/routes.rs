@@ -1,6 +1,6 @@
 //! Plex's built-in routes (docs/configuration.md lists them): for each path pattern, per
 //! method, whether a request is a cached read (its class and tags), a write (the tags it
-//! changes) or passed through. Read top to bottom; compiled by [`crate::policy::RouteTable`].
+//! changes) or passed through. Read top to bottom; compiled by the gateway's `policy::RouteTable`.
 
 use crate::model::Class;
 use crate::model::route::{

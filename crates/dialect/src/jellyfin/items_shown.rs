@@ -1,5 +1,5 @@
 //! Which items a Jellyfin answer shows and which it names as parents, for the change feed's
-//! tags ([`crate::feed::value_tags`]). Jellyfin's answers are JSON only, with ids in named
+//! tags (the gateway's `feed::value_tags`). Jellyfin's answers are JSON only, with ids in named
 //! fields, so they are read with serde_json.
 
 /// Jellyfin fields naming an item whose own fields (name, artwork) an answer shows. Not

@@ -17,7 +17,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::{Change, ChangeEvent, ServerEvents};
+use crate::events::{Change, ChangeEvent, ServerEvents};
 
 /// Where change events go (the gateway invalidates their tags).
 pub trait EventSink: Send + Sync + 'static {

@@ -1,4 +1,4 @@
-//! Plex listings whose follow-ups are prefetched ([`crate::prefetch`]):
+//! Plex listings whose follow-ups are prefetched (the gateway's `prefetch`):
 //! `/library/metadata/{show}/children` answering seasons → each
 //! `/library/metadata/{season}/children`; `/hubs/continueWatching`,
 //! `/hubs/home/continueWatching`, `/library/onDeck` → each `/library/metadata/{ratingKey}`.

@@ -4,9 +4,9 @@
 //! [`ChangeEvent`]. What differs per server — where its webhook carries the event, how its
 //! JSON reads, its socket's path and sign-in, how a socket message reads and whether it must be
 //! kept alive — is [`ServerEvents`], which each dialect implements
-//! (`dialect/plex/events.rs`: Plex webhooks, multipart with a `payload` JSON part, and frames of
-//! `/:/websockets/notifications`; `dialect/jellyfin/events.rs`: the webhook plugin's JSON and
-//! messages of `/socket`). The admin listener's receivers and [`subscriber`], which keeps
+//! (`plex/events.rs`: Plex webhooks, multipart with a `payload` JSON part, and frames of
+//! `/:/websockets/notifications`; `jellyfin/events.rs`: the webhook plugin's JSON and
+//! messages of `/socket`). The gateway's webhook receivers and its `subscriber`, which keeps
 //! cachearr's own websocket subscriptions open and reconnects with backoff, are the same for
 //! every server.
 //!
@@ -19,14 +19,12 @@
 //! the webhook receivers) and never panic; identifiers that do not look like identifiers are
 //! dropped rather than spliced into a tag.
 
-pub mod subscriber;
-
 use std::fmt;
 
 use http::{HeaderName, HeaderValue};
 
 /// One server's change events: its webhooks and its notification socket. Each dialect
-/// implements it (`crate::dialect::Dialect::events`); what an event invalidates, the
+/// implements it (`crate::Dialect::events`); what an event invalidates, the
 /// receivers and the subscription's reconnects do not depend on the server.
 pub trait ServerEvents: Send + Sync + std::fmt::Debug + 'static {
     /// Where a webhook carries its event.
@@ -61,8 +59,8 @@ pub trait ServerEvents: Send + Sync + std::fmt::Debug + 'static {
     fn socket_reader(&self) -> Box<dyn SocketReader>;
 
     /// The message that keeps the socket open, when the server wants one: sent with every
-    /// liveness probe ([`subscriber::Liveness`]), at least at half the timeout the server
-    /// announces ([`SocketMessage::keep_alive_secs`]).
+    /// liveness probe (the gateway's `subscriber::Liveness`), at least at half the timeout the
+    /// server announces ([`SocketMessage::keep_alive_secs`]).
     fn keep_alive_message(&self) -> Option<&'static str>;
 
     /// How long the server may hold a change before announcing it on its socket, at its

@@ -1,4 +1,4 @@
-//! The requests that watch a Plex user's play state (`crate::play_watch`), and how their
+//! The requests that watch a Plex user's play state (the gateway's `play_watch`), and how their
 //! whole lists read.
 //!
 //! Per section with playable items, as its leaf type: the item the user played or started

@@ -7,7 +7,7 @@
 //!   what is a write.
 //! * `events.rs` — the server's change events: its webhooks and its notification socket.
 //! * `play_state.rs` — the requests that watch a user's play state where the server
-//!   announces no change of it, and how their whole lists read (`crate::play_watch`).
+//!   announces no change of it, and how their whole lists read (the gateway's `play_watch`).
 //! * `crawl.rs` — how the library index reads the server (`ServerLibrary`): the pages it
 //!   asks for, the kinds it keeps per section, and the reading of the answers (sections,
 //!   items, totals, a user's own sections).
@@ -46,7 +46,7 @@ use http::{HeaderMap, HeaderName};
 use super::{
     AUTH_HEADERS, Candidates, Dialect, KeyRules, ServerLibrary, StartupProbes, Trigger, text_header,
 };
-use crate::dialect::Profile;
+use crate::Profile;
 use crate::events::ServerEvents;
 use crate::model::library::{PlayStateItem, PlayStateProbe, UserSections};
 use crate::model::route::DefaultRoutes;

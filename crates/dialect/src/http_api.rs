@@ -17,7 +17,7 @@ use http::header::{AUTHORIZATION, COOKIE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{Candidates, Dialect, KeyRules, ServerLibrary, StartupProbes, Trigger};
-use crate::dialect::Profile;
+use crate::Profile;
 use crate::events::{
     ChangeEvent, EventError, ServerEvents, SocketMessage, SocketReader, WebhookBody,
 };

@@ -1,12 +1,22 @@
-//! Each media server's rules, behind one trait: the rest of the gateway knows no server.
+//! cachearr-dialect: what cachearr knows of each media server, and the words it says it in.
+//! Every name of Plex or Jellyfin, every route, header, token form, JSON field and event
+//! message of theirs is written here; the gateway and the rest of the workspace know no server
+//! (`scripts/server-names` holds them to it). The crate does no I/O: it reads and writes
+//! requests, answers and messages handed to it, and the gateway does the rest.
 //!
 //! [`Dialect`] is what differs between Plex and Jellyfin: how the server reads a request's
 //! token, its built-in route table, how its change events read, how its query parameters
 //! enter a cache key, which listings trigger a prefetch and what they name, how a client names
-//! itself, and how the library index reads the server ([`Dialect::library`]). [`of`] gives an upstream's dialect
-//! from its profile, once; each is a unit struct behind a `&'static dyn Dialect` (a call
-//! through a vtable, no allocation, no lookup).
+//! itself, and how the library index reads the server ([`Dialect::library`]). [`of`] gives an
+//! upstream's dialect from its [`Profile`], once; each is a unit struct behind a
+//! `&'static dyn Dialect` (a call through a vtable, no allocation, no lookup).
 //!
+//! # Map
+//! * This file — [`Profile`], the [`Dialect`] trait and what it returns ([`KeyRules`],
+//!   [`ClientParams`], [`Trigger`], [`PagedListing`], …), and [`identity`]: who a request is,
+//!   as the server will see it: no token, one token, or **ambiguous** (two different tokens in
+//!   any forms). Every part of cachearr that needs the requesting user (proxy, index answers,
+//!   matching, keys, logs) calls it.
 //! * [`plex`] / [`jellyfin`] — the two implementations, one folder each (`token.rs`: the
 //!   server's reading of a token, with its precedence and quoting; `routes.rs`: its route
 //!   table; `events.rs`: its webhooks and notification socket; `prefetch.rs`: its follow-ups;
@@ -17,11 +27,16 @@
 //!   pages of items, items by id, a user's sections, totals), a trait object of its own
 //!   beside [`Dialect`] (its module docs say why). `server_json.rs`: the lenient reading of
 //!   the servers' JSON that both implementations share.
-//! * [`identity`] — who a request is, as the server will see it: no token, one token, or
-//!   **ambiguous** (two different tokens in any forms). Every part of cachearr that needs the
-//!   requesting user (proxy, index answers, matching, keys, logs) calls it.
 //! * [`nested`] — tokens hidden in query values (a whole URL with `?X-Plex-Token=` inside
 //!   `url=`, at any percent-encoding depth): found for [`identity`], removed from keys and logs.
+//! * [`model`] — the vocabulary the dialects and the gateway's route table share: [`Class`],
+//!   [`Scope`], the words a route table is written in ([`model::route`]) and the library
+//!   index's sections ([`model::library`]). A leaf.
+//! * [`events`] — server-neutral change events ([`events::ChangeEvent`]) and what each server's
+//!   webhooks and notification socket must say ([`events::ServerEvents`]); an event maps to the
+//!   cache tags it touches.
+//! * [`tags`] — the tag vocabulary shared by the proxy and the event side
+//!   (`{up}:item:{id}` …). A leaf.
 //!
 //! Why "ambiguous" exists: a cache keyed on one reading of the token while the server uses
 //! another reading answers one user with another user's entry. Instead of betting on which
@@ -30,17 +45,20 @@
 //! authorization parameters read with and without quoting, nested tokens); two different
 //! values and the request is passed through uncached.
 //!
-//! The dialect says what a server's routes are; compiling and matching them stays in
-//! [`crate::policy`] (which asks [`of`] for them), in the words of [`crate::model::route`].
+//! The dialect says what a server's routes are; compiling and matching them stays in the
+//! gateway's `policy` (which asks [`of`] for them), in the words of [`model::route`].
 //! Likewise the dialect reads its library's answers into the index's words (the leaf
-//! [`crate::model::library`]); the crawl, its journal and the index stay in `library`.
+//! [`model::library`]); the crawl, its journal and the index stay in the gateway's `library`.
 
+pub mod events;
 pub mod http_api;
 pub mod jellyfin;
 pub mod library;
+pub mod model;
 pub mod nested;
 pub mod plex;
 mod server_json;
+pub mod tags;
 
 use std::borrow::Cow;
 
@@ -77,7 +95,7 @@ impl Profile {
     }
 }
 
-/// The paths [`crate::startup::check_upstream`] asks an upstream.
+/// The paths the gateway's `startup::check_upstream` asks an upstream.
 #[derive(Debug, Clone, Copy)]
 pub struct StartupProbes {
     /// Anonymous: the server is there and is what the profile says.
@@ -111,12 +129,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// Whether the server answers a GET of `path` only for its owner, refusing every other
     /// valid token with a 401 (so that such a 401 says nothing of the token: see
-    /// [`crate::users::Users::record_verdict`]).
+    /// the gateway's `users::Users::record_verdict`).
     fn owner_only(&self, _path: &str) -> bool {
         false
     }
 
-    /// The server's built-in routes, which [`crate::policy::RouteTable`] compiles with the
+    /// The server's built-in routes, which the gateway's `policy::RouteTable` compiles with the
     /// upstream's overrides.
     fn routes(&self) -> &'static DefaultRoutes;
 
@@ -157,7 +175,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// Requests whose answers, read as one user, change whenever that user's play state
     /// does (a play, a mark, a rating, a resume point, a favourite), each a page of one
-    /// item or none with the whole list it pages: what [`crate::play_watch`] reads for every
+    /// item or none with the whole list it pages: what the gateway's `play_watch` reads for every
     /// recently seen user, since the server tells cachearr of no such change made on another
     /// client. `sections` are those the user sees.
     fn play_state_probes(
@@ -169,7 +187,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// not such a list.
     fn play_state_items(&self, body: &[u8]) -> Option<Vec<crate::model::library::PlayStateItem>>;
 
-    /// How a walk of single items after a listing page is batched ([`crate::batch`]).
+    /// How a walk of single items after a listing page is batched (the gateway's `batch`).
     fn walk_batch(&self) -> &'static WalkBatch;
 
     /// How the server pages its listings, for reading a walk's next pages in one request
@@ -178,7 +196,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
-    /// The paths the startup check asks ([`crate::startup::check_upstream`]).
+    /// The paths the startup check asks (the gateway's `startup::check_upstream`).
     fn startup_probes(&self) -> StartupProbes;
 
     /// Adds what the server expects on every request cachearr makes itself (the startup
@@ -195,7 +213,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// The ids of the items an answer `body` shows (`shown`) and of those it names as their
     /// parents, whose titles and artwork it repeats (`named`): what the change feed tags it
-    /// with ([`crate::feed::value_tags`]). None for a server without a library.
+    /// with (the gateway's `feed::value_tags`). None for a server without a library.
     fn items_shown(&self, _body: &[u8], _shown: &mut Vec<String>, _named: &mut Vec<String>) {}
 
     /// Whether the server matches its item ids without regard to case (events naming an id
@@ -227,7 +245,7 @@ pub trait ReadAsUser: Sync {
 }
 
 /// How a server's walk — a listing page, then each of its items singly — is asked for in
-/// one request ([`crate::batch`]): which reads are pages and singles, where an answer's items
+/// one request (the gateway's `batch`): which reads are pages and singles, where an answer's items
 /// are, and the request that asks for many items at once.
 #[derive(Debug)]
 pub struct WalkBatch {
@@ -317,7 +335,7 @@ pub fn media_servers() -> impl Iterator<Item = Profile> {
     ALL.into_iter().map(|d| d.profile())
 }
 
-/// How a server's query parameters enter a cache key ([`crate::keys`]).
+/// How a server's query parameters enter a cache key (the gateway's `keys`).
 #[derive(Debug)]
 pub struct KeyRules {
     /// Parameter names are case-insensitive on the server: they are written lower-case.
@@ -440,7 +458,7 @@ pub fn token_header(profile: Profile) -> HeaderName {
 }
 
 /// Query parameter names that carry a token on either server, lower case: what
-/// [`is_token_param`] takes, and what log redaction ([`crate::redact::text`]) looks for in
+/// [`is_token_param`] takes, and what log redaction (the gateway's `redact::text`) looks for in
 /// any text.
 pub const TOKEN_PARAMS: [&str; 5] = [
     "x-plex-token",
@@ -457,7 +475,7 @@ pub fn is_token_param(name: &str) -> bool {
 
 /// Whether a header carries a credential on either server (a token, or authorization
 /// parameters that may hold one; any case): the headers [`identity`] reads a token from,
-/// whose values log lines never show ([`crate::redact::is_secret_header`]).
+/// whose values log lines never show (the gateway's `redact::is_secret_header`).
 pub fn is_credential_header(name: &str) -> bool {
     TOKEN_HEADERS
         .iter()
@@ -486,7 +504,7 @@ pub(crate) const AUTH_HEADERS: [HeaderName; 2] = [
 /// A header's value as trimmed text, `None` when absent, empty or not text: how the client's
 /// self-description (product, device, user agent) is read. By name, not by `&str`, which
 /// would parse the name on every request.
-pub(crate) fn text_header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+pub fn text_header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

@@ -25,7 +25,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use super::render::{El, V};
-use crate::dialect::ReadAsUser;
+use crate::ReadAsUser;
 
 /// What the server said about one user and one item.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -6,7 +6,7 @@
 use rustc_hash::FxHashMap;
 
 use super::doc::{Doc, default_user_data};
-use crate::dialect::ReadAsUser;
+use crate::ReadAsUser;
 
 /// One user's `UserData` for one type of item in one library: every item they
 /// touched (played, started, resumed or favourited), as the server writes it for them.

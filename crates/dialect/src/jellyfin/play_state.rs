@@ -1,4 +1,4 @@
-//! The requests that watch a Jellyfin user's play state (`crate::play_watch`), and how their
+//! The requests that watch a Jellyfin user's play state (the gateway's `play_watch`), and how their
 //! whole lists read.
 //!
 //! Across every library the user sees (the token's user): the item they played last with

@@ -1,4 +1,4 @@
-//! Jellyfin listings whose follow-ups are prefetched ([`crate::prefetch`]):
+//! Jellyfin listings whose follow-ups are prefetched (the gateway's `prefetch`):
 //! `/Shows/{id}/Seasons` → each `/Shows/{id}/Episodes?seasonId={season}`; `/UserItems/Resume`,
 //! `/Users/{id}/Items/Resume` → each `/Items/{id}`. The user id of the listing (`userId=` or
 //! the path's) is carried over, so the follow-ups are the requests the client makes next.

@@ -1,7 +1,7 @@
 //! The words the library index and the servers' dialects share: a server's sections as its
 //! crawl lists them ([`SectionInfo`]) and the sections one user may see ([`UserSections`]).
 //! A dialect reads them out of its server's answers
-//! ([`crate::dialect::ServerLibrary`]); the index keeps and reports them. Here, in the leaf,
+//! ([`crate::ServerLibrary`]); the index keeps and reports them. Here, in the leaf,
 //! so that neither side imports the other for them.
 
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,7 @@ impl UserSections {
     }
 }
 
-/// One of the requests that watch a user's play state ([`crate::dialect::Dialect::play_state_probes`]).
+/// One of the requests that watch a user's play state ([`crate::Dialect::play_state_probes`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlayStateProbe {
     /// A page of one item or none whose answer changes with any change of the list.

@@ -1,31 +1,32 @@
 //! The words a server's built-in route table is written in: for each path pattern, per
 //! method, whether a request is a cached read (its class and tags), a write (the tags it
 //! changes) or passed through. Each server's table is written in its dialect
-//! (`dialect/*/routes.rs`, docs/configuration.md lists them) and compiled by
-//! [`crate::policy::RouteTable`].
+//! (`plex/routes.rs`, `jellyfin/routes.rs`; docs/configuration.md lists them) and compiled
+//! by the gateway's `policy::RouteTable`.
 
 use http::Method;
 
 use super::Class;
 
-/// A server's built-in routes, as its dialect gives them ([`crate::dialect::Dialect::routes`]).
+/// A server's built-in routes, as its dialect gives them ([`crate::Dialect::routes`]).
 #[derive(Debug)]
 pub struct DefaultRoutes {
     /// The rules, read top to bottom.
-    pub(crate) specs: &'static [Spec],
+    pub specs: &'static [Spec],
     /// The reads the library index may answer, by pattern (each also in `specs`).
-    pub(crate) searches: &'static [(&'static str, IndexSearch)],
+    pub searches: &'static [(&'static str, IndexSearch)],
     /// Paths are case-insensitive on the server: patterns are lower case and a request's path
     /// is lowered before it is matched.
-    pub(crate) lowercase_paths: bool,
+    pub lowercase_paths: bool,
     /// The server's query fields and values about play state (filters and sorts): a listing
     /// that uses one changes with plays, not only with edits.
-    pub(crate) play_state: &'static [&'static str],
+    pub play_state: &'static [&'static str],
 }
 
 /// A tag a route's entries carry, or a write bumps.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum TagRule {
+pub enum TagRule {
+    /// `sections`: the list of library sections ([`crate::tags`] has the scheme).
     Sections,
     /// `section:{id}` from the `id` path parameter.
     SectionParam,
@@ -37,11 +38,17 @@ pub(crate) enum TagRule {
     ItemParam,
     /// `item:{id}` for each comma-separated id in this query parameter.
     ItemsQuery(&'static str),
+    /// `recent`: every recently-added listing and hub.
     Recent,
+    /// `ondeck`: on deck, continue watching, next up.
     OnDeck,
+    /// `history`: watch history.
     History,
+    /// `sessions`: the live sessions list.
     Sessions,
+    /// `playlists`: playlists and their items.
     Playlists,
+    /// `library`: everything derived from the library (bumped when a change cannot be narrowed).
     Library,
     /// Every list of items (not metadata).
     Listings,
@@ -54,7 +61,8 @@ pub(crate) enum TagRule {
 /// What a route's query adds to its decision. The dialects name the parameters; the route
 /// table knows what each kind of refinement means, and no server.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Refine {
+pub enum Refine {
+    /// The query adds nothing: the route's action stands.
     None,
     /// Cacheable only with this query parameter (Jellyfin images need `tag`).
     NeedsQuery(&'static str),
@@ -65,35 +73,42 @@ pub(crate) enum Refine {
     /// tags apply only when the playback state changes (the proxy remembers the last state
     /// per user and item). The item is the first of `item` the query has, the state `state`.
     Heartbeat {
+        /// The query parameters naming the item, the first present one used.
         item: &'static [&'static str],
+        /// The query parameter naming the playback state.
         state: &'static str,
     },
 }
 
 /// The query parameters that change what a listing's read is (names compared without case).
 #[derive(Debug)]
-pub(crate) struct ListingQuery {
+pub struct ListingQuery {
     /// Not empty, it makes the listing a search: cached with the search class's policy.
-    pub(crate) search: &'static str,
+    pub search: &'static str,
     /// This parameter's value naming this word lists playlists, which change with every
     /// playlist write (how clients find a user's playlists).
-    pub(crate) playlists: (&'static str, &'static str),
+    pub playlists: (&'static str, &'static str),
     /// A parameter naming one parent (a library, a folder, a series): the listing is tagged
     /// with that parent's tags instead of those of lists across libraries.
-    pub(crate) parent: &'static str,
+    pub parent: &'static str,
 }
 
 /// The methods an action applies to.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Methods {
+pub enum Methods {
+    /// `GET` only.
     Get,
+    /// Every method.
     Any,
+    /// Every method but `GET` and `HEAD`: the writes.
     NotGet,
+    /// These methods, by name.
     Only(&'static [&'static str]),
 }
 
 impl Methods {
-    pub(crate) fn matches(self, m: &Method) -> bool {
+    /// Whether a request's method is one of these.
+    pub fn matches(self, m: &Method) -> bool {
         match self {
             Methods::Get => m == Method::GET,
             Methods::Any => true,
@@ -105,25 +120,35 @@ impl Methods {
 
 /// What a route does with a request of those methods.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Action {
+pub enum Action {
+    /// A cached read of this class, its entries carrying these tags.
     Read(Class, &'static [TagRule], Refine),
+    /// A write, passed through; these tags are bumped once it succeeds.
     Write(&'static [TagRule], Refine),
+    /// Passed through, neither cached nor bumping anything.
     Pass,
 }
 
 /// One route: its path pattern and its actions, the first whose methods match applying.
-pub(crate) type Spec = (&'static str, &'static [(Methods, Action)]);
+pub type Spec = (&'static str, &'static [(Methods, Action)]);
 
 use TagRule::*;
 
 // The tag lists several routes (of both servers) share.
-pub(crate) const LIST_TAGS: &[TagRule] = &[SectionParam, Listings, Library, UserState];
-pub(crate) const META_TAGS: &[TagRule] = &[ItemParam, Library, UserState];
-pub(crate) const RECENT_TAGS: &[TagRule] = &[Recent, Listings, Across, Library, UserState];
-pub(crate) const ONDECK_TAGS: &[TagRule] = &[OnDeck, Library, UserState];
-pub(crate) const SEARCH_TAGS: &[TagRule] = &[Listings, Across, Library, UserState];
-pub(crate) const PLAYLIST_TAGS: &[TagRule] = &[Playlists, Library, UserState];
-pub(crate) const PLAYLIST_WRITE: &[TagRule] = &[Playlists];
+/// A section's listing.
+pub const LIST_TAGS: &[TagRule] = &[SectionParam, Listings, Library, UserState];
+/// An item's metadata.
+pub const META_TAGS: &[TagRule] = &[ItemParam, Library, UserState];
+/// Recently added, across sections.
+pub const RECENT_TAGS: &[TagRule] = &[Recent, Listings, Across, Library, UserState];
+/// What a user continues with.
+pub const ONDECK_TAGS: &[TagRule] = &[OnDeck, Library, UserState];
+/// A search across sections.
+pub const SEARCH_TAGS: &[TagRule] = &[Listings, Across, Library, UserState];
+/// A playlist or the list of them.
+pub const PLAYLIST_TAGS: &[TagRule] = &[Playlists, Library, UserState];
+/// What a playlist's write bumps.
+pub const PLAYLIST_WRITE: &[TagRule] = &[Playlists];
 
 /// A read the library index may answer (`library::answer`): a search, a section listing or
 /// an item's children, as the route table recognised it; the answer code reads the query,
@@ -159,7 +184,7 @@ impl IndexSearch {
     /// Whether the index (or the copy) answers this read when the route has class `class`:
     /// searches and listings as such, children listings as item metadata. An operator's
     /// override that gives the route another class keeps it in the cache.
-    pub(crate) fn answers(self, class: Class) -> bool {
+    pub fn answers(self, class: Class) -> bool {
         match self {
             IndexSearch::Children | IndexSearch::AllLeaves => class == Class::Metadata,
             IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => class == Class::Metadata,
@@ -169,7 +194,7 @@ impl IndexSearch {
 
     /// Whether a request's query makes it this search (a few byte comparisons, no
     /// allocation: every listing of these routes passes here).
-    pub(crate) fn asked(self, query: Option<&str>) -> bool {
+    pub fn asked(self, query: Option<&str>) -> bool {
         match self {
             IndexSearch::SectionSearch
             | IndexSearch::HubSearch

@@ -1,5 +1,5 @@
-//! The vocabulary shared by the route table ([`crate::policy`]) and the servers' rules
-//! ([`crate::dialect`]): what kind of route a request is on ([`Class`], with each class's
+//! The vocabulary shared by the route table (the gateway's `policy`) and the servers' rules
+//! ([`crate::Dialect`]): what kind of route a request is on ([`Class`], with each class's
 //! default lifetimes and scope), whose entry an answer is ([`Scope`]), and the words a server's built-in route table is written in ([`route`]).
 //! Also the library index's sections, which the dialects read out of their servers' answers
 //! ([`library`]). A leaf: it imports nothing of the crate, so every side may use it.
@@ -98,7 +98,7 @@ impl Class {
 
     /// The default policies, images shared as `image_scope` says (the server's dialect
     /// decides): (fresh, stale-while-revalidate, stale-if-error, scope).
-    pub(crate) fn defaults(self, image_scope: Scope) -> (Duration, Duration, Duration, Scope) {
+    pub fn defaults(self, image_scope: Scope) -> (Duration, Duration, Duration, Scope) {
         const S: u64 = 1;
         const M: u64 = 60;
         const H: u64 = 3600;

@@ -11,9 +11,9 @@ use cachearr_library::{ItemKind, ItemRecord};
 use serde_json::Value;
 
 use super::Plex;
-use crate::dialect::library::{ItemsRequest, ServerLibrary};
-use crate::dialect::server_json::{json_number, json_text, records_of};
+use crate::library::{ItemsRequest, ServerLibrary};
 use crate::model::library::{SectionInfo, UserSection, UserSections};
+use crate::server_json::{json_number, json_text, records_of};
 
 /// The server's sections: the owner's crawl and a user's own list read the same path.
 pub const SECTIONS_PATH: &str = "/library/sections";
