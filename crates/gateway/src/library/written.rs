@@ -5,8 +5,8 @@
 //! a cache hit never does (docs/benchmarks.md, "What an answer from the copy costs the
 //! gateway").
 //!
-//! The texts live in memory, within the `written` share of `memory_max`, the least used going
-//! first when it is full. A text records the `updatedAt` it was written for and is used only
+//! The texts live in memory, within the `written` share of `memory_max`; a full share keeps
+//! what it holds, and items written later are written per answer. A text records the `updatedAt` it was written for and is used only
 //! for that version of the item (the index's record says which is current); when the store
 //! keeps a new element for an item, the item's texts are dropped ([`WrittenItems::forget`]).
 //! A text written from an element read just before the store changed it is dropped by its
@@ -19,11 +19,12 @@
 //!
 //! [`El::halves`]: cachearr_serverfmt::plex::El::halves
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use cachearr_library::index::{ItemNo, ItemView};
 use cachearr_library::{LibraryIndex, Visibility};
+use rustc_hash::FxHashMap;
 
 /// An item written in a form: the halves, cut where a user's values go.
 pub(crate) type Halves = Arc<(String, String)>;
@@ -46,10 +47,17 @@ fn weight(halves: &Halves) -> u64 {
     (halves.0.len() + halves.1.len() + 64) as u64
 }
 
+/// Shards of the texts' map: answers on every worker read it at once.
+const SHARDS: usize = 16;
+
+type Shard = RwLock<FxHashMap<(u64, u8), (i64, Halves)>>;
+
 /// The written items of one upstream's store (see the module documentation).
 pub(crate) struct WrittenItems {
     /// By the item's numeric id and form: the `updatedAt` written for, and the halves.
-    texts: moka::sync::Cache<(u64, u8), (i64, Halves)>,
+    shards: Box<[Shard]>,
+    /// What the kept texts weigh ([`weight`]).
+    bytes: AtomicU64,
     /// Moved by every change of the store (see the module documentation).
     generation: AtomicU64,
     /// Whether the background writing of each form was started.
@@ -61,7 +69,7 @@ impl std::fmt::Debug for WrittenItems {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WrittenItems")
             .field("capacity", &self.capacity)
-            .field("bytes", &self.texts.weighted_size())
+            .field("bytes", &self.bytes.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -69,24 +77,23 @@ impl std::fmt::Debug for WrittenItems {
 impl WrittenItems {
     /// Texts of at most `capacity` bytes in all (0: none are kept).
     pub(crate) fn new(capacity: u64) -> WrittenItems {
-        let texts = moka::sync::Cache::builder()
-            .max_capacity(capacity)
-            .weigher(|_, (_, halves): &(i64, Halves)| {
-                u32::try_from(weight(halves)).unwrap_or(u32::MAX)
-            })
-            .build();
         WrittenItems {
-            texts,
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            bytes: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             filled: Default::default(),
             capacity,
         }
     }
 
+    fn shard(&self, key: (u64, u8)) -> &Shard {
+        &self.shards[(key.0 as usize ^ usize::from(key.1)) % SHARDS]
+    }
+
     /// Item `id` (the server's numeric id) written in `form` as of `updated_at`: kept, or
-    /// written now by `write` (from the store's element as of `updated_at`) and kept. `None`
-    /// when it cannot be written in halves (an id that is not a number, an element not kept
-    /// or older, a cut the form cannot make alike).
+    /// written now by `write` (from the store's element as of `updated_at`) and kept while
+    /// the share has room. `None` when it cannot be written in halves (an id that is not a
+    /// number, an element not kept or older, a cut the form cannot make alike).
     pub(crate) fn get_or_write(
         &self,
         id: &str,
@@ -95,22 +102,51 @@ impl WrittenItems {
         write: impl FnOnce() -> Option<(String, String)>,
     ) -> Option<Halves> {
         let key = (id.parse::<u64>().ok()?, form.bits());
-        if let Some((at, halves)) = self.texts.get(&key)
-            && at == updated_at
-        {
+        let kept = self
+            .shard(key)
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .filter(|(at, _)| *at == updated_at)
+            .map(|(_, halves)| halves.clone());
+        if let Some(halves) = kept {
             return Some(halves);
         }
         let generation = self.generation.load(Ordering::Acquire);
         let halves: Halves = Arc::new(write()?);
-        if self.capacity > 0 {
-            self.texts.insert(key, (updated_at, halves.clone()));
-            // The store changed while the element was read: the text may be of the element
-            // it replaced.
-            if self.generation.load(Ordering::Acquire) != generation {
-                self.texts.invalidate(&key);
-            }
+        self.keep(key, updated_at, &halves);
+        // The store changed while the element was read: the text may be of the element it
+        // replaced.
+        if self.generation.load(Ordering::Acquire) != generation {
+            self.drop_key(key);
         }
         Some(halves)
+    }
+
+    /// Keeps `halves` under `key` if the share has room for them (what is kept stays: a
+    /// full share keeps the items written first, and later ones are written per answer).
+    fn keep(&self, key: (u64, u8), updated_at: i64, halves: &Halves) {
+        let w = weight(halves);
+        if self.bytes.load(Ordering::Relaxed) + w > self.capacity {
+            return;
+        }
+        let mut shard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
+        let old = shard.insert(key, (updated_at, halves.clone()));
+        self.bytes.fetch_add(w, Ordering::Relaxed);
+        if let Some((_, old)) = old {
+            self.bytes.fetch_sub(weight(&old), Ordering::Relaxed);
+        }
+    }
+
+    fn drop_key(&self, key: (u64, u8)) {
+        let old = self
+            .shard(key)
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        if let Some((_, old)) = old {
+            self.bytes.fetch_sub(weight(&old), Ordering::Relaxed);
+        }
     }
 
     /// Drops the texts of these items: the store keeps new elements for them (or none).
@@ -121,7 +157,7 @@ impl WrittenItems {
                 continue;
             };
             for bits in 0..4 {
-                self.texts.invalidate(&(n, bits));
+                self.drop_key((n, bits));
             }
         }
     }
@@ -157,11 +193,8 @@ impl WrittenItems {
     {
         let everything = Visibility::everything();
         let room = self.capacity / 4 * 3;
-        // The cache settles its weights lazily: count what this writing adds as it goes.
-        self.texts.run_pending_tasks();
-        let mut used = self.texts.weighted_size();
         for no in 0..index.len() {
-            if used >= room {
+            if self.bytes.load(Ordering::Relaxed) >= room {
                 break;
             }
             let Some(view) = u32::try_from(no)
@@ -174,25 +207,20 @@ impl WrittenItems {
                 continue;
             }
             let (id, at) = (view.id(), view.updated_at());
-            if let Some(halves) = self.get_or_write(id, at, form, || write(id, at)) {
-                used += weight(&halves);
-            }
+            let _ = self.get_or_write(id, at, form, || write(id, at));
         }
-        self.texts.run_pending_tasks();
         tracing::debug!(
-            items = self.texts.entry_count(),
-            bytes = self.texts.weighted_size(),
+            bytes = self.bytes.load(Ordering::Relaxed),
             json = form.json,
             guids = form.guids,
             "library copy: items written ahead"
         );
     }
 
-    /// How many bytes of texts are kept (after pending bookkeeping).
+    /// How many bytes of texts are kept.
     #[cfg(test)]
     pub(crate) fn bytes(&self) -> u64 {
-        self.texts.run_pending_tasks();
-        self.texts.weighted_size()
+        self.bytes.load(Ordering::Relaxed)
     }
 }
 
