@@ -88,16 +88,19 @@ pub(crate) struct Sources<'a> {
     pub(crate) section: Option<&'a Element>,
 }
 
-impl Sources<'_> {
-    fn value(&self, source: &Source) -> Option<Scalar> {
+impl<'a> Sources<'a> {
+    fn value<'v>(&self, source: &'v Source) -> Option<&'v Scalar>
+    where
+        'a: 'v,
+    {
         let (element, name) = match source {
-            Source::Const(v) => return Some(v.clone()),
+            Source::Const(v) => return Some(v),
             Source::Parent(n) => (self.parent?, n),
             Source::Grandparent(n) => (self.grandparent?, n),
             Source::Child(n) => (self.child?, n),
             Source::Section(n) => (self.section?, n),
         };
-        element.attr(name).cloned()
+        element.attr(name)
     }
 
     /// Every reading of `value`: the kept attributes equal to it, and the value itself.
@@ -126,7 +129,8 @@ impl Sources<'_> {
 
 /// Whether two values are written alike in the format.
 fn same(a: &Scalar, b: &Scalar, json: bool) -> bool {
-    text(a, json) == text(b, json)
+    // Equal values are written alike (nearly every comparison): no text made for them.
+    a == b || text(a, json) == text(b, json)
 }
 
 fn text(v: &Scalar, json: bool) -> String {
@@ -158,20 +162,36 @@ impl Frame {
         self.proven.len() >= PROOFS
     }
 
+    /// Which kept elements the readings look into: `[parent, grandparent, child, section]`
+    /// (an answer reads only those from the store).
+    pub(crate) fn uses(&self) -> [bool; 4] {
+        let mut uses = [false; 4];
+        for source in self.attrs.iter().flat_map(|(_, readings)| readings) {
+            match source {
+                Source::Parent(_) => uses[0] = true,
+                Source::Grandparent(_) => uses[1] = true,
+                Source::Child(_) => uses[2] = true,
+                Source::Section(_) => uses[3] = true,
+                Source::Const(_) => {}
+            }
+        }
+        uses
+    }
+
     /// The container for one answer, when every kept reading of every attribute agrees.
     pub(crate) fn container(&self, sources: &Sources<'_>, json: bool) -> Option<El> {
         let mut el = El::container();
         for (name, readings) in &self.attrs {
-            let mut value: Option<Scalar> = None;
+            let mut value: Option<&Scalar> = None;
             for r in readings {
                 let v = sources.value(r)?;
-                match &value {
+                match value {
                     None => value = Some(v),
-                    Some(first) if same(first, &v, json) => {}
+                    Some(first) if same(first, v, json) => {}
                     Some(_) => return None,
                 }
             }
-            el.attrs.push((name, to_v(value?)));
+            el.attrs.push((name, to_v(value?.clone())));
         }
         Some(el)
     }
@@ -692,7 +712,7 @@ fn narrow(
         return Some("the answer's headers differ between answers");
     }
     for ((_, readings), (_, value)) in frame.attrs.iter_mut().zip(&observed.attrs) {
-        readings.retain(|r| sources.value(r).is_some_and(|v| same(&v, value, json)));
+        readings.retain(|r| sources.value(r).is_some_and(|v| same(v, value, json)));
         if readings.is_empty() {
             return Some("a container attribute repeats nothing the copy keeps");
         }

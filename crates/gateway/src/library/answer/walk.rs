@@ -135,15 +135,20 @@ pub(super) struct Made {
 }
 
 impl Made {
-    /// The kept elements the frame reads: each a read of the store, so a walk's shape alone
-    /// (asked before its answer) reads none.
-    fn read(&self, store: &ElementStore) -> Kept {
-        let get = |id: &Option<String>| id.as_deref().and_then(|id| store.get(id));
+    /// The kept elements a frame reads, those `uses` marks (`[parent, grandparent, child,
+    /// section]`, [`Frame::uses`]): each a read of the store, so a walk's shape alone (asked
+    /// before its answer) reads none, and a proven frame only what its readings look into.
+    fn read(&self, store: &ElementStore, uses: [bool; 4]) -> Kept {
+        let get = |id: &Option<String>, used: bool| {
+            id.as_deref().filter(|_| used).and_then(|id| store.get(id))
+        };
         Kept {
-            parent: get(&self.parent),
-            grandparent: get(&self.grandparent),
-            child: get(&self.child),
-            section: store.container(&self.shape.section),
+            parent: get(&self.parent, uses[0]),
+            grandparent: get(&self.grandparent, uses[1]),
+            child: get(&self.child, uses[2]),
+            section: uses[3]
+                .then(|| store.container(&self.shape.section))
+                .flatten(),
         }
     }
 }
@@ -197,14 +202,21 @@ impl Ctx<'_> {
         made: Made,
         server: Option<&Observed>,
     ) -> Option<(Answer, Frame, Shape, String)> {
-        let kept = made.read(self.elements.as_ref()?);
-        let frame = match server {
-            None => self.frames.proven(&made.shape)?,
+        let store = self.elements.as_ref()?;
+        let (frame, kept) = match server {
+            None => {
+                let frame = self.frames.proven(&made.shape)?;
+                let kept = made.read(store, frame.uses());
+                (frame, kept)
+            }
             // Refused for good: nothing more to learn.
             Some(_) if self.frames.refused(&made.shape) => return None,
             Some(observed) => {
-                self.frames
-                    .learn(&made.shape, observed, &kept.sources(), &self.up.name)?
+                let kept = made.read(store, [true; 4]);
+                let frame =
+                    self.frames
+                        .learn(&made.shape, observed, &kept.sources(), &self.up.name)?;
+                (frame, kept)
             }
         };
         let mut container = frame.container(&kept.sources(), made.shape.json)?;
