@@ -85,15 +85,15 @@ fn xml_tag(body: &[u8], at: usize) -> Option<(usize, TagKind)> {
         let end = body[at..].windows(3).position(|w| w == b"-->")? + at + 3;
         return Some((end, TagKind::Other));
     }
-    let mut quote = None;
     let mut i = at + 1;
     while i < body.len() {
         let b = body[i];
-        match quote {
-            Some(q) if b == q => quote = None,
-            Some(_) => {}
-            None if b == b'"' || b == b'\'' => quote = Some(b),
-            None if b == b'>' => {
+        match b {
+            b'"' | b'\'' => {
+                // Straight past the quoted value (an item's attributes are most of its tag).
+                i += 1 + memchr::memchr(b, body.get(i + 1..)?)?;
+            }
+            b'>' => {
                 let kind = match next {
                     b'/' => TagKind::Close,
                     b'?' | b'!' => TagKind::Other,
@@ -102,7 +102,7 @@ fn xml_tag(body: &[u8], at: usize) -> Option<(usize, TagKind)> {
                 };
                 return Some((i + 1, kind));
             }
-            None => {}
+            _ => {}
         }
         i += 1;
     }
@@ -174,14 +174,15 @@ fn skip_ws(body: &[u8], mut pos: usize) -> usize {
 /// The end of the string starting at `pos` (a `"`), after its closing quote.
 fn json_string_end(body: &[u8], pos: usize) -> Option<usize> {
     let mut i = pos + 1;
-    while i < body.len() {
+    loop {
+        // Straight to the next quote or escape: strings are most of a listing's bytes, and
+        // a page is split on every answer that may start a walk.
+        i += memchr::memchr2(b'"', b'\\', body.get(i..)?)?;
         match body[i] {
             b'\\' => i += 2,
-            b'"' => return Some(i + 1),
-            _ => i += 1,
+            _ => return Some(i + 1),
         }
     }
-    None
 }
 
 /// The end of the JSON value starting at `pos`.
