@@ -800,8 +800,6 @@ async fn run(
         return;
     }
     batcher.set_proof(&up.name, json, Proof::Proven);
-    let owner = owner_reads(gw, up, user);
-    let feed = gw.feed(&up.name);
     for t in wanted {
         let Some(bytes) = parts.get(&*t.id) else {
             continue;
@@ -811,23 +809,41 @@ async fn run(
             headers: proof.value.headers.clone(),
             body: build(bytes),
         };
-        let tags = if crate::feed::item_tagged(t.class) {
-            crate::feed::value_tags(&up.name, crate::dialect::of(up.profile), owner, &part.body)
-        } else {
-            Vec::new()
-        };
-        if cache
-            .insert_fetched(&t.key, &t.policy, part, &stamp, &tags)
-            .await
-        {
+        if store_part(gw, up, (user, &headers), t, part, &stamp).await {
             batcher.stats.parts_stored.fetch_add(1, Ordering::Relaxed);
-            if let Some(feed) = feed
-                && feed.samples(t.class)
-            {
-                feed.remember(&t.key, t.class, t.uri, headers.clone(), user);
-            }
         }
     }
+}
+
+/// Stores `part`, one target's share of a batched answer (an item of a batch, a page of a
+/// window), as the target's own answer would be stored: tagged with the items it shows when
+/// its class is tagged so, and remembered for the change feed's sampling. Whether it was
+/// stored (not when an invalidation came after `stamp`).
+async fn store_part(
+    gw: &Gateway,
+    up: &Upstream,
+    (user, headers): (&Arc<UserRecord>, &HeaderMap),
+    target: Target,
+    part: CachedValue,
+    stamp: &cachearr_engine::FetchStamp,
+) -> bool {
+    let tags = if crate::feed::item_tagged(target.class) {
+        let owner = owner_reads(gw, up, user);
+        crate::feed::value_tags(&up.name, crate::dialect::of(up.profile), owner, &part.body)
+    } else {
+        Vec::new()
+    };
+    let stored = gw
+        .cache()
+        .insert_fetched(&target.key, &target.policy, part, stamp, &tags)
+        .await;
+    if stored
+        && let Some(feed) = gw.feed(&up.name)
+        && feed.samples(target.class)
+    {
+        feed.remember(&target.key, target.class, target.uri, headers.clone(), user);
+    }
+    stored
 }
 
 /// The targets not in the cache (yet); the ones found there are released from waiting for

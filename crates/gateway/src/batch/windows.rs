@@ -45,7 +45,7 @@ use cachearr_engine::{CachedValue, Fill};
 use http::{HeaderMap, Uri};
 use tokio::sync::watch;
 
-use super::{Children, Proof, Release, Target, same_headers, target_of};
+use super::{Children, Proof, Release, Target, same_headers, store_part, target_of};
 use crate::Gateway;
 use crate::dialect::{PageFrame, PagedListing};
 use crate::keys::UserHash;
@@ -861,17 +861,11 @@ impl Cut<'_> {
 async fn store_pages(
     gw: &Gateway,
     up: &Upstream,
-    (user, headers): (&Arc<UserRecord>, &HeaderMap),
+    reader: (&Arc<UserRecord>, &HeaderMap),
     cut: &Cut<'_>,
     wanted: Vec<Target>,
     stamp: &cachearr_engine::FetchStamp,
 ) {
-    let owner = up
-        .config
-        .token
-        .as_deref()
-        .is_some_and(|t| !t.is_empty() && gw.secret().user_of(t) == user.hash);
-    let feed = gw.feed(&up.name);
     for t in wanted {
         let Some(from) = t.id.parse::<usize>().ok() else {
             continue;
@@ -884,25 +878,11 @@ async fn store_pages(
             headers: cut.frame.headers.clone(),
             body,
         };
-        let tags = if crate::feed::item_tagged(t.class) {
-            crate::feed::value_tags(&up.name, crate::dialect::of(up.profile), owner, &part.body)
-        } else {
-            Vec::new()
-        };
-        if gw
-            .cache()
-            .insert_fetched(&t.key, &t.policy, part, stamp, &tags)
-            .await
-        {
+        if store_part(gw, up, reader, t, part, stamp).await {
             gw.batcher()
                 .windows
                 .pages_stored
                 .fetch_add(1, Ordering::Relaxed);
-            if let Some(feed) = feed
-                && feed.samples(t.class)
-            {
-                feed.remember(&t.key, t.class, t.uri, headers.clone(), user);
-            }
         }
     }
 }
