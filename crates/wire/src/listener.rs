@@ -115,23 +115,9 @@ pub async fn serve_admin<R, B>(
                 }
             });
             let conn = builder.serve_connection(TokioIo::new(stream), service);
-            let mut conn = std::pin::pin!(conn);
-            let result = tokio::select! {
-                biased;
-                r = conn.as_mut() => r,
-                () = stop.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-                () = registered.shed() => {
-                    if registered.is_idle() {
-                        return;
-                    }
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
+            let conn = std::pin::pin!(conn);
+            let ended = until_stopped_or_shed(conn, |c| c.graceful_shutdown(), &stop, &registered);
+            if let Some(Err(e)) = ended.await {
                 tracing::debug!(error = %e, "admin connection ended with an error");
             }
         });
@@ -284,28 +270,40 @@ async fn serve_connection<S: Service>(
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
-    let mut conn = std::pin::pin!(conn);
-    let result = tokio::select! {
-        // The connection first: it is what wakes the task nearly every time, and a
-        // fixed order draws no random number on each wake.
+    let conn = std::pin::pin!(conn);
+    let ended = until_stopped_or_shed(conn, |c| c.graceful_shutdown(), stop, &registered);
+    if let Some(Err(e)) = ended.await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Drives a hyper connection until it ends, `stop` is called (it then finishes the response
+/// it is writing) or the registry sheds it; `shutdown` asks it to end gracefully. `None`: shed
+/// while idle and simply dropped.
+async fn until_stopped_or_shed<C: std::future::Future>(
+    mut conn: std::pin::Pin<&mut C>,
+    shutdown: impl Fn(std::pin::Pin<&mut C>),
+    stop: &tokio_util::sync::CancellationToken,
+    registered: &connections::Registered,
+) -> Option<C::Output> {
+    tokio::select! {
+        // The connection first: it is what wakes the task nearly every time, and a fixed
+        // order draws no random number on each wake.
         biased;
-        r = conn.as_mut() => r,
+        r = conn.as_mut() => Some(r),
         () = stop.cancelled() => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
+            shutdown(conn.as_mut());
+            Some(conn.await)
         }
         () = registered.shed() => {
-            // Chosen to make room: an idle connection is simply closed (a client that
-            // sent half a request head loses nothing it was promised); one that turned
-            // busy meanwhile finishes its response first.
+            // Chosen to make room: an idle connection is simply closed (a client that sent
+            // half a request head loses nothing it was promised); one that turned busy
+            // meanwhile finishes its response first.
             if registered.is_idle() {
-                return;
+                return None;
             }
-            conn.as_mut().graceful_shutdown();
-            conn.await
+            shutdown(conn.as_mut());
+            Some(conn.await)
         }
-    };
-    if let Err(e) = result {
-        tracing::debug!(error = %e, "connection ended with an error");
     }
 }
