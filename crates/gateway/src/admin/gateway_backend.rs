@@ -538,6 +538,14 @@ impl GatewayAdmin {
             body_files: copies.files,
             body_files_used: cachearr_wire::sendfile::live_bytes(),
             index_elements: copies.elements,
+            index_written: copies.written,
+            index_written_used: self
+                .gateway
+                .upstreams()
+                .iter()
+                .filter_map(|up| self.gateway.index(&up.name)?.elements())
+                .map(|store| store.written_bytes())
+                .sum(),
             tags_interned: snapshot.tags_interned,
             allocator: crate::allocator::figures(),
         }

@@ -297,6 +297,13 @@ pub struct MemoryReport {
     /// upstream with a Plex index.
     #[serde(default)]
     pub index_elements: u64,
+    /// The library copy's items kept written for its answers: the share, per upstream with a
+    /// Plex index.
+    #[serde(default)]
+    pub index_written: u64,
+    /// What the written items hold now, every upstream together.
+    #[serde(default)]
+    pub index_written_used: u64,
     /// Invalidation tags interned (outside `memory_max`, about 100 bytes each).
     #[serde(default)]
     pub tags_interned: u64,

@@ -525,6 +525,11 @@ impl ElementStore {
         })
     }
 
+    /// What the items kept written hold now, in bytes.
+    pub(crate) fn written_bytes(&self) -> u64 {
+        self.written.bytes()
+    }
+
     /// Starts writing every item of `index` in `form` ahead, once per form, in the
     /// background ([`WrittenItems::fill_once`]).
     pub(crate) fn write_ahead(

@@ -218,7 +218,6 @@ impl WrittenItems {
     }
 
     /// How many bytes of texts are kept.
-    #[cfg(test)]
     pub(crate) fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Relaxed)
     }

@@ -233,6 +233,13 @@ async fn a_season_walk_reaches_the_server_only_to_prove_its_frame() {
         "{to_server} of {} season listings reached the server",
         seasons.len()
     );
+    // The copy's items were kept written, within their share, as the stats say.
+    let memory = r.stats().await["memory"].clone();
+    let (share, used) = (
+        memory["index_written"].as_u64().unwrap(),
+        memory["index_written_used"].as_u64().unwrap(),
+    );
+    assert!(used > 0 && used <= share, "{memory}");
     let before = requests_on(&r, "children");
     for season in &seasons {
         let path = format!("/library/metadata/{season}/children");
