@@ -592,11 +592,15 @@ pub(crate) async fn fetch_as_user_within(
     foreground: bool,
     fresh_cap: Option<std::time::Duration>,
 ) -> Result<Lookup, crate::GatewayError> {
-    let (key, engine_policy, state) =
+    let (key, engine_policy, read) =
         read_as_user(gw, up, user, path_and_query, extra, foreground, fresh_cap)?;
+    // The loader is made only for a load: a fresh hit (the copy's reads of a user's sections
+    // and play state, on every answer it writes) makes none.
     let result = gw
         .cache()
-        .get_or_load(&key, &engine_policy, Arc::new(HttpLoader(Arc::new(state))))
+        .get_or_load_with(&key, &engine_policy, || {
+            Arc::new(HttpLoader(Arc::new(read.state(gw, up, user))))
+        })
         .await;
     result.map_err(crate::GatewayError::Upstream)
 }
@@ -631,13 +635,46 @@ pub(crate) fn uncached_read(
     else {
         return None;
     };
-    let (_, _, mut state) = read_as_user(gw, up, user, path_and_query, extra, true, None).ok()?;
+    let (_, _, read) = read_as_user(gw, up, user, path_and_query, extra, true, None).ok()?;
+    let mut state = read.state(gw, up, user);
     state.for_client = false;
     Some((search, state))
 }
 
+/// What a read as a user needs besides its key and policy to load it: the loader's state,
+/// made only when a load happens ([`UserRead::state`]).
+struct UserRead {
+    uri: http::Uri,
+    headers: HeaderMap,
+    authenticates: bool,
+    foreground: bool,
+    item_tagged: bool,
+    copy: Option<&'static dyn CopySource>,
+}
+
+impl UserRead {
+    /// The loader's state for this read by `user`.
+    fn state(self, gw: &Gateway, up: &Arc<Upstream>, user: &Arc<UserRecord>) -> LoaderState {
+        LoaderState {
+            gw: gw.clone(),
+            up: up.clone(),
+            user: user.clone(),
+            authenticates: self.authenticates,
+            uri: self.uri,
+            client_headers: self.headers,
+            peer: SocketAddr::from(([127, 0, 0, 1], 0)),
+            for_client: self.foreground,
+            upstream_us: AtomicU64::new(0),
+            answered_by_copy: Default::default(),
+            copy_declines_user: Default::default(),
+            item_tagged: self.item_tagged,
+            copy: self.copy,
+        }
+    }
+}
+
 /// What a read of `path_and_query` as `user` is: its key, the engine policy it is stored
-/// under and the loader's state ([`fetch_as_user_within`]).
+/// under and what its loader is made from ([`fetch_as_user_within`]).
 fn read_as_user(
     gw: &Gateway,
     up: &Arc<Upstream>,
@@ -646,7 +683,7 @@ fn read_as_user(
     extra: HeaderMap,
     foreground: bool,
     fresh_cap: Option<std::time::Duration>,
-) -> Result<(Key, cachearr_engine::Policy, LoaderState), crate::GatewayError> {
+) -> Result<(Key, cachearr_engine::Policy, UserRead), crate::GatewayError> {
     let uri: http::Uri = path_and_query.parse().map_err(|_| {
         crate::GatewayError::BadRequest(format!("{path_and_query:?} is not a path"))
     })?;
@@ -717,22 +754,15 @@ fn read_as_user(
         engine_policy.fresh = engine_policy.fresh.min(cap);
         engine_policy.stale_while_revalidate = std::time::Duration::ZERO;
     }
-    let state = LoaderState {
-        gw: gw.clone(),
-        up: up.clone(),
-        user: user.clone(),
+    let read = UserRead {
+        uri,
+        headers,
         authenticates: policy.authenticates,
-        uri: uri.clone(),
-        client_headers: headers,
-        peer: SocketAddr::from(([127, 0, 0, 1], 0)),
-        for_client: foreground,
-        upstream_us: AtomicU64::new(0),
-        answered_by_copy: Default::default(),
-        copy_declines_user: Default::default(),
+        foreground,
         item_tagged: crate::feed::item_tagged(policy.class),
         copy,
     };
-    Ok((key, engine_policy, state))
+    Ok((key, engine_policy, read))
 }
 
 /// Fetches what a cache fill of this request would store, without storing it (sampled
