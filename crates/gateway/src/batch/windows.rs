@@ -45,7 +45,7 @@ use cachearr_engine::{CachedValue, Fill};
 use http::{HeaderMap, Uri};
 use tokio::sync::watch;
 
-use super::{Children, Proof, Release, Target, same_headers, store_part, target_of};
+use super::{Children, Proof, Release, Target, not_cached, same_headers, store_part, target_of};
 use crate::Gateway;
 use crate::dialect::{PageFrame, PagedListing};
 use crate::keys::UserHash;
@@ -771,23 +771,6 @@ fn window_items(frame: &Frame, size: usize) -> usize {
     items / size * size
 }
 
-/// The targets whose pages are not kept already (those are not waited for, nor stored again;
-/// their waiters are released now).
-async fn not_kept(gw: &Gateway, targets: Vec<Target>) -> Vec<Target> {
-    let cache = gw.cache();
-    let mut wanted = Vec::with_capacity(targets.len());
-    let mut present = Vec::new();
-    for t in targets {
-        if cache.get(&t.key).await.is_some() {
-            present.push(t.key);
-        } else {
-            wanted.push(t);
-        }
-    }
-    gw.batcher().release(&present);
-    wanted
-}
-
 /// Whether a window's pages may be stored: `proven` is `Some` when this window was the
 /// upstream's proof (its first page compared with the page the server answered alone), which
 /// is recorded; otherwise the upstream must have been proven before.
@@ -912,7 +895,8 @@ async fn run(
         proves = due.proves,
         "window of a listing"
     );
-    let wanted = not_kept(gw, targets).await;
+    // Pages kept already are neither waited for nor stored again.
+    let wanted = not_cached(gw, targets).await;
     if wanted.is_empty() {
         return (false, None);
     }
