@@ -198,19 +198,14 @@ pub async fn write_halves(
         if counts_leaves(item.kind) {
             return None;
         }
-        let wanted = (item.section.as_str(), item.kind);
-        if !states.iter().any(|(k, _)| *k == wanted) {
-            let read = user_states(&item.section, item.kind, read).await?;
-            states.push((wanted, read));
-        }
-        let (_, read) = states.iter().find(|(k, _)| *k == wanted)?;
+        let known = states_for(&mut states, item, read).await?;
         match (json, n) {
             (true, 0) => {}
             (true, _) => out.push(','),
             (false, _) => out.push('\n'),
         }
         out.push_str(&halves.0);
-        if let Some(state) = read.states.get(&item.id) {
+        if let Some(state) = known.states.get(&item.id) {
             attrs.attrs.clear();
             attrs = state.attrs(attrs);
             for (k, v) in &attrs.attrs {
@@ -247,13 +242,7 @@ pub struct ItemRef {
 pub async fn fill(doc: &mut El, items: &[ItemRef], read: &impl ReadAsUser) -> Option<()> {
     let mut states: Vec<((&str, ItemKind), UserStates)> = Vec::new();
     for item in items {
-        let wanted = (item.section.as_str(), item.kind);
-        if !states.iter().any(|(k, _)| *k == wanted) {
-            let read = user_states(&item.section, item.kind, read).await?;
-            states.push((wanted, read));
-        }
-        let (_, read) = states.iter().find(|(k, _)| *k == wanted)?;
-        let state = read.of(&item.id);
+        let state = states_for(&mut states, item, read).await?.of(&item.id);
         let el = match item.hub {
             Some(h) => doc
                 .kids
@@ -267,6 +256,25 @@ pub async fn fill(doc: &mut El, items: &[ItemRef], read: &impl ReadAsUser) -> Op
         }
     }
     Some(())
+}
+
+/// The user's states of `item`'s section and kind among those an answer read so far, read
+/// the first time they are asked for (each section and kind of an answer is listed once);
+/// `None` when a listing cannot be read.
+async fn states_for<'s, 'i>(
+    states: &'s mut Vec<((&'i str, ItemKind), UserStates)>,
+    item: &'i ItemRef,
+    read: &impl ReadAsUser,
+) -> Option<&'s UserStates> {
+    let wanted = (item.section.as_str(), item.kind);
+    let at = match states.iter().position(|(k, _)| *k == wanted) {
+        Some(at) => at,
+        None => {
+            states.push((wanted, user_states(&item.section, item.kind, read).await?));
+            states.len() - 1
+        }
+    };
+    Some(&states[at].1)
 }
 
 /// One user's play state in one section, for one kind of item.
