@@ -46,13 +46,13 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::written::{Form, Halves, WrittenItems};
+use crate::dialect::jellyfin::doc::Doc;
+use crate::dialect::plex::crawl::{self as plex_crawl, whole_listing_paths};
+pub(crate) use crate::dialect::plex::render::{El, V};
 
 /// Where an item's element is cut for its written halves (`El::halves`): the dialect's place
 /// of a user's values.
 pub(crate) type Cut = fn(&El) -> usize;
-use crate::dialect::jellyfin::doc::Doc;
-use crate::dialect::plex::crawl::{self as plex_crawl, whole_listing_paths};
-pub(crate) use crate::dialect::plex::render::{El, V};
 
 /// Attributes that say something about one user, not the item.
 const PER_USER: &[&str] = &[
@@ -520,9 +520,20 @@ impl ElementStore {
         cut: Cut,
     ) -> Option<Halves> {
         self.written.get_or_write(id, updated_at, form, || {
-            let el = self.item_el(id, updated_at, form.guids)?;
-            el.halves(cut(&el), form.json)
+            self.write_item(id, updated_at, form, cut)
         })
+    }
+
+    /// Item `id`'s element as of `updated_at`, written in `form` and cut by `cut`.
+    fn write_item(
+        &self,
+        id: &str,
+        updated_at: i64,
+        form: Form,
+        cut: Cut,
+    ) -> Option<(String, String)> {
+        let el = self.item_el(id, updated_at, form.guids)?;
+        el.halves(cut(&el), form.json)
     }
 
     /// What the items kept written hold now, in bytes.
@@ -539,10 +550,13 @@ impl ElementStore {
         cut: Cut,
         skip: fn(&cachearr_library::index::ItemView<'_>) -> bool,
     ) {
+        // Asked on every answer in the form: nothing is made once the writing has started.
+        if self.written.started(form) {
+            return;
+        }
         let store = self.clone();
         self.written.fill_once(form, index, skip, move |id, at| {
-            let el = store.item_el(id, at, form.guids)?;
-            el.halves(cut(&el), form.json)
+            store.write_item(id, at, form, cut)
         });
     }
 

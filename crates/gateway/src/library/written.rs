@@ -30,7 +30,7 @@ use rustc_hash::FxHashMap;
 pub(crate) type Halves = Arc<(String, String)>;
 
 /// How an item is written: JSON or XML, with or without its `Guid` children.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Form {
     pub(crate) json: bool,
     pub(crate) guids: bool,
@@ -175,16 +175,21 @@ impl WrittenItems {
     ) where
         W: Fn(&str, i64) -> Option<(String, String)> + Send + 'static,
     {
+        // A plain thread's worth of work on the blocking pool: the store's reads block.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         if self.capacity == 0 || self.filled[usize::from(form.bits())].swap(true, Ordering::AcqRel)
         {
             return;
         }
         let written = self.clone();
-        // A plain thread's worth of work on the blocking pool: the store's reads block.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
         runtime.spawn_blocking(move || written.fill(form, &index, skip, &write));
+    }
+
+    /// Whether the background writing of `form` was started ([`Self::fill_once`]).
+    pub(crate) fn started(&self, form: Form) -> bool {
+        self.filled[usize::from(form.bits())].load(Ordering::Acquire)
     }
 
     fn fill<W>(&self, form: Form, index: &LibraryIndex, skip: fn(&ItemView<'_>) -> bool, write: &W)
