@@ -237,28 +237,27 @@ impl El {
             if has_repeated_name(&self.attrs) {
                 return None;
             }
+            let ((k, v), rest) = before.split_first()?;
             head.push('{');
-            for (i, (k, v)) in before.iter().enumerate() {
-                if i > 0 {
-                    head.push(',');
-                }
-                json_str(k, &mut head);
-                head.push(':');
-                json_value(v, &mut head);
+            json_str(k, &mut head);
+            head.push(':');
+            json_value(v, &mut head);
+            for (k, v) in rest {
+                push_attr(&mut head, k, v, true);
             }
-            for (k, v) in after {
-                push_attr(&mut tail, k, v, true);
-            }
-            self.write_json_kids(false, &mut tail);
         } else {
             head.push('<');
             head.push_str(self.tag);
             for (k, v) in before {
                 push_xml_attr(&mut head, k, v);
             }
-            for (k, v) in after {
-                push_xml_attr(&mut tail, k, v);
-            }
+        }
+        for (k, v) in after {
+            push_attr(&mut tail, k, v, json);
+        }
+        if json {
+            self.write_json_kids(false, &mut tail);
+        } else {
             self.write_xml_rest(&mut tail);
         }
         Some((head, tail))
