@@ -14,7 +14,9 @@
 //!   under the gateway's own names: each server's rules (how it reads a request's token, its
 //!   route table, key rules, prefetch triggers, client names, crawl paths, change events) and
 //!   the vocabulary they share with the gateway ([`Profile`], [`Class`], [`Scope`], the words a
-//!   route table is written in, the tags). Nothing in this crate names a server.
+//!   route table is written in, the tags). The rest of this crate names a server only where
+//!   `scripts/server-names` still allows it (the library copy's answer writers, the
+//!   `--plex`/`--jellyfin` options), never more.
 //! * [`keys`] — cache keys (canonical query, paging, format, scope) and the installation
 //!   [`Secret`] that keys the token hash.
 //! * [`upstream`] — [`Upstream`]: pooled hyper client and [`upstream::Guard`] (concurrency caps,
