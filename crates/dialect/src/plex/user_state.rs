@@ -186,39 +186,46 @@ pub async fn write_halves(
     read: &impl ReadAsUser,
 ) -> Option<String> {
     let mut states: Vec<((&str, ItemKind), UserStates)> = Vec::new();
-    let written: usize = items.iter().map(|(_, h)| h.0.len() + h.1.len() + 48).sum();
-    let mut out = if json {
-        container.json_open("Metadata")
-    } else {
-        container.xml_open()
-    };
-    out.reserve(written + 32);
+    // Every item's user values first, one after the other in one text (`values[n]` is item
+    // n's range of it), so the answer is then copied into one buffer of its exact size: a
+    // page is tens of kilobytes, and growing it as it is written copied it again each time.
+    let mut values_text = String::new();
+    let mut values = Vec::with_capacity(items.len());
     let mut attrs = El::keyed(container.tag, container.json_key);
-    for (n, (item, halves)) in items.iter().enumerate() {
+    for (item, _) in items {
         if counts_leaves(item.kind) {
             return None;
         }
         let known = states_for(&mut states, item, read).await?;
+        let from = values_text.len();
+        if let Some(state) = known.states.get(&item.id) {
+            attrs.attrs.clear();
+            attrs = state.attrs(attrs);
+            for (k, v) in &attrs.attrs {
+                super::render::push_attr(&mut values_text, k, v, json);
+            }
+        }
+        values.push(from..values_text.len());
+    }
+    let (open, close) = if json {
+        (container.json_open("Metadata"), "]}}".to_owned())
+    } else {
+        (container.xml_open(), container.xml_close())
+    };
+    let written: usize = items.iter().map(|(_, h)| h.0.len() + h.1.len() + 1).sum();
+    let mut out = String::with_capacity(open.len() + written + values_text.len() + close.len());
+    out.push_str(&open);
+    for (n, ((_, halves), values)) in items.iter().zip(values).enumerate() {
         match (json, n) {
             (true, 0) => {}
             (true, _) => out.push(','),
             (false, _) => out.push('\n'),
         }
         out.push_str(&halves.0);
-        if let Some(state) = known.states.get(&item.id) {
-            attrs.attrs.clear();
-            attrs = state.attrs(attrs);
-            for (k, v) in &attrs.attrs {
-                super::render::push_attr(&mut out, k, v, json);
-            }
-        }
+        out.push_str(&values_text[values]);
         out.push_str(&halves.1);
     }
-    if json {
-        out.push_str("]}}");
-    } else {
-        out.push_str(&container.xml_close());
-    }
+    out.push_str(&close);
     Some(out)
 }
 
