@@ -6,7 +6,11 @@
 //! not by parsing: the same needle finds `ratingKey="…"` in XML and `"ratingKey":"…"` in
 //! JSON, so one scan serves both formats without building either tree, where quick-xml or
 //! serde_json would walk every attribute and value of a body of up to megabytes to find the
-//!same few. A stray match only adds a tag.
+//! same few. A stray match only adds a tag.
+
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 /// The identifier after a field name at `from` (`="…"`, `":"…"`, `": 12`), if it looks like one.
 fn id_after(body: &[u8], from: usize) -> Option<&str> {
@@ -37,8 +41,11 @@ fn id_after(body: &[u8], from: usize) -> Option<&str> {
 /// Plex: `ratingKey` (an item shown), `parentRatingKey` / `grandparentRatingKey` (named).
 pub(super) fn scan_rating_keys(body: &[u8], shown: &mut Vec<String>, named: &mut Vec<String>) {
     const NEEDLE: &[u8] = b"atingKey";
+    // Built once: `memmem::find` builds its searcher per call, and every answer stored is
+    // scanned (a tenth of storing an answer from the library copy).
+    static FINDER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(NEEDLE));
     let mut at = 0;
-    while let Some(pos) = find(&body[at..], NEEDLE) {
+    while let Some(pos) = FINDER.find(&body[at..]) {
         let i = at + pos;
         at = i + NEEDLE.len();
         let before = &body[..i];
@@ -56,8 +63,4 @@ pub(super) fn scan_rating_keys(body: &[u8], shown: &mut Vec<String>, named: &mut
             target.push(id.to_owned());
         }
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(haystack, needle)
 }
