@@ -26,6 +26,17 @@ pub(super) fn trigger(path: &str) -> Option<Trigger> {
 /// The paths to prefetch after a `trigger` listing answered `body`, at most `max`.
 pub(super) fn follow_ups(trigger: Trigger, body: &[u8], max: usize) -> Vec<String> {
     let mut out = Vec::new();
+    // Every item's children answer a seasons trigger's path (an album's tracks, an artist's
+    // albums), and only a show's list seasons: a body without the word, nor a JSON escape
+    // that could spell it (`\u0073`; XML values are read as written), cannot name one, and
+    // is not parsed (a walk of a music library would parse every album's tracks).
+    if trigger == Trigger::Seasons
+        && [&b"season"[..], b"\\u"]
+            .iter()
+            .all(|word| memchr::memmem::find(body, word).is_none())
+    {
+        return out;
+    }
     for item in items(body) {
         if out.len() >= max {
             break;
@@ -173,6 +184,18 @@ mod tests {
         assert_eq!(follow_ups(Trigger::Seasons, json, 10), want);
         assert_eq!(follow_ups(Trigger::Seasons, xml, 10), want);
         assert_eq!(follow_ups(Trigger::Seasons, json, 1), want[..1]);
+    }
+
+    #[test]
+    fn seasons_written_only_as_escapes_are_followed_too() {
+        // Whether the body is parsed at all is decided by the word "season" or an escape.
+        let json = br#"{"MediaContainer":{"Metadata":[{"ratingKey":"21","type":"sea\u0073on"}]}}"#;
+        assert_eq!(
+            follow_ups(Trigger::Seasons, json, 10),
+            ["/library/metadata/21/children"]
+        );
+        let tracks = br#"{"MediaContainer":{"Metadata":[{"ratingKey":"31","type":"track"}]}}"#;
+        assert!(follow_ups(Trigger::Seasons, tracks, 10).is_empty());
     }
 
     #[test]
