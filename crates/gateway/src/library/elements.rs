@@ -113,6 +113,37 @@ enum ScalarRef<'a> {
     B(bool),
 }
 
+/// The attributes of a stored [`Element`], read without its children: postcard writes the
+/// attributes first, so reading them alone leaves the children's bytes unread.
+#[derive(Deserialize)]
+struct AttrsRef<'a> {
+    #[serde(borrow)]
+    attrs: Vec<(&'a str, ScalarRef<'a>)>,
+}
+
+impl AttrsRef<'_> {
+    /// The attributes as an [`Element`] without children.
+    fn owned(&self) -> Element {
+        let attrs = self
+            .attrs
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    ScalarRef::S(s) => Scalar::S((*s).to_owned()),
+                    ScalarRef::I(n) => Scalar::I(*n),
+                    ScalarRef::F(f) => Scalar::F(*f),
+                    ScalarRef::B(b) => Scalar::B(*b),
+                };
+                ((*k).to_owned(), v)
+            })
+            .collect();
+        Element {
+            attrs,
+            kids: Vec::new(),
+        }
+    }
+}
+
 impl ElementRef<'_> {
     fn attr(&self, name: &str) -> Option<&ScalarRef<'_>> {
         self.attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
@@ -488,6 +519,14 @@ impl ElementStore {
         postcard::from_bytes(&bytes).ok()
     }
 
+    /// The attributes of item `id`'s element, if kept, without its children (a walk's frame
+    /// reads only attributes; an item's `Media`, `Part` and `Stream` are most of its bytes).
+    pub fn attrs(&self, id: &str) -> Option<Element> {
+        let bytes = self.elements.get(id.as_bytes()).ok()??;
+        let (attrs, _children) = postcard::take_from_bytes::<AttrsRef<'_>>(&bytes).ok()?;
+        Some(attrs.owned())
+    }
+
     /// The document element of kept item `id` ([`item_el`]), when it was kept as of
     /// `updated_at` (the index's record of the item); `None` when not kept, older, or not
     /// writable.
@@ -565,6 +604,14 @@ impl ElementStore {
     pub fn container(&self, section: &str) -> Option<Element> {
         let bytes = self.elements.get(container_key(section)).ok()??;
         postcard::from_bytes(&bytes).ok()
+    }
+
+    /// The attributes of section `section`'s kept listing container ([`Self::container`]
+    /// without its children).
+    pub fn container_attrs(&self, section: &str) -> Option<Element> {
+        let bytes = self.elements.get(container_key(section)).ok()??;
+        let (attrs, _children) = postcard::take_from_bytes::<AttrsRef<'_>>(&bytes).ok()?;
+        Some(attrs.owned())
     }
 
     /// Whether no element is kept at all.
@@ -820,6 +867,19 @@ mod tests {
         let kept = store.container("3").unwrap();
         let names: Vec<&str> = kept.attrs.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["librarySectionID", "mediaTagVersion", "viewGroup"]);
+        assert_eq!(store.container_attrs("3").unwrap(), kept);
+        // The attributes alone, read without the children, are the whole element's.
+        assert!(
+            !store.get("55").unwrap().kids.is_empty(),
+            "children to leave unread"
+        );
+        for id in ["55", "56"] {
+            let whole = store.get(id).unwrap();
+            let attrs = store.attrs(id).unwrap();
+            assert_eq!(attrs.attrs, whole.attrs, "{id}");
+            assert!(attrs.kids.is_empty());
+        }
+        assert!(store.attrs("404").is_none());
         // Read back for an answer without copying its text: the same element as the owned
         // read's, with and without its `Guid`s, in both formats.
         for id in ["55", "56"] {

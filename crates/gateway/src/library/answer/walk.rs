@@ -138,16 +138,19 @@ impl Made {
     /// The kept elements a frame reads, those `uses` marks (`[parent, grandparent, child,
     /// section]`, [`Frame::uses`]): each a read of the store, so a walk's shape alone (asked
     /// before its answer) reads none, and a proven frame only what its readings look into.
+    /// A frame reads attributes only: the elements' children are left unread.
     fn read(&self, store: &ElementStore, uses: [bool; 4]) -> Kept {
         let get = |id: &Option<String>, used: bool| {
-            id.as_deref().filter(|_| used).and_then(|id| store.get(id))
+            id.as_deref()
+                .filter(|_| used)
+                .and_then(|id| store.attrs(id))
         };
         Kept {
             parent: get(&self.parent, uses[0]),
             grandparent: get(&self.grandparent, uses[1]),
             child: get(&self.child, uses[2]),
             section: uses[3]
-                .then(|| store.container(&self.shape.section))
+                .then(|| store.container_attrs(&self.shape.section))
                 .flatten(),
         }
     }
