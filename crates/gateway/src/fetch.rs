@@ -577,23 +577,41 @@ pub(crate) async fn fetch_as_user(
     extra: HeaderMap,
     foreground: bool,
 ) -> Result<Lookup, crate::GatewayError> {
-    fetch_as_user_within(gw, up, user, path_and_query, extra, foreground, None).await
+    let read = read_as_user(gw, up, user, path_and_query, extra, foreground, None)?;
+    load_as_user(gw, up, user, read).await
 }
 
-/// [`fetch_as_user`], an answer it stores being fresh for at most `fresh_cap` (and never
-/// served stale while revalidating): for reads whose age matters more than the route's
-/// own policy allows.
+/// [`fetch_as_user`] of a user-scoped route only (an error for a route an operator made
+/// shared: what one user's answer says of them must not come from another's), an answer it
+/// stores being fresh for at most `fresh_cap` (and never served stale while revalidating):
+/// for the copy's reads of a user's play state and counts, whose age matters more than the
+/// route's own policy allows.
 pub(crate) async fn fetch_as_user_within(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     path_and_query: &str,
     extra: HeaderMap,
-    foreground: bool,
-    fresh_cap: Option<std::time::Duration>,
+    fresh_cap: std::time::Duration,
 ) -> Result<Lookup, crate::GatewayError> {
-    let (key, engine_policy, read) =
-        read_as_user(gw, up, user, path_and_query, extra, foreground, fresh_cap)?;
+    let read = read_as_user(gw, up, user, path_and_query, extra, true, Some(fresh_cap))?;
+    if read.2.scope != Scope::User {
+        return Err(crate::GatewayError::BadRequest(format!(
+            "{} is not a user-scoped route of upstream {}",
+            read.2.uri.path(),
+            up.name
+        )));
+    }
+    load_as_user(gw, up, user, read).await
+}
+
+/// The entry of a read as `user` ([`read_as_user`]), loaded if it is not fresh.
+async fn load_as_user(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    (key, engine_policy, read): (Key, cachearr_engine::Policy, UserRead),
+) -> Result<Lookup, crate::GatewayError> {
     // The loader is made only for a load: a fresh hit (the copy's reads of a user's sections
     // and play state, on every answer it writes) makes none.
     let result = gw
@@ -645,6 +663,8 @@ pub(crate) fn uncached_read(
 /// made only when a load happens ([`UserRead::state`]).
 struct UserRead {
     uri: http::Uri,
+    /// The route's scope.
+    scope: Scope,
     headers: HeaderMap,
     authenticates: bool,
     foreground: bool,
@@ -674,7 +694,7 @@ impl UserRead {
 }
 
 /// What a read of `path_and_query` as `user` is: its key, the engine policy it is stored
-/// under and what its loader is made from ([`fetch_as_user_within`]).
+/// under and what its loader is made from ([`fetch_as_user`], [`fetch_as_user_within`]).
 fn read_as_user(
     gw: &Gateway,
     up: &Arc<Upstream>,
@@ -756,6 +776,7 @@ fn read_as_user(
     }
     let read = UserRead {
         uri,
+        scope: policy.scope,
         headers,
         authenticates: policy.authenticates,
         foreground,

@@ -13,11 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{self, HeaderValue};
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, StatusCode};
 
 use crate::Gateway;
 use crate::dialect::ReadAsUser;
-use crate::policy::{Decision, Scope};
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
 
@@ -54,16 +53,10 @@ async fn read_parsed<T: Any + Send + Sync>(
     path: &str,
     parse: fn(&[u8]) -> Option<T>,
 ) -> Option<Arc<T>> {
-    let (route_path, query) = path.split_once('?').unwrap_or((path, ""));
-    // Play state is per user: a route an operator made shared must not carry it.
-    match up.routes.classify(&Method::GET, route_path, Some(query)) {
-        Decision::Cache { policy, .. } | Decision::AnswerFromIndex { policy, .. }
-            if policy.scope == Scope::User => {}
-        _ => return None,
-    }
     let mut extra = HeaderMap::new();
     extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let lookup = crate::fetch::fetch_as_user_within(gw, up, user, path, extra, true, Some(FRESH))
+    // Play state is per user: a route an operator made shared is not read (an error).
+    let lookup = crate::fetch::fetch_as_user_within(gw, up, user, path, extra, FRESH)
         .await
         .ok()?;
     let value = &lookup.entry.value;

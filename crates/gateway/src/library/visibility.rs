@@ -95,10 +95,9 @@ async fn count_as(
 ) -> Option<u64> {
     let mut extra = HeaderMap::new();
     extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let lookup =
-        crate::fetch::fetch_as_user_within(gw, up, user, path, extra, true, Some(COUNT_FRESH))
-            .await
-            .ok()?;
+    let lookup = crate::fetch::fetch_as_user_within(gw, up, user, path, extra, COUNT_FRESH)
+        .await
+        .ok()?;
     let value = &lookup.entry.value;
     if value.status != StatusCode::OK.as_u16() {
         return None;

@@ -935,3 +935,48 @@ async fn a_lookup_with_guids_reaches_the_server_only_to_prove_sections() {
     assert!(without >= titles.len() as u64 - 10, "{without}");
     assert!(with <= 15, "{with}");
 }
+
+/// A play-state listing an operator made shared (one entry for every user) is never read for
+/// a user's answer from the index: the searches go to the server, and no user gets the play
+/// state of the user whose listing filled the shared entry.
+#[tokio::test]
+async fn play_state_is_not_read_from_a_listing_made_shared() {
+    let r = sim_gateway::start(|config| {
+        config.admin_token = Some("admin-secret".to_string());
+        config.upstreams[0]
+            .routes
+            .push(cachearr_gateway::policy::RouteOverride {
+                pattern: "/library/sections/{id}/all".to_string(),
+                class: None,
+                policy: cachearr_gateway::policy::PolicyOverride {
+                    scope: Some(cachearr_gateway::policy::Scope::Shared),
+                    ..Default::default()
+                },
+                standard: Default::default(),
+                origin: "test".to_string(),
+            });
+    })
+    .await;
+    r.install_index().await;
+    let (track, title) = {
+        let lib = r.sim.sim.library();
+        let id = lib
+            .section(1)
+            .unwrap()
+            .items(cachearr_sim::library::ItemKind::Track)[0];
+        (id, lib.item(id).unwrap().title().to_string())
+    };
+    // bob played the track, alice did not: bob's listing would fill the shared entry first.
+    r.sim.sim.scrobble(3, track);
+    let path = format!("/library/sections/1/search?type=10&query={}", enc(&title));
+    for user in ["bob", "alice"] {
+        let (cs, status, via, direct) = r.both(&path, &r.token(user), true).await;
+        assert_eq!(status, 200, "{user}");
+        assert!(!cs.contains("detail=index"), "{user}: {cs}");
+        let (via, direct): (Value, Value) = (
+            serde_json::from_str(&via).unwrap(),
+            serde_json::from_str(&direct).unwrap(),
+        );
+        same_item(&via, &direct, user);
+    }
+}
