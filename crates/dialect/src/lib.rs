@@ -26,6 +26,10 @@
 //!   `crawl.rs`: its [`ServerLibrary`], the pages the index reads and how their answers read).
 //! * [`http_api`] — any HTTP API (`profile = "http"`): no server rules, the HTTP caching
 //!   standard's ([`Dialect::caches_by_the_standard`]); a null [`ServerLibrary`] and events.
+//! * [`answers`] — [`CopyAnswers`], how the library copy's answers (the gateway's
+//!   `library::answer`) are framed for a server: how a request names its page, what a page's
+//!   container and headers say of it, how `type=` names a kind; a trait object of its own
+//!   ([`Dialect::answers`]), implemented in each server's `search.rs`.
 //! * [`library`] — [`ServerLibrary`], what the library index asks of every server (sections,
 //!   pages of items, items by id, a user's sections, totals), a trait object of its own
 //!   beside [`Dialect`] (its module docs say why). `server_json.rs`: the lenient reading of
@@ -53,6 +57,7 @@
 //! Likewise the dialect reads its library's answers into the index's words (the leaf
 //! [`model::library`]); the crawl, its journal and the index stay in the gateway's `library`.
 
+pub mod answers;
 pub mod events;
 pub mod http_api;
 pub mod jellyfin;
@@ -68,6 +73,7 @@ use std::borrow::Cow;
 use http::{HeaderMap, HeaderName};
 use serde::Deserialize;
 
+pub use crate::answers::CopyAnswers;
 use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Scope};
@@ -189,6 +195,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// The items of a whole play-state list's answer (JSON), `None` for an answer that is
     /// not such a list.
     fn play_state_items(&self, body: &[u8]) -> Option<Vec<crate::model::library::PlayStateItem>>;
+
+    /// How the library copy's answers are framed for the server (see [`answers`]): how a
+    /// request names its page, the headers and container attributes a page writes for
+    /// itself; `None` for a server the copy does not answer.
+    fn answers(&self) -> Option<&'static dyn CopyAnswers> {
+        None
+    }
 
     /// How a walk of single items after a listing page is batched (the gateway's `batch`).
     fn walk_batch(&self) -> &'static WalkBatch;

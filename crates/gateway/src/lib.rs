@@ -16,7 +16,8 @@
 //!   the vocabulary they share with the gateway ([`Profile`], [`Class`], [`Scope`], the words a
 //!   route table is written in, the tags). The rest of this crate names a server only where
 //!   `scripts/server-names` still allows it (the library copy's answer writers, the
-//!   `--plex`/`--jellyfin` options), never more.
+//!   `--plex`/`--jellyfin` options), never more: the copy's answers ask the dialect how a
+//!   page is framed ([`dialect::CopyAnswers`]) rather than naming the server's headers.
 //! * [`keys`] — cache keys (canonical query, paging, format, scope) and the installation
 //!   [`Secret`] that keys the token hash.
 //! * [`upstream`] — [`Upstream`]: pooled hyper client and [`upstream::Guard`] (concurrency caps,

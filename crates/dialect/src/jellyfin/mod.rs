@@ -160,6 +160,10 @@ impl Dialect for Jellyfin {
         play_state::items(body)
     }
 
+    fn answers(&self) -> Option<&'static dyn super::CopyAnswers> {
+        Some(&Jellyfin)
+    }
+
     fn walk_batch(&self) -> &'static super::WalkBatch {
         &WALK_BATCH
     }

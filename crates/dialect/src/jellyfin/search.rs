@@ -9,6 +9,7 @@ use http::HeaderMap;
 use http::header;
 
 use super::render;
+use crate::answers::{self, CopyAnswers};
 use crate::model::route::IndexSearch;
 
 /// The first value of parameter `name` (lower-cased names).
@@ -149,4 +150,23 @@ pub fn camel_asked(headers: &HeaderMap) -> bool {
         v.to_str()
             .is_ok_and(|a| a.to_ascii_lowercase().contains("camelcase"))
     })
+}
+
+/// Jellyfin's pages: `StartIndex` / `Limit` in the query (names lower-cased); its answers
+/// say their place in the body (`StartIndex`, `TotalRecordCount`), not in a header.
+impl CopyAnswers for super::Jellyfin {
+    fn paging(
+        &self,
+        _headers: &HeaderMap,
+        params: &[(String, String)],
+    ) -> Option<(Option<usize>, Option<usize>)> {
+        Some((
+            answers::number(param(params, "startindex"))?,
+            answers::number(param(params, "limit"))?,
+        ))
+    }
+
+    fn kind_of_type(&self, type_param: &str) -> Option<ItemKind> {
+        render::kind_of_type(type_param)
+    }
 }

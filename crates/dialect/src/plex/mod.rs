@@ -203,6 +203,10 @@ impl Dialect for Plex {
         play_state::items(body)
     }
 
+    fn answers(&self) -> Option<&'static dyn super::CopyAnswers> {
+        Some(&Plex)
+    }
+
     fn walk_batch(&self) -> &'static super::WalkBatch {
         &WALK_BATCH
     }

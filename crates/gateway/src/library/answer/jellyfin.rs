@@ -191,7 +191,7 @@ impl Ctx<'_> {
                 options,
             }),
             content_type: "application/json; charset=utf-8",
-            paging: None,
+            headers: Vec::new(),
         })
     }
 
@@ -522,7 +522,7 @@ impl Ctx<'_> {
         Some(Answer {
             body: AnswerBody::Text(text),
             content_type: "application/json; charset=utf-8",
-            paging: None,
+            headers: Vec::new(),
         })
     }
 }

@@ -47,6 +47,7 @@ use super::titles::{self, FoldedTitles, TitleHit};
 use super::user_state::AsUser;
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
+use crate::dialect::CopyAnswers;
 use crate::dialect::jellyfin::search::{self as jellyfin_search, Route as JellyfinRoute};
 use crate::dialect::plex::render::El;
 use crate::dialect::plex::search::Route as PlexRoute;
@@ -134,6 +135,7 @@ pub(crate) async fn try_answer<B>(
     // server answers.
     let elements = Some(handle.elements()?.clone());
     let ctx = Ctx {
+        answers: crate::dialect::of(up.profile).answers()?,
         elements,
         frames: handle.frames(),
         whole: &whole,
@@ -226,12 +228,13 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// A ready answer: body, content type, paging headers.
+/// A ready answer: body, content type, its own headers.
 pub(crate) struct Answer {
     body: AnswerBody,
     content_type: &'static str,
-    /// Plex `(start, total)` for `X-Plex-Container-Start` / `-Total-Size`.
-    paging: Option<(usize, usize)>,
+    /// The headers the answer writes for itself (where its page starts, the whole count …),
+    /// as the dialect names them ([`CopyAnswers`]).
+    headers: Vec<(&'static str, String)>,
 }
 
 /// The document before play state is filled in and it is serialised.
@@ -257,6 +260,8 @@ enum AnswerBody {
 }
 
 struct Ctx<'a> {
+    /// How the upstream's answers are framed (its dialect's).
+    answers: &'static dyn CopyAnswers,
     /// The server's elements of the items (Plex answers are written from them).
     elements: Option<Arc<ElementStore>>,
     /// The frames learned for the copy's walks.
@@ -295,6 +300,25 @@ impl Ctx<'_> {
 
     fn json(&self) -> bool {
         wants_json(self.headers)
+    }
+
+    /// The page the request asks for, as the server reads it (start and size; `None`: not
+    /// understood, the server answers).
+    fn paging(&self, params: &[(String, String)]) -> Option<(Option<usize>, Option<usize>)> {
+        self.answers.paging(self.headers, params)
+    }
+
+    /// The headers of an answer written whole (a search's: no frame brings the server's),
+    /// its page at `paged` (where it starts, the whole count).
+    fn whole_headers(&self, paged: Option<(usize, usize)>) -> Vec<(&'static str, String)> {
+        let mut headers: Vec<(&'static str, String)> = self
+            .answers
+            .document_headers()
+            .iter()
+            .map(|&(name, value)| (name, value.to_owned()))
+            .collect();
+        headers.extend(self.answers.page_headers(paged));
+        headers
     }
 
     /// The sections the index answers for: those it holds items of, and those the crawl
@@ -348,12 +372,15 @@ impl Ctx<'_> {
 }
 
 fn respond(answer: Answer, started: Instant) -> Option<Response<ProxyBody>> {
-    let (body, protocol_header) = match answer.body {
+    let body = match answer.body {
         AnswerBody::Plex { doc, json, .. } => {
-            let text = if json { doc.to_json() } else { doc.to_xml() };
-            (text, true)
+            if json {
+                doc.to_json()
+            } else {
+                doc.to_xml()
+            }
         }
-        AnswerBody::Text(text) => (text, false),
+        AnswerBody::Text(text) => text,
         // Written out by `fill_play_state` before this; should one not be, the server answers.
         AnswerBody::JellyfinItems(_) | AnswerBody::Written { .. } => return None,
     };
@@ -364,12 +391,8 @@ fn respond(answer: Answer, started: Instant) -> Option<Response<ProxyBody>> {
         header::CONTENT_TYPE,
         HeaderValue::from_static(answer.content_type),
     );
-    if protocol_header {
-        h.insert("x-plex-protocol", HeaderValue::from_static("1.0"));
-    }
-    if let Some((start, total)) = answer.paging {
-        h.insert("x-plex-container-start", HeaderValue::from(start));
-        h.insert("x-plex-container-total-size", HeaderValue::from(total));
+    for (name, value) in answer.headers {
+        h.insert(name, HeaderValue::from_str(&value).ok()?);
     }
     crate::respond::mark_index_answer(h, started);
     resp.extensions_mut().insert(crate::clients::Served::Index);
@@ -512,7 +535,7 @@ async fn walk_from_copy(
     // proving them the section whole, their play state) would be paid for no answer. Kometa
     // lists a section of 200 in two pages.
     let learning = learnt_next || (server.is_some() && before == wanted);
-    if learning && !near && walk.ends_listing(&state.client_headers, &folded) {
+    if learning && !near && walk.ends_listing(up.profile, &state.client_headers, &folded) {
         return None;
     }
     let sections = user_sections(gw, up, user).await?;
@@ -520,6 +543,7 @@ async fn walk_from_copy(
     let whole = walk_section_whole(state, &sections, section, &folded).await;
     let crawled = handle.sections();
     let ctx = Ctx {
+        answers: crate::dialect::of(up.profile).answers()?,
         elements: Some(handle.elements()?.clone()),
         frames: handle.frames(),
         whole: &whole,
@@ -719,10 +743,7 @@ fn walk_value(answer: Answer, frame_headers: &[(String, String)]) -> Option<Cach
         _ => return None,
     };
     let mut headers = frame_headers.to_vec();
-    if let Some((start, total)) = answer.paging {
-        headers.push(("x-plex-container-start".into(), start.to_string()));
-        headers.push(("x-plex-container-total-size".into(), total.to_string()));
-    }
+    headers.extend(answer.headers.into_iter().map(|(n, v)| (n.to_owned(), v)));
     Some(CachedValue {
         status: 200,
         headers,

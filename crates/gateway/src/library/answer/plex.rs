@@ -40,25 +40,6 @@ impl Ctx<'_> {
         Some(out)
     }
 
-    /// Plex paging: `X-Plex-Container-Start` / `-Size` from the header or the query.
-    pub(super) fn plex_paging(
-        &self,
-        params: &[(String, String)],
-    ) -> Option<(Option<usize>, Option<usize>)> {
-        let get = |name: &str| {
-            let v = self
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .or_else(|| param(params, name));
-            number(v)
-        };
-        Some((
-            get("X-Plex-Container-Start")?,
-            get("X-Plex-Container-Size")?,
-        ))
-    }
-
     /// The server's element of an item, as `section`'s user is shown it (play state is
     /// filled in later); `None` when it is not kept or older than the index's record of the
     /// item (then the server answers).
@@ -305,7 +286,7 @@ impl Ctx<'_> {
         hits: &[PlexHit],
         params: &[(String, String)],
     ) -> Option<Answer> {
-        let (start, size) = self.plex_paging(params)?;
+        let (start, size) = self.paging(params)?;
         let total = hits.len();
         let from = start.unwrap_or(0).min(total);
         let to = size.map_or(total, |s| from.saturating_add(s).min(total));
@@ -333,11 +314,9 @@ impl Ctx<'_> {
                 PlexHit::Show => return None,
             }
         }
-        let mut head = vec![("size", plex::V::from(container.kids.len()))];
-        if paged {
-            head.push(("totalSize", plex::V::from(total)));
-            head.push(("offset", plex::V::from(from)));
-        }
+        let head = self
+            .answers
+            .page_head(container.kids.len(), paged.then_some((total, from)));
         container.attrs.splice(0..0, head);
         let json = self.json();
         Some(Answer {
@@ -347,7 +326,7 @@ impl Ctx<'_> {
                 items,
             },
             content_type: search::content_type(json),
-            paging: paged.then_some((from, total)),
+            headers: self.whole_headers(paged.then_some((from, total))),
         })
     }
 
@@ -424,12 +403,13 @@ impl Ctx<'_> {
             }
             doc.kids.push(hub);
         }
-        doc.attrs.insert(0, ("size", plex::V::from(doc.kids.len())));
+        let head = self.answers.page_head(doc.kids.len(), None);
+        doc.attrs.splice(0..0, head);
         let json = self.json();
         Some(Answer {
             body: AnswerBody::Plex { doc, json, items },
             content_type: search::content_type(json),
-            paging: None,
+            headers: self.whole_headers(None),
         })
     }
 }

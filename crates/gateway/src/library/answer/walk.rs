@@ -22,8 +22,9 @@ use super::super::written::{Form, Halves};
 use super::frame::{Frame, Observed, Shape, Sources};
 use super::plex::NaturalKey;
 use super::{Answer, AnswerBody, Ctx, ItemRef, counts_leaves, insertion_point, param};
-use crate::dialect::plex::render::{self as plex, El};
+use crate::dialect::plex::render::El;
 use crate::dialect::plex::search::{self, Kind};
+use crate::policy::Profile;
 
 /// The most items one answer from the copy writes: larger pages (whole-section dumps) are
 /// read once from the server and then served from the cache.
@@ -91,31 +92,31 @@ impl Walk {
     /// Whether this is a section listing's last page (or the whole listing, unpaged), by the
     /// index's count of the kind its `type=` names: the walk of that listing ends with it.
     /// `false` when that cannot be told.
-    pub(super) fn ends_listing(&self, headers: &http::HeaderMap, folded: &FoldedTitles) -> bool {
+    /// `profile`: the upstream's, whose dialect reads the page asked for.
+    pub(super) fn ends_listing(
+        &self,
+        profile: Profile,
+        headers: &http::HeaderMap,
+        folded: &FoldedTitles,
+    ) -> bool {
         let Walk::Listing { section, params } = self else {
             return false;
         };
-        let Some(kind) = param(params, "type").and_then(plex::kind_of_type) else {
+        let Some(answers) = crate::dialect::of(profile).answers() else {
             return false;
         };
-        let paging = |name: &str| -> Option<Option<u64>> {
-            let v = headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .or_else(|| param(params, name));
-            match v.map(str::trim) {
-                None | Some("") => Some(None),
-                Some(v) => v.parse().ok().map(Some),
-            }
+        let Some(kind) = param(params, "type").and_then(|t| answers.kind_of_type(t)) else {
+            return false;
         };
-        let [Some(start), Some(size)] =
-            ["X-Plex-Container-Start", "X-Plex-Container-Size"].map(paging)
-        else {
+        let Some((start, size)) = answers.paging(headers, params) else {
             return false;
         };
         match size {
             None => true,
-            Some(size) => start.unwrap_or(0).saturating_add(size) >= folded.count(section, kind),
+            Some(size) => {
+                let end = start.unwrap_or(0).saturating_add(size);
+                u64::try_from(end).unwrap_or(u64::MAX) >= folded.count(section, kind)
+            }
         }
     }
 }
@@ -223,7 +224,7 @@ impl Ctx<'_> {
             }
         };
         let mut container = frame.container(&kept.sources(), made.shape.json)?;
-        let (start, size) = self.plex_paging(&made.params)?;
+        let (start, size) = self.paging(&made.params)?;
         let total = made.items.len();
         let from = start.unwrap_or(0).min(total);
         let to = size.map_or(total, |s| from.saturating_add(s).min(total));
@@ -233,11 +234,9 @@ impl Ctx<'_> {
         let json = made.shape.json;
         let page = &made.items[from..to];
         let written = self.written_items(&container, page, &made.shape);
-        let mut head = vec![("size", plex::V::from(page.len()))];
-        if made.shape.paged {
-            head.push(("totalSize", plex::V::from(total)));
-            head.push(("offset", plex::V::from(from)));
-        }
+        let head = self
+            .answers
+            .page_head(page.len(), made.shape.paged.then_some((total, from)));
         container.attrs.splice(0..0, head);
         let body = match written {
             Some(items) => AnswerBody::Written {
@@ -257,7 +256,9 @@ impl Ctx<'_> {
         let answer = Answer {
             body,
             content_type: search::content_type(json),
-            paging: made.shape.paged.then_some((from, total)),
+            headers: self
+                .answers
+                .page_headers(made.shape.paged.then_some((from, total))),
         };
         Some((answer, frame, made.shape, made.proof_key))
     }
@@ -361,7 +362,7 @@ impl Ctx<'_> {
                 let hits = self.folded.all(&[kind], &ids);
                 self.ordered(hits.into_iter().map(|h| h.item).collect(), order)
             });
-        let (start, size) = self.plex_paging(params)?;
+        let (start, size) = self.paging(params)?;
         Some(Made {
             shape: Shape {
                 route: "all",
@@ -412,7 +413,7 @@ impl Ctx<'_> {
         self.indexed(Some(&section))?;
         let order = order_of(params)?;
         let items = Arc::new(self.ordered(items, order));
-        let (start, size) = self.plex_paging(params)?;
+        let (start, size) = self.paging(params)?;
         let child = Some(first.id().to_string());
         // The grandparent: the parent's parent, as its children name it.
         let grandparent_id = match (leaves, kind) {

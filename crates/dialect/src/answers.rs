@@ -1,0 +1,69 @@
+//! How the library copy's answers (the gateway's `library::answer`) are framed for a server:
+//! [`CopyAnswers`], which each media server's dialect gives ([`super::Dialect::answers`]).
+//!
+//! The copy answers searches and walks from the library index and the server's kept
+//! elements; which items, in which order and which page, is the gateway's. What differs per
+//! server is how a request names its page (Plex's `X-Plex-Container-Start` / `-Size`, as a
+//! header or in the query; Jellyfin's `StartIndex` / `Limit`), what a page's container says
+//! of itself (Plex's `size`, `totalSize`, `offset`), the headers an answer carries (Plex's
+//! `X-Plex-Container-Start` / `-Total-Size`, `X-Plex-Protocol`) and how a `type=` parameter
+//! names a kind: that is this trait, so that the gateway writes every server's answers
+//! without naming one.
+//!
+//! A trait object of its own beside [`super::Dialect`], as [`super::ServerLibrary`] is: its
+//! questions are asked only by the copy's answers, together.
+
+use cachearr_library::ItemKind;
+use http::HeaderMap;
+
+// A page container's attribute value, in the document tree Plex's answers are written in.
+use cachearr_serverfmt::plex::V;
+
+/// How the library copy's answers are framed for one server. See the module docs.
+pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
+    /// The page a request asks for: its first item and its size, each `None` when not
+    /// asked; `None` when either is not a number (the server answers). `params` are the
+    /// request's decoded query, its names as the route reads them.
+    fn paging(
+        &self,
+        headers: &HeaderMap,
+        params: &[(String, String)],
+    ) -> Option<(Option<usize>, Option<usize>)>;
+
+    /// The attributes a page's container opens with: the number of items it holds (`size`)
+    /// and, when the request asked for a page (`paged`: the whole count and where the page
+    /// starts), those two. Empty for a server whose pages are no element tree.
+    fn page_head(&self, _size: usize, _paged: Option<(usize, usize)>) -> Vec<(&'static str, V)> {
+        Vec::new()
+    }
+
+    /// The headers a page of an answer carries for itself (`paged`: where it starts and the
+    /// whole count), names in lower case, in the server's order.
+    fn page_headers(&self, _paged: Option<(usize, usize)>) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// The names of [`Self::page_headers`]: a frame learnt from a server's answer leaves
+    /// them out.
+    fn page_header_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The headers an answer written whole (a search's: no frame learnt from the server
+    /// brings them) carries before its page's own, names in lower case.
+    fn document_headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// The kind a request's `type` parameter names, when the index holds that kind.
+    fn kind_of_type(&self, type_param: &str) -> Option<ItemKind>;
+}
+
+/// A number of a request's paging: `Some(n)`, `Some(None)` when absent or empty, `None` for
+/// anything else.
+pub(crate) fn number(v: Option<&str>) -> Option<Option<usize>> {
+    match v.map(str::trim) {
+        None | Some("") => Some(None),
+        Some(v) => v.parse().ok().map(Some),
+    }
+}
