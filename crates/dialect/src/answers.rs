@@ -7,8 +7,8 @@
 //! header or in the query; Jellyfin's `StartIndex` / `Limit`), what a page's container says
 //! of itself (Plex's `size`, `totalSize`, `offset`), the headers an answer carries (Plex's
 //! `X-Plex-Container-Start` / `-Total-Size`, `X-Plex-Protocol`) and how a `type=` parameter
-//! names a kind: that is this trait, so that the gateway writes every server's answers
-//! without naming one.
+//! names a kind, and how a search's path and query read ([`SearchRoute`]): that is this
+//! trait, so that the gateway writes every server's answers without naming one.
 //!
 //! A trait object of its own beside [`super::Dialect`], as [`super::ServerLibrary`] is: its
 //! questions are asked only by the copy's answers, together.
@@ -16,11 +16,39 @@
 use cachearr_library::ItemKind;
 use http::HeaderMap;
 
+use crate::model::route::IndexSearch;
+
 // A page container's attribute value, in the document tree Plex's answers are written in.
 use cachearr_serverfmt::plex::V;
 
+/// A search the copy may answer: the read the route table recognised, with what the
+/// server's dialect read of its path and query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRoute {
+    /// What the read asks, as the route table named it.
+    pub search: IndexSearch,
+    /// The one section the answer spans, when the request names one (in its path, or a
+    /// parameter).
+    pub section: Option<String>,
+    /// The user the request names besides its token's (`/Users/{id}/…`, `UserId=`): the copy
+    /// answers only for the token's own.
+    pub named_user: Option<String>,
+    /// The query, decoded, its names as the server reads them.
+    pub params: Vec<(String, String)>,
+}
+
 /// How the library copy's answers are framed for one server. See the module docs.
 pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
+    /// The route of a search the route table recognised, its path and query read as the
+    /// server reads them; `None` when it is none of the server's searches or its path cannot
+    /// be read (the server answers).
+    fn search_route(
+        &self,
+        search: IndexSearch,
+        path: &str,
+        query: Option<&str>,
+    ) -> Option<SearchRoute>;
+
     /// The page a request asks for: its first item and its size, each `None` when not
     /// asked; `None` when either is not a number (the server answers). `params` are the
     /// request's decoded query, its names as the route reads them.

@@ -1,5 +1,5 @@
 //! How a Jellyfin search answered from the index (`library::answer`) reads: which search
-//! route it is and its query ([`Route`]), the kinds it asks ([`kinds_asked`]), the
+//! route it is and its query ([`CopyAnswers::search_route`]), the kinds it asks ([`kinds_asked`]), the
 //! parameters that change nothing ([`ignorable`]), and how the server compares user ids. The
 //! answers themselves are written in the library from the index's search and the kept
 //! documents.
@@ -9,7 +9,7 @@ use http::HeaderMap;
 use http::header;
 
 use super::render;
-use crate::answers::{self, CopyAnswers};
+use crate::answers::{self, CopyAnswers, SearchRoute};
 use crate::model::route::IndexSearch;
 
 /// The first value of parameter `name` (lower-cased names).
@@ -20,45 +20,31 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// A recognised Jellyfin search route and its decoded query; parameter names lower-cased
-/// (Jellyfin ignores their case).
-pub enum Route {
-    /// `/Items`, `/Users/{id}/Items` with a search term.
-    Items {
-        /// The query, decoded.
-        params: Vec<(String, String)>,
-        /// The user id of `/Users/{id}/Items` or `UserId=`, for play state from the cache.
-        uid: Option<String>,
-    },
-    /// `/Search/Hints`.
-    Hints {
-        /// The query, decoded.
-        params: Vec<(String, String)>,
-    },
-}
-
-impl Route {
-    /// The route of a search the route table recognised, with its query decoded.
-    pub fn of(search: IndexSearch, raw_path: &str, query: Option<&str>) -> Option<Route> {
-        let params: Vec<(String, String)> = form_urlencoded::parse(query?.as_bytes())
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-            .collect();
-        match search {
-            IndexSearch::SearchHints => Some(Route::Hints { params }),
-            IndexSearch::ItemSearch => {
-                // `/Users/{id}/Items`: the id, as the client wrote it, is the second segment
-                // (`/Items` has none).
-                let uid = raw_path
-                    .split('/')
-                    .nth(2)
-                    .filter(|uid| !uid.is_empty())
-                    .map(str::to_string)
-                    .or_else(|| param(&params, "userid").map(str::to_string));
-                Some(Route::Items { params, uid })
-            }
-            _ => None,
-        }
-    }
+/// The route of a search the route table recognised, with its query decoded; parameter
+/// names lower-cased (Jellyfin ignores their case): `/Items` and `/Users/{id}/Items` with a
+/// search term (the user named: the path's, or `UserId=`), `/Search/Hints` (`UserId=`).
+fn route_of(search: IndexSearch, raw_path: &str, query: Option<&str>) -> Option<SearchRoute> {
+    let params: Vec<(String, String)> = form_urlencoded::parse(query?.as_bytes())
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+        .collect();
+    let named_user = match search {
+        IndexSearch::SearchHints => param(&params, "userid").map(str::to_string),
+        // `/Users/{id}/Items`: the id, as the client wrote it, is the second segment
+        // (`/Items` has none).
+        IndexSearch::ItemSearch => raw_path
+            .split('/')
+            .nth(2)
+            .filter(|uid| !uid.is_empty())
+            .map(str::to_string)
+            .or_else(|| param(&params, "userid").map(str::to_string)),
+        _ => return None,
+    };
+    Some(SearchRoute {
+        search,
+        section: None,
+        named_user,
+        params,
+    })
 }
 
 /// Parameters Jellyfin clients send that do not change which items an answer holds.
@@ -155,6 +141,15 @@ pub fn camel_asked(headers: &HeaderMap) -> bool {
 /// Jellyfin's pages: `StartIndex` / `Limit` in the query (names lower-cased); its answers
 /// say their place in the body (`StartIndex`, `TotalRecordCount`), not in a header.
 impl CopyAnswers for super::Jellyfin {
+    fn search_route(
+        &self,
+        search: IndexSearch,
+        path: &str,
+        query: Option<&str>,
+    ) -> Option<SearchRoute> {
+        route_of(search, path, query)
+    }
+
     fn paging(
         &self,
         _headers: &HeaderMap,

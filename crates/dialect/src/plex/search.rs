@@ -1,5 +1,5 @@
 //! How a Plex search answered from the index (`library::answer`) reads: which search route
-//! it is and its query ([`Route`]), the kind it asks of a section ([`kind_asked`]), the
+//! it is and its query ([`CopyAnswers::search_route`]), the kind it asks of a section ([`kind_asked`]), the
 //! parameters that change nothing ([`ignorable`]) or ask for `Guid`s ([`guids_asked`]), and
 //! the fixed parts of its answer (hub titles, section numbers, the content type), and how
 //! the copy's answers page ([`CopyAnswers`]: paging read, container head, headers). The
@@ -10,7 +10,7 @@ use cachearr_library::ItemKind;
 use http::HeaderMap;
 
 use super::render::{self, V};
-use crate::answers::{self, CopyAnswers};
+use crate::answers::{self, CopyAnswers, SearchRoute};
 use crate::model::library::UserSection;
 use crate::model::route::IndexSearch;
 
@@ -46,65 +46,34 @@ pub fn kind_asked(params: &[(String, String)], s: &UserSection) -> Option<Kind> 
     ok.then_some(kind)
 }
 
-/// A recognised Plex search route and its decoded query.
-pub enum Route {
-    /// `/library/sections/{id}/search`.
-    SectionSearch {
-        /// The path's section id.
-        section: String,
-        /// The query, decoded.
-        params: Vec<(String, String)>,
-    },
-    /// `/hubs/search`.
-    HubSearch {
-        /// The query, decoded.
-        params: Vec<(String, String)>,
-    },
-    /// `/library/sections/{id}/all` with a `title` filter.
-    SectionAll {
-        /// The path's section id.
-        section: String,
-        /// The query, decoded.
-        params: Vec<(String, String)>,
-    },
-}
-
-impl Route {
-    /// The one section the answer spans: the path's, or a hub search's `sectionId`.
-    pub fn section(&self) -> Option<&str> {
-        match self {
-            Self::SectionSearch { section, .. } | Self::SectionAll { section, .. } => Some(section),
-            Self::HubSearch { params } => param(params, "sectionId").filter(|id| !id.is_empty()),
-        }
-    }
-
-    /// The route of a search the route table recognised, with its query decoded.
-    pub fn of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<Route> {
-        let params = || -> Vec<(String, String)> {
-            form_urlencoded::parse(query.unwrap_or("").as_bytes())
-                .into_owned()
-                .collect()
-        };
-        // `/library/sections/{id}/…`: the server's section ids are numbers.
-        let section = || {
-            path.split('/')
-                .nth(3)
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .map(str::to_string)
-        };
-        match search {
-            IndexSearch::HubSearch => Some(Route::HubSearch { params: params() }),
-            IndexSearch::SectionSearch => Some(Route::SectionSearch {
-                section: section()?,
-                params: params(),
-            }),
-            IndexSearch::SectionListing => Some(Route::SectionAll {
-                section: section()?,
-                params: params(),
-            }),
-            _ => None,
-        }
-    }
+/// The route of a search the route table recognised, with its query decoded (names as
+/// written: Plex compares them exactly): `/library/sections/{id}/search`, `/hubs/search`
+/// (the section it spans: its `sectionId`), `/library/sections/{id}/all` with a `title`
+/// filter.
+fn route_of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<SearchRoute> {
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    // `/library/sections/{id}/…`: the server's section ids are numbers.
+    let path_section = || {
+        path.split('/')
+            .nth(3)
+            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_string)
+    };
+    let section = match search {
+        IndexSearch::HubSearch => param(&params, "sectionId")
+            .filter(|id| !id.is_empty())
+            .map(str::to_string),
+        IndexSearch::SectionSearch | IndexSearch::SectionListing => Some(path_section()?),
+        _ => return None,
+    };
+    Some(SearchRoute {
+        search,
+        section,
+        named_user: None,
+        params,
+    })
 }
 
 /// Whether the request asks for `Guid` children (`includeGuids=1`, python-plexapi's
@@ -158,6 +127,15 @@ pub fn content_type(json: bool) -> &'static str {
 /// page's place in `X-Plex-Container-Start` / `-Total-Size`; `X-Plex-Protocol` on every
 /// document.
 impl CopyAnswers for super::Plex {
+    fn search_route(
+        &self,
+        search: IndexSearch,
+        path: &str,
+        query: Option<&str>,
+    ) -> Option<SearchRoute> {
+        route_of(search, path, query)
+    }
+
     fn paging(
         &self,
         headers: &HeaderMap,
@@ -241,6 +219,38 @@ mod tests {
         );
         let garbage = params(&[("X-Plex-Container-Size", "ten")]);
         assert_eq!(super::super::Plex.paging(&HeaderMap::new(), &garbage), None);
+    }
+
+    #[test]
+    fn a_search_route_spans_its_paths_section_or_its_sectionid() {
+        let plex = super::super::Plex;
+        let route = plex
+            .search_route(
+                IndexSearch::SectionSearch,
+                "/library/sections/3/search",
+                Some("type=10&query=a%20b"),
+            )
+            .unwrap();
+        assert_eq!(route.section.as_deref(), Some("3"));
+        assert_eq!(param(&route.params, "query"), Some("a b"));
+        assert_eq!(route.named_user, None);
+        let hub = plex
+            .search_route(
+                IndexSearch::HubSearch,
+                "/hubs/search",
+                Some("sectionId=&query=x"),
+            )
+            .unwrap();
+        assert_eq!(hub.section, None);
+        let not_a_number = "/library/sections/x/all";
+        assert!(
+            plex.search_route(IndexSearch::SectionListing, not_a_number, None)
+                .is_none()
+        );
+        assert!(
+            plex.search_route(IndexSearch::Children, "/library/metadata/1/children", None)
+                .is_none()
+        );
     }
 
     #[test]

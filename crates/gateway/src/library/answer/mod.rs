@@ -48,9 +48,8 @@ use super::user_state::AsUser;
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::CopyAnswers;
-use crate::dialect::jellyfin::search::{self as jellyfin_search, Route as JellyfinRoute};
+use crate::dialect::jellyfin::search as jellyfin_search;
 use crate::dialect::plex::render::El;
-use crate::dialect::plex::search::Route as PlexRoute;
 use crate::dialect::plex::user_state::{
     self as plex_state, ItemRef, counts_leaves, insertion_point,
 };
@@ -84,17 +83,10 @@ pub(crate) async fn try_answer<B>(
     started: Instant,
 ) -> Option<Response<ProxyBody>> {
     let (path, query) = (req.uri().path(), req.uri().query());
-    let route = match search {
-        IndexSearch::SectionSearch | IndexSearch::HubSearch | IndexSearch::SectionListing => {
-            Route::Plex(PlexRoute::of(search, path, query)?)
-        }
-        // Walks are cached reads the copy answers on a miss ([`walk_copy`]).
-        IndexSearch::Children | IndexSearch::AllLeaves => return None,
-        IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => return None,
-        IndexSearch::ItemSearch | IndexSearch::SearchHints => {
-            Route::Jellyfin(JellyfinRoute::of(search, path, query)?)
-        }
-    };
+    let answers = crate::dialect::of(up.profile).answers()?;
+    // Read as the server reads it; walks are none of its searches: cached reads the copy
+    // answers on a miss ([`walk_copy`]).
+    let route = answers.search_route(search, path, query)?;
     let handle = gw.index(&up.name)?;
     let Some(index) = handle.ready().filter(|_| handle.enabled()) else {
         // Off or not built yet: counted, and logged (a warning when off) at most once a
@@ -115,7 +107,7 @@ pub(crate) async fn try_answer<B>(
     // The index answers with the token's view: a request naming another user
     // (`/Users/{id}/Items`, `UserId=`) is the server's to answer — a 403, or for an
     // administrator that user's view.
-    if let Some(named) = route.named_user() {
+    if let Some(named) = route.named_user.as_deref() {
         let own = jellyfin_own_id(up, &user).await?;
         if !jellyfin_search::same_id(named, &own) {
             return None;
@@ -125,7 +117,7 @@ pub(crate) async fn try_answer<B>(
     let folded = titles::folded(&index).await?;
     // Only the sections the answer spans are proven whole: each costs the server two counts
     // per kind the first time.
-    let spanned = match route.section() {
+    let spanned = match route.section.as_deref() {
         Some(id) => only(&sections, id),
         None => sections.clone(),
     };
@@ -135,7 +127,7 @@ pub(crate) async fn try_answer<B>(
     // server answers.
     let elements = Some(handle.elements()?.clone());
     let ctx = Ctx {
-        answers: crate::dialect::of(up.profile).answers()?,
+        answers,
         elements,
         frames: handle.frames(),
         whole: &whole,
@@ -148,16 +140,14 @@ pub(crate) async fn try_answer<B>(
         sections: &sections,
         headers: req.headers(),
     };
-    let answer = match route {
-        Route::Plex(PlexRoute::SectionSearch { section, params }) => {
-            ctx.plex_section_search(&section, &params)
-        }
-        Route::Plex(PlexRoute::HubSearch { params }) => ctx.plex_hub_search(&params),
-        Route::Plex(PlexRoute::SectionAll { section, params }) => {
-            ctx.plex_section_all(&section, &params)
-        }
-        Route::Jellyfin(JellyfinRoute::Items { params, .. }) => ctx.jellyfin_items(&params),
-        Route::Jellyfin(JellyfinRoute::Hints { params }) => ctx.jellyfin_hints(&params),
+    let (section, params) = (route.section.as_deref(), &route.params);
+    let answer = match route.search {
+        IndexSearch::SectionSearch => ctx.plex_section_search(section?, params),
+        IndexSearch::HubSearch => ctx.plex_hub_search(params),
+        IndexSearch::SectionListing => ctx.plex_section_all(section?, params),
+        IndexSearch::ItemSearch => ctx.jellyfin_items(params),
+        IndexSearch::SearchHints => ctx.jellyfin_hints(params),
+        _ => None,
     }?;
     let answer = ctx.fill_play_state(answer).await?;
     // A write may have come while the answer was made.
@@ -172,31 +162,6 @@ pub(crate) async fn try_answer<B>(
         started.elapsed().as_secs_f64(),
     );
     Some(resp)
-}
-
-/// A recognised route.
-enum Route {
-    Plex(PlexRoute),
-    Jellyfin(JellyfinRoute),
-}
-
-impl Route {
-    /// The one section the answer spans, when the route names one.
-    fn section(&self) -> Option<&str> {
-        match self {
-            Route::Plex(route) => route.section(),
-            Route::Jellyfin(_) => None,
-        }
-    }
-
-    /// The user a request names besides its token's (Jellyfin `/Users/{id}/…`, `UserId=`).
-    fn named_user(&self) -> Option<&str> {
-        match self {
-            Route::Plex(_) => None,
-            Route::Jellyfin(JellyfinRoute::Items { uid, .. }) => uid.as_deref(),
-            Route::Jellyfin(JellyfinRoute::Hints { params }) => param(params, "userid"),
-        }
-    }
 }
 
 /// `sections` narrowed to the one with id `id` (none when the user may not see it). The
