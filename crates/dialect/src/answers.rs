@@ -85,6 +85,24 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
 
     /// The kind a request's `type` parameter names, when the index holds that kind.
     fn kind_of_type(&self, type_param: &str) -> Option<ItemKind>;
+
+    /// The path whose answer, read with a user's token, says that user's own id on the
+    /// server: what a request naming a user ([`SearchRoute::named_user`]) is compared with,
+    /// and the user a user's play state is read for. `None`: the server's requests name no
+    /// user besides the token's.
+    fn own_user_path(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The user's own id in an answer of [`Self::own_user_path`] (JSON).
+    fn own_user_id(&self, _body: &[u8]) -> Option<String> {
+        None
+    }
+
+    /// Whether two user ids name the same user, as the server reads them.
+    fn same_user(&self, a: &str, b: &str) -> bool {
+        a == b
+    }
 }
 
 /// A number of a request's paging: `Some(n)`, `Some(None)` when absent or empty, `None` for

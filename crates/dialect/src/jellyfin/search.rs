@@ -164,4 +164,18 @@ impl CopyAnswers for super::Jellyfin {
     fn kind_of_type(&self, type_param: &str) -> Option<ItemKind> {
         render::kind_of_type(type_param)
     }
+
+    fn own_user_path(&self) -> Option<&'static str> {
+        Some("/Users/Me")
+    }
+
+    /// `/Users/Me`'s `Id`.
+    fn own_user_id(&self, body: &[u8]) -> Option<String> {
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        Some(v.get("Id")?.as_str()?.to_owned())
+    }
+
+    fn same_user(&self, a: &str, b: &str) -> bool {
+        same_id(a, b)
+    }
 }

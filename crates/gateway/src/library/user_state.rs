@@ -7,6 +7,9 @@
 //! per answer and parsed once per version: the parse is kept with the user, by a hash of the
 //! listing's body. When a listing cannot be had, or the route would not be user-scoped, the
 //! answer is not given from the index: the server answers.
+//!
+//! Who the asking user is on the server, where a request may name another user, is asked of
+//! the server once per token (`own_user_id`; the path and its reading are the dialect's).
 
 use std::any::Any;
 use std::sync::Arc;
@@ -41,6 +44,38 @@ impl ReadAsUser for AsUser<'_> {
     ) -> Option<Arc<T>> {
         read_parsed(self.gw, self.up, self.user, &path, parse).await
     }
+}
+
+/// The token's own user id on the server, for a server whose requests may name another user
+/// ([`CopyAnswers::own_user_path`](crate::dialect::CopyAnswers::own_user_path)): asked of the
+/// server once per token and kept with the user (not through the cache: the answer may carry
+/// activity dates clients must get fresh, so it is no cached route). `None` when it cannot be
+/// had, or the server's requests name no other user.
+pub(crate) async fn own_user_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<str>> {
+    user.server_user_id_or(ask_own_id(up, user)).await
+}
+
+/// The user's own id, asked of the server with the user's token.
+async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<str>> {
+    let answers = crate::dialect::of(up.profile).answers()?;
+    let uri = up.uri_for(answers.own_user_path()?).ok()?;
+    let token = HeaderValue::from_str(user.token()).ok()?;
+    let make = || Ok(up.owner_request(&uri, Some(&token), "cachearr"));
+    let response = up
+        .send_idempotent(&make, crate::upstream::Budget::Client)
+        .await
+        .ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(
+        response.into_body(),
+        1 << 20,
+    ))
+    .await
+    .ok()?
+    .to_bytes();
+    Some(Arc::from(answers.own_user_id(&body)?))
 }
 
 /// Reads `path` as `user` through the cache (JSON, fresh for at most [`FRESH`]) and parses it

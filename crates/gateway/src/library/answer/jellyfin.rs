@@ -2,13 +2,10 @@
 //! and `/Search/Hints`, rendered by the dialect's
 //! [`render`](crate::dialect::jellyfin::render).
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use cachearr_engine::CachedValue;
 use cachearr_library::{ItemKind, Visibility};
 use cachearr_serverfmt::plex::title_sort;
-use http::header::HeaderValue;
 
 use super::super::titles::{self, TitleHit};
 use super::frame::{Observed, Shape, Sources};
@@ -17,42 +14,7 @@ use crate::dialect::jellyfin::doc::{Doc, DtoOptions};
 use crate::dialect::jellyfin::render as render_jellyfin;
 use crate::dialect::jellyfin::search;
 use crate::dialect::jellyfin::user_state::{self, UserData};
-use crate::library::user_state::AsUser;
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
-
-/// The token's own user id (`/Users/Me` `Id`): asked of the server once per token and kept
-/// with the user (not through the cache: `/Users/Me` carries activity dates clients must get
-/// fresh, so it is no cached route).
-pub(super) async fn jellyfin_own_id(
-    up: &Arc<Upstream>,
-    user: &Arc<UserRecord>,
-) -> Option<Arc<str>> {
-    user.server_user_id_or(ask_own_id(up, user)).await
-}
-
-/// `/Users/Me`'s `Id`, asked of the server with the user's token.
-async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<str>> {
-    let uri = up.uri_for("/Users/Me").ok()?;
-    let token = HeaderValue::from_str(user.token()).ok()?;
-    let make = || Ok(up.owner_request(&uri, Some(&token), "cachearr"));
-    let response = up
-        .send_idempotent(&make, crate::upstream::Budget::Client)
-        .await
-        .ok()?;
-    if response.status() != http::StatusCode::OK {
-        return None;
-    }
-    let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(
-        response.into_body(),
-        1 << 20,
-    ))
-    .await
-    .ok()?
-    .to_bytes();
-    let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
-    Some(Arc::from(v.get("Id")?.as_str()?))
-}
+use crate::library::user_state::{AsUser, own_user_id};
 
 /// A page of `/Items` found in the index, to be written from the kept documents
 /// ([`Ctx::jellyfin_items_text`]).
@@ -221,7 +183,7 @@ impl Ctx<'_> {
         };
         let mut data: Vec<((&str, &str), UserData)> = Vec::new();
         if page.options.user_data && !docs.is_empty() {
-            let uid = jellyfin_own_id(self.up, self.user).await?;
+            let uid = own_user_id(self.up, self.user).await?;
             let as_user = AsUser {
                 gw: self.gw,
                 up: self.up,
@@ -281,8 +243,8 @@ impl Ctx<'_> {
         }
         // The token's own view only: another user named is the server's to answer.
         if let Some(named) = param(params, "userid") {
-            let own = jellyfin_own_id(self.up, self.user).await?;
-            if !search::same_id(named, &own) {
+            let own = own_user_id(self.up, self.user).await?;
+            if !self.answers.same_user(named, &own) {
                 return None;
             }
         }

@@ -44,11 +44,10 @@ use http_body_util::{Either, Full};
 
 use super::elements::ElementStore;
 use super::titles::{self, FoldedTitles, TitleHit};
-use super::user_state::AsUser;
+use super::user_state::{AsUser, own_user_id};
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::CopyAnswers;
-use crate::dialect::jellyfin::search as jellyfin_search;
 use crate::dialect::plex::render::El;
 use crate::dialect::plex::user_state::{
     self as plex_state, ItemRef, counts_leaves, insertion_point,
@@ -61,7 +60,7 @@ use cachearr_engine::CachedValue;
 use frame::{Frames, Observed};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use jellyfin::{JellyfinItems, jellyfin_own_id};
+use jellyfin::JellyfinItems;
 
 pub(crate) mod frame;
 mod jellyfin;
@@ -108,8 +107,8 @@ pub(crate) async fn try_answer<B>(
     // (`/Users/{id}/Items`, `UserId=`) is the server's to answer — a 403, or for an
     // administrator that user's view.
     if let Some(named) = route.named_user.as_deref() {
-        let own = jellyfin_own_id(up, &user).await?;
-        if !jellyfin_search::same_id(named, &own) {
+        let own = own_user_id(up, &user).await?;
+        if !answers.same_user(named, &own) {
             return None;
         }
     }
