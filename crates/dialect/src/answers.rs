@@ -10,13 +10,24 @@
 //! names a kind, and how a search's path and query read ([`SearchRoute`]): that is this
 //! trait, so that the gateway writes every server's answers without naming one.
 //!
+//! A server whose searches are answered as a document tree (Plex's `MediaContainer`) writes
+//! them here whole ([`CopyAnswers::search`]), reading the copy through [`LibraryCopy`], which
+//! the gateway implements over the index, its title search, the user's sections and the
+//! server's kept elements: the dialect imports none of those. What it gives back is a
+//! [`Page`], into whose items the gateway has the asking user's play state put.
+//!
 //! A trait object of its own beside [`super::Dialect`], as [`super::ServerLibrary`] is: its
 //! questions are asked only by the copy's answers, together.
 
-use cachearr_library::ItemKind;
+use cachearr_library::index::{ItemNo, ItemView};
+use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 use http::HeaderMap;
 
+use crate::model::library::{Rank, TitleHit, UserSection, UserSections};
 use crate::model::route::IndexSearch;
+
+// The document tree a page of Plex's is written in.
+use cachearr_serverfmt::plex::El;
 
 // A page container's attribute value, in the document tree Plex's answers are written in.
 use cachearr_serverfmt::plex::V;
@@ -86,6 +97,25 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     /// The kind a request's `type` parameter names, when the index holds that kind.
     fn kind_of_type(&self, type_param: &str) -> Option<ItemKind>;
 
+    /// The kinds a section of `kind` (as the server names it in a user's section listing)
+    /// holds that the index holds too.
+    fn section_kinds(&self, kind: &str) -> &'static [ItemKind];
+
+    /// The content type of an answer, JSON (`json`) or the server's other form.
+    fn content_type(&self, json: bool) -> &'static str;
+
+    /// The answer of a search written whole from the copy as a document tree, before the
+    /// asking user's play state is put in; `None`: the server answers it (or, for a server
+    /// whose searches are not written so, the gateway's own writer does).
+    fn search(&self, _route: &SearchRoute, _copy: &dyn LibraryCopy) -> Option<Page> {
+        None
+    }
+
+    /// `items` in the order the server lists a section in when no sort is asked for.
+    fn natural_order(&self, _index: &LibraryIndex, items: Vec<ItemNo>) -> Vec<ItemNo> {
+        items
+    }
+
     /// The path whose answer, read with a user's token, says that user's own id on the
     /// server: what a request naming a user ([`SearchRoute::named_user`]) is compared with,
     /// and the user a user's play state is read for. `None`: the server's requests name no
@@ -103,6 +133,83 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     fn same_user(&self, a: &str, b: &str) -> bool {
         a == b
     }
+}
+
+/// What the copy holds for one answer, as the gateway's `library::answer` gives it to a
+/// dialect's writers: the request's headers, the asking user's sections, the index and its
+/// title search, and the server's kept elements. Reads of what is in memory only.
+pub trait LibraryCopy {
+    /// The request's headers.
+    fn headers(&self) -> &HeaderMap;
+
+    /// The sections the user may see, in the server's order.
+    fn sections(&self) -> &UserSections;
+
+    /// The user's sections to search (only `only`, when given), each holding some kind the
+    /// index holds; `None` when the copy cannot answer for one of them (not held, or not
+    /// shown whole for the user).
+    fn indexed(&self, only: Option<&str>) -> Option<Vec<&UserSection>>;
+
+    /// The library index.
+    fn index(&self) -> &LibraryIndex;
+
+    /// Items of `kinds` in `sections` whose folded title (or, `originals`, original title)
+    /// contains the folded `query`, with their rank, in index order.
+    fn find(
+        &self,
+        query: &str,
+        kinds: &[ItemKind],
+        sections: &[&str],
+        originals: bool,
+    ) -> Vec<TitleHit>;
+
+    /// Items of `kinds` in `sections` whose folded title is the folded `query`.
+    fn find_exact(&self, query: &str, kinds: &[ItemKind], sections: &[&str]) -> Vec<TitleHit>;
+
+    /// Shows (which the index knows from their episodes) in `sections` whose folded title
+    /// contains the folded `query`: each show's id and rank, in the order their first
+    /// episodes appear.
+    fn find_shows(&self, query: &str, sections: &[&str]) -> Vec<(&str, Rank)>;
+
+    /// The server's element of an item as the crawl kept it (with its `Guid` children when
+    /// `guids`); `None` when it is not kept or older than `updated_at`, the index's record.
+    fn item_el(&self, id: &str, updated_at: i64, guids: bool) -> Option<El>;
+
+    /// The server's own listing container of a section, as the crawl kept it.
+    fn section_container(&self, section: &str) -> Option<El>;
+}
+
+/// The item of the index a hit is, whatever its visibility (the sections searched were the
+/// user's).
+pub fn view<'a>(copy: &'a dyn LibraryCopy, hit: &TitleHit) -> Option<ItemView<'a>> {
+    copy.index().item(hit.item, &Visibility::everything())
+}
+
+/// A search's answer written from the copy as a document tree, before the asking user's
+/// play state is put into its items.
+#[derive(Debug)]
+pub struct Page {
+    /// The document.
+    pub doc: El,
+    /// The items whose play state to put in, each where it is in `doc`.
+    pub items: Vec<ItemRef>,
+    /// Where the page starts and the whole count, when the request asked for a page.
+    pub paged: Option<(usize, usize)>,
+}
+
+/// An item of an answer, where its element is in the document.
+#[derive(Debug)]
+pub struct ItemRef {
+    /// The hub holding the element (`None`: the container itself).
+    pub hub: Option<usize>,
+    /// The element's place among its parent's children.
+    pub at: usize,
+    /// Its id.
+    pub id: String,
+    /// Its section.
+    pub section: String,
+    /// Its kind.
+    pub kind: ItemKind,
 }
 
 /// A number of a request's paging: `Some(n)`, `Some(None)` when absent or empty, `None` for

@@ -29,8 +29,10 @@
 //! * [`answers`] — [`CopyAnswers`], how the library copy's answers (the gateway's
 //!   `library::answer`) are framed for a server: how a search's path and query read
 //!   ([`answers::SearchRoute`]), how a request names its page, what a page's container and
-//!   headers say of it, how `type=` names a kind, where a token's own user id is read; a
-//!   trait object of its own
+//!   headers say of it, how `type=` names a kind, where a token's own user id is read, a
+//!   section's natural order, and the searches a server answers as a document tree written
+//!   whole (Plex's, `plex/answer.rs`) from the copy the gateway hands in
+//!   ([`answers::LibraryCopy`]); a trait object of its own
 //!   ([`Dialect::answers`]), implemented in each server's `search.rs`.
 //! * [`library`] — [`ServerLibrary`], what the library index asks of every server (sections,
 //!   pages of items, items by id, a user's sections, totals), a trait object of its own

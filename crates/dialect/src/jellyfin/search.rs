@@ -165,6 +165,15 @@ impl CopyAnswers for super::Jellyfin {
         render::kind_of_type(type_param)
     }
 
+    fn section_kinds(&self, kind: &str) -> &'static [ItemKind] {
+        render::library_kinds(kind).0
+    }
+
+    /// Jellyfin answers JSON only.
+    fn content_type(&self, _json: bool) -> &'static str {
+        "application/json; charset=utf-8"
+    }
+
     fn own_user_path(&self) -> Option<&'static str> {
         Some("/Users/Me")
     }

@@ -1,10 +1,32 @@
 //! The words the library index and the servers' dialects share: a server's sections as its
-//! crawl lists them ([`SectionInfo`]) and the sections one user may see ([`UserSections`]).
+//! crawl lists them ([`SectionInfo`]), the sections one user may see ([`UserSections`]), and
+//! the hits of the copy's title search ([`TitleHit`], [`Rank`]) its answers are written from.
 //! A dialect reads them out of its server's answers
 //! ([`crate::ServerLibrary`]); the index keeps and reports them. Here, in the leaf,
 //! so that neither side imports the other for them.
 
+use cachearr_library::index::ItemNo;
 use serde::{Deserialize, Serialize};
+
+/// How a title matched the query (best first), as both servers' simple rankers order it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rank {
+    /// The whole title.
+    Exact = 0,
+    /// The start of the title.
+    Prefix = 1,
+    /// Anywhere in the title (or, for Jellyfin items, in the original title).
+    Contains = 2,
+}
+
+/// One match of the copy's title search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TitleHit {
+    /// The item.
+    pub item: ItemNo,
+    /// How it matched.
+    pub rank: Rank,
+}
 
 /// One library section (Plex section, Jellyfin library), as the server lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

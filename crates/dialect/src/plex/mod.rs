@@ -15,6 +15,8 @@
 //!   kinds and type numbers, and the document tree.
 //! * `search.rs` — how a search answered from the index reads: its route and query, the
 //!   kind it asks, the parameters that change nothing, the fixed parts of its answer.
+//! * `answer.rs` — those searches' answers, written from the library copy the gateway hands
+//!   in (`answers::LibraryCopy`), and a section's natural order.
 //! * `user_state.rs` — the asking user's play state in such an answer: the per-user values
 //!   as the server writes them, where in an element, and the listings that give them.
 //! * Key rules: every `X-Plex-*` parameter may be sent as a header or in the query; paging and
@@ -23,6 +25,7 @@
 //! * A client names itself with `X-Plex-Product` (and `X-Plex-Device-Name` when one product
 //!   runs on several devices).
 
+mod answer;
 pub mod crawl;
 pub mod events;
 mod items_shown;

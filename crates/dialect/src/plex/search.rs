@@ -1,16 +1,15 @@
 //! How a Plex search answered from the index (`library::answer`) reads: which search route
-//! it is and its query ([`CopyAnswers::search_route`]), the kind it asks of a section ([`kind_asked`]), the
-//! parameters that change nothing ([`ignorable`]) or ask for `Guid`s ([`guids_asked`]), and
-//! the fixed parts of its answer (hub titles, section numbers, the content type), and how
-//! the copy's answers page ([`CopyAnswers`]: paging read, container head, headers). The
-//! answers themselves are written in the library from the index's search and the kept
-//! elements.
+//! it is and its query (`route_of`, given as `CopyAnswers::search_route`), the kind it asks
+//! of a section ([`kind_asked`]), the parameters that change nothing ([`ignorable`]) or ask
+//! for `Guid`s ([`guids_asked`]), and the fixed parts of its answer (hub titles, section
+//! numbers, the content type). The answers themselves, and how they page, are written in
+//! `answer.rs` from the copy's title search and the kept elements, which the gateway hands
+//! in.
 
 use cachearr_library::ItemKind;
-use http::HeaderMap;
 
 use super::render::{self, V};
-use crate::answers::{self, CopyAnswers, SearchRoute};
+use crate::answers::SearchRoute;
 use crate::model::library::UserSection;
 use crate::model::route::IndexSearch;
 
@@ -50,7 +49,11 @@ pub fn kind_asked(params: &[(String, String)], s: &UserSection) -> Option<Kind> 
 /// written: Plex compares them exactly): `/library/sections/{id}/search`, `/hubs/search`
 /// (the section it spans: its `sectionId`), `/library/sections/{id}/all` with a `title`
 /// filter.
-fn route_of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<SearchRoute> {
+pub(super) fn route_of(
+    search: IndexSearch,
+    path: &str,
+    query: Option<&str>,
+) -> Option<SearchRoute> {
     let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .into_owned()
         .collect();
@@ -119,157 +122,5 @@ pub fn content_type(json: bool) -> &'static str {
         "application/json"
     } else {
         "text/xml;charset=utf-8"
-    }
-}
-
-/// Plex's pages: `X-Plex-Container-Start` / `-Size`, as a header or in the query (the header
-/// first); a container opening with `size`, then `totalSize` and `offset` when paged; the
-/// page's place in `X-Plex-Container-Start` / `-Total-Size`; `X-Plex-Protocol` on every
-/// document.
-impl CopyAnswers for super::Plex {
-    fn search_route(
-        &self,
-        search: IndexSearch,
-        path: &str,
-        query: Option<&str>,
-    ) -> Option<SearchRoute> {
-        route_of(search, path, query)
-    }
-
-    fn paging(
-        &self,
-        headers: &HeaderMap,
-        params: &[(String, String)],
-    ) -> Option<(Option<usize>, Option<usize>)> {
-        let get = |name: &str| {
-            let v = headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .or_else(|| param(params, name));
-            answers::number(v)
-        };
-        Some((
-            get("X-Plex-Container-Start")?,
-            get("X-Plex-Container-Size")?,
-        ))
-    }
-
-    fn page_head(&self, size: usize, paged: Option<(usize, usize)>) -> Vec<(&'static str, V)> {
-        let mut head = vec![("size", V::from(size))];
-        if let Some((total, from)) = paged {
-            head.push(("totalSize", V::from(total)));
-            head.push(("offset", V::from(from)));
-        }
-        head
-    }
-
-    fn page_headers(&self, paged: Option<(usize, usize)>) -> Vec<(&'static str, String)> {
-        match paged {
-            Some((start, total)) => vec![
-                (PAGE_HEADERS[0], start.to_string()),
-                (PAGE_HEADERS[1], total.to_string()),
-            ],
-            None => Vec::new(),
-        }
-    }
-
-    fn page_header_names(&self) -> &'static [&'static str] {
-        &PAGE_HEADERS
-    }
-
-    fn document_headers(&self) -> &'static [(&'static str, &'static str)] {
-        &[("x-plex-protocol", "1.0")]
-    }
-
-    fn kind_of_type(&self, type_param: &str) -> Option<ItemKind> {
-        render::kind_of_type(type_param)
-    }
-}
-
-/// The headers a page writes for itself: where it starts, the whole count.
-const PAGE_HEADERS: [&str; 2] = ["x-plex-container-start", "x-plex-container-total-size"];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn a_page_is_read_from_the_header_first_then_the_query() {
-        let mut headers = HeaderMap::new();
-        headers.insert("X-Plex-Container-Start", "20".parse().unwrap());
-        let asked = params(&[
-            ("X-Plex-Container-Start", "5"),
-            ("X-Plex-Container-Size", " 10 "),
-        ]);
-        assert_eq!(
-            super::super::Plex.paging(&headers, &asked),
-            Some((Some(20), Some(10)))
-        );
-        let none = params(&[("X-Plex-Container-Size", "")]);
-        assert_eq!(
-            super::super::Plex.paging(&HeaderMap::new(), &none),
-            Some((None, None))
-        );
-        let garbage = params(&[("X-Plex-Container-Size", "ten")]);
-        assert_eq!(super::super::Plex.paging(&HeaderMap::new(), &garbage), None);
-    }
-
-    #[test]
-    fn a_search_route_spans_its_paths_section_or_its_sectionid() {
-        let plex = super::super::Plex;
-        let route = plex
-            .search_route(
-                IndexSearch::SectionSearch,
-                "/library/sections/3/search",
-                Some("type=10&query=a%20b"),
-            )
-            .unwrap();
-        assert_eq!(route.section.as_deref(), Some("3"));
-        assert_eq!(param(&route.params, "query"), Some("a b"));
-        assert_eq!(route.named_user, None);
-        let hub = plex
-            .search_route(
-                IndexSearch::HubSearch,
-                "/hubs/search",
-                Some("sectionId=&query=x"),
-            )
-            .unwrap();
-        assert_eq!(hub.section, None);
-        let not_a_number = "/library/sections/x/all";
-        assert!(
-            plex.search_route(IndexSearch::SectionListing, not_a_number, None)
-                .is_none()
-        );
-        assert!(
-            plex.search_route(IndexSearch::Children, "/library/metadata/1/children", None)
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn a_paged_answer_says_where_it_starts_and_the_whole_count() {
-        let plex = super::super::Plex;
-        let head: Vec<&str> = plex
-            .page_head(3, Some((40, 10)))
-            .iter()
-            .map(|a| a.0)
-            .collect();
-        assert_eq!(head, ["size", "totalSize", "offset"]);
-        assert_eq!(plex.page_head(3, None).len(), 1);
-        assert_eq!(
-            plex.page_headers(Some((10, 40))),
-            [
-                ("x-plex-container-start", "10".to_owned()),
-                ("x-plex-container-total-size", "40".to_owned())
-            ]
-        );
-        assert!(plex.page_headers(None).is_empty());
     }
 }

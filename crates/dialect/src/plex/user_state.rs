@@ -229,19 +229,9 @@ pub async fn write_halves(
     Some(out)
 }
 
-/// An item of an answer, where its element is in the document.
-pub struct ItemRef {
-    /// The hub holding the element (`None`: the container itself).
-    pub hub: Option<usize>,
-    /// The element's place among its parent's children.
-    pub at: usize,
-    /// Its rating key.
-    pub id: String,
-    /// Its section.
-    pub section: String,
-    /// Its kind.
-    pub kind: ItemKind,
-}
+/// An item of an answer, where its element is in the document (the words the copy's
+/// answers share: [`crate::answers`]).
+pub use crate::answers::ItemRef;
 
 /// Puts the asking user's play state into the `items` of `doc`, each where the server writes
 /// it; `None` when a listing it needs cannot be read (the answer is then the server's to give).

@@ -21,25 +21,9 @@ use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 /// The servers' search folding, shared with the simulator so that both fold alike.
 pub use cachearr_serverfmt::search::{fold, fold_into};
 
-/// How a title matched the query (best first), as both servers' simple rankers order it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Rank {
-    /// The whole title.
-    Exact = 0,
-    /// The start of the title.
-    Prefix = 1,
-    /// Anywhere in the title (or, for Jellyfin items, in the original title).
-    Contains = 2,
-}
-
-/// One match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TitleHit {
-    /// The item.
-    pub item: ItemNo,
-    /// How it matched.
-    pub rank: Rank,
-}
+/// How a title matched, and one match: the words the dialects' answer writers read the
+/// search's hits in (the leaf [`crate::model`]).
+pub use crate::model::library::{Rank, TitleHit};
 
 /// Folded titles (and track artists that differ from the album artist, Plex's
 /// `originalTitle`) of every item, in index order.

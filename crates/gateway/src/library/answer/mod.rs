@@ -23,9 +23,11 @@
 //! kept sends the request to the server. Each item carries the asking user's own play state
 //! ([`user_state`]).
 //!
-//! Layout: this file finds the route and the user's sections and fills in play state;
-//! [`plex`] and [`jellyfin`] write each server's answers (which one is the route's
-//! [`IndexSearch`], from the upstream's own route table); `tests.rs` holds the tests.
+//! Layout: this file finds the route (read by the dialect) and the user's sections and fills
+//! in play state; a search the dialect writes whole as a document tree (Plex's) reads the
+//! copy through [`copy`] (`dialect::answers::LibraryCopy`), and [`jellyfin`] writes
+//! Jellyfin's (which one is the route's [`IndexSearch`], from the upstream's own route
+//! table); `tests.rs` holds the tests.
 //!
 //! [`visibility`]: super::visibility
 //! [`titles`]: super::titles
@@ -62,9 +64,9 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use jellyfin::JellyfinItems;
 
+mod copy;
 pub(crate) mod frame;
 mod jellyfin;
-mod plex;
 pub(crate) mod probe;
 mod walk;
 
@@ -139,14 +141,14 @@ pub(crate) async fn try_answer<B>(
         sections: &sections,
         headers: req.headers(),
     };
-    let (section, params) = (route.section.as_deref(), &route.params);
+    let params = &route.params;
     let answer = match route.search {
-        IndexSearch::SectionSearch => ctx.plex_section_search(section?, params),
-        IndexSearch::HubSearch => ctx.plex_hub_search(params),
-        IndexSearch::SectionListing => ctx.plex_section_all(section?, params),
         IndexSearch::ItemSearch => ctx.jellyfin_items(params),
         IndexSearch::SearchHints => ctx.jellyfin_hints(params),
-        _ => None,
+        // Written whole by the dialect, from the copy.
+        _ => answers
+            .search(&route, &ctx)
+            .map(|page| ctx.page_answer(page)),
     }?;
     let answer = ctx.fill_play_state(answer).await?;
     // A write may have come while the answer was made.

@@ -20,7 +20,6 @@ use super::super::elements::{Element, ElementStore};
 use super::super::titles::FoldedTitles;
 use super::super::written::{Form, Halves};
 use super::frame::{Frame, Observed, Shape, Sources};
-use super::plex::NaturalKey;
 use super::{Answer, AnswerBody, Ctx, ItemRef, counts_leaves, insertion_point, param};
 use crate::dialect::plex::render::El;
 use crate::dialect::plex::search::{self, Kind};
@@ -443,7 +442,8 @@ impl Ctx<'_> {
     }
 
     /// `items` in the order asked for ([`order_of`]): the section's natural order
-    /// ([`NaturalKey`]) or by rating key.
+    /// (the dialect's [`natural_order`](crate::dialect::CopyAnswers::natural_order)) or by
+    /// rating key.
     fn ordered(&self, items: Vec<ItemNo>, order: &str) -> Vec<ItemNo> {
         let everything = Visibility::everything();
         if !order.is_empty() {
@@ -460,11 +460,6 @@ impl Ctx<'_> {
             }
             return items;
         }
-        let mut keyed: Vec<(NaturalKey, ItemNo)> = items
-            .into_iter()
-            .filter_map(|no| Some((self.natural_key(&self.index.item(no, &everything)?), no)))
-            .collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        keyed.into_iter().map(|(_, no)| no).collect()
+        self.answers.natural_order(self.index, items)
     }
 }

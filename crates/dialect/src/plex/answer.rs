@@ -1,0 +1,592 @@
+//! Plex's searches answered from the library copy (the gateway's `library::answer`): section
+//! search, hub search and `…/all?title=`, written from the server's own elements as the crawl
+//! kept them, in the order Plex gives its results; and a section's natural order, which its
+//! listings and walks follow; and how the copy's answers page (Plex's [`CopyAnswers`]). The
+//! copy is read through [`LibraryCopy`]; the asking user's play state is put in afterwards
+//! ([`super::user_state`]).
+
+use cachearr_library::index::{ItemNo, ItemView};
+use cachearr_library::{ItemKind, LibraryIndex, Visibility};
+use http::HeaderMap;
+
+use super::Plex;
+use super::render::{self, El, V};
+use super::search::{self, Kind};
+use crate::answers::{CopyAnswers, ItemRef, LibraryCopy, Page, SearchRoute, number, view};
+use crate::model::library::{Rank, TitleHit, UserSection};
+use crate::model::route::IndexSearch;
+
+/// The first value of parameter `name` (exact name: Plex compares them exactly).
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// One result: an item of the index, or a show known from its episodes (which only tells
+/// that the server has something to say: see [`page`]).
+enum Hit {
+    Item(TitleHit),
+    Show,
+}
+
+/// The answer of a search the route table recognised (`None`: the server answers).
+fn search_page(route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Page> {
+    let params = &route.params;
+    match route.search {
+        IndexSearch::SectionSearch => section_search(copy, route.section.as_deref()?, params),
+        IndexSearch::HubSearch => hub_search(copy, params),
+        IndexSearch::SectionListing => section_all(copy, route.section.as_deref()?, params),
+        _ => None,
+    }
+}
+
+/// The server's element of an item, as `section`'s user is shown it (play state is put in
+/// later); `None` when it is not kept or older than the index's record of the item (then the
+/// server answers).
+fn item(
+    copy: &dyn LibraryCopy,
+    view: &ItemView<'_>,
+    section: &UserSection,
+    guids: bool,
+) -> Option<El> {
+    let mut e = copy.item_el(view.id(), view.updated_at(), guids)?;
+    // Search answers name each item's section (a listing's items may leave it to the
+    // container).
+    e.set("librarySectionTitle", section.title.as_str());
+    e.set("librarySectionID", search::number(&section.id));
+    e.set(
+        "librarySectionKey",
+        format!("/library/sections/{}", section.id),
+    );
+    Some(e)
+}
+
+/// `/library/sections/{id}/search?type=&query=`.
+fn section_search(
+    copy: &dyn LibraryCopy,
+    section: &str,
+    params: &[(String, String)],
+) -> Option<Page> {
+    for (k, _) in params {
+        if !(search::ignorable(k)
+            || matches!(
+                k.as_str(),
+                "type" | "query" | "title" | "limit" | "includeGuids"
+            ))
+        {
+            return None;
+        }
+    }
+    let s = copy.sections().get(section)?;
+    let kind = search::kind_asked(params, s)?;
+    let query = param(params, "query").or_else(|| param(params, "title"))?;
+    let limit = number(param(params, "limit"))?;
+    let sections = copy.indexed(Some(section))?;
+    let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+    let mut hits = find(copy, query.trim(), kind, &ids);
+    if let Some(limit) = limit {
+        hits.truncate(limit);
+    }
+    let container = El::new("MediaContainer")
+        .a("allowSync", true)
+        .a("identifier", "com.plexapp.plugins.library")
+        .a("librarySectionID", search::number(&s.id))
+        .a("librarySectionTitle", s.title.as_str())
+        .a("librarySectionUUID", s.uuid.clone().unwrap_or_default())
+        .a("mediaTagPrefix", "/system/bundle/media/flags/")
+        .a("title1", s.title.as_str())
+        .a("title2", format!("Search for '{query}'"));
+    page(copy, container, &hits, params)
+}
+
+/// An item's place in its section's natural order, compared field by field: its artist's
+/// (sort title, id), its album's (year, id), its (disc, number), then its own (sort title,
+/// year, id).
+#[derive(Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct NaturalKey {
+    artist: (String, u64),
+    album: (u16, u64),
+    place: (u32, u32),
+    own: (String, u16, u64),
+}
+
+/// Where an item stands in its section's natural order ([`NaturalKey`]).
+fn natural_key(index: &LibraryIndex, v: &ItemView<'_>) -> NaturalKey {
+    let fold = cachearr_serverfmt::search::fold;
+    let id = |v: &ItemView<'_>| v.id().parse::<u64>().unwrap_or(u64::MAX);
+    let own = (
+        fold(render::title_sort(v.title())),
+        v.year().unwrap_or(0),
+        id(v),
+    );
+    let everything = Visibility::everything();
+    let by_id = |id: Option<&str>| id.and_then(|id| index.by_id(id, &everything));
+    // An artist's place: its sort title and id.
+    let artist = |a: Option<ItemView<'_>>| {
+        a.map_or((String::new(), 0), |a| {
+            (fold(render::title_sort(a.title())), id(&a))
+        })
+    };
+    match v.kind() {
+        ItemKind::Album => NaturalKey {
+            artist: artist(by_id(v.parent_id())),
+            album: (v.year().unwrap_or(0), id(v)),
+            ..NaturalKey::default()
+        },
+        ItemKind::Track => {
+            let album = by_id(v.parent_id());
+            NaturalKey {
+                artist: artist(by_id(v.grandparent_id())),
+                album: album
+                    .as_ref()
+                    .map_or((0, 0), |a| (a.year().unwrap_or(0), id(a))),
+                place: (v.parent_index().unwrap_or(0), v.index().unwrap_or(0)),
+                own,
+            }
+        }
+        // A show's episodes by season and number (the show named by its title, which
+        // episodes carry, and its id).
+        ItemKind::Episode => NaturalKey {
+            artist: (
+                fold(render::title_sort(v.album().unwrap_or(""))),
+                v.grandparent_id()
+                    .and_then(|g| g.parse().ok())
+                    .unwrap_or(u64::MAX),
+            ),
+            place: (v.parent_index().unwrap_or(0), v.index().unwrap_or(0)),
+            own,
+            ..NaturalKey::default()
+        },
+        _ => NaturalKey {
+            own,
+            ..NaturalKey::default()
+        },
+    }
+}
+
+/// `items` in their section's natural order: artists and movies by sort title (the year and
+/// the id break ties), albums by their artist's sort title and then year, tracks by album in
+/// that order, then disc and number; an item the index no longer holds is left out.
+fn natural_order(index: &LibraryIndex, items: Vec<ItemNo>) -> Vec<ItemNo> {
+    let everything = Visibility::everything();
+    let mut keyed: Vec<(NaturalKey, ItemNo)> = items
+        .into_iter()
+        .filter_map(|no| Some((natural_key(index, &index.item(no, &everything)?), no)))
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.into_iter().map(|(_, no)| no).collect()
+}
+
+/// `/library/sections/{id}/all?title=` / `title==` (with `type=`, paging, `limit=`).
+fn section_all(copy: &dyn LibraryCopy, section: &str, params: &[(String, String)]) -> Option<Page> {
+    let mut filter: Option<(bool, &str)> = None;
+    for (k, v) in params {
+        match k.as_str() {
+            "title" if filter.is_none() => {
+                filter = Some(match v.strip_prefix('=') {
+                    Some(exact) => (true, exact),
+                    None => (false, v.as_str()),
+                });
+            }
+            "title=" if filter.is_none() => filter = Some((true, v.as_str())),
+            "type" | "limit" | "includeGuids" => {}
+            k if search::ignorable(k) => {}
+            _ => return None,
+        }
+    }
+    let (exact, value) = filter?;
+    let s = copy.sections().get(section)?;
+    let kind = search::kind_asked(params, s)?;
+    let limit = number(param(params, "limit"))?;
+    let sections = copy.indexed(Some(section))?;
+    let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+    // `a,b` means either, as Plex reads a filter value.
+    let mut hits: Vec<TitleHit> = Vec::new();
+    if value.split(',').any(str::is_empty) {
+        // An empty alternative matches everything: the server's plain listing.
+        return None;
+    }
+    let Kind::Item(kind) = kind else {
+        return all_shows(copy, s, (exact, value), limit, &ids, params);
+    };
+    for alt in value.split(',') {
+        let found = if exact {
+            copy.find_exact(alt, &[kind], &ids)
+        } else {
+            copy.find(alt, &[kind], &ids, false)
+        };
+        hits.extend(found);
+    }
+    hits.sort_by_key(|h| h.item);
+    hits.dedup_by_key(|h| h.item);
+    // Plex lists a section in its natural order.
+    let index = copy.index();
+    let mut keyed: Vec<(NaturalKey, TitleHit)> = hits
+        .drain(..)
+        .filter_map(|h| {
+            let v = view(copy, &h)?;
+            Some((natural_key(index, &v), h))
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut hits: Vec<Hit> = keyed.into_iter().map(|k| Hit::Item(k.1)).collect();
+    if let Some(limit) = limit {
+        hits.truncate(limit);
+    }
+    let container = all_container(copy, s, render::type_name(kind))?;
+    page(copy, container, &hits, params)
+}
+
+/// `/all?type=2&title=` (`filter`: whether exact, and the value): answered only when no show
+/// matches (see [`page`]).
+fn all_shows(
+    copy: &dyn LibraryCopy,
+    s: &UserSection,
+    (exact, value): (bool, &str),
+    limit: Option<usize>,
+    ids: &[&str],
+    params: &[(String, String)],
+) -> Option<Page> {
+    let mut found: Vec<&str> = Vec::new();
+    for alt in value.split(',') {
+        for (show, rank) in copy.find_shows(alt, ids) {
+            if (!exact || rank == Rank::Exact) && !found.contains(&show) {
+                found.push(show);
+            }
+        }
+    }
+    // One entry per show, so that a page of none still has the server's total.
+    let mut hits: Vec<Hit> = found.iter().map(|_| Hit::Show).collect();
+    if let Some(limit) = limit {
+        hits.truncate(limit);
+    }
+    page(copy, all_container(copy, s, "show")?, &hits, params)
+}
+
+/// The server's own listing container of section `s` (kept by the crawl: its
+/// `mediaTagVersion` and the rest), for `view_group`; `None` when not kept.
+fn all_container(copy: &dyn LibraryCopy, s: &UserSection, view_group: &str) -> Option<El> {
+    let mut c = copy.section_container(&s.id)?;
+    c.set("title2", "All");
+    c.set("viewGroup", view_group);
+    Some(c)
+}
+
+/// A search of one kind: exact, then prefix, then contains; ties by id (numerically).
+fn find(copy: &dyn LibraryCopy, query: &str, kind: Kind, ids: &[&str]) -> Vec<Hit> {
+    match kind {
+        Kind::Item(kind) => {
+            let mut hits = copy.find(query, &[kind], ids, false);
+            let id_of = |h: &TitleHit| {
+                view(copy, h)
+                    .and_then(|v| v.id().parse::<u64>().ok())
+                    .unwrap_or(u64::MAX)
+            };
+            hits.sort_by_cached_key(|h| (h.rank, id_of(h), h.item));
+            hits.into_iter().map(Hit::Item).collect()
+        }
+        Kind::Show => copy
+            .find_shows(query, ids)
+            .into_iter()
+            .map(|_| Hit::Show)
+            .collect(),
+    }
+}
+
+/// The page of `hits` asked for, in `container` (`size`, and `totalSize`/`offset` when
+/// paged, first as Plex writes them).
+fn page(
+    copy: &dyn LibraryCopy,
+    mut container: El,
+    hits: &[Hit],
+    params: &[(String, String)],
+) -> Option<Page> {
+    let (start, size) = Plex.paging(copy.headers(), params)?;
+    let total = hits.len();
+    let from = start.unwrap_or(0).min(total);
+    let to = size.map_or(total, |s| from.saturating_add(s).min(total));
+    let paged = start.is_some() || size.is_some();
+    let guids = search::guids_asked(params)?;
+    let mut items = Vec::new();
+    for hit in &hits[from..to] {
+        match hit {
+            Hit::Item(hit) => {
+                let view = view(copy, hit)?;
+                let section = copy.sections().get(view.section_id())?;
+                let e = item(copy, &view, section, guids)?;
+                items.push(ItemRef {
+                    hub: None,
+                    at: container.kids.len(),
+                    id: view.id().to_string(),
+                    section: view.section_id().to_string(),
+                    kind: view.kind(),
+                });
+                container.kids.push(e);
+            }
+            // A show is known only from its episodes: its element would lack what the
+            // server writes (`childCount`, `leafCount`, `summary` …), and a client missing
+            // those fetches the show again. The server answers.
+            Hit::Show => return None,
+        }
+    }
+    let head = Plex.page_head(container.kids.len(), paged.then_some((total, from)));
+    container.attrs.splice(0..0, head);
+    Some(Page {
+        doc: container,
+        items,
+        paged: paged.then_some((from, total)),
+    })
+}
+
+/// `/hubs/search?query=&limit=&sectionId=`: one hub per type with results, `limit` per hub
+/// (default 3).
+fn hub_search(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Page> {
+    for (k, _) in params {
+        if !(search::ignorable(k)
+            || matches!(k.as_str(), "query" | "limit" | "sectionId" | "includeGuids"))
+        {
+            return None;
+        }
+    }
+    let query = param(params, "query")?;
+    let limit = number(param(params, "limit"))?.unwrap_or(3);
+    let only = param(params, "sectionId").filter(|s| !s.is_empty());
+    if let Some(id) = only {
+        id.parse::<u32>().ok()?;
+    }
+    let guids = search::guids_asked(params)?;
+    let sections = copy.indexed(only)?;
+    let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+    let mut doc = El::new("MediaContainer");
+    let mut items = Vec::new();
+    for kind in [
+        Kind::Item(ItemKind::Movie),
+        Kind::Show,
+        Kind::Item(ItemKind::Episode),
+        Kind::Item(ItemKind::Artist),
+        Kind::Item(ItemKind::Album),
+        Kind::Item(ItemKind::Track),
+    ] {
+        let hits = find(copy, query.trim(), kind, &ids);
+        if hits.is_empty() {
+            continue;
+        }
+        let (name, title) = match kind {
+            Kind::Item(k) => (render::type_name(k), search::hub_title(k)),
+            Kind::Show => ("show", "Shows"),
+        };
+        let shown = hits.len().min(limit);
+        let mut hub = El::new("Hub")
+            .a("title", title)
+            .a("type", name)
+            .a("hubIdentifier", name)
+            .a("context", format!("hub.{name}"))
+            .a("size", shown)
+            .a("more", hits.len() > limit)
+            .a("style", "shelf");
+        for hit in hits.iter().take(limit) {
+            let (view, rank) = match hit {
+                Hit::Item(h) => (view(copy, h)?, h.rank),
+                // See `page`: the server renders shows.
+                Hit::Show => return None,
+            };
+            let section = copy.sections().get(view.section_id())?;
+            let mut e = item(copy, &view, section, guids)?.a("score", score_of(rank));
+            if kind == Kind::Item(ItemKind::Track) {
+                e = e
+                    .a("reason", "section")
+                    .a("reasonTitle", section.title.as_str())
+                    .a("reasonID", search::number(&section.id));
+            }
+            items.push(ItemRef {
+                hub: Some(doc.kids.len()),
+                at: hub.kids.len(),
+                id: view.id().to_string(),
+                section: view.section_id().to_string(),
+                kind: view.kind(),
+            });
+            hub.kids.push(e);
+        }
+        doc.kids.push(hub);
+    }
+    let head = Plex.page_head(doc.kids.len(), None);
+    doc.attrs.splice(0..0, head);
+    Some(Page {
+        doc,
+        items,
+        paged: None,
+    })
+}
+
+/// A hit's `score`, as the server writes it for how the title matched.
+fn score_of(rank: Rank) -> &'static str {
+    match rank {
+        Rank::Exact => "1.00000",
+        Rank::Prefix => "0.80000",
+        Rank::Contains => "0.50000",
+    }
+}
+
+/// Plex's pages: `X-Plex-Container-Start` / `-Size`, as a header or in the query (the header
+/// first); a container opening with `size`, then `totalSize` and `offset` when paged; the
+/// page's place in `X-Plex-Container-Start` / `-Total-Size`; `X-Plex-Protocol` on every
+/// document.
+impl CopyAnswers for Plex {
+    fn search_route(
+        &self,
+        search: IndexSearch,
+        path: &str,
+        query: Option<&str>,
+    ) -> Option<SearchRoute> {
+        search::route_of(search, path, query)
+    }
+
+    fn paging(
+        &self,
+        headers: &HeaderMap,
+        params: &[(String, String)],
+    ) -> Option<(Option<usize>, Option<usize>)> {
+        let get = |name: &str| {
+            let v = headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| param(params, name));
+            number(v)
+        };
+        Some((
+            get("X-Plex-Container-Start")?,
+            get("X-Plex-Container-Size")?,
+        ))
+    }
+
+    fn page_head(&self, size: usize, paged: Option<(usize, usize)>) -> Vec<(&'static str, V)> {
+        let mut head = vec![("size", V::from(size))];
+        if let Some((total, from)) = paged {
+            head.push(("totalSize", V::from(total)));
+            head.push(("offset", V::from(from)));
+        }
+        head
+    }
+
+    fn page_headers(&self, paged: Option<(usize, usize)>) -> Vec<(&'static str, String)> {
+        match paged {
+            Some((start, total)) => vec![
+                (PAGE_HEADERS[0], start.to_string()),
+                (PAGE_HEADERS[1], total.to_string()),
+            ],
+            None => Vec::new(),
+        }
+    }
+
+    fn page_header_names(&self) -> &'static [&'static str] {
+        &PAGE_HEADERS
+    }
+
+    fn document_headers(&self) -> &'static [(&'static str, &'static str)] {
+        &[("x-plex-protocol", "1.0")]
+    }
+
+    fn kind_of_type(&self, type_param: &str) -> Option<ItemKind> {
+        render::kind_of_type(type_param)
+    }
+
+    fn section_kinds(&self, kind: &str) -> &'static [ItemKind] {
+        render::section_kinds(kind)
+    }
+
+    fn content_type(&self, json: bool) -> &'static str {
+        search::content_type(json)
+    }
+
+    fn search(&self, route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Page> {
+        search_page(route, copy)
+    }
+
+    fn natural_order(&self, index: &LibraryIndex, items: Vec<ItemNo>) -> Vec<ItemNo> {
+        natural_order(index, items)
+    }
+}
+
+/// The headers a page writes for itself: where it starts, the whole count.
+const PAGE_HEADERS: [&str; 2] = ["x-plex-container-start", "x-plex-container-total-size"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_page_is_read_from_the_header_first_then_the_query() {
+        let mut headers = HeaderMap::new();
+        headers.insert("X-Plex-Container-Start", "20".parse().unwrap());
+        let asked = params(&[
+            ("X-Plex-Container-Start", "5"),
+            ("X-Plex-Container-Size", " 10 "),
+        ]);
+        assert_eq!(Plex.paging(&headers, &asked), Some((Some(20), Some(10))));
+        let none = params(&[("X-Plex-Container-Size", "")]);
+        assert_eq!(Plex.paging(&HeaderMap::new(), &none), Some((None, None)));
+        let garbage = params(&[("X-Plex-Container-Size", "ten")]);
+        assert_eq!(Plex.paging(&HeaderMap::new(), &garbage), None);
+    }
+
+    #[test]
+    fn a_search_route_spans_its_paths_section_or_its_sectionid() {
+        let plex = Plex;
+        let route = plex
+            .search_route(
+                IndexSearch::SectionSearch,
+                "/library/sections/3/search",
+                Some("type=10&query=a%20b"),
+            )
+            .unwrap();
+        assert_eq!(route.section.as_deref(), Some("3"));
+        assert_eq!(param(&route.params, "query"), Some("a b"));
+        assert_eq!(route.named_user, None);
+        let hub = plex
+            .search_route(
+                IndexSearch::HubSearch,
+                "/hubs/search",
+                Some("sectionId=&query=x"),
+            )
+            .unwrap();
+        assert_eq!(hub.section, None);
+        let not_a_number = "/library/sections/x/all";
+        assert!(
+            plex.search_route(IndexSearch::SectionListing, not_a_number, None)
+                .is_none()
+        );
+        assert!(
+            plex.search_route(IndexSearch::Children, "/library/metadata/1/children", None)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_paged_answer_says_where_it_starts_and_the_whole_count() {
+        let plex = Plex;
+        let head: Vec<&str> = plex
+            .page_head(3, Some((40, 10)))
+            .iter()
+            .map(|a| a.0)
+            .collect();
+        assert_eq!(head, ["size", "totalSize", "offset"]);
+        assert_eq!(plex.page_head(3, None).len(), 1);
+        assert_eq!(
+            plex.page_headers(Some((10, 40))),
+            [
+                ("x-plex-container-start", "10".to_owned()),
+                ("x-plex-container-total-size", "40".to_owned())
+            ]
+        );
+        assert!(plex.page_headers(None).is_empty());
+    }
+}

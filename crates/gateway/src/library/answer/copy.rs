@@ -1,0 +1,101 @@
+//! The library copy as the dialects' answer writers read it ([`LibraryCopy`]): the request's
+//! headers, the asking user's sections and those the copy answers for, the index and its
+//! title search, and the server's kept elements; and a search's page written by the dialect
+//! ([`CopyAnswers::search`](crate::dialect::CopyAnswers::search)) made an [`Answer`].
+
+use cachearr_library::{ItemKind, LibraryIndex};
+use http::HeaderMap;
+
+use super::super::elements;
+use super::super::titles::{Rank, TitleHit};
+use super::{Answer, AnswerBody, Ctx, UserSection, UserSections};
+use crate::dialect::answers::{LibraryCopy, Page};
+use crate::dialect::plex::render::El;
+
+impl Ctx<'_> {
+    /// The sections to search: the visible ones (optionally one), each of which the index
+    /// must hold. `None` when the index cannot answer for them. Sections of kinds the index
+    /// holds none of (photos, other) are left out.
+    pub(super) fn indexed(&self, only: Option<&str>) -> Option<Vec<&UserSection>> {
+        let held = self.held();
+        let mut out = Vec::new();
+        for s in &self.sections.sections {
+            if only.is_some_and(|id| id != s.id) {
+                continue;
+            }
+            if self.answers.section_kinds(&s.kind).is_empty() {
+                // Photo and other sections hold nothing the searched kinds include.
+                continue;
+            }
+            if !held.contains(&s.id.as_str()) {
+                return None;
+            }
+            out.push(s);
+        }
+        Some(out)
+    }
+
+    /// The answer of a search's `page`, as the dialect wrote it, in the form the request
+    /// asks for.
+    pub(super) fn page_answer(&self, page: Page) -> Answer {
+        let json = self.json();
+        Answer {
+            body: AnswerBody::Plex {
+                doc: page.doc,
+                json,
+                items: page.items,
+            },
+            content_type: self.answers.content_type(json),
+            headers: self.whole_headers(page.paged),
+        }
+    }
+}
+
+impl LibraryCopy for Ctx<'_> {
+    fn headers(&self) -> &HeaderMap {
+        self.headers
+    }
+
+    fn sections(&self) -> &UserSections {
+        self.sections
+    }
+
+    fn indexed(&self, only: Option<&str>) -> Option<Vec<&UserSection>> {
+        Ctx::indexed(self, only)
+    }
+
+    fn index(&self) -> &LibraryIndex {
+        self.index
+    }
+
+    fn find(
+        &self,
+        query: &str,
+        kinds: &[ItemKind],
+        sections: &[&str],
+        originals: bool,
+    ) -> Vec<TitleHit> {
+        self.folded.find(query, kinds, sections, originals)
+    }
+
+    fn find_exact(&self, query: &str, kinds: &[ItemKind], sections: &[&str]) -> Vec<TitleHit> {
+        self.folded.find_exact(query, kinds, sections)
+    }
+
+    fn find_shows(&self, query: &str, sections: &[&str]) -> Vec<(&str, Rank)> {
+        self.folded
+            .find_shows(query, sections)
+            .into_iter()
+            .map(|(show, rank)| (show.id.as_str(), rank))
+            .collect()
+    }
+
+    fn item_el(&self, id: &str, updated_at: i64, guids: bool) -> Option<El> {
+        self.elements.as_ref()?.item_el(id, updated_at, guids)
+    }
+
+    fn section_container(&self, section: &str) -> Option<El> {
+        let kept = self.elements.as_ref()?.container(section)?;
+        elements::container_el(&kept)
+    }
+}
