@@ -74,6 +74,30 @@ pub fn same_id(a: &str, b: &str) -> bool {
     bare(a) == bare(b)
 }
 
+/// Where Jellyfin puts an item among a search's results, compared field by field: its
+/// relevance to the term, its folded sort name, its name (byte order), then — where the
+/// server's database leaves ties in no defined order — its id.
+pub type SearchKey<'a> = (u8, String, &'a str, &'a str);
+
+/// The [`SearchKey`] of the item named `name` with id `id`, for the folded search `term`:
+/// its relevance on the name and, when the search reads it, `original`, the original title
+/// (`/Items` does, `/Search/Hints` does not).
+pub fn search_key<'a>(
+    name: &'a str,
+    original: Option<&str>,
+    id: &'a str,
+    term: &str,
+) -> SearchKey<'a> {
+    let fold = cachearr_serverfmt::search::fold;
+    let original = original.map(fold);
+    (
+        cachearr_serverfmt::search::jellyfin_relevance(&fold(name), original.as_deref(), term),
+        fold(cachearr_serverfmt::plex::title_sort(name)),
+        name,
+        id,
+    )
+}
+
 /// Parameters of `/Shows/{id}/Episodes` that change how its items are written (each proof
 /// holds for the options it was made with); the others choose or page the items.
 pub const EPISODE_OPTIONS: &[&str] = &[

@@ -5,7 +5,6 @@
 use bytes::Bytes;
 use cachearr_engine::CachedValue;
 use cachearr_library::{ItemKind, Visibility};
-use cachearr_serverfmt::plex::title_sort;
 
 use super::super::titles::{self, TitleHit};
 use super::frame::{Observed, Shape, Sources};
@@ -29,9 +28,6 @@ pub(super) struct JellyfinItems {
     /// What the request asks of each item.
     options: DtoOptions,
 }
-
-/// Where a Jellyfin search puts an item: relevance, folded sort name, name, id.
-type JellyfinSearchKey<'a> = (u8, String, &'a str, &'a str);
 
 impl Ctx<'_> {
     /// The Jellyfin libraries to search for `kinds` (all visible ones that hold any of
@@ -110,28 +106,16 @@ impl Ctx<'_> {
             return None;
         }
         let hits = self.folded.find(term, &kinds, &libraries, true);
-        // The server's order for a search: relevance, sort name, name (byte order), then —
-        // where the server's database leaves ties in no defined order — the id.
+        // The server's order for a search ([`search::search_key`]): relevance (on the name
+        // and the original title), sort name, name, id.
         let folded_term = titles::fold(term);
-        let mut keyed: Vec<(JellyfinSearchKey<'_>, TitleHit)> = hits
+        let mut keyed: Vec<(search::SearchKey<'_>, TitleHit)> = hits
             .into_iter()
             .filter_map(|h| {
                 let v = self.view(&h)?;
-                let original = titles::original_title(&v).map(titles::fold);
-                let relevance = cachearr_serverfmt::search::jellyfin_relevance(
-                    &titles::fold(v.title()),
-                    original.as_deref(),
-                    &folded_term,
-                );
-                Some((
-                    (
-                        relevance,
-                        titles::fold(title_sort(v.title())),
-                        v.title(),
-                        v.id(),
-                    ),
-                    h,
-                ))
+                let original = titles::original_title(&v);
+                let key = search::search_key(v.title(), original, v.id(), &folded_term);
+                Some((key, h))
             })
             .collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
@@ -436,27 +420,14 @@ impl Ctx<'_> {
         others &= include_media;
         let libraries = self.jellyfin_libraries(&kinds, others)?;
         let hits = self.folded.find(term, &kinds, &libraries, false);
-        // The server's order: its search relevance (on the name), sort name, name, then —
-        // where the server's database leaves ties in no defined order — the id.
+        // The server's order ([`search::search_key`]): its search relevance (on the name
+        // only), sort name, name, id.
         let folded_term = titles::fold(term);
-        let mut keyed: Vec<(JellyfinSearchKey<'_>, TitleHit)> = hits
+        let mut keyed: Vec<(search::SearchKey<'_>, TitleHit)> = hits
             .into_iter()
             .filter_map(|h| {
                 let v = self.view(&h)?;
-                let relevance = cachearr_serverfmt::search::jellyfin_relevance(
-                    &titles::fold(v.title()),
-                    None,
-                    &folded_term,
-                );
-                Some((
-                    (
-                        relevance,
-                        titles::fold(title_sort(v.title())),
-                        v.title(),
-                        v.id(),
-                    ),
-                    h,
-                ))
+                Some((search::search_key(v.title(), None, v.id(), &folded_term), h))
             })
             .collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
