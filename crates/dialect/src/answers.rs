@@ -101,6 +101,10 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     /// holds that the index holds too.
     fn section_kinds(&self, kind: &str) -> &'static [ItemKind];
 
+    /// Whether a section of `kind` also holds items of kinds the index does not hold (a
+    /// show section's shows and seasons): a search asking for any kind would find those.
+    fn section_holds_others(&self, kind: &str) -> bool;
+
     /// The content type of an answer, JSON (`json`) or the server's other form.
     fn content_type(&self, json: bool) -> &'static str;
 

@@ -193,6 +193,10 @@ impl CopyAnswers for super::Jellyfin {
         render::library_kinds(kind).0
     }
 
+    fn section_holds_others(&self, kind: &str) -> bool {
+        render::library_kinds(kind).1
+    }
+
     /// Jellyfin answers JSON only.
     fn content_type(&self, _json: bool) -> &'static str {
         "application/json; charset=utf-8"

@@ -496,6 +496,11 @@ impl CopyAnswers for Plex {
         render::section_kinds(kind)
     }
 
+    /// Every section but a music or a film section: shows and seasons, photos, other videos.
+    fn section_holds_others(&self, kind: &str) -> bool {
+        !matches!(kind, "artist" | "movie")
+    }
+
     fn content_type(&self, json: bool) -> &'static str {
         search::content_type(json)
     }

@@ -35,6 +35,32 @@ impl Ctx<'_> {
         Some(out)
     }
 
+    /// The sections to search for `kinds` (all visible ones that hold any of them, as the
+    /// dialect says), or `None` when one of them also holds kinds the index does not (a
+    /// show section's series and seasons) and `others_asked`, or is not in the index.
+    pub(super) fn search_sections(
+        &self,
+        kinds: &[ItemKind],
+        others_asked: bool,
+    ) -> Option<Vec<&str>> {
+        let held = self.held();
+        let mut out = Vec::new();
+        for s in &self.sections.sections {
+            let have = self.answers.section_kinds(&s.kind);
+            if self.answers.section_holds_others(&s.kind) && others_asked && !have.is_empty() {
+                return None;
+            }
+            if !have.iter().any(|k| kinds.contains(k)) {
+                continue;
+            }
+            if !held.contains(&s.id.as_str()) {
+                return None;
+            }
+            out.push(s.id.as_str());
+        }
+        Some(out)
+    }
+
     /// The answer of a search's `page`, as the dialect wrote it, in the form the request
     /// asks for.
     pub(super) fn page_answer(&self, page: Page) -> Answer {

@@ -30,28 +30,6 @@ pub(super) struct JellyfinItems {
 }
 
 impl Ctx<'_> {
-    /// The Jellyfin libraries to search for `kinds` (all visible ones that hold any of
-    /// them), or `None` when one of them holds kinds the index does not (series, seasons)
-    /// and those were asked for, or is not in the index.
-    fn jellyfin_libraries(&self, kinds: &[ItemKind], others_asked: bool) -> Option<Vec<&str>> {
-        let held = self.held();
-        let mut out = Vec::new();
-        for s in &self.sections.sections {
-            let (have, more) = render_jellyfin::library_kinds(&s.kind);
-            if more && others_asked && !have.is_empty() {
-                return None;
-            }
-            if !have.iter().any(|k| kinds.contains(k)) {
-                continue;
-            }
-            if !held.contains(&s.id.as_str()) {
-                return None;
-            }
-            out.push(s.id.as_str());
-        }
-        Some(out)
-    }
-
     /// `/Items?SearchTerm=&Recursive=true` (and `/Users/{id}/Items`): a recursive search
     /// over the user's libraries, by sort name, paged by `StartIndex` / `Limit`.
     pub(super) fn jellyfin_items(&self, params: &[(String, String)]) -> Option<Answer> {
@@ -93,7 +71,7 @@ impl Ctx<'_> {
         let counted = !param(params, "enabletotalrecordcount")
             .is_some_and(|v| v.eq_ignore_ascii_case("false"));
         let (kinds, others) = search::kinds_asked(params)?;
-        let libraries = self.jellyfin_libraries(&kinds, others)?;
+        let libraries = self.search_sections(&kinds, others)?;
         // The server also matches (and ranks by) a film's original-language title, which the
         // index does not hold: a search that spans films would miss some. The server answers.
         let films = kinds.contains(&ItemKind::Movie)
@@ -418,7 +396,7 @@ impl Ctx<'_> {
             }
         });
         others &= include_media;
-        let libraries = self.jellyfin_libraries(&kinds, others)?;
+        let libraries = self.search_sections(&kinds, others)?;
         let hits = self.folded.find(term, &kinds, &libraries, false);
         // The server's order ([`search::search_key`]): its search relevance (on the name
         // only), sort name, name, id.
