@@ -217,15 +217,20 @@ pub(crate) struct Observed {
     pub(crate) headers: Vec<(String, String)>,
 }
 
-/// Headers the page writes for itself, not part of the frame.
-pub(crate) const PAGE_HEADERS: &[&str] = &["x-plex-container-start", "x-plex-container-total-size"];
 /// Container attributes the page writes for itself.
 const PAGE_ATTRS: &[&str] = &["size", "totalSize", "offset"];
 
 impl Observed {
-    /// The frame of a Plex answer body (JSON or XML) and its stored headers; `None` when the
-    /// body is not a `MediaContainer` the gateway can read.
-    pub(crate) fn of(body: &[u8], headers: &[(String, String)], json: bool) -> Option<Observed> {
+    /// The frame of a Plex answer body (JSON or XML) and its stored headers, less those the
+    /// page writes for itself (`page_headers`: the dialect's
+    /// [`page_header_names`](crate::dialect::CopyAnswers::page_header_names)); `None` when
+    /// the body is not a `MediaContainer` the gateway can read.
+    pub(crate) fn of(
+        body: &[u8],
+        headers: &[(String, String)],
+        json: bool,
+        page_headers: &[&str],
+    ) -> Option<Observed> {
         let attrs = if json {
             let (container, _) = elements::listing_elements(body)?;
             container.attrs
@@ -234,7 +239,7 @@ impl Observed {
         };
         let mut headers: Vec<(String, String)> = headers
             .iter()
-            .filter(|(n, _)| !PAGE_HEADERS.contains(&n.as_str()))
+            .filter(|(n, _)| !page_headers.contains(&n.as_str()))
             .cloned()
             .collect();
         headers.sort();
@@ -904,7 +909,11 @@ mod tests {
     fn xml_and_json_containers_are_read_with_their_page_attributes_apart() {
         let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
 <MediaContainer size="2" totalSize="9" offset="0" key="7" title2="A &amp; B"><Track/></MediaContainer>"#;
-        let o = Observed::of(xml, &[], false).unwrap();
+        let answers = crate::dialect::of(crate::dialect::Profile::Plex)
+            .answers()
+            .unwrap();
+        let paging = answers.page_header_names();
+        let o = Observed::of(xml, &[], false, paging).unwrap();
         assert_eq!(
             o.attrs,
             vec![("key".into(), s("7")), ("title2".into(), s("A & B"))]
@@ -914,7 +923,7 @@ mod tests {
             ("x-plex-container-start".to_string(), "0".to_string()),
             ("content-type".to_string(), "application/json".to_string()),
         ];
-        let o = Observed::of(json, &headers, true).unwrap();
+        let o = Observed::of(json, &headers, true, paging).unwrap();
         assert_eq!(
             o.attrs,
             vec![("key".into(), s("7")), ("nocache".into(), Scalar::B(true))]
@@ -923,6 +932,6 @@ mod tests {
             o.headers,
             vec![("content-type".into(), "application/json".into())]
         );
-        assert!(Observed::of(b"<Other/>", &[], false).is_none());
+        assert!(Observed::of(b"<Other/>", &[], false, paging).is_none());
     }
 }

@@ -541,7 +541,10 @@ async fn walk_from_copy(
     }
     let made = ctx.made(&walk)?;
     let observed = match server {
-        Some(v) => Some(Observed::of(&v.body, &v.headers, ctx.json())?),
+        Some(v) => {
+            let paging = ctx.answers.page_header_names();
+            Some(Observed::of(&v.body, &v.headers, ctx.json(), paging)?)
+        }
         None => {
             turn.wait_for_proof(handle.frames(), &made.shape).await?;
             None
