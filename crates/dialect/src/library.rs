@@ -99,6 +99,14 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
         Vec::new()
     }
 
+    /// The whole listing of each section and type the crawl keeps, unpaged, for a
+    /// [`Self::sections_path`] answer: what a tool that installs an index without a crawl
+    /// (tests, benchmarks) reads to fill the kept elements as the crawl would. Empty when
+    /// [`Self::keeps_elements`] is false.
+    fn whole_listing_paths(&self, _sections: &Value) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The listing of some parents of a section by id (see [`Self::parent_types`]).
     fn parents_by_ids_path(
         &self,

@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cachearr_gateway::library::elements::fill_elements;
+use cachearr_gateway::library::elements::fill_kept;
 use cachearr_gateway::{Config, Gateway, Profile};
 use cachearr_library::LibraryIndex;
 use cachearr_sim::Sim;
@@ -217,7 +217,7 @@ fn print_latencies(times: &mut [Vec<f64>; 3]) {
 async fn keep_elements(gw: &Gateway, base: &str, token: &str) {
     let store = gw.index("plex").unwrap().elements().unwrap().clone();
     let client = reqwest::Client::new();
-    fill_elements(&store, |path| {
+    fill_kept(&store, Profile::Plex, |path| {
         let get = client
             .get(format!("{base}{path}"))
             .header("X-Plex-Token", token)

@@ -104,6 +104,19 @@ impl ServerLibrary for Jellyfin {
             ids.join(",")
         ))
     }
+
+    /// Each library's items of each indexed type in one page (the `BaseItemDto`s the crawl
+    /// keeps; series and seasons are not read).
+    fn whole_listing_paths(&self, sections: &Value) -> Vec<String> {
+        parse_sections(sections)
+            .iter()
+            .flat_map(|library| {
+                types_of_section(&library.kind)
+                    .iter()
+                    .map(|(_, item_type)| page_path(&library.id, item_type, 0, 1_000_000, None))
+            })
+            .collect()
+    }
 }
 
 /// The fields every listing asks for: what [`record`] reads beyond the defaults (`Path`,

@@ -46,8 +46,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::written::{Form, Halves, WrittenItems};
+use crate::dialect::Profile;
 use crate::dialect::jellyfin::doc::Doc;
-use crate::dialect::plex::crawl::{self as plex_crawl, whole_listing_paths};
 pub(crate) use crate::dialect::plex::render::{El, V};
 
 /// Where an item's element is cut for its written halves (`El::halves`): the dialect's place
@@ -739,54 +739,30 @@ fn fill_ref(mut el: El, e: &ElementRef<'_>, guids: bool) -> Option<El> {
     Some(el)
 }
 
-/// Fills `store` as a Plex crawl would, for what installs an index without one (tests,
-/// benchmarks): reads `GET /library/sections` through `fetch`, then every section's whole
-/// listing (the dialect's [`whole_listing_paths`]), and keeps each listing's items. `fetch`
-/// answers the body of a GET of a path on the server, asked for as JSON. Returns how many
-/// items were kept.
+/// Fills `store` as a crawl of an upstream of `profile` would, for what installs an index
+/// without one (tests, benchmarks): reads the server's sections through `fetch`, then every
+/// section's whole listing of each type the crawl keeps (the dialect's
+/// [`whole_listing_paths`](crate::dialect::ServerLibrary::whole_listing_paths)), and keeps
+/// each answer's items. `fetch` answers the body of a GET of a path on the server, asked for
+/// as JSON. Returns how many items were kept.
 ///
 /// # Errors
 /// The sections answer is not JSON.
-pub async fn fill_elements<F, Fut>(
+pub async fn fill_kept<F, Fut>(
     store: &ElementStore,
+    profile: Profile,
     mut fetch: F,
 ) -> Result<usize, serde_json::Error>
 where
     F: FnMut(String) -> Fut,
     Fut: Future<Output = bytes::Bytes>,
 {
+    let library = crate::dialect::of(profile).library();
     let sections: serde_json::Value =
-        serde_json::from_slice(&fetch(plex_crawl::SECTIONS_PATH.to_owned()).await)?;
+        serde_json::from_slice(&fetch(library.sections_path().to_owned()).await)?;
     let mut kept = 0;
-    for path in whole_listing_paths(&sections) {
-        kept += store.put_listing(&fetch(path).await);
-    }
-    Ok(kept)
-}
-
-/// Fills `store` with the `BaseItemDto` of every item of a Jellyfin server's libraries as a
-/// crawl reads them (tests that install an index without a crawl): `fetch` answers the body
-/// of a GET of a path on the server. Returns how many items were kept.
-///
-/// # Errors
-/// The libraries answer is not JSON.
-pub async fn fill_documents<F, Fut>(
-    store: &ElementStore,
-    mut fetch: F,
-) -> Result<usize, serde_json::Error>
-where
-    F: FnMut(String) -> Fut,
-    Fut: Future<Output = bytes::Bytes>,
-{
-    use crate::dialect::jellyfin::crawl as jellyfin_crawl;
-    let libraries: serde_json::Value =
-        serde_json::from_slice(&fetch("/Library/MediaFolders".to_owned()).await)?;
-    let mut kept = 0;
-    for library in jellyfin_crawl::parse_sections(&libraries) {
-        for (_, item_type) in jellyfin_crawl::types_of_section(&library.kind) {
-            let path = jellyfin_crawl::page_path(&library.id, item_type, 0, 1_000_000, None);
-            kept += store.put_documents(&fetch(path).await);
-        }
+    for path in library.whole_listing_paths(&sections) {
+        kept += store.put_answer(&fetch(path).await);
     }
     Ok(kept)
 }

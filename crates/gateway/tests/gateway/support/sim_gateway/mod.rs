@@ -21,7 +21,7 @@ use crate::support::serve_gateway;
 pub use cachearr_testkit::eventually;
 pub use serve_gateway::{Served, admin_client, loopback_config, serve};
 
-use cachearr_gateway::library::elements::{fill_documents, fill_elements};
+use cachearr_gateway::library::elements::fill_kept;
 use cachearr_gateway::{Config, Gateway, GatewayBuilder, Profile};
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};
@@ -119,7 +119,7 @@ impl Running {
             .elements()
             .unwrap()
             .clone();
-        fill_elements(&store, |path| {
+        fill_kept(&store, Profile::Plex, |path| {
             let get = self
                 .client
                 .get(format!("{}{path}", self.sim.base_url))
@@ -141,7 +141,7 @@ impl Running {
             .elements()
             .unwrap()
             .clone();
-        fill_documents(&store, |path| {
+        fill_kept(&store, Profile::Jellyfin, |path| {
             let get = self
                 .client
                 .get(format!("{}{path}", self.sim.base_url))
