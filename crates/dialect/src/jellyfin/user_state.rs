@@ -26,6 +26,18 @@ impl UserData {
     }
 }
 
+/// The item type whose listings a kept document's `UserData` is read from ([`user_data`]):
+/// its `Type` as the crawl reads that type (`Audio`, `MusicAlbum` … in the server's case), or
+/// `Season` (kept for a series' seasons, not indexed); `None` for a type the copy keeps no
+/// listing of.
+pub fn listing_type(doc: &Doc) -> Option<&'static str> {
+    let name = doc.get("Type")?.as_str()?;
+    if name == "Season" {
+        return Some("Season");
+    }
+    Some(super::render::type_name(super::render::kind_of_type(name)?))
+}
+
 /// Items per page of the played listing.
 const PLAYED_PAGE: usize = 500;
 

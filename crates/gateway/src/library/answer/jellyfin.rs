@@ -133,16 +133,7 @@ impl Ctx<'_> {
         // time, the query the crawl read that type with, so it spans the items the index
         // holds of it (artists are not children of a music library's folder; how a server
         // lists them under it is its own).
-        let type_of = |doc: &Doc| -> Option<&'static str> {
-            let name = doc.get("Type")?.as_str()?;
-            // Seasons are kept (for a series' seasons) but not indexed.
-            if name == "Season" {
-                return Some("Season");
-            }
-            Some(render_jellyfin::type_name(render_jellyfin::kind_of_type(
-                name,
-            )?))
-        };
+        let type_of = user_state::listing_type;
         let mut data: Vec<((&str, &str), UserData)> = Vec::new();
         if page.options.user_data && !docs.is_empty() {
             let uid = own_user_id(self.up, self.user).await?;
