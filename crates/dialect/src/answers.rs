@@ -10,11 +10,13 @@
 //! names a kind, and how a search's path and query read ([`SearchRoute`]): that is this
 //! trait, so that the gateway writes every server's answers without naming one.
 //!
-//! A server whose searches are answered as a document tree (Plex's `MediaContainer`) writes
-//! them here whole ([`CopyAnswers::search`]), reading the copy through [`LibraryCopy`], which
-//! the gateway implements over the index, its title search, the user's sections and the
-//! server's kept elements: the dialect imports none of those. What it gives back is a
-//! [`Page`], into whose items the gateway has the asking user's play state put.
+//! Each server's searches are answered by its dialect ([`CopyAnswers::search`]), reading the
+//! copy through [`LibraryCopy`], which the gateway implements over the index, its title
+//! search, the user's sections and the server's kept elements: the dialect imports none of
+//! those. What it gives back is [`Found`]: a document tree ([`Page`], Plex's), into whose
+//! items the gateway has the asking user's play state put; items to write from their kept
+//! documents with the user's data ([`Documents`], Jellyfin's `/Items`); or a text written
+//! whole.
 //!
 //! A trait object of its own beside [`super::Dialect`], as [`super::ServerLibrary`] is: its
 //! questions are asked only by the copy's answers, together.
@@ -108,10 +110,9 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     /// The content type of an answer, JSON (`json`) or the server's other form.
     fn content_type(&self, json: bool) -> &'static str;
 
-    /// The answer of a search written whole from the copy as a document tree, before the
-    /// asking user's play state is put in; `None`: the server answers it (or, for a server
-    /// whose searches are not written so, the gateway's own writer does).
-    fn search(&self, _route: &SearchRoute, _copy: &dyn LibraryCopy) -> Option<Page> {
+    /// The answer of a search from the copy, before the asking user's play state is put in;
+    /// `None`: the server answers it.
+    fn search(&self, _route: &SearchRoute, _copy: &dyn LibraryCopy) -> Option<Found> {
         None
     }
 
@@ -181,12 +182,47 @@ pub trait LibraryCopy {
 
     /// The server's own listing container of a section, as the crawl kept it.
     fn section_container(&self, section: &str) -> Option<El>;
+
+    /// The user's sections to search for `kinds` (each visible one holding any of them), or
+    /// `None` when the copy cannot answer for one of them: not held, or also holding kinds
+    /// the index does not while the search asks for any kind (`others_asked`).
+    fn search_sections(&self, kinds: &[ItemKind], others_asked: bool) -> Option<Vec<&str>>;
+
+    /// An item's original title as the index knows it (a track's artist, when not its
+    /// album's), which a search may match too.
+    fn original_title<'a>(&self, view: &ItemView<'a>) -> Option<&'a str>;
+
+    /// The server's kept document of an item (JSON), when kept.
+    fn document(&self, id: &str) -> Option<Vec<u8>>;
 }
 
 /// The item of the index a hit is, whatever its visibility (the sections searched were the
 /// user's).
 pub fn view<'a>(copy: &'a dyn LibraryCopy, hit: &TitleHit) -> Option<ItemView<'a>> {
     copy.index().item(hit.item, &Visibility::everything())
+}
+
+/// A search's answer from the copy, before the asking user's play state is put in.
+#[derive(Debug)]
+pub enum Found {
+    /// A document tree, its items to get the user's play state.
+    Tree(Page),
+    /// Items to write from their kept documents, each with the user's data.
+    Documents(Documents),
+    /// Written whole: it carries no user state.
+    Text(String),
+}
+
+/// A page of items a search found, to be written from their kept documents with the asking
+/// user's data, the request's options applied to each.
+#[derive(Debug)]
+pub struct Documents {
+    /// Each item's id and section, in the answer's order.
+    pub items: Vec<(String, String)>,
+    /// The whole count as the answer writes it.
+    pub total: usize,
+    /// Where the page starts.
+    pub start: usize,
 }
 
 /// A search's answer written from the copy as a document tree, before the asking user's

@@ -1,8 +1,8 @@
 //! cachearr-dialect: what cachearr knows of each media server, and the words it says it in.
 //! Every name of Plex or Jellyfin, every route, header, token form, JSON field and event
 //! message of theirs the gateway needs is written here; the gateway names a server only where
-//! `scripts/server-names` still allows it (the library copy's Jellyfin and walk writers, the
-//! `--plex`/`--jellyfin` options), and that count only goes down. The simulator and the
+//! `scripts/server-names` still allows it (the library copy's walk writers and play-state
+//! filling, the `--plex`/`--jellyfin` options), and that count only goes down. The simulator and the
 //! formats both share (`cachearr-serverfmt`) speak the servers' words by design. The crate
 //! does no I/O: it reads and writes
 //! requests, answers and messages handed to it, and the gateway does the rest.
@@ -30,10 +30,9 @@
 //!   `library::answer`) are framed for a server: how a search's path and query read
 //!   ([`answers::SearchRoute`]), how a request names its page, what a page's container and
 //!   headers say of it, how `type=` names a kind, where a token's own user id is read, a
-//!   section's natural order, and the searches a server answers as a document tree written
-//!   whole (Plex's, `plex/answer.rs`) from the copy the gateway hands in
-//!   ([`answers::LibraryCopy`]); a trait object of its own ([`Dialect::answers`]),
-//!   implemented in `plex/answer.rs` and `jellyfin/search.rs`.
+//!   section's natural order, and each server's searches answered from the copy the gateway
+//!   hands in ([`answers::LibraryCopy`]); a trait object of its own ([`Dialect::answers`]),
+//!   implemented in `plex/answer.rs` and `jellyfin/answer.rs`.
 //! * [`library`] — [`ServerLibrary`], what the library index asks of every server (sections,
 //!   pages of items, items by id, a user's sections, totals), a trait object of its own
 //!   beside [`Dialect`] (its module docs say why). `server_json.rs`: the lenient reading of

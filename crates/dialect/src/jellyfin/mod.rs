@@ -19,13 +19,16 @@
 //! * `render.rs` — the documents an answer from the index is written in: `BaseItemDto`s and
 //!   `SearchHint`s from the index's records, the type names of kinds.
 //! * `search.rs` — how a search answered from the index reads: its route and query, the
-//!   kinds it asks, the parameters that change nothing.
+//!   kinds it asks, the parameters that change nothing, the order of its results.
+//! * `answer.rs` — those searches answered from the library copy the gateway hands in
+//!   (`answers::LibraryCopy`), and how the copy's answers page (`CopyAnswers`).
 //! * `user_state.rs` — the asking user's `UserData` in such an answer, and the listings
 //!   that give it.
 //! * Key rules: query names are case-insensitive on the server, so they are written
 //!   lower-case; there are no client parameters to fold (paging is `StartIndex`/`Limit`).
 //! * A client names itself with `Client=` in its authorization header, or `X-Emby-Client`.
 
+mod answer;
 pub mod crawl;
 pub mod doc;
 pub mod events;

@@ -1,5 +1,5 @@
 //! How a Jellyfin search answered from the index (`library::answer`) reads: which search
-//! route it is and its query ([`CopyAnswers::search_route`]), the kinds it asks ([`kinds_asked`]), the
+//! route it is and its query (`route_of`, given as `CopyAnswers::search_route`), the kinds it asks ([`kinds_asked`]), the
 //! parameters that change nothing ([`ignorable`]), and how the server compares user ids. The
 //! answers themselves are written in the library from the index's search and the kept
 //! documents.
@@ -9,7 +9,7 @@ use http::HeaderMap;
 use http::header;
 
 use super::render;
-use crate::answers::{self, CopyAnswers, SearchRoute};
+use crate::answers::SearchRoute;
 use crate::model::route::IndexSearch;
 
 /// The first value of parameter `name` (lower-cased names).
@@ -23,7 +23,11 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// The route of a search the route table recognised, with its query decoded; parameter
 /// names lower-cased (Jellyfin ignores their case): `/Items` and `/Users/{id}/Items` with a
 /// search term (the user named: the path's, or `UserId=`), `/Search/Hints` (`UserId=`).
-fn route_of(search: IndexSearch, raw_path: &str, query: Option<&str>) -> Option<SearchRoute> {
+pub(super) fn route_of(
+    search: IndexSearch,
+    raw_path: &str,
+    query: Option<&str>,
+) -> Option<SearchRoute> {
     let params: Vec<(String, String)> = form_urlencoded::parse(query?.as_bytes())
         .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
         .collect();
@@ -160,59 +164,4 @@ pub fn camel_asked(headers: &HeaderMap) -> bool {
         v.to_str()
             .is_ok_and(|a| a.to_ascii_lowercase().contains("camelcase"))
     })
-}
-
-/// Jellyfin's pages: `StartIndex` / `Limit` in the query (names lower-cased); its answers
-/// say their place in the body (`StartIndex`, `TotalRecordCount`), not in a header.
-impl CopyAnswers for super::Jellyfin {
-    fn search_route(
-        &self,
-        search: IndexSearch,
-        path: &str,
-        query: Option<&str>,
-    ) -> Option<SearchRoute> {
-        route_of(search, path, query)
-    }
-
-    fn paging(
-        &self,
-        _headers: &HeaderMap,
-        params: &[(String, String)],
-    ) -> Option<(Option<usize>, Option<usize>)> {
-        Some((
-            answers::number(param(params, "startindex"))?,
-            answers::number(param(params, "limit"))?,
-        ))
-    }
-
-    fn kind_of_type(&self, type_param: &str) -> Option<ItemKind> {
-        render::kind_of_type(type_param)
-    }
-
-    fn section_kinds(&self, kind: &str) -> &'static [ItemKind] {
-        render::library_kinds(kind).0
-    }
-
-    fn section_holds_others(&self, kind: &str) -> bool {
-        render::library_kinds(kind).1
-    }
-
-    /// Jellyfin answers JSON only.
-    fn content_type(&self, _json: bool) -> &'static str {
-        "application/json; charset=utf-8"
-    }
-
-    fn own_user_path(&self) -> Option<&'static str> {
-        Some("/Users/Me")
-    }
-
-    /// `/Users/Me`'s `Id`.
-    fn own_user_id(&self, body: &[u8]) -> Option<String> {
-        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-        Some(v.get("Id")?.as_str()?.to_owned())
-    }
-
-    fn same_user(&self, a: &str, b: &str) -> bool {
-        same_id(a, b)
-    }
 }

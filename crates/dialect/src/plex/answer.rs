@@ -12,7 +12,7 @@ use http::HeaderMap;
 use super::Plex;
 use super::render::{self, El, V};
 use super::search::{self, Kind};
-use crate::answers::{CopyAnswers, ItemRef, LibraryCopy, Page, SearchRoute, number, view};
+use crate::answers::{CopyAnswers, Found, ItemRef, LibraryCopy, Page, SearchRoute, number, view};
 use crate::model::library::{Rank, TitleHit, UserSection};
 use crate::model::route::IndexSearch;
 
@@ -505,8 +505,8 @@ impl CopyAnswers for Plex {
         search::content_type(json)
     }
 
-    fn search(&self, route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Page> {
-        search_page(route, copy)
+    fn search(&self, route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Found> {
+        search_page(route, copy).map(Found::Tree)
     }
 
     fn natural_order(&self, index: &LibraryIndex, items: Vec<ItemNo>) -> Vec<ItemNo> {

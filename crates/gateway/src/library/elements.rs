@@ -482,6 +482,11 @@ impl ElementStore {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// The kept `BaseItemDto` of Jellyfin item `id`, as kept (JSON).
+    pub fn document_json(&self, id: &str) -> Option<Vec<u8>> {
+        Some(self.elements.get(document_key(id)).ok()??.to_vec())
+    }
+
     /// The ids of the seasons of Jellyfin series `series` whose documents were kept (a season
     /// forgotten since may still be named: its document is gone).
     pub fn seasons_of(&self, series: &str) -> Vec<String> {

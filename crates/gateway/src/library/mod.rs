@@ -23,9 +23,9 @@
 //! * [`crawl`] — the owner's reads on the background budget, the streams of pages, the
 //!   journal an interrupted build resumes from.
 //! * [`elements`] — the server's own element of every item (Plex), kept on disk for answers.
-//! * `answer` — search routes answered from the index (Plex's written by the dialect from
-//!   the copy `answer/copy.rs` hands it; `answer/jellyfin.rs`: each route's search and
-//!   paging), with [`titles`] (folded title
+//! * `answer` — search routes answered from the index (found and written by the dialect
+//!   from the copy `answer/copy.rs` hands it; `answer/jellyfin.rs`: a Jellyfin page of
+//!   documents written with the user's data, the show walks), with [`titles`] (folded title
 //!   search), [`visibility`] (which sections a user sees, and sees whole) and [`user_state`]
 //!   (the asking user's play state, read as that user through the cache: the listings the
 //!   Plex dialect's `user_state` writes it from, a Jellyfin library's `UserData`).

@@ -3,13 +3,14 @@
 //! title search, and the server's kept elements; and a search's page written by the dialect
 //! ([`CopyAnswers::search`](crate::dialect::CopyAnswers::search)) made an [`Answer`].
 
+use cachearr_library::index::ItemView;
 use cachearr_library::{ItemKind, LibraryIndex};
 use http::HeaderMap;
 
 use super::super::elements;
-use super::super::titles::{Rank, TitleHit};
+use super::super::titles::{self, Rank, TitleHit};
 use super::{Answer, AnswerBody, Ctx, UserSection, UserSections};
-use crate::dialect::answers::{LibraryCopy, Page};
+use crate::dialect::answers::{Found, LibraryCopy, Page};
 use crate::dialect::plex::render::El;
 
 impl Ctx<'_> {
@@ -61,9 +62,23 @@ impl Ctx<'_> {
         Some(out)
     }
 
+    /// The answer of what a search `found`, as the dialect wrote it (`params`: the search's
+    /// query, as the dialect read it); `None`: the server answers.
+    pub(super) fn found_answer(&self, found: Found, params: &[(String, String)]) -> Option<Answer> {
+        Some(match found {
+            Found::Tree(page) => self.page_answer(page),
+            Found::Documents(found) => self.documents_answer(found, params)?,
+            Found::Text(text) => Answer {
+                body: AnswerBody::Text(text),
+                content_type: self.answers.content_type(true),
+                headers: Vec::new(),
+            },
+        })
+    }
+
     /// The answer of a search's `page`, as the dialect wrote it, in the form the request
     /// asks for.
-    pub(super) fn page_answer(&self, page: Page) -> Answer {
+    fn page_answer(&self, page: Page) -> Answer {
         let json = self.json();
         Answer {
             body: AnswerBody::Plex {
@@ -123,5 +138,17 @@ impl LibraryCopy for Ctx<'_> {
     fn section_container(&self, section: &str) -> Option<El> {
         let kept = self.elements.as_ref()?.container(section)?;
         elements::container_el(&kept)
+    }
+
+    fn search_sections(&self, kinds: &[ItemKind], others_asked: bool) -> Option<Vec<&str>> {
+        Ctx::search_sections(self, kinds, others_asked)
+    }
+
+    fn original_title<'a>(&self, view: &ItemView<'a>) -> Option<&'a str> {
+        titles::original_title(view)
+    }
+
+    fn document(&self, id: &str) -> Option<Vec<u8>> {
+        self.elements.as_ref()?.document_json(id)
     }
 }

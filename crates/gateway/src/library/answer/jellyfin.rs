@@ -1,16 +1,18 @@
-//! Jellyfin answers from the index: `/Items` (and `/Users/{id}/Items`) with `SearchTerm`,
-//! and `/Search/Hints`, rendered by the dialect's
-//! [`render`](crate::dialect::jellyfin::render).
+//! Jellyfin answers from the copy that are written with the library's state: a page of
+//! `/Items` (and `/Users/{id}/Items`) with `SearchTerm` that the dialect found
+//! ([`Documents`]), written from the kept documents with the asking user's `UserData`, and a
+//! series' episodes and seasons (`/Shows/{id}/Episodes|Seasons`), walks proven on the
+//! server's answers. The searches themselves (and `/Search/Hints`) are the dialect's
+//! (`jellyfin/answer.rs`).
 
 use bytes::Bytes;
 use cachearr_engine::CachedValue;
 use cachearr_library::{ItemKind, Visibility};
 
-use super::super::titles::{self, TitleHit};
 use super::frame::{Observed, Shape, Sources};
 use super::{Answer, AnswerBody, Ctx, number, param};
+use crate::dialect::answers::Documents;
 use crate::dialect::jellyfin::doc::{Doc, DtoOptions};
-use crate::dialect::jellyfin::render as render_jellyfin;
 use crate::dialect::jellyfin::search;
 use crate::dialect::jellyfin::user_state::{self, UserData};
 use crate::library::user_state::{AsUser, own_user_id};
@@ -30,91 +32,26 @@ pub(super) struct JellyfinItems {
 }
 
 impl Ctx<'_> {
-    /// `/Items?SearchTerm=&Recursive=true` (and `/Users/{id}/Items`): a recursive search
-    /// over the user's libraries, by sort name, paged by `StartIndex` / `Limit`.
-    pub(super) fn jellyfin_items(&self, params: &[(String, String)]) -> Option<Answer> {
-        let options = DtoOptions::parse(params)?;
-        // Fields the server may write otherwise for this user: a search is not proven on the
-        // user's own answers, so the server answers it.
-        if options.per_user() {
-            return None;
-        }
-        for (k, v) in params {
-            let ok = search::ignorable(k)
-                || matches!(
-                    k.as_str(),
-                    "searchterm"
-                        | "includeitemtypes"
-                        | "excludeitemtypes"
-                        | "recursive"
-                        | "startindex"
-                        | "limit"
-                )
-                || (k == "sortby" && v.eq_ignore_ascii_case("sortname"))
-                || (k == "sortorder" && v.eq_ignore_ascii_case("ascending"));
-            if !ok {
-                return None;
-            }
-        }
-        if search::camel_asked(self.headers) {
-            return None;
-        }
-        let term = param(params, "searchterm")?;
-        if term.trim().is_empty() {
-            return None;
-        }
-        if !param(params, "recursive").is_some_and(|r| r.eq_ignore_ascii_case("true")) {
-            return None;
-        }
-        let start = number(param(params, "startindex"))?.unwrap_or(0);
-        let limit = number(param(params, "limit"))?;
-        let counted = !param(params, "enabletotalrecordcount")
-            .is_some_and(|v| v.eq_ignore_ascii_case("false"));
-        let (kinds, others) = search::kinds_asked(params)?;
-        let libraries = self.search_sections(&kinds, others)?;
-        // The server also matches (and ranks by) a film's original-language title, which the
-        // index does not hold: a search that spans films would miss some. The server answers.
-        let films = kinds.contains(&ItemKind::Movie)
-            && self
-                .sections
-                .sections
-                .iter()
-                .any(|s| s.kind == "movies" && libraries.contains(&s.id.as_str()));
-        if films {
-            return None;
-        }
-        let hits = self.folded.find(term, &kinds, &libraries, true);
-        // The server's order for a search ([`search::search_key`]): relevance (on the name
-        // and the original title), sort name, name, id.
-        let folded_term = titles::fold(term);
-        let mut keyed: Vec<(search::SearchKey<'_>, TitleHit)> = hits
-            .into_iter()
-            .filter_map(|h| {
-                let v = self.view(&h)?;
-                let original = titles::original_title(&v);
-                let key = search::search_key(v.title(), original, v.id(), &folded_term);
-                Some((key, h))
-            })
-            .collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        let total = keyed.len();
-        let items: Vec<(String, String)> = keyed
-            .iter()
-            .skip(start)
-            .take(limit.unwrap_or(usize::MAX))
-            .filter_map(|(_, h)| self.view(h))
-            .map(|v| (v.id().to_owned(), v.section_id().to_owned()))
-            .collect();
-        // Uncounted, the server writes the page's own item count.
-        let total = if counted { total } else { items.len() };
+    /// The answer of a page of `/Items` the dialect `found` (`params`: the request's query,
+    /// whose options each item is written with).
+    pub(super) fn documents_answer(
+        &self,
+        found: Documents,
+        params: &[(String, String)],
+    ) -> Option<Answer> {
+        let Documents {
+            items,
+            total,
+            start,
+        } = found;
         Some(Answer {
             body: AnswerBody::JellyfinItems(JellyfinItems {
                 items,
                 total,
                 start,
-                options,
+                options: DtoOptions::parse(params)?,
             }),
-            content_type: "application/json; charset=utf-8",
+            content_type: self.answers.content_type(true),
             headers: Vec::new(),
         })
     }
@@ -338,93 +275,6 @@ impl Ctx<'_> {
                         .learn(shape, &observed, &Sources::default(), &self.up.name)?;
                 frame.headers().to_vec()
             }
-        })
-    }
-
-    /// `/Search/Hints?SearchTerm=`: by the server's search relevance, sort name and name; at
-    /// most `Limit` items counted, `StartIndex` skipping into them (as the server pages).
-    pub(super) fn jellyfin_hints(&self, params: &[(String, String)]) -> Option<Answer> {
-        for (k, _) in params {
-            let ok = search::ignorable(k)
-                || matches!(
-                    k.as_str(),
-                    "searchterm"
-                        | "includeitemtypes"
-                        | "excludeitemtypes"
-                        | "includemedia"
-                        | "includeartists"
-                        | "includepeople"
-                        | "includegenres"
-                        | "includestudios"
-                        | "startindex"
-                        | "limit"
-                );
-            if !ok {
-                return None;
-            }
-        }
-        if search::camel_asked(self.headers) {
-            return None;
-        }
-        let term = param(params, "searchterm")?;
-        let flag = |name: &str| -> Option<bool> {
-            match param(params, name) {
-                None => Some(true),
-                Some(v) if v.eq_ignore_ascii_case("true") => Some(true),
-                Some(v) if v.eq_ignore_ascii_case("false") => Some(false),
-                Some(_) => None,
-            }
-        };
-        let (include_media, include_artists) = (flag("includemedia")?, flag("includeartists")?);
-        let start = number(param(params, "startindex"))?.unwrap_or(0);
-        let limit = number(param(params, "limit"))?;
-        let (mut kinds, mut others) = search::kinds_asked(params)?;
-        kinds.retain(|k| {
-            if *k == ItemKind::Artist {
-                include_artists
-            } else {
-                include_media
-            }
-        });
-        others &= include_media;
-        let libraries = self.search_sections(&kinds, others)?;
-        let hits = self.folded.find(term, &kinds, &libraries, false);
-        // The server's order ([`search::search_key`]): its search relevance (on the name
-        // only), sort name, name, id.
-        let folded_term = titles::fold(term);
-        let mut keyed: Vec<(search::SearchKey<'_>, TitleHit)> = hits
-            .into_iter()
-            .filter_map(|h| {
-                let v = self.view(&h)?;
-                Some((search::search_key(v.title(), None, v.id(), &folded_term), h))
-            })
-            .collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        // The server hands `Limit` to its item query and pages the result afterwards: at most
-        // `Limit` items are counted, and `StartIndex` skips into those.
-        keyed.truncate(limit.unwrap_or(usize::MAX));
-        let total = keyed.len();
-        // Each hint is made from its item's kept document: an item without one sends the
-        // search to the server.
-        let store = self.elements.as_ref()?;
-        let mut text = String::from("{\"SearchHints\":[");
-        for (n, (_, h)) in keyed
-            .iter()
-            .skip(start)
-            .take(limit.unwrap_or(usize::MAX))
-            .enumerate()
-        {
-            let doc = store.document(self.view(h)?.id())?;
-            if n > 0 {
-                text.push(',');
-            }
-            text.push_str(&render_jellyfin::search_hint(&doc)?.to_text());
-        }
-        text.push_str(&format!("],\"TotalRecordCount\":{total}}}"));
-        Some(Answer {
-            body: AnswerBody::Text(text),
-            content_type: "application/json; charset=utf-8",
-            headers: Vec::new(),
         })
     }
 }

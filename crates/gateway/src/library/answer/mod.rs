@@ -24,10 +24,10 @@
 //! ([`user_state`]).
 //!
 //! Layout: this file finds the route (read by the dialect) and the user's sections and fills
-//! in play state; a search the dialect writes whole as a document tree (Plex's) reads the
-//! copy through [`copy`] (`dialect::answers::LibraryCopy`), and [`jellyfin`] writes
-//! Jellyfin's (which one is the route's [`IndexSearch`], from the upstream's own route
-//! table); `tests.rs` holds the tests.
+//! in play state; each search is answered by the upstream's dialect, which reads the copy
+//! through [`copy`] (`dialect::answers::LibraryCopy`); [`jellyfin`] writes a Jellyfin page
+//! of documents it found with the user's data, and the show walks; `tests.rs` holds the
+//! tests.
 //!
 //! [`visibility`]: super::visibility
 //! [`titles`]: super::titles
@@ -38,14 +38,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use cachearr_library::index::ItemView;
-use cachearr_library::{LibraryIndex, Visibility};
+use cachearr_library::LibraryIndex;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 
 use super::elements::ElementStore;
-use super::titles::{self, FoldedTitles, TitleHit};
+use super::titles::{self, FoldedTitles};
 use super::user_state::{AsUser, own_user_id};
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
@@ -141,15 +140,8 @@ pub(crate) async fn try_answer<B>(
         sections: &sections,
         headers: req.headers(),
     };
-    let params = &route.params;
-    let answer = match route.search {
-        IndexSearch::ItemSearch => ctx.jellyfin_items(params),
-        IndexSearch::SearchHints => ctx.jellyfin_hints(params),
-        // Written whole by the dialect, from the copy.
-        _ => answers
-            .search(&route, &ctx)
-            .map(|page| ctx.page_answer(page)),
-    }?;
+    // Found by the dialect, reading the copy.
+    let answer = ctx.found_answer(answers.search(&route, &ctx)?, &route.params)?;
     let answer = ctx.fill_play_state(answer).await?;
     // A write may have come while the answer was made.
     if handle.has_stale() {
@@ -300,13 +292,6 @@ impl Ctx<'_> {
         );
         held.retain(|id| self.whole.iter().any(|w| w.eq_ignore_ascii_case(id)));
         held
-    }
-
-    fn view(&self, hit: &TitleHit) -> Option<ItemView<'_>> {
-        let everything = Visibility::everything();
-        // Visibility was applied by the section filter of the title search; the hit's
-        // section is re-checked by the caller against the user's sections.
-        self.index.item(hit.item, &everything)
     }
 
     /// Puts the asking user's play state into the items of `answer` as the server would write

@@ -1,0 +1,261 @@
+//! Jellyfin's searches answered from the library copy (the gateway's `library::answer`):
+//! `/Items` (and `/Users/{id}/Items`) with `SearchTerm`, found in the copy and written later
+//! from the kept documents with the asking user's `UserData` ([`Documents`]), and
+//! `/Search/Hints`, written whole from the kept documents ([`render::search_hint`]); and how
+//! the copy's answers page (Jellyfin's [`CopyAnswers`]). The copy is read through
+//! [`LibraryCopy`].
+
+use cachearr_library::ItemKind;
+use cachearr_serverfmt::search::fold;
+use http::HeaderMap;
+
+use super::Jellyfin;
+use super::doc::{Doc, DtoOptions};
+use super::render;
+use super::search::{self, SearchKey, same_id, search_key};
+use crate::answers::{CopyAnswers, Documents, Found, LibraryCopy, SearchRoute, number, view};
+use crate::model::library::TitleHit;
+use crate::model::route::IndexSearch;
+
+/// The first value of parameter `name` (lower-cased names).
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The answer of a search the route table recognised (`None`: the server answers).
+fn search_found(route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Found> {
+    match route.search {
+        IndexSearch::ItemSearch => items(copy, &route.params),
+        IndexSearch::SearchHints => hints(copy, &route.params),
+        _ => None,
+    }
+}
+
+/// `/Items?SearchTerm=&Recursive=true` (and `/Users/{id}/Items`): a recursive search
+/// over the user's libraries, by sort name, paged by `StartIndex` / `Limit`.
+fn items(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Found> {
+    let options = DtoOptions::parse(params)?;
+    // Fields the server may write otherwise for this user: a search is not proven on the
+    // user's own answers, so the server answers it.
+    if options.per_user() {
+        return None;
+    }
+    for (k, v) in params {
+        let ok = search::ignorable(k)
+            || matches!(
+                k.as_str(),
+                "searchterm"
+                    | "includeitemtypes"
+                    | "excludeitemtypes"
+                    | "recursive"
+                    | "startindex"
+                    | "limit"
+            )
+            || (k == "sortby" && v.eq_ignore_ascii_case("sortname"))
+            || (k == "sortorder" && v.eq_ignore_ascii_case("ascending"));
+        if !ok {
+            return None;
+        }
+    }
+    if search::camel_asked(copy.headers()) {
+        return None;
+    }
+    let term = param(params, "searchterm")?;
+    if term.trim().is_empty() {
+        return None;
+    }
+    if !param(params, "recursive").is_some_and(|r| r.eq_ignore_ascii_case("true")) {
+        return None;
+    }
+    let start = number(param(params, "startindex"))?.unwrap_or(0);
+    let limit = number(param(params, "limit"))?;
+    let counted =
+        !param(params, "enabletotalrecordcount").is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    let (kinds, others) = search::kinds_asked(params)?;
+    let libraries = copy.search_sections(&kinds, others)?;
+    // The server also matches (and ranks by) a film's original-language title, which the
+    // index does not hold: a search that spans films would miss some. The server answers.
+    let films = kinds.contains(&ItemKind::Movie)
+        && copy
+            .sections()
+            .sections
+            .iter()
+            .any(|s| s.kind == "movies" && libraries.contains(&s.id.as_str()));
+    if films {
+        return None;
+    }
+    let hits = copy.find(term, &kinds, &libraries, true);
+    // The server's order for a search ([`search_key`]): relevance (on the name
+    // and the original title), sort name, name, id.
+    let folded_term = fold(term);
+    let mut keyed: Vec<(SearchKey<'_>, TitleHit)> = hits
+        .into_iter()
+        .filter_map(|h| {
+            let v = view(copy, &h)?;
+            let original = copy.original_title(&v);
+            let key = search_key(v.title(), original, v.id(), &folded_term);
+            Some((key, h))
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let total = keyed.len();
+    let items: Vec<(String, String)> = keyed
+        .iter()
+        .skip(start)
+        .take(limit.unwrap_or(usize::MAX))
+        .filter_map(|(_, h)| view(copy, h))
+        .map(|v| (v.id().to_owned(), v.section_id().to_owned()))
+        .collect();
+    // Uncounted, the server writes the page's own item count.
+    let total = if counted { total } else { items.len() };
+    Some(Found::Documents(Documents {
+        items,
+        total,
+        start,
+    }))
+}
+
+/// `/Search/Hints?SearchTerm=`: by the server's search relevance, sort name and name; at
+/// most `Limit` items counted, `StartIndex` skipping into them (as the server pages).
+fn hints(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Found> {
+    for (k, _) in params {
+        let ok = search::ignorable(k)
+            || matches!(
+                k.as_str(),
+                "searchterm"
+                    | "includeitemtypes"
+                    | "excludeitemtypes"
+                    | "includemedia"
+                    | "includeartists"
+                    | "includepeople"
+                    | "includegenres"
+                    | "includestudios"
+                    | "startindex"
+                    | "limit"
+            );
+        if !ok {
+            return None;
+        }
+    }
+    if search::camel_asked(copy.headers()) {
+        return None;
+    }
+    let term = param(params, "searchterm")?;
+    let flag = |name: &str| -> Option<bool> {
+        match param(params, name) {
+            None => Some(true),
+            Some(v) if v.eq_ignore_ascii_case("true") => Some(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Some(false),
+            Some(_) => None,
+        }
+    };
+    let (include_media, include_artists) = (flag("includemedia")?, flag("includeartists")?);
+    let start = number(param(params, "startindex"))?.unwrap_or(0);
+    let limit = number(param(params, "limit"))?;
+    let (mut kinds, mut others) = search::kinds_asked(params)?;
+    kinds.retain(|k| {
+        if *k == ItemKind::Artist {
+            include_artists
+        } else {
+            include_media
+        }
+    });
+    others &= include_media;
+    let libraries = copy.search_sections(&kinds, others)?;
+    let hits = copy.find(term, &kinds, &libraries, false);
+    // The server's order ([`search_key`]): its search relevance (on the name
+    // only), sort name, name, id.
+    let folded_term = fold(term);
+    let mut keyed: Vec<(SearchKey<'_>, TitleHit)> = hits
+        .into_iter()
+        .filter_map(|h| {
+            let v = view(copy, &h)?;
+            Some((search_key(v.title(), None, v.id(), &folded_term), h))
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    // The server hands `Limit` to its item query and pages the result afterwards: at most
+    // `Limit` items are counted, and `StartIndex` skips into those.
+    keyed.truncate(limit.unwrap_or(usize::MAX));
+    let total = keyed.len();
+    // Each hint is made from its item's kept document: an item without one sends the
+    // search to the server.
+    let mut text = String::from("{\"SearchHints\":[");
+    for (n, (_, h)) in keyed
+        .iter()
+        .skip(start)
+        .take(limit.unwrap_or(usize::MAX))
+        .enumerate()
+    {
+        let kept = copy.document(view(copy, h)?.id())?;
+        let doc: Doc = serde_json::from_slice(&kept).ok()?;
+        if n > 0 {
+            text.push(',');
+        }
+        text.push_str(&render::search_hint(&doc)?.to_text());
+    }
+    text.push_str(&format!("],\"TotalRecordCount\":{total}}}"));
+    Some(Found::Text(text))
+}
+
+/// Jellyfin's pages: `StartIndex` / `Limit` in the query (names lower-cased); its answers
+/// say their place in the body (`StartIndex`, `TotalRecordCount`), not in a header.
+impl CopyAnswers for Jellyfin {
+    fn search_route(
+        &self,
+        search: IndexSearch,
+        path: &str,
+        query: Option<&str>,
+    ) -> Option<SearchRoute> {
+        search::route_of(search, path, query)
+    }
+
+    fn paging(
+        &self,
+        _headers: &HeaderMap,
+        params: &[(String, String)],
+    ) -> Option<(Option<usize>, Option<usize>)> {
+        Some((
+            number(param(params, "startindex"))?,
+            number(param(params, "limit"))?,
+        ))
+    }
+
+    fn search(&self, route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Found> {
+        search_found(route, copy)
+    }
+
+    fn kind_of_type(&self, type_param: &str) -> Option<ItemKind> {
+        render::kind_of_type(type_param)
+    }
+
+    fn section_kinds(&self, kind: &str) -> &'static [ItemKind] {
+        render::library_kinds(kind).0
+    }
+
+    fn section_holds_others(&self, kind: &str) -> bool {
+        render::library_kinds(kind).1
+    }
+
+    /// Jellyfin answers JSON only.
+    fn content_type(&self, _json: bool) -> &'static str {
+        "application/json; charset=utf-8"
+    }
+
+    fn own_user_path(&self) -> Option<&'static str> {
+        Some("/Users/Me")
+    }
+
+    /// `/Users/Me`'s `Id`.
+    fn own_user_id(&self, body: &[u8]) -> Option<String> {
+        let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+        Some(v.get("Id")?.as_str()?.to_owned())
+    }
+
+    fn same_user(&self, a: &str, b: &str) -> bool {
+        same_id(a, b)
+    }
+}
