@@ -21,8 +21,8 @@
 //! requests go to the server, said once in the log.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -281,7 +281,9 @@ fn xml_container_attrs(body: &[u8]) -> Option<Vec<(String, Scalar)>> {
 }
 
 enum Learned {
-    Learning(Frame),
+    /// Shared with the answers written with it: every answer takes the frame, and a frame
+    /// is a few dozen attributes with their readings, copied per answer otherwise.
+    Learning(Arc<Frame>),
     Refused,
 }
 
@@ -382,7 +384,7 @@ impl Frames {
     }
 
     /// The frame of `shape` when it is proven.
-    pub(crate) fn proven(&self, shape: &Shape) -> Option<Frame> {
+    pub(crate) fn proven(&self, shape: &Shape) -> Option<Arc<Frame>> {
         match self.lock().get(shape) {
             Some(Learned::Learning(f)) if f.proven() => Some(f.clone()),
             _ => None,
@@ -393,7 +395,7 @@ impl Frames {
     /// answers to prove it are on their way, waits for them (at most [`PROOF_WAIT`]) instead
     /// of sending another. `None`: this load goes to the server, counted as on its way to
     /// prove the shape.
-    pub(crate) async fn proven_or_wait(&self, shape: &Shape) -> Option<Frame> {
+    pub(crate) async fn proven_or_wait(&self, shape: &Shape) -> Option<Arc<Frame>> {
         let deadline = Instant::now() + PROOF_WAIT;
         loop {
             let notified = self.proved.notified();
@@ -465,7 +467,7 @@ impl Frames {
         observed: &Observed,
         sources: &Sources<'_>,
         upstream: &str,
-    ) -> Option<Frame> {
+    ) -> Option<Arc<Frame>> {
         self.learner_back(shape);
         let mut shapes = self.lock();
         if shapes.len() >= SHAPES_MAX && !shapes.contains_key(shape) {
@@ -482,16 +484,16 @@ impl Frames {
                     ))
                 })
                 .collect();
-            Learned::Learning(Frame {
+            Learned::Learning(Arc::new(Frame {
                 attrs,
                 headers: observed.headers.clone(),
                 proven: Vec::new(),
-            })
+            }))
         });
         let Learned::Learning(frame) = learned else {
             return None;
         };
-        let why = narrow(frame, observed, sources, shape.json);
+        let why = narrow(Arc::make_mut(frame), observed, sources, shape.json);
         match why {
             None => Some(frame.clone()),
             Some(why) => {
@@ -521,7 +523,7 @@ impl Frames {
             Learned::Learning(frame) if same => {
                 self.proofs.fetch_add(1, Ordering::Relaxed);
                 if !frame.proven.iter().any(|p| p == parent) {
-                    frame.proven.push(parent.to_string());
+                    Arc::make_mut(frame).proven.push(parent.to_string());
                 }
             }
             Learned::Learning(_) => {
@@ -675,7 +677,7 @@ impl Frames {
         let mut n = 0;
         for (shape, frame) in saved.iter().filter_map(SavedFrame::restored) {
             if shapes.len() < SHAPES_MAX && !shapes.contains_key(&shape) {
-                shapes.insert(shape, Learned::Learning(frame));
+                shapes.insert(shape, Learned::Learning(Arc::new(frame)));
                 n += 1;
             }
         }

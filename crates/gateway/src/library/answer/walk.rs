@@ -204,7 +204,7 @@ impl Ctx<'_> {
         &self,
         made: Made,
         server: Option<&Observed>,
-    ) -> Option<(Answer, Frame, Shape, String)> {
+    ) -> Option<(Answer, Arc<Frame>, Shape, String)> {
         let store = self.elements.as_ref()?;
         let (frame, kept) = match server {
             None => {
