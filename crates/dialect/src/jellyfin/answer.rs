@@ -88,19 +88,8 @@ fn items(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Found> {
         return None;
     }
     let hits = copy.find(term, &kinds, &libraries, true);
-    // The server's order for a search ([`search_key`]): relevance (on the name
-    // and the original title), sort name, name, id.
-    let folded_term = fold(term);
-    let mut keyed: Vec<(SearchKey<'_>, TitleHit)> = hits
-        .into_iter()
-        .filter_map(|h| {
-            let v = view(copy, &h)?;
-            let original = copy.original_title(&v);
-            let key = search_key(v.title(), original, v.id(), &folded_term);
-            Some((key, h))
-        })
-        .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    // Relevance on the name and the original title.
+    let keyed = in_search_order(copy, hits, term, true);
     let total = keyed.len();
     let items: Vec<(String, String)> = keyed
         .iter()
@@ -166,17 +155,8 @@ fn hints(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Found> {
     others &= include_media;
     let libraries = copy.search_sections(&kinds, others)?;
     let hits = copy.find(term, &kinds, &libraries, false);
-    // The server's order ([`search_key`]): its search relevance (on the name
-    // only), sort name, name, id.
-    let folded_term = fold(term);
-    let mut keyed: Vec<(SearchKey<'_>, TitleHit)> = hits
-        .into_iter()
-        .filter_map(|h| {
-            let v = view(copy, &h)?;
-            Some((search_key(v.title(), None, v.id(), &folded_term), h))
-        })
-        .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    // Relevance on the name only.
+    let mut keyed = in_search_order(copy, hits, term, false);
     // The server hands `Limit` to its item query and pages the result afterwards: at most
     // `Limit` items are counted, and `StartIndex` skips into those.
     keyed.truncate(limit.unwrap_or(usize::MAX));
@@ -199,6 +179,32 @@ fn hints(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Found> {
     }
     text.push_str(&format!("],\"TotalRecordCount\":{total}}}"));
     Some(Found::Text(text))
+}
+
+/// `hits` in the server's order for a search ([`search_key`]): its relevance to `term` (on
+/// the name, and the original title when `original`), sort name, name, id; a hit the index
+/// no longer holds is left out.
+fn in_search_order<'c>(
+    copy: &'c dyn LibraryCopy,
+    hits: Vec<TitleHit>,
+    term: &str,
+    original: bool,
+) -> Vec<(SearchKey<'c>, TitleHit)> {
+    let folded_term = fold(term);
+    let mut keyed: Vec<(SearchKey<'c>, TitleHit)> = hits
+        .into_iter()
+        .filter_map(|h| {
+            let v = view(copy, &h)?;
+            let original = if original {
+                copy.original_title(&v)
+            } else {
+                None
+            };
+            Some((search_key(v.title(), original, v.id(), &folded_term), h))
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed
 }
 
 /// Jellyfin's pages: `StartIndex` / `Limit` in the query (names lower-cased); its answers
