@@ -1,8 +1,8 @@
 //! cachearr-dialect: what cachearr knows of each media server, and the words it says it in.
 //! Every name of Plex or Jellyfin, every route, header, token form, JSON field and event
 //! message of theirs the gateway needs is written here; the gateway names a server only where
-//! `scripts/server-names` still allows it (the library copy's walk writers and play-state
-//! filling, the `--plex`/`--jellyfin` options), and that count only goes down. The simulator and the
+//! `scripts/server-names` still allows it (the library copy's walk writers, the kept
+//! elements' forms, the `--plex`/`--jellyfin` options), and that count only goes down. The simulator and the
 //! formats both share (`cachearr-serverfmt`) speak the servers' words by design. The crate
 //! does no I/O: it reads and writes
 //! requests, answers and messages handed to it, and the gateway does the rest.
@@ -33,6 +33,12 @@
 //!   section's natural order, and each server's searches answered from the copy the gateway
 //!   hands in ([`answers::LibraryCopy`]); a trait object of its own ([`Dialect::answers`]),
 //!   implemented in `plex/answer.rs` and `jellyfin/answer.rs`.
+//! * [`answer_body`] — [`answer_body::AnswerBody`], an answer from the copy before the asking
+//!   user's own state is put in (a document tree, items kept written in halves, kept
+//!   documents, or a text), and its writing with that state by the server's rules
+//!   (`plex/user_state.rs`, `jellyfin/user_state.rs`), read through the gateway's
+//!   [`ReadAsUser`]: generic functions the gateway calls with its reader, so that no trait
+//!   object has to carry a generic read.
 //! * [`library`] — [`ServerLibrary`], what the library index asks of every server (sections,
 //!   pages of items, items by id, a user's sections, totals), a trait object of its own
 //!   beside [`Dialect`] (its module docs say why). `server_json.rs`: the lenient reading of
@@ -60,6 +66,7 @@
 //! Likewise the dialect reads its library's answers into the index's words (the leaf
 //! [`model::library`]); the crawl, its journal and the index stay in the gateway's `library`.
 
+pub mod answer_body;
 pub mod answers;
 pub mod events;
 pub mod http_api;
@@ -261,6 +268,12 @@ pub trait ReadAsUser: Sync {
         path: String,
         parse: fn(&[u8]) -> Option<T>,
     ) -> impl std::future::Future<Output = Option<std::sync::Arc<T>>> + Send;
+
+    /// The user's own id on the server (where the dialect's
+    /// [`CopyAnswers::own_user_path`] says it, read with their token): what a server whose
+    /// listings name their user is asked for that user's state with. `None` when it cannot be
+    /// had.
+    fn own_id(&self) -> impl std::future::Future<Output = Option<std::sync::Arc<str>>> + Send;
 }
 
 /// How a server's walk — a listing page, then each of its items singly — is asked for in

@@ -15,10 +15,11 @@
 //!   route table, key rules, prefetch triggers, client names, crawl paths, change events) and
 //!   the vocabulary they share with the gateway ([`Profile`], [`Class`], [`Scope`], the words a
 //!   route table is written in, the tags). The rest of this crate names a server only where
-//!   `scripts/server-names` still allows it (the library copy's walk writers and play-state
-//!   filling, the `--plex`/`--jellyfin` options), never more: the copy's answers ask the
-//!   dialect for the server's rules ([`dialect::CopyAnswers`]: a search's route, its page,
-//!   the searches themselves, found in the copy) rather than naming them.
+//!   `scripts/server-names` still allows it (the library copy's walk writers, the kept
+//!   elements' forms, the `--plex`/`--jellyfin` options), never more: the copy's answers ask
+//!   the dialect for the server's rules ([`dialect::CopyAnswers`]: a search's route, its
+//!   page, the searches themselves, found in the copy) rather than naming them, and have it
+//!   write the asking user's state into them ([`dialect::answer_body::AnswerBody`]).
 //! * [`keys`] — cache keys (canonical query, paging, format, scope) and the installation
 //!   [`Secret`] that keys the token hash.
 //! * [`upstream`] — [`Upstream`]: pooled hyper client and [`upstream::Guard`] (concurrency caps,

@@ -1,12 +1,14 @@
 //! The asking user's `UserData` in a Jellyfin answer from the index (`library::answer`), as
 //! the server writes it for them: every item they touched, from two listings read as that user
-//! ([`user_data`]); how a listing is read (through the cache, as the user, parsed once per
-//! version) is the library's, handed in as a [`ReadAsUser`].
+//! ([`user_data`]), and a page of kept documents written with it ([`write_documents`]); how a
+//! listing is read (through the cache, as the user, parsed once per version) is the
+//! library's, handed in as a [`ReadAsUser`].
 
 use rustc_hash::FxHashMap;
 
-use super::doc::{Doc, default_user_data};
+use super::doc::{Doc, DtoOptions, default_user_data};
 use crate::ReadAsUser;
+use crate::answers::Documents;
 
 /// One user's `UserData` for one type of item in one library: every item they
 /// touched (played, started, resumed or favourited), as the server writes it for them.
@@ -36,6 +38,59 @@ pub fn listing_type(doc: &Doc) -> Option<&'static str> {
         return Some("Season");
     }
     Some(super::render::type_name(super::render::kind_of_type(name)?))
+}
+
+/// Writes a page of `/Items` (`page`) from the server's kept documents (`documents`), each
+/// projected to the request's `options` with the asking user's `UserData` (read through
+/// `read`); `None` when a document is not kept or the user's data cannot be read (the server
+/// answers).
+pub async fn write_documents(
+    page: &Documents,
+    options: &DtoOptions,
+    documents: impl Fn(&str) -> Option<Doc>,
+    read: &impl ReadAsUser,
+) -> Option<String> {
+    let docs: Vec<(Doc, &str)> = page
+        .items
+        .iter()
+        .map(|(id, library)| Some((documents(id)?, library.as_str())))
+        .collect::<Option<_>>()?;
+    // The user's data of each library and type on the page, read once: one type at a
+    // time, the query the crawl read that type with, so it spans the items the index
+    // holds of it (artists are not children of a music library's folder; how a server
+    // lists them under it is its own).
+    let mut data: Vec<((&str, &str), UserData)> = Vec::new();
+    if options.user_data && !docs.is_empty() {
+        let uid = read.own_id().await?;
+        for (doc, library) in &docs {
+            let key = (*library, listing_type(doc)?);
+            if data.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            let got = user_data(&uid, key.0, key.1, read).await?;
+            data.push((key, got));
+        }
+    }
+    let mut text = String::from("{\"Items\":[");
+    for (n, (doc, library)) in docs.iter().enumerate() {
+        let key = (*library, listing_type(doc)?);
+        let user_data = match data.iter().find(|(k, _)| *k == key) {
+            Some((_, read)) => {
+                let id = doc.get("Id").and_then(Doc::as_str)?;
+                Some(read.of(id, doc.get("UserData")?))
+            }
+            None => None,
+        };
+        if n > 0 {
+            text.push(',');
+        }
+        text.push_str(&options.project(doc, user_data)?.to_text());
+    }
+    text.push_str(&format!(
+        "],\"TotalRecordCount\":{},\"StartIndex\":{}}}",
+        page.total, page.start
+    ));
+    Some(text)
 }
 
 /// Items per page of the played listing.

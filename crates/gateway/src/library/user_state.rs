@@ -44,6 +44,10 @@ impl ReadAsUser for AsUser<'_> {
     ) -> Option<Arc<T>> {
         read_parsed(self.gw, self.up, self.user, &path, parse).await
     }
+
+    async fn own_id(&self) -> Option<Arc<str>> {
+        own_user_id(self.up, self.user).await
+    }
 }
 
 /// The token's own user id on the server, for a server whose requests may name another user

@@ -67,7 +67,12 @@ impl Ctx<'_> {
     pub(super) fn found_answer(&self, found: Found, params: &[(String, String)]) -> Option<Answer> {
         Some(match found {
             Found::Tree(page) => self.page_answer(page),
-            Found::Documents(found) => self.documents_answer(found, params)?,
+            // Written from their kept documents with the options the query asks for.
+            Found::Documents(found) => Answer {
+                body: AnswerBody::documents(found, params)?,
+                content_type: self.answers.content_type(true),
+                headers: Vec::new(),
+            },
             Found::Text(text) => Answer {
                 body: AnswerBody::Text(text),
                 content_type: self.answers.content_type(true),
@@ -81,7 +86,7 @@ impl Ctx<'_> {
     fn page_answer(&self, page: Page) -> Answer {
         let json = self.json();
         Answer {
-            body: AnswerBody::Plex {
+            body: AnswerBody::Tree {
                 doc: page.doc,
                 json,
                 items: page.items,

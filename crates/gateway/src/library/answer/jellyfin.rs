@@ -1,115 +1,21 @@
-//! Jellyfin answers from the copy that are written with the library's state: a page of
-//! `/Items` (and `/Users/{id}/Items`) with `SearchTerm` that the dialect found
-//! ([`Documents`]), written from the kept documents with the asking user's `UserData`, and a
-//! series' episodes and seasons (`/Shows/{id}/Episodes|Seasons`), walks proven on the
-//! server's answers. The searches themselves (and `/Search/Hints`) are the dialect's
-//! (`jellyfin/answer.rs`).
+//! Jellyfin's series walks answered from the copy: a series' episodes and seasons
+//! (`/Shows/{id}/Episodes|Seasons`), written from the kept documents with the asking user's
+//! `UserData` (the dialect's writing: `AnswerBody::Documents`), in headers proven on the
+//! server's answers. The searches themselves (`/Items` with `SearchTerm`, `/Search/Hints`)
+//! are the dialect's (`jellyfin/answer.rs`).
 
 use bytes::Bytes;
 use cachearr_engine::CachedValue;
 use cachearr_library::{ItemKind, Visibility};
 
 use super::frame::{Observed, Shape, Sources};
-use super::{Answer, AnswerBody, Ctx, number, param};
+use super::{AnswerBody, Ctx, number, param};
 use crate::dialect::answers::Documents;
 use crate::dialect::jellyfin::doc::{Doc, DtoOptions};
 use crate::dialect::jellyfin::search;
-use crate::dialect::jellyfin::user_state::{self, UserData};
-use crate::library::user_state::{AsUser, own_user_id};
-
-/// A page of `/Items` found in the index, to be written from the kept documents
-/// ([`Ctx::jellyfin_items_text`]).
-pub(super) struct JellyfinItems {
-    /// Each item's id and library, in the answer's order.
-    items: Vec<(String, String)>,
-    /// `TotalRecordCount` (the page's own item count when the request turned the count off,
-    /// as the server writes it).
-    total: usize,
-    /// `StartIndex`.
-    start: usize,
-    /// What the request asks of each item.
-    options: DtoOptions,
-}
+use crate::library::user_state::own_user_id;
 
 impl Ctx<'_> {
-    /// The answer of a page of `/Items` the dialect `found` (`params`: the request's query,
-    /// whose options each item is written with).
-    pub(super) fn documents_answer(
-        &self,
-        found: Documents,
-        params: &[(String, String)],
-    ) -> Option<Answer> {
-        let Documents {
-            items,
-            total,
-            start,
-        } = found;
-        Some(Answer {
-            body: AnswerBody::JellyfinItems(JellyfinItems {
-                items,
-                total,
-                start,
-                options: DtoOptions::parse(params)?,
-            }),
-            content_type: self.answers.content_type(true),
-            headers: Vec::new(),
-        })
-    }
-
-    /// Writes a page of `/Items` from the server's kept documents, each projected to the
-    /// request's options with the asking user's `UserData`; `None` when a document is not
-    /// kept or the user's data cannot be read (the server answers).
-    pub(super) async fn jellyfin_items_text(&self, page: &JellyfinItems) -> Option<String> {
-        let store = self.elements.as_ref()?;
-        let docs: Vec<(Doc, &str)> = page
-            .items
-            .iter()
-            .map(|(id, library)| Some((store.document(id)?, library.as_str())))
-            .collect::<Option<_>>()?;
-        // The user's data of each library and type on the page, read once: one type at a
-        // time, the query the crawl read that type with, so it spans the items the index
-        // holds of it (artists are not children of a music library's folder; how a server
-        // lists them under it is its own).
-        let type_of = user_state::listing_type;
-        let mut data: Vec<((&str, &str), UserData)> = Vec::new();
-        if page.options.user_data && !docs.is_empty() {
-            let uid = own_user_id(self.up, self.user).await?;
-            let as_user = AsUser {
-                gw: self.gw,
-                up: self.up,
-                user: self.user,
-            };
-            for (doc, library) in &docs {
-                let key = (*library, type_of(doc)?);
-                if data.iter().any(|(k, _)| *k == key) {
-                    continue;
-                }
-                let read = user_state::user_data(&uid, key.0, key.1, &as_user).await?;
-                data.push((key, read));
-            }
-        }
-        let mut text = String::from("{\"Items\":[");
-        for (n, (doc, library)) in docs.iter().enumerate() {
-            let key = (*library, type_of(doc)?);
-            let user_data = match data.iter().find(|(k, _)| *k == key) {
-                Some((_, read)) => {
-                    let id = doc.get("Id").and_then(Doc::as_str)?;
-                    Some(read.of(id, doc.get("UserData")?))
-                }
-                None => None,
-            };
-            if n > 0 {
-                text.push(',');
-            }
-            text.push_str(&page.options.project(doc, user_data)?.to_text());
-        }
-        text.push_str(&format!(
-            "],\"TotalRecordCount\":{},\"StartIndex\":{}}}",
-            page.total, page.start
-        ));
-        Some(text)
-    }
-
     /// `/Shows/{id}/Episodes` (with `SeasonId`, paged by `StartIndex` / `Limit`) from the
     /// kept documents of the series' episodes, in season and episode order, or (`seasons`)
     /// `/Shows/{id}/Seasons` from its seasons' kept documents in season order, with the asking
@@ -189,13 +95,14 @@ impl Ctx<'_> {
         };
         let proof_key = format!("{series}/{}", season.unwrap_or(""));
         let headers = self.show_walk_headers(&shape, server).await?;
-        let page = JellyfinItems {
+        let page = Documents {
             items,
             total,
             start: start.unwrap_or(0),
-            options,
         };
-        let text = self.jellyfin_items_text(&page).await?;
+        let text = self
+            .write_body(AnswerBody::Documents { page, options })
+            .await?;
         let value = CachedValue {
             status: 200,
             headers,
@@ -214,7 +121,7 @@ impl Ctx<'_> {
     }
 
     /// The seasons the crawl kept under `series`, by number; one named but no longer kept
-    /// makes the answer the server's (in `jellyfin_items_text`).
+    /// makes the answer the server's (when it is written).
     fn season_ids(&self, series: &str) -> Option<Vec<String>> {
         let store = self.elements.as_ref()?;
         let mut found: Vec<(i64, String)> = store

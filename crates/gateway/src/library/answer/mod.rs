@@ -20,14 +20,15 @@
 //! the server's own `BaseItemDto`s, projected to the request
 //! ([`doc`](crate::dialect::jellyfin::doc)), and its hints are made from them
 //! ([`render`](crate::dialect::jellyfin::render)). An item whose element or document is not
-//! kept sends the request to the server. Each item carries the asking user's own play state
-//! ([`user_state`]).
+//! kept sends the request to the server. Each item carries the asking user's own play state,
+//! which the dialect writes into the answer's body
+//! ([`AnswerBody::write`](crate::dialect::answer_body::AnswerBody::write)), reading it as the
+//! user through [`user_state`].
 //!
-//! Layout: this file finds the route (read by the dialect) and the user's sections and fills
-//! in play state; each search is answered by the upstream's dialect, which reads the copy
-//! through [`copy`] (`dialect::answers::LibraryCopy`); [`jellyfin`] writes a Jellyfin page
-//! of documents it found with the user's data, and the show walks; `tests.rs` holds the
-//! tests.
+//! Layout: this file finds the route (read by the dialect) and the user's sections, and has
+//! the answer written with the user's state; each search is answered by the upstream's
+//! dialect, which reads the copy through [`copy`] (`dialect::answers::LibraryCopy`);
+//! [`jellyfin`] answers the show walks; `tests.rs` holds the tests.
 //!
 //! [`visibility`]: super::visibility
 //! [`titles`]: super::titles
@@ -49,10 +50,9 @@ use super::user_state::{AsUser, own_user_id};
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::CopyAnswers;
-use crate::dialect::plex::render::El;
-use crate::dialect::plex::user_state::{
-    self as plex_state, ItemRef, counts_leaves, insertion_point,
-};
+use crate::dialect::answer_body::AnswerBody;
+use crate::dialect::answers::ItemRef;
+use crate::dialect::plex::user_state::{counts_leaves, insertion_point};
 use crate::fetch::{CopySource, LoaderState, ProxyBody};
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
@@ -61,15 +61,12 @@ use cachearr_engine::CachedValue;
 use frame::{Frames, Observed};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use jellyfin::JellyfinItems;
 
 mod copy;
 pub(crate) mod frame;
 mod jellyfin;
 pub(crate) mod probe;
 mod walk;
-
-use super::written;
 
 /// Answers `req`, the search the route table recognised, from the index if it can, for
 /// `user` (the request's one token's, identified by the proxy; `None`: no token or two);
@@ -142,7 +139,7 @@ pub(crate) async fn try_answer<B>(
     };
     // Found by the dialect, reading the copy.
     let answer = ctx.found_answer(answers.search(&route, &ctx)?, &route.params)?;
-    let answer = ctx.fill_play_state(answer).await?;
+    let answer = ctx.with_user_state(answer).await?;
     // A write may have come while the answer was made.
     if handle.has_stale() {
         return None;
@@ -186,7 +183,8 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// A ready answer: body, content type, its own headers.
+/// An answer made: its body before the asking user's state is put in (the dialect's), its
+/// content type, its own headers.
 pub(crate) struct Answer {
     body: AnswerBody,
     content_type: &'static str,
@@ -195,26 +193,11 @@ pub(crate) struct Answer {
     headers: Vec<(&'static str, String)>,
 }
 
-/// The document before play state is filled in and it is serialised.
-enum AnswerBody {
-    /// A page of Jellyfin items, written from the server's kept documents with the user's
-    /// `UserData` ([`Ctx::jellyfin_items_text`]).
-    JellyfinItems(JellyfinItems),
-    /// A Jellyfin document written out (`/Search/Hints`: no user state).
-    Text(String),
-    Plex {
-        doc: El,
-        json: bool,
-        /// The items whose play state to fill in.
-        items: Vec<ItemRef>,
-    },
-    /// A walk's page whose items the copy keeps written (`written`): the container, its
-    /// attributes only, and each item's halves, the user's values to go between them.
-    Written {
-        container: El,
-        json: bool,
-        items: Vec<(ItemRef, written::Halves)>,
-    },
+/// An answer written out with the asking user's state ([`Ctx::with_user_state`]).
+struct Ready {
+    text: String,
+    content_type: &'static str,
+    headers: Vec<(&'static str, String)>,
 }
 
 struct Ctx<'a> {
@@ -294,48 +277,28 @@ impl Ctx<'_> {
         held
     }
 
-    /// Puts the asking user's play state into the items of `answer` as the server would write
-    /// it ([`user_state`]), or `None` when it cannot be read: Plex's attributes, Jellyfin's
-    /// `UserData` (written with the page's kept documents).
-    async fn fill_play_state(&self, mut answer: Answer) -> Option<Answer> {
-        match &mut answer.body {
-            AnswerBody::JellyfinItems(page) => {
-                let text = self.jellyfin_items_text(page).await?;
-                answer.body = AnswerBody::Text(text);
-            }
-            AnswerBody::Text(_) => {}
-            // An answer whose state cannot be read is the server's to give.
-            AnswerBody::Plex { doc, items, .. } => {
-                plex_state::fill(doc, items, &self.as_user()).await?
-            }
-            AnswerBody::Written {
-                container,
-                json,
-                items,
-            } => {
-                let text =
-                    plex_state::write_halves(container, *json, items, &self.as_user()).await?;
-                answer.body = AnswerBody::Text(text);
-            }
-        }
-        Some(answer)
+    /// `answer` written out with the asking user's own state as the server would write it for
+    /// them (the dialect's writing: [`AnswerBody::write`]), read as that user ([`user_state`])
+    /// and from the items' kept documents; `None` when it cannot be read: an answer whose
+    /// state cannot be read is the server's to give.
+    async fn with_user_state(&self, answer: Answer) -> Option<Ready> {
+        Some(Ready {
+            text: self.write_body(answer.body).await?,
+            content_type: answer.content_type,
+            headers: answer.headers,
+        })
+    }
+
+    /// `body` written out with the asking user's own state ([`Self::with_user_state`]).
+    async fn write_body(&self, body: AnswerBody) -> Option<String> {
+        let store = self.elements.as_ref();
+        let documents = |id: &str| store?.document(id);
+        body.write(documents, &self.as_user()).await
     }
 }
 
-fn respond(answer: Answer, started: Instant) -> Option<Response<ProxyBody>> {
-    let body = match answer.body {
-        AnswerBody::Plex { doc, json, .. } => {
-            if json {
-                doc.to_json()
-            } else {
-                doc.to_xml()
-            }
-        }
-        AnswerBody::Text(text) => text,
-        // Written out by `fill_play_state` before this; should one not be, the server answers.
-        AnswerBody::JellyfinItems(_) | AnswerBody::Written { .. } => return None,
-    };
-    let mut resp = Response::new(Either::Left(Full::new(Bytes::from(body))));
+fn respond(answer: Ready, started: Instant) -> Option<Response<ProxyBody>> {
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::from(answer.text))));
     *resp.status_mut() = StatusCode::OK;
     let h = resp.headers_mut();
     h.insert(
@@ -536,12 +499,12 @@ async fn walk_from_copy(
         }
     };
     let (answer, frame, shape, proof_key) = ctx.plex_walk(made, observed.as_ref())?;
-    let answer = ctx.fill_play_state(answer).await?;
+    let answer = ctx.with_user_state(answer).await?;
 
     if handle.has_stale() {
         return None;
     }
-    let value = walk_value(answer, frame.headers())?;
+    let value = walk_value(answer, frame.headers());
     answered_or_proof(
         handle.frames(),
         value,
@@ -683,24 +646,12 @@ fn sorted(headers: &[(String, String)]) -> Vec<(String, String)> {
 }
 
 /// A walk's answer as stored: the body, the frame's headers and the page's own.
-fn walk_value(answer: Answer, frame_headers: &[(String, String)]) -> Option<CachedValue> {
-    let body = match answer.body {
-        AnswerBody::Plex { doc, json, .. } => {
-            if json {
-                doc.to_json()
-            } else {
-                doc.to_xml()
-            }
-        }
-        // A page written from the items' texts (`fill_play_state`).
-        AnswerBody::Text(text) => text,
-        _ => return None,
-    };
+fn walk_value(answer: Ready, frame_headers: &[(String, String)]) -> CachedValue {
     let mut headers = frame_headers.to_vec();
     headers.extend(answer.headers.into_iter().map(|(n, v)| (n.to_owned(), v)));
-    Some(CachedValue {
+    CachedValue {
         status: 200,
         headers,
-        body: Bytes::from(body),
-    })
+        body: Bytes::from(answer.text),
+    }
 }

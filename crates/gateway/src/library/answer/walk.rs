@@ -238,14 +238,14 @@ impl Ctx<'_> {
             .page_head(page.len(), made.shape.paged.then_some((total, from)));
         container.attrs.splice(0..0, head);
         let body = match written {
-            Some(items) => AnswerBody::Written {
+            Some(items) => AnswerBody::Halves {
                 container,
                 json,
                 items,
             },
             None => {
                 let items = self.tree_items(&mut container, page, made.shape.guids)?;
-                AnswerBody::Plex {
+                AnswerBody::Tree {
                     doc: container,
                     json,
                     items,
