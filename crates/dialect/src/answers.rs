@@ -7,8 +7,9 @@
 //! header or in the query; Jellyfin's `StartIndex` / `Limit`), what a page's container says
 //! of itself (Plex's `size`, `totalSize`, `offset`), the headers an answer carries (Plex's
 //! `X-Plex-Container-Start` / `-Total-Size`, `X-Plex-Protocol`) and how a `type=` parameter
-//! names a kind, and how a search's path and query read ([`SearchRoute`]): that is this
-//! trait, so that the gateway writes every server's answers without naming one.
+//! names a kind, how a search's path and query read ([`SearchRoute`]), and how a series
+//! walk's request reads ([`SeriesWalk`]) and a season's kept document numbers it: that is
+//! this trait, so that the gateway writes every server's answers without naming one.
 //!
 //! Each server's searches are answered by its dialect ([`CopyAnswers::search`]), reading the
 //! copy through [`LibraryCopy`], which the gateway implements over the index, its title
@@ -138,6 +139,54 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     fn same_user(&self, a: &str, b: &str) -> bool {
         a == b
     }
+
+    /// A walk of a series' episodes (one season's, when asked) or (`seasons`) of its
+    /// seasons, as the server reads the request's query (`params`, names lower-cased) and
+    /// `headers`; `None` when the server's series walks are none of the copy's, or the
+    /// request asks what the copy does not write (the server answers).
+    fn series_walk(
+        &self,
+        _seasons: bool,
+        _params: &[(String, String)],
+        _headers: &HeaderMap,
+    ) -> Option<SeriesWalk> {
+        None
+    }
+
+    /// How an item's kept document (JSON) numbers it among its parent's children (a
+    /// season's in its series; `None` when it writes none): a function asked for once per
+    /// answer, then called for each item.
+    fn sibling_number(&self) -> fn(document: &[u8]) -> Option<i64> {
+        |_| None
+    }
+}
+
+/// A series' walk as the server reads the request ([`CopyAnswers::series_walk`]).
+#[derive(Debug)]
+pub struct SeriesWalk {
+    /// The user the request names besides its token's: the copy answers only for the
+    /// token's own.
+    pub named_user: Option<String>,
+    /// What the walk asks; `None` when an option or a number is not understood (the server
+    /// answers, once the user named is known to be the token's own).
+    pub asked: Option<SeriesAsked>,
+}
+
+/// What a series' walk asks ([`SeriesWalk`]).
+#[derive(Debug)]
+pub struct SeriesAsked {
+    /// The one season whose episodes are asked for, by id.
+    pub season: Option<String>,
+    /// Where the page starts, when asked.
+    pub start: Option<usize>,
+    /// The page's size, when asked.
+    pub limit: Option<usize>,
+    /// The options asked that change how the items are written, sorted and joined by `&`:
+    /// what tells the walk's frames apart.
+    pub options: String,
+    /// Whether a field asked is written otherwise for each user: the frame is then proven on
+    /// the asking user's own answers.
+    pub per_user: bool,
 }
 
 /// What the copy holds for one answer, as the gateway's `library::answer` gives it to a

@@ -30,8 +30,9 @@
 //!   `library::answer`) are framed for a server: how a search's path and query read
 //!   ([`answers::SearchRoute`]), how a request names its page, what a page's container and
 //!   headers say of it, how `type=` names a kind, where a token's own user id is read, a
-//!   section's natural order, and each server's searches answered from the copy the gateway
-//!   hands in ([`answers::LibraryCopy`]); a trait object of its own ([`Dialect::answers`]),
+//!   section's natural order, how a series walk's request reads ([`answers::SeriesWalk`]),
+//!   and each server's searches answered from the copy the gateway hands in
+//!   ([`answers::LibraryCopy`]); a trait object of its own ([`Dialect::answers`]),
 //!   implemented in `plex/answer.rs` and `jellyfin/answer.rs`.
 //! * [`answer_body`] — [`answer_body::AnswerBody`], an answer from the copy before the asking
 //!   user's own state is put in (a document tree, items kept written in halves, kept

@@ -2,8 +2,9 @@
 //! `/Items` (and `/Users/{id}/Items`) with `SearchTerm`, found in the copy and written later
 //! from the kept documents with the asking user's `UserData` ([`Documents`]), and
 //! `/Search/Hints`, written whole from the kept documents ([`render::search_hint`]); and how
-//! the copy's answers page (Jellyfin's [`CopyAnswers`]). The copy is read through
-//! [`LibraryCopy`].
+//! the copy's answers page (Jellyfin's [`CopyAnswers`]), and how a series walk
+//! (`/Shows/{id}/Episodes|Seasons`, answered by the gateway) reads its query. The copy is
+//! read through [`LibraryCopy`].
 
 use cachearr_library::ItemKind;
 use cachearr_serverfmt::search::fold;
@@ -13,7 +14,9 @@ use super::Jellyfin;
 use super::doc::{Doc, DtoOptions};
 use super::render;
 use super::search::{self, SearchKey, same_id, search_key};
-use crate::answers::{CopyAnswers, Documents, Found, LibraryCopy, SearchRoute, number, view};
+use crate::answers::{
+    CopyAnswers, Documents, Found, LibraryCopy, SearchRoute, SeriesAsked, SeriesWalk, number, view,
+};
 use crate::model::library::TitleHit;
 use crate::model::route::IndexSearch;
 
@@ -209,6 +212,54 @@ fn in_search_order<'c>(
 
 /// Jellyfin's pages: `StartIndex` / `Limit` in the query (names lower-cased); its answers
 /// say their place in the body (`StartIndex`, `TotalRecordCount`), not in a header.
+/// `/Shows/{id}/Episodes` (with `SeasonId`, paged by `StartIndex` / `Limit`) or (`seasons`)
+/// `/Shows/{id}/Seasons`, as the server reads its query; `None` for a parameter the copy does
+/// not answer alike, or camel-cased answers asked for.
+fn series_walk(
+    seasons: bool,
+    params: &[(String, String)],
+    headers: &HeaderMap,
+) -> Option<SeriesWalk> {
+    let understood = params.iter().all(|(k, _)| {
+        search::ignorable(k)
+            || matches!(k.as_str(), "startindex" | "limit")
+            || (!seasons && k == "seasonid")
+    });
+    if !understood || search::camel_asked(headers) {
+        return None;
+    }
+    Some(SeriesWalk {
+        named_user: param(params, "userid").map(str::to_owned),
+        asked: series_asked(params),
+    })
+}
+
+/// What a series' walk asks: its season, page and the episode options its frame is proven
+/// for ([`search::EPISODE_OPTIONS`]).
+fn series_asked(params: &[(String, String)]) -> Option<SeriesAsked> {
+    let options = DtoOptions::parse(params)?;
+    let mut asked: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| search::EPISODE_OPTIONS.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    asked.sort();
+    Some(SeriesAsked {
+        season: param(params, "seasonid").map(str::to_owned),
+        start: number(param(params, "startindex"))?,
+        limit: number(param(params, "limit"))?,
+        options: asked.join("&"),
+        per_user: options.per_user(),
+    })
+}
+
+/// A kept document's `IndexNumber`, read alone (not the whole document).
+#[derive(serde::Deserialize)]
+struct IndexNumber {
+    #[serde(rename = "IndexNumber")]
+    number: Option<i64>,
+}
+
 impl CopyAnswers for Jellyfin {
     fn search_route(
         &self,
@@ -263,5 +314,19 @@ impl CopyAnswers for Jellyfin {
 
     fn same_user(&self, a: &str, b: &str) -> bool {
         same_id(a, b)
+    }
+
+    fn series_walk(
+        &self,
+        seasons: bool,
+        params: &[(String, String)],
+        headers: &HeaderMap,
+    ) -> Option<SeriesWalk> {
+        series_walk(seasons, params, headers)
+    }
+
+    /// A season's `IndexNumber`.
+    fn sibling_number(&self) -> fn(document: &[u8]) -> Option<i64> {
+        |document| serde_json::from_slice::<IndexNumber>(document).ok()?.number
     }
 }

@@ -482,6 +482,11 @@ impl ElementStore {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// `read` of the kept `BaseItemDto` of Jellyfin item `id`, as kept (JSON), read in place.
+    pub fn read_document<R>(&self, id: &str, read: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        Some(read(&self.elements.get(document_key(id)).ok()??))
+    }
+
     /// The kept `BaseItemDto` of Jellyfin item `id`, as kept (JSON).
     pub fn document_json(&self, id: &str) -> Option<Vec<u8>> {
         Some(self.elements.get(document_key(id)).ok()??.to_vec())

@@ -1,18 +1,19 @@
 //! Jellyfin's series walks answered from the copy: a series' episodes and seasons
 //! (`/Shows/{id}/Episodes|Seasons`), written from the kept documents with the asking user's
 //! `UserData` (the dialect's writing: `AnswerBody::Documents`), in headers proven on the
-//! server's answers. The searches themselves (`/Items` with `SearchTerm`, `/Search/Hints`)
-//! are the dialect's (`jellyfin/answer.rs`).
+//! server's answers. How the request reads (what it asks, the user it names) and how a
+//! season's document numbers it are the dialect's (`CopyAnswers::series_walk`,
+//! `CopyAnswers::sibling_number`); which items, in which order and page, and the proof are
+//! the copy's. The searches themselves (`/Items` with `SearchTerm`, `/Search/Hints`) are the
+//! dialect's too (`jellyfin/answer.rs`).
 
 use bytes::Bytes;
 use cachearr_engine::CachedValue;
 use cachearr_library::{ItemKind, Visibility};
 
 use super::frame::{Observed, Shape, Sources};
-use super::{AnswerBody, Ctx, number, param};
-use crate::dialect::answers::Documents;
-use crate::dialect::jellyfin::doc::{Doc, DtoOptions};
-use crate::dialect::jellyfin::search;
+use super::{AnswerBody, Ctx};
+use crate::dialect::answers::{Documents, SeriesAsked};
 use crate::library::user_state::own_user_id;
 
 impl Ctx<'_> {
@@ -29,24 +30,17 @@ impl Ctx<'_> {
         params: &[(String, String)],
         server: Option<&CachedValue>,
     ) -> Option<CachedValue> {
-        let understood = params.iter().all(|(k, _)| {
-            search::ignorable(k)
-                || matches!(k.as_str(), "startindex" | "limit")
-                || (!seasons && k == "seasonid")
-        });
-        if !understood || search::camel_asked(self.headers) {
-            return None;
-        }
+        let walk = self.answers.series_walk(seasons, params, self.headers)?;
         // The token's own view only: another user named is the server's to answer.
-        if let Some(named) = param(params, "userid") {
+        if let Some(named) = walk.named_user.as_deref() {
             let own = own_user_id(self.up, self.user).await?;
             if !self.answers.same_user(named, &own) {
                 return None;
             }
         }
-        let options = DtoOptions::parse(params)?;
+        let asked = walk.asked?;
         let everything = Visibility::everything();
-        let season = param(params, "seasonid");
+        let season = asked.season.as_deref();
         let mut episodes: Vec<_> = self
             .folded
             .grandchildren(series)
@@ -70,8 +64,7 @@ impl Ctx<'_> {
         } else {
             episodes.iter().map(|v| v.id().to_owned()).collect()
         };
-        let start = number(param(params, "startindex"))?;
-        let limit = number(param(params, "limit"))?;
+        let (start, limit) = (asked.start, asked.limit);
         let total = ids.len();
         let items: Vec<(String, String)> = ids
             .into_iter()
@@ -91,7 +84,7 @@ impl Ctx<'_> {
             json: true,
             guids: false,
             paged: start.is_some() || limit.is_some(),
-            options: self.show_walk_options(params, &options),
+            options: self.show_walk_options(&asked),
         };
         let proof_key = format!("{series}/{}", season.unwrap_or(""));
         let headers = self.show_walk_headers(&shape, server).await?;
@@ -101,7 +94,7 @@ impl Ctx<'_> {
             start: start.unwrap_or(0),
         };
         let text = self
-            .write_body(AnswerBody::Documents { page, options })
+            .write_body(AnswerBody::documents(page, params)?)
             .await?;
         let value = CachedValue {
             status: 200,
@@ -124,16 +117,14 @@ impl Ctx<'_> {
     /// makes the answer the server's (when it is written).
     fn season_ids(&self, series: &str) -> Option<Vec<String>> {
         let store = self.elements.as_ref()?;
+        let number_of = self.answers.sibling_number();
         let mut found: Vec<(i64, String)> = store
             .seasons_of(series)
             .into_iter()
             .map(|id| {
                 let number = store
-                    .document(&id)
-                    .and_then(|d| match d.get("IndexNumber") {
-                        Some(Doc::Number(n)) => n.as_i64(),
-                        _ => None,
-                    })
+                    .read_document(&id, number_of)
+                    .flatten()
                     .unwrap_or(i64::MAX);
                 (number, id)
             })
@@ -142,21 +133,17 @@ impl Ctx<'_> {
         Some(found.into_iter().map(|(_, id)| id).collect())
     }
 
-    /// The options of a show walk its frame is proven for: the episode options asked, sorted,
-    /// and (when the fields asked are written per user) the asking user.
-    fn show_walk_options(&self, params: &[(String, String)], options: &DtoOptions) -> String {
-        let mut asked: Vec<String> = params
-            .iter()
-            .filter(|(k, _)| search::EPISODE_OPTIONS.contains(&k.as_str()))
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        asked.sort();
+    /// The options of a show walk its frame is proven for: the options asked that change
+    /// how the items are written (the dialect's, sorted), and (when the fields asked are
+    /// written per user) the asking user.
+    fn show_walk_options(&self, asked: &SeriesAsked) -> String {
         // Fields the server may write otherwise for another user: proven on this user's own
         // answers.
-        if options.per_user() {
-            asked.push(format!("user={:x}", self.user.hash.0));
+        match (asked.per_user, asked.options.is_empty()) {
+            (false, _) => asked.options.clone(),
+            (true, true) => format!("user={:x}", self.user.hash.0),
+            (true, false) => format!("{}&user={:x}", asked.options, self.user.hash.0),
         }
-        asked.join("&")
     }
 
     /// The headers a show walk of `shape` is answered in: the proven frame's (waiting for

@@ -221,14 +221,6 @@ struct Ctx<'a> {
     headers: &'a HeaderMap,
 }
 
-/// `Some(n)` for a number, `Some(None)` when absent or empty, `None` for garbage.
-fn number(v: Option<&str>) -> Option<Option<usize>> {
-    match v.map(str::trim) {
-        None | Some("") => Some(None),
-        Some(v) => v.parse().ok().map(Some),
-    }
-}
-
 impl Ctx<'_> {
     /// Reads as the asking user, through the cache: what their play state is read with.
     fn as_user(&self) -> AsUser<'_> {
