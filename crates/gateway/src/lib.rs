@@ -78,7 +78,6 @@ pub mod allocator;
 pub mod auth;
 pub mod batch;
 pub mod clients;
-pub mod config;
 mod encoding;
 pub mod error_answer;
 mod etag;
@@ -89,7 +88,6 @@ pub mod keys;
 pub mod library;
 pub mod metrics;
 pub mod play_watch;
-pub mod policy;
 pub mod prefetch;
 mod prepared;
 mod proxy;
@@ -98,7 +96,6 @@ mod respond;
 pub mod sampler;
 pub mod startup;
 pub mod subscriber;
-pub mod tls;
 pub mod upstream;
 pub mod users;
 
@@ -106,6 +103,11 @@ pub mod users;
 // their old paths (`crate::dialect::plex::Plex`, `crate::model::Class`, …) stay valid.
 pub use cachearr_dialect as dialect;
 pub use cachearr_dialect::{events, model, tags};
+
+// What the operator sets, and the route table compiled from it, live in their own crate;
+// `crate::config::Config`, `crate::policy::RouteTable` and `crate::tls` stay valid.
+pub use cachearr_config as config;
+pub use cachearr_config::{policy, tls};
 
 use std::future::Future;
 use std::net::SocketAddr;

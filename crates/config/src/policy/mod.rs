@@ -240,7 +240,7 @@ pub struct RouteOverride {
 }
 
 /// What a route table is compiled from: one upstream's name, profile and overrides (from its
-/// configuration, [`crate::config::UpstreamConfig::routing`]).
+/// configuration, [`crate::UpstreamConfig::routing`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Routing<'a> {
     /// The upstream's name: the first part of every key and tag.

@@ -1,8 +1,21 @@
-//! Configuration: the TOML file, the command-line/environment overrides, validation with errors
-//! that point at the offending line, and the commented example (`cachearr config example`).
+//! cachearr-config: what an operator sets — the configuration file, the route policies
+//! compiled from it, and TLS to `https://` upstreams. The gateway reads a [`Config`] and
+//! compiles each upstream's routes into a [`policy::RouteTable`]; nothing here does I/O but
+//! reading the file and the secrets and certificates it names.
 //!
+//! # Map
+//! - The crate's root: [`Config`], the TOML file, the command-line/environment overrides,
+//!   validation with errors that point at the offending line, and the commented example
+//!   (`cachearr config example`).
+//! - [`policy`] — the route table: which requests are cached, for how long, in which scope
+//!   and under which tags, and which are writes; the server's built-in routes (its dialect's)
+//!   and the overrides, compiled into a [`policy::RouteTable`]. It lives with the file because
+//!   the file is checked by compiling it: a bad route pattern is an error at its line.
+//! - [`tls`] — the rustls client configuration of each `https://` upstream.
+//!
+//! # The file
 //! Layering, lowest to highest: built-in defaults → the file → `CACHEARR_*` environment
-//! variables → flags. clap merges the last two (every flag has an `env`), so this module only
+//! variables → flags. clap merges the last two (every flag has an `env`), so this crate only
 //! sees a [`ConfigOverrides`] on top of the file.
 //!
 //! [`Config`] is a tree that follows the file: the top-level keys, then one value per section.
@@ -30,6 +43,13 @@
 //! and `[policy.*]` keep each value's position while they are checked, because their checks
 //! need more than the one value (a file to read, a name against the others, a pattern against
 //! the routing table). Either way a zero or a bad name is an error at its line.
+
+pub mod policy;
+pub mod tls;
+
+// The servers' rules under the names the route table's modules use.
+use cachearr_dialect as dialect;
+use cachearr_dialect::{model, tags};
 
 mod cache;
 mod example;

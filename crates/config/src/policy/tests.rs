@@ -1,7 +1,7 @@
 //! The route table's classification of each server's routes, and its overrides.
 
 use super::*;
-use crate::config::UpstreamConfig;
+use crate::UpstreamConfig;
 
 fn table(profile: Profile) -> RouteTable {
     let up = UpstreamConfig::new(
