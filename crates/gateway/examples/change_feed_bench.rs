@@ -93,7 +93,7 @@ async fn setup(feed: bool, size: (u32, u32, u32)) -> Setup {
         let _ = serving.await;
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
+    tokio::spawn(bound.serve(cachearr_admin::router, async move {
         let _ = stopped.await;
     }));
     let s = Setup {

@@ -102,7 +102,7 @@ async fn setup(profile: Profile) -> Setup {
         let _ = serving.await;
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
+    tokio::spawn(bound.serve(cachearr_admin::router, async move {
         let _ = stopped.await;
     }));
     let s = Setup {

@@ -44,7 +44,7 @@ async fn gateway(base_url: &str) -> (Gateway, String, tempfile::TempDir) {
     let gw = Gateway::builder(config).build().await.unwrap();
     let bound = gw.bind().await.unwrap();
     let url = format!("http://{}", bound.proxy_addrs()[0].1);
-    tokio::spawn(bound.serve(std::future::pending()));
+    tokio::spawn(bound.serve(cachearr_admin::router, std::future::pending()));
     (gw, url, data)
 }
 

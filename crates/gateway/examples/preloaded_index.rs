@@ -53,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         handle.install(Arc::new(index));
     }
     gateway
-        .run(async {
+        .run(cachearr_admin::router, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;

@@ -39,12 +39,15 @@
 //! * `image_check` — an image body is checked (declared type vs magic bytes, end markers,
 //!   PNG CRCs) before it is stored; a broken one is passed on, never stored.
 //! * [`redact`] — token redaction for logs.
-//! * [`admin`], [`metrics`] — the admin API (with the webhook receivers) and Prometheus
-//!   metrics. [`subscriber`] keeps cachearr's own websocket subscription to each server's
-//!   change notifications open, reading its frames with the server's [`events::ServerEvents`].
-//!   The admin listener mounts [`admin_router`], i.e. [`admin::router`]; [`BoundGateway::serve`]
-//!   starts the change-event subscriptions ([`admin::EventSubscriptions`]) before it and stops
-//!   them after the admin listener.
+//! * [`metrics`] — the Prometheus metrics the request path updates; the admin listener (the
+//!   crate `cachearr-admin`, which the binary hands [`BoundGateway::serve`] as an
+//!   [`AdminRouter`]) renders them and serves the API, the webhooks and the dashboard.
+//! * [`change_events`] — change events applied to the cache, the index and the feed, from the
+//!   servers' notification sockets ([`change_events::EventSubscriptions`], started by
+//!   [`BoundGateway::serve`] before the admin listener and stopped after it) and from the
+//!   webhooks the admin side receives. [`subscriber`] keeps each socket open, reading its
+//!   frames with the server's [`events::ServerEvents`]. [`webhook_secret`] is the secret
+//!   webhooks carry, kept in the data directory.
 //! * [`allocator`] — what the process's allocator holds (live heap against resident pages),
 //!   read through a probe the binary installs; a leaf.
 //! * [`auth`] — the admin token check, a leaf: the admin API and the routes mounted beside it
@@ -73,10 +76,10 @@
 #[global_allocator]
 static TEST_ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-pub mod admin;
 pub mod allocator;
 pub mod auth;
 pub mod batch;
+pub mod change_events;
 pub mod clients;
 mod encoding;
 pub mod error_answer;
@@ -98,6 +101,7 @@ pub mod startup;
 pub mod subscriber;
 pub mod upstream;
 pub mod users;
+pub mod webhook_secret;
 
 // The servers' rules and the vocabulary they share with the gateway live in their own crate;
 // their old paths (`crate::dialect::plex::Plex`, `crate::model::Class`, …) stay valid.
@@ -120,6 +124,8 @@ pub use crate::config::Config;
 pub use crate::keys::Secret;
 pub use crate::policy::{Class, Profile, RouteTable, Scope};
 pub use crate::upstream::Upstream;
+// What prepared answers may hold and hold, for the admin side's reports.
+pub use crate::prepared::{Budgets, VariantStats, gzip_budget_used};
 
 /// Makes the data directory owner-only: the directory and everything in it `0700`/`0600`
 /// (files written by earlier versions included), and the process's file-creation mask `077`
@@ -211,7 +217,7 @@ struct Inner {
     /// Batched metadata fetches of section walks.
     batcher: batch::Batcher,
     secret: Secret,
-    webhook_secret: admin::webhook_secret::WebhookSecret,
+    webhook_secret: webhook_secret::WebhookSecret,
     clock: Arc<dyn Clock>,
     /// Requests per client, for `/api/stats`, `/metrics` and the dashboard.
     clients: Arc<clients::ClientTable>,
@@ -278,8 +284,8 @@ impl GatewayBuilder {
             None => Secret::load_or_create(&config.data_dir).map_err(data_err)?,
         };
         // Webhooks are authenticated by default: the secret is made at first start.
-        let webhook_secret = admin::webhook_secret::WebhookSecret::load_or_create(&config.data_dir)
-            .map_err(data_err)?;
+        let webhook_secret =
+            webhook_secret::WebhookSecret::load_or_create(&config.data_dir).map_err(data_err)?;
         let cache = match self.cache {
             Some(c) => c,
             None => build_cache(&config, &self.clock, &secret).await?,
@@ -490,12 +496,13 @@ impl BoundGateway {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
-    /// and flushes the cache.
+    /// and flushes the cache. The admin listener serves the router `admin_router` makes.
     ///
     /// # Errors
     /// [`GatewayError`] if the admin server fails.
     pub async fn serve(
         self,
+        admin_router: AdminRouter,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), GatewayError> {
         use cachearr_wire::{connections, listener};
@@ -527,7 +534,7 @@ impl BoundGateway {
         let sampler = sampler::spawn_sampler(&self.gateway, &stop);
         let play_watch = play_watch::spawn_play_watch(&self.gateway, &stop);
         // Started here, not by building the router: the admin side only reports on them.
-        let subscriptions = admin::EventSubscriptions::start(&self.gateway);
+        let subscriptions = change_events::EventSubscriptions::start(&self.gateway);
         let admin_router = admin_router(self.gateway.clone(), &subscriptions);
         let admin_stop = stop.clone();
         let admin_cap = connections::admin_max_connections(connections::open_file_limit());
@@ -558,11 +565,10 @@ impl BoundGateway {
     }
 }
 
-/// The router of the admin listener, reporting on `subscriptions`
-/// ([`admin::EventSubscriptions::start`]).
-pub fn admin_router(gateway: Gateway, subscriptions: &admin::EventSubscriptions) -> axum::Router {
-    admin::router(gateway, subscriptions)
-}
+/// How the admin listener's router is made, once the change-event subscriptions it reports on
+/// are started ([`change_events::EventSubscriptions::start`]): `cachearr_admin::router` in the
+/// binary. The gateway serves it on the admin listener and knows nothing else of it.
+pub type AdminRouter = fn(Gateway, &change_events::EventSubscriptions) -> axum::Router;
 
 impl Gateway {
     /// A builder for `config`.
@@ -617,6 +623,23 @@ impl Gateway {
 
     pub(crate) fn prepared(&self) -> &prepared::PreparedHeaders {
         &self.inner.prepared
+    }
+
+    /// What the answers prepared for cache entries (gzip copies, body files) and the library
+    /// copy's kept items may hold, out of `memory_max`.
+    pub fn prepared_budgets(&self) -> Budgets {
+        self.inner.prepared.budgets()
+    }
+
+    /// The prepared answers' counters (gzip answers, `304`s, compressions) for `/metrics`.
+    pub fn prepared_stats(&self) -> &VariantStats {
+        self.inner.prepared.stats()
+    }
+
+    /// Drops what was prepared for entries the cache no longer holds, now rather than at the
+    /// next sweep: after a clear, so the memory comes back at once.
+    pub fn forget_dead_prepared(&self) {
+        self.inner.prepared.forget_dead();
     }
 
     pub(crate) fn secret(&self) -> &Secret {
@@ -768,12 +791,14 @@ impl Gateway {
         })
     }
 
-    /// Binds and serves until `shutdown` resolves.
+    /// Binds and serves until `shutdown` resolves, the admin listener serving the router
+    /// `admin_router` makes.
     ///
     /// # Errors
     /// [`GatewayError::Bind`] if a listener cannot be bound.
     pub async fn run(
         self,
+        admin_router: AdminRouter,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), GatewayError> {
         let bound = self.bind().await?;
@@ -783,6 +808,6 @@ impl Gateway {
         if let Some(a) = bound.admin_addr() {
             tracing::info!(addr = %a, "admin listening");
         }
-        bound.serve(shutdown).await
+        bound.serve(admin_router, shutdown).await
     }
 }

@@ -137,22 +137,22 @@ const SWEEP_EVERY_MS: u64 = 5_000;
 /// of the memory tier, so they scale with it, and they count against the same limit (the
 /// cache gets the rest, [`Budgets::engine`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub(crate) struct Budgets {
+pub struct Budgets {
     /// Gzip copies: a sixteenth of `memory_max`, at most [`MAX_GZIP_BYTES`].
-    pub(crate) gzip: u64,
+    pub gzip: u64,
     /// Body files (memory-backed, so they count in the process's RSS): a sixteenth of
     /// `memory_max`, at most [`cachearr_wire::sendfile::MAX_BYTES`]; none when `sendfile_min` is off.
-    pub(crate) files: u64,
+    pub files: u64,
     /// The smallest body given a file (`sendfile_min`; `u64::MAX` when off).
-    pub(crate) file_min: u64,
+    pub file_min: u64,
     /// The library index's store of Plex item elements, per upstream: a thirty-second of
     /// `memory_max`, 1–8 MiB, for its memtable (in the disk tier's database, whose block
     /// cache it shares) or its memtable and block cache, half each (a database of its own,
     /// when the disk tier is off).
-    pub(crate) elements: u64,
+    pub elements: u64,
     /// The library copy's items written ahead for its answers, per upstream
     /// (`library::written`): a sixteenth of `memory_max`, at most [`MAX_WRITTEN_BYTES`].
-    pub(crate) written: u64,
+    pub written: u64,
 }
 
 impl Budgets {
@@ -266,21 +266,22 @@ type Shard = Mutex<FxHashMap<usize, Memo>>;
 
 /// Counters for `/metrics` (this gateway's answers; the budget is process-wide).
 #[derive(Default)]
-pub(crate) struct VariantStats {
+pub struct VariantStats {
     /// Answers sent with the gzip copy.
-    pub(crate) gzip_answers: AtomicU64,
+    pub gzip_answers: AtomicU64,
     /// Answers to a gzip client sent identity because there was no copy: being made, out of
     /// budget, or not worth it (compressed, it saved less than a tenth).
-    pub(crate) gzip_pending: AtomicU64,
+    pub gzip_pending: AtomicU64,
     /// `304 Not Modified` answers.
-    pub(crate) not_modified: AtomicU64,
-    /// Compressions run, and their total time in microseconds.
-    pub(crate) compressions: AtomicU64,
-    pub(crate) compress_us: AtomicU64,
+    pub not_modified: AtomicU64,
+    /// Compressions run.
+    pub compressions: AtomicU64,
+    /// Their total time, in microseconds.
+    pub compress_us: AtomicU64,
 }
 
 /// Process-wide numbers of the gzip copies: (copies, bytes).
-pub(crate) fn gzip_budget_used() -> (usize, u64) {
+pub fn gzip_budget_used() -> (usize, u64) {
     (
         GZIP_COPIES.load(Ordering::Relaxed),
         GZIP_BYTES.load(Ordering::Relaxed),

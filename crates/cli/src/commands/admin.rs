@@ -1,7 +1,7 @@
 //! `cachearr stats`, `cachearr clear`, `cachearr warm`: clients of a running gateway's admin API.
 
 use anyhow::Context as _;
-use cachearr_gateway::admin::{CacheCounters, ClearReport, StatsReport, WarmReport};
+use cachearr_admin::{CacheCounters, ClearReport, StatsReport, WarmReport};
 
 /// Where the admin API is and how to authenticate (shared by the three commands).
 #[derive(Debug, Clone, clap::Args)]

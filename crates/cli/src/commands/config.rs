@@ -115,7 +115,7 @@ fn print_checked(file: &str, c: &Config, json: bool) {
 
 /// The webhook secret and each upstream's webhook URL, once `serve` has made the secret.
 fn print_webhook_secret(c: &Config) {
-    match cachearr_gateway::admin::webhook_secret::WebhookSecret::read(&c.data_dir) {
+    match cachearr_gateway::webhook_secret::WebhookSecret::read(&c.data_dir) {
         Ok(Some(s)) => {
             let admin = c.admin_listen;
             println!("webhook secret: {}", s.as_str());

@@ -494,7 +494,7 @@ async fn serve_gateway(
         .admin_addr()
         .context("the gateway has no admin listener")?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let gateway_task = tokio::spawn(bound.serve(async move {
+    let gateway_task = tokio::spawn(bound.serve(cachearr_admin::router, async move {
         let _ = stop_rx.await;
     }));
     Ok(ServedGateway {

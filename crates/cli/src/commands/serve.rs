@@ -207,7 +207,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             }
         });
     }
-    bound.serve(shutdown_signal()).await?;
+    bound
+        .serve(cachearr_admin::router, shutdown_signal())
+        .await?;
     Ok(())
 }
 

@@ -70,7 +70,7 @@ async fn start(profile: Profile) -> Running {
     let admin = format!("http://{}", bound.admin_addr().unwrap());
     let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
+    tokio::spawn(bound.serve(cachearr_admin::router, async move {
         let _ = stopped.await;
     }));
     Running {

@@ -586,7 +586,7 @@ impl ElementStore {
     }
 
     /// What the items kept written hold now, in bytes.
-    pub(crate) fn written_bytes(&self) -> u64 {
+    pub fn written_bytes(&self) -> u64 {
         self.written.bytes()
     }
 

@@ -5,10 +5,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use cachearr_gateway::Profile;
-use cachearr_gateway::admin::{
+use cachearr_admin::{
     AdminBackend, ClearReport, ClearRequest, StatsReport, WarmReport, router_with,
 };
+use cachearr_gateway::Profile;
 use cachearr_gateway::events::ChangeEvent;
 use cachearr_gateway::metrics::Metrics;
 

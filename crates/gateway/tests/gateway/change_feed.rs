@@ -124,7 +124,7 @@ async fn start_hooked(
         let _ = serving.await;
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
+    tokio::spawn(bound.serve(cachearr_admin::router, async move {
         let _ = stopped.await;
     }));
     let gw = Running {

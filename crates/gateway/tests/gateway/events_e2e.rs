@@ -110,7 +110,7 @@ async fn start(setup: Setup) -> Running {
         let _ = serving.await;
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
+    tokio::spawn(bound.serve(cachearr_admin::router, async move {
         let _ = stopped.await;
     }));
     Running {

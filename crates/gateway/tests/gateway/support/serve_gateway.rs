@@ -62,7 +62,7 @@ pub async fn serve(builder: GatewayBuilder) -> Served {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         bound
-            .serve(async move {
+            .serve(cachearr_admin::router, async move {
                 let _ = stopped.await;
             })
             .await

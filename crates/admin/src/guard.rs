@@ -30,7 +30,7 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error_answer::{ErrorAnswer, ErrorKind};
+use cachearr_gateway::error_answer::{ErrorAnswer, ErrorKind};
 
 /// The header that marks a request as sent by a script that could have been preflighted.
 pub const REQUEST_HEADER: &str = "x-cachearr-request";

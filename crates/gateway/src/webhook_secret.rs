@@ -118,7 +118,7 @@ impl WebhookSecret {
 
     /// Compares a presented secret in constant time.
     pub fn matches(&self, presented: &str) -> bool {
-        super::token_matches(&self.0, presented)
+        crate::auth::token_matches(&self.0, presented)
     }
 }
 

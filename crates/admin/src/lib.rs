@@ -1,4 +1,19 @@
-//! The admin listener: JSON API, Prometheus metrics, health, webhooks and the dashboard.
+//! cachearr-admin: the admin listener of a running gateway — JSON API, Prometheus metrics,
+//! health, webhooks and the dashboard. It reads the gateway ([`cachearr_gateway::Gateway`])
+//! and acts on it through its public handle; the gateway knows nothing of it. The binary
+//! composes the two: [`cachearr_gateway::BoundGateway::serve`] takes [`router`] as the admin
+//! listener's router.
+//!
+//! # Map
+//! - the crate's root: the routes below, [`AdminBackend`] (what the API needs from a
+//!   gateway) and the reports it answers with ([`StatsReport`], [`ClearReport`] …);
+//! - `gateway_backend` — [`GatewayAdmin`], the backend for the real gateway, and its
+//!   `samples` for `/metrics` at scrape time;
+//! - [`guard`] — host names and cross-site requests refused before any route;
+//! - `webhooks` — the servers' webhook receivers; `dashboard` — the page and its assets;
+//!   `wrong_port` — a media-server request sent to the admin port, answered with where to go.
+//!
+//! # Routes
 //!
 //! | route | what | token |
 //! |---|---|---|
@@ -6,8 +21,8 @@
 //! | `GET /api/stats` | per class and tier, upstream requests made and saved, warnings | no |
 //! | `POST /api/clear` | everything, `?tag=T` or `?prefix=P` | yes |
 //! | `POST /api/warm` | the configured warm list for recently seen users | yes |
-//! | `POST /api/match` | a playlist matched against the library index ([`crate::library::matching`]) | yes, unless a media-server user token is sent |
-//! | `GET /api/index` | the library index of each upstream: state, progress, last build ([`crate::library::index_api`]) | no |
+//! | `POST /api/match` | a playlist matched against the library index ([`cachearr_gateway::library::matching`]) | yes, unless a media-server user token is sent |
+//! | `GET /api/index` | the library index of each upstream: state, progress, last build ([`cachearr_gateway::library::index_api`]) | no |
 //! | `POST /api/index/build` | start an index refresh, `?full=1` a full build, `?upstream=NAME` | yes |
 //! | `GET /api/library/stats` | library totals per upstream, section and kind | no |
 //! | `GET /metrics` | Prometheus text | no |
@@ -27,11 +42,10 @@
 //! form-like requests that change something ([`router`] installs it).
 //!
 //! The router is generic over [`AdminBackend`] so the API can be exercised without a whole
-//! gateway; [`router`] mounts it for the real [`crate::Gateway`].
+//! gateway; [`router`] mounts it for the real [`cachearr_gateway::Gateway`].
 
 mod dashboard;
 pub mod guard;
-pub mod webhook_secret;
 mod webhooks;
 mod wrong_port;
 
@@ -46,12 +60,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use crate::error_answer::{ErrorAnswer, ErrorKind};
-use crate::events::ChangeEvent;
-use crate::metrics::Metrics;
-use crate::policy::Profile;
+use cachearr_gateway::error_answer::{ErrorAnswer, ErrorKind};
+use cachearr_gateway::events::ChangeEvent;
+use cachearr_gateway::metrics::Metrics;
+use cachearr_gateway::policy::Profile;
 
-pub use gateway_backend::{EventSubscriptions, GatewayAdmin};
+pub use cachearr_gateway::change_events::EventSubscriptions;
+// The webhook secret is kept with the gateway's data (it loads it at start); it is read here.
+use cachearr_gateway::webhook_secret;
+pub use gateway_backend::GatewayAdmin;
 mod gateway_backend;
 
 /// Largest webhook body accepted (a Plex webhook's `thumb` part is a small JPEG).
@@ -252,18 +269,18 @@ pub struct StatsReport {
     pub redis: Option<RedisReport>,
     /// Who costs the server what: requests per client, busiest first.
     #[serde(default)]
-    pub clients: Vec<crate::clients::ClientReport>,
+    pub clients: Vec<cachearr_gateway::clients::ClientReport>,
     /// Cache validity from each upstream's change feed: health, trust per class and the
     /// staleness sampled revalidation measured.
     #[serde(default)]
-    pub feed: Vec<crate::feed::FeedReport>,
+    pub feed: Vec<cachearr_gateway::feed::FeedReport>,
     /// How `memory_max` is shared out, and what each share holds now.
     #[serde(default)]
     pub memory: MemoryReport,
     /// Batched metadata for section walks: batches sent, parts stored as single answers,
     /// client requests that waited for one, batches refused by the byte-for-byte proof.
     #[serde(default)]
-    pub batches: crate::batch::BatchReport,
+    pub batches: cachearr_gateway::batch::BatchReport,
 }
 
 /// How `memory_max` is shared out (every share counts against it), and what each holds now.
@@ -310,7 +327,7 @@ pub struct MemoryReport {
     /// What the process's allocator holds (the whole heap: everything above and outside it),
     /// when the binary's allocator can say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allocator: Option<crate::allocator::AllocatorFigures>,
+    pub allocator: Option<cachearr_gateway::allocator::AllocatorFigures>,
 }
 
 /// One upstream's library index, as `/api/stats` shows it.
@@ -371,7 +388,7 @@ pub struct RedisReport {
 
 /// Builds the admin router for the real gateway, reporting on `subscriptions` (started by the
 /// caller, [`EventSubscriptions::start`]). Building it starts nothing.
-pub fn router(gateway: crate::Gateway, subscriptions: &EventSubscriptions) -> Router {
+pub fn router(gateway: cachearr_gateway::Gateway, subscriptions: &EventSubscriptions) -> Router {
     let proxies = gateway
         .config()
         .upstreams
@@ -383,9 +400,11 @@ pub fn router(gateway: crate::Gateway, subscriptions: &EventSubscriptions) -> Ro
         })
         .collect();
     router_with(Arc::new(GatewayAdmin::new(gateway.clone(), subscriptions)))
-        .merge(crate::library::matching::router(gateway.clone()))
-        .merge(crate::library::lookup::router(gateway.clone()))
-        .merge(crate::library::index_api::router(gateway.clone()))
+        .merge(cachearr_gateway::library::matching::router(gateway.clone()))
+        .merge(cachearr_gateway::library::lookup::router(gateway.clone()))
+        .merge(cachearr_gateway::library::index_api::router(
+            gateway.clone(),
+        ))
         .fallback(wrong_port::handler(proxies))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(guard::AdminGuard::new(
@@ -460,7 +479,7 @@ pub enum AdminError {
     },
 }
 
-pub use crate::auth::{authorize_token, presented_token, token_matches};
+pub use cachearr_gateway::auth::{authorize_token, presented_token, token_matches};
 
 /// `Ok` when no token is configured or the request presents the right one; else a 401.
 fn authorize<B: AdminBackend>(
@@ -604,7 +623,14 @@ async fn webhooks_info<B: AdminBackend>(
 
 async fn metrics<B: AdminBackend>(State(backend): State<Arc<B>>) -> Response {
     let body = backend.metrics().render();
-    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            cachearr_gateway::metrics::CONTENT_TYPE,
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn health() -> Response {

@@ -16,10 +16,10 @@ use axum::routing::post;
 use serde::Deserialize;
 
 use super::{AdminBackend, authorize};
-use crate::dialect;
-use crate::error_answer::{ErrorAnswer, ErrorKind};
-use crate::events::{ChangeEvent, EventError, ServerEvents, WebhookBody};
-use crate::policy::Profile;
+use cachearr_gateway::dialect;
+use cachearr_gateway::error_answer::{ErrorAnswer, ErrorKind};
+use cachearr_gateway::events::{ChangeEvent, EventError, ServerEvents, WebhookBody};
+use cachearr_gateway::policy::Profile;
 
 /// Query of the webhook routes: the secret (or the admin token) for senders that can only be
 /// given a URL.

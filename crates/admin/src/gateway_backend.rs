@@ -1,13 +1,13 @@
 //! [`AdminBackend`] for the real [`Gateway`]: engine statistics, guard counters, clearing,
-//! warming, change events — and [`EventSubscriptions`], the owner-token websocket
-//! subscriptions, which the gateway's start-up starts and keeps (they stop when dropped); the
-//! admin side only reports on them.
+//! warming, webhooks' change events. The owner-token websocket subscriptions
+//! ([`EventSubscriptions`]) are the gateway's: its start-up starts and keeps them, and the
+//! admin side reports on them and applies webhooks through their [`EventApplier`].
 //!
 //! `samples` reads the same numbers for `/metrics` at scrape time.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use cachearr_engine::StatsSnapshot;
@@ -16,15 +16,15 @@ use super::{
     AdminBackend, CacheCounters, ClearReport, ClearRequest, RedisReport, StatsReport,
     UpstreamReport, WarmReport,
 };
-use crate::clients::ClientReport;
-use crate::dialect;
-use crate::events::ChangeEvent;
-use crate::feed::FeedReport;
-use crate::metrics::{Metrics, StatsSource};
-use crate::policy::Profile;
-use crate::subscriber::{self, EventSink, SubscriberStatus, Subscription};
-use crate::upstream::BreakerState;
-use crate::{Gateway, Upstream};
+use cachearr_gateway::change_events::{EventApplier, EventSubscriptions};
+use cachearr_gateway::clients::ClientReport;
+use cachearr_gateway::events::ChangeEvent;
+use cachearr_gateway::feed::FeedReport;
+use cachearr_gateway::metrics::{Metrics, StatsSource};
+use cachearr_gateway::policy::Profile;
+use cachearr_gateway::subscriber::SubscriberStatus;
+use cachearr_gateway::upstream::BreakerState;
+use cachearr_gateway::{Gateway, Upstream};
 
 mod samples;
 use samples::GatewayStats;
@@ -32,227 +32,11 @@ use samples::GatewayStats;
 /// Users seen within this window are "recent" for `POST /api/warm`.
 const WARM_WITHIN: Duration = Duration::from_secs(24 * 3600);
 
-/// Invalidates the tags of events, counts them per upstream.
-struct Applier {
-    gateway: Gateway,
-    metrics: Metrics,
-    /// Events applied per upstream, in configuration order.
-    applied: Vec<(String, AtomicU64)>,
-}
-
-impl Applier {
-    fn apply(&self, upstream: &str, source: &'static str, event: &ChangeEvent) -> Vec<String> {
-        let completed = self.complete(upstream, event);
-        let event = completed.as_ref().unwrap_or(event);
-        let mut tags = event.tags(upstream);
-        // The library index fetches what was added or changed and drops what was removed.
-        let keeper = self
-            .gateway
-            .index(upstream)
-            .is_some_and(|index| index.note_change(event));
-        if keeper && event.change == crate::events::Change::Added && event.section.is_none() {
-            // A new item of a section the source did not name (Jellyfin's webhook): the keeper
-            // fetches it and then refreshes that section's lists (and those spanning
-            // sections), not every list.
-            let every_list = crate::tags::listings(upstream);
-            tags.retain(|t| *t != every_list);
-        }
-        if let Some(feed) = self.gateway.feed(upstream) {
-            let kind = if source.ends_with("socket") {
-                "socket"
-            } else {
-                "webhook"
-            };
-            feed.note_event(kind, self.gateway.clock().now_ms());
-        }
-        self.gateway.invalidate_tags(upstream, &tags);
-        let label = Arc::new(upstream.to_owned());
-        self.metrics
-            .change_event(&label, source, event.change.as_str(), tags.len());
-        if let Some((_, count)) = self.applied.iter().find(|(name, _)| name == upstream) {
-            count.fetch_add(1, Ordering::Relaxed);
-        }
-        tracing::debug!(upstream, source, change = %event.change, tags = tags.len(), "change event applied");
-        tags
-    }
-    /// The event with what its source left out and the index knows, or `None` when it
-    /// lacks nothing: its section, its items' parents, ids in the case answers' tags use.
-    fn complete(&self, upstream: &str, event: &ChangeEvent) -> Option<ChangeEvent> {
-        let mut completed = None;
-        if let Some(e) = self.with_section(upstream, event) {
-            completed = Some(e);
-        }
-        if let Some(e) = self.with_parents(upstream, completed.as_ref().unwrap_or(event)) {
-            completed = Some(e);
-        }
-        if let Some(e) = self.lowered(upstream, completed.as_ref().unwrap_or(event)) {
-            completed = Some(e);
-        }
-        completed
-    }
-
-    /// Jellyfin's events do not say the section: the index knows it for items it holds, so
-    /// only that section's lists are refreshed instead of every list.
-    fn with_section(&self, upstream: &str, event: &ChangeEvent) -> Option<ChangeEvent> {
-        if event.section.is_some() || event.items.is_empty() {
-            return None;
-        }
-        let index = self.gateway.index(upstream).and_then(|i| i.ready())?;
-        let everything = cachearr_library::Visibility::everything();
-        let sections: std::collections::BTreeSet<&str> = event
-            .items
-            .iter()
-            .filter_map(|id| index.by_id(id, &everything).map(|v| v.section_id()))
-            .collect();
-        // One section for every item: the event is that section's. Items the index does
-        // not hold (new ones) leave it unknown.
-        let all_known = event
-            .items
-            .iter()
-            .all(|id| index.by_id(id, &everything).is_some());
-        (all_known && sections.len() == 1).then(|| ChangeEvent {
-            section: sections.first().map(|s| (*s).to_owned()),
-            ..event.clone()
-        })
-    }
-
-    /// Events that name items without their parents (Jellyfin's): the index knows the
-    /// parents, whose children listings and viewed counts change with their children.
-    fn with_parents(&self, upstream: &str, event: &ChangeEvent) -> Option<ChangeEvent> {
-        if !event.parents().is_empty() || event.own_items().is_empty() {
-            return None;
-        }
-        let index = self.gateway.index(upstream).and_then(|i| i.ready())?;
-        let everything = cachearr_library::Visibility::everything();
-        let parents: Vec<&str> = event
-            .own_items()
-            .iter()
-            .filter_map(|id| index.by_id(id, &everything))
-            .flat_map(|v| [v.parent_id(), v.grandparent_id()])
-            .flatten()
-            .collect();
-        (!parents.is_empty()).then(|| event.clone().with_parents(parents.into_iter().map(Some)))
-    }
-
-    /// A server that matches ids in any case (Jellyfin): answers' tags are lowercased, so
-    /// an event naming ids in upper case is lowercased to meet them.
-    fn lowered(&self, upstream: &str, event: &ChangeEvent) -> Option<ChangeEvent> {
-        let upper = |s: &str| s.bytes().any(|b| b.is_ascii_uppercase());
-        let ignore_case = self
-            .gateway
-            .upstream(upstream)
-            .is_some_and(|up| crate::dialect::of(up.profile).ids_ignore_case());
-        if !ignore_case
-            || !(event.items.iter().any(|id| upper(id))
-                || event.section.as_deref().is_some_and(upper))
-        {
-            return None;
-        }
-        let mut e = event.clone();
-        for id in &mut e.items {
-            id.make_ascii_lowercase();
-        }
-        if let Some(s) = &mut e.section {
-            s.make_ascii_lowercase();
-        }
-        Some(e)
-    }
-}
-
-/// Feeds one subscription's events to the [`Applier`].
-struct SocketSink {
-    applier: Arc<Applier>,
-    source: &'static str,
-}
-
-impl EventSink for SocketSink {
-    fn apply(&self, upstream: &str, event: &ChangeEvent) {
-        self.applier.apply(upstream, self.source, event);
-    }
-}
-
-/// The owner-token websocket subscriptions of a running gateway, one for every upstream with
-/// an owner token, and the `Applier` their events and the webhooks' go through. The gateway's
-/// start-up ([`crate::BoundGateway::serve`]) starts them and hands them to the admin router
-/// ([`super::router`]); they stop when this is dropped.
-pub struct EventSubscriptions {
-    applier: Arc<Applier>,
-    subscribers: Vec<(String, Arc<SubscriberStatus>, tokio::task::JoinHandle<()>)>,
-}
-
-impl Drop for EventSubscriptions {
-    fn drop(&mut self) {
-        for (_, _, task) in &self.subscribers {
-            task.abort();
-        }
-    }
-}
-
-impl EventSubscriptions {
-    /// Starts a notification subscription for every upstream of `gateway` with an owner token
-    /// (when called inside a tokio runtime; outside one, none).
-    pub fn start(gateway: &Gateway) -> Self {
-        let applied = gateway
-            .upstreams()
-            .iter()
-            .map(|u| (u.name.to_string(), AtomicU64::new(0)))
-            .collect();
-        let applier = Arc::new(Applier {
-            gateway: gateway.clone(),
-            metrics: gateway.metrics().clone(),
-            applied,
-        });
-        let mut subscribers = Vec::new();
-        if tokio::runtime::Handle::try_current().is_ok() {
-            for up in gateway.upstreams() {
-                let Some(token) = up.config.token.clone().filter(|t| !t.is_empty()) else {
-                    continue;
-                };
-                let server = dialect::of(up.profile).events();
-                let feed = &gateway.config().feed;
-                let subscription = Subscription {
-                    upstream: up.name.to_string(),
-                    server,
-                    base_url: up.config.url.to_string(),
-                    token,
-                    liveness: subscriber::Liveness {
-                        probe_every: feed.socket_probe,
-                        misses: feed.socket_probe_misses,
-                    },
-                };
-                let source = server.socket_source();
-                let sink = Arc::new(SocketSink {
-                    applier: Arc::clone(&applier),
-                    source,
-                });
-                let status = Arc::new(SubscriberStatus::default());
-                if let Some(feed) = gateway.feed(&up.name) {
-                    feed.attach_socket(Arc::clone(&status));
-                }
-                let task = subscriber::spawn(subscription, sink, Arc::clone(&status));
-                subscribers.push((up.name.to_string(), status, task));
-            }
-        }
-        EventSubscriptions {
-            applier,
-            subscribers,
-        }
-    }
-
-    /// The status of each subscription, by upstream name.
-    fn statuses(&self) -> Vec<(String, Arc<SubscriberStatus>)> {
-        self.subscribers
-            .iter()
-            .map(|(n, s, _)| (n.clone(), Arc::clone(s)))
-            .collect()
-    }
-}
-
 /// The admin side of a running gateway.
 pub struct GatewayAdmin {
     gateway: Gateway,
     started: Instant,
-    applier: Arc<Applier>,
+    applier: Arc<EventApplier>,
     subscribers: Vec<(String, Arc<SubscriberStatus>)>,
     /// Kept alive so the metrics registry keeps reading it.
     _stats_source: Arc<dyn StatsSource>,
@@ -260,7 +44,7 @@ pub struct GatewayAdmin {
 
 impl GatewayAdmin {
     /// The admin side of `gateway`, reporting on `subscriptions` (which it does not start or
-    /// stop) and applying webhook events through the same `Applier`.
+    /// stop) and applying webhook events through the same [`EventApplier`].
     pub fn new(gateway: Gateway, subscriptions: &EventSubscriptions) -> Self {
         let subscribers = subscriptions.statuses();
         let stats_source: Arc<dyn StatsSource> = Arc::new(GatewayStats {
@@ -271,7 +55,7 @@ impl GatewayAdmin {
         GatewayAdmin {
             gateway,
             started: Instant::now(),
-            applier: Arc::clone(&subscriptions.applier),
+            applier: Arc::clone(subscriptions.applier()),
             subscribers,
             _stats_source: stats_source,
         }
@@ -356,11 +140,10 @@ impl GatewayAdmin {
         index_summaries
     }
 
-    /// The upstream at `index` in configuration order: its guard, its notification socket,
-    /// its clients; a warning for an open circuit or missing change events.
+    /// One upstream: its guard, its notification socket, its clients; a warning for an open
+    /// circuit or missing change events.
     fn upstream_report(
         &self,
-        index: usize,
         up: &Upstream,
         clients: &[ClientReport],
         warnings: &mut Vec<String>,
@@ -389,11 +172,7 @@ impl GatewayAdmin {
             )),
             Some(_) => {}
         }
-        let events = self
-            .applier
-            .applied
-            .get(index)
-            .map_or(0, |(_, n)| n.load(Ordering::Relaxed));
+        let events = self.applier.applied(&up.name);
         UpstreamReport {
             name: up.name.to_string(),
             profile: up.profile.as_str().to_owned(),
@@ -494,7 +273,7 @@ impl GatewayAdmin {
                 // an overdue incremental pass once the index has made one is this one's.
                 if let Some(reason) = &report.reason
                     && report.last_pass_secs_ago.is_some()
-                    && f.unhealthy(now) == Some(crate::feed::Unhealthy::PassOverdue)
+                    && f.unhealthy(now) == Some(cachearr_gateway::feed::Unhealthy::PassOverdue)
                 {
                     warnings.push(format!(
                         "upstream {}: the change feed cannot prove freshness ({reason}): library \
@@ -525,7 +304,7 @@ impl GatewayAdmin {
     fn memory_report(&self, snapshot: &StatsSnapshot) -> super::MemoryReport {
         let plan = self.gateway.cache().memory_plan();
         let memory_max = self.gateway.config().cache.memory_max_bytes;
-        let copies = self.gateway.prepared().budgets();
+        let copies = self.gateway.prepared_budgets();
         super::MemoryReport {
             memory_max,
             memory_tier: plan.memory_tier,
@@ -534,7 +313,7 @@ impl GatewayAdmin {
             write_queue: plan.write_queue,
             write_queue_used: snapshot.write_behind.queued_bytes,
             gzip_copies: copies.gzip,
-            gzip_copies_used: crate::prepared::gzip_budget_used().1,
+            gzip_copies_used: cachearr_gateway::gzip_budget_used().1,
             body_files: copies.files,
             body_files_used: cachearr_wire::sendfile::live_bytes(),
             index_elements: copies.elements,
@@ -547,7 +326,7 @@ impl GatewayAdmin {
                 .map(|store| store.written_bytes())
                 .sum(),
             tags_interned: snapshot.tags_interned,
-            allocator: crate::allocator::figures(),
+            allocator: cachearr_gateway::allocator::figures(),
         }
     }
 }
@@ -580,8 +359,8 @@ impl AdminBackend for GatewayAdmin {
         let mut warnings = Vec::new();
         let tiers = self.tier_counters(&snapshot, &mut warnings);
         let index = self.index_summaries(&mut warnings);
-        let upstreams = (self.gateway.upstreams().iter().enumerate())
-            .map(|(i, up)| self.upstream_report(i, up, &clients, &mut warnings))
+        let upstreams = (self.gateway.upstreams().iter())
+            .map(|up| self.upstream_report(up, &clients, &mut warnings))
             .collect();
         let redis = self.redis_report(&mut warnings);
         let feed = self.feed_reports(&mut warnings);
@@ -609,7 +388,7 @@ impl AdminBackend for GatewayAdmin {
                 // Let the memory tier drop its entries now, then what was prepared for them
                 // (header maps, gzip copies, body files), so the memory comes back at once.
                 cache.run_pending_tasks().await;
-                self.gateway.prepared().forget_dead();
+                self.gateway.forget_dead_prepared();
                 ClearReport {
                     scope: "all".into(),
                     value: None,

@@ -7,13 +7,13 @@ use std::sync::atomic::Ordering;
 
 use cachearr_engine::{ClassStats, TierStats};
 
-use crate::Gateway;
-use crate::allocator::AllocatorFigures;
-use crate::metrics::{Sample, SampleKind, StatsSource};
-use crate::prepared::VariantStats;
-use crate::subscriber::SubscriberStatus;
-use crate::upstream::GuardSnapshot;
 use SampleKind::{Counter, Gauge};
+use cachearr_gateway::Gateway;
+use cachearr_gateway::VariantStats;
+use cachearr_gateway::allocator::AllocatorFigures;
+use cachearr_gateway::metrics::{Sample, SampleKind, StatsSource};
+use cachearr_gateway::subscriber::SubscriberStatus;
+use cachearr_gateway::upstream::GuardSnapshot;
 
 /// Engine and guard numbers for `/metrics`, read at scrape time.
 pub(super) struct GatewayStats {
@@ -39,14 +39,14 @@ impl StatsSource for GatewayStats {
             stats.write_behind.dropped,
         );
         // Answers from prepared entries (docs/architecture.md "Compressed answers").
-        out.answers(self.gateway.prepared().stats());
+        out.answers(self.gateway.prepared_stats());
         for up in self.gateway.upstreams() {
             out.upstream(up.name.to_string(), &up.guard.snapshot());
         }
         for (name, status) in &self.subscribers {
             out.subscriber(name.clone(), status);
         }
-        if let Some(a) = crate::allocator::figures() {
+        if let Some(a) = cachearr_gateway::allocator::figures() {
             out.allocator(&a);
         }
         out.0
@@ -225,7 +225,7 @@ impl Samples {
             vec![],
             n(&v.compress_us),
         );
-        let (copies, bytes) = crate::prepared::gzip_budget_used();
+        let (copies, bytes) = cachearr_gateway::gzip_budget_used();
         self.push(
             "gzip_copies",
             "Gzip copies held (whole process)",
