@@ -72,6 +72,21 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         params: &[(String, String)],
     ) -> Option<(Option<usize>, Option<usize>)>;
 
+    /// The request for the page of `size` items from `start` of the walk a request reads:
+    /// its query and headers with the page's place and size moved where the request names
+    /// them, every other parameter and header as written; `None` when the request names no
+    /// page (its walk is not paged). What the copy writes a walk's next pages ahead with, so
+    /// they are stored under the keys the walk's own next requests find.
+    fn page_moved(
+        &self,
+        _query: Option<&str>,
+        _headers: &HeaderMap,
+        _start: usize,
+        _size: usize,
+    ) -> Option<(Option<String>, HeaderMap)> {
+        None
+    }
+
     /// The attributes a page's container opens with: the number of items it holds (`size`)
     /// and, when the request asked for a page (`paged`: the whole count and where the page
     /// starts), those two. Empty for a server whose pages are no element tree.

@@ -270,6 +270,18 @@ impl CopyAnswers for Jellyfin {
         search::route_of(search, path, query)
     }
 
+    /// Jellyfin names a page in the query only (`StartIndex`, `Limit`, any case).
+    fn page_moved(
+        &self,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        start: usize,
+        size: usize,
+    ) -> Option<(Option<String>, HeaderMap)> {
+        let query = super::paging::with_page(query?, start, size)?;
+        Some((Some(query), headers.clone()))
+    }
+
     fn paging(
         &self,
         _headers: &HeaderMap,

@@ -57,7 +57,7 @@ fn page_of(query: &str) -> Option<(usize, usize)> {
     (size > 0).then_some((start, size))
 }
 
-fn with_page(query: &str, start: usize, size: usize) -> Option<String> {
+pub(super) fn with_page(query: &str, start: usize, size: usize) -> Option<String> {
     let (mut saw_start, mut saw_size) = (false, false);
     let pairs: Vec<String> = query
         .split('&')

@@ -508,6 +508,38 @@ impl CopyAnswers for Plex {
         ))
     }
 
+    /// Plex reads a page's place from the headers first, then the query (as [`Self::paging`]
+    /// does): it is moved where it was read from.
+    fn page_moved(
+        &self,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        start: usize,
+        size: usize,
+    ) -> Option<(Option<String>, HeaderMap)> {
+        const NAMES: [&str; 2] = ["X-Plex-Container-Start", "X-Plex-Container-Size"];
+        let mut headers = headers.clone();
+        let mut pairs: Vec<String> = query
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for (name, value) in NAMES.into_iter().zip([start, size]) {
+            if headers.contains_key(name) {
+                headers.insert(name, http::HeaderValue::from(value));
+                continue;
+            }
+            // The first parameter of that name, as `paging` reads it (names decoded).
+            let at = pairs.iter().position(|pair| {
+                let raw = pair.split_once('=').map_or(pair.as_str(), |(n, _)| n);
+                percent_encoding::percent_decode_str(raw).decode_utf8_lossy() == name
+            })?;
+            pairs[at] = format!("{name}={value}");
+        }
+        Some(((!pairs.is_empty()).then(|| pairs.join("&")), headers))
+    }
+
     fn page_head(&self, size: usize, paged: Option<(usize, usize)>) -> Vec<(&'static str, V)> {
         let mut head = vec![("size", V::from(size))];
         if let Some((total, from)) = paged {
@@ -567,6 +599,37 @@ const PAGE_HEADERS: [&str; 2] = ["x-plex-container-start", "x-plex-container-tot
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page is moved where the request named it — a header (python-plexapi) or the query
+    /// (PlexKodiConnect) — and read back there by `paging`; the rest stays as written.
+    #[test]
+    fn a_page_is_moved_where_the_request_names_it() {
+        let plex = Plex;
+        let none = HeaderMap::new();
+        let query = "type=10&X-Plex-Container-Start=50&includeGuids=1&X-Plex-Container-Size=50";
+        let (moved, headers) = plex.page_moved(Some(query), &none, 150, 50).unwrap();
+        assert_eq!(
+            moved.as_deref(),
+            Some("type=10&X-Plex-Container-Start=150&includeGuids=1&X-Plex-Container-Size=50")
+        );
+        assert!(headers.is_empty());
+
+        let mut named = HeaderMap::new();
+        named.insert("X-Plex-Container-Start", "0".parse().unwrap());
+        named.insert("X-Plex-Container-Size", "100".parse().unwrap());
+        named.insert("Accept", "application/json".parse().unwrap());
+        let (moved, headers) = plex.page_moved(Some("type=10"), &named, 100, 100).unwrap();
+        assert_eq!(moved.as_deref(), Some("type=10"));
+        let read = plex.paging(&headers, &params(&[("type", "10")])).unwrap();
+        assert_eq!(read, (Some(100), Some(100)));
+        assert_eq!(headers["accept"], "application/json");
+
+        // A request naming no page, or half of one, is no paged walk.
+        assert!(plex.page_moved(Some("type=10"), &none, 50, 50).is_none());
+        assert!(plex.page_moved(None, &none, 50, 50).is_none());
+        let half = "type=10&X-Plex-Container-Start=0";
+        assert!(plex.page_moved(Some(half), &none, 50, 50).is_none());
+    }
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
