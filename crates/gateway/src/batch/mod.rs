@@ -46,6 +46,7 @@ use tokio::sync::watch;
 mod children;
 pub(crate) use children::Children;
 use children::item_id;
+pub(crate) mod ahead;
 pub(crate) mod windows;
 
 use crate::Gateway;
@@ -102,6 +103,9 @@ pub struct BatchReport {
     /// Listing pages stored from windows.
     #[serde(default)]
     pub window_pages: u64,
+    /// Listing pages the library copy wrote ahead of a walk (`batch::ahead`).
+    #[serde(default)]
+    pub pages_written_ahead: u64,
 }
 
 impl BatchStats {
@@ -114,6 +118,7 @@ impl BatchStats {
             refused: self.refused.load(Ordering::Relaxed),
             windows: 0,
             window_pages: 0,
+            pages_written_ahead: 0,
         }
     }
 }
@@ -162,6 +167,7 @@ struct Due {
 }
 
 /// A batch's item: its id and the key and policy of its single request.
+#[derive(Clone)]
 struct Target {
     id: Box<str>,
     key: Key,
@@ -230,6 +236,9 @@ pub struct Batcher {
     singles_loading: Mutex<HashMap<PagePlace, SinglesLoading>>,
     /// Listing pages read ahead in windows (their keys wait in `pending` too).
     pub(crate) windows: windows::Windows,
+    /// Listing pages the library copy writes ahead of a walk (their keys wait in `pending`
+    /// too).
+    pub(crate) ahead: ahead::Ahead,
     /// Counters.
     pub stats: BatchStats,
 }
@@ -637,6 +646,7 @@ impl Batcher {
         BatchReport {
             windows: self.windows.sent.load(Ordering::Relaxed) as u64,
             window_pages: self.windows.pages_stored.load(Ordering::Relaxed) as u64,
+            pages_written_ahead: self.ahead.pages_written.load(Ordering::Relaxed),
             ..self.stats.report()
         }
     }

@@ -336,8 +336,8 @@ impl CachedRead<'_> {
         let declined = made
             .as_ref()
             .is_some_and(|l| l.copy_declines_user.load(Ordering::Relaxed));
-        let copy_answers = reading.copy.is_some() && !declined;
-        self.learn(&lookup, by_copy == Some(false), copy_answers);
+        let copy_answers = reading.copy.filter(|_| !declined);
+        self.learn(&lookup, by_copy, copy_answers);
         drop((loading, single));
         let load = Load {
             // The foreground load's time upstream (none for a hit, which made no loader).
@@ -395,11 +395,14 @@ impl CachedRead<'_> {
     }
 
     /// Learn: a section walk's page or item may start a batch of the page's other items (their
-    /// keys registered before this answer goes out); a load remembers the client's identity
-    /// headers and may be sampled by the change feed; an answer from the cache counts as a
-    /// request saved. `by_server`: the server answered this very read; `copy`: the library
-    /// copy answers this user's walks.
-    fn learn(&self, lookup: &Lookup, by_server: bool, copy: bool) {
+    /// keys registered before this answer goes out), a page of a walk the copy answers the
+    /// copy's writing of the next pages; a load remembers the client's identity headers and
+    /// may be sampled by the change feed; an answer from the cache counts as a request saved.
+    /// `by_copy`: whether this read's own load was answered by the copy (`Some(false)`: the
+    /// server answered it; `None`: it made no load); `copy`: the library copy, when it
+    /// answers this user's walks of this route.
+    fn learn(&self, lookup: &Lookup, by_copy: Option<bool>, copy: Option<&'static dyn CopySource>) {
+        let by_server = by_copy == Some(false);
         let Call { gw, up, .. } = self.call;
         let (user, uri, headers) = (self.user, self.uri, self.client_headers);
         if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
@@ -421,11 +424,24 @@ impl CachedRead<'_> {
                 headers,
                 value,
                 from_server: by_server,
-                copy,
+                copy: copy.is_some(),
             };
             gw.batcher()
                 .windows
                 .observe(gw, up, (user, self.scope_user), page);
+            if let Some(copy) = copy {
+                let page = crate::batch::ahead::PageRead {
+                    uri,
+                    headers,
+                    key: self.key,
+                    outcome: lookup.outcome,
+                    by_copy: by_copy == Some(true),
+                    copy,
+                };
+                gw.batcher()
+                    .ahead
+                    .observe(gw, up, (user, self.scope_user), page);
+            }
         }
         match lookup.outcome {
             Outcome::Miss => {

@@ -529,3 +529,103 @@ async fn a_restarted_gateway_answers_first_walks_with_the_frames_it_kept() {
     drop(served.stop);
     served.task.await.unwrap();
 }
+
+/// How a page came through the gateway: the server's answer, the copy's, or a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Came {
+    Server,
+    Copy,
+    Hit,
+}
+
+/// A tool paging through a section's tracks — by the query (PlexKodiConnect) or by headers
+/// (python-plexapi's `fetchItems`) — gets its pages from the copy, and once two were the
+/// copy's, the next pages come as cache hits the copy wrote ahead: every page is the server's
+/// for that user, and the server is not asked for any page after the copy took the walk over.
+#[tokio::test]
+async fn a_walks_next_pages_are_written_ahead_by_the_copy() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let tracks = keys(&r, "/library/sections/1/all?type=10").await.len();
+    let size = 10;
+    assert!(tracks >= 12 * size, "{tracks} tracks");
+    for by_headers in [false, true] {
+        let mut came = Vec::new();
+        let mut by_server = 0u64;
+        for start in (0..tracks).step_by(size) {
+            let page = format!("X-Plex-Container-Start={start}&X-Plex-Container-Size={size}");
+            let path = if by_headers {
+                "/library/sections/1/all?type=10&includeGuids=1".to_string()
+            } else {
+                format!("/library/sections/1/all?type=10&{page}")
+            };
+            let read = |base: &str| {
+                let mut rb = r
+                    .client
+                    .get(format!("{base}{path}"))
+                    .header("X-Plex-Token", &owner)
+                    .header("Accept", "application/json");
+                if by_headers {
+                    rb = rb
+                        .header("X-Plex-Container-Start", start.to_string())
+                        .header("X-Plex-Container-Size", size.to_string());
+                }
+                rb.send()
+            };
+            let server_before = requests_on(&r, "/all");
+            let resp = read(&r.proxy).await.unwrap();
+            assert_eq!(resp.status(), 200);
+            let status = resp.headers()["cache-status"].to_str().unwrap().to_owned();
+            let via = resp.text().await.unwrap();
+            came.push(if requests_on(&r, "/all") > server_before {
+                by_server += 1;
+                Came::Server
+            } else if status.ends_with("detail=copy") {
+                Came::Copy
+            } else {
+                assert!(status.starts_with("cachearr; hit"), "{status}");
+                Came::Hit
+            });
+            let direct = read(&r.sim.base_url).await.unwrap().text().await.unwrap();
+            sim_gateway::assert_same_answer(&via, &direct, &format!("{path} at {start}"));
+        }
+        // The copy takes the walk over, writes ahead from its second page, and stays ahead.
+        let first_hit = came.iter().position(|c| *c == Came::Hit);
+        let first_hit = first_hit.unwrap_or_else(|| panic!("no page written ahead: {came:?}"));
+        assert!(
+            came[..first_hit]
+                .iter()
+                .filter(|c| **c == Came::Copy)
+                .count()
+                >= 2,
+            "{came:?}"
+        );
+        assert!(
+            came[first_hit..].iter().all(|c| *c == Came::Hit),
+            "once ahead, every page is a hit: {came:?}"
+        );
+        assert!(came.len() - first_hit >= 6, "{came:?}");
+        // A page counts as a hit only when the server saw no request while it was read: the
+        // pages written ahead asked the server nothing.
+        let written = r.gateway.batcher().report().pages_written_ahead;
+        assert!(written >= (came.len() - first_hit) as u64, "{written}");
+        assert!(by_server < came.len() as u64 / 2, "{came:?}");
+    }
+}
+
+/// Pages read out of order — a count, then the last page — are no walk: nothing is written
+/// ahead of them.
+#[tokio::test]
+async fn pages_read_apart_are_not_written_ahead() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let tracks = keys(&r, "/library/sections/1/all?type=10").await.len();
+    for start in [0, tracks - tracks % 10, 0, tracks / 2] {
+        let path = format!(
+            "/library/sections/1/all?type=10&X-Plex-Container-Start={start}&X-Plex-Container-Size=10"
+        );
+        let (status, _) = get(&r, &r.proxy, &path, &owner, true).await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(r.gateway.batcher().report().pages_written_ahead, 0);
+}
