@@ -72,6 +72,13 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         params: &[(String, String)],
     ) -> Option<(Option<usize>, Option<usize>)>;
 
+    /// Where, in the path of a walk of one item's children (or leaves, or a series'
+    /// episodes), that item's id is: a walk of its siblings' children is the same path with
+    /// their ids there. `None` for any other path.
+    fn walked_item(&self, _path: &str) -> Option<std::ops::Range<usize>> {
+        None
+    }
+
     /// The request for the page of `size` items from `start` of the walk a request reads:
     /// its query and headers with the page's place and size moved where the request names
     /// them, every other parameter and header as written; `None` when the request names no

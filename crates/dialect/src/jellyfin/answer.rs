@@ -270,6 +270,19 @@ impl CopyAnswers for Jellyfin {
         search::route_of(search, path, query)
     }
 
+    /// `/Shows/{id}/Episodes` and `/Shows/{id}/Seasons` (any case, as the server routes).
+    fn walked_item(&self, path: &str) -> Option<std::ops::Range<usize>> {
+        let mut parts = path.splitn(4, '/');
+        let (empty, shows, id, walk) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let walks = walk.eq_ignore_ascii_case("episodes") || walk.eq_ignore_ascii_case("seasons");
+        (empty.is_empty() && shows.eq_ignore_ascii_case("shows") && !id.is_empty() && walks).then(
+            || {
+                let start = "/shows/".len();
+                start..start + id.len()
+            },
+        )
+    }
+
     /// Jellyfin names a page in the query only (`StartIndex`, `Limit`, any case).
     fn page_moved(
         &self,
@@ -340,5 +353,28 @@ impl CopyAnswers for Jellyfin {
     /// A season's `IndexNumber`.
     fn sibling_number(&self) -> fn(document: &[u8]) -> Option<i64> {
         |document| serde_json::from_slice::<IndexNumber>(document).ok()?.number
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A series walk names its series where its siblings' walks name theirs; a page is moved
+    /// in the query, whatever case its names are written in.
+    #[test]
+    fn a_series_walk_and_its_page_are_found_where_jellyfin_reads_them() {
+        let jf = Jellyfin;
+        let path = "/Shows/a1b2/Episodes";
+        assert_eq!(jf.walked_item(path).map(|r| &path[r]), Some("a1b2"));
+        assert_eq!(jf.walked_item("/shows/a1b2/seasons"), Some(7..11));
+        assert_eq!(jf.walked_item("/Shows/a1b2"), None);
+        assert_eq!(jf.walked_item("/Items/a1b2/Episodes"), None);
+        let none = HeaderMap::new();
+        let (query, _) = jf
+            .page_moved(Some("SeasonId=s&startIndex=15&limit=15"), &none, 45, 15)
+            .unwrap();
+        assert_eq!(query.as_deref(), Some("SeasonId=s&startIndex=45&limit=15"));
+        assert!(jf.page_moved(Some("SeasonId=s"), &none, 45, 15).is_none());
     }
 }

@@ -508,6 +508,17 @@ impl CopyAnswers for Plex {
         ))
     }
 
+    /// `/library/metadata/{id}/children` and `…/allLeaves`.
+    fn walked_item(&self, path: &str) -> Option<std::ops::Range<usize>> {
+        const PREFIX: &str = "/library/metadata/";
+        let rest = path.strip_prefix(PREFIX)?;
+        let id = rest
+            .strip_suffix("/children")
+            .or_else(|| rest.strip_suffix("/allLeaves"))?;
+        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| PREFIX.len()..PREFIX.len() + id.len())
+    }
+
     /// Plex reads a page's place from the headers first, then the query (as [`Self::paging`]
     /// does): it is moved where it was read from.
     fn page_moved(
@@ -625,6 +636,16 @@ mod tests {
         assert_eq!(headers["accept"], "application/json");
 
         // A request naming no page, or half of one, is no paged walk.
+        assert_eq!(
+            plex.walked_item("/library/metadata/1234/children"),
+            Some(18..22)
+        );
+        assert_eq!(
+            plex.walked_item("/library/metadata/7/allLeaves"),
+            Some(18..19)
+        );
+        assert_eq!(plex.walked_item("/library/metadata/7"), None);
+        assert_eq!(plex.walked_item("/library/metadata/1,2/children"), None);
         assert!(plex.page_moved(Some("type=10"), &none, 50, 50).is_none());
         assert!(plex.page_moved(None, &none, 50, 50).is_none());
         let half = "type=10&X-Plex-Container-Start=0";

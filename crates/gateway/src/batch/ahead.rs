@@ -1,15 +1,22 @@
-//! A walk's next pages written ahead by the library copy: a tool paging through a listing the
-//! copy answers gets its next pages as cache hits, not as the copy's misses.
+//! A walk's next pages written ahead by the library copy: a tool walking what the copy
+//! answers gets its next reads as cache hits, not as the copy's misses.
 //!
-//! The copy answers a page of a walk without asking the server, but writing it (the items'
-//! kept texts, the user's play state put in, the answer stored with its tags) costs the
-//! gateway several times what a hit of the same size does. Tools read a listing page after
-//! page (PlexKodiConnect, Plexist, python-plexapi's `fetchItems`, Jellyfin for Kodi), so once
-//! a user has read two pages of one walk near each other (same path, same query and headers
-//! but the page's place, same size), the copy writes the [`AHEAD`] pages after the one just
-//! read into the cache, in the background, each under exactly the key, policy and tags its own
-//! request would have. Each page read then keeps [`AHEAD`] pages written ahead of the walk, so
-//! after its first two pages the walk is answered from the cache.
+//! The copy answers a walk's read without asking the server, but writing it (the items' kept
+//! texts, the user's play state put in, the answer stored with its tags) costs the gateway
+//! several times what a hit of the same size does. Tools walk in order, and two walks are
+//! written ahead:
+//! - **a listing's pages** (PlexKodiConnect, Plexist, python-plexapi's `fetchItems`, Jellyfin
+//!   for Kodi): once a user has read two pages of one walk near each other (same path, same
+//!   query and headers but the page's place, same size), the [`AHEAD`] pages after the one
+//!   just read;
+//! - **each item's children, in the order a listing page gave the items** (an album's tracks
+//!   after the albums were listed, a series' episodes after the series): once a user has
+//!   read two siblings' children near each other in the page they were listed in (the
+//!   batcher's remembered listing pages), the children of the [`AHEAD`] items listed next.
+//!
+//! Each is written into the cache in the background, under exactly the key, policy and tags
+//! its own request would have, and each read of the walk keeps [`AHEAD`] reads written ahead
+//! of it: after its first two reads, a walk is answered from the cache.
 //!
 //! **The copy or nothing.** A page is written only by the copy ([`CopySource::answer`]): one
 //! the copy declines (a user it does not answer, a frame not proven, a copy that is behind a
@@ -19,9 +26,11 @@
 //!
 //! **The keys a walk finds.** The next page's request is the page just read with its place
 //! moved where that request names it (query or header: the dialect's
-//! [`crate::dialect::CopyAnswers::page_moved`]); its key is built as a client's would be. A
-//! walk whose own page's request, rebuilt so, is not keyed as the page was read (a header
-//! the key reads that the rebuilt request lacks) is not written ahead.
+//! [`crate::dialect::CopyAnswers::page_moved`]); a sibling's, the read's path with the
+//! sibling's id where the item's is ([`crate::dialect::CopyAnswers::walked_item`]), the same
+//! query and headers. Its key is built as a client's would be. A walk whose own read, rebuilt
+//! so, is not keyed as it was read (a header the key reads that the rebuilt request lacks) is
+//! not written ahead.
 //!
 //! **Single flight, never stale.** The pages' keys are registered while they are written, as a
 //! batch's are: a client asking for one waits for it, then reads the cache. A page is stored
@@ -49,6 +58,8 @@ pub(crate) const AHEAD: usize = 2;
 const NEAR_PAGES: usize = 4;
 /// Walks remembered per process (the listings being walked now).
 const WALKS_MAX: usize = 32;
+/// Where a walk of siblings' children has its item's id, in the path it is remembered by.
+const SIBLING: char = '\0';
 
 /// One user's walk of one listing in pages of one size.
 struct Walk {
@@ -98,14 +109,15 @@ struct Due {
 }
 
 impl Ahead {
-    /// Watches a page a client got (status 200) from a listing the copy answers for this
-    /// user: remembers the walk and, once two of its pages were read near each other, starts
-    /// writing the pages after this one that are not written yet.
+    /// Watches a page a client got (status 200) from a walk the copy answers for this user: a
+    /// page of a listing, or one item's children (an album's tracks) read after its
+    /// siblings'. Remembers the walk and, once two of its reads were near each other, starts
+    /// writing what comes after this one that is not written yet.
     pub(crate) fn observe(
         &self,
         gw: &Gateway,
         up: &Arc<Upstream>,
-        (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
+        who: (&Arc<UserRecord>, Option<UserHash>),
         read: PageRead<'_>,
     ) {
         // A walk starts with pages the copy answered, and goes on with pages it wrote ahead:
@@ -115,6 +127,11 @@ impl Ahead {
         {
             return;
         }
+        // A hit reads nothing more unless this user walks this path: a second pass of a
+        // walk the copy wrote ahead long ago costs each hit one look at the few walks kept.
+        if !read.by_copy && !self.walks_path(who.0.hash, read.uri.path()) {
+            return;
+        }
         let Some(answers) = crate::dialect::of(up.profile).answers() else {
             return;
         };
@@ -122,12 +139,27 @@ impl Ahead {
             form_urlencoded::parse(read.uri.query().unwrap_or("").as_bytes())
                 .into_owned()
                 .collect();
-        let Some((Some(start), Some(size))) = answers.paging(read.headers, &params) else {
+        match answers.paging(read.headers, &params) {
+            Some((Some(start), Some(size))) if size > 0 => {
+                self.pages_ahead(gw, up, who, &read, (start, size));
+            }
+            Some((None, None)) => self.siblings_ahead(gw, up, who, &read),
+            _ => {}
+        }
+    }
+
+    /// A page of a listing: the pages after it.
+    fn pages_ahead(
+        &self,
+        gw: &Gateway,
+        up: &Arc<Upstream>,
+        (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
+        read: &PageRead<'_>,
+        (start, size): (usize, usize),
+    ) {
+        let Some(answers) = crate::dialect::of(up.profile).answers() else {
             return;
         };
-        if size == 0 {
-            return;
-        }
         let query = read.uri.query();
         let Some((shape_query, shape_headers)) = answers.page_moved(query, read.headers, 0, 0)
         else {
@@ -168,6 +200,73 @@ impl Ahead {
             }
         }
         self.start(gw, up, user, (path, due), pages, read.copy);
+    }
+
+    /// One item's children (or leaves, or a series' episodes): the same walk of the items
+    /// listed after it in the listing page the user read it from. Its place in that page is
+    /// the walk's place, one item a step.
+    fn siblings_ahead(
+        &self,
+        gw: &Gateway,
+        up: &Arc<Upstream>,
+        (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
+        read: &PageRead<'_>,
+    ) {
+        let Some(answers) = crate::dialect::of(up.profile).answers() else {
+            return;
+        };
+        let path = read.uri.path();
+        let Some(range) = answers.walked_item(path) else {
+            return;
+        };
+        let item = &path[range.clone()];
+        let (prefix, suffix) = (&path[..range.start], &path[range.end..]);
+        let batcher = gw.batcher();
+        let Some((listing, at, _)) = batcher.listed_after(&up.name, user.hash, item, 0) else {
+            return;
+        };
+        // The walk is the user's reads of this path's siblings from one listing page, with
+        // this query, in this format; its path holds the place of the item's id.
+        let template = format!("{prefix}{SIBLING}{suffix}");
+        let accept = read.headers.get(http::header::ACCEPT);
+        let query = read.uri.query();
+        let shape = format!("{listing}\n{}\n{accept:?}", query.unwrap_or_default());
+        let place = (at, 1, read.by_copy);
+        let Some(due) = self.note(&up.name, user.hash, &template, shape, place) else {
+            return;
+        };
+        let sibling = |id: &str| {
+            let asked = (format!("{prefix}{id}{suffix}"), query, id.into());
+            target_of(gw, up, (user, scope_user), read.headers, asked)
+        };
+        if sibling(item).is_none_or(|t| t.key != *read.key) {
+            self.finish(&up.name, user.hash, &template, &due, false);
+            return;
+        }
+        let (_, _, next) = batcher
+            .listed_after(&up.name, user.hash, item, due.to - at - 1)
+            .unwrap_or_default();
+        let pages = (next.iter().skip(due.from - at - 1))
+            .filter_map(|id| Some((sibling(id)?, read.headers.clone())))
+            .collect();
+        self.start(gw, up, user, (&template, due), pages, read.copy);
+    }
+
+    /// Whether `user` is remembered walking a listing at `path`, or the siblings of the item
+    /// `path` walks.
+    fn walks_path(&self, user: UserHash, path: &str) -> bool {
+        let walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
+        walks.iter().any(|w| {
+            w.user == user
+                && match w.path.split_once(SIBLING) {
+                    None => *w.path == *path,
+                    Some((prefix, suffix)) => {
+                        path.len() > prefix.len() + suffix.len()
+                            && path.starts_with(prefix)
+                            && path.ends_with(suffix)
+                    }
+                }
+        })
     }
 
     /// Records a page of `size` read at `start` (`by_copy`: answered by the copy, else a hit);

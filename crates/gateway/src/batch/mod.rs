@@ -461,6 +461,34 @@ impl Batcher {
         }
     }
 
+    /// The items listed after `id` in the latest listing page `user` read on `upstream` that
+    /// holds it (batched or not): its `count` next ids, and the page's place and `id`'s index
+    /// in it, which tell a walk of the page's items apart and say how far it went.
+    fn listed_after(
+        &self,
+        upstream: &str,
+        user: UserHash,
+        id: &str,
+        count: usize,
+    ) -> Option<(u64, usize, Vec<Box<str>>)> {
+        if self.page_count.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        let pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        let seq = *pages.by_item.get(&(user, item_number(id)?))?;
+        let at = usize::try_from(seq.checked_sub(pages.front_seq)?).ok()?;
+        let page = pages.list.get(at).filter(|p| *p.upstream == *upstream)?;
+        let index = page.ids.iter().position(|i| **i == *id)?;
+        let next = page
+            .ids
+            .iter()
+            .skip(index + 1)
+            .take(count)
+            .cloned()
+            .collect();
+        Some((seq, index, next))
+    }
+
     fn remember_page(&self, up: &Upstream, user: UserHash, listing: &Key, body: &Bytes) {
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         if pages

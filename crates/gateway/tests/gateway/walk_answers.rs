@@ -629,3 +629,65 @@ async fn pages_read_apart_are_not_written_ahead() {
     }
     assert_eq!(r.gateway.batcher().report().pages_written_ahead, 0);
 }
+
+/// A tool listing a section's albums and then reading each album's tracks in that order gets
+/// the tracks from the copy, and once two albums' were the copy's, the next albums' tracks
+/// come as hits the copy wrote ahead: every answer is the server's for that user, and the
+/// server saw no request while any of those hits was read.
+#[tokio::test]
+async fn an_albums_next_albums_tracks_are_written_ahead_by_the_copy() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let listing = "/library/sections/1/all?type=9";
+    let (status, body) = get(&r, &r.proxy, listing, &owner, true).await;
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    let albums: Vec<String> = doc["MediaContainer"]["Metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["ratingKey"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(albums.len() >= 12, "{} albums", albums.len());
+    let mut came = Vec::new();
+    for album in &albums {
+        let path = format!("/library/metadata/{album}/children");
+        let server_before = requests_on(&r, "children");
+        let resp = r
+            .client
+            .get(format!("{}{path}", r.proxy))
+            .header("X-Plex-Token", &owner)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let status = resp.headers()["cache-status"].to_str().unwrap().to_owned();
+        let via = resp.text().await.unwrap();
+        came.push(if requests_on(&r, "children") > server_before {
+            Came::Server
+        } else if status.ends_with("detail=copy") {
+            Came::Copy
+        } else {
+            assert!(status.starts_with("cachearr; hit"), "{status}");
+            Came::Hit
+        });
+        let (_, direct) = get(&r, &r.sim.base_url, &path, &owner, true).await;
+        sim_gateway::assert_same_answer(&via, &direct, &path);
+    }
+    let first_hit = came.iter().position(|c| *c == Came::Hit);
+    let first_hit = first_hit.unwrap_or_else(|| panic!("nothing written ahead: {came:?}"));
+    assert!(
+        came[..first_hit]
+            .iter()
+            .filter(|c| **c == Came::Copy)
+            .count()
+            >= 2,
+        "{came:?}"
+    );
+    assert!(
+        came[first_hit..].iter().all(|c| *c == Came::Hit),
+        "once ahead, every album's tracks are a hit: {came:?}"
+    );
+    assert!(came.len() - first_hit >= 6, "{came:?}");
+}
