@@ -38,7 +38,7 @@
 //! started: a change announced meanwhile leaves it unstored.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cachearr_engine::{Key, Outcome};
@@ -96,8 +96,6 @@ pub(crate) struct Ahead {
     walks: Mutex<VecDeque<Walk>>,
     /// Pages written ahead and stored.
     pub(crate) pages_written: AtomicU64,
-    /// Writings running now (at most one per walk).
-    running: AtomicUsize,
 }
 
 /// The pages due to be written ahead of a walk, marked in flight.
@@ -366,7 +364,6 @@ impl Ahead {
             keys: targets.iter().map(|t| t.key.clone()).collect(),
             _tx: tx,
         };
-        self.running.fetch_add(1, Ordering::Relaxed);
         let (gw, up, user, path) = (gw.clone(), up.clone(), user.clone(), path.to_owned());
         tokio::spawn(async move {
             let mut ended = false;
@@ -392,9 +389,9 @@ impl Ahead {
                         .fetch_add(1, Ordering::Relaxed);
                 }
             }
-            let ahead = &gw.batcher().ahead;
-            ahead.finish(&up.name, user.hash, &path, &due, ended);
-            ahead.running.fetch_sub(1, Ordering::Relaxed);
+            gw.batcher()
+                .ahead
+                .finish(&up.name, user.hash, &path, &due, ended);
             drop(release);
         });
     }
