@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # What an answer written from the library copy costs the gateway, beside a miss the server
-# answers and a cache hit of the same answer: every album's children of a music section, then
-# the section's tracks in pages of 50, each read twice through cachearr on one kept-alive
-# connection, timed by the gateway's own Server-Timing (`cache;dur=`, its time from the
-# request to the answer; `upstream;dur=` marks a miss the server answered) and by the client
-# (from sending the request to holding the whole body).
+# answers and a cache hit of the same answer: every album's children of a music section and
+# the section's tracks in pages of 50, read apart (eleven or seven between reads: the copy's
+# own answer to each), then the albums' children in the order cachearr listed them and the
+# tracks in pages of 40, walked in order as tools walk (from the third read on, the copy has
+# written the next ones ahead of the walk), each read twice through cachearr on one
+# kept-alive connection, timed by the gateway's own Server-Timing (`cache;dur=`, its time from
+# the request to the answer; `upstream;dur=` marks a miss the server answered) and by the
+# client (from sending the request to holding the whole body).
 #
 #   bench/tools/copy_latency.sh                     # release build, TRACKS=2000
 #   CACHEARR=target/release/cachearr TRACKS=10000 bench/tools/copy_latency.sh
@@ -47,9 +50,10 @@ TOML
 PIDS+=($!)
 wait_http "http://127.0.0.1:$ADMIN_PORT/health"
 wait_index_ready "http://127.0.0.1:$ADMIN_PORT" 300 || { echo "index not ready" >&2; exit 1; }
-python3 - "$SIM_PORT" "$CA_PORT" "$OWNER" <<'PY'
+python3 - "$SIM_PORT" "$CA_PORT" "$OWNER" "$ADMIN_PORT" <<'PY'
 import http.client, json, re, statistics, sys, time
 sim_port, proxy_port, token = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+admin_port = int(sys.argv[4])
 conns = {}
 def get(port, path):
     """GET over one kept-alive connection per port, as a tool's client keeps one: the body,
@@ -62,33 +66,67 @@ def get(port, path):
     body = r.read()
     waited = (time.perf_counter() - t) * 1000
     timing = dict(re.findall(r"(\w+);dur=([\d.]+)", r.getheader("Server-Timing") or ""))
-    return body, float(timing.get("cache", 0)), float(timing.get("upstream", 0)), waited
+    return (body, float(timing.get("cache", 0)), float(timing.get("upstream", 0)), waited,
+            r.getheader("Cache-Status") or "")
 med = statistics.median
 def measure(label, paths):
-    server, copy, hit, sizes = [], [], [], []
+    """Each path read once (its first answer: the server's, the copy's, or a hit the copy
+    wrote ahead), then all again (cache hits of the same answers)."""
+    server, copy, ahead, hit, sizes = [], [], [], [], []
     for p in paths:
-        body, ms, upstream, waited = get(proxy_port, p)
-        (server if upstream > 0 else copy).append((ms, waited))
+        body, ms, upstream, waited, status = get(proxy_port, p)
+        if upstream > 0:
+            server.append((ms, waited))
+        elif status.endswith("detail=copy"):
+            copy.append((ms, waited))
+        else:
+            ahead.append((ms, waited))
         sizes.append(len(body))
     for p in paths:
         hit.append(get(proxy_port, p)[1::2])
     print(f"{label}, median {med(sizes):.0f} bytes")
     for name, got in (("answered by the server (frame proofs, first misses)", server),
-                      ("answered from the copy", copy), ("cache hits of the same answers", hit)):
+                      ("answered from the copy", copy),
+                      ("hits the copy wrote ahead of the walk", ahead),
+                      ("cache hits of the same answers", hit)):
         if got:
             print(f"{name}: {len(got)}, gateway median {med(g for g, _ in got):.3f} ms, "
                   f"client median {med(w for _, w in got):.3f} ms")
-    print(f"copy / hit: gateway {med(g for g, _ in copy) / med(g for g, _ in hit):.1f}x, "
-          f"client {med(w for _, w in copy) / med(w for _, w in hit):.1f}x")
+    for name, got in (("copy", copy), ("first read, copy or written ahead", copy + ahead)):
+        if got:
+            print(f"{name} / hit: gateway {med(g for g, _ in got) / med(g for g, _ in hit):.1f}x, "
+                  f"client {med(w for _, w in got) / med(w for _, w in hit):.1f}x")
+def clear():
+    """Empties cachearr's cache (the admin API, open on loopback without a token)."""
+    conn = http.client.HTTPConnection("127.0.0.1", admin_port)
+    conn.request("POST", "/api/clear", headers={"X-Cachearr-Request": "1"})
+    assert conn.getresponse().status == 200
+    conn.close()
+def apart(items):
+    """Every eleventh (or seventh) item, round and round: no two reads are one walk, so
+    nothing is written ahead and each answer is the copy's own."""
+    n = len(items)
+    step = 11 if n % 11 else 7
+    return [items[(i * step) % n] for i in range(n)]
 albums = [m["ratingKey"] for m in
           json.loads(get(sim_port, "/library/sections/1/all?type=9")[0])["MediaContainer"]["Metadata"]]
-measure(f"{len(albums)} album children listings",
-        [f"/library/metadata/{a}/children" for a in albums])
-# A section's track listing read in pages of 50, as PlexKodiConnect and Plexist page it.
-PAGE = 50
+measure(f"{len(albums)} album children listings, read apart",
+        [f"/library/metadata/{a}/children" for a in apart(albums)])
+clear()
+# A walk as a tool makes it: the albums listed through cachearr, then each album's tracks in
+# the listing's order; from the third album on the copy has written the next ones ahead.
+listed = [m["ratingKey"] for m in
+          json.loads(get(proxy_port, "/library/sections/1/all?type=9")[0])["MediaContainer"]["Metadata"]]
+measure(f"{len(listed)} album children listings, walked in the listing's order",
+        [f"/library/metadata/{a}/children" for a in listed])
 total = int(json.loads(get(sim_port, "/library/sections/1/all?type=10&X-Plex-Container-Start=0"
                            "&X-Plex-Container-Size=0")[0])["MediaContainer"]["totalSize"])
-measure(f"{-(-total // PAGE)} pages of {PAGE} of {total} tracks",
-        [f"/library/sections/1/all?type=10&X-Plex-Container-Start={s}&X-Plex-Container-Size={PAGE}"
-         for s in range(0, total, PAGE)])
+def pages(size, order):
+    return [f"/library/sections/1/all?type=10&X-Plex-Container-Start={s}&X-Plex-Container-Size={size}"
+            for s in order(list(range(0, total, size)))]
+# The copy's own answer to a page: the section's tracks in pages of 50, read apart.
+measure(f"{-(-total // 50)} pages of 50 of {total} tracks, read apart", pages(50, apart))
+# A walk as PlexKodiConnect and Plexist make it: pages of 40 in order; from its third page on
+# the copy has written the next ones ahead.
+measure(f"{-(-total // 40)} pages of 40 of {total} tracks, walked in order", pages(40, list))
 PY
