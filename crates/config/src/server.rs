@@ -41,7 +41,7 @@ pub struct RequestLimits {
     pub max_cached_body_bytes: u64,
     /// Most open client connections per proxy listener; at the cap the connection idle the
     /// longest is closed for a new one. `None`: sized from the open-file limit at start
-    /// ([`cachearr_wire::connections::default_max_connections`]).
+    /// (`cachearr_wire::connections::default_max_connections`).
     #[serde(deserialize_with = "max_connections")]
     pub max_connections: Option<usize>,
 }

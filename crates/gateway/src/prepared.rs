@@ -135,10 +135,10 @@ const SWEEP_EVERY_MS: u64 = 5_000;
 
 /// What the prepared answers may hold, out of `memory_max`: they are copies made for entries
 /// of the memory tier, so they scale with it, and they count against the same limit (the
-/// cache gets the rest, [`Budgets::engine`]).
+/// cache gets the rest, `Budgets::engine`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Budgets {
-    /// Gzip copies: a sixteenth of `memory_max`, at most [`MAX_GZIP_BYTES`].
+    /// Gzip copies: a sixteenth of `memory_max`, at most `MAX_GZIP_BYTES` (32 MiB).
     pub gzip: u64,
     /// Body files (memory-backed, so they count in the process's RSS): a sixteenth of
     /// `memory_max`, at most [`cachearr_wire::sendfile::MAX_BYTES`]; none when `sendfile_min` is off.
@@ -151,7 +151,7 @@ pub struct Budgets {
     /// when the disk tier is off).
     pub elements: u64,
     /// The library copy's items written ahead for its answers, per upstream
-    /// (`library::written`): a sixteenth of `memory_max`, at most [`MAX_WRITTEN_BYTES`].
+    /// (`library::written`): a sixteenth of `memory_max`, at most `MAX_WRITTEN_BYTES` (64 MiB).
     pub written: u64,
 }
 
