@@ -538,6 +538,45 @@ enum Came {
     Hit,
 }
 
+/// Sends `request` to the gateway: how its answer came (the server's when the simulator's
+/// requests on routes containing `route` grew while it was read; else the copy's or a hit,
+/// as its `Cache-Status` says) and its body.
+async fn came_through(
+    r: &Running,
+    route: &str,
+    request: reqwest::RequestBuilder,
+) -> (Came, String) {
+    let server_before = requests_on(r, route);
+    let resp = request.send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let status = resp.headers()["cache-status"].to_str().unwrap().to_owned();
+    let via = resp.text().await.unwrap();
+    let came = if requests_on(r, route) > server_before {
+        Came::Server
+    } else if status.ends_with("detail=copy") {
+        Came::Copy
+    } else {
+        assert!(status.starts_with("cachearr; hit"), "{status}");
+        Came::Hit
+    };
+    (came, via)
+}
+
+/// A walk the copy took over and wrote ahead of: at least two reads the copy's before the
+/// first hit, then hits only, at least `hits` of them. Gives where the hits start.
+fn written_ahead(came: &[Came], hits: usize) -> usize {
+    let first_hit = came.iter().position(|c| *c == Came::Hit);
+    let first_hit = first_hit.unwrap_or_else(|| panic!("nothing written ahead: {came:?}"));
+    let by_copy = came[..first_hit].iter().filter(|c| **c == Came::Copy);
+    assert!(by_copy.count() >= 2, "{came:?}");
+    assert!(
+        came[first_hit..].iter().all(|c| *c == Came::Hit),
+        "once ahead, every read is a hit: {came:?}"
+    );
+    assert!(came.len() - first_hit >= hits, "{came:?}");
+    first_hit
+}
+
 /// A tool paging through a section's tracks — by the query (PlexKodiConnect) or by headers
 /// (python-plexapi's `fetchItems`) — gets its pages from the copy, and once two were the
 /// copy's, the next pages come as cache hits the copy wrote ahead: every page is the server's
@@ -570,41 +609,22 @@ async fn a_walks_next_pages_are_written_ahead_by_the_copy() {
                         .header("X-Plex-Container-Start", start.to_string())
                         .header("X-Plex-Container-Size", size.to_string());
                 }
-                rb.send()
+                rb
             };
-            let server_before = requests_on(&r, "/all");
-            let resp = read(&r.proxy).await.unwrap();
-            assert_eq!(resp.status(), 200);
-            let status = resp.headers()["cache-status"].to_str().unwrap().to_owned();
-            let via = resp.text().await.unwrap();
-            came.push(if requests_on(&r, "/all") > server_before {
-                by_server += 1;
-                Came::Server
-            } else if status.ends_with("detail=copy") {
-                Came::Copy
-            } else {
-                assert!(status.starts_with("cachearr; hit"), "{status}");
-                Came::Hit
-            });
-            let direct = read(&r.sim.base_url).await.unwrap().text().await.unwrap();
+            let (how, via) = came_through(&r, "/all", read(&r.proxy)).await;
+            by_server += u64::from(how == Came::Server);
+            came.push(how);
+            let direct = read(&r.sim.base_url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
             sim_gateway::assert_same_answer(&via, &direct, &format!("{path} at {start}"));
         }
         // The copy takes the walk over, writes ahead from its second page, and stays ahead.
-        let first_hit = came.iter().position(|c| *c == Came::Hit);
-        let first_hit = first_hit.unwrap_or_else(|| panic!("no page written ahead: {came:?}"));
-        assert!(
-            came[..first_hit]
-                .iter()
-                .filter(|c| **c == Came::Copy)
-                .count()
-                >= 2,
-            "{came:?}"
-        );
-        assert!(
-            came[first_hit..].iter().all(|c| *c == Came::Hit),
-            "once ahead, every page is a hit: {came:?}"
-        );
-        assert!(came.len() - first_hit >= 6, "{came:?}");
+        let first_hit = written_ahead(&came, 6);
         // A page counts as a hit only when the server saw no request while it was read: the
         // pages written ahead asked the server nothing.
         let written = r.gateway.batcher().report().pages_written_ahead;
@@ -652,42 +672,15 @@ async fn an_albums_next_albums_tracks_are_written_ahead_by_the_copy() {
     let mut came = Vec::new();
     for album in &albums {
         let path = format!("/library/metadata/{album}/children");
-        let server_before = requests_on(&r, "children");
-        let resp = r
+        let request = r
             .client
             .get(format!("{}{path}", r.proxy))
             .header("X-Plex-Token", &owner)
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        let status = resp.headers()["cache-status"].to_str().unwrap().to_owned();
-        let via = resp.text().await.unwrap();
-        came.push(if requests_on(&r, "children") > server_before {
-            Came::Server
-        } else if status.ends_with("detail=copy") {
-            Came::Copy
-        } else {
-            assert!(status.starts_with("cachearr; hit"), "{status}");
-            Came::Hit
-        });
+            .header("Accept", "application/json");
+        let (how, via) = came_through(&r, "children", request).await;
+        came.push(how);
         let (_, direct) = get(&r, &r.sim.base_url, &path, &owner, true).await;
         sim_gateway::assert_same_answer(&via, &direct, &path);
     }
-    let first_hit = came.iter().position(|c| *c == Came::Hit);
-    let first_hit = first_hit.unwrap_or_else(|| panic!("nothing written ahead: {came:?}"));
-    assert!(
-        came[..first_hit]
-            .iter()
-            .filter(|c| **c == Came::Copy)
-            .count()
-            >= 2,
-        "{came:?}"
-    );
-    assert!(
-        came[first_hit..].iter().all(|c| *c == Came::Hit),
-        "once ahead, every album's tracks are a hit: {came:?}"
-    );
-    assert!(came.len() - first_hit >= 6, "{came:?}");
+    written_ahead(&came, 6);
 }
