@@ -2,7 +2,8 @@
 //! the entry's scope, the reading's key and policy ([`Call::admit`]); **remember** the reading
 //! for a repeat; **hold** while a batch or window that will fill the key is on its way;
 //! **look up** through the cache, whose load goes to the library copy or the server;
-//! **learn** what the outcome teaches (batches, windows, the change feed's samples);
+//! **learn** what the outcome teaches (batches, windows, the walks the copy writes ahead, the
+//! change feed's samples);
 //! **respond** with the entry's prepared answer or a `304`; **follow up** with the prefetch
 //! the answer triggers and the read's metrics. A phase that refuses the cache passes the
 //! request through ([`super::pass`]), saying why.
@@ -353,8 +354,8 @@ impl CachedRead<'_> {
 
     /// Look up: memory, disk, Redis, else one load for every reader of the key (from the
     /// library copy when the reading has one, else the server) under `policy` (the feed's
-    /// freshness applied). A batch in flight that fills the key is waited for first. Gives the
-    /// loader this read made, if it made one.
+    /// freshness applied). A batch, window or page written ahead in flight that fills the key
+    /// is waited for first. Gives the loader this read made, if it made one.
     async fn look_up(
         &self,
         policy: &cachearr_engine::Policy,
