@@ -684,3 +684,57 @@ async fn an_albums_next_albums_tracks_are_written_ahead_by_the_copy() {
     }
     written_ahead(&came, 6);
 }
+
+/// A page written ahead of a walk, then changed by a write made through the gateway (the
+/// user plays a track on it), is read as the server now answers it, not as it was written.
+#[tokio::test]
+async fn a_page_written_ahead_and_then_played_is_the_servers() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let size = 10;
+    let page = |start: usize| {
+        format!(
+            "/library/sections/1/all?type=10&X-Plex-Container-Start={start}&X-Plex-Container-Size={size}"
+        )
+    };
+    let request = |start: usize| {
+        r.client
+            .get(format!("{}{}", r.proxy, page(start)))
+            .header("X-Plex-Token", &owner)
+            .header("Accept", "application/json")
+    };
+    // Walk until the copy has answered two pages: the two after the second are written ahead.
+    let mut copies = 0;
+    let mut start = 0;
+    while copies < 2 {
+        let (came, _) = came_through(&r, "/all", request(start)).await;
+        copies += usize::from(came == Came::Copy);
+        start += size;
+        assert!(start < 20 * size, "the copy never took the walk over");
+    }
+    sim_gateway::eventually(
+        "the two pages written ahead",
+        std::time::Duration::from_secs(10),
+        async || r.gateway.batcher().report().pages_written_ahead >= 2,
+    )
+    .await;
+    // A track of the second page written ahead, played through the gateway.
+    let ahead = start + size;
+    let (_, before) = get(&r, &r.sim.base_url, &page(ahead), &owner, true).await;
+    let doc: Value = serde_json::from_str(&before).unwrap();
+    let track = doc["MediaContainer"]["Metadata"][0]["ratingKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let scrobble = format!("/:/scrobble?key={track}&identifier=com.plexapp.plugins.library");
+    let (status, _) = get(&r, &r.proxy, &scrobble, &owner, false).await;
+    assert_eq!(status, 200);
+    for at in [start, ahead] {
+        let (_, via) = get(&r, &r.proxy, &page(at), &owner, true).await;
+        let (_, direct) = get(&r, &r.sim.base_url, &page(at), &owner, true).await;
+        sim_gateway::assert_same_answer(&via, &direct, &page(at));
+        if at == ahead {
+            assert_ne!(direct, before, "the play shows on the page");
+        }
+    }
+}
