@@ -633,21 +633,42 @@ async fn a_walks_next_pages_are_written_ahead_by_the_copy() {
     }
 }
 
-/// Pages read out of order — a count, then the last page — are no walk: nothing is written
-/// ahead of them.
+/// Pages read far apart are no walk: nothing is written ahead of them. Once the owner's walk
+/// has proven the listing's frame, another user reads three pages far apart — each the
+/// copy's own answer — and then the page after the last: had any of the three started a
+/// walk, that page would have been written ahead and read as a hit.
 #[tokio::test]
 async fn pages_read_apart_are_not_written_ahead() {
     let r = start().await;
     let owner = r.sim.token.clone();
+    let alice = token(&r, "alice");
     let tracks = keys(&r, "/library/sections/1/all?type=10").await.len();
-    for start in [0, tracks - tracks % 10, 0, tracks / 2] {
-        let path = format!(
-            "/library/sections/1/all?type=10&X-Plex-Container-Start={start}&X-Plex-Container-Size=10"
-        );
-        let (status, _) = get(&r, &r.proxy, &path, &owner, true).await;
-        assert_eq!(status, 200);
+    let size = 10;
+    assert!(tracks >= 45 * size, "{tracks} tracks");
+    let request = |token: &str, start: usize| {
+        r.client
+            .get(format!(
+                "{}/library/sections/1/all?type=10&X-Plex-Container-Start={start}&X-Plex-Container-Size={size}",
+                r.proxy
+            ))
+            .header("X-Plex-Token", token)
+            .header("Accept", "application/json")
+    };
+    // The owner's walk proves the frame (its own pages written ahead are the owner's).
+    let mut walked = Vec::new();
+    for start in (0..6 * size).step_by(size) {
+        walked.push(came_through(&r, "/all", request(&owner, start)).await.0);
     }
-    assert_eq!(r.gateway.batcher().report().pages_written_ahead, 0);
+    assert!(walked.contains(&Came::Copy), "{walked:?}");
+    let mut apart = Vec::new();
+    for start in [30 * size, 15 * size, 40 * size, 41 * size] {
+        apart.push(came_through(&r, "/all", request(&alice, start)).await.0);
+    }
+    // Alice's first read also has the copy prove she sees the section whole (counts the
+    // server answers): it may count as the server's. The others are the copy's own.
+    let copies = apart.iter().filter(|c| **c == Came::Copy).count();
+    assert!(copies >= 3, "{apart:?}");
+    assert!(!apart.contains(&Came::Hit), "none written ahead: {apart:?}");
 }
 
 /// A tool listing a section's albums and then reading each album's tracks in that order gets
