@@ -47,6 +47,7 @@ use tokio::sync::watch;
 
 use super::{Release, Target, store_part, target_of};
 use crate::Gateway;
+use crate::dialect::CopyAnswers;
 use crate::fetch::{CopySource, LoaderState};
 use crate::keys::UserHash;
 use crate::upstream::Upstream;
@@ -61,7 +62,8 @@ const WALKS_MAX: usize = 32;
 /// Where a walk of siblings' children has its item's id, in the path it is remembered by.
 const SIBLING: char = '\0';
 
-/// One user's walk of one listing in pages of one size.
+/// One user's walk: of one listing in pages of one size, or of the children of the items one
+/// listing page named, one item a step.
 struct Walk {
     upstream: Arc<str>,
     user: UserHash,
@@ -75,6 +77,17 @@ struct Walk {
     /// Where the pages written (or being written) ahead end, exclusive.
     written_to: usize,
     in_flight: bool,
+}
+
+impl Walk {
+    /// Whether this is `user`'s walk on `upstream` at `path` (its shape, its step).
+    fn is(&self, upstream: &str, user: UserHash, path: &str, shape: &str, size: usize) -> bool {
+        self.user == user
+            && self.size == size
+            && *self.upstream == *upstream
+            && *self.path == *path
+            && self.shape == shape
+    }
 }
 
 /// A page a client got from a listing the copy answers, as [`Ahead::observe`] reads it.
@@ -139,9 +152,9 @@ impl Ahead {
                 .collect();
         match answers.paging(read.headers, &params) {
             Some((Some(start), Some(size))) if size > 0 => {
-                self.pages_ahead(gw, up, who, &read, (start, size));
+                self.pages_ahead((gw, up, answers), who, &read, (start, size));
             }
-            Some((None, None)) => self.siblings_ahead(gw, up, who, &read),
+            Some((None, None)) => self.siblings_ahead((gw, up, answers), who, &read),
             _ => {}
         }
     }
@@ -149,15 +162,11 @@ impl Ahead {
     /// A page of a listing: the pages after it.
     fn pages_ahead(
         &self,
-        gw: &Gateway,
-        up: &Arc<Upstream>,
+        (gw, up, answers): (&Gateway, &Arc<Upstream>, &dyn CopyAnswers),
         (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
         read: &PageRead<'_>,
         (start, size): (usize, usize),
     ) {
-        let Some(answers) = crate::dialect::of(up.profile).answers() else {
-            return;
-        };
         let query = read.uri.query();
         let Some((shape_query, shape_headers)) = answers.page_moved(query, read.headers, 0, 0)
         else {
@@ -205,14 +214,10 @@ impl Ahead {
     /// the walk's place, one item a step.
     fn siblings_ahead(
         &self,
-        gw: &Gateway,
-        up: &Arc<Upstream>,
+        (gw, up, answers): (&Gateway, &Arc<Upstream>, &dyn CopyAnswers),
         (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
         read: &PageRead<'_>,
     ) {
-        let Some(answers) = crate::dialect::of(up.profile).answers() else {
-            return;
-        };
         let path = read.uri.path();
         let Some(range) = answers.walked_item(path) else {
             return;
@@ -220,7 +225,9 @@ impl Ahead {
         let item = &path[range.clone()];
         let (prefix, suffix) = (&path[..range.start], &path[range.end..]);
         let batcher = gw.batcher();
-        let Some((listing, at, _)) = batcher.listed_after(&up.name, user.hash, item, 0) else {
+        // A walk goes at most AHEAD items past the one read.
+        let Some((listing, at, next)) = batcher.listed_after(&up.name, user.hash, item, AHEAD)
+        else {
             return;
         };
         // The walk is the user's reads of this path's siblings from one listing page, with
@@ -241,9 +248,6 @@ impl Ahead {
             self.finish(&up.name, user.hash, &template, &due, false);
             return;
         }
-        let (_, _, next) = batcher
-            .listed_after(&up.name, user.hash, item, due.to - at - 1)
-            .unwrap_or_default();
         let pages = (next.iter().skip(due.from - at - 1))
             .filter_map(|id| Some((sibling(id)?, read.headers.clone())))
             .collect();
@@ -279,13 +283,9 @@ impl Ahead {
         (start, size, by_copy): (usize, usize, bool),
     ) -> Option<Due> {
         let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
-        let at = walks.iter().position(|w| {
-            w.user == user
-                && w.size == size
-                && *w.upstream == **upstream
-                && *w.path == *path
-                && w.shape == shape
-        });
+        let at = walks
+            .iter()
+            .position(|w| w.is(upstream, user, path, &shape, size));
         let Some(at) = at else {
             if !by_copy {
                 return None;
@@ -328,13 +328,10 @@ impl Ahead {
     /// written ahead of this walk until it is read again past what was written.
     fn finish(&self, upstream: &str, user: UserHash, path: &str, due: &Due, ended: bool) {
         let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(walk) = walks.iter_mut().find(|w| {
-            w.user == user
-                && w.size == due.size
-                && *w.upstream == *upstream
-                && *w.path == *path
-                && w.shape == due.shape
-        }) {
+        if let Some(walk) = walks
+            .iter_mut()
+            .find(|w| w.is(upstream, user, path, &due.shape, due.size))
+        {
             walk.in_flight = false;
             if ended {
                 walk.written_to = walk.last + due.size;
