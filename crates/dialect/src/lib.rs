@@ -1,11 +1,11 @@
 //! cachearr-dialect: what cachearr knows of each media server, and the words it says it in.
 //! Every name of Plex or Jellyfin, every route, header, token form, JSON field and event
-//! message of theirs the gateway needs is written here; the gateway names a server only where
-//! `scripts/server-names` still allows it (the library copy's walk writers, the kept
-//! elements' forms, the `--plex`/`--jellyfin` options), and that count only goes down. The simulator and the
-//! formats both share (`cachearr-serverfmt`) speak the servers' words by design. The crate
-//! does no I/O: it reads and writes
-//! requests, answers and messages handed to it, and the gateway does the rest.
+//! message of theirs the gateway needs is written here; no other crate of the gateway names a
+//! server but where `scripts/server-names` still allows it (the library copy's walk writers,
+//! the kept elements' forms, the configuration's `--plex`/`--jellyfin` options), and that
+//! count only goes down. The simulator and the formats both share (`cachearr-serverfmt`)
+//! speak the servers' words by design. The crate does no I/O: it reads and writes requests,
+//! answers and messages handed to it, and the gateway does the rest.
 //!
 //! [`Dialect`] is what differs between Plex and Jellyfin: how the server reads a request's
 //! token, its built-in route table, how its change events read, how its query parameters

@@ -210,8 +210,6 @@ fn in_search_order<'c>(
     keyed
 }
 
-/// Jellyfin's pages: `StartIndex` / `Limit` in the query (names lower-cased); its answers
-/// say their place in the body (`StartIndex`, `TotalRecordCount`), not in a header.
 /// `/Shows/{id}/Episodes` (with `SeasonId`, paged by `StartIndex` / `Limit`) or (`seasons`)
 /// `/Shows/{id}/Seasons`, as the server reads its query; `None` for a parameter the copy does
 /// not answer alike, or camel-cased answers asked for.
@@ -260,6 +258,8 @@ struct IndexNumber {
     number: Option<i64>,
 }
 
+/// Jellyfin's pages: `StartIndex` / `Limit` in the query (names lower-cased); its answers
+/// say their place in the body (`StartIndex`, `TotalRecordCount`), not in a header.
 impl CopyAnswers for Jellyfin {
     fn search_route(
         &self,

@@ -636,20 +636,23 @@ mod tests {
         assert_eq!(headers["accept"], "application/json");
 
         // A request naming no page, or half of one, is no paged walk.
-        assert_eq!(
-            plex.walked_item("/library/metadata/1234/children"),
-            Some(18..22)
-        );
-        assert_eq!(
-            plex.walked_item("/library/metadata/7/allLeaves"),
-            Some(18..19)
-        );
-        assert_eq!(plex.walked_item("/library/metadata/7"), None);
-        assert_eq!(plex.walked_item("/library/metadata/1,2/children"), None);
         assert!(plex.page_moved(Some("type=10"), &none, 50, 50).is_none());
         assert!(plex.page_moved(None, &none, 50, 50).is_none());
         let half = "type=10&X-Plex-Container-Start=0";
         assert!(plex.page_moved(Some(half), &none, 50, 50).is_none());
+    }
+
+    /// A walk of one item's children or leaves names the item where its siblings' walks
+    /// name theirs; a metadata read, or one of several items, walks none.
+    #[test]
+    fn a_walk_names_its_item_where_its_siblings_walks_name_theirs() {
+        let plex = Plex;
+        let path = "/library/metadata/1234/children";
+        assert_eq!(plex.walked_item(path).map(|r| &path[r]), Some("1234"));
+        let path = "/library/metadata/7/allLeaves";
+        assert_eq!(plex.walked_item(path).map(|r| &path[r]), Some("7"));
+        assert_eq!(plex.walked_item("/library/metadata/7"), None);
+        assert_eq!(plex.walked_item("/library/metadata/1,2/children"), None);
     }
 
     fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
