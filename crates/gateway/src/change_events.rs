@@ -8,14 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::events::{Change, ChangeEvent};
-use crate::metrics::Metrics;
 use crate::subscriber::{self, EventSink, SubscriberStatus, Subscription};
 use crate::{Gateway, dialect, tags};
 
 /// Invalidates the tags of events, counts them per upstream.
 pub struct EventApplier {
     gateway: Gateway,
-    metrics: Metrics,
     /// Events applied per upstream, in configuration order.
     applied: Vec<(String, AtomicU64)>,
 }
@@ -50,7 +48,8 @@ impl EventApplier {
         }
         self.gateway.invalidate_tags(upstream, &tags);
         let label = Arc::new(upstream.to_owned());
-        self.metrics
+        self.gateway
+            .metrics()
             .change_event(&label, source, event.change.as_str(), tags.len());
         if let Some((_, count)) = self.applied.iter().find(|(name, _)| name == upstream) {
             count.fetch_add(1, Ordering::Relaxed);
@@ -192,7 +191,6 @@ impl EventSubscriptions {
             .collect();
         let applier = Arc::new(EventApplier {
             gateway: gateway.clone(),
-            metrics: gateway.metrics().clone(),
             applied,
         });
         let mut subscribers = Vec::new();
