@@ -50,64 +50,12 @@ TOML
 PIDS+=($!)
 wait_http "http://127.0.0.1:$ADMIN_PORT/health"
 wait_index_ready "http://127.0.0.1:$ADMIN_PORT" 300 || { echo "index not ready" >&2; exit 1; }
-python3 - "$SIM_PORT" "$CA_PORT" "$OWNER" "$ADMIN_PORT" <<'PY'
-import http.client, json, re, statistics, sys, time
+PYTHONPATH=bench/tools python3 - "$SIM_PORT" "$CA_PORT" "$OWNER" "$ADMIN_PORT" <<'PY'
+import json, sys
+from copy_latency import Reads, apart
 sim_port, proxy_port, token = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-admin_port = int(sys.argv[4])
-conns = {}
-def get(port, path):
-    """GET over one kept-alive connection per port, as a tool's client keeps one: the body,
-    the gateway's own time (Server-Timing cache;dur), its upstream share, and the time the
-    client waited from sending the request to holding the whole body (ms)."""
-    conn = conns.setdefault(port, http.client.HTTPConnection("127.0.0.1", port))
-    t = time.perf_counter()
-    conn.request("GET", path, headers={"X-Plex-Token": token, "Accept": "application/json"})
-    r = conn.getresponse()
-    body = r.read()
-    waited = (time.perf_counter() - t) * 1000
-    timing = dict(re.findall(r"(\w+);dur=([\d.]+)", r.getheader("Server-Timing") or ""))
-    return (body, float(timing.get("cache", 0)), float(timing.get("upstream", 0)), waited,
-            r.getheader("Cache-Status") or "")
-med = statistics.median
-def measure(label, paths):
-    """Each path read once (its first answer: the server's, the copy's, or a hit the copy
-    wrote ahead), then all again (cache hits of the same answers)."""
-    server, copy, ahead, hit, sizes = [], [], [], [], []
-    for p in paths:
-        body, ms, upstream, waited, status = get(proxy_port, p)
-        if upstream > 0:
-            server.append((ms, waited))
-        elif status.endswith("detail=copy"):
-            copy.append((ms, waited))
-        else:
-            ahead.append((ms, waited))
-        sizes.append(len(body))
-    for p in paths:
-        hit.append(get(proxy_port, p)[1::2])
-    print(f"{label}, median {med(sizes):.0f} bytes")
-    for name, got in (("answered by the server (frame proofs, first misses)", server),
-                      ("answered from the copy", copy),
-                      ("hits the copy wrote ahead of the walk", ahead),
-                      ("cache hits of the same answers", hit)):
-        if got:
-            print(f"{name}: {len(got)}, gateway median {med(g for g, _ in got):.3f} ms, "
-                  f"client median {med(w for _, w in got):.3f} ms")
-    for name, got in (("copy", copy), ("first read, copy or written ahead", copy + ahead)):
-        if got:
-            print(f"{name} / hit: gateway {med(g for g, _ in got) / med(g for g, _ in hit):.1f}x, "
-                  f"client {med(w for _, w in got) / med(w for _, w in hit):.1f}x")
-def clear():
-    """Empties cachearr's cache (the admin API, open on loopback without a token)."""
-    conn = http.client.HTTPConnection("127.0.0.1", admin_port)
-    conn.request("POST", "/api/clear", headers={"X-Cachearr-Request": "1"})
-    assert conn.getresponse().status == 200
-    conn.close()
-def apart(items):
-    """Every eleventh (or seventh) item, round and round: no two reads are one walk, so
-    nothing is written ahead and each answer is the copy's own."""
-    n = len(items)
-    step = 11 if n % 11 else 7
-    return [items[(i * step) % n] for i in range(n)]
+reads = Reads(proxy_port, int(sys.argv[4]), {"X-Plex-Token": token, "Accept": "application/json"})
+get, measure, clear = reads.get, reads.measure, reads.clear
 albums = [m["ratingKey"] for m in
           json.loads(get(sim_port, "/library/sections/1/all?type=9")[0])["MediaContainer"]["Metadata"]]
 measure(f"{len(albums)} album children listings, read apart",
