@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use bytes::Bytes;
 use http::HeaderMap;
 use rustc_hash::FxHashMap;
 
@@ -56,8 +57,8 @@ pub struct UserRecord {
     /// Where this upstream keeps refusals across restarts, if anywhere.
     marks: Option<Arc<RefusalMarks>>,
     /// What was derived from this user's cached answers, by name, with a hash of the body it
-    /// was derived from ([`UserRecord::memo`]).
-    memos: Mutex<FxHashMap<String, (u64, Memo)>>,
+    /// was derived from ([`UserRecord::parsed`]).
+    memos: Mutex<FxHashMap<String, KeptMemo>>,
 }
 
 /// What the play-state watch last read of one user (`crate::play_watch`).
@@ -84,6 +85,14 @@ pub(crate) const UNKNOWN_STATE: u64 = u64::MAX;
 
 /// Something derived from a user's cached answer (a parsed listing), kept beside the user.
 pub type Memo = Arc<dyn std::any::Any + Send + Sync>;
+
+/// A parse kept with the body it was made from ([`UserRecord::parsed`]).
+#[derive(Clone)]
+struct KeptMemo {
+    hash: u64,
+    body: Bytes,
+    memo: Memo,
+}
 
 /// Most memos kept per user; past it they are all dropped and made again as needed.
 const MAX_MEMOS: usize = 64;
@@ -183,40 +192,57 @@ impl UserRecord {
 
     /// `body` (an answer read as this user) parsed with `parse`, kept under `name` and parsed
     /// again only when the body changes (by its hash); `None` when it cannot be parsed.
+    ///
+    /// The body the parse was made from is kept with it: the same body read again (the same
+    /// cache entry, so the same buffer) is known by its address, without hashing it — a
+    /// listing of hundreds of items read for every answer from the copy. The buffer cannot be
+    /// freed and its address reused while the memo holds it.
     pub fn parsed<T: std::any::Any + Send + Sync>(
         &self,
         name: &str,
-        body: &[u8],
+        body: &Bytes,
         parse: impl FnOnce(&[u8]) -> Option<T>,
     ) -> Option<Arc<T>> {
-        let hash = xxhash_rust::xxh3::xxh3_64(body);
-        if let Some(kept) = self.memo(name, hash)
-            && let Ok(parsed) = kept.downcast::<T>()
+        let same_buffer =
+            |kept: &KeptMemo| kept.body.as_ptr() == body.as_ptr() && kept.body.len() == body.len();
+        let kept = self
+            .memos
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned();
+        if let Some(kept) = &kept
+            && same_buffer(kept)
+            && let Ok(parsed) = kept.memo.clone().downcast::<T>()
         {
             return Some(parsed);
         }
-        let parsed = Arc::new(parse(body)?);
-        self.keep_memo(name, hash, parsed.clone() as Memo);
+        let hash = xxhash_rust::xxh3::xxh3_64(body);
+        let memo = match kept {
+            Some(kept) if kept.hash == hash => kept.memo.downcast::<T>().ok(),
+            _ => None,
+        };
+        let parsed = match memo {
+            Some(parsed) => parsed,
+            None => Arc::new(parse(body)?),
+        };
+        self.keep_memo(
+            name,
+            KeptMemo {
+                hash,
+                body: body.clone(),
+                memo: parsed.clone() as Memo,
+            },
+        );
         Some(parsed)
     }
 
-    /// What was kept under `name` ([`UserRecord::keep_memo`]), if it was derived from a body
-    /// of hash `hash`.
-    pub fn memo(&self, name: &str, hash: u64) -> Option<Memo> {
-        let memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
-        memos
-            .get(name)
-            .filter(|(kept, _)| *kept == hash)
-            .map(|(_, memo)| memo.clone())
-    }
-
-    /// Keeps `memo`, derived from a body of hash `hash`, under `name`.
-    pub fn keep_memo(&self, name: &str, hash: u64, memo: Memo) {
+    fn keep_memo(&self, name: &str, kept: KeptMemo) {
         let mut memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
         if memos.len() >= MAX_MEMOS && !memos.contains_key(name) {
             memos.clear();
         }
-        memos.insert(name.to_string(), (hash, memo));
+        memos.insert(name.to_string(), kept);
     }
 
     /// The server's id of the token's user, if learnt ([`UserRecord::server_user_id_or`]).
@@ -501,6 +527,34 @@ impl RefusalMarks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body is parsed once per content: read again from the same buffer or from a new
+    /// buffer of the same bytes it is not parsed again; changed, it is.
+    #[test]
+    fn a_body_is_parsed_once_per_content_whatever_buffer_holds_it() {
+        let users = Users::default();
+        let user = users.touch("jf", UserHash(7), "token", 1);
+        let parses = std::cell::Cell::new(0);
+        let parse = |body: &[u8]| {
+            parses.set(parses.get() + 1);
+            Some(body.len())
+        };
+        let body = Bytes::from(vec![b'a'; 4096]);
+        assert_eq!(*user.parsed("played", &body, parse).unwrap(), 4096);
+        assert_eq!(*user.parsed("played", &body.clone(), parse).unwrap(), 4096);
+        let copy = Bytes::from(body.to_vec());
+        assert_eq!(*user.parsed("played", &copy, parse).unwrap(), 4096);
+        assert_eq!(parses.get(), 1, "the same content parsed again");
+        let changed = Bytes::from(vec![b'b'; 10]);
+        assert_eq!(*user.parsed("played", &changed, parse).unwrap(), 10);
+        // Another name is another memo; a parse of another type is made again.
+        user.parsed("favourites", &changed, parse).unwrap();
+        assert_eq!(parses.get(), 3);
+        let other = user
+            .parsed("played", &changed, |b| Some(b.to_vec()))
+            .unwrap();
+        assert_eq!(other.len(), 10);
+    }
 
     #[test]
     fn a_401_on_an_owner_only_route_says_nothing_of_the_token() {
