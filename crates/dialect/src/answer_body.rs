@@ -12,14 +12,45 @@
 //! A module of its own beside [`answers`](crate::answers) (the words the answers share, which
 //! each server's dialect imports): it imports both dialects' writers.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::ops::Deref;
 use std::sync::Arc;
 
 use cachearr_serverfmt::plex::El;
 
 use crate::ReadAsUser;
 use crate::answers::{Documents, ItemRef};
-use crate::jellyfin::doc::{Doc, DtoOptions};
+pub use crate::jellyfin::doc::CutDocument;
+use crate::jellyfin::doc::DtoOptions;
 use crate::{jellyfin, plex};
+
+/// How a request has its items' kept documents written (Jellyfin's `DtoOptions`: the fields,
+/// images and user data it asks for): the copy keeps each document written once per form
+/// ([`DocumentForm::key`]) and cut where the user's values go ([`DocumentForm::cut`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DocumentForm(DtoOptions);
+
+impl DocumentForm {
+    /// The form a request's query (`params`, names lower-cased) asks for; `None` when it is
+    /// not understood (the server answers).
+    pub fn parse(params: &[(String, String)]) -> Option<DocumentForm> {
+        DtoOptions::parse(params).map(DocumentForm)
+    }
+
+    /// A number that tells this form from another: a hash of what it asks (two forms of one
+    /// number are as likely as two 64-bit hashes alike).
+    pub fn key(&self) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        self.0.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Kept document `kept` (its JSON text) written in this form and cut where the user's
+    /// values go; `None`: it cannot be (the server answers).
+    pub fn cut(&self, kept: &[u8]) -> Option<CutDocument> {
+        jellyfin::user_state::cut_document(&self.0, kept)
+    }
+}
 
 /// An answer from the copy, before the asking user's own state is put in. See the module
 /// docs.
@@ -53,7 +84,7 @@ pub enum AnswerBody {
         /// The items, the whole count and where the page starts.
         page: Documents,
         /// What the request asks of each item.
-        options: DtoOptions,
+        form: DocumentForm,
     },
 }
 
@@ -63,17 +94,18 @@ impl AnswerBody {
     pub fn documents(page: Documents, params: &[(String, String)]) -> Option<AnswerBody> {
         Some(AnswerBody::Documents {
             page,
-            options: DtoOptions::parse(params)?,
+            form: DocumentForm::parse(params)?,
         })
     }
 
     /// The answer written out with the asking user's own state, as the server would write it
-    /// for them: their values read through `read`, and the items' kept documents through
-    /// `documents`. `None` when one cannot be had (a listing not read, a document not kept):
-    /// the answer is then the server's to give.
-    pub async fn write(
+    /// for them: their values read through `read`, and the items' kept documents, written in
+    /// the request's form and cut where the user's values go, through `documents`. `None`
+    /// when one cannot be had (a listing not read, a document not kept): the answer is then
+    /// the server's to give.
+    pub async fn write<D: Deref<Target = CutDocument>>(
         self,
-        documents: impl Fn(&str) -> Option<Doc>,
+        documents: impl Fn(&str, &DocumentForm) -> Option<D>,
         read: &impl ReadAsUser,
     ) -> Option<String> {
         match self {
@@ -91,8 +123,9 @@ impl AnswerBody {
                 json,
                 items,
             } => plex::user_state::write_halves(&container, json, &items, read).await,
-            AnswerBody::Documents { page, options } => {
-                jellyfin::user_state::write_documents(&page, &options, documents, read).await
+            AnswerBody::Documents { page, form } => {
+                let documents = |id: &str| documents(id, &form);
+                jellyfin::user_state::write_documents(&page, documents, read).await
             }
         }
     }

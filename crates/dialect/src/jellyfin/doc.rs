@@ -286,7 +286,7 @@ const INHERITED_IMAGES: &[&str] = &[
 ];
 
 /// What a request asks of each item (the server's `DtoOptions`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DtoOptions {
     /// The [`GATED`] fields asked for (indexes into it).
     fields: Vec<usize>,
@@ -459,6 +459,86 @@ impl DtoOptions {
         }
         Some(Doc::Object(out))
     }
+
+    /// The kept document `doc` written for these options and cut where the asking user's
+    /// `UserData` goes ([`CutDocument`]), that data read from the listings of `listing` (the
+    /// document's type); `None` when it cannot be projected for them, or its user data
+    /// cannot be written (no `UserData` kept): the server answers.
+    pub fn cut(&self, doc: &Doc, listing: &'static str) -> Option<CutDocument> {
+        if !self.user_data {
+            let whole = self.project(doc, None)?.to_text();
+            return Some(CutDocument::whole(whole));
+        }
+        let untouched = default_user_data(doc.get("UserData")?).to_text();
+        let marked = self
+            .project(doc, Some(Doc::String(USER_DATA_MARK.to_owned())))?
+            .to_text();
+        // The mark as JSON writes it: a string no server's document holds twice.
+        let mark = serde_json::to_string(USER_DATA_MARK).ok()?;
+        let at = marked.find(&mark)?;
+        if marked[at + mark.len()..].contains(&mark) {
+            return None;
+        }
+        Some(CutDocument {
+            head: marked[..at].to_owned(),
+            tail: marked[at + mark.len()..].to_owned(),
+            untouched,
+            listing: Some(listing),
+        })
+    }
+}
+
+/// What stands for the user's `UserData` in a projection cut by [`DtoOptions::cut`]: control
+/// characters a server's text escapes and never writes, around a name.
+const USER_DATA_MARK: &str = "\u{1}cachearr-user-data\u{1}";
+
+/// A kept document written for one request's options ([`DtoOptions::cut`]), cut where the
+/// asking user's `UserData` goes: each answer in those options copies its two halves around
+/// the user's own text ([`CutDocument::untouched`] for an item they never touched), where it
+/// would parse the document, project it and write it (docs/benchmarks.md, "What an answer
+/// from the copy costs the gateway").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CutDocument {
+    /// The text before the user's data (the whole text when no user data is written).
+    pub head: String,
+    /// The text after it.
+    pub tail: String,
+    /// The `UserData` of a user who never touched the item.
+    pub untouched: String,
+    /// The type of item the user's data is read from the listings of
+    /// ([`super::user_state::listing_type`]); `None`: no user data is written.
+    pub listing: Option<&'static str>,
+}
+
+impl CutDocument {
+    fn whole(text: String) -> CutDocument {
+        CutDocument {
+            head: text,
+            tail: String::new(),
+            untouched: String::new(),
+            listing: None,
+        }
+    }
+
+    /// The bytes it holds.
+    pub fn len(&self) -> usize {
+        self.head.len() + self.tail.len() + self.untouched.len()
+    }
+
+    /// Whether it holds no text.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes it onto `out` with `user_data` (the asking user's own `UserData` text, `None`
+    /// for an item they never touched).
+    pub fn write_onto(&self, out: &mut String, user_data: Option<&str>) {
+        out.push_str(&self.head);
+        if self.listing.is_some() {
+            out.push_str(user_data.unwrap_or(&self.untouched));
+        }
+        out.push_str(&self.tail);
+    }
 }
 
 #[cfg(test)]
@@ -582,5 +662,63 @@ mod tests {
         }
         let people = DtoOptions::parse(&params("Fields=People&EnableUserData=false")).unwrap();
         assert!(!people.per_user());
+    }
+
+    /// A cut document written with a user's data is the projection written with it, for
+    /// every form; with their data off it is the projection whole.
+    #[test]
+    fn a_cut_document_is_the_projection_with_the_users_data_between_its_halves() {
+        let kept = serde_json::from_str::<Doc>(DOC)
+            .unwrap()
+            .without_user_state()
+            .to_text();
+        let doc: Doc = serde_json::from_str(&kept).unwrap();
+        let theirs = r#"{"PlaybackPositionTicks":5,"PlayCount":2,"IsFavorite":true,"Played":true,"Key":"k1","ItemId":"a1"}"#;
+        for query in [
+            "",
+            "fields=path&ImageTypeLimit=1",
+            "EnableImages=false&Fields=Etag",
+        ] {
+            let options = DtoOptions::parse(&params(query)).unwrap();
+            let cut = options.cut(&doc, "Audio").unwrap();
+            assert_eq!(cut.listing, Some("Audio"), "{query}");
+            for user_data in [None, Some(theirs)] {
+                let mut written = String::new();
+                cut.write_onto(&mut written, user_data);
+                let data: Doc = match user_data {
+                    Some(text) => serde_json::from_str(text).unwrap(),
+                    None => default_user_data(doc.get("UserData").unwrap()),
+                };
+                let projected = options.project(&doc, Some(data)).unwrap().to_text();
+                assert_eq!(written, projected, "{query} {user_data:?}");
+            }
+        }
+        let off = DtoOptions::parse(&params("EnableUserData=false")).unwrap();
+        let cut = off.cut(&doc, "Audio").unwrap();
+        let mut written = String::new();
+        cut.write_onto(&mut written, Some(theirs));
+        assert_eq!(written, off.project(&doc, None).unwrap().to_text());
+        assert_eq!(cut.listing, None);
+        // Not written: a document without user data when it is asked, one not projected.
+        let no_data = kept.replace(r#""UserData":"#, r#""Other":"#);
+        assert!(
+            DtoOptions::parse(&params(""))
+                .unwrap()
+                .cut(&serde_json::from_str(&no_data).unwrap(), "Audio")
+                .is_none()
+        );
+        assert!(
+            DtoOptions::parse(&params("ImageTypeLimit=1"))
+                .unwrap()
+                .cut(
+                    &serde_json::from_str(&kept.replace(
+                        r#""LocationType""#,
+                        r#""SeriesPrimaryImageTag":"x","LocationType""#
+                    ))
+                    .unwrap(),
+                    "Audio"
+                )
+                .is_none()
+        );
     }
 }

@@ -6,25 +6,33 @@
 
 use rustc_hash::FxHashMap;
 
-use super::doc::{Doc, DtoOptions, default_user_data};
+use std::sync::Arc;
+
+use super::doc::{CutDocument, Doc, DtoOptions};
 use crate::ReadAsUser;
 use crate::answers::Documents;
 
 /// One user's `UserData` for one type of item in one library: every item they
 /// touched (played, started, resumed or favourited), as the server writes it for them.
+///
+/// It holds the listings it was read from, each parsed once per version of its answer
+/// (through the cache): an answer looks its items up in them instead of gathering them.
 #[derive(Debug, Default)]
 pub struct UserData {
-    data: FxHashMap<String, Doc>,
+    listings: Vec<Arc<Touched>>,
 }
 
 impl UserData {
-    /// The user's `UserData` of item `id` as the server would write it: their own where they
-    /// touched the item, else that of a user who never did (`kept`, the crawl's document's).
-    pub fn of(&self, id: &str, kept: &Doc) -> Doc {
-        match self.data.get(id) {
-            Some(data) => data.clone(),
-            None => default_user_data(kept),
-        }
+    /// The user's `UserData` of item `id` as the server would write it (JSON), where they
+    /// touched the item; `None`: they never did (the kept document's untouched data is
+    /// theirs, [`CutDocument::untouched`]).
+    pub fn of(&self, id: &str) -> Option<&str> {
+        // The later listing's where two hold an item (read a moment apart).
+        self.listings
+            .iter()
+            .rev()
+            .find_map(|listing| listing.data.get(id))
+            .map(String::as_str)
     }
 }
 
@@ -40,51 +48,61 @@ pub fn listing_type(doc: &Doc) -> Option<&'static str> {
     Some(super::render::type_name(super::render::kind_of_type(name)?))
 }
 
-/// Writes a page of `/Items` (`page`) from the server's kept documents (`documents`), each
-/// projected to the request's `options` with the asking user's `UserData` (read through
-/// `read`); `None` when a document is not kept or the user's data cannot be read (the server
-/// answers).
-pub async fn write_documents(
+/// Kept document `kept` (its JSON text) written for `options` and cut where the user's data
+/// goes ([`DtoOptions::cut`]); `None` when it cannot be (not a document, a type the copy reads
+/// no listing of, not projected for the options): the server answers.
+pub fn cut_document(options: &DtoOptions, kept: &[u8]) -> Option<CutDocument> {
+    let doc: Doc = serde_json::from_slice(kept).ok()?;
+    options.cut(&doc, listing_type(&doc)?)
+}
+
+/// Writes a page of `/Items` (`page`) from the server's kept documents, each written for the
+/// request's options and cut where the user's data goes (`documents`: item id to its
+/// [`CutDocument`]), with the asking user's `UserData` (read through `read`); `None` when a
+/// document is not kept or the user's data cannot be read (the server answers).
+pub async fn write_documents<D: std::ops::Deref<Target = CutDocument>>(
     page: &Documents,
-    options: &DtoOptions,
-    documents: impl Fn(&str) -> Option<Doc>,
+    documents: impl Fn(&str) -> Option<D>,
     read: &impl ReadAsUser,
 ) -> Option<String> {
-    let docs: Vec<(Doc, &str)> = page
+    let docs: Vec<(D, &str, &str)> = page
         .items
         .iter()
-        .map(|(id, library)| Some((documents(id)?, library.as_str())))
+        .map(|(id, library)| Some((documents(id)?, id.as_str(), library.as_str())))
         .collect::<Option<_>>()?;
     // The user's data of each library and type on the page, read once: one type at a
     // time, the query the crawl read that type with, so it spans the items the index
     // holds of it (artists are not children of a music library's folder; how a server
     // lists them under it is its own).
     let mut data: Vec<((&str, &str), UserData)> = Vec::new();
-    if options.user_data && !docs.is_empty() {
-        let uid = read.own_id().await?;
-        for (doc, library) in &docs {
-            let key = (*library, listing_type(doc)?);
-            if data.iter().any(|(k, _)| *k == key) {
-                continue;
-            }
-            let got = user_data(&uid, key.0, key.1, read).await?;
-            data.push((key, got));
-        }
-    }
-    let mut text = String::from("{\"Items\":[");
-    for (n, (doc, library)) in docs.iter().enumerate() {
-        let key = (*library, listing_type(doc)?);
-        let user_data = match data.iter().find(|(k, _)| *k == key) {
-            Some((_, read)) => {
-                let id = doc.get("Id").and_then(Doc::as_str)?;
-                Some(read.of(id, doc.get("UserData")?))
-            }
-            None => None,
+    let mut uid = None;
+    for (doc, _, library) in &docs {
+        let Some(listing) = doc.listing else {
+            continue;
         };
+        let key = (*library, listing);
+        if data.iter().any(|(k, _)| *k == key) {
+            continue;
+        }
+        if uid.is_none() {
+            uid = Some(read.own_id().await?);
+        }
+        let got = user_data(uid.as_deref()?, key.0, key.1, read).await?;
+        data.push((key, got));
+    }
+    let weight: usize = docs.iter().map(|(doc, ..)| doc.len()).sum();
+    let mut text = String::with_capacity(weight + 64);
+    text.push_str("{\"Items\":[");
+    for (n, (doc, id, library)) in docs.iter().enumerate() {
         if n > 0 {
             text.push(',');
         }
-        text.push_str(&options.project(doc, user_data)?.to_text());
+        let theirs = doc.listing.and_then(|listing| {
+            let key = (*library, listing);
+            let (_, read) = data.iter().find(|(k, _)| *k == key)?;
+            read.of(id)
+        });
+        doc.write_onto(&mut text, theirs);
     }
     text.push_str(&format!(
         "],\"TotalRecordCount\":{},\"StartIndex\":{}}}",
@@ -118,27 +136,22 @@ pub async fn user_data(
          &EnableImages=false"
     );
     let mut out = UserData::default();
-    let favourites = read
-        .read(format!("{base}&Filters=IsFavoriteOrLikes"), parse_listing)
-        .await?;
-    for (id, data) in &favourites.items {
-        out.data.insert(id.clone(), data.clone());
-    }
+    out.listings.push(
+        read.read(
+            format!("{base}&Filters=IsFavoriteOrLikes"),
+            parse_favourites,
+        )
+        .await?,
+    );
     let mut start = 0;
     loop {
         let path = format!(
             "{base}&SortBy=DatePlayed&SortOrder=Descending&EnableTotalRecordCount=false\
              &StartIndex={start}&Limit={PLAYED_PAGE}"
         );
-        let page = read.read(path, parse_listing).await?;
-        let mut ended = page.items.len() < PLAYED_PAGE;
-        for (id, data) in &page.items {
-            if data.get("LastPlayedDate").is_none() {
-                ended = true;
-                break;
-            }
-            out.data.insert(id.clone(), data.clone());
-        }
+        let page = read.read(path, parse_played).await?;
+        let ended = page.ended;
+        out.listings.push(page);
         if ended {
             return Some(out);
         }
@@ -146,19 +159,78 @@ pub async fn user_data(
     }
 }
 
-/// A Jellyfin listing with user data: each item's id and `UserData`, in order.
+/// The items a listing read as a user says they touched: by id, the JSON text of their
+/// `UserData`.
 #[derive(Debug, Default)]
-struct Listing {
-    items: Vec<(String, Doc)>,
+struct Touched {
+    data: FxHashMap<String, String>,
+    /// Whether the listing read by date played reached an item never played, or its end:
+    /// no later page holds a played item.
+    ended: bool,
 }
 
-fn parse_listing(body: &[u8]) -> Option<Listing> {
-    let mut out = Listing::default();
-    for item in Doc::items_of(body)? {
-        let id = item.get("Id").and_then(Doc::as_str)?.to_owned();
-        // A listing without user data cannot say what the user has.
-        let data = item.get("UserData")?.clone();
-        out.items.push((id, data));
+/// Every item of the favourites listing.
+fn parse_favourites(body: &[u8]) -> Option<Touched> {
+    let mut out = Touched::default();
+    for (id, data) in listing_data(body)? {
+        out.data.insert(id, data.to_text());
     }
     Some(out)
+}
+
+/// A page of the listing by date played, up to its first item never played.
+fn parse_played(body: &[u8]) -> Option<Touched> {
+    let items = listing_data(body)?;
+    let mut out = Touched {
+        ended: items.len() < PLAYED_PAGE,
+        ..Touched::default()
+    };
+    for (id, data) in items {
+        if data.get("LastPlayedDate").is_none() {
+            out.ended = true;
+            break;
+        }
+        out.data.insert(id, data.to_text());
+    }
+    Some(out)
+}
+
+/// Each item's id and `UserData` of a listing, in order; `None` when an item has none (a
+/// listing without user data cannot say what the user has).
+fn listing_data(body: &[u8]) -> Option<Vec<(String, Doc)>> {
+    Doc::items_of(body)?
+        .into_iter()
+        .map(|item| {
+            let id = item.get("Id").and_then(Doc::as_str)?.to_owned();
+            let data = item.get("UserData")?.clone();
+            Some((id, data))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kept document of a type the copy reads no listing of, or text that is not one, is
+    /// not cut: the server answers.
+    #[test]
+    fn a_document_is_cut_only_where_its_users_data_can_be_read() {
+        let options = DtoOptions::parse(&[]).unwrap();
+        let doc = |kind: &str| {
+            format!(
+                r#"{{"Name":"a","Id":"a1","Type":"{kind}","UserData":{{"Played":false,"Key":"k","ItemId":"a1"}},"Etag":"e"}}"#
+            )
+        };
+        let cut = cut_document(&options, doc("Audio").as_bytes()).unwrap();
+        assert_eq!(cut.listing, Some("Audio"));
+        assert_eq!(
+            cut_document(&options, doc("Season").as_bytes())
+                .unwrap()
+                .listing,
+            Some("Season")
+        );
+        assert!(cut_document(&options, doc("Trailer").as_bytes()).is_none());
+        assert!(cut_document(&options, b"{").is_none());
+    }
 }

@@ -45,8 +45,9 @@ use rustc_hash::FxHashMap;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::written::{Form, Halves, WrittenItems};
+use super::written::{Form, Halves, Written, WrittenItems, decimal_id, hex_id};
 use crate::dialect::Profile;
+use crate::dialect::answer_body::{CutDocument, DocumentForm};
 use crate::dialect::jellyfin::doc::Doc;
 pub(crate) use crate::dialect::plex::render::{El, V};
 
@@ -330,8 +331,11 @@ pub fn listing_elements(body: &[u8]) -> Option<(Element, Vec<(String, Element)>)
 pub struct ElementStore {
     db: Database,
     elements: Keyspace,
-    /// The items written ahead for answers ([`WrittenItems`]).
-    written: Arc<WrittenItems>,
+    /// The items written ahead for answers ([`WrittenItems`]): elements in halves.
+    written: Arc<WrittenItems<(String, String)>>,
+    /// The same for kept documents, cut per form ([`CutDocument`]). A store keeps elements
+    /// or documents, as its server writes them: one of the two stays empty.
+    documents_written: Arc<WrittenItems<CutDocument>>,
 }
 
 impl fmt::Debug for ElementStore {
@@ -375,7 +379,8 @@ impl ElementStore {
         Ok(ElementStore {
             db,
             elements,
-            written: Arc::new(WrittenItems::new(written)),
+            written: Arc::new(WrittenItems::new(written, decimal_id)),
+            documents_written: Arc::new(WrittenItems::unversioned(written, hex_id)),
         })
     }
 
@@ -398,7 +403,8 @@ impl ElementStore {
         Ok(ElementStore {
             db: shared.database,
             elements: shared.keyspace,
-            written: Arc::new(WrittenItems::new(written)),
+            written: Arc::new(WrittenItems::new(written, decimal_id)),
+            documents_written: Arc::new(WrittenItems::unversioned(written, hex_id)),
         })
     }
 
@@ -454,6 +460,7 @@ impl ElementStore {
     fn put_items(&self, items: Vec<Doc>) -> usize {
         let mut batch = self.db.batch();
         let mut kept = 0;
+        let mut ids = Vec::with_capacity(items.len());
         for item in items {
             let Some(id) = item.get("Id").and_then(Doc::as_str).map(str::to_owned) else {
                 continue;
@@ -465,9 +472,13 @@ impl ElementStore {
             }
             let text = item.without_user_state().to_text();
             batch.insert(&self.elements, document_key(&id), text.into_bytes());
+            ids.push(id);
             kept += 1;
         }
-        match batch.commit() {
+        let committed = batch.commit();
+        self.documents_written
+            .forget(ids.iter().map(String::as_str));
+        match committed {
             Ok(()) => kept,
             Err(e) => {
                 tracing::warn!(error = %e, "library documents: writing failed");
@@ -511,6 +522,7 @@ impl ElementStore {
     pub fn remove(&self, ids: &[String]) {
         // Whatever happens to the store below, no text of these items stays.
         let _forget = ForgetOnDrop(&self.written, ids);
+        let _forget_documents = ForgetOnDrop(&self.documents_written, ids);
         for id in ids {
             let removed = self
                 .elements
@@ -568,9 +580,39 @@ impl ElementStore {
         form: Form,
         cut: Cut,
     ) -> Option<Halves> {
-        self.written.get_or_write(id, updated_at, form, || {
+        self.written.get_or_write(id, updated_at, form.key(), || {
             self.write_item(id, updated_at, form, cut)
         })
+    }
+
+    /// The kept document of item `id` written in `form` and cut where the user's values go
+    /// (see [`WrittenItems`]); `None` when it cannot be (not kept, not writable in the form).
+    pub(crate) fn written_document(
+        &self,
+        id: &str,
+        form: &DocumentForm,
+    ) -> Option<Arc<CutDocument>> {
+        // A store's document has no version of its own: a new one drops the texts.
+        self.documents_written.get_or_write(id, 0, form.key(), || {
+            self.read_document(id, |kept| form.cut(kept)).flatten()
+        })
+    }
+
+    /// Starts writing every document of `index` in `form` ahead, once per form, in the
+    /// background ([`WrittenItems::fill_once`]).
+    pub(crate) fn write_documents_ahead(
+        self: &Arc<Self>,
+        form: &DocumentForm,
+        index: Arc<cachearr_library::LibraryIndex>,
+    ) {
+        let key = form.key();
+        if self.documents_written.started(key) {
+            return;
+        }
+        let (store, form) = (self.clone(), form.clone());
+        let write = move |id: &str, _at| store.read_document(id, |kept| form.cut(kept)).flatten();
+        self.documents_written
+            .fill_once(key, index, |_| false, write);
     }
 
     /// Item `id`'s element as of `updated_at`, written in `form` and cut by `cut`.
@@ -587,7 +629,7 @@ impl ElementStore {
 
     /// What the items kept written hold now, in bytes.
     pub fn written_bytes(&self) -> u64 {
-        self.written.bytes()
+        self.written.bytes() + self.documents_written.bytes()
     }
 
     /// Starts writing every item of `index` in `form` ahead, once per form, in the
@@ -600,13 +642,14 @@ impl ElementStore {
         skip: fn(&cachearr_library::index::ItemView<'_>) -> bool,
     ) {
         // Asked on every answer in the form: nothing is made once the writing has started.
-        if self.written.started(form) {
+        if self.written.started(form.key()) {
             return;
         }
         let store = self.clone();
-        self.written.fill_once(form, index, skip, move |id, at| {
-            store.write_item(id, at, form, cut)
-        });
+        self.written
+            .fill_once(form.key(), index, skip, move |id, at| {
+                store.write_item(id, at, form, cut)
+            });
     }
 
     /// The attributes of section `section`'s listing container as the server last wrote them
@@ -631,9 +674,9 @@ impl ElementStore {
 }
 
 /// Drops the texts of items when a removal ends, however it ends.
-struct ForgetOnDrop<'a>(&'a WrittenItems, &'a [String]);
+struct ForgetOnDrop<'a, T: Written>(&'a WrittenItems<T>, &'a [String]);
 
-impl Drop for ForgetOnDrop<'_> {
+impl<T: Written> Drop for ForgetOnDrop<'_, T> {
     fn drop(&mut self) {
         self.0.forget(self.1.iter().map(String::as_str));
     }
@@ -940,5 +983,46 @@ mod tests {
         assert!(store.written("57", 101, json, before_duration).is_none());
         store.remove(&["57".to_string()]);
         assert!(store.written("57", 100, json, before_duration).is_none());
+    }
+
+    #[test]
+    fn a_document_kept_written_follows_the_document_the_store_keeps() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ElementStore::open(&dir.path().join("e"), 4 * MIB, MIB).unwrap();
+        let id = "0123456789abcdef0123456789abcdef";
+        let answer = |name: &str| {
+            format!(
+                r#"{{"Items":[{{"Name":"{name}","Id":"{id}","Type":"Audio","UserData":{{"PlayCount":3,"Played":true,"Key":"k","ItemId":"{id}"}},"Etag":"e"}}]}}"#
+            )
+        };
+        store.put_documents(answer("Before").as_bytes());
+        let form = DocumentForm::parse(&[]).unwrap();
+        let first = store.written_document(id, &form).unwrap();
+        assert!(first.head.contains("Before") && first.untouched.contains(r#""PlayCount":0"#));
+        assert!(Arc::ptr_eq(
+            &first,
+            &store.written_document(id, &form).unwrap()
+        ));
+        let off = DocumentForm::parse(&[("enableuserdata".into(), "false".into())]).unwrap();
+        assert!(
+            !store
+                .written_document(id, &off)
+                .unwrap()
+                .head
+                .contains("UserData")
+        );
+        // A new document for the item is written again, in every form.
+        store.put_documents(answer("After").as_bytes());
+        for form in [&form, &off] {
+            assert!(
+                store
+                    .written_document(id, form)
+                    .unwrap()
+                    .head
+                    .contains("After")
+            );
+        }
+        store.remove(&[id.to_string()]);
+        assert!(store.written_document(id, &form).is_none());
     }
 }

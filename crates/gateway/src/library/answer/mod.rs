@@ -50,7 +50,7 @@ use super::user_state::{AsUser, own_user_id};
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::CopyAnswers;
-use crate::dialect::answer_body::AnswerBody;
+use crate::dialect::answer_body::{AnswerBody, DocumentForm};
 use crate::dialect::answers::ItemRef;
 use crate::dialect::plex::user_state::{counts_leaves, insertion_point};
 use crate::fetch::{CopySource, LoaderState, ProxyBody};
@@ -284,7 +284,12 @@ impl Ctx<'_> {
     /// `body` written out with the asking user's own state ([`Self::with_user_state`]).
     async fn write_body(&self, body: AnswerBody) -> Option<String> {
         let store = self.elements.as_ref();
-        let documents = |id: &str| store?.document(id);
+        let documents = |id: &str, form: &DocumentForm| {
+            let store = store?;
+            // The first answer in a form has the rest of the library written in it.
+            store.write_documents_ahead(form, self.index.clone());
+            store.written_document(id, form)
+        };
         body.write(documents, &self.as_user()).await
     }
 }
