@@ -19,10 +19,20 @@ use std::sync::Arc;
 use cachearr_serverfmt::plex::El;
 
 use crate::ReadAsUser;
-use crate::answers::{Documents, ItemRef};
+use crate::answers::{Documents, ItemRef, ItemsShown};
 pub use crate::jellyfin::doc::CutDocument;
 use crate::jellyfin::doc::DtoOptions;
 use crate::{jellyfin, plex};
+
+/// An answer written with the user's state ([`AnswerBody::write`]).
+#[derive(Debug)]
+pub struct Written {
+    /// The text.
+    pub text: String,
+    /// The ids it shows and names, where the writing knows them (`None`: the answer is read
+    /// for them as the server's are).
+    pub ids: Option<ItemsShown>,
+}
 
 /// How a request has its items' kept documents written (Jellyfin's `DtoOptions`: the fields,
 /// images and user data it asks for): the copy keeps each document written once per form
@@ -107,25 +117,33 @@ impl AnswerBody {
         self,
         documents: impl Fn(&str, &DocumentForm) -> Option<D>,
         read: &impl ReadAsUser,
-    ) -> Option<String> {
+    ) -> Option<Written> {
+        let text = |text| Written { text, ids: None };
         match self {
-            AnswerBody::Text(text) => Some(text),
+            AnswerBody::Text(t) => Some(text(t)),
             AnswerBody::Tree {
                 mut doc,
                 json,
                 items,
             } => {
                 plex::user_state::fill(&mut doc, &items, read).await?;
-                Some(if json { doc.to_json() } else { doc.to_xml() })
+                Some(text(if json { doc.to_json() } else { doc.to_xml() }))
             }
             AnswerBody::Halves {
                 container,
                 json,
                 items,
-            } => plex::user_state::write_halves(&container, json, &items, read).await,
+            } => plex::user_state::write_halves(&container, json, &items, read)
+                .await
+                .map(text),
             AnswerBody::Documents { page, form } => {
                 let documents = |id: &str| documents(id, &form);
-                jellyfin::user_state::write_documents(&page, documents, read).await
+                let (text, ids) =
+                    jellyfin::user_state::write_documents(&page, documents, read).await?;
+                Some(Written {
+                    text,
+                    ids: Some(ids),
+                })
             }
         }
     }

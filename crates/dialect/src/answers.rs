@@ -284,6 +284,26 @@ pub enum Found {
     Text(String),
 }
 
+/// The ids of the items an answer shows and of those it names (their parents, artists), as
+/// the change feed tags the answer by them (the gateway's `feed::value_tags`, which reads
+/// them from a body with [`super::Dialect::items_shown`]): an answer the copy writes says
+/// them itself, instead of having its own text read again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ItemsShown {
+    /// The items shown.
+    pub shown: Vec<String>,
+    /// The items named.
+    pub named: Vec<String>,
+}
+
+impl ItemsShown {
+    /// Adds `other`'s ids.
+    pub fn extend(&mut self, other: &ItemsShown) {
+        self.shown.extend(other.shown.iter().cloned());
+        self.named.extend(other.named.iter().cloned());
+    }
+}
+
 /// A page of items a search found, to be written from their kept documents with the asking
 /// user's data, the request's options applied to each.
 #[derive(Debug)]

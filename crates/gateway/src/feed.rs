@@ -22,6 +22,7 @@
 //! fill, by the server's dialect ([`Dialect::items_shown`]). A stray id only adds a tag (a
 //! refetch too many); what the tags miss, sampled revalidation finds.
 
+use crate::dialect::answers::ItemsShown;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -653,9 +654,23 @@ pub fn value_tags(
     owner: bool,
     body: &[u8],
 ) -> Vec<Arc<str>> {
-    let mut shown: Vec<String> = Vec::new();
-    let mut named: Vec<String> = Vec::new();
-    dialect.items_shown(body, &mut shown, &mut named);
+    let mut ids = ItemsShown::default();
+    dialect.items_shown(body, &mut ids.shown, &mut ids.named);
+    shown_tags(upstream, dialect, owner, ids)
+}
+
+/// [`value_tags`] of an answer whose writer says which items it shows and names (the library
+/// copy's: reading its text again would cost more than writing it).
+pub fn shown_tags(
+    upstream: &str,
+    dialect: &dyn Dialect,
+    owner: bool,
+    ids: ItemsShown,
+) -> Vec<Arc<str>> {
+    let ItemsShown {
+        mut shown,
+        mut named,
+    } = ids;
     if dialect.ids_ignore_case() {
         for id in shown.iter_mut().chain(named.iter_mut()) {
             id.make_ascii_lowercase();

@@ -9,6 +9,7 @@
 //! the request with the stored headers' owned copies, checks the body (images, declared
 //! lengths) and answers what the engine stores.
 
+use crate::dialect::answers::ItemsShown;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -148,6 +149,9 @@ pub(crate) struct LoaderState {
     pub(crate) copy: Option<&'static dyn CopySource>,
     /// The load was answered by the copy, not the server.
     pub(crate) answered_by_copy: std::sync::atomic::AtomicBool,
+    /// The ids the copy's answer shows and names, where the copy said them
+    /// ([`CopyAnswer::ids`]): its tags are made from them instead of its text.
+    pub(crate) copy_ids: std::sync::Mutex<Option<ItemsShown>>,
     /// The copy found the user does not see the walk's section whole, so it answers none of
     /// their walks there: the load is a plain server read (listing windows may take it).
     pub(crate) copy_declines_user: std::sync::atomic::AtomicBool,
@@ -160,9 +164,19 @@ pub(crate) struct LoaderState {
 /// the server's, byte for byte (the copy answers only what it has proven it writes alike).
 pub(crate) trait CopySource: Send + Sync + std::fmt::Debug {
     /// The answer from the copy, or `None` (the server answers).
-    fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CachedValue>>;
+    fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CopyAnswer>>;
     /// The server's answer to a load the copy did not answer: what the copy learns from.
     fn learn(&self, state: Arc<LoaderState>, server: CachedValue) -> BoxFuture<'static, ()>;
+}
+
+/// An answer of the library copy's ([`CopySource::answer`]).
+#[derive(Debug)]
+pub(crate) struct CopyAnswer {
+    /// The answer as stored.
+    pub(crate) value: CachedValue,
+    /// The ids it shows and names, where the copy knows them (`None`: its text is read for
+    /// them, as the server's answers are).
+    pub(crate) ids: Option<ItemsShown>,
 }
 
 impl LoaderState {
@@ -192,6 +206,7 @@ impl Loader for HttpLoader {
             for_client: s.for_client,
             upstream_us: AtomicU64::new(0),
             answered_by_copy: Default::default(),
+            copy_ids: Default::default(),
             copy_declines_user: Default::default(),
             item_tagged: s.item_tagged,
             copy: s.copy,
@@ -208,12 +223,12 @@ impl Loader for HttpLoader {
                 .token
                 .as_deref()
                 .is_some_and(|t| !t.is_empty() && s.gw.secret().user_of(t) == s.user.hash);
-        crate::feed::value_tags(
-            &s.up.name,
-            crate::dialect::of(s.up.profile),
-            owner,
-            &value.body,
-        )
+        let dialect = crate::dialect::of(s.up.profile);
+        let said = s.copy_ids.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match said {
+            Some(ids) => crate::feed::shown_tags(&s.up.name, dialect, owner, ids),
+            None => crate::feed::value_tags(&s.up.name, dialect, owner, &value.body),
+        }
     }
 
     fn load(&self, context: LoadContext) -> BoxFuture<'static, Result<Fill, LoadError>> {
@@ -286,11 +301,18 @@ impl HttpLoader {
         };
         async move {
             if let Some(copy) = state.copy
-                && let Some(value) = copy.answer(&state).await
+                && let Some(CopyAnswer { value, ids }) = copy.answer(&state).await
             {
                 state.answered_by_copy.store(true, Ordering::Relaxed);
+                *state.copy_ids.lock().unwrap_or_else(|e| e.into_inner()) = ids;
                 return Ok(Fill::Store(value));
             }
+            // The server's answer is read for its ids, whatever an earlier load said.
+            state
+                .copy_ids
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
             let t = Instant::now();
             let r = fetch_for_cache(&state, budget, validators.as_ref()).await;
             // The copy learns from what the server answered (after the answer is handed on).
@@ -686,6 +708,7 @@ impl UserRead {
             for_client: self.foreground,
             upstream_us: AtomicU64::new(0),
             answered_by_copy: Default::default(),
+            copy_ids: Default::default(),
             copy_declines_user: Default::default(),
             item_tagged: self.item_tagged,
             copy: self.copy,
@@ -807,6 +830,7 @@ pub(crate) async fn fetch_uncached(
         for_client: false,
         upstream_us: AtomicU64::new(0),
         answered_by_copy: Default::default(),
+        copy_ids: Default::default(),
         copy_declines_user: Default::default(),
         item_tagged: false,
         copy: None,

@@ -36,6 +36,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
+use crate::answers::ItemsShown;
+
 /// A JSON value that keeps its objects' property order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Doc {
@@ -484,6 +486,7 @@ impl DtoOptions {
             tail: marked[at + mark.len()..].to_owned(),
             untouched,
             listing: Some(listing),
+            ids: ItemsShown::default(),
         })
     }
 }
@@ -508,6 +511,9 @@ pub struct CutDocument {
     /// The type of item the user's data is read from the listings of
     /// ([`super::user_state::listing_type`]); `None`: no user data is written.
     pub listing: Option<&'static str>,
+    /// The ids the written document shows and names, as the change feed reads them from an
+    /// answer holding it (filled by its writer).
+    pub ids: ItemsShown,
 }
 
 impl CutDocument {
@@ -517,6 +523,7 @@ impl CutDocument {
             tail: String::new(),
             untouched: String::new(),
             listing: None,
+            ids: ItemsShown::default(),
         }
     }
 
@@ -528,6 +535,13 @@ impl CutDocument {
     /// Whether it holds no text.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The document as written for a user who never touched it.
+    pub fn untouched_text(&self) -> String {
+        let mut out = String::with_capacity(self.len());
+        self.write_onto(&mut out, None);
+        out
     }
 
     /// Writes it onto `out` with `user_data` (the asking user's own `UserData` text, `None`

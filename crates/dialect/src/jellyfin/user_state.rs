@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::doc::{CutDocument, Doc, DtoOptions};
 use crate::ReadAsUser;
-use crate::answers::Documents;
+use crate::answers::{Documents, ItemsShown};
 
 /// One user's `UserData` for one type of item in one library: every item they
 /// touched (played, started, resumed or favourited), as the server writes it for them.
@@ -53,18 +53,24 @@ pub fn listing_type(doc: &Doc) -> Option<&'static str> {
 /// no listing of, not projected for the options): the server answers.
 pub fn cut_document(options: &DtoOptions, kept: &[u8]) -> Option<CutDocument> {
     let doc: Doc = serde_json::from_slice(kept).ok()?;
-    options.cut(&doc, listing_type(&doc)?)
+    let mut cut = options.cut(&doc, listing_type(&doc)?)?;
+    // Read as the feed reads a page holding it (no user's data names an item).
+    let page = format!("{{\"Items\":[{}]}}", cut.untouched_text());
+    let ItemsShown { shown, named } = &mut cut.ids;
+    super::items_shown::scan_json_ids(page.as_bytes(), shown, named);
+    Some(cut)
 }
 
 /// Writes a page of `/Items` (`page`) from the server's kept documents, each written for the
 /// request's options and cut where the user's data goes (`documents`: item id to its
 /// [`CutDocument`]), with the asking user's `UserData` (read through `read`); `None` when a
-/// document is not kept or the user's data cannot be read (the server answers).
+/// document is not kept or the user's data cannot be read (the server answers). With the text,
+/// the ids it shows and names.
 pub async fn write_documents<D: std::ops::Deref<Target = CutDocument>>(
     page: &Documents,
     documents: impl Fn(&str) -> Option<D>,
     read: &impl ReadAsUser,
-) -> Option<String> {
+) -> Option<(String, ItemsShown)> {
     let docs: Vec<(D, &str, &str)> = page
         .items
         .iter()
@@ -91,6 +97,7 @@ pub async fn write_documents<D: std::ops::Deref<Target = CutDocument>>(
         data.push((key, got));
     }
     let weight: usize = docs.iter().map(|(doc, ..)| doc.len()).sum();
+    let mut ids = ItemsShown::default();
     let mut text = String::with_capacity(weight + 64);
     text.push_str("{\"Items\":[");
     for (n, (doc, id, library)) in docs.iter().enumerate() {
@@ -103,12 +110,13 @@ pub async fn write_documents<D: std::ops::Deref<Target = CutDocument>>(
             read.of(id)
         });
         doc.write_onto(&mut text, theirs);
+        ids.extend(&doc.ids);
     }
     text.push_str(&format!(
         "],\"TotalRecordCount\":{},\"StartIndex\":{}}}",
         page.total, page.start
     ));
-    Some(text)
+    Some((text, ids))
 }
 
 /// Items per page of the played listing.
@@ -232,5 +240,69 @@ mod tests {
         );
         assert!(cut_document(&options, doc("Trailer").as_bytes()).is_none());
         assert!(cut_document(&options, b"{").is_none());
+    }
+
+    /// Listings read as a user, by the kind of listing the path asks for.
+    struct Listings;
+
+    impl ReadAsUser for Listings {
+        async fn read<T: std::any::Any + Send + Sync>(
+            &self,
+            path: String,
+            parse: fn(&[u8]) -> Option<T>,
+        ) -> Option<Arc<T>> {
+            let body = if path.contains("IsFavoriteOrLikes") {
+                r#"{"Items":[{"Id":"0000000000000000000000000000000b","UserData":{"IsFavorite":true,"Key":"kb"}}]}"#
+            } else {
+                r#"{"Items":[{"Id":"0000000000000000000000000000000a","UserData":{"PlayCount":4,"Played":true,"LastPlayedDate":"2026-01-01T00:00:00Z","Key":"ka"}}]}"#
+            };
+            parse(body.as_bytes()).map(Arc::new)
+        }
+
+        async fn own_id(&self) -> Option<Arc<str>> {
+            Some(Arc::from("u1"))
+        }
+    }
+
+    /// A page written from cut documents is each document with the user's own data (or an
+    /// untouched item's), and the ids it says it shows are those its text shows.
+    #[tokio::test]
+    async fn a_page_of_cut_documents_carries_the_users_data_and_says_its_ids() {
+        let doc = |id: &str, album: &str| {
+            format!(
+                r#"{{"Name":"t","Id":"{id}","AlbumId":"{album}","Type":"Audio","AlbumArtists":[{{"Name":"A","Id":"ar"}}],"UserData":{{"PlaybackPositionTicks":0,"PlayCount":0,"IsFavorite":false,"Played":false,"Key":"k{id}","ItemId":"{id}"}},"Etag":"e"}}"#
+            )
+        };
+        let ids = [
+            "0000000000000000000000000000000a",
+            "0000000000000000000000000000000b",
+            "0000000000000000000000000000000c",
+        ];
+        let options = DtoOptions::parse(&[]).unwrap();
+        let cuts: Vec<Arc<CutDocument>> = ids
+            .iter()
+            .map(|id| Arc::new(cut_document(&options, doc(id, "al").as_bytes()).unwrap()))
+            .collect();
+        let page = Documents {
+            items: ids
+                .iter()
+                .map(|id| (id.to_string(), "lib".to_string()))
+                .collect(),
+            total: 9,
+            start: 3,
+        };
+        let of = |id: &str| cuts.iter().find(|c| c.head.contains(id)).cloned();
+        let (text, said) = write_documents(&page, of, &Listings).await.unwrap();
+        assert!(
+            text.contains(r#""PlayCount":4,"Played":true,"LastPlayedDate""#),
+            "{text}"
+        );
+        assert!(text.contains(r#"{"IsFavorite":true,"Key":"kb"}"#), "{text}");
+        assert!(text.contains(r#""PlayCount":0,"IsFavorite":false,"Played":false,"Key":"k0000000000000000000000000000000c""#));
+        assert!(text.ends_with(r#"],"TotalRecordCount":9,"StartIndex":3}"#));
+        let mut read = ItemsShown::default();
+        super::super::items_shown::scan_json_ids(text.as_bytes(), &mut read.shown, &mut read.named);
+        assert_eq!(said, read);
+        assert_eq!(said.shown, ids);
     }
 }

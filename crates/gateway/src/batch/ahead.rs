@@ -48,7 +48,7 @@ use tokio::sync::watch;
 use super::{Release, Target, store_part, target_of};
 use crate::Gateway;
 use crate::dialect::CopyAnswers;
-use crate::fetch::{CopySource, LoaderState};
+use crate::fetch::{CopyAnswer, CopySource, LoaderState};
 use crate::keys::UserHash;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
@@ -370,7 +370,7 @@ impl Ahead {
                 }
                 let stamp = gw.cache().fetch_started();
                 let state = page_state(&gw, &up, &user, &target, &headers, copy);
-                let Some(value) = copy.answer(&state).await else {
+                let Some(CopyAnswer { value, ids }) = copy.answer(&state).await else {
                     ended = true;
                     break;
                 };
@@ -379,7 +379,7 @@ impl Ahead {
                     break;
                 }
                 let part = (&user, &headers);
-                if store_part(&gw, &up, part, target, value, &stamp).await {
+                if store_part(&gw, &up, part, target, value, ids, &stamp).await {
                     gw.batcher()
                         .ahead
                         .pages_written
@@ -415,6 +415,7 @@ fn page_state(
         for_client: false,
         upstream_us: AtomicU64::new(0),
         answered_by_copy: Default::default(),
+        copy_ids: Default::default(),
         copy_declines_user: Default::default(),
         item_tagged: crate::feed::item_tagged(target.class),
         copy: Some(copy),

@@ -50,6 +50,7 @@ pub(crate) mod ahead;
 pub(crate) mod windows;
 
 use crate::Gateway;
+use crate::dialect::answers::ItemsShown;
 use crate::keys::{KeyInput, UserHash};
 use crate::policy::{Class, Decision, Scope};
 use crate::upstream::Upstream;
@@ -847,7 +848,7 @@ async fn run(
             headers: proof.value.headers.clone(),
             body: build(bytes),
         };
-        if store_part(gw, up, (user, &headers), t, part, &stamp).await {
+        if store_part(gw, up, (user, &headers), t, part, None, &stamp).await {
             batcher.stats.parts_stored.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -863,11 +864,17 @@ async fn store_part(
     (user, headers): (&Arc<UserRecord>, &HeaderMap),
     target: Target,
     part: CachedValue,
+    ids: Option<ItemsShown>,
     stamp: &cachearr_engine::FetchStamp,
 ) -> bool {
     let tags = if crate::feed::item_tagged(target.class) {
         let owner = owner_reads(gw, up, user);
-        crate::feed::value_tags(&up.name, crate::dialect::of(up.profile), owner, &part.body)
+        let dialect = crate::dialect::of(up.profile);
+        match ids {
+            // Said by the copy that wrote it.
+            Some(ids) => crate::feed::shown_tags(&up.name, dialect, owner, ids),
+            None => crate::feed::value_tags(&up.name, dialect, owner, &part.body),
+        }
     } else {
         Vec::new()
     };

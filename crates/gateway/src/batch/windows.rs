@@ -861,7 +861,7 @@ async fn store_pages(
             headers: cut.frame.headers.clone(),
             body,
         };
-        if store_part(gw, up, reader, t, part, stamp).await {
+        if store_part(gw, up, reader, t, part, None, stamp).await {
             gw.batcher()
                 .windows
                 .pages_stored

@@ -389,6 +389,7 @@ impl CachedRead<'_> {
             for_client: true,
             upstream_us: AtomicU64::new(0),
             answered_by_copy: Default::default(),
+            copy_ids: Default::default(),
             copy_declines_user: Default::default(),
             item_tagged: crate::feed::item_tagged(self.class),
             copy,

@@ -1113,6 +1113,37 @@ async fn episodes_from_the_copy_are_the_servers_bytes_for_every_user() {
         .await
         .unwrap();
     sim_gateway::assert_same_answer(&via, &direct, &path);
+    // An episode played on the server: the copy's answer kept in the cache, tagged by the
+    // episodes it shows (as the copy says them, not read from its text), is the server's
+    // again once the server's event comes.
+    let path = format!("/Shows/{}/Episodes?Limit=5", series[1]);
+    let first = r.get(&r.proxy, &path, &admin).await;
+    let status = first.headers()["cache-status"].to_str().unwrap().to_owned();
+    assert!(status.ends_with("detail=copy"), "{status}");
+    let before = first.text().await.unwrap();
+    let shown: Value = serde_json::from_str(&before).unwrap();
+    let episode = shown["Items"][1]["Id"].as_str().unwrap();
+    let played = r
+        .client
+        .post(format!("{}/UserPlayedItems/{episode}", r.sim.base_url))
+        .header("X-Emby-Token", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(played.status().is_success(), "{}", played.status());
+    let direct = r
+        .get(&r.sim.base_url, &path, &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_ne!(direct, before, "the play shows in the series' episodes");
+    sim_gateway::eventually(
+        "the copy's answer dropped for the play",
+        std::time::Duration::from_secs(10),
+        async || r.get(&r.proxy, &path, &admin).await.text().await.unwrap() == direct,
+    )
+    .await;
 }
 
 /// Jellyfin for Kodi's reads of a series (`/Shows/{id}/Seasons` and the paged

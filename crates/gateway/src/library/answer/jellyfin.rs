@@ -14,6 +14,7 @@ use cachearr_library::{ItemKind, Visibility};
 use super::frame::{Observed, Shape, Sources};
 use super::{AnswerBody, Ctx};
 use crate::dialect::answers::{Documents, SeriesAsked};
+use crate::fetch::CopyAnswer;
 use crate::library::user_state::own_user_id;
 
 impl Ctx<'_> {
@@ -29,7 +30,7 @@ impl Ctx<'_> {
         seasons: bool,
         params: &[(String, String)],
         server: Option<&CachedValue>,
-    ) -> Option<CachedValue> {
+    ) -> Option<CopyAnswer> {
         let walk = self.answers.series_walk(seasons, params, self.headers)?;
         // The token's own view only: another user named is the server's to answer.
         if let Some(named) = walk.named_user.as_deref() {
@@ -93,16 +94,19 @@ impl Ctx<'_> {
             total,
             start: start.unwrap_or(0),
         };
-        let text = self
+        let written = self
             .write_body(AnswerBody::documents(page, params)?)
             .await?;
         let value = CachedValue {
             status: 200,
             headers,
-            body: Bytes::from(text),
+            body: Bytes::from(written.text),
         };
         match server {
-            None => Some(value),
+            None => Some(CopyAnswer {
+                value,
+                ids: written.ids,
+            }),
             Some(server) => {
                 let mut theirs = server.headers.clone();
                 theirs.sort();

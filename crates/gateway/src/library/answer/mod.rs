@@ -50,10 +50,11 @@ use super::user_state::{AsUser, own_user_id};
 use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
 use crate::Gateway;
 use crate::dialect::CopyAnswers;
-use crate::dialect::answer_body::{AnswerBody, DocumentForm};
+use crate::dialect::answer_body::{AnswerBody, DocumentForm, Written};
 use crate::dialect::answers::ItemRef;
+use crate::dialect::answers::ItemsShown;
 use crate::dialect::plex::user_state::{counts_leaves, insertion_point};
-use crate::fetch::{CopySource, LoaderState, ProxyBody};
+use crate::fetch::{CopyAnswer, CopySource, LoaderState, ProxyBody};
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
@@ -196,6 +197,8 @@ pub(crate) struct Answer {
 /// An answer written out with the asking user's state ([`Ctx::with_user_state`]).
 struct Ready {
     text: String,
+    /// The ids it shows and names, where its writing knows them.
+    ids: Option<ItemsShown>,
     content_type: &'static str,
     headers: Vec<(&'static str, String)>,
 }
@@ -274,15 +277,17 @@ impl Ctx<'_> {
     /// and from the items' kept documents; `None` when it cannot be read: an answer whose
     /// state cannot be read is the server's to give.
     async fn with_user_state(&self, answer: Answer) -> Option<Ready> {
+        let Written { text, ids } = self.write_body(answer.body).await?;
         Some(Ready {
-            text: self.write_body(answer.body).await?,
+            text,
+            ids,
             content_type: answer.content_type,
             headers: answer.headers,
         })
     }
 
     /// `body` written out with the asking user's own state ([`Self::with_user_state`]).
-    async fn write_body(&self, body: AnswerBody) -> Option<String> {
+    async fn write_body(&self, body: AnswerBody) -> Option<Written> {
         let store = self.elements.as_ref();
         let documents = |id: &str, form: &DocumentForm| {
             let store = store?;
@@ -355,7 +360,7 @@ pub(crate) fn walk_copy(
 }
 
 impl CopySource for WalkCopy {
-    fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CachedValue>> {
+    fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CopyAnswer>> {
         walk_from_copy(state, self.search, None, false).boxed()
     }
 
@@ -415,7 +420,7 @@ async fn walk_from_copy(
     search: IndexSearch,
     server: Option<&CachedValue>,
     probing: bool,
-) -> Option<CachedValue> {
+) -> Option<CopyAnswer> {
     let (gw, up, user) = (&state.gw, &state.up, &state.user);
     let walk = walk_of(search, state.uri.path(), state.uri.query())?;
     let handle = gw.index(&up.name)?;
@@ -515,17 +520,18 @@ async fn walk_from_copy(
 /// the copy's proven on it (for `shape` at `proof_key`), and nothing answered.
 fn answered_or_proof(
     frames: &Frames,
-    value: CachedValue,
+    answer: CopyAnswer,
     server: Option<&CachedValue>,
     (shape, proof_key): (&frame::Shape, &str),
     upstream: &str,
-) -> Option<CachedValue> {
+) -> Option<CopyAnswer> {
     match server {
         None => {
             frames.note_answered();
-            Some(value)
+            Some(answer)
         }
         Some(server) => {
+            let value = &answer.value;
             let same =
                 value.body == server.body && sorted(&value.headers) == sorted(&server.headers);
             frames.proof(shape, proof_key, same, upstream);
@@ -643,12 +649,15 @@ fn sorted(headers: &[(String, String)]) -> Vec<(String, String)> {
 }
 
 /// A walk's answer as stored: the body, the frame's headers and the page's own.
-fn walk_value(answer: Ready, frame_headers: &[(String, String)]) -> CachedValue {
+fn walk_value(answer: Ready, frame_headers: &[(String, String)]) -> CopyAnswer {
     let mut headers = frame_headers.to_vec();
     headers.extend(answer.headers.into_iter().map(|(n, v)| (n.to_owned(), v)));
-    CachedValue {
-        status: 200,
-        headers,
-        body: Bytes::from(answer.text),
+    CopyAnswer {
+        value: CachedValue {
+            status: 200,
+            headers,
+            body: Bytes::from(answer.text),
+        },
+        ids: answer.ids,
     }
 }
