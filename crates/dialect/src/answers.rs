@@ -29,11 +29,9 @@ use http::HeaderMap;
 use crate::model::library::{Rank, TitleHit, UserSection, UserSections};
 use crate::model::route::IndexSearch;
 
-// The document tree a page of Plex's is written in.
-use cachearr_serverfmt::plex::El;
-
-// A page container's attribute value, in the document tree Plex's answers are written in.
-use cachearr_serverfmt::plex::V;
+/// The document tree a page is written in (Plex's documents, XML or JSON), and a value of an
+/// element's attribute: what [`Page`] and a tree walk's frames are made of.
+pub use cachearr_serverfmt::plex::{El, V};
 
 /// A search the copy may answer: the read the route table recognised, with what the
 /// server's dialect read of its path and query.
@@ -180,6 +178,44 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     /// answer, then called for each item.
     fn sibling_number(&self) -> fn(document: &[u8]) -> Option<i64> {
         |_| None
+    }
+
+    // A tree walk (the gateway's `library::answer::walk`: a section listing, an item's
+    // children or leaves, written from kept elements in a proven frame).
+
+    /// The kind of item a section listing's parameters ask for (`type=`, else the kind the
+    /// section lists, `section`); `None` for one the copy does not write (a kind the index
+    /// does not hold, or does not hold whole) or a value not understood.
+    fn listing_kind(
+        &self,
+        _params: &[(String, String)],
+        _section: &UserSection,
+    ) -> Option<ItemKind> {
+        None
+    }
+
+    /// Whether a walk asks for its items' external ids (`None`: asked in a way not
+    /// understood, the server answers).
+    fn guids_asked(&self, _params: &[(String, String)]) -> Option<bool> {
+        None
+    }
+
+    /// Whether a walk's parameter `name` changes nothing the copy writes (tokens, client
+    /// names, switches it writes alike).
+    fn walk_param_ignorable(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// Where a kept item's element is cut for the asking user's values to go between its
+    /// halves.
+    fn user_state_cut(&self) -> fn(&El) -> usize {
+        |el| el.attrs.len()
+    }
+
+    /// Whether an item of `kind` writes a count of the leaves the user played (its user
+    /// state is not at the cut: it is written from the tree).
+    fn counts_leaves(&self) -> fn(ItemKind) -> bool {
+        |_| false
     }
 }
 

@@ -591,6 +591,37 @@ impl CopyAnswers for Plex {
         !matches!(kind, "artist" | "movie")
     }
 
+    /// `type=` (`2`, shows: not written, the index knows them only from their episodes),
+    /// else the section's own kind.
+    fn listing_kind(&self, params: &[(String, String)], section: &UserSection) -> Option<ItemKind> {
+        match search::kind_asked(params, section)? {
+            Kind::Item(kind) => Some(kind),
+            Kind::Show => None,
+        }
+    }
+
+    /// `includeGuids=1`.
+    fn guids_asked(&self, params: &[(String, String)]) -> Option<bool> {
+        search::guids_asked(params)
+    }
+
+    /// `X-Plex-*`, and the `include*` / `exclude*` switches but `includeGuids` (read) and
+    /// `includeMeta`.
+    fn walk_param_ignorable(&self, name: &str) -> bool {
+        search::ignorable(name)
+    }
+
+    /// Before the first of `year`, `thumb`, `art`, `duration`, `addedAt`, `parentYear`
+    /// (`user_state::insertion_point`).
+    fn user_state_cut(&self) -> fn(&El) -> usize {
+        super::user_state::insertion_point
+    }
+
+    /// Albums and artists (`viewedLeafCount`).
+    fn counts_leaves(&self) -> fn(ItemKind) -> bool {
+        super::user_state::counts_leaves
+    }
+
     fn content_type(&self, json: bool) -> &'static str {
         search::content_type(json)
     }

@@ -48,8 +48,8 @@ use serde::{Deserialize, Serialize};
 use super::written::{Form, Halves, Written, WrittenItems, decimal_id, hex_id};
 use crate::dialect::Profile;
 use crate::dialect::answer_body::{CutDocument, DocumentForm};
+pub(crate) use crate::dialect::answers::{El, V};
 use crate::dialect::jellyfin::doc::Doc;
-pub(crate) use crate::dialect::plex::render::{El, V};
 
 /// Where an item's element is cut for its written halves (`El::halves`): the dialect's place
 /// of a user's values.
@@ -169,7 +169,7 @@ impl<'de> Deserialize<'de> for JsonElement {
         impl<'de> Visitor<'de> for ElementVisitor {
             type Value = JsonElement;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a Plex element (JSON object)")
+                f.write_str("a kept element (JSON object)")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonElement, A::Error> {
                 let mut e = Element::default();
@@ -639,7 +639,7 @@ impl ElementStore {
         form: Form,
         index: Arc<cachearr_library::LibraryIndex>,
         cut: Cut,
-        skip: fn(&cachearr_library::index::ItemView<'_>) -> bool,
+        skip: impl Fn(&cachearr_library::index::ItemView<'_>) -> bool + Send + 'static,
     ) {
         // Asked on every answer in the form: nothing is made once the writing has started.
         if self.written.started(form.key()) {

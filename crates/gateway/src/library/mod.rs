@@ -24,8 +24,8 @@
 //!   journal an interrupted build resumes from.
 //! * [`elements`] — the server's own element of every item (Plex), kept on disk for answers.
 //! * `answer` — search routes answered from the index (found and written by the dialect
-//!   from the copy `answer/copy.rs` hands it; `answer/jellyfin.rs`: a Jellyfin page of
-//!   documents written with the user's data, the show walks), with [`titles`] (folded title
+//!   from the copy `answer/copy.rs` hands it; `answer/series.rs`: a series' seasons and
+//!   episodes, pages of documents written with the user's data), with [`titles`] (folded title
 //!   search), [`visibility`] (which sections a user sees, and sees whole) and [`user_state`]
 //!   (the asking user's play state, read as that user through the cache: the listings the
 //!   Plex dialect's `user_state` writes it from, a Jellyfin library's `UserData`).

@@ -257,7 +257,7 @@ impl<T: Written> WrittenItems<T> {
         self: &Arc<Self>,
         form: u64,
         index: Arc<LibraryIndex>,
-        skip: fn(&ItemView<'_>) -> bool,
+        skip: impl Fn(&ItemView<'_>) -> bool + Send + 'static,
         write: W,
     ) where
         W: Fn(&str, i64) -> Option<T> + Send + 'static,
@@ -287,8 +287,13 @@ impl<T: Written> WrittenItems<T> {
             .contains(&form)
     }
 
-    fn fill<W>(&self, form: u64, index: &LibraryIndex, skip: fn(&ItemView<'_>) -> bool, write: &W)
-    where
+    fn fill<W>(
+        &self,
+        form: u64,
+        index: &LibraryIndex,
+        skip: impl Fn(&ItemView<'_>) -> bool,
+        write: &W,
+    ) where
         W: Fn(&str, i64) -> Option<T>,
     {
         let everything = Visibility::everything();

@@ -32,7 +32,7 @@ use cachearr_library::ItemKind;
 
 use super::super::elements::{self, Element, Scalar};
 use super::super::status::CopyReport;
-use crate::dialect::plex::render::{El, V};
+use crate::dialect::answers::{El, V};
 use crate::keys::UserHash;
 
 /// Server answers on different parents a frame must reproduce byte for byte before the copy

@@ -53,7 +53,6 @@ use crate::dialect::CopyAnswers;
 use crate::dialect::answer_body::{AnswerBody, DocumentForm, Written};
 use crate::dialect::answers::ItemRef;
 use crate::dialect::answers::ItemsShown;
-use crate::dialect::plex::user_state::{counts_leaves, insertion_point};
 use crate::fetch::{CopyAnswer, CopySource, LoaderState, ProxyBody};
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
@@ -65,8 +64,8 @@ use futures_util::future::BoxFuture;
 
 mod copy;
 pub(crate) mod frame;
-mod jellyfin;
 pub(crate) mod probe;
+mod series;
 mod walk;
 
 /// Answers `req`, the search the route table recognised, from the index if it can, for
@@ -500,7 +499,7 @@ async fn walk_from_copy(
             None
         }
     };
-    let (answer, frame, shape, proof_key) = ctx.plex_walk(made, observed.as_ref())?;
+    let (answer, frame, shape, proof_key) = ctx.tree_walk(made, observed.as_ref())?;
     let answer = ctx.with_user_state(answer).await?;
 
     if handle.has_stale() {

@@ -20,9 +20,9 @@ use super::super::elements::{Element, ElementStore};
 use super::super::titles::FoldedTitles;
 use super::super::written::{Form, Halves};
 use super::frame::{Frame, Observed, Shape, Sources};
-use super::{Answer, AnswerBody, Ctx, ItemRef, counts_leaves, insertion_point, param};
-use crate::dialect::plex::render::El;
-use crate::dialect::plex::search::{self, Kind};
+use super::{Answer, AnswerBody, Ctx, ItemRef, param};
+use crate::dialect::CopyAnswers;
+use crate::dialect::answers::El;
 use crate::policy::Profile;
 
 /// The most items one answer from the copy writes: larger pages (whole-section dumps) are
@@ -178,9 +178,9 @@ impl Kept {
 /// Whether every parameter of a walk is one the copy answers alike: tokens and client
 /// names, `include*`/`exclude*` switches other than `includeGuids` (which is read), paging,
 /// and a sort by rating key ([`order_of`]).
-fn understood(params: &[(String, String)]) -> bool {
+fn understood(answers: &dyn CopyAnswers, params: &[(String, String)]) -> bool {
     params.iter().all(|(k, _)| {
-        search::ignorable(k) || matches!(k.as_str(), "type" | "includeGuids" | "sort")
+        answers.walk_param_ignorable(k) || matches!(k.as_str(), "type" | "includeGuids" | "sort")
     })
 }
 
@@ -200,7 +200,7 @@ impl Ctx<'_> {
     /// The answer of `walk` from the copy: with the proven frame, or — given the server's
     /// answer of the same request (`server`) — with the frame narrowed by it, to prove it.
     /// `None`: the server answers.
-    pub(super) fn plex_walk(
+    pub(super) fn tree_walk(
         &self,
         made: Made,
         server: Option<&Observed>,
@@ -254,7 +254,7 @@ impl Ctx<'_> {
         };
         let answer = Answer {
             body,
-            content_type: search::content_type(json),
+            content_type: self.answers.content_type(json),
             headers: self
                 .answers
                 .page_headers(made.shape.paged.then_some((from, total))),
@@ -292,10 +292,14 @@ impl Ctx<'_> {
         page: &[ItemNo],
         shape: &Shape,
     ) -> Option<Vec<(ItemRef, Halves)>> {
-        if !container.kids.is_empty() || page.is_empty() || counts_leaves(shape.kind) {
+        if !container.kids.is_empty()
+            || page.is_empty()
+            || (self.answers.counts_leaves())(shape.kind)
+        {
             return None;
         }
         let store = self.elements.as_ref()?;
+        let cut = self.answers.user_state_cut();
         let form = Form {
             json: shape.json,
             guids: shape.guids,
@@ -304,10 +308,11 @@ impl Ctx<'_> {
         let mut items = Vec::with_capacity(page.len());
         for (n, &no) in page.iter().enumerate() {
             let view = self.index.item(no, &everything)?;
-            let halves = store.written(view.id(), view.updated_at(), form, insertion_point)?;
+            let halves = store.written(view.id(), view.updated_at(), form, cut)?;
             items.push((self.item_ref(&view, n), halves));
         }
-        store.write_ahead(form, self.index.clone(), insertion_point, |view| {
+        let counts_leaves = self.answers.counts_leaves();
+        store.write_ahead(form, self.index.clone(), cut, move |view| {
             counts_leaves(view.kind())
         });
         Some(items)
@@ -344,14 +349,12 @@ impl Ctx<'_> {
     fn made_listing(&self, section: &str, params: &[(String, String)]) -> Option<Made> {
         let everything = Visibility::everything();
         let json = self.json();
-        if !understood(params) {
+        if !understood(self.answers, params) {
             return None;
         }
         let s = self.sections.get(section)?;
-        let Kind::Item(kind) = search::kind_asked(params, s)? else {
-            // Shows: the index knows them only from their episodes.
-            return None;
-        };
+        // Not shows: the index knows them only from their episodes.
+        let kind = self.answers.listing_kind(params, s)?;
         let sections = self.indexed(Some(section))?;
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
         let order = order_of(params)?;
@@ -369,7 +372,7 @@ impl Ctx<'_> {
                 kind,
                 order,
                 json,
-                guids: search::guids_asked(params)?,
+                guids: self.answers.guids_asked(params)?,
                 paged: start.is_some() || size.is_some(),
                 options: String::new(),
             },
@@ -393,7 +396,7 @@ impl Ctx<'_> {
     ) -> Option<Made> {
         let everything = Visibility::everything();
         let json = self.json();
-        if !understood(params) || param(params, "type").is_some() {
+        if !understood(self.answers, params) || param(params, "type").is_some() {
             return None;
         }
         let children = self.folded.children(parent);
@@ -428,7 +431,7 @@ impl Ctx<'_> {
                 kind,
                 order,
                 json,
-                guids: search::guids_asked(params)?,
+                guids: self.answers.guids_asked(params)?,
                 paged: start.is_some() || size.is_some(),
                 options: String::new(),
             },
