@@ -112,6 +112,44 @@ impl Doc {
     }
 }
 
+/// An item's document as the library copy keeps it ([`kept_documents`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptDocument {
+    /// The item's id.
+    pub id: String,
+    /// The series a season belongs to (the copy lists a series' seasons by it).
+    pub season_of: Option<String>,
+    /// The document as kept: the server's, with the user data of a user who never touched
+    /// the item ([`Doc::without_user_state`]).
+    pub text: String,
+}
+
+/// The item documents of a server's `QueryResult` answer (`{"Items":[…]}`) as the library copy
+/// keeps them, those without an `Id` left out; `None` when the body is not one.
+pub fn kept_documents(body: &[u8]) -> Option<Vec<KeptDocument>> {
+    let items = Doc::items_of(body)?;
+    Some(
+        items
+            .into_iter()
+            .filter_map(|item| {
+                let id = item.get("Id").and_then(Doc::as_str)?.to_owned();
+                let season_of = (item.get("Type").and_then(Doc::as_str) == Some("Season"))
+                    .then(|| {
+                        item.get("SeriesId")
+                            .and_then(Doc::as_str)
+                            .map(str::to_owned)
+                    })
+                    .flatten();
+                Some(KeptDocument {
+                    id,
+                    season_of,
+                    text: item.without_user_state().to_text(),
+                })
+            })
+            .collect(),
+    )
+}
+
 /// A user's `UserData` for an item they never touched, from any user's (`Key`, `ItemId`).
 pub fn default_user_data(any: &Doc) -> Doc {
     let mut props = vec![
@@ -676,6 +714,32 @@ mod tests {
         }
         let people = DtoOptions::parse(&params("Fields=People&EnableUserData=false")).unwrap();
         assert!(!people.per_user());
+    }
+
+    /// An answer's documents are kept by id, a season with its series, each with the user
+    /// data of a user who never touched it; an item without an id is left out.
+    #[test]
+    fn an_answers_documents_are_kept_by_id_without_user_state() {
+        let body = format!(
+            r#"{{"Items":[{DOC},{{"Name":"S1","Id":"s1","Type":"Season","SeriesId":"x"}},{{"Name":"no id"}}],"TotalRecordCount":3}}"#
+        );
+        let kept = kept_documents(body.as_bytes()).unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(
+            (kept[0].id.as_str(), kept[0].season_of.as_deref()),
+            ("a1", None)
+        );
+        assert!(
+            kept[0].text.contains(r#""PlayCount":0,"IsFavorite":false"#),
+            "{}",
+            kept[0].text
+        );
+        assert_eq!(
+            (kept[1].id.as_str(), kept[1].season_of.as_deref()),
+            ("s1", Some("x"))
+        );
+        assert!(kept_documents(br#"{"MediaContainer":{}}"#).is_none());
+        assert!(kept_documents(b"[").is_none());
     }
 
     /// A cut document written with a user's data is the projection written with it, for

@@ -49,7 +49,7 @@ use super::written::{Form, Halves, Written, WrittenItems, decimal_id, hex_id};
 use crate::dialect::Profile;
 use crate::dialect::answer_body::{CutDocument, DocumentForm};
 pub(crate) use crate::dialect::answers::{El, V};
-use crate::dialect::jellyfin::doc::Doc;
+use crate::dialect::{KeptDocument, kept_documents};
 
 /// Where an item's element is cut for its written halves (`El::halves`): the dialect's place
 /// of a user's values.
@@ -444,7 +444,7 @@ impl ElementStore {
         if body.starts_with(br#"{"MediaContainer""#) {
             return self.put_listing(body);
         }
-        match Doc::items_of(body) {
+        match kept_documents(body) {
             Some(items) => self.put_items(items),
             None => self.put_listing(body),
         }
@@ -452,25 +452,24 @@ impl ElementStore {
 
     /// Keeps the `BaseItemDto`s of a Jellyfin `QueryResult` answer (`{"Items":[…]}`) by
     /// their `Id`, in the server's property order and with the user data of a user who never
-    /// touched them ([`Doc::without_user_state`]); returns how many.
+    /// touched them (the dialect's [`kept_documents`]); returns how many.
     pub fn put_documents(&self, body: &[u8]) -> usize {
-        Doc::items_of(body).map_or(0, |items| self.put_items(items))
+        kept_documents(body).map_or(0, |items| self.put_items(items))
     }
 
-    fn put_items(&self, items: Vec<Doc>) -> usize {
+    fn put_items(&self, items: Vec<KeptDocument>) -> usize {
         let mut batch = self.db.batch();
         let mut kept = 0;
         let mut ids = Vec::with_capacity(items.len());
-        for item in items {
-            let Some(id) = item.get("Id").and_then(Doc::as_str).map(str::to_owned) else {
-                continue;
-            };
-            if item.get("Type").and_then(Doc::as_str) == Some("Season")
-                && let Some(series) = item.get("SeriesId").and_then(Doc::as_str)
-            {
-                batch.insert(&self.elements, season_key(series, &id), Vec::new());
+        for KeptDocument {
+            id,
+            season_of,
+            text,
+        } in items
+        {
+            if let Some(series) = season_of {
+                batch.insert(&self.elements, season_key(&series, &id), Vec::new());
             }
-            let text = item.without_user_state().to_text();
             batch.insert(&self.elements, document_key(&id), text.into_bytes());
             ids.push(id);
             kept += 1;
@@ -485,12 +484,6 @@ impl ElementStore {
                 0
             }
         }
-    }
-
-    /// The kept `BaseItemDto` of Jellyfin item `id`.
-    pub fn document(&self, id: &str) -> Option<Doc> {
-        let bytes = self.elements.get(document_key(id)).ok()??;
-        serde_json::from_slice(&bytes).ok()
     }
 
     /// `read` of the kept `BaseItemDto` of Jellyfin item `id`, as kept (JSON), read in place.
