@@ -333,6 +333,9 @@ pub struct ElementStore {
     elements: Keyspace,
     /// The items written ahead for answers ([`WrittenItems`]): elements in halves.
     written: Arc<WrittenItems<(String, String)>>,
+    /// The attributes of the elements walks' frames read (parents, grandparents, a first
+    /// child: [`Self::kept_attrs`]), decoded once.
+    attrs_kept: Arc<WrittenItems<Element>>,
     /// The same for kept documents, cut per form ([`CutDocument`]). A store keeps elements
     /// or documents, as its server writes them: one of the two stays empty.
     documents_written: Arc<WrittenItems<CutDocument>>,
@@ -380,6 +383,7 @@ impl ElementStore {
             db,
             elements,
             written: Arc::new(WrittenItems::new(written, decimal_id)),
+            attrs_kept: Arc::new(WrittenItems::unversioned(written / 16, decimal_id)),
             documents_written: Arc::new(WrittenItems::unversioned(written, hex_id)),
         })
     }
@@ -404,6 +408,7 @@ impl ElementStore {
             db: shared.database,
             elements: shared.keyspace,
             written: Arc::new(WrittenItems::new(written, decimal_id)),
+            attrs_kept: Arc::new(WrittenItems::unversioned(written / 16, decimal_id)),
             documents_written: Arc::new(WrittenItems::unversioned(written, hex_id)),
         })
     }
@@ -428,6 +433,8 @@ impl ElementStore {
         }
         let committed = batch.commit();
         self.written.forget(items.iter().map(|(id, _)| id.as_str()));
+        self.attrs_kept
+            .forget(items.iter().map(|(id, _)| id.as_str()));
         match committed {
             Ok(()) => kept,
             Err(e) => {
@@ -515,6 +522,7 @@ impl ElementStore {
     pub fn remove(&self, ids: &[String]) {
         // Whatever happens to the store below, no text of these items stays.
         let _forget = ForgetOnDrop(&self.written, ids);
+        let _forget_attrs = ForgetOnDrop(&self.attrs_kept, ids);
         let _forget_documents = ForgetOnDrop(&self.documents_written, ids);
         for id in ids {
             let removed = self
@@ -540,6 +548,13 @@ impl ElementStore {
         let bytes = self.elements.get(id.as_bytes()).ok()??;
         let (attrs, _children) = postcard::take_from_bytes::<AttrsRef<'_>>(&bytes).ok()?;
         Some(attrs.owned())
+    }
+
+    /// [`Self::attrs`], decoded once and kept (in a sixteenth of the written share) until the
+    /// store keeps a new element for the item: a walk's frame reads its parent's on every
+    /// answer.
+    pub(crate) fn kept_attrs(&self, id: &str) -> Option<Arc<Element>> {
+        self.attrs_kept.get_or_write(id, 0, 0, || self.attrs(id))
     }
 
     /// The document element of kept item `id` ([`item_el`]), when it was kept as of
@@ -945,6 +960,19 @@ mod tests {
             )
         };
         store.put_listing(listing("Before").as_bytes());
+        let title = |attrs: &Element| {
+            attrs
+                .attrs
+                .iter()
+                .find(|(k, _)| k == "title")
+                .map(|(_, v)| format!("{v:?}"))
+        };
+        let attrs = store.kept_attrs("57").unwrap();
+        assert!(title(&attrs).unwrap().contains("Before"));
+        assert!(
+            Arc::ptr_eq(&attrs, &store.kept_attrs("57").unwrap()),
+            "decoded once"
+        );
         let json = Form {
             json: true,
             guids: false,
@@ -974,8 +1002,14 @@ mod tests {
             assert!(now.0.contains("After"), "{form:?}: {}", now.0);
         }
         assert!(store.written("57", 101, json, before_duration).is_none());
+        assert!(
+            title(&store.kept_attrs("57").unwrap())
+                .unwrap()
+                .contains("After")
+        );
         store.remove(&["57".to_string()]);
         assert!(store.written("57", 100, json, before_duration).is_none());
+        assert!(store.kept_attrs("57").is_none());
     }
 
     #[test]

@@ -143,7 +143,7 @@ impl Made {
         let get = |id: &Option<String>, used: bool| {
             id.as_deref()
                 .filter(|_| used)
-                .and_then(|id| store.attrs(id))
+                .and_then(|id| store.kept_attrs(id))
         };
         Kept {
             parent: get(&self.parent, uses[0]),
@@ -158,18 +158,18 @@ impl Made {
 
 /// The kept elements a walk's frame reads.
 struct Kept {
-    parent: Option<Element>,
-    grandparent: Option<Element>,
-    child: Option<Element>,
+    parent: Option<Arc<Element>>,
+    grandparent: Option<Arc<Element>>,
+    child: Option<Arc<Element>>,
     section: Option<Element>,
 }
 
 impl Kept {
     fn sources(&self) -> Sources<'_> {
         Sources {
-            parent: self.parent.as_ref(),
-            grandparent: self.grandparent.as_ref(),
-            child: self.child.as_ref(),
+            parent: self.parent.as_deref(),
+            grandparent: self.grandparent.as_deref(),
+            child: self.child.as_deref(),
             section: self.section.as_ref(),
         }
     }
