@@ -94,6 +94,28 @@ pub struct Element {
     pub kids: Vec<(String, Vec<Element>)>,
 }
 
+/// What a kept element's attributes weigh against the written share (`kept_attrs`).
+impl Written for Element {
+    fn bytes(&self) -> usize {
+        let scalar = |v: &Scalar| match v {
+            Scalar::S(s) => s.len(),
+            _ => 8,
+        };
+        let attrs: usize = self
+            .attrs
+            .iter()
+            .map(|(k, v)| 32 + k.len() + scalar(v))
+            .sum();
+        let kids: usize = self
+            .kids
+            .iter()
+            .flat_map(|(_, list)| list)
+            .map(Written::bytes)
+            .sum();
+        attrs + kids
+    }
+}
+
 /// An [`Element`] as read back from the store for an answer: the same stored form, its text
 /// borrowed from the stored bytes instead of copied into strings of its own (the copy's
 /// answers read an element per item, and the copies were a fifth of their time).

@@ -66,27 +66,6 @@ impl Written for (String, String) {
     }
 }
 
-impl Written for super::elements::Element {
-    fn bytes(&self) -> usize {
-        let scalar = |v: &super::elements::Scalar| match v {
-            super::elements::Scalar::S(s) => s.len(),
-            _ => 8,
-        };
-        let attrs: usize = self
-            .attrs
-            .iter()
-            .map(|(k, v)| 32 + k.len() + scalar(v))
-            .sum();
-        let kids: usize = self
-            .kids
-            .iter()
-            .flat_map(|(_, list)| list)
-            .map(Written::bytes)
-            .sum();
-        attrs + kids
-    }
-}
-
 impl Written for CutDocument {
     fn bytes(&self) -> usize {
         self.len()
