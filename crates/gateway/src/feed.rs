@@ -22,7 +22,6 @@
 //! fill, by the server's dialect ([`Dialect::items_shown`]). A stray id only adds a tag (a
 //! refetch too many); what the tags miss, sampled revalidation finds.
 
-use crate::dialect::answers::ItemsShown;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::FeedConfig;
 use crate::dialect::Dialect;
+use crate::dialect::answers::ItemsShown;
 use crate::policy::Class;
 use crate::subscriber::SubscriberStatus;
 use crate::users::UserRecord;
@@ -657,6 +657,22 @@ pub fn value_tags(
     let mut ids = ItemsShown::default();
     dialect.items_shown(body, &mut ids.shown, &mut ids.named);
     shown_tags(upstream, dialect, owner, ids)
+}
+
+/// The tags of an answer: from the ids its writer `said` it shows and names where it said
+/// them ([`shown_tags`]: the library copy's answers), else read from its `body`
+/// ([`value_tags`]).
+pub fn answer_tags(
+    upstream: &str,
+    dialect: &dyn Dialect,
+    owner: bool,
+    body: &[u8],
+    said: Option<ItemsShown>,
+) -> Vec<Arc<str>> {
+    match said {
+        Some(ids) => shown_tags(upstream, dialect, owner, ids),
+        None => value_tags(upstream, dialect, owner, body),
+    }
 }
 
 /// [`value_tags`] of an answer whose writer says which items it shows and names (the library

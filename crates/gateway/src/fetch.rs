@@ -9,7 +9,6 @@
 //! the request with the stored headers' owned copies, checks the body (images, declared
 //! lengths) and answers what the engine stores.
 
-use crate::dialect::answers::ItemsShown;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +25,7 @@ use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Empty, Limited};
 
 use crate::Gateway;
+use crate::dialect::answers::ItemsShown;
 use crate::image_check;
 use crate::keys::{KeyInput, build_key};
 use crate::policy::{Decision, Scope};
@@ -223,12 +223,9 @@ impl Loader for HttpLoader {
                 .token
                 .as_deref()
                 .is_some_and(|t| !t.is_empty() && s.gw.secret().user_of(t) == s.user.hash);
-        let dialect = crate::dialect::of(s.up.profile);
         let said = s.copy_ids.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match said {
-            Some(ids) => crate::feed::shown_tags(&s.up.name, dialect, owner, ids),
-            None => crate::feed::value_tags(&s.up.name, dialect, owner, &value.body),
-        }
+        let dialect = crate::dialect::of(s.up.profile);
+        crate::feed::answer_tags(&s.up.name, dialect, owner, &value.body, said)
     }
 
     fn load(&self, context: LoadContext) -> BoxFuture<'static, Result<Fill, LoadError>> {

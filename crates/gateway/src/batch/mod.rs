@@ -870,11 +870,7 @@ async fn store_part(
     let tags = if crate::feed::item_tagged(target.class) {
         let owner = owner_reads(gw, up, user);
         let dialect = crate::dialect::of(up.profile);
-        match ids {
-            // Said by the copy that wrote it.
-            Some(ids) => crate::feed::shown_tags(&up.name, dialect, owner, ids),
-            None => crate::feed::value_tags(&up.name, dialect, owner, &part.body),
-        }
+        crate::feed::answer_tags(&up.name, dialect, owner, &part.body, ids)
     } else {
         Vec::new()
     };

@@ -10,8 +10,7 @@ use http::HeaderMap;
 use super::super::elements;
 use super::super::titles::{self, Rank, TitleHit};
 use super::{Answer, AnswerBody, Ctx, UserSection, UserSections};
-use crate::dialect::answers::El;
-use crate::dialect::answers::{Found, LibraryCopy, Page};
+use crate::dialect::answers::{El, Found, LibraryCopy, Page};
 
 impl Ctx<'_> {
     /// The sections to search: the visible ones (optionally one), each of which the index

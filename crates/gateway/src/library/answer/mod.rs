@@ -51,8 +51,7 @@ use super::visibility::{UserSection, UserSections, user_sections, whole_sections
 use crate::Gateway;
 use crate::dialect::CopyAnswers;
 use crate::dialect::answer_body::{AnswerBody, DocumentForm, Written};
-use crate::dialect::answers::ItemRef;
-use crate::dialect::answers::ItemsShown;
+use crate::dialect::answers::{ItemRef, ItemsShown};
 use crate::fetch::{CopyAnswer, CopySource, LoaderState, ProxyBody};
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
