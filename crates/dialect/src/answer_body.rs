@@ -37,28 +37,36 @@ pub struct Written {
 /// How a request has its items' kept documents written (Jellyfin's `DtoOptions`: the fields,
 /// images and user data it asks for): the copy keeps each document written once per form
 /// ([`DocumentForm::key`]) and cut where the user's values go ([`DocumentForm::cut`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DocumentForm(DtoOptions);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentForm {
+    options: DtoOptions,
+    /// [`DocumentForm::key`], hashed once: it is asked for every item of every answer.
+    key: u64,
+}
 
 impl DocumentForm {
     /// The form a request's query (`params`, names lower-cased) asks for; `None` when it is
     /// not understood (the server answers).
     pub fn parse(params: &[(String, String)]) -> Option<DocumentForm> {
-        DtoOptions::parse(params).map(DocumentForm)
+        let options = DtoOptions::parse(params)?;
+        let mut hasher = DefaultHasher::new();
+        options.hash(&mut hasher);
+        Some(DocumentForm {
+            options,
+            key: hasher.finish(),
+        })
     }
 
     /// A number that tells this form from another: a hash of what it asks (two forms of one
     /// number are as likely as two 64-bit hashes alike).
     pub fn key(&self) -> u64 {
-        let mut hasher = DefaultHasher::new();
-        self.0.hash(&mut hasher);
-        hasher.finish()
+        self.key
     }
 
     /// Kept document `kept` (its JSON text) written in this form and cut where the user's
     /// values go; `None`: it cannot be (the server answers).
     pub fn cut(&self, kept: &[u8]) -> Option<CutDocument> {
-        jellyfin::user_state::cut_document(&self.0, kept)
+        jellyfin::user_state::cut_document(&self.options, kept)
     }
 }
 
