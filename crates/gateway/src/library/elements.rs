@@ -353,14 +353,40 @@ pub fn listing_elements(body: &[u8]) -> Option<(Element, Vec<(String, Element)>)
 pub struct ElementStore {
     db: Database,
     elements: Keyspace,
-    /// The items written ahead for answers ([`WrittenItems`]): elements in halves.
-    written: Arc<WrittenItems<(String, String)>>,
+    /// What is kept written in memory for answers, dropped with its item.
+    texts: Texts,
+}
+
+/// What an [`ElementStore`] keeps written in memory for answers ([`WrittenItems`]), each
+/// dropped with its item when the store keeps a new element or document for it, or none.
+struct Texts {
+    /// Elements in halves, per form.
+    halves: Arc<WrittenItems<(String, String)>>,
     /// The attributes of the elements walks' frames read (parents, grandparents, a first
-    /// child: [`Self::kept_attrs`]), decoded once.
-    attrs_kept: Arc<WrittenItems<Element>>,
-    /// The same for kept documents, cut per form ([`CutDocument`]). A store keeps elements
-    /// or documents, as its server writes them: one of the two stays empty.
-    documents_written: Arc<WrittenItems<CutDocument>>,
+    /// child: [`ElementStore::kept_attrs`]), decoded once.
+    attrs: Arc<WrittenItems<Element>>,
+    /// Kept documents, cut per form ([`CutDocument`]). A store keeps elements or documents,
+    /// as its server writes them: the other side stays empty.
+    documents: Arc<WrittenItems<CutDocument>>,
+}
+
+impl Texts {
+    /// Texts within `capacity` bytes each for halves and documents, a sixteenth of it for
+    /// attributes.
+    fn new(capacity: u64) -> Texts {
+        Texts {
+            halves: Arc::new(WrittenItems::new(capacity, decimal_id)),
+            attrs: Arc::new(WrittenItems::unversioned(capacity / 16, decimal_id)),
+            documents: Arc::new(WrittenItems::unversioned(capacity, hex_id)),
+        }
+    }
+
+    /// Drops every text of these items.
+    fn forget(&self, ids: &[&str]) {
+        self.halves.forget(ids.iter().copied());
+        self.attrs.forget(ids.iter().copied());
+        self.documents.forget(ids.iter().copied());
+    }
 }
 
 impl fmt::Debug for ElementStore {
@@ -404,9 +430,7 @@ impl ElementStore {
         Ok(ElementStore {
             db,
             elements,
-            written: Arc::new(WrittenItems::new(written, decimal_id)),
-            attrs_kept: Arc::new(WrittenItems::unversioned(written / 16, decimal_id)),
-            documents_written: Arc::new(WrittenItems::unversioned(written, hex_id)),
+            texts: Texts::new(written),
         })
     }
 
@@ -429,9 +453,7 @@ impl ElementStore {
         Ok(ElementStore {
             db: shared.database,
             elements: shared.keyspace,
-            written: Arc::new(WrittenItems::new(written, decimal_id)),
-            attrs_kept: Arc::new(WrittenItems::unversioned(written / 16, decimal_id)),
-            documents_written: Arc::new(WrittenItems::unversioned(written, hex_id)),
+            texts: Texts::new(written),
         })
     }
 
@@ -454,9 +476,8 @@ impl ElementStore {
             }
         }
         let committed = batch.commit();
-        self.written.forget(items.iter().map(|(id, _)| id.as_str()));
-        self.attrs_kept
-            .forget(items.iter().map(|(id, _)| id.as_str()));
+        let ids: Vec<&str> = items.iter().map(|(id, _)| id.as_str()).collect();
+        self.texts.forget(&ids);
         match committed {
             Ok(()) => kept,
             Err(e) => {
@@ -504,8 +525,8 @@ impl ElementStore {
             kept += 1;
         }
         let committed = batch.commit();
-        self.documents_written
-            .forget(ids.iter().map(String::as_str));
+        self.texts
+            .forget(&ids.iter().map(String::as_str).collect::<Vec<_>>());
         match committed {
             Ok(()) => kept,
             Err(e) => {
@@ -543,9 +564,7 @@ impl ElementStore {
     /// Forgets the elements of these items (their listing form is not known any more).
     pub fn remove(&self, ids: &[String]) {
         // Whatever happens to the store below, no text of these items stays.
-        let _forget = ForgetOnDrop(&self.written, ids);
-        let _forget_attrs = ForgetOnDrop(&self.attrs_kept, ids);
-        let _forget_documents = ForgetOnDrop(&self.documents_written, ids);
+        let _forget = ForgetOnDrop(&self.texts, ids);
         for id in ids {
             let removed = self
                 .elements
@@ -576,7 +595,7 @@ impl ElementStore {
     /// store keeps a new element for the item: a walk's frame reads its parent's on every
     /// answer.
     pub(crate) fn kept_attrs(&self, id: &str) -> Option<Arc<Element>> {
-        self.attrs_kept.get_or_write(id, 0, 0, || self.attrs(id))
+        self.texts.attrs.get_or_write(id, 0, 0, || self.attrs(id))
     }
 
     /// The document element of kept item `id` ([`item_el`]), when it was kept as of
@@ -610,9 +629,11 @@ impl ElementStore {
         form: Form,
         cut: Cut,
     ) -> Option<Halves> {
-        self.written.get_or_write(id, updated_at, form.key(), || {
-            self.write_item(id, updated_at, form, cut)
-        })
+        self.texts
+            .halves
+            .get_or_write(id, updated_at, form.key(), || {
+                self.write_item(id, updated_at, form, cut)
+            })
     }
 
     /// The kept document of item `id` written in `form` and cut where the user's values go
@@ -623,7 +644,7 @@ impl ElementStore {
         form: &DocumentForm,
     ) -> Option<Arc<CutDocument>> {
         // A store's document has no version of its own: a new one drops the texts.
-        self.documents_written.get_or_write(id, 0, form.key(), || {
+        self.texts.documents.get_or_write(id, 0, form.key(), || {
             self.read_document(id, |kept| form.cut(kept)).flatten()
         })
     }
@@ -636,13 +657,12 @@ impl ElementStore {
         index: Arc<cachearr_library::LibraryIndex>,
     ) {
         let key = form.key();
-        if self.documents_written.started(key) {
+        if self.texts.documents.started(key) {
             return;
         }
         let (store, form) = (self.clone(), form.clone());
         let write = move |id: &str, _at| store.read_document(id, |kept| form.cut(kept)).flatten();
-        self.documents_written
-            .fill_once(key, index, |_| false, write);
+        self.texts.documents.fill_once(key, index, |_| false, write);
     }
 
     /// Item `id`'s element as of `updated_at`, written in `form` and cut by `cut`.
@@ -659,7 +679,7 @@ impl ElementStore {
 
     /// What the items kept written hold now, in bytes.
     pub fn written_bytes(&self) -> u64 {
-        self.written.bytes() + self.documents_written.bytes()
+        self.texts.halves.bytes() + self.texts.documents.bytes()
     }
 
     /// Starts writing every item of `index` in `form` ahead, once per form, in the
@@ -672,11 +692,12 @@ impl ElementStore {
         skip: impl Fn(&cachearr_library::index::ItemView<'_>) -> bool + Send + 'static,
     ) {
         // Asked on every answer in the form: nothing is made once the writing has started.
-        if self.written.started(form.key()) {
+        if self.texts.halves.started(form.key()) {
             return;
         }
         let store = self.clone();
-        self.written
+        self.texts
+            .halves
             .fill_once(form.key(), index, skip, move |id, at| {
                 store.write_item(id, at, form, cut)
             });
@@ -704,11 +725,12 @@ impl ElementStore {
 }
 
 /// Drops the texts of items when a removal ends, however it ends.
-struct ForgetOnDrop<'a, T: Written>(&'a WrittenItems<T>, &'a [String]);
+struct ForgetOnDrop<'a>(&'a Texts, &'a [String]);
 
-impl<T: Written> Drop for ForgetOnDrop<'_, T> {
+impl Drop for ForgetOnDrop<'_> {
     fn drop(&mut self) {
-        self.0.forget(self.1.iter().map(String::as_str));
+        let ids: Vec<&str> = self.1.iter().map(String::as_str).collect();
+        self.0.forget(&ids);
     }
 }
 
