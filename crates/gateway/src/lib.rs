@@ -20,8 +20,9 @@
 //!   the dialect for the server's rules ([`dialect::CopyAnswers`]: a search's route, its
 //!   page, the searches themselves, found in the copy) rather than naming them, and have it
 //!   write the asking user's state into them ([`dialect::answer_body::AnswerBody`]).
-//! * [`keys`] — cache keys (canonical query, paging, format, scope) and the installation
-//!   [`Secret`] that keys the token hash.
+//! * [`secret`] — the installation [`Secret`] and a token's keyed hash by it
+//!   ([`secret::UserHash`]), made once per request when it is identified.
+//! * [`keys`] — cache keys (canonical query, paging, format, scope).
 //! * [`upstream`] — [`Upstream`]: pooled hyper client and [`upstream::Guard`] (concurrency caps,
 //!   rate limits, timeouts, retries with jitter, circuit breaker, client vs background budget).
 //! * [`users`] — recently seen users: token trust for shared scope, tokens for warming
@@ -97,6 +98,7 @@ mod proxy;
 pub mod redact;
 mod respond;
 pub mod sampler;
+pub mod secret;
 pub mod startup;
 pub mod subscriber;
 pub mod upstream;
@@ -121,7 +123,7 @@ use cachearr_engine::{Clock, Outcome, SystemClock, TieredCache};
 use tokio::net::TcpListener;
 
 pub use crate::config::Config;
-pub use crate::keys::Secret;
+pub use crate::secret::Secret;
 pub use crate::policy::{Class, Profile, RouteTable, Scope};
 pub use crate::upstream::Upstream;
 // What prepared answers may hold and hold, for the admin side's reports.
