@@ -26,8 +26,9 @@ use http_body_util::{BodyExt, Empty, Limited};
 
 use crate::Gateway;
 use crate::dialect::answers::ItemsShown;
+use crate::entry::cached_entry;
 use crate::image_check;
-use crate::keys::{KeyInput, build_key};
+use crate::keys::KeyInput;
 use crate::policy::{Decision, Scope};
 use crate::upstream::{Budget, Upstream, UpstreamBody};
 use crate::users::{UserRecord, Users};
@@ -539,49 +540,6 @@ pub(crate) async fn background_fetch(
     fetch_as_user(gw, up, user, path_and_query, HeaderMap::new(), false)
         .await
         .map(|lookup| lookup.outcome)
-}
-
-/// The entry a cached read is kept as: its key (from `input`, whose `user` is the scope the
-/// caller decided) and the route's engine policy carrying the entry's `tags` (and `user`'s
-/// play-state tag when the route's answers show per-user state), adjusted by the upstream's
-/// change `feed` at `now_ms`. One place for what a client's read, a read as a user and a batch's part must
-/// agree on, so that they find each other's entries.
-pub(crate) fn cached_entry(
-    feed: Option<&Arc<crate::feed::Feed>>,
-    user: &UserRecord,
-    input: &KeyInput<'_>,
-    route: &crate::policy::ResolvedPolicy,
-    tags: Vec<Arc<str>>,
-    user_state: bool,
-    now_ms: u64,
-) -> Result<(Key, cachearr_engine::Policy), crate::keys::KeyError> {
-    let (key, mut policy) = keyed_policy(user, input, route, tags, user_state)?;
-    if let Some(feed) = feed {
-        feed.adjust(route.class, &mut policy, now_ms);
-    }
-    Ok((key, policy))
-}
-
-/// The key of a cached read and the route's engine policy with its tags (the user's state tag
-/// on user-scoped routes that show play state): what [`cached_entry`] gives before the change
-/// feed adjusts it for the moment of the request. A pure function of the request and the user.
-pub(crate) fn keyed_policy(
-    user: &UserRecord,
-    input: &KeyInput<'_>,
-    route: &crate::policy::ResolvedPolicy,
-    mut tags: Vec<Arc<str>>,
-    user_state: bool,
-) -> Result<(Key, cachearr_engine::Policy), crate::keys::KeyError> {
-    let key = Key::new(build_key(input)?);
-    if user_state && input.user.is_some() {
-        tags.push(user.state_tag.clone());
-    }
-    if input.user.is_some() && (user_state || crate::feed::item_tagged(route.class)) {
-        tags.push(user.watch_tag.clone());
-    }
-    let mut policy = route.engine.clone();
-    policy.tags = tags;
-    Ok((key, policy))
 }
 
 /// Reads `path_and_query` through the cache as `user` (the user's identity headers, their

@@ -22,7 +22,9 @@
 //!   write the asking user's state into them ([`dialect::answer_body::AnswerBody`]).
 //! * [`secret`] — the installation [`Secret`] and a token's keyed hash by it
 //!   ([`secret::UserHash`]), made once per request when it is identified.
-//! * [`keys`] — cache keys (canonical query, paging, format, scope).
+//! * [`keys`] — cache keys (canonical query, paging, format, scope); `entry` — a cached
+//!   read's key and engine policy with its tags, which a client's read, a read as a user and
+//!   a batch's part share.
 //! * [`upstream`] — [`Upstream`]: pooled hyper client and [`upstream::Guard`] (concurrency caps,
 //!   rate limits, timeouts, retries with jitter, circuit breaker, client vs background budget).
 //! * [`users`] — recently seen users: token trust for shared scope, tokens for warming
@@ -83,6 +85,7 @@ pub mod batch;
 pub mod change_events;
 pub mod clients;
 mod encoding;
+mod entry;
 pub mod error_answer;
 mod etag;
 pub mod feed;

@@ -748,7 +748,7 @@ fn target_of(
         headers,
         user: scope_user,
     };
-    let (key, engine_policy) = crate::fetch::cached_entry(
+    let (key, engine_policy) = crate::entry::cached_entry(
         gw.feed(&up.name),
         user,
         &input,

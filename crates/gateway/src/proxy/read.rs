@@ -25,9 +25,8 @@ use super::pass::Bypass;
 use super::repeat::{Fingerprint, KeptReading, Reading};
 use super::{Call, Who, WireHead};
 use crate::clients::Served;
-use crate::fetch::{
-    ClientBody, CopySource, HttpLoader, LoaderState, ProxyBody, keyed_policy, owned_request,
-};
+use crate::entry::keyed_policy;
+use crate::fetch::{ClientBody, CopySource, HttpLoader, LoaderState, ProxyBody, owned_request};
 use crate::keys::{KeyInput, UserHash};
 use crate::metrics::{ReadOutcome, elapsed_us};
 use crate::policy::{Class, ResolvedPolicy, Scope};
