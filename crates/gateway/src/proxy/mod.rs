@@ -30,6 +30,7 @@ use http::Request;
 
 use crate::Gateway;
 use crate::clients::Served;
+use crate::feed::Feed;
 use crate::fetch::ClientBody;
 use crate::metrics::ReadMetrics;
 use crate::upstream::Upstream;
@@ -56,17 +57,21 @@ pub(crate) struct Listener {
     reads: Arc<ReadMetrics>,
     /// The listener's recent cached reads, shared by its connections.
     recent: Arc<RecentReadings>,
+    /// The upstream's change feed, found once (`None`: the feed is off).
+    feed: Option<Arc<Feed>>,
 }
 
 impl Listener {
     /// The service of `up`'s listener.
     pub(crate) fn new(gw: Gateway, up: Arc<Upstream>) -> Listener {
         let reads = Arc::new(gw.metrics().reads(&up.metrics_name));
+        let feed = gw.feed(&up.name).cloned();
         Listener {
             gw,
             up,
             reads,
             recent: Arc::default(),
+            feed,
         }
     }
 }
@@ -76,7 +81,14 @@ impl cachearr_wire::Service for Listener {
     type Head = WireHead;
 
     fn connect(&self, peer: SocketAddr, slot: Arc<SendSlot>) -> Connection {
-        Connection::new(peer, slot, self.reads.clone(), self.recent.clone())
+        Connection {
+            peer,
+            slot,
+            reads: self.reads.clone(),
+            recent: self.recent.clone(),
+            feed: self.feed.clone(),
+            last_print: LastFingerprint::default(),
+        }
     }
 
     #[inline]
@@ -109,26 +121,10 @@ pub(crate) struct Connection {
     pub(crate) reads: Arc<ReadMetrics>,
     /// The listener's recent cached reads, for a request that repeats one of them.
     pub(crate) recent: Arc<RecentReadings>,
+    /// The upstream's change feed (`None`: the feed is off).
+    pub(crate) feed: Option<Arc<Feed>>,
     /// Where this connection's last request was found or kept in `recent`.
     pub(crate) last_print: LastFingerprint,
-}
-
-impl Connection {
-    /// A new connection's state.
-    fn new(
-        peer: SocketAddr,
-        slot: Arc<SendSlot>,
-        reads: Arc<ReadMetrics>,
-        recent: Arc<RecentReadings>,
-    ) -> Connection {
-        Connection {
-            peer,
-            slot,
-            reads,
-            recent,
-            last_print: LastFingerprint::default(),
-        }
-    }
 }
 
 /// A hit's head as bytes ([`crate::prepared::Answer::wire_head`]) and what its

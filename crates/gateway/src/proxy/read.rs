@@ -136,7 +136,7 @@ impl Call<'_> {
             client_headers: &parts.headers,
             key: &reading.key,
             class: reading.class,
-            feed: self.gw.feed(&self.up.name),
+            feed: self.conn.feed.as_ref(),
             now,
         };
         read.remember(&parts, &reading, remember);
