@@ -433,6 +433,57 @@ impl Identity<'_> {
     }
 }
 
+impl Identity<'_> {
+    /// The same identity holding its own copy of the token, to outlive the request it was
+    /// read from.
+    pub fn into_owned(self) -> Identity<'static> {
+        match self {
+            Identity::Anonymous => Identity::Anonymous,
+            Identity::Token(t) => Identity::Token(Cow::Owned(t.into_owned())),
+            Identity::Ambiguous => Identity::Ambiguous,
+        }
+    }
+}
+
+/// What the gateway reads of a request before it routes it, in one reading of its head: who
+/// it is, the name its client goes by, and whether its answer is a listing worth prefetching
+/// after. Read once per request the gateway has not seen before; a repeat of one recalls it.
+#[derive(Debug)]
+pub struct Caller<'a> {
+    /// Who the request is, as the server will see it.
+    pub identity: Identity<'a>,
+    /// The name the client gives itself ([`client_name`]), not yet cleaned for display.
+    pub client: Option<String>,
+    /// The prefetch a `GET` of this path triggers ([`Dialect::prefetch_trigger`]).
+    pub prefetch: Option<Trigger>,
+}
+
+/// Reads `profile`'s server's view of a request of `path?query` with `headers` ([`Caller`]).
+pub fn caller<'a>(
+    profile: Profile,
+    path: &str,
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
+) -> Caller<'a> {
+    Caller {
+        identity: identity(profile, headers, query),
+        client: client_name(profile, headers),
+        prefetch: of(profile).prefetch_trigger(path),
+    }
+}
+
+/// The name a client goes by: the server's own naming of it ([`Dialect::client_name`]), else
+/// the first product of its `User-Agent` without the version ("python-requests/2.31.0 …" →
+/// "python-requests"). Never its token.
+pub fn client_name(profile: Profile, headers: &HeaderMap) -> Option<String> {
+    of(profile).client_name(headers).or_else(|| {
+        text_header(headers, &http::header::USER_AGENT).map(|agent| {
+            let product = agent.split_whitespace().next().unwrap_or(agent);
+            product.split('/').next().unwrap_or(product).to_string()
+        })
+    })
+}
+
 /// Reads the identity of a request the way `profile`'s server does.
 pub fn identity<'a>(
     profile: Profile,

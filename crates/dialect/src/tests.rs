@@ -13,11 +13,7 @@ fn headers(list: &[(&'static str, &str)]) -> HeaderMap {
 
 fn read(profile: Profile, list: &[(&'static str, &str)], q: Option<&str>) -> Identity<'static> {
     let h = headers(list);
-    match identity(profile, &h, q) {
-        Identity::Token(t) => Identity::Token(Cow::Owned(t.into_owned())),
-        Identity::Anonymous => Identity::Anonymous,
-        Identity::Ambiguous => Identity::Ambiguous,
-    }
+    identity(profile, &h, q).into_owned()
 }
 
 fn tok(t: &str) -> Identity<'static> {
@@ -227,4 +223,45 @@ fn walk_batches_tell_pages_and_singles_by_path() {
         "{target}"
     );
     assert!(!target.contains("SeasonUserData") && !target.contains("RefreshState"));
+}
+
+#[test]
+fn a_caller_is_read_in_one_reading_of_its_head() {
+    // Plex: the token from the header, the product and device as the client's name, and the
+    // children of an item as a seasons trigger.
+    let h = headers(&[
+        ("x-plex-token", "tok-a"),
+        ("x-plex-product", "Plex Web"),
+        ("user-agent", "Mozilla/5.0"),
+    ]);
+    let read = super::caller(Profile::Plex, "/library/metadata/12/children", &h, None);
+    assert_eq!(read.identity, tok("tok-a"));
+    assert_eq!(read.client.as_deref(), Some("Plex Web"));
+    assert_eq!(read.prefetch, Some(Trigger::Seasons));
+    // Its identity outlives the head it was read from.
+    let owned = read.identity.into_owned();
+    drop(h);
+    assert_eq!(owned, tok("tok-a"));
+
+    // Jellyfin: the client named in the authorization header; no trigger on a listing.
+    let h = headers(&[(
+        "authorization",
+        r#"MediaBrowser Client="Jellyfin Web", Token="tok-b""#,
+    )]);
+    let read = super::caller(Profile::Jellyfin, "/Items", &h, None);
+    assert_eq!(read.identity, tok("tok-b"));
+    assert_eq!(read.client.as_deref(), Some("Jellyfin Web"));
+    assert_eq!(read.prefetch, None);
+
+    // No name of the server's: the first product of User-Agent, without its version.
+    let h = headers(&[("user-agent", "python-requests/2.31.0 CPython")]);
+    let read = super::caller(
+        Profile::Plex,
+        "/hubs/continueWatching",
+        &h,
+        Some("X-Plex-Token=q"),
+    );
+    assert_eq!(read.identity, tok("q"));
+    assert_eq!(read.client.as_deref(), Some("python-requests"));
+    assert_eq!(read.prefetch, Some(Trigger::ContinueWatching));
 }

@@ -57,23 +57,18 @@ impl Served {
     }
 }
 
-/// The name a client goes by, from its request headers.
+/// The name a client goes by, from its request headers ([`crate::dialect::client_name`]),
+/// cleaned.
 pub fn client_name(profile: Profile, headers: &HeaderMap) -> String {
-    let named = crate::dialect::of(profile).client_name(headers);
-    let raw = named
-        .or_else(|| {
-            crate::dialect::text_header(headers, &http::header::USER_AGENT).map(|agent| {
-                // "python-requests/2.31.0 …" → "python-requests": the product, not its version.
-                let product = agent.split_whitespace().next().unwrap_or(agent);
-                product.split('/').next().unwrap_or(product).to_string()
-            })
-        })
-        .unwrap_or_default();
-    clean(&raw)
+    clean(
+        crate::dialect::client_name(profile, headers)
+            .as_deref()
+            .unwrap_or_default(),
+    )
 }
 
 /// Printable ASCII, single spaces, at most [`MAX_NAME`] characters; `unknown` when empty.
-fn clean(raw: &str) -> String {
+pub(crate) fn clean(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len().min(MAX_NAME));
     for c in raw.chars() {
         if out.len() >= MAX_NAME {

@@ -126,8 +126,8 @@ use cachearr_engine::{Clock, Outcome, SystemClock, TieredCache};
 use tokio::net::TcpListener;
 
 pub use crate::config::Config;
-pub use crate::secret::Secret;
 pub use crate::policy::{Class, Profile, RouteTable, Scope};
+pub use crate::secret::Secret;
 pub use crate::upstream::Upstream;
 // What prepared answers may hold and hold, for the admin side's reports.
 pub use crate::prepared::{Budgets, VariantStats, gzip_budget_used};

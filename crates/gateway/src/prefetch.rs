@@ -106,11 +106,6 @@ pub use crate::dialect::Trigger;
 
 pub use crate::upstream::{Ledger, PROBE_EVERY, VERDICTS, WATCH_MS};
 
-/// Whether a GET of `path` on a `profile` server is a prefetch trigger.
-pub fn trigger(profile: Profile, path: &str) -> Option<Trigger> {
-    crate::dialect::of(profile).prefetch_trigger(path)
-}
-
 /// The paths to prefetch after a `trigger` listing at `path?query` answered `body`, at most
 /// `max` of them, in listing order (the dialect reads the listing; bodies over `MAX_BODY`
 /// are not read).
@@ -148,25 +143,24 @@ impl Drop for Slot {
     }
 }
 
-/// Called by the proxy after it answered a cached GET of `path?query` for `user` of `client`:
-/// if the path is a trigger this client's listings of which are followed, prefetches the
-/// follow-ups in the background. Returns at once either way.
+/// Called by the proxy after it answered a cached GET of `uri` for `user` of `client`, a
+/// listing that is a `trigger` (the dialect read the path when the request came): if this
+/// client's listings of it are followed, prefetches the follow-ups in the background. Returns
+/// at once either way.
 pub fn after_listing(
     gateway: &Gateway,
     upstream: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     client: &Arc<str>,
-    path: &str,
-    query: Option<&str>,
+    trigger: Trigger,
+    uri: &http::Uri,
     body: &Bytes,
 ) {
     let settings = &upstream.config.prefetch;
     if !settings.enabled || settings.max_per_listing == 0 {
         return;
     }
-    let Some(trigger) = trigger(upstream.profile, path) else {
-        return;
-    };
+    let (path, query) = (uri.path(), uri.query());
     // The metrics' label is made only past the early returns a hit takes (an allocation).
     let label = || Arc::new(upstream.name.to_string());
     // A client syncing the library (it counts each listing before walking it) reads a
@@ -410,6 +404,12 @@ mod tests {
         );
         assert!(ledger.follow(Trigger::Seasons, &seerr).is_some());
         assert_eq!(ledger.watching(), 0);
+    }
+
+    /// Whether a GET of `path` on a `profile` server is a prefetch trigger, as the proxy
+    /// reads it when a request comes.
+    fn trigger(profile: Profile, path: &str) -> Option<Trigger> {
+        crate::dialect::caller(profile, path, &http::HeaderMap::new(), None).prefetch
     }
 
     #[test]

@@ -30,6 +30,7 @@ use http::Request;
 
 use crate::Gateway;
 use crate::clients::Served;
+use crate::dialect::{Identity, Trigger};
 use crate::feed::Feed;
 use crate::fetch::ClientBody;
 use crate::metrics::ReadMetrics;
@@ -46,6 +47,7 @@ mod standard;
 mod validate;
 
 use read::ReadFrom;
+use repeat::KeptReading;
 pub(crate) use repeat::{LastFingerprint, RecentReadings};
 
 /// A proxy listener's [`cachearr_wire::Service`]: every request of its connections, read by
@@ -165,6 +167,22 @@ pub(super) struct Call<'a> {
     client: Arc<str>,
 }
 
+/// Whether a request repeats one read recently, or is read now.
+enum Seen {
+    /// What was read from the same bytes before.
+    Recalled(KeptReading),
+    /// What its dialect read of it now.
+    First(FirstRead),
+}
+
+/// What the dialect read of a request not seen before, for the phases after its route.
+pub(super) struct FirstRead {
+    /// Who the request is, as the server will see it ([`Call::identify`] makes it a [`Who`]).
+    identity: Identity<'static>,
+    /// The prefetch a cached read of it triggers once answered.
+    prefetch: Option<Trigger>,
+}
+
 /// Who a request is, read once per request in [`Call::identify`] and handed to every path.
 enum Who {
     /// The user of its one token, seen now.
@@ -197,9 +215,20 @@ pub(crate) async fn answer(
 ) -> Reply<WireHead> {
     let started = Instant::now();
     let (print, recalled) = conn.recent.look_up(&conn.last_print, &req, via.head());
-    let client = match &recalled {
-        Some(recalled) => recalled.client.clone(),
-        None => crate::clients::client_name(up.profile, req.headers()).into(),
+    // A request not seen before is read by the upstream's dialect once, here: who it is,
+    // its client's name and the prefetch it triggers; a repeat recalls all three.
+    let (client, seen) = match recalled {
+        Some(recalled) => (recalled.client.clone(), Seen::Recalled(recalled)),
+        None => {
+            let uri = req.uri();
+            let caller = crate::dialect::caller(up.profile, uri.path(), req.headers(), uri.query());
+            let client = crate::clients::clean(caller.client.as_deref().unwrap_or_default());
+            let first = FirstRead {
+                identity: caller.identity.into_owned(),
+                prefetch: caller.prefetch,
+            };
+            (client.into(), Seen::First(first))
+        }
     };
     let call = Call {
         gw,
@@ -210,17 +239,17 @@ pub(crate) async fn answer(
         started,
         client,
     };
-    let reply = match recalled {
+    let reply = match seen {
         // A request read recently, byte for byte (on this connection or another): it passed
         // the checks, and its route, token and key are what they were (see [`repeat`]).
-        Some(recalled) => {
+        Seen::Recalled(recalled) => {
             up.guard
                 .counters
                 .repeated_reads
                 .fetch_add(1, Ordering::Relaxed);
             call.read(req, ReadFrom::Repeat(recalled)).await
         }
-        None => call.route(req, print).await,
+        Seen::First(first) => call.route(req, print, first).await,
     };
     call.account(&reply);
     reply

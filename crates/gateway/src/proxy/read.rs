@@ -25,6 +25,7 @@ use super::pass::Bypass;
 use super::repeat::{Fingerprint, KeptReading, Reading};
 use super::{Call, Who, WireHead};
 use crate::clients::Served;
+use crate::dialect::Trigger;
 use crate::entry::keyed_policy;
 use crate::fetch::{ClientBody, CopySource, HttpLoader, LoaderState, ProxyBody, owned_request};
 use crate::keys::{KeyInput, UserHash};
@@ -52,6 +53,8 @@ pub(super) enum ReadFrom<'a> {
         remember: Option<Fingerprint>,
         /// What may answer a miss instead of the server (the library copy's walks).
         copy: Option<&'static dyn CopySource>,
+        /// The prefetch the answer triggers.
+        prefetch: Option<Trigger>,
     },
     /// A recent request, which this one repeats byte for byte; its user is the one it was read
     /// as (the same token).
@@ -172,8 +175,16 @@ impl Call<'_> {
                 user_state,
                 remember,
                 copy,
+                prefetch,
             } => match self.reading_of(req, &user, scope_user, policy, tags, user_state) {
-                Ok(reading) => (Arc::new(Reading { copy, ..reading }), remember),
+                Ok(reading) => (
+                    Arc::new(Reading {
+                        copy,
+                        prefetch,
+                        ..reading
+                    }),
+                    remember,
+                ),
                 Err(crate::keys::KeyError::Ambiguous) => {
                     return Err(Refused::Pass(Some(user), Bypass::AmbiguousQuery));
                 }
@@ -271,6 +282,7 @@ impl Call<'_> {
             engine,
             gzip: crate::encoding::accepts_gzip(req.headers()),
             copy: None,
+            prefetch: None,
         })
     }
 }
@@ -347,7 +359,7 @@ impl CachedRead<'_> {
             by_copy: by_copy == Some(true),
         };
         let (reply, total_us) = self.respond(&lookup, reading.gzip, load);
-        self.follow_up(&lookup, total_us, load.upstream_us);
+        self.follow_up(&lookup, reading.prefetch, total_us, load.upstream_us);
         reply
     }
 
@@ -511,9 +523,15 @@ impl CachedRead<'_> {
         (reply, total_us)
     }
 
-    /// Follow up: the prefetch the answered listing triggers (decided from the path alone,
-    /// spawned, never awaited) and the read's metrics.
-    fn follow_up(&self, lookup: &Lookup, total_us: u64, upstream_us: u64) {
+    /// Follow up: the prefetch the answered listing triggers (`prefetch`, read from the path
+    /// when the request came; spawned, never awaited) and the read's metrics.
+    fn follow_up(
+        &self,
+        lookup: &Lookup,
+        prefetch: Option<Trigger>,
+        total_us: u64,
+        upstream_us: u64,
+    ) {
         let Call {
             gw,
             up,
@@ -523,9 +541,11 @@ impl CachedRead<'_> {
         } = self.call;
         let (uri, class) = (self.uri, self.class);
         let value = &lookup.entry.value;
-        if value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
-            let (path, query) = (uri.path(), uri.query());
-            crate::prefetch::after_listing(gw, up, self.user, client, path, query, &value.body);
+        if let Some(trigger) = prefetch
+            && value.status == 200
+            && !matches!(lookup.outcome, Outcome::Passed)
+        {
+            crate::prefetch::after_listing(gw, up, self.user, client, trigger, uri, &value.body);
         }
         let outcome = match lookup.outcome {
             Outcome::Hit(_) => ReadOutcome::Hit,

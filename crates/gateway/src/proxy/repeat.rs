@@ -63,6 +63,8 @@ pub(crate) struct Reading {
     pub(crate) gzip: bool,
     /// What may answer a miss instead of the server (the library copy's walks).
     pub(crate) copy: Option<&'static dyn crate::fetch::CopySource>,
+    /// The prefetch its answer triggers (the dialect's reading of the path).
+    pub(crate) prefetch: Option<crate::dialect::Trigger>,
 }
 
 /// What a cached read leaves for a repeat of its request, and what the repeat recalls.
@@ -351,6 +353,7 @@ mod tests {
             engine: Policy::new("listing", std::time::Duration::from_secs(60)),
             gzip: false,
             copy: None,
+            prefetch: None,
         })
     }
 

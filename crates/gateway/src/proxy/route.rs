@@ -5,14 +5,14 @@
 
 use std::sync::Arc;
 
-use http::{HeaderMap, Method, Request};
+use http::{Method, Request};
 
 use super::pass::Bypass;
 use super::read::ReadFrom;
 use super::repeat::Fingerprint;
 use super::validate::check_request;
-use super::{Call, Who, WireHead, standard};
-use crate::dialect::Identity;
+use super::{Call, FirstRead, Who, WireHead, standard};
+use crate::dialect::{Identity, Trigger};
 use crate::fetch::ClientBody;
 use crate::policy::IndexSearch;
 use crate::policy::{Decision, ResolvedPolicy};
@@ -24,6 +24,7 @@ struct IndexRoute<'a> {
     policy: &'a ResolvedPolicy,
     tags: Vec<Arc<str>>,
     user_state: bool,
+    prefetch: Option<Trigger>,
 }
 
 impl Call<'_> {
@@ -32,6 +33,7 @@ impl Call<'_> {
         &self,
         req: Request<ClientBody>,
         print: Option<Fingerprint>,
+        first: FirstRead,
     ) -> Reply<WireHead> {
         if let Err(refused) = check_request(self.gw, &req) {
             return (*refused).into();
@@ -47,7 +49,8 @@ impl Call<'_> {
                 .await
                 .into();
         }
-        let who = self.identify(req.headers(), query);
+        let FirstRead { identity, prefetch } = first;
+        let who = self.identify(identity);
         match decision {
             Decision::Upgrade => Box::pin(self.upgrade(req)).await.into(),
             Decision::Range => self.pass(req, who.user(), Bypass::Range).await,
@@ -63,6 +66,7 @@ impl Call<'_> {
                     user_state,
                     remember: print,
                     copy: None,
+                    prefetch,
                 };
                 self.read(req, read).await
             }
@@ -77,6 +81,7 @@ impl Call<'_> {
                     policy,
                     tags,
                     user_state,
+                    prefetch,
                 };
                 self.search(req, print, who, route).await
             }
@@ -96,9 +101,9 @@ impl Call<'_> {
         }
     }
 
-    /// Who the request is, as the server will read it; a user is marked seen now.
-    fn identify(&self, headers: &HeaderMap, query: Option<&str>) -> Who {
-        match crate::dialect::identity(self.up.profile, headers, query) {
+    /// Who the request is, as its dialect read it; a user is marked seen now.
+    fn identify(&self, identity: Identity<'_>) -> Who {
+        match identity {
             Identity::Token(token) => {
                 let hash = self.gw.secret().user_of(&token);
                 let now = self.gw.clock().now_ms();
@@ -125,6 +130,7 @@ impl Call<'_> {
             policy,
             tags,
             user_state,
+            prefetch,
         } = route;
         let copy = crate::library::answer::walk_copy(search, req.uri().query());
         if copy.is_none()
@@ -147,6 +153,7 @@ impl Call<'_> {
             user_state,
             remember: print.filter(|_| copy.is_some()),
             copy,
+            prefetch,
         };
         self.read(req, read).await
     }
