@@ -320,7 +320,7 @@ impl HttpLoader {
                 tokio::spawn(copy.learn(state.clone(), value.clone()));
             }
             if budget == Budget::Client {
-                let us = crate::metrics::elapsed_us(t);
+                let us = crate::respond::elapsed_us(t);
                 state.upstream_us.store(us, Ordering::Relaxed);
             }
             r

@@ -28,12 +28,6 @@ use prometheus_client::registry::Registry;
 
 use crate::policy::Class;
 
-/// Microseconds since `started`, saturating: the one way the gateway times a step for its
-/// counters and headers.
-pub(crate) fn elapsed_us(started: std::time::Instant) -> u64 {
-    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
-}
-
 /// Latency buckets in seconds, explicit so that the exported histogram stays a histogram: fine
 /// steps below a millisecond (memory hits), then the ranges of upstream answers and time-outs.
 pub const LATENCY_BUCKETS: [f64; 18] = [

@@ -27,6 +27,10 @@
 //!
 //! Memos of entries the cache has dropped are swept every few seconds, so what they prepared
 //! lives about as long as the entry.
+//!
+//! A cached read's answer is written here too (`reply`, [`PreparedHeaders::reply`]): the
+//! representation chosen, a `304` for a matching validator, and the cache's headers in the
+//! head, as bytes kept per entry ([`WireHead`]) or as a map.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -681,7 +685,7 @@ impl Drop for BackgroundTurn {
 fn compress(body: &Bytes, stats: &VariantStats, max: u64) -> GzipState {
     let started = Instant::now();
     let gz = encoding::gzip(body);
-    let us = crate::metrics::elapsed_us(started);
+    let us = crate::respond::elapsed_us(started);
     stats.compressions.fetch_add(1, Ordering::Relaxed);
     stats.compress_us.fetch_add(us, Ordering::Relaxed);
     match gz {
@@ -772,6 +776,10 @@ fn add_vary_accept_encoding(h: &mut HeaderMap) {
         h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
 }
+
+mod reply;
+
+pub(crate) use reply::{Asked, Load, WireHead};
 
 #[cfg(test)]
 mod tests;

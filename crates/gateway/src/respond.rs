@@ -12,8 +12,13 @@ use http::{HeaderMap, Response};
 use http_body_util::Either;
 
 pub(crate) use crate::error_answer::{ErrorAnswer, ErrorKind};
-use crate::fetch::ProxyBody;
-use crate::metrics::elapsed_us;
+use cachearr_wire::ResponseBody as ProxyBody;
+
+/// Microseconds since `started`, saturating: the one way the gateway times a step for its
+/// counters and headers.
+pub(crate) fn elapsed_us(started: std::time::Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
 
 pub(crate) const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 pub(crate) const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");

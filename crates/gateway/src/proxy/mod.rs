@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use cachearr_engine::Outcome;
 use http::Request;
 
 use crate::Gateway;
@@ -36,7 +35,7 @@ use crate::fetch::ClientBody;
 use crate::metrics::ReadMetrics;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
-use cachearr_wire::{EncodedHead, Reply, SendSlot, Via};
+use cachearr_wire::{Reply, SendSlot, Via};
 
 mod failure;
 mod pass;
@@ -46,6 +45,7 @@ mod route;
 mod standard;
 mod validate;
 
+pub(crate) use crate::prepared::WireHead;
 use read::ReadFrom;
 use repeat::KeptReading;
 pub(crate) use repeat::{LastFingerprint, RecentReadings};
@@ -127,27 +127,6 @@ pub(crate) struct Connection {
     pub(crate) feed: Option<Arc<Feed>>,
     /// Where this connection's last request was found or kept in `recent`.
     pub(crate) last_print: LastFingerprint,
-}
-
-/// A hit's head as bytes ([`crate::prepared::Answer::wire_head`]) and what its
-/// `Server-Timing` says; the writer adds that line, the framing and the `Date`.
-pub(crate) struct WireHead {
-    pub(crate) head: crate::prepared::WireLines,
-    pub(crate) outcome: Outcome,
-    pub(crate) total_us: u64,
-    pub(crate) upstream_us: u64,
-}
-
-impl EncodedHead for WireHead {
-    /// The kept lines, then this answer's `Server-Timing`.
-    #[inline]
-    fn encode(&self, out: &mut Vec<u8>) -> bool {
-        out.extend_from_slice(&self.head.bytes);
-        out.extend_from_slice(b"server-timing: ");
-        crate::respond::push_timing(out, self.outcome, self.total_us, self.upstream_us);
-        out.extend_from_slice(b"\r\n");
-        self.head.has_date
-    }
 }
 
 /// One request on its way through the proxy: what every phase reads, made once when the
@@ -280,50 +259,4 @@ impl Call<'_> {
 /// the background budget); whether a usable answer is stored after.
 pub(crate) async fn warm_standard(gw: &Gateway, up: &Arc<Upstream>, path_and_query: &str) -> bool {
     standard::warm(gw, up, path_and_query).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::prepared::WireLines;
-    use bytes::Bytes;
-    use cachearr_engine::TierKind;
-
-    #[test]
-    fn a_head_as_bytes_is_the_kept_lines_and_this_answer_s_timing() {
-        let hit = WireHead {
-            head: WireLines {
-                bytes: Bytes::from_static(b"HTTP/1.1 200 OK\r\nx-cache: HIT\r\nage: 3\r\n"),
-                has_date: false,
-            },
-            outcome: Outcome::Hit(TierKind::Memory),
-            total_us: 1_234,
-            upstream_us: 0,
-        };
-        let mut out = Vec::new();
-        assert!(!hit.encode(&mut out));
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "HTTP/1.1 200 OK\r\nx-cache: HIT\r\nage: 3\r\nserver-timing: cache;dur=1.234\r\n"
-        );
-        // A miss's time upstream is its own part; the stored answer's Date is said to be there.
-        let miss = WireHead {
-            head: WireLines {
-                bytes: Bytes::from_static(
-                    b"HTTP/1.1 200 OK\r\ndate: Tue, 24 Nov 2026 10:00:00 GMT\r\n",
-                ),
-                has_date: true,
-            },
-            outcome: Outcome::Miss,
-            total_us: 5_000,
-            upstream_us: 4_000,
-        };
-        let mut out = Vec::new();
-        assert!(miss.encode(&mut out));
-        assert!(
-            String::from_utf8(out)
-                .unwrap()
-                .ends_with("GMT\r\nserver-timing: cache;dur=1.000, upstream;dur=4.000\r\n")
-        );
-    }
 }

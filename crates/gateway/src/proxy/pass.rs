@@ -148,7 +148,7 @@ impl Call<'_> {
         );
         let t = Instant::now();
         let (result, too_large) = self.send(req, uri, asker).await;
-        let upstream_us = crate::metrics::elapsed_us(t);
+        let upstream_us = crate::respond::elapsed_us(t);
         let resp = match result {
             Ok(r) => r,
             Err(e) => return self.pass_failed(&e, &path_and_query, &why, too_large),

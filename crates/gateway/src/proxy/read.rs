@@ -11,31 +11,23 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
-use bytes::Bytes;
 use cachearr_engine::{EngineError, Key, Lookup, Outcome};
-use http::header::{self, HeaderName, HeaderValue};
 use http::request::Parts;
-use http::{HeaderMap, Request, Response, StatusCode};
-use http_body_util::{Either, Full};
+use http::{HeaderMap, Request};
 
 use super::failure::engine_error_response;
 use super::pass::Bypass;
 use super::repeat::{Fingerprint, KeptReading, Reading};
 use super::{Call, Who, WireHead};
-use crate::clients::Served;
 use crate::dialect::Trigger;
 use crate::entry::keyed_policy;
-use crate::fetch::{ClientBody, CopySource, HttpLoader, LoaderState, ProxyBody, owned_request};
+use crate::fetch::{ClientBody, CopySource, HttpLoader, LoaderState, owned_request};
 use crate::keys::{KeyInput, UserHash};
-use crate::metrics::{ReadOutcome, elapsed_us};
+use crate::metrics::ReadOutcome;
 use crate::policy::{Class, ResolvedPolicy, Scope};
-use crate::prepared::{Answer, Want};
-use crate::respond::{
-    ErrorKind, age_and_ttl, mark_cache_state, mark_cached, mark_copy_state, mark_copy_timing,
-    mark_timing, problem, us_ms,
-};
+use crate::prepared::{Asked, Load};
+use crate::respond::{ErrorKind, problem, us_ms};
 use crate::users::{UserRecord, Users};
 use cachearr_wire::Reply;
 
@@ -79,14 +71,6 @@ enum Refused {
     Pass(Option<Arc<UserRecord>>, Bypass),
     /// A query that cannot be read at all.
     BadQuery(crate::keys::KeyError),
-}
-
-/// What this read's own load did: its time waiting for the server, or that the library copy
-/// answered it (the server was not asked).
-#[derive(Clone, Copy)]
-struct Load {
-    upstream_us: u64,
-    by_copy: bool,
 }
 
 /// One admitted cached read: what its phases after admission share.
@@ -473,9 +457,9 @@ impl CachedRead<'_> {
         }
     }
 
-    /// Respond: `304` when the client's validator matches, else the entry's prepared answer
-    /// (its head as bytes for a hit the own loop writes). Gives the answer and the read's time
-    /// so far.
+    /// Respond: the entry's prepared answer, or a `304` to a matching validator
+    /// ([`crate::prepared::PreparedHeaders::reply`]). Gives the answer and the read's time so
+    /// far.
     fn respond(&self, lookup: &Lookup, gzip: bool, load: Load) -> (Reply<WireHead>, u64) {
         let Call {
             gw,
@@ -484,43 +468,15 @@ impl CachedRead<'_> {
             started,
             ..
         } = *self.call;
-        // A fill that other clients waited for is answered like a hit: every waiter gets the
-        // body from its sealed copy instead of a copy of its own (a cold burst of a thousand
-        // waiters is answered at once, from one entry).
-        let shared = matches!(
-            lookup.outcome,
-            Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced
-        );
-        // A value handed over without storing is answered as it came: no validator, no gzip
-        // copy (it would be made for one answer and thrown away).
-        let cached = !matches!(lookup.outcome, Outcome::Passed);
-        let want = Want {
-            shared,
-            cached,
-            gzip: cached && gzip,
+        let asked = Asked {
+            headers: self.client_headers,
+            gzip,
+            now: self.now,
+            started,
+            head_bytes: via.takes_head_bytes(),
+            slot: &conn.slot,
         };
-        let answer = gw.prepared().answer(&lookup.entry, want);
-        // One clock reading for the answer's Server-Timing and the read's metric.
-        let total_us = elapsed_us(started);
-        let reply = match answer.not_modified(self.client_headers) {
-            Some(tag) => {
-                gw.prepared()
-                    .stats()
-                    .not_modified
-                    .fetch_add(1, Ordering::Relaxed);
-                let head = answer.headers();
-                let now = self.now;
-                not_modified_response(lookup, head, tag, now, started, load.upstream_us).into()
-            }
-            None => {
-                if let Some(file) = &answer.file {
-                    conn.slot.register(answer.body.clone(), file.clone());
-                }
-                let head_bytes = shared && via.takes_head_bytes();
-                cached_response(lookup, &answer, self.now, total_us, load, head_bytes)
-            }
-        };
-        (reply, total_us)
+        gw.prepared().reply(lookup, &asked, load)
     }
 
     /// Follow up: the prefetch the answered listing triggers (`prefetch`, read from the path
@@ -584,85 +540,4 @@ impl CachedRead<'_> {
         conn.reads.observe(self.class, ReadOutcome::Error, seconds);
         engine_error_response(up, e, started).into()
     }
-}
-
-/// A cached answer: the entry's status, the prepared answer's head and body (identity or gzip).
-/// With `head_bytes`, the head is given as bytes (its [`WireHead`], kept per entry as written)
-/// and the response carries the status and body only: no header map, and no [`Served`] on it,
-/// since the head says where the answer came from.
-fn cached_response(
-    lookup: &Lookup,
-    answer: &Answer,
-    now: u64,
-    total_us: u64,
-    load: Load,
-    head_bytes: bool,
-) -> Reply<WireHead> {
-    let (age_s, ttl_s) = age_and_ttl(lookup, now);
-    let (outcome, upstream_us) = (lookup.outcome, load.upstream_us);
-    let mark = |h: &mut HeaderMap| mark_cache_state(h, outcome, age_s, ttl_s);
-    let status = StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut response = Response::new(Either::Left(Full::new(answer.body.clone())));
-    *response.status_mut() = status;
-    if load.by_copy {
-        // Written by the library copy: a miss of the cache the server never saw. A miss is
-        // not shared, so its head is written here, never kept for later answers.
-        let mut headers = answer.head(|h| mark_copy_state(h, ttl_s));
-        mark_copy_timing(&mut headers, total_us);
-        *response.headers_mut() = headers;
-        response.extensions_mut().insert(Served::Index);
-        return response.into();
-    }
-    if head_bytes {
-        let head = answer.wire_head(status, outcome, age_s, ttl_s, mark);
-        return Reply {
-            response,
-            head: Some(WireHead {
-                head,
-                outcome,
-                total_us,
-                upstream_us,
-            }),
-        };
-    }
-    response.extensions_mut().insert(Served::of(outcome));
-    let mut headers = answer.head(mark);
-    mark_timing(&mut headers, outcome, total_us, upstream_us);
-    *response.headers_mut() = headers;
-    response.into()
-}
-
-/// Headers a `304 Not Modified` repeats from the full answer (RFC 9110 §15.4.5: those that
-/// guide caches; `ETag` is set from the matched representation).
-const NOT_MODIFIED_KEEPS: [HeaderName; 5] = [
-    header::CACHE_CONTROL,
-    header::CONTENT_LOCATION,
-    header::EXPIRES,
-    header::LAST_MODIFIED,
-    header::VARY,
-];
-
-/// `304 Not Modified` for a cached entry: no body, the matched validator `tag`, the cache
-/// headers of the full answer (`headers`) and ours (`Cache-Status`, `Age`, …).
-fn not_modified_response(
-    lookup: &Lookup,
-    headers: &HeaderMap,
-    tag: HeaderValue,
-    now: u64,
-    started: Instant,
-    upstream_us: u64,
-) -> Response<ProxyBody> {
-    let mut h = HeaderMap::with_capacity(10);
-    for name in NOT_MODIFIED_KEEPS {
-        for v in headers.get_all(&name) {
-            h.append(name.clone(), v.clone());
-        }
-    }
-    h.insert(header::ETAG, tag);
-    let mut resp = Response::new(Either::Left(Full::new(Bytes::new())));
-    *resp.status_mut() = StatusCode::NOT_MODIFIED;
-    *resp.headers_mut() = h;
-    mark_cached(resp.headers_mut(), lookup, now, started, upstream_us);
-    resp.extensions_mut().insert(Served::of(lookup.outcome));
-    resp
 }

@@ -1,0 +1,241 @@
+//! A cached read's answer written from its entry's prepared one: the respond phase of the
+//! proxy's cached read ([`PreparedHeaders::reply`]). It chooses the representation
+//! (identity or gzip, a body file for a shared large body), answers `304` to a matching
+//! validator, and writes the cache's headers (`respond`) into the head: as bytes kept per
+//! entry ([`WireHead`]) for a hit the own HTTP/1.1 loop writes, else as a header map.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bytes::Bytes;
+use cachearr_engine::{Lookup, Outcome};
+use cachearr_wire::{EncodedHead, Reply, ResponseBody, SendSlot};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Response, StatusCode};
+use http_body_util::{Either, Full};
+
+use super::{Answer, PreparedHeaders, Want, WireLines};
+use crate::clients::Served;
+use crate::respond::{
+    age_and_ttl, elapsed_us, mark_cache_state, mark_cached, mark_copy_state, mark_copy_timing,
+    mark_timing,
+};
+
+/// A hit's head as bytes ([`Answer::wire_head`]) and what its
+/// `Server-Timing` says; the writer adds that line, the framing and the `Date`.
+pub(crate) struct WireHead {
+    pub(crate) head: WireLines,
+    pub(crate) outcome: Outcome,
+    pub(crate) total_us: u64,
+    pub(crate) upstream_us: u64,
+}
+
+impl EncodedHead for WireHead {
+    /// The kept lines, then this answer's `Server-Timing`.
+    #[inline]
+    fn encode(&self, out: &mut Vec<u8>) -> bool {
+        out.extend_from_slice(&self.head.bytes);
+        out.extend_from_slice(b"server-timing: ");
+        crate::respond::push_timing(out, self.outcome, self.total_us, self.upstream_us);
+        out.extend_from_slice(b"\r\n");
+        self.head.has_date
+    }
+}
+
+/// What a cached read's own load did, as its answer's head says it.
+#[derive(Clone, Copy)]
+pub(crate) struct Load {
+    /// Its time waiting for the server (none for a hit, which made no loader).
+    pub(crate) upstream_us: u64,
+    /// The library copy answered it: the server was not asked.
+    pub(crate) by_copy: bool,
+}
+
+/// How a cached read asks to be answered.
+pub(crate) struct Asked<'a> {
+    /// The request's headers (its validators).
+    pub(crate) headers: &'a HeaderMap,
+    /// The client takes gzip.
+    pub(crate) gzip: bool,
+    /// The read's time on the cache's clock, for the entry's age.
+    pub(crate) now: u64,
+    /// When the request arrived.
+    pub(crate) started: Instant,
+    /// The connection writes a hit's head from bytes (the own HTTP/1.1 loop).
+    pub(crate) head_bytes: bool,
+    /// Where a body with a sealed file is registered, to be sent without copying.
+    pub(crate) slot: &'a SendSlot,
+}
+
+impl PreparedHeaders {
+    /// Respond: `304` when the client's validator matches, else the entry's prepared answer
+    /// (its head as bytes for a hit the own loop writes). Gives the answer and the read's time
+    /// so far.
+    pub(crate) fn reply(
+        &self,
+        lookup: &Lookup,
+        asked: &Asked<'_>,
+        load: Load,
+    ) -> (Reply<WireHead>, u64) {
+        // A fill that other clients waited for is answered like a hit: every waiter gets the
+        // body from its sealed copy instead of a copy of its own (a cold burst of a thousand
+        // waiters is answered at once, from one entry).
+        let shared = matches!(
+            lookup.outcome,
+            Outcome::Hit(_) | Outcome::Stale | Outcome::Coalesced
+        );
+        // A value handed over without storing is answered as it came: no validator, no gzip
+        // copy (it would be made for one answer and thrown away).
+        let cached = !matches!(lookup.outcome, Outcome::Passed);
+        let want = Want {
+            shared,
+            cached,
+            gzip: cached && asked.gzip,
+        };
+        let answer = self.answer(&lookup.entry, want);
+        // One clock reading for the answer's Server-Timing and the read's metric.
+        let total_us = elapsed_us(asked.started);
+        let reply = match answer.not_modified(asked.headers) {
+            Some(tag) => {
+                self.stats().not_modified.fetch_add(1, Ordering::Relaxed);
+                let head = answer.headers();
+                let (now, started) = (asked.now, asked.started);
+                not_modified_response(lookup, head, tag, now, started, load.upstream_us).into()
+            }
+            None => {
+                if let Some(file) = &answer.file {
+                    asked.slot.register(answer.body.clone(), file.clone());
+                }
+                let head_bytes = shared && asked.head_bytes;
+                cached_response(lookup, &answer, asked.now, total_us, load, head_bytes)
+            }
+        };
+        (reply, total_us)
+    }
+}
+
+/// A cached answer: the entry's status, the prepared answer's head and body (identity or gzip).
+/// With `head_bytes`, the head is given as bytes (its [`WireHead`], kept per entry as written)
+/// and the response carries the status and body only: no header map, and no [`Served`] on it,
+/// since the head says where the answer came from.
+fn cached_response(
+    lookup: &Lookup,
+    answer: &Answer,
+    now: u64,
+    total_us: u64,
+    load: Load,
+    head_bytes: bool,
+) -> Reply<WireHead> {
+    let (age_s, ttl_s) = age_and_ttl(lookup, now);
+    let (outcome, upstream_us) = (lookup.outcome, load.upstream_us);
+    let mark = |h: &mut HeaderMap| mark_cache_state(h, outcome, age_s, ttl_s);
+    let status = StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut response = Response::new(Either::Left(Full::new(answer.body.clone())));
+    *response.status_mut() = status;
+    if load.by_copy {
+        // Written by the library copy: a miss of the cache the server never saw. A miss is
+        // not shared, so its head is written here, never kept for later answers.
+        let mut headers = answer.head(|h| mark_copy_state(h, ttl_s));
+        mark_copy_timing(&mut headers, total_us);
+        *response.headers_mut() = headers;
+        response.extensions_mut().insert(Served::Index);
+        return response.into();
+    }
+    if head_bytes {
+        let head = answer.wire_head(status, outcome, age_s, ttl_s, mark);
+        return Reply {
+            response,
+            head: Some(WireHead {
+                head,
+                outcome,
+                total_us,
+                upstream_us,
+            }),
+        };
+    }
+    response.extensions_mut().insert(Served::of(outcome));
+    let mut headers = answer.head(mark);
+    mark_timing(&mut headers, outcome, total_us, upstream_us);
+    *response.headers_mut() = headers;
+    response.into()
+}
+
+/// Headers a `304 Not Modified` repeats from the full answer (RFC 9110 §15.4.5: those that
+/// guide caches; `ETag` is set from the matched representation).
+const NOT_MODIFIED_KEEPS: [HeaderName; 5] = [
+    header::CACHE_CONTROL,
+    header::CONTENT_LOCATION,
+    header::EXPIRES,
+    header::LAST_MODIFIED,
+    header::VARY,
+];
+
+/// `304 Not Modified` for a cached entry: no body, the matched validator `tag`, the cache
+/// headers of the full answer (`headers`) and ours (`Cache-Status`, `Age`, …).
+fn not_modified_response(
+    lookup: &Lookup,
+    headers: &HeaderMap,
+    tag: HeaderValue,
+    now: u64,
+    started: Instant,
+    upstream_us: u64,
+) -> Response<ResponseBody> {
+    let mut h = HeaderMap::with_capacity(10);
+    for name in NOT_MODIFIED_KEEPS {
+        for v in headers.get_all(&name) {
+            h.append(name.clone(), v.clone());
+        }
+    }
+    h.insert(header::ETAG, tag);
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::new())));
+    *resp.status_mut() = StatusCode::NOT_MODIFIED;
+    *resp.headers_mut() = h;
+    mark_cached(resp.headers_mut(), lookup, now, started, upstream_us);
+    resp.extensions_mut().insert(Served::of(lookup.outcome));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use cachearr_engine::TierKind;
+
+    #[test]
+    fn a_head_as_bytes_is_the_kept_lines_and_this_answer_s_timing() {
+        let hit = WireHead {
+            head: WireLines {
+                bytes: Bytes::from_static(b"HTTP/1.1 200 OK\r\nx-cache: HIT\r\nage: 3\r\n"),
+                has_date: false,
+            },
+            outcome: Outcome::Hit(TierKind::Memory),
+            total_us: 1_234,
+            upstream_us: 0,
+        };
+        let mut out = Vec::new();
+        assert!(!hit.encode(&mut out));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 200 OK\r\nx-cache: HIT\r\nage: 3\r\nserver-timing: cache;dur=1.234\r\n"
+        );
+        // A miss's time upstream is its own part; the stored answer's Date is said to be there.
+        let miss = WireHead {
+            head: WireLines {
+                bytes: Bytes::from_static(
+                    b"HTTP/1.1 200 OK\r\ndate: Tue, 24 Nov 2026 10:00:00 GMT\r\n",
+                ),
+                has_date: true,
+            },
+            outcome: Outcome::Miss,
+            total_us: 5_000,
+            upstream_us: 4_000,
+        };
+        let mut out = Vec::new();
+        assert!(miss.encode(&mut out));
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .ends_with("GMT\r\nserver-timing: cache;dur=1.000, upstream;dur=4.000\r\n")
+        );
+    }
+}
