@@ -47,7 +47,10 @@ mod children;
 pub(crate) use children::Children;
 use children::item_id;
 pub(crate) mod ahead;
+mod read;
 pub(crate) mod windows;
+
+pub(crate) use read::BatchedRead;
 
 use crate::Gateway;
 use crate::dialect::answers::ItemsShown;
@@ -424,19 +427,17 @@ impl Batcher {
 
     /// Watches a cached answer a client got (status 200) for a walk: remembers a section's
     /// listing page, and on the second item of a page read singly starts the batch of the rest.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn observe(
-        &self,
-        gw: &Gateway,
-        up: &Arc<Upstream>,
-        user: &Arc<UserRecord>,
-        scope_user: Option<UserHash>,
-        key: &Key,
-        uri: &Uri,
-        headers: &HeaderMap,
-        value: &CachedValue,
-        from_server: bool,
-    ) {
+    fn observe(&self, read: &BatchedRead<'_>, value: &CachedValue, from_server: bool) {
+        let BatchedRead {
+            gw,
+            up,
+            user,
+            scope_user,
+            key,
+            uri,
+            headers,
+            ..
+        } = *read;
         if !up.config.prefetch.batch_metadata || value.status != 200 {
             return;
         }

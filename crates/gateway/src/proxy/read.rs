@@ -20,6 +20,7 @@ use super::failure::engine_error_response;
 use super::pass::Bypass;
 use super::repeat::{Fingerprint, KeptReading, Reading};
 use super::{Call, Who, WireHead};
+use crate::batch::BatchedRead;
 use crate::dialect::Trigger;
 use crate::entry::keyed_policy;
 use crate::fetch::{ClientBody, CopySource, HttpLoader, LoaderState, owned_request};
@@ -291,56 +292,39 @@ impl CachedRead<'_> {
         }
     }
 
-    /// Hold, look up, learn, respond and follow up.
+    /// Look up (held and watched by the batches), learn, respond and follow up.
     async fn answer(&self, reading: &Reading) -> Reply<WireHead> {
         let Call { gw, up, .. } = self.call;
         let mut engine_policy = reading.engine.clone();
         if let Some(feed) = self.feed {
             feed.adjust(self.class, &mut engine_policy, self.now);
         }
-        // A page of a walk read in concurrent bundles waits for the walk's page on its way to
-        // the server, whose answer may start the window holding it; a page going there holds
-        // the others until what it teaches is learnt.
-        let loading = gw
+        let batched = BatchedRead {
+            gw,
+            up,
+            user: self.user,
+            scope_user: self.scope_user,
+            uri: self.uri,
+            headers: self.client_headers,
+            key: self.key,
+            copy: reading.copy,
+        };
+        let looked = gw
             .batcher()
-            .windows
-            .hold(
-                gw,
-                up,
-                (self.user, self.scope_user),
-                (self.uri, self.client_headers, self.key),
-            )
+            .around(batched, self.look_up(&engine_policy, reading.copy))
             .await;
-        // So does an item of a page read singly, its page's items read all at once.
-        let single = gw
-            .batcher()
-            .hold_single(gw, up, self.user.hash, (self.uri, self.key))
-            .await;
-        let (result, made) = self.look_up(&engine_policy, reading.copy).await;
-        let lookup = match result {
+        let lookup = match looked.result {
             Ok(lookup) => lookup,
             Err(e) => return self.failed(&e),
         };
-        // Whether this read's own load was answered by the copy (`None`: no load of its own,
-        // a hit or a wait on another's).
-        let by_copy = made
-            .as_ref()
-            .filter(|_| matches!(lookup.outcome, Outcome::Miss))
-            .map(|l| l.answered_by_copy.load(Ordering::Relaxed));
-        // A copy that declines the user answers none of their walks here: their pages are the
-        // server's, and windows may read them ahead.
-        let declined = made
-            .as_ref()
-            .is_some_and(|l| l.copy_declines_user.load(Ordering::Relaxed));
-        let copy_answers = reading.copy.filter(|_| !declined);
-        self.learn(&lookup, by_copy, copy_answers);
-        drop((loading, single));
+        self.learn(&lookup);
         let load = Load {
             // The foreground load's time upstream (none for a hit, which made no loader).
-            upstream_us: made
+            upstream_us: looked
+                .made
                 .as_ref()
                 .map_or(0, |l| l.upstream_us.load(Ordering::Relaxed)),
-            by_copy: by_copy == Some(true),
+            by_copy: looked.by_copy == Some(true),
         };
         let (reply, total_us) = self.respond(&lookup, reading.gzip, load);
         self.follow_up(&lookup, reading.prefetch, total_us, load.upstream_us);
@@ -349,15 +333,13 @@ impl CachedRead<'_> {
 
     /// Look up: memory, disk, Redis, else one load for every reader of the key (from the
     /// library copy when the reading has one, else the server) under `policy` (the feed's
-    /// freshness applied). A batch, window or page written ahead in flight that fills the key
-    /// is waited for first. Gives the loader this read made, if it made one.
+    /// freshness applied). Gives the loader this read made, if it made one.
     async fn look_up(
         &self,
         policy: &cachearr_engine::Policy,
         copy: Option<&'static dyn CopySource>,
     ) -> (Result<Lookup, EngineError>, Option<Arc<LoaderState>>) {
         let Call { gw, peer, .. } = *self.call;
-        gw.batcher().join(self.key).await;
         let mut made: Option<Arc<LoaderState>> = None;
         let result = gw
             .cache()
@@ -391,55 +373,11 @@ impl CachedRead<'_> {
         }
     }
 
-    /// Learn: a section walk's page or item may start a batch of the page's other items (their
-    /// keys registered before this answer goes out), a page of a walk the copy answers the
-    /// copy's writing of the next pages; a load remembers the client's identity headers and
-    /// may be sampled by the change feed; an answer from the cache counts as a request saved.
-    /// `by_copy`: whether this read's own load was answered by the copy (`Some(false)`: the
-    /// server answered it; `None`: it made no load); `copy`: the library copy, when it
-    /// answers this user's walks of this route.
-    fn learn(&self, lookup: &Lookup, by_copy: Option<bool>, copy: Option<&'static dyn CopySource>) {
-        let by_server = by_copy == Some(false);
-        let Call { gw, up, .. } = self.call;
+    /// Learn what the batches do not: a load remembers the client's identity headers and may
+    /// be sampled by the change feed; an answer from the cache counts as a request saved.
+    fn learn(&self, lookup: &Lookup) {
+        let Call { up, .. } = self.call;
         let (user, uri, headers) = (self.user, self.uri, self.client_headers);
-        if lookup.entry.value.status == 200 && !matches!(lookup.outcome, Outcome::Passed) {
-            let fresh = matches!(lookup.outcome, Outcome::Miss | Outcome::Coalesced);
-            let value = &lookup.entry.value;
-            gw.batcher().observe(
-                gw,
-                up,
-                user,
-                self.scope_user,
-                self.key,
-                uri,
-                headers,
-                value,
-                fresh,
-            );
-            let page = crate::batch::windows::PageRead {
-                uri,
-                headers,
-                value,
-                from_server: by_server,
-                copy: copy.is_some(),
-            };
-            gw.batcher()
-                .windows
-                .observe(gw, up, (user, self.scope_user), page);
-            if let Some(copy) = copy {
-                let page = crate::batch::ahead::PageRead {
-                    uri,
-                    headers,
-                    key: self.key,
-                    outcome: lookup.outcome,
-                    by_copy: by_copy == Some(true),
-                    copy,
-                };
-                gw.batcher()
-                    .ahead
-                    .observe(gw, up, (user, self.scope_user), page);
-            }
-        }
         match lookup.outcome {
             Outcome::Miss => {
                 Users::set_identity(user, headers, crate::dialect::of(up.profile));
