@@ -193,45 +193,55 @@ pub(crate) async fn answer(
     via: Via,
 ) -> Reply<WireHead> {
     let started = Instant::now();
-    let (print, recalled) = conn.recent.look_up(&conn.last_print, &req, via.head());
-    // A request not seen before is read by the upstream's dialect once, here: who it is,
-    // its client's name and the prefetch it triggers; a repeat recalls all three.
-    let (client, seen) = match recalled {
-        Some(recalled) => (recalled.client.clone(), Seen::Recalled(recalled)),
-        None => {
-            let uri = req.uri();
-            let caller = crate::dialect::caller(up.profile, uri.path(), req.headers(), uri.query());
-            let client = crate::clients::clean(caller.client.as_deref().unwrap_or_default());
-            let first = FirstRead {
-                identity: caller.identity.into_owned(),
-                prefetch: caller.prefetch,
-            };
-            (client.into(), Seen::First(first))
-        }
+    let head = via.head();
+    // Through the listener's recent readings, as a key through the cache: a repeat recalls
+    // what was read from its bytes; a new request is read, and its cached read remembers it.
+    let recent = &conn.recent;
+    let answer = move |req: Request<ClientBody>, print, recalled: Option<KeptReading>| async move {
+        // A request not seen before is read by the upstream's dialect once, here: who it is,
+        // its client's name and the prefetch it triggers; a repeat recalls all three.
+        let (client, seen) = match recalled {
+            Some(recalled) => (recalled.client.clone(), Seen::Recalled(recalled)),
+            None => {
+                let uri = req.uri();
+                let caller =
+                    crate::dialect::caller(up.profile, uri.path(), req.headers(), uri.query());
+                let client = crate::clients::clean(caller.client.as_deref().unwrap_or_default());
+                let first = FirstRead {
+                    identity: caller.identity.into_owned(),
+                    prefetch: caller.prefetch,
+                };
+                (client.into(), Seen::First(first))
+            }
+        };
+        let call = Call {
+            gw,
+            up,
+            conn,
+            peer,
+            via,
+            started,
+            client,
+        };
+        let reply = match seen {
+            // A request read recently, byte for byte (on this connection or another): it
+            // passed the checks, and its route, token and key are what they were (see
+            // [`repeat`]).
+            Seen::Recalled(recalled) => {
+                up.guard
+                    .counters
+                    .repeated_reads
+                    .fetch_add(1, Ordering::Relaxed);
+                call.read(req, ReadFrom::Repeat(recalled)).await
+            }
+            Seen::First(first) => call.route(req, print, first).await,
+        };
+        call.account(&reply);
+        reply
     };
-    let call = Call {
-        gw,
-        up,
-        conn,
-        peer,
-        via,
-        started,
-        client,
-    };
-    let reply = match seen {
-        // A request read recently, byte for byte (on this connection or another): it passed
-        // the checks, and its route, token and key are what they were (see [`repeat`]).
-        Seen::Recalled(recalled) => {
-            up.guard
-                .counters
-                .repeated_reads
-                .fetch_add(1, Ordering::Relaxed);
-            call.read(req, ReadFrom::Repeat(recalled)).await
-        }
-        Seen::First(first) => call.route(req, print, first).await,
-    };
-    call.account(&reply);
-    reply
+    recent
+        .read_through(&conn.last_print, req, head, answer)
+        .await
 }
 
 impl Call<'_> {

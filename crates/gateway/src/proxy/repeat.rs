@@ -26,6 +26,7 @@
 //! request itself: the request's bytes share the connection's read buffer, which would
 //! otherwise stay pinned for as long as the entry lives.
 
+use std::future::Future;
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -134,10 +135,25 @@ impl LastFingerprint {
 }
 
 impl RecentReadings {
+    /// Answers `req` (read from the kept head `head`, if any) through the table, as the cache
+    /// answers a key through its loader: looks it up ([`Self::look_up`]) and hands it to
+    /// `answer` with its fingerprint and what was recalled; a cached read `answer` makes of a
+    /// request not recalled remembers its reading ([`Self::remember`]) for the next repeat.
+    pub(crate) async fn read_through<B, A: Future>(
+        &self,
+        last: &LastFingerprint,
+        req: Request<B>,
+        head: Option<HeadId>,
+        answer: impl FnOnce(Request<B>, Option<Fingerprint>, Option<KeptReading>) -> A,
+    ) -> A::Output {
+        let (print, recalled) = self.look_up(last, &req, head);
+        answer(req, print, recalled).await
+    }
+
     /// Looks `req` up (read from the kept head `head`, if any): first as a repeat of the
     /// connection's `last` request, then by its own fingerprint. Returns the fingerprint
     /// (`None` when `req` is not a `GET`) and the reading, if one is remembered for these bytes.
-    pub(crate) fn look_up<B>(
+    fn look_up<B>(
         &self,
         last: &LastFingerprint,
         req: &Request<B>,
