@@ -34,12 +34,13 @@
 //! `children` finds the items of an answer (byte ranges, `ratingKey`) without parsing it.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use cachearr_engine::{CachedValue, Fill, Key, Policy};
+use cachearr_engine::{CachedValue, Fill, Key, Outcome, Policy};
 use http::{HeaderMap, Method, Uri};
 use tokio::sync::watch;
 
@@ -50,7 +51,7 @@ pub(crate) mod ahead;
 mod read;
 pub(crate) mod windows;
 
-pub(crate) use read::BatchedRead;
+pub(crate) use read::{BatchedRead, Looked};
 
 use crate::Gateway;
 use crate::dialect::answers::ItemsShown;
@@ -423,6 +424,28 @@ impl Batcher {
     /// Whether batching is refused for this upstream and format (a proof failed).
     pub fn refused(&self, upstream: &str, json: bool) -> bool {
         self.proof(&Arc::from(upstream), json) == Some(Proof::Refused)
+    }
+
+    /// The singles' layer of a read's way through the batches ([`Batcher::around`]): an item
+    /// of a page read singly waits while its page's items are read all at once, and any read
+    /// waits for a batch on its way that fills its key; then `inner` looks it up, and the
+    /// answer is watched for a walk ([`Self::observe`]) before the hold is let go.
+    async fn around_singles(
+        &self,
+        read: &BatchedRead<'_>,
+        inner: impl Future<Output = Looked>,
+    ) -> Looked {
+        let single = self
+            .hold_single(read.gw, read.up, read.user.hash, (read.uri, read.key))
+            .await;
+        self.join(read.key).await;
+        let looked = inner.await;
+        if let Some(lookup) = looked.teaches() {
+            let fresh = matches!(lookup.outcome, Outcome::Miss | Outcome::Coalesced);
+            self.observe(read, &lookup.entry.value, fresh);
+        }
+        drop(single);
+        looked
     }
 
     /// Watches a cached answer a client got (status 200) for a walk: remembers a section's

@@ -36,6 +36,7 @@
 //! server's: no item shown twice or skipped across pages.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,7 +46,10 @@ use cachearr_engine::{CachedValue, Fill};
 use http::{HeaderMap, Uri};
 use tokio::sync::watch;
 
-use super::{Children, Proof, Release, Target, not_cached, same_headers, store_part, target_of};
+use super::{
+    BatchedRead, Children, Looked, Proof, Release, Target, not_cached, same_headers, store_part,
+    target_of,
+};
 use crate::Gateway;
 use crate::dialect::{PageFrame, PagedListing};
 use crate::keys::UserHash;
@@ -413,6 +417,34 @@ impl Windows {
             .map(|a| (a.total, a.per_item))
     }
 
+    /// The windows' layer of a read's way through the batches ([`super::Batcher::around`]):
+    /// held ([`Self::hold`]) while what fills it may be on its way, looked up by `inner`, then
+    /// watched ([`Self::observe`]) for the window it may prove or extend, before the hold is
+    /// let go.
+    pub(crate) async fn around(
+        &self,
+        read: &BatchedRead<'_>,
+        inner: impl Future<Output = Looked>,
+    ) -> Looked {
+        let (gw, up, who) = (read.gw, read.up, (read.user, read.scope_user));
+        let loading = self
+            .hold(gw, up, who, (read.uri, read.headers, read.key))
+            .await;
+        let looked = inner.await;
+        if let Some(lookup) = looked.teaches() {
+            let page = PageRead {
+                uri: read.uri,
+                headers: read.headers,
+                value: &lookup.entry.value,
+                from_server: looked.by_copy == Some(false),
+                copy: looked.copy.is_some(),
+            };
+            self.observe(gw, up, who, page);
+        }
+        drop(loading);
+        looked
+    }
+
     /// Before a page read goes to the server: when a window on its way holds it, waits for
     /// it to be registered (the read then waits for the window); when the upstream's windows
     /// are proven and a count announced the walk, starts the window at this page instead;
@@ -421,7 +453,7 @@ impl Windows {
     /// [`HOLD_WAIT`]), since its answer may start the window holding this page; otherwise
     /// marks this read as loading until the returned guard is dropped. Reads of the same page
     /// elsewhere in the walk are left alone.
-    pub(crate) async fn hold(
+    async fn hold(
         &self,
         gw: &Gateway,
         up: &Arc<Upstream>,
