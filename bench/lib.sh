@@ -1,6 +1,7 @@
-# Shared by the bench/*/run.sh drivers (source it; it defines functions and, through
-# `pin_cores`, the pinning variables). Keeping one copy means every benchmark pins, waits and
-# picks ports the same way.
+# shellcheck shell=bash
+# Shared by the bench/*/run.sh drivers and the bench/tools scripts (source it from the
+# repository's root; it defines functions and, through `pin_cores`, the pinning variables).
+# Keeping one copy means every benchmark pins, waits, picks ports and cleans up the same way.
 
 # A free TCP port on loopback.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -128,4 +129,92 @@ render_nginx_conf() { # DIR PORT SIM_PORT TTL_SHORT GZIP
   sed -e "s#@USER@#$user#" -e "s#@DIR@#$1#g" -e "s#@PORT@#$2#g" -e "s#@UPSTREAM@#127.0.0.1:$3#g" \
       -e "s#@TTL@#3600#g" -e "s#@TTL_SHORT@#$4#g" -e "s#@WORKERS@#$SERVER_N#g" -e "s#@GZIP@#$5#" \
       bench/gateway/nginx.conf.in
+}
+
+# Kills the processes the caller added to PIDS and waits for them, so that a run that ends,
+# fails or is interrupted leaves no simulator or gateway holding a port.
+kill_pids() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+
+# Starts an empty PIDS and runs `kill_pids` when the script exits.
+kill_pids_on_exit() { PIDS=(); trap kill_pids EXIT; }
+
+# The cachearr binary a benchmark runs: CACHEARR when it is set, else a release build made now
+# (in CARGO_TARGET_DIR, or ./target), so a plain run measures what the source says. Sets CACHEARR.
+ensure_cachearr() {
+  if [ -z "${CACHEARR:-}" ]; then
+    echo "==> building cachearr (release)" >&2
+    cargo build --release -p cachearr --quiet
+    CACHEARR=${CARGO_TARGET_DIR:-$PWD/target}/release/cachearr
+  fi
+}
+
+# The library-copy set-up of bench/tools/copy_latency*.sh and profile_copy.sh: the simulator
+# from CACHEARR with no per-request cost (`--no-cost`: what is timed is the gateway's own work)
+# and a fixed library (seed 4, 20 movies), and `cachearr serve` in front of it with its library
+# index built, so that reads can be answered from the library copy. `start_copy_plex` and
+# `start_copy_jellyfin` pick free ports, leave their logs (sim.log, cachearr.log) in WORK and
+# set SIM_PORT (the simulated server), CA_PORT (cachearr's proxy), ADMIN_PORT (its admin API,
+# on loopback without a token), OWNER (the owner's token on that server), SIM_PID and
+# GATEWAY_PID; both processes are also added to PIDS.
+
+# Starts the simulator with ARGS (its listeners and the sizes the scenario needs).
+start_copy_sim() { # WORK ARGS...
+  local work=$1; shift
+  "$CACHEARR" sim "$@" --movies 20 --seed 4 --no-cost >"$work/sim.log" 2>&1 &
+  SIM_PID=$!
+  PIDS+=("$SIM_PID")
+}
+
+# Starts `cachearr serve` with ARGS (its upstream and listeners, ADMIN_PORT's among them) and
+# waits until it is healthy and its library index is built (up to 5 min: a large library takes
+# a while), so that the first timed read can already be answered from the copy.
+start_copy_gateway() { # WORK ARGS...
+  local work=$1; shift
+  "$CACHEARR" serve "$@" >"$work/cachearr.log" 2>&1 &
+  GATEWAY_PID=$!
+  PIDS+=("$GATEWAY_PID")
+  wait_http "http://127.0.0.1:$ADMIN_PORT/health" || return 1
+  wait_index_ready "http://127.0.0.1:$ADMIN_PORT" 300 || { echo "index not ready" >&2; return 1; }
+}
+
+# Plex: a music section of TRACKS tracks (and 5 shows), cachearr configured with one Plex
+# upstream that holds the owner's token, so it can build the index of the whole library.
+start_copy_plex() { # WORK TRACKS
+  SIM_PORT=$(free_port); CA_PORT=$(free_port); ADMIN_PORT=$(free_port)
+  start_copy_sim "$1" --plex-listen "127.0.0.1:$SIM_PORT" --tracks "$2" --shows 5
+  wait_http "http://127.0.0.1:$SIM_PORT/identity" || return 1
+  OWNER=$(sim_owner_token "$SIM_PORT") || return 1
+  cat >"$1/cachearr.toml" <<TOML
+data_dir = "$1/data"
+admin_listen = "127.0.0.1:$ADMIN_PORT"
+[[upstream]]
+name = "plex"
+profile = "plex"
+url = "http://127.0.0.1:$SIM_PORT"
+listen = "127.0.0.1:$CA_PORT"
+token = "$OWNER"
+TOML
+  start_copy_gateway "$1" --config "$1/cachearr.toml"
+}
+
+# Jellyfin: SHOWS series (and a small music library of 200 tracks) on the simulator's Jellyfin
+# listener, cachearr started with the owner's Jellyfin token. The owner's token is read from
+# the simulator's control routes, served on its Plex listener (PLEX_PORT); also sets OWNER_ID,
+# the owner's Jellyfin user id (episode listings are a user's view).
+start_copy_jellyfin() { # WORK SHOWS
+  PLEX_PORT=$(free_port); SIM_PORT=$(free_port); CA_PORT=$(free_port); ADMIN_PORT=$(free_port)
+  start_copy_sim "$1" --plex-listen "127.0.0.1:$PLEX_PORT" --jellyfin-listen "127.0.0.1:$SIM_PORT" \
+    --tracks 200 --shows "$2"
+  wait_http "http://127.0.0.1:$SIM_PORT/System/Info/Public" || return 1
+  # shellcheck disable=SC2034 # OWNER_ID is the caller's
+  read -r OWNER OWNER_ID < <(curl -fs "http://127.0.0.1:$PLEX_PORT/_sim/tokens" | python3 -c '
+import json, sys
+u = next(u for u in json.load(sys.stdin)["users"] if u["owner"])
+print(u["jellyfin_token"], u["jellyfin_id"])') || return 1
+  start_copy_gateway "$1" --jellyfin "http://127.0.0.1:$SIM_PORT" --jellyfin-token "$OWNER" \
+    --listen "127.0.0.1:$CA_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" --data-dir "$1/data"
 }

@@ -16,40 +16,13 @@
 # server: compare the copy with the hit, and read the server's figure as a floor.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 TRACKS=${TRACKS:-2000}
 WORK=$(mktemp -d /tmp/cachearr-copy-latency.XXXXXX)
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-if [ -z "${CACHEARR:-}" ]; then
-  echo "==> building cachearr (release)" >&2
-  cargo build --release -p cachearr --quiet
-  CACHEARR=${CARGO_TARGET_DIR:-$ROOT/target}/release/cachearr
-fi
-source bench/lib.sh
-SIM_PORT=$(free_port); CA_PORT=$(free_port); ADMIN_PORT=$(free_port)
-"$CACHEARR" sim --plex-listen "127.0.0.1:$SIM_PORT" --tracks "$TRACKS" --movies 20 --shows 5 \
-  --seed 4 --no-cost >"$WORK/sim.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$SIM_PORT/identity"
-OWNER=$(curl -fs "http://127.0.0.1:$SIM_PORT/_sim/tokens" | python3 -c '
-import json, sys
-print(next(u["plex_token"] for u in json.load(sys.stdin)["users"] if u["owner"]))')
-cat >"$WORK/cachearr.toml" <<TOML
-data_dir = "$WORK/data"
-admin_listen = "127.0.0.1:$ADMIN_PORT"
-[[upstream]]
-name = "plex"
-profile = "plex"
-url = "http://127.0.0.1:$SIM_PORT"
-listen = "127.0.0.1:$CA_PORT"
-token = "$OWNER"
-TOML
-"$CACHEARR" serve --config "$WORK/cachearr.toml" >"$WORK/cachearr.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$ADMIN_PORT/health"
-wait_index_ready "http://127.0.0.1:$ADMIN_PORT" 300 || { echo "index not ready" >&2; exit 1; }
+kill_pids_on_exit
+ensure_cachearr
+start_copy_plex "$WORK" "$TRACKS"
 PYTHONPATH=bench/tools python3 - "$SIM_PORT" "$CA_PORT" "$OWNER" "$ADMIN_PORT" <<'PY'
 import json, sys
 from copy_latency import Reads, apart

@@ -12,35 +12,15 @@
 #   CACHEARR=target/release/cachearr SHOWS=60 bench/tools/copy_latency_jellyfin.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 SHOWS=${SHOWS:-60}
 WORK=$(mktemp -d /tmp/cachearr-copy-latency-jf.XXXXXX)
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-if [ -z "${CACHEARR:-}" ]; then
-  echo "==> building cachearr (release)" >&2
-  cargo build --release -p cachearr --quiet
-  CACHEARR=${CARGO_TARGET_DIR:-$ROOT/target}/release/cachearr
-fi
-source bench/lib.sh
-PLEX_PORT=$(free_port); SIM_PORT=$(free_port); CA_PORT=$(free_port); ADMIN_PORT=$(free_port)
-"$CACHEARR" sim --plex-listen "127.0.0.1:$PLEX_PORT" --jellyfin-listen "127.0.0.1:$SIM_PORT" \
-  --tracks 200 --movies 20 --shows "$SHOWS" --seed 4 --no-cost >"$WORK/sim.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$SIM_PORT/System/Info/Public"
-read -r OWNER UID_ < <(curl -fs "http://127.0.0.1:$PLEX_PORT/_sim/tokens" | python3 -c '
-import json, sys
-u = next(u for u in json.load(sys.stdin)["users"] if u["owner"])
-print(u["jellyfin_token"], u["jellyfin_id"])')
-"$CACHEARR" serve --jellyfin "http://127.0.0.1:$SIM_PORT" --jellyfin-token "$OWNER" \
-  --listen "127.0.0.1:$CA_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" --data-dir "$WORK/data" \
-  >"$WORK/cachearr.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$ADMIN_PORT/health"
-wait_index_ready "http://127.0.0.1:$ADMIN_PORT" 300 || { echo "index not ready" >&2; exit 1; }
+kill_pids_on_exit
+ensure_cachearr
+start_copy_jellyfin "$WORK" "$SHOWS"
 
-PYTHONPATH=bench/tools python3 - "$SIM_PORT" "$CA_PORT" "$OWNER" "$ADMIN_PORT" "$UID_" <<'PY'
+PYTHONPATH=bench/tools python3 - "$SIM_PORT" "$CA_PORT" "$OWNER" "$ADMIN_PORT" "$OWNER_ID" <<'PY'
 import json, sys
 from copy_latency import Reads, apart
 sim_port, proxy_port, token = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
