@@ -544,7 +544,7 @@ fn format_of(
 }
 
 /// The user's media-server token, if the request carries one.
-fn user_token(profile: Profile, headers: &HeaderMap) -> Option<String> {
+fn user_token(profiles: &[Profile], headers: &HeaderMap) -> Option<String> {
     if let Some(t) = headers
         .get(USER_TOKEN_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -552,7 +552,10 @@ fn user_token(profile: Profile, headers: &HeaderMap) -> Option<String> {
     {
         return Some(t.to_string());
     }
-    crate::dialect::token_of(profile, headers, None).map(|t| t.into_owned())
+    profiles
+        .iter()
+        .find_map(|&profile| crate::dialect::token_of(profile, headers, None))
+        .map(|t| t.into_owned())
 }
 
 fn json_error(refusal: Refusal) -> Response {
@@ -580,15 +583,20 @@ async fn post_match(
             "malformed query: use ?upstream=NAME&format=csv|json|m3u",
         ));
     };
-    // The profile decides which headers carry a user token; an unknown upstream is reported
-    // by `answer`.
+    // The upstream's server decides which headers carry a user token. An unknown upstream
+    // is reported by `answer`: until then its token is read as any configured server would
+    // read it, so that a user's mistyped name is told so rather than asked for the admin
+    // token.
     let upstreams = service.gateway.upstreams();
-    let profile = match &query.upstream {
+    let named = match &query.upstream {
         Some(name) => upstreams.iter().find(|u| &*u.name == name),
         None => upstreams.first(),
-    }
-    .map_or(Profile::Plex, |u| u.profile);
-    let asker = match user_token(profile, &headers) {
+    };
+    let profiles: Vec<Profile> = match named {
+        Some(up) => vec![up.profile],
+        None => upstreams.iter().map(|u| u.profile).collect(),
+    };
+    let asker = match user_token(&profiles, &headers) {
         Some(token) => Asker::User(token),
         None => {
             if let Err(denied) = crate::auth::authorize_token(

@@ -320,3 +320,55 @@ async fn json_and_m3u_playlists_are_read_too() {
     let (status, body) = run.post("{not json", "application/json", &[]).await;
     assert_eq!(status, 400, "{body}");
 }
+
+#[tokio::test]
+async fn an_unknown_upstream_is_named_to_a_user_and_the_admin_token_asked_of_anyone_else() {
+    // A Jellyfin gateway: a user's token is in Jellyfin's own form, which only its server's
+    // reading finds.
+    let sim = Sim::builder()
+        .tracks(50)
+        .seed(5)
+        .cost(cachearr_sim::cost::CostModel::zero())
+        .build()
+        .unwrap()
+        .start_jellyfin_test_server(cachearr_sim::jellyfin::JellyfinOptions::default())
+        .await
+        .unwrap();
+    let run = sim_gateway::start_in_front_of(sim, Profile::Jellyfin, |config| {
+        config.admin_token = Some("admin-secret".into());
+        config.index.enabled = false;
+    })
+    .await;
+    let alice = run
+        .sim
+        .sim
+        .state()
+        .users()
+        .iter()
+        .find(|u| u.name == "alice")
+        .unwrap()
+        .jellyfin_token
+        .clone();
+    let post = |headers: Vec<(&'static str, String)>| {
+        let mut request = run
+            .client
+            .post(format!("{}/api/match?upstream=nope", run.admin))
+            .header("content-type", "text/csv")
+            .body("artist,title\nA,B\n");
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // A user's token, read as the configured server reads it: the mistyped upstream is said.
+    let (status, body) = post(vec![("X-Emby-Token", alice)]).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.to_string().contains("no upstream named"), "{body}");
+    // No token at all: the admin token is asked for before anything is said of upstreams.
+    let (status, body) = post(vec![]).await;
+    assert_eq!(status, 401, "{body}");
+}
