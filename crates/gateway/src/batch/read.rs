@@ -99,7 +99,11 @@ impl Batcher {
             }
             looked
         };
-        let singles = self.around_singles(&read, ahead);
+        // Each layer holds the one inside it pinned where it is made, by reference: a layer
+        // taking the look-up by value would copy its whole future (kilobytes: the engine's
+        // load and the loader) once per layer on every hit.
+        let ahead = std::pin::pin!(ahead);
+        let singles = std::pin::pin!(self.around_singles(&read, ahead));
         self.windows.around(&read, singles).await
     }
 }

@@ -183,15 +183,17 @@ impl Who {
 }
 
 /// Answers one request of a proxy connection, which came `via` hyper or the gateway's own
-/// HTTP/1.1 loop: recalls a repeat or routes it, then accounts for it.
-pub(crate) async fn answer(
+/// HTTP/1.1 loop: recalls a repeat or routes it, then accounts for it. The future is the
+/// recent readings' own, not wrapped in another: a request's whole answer is kilobytes of
+/// future, copied once more by every layer that takes it by value.
+pub(crate) fn answer(
     gw: &Gateway,
     up: &Arc<Upstream>,
     req: Request<ClientBody>,
     peer: SocketAddr,
     conn: &Connection,
     via: Via,
-) -> Reply<WireHead> {
+) -> impl Future<Output = Reply<WireHead>> + Send {
     let started = Instant::now();
     let head = via.head();
     // Through the listener's recent readings, as a key through the cache: a repeat recalls
@@ -239,9 +241,7 @@ pub(crate) async fn answer(
         call.account(&reply);
         reply
     };
-    recent
-        .read_through(&conn.last_print, req, head, answer)
-        .await
+    recent.read_through(&conn.last_print, req, head, answer)
 }
 
 impl Call<'_> {

@@ -309,10 +309,9 @@ impl CachedRead<'_> {
             key: self.key,
             copy: reading.copy,
         };
-        let looked = gw
-            .batcher()
-            .around(batched, self.look_up(&engine_policy, reading.copy))
-            .await;
+        // Pinned here and handed to the batches' layers by reference (see `Batcher::around`).
+        let look_up = std::pin::pin!(self.look_up(&engine_policy, reading.copy));
+        let looked = gw.batcher().around(batched, look_up).await;
         let lookup = match looked.result {
             Ok(lookup) => lookup,
             Err(e) => return self.failed(&e),
