@@ -14,9 +14,8 @@
 //!   under the gateway's own names: each server's rules (how it reads a request's token, its
 //!   route table, key rules, prefetch triggers, client names, crawl paths, change events) and
 //!   the vocabulary they share with the gateway ([`Profile`], [`Class`], [`Scope`], the words a
-//!   route table is written in, the tags). The rest of this crate names a server only where
-//!   `scripts/server-names` still allows it (the library copy's walk writers, the kept
-//!   elements' forms, the `--plex`/`--jellyfin` options), never more: the copy's answers ask
+//!   route table is written in, the tags). The rest of this crate names no server
+//!   (`scripts/server-names` checks it): the copy's answers ask
 //!   the dialect for the server's rules ([`dialect::CopyAnswers`]: a search's route, its
 //!   page, the searches themselves, found in the copy) rather than naming them, and have it
 //!   write the asking user's state into them ([`dialect::answer_body::AnswerBody`]).
