@@ -143,27 +143,32 @@ pub async fn user_data(
         "/Users/{uid}/Items?ParentId={library}&Recursive=true&IncludeItemTypes={item_type}\
          &EnableImages=false"
     );
-    let mut out = UserData::default();
-    out.listings.push(
-        read.read(
-            format!("{base}&Filters=IsFavoriteOrLikes"),
-            parse_favourites,
-        )
-        .await?,
-    );
-    let mut start = 0;
-    loop {
+    let played_page = |start: usize| {
         let path = format!(
             "{base}&SortBy=DatePlayed&SortOrder=Descending&EnableTotalRecordCount=false\
              &StartIndex={start}&Limit={PLAYED_PAGE}"
         );
-        let page = read.read(path, parse_played).await?;
+        read.read(path, parse_played)
+    };
+    // The favourites and the first page played are read at once: on a cold cache each is a
+    // round trip to the server. Later pages follow only when the one before did not end.
+    let favourites = read.read(
+        format!("{base}&Filters=IsFavoriteOrLikes"),
+        parse_favourites,
+    );
+    let (favourites, first) = futures_util::future::join(favourites, played_page(0)).await;
+    let mut out = UserData::default();
+    out.listings.push(favourites?);
+    let mut page = first?;
+    let mut start = 0;
+    loop {
         let ended = page.ended;
         out.listings.push(page);
         if ended {
             return Some(out);
         }
         start += PLAYED_PAGE;
+        page = played_page(start).await?;
     }
 }
 
@@ -262,6 +267,69 @@ mod tests {
         async fn own_id(&self) -> Option<Arc<str>> {
             Some(Arc::from("u1"))
         }
+    }
+
+    /// A user's listings, each read after yielding once, counting how many are read at once
+    /// and which pages of the played listing were asked.
+    #[derive(Default)]
+    struct CountedListings {
+        reading: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+        paths: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl ReadAsUser for CountedListings {
+        async fn read<T: std::any::Any + Send + Sync>(
+            &self,
+            path: String,
+            parse: fn(&[u8]) -> Option<T>,
+        ) -> Option<Arc<T>> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.reading.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            tokio::task::yield_now().await;
+            self.reading.fetch_sub(1, SeqCst);
+            self.paths.lock().unwrap().push(path.clone());
+            let played = |n: usize, at: usize| {
+                format!(
+                    r#"{{"Id":"{:032x}","UserData":{{"Played":true,"LastPlayedDate":"2026-01-01T00:00:00Z","Key":"k{n}"}}}}"#,
+                    at + n
+                )
+            };
+            let body = if path.contains("IsFavoriteOrLikes") {
+                r#"{"Items":[{"Id":"f0000000000000000000000000000000","UserData":{"IsFavorite":true,"Key":"kf"}}]}"#.to_string()
+            } else if path.contains("StartIndex=0&") {
+                // A full first page: the listing goes on.
+                let items: Vec<String> = (0..PLAYED_PAGE).map(|n| played(n, 0x100)).collect();
+                format!(r#"{{"Items":[{}]}}"#, items.join(","))
+            } else {
+                format!(r#"{{"Items":[{}]}}"#, played(0, 0x1000))
+            };
+            parse(body.as_bytes()).map(Arc::new)
+        }
+
+        async fn own_id(&self) -> Option<Arc<str>> {
+            Some(Arc::from("u1"))
+        }
+    }
+
+    /// The favourites and the first page played are read at once; a full first page is
+    /// followed by the next, and every listing's items are the user's.
+    #[tokio::test]
+    async fn a_users_favourites_and_first_played_page_are_read_at_once() {
+        let read = CountedListings::default();
+        let data = user_data("u1", "lib", "Audio", &read).await.unwrap();
+        assert_eq!(read.most.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let paths = read.paths.lock().unwrap().clone();
+        assert_eq!(paths.len(), 3, "{paths:?}");
+        assert!(
+            paths[2].contains(&format!("StartIndex={PLAYED_PAGE}&")),
+            "{paths:?}"
+        );
+        assert!(data.of("f0000000000000000000000000000000").is_some());
+        assert!(data.of(&format!("{:032x}", 0x100)).is_some());
+        assert!(data.of(&format!("{:032x}", 0x1000)).is_some());
+        assert!(data.of(&format!("{:032x}", 0x2000)).is_none());
     }
 
     /// A page written from cut documents is each document with the user's own data (or an

@@ -315,18 +315,36 @@ pub async fn user_states(
     read: &impl ReadAsUser,
 ) -> Option<UserStates> {
     let own = type_number(kind);
+    let listing = |kind: u8, filter: &str| {
+        read.read(
+            format!("/library/sections/{section}/all?type={kind}&{filter}"),
+            parse_listing,
+        )
+    };
+    let counts_leaves = matches!(kind, ItemKind::Album | ItemKind::Artist);
+    // Read at once: on a cold cache each listing is a round trip to the server, and none
+    // depends on another.
+    let (played, rated, tracks) = futures_util::future::join3(
+        listing(own, "lastViewedAt%3E%3E=1"),
+        listing(own, "userRating%3E%3E=1"),
+        async {
+            if counts_leaves {
+                listing(10, "lastViewedAt%3E%3E=1").await
+            } else {
+                None
+            }
+        },
+    )
+    .await;
     let mut out = UserStates::default();
-    for filter in ["lastViewedAt%3E%3E=1", "userRating%3E%3E=1"] {
-        let path = format!("/library/sections/{section}/all?type={own}&{filter}");
-        let parsed = read.read(path, parse_listing).await?;
+    for parsed in [played?, rated?] {
         for (id, state) in &parsed.states {
             let held = out.states.entry(id.clone()).or_default();
             merge(held, state);
         }
     }
-    if matches!(kind, ItemKind::Album | ItemKind::Artist) {
-        let path = format!("/library/sections/{section}/all?type=10&lastViewedAt%3E%3E=1");
-        let tracks = read.read(path, parse_listing).await?;
+    if counts_leaves {
+        let tracks = tracks?;
         out.viewed_leaves = if kind == ItemKind::Album {
             tracks.viewed_by_parent.clone()
         } else {
@@ -406,6 +424,61 @@ pub fn parse_listing(body: &[u8]) -> Option<Listing> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A user's listings, each read after yielding once, counting how many are read at once.
+    #[derive(Default)]
+    struct Listings {
+        reading: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl ReadAsUser for Listings {
+        async fn read<T: std::any::Any + Send + Sync>(
+            &self,
+            path: String,
+            parse: fn(&[u8]) -> Option<T>,
+        ) -> Option<Arc<T>> {
+            let now = self.reading.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            self.reading.fetch_sub(1, Ordering::SeqCst);
+            let body = if path.contains("type=10") {
+                r#"{"MediaContainer":{"Metadata":[{"ratingKey":"100","parentRatingKey":"7","grandparentRatingKey":"3","viewCount":1},{"ratingKey":"101","parentRatingKey":"7","grandparentRatingKey":"3","viewCount":2}]}}"#
+            } else if path.contains("lastViewedAt") {
+                r#"{"MediaContainer":{"Metadata":[{"ratingKey":"7","viewCount":3,"lastViewedAt":1700000000}]}}"#
+            } else {
+                r#"{"MediaContainer":{"Metadata":[{"ratingKey":"7","userRating":8.0},{"ratingKey":"8","userRating":2.0}]}}"#
+            };
+            parse(body.as_bytes()).map(Arc::new)
+        }
+
+        async fn own_id(&self) -> Option<Arc<str>> {
+            None
+        }
+    }
+
+    /// An album's state is its plays, its rating and its tracks played, from three listings
+    /// read at once rather than one after the other.
+    #[tokio::test]
+    async fn a_users_listings_are_read_at_once_and_merged() {
+        let read = Listings::default();
+        let states = user_states("4", ItemKind::Album, &read).await.unwrap();
+        assert_eq!(read.most.load(Ordering::SeqCst), 3);
+        let album = states.of("7");
+        assert_eq!(album.view_count, Some(3));
+        assert_eq!(album.last_viewed_at, Some(1_700_000_000));
+        assert_eq!(album.user_rating.as_deref(), Some("8.0"));
+        assert_eq!(album.viewed_leaf_count, Some(2));
+        assert_eq!(states.of("8").user_rating.as_deref(), Some("2.0"));
+        assert_eq!(states.of("9").viewed_leaf_count, Some(0));
+        // A track counts no leaves: two listings.
+        let read = Listings::default();
+        let states = user_states("4", ItemKind::Track, &read).await.unwrap();
+        assert_eq!(read.most.load(Ordering::SeqCst), 2);
+        assert_eq!(states.of("7").viewed_leaf_count, None);
+    }
 
     #[test]
     fn reads_both_formats() {
