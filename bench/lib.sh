@@ -164,7 +164,10 @@ ensure_cachearr() {
 # Starts the simulator with ARGS (its listeners and the sizes the scenario needs).
 start_copy_sim() { # WORK ARGS...
   local work=$1; shift
-  "$CACHEARR" sim "$@" --movies 20 --seed 4 --no-cost >"$work/sim.log" 2>&1 &
+  # No cost unless SIM_LATENCY_MS asks for a server that takes its time per request.
+  local cost=(--no-cost)
+  if [ -n "${SIM_LATENCY_MS:-}" ]; then cost=(--latency-ms "$SIM_LATENCY_MS"); fi
+  "$CACHEARR" sim "$@" --movies 20 --seed 4 "${cost[@]}" >"$work/sim.log" 2>&1 &
   SIM_PID=$!
   PIDS+=("$SIM_PID")
 }
