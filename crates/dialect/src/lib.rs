@@ -723,4 +723,6 @@ pub(crate) fn query_values<'a>(
 }
 
 #[cfg(test)]
+mod in_flight;
+#[cfg(test)]
 mod tests;

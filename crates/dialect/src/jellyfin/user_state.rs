@@ -273,8 +273,7 @@ mod tests {
     /// and which pages of the played listing were asked.
     #[derive(Default)]
     struct CountedListings {
-        reading: std::sync::atomic::AtomicUsize,
-        most: std::sync::atomic::AtomicUsize,
+        in_flight: crate::in_flight::InFlight,
         paths: std::sync::Mutex<Vec<String>>,
     }
 
@@ -284,11 +283,7 @@ mod tests {
             path: String,
             parse: fn(&[u8]) -> Option<T>,
         ) -> Option<Arc<T>> {
-            use std::sync::atomic::Ordering::SeqCst;
-            let now = self.reading.fetch_add(1, SeqCst) + 1;
-            self.most.fetch_max(now, SeqCst);
-            tokio::task::yield_now().await;
-            self.reading.fetch_sub(1, SeqCst);
+            self.in_flight.read().await;
             self.paths.lock().unwrap().push(path.clone());
             let played = |n: usize, at: usize| {
                 format!(
@@ -319,7 +314,7 @@ mod tests {
     async fn a_users_favourites_and_first_played_page_are_read_at_once() {
         let read = CountedListings::default();
         let data = user_data("u1", "lib", "Audio", &read).await.unwrap();
-        assert_eq!(read.most.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(read.in_flight.most(), 2);
         let paths = read.paths.lock().unwrap().clone();
         assert_eq!(paths.len(), 3, "{paths:?}");
         assert!(

@@ -424,15 +424,12 @@ pub fn parse_listing(body: &[u8]) -> Option<Listing> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::in_flight::InFlight;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A user's listings, each read after yielding once, counting how many are read at once.
     #[derive(Default)]
-    struct Listings {
-        reading: AtomicUsize,
-        most: AtomicUsize,
-    }
+    struct Listings(InFlight);
 
     impl ReadAsUser for Listings {
         async fn read<T: std::any::Any + Send + Sync>(
@@ -440,10 +437,7 @@ mod tests {
             path: String,
             parse: fn(&[u8]) -> Option<T>,
         ) -> Option<Arc<T>> {
-            let now = self.reading.fetch_add(1, Ordering::SeqCst) + 1;
-            self.most.fetch_max(now, Ordering::SeqCst);
-            tokio::task::yield_now().await;
-            self.reading.fetch_sub(1, Ordering::SeqCst);
+            self.0.read().await;
             let body = if path.contains("type=10") {
                 r#"{"MediaContainer":{"Metadata":[{"ratingKey":"100","parentRatingKey":"7","grandparentRatingKey":"3","viewCount":1},{"ratingKey":"101","parentRatingKey":"7","grandparentRatingKey":"3","viewCount":2}]}}"#
             } else if path.contains("lastViewedAt") {
@@ -465,7 +459,7 @@ mod tests {
     async fn a_users_listings_are_read_at_once_and_merged() {
         let read = Listings::default();
         let states = user_states("4", ItemKind::Album, &read).await.unwrap();
-        assert_eq!(read.most.load(Ordering::SeqCst), 3);
+        assert_eq!(read.0.most(), 3);
         let album = states.of("7");
         assert_eq!(album.view_count, Some(3));
         assert_eq!(album.last_viewed_at, Some(1_700_000_000));
@@ -476,7 +470,7 @@ mod tests {
         // A track counts no leaves: two listings.
         let read = Listings::default();
         let states = user_states("4", ItemKind::Track, &read).await.unwrap();
-        assert_eq!(read.most.load(Ordering::SeqCst), 2);
+        assert_eq!(read.0.most(), 2);
         assert_eq!(states.of("7").viewed_leaf_count, None);
     }
 
