@@ -19,7 +19,9 @@
 //!   [`ClientParams`], [`Trigger`], [`PagedListing`], …), and [`identity`]: who a request is,
 //!   as the server will see it: no token, one token, or **ambiguous** (two different tokens in
 //!   any forms). Every part of cachearr that needs the requesting user (proxy, index answers,
-//!   matching, keys, logs) calls it.
+//!   matching, keys, logs) calls it; the proxy reads a request it has not seen before once,
+//!   through [`caller`]: its identity, the name its client goes by ([`client_name`]) and the
+//!   prefetch its path triggers.
 //! * [`plex`] / [`jellyfin`] — the two implementations, one folder each (`token.rs`: the
 //!   server's reading of a token, with its precedence and quoting; `routes.rs`: its route
 //!   table; `events.rs`: its webhooks and notification socket; `prefetch.rs`: its follow-ups;
