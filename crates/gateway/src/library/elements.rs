@@ -382,10 +382,10 @@ impl Texts {
     }
 
     /// Drops every text of these items.
-    fn forget(&self, ids: &[&str]) {
-        self.halves.forget(ids.iter().copied());
-        self.attrs.forget(ids.iter().copied());
-        self.documents.forget(ids.iter().copied());
+    fn forget<'a>(&self, ids: impl Iterator<Item = &'a str> + Clone) {
+        self.halves.forget(ids.clone());
+        self.attrs.forget(ids.clone());
+        self.documents.forget(ids);
     }
 }
 
@@ -476,8 +476,7 @@ impl ElementStore {
             }
         }
         let committed = batch.commit();
-        let ids: Vec<&str> = items.iter().map(|(id, _)| id.as_str()).collect();
-        self.texts.forget(&ids);
+        self.texts.forget(items.iter().map(|(id, _)| id.as_str()));
         match committed {
             Ok(()) => kept,
             Err(e) => {
@@ -525,8 +524,7 @@ impl ElementStore {
             kept += 1;
         }
         let committed = batch.commit();
-        self.texts
-            .forget(&ids.iter().map(String::as_str).collect::<Vec<_>>());
+        self.texts.forget(ids.iter().map(String::as_str));
         match committed {
             Ok(()) => kept,
             Err(e) => {
@@ -729,8 +727,7 @@ struct ForgetOnDrop<'a>(&'a Texts, &'a [String]);
 
 impl Drop for ForgetOnDrop<'_> {
     fn drop(&mut self) {
-        let ids: Vec<&str> = self.1.iter().map(String::as_str).collect();
-        self.0.forget(&ids);
+        self.0.forget(self.1.iter().map(String::as_str));
     }
 }
 
