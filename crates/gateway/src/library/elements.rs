@@ -675,9 +675,10 @@ impl ElementStore {
         el.halves(cut(&el), form.json)
     }
 
-    /// What the items kept written hold now, in bytes.
+    /// What the items kept written hold now, in bytes: halves, documents and the decoded
+    /// attributes walks' frames read.
     pub fn written_bytes(&self) -> u64 {
-        self.texts.halves.bytes() + self.texts.documents.bytes()
+        self.texts.halves.bytes() + self.texts.attrs.bytes() + self.texts.documents.bytes()
     }
 
     /// Starts writing every item of `index` in `form` ahead, once per form, in the
@@ -1013,6 +1014,10 @@ mod tests {
         assert!(
             Arc::ptr_eq(&attrs, &store.kept_attrs("57").unwrap()),
             "decoded once"
+        );
+        assert!(
+            store.written_bytes() > 0,
+            "the kept attributes are reported"
         );
         let json = Form {
             json: true,
