@@ -224,6 +224,7 @@ fn listing_data(body: &[u8]) -> Option<Vec<(String, Doc)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::in_flight::TestReads;
 
     /// A kept document of a type the copy reads no listing of, or text that is not one, is
     /// not cut: the server answers.
@@ -248,50 +249,27 @@ mod tests {
     }
 
     /// Listings read as a user, by the kind of listing the path asks for.
-    struct Listings;
-
-    impl ReadAsUser for Listings {
-        async fn read<T: std::any::Any + Send + Sync>(
-            &self,
-            path: String,
-            parse: fn(&[u8]) -> Option<T>,
-        ) -> Option<Arc<T>> {
-            let body = if path.contains("IsFavoriteOrLikes") {
+    fn listings() -> TestReads<impl Fn(&str) -> String + Sync> {
+        TestReads::new(|path: &str| {
+            if path.contains("IsFavoriteOrLikes") {
                 r#"{"Items":[{"Id":"0000000000000000000000000000000b","UserData":{"IsFavorite":true,"Key":"kb"}}]}"#
             } else {
                 r#"{"Items":[{"Id":"0000000000000000000000000000000a","UserData":{"PlayCount":4,"Played":true,"LastPlayedDate":"2026-01-01T00:00:00Z","Key":"ka"}}]}"#
-            };
-            parse(body.as_bytes()).map(Arc::new)
-        }
-
-        async fn own_id(&self) -> Option<Arc<str>> {
-            Some(Arc::from("u1"))
-        }
+            }
+            .to_string()
+        })
     }
 
-    /// A user's listings, each read after yielding once, counting how many are read at once
-    /// and which pages of the played listing were asked.
-    #[derive(Default)]
-    struct CountedListings {
-        in_flight: crate::in_flight::InFlight,
-        paths: std::sync::Mutex<Vec<String>>,
-    }
-
-    impl ReadAsUser for CountedListings {
-        async fn read<T: std::any::Any + Send + Sync>(
-            &self,
-            path: String,
-            parse: fn(&[u8]) -> Option<T>,
-        ) -> Option<Arc<T>> {
-            self.in_flight.read().await;
-            self.paths.lock().unwrap().push(path.clone());
-            let played = |n: usize, at: usize| {
-                format!(
-                    r#"{{"Id":"{:032x}","UserData":{{"Played":true,"LastPlayedDate":"2026-01-01T00:00:00Z","Key":"k{n}"}}}}"#,
-                    at + n
-                )
-            };
-            let body = if path.contains("IsFavoriteOrLikes") {
+    /// A user's listings: a favourite, and the items played in two pages, the first full.
+    fn played_pages() -> TestReads<impl Fn(&str) -> String + Sync> {
+        let played = |n: usize, at: usize| {
+            format!(
+                r#"{{"Id":"{:032x}","UserData":{{"Played":true,"LastPlayedDate":"2026-01-01T00:00:00Z","Key":"k{n}"}}}}"#,
+                at + n
+            )
+        };
+        TestReads::new(move |path: &str| {
+            if path.contains("IsFavoriteOrLikes") {
                 r#"{"Items":[{"Id":"f0000000000000000000000000000000","UserData":{"IsFavorite":true,"Key":"kf"}}]}"#.to_string()
             } else if path.contains("StartIndex=0&") {
                 // A full first page: the listing goes on.
@@ -299,20 +277,15 @@ mod tests {
                 format!(r#"{{"Items":[{}]}}"#, items.join(","))
             } else {
                 format!(r#"{{"Items":[{}]}}"#, played(0, 0x1000))
-            };
-            parse(body.as_bytes()).map(Arc::new)
-        }
-
-        async fn own_id(&self) -> Option<Arc<str>> {
-            Some(Arc::from("u1"))
-        }
+            }
+        })
     }
 
     /// The favourites and the first page played are read at once; a full first page is
     /// followed by the next, and every listing's items are the user's.
     #[tokio::test]
     async fn a_users_favourites_and_first_played_page_are_read_at_once() {
-        let read = CountedListings::default();
+        let read = played_pages();
         let data = user_data("u1", "lib", "Audio", &read).await.unwrap();
         assert_eq!(read.in_flight.most(), 2);
         let paths = read.paths.lock().unwrap().clone();
@@ -355,7 +328,7 @@ mod tests {
             start: 3,
         };
         let of = |id: &str| cuts.iter().find(|c| c.head.contains(id)).cloned();
-        let (text, said) = write_documents(&page, of, &Listings).await.unwrap();
+        let (text, said) = write_documents(&page, of, &listings()).await.unwrap();
         assert!(
             text.contains(r#""PlayCount":4,"Played":true,"LastPlayedDate""#),
             "{text}"

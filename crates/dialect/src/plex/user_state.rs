@@ -424,42 +424,29 @@ pub fn parse_listing(body: &[u8]) -> Option<Listing> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::in_flight::InFlight;
-    use std::sync::Arc;
+    use crate::in_flight::TestReads;
 
-    /// A user's listings, each read after yielding once, counting how many are read at once.
-    #[derive(Default)]
-    struct Listings(InFlight);
-
-    impl ReadAsUser for Listings {
-        async fn read<T: std::any::Any + Send + Sync>(
-            &self,
-            path: String,
-            parse: fn(&[u8]) -> Option<T>,
-        ) -> Option<Arc<T>> {
-            self.0.read().await;
-            let body = if path.contains("type=10") {
+    /// A user's listings: their played tracks, played items and rated items.
+    fn listings() -> TestReads<impl Fn(&str) -> String + Sync> {
+        TestReads::new(|path: &str| {
+            if path.contains("type=10") {
                 r#"{"MediaContainer":{"Metadata":[{"ratingKey":"100","parentRatingKey":"7","grandparentRatingKey":"3","viewCount":1},{"ratingKey":"101","parentRatingKey":"7","grandparentRatingKey":"3","viewCount":2}]}}"#
             } else if path.contains("lastViewedAt") {
                 r#"{"MediaContainer":{"Metadata":[{"ratingKey":"7","viewCount":3,"lastViewedAt":1700000000}]}}"#
             } else {
                 r#"{"MediaContainer":{"Metadata":[{"ratingKey":"7","userRating":8.0},{"ratingKey":"8","userRating":2.0}]}}"#
-            };
-            parse(body.as_bytes()).map(Arc::new)
-        }
-
-        async fn own_id(&self) -> Option<Arc<str>> {
-            None
-        }
+            }
+            .to_string()
+        })
     }
 
     /// An album's state is its plays, its rating and its tracks played, from three listings
     /// read at once rather than one after the other.
     #[tokio::test]
     async fn a_users_listings_are_read_at_once_and_merged() {
-        let read = Listings::default();
+        let read = listings();
         let states = user_states("4", ItemKind::Album, &read).await.unwrap();
-        assert_eq!(read.0.most(), 3);
+        assert_eq!(read.in_flight.most(), 3);
         let album = states.of("7");
         assert_eq!(album.view_count, Some(3));
         assert_eq!(album.last_viewed_at, Some(1_700_000_000));
@@ -468,9 +455,9 @@ mod tests {
         assert_eq!(states.of("8").user_rating.as_deref(), Some("2.0"));
         assert_eq!(states.of("9").viewed_leaf_count, Some(0));
         // A track counts no leaves: two listings.
-        let read = Listings::default();
+        let read = listings();
         let states = user_states("4", ItemKind::Track, &read).await.unwrap();
-        assert_eq!(read.0.most(), 2);
+        assert_eq!(read.in_flight.most(), 2);
         assert_eq!(states.of("7").viewed_leaf_count, None);
     }
 
