@@ -486,7 +486,7 @@ async fn dropped(size: (u32, u32, u32)) -> (usize, usize, u64) {
     let mut samples = 0;
     loop {
         samples += 1;
-        if feed.sample_once(&s.gateway).await == Sampled::Mismatch {
+        if cachearr_gateway::sampler::sample_once(&s.gateway, &feed).await == Sampled::Mismatch {
             break;
         }
         assert!(samples < 100_000);

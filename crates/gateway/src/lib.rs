@@ -84,33 +84,29 @@ pub mod batch;
 pub mod change_events;
 pub mod clients;
 mod encoding;
-mod entry;
 pub mod error_answer;
 mod etag;
-pub mod feed;
 mod fetch;
 mod image_check;
-pub mod keys;
 pub mod library;
 pub mod metrics;
 pub mod play_watch;
 pub mod prefetch;
 mod prepared;
 mod proxy;
-pub mod redact;
 mod respond;
 pub mod sampler;
-pub mod secret;
 pub mod startup;
-pub mod subscriber;
-pub mod upstream;
-pub mod users;
 pub mod webhook_secret;
 
 // The servers' rules and the vocabulary they share with the gateway live in their own crate;
 // their old paths (`crate::dialect::plex::Plex`, `crate::model::Class`, …) stay valid.
 pub use cachearr_dialect as dialect;
 pub use cachearr_dialect::{events, model, tags};
+
+// Who asks, where an answer is kept, the guarded upstream and the change feed's validity live
+// in their own crate, below the request path; `crate::keys`, `crate::upstream` … stay valid.
+pub use cachearr_upstream::{entry, feed, keys, redact, secret, subscriber, upstream, users};
 
 // What the operator sets, and the route table compiled from it, live in their own crate;
 // `crate::config::Config`, `crate::policy::RouteTable` and `crate::tls` stay valid.

@@ -1,39 +1,38 @@
 //! Sampled revalidation, the change feed's proof: now and then a random answer the feed keeps
 //! valid is fetched again through the read-through service (`crate::fetch`) and compared
-//! with the cached one (`Feed::judge`). It sits above `fetch`, which applies the feed's
+//! with the cached one ([`Feed::judge`]). It sits above `fetch`, which applies the feed's
 //! validity to every load, so that neither imports the other both ways.
 
 use std::time::Duration;
 
 use crate::feed::{Feed, Sampled};
 
-impl Feed {
-    /// One sampled revalidation: fetch a random candidate again (background budget) and
-    /// compare it with the cached answer. [`spawn_sampler`] calls it `samples_per_minute`
-    /// times a minute; tests call it by hand.
-    pub async fn sample_once(&self, gw: &crate::Gateway) -> Sampled {
-        let now = gw.clock().now_ms();
-        // Without a healthy feed every class follows its TTL: nothing to prove.
-        if self.unhealthy(now).is_some() {
-            return Sampled::Nothing;
-        }
-        let Some(up) = gw.upstream(self.upstream()).cloned() else {
-            return Sampled::Nothing;
-        };
-        let Some((candidate, entry)) = self.pick(gw, now).await else {
-            return Sampled::Nothing;
-        };
-        let fill = crate::fetch::fetch_uncached(
-            gw,
-            &up,
-            &candidate.user,
-            candidate.class,
-            candidate.uri.clone(),
-            candidate.headers.clone(),
-        )
-        .await;
-        self.judge(gw, &candidate, &entry, fill).await
+/// One sampled revalidation of `feed`'s upstream: fetch a random candidate again (background
+/// budget) and compare it with the cached answer. [`spawn_sampler`] calls it
+/// `samples_per_minute` times a minute; tests call it by hand.
+pub async fn sample_once(gw: &crate::Gateway, feed: &Feed) -> Sampled {
+    let now = gw.clock().now_ms();
+    // Without a healthy feed every class follows its TTL: nothing to prove.
+    if feed.unhealthy(now).is_some() {
+        return Sampled::Nothing;
     }
+    let Some(up) = gw.upstream(feed.upstream()).cloned() else {
+        return Sampled::Nothing;
+    };
+    let Some((candidate, entry)) = feed.pick(&up, gw.cache(), now).await else {
+        return Sampled::Nothing;
+    };
+    let fill = crate::fetch::fetch_uncached(
+        gw,
+        &up,
+        &candidate.user,
+        candidate.class,
+        candidate.uri.clone(),
+        candidate.headers.clone(),
+    )
+    .await;
+    feed.judge(gw.cache(), gw.clock().now_ms(), &candidate, &entry, fill)
+        .await
 }
 
 /// Runs sampling for every upstream until `stop`: `samples_per_minute` per upstream, evenly
@@ -59,7 +58,7 @@ pub fn spawn_sampler(
                 _ = tick.tick() => {
                     for up in gw.upstreams() {
                         if let Some(feed) = gw.feed(&up.name) {
-                            feed.sample_once(&gw).await;
+                            sample_once(&gw, feed).await;
                         }
                     }
                 }

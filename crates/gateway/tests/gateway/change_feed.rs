@@ -600,7 +600,7 @@ async fn edit_add_remove_play_and_a_dropped_event(profile: Profile) {
     let mut samples = 0;
     while gw.get(&mc).await.titles != ["Changed Silently"] {
         assert!(samples < 400, "sampled revalidation finds the stale answer");
-        let sampled = feed.sample_once(&gw.gateway).await;
+        let sampled = cachearr_gateway::sampler::sample_once(&gw.gateway, feed).await;
         assert_ne!(sampled, Sampled::Failed);
         samples += 1;
     }
@@ -624,7 +624,7 @@ async fn edit_add_remove_play_and_a_dropped_event(profile: Profile) {
         for path in [&ma, &md, &l_movies, &l_music] {
             gw.get(path).await;
         }
-        feed.sample_once(&gw.gateway).await;
+        cachearr_gateway::sampler::sample_once(&gw.gateway, feed).await;
         let stats = gw.stats().await;
         stats["feed"][0]["classes"]
             .as_array()

@@ -1,5 +1,5 @@
 //! Whether the entries an upstream's prefetches filled are read: the prefetcher's
-//! [`Ledger`] ([`crate::prefetch`] says why and how it is used).
+//! [`Ledger`] (the gateway's `prefetch` says why and how it is used).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -72,11 +72,7 @@ struct Habit {
 impl Ledger {
     /// Whether a `trigger` listing of `client` is followed now; if so, the id its targets
     /// are watched under, and whether it is a probe (its first target is enough to judge).
-    pub(crate) fn follow(
-        &self,
-        trigger: Trigger,
-        client: &Arc<str>,
-    ) -> Option<((u64, usize), bool)> {
+    pub fn follow(&self, trigger: Trigger, client: &Arc<str>) -> Option<((u64, usize), bool)> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let at = match state
             .habits
@@ -110,14 +106,7 @@ impl Ledger {
     }
 
     /// Watches `key` (at `path`), a target of `listing` fetched for `user` at `now` (ms).
-    pub(crate) fn watch(
-        &self,
-        listing: (u64, usize),
-        key: Key,
-        path: &str,
-        user: UserHash,
-        now: u64,
-    ) {
+    pub fn watch(&self, listing: (u64, usize), key: Key, path: &str, user: UserHash, now: u64) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.forget_before(now);
         if state.watched.len() >= WATCHED_MAX {

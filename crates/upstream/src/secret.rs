@@ -75,7 +75,7 @@ impl Secret {
 
     /// The secret's bytes, for keys derived from them: the Redis tier derives the key that
     /// authenticates its records from them (never this key itself). Never logged.
-    pub(crate) fn expose(&self) -> &[u8; 16] {
+    pub fn expose(&self) -> &[u8; 16] {
         &self.0
     }
 

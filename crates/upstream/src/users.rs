@@ -44,13 +44,13 @@ pub struct UserRecord {
     /// goes to it, fresh or stale, until the upstream accepts it again.
     refused: AtomicBool,
     /// The user's play-state tag, built once.
-    pub(crate) state_tag: Arc<str>,
+    pub state_tag: Arc<str>,
     /// Carried by every answer of the user's that shows play state, listings and items
     /// alike; bumped once, when the play-state watch first reads the user's state
-    /// (`crate::play_watch`): what was filled before could show a state changed since.
-    pub(crate) watch_tag: Arc<str>,
-    /// What the play-state watch last read of the user (`crate::play_watch`).
-    pub(crate) play_lists: Mutex<PlayLists>,
+    /// (the gateway's `play_watch`): what was filled before could show a state changed since.
+    pub watch_tag: Arc<str>,
+    /// What the play-state watch last read of the user (the gateway's `play_watch`).
+    pub play_lists: Mutex<PlayLists>,
     /// The server's id of the token's user (Jellyfin `/Users/Me` `Id`), once asked: a token
     /// belongs to one user for its whole life.
     server_user_id: tokio::sync::OnceCell<Arc<str>>,
@@ -61,27 +61,27 @@ pub struct UserRecord {
     memos: Mutex<FxHashMap<String, KeptMemo>>,
 }
 
-/// What the play-state watch last read of one user (`crate::play_watch`).
+/// What the play-state watch last read of one user (the gateway's `play_watch`).
 #[derive(Debug, Default)]
-pub(crate) struct PlayLists {
+pub struct PlayLists {
     /// Probed in the last round (seen within `play_state_watch`).
-    pub(crate) watching: bool,
+    pub watching: bool,
     /// By probe path.
-    pub(crate) lists: FxHashMap<String, PlayList>,
+    pub lists: FxHashMap<String, PlayList>,
 }
 
 /// One play-state probe's last answer and the whole list it pages.
 #[derive(Debug)]
-pub(crate) struct PlayList {
+pub struct PlayList {
     /// The hash of the probe's answer ([`UNKNOWN_STATE`]: read the list whole next time).
-    pub(crate) probe: u64,
+    pub probe: u64,
     /// Each item's play-state hash and parents, by id.
-    pub(crate) items: FxHashMap<String, (u64, Vec<String>)>,
+    pub items: FxHashMap<String, (u64, Vec<String>)>,
 }
 
 /// A state no reading has: what a write through cachearr leaves its items at, so the next
 /// reading of their list finds them changed whatever it shows.
-pub(crate) const UNKNOWN_STATE: u64 = u64::MAX;
+pub const UNKNOWN_STATE: u64 = u64::MAX;
 
 /// Something derived from a user's cached answer (a parsed listing), kept beside the user.
 pub type Memo = Arc<dyn std::any::Any + Send + Sync>;
@@ -163,7 +163,7 @@ impl UserRecord {
 
     /// A record of a token that is not counted among the seen users (nor warmed for): the
     /// owner's configured token, for reads cachearr makes on its own account.
-    pub(crate) fn unlisted(upstream: &str, hash: UserHash, token: &str) -> Arc<UserRecord> {
+    pub fn unlisted(upstream: &str, hash: UserHash, token: &str) -> Arc<UserRecord> {
         UserRecord::new(upstream, hash, token, 0, None)
     }
 

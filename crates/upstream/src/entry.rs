@@ -1,6 +1,6 @@
 //! The entry a cached read is kept as: its key and the route's engine policy with the tags
 //! its answer hangs on. One place for what a client's read (the proxy's key phase), a read
-//! the gateway makes as a user ([`crate::fetch`]) and a batch's part ([`crate::batch`]) must
+//! the gateway makes as a user (the gateway's `fetch`) and a batch's part (its `batch`) must
 //! agree on, so that they find each other's entries.
 
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use crate::users::UserRecord;
 /// caller decided) and the route's engine policy carrying the entry's `tags` (and `user`'s
 /// play-state tag when the route's answers show per-user state), adjusted by the upstream's
 /// change `feed` at `now_ms`.
-pub(crate) fn cached_entry(
+pub fn cached_entry(
     feed: Option<&Arc<Feed>>,
     user: &UserRecord,
     input: &KeyInput<'_>,
@@ -35,7 +35,7 @@ pub(crate) fn cached_entry(
 /// The key of a cached read and the route's engine policy with its tags (the user's state tag
 /// on user-scoped routes that show play state): what [`cached_entry`] gives before the change
 /// feed adjusts it for the moment of the request. A pure function of the request and the user.
-pub(crate) fn keyed_policy(
+pub fn keyed_policy(
     user: &UserRecord,
     input: &KeyInput<'_>,
     route: &ResolvedPolicy,

@@ -13,7 +13,7 @@
 //! served stale while one refresh runs, as before.
 //!
 //! **Proof before trust.** The feed can be wrong (a dropped event, a change the server does not
-//! announce). [`Feed::sample_once`] ([`crate::sampler`]) re-fetches a random feed-validated entry on the background
+//! announce). `sample_once` (the gateway's `sampler`) re-fetches a random feed-validated entry on the background
 //! budget and compares it with what the cache holds; a mismatch is counted with the entry's
 //! age, logged as a warning, the entry is dropped, and its class falls back to its TTL until
 //! `prove_after` samples in a row match again. `/api/stats` (`feed`) and the dashboard show it.
@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cachearr_engine::{Fill, Key, Policy};
+use cachearr_engine::{Fill, Key, Policy, TieredCache};
 use http::{HeaderMap, Uri};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,7 @@ use crate::dialect::Dialect;
 use crate::dialect::answers::ItemsShown;
 use crate::policy::Class;
 use crate::subscriber::SubscriberStatus;
+use crate::upstream::Upstream;
 use crate::users::UserRecord;
 
 /// The classes whose answers depend only on library content and play state, which the feed
@@ -62,14 +63,19 @@ fn ms(d: Duration) -> u64 {
 }
 
 /// A filled entry that sampling may fetch again: its key and the request that filled it (in
-/// buffers of its own, `fetch::owned_request`).
+/// buffers of its own, the gateway's `fetch::owned_request`).
 #[derive(Clone)]
-pub(crate) struct Candidate {
-    pub(crate) key: Key,
-    pub(crate) class: Class,
-    pub(crate) uri: Uri,
-    pub(crate) headers: HeaderMap,
-    pub(crate) user: Arc<UserRecord>,
+pub struct Candidate {
+    /// The entry's key.
+    pub key: Key,
+    /// The route's class, which the feed trusts or distrusts as a whole.
+    pub class: Class,
+    /// The request target that filled it.
+    pub uri: Uri,
+    /// The request's headers (the user's token among them).
+    pub headers: HeaderMap,
+    /// Who it was filled for: the fetch again is made as them.
+    pub user: Arc<UserRecord>,
 }
 
 /// Per class: trust and what sampling found.
@@ -123,7 +129,7 @@ pub struct Feed {
     last_pass_ms: AtomicU64,
     classes: Vec<ClassFeed>,
     pool: Mutex<HashMap<Key, Candidate>>,
-    /// What the play-state watch's rounds did ([`crate::play_watch`]).
+    /// What the play-state watch's rounds did (the gateway's `play_watch`).
     play_watch: Mutex<WatchReport>,
     /// Last health seen by a read, for one warning per transition.
     was_healthy: AtomicBool,
@@ -221,7 +227,7 @@ impl Feed {
     }
 
     /// Adds one round of the play-state watch to what `/api/stats` reports of it.
-    pub(crate) fn count_play_round(&self, count: impl FnOnce(&mut WatchReport)) {
+    pub fn count_play_round(&self, count: impl FnOnce(&mut WatchReport)) {
         count(&mut self.play_watch.lock().unwrap_or_else(|e| e.into_inner()));
     }
 
@@ -328,13 +334,13 @@ impl Feed {
     }
 
     /// Whether fills of `class` are sampling candidates (callers copy the request only then).
-    pub(crate) fn samples(&self, class: Class) -> bool {
+    pub fn samples(&self, class: Class) -> bool {
         FEED_CLASSES.contains(&class) && self.config.enabled
     }
 
     /// Remembers a filled entry of a feed class as a sampling candidate. `uri` and `headers`
     /// must own their bytes (`fetch::owned_request`): the pool outlives the request.
-    pub(crate) fn remember(
+    pub fn remember(
         &self,
         key: &Key,
         class: Class,
@@ -371,13 +377,13 @@ impl Feed {
     /// it makes, and a distrusted class does not take every sample while the others go
     /// unproven. Within the class, an entry older than its class TTL (one the feed alone
     /// keeps) is preferred to a young one.
-    pub(crate) async fn pick(
+    pub async fn pick(
         &self,
-        gw: &crate::Gateway,
+        up: &Upstream,
+        cache: &TieredCache,
         now_ms: u64,
     ) -> Option<(Candidate, Arc<cachearr_engine::Entry>)> {
-        let up = gw.upstream(&self.upstream)?;
-        let stats = gw.cache().stats();
+        let stats = cache.stats();
         let traffic = |class: Class| {
             stats.class(class.as_str()).map_or(0, |c| {
                 c.hits + c.misses + c.stale_hits + c.stale_on_error + c.coalesced
@@ -410,7 +416,7 @@ impl Feed {
                     .clone()
             };
             // A probe: not counted as a hit, starts no refresh.
-            let entry = gw.cache().get(&candidate.key).await.map(|l| l.entry);
+            let entry = cache.get(&candidate.key).await.map(|l| l.entry);
             let Some(entry) = entry else {
                 self.pool
                     .lock()
@@ -427,12 +433,13 @@ impl Feed {
     }
 
     /// Judges a sampled revalidation: `fill` is what the server answers now for `candidate`,
-    /// whose cached entry was `entry` ([`crate::sampler`] fetches it). A match counts towards
+    /// whose cached entry was `entry` (the gateway's `sampler` fetches it). A match counts towards
     /// proving a distrusted class again; a mismatch distrusts the class, counts the stale
     /// answer's age and drops it.
-    pub(crate) async fn judge(
+    pub async fn judge(
         &self,
-        gw: &crate::Gateway,
+        cache: &TieredCache,
+        now_ms: u64,
         candidate: &Candidate,
         entry: &Arc<cachearr_engine::Entry>,
         fill: Result<Fill, cachearr_engine::LoadError>,
@@ -447,7 +454,7 @@ impl Feed {
             }
         };
         // Still the same entry? A change that landed meanwhile replaced it: nothing to judge.
-        match gw.cache().get(&candidate.key).await {
+        match cache.get(&candidate.key).await {
             Some(l) if Arc::ptr_eq(&l.entry, entry) => {}
             _ => return Sampled::Nothing,
         }
@@ -468,7 +475,7 @@ impl Feed {
             }
             return Sampled::Match;
         }
-        let age = u64::try_from(entry.age(gw.clock().now_ms()).as_millis()).unwrap_or(u64::MAX);
+        let age = u64::try_from(entry.age(now_ms).as_millis()).unwrap_or(u64::MAX);
         c.mismatches.fetch_add(1, Ordering::Relaxed);
         c.stale_age_sum_ms.fetch_add(age, Ordering::Relaxed);
         c.stale_age_max_ms.fetch_max(age, Ordering::Relaxed);
@@ -483,7 +490,7 @@ impl Feed {
             "sampled revalidation found a stale answer the change feed did not announce: the \
              class follows its TTL until the feed is proven again"
         );
-        gw.cache().remove(&candidate.key).await;
+        cache.remove(&candidate.key).await;
         Sampled::Mismatch
     }
 
@@ -545,7 +552,7 @@ fn draw(weights: &[(Class, u64)], at: u64) -> Option<Class> {
 }
 
 /// The play-state watch of one upstream as `/api/stats` shows it (`feed` → `play_state`):
-/// what its rounds did in all ([`crate::play_watch`]).
+/// what its rounds did in all (the gateway's `play_watch`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WatchReport {
     /// Seconds between rounds (0: off).
@@ -590,7 +597,7 @@ pub struct FeedReport {
     /// The worst-case staleness promised.
     #[serde(default)]
     pub bounds: FeedBounds,
-    /// The probes of each recent user's play state ([`crate::play_watch`]).
+    /// The probes of each recent user's play state (the gateway's `play_watch`).
     #[serde(default)]
     pub play_state: WatchReport,
 }
@@ -611,7 +618,7 @@ pub struct FeedBounds {
     pub dead_socket_secs: u64,
     /// Play state changed outside cachearr and not announced (a scrobble made on the server
     /// without webhooks, an unscrobble, another Jellyfin user's play): found by the next
-    /// round of play-state probes ([`crate::play_watch`]); none when probing is off.
+    /// round of play-state probes (the gateway's `play_watch`); none when probing is off.
     pub play_state_secs: Option<u64>,
     /// Feed down: each feed class follows its fresh TTL (an older answer is served once
     /// more while it is refreshed).

@@ -461,6 +461,7 @@ fn transport_message(e: &cachearr_engine::Cause) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use http_body_util::BodyExt as _;
 
     #[tokio::test]
     async fn a_refused_connection_keeps_the_clients_error_as_its_source() {
@@ -478,7 +479,11 @@ mod tests {
         config.guard.retries = 0;
         let up = Upstream::new(config, Arc::new(cachearr_engine::SystemClock)).unwrap();
         let req = http::Request::get(format!("http://{addr}/identity"))
-            .body(crate::fetch::empty_body())
+            .body(
+                http_body_util::Empty::<bytes::Bytes>::new()
+                    .map_err(|never| match never {})
+                    .boxed(),
+            )
             .unwrap();
         let err = up.send_once(req, Budget::Client).await.unwrap_err();
         assert!(err.is_retryable(), "{err}");

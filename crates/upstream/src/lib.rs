@@ -1,0 +1,45 @@
+//! cachearr-upstream: what every read of a media server shares below the request path —
+//! who asks, where the answer is kept, the server behind its guard, and how long an answer
+//! stays valid. It knows no request path, no library copy and no server by name: each
+//! server's rules are its dialect's (`cachearr-dialect`), handed in by [`Profile`].
+//!
+//! # Layout
+//! * [`secret`] — the installation [`Secret`] and a token's keyed hash by it
+//!   ([`secret::UserHash`]): who a token is, without the token.
+//! * [`users`] — recently seen users of an upstream: token trust for shared scope, tokens for
+//!   warming (memory only), refusals kept across a restart by their hashes.
+//! * [`keys`] — cache keys, built in one pass by the dialect's key rules.
+//! * [`entry`] — a cached read's key and engine policy with its tags, shared by a client's
+//!   read, a read as a user and a batch's part so that they find each other's entries.
+//! * [`upstream`] — [`Upstream`]: the pooled client and its [`upstream::Guard`] (concurrency
+//!   caps, rate limits, timeouts, retries with jitter, circuit breaker, client vs background
+//!   budget), owner requests, prefetch's ledger.
+//! * [`feed`] — cache validity from the server's change feed: library answers stay fresh
+//!   while the feed is healthy and nothing they depend on changed; what sampled revalidation
+//!   judges.
+//! * [`subscriber`] — the server's notification socket: connect, read each frame with the
+//!   dialect's reader, reconnect with backoff.
+//! * [`redact`] — tokens taken out of anything that is logged.
+//!
+//! The gateway (`cachearr-gateway`) re-exports these modules under its own paths
+//! (`cachearr_gateway::{keys, upstream, …}`), where the request path, the reads through the
+//! cache (`fetch`) and the library copy use them.
+
+pub mod entry;
+pub mod feed;
+pub mod keys;
+pub mod redact;
+pub mod secret;
+pub mod subscriber;
+pub mod upstream;
+pub mod users;
+
+// The servers' rules and the operator's settings, under the names the modules use.
+pub use cachearr_config as config;
+pub use cachearr_config::{policy, tls};
+pub use cachearr_dialect as dialect;
+pub use cachearr_dialect::{events, tags};
+
+pub use crate::policy::Profile;
+pub use crate::secret::Secret;
+pub use crate::upstream::Upstream;
