@@ -194,16 +194,16 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
-    /// Whether a walk asks for its items' external ids (`None`: asked in a way not
-    /// understood, the server answers).
-    fn guids_asked(&self, _params: &[(String, String)]) -> Option<bool> {
+    /// The value a listing's query names its kind by, as written (`None`: it names none).
+    fn kind_named<'a>(&self, _params: &'a [(String, String)]) -> Option<&'a str> {
         None
     }
 
-    /// Whether a walk's parameter `name` changes nothing the copy writes (tokens, client
-    /// names, switches it writes alike).
-    fn walk_param_ignorable(&self, _name: &str) -> bool {
-        false
+    /// How a tree walk's query reads: whether it names a kind, whether it asks for its
+    /// items' external ids, the order it asks for. `None` when a parameter is one the copy
+    /// does not write alike, or a value is not understood: the server answers.
+    fn walk_request(&self, _params: &[(String, String)]) -> Option<WalkRequest> {
+        None
     }
 
     /// Where a kept item's element is cut for the asking user's values to go between its
@@ -216,6 +216,40 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     /// state is not at the cut: it is written from the tree).
     fn counts_leaves(&self) -> fn(ItemKind) -> bool {
         |_| false
+    }
+}
+
+/// A tree walk's query as the server reads it ([`CopyAnswers::walk_request`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WalkRequest {
+    /// The query names a kind of item (a listing's kind is [`CopyAnswers::listing_kind`];
+    /// the copy writes an item's children only unnamed).
+    pub kind_named: bool,
+    /// The items' external ids are asked for.
+    pub guids: bool,
+    /// The order asked for.
+    pub order: WalkOrder,
+}
+
+/// The order a tree walk asks for ([`WalkRequest`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalkOrder {
+    /// The section's natural order ([`CopyAnswers::natural_order`]).
+    Natural,
+    /// By the server's item id, ascending.
+    ById,
+    /// By the server's item id, descending.
+    ByIdDescending,
+}
+
+impl WalkOrder {
+    /// A short name that tells the orders apart in the keys the walks are kept under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WalkOrder::Natural => "",
+            WalkOrder::ById => "id",
+            WalkOrder::ByIdDescending => "id:desc",
+        }
     }
 }
 

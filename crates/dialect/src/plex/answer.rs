@@ -13,7 +13,9 @@ use rustc_hash::FxHashMap;
 use super::Plex;
 use super::render::{self, El, V};
 use super::search::{self, Kind};
-use crate::answers::{CopyAnswers, Found, ItemRef, LibraryCopy, Page, SearchRoute, number, view};
+use crate::answers::{
+    CopyAnswers, Found, ItemRef, LibraryCopy, Page, SearchRoute, WalkRequest, number, view,
+};
 use crate::model::library::{Rank, TitleHit, UserSection};
 use crate::model::route::IndexSearch;
 
@@ -600,15 +602,15 @@ impl CopyAnswers for Plex {
         }
     }
 
-    /// `includeGuids=1`.
-    fn guids_asked(&self, params: &[(String, String)]) -> Option<bool> {
-        search::guids_asked(params)
+    /// `type=`.
+    fn kind_named<'a>(&self, params: &'a [(String, String)]) -> Option<&'a str> {
+        search::kind_named(params)
     }
 
-    /// `X-Plex-*`, and the `include*` / `exclude*` switches but `includeGuids` (read) and
-    /// `includeMeta`.
-    fn walk_param_ignorable(&self, name: &str) -> bool {
-        search::ignorable(name)
+    /// `type=`, `includeGuids=1` and `sort` by rating key; besides them only what every
+    /// client sends and changes nothing ([`search::ignorable`]).
+    fn walk_request(&self, params: &[(String, String)]) -> Option<WalkRequest> {
+        search::walk_request(params)
     }
 
     /// Before the first of `year`, `thumb`, `art`, `duration`, `addedAt`, `parentYear`

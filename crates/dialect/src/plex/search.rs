@@ -9,7 +9,7 @@
 use cachearr_library::ItemKind;
 
 use super::render::{self, V};
-use crate::answers::SearchRoute;
+use crate::answers::{SearchRoute, WalkOrder, WalkRequest};
 use crate::model::library::UserSection;
 use crate::model::route::IndexSearch;
 
@@ -92,6 +92,36 @@ pub fn guids_asked(params: &[(String, String)]) -> Option<bool> {
     }
 }
 
+/// The kind a listing's query names, as written: `type=`.
+pub fn kind_named(params: &[(String, String)]) -> Option<&str> {
+    param(params, "type")
+}
+
+/// How a tree walk's query reads (`CopyAnswers::walk_request`): `type=` (the kind itself is
+/// [`kind_asked`]'s), `includeGuids` ([`guids_asked`]) and a sort by rating key —
+/// `sort=id`, `id:asc`, `id:desc`, `ratingKey…`, as PlexKodiConnect pages an album's tracks —
+/// beside what every client sends ([`ignorable`]). Any other parameter or sort is the
+/// server's.
+pub fn walk_request(params: &[(String, String)]) -> Option<WalkRequest> {
+    let understood = params
+        .iter()
+        .all(|(k, _)| ignorable(k) || matches!(k.as_str(), "type" | "includeGuids" | "sort"));
+    if !understood {
+        return None;
+    }
+    let order = match param(params, "sort") {
+        None => WalkOrder::Natural,
+        Some("id" | "id:asc" | "ratingKey" | "ratingKey:asc") => WalkOrder::ById,
+        Some("id:desc" | "ratingKey:desc") => WalkOrder::ByIdDescending,
+        Some(_) => return None,
+    };
+    Some(WalkRequest {
+        kind_named: kind_named(params).is_some(),
+        guids: guids_asked(params)?,
+        order,
+    })
+}
+
 /// Parameters every Plex client sends that do not change the answer.
 pub fn ignorable(name: &str) -> bool {
     name.starts_with("X-Plex-")
@@ -122,5 +152,60 @@ pub fn content_type(json: bool) -> &'static str {
         "application/json"
     } else {
         "text/xml;charset=utf-8"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_walks_query_reads_its_kind_guids_and_order() {
+        let plain = walk_request(&params(&[
+            ("X-Plex-Container-Start", "0"),
+            ("includeCollections", "1"),
+        ]));
+        assert_eq!(
+            plain,
+            Some(WalkRequest {
+                kind_named: false,
+                guids: false,
+                order: WalkOrder::Natural,
+            })
+        );
+        let asked = walk_request(&params(&[
+            ("type", "10"),
+            ("includeGuids", "1"),
+            ("sort", "ratingKey:desc"),
+        ]));
+        assert_eq!(
+            asked,
+            Some(WalkRequest {
+                kind_named: true,
+                guids: true,
+                order: WalkOrder::ByIdDescending,
+            })
+        );
+        let by_id = walk_request(&params(&[("sort", "id")])).map(|w| w.order);
+        assert_eq!(by_id, Some(WalkOrder::ById));
+    }
+
+    #[test]
+    fn a_walk_with_a_filter_another_sort_or_an_odd_value_is_the_servers() {
+        for query in [
+            &[("year", "1999")][..],
+            &[("sort", "titleSort")],
+            &[("includeGuids", "2")],
+            &[("includeMeta", "1")],
+        ] {
+            assert_eq!(walk_request(&params(query)), None, "{query:?}");
+        }
     }
 }

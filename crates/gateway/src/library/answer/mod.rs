@@ -175,13 +175,6 @@ fn bare(id: &str) -> String {
         .collect()
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// An answer made: its body before the asking user's state is put in (the dialect's), its
 /// content type, its own headers.
 pub(crate) struct Answer {
@@ -434,7 +427,8 @@ async fn walk_from_copy(
     let folded = titles::folded(&index).await?;
     // The copy takes part from a user's third miss in a section on (the frame is learnt from
     // the second): a lone request is cheaper at the server than the reads the copy needs.
-    let walked = walk.place(&folded, &index)?;
+    let answers = crate::dialect::of(up.profile).answers()?;
+    let walked = walk.place(answers, &folded, &index)?;
     let turn = Turn::of(state, handle.frames(), &walk, &walked, server, probing);
     let Turn {
         before,

@@ -20,7 +20,7 @@ use super::super::elements::{Element, ElementStore};
 use super::super::titles::FoldedTitles;
 use super::super::written::{Form, Halves};
 use super::frame::{Frame, Observed, Shape, Sources};
-use super::{Answer, AnswerBody, Ctx, ItemRef, param};
+use super::{Answer, AnswerBody, Ctx, ItemRef};
 use crate::dialect::CopyAnswers;
 use crate::dialect::answers::El;
 use crate::policy::Profile;
@@ -65,11 +65,17 @@ impl Walk {
 
     /// Where the walk is, for counting a user's walk misses: the section and type of a
     /// listing, the section of a parent's children (found in the index, no request).
-    pub(super) fn place(&self, folded: &FoldedTitles, index: &LibraryIndex) -> Option<String> {
+    pub(super) fn place(
+        &self,
+        answers: &dyn CopyAnswers,
+        folded: &FoldedTitles,
+        index: &LibraryIndex,
+    ) -> Option<String> {
         match self {
-            Walk::Listing { section, params } => {
-                Some(format!("{section}/{}", param(params, "type").unwrap_or("")))
-            }
+            Walk::Listing { section, params } => Some(format!(
+                "{section}/{}",
+                answers.kind_named(params).unwrap_or("")
+            )),
             Walk::Children { parent, .. } => {
                 let first = *folded
                     .children(parent)
@@ -89,7 +95,7 @@ impl Walk {
 
 impl Walk {
     /// Whether this is a section listing's last page (or the whole listing, unpaged), by the
-    /// index's count of the kind its `type=` names: the walk of that listing ends with it.
+    /// index's count of the kind its query names (`CopyAnswers::kind_named`): the walk of that listing ends with it.
     /// `false` when that cannot be told.
     /// `profile`: the upstream's, whose dialect reads the page asked for.
     pub(super) fn ends_listing(
@@ -104,7 +110,7 @@ impl Walk {
         let Some(answers) = crate::dialect::of(profile).answers() else {
             return false;
         };
-        let Some(kind) = param(params, "type").and_then(|t| answers.kind_of_type(t)) else {
+        let Some(kind) = (answers.kind_named(params)).and_then(|t| answers.kind_of_type(t)) else {
             return false;
         };
         let Some((start, size)) = answers.paging(headers, params) else {
@@ -172,27 +178,6 @@ impl Kept {
             child: self.child.as_deref(),
             section: self.section.as_ref(),
         }
-    }
-}
-
-/// Whether every parameter of a walk is one the copy answers alike: tokens and client
-/// names, `include*`/`exclude*` switches other than `includeGuids` (which is read), paging,
-/// and a sort by rating key ([`order_of`]).
-fn understood(answers: &dyn CopyAnswers, params: &[(String, String)]) -> bool {
-    params.iter().all(|(k, _)| {
-        answers.walk_param_ignorable(k) || matches!(k.as_str(), "type" | "includeGuids" | "sort")
-    })
-}
-
-/// The order a walk asks for: the section's natural order (no `sort`), or by rating key
-/// (`sort=id`, `id:asc`, `id:desc`, `ratingKey…`: PlexKodiConnect pages an album's tracks
-/// with `sort=id`). `None`: another sort, the server's.
-fn order_of(params: &[(String, String)]) -> Option<&'static str> {
-    match param(params, "sort") {
-        None => Some(""),
-        Some("id" | "id:asc" | "ratingKey" | "ratingKey:asc") => Some("id"),
-        Some("id:desc" | "ratingKey:desc") => Some("id:desc"),
-        Some(_) => None,
     }
 }
 
@@ -349,15 +334,13 @@ impl Ctx<'_> {
     fn made_listing(&self, section: &str, params: &[(String, String)]) -> Option<Made> {
         let everything = Visibility::everything();
         let json = self.json();
-        if !understood(self.answers, params) {
-            return None;
-        }
+        let asked = self.answers.walk_request(params)?;
         let s = self.sections.get(section)?;
         // Not shows: the index knows them only from their episodes.
         let kind = self.answers.listing_kind(params, s)?;
         let sections = self.indexed(Some(section))?;
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
-        let order = order_of(params)?;
+        let order = asked.order.as_str();
         let items = self
             .folded
             .walk_order(&format!("{}/{kind:?}/{order}", ids.join(",")), || {
@@ -372,7 +355,7 @@ impl Ctx<'_> {
                 kind,
                 order,
                 json,
-                guids: self.answers.guids_asked(params)?,
+                guids: asked.guids,
                 paged: start.is_some() || size.is_some(),
                 options: String::new(),
             },
@@ -396,7 +379,8 @@ impl Ctx<'_> {
     ) -> Option<Made> {
         let everything = Visibility::everything();
         let json = self.json();
-        if !understood(self.answers, params) || param(params, "type").is_some() {
+        let asked = self.answers.walk_request(params)?;
+        if asked.kind_named {
             return None;
         }
         let children = self.folded.children(parent);
@@ -413,7 +397,7 @@ impl Ctx<'_> {
         let first = self.index.item(*items.first()?, &everything)?;
         let (kind, section) = (first.kind(), first.section_id().to_string());
         self.indexed(Some(&section))?;
-        let order = order_of(params)?;
+        let order = asked.order.as_str();
         let items = Arc::new(self.ordered(items, order));
         let (start, size) = self.paging(params)?;
         let child = Some(first.id().to_string());
@@ -431,7 +415,7 @@ impl Ctx<'_> {
                 kind,
                 order,
                 json,
-                guids: self.answers.guids_asked(params)?,
+                guids: asked.guids,
                 paged: start.is_some() || size.is_some(),
                 options: String::new(),
             },
@@ -444,7 +428,7 @@ impl Ctx<'_> {
         })
     }
 
-    /// `items` in the order asked for ([`order_of`]): the section's natural order
+    /// `items` in the order asked for (`WalkOrder::as_str`): the section's natural order
     /// (the dialect's [`natural_order`](crate::dialect::CopyAnswers::natural_order)) or by
     /// rating key.
     fn ordered(&self, items: Vec<ItemNo>, order: &str) -> Vec<ItemNo> {
