@@ -70,6 +70,14 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         params: &[(String, String)],
     ) -> Option<(Option<usize>, Option<usize>)>;
 
+    /// A request's query decoded, its names as the server reads them (as written, unless
+    /// the server ignores their case).
+    fn query_params(&self, query: Option<&str>) -> Vec<(String, String)> {
+        form_urlencoded::parse(query.unwrap_or("").as_bytes())
+            .into_owned()
+            .collect()
+    }
+
     /// Where, in the path of a walk of one item's children (or leaves, or a series'
     /// episodes), that item's id is: a walk of its siblings' children is the same path with
     /// their ids there. `None` for any other path.

@@ -265,3 +265,30 @@ fn a_caller_is_read_in_one_reading_of_its_head() {
     assert_eq!(read.client.as_deref(), Some("python-requests"));
     assert_eq!(read.prefetch, Some(Trigger::ContinueWatching));
 }
+
+#[test]
+fn a_walks_query_and_item_are_read_as_each_server_reads_them() {
+    let plex = of(Profile::Plex).answers().unwrap();
+    let jellyfin = of(Profile::Jellyfin).answers().unwrap();
+    let query = Some("StartIndex=0&Fields=Path&sort=id");
+    let names = |params: Vec<(String, String)>| -> Vec<String> {
+        params.into_iter().map(|(k, _)| k).collect()
+    };
+    // Plex compares names exactly; Jellyfin ignores their case.
+    assert_eq!(
+        names(plex.query_params(query)),
+        ["StartIndex", "Fields", "sort"]
+    );
+    assert_eq!(
+        names(jellyfin.query_params(query)),
+        ["startindex", "fields", "sort"]
+    );
+    assert!(plex.query_params(None).is_empty());
+    // The walked item's id, where each server's path names it.
+    let path = "/library/metadata/42/children";
+    assert_eq!(plex.walked_item(path).map(|r| &path[r]), Some("42"));
+    assert_eq!(plex.walked_item("/library/metadata/x1/children"), None);
+    let path = "/Shows/ab12/Episodes";
+    assert_eq!(jellyfin.walked_item(path).map(|r| &path[r]), Some("ab12"));
+    assert_eq!(jellyfin.walked_item("/Shows/ab12/Similar"), None);
+}

@@ -270,6 +270,13 @@ impl CopyAnswers for Jellyfin {
         search::route_of(search, path, query)
     }
 
+    /// Names lower-cased: Jellyfin ignores their case.
+    fn query_params(&self, query: Option<&str>) -> Vec<(String, String)> {
+        form_urlencoded::parse(query.unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+            .collect()
+    }
+
     /// `/Shows/{id}/Episodes` and `/Shows/{id}/Seasons` (any case, as the server routes).
     fn walked_item(&self, path: &str) -> Option<std::ops::Range<usize>> {
         let mut parts = path.splitn(4, '/');

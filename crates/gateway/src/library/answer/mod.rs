@@ -364,38 +364,32 @@ impl CopySource for WalkCopy {
     }
 }
 
-/// A walk as its path and query say it.
-fn walk_of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<walk::Walk> {
-    if matches!(search, IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons) {
-        // `/Shows/{id}/Episodes|Seasons`: the id is the second segment, as the client wrote it.
-        let series = path.split('/').nth(2).filter(|s| !s.is_empty())?;
-        return Some(walk::Walk::Shows {
-            series: series.to_string(),
-            seasons: search == IndexSearch::ShowSeasons,
-            params: form_urlencoded::parse(query.unwrap_or("").as_bytes())
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-                .collect(),
-        });
-    }
-    let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
-    // `/library/sections/{id}/all`, `/library/metadata/{id}/children|allLeaves`: the
-    // server's ids are numbers.
-    let id = path
-        .split('/')
-        .nth(3)
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))?
-        .to_string();
+/// A walk as its path and query say it, read as the server reads them (`answers`: its
+/// dialect's): the listing's section, the parent or series whose items are walked.
+fn walk_of(
+    answers: &dyn CopyAnswers,
+    search: IndexSearch,
+    path: &str,
+    query: Option<&str>,
+) -> Option<walk::Walk> {
+    let walked = || Some(path.get(answers.walked_item(path)?)?.to_string());
     Some(match search {
-        IndexSearch::SectionListing => walk::Walk::Listing {
-            section: id,
-            params,
-        },
+        IndexSearch::SectionListing => {
+            let route = answers.search_route(search, path, query)?;
+            walk::Walk::Listing {
+                section: route.section?,
+                params: route.params,
+            }
+        }
         IndexSearch::Children | IndexSearch::AllLeaves => walk::Walk::Children {
-            parent: id,
+            parent: walked()?,
             leaves: search == IndexSearch::AllLeaves,
-            params,
+            params: answers.query_params(query),
+        },
+        IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => walk::Walk::Shows {
+            series: walked()?,
+            seasons: search == IndexSearch::ShowSeasons,
+            params: answers.query_params(query),
         },
         _ => return None,
     })
@@ -413,7 +407,8 @@ async fn walk_from_copy(
     probing: bool,
 ) -> Option<CopyAnswer> {
     let (gw, up, user) = (&state.gw, &state.up, &state.user);
-    let walk = walk_of(search, state.uri.path(), state.uri.query())?;
+    let answers = crate::dialect::of(up.profile).answers()?;
+    let walk = walk_of(answers, search, state.uri.path(), state.uri.query())?;
     let handle = gw.index(&up.name)?;
     let index = handle.ready().filter(|_| handle.enabled())?;
     // An item changed on the server or through cachearr and not read again yet: the copy may
@@ -427,7 +422,6 @@ async fn walk_from_copy(
     let folded = titles::folded(&index).await?;
     // The copy takes part from a user's third miss in a section on (the frame is learnt from
     // the second): a lone request is cheaper at the server than the reads the copy needs.
-    let answers = crate::dialect::of(up.profile).answers()?;
     let walked = walk.place(answers, &folded, &index)?;
     let turn = Turn::of(state, handle.frames(), &walk, &walked, server, probing);
     let Turn {
