@@ -1,0 +1,939 @@
+//! The frame around the items of an answer written from the library copy — the container's
+//! attributes and the answer's headers — learned from the server's own answers and proven on
+//! them before the copy answers alone.
+//!
+//! A children listing's container names its parent (`key`, `title2`, `parentIndex`, `art`,
+//! `grandparentTitle` …) and a section listing's names its section. Which attribute of which
+//! kept element each one repeats is not written down anywhere a gateway could read, and
+//! differs between server versions; guessing it would give answers that are almost the
+//! server's. So the frame is read off the server: the first answers of each [`Shape`] go to
+//! the server as before, and for each container attribute the gateway keeps every reading
+//! that explains the value — an attribute of the parent's element, of the grandparent's, of
+//! the first item's, of the section's listing container, or the same value every time
+//! ([`Source`]). Each further server answer drops the readings it contradicts.
+//!
+//! The copy answers a request only when (1) the frame was proven: the answer the gateway
+//! writes for a server answer's request is that answer byte for byte, headers included, on
+//! [`PROOFS`] different parents; and (2) every reading still kept gives the same value for
+//! this request's parent. A request where two readings disagree goes to the server, whose
+//! answer settles which one is right. A proof that fails (an attribute no reading explains,
+//! items the server writes otherwise, a header that changes) refuses the shape for good: its
+//! requests go to the server, said once in the log.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use cachearr_library::ItemKind;
+
+use super::super::elements::{self, Element, Scalar};
+use super::super::status::CopyReport;
+use crate::dialect::answers::{El, V};
+use crate::keys::UserHash;
+
+/// Server answers on different parents a frame must reproduce byte for byte before the copy
+/// answers with it.
+pub(crate) const PROOFS: usize = 2;
+
+/// The route and request shape a frame is learned for: answers of one shape share their
+/// frame's layout.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Shape {
+    /// `children`, `allLeaves` or `all` (a section listing).
+    pub(crate) route: &'static str,
+    pub(crate) section: String,
+    /// The kind of the items listed.
+    pub(crate) kind: ItemKind,
+    /// The order asked for: `""` (natural), `id`, `id:desc`.
+    pub(crate) order: &'static str,
+    pub(crate) json: bool,
+    pub(crate) guids: bool,
+    /// Paged (`X-Plex-Container-Start` / `-Size` given): the server writes `totalSize` and
+    /// `offset`, and its paging headers.
+    pub(crate) paged: bool,
+    /// The options an answer's items are written with, where they vary by request
+    /// (Jellyfin's `Fields`, images and user data; empty for Plex): a proof holds for the
+    /// options it was made with.
+    pub(crate) options: String,
+}
+
+/// Where a container attribute's value can come from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Source {
+    /// An attribute of the parent's kept element.
+    Parent(&'static str),
+    /// An attribute of the grandparent's kept element.
+    Grandparent(&'static str),
+    /// An attribute of the first item's kept element (in the listing's order).
+    Child(&'static str),
+    /// An attribute of the section's kept listing container.
+    Section(&'static str),
+    /// This value, every time.
+    Const(Scalar),
+}
+
+/// A [`Source`] naming an attribute of one of the kept elements.
+type MakeSource = fn(&'static str) -> Source;
+
+/// The kept elements a frame's readings look into, for one answer.
+#[derive(Default)]
+pub(crate) struct Sources<'a> {
+    pub(crate) parent: Option<&'a Element>,
+    pub(crate) grandparent: Option<&'a Element>,
+    pub(crate) child: Option<&'a Element>,
+    pub(crate) section: Option<&'a Element>,
+}
+
+impl<'a> Sources<'a> {
+    fn value<'v>(&self, source: &'v Source) -> Option<&'v Scalar>
+    where
+        'a: 'v,
+    {
+        let (element, name) = match source {
+            Source::Const(v) => return Some(v),
+            Source::Parent(n) => (self.parent?, n),
+            Source::Grandparent(n) => (self.grandparent?, n),
+            Source::Child(n) => (self.child?, n),
+            Source::Section(n) => (self.section?, n),
+        };
+        element.attr(name)
+    }
+
+    /// Every reading of `value`: the kept attributes equal to it, and the value itself.
+    fn readings(&self, value: &Scalar, json: bool) -> Vec<Source> {
+        let mut out = Vec::new();
+        let places: [(Option<&Element>, MakeSource); 4] = [
+            (self.parent, Source::Parent),
+            (self.grandparent, Source::Grandparent),
+            (self.child, Source::Child),
+            (self.section, Source::Section),
+        ];
+        for (element, make) in places {
+            let Some(element) = element else { continue };
+            for (name, v) in &element.attrs {
+                if same(v, value, json)
+                    && let Some(name) = elements::interned(name)
+                {
+                    out.push(make(name));
+                }
+            }
+        }
+        out.push(Source::Const(value.clone()));
+        out
+    }
+}
+
+/// Whether two values are written alike in the format.
+fn same(a: &Scalar, b: &Scalar, json: bool) -> bool {
+    // Equal values are written alike (nearly every comparison): no text made for them.
+    a == b || text(a, json) == text(b, json)
+}
+
+fn text(v: &Scalar, json: bool) -> String {
+    match v {
+        Scalar::S(s) if json => format!("{s:?}"),
+        Scalar::S(s) => s.clone(),
+        Scalar::I(n) => n.to_string(),
+        Scalar::F(f) => f.to_string(),
+        Scalar::B(b) if json => b.to_string(),
+        Scalar::B(b) => u8::from(*b).to_string(),
+    }
+}
+
+/// A frame being learned or learned.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    /// The container's attributes in the server's order (the page's own — `size`,
+    /// `totalSize`, `offset` — apart), each with the readings still kept.
+    attrs: Vec<(&'static str, Vec<Source>)>,
+    /// The answer's headers as stored (paging headers apart), sorted.
+    headers: Vec<(String, String)>,
+    /// The parents whose server answers the frame reproduced.
+    proven: Vec<String>,
+}
+
+impl Frame {
+    /// Whether the copy may answer with this frame.
+    pub(crate) fn proven(&self) -> bool {
+        self.proven.len() >= PROOFS
+    }
+
+    /// Which kept elements the readings look into: `[parent, grandparent, child, section]`
+    /// (an answer reads only those from the store).
+    pub(crate) fn uses(&self) -> [bool; 4] {
+        let mut uses = [false; 4];
+        for source in self.attrs.iter().flat_map(|(_, readings)| readings) {
+            match source {
+                Source::Parent(_) => uses[0] = true,
+                Source::Grandparent(_) => uses[1] = true,
+                Source::Child(_) => uses[2] = true,
+                Source::Section(_) => uses[3] = true,
+                Source::Const(_) => {}
+            }
+        }
+        uses
+    }
+
+    /// The container for one answer, when every kept reading of every attribute agrees.
+    pub(crate) fn container(&self, sources: &Sources<'_>, json: bool) -> Option<El> {
+        let mut el = El::container();
+        for (name, readings) in &self.attrs {
+            let mut value: Option<&Scalar> = None;
+            for r in readings {
+                let v = sources.value(r)?;
+                match value {
+                    None => value = Some(v),
+                    Some(first) if same(first, v, json) => {}
+                    Some(_) => return None,
+                }
+            }
+            el.attrs.push((name, to_v(value?.clone())));
+        }
+        Some(el)
+    }
+
+    /// The headers the answer is stored with (paging headers are the page's own).
+    pub(crate) fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+}
+
+fn to_v(v: Scalar) -> V {
+    match v {
+        Scalar::S(s) => V::S(s),
+        Scalar::I(n) => V::I(n),
+        Scalar::F(f) => V::F(f),
+        Scalar::B(b) => V::B(b),
+    }
+}
+
+/// A server answer's frame, read off it: the container's attributes and the stored headers.
+pub(crate) struct Observed {
+    pub(crate) attrs: Vec<(String, Scalar)>,
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+/// Container attributes the page writes for itself.
+const PAGE_ATTRS: &[&str] = &["size", "totalSize", "offset"];
+
+impl Observed {
+    /// The frame of a Plex answer body (JSON or XML) and its stored headers, less those the
+    /// page writes for itself (`page_headers`: the dialect's
+    /// [`page_header_names`](crate::dialect::CopyAnswers::page_header_names)); `None` when
+    /// the body is not a `MediaContainer` the gateway can read.
+    pub(crate) fn of(
+        body: &[u8],
+        headers: &[(String, String)],
+        json: bool,
+        page_headers: &[&str],
+    ) -> Option<Observed> {
+        let attrs = if json {
+            let (container, _) = elements::listing_elements(body)?;
+            container.attrs
+        } else {
+            xml_container_attrs(body)?
+        };
+        let mut headers: Vec<(String, String)> = headers
+            .iter()
+            .filter(|(n, _)| !page_headers.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        headers.sort();
+        Some(Observed {
+            attrs: attrs
+                .into_iter()
+                .filter(|(k, _)| !PAGE_ATTRS.contains(&k.as_str()))
+                .collect(),
+            headers,
+        })
+    }
+}
+
+/// The attributes of an XML answer's `MediaContainer`, as text.
+fn xml_container_attrs(body: &[u8]) -> Option<Vec<(String, Scalar)>> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf).ok()? {
+            Event::Start(e) | Event::Empty(e) => {
+                if e.name().as_ref() != b"MediaContainer" {
+                    return None;
+                }
+                let mut out = Vec::new();
+                for a in e.attributes() {
+                    let a = a.ok()?;
+                    let key = std::str::from_utf8(a.key.as_ref()).ok()?.to_string();
+                    let value = a.unescape_value().ok()?.into_owned();
+                    out.push((key, Scalar::S(value)));
+                }
+                return Some(out);
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+enum Learned {
+    /// Shared with the answers written with it: every answer takes the frame, and a frame
+    /// is a few dozen attributes with their readings, copied per answer otherwise.
+    Learning(Arc<Frame>),
+    Refused,
+}
+
+/// Walk misses of one user in one section (and type), before the copy takes part.
+///
+/// The copy's first answer to a user in a section costs reads of its own — the user's
+/// sections, whether they see the section whole, their play state (each a request, cached
+/// for minutes) — which a walk of tens of pages repays and a lone count does not: Tautulli's
+/// one count per section and type cost three requests instead of one. So the first miss of a
+/// user in a section goes to the server as before, the second is learnt from, and the copy
+/// answers from the third on.
+pub(crate) const WALK_MISSES_BEFORE_COPY: u32 = 2;
+
+/// Users and sections whose walk misses are counted at most (the map is cleared when full:
+/// a walk then starts counting again).
+const WALKERS_MAX: usize = 4096;
+
+/// How long a walk's miss waits for the proofs that server answers already on their way will
+/// make, rather than adding another request: a tool walking twenty series at once would
+/// otherwise send all twenty to the server before the first proof is in.
+pub(crate) const PROOF_WAIT: Duration = Duration::from_secs(2);
+/// How long a load sent to the server while its shape was being learnt counts as on its way
+/// (one whose answer never comes back to be learnt from stops counting then).
+const LEARNER_TTL: Duration = Duration::from_secs(10);
+
+/// The frames of one upstream's copy answers.
+#[derive(Default)]
+pub(crate) struct Frames {
+    shapes: Mutex<HashMap<Shape, Learned>>,
+    /// Per shape being learnt, when each load sent to the server to prove it left.
+    learners: Mutex<HashMap<Shape, Vec<Instant>>>,
+    /// Woken on every proof (and refusal).
+    proved: tokio::sync::Notify,
+    /// Walk misses per user and section (see [`WALK_MISSES_BEFORE_COPY`]).
+    walkers: Mutex<HashMap<(UserHash, String), u32>>,
+    answered: AtomicU64,
+    proofs: AtomicU64,
+    /// The probes after a build are under way (`answer::probe`).
+    probing: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for Frames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frames").finish_non_exhaustive()
+    }
+}
+
+/// Shapes a process learns at most (a request shape is a route, section, kind and format:
+/// a handful per section).
+const SHAPES_MAX: usize = 512;
+
+impl Frames {
+    /// Counts a walk miss of `user` in `walk` (a section and type) and returns how many came
+    /// before it.
+    pub(crate) fn note_walk(&self, user: UserHash, walk: &str) -> u32 {
+        let mut walkers = self.walkers.lock().unwrap_or_else(|e| e.into_inner());
+        if walkers.len() >= WALKERS_MAX && !walkers.contains_key(&(user, walk.to_string())) {
+            walkers.clear();
+        }
+        let n = walkers.entry((user, walk.to_string())).or_insert(0);
+        *n = n.saturating_add(1);
+        *n - 1
+    }
+
+    /// How many walk misses of `user` in `walk` were counted.
+    pub(crate) fn walks(&self, user: UserHash, walk: &str) -> u32 {
+        let walkers = self.walkers.lock().unwrap_or_else(|e| e.into_inner());
+        walkers.get(&(user, walk.to_string())).copied().unwrap_or(0)
+    }
+
+    /// Marks the probes after a build as under way, or done.
+    pub(crate) fn set_probing(&self, on: bool) {
+        self.probing.store(on, Ordering::Relaxed);
+    }
+
+    /// A cache miss was answered from the copy.
+    pub(crate) fn note_answered(&self) {
+        self.answered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What the copy did so far.
+    pub(crate) fn report(&self) -> CopyReport {
+        let shapes = self.lock();
+        let mut report = CopyReport {
+            answered: self.answered.load(Ordering::Relaxed),
+            proofs: self.proofs.load(Ordering::Relaxed),
+            probing: self.probing.load(Ordering::Relaxed),
+            ..CopyReport::default()
+        };
+        for learned in shapes.values() {
+            match learned {
+                Learned::Learning(f) if f.proven() => report.shapes_proven += 1,
+                Learned::Learning(_) => report.shapes_learning += 1,
+                Learned::Refused => report.shapes_refused += 1,
+            }
+        }
+        report
+    }
+
+    /// The frame of `shape` when it is proven.
+    pub(crate) fn proven(&self, shape: &Shape) -> Option<Arc<Frame>> {
+        match self.lock().get(shape) {
+            Some(Learned::Learning(f)) if f.proven() => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    /// The frame of `shape` when it is proven; while it is being learnt and enough server
+    /// answers to prove it are on their way, waits for them (at most [`PROOF_WAIT`]) instead
+    /// of sending another. `None`: this load goes to the server, counted as on its way to
+    /// prove the shape.
+    pub(crate) async fn proven_or_wait(&self, shape: &Shape) -> Option<Arc<Frame>> {
+        let deadline = Instant::now() + PROOF_WAIT;
+        loop {
+            let notified = self.proved.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let proofs = match self.lock().get(shape) {
+                Some(Learned::Learning(f)) if f.proven() => return Some(f.clone()),
+                Some(Learned::Refused) => return None,
+                Some(Learned::Learning(f)) => f.proven.len(),
+                None => 0,
+            };
+            {
+                let now = Instant::now();
+                let mut learners = self.learners.lock().unwrap_or_else(|e| e.into_inner());
+                if learners.len() >= SHAPES_MAX && !learners.contains_key(shape) {
+                    learners.clear();
+                }
+                let on_their_way = learners.entry(shape.clone()).or_default();
+                on_their_way.retain(|t| now.duration_since(*t) < LEARNER_TTL);
+                if on_their_way.len() < PROOFS.saturating_sub(proofs) || now >= deadline {
+                    on_their_way.push(now);
+                    return None;
+                }
+            }
+            // Woken by a proof, or at the deadline (then this load goes to the server).
+            let _ = tokio::time::timeout_at(deadline, notified).await;
+        }
+    }
+
+    /// A load of `shape` goes to the server to be learnt from (a user's miss the copy does
+    /// not answer yet): counted as on its way, so that the misses right after it wait for its
+    /// proof ([`Frames::proven_or_wait`]) instead of each going to the server too.
+    pub(crate) fn on_its_way(&self, shape: &Shape) {
+        if matches!(self.lock().get(shape), Some(Learned::Refused)) || self.proven(shape).is_some()
+        {
+            return;
+        }
+        let now = Instant::now();
+        let mut learners = self.learners.lock().unwrap_or_else(|e| e.into_inner());
+        if learners.len() >= SHAPES_MAX && !learners.contains_key(shape) {
+            learners.clear();
+        }
+        let on_their_way = learners.entry(shape.clone()).or_default();
+        on_their_way.retain(|t| now.duration_since(*t) < LEARNER_TTL);
+        on_their_way.push(now);
+    }
+
+    /// A server answer of `shape` came back to be learnt from: one fewer on its way.
+    fn learner_back(&self, shape: &Shape) {
+        let mut learners = self.learners.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(on_their_way) = learners.get_mut(shape)
+            && !on_their_way.is_empty()
+        {
+            on_their_way.remove(0);
+        }
+    }
+
+    /// Whether `shape` was refused (its answers are the server's).
+    pub(crate) fn refused(&self, shape: &Shape) -> bool {
+        matches!(self.lock().get(shape), Some(Learned::Refused))
+    }
+
+    /// Narrows `shape`'s readings by a server answer (`observed`, for the request's sources)
+    /// and returns the frame to prove on it; `None` when the answer leaves some attribute
+    /// without a reading, or changes the layout (the shape is refused).
+    pub(crate) fn learn(
+        &self,
+        shape: &Shape,
+        observed: &Observed,
+        sources: &Sources<'_>,
+        upstream: &str,
+    ) -> Option<Arc<Frame>> {
+        self.learner_back(shape);
+        let mut shapes = self.lock();
+        if shapes.len() >= SHAPES_MAX && !shapes.contains_key(shape) {
+            return None;
+        }
+        let learned = shapes.entry(shape.clone()).or_insert_with(|| {
+            let attrs = observed
+                .attrs
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((
+                        elements::interned(name)?,
+                        sources.readings(value, shape.json),
+                    ))
+                })
+                .collect();
+            Learned::Learning(Arc::new(Frame {
+                attrs,
+                headers: observed.headers.clone(),
+                proven: Vec::new(),
+            }))
+        });
+        let Learned::Learning(frame) = learned else {
+            return None;
+        };
+        let why = narrow(Arc::make_mut(frame), observed, sources, shape.json);
+        match why {
+            None => Some(frame.clone()),
+            Some(why) => {
+                tracing::info!(
+                    upstream,
+                    route = shape.route,
+                    section = %shape.section,
+                    json = shape.json,
+                    why,
+                    "library copy: this answer's frame is not learned; the server answers it"
+                );
+                *learned = Learned::Refused;
+                self.proved.notify_waiters();
+                None
+            }
+        }
+    }
+
+    /// The frame learned for `shape` reproduced the server's answer for `parent` (`same`),
+    /// or did not (the shape is refused).
+    pub(crate) fn proof(&self, shape: &Shape, parent: &str, same: bool, upstream: &str) {
+        let mut shapes = self.lock();
+        let Some(learned) = shapes.get_mut(shape) else {
+            return;
+        };
+        match learned {
+            Learned::Learning(frame) if same => {
+                self.proofs.fetch_add(1, Ordering::Relaxed);
+                if !frame.proven.iter().any(|p| p == parent) {
+                    Arc::make_mut(frame).proven.push(parent.to_string());
+                }
+            }
+            Learned::Learning(_) => {
+                tracing::info!(
+                    upstream,
+                    route = shape.route,
+                    section = %shape.section,
+                    json = shape.json,
+                    "library copy: an answer written from the copy differs from the server's; \
+                     the server answers this shape"
+                );
+                *learned = Learned::Refused;
+            }
+            Learned::Refused => {}
+        }
+        drop(shapes);
+        self.proved.notify_waiters();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Shape, Learned>> {
+        self.shapes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A proven frame as it is kept beside the index snapshot (`{upstream}.frames.json`), so that
+/// a restarted gateway answers walks from the copy without learning their frames again from
+/// the server ([`Frames::saved`], [`Frames::restore`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SavedFrame {
+    route: String,
+    section: String,
+    kind: ItemKind,
+    order: String,
+    json: bool,
+    guids: bool,
+    paged: bool,
+    options: String,
+    attrs: Vec<(String, Vec<SavedSource>)>,
+    headers: Vec<(String, String)>,
+    proven: Vec<String>,
+}
+
+/// A [`Source`] as kept on disk (attribute names are interned again when read back).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum SavedSource {
+    Parent(String),
+    Grandparent(String),
+    Child(String),
+    Section(String),
+    Const(Scalar),
+}
+
+impl SavedSource {
+    fn of(source: &Source) -> SavedSource {
+        match source {
+            Source::Parent(n) => SavedSource::Parent((*n).to_string()),
+            Source::Grandparent(n) => SavedSource::Grandparent((*n).to_string()),
+            Source::Child(n) => SavedSource::Child((*n).to_string()),
+            Source::Section(n) => SavedSource::Section((*n).to_string()),
+            Source::Const(v) => SavedSource::Const(v.clone()),
+        }
+    }
+
+    fn source(&self) -> Option<Source> {
+        Some(match self {
+            SavedSource::Parent(n) => Source::Parent(elements::interned(n)?),
+            SavedSource::Grandparent(n) => Source::Grandparent(elements::interned(n)?),
+            SavedSource::Child(n) => Source::Child(elements::interned(n)?),
+            SavedSource::Section(n) => Source::Section(elements::interned(n)?),
+            SavedSource::Const(v) => Source::Const(v.clone()),
+        })
+    }
+}
+
+/// The `&'static` form of a route or order name read back from disk.
+fn known(name: &str, names: &[&'static str]) -> Option<&'static str> {
+    names.iter().copied().find(|n| *n == name)
+}
+
+impl SavedFrame {
+    fn of(shape: &Shape, frame: &Frame) -> SavedFrame {
+        SavedFrame {
+            route: shape.route.to_string(),
+            section: shape.section.clone(),
+            kind: shape.kind,
+            order: shape.order.to_string(),
+            json: shape.json,
+            guids: shape.guids,
+            paged: shape.paged,
+            options: shape.options.clone(),
+            attrs: frame
+                .attrs
+                .iter()
+                .map(|(name, readings)| {
+                    (
+                        (*name).to_string(),
+                        readings.iter().map(SavedSource::of).collect(),
+                    )
+                })
+                .collect(),
+            headers: frame.headers.clone(),
+            proven: frame.proven.clone(),
+        }
+    }
+
+    /// The shape and its frame; `None` for a name this build does not know.
+    fn restored(&self) -> Option<(Shape, Frame)> {
+        let shape = Shape {
+            route: known(&self.route, &["children", "allLeaves", "all"])?,
+            section: self.section.clone(),
+            kind: self.kind,
+            order: known(&self.order, &["", "id", "id:desc"])?,
+            json: self.json,
+            guids: self.guids,
+            paged: self.paged,
+            options: self.options.clone(),
+        };
+        let mut attrs = Vec::with_capacity(self.attrs.len());
+        for (name, readings) in &self.attrs {
+            let readings: Option<Vec<Source>> = readings.iter().map(SavedSource::source).collect();
+            attrs.push((elements::interned(name)?, readings?));
+        }
+        let frame = Frame {
+            attrs,
+            headers: self.headers.clone(),
+            proven: self.proven.clone(),
+        };
+        frame.proven().then_some((shape, frame))
+    }
+}
+
+impl Frames {
+    /// The proven frames, to keep beside the index snapshot.
+    pub(crate) fn saved(&self) -> Vec<SavedFrame> {
+        let mut out: Vec<SavedFrame> = self
+            .lock()
+            .iter()
+            .filter_map(|(shape, learned)| match learned {
+                Learned::Learning(f) if f.proven() => Some(SavedFrame::of(shape, f)),
+                _ => None,
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.route, &a.section, a.json).cmp(&(&b.route, &b.section, b.json)));
+        out
+    }
+
+    /// Installs frames kept by an earlier run, where nothing was learnt of their shapes yet;
+    /// returns how many.
+    pub(crate) fn restore(&self, saved: &[SavedFrame]) -> usize {
+        let mut shapes = self.lock();
+        let mut n = 0;
+        for (shape, frame) in saved.iter().filter_map(SavedFrame::restored) {
+            if shapes.len() < SHAPES_MAX && !shapes.contains_key(&shape) {
+                shapes.insert(shape, Learned::Learning(Arc::new(frame)));
+                n += 1;
+            }
+        }
+        drop(shapes);
+        self.proved.notify_waiters();
+        n
+    }
+
+    /// Whether a frame of `route` in `section`, in the format asked (`json`), is proven: a
+    /// walk whose shape may be one answers from the user's first miss.
+    pub(crate) fn proven_near(&self, route: &str, section: &str, json: bool) -> bool {
+        self.lock().iter().any(|(shape, learned)| {
+            shape.route == route
+                && shape.section == section
+                && shape.json == json
+                && matches!(learned, Learned::Learning(f) if f.proven())
+        })
+    }
+}
+
+/// Drops the readings `observed` contradicts; `Some(why)` when the layout changed or an
+/// attribute is left without a reading.
+fn narrow(
+    frame: &mut Frame,
+    observed: &Observed,
+    sources: &Sources<'_>,
+    json: bool,
+) -> Option<&'static str> {
+    if frame.attrs.len() != observed.attrs.len()
+        || frame
+            .attrs
+            .iter()
+            .zip(&observed.attrs)
+            .any(|((a, _), (b, _))| *a != b.as_str())
+    {
+        return Some("the container's attributes differ between answers");
+    }
+    if frame.headers != observed.headers {
+        return Some("the answer's headers differ between answers");
+    }
+    for ((_, readings), (_, value)) in frame.attrs.iter_mut().zip(&observed.attrs) {
+        readings.retain(|r| sources.value(r).is_some_and(|v| same(v, value, json)));
+        if readings.is_empty() {
+            return Some("a container attribute repeats nothing the copy keeps");
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn element(attrs: &[(&str, Scalar)]) -> Element {
+        Element {
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), v.clone()))
+                .collect(),
+            kids: Vec::new(),
+        }
+    }
+
+    /// The readings of an answer whose parent is `p` (nothing else kept).
+    fn parent_of(p: &Element) -> Sources<'_> {
+        Sources {
+            parent: Some(p),
+            ..Sources::default()
+        }
+    }
+
+    fn s(v: &str) -> Scalar {
+        Scalar::S(v.to_string())
+    }
+
+    fn shape() -> Shape {
+        Shape {
+            route: "children",
+            section: "3".into(),
+            kind: ItemKind::Episode,
+            order: "",
+            json: false,
+            guids: false,
+            paged: false,
+            options: String::new(),
+        }
+    }
+
+    fn observed(attrs: &[(&str, &str)]) -> Observed {
+        Observed {
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), s(v)))
+                .collect(),
+            headers: vec![("content-type".into(), "text/xml".into())],
+        }
+    }
+
+    #[test]
+    fn a_value_two_readings_explain_is_written_only_where_they_agree() {
+        let frames = Frames::default();
+        // Season 1 of a show: its index is 1, and so is the constant the server writes.
+        let s1 = element(&[("ratingKey", s("10")), ("index", s("1"))]);
+        let first = parent_of(&s1);
+        let seen = observed(&[("key", "10"), ("parentIndex", "1"), ("nocache", "1")]);
+        let frame = frames.learn(&shape(), &seen, &first, "plex").unwrap();
+        // Season 2: `parentIndex` read as the season's index gives 2, read as a constant 1;
+        // `nocache` likewise. The copy does not choose: the server answers.
+        let s2 = element(&[("ratingKey", s("20")), ("index", s("2"))]);
+        let second = parent_of(&s2);
+        assert!(frame.container(&second, false).is_none());
+        // The server's answer for season 2 settles both.
+        let seen = observed(&[("key", "20"), ("parentIndex", "2"), ("nocache", "1")]);
+        let frame = frames.learn(&shape(), &seen, &second, "plex").unwrap();
+        let s3 = element(&[("ratingKey", s("30")), ("index", s("3"))]);
+        let third = parent_of(&s3);
+        let c = frame.container(&third, false).unwrap();
+        assert_eq!(
+            c.to_xml().lines().nth(1).unwrap(),
+            r#"<MediaContainer key="30" parentIndex="3" nocache="1"/>"#
+        );
+    }
+
+    #[test]
+    fn an_attribute_nothing_kept_explains_refuses_the_shape() {
+        let frames = Frames::default();
+        let p = element(&[("ratingKey", s("10"))]);
+        let sources = parent_of(&p);
+        assert!(
+            frames
+                .learn(&shape(), &observed(&[("art", "/a/1")]), &sources, "plex")
+                .is_some()
+        );
+        let p2 = element(&[("ratingKey", s("20"))]);
+        let sources = parent_of(&p2);
+        // A different value no kept attribute holds: no reading is left.
+        assert!(
+            frames
+                .learn(&shape(), &observed(&[("art", "/a/2")]), &sources, "plex")
+                .is_none()
+        );
+        assert!(frames.refused(&shape()));
+        assert!(frames.proven(&shape()).is_none());
+    }
+
+    #[test]
+    fn a_frame_answers_only_after_proofs_on_different_parents() {
+        let frames = Frames::default();
+        let p = element(&[("ratingKey", s("10"))]);
+        let sources = parent_of(&p);
+        frames.learn(&shape(), &observed(&[("key", "10")]), &sources, "plex");
+        frames.proof(&shape(), "10", true, "plex");
+        frames.proof(&shape(), "10", true, "plex");
+        assert!(frames.proven(&shape()).is_none(), "one parent twice");
+        frames.proof(&shape(), "20", true, "plex");
+        assert!(frames.proven(&shape()).is_some());
+        // A later difference refuses it.
+        frames.proof(&shape(), "30", false, "plex");
+        assert!(frames.proven(&shape()).is_none());
+        assert!(frames.refused(&shape()));
+    }
+
+    #[test]
+    fn changed_headers_or_layout_refuse_the_shape() {
+        let frames = Frames::default();
+        let p = element(&[("ratingKey", s("10"))]);
+        let sources = parent_of(&p);
+        frames.learn(&shape(), &observed(&[("key", "10")]), &sources, "plex");
+        let mut other = observed(&[("key", "10")]);
+        other.headers.push(("etag".into(), "\"1\"".into()));
+        assert!(frames.learn(&shape(), &other, &sources, "plex").is_none());
+        let frames = Frames::default();
+        frames.learn(&shape(), &observed(&[("key", "10")]), &sources, "plex");
+        let reordered = observed(&[("key", "10"), ("title2", "x")]);
+        assert!(
+            frames
+                .learn(&shape(), &reordered, &sources, "plex")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_proven_frame_kept_on_disk_answers_as_it_did_and_an_unproven_one_is_not_kept() {
+        let frames = Frames::default();
+        let s1 = element(&[("ratingKey", s("10")), ("index", s("1"))]);
+        let s2 = element(&[("ratingKey", s("20")), ("index", s("2"))]);
+        let seen = |k: &str, i: &str| observed(&[("key", k), ("parentIndex", i), ("nocache", "1")]);
+        frames.learn(&shape(), &seen("10", "1"), &parent_of(&s1), "plex");
+        frames.proof(&shape(), "10", true, "plex");
+        assert!(frames.saved().is_empty(), "one proof: not kept");
+        frames.learn(&shape(), &seen("20", "2"), &parent_of(&s2), "plex");
+        frames.proof(&shape(), "20", true, "plex");
+        let text = serde_json::to_string(&frames.saved()).unwrap();
+
+        let restarted = Frames::default();
+        let saved: Vec<SavedFrame> = serde_json::from_str(&text).unwrap();
+        assert_eq!(restarted.restore(&saved), 1);
+        let frame = restarted.proven(&shape()).unwrap();
+        assert!(restarted.proven_near("children", "3", false));
+        assert!(
+            !restarted.proven_near("children", "3", true),
+            "another format"
+        );
+        let s3 = element(&[("ratingKey", s("30")), ("index", s("3"))]);
+        assert_eq!(
+            frame.container(&parent_of(&s3), false).unwrap().to_xml(),
+            frames
+                .proven(&shape())
+                .unwrap()
+                .container(&parent_of(&s3), false)
+                .unwrap()
+                .to_xml()
+        );
+        // What was learnt since the restart is not overwritten by what is read back.
+        assert_eq!(restarted.restore(&saved), 0);
+    }
+
+    #[test]
+    fn a_users_walk_misses_are_counted_per_section() {
+        let frames = Frames::default();
+        let (a, b) = (UserHash(1), UserHash(2));
+        assert_eq!(frames.note_walk(a, "1/10"), 0);
+        assert_eq!(frames.note_walk(a, "1/10"), 1);
+        assert_eq!(frames.note_walk(b, "1/10"), 0, "each user's own");
+        assert_eq!(frames.note_walk(a, "2/10"), 0, "each section's own");
+        assert_eq!(frames.walks(a, "1/10"), 2);
+        assert_eq!(frames.walks(b, "3/10"), 0);
+    }
+
+    #[test]
+    fn xml_and_json_containers_are_read_with_their_page_attributes_apart() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<MediaContainer size="2" totalSize="9" offset="0" key="7" title2="A &amp; B"><Track/></MediaContainer>"#;
+        let answers = crate::dialect::of(crate::dialect::Profile::Plex)
+            .answers()
+            .unwrap();
+        let paging = answers.page_header_names();
+        let o = Observed::of(xml, &[], false, paging).unwrap();
+        assert_eq!(
+            o.attrs,
+            vec![("key".into(), s("7")), ("title2".into(), s("A & B"))]
+        );
+        let json = br#"{"MediaContainer":{"size":1,"key":"7","nocache":true,"Metadata":[{"ratingKey":"8"}]}}"#;
+        let headers = vec![
+            ("x-plex-container-start".to_string(), "0".to_string()),
+            ("content-type".to_string(), "application/json".to_string()),
+        ];
+        let o = Observed::of(json, &headers, true, paging).unwrap();
+        assert_eq!(
+            o.attrs,
+            vec![("key".into(), s("7")), ("nocache".into(), Scalar::B(true))]
+        );
+        assert_eq!(
+            o.headers,
+            vec![("content-type".into(), "application/json".into())]
+        );
+        assert!(Observed::of(b"<Other/>", &[], false, paging).is_none());
+    }
+}

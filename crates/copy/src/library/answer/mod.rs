@@ -1,0 +1,647 @@
+//! Answering search routes from the library index (section search, hub search, Jellyfin search).
+//!
+//! Routes: Plex `/library/sections/{id}/search`, `/hubs/search` and
+//! `/library/sections/{id}/all` with a `title=` (contains) or `title==` (exact) filter;
+//! Jellyfin `/Items` and `/Users/{id}/Items` with `SearchTerm=`, and `/Search/Hints`.
+//!
+//! [`try_answer`] is called by the proxy for the searches the route table recognised
+//! ([`IndexSearch`]: it matched the path, this code reads the query). It answers only when everything needed is at hand: the index is ready, the route
+//! and every parameter are understood, the user's sections are known (see [`visibility`]),
+//! the index holds every section the answer spans and the user is shown to see each of them
+//! whole (the server hides none of its items from them: see [`visibility`]). Otherwise it
+//! returns `None` and the request goes on to the cache and the server unchanged — a playlist tool's
+//! fallback. An answer is never
+//! wrong about visibility: only sections the server listed for this user's token, in which it
+//! lists that user as many items as the owner, are searched.
+//!
+//! Matching follows the servers (case- and accent-insensitive substring of the title; see
+//! [`titles`]), ordered as each server orders its results. A Plex answer's items are the
+//! server's own elements as the crawl kept them ([`elements`]); a Jellyfin answer's items are
+//! the server's own `BaseItemDto`s, projected to the request
+//! ([`doc`](crate::dialect::jellyfin::doc)), and its hints are made from them
+//! ([`render`](crate::dialect::jellyfin::render)). An item whose element or document is not
+//! kept sends the request to the server. Each item carries the asking user's own play state,
+//! which the dialect writes into the answer's body
+//! ([`AnswerBody::write`](crate::dialect::answer_body::AnswerBody::write)), reading it as the
+//! user through [`user_state`].
+//!
+//! Layout: this file finds the route (read by the dialect) and the user's sections, and has
+//! the answer written with the user's state; each search is answered by the upstream's
+//! dialect, which reads the copy through [`copy`] (`dialect::answers::LibraryCopy`);
+//! [`jellyfin`] answers the show walks; `tests.rs` holds the tests.
+//!
+//! [`visibility`]: super::visibility
+//! [`titles`]: super::titles
+//! [`elements`]: super::elements
+//! [`IndexSearch`]: crate::policy::IndexSearch
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use cachearr_library::LibraryIndex;
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{Either, Full};
+
+use super::elements::ElementStore;
+use super::titles::{self, FoldedTitles};
+use super::user_state::{AsUser, own_user_id};
+use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
+use crate::Gateway;
+use crate::GatewayLibrary as _;
+use crate::dialect::CopyAnswers;
+use crate::dialect::answer_body::{AnswerBody, DocumentForm, Written};
+use crate::dialect::answers::{ItemRef, ItemsShown};
+use crate::fetch::{CopyAnswer, CopySource, LoaderState, ProxyBody};
+use crate::policy::IndexSearch;
+use crate::upstream::Upstream;
+use crate::users::UserRecord;
+use cachearr_engine::CachedValue;
+use frame::{Frames, Observed};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
+mod copy;
+pub(crate) mod frame;
+pub(crate) mod probe;
+mod series;
+mod walk;
+
+/// Answers `req`, the search the route table recognised, from the index if it can, for
+/// `user` (the request's one token's, identified by the proxy; `None`: no token or two);
+/// `None` sends it on to the cache and the server.
+pub(crate) async fn try_answer<B>(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    req: &Request<B>,
+    search: IndexSearch,
+    user: Option<Arc<UserRecord>>,
+    started: Instant,
+) -> Option<Response<ProxyBody>> {
+    let (path, query) = (req.uri().path(), req.uri().query());
+    let answers = crate::dialect::of(up.profile).answers()?;
+    // Read as the server reads it; walks are none of its searches: cached reads the copy
+    // answers on a miss ([`walk_copy`]).
+    let route = answers.search_route(search, path, query)?;
+    let handle = gw.index(&up.name)?;
+    let Some(index) = handle.ready().filter(|_| handle.enabled()) else {
+        // Off or not built yet: counted, and logged (a warning when off) at most once a
+        // minute by the handle.
+        handle.note_search_to_server();
+        return None;
+    };
+    // An item written through cachearr is not read again yet: an answer could show it as it
+    // was (or miss it under its new title). The server answers.
+    if handle.has_stale() {
+        return None;
+    }
+    let user = user?;
+    // Index answers are cached answers: none goes to a token the server refused last.
+    if user.is_refused() {
+        return None;
+    }
+    // The index answers with the token's view: a request naming another user
+    // (`/Users/{id}/Items`, `UserId=`) is the server's to answer — a 403, or for an
+    // administrator that user's view.
+    if let Some(named) = route.named_user.as_deref() {
+        let own = own_user_id(up, &user).await?;
+        if !answers.same_user(named, &own) {
+            return None;
+        }
+    }
+    let sections = user_sections(gw, up, &user).await?;
+    let folded = titles::folded(&index).await?;
+    // Only the sections the answer spans are proven whole: each costs the server two counts
+    // per kind the first time.
+    let spanned = match route.section.as_deref() {
+        Some(id) => only(&sections, id),
+        None => sections.clone(),
+    };
+    let whole = whole_sections(gw, up, &user, &spanned, |id, kind| folded.count(id, kind)).await;
+    let crawled = handle.sections();
+    // Without the server's elements or documents there is nothing to answer with: the
+    // server answers.
+    let elements = Some(handle.elements()?.clone());
+    let ctx = Ctx {
+        answers,
+        elements,
+        frames: handle.frames(),
+        whole: &whole,
+        crawled: &crawled,
+        gw,
+        up,
+        user: &user,
+        index: &index,
+        folded: &folded,
+        sections: &sections,
+        headers: req.headers(),
+    };
+    // Found by the dialect, reading the copy.
+    let answer = ctx.found_answer(answers.search(&route, &ctx)?, &route.params)?;
+    let answer = ctx.with_user_state(answer).await?;
+    // A write may have come while the answer was made.
+    if handle.has_stale() {
+        return None;
+    }
+    let resp = respond(answer, started)?;
+    gw.metrics().observe_request(
+        &up.metrics_name,
+        "search",
+        "hit",
+        started.elapsed().as_secs_f64(),
+    );
+    Some(resp)
+}
+
+/// `sections` narrowed to the one with id `id` (none when the user may not see it). The
+/// index may write a Jellyfin library's id otherwise than the user's views do (case,
+/// dashes), as Jellyfin reads them alike.
+fn only(sections: &UserSections, id: &str) -> UserSections {
+    UserSections {
+        sections: sections
+            .sections
+            .iter()
+            .filter(|s| bare(&s.id) == bare(id))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// An id without dashes, lower-cased.
+fn bare(id: &str) -> String {
+    id.chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// An answer made: its body before the asking user's state is put in (the dialect's), its
+/// content type, its own headers.
+pub(crate) struct Answer {
+    body: AnswerBody,
+    content_type: &'static str,
+    /// The headers the answer writes for itself (where its page starts, the whole count …),
+    /// as the dialect names them ([`CopyAnswers`]).
+    headers: Vec<(&'static str, String)>,
+}
+
+/// An answer written out with the asking user's state ([`Ctx::with_user_state`]).
+struct Ready {
+    text: String,
+    /// The ids it shows and names, where its writing knows them.
+    ids: Option<ItemsShown>,
+    content_type: &'static str,
+    headers: Vec<(&'static str, String)>,
+}
+
+struct Ctx<'a> {
+    /// How the upstream's answers are framed (its dialect's).
+    answers: &'static dyn CopyAnswers,
+    /// The server's elements of the items (Plex answers are written from them).
+    elements: Option<Arc<ElementStore>>,
+    /// The frames learned for the copy's walks.
+    frames: &'a Frames,
+    gw: &'a Gateway,
+    up: &'a Arc<Upstream>,
+    user: &'a Arc<UserRecord>,
+    index: &'a Arc<LibraryIndex>,
+    folded: &'a FoldedTitles,
+    sections: &'a UserSections,
+    /// The sections the crawl went through (empty when the index was installed otherwise).
+    crawled: &'a [super::SectionInfo],
+    /// The user's sections shown to hold nothing the server hides from them (see
+    /// [`whole_sections`]): the only ones the index answers for.
+    whole: &'a [String],
+    headers: &'a HeaderMap,
+}
+
+impl Ctx<'_> {
+    /// Reads as the asking user, through the cache: what their play state is read with.
+    fn as_user(&self) -> AsUser<'_> {
+        AsUser {
+            gw: self.gw,
+            up: self.up,
+            user: self.user,
+        }
+    }
+
+    fn json(&self) -> bool {
+        wants_json(self.headers)
+    }
+
+    /// The page the request asks for, as the server reads it (start and size; `None`: not
+    /// understood, the server answers).
+    fn paging(&self, params: &[(String, String)]) -> Option<(Option<usize>, Option<usize>)> {
+        self.answers.paging(self.headers, params)
+    }
+
+    /// The headers of an answer written whole (a search's: no frame brings the server's),
+    /// its page at `paged` (where it starts, the whole count).
+    fn whole_headers(&self, paged: Option<(usize, usize)>) -> Vec<(&'static str, String)> {
+        let mut headers: Vec<(&'static str, String)> = self
+            .answers
+            .document_headers()
+            .iter()
+            .map(|&(name, value)| (name, value.to_owned()))
+            .collect();
+        headers.extend(self.answers.page_headers(paged));
+        headers
+    }
+
+    /// The sections the index answers for: those it holds items of, and those the crawl
+    /// went through (an empty section is held too: it has nothing to find), each only when
+    /// the user sees it whole.
+    fn held(&self) -> Vec<&str> {
+        let mut held = self.index.section_ids();
+        held.extend(
+            self.crawled
+                .iter()
+                .filter(|s| s.kind != "other")
+                .map(|s| s.id.as_str()),
+        );
+        held.retain(|id| self.whole.iter().any(|w| w.eq_ignore_ascii_case(id)));
+        held
+    }
+
+    /// `answer` written out with the asking user's own state as the server would write it for
+    /// them (the dialect's writing: [`AnswerBody::write`]), read as that user ([`user_state`])
+    /// and from the items' kept documents; `None` when it cannot be read: an answer whose
+    /// state cannot be read is the server's to give.
+    async fn with_user_state(&self, answer: Answer) -> Option<Ready> {
+        let Written { text, ids } = self.write_body(answer.body).await?;
+        Some(Ready {
+            text,
+            ids,
+            content_type: answer.content_type,
+            headers: answer.headers,
+        })
+    }
+
+    /// `body` written out with the asking user's own state ([`Self::with_user_state`]).
+    async fn write_body(&self, body: AnswerBody) -> Option<Written> {
+        let store = self.elements.as_ref();
+        let documents = |id: &str, form: &DocumentForm| {
+            let store = store?;
+            // The first answer in a form has the rest of the library written in it.
+            store.write_documents_ahead(form, self.index.clone());
+            store.written_document(id, form)
+        };
+        body.write(documents, &self.as_user()).await
+    }
+}
+
+fn respond(answer: Ready, started: Instant) -> Option<Response<ProxyBody>> {
+    let mut resp = Response::new(Either::Left(Full::new(Bytes::from(answer.text))));
+    *resp.status_mut() = StatusCode::OK;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
+    for (name, value) in answer.headers {
+        h.insert(name, HeaderValue::from_str(&value).ok()?);
+    }
+    crate::respond::mark_index_answer(h, started);
+    resp.extensions_mut().insert(crate::clients::Served::Index);
+    Some(resp)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Walks from the copy.
+
+/// The copy's answer to the walks of one route (the loader's [`CopySource`]).
+#[derive(Debug)]
+pub(crate) struct WalkCopy {
+    search: IndexSearch,
+}
+
+static CHILDREN: WalkCopy = WalkCopy {
+    search: IndexSearch::Children,
+};
+static ALL_LEAVES: WalkCopy = WalkCopy {
+    search: IndexSearch::AllLeaves,
+};
+static LISTING: WalkCopy = WalkCopy {
+    search: IndexSearch::SectionListing,
+};
+static EPISODES: WalkCopy = WalkCopy {
+    search: IndexSearch::ShowEpisodes,
+};
+static SEASONS: WalkCopy = WalkCopy {
+    search: IndexSearch::ShowSeasons,
+};
+
+/// The copy that may answer a miss of this read, when it is a walk: an item's children or
+/// leaves, or a section listing without a title filter (one with a filter is a search,
+/// answered before the cache: [`try_answer`]).
+pub(crate) fn walk_copy(
+    search: IndexSearch,
+    query: Option<&str>,
+) -> Option<&'static dyn CopySource> {
+    match search {
+        IndexSearch::Children => Some(&CHILDREN),
+        IndexSearch::AllLeaves => Some(&ALL_LEAVES),
+        IndexSearch::ShowEpisodes => Some(&EPISODES),
+        IndexSearch::ShowSeasons => Some(&SEASONS),
+        IndexSearch::SectionListing if !query.is_some_and(|q| q.contains("title")) => {
+            Some(&LISTING)
+        }
+        _ => None,
+    }
+}
+
+impl CopySource for WalkCopy {
+    fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CopyAnswer>> {
+        walk_from_copy(state, self.search, None, false).boxed()
+    }
+
+    fn learn(&self, state: Arc<LoaderState>, server: CachedValue) -> BoxFuture<'static, ()> {
+        let search = self.search;
+        async move {
+            walk_from_copy(&state, search, Some(&server), false).await;
+        }
+        .boxed()
+    }
+}
+
+/// A walk as its path and query say it, read as the server reads them (`answers`: its
+/// dialect's): the listing's section, the parent or series whose items are walked.
+fn walk_of(
+    answers: &dyn CopyAnswers,
+    search: IndexSearch,
+    path: &str,
+    query: Option<&str>,
+) -> Option<walk::Walk> {
+    let walked = || Some(path.get(answers.walked_item(path)?)?.to_string());
+    Some(match search {
+        IndexSearch::SectionListing => {
+            let route = answers.search_route(search, path, query)?;
+            walk::Walk::Listing {
+                section: route.section?,
+                params: route.params,
+            }
+        }
+        IndexSearch::Children | IndexSearch::AllLeaves => walk::Walk::Children {
+            parent: walked()?,
+            leaves: search == IndexSearch::AllLeaves,
+            params: answers.query_params(query),
+        },
+        IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => walk::Walk::Shows {
+            series: walked()?,
+            seasons: search == IndexSearch::ShowSeasons,
+            params: answers.query_params(query),
+        },
+        _ => return None,
+    })
+}
+
+/// The copy's answer to a walk's load, written from the kept elements in the frame learned
+/// for its shape; or, given the server's answer to it (`server`), the frame narrowed by that
+/// answer and proven on it (then nothing is answered). `None`: the server answers.
+/// `probing`: the server's answer is a frame probe's ([`probe`]), learnt from whatever the
+/// user's misses.
+async fn walk_from_copy(
+    state: &LoaderState,
+    search: IndexSearch,
+    server: Option<&CachedValue>,
+    probing: bool,
+) -> Option<CopyAnswer> {
+    let (gw, up, user) = (&state.gw, &state.up, &state.user);
+    let answers = crate::dialect::of(up.profile).answers()?;
+    let walk = walk_of(answers, search, state.uri.path(), state.uri.query())?;
+    let handle = gw.index(&up.name)?;
+    let index = handle.ready().filter(|_| handle.enabled())?;
+    // An item changed on the server or through cachearr and not read again yet: the copy may
+    // be behind; the server answers (as it does what it did not answer with a 200).
+    if handle.has_stale() || user.is_refused() || server.is_some_and(|v| v.status != 200) {
+        return None;
+    }
+    let folded = titles::folded(&index).await?;
+    // The copy takes part from a user's third miss in a section on (the frame is learnt from
+    // the second): a lone request is cheaper at the server than the reads the copy needs.
+    let walked = walk.place(answers, &folded, &index)?;
+    let turn = Turn::of(state, handle.frames(), &walk, &walked, server, probing);
+    let Turn {
+        before,
+        wanted,
+        near,
+        learnt_next,
+    } = turn;
+    if before < wanted && !learnt_next && !near {
+        return None;
+    }
+    // A listing's last page ends its walk: learning from it (the user's sections, the counts
+    // proving them the section whole, their play state) would be paid for no answer. Kometa
+    // lists a section of 200 in two pages.
+    let learning = learnt_next || (server.is_some() && before == wanted);
+    if learning && !near && walk.ends_listing(up.profile, &state.client_headers, &folded) {
+        return None;
+    }
+    let sections = user_sections(gw, up, user).await?;
+    let section = walked.split('/').next().unwrap_or_default();
+    let whole = walk_section_whole(state, &sections, section, &folded).await;
+    let crawled = handle.sections();
+    let ctx = Ctx {
+        answers: crate::dialect::of(up.profile).answers()?,
+        elements: Some(handle.elements()?.clone()),
+        frames: handle.frames(),
+        whole: &whole,
+        crawled: &crawled,
+        gw,
+        up,
+        user,
+        index: &index,
+        folded: &folded,
+        sections: &sections,
+        headers: &state.client_headers,
+    };
+    if let walk::Walk::Shows {
+        series,
+        seasons,
+        params,
+    } = &walk
+    {
+        if learnt_next {
+            return None;
+        }
+        let value = ctx.show_walk(series, *seasons, params, server).await?;
+        // Read again since the copy was asked: an answer from before a change is not kept.
+        if handle.has_stale() {
+            return None;
+        }
+        handle.frames().note_answered();
+        return Some(value);
+    }
+    let made = ctx.made(&walk)?;
+    let observed = match server {
+        Some(v) => {
+            let paging = ctx.answers.page_header_names();
+            Some(Observed::of(&v.body, &v.headers, ctx.json(), paging)?)
+        }
+        None => {
+            turn.wait_for_proof(handle.frames(), &made.shape).await?;
+            None
+        }
+    };
+    let (answer, frame, shape, proof_key) = ctx.tree_walk(made, observed.as_ref())?;
+    let answer = ctx.with_user_state(answer).await?;
+
+    if handle.has_stale() {
+        return None;
+    }
+    let value = walk_value(answer, frame.headers());
+    answered_or_proof(
+        handle.frames(),
+        value,
+        server,
+        (&shape, &proof_key),
+        &up.name,
+    )
+}
+
+/// The copy's answer `value`, counted as answered; or, given the server's answer (`server`),
+/// the copy's proven on it (for `shape` at `proof_key`), and nothing answered.
+fn answered_or_proof(
+    frames: &Frames,
+    answer: CopyAnswer,
+    server: Option<&CachedValue>,
+    (shape, proof_key): (&frame::Shape, &str),
+    upstream: &str,
+) -> Option<CopyAnswer> {
+    match server {
+        None => {
+            frames.note_answered();
+            Some(answer)
+        }
+        Some(server) => {
+            let value = &answer.value;
+            let same =
+                value.body == server.body && sorted(&value.headers) == sorted(&server.headers);
+            frames.proof(shape, proof_key, same, upstream);
+            None
+        }
+    }
+}
+
+/// Where a user's miss of a walk stands in the copy's learning of the walk's frame.
+#[derive(Clone, Copy)]
+struct Turn {
+    /// The user's misses of the walk before this one (this one counted when the server's
+    /// answer is not given).
+    before: u32,
+    /// Misses before the copy answers the walk.
+    wanted: u32,
+    /// A frame near the walk's shape is proven: the copy answers from the first miss.
+    near: bool,
+    /// This miss goes to the server and its answer is learnt from: misses right after it
+    /// wait for that proof rather than each going to the server too.
+    learnt_next: bool,
+}
+
+impl Turn {
+    /// The turn of the miss of `walk` (placed at `walked`); `server` and `probing` as
+    /// [`walk_from_copy`] is given them. A miss without the server's answer is counted.
+    fn of(
+        state: &LoaderState,
+        frames: &Frames,
+        walk: &walk::Walk,
+        walked: &str,
+        server: Option<&CachedValue>,
+        probing: bool,
+    ) -> Turn {
+        let user = &state.user;
+        let wanted = match server {
+            None => frame::WALK_MISSES_BEFORE_COPY,
+            Some(_) => frame::WALK_MISSES_BEFORE_COPY - 1,
+        };
+        let before = match server {
+            None => frames.note_walk(user.hash, walked),
+            Some(_) if probing => wanted + 1,
+            Some(_) => frames.walks(user.hash, walked).saturating_sub(1),
+        };
+        // A walk whose frame is already proven (learnt by a probe, or kept from an earlier
+        // run) is answered from the user's first miss: what the copy reads for it is read
+        // once for the walk's many answers. A lone read of a shape no frame is proven for
+        // stays the server's, as below.
+        let near = server.is_none()
+            && walk.route().is_some_and(|route| {
+                let section = walked.split('/').next().unwrap_or_default();
+                frames.proven_near(route, section, wants_json(&state.client_headers))
+            });
+        let learnt_next = server.is_none() && before + 1 == wanted;
+        Turn {
+            before,
+            wanted,
+            near,
+            learnt_next,
+        }
+    }
+
+    /// A miss's wait for the frame of `shape` (`None`: the server answers it). A shape still
+    /// being learnt is the server's while proofs are needed, and a miss waits (briefly) for
+    /// the proofs already on their way instead.
+    async fn wait_for_proof(self, frames: &Frames, shape: &frame::Shape) -> Option<()> {
+        let early = self.before < self.wanted;
+        if early && frames.proven(shape).is_some() {
+            // Proven ahead: answered now.
+        } else if self.learnt_next {
+            frames.on_its_way(shape);
+            return None;
+        } else if early {
+            return None;
+        } else {
+            frames.proven_or_wait(shape).await?;
+        }
+        Some(())
+    }
+}
+
+/// The user's sections found whole among `sections`, proving only the walk's own `section`
+/// (two counts per kind the first time, where all of a user's sections would cost a tool's
+/// one-page listing tens of requests). When that section is not whole for the user (a share
+/// the server filters), the copy answers none of their walks in it.
+async fn walk_section_whole(
+    state: &LoaderState,
+    sections: &UserSections,
+    section: &str,
+    folded: &FoldedTitles,
+) -> Vec<String> {
+    let (gw, up, user) = (&state.gw, &state.up, &state.user);
+    let spanned = only(sections, section);
+    let whole = whole_sections(gw, up, user, &spanned, |id, kind| folded.count(id, kind)).await;
+    if !whole.iter().any(|w| w.eq_ignore_ascii_case(section)) {
+        state
+            .copy_declines_user
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    whole
+}
+
+/// Whether a request's `Accept` asks for JSON (as [`Ctx::json`] reads it).
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+}
+
+fn sorted(headers: &[(String, String)]) -> Vec<(String, String)> {
+    let mut h = headers.to_vec();
+    h.sort();
+    h
+}
+
+/// A walk's answer as stored: the body, the frame's headers and the page's own.
+fn walk_value(answer: Ready, frame_headers: &[(String, String)]) -> CopyAnswer {
+    let mut headers = frame_headers.to_vec();
+    headers.extend(answer.headers.into_iter().map(|(n, v)| (n.to_owned(), v)));
+    CopyAnswer {
+        value: CachedValue {
+            status: 200,
+            headers,
+            body: Bytes::from(answer.text),
+        },
+        ids: answer.ids,
+    }
+}

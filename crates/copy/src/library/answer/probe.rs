@@ -1,0 +1,134 @@
+//! Frames learnt ahead: once the index is installed, a few reads of the owner's that tools
+//! make first (a section's first pages, some parents' children, in each format) are sent to
+//! the server and learnt from as a walk's misses are ([`frame`](super::frame)): each server
+//! answer narrows the frame of its shape and proves it, on parents chosen to differ from one
+//! another (other shows or artists, other season or disc numbers), so that the readings a
+//! single parent leaves undecided are settled before any client asks. The proven frames are
+//! kept beside the index snapshot (the keeper writes them), so a restarted gateway answers a
+//! tool's first pass from its first misses instead of sending each user's first pages and
+//! the proofs to the server.
+//!
+//! Which reads to make is the dialect's ([`ServerLibrary::frame_probes`]); the answers are
+//! read straight from the server, not stored in the cache. A probe whose answer the copy does
+//! not write alike refuses its shape, as a client's miss would.
+//!
+//! [`ServerLibrary::frame_probes`]: crate::dialect::ServerLibrary::frame_probes
+
+use std::sync::Arc;
+
+use cachearr_engine::Fill;
+use cachearr_library::{ItemKind, LibraryIndex, Visibility};
+use http::HeaderMap;
+use http::header::{self, HeaderValue};
+
+use super::super::titles::FoldedTitles;
+use super::super::visibility::owner_of;
+use crate::Gateway;
+use crate::GatewayLibrary as _;
+use crate::upstream::{Budget, Upstream};
+
+/// Parents whose children each section is probed with: two prove a frame, the third
+/// settles what two alike parents may leave undecided.
+const PARENTS: usize = 3;
+
+/// Sends the dialect's frame probes of every crawled section as the owner and learns from the
+/// answers; returns how many were learnt from. Nothing without an index, an owner token or a
+/// dialect that names probes.
+pub(crate) async fn learn_frames(gw: &Gateway, up: &Arc<Upstream>) -> usize {
+    let Some(handle) = gw.index(&up.name) else {
+        return 0;
+    };
+    let Some(index) = handle.ready().filter(|_| handle.enabled()) else {
+        return 0;
+    };
+    let Some(owner) = owner_of(gw, up) else {
+        return 0;
+    };
+    let Some(folded) = super::titles::folded(&index).await else {
+        return 0;
+    };
+    let library = crate::dialect::of(up.profile).library();
+    let mut learnt = 0;
+    for section in handle.sections().iter() {
+        let parents = distinct_parents(&index, &folded, &section.id, PARENTS);
+        let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+        for (path, json) in library.frame_probes(&section.id, &section.kind, &parents) {
+            let mut extra = HeaderMap::new();
+            if json {
+                extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+            }
+            let Some((search, state)) = crate::fetch::uncached_read(gw, up, &owner, &path, extra)
+            else {
+                continue;
+            };
+            let Ok(Fill::Store(value)) =
+                crate::fetch::fetch_for_cache(&state, Budget::Background, None).await
+            else {
+                continue;
+            };
+            super::walk_from_copy(&state, search, Some(&value), true).await;
+            learnt += 1;
+        }
+    }
+    learnt
+}
+
+/// Up to `n` parents of the section's leaves (episodes' seasons, tracks' albums) that differ
+/// from one another as much as the index tells: each of another grandparent and another
+/// number where it can be had, in the section's order.
+fn distinct_parents(
+    index: &LibraryIndex,
+    folded: &FoldedTitles,
+    section: &str,
+    n: usize,
+) -> Vec<String> {
+    let everything = Visibility::everything();
+    let leaves = folded.all(&[ItemKind::Episode, ItemKind::Track], &[section]);
+    let mut seen: Vec<Parent> = Vec::new();
+    for hit in &leaves {
+        let Some(view) = index.item(hit.item, &everything) else {
+            continue;
+        };
+        let Some(id) = view.parent_id() else {
+            continue;
+        };
+        if seen.iter().any(|p| p.id == id) {
+            continue;
+        }
+        seen.push(Parent {
+            id: id.to_string(),
+            grandparent: view.grandparent_id().map(str::to_string),
+            number: view.parent_index(),
+        });
+    }
+    let mut chosen: Vec<&Parent> = Vec::new();
+    // First parents unlike every one chosen in both grandparent and number, then unlike in
+    // grandparent, then any.
+    let passes: [fn(&Parent, &Parent) -> bool; 3] = [
+        |a, b| a.grandparent != b.grandparent && a.number != b.number,
+        |a, b| a.grandparent != b.grandparent,
+        |_, _| true,
+    ];
+    for unlike in passes {
+        for candidate in &seen {
+            if chosen.len() >= n {
+                break;
+            }
+            if chosen
+                .iter()
+                .all(|c| c.id != candidate.id && unlike(c, candidate))
+            {
+                chosen.push(candidate);
+            }
+        }
+    }
+    chosen.into_iter().map(|c| c.id.clone()).collect()
+}
+
+/// A parent of a section's leaves, as the index tells it.
+struct Parent {
+    id: String,
+    grandparent: Option<String>,
+    /// Its number (a season's, a disc's), from its children.
+    number: Option<u32>,
+}

@@ -1,0 +1,178 @@
+//! Jellyfin's series walks answered from the copy: a series' episodes and seasons
+//! (`/Shows/{id}/Episodes|Seasons`), written from the kept documents with the asking user's
+//! `UserData` (the dialect's writing: `AnswerBody::Documents`), in headers proven on the
+//! server's answers. How the request reads (what it asks, the user it names) and how a
+//! season's document numbers it are the dialect's (`CopyAnswers::series_walk`,
+//! `CopyAnswers::sibling_number`); which items, in which order and page, and the proof are
+//! the copy's. The searches themselves (`/Items` with `SearchTerm`, `/Search/Hints`) are the
+//! dialect's too (`jellyfin/answer.rs`).
+
+use bytes::Bytes;
+use cachearr_engine::CachedValue;
+use cachearr_library::{ItemKind, Visibility};
+
+use super::frame::{Observed, Shape, Sources};
+use super::{AnswerBody, Ctx};
+use crate::dialect::answers::{Documents, SeriesAsked};
+use crate::fetch::CopyAnswer;
+use crate::library::user_state::own_user_id;
+
+impl Ctx<'_> {
+    /// `/Shows/{id}/Episodes` (with `SeasonId`, paged by `StartIndex` / `Limit`) from the
+    /// kept documents of the series' episodes, in season and episode order, or (`seasons`)
+    /// `/Shows/{id}/Seasons` from its seasons' kept documents in season order, with the asking
+    /// user's `UserData`, in the headers the server's answers of the same options were proven
+    /// to have. Given the server's answer to the same request (`server`), the answer written
+    /// is compared with it instead (a proof; `None` is returned). `None`: the server answers.
+    pub(super) async fn show_walk(
+        &self,
+        series: &str,
+        seasons: bool,
+        params: &[(String, String)],
+        server: Option<&CachedValue>,
+    ) -> Option<CopyAnswer> {
+        let walk = self.answers.series_walk(seasons, params, self.headers)?;
+        // The token's own view only: another user named is the server's to answer.
+        if let Some(named) = walk.named_user.as_deref() {
+            let own = own_user_id(self.up, self.user).await?;
+            if !self.answers.same_user(named, &own) {
+                return None;
+            }
+        }
+        let asked = walk.asked?;
+        let everything = Visibility::everything();
+        let season = asked.season.as_deref();
+        let mut episodes: Vec<_> = self
+            .folded
+            .grandchildren(series)
+            .iter()
+            .filter_map(|&no| self.index.item(no, &everything))
+            .filter(|v| v.kind() == ItemKind::Episode)
+            .filter(|v| season.is_none_or(|s| v.parent_id() == Some(s)))
+            .collect();
+        let library = episodes.first()?.section_id().to_owned();
+        if !self.held().contains(&library.as_str())
+            || episodes.iter().any(|v| v.section_id() != library)
+        {
+            return None;
+        }
+        // The server's order: by season number, then episode number.
+        episodes.sort_by(|a, b| {
+            (a.parent_index(), a.index(), a.id()).cmp(&(b.parent_index(), b.index(), b.id()))
+        });
+        let ids: Vec<String> = if seasons {
+            self.season_ids(series)?
+        } else {
+            episodes.iter().map(|v| v.id().to_owned()).collect()
+        };
+        let (start, limit) = (asked.start, asked.limit);
+        let total = ids.len();
+        let items: Vec<(String, String)> = ids
+            .into_iter()
+            .skip(start.unwrap_or(0))
+            .take(limit.unwrap_or(usize::MAX))
+            .map(|id| (id, library.clone()))
+            .collect();
+        let shape = Shape {
+            route: if seasons {
+                "Shows/Seasons"
+            } else {
+                "Shows/Episodes"
+            },
+            section: library,
+            kind: ItemKind::Episode,
+            order: "",
+            json: true,
+            guids: false,
+            paged: start.is_some() || limit.is_some(),
+            options: self.show_walk_options(&asked),
+        };
+        let proof_key = format!("{series}/{}", season.unwrap_or(""));
+        let headers = self.show_walk_headers(&shape, server).await?;
+        let page = Documents {
+            items,
+            total,
+            start: start.unwrap_or(0),
+        };
+        let written = self
+            .write_body(AnswerBody::documents(page, params)?)
+            .await?;
+        let value = CachedValue {
+            status: 200,
+            headers,
+            body: Bytes::from(written.text),
+        };
+        match server {
+            None => Some(CopyAnswer {
+                value,
+                ids: written.ids,
+            }),
+            Some(server) => {
+                let mut theirs = server.headers.clone();
+                theirs.sort();
+                let same = value.body == server.body && value.headers == theirs;
+                self.frames.proof(&shape, &proof_key, same, &self.up.name);
+                None
+            }
+        }
+    }
+
+    /// The seasons the crawl kept under `series`, by number; one named but no longer kept
+    /// makes the answer the server's (when it is written).
+    fn season_ids(&self, series: &str) -> Option<Vec<String>> {
+        let store = self.elements.as_ref()?;
+        let number_of = self.answers.sibling_number();
+        let mut found: Vec<(i64, String)> = store
+            .seasons_of(series)
+            .into_iter()
+            .map(|id| {
+                let number = store
+                    .read_document(&id, number_of)
+                    .flatten()
+                    .unwrap_or(i64::MAX);
+                (number, id)
+            })
+            .collect();
+        found.sort();
+        Some(found.into_iter().map(|(_, id)| id).collect())
+    }
+
+    /// The options of a show walk its frame is proven for: the options asked that change
+    /// how the items are written (the dialect's, sorted), and (when the fields asked are
+    /// written per user) the asking user.
+    fn show_walk_options(&self, asked: &SeriesAsked) -> String {
+        // Fields the server may write otherwise for another user: proven on this user's own
+        // answers.
+        match (asked.per_user, asked.options.is_empty()) {
+            (false, _) => asked.options.clone(),
+            (true, true) => format!("user={:x}", self.user.hash.0),
+            (true, false) => format!("{}&user={:x}", asked.options, self.user.hash.0),
+        }
+    }
+
+    /// The headers a show walk of `shape` is answered in: the proven frame's (waiting for
+    /// a proof on its way), or, given the server's answer (`server`), the frame learnt from
+    /// it. `None`: the server answers (or the shape was refused).
+    async fn show_walk_headers(
+        &self,
+        shape: &Shape,
+        server: Option<&CachedValue>,
+    ) -> Option<Vec<(String, String)>> {
+        Some(match server {
+            None => self.frames.proven_or_wait(shape).await?.headers().to_vec(),
+            Some(_) if self.frames.refused(shape) => return None,
+            Some(v) => {
+                let mut headers = v.headers.clone();
+                headers.sort();
+                let observed = Observed {
+                    attrs: Vec::new(),
+                    headers,
+                };
+                let frame =
+                    self.frames
+                        .learn(shape, &observed, &Sources::default(), &self.up.name)?;
+                frame.headers().to_vec()
+            }
+        })
+    }
+}

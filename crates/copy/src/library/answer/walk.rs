@@ -1,0 +1,452 @@
+//! Walks answered from the library copy on a cache miss: Plex's section listings and counts
+//! (`/library/sections/{id}/all` without a filter), an item's children
+//! (`/library/metadata/{id}/children`) and leaves (`…/allLeaves`); Jellyfin's episodes and
+//! seasons of a series (`/Shows/{id}/Episodes|Seasons`, written in [`super::jellyfin`]).
+//!
+//! The items are the server's own elements as the crawl kept them, in the section's natural
+//! order, with the asking user's play state; the container and the headers around them are
+//! the frame learned from the server's answers of the same shape ([`frame`]). Everything
+//! else — a filter, a sort other than by rating key, a parameter not understood, a parent the index does not hold
+//! (a show's seasons), a page larger than [`PAGE_MAX`] — goes to the server.
+//!
+//! [`frame`]: super::frame
+
+use std::sync::Arc;
+
+use cachearr_library::index::{ItemNo, ItemView};
+use cachearr_library::{ItemKind, LibraryIndex, Visibility};
+
+use super::super::elements::{Element, ElementStore};
+use super::super::titles::FoldedTitles;
+use super::super::written::{Form, Halves};
+use super::frame::{Frame, Observed, Shape, Sources};
+use super::{Answer, AnswerBody, Ctx, ItemRef};
+use crate::dialect::CopyAnswers;
+use crate::dialect::answers::El;
+use crate::policy::Profile;
+
+/// The most items one answer from the copy writes: larger pages (whole-section dumps) are
+/// read once from the server and then served from the cache.
+pub(crate) const PAGE_MAX: usize = 1000;
+
+/// A walk the copy may answer.
+pub(super) enum Walk {
+    /// `/library/sections/{id}/all` without a filter.
+    Listing {
+        section: String,
+        params: Vec<(String, String)>,
+    },
+    /// `/library/metadata/{id}/children` (`leaves`: `…/allLeaves`).
+    Children {
+        parent: String,
+        leaves: bool,
+        params: Vec<(String, String)>,
+    },
+    /// Jellyfin `/Shows/{id}/Episodes` or (`seasons`) `/Shows/{id}/Seasons` (parameter names
+    /// lower-cased: Jellyfin ignores their case).
+    Shows {
+        series: String,
+        seasons: bool,
+        params: Vec<(String, String)>,
+    },
+}
+
+impl Walk {
+    /// The route of a frame's [`Shape`] this walk would be answered with (`None`: a walk
+    /// written without one).
+    pub(super) fn route(&self) -> Option<&'static str> {
+        match self {
+            Walk::Listing { .. } => Some("all"),
+            Walk::Children { leaves: false, .. } => Some("children"),
+            Walk::Children { leaves: true, .. } => Some("allLeaves"),
+            Walk::Shows { .. } => None,
+        }
+    }
+
+    /// Where the walk is, for counting a user's walk misses: the section and type of a
+    /// listing, the section of a parent's children (found in the index, no request).
+    pub(super) fn place(
+        &self,
+        answers: &dyn CopyAnswers,
+        folded: &FoldedTitles,
+        index: &LibraryIndex,
+    ) -> Option<String> {
+        match self {
+            Walk::Listing { section, params } => Some(format!(
+                "{section}/{}",
+                answers.kind_named(params).unwrap_or("")
+            )),
+            Walk::Children { parent, .. } => {
+                let first = *folded
+                    .children(parent)
+                    .first()
+                    .or_else(|| folded.grandchildren(parent).first())?;
+                let view = index.item(first, &Visibility::everything())?;
+                Some(format!("{}/children", view.section_id()))
+            }
+            Walk::Shows { series, .. } => {
+                let first = *folded.grandchildren(series).first()?;
+                let view = index.item(first, &Visibility::everything())?;
+                Some(format!("{}/episodes", view.section_id()))
+            }
+        }
+    }
+}
+
+impl Walk {
+    /// Whether this is a section listing's last page (or the whole listing, unpaged), by the
+    /// index's count of the kind its query names (`CopyAnswers::kind_named`): the walk of that listing ends with it.
+    /// `false` when that cannot be told.
+    /// `profile`: the upstream's, whose dialect reads the page asked for.
+    pub(super) fn ends_listing(
+        &self,
+        profile: Profile,
+        headers: &http::HeaderMap,
+        folded: &FoldedTitles,
+    ) -> bool {
+        let Walk::Listing { section, params } = self else {
+            return false;
+        };
+        let Some(answers) = crate::dialect::of(profile).answers() else {
+            return false;
+        };
+        let Some(kind) = (answers.kind_named(params)).and_then(|t| answers.kind_of_type(t)) else {
+            return false;
+        };
+        let Some((start, size)) = answers.paging(headers, params) else {
+            return false;
+        };
+        match size {
+            None => true,
+            Some(size) => {
+                let end = start.unwrap_or(0).saturating_add(size);
+                u64::try_from(end).unwrap_or(u64::MAX) >= folded.count(section, kind)
+            }
+        }
+    }
+}
+
+/// A walk made ready: its items in order, its shape, and which kept elements its frame reads
+/// (read only when an answer is written: [`Made::read`]).
+pub(super) struct Made {
+    pub(super) shape: Shape,
+    /// What tells the server answers a frame is proven on apart (the parent, or a listing's
+    /// page).
+    proof_key: String,
+    items: Arc<Vec<ItemNo>>,
+    parent: Option<String>,
+    grandparent: Option<String>,
+    child: Option<String>,
+    params: Vec<(String, String)>,
+}
+
+impl Made {
+    /// The kept elements a frame reads, those `uses` marks (`[parent, grandparent, child,
+    /// section]`, [`Frame::uses`]): each a read of the store, so a walk's shape alone (asked
+    /// before its answer) reads none, and a proven frame only what its readings look into.
+    /// A frame reads attributes only: the elements' children are left unread.
+    fn read(&self, store: &ElementStore, uses: [bool; 4]) -> Kept {
+        let get = |id: &Option<String>, used: bool| {
+            id.as_deref()
+                .filter(|_| used)
+                .and_then(|id| store.kept_attrs(id))
+        };
+        Kept {
+            parent: get(&self.parent, uses[0]),
+            grandparent: get(&self.grandparent, uses[1]),
+            child: get(&self.child, uses[2]),
+            section: uses[3]
+                .then(|| store.container_attrs(&self.shape.section))
+                .flatten(),
+        }
+    }
+}
+
+/// The kept elements a walk's frame reads.
+struct Kept {
+    parent: Option<Arc<Element>>,
+    grandparent: Option<Arc<Element>>,
+    child: Option<Arc<Element>>,
+    section: Option<Element>,
+}
+
+impl Kept {
+    fn sources(&self) -> Sources<'_> {
+        Sources {
+            parent: self.parent.as_deref(),
+            grandparent: self.grandparent.as_deref(),
+            child: self.child.as_deref(),
+            section: self.section.as_ref(),
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// The answer of `walk` from the copy: with the proven frame, or — given the server's
+    /// answer of the same request (`server`) — with the frame narrowed by it, to prove it.
+    /// `None`: the server answers.
+    pub(super) fn tree_walk(
+        &self,
+        made: Made,
+        server: Option<&Observed>,
+    ) -> Option<(Answer, Arc<Frame>, Shape, String)> {
+        let store = self.elements.as_ref()?;
+        let (frame, kept) = match server {
+            None => {
+                let frame = self.frames.proven(&made.shape)?;
+                let kept = made.read(store, frame.uses());
+                (frame, kept)
+            }
+            // Refused for good: nothing more to learn.
+            Some(_) if self.frames.refused(&made.shape) => return None,
+            Some(observed) => {
+                let kept = made.read(store, [true; 4]);
+                let frame =
+                    self.frames
+                        .learn(&made.shape, observed, &kept.sources(), &self.up.name)?;
+                (frame, kept)
+            }
+        };
+        let mut container = frame.container(&kept.sources(), made.shape.json)?;
+        let (start, size) = self.paging(&made.params)?;
+        let total = made.items.len();
+        let from = start.unwrap_or(0).min(total);
+        let to = size.map_or(total, |s| from.saturating_add(s).min(total));
+        if to - from > PAGE_MAX {
+            return None;
+        }
+        let json = made.shape.json;
+        let page = &made.items[from..to];
+        let written = self.written_items(&container, page, &made.shape);
+        let head = self
+            .answers
+            .page_head(page.len(), made.shape.paged.then_some((total, from)));
+        container.attrs.splice(0..0, head);
+        let body = match written {
+            Some(items) => AnswerBody::Halves {
+                container,
+                json,
+                items,
+            },
+            None => {
+                let items = self.tree_items(&mut container, page, made.shape.guids)?;
+                AnswerBody::Tree {
+                    doc: container,
+                    json,
+                    items,
+                }
+            }
+        };
+        let answer = Answer {
+            body,
+            content_type: self.answers.content_type(json),
+            headers: self
+                .answers
+                .page_headers(made.shape.paged.then_some((from, total))),
+        };
+        Some((answer, frame, made.shape, made.proof_key))
+    }
+
+    /// The items of `page`, each its kept element as a walk shows it (the container names
+    /// the section), put into `container`; `None` when one is not kept or is older than the
+    /// index's record of it.
+    fn tree_items(&self, container: &mut El, page: &[ItemNo], guids: bool) -> Option<Vec<ItemRef>> {
+        let everything = Visibility::everything();
+        let store = self.elements.as_ref()?;
+        let mut items = Vec::with_capacity(page.len());
+        for &no in page {
+            let view = self.index.item(no, &everything)?;
+            let e = store.item_el(view.id(), view.updated_at(), guids)?;
+            items.push(self.item_ref(&view, container.kids.len()));
+            container.kids.push(e);
+        }
+        Some(items)
+    }
+
+    /// The items of `page` as the copy keeps them written ([`written`]), when every one is
+    /// and the answer can be written from them: a container of no children of its own, and
+    /// items whose user values all go at the cut (not albums' and artists' played-track
+    /// counts). `None`: the answer is written as a tree.
+    ///
+    /// The first answer in a form starts writing the rest of the library ahead in it.
+    ///
+    /// [`written`]: super::super::written
+    fn written_items(
+        &self,
+        container: &El,
+        page: &[ItemNo],
+        shape: &Shape,
+    ) -> Option<Vec<(ItemRef, Halves)>> {
+        if !container.kids.is_empty()
+            || page.is_empty()
+            || (self.answers.counts_leaves())(shape.kind)
+        {
+            return None;
+        }
+        let store = self.elements.as_ref()?;
+        let cut = self.answers.user_state_cut();
+        let form = Form {
+            json: shape.json,
+            guids: shape.guids,
+        };
+        let everything = Visibility::everything();
+        let mut items = Vec::with_capacity(page.len());
+        for (n, &no) in page.iter().enumerate() {
+            let view = self.index.item(no, &everything)?;
+            let halves = store.written(view.id(), view.updated_at(), form, cut)?;
+            items.push((self.item_ref(&view, n), halves));
+        }
+        let counts_leaves = self.answers.counts_leaves();
+        store.write_ahead(form, self.index.clone(), cut, move |view| {
+            counts_leaves(view.kind())
+        });
+        Some(items)
+    }
+
+    fn item_ref(&self, view: &ItemView<'_>, at: usize) -> ItemRef {
+        ItemRef {
+            hub: None,
+            at,
+            id: view.id().to_string(),
+            section: view.section_id().to_string(),
+            kind: view.kind(),
+        }
+    }
+
+    /// The walk made ready, its items found and ordered once (`None`: the server answers
+    /// it).
+    pub(super) fn made(&self, walk: &Walk) -> Option<Made> {
+        // Nothing to answer with when no element is kept.
+        self.elements.as_ref()?;
+        match walk {
+            Walk::Listing { section, params } => self.made_listing(section, params),
+            Walk::Children {
+                parent,
+                leaves,
+                params,
+            } => self.made_children(parent, *leaves, params),
+            Walk::Shows { .. } => None,
+        }
+    }
+
+    /// A section's listing made ready: its items of the kind asked for, in the order asked
+    /// for (kept once per index).
+    fn made_listing(&self, section: &str, params: &[(String, String)]) -> Option<Made> {
+        let everything = Visibility::everything();
+        let json = self.json();
+        let asked = self.answers.walk_request(params)?;
+        let s = self.sections.get(section)?;
+        // Not shows: the index knows them only from their episodes.
+        let kind = self.answers.listing_kind(params, s)?;
+        let sections = self.indexed(Some(section))?;
+        let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+        let order = asked.order.as_str();
+        let items = self
+            .folded
+            .walk_order(&format!("{}/{kind:?}/{order}", ids.join(",")), || {
+                let hits = self.folded.all(&[kind], &ids);
+                self.ordered(hits.into_iter().map(|h| h.item).collect(), order)
+            });
+        let (start, size) = self.paging(params)?;
+        Some(Made {
+            shape: Shape {
+                route: "all",
+                section: section.to_owned(),
+                kind,
+                order,
+                json,
+                guids: asked.guids,
+                paged: start.is_some() || size.is_some(),
+                options: String::new(),
+            },
+            proof_key: format!("{}/{}", start.unwrap_or(0), size.unwrap_or(usize::MAX)),
+            child: items
+                .first()
+                .and_then(|&no| Some(self.index.item(no, &everything)?.id().to_string())),
+            items,
+            parent: None,
+            grandparent: None,
+            params: params.to_vec(),
+        })
+    }
+
+    /// An item's children (or, `leaves`, its leaves) made ready, in the order asked for.
+    fn made_children(
+        &self,
+        parent: &str,
+        leaves: bool,
+        params: &[(String, String)],
+    ) -> Option<Made> {
+        let everything = Visibility::everything();
+        let json = self.json();
+        let asked = self.answers.walk_request(params)?;
+        if asked.kind_named {
+            return None;
+        }
+        let children = self.folded.children(parent);
+        let first_kind = children
+            .first()
+            .and_then(|&no| self.index.item(no, &everything))
+            .map(|v| v.kind());
+        // An album's or a season's leaves are its children; an artist's or a show's
+        // are their children's children.
+        let items: Vec<ItemNo> = match (leaves, first_kind) {
+            (false, _) | (true, Some(ItemKind::Track | ItemKind::Episode)) => children.to_vec(),
+            (true, _) => self.folded.grandchildren(parent).to_vec(),
+        };
+        let first = self.index.item(*items.first()?, &everything)?;
+        let (kind, section) = (first.kind(), first.section_id().to_string());
+        self.indexed(Some(&section))?;
+        let order = asked.order.as_str();
+        let items = Arc::new(self.ordered(items, order));
+        let (start, size) = self.paging(params)?;
+        let child = Some(first.id().to_string());
+        // The grandparent: the parent's parent, as its children name it.
+        let grandparent_id = match (leaves, kind) {
+            (true, ItemKind::Track | ItemKind::Episode) if first.parent_id() != Some(parent) => {
+                None
+            }
+            _ => first.grandparent_id(),
+        };
+        Some(Made {
+            shape: Shape {
+                route: if leaves { "allLeaves" } else { "children" },
+                section: section.clone(),
+                kind,
+                order,
+                json,
+                guids: asked.guids,
+                paged: start.is_some() || size.is_some(),
+                options: String::new(),
+            },
+            proof_key: parent.to_owned(),
+            items,
+            parent: Some(parent.to_owned()),
+            grandparent: grandparent_id.map(str::to_string),
+            child,
+            params: params.to_vec(),
+        })
+    }
+
+    /// `items` in the order asked for (`WalkOrder::as_str`): the section's natural order
+    /// (the dialect's [`natural_order`](crate::dialect::CopyAnswers::natural_order)) or by
+    /// rating key.
+    fn ordered(&self, items: Vec<ItemNo>, order: &str) -> Vec<ItemNo> {
+        let everything = Visibility::everything();
+        if !order.is_empty() {
+            let id = |no: &ItemNo| {
+                self.index
+                    .item(*no, &everything)
+                    .and_then(|v| v.id().parse::<u64>().ok())
+                    .unwrap_or(u64::MAX)
+            };
+            let mut items = items;
+            items.sort_by_cached_key(id);
+            if order == "id:desc" {
+                items.reverse();
+            }
+            return items;
+        }
+        self.answers.natural_order(self.index, items)
+    }
+}

@@ -1,0 +1,106 @@
+//! The asking user's play state for answers from the index, read from the server as that
+//! user through the cache (`AsUser`): which listings, and how the state is read out of them
+//! and written into an answer, is each dialect's (its `user_state.rs`).
+//!
+//! The listings are user-scoped cache entries, fresh for at most [`FRESH`] (a play or a
+//! rating made through cachearr drops them at once with the user's play-state tag), read once
+//! per answer and parsed once per version: the parse is kept with the user, by a hash of the
+//! listing's body. When a listing cannot be had, or the route would not be user-scoped, the
+//! answer is not given from the index: the server answers.
+//!
+//! Who the asking user is on the server, where a request may name another user, is asked of
+//! the server once per token (`own_user_id`; the path and its reading are the dialect's).
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, StatusCode};
+
+use crate::Gateway;
+use crate::dialect::ReadAsUser;
+use crate::upstream::Upstream;
+use crate::users::UserRecord;
+
+/// How stale a user's play state in an index answer may be, at most, when it changed on the
+/// server without a word to cachearr (a play on a TV app, with no webhook): a listing older
+/// than this is read again.
+pub const FRESH: Duration = Duration::from_secs(10);
+
+/// Reads as `user`, through the cache (JSON, fresh for at most [`FRESH`]), each answer parsed
+/// once per version of its body: what the dialects write a user's play state from.
+pub(crate) struct AsUser<'a> {
+    pub(crate) gw: &'a Gateway,
+    pub(crate) up: &'a Arc<Upstream>,
+    pub(crate) user: &'a Arc<UserRecord>,
+}
+
+impl ReadAsUser for AsUser<'_> {
+    async fn read<T: Any + Send + Sync>(
+        &self,
+        path: String,
+        parse: fn(&[u8]) -> Option<T>,
+    ) -> Option<Arc<T>> {
+        read_parsed(self.gw, self.up, self.user, &path, parse).await
+    }
+
+    async fn own_id(&self) -> Option<Arc<str>> {
+        own_user_id(self.up, self.user).await
+    }
+}
+
+/// The token's own user id on the server, for a server whose requests may name another user
+/// ([`CopyAnswers::own_user_path`](crate::dialect::CopyAnswers::own_user_path)): asked of the
+/// server once per token and kept with the user (not through the cache: the answer may carry
+/// activity dates clients must get fresh, so it is no cached route). `None` when it cannot be
+/// had, or the server's requests name no other user.
+pub(crate) async fn own_user_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<str>> {
+    user.server_user_id_or(ask_own_id(up, user)).await
+}
+
+/// The user's own id, asked of the server with the user's token.
+async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<str>> {
+    let answers = crate::dialect::of(up.profile).answers()?;
+    let uri = up.uri_for(answers.own_user_path()?).ok()?;
+    let token = HeaderValue::from_str(user.token()).ok()?;
+    let make = || Ok(up.owner_request(&uri, Some(&token), "cachearr"));
+    let response = up
+        .send_idempotent(&make, crate::upstream::Budget::Client)
+        .await
+        .ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(
+        response.into_body(),
+        1 << 20,
+    ))
+    .await
+    .ok()?
+    .to_bytes();
+    Some(Arc::from(answers.own_user_id(&body)?))
+}
+
+/// Reads `path` as `user` through the cache (JSON, fresh for at most [`FRESH`]) and parses it
+/// with `parse`, once per version of the body: the parse is kept with the user by a hash of
+/// the body.
+async fn read_parsed<T: Any + Send + Sync>(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path: &str,
+    parse: fn(&[u8]) -> Option<T>,
+) -> Option<Arc<T>> {
+    let mut extra = HeaderMap::new();
+    extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    // Play state is per user: a route an operator made shared is not read (an error).
+    let lookup = crate::fetch::fetch_as_user_within(gw, up, user, path, extra, FRESH)
+        .await
+        .ok()?;
+    let value = &lookup.entry.value;
+    if value.status != StatusCode::OK.as_u16() {
+        return None;
+    }
+    user.parsed(path, &value.body, parse)
+}

@@ -1,0 +1,168 @@
+//! Which library sections a user may see, learnt from the upstream with the user's own token.
+//!
+//! Plex: `GET /library/sections` as that user (a shared user gets only the sections shared
+//! with them); Jellyfin: `GET /UserViews` (the libraries the user's policy enables). Both are
+//! read *through the cache*, under the sections route's own policy (user scope, 5 min fresh,
+//! tagged with the upstream's sections tag, so a section change invalidates it), and in JSON
+//! whatever the client asked for. The same entry serves a client that lists its sections.
+//! The path and the reading of its answer are the dialect's
+//! ([`ServerLibrary`](crate::dialect::ServerLibrary)), as are the listing paths and totals the
+//! proof below reads.
+//!
+//! When the answer cannot be had (refused token, upstream down without a stale copy, garbage),
+//! the caller does not answer from the index: the request goes to the server, which knows.
+//!
+//! # Whole sections
+//! A section the user may open is not always one they see all of: a Plex share can filter
+//! by label or content rating (and so can a managed Home user's profile), a Jellyfin policy
+//! can cap the parental rating or block or allow tags. The index is the owner's view and does
+//! not hold those fields, so it is used for a user only in the sections [`whole_sections`]
+//! proves whole: for every kind the index holds of the section, the number of items the
+//! server lists *to that user* equals the number it lists to the owner (or, without an owner
+//! token, the number the index holds). The counts are read through the cache with each
+//! token — the section listing's own route and tags (user scope, invalidated with the
+//! section), fresh for 5 minutes like the sections list — as the crawl's first page with
+//! room for no items. A user the server hides
+//! anything from sees fewer, so their sections are not whole and their searches go to the
+//! server; a count that cannot be had proves nothing.
+
+use std::sync::Arc;
+
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, StatusCode};
+use serde_json::Value;
+
+use cachearr_library::ItemKind;
+
+use crate::Gateway;
+use crate::policy::Profile;
+use crate::upstream::Upstream;
+use crate::users::UserRecord;
+
+/// The sections a user may see, and one of them, as the server lists them (read by the
+/// dialect: the types are in the leaf [`crate::model`]).
+pub use crate::model::library::{UserSection, UserSections};
+
+/// The sections `user` may see on `up`, or `None` when that cannot be determined.
+pub async fn user_sections(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+) -> Option<UserSections> {
+    let library = crate::dialect::of(up.profile).library();
+    let path = library.user_sections_path();
+    let mut extra = HeaderMap::new();
+    extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    let lookup = match crate::fetch::fetch_as_user(gw, up, user, path, extra, true).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::debug!(upstream = %up.name, error = %e, "user's sections unknown");
+            return None;
+        }
+    };
+    let value = &lookup.entry.value;
+    if value.status != StatusCode::OK.as_u16() {
+        return None;
+    }
+    // Parsed once per version of the answer, as the user's play state is: every answer from
+    // the copy asks for the sections, and parsing them was a tenth of its time.
+    let sections = user.parsed(path, &value.body, |body| library.parse_user_sections(body))?;
+    Some(UserSections::clone(&sections))
+}
+
+/// The kinds the index holds of a section, each with the listing path that counts them.
+fn count_paths(profile: Profile, section: &UserSection) -> Vec<(ItemKind, String)> {
+    let library = crate::dialect::of(profile).library();
+    library
+        .index_kinds(library.section_word(&section.kind))
+        .iter()
+        .map(|&(k, t)| (k, library.page_path(&section.id, t, 0, 0, None)))
+        .collect()
+}
+
+/// How long a count read for the proof stays fresh: as long as the user's list of sections.
+/// No server event says that a share's filter or a user's parental policy changed, so this is
+/// how soon a tightened restriction is seen.
+const COUNT_FRESH: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// The number of items a listing path holds for `user` (through the cache, fresh for at most
+/// [`COUNT_FRESH`]), `None` when it cannot be had.
+async fn count_as(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path: &str,
+) -> Option<u64> {
+    let mut extra = HeaderMap::new();
+    extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    let lookup = crate::fetch::fetch_as_user_within(gw, up, user, path, extra, COUNT_FRESH)
+        .await
+        .ok()?;
+    let value = &lookup.entry.value;
+    if value.status != StatusCode::OK.as_u16() {
+        return None;
+    }
+    let body: Value = serde_json::from_slice(&value.body).ok()?;
+    crate::dialect::of(up.profile)
+        .library()
+        .listing_total(&body)
+}
+
+/// The owner's configured token as an unlisted user record, if there is one.
+pub(crate) fn owner_of(gw: &Gateway, up: &Arc<Upstream>) -> Option<Arc<UserRecord>> {
+    let token = up.config.token.as_deref().filter(|t| !t.is_empty())?;
+    Some(UserRecord::unlisted(
+        &up.name,
+        gw.secret().user_of(token),
+        token,
+    ))
+}
+
+/// The ids of `sections` (the user's) that `user` is shown to see whole: see the module
+/// documentation. `index_count` gives what the index holds of a section and kind, the
+/// yardstick when no owner token is configured.
+pub async fn whole_sections(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    sections: &UserSections,
+    index_count: impl Fn(&str, ItemKind) -> u64,
+) -> Vec<String> {
+    let owner = owner_of(gw, up);
+    if owner.as_ref().is_some_and(|o| o.hash == user.hash) {
+        return sections.sections.iter().map(|s| s.id.clone()).collect();
+    }
+    let checks = sections.sections.iter().map(|section| {
+        let owner = owner.clone();
+        let index_count = &index_count;
+        async move {
+            let paths = count_paths(up.profile, section);
+            if paths.is_empty() {
+                return None;
+            }
+            for (kind, path) in paths {
+                let theirs = match &owner {
+                    Some(owner) => count_as(gw, up, owner, &path).await?,
+                    None => index_count(&section.id, kind),
+                };
+                let mine = count_as(gw, up, user, &path).await?;
+                if mine != theirs {
+                    tracing::debug!(
+                        upstream = %up.name,
+                        section = %section.id,
+                        user = %user.hash_hex,
+                        "the server hides part of this section from the user: \
+                         searches go to the server"
+                    );
+                    return None;
+                }
+            }
+            Some(section.id.clone())
+        }
+    });
+    futures_util::future::join_all(checks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
