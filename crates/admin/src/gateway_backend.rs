@@ -16,6 +16,7 @@ use super::{
     AdminBackend, CacheCounters, ClearReport, ClearRequest, RedisReport, StatsReport,
     UpstreamReport, WarmReport,
 };
+use cachearr_copy::GatewayLibrary as _;
 use cachearr_gateway::change_events::{EventApplier, EventSubscriptions};
 use cachearr_gateway::clients::ClientReport;
 use cachearr_gateway::events::ChangeEvent;

@@ -1,4 +1,4 @@
-//! How the library copy's answers (the gateway's `library::answer`) are framed for a server:
+//! How the library copy's answers (the copy's `library::answer` (`cachearr-copy`)) are framed for a server:
 //! [`CopyAnswers`], which each media server's dialect gives ([`super::Dialect::answers`]).
 //!
 //! The copy answers searches and walks from the library index and the server's kept
@@ -188,7 +188,7 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         |_| None
     }
 
-    // A tree walk (the gateway's `library::answer::walk`: a section listing, an item's
+    // A tree walk (the copy's `library::answer::walk`: a section listing, an item's
     // children or leaves, written from kept elements in a proven frame).
 
     /// The kind of item a section listing's parameters ask for (`type=`, else the kind the
@@ -289,7 +289,7 @@ pub struct SeriesAsked {
     pub per_user: bool,
 }
 
-/// What the copy holds for one answer, as the gateway's `library::answer` gives it to a
+/// What the copy holds for one answer, as the copy's `library::answer` (`cachearr-copy`) gives it to a
 /// dialect's writers: the request's headers, the asking user's sections, the index and its
 /// title search, and the server's kept elements. Reads of what is in memory only.
 pub trait LibraryCopy {

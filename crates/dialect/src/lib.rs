@@ -67,7 +67,7 @@
 //! The dialect says what a server's routes are; compiling and matching them stays in the
 //! gateway's `policy` (which asks [`of`] for them), in the words of [`model::route`].
 //! Likewise the dialect reads its library's answers into the index's words (the leaf
-//! [`model::library`]); the crawl, its journal and the index stay in the gateway's `library`.
+//! [`model::library`]); the crawl, its journal and the index are the copy's (`cachearr-copy`).
 
 pub mod answer_body;
 pub mod answers;

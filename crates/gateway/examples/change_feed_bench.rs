@@ -15,6 +15,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
+use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -75,7 +76,7 @@ async fn setup(feed: bool, size: (u32, u32, u32)) -> Setup {
     config.upstreams[0].token = Some(token.clone());
     let clock = Arc::new(ManualClock::default());
     clock.advance(Duration::from_secs(1_000_000));
-    let gateway = Gateway::builder(config)
+    let gateway = cachearr_copy::builder(config)
         .clock(clock.clone())
         .build()
         .await

@@ -24,6 +24,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
+use cachearr_copy::GatewayLibrary as _;
 use std::time::{Duration, Instant};
 
 use cachearr_gateway::{Config, Gateway, Profile};
@@ -91,7 +92,7 @@ async fn setup(profile: Profile) -> Setup {
         .find(|u| !u.is_owner && u.sections.is_none() && !u.home)
         .expect("a shared user who sees everything"));
     config.upstreams[0].token = Some(owner.token.clone());
-    let gateway = Gateway::builder(config).build().await.unwrap();
+    let gateway = cachearr_copy::builder(config).build().await.unwrap();
     let bound = gateway.bind().await.unwrap();
     let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
     let serving: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = match profile {

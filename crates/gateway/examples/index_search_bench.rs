@@ -15,12 +15,13 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
+use cachearr_copy::GatewayLibrary as _;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cachearr_gateway::library::elements::fill_kept;
+use cachearr_copy::library::elements::fill_kept;
 use cachearr_gateway::{Config, Gateway, Profile};
 use cachearr_library::LibraryIndex;
 use cachearr_sim::Sim;
@@ -41,7 +42,7 @@ async fn gateway(base_url: &str) -> (Gateway, String, tempfile::TempDir) {
     config.admin_listen = any;
     config.data_dir = data.path().to_path_buf();
     config.upstreams[0].guard.read_timeout = Duration::from_secs(120);
-    let gw = Gateway::builder(config).build().await.unwrap();
+    let gw = cachearr_copy::builder(config).build().await.unwrap();
     let bound = gw.bind().await.unwrap();
     let url = format!("http://{}", bound.proxy_addrs()[0].1);
     tokio::spawn(bound.serve(cachearr_admin::router, std::future::pending()));

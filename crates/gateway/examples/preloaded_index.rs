@@ -12,9 +12,10 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 
-use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_gateway::{Config, Profile};
 use cachearr_library::LibraryIndex;
 use cachearr_sim::library::{Library, LibraryConfig};
 
@@ -48,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         index.len(),
         started.elapsed().as_secs_f64()
     );
-    let gateway = Gateway::builder(config).build().await?;
+    let gateway = cachearr_copy::builder(config).build().await?;
     if let Some(handle) = gateway.index("plex") {
         handle.install(Arc::new(index));
     }

@@ -27,10 +27,7 @@ impl EventApplier {
         let event = completed.as_ref().unwrap_or(event);
         let mut tags = event.tags(upstream);
         // The library index fetches what was added or changed and drops what was removed.
-        let keeper = self
-            .gateway
-            .index(upstream)
-            .is_some_and(|index| index.note_change(event));
+        let keeper = (self.gateway.copy()).is_some_and(|copy| copy.note_change(upstream, event));
         if keeper && event.change == Change::Added && event.section.is_none() {
             // A new item of a section the source did not name (Jellyfin's webhook): the keeper
             // fetches it and then refreshes that section's lists (and those spanning
@@ -88,7 +85,7 @@ impl EventApplier {
         if event.section.is_some() || event.items.is_empty() {
             return None;
         }
-        let index = self.gateway.index(upstream).and_then(|i| i.ready())?;
+        let index = self.gateway.copy()?.ready_index(upstream)?;
         let everything = cachearr_library::Visibility::everything();
         let sections: std::collections::BTreeSet<&str> = event
             .items
@@ -113,7 +110,7 @@ impl EventApplier {
         if !event.parents().is_empty() || event.own_items().is_empty() {
             return None;
         }
-        let index = self.gateway.index(upstream).and_then(|i| i.ready())?;
+        let index = self.gateway.copy()?.ready_index(upstream)?;
         let everything = cachearr_library::Visibility::everything();
         let parents: Vec<&str> = event
             .own_items()

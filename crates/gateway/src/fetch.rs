@@ -35,14 +35,14 @@ use crate::users::{UserRecord, Users};
 
 /// The body of an answer the gateway writes: a buffered body (cache hits, errors, answers
 /// from the index) or the upstream's streamed one (pass-through).
-pub(crate) type ProxyBody = cachearr_wire::ResponseBody;
+pub type ProxyBody = cachearr_wire::ResponseBody;
 
 /// The body of a client's request: hyper's stream, or none for a request read by the wire's
 /// own HTTP/1.1 loop (a `GET` without a body).
-pub(crate) type ClientBody = cachearr_wire::RequestBody;
+pub type ClientBody = cachearr_wire::RequestBody;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction.
-pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
         "connection"
@@ -63,7 +63,7 @@ pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
 /// over it by what the gateway adds: `X-Forwarded-For` and a cache fill's
 /// `Accept-Encoding: identity` are added only while there is room (servers send no coding to a
 /// request that names none), so a client's 100-line head reaches the server as 100 lines.
-pub(crate) const UPSTREAM_MAX_HEADER_LINES: usize = 100;
+pub const UPSTREAM_MAX_HEADER_LINES: usize = 100;
 
 /// Inserts `name: value`, unless it would add a line to a head already at
 /// [`UPSTREAM_MAX_HEADER_LINES`] (replacing an existing line always fits).
@@ -76,7 +76,7 @@ fn insert_if_room(out: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
 /// Request headers for a cache fill: the client's, minus hop-by-hop, conditional and range
 /// headers (the stored answer must be the full one) and with an identity encoding (the cache
 /// stores plain bodies; the gzip copy a client may get is made here, once per entry).
-pub(crate) fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> HeaderMap {
+pub fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(h.len() + 2);
     for (name, value) in h {
         if is_hop_by_hop(name)
@@ -110,7 +110,8 @@ pub(crate) fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> He
     out
 }
 
-pub(crate) fn append_forwarded_for(out: &mut HeaderMap, original: &HeaderMap, peer: SocketAddr) {
+/// Appends the client's address to `X-Forwarded-For` (after what `original` carried).
+pub fn append_forwarded_for(out: &mut HeaderMap, original: &HeaderMap, peer: SocketAddr) {
     let ip = peer.ip().to_string();
     let value = match original
         .get("x-forwarded-for")
@@ -126,36 +127,39 @@ pub(crate) fn append_forwarded_for(out: &mut HeaderMap, original: &HeaderMap, pe
 
 /// What a cache fill needs, shared between the request and the engine (which keeps the loader
 /// for background refreshes).
-pub(crate) struct LoaderState {
-    pub(crate) gw: Gateway,
-    pub(crate) up: Arc<Upstream>,
-    pub(crate) user: Arc<UserRecord>,
+pub struct LoaderState {
+    /// The gateway the load runs in.
+    pub gw: Gateway,
+    /// The upstream asked.
+    pub up: Arc<Upstream>,
+    /// Who the read is made as.
+    pub user: Arc<UserRecord>,
     /// The route is one the upstream authenticates: its 2xx proves the token.
-    pub(crate) authenticates: bool,
+    pub authenticates: bool,
     /// The client's request target (path and query are replayed upstream).
-    pub(crate) uri: http::Uri,
+    pub uri: http::Uri,
     /// The client's headers (token and client identity included), as received.
-    pub(crate) client_headers: HeaderMap,
+    pub client_headers: HeaderMap,
     /// The client's address, for `X-Forwarded-For`.
-    pub(crate) peer: SocketAddr,
+    pub peer: SocketAddr,
     /// A client's request made this loader (not prefetch or warming): a load the engine runs
     /// for a waiting caller ([`LoadContext::CallerWaiting`]) uses the client budget.
-    pub(crate) for_client: bool,
+    pub for_client: bool,
     /// Time spent on the upstream by the foreground load (µs), for `Server-Timing`.
-    pub(crate) upstream_us: AtomicU64,
+    pub upstream_us: AtomicU64,
     /// The answer is about library content: it carries the tags of the items it shows
     /// ([`crate::feed::value_tags`]).
-    pub(crate) item_tagged: bool,
+    pub item_tagged: bool,
     /// What may answer the load instead of the server (the library copy's walks).
-    pub(crate) copy: Option<&'static dyn CopySource>,
+    pub copy: Option<&'static dyn CopySource>,
     /// The load was answered by the copy, not the server.
-    pub(crate) answered_by_copy: std::sync::atomic::AtomicBool,
+    pub answered_by_copy: std::sync::atomic::AtomicBool,
     /// The ids the copy's answer shows and names, where the copy said them
     /// ([`CopyAnswer::ids`]): its tags are made from them instead of its text.
-    pub(crate) copy_ids: std::sync::Mutex<Option<ItemsShown>>,
+    pub copy_ids: std::sync::Mutex<Option<ItemsShown>>,
     /// The copy found the user does not see the walk's section whole, so it answers none of
     /// their walks there: the load is a plain server read (listing windows may take it).
-    pub(crate) copy_declines_user: std::sync::atomic::AtomicBool,
+    pub copy_declines_user: std::sync::atomic::AtomicBool,
 }
 
 /// Something that may answer a load instead of the server: the library copy, which writes a
@@ -163,7 +167,7 @@ pub(crate) struct LoaderState {
 /// (`library::answer::WalkCopy`). Handed to the loader by the proxy, so that this module
 /// imports nothing that serves requests. A copy answer is stored like the server's: it is
 /// the server's, byte for byte (the copy answers only what it has proven it writes alike).
-pub(crate) trait CopySource: Send + Sync + std::fmt::Debug {
+pub trait CopySource: Send + Sync + std::fmt::Debug {
     /// The answer from the copy, or `None` (the server answers).
     fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CopyAnswer>>;
     /// The server's answer to a load the copy did not answer: what the copy learns from.
@@ -172,22 +176,23 @@ pub(crate) trait CopySource: Send + Sync + std::fmt::Debug {
 
 /// An answer of the library copy's ([`CopySource::answer`]).
 #[derive(Debug)]
-pub(crate) struct CopyAnswer {
+pub struct CopyAnswer {
     /// The answer as stored.
-    pub(crate) value: CachedValue,
+    pub value: CachedValue,
     /// The ids it shows and names, where the copy knows them (`None`: its text is read for
     /// them, as the server's answers are).
-    pub(crate) ids: Option<ItemsShown>,
+    pub ids: Option<ItemsShown>,
 }
 
 impl LoaderState {
-    pub(crate) fn path_and_query(&self) -> &str {
+    /// The request target replayed upstream (`/` when it has none).
+    pub fn path_and_query(&self) -> &str {
         self.uri.path_and_query().map_or("/", |p| p.as_str())
     }
 }
 
 /// The [`Loader`] the engine calls on a miss or refresh.
-pub(crate) struct HttpLoader(pub(crate) Arc<LoaderState>);
+pub struct HttpLoader(pub Arc<LoaderState>);
 
 impl Loader for HttpLoader {
     /// A copy with the request target and headers in buffers of their own: the originals are
@@ -246,7 +251,7 @@ impl Loader for HttpLoader {
 
 /// The validators of a stored answer, sent back to the upstream on a refresh.
 #[derive(Debug, Default)]
-pub(crate) struct Validators {
+pub struct Validators {
     etag: Option<HeaderValue>,
     last_modified: Option<HeaderValue>,
 }
@@ -332,10 +337,7 @@ impl HttpLoader {
 /// A request's target and headers in buffers of their own. The parsed originals are slices of
 /// the client connection's read buffer and would pin all of it for as long as anything that
 /// outlives the request (the warmer's loader, the change feed's sampling pool) keeps them.
-pub(crate) fn owned_request(
-    uri: &http::Uri,
-    headers: &HeaderMap,
-) -> Option<(http::Uri, HeaderMap)> {
+pub fn owned_request(uri: &http::Uri, headers: &HeaderMap) -> Option<(http::Uri, HeaderMap)> {
     let uri = http::Uri::try_from(uri.to_string()).ok()?;
     let mut owned = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
@@ -349,12 +351,12 @@ pub(crate) fn owned_request(
 
 /// `name` in a buffer of its own (a custom name parsed from a request is a slice of the
 /// connection's read buffer; standard names are constants).
-pub(crate) fn owned_name(name: &HeaderName) -> HeaderName {
+pub fn owned_name(name: &HeaderName) -> HeaderName {
     HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone())
 }
 
 /// Response headers not stored: connection-level, recomputed, per-response or ours.
-pub(crate) fn stored_header(name: &HeaderName) -> bool {
+pub fn stored_header(name: &HeaderName) -> bool {
     !is_hop_by_hop(name)
         && !matches!(
             name.as_str(),
@@ -390,7 +392,9 @@ fn stored_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-pub(crate) async fn fetch_for_cache(
+/// The server's answer to the load `state` describes, on `budget`, conditional on
+/// `validators` when a stale entry has them: what the engine stores.
+pub async fn fetch_for_cache(
     state: &LoaderState,
     budget: Budget,
     validators: Option<&Validators>,
@@ -479,9 +483,9 @@ pub(crate) async fn fetch_for_cache(
     })
 }
 
-/// True (logged and counted) when `body` is an image that fails [`image_check::check`]: it is
+/// True (logged and counted) when `body` is an image that fails `image_check::check`: it is
 /// passed on to the client as sent, never stored. Encoded bodies are not checked.
-pub(crate) fn broken_image(gw: &Gateway, up: &Upstream, headers: &HeaderMap, body: &Bytes) -> bool {
+pub fn broken_image(gw: &Gateway, up: &Upstream, headers: &HeaderMap, body: &Bytes) -> bool {
     if headers
         .get(header::CONTENT_ENCODING)
         .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
@@ -510,7 +514,7 @@ pub(crate) fn broken_image(gw: &Gateway, up: &Upstream, headers: &HeaderMap, bod
 
 /// Checks that a successful body is what its content type says (catches truncation and
 /// garbage that a well-framed HTTP response can still carry).
-pub(crate) fn validate_body(headers: &HeaderMap, body: &Bytes) -> Result<(), &'static str> {
+pub fn validate_body(headers: &HeaderMap, body: &Bytes) -> Result<(), &'static str> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -531,7 +535,7 @@ pub(crate) fn validate_body(headers: &HeaderMap, body: &Bytes) -> Result<(), &'s
 
 /// Fetches `path_and_query` through the cache on behalf of a recently seen user, on the
 /// background budget (warming, prefetch). Returns what happened.
-pub(crate) async fn background_fetch(
+pub async fn background_fetch(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
@@ -546,7 +550,7 @@ pub(crate) async fn background_fetch(
 /// token and `extra` headers, which take precedence), under the route's own policy, key and
 /// tags: the same entry a client request for it would use. `foreground` loads on the client
 /// budget (the answer is awaited by a client), otherwise on the background budget.
-pub(crate) async fn fetch_as_user(
+pub async fn fetch_as_user(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
@@ -563,7 +567,7 @@ pub(crate) async fn fetch_as_user(
 /// stores being fresh for at most `fresh_cap` (and never served stale while revalidating):
 /// for the copy's reads of a user's play state and counts, whose age matters more than the
 /// route's own policy allows.
-pub(crate) async fn fetch_as_user_within(
+pub async fn fetch_as_user_within(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
@@ -603,7 +607,7 @@ async fn load_as_user(
 /// The cache key a background read of `path_and_query` as `user` is kept under (the key a
 /// client's request for it finds): for the prefetcher, which watches whether its entries are
 /// read.
-pub(crate) fn background_key(
+pub fn background_key(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
@@ -617,7 +621,7 @@ pub(crate) fn background_key(
 /// A read of `path_and_query` as `user` made straight to the server, not through the cache:
 /// the route's index search and the loader's state (no copy answers it). For the library
 /// copy's frame probes, which learn from the server's answers without storing them.
-pub(crate) fn uncached_read(
+pub fn uncached_read(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
@@ -766,7 +770,7 @@ fn read_as_user(
 
 /// Fetches what a cache fill of this request would store, without storing it (sampled
 /// revalidation compares it with the cached answer), on the background budget.
-pub(crate) async fn fetch_uncached(
+pub async fn fetch_uncached(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
@@ -793,7 +797,8 @@ pub(crate) async fn fetch_uncached(
     fetch_for_cache(&state, Budget::Background, None).await
 }
 
-pub(crate) fn empty_body() -> UpstreamBody {
+/// An empty request body.
+pub fn empty_body() -> UpstreamBody {
     Empty::<Bytes>::new()
         .map_err(|never| match never {})
         .boxed()

@@ -58,10 +58,11 @@
 //!   listener (status, stable kind, message), a leaf.
 //! * [`feed`] — cache validity from the change feed: library answers stay fresh while the
 //!   feed is healthy and nothing they depend on changed; sampled revalidation proves it.
-//! * [`play_watch`] — each recently seen user's play state, probed where the server announces
-//!   no change of it (plays on other clients); a change bumps that user's state tag.
-//! * [`library`] — the library index per upstream ([`library::UpstreamIndex`]): crawl, search
-//!   answers and matching.
+//! * [`copy`] — the library copy as the gateway asks it ([`copy::LibraryCopy`]: walks and
+//!   searches answered from it, writes and change events noted, its background work); the
+//!   copy itself is the crate `cachearr-copy`, built on this one and handed over by
+//!   [`GatewayBuilder::copy`]. [`data_files`] — where the copy's files and the refused
+//!   tokens' marks live in the data directory.
 //! * [`prefetch`] — after a listing, fetch what the user opens next; the proxy calls [`prefetch::after_listing`] once a cached read is answered.
 //!
 //! # For the admin side
@@ -83,18 +84,18 @@ pub mod auth;
 pub mod batch;
 pub mod change_events;
 pub mod clients;
+pub mod copy;
+pub mod data_files;
 mod encoding;
 pub mod error_answer;
 mod etag;
-mod fetch;
+pub mod fetch;
 mod image_check;
-pub mod library;
 pub mod metrics;
-pub mod play_watch;
 pub mod prefetch;
 mod prepared;
 mod proxy;
-mod respond;
+pub mod respond;
 pub mod sampler;
 pub mod startup;
 pub mod webhook_secret;
@@ -210,8 +211,9 @@ struct Inner {
     metrics: metrics::Metrics,
     cache: TieredCache,
     upstreams: Vec<Arc<Upstream>>,
-    /// One index handle per upstream, in the same order as `upstreams`.
-    indexes: Vec<Arc<library::UpstreamIndex>>,
+    /// The library copy, handed over by the builder's opener once the rest is built (it
+    /// reads through this gateway): none, and searches and walks go to the server.
+    copy: std::sync::OnceLock<Arc<dyn copy::LibraryCopy>>,
     /// One change feed per upstream, in the same order as `upstreams`.
     feeds: Vec<Arc<feed::Feed>>,
     /// Batched metadata fetches of section walks.
@@ -243,7 +245,13 @@ pub struct GatewayBuilder {
     clock: Arc<dyn Clock>,
     cache: Option<TieredCache>,
     secret: Option<Secret>,
+    copy: Option<CopyOpener>,
 }
+
+/// Opens the library copy of a gateway just built (`cachearr_copy::open`): its indexes loaded
+/// from their snapshots, so that it is ready before any listener binds.
+pub type CopyOpener =
+    fn(&Gateway) -> futures_util::future::BoxFuture<'_, Arc<dyn copy::LibraryCopy>>;
 
 impl GatewayBuilder {
     /// The clock for the cache, the breaker and token trust (default: system clock).
@@ -264,6 +272,13 @@ impl GatewayBuilder {
     #[must_use]
     pub fn secret(mut self, secret: Secret) -> Self {
         self.secret = Some(secret);
+        self
+    }
+
+    /// Opens the library copy with `open` once the gateway is built (`cachearr_copy::open`).
+    #[must_use]
+    pub fn copy(mut self, open: CopyOpener) -> Self {
+        self.copy = Some(open);
         self
     }
 
@@ -293,20 +308,15 @@ impl GatewayBuilder {
         let upstreams = (config.upstreams.iter())
             .map(|u| open_upstream(&config, u, &self.clock))
             .collect::<Result<Vec<_>, _>>()?;
-        let indexes: Vec<_> = (config.upstreams.iter())
-            .map(|u| new_index(&config, u, &cache))
-            .collect();
-        // A snapshot on disk makes the index ready before any listener binds (no crawl).
-        library::keeper::load_at_start(&config, &indexes).await;
-        let feeds = (config.upstreams.iter().zip(&indexes))
-            .map(|(u, index)| new_feed(&config, u, index))
+        let feeds = (config.upstreams.iter())
+            .map(|u| new_feed(&config, u))
             .collect();
         let metrics = metrics::Metrics::new();
         let prepared = prepared::PreparedHeaders::new(&config.cache);
         let clients = Arc::new(clients::ClientTable::new());
         let clients_source: Arc<dyn metrics::StatsSource> = clients.clone();
         metrics.add_source(&clients_source);
-        Ok(Gateway {
+        let gateway = Gateway {
             inner: Arc::new(Inner {
                 config,
                 metrics,
@@ -314,14 +324,19 @@ impl GatewayBuilder {
                 prepared,
                 cache,
                 upstreams,
-                indexes,
+                copy: std::sync::OnceLock::new(),
                 feeds,
                 batcher: batch::Batcher::default(),
                 secret,
                 webhook_secret,
                 clock: self.clock,
             }),
-        })
+        };
+        if let Some(open) = self.copy {
+            let copy = open(&gateway).await;
+            let _ = gateway.inner.copy.set(copy);
+        }
+        Ok(gateway)
     }
 }
 
@@ -342,7 +357,7 @@ async fn build_cache(
         // snapshots and the Plex element stores) come out of the same limit.
         b = b
             .disk(config.data_dir.join("cache"), config.cache.disk.max_bytes)
-            .disk_counts_also(library::keeper::library_dir(&config.data_dir));
+            .disk_counts_also(data_files::library_dir(&config.data_dir));
     }
     if let Some(url) = &config.cache.redis.url {
         // Redis is the third tier, below memory and disk, shared by every gateway
@@ -396,59 +411,15 @@ fn open_upstream(
 ) -> Result<Arc<Upstream>, GatewayError> {
     let up = Upstream::new(u.clone(), clock.clone())?;
     // Refused tokens stay refused across a restart (their keyed hashes, never tokens).
-    up.users.keep_refusals_in(library::keeper::file_path(
-        &config.data_dir,
-        &u.name,
-        "refused",
-    ));
+    up.users
+        .keep_refusals_in(data_files::file_path(&config.data_dir, &u.name, "refused"));
     Ok(Arc::new(up))
 }
 
-/// One upstream's library index, empty, with its elements store open when its server's
-/// answers are kept as elements.
-fn new_index(
-    config: &Config,
-    u: &config::UpstreamConfig,
-    cache: &TieredCache,
-) -> Arc<library::UpstreamIndex> {
-    let index = library::UpstreamIndex::new(&u.name);
-    index.update_status(|s| s.profile = u.profile.as_str().to_string());
-    index.set_enabled(config.index.enabled);
-    if dialect::of(u.profile).library().keeps_elements() && config.index.enabled {
-        let dir = library::keeper::file_path(&config.data_dir, &u.name, "elements");
-        let budgets = prepared::Budgets::for_cache(&config.cache);
-        if let Err(e) =
-            index.open_elements(cache.disk_store(), &dir, budgets.elements, budgets.written)
-        {
-            tracing::warn!(
-                upstream = %u.name,
-                error = %e,
-                "library elements store not opened: searches go to the server"
-            );
-        }
-    }
-    if !config.index.enabled {
-        tracing::warn!(
-            upstream = %u.name,
-            "library index disabled ([index] enabled = false): every search will go \
-             to the server"
-        );
-    }
-    Arc::new(index)
-}
-
 /// One upstream's change feed.
-fn new_feed(
-    config: &Config,
-    u: &config::UpstreamConfig,
-    index: &library::UpstreamIndex,
-) -> Arc<feed::Feed> {
+fn new_feed(config: &Config, u: &config::UpstreamConfig) -> Arc<feed::Feed> {
     let feed = feed::Feed::new(&u.name, &config.feed, &config.index)
         .with_announce_delay(dialect::of(u.profile).events().announce_delay());
-    // A saved index counts as a pass as of when it was made.
-    if let Some(last) = index.status().last_build {
-        feed.note_pass(last.finished_at_ms, 0);
-    }
     Arc::new(feed)
 }
 
@@ -530,9 +501,10 @@ impl BoundGateway {
                 stop.clone(),
             )));
         }
-        let keepers = library::keeper::spawn_all(&self.gateway, &stop);
+        let copy_tasks = (self.gateway.copy())
+            .map(|copy| copy.spawn(&self.gateway, &stop))
+            .unwrap_or_default();
         let sampler = sampler::spawn_sampler(&self.gateway, &stop);
-        let play_watch = play_watch::spawn_play_watch(&self.gateway, &stop);
         // Started here, not by building the router: the admin side only reports on them.
         let subscriptions = change_events::EventSubscriptions::start(&self.gateway);
         let admin_router = admin_router(self.gateway.clone(), &subscriptions);
@@ -551,14 +523,11 @@ impl BoundGateway {
         }
         let _ = admin.await;
         drop(subscriptions);
-        for keeper in keepers {
-            let _ = keeper.await;
+        for task in copy_tasks {
+            let _ = task.await;
         }
         if let Some(sampler) = sampler {
             let _ = sampler.await;
-        }
-        if let Some(play_watch) = play_watch {
-            let _ = play_watch.await;
         }
         self.gateway.inner.cache.shutdown().await;
         Ok(())
@@ -578,6 +547,7 @@ impl Gateway {
             clock: Arc::new(SystemClock),
             cache: None,
             secret: None,
+            copy: None,
         }
     }
 
@@ -606,14 +576,19 @@ impl Gateway {
         &self.inner.batcher
     }
 
-    /// The library copy that may answer a miss of this walk (`library::answer`), for the
-    /// loads the gateway makes itself (prefetch) as for clients'.
+    /// The library copy that may answer a miss of this walk, for the loads the gateway
+    /// makes itself (prefetch) as for clients'.
     pub(crate) fn walk_copy(
         &self,
         search: policy::IndexSearch,
         query: Option<&str>,
     ) -> Option<&'static dyn fetch::CopySource> {
-        library::answer::walk_copy(search, query)
+        self.copy()?.walk_copy(search, query)
+    }
+
+    /// The library copy the gateway was built with ([`GatewayBuilder::copy`]).
+    pub fn copy(&self) -> Option<&dyn copy::LibraryCopy> {
+        self.inner.copy.get().map(|c| &**c)
     }
 
     /// The clock everything reads.
@@ -642,7 +617,8 @@ impl Gateway {
         self.inner.prepared.forget_dead();
     }
 
-    pub(crate) fn secret(&self) -> &Secret {
+    /// The installation secret: a token's keyed hash is made with it.
+    pub fn secret(&self) -> &Secret {
         &self.inner.secret
     }
 
@@ -659,11 +635,6 @@ impl Gateway {
     /// The upstream with this name.
     pub fn upstream(&self, name: &str) -> Option<&Arc<Upstream>> {
         self.inner.upstreams.iter().find(|u| &*u.name == name)
-    }
-
-    /// The library index handle of the upstream with this name.
-    pub fn index(&self, upstream: &str) -> Option<&Arc<library::UpstreamIndex>> {
-        self.inner.indexes.iter().find(|i| i.upstream() == upstream)
     }
 
     /// The change feed of the upstream with this name.

@@ -161,7 +161,7 @@ pub struct Budgets {
 
 impl Budgets {
     /// The shares of `[cache]`'s `memory_max`, body files only when `sendfile_min` is on.
-    pub(crate) fn for_cache(cache: &CacheConfig) -> Budgets {
+    pub fn for_cache(cache: &CacheConfig) -> Budgets {
         const MIB: u64 = 1024 * 1024;
         let memory_max = cache.memory_max_bytes;
         Budgets {

@@ -54,7 +54,7 @@ KNOWN_SPEC_ERRORS = {
 
 # Where cachearr's own (index-rendered) answer is known to differ from the server's, with the
 # reason; any other difference fails --check. Index answers are written from the server's own
-# item elements (crates/gateway/src/library/elements.rs), so none is expected.
+# item elements (crates/copy/src/library/elements.rs), so none is expected.
 KNOWN_GATEWAY_GAPS = {}
 
 def _match(known, route, path, message):

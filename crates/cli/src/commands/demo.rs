@@ -18,6 +18,7 @@
 //!
 //! The request plan is fixed (counts, not durations) so both runs do the same work.
 
+use cachearr_copy::GatewayLibrary as _;
 use std::io::IsTerminal as _;
 use std::time::{Duration, Instant};
 
@@ -477,7 +478,7 @@ async fn serve_gateway(
     config.data_dir = data_dir.path().to_path_buf();
     // The owner's token lets cachearr subscribe to the server's notifications (change events).
     config.upstreams[0].token = Some(token.to_owned());
-    let gateway = Gateway::builder(config)
+    let gateway = cachearr_copy::builder(config)
         .build()
         .await
         .context("cannot start the gateway")?;
@@ -549,7 +550,7 @@ pub(crate) struct CrawlReport {
 /// Waits (up to two minutes) for the gateway's first index build and returns what it cost the
 /// server, so that neither run carries it.
 async fn build_index_first(gateway: &Gateway, sim: &Sim, json: bool) -> CrawlReport {
-    use cachearr_gateway::library::status::IndexState;
+    use cachearr_copy::library::status::IndexState;
     let name = gateway
         .config()
         .upstreams

@@ -345,8 +345,8 @@ mod gateway {
     use std::time::Duration;
 
     use anyhow::Context as _;
-    use cachearr_gateway::library::index_api::{BuildStarted, IndexReport};
-    use cachearr_gateway::library::status::{IndexState, IndexStatus};
+    use cachearr_copy::library::index_api::{BuildStarted, IndexReport};
+    use cachearr_copy::library::status::{IndexState, IndexStatus};
     use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
     use super::AdminTarget;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use cachearr_gateway::config::{ConfigError, ConfigOverrides, UPSTREAM_ENV_PREFIX, secret_from};
-use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_gateway::{Config, Profile};
 
 /// Arguments of `cachearr serve`. Every flag can also be set with the `CACHEARR_*` variable
 /// named in its help; flags and variables beat the config file.
@@ -172,7 +172,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         tracing::info!(limit = after, "open-file limit");
     }
     let data_dir = config.data_dir.clone();
-    let gateway = match Gateway::builder(config).build().await {
+    let gateway = match cachearr_copy::builder(config).build().await {
         Ok(g) => g,
         Err(e) => return Err(explain_build_error(e, &data_dir)),
     };

@@ -4,10 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+use cachearr_copy::GatewayLibrary as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_gateway::{Config, Profile};
 use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, sim};
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};
@@ -60,7 +61,7 @@ async fn start(profile: Profile) -> Running {
     config.data_dir = data.path().to_path_buf();
     // No crawl: the test installs the index itself, so no build can swap it underneath.
     config.index.enabled = false;
-    let gateway = Gateway::builder(config).build().await.unwrap();
+    let gateway = cachearr_copy::builder(config).build().await.unwrap();
     let name = gateway.upstreams()[0].name.to_string();
     gateway
         .index(&name)

@@ -1,4 +1,4 @@
-//! Jellyfin's searches answered from the library copy (the gateway's `library::answer`):
+//! Jellyfin's searches answered from the library copy (the copy's `library::answer` (`cachearr-copy`)):
 //! `/Items` (and `/Users/{id}/Items`) with `SearchTerm`, found in the copy and written later
 //! from the kept documents with the asking user's `UserData` ([`Documents`]), and
 //! `/Search/Hints`, written whole from the kept documents ([`render::search_hint`]); and how

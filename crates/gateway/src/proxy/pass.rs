@@ -289,11 +289,11 @@ impl Call<'_> {
         gw.metrics().invalidated(&up.metrics_name, "write", n);
         // A write that changes items (not play state, which the index and the kept elements
         // leave out): the index answers none of them until the keeper has read them again.
-        if !user_state && let Some(index) = gw.index(&up.name) {
-            index.note_write(
-                tags.iter()
-                    .filter_map(|t| crate::tags::item_id(&up.name, t)),
-            );
+        if !user_state && let Some(copy) = gw.copy() {
+            let mut items = tags
+                .iter()
+                .filter_map(|t| crate::tags::item_id(&up.name, t));
+            copy.note_write(&up.name, &mut items);
         }
         if !user_state {
             return;

@@ -132,17 +132,13 @@ impl Call<'_> {
             user_state,
             prefetch,
         } = route;
-        let copy = crate::library::answer::walk_copy(search, req.uri().query());
+        let library = self.gw.copy();
+        let copy = library.and_then(|l| l.walk_copy(search, req.uri().query()));
         if copy.is_none()
-            && let Some(answered) = Box::pin(crate::library::answer::try_answer(
-                self.gw,
-                self.up,
-                &req,
-                search,
-                who.user(),
-                self.started,
-            ))
-            .await
+            && let Some(library) = library
+            && let Some(answered) = library
+                .answer_search(self.gw, self.up, &req, search, who.user(), self.started)
+                .await
         {
             return answered.into();
         }

@@ -261,7 +261,7 @@ async fn the_webhook_secret_survives_a_restart() {
             &sim.base_url,
             data.path(),
         );
-        let served = sim_gateway::serve(cachearr_gateway::Gateway::builder(config)).await;
+        let served = sim_gateway::serve(cachearr_copy::builder(config)).await;
         secrets.push(served.gateway.webhook_secret().to_owned());
         let _ = served.stop.send(());
         served.task.await.unwrap();

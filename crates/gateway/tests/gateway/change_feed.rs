@@ -13,13 +13,15 @@
 #[path = "support/sim_gateway/mod.rs"]
 mod sim_gateway;
 
+use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cachearr_copy::library::status::IndexState;
+use cachearr_copy::play_watch;
 use cachearr_engine::ManualClock;
 use cachearr_gateway::feed::Sampled;
-use cachearr_gateway::library::status::IndexState;
-use cachearr_gateway::{Gateway, Profile, play_watch};
+use cachearr_gateway::{Gateway, Profile};
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
@@ -98,7 +100,7 @@ async fn start_hooked(
     config.upstreams[0].token = Some(token.clone());
     let clock = Arc::new(ManualClock::default());
     clock.advance(Duration::from_secs(1_000_000));
-    let gateway = Gateway::builder(config)
+    let gateway = cachearr_copy::builder(config)
         .clock(clock.clone())
         .build()
         .await
@@ -652,7 +654,7 @@ async fn without_events_the_class_ttl_applies() {
     let data = tempfile::tempdir().unwrap();
     let config = sim_gateway::loopback_config(Profile::Plex, &server.base_url, data.path());
     let clock = Arc::new(ManualClock::default());
-    let served = sim_gateway::serve(Gateway::builder(config).clock(clock.clone())).await;
+    let served = sim_gateway::serve(cachearr_copy::builder(config).clock(clock.clone())).await;
     let client = sim_gateway::admin_client();
     let token = server.token.clone();
     let get = |path: &'static str| {

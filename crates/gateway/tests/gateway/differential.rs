@@ -34,8 +34,10 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::support::proxy_common;
+use cachearr_copy::GatewayLibrary as _;
 
-use cachearr_gateway::{Profile, play_watch};
+use cachearr_copy::play_watch;
+use cachearr_gateway::Profile;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;

@@ -11,7 +11,7 @@ mod sim_gateway;
 
 use std::time::Duration;
 
-use cachearr_gateway::{Gateway, Profile};
+use cachearr_gateway::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
@@ -83,7 +83,7 @@ async fn start(setup: Setup) -> Running {
     if setup.subscribe {
         config.upstreams[0].token = Some(token.clone());
     }
-    let gateway = Gateway::builder(config).build().await.unwrap();
+    let gateway = cachearr_copy::builder(config).build().await.unwrap();
     let bound = gateway.bind().await.unwrap();
     let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
     let admin = format!("http://{}", bound.admin_addr().unwrap());

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use cachearr_engine::{Clock, ManualClock};
-use cachearr_gateway::{Gateway, Profile};
+use cachearr_gateway::Profile;
 use http::{HeaderMap, Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -122,7 +122,7 @@ async fn setup_with(route: Route, extra: &str) -> Setup {
         let file = cachearr_gateway::Config::from_toml(&text, "test.toml").unwrap();
         config.upstreams = file.upstreams;
     }
-    let served = serve_gateway::serve(Gateway::builder(config).clock(clock.clone())).await;
+    let served = serve_gateway::serve(cachearr_copy::builder(config).clock(clock.clone())).await;
     Setup {
         proxy: served.proxy,
         admin: served.admin,
@@ -697,7 +697,7 @@ async fn a_response_without_framing_is_read_to_its_close_and_kept() {
     });
     let data = tempfile::tempdir().unwrap();
     let config = serve_gateway::loopback_config(Profile::Http, &url, data.path());
-    let gw = serve_gateway::serve(Gateway::builder(config)).await;
+    let gw = serve_gateway::serve(cachearr_copy::builder(config)).await;
     let client = reqwest::Client::new();
     for _ in 0..2 {
         let r = client.get(format!("{}/x", gw.proxy)).send().await.unwrap();

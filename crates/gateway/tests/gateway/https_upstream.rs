@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use cachearr_gateway::{Gateway, Profile};
+use cachearr_gateway::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use rustls::pki_types::pem::PemObject as _;
@@ -179,7 +179,7 @@ async fn through_gateway(
     config.index.enabled = false;
     config.upstreams[0].guard.retries = 0;
     configure(&mut config);
-    let gw = sim_gateway::serve(Gateway::builder(config)).await;
+    let gw = sim_gateway::serve(cachearr_copy::builder(config)).await;
     let token = s.sim.state().owner().plex_token.clone();
     let response = reqwest::Client::new()
         .get(format!("{}/library/sections", gw.proxy))

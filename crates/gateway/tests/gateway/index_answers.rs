@@ -9,6 +9,7 @@
 #[path = "support/sim_gateway/mod.rs"]
 mod sim_gateway;
 
+use cachearr_copy::GatewayLibrary as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,12 +8,13 @@
 #[path = "support/sim_gateway/mod.rs"]
 mod sim_gateway;
 
+use cachearr_copy::GatewayLibrary as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cachearr_copy::library::status::IndexState;
 use cachearr_engine::ManualClock;
-use cachearr_gateway::library::status::IndexState;
 use cachearr_gateway::{Config, Gateway, Profile};
 use cachearr_library::{ItemKind, Visibility};
 use cachearr_sim::control::Faults;
@@ -125,7 +126,7 @@ fn config(server: &SimServer, data: &Path, configure: impl FnOnce(&mut Config)) 
 }
 
 async fn start_gateway(config: Config, clock: Option<Arc<ManualClock>>) -> Running {
-    let mut builder = Gateway::builder(config);
+    let mut builder = cachearr_copy::builder(config);
     if let Some(clock) = clock {
         builder = builder.clock(clock);
     }

@@ -6,10 +6,11 @@
 #[path = "support/sim_gateway/mod.rs"]
 mod sim_gateway;
 
+use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 
+use cachearr_copy::library::matching::{MatchAnswer, store_path};
 use cachearr_gateway::Profile;
-use cachearr_gateway::library::matching::{MatchAnswer, store_path};
 use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, MatchStore, sim};
 use cachearr_sim::{Sim, TestServer};
 use sim_gateway::Running;

@@ -9,13 +9,14 @@
 #[path = "support/sim_gateway/mod.rs"]
 mod sim_gateway;
 
+use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cachearr_copy::library::status::IndexState;
 use cachearr_engine::{Clock as _, ManualClock};
-use cachearr_gateway::library::status::IndexState;
+use cachearr_gateway::Profile;
 use cachearr_gateway::startup::{TokenCheck, check_upstream};
-use cachearr_gateway::{Gateway, Profile};
 use cachearr_sim::Sim;
 use cachearr_sim::control::Faults;
 use cachearr_sim::cost::CostModel;
@@ -58,7 +59,7 @@ async fn server_down_at_start_gets_its_index_later(profile: Profile) {
     config.upstreams[0].guard.retries = 0;
     config.upstreams[0].guard.breaker_failures = 1000;
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let gw = sim_gateway::serve(Gateway::builder(config).clock(clock.clone())).await;
+    let gw = sim_gateway::serve(cachearr_copy::builder(config).clock(clock.clone())).await;
     let name = profile.as_str();
     let handle = gw.gateway.index(name).unwrap().clone();
 
@@ -120,7 +121,7 @@ async fn failed_retries_back_off() {
     config.upstreams[0].guard.retries = 0;
     config.upstreams[0].guard.breaker_failures = 1000;
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let gw = sim_gateway::serve(Gateway::builder(config).clock(clock.clone())).await;
+    let gw = sim_gateway::serve(cachearr_copy::builder(config).clock(clock.clone())).await;
     let handle = gw.gateway.index("plex").unwrap().clone();
     eventually("the first build fails", WAIT, || async {
         handle.status().next_retry_at_ms.is_some()
@@ -166,7 +167,7 @@ async fn start_check(profile: Profile) {
         config.upstreams[0].token = token;
         config.index.enabled = false;
         async move {
-            let gw = Gateway::builder(config).build().await.unwrap();
+            let gw = cachearr_copy::builder(config).build().await.unwrap();
             check_upstream(&gw.upstreams()[0]).await
         }
     };
@@ -260,7 +261,7 @@ async fn a_client_at_the_admin_port_is_told_where_the_proxy_is() {
         .unwrap()
         .port();
     config.upstreams[0].listen = ([127, 0, 0, 1], port).into();
-    let gw = sim_gateway::serve(Gateway::builder(config)).await;
+    let gw = sim_gateway::serve(cachearr_copy::builder(config)).await;
     let response = reqwest::get(format!("{}/library/sections?X-Plex-Token=x", gw.admin))
         .await
         .unwrap();

@@ -18,6 +18,7 @@
 #[path = "support/sim_gateway/mod.rs"]
 mod sim_gateway;
 
+use cachearr_copy::GatewayLibrary as _;
 use cachearr_gateway::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;

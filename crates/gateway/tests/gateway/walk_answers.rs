@@ -8,6 +8,7 @@
 #[path = "support/sim_gateway/mod.rs"]
 mod sim_gateway;
 
+use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 
 use cachearr_library::LibraryIndex;
@@ -431,7 +432,7 @@ async fn get_as(base: &str, path: &str, token: &str, json: bool) -> (u16, String
 /// server's own for that user, in XML and JSON.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_gateway_answers_first_walks_with_the_frames_it_kept() {
-    use cachearr_gateway::library::status::IndexState;
+    use cachearr_copy::library::status::IndexState;
     let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
     let data = tempfile::tempdir().unwrap();
     let config = || {
@@ -445,7 +446,7 @@ async fn a_restarted_gateway_answers_first_walks_with_the_frames_it_kept() {
     };
     let wait = std::time::Duration::from_secs(60);
     let frames = data.path().join("library").join("plex.frames.json");
-    let served = sim_gateway::serve(cachearr_gateway::Gateway::builder(config())).await;
+    let served = sim_gateway::serve(cachearr_copy::builder(config())).await;
     sim_gateway::eventually("the probed frames are kept", wait, || async {
         frames.exists()
     })
@@ -458,7 +459,7 @@ async fn a_restarted_gateway_answers_first_walks_with_the_frames_it_kept() {
     copy_dir(data.path(), restarted.path());
     let mut config = config();
     config.data_dir = restarted.path().to_path_buf();
-    let served = sim_gateway::serve(cachearr_gateway::Gateway::builder(config)).await;
+    let served = sim_gateway::serve(cachearr_copy::builder(config)).await;
     let status = served.gateway.index("plex").unwrap().status();
     assert_eq!(status.state, IndexState::Ready, "loaded from the snapshot");
     assert!(status.copy.shapes_proven >= 3, "{:?}", status.copy);

@@ -333,7 +333,7 @@ pub async fn start_gateway(
     tweak(&mut config);
     let clock = Arc::new(ManualClock::default());
     let served = serve(
-        Gateway::builder(config)
+        cachearr_copy::builder(config)
             .clock(clock.clone())
             .secret(Secret::from_bytes([42; 16])),
     )

@@ -79,7 +79,7 @@ fn config_for(sim_url: &str, redis_url: &str, data: &std::path::Path) -> Config 
 pub async fn build_error(redis_url: &str) -> String {
     let data = tempfile::tempdir().unwrap();
     let config = config_for("http://127.0.0.1:9", redis_url, data.path());
-    Gateway::builder(config)
+    cachearr_copy::builder(config)
         .secret(Secret::from_bytes([7; 16]))
         .build()
         .await
@@ -194,7 +194,8 @@ impl Farm {
         let data = tempfile::tempdir().unwrap();
         let mut config = config_for(&self.sim_url, &self.redis_url, data.path());
         (self.tweak)(&mut config);
-        let served = serve(Gateway::builder(config).secret(Secret::from_bytes([7; 16]))).await;
+        let served =
+            serve(cachearr_copy::builder(config).secret(Secret::from_bytes([7; 16]))).await;
         self.gws.push(Gw {
             gateway: served.gateway,
             proxy: served.proxy,

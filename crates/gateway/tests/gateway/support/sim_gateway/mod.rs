@@ -17,11 +17,12 @@
 
 pub mod search;
 use crate::support::serve_gateway;
+use cachearr_copy::GatewayLibrary as _;
 
 pub use cachearr_testkit::eventually;
 pub use serve_gateway::{Served, admin_client, loopback_config, serve};
 
-use cachearr_gateway::library::elements::fill_kept;
+use cachearr_copy::library::elements::fill_kept;
 use cachearr_gateway::{Config, Gateway, GatewayBuilder, Profile};
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};
@@ -65,7 +66,7 @@ pub async fn start_built(
     let data = tempfile::tempdir().unwrap();
     let mut config = loopback_config(profile, &sim.base_url, data.path());
     configure(&mut config);
-    let served = serve(build(Gateway::builder(config))).await;
+    let served = serve(build(cachearr_copy::builder(config))).await;
     Running {
         sim,
         gateway: served.gateway,
