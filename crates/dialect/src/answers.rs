@@ -1,21 +1,22 @@
-//! How the library copy's answers (the copy's `library::answer` (`cachearr-copy`)) are framed for a server:
-//! [`CopyAnswers`], which each media server's dialect gives ([`super::Dialect::answers`]).
+//! How the library copy's answers (`library::answer` in `cachearr-copy`) are framed for a
+//! server: [`CopyAnswers`], which each media server's dialect gives
+//! ([`super::Dialect::answers`]).
 //!
 //! The copy answers searches and walks from the library index and the server's kept
-//! elements; which items, in which order and which page, is the gateway's. What differs per
+//! elements; which items, in which order and which page, is the copy's. What differs per
 //! server is how a request names its page (Plex's `X-Plex-Container-Start` / `-Size`, as a
 //! header or in the query; Jellyfin's `StartIndex` / `Limit`), what a page's container says
 //! of itself (Plex's `size`, `totalSize`, `offset`), the headers an answer carries (Plex's
 //! `X-Plex-Container-Start` / `-Total-Size`, `X-Plex-Protocol`) and how a `type=` parameter
 //! names a kind, how a search's path and query read ([`SearchRoute`]), and how a series
 //! walk's request reads ([`SeriesWalk`]) and a season's kept document numbers it: that is
-//! this trait, so that the gateway writes every server's answers without naming one.
+//! this trait, so that the copy writes every server's answers without naming one.
 //!
 //! Each server's searches are answered by its dialect ([`CopyAnswers::search`]), reading the
-//! copy through [`LibraryCopy`], which the gateway implements over the index, its title
+//! copy through [`LibraryCopy`], which `cachearr-copy` implements over the index, its title
 //! search, the user's sections and the server's kept elements: the dialect imports none of
 //! those. What it gives back is [`Found`]: a document tree ([`Page`], Plex's), into whose
-//! items the gateway has the asking user's play state put; items to write from their kept
+//! items the copy has the asking user's play state put; items to write from their kept
 //! documents with the user's data ([`Documents`], Jellyfin's `/Items`); or a text written
 //! whole.
 //!
@@ -188,7 +189,7 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         |_| None
     }
 
-    // A tree walk (the copy's `library::answer::walk`: a section listing, an item's
+    // A tree walk (`library::answer::walk` in `cachearr-copy`: a section listing, an item's
     // children or leaves, written from kept elements in a proven frame).
 
     /// The kind of item a section listing's parameters ask for (`type=`, else the kind the
@@ -289,9 +290,9 @@ pub struct SeriesAsked {
     pub per_user: bool,
 }
 
-/// What the copy holds for one answer, as the copy's `library::answer` (`cachearr-copy`) gives it to a
-/// dialect's writers: the request's headers, the asking user's sections, the index and its
-/// title search, and the server's kept elements. Reads of what is in memory only.
+/// What the copy holds for one answer, as `library::answer` in `cachearr-copy` gives it to
+/// a dialect's writers: the request's headers, the asking user's sections, the index and
+/// its title search, and the server's kept elements. Reads of what is in memory only.
 pub trait LibraryCopy {
     /// The request's headers.
     fn headers(&self) -> &HeaderMap;
@@ -363,7 +364,7 @@ pub enum Found {
 }
 
 /// The ids of the items an answer shows and of those it names (their parents, artists), as
-/// the change feed tags the answer by them (the gateway's `feed::value_tags`, which reads
+/// the change feed tags the answer by them (`cachearr-upstream`'s `feed::value_tags`, which reads
 /// them from a body with [`super::Dialect::items_shown`]): an answer the copy writes says
 /// them itself, instead of having its own text read again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

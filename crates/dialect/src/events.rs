@@ -6,8 +6,8 @@
 //! kept alive — is [`ServerEvents`], which each dialect implements
 //! (`plex/events.rs`: Plex webhooks, multipart with a `payload` JSON part, and frames of
 //! `/:/websockets/notifications`; `jellyfin/events.rs`: the webhook plugin's JSON and
-//! messages of `/socket`). The gateway's webhook receivers and its `subscriber`, which keeps
-//! cachearr's own websocket subscriptions open and reconnects with backoff, are the same for
+//! messages of `/socket`). The webhook receivers and `cachearr-upstream`'s `subscriber`, which
+//! keeps cachearr's own websocket subscriptions open and reconnects with backoff, are the same for
 //! every server.
 //!
 //! [`ChangeEvent::tags`] maps an event to the tags it touches (the scheme in [`crate::tags`]:
@@ -59,8 +59,8 @@ pub trait ServerEvents: Send + Sync + std::fmt::Debug + 'static {
     fn socket_reader(&self) -> Box<dyn SocketReader>;
 
     /// The message that keeps the socket open, when the server wants one: sent with every
-    /// liveness probe (the gateway's `subscriber::Liveness`), at least at half the timeout the
-    /// server announces ([`SocketMessage::keep_alive_secs`]).
+    /// liveness probe (`cachearr-upstream`'s `subscriber::Liveness`), at least at half the timeout
+    /// the server announces ([`SocketMessage::keep_alive_secs`]).
     fn keep_alive_message(&self) -> Option<&'static str>;
 
     /// How long the server may hold a change before announcing it on its socket, at its

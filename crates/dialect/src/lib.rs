@@ -1,11 +1,11 @@
 //! cachearr-dialect: what cachearr knows of each media server, and the words it says it in.
 //! Every name of Plex or Jellyfin, every route, header, token form, JSON field and event
 //! message of theirs the gateway needs is written here; no other crate of the gateway names a
-//! server but where `scripts/server-names` still allows it (the library copy's walk writers,
-//! the kept elements' forms, the configuration's `--plex`/`--jellyfin` options), and that
-//! count only goes down. The simulator and the formats both share (`cachearr-serverfmt`)
-//! speak the servers' words by design. The crate does no I/O: it reads and writes requests,
-//! answers and messages handed to it, and the gateway does the rest.
+//! server but where `scripts/server-names` still allows it (the configuration's
+//! `--plex`/`--jellyfin` options and its example), and that count only goes down. The
+//! simulator and the formats both share (`cachearr-serverfmt`) speak the servers' words by
+//! design. The crate does no I/O: it reads and writes requests, answers and messages handed
+//! to it, and the gateway does the rest.
 //!
 //! [`Dialect`] is what differs between Plex and Jellyfin: how the server reads a request's
 //! token, its built-in route table, how its change events read, how its query parameters
@@ -28,19 +28,19 @@
 //!   `crawl.rs`: its [`ServerLibrary`], the pages the index reads and how their answers read).
 //! * [`http_api`] — any HTTP API (`profile = "http"`): no server rules, the HTTP caching
 //!   standard's ([`Dialect::caches_by_the_standard`]); a null [`ServerLibrary`] and events.
-//! * [`answers`] — [`CopyAnswers`], how the library copy's answers (the gateway's
+//! * [`answers`] — [`CopyAnswers`], how the library copy's answers (`cachearr-copy`'s
 //!   `library::answer`) are framed for a server: how a search's path and query read
 //!   ([`answers::SearchRoute`]), how a request names its page, what a page's container and
 //!   headers say of it, how `type=` names a kind, where a token's own user id is read, a
 //!   section's natural order, how a series walk's request reads ([`answers::SeriesWalk`]),
-//!   and each server's searches answered from the copy the gateway hands in
+//!   and each server's searches answered from the copy `cachearr-copy` hands in
 //!   ([`answers::LibraryCopy`]); a trait object of its own ([`Dialect::answers`]),
 //!   implemented in `plex/answer.rs` and `jellyfin/answer.rs`.
 //! * [`answer_body`] — [`answer_body::AnswerBody`], an answer from the copy before the asking
 //!   user's own state is put in (a document tree, items kept written in halves, kept
 //!   documents, or a text), and its writing with that state by the server's rules
-//!   (`plex/user_state.rs`, `jellyfin/user_state.rs`), read through the gateway's
-//!   [`ReadAsUser`]: generic functions the gateway calls with its reader, so that no trait
+//!   (`plex/user_state.rs`, `jellyfin/user_state.rs`), read through the copy's
+//!   [`ReadAsUser`]: generic functions the copy calls with its reader, so that no trait
 //!   object has to carry a generic read.
 //! * [`library`] — [`ServerLibrary`], what the library index asks of every server (sections,
 //!   pages of items, items by id, a user's sections, totals), a trait object of its own
@@ -154,7 +154,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// Whether the server answers a GET of `path` only for its owner, refusing every other
     /// valid token with a 401 (so that such a 401 says nothing of the token: see
-    /// the gateway's `users::Users::record_verdict`).
+    /// `cachearr-upstream`'s `users::Users::record_verdict`).
     fn owner_only(&self, _path: &str) -> bool {
         false
     }
@@ -200,8 +200,8 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// Requests whose answers, read as one user, change whenever that user's play state
     /// does (a play, a mark, a rating, a resume point, a favourite), each a page of one
-    /// item or none with the whole list it pages: what the gateway's `play_watch` reads for every
-    /// recently seen user, since the server tells cachearr of no such change made on another
+    /// item or none with the whole list it pages: what the library copy's `play_watch` reads for
+    /// every recently seen user, since the server tells cachearr of no such change made on another
     /// client. `sections` are those the user sees.
     fn play_state_probes(
         &self,
@@ -245,7 +245,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// The ids of the items an answer `body` shows (`shown`) and of those it names as their
     /// parents, whose titles and artwork it repeats (`named`): what the change feed tags it
-    /// with (the gateway's `feed::value_tags`). None for a server without a library.
+    /// with (`cachearr-upstream`'s `feed::value_tags`). None for a server without a library.
     fn items_shown(&self, _body: &[u8], _shown: &mut Vec<String>, _named: &mut Vec<String>) {}
 
     /// Whether the server matches its item ids without regard to case (events naming an id
@@ -373,7 +373,7 @@ pub fn media_servers() -> impl Iterator<Item = Profile> {
     ALL.into_iter().map(|d| d.profile())
 }
 
-/// How a server's query parameters enter a cache key (the gateway's `keys`).
+/// How a server's query parameters enter a cache key (`cachearr-upstream`'s `keys`).
 #[derive(Debug)]
 pub struct KeyRules {
     /// Parameter names are case-insensitive on the server: they are written lower-case.
@@ -547,8 +547,8 @@ pub fn token_header(profile: Profile) -> HeaderName {
 }
 
 /// Query parameter names that carry a token on either server, lower case: what
-/// [`is_token_param`] takes, and what log redaction (the gateway's `redact::text`) looks for in
-/// any text.
+/// [`is_token_param`] takes, and what log redaction (`cachearr-upstream`'s `redact::text`) looks
+/// for in any text.
 pub const TOKEN_PARAMS: [&str; 5] = [
     "x-plex-token",
     "api_key",
@@ -564,7 +564,7 @@ pub fn is_token_param(name: &str) -> bool {
 
 /// Whether a header carries a credential on either server (a token, or authorization
 /// parameters that may hold one; any case): the headers [`identity`] reads a token from,
-/// whose values log lines never show (the gateway's `redact::is_secret_header`).
+/// whose values log lines never show (`cachearr-upstream`'s `redact::is_secret_header`).
 pub fn is_credential_header(name: &str) -> bool {
     TOKEN_HEADERS
         .iter()

@@ -20,8 +20,9 @@ pub fn section(upstream: &str, id: &str) -> String {
 
 /// `{up}:item:{id}`: an item's own fields (title, dates, artwork…). Carried by its metadata,
 /// its children listing (whose header shows it) and every answer that shows it or names it as
-/// a parent (tags the proxy reads from the answer itself, the gateway's `feed::value_tags`). An
-/// edit of the item bumps it, and an addition or removal bumps it for the parents.
+/// a parent (tags the proxy reads from the answer itself, `cachearr-upstream`'s
+/// `feed::value_tags`). An edit of the item bumps it, and an addition or removal bumps it for the
+/// parents.
 pub fn item(upstream: &str, id: &str) -> String {
     join(&[upstream, ":item:", id])
 }
@@ -63,8 +64,8 @@ pub fn members(upstream: &str, id: &str) -> String {
 }
 
 /// `{up}:items`: answers that show more items than they carry tags for (a listing of
-/// thousands, the gateway's `feed::value_tags`): bumped by every change that bumps an item's own or
-/// play-state tag.
+/// thousands, `cachearr-upstream`'s `feed::value_tags`): bumped by every change that bumps an
+/// item's own or play-state tag.
 pub fn any_item(upstream: &str) -> String {
     join(&[upstream, ":items"])
 }
@@ -125,7 +126,7 @@ pub fn user_state(upstream: &str, user_hash: &str) -> String {
 /// Concatenates without `core::fmt`: tags are built on every cached request (the hit path's
 /// profile showed `format!` here).
 /// `{up}:user:{hash}:watch`: every answer of one user that shows play state; bumped once, when
-/// the play-state watch first reads that user's state (the gateway's `play_watch`).
+/// the play-state watch first reads that user's state (the library copy's `play_watch`).
 pub fn user_watch(upstream: &str, user_hash: &str) -> String {
     join(&[upstream, ":user:", user_hash, ":watch"])
 }

@@ -1,8 +1,9 @@
 //! The read-through service: one request's answer through the cache, loaded from the
 //! upstream on a miss. The proxy's cached reads, prefetch, batched metadata, the library
-//! index's reads as a user and the change feed's sampled revalidation all go through it, so
-//! they share single-flight, the guard's budgets and the cache's entries; it imports nothing
-//! that serves requests (`proxy`, `library`, `admin`).
+//! copy's reads as a user (`cachearr-copy`) and the change feed's sampled revalidation all go
+//! through it, so they share single-flight, the guard's budgets and the cache's entries; it
+//! imports nothing that serves requests (`proxy`; the library copy and the admin side are
+//! crates above this one).
 //!
 //! [`HttpLoader`] is the engine's loader: told by the engine whether a client waits
 //! ([`cachearr_engine::LoadContext`]), it spends the client or the background budget, sends
@@ -164,9 +165,10 @@ pub struct LoaderState {
 
 /// Something that may answer a load instead of the server: the library copy, which writes a
 /// section's listing or an item's children from the elements it keeps
-/// (`library::answer::WalkCopy`). Handed to the loader by the proxy, so that this module
-/// imports nothing that serves requests. A copy answer is stored like the server's: it is
-/// the server's, byte for byte (the copy answers only what it has proven it writes alike).
+/// (`library::answer::WalkCopy` in `cachearr-copy`). Handed to the loader by the proxy, so
+/// that this module imports nothing that serves requests. A copy answer is stored like the
+/// server's: it is the server's, byte for byte (the copy answers only what it has proven it
+/// writes alike).
 pub trait CopySource: Send + Sync + std::fmt::Debug {
     /// The answer from the copy, or `None` (the server answers).
     fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CopyAnswer>>;

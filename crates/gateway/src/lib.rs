@@ -14,11 +14,15 @@
 //!   under the gateway's own names: each server's rules (how it reads a request's token, its
 //!   route table, key rules, prefetch triggers, client names, crawl paths, change events) and
 //!   the vocabulary they share with the gateway ([`Profile`], [`Class`], [`Scope`], the words a
-//!   route table is written in, the tags). The rest of this crate names no server
-//!   (`scripts/server-names` checks it): the copy's answers ask
-//!   the dialect for the server's rules ([`dialect::CopyAnswers`]: a search's route, its
-//!   page, the searches themselves, found in the copy) rather than naming them, and have it
-//!   write the asking user's state into them ([`dialect::answer_body::AnswerBody`]).
+//!   route table is written in, the tags). The rest of this crate names no server, nor do
+//!   `cachearr-upstream` below it and `cachearr-copy` above it (`scripts/server-names`
+//!   checks them): the copy's answers ask the dialect for the server's rules
+//!   ([`dialect::CopyAnswers`]: a search's route, its page, the searches themselves, found in the
+//!   copy) rather than naming them, and have it write the asking user's state into them
+//!   ([`dialect::answer_body::AnswerBody`]).
+//! * [`secret`], [`keys`], `entry`, [`upstream`], [`users`], [`feed`], [`subscriber`],
+//!   [`redact`] — the crate `cachearr-upstream`, re-exported under the gateway's own names:
+//!   what every read of a server shares below the request path.
 //! * [`secret`] — the installation [`Secret`] and a token's keyed hash by it
 //!   ([`secret::UserHash`]), made once per request when it is identified.
 //! * [`keys`] — cache keys (canonical query, paging, format, scope); `entry` — a cached
@@ -28,6 +32,10 @@
 //!   rate limits, timeouts, retries with jitter, circuit breaker, client vs background budget).
 //! * [`users`] — recently seen users: token trust for shared scope, tokens for warming
 //!   (memory only).
+//! * [`fetch`] — the read-through service: the engine's loader, reads as a user (the library
+//!   copy's among them), uncached reads; [`sampler`] — sampled revalidation, the feed's
+//!   proof; [`batch`] — batched metadata and listing windows of section walks, and the pages
+//!   the copy writes ahead; [`respond`] — the one writer of the cache's headers.
 //! * `proxy` — the request path: validation, cached reads through the engine, pass-through
 //!   streaming, websockets, `Cache-Status`/`X-Cache`/`Age`/`Server-Timing`. Its `Listener` is
 //!   each proxy listener's [`cachearr_wire::Service`]: the wire (accept loop, connections, its
@@ -57,13 +65,15 @@
 //! * [`error_answer`] — [`error_answer::ErrorAnswer`], the one JSON error answer of every
 //!   listener (status, stable kind, message), a leaf.
 //! * [`feed`] — cache validity from the change feed: library answers stay fresh while the
-//!   feed is healthy and nothing they depend on changed; sampled revalidation proves it.
+//!   feed is healthy and nothing they depend on changed; sampled revalidation ([`sampler`])
+//!   proves it.
 //! * [`copy`] — the library copy as the gateway asks it ([`copy::LibraryCopy`]: walks and
 //!   searches answered from it, writes and change events noted, its background work); the
 //!   copy itself is the crate `cachearr-copy`, built on this one and handed over by
 //!   [`GatewayBuilder::copy`]. [`data_files`] — where the copy's files and the refused
 //!   tokens' marks live in the data directory.
-//! * [`prefetch`] — after a listing, fetch what the user opens next; the proxy calls [`prefetch::after_listing`] once a cached read is answered.
+//! * [`prefetch`] — after a listing, fetch what the user opens next; the proxy calls
+//!   [`prefetch::after_listing`] once a cached read is answered.
 //!
 //! # For the admin side
 //! [`Gateway`] is cheap to clone. It offers [`Gateway::cache`], [`Gateway::upstreams`] (each

@@ -1,7 +1,7 @@
 //! The one place that writes what a gateway answer says about the cache: `X-Cache`,
 //! `Cache-Status` (RFC 9211), `Age` and `Server-Timing` for cached reads, pass-through and
 //! answers from the library index, and the JSON error answer. A leaf: the proxy and the
-//! library's answers use it, and it uses nothing of theirs.
+//! library copy's answers (`cachearr-copy`) use it, and it uses nothing of theirs.
 
 use std::time::Instant;
 

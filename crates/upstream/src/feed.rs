@@ -13,8 +13,9 @@
 //! served stale while one refresh runs, as before.
 //!
 //! **Proof before trust.** The feed can be wrong (a dropped event, a change the server does not
-//! announce). `sample_once` (the gateway's `sampler`) re-fetches a random feed-validated entry on the background
-//! budget and compares it with what the cache holds; a mismatch is counted with the entry's
+//! announce). The gateway's `sampler::sample_once` re-fetches a random feed-validated entry on
+//! the background budget and compares it with what the cache holds ([`Feed::pick`] chooses it,
+//! [`Feed::judge`] weighs the answer); a mismatch is counted with the entry's
 //! age, logged as a warning, the entry is dropped, and its class falls back to its TTL until
 //! `prove_after` samples in a row match again. `/api/stats` (`feed`) and the dashboard show it.
 //!
@@ -129,7 +130,7 @@ pub struct Feed {
     last_pass_ms: AtomicU64,
     classes: Vec<ClassFeed>,
     pool: Mutex<HashMap<Key, Candidate>>,
-    /// What the play-state watch's rounds did (the gateway's `play_watch`).
+    /// What the play-state watch's rounds did (the library copy's `play_watch`).
     play_watch: Mutex<WatchReport>,
     /// Last health seen by a read, for one warning per transition.
     was_healthy: AtomicBool,
@@ -339,7 +340,8 @@ impl Feed {
     }
 
     /// Remembers a filled entry of a feed class as a sampling candidate. `uri` and `headers`
-    /// must own their bytes (`fetch::owned_request`): the pool outlives the request.
+    /// must own their bytes (the gateway's `fetch::owned_request`): the pool outlives the
+    /// request.
     pub fn remember(
         &self,
         key: &Key,
@@ -552,7 +554,7 @@ fn draw(weights: &[(Class, u64)], at: u64) -> Option<Class> {
 }
 
 /// The play-state watch of one upstream as `/api/stats` shows it (`feed` → `play_state`):
-/// what its rounds did in all (the gateway's `play_watch`).
+/// what its rounds did in all (the library copy's `play_watch`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WatchReport {
     /// Seconds between rounds (0: off).
@@ -597,7 +599,7 @@ pub struct FeedReport {
     /// The worst-case staleness promised.
     #[serde(default)]
     pub bounds: FeedBounds,
-    /// The probes of each recent user's play state (the gateway's `play_watch`).
+    /// The probes of each recent user's play state (the library copy's `play_watch`).
     #[serde(default)]
     pub play_state: WatchReport,
 }
@@ -618,7 +620,7 @@ pub struct FeedBounds {
     pub dead_socket_secs: u64,
     /// Play state changed outside cachearr and not announced (a scrobble made on the server
     /// without webhooks, an unscrobble, another Jellyfin user's play): found by the next
-    /// round of play-state probes (the gateway's `play_watch`); none when probing is off.
+    /// round of play-state probes (the library copy's `play_watch`); none when probing is off.
     pub play_state_secs: Option<u64>,
     /// Feed down: each feed class follows its fresh TTL (an older answer is served once
     /// more while it is refreshed).

@@ -47,9 +47,9 @@ pub struct UserRecord {
     pub state_tag: Arc<str>,
     /// Carried by every answer of the user's that shows play state, listings and items
     /// alike; bumped once, when the play-state watch first reads the user's state
-    /// (the gateway's `play_watch`): what was filled before could show a state changed since.
+    /// (the library copy's `play_watch`): what was filled before could show a state changed since.
     pub watch_tag: Arc<str>,
-    /// What the play-state watch last read of the user (the gateway's `play_watch`).
+    /// What the play-state watch last read of the user (the library copy's `play_watch`).
     pub play_lists: Mutex<PlayLists>,
     /// The server's id of the token's user (Jellyfin `/Users/Me` `Id`), once asked: a token
     /// belongs to one user for its whole life.
@@ -61,7 +61,7 @@ pub struct UserRecord {
     memos: Mutex<FxHashMap<String, KeptMemo>>,
 }
 
-/// What the play-state watch last read of one user (the gateway's `play_watch`).
+/// What the play-state watch last read of one user (the library copy's `play_watch`).
 #[derive(Debug, Default)]
 pub struct PlayLists {
     /// Probed in the last round (seen within `play_state_watch`).

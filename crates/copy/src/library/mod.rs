@@ -1,10 +1,11 @@
-//! The library index inside the gateway: one [`UpstreamIndex`] per upstream.
+//! The library index of each upstream, as the library copy keeps it beside the gateway: one
+//! [`UpstreamIndex`] per upstream.
 //!
-//! The index itself lives in `cachearr-library`; this module owns how the gateway keeps it:
-//! the handle the proxy reads on every search ([`UpstreamIndex::ready`], a cheap `Arc` clone
-//! under a read lock that is only ever held for that clone), and — built on top of it — the
-//! crawl of the upstream that fills it, the answering of search routes from it, and the
-//! matching API.
+//! The index itself lives in `cachearr-library`; this module owns how the copy keeps it:
+//! the handle read on every search the proxy hands the copy ([`UpstreamIndex::ready`], a
+//! cheap `Arc` clone under a read lock that is only ever held for that clone), and — built on
+//! top of it — the crawl of the upstream that fills it, the answering of search routes from
+//! it, and the matching API.
 //!
 //! A handle starts empty: until a crawl finishes or a snapshot is loaded, `ready` is `None` and
 //! searches go to the server (the fallback a playlist tool relies on).

@@ -1,9 +1,9 @@
-//! Jellyfin's searches answered from the library copy (the copy's `library::answer` (`cachearr-copy`)):
-//! `/Items` (and `/Users/{id}/Items`) with `SearchTerm`, found in the copy and written later
-//! from the kept documents with the asking user's `UserData` ([`Documents`]), and
+//! Jellyfin's searches answered from the library copy (`library::answer` in
+//! `cachearr-copy`): `/Items` (and `/Users/{id}/Items`) with `SearchTerm`, found in the copy and
+//! written later from the kept documents with the asking user's `UserData` ([`Documents`]), and
 //! `/Search/Hints`, written whole from the kept documents ([`render::search_hint`]); and how
 //! the copy's answers page (Jellyfin's [`CopyAnswers`]), and how a series walk
-//! (`/Shows/{id}/Episodes|Seasons`, answered by the gateway) reads its query. The copy is
+//! (`/Shows/{id}/Episodes|Seasons`, answered by the copy) reads its query. The copy is
 //! read through [`LibraryCopy`].
 
 use cachearr_library::ItemKind;

@@ -1,6 +1,6 @@
 //! Which items a Jellyfin answer shows and which it names as parents, for the change feed's
-//! tags (the gateway's `feed::value_tags`). Jellyfin's answers are JSON only, with ids in named
-//! fields, so they are read with serde_json.
+//! tags (`cachearr-upstream`'s `feed::value_tags`). Jellyfin's answers are JSON only, with ids in
+//! named fields, so they are read with serde_json.
 //!
 //! Every answer stored in the cache is read so, the copy's and the server's alike: the reading
 //! keeps the ids and skips the rest without building it ([`IgnoredAny`]). A `serde_json::Value`

@@ -7,7 +7,7 @@
 //!   what is a write.
 //! * `events.rs` — the server's change events: its webhooks and its notification socket.
 //! * `play_state.rs` — the requests that watch a user's play state where the server
-//!   announces no change of it, and how their whole lists read (the gateway's `play_watch`).
+//!   announces no change of it, and how their whole lists read (the library copy's `play_watch`).
 //! * `crawl.rs` — how the library index reads the server (`ServerLibrary`): the pages it
 //!   asks for, the kinds it keeps per section, and the reading of the answers (sections,
 //!   items, totals, a user's own sections).
@@ -20,7 +20,7 @@
 //!   `SearchHint`s from the index's records, the type names of kinds.
 //! * `search.rs` — how a search answered from the index reads: its route and query, the
 //!   kinds it asks, the parameters that change nothing, the order of its results.
-//! * `answer.rs` — those searches answered from the library copy the gateway hands in
+//! * `answer.rs` — those searches answered from the library copy `cachearr-copy` hands in
 //!   (`answers::LibraryCopy`), and how the copy's answers page (`CopyAnswers`).
 //! * `user_state.rs` — the asking user's `UserData` in such an answer, and the listings
 //!   that give it.

@@ -1,5 +1,5 @@
-//! The requests that watch a Jellyfin user's play state (the gateway's `play_watch`), and how their
-//! whole lists read.
+//! The requests that watch a Jellyfin user's play state (the library copy's `play_watch`), and how
+//! their whole lists read.
 //!
 //! Across every library the user sees (the token's user): the item they played last with
 //! how many they have played (a play or a mark as played sets `LastPlayedDate`; a mark as

@@ -1,6 +1,6 @@
-//! Plex's searches answered from the library copy (the copy's `library::answer` (`cachearr-copy`)): section
-//! search, hub search and `…/all?title=`, written from the server's own elements as the crawl
-//! kept them, in the order Plex gives its results; and a section's natural order, which its
+//! Plex's searches answered from the library copy (`library::answer` in `cachearr-copy`):
+//! section search, hub search and `…/all?title=`, written from the server's own elements as the
+//! crawl kept them, in the order Plex gives its results; and a section's natural order, which its
 //! listings and walks follow; and how the copy's answers page (Plex's [`CopyAnswers`]). The
 //! copy is read through [`LibraryCopy`]; the asking user's play state is put in afterwards
 //! ([`super::user_state`]).

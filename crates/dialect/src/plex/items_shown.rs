@@ -1,5 +1,5 @@
 //! Which items a Plex answer shows and which it names as parents, for the change feed's tags
-//! (the gateway's `feed::value_tags`): `ratingKey` (an item shown), `parentRatingKey` /
+//! (`cachearr-upstream`'s `feed::value_tags`): `ratingKey` (an item shown), `parentRatingKey` /
 //! `grandparentRatingKey` (named).
 //!
 //! The ids are found by one search for `atingKey` (memchr's `memmem`) and the id after it,

@@ -7,7 +7,7 @@
 //!   what is a write.
 //! * `events.rs` — the server's change events: its webhooks and its notification socket.
 //! * `play_state.rs` — the requests that watch a user's play state where the server
-//!   announces no change of it, and how their whole lists read (the gateway's `play_watch`).
+//!   announces no change of it, and how their whole lists read (the library copy's `play_watch`).
 //! * `crawl.rs` — how the library index reads the server (`ServerLibrary`): the pages it
 //!   asks for, the kinds it keeps per section, and the reading of the answers (sections,
 //!   items, totals, a user's own sections).
@@ -15,8 +15,8 @@
 //!   kinds and type numbers, and the document tree.
 //! * `search.rs` — how a search answered from the index reads: its route and query, the
 //!   kind it asks, the parameters that change nothing, the fixed parts of its answer.
-//! * `answer.rs` — those searches' answers, written from the library copy the gateway hands
-//!   in (`answers::LibraryCopy`), and a section's natural order.
+//! * `answer.rs` — those searches' answers, written from the library copy `cachearr-copy`
+//!   hands in (`answers::LibraryCopy`), and a section's natural order.
 //! * `user_state.rs` — the asking user's play state in such an answer: the per-user values
 //!   as the server writes them, where in an element, and the listings that give them.
 //! * Key rules: every `X-Plex-*` parameter may be sent as a header or in the query; paging and

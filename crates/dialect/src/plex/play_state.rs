@@ -1,5 +1,5 @@
-//! The requests that watch a Plex user's play state (the gateway's `play_watch`), and how their
-//! whole lists read.
+//! The requests that watch a Plex user's play state (the library copy's `play_watch`), and how
+//! their whole lists read.
 //!
 //! Per section with playable items, as its leaf type: the item the user played or started
 //! last with how many they have (a play, a mark as played or a resume point sets

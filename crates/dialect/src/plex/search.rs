@@ -1,9 +1,9 @@
-//! How a Plex search answered from the index (`library::answer`) reads: which search route
-//! it is and its query (`route_of`, given as `CopyAnswers::search_route`), the kind it asks
-//! of a section ([`kind_asked`]), the parameters that change nothing ([`ignorable`]) or ask
+//! How a Plex search answered from the index (`cachearr-copy`'s `library::answer`) reads: which
+//! search route it is and its query (`route_of`, given as `CopyAnswers::search_route`), the kind it
+//! asks of a section ([`kind_asked`]), the parameters that change nothing ([`ignorable`]) or ask
 //! for `Guid`s ([`guids_asked`]), and the fixed parts of its answer (hub titles, section
 //! numbers, the content type). The answers themselves, and how they page, are written in
-//! `answer.rs` from the copy's title search and the kept elements, which the gateway hands
+//! `answer.rs` from the copy's title search and the kept elements, which the copy hands
 //! in.
 
 use cachearr_library::ItemKind;
