@@ -127,7 +127,10 @@ impl LibraryCopy for Library {
         user: Option<Arc<UserRecord>>,
         started: Instant,
     ) -> BoxFuture<'a, Option<Response<ProxyBody>>> {
-        library::answer::try_answer(gw, up, req, search, user, started).boxed()
+        let Some(handle) = self.index(&up.name) else {
+            return futures_util::future::ready(None).boxed();
+        };
+        library::answer::try_answer(gw, handle, up, req, search, user, started).boxed()
     }
 
     fn note_write(&self, upstream: &str, items: &mut dyn Iterator<Item = &str>) {

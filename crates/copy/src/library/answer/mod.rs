@@ -68,11 +68,12 @@ pub(crate) mod probe;
 mod series;
 mod walk;
 
-/// Answers `req`, the search the route table recognised, from the index if it can, for
-/// `user` (the request's one token's, identified by the proxy; `None`: no token or two);
-/// `None` sends it on to the cache and the server.
+/// Answers `req`, the search the route table recognised, from `handle` (the upstream's
+/// index) if it can, for `user` (the request's one token's, identified by the proxy; `None`:
+/// no token or two); `None` sends it on to the cache and the server.
 pub(crate) async fn try_answer<B>(
     gw: &Gateway,
+    handle: &crate::library::UpstreamIndex,
     up: &Arc<Upstream>,
     req: &Request<B>,
     search: IndexSearch,
@@ -84,7 +85,6 @@ pub(crate) async fn try_answer<B>(
     // Read as the server reads it; walks are none of its searches: cached reads the copy
     // answers on a miss ([`walk_copy`]).
     let route = answers.search_route(search, path, query)?;
-    let handle = gw.index(&up.name)?;
     let Some(index) = handle.ready().filter(|_| handle.enabled()) else {
         // Off or not built yet: counted, and logged (a warning when off) at most once a
         // minute by the handle.
