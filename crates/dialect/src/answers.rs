@@ -74,9 +74,7 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     /// A request's query decoded, its names as the server reads them (as written, unless
     /// the server ignores their case).
     fn query_params(&self, query: Option<&str>) -> Vec<(String, String)> {
-        form_urlencoded::parse(query.unwrap_or("").as_bytes())
-            .into_owned()
-            .collect()
+        params_as_written(query)
     }
 
     /// Where, in the path of a walk of one item's children (or leaves, or a series'
@@ -226,6 +224,14 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     fn counts_leaves(&self) -> fn(ItemKind) -> bool {
         |_| false
     }
+}
+
+/// A request's query decoded, its names as written: the reading of a server that compares
+/// them exactly ([`CopyAnswers::query_params`]).
+pub fn params_as_written(query: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
 }
 
 /// A tree walk's query as the server reads it ([`CopyAnswers::walk_request`]).

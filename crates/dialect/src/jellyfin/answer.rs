@@ -272,9 +272,7 @@ impl CopyAnswers for Jellyfin {
 
     /// Names lower-cased: Jellyfin ignores their case.
     fn query_params(&self, query: Option<&str>) -> Vec<(String, String)> {
-        form_urlencoded::parse(query.unwrap_or("").as_bytes())
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-            .collect()
+        search::params_lowered(query.unwrap_or(""))
     }
 
     /// `/Shows/{id}/Episodes` and `/Shows/{id}/Seasons` (any case, as the server routes).

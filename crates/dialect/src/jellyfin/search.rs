@@ -28,9 +28,7 @@ pub(super) fn route_of(
     raw_path: &str,
     query: Option<&str>,
 ) -> Option<SearchRoute> {
-    let params: Vec<(String, String)> = form_urlencoded::parse(query?.as_bytes())
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
-        .collect();
+    let params = params_lowered(query?);
     let named_user = match search {
         IndexSearch::SearchHints => param(&params, "userid").map(str::to_string),
         // `/Users/{id}/Items`: the id, as the client wrote it, is the second segment
@@ -49,6 +47,14 @@ pub(super) fn route_of(
         named_user,
         params,
     })
+}
+
+/// A query decoded with its names lower-cased, as Jellyfin reads them (it ignores their
+/// case).
+pub(super) fn params_lowered(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+        .collect()
 }
 
 /// Parameters Jellyfin clients send that do not change which items an answer holds.

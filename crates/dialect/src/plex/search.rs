@@ -54,9 +54,7 @@ pub(super) fn route_of(
     path: &str,
     query: Option<&str>,
 ) -> Option<SearchRoute> {
-    let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let params = crate::answers::params_as_written(query);
     // `/library/sections/{id}/…`: the server's section ids are numbers.
     let path_section = || {
         path.split('/')
