@@ -146,10 +146,9 @@ impl Ahead {
         let Some(answers) = crate::dialect::of(up.profile).answers() else {
             return;
         };
-        let params: Vec<(String, String)> =
-            form_urlencoded::parse(read.uri.query().unwrap_or("").as_bytes())
-                .into_owned()
-                .collect();
+        // Decoded as the server reads the names: Jellyfin ignores their case, so its
+        // `StartIndex`/`Limit` are the paging the dialect looks for under lower-cased names.
+        let params = answers.query_params(read.uri.query());
         match answers.paging(read.headers, &params) {
             Some((Some(start), Some(size))) if size > 0 => {
                 self.pages_ahead((gw, up, answers), who, &read, (start, size));

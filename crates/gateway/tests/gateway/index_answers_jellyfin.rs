@@ -1457,3 +1457,85 @@ async fn a_restricted_users_counted_episodes_walk_is_read_in_windows() {
     }
     assert!(windowed > 0, "no series of carol's had more than a page");
 }
+
+/// A series' episodes paged as Jellyfin for Kodi pages them (`StartIndex`/`Limit`, names
+/// written as the client writes them, not as the server reads them): once two pages were the
+/// copy's, the pages after them are written ahead, so they come as hits that asked the server
+/// nothing; every page is the server's answer.
+#[tokio::test]
+async fn a_series_episodes_paged_are_written_ahead_by_the_copy() {
+    let r = start_crawled(200).await;
+    let (admin, _) = r.user("admin");
+    let series: Value = r
+        .get(
+            &r.sim.base_url,
+            "/Items?IncludeItemTypes=Series&Recursive=true",
+            &admin,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    // The series with the most episodes.
+    let mut longest = (String::new(), 0);
+    for sid in id_list(&series["Items"]) {
+        let all: Value = r
+            .get(&r.sim.base_url, &format!("/Shows/{sid}/Episodes"), &admin)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let n = all["Items"].as_array().map_or(0, Vec::len);
+        if n > longest.1 {
+            longest = (sid, n);
+        }
+    }
+    let (sid, episodes) = longest;
+    assert!(episodes >= 8, "{episodes} episodes");
+    // The other series' first pages, as Kodi reads them before: the pages' frame is proven
+    // on different series.
+    for other in id_list(&series["Items"]).iter().filter(|o| **o != sid) {
+        let path = format!("/Shows/{other}/Episodes?StartIndex=0&Limit=1");
+        let via = r.get(&r.proxy, &path, &admin).await.text().await.unwrap();
+        let direct = r.get(&r.sim.base_url, &path, &admin).await;
+        sim_gateway::assert_same_answer(&via, &direct.text().await.unwrap(), &path);
+    }
+    let written_before = r.gateway.batcher().report().pages_written_ahead;
+    let mut came = Vec::new();
+    for start in 0..episodes {
+        let path = format!("/Shows/{sid}/Episodes?StartIndex={start}&Limit=1");
+        let before = show_requests(&r);
+        let via = r.get(&r.proxy, &path, &admin).await;
+        let status = via.headers()["cache-status"].to_str().unwrap().to_owned();
+        let via = via.text().await.unwrap();
+        let reached = show_requests(&r) > before;
+        came.push(if reached {
+            "server"
+        } else if status.ends_with("detail=copy") {
+            "copy"
+        } else if status.starts_with("cachearr; hit") {
+            "hit"
+        } else {
+            panic!("{path}: {status}")
+        });
+        let direct = r
+            .get(&r.sim.base_url, &path, &admin)
+            .await
+            .text()
+            .await
+            .unwrap();
+        sim_gateway::assert_same_answer(&via, &direct, &path);
+    }
+    let first_hit = came.iter().position(|c| *c == "hit");
+    let first_hit = first_hit.unwrap_or_else(|| panic!("nothing written ahead: {came:?}"));
+    assert!(
+        came[first_hit..].iter().all(|c| *c == "hit"),
+        "once ahead, every page is a hit: {came:?}"
+    );
+    assert!(episodes - first_hit >= 4, "{came:?}");
+    let written = r.gateway.batcher().report().pages_written_ahead - written_before;
+    assert!(
+        written >= (episodes - first_hit) as u64,
+        "{written}: {came:?}"
+    );
+}
