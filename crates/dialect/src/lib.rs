@@ -74,6 +74,7 @@ pub mod answers;
 pub mod events;
 pub mod http_api;
 pub mod jellyfin;
+pub mod kept;
 pub mod library;
 pub mod model;
 pub mod nested;

@@ -2,8 +2,10 @@
 //! ([`crate::Dialect`]): what kind of route a request is on ([`Class`], with each class's
 //! default lifetimes and scope), whose entry an answer is ([`Scope`]), and the words a server's built-in route table is written in ([`route`]).
 //! Also the library index's sections, which the dialects read out of their servers' answers
-//! ([`library`]). A leaf: it imports nothing of the crate, so every side may use it.
+//! ([`library`]), and one element of a server's document as the copy keeps it ([`element`]).
+//! A leaf: it imports nothing of the crate, so every side may use it.
 
+pub mod element;
 pub mod library;
 pub mod route;
 

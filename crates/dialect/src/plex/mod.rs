@@ -17,6 +17,8 @@
 //!   kind it asks, the parameters that change nothing, the fixed parts of its answer.
 //! * `answer.rs` — those searches' answers, written from the library copy `cachearr-copy`
 //!   hands in (`answers::LibraryCopy`), and a section's natural order.
+//! * `kept.rs` — its listings as the library copy keeps them (elements by rating key, less
+//!   each user's values) and a kept element written back as the server writes it.
 //! * `user_state.rs` — the asking user's play state in such an answer: the per-user values
 //!   as the server writes them, where in an element, and the listings that give them.
 //! * Key rules: every `X-Plex-*` parameter may be sent as a header or in the query; paging and
@@ -29,6 +31,7 @@ mod answer;
 pub mod crawl;
 pub mod events;
 mod items_shown;
+pub mod kept;
 mod play_state;
 mod prefetch;
 pub mod render;

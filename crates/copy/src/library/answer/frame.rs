@@ -217,9 +217,6 @@ pub(crate) struct Observed {
     pub(crate) headers: Vec<(String, String)>,
 }
 
-/// Container attributes the page writes for itself.
-const PAGE_ATTRS: &[&str] = &["size", "totalSize", "offset"];
-
 impl Observed {
     /// The frame of a Plex answer body (JSON or XML) and its stored headers, less those the
     /// page writes for itself (`page_headers`: the dialect's
@@ -231,52 +228,14 @@ impl Observed {
         json: bool,
         page_headers: &[&str],
     ) -> Option<Observed> {
-        let attrs = if json {
-            let (container, _) = elements::listing_elements(body)?;
-            container.attrs
-        } else {
-            xml_container_attrs(body)?
-        };
+        let attrs = crate::dialect::kept::answer_container(body, json)?;
         let mut headers: Vec<(String, String)> = headers
             .iter()
             .filter(|(n, _)| !page_headers.contains(&n.as_str()))
             .cloned()
             .collect();
         headers.sort();
-        Some(Observed {
-            attrs: attrs
-                .into_iter()
-                .filter(|(k, _)| !PAGE_ATTRS.contains(&k.as_str()))
-                .collect(),
-            headers,
-        })
-    }
-}
-
-/// The attributes of an XML answer's `MediaContainer`, as text.
-fn xml_container_attrs(body: &[u8]) -> Option<Vec<(String, Scalar)>> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_reader(body);
-    let mut buf = Vec::new();
-    loop {
-        match reader.read_event_into(&mut buf).ok()? {
-            Event::Start(e) | Event::Empty(e) => {
-                if e.name().as_ref() != b"MediaContainer" {
-                    return None;
-                }
-                let mut out = Vec::new();
-                for a in e.attributes() {
-                    let a = a.ok()?;
-                    let key = std::str::from_utf8(a.key.as_ref()).ok()?.to_string();
-                    let value = a.unescape_value().ok()?.into_owned();
-                    out.push((key, Scalar::S(value)));
-                }
-                return Some(out);
-            }
-            Event::Eof => return None,
-            _ => {}
-        }
-        buf.clear();
+        Some(Observed { attrs, headers })
     }
 }
 
