@@ -150,6 +150,7 @@ static NO_WALK: super::WalkBatch = super::WalkBatch {
     window: 1,
     json_items: &[],
     id_name: "id",
+    parent_names: &[],
     bare_single: false,
     batch_target: |prefix, _, _| prefix.to_owned(),
 };

@@ -300,6 +300,11 @@ pub struct WalkBatch {
     pub json_items: &'static [&'static str],
     /// The item's own property (JSON) or attribute (XML) holding its id.
     pub id_name: &'static str,
+    /// The item's properties (JSON) or attributes (XML) naming its parents, whose single
+    /// reads a walk of the page may make instead of its items' (a track's artist and album,
+    /// as a playlist indexer builds its keys): each names a walk of its own over the page's
+    /// parents of that kind, in the page's order.
+    pub parent_names: &'static [&'static str],
     /// A single answer is the item alone, not the item inside a container.
     pub bare_single: bool,
     /// The request for many items: from the singles' path without the id, the ids joined

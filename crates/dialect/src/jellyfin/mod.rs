@@ -186,6 +186,7 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
     window: 32,
     json_items: &["Items"],
     id_name: "Id",
+    parent_names: &[],
     bare_single: true,
     batch_target: |prefix, ids, _| {
         let listing = prefix.trim_end_matches('/');

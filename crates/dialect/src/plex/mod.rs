@@ -218,17 +218,21 @@ impl Dialect for Plex {
     }
 }
 
-/// A section's listing page, then `/library/metadata/{id}` of its items one after the other:
-/// Plex answers `/library/metadata/{id1},{id2},…` with all of them in one `MediaContainer`
-/// (python-plexapi's `fetchItems` uses it). Kometa and PlexKodiConnect read a page's items in
-/// order; Overseerr reads a page of 50 all at once (`Promise.all`), so its reads arrive in any
-/// order: two items within 32 places of each other are one walk, as for Jellyseerr.
+/// A section's (or the whole library's) listing page, then `/library/metadata/{id}` of its
+/// items one after the other: Plex answers `/library/metadata/{id1},{id2},…` with all of them
+/// in one `MediaContainer` (python-plexapi's `fetchItems` uses it). Kometa and
+/// PlexKodiConnect read a page's items in order; Overseerr reads a page of 50 all at once
+/// (`Promise.all`), so its reads arrive in any order: two items within 32 places of each
+/// other are one walk, as for Jellyseerr. A playlist indexer (Plexist) reads each listed
+/// track's artist and album instead (`track.artist()`, `track.album()`): the page's
+/// grandparents and parents are walks of their own.
 static WALK_BATCH: super::WalkBatch = super::WalkBatch {
-    is_page: is_section_listing,
+    is_page: |path| is_section_listing(path) || path == "/library/all",
     single_id: single_metadata_id,
     window: 32,
     json_items: &["MediaContainer", "Metadata"],
     id_name: "ratingKey",
+    parent_names: &["grandparentRatingKey", "parentRatingKey"],
     bare_single: false,
     batch_target: |prefix, ids, query| match query {
         Some(q) => format!("{prefix}{ids}?{q}"),

@@ -33,7 +33,7 @@
 //!
 //! `children` finds the items of an answer (byte ranges, `ratingKey`) without parsing it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -60,8 +60,9 @@ use crate::policy::{Class, Decision, Scope};
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
 
-/// Listing pages remembered per process (the pages being walked now; older ones are done).
-const PAGES_MAX: usize = 64;
+/// Walks of listing pages remembered per process (the pages being walked now; older ones are
+/// done): 64 pages, each with its items' walk and a walk of each kind of parent they name.
+const PAGES_MAX: usize = 192;
 /// Items asked for in one batched request at most.
 const ITEMS_MAX: usize = 100;
 /// Batched requests one page's walk starts at most (its items after those go singly).
@@ -527,25 +528,31 @@ impl Batcher {
         let Some(children) = Children::of(body, walk.json_items) else {
             return;
         };
-        let ids: Vec<Box<str>> = children
-            .items
-            .iter()
-            .filter_map(|r| item_id(&body[r.clone()], walk.id_name))
-            .map(Box::from)
-            .collect();
-        if ids.len() <= SINGLES_BEFORE_BATCH {
-            return;
+        // The page's items, then each kind of parent they name (distinct, in the page's
+        // order): each a walk a client may make of this page.
+        for name in std::iter::once(walk.id_name).chain(walk.parent_names.iter().copied()) {
+            let mut seen = HashSet::new();
+            let ids: Vec<Box<str>> = children
+                .items
+                .iter()
+                .filter_map(|r| item_id(&body[r.clone()], name))
+                .filter(|id| seen.insert(*id))
+                .map(Box::from)
+                .collect();
+            if ids.len() <= SINGLES_BEFORE_BATCH {
+                continue;
+            }
+            pages.push(Page {
+                seq: 0,
+                upstream: up.name.clone(),
+                user,
+                listing: listing.clone(),
+                ids,
+                singles: Vec::new(),
+                last_read: None,
+                batched: false,
+            });
         }
-        pages.push(Page {
-            seq: 0,
-            upstream: up.name.clone(),
-            user,
-            listing: listing.clone(),
-            ids,
-            singles: Vec::new(),
-            last_read: None,
-            batched: false,
-        });
         self.page_count.store(pages.list.len(), Ordering::Release);
     }
 

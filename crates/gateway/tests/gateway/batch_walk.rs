@@ -360,3 +360,59 @@ async fn a_pages_items_read_all_at_once_wait_for_the_batch() {
     );
     gw.assert_servers_answers(&ids, &got, &token, true).await;
 }
+
+/// A playlist indexer's walk (Plexist): the whole library's tracks listed, then each track's
+/// artist and album read in turn (`track.artist()`, `track.album()`). The page's artists and
+/// its albums are walks of their own: after two of each read singly, the rest of each comes
+/// in one batch, and every answer is the server's own single answer.
+#[tokio::test]
+async fn a_pages_artists_and_albums_read_in_turn_are_batched() {
+    let gw = start().await;
+    let token = gw.sim.token.clone();
+    let path = "/library/all?type=10&X-Plex-Container-Start=0&X-Plex-Container-Size=300";
+    let (status, _, body) = gw.fetch(&gw.proxy, path, &token, false).await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
+    let attr = |item: &str, name: &str| {
+        let needle = format!(" {name}=\"");
+        let at = item.find(&needle).unwrap() + needle.len();
+        item[at..at + item[at..].find('"').unwrap()].to_owned()
+    };
+    let tracks: Vec<(String, String)> = text
+        .split("<Track ")
+        .skip(1)
+        .map(|t| (attr(t, "grandparentRatingKey"), attr(t, "parentRatingKey")))
+        .collect();
+    assert!(tracks.len() >= 100, "{} tracks", tracks.len());
+    let distinct = |pick: fn(&(String, String)) -> &String| {
+        let mut seen = std::collections::BTreeSet::new();
+        tracks
+            .iter()
+            .map(pick)
+            .filter(|id| seen.insert(*id))
+            .count()
+    };
+    let (artists, albums) = (distinct(|t| &t.0), distinct(|t| &t.1));
+    assert!(
+        artists > 3 && albums > 6,
+        "{artists} artists, {albums} albums"
+    );
+    let before = gw.requests(METADATA);
+    let mut read = Vec::new();
+    for (artist, album) in &tracks {
+        for id in [artist, album] {
+            let got = gw.items(std::slice::from_ref(id), &token, false).await;
+            read.push((id.clone(), got.into_iter().next().unwrap()));
+        }
+    }
+    let asked = gw.requests(METADATA) - before;
+    // Two artists and two albums singly, then one batch of each kind's rest.
+    assert!(
+        asked <= 6,
+        "{asked} requests for {artists} artists and {albums} albums"
+    );
+    let stats = &gw.gateway.batcher().stats;
+    assert_eq!(stats.batches.load(std::sync::atomic::Ordering::Relaxed), 2);
+    let (ids, got): (Vec<String>, Vec<(String, Vec<u8>)>) = read.into_iter().unzip();
+    gw.assert_servers_answers(&ids, &got, &token, false).await;
+}
