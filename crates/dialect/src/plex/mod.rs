@@ -227,7 +227,7 @@ impl Dialect for Plex {
 /// track's artist and album instead (`track.artist()`, `track.album()`): the page's
 /// grandparents and parents are walks of their own.
 static WALK_BATCH: super::WalkBatch = super::WalkBatch {
-    is_page: |path| is_section_listing(path) || path == "/library/all",
+    is_page: is_walked_listing,
     single_id: single_metadata_id,
     window: 32,
     json_items: &["MediaContainer", "Metadata"],
@@ -240,15 +240,32 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
     },
 };
 
+/// Whether `path` is a listing whose items (or their parents) a walk reads next: a section's
+/// plain listing (`/library/sections/{id}/all`) or the whole library's. Asked of every read
+/// the batcher sees, a cached hit's too: written out without closures, it is one call.
+fn is_walked_listing(path: &str) -> bool {
+    if path == "/library/all" {
+        return true;
+    }
+    let Some(id) = path
+        .strip_prefix("/library/sections/")
+        .and_then(|rest| rest.strip_suffix("/all"))
+    else {
+        return false;
+    };
+    if id.is_empty() {
+        return false;
+    }
+    for b in id.bytes() {
+        if !b.is_ascii_digit() {
+            return false;
+        }
+    }
+    true
+}
+
 /// `id` of `/library/metadata/{id}` (one item, nothing after it).
 pub(crate) fn single_metadata_id(path: &str) -> Option<&str> {
     let id = path.strip_prefix("/library/metadata/")?;
     (!id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
-}
-
-/// Whether `path` is a section's plain listing, `/library/sections/{id}/all`.
-pub(crate) fn is_section_listing(path: &str) -> bool {
-    path.strip_prefix("/library/sections/")
-        .and_then(|rest| rest.strip_suffix("/all"))
-        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
