@@ -17,8 +17,8 @@
 
 pub use crate::answers::{El, V};
 pub use crate::jellyfin::doc::{KeptDocument, kept_documents};
-pub use crate::model::element::{AttrsRef, Element, ElementRef, Scalar, ScalarRef, interned};
-pub use crate::plex::kept::{answer_container, container_el, item_el};
+pub use crate::model::element::{AttrsRef, Element, ElementRef, Scalar, ScalarRef};
+pub use crate::plex::kept::{answer_container, container_el, interned, item_el};
 
 /// What one answer gives the copy to keep ([`kept_answer`]).
 pub enum Kept {

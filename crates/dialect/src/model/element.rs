@@ -1,21 +1,14 @@
 //! One element of a server's document as the library copy keeps it: a tree of typed
 //! attributes and children ([`Element`]), read from the server's JSON, stored with postcard
-//! and read back borrowed ([`ElementRef`], [`AttrsRef`]), and written into the document tree
-//! answers are written in. Which names an element carries, and what of it is one user's, are
-//! the server's (`plex/kept.rs`); the copy's words for what it keeps are [`crate::kept`]'s.
+//! and read back borrowed ([`ElementRef`], [`AttrsRef`]). Which names an element carries,
+//! what of it is one user's and how it is written back are the server's (`plex/kept.rs`);
+//! the copy's words for what it keeps are [`crate::kept`]'s.
 //! A leaf: it imports nothing of the crate.
 
 use std::fmt;
-use std::sync::{OnceLock, RwLock};
 
-use cachearr_serverfmt::plex::{El, V};
-use rustc_hash::FxHashMap;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
-
-/// Distinct attribute and child names an answer written from kept elements uses (a server
-/// uses a few hundred; the cap bounds what a misbehaving one could make the gateway keep).
-const MAX_NAMES: usize = 4096;
 
 /// One attribute value, typed as the server's JSON typed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -209,77 +202,5 @@ impl<'de> Deserialize<'de> for Field {
             }
         }
         d.deserialize_any(FieldVisitor)
-    }
-}
-
-/// `n` as a `&'static str` for the document tree: the common names are the tree's own
-/// constants; others are kept once each, at most 4,096 of them (`None` past that).
-pub fn interned(n: &str) -> Option<&'static str> {
-    // Read for every attribute an answer writes: a shared read lock and a fast hash, the
-    // write lock only for a name not seen before.
-    static NAMES: OnceLock<RwLock<FxHashMap<String, &'static str>>> = OnceLock::new();
-    let names = NAMES.get_or_init(|| RwLock::new(FxHashMap::default()));
-    if let Some(s) = names.read().unwrap_or_else(|e| e.into_inner()).get(n) {
-        return Some(s);
-    }
-    let mut names = names.write().unwrap_or_else(|e| e.into_inner());
-    if let Some(s) = names.get(n) {
-        return Some(s);
-    }
-    if names.len() >= MAX_NAMES {
-        return None;
-    }
-    let s: &'static str = Box::leak(n.to_string().into_boxed_str());
-    names.insert(n.to_string(), s);
-    Some(s)
-}
-
-/// `el` with `e`'s attributes and children; the children under `left_out` are not written.
-pub(crate) fn fill(mut el: El, e: &Element, left_out: Option<&str>) -> Option<El> {
-    for (k, v) in &e.attrs {
-        el.attrs.push((interned(k)?, value(v)));
-    }
-    for (k, kids) in &e.kids {
-        if Some(k.as_str()) == left_out {
-            continue;
-        }
-        let tag = interned(k)?;
-        for kid in kids {
-            el.kids.push(fill(El::keyed(tag, tag), kid, None)?);
-        }
-    }
-    Some(el)
-}
-
-/// [`fill`] from a borrowed element.
-pub(crate) fn fill_ref(mut el: El, e: &ElementRef<'_>, left_out: Option<&str>) -> Option<El> {
-    el.attrs.reserve_exact(e.attrs.len());
-    for (k, v) in &e.attrs {
-        let v = match v {
-            ScalarRef::S(s) => V::S((*s).to_string()),
-            ScalarRef::I(n) => V::I(*n),
-            ScalarRef::F(f) => V::F(*f),
-            ScalarRef::B(b) => V::B(*b),
-        };
-        el.attrs.push((interned(k)?, v));
-    }
-    for (k, kids) in &e.kids {
-        if Some(*k) == left_out {
-            continue;
-        }
-        let tag = interned(k)?;
-        for kid in kids {
-            el.kids.push(fill_ref(El::keyed(tag, tag), kid, None)?);
-        }
-    }
-    Some(el)
-}
-
-fn value(v: &Scalar) -> V {
-    match v {
-        Scalar::S(s) => V::S(s.clone()),
-        Scalar::I(n) => V::I(*n),
-        Scalar::F(f) => V::F(*f),
-        Scalar::B(b) => V::B(*b),
     }
 }

@@ -7,10 +7,16 @@
 //! and its container less what describes the page (`size`, `totalSize`, `offset`). An item
 //! is written back as `Track`, `Video`, `Photo` or `Directory` by its `type`, under JSON's
 //! `Metadata`, with its `Guid` children only when the request asks for them
-//! (`includeGuids=1`), as the server does.
+//! (`includeGuids=1`), as the server does; the names of the document tree it is written into
+//! are interned once each ([`interned`]). The writing of an answer's items is all here, in
+//! one module: it runs once per item.
 
-use crate::answers::El;
-use crate::model::element::{Element, ElementRef, JsonElement, Scalar, ScalarRef, fill, fill_ref};
+use std::sync::{OnceLock, RwLock};
+
+use rustc_hash::FxHashMap;
+
+use crate::answers::{El, V};
+use crate::model::element::{Element, ElementRef, JsonElement, Scalar, ScalarRef};
 
 /// Attributes that say something about one user, not the item.
 const PER_USER: &[&str] = &[
@@ -27,6 +33,10 @@ const PAGE_ATTRS: &[&str] = &["size", "totalSize", "offset"];
 
 /// The children an item carries only when the request asks for them (`includeGuids=1`).
 const GUIDS: &str = "Guid";
+
+/// Distinct attribute and child names an answer written from kept elements uses (a server
+/// uses a few hundred; the cap bounds what a misbehaving one could make the gateway keep).
+const MAX_NAMES: usize = 4096;
 
 #[derive(serde::Deserialize)]
 struct ListingDoc {
@@ -89,18 +99,20 @@ pub fn container_el(e: &Element) -> Option<El> {
 /// when `guids`. `None` when it was kept as of another `updatedAt` than `updated_at` (the
 /// index's record of the item) or cannot be written.
 pub fn item_el(kept: &ElementRef<'_>, updated_at: i64, guids: bool) -> Option<El> {
-    let kept_at = match kept.attr("updatedAt") {
-        Some(ScalarRef::I(n)) => Some(*n),
-        Some(ScalarRef::S(s)) => s.parse().ok(),
-        _ => None,
-    };
+    // Both read in one pass over the attributes: this runs once per item of an answer.
+    let (mut kept_at, mut tag) = (None, None);
+    for (name, value) in &kept.attrs {
+        match (*name, value) {
+            ("updatedAt", ScalarRef::I(n)) => kept_at = Some(*n),
+            ("updatedAt", ScalarRef::S(s)) => kept_at = s.parse().ok(),
+            ("type", ScalarRef::S(t)) => tag = Some(item_tag(t)),
+            _ => {}
+        }
+    }
     if kept_at.is_some_and(|at| at != updated_at) {
         return None;
     }
-    let tag = match kept.attr("type")? {
-        ScalarRef::S(t) => item_tag(t),
-        _ => return None,
-    };
+    let tag = tag?;
     fill_ref(El::keyed(tag, "Metadata"), kept, (!guids).then_some(GUIDS))
 }
 
@@ -155,6 +167,78 @@ fn xml_container_attrs(body: &[u8]) -> Option<Vec<(String, Scalar)>> {
             _ => {}
         }
         buf.clear();
+    }
+}
+
+/// `n` as a `&'static str` for the document tree: the common names are the tree's own
+/// constants; others are kept once each, at most 4,096 of them (`None` past that).
+pub fn interned(n: &str) -> Option<&'static str> {
+    // Read for every attribute an answer writes: a shared read lock and a fast hash, the
+    // write lock only for a name not seen before.
+    static NAMES: OnceLock<RwLock<FxHashMap<String, &'static str>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| RwLock::new(FxHashMap::default()));
+    if let Some(s) = names.read().unwrap_or_else(|e| e.into_inner()).get(n) {
+        return Some(s);
+    }
+    let mut names = names.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = names.get(n) {
+        return Some(s);
+    }
+    if names.len() >= MAX_NAMES {
+        return None;
+    }
+    let s: &'static str = Box::leak(n.to_string().into_boxed_str());
+    names.insert(n.to_string(), s);
+    Some(s)
+}
+
+/// `el` with `e`'s attributes and children; the children under `left_out` are not written.
+fn fill(mut el: El, e: &Element, left_out: Option<&str>) -> Option<El> {
+    for (k, v) in &e.attrs {
+        el.attrs.push((interned(k)?, value(v)));
+    }
+    for (k, kids) in &e.kids {
+        if Some(k.as_str()) == left_out {
+            continue;
+        }
+        let tag = interned(k)?;
+        for kid in kids {
+            el.kids.push(fill(El::keyed(tag, tag), kid, None)?);
+        }
+    }
+    Some(el)
+}
+
+/// [`fill`] from a borrowed element.
+fn fill_ref(mut el: El, e: &ElementRef<'_>, left_out: Option<&str>) -> Option<El> {
+    el.attrs.reserve_exact(e.attrs.len());
+    for (k, v) in &e.attrs {
+        let v = match v {
+            ScalarRef::S(s) => V::S((*s).to_string()),
+            ScalarRef::I(n) => V::I(*n),
+            ScalarRef::F(f) => V::F(*f),
+            ScalarRef::B(b) => V::B(*b),
+        };
+        el.attrs.push((interned(k)?, v));
+    }
+    for (k, kids) in &e.kids {
+        if Some(*k) == left_out {
+            continue;
+        }
+        let tag = interned(k)?;
+        for kid in kids {
+            el.kids.push(fill_ref(El::keyed(tag, tag), kid, None)?);
+        }
+    }
+    Some(el)
+}
+
+fn value(v: &Scalar) -> V {
+    match v {
+        Scalar::S(s) => V::S(s.clone()),
+        Scalar::I(n) => V::I(*n),
+        Scalar::F(f) => V::F(*f),
+        Scalar::B(b) => V::B(*b),
     }
 }
 
