@@ -43,7 +43,7 @@ pub type ProxyBody = cachearr_wire::ResponseBody;
 pub type ClientBody = cachearr_wire::RequestBody;
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) never forwarded in either direction.
-pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
         "connection"
@@ -64,7 +64,7 @@ pub fn is_hop_by_hop(name: &HeaderName) -> bool {
 /// over it by what the gateway adds: `X-Forwarded-For` and a cache fill's
 /// `Accept-Encoding: identity` are added only while there is room (servers send no coding to a
 /// request that names none), so a client's 100-line head reaches the server as 100 lines.
-pub const UPSTREAM_MAX_HEADER_LINES: usize = 100;
+pub(crate) const UPSTREAM_MAX_HEADER_LINES: usize = 100;
 
 /// Inserts `name: value`, unless it would add a line to a head already at
 /// [`UPSTREAM_MAX_HEADER_LINES`] (replacing an existing line always fits).
@@ -77,7 +77,7 @@ fn insert_if_room(out: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
 /// Request headers for a cache fill: the client's, minus hop-by-hop, conditional and range
 /// headers (the stored answer must be the full one) and with an identity encoding (the cache
 /// stores plain bodies; the gzip copy a client may get is made here, once per entry).
-pub fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> HeaderMap {
+pub(crate) fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(h.len() + 2);
     for (name, value) in h {
         if is_hop_by_hop(name)
@@ -112,7 +112,7 @@ pub fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> HeaderMap
 }
 
 /// Appends the client's address to `X-Forwarded-For` (after what `original` carried).
-pub fn append_forwarded_for(out: &mut HeaderMap, original: &HeaderMap, peer: SocketAddr) {
+pub(crate) fn append_forwarded_for(out: &mut HeaderMap, original: &HeaderMap, peer: SocketAddr) {
     let ip = peer.ip().to_string();
     let value = match original
         .get("x-forwarded-for")
@@ -339,7 +339,10 @@ impl HttpLoader {
 /// A request's target and headers in buffers of their own. The parsed originals are slices of
 /// the client connection's read buffer and would pin all of it for as long as anything that
 /// outlives the request (the warmer's loader, the change feed's sampling pool) keeps them.
-pub fn owned_request(uri: &http::Uri, headers: &HeaderMap) -> Option<(http::Uri, HeaderMap)> {
+pub(crate) fn owned_request(
+    uri: &http::Uri,
+    headers: &HeaderMap,
+) -> Option<(http::Uri, HeaderMap)> {
     let uri = http::Uri::try_from(uri.to_string()).ok()?;
     let mut owned = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
@@ -353,12 +356,12 @@ pub fn owned_request(uri: &http::Uri, headers: &HeaderMap) -> Option<(http::Uri,
 
 /// `name` in a buffer of its own (a custom name parsed from a request is a slice of the
 /// connection's read buffer; standard names are constants).
-pub fn owned_name(name: &HeaderName) -> HeaderName {
+pub(crate) fn owned_name(name: &HeaderName) -> HeaderName {
     HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone())
 }
 
 /// Response headers not stored: connection-level, recomputed, per-response or ours.
-pub fn stored_header(name: &HeaderName) -> bool {
+pub(crate) fn stored_header(name: &HeaderName) -> bool {
     !is_hop_by_hop(name)
         && !matches!(
             name.as_str(),
@@ -487,7 +490,7 @@ pub async fn fetch_for_cache(
 
 /// True (logged and counted) when `body` is an image that fails `image_check::check`: it is
 /// passed on to the client as sent, never stored. Encoded bodies are not checked.
-pub fn broken_image(gw: &Gateway, up: &Upstream, headers: &HeaderMap, body: &Bytes) -> bool {
+pub(crate) fn broken_image(gw: &Gateway, up: &Upstream, headers: &HeaderMap, body: &Bytes) -> bool {
     if headers
         .get(header::CONTENT_ENCODING)
         .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
@@ -516,7 +519,7 @@ pub fn broken_image(gw: &Gateway, up: &Upstream, headers: &HeaderMap, body: &Byt
 
 /// Checks that a successful body is what its content type says (catches truncation and
 /// garbage that a well-framed HTTP response can still carry).
-pub fn validate_body(headers: &HeaderMap, body: &Bytes) -> Result<(), &'static str> {
+pub(crate) fn validate_body(headers: &HeaderMap, body: &Bytes) -> Result<(), &'static str> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -537,7 +540,7 @@ pub fn validate_body(headers: &HeaderMap, body: &Bytes) -> Result<(), &'static s
 
 /// Fetches `path_and_query` through the cache on behalf of a recently seen user, on the
 /// background budget (warming, prefetch). Returns what happened.
-pub async fn background_fetch(
+pub(crate) async fn background_fetch(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
@@ -609,7 +612,7 @@ async fn load_as_user(
 /// The cache key a background read of `path_and_query` as `user` is kept under (the key a
 /// client's request for it finds): for the prefetcher, which watches whether its entries are
 /// read.
-pub fn background_key(
+pub(crate) fn background_key(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
@@ -800,7 +803,7 @@ pub async fn fetch_uncached(
 }
 
 /// An empty request body.
-pub fn empty_body() -> UpstreamBody {
+pub(crate) fn empty_body() -> UpstreamBody {
     Empty::<Bytes>::new()
         .map_err(|never| match never {})
         .boxed()

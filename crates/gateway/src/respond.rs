@@ -16,19 +16,19 @@ use cachearr_wire::ResponseBody as ProxyBody;
 
 /// Microseconds since `started`, saturating: the one way the gateway times a step for its
 /// counters and headers.
-pub fn elapsed_us(started: std::time::Instant) -> u64 {
+pub(crate) fn elapsed_us(started: std::time::Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 /// `X-Cache`: `HIT` or `MISS`, as caches have long written it.
-pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+pub(crate) const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 /// `Cache-Status` (RFC 9211).
-pub const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
+pub(crate) const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
 /// `Server-Timing`: where the answer's time went.
-pub const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+pub(crate) const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
 /// `Cache-Status` of an answer rendered from the library index.
-pub const CACHE_STATUS_INDEX: &str = "cachearr; hit; detail=index";
+pub(crate) const CACHE_STATUS_INDEX: &str = "cachearr; hit; detail=index";
 
 /// Marks an answer rendered from the library index: a hit of the index, no age, the time it
 /// took.
@@ -42,7 +42,7 @@ pub fn mark_index_answer(h: &mut HeaderMap, started: Instant) {
 /// Writes what an answer the library copy wrote on a cache miss says about the cache: a hit of
 /// the copy (the server was not asked), stored for `ttl_s` seconds, of no age. Like
 /// [`mark_cache_state`], with a place for `Server-Timing` ([`mark_copy_timing`]).
-pub fn mark_copy_state(h: &mut HeaderMap, ttl_s: i64) {
+pub(crate) fn mark_copy_state(h: &mut HeaderMap, ttl_s: i64) {
     let mut status = Vec::with_capacity(48);
     status.extend_from_slice(b"cachearr; hit; ttl=");
     push_i64(&mut status, ttl_s);
@@ -57,12 +57,12 @@ pub fn mark_copy_state(h: &mut HeaderMap, ttl_s: i64) {
 
 /// Writes `Server-Timing` of an answer from the library copy: its time, described as the
 /// copy's.
-pub fn mark_copy_timing(h: &mut HeaderMap, total_us: u64) {
+pub(crate) fn mark_copy_timing(h: &mut HeaderMap, total_us: u64) {
     write_timing(h, total_us, None, Some("copy"));
 }
 
 /// Writes the per-answer cache headers: `X-Cache`, `Cache-Status`, `Age`, `Server-Timing`.
-pub fn mark_cached(
+pub(crate) fn mark_cached(
     h: &mut HeaderMap,
     lookup: &Lookup,
     now: u64,
@@ -76,7 +76,7 @@ pub fn mark_cached(
 
 /// An entry's age and time to live at `now`, in whole seconds (the units of `Age` and of
 /// `Cache-Status`'s `ttl`): while both stay the same, so do [`mark_cache_state`]'s headers.
-pub fn age_and_ttl(lookup: &Lookup, now: u64) -> (u64, i64) {
+pub(crate) fn age_and_ttl(lookup: &Lookup, now: u64) -> (u64, i64) {
     let entry = &lookup.entry;
     let age_s = now.saturating_sub(entry.stored_at_ms) / 1000;
     let ttl_s = i64::try_from((i128::from(entry.fresh_until_ms) - i128::from(now)) / 1000)
@@ -87,7 +87,7 @@ pub fn age_and_ttl(lookup: &Lookup, now: u64) -> (u64, i64) {
 /// Writes what an answer says about the cache entry: `X-Cache`, `Cache-Status` and `Age`.
 /// They depend only on the outcome and on [`age_and_ttl`], so an answer may be given a head
 /// written for an earlier answer with the same three (`prepared` keeps one per entry).
-pub fn mark_cache_state(h: &mut HeaderMap, outcome: Outcome, age_s: u64, ttl_s: i64) {
+pub(crate) fn mark_cache_state(h: &mut HeaderMap, outcome: Outcome, age_s: u64, ttl_s: i64) {
     // Built byte by byte, not with `format!`: `core::fmt` (floats above all) cost more than
     // the rest of the header work (docs/benchmarks.md).
     let mut status = Vec::with_capacity(64);
@@ -138,12 +138,12 @@ pub fn mark_cache_state(h: &mut HeaderMap, outcome: Outcome, age_s: u64, ttl_s: 
 
 /// Writes `Server-Timing`: the answer's time so far (`total_us`), and the upstream's share on
 /// a miss.
-pub fn mark_timing(h: &mut HeaderMap, outcome: Outcome, total_us: u64, upstream_us: u64) {
+pub(crate) fn mark_timing(h: &mut HeaderMap, outcome: Outcome, total_us: u64, upstream_us: u64) {
     write_timing(h, total_us, upstream_share(outcome, upstream_us), None);
 }
 
 /// Appends the `Server-Timing` value [`mark_timing`] writes, for a head written as bytes.
-pub fn push_timing(out: &mut Vec<u8>, outcome: Outcome, total_us: u64, upstream_us: u64) {
+pub(crate) fn push_timing(out: &mut Vec<u8>, outcome: Outcome, total_us: u64, upstream_us: u64) {
     push_timing_value(out, total_us, upstream_share(outcome, upstream_us), None);
 }
 
@@ -190,7 +190,7 @@ fn push_timing_value(
 pub use cachearr_wire::lines::push_u64;
 
 /// Appends `n` in decimal, with its sign.
-pub fn push_i64(out: &mut Vec<u8>, n: i64) {
+pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
     if n < 0 {
         out.push(b'-');
     }
@@ -199,7 +199,7 @@ pub fn push_i64(out: &mut Vec<u8>, n: i64) {
 
 /// Appends microseconds as milliseconds with three decimals (`1234` → `1.234`): the same text
 /// as `format!("{:.3}", us as f64 / 1000.0)`.
-pub fn push_ms3(out: &mut Vec<u8>, us: u64) {
+pub(crate) fn push_ms3(out: &mut Vec<u8>, us: u64) {
     push_u64(out, us / 1000);
     let frac = us % 1000;
     out.extend_from_slice(&[
@@ -211,29 +211,29 @@ pub fn push_ms3(out: &mut Vec<u8>, us: u64) {
 }
 
 /// A header value that takes `bytes` without copying them again.
-pub fn header_value(bytes: Vec<u8>) -> Option<HeaderValue> {
+pub(crate) fn header_value(bytes: Vec<u8>) -> Option<HeaderValue> {
     HeaderValue::from_maybe_shared(Bytes::from(bytes)).ok()
 }
 
 /// Microseconds as milliseconds, for `Server-Timing`.
-pub fn us_ms(us: u64) -> f64 {
+pub(crate) fn us_ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
 /// A JSON error answer on a proxy listener ([`ErrorAnswer::proxy_response`]).
-pub fn error_response(answer: &ErrorAnswer) -> Response<ProxyBody> {
+pub(crate) fn error_response(answer: &ErrorAnswer) -> Response<ProxyBody> {
     answer.proxy_response().map(Either::Left)
 }
 
 /// A JSON error answer on a proxy listener: `{"error": kind, "kind", "message", "status"}`,
 /// with the kind's status.
-pub fn problem(kind: ErrorKind, message: &str) -> Response<ProxyBody> {
+pub(crate) fn problem(kind: ErrorKind, message: &str) -> Response<ProxyBody> {
     error_response(&ErrorAnswer::new(kind, message.to_owned()))
 }
 
 /// Marks an answer the server gave (passed through, a write, a failed load): `X-Cache`,
 /// `Cache-Status`, `Server-Timing`, and the client table's outcome.
-pub fn mark(
+pub(crate) fn mark(
     resp: &mut Response<ProxyBody>,
     x_cache: &'static str,
     cache_status: &'static str,
