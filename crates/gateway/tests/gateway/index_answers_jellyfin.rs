@@ -1018,17 +1018,7 @@ async fn a_library_walk_costs_the_server() {
 async fn episodes_from_the_copy_are_the_servers_bytes_for_every_user() {
     let r = start_crawled(200).await;
     let (admin, _) = r.user("admin");
-    let series: Value = r
-        .get(
-            &r.sim.base_url,
-            "/Items?IncludeItemTypes=Series&Recursive=true",
-            &admin,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let series: Vec<String> = id_list(&series["Items"]);
+    let series = series_ids(&r, &admin).await;
     assert!(series.len() >= 3, "{series:?}");
     let mut paths = Vec::new();
     for sid in &series {
@@ -1163,17 +1153,7 @@ SpecialEpisodeNumbers,MediaSources,VoteCount,RecursiveItemCount,PrimaryImageAspe
     // load, would be counted among alice's requests below.
     let r = start_crawled_with(200, |up| up.prefetch.enabled = false).await;
     let (admin, _) = r.user("admin");
-    let series: Value = r
-        .get(
-            &r.sim.base_url,
-            "/Items?IncludeItemTypes=Series&Recursive=true",
-            &admin,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let series: Vec<String> = id_list(&series["Items"]);
+    let series = series_ids(&r, &admin).await;
     assert!(series.len() >= 3, "{series:?}");
     let reads = |sid: &str, uid: &str| -> Vec<String> {
         let episodes = format!(
@@ -1283,6 +1263,21 @@ SpecialEpisodeNumbers,MediaSources,VoteCount,RecursiveItemCount,PrimaryImageAspe
     }
 }
 
+/// The ids of the library's series, as the server lists them to `token`.
+async fn series_ids(r: &Running, token: &str) -> Vec<String> {
+    let series: Value = r
+        .get(
+            &r.sim.base_url,
+            "/Items?IncludeItemTypes=Series&Recursive=true",
+            token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    id_list(&series["Items"])
+}
+
 /// The simulator's `/Shows/…` requests so far.
 fn show_requests(r: &Running) -> u64 {
     r.sim
@@ -1388,17 +1383,7 @@ async fn a_restricted_users_counted_episodes_walk_is_read_in_windows() {
             .collect();
         futures_util::future::join_all(paths.iter().map(|p| r.get(&r.proxy, p, &admin))).await;
     }
-    let series: Value = r
-        .get(
-            &r.sim.base_url,
-            "/Items?IncludeItemTypes=Series&Recursive=true",
-            &admin,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let series: Vec<String> = id_list(&series["Items"]);
+    let series = series_ids(&r, &admin).await;
     assert!(series.len() >= 3, "{series:?}");
     // Each user's Kodi reads of every series: the count, then exactly the counted pages.
     let mut windowed = 0;
@@ -1466,19 +1451,10 @@ async fn a_restricted_users_counted_episodes_walk_is_read_in_windows() {
 async fn a_series_episodes_paged_are_written_ahead_by_the_copy() {
     let r = start_crawled(200).await;
     let (admin, _) = r.user("admin");
-    let series: Value = r
-        .get(
-            &r.sim.base_url,
-            "/Items?IncludeItemTypes=Series&Recursive=true",
-            &admin,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let series = series_ids(&r, &admin).await;
     // The series with the most episodes.
     let mut longest = (String::new(), 0);
-    for sid in id_list(&series["Items"]) {
+    for sid in series.clone() {
         let all: Value = r
             .get(&r.sim.base_url, &format!("/Shows/{sid}/Episodes"), &admin)
             .await
@@ -1494,7 +1470,7 @@ async fn a_series_episodes_paged_are_written_ahead_by_the_copy() {
     assert!(episodes >= 8, "{episodes} episodes");
     // The other series' first pages, as Kodi reads them before: the pages' frame is proven
     // on different series.
-    for other in id_list(&series["Items"]).iter().filter(|o| **o != sid) {
+    for other in series.iter().filter(|o| **o != sid) {
         let path = format!("/Shows/{other}/Episodes?StartIndex=0&Limit=1");
         let via = r.get(&r.proxy, &path, &admin).await.text().await.unwrap();
         let direct = r.get(&r.sim.base_url, &path, &admin).await;
