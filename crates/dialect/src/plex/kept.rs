@@ -18,15 +18,9 @@ use rustc_hash::FxHashMap;
 use crate::answers::{El, V};
 use crate::model::element::{Element, ElementRef, JsonElement, Scalar, ScalarRef};
 
-/// Attributes that say something about one user, not the item.
-const PER_USER: &[&str] = &[
-    "viewCount",
-    "viewOffset",
-    "lastViewedAt",
-    "userRating",
-    "lastRatedAt",
-    "skipCount",
-];
+/// Attributes that say something about one user, not the item: the play state a listing
+/// shows.
+const PER_USER: &[&str] = &super::play_state::STATE_FIELDS;
 
 /// Container attributes that describe one page, not the section's listing.
 const PAGE_ATTRS: &[&str] = &["size", "totalSize", "offset"];

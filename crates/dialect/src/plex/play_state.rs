@@ -14,8 +14,9 @@ use std::hash::{Hash, Hasher};
 
 use crate::model::library::{PlayStateItem, PlayStateProbe, UserSections};
 
-/// The per-user values of an item as a listing shows them.
-const STATE_FIELDS: [&str; 6] = [
+/// The per-user values of an item as a listing shows them (also what the library copy keeps
+/// of an item without: `kept.rs`).
+pub(super) const STATE_FIELDS: [&str; 6] = [
     "viewCount",
     "viewOffset",
     "lastViewedAt",
