@@ -89,9 +89,6 @@ use serde::Deserialize;
 
 pub use crate::answers::CopyAnswers;
 use crate::events::ServerEvents;
-/// The item documents an answer holds as the library copy keeps them (Jellyfin's
-/// `BaseItemDto`s; the store keys them by id).
-pub use crate::jellyfin::doc::{KeptDocument, kept_documents};
 use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Scope};
 pub use library::ServerLibrary;

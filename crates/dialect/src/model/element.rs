@@ -107,13 +107,6 @@ impl AttrsRef<'_> {
     }
 }
 
-impl ElementRef<'_> {
-    /// The value of attribute `name`.
-    pub fn attr(&self, name: &str) -> Option<&ScalarRef<'_>> {
-        self.attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
-    }
-}
-
 /// A value inside an element while it is read: an attribute, a list of children, or
 /// something an element never holds (then the element is not kept).
 enum Field {
