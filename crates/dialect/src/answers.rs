@@ -149,6 +149,13 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         items
     }
 
+    /// The path of one read, as a user, whose answer holds that user's state of each of
+    /// `ids` ([`ReadAsUser::items_read`](crate::ReadAsUser::items_read)); `None`: the
+    /// server has none.
+    fn items_read_path(&self, _ids: &[&str]) -> Option<String> {
+        None
+    }
+
     /// The path whose answer, read with a user's token, says that user's own id on the
     /// server: what a request naming a user ([`SearchRoute::named_user`]) is compared with,
     /// and the user a user's play state is read for. `None`: the server's requests name no

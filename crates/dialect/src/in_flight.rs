@@ -35,6 +35,8 @@ pub(crate) struct TestReads<F> {
     pub(crate) in_flight: InFlight,
     pub(crate) paths: Mutex<Vec<String>>,
     body: F,
+    /// What [`ReadAsUser::items_read`] names.
+    pub(crate) items_read: Option<String>,
 }
 
 impl<F: Fn(&str) -> String + Sync> TestReads<F> {
@@ -43,6 +45,7 @@ impl<F: Fn(&str) -> String + Sync> TestReads<F> {
             in_flight: InFlight::default(),
             paths: Mutex::default(),
             body,
+            items_read: None,
         }
     }
 }
@@ -61,5 +64,9 @@ impl<F: Fn(&str) -> String + Sync> ReadAsUser for TestReads<F> {
 
     async fn own_id(&self) -> Option<Arc<str>> {
         Some(Arc::from("u1"))
+    }
+
+    fn items_read(&self) -> Option<&str> {
+        self.items_read.as_deref()
     }
 }

@@ -278,6 +278,15 @@ pub trait ReadAsUser: Sync {
     /// listings name their user is asked for that user's state with. `None` when it cannot be
     /// had.
     fn own_id(&self) -> impl std::future::Future<Output = Option<std::sync::Arc<str>>> + Send;
+
+    /// One read whose answer holds the state of the answer's items, where the copy has one
+    /// (Plex: `/library/metadata/{ids}` of the heads of the user's listings, for a count's one
+    /// item): one request where the listings a section's state is read from are two or
+    /// three per section and kind, and on a large section each a scan of the server's.
+    /// `None`: the listings are read.
+    fn items_read(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// How a server's walk — a listing page, then each of its items singly — is asked for in

@@ -635,6 +635,11 @@ impl CopyAnswers for Plex {
     fn natural_order(&self, index: &LibraryIndex, items: Vec<ItemNo>) -> Vec<ItemNo> {
         natural_order(index, items)
     }
+
+    /// `/library/metadata/{id,id,…}`: the items' metadata, with the asking user's values.
+    fn items_read_path(&self, ids: &[&str]) -> Option<String> {
+        (!ids.is_empty()).then(|| format!("/library/metadata/{}", ids.join(",")))
+    }
 }
 
 /// The headers a page writes for itself: where it starts, the whole count.

@@ -15,7 +15,12 @@
 //! * for albums and artists, the first of these for their tracks as well: an album's or an
 //!   artist's `viewedLeafCount` is the number of its tracks with a `viewCount`.
 //!
-//! An item in neither list has no per-user value, as the server writes it. How a listing is
+//! An item in neither list has no per-user value, as the server writes it. Where the copy
+//! names one read that holds every item of the answer — the metadata of the heads of the
+//! user's listings, `/library/metadata/{ids}`, for a count's one item
+//! ([`ReadAsUser::items_read`]) — the state is read from it instead ([`parse_items`]): one
+//! request for every count a tool makes of a user's sections, where the listings are two or
+//! three per section and kind, each a scan of the section at the server. How a listing is
 //! read (through the cache, as the user, how fresh, parsed once per version) is the
 //! library's, handed in as a [`ReadAsUser`]; when a listing cannot be had, the answer is not
 //! given from the index: the server answers.
@@ -267,11 +272,92 @@ async fn states_for<'s, 'i>(
     let at = match states.iter().position(|(k, _)| *k == wanted) {
         Some(at) => at,
         None => {
-            states.push((wanted, user_states(&item.section, item.kind, read).await?));
+            let found = match read.items_read() {
+                Some(path) => items_states(path, item, read).await,
+                None => None,
+            };
+            let found = match found {
+                Some(found) => found,
+                None => user_states(&item.section, item.kind, read).await?,
+            };
+            states.push((wanted, found));
             states.len() - 1
         }
     };
     Some(&states[at].1)
+}
+
+/// The user's state of the items of `item`'s kind from the one read that holds them
+/// ([`ReadAsUser::items_read`]: their metadata, read as the user), when it holds `item`;
+/// `None` when it cannot be read or does not (the listings are read instead).
+async fn items_states(path: &str, item: &ItemRef, read: &impl ReadAsUser) -> Option<UserStates> {
+    let parsed = read.read(path.to_owned(), parse_items).await?;
+    if !parsed.states.contains_key(&item.id) {
+        return None;
+    }
+    let counts_leaves = counts_leaves(item.kind);
+    Some(UserStates {
+        states: parsed.states.clone(),
+        viewed_leaves: if counts_leaves {
+            parsed.viewed_leaves.clone()
+        } else {
+            FxHashMap::default()
+        },
+        counts_leaves,
+    })
+}
+
+/// Items' metadata read as a user ([`parse_items`]): each item's per-user values, and the
+/// played leaves the server counts for a parent (`viewedLeafCount`).
+#[derive(Debug, Default)]
+pub struct ItemsRead {
+    states: FxHashMap<String, PlayState>,
+    viewed_leaves: FxHashMap<String, i64>,
+}
+
+/// A metadata answer's (JSON) items read: each item's per-user values as a listing of the
+/// user's gives them, and a parent's `viewedLeafCount`. `None` for an answer that is no
+/// metadata document.
+pub fn parse_items(body: &[u8]) -> Option<ItemsRead> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let items = v.get("MediaContainer")?.get("Metadata")?.as_array()?;
+    let mut out = ItemsRead::default();
+    for m in items {
+        let Some(id) = text_of(m, "ratingKey") else {
+            continue;
+        };
+        if let Some(n) = m.get("viewedLeafCount").and_then(Value::as_i64) {
+            out.viewed_leaves.insert(id.clone(), n);
+        }
+        out.states.insert(id, state_of(m));
+    }
+    Some(out)
+}
+
+/// A JSON property's value as text (a number written as it is), `None` when absent or null.
+fn text_of(m: &Value, k: &str) -> Option<String> {
+    match m.get(k)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// An item's per-user values as a JSON answer writes them (`viewedLeafCount` apart).
+fn state_of(m: &Value) -> PlayState {
+    let num = |k: &str| m.get(k).and_then(Value::as_i64);
+    PlayState {
+        view_count: num("viewCount"),
+        view_offset: num("viewOffset"),
+        last_viewed_at: num("lastViewedAt"),
+        user_rating: m.get("userRating").map(|r| match r {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }),
+        last_rated_at: num("lastRatedAt"),
+        skip_count: num("skipCount"),
+        viewed_leaf_count: None,
+    }
 }
 
 /// One user's play state in one section, for one kind of item.
@@ -384,30 +470,12 @@ pub fn parse_listing(body: &[u8]) -> Option<Listing> {
         // An empty listing has no `Metadata`.
         return Some(out);
     };
-    let text = |m: &Value, k: &str| -> Option<String> {
-        match m.get(k)? {
-            Value::String(s) => Some(s.clone()),
-            Value::Null => None,
-            other => Some(other.to_string()),
-        }
-    };
+    let text = text_of;
     for m in items {
         let Some(id) = text(m, "ratingKey") else {
             continue;
         };
-        let num = |k: &str| m.get(k).and_then(Value::as_i64);
-        let state = PlayState {
-            view_count: num("viewCount"),
-            view_offset: num("viewOffset"),
-            last_viewed_at: num("lastViewedAt"),
-            user_rating: m.get("userRating").map(|r| match r {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            }),
-            last_rated_at: num("lastRatedAt"),
-            skip_count: num("skipCount"),
-            viewed_leaf_count: None,
-        };
+        let state = state_of(m);
         if state.view_count.is_some_and(|n| n > 0) {
             if let Some(parent) = text(m, "parentRatingKey") {
                 *out.viewed_by_parent.entry(parent).or_default() += 1;
@@ -428,16 +496,19 @@ mod tests {
 
     /// A user's listings: their played tracks, played items and rated items.
     fn listings() -> TestReads<impl Fn(&str) -> String + Sync> {
-        TestReads::new(|path: &str| {
-            if path.contains("type=10") {
-                r#"{"MediaContainer":{"Metadata":[{"ratingKey":"100","parentRatingKey":"7","grandparentRatingKey":"3","viewCount":1},{"ratingKey":"101","parentRatingKey":"7","grandparentRatingKey":"3","viewCount":2}]}}"#
-            } else if path.contains("lastViewedAt") {
-                r#"{"MediaContainer":{"Metadata":[{"ratingKey":"7","viewCount":3,"lastViewedAt":1700000000}]}}"#
-            } else {
-                r#"{"MediaContainer":{"Metadata":[{"ratingKey":"7","userRating":8.0},{"ratingKey":"8","userRating":2.0}]}}"#
-            }
-            .to_string()
-        })
+        TestReads::new(listing_body)
+    }
+
+    /// The answer of one of the user's listings ([`listings`]).
+    fn listing_body(path: &str) -> String {
+        if path.contains("type=10") {
+            r#"{"MediaContainer":{"Metadata":[{"ratingKey":"100","parentRatingKey":"7","grandparentRatingKey":"3","viewCount":1},{"ratingKey":"101","parentRatingKey":"7","grandparentRatingKey":"3","viewCount":2}]}}"#
+        } else if path.contains("lastViewedAt") {
+            r#"{"MediaContainer":{"Metadata":[{"ratingKey":"7","viewCount":3,"lastViewedAt":1700000000}]}}"#
+        } else {
+            r#"{"MediaContainer":{"Metadata":[{"ratingKey":"7","userRating":8.0},{"ratingKey":"8","userRating":2.0}]}}"#
+        }
+        .to_string()
     }
 
     /// An album's state is its plays, its rating and its tracks played, from three listings
@@ -515,6 +586,57 @@ mod tests {
         let empty = parse_listing(br#"{"MediaContainer":{"size":0}}"#).unwrap();
         assert!(empty.states.is_empty());
         assert!(parse_listing(b"<MediaContainer/>").is_none());
+    }
+
+    /// Where the copy names one read holding the answer's items, their state is read from it
+    /// alone — an album's played tracks as the server counts them — and an item it does not
+    /// hold has its state read from the listings.
+    #[tokio::test]
+    async fn the_items_state_comes_from_one_read_that_holds_them() {
+        let items_path = "/library/metadata/7,40";
+        let mut read = TestReads::new(|path: &str| {
+            if path == "/library/metadata/7,40" {
+                r#"{"MediaContainer":{"Metadata":[
+                    {"ratingKey":"7","userRating":6.0,"leafCount":9,"viewedLeafCount":4},
+                    {"ratingKey":"40","viewCount":2,"lastViewedAt":1700000000}]}}"#
+                    .to_string()
+            } else {
+                listing_body(path)
+            }
+        });
+        read.items_read = Some(items_path.to_owned());
+        let item = |id: &str, kind| ItemRef {
+            hub: None,
+            at: 0,
+            id: id.into(),
+            section: "4".into(),
+            kind,
+        };
+        let album = |id: &str| {
+            El::keyed("Directory", "Metadata")
+                .a("ratingKey", id)
+                .a("viewedLeafCount", 0u32)
+        };
+        let mut doc = El::container();
+        doc.kids.push(album("7"));
+        fill(&mut doc, &[item("7", ItemKind::Album)], &read)
+            .await
+            .unwrap();
+        assert_eq!(*read.paths.lock().unwrap(), vec![items_path.to_owned()]);
+        let xml = doc.to_xml();
+        assert!(xml.contains(r#"userRating="6""#), "{xml}");
+        assert!(xml.contains(r#"viewedLeafCount="4""#), "{xml}");
+
+        // Album 8 is not among the items read: its section's listings are.
+        let mut doc = El::container();
+        doc.kids.push(album("8"));
+        read.paths.lock().unwrap().clear();
+        fill(&mut doc, &[item("8", ItemKind::Album)], &read)
+            .await
+            .unwrap();
+        let paths = read.paths.lock().unwrap().clone();
+        assert_eq!(paths.len(), 4, "{paths:?}");
+        assert!(doc.to_xml().contains(r#"userRating="2""#));
     }
 
     #[test]
