@@ -34,6 +34,9 @@ pub(crate) struct AsUser<'a> {
     pub(crate) gw: &'a Gateway,
     pub(crate) up: &'a Arc<Upstream>,
     pub(crate) user: &'a Arc<UserRecord>,
+    /// The one read that holds the state of every item of the answer, where the copy has one
+    /// ([`ReadAsUser::items_read`]).
+    pub(crate) items_read: Option<String>,
 }
 
 impl ReadAsUser for AsUser<'_> {
@@ -47,6 +50,10 @@ impl ReadAsUser for AsUser<'_> {
 
     async fn own_id(&self) -> Option<Arc<str>> {
         own_user_id(self.up, self.user).await
+    }
+
+    fn items_read(&self) -> Option<&str> {
+        self.items_read.as_deref()
     }
 }
 

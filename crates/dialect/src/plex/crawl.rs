@@ -142,13 +142,34 @@ pub fn page_path(
 /// Items a listing probe's page holds (see [`frame_probes`]): a frame does not depend on it.
 const PROBE_PAGE: u32 = 10;
 
-/// The reads `ServerLibrary::frame_probes` names for Plex: those Overseerr's scan and
-/// python-plexapi's `season.episodes()` start with. A movie section's first two pages as
-/// Overseerr pages it (JSON, `Guid`s, no `type=`) and a show section's seasons' episodes
-/// (`…/children`, JSON and XML). A show section's top level lists shows, which the copy does
-/// not write; music is left to the walks' own proofs (its tools read album tracks sorted by
-/// id, or whole listings in XML), which keeps the crawl's cost down.
+/// The reads `ServerLibrary::frame_probes` names for Plex: those Overseerr's scan,
+/// python-plexapi's `season.episodes()` and Tautulli's library statistics start with. A movie
+/// section's first two pages as Overseerr pages it (JSON, `Guid`s, no `type=`), a show
+/// section's seasons' episodes (`…/children`, JSON and XML), and every section's counts of
+/// each kind the index holds as Tautulli makes them (XML, `type=`, a page of one item; proven
+/// on a page of none beside it, which costs no item's state). A show section's top level
+/// lists shows, which the copy does not write; music's walks are left to their own proofs
+/// (its tools read album tracks sorted by id, or whole listings in XML), which keeps the
+/// crawl's cost down.
 pub fn frame_probes(section: &str, kind: &str, parents: &[&str]) -> Vec<(String, bool)> {
+    let mut probes = walk_probes(section, kind, parents);
+    for (_, number) in types_of_section(kind) {
+        for size in [0, 1] {
+            probes.push((
+                format!(
+                    "/library/sections/{section}/all?type={number}\
+                     &X-Plex-Container-Start=0&X-Plex-Container-Size={size}"
+                ),
+                false,
+            ));
+        }
+    }
+    probes
+}
+
+/// [`frame_probes`]' reads of the walks: a movie section's pages, a show section's seasons'
+/// episodes.
+fn walk_probes(section: &str, kind: &str, parents: &[&str]) -> Vec<(String, bool)> {
     match kind {
         "movies" => [0, PROBE_PAGE]
             .iter()

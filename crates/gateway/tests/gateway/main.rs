@@ -18,6 +18,7 @@ mod batch_walk;
 mod broken_images;
 mod change_feed;
 mod compressed_answers;
+mod copy_counts;
 mod dashboard_browser;
 mod differential;
 mod events_e2e;

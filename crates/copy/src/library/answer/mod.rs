@@ -223,6 +223,7 @@ impl Ctx<'_> {
             gw: self.gw,
             up: self.up,
             user: self.user,
+            items_read: None,
         }
     }
 
@@ -269,7 +270,19 @@ impl Ctx<'_> {
     /// and from the items' kept documents; `None` when it cannot be read: an answer whose
     /// state cannot be read is the server's to give.
     async fn with_user_state(&self, answer: Answer) -> Option<Ready> {
-        let Written { text, ids } = self.write_body(answer.body).await?;
+        self.with_user_state_from(answer, None).await
+    }
+
+    /// [`Self::with_user_state`], the state of the answer's items read from `items_read`
+    /// where it holds them ([`ReadAsUser::items_read`]).
+    ///
+    /// [`ReadAsUser::items_read`]: crate::dialect::ReadAsUser::items_read
+    async fn with_user_state_from(
+        &self,
+        answer: Answer,
+        items_read: Option<String>,
+    ) -> Option<Ready> {
+        let Written { text, ids } = self.write_body(answer.body, items_read).await?;
         Some(Ready {
             text,
             ids,
@@ -279,7 +292,7 @@ impl Ctx<'_> {
     }
 
     /// `body` written out with the asking user's own state ([`Self::with_user_state`]).
-    async fn write_body(&self, body: AnswerBody) -> Option<Written> {
+    async fn write_body(&self, body: AnswerBody, items_read: Option<String>) -> Option<Written> {
         let store = self.elements.as_ref();
         let documents = |id: &str, form: &DocumentForm| {
             let store = store?;
@@ -287,7 +300,11 @@ impl Ctx<'_> {
             store.write_documents_ahead(form, self.index.clone());
             store.written_document(id, form)
         };
-        body.write(documents, &self.as_user()).await
+        let read = AsUser {
+            items_read,
+            ..self.as_user()
+        };
+        body.write(documents, &read).await
     }
 }
 
@@ -431,6 +448,13 @@ async fn walk_from_copy(
     if before < wanted && !learnt_next && !near {
         return None;
     }
+    // A count (a listing's page of at most one item) answered from its first miss would cost
+    // a user other than the owner the proof that the section is whole first: the counts of
+    // its kinds, the very reads tools make. The server answers theirs.
+    let first_misses = before < wanted && !learnt_next;
+    if first_misses && walk.is_count(answers, &state.client_headers) && !is_owner(gw, up, user) {
+        return None;
+    }
     // A listing's last page ends its walk: learning from it (the user's sections, the counts
     // proving them the section whole, their play state) would be paid for no answer. Kometa
     // lists a section of 200 in two pages.
@@ -474,6 +498,7 @@ async fn walk_from_copy(
         return Some(value);
     }
     let made = ctx.made(&walk)?;
+    let heads = ctx.heads_read(&walk);
     let observed = match server {
         Some(v) => {
             let paging = ctx.answers.page_header_names();
@@ -485,7 +510,7 @@ async fn walk_from_copy(
         }
     };
     let (answer, frame, shape, proof_key) = ctx.tree_walk(made, observed.as_ref())?;
-    let answer = ctx.with_user_state(answer).await?;
+    let answer = ctx.with_user_state_from(answer, heads).await?;
 
     if handle.has_stale() {
         return None;
@@ -498,6 +523,11 @@ async fn walk_from_copy(
         (&shape, &proof_key),
         &up.name,
     )
+}
+
+/// Whether `user` is the owner whose token the upstream is configured with.
+fn is_owner(gw: &Gateway, up: &Arc<Upstream>, user: &UserRecord) -> bool {
+    super::visibility::owner_of(gw, up).is_some_and(|owner| owner.hash == user.hash)
 }
 
 /// The copy's answer `value`, counted as answered; or, given the server's answer (`server`),
@@ -608,7 +638,12 @@ async fn walk_section_whole(
     folded: &FoldedTitles,
 ) -> Vec<String> {
     let (gw, up, user) = (&state.gw, &state.up, &state.user);
-    let spanned = only(sections, section);
+    // The owner sees every section whole, proven by nothing: all of them are the copy's.
+    let spanned = if is_owner(gw, up, user) {
+        sections.clone()
+    } else {
+        only(sections, section)
+    };
     let whole = whole_sections(gw, up, user, &spanned, |id, kind| folded.count(id, kind)).await;
     if !whole.iter().any(|w| w.eq_ignore_ascii_case(section)) {
         state

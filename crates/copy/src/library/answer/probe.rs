@@ -1,5 +1,6 @@
 //! Frames learnt ahead: once the index is installed, a few reads of the owner's that tools
-//! make first (a section's first pages, some parents' children, in each format) are sent to
+//! make first (a section's first pages, some parents' children, each kind's count, in each
+//! format) are sent to
 //! the server and learnt from as a walk's misses are ([`frame`](super::frame)): each server
 //! answer narrows the frame of its shape and proves it, on parents chosen to differ from one
 //! another (other shows or artists, other season or disc numbers), so that the readings a

@@ -95,7 +95,7 @@ impl Ctx<'_> {
             start: start.unwrap_or(0),
         };
         let written = self
-            .write_body(AnswerBody::documents(page, params)?)
+            .write_body(AnswerBody::documents(page, params)?, None)
             .await?;
         let value = CachedValue {
             status: 200,

@@ -94,6 +94,15 @@ impl Walk {
 }
 
 impl Walk {
+    /// Whether this is a count: a section listing's page of at most one item (Plex's
+    /// `X-Plex-Container-Size=0|1`), what tools read a section's size with.
+    pub(super) fn is_count(&self, answers: &dyn CopyAnswers, headers: &http::HeaderMap) -> bool {
+        let Walk::Listing { params, .. } = self else {
+            return false;
+        };
+        matches!(answers.paging(headers, params), Some((_, Some(0 | 1))))
+    }
+
     /// Whether this is a section listing's last page (or the whole listing, unpaged), by the
     /// index's count of the kind its query names (`CopyAnswers::kind_named`): the walk of that listing ends with it.
     /// `false` when that cannot be told.
@@ -341,12 +350,7 @@ impl Ctx<'_> {
         let sections = self.indexed(Some(section))?;
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
         let order = asked.order.as_str();
-        let items = self
-            .folded
-            .walk_order(&format!("{}/{kind:?}/{order}", ids.join(",")), || {
-                let hits = self.folded.all(&[kind], &ids);
-                self.ordered(hits.into_iter().map(|h| h.item).collect(), order)
-            });
+        let items = self.listing_items(&ids, kind, order);
         let (start, size) = self.paging(params)?;
         Some(Made {
             shape: Shape {
@@ -368,6 +372,57 @@ impl Ctx<'_> {
             grandparent: None,
             params: params.to_vec(),
         })
+    }
+
+    /// The items of `kind` in `sections`, in the order asked for (kept once per index).
+    fn listing_items(&self, sections: &[&str], kind: ItemKind, order: &str) -> Arc<Vec<ItemNo>> {
+        self.folded
+            .walk_order(&format!("{}/{kind:?}/{order}", sections.join(",")), || {
+                let hits = self.folded.all(&[kind], sections);
+                self.ordered(hits.into_iter().map(|h| h.item).collect(), order)
+            })
+    }
+
+    /// The one read that holds the asking user's state of a count's item
+    /// ([`ReadAsUser::items_read`]), when `walk` is a count — a listing's first page of at
+    /// most one item, in the section's natural order: the metadata of the first item of
+    /// each of the user's listings the copy answers (every kind of each section shown
+    /// whole), so that the counts a tool makes of a user's sections, one per section and
+    /// kind, read their items' state with one request. `None` for any other walk (its state
+    /// is read from the user's listings).
+    ///
+    /// [`ReadAsUser::items_read`]: crate::dialect::ReadAsUser::items_read
+    pub(super) fn heads_read(&self, walk: &Walk) -> Option<String> {
+        let Walk::Listing { params, .. } = walk else {
+            return None;
+        };
+        let (start, size) = self.paging(params)?;
+        let natural = self.answers.walk_request(params)?.order.as_str().is_empty();
+        if !natural || start.unwrap_or(0) != 0 || size? > 1 {
+            return None;
+        }
+        let everything = Visibility::everything();
+        let mut heads: Vec<(u64, String)> = Vec::new();
+        let held = self.held();
+        for section in &self.sections.sections {
+            if !held.contains(&section.id.as_str()) {
+                continue;
+            }
+            for &kind in self.answers.section_kinds(&section.kind) {
+                let items = self.listing_items(&[section.id.as_str()], kind, "");
+                let Some(view) = items
+                    .first()
+                    .and_then(|&no| self.index.item(no, &everything))
+                else {
+                    continue;
+                };
+                heads.push((view.id().parse().unwrap_or(u64::MAX), view.id().to_owned()));
+            }
+        }
+        // In one order whatever the section asked first: one read, one cache entry.
+        heads.sort();
+        let ids: Vec<&str> = heads.iter().map(|(_, id)| id.as_str()).collect();
+        self.answers.items_read_path(&ids)
     }
 
     /// An item's children (or, `leaves`, its leaves) made ready, in the order asked for.
