@@ -273,6 +273,17 @@ pub trait ReadAsUser: Sync {
         parse: fn(&[u8]) -> Option<T>,
     ) -> impl std::future::Future<Output = Option<std::sync::Arc<T>>> + Send;
 
+    /// The answers to GETs of `paths`, each parsed, in their order: every read an answer
+    /// needs asked at once (classified, keyed and loaded together, where the reader can),
+    /// rather than one after the other.
+    fn read_all<T: std::any::Any + Send + Sync>(
+        &self,
+        paths: Vec<String>,
+        parse: fn(&[u8]) -> Option<T>,
+    ) -> impl std::future::Future<Output = Vec<Option<std::sync::Arc<T>>>> + Send {
+        futures_util::future::join_all(paths.into_iter().map(move |path| self.read(path, parse)))
+    }
+
     /// The user's own id on the server (where the dialect's
     /// [`CopyAnswers::own_user_path`] says it, read with their token): what a server whose
     /// listings name their user is asked for that user's state with. `None` when it cannot be

@@ -580,6 +580,44 @@ pub async fn fetch_as_user_within(
     extra: HeaderMap,
     fresh_cap: std::time::Duration,
 ) -> Result<Lookup, crate::GatewayError> {
+    let read = user_read_within(gw, up, user, path_and_query, extra, fresh_cap)?;
+    load_as_user(gw, up, user, read).await
+}
+
+/// [`fetch_as_user_within`] of every one of `paths`, in their order: each read classified and
+/// keyed first, then all loaded at once — the reads an answer from the copy needs (a user's
+/// play state in each section and kind it shows) depend on none of one another, and on a
+/// cold cache each is a round trip to the server.
+pub async fn fetch_all_as_user_within(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    paths: &[String],
+    extra: &HeaderMap,
+    fresh_cap: std::time::Duration,
+) -> Vec<Result<Lookup, crate::GatewayError>> {
+    let reads: Vec<_> = paths
+        .iter()
+        .map(|path| user_read_within(gw, up, user, path, extra.clone(), fresh_cap))
+        .collect();
+    futures_util::future::join_all(
+        reads
+            .into_iter()
+            .map(|read| async move { load_as_user(gw, up, user, read?).await }),
+    )
+    .await
+}
+
+/// What a read of `path_and_query` as `user` is ([`read_as_user`], on the client budget, fresh
+/// for at most `fresh_cap`); an error for a route that is not user-scoped.
+fn user_read_within(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path_and_query: &str,
+    extra: HeaderMap,
+    fresh_cap: std::time::Duration,
+) -> Result<(Key, cachearr_engine::Policy, UserRead), crate::GatewayError> {
     let read = read_as_user(gw, up, user, path_and_query, extra, true, Some(fresh_cap))?;
     if read.2.scope != Scope::User {
         return Err(crate::GatewayError::BadRequest(format!(
@@ -588,7 +626,7 @@ pub async fn fetch_as_user_within(
             up.name
         )));
     }
-    load_as_user(gw, up, user, read).await
+    Ok(read)
 }
 
 /// The entry of a read as `user` ([`read_as_user`]), loaded if it is not fresh.

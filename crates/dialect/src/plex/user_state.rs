@@ -25,6 +25,8 @@
 //! library's, handed in as a [`ReadAsUser`]; when a listing cannot be had, the answer is not
 //! given from the index: the server answers.
 
+use std::sync::Arc;
+
 use cachearr_library::ItemKind;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
@@ -190,7 +192,10 @@ pub async fn write_halves(
     items: &[(ItemRef, std::sync::Arc<(String, String)>)],
     read: &impl ReadAsUser,
 ) -> Option<String> {
-    let mut states: Vec<((&str, ItemKind), UserStates)> = Vec::new();
+    if items.iter().any(|(item, _)| counts_leaves(item.kind)) {
+        return None;
+    }
+    let states = States::read(items.iter().map(|(item, _)| item), read).await?;
     // Every item's user values first, one after the other in one text (`values[n]` is item
     // n's range of it), so the answer is then copied into one buffer of its exact size: a
     // page is tens of kilobytes, and growing it as it is written copied it again each time.
@@ -198,10 +203,7 @@ pub async fn write_halves(
     let mut values = Vec::with_capacity(items.len());
     let mut attrs = El::keyed(container.tag, container.json_key);
     for (item, _) in items {
-        if counts_leaves(item.kind) {
-            return None;
-        }
-        let known = states_for(&mut states, item, read).await?;
+        let known = states.of(item);
         let from = values_text.len();
         if let Some(state) = known.states.get(&item.id) {
             attrs.attrs.clear();
@@ -242,9 +244,9 @@ pub use crate::answers::ItemRef;
 /// it; `None` when a listing it needs cannot be read (the answer is then the server's to give).
 /// Each section and kind in the answer is listed once.
 pub async fn fill(doc: &mut El, items: &[ItemRef], read: &impl ReadAsUser) -> Option<()> {
-    let mut states: Vec<((&str, ItemKind), UserStates)> = Vec::new();
+    let states = States::read(items, read).await?;
     for item in items {
-        let state = states_for(&mut states, item, read).await?.of(&item.id);
+        let state = states.of(item).of(&item.id);
         let el = match item.hub {
             Some(h) => doc
                 .kids
@@ -260,52 +262,75 @@ pub async fn fill(doc: &mut El, items: &[ItemRef], read: &impl ReadAsUser) -> Op
     Some(())
 }
 
-/// The user's states of `item`'s section and kind among those an answer read so far, read
-/// the first time they are asked for (each section and kind of an answer is listed once);
-/// `None` when a listing cannot be read.
-async fn states_for<'s, 'i>(
-    states: &'s mut Vec<((&'i str, ItemKind), UserStates)>,
-    item: &'i ItemRef,
-    read: &impl ReadAsUser,
-) -> Option<&'s UserStates> {
-    let wanted = (item.section.as_str(), item.kind);
-    let at = match states.iter().position(|(k, _)| *k == wanted) {
-        Some(at) => at,
-        None => {
-            let found = match read.items_read() {
-                Some(path) => items_states(path, item, read).await,
-                None => None,
-            };
-            let found = match found {
-                Some(found) => found,
-                None => user_states(&item.section, item.kind, read).await?,
-            };
-            states.push((wanted, found));
-            states.len() - 1
-        }
-    };
-    Some(&states[at].1)
+/// The user's states of each section and kind an answer's items are of.
+struct States<'i> {
+    by_place: Vec<((&'i str, ItemKind), UserStates)>,
 }
 
-/// The user's state of the items of `item`'s kind from the one read that holds them
-/// ([`ReadAsUser::items_read`]: their metadata, read as the user), when it holds `item`;
-/// `None` when it cannot be read or does not (the listings are read instead).
-async fn items_states(path: &str, item: &ItemRef, read: &impl ReadAsUser) -> Option<UserStates> {
-    let parsed = read.read(path.to_owned(), parse_items).await?;
-    if !parsed.states.contains_key(&item.id) {
-        return None;
+impl<'i> States<'i> {
+    /// Every state the answer's `items` need, read at once: from the one read that holds
+    /// them where the copy names one ([`ReadAsUser::items_read`]), else every listing of
+    /// every section and kind in one [`ReadAsUser::read_all`] — on a cold cache each is a
+    /// round trip to the server, and none depends on another. `None` when one cannot be had.
+    async fn read(
+        items: impl IntoIterator<Item = &'i ItemRef>,
+        read: &impl ReadAsUser,
+    ) -> Option<States<'i>> {
+        let mut places: Vec<((&'i str, ItemKind), Vec<&'i str>)> = Vec::new();
+        for item in items {
+            let place = (item.section.as_str(), item.kind);
+            match places.iter_mut().find(|(p, _)| *p == place) {
+                Some((_, ids)) => ids.push(&item.id),
+                None => places.push((place, vec![&item.id])),
+            }
+        }
+        let held = match read.items_read() {
+            Some(path) => read.read(path.to_owned(), parse_items).await,
+            None => None,
+        };
+        let mut by_place = Vec::with_capacity(places.len());
+        let mut listed = Vec::new();
+        for (place, ids) in places {
+            match held
+                .as_deref()
+                .and_then(|held| held.states_of(place.1, &ids))
+            {
+                Some(states) => by_place.push((place, states)),
+                None => listed.push(place),
+            }
+        }
+        let paths: Vec<Vec<String>> = listed
+            .iter()
+            .map(|&(section, kind)| listing_paths(section, kind))
+            .collect();
+        let mut parsed = read
+            .read_all(paths.iter().flatten().cloned().collect(), parse_listing)
+            .await
+            .into_iter();
+        for (place, paths) in listed.into_iter().zip(&paths) {
+            let listings: Vec<_> = parsed.by_ref().take(paths.len()).collect();
+            by_place.push((place, from_listings(place.1, &listings)?));
+        }
+        Some(States { by_place })
     }
-    let counts_leaves = counts_leaves(item.kind);
-    Some(UserStates {
-        states: parsed.states.clone(),
-        viewed_leaves: if counts_leaves {
-            parsed.viewed_leaves.clone()
-        } else {
-            FxHashMap::default()
-        },
-        counts_leaves,
-    })
+
+    /// The states of `item`'s section and kind.
+    fn of(&self, item: &ItemRef) -> &UserStates {
+        let place = (item.section.as_str(), item.kind);
+        self.by_place
+            .iter()
+            .find(|(p, _)| *p == place)
+            .map(|(_, states)| states)
+            .unwrap_or(&NO_STATES)
+    }
 }
+
+/// What [`States::of`] gives for a place it did not read (none: every item's place is read).
+static NO_STATES: UserStates = UserStates {
+    states: FxHashMap::with_hasher(rustc_hash::FxBuildHasher),
+    viewed_leaves: FxHashMap::with_hasher(rustc_hash::FxBuildHasher),
+    counts_leaves: false,
+};
 
 /// Items' metadata read as a user ([`parse_items`]): each item's per-user values, and the
 /// played leaves the server counts for a parent (`viewedLeafCount`).
@@ -313,6 +338,25 @@ async fn items_states(path: &str, item: &ItemRef, read: &impl ReadAsUser) -> Opt
 pub struct ItemsRead {
     states: FxHashMap<String, PlayState>,
     viewed_leaves: FxHashMap<String, i64>,
+}
+
+impl ItemsRead {
+    /// The states of items `ids`, all of `kind`, when this read holds every one of them.
+    fn states_of(&self, kind: ItemKind, ids: &[&str]) -> Option<UserStates> {
+        if !ids.iter().all(|id| self.states.contains_key(*id)) {
+            return None;
+        }
+        let counts_leaves = counts_leaves(kind);
+        Some(UserStates {
+            states: self.states.clone(),
+            viewed_leaves: if counts_leaves {
+                self.viewed_leaves.clone()
+            } else {
+                FxHashMap::default()
+            },
+            counts_leaves,
+        })
+    }
 }
 
 /// A metadata answer's (JSON) items read: each item's per-user values as a listing of the
@@ -393,6 +437,23 @@ fn type_number(kind: ItemKind) -> u8 {
     }
 }
 
+/// The listings the user's play state of the items of `kind` in `section` is read from:
+/// everything played or started, everything rated, and for albums and artists their tracks
+/// played.
+fn listing_paths(section: &str, kind: ItemKind) -> Vec<String> {
+    let own = type_number(kind);
+    let listing =
+        |kind: u8, filter: &str| format!("/library/sections/{section}/all?type={kind}&{filter}");
+    let mut paths = vec![
+        listing(own, "lastViewedAt%3E%3E=1"),
+        listing(own, "userRating%3E%3E=1"),
+    ];
+    if counts_leaves(kind) {
+        paths.push(listing(10, "lastViewedAt%3E%3E=1"));
+    }
+    paths
+}
+
 /// The user's play state of the items of `kind` in `section`, from the listings `read` gives,
 /// or `None` when one cannot be read (the index must not answer then).
 pub async fn user_states(
@@ -400,37 +461,27 @@ pub async fn user_states(
     kind: ItemKind,
     read: &impl ReadAsUser,
 ) -> Option<UserStates> {
-    let own = type_number(kind);
-    let listing = |kind: u8, filter: &str| {
-        read.read(
-            format!("/library/sections/{section}/all?type={kind}&{filter}"),
-            parse_listing,
-        )
-    };
-    let counts_leaves = matches!(kind, ItemKind::Album | ItemKind::Artist);
-    // Read at once: on a cold cache each listing is a round trip to the server, and none
-    // depends on another.
-    let (played, rated, tracks) = futures_util::future::join3(
-        listing(own, "lastViewedAt%3E%3E=1"),
-        listing(own, "userRating%3E%3E=1"),
-        async {
-            if counts_leaves {
-                listing(10, "lastViewedAt%3E%3E=1").await
-            } else {
-                None
-            }
-        },
-    )
-    .await;
+    let listings = read
+        .read_all(listing_paths(section, kind), parse_listing)
+        .await;
+    from_listings(kind, &listings)
+}
+
+/// The states of items of `kind` from their [`listing_paths`]' answers, in that order;
+/// `None` when one is missing.
+fn from_listings(kind: ItemKind, listings: &[Option<Arc<Listing>>]) -> Option<UserStates> {
     let mut out = UserStates::default();
-    for parsed in [played?, rated?] {
+    let [played, rated, rest @ ..] = listings else {
+        return None;
+    };
+    for parsed in [played.as_ref()?, rated.as_ref()?] {
         for (id, state) in &parsed.states {
             let held = out.states.entry(id.clone()).or_default();
             merge(held, state);
         }
     }
-    if counts_leaves {
-        let tracks = tracks?;
+    if counts_leaves(kind) {
+        let tracks = rest.first()?.as_ref()?;
         out.viewed_leaves = if kind == ItemKind::Album {
             tracks.viewed_by_parent.clone()
         } else {
@@ -530,6 +581,40 @@ mod tests {
         let states = user_states("4", ItemKind::Track, &read).await.unwrap();
         assert_eq!(read.in_flight.most(), 2);
         assert_eq!(states.of("7").viewed_leaf_count, None);
+    }
+
+    /// An answer whose items are of several sections and kinds reads every listing they
+    /// need at once, not one section after the other: on a cold cache each is a round trip.
+    #[tokio::test]
+    async fn an_answers_listings_of_every_section_and_kind_are_read_at_once() {
+        let read = listings();
+        let item = |id: &str, section: &str, kind| ItemRef {
+            hub: None,
+            at: 0,
+            id: id.into(),
+            section: section.into(),
+            kind,
+        };
+        let items = [
+            item("100", "4", ItemKind::Track),
+            item("7", "4", ItemKind::Album),
+            item("101", "5", ItemKind::Track),
+        ];
+        let mut doc = El::container();
+        for item in &items {
+            doc.kids
+                .push(El::keyed("Track", "Metadata").a("ratingKey", item.id.as_str()));
+        }
+        let items: Vec<ItemRef> = items
+            .into_iter()
+            .enumerate()
+            .map(|(at, item)| ItemRef { at, ..item })
+            .collect();
+        fill(&mut doc, &items, &read).await.unwrap();
+        // Two listings per section of tracks, three for the albums: seven, all in flight.
+        assert_eq!(read.paths.lock().unwrap().len(), 7);
+        assert_eq!(read.in_flight.most(), 7);
+        assert!(doc.to_xml().contains(r#"ratingKey="7" viewCount="3""#));
     }
 
     #[test]
