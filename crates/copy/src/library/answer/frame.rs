@@ -645,15 +645,38 @@ impl Frames {
         n
     }
 
-    /// Whether a frame of `route` in `section`, in the format asked (`json`), is proven: a
-    /// walk whose shape may be one answers from the user's first miss.
-    pub(crate) fn proven_near(&self, route: &str, section: &str, json: bool) -> bool {
+    /// Whether a frame of a shape `like` a walk in `section` is proven: the walk may be of
+    /// that shape, and answers from the user's first miss.
+    pub(crate) fn proven_near(&self, section: &str, like: &ShapeLike) -> bool {
         self.lock().iter().any(|(shape, learned)| {
-            shape.route == route
-                && shape.section == section
-                && shape.json == json
+            shape.section == section
+                && like.matches(shape)
                 && matches!(learned, Learned::Learning(f) if f.proven())
         })
+    }
+}
+
+/// What a walk's request tells of its [`Shape`] before the copy has looked into the user's
+/// sections: all of it but the kind of a listing that names none, and the options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ShapeLike {
+    pub(crate) route: &'static str,
+    /// The kind a listing's `type=` names (`None`: not named, or a parent's children).
+    pub(crate) kind: Option<ItemKind>,
+    pub(crate) order: &'static str,
+    pub(crate) json: bool,
+    pub(crate) guids: bool,
+    pub(crate) paged: bool,
+}
+
+impl ShapeLike {
+    fn matches(&self, shape: &Shape) -> bool {
+        shape.route == self.route
+            && self.kind.is_none_or(|kind| kind == shape.kind)
+            && shape.order == self.order
+            && shape.json == self.json
+            && shape.guids == self.guids
+            && shape.paged == self.paged
     }
 }
 
@@ -835,11 +858,27 @@ mod tests {
         let saved: Vec<SavedFrame> = serde_json::from_str(&text).unwrap();
         assert_eq!(restarted.restore(&saved), 1);
         let frame = restarted.proven(&shape()).unwrap();
-        assert!(restarted.proven_near("children", "3", false));
-        assert!(
-            !restarted.proven_near("children", "3", true),
-            "another format"
-        );
+        let like = ShapeLike {
+            route: "children",
+            kind: None,
+            order: "",
+            json: false,
+            guids: false,
+            paged: false,
+        };
+        assert!(restarted.proven_near("3", &like));
+        let json = ShapeLike {
+            json: true,
+            ..like.clone()
+        };
+        assert!(!restarted.proven_near("3", &json), "another format");
+        // A walk of another shape in the section (paged, here) is not near: answering it
+        // from the first miss would cost the reads of its proof for no answer.
+        let paged = ShapeLike {
+            paged: true,
+            ..like
+        };
+        assert!(!restarted.proven_near("3", &paged), "another shape");
         let s3 = element(&[("ratingKey", s("30")), ("index", s("3"))]);
         assert_eq!(
             frame.container(&parent_of(&s3), false).unwrap().to_xml(),

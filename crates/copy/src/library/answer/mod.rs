@@ -594,11 +594,15 @@ impl Turn {
         // run) is answered from the user's first miss: what the copy reads for it is read
         // once for the walk's many answers. A lone read of a shape no frame is proven for
         // stays the server's, as below.
+        let json = wants_json(&state.client_headers);
         let near = server.is_none()
-            && walk.route().is_some_and(|route| {
-                let section = walked.split('/').next().unwrap_or_default();
-                frames.proven_near(route, section, wants_json(&state.client_headers))
-            });
+            && crate::dialect::of(state.up.profile)
+                .answers()
+                .and_then(|answers| walk.like(answers, &state.client_headers, json))
+                .is_some_and(|like| {
+                    let section = walked.split('/').next().unwrap_or_default();
+                    frames.proven_near(section, &like)
+                });
         let learnt_next = server.is_none() && before + 1 == wanted;
         Turn {
             before,

@@ -19,7 +19,7 @@ use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 use super::super::elements::{Element, ElementStore};
 use super::super::titles::FoldedTitles;
 use super::super::written::{Form, Halves};
-use super::frame::{Frame, Observed, Shape, Sources};
+use super::frame::{Frame, Observed, Shape, ShapeLike, Sources};
 use super::{Answer, AnswerBody, Ctx, ItemRef};
 use crate::dialect::CopyAnswers;
 use crate::dialect::answers::El;
@@ -94,6 +94,37 @@ impl Walk {
 }
 
 impl Walk {
+    /// What the request tells of the walk's shape ([`ShapeLike`]); `None` for a walk written
+    /// without one, or a request not understood.
+    pub(super) fn like(
+        &self,
+        answers: &dyn CopyAnswers,
+        headers: &http::HeaderMap,
+        json: bool,
+    ) -> Option<ShapeLike> {
+        let route = self.route()?;
+        let params = match self {
+            Walk::Listing { params, .. } | Walk::Children { params, .. } => params,
+            Walk::Shows { .. } => return None,
+        };
+        let asked = answers.walk_request(params)?;
+        let (start, size) = answers.paging(headers, params)?;
+        let kind = match self {
+            Walk::Listing { .. } => answers
+                .kind_named(params)
+                .and_then(|t| answers.kind_of_type(t)),
+            _ => None,
+        };
+        Some(ShapeLike {
+            route,
+            kind,
+            order: asked.order.as_str(),
+            json,
+            guids: asked.guids,
+            paged: start.is_some() || size.is_some(),
+        })
+    }
+
     /// Whether this is a count: a section listing's page of at most one item (Plex's
     /// `X-Plex-Container-Size=0|1`), what tools read a section's size with.
     pub(super) fn is_count(&self, answers: &dyn CopyAnswers, headers: &http::HeaderMap) -> bool {
