@@ -30,7 +30,7 @@ use crate::dialect::answers::ItemsShown;
 use crate::entry::cached_entry;
 use crate::image_check;
 use crate::keys::KeyInput;
-use crate::policy::{Decision, Scope};
+use crate::policy::{Decision, ResolvedPolicy, Scope};
 use crate::upstream::{Budget, Upstream, UpstreamBody};
 use crate::users::{UserRecord, Users};
 
@@ -596,9 +596,16 @@ pub async fn fetch_all_as_user_within(
     extra: &HeaderMap,
     fresh_cap: std::time::Duration,
 ) -> Vec<Result<Lookup, crate::GatewayError>> {
-    let reads: Vec<_> = paths
+    // Each phase over every read before the next: all routed, then all keyed (one user's
+    // headers, found once), then all loaded.
+    let routed: Vec<_> = paths
         .iter()
-        .map(|path| user_read_within(gw, up, user, path, extra.clone(), fresh_cap))
+        .map(|path| route_read(gw, up, path, true))
+        .collect();
+    let as_user = AsUserReads::new(gw, up, user, extra);
+    let reads: Vec<_> = routed
+        .into_iter()
+        .map(|routed| user_scoped(up, as_user.keyed(routed?, true, Some(fresh_cap))?))
         .collect();
     futures_util::future::join_all(
         reads
@@ -619,6 +626,14 @@ fn user_read_within(
     fresh_cap: std::time::Duration,
 ) -> Result<(Key, cachearr_engine::Policy, UserRead), crate::GatewayError> {
     let read = read_as_user(gw, up, user, path_and_query, extra, true, Some(fresh_cap))?;
+    user_scoped(up, read)
+}
+
+/// `read`, when its route is user-scoped; an error otherwise.
+fn user_scoped(
+    up: &Upstream,
+    read: (Key, cachearr_engine::Policy, UserRead),
+) -> Result<(Key, cachearr_engine::Policy, UserRead), crate::GatewayError> {
     if read.2.scope != Scope::User {
         return Err(crate::GatewayError::BadRequest(format!(
             "{} is not a user-scoped route of upstream {}",
@@ -729,86 +744,159 @@ fn read_as_user(
     foreground: bool,
     fresh_cap: Option<std::time::Duration>,
 ) -> Result<(Key, cachearr_engine::Policy, UserRead), crate::GatewayError> {
+    let routed = route_read(gw, up, path_and_query, foreground)?;
+    let as_user = AsUserReads::new(gw, up, user, &extra);
+    as_user.keyed(routed, foreground, fresh_cap)
+}
+
+/// A read's route, as the route table classified it ([`route_read`]).
+struct RoutedRead<'a> {
+    uri: http::Uri,
+    policy: &'a ResolvedPolicy,
+    tags: Vec<Arc<str>>,
+    user_state: bool,
+    copy: Option<&'static dyn CopySource>,
+}
+
+/// The route of a read of `path_and_query`; an error for a path that is not one, or a route
+/// that is not cached.
+fn route_read<'a>(
+    gw: &Gateway,
+    up: &'a Arc<Upstream>,
+    path_and_query: &str,
+    foreground: bool,
+) -> Result<RoutedRead<'a>, crate::GatewayError> {
     let uri: http::Uri = path_and_query.parse().map_err(|_| {
         crate::GatewayError::BadRequest(format!("{path_and_query:?} is not a path"))
     })?;
-    let path = uri.path();
-    let query = uri.query();
     // A read the index or the copy may answer is a cached read underneath: read as one.
     // A walk's miss in the background (a prefetched season's episodes) may be answered by
     // the copy, as a client's is. Not a foreground read: those are the copy's own reads (a
     // user's sections, counts, play state), and a count the copy answered would wait for
     // itself.
-    let (policy, tags, user_state, copy) = match up.routes.classify(&Method::GET, path, query) {
-        Decision::Cache {
-            policy,
-            tags,
-            user_state,
-        } => (policy, tags, user_state, None),
-        Decision::AnswerFromIndex {
-            search,
-            policy,
-            tags,
-            user_state,
-        } => {
-            let copy = if foreground {
-                None
-            } else {
-                gw.walk_copy(search, query)
-            };
-            (policy, tags, user_state, copy)
-        }
-        _ => {
-            return Err(crate::GatewayError::BadRequest(format!(
-                "{path} is not a cached route of upstream {}",
-                up.name
-            )));
-        }
-    };
-    let mut headers = user.identity_headers();
-    if let Ok(v) = HeaderValue::from_str(user.token()) {
-        headers.insert(crate::dialect::token_header(up.profile), v);
-    }
-    for (name, value) in &extra {
-        headers.insert(name.clone(), value.clone());
-    }
-    let scope_user = match policy.scope {
-        Scope::User => Some(user.hash),
-        Scope::Shared => None,
-    };
-    let input = KeyInput {
-        upstream: &up.name,
-        profile: up.profile,
-        method: &Method::GET,
-        path,
-        query,
-        headers: &headers,
-        user: scope_user,
-    };
-    let (key, mut engine_policy) = cached_entry(
-        gw.feed(&up.name),
-        user,
-        &input,
+    let (policy, tags, user_state, copy) =
+        match up.routes.classify(&Method::GET, uri.path(), uri.query()) {
+            Decision::Cache {
+                policy,
+                tags,
+                user_state,
+            } => (policy, tags, user_state, None),
+            Decision::AnswerFromIndex {
+                search,
+                policy,
+                tags,
+                user_state,
+            } => {
+                let copy = if foreground {
+                    None
+                } else {
+                    gw.walk_copy(search, uri.query())
+                };
+                (policy, tags, user_state, copy)
+            }
+            _ => {
+                return Err(crate::GatewayError::BadRequest(format!(
+                    "{} is not a cached route of upstream {}",
+                    uri.path(),
+                    up.name
+                )));
+            }
+        };
+    Ok(RoutedRead {
+        uri,
         policy,
         tags,
         user_state,
-        gw.clock().now_ms(),
-    )
-    .map_err(|e| crate::GatewayError::BadRequest(e.to_string()))?;
-    if let Some(cap) = fresh_cap {
-        engine_policy.fresh = engine_policy.fresh.min(cap);
-        engine_policy.stale_while_revalidate = std::time::Duration::ZERO;
-    }
-    let read = UserRead {
-        uri,
-        scope: policy.scope,
-        headers,
-        authenticates: policy.authenticates,
-        foreground,
-        item_tagged: crate::feed::item_tagged(policy.class),
         copy,
-    };
-    Ok((key, engine_policy, read))
+    })
+}
+
+/// What every read as one user shares: their headers (identity, token, `extra` over them),
+/// the upstream's change feed and the time, found once for all of an answer's reads.
+struct AsUserReads<'a> {
+    up: &'a Arc<Upstream>,
+    user: &'a Arc<UserRecord>,
+    headers: HeaderMap,
+    feed: Option<&'a Arc<crate::feed::Feed>>,
+    now_ms: u64,
+}
+
+impl<'a> AsUserReads<'a> {
+    fn new(
+        gw: &'a Gateway,
+        up: &'a Arc<Upstream>,
+        user: &'a Arc<UserRecord>,
+        extra: &HeaderMap,
+    ) -> Self {
+        let mut headers = user.identity_headers();
+        if let Ok(v) = HeaderValue::from_str(user.token()) {
+            headers.insert(crate::dialect::token_header(up.profile), v);
+        }
+        for (name, value) in extra {
+            headers.insert(name.clone(), value.clone());
+        }
+        AsUserReads {
+            up,
+            user,
+            headers,
+            feed: gw.feed(&up.name),
+            now_ms: gw.clock().now_ms(),
+        }
+    }
+
+    /// The key, engine policy and loader's makings of `routed` as this user (fresh for at
+    /// most `fresh_cap`, and then never served stale while revalidating).
+    fn keyed(
+        &self,
+        routed: RoutedRead<'_>,
+        foreground: bool,
+        fresh_cap: Option<std::time::Duration>,
+    ) -> Result<(Key, cachearr_engine::Policy, UserRead), crate::GatewayError> {
+        let RoutedRead {
+            uri,
+            policy,
+            tags,
+            user_state,
+            copy,
+        } = routed;
+        let scope_user = match policy.scope {
+            Scope::User => Some(self.user.hash),
+            Scope::Shared => None,
+        };
+        let input = KeyInput {
+            upstream: &self.up.name,
+            profile: self.up.profile,
+            method: &Method::GET,
+            path: uri.path(),
+            query: uri.query(),
+            headers: &self.headers,
+            user: scope_user,
+        };
+        let (key, mut engine_policy) = cached_entry(
+            self.feed,
+            self.user,
+            &input,
+            policy,
+            tags,
+            user_state,
+            self.now_ms,
+        )
+        .map_err(|e| crate::GatewayError::BadRequest(e.to_string()))?;
+        if let Some(cap) = fresh_cap {
+            engine_policy.fresh = engine_policy.fresh.min(cap);
+            engine_policy.stale_while_revalidate = std::time::Duration::ZERO;
+        }
+        let read = UserRead {
+            uri,
+            scope: policy.scope,
+            headers: self.headers.clone(),
+            authenticates: policy.authenticates,
+            foreground,
+            item_tagged: crate::feed::item_tagged(policy.class),
+            copy,
+        };
+        Ok((key, engine_policy, read))
+    }
 }
 
 /// Fetches what a cache fill of this request would store, without storing it (sampled
