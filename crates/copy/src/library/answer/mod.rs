@@ -439,27 +439,7 @@ async fn walk_from_copy(
     // the second): a lone request is cheaper at the server than the reads the copy needs.
     let walked = walk.place(answers, &folded, &index)?;
     let turn = Turn::of(state, handle.frames(), &walk, &walked, server, probing);
-    let Turn {
-        before,
-        wanted,
-        near,
-        learnt_next,
-    } = turn;
-    if before < wanted && !learnt_next && !near {
-        return None;
-    }
-    // A count (a listing's page of at most one item) answered from its first miss would cost
-    // a user other than the owner the proof that the section is whole first: the counts of
-    // its kinds, the very reads tools make. The server answers theirs.
-    let first_misses = before < wanted && !learnt_next;
-    if first_misses && walk.is_count(answers, &state.client_headers) && !is_owner(gw, up, user) {
-        return None;
-    }
-    // A listing's last page ends its walk: learning from it (the user's sections, the counts
-    // proving them the section whole, their play state) would be paid for no answer. Kometa
-    // lists a section of 200 in two pages.
-    let learning = learnt_next || (server.is_some() && before == wanted);
-    if learning && !near && walk.ends_listing(up.profile, &state.client_headers, &folded) {
+    if turn.leaves_to_server(state, &walk, server.is_some(), &folded) {
         return None;
     }
     let sections = user_sections(gw, up, user).await?;
@@ -486,7 +466,7 @@ async fn walk_from_copy(
         params,
     } = &walk
     {
-        if learnt_next {
+        if turn.learnt_next {
             return None;
         }
         let value = ctx.show_walk(series, *seasons, params, server).await?;
@@ -610,6 +590,38 @@ impl Turn {
             near,
             learnt_next,
         }
+    }
+
+    /// Whether the copy leaves this miss to the server before reading anything for it
+    /// (`served`: the server's answer to it is given, to learn from).
+    fn leaves_to_server(
+        self,
+        state: &LoaderState,
+        walk: &walk::Walk,
+        served: bool,
+        folded: &FoldedTitles,
+    ) -> bool {
+        let first_misses = self.before < self.wanted && !self.learnt_next;
+        if first_misses && !self.near {
+            return true;
+        }
+        // A count (a listing's page of at most one item) answered from its first miss would
+        // cost a user other than the owner the proof that the section is whole first: the
+        // counts of its kinds, the very reads tools make. The server answers theirs.
+        let (gw, up, headers) = (&state.gw, &state.up, &state.client_headers);
+        if first_misses
+            && crate::dialect::of(up.profile)
+                .answers()
+                .is_some_and(|answers| walk.is_count(answers, headers))
+            && !is_owner(gw, up, &state.user)
+        {
+            return true;
+        }
+        // A listing's last page ends its walk: learning from it (the user's sections, the
+        // counts proving them the section whole, their play state) would be paid for no
+        // answer. Kometa lists a section of 200 in two pages.
+        let learning = self.learnt_next || (served && self.before == self.wanted);
+        learning && !self.near && walk.ends_listing(up.profile, headers, folded)
     }
 
     /// A miss's wait for the frame of `shape` (`None`: the server answers it). A shape still
