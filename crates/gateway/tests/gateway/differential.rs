@@ -239,6 +239,12 @@ async fn plex() -> Setup {
                 "/library/sections/{s}/all?type={t}&X-Plex-Container-Start=0&X-Plex-Container-Size=0"
             ));
         }
+        // Tautulli's counts of every kind, a page of one item: the owner's are the copy's.
+        for t in [1, 4, 8, 9, 10] {
+            reads.push(format!(
+                "/library/sections/{s}/all?X-Plex-Container-Start=0&X-Plex-Container-Size=1&type={t}"
+            ));
+        }
     }
     let mut walks = Vec::new();
     for s in &sections {
