@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use http::header::{AUTHORIZATION, COOKIE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::{Candidates, Dialect, KeyRules, ServerLibrary, StartupProbes, Trigger};
+use super::{Candidates, Dialect, KeyRules, ServerLibrary, ServerReading, StartupProbes, Trigger};
 use crate::Profile;
 use crate::events::{
     ChangeEvent, EventError, ServerEvents, SocketMessage, SocketReader, WebhookBody,
@@ -112,6 +112,16 @@ impl Dialect for HttpApi {
         super::text_header(headers, &USER_AGENT)
             .and_then(|ua| ua.split(['/', ' ']).next())
             .map(str::to_owned)
+    }
+
+    fn read_request<'a>(
+        &self,
+        path: &str,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+        seen: &mut Candidates<'a>,
+    ) -> ServerReading<'a> {
+        ServerReading::of(self, path, headers, query, seen)
     }
 
     fn image_scope(&self) -> Scope {

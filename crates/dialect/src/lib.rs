@@ -185,6 +185,19 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// The name a client gives itself in its request headers, if it gives one.
     fn client_name(&self, headers: &HeaderMap) -> Option<String>;
 
+    /// What the server reads of a request as it arrives, in one question: its token
+    /// ([`Self::server_token`]), the client's own name ([`Self::client_name`]) and the
+    /// prefetch its path triggers ([`Self::prefetch_trigger`]). Each dialect answers it
+    /// itself, so that a request's reading enters the server's module once
+    /// ([`ServerReading::of`] writes it).
+    fn read_request<'a>(
+        &self,
+        path: &str,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+        seen: &mut Candidates<'a>,
+    ) -> ServerReading<'a>;
+
     /// Who may share a cached image by default: only its user unless the server serves images
     /// to anyone (an operator whose users all see everything can set `scope = "shared"`).
     fn image_scope(&self) -> Scope;
@@ -483,6 +496,34 @@ pub struct Caller<'a> {
     pub prefetch: Option<Trigger>,
 }
 
+/// What a dialect reads of a request as it arrives ([`Dialect::read_request`]).
+#[derive(Debug)]
+pub struct ServerReading<'a> {
+    /// The token the server takes ([`Dialect::server_token`]).
+    pub token: Option<Cow<'a, str>>,
+    /// The name the client gives itself ([`Dialect::client_name`]).
+    pub client: Option<String>,
+    /// The prefetch a `GET` of the path triggers ([`Dialect::prefetch_trigger`]).
+    pub prefetch: Option<Trigger>,
+}
+
+impl<'a> ServerReading<'a> {
+    /// `dialect`'s reading of a request: what each dialect's [`Dialect::read_request`] is.
+    pub fn of<D: Dialect + ?Sized>(
+        dialect: &D,
+        path: &str,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+        seen: &mut Candidates<'a>,
+    ) -> ServerReading<'a> {
+        ServerReading {
+            token: dialect.server_token(headers, query, seen),
+            client: dialect.client_name(headers),
+            prefetch: dialect.prefetch_trigger(path),
+        }
+    }
+}
+
 /// Reads `profile`'s server's view of a request of `path?query` with `headers` ([`Caller`]).
 pub fn caller<'a>(
     profile: Profile,
@@ -490,10 +531,13 @@ pub fn caller<'a>(
     headers: &'a HeaderMap,
     query: Option<&'a str>,
 ) -> Caller<'a> {
+    let mut seen = Candidates::default();
+    collect_every_form(headers, query, &mut seen);
+    let reading = of(profile).read_request(path, headers, query, &mut seen);
     Caller {
-        identity: identity(profile, headers, query),
-        client: client_name(profile, headers),
-        prefetch: of(profile).prefetch_trigger(path),
+        identity: identity_of(reading.token, seen),
+        client: reading.client.or_else(|| agent_product(headers)),
+        prefetch: reading.prefetch,
     }
 }
 
@@ -501,11 +545,16 @@ pub fn caller<'a>(
 /// the first product of its `User-Agent` without the version ("python-requests/2.31.0 …" →
 /// "python-requests"). Never its token.
 pub fn client_name(profile: Profile, headers: &HeaderMap) -> Option<String> {
-    of(profile).client_name(headers).or_else(|| {
-        text_header(headers, &http::header::USER_AGENT).map(|agent| {
-            let product = agent.split_whitespace().next().unwrap_or(agent);
-            product.split('/').next().unwrap_or(product).to_string()
-        })
+    of(profile)
+        .client_name(headers)
+        .or_else(|| agent_product(headers))
+}
+
+/// The first product of a request's `User-Agent`, without its version.
+fn agent_product(headers: &HeaderMap) -> Option<String> {
+    text_header(headers, &http::header::USER_AGENT).map(|agent| {
+        let product = agent.split_whitespace().next().unwrap_or(agent);
+        product.split('/').next().unwrap_or(product).to_string()
     })
 }
 
@@ -518,6 +567,12 @@ pub fn identity<'a>(
     let mut seen = Candidates::default();
     collect_every_form(headers, query, &mut seen);
     let server = of(profile).server_token(headers, query, &mut seen);
+    identity_of(server, seen)
+}
+
+/// The identity a request carrying the server's token `server` is, given every token form
+/// `seen` in it.
+fn identity_of<'a>(server: Option<Cow<'a, str>>, mut seen: Candidates<'a>) -> Identity<'a> {
     if let Some(t) = &server {
         seen.add(t.clone());
     }

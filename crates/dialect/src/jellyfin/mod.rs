@@ -47,7 +47,8 @@ use std::borrow::Cow;
 use http::{HeaderMap, HeaderName};
 
 use super::{
-    AUTH_HEADERS, Candidates, Dialect, KeyRules, ServerLibrary, StartupProbes, Trigger, text_header,
+    AUTH_HEADERS, Candidates, Dialect, KeyRules, ServerLibrary, ServerReading, StartupProbes,
+    Trigger, text_header,
 };
 use crate::Profile;
 use crate::events::ServerEvents;
@@ -138,6 +139,16 @@ impl Dialect for Jellyfin {
             .iter()
             .find_map(|name| text_header(headers, name).and_then(|v| auth_param(v, "client")))
             .or_else(|| text_header(headers, &EMBY_CLIENT).map(str::to_string))
+    }
+
+    fn read_request<'a>(
+        &self,
+        path: &str,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+        seen: &mut Candidates<'a>,
+    ) -> ServerReading<'a> {
+        ServerReading::of(self, path, headers, query, seen)
     }
 
     /// Jellyfin serves `/Items/{id}/Images/*` to anyone, without a token (`GetItemImage` has

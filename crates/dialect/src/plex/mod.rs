@@ -45,7 +45,8 @@ use std::borrow::Cow;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{
-    Candidates, ClientParams, Dialect, KeyRules, ServerLibrary, StartupProbes, Trigger, text_header,
+    Candidates, ClientParams, Dialect, KeyRules, ServerLibrary, ServerReading, StartupProbes,
+    Trigger, text_header,
 };
 use crate::Profile;
 use crate::events::ServerEvents;
@@ -179,6 +180,16 @@ impl Dialect for Plex {
             Some(device) if device != product => format!("{product} ({device})"),
             _ => product.to_string(),
         })
+    }
+
+    fn read_request<'a>(
+        &self,
+        path: &str,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+        seen: &mut Candidates<'a>,
+    ) -> ServerReading<'a> {
+        ServerReading::of(self, path, headers, query, seen)
     }
 
     /// Plex checks every artwork request against the token: a thumb, art or
