@@ -70,14 +70,6 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for f in files_under(from) {
-        let dest = to.join(f.strip_prefix(from).unwrap());
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(&f, dest).unwrap();
-    }
-}
-
 /// Flips one bit in every 97th byte of `f` from `from` on (a scattered, media-style error).
 fn flip_bits(f: &Path, from: usize) {
     let mut b = std::fs::read(f).unwrap();
@@ -189,7 +181,7 @@ async fn start_on(at: &Path) -> Started {
 /// A fresh copy of a real store in `<dir>/<case>/cache`.
 fn copy_of(pristine: &Path, root: &Path, case: &str) -> PathBuf {
     let at = root.join(case).join("cache");
-    copy_dir(pristine, &at);
+    cachearr_testkit::copy_dir(pristine, &at);
     at
 }
 

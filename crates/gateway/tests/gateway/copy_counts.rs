@@ -75,7 +75,7 @@ async fn the_owners_counts_come_from_the_copy_with_one_read_of_their_items() {
     // still holds its databases open in this process): what the crawl's own reads left in
     // the cache, the owner's play state among them, is no longer fresh to hide a read.
     let restarted = tempfile::tempdir().unwrap();
-    copy_dir(data.path(), restarted.path());
+    cachearr_testkit::copy_dir(data.path(), restarted.path());
     config.data_dir = restarted.path().to_path_buf();
     let hour_on = cachearr_engine::SystemClock.now_ms() + 3_600_000;
     let clock = std::sync::Arc::new(cachearr_engine::ManualClock::new(hour_on));
@@ -131,17 +131,4 @@ async fn the_owners_counts_come_from_the_copy_with_one_read_of_their_items() {
     }
     drop(served.stop);
     served.task.await.unwrap();
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

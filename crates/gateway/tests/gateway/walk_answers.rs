@@ -399,19 +399,6 @@ async fn a_season_with_an_item_written_through_the_gateway_is_the_servers() {
     );
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 async fn get_as(base: &str, path: &str, token: &str, json: bool) -> (u16, String) {
     let mut rb = reqwest::Client::new()
         .get(format!("{base}{path}"))
@@ -456,7 +443,7 @@ async fn a_restarted_gateway_answers_first_walks_with_the_frames_it_kept() {
     // The restart runs on a copy of the data directory, as a stopped process leaves it (the
     // stopped gateway's handle still holds its databases open in this process).
     let restarted = tempfile::tempdir().unwrap();
-    copy_dir(data.path(), restarted.path());
+    cachearr_testkit::copy_dir(data.path(), restarted.path());
     let mut config = config();
     config.data_dir = restarted.path().to_path_buf();
     let served = sim_gateway::serve(cachearr_copy::builder(config)).await;
