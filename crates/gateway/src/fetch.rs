@@ -580,8 +580,8 @@ pub async fn fetch_as_user_within(
     extra: HeaderMap,
     fresh_cap: std::time::Duration,
 ) -> Result<Lookup, crate::GatewayError> {
-    let read = user_read_within(gw, up, user, path_and_query, extra, fresh_cap)?;
-    load_as_user(gw, up, user, read).await
+    let read = read_as_user(gw, up, user, path_and_query, extra, true, Some(fresh_cap))?;
+    load_as_user(gw, up, user, user_scoped(up, read)?).await
 }
 
 /// [`fetch_as_user_within`] of every one of `paths`, in their order: each read classified and
@@ -613,20 +613,6 @@ pub async fn fetch_all_as_user_within(
             .map(|read| async move { load_as_user(gw, up, user, read?).await }),
     )
     .await
-}
-
-/// What a read of `path_and_query` as `user` is ([`read_as_user`], on the client budget, fresh
-/// for at most `fresh_cap`); an error for a route that is not user-scoped.
-fn user_read_within(
-    gw: &Gateway,
-    up: &Arc<Upstream>,
-    user: &Arc<UserRecord>,
-    path_and_query: &str,
-    extra: HeaderMap,
-    fresh_cap: std::time::Duration,
-) -> Result<(Key, cachearr_engine::Policy, UserRead), crate::GatewayError> {
-    let read = read_as_user(gw, up, user, path_and_query, extra, true, Some(fresh_cap))?;
-    user_scoped(up, read)
 }
 
 /// `read`, when its route is user-scoped; an error otherwise.
