@@ -56,30 +56,17 @@ fn counts() -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owners_counts_come_from_the_copy_with_one_read_of_their_items() {
     let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let mut config =
-        sim_gateway::loopback_config(cachearr_gateway::Profile::Plex, &sim.base_url, data.path());
-    config.upstreams[0].token = Some(sim.token.clone());
-    // The restart below, an hour on, does not read the library again at once.
-    config.index.catch_up_after = std::time::Duration::from_secs(24 * 3600);
-    let served = sim_gateway::serve(cachearr_copy::builder(config.clone())).await;
-    let frames = data.path().join("library").join("plex.frames.json");
-    let wait = std::time::Duration::from_secs(60);
-    sim_gateway::eventually("the probed frames are kept", wait, || async {
-        frames.exists()
-    })
-    .await;
-    let _ = served.stop.send(());
-    served.task.await.unwrap();
-    // Restarted an hour on, on a copy of the data directory (the stopped gateway's handle
-    // still holds its databases open in this process): what the crawl's own reads left in
-    // the cache, the owner's play state among them, is no longer fresh to hide a read.
-    let restarted = tempfile::tempdir().unwrap();
-    cachearr_testkit::copy_dir(data.path(), restarted.path());
-    config.data_dir = restarted.path().to_path_buf();
+    // Restarted an hour on: what the crawl's own reads left in the cache, the owner's play
+    // state among them, is no longer fresh to hide a read; and the library is not read again
+    // at once.
     let hour_on = cachearr_engine::SystemClock.now_ms() + 3_600_000;
     let clock = std::sync::Arc::new(cachearr_engine::ManualClock::new(hour_on));
-    let served = sim_gateway::serve(cachearr_copy::builder(config).clock(clock)).await;
+    let (served, _data) = sim_gateway::restarted_after_probes(
+        &sim,
+        |config| config.index.catch_up_after = std::time::Duration::from_secs(24 * 3600),
+        |builder| builder.clock(clock),
+    )
+    .await;
     let status = served.gateway.index("plex").unwrap().status();
     assert!(status.copy.shapes_proven >= 5, "{:?}", status.copy);
 

@@ -421,32 +421,7 @@ async fn get_as(base: &str, path: &str, token: &str, json: bool) -> (u16, String
 async fn a_restarted_gateway_answers_first_walks_with_the_frames_it_kept() {
     use cachearr_copy::library::status::IndexState;
     let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let config = || {
-        let mut c = sim_gateway::loopback_config(
-            cachearr_gateway::Profile::Plex,
-            &sim.base_url,
-            data.path(),
-        );
-        c.upstreams[0].token = Some(sim.token.clone());
-        c
-    };
-    let wait = std::time::Duration::from_secs(60);
-    let frames = data.path().join("library").join("plex.frames.json");
-    let served = sim_gateway::serve(cachearr_copy::builder(config())).await;
-    sim_gateway::eventually("the probed frames are kept", wait, || async {
-        frames.exists()
-    })
-    .await;
-    let _ = served.stop.send(());
-    served.task.await.unwrap();
-    // The restart runs on a copy of the data directory, as a stopped process leaves it (the
-    // stopped gateway's handle still holds its databases open in this process).
-    let restarted = tempfile::tempdir().unwrap();
-    cachearr_testkit::copy_dir(data.path(), restarted.path());
-    let mut config = config();
-    config.data_dir = restarted.path().to_path_buf();
-    let served = sim_gateway::serve(cachearr_copy::builder(config)).await;
+    let (served, _data) = sim_gateway::restarted_after_probes(&sim, |_| {}, |b| b).await;
     let status = served.gateway.index("plex").unwrap().status();
     assert_eq!(status.state, IndexState::Ready, "loaded from the snapshot");
     assert!(status.copy.shapes_proven >= 3, "{:?}", status.copy);

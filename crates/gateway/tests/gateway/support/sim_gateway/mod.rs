@@ -78,6 +78,38 @@ pub async fn start_built(
     }
 }
 
+/// A Plex gateway with the owner's token in front of `sim` that crawled the library and
+/// kept the frames its probes proved, stopped and started again on a copy of its data
+/// directory (the stopped gateway's handle still holds its databases open in this process),
+/// `build` adjusting the restarted one's builder (a clock an hour on …); `configure` adjusts
+/// both configs. The restarted gateway and its data directory.
+pub async fn restarted_after_probes(
+    sim: &TestServer,
+    configure: impl Fn(&mut Config),
+    build: impl FnOnce(GatewayBuilder) -> GatewayBuilder,
+) -> (Served, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let config = |dir: &std::path::Path| {
+        let mut c = loopback_config(Profile::Plex, &sim.base_url, dir);
+        c.upstreams[0].token = Some(sim.token.clone());
+        configure(&mut c);
+        c
+    };
+    let served = serve(cachearr_copy::builder(config(data.path()))).await;
+    let frames = data.path().join("library").join("plex.frames.json");
+    let wait = std::time::Duration::from_secs(60);
+    eventually("the probed frames are kept", wait, || async {
+        frames.exists()
+    })
+    .await;
+    let _ = served.stop.send(());
+    served.task.await.unwrap();
+    let restarted = tempfile::tempdir().unwrap();
+    cachearr_testkit::copy_dir(data.path(), restarted.path());
+    let served = serve(build(cachearr_copy::builder(config(restarted.path())))).await;
+    (served, restarted)
+}
+
 /// Serves `sim`'s API for `profile` on loopback (until the server is dropped).
 pub async fn serve_sim(sim: &Sim, profile: Profile) -> TestServer {
     match profile {
