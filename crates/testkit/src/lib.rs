@@ -114,6 +114,28 @@ pub fn eventually_blocking(what: &str, limit: Duration, mut check: impl FnMut() 
     }
 }
 
+/// Copies the directory tree `from` to `to` (made when missing), files and subdirectories:
+/// what a restart test runs on, so that the process it stopped keeps its own files.
+///
+/// # Panics
+/// If a file or directory cannot be read or written.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("creating {}: {e}", to.display()));
+    let entries =
+        std::fs::read_dir(from).unwrap_or_else(|e| panic!("reading {}: {e}", from.display()));
+    for entry in entries {
+        let entry = entry.unwrap_or_else(|e| panic!("reading {}: {e}", from.display()));
+        let target = to.join(entry.file_name());
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .unwrap_or_else(|e| panic!("copying {}: {e}", entry.path().display()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,27 +193,5 @@ mod tests {
             Err::<(), _>("it showed 3".to_owned())
         })
         .await;
-    }
-}
-
-/// Copies the directory tree `from` to `to` (made when missing), files and subdirectories:
-/// what a restart test runs on, so that the process it stopped keeps its own files.
-///
-/// # Panics
-/// If a file or directory cannot be read or written.
-pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("creating {}: {e}", to.display()));
-    let entries =
-        std::fs::read_dir(from).unwrap_or_else(|e| panic!("reading {}: {e}", from.display()));
-    for entry in entries {
-        let entry = entry.unwrap_or_else(|e| panic!("reading {}: {e}", from.display()));
-        let target = to.join(entry.file_name());
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if is_dir {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target)
-                .unwrap_or_else(|e| panic!("copying {}: {e}", entry.path().display()));
-        }
     }
 }
