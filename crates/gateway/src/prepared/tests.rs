@@ -1,5 +1,8 @@
 use super::*;
 use cachearr_engine::TierKind;
+use http::StatusCode;
+
+use crate::respond;
 
 #[test]
 fn body_files_take_a_share_of_memory_only_when_turned_on() {
