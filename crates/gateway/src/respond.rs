@@ -186,21 +186,15 @@ fn push_timing_value(
     }
 }
 
-/// Appends `n` in decimal.
-pub use cachearr_wire::lines::push_u64;
-
 /// Appends `n` in decimal, with its sign.
 pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
-    if n < 0 {
-        out.push(b'-');
-    }
-    push_u64(out, n.unsigned_abs());
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Appends microseconds as milliseconds with three decimals (`1234` → `1.234`): the same text
 /// as `format!("{:.3}", us as f64 / 1000.0)`.
 pub(crate) fn push_ms3(out: &mut Vec<u8>, us: u64) {
-    push_u64(out, us / 1000);
+    out.extend_from_slice(itoa::Buffer::new().format(us / 1000).as_bytes());
     let frac = us % 1000;
     out.extend_from_slice(&[
         b'.',
