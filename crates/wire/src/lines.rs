@@ -52,6 +52,18 @@ pub fn push_lines(out: &mut Vec<u8>, headers: &HeaderMap, skip: &[HeaderName]) -
     has_date
 }
 
+/// Appends a whole head but its framing: `status`'s line, then [`push_lines`]; returns
+/// whether a `Date` was among the lines.
+pub fn push_head(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    headers: &HeaderMap,
+    skip: &[HeaderName],
+) -> bool {
+    push_status_line(out, status);
+    push_lines(out, headers, skip)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,8 +33,7 @@ use crate::respond::{
 /// answer writes its own) and the framing the connection writes.
 fn wire_of(status: StatusCode, head: &HeaderMap) -> WireLines {
     let mut out = Vec::with_capacity(64 + head.len() * 48);
-    lines::push_status_line(&mut out, status);
-    let has_date = lines::push_lines(&mut out, head, &[respond::SERVER_TIMING]);
+    let has_date = lines::push_head(&mut out, status, head, &[respond::SERVER_TIMING]);
     WireLines {
         bytes: Bytes::from(out),
         has_date,
