@@ -1,7 +1,7 @@
 //! [`Clock`]: where the engine reads the time, so tests can drive it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A source of wall-clock milliseconds. Entry times (`stored_at`, `fresh_until`, …) are read
 /// from it and persisted, so it must be wall-clock time (it survives restarts), not a
@@ -66,4 +66,9 @@ impl Clock for ManualClock {
 /// A duration in whole milliseconds, saturating.
 pub(crate) fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Microseconds since `started`, saturating: how a step is timed for counters and headers.
+pub fn elapsed_us(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }

@@ -164,6 +164,16 @@ impl Entry {
         Duration::from_millis(now_ms.saturating_sub(self.stored_at_ms))
     }
 
+    /// The entry's age and time to live at `now_ms`, in whole seconds (the units of an
+    /// answer's `Age` and `Cache-Status` `ttl`); the time to live is negative once it is
+    /// stale.
+    pub fn age_and_ttl(&self, now_ms: u64) -> (u64, i64) {
+        let age_s = now_ms.saturating_sub(self.stored_at_ms) / 1000;
+        let ttl_s = i64::try_from((i128::from(self.fresh_until_ms) - i128::from(now_ms)) / 1000)
+            .unwrap_or(i64::MAX);
+        (age_s, ttl_s)
+    }
+
     /// Whether the entry is fresh at `now_ms`.
     pub fn is_fresh(&self, now_ms: u64) -> bool {
         now_ms < self.fresh_until_ms

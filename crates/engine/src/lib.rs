@@ -89,7 +89,7 @@ mod tier;
 mod write_behind;
 
 pub use cache::{FetchStamp, MemoryPlan, TieredCache, TieredCacheBuilder};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, elapsed_us};
 pub use disk::{DiskMemory, DiskStart, DiskTier, SharedKeyspace};
 pub use entry::{CachedValue, Entry, Fill, HeldBeside, Lookup, Outcome};
 pub use error::{

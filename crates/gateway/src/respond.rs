@@ -15,10 +15,9 @@ pub use crate::error_answer::{ErrorAnswer, ErrorKind};
 use cachearr_wire::ResponseBody as ProxyBody;
 
 /// Microseconds since `started`, saturating: the one way the gateway times a step for its
-/// counters and headers.
-pub(crate) fn elapsed_us(started: std::time::Instant) -> u64 {
-    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
-}
+/// counters and headers (the engine's, so that timing a step enters no module of the
+/// gateway's: a cached read's answer enters this one once, to mark its head).
+pub(crate) use cachearr_engine::elapsed_us;
 
 /// `X-Cache`: `HIT` or `MISS`, as caches have long written it.
 pub(crate) const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -69,23 +68,14 @@ pub(crate) fn mark_cached(
     started: Instant,
     upstream_us: u64,
 ) {
-    let (age_s, ttl_s) = age_and_ttl(lookup, now);
+    let (age_s, ttl_s) = lookup.entry.age_and_ttl(now);
     mark_cache_state(h, lookup.outcome, age_s, ttl_s);
     mark_timing(h, lookup.outcome, elapsed_us(started), upstream_us);
 }
 
-/// An entry's age and time to live at `now`, in whole seconds (the units of `Age` and of
-/// `Cache-Status`'s `ttl`): while both stay the same, so do [`mark_cache_state`]'s headers.
-pub(crate) fn age_and_ttl(lookup: &Lookup, now: u64) -> (u64, i64) {
-    let entry = &lookup.entry;
-    let age_s = now.saturating_sub(entry.stored_at_ms) / 1000;
-    let ttl_s = i64::try_from((i128::from(entry.fresh_until_ms) - i128::from(now)) / 1000)
-        .unwrap_or(i64::MAX);
-    (age_s, ttl_s)
-}
-
 /// Writes what an answer says about the cache entry: `X-Cache`, `Cache-Status` and `Age`.
-/// They depend only on the outcome and on [`age_and_ttl`], so an answer may be given a head
+/// They depend only on the outcome and on the entry's age and time to live
+/// ([`Entry::age_and_ttl`](cachearr_engine::Entry::age_and_ttl)), so an answer may be given a head
 /// written for an earlier answer with the same three (`prepared` keeps one per entry).
 pub(crate) fn mark_cache_state(h: &mut HeaderMap, outcome: Outcome, age_s: u64, ttl_s: i64) {
     // Built byte by byte, not with `format!`: `core::fmt` (floats above all) cost more than

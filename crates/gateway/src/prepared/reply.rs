@@ -25,8 +25,7 @@ use crate::clients::Served;
 use crate::etag::{self, NoneMatch};
 use crate::respond;
 use crate::respond::{
-    age_and_ttl, elapsed_us, mark_cache_state, mark_cached, mark_copy_state, mark_copy_timing,
-    mark_timing,
+    elapsed_us, mark_cache_state, mark_cached, mark_copy_state, mark_copy_timing, mark_timing,
 };
 
 /// The head as bytes: `status`'s line and every line of `head` but `Server-Timing` (each
@@ -238,7 +237,7 @@ fn cached_response(
     load: Load,
     head_bytes: bool,
 ) -> Reply<WireHead> {
-    let (age_s, ttl_s) = age_and_ttl(lookup, now);
+    let (age_s, ttl_s) = lookup.entry.age_and_ttl(now);
     let (outcome, upstream_us) = (lookup.outcome, load.upstream_us);
     let mark = |h: &mut HeaderMap| mark_cache_state(h, outcome, age_s, ttl_s);
     let status = StatusCode::from_u16(lookup.entry.value.status).unwrap_or(StatusCode::BAD_GATEWAY);
