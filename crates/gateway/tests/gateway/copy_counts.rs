@@ -12,17 +12,6 @@ mod sim_gateway;
 use cachearr_copy::GatewayLibrary as _;
 use cachearr_engine::Clock as _;
 
-/// The simulator's requests on routes whose pattern contains `part`.
-fn requests_on(sim: &cachearr_sim::TestServer, part: &str) -> u64 {
-    sim.sim
-        .stats()
-        .routes
-        .iter()
-        .filter(|(route, _)| route.contains(part))
-        .map(|(_, s)| s.requests)
-        .sum()
-}
-
 async fn get_xml(base: &str, path: &str, token: &str) -> (u16, String) {
     let resp = reqwest::Client::new()
         .get(format!("{base}{path}"))
@@ -71,7 +60,10 @@ async fn the_owners_counts_come_from_the_copy_with_one_read_of_their_items() {
     assert!(status.copy.shapes_proven >= 5, "{:?}", status.copy);
 
     let owner = sim.token.clone();
-    let (listings, metadata) = (requests_on(&sim, "/all"), requests_on(&sim, "/metadata"));
+    let (listings, metadata) = (
+        sim_gateway::requests_on(&sim, "/all"),
+        sim_gateway::requests_on(&sim, "/metadata"),
+    );
     for path in counts() {
         let (status, via) = get_xml(&served.proxy, &path, &owner).await;
         let (direct_status, direct) = get_xml(&sim.base_url, &path, &owner).await;
@@ -80,14 +72,14 @@ async fn the_owners_counts_come_from_the_copy_with_one_read_of_their_items() {
     }
     let asked = counts().len() as u64;
     assert_eq!(
-        requests_on(&sim, "/all") - listings,
+        sim_gateway::requests_on(&sim, "/all") - listings,
         asked,
         "only the direct reads reach the server's listings"
     );
     assert!(
-        requests_on(&sim, "/metadata") - metadata <= 1,
+        sim_gateway::requests_on(&sim, "/metadata") - metadata <= 1,
         "the items' state in one read: {}",
-        requests_on(&sim, "/metadata") - metadata
+        sim_gateway::requests_on(&sim, "/metadata") - metadata
     );
 
     // A play through the gateway is in the next count at once; and every user's counts are

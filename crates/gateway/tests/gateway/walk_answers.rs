@@ -49,14 +49,7 @@ async fn get(r: &Running, base: &str, path: &str, token: &str, json: bool) -> (u
 
 /// The simulator's requests on routes whose pattern contains `part`.
 fn requests_on(r: &Running, part: &str) -> u64 {
-    r.sim
-        .sim
-        .stats()
-        .routes
-        .iter()
-        .filter(|(route, _)| route.contains(part))
-        .map(|(_, s)| s.requests)
-        .sum()
+    sim_gateway::requests_on(&r.sim, part)
 }
 
 /// Rating keys of a listing the owner reads directly.
@@ -442,15 +435,7 @@ async fn a_restarted_gateway_answers_first_walks_with_the_frames_it_kept() {
         .map(|s| s["ratingKey"].as_str().unwrap().to_string())
         .collect();
     assert!(seasons.len() >= 4, "{}", seasons.len());
-    let on = |part: &str| -> u64 {
-        sim.sim
-            .stats()
-            .routes
-            .iter()
-            .filter(|(route, _)| route.contains(part))
-            .map(|(_, s)| s.requests)
-            .sum()
-    };
+    let on = |part: &str| sim_gateway::requests_on(&sim, part);
     let (children, listings) = (on("children"), on("/all"));
     for season in &seasons {
         let path = format!("/library/metadata/{season}/children");

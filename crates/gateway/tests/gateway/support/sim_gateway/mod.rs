@@ -78,6 +78,18 @@ pub async fn start_built(
     }
 }
 
+/// The requests `sim` has answered on routes whose pattern contains `part` (`"children"`,
+/// `"/all"` …), since it started or was last reset.
+pub fn requests_on(sim: &TestServer, part: &str) -> u64 {
+    sim.sim
+        .stats()
+        .routes
+        .iter()
+        .filter(|(route, _)| route.contains(part))
+        .map(|(_, s)| s.requests)
+        .sum()
+}
+
 /// A Plex gateway with the owner's token in front of `sim` that crawled the library and
 /// kept the frames its probes proved, stopped and started again on a copy of its data
 /// directory (the stopped gateway's handle still holds its databases open in this process),
