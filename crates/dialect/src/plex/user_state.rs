@@ -89,18 +89,9 @@ impl PlayState {
                 .as_array()?
                 .iter()
                 .find(|m| m.get("ratingKey").and_then(Value::as_str) == Some(id))?;
-            let num = |k: &str| item.get(k).and_then(Value::as_i64);
             PlayState {
-                view_count: num("viewCount"),
-                view_offset: num("viewOffset"),
-                last_viewed_at: num("lastViewedAt"),
-                user_rating: item.get("userRating").map(|r| match r {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                }),
-                last_rated_at: num("lastRatedAt"),
-                skip_count: num("skipCount"),
-                viewed_leaf_count: num("viewedLeafCount"),
+                viewed_leaf_count: item.get("viewedLeafCount").and_then(Value::as_i64),
+                ..state_of(item)
             }
         } else {
             from_xml(body, id)?
