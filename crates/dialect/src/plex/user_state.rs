@@ -1,7 +1,7 @@
 //! The asking user's play state in a Plex answer from the index (`library::answer`): the
 //! per-user values of an item as the server writes them ([`PlayState`]), where in an element
 //! it writes them ([`insert`]), and the listings, read as that user, that give them for a
-//! section and a kind of item ([`user_states`]).
+//! section and a kind of item (`States`, every listing an answer needs read at once).
 //!
 //! The index keeps the server's elements less what differs per user (`viewCount`,
 //! `viewOffset`, `lastViewedAt`, `userRating`, `lastRatedAt`, `skipCount`, and
@@ -445,19 +445,6 @@ fn listing_paths(section: &str, kind: ItemKind) -> Vec<String> {
     paths
 }
 
-/// The user's play state of the items of `kind` in `section`, from the listings `read` gives,
-/// or `None` when one cannot be read (the index must not answer then).
-pub async fn user_states(
-    section: &str,
-    kind: ItemKind,
-    read: &impl ReadAsUser,
-) -> Option<UserStates> {
-    let listings = read
-        .read_all(listing_paths(section, kind), parse_listing)
-        .await;
-    from_listings(kind, &listings)
-}
-
 /// The states of items of `kind` from their [`listing_paths`]' answers, in that order;
 /// `None` when one is missing.
 fn from_listings(kind: ItemKind, listings: &[Option<Arc<Listing>>]) -> Option<UserStates> {
@@ -535,6 +522,19 @@ pub fn parse_listing(body: &[u8]) -> Option<Listing> {
 mod tests {
     use super::*;
     use crate::in_flight::TestReads;
+
+    /// The user's play state of the items of `kind` in `section`, from its listings read at
+    /// once, as [`States::read`] reads each section and kind it has no one read for.
+    async fn user_states(
+        section: &str,
+        kind: ItemKind,
+        read: &impl ReadAsUser,
+    ) -> Option<UserStates> {
+        let listings = read
+            .read_all(listing_paths(section, kind), parse_listing)
+            .await;
+        from_listings(kind, &listings)
+    }
 
     /// A user's listings: their played tracks, played items and rated items.
     fn listings() -> TestReads<impl Fn(&str) -> String + Sync> {
