@@ -167,7 +167,8 @@ pub struct ClassStats {
     pub loader_errors: u64,
     /// Entries evicted from memory to respect its byte limit.
     pub evictions: u64,
-    /// Disk writes dropped because the write-behind queue was full.
+    /// Disk writes dropped because the write-behind queue was full or the disk directory
+    /// was at its limit.
     pub dropped_writes: u64,
     /// Entries of this class in the memory tier.
     pub entries: u64,
@@ -200,7 +201,8 @@ pub struct TierStats {
     pub expired_swept: u64,
     /// Records written.
     pub writes: u64,
-    /// Writes dropped because the write-behind queue was full.
+    /// Writes dropped because the write-behind queue was full or (disk) the directory was at
+    /// its limit.
     pub dropped_writes: u64,
     /// Entries held.
     pub entries: u64,

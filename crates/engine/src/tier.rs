@@ -95,6 +95,9 @@ pub struct MaintenanceReport {
     pub expired: u64,
     /// Records evicted to get under the byte limit.
     pub evicted: u64,
+    /// Records not written since the pass before, because the directory was at its limit
+    /// (the memory tier keeps them; see `DiskTier`'s write path).
+    pub refused: u64,
 }
 
 /// Space a tier holds.

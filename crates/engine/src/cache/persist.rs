@@ -94,6 +94,11 @@ impl WriteTarget for Inner {
                     self.disk_counters
                         .evictions
                         .fetch_add(report.evicted, Ordering::Relaxed);
+                    // Records the directory's limit kept off the disk count as dropped
+                    // writes, like those a full queue drops.
+                    self.disk_counters
+                        .dropped_writes
+                        .fetch_add(report.refused, Ordering::Relaxed);
                 }
                 Err(e) => {
                     bump(&self.disk_counters.errors);

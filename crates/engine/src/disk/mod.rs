@@ -118,6 +118,15 @@ struct DiskInner {
     /// needs more than that to start.
     dead_after_compaction: AtomicU64,
     maintenance_passes: AtomicU64,
+    /// The directory's bytes and the files counted beside it, as last measured (by a batch
+    /// near the limit or a maintenance pass), and what batches put since: a batch measures
+    /// again only when the sum comes near the limit.
+    measured_bytes: AtomicU64,
+    counted_also_bytes: AtomicU64,
+    put_since_measured: AtomicU64,
+    /// Records refused since the last maintenance pass because the directory was at its
+    /// limit.
+    refused_puts: AtomicU64,
     /// Serialises batches and maintenance: the usage counters are read-modify-write.
     write_lock: Mutex<()>,
 }
@@ -328,6 +337,10 @@ impl DiskTier {
                 last_compaction_ms: AtomicU64::new(0),
                 dead_after_compaction: AtomicU64::new(0),
                 maintenance_passes: AtomicU64::new(0),
+                measured_bytes: AtomicU64::new(0),
+                counted_also_bytes: AtomicU64::new(0),
+                put_since_measured: AtomicU64::new(u64::MAX / 2),
+                refused_puts: AtomicU64::new(0),
                 write_lock: Mutex::new(()),
             }),
         })

@@ -18,8 +18,12 @@ impl DiskInner {
     fn collect_blobs(&self) -> Result<(), TierError> {
         self.entries.rotate_memtable_and_wait().map_err(store_err)?;
         self.entries.major_compact().map_err(store_err)?;
-        // fjall deletes the files a compaction made obsolete when the next memtable is
-        // sealed; seal one now (with a marker write) so the space is returned at once.
+        self.return_obsolete_files()
+    }
+
+    /// fjall deletes the files a compaction made obsolete when the next memtable is sealed;
+    /// seal one now (with a marker write) so the space is returned at once.
+    fn return_obsolete_files(&self) -> Result<(), TierError> {
         self.meta
             .insert("compacted", b"1".to_vec())
             .map_err(store_err)?;
@@ -108,8 +112,71 @@ impl DiskInner {
         )
     }
 
+    /// Whether `incoming` more bytes would take the directory past its limit and a twentieth:
+    /// the records' budget keeps it within the limit when eviction and compaction keep pace,
+    /// and the twentieth is room for fjall's background work (a flush, a journal waiting to
+    /// go) so that this guard acts on a runaway only. Cheap while the directory is far from
+    /// it (the last measure plus what was put since); near it, the directory is measured (a
+    /// few dozen `stat`s).
+    fn would_pass_limit(&self, incoming: u64) -> bool {
+        let estimate = self
+            .measured_bytes
+            .load(Ordering::Acquire)
+            .saturating_add(self.put_since_measured.load(Ordering::Acquire))
+            .saturating_add(incoming);
+        if estimate <= self.max_bytes - self.max_bytes / 8 {
+            return false;
+        }
+        let measured =
+            allocated_bytes(&self.path) + self.counted_also_bytes.load(Ordering::Acquire);
+        self.measured_bytes.store(measured, Ordering::Release);
+        self.put_since_measured.store(0, Ordering::Release);
+        measured.saturating_add(incoming) > self.max_bytes + self.max_bytes / 20
+    }
+
+    /// The directory's limit holds whatever the pace of eviction and compaction, which run
+    /// once a second and behind fjall's one background worker: writes faster than they free
+    /// space (a burst of new pages, a starved compaction) would otherwise take the directory
+    /// past `max_bytes` until they catch up. A batch that would pass it writes no records:
+    /// each put becomes a removal of its key (so no older record of it is left to be read),
+    /// removals and the engine's state are written, and the memory tier keeps the entries.
+    /// Returns the batch and how many puts it refused.
+    fn within_limit(&self, ops: Vec<WriteOp>) -> (Vec<WriteOp>, u64) {
+        let incoming: u64 = ops
+            .iter()
+            .map(|op| match op {
+                WriteOp::Put { key, record, .. } => (key.as_str().len() + record.len()) as u64,
+                _ => 0,
+            })
+            .sum();
+        if incoming == 0 || !self.would_pass_limit(incoming) {
+            self.put_since_measured
+                .fetch_add(incoming, Ordering::AcqRel);
+            return (ops, 0);
+        }
+        let mut refused = 0;
+        let ops = ops
+            .into_iter()
+            .map(|op| match op {
+                WriteOp::Put { key, .. } => {
+                    refused += 1;
+                    WriteOp::Remove { key }
+                }
+                other => other,
+            })
+            .collect();
+        self.refused_puts.fetch_add(refused, Ordering::AcqRel);
+        tracing::debug!(
+            refused,
+            incoming,
+            "disk cache directory at its limit; records not written"
+        );
+        (ops, refused)
+    }
+
     pub(super) fn write_sync(&self, ops: Vec<WriteOp>) -> Result<(), TierError> {
         let _guard = self.write_lock.lock_unpoisoned();
+        let (ops, _) = self.within_limit(ops);
         let mut batch = self.db.batch();
         let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();
         let mut counts = self.counts();
@@ -231,6 +298,8 @@ impl DiskInner {
             .iter()
             .map(|dir| allocated_bytes(dir))
             .sum();
+        self.counted_also_bytes
+            .store(counted_also, Ordering::Release);
         let budget = record_budget(
             self.max_bytes,
             self.sizes.journal_share(),
@@ -241,7 +310,8 @@ impl DiskInner {
             // Writes from elsewhere (a shared keyspace) took the journals past their share.
             self.flush_all()?;
         }
-        let report = self.remove_expired_and_evict(now_ms)?;
+        let mut report = self.remove_expired_and_evict(now_ms)?;
+        report.refused = self.refused_puts.swap(0, Ordering::AcqRel);
         // Background compaction collects tombstones as the tree grows, but a blob file only
         // in a compaction covering every table that points into it: with records dying in
         // order of expiry, that is a compaction of the whole `entries` keyspace. Run one when
@@ -252,6 +322,9 @@ impl DiskInner {
         // so what it adds while it runs stays small; files beside the store are not its to
         // shrink.
         let store = allocated_bytes(&self.path);
+        self.measured_bytes
+            .store(store + counted_also, Ordering::Release);
+        self.put_since_measured.store(0, Ordering::Release);
         let dead_now = |store: u64| {
             store
                 .saturating_sub(journal_bytes(&self.path))
@@ -273,7 +346,14 @@ impl DiskInner {
                 "disk cache directory near its limit; collecting"
             );
             self.collect_blobs()?;
-            let after = dead_now(allocated_bytes(&self.path));
+            let mut after = dead_now(allocated_bytes(&self.path));
+            if after > self.max_bytes / 16 {
+                // One compaction rewrites the tables that point into dead blob files; the
+                // files it leaves dead are dropped by the next (as in `compact`), which
+                // otherwise waits until a thirty-second more has died.
+                self.collect_blobs()?;
+                after = dead_now(allocated_bytes(&self.path));
+            }
             self.dead_after_compaction.store(after, Ordering::Release);
         }
         Ok(report)

@@ -375,6 +375,72 @@ fn the_directory_stays_within_the_limit_while_writing_far_past_it() {
 }
 
 #[test]
+fn writes_faster_than_maintenance_refuse_records_rather_than_pass_the_limit() {
+    // No maintenance pass at all while three times the limit is written: eviction and
+    // compaction never run, so only the write path can keep the directory within its limit.
+    let limit = 64 * MIB;
+    let dir = tempfile::tempdir().unwrap();
+    let tier = DiskTier::open(dir.path(), limit).unwrap();
+    let bound = limit + limit / 10;
+    let key = |i: u64| Key::new(format!("plex GET /library/metadata/{i} u=1"));
+    let len = |i: u64| 8 * 1024 + (i * 7919 % 16) as usize * 1024;
+    let (mut written, mut seq) = (0u64, 0u64);
+    while written < 3 * limit {
+        let ops: Vec<WriteOp> = (0..40)
+            .map(|_| {
+                seq += 1;
+                written += len(seq) as u64;
+                WriteOp::Put {
+                    key: key(seq),
+                    record: Bytes::from(noise(seq, len(seq))),
+                    expires_at_ms: 3_600_000 + seq,
+                }
+            })
+            .collect();
+        tier.write_sync(ops).unwrap();
+        let on_disk = tier.file_bytes();
+        assert!(
+            on_disk <= bound,
+            "the directory holds {on_disk} bytes after {written} written, over {bound}"
+        );
+    }
+    // The first record, written while there was room, is whole; writing it again in a batch
+    // larger than the room left is refused and leaves no older copy of it to be read.
+    let read_len = |i: u64| tier.get_sync(key(i).as_str()).unwrap().map(|r| r.len());
+    assert_eq!(read_len(1), Some(len(1)));
+    tier.write_sync(
+        (0..64)
+            .map(|i| WriteOp::Put {
+                key: key(if i == 0 { 1 } else { 1_000_000 + i }),
+                record: Bytes::from(noise(i, 256 * 1024)),
+                expires_at_ms: 3_600_000,
+            })
+            .collect(),
+    )
+    .unwrap();
+    assert_eq!(read_len(1), None);
+    assert_eq!(read_len(1_000_001), None);
+    let report = tier.maintain_sync(0).unwrap();
+    assert!(report.refused > 0, "nothing was refused: {report:?}");
+    // Maintenance frees room (eviction to the records' budget, then a compaction that
+    // collects the dead blob files, at most one a second of its clock): writes are taken
+    // again.
+    for second in 1..=5 {
+        tier.maintain_sync(second * 1000).unwrap();
+        tier.write_sync(vec![WriteOp::Put {
+            key: key(0),
+            record: Bytes::from(noise(0, 4096)),
+            expires_at_ms: 3_600_000,
+        }])
+        .unwrap();
+        if read_len(0).is_some() {
+            break;
+        }
+    }
+    assert_eq!(read_len(0), Some(4096), "{:?}", tier.usage());
+}
+
+#[test]
 fn removed_records_give_their_space_back_to_the_file_system() {
     let dir = tempfile::tempdir().unwrap();
     let tier = DiskTier::open(dir.path(), 1 << 30).unwrap();
