@@ -159,20 +159,14 @@ pub struct Config {
 
 /// Values given on the command line or in `CACHEARR_*` variables; they beat the file.
 ///
-/// The server flags (`--plex URL`, `--jellyfin-token` …) are one field each, named as the
-/// operator types them and filled by the `cachearr` binary's argument parser: user-facing
-/// names, which is why they (and [`Config::apply_overrides`], pairing each with its
-/// [`Profile`]) name servers outside the dialects. Which rules a server has is still only its
-/// dialect's.
+/// The server flags (`--plex URL`, `--jellyfin-token` …) arrive paired with their
+/// [`Profile`]: the `cachearr` binary's argument parser names them as the operator types them,
+/// and nothing here needs to know which servers there are.
 #[derive(Clone, Debug, Default)]
 pub struct ConfigOverrides {
-    /// `--plex URL`: the (first) Plex upstream's URL, added if the file has none.
-    pub plex: Option<String>,
-    /// `--jellyfin URL`: the (first) Jellyfin upstream's URL, added if the file has none.
-    pub jellyfin: Option<String>,
-    /// `--http URL`: the (first) `http` upstream's URL (any HTTP API, cached by the HTTP
-    /// caching standard), added if the file has none.
-    pub http: Option<String>,
+    /// `--plex URL`, `--jellyfin URL`, `--http URL`: the (first) upstream of that profile's
+    /// URL, added if the file has none.
+    pub urls: Vec<(Profile, String)>,
     /// `--listen`: the first upstream's proxy listener.
     pub listen: Option<SocketAddr>,
     /// `--admin-listen`.
@@ -181,13 +175,12 @@ pub struct ConfigOverrides {
     pub data_dir: Option<PathBuf>,
     /// `--admin-token` (or `CACHEARR_ADMIN_TOKEN`, `CACHEARR_ADMIN_TOKEN_FILE`).
     pub admin_token: Option<String>,
-    /// `--plex-token`: the owner token of the (first) Plex upstream.
-    pub plex_token: Option<String>,
-    /// `--jellyfin-token`: the owner token (API key) of the (first) Jellyfin upstream.
-    pub jellyfin_token: Option<String>,
+    /// `--plex-token`, `--jellyfin-token` (or their files): the owner token (a Jellyfin API
+    /// key) of the (first) upstream of that profile.
+    pub owner_tokens: Vec<(Profile, String)>,
     /// Every `CACHEARR_UPSTREAM_<NAME>_TOKEN` / `CACHEARR_UPSTREAM_<NAME>_TOKEN_FILE` variable
     /// (name, value): the owner token of the upstream called `<name>` (upper case, `-` as `_`).
-    /// They beat `--plex-token` / `--jellyfin-token` and the file.
+    /// They beat [`ConfigOverrides::owner_tokens`] and the file.
     pub upstream_env: Vec<(String, String)>,
     /// `--redis`.
     pub redis_url: Option<String>,
@@ -261,12 +254,8 @@ impl Config {
     /// [`ConfigError::Invalid`] for an unusable URL, no upstream at all, clashing listeners, or
     /// an admin listener beyond loopback without an admin token.
     pub fn apply_overrides(&mut self, o: ConfigOverrides) -> Result<(), ConfigError> {
-        for (profile, url) in [
-            (Profile::Plex, &o.plex),
-            (Profile::Jellyfin, &o.jellyfin),
-            (Profile::Http, &o.http),
-        ] {
-            let Some(url) = url else { continue };
+        for (profile, url) in &o.urls {
+            let profile = *profile;
             let uri = parse_upstream_url(url).map_err(|source| ConfigError::Url {
                 given_as: format!("--{}", profile.as_str()),
                 source,
@@ -303,11 +292,7 @@ impl Config {
         if o.admin_token.is_some() {
             self.admin_token = o.admin_token;
         }
-        for (profile, token) in [
-            (Profile::Plex, o.plex_token),
-            (Profile::Jellyfin, o.jellyfin_token),
-        ] {
-            let Some(token) = token else { continue };
+        for (profile, token) in o.owner_tokens {
             match self.upstreams.iter_mut().find(|u| u.profile == profile) {
                 Some(up) => up.token = Some(token),
                 None => {
@@ -403,11 +388,14 @@ impl Config {
     /// [`ConfigError::Invalid`] describing the first problem.
     pub fn check_runnable(&self) -> Result<(), ConfigError> {
         if self.upstreams.is_empty() {
-            return Err(ConfigError::Invalid(
-                "no upstream: give --plex URL, --jellyfin URL or --http URL, or a --config file \
-                 with [[upstream]] tables"
-                    .into(),
-            ));
+            let flags: Vec<String> = Profile::ALL
+                .iter()
+                .map(|p| format!("--{} URL", p.as_str()))
+                .collect();
+            return Err(ConfigError::Invalid(format!(
+                "no upstream: give {}, or a --config file with [[upstream]] tables",
+                flags.join(", ")
+            )));
         }
         let mut seen: Vec<(SocketAddr, &str)> = vec![(self.admin_listen, "the admin listener")];
         for u in &self.upstreams {

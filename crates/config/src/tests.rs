@@ -275,8 +275,10 @@ fn owner_tokens_from_flags_env_and_files() {
     let env_file = dir.path().join("jf");
     std::fs::write(&env_file, "jf-from-env-file").unwrap();
     c.apply_overrides(ConfigOverrides {
-        plex_token: Some("flag".into()),
-        jellyfin_token: Some("flag-jf".into()),
+        owner_tokens: vec![
+            (Profile::Plex, "flag".into()),
+            (Profile::Jellyfin, "flag-jf".into()),
+        ],
         upstream_env: vec![
             ("CACHEARR_UPSTREAM_LIVING_ROOM_TOKEN".into(), "env".into()),
             (
@@ -307,7 +309,7 @@ fn owner_tokens_from_flags_env_and_files() {
     .unwrap();
     let e = c
         .apply_overrides(ConfigOverrides {
-            plex_token: Some("t".into()),
+            owner_tokens: vec![(Profile::Plex, "t".into())],
             ..ConfigOverrides::default()
         })
         .unwrap_err()
@@ -360,8 +362,10 @@ fn https_upstreams_and_their_tls_settings() {
 fn overrides_beat_the_file() {
     let mut c = Config::from_toml(EXAMPLE, "example.toml").unwrap();
     c.apply_overrides(ConfigOverrides {
-        plex: Some("http://10.0.0.2:32400".into()),
-        jellyfin: Some("http://10.0.0.3:8096".into()),
+        urls: vec![
+            (Profile::Plex, "http://10.0.0.2:32400".into()),
+            (Profile::Jellyfin, "http://10.0.0.3:8096".into()),
+        ],
         listen: Some("127.0.0.1:9000".parse().unwrap()),
         no_disk: true,
         ..ConfigOverrides::default()

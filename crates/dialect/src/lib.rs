@@ -108,6 +108,9 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// Every profile, in the order an operator's help lists them.
+    pub const ALL: [Profile; 3] = [Profile::Plex, Profile::Jellyfin, Profile::Http];
+
     /// `plex`, `jellyfin` or `http`.
     pub fn as_str(self) -> &'static str {
         match self {

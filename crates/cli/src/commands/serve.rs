@@ -130,10 +130,33 @@ pub(crate) fn build_config(args: &Args) -> Result<Config, ConfigError> {
     let upstream_env = std::env::vars()
         .filter(|(k, _)| k.starts_with(UPSTREAM_ENV_PREFIX))
         .collect();
+    let urls = [
+        (Profile::Plex, &args.plex),
+        (Profile::Jellyfin, &args.jellyfin),
+        (Profile::Http, &args.http),
+    ]
+    .into_iter()
+    .filter_map(|(profile, url)| Some((profile, url.clone()?)))
+    .collect();
+    let owner_tokens = [
+        (
+            Profile::Plex,
+            secret(&args.plex_token, &args.plex_token_file, "Plex token file")?,
+        ),
+        (
+            Profile::Jellyfin,
+            secret(
+                &args.jellyfin_token,
+                &args.jellyfin_token_file,
+                "Jellyfin token file",
+            )?,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(profile, token)| Some((profile, token?)))
+    .collect();
     let overrides = ConfigOverrides {
-        plex: args.plex.clone(),
-        jellyfin: args.jellyfin.clone(),
-        http: args.http.clone(),
+        urls,
         listen: args.listen,
         admin_listen: args.admin_listen,
         data_dir: args.data_dir.clone(),
@@ -142,12 +165,7 @@ pub(crate) fn build_config(args: &Args) -> Result<Config, ConfigError> {
             &args.admin_token_file,
             "admin token file",
         )?,
-        plex_token: secret(&args.plex_token, &args.plex_token_file, "Plex token file")?,
-        jellyfin_token: secret(
-            &args.jellyfin_token,
-            &args.jellyfin_token_file,
-            "Jellyfin token file",
-        )?,
+        owner_tokens,
         upstream_env,
         redis_url: args.redis.clone(),
         memory_max_bytes: args.memory_max,
