@@ -15,7 +15,7 @@
 //! * Data directory ≤ `disk_max` + 10 % (`docs/operations.md` "Disk"): the journals, the
 //!   store's tables and blob files, the library index's element store (a keyspace of the disk
 //!   tier's database) and its snapshot all count against `disk_max`; the records get what the
-//!   rest leaves, and a batch past `disk_max` + 5 % writes no records. Measured: 57 MiB at
+//!   rest leaves, and a batch past `disk_max` writes no records. Measured: 57 MiB at
 //!   the peak; 84 MiB in a CI run before batches were refused past the limit (the records'
 //!   dead blob files outran the once-a-second upkeep).
 //! * The allocator's account in `/api/stats` (`memory.allocator`) and `/metrics` is the

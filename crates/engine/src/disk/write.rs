@@ -112,12 +112,12 @@ impl DiskInner {
         )
     }
 
-    /// Whether `incoming` more bytes would take the directory past its limit and a twentieth:
-    /// the records' budget keeps it within the limit when eviction and compaction keep pace,
-    /// and the twentieth is room for fjall's background work (a flush, a journal waiting to
-    /// go) so that this guard acts on a runaway only. Cheap while the directory is far from
-    /// it (the last measure plus what was put since); near it, the directory is measured (a
-    /// few dozen `stat`s).
+    /// Whether `incoming` more bytes would take the directory past its limit. The records'
+    /// budget keeps it below when eviction and compaction keep pace, so this acts on a runaway
+    /// only, and the tenth above the limit that the directory may reach is left to what
+    /// fjall's background work adds while it runs (a compaction's new files before the old
+    /// go). Cheap while the directory is far from the limit (the last measure plus what was put
+    /// since); near it, the directory is measured (a few dozen `stat`s).
     fn would_pass_limit(&self, incoming: u64) -> bool {
         let estimate = self
             .measured_bytes
@@ -131,7 +131,7 @@ impl DiskInner {
             allocated_bytes(&self.path) + self.counted_also_bytes.load(Ordering::Acquire);
         self.measured_bytes.store(measured, Ordering::Release);
         self.put_since_measured.store(0, Ordering::Release);
-        measured.saturating_add(incoming) > self.max_bytes + self.max_bytes / 20
+        measured.saturating_add(incoming) > self.max_bytes
     }
 
     /// The directory's limit holds whatever the pace of eviction and compaction, which run
