@@ -95,9 +95,6 @@ pub struct MaintenanceReport {
     pub expired: u64,
     /// Records evicted to get under the byte limit.
     pub evicted: u64,
-    /// Records not written since the pass before, because the directory was at its limit
-    /// (the memory tier keeps them; see `DiskTier`'s write path).
-    pub refused: u64,
 }
 
 /// Space a tier holds.
@@ -132,4 +129,11 @@ pub trait Tier: Send + Sync + 'static {
 
     /// Space held now.
     fn usage(&self) -> TierUsage;
+
+    /// How many puts of the batches written since the last call the tier kept off its
+    /// storage (the disk tier at its directory's limit): the writer counts them as dropped,
+    /// not written. A tier that stores every put it is given says 0.
+    fn take_refused_puts(&self) -> u64 {
+        0
+    }
 }

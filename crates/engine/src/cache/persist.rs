@@ -94,11 +94,6 @@ impl WriteTarget for Inner {
                     self.disk_counters
                         .evictions
                         .fetch_add(report.evicted, Ordering::Relaxed);
-                    // Records the directory's limit kept off the disk count as dropped
-                    // writes, like those a full queue drops.
-                    self.disk_counters
-                        .dropped_writes
-                        .fetch_add(report.refused, Ordering::Relaxed);
                 }
                 Err(e) => {
                     bump(&self.disk_counters.errors);
@@ -128,7 +123,13 @@ impl Inner {
         match disk.write(ops).await {
             Ok(()) => {
                 self.persisted_seq.store(next_seq, Ordering::Relaxed);
-                write_behind::count(&self.disk_counters.writes, puts);
+                // Puts the directory's limit kept off the disk count as dropped writes, like
+                // those a full queue drops (one batch is written at a time, so these are this
+                // batch's).
+                let refused = disk.take_refused_puts();
+                let refused_here = usize::try_from(refused).unwrap_or(puts).min(puts);
+                write_behind::count(&self.disk_counters.writes, puts - refused_here);
+                write_behind::count(&self.disk_counters.dropped_writes, refused_here);
             }
             Err(e) => {
                 bump(&self.disk_counters.errors);

@@ -124,8 +124,8 @@ struct DiskInner {
     measured_bytes: AtomicU64,
     counted_also_bytes: AtomicU64,
     put_since_measured: AtomicU64,
-    /// Records refused since the last maintenance pass because the directory was at its
-    /// limit.
+    /// Records refused because the directory was at its limit, since the writer last asked
+    /// ([`Tier::take_refused_puts`]).
     refused_puts: AtomicU64,
     /// Serialises batches and maintenance: the usage counters are read-modify-write.
     write_lock: Mutex<()>,
@@ -518,6 +518,10 @@ impl Tier for DiskTier {
                 .map_err(store_err)?
         }
         .boxed()
+    }
+
+    fn take_refused_puts(&self) -> u64 {
+        self.inner.refused_puts.swap(0, Ordering::AcqRel)
     }
 
     fn usage(&self) -> TierUsage {

@@ -310,8 +310,7 @@ impl DiskInner {
             // Writes from elsewhere (a shared keyspace) took the journals past their share.
             self.flush_all()?;
         }
-        let mut report = self.remove_expired_and_evict(now_ms)?;
-        report.refused = self.refused_puts.swap(0, Ordering::AcqRel);
+        let report = self.remove_expired_and_evict(now_ms)?;
         // Background compaction collects tombstones as the tree grows, but a blob file only
         // in a compaction covering every table that points into it: with records dying in
         // order of expiry, that is a compaction of the whole `entries` keyspace. Run one when
