@@ -119,8 +119,9 @@ struct DiskInner {
     dead_after_compaction: AtomicU64,
     maintenance_passes: AtomicU64,
     /// The directory's bytes and the files counted beside it, as last measured (by a batch
-    /// near the limit or a maintenance pass), and what batches put since: a batch measures
-    /// again only when the sum comes near the limit.
+    /// near the limit or a maintenance pass; the limit itself until first measured, so the
+    /// first batch measures), and what batches put since: a batch measures again only when
+    /// the sum comes near the limit.
     measured_bytes: AtomicU64,
     counted_also_bytes: AtomicU64,
     put_since_measured: AtomicU64,
@@ -337,9 +338,9 @@ impl DiskTier {
                 last_compaction_ms: AtomicU64::new(0),
                 dead_after_compaction: AtomicU64::new(0),
                 maintenance_passes: AtomicU64::new(0),
-                measured_bytes: AtomicU64::new(0),
+                measured_bytes: AtomicU64::new(max_bytes),
                 counted_also_bytes: AtomicU64::new(0),
-                put_since_measured: AtomicU64::new(u64::MAX / 2),
+                put_since_measured: AtomicU64::new(0),
                 refused_puts: AtomicU64::new(0),
                 write_lock: Mutex::new(()),
             }),

@@ -42,13 +42,7 @@ impl DiskInner {
         }
         // A second pass over the entries drops blob files the first pass left dead.
         self.entries.major_compact().map_err(store_err)?;
-        // fjall deletes the files a compaction made obsolete when the next memtable is
-        // sealed; seal one now (with a marker write) so the space is returned at once.
-        self.meta
-            .insert("compacted", b"1".to_vec())
-            .map_err(store_err)?;
-        self.meta.rotate_memtable_and_wait().map_err(store_err)?;
-        Ok(())
+        self.return_obsolete_files()
     }
 
     pub(super) fn lookup(
@@ -140,8 +134,8 @@ impl DiskInner {
     /// past `max_bytes` until they catch up. A batch that would pass it writes no records:
     /// each put becomes a removal of its key (so no older record of it is left to be read),
     /// removals and the engine's state are written, and the memory tier keeps the entries.
-    /// Returns the batch and how many puts it refused.
-    fn within_limit(&self, ops: Vec<WriteOp>) -> (Vec<WriteOp>, u64) {
+    /// The refusals are counted for [`Tier::take_refused_puts`].
+    fn within_limit(&self, ops: Vec<WriteOp>) -> Vec<WriteOp> {
         let incoming: u64 = ops
             .iter()
             .map(|op| match op {
@@ -152,7 +146,7 @@ impl DiskInner {
         if incoming == 0 || !self.would_pass_limit(incoming) {
             self.put_since_measured
                 .fetch_add(incoming, Ordering::AcqRel);
-            return (ops, 0);
+            return ops;
         }
         let mut refused = 0;
         let ops = ops
@@ -171,12 +165,12 @@ impl DiskInner {
             incoming,
             "disk cache directory at its limit; records not written"
         );
-        (ops, refused)
+        ops
     }
 
     pub(super) fn write_sync(&self, ops: Vec<WriteOp>) -> Result<(), TierError> {
         let _guard = self.write_lock.lock_unpoisoned();
-        let (ops, _) = self.within_limit(ops);
+        let ops = self.within_limit(ops);
         let mut batch = self.db.batch();
         let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();
         let mut counts = self.counts();

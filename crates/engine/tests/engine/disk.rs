@@ -444,8 +444,8 @@ fn writes_faster_than_maintenance_refuse_records_rather_than_pass_the_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_the_directory_refuses_are_dropped_writes_and_served_from_memory() {
-    // Twice the smallest limit in incompressible entries, with no maintenance pass to make
-    // room (housekeeping off, and the worker's pass comes only once a second): the directory
+    // Twice the smallest limit in incompressible entries, faster than maintenance makes room
+    // (housekeeping off; the worker's pass comes at most once a second): the directory
     // fills, and what it refuses is counted as dropped, not written.
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::default());
