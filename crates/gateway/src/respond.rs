@@ -184,7 +184,7 @@ pub(crate) fn push_i64(out: &mut Vec<u8>, n: i64) {
 /// Appends microseconds as milliseconds with three decimals (`1234` → `1.234`): the same text
 /// as `format!("{:.3}", us as f64 / 1000.0)`.
 pub(crate) fn push_ms3(out: &mut Vec<u8>, us: u64) {
-    out.extend_from_slice(itoa::Buffer::new().format(us / 1000).as_bytes());
+    cachearr_wire::lines::push_u64(out, us / 1000);
     let frac = us % 1000;
     out.extend_from_slice(&[
         b'.',
