@@ -12,6 +12,7 @@
 //! beside the writes. A failed disk write switches the disk tier off with a warning: memory
 //! carries on.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -63,6 +64,11 @@ pub(crate) struct WriteBehind {
     /// Removals and prefix drops with the sequence number they were issued at, so the
     /// worker can order them against puts (which carry their entry's number).
     side_ops: Mutex<Vec<(u64, WriteOp, Dest)>>,
+    /// Keys with a put queued and not yet written, and how many. The lower tiers' record of
+    /// such a key is older than the queued entry (they are written only from this queue, in
+    /// order), so reads below memory must not serve it: the queued entry may have been
+    /// invalidated since, or evicted from memory, and the older record would come back.
+    pending: Mutex<HashMap<Key, u32>>,
     wake: Notify,
     /// Told when the queued entries come to a quarter of `max_bytes`: the batching window
     /// ends there, leaving the rest of the queue for the time the batch takes to write.
@@ -87,6 +93,7 @@ impl WriteBehind {
                 puts,
                 controls,
                 side_ops: Mutex::new(Vec::new()),
+                pending: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 quarter_full: Notify::new(),
                 capacity: capacity.max(1),
@@ -114,19 +121,53 @@ impl WriteBehind {
         if before < quarter && before + weight >= quarter {
             self.quarter_full.notify_one();
         }
+        // Pending before it is sent: the worker may write it (and settle it) at once.
+        self.note_pending(&key);
         match self.puts.try_send((key, entry, dest)) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full((_, entry, _))) => {
+            Err(mpsc::error::TrySendError::Full((key, entry, _))) => {
+                self.settle(std::slice::from_ref(&key));
                 self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
                 bump(&self.dropped);
                 bump(&entry.class.dropped_writes);
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
+            Err(mpsc::error::TrySendError::Closed((key, _, _))) => {
+                self.settle(std::slice::from_ref(&key));
                 self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
                 false
             }
         }
+    }
+
+    fn note_pending(&self, key: &Key) {
+        *self
+            .pending
+            .lock_unpoisoned()
+            .entry(key.clone())
+            .or_insert(0) += 1;
+    }
+
+    /// Marks one queued put of each of `keys` as written (or given up).
+    fn settle(&self, keys: &[Key]) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut pending = self.pending.lock_unpoisoned();
+        for key in keys {
+            if let Some(n) = pending.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    pending.remove(key);
+                }
+            }
+        }
+    }
+
+    /// Whether a put of `key` is queued and not yet written: what the lower tiers hold for it
+    /// is then older than what was last stored.
+    pub(crate) fn is_pending(&self, key: &Key) -> bool {
+        self.pending.lock_unpoisoned().contains_key(key)
     }
 
     /// What the queued entries weigh now.
@@ -227,17 +268,20 @@ pub(crate) async fn run_worker<T: WriteTarget>(
         let Some(t) = target.upgrade() else {
             return;
         };
-        let (ops, shared) = batch_ops(&*t, &mut buf, &mut persisted_version).await;
+        let (ops, shared, written_keys) = batch_ops(&*t, &mut buf, &mut persisted_version).await;
         // One write at a time, in order: the one before this batch ends first.
         if let Some(previous) = writing.take() {
             let _ = previous.await;
         }
-        if !ops.is_empty() || !shared.is_empty() {
+        if !ops.is_empty() || !shared.is_empty() || !written_keys.is_empty() {
             let n = ops.len();
             let writer = t.clone();
             let write = tokio::spawn(async move {
                 writer.write_batch(ops, shared).await;
                 if let Some(wb) = writer.write_behind() {
+                    // Written, or the disk tier switched itself off: either way the lower
+                    // tiers now hold what they will hold for these keys.
+                    wb.settle(&written_keys);
                     bump(&wb.batches);
                     tracing::trace!(ops = n, "write-behind batch written");
                 }
@@ -339,20 +383,23 @@ fn drain_queued(puts: &mut mpsc::Receiver<Put>, buf: &mut Vec<Put>, flushing: bo
 
 /// The writes of one batch, in the order they were issued: the side operations, the puts in
 /// `buf` (encoded, or removals for those invalidated while queued), and the invalidation
-/// state when it changed since `persisted_version`. Also those to share with Redis.
+/// state when it changed since `persisted_version`. Also those to share with Redis, and the
+/// keys of the puts taken (to settle once written).
 async fn batch_ops<T: WriteTarget>(
     t: &T,
     buf: &mut Vec<Put>,
     persisted_version: &mut u64,
-) -> (Vec<WriteOp>, Vec<WriteOp>) {
+) -> (Vec<WriteOp>, Vec<WriteOp>, Vec<Key>) {
     let mut sequenced: Vec<(u64, WriteOp, Dest)> = t
         .write_behind()
         .map(|wb| wb.take_side_ops())
         .unwrap_or_default();
     let mut taken = 0u64;
     let mut to_encode: Vec<(Key, Arc<Entry>, Dest)> = Vec::with_capacity(buf.len());
+    let mut written_keys = Vec::with_capacity(buf.len());
     for (key, entry, dest) in buf.drain(..) {
         taken += entry.weight(key.as_str().len());
+        written_keys.push(key.clone());
         if t.still_valid(&key, &entry) {
             to_encode.push((key, entry, dest));
         } else {
@@ -380,7 +427,7 @@ async fn batch_ops<T: WriteTarget>(
         *persisted_version = version;
         ops.extend(writes);
     }
-    (ops, shared)
+    (ops, shared, written_keys)
 }
 
 use futures_util::FutureExt;

@@ -65,6 +65,21 @@ impl Inner {
         now: u64,
         counted: Counted,
     ) -> Option<(Arc<Entry>, TierKind)> {
+        if self
+            .write_behind
+            .as_ref()
+            .is_some_and(|wb| wb.is_pending(key))
+        {
+            // What the lower tiers hold for `key` predates the put still queued; that put's
+            // entry left memory (evicted, or invalidated since), so nothing usable is there.
+            if counted == Counted::Yes
+                && self.disk.is_some()
+                && self.disk_counters.enabled.load(Ordering::Relaxed)
+            {
+                bump(&self.disk_counters.misses);
+            }
+            return None;
+        }
         if let Some(entry) = self.disk_lookup(key, now, counted).await {
             let kind = self.disk.as_ref().map_or(TierKind::Disk, |d| d.kind());
             return Some((entry, kind));

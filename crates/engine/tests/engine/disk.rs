@@ -79,6 +79,51 @@ async fn entries_and_tag_generations_survive_a_restart() {
     cache.shutdown().await;
 }
 
+/// A put still queued for the disk makes the disk's record of that key an older one: when the
+/// queued entry is invalidated before it is written, the older record must not come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_replaced_by_a_queued_put_is_not_served_when_that_put_is_invalidated() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    let key = Key::new("plex|/library/metadata/7");
+    {
+        let cache = disk_cache(&clock, dir.path()).await;
+        cache
+            .insert(&key, &policy(), CachedValue::new(200, "old"))
+            .await;
+        cache.shutdown().await;
+    }
+    // A batching window far longer than the test: the next put stays queued until shutdown.
+    let cache = TieredCache::builder()
+        .memory_max_bytes(64 << 20)
+        .disk(dir.path(), 256 << 20)
+        .clock(clock.clone())
+        .housekeeping(false)
+        .write_behind(1000, std::time::Duration::from_secs(3600))
+        .build()
+        .await
+        .expect("disk cache builds");
+    let tagged = policy().with_tag("item:7");
+    cache
+        .insert(&key, &tagged, CachedValue::new(200, "new"))
+        .await;
+    cache.invalidate_tag("item:7");
+    let got = cache.get(&key).await;
+    assert!(
+        got.is_none(),
+        "the replaced record came back from {:?}",
+        got.map(|l| l.outcome)
+    );
+    let loader = CountingLoader::new();
+    let l = cache
+        .get_or_load(&key, &tagged, loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Miss, "a load, not the replaced record");
+    assert_eq!(loader.calls(), 1);
+    cache.shutdown().await;
+}
+
 fn clock_now(c: &ManualClock) -> u64 {
     cachearr_engine::Clock::now_ms(c)
 }
