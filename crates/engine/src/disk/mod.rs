@@ -120,8 +120,8 @@ struct DiskInner {
     maintenance_passes: AtomicU64,
     /// The directory's bytes and the files counted beside it, as last measured (by a batch
     /// near the limit or a maintenance pass; the limit itself until first measured, so the
-    /// first batch measures), and what batches put since: a batch measures again only when
-    /// the sum comes near the limit.
+    /// first batch measures), and twice what batches put since: a batch measures again only
+    /// when the sum passes the limit.
     measured_bytes: AtomicU64,
     counted_also_bytes: AtomicU64,
     put_since_measured: AtomicU64,

@@ -110,15 +110,20 @@ impl DiskInner {
     /// budget keeps it below when eviction and compaction keep pace, so this acts on a runaway
     /// only, and the tenth above the limit that the directory may reach is left to what
     /// fjall's background work adds while it runs (a compaction's new files before the old
-    /// go). Cheap while the directory is far from the limit (the last measure plus what was put
-    /// since); near it, the directory is measured (a few dozen `stat`s).
+    /// go). The estimate is the last measure plus twice every byte put since (a record is
+    /// on disk twice until the journal that first held it is dropped: in that journal and in
+    /// the table its memtable flushed to); removals only shrink the directory, so the estimate
+    /// does not fall short of it, and the directory is measured (a few dozen `stat`s) only
+    /// when the estimate passes the limit. A full cache, which sits a tenth below it, is
+    /// measured once per twentieth of its limit written rather than at every batch.
     fn would_pass_limit(&self, incoming: u64) -> bool {
         let estimate = self
             .measured_bytes
             .load(Ordering::Acquire)
             .saturating_add(self.put_since_measured.load(Ordering::Acquire))
+            .saturating_add(incoming)
             .saturating_add(incoming);
-        if estimate <= self.max_bytes - self.max_bytes / 8 {
+        if estimate <= self.max_bytes {
             return false;
         }
         let measured =
@@ -145,7 +150,7 @@ impl DiskInner {
             .sum();
         if incoming == 0 || !self.would_pass_limit(incoming) {
             self.put_since_measured
-                .fetch_add(incoming, Ordering::AcqRel);
+                .fetch_add(2 * incoming, Ordering::AcqRel);
             return ops;
         }
         let mut refused = 0;
