@@ -5,6 +5,8 @@
 #   bench/hitpath/callgrind.sh [CACHEARR_BIN [BARE_BIN]]
 #   BURST=1 bench/hitpath/callgrind.sh [CACHEARR_BIN [BARE_BIN]]   # and per connection of a burst
 #   COLD=1 bench/hitpath/callgrind.sh [CACHEARR_BIN]                # and per waiter of a cold burst
+#   CACHE_SIM=1 bench/hitpath/callgrind.sh [CACHEARR_BIN [BARE_BIN]] # and first-level data cache
+#                                                                    # misses per hit (simulated)
 #
 # cachearr runs under `valgrind --tool=callgrind --instr-atstart=no` with one worker thread in
 # front of the simulator; after warm-up, instrumentation is switched on for a wrk run against
@@ -33,6 +35,20 @@ PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 source bench/lib.sh
 WAIT_HTTP_SECS=60 # valgrind starts the gateway slowly
+# With CACHE_SIM=1, callgrind also simulates the caches (a 32 KB first-level data cache here):
+# misses there are what a hit waits on beyond its instructions, which counts alone do not show.
+CG_OPTS=(--tool=callgrind --instr-atstart=no)
+if [ -n "${CACHE_SIM:-}" ]; then CG_OPTS+=(--cache-sim=yes); fi
+# The first-level data cache's read and write misses of the dumps FILE..., summed.
+cg_d1_misses() {
+  for f in "$@"; do callgrind_annotate "$f" 2>/dev/null | grep 'PROGRAM TOTALS'; done | python3 -c '
+import re, sys
+read = write = 0
+for line in sys.stdin:
+    v = [int(t.replace(",", "")) for t in re.sub(r"\([^)]*\)", "", line).split()[:9]]
+    read += v[4]; write += v[5]
+print(read, write)'
+}
 # The instruction total of one callgrind dump.
 cg_total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'; }
 # Instructions per request of a process under callgrind, for one wrk run on URL with headers.
@@ -48,7 +64,13 @@ measure() { # PID OUTFILE_PREFIX URL HEADER...
   local reqs ir
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   ir=$(for f in "$prefix"*; do cg_total "$f"; done | paste -sd+ | bc)
-  echo "$reqs requests, $ir instructions, $((ir / reqs)) per request"
+  local misses=""
+  if [ -n "${CACHE_SIM:-}" ]; then
+    local d1r d1w
+    read -r d1r d1w < <(cg_d1_misses "$prefix"*)
+    misses="; first-level data cache misses per request: $((d1r / reqs)) read, $((d1w / reqs)) write"
+  fi
+  echo "$reqs requests, $ir instructions, $((ir / reqs)) per request$misses"
 }
 # Instructions per connection of one 1,000-connection burst (after a warm-up burst), from the
 # dump this run adds: first the whole of each connection (accept, one request, answer, close),
@@ -124,7 +146,7 @@ if [ -n "${BURST:-}${COLD:-}" ]; then rustc -O -o "$W/burst" bench/gateway/burst
 # NAME names its config, data directory, log and profile in $W. Sets CG_PID.
 start_cg_gateway() { # NAME SIM_PORT ADMIN_PORT LISTEN_PORT
   { bench_cachearr_toml "$W/data-$1" "$3" "$2" "$4"; printf '[index]\nenabled = false\n'; } >"$W/$1.toml"
-  RUST_LOG=error TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --instr-atstart=no \
+  RUST_LOG=error TOKIO_WORKER_THREADS=1 valgrind "${CG_OPTS[@]}" \
     --callgrind-out-file="$W/$1.cg" "$BIN" serve --config "$W/$1.toml" >"$W/$1.log" 2>&1 &
   CG_PID=$!
   PIDS+=("$CG_PID")
@@ -166,14 +188,14 @@ fi
 
 if [ -n "$BARE" ]; then
   BP=$(free_port)
-  TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$W/bare.cg" \
+  TOKIO_WORKER_THREADS=1 valgrind "${CG_OPTS[@]}" --callgrind-out-file="$W/bare.cg" \
     "$BARE" "127.0.0.1:$BP" 20564 >"$W/bare.log" 2>&1 &
   BA=$!; PIDS+=("$BA")
   wait_http "http://127.0.0.1:$BP/"
   echo "bare hyper floor ($BARE): $(measure "$BA" "$W/bare.cg" "http://127.0.0.1:$BP/library/sections/$MUSIC/all?type=10" "${HEADERS[@]}")"
   if [ -n "${BURST:-}" ]; then
     BP2=$(free_port)
-    TOKIO_WORKER_THREADS=1 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$W/bare-burst.cg" \
+    TOKIO_WORKER_THREADS=1 valgrind "${CG_OPTS[@]}" --callgrind-out-file="$W/bare-burst.cg" \
       "$BARE" "127.0.0.1:$BP2" "$(curl -fs -H "${HEADERS[0]}" -H "${HEADERS[1]}" "http://127.0.0.1:$CP$BURST_PATH" | wc -c)" >"$W/bare-burst.log" 2>&1 &
     BA2=$!; PIDS+=("$BA2")
     wait_http "http://127.0.0.1:$BP2/"
