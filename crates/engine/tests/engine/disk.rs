@@ -124,6 +124,45 @@ async fn a_record_replaced_by_a_queued_put_is_not_served_when_that_put_is_invali
     cache.shutdown().await;
 }
 
+/// Once a queued put is written, its key is read from the disk again: an entry the memory tier
+/// evicted comes back from the disk in the same process, not only after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_evicted_from_memory_after_its_write_is_read_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    let cache = TieredCache::builder()
+        .memory_max_bytes(1_000_000)
+        .disk(dir.path(), 256 << 20)
+        .clock(clock.clone())
+        .housekeeping(false)
+        .write_behind(1000, std::time::Duration::from_millis(5))
+        .build()
+        .await
+        .expect("disk cache builds");
+    for i in 0..60u64 {
+        let v = CachedValue::new(200, noise(i, 50_000));
+        cache.insert(&Key::new(format!("k{i}")), &policy(), v).await;
+        cache.run_pending_tasks().await;
+    }
+    cache.flush().await;
+    cache.run_pending_tasks().await;
+    let evicted = cache.stats().tier(TierKind::Memory).unwrap().evictions;
+    assert!(evicted > 0, "the memory tier evicted nothing");
+    let mut from_disk = 0;
+    for i in 0..60u64 {
+        let l = cache
+            .get(&Key::new(format!("k{i}")))
+            .await
+            .unwrap_or_else(|| panic!("k{i} is neither in memory nor on disk"));
+        assert_eq!(l.entry.value.body, noise(i, 50_000));
+        if l.outcome == Outcome::Hit(TierKind::Disk) {
+            from_disk += 1;
+        }
+    }
+    assert!(from_disk > 0, "no evicted entry was read from the disk");
+    cache.shutdown().await;
+}
+
 fn clock_now(c: &ManualClock) -> u64 {
     cachearr_engine::Clock::now_ms(c)
 }
