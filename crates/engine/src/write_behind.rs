@@ -107,14 +107,15 @@ impl WriteBehind {
         )
     }
 
-    /// Queues a put; returns false (and counts) if the queue is full.
+    /// Queues a put; returns false (and counts) if the queue is full. A dropped put still
+    /// replaced the key's older record, which the lower tiers would otherwise serve once the
+    /// entry leaves memory: its key's removal goes on the side list instead.
     pub(crate) fn put(&self, key: Key, entry: Arc<Entry>, dest: Dest) -> bool {
         let weight = entry.weight(key.as_str().len());
         let before = self.queued_bytes.fetch_add(weight, Ordering::AcqRel);
         if before > 0 && before + weight > self.max_bytes {
             self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
-            bump(&self.dropped);
-            bump(&entry.class.dropped_writes);
+            self.dropped_put(key, &entry, dest);
             return false;
         }
         let quarter = self.max_bytes / 4;
@@ -125,11 +126,10 @@ impl WriteBehind {
         self.note_pending(&key);
         match self.puts.try_send((key, entry, dest)) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full((key, entry, _))) => {
+            Err(mpsc::error::TrySendError::Full((key, entry, dest))) => {
                 self.settle(std::slice::from_ref(&key));
                 self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
-                bump(&self.dropped);
-                bump(&entry.class.dropped_writes);
+                self.dropped_put(key, &entry, dest);
                 false
             }
             Err(mpsc::error::TrySendError::Closed((key, _, _))) => {
@@ -138,6 +138,13 @@ impl WriteBehind {
                 false
             }
         }
+    }
+
+    /// Counts a put the queue could not take and queues its key's removal in its place.
+    fn dropped_put(&self, key: Key, entry: &Entry, dest: Dest) {
+        bump(&self.dropped);
+        bump(&entry.class.dropped_writes);
+        self.side_op(entry.seq, WriteOp::Remove { key }, dest);
     }
 
     fn note_pending(&self, key: &Key) {
@@ -181,7 +188,12 @@ impl WriteBehind {
 
     /// Queues an operation that must not be dropped (removal, prefix drop), issued at
     /// sequence number `seq`.
+    /// A removal is pending until written, as a put is: until then the lower tiers still
+    /// hold the record it removes.
     pub(crate) fn side_op(&self, seq: u64, op: WriteOp, dest: Dest) {
+        if let WriteOp::Remove { key } = &op {
+            self.note_pending(key);
+        }
         self.side_ops.lock_unpoisoned().push((seq, op, dest));
         self.wake.notify_one();
     }
@@ -396,7 +408,14 @@ async fn batch_ops<T: WriteTarget>(
         .unwrap_or_default();
     let mut taken = 0u64;
     let mut to_encode: Vec<(Key, Arc<Entry>, Dest)> = Vec::with_capacity(buf.len());
-    let mut written_keys = Vec::with_capacity(buf.len());
+    // Removals on the side list were noted pending by `side_op`, like puts.
+    let mut written_keys: Vec<Key> = sequenced
+        .iter()
+        .filter_map(|(_, op, _)| match op {
+            WriteOp::Remove { key } => Some(key.clone()),
+            _ => None,
+        })
+        .collect();
     for (key, entry, dest) in buf.drain(..) {
         taken += entry.weight(key.as_str().len());
         written_keys.push(key.clone());

@@ -50,7 +50,7 @@ impl Inner {
                     queued_bytes = wb.queued_bytes(),
                     max_bytes = wb.max_bytes(),
                     "write-behind queue full: {n} writes to the lower tiers dropped since the \
-                     last warning (the entries stay in memory; the disk keeps what it had)"
+                     last warning (the entries stay in memory; the lower tiers drop their older records)"
                 );
             }
         }

@@ -124,6 +124,58 @@ async fn a_record_replaced_by_a_queued_put_is_not_served_when_that_put_is_invali
     cache.shutdown().await;
 }
 
+/// A put the full write-behind queue drops still replaced the key's older record: when its
+/// entry is invalidated, that older record must not come back from the disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_replaced_by_a_dropped_put_is_not_served_when_that_put_is_invalidated() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::default());
+    let key = Key::new("plex|/library/metadata/8");
+    {
+        let cache = disk_cache(&clock, dir.path()).await;
+        cache
+            .insert(&key, &policy(), CachedValue::new(200, "old"))
+            .await;
+        cache.shutdown().await;
+    }
+    // A batching window far longer than the test, and a first put that takes the queue's
+    // whole byte bound (its smallest, 2 MiB): the next put is dropped.
+    let cache = TieredCache::builder()
+        .memory_max_bytes(16 << 20)
+        .disk(dir.path(), 256 << 20)
+        .clock(clock.clone())
+        .housekeeping(false)
+        .write_behind(1000, std::time::Duration::from_secs(3600))
+        .build()
+        .await
+        .expect("disk cache builds");
+    let big = CachedValue::new(200, noise(1, 3 << 20));
+    cache.insert(&Key::new("plex|/other"), &policy(), big).await;
+    let tagged = policy().with_tag("item:8");
+    cache
+        .insert(&key, &tagged, CachedValue::new(200, "new"))
+        .await;
+    let dropped = cache.stats().tier(TierKind::Disk).unwrap().dropped_writes;
+    assert!(dropped >= 1, "the second put was not dropped");
+    cache.invalidate_tag("item:8");
+    let loader = CountingLoader::new();
+    let l = cache
+        .get_or_load(&key, &tagged, loader.clone())
+        .await
+        .unwrap();
+    assert_eq!(l.outcome, Outcome::Miss, "a load, not the replaced record");
+    cache.shutdown().await;
+    drop(cache);
+    // And after the queue is written, the older record is gone from the disk too.
+    let cache = disk_cache(&clock, dir.path()).await;
+    let got = cache.get(&key).await;
+    assert!(
+        got.as_ref().is_none_or(|l| body(l) != "old"),
+        "the replaced record is still on disk"
+    );
+    cache.shutdown().await;
+}
+
 /// Once a queued put is written, its key is read from the disk again: an entry the memory tier
 /// evicted comes back from the disk in the same process, not only after a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
