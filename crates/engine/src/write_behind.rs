@@ -64,10 +64,11 @@ pub(crate) struct WriteBehind {
     /// Removals and prefix drops with the sequence number they were issued at, so the
     /// worker can order them against puts (which carry their entry's number).
     side_ops: Mutex<Vec<(u64, WriteOp, Dest)>>,
-    /// Keys with a put queued and not yet written, and how many. The lower tiers' record of
-    /// such a key is older than the queued entry (they are written only from this queue, in
-    /// order), so reads below memory must not serve it: the queued entry may have been
-    /// invalidated since, or evicted from memory, and the older record would come back.
+    /// Keys with a put or a removal queued and not yet written, and how many. The lower
+    /// tiers' record of such a key is older than what was last stored (they are written only
+    /// from this queue, in order), so reads below memory must not serve it: the queued entry
+    /// may have been invalidated since, or evicted from memory, and the older record would
+    /// come back.
     pending: Mutex<HashMap<Key, u32>>,
     wake: Notify,
     /// Told when the queued entries come to a quarter of `max_bytes`: the batching window
@@ -155,7 +156,7 @@ impl WriteBehind {
             .or_insert(0) += 1;
     }
 
-    /// Marks one queued put of each of `keys` as written (or given up).
+    /// Marks one queued put or removal of each of `keys` as written (or given up).
     fn settle(&self, keys: &[Key]) {
         if keys.is_empty() {
             return;
@@ -171,8 +172,8 @@ impl WriteBehind {
         }
     }
 
-    /// Whether a put of `key` is queued and not yet written: what the lower tiers hold for it
-    /// is then older than what was last stored.
+    /// Whether a put or removal of `key` is queued and not yet written: what the lower tiers
+    /// hold for it is then older than what was last stored.
     pub(crate) fn is_pending(&self, key: &Key) -> bool {
         self.pending.lock_unpoisoned().contains_key(key)
     }
@@ -187,9 +188,8 @@ impl WriteBehind {
     }
 
     /// Queues an operation that must not be dropped (removal, prefix drop), issued at
-    /// sequence number `seq`.
-    /// A removal is pending until written, as a put is: until then the lower tiers still
-    /// hold the record it removes.
+    /// sequence number `seq`. A removal is pending until written, as a put is: until then
+    /// the lower tiers still hold the record it removes.
     pub(crate) fn side_op(&self, seq: u64, op: WriteOp, dest: Dest) {
         if let WriteOp::Remove { key } = &op {
             self.note_pending(key);
@@ -285,7 +285,9 @@ pub(crate) async fn run_worker<T: WriteTarget>(
         if let Some(previous) = writing.take() {
             let _ = previous.await;
         }
-        if !ops.is_empty() || !shared.is_empty() || !written_keys.is_empty() {
+        // Every key taken became a put or a removal in `ops`, so `written_keys` is settled
+        // whenever it holds any.
+        if !ops.is_empty() || !shared.is_empty() {
             let n = ops.len();
             let writer = t.clone();
             let write = tokio::spawn(async move {
@@ -396,7 +398,7 @@ fn drain_queued(puts: &mut mpsc::Receiver<Put>, buf: &mut Vec<Put>, flushing: bo
 /// The writes of one batch, in the order they were issued: the side operations, the puts in
 /// `buf` (encoded, or removals for those invalidated while queued), and the invalidation
 /// state when it changed since `persisted_version`. Also those to share with Redis, and the
-/// keys of the puts taken (to settle once written).
+/// keys of the puts and removals taken (to settle once written).
 async fn batch_ops<T: WriteTarget>(
     t: &T,
     buf: &mut Vec<Put>,

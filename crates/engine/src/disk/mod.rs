@@ -119,7 +119,7 @@ struct DiskInner {
     dead_after_compaction: AtomicU64,
     maintenance_passes: AtomicU64,
     /// The directory's bytes and the files counted beside it, as last measured (by a batch
-    /// near the limit or a maintenance pass; the limit itself until first measured, so the
+    /// past the limit or a maintenance pass; the limit itself until first measured, so the
     /// first batch measures), and twice what batches put since: a batch measures again only
     /// when the sum passes the limit.
     measured_bytes: AtomicU64,
