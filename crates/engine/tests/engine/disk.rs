@@ -12,17 +12,38 @@ use cachearr_engine::{
 use crate::common::*;
 
 const MIB: u64 = 1024 * 1024;
+/// A write-behind batching window longer than any test: puts stay queued until a flush.
+const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub(crate) async fn disk_cache(clock: &Arc<ManualClock>, dir: &std::path::Path) -> TieredCache {
+    disk_cache_with(clock, dir, 64 << 20, std::time::Duration::from_millis(5)).await
+}
+
+/// [`disk_cache`] with its memory limit and write-behind batching window.
+async fn disk_cache_with(
+    clock: &Arc<ManualClock>,
+    dir: &std::path::Path,
+    memory_max: u64,
+    batch_interval: std::time::Duration,
+) -> TieredCache {
     TieredCache::builder()
-        .memory_max_bytes(64 << 20)
+        .memory_max_bytes(memory_max)
         .disk(dir, 256 << 20)
         .clock(clock.clone())
         .housekeeping(false)
-        .write_behind(1000, std::time::Duration::from_millis(5))
+        .write_behind(1000, batch_interval)
         .build()
         .await
         .expect("disk cache builds")
+}
+
+/// Leaves `key` on disk in `dir` with the body "old", written by a cache since shut down.
+async fn older_record_on_disk(clock: &Arc<ManualClock>, dir: &std::path::Path, key: &Key) {
+    let cache = disk_cache(clock, dir).await;
+    cache
+        .insert(key, &policy(), CachedValue::new(200, "old"))
+        .await;
+    cache.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,28 +107,17 @@ async fn a_record_replaced_by_a_queued_put_is_not_served_when_that_put_is_invali
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::default());
     let key = Key::new("plex|/library/metadata/7");
-    {
-        let cache = disk_cache(&clock, dir.path()).await;
-        cache
-            .insert(&key, &policy(), CachedValue::new(200, "old"))
-            .await;
-        cache.shutdown().await;
-    }
+    older_record_on_disk(&clock, dir.path(), &key).await;
     // A batching window far longer than the test: the next put stays queued until shutdown.
-    let cache = TieredCache::builder()
-        .memory_max_bytes(64 << 20)
-        .disk(dir.path(), 256 << 20)
-        .clock(clock.clone())
-        .housekeeping(false)
-        .write_behind(1000, std::time::Duration::from_secs(3600))
-        .build()
-        .await
-        .expect("disk cache builds");
+    let cache = disk_cache_with(&clock, dir.path(), 64 << 20, HOUR).await;
     let tagged = policy().with_tag("item:7");
     cache
         .insert(&key, &tagged, CachedValue::new(200, "new"))
         .await;
     cache.invalidate_tag("item:7");
+    // The first probe finds the invalidated entry in memory and forgets it; the second looks
+    // below memory, where the older record is.
+    assert!(cache.get(&key).await.is_none());
     let got = cache.get(&key).await;
     assert!(
         got.is_none(),
@@ -131,24 +141,10 @@ async fn a_record_replaced_by_a_dropped_put_is_not_served_when_that_put_is_inval
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::default());
     let key = Key::new("plex|/library/metadata/8");
-    {
-        let cache = disk_cache(&clock, dir.path()).await;
-        cache
-            .insert(&key, &policy(), CachedValue::new(200, "old"))
-            .await;
-        cache.shutdown().await;
-    }
+    older_record_on_disk(&clock, dir.path(), &key).await;
     // A batching window far longer than the test, and a first put that takes the queue's
     // whole byte bound (its smallest, 2 MiB): the next put is dropped.
-    let cache = TieredCache::builder()
-        .memory_max_bytes(16 << 20)
-        .disk(dir.path(), 256 << 20)
-        .clock(clock.clone())
-        .housekeeping(false)
-        .write_behind(1000, std::time::Duration::from_secs(3600))
-        .build()
-        .await
-        .expect("disk cache builds");
+    let cache = disk_cache_with(&clock, dir.path(), 16 << 20, HOUR).await;
     let big = CachedValue::new(200, noise(1, 3 << 20));
     cache.insert(&Key::new("plex|/other"), &policy(), big).await;
     let tagged = policy().with_tag("item:8");
@@ -182,15 +178,13 @@ async fn a_record_replaced_by_a_dropped_put_is_not_served_when_that_put_is_inval
 async fn an_entry_evicted_from_memory_after_its_write_is_read_from_disk() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::default());
-    let cache = TieredCache::builder()
-        .memory_max_bytes(1_000_000)
-        .disk(dir.path(), 256 << 20)
-        .clock(clock.clone())
-        .housekeeping(false)
-        .write_behind(1000, std::time::Duration::from_millis(5))
-        .build()
-        .await
-        .expect("disk cache builds");
+    let cache = disk_cache_with(
+        &clock,
+        dir.path(),
+        1_000_000,
+        std::time::Duration::from_millis(5),
+    )
+    .await;
     for i in 0..60u64 {
         let v = CachedValue::new(200, noise(i, 50_000));
         cache.insert(&Key::new(format!("k{i}")), &policy(), v).await;
