@@ -28,22 +28,37 @@ pub mod redis;
 
 pub use process::{KillOnDrop, venv_python, workspace_root};
 
+use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How often [`eventually`] and [`eventually_blocking`] look again: often enough not to slow
 /// a test, rarely enough not to load a shared machine.
 const POLL_EVERY: Duration = Duration::from_millis(20);
 
-/// A loopback port free right now (the OS picks it; the listener closes before returning).
+/// A loopback port free right now (the OS picks it; the listener closes before returning),
+/// and never one this process was given before.
+///
+/// The OS may hand a port it just freed to the next `bind(0)`, so two calls in a row (a proxy's
+/// and an admin listener's port) could return the same port; the ports handed out are kept
+/// and a repeat is asked for again.
 ///
 /// # Panics
-/// If no loopback port can be bound.
+/// If no loopback port can be bound, or the OS keeps giving ports already handed out.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(PoisonError::into_inner);
+    for _ in 0..1_000 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free loopback port");
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
+    panic!("the OS gave only ports already handed out, 1,000 times")
 }
 
 /// Blocks until something accepts connections on loopback `port`.
@@ -146,6 +161,13 @@ mod tests {
         let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         wait_for_port("the test's listener", port, Duration::from_secs(5));
         drop(listener);
+    }
+
+    #[test]
+    fn free_ports_are_never_handed_out_twice() {
+        let ports: Vec<u16> = (0..500).map(|_| free_port()).collect();
+        let distinct: BTreeSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), ports.len());
     }
 
     #[test]
