@@ -6,6 +6,7 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use cachearr_testkit::free_port;
@@ -73,11 +74,13 @@ fn serve_prints_the_webhook_urls_and_config_check_shows_the_secret() {
     let mut seen = Vec::new();
     let url_line = loop {
         assert!(Instant::now() < deadline, "no webhook URL in {seen:#?}");
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            if line.contains("webhook URL") {
-                break line;
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) if line.contains("webhook URL") => break line,
+            Ok(line) => seen.push(line),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("serve ended without a webhook URL: {seen:#?}")
             }
-            seen.push(line);
         }
     };
     let _ = child.kill();
