@@ -302,7 +302,11 @@ impl Feed {
     fn health(&self, now_ms: u64) -> bool {
         let why = self.unhealthy(now_ms);
         let healthy = why.is_none();
-        if self.was_healthy.swap(healthy, Ordering::Relaxed) != healthy {
+        // Read before written: every cached read of a feed class asks, and a swap on each
+        // would move the flag's cache line between the cores on every hit.
+        if self.was_healthy.load(Ordering::Relaxed) != healthy
+            && self.was_healthy.swap(healthy, Ordering::Relaxed) != healthy
+        {
             match why {
                 None => tracing::info!(
                     upstream = %self.upstream,
