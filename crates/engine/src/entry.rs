@@ -140,7 +140,7 @@ pub struct Entry {
     pub(crate) tags: Box<[TagStamp]>,
     /// Statistics of the entry's class (saves a map lookup on every hit).
     pub(crate) class: Arc<ClassCounters>,
-    /// Reads during this entry's life, for warming.
+    /// Reads during this entry's life, for warming: counted until its warming is scheduled.
     pub(crate) reads: AtomicU32,
     /// Set once a warming refresh has been scheduled for this entry.
     pub(crate) warm_scheduled: AtomicBool,
@@ -201,7 +201,8 @@ impl Entry {
         self.tags.iter().map(|s| &*s.cell.name)
     }
 
-    /// How many times it has been read.
+    /// How many times it has been read, until its warming was scheduled (the count only
+    /// decides that).
     pub fn reads(&self) -> u32 {
         self.reads.load(Ordering::Relaxed)
     }

@@ -31,11 +31,13 @@ impl Inner {
         make_loader: impl FnOnce() -> Arc<dyn Loader>,
         entry: &Entry,
     ) {
+        // Once the warming is scheduled the count decides nothing more: a hot entry's reads
+        // stop writing to it, so its cache line is no longer moved between cores on each hit.
+        if entry.warm_scheduled.load(Ordering::Relaxed) {
+            return;
+        }
         let reads = entry.reads.fetch_add(1, Ordering::Relaxed) + 1;
-        if reads >= 2
-            && !entry.warm_scheduled.load(Ordering::Relaxed)
-            && !entry.warm_scheduled.swap(true, Ordering::AcqRel)
-        {
+        if reads >= 2 && !entry.warm_scheduled.swap(true, Ordering::AcqRel) {
             self.schedule_warm(key, policy, &make_loader(), entry);
         }
     }
