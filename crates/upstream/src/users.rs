@@ -25,6 +25,11 @@ use crate::keys::UserHash;
 /// Most users remembered per upstream; the least recently seen are forgotten first.
 const MAX_USERS: usize = 10_000;
 
+/// How finely a user's last request is kept: the time is written again only once it moved
+/// this far. It orders which users are forgotten first and which were seen lately; written on
+/// every request, it moved its cache line between the cores on every cached hit.
+const SEEN_STEP_MS: u64 = 1_000;
+
 /// One user (one token) of one upstream.
 pub struct UserRecord {
     /// The keyed hash of the token.
@@ -35,8 +40,10 @@ pub struct UserRecord {
     token: Arc<str>,
     /// The client's identity headers from its latest request, replayed by warming.
     identity: RwLock<HeaderMap>,
-    /// Last request, engine clock ms.
+    /// Last request, engine clock ms (to [`SEEN_STEP_MS`]).
     last_seen_ms: AtomicU64,
+    /// Forgotten by its upstream's table (a newer record of the same token may be there).
+    forgotten: AtomicBool,
     /// Last 2xx from the upstream for this token on a route the upstream authenticates,
     /// engine clock ms (0: never, or refused since).
     accepted_ms: AtomicU64,
@@ -127,6 +134,7 @@ impl UserRecord {
             token: Arc::from(token),
             identity: RwLock::new(HeaderMap::new()),
             last_seen_ms: AtomicU64::new(now_ms),
+            forgotten: AtomicBool::new(false),
             accepted_ms: AtomicU64::new(0),
             refused: AtomicBool::new(refused),
             server_user_id: tokio::sync::OnceCell::new(),
@@ -180,7 +188,14 @@ impl UserRecord {
             .clone()
     }
 
-    /// When the user was last seen (engine clock ms).
+    /// Marks the user seen at `now_ms`, written only once it moved [`SEEN_STEP_MS`] on.
+    fn mark_seen(&self, now_ms: u64) {
+        if now_ms >= self.last_seen_ms.load(Ordering::Relaxed) + SEEN_STEP_MS {
+            self.last_seen_ms.store(now_ms, Ordering::Relaxed);
+        }
+    }
+
+    /// When the user was last seen (engine clock ms, to a second).
     pub fn last_seen_ms(&self) -> u64 {
         self.last_seen_ms.load(Ordering::Relaxed)
     }
@@ -286,6 +301,23 @@ impl Users {
         let _ = self.marks.set(Arc::new(RefusalMarks::load(path)));
     }
 
+    /// The user `before`, found for an earlier request of the same token, marked seen at
+    /// `now_ms`: the record itself while the table still holds it (a record leaves the table
+    /// only when forgotten), else the user found or added again by [`Self::touch`]. A repeated
+    /// request takes no lock for its user.
+    pub fn touch_again(
+        &self,
+        upstream: &str,
+        before: &Arc<UserRecord>,
+        now_ms: u64,
+    ) -> Arc<UserRecord> {
+        if before.forgotten.load(Ordering::Relaxed) {
+            return self.touch(upstream, before.hash, before.token(), now_ms);
+        }
+        before.mark_seen(now_ms);
+        before.clone()
+    }
+
     /// Finds or adds the user of `token` and marks them seen at `now_ms`.
     pub fn touch(
         &self,
@@ -300,7 +332,7 @@ impl Users {
             .unwrap_or_else(|e| e.into_inner())
             .get(&hash)
         {
-            u.last_seen_ms.store(now_ms, Ordering::Relaxed);
+            u.mark_seen(now_ms);
             return u.clone();
         }
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
@@ -311,8 +343,9 @@ impl Users {
                 // the upstream accepts first, so new tokens cannot push a refusal out.
                 .min_by_key(|u| (u.is_refused(), u.last_seen_ms.load(Ordering::Relaxed)))
                 .map(|u| u.hash)
+            && let Some(forgotten) = map.remove(&oldest)
         {
-            map.remove(&oldest);
+            forgotten.forgotten.store(true, Ordering::Relaxed);
         }
         map.entry(hash)
             .or_insert_with(|| {
@@ -554,6 +587,37 @@ mod tests {
             .parsed("played", &changed, |b| Some(b.to_vec()))
             .unwrap();
         assert_eq!(other.len(), 10);
+    }
+
+    /// A repeated request takes the user's record again while the table holds it; once the
+    /// table forgot it, the token's user is found again there, so a refusal marked on the
+    /// table's record is not missed.
+    #[test]
+    fn a_user_is_taken_again_only_while_the_table_holds_the_record() {
+        let users = Users::default();
+        let first = users.touch("plex", UserHash(1), "first-token", 0);
+        let again = users.touch_again("plex", &first, 5_000);
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(first.last_seen_ms(), 5_000);
+        // Seen again within a second: the time is not written.
+        users.touch_again("plex", &first, 5_500);
+        assert_eq!(first.last_seen_ms(), 5_000);
+        // Others seen since push the first user out: the least recently seen go first.
+        for n in 2..=MAX_USERS as u64 + 1 {
+            users.touch("plex", UserHash(n.into()), "other", 10_000);
+        }
+        assert!(
+            users.get(UserHash(1)).is_none(),
+            "the first user is forgotten"
+        );
+        let found = users.touch_again("plex", &first, 20_000);
+        assert!(
+            !Arc::ptr_eq(&first, &found),
+            "a forgotten record taken again"
+        );
+        assert!(Arc::ptr_eq(&found, &users.get(UserHash(1)).unwrap()));
+        Users::refused(&found);
+        assert!(users.touch_again("plex", &found, 21_000).is_refused());
     }
 
     #[test]

@@ -185,13 +185,14 @@ impl Call<'_> {
         })
     }
 
-    /// Who reads: a repeat's user (the same token, so the same hash, looked up and marked seen
-    /// by it), or the user the route step identified; no token, or two, is a pass.
+    /// Who reads: a repeat's user (the same token: its record while the table holds it, else
+    /// looked up again by its hash; marked seen), or the user the route step identified; no
+    /// token, or two, is a pass.
     fn reader(&self, from: &ReadFrom<'_>, now: u64) -> Result<Arc<UserRecord>, Bypass> {
         let up = self.up;
         match from {
             ReadFrom::Repeat(KeptReading { user: before, .. }) => {
-                Ok(up.users.touch(&up.name, before.hash, before.token(), now))
+                Ok(up.users.touch_again(&up.name, before, now))
             }
             ReadFrom::Route { who, .. } => match who {
                 Who::User(user) => Ok(user.clone()),

@@ -10,8 +10,9 @@
 //! read recently on the same listener (same target, and header lines in the same order with the
 //! same bytes), those results are reused ([`Reading`]).
 //!
-//! What depends on time or on the server is never reused: the user is looked up again by their
-//! hash (and marked seen), a token the server refused since is refused, the trust a shared
+//! What depends on time or on the server is never reused: the user's record is taken again
+//! only while its table still holds it (else looked up again by its hash; marked seen either
+//! way), a token the server refused since is refused, the trust a shared
 //! entry needs is checked at the request's time, and the change feed's adjustment of the
 //! policy is made again. Nothing crosses users: the token is among the bytes compared, so a
 //! request with another token (or none) is read from scratch; nor does anything depend on the
@@ -74,7 +75,8 @@ pub(crate) struct KeptReading {
     pub(crate) reading: Arc<Reading>,
     /// The client's name, read from the same headers.
     pub(crate) client: Arc<str>,
-    /// The user the request was read as (the same token): looked up afresh by its hash.
+    /// The user the request was read as (the same token): taken again while the table holds
+    /// the record, else looked up afresh by its hash.
     pub(crate) user: Arc<UserRecord>,
 }
 
