@@ -113,6 +113,17 @@ impl Unhealthy {
     }
 }
 
+/// What the feed does to the engine policy of one read ([`Feed::stance`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stance {
+    /// Not a class the feed follows, or the feed is off: the route's policy as it is.
+    Untouched,
+    /// The feed vouches for the class: fresh until its horizon, uncapped.
+    Vouched,
+    /// The feed cannot vouch now: the class TTL caps freshness at read time.
+    Capped,
+}
+
 /// One upstream's change feed: health, per-class trust, sampling.
 pub struct Feed {
     upstream: Arc<str>,
@@ -327,14 +338,30 @@ impl Feed {
     /// the class, else the class TTL as a read-time cap (entries filled under the feed fall
     /// back to it without being dropped).
     pub fn adjust(&self, class: Class, policy: &mut Policy, now_ms: u64) {
-        if !FEED_CLASSES.contains(&class) || !self.config.enabled {
-            return;
-        }
-        if self.trusted(class, now_ms) {
-            policy.fresh = policy.fresh.max(self.config.horizon);
-            policy.fresh_cap = None;
+        self.apply(self.stance(class, now_ms), policy);
+    }
+
+    /// What the feed does now to the policy of a read of `class`: [`Self::adjust`] in two
+    /// steps, for a caller that keeps the policy of each stance made once.
+    pub fn stance(&self, class: Class, now_ms: u64) -> Stance {
+        if !self.samples(class) {
+            Stance::Untouched
+        } else if self.trusted(class, now_ms) {
+            Stance::Vouched
         } else {
-            policy.fresh_cap = Some(policy.fresh);
+            Stance::Capped
+        }
+    }
+
+    /// Sets `policy` as `stance` says.
+    pub fn apply(&self, stance: Stance, policy: &mut Policy) {
+        match stance {
+            Stance::Untouched => {}
+            Stance::Vouched => {
+                policy.fresh = policy.fresh.max(self.config.horizon);
+                policy.fresh_cap = None;
+            }
+            Stance::Capped => policy.fresh_cap = Some(policy.fresh),
         }
     }
 

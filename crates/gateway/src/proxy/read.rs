@@ -18,7 +18,7 @@ use http::{HeaderMap, Request};
 
 use super::failure::engine_error_response;
 use super::pass::Bypass;
-use super::repeat::{Fingerprint, KeptReading, Reading};
+use super::repeat::{FeedPolicies, Fingerprint, KeptReading, Reading};
 use super::{Call, Who, WireHead};
 use crate::batch::BatchedRead;
 use crate::dialect::Trigger;
@@ -265,7 +265,7 @@ impl Call<'_> {
             scope: policy.scope,
             authenticates: policy.authenticates,
             key,
-            engine,
+            engine: FeedPolicies::new(engine, self.conn.feed.as_deref()),
             gzip: crate::encoding::accepts_gzip(req.headers()),
             copy: None,
             prefetch: None,
@@ -296,10 +296,9 @@ impl CachedRead<'_> {
     /// Look up (held and watched by the batches), learn, respond and follow up.
     async fn answer(&self, reading: &Reading) -> Reply<WireHead> {
         let Call { gw, up, .. } = self.call;
-        let mut engine_policy = reading.engine.clone();
-        if let Some(feed) = self.feed {
-            feed.adjust(self.class, &mut engine_policy, self.now);
-        }
+        let engine_policy = reading
+            .engine
+            .at(self.class, self.feed.map(Arc::as_ref), self.now);
         let batched = BatchedRead {
             gw,
             up,
@@ -311,7 +310,7 @@ impl CachedRead<'_> {
             copy: reading.copy,
         };
         // Pinned here and handed to the batches' layers by reference (see `Batcher::around`).
-        let look_up = std::pin::pin!(self.look_up(&engine_policy, reading.copy));
+        let look_up = std::pin::pin!(self.look_up(engine_policy, reading.copy));
         let looked = gw.batcher().around(batched, look_up).await;
         let lookup = match looked.result {
             Ok(lookup) => lookup,
