@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use tokio::task::JoinHandle;
 
 use crate::budget::RefreshBudget;
@@ -223,6 +224,42 @@ impl TieredCache {
             }
         }
         Box::pin(inner.load(key, policy, make_loader(), stale)).await
+    }
+
+    /// A fresh hit in memory, answered without awaiting: what [`Self::get_or_load_with`]
+    /// answers for it, counted alike; `None` for anything else (a stale or invalidated entry,
+    /// none, a memory read that would have had to wait), which that look-up then answers.
+    ///
+    /// A caller that answers from here builds none of the look-up's futures: a hit through
+    /// them writes each of their states, memory a synchronous hit never touches. A key memory
+    /// does not hold is not read here (`contains_key` counts nothing): moka counts each read
+    /// in its popularity sketch, and a miss read here and again by the look-up would weigh as
+    /// two reads when memory chooses what to keep.
+    pub fn memory_hit(
+        &self,
+        key: &Key,
+        policy: &Policy,
+        make_loader: impl FnOnce() -> Arc<dyn Loader>,
+    ) -> Option<Lookup> {
+        let inner = &self.inner;
+        if !inner.memory.contains_key(key) {
+            return None;
+        }
+        // moka's read waits only to retry operations a dropped future left half done; a read
+        // that would wait is dropped here (moka retries what it interrupts) and made again by
+        // the look-up.
+        let entry = inner.memory.get(key).now_or_never()??;
+        if !inner.inval.is_valid(key, &entry)
+            || inner.clock.now_ms() >= policy.fresh_until_ms(&entry)
+        {
+            return None;
+        }
+        entry.class.hit(TierKind::Memory);
+        inner.note_read(key, policy, make_loader, &entry);
+        Some(Lookup {
+            entry,
+            outcome: Outcome::Hit(TierKind::Memory),
+        })
     }
 
     /// Looks `key` up without loading: fresh ([`Outcome::Hit`]) or stale but still within one

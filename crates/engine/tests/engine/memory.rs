@@ -43,6 +43,51 @@ async fn fresh_entry_is_a_memory_hit_sharing_the_body() {
     assert_eq!((class.misses, class.hits_memory, class.entries), (1, 1, 1));
 }
 
+/// The synchronous memory hit answers what `get_or_load` answers for a fresh entry, counted
+/// alike, and nothing else: no entry, a stale one, an invalidated one are the look-up's.
+#[tokio::test]
+async fn a_memory_hit_without_waiting_answers_and_counts_as_the_look_up_does() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let loader = CountingLoader::new();
+    let key = Key::new("k");
+    let tagged = policy().with_tag("item:1");
+    let make = || -> Arc<dyn Loader> { loader.clone() };
+
+    assert!(cache.memory_hit(&key, &tagged, make).is_none());
+    let first = cache.get_or_load(&key, &tagged, make()).await.unwrap();
+    assert_eq!((first.outcome, loader.calls()), (Outcome::Miss, 1));
+
+    clock.advance(5 * SEC);
+    let hit = cache.memory_hit(&key, &tagged, make).unwrap();
+    assert_eq!(hit.outcome, Outcome::Hit(TierKind::Memory));
+    assert_eq!(
+        hit.entry.value.body.as_ptr(),
+        first.entry.value.body.as_ptr()
+    );
+    let class = cache.stats().class("metadata").unwrap().clone();
+    assert_eq!((class.misses, class.hits_memory), (1, 1));
+
+    // Past its fresh time: not a hit here; the look-up serves it stale.
+    clock.advance(6 * SEC);
+    assert!(cache.memory_hit(&key, &tagged, make).is_none());
+    let stale = cache.get_or_load(&key, &tagged, make()).await.unwrap();
+    assert_eq!(stale.outcome, Outcome::Stale);
+    eventually("the refreshed entry is a memory hit", WAIT, async || {
+        cache.memory_hit(&key, &tagged, make).is_some()
+    })
+    .await;
+    assert_eq!(loader.calls(), 2);
+
+    // Invalidated by its tag: not a hit, and the look-up loads it again.
+    cache.invalidate_tag("item:1");
+    assert!(cache.memory_hit(&key, &tagged, make).is_none());
+    let reloaded = cache.get_or_load(&key, &tagged, make()).await.unwrap();
+    assert_eq!((reloaded.outcome, loader.calls()), (Outcome::Miss, 3));
+    let class = cache.stats().class("metadata").unwrap().clone();
+    assert_eq!(class.hits_memory, 2, "only the fresh reads counted as hits");
+}
+
 trait NowForTest {
     fn now_ms_for_test(&self) -> u64;
 }

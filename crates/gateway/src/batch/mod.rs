@@ -441,12 +441,18 @@ impl Batcher {
             .await;
         self.join(read.key).await;
         let looked = inner.await;
+        self.learn_singles(read, &looked);
+        drop(single);
+        looked
+    }
+
+    /// What [`Self::around_singles`] learns from a read's answer: a listing page, or an item
+    /// of one read singly.
+    fn learn_singles(&self, read: &BatchedRead<'_>, looked: &Looked) {
         if let Some(lookup) = looked.teaches() {
             let fresh = matches!(lookup.outcome, Outcome::Miss | Outcome::Coalesced);
             self.observe(read, &lookup.entry.value, fresh);
         }
-        drop(single);
-        looked
     }
 
     /// Watches a cached answer a client got (status 200) for a walk: remembers a section's

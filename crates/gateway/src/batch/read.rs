@@ -85,18 +85,7 @@ impl Batcher {
                 by_copy,
                 copy: read.copy.filter(|_| !declined),
             };
-            if let (Some(lookup), Some(copy)) = (looked.teaches(), looked.copy) {
-                let page = super::ahead::PageRead {
-                    uri: read.uri,
-                    headers: read.headers,
-                    key: read.key,
-                    outcome: lookup.outcome,
-                    by_copy: by_copy == Some(true),
-                    copy,
-                };
-                self.ahead
-                    .observe(read.gw, read.up, (read.user, read.scope_user), page);
-            }
+            self.learn_ahead(&read, &looked);
             looked
         };
         // Each layer holds the one inside it pinned where it is made, by reference: a layer
@@ -105,5 +94,30 @@ impl Batcher {
         let ahead = std::pin::pin!(ahead);
         let singles = std::pin::pin!(self.around_singles(&read, ahead));
         self.windows.around(&read, singles).await
+    }
+
+    /// What the layers of [`Self::around`] learn from a read answered by a fresh entry in
+    /// memory, which none of them holds: nothing fills a fresh key, and each layer's hold
+    /// lets a read pass once its key is in the cache. The same learning, innermost first.
+    pub(crate) fn learn(&self, read: &BatchedRead<'_>, looked: &Looked) {
+        self.learn_ahead(read, looked);
+        self.learn_singles(read, looked);
+        self.windows.learn(read, looked);
+    }
+
+    /// What the innermost layer learns: a walk's page the copy may write the next of.
+    fn learn_ahead(&self, read: &BatchedRead<'_>, looked: &Looked) {
+        if let (Some(lookup), Some(copy)) = (looked.teaches(), looked.copy) {
+            let page = super::ahead::PageRead {
+                uri: read.uri,
+                headers: read.headers,
+                key: read.key,
+                outcome: lookup.outcome,
+                by_copy: looked.by_copy == Some(true),
+                copy,
+            };
+            self.ahead
+                .observe(read.gw, read.up, (read.user, read.scope_user), page);
+        }
     }
 }

@@ -431,6 +431,13 @@ impl Windows {
             .hold(gw, up, who, (read.uri, read.headers, read.key))
             .await;
         let looked = inner.await;
+        self.learn(read, &looked);
+        drop(loading);
+        looked
+    }
+
+    /// What [`Self::around`] learns from a read's answer: a page read of a walk.
+    pub(crate) fn learn(&self, read: &BatchedRead<'_>, looked: &Looked) {
         if let Some(lookup) = looked.teaches() {
             let page = PageRead {
                 uri: read.uri,
@@ -439,10 +446,8 @@ impl Windows {
                 from_server: looked.by_copy == Some(false),
                 copy: looked.copy.is_some(),
             };
-            self.observe(gw, up, who, page);
+            self.observe(read.gw, read.up, (read.user, read.scope_user), page);
         }
-        drop(loading);
-        looked
     }
 
     /// Before a page read goes to the server: when a window on its way holds it, waits for

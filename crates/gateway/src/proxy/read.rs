@@ -1,7 +1,9 @@
 //! A cached read, phase by phase ([`Call::read`]): **admit** — who reads, their standing for
 //! the entry's scope, the reading's key and policy ([`Call::admit`]); **remember** the reading
 //! for a repeat; **hold** while a batch or window that will fill the key is on its way;
-//! **look up** through the cache, whose load goes to the library copy or the server;
+//! **look up** through the cache, whose load goes to the library copy or the server (a fresh
+//! entry in memory is answered without awaiting, before the holds' and the look-up's futures
+//! are built: none of them would hold it);
 //! **learn** what the outcome teaches (batches, windows, the walks the copy writes ahead, the
 //! change feed's samples);
 //! **respond** with the entry's prepared answer or a `304`; **follow up** with the prefetch
@@ -20,7 +22,7 @@ use super::failure::engine_error_response;
 use super::pass::Bypass;
 use super::repeat::{FeedPolicies, Fingerprint, KeptReading, Reading};
 use super::{Call, Who, WireHead};
-use crate::batch::BatchedRead;
+use crate::batch::{BatchedRead, Looked};
 use crate::dialect::Trigger;
 use crate::entry::keyed_policy;
 use crate::fetch::{ClientBody, CopySource, HttpLoader, LoaderState, owned_request};
@@ -128,6 +130,12 @@ impl Call<'_> {
             now,
         };
         read.remember(&parts, &reading, remember);
+        // A fresh entry in memory is answered here, with nothing awaited: the look-up's
+        // layered futures are not built, and their states (memory of the connection's future
+        // a hit would otherwise write) are not touched.
+        if let Some(reply) = read.fresh_hit(&reading) {
+            return reply;
+        }
         read.answer(&reading).await
     }
 
@@ -293,13 +301,45 @@ impl CachedRead<'_> {
         }
     }
 
+    /// Look up a fresh entry in memory, without waiting; found, learn, respond and follow up
+    /// as [`Self::answer`] would (`None`: [`Self::answer`] looks it up).
+    fn fresh_hit(&self, reading: &Reading) -> Option<Reply<WireHead>> {
+        let Call { gw, peer, .. } = *self.call;
+        let policy = self.policy(reading);
+        let lookup = gw.cache().memory_hit(self.key, policy, || {
+            Arc::new(HttpLoader(Arc::new(self.loader(peer, reading.copy))))
+        })?;
+        let looked = Looked {
+            result: Ok(lookup),
+            made: None,
+            by_copy: None,
+            copy: reading.copy,
+        };
+        gw.batcher().learn(&self.batched(reading), &looked);
+        Some(self.answered(looked, reading))
+    }
+
     /// Look up (held and watched by the batches), learn, respond and follow up.
     async fn answer(&self, reading: &Reading) -> Reply<WireHead> {
-        let Call { gw, up, .. } = self.call;
-        let engine_policy = reading
+        let gw = self.call.gw;
+        let policy = self.policy(reading);
+        // Pinned here and handed to the batches' layers by reference (see `Batcher::around`).
+        let look_up = std::pin::pin!(self.look_up(policy, reading.copy));
+        let looked = gw.batcher().around(self.batched(reading), look_up).await;
+        self.answered(looked, reading)
+    }
+
+    /// The reading's engine policy at this read's moment, as the change feed sets it.
+    fn policy<'r>(&self, reading: &'r Reading) -> &'r cachearr_engine::Policy {
+        reading
             .engine
-            .at(self.class, self.feed.map(Arc::as_ref), self.now);
-        let batched = BatchedRead {
+            .at(self.class, self.feed.map(Arc::as_ref), self.now)
+    }
+
+    /// This read as the batches see it.
+    fn batched(&self, reading: &Reading) -> BatchedRead<'_> {
+        let Call { gw, up, .. } = self.call;
+        BatchedRead {
             gw,
             up,
             user: self.user,
@@ -308,10 +348,11 @@ impl CachedRead<'_> {
             headers: self.client_headers,
             key: self.key,
             copy: reading.copy,
-        };
-        // Pinned here and handed to the batches' layers by reference (see `Batcher::around`).
-        let look_up = std::pin::pin!(self.look_up(engine_policy, reading.copy));
-        let looked = gw.batcher().around(batched, look_up).await;
+        }
+    }
+
+    /// Learn, respond and follow up, once looked up.
+    fn answered(&self, looked: Looked, reading: &Reading) -> Reply<WireHead> {
         let lookup = match looked.result {
             Ok(lookup) => lookup,
             Err(e) => return self.failed(&e),
