@@ -1,13 +1,14 @@
 //! The entry a cached read is kept as: its key and the route's engine policy with the tags
-//! its answer hangs on. One place for what a client's read (the proxy's key phase), a read
+//! its answer hangs on (and, for a reading kept for repeats, that policy in each of the change
+//! feed's stances: [`FeedPolicies`], made here). One place for what a client's read (the proxy's key phase), a read
 //! the gateway makes as a user (the gateway's `fetch`) and a batch's part (its `batch`) must
 //! agree on, so that they find each other's entries.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use cachearr_engine::Key;
+use cachearr_engine::{Key, Policy};
 
-use crate::feed::{Feed, item_tagged};
+use crate::feed::{Feed, FeedPolicies, item_tagged};
 use crate::keys::{KeyError, KeyInput, build_key};
 use crate::policy::ResolvedPolicy;
 use crate::users::UserRecord;
@@ -52,4 +53,14 @@ pub fn keyed_policy(
     let mut policy = route.engine.clone();
     policy.tags = tags;
     Ok((key, policy))
+}
+
+/// Made here, beside the policy it keeps: a cached read makes its reading in this module.
+impl From<Policy> for FeedPolicies {
+    fn from(routed: Policy) -> Self {
+        Self {
+            routed,
+            adjusted: OnceLock::new(),
+        }
+    }
 }

@@ -25,7 +25,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use cachearr_engine::{Fill, Key, Policy, TieredCache};
@@ -122,6 +122,26 @@ pub enum Stance {
     Vouched,
     /// The feed cannot vouch now: the class TTL caps freshness at read time.
     Capped,
+}
+
+/// A cached read's engine policy in each of the feed's stances ([`Feed::policy`]): the
+/// route's own, and its vouched and capped forms, made by the first read that needs them and
+/// kept (a reading is remembered for the repeats of its request). A read picks one by
+/// reference: cloned and adjusted on every read instead, the policy's shared class name and
+/// tags had their counts written by every core on every hit. Read with one feed only, its
+/// upstream's.
+#[derive(Debug)]
+pub struct FeedPolicies {
+    pub(crate) routed: Policy,
+    /// Vouched, capped.
+    pub(crate) adjusted: OnceLock<[Policy; 2]>,
+}
+
+impl FeedPolicies {
+    /// The route's own policy: a read's when no feed follows its upstream.
+    pub fn routed(&self) -> &Policy {
+        &self.routed
+    }
 }
 
 /// One upstream's change feed: health, per-class trust, sampling.
@@ -351,6 +371,24 @@ impl Feed {
         } else {
             Stance::Capped
         }
+    }
+
+    /// The policy of a read of `class` at `now_ms` among `policies`: what [`Self::adjust`]
+    /// makes of their route's policy, without a copy.
+    pub fn policy<'p>(&self, policies: &'p FeedPolicies, class: Class, now_ms: u64) -> &'p Policy {
+        // A class the feed leaves alone (most reads) is answered here, without another call.
+        if !FEED_CLASSES.contains(&class) || !self.config.enabled {
+            return &policies.routed;
+        }
+        let at = if self.trusted(class, now_ms) { 0 } else { 1 };
+        let adjusted = policies.adjusted.get_or_init(|| {
+            [Stance::Vouched, Stance::Capped].map(|stance| {
+                let mut policy = policies.routed.clone();
+                self.apply(stance, &mut policy);
+                policy
+            })
+        });
+        &adjusted[at]
     }
 
     /// Sets `policy` as `stance` says.

@@ -20,7 +20,7 @@ use http::{HeaderMap, Request};
 
 use super::failure::engine_error_response;
 use super::pass::Bypass;
-use super::repeat::{FeedPolicies, Fingerprint, KeptReading, Reading};
+use super::repeat::{Fingerprint, KeptReading, Reading};
 use super::{Call, Who, WireHead};
 use crate::batch::{BatchedRead, Looked};
 use crate::dialect::Trigger;
@@ -273,7 +273,7 @@ impl Call<'_> {
             scope: policy.scope,
             authenticates: policy.authenticates,
             key,
-            engine: FeedPolicies::new(engine, self.conn.feed.as_deref()),
+            engine: engine.into(),
             gzip: crate::encoding::accepts_gzip(req.headers()),
             copy: None,
             prefetch: None,
@@ -331,9 +331,10 @@ impl CachedRead<'_> {
 
     /// The reading's engine policy at this read's moment, as the change feed sets it.
     fn policy<'r>(&self, reading: &'r Reading) -> &'r cachearr_engine::Policy {
-        reading
-            .engine
-            .at(self.class, self.feed.map(Arc::as_ref), self.now)
+        match self.feed {
+            Some(feed) => feed.policy(&reading.engine, self.class, self.now),
+            None => reading.engine.routed(),
+        }
     }
 
     /// This read as the batches see it.

@@ -32,11 +32,11 @@ use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use cachearr_engine::{Key, Policy};
+use cachearr_engine::Key;
 use cachearr_wire::HeadId;
 use http::{HeaderMap, Method, Request, Uri};
 
-use crate::feed::{Feed, Stance};
+use crate::feed::FeedPolicies;
 use crate::model::{Class, Scope};
 use crate::users::UserRecord;
 
@@ -68,44 +68,6 @@ pub(crate) struct Reading {
     pub(crate) copy: Option<&'static dyn crate::fetch::CopySource>,
     /// The prefetch its answer triggers (the dialect's reading of the path).
     pub(crate) prefetch: Option<crate::dialect::Trigger>,
-}
-
-/// A reading's engine policy in each of the change feed's stances, made once with the
-/// reading: a read picks the one for its moment by reference. Cloned and adjusted on every
-/// read instead, the policy's shared class name and tags had their counts written by every
-/// core on every hit.
-#[derive(Debug)]
-pub(crate) struct FeedPolicies {
-    /// The route's policy: what a read gets when the feed leaves it alone.
-    routed: Policy,
-    /// The policy while the feed vouches for the class, and while it cannot; `None` without a
-    /// feed.
-    adjusted: Option<Box<[Policy; 2]>>,
-}
-
-impl FeedPolicies {
-    /// `routed` and, when there is a feed, its vouched and capped forms.
-    pub(crate) fn new(routed: Policy, feed: Option<&Feed>) -> Self {
-        let adjusted = feed.map(|feed| {
-            Box::new([Stance::Vouched, Stance::Capped].map(|stance| {
-                let mut policy = routed.clone();
-                feed.apply(stance, &mut policy);
-                policy
-            }))
-        });
-        Self { routed, adjusted }
-    }
-
-    /// The policy of a read of `class` at `now_ms`, as `feed` (the one the policies were made
-    /// with) sets it.
-    pub(crate) fn at(&self, class: Class, feed: Option<&Feed>, now_ms: u64) -> &Policy {
-        let stance = feed.map_or(Stance::Untouched, |feed| feed.stance(class, now_ms));
-        match (stance, &self.adjusted) {
-            (Stance::Vouched, Some(adjusted)) => &adjusted[0],
-            (Stance::Capped, Some(adjusted)) => &adjusted[1],
-            _ => &self.routed,
-        }
-    }
 }
 
 /// What a cached read leaves for a repeat of its request, and what the repeat recalls.
@@ -407,10 +369,8 @@ mod tests {
             scope: Scope::User,
             authenticates: true,
             key,
-            engine: FeedPolicies::new(
-                Policy::new("listing", std::time::Duration::from_secs(60)),
-                None,
-            ),
+            engine: cachearr_engine::Policy::new("listing", std::time::Duration::from_secs(60))
+                .into(),
             gzip: false,
             copy: None,
             prefetch: None,

@@ -79,6 +79,36 @@ fn adjust_extends_feed_classes_only_while_trusted() {
     assert_eq!(p.fresh_cap, Some(Duration::from_secs(3600)), "distrusted");
 }
 
+/// A read's policy picked among those kept is what `adjust` makes of the route's, in each
+/// stance, and the adjusted forms are made once.
+#[test]
+fn the_kept_policies_give_what_adjust_makes_in_each_stance() {
+    let f = feed(false);
+    let base = Policy::new("metadata", Duration::from_secs(3600)).with_tag("item:1");
+    let kept = FeedPolicies::from(base.clone());
+    let adjusted = |class, now| {
+        let mut p = base.clone();
+        f.adjust(class, &mut p, now);
+        p
+    };
+    let same = |a: &Policy, b: &Policy| {
+        (a.fresh, a.fresh_cap, &a.tags, &a.class) == (b.fresh, b.fresh_cap, &b.tags, &b.class)
+    };
+    let capped = f.policy(&kept, Class::Metadata, 5);
+    assert!(same(capped, &adjusted(Class::Metadata, 5)), "no events yet");
+    f.note_event("webhook", 5);
+    let vouched = f.policy(&kept, Class::Metadata, 6);
+    assert!(same(vouched, &adjusted(Class::Metadata, 6)));
+    assert_eq!(vouched.fresh_cap, None);
+    assert!(std::ptr::eq(vouched, f.policy(&kept, Class::Metadata, 7)));
+    assert!(!std::ptr::eq(capped, vouched));
+    // A class the feed does not follow gets the route's own.
+    assert!(std::ptr::eq(
+        f.policy(&kept, Class::OnDeck, 6),
+        kept.routed()
+    ));
+}
+
 #[test]
 fn value_tags_name_shown_and_parent_items() {
     let xml = br#"<MediaContainer key="9" grandparentRatingKey="8"><Track ratingKey="10" parentRatingKey="9" grandparentRatingKey="8" title="x"/><Track ratingKey="11" parentRatingKey="9"/></MediaContainer>"#;
