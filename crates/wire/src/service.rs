@@ -43,12 +43,13 @@ pub trait Service: Send + Sync + 'static {
     fn connect(&self, peer: SocketAddr, slot: Arc<SendSlot>) -> Self::Connection;
 
     /// Answers `request`, which came on `connection` `via` one of the connection's readers.
-    fn answer(
-        &self,
-        connection: &Self::Connection,
+    /// One lifetime for the service and the connection: the answer may hold both.
+    fn answer<'a>(
+        &'a self,
+        connection: &'a Self::Connection,
         request: Request<RequestBody>,
         via: Via,
-    ) -> impl Future<Output = Reply<Self::Head>> + Send;
+    ) -> impl Future<Output = Reply<Self::Head>> + Send + 'a;
 }
 
 /// An answer's status line and header lines as bytes, written by the service (a cached

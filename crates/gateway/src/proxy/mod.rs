@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use futures_util::future::Either;
 use http::Request;
 
 use crate::Gateway;
@@ -46,8 +47,7 @@ mod standard;
 mod validate;
 
 pub(crate) use crate::prepared::WireHead;
-use read::ReadFrom;
-use repeat::KeptReading;
+use read::{AtOnce, ReadFrom};
 pub(crate) use repeat::{LastFingerprint, RecentReadings};
 
 /// A proxy listener's [`cachearr_wire::Service`]: every request of its connections, read by
@@ -94,12 +94,12 @@ impl cachearr_wire::Service for Listener {
     }
 
     #[inline]
-    fn answer(
-        &self,
-        connection: &Connection,
+    fn answer<'a>(
+        &'a self,
+        connection: &'a Connection,
         request: Request<ClientBody>,
         via: Via,
-    ) -> impl Future<Output = Reply<WireHead>> + Send {
+    ) -> impl Future<Output = Reply<WireHead>> + Send + 'a {
         answer(
             &self.gw,
             &self.up,
@@ -146,14 +146,6 @@ pub(super) struct Call<'a> {
     client: Arc<str>,
 }
 
-/// Whether a request repeats one read recently, or is read now.
-enum Seen {
-    /// What was read from the same bytes before.
-    Recalled(KeptReading),
-    /// What its dialect read of it now.
-    First(FirstRead),
-}
-
 /// What the dialect read of a request not seen before, for the phases after its route.
 pub(super) struct FirstRead {
     /// Who the request is, as the server will see it ([`Call::identify`] makes it a [`Who`]).
@@ -183,65 +175,97 @@ impl Who {
 }
 
 /// Answers one request of a proxy connection, which came `via` hyper or the gateway's own
-/// HTTP/1.1 loop: recalls a repeat or routes it, then accounts for it. The future is the
-/// recent readings' own, not wrapped in another: a request's whole answer is kilobytes of
-/// future, copied once more by every layer that takes it by value.
-pub(crate) fn answer(
-    gw: &Gateway,
-    up: &Arc<Upstream>,
+/// HTTP/1.1 loop: recalls a repeat or routes it, then accounts for it.
+///
+/// A repeat that a fresh entry in memory answers is answered here, before any future is
+/// made: the returned future is then a ready answer. Moved into a future instead, the
+/// request (hundreds of bytes) was copied into each layer's state on every hit, memory of the
+/// connection's future no other request touches.
+pub(crate) fn answer<'a>(
+    gw: &'a Gateway,
+    up: &'a Arc<Upstream>,
     req: Request<ClientBody>,
     peer: SocketAddr,
-    conn: &Connection,
+    conn: &'a Connection,
     via: Via,
-) -> impl Future<Output = Reply<WireHead>> + Send {
+) -> impl Future<Output = Reply<WireHead>> + Send + 'a {
     let started = Instant::now();
-    let head = via.head();
-    // Through the listener's recent readings, as a key through the cache: a repeat recalls
-    // what was read from its bytes; a new request is read, and its cached read remembers it.
-    let recent = &conn.recent;
-    let answer = move |req: Request<ClientBody>, print, recalled: Option<KeptReading>| async move {
-        // A request not seen before is read by the upstream's dialect once, here: who it is,
-        // its client's name and the prefetch it triggers; a repeat recalls all three.
-        let (client, seen) = match recalled {
-            Some(recalled) => (recalled.client.clone(), Seen::Recalled(recalled)),
-            None => {
-                let uri = req.uri();
-                let caller =
-                    crate::dialect::caller(up.profile, uri.path(), req.headers(), uri.query());
-                let client = crate::clients::clean(caller.client.as_deref().unwrap_or_default());
-                let first = FirstRead {
-                    identity: caller.identity.into_owned(),
-                    prefetch: caller.prefetch,
-                };
-                (client.into(), Seen::First(first))
-            }
-        };
-        let call = Call {
-            gw,
-            up,
-            conn,
-            peer,
-            via,
-            started,
-            client,
-        };
-        let reply = match seen {
-            // A request read recently, byte for byte (on this connection or another): it
-            // passed the checks, and its route, token and key are what they were (see
-            // [`repeat`]).
-            Seen::Recalled(recalled) => {
-                up.guard
-                    .counters
-                    .repeated_reads
-                    .fetch_add(1, Ordering::Relaxed);
-                call.read(req, ReadFrom::Repeat(recalled)).await
-            }
-            Seen::First(first) => call.route(req, print, first).await,
-        };
-        call.account(&reply);
-        reply
+    let call = move |client| Call {
+        gw,
+        up,
+        conn,
+        peer,
+        via,
+        started,
+        client,
     };
-    recent.read_through(&conn.last_print, req, head, answer)
+    // Through the listener's recent readings, as a key through the cache: a repeat recalls
+    // what was read from its bytes (see [`repeat`]): it passed the checks, and its route,
+    // token and key are what they were; a new request is read, and its cached read
+    // remembers it.
+    let recent = &conn.recent;
+    recent.read_through(
+        &conn.last_print,
+        req,
+        via.head(),
+        move |req, print, recalled| {
+            let left = match recalled {
+                Some(recalled) => {
+                    up.guard
+                        .counters
+                        .repeated_reads
+                        .fetch_add(1, Ordering::Relaxed);
+                    let call = call(recalled.client.clone());
+                    match call.read_at_once(req, ReadFrom::Repeat(recalled)) {
+                        AtOnce::Answered(reply) => {
+                            call.account(&reply);
+                            return Either::Left(reply);
+                        }
+                        AtOnce::Later(later) => Left::Read(call, later),
+                    }
+                }
+                None => Left::Route(req),
+            };
+            Either::Right(async move {
+                let (call, reply) = match left {
+                    Left::Read(call, later) => {
+                        let reply = call.read_later(later).await;
+                        (call, reply)
+                    }
+                    // A request not seen before is read by the upstream's dialect once, here: who
+                    // it is, its client's name and the prefetch it triggers.
+                    Left::Route(req) => {
+                        let uri = req.uri();
+                        let caller = crate::dialect::caller(
+                            up.profile,
+                            uri.path(),
+                            req.headers(),
+                            uri.query(),
+                        );
+                        let client =
+                            crate::clients::clean(caller.client.as_deref().unwrap_or_default());
+                        let first = FirstRead {
+                            identity: caller.identity.into_owned(),
+                            prefetch: caller.prefetch,
+                        };
+                        let call = call(client.into());
+                        let reply = call.route(req, print, first).await;
+                        (call, reply)
+                    }
+                };
+                call.account(&reply);
+                reply
+            })
+        },
+    )
+}
+
+/// What is left to do for a request once [`answer`] did what needs no waiting.
+enum Left<'a> {
+    /// The rest of a repeat's cached read.
+    Read(Call<'a>, read::Later),
+    /// A request not seen before, to route.
+    Route(Request<ClientBody>),
 }
 
 impl Call<'_> {

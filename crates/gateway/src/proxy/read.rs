@@ -57,7 +57,7 @@ pub(super) enum ReadFrom<'a> {
 }
 
 /// A read the cache may answer: who reads, for which scope, under which reading.
-struct Admitted {
+pub(super) struct Admitted {
     user: Arc<UserRecord>,
     /// The entry's user (`None`: a shared entry).
     scope_user: Option<UserHash>,
@@ -90,6 +90,23 @@ struct CachedRead<'a> {
     now: u64,
 }
 
+/// How far a cached read got without waiting ([`Call::read_at_once`]).
+pub(super) enum AtOnce {
+    /// Answered.
+    Answered(Reply<WireHead>),
+    /// What is left, for [`Call::read_later`].
+    Later(Later),
+}
+
+/// What is left of a cached read once nothing more could be done without waiting.
+pub(super) enum Later {
+    /// Passed through to the server, as the user when there is one, for this reason.
+    Pass(Request<ClientBody>, Option<Arc<UserRecord>>, Bypass),
+    /// Admitted and remembered, not a fresh hit in memory: the look-up and what follows
+    /// (the request's parts, the admission, the read's time).
+    Look(Parts, Admitted, u64),
+}
+
 impl Call<'_> {
     /// A cached read: admitted, or passed through saying why; then answered by
     /// [`CachedRead`]'s phases.
@@ -98,45 +115,69 @@ impl Call<'_> {
         req: Request<ClientBody>,
         from: ReadFrom<'_>,
     ) -> Reply<WireHead> {
+        match self.read_at_once(req, from) {
+            AtOnce::Answered(reply) => reply,
+            AtOnce::Later(later) => self.read_later(later).await,
+        }
+    }
+
+    /// The phases of a cached read that wait for nothing: admit, remember, and answer a fresh
+    /// entry in memory. A request answered here (the repeated hit, most of a poller's
+    /// requests) is never moved into a future; else what is left, for [`Self::read_later`].
+    pub(super) fn read_at_once(&self, req: Request<ClientBody>, from: ReadFrom<'_>) -> AtOnce {
         let now = self.gw.clock().now_ms();
         let admitted = match self.admit(&req, from, now) {
             Ok(admitted) => admitted,
-            Err(Refused::Pass(user, why)) => return self.pass(req, user, why).await,
+            Err(Refused::Pass(user, why)) => return AtOnce::Later(Later::Pass(req, user, why)),
             Err(Refused::BadQuery(e)) => {
-                return problem(ErrorKind::BadQuery, &e.to_string()).into();
+                return AtOnce::Answered(problem(ErrorKind::BadQuery, &e.to_string()).into());
             }
         };
         // The request's parts stay here: a hit reads them and makes no loader (the engine asks
         // for one only to load, refresh or warm), and a loader takes its own copy of the target
         // and the headers, deriving the upstream's headers only when a load actually runs.
         let (parts, _body) = req.into_parts();
-        let Admitted {
-            user,
-            scope_user,
-            authenticates,
-            reading,
-            remember,
-        } = admitted;
-        let read = CachedRead {
-            call: self,
-            user: &user,
-            scope_user,
-            authenticates,
-            uri: &parts.uri,
-            client_headers: &parts.headers,
-            key: &reading.key,
-            class: reading.class,
-            feed: self.conn.feed.as_ref(),
-            now,
-        };
-        read.remember(&parts, &reading, remember);
+        let read = self.cached_read(&parts, &admitted, now);
+        read.remember(&parts, &admitted.reading, admitted.remember);
         // A fresh entry in memory is answered here, with nothing awaited: the look-up's
         // layered futures are not built, and their states (memory of the connection's future
         // a hit would otherwise write) are not touched.
-        if let Some(reply) = read.fresh_hit(&reading) {
-            return reply;
+        match read.fresh_hit(&admitted.reading) {
+            Some(reply) => AtOnce::Answered(reply),
+            None => AtOnce::Later(Later::Look(parts, admitted, now)),
         }
-        read.answer(&reading).await
+    }
+
+    /// What is left of a cached read: passed through, or looked up and answered.
+    pub(super) async fn read_later(&self, later: Later) -> Reply<WireHead> {
+        match later {
+            Later::Pass(req, user, why) => self.pass(req, user, why).await,
+            Later::Look(parts, admitted, now) => {
+                let read = self.cached_read(&parts, &admitted, now);
+                read.answer(&admitted.reading).await
+            }
+        }
+    }
+
+    /// The admitted read of the request `parts` at `now`.
+    fn cached_read<'a>(
+        &'a self,
+        parts: &'a Parts,
+        admitted: &'a Admitted,
+        now: u64,
+    ) -> CachedRead<'a> {
+        CachedRead {
+            call: self,
+            user: &admitted.user,
+            scope_user: admitted.scope_user,
+            authenticates: admitted.authenticates,
+            uri: &parts.uri,
+            client_headers: &parts.headers,
+            key: &admitted.reading.key,
+            class: admitted.reading.class,
+            feed: self.conn.feed.as_ref(),
+            now,
+        }
     }
 
     /// Admit: who reads ([`Call::reader`]), their standing for the entry's scope

@@ -27,13 +27,14 @@
 //! request itself: the request's bytes share the connection's read buffer, which would
 //! otherwise stay pinned for as long as the entry lives.
 
-use std::future::Future;
+use std::future::{Future, Ready};
 use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use cachearr_engine::Key;
 use cachearr_wire::HeadId;
+use futures_util::future::Either;
 use http::{HeaderMap, Method, Request, Uri};
 
 use crate::feed::FeedPolicies;
@@ -140,17 +141,28 @@ impl LastFingerprint {
 impl RecentReadings {
     /// Answers `req` (read from the kept head `head`, if any) through the table, as the cache
     /// answers a key through its loader: looks it up ([`Self::look_up`]) and hands it to
-    /// `answer` with its fingerprint and what was recalled; a cached read `answer` makes of a
-    /// request not recalled remembers its reading ([`Self::remember`]) for the next repeat.
-    pub(crate) async fn read_through<B, A: Future>(
-        &self,
+    /// `answer` with its fingerprint and what was recalled. `answer` gives its reply at once
+    /// (a recalled request a fresh entry answers: the returned future is then ready, and the
+    /// request was never moved into one), or the future of the rest, which runs inside the
+    /// table's own: a cached read it makes of a request not recalled remembers its reading
+    /// ([`Self::remember`]) for the next repeat.
+    pub(crate) fn read_through<'t, B, R, A: Future<Output = R> + 't>(
+        &'t self,
         last: &LastFingerprint,
         req: Request<B>,
         head: Option<HeadId>,
-        answer: impl FnOnce(Request<B>, Option<Fingerprint>, Option<KeptReading>) -> A,
-    ) -> A::Output {
+        answer: impl FnOnce(Request<B>, Option<Fingerprint>, Option<KeptReading>) -> Either<R, A>,
+    ) -> Either<Ready<R>, impl Future<Output = R> + 't> {
         let (print, recalled) = self.look_up(last, &req, head);
-        answer(req, print, recalled).await
+        match answer(req, print, recalled) {
+            Either::Left(reply) => Either::Left(std::future::ready(reply)),
+            Either::Right(rest) => Either::Right(self.remembering(rest)),
+        }
+    }
+
+    /// The rest of an answer, awaited inside the table's own future.
+    async fn remembering<A: Future>(&self, rest: A) -> A::Output {
+        rest.await
     }
 
     /// Looks `req` up (read from the kept head `head`, if any): first as a repeat of the
