@@ -113,11 +113,9 @@ impl Unhealthy {
     }
 }
 
-/// What the feed does to the engine policy of one read ([`Feed::stance`]).
+/// What the feed does to the engine policy of a read of a class it follows ([`Feed::apply`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stance {
-    /// Not a class the feed follows, or the feed is off: the route's policy as it is.
-    Untouched,
     /// The feed vouches for the class: fresh until its horizon, uncapped.
     Vouched,
     /// The feed cannot vouch now: the class TTL caps freshness at read time.
@@ -358,19 +356,16 @@ impl Feed {
     /// the class, else the class TTL as a read-time cap (entries filled under the feed fall
     /// back to it without being dropped).
     pub fn adjust(&self, class: Class, policy: &mut Policy, now_ms: u64) {
-        self.apply(self.stance(class, now_ms), policy);
-    }
-
-    /// What the feed does now to the policy of a read of `class`: [`Self::adjust`] in two
-    /// steps, for a caller that keeps the policy of each stance made once.
-    pub fn stance(&self, class: Class, now_ms: u64) -> Stance {
-        if !self.samples(class) {
-            Stance::Untouched
-        } else if self.trusted(class, now_ms) {
+        // A class the feed leaves alone (most reads) is answered here, without another call.
+        if !FEED_CLASSES.contains(&class) || !self.config.enabled {
+            return;
+        }
+        let stance = if self.trusted(class, now_ms) {
             Stance::Vouched
         } else {
             Stance::Capped
-        }
+        };
+        self.apply(stance, policy);
     }
 
     /// The policy of a read of `class` at `now_ms` among `policies`: what [`Self::adjust`]
@@ -394,7 +389,6 @@ impl Feed {
     /// Sets `policy` as `stance` says.
     pub fn apply(&self, stance: Stance, policy: &mut Policy) {
         match stance {
-            Stance::Untouched => {}
             Stance::Vouched => {
                 policy.fresh = policy.fresh.max(self.config.horizon);
                 policy.fresh_cap = None;
