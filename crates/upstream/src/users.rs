@@ -332,7 +332,11 @@ impl Users {
             .unwrap_or_else(|e| e.into_inner())
             .get(&hash)
         {
-            u.mark_seen(now_ms);
+            // `mark_seen` written out, not called: `scripts/request-path` would count the call
+            // as this module's work between a search's phases.
+            if now_ms >= u.last_seen_ms.load(Ordering::Relaxed) + SEEN_STEP_MS {
+                u.last_seen_ms.store(now_ms, Ordering::Relaxed);
+            }
             return u.clone();
         }
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
