@@ -115,7 +115,7 @@ impl Unhealthy {
 
 /// What the feed does to the engine policy of a read of a class it follows ([`Feed::apply`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stance {
+enum Stance {
     /// The feed vouches for the class: fresh until its horizon, uncapped.
     Vouched,
     /// The feed cannot vouch now: the class TTL caps freshness at read time.
@@ -387,7 +387,7 @@ impl Feed {
     }
 
     /// Sets `policy` as `stance` says.
-    pub fn apply(&self, stance: Stance, policy: &mut Policy) {
+    fn apply(&self, stance: Stance, policy: &mut Policy) {
         match stance {
             Stance::Vouched => {
                 policy.fresh = policy.fresh.max(self.config.horizon);
