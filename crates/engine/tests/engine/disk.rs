@@ -138,6 +138,19 @@ async fn a_record_replaced_by_a_queued_put_is_not_served_when_that_put_is_invali
 /// entry is invalidated, that older record must not come back from the disk.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_replaced_by_a_dropped_put_is_not_served_when_that_put_is_invalidated() {
+    // Whether the second put is dropped depends on the write-behind worker not having written
+    // the first one yet, which a loaded machine may let it do: the scenario is made again
+    // until it arises (at once, but for a starved test thread).
+    for attempt in 0..8 {
+        if replaced_by_a_dropped_put(attempt).await {
+            return;
+        }
+    }
+    panic!("the second put was never dropped in 8 attempts");
+}
+
+/// One attempt of the test above: `false` when the put meant to be dropped was queued.
+async fn replaced_by_a_dropped_put(attempt: u64) -> bool {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::default());
     let key = Key::new("plex|/library/metadata/8");
@@ -145,14 +158,17 @@ async fn a_record_replaced_by_a_dropped_put_is_not_served_when_that_put_is_inval
     // A batching window far longer than the test, and a first put that takes the queue's
     // whole byte bound (its smallest, 2 MiB): the next put is dropped.
     let cache = disk_cache_with(&clock, dir.path(), 16 << 20, HOUR).await;
-    let big = CachedValue::new(200, noise(1, 3 << 20));
+    let big = CachedValue::new(200, noise(1 + attempt, 3 << 20));
     cache.insert(&Key::new("plex|/other"), &policy(), big).await;
     let tagged = policy().with_tag("item:8");
     cache
         .insert(&key, &tagged, CachedValue::new(200, "new"))
         .await;
     let dropped = cache.stats().tier(TierKind::Disk).unwrap().dropped_writes;
-    assert!(dropped >= 1, "the second put was not dropped");
+    if dropped == 0 {
+        cache.shutdown().await;
+        return false;
+    }
     cache.invalidate_tag("item:8");
     let loader = CountingLoader::new();
     let l = cache
@@ -170,6 +186,7 @@ async fn a_record_replaced_by_a_dropped_put_is_not_served_when_that_put_is_inval
         "the replaced record is still on disk"
     );
     cache.shutdown().await;
+    true
 }
 
 /// Once a queued put is written, its key is read from the disk again: an entry the memory tier
