@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""A polling tool's first minute through cachearr with the default change feed: play-state
+probes on (every 15 s), as a user cachearr has never seen. bench/tools/polling.sh starts it.
+
+Tautulli's round (bench/tools/tautulli.py: what is playing, recently added, the libraries'
+counts) is made every PAUSE seconds (5), ROUNDS times (12), as SHARED_USER (alice) making
+their first request. Each round prints the requests cachearr did not answer from its cache
+(sent to the server), and the play-state probes cachearr made meanwhile (`/api/stats` →
+`feed` → `play_state`). A user's first probe round marks what they were answered before it
+as possibly stale (docs/change-feed.md "Play state changed on other clients"): what the tool
+asks again after it goes to the server once more.
+"""
+import os
+import subprocess
+import sys
+import time
+
+import requests
+
+sys.path.insert(0, os.path.dirname(__file__))
+os.environ["TAUTULLI_CYCLES"] = "1"
+import tautulli  # noqa: E402
+from common import Recorder  # noqa: E402
+from run import Sim, free_port, log, wait_http, WORK, BIN, ROOT, NAMES  # noqa: E402
+
+ROUNDS = int(os.environ.get("ROUNDS", "12"))
+PAUSE = float(os.environ.get("PAUSE", "5"))
+
+
+def gateway(sim):
+    """`cachearr serve` before the simulator's Plex with the owner's token and the default
+    feed; returns (proxy URL, admin URL, process) once its index is ready."""
+    port, admin = free_port(), free_port()
+    owner = sim.user("owner")
+    config = f"{WORK}/polling.toml"
+    with open(config, "w") as f:
+        f.write(f'''data_dir = "{WORK}/polling-data"
+admin_listen = "127.0.0.1:{admin}"
+[[upstream]]
+name = "plex"
+profile = "plex"
+url = "{sim.url['plex']}"
+listen = "127.0.0.1:{port}"
+token = "{owner['plex_token']}"
+''')
+    proc = subprocess.Popen([BIN, "serve", "--config", config],
+                            stdout=open(f"{WORK}/polling-cachearr.log", "w"), stderr=subprocess.STDOUT)
+    admin_url = f"http://127.0.0.1:{admin}"
+    wait_http(admin_url + "/health")
+    cmd = f'source bench/lib.sh; wait_index_ready "{admin_url}" 600'
+    if subprocess.run(["bash", "-c", cmd], cwd=ROOT).returncode:
+        raise SystemExit("the index was not ready in 600 s")
+    return f"http://127.0.0.1:{port}", admin_url, proc
+
+
+def play_state(admin):
+    return requests.get(admin + "/api/stats").json()["feed"][0]["play_state"]
+
+
+def main():
+    sim = Sim()
+    base, admin, proc = gateway(sim)
+    try:
+        user = sim.user("new")
+        log(f"{ROUNDS} rounds of Tautulli's polling, one every {PAUSE:g} s, as {NAMES['new']} (new)")
+        print(f"| round | at (s) | sent to the server | probes so far |")
+        print("|---|---|---|---|")
+        start = time.monotonic()
+        sent_by_round = []
+        for n in range(ROUNDS):
+            due = start + n * PAUSE
+            time.sleep(max(0.0, due - time.monotonic()))
+            http = Recorder()
+            tautulli.replay(http, base, user)
+            sent = sum(http.misses.values())
+            sent_by_round.append(sent)
+            print(f"| {n + 1} | {time.monotonic() - start:.1f} | {sent} | {play_state(admin)['probes']} |",
+                  flush=True)
+        print()
+        print(f"The tool's requests sent to the server: {sum(sent_by_round)} in all, "
+              f"{sum(sent_by_round[1:])} after its first round; the play-state probes: "
+              f"{play_state(admin)['probes']}.")
+    finally:
+        proc.terminate()
+        proc.wait()
+        sim.proc.terminate()
+
+
+if __name__ == "__main__":
+    main()
