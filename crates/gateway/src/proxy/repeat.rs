@@ -138,31 +138,48 @@ impl LastFingerprint {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// The rest of an answer, run inside the table's own future
+    /// ([`RecentReadings::read_through`]). A struct, not an `async fn` awaiting the rest: that
+    /// would hold the rest twice (as its argument and as what it awaits), and the rest is the
+    /// largest future a connection holds, copied whole when a connection is spawned.
+    pub(crate) struct Remembering<A> {
+        #[pin]
+        rest: A,
+    }
+}
+
+impl<A: Future> Future for Remembering<A> {
+    type Output = A::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<A::Output> {
+        self.project().rest.poll(cx)
+    }
+}
+
 impl RecentReadings {
     /// Answers `req` (read from the kept head `head`, if any) through the table, as the cache
     /// answers a key through its loader: looks it up ([`Self::look_up`]) and hands it to
     /// `answer` with its fingerprint and what was recalled. `answer` gives its reply at once
     /// (a recalled request a fresh entry answers: the returned future is then ready, and the
     /// request was never moved into one), or the future of the rest, which runs inside the
-    /// table's own: a cached read it makes of a request not recalled remembers its reading
-    /// ([`Self::remember`]) for the next repeat.
-    pub(crate) fn read_through<'t, B, R, A: Future<Output = R> + 't>(
-        &'t self,
+    /// table's own ([`Remembering`]): a cached read it makes of a request not recalled
+    /// remembers its reading ([`Self::remember`]) for the next repeat.
+    pub(crate) fn read_through<B, R, A: Future<Output = R>>(
+        &self,
         last: &LastFingerprint,
         req: Request<B>,
         head: Option<HeadId>,
         answer: impl FnOnce(Request<B>, Option<Fingerprint>, Option<KeptReading>) -> Either<R, A>,
-    ) -> Either<Ready<R>, impl Future<Output = R> + 't> {
+    ) -> Either<Ready<R>, Remembering<A>> {
         let (print, recalled) = self.look_up(last, &req, head);
         match answer(req, print, recalled) {
             Either::Left(reply) => Either::Left(std::future::ready(reply)),
-            Either::Right(rest) => Either::Right(self.remembering(rest)),
+            Either::Right(rest) => Either::Right(Remembering { rest }),
         }
-    }
-
-    /// The rest of an answer, awaited inside the table's own future.
-    async fn remembering<A: Future>(&self, rest: A) -> A::Output {
-        rest.await
     }
 
     /// Looks `req` up (read from the kept head `head`, if any): first as a repeat of the
