@@ -188,9 +188,12 @@ pub async fn serve_proxy<S: Service>(
         };
         let stream = sendfile::SendfileStream::new(stream, slot);
         let (builder, stop, live) = (builder.clone(), stop.clone(), live.clone());
+        // The connection's future is made and boxed inside its task: it holds the largest
+        // answer future of the service, and spawned whole it would be copied twice (into
+        // `spawn`'s argument, then into the task) for every connection.
         tokio::spawn(async move {
             let _live = live;
-            serve_connection(stream, ctx, registered, &builder, &stop).await;
+            Box::pin(serve_connection(stream, ctx, registered, &builder, &stop)).await;
         });
     }
     // In-flight requests get a moment to finish; streams and websockets are cut after it.
