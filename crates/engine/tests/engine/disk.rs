@@ -139,8 +139,8 @@ async fn a_record_replaced_by_a_queued_put_is_not_served_when_that_put_is_invali
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_replaced_by_a_dropped_put_is_not_served_when_that_put_is_invalidated() {
     // Whether the second put is dropped depends on the write-behind worker not having written
-    // the first one yet, which a loaded machine may let it do: the scenario is made again
-    // until it arises (at once, but for a starved test thread).
+    // the first one yet, which it may have on a loaded machine: the scenario is made again
+    // until it arises (at the first attempt unless the test's thread was starved).
     for attempt in 0..8 {
         if replaced_by_a_dropped_put(attempt).await {
             return;
