@@ -112,9 +112,27 @@ async fn nested_tokens_reach_no_key_log_or_file_and_the_store_is_owner_only() {
             r.bytes().await.unwrap();
         }
     }
-    h.gateway.cache().flush().await;
-    let mut paths = Vec::new();
-    files_under(&data_dir, &mut paths);
+    // A fill is stored after its answer has gone out: flushed until the store holds the
+    // transcode answers (a loaded machine may queue their puts after the first flush).
+    let paths = cachearr_testkit::eventually_ok(
+        "the transcode answers written to the store",
+        std::time::Duration::from_secs(30),
+        async || {
+            h.gateway.cache().flush().await;
+            let mut paths = Vec::new();
+            files_under(&data_dir, &mut paths);
+            let stored = paths.iter().any(|p| {
+                p.is_file()
+                    && contains(&std::fs::read(p).unwrap_or_default(), b"/photo/:/transcode")
+            });
+            if stored {
+                Ok(paths)
+            } else {
+                Err(format!("{} files, none with them", paths.len()))
+            }
+        },
+    )
+    .await;
     let mut stored_transcode = false;
     for path in &paths {
         let mode = {
