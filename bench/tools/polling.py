@@ -11,7 +11,6 @@ as possibly stale (docs/change-feed.md "Play state changed on other clients"): w
 asks again after it goes to the server once more.
 """
 import os
-import subprocess
 import sys
 import time
 
@@ -21,36 +20,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 os.environ["TAUTULLI_CYCLES"] = "1"
 import tautulli  # noqa: E402
 from common import Recorder  # noqa: E402
-from run import Sim, free_port, log, wait_http, WORK, BIN, ROOT, NAMES  # noqa: E402
+from run import Gateway, Sim, log, NAMES  # noqa: E402
 
 ROUNDS = int(os.environ.get("ROUNDS", "12"))
 PAUSE = float(os.environ.get("PAUSE", "5"))
-
-
-def gateway(sim):
-    """`cachearr serve` before the simulator's Plex with the owner's token and the default
-    feed; returns (proxy URL, admin URL, process) once its index is ready."""
-    port, admin = free_port(), free_port()
-    owner = sim.user("owner")
-    config = f"{WORK}/polling.toml"
-    with open(config, "w") as f:
-        f.write(f'''data_dir = "{WORK}/polling-data"
-admin_listen = "127.0.0.1:{admin}"
-[[upstream]]
-name = "plex"
-profile = "plex"
-url = "{sim.url['plex']}"
-listen = "127.0.0.1:{port}"
-token = "{owner['plex_token']}"
-''')
-    proc = subprocess.Popen([BIN, "serve", "--config", config],
-                            stdout=open(f"{WORK}/polling-cachearr.log", "w"), stderr=subprocess.STDOUT)
-    admin_url = f"http://127.0.0.1:{admin}"
-    wait_http(admin_url + "/health")
-    cmd = f'source bench/lib.sh; wait_index_ready "{admin_url}" 600'
-    if subprocess.run(["bash", "-c", cmd], cwd=ROOT).returncode:
-        raise SystemExit("the index was not ready in 600 s")
-    return f"http://127.0.0.1:{port}", admin_url, proc
 
 
 def play_state(admin):
@@ -59,7 +32,9 @@ def play_state(admin):
 
 def main():
     sim = Sim()
-    base, admin, proc = gateway(sim)
+    gateway = Gateway("plex", sim, probes=True)
+    gateway.start()
+    base, admin = gateway.url, gateway.admin
     try:
         user = sim.user("new")
         log(f"{ROUNDS} rounds of Tautulli's polling, one every {PAUSE:g} s, as {NAMES['new']} (new)")
@@ -81,8 +56,7 @@ def main():
               f"{sum(sent_by_round[1:])} after its first round; the play-state probes: "
               f"{play_state(admin)['probes']}.")
     finally:
-        proc.terminate()
-        proc.wait()
+        gateway.stop()
         sim.proc.terminate()
 
 

@@ -8,15 +8,7 @@
 #   CACHEARR=$PWD/target/release/cachearr bench/tools/polling.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
-export ROOT TRACKS=${TRACKS:-5000} MOVIES=${MOVIES:-200} SHOWS=${SHOWS:-30} SEED=${SEED:-4}
-export WORK=${WORK:-$(mktemp -d /tmp/cachearr-polling.XXXXXX)}
-if [ -z "${CACHEARR:-}" ]; then
-  cargo build --release -p cachearr --bin cachearr >&2
-  CACHEARR=$ROOT/target/release/cachearr
-fi
-export CACHEARR
-PY=${PY:-$ROOT/.venv/bin/python}
-[ -x "$PY" ] || { echo "no $PY: run scripts/setup-test-env" >&2; exit 1; }
+WORK_NAME=cachearr-polling
+source bench/tools/env.sh
 echo "==> logs in $WORK" >&2
 "$PY" bench/tools/polling.py

@@ -83,10 +83,18 @@ class Sim:
         requests.post(self.url["plex"] + "/_sim/reset")
 
 
-class Gateway:
-    """One `cachearr serve` in front of one of the simulator's servers."""
+FEED_OFF = """[feed]
+samples_per_minute = 0
+play_state_probe = "0s"
+"""
 
-    def __init__(self, server, sim):
+
+class Gateway:
+    """One `cachearr serve` in front of one of the simulator's servers; `probes`: the change
+    feed's sampled revalidations and play-state probes as shipped (the passes turn them off:
+    they cost the server per minute, not per pass)."""
+
+    def __init__(self, server, sim, probes=False):
         self.server = server
         self.port, admin = free_port(), free_port()
         self.url, self.admin = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{admin}"
@@ -97,10 +105,7 @@ class Gateway:
 admin_listen = "127.0.0.1:{admin}"
 [index]
 catch_up_after = "24h"
-[feed]
-samples_per_minute = 0
-play_state_probe = "0s"
-[[upstream]]
+{"" if probes else FEED_OFF}[[upstream]]
 name = "{server}"
 profile = "{server}"
 url = "{sim.url[server]}"

@@ -50,16 +50,7 @@
 #   CACHEARR=/work/bin/cachearr TOOLS=kometa,tautulli bench/tools/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
-export ROOT TRACKS=${TRACKS:-5000} MOVIES=${MOVIES:-200} SHOWS=${SHOWS:-30} SEED=${SEED:-4}
-export WORK=${WORK:-$(mktemp -d /tmp/cachearr-tools.XXXXXX)}
-if [ -z "${CACHEARR:-}" ]; then
-  echo "==> building cachearr (release)" >&2
-  cargo build --release -p cachearr --quiet
-  CACHEARR=${CARGO_TARGET_DIR:-$ROOT/target}/release/cachearr
-fi
-export CACHEARR
-PY=${PY:-$ROOT/.venv/bin/python}
-[ -x "$PY" ] || { echo "no $PY: run scripts/setup-test-env" >&2; exit 1; }
+WORK_NAME=cachearr-tools
+source bench/tools/env.sh
 echo "==> logs and results.json in $WORK" >&2
 "$PY" bench/tools/run.py
