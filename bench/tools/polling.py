@@ -6,7 +6,7 @@ Tautulli's round (bench/tools/tautulli.py: what is playing, recently added, the 
 counts) is made every PAUSE seconds (5), ROUNDS times (12), as SHARED_USER (alice) making
 their first request. Each round prints the requests cachearr did not answer from its cache
 (sent to the server), and the play-state probes cachearr made meanwhile (`/api/stats` →
-`feed` → `play_state`). A user's first probe round marks what they were answered before it
+`feed` → `play_state`); at the end, everything the server was asked in that time. A user's first probe round marks what they were answered before it
 as possibly stale (docs/change-feed.md "Play state changed on other clients"): what the tool
 asks again after it goes to the server once more.
 """
@@ -26,6 +26,13 @@ ROUNDS = int(os.environ.get("ROUNDS", "12"))
 PAUSE = float(os.environ.get("PAUSE", "5"))
 
 
+def routes_since(before, after):
+    """The routes the server was asked between two of its stats, most asked first."""
+    asked = {route: n["requests"] - before["routes"].get(route, {}).get("requests", 0)
+             for route, n in after["routes"].items()}
+    return "; ".join(f"`{r}` {n}" for r, n in sorted(asked.items(), key=lambda x: -x[1]) if n)
+
+
 def play_state(admin):
     return requests.get(admin + "/api/stats").json()["feed"][0]["play_state"]
 
@@ -40,6 +47,7 @@ def main():
         log(f"{ROUNDS} rounds of Tautulli's polling, one every {PAUSE:g} s, as {NAMES['new']} (new)")
         print(f"| round | at (s) | sent to the server | probes so far |")
         print("|---|---|---|---|")
+        asked_before = sim.stats()
         start = time.monotonic()
         sent_by_round = []
         for n in range(ROUNDS):
@@ -54,7 +62,10 @@ def main():
         print()
         print(f"The tool's requests sent to the server: {sum(sent_by_round)} in all, "
               f"{sum(sent_by_round[1:])} after its first round; the play-state probes: "
-              f"{play_state(admin)['probes']}.")
+              f"{play_state(admin)['probes']}; everything the server was asked meanwhile "
+              f"(these, the users' sections the probes read, the feed's sampled "
+              f"revalidations): {sim.stats()['total'] - asked_before['total']}, by route: "
+              f"{routes_since(asked_before, sim.stats())}.")
     finally:
         gateway.stop()
         sim.proc.terminate()
