@@ -389,6 +389,16 @@ fn page(
     })
 }
 
+/// The hubs of a `/hubs/search` answer, in the server's order.
+const HUB_KINDS: [Kind; 6] = [
+    Kind::Item(ItemKind::Movie),
+    Kind::Show,
+    Kind::Item(ItemKind::Episode),
+    Kind::Item(ItemKind::Artist),
+    Kind::Item(ItemKind::Album),
+    Kind::Item(ItemKind::Track),
+];
+
 /// `/hubs/search?query=&limit=&sectionId=`: one hub per type with results, `limit` per hub
 /// (default 3).
 fn hub_search(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Page> {
@@ -408,20 +418,24 @@ fn hub_search(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Pag
     let guids = search::guids_asked(params)?;
     let sections = copy.indexed(only)?;
     let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+    // Every kind found first, then the hubs written: the index is asked its questions in
+    // one visit, and a show among the hubs' items sends the search to the server before
+    // anything is written.
+    let found: Vec<(Kind, Vec<Hit>)> = HUB_KINDS
+        .into_iter()
+        .map(|kind| (kind, find(copy, query.trim(), kind, &ids)))
+        .filter(|(_, hits)| !hits.is_empty())
+        .collect();
+    if found
+        .iter()
+        .any(|(_, hits)| hits.iter().take(limit).any(|h| matches!(h, Hit::Show)))
+    {
+        // See `page`: the server renders shows.
+        return None;
+    }
     let mut doc = El::new("MediaContainer");
     let mut items = Vec::new();
-    for kind in [
-        Kind::Item(ItemKind::Movie),
-        Kind::Show,
-        Kind::Item(ItemKind::Episode),
-        Kind::Item(ItemKind::Artist),
-        Kind::Item(ItemKind::Album),
-        Kind::Item(ItemKind::Track),
-    ] {
-        let hits = find(copy, query.trim(), kind, &ids);
-        if hits.is_empty() {
-            continue;
-        }
+    for (kind, hits) in found {
         let (name, title) = match kind {
             Kind::Item(k) => (render::type_name(k), search::hub_title(k)),
             Kind::Show => ("show", "Shows"),
@@ -436,13 +450,12 @@ fn hub_search(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Pag
             .a("more", hits.len() > limit)
             .a("style", "shelf");
         for hit in hits.iter().take(limit) {
-            let (view, rank) = match hit {
-                Hit::Item(h) => (view(copy, h)?, h.rank),
-                // See `page`: the server renders shows.
-                Hit::Show => return None,
+            let Hit::Item(hit) = hit else {
+                return None;
             };
+            let view = view(copy, hit)?;
             let section = copy.sections().get(view.section_id())?;
-            let mut e = item(copy, &view, section, guids)?.a("score", score_of(rank));
+            let mut e = item(copy, &view, section, guids)?.a("score", score_of(hit.rank));
             if kind == Kind::Item(ItemKind::Track) {
                 e = e
                     .a("reason", "section")
