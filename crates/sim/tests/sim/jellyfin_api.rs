@@ -8,24 +8,23 @@
 use cachearr_serverfmt::search::fold;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
-use cachearr_sim::library::ItemKind;
-use cachearr_sim::{Sim, TestServer};
+use cachearr_sim::library::{Item, ItemKind};
+use cachearr_sim::{Sim, SimBuilder, TestServer};
 use cachearr_testkit::http::json_answer;
-use reqwest::{Client, StatusCode};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
-async fn start() -> TestServer {
-    let sim = Sim::builder()
-        .tracks(240)
-        .movies(12)
-        .shows(2)
-        .seed(7)
-        .cost(CostModel::zero())
-        .build()
-        .expect("sim builds");
-    sim.start_jellyfin_test_server(JellyfinOptions::default())
+/// A server over `library`, with a zero cost model so that accounting is exact.
+async fn serve(library: SimBuilder, options: JellyfinOptions) -> TestServer {
+    let sim = library.cost(CostModel::zero()).build().expect("sim builds");
+    sim.start_jellyfin_test_server(options)
         .await
         .expect("server starts")
+}
+
+async fn start() -> TestServer {
+    let library = Sim::builder().tracks(240).movies(12).shows(2).seed(7);
+    serve(library, JellyfinOptions::default()).await
 }
 
 fn token_of(server: &TestServer, name: &str) -> String {
@@ -55,16 +54,89 @@ fn auth_header(token: &str) -> String {
     )
 }
 
+fn url(server: &TestServer, path_and_query: &str) -> String {
+    format!("{}{path_and_query}", server.base_url)
+}
+
 async fn get_json(server: &TestServer, token: &str, path_and_query: &str) -> (StatusCode, Value) {
-    let response = Client::new()
-        .get(format!("{}{}", server.base_url, path_and_query))
-        .header("Authorization", auth_header(token))
-        .send()
-        .await
-        .expect("request sent");
+    let response = send(
+        Client::new()
+            .get(url(server, path_and_query))
+            .header("Authorization", auth_header(token)),
+    )
+    .await;
     let status = response.status();
     let body = response.bytes().await.expect("body read");
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// A request carrying the token in `X-Emby-Token`; [`get_json`] sends it in `Authorization`,
+/// which also names a device and so a session.
+fn request(
+    server: &TestServer,
+    method: Method,
+    token: &str,
+    path_and_query: &str,
+) -> RequestBuilder {
+    Client::new()
+        .request(method, url(server, path_and_query))
+        .header("X-Emby-Token", token)
+}
+
+async fn send(request: RequestBuilder) -> Response {
+    request.send().await.expect("sent")
+}
+
+async fn status_of(
+    server: &TestServer,
+    method: Method,
+    token: &str,
+    path_and_query: &str,
+) -> StatusCode {
+    send(request(server, method, token, path_and_query))
+        .await
+        .status()
+}
+
+async fn get_anonymous(server: &TestServer, path_and_query: &str) -> Response {
+    send(Client::new().get(url(server, path_and_query))).await
+}
+
+/// A `/Sessions/Playing…` report; by `Authorization`, as the device (`dev-1`) names the
+/// session.
+async fn report_playback(server: &TestServer, token: &str, path: &str, body: Value) -> StatusCode {
+    let report = Client::new()
+        .post(url(server, path))
+        .header("Authorization", auth_header(token))
+        .json(&body);
+    send(report).await.status()
+}
+
+fn form_encoded(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn array(value: &Value) -> &[Value] {
+    value.as_array().expect("an array")
+}
+
+/// The page of a `QueryResult`.
+fn items(result: &Value) -> &[Value] {
+    result["Items"].as_array().expect("items")
+}
+
+fn ids(result: &Value) -> Vec<&str> {
+    items(result)
+        .iter()
+        .map(|i| i["Id"].as_str().expect("id"))
+        .collect()
+}
+
+fn names(result: &Value) -> Vec<&str> {
+    items(result)
+        .iter()
+        .map(|i| i["Name"].as_str().expect("name"))
+        .collect()
 }
 
 /// Guids of the tracks/movies the library holds, in section order.
@@ -77,18 +149,34 @@ fn guids(server: &TestServer, kind: ItemKind) -> Vec<String> {
         .collect()
 }
 
+/// What `read` takes from the library's `n`th item of `kind`, in section order.
+fn nth_item<T>(
+    server: &TestServer,
+    kind: ItemKind,
+    n: usize,
+    read: impl FnOnce(Item<'_>) -> T,
+) -> T {
+    let lib = server.sim.library();
+    let id = lib
+        .sections()
+        .iter()
+        .flat_map(|s| s.items(kind).iter().copied())
+        .nth(n)
+        .expect("the library holds enough items");
+    read(lib.item(id).expect("item"))
+}
+
 #[tokio::test]
 async fn public_endpoints_need_no_token_and_the_rest_do() {
     let server = start().await;
-    let client = Client::new();
     // The python client asks in lower case.
-    let public = json_answer(client.get(format!("{}/system/info/public", server.base_url))).await;
+    let public = json_answer(Client::new().get(url(&server, "/system/info/public"))).await;
     assert_eq!(
         public["Id"],
         server.sim.identity().jellyfin_server_id.as_str()
     );
     assert_eq!(public["ProductName"], "Jellyfin Server");
-    let users = json_answer(client.get(format!("{}/Users/Public", server.base_url))).await;
+    let users = json_answer(Client::new().get(url(&server, "/Users/Public"))).await;
     assert!(
         users
             .as_array()
@@ -106,12 +194,7 @@ async fn public_endpoints_need_no_token_and_the_rest_do() {
         "/Sessions",
         "/Search/Hints?searchTerm=a",
     ] {
-        let status = client
-            .get(format!("{}{path}", server.base_url))
-            .send()
-            .await
-            .expect("sent")
-            .status();
+        let status = get_anonymous(&server, path).await.status();
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} without a token");
     }
     let (status, info) = get_json(&server, &server.token, "/System/Info").await;
@@ -126,7 +209,7 @@ async fn public_endpoints_need_no_token_and_the_rest_do() {
 async fn every_credential_form_is_accepted_and_bad_ones_are_not() {
     let server = start().await;
     let token = token_of(&server, "alice");
-    let url = format!("{}/Users/Me", server.base_url);
+    let url = url(&server, "/Users/Me");
     let client = Client::new();
     let requests = vec![
         (
@@ -161,7 +244,7 @@ async fn every_credential_form_is_accepted_and_bad_ones_are_not() {
         ("apikey", client.get(format!("{url}?apikey={token}"))),
     ];
     for (form, request) in requests {
-        let response = request.send().await.expect("sent");
+        let response = send(request).await;
         assert_eq!(response.status(), StatusCode::OK, "{form}");
         let me: Value = response.json().await.expect("json");
         assert_eq!(me["Name"], "alice", "{form}");
@@ -181,10 +264,7 @@ async fn every_credential_form_is_accepted_and_bad_ones_are_not() {
         client.get(format!("{url}?api_key=")),
     ];
     for request in refused {
-        assert_eq!(
-            request.send().await.expect("sent").status(),
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(send(request).await.status(), StatusCode::UNAUTHORIZED);
     }
 }
 
@@ -192,8 +272,8 @@ async fn every_credential_form_is_accepted_and_bad_ones_are_not() {
 async fn authenticate_by_name_issues_a_working_token() {
     let server = start().await;
     let client = Client::new();
-    let url = format!("{}/Users/AuthenticateByName", server.base_url);
-    let login = |body: String| {
+    let url = url(&server, "/Users/AuthenticateByName");
+    let login = |body: &str| {
         client
             .post(&url)
             .header(
@@ -201,12 +281,12 @@ async fn authenticate_by_name_issues_a_working_token() {
                 r#"MediaBrowser Client="t", Device="d", DeviceId="login-dev", Version="1""#,
             )
             .header("Content-Type", "application/json")
-            .body(body)
+            .body(body.to_owned())
     };
-    let response = login(json!({"Username": "bob", "Pw": "bob-password"}).to_string())
-        .send()
-        .await
-        .expect("sent");
+    let response = send(login(
+        &json!({"Username": "bob", "Pw": "bob-password"}).to_string(),
+    ))
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let result: Value = response.json().await.expect("json");
     assert_eq!(result["User"]["Name"], "bob");
@@ -220,25 +300,28 @@ async fn authenticate_by_name_issues_a_working_token() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["Id"], result["User"]["Id"]);
 
-    // Property names bind case-insensitively, as System.Text.Json does for the server.
-    let lower = login(r#"{"username":"BOB","pw":"bob-password"}"#.to_owned())
-        .send()
-        .await;
-    assert_eq!(lower.expect("sent").status(), StatusCode::OK);
-    let wrong = login(json!({"Username": "bob", "Pw": "nope"}).to_string())
-        .send()
-        .await;
-    assert_eq!(wrong.expect("sent").status(), StatusCode::UNAUTHORIZED);
-    let nobody = login(json!({"Username": "mallory", "Pw": ""}).to_string())
-        .send()
-        .await;
-    assert_eq!(nobody.expect("sent").status(), StatusCode::UNAUTHORIZED);
-    let missing = login(json!({"Pw": "bob-password"}).to_string())
-        .send()
-        .await;
-    assert_eq!(missing.expect("sent").status(), StatusCode::BAD_REQUEST);
-    let garbage = login("{not json".to_owned()).send().await;
-    assert_eq!(garbage.expect("sent").status(), StatusCode::BAD_REQUEST);
+    for (body, expected) in [
+        // Property names bind case-insensitively, as System.Text.Json does for the server.
+        (
+            r#"{"username":"BOB","pw":"bob-password"}"#.to_owned(),
+            StatusCode::OK,
+        ),
+        (
+            json!({"Username": "bob", "Pw": "nope"}).to_string(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            json!({"Username": "mallory", "Pw": ""}).to_string(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            json!({"Pw": "bob-password"}).to_string(),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("{not json".to_owned(), StatusCode::BAD_REQUEST),
+    ] {
+        assert_eq!(send(login(&body)).await.status(), expected, "{body}");
+    }
 }
 
 #[tokio::test]
@@ -257,7 +340,7 @@ async fn paging_returns_every_track_exactly_once() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(page["TotalRecordCount"], expected.len());
         assert_eq!(page["StartIndex"], start);
-        let items = page["Items"].as_array().expect("items");
+        let items = items(&page);
         if items.is_empty() {
             break;
         }
@@ -289,7 +372,7 @@ async fn paging_returns_every_track_exactly_once() {
         ),
     )
     .await;
-    assert_eq!(past["Items"].as_array().map(Vec::len), Some(0));
+    assert_eq!(items(&past).len(), 0);
     assert_eq!(past["TotalRecordCount"], expected.len());
     // Without the count, the server answers the page's own item count
     // (`LibraryManager.GetItemsResult`), the last page's too.
@@ -300,7 +383,7 @@ async fn paging_returns_every_track_exactly_once() {
     )
     .await;
     assert_eq!(uncounted["TotalRecordCount"], 3);
-    assert_eq!(uncounted["Items"].as_array().map(Vec::len), Some(3));
+    assert_eq!(items(&uncounted).len(), 3);
     let (_, last) = get_json(
         &server,
         &server.token,
@@ -311,7 +394,7 @@ async fn paging_returns_every_track_exactly_once() {
     )
     .await;
     assert_eq!(last["TotalRecordCount"], 2);
-    assert_eq!(last["Items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(items(&last).len(), 2);
 }
 
 #[tokio::test]
@@ -339,9 +422,9 @@ async fn parameter_names_ignore_case_and_camel_case_is_on_request() {
 
     let camel = json_answer(
         Client::new()
-            .get(format!(
-                "{}/Items?IncludeItemTypes=Audio&Recursive=true&Limit=5&Fields=ProviderIds",
-                server.base_url
+            .get(url(
+                &server,
+                "/Items?IncludeItemTypes=Audio&Recursive=true&Limit=5&Fields=ProviderIds",
             ))
             .header("Authorization", auth_header(&server.token))
             .header("Accept", r#"application/json; profile="CamelCase""#),
@@ -383,12 +466,7 @@ async fn bad_input_is_a_400_or_404_never_a_crash() {
         "/Users/not-a-guid/Items",
     ];
     for path in bad {
-        let response = Client::new()
-            .get(format!("{}{path}", server.base_url))
-            .header("X-Emby-Token", &server.token)
-            .send()
-            .await
-            .expect("sent");
+        let response = send(request(&server, Method::GET, &server.token, path)).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
         assert!(
             response.headers()["content-type"]
@@ -400,28 +478,15 @@ async fn bad_input_is_a_400_or_404_never_a_crash() {
         assert_eq!(problem["status"], 400, "{path}");
     }
     let unknown = "00000000000000000000000000000001";
-    for path in [
-        format!("/Items/{unknown}"),
-        format!("/Items?ParentId={unknown}"),
-        format!("/Users/{unknown}/Items"),
-        format!("/UserPlayedItems/{unknown}"),
-        "/Definitely/Not/A/Route".to_owned(),
+    for (method, path) in [
+        (Method::GET, format!("/Items/{unknown}")),
+        (Method::GET, format!("/Items?ParentId={unknown}")),
+        (Method::GET, format!("/Users/{unknown}/Items")),
+        (Method::POST, format!("/UserPlayedItems/{unknown}")),
+        (Method::GET, "/Definitely/Not/A/Route".to_owned()),
     ] {
-        let method = if path.starts_with("/UserPlayedItems") {
-            "POST"
-        } else {
-            "GET"
-        };
-        let response = Client::new()
-            .request(
-                method.parse().expect("method"),
-                format!("{}{path}", server.base_url),
-            )
-            .header("X-Emby-Token", &server.token)
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let status = status_of(&server, method, &server.token, &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
     // Comma-delimited lists skip what does not parse, as the server's binder does: an
     // unknown type filters nothing, an unknown sort key sorts by nothing.
@@ -456,13 +521,8 @@ async fn bad_input_is_a_400_or_404_never_a_crash() {
         unknown_ids["TotalRecordCount"], 0,
         "well-formed unknown ids match nothing"
     );
-    let wrong_method = Client::new()
-        .delete(format!("{}/Items", server.base_url))
-        .header("X-Emby-Token", &server.token)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let wrong_method = status_of(&server, Method::DELETE, &server.token, "/Items").await;
+    assert_eq!(wrong_method, StatusCode::METHOD_NOT_ALLOWED);
     // Still alive.
     let (status, _) = get_json(&server, &server.token, "/System/Info").await;
     assert_eq!(status, StatusCode::OK);
@@ -471,25 +531,20 @@ async fn bad_input_is_a_400_or_404_never_a_crash() {
 #[tokio::test]
 async fn search_finds_items_by_any_case_and_ranks_exact_matches_first() {
     let server = start().await;
-    let (name, guid) = {
-        let lib = server.sim.library();
-        let section = &lib.sections()[0];
-        let id = section.items(ItemKind::Track)[3];
-        let item = lib.item(id).expect("track");
-        (item.title().to_owned(), item.guid_id())
-    };
-    let encoded = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let (name, guid) = nth_item(&server, ItemKind::Track, 3, |track| {
+        (track.title().to_owned(), track.guid_id())
+    });
     let (status, found) = get_json(
         &server,
         &server.token,
         &format!(
             "/Items?SearchTerm={}&Recursive=true&IncludeItemTypes=Audio",
-            encoded(&name.to_uppercase())
+            form_encoded(&name.to_uppercase())
         ),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let items = found["Items"].as_array().expect("items");
+    let items = items(&found);
     assert!(
         items.iter().any(|i| i["Id"] == guid.as_str()),
         "{name} found by /Items search"
@@ -501,7 +556,7 @@ async fn search_finds_items_by_any_case_and_ranks_exact_matches_first() {
     let (status, hints) = get_json(
         &server,
         &server.token,
-        &format!("/Search/Hints?searchTerm={}", encoded(&name)),
+        &format!("/Search/Hints?searchTerm={}", form_encoded(&name)),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -511,9 +566,7 @@ async fn search_finds_items_by_any_case_and_ranks_exact_matches_first() {
         Some(name.to_lowercase())
     );
     assert!(
-        hints["SearchHints"]
-            .as_array()
-            .expect("hints")
+        array(&hints["SearchHints"])
             .iter()
             .any(|h| h["Id"] == guid.as_str())
     );
@@ -532,16 +585,13 @@ async fn play_state_and_favourites_belong_to_each_user() {
     let server = start().await;
     let alice = token_of(&server, "alice");
     let track = guids(&server, ItemKind::Track)[0].clone();
-    let client = Client::new();
-    let played: Value = client
-        .post(format!("{}/UserPlayedItems/{track}", server.base_url))
-        .header("X-Emby-Token", &alice)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let played = json_answer(request(
+        &server,
+        Method::POST,
+        &alice,
+        &format!("/UserPlayedItems/{track}"),
+    ))
+    .await;
     assert_eq!(played["Played"], true);
     assert_eq!(played["PlayCount"], 1);
     assert_eq!(played["ItemId"], track.as_str());
@@ -556,16 +606,13 @@ async fn play_state_and_favourites_belong_to_each_user() {
 
     // The old route, with the user in the path, and favourites.
     let alice_id = user_id_of(&server, "alice");
-    let status = client
-        .post(format!(
-            "{}/Users/{alice_id}/FavoriteItems/{track}",
-            server.base_url
-        ))
-        .header("X-Emby-Token", &alice)
-        .send()
-        .await
-        .expect("sent")
-        .status();
+    let status = status_of(
+        &server,
+        Method::POST,
+        &alice,
+        &format!("/Users/{alice_id}/FavoriteItems/{track}"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (_, favs) = get_json(
         &server,
@@ -583,31 +630,23 @@ async fn play_state_and_favourites_belong_to_each_user() {
     .await;
     assert_eq!(admin_favs["TotalRecordCount"], 0);
 
-    let unplayed: Value = client
-        .delete(format!(
-            "{}/Users/{alice_id}/PlayedItems/{track}",
-            server.base_url
-        ))
-        .header("X-Emby-Token", &alice)
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let unplayed = json_answer(request(
+        &server,
+        Method::DELETE,
+        &alice,
+        &format!("/Users/{alice_id}/PlayedItems/{track}"),
+    ))
+    .await;
     assert_eq!(unplayed["Played"], false);
     // Alice may not act for the admin.
     let admin_id = user_id_of(&server, "admin");
-    let forbidden = client
-        .post(format!(
-            "{}/UserPlayedItems/{track}?userId={admin_id}",
-            server.base_url
-        ))
-        .header("X-Emby-Token", &alice)
-        .send()
-        .await
-        .expect("sent")
-        .status();
+    let forbidden = status_of(
+        &server,
+        Method::POST,
+        &alice,
+        &format!("/UserPlayedItems/{track}?userId={admin_id}"),
+    )
+    .await;
     assert_eq!(forbidden, StatusCode::FORBIDDEN);
     assert_eq!(server.sim.state().play_state(1, 1).view_count, 0);
 }
@@ -618,9 +657,7 @@ async fn restricted_users_see_only_their_libraries() {
     let bob = token_of(&server, "bob"); // music only
     let kid = token_of(&server, "kid"); // movies and shows only
     let (_, views) = get_json(&server, &bob, "/UserViews").await;
-    let types: Vec<&str> = views["Items"]
-        .as_array()
-        .expect("views")
+    let types: Vec<&str> = items(&views)
         .iter()
         .filter_map(|v| v["CollectionType"].as_str())
         .collect();
@@ -645,13 +682,9 @@ async fn restricted_users_see_only_their_libraries() {
     assert_eq!(tracks["TotalRecordCount"], 0);
     let (_, everything) = get_json(&server, &kid, "/Items?Recursive=true").await;
     assert!(
-        everything["Items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .all(|i| i["Type"] != "Audio"
-                && i["Type"] != "MusicAlbum"
-                && i["Type"] != "MusicArtist")
+        items(&everything).iter().all(|i| i["Type"] != "Audio"
+            && i["Type"] != "MusicAlbum"
+            && i["Type"] != "MusicArtist")
     );
 
     let movie = guids(&server, ItemKind::Movie)[0].clone();
@@ -662,28 +695,25 @@ async fn restricted_users_see_only_their_libraries() {
         "a hidden item looks like a missing one"
     );
     let (_, admin_view) = get_json(&server, &server.token, &format!("/Items/{movie}")).await;
-    let name = admin_view["Name"].as_str().expect("name").to_owned();
-    let encoded = form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>();
+    let name = admin_view["Name"].as_str().expect("name");
     let (_, hints) = get_json(
         &server,
         &bob,
-        &format!("/Search/Hints?searchTerm={encoded}"),
+        &format!("/Search/Hints?searchTerm={}", form_encoded(name)),
     )
     .await;
     assert!(
-        hints["SearchHints"]
-            .as_array()
-            .expect("hints")
+        array(&hints["SearchHints"])
             .iter()
             .all(|h| h["Id"] != movie.as_str())
     );
-    let status = Client::new()
-        .post(format!("{}/UserPlayedItems/{movie}", server.base_url))
-        .header("X-Emby-Token", &bob)
-        .send()
-        .await
-        .expect("sent")
-        .status();
+    let status = status_of(
+        &server,
+        Method::POST,
+        &bob,
+        &format!("/UserPlayedItems/{movie}"),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let (status, _) = get_json(&server, &bob, "/Users").await;
@@ -693,22 +723,16 @@ async fn restricted_users_see_only_their_libraries() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, users) = get_json(&server, &server.token, "/Users").await;
     assert_eq!(status, StatusCode::OK);
-    let bob_dto = users
-        .as_array()
-        .expect("users")
+    let bob_dto = array(&users)
         .iter()
         .find(|u| u["Name"] == "bob")
-        .cloned();
-    let bob_dto = bob_dto.expect("bob listed");
+        .expect("bob listed");
     assert_eq!(bob_dto["Policy"]["EnableAllFolders"], false);
     let folders = bob_dto["Policy"]["EnabledFolders"]
         .as_array()
         .map(Vec::len)
         .unwrap_or(0);
-    assert_eq!(
-        folders,
-        views["Items"].as_array().map(Vec::len).unwrap_or(99)
-    );
+    assert_eq!(folders, items(&views).len());
 }
 
 #[tokio::test]
@@ -716,66 +740,40 @@ async fn playlists_can_be_created_filled_reordered_and_emptied() {
     let server = start().await;
     let alice = token_of(&server, "alice");
     let tracks = guids(&server, ItemKind::Track);
-    let client = Client::new();
-    let created: Value = client
-        .post(format!("{}/Playlists", server.base_url))
-        .header("X-Emby-Token", &alice)
-        .json(&json!({"Name": "Road trip", "Ids": [tracks[0], tracks[1]], "MediaType": "Audio"}))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let road_trip =
+        json!({"Name": "Road trip", "Ids": [tracks[0], tracks[1]], "MediaType": "Audio"});
+    let created =
+        json_answer(request(&server, Method::POST, &alice, "/Playlists").json(&road_trip)).await;
     let id = created["Id"].as_str().expect("playlist id").to_owned();
-    let status = client
-        .post(format!(
-            "{}/Playlists/{id}/Items?ids={},{}",
-            server.base_url, tracks[2], tracks[3]
-        ))
-        .header("X-Emby-Token", &alice)
-        .send()
-        .await
-        .expect("sent")
-        .status();
+    let status = status_of(
+        &server,
+        Method::POST,
+        &alice,
+        &format!("/Playlists/{id}/Items?ids={},{}", tracks[2], tracks[3]),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, listing) = get_json(&server, &alice, &format!("/Playlists/{id}/Items")).await;
-    let ids = |v: &Value| -> Vec<String> {
-        v["Items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|i| i["Id"].as_str().unwrap_or("").to_owned())
-            .collect()
-    };
     assert_eq!(ids(&listing), tracks[..4].to_vec());
-    let entries: Vec<String> = listing["Items"]
-        .as_array()
-        .expect("items")
+    let entries: Vec<String> = items(&listing)
         .iter()
         .map(|i| i["PlaylistItemId"].as_str().expect("entry id").to_owned())
         .collect();
-    let status = client
-        .post(format!(
-            "{}/Playlists/{id}/Items/{}/Move/0",
-            server.base_url, entries[2]
-        ))
-        .header("X-Emby-Token", &alice)
-        .send()
-        .await
-        .expect("sent")
-        .status();
+    let status = status_of(
+        &server,
+        Method::POST,
+        &alice,
+        &format!("/Playlists/{id}/Items/{}/Move/0", entries[2]),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let status = client
-        .delete(format!(
-            "{}/Playlists/{id}/Items?EntryIds={}",
-            server.base_url, entries[0]
-        ))
-        .header("X-Emby-Token", &alice)
-        .send()
-        .await
-        .expect("sent")
-        .status();
+    let status = status_of(
+        &server,
+        Method::DELETE,
+        &alice,
+        &format!("/Playlists/{id}/Items?EntryIds={}", entries[0]),
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, listing) = get_json(&server, &alice, &format!("/Playlists/{id}/Items")).await;
     assert_eq!(
@@ -810,25 +808,20 @@ async fn playlists_can_be_created_filled_reordered_and_emptied() {
     .await;
     assert_eq!(theirs["TotalRecordCount"], 0);
     // Bad input.
-    let status = client
-        .post(format!("{}/Playlists", server.base_url))
-        .header("X-Emby-Token", &alice)
-        .json(&json!({"Ids": [tracks[0]]}))
-        .send()
-        .await
-        .expect("sent")
-        .status();
-    assert_eq!(status, StatusCode::BAD_REQUEST, "a playlist needs a name");
-    let status = client
-        .post(format!(
-            "{}/Playlists/{id}/Items/{}/Move/x",
-            server.base_url, entries[1]
-        ))
-        .header("X-Emby-Token", &alice)
-        .send()
-        .await
-        .expect("sent")
-        .status();
+    let nameless =
+        request(&server, Method::POST, &alice, "/Playlists").json(&json!({"Ids": [tracks[0]]}));
+    assert_eq!(
+        send(nameless).await.status(),
+        StatusCode::BAD_REQUEST,
+        "a playlist needs a name"
+    );
+    let status = status_of(
+        &server,
+        Method::POST,
+        &alice,
+        &format!("/Playlists/{id}/Items/{}/Move/x", entries[1]),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -837,85 +830,66 @@ async fn playback_reports_make_sessions_and_move_the_resume_point() {
     let server = start().await;
     let alice = token_of(&server, "alice");
     let track = guids(&server, ItemKind::Track)[5].clone();
-    let client = Client::new();
-    let report = |path: &str, body: Value| {
-        client
-            .post(format!("{}{path}", server.base_url))
-            .header("Authorization", auth_header(&alice))
-            .json(&body)
-            .send()
-    };
-    let status = report(
-        "/Sessions/Playing",
-        json!({"ItemId": track, "PositionTicks": 0}),
-    )
-    .await;
-    assert_eq!(status.expect("sent").status(), StatusCode::NO_CONTENT);
-    let status = report(
-        "/Sessions/Playing/Progress",
-        json!({"ItemId": track, "PositionTicks": 300_000_000, "IsPaused": true}),
-    )
-    .await;
-    assert_eq!(status.expect("sent").status(), StatusCode::NO_CONTENT);
+    for (path, report) in [
+        (
+            "/Sessions/Playing",
+            json!({"ItemId": track, "PositionTicks": 0}),
+        ),
+        (
+            "/Sessions/Playing/Progress",
+            json!({"ItemId": track, "PositionTicks": 300_000_000, "IsPaused": true}),
+        ),
+    ] {
+        let status = report_playback(&server, &alice, path, report).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{path}");
+    }
     let (_, sessions) = get_json(&server, &alice, "/Sessions").await;
-    let session = sessions
-        .as_array()
-        .expect("sessions")
+    let session = array(&sessions)
         .iter()
         .find(|s| s["DeviceId"] == "dev-1")
-        .cloned()
         .expect("alice's device has a session");
     assert_eq!(session["UserName"], "alice");
     assert_eq!(session["NowPlayingItem"]["Id"], track.as_str());
     assert_eq!(session["PlayState"]["IsPaused"], true);
     assert_eq!(session["PlayState"]["PositionTicks"], 300_000_000);
 
-    let status = report(
+    let status = report_playback(
+        &server,
+        &alice,
         "/Sessions/Playing/Stopped",
         json!({"ItemId": track, "PositionTicks": 310_000_000}),
     )
     .await;
-    assert_eq!(status.expect("sent").status(), StatusCode::NO_CONTENT);
+    assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, item) = get_json(&server, &alice, &format!("/Items/{track}")).await;
     assert_eq!(item["UserData"]["PlaybackPositionTicks"], 310_000_000);
     let (_, sessions) = get_json(&server, &alice, "/Sessions").await;
     assert!(
-        sessions
-            .as_array()
-            .expect("sessions")
+        array(&sessions)
             .iter()
             .all(|s| s.get("NowPlayingItem").is_none())
     );
     // Bob sees neither alice's session nor, as a non-admin, anyone else's.
     let (_, bobs) = get_json(&server, &token_of(&server, "bob"), "/Sessions").await;
-    assert!(
-        bobs.as_array()
-            .expect("sessions")
-            .iter()
-            .all(|s| s["UserName"] == "bob")
-    );
-    let bad = report("/Sessions/Playing", json!({"PositionTicks": 1})).await;
-    assert_eq!(bad.expect("sent").status(), StatusCode::BAD_REQUEST);
+    assert!(array(&bobs).iter().all(|s| s["UserName"] == "bob"));
+    let bad = report_playback(
+        &server,
+        &alice,
+        "/Sessions/Playing",
+        json!({"PositionTicks": 1}),
+    )
+    .await;
+    assert_eq!(bad, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn images_are_small_deterministic_pngs_for_anyone() {
     let server = start().await;
-    let album = {
-        let lib = server.sim.library();
-        let id = lib.sections()[0].items(ItemKind::Album)[0];
-        lib.item(id).expect("album").guid_id()
-    };
+    let album = guids(&server, ItemKind::Album).remove(0);
     let (_, dto) = get_json(&server, &server.token, &format!("/Items/{album}")).await;
-    let tag = dto["ImageTags"]["Primary"]
-        .as_str()
-        .expect("primary tag")
-        .to_owned();
-    let url = format!(
-        "{}/Items/{album}/Images/Primary?maxWidth=120&tag={tag}",
-        server.base_url
-    );
-    let first = Client::new().get(&url).send().await.expect("sent");
+    let tag = dto["ImageTags"]["Primary"].as_str().expect("primary tag");
+    let path = format!("/Items/{album}/Images/Primary?maxWidth=120&tag={tag}");
+    let first = get_anonymous(&server, &path).await;
     assert_eq!(first.status(), StatusCode::OK);
     assert_eq!(first.headers()["content-type"], "image/png");
     assert!(
@@ -928,27 +902,12 @@ async fn images_are_small_deterministic_pngs_for_anyone() {
     let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
     let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
     assert_eq!((width, height), (120, 120));
-    let again = Client::new()
-        .get(&url)
-        .send()
-        .await
-        .expect("sent")
-        .bytes()
-        .await
-        .expect("body");
-    assert_eq!(bytes, again);
+    let again = get_anonymous(&server, &path).await.bytes().await;
+    assert_eq!(bytes, again.expect("body"));
 
-    let missing = Client::new()
-        .get(format!("{}/Items/{album}/Images/Backdrop", server.base_url))
-        .send()
-        .await
-        .expect("sent");
+    let missing = get_anonymous(&server, &format!("/Items/{album}/Images/Backdrop")).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    let bogus = Client::new()
-        .get(format!("{}/Items/{album}/Images/Sparkles", server.base_url))
-        .send()
-        .await
-        .expect("sent");
+    let bogus = get_anonymous(&server, &format!("/Items/{album}/Images/Sparkles")).await;
     assert_eq!(bogus.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -1043,21 +1002,11 @@ async fn counts_without_item_types_cost_far_more_than_typed_ones() {
 #[tokio::test]
 async fn library_refresh_is_for_administrators() {
     let server = start().await;
-    let client = Client::new();
-    let as_alice = client
-        .post(format!("{}/Library/Refresh", server.base_url))
-        .header("X-Emby-Token", token_of(&server, "alice"))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(as_alice.status(), StatusCode::FORBIDDEN);
-    let as_admin = client
-        .post(format!("{}/Library/Refresh", server.base_url))
-        .header("X-Emby-Token", &server.token)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(as_admin.status(), StatusCode::NO_CONTENT);
+    let alice = token_of(&server, "alice");
+    let as_alice = status_of(&server, Method::POST, &alice, "/Library/Refresh").await;
+    assert_eq!(as_alice, StatusCode::FORBIDDEN);
+    let as_admin = status_of(&server, Method::POST, &server.token, "/Library/Refresh").await;
+    assert_eq!(as_admin, StatusCode::NO_CONTENT);
     assert!(
         !server.sim.state().activities().is_empty(),
         "a scan is running"
@@ -1201,19 +1150,9 @@ async fn hostile_requests_never_get_a_server_error() {
         "/Users/Me/Items".to_owned(),
         "/UserViews?userId=".to_owned(),
     ];
-    let client = Client::new();
     for path in &paths {
-        let response = client
-            .get(format!("{}{path}", server.base_url))
-            .header("X-Emby-Token", &server.token)
-            .send()
-            .await
-            .expect("sent");
-        assert!(
-            response.status().as_u16() < 500,
-            "{path} → {}",
-            response.status()
-        );
+        let status = status_of(&server, Method::GET, &server.token, path).await;
+        assert!(status.as_u16() < 500, "{path} → {status}");
     }
     let bodies = [
         "",
@@ -1229,49 +1168,31 @@ async fn hostile_requests_never_get_a_server_error() {
         "/Users/AuthenticateByName",
     ] {
         for body in bodies {
-            let response = client
-                .post(format!("{}{endpoint}", server.base_url))
-                .header("X-Emby-Token", &server.token)
+            let post = request(&server, Method::POST, &server.token, endpoint)
                 .header("Content-Type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .expect("sent");
-            assert!(
-                response.status().as_u16() < 500,
-                "{endpoint} {body:?} → {}",
-                response.status()
-            );
+                .body(body);
+            let status = send(post).await.status();
+            assert!(status.as_u16() < 500, "{endpoint} {body:?} → {status}");
         }
     }
-    let head = client
-        .head(format!("{}/Items/{track}/Images/Primary", server.base_url))
-        .send()
-        .await
-        .expect("sent");
+    let head =
+        send(Client::new().head(url(&server, &format!("/Items/{track}/Images/Primary")))).await;
     assert_eq!(head.status(), StatusCode::OK);
     assert_eq!(head.headers()["content-type"], "image/png");
 }
 
 #[tokio::test]
 async fn legacy_credentials_can_be_switched_off_like_jellyfin_12() {
-    let sim = Sim::builder()
-        .tracks(20)
-        .movies(2)
-        .shows(1)
-        .seed(3)
-        .cost(CostModel::zero())
-        .build();
-    let sim = sim.expect("sim builds");
     let options = JellyfinOptions {
         legacy_authorization: false,
         ..JellyfinOptions::default()
     };
-    let server = sim
-        .start_jellyfin_test_server(options)
-        .await
-        .expect("server starts");
-    let url = format!("{}/Users/Me", server.base_url);
+    let server = serve(
+        Sim::builder().tracks(20).movies(2).shows(1).seed(3),
+        options,
+    )
+    .await;
+    let url = url(&server, "/Users/Me");
     let client = Client::new();
     let modern = [
         client
@@ -1280,7 +1201,7 @@ async fn legacy_credentials_can_be_switched_off_like_jellyfin_12() {
         client.get(format!("{url}?ApiKey={}", server.token)),
     ];
     for request in modern {
-        assert_eq!(request.send().await.expect("sent").status(), StatusCode::OK);
+        assert_eq!(send(request).await.status(), StatusCode::OK);
     }
     let legacy = [
         client.get(&url).header("X-Emby-Token", &server.token),
@@ -1290,42 +1211,32 @@ async fn legacy_credentials_can_be_switched_off_like_jellyfin_12() {
         client.get(format!("{url}?api_key={}", server.token)),
     ];
     for request in legacy {
-        assert_eq!(
-            request.send().await.expect("sent").status(),
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(send(request).await.status(), StatusCode::UNAUTHORIZED);
     }
 }
 
 #[tokio::test]
 async fn media_streams_serve_ranges_to_those_who_may_see_them() {
     let server = start().await;
-    let (track, size, hash) = {
-        let lib = server.sim.library();
-        let id = lib.sections()[0].items(ItemKind::Track)[0];
-        let item = lib.item(id).expect("track");
-        (item.guid_id(), item.file_size(), item.content_hash())
-    };
-    let client = Client::new();
-    let whole = client
-        .get(format!(
-            "{}/Audio/{track}/stream.mp3?static=true",
-            server.base_url
-        ))
-        .header("X-Emby-Token", &server.token)
-        .send()
-        .await
-        .expect("sent");
+    let (track, size, hash) = nth_item(&server, ItemKind::Track, 0, |track| {
+        (track.guid_id(), track.file_size(), track.content_hash())
+    });
+    let admin = &server.token;
+    let stream = format!("/Audio/{track}/stream");
+    let whole = send(request(
+        &server,
+        Method::GET,
+        admin,
+        &format!("/Audio/{track}/stream.mp3?static=true"),
+    ))
+    .await;
     assert_eq!(whole.status(), StatusCode::OK);
     assert_eq!(whole.headers()["accept-ranges"], "bytes");
     assert_eq!(whole.bytes().await.expect("body").len() as u64, size);
-    let part = client
-        .get(format!("{}/Audio/{track}/universal", server.base_url))
-        .header("X-Emby-Token", &server.token)
-        .header("Range", "bytes=100-199")
-        .send()
-        .await
-        .expect("sent");
+    let ranged = |path: &str, range: &str| {
+        send(request(&server, Method::GET, admin, path).header("Range", range))
+    };
+    let part = ranged(&format!("/Audio/{track}/universal"), "bytes=100-199").await;
     assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(
         part.headers()["content-range"].to_str().ok(),
@@ -1336,13 +1247,7 @@ async fn media_streams_serve_ranges_to_those_who_may_see_them() {
         bytes.to_vec(),
         cachearr_sim::media::synthetic_bytes(hash, 100, 100)
     );
-    let download = client
-        .get(format!("{}/Items/{track}/Download", server.base_url))
-        .header("X-Emby-Token", &server.token)
-        .header("Range", "bytes=0-0")
-        .send()
-        .await
-        .expect("sent");
+    let download = ranged(&format!("/Items/{track}/Download"), "bytes=0-0").await;
     assert_eq!(download.status(), StatusCode::PARTIAL_CONTENT);
     assert!(
         download.headers()["content-disposition"]
@@ -1350,39 +1255,20 @@ async fn media_streams_serve_ranges_to_those_who_may_see_them() {
             .is_ok_and(|d| d.starts_with("attachment"))
     );
 
-    let anonymous = client
-        .get(format!("{}/Audio/{track}/stream", server.base_url))
-        .send()
-        .await
-        .expect("sent");
+    let anonymous = get_anonymous(&server, &stream).await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let hidden = client
-        .get(format!("{}/Audio/{track}/stream", server.base_url))
-        .header("X-Emby-Token", token_of(&server, "kid"))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
-    let album = {
-        let lib = server.sim.library();
-        lib.item(lib.sections()[0].items(ItemKind::Album)[0])
-            .expect("album")
-            .guid_id()
-    };
-    let folder = client
-        .get(format!("{}/Audio/{album}/stream", server.base_url))
-        .header("X-Emby-Token", &server.token)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(folder.status(), StatusCode::NOT_FOUND);
-    let unsatisfiable = client
-        .get(format!("{}/Audio/{track}/stream", server.base_url))
-        .header("X-Emby-Token", &server.token)
-        .header("Range", format!("bytes={}-", size + 10))
-        .send()
-        .await
-        .expect("sent");
+    let hidden = status_of(&server, Method::GET, &token_of(&server, "kid"), &stream).await;
+    assert_eq!(hidden, StatusCode::NOT_FOUND);
+    let album = guids(&server, ItemKind::Album).remove(0);
+    let folder = status_of(
+        &server,
+        Method::GET,
+        admin,
+        &format!("/Audio/{album}/stream"),
+    )
+    .await;
+    assert_eq!(folder, StatusCode::NOT_FOUND);
+    let unsatisfiable = ranged(&stream, &format!("bytes={}-", size + 10)).await;
     assert_eq!(unsatisfiable.status(), StatusCode::RANGE_NOT_SATISFIABLE);
 }
 
@@ -1390,46 +1276,32 @@ async fn media_streams_serve_ranges_to_those_who_may_see_them() {
 async fn resume_and_next_up_follow_each_users_playback() {
     let server = start().await;
     let alice = token_of(&server, "alice");
-    let (movie, episodes) = {
+    let movie = guids(&server, ItemKind::Movie).remove(0);
+    let show = nth_item(&server, ItemKind::Show, 0, |show| show.id());
+    let episodes: Vec<String> = {
         let lib = server.sim.library();
-        let movie = lib.item(
-            lib.sections()
-                .iter()
-                .find_map(|s| s.items(ItemKind::Movie).first().copied())
-                .expect("movie"),
-        );
-        let show = lib
-            .sections()
-            .iter()
-            .find_map(|s| s.items(ItemKind::Show).first().copied())
-            .expect("show");
-        let episodes: Vec<String> = lib
-            .leaves(show)
+        lib.leaves(show)
             .iter()
             .filter_map(|id| lib.item(*id))
             .map(|e| e.guid_id())
-            .collect();
-        (movie.expect("movie").guid_id(), episodes)
+            .collect()
     };
-    let client = Client::new();
-    let report = client
-        .post(format!("{}/Sessions/Playing/Stopped", server.base_url))
-        .header("Authorization", auth_header(&alice))
-        .json(&json!({"ItemId": movie, "PositionTicks": 600_000_000}))
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(report.status(), StatusCode::NO_CONTENT);
-    let played = client
-        .post(format!(
-            "{}/UserPlayedItems/{}",
-            server.base_url, episodes[0]
-        ))
-        .header("X-Emby-Token", &alice)
-        .send()
-        .await
-        .expect("sent");
-    assert!(played.status().is_success());
+    let report = report_playback(
+        &server,
+        &alice,
+        "/Sessions/Playing/Stopped",
+        json!({"ItemId": movie, "PositionTicks": 600_000_000}),
+    )
+    .await;
+    assert_eq!(report, StatusCode::NO_CONTENT);
+    let played = status_of(
+        &server,
+        Method::POST,
+        &alice,
+        &format!("/UserPlayedItems/{}", episodes[0]),
+    )
+    .await;
+    assert!(played.is_success());
 
     let (status, resume) = get_json(&server, &alice, "/UserItems/Resume?MediaTypes=Video").await;
     assert_eq!(status, StatusCode::OK);
@@ -1460,36 +1332,17 @@ async fn resume_and_next_up_follow_each_users_playback() {
 
 #[tokio::test]
 async fn same_seed_same_bytes_and_faults_reach_the_jellyfin_listener() {
-    let make = || async {
-        let sim = Sim::builder()
-            .tracks(90)
-            .movies(5)
-            .shows(1)
-            .seed(99)
-            .cost(CostModel::zero());
-        let sim = sim.build().expect("sim builds");
-        sim.start_jellyfin_test_server(JellyfinOptions::default())
-            .await
-            .expect("server starts")
+    let make = || {
+        let library = Sim::builder().tracks(90).movies(5).shows(1).seed(99);
+        serve(library, JellyfinOptions::default())
     };
     let (a, b) = (make().await, make().await);
     assert_eq!(a.token, b.token);
     let path =
         "/Items?Recursive=true&Limit=40&Fields=Path,ProviderIds,SortName&SortBy=Album,SortName";
-    let bytes = |server: &TestServer| {
-        let url = format!("{}{path}", server.base_url);
-        let token = server.token.clone();
-        async move {
-            Client::new()
-                .get(url)
-                .header("X-Emby-Token", token)
-                .send()
-                .await
-                .expect("sent")
-                .bytes()
-                .await
-                .expect("body")
-        }
+    let bytes = async |server: &TestServer| {
+        let response = send(request(server, Method::GET, &server.token, path)).await;
+        response.bytes().await.expect("body")
     };
     let (first, second) = (bytes(&a).await, bytes(&b).await);
     assert!(first.len() > 1_000);
@@ -1508,50 +1361,27 @@ async fn same_seed_same_bytes_and_faults_reach_the_jellyfin_listener() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let (status, _) = get_json(&a, &a.token, "/Users/Me").await;
     assert_eq!(status, StatusCode::OK, "faults only where the prefix says");
-    let stats = json_answer(Client::new().get(format!("{}/_sim/stats", a.base_url))).await;
+    let stats = json_answer(Client::new().get(url(&a, "/_sim/stats"))).await;
     assert!(stats["faults_injected"].as_u64().is_some_and(|n| n >= 1));
 }
 
 #[tokio::test]
 async fn genres_studios_similar_and_virtual_folders() {
     let server = start().await;
-    let (movie, genre, studio) = {
-        let lib = server.sim.library();
-        let id = lib
-            .sections()
-            .iter()
-            .find_map(|s| s.items(ItemKind::Movie).first().copied());
-        let movie = lib.item(id.expect("a movie")).expect("movie");
+    let (movie, genre, studio) = nth_item(&server, ItemKind::Movie, 0, |movie| {
         (
             movie.guid_id(),
             movie.genre().expect("genre").to_owned(),
             movie.studio().expect("studio").to_owned(),
         )
-    };
+    });
     let (status, genres) = get_json(&server, &server.token, "/Genres").await;
     assert_eq!(status, StatusCode::OK);
-    let names: Vec<&str> = genres["Items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|g| g["Name"].as_str())
-        .collect();
-    assert!(names.contains(&genre.as_str()), "{names:?}");
-    assert!(
-        genres["Items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .all(|g| g["Type"] == "Genre")
-    );
+    let genre_names = names(&genres);
+    assert!(genre_names.contains(&genre.as_str()), "{genre_names:?}");
+    assert!(items(&genres).iter().all(|g| g["Type"] == "Genre"));
     let (_, studios) = get_json(&server, &server.token, "/Studios").await;
-    assert!(
-        studios["Items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .any(|s| s["Name"] == studio.as_str())
-    );
+    assert!(names(&studios).contains(&studio.as_str()));
     // Bob sees no films, so no film genres.
     let (_, bobs) = get_json(&server, &token_of(&server, "bob"), "/Genres").await;
     assert_eq!(bobs["TotalRecordCount"], 0);
@@ -1559,7 +1389,7 @@ async fn genres_studios_similar_and_virtual_folders() {
     let (status, similar) =
         get_json(&server, &server.token, &format!("/Items/{movie}/Similar")).await;
     assert_eq!(status, StatusCode::OK);
-    for item in similar["Items"].as_array().expect("items") {
+    for item in items(&similar) {
         assert_ne!(item["Id"], movie.as_str());
         assert_eq!(item["Type"], "Movie");
     }
@@ -1573,7 +1403,7 @@ async fn genres_studios_similar_and_virtual_folders() {
 
     let (status, folders) = get_json(&server, &server.token, "/Library/VirtualFolders").await;
     assert_eq!(status, StatusCode::OK);
-    let folders = folders.as_array().expect("folders");
+    let folders = array(&folders);
     assert_eq!(folders.len(), server.sim.library().sections().len());
     assert!(
         folders
@@ -1619,21 +1449,12 @@ async fn track_artists_without_an_item_of_their_own_still_resolve() {
         &format!("/Items?Recursive=true&IncludeItemTypes=Audio&ArtistIds={artist_id}"),
     )
     .await;
-    assert!(
-        tracks["Items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .any(|t| t["Id"] == track.as_str())
-    );
-    let image = Client::new()
-        .get(format!(
-            "{}/Items/{artist_id}/Images/Primary?maxWidth=10",
-            server.base_url
-        ))
-        .send()
-        .await
-        .expect("sent");
+    assert!(ids(&tracks).contains(&track.as_str()));
+    let image = get_anonymous(
+        &server,
+        &format!("/Items/{artist_id}/Images/Primary?maxWidth=10"),
+    )
+    .await;
     assert_eq!(image.status(), StatusCode::OK);
     let (status, _) = get_json(
         &server,
@@ -1673,21 +1494,13 @@ async fn artists_list_every_credited_name_and_album_artists_only_album_artists()
         !credited.is_empty(),
         "the library credits some tracks apart"
     );
-    let names = |list: &Value| -> Vec<String> {
-        list["Items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|a| a["Name"].as_str().expect("name").to_owned())
-            .collect()
-    };
     let (_, artists) = get_json(&server, &server.token, "/Artists").await;
     let (_, album_artists) = get_json(&server, &server.token, "/Artists/AlbumArtists").await;
     let (artists, album_artists) = (names(&artists), names(&album_artists));
     for credit in &credited {
-        assert!(artists.contains(credit), "{credit} in /Artists");
+        assert!(artists.contains(&credit.as_str()), "{credit} in /Artists");
         assert!(
-            !album_artists.contains(credit),
+            !album_artists.contains(&credit.as_str()),
             "{credit} not an album artist"
         );
     }
@@ -1701,50 +1514,29 @@ async fn deleting_playlists_and_items() {
     let server = start().await;
     let alice = token_of(&server, "alice");
     let tracks = guids(&server, ItemKind::Track);
-    let client = Client::new();
-    let created: Value = client
-        .post(format!("{}/Playlists", server.base_url))
-        .header("X-Emby-Token", &alice)
-        .json(&json!({"Name": "Short-lived", "Ids": [tracks[0]]}))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let created = json_answer(
+        request(&server, Method::POST, &alice, "/Playlists")
+            .json(&json!({"Name": "Short-lived", "Ids": [tracks[0]]})),
+    )
+    .await;
     let playlist = created["Id"].as_str().expect("id").to_owned();
-    let delete = |token: String, id: String| {
-        client
-            .delete(format!("{}/Items/{id}", server.base_url))
-            .header("X-Emby-Token", token)
-            .send()
+    let delete = async |token: &str, id: &str| {
+        status_of(&server, Method::DELETE, token, &format!("/Items/{id}")).await
     };
-    let status = delete(server.token.clone(), playlist.clone())
-        .await
-        .expect("sent")
-        .status();
+    let status = delete(&server.token, &playlist).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not the admin's playlist");
-    let status = delete(alice.clone(), playlist.clone())
-        .await
-        .expect("sent")
-        .status();
+    let status = delete(&alice, &playlist).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = get_json(&server, &alice, &format!("/Playlists/{playlist}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    let status = delete(alice.clone(), tracks[1].clone())
-        .await
-        .expect("sent")
-        .status();
+    let status = delete(&alice, &tracks[1]).await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
         "only administrators delete media"
     );
-    let status = delete(server.token.clone(), tracks[1].clone())
-        .await
-        .expect("sent")
-        .status();
+    let status = delete(&server.token, &tracks[1]).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = get_json(&server, &server.token, &format!("/Items/{}", tracks[1])).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
