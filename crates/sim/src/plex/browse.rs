@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::listing::{list, page_reply, parse_ids, requested_kind};
+use super::listing::{Listing, list, page_reply, parse_ids, requested_kind};
 use super::metadata::{RenderOpts, item_el};
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
@@ -201,6 +201,31 @@ fn visible_section<'a>(lib: &'a Library, ctx: &Ctx, id: &str) -> Result<&'a Sect
         .ok_or(StatusCode::NOT_FOUND)
 }
 
+/// The items of `kinds` in section `s` that the user may see, kind by kind, each in the
+/// section's order.
+fn visible_items<'a>(
+    lib: &'a Library,
+    ctx: &'a Ctx,
+    s: &'a Section,
+    kinds: &'a [ItemKind],
+) -> impl Iterator<Item = Item<'a>> {
+    kinds
+        .iter()
+        .flat_map(|&k| s.items(k))
+        .filter_map(|&id| lib.item(id))
+        .filter(|i| ctx.user.plex_sees(i))
+}
+
+/// An item the user may see, by the `{id}` of a `/library/metadata/{id}/…` route, or the 404
+/// Plex gives.
+fn visible_item<'a>(lib: &'a Library, ctx: &Ctx, id: &str) -> Result<Item<'a>, StatusCode> {
+    id.parse::<ItemId>()
+        .ok()
+        .and_then(|id| lib.item(id))
+        .filter(|i| ctx.user.plex_sees(i))
+        .ok_or(StatusCode::NOT_FOUND)
+}
+
 pub(crate) async fn section(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<String>) -> Response {
     let doc = {
         let lib = sim.library();
@@ -279,11 +304,17 @@ pub(crate) async fn section_all(
         }
         (doc, listing)
     };
+    listing_reply(&sim, &ctx, doc, listing).await
+}
+
+/// Answers with a page of a listing of the library's items, rendered as listings show them
+/// (with their GUIDs on `includeGuids=1`).
+async fn listing_reply(sim: &Sim, ctx: &Ctx, doc: El, listing: Listing) -> Response {
     let opts = RenderOpts {
         guids: ctx.flag("includeGuids"),
         detailed: false,
     };
-    page_reply(&sim, &ctx, doc, listing, opts).await
+    page_reply(sim, ctx, doc, listing, opts).await
 }
 
 pub(crate) async fn metadata(
@@ -420,17 +451,7 @@ async fn child_listing(sim: Sim, ctx: Ctx, id: String, leaves: bool) -> Response
         doc = doc.a("viewGroup", view_group);
         (doc, listing)
     };
-    page_reply(
-        &sim,
-        &ctx,
-        doc,
-        listing,
-        RenderOpts {
-            guids: ctx.flag("includeGuids"),
-            detailed: false,
-        },
-    )
-    .await
+    listing_reply(&sim, &ctx, doc, listing).await
 }
 
 pub(crate) async fn children(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<String>) -> Response {
@@ -470,15 +491,10 @@ pub(crate) async fn filter_choices(
             },
         };
         let mut seen: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
-        for kind in kinds {
-            for &item_id in s.items(kind) {
-                let Some(item) = lib.item(item_id).filter(|i| ctx.user.plex_sees(i)) else {
-                    continue;
-                };
-                for t in super::editing::tags(&item, el) {
-                    let tid = super::editing::tag_id(el, &t);
-                    seen.entry(t).or_insert(tid);
-                }
+        for item in visible_items(&lib, &ctx, s, &kinds) {
+            for t in super::editing::tags(&item, el) {
+                let tid = super::editing::tag_id(el, &t);
+                seen.entry(t).or_insert(tid);
             }
         }
         let mut doc = El::container()

@@ -10,10 +10,13 @@ use super::lists::playlist_el;
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
 use crate::library::{ItemId, ItemKind};
-use crate::state::{PlaybackState, PlaylistKind};
+use crate::state::{PlayState, PlaybackState, PlaylistKind, StateError};
 use cachearr_serverfmt::plex::El;
 
-fn empty(ctx: &Ctx) -> Response {
+/// The answer to a write that returns nothing (an empty `MediaContainer`), once the work on
+/// `scanned` items is charged.
+async fn empty_reply(sim: &Sim, ctx: &Ctx, scanned: u64) -> Response {
+    sim.charge(scanned, 0).await;
     reply(ctx.json, &El::container().a("size", 0u32))
 }
 
@@ -29,41 +32,48 @@ fn target_item(sim: &Sim, ctx: &Ctx, param: &str) -> Result<ItemId, StatusCode> 
         .ok_or(StatusCode::NOT_FOUND)
 }
 
-fn check_identifier(ctx: &Ctx) -> Result<(), StatusCode> {
+/// The item a play-state write (`/:/scrobble`, `/:/unscrobble`, `/:/rate`, `/:/progress`) names
+/// by `key=`; `identifier=`, when given, must be the library's.
+fn library_item(sim: &Sim, ctx: &Ctx) -> Result<ItemId, StatusCode> {
     match ctx.q("identifier") {
-        None | Some("com.plexapp.plugins.library") => Ok(()),
+        None | Some("com.plexapp.plugins.library") => target_item(sim, ctx, "key"),
         Some(_) => Err(StatusCode::BAD_REQUEST),
     }
+}
+
+/// Applies `mark` to every playable item under the item `key=` names (the item itself when it
+/// is playable), charged per item marked.
+async fn mark_leaves(sim: &Sim, ctx: &Ctx, mark: fn(&Sim, u32, ItemId) -> PlayState) -> Response {
+    let id = match library_item(sim, ctx) {
+        Ok(id) => id,
+        Err(status) => return plex_error(status),
+    };
+    let leaves = sim.library().leaves(id);
+    for &leaf in &leaves {
+        mark(sim, ctx.user.id, leaf);
+    }
+    empty_reply(sim, ctx, leaves.len() as u64).await
 }
 
 /// `GET|PUT /:/scrobble?key=&identifier=com.plexapp.plugins.library`. Scrobbling a container
 /// marks all its leaves played. A mark is not a play: history stays as it was (as on Plex;
 /// plays come from players' timelines, see `Sim::report_playback`).
 pub(crate) async fn scrobble(State(sim): State<Sim>, ctx: Ctx) -> Response {
-    let id = match check_identifier(&ctx).and_then(|()| target_item(&sim, &ctx, "key")) {
-        Ok(id) => id,
-        Err(status) => return plex_error(status),
-    };
-    let leaves = sim.library().leaves(id);
-    for leaf in &leaves {
-        sim.mark_played(ctx.user.id, *leaf);
-    }
-    sim.charge(leaves.len() as u64, 0).await;
-    empty(&ctx)
+    mark_leaves(&sim, &ctx, Sim::mark_played).await
 }
 
 /// `GET|PUT /:/unscrobble?key=&identifier=…`.
 pub(crate) async fn unscrobble(State(sim): State<Sim>, ctx: Ctx) -> Response {
-    let id = match check_identifier(&ctx).and_then(|()| target_item(&sim, &ctx, "key")) {
-        Ok(id) => id,
-        Err(status) => return plex_error(status),
-    };
-    let leaves = sim.library().leaves(id);
-    for leaf in &leaves {
-        sim.unscrobble(ctx.user.id, *leaf);
+    mark_leaves(&sim, &ctx, Sim::unscrobble).await
+}
+
+/// The `rating=` of `/:/rate`: 0–10, or `None` for a negative one (which clears the rating).
+fn parse_rating(ctx: &Ctx) -> Result<Option<f32>, StatusCode> {
+    match ctx.q("rating").map(|r| r.parse::<f32>()) {
+        Some(Ok(r)) if r < 0.0 => Ok(None),
+        Some(Ok(r)) if r <= 10.0 => Ok(Some(r)),
+        _ => Err(StatusCode::BAD_REQUEST),
     }
-    sim.charge(leaves.len() as u64, 0).await;
-    empty(&ctx)
 }
 
 /// `PUT|GET /:/rate?key=&identifier=&rating=` (0–10; -1 clears).
@@ -73,32 +83,22 @@ pub(crate) async fn rate(State(sim): State<Sim>, ctx: Ctx) -> Response {
     {
         return rate_object(&sim, &ctx, id).await;
     }
-    let id = match check_identifier(&ctx).and_then(|()| target_item(&sim, &ctx, "key")) {
-        Ok(id) => id,
+    let rated = library_item(&sim, &ctx).and_then(|id| parse_rating(&ctx).map(|r| (id, r)));
+    let (id, rating) = match rated {
+        Ok(r) => r,
         Err(status) => return plex_error(status),
     };
-    let rating = match ctx.q("rating").map(|r| r.parse::<f32>()) {
-        Some(Ok(r)) if r < 0.0 => None,
-        Some(Ok(r)) if r <= 10.0 => Some(r),
-        _ => return plex_error(StatusCode::BAD_REQUEST),
-    };
     sim.rate(ctx.user.id, id, rating);
-    sim.charge(0, 0).await;
-    empty(&ctx)
+    empty_reply(&sim, &ctx, 0).await
 }
 
 /// `/:/rate` on a collection.
 async fn rate_object(sim: &Sim, ctx: &Ctx, id: u32) -> Response {
-    let rating = match ctx.q("rating").map(|r| r.parse::<f32>()) {
-        Some(Ok(r)) if r < 0.0 => None,
-        Some(Ok(r)) if r <= 10.0 => Some(r),
-        _ => return plex_error(StatusCode::BAD_REQUEST),
-    };
-    if let Err(status) = super::collections::rate(sim, ctx, id, rating) {
+    let rated = parse_rating(ctx).and_then(|r| super::collections::rate(sim, ctx, id, r));
+    if let Err(status) = rated {
         return plex_error(status);
     }
-    sim.charge(0, 0).await;
-    empty(ctx)
+    empty_reply(sim, ctx, 0).await
 }
 
 /// `GET|POST /:/timeline?ratingKey=&key=&state=&time=&duration=`: a player's heartbeat.
@@ -129,13 +129,12 @@ pub(crate) async fn timeline(State(sim): State<Sim>, ctx: Ctx) -> Response {
         ctx.product.as_str()
     };
     sim.report_playback(ctx.user.id, id, state, time, client, product);
-    sim.charge(0, 0).await;
-    empty(&ctx)
+    empty_reply(&sim, &ctx, 0).await
 }
 
 /// `GET|POST /:/progress?key=&identifier=&time=&state=`: stores a resume position.
 pub(crate) async fn progress(State(sim): State<Sim>, ctx: Ctx) -> Response {
-    let id = match check_identifier(&ctx).and_then(|()| target_item(&sim, &ctx, "key")) {
+    let id = match library_item(&sim, &ctx) {
         Ok(id) => id,
         Err(status) => return plex_error(status),
     };
@@ -143,8 +142,7 @@ pub(crate) async fn progress(State(sim): State<Sim>, ctx: Ctx) -> Response {
         return plex_error(StatusCode::BAD_REQUEST);
     };
     sim.set_progress(ctx.user.id, id, time);
-    sim.charge(0, 0).await;
-    empty(&ctx)
+    empty_reply(&sim, &ctx, 0).await
 }
 
 /// `GET|POST|PUT /library/sections/{id}/refresh` (and `all`): starts asynchronous scans.
@@ -168,8 +166,7 @@ pub(crate) async fn refresh(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<Str
     for s in sections {
         sim.start_scan(s);
     }
-    sim.charge(0, 0).await;
-    empty(&ctx)
+    empty_reply(&sim, &ctx, 0).await
 }
 
 /// `PUT /library/sections/{id}/all?type=&id=1,2&title.value=…`: (batch) metadata edits.
@@ -221,8 +218,7 @@ pub(crate) async fn edit_all(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<St
     if let Err(status) = super::editing::apply(&sim, &ctx, &ids) {
         return plex_error(status);
     }
-    sim.charge(ids.len() as u64, 0).await;
-    empty(&ctx)
+    empty_reply(&sim, &ctx, ids.len() as u64).await
 }
 
 /// `POST /playlists?uri=&type=audio|video&title=&smart=0|1`.
@@ -238,16 +234,14 @@ pub(crate) async fn create_playlist(State(sim): State<Sim>, ctx: Ctx) -> Respons
     };
     let smart = ctx.flag("smart");
     let items = match ctx.q("uri") {
-        Some(uri) => match resolve_uri(&sim, &ctx, uri) {
-            Ok(items) => items,
-            Err(status) => return plex_error(status),
-        },
-        None if !smart => Vec::new(),
-        None => return plex_error(StatusCode::BAD_REQUEST),
+        Some(uri) => uri_items(&sim, &ctx, kind, uri),
+        None if !smart => Ok(Vec::new()),
+        None => Err(StatusCode::BAD_REQUEST),
     };
-    if !items_fit(&sim, kind, &items) {
-        return plex_error(StatusCode::BAD_REQUEST);
-    }
+    let items = match items {
+        Ok(items) => items,
+        Err(status) => return plex_error(status),
+    };
     let content = match (smart, ctx.q("uri").map(smart_content)) {
         (true, Some(Some(c))) => Some(c),
         (true, _) => return plex_error(StatusCode::BAD_REQUEST),
@@ -263,13 +257,9 @@ pub(crate) async fn create_playlist(State(sim): State<Sim>, ctx: Ctx) -> Respons
         id
     };
     sim.playlist_changed(ctx.user.id, id);
-    let doc = {
-        let lib = sim.library();
-        let state = sim.state();
-        match state.playlist(ctx.user.id, id) {
-            Some(p) => El::container().a("size", 1u32).kid(playlist_el(&lib, p)),
-            None => return plex_error(StatusCode::INTERNAL_SERVER_ERROR),
-        }
+    // The playlist was just made: not finding it is the server's fault.
+    let Some(doc) = playlist_container(&sim, &ctx, id) else {
+        return plex_error(StatusCode::INTERNAL_SERVER_ERROR);
     };
     sim.charge(items.len() as u64, 1).await;
     reply(ctx.json, &doc)
@@ -287,17 +277,32 @@ fn smart_content(uri: &str) -> Option<String> {
         .then(|| path.to_string())
 }
 
-fn items_fit(sim: &Sim, kind: PlaylistKind, items: &[ItemId]) -> bool {
+/// The items a playlist's `uri=` names; a playlist of `kind` takes only items of its kind
+/// (tracks, movies and episodes, or photos), so any other is Plex's 400.
+fn uri_items(
+    sim: &Sim,
+    ctx: &Ctx,
+    kind: PlaylistKind,
+    uri: &str,
+) -> Result<Vec<ItemId>, StatusCode> {
+    let items = resolve_uri(sim, ctx, uri)?;
     let lib = sim.library();
-    items.iter().all(|&i| {
+    let fit = items.iter().all(|&i| {
         lib.item(i).is_some_and(|i| match kind {
             PlaylistKind::Audio => i.kind() == ItemKind::Track,
             PlaylistKind::Video => matches!(i.kind(), ItemKind::Movie | ItemKind::Episode),
             PlaylistKind::Photo => i.kind() == ItemKind::Photo,
         })
-    })
+    });
+    if fit {
+        Ok(items)
+    } else {
+        Err(StatusCode::BAD_REQUEST)
+    }
 }
 
+/// The user's playlist `{id}` of a `/playlists/{id}…` route: its id, kind and whether it is
+/// smart (Plex's 404 for one the user does not have).
 fn playlist_id(sim: &Sim, ctx: &Ctx, id: &str) -> Result<(u32, PlaylistKind, bool), StatusCode> {
     let id: u32 = id.parse().map_err(|_| StatusCode::NOT_FOUND)?;
     let state = sim.state();
@@ -307,15 +312,47 @@ fn playlist_id(sim: &Sim, ctx: &Ctx, id: &str) -> Result<(u32, PlaylistKind, boo
     Ok((p.id, p.kind, p.smart))
 }
 
-async fn playlist_reply(sim: &Sim, ctx: &Ctx, id: u32) -> Response {
-    let doc = {
-        let lib = sim.library();
-        let state = sim.state();
-        match state.playlist(ctx.user.id, id) {
-            Some(p) => El::container().a("size", 1u32).kid(playlist_el(&lib, p)),
-            None => El::container().a("size", 0u32),
-        }
-    };
+/// The user's playlist and one of its entries, as `/playlists/{id}/items/{playlistItemID}`
+/// names them.
+fn playlist_entry(sim: &Sim, ctx: &Ctx, id: &str, entry: &str) -> Result<(u32, u32), StatusCode> {
+    let (id, _, _) = playlist_id(sim, ctx, id)?;
+    let entry = entry.parse().map_err(|_| StatusCode::NOT_FOUND)?;
+    Ok((id, entry))
+}
+
+/// The user's playlist `id` in a `MediaContainer`, as the playlist routes answer with it.
+fn playlist_container(sim: &Sim, ctx: &Ctx, id: u32) -> Option<El> {
+    let lib = sim.library();
+    let state = sim.state();
+    let p = state.playlist(ctx.user.id, id)?;
+    Some(El::container().a("size", 1u32).kid(playlist_el(&lib, p)))
+}
+
+/// Tells listeners the user's playlist `id` changed, once a write to it did; a write that
+/// failed found no such playlist or entry (Plex's 404).
+fn playlist_written(
+    sim: &Sim,
+    ctx: &Ctx,
+    id: u32,
+    written: Result<(), StateError>,
+) -> Result<(), StatusCode> {
+    written.map_err(|_| StatusCode::NOT_FOUND)?;
+    sim.playlist_changed(ctx.user.id, id);
+    Ok(())
+}
+
+/// The answer to a write to the user's playlist `id` that changes its items: the playlist as it
+/// now is.
+async fn playlist_reply(
+    sim: &Sim,
+    ctx: &Ctx,
+    id: u32,
+    written: Result<(), StateError>,
+) -> Response {
+    if let Err(status) = playlist_written(sim, ctx, id, written) {
+        return plex_error(status);
+    }
+    let doc = playlist_container(sim, ctx, id).unwrap_or_else(|| El::container().a("size", 0u32));
     sim.charge(0, 0).await;
     reply(ctx.json, &doc)
 }
@@ -333,49 +370,29 @@ pub(crate) async fn add_to_playlist(
     let Some(uri) = ctx.q("uri") else {
         return plex_error(StatusCode::BAD_REQUEST);
     };
-    if smart {
-        // A smart playlist takes no items: a new query replaces its filters.
-        let Some(content) = smart_content(uri) else {
-            return plex_error(StatusCode::BAD_REQUEST);
-        };
-        let items = match resolve_uri(&sim, &ctx, uri) {
-            Ok(i) => i,
-            Err(status) => return plex_error(status),
-        };
-        if !items_fit(&sim, kind, &items) {
-            return plex_error(StatusCode::BAD_REQUEST);
-        }
-        let now = sim.now();
-        let replaced = {
-            let mut state = sim.state();
-            state
-                .replace_playlist_items(ctx.user.id, id, &items, now)
-                .and_then(|()| {
-                    state.update_playlist(ctx.user.id, id, now, |p| p.content = Some(content))
-                })
-        };
-        if replaced.is_err() {
-            return plex_error(StatusCode::NOT_FOUND);
-        }
-        sim.playlist_changed(ctx.user.id, id);
-        return playlist_reply(&sim, &ctx, id).await;
-    }
-    let items = match resolve_uri(&sim, &ctx, uri) {
+    // A smart playlist takes no items: a new query replaces its filters.
+    let content = match (smart, smart_content(uri)) {
+        (true, Some(c)) => Some(c),
+        (true, None) => return plex_error(StatusCode::BAD_REQUEST),
+        (false, _) => None,
+    };
+    let items = match uri_items(&sim, &ctx, kind, uri) {
         Ok(i) => i,
         Err(status) => return plex_error(status),
     };
-    if !items_fit(&sim, kind, &items) {
-        return plex_error(StatusCode::BAD_REQUEST);
-    }
-    if sim
-        .state()
-        .add_to_playlist(ctx.user.id, id, &items, sim.now())
-        .is_err()
-    {
-        return plex_error(StatusCode::NOT_FOUND);
-    }
-    sim.playlist_changed(ctx.user.id, id);
-    playlist_reply(&sim, &ctx, id).await
+    let now = sim.now();
+    let written = {
+        let mut state = sim.state();
+        match content {
+            Some(content) => state
+                .replace_playlist_items(ctx.user.id, id, &items, now)
+                .and_then(|()| {
+                    state.update_playlist(ctx.user.id, id, now, |p| p.content = Some(content))
+                }),
+            None => state.add_to_playlist(ctx.user.id, id, &items, now),
+        }
+    };
+    playlist_reply(&sim, &ctx, id, written).await
 }
 
 /// `DELETE /playlists/{id}/items/{playlistItemID}`.
@@ -384,22 +401,14 @@ pub(crate) async fn remove_from_playlist(
     ctx: Ctx,
     Path((id, entry)): Path<(String, String)>,
 ) -> Response {
-    let (id, _, _) = match playlist_id(&sim, &ctx, &id) {
+    let (id, entry) = match playlist_entry(&sim, &ctx, &id, &entry) {
         Ok(p) => p,
         Err(status) => return plex_error(status),
     };
-    let Ok(entry) = entry.parse::<u32>() else {
-        return plex_error(StatusCode::NOT_FOUND);
-    };
-    if sim
+    let written = sim
         .state()
-        .remove_from_playlist(ctx.user.id, id, entry, sim.now())
-        .is_err()
-    {
-        return plex_error(StatusCode::NOT_FOUND);
-    }
-    sim.playlist_changed(ctx.user.id, id);
-    playlist_reply(&sim, &ctx, id).await
+        .remove_from_playlist(ctx.user.id, id, entry, sim.now());
+    playlist_reply(&sim, &ctx, id, written).await
 }
 
 /// `PUT /playlists/{id}/items/{playlistItemID}/move?after={playlistItemID}`.
@@ -408,12 +417,9 @@ pub(crate) async fn move_in_playlist(
     ctx: Ctx,
     Path((id, entry)): Path<(String, String)>,
 ) -> Response {
-    let (id, _, _) = match playlist_id(&sim, &ctx, &id) {
+    let (id, entry) = match playlist_entry(&sim, &ctx, &id, &entry) {
         Ok(p) => p,
         Err(status) => return plex_error(status),
-    };
-    let Ok(entry) = entry.parse::<u32>() else {
-        return plex_error(StatusCode::NOT_FOUND);
     };
     let after = match ctx.q("after") {
         None | Some("") => None,
@@ -422,15 +428,10 @@ pub(crate) async fn move_in_playlist(
             Err(_) => return plex_error(StatusCode::BAD_REQUEST),
         },
     };
-    if sim
+    let written = sim
         .state()
-        .move_in_playlist(ctx.user.id, id, entry, after, sim.now())
-        .is_err()
-    {
-        return plex_error(StatusCode::NOT_FOUND);
-    }
-    sim.playlist_changed(ctx.user.id, id);
-    playlist_reply(&sim, &ctx, id).await
+        .move_in_playlist(ctx.user.id, id, entry, after, sim.now());
+    playlist_reply(&sim, &ctx, id, written).await
 }
 
 /// `DELETE /playlists/{id}/items`.
@@ -443,15 +444,8 @@ pub(crate) async fn clear_playlist(
         Ok(p) => p,
         Err(status) => return plex_error(status),
     };
-    if sim
-        .state()
-        .clear_playlist(ctx.user.id, id, sim.now())
-        .is_err()
-    {
-        return plex_error(StatusCode::NOT_FOUND);
-    }
-    sim.playlist_changed(ctx.user.id, id);
-    playlist_reply(&sim, &ctx, id).await
+    let written = sim.state().clear_playlist(ctx.user.id, id, sim.now());
+    playlist_reply(&sim, &ctx, id, written).await
 }
 
 /// `PUT /playlists/{id}?title=&summary=` (or `title.value=`, `titleSort.value=`,
@@ -496,12 +490,10 @@ pub(crate) async fn edit_playlist(
                 })
             })
     };
-    if edited.is_err() {
-        return plex_error(StatusCode::NOT_FOUND);
+    if let Err(status) = playlist_written(&sim, &ctx, id, edited) {
+        return plex_error(status);
     }
-    sim.playlist_changed(ctx.user.id, id);
-    sim.charge(0, 0).await;
-    empty(&ctx)
+    empty_reply(&sim, &ctx, 0).await
 }
 
 /// `DELETE /playlists/{id}`.
@@ -514,10 +506,9 @@ pub(crate) async fn delete_playlist(
         Ok(p) => p,
         Err(status) => return plex_error(status),
     };
-    if sim.state().delete_playlist(ctx.user.id, id).is_err() {
-        return plex_error(StatusCode::NOT_FOUND);
+    let deleted = sim.state().delete_playlist(ctx.user.id, id);
+    if let Err(status) = playlist_written(&sim, &ctx, id, deleted) {
+        return plex_error(status);
     }
-    sim.playlist_changed(ctx.user.id, id);
-    sim.charge(0, 0).await;
-    empty(&ctx)
+    empty_reply(&sim, &ctx, 0).await
 }

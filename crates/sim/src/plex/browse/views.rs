@@ -40,11 +40,7 @@ pub(crate) async fn library_all(State(sim): State<Sim>, ctx: Ctx) -> Response {
         .a("mediaTagPrefix", "/system/bundle/media/flags/")
         .a("mediaTagVersion", 1_700_000_000u32)
         .a("title1", "All");
-    let opts = RenderOpts {
-        guids: ctx.flag("includeGuids"),
-        detailed: false,
-    };
-    page_reply(&sim, &ctx, doc, listing, opts).await
+    listing_reply(&sim, &ctx, doc, listing).await
 }
 
 /// `GET /library/sections/{id}/albums`: a music section's albums (as `…/all?type=9`).
@@ -69,11 +65,7 @@ pub(crate) async fn section_albums(
         };
         (listing_container(s, "By Album", ItemKind::Album), listing)
     };
-    let opts = RenderOpts {
-        guids: ctx.flag("includeGuids"),
-        detailed: false,
-    };
-    page_reply(&sim, &ctx, doc, listing, opts).await
+    listing_reply(&sim, &ctx, doc, listing).await
 }
 
 /// `GET /library/sections/{id}/onDeck` and `/hubs/sections/{id}/continueWatching/items`: the
@@ -133,13 +125,9 @@ pub(crate) async fn library_tags(State(sim): State<Sim>, ctx: Ctx) -> Response {
             .iter()
             .filter(|s| ctx.user.can_see_section(s.id))
         {
-            for kind in s.kind.kinds() {
-                for &id in s.items(*kind) {
-                    if let Some(item) = lib.item(id).filter(|i| ctx.user.plex_sees(i)) {
-                        for t in super::super::editing::tags(&item, el) {
-                            *counts.entry(t).or_default() += 1;
-                        }
-                    }
+            for item in visible_items(&lib, &ctx, s, s.kind.kinds()) {
+                for t in super::super::editing::tags(&item, el) {
+                    *counts.entry(t).or_default() += 1;
                 }
             }
         }
@@ -173,13 +161,9 @@ pub(crate) async fn matches_of(
 ) -> Response {
     let doc = {
         let lib = sim.library();
-        let Some(item) = id
-            .parse::<ItemId>()
-            .ok()
-            .and_then(|id| lib.item(id))
-            .filter(|i| ctx.user.plex_sees(i))
-        else {
-            return plex_error(StatusCode::NOT_FOUND);
+        let item = match visible_item(&lib, &ctx, &id) {
+            Ok(i) => i,
+            Err(status) => return plex_error(status),
         };
         let title = ctx.q("title").unwrap_or("").to_string();
         let s = item.section();
@@ -211,12 +195,9 @@ pub(crate) async fn matches_of(
                 }
             }
         }
-        let n = doc.kids.len();
-        doc.attrs.insert(0, ("size", n.into()));
         doc
     };
-    sim.charge(0, doc.kids.len() as u64).await;
-    reply(ctx.json, &doc)
+    sized_reply(&sim, &ctx, doc).await
 }
 
 /// The item shown as related to `item`: the first other item of its kind in its section that
@@ -237,35 +218,47 @@ pub(super) fn similar_to(lib: &Library, item: &Item<'_>) -> Option<ItemId> {
         .map(|o| o.id())
 }
 
+/// What the related hub of `item` shows, if the user may see it: for a movie or a show the
+/// item [`similar_to`] it; other kinds have no related hub.
+fn related_item<'a>(lib: &'a Library, ctx: &Ctx, item: &Item<'_>) -> Option<Item<'a>> {
+    if !matches!(item.kind(), ItemKind::Movie | ItemKind::Show) {
+        return None;
+    }
+    similar_to(lib, item)
+        .and_then(|o| lib.item(o))
+        .filter(|o| ctx.user.plex_sees(o))
+}
+
+/// Answers with `doc` once its children are in: its `size`, their number, goes first as Plex
+/// writes it, and rendering them is charged.
+async fn sized_reply(sim: &Sim, ctx: &Ctx, mut doc: El) -> Response {
+    doc.attrs.insert(0, ("size", doc.kids.len().into()));
+    sim.charge(0, doc.kids.len() as u64).await;
+    reply(ctx.json, &doc)
+}
+
 /// `GET /library/metadata/{id}/related`: the related hubs of a movie or show (`Related
 /// Movies`/`Related Shows`, one item each); other kinds have none.
 pub(crate) async fn related(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<String>) -> Response {
     let doc = {
         let lib = sim.library();
         let state = sim.state();
-        let Some(item) = id
-            .parse::<ItemId>()
-            .ok()
-            .and_then(|id| lib.item(id))
-            .filter(|i| ctx.user.plex_sees(i))
-        else {
-            return plex_error(StatusCode::NOT_FOUND);
+        let item = match visible_item(&lib, &ctx, &id) {
+            Ok(i) => i,
+            Err(status) => return plex_error(status),
         };
         let mut doc = El::container()
             .a("identifier", "com.plexapp.plugins.library")
             .a("librarySectionID", item.section().id)
             .a("librarySectionTitle", item.section().title.as_str())
             .a("librarySectionUUID", item.section().uuid.as_str());
-        let title = match item.kind() {
-            ItemKind::Movie => Some("Related Movies"),
-            ItemKind::Show => Some("Related Shows"),
-            _ => None,
-        };
-        if let Some(title) = title
-            && let Some(other) = similar_to(&lib, &item)
-                .and_then(|o| lib.item(o))
-                .filter(|o| ctx.user.plex_sees(o))
-        {
+        if let Some(other) = related_item(&lib, &ctx, &item) {
+            // Only movies and shows have one.
+            let title = if item.kind() == ItemKind::Show {
+                "Related Shows"
+            } else {
+                "Related Movies"
+            };
             let kind = item.kind().plex_name();
             let mut hub = El::new("Hub")
                 .a("hubKey", format!("/library/metadata/{}", other.id()))
@@ -286,12 +279,9 @@ pub(crate) async fn related(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<Str
             ));
             doc = doc.kid(hub);
         }
-        let n = doc.kids.len();
-        doc.attrs.insert(0, ("size", n.into()));
         doc
     };
-    sim.charge(0, doc.kids.len() as u64).await;
-    reply(ctx.json, &doc)
+    sized_reply(&sim, &ctx, doc).await
 }
 
 /// `GET /library/metadata/{id}/similar`: the items of the related hub.
@@ -299,20 +289,12 @@ pub(crate) async fn similar(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<Str
     let doc = {
         let lib = sim.library();
         let state = sim.state();
-        let Some(item) = id
-            .parse::<ItemId>()
-            .ok()
-            .and_then(|id| lib.item(id))
-            .filter(|i| ctx.user.plex_sees(i))
-        else {
-            return plex_error(StatusCode::NOT_FOUND);
+        let item = match visible_item(&lib, &ctx, &id) {
+            Ok(i) => i,
+            Err(status) => return plex_error(status),
         };
         let mut doc = El::container().a("identifier", "com.plexapp.plugins.library");
-        if matches!(item.kind(), ItemKind::Movie | ItemKind::Show)
-            && let Some(other) = similar_to(&lib, &item)
-                .and_then(|o| lib.item(o))
-                .filter(|o| ctx.user.plex_sees(o))
-        {
+        if let Some(other) = related_item(&lib, &ctx, &item) {
             doc = doc.kid(item_el(
                 &lib,
                 &state,
@@ -321,12 +303,9 @@ pub(crate) async fn similar(State(sim): State<Sim>, ctx: Ctx, Path(id): Path<Str
                 RenderOpts::default(),
             ));
         }
-        let n = doc.kids.len();
-        doc.attrs.insert(0, ("size", n.into()));
         doc
     };
-    sim.charge(0, doc.kids.len() as u64).await;
-    reply(ctx.json, &doc)
+    sized_reply(&sim, &ctx, doc).await
 }
 
 /// Applies `excludeElements=Media,Genre,…` and `excludeFields=summary,tagline` to an element.
@@ -426,6 +405,14 @@ pub(crate) async fn section_timeline(
     reply(ctx.json, &doc)
 }
 
+/// Rating keys as Plex lists several in one attribute: comma-separated.
+fn rating_keys(ids: &[ItemId]) -> String {
+    ids.iter()
+        .map(ItemId::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// `GET /library/sections/{id}/common?type=&id=1,2`: what several items have in common (for
 /// batch edits); the simulator reports their shared type.
 pub(crate) async fn section_common(
@@ -463,13 +450,7 @@ pub(crate) async fn section_common(
                         "mixedFields",
                         "title,titleSort,summary,year,originallyAvailableAt",
                     )
-                    .a(
-                        "ratingKey",
-                        ids.iter()
-                            .map(ItemId::to_string)
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    ),
+                    .a("ratingKey", rating_keys(&ids)),
             )
     };
     sim.charge(0, 0).await;
@@ -490,11 +471,8 @@ pub(crate) async fn section_hubs(
             Err(status) => return plex_error(status),
         };
         let kind = s.top_kind();
-        let mut recent: Vec<ItemId> = s
-            .items(kind)
-            .iter()
-            .copied()
-            .filter(|&i| lib.item(i).is_some_and(|i| ctx.user.plex_sees(&i)))
+        let mut recent: Vec<ItemId> = visible_items(&lib, &ctx, s, &[kind])
+            .map(|i| i.id())
             .collect();
         recent.sort_by_key(|&i| std::cmp::Reverse(lib.item(i).map(|i| i.added_at()).unwrap_or(0)));
         recent.truncate(10);
@@ -503,14 +481,7 @@ pub(crate) async fn section_hubs(
             .a("key", format!("/hubs/sections/{}/recentlyAdded", s.id))
             .a(
                 "hubKey",
-                format!(
-                    "/library/metadata/{}",
-                    recent
-                        .iter()
-                        .map(ItemId::to_string)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ),
+                format!("/library/metadata/{}", rating_keys(&recent)),
             )
             .a("librarySectionID", s.id)
             .a("title", "Recently Added")
