@@ -6,7 +6,10 @@ Tautulli's round (bench/tools/tautulli.py: what is playing, recently added, the 
 counts) is made every PAUSE seconds (5), ROUNDS times (12), as SHARED_USER (alice) making
 their first request. Each round prints the requests cachearr did not answer from its cache
 (sent to the server), and the play-state probes cachearr made meanwhile (`/api/stats` →
-`feed` → `play_state`); at the end, everything the server was asked in that time. A user's first probe round marks what they were answered before it
+`feed` → `play_state`); at the end, everything the server was asked in that time, in all, by
+route and minute by minute (`ROUNDS=36`: three minutes, the later ones what cachearr costs the
+server while the tool keeps polling). A user's first probe round marks what they were answered
+before it
 as possibly stale (docs/change-feed.md "Play state changed on other clients"): what the tool
 asks again after it goes to the server once more.
 """
@@ -50,12 +53,20 @@ def main():
         asked_before = sim.stats()
         start = time.monotonic()
         sent_by_round = []
+        # What the server was asked in each minute (every 60 / PAUSE rounds): the first
+        # minute holds the user's first requests; the later ones are what cachearr costs the
+        # server while the tool keeps polling.
+        per_minute = max(1, round(60 / PAUSE))
+        minute_marks = [asked_before["total"]]
         for n in range(ROUNDS):
+            if n and n % per_minute == 0:
+                minute_marks.append(sim.stats()["total"])
             due = start + n * PAUSE
             time.sleep(max(0.0, due - time.monotonic()))
             http = Recorder()
             tautulli.replay(http, base, user)
             sent = sum(http.misses.values())
+            made = sum(len(v) for v in http.answers.values())
             sent_by_round.append(sent)
             print(f"| {n + 1} | {time.monotonic() - start:.1f} | {sent} | {play_state(admin)['probes']} |",
                   flush=True)
@@ -66,6 +77,11 @@ def main():
               f"(these, the users' sections the probes read, the feed's sampled "
               f"revalidations): {sim.stats()['total'] - asked_before['total']}, by route: "
               f"{routes_since(asked_before, sim.stats())}.")
+        minute_marks.append(sim.stats()["total"])
+        minutes = [b - a for a, b in zip(minute_marks, minute_marks[1:])]
+        print(f"The server was asked, minute by minute (the last may be short): "
+              f"{', '.join(map(str, minutes))}; direct, {made * per_minute} a minute "
+              f"({made} a round).")
     finally:
         gateway.stop()
         sim.proc.terminate()

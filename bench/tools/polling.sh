@@ -6,6 +6,7 @@
 # SHOWS (30), SEED (4).
 #
 #   CACHEARR=$PWD/target/release/cachearr bench/tools/polling.sh
+#   ROUNDS=36 CACHEARR=$PWD/target/release/cachearr bench/tools/polling.sh   # three minutes
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK_NAME=cachearr-polling
