@@ -1,92 +1,153 @@
 //! Disk tier behaviour: persistence across restarts, promotion, invalidation persistence,
 //! corruption, open errors, limits.
 
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use cachearr_engine::{
-    CachedValue, DiskTier, EngineError, Key, ManualClock, Outcome, Policy, Tier, TierKind,
-    TieredCache, WriteOp,
+    CachedValue, DiskTier, EngineError, Key, ManualClock, Outcome, Policy, Tier, TierError,
+    TierKind, TieredCache, WriteOp,
 };
+use futures_util::future::BoxFuture;
 
 use crate::common::*;
 
 const MIB: u64 = 1024 * 1024;
 /// A write-behind batching window longer than any test: puts stay queued until a flush.
-const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+const HOUR: Duration = Duration::from_secs(3600);
 
-pub(crate) async fn disk_cache(clock: &Arc<ManualClock>, dir: &std::path::Path) -> TieredCache {
-    disk_cache_with(clock, dir, 64 << 20, std::time::Duration::from_millis(5)).await
-}
-
-/// [`disk_cache`] with its memory limit and write-behind batching window.
-async fn disk_cache_with(
-    clock: &Arc<ManualClock>,
-    dir: &std::path::Path,
+/// The limits and write-behind queue a test's caches are opened with.
+#[derive(Clone, Copy)]
+struct Opening {
     memory_max: u64,
-    batch_interval: std::time::Duration,
-) -> TieredCache {
-    TieredCache::builder()
-        .memory_max_bytes(memory_max)
-        .disk(dir, 256 << 20)
-        .clock(clock.clone())
-        .housekeeping(false)
-        .write_behind(1000, batch_interval)
-        .build()
-        .await
-        .expect("disk cache builds")
+    disk_max: u64,
+    queue: usize,
+    batch_interval: Duration,
 }
 
-/// Leaves `key` on disk in `dir` with the body "old", written by a cache since shut down.
-async fn older_record_on_disk(clock: &Arc<ManualClock>, dir: &std::path::Path, key: &Key) {
-    let cache = disk_cache(clock, dir).await;
+/// What most tests open: puts reach the disk within milliseconds.
+const OPENING: Opening = Opening {
+    memory_max: 64 << 20,
+    disk_max: 256 << 20,
+    queue: 1000,
+    batch_interval: Duration::from_millis(5),
+};
+
+/// A queue of four held for an hour: every put after the fourth is dropped until a flush.
+const FOUR_HELD: Opening = Opening {
+    memory_max: 256 << 20,
+    disk_max: 1 << 30,
+    queue: 4,
+    batch_interval: HOUR,
+};
+
+/// A store directory and the manual clock of every cache a test opens on it, so that what one
+/// cache wrote is there for the next after a restart.
+struct Store {
+    dir: tempfile::TempDir,
+    clock: Arc<ManualClock>,
+}
+
+impl Store {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            clock: Arc::new(ManualClock::default()),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    async fn open(&self) -> TieredCache {
+        self.open_with(OPENING).await
+    }
+
+    async fn open_with(&self, opening: Opening) -> TieredCache {
+        TieredCache::builder()
+            .memory_max_bytes(opening.memory_max)
+            .disk(self.path(), opening.disk_max)
+            .clock(self.clock.clone())
+            .housekeeping(false)
+            .write_behind(opening.queue, opening.batch_interval)
+            .build()
+            .await
+            .expect("disk cache builds")
+    }
+
+    /// Leaves `key` on disk with `body`, written by a cache since shut down.
+    async fn record_on_disk(&self, key: &Key, body: &'static str) {
+        let cache = self.open().await;
+        cache
+            .insert(key, &policy(), CachedValue::new(200, body))
+            .await;
+        cache.shutdown().await;
+    }
+
+    /// The bytes of `key`'s record, read straight from the closed store.
+    fn raw_record(&self, key: &str) -> Option<Vec<u8>> {
+        let tier = DiskTier::open(self.path(), 1 << 30).unwrap();
+        tier.get_sync(key).unwrap().map(|r| r.to_vec())
+    }
+
+    /// Writes raw bytes under a key straight into the closed store.
+    fn plant_raw_record(&self, key: &str, raw: &[u8]) {
+        let tier = DiskTier::open(self.path(), 1 << 30).unwrap();
+        tier.write_sync(vec![WriteOp::Put {
+            key: Key::new(key),
+            record: Bytes::copy_from_slice(raw),
+            expires_at_ms: u64::MAX,
+        }])
+        .unwrap();
+    }
+}
+
+/// Inserts `body` under `k{i}`.
+async fn put(cache: &TieredCache, i: u64, body: impl Into<Bytes>) {
     cache
-        .insert(key, &policy(), CachedValue::new(200, "old"))
+        .insert(
+            &Key::new(format!("k{i}")),
+            &policy(),
+            CachedValue::new(200, body),
+        )
         .await;
-    cache.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_and_tag_generations_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
+    let store = Store::new();
     let loader = CountingLoader::new();
     let kept = Key::new("plex|/library/metadata/1");
     let tagged = Key::new("plex|/library/metadata/2");
     let dropped = Key::new("jf|/Items/3");
+    let kept_policy = policy().with_tag("item:1");
     {
-        let cache = disk_cache(&clock, dir.path()).await;
-        cache
-            .get_or_load(&kept, &policy().with_tag("item:1"), loader.clone())
-            .await
-            .unwrap();
-        cache
-            .get_or_load(&tagged, &policy().with_tag("item:2"), loader.clone())
-            .await
-            .unwrap();
-        cache
-            .get_or_load(&dropped, &policy(), loader.clone())
-            .await
-            .unwrap();
+        let cache = store.open().await;
+        lookup(&cache, &kept, &kept_policy, loader.clone()).await;
+        lookup(
+            &cache,
+            &tagged,
+            &policy().with_tag("item:2"),
+            loader.clone(),
+        )
+        .await;
+        lookup(&cache, &dropped, &policy(), loader.clone()).await;
         cache.flush().await;
         cache.invalidate_tag("item:2");
         cache.clear_prefix("jf|");
         cache.shutdown().await;
     }
-    let cache = disk_cache(&clock, dir.path()).await;
-    clock.advance(5 * SEC);
-    let l = cache
-        .get_or_load(&kept, &policy().with_tag("item:1"), loader.clone())
-        .await
-        .unwrap();
+    let cache = store.open().await;
+    store.clock.advance(5 * SEC);
+    let l = lookup(&cache, &kept, &kept_policy, loader.clone()).await;
     assert_eq!(l.outcome, Outcome::Hit(TierKind::Disk));
     assert_eq!(body(&l), "body-1");
-    assert_eq!(l.entry.age(clock_now(&clock)), 5 * SEC);
+    assert_eq!(l.entry.age(clock_now(&store.clock)), 5 * SEC);
     // Promoted: the next read is a memory hit.
-    let l = cache
-        .get_or_load(&kept, &policy().with_tag("item:1"), loader.clone())
-        .await
-        .unwrap();
+    let l = lookup(&cache, &kept, &kept_policy, loader.clone()).await;
     assert_eq!(l.outcome, Outcome::Hit(TierKind::Memory));
     assert!(
         cache.get(&tagged).await.is_none(),
@@ -104,12 +165,16 @@ async fn entries_and_tag_generations_survive_a_restart() {
 /// queued entry is invalidated before it is written, the older record must not come back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_replaced_by_a_queued_put_is_not_served_when_that_put_is_invalidated() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
+    let store = Store::new();
     let key = Key::new("plex|/library/metadata/7");
-    older_record_on_disk(&clock, dir.path(), &key).await;
+    store.record_on_disk(&key, "old").await;
     // A batching window far longer than the test: the next put stays queued until shutdown.
-    let cache = disk_cache_with(&clock, dir.path(), 64 << 20, HOUR).await;
+    let cache = store
+        .open_with(Opening {
+            batch_interval: HOUR,
+            ..OPENING
+        })
+        .await;
     let tagged = policy().with_tag("item:7");
     cache
         .insert(&key, &tagged, CachedValue::new(200, "new"))
@@ -125,10 +190,7 @@ async fn a_record_replaced_by_a_queued_put_is_not_served_when_that_put_is_invali
         got.map(|l| l.outcome)
     );
     let loader = CountingLoader::new();
-    let l = cache
-        .get_or_load(&key, &tagged, loader.clone())
-        .await
-        .unwrap();
+    let l = lookup(&cache, &key, &tagged, loader.clone()).await;
     assert_eq!(l.outcome, Outcome::Miss, "a load, not the replaced record");
     assert_eq!(loader.calls(), 1);
     cache.shutdown().await;
@@ -151,13 +213,18 @@ async fn a_record_replaced_by_a_dropped_put_is_not_served_when_that_put_is_inval
 
 /// One attempt of the test above: `false` when the put meant to be dropped was queued.
 async fn replaced_by_a_dropped_put(attempt: u64) -> bool {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
+    let store = Store::new();
     let key = Key::new("plex|/library/metadata/8");
-    older_record_on_disk(&clock, dir.path(), &key).await;
+    store.record_on_disk(&key, "old").await;
     // A batching window far longer than the test, and a first put that takes the queue's
     // whole byte bound (its smallest, 2 MiB): the next put is dropped.
-    let cache = disk_cache_with(&clock, dir.path(), 16 << 20, HOUR).await;
+    let cache = store
+        .open_with(Opening {
+            memory_max: 16 << 20,
+            batch_interval: HOUR,
+            ..OPENING
+        })
+        .await;
     let big = CachedValue::new(200, noise(1 + attempt, 3 << 20));
     cache.insert(&Key::new("plex|/other"), &policy(), big).await;
     let tagged = policy().with_tag("item:8");
@@ -170,16 +237,12 @@ async fn replaced_by_a_dropped_put(attempt: u64) -> bool {
         return false;
     }
     cache.invalidate_tag("item:8");
-    let loader = CountingLoader::new();
-    let l = cache
-        .get_or_load(&key, &tagged, loader.clone())
-        .await
-        .unwrap();
+    let l = lookup(&cache, &key, &tagged, CountingLoader::new()).await;
     assert_eq!(l.outcome, Outcome::Miss, "a load, not the replaced record");
     cache.shutdown().await;
     drop(cache);
     // And after the queue is written, the older record is gone from the disk too.
-    let cache = disk_cache(&clock, dir.path()).await;
+    let cache = store.open().await;
     let got = cache.get(&key).await;
     assert!(
         got.as_ref().is_none_or(|l| body(l) != "old"),
@@ -193,18 +256,15 @@ async fn replaced_by_a_dropped_put(attempt: u64) -> bool {
 /// evicted comes back from the disk in the same process, not only after a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entry_evicted_from_memory_after_its_write_is_read_from_disk() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
-    let cache = disk_cache_with(
-        &clock,
-        dir.path(),
-        1_000_000,
-        std::time::Duration::from_millis(5),
-    )
-    .await;
+    let store = Store::new();
+    let cache = store
+        .open_with(Opening {
+            memory_max: 1_000_000,
+            ..OPENING
+        })
+        .await;
     for i in 0..60u64 {
-        let v = CachedValue::new(200, noise(i, 50_000));
-        cache.insert(&Key::new(format!("k{i}")), &policy(), v).await;
+        put(&cache, i, noise(i, 50_000)).await;
         // Written before the next: the queue's share of a 1 MB memory limit holds few such
         // entries, and one it dropped would be in neither tier.
         cache.flush().await;
@@ -241,29 +301,7 @@ async fn an_unusable_directory_at_start_leaves_memory_only_with_a_warning() {
     assert!(matches!(err, EngineError::DiskOpen { .. }), "{err:?}");
     assert!(err.to_string().contains("not-a-dir"), "{err}");
     // ...and a cache still starts, from memory, saying why.
-    let cache = TieredCache::builder()
-        .disk(file.join("cache"), 1 << 20)
-        .build()
-        .await
-        .unwrap();
-    let stats = cache.stats();
-    assert!(!stats.tier(TierKind::Disk).unwrap().enabled);
-    assert!(
-        stats
-            .warnings
-            .iter()
-            .any(|w| w.contains("not-a-dir") && w.contains("memory only")),
-        "{:?}",
-        stats.warnings
-    );
-    let key = Key::new("k");
-    let p = Policy::new("c", 10 * SEC);
-    cache.insert(&key, &p, CachedValue::new(200, "v")).await;
-    cache.flush().await;
-    assert_eq!(
-        cache.get(&key).await.unwrap().outcome,
-        Outcome::Hit(TierKind::Memory)
-    );
+    let cache = start_memory_only(&file.join("cache"), 1 << 20, "not-a-dir").await;
     // Nothing was created or moved where the file is.
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
     cache.shutdown().await;
@@ -288,85 +326,43 @@ async fn memory_only_works_without_disk() {
     cache.shutdown().await;
 }
 
-/// Writes raw bytes under a key straight into a closed store.
-fn plant_raw_record(dir: &std::path::Path, key: &str, raw: &[u8]) {
-    let tier = DiskTier::open(dir, 1 << 30).unwrap();
-    tier.write_sync(vec![WriteOp::Put {
-        key: Key::new(key),
-        record: Bytes::copy_from_slice(raw),
-        expires_at_ms: u64::MAX,
-    }])
-    .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_record_is_a_miss_and_is_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
+    let store = Store::new();
     // A real record with one byte of its body flipped.
-    {
-        let cache = disk_cache(&clock, dir.path()).await;
-        let loader = CountingLoader::new();
-        cache
-            .get_or_load(&Key::new("victim"), &policy(), loader)
-            .await
-            .unwrap();
-        cache.shutdown().await;
-    }
-    let mut raw = DiskTier::open(dir.path(), 1 << 30)
-        .unwrap()
-        .get_sync("victim")
-        .unwrap()
-        .expect("record was written")
-        .to_vec();
+    store.record_on_disk(&Key::new("victim"), "body-1").await;
+    let mut raw = store.raw_record("victim").expect("record was written");
     let last = raw.len() - 1;
     raw[last] ^= 0x40;
-    plant_raw_record(dir.path(), "victim", &raw);
-    plant_raw_record(dir.path(), "garbage", b"\x00\x01not a record at all");
+    store.plant_raw_record("victim", &raw);
+    store.plant_raw_record("garbage", b"\x00\x01not a record at all");
 
-    let cache = disk_cache(&clock, dir.path()).await;
+    let cache = store.open().await;
     assert!(cache.get(&Key::new("victim")).await.is_none());
     assert!(cache.get(&Key::new("garbage")).await.is_none());
     let stats = cache.stats();
     assert_eq!(stats.tier(TierKind::Disk).unwrap().corrupt, 2);
     cache.shutdown().await;
     drop(cache);
-    let tier = DiskTier::open(dir.path(), 1 << 30).unwrap();
     assert!(
-        tier.get_sync("victim").unwrap().is_none(),
+        store.raw_record("victim").is_none(),
         "corrupt record removed"
     );
     assert!(
-        tier.get_sync("garbage").unwrap().is_none(),
+        store.raw_record("garbage").is_none(),
         "corrupt record removed"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_of_another_format_version_is_discarded_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
-    {
-        let cache = disk_cache(&clock, dir.path()).await;
-        cache
-            .insert(&Key::new("old"), &policy(), CachedValue::new(200, "v"))
-            .await;
-        cache.shutdown().await;
-    }
-    let mut raw = DiskTier::open(dir.path(), 1 << 30)
-        .unwrap()
-        .get_sync("old")
-        .unwrap()
-        .unwrap()
-        .to_vec();
+    let store = Store::new();
+    store.record_on_disk(&Key::new("old"), "v").await;
+    let mut raw = store.raw_record("old").unwrap();
     raw[2] = 0; // format version 0: "written by an older release"
-    plant_raw_record(dir.path(), "old", &raw);
-    let cache = disk_cache(&clock, dir.path()).await;
-    let loader = CountingLoader::new();
-    let l = cache
-        .get_or_load(&Key::new("old"), &policy(), loader)
-        .await
-        .unwrap();
+    store.plant_raw_record("old", &raw);
+    let cache = store.open().await;
+    let l = lookup(&cache, &Key::new("old"), &policy(), CountingLoader::new()).await;
     assert_eq!(l.outcome, Outcome::Miss);
     assert_eq!(cache.stats().tier(TierKind::Disk).unwrap().corrupt, 0);
     cache.shutdown().await;
@@ -595,27 +591,18 @@ async fn records_the_directory_refuses_are_dropped_writes_and_served_from_memory
     // Twice the smallest limit in incompressible entries, faster than maintenance makes room
     // (housekeeping off; the worker's pass comes at most once a second): the directory
     // fills, and what it refuses is counted as dropped, not written.
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
-    let cache = TieredCache::builder()
-        .memory_max_bytes(256 << 20)
-        .disk(dir.path(), DiskTier::SMALLEST_LIMIT)
-        .clock(clock.clone())
-        .housekeeping(false)
-        .write_behind(100_000, std::time::Duration::from_millis(1))
-        .build()
-        .await
-        .unwrap();
+    let store = Store::new();
+    let cache = store
+        .open_with(Opening {
+            memory_max: 256 << 20,
+            disk_max: DiskTier::SMALLEST_LIMIT,
+            queue: 100_000,
+            batch_interval: Duration::from_millis(1),
+        })
+        .await;
     let n = 2 * DiskTier::SMALLEST_LIMIT / (64 * 1024);
     for i in 0..n {
-        let body = noise(i, 64 * 1024);
-        cache
-            .insert(
-                &Key::new(format!("plex|/library/metadata/{i}")),
-                &policy(),
-                CachedValue::new(200, body),
-            )
-            .await;
+        put(&cache, i, noise(i, 64 * 1024)).await;
         if i % 64 == 63 {
             cache.flush().await;
         }
@@ -635,10 +622,7 @@ async fn records_the_directory_refuses_are_dropped_writes_and_served_from_memory
     );
     for i in 0..n {
         assert!(
-            cache
-                .get(&Key::new(format!("plex|/library/metadata/{i}")))
-                .await
-                .is_some(),
+            cache.get(&Key::new(format!("k{i}"))).await.is_some(),
             "entry {i} is not served from memory"
         );
     }
@@ -675,26 +659,12 @@ fn removed_records_give_their_space_back_to_the_file_system() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_write_queue_drops_and_counts_and_never_blocks() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
+    let store = Store::new();
     // A tiny queue and a long batching window: the worker holds its first batch for an hour
     // (unless flushed), so the queue fills.
-    let cache = TieredCache::builder()
-        .disk(dir.path(), 1 << 30)
-        .clock(clock.clone())
-        .housekeeping(false)
-        .write_behind(4, std::time::Duration::from_secs(3600))
-        .build()
-        .await
-        .unwrap();
+    let cache = store.open_with(FOUR_HELD).await;
     for i in 0..100 {
-        cache
-            .insert(
-                &Key::new(format!("k{i}")),
-                &policy(),
-                CachedValue::new(200, "v"),
-            )
-            .await;
+        put(&cache, i, "v").await;
     }
     cache.flush().await;
     let s = cache.stats();
@@ -787,36 +757,27 @@ async fn a_slow_maintenance_pass_does_not_hold_up_the_write_behind_queue() {
         .tier(Arc::new(tier))
         .clock(Arc::new(ManualClock::default()))
         .housekeeping(false)
-        .write_behind(8, std::time::Duration::from_millis(5))
+        .write_behind(8, Duration::from_millis(5))
         .build()
         .await
         .unwrap();
-    let insert = async |i: u32| {
-        cache
-            .insert(
-                &Key::new(format!("k{i}")),
-                &policy(),
-                CachedValue::new(200, "v"),
-            )
-            .await;
-    };
-    insert(0).await;
+    put(&cache, 0, "v").await;
     cache.flush().await;
     // A second on, the next batch starts a maintenance pass, which does not end.
-    tokio::time::advance(std::time::Duration::from_millis(1100)).await;
-    insert(1).await;
+    tokio::time::advance(Duration::from_millis(1100)).await;
+    put(&cache, 1, "v").await;
     while passes.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
     // 200 more puts, four at a time with time for the worker between (the queue holds
     // eight), while the pass runs.
     for i in 2..202 {
-        insert(i).await;
+        put(&cache, i, "v").await;
         if i % 4 == 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let s = cache.stats();
     assert_eq!(s.write_behind.dropped, 0, "{s:?}");
     assert_eq!(written.load(std::sync::atomic::Ordering::SeqCst), 202);
@@ -866,40 +827,29 @@ fn dropped_warnings(logs: &std::sync::Mutex<Vec<u8>>) -> Vec<u64> {
 #[tokio::test(flavor = "current_thread")]
 async fn dropped_writes_are_warned_about_once_per_ten_seconds_with_their_count() {
     let (_guard, logs) = capture_warnings();
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(1_000_000));
-    // A queue of 4 held for an hour: every put after the fourth is dropped.
-    let cache = TieredCache::builder()
-        .disk(dir.path(), 1 << 30)
-        .clock(clock.clone())
-        .housekeeping(false)
-        .write_behind(4, std::time::Duration::from_secs(3600))
-        .build()
-        .await
-        .unwrap();
+    let store = Store {
+        clock: Arc::new(ManualClock::new(1_000_000)),
+        ..Store::new()
+    };
+    let clock = &store.clock;
+    let cache = store.open_with(FOUR_HELD).await;
     let mut n = 0;
-    let mut put = async |count: usize| {
+    let mut put_more = async |count: usize| {
         for _ in 0..count {
             n += 1;
-            cache
-                .insert(
-                    &Key::new(format!("k{n}")),
-                    &policy(),
-                    CachedValue::new(200, "v"),
-                )
-                .await;
+            put(&cache, n, "v").await;
         }
     };
-    put(30).await;
+    put_more(30).await;
     let dropped = cache.stats().write_behind.dropped;
     assert!(dropped >= 20, "{dropped}");
     // The first drop is told at once; the others wait for the next line.
     assert_eq!(dropped_warnings(&logs), [1]);
-    clock.advance(std::time::Duration::from_secs(9));
-    put(10).await;
+    clock.advance(Duration::from_secs(9));
+    put_more(10).await;
     assert_eq!(dropped_warnings(&logs), [1]);
-    clock.advance(std::time::Duration::from_secs(1));
-    put(1).await;
+    clock.advance(Duration::from_secs(1));
+    put_more(1).await;
     // Ten seconds on: one line with every drop since the first.
     assert_eq!(dropped_warnings(&logs), [1, dropped - 1 + 11]);
     assert_eq!(cache.stats().write_behind.dropped, dropped + 11);
@@ -908,24 +858,20 @@ async fn dropped_writes_are_warned_about_once_per_ten_seconds_with_their_count()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_flushes_the_write_behind_queue() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
+    let store = Store::new();
     {
-        let cache = TieredCache::builder()
-            .disk(dir.path(), 1 << 30)
-            .clock(clock.clone())
-            .housekeeping(false)
-            .write_behind(10_000, std::time::Duration::from_secs(3600))
-            .build()
-            .await
-            .unwrap();
+        let cache = store
+            .open_with(Opening {
+                queue: 10_000,
+                ..FOUR_HELD
+            })
+            .await;
         for i in 0..500 {
-            let v = CachedValue::new(200, format!("value {i}"));
-            cache.insert(&Key::new(format!("k{i}")), &policy(), v).await;
+            put(&cache, i, format!("value {i}")).await;
         }
         cache.shutdown().await;
     }
-    let cache = disk_cache(&clock, dir.path()).await;
+    let cache = store.open().await;
     for i in 0..500 {
         let l = cache
             .get(&Key::new(format!("k{i}")))
@@ -949,8 +895,7 @@ async fn memory_limit_evicts_and_counts() {
         .await
         .unwrap();
     for i in 0..100u64 {
-        let v = CachedValue::new(200, noise(i, 50_000));
-        cache.insert(&Key::new(format!("k{i}")), &policy(), v).await;
+        put(&cache, i, noise(i, 50_000)).await;
         cache.run_pending_tasks().await;
     }
     cache.run_pending_tasks().await;
@@ -1010,24 +955,12 @@ async fn stats_report_per_class_entries_bytes_and_ages() {
     let cache = memory_cache(&clock).await;
     let loader = CountingLoader::new();
     let images = Policy::new("images", 3600 * SEC);
-    cache
-        .get_or_load(&Key::new("i1"), &images, loader.clone())
-        .await
-        .unwrap();
+    lookup(&cache, &Key::new("i1"), &images, loader.clone()).await;
     clock.advance(30 * SEC);
-    cache
-        .get_or_load(&Key::new("i2"), &images, loader.clone())
-        .await
-        .unwrap();
-    cache
-        .get_or_load(&Key::new("m1"), &policy(), loader.clone())
-        .await
-        .unwrap();
+    lookup(&cache, &Key::new("i2"), &images, loader.clone()).await;
+    lookup(&cache, &Key::new("m1"), &policy(), loader.clone()).await;
     clock.advance(5 * SEC);
-    cache
-        .get_or_load(&Key::new("i1"), &images, loader.clone())
-        .await
-        .unwrap();
+    lookup(&cache, &Key::new("i1"), &images, loader.clone()).await;
     let s = cache.stats();
     let i = s.class("images").unwrap();
     assert_eq!((i.entries, i.misses, i.hits, i.hits_memory), (2, 2, 1, 1));
@@ -1043,19 +976,14 @@ async fn stats_report_per_class_entries_bytes_and_ages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_do_not_count_as_lookups_so_disk_lookups_never_outnumber_memory_misses() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
-    let cache = disk_cache(&clock, dir.path()).await;
-    let loader = CountingLoader::new();
+    let store = Store::new();
+    let cache = store.open().await;
     // Play-state probes (`get`) for keys that are nowhere: a disk read each, no client lookup.
     for i in 0..12 {
         assert!(cache.get(&Key::new(format!("probe-{i}"))).await.is_none());
     }
     let key = Key::new("client");
-    cache
-        .get_or_load(&key, &policy(), loader.clone())
-        .await
-        .unwrap();
+    lookup(&cache, &key, &policy(), CountingLoader::new()).await;
     cache.flush().await;
     // A probe that finds the entry is not a hit either.
     assert!(cache.get(&key).await.is_some());
@@ -1072,9 +1000,8 @@ async fn probes_do_not_count_as_lookups_so_disk_lookups_never_outnumber_memory_m
 /// a cold burst costs one disk lookup, not one per caller.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callers_joining_a_running_load_do_not_read_the_disk_tier() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
-    let cache = disk_cache(&clock, dir.path()).await;
+    let store = Store::new();
+    let cache = store.open().await;
     let gate = Arc::new(tokio::sync::Notify::new());
     let loader: Arc<dyn cachearr_engine::Loader> = {
         let gate = gate.clone();
@@ -1128,82 +1055,46 @@ async fn callers_joining_a_running_load_do_not_read_the_disk_tier() {
     assert_eq!(s.class("metadata").unwrap().coalesced, 99);
 }
 
-/// The real disk tier, noting how many tag generations each write persisted.
-struct RowCountingTier {
-    inner: DiskTier,
-    rows: Arc<std::sync::Mutex<Vec<usize>>>,
-}
+/// Notes how many tag generations each write to the disk persisted.
+struct RowCounter(Arc<std::sync::Mutex<Vec<usize>>>);
 
-impl Tier for RowCountingTier {
-    fn kind(&self) -> TierKind {
-        TierKind::Disk
-    }
-    fn get<'a>(
+impl WriteHook for RowCounter {
+    fn write<'a>(
         &'a self,
-        key: &'a Key,
-    ) -> futures_util::future::BoxFuture<'a, Result<Option<Bytes>, cachearr_engine::TierError>>
-    {
-        self.inner.get(key)
-    }
-    fn write(
-        &self,
+        disk: &'a DiskTier,
         ops: Vec<WriteOp>,
-    ) -> futures_util::future::BoxFuture<'_, Result<(), cachearr_engine::TierError>> {
+    ) -> BoxFuture<'a, Result<(), TierError>> {
         for op in &ops {
             if let WriteOp::SetTagGenerations { set, forget } = op {
-                self.rows.lock().unwrap().push(set.len() + forget.len());
+                self.0.lock().unwrap().push(set.len() + forget.len());
             }
         }
-        self.inner.write(ops)
-    }
-    fn load_meta(
-        &self,
-    ) -> futures_util::future::BoxFuture<
-        '_,
-        Result<cachearr_engine::PersistedMeta, cachearr_engine::TierError>,
-    > {
-        self.inner.load_meta()
-    }
-    fn maintain(
-        &self,
-        now_ms: u64,
-    ) -> futures_util::future::BoxFuture<
-        '_,
-        Result<cachearr_engine::MaintenanceReport, cachearr_engine::TierError>,
-    > {
-        self.inner.maintain(now_ms)
-    }
-    fn usage(&self) -> cachearr_engine::TierUsage {
-        self.inner.usage()
+        disk.write(ops)
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tag_bump_persists_one_row_not_every_tag_and_rows_survive_restarts() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::default());
+    let store = Store::new();
     let loader = CountingLoader::new();
     let key = |i: u32| Key::new(format!("plex|/library/metadata/{i}"));
     let tagged = |i: u32| policy().with_tag(format!("item:{i}"));
     let rows = Arc::new(std::sync::Mutex::new(Vec::new()));
     {
         let cache = TieredCache::builder()
-            .memory_max_bytes(64 << 20)
-            .tier(Arc::new(RowCountingTier {
-                inner: DiskTier::open(dir.path(), 256 << 20).unwrap(),
-                rows: rows.clone(),
+            .memory_max_bytes(OPENING.memory_max)
+            .tier(Arc::new(HookedDisk {
+                disk: DiskTier::open(store.path(), OPENING.disk_max).unwrap(),
+                hook: RowCounter(rows.clone()),
             }))
-            .clock(clock.clone())
+            .clock(store.clock.clone())
             .housekeeping(false)
-            .write_behind(1000, std::time::Duration::from_millis(5))
+            .write_behind(OPENING.queue, OPENING.batch_interval)
             .build()
             .await
             .unwrap();
         for i in 0..3 {
-            cache
-                .get_or_load(&key(i), &tagged(i), loader.clone())
-                .await
-                .unwrap();
+            lookup(&cache, &key(i), &tagged(i), loader.clone()).await;
         }
         cache.flush().await;
         for i in 100..600 {
@@ -1223,14 +1114,14 @@ async fn a_tag_bump_persists_one_row_not_every_tag_and_rows_survive_restarts() {
     }
     // Restart: bumps made before it still hold; a bump after it adds to them.
     {
-        let cache = disk_cache(&clock, dir.path()).await;
+        let cache = store.open().await;
         assert!(cache.get(&key(0)).await.is_none(), "bumped before restart");
         assert!(cache.get(&key(1)).await.is_some());
         cache.invalidate_tag("item:1");
         cache.flush().await;
         cache.shutdown().await;
     }
-    let cache = disk_cache(&clock, dir.path()).await;
+    let cache = store.open().await;
     assert!(
         cache.get(&key(0)).await.is_none(),
         "first bump, two restarts ago"
@@ -1239,10 +1130,7 @@ async fn a_tag_bump_persists_one_row_not_every_tag_and_rows_survive_restarts() {
         cache.get(&key(1)).await.is_none(),
         "second bump, one restart ago"
     );
-    let l = cache
-        .get_or_load(&key(2), &tagged(2), loader.clone())
-        .await
-        .unwrap();
+    let l = lookup(&cache, &key(2), &tagged(2), loader.clone()).await;
     assert_eq!(l.outcome, Outcome::Hit(TierKind::Disk));
     cache.shutdown().await;
 }

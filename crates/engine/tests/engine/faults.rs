@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use cachearr_engine::{
-    CachedValue, DiskTier, EngineError, Key, MaintenanceReport, Outcome, PersistedMeta, Policy,
-    Tier, TierError, TierKind, TierUsage, TieredCache, WriteOp,
+    CachedValue, DiskTier, EngineError, Key, Outcome, Policy, Tier, TierError, TierKind,
+    TieredCache, WriteOp,
 };
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -46,22 +46,19 @@ impl Drop for Tmpfs {
     }
 }
 
-/// Fallback when mounting is refused: the real disk tier, with writes failing like a full
-/// device once `capacity` bytes have been written.
-struct FillingTier {
-    inner: DiskTier,
+/// Fallback when mounting is refused: writes to the real disk tier fail like a full device
+/// once `capacity` bytes have been written.
+struct Filling {
     written: AtomicU64,
     capacity: u64,
 }
 
-impl Tier for FillingTier {
-    fn kind(&self) -> TierKind {
-        TierKind::Disk
-    }
-    fn get<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<Bytes>, TierError>> {
-        self.inner.get(key)
-    }
-    fn write(&self, ops: Vec<WriteOp>) -> BoxFuture<'_, Result<(), TierError>> {
+impl WriteHook for Filling {
+    fn write<'a>(
+        &'a self,
+        disk: &'a DiskTier,
+        ops: Vec<WriteOp>,
+    ) -> BoxFuture<'a, Result<(), TierError>> {
         let size: u64 = ops
             .iter()
             .map(|op| match op {
@@ -78,16 +75,7 @@ impl Tier for FillingTier {
             }
             .boxed();
         }
-        self.inner.write(ops)
-    }
-    fn load_meta(&self) -> BoxFuture<'_, Result<PersistedMeta, TierError>> {
-        self.inner.load_meta()
-    }
-    fn maintain(&self, now_ms: u64) -> BoxFuture<'_, Result<MaintenanceReport, TierError>> {
-        self.inner.maintain(now_ms)
-    }
-    fn usage(&self) -> TierUsage {
-        self.inner.usage()
+        disk.write(ops)
     }
 }
 
@@ -105,11 +93,12 @@ async fn serial_a_full_disk_switches_the_disk_tier_off_and_memory_carries_on() {
         Some(_) => builder.disk(&at, 1 << 30).build().await.unwrap(),
         None => {
             eprintln!("mount refused: using an injected write-failing tier instead of tmpfs");
-            let inner = DiskTier::open(&at, 1 << 30).unwrap();
-            let tier = FillingTier {
-                inner,
-                written: AtomicU64::new(0),
-                capacity: 2 << 20,
+            let tier = HookedDisk {
+                disk: DiskTier::open(&at, 1 << 30).unwrap(),
+                hook: Filling {
+                    written: AtomicU64::new(0),
+                    capacity: 2 << 20,
+                },
             };
             builder.tier(Arc::new(tier)).build().await.unwrap()
         }
@@ -170,42 +159,9 @@ async fn serial_a_full_disk_switches_the_disk_tier_off_and_memory_carries_on() {
         }
         // At start, a full disk leaves the cache in memory only, with a warning; the store is
         // not moved aside (there is nothing wrong with it).
-        let cache = TieredCache::builder()
-            .disk(&at, 1 << 30)
-            .build()
-            .await
-            .unwrap();
-        assert_memory_only_with_warning(&cache, "No space left").await;
+        let _cache = start_memory_only(&at, 1 << 30, "No space left").await;
         assert!(at.join("version").exists());
     }
-}
-
-/// The cache started with its disk tier off, says why in its warnings, and serves from
-/// memory.
-async fn assert_memory_only_with_warning(cache: &TieredCache, why: &str) {
-    let stats = cache.stats();
-    assert!(
-        !stats.tier(TierKind::Disk).unwrap().enabled,
-        "{:?}",
-        stats.tiers
-    );
-    assert!(
-        stats
-            .warnings
-            .iter()
-            .any(|w| w.contains(why) && w.contains("memory only")),
-        "{:?}",
-        stats.warnings
-    );
-    let key = Key::new("while-off");
-    let p = Policy::new("c", 3600 * SEC);
-    cache.insert(&key, &p, CachedValue::new(200, "v")).await;
-    cache.flush().await;
-    let l = cache.get(&key).await.unwrap();
-    assert_eq!(l.outcome, Outcome::Hit(TierKind::Memory));
-    assert_eq!(&l.entry.value.body[..], b"v");
-    let s = cache.stats();
-    assert_eq!(s.tier(TierKind::Disk).unwrap().writes, 0);
 }
 
 #[tokio::test]
@@ -221,12 +177,7 @@ async fn serial_a_read_only_directory_at_start_leaves_memory_only_with_a_warning
     };
     let err = DiskTier::open(&at, 1 << 20).unwrap_err();
     assert!(err.to_string().contains("not writable"), "{err}");
-    let cache = TieredCache::builder()
-        .disk(&at, 1 << 20)
-        .build()
-        .await
-        .unwrap();
-    assert_memory_only_with_warning(&cache, "not writable").await;
+    let cache = start_memory_only(&at, 1 << 20, "not writable").await;
     cache.shutdown().await;
 }
 
@@ -408,35 +359,20 @@ fn serial_a_process_killed_mid_write_behind_leaves_whole_or_absent_entries() {
     assert!(total_present > 0, "the children never got a record to disk");
 }
 
-/// The real disk tier, with writes held until the gate opens: a disk falling behind.
-struct GatedTier {
-    inner: DiskTier,
-    gate: Arc<tokio::sync::Semaphore>,
-}
+/// Writes held until the gate opens: a disk falling behind.
+struct Gated(Arc<tokio::sync::Semaphore>);
 
-impl Tier for GatedTier {
-    fn kind(&self) -> TierKind {
-        TierKind::Disk
-    }
-    fn get<'a>(&'a self, key: &'a Key) -> BoxFuture<'a, Result<Option<Bytes>, TierError>> {
-        self.inner.get(key)
-    }
-    fn write(&self, ops: Vec<WriteOp>) -> BoxFuture<'_, Result<(), TierError>> {
-        let gate = self.gate.clone();
+impl WriteHook for Gated {
+    fn write<'a>(
+        &'a self,
+        disk: &'a DiskTier,
+        ops: Vec<WriteOp>,
+    ) -> BoxFuture<'a, Result<(), TierError>> {
         async move {
-            drop(gate.acquire().await);
-            self.inner.write(ops).await
+            drop(self.0.acquire().await);
+            disk.write(ops).await
         }
         .boxed()
-    }
-    fn load_meta(&self) -> BoxFuture<'_, Result<PersistedMeta, TierError>> {
-        self.inner.load_meta()
-    }
-    fn maintain(&self, now_ms: u64) -> BoxFuture<'_, Result<MaintenanceReport, TierError>> {
-        self.inner.maintain(now_ms)
-    }
-    fn usage(&self) -> TierUsage {
-        self.inner.usage()
     }
 }
 
@@ -444,9 +380,9 @@ impl Tier for GatedTier {
 async fn writes_waiting_for_a_slow_disk_hold_a_bounded_number_of_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
-    let tier = GatedTier {
-        inner: DiskTier::open(dir.path(), 256 << 20).unwrap(),
-        gate: gate.clone(),
+    let tier = HookedDisk {
+        disk: DiskTier::open(dir.path(), 256 << 20).unwrap(),
+        hook: Gated(gate.clone()),
     };
     // 256 MiB of memory: the queue may hold a sixteenth of it, 16 MiB (`MemoryPlan`), well
     // below its count limit of 1,000 records.

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cachearr_engine::{CachedValue, DiskTier, Key, Outcome, Policy, TierKind, TieredCache};
+use cachearr_engine::{CachedValue, DiskTier, EngineError, Key, Outcome, TierKind, TieredCache};
 
 use crate::common::*;
 
@@ -19,40 +19,38 @@ fn record_body(i: u64) -> Vec<u8> {
     b
 }
 
-fn policy() -> Policy {
-    Policy::new("metadata", 3600 * SEC)
+/// A cache on the store in `at`, on the real clock.
+async fn open(at: &Path) -> Result<TieredCache, EngineError> {
+    TieredCache::builder()
+        .disk(at, 1 << 30)
+        .housekeeping(false)
+        .build()
+        .await
+}
+
+/// Inserts the records numbered `numbers` and writes them to the store.
+async fn insert_records(cache: &TieredCache, numbers: std::ops::Range<u64>) {
+    for i in numbers {
+        let v = CachedValue::new(200, record_body(i));
+        cache
+            .insert(&Key::new(format!("k{i}")), &lasting_policy(), v)
+            .await;
+    }
+    cache.flush().await;
 }
 
 /// Builds a real store in `at`: records written through the cache, then the memtables
 /// flushed to table and blob files, then more records left in the journal only.
 async fn write_store(at: &Path) {
-    let cache = TieredCache::builder()
-        .disk(at, 1 << 30)
-        .housekeeping(false)
-        .build()
-        .await
-        .unwrap();
-    for i in 0..RECORDS / 2 {
-        let v = CachedValue::new(200, record_body(i));
-        cache.insert(&Key::new(format!("k{i}")), &policy(), v).await;
-    }
-    cache.flush().await;
+    let cache = open(at).await.unwrap();
+    insert_records(&cache, 0..RECORDS / 2).await;
     cache.shutdown().await;
     drop(cache);
     let tier = DiskTier::open(at, 1 << 30).unwrap();
     tier.compact().unwrap();
     drop(tier);
-    let cache = TieredCache::builder()
-        .disk(at, 1 << 30)
-        .housekeeping(false)
-        .build()
-        .await
-        .unwrap();
-    for i in RECORDS / 2..RECORDS {
-        let v = CachedValue::new(200, record_body(i));
-        cache.insert(&Key::new(format!("k{i}")), &policy(), v).await;
-    }
-    cache.flush().await;
+    let cache = open(at).await.unwrap();
+    insert_records(&cache, RECORDS / 2..RECORDS).await;
     cache.shutdown().await;
 }
 
@@ -117,10 +115,7 @@ enum Started {
 /// tier is on, no record comes back wrong, a store moved aside is reported and kept beside,
 /// and the (fresh or surviving) store takes new records that survive a restart.
 async fn start_on(at: &Path) -> Started {
-    let cache = TieredCache::builder()
-        .disk(at, 1 << 30)
-        .housekeeping(false)
-        .build()
+    let cache = open(at)
         .await
         .expect("a damaged store never stops the cache from starting");
     let stats = cache.stats();
@@ -161,16 +156,11 @@ async fn start_on(at: &Path) -> Started {
     }
     eprintln!("{}: {started:?}, {served} records served", at.display());
     let v = CachedValue::new(200, "after");
-    cache.insert(&Key::new("after"), &policy(), v).await;
+    cache.insert(&Key::new("after"), &lasting_policy(), v).await;
     cache.flush().await;
     cache.shutdown().await;
     drop(cache);
-    let cache = TieredCache::builder()
-        .disk(at, 1 << 30)
-        .housekeeping(false)
-        .build()
-        .await
-        .unwrap();
+    let cache = open(at).await.unwrap();
     let l = cache.get(&Key::new("after")).await.unwrap();
     assert_eq!(l.outcome, Outcome::Hit(TierKind::Disk));
     assert!(cache.stats().warnings.is_empty());
@@ -182,6 +172,21 @@ async fn start_on(at: &Path) -> Started {
 fn copy_of(pristine: &Path, root: &Path, case: &str) -> PathBuf {
     let at = root.join(case).join("cache");
     cachearr_testkit::copy_dir(pristine, &at);
+    at
+}
+
+/// [`copy_of`] with `damage` done to each of the copy's `files`.
+fn damaged_copy(
+    pristine: &Path,
+    root: &Path,
+    case: &str,
+    files: fn(&Path) -> Vec<PathBuf>,
+    damage: fn(&Path),
+) -> PathBuf {
+    let at = copy_of(pristine, root, case);
+    for f in files(&at) {
+        damage(&f);
+    }
     at
 }
 
@@ -215,38 +220,19 @@ async fn a_damaged_store_is_moved_aside_or_read_safely_and_the_cache_starts() {
     std::fs::write(at.join("version"), b"").unwrap();
     assert_eq!(start_on(&at).await, Started::MovedAside);
 
+    let damaged =
+        |case, files, damage: fn(&Path)| damaged_copy(&pristine, root.path(), case, files, damage);
     // Flipped bits throughout the journal (past its first bytes).
-    let at = copy_of(&pristine, root.path(), "journal-bits");
-    for f in journal_files(&at) {
-        flip_bits(&f, 64);
-    }
-    start_on(&at).await;
-
+    start_on(&damaged("journal-bits", journal_files, |f| {
+        flip_bits(f, 64)
+    }))
+    .await;
     // Flipped bits in the journal's header too.
-    let at = copy_of(&pristine, root.path(), "journal-head");
-    for f in journal_files(&at) {
-        flip_bits(&f, 0);
-    }
-    start_on(&at).await;
-
+    start_on(&damaged("journal-head", journal_files, |f| flip_bits(f, 0))).await;
     // Flipped bits in every table file.
-    let at = copy_of(&pristine, root.path(), "table-bits");
-    for f in table_files(&at) {
-        flip_bits(&f, 0);
-    }
-    start_on(&at).await;
-
+    start_on(&damaged("table-bits", table_files, |f| flip_bits(f, 0))).await;
     // Table files cut in half.
-    let at = copy_of(&pristine, root.path(), "table-truncated");
-    for f in table_files(&at) {
-        truncate_half(&f);
-    }
-    start_on(&at).await;
-
+    start_on(&damaged("table-truncated", table_files, truncate_half)).await;
     // Every file of the store cut in half.
-    let at = copy_of(&pristine, root.path(), "all-truncated");
-    for f in files_under(&at) {
-        truncate_half(&f);
-    }
-    start_on(&at).await;
+    start_on(&damaged("all-truncated", files_under, truncate_half)).await;
 }

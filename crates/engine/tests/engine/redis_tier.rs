@@ -12,11 +12,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use cachearr_engine::{
-    CachedValue, EngineError, Fill, Key, Loader, Outcome, Policy, RedisOptions, RedisTier,
+    CachedValue, EngineError, Fill, Key, Loader, Lookup, Outcome, Policy, RedisOptions, RedisTier,
     SharedSecret, TierKind, TieredCache,
 };
+use cachearr_testkit::free_port;
 use cachearr_testkit::redis::{RedisServer, redis_cli};
-use cachearr_testkit::{eventually, free_port};
+
+use crate::common::{body, eventually, lasting_policy, lookup};
 
 fn options(namespace: &str) -> RedisOptions {
     RedisOptions {
@@ -32,6 +34,11 @@ fn options(namespace: &str) -> RedisOptions {
 
 async fn cache_on(url: &str, namespace: &str) -> TieredCache {
     cache_with(url, options(namespace), None).await
+}
+
+/// A cache in namespace `t` with a disk tier in `dir` above Redis.
+async fn cache_on_disk(url: &str, dir: &std::path::Path) -> TieredCache {
+    cache_with(url, options("t"), Some(dir)).await
 }
 
 async fn cache_with(url: &str, opts: RedisOptions, disk: Option<&std::path::Path>) -> TieredCache {
@@ -76,64 +83,64 @@ fn counting_loader(calls: &Arc<AtomicU32>, body: &'static str) -> Arc<dyn Loader
     })
 }
 
-fn policy() -> Policy {
-    Policy::new("metadata", Duration::from_secs(600))
+/// A lookup of `key` on `cache`, loading `body` (counted in `calls`) on a miss.
+async fn load(
+    cache: &TieredCache,
+    key: &Key,
+    policy: &Policy,
+    calls: &Arc<AtomicU32>,
+    body: &'static str,
+) -> Lookup {
+    lookup(cache, key, policy, counting_loader(calls, body)).await
+}
+
+/// A private Redis and two caches sharing namespace `t` on it, as two gateways would.
+async fn two_caches() -> (RedisServer, TieredCache, TieredCache) {
+    let server = RedisServer::start(&[]);
+    let a = cache_on(&server.url(), "t").await;
+    let b = cache_on(&server.url(), "t").await;
+    (server, a, b)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_value_loaded_through_a_is_a_hit_on_b_without_a_load() {
-    let server = RedisServer::start(&[]);
-    let a = cache_on(&server.url(), "t1").await;
-    let b = cache_on(&server.url(), "t1").await;
+    let (server, a, b) = two_caches().await;
     let key = Key::new("plex|GET|/library/metadata/42");
     let (calls_a, calls_b) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
 
-    let first = a
-        .get_or_load(&key, &policy(), counting_loader(&calls_a, "from-a"))
-        .await
-        .unwrap();
+    let first = load(&a, &key, &lasting_policy(), &calls_a, "from-a").await;
     assert_eq!(first.outcome, Outcome::Miss);
     a.flush().await;
 
-    let on_b = b
-        .get_or_load(&key, &policy(), counting_loader(&calls_b, "from-b"))
-        .await
-        .unwrap();
+    let on_b = load(&b, &key, &lasting_policy(), &calls_b, "from-b").await;
     assert_eq!(on_b.outcome, Outcome::Hit(TierKind::Redis));
-    assert_eq!(&on_b.entry.value.body[..], b"from-a");
+    assert_eq!(body(&on_b), "from-a");
     assert_eq!(calls_b.load(Ordering::SeqCst), 0);
     // Promoted: the next read on B is a memory hit.
-    let again = b
-        .get_or_load(&key, &policy(), counting_loader(&calls_b, "from-b"))
-        .await
-        .unwrap();
+    let again = load(&b, &key, &lasting_policy(), &calls_b, "from-b").await;
     assert_eq!(again.outcome, Outcome::Hit(TierKind::Memory));
     assert_eq!(calls_a.load(Ordering::SeqCst), 1);
 
     // Another namespace on the same server sees nothing of it.
     let other = cache_on(&server.url(), "t2").await;
     let calls_o = Arc::new(AtomicU32::new(0));
-    let there = other
-        .get_or_load(&key, &policy(), counting_loader(&calls_o, "other"))
-        .await
-        .unwrap();
+    let there = load(&other, &key, &lasting_policy(), &calls_o, "other").await;
     assert_eq!(there.outcome, Outcome::Miss);
     assert_eq!(calls_o.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clear_on_one_instance_empties_redis_for_the_other() {
-    let server = RedisServer::start(&[]);
-    let a = cache_on(&server.url(), "t").await;
-    let b = cache_on(&server.url(), "t").await;
-    let calls = Arc::new(AtomicU32::new(0));
+    let (server, a, b) = two_caches().await;
     for i in 0..20 {
-        let key = Key::new(format!("plex|GET|/k/{i}"));
-        a.get_or_load(&key, &policy(), counting_loader(&calls, "v"))
-            .await
-            .unwrap();
+        share(
+            &a,
+            &Key::new(format!("plex|GET|/k/{i}")),
+            &lasting_policy(),
+            "v",
+        )
+        .await;
     }
-    a.flush().await;
     b.clear_prefix("plex|GET|/k/1");
     b.flush().await;
     // Keys 1 and 10..19 are gone from Redis; the others are still shared.
@@ -171,11 +178,9 @@ async fn wrong_password_and_missing_server_are_clear_errors_at_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_and_restarted_under_load_costs_no_request() {
-    let mut server = RedisServer::start(&[]);
+    let (mut server, a, b) = two_caches().await;
     let port = server.port;
-    let a = cache_on(&server.url(), "t").await;
     let tier_a = a.redis().unwrap().clone();
-    let b = cache_on(&server.url(), "t").await;
     let calls = Arc::new(AtomicU32::new(0));
 
     let mut n = 0u32;
@@ -184,7 +189,7 @@ async fn redis_killed_and_restarted_under_load_costs_no_request() {
         let key = Key::new(format!("plex|GET|/load/{n}"));
         async move {
             cache
-                .get_or_load(&key, &policy(), counting_loader(&calls, "v"))
+                .get_or_load(&key, &lasting_policy(), counting_loader(&calls, "v"))
                 .await
                 .map(|_| key)
         }
@@ -223,12 +228,8 @@ async fn an_instance_started_after_a_tag_invalidation_does_not_serve_what_it_kil
     let server = RedisServer::start(&[]);
     let a = cache_on(&server.url(), "t").await;
     let key = Key::new("plex|GET|/library/metadata/42");
-    let tagged = policy().with_tag("item:42");
-    let calls = Arc::new(AtomicU32::new(0));
-    a.get_or_load(&key, &tagged, counting_loader(&calls, "old"))
-        .await
-        .unwrap();
-    a.flush().await;
+    let tagged = lasting_policy().with_tag("item:42");
+    share(&a, &key, &tagged, "old").await;
     // Before the invalidation another instance shares the record.
     let before = cache_on(&server.url(), "t").await;
     assert!(before.get(&key).await.is_some());
@@ -238,30 +239,20 @@ async fn an_instance_started_after_a_tag_invalidation_does_not_serve_what_it_kil
     // A restarted (or new) instance learns the generation from Redis: the old record is dead.
     let restarted = cache_on(&server.url(), "t").await;
     assert!(restarted.get(&key).await.is_none());
-    let fresh = restarted
-        .get_or_load(&key, &tagged, counting_loader(&calls, "new"))
-        .await
-        .unwrap();
+    let calls = Arc::new(AtomicU32::new(0));
+    let fresh = load(&restarted, &key, &tagged, &calls, "new").await;
     assert_eq!(fresh.outcome, Outcome::Miss);
-    assert_eq!(&fresh.entry.value.body[..], b"new");
+    assert_eq!(body(&fresh), "new");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tag_invalidation_on_a_kills_b_s_memory_copy_by_broadcast() {
-    let server = RedisServer::start(&[]);
-    let a = cache_on(&server.url(), "t").await;
-    let b = cache_on(&server.url(), "t").await;
+    let (_server, a, b) = two_caches().await;
     let key = Key::new("plex|GET|/library/metadata/42");
-    let tagged = policy().with_tag("item:42");
+    let tagged = lasting_policy().with_tag("item:42");
+    share(&a, &key, &tagged, "old").await;
     let calls = Arc::new(AtomicU32::new(0));
-    a.get_or_load(&key, &tagged, counting_loader(&calls, "old"))
-        .await
-        .unwrap();
-    a.flush().await;
-    let on_b = b
-        .get_or_load(&key, &tagged, counting_loader(&calls, "b"))
-        .await
-        .unwrap();
+    let on_b = load(&b, &key, &tagged, &calls, "b").await;
     assert_eq!(on_b.outcome, Outcome::Hit(TierKind::Redis));
     assert!(b.get(&key).await.is_some(), "B holds it in memory");
 
@@ -272,19 +263,14 @@ async fn a_tag_invalidation_on_a_kills_b_s_memory_copy_by_broadcast() {
     })
     .await;
     assert!(b.redis().unwrap().health().events_received >= 1);
-    let reloaded = b
-        .get_or_load(&key, &tagged, counting_loader(&calls, "new"))
-        .await
-        .unwrap();
+    let reloaded = load(&b, &key, &tagged, &calls, "new").await;
     assert_eq!(reloaded.outcome, Outcome::Miss);
-    assert_eq!(&reloaded.entry.value.body[..], b"new");
+    assert_eq!(body(&reloaded), "new");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_tag_invalidated_on_two_instances_gets_two_generations() {
-    let server = RedisServer::start(&[]);
-    let a = cache_on(&server.url(), "t").await;
-    let b = cache_on(&server.url(), "t").await;
+    let (server, a, b) = two_caches().await;
     // Both bump the same tag at the same moment: INCR gives them different generations, so
     // an entry either loaded between its own bump and the other's dies with the other's.
     a.invalidate_tag("item:7");
@@ -295,13 +281,11 @@ async fn the_same_tag_invalidated_on_two_instances_gets_two_generations() {
     })
     .await;
     let key = Key::new("plex|GET|/library/metadata/7");
-    let tagged = policy().with_tag("item:7");
+    let tagged = lasting_policy().with_tag("item:7");
     let calls = Arc::new(AtomicU32::new(0));
     // Once both instances agree on generation 2, what one stores the other can serve.
     eventually("A and B agree", SETTLE, async || {
-        a.get_or_load(&key, &tagged, counting_loader(&calls, "v"))
-            .await
-            .unwrap();
+        load(&a, &key, &tagged, &calls, "v").await;
         a.flush().await;
         b.get(&key).await.is_some_and(|h| {
             h.outcome == Outcome::Hit(TierKind::Redis)
@@ -316,22 +300,17 @@ async fn redis_is_a_third_tier_below_disk_and_a_memory_hit_sends_it_nothing() {
     let server = RedisServer::start(&[]);
     let dir_a = tempfile::tempdir().unwrap();
     let dir_b = tempfile::tempdir().unwrap();
-    let a = cache_with(&server.url(), options("t"), Some(dir_a.path())).await;
-    let b = cache_with(&server.url(), options("t"), Some(dir_b.path())).await;
+    let a = cache_on_disk(&server.url(), dir_a.path()).await;
+    let b = cache_on_disk(&server.url(), dir_b.path()).await;
     let key = Key::new("plex|GET|/library/metadata/9");
     let calls = Arc::new(AtomicU32::new(0));
-    a.get_or_load(&key, &policy(), counting_loader(&calls, "nine"))
-        .await
-        .unwrap();
+    load(&a, &key, &lasting_policy(), &calls, "nine").await;
     a.flush().await;
     let kinds: Vec<TierKind> = b.stats().tiers.iter().map(|t| t.tier).collect();
     assert_eq!(kinds, [TierKind::Memory, TierKind::Disk, TierKind::Redis]);
 
     // B: memory and disk miss, Redis hits; the record is filled into disk and memory.
-    let hit = b
-        .get_or_load(&key, &policy(), counting_loader(&calls, "b"))
-        .await
-        .unwrap();
+    let hit = load(&b, &key, &lasting_policy(), &calls, "b").await;
     assert_eq!(hit.outcome, Outcome::Hit(TierKind::Redis));
     b.flush().await;
     let disk = b.stats().tiers[1].clone();
@@ -342,10 +321,7 @@ async fn redis_is_a_third_tier_below_disk_and_a_memory_hit_sends_it_nothing() {
     // `poll_every`, whenever it likes.)
     let reads_before = record_reads(&b);
     for _ in 0..100 {
-        let h = b
-            .get_or_load(&key, &policy(), counting_loader(&calls, "b"))
-            .await
-            .unwrap();
+        let h = load(&b, &key, &lasting_policy(), &calls, "b").await;
         assert_eq!(h.outcome, Outcome::Hit(TierKind::Memory));
     }
     assert_eq!(record_reads(&b), reads_before);
@@ -353,12 +329,9 @@ async fn redis_is_a_third_tier_below_disk_and_a_memory_hit_sends_it_nothing() {
     // After a restart of B (memory gone), the disk answers before Redis is asked.
     b.shutdown().await;
     drop(b);
-    let b2 = cache_with(&server.url(), options("t"), Some(dir_b.path())).await;
+    let b2 = cache_on_disk(&server.url(), dir_b.path()).await;
     let reads_before = record_reads(&b2);
-    let h = b2
-        .get_or_load(&key, &policy(), counting_loader(&calls, "b"))
-        .await
-        .unwrap();
+    let h = load(&b2, &key, &lasting_policy(), &calls, "b").await;
     assert_eq!(h.outcome, Outcome::Hit(TierKind::Disk));
     assert_eq!(record_reads(&b2), reads_before);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -368,18 +341,14 @@ async fn redis_is_a_third_tier_below_disk_and_a_memory_hit_sends_it_nothing() {
 async fn a_clear_on_b_empties_a_s_memory_and_disk() {
     let server = RedisServer::start(&[]);
     let dir_a = tempfile::tempdir().unwrap();
-    let a = cache_with(&server.url(), options("t"), Some(dir_a.path())).await;
+    let a = cache_on_disk(&server.url(), dir_a.path()).await;
     let b = cache_on(&server.url(), "t").await;
-    let calls = Arc::new(AtomicU32::new(0));
     let keys: Vec<Key> = (0..4)
         .map(|i| Key::new(format!("plex|GET|/p{i}/x")))
         .collect();
     for k in &keys {
-        a.get_or_load(k, &policy(), counting_loader(&calls, "v"))
-            .await
-            .unwrap();
+        share(&a, k, &lasting_policy(), "v").await;
     }
-    a.flush().await;
     b.clear_prefix("plex|GET|/p1");
     eventually("A dropped the prefix", SETTLE, async || {
         a.get(&keys[1]).await.is_none()
@@ -398,9 +367,7 @@ async fn a_clear_on_b_empties_a_s_memory_and_disk() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_load_per_key_across_instances() {
-    let server = RedisServer::start(&[]);
-    let a = cache_on(&server.url(), "t").await;
-    let b = cache_on(&server.url(), "t").await;
+    let (_server, a, b) = two_caches().await;
     let calls = Arc::new(AtomicU32::new(0));
     let slow: Arc<dyn Loader> = {
         let calls = calls.clone();
@@ -419,11 +386,14 @@ async fn one_load_per_key_across_instances() {
         let cache = if i % 2 == 0 { a.clone() } else { b.clone() };
         let (key, loader) = (key.clone(), slow.clone());
         tasks.push(tokio::spawn(async move {
-            cache.get_or_load(&key, &policy(), loader).await.unwrap()
+            cache
+                .get_or_load(&key, &lasting_policy(), loader)
+                .await
+                .unwrap()
         }));
     }
     for t in tasks {
-        assert_eq!(&t.await.unwrap().entry.value.body[..], b"once");
+        assert_eq!(body(&t.await.unwrap()), "once");
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     let (ha, hb) = (a.redis().unwrap().health(), b.redis().unwrap().health());
@@ -447,14 +417,14 @@ async fn a_dead_lock_holder_costs_waiters_at_most_its_lock_ttl() {
     );
     let calls = Arc::new(AtomicU32::new(0));
     let started = Instant::now();
-    let got = b
-        .get_or_load(
-            &Key::new("plex|GET|/orphan"),
-            &policy(),
-            counting_loader(&calls, "v"),
-        )
-        .await
-        .unwrap();
+    let got = load(
+        &b,
+        &Key::new("plex|GET|/orphan"),
+        &lasting_policy(),
+        &calls,
+        "v",
+    )
+    .await;
     assert_eq!(got.outcome, Outcome::Miss);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     // Bounded by the lock's life (plus a poll), far below the 20 s wait bound.
@@ -493,10 +463,7 @@ async fn a_full_redis_refuses_writes_without_failing_requests() {
     };
     for i in 0..60 {
         let key = Key::new(format!("plex|GET|/big/{i}"));
-        let got = a
-            .get_or_load(&key, &policy(), loader.clone())
-            .await
-            .unwrap();
+        let got = lookup(&a, &key, &lasting_policy(), loader.clone()).await;
         assert_eq!(got.entry.value.body.len(), 200_000);
         a.flush().await;
     }
@@ -512,22 +479,14 @@ async fn a_full_redis_refuses_writes_without_failing_requests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalidation_made_while_redis_was_down_reaches_the_others_after_it_returns() {
-    let mut server = RedisServer::start(&[]);
+    let (mut server, a, b) = two_caches().await;
     let port = server.port;
-    let a = cache_on(&server.url(), "t").await;
-    let b = cache_on(&server.url(), "t").await;
     let key = Key::new("plex|GET|/library/metadata/5");
-    let tagged = policy().with_tag("item:5");
+    let tagged = lasting_policy().with_tag("item:5");
+    share(&a, &key, &tagged, "old").await;
     let calls = Arc::new(AtomicU32::new(0));
-    a.get_or_load(&key, &tagged, counting_loader(&calls, "old"))
-        .await
-        .unwrap();
-    a.flush().await;
     assert_eq!(
-        b.get_or_load(&key, &tagged, counting_loader(&calls, "x"))
-            .await
-            .unwrap()
-            .outcome,
+        load(&b, &key, &tagged, &calls, "x").await.outcome,
         Outcome::Hit(TierKind::Redis)
     );
     server.kill();
@@ -662,14 +621,9 @@ async fn rediss_with_a_private_root_shares_entries_and_an_unknown_root_is_refuse
     let b = cache_with(&url, tls(&ca), None).await;
     let key = Key::new("plex|GET|/tls");
     let calls = Arc::new(AtomicU32::new(0));
-    a.get_or_load(&key, &policy(), counting_loader(&calls, "sealed"))
-        .await
-        .unwrap();
+    load(&a, &key, &lasting_policy(), &calls, "sealed").await;
     a.flush().await;
-    let on_b = b
-        .get_or_load(&key, &policy(), counting_loader(&calls, "b"))
-        .await
-        .unwrap();
+    let on_b = load(&b, &key, &lasting_policy(), &calls, "b").await;
     assert_eq!(on_b.outcome, Outcome::Hit(TierKind::Redis));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
@@ -679,10 +633,8 @@ async fn rediss_with_a_private_root_shares_entries_and_an_unknown_root_is_refuse
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clear_after_redis_restarted_empty_still_reaches_the_others() {
-    let mut server = RedisServer::start(&[]);
+    let (mut server, a, b) = two_caches().await;
     let port = server.port;
-    let a = cache_on(&server.url(), "t").await;
-    let b = cache_on(&server.url(), "t").await;
     // A first clear: both instances have seen clear number 1 and epoch 1.
     a.clear_all();
     eventually("B heard of A's clear", SETTLE, async || {
@@ -700,9 +652,7 @@ async fn a_clear_after_redis_restarted_empty_still_reaches_the_others() {
     .await;
     let key = Key::new("plex|GET|/library/metadata/9");
     let calls = Arc::new(AtomicU32::new(0));
-    b.get_or_load(&key, &policy(), counting_loader(&calls, "v"))
-        .await
-        .unwrap();
+    load(&b, &key, &lasting_policy(), &calls, "v").await;
     assert!(b.get(&key).await.is_some());
     // A clear now must not get a number B has seen already (B would ignore it).
     a.clear_all();
@@ -719,13 +669,23 @@ fn record_key(ns: &str, key: &str) -> String {
 }
 
 /// Loads `body` under `key` on `cache` and waits for its record to reach Redis.
-async fn share(cache: &TieredCache, key: &Key, body: &'static str) {
-    let calls = Arc::new(AtomicU32::new(0));
-    cache
-        .get_or_load(key, &policy(), counting_loader(&calls, body))
-        .await
-        .unwrap();
+async fn share(cache: &TieredCache, key: &Key, policy: &Policy, body: &'static str) {
+    load(cache, key, policy, &Arc::new(AtomicU32::new(0)), body).await;
     cache.flush().await;
+}
+
+/// Copies the record of `from` over `to`'s in namespace `t`, as someone who can write to
+/// Redis could; what `COPY` answered.
+fn copy_record(port: u16, from: &Key, to: &Key) -> String {
+    redis_cli(
+        port,
+        &[
+            "COPY",
+            &record_key("t", from.as_str()),
+            &record_key("t", to.as_str()),
+            "REPLACE",
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -734,41 +694,27 @@ async fn a_record_copied_under_another_users_key_is_a_miss_not_their_answer() {
     let a = cache_on(&server.url(), "t").await;
     let admin = Key::new("plex|GET|/library/sections|u=admin");
     let kid = Key::new("plex|GET|/library/sections|u=kid");
-    share(&a, &admin, "four sections").await;
-    share(&a, &kid, "two sections").await;
+    share(&a, &admin, &lasting_policy(), "four sections").await;
+    share(&a, &kid, &lasting_policy(), "two sections").await;
     // Someone who can write to Redis puts admin's record under kid's key.
-    let copied = redis_cli(
-        server.port,
-        &[
-            "COPY",
-            &record_key("t", admin.as_str()),
-            &record_key("t", kid.as_str()),
-            "REPLACE",
-        ],
-    );
+    let copied = copy_record(server.port, &admin, &kid);
     assert_eq!(copied.trim(), "1", "COPY answered {copied:?}");
 
     // A gateway started afresh (no memory or disk copy) reads kid's key from Redis.
     let b = cache_on(&server.url(), "t").await;
     let calls = Arc::new(AtomicU32::new(0));
-    let got = b
-        .get_or_load(&kid, &policy(), counting_loader(&calls, "two sections"))
-        .await
-        .unwrap();
+    let got = load(&b, &kid, &lasting_policy(), &calls, "two sections").await;
     assert_eq!(got.outcome, Outcome::Miss);
-    assert_eq!(&got.entry.value.body[..], b"two sections");
+    assert_eq!(body(&got), "two sections");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     let health = b.redis().unwrap().health();
     assert_eq!(health.rejected_records, 1, "{health:?}");
     assert_eq!(b.stats().tier(TierKind::Redis).unwrap().corrupt, 1);
 
     // Admin's own record, under its own key, still reads as a Redis hit.
-    let got = b
-        .get_or_load(&admin, &policy(), counting_loader(&calls, "not loaded"))
-        .await
-        .unwrap();
+    let got = load(&b, &admin, &lasting_policy(), &calls, "not loaded").await;
     assert_eq!(got.outcome, Outcome::Hit(TierKind::Redis));
-    assert_eq!(&got.entry.value.body[..], b"four sections");
+    assert_eq!(body(&got), "four sections");
     assert_eq!(b.redis().unwrap().health().rejected_records, 1);
 }
 
@@ -781,16 +727,13 @@ async fn a_record_written_with_another_secret_is_a_miss() {
     };
     let a = cache_with(&server.url(), other, None).await;
     let key = Key::new("plex|GET|/library/metadata/7");
-    share(&a, &key, "from another installation").await;
+    share(&a, &key, &lasting_policy(), "from another installation").await;
 
     let b = cache_on(&server.url(), "t").await;
     let calls = Arc::new(AtomicU32::new(0));
-    let got = b
-        .get_or_load(&key, &policy(), counting_loader(&calls, "own"))
-        .await
-        .unwrap();
+    let got = load(&b, &key, &lasting_policy(), &calls, "own").await;
     assert_eq!(got.outcome, Outcome::Miss);
-    assert_eq!(&got.entry.value.body[..], b"own");
+    assert_eq!(body(&got), "own");
     assert_eq!(b.redis().unwrap().health().rejected_records, 1);
 }
 
@@ -800,32 +743,22 @@ async fn a_waiter_does_not_take_a_copied_record_for_the_holders_answer() {
     let a = cache_on(&server.url(), "t").await;
     let admin = Key::new("plex|GET|/library/sections|u=admin");
     let kid = Key::new("plex|GET|/library/sections|u=kid");
-    share(&a, &admin, "four sections").await;
+    share(&a, &admin, &lasting_policy(), "four sections").await;
     // An instance holds kid's load lock (and will never announce), and admin's record sits
     // under kid's key: a waiter that looks at the key while it waits must not answer with it.
     redis_cli(
         server.port,
         &["SET", &format!("t:l:{}", kid.as_str()), "held", "PX", "600"],
     );
-    redis_cli(
-        server.port,
-        &[
-            "COPY",
-            &record_key("t", admin.as_str()),
-            &record_key("t", kid.as_str()),
-        ],
-    );
+    copy_record(server.port, &admin, &kid);
     let opts = RedisOptions {
         lock_wait: Duration::from_secs(20),
         ..options("t")
     };
     let b = cache_with(&server.url(), opts, None).await;
     let calls = Arc::new(AtomicU32::new(0));
-    let got = b
-        .get_or_load(&kid, &policy(), counting_loader(&calls, "two sections"))
-        .await
-        .unwrap();
-    assert_eq!(&got.entry.value.body[..], b"two sections");
+    let got = load(&b, &kid, &lasting_policy(), &calls, "two sections").await;
+    assert_eq!(body(&got), "two sections");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     let health = b.redis().unwrap().health();
     assert!(health.rejected_records >= 2, "{health:?}");
