@@ -15,10 +15,12 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use cachearr_engine::{Clock, ManualClock};
 use cachearr_gateway::Profile;
+use cachearr_testkit::http::{get_json, json_answer};
 use http::{HeaderMap, Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
+use reqwest::{Method, RequestBuilder};
 
 /// What the origin answers for a path: status, headers (a `Date` of the shared clock is
 /// added), body.
@@ -135,23 +137,51 @@ async fn setup_with(route: Route, extra: &str) -> Setup {
 }
 
 impl Setup {
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-        let mut r = self.client.get(format!("{}{path}", self.proxy));
+    fn request(&self, method: Method, path: &str, headers: &[(&str, &str)]) -> RequestBuilder {
+        let mut r = self.client.request(method, format!("{}{path}", self.proxy));
         for (n, v) in headers {
             r = r.header(*n, *v);
         }
-        r.send().await.unwrap()
+        r
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let get = self.request(Method::GET, path, headers);
+        get.send().await.unwrap()
+    }
+
+    /// [`Self::get`] `times` times, one after the other.
+    async fn get_times(&self, times: usize, path: &str, headers: &[(&str, &str)]) {
+        for _ in 0..times {
+            self.get(path, headers).await;
+        }
+    }
+
+    async fn head(&self, path: &str) -> reqwest::Response {
+        let head = self.request(Method::HEAD, path, &[]);
+        head.send().await.unwrap()
     }
 
     async fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> reqwest::Response {
-        let mut r = self
-            .client
-            .post(format!("{}{path}", self.proxy))
-            .body(body.to_owned());
-        for (n, v) in headers {
-            r = r.header(*n, *v);
-        }
-        r.send().await.unwrap()
+        let post = self.request(Method::POST, path, headers);
+        post.body(body.to_owned()).send().await.unwrap()
+    }
+
+    /// `POST /api/clear` of the admin API with `query` (a `prefix` or a `tag`), which must
+    /// succeed.
+    async fn clear(&self, query: &[(&str, &str)]) {
+        let cleared = serve_gateway::admin_client()
+            .post(format!("{}/api/clear", self.admin))
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cleared.status(), 200);
+    }
+
+    /// `POST /api/warm` of the admin API: its report.
+    async fn warm(&self) -> serde_json::Value {
+        json_answer(serve_gateway::admin_client().post(format!("{}/api/warm", self.admin))).await
     }
 
     fn advance(&self, secs: u64) {
@@ -164,6 +194,18 @@ fn header(resp: &reqwest::Response, name: &str) -> String {
         .get(name)
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default()
+}
+
+/// Panics unless the answer's `Cache-Status` holds `part`.
+fn assert_cache_status_has(resp: &reqwest::Response, part: &str) {
+    let cache_status = header(resp, "cache-status");
+    assert!(cache_status.contains(part), "{part}: {cache_status}");
+}
+
+/// Panics unless the answer came from the store.
+fn assert_hit(resp: &reqwest::Response) {
+    let cache_status = header(resp, "cache-status");
+    assert!(cache_status.starts_with("cachearr; hit"), "{cache_status}");
 }
 
 fn routes(req: &Request<Incoming>) -> (u16, Vec<(&'static str, String)>, &'static str) {
@@ -283,30 +325,18 @@ async fn a_response_is_kept_for_its_own_lifetime_with_age_and_cache_status() {
     let s = setup(routes).await;
     let first = s.get("/fresh", &[]).await;
     assert_eq!(first.status(), 200);
-    assert!(
-        header(&first, "cache-status").contains("fwd=uri-miss"),
-        "{}",
-        header(&first, "cache-status")
-    );
-    assert!(header(&first, "cache-status").contains("stored"));
+    assert_cache_status_has(&first, "fwd=uri-miss");
+    assert_cache_status_has(&first, "stored");
     s.advance(20);
     let hit = s.get("/fresh", &[]).await;
-    assert!(
-        header(&hit, "cache-status").starts_with("cachearr; hit"),
-        "{}",
-        header(&hit, "cache-status")
-    );
+    assert_hit(&hit);
     assert_eq!(header(&hit, "age"), "20");
     assert_eq!(hit.text().await.unwrap(), "fresh");
     assert_eq!(s.seen.count("/fresh"), 1);
     // Past its max-age=60: the origin is asked again.
     s.advance(41);
     let again = s.get("/fresh", &[]).await;
-    assert!(
-        header(&again, "cache-status").contains("fwd="),
-        "{}",
-        header(&again, "cache-status")
-    );
+    assert_cache_status_has(&again, "fwd=");
     assert_eq!(s.seen.count("/fresh"), 2);
 }
 
@@ -314,7 +344,7 @@ async fn a_response_is_kept_for_its_own_lifetime_with_age_and_cache_status() {
 async fn no_store_is_not_kept_and_says_why() {
     let s = setup(routes).await;
     let first = s.get("/no-store", &[]).await;
-    assert!(header(&first, "cache-status").contains("detail=no-store"));
+    assert_cache_status_has(&first, "detail=no-store");
     s.get("/no-store", &[]).await;
     assert_eq!(s.seen.count("/no-store"), 2);
 }
@@ -353,12 +383,12 @@ async fn a_stale_response_is_validated_and_its_headers_updated() {
     assert_eq!(sent.get("if-none-match").unwrap(), "\"v1\"");
     assert_eq!(validated.status(), 200);
     assert_eq!(header(&validated, "x-updated"), "yes");
-    assert!(header(&validated, "cache-status").contains("fwd-status=304"));
+    assert_cache_status_has(&validated, "fwd-status=304");
     assert_eq!(validated.text().await.unwrap(), "tagged");
     // The 304's max-age=10 now applies.
     s.advance(5);
     let hit = s.get("/etag", &[]).await;
-    assert!(header(&hit, "cache-status").starts_with("cachearr; hit"));
+    assert_hit(&hit);
     assert_eq!(s.seen.count("/etag"), 2);
 }
 
@@ -379,34 +409,25 @@ async fn a_credentials_answer_is_its_own_unless_the_response_shares_it() {
     let s = setup(routes).await;
     let alice = [("authorization", "Bearer alice")];
     let bob = [("authorization", "Bearer bob")];
-    s.get("/fresh", &alice).await;
-    s.get("/fresh", &alice).await;
+    s.get_times(2, "/fresh", &alice).await;
     assert_eq!(s.seen.count("/fresh"), 1, "one user's entry answers them");
     s.get("/fresh", &bob).await;
     s.get("/fresh", &[]).await;
     assert_eq!(s.seen.count("/fresh"), 3, "nobody else's");
-    s.get("/private", &[]).await;
-    s.get("/private", &[]).await;
+    s.get_times(2, "/private", &[]).await;
     assert_eq!(s.seen.count("/private"), 2, "private is not shared");
     s.get("/public", &alice).await;
     let shared = s.get("/public", &[]).await;
-    assert!(header(&shared, "cache-status").starts_with("cachearr; hit"));
+    assert_hit(&shared);
     assert_eq!(s.seen.count("/public"), 1, "public is shared");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_successful_write_invalidates_its_target() {
     let s = setup(routes).await;
-    s.get("/fresh", &[]).await;
-    s.get("/fresh", &[]).await;
+    s.get_times(2, "/fresh", &[]).await;
     assert_eq!(s.seen.count("/fresh"), 1);
-    let posted = s
-        .client
-        .post(format!("{}/fresh", s.proxy))
-        .body("x")
-        .send()
-        .await
-        .unwrap();
+    let posted = s.post("/fresh", &[], "x").await;
     assert_eq!(posted.status(), 200);
     assert_eq!(s.seen.count("/fresh"), 2);
     s.get("/fresh", &[]).await;
@@ -453,13 +474,12 @@ async fn a_routes_lifetime_caches_an_api_that_sends_no_caching_headers() {
     s.get("/api/v3/series", &[]).await;
     s.advance(29);
     let hit = s.get("/api/v3/series", &[]).await;
-    assert!(header(&hit, "cache-status").starts_with("cachearr; hit"));
+    assert_hit(&hit);
     assert_eq!(header(&hit, "x-cache"), "HIT");
     assert_eq!(hit.text().await.unwrap(), "no caching headers");
     assert_eq!(s.seen.count("/api/v3/series"), 1);
     // Without a route, a response without a lifetime or a validator is not reused.
-    s.get("/plain", &[]).await;
-    s.get("/plain", &[]).await;
+    s.get_times(2, "/plain", &[]).await;
     assert_eq!(s.seen.count("/plain"), 2);
 }
 
@@ -478,8 +498,7 @@ async fn override_origin_replaces_the_origins_no_store() {
     assert_eq!(s.seen.count("/calendar"), 2);
     // Without the route, no-store is obeyed.
     let plain = setup(routes).await;
-    plain.get("/calendar", &[]).await;
-    plain.get("/calendar", &[]).await;
+    plain.get_times(2, "/calendar", &[]).await;
     assert_eq!(plain.seen.count("/calendar"), 2);
 }
 
@@ -487,13 +506,12 @@ async fn override_origin_replaces_the_origins_no_store() {
 async fn a_routes_scope_and_pass_through_are_obeyed() {
     let s = setup_with(routes, ARR_ROUTES).await;
     // `scope = "user"`: no credential, no caching; each credential its own.
-    s.get("/private", &[]).await;
-    s.get("/private", &[]).await;
+    s.get_times(2, "/private", &[]).await;
     assert_eq!(s.seen.count("/private"), 2);
     let alice = [("authorization", "Bearer alice")];
     s.get("/private", &alice).await;
     let hit = s.get("/private", &alice).await;
-    assert!(header(&hit, "cache-status").starts_with("cachearr; hit"));
+    assert_hit(&hit);
     assert_eq!(s.seen.count("/private"), 3);
     // `scope = "shared"`: one entry whoever asks.
     s.get("/slow/plain", &alice).await;
@@ -504,7 +522,7 @@ async fn a_routes_scope_and_pass_through_are_obeyed() {
     // `cache = false`: passed through even when the response allows storing.
     let passed = s.get("/public", &[]).await;
     assert_eq!(header(&passed, "x-cache"), "BYPASS");
-    assert!(header(&passed, "cache-status").contains("detail=route"));
+    assert_cache_status_has(&passed, "detail=route");
     s.get("/public", &[]).await;
     assert_eq!(s.seen.count("/public"), 2);
 }
@@ -548,8 +566,7 @@ async fn concurrent_misses_of_one_key_make_one_upstream_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credential_headers_and_parameters_choose_the_scope_and_leave_the_key() {
     let s = setup(routes).await;
-    s.get("/fresh?apikey=a", &[]).await;
-    s.get("/fresh?apikey=a", &[]).await;
+    s.get_times(2, "/fresh?apikey=a", &[]).await;
     assert_eq!(s.seen.count("/fresh?apikey=a"), 1);
     s.get("/fresh?apikey=b", &[]).await;
     assert_eq!(
@@ -557,20 +574,13 @@ async fn credential_headers_and_parameters_choose_the_scope_and_leave_the_key() 
         1,
         "another key, another user"
     );
-    s.get("/fresh", &[("x-api-key", "a")]).await;
-    s.get("/fresh", &[("x-api-key", "a")]).await;
+    s.get_times(2, "/fresh", &[("x-api-key", "a")]).await;
     s.get("/fresh", &[("x-api-key", "b")]).await;
     assert_eq!(s.seen.count("/fresh"), 2);
     let two = s.get("/fresh?apikey=a&apikey=b", &[]).await;
-    assert!(header(&two, "cache-status").contains("ambiguous-credential"));
+    assert_cache_status_has(&two, "ambiguous-credential");
     // The key holds the path without the parameter: a prefix clear by path reaches it.
-    let cleared = serve_gateway::admin_client()
-        .post(format!("{}/api/clear", s.admin))
-        .query(&[("prefix", "http GET /fresh")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cleared.status(), 200);
+    s.clear(&[("prefix", "http GET /fresh")]).await;
     s.get("/fresh?apikey=a", &[]).await;
     assert_eq!(s.seen.count("/fresh?apikey=a"), 2);
 }
@@ -580,13 +590,7 @@ async fn a_routes_tag_purges_its_entries_through_the_admin_api() {
     let s = setup_with(routes, ARR_ROUTES).await;
     s.get("/api/v3/series", &[]).await;
     s.get("/calendar", &[]).await;
-    let cleared = serve_gateway::admin_client()
-        .post(format!("{}/api/clear", s.admin))
-        .query(&[("tag", "http:series")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cleared.status(), 200);
+    s.clear(&[("tag", "http:series")]).await;
     s.get("/api/v3/series", &[]).await;
     s.get("/calendar", &[]).await;
     assert_eq!(s.seen.count("/api/v3/series"), 2, "tagged: purged");
@@ -600,7 +604,7 @@ async fn graphql_queries_are_cached_by_body_and_mutations_invalidate() {
     let same = r#"{"operationName":"Stats","query":"query Stats{series{id}}"}"#;
     let other = r#"{"query":"{ series { id title } }"}"#;
     let first = s.post("/graphql", &[], stats).await;
-    assert!(header(&first, "cache-status").contains("stored"));
+    assert_cache_status_has(&first, "stored");
     let hit = s.post("/graphql", &[], same).await;
     assert_eq!(header(&hit, "x-cache"), "HIT");
     assert_eq!(hit.text().await.unwrap(), r#"{"data":{"series":[1,2]}}"#);
@@ -622,7 +626,7 @@ async fn graphql_queries_are_cached_by_body_and_mutations_invalidate() {
     // An answer reporting errors is not kept.
     let q = r#"{"query":"{ broken }"}"#;
     let failed = s.post("/graphql", &[("x-test-op", "error")], q).await;
-    assert!(header(&failed, "cache-status").contains("graphql-errors"));
+    assert_cache_status_has(&failed, "graphql-errors");
     s.post("/graphql", &[("x-test-op", "error")], q).await;
     assert_eq!(s.seen.count("/graphql"), 7);
 }
@@ -667,11 +671,7 @@ async fn hostile_caching_headers_get_a_clear_result() {
     // `Vary` on 300 fields: answered, not stored.
     let many = s.get("/vary-many", &[]).await;
     assert_eq!(many.status(), 200);
-    assert!(
-        header(&many, "cache-status").contains("detail="),
-        "{}",
-        header(&many, "cache-status")
-    );
+    assert_cache_status_has(&many, "detail=");
     s.get("/vary-many", &[]).await;
     assert_eq!(s.seen.count("/vary-many"), 2);
 }
@@ -711,19 +711,10 @@ async fn a_response_without_framing_is_read_to_its_close_and_kept() {
 async fn stats_metrics_and_the_client_table_count_it_as_for_a_media_server() {
     let s = setup(routes).await;
     let dash = [("user-agent", "Homepage/1.0")];
-    s.get("/fresh", &dash).await;
-    s.get("/fresh", &dash).await;
-    s.get("/fresh", &dash).await;
+    s.get_times(3, "/fresh", &dash).await;
     s.get("/no-store", &dash).await;
     let admin = serve_gateway::admin_client();
-    let stats: serde_json::Value = admin
-        .get(format!("{}/api/stats", s.admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = get_json(&admin, &format!("{}/api/stats", s.admin)).await;
     let class = &stats["classes"]["http"];
     assert_eq!(class["hits"], 2, "{class}");
     assert_eq!(class["misses"], 2, "{class}");
@@ -762,14 +753,7 @@ async fn the_warm_list_fills_shared_entries_before_anyone_asks() {
         "warm = [\"/fresh\", \"/api/v3/series?apikey=secret\", \"/no-store\"]\n[[upstream.route]]\npath = \"/api/v3/{*rest}\"\nfresh = \"1m\"\n",
     )
     .await;
-    let report: serde_json::Value = serve_gateway::admin_client()
-        .post(format!("{}/api/warm", s.admin))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report = s.warm().await;
     assert_eq!(report["requested"], 3, "{report}");
     assert_eq!(report["warmed"], 2, "{report}");
     assert_eq!(report["failed"], 1, "no-store cannot be warmed: {report}");
@@ -782,11 +766,7 @@ async fn the_warm_list_fills_shared_entries_before_anyone_asks() {
     let other = s.get("/api/v3/series", &[]).await;
     assert_eq!(header(&other, "x-cache"), "MISS");
     // Warming what is fresh already asks nothing.
-    serve_gateway::admin_client()
-        .post(format!("{}/api/warm", s.admin))
-        .send()
-        .await
-        .unwrap();
+    s.warm().await;
     assert_eq!(s.seen.count("/fresh"), 1);
 }
 
@@ -810,7 +790,7 @@ async fn a_range_is_cut_from_a_stored_complete_response() {
         assert_eq!(cut.status(), 206, "{range}");
         assert_eq!(header(&cut, "content-range"), content_range);
         assert_eq!(header(&cut, "age"), "5");
-        assert!(header(&cut, "cache-status").starts_with("cachearr; hit"));
+        assert_hit(&cut);
         assert_eq!(cut.text().await.unwrap(), part);
     }
     let none = s.get("/dated", &[("range", "bytes=9-")]).await;
@@ -861,22 +841,31 @@ enum By {
 
 const FAIL: (&str, &str) = ("x-fail", "1");
 
+/// Stored for ten seconds: the store answers at 9 s, the origin at 11 s.
+const FRESH_FOR_TEN_SECONDS: &[Step] = &[(9, &[], By::Store), (11, &[], By::Origin)];
+
+/// Never answered from the store, even a second later.
+const NOT_REUSED: &[Step] = &[(1, &[], By::Origin)];
+
+/// Stale at 12 s, with a request that accepts a minute of staleness: the origin answers.
+const NEVER_SERVED_STALE: &[Step] = &[(12, &[("cache-control", "max-stale=60")], By::Origin)];
+
 const DIRECTIVES: &[DirectiveCase] = &[
     DirectiveCase {
         name: "max-age",
         response: &[("cache-control", "max-age=10")],
-        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+        then: FRESH_FOR_TEN_SECONDS,
     },
     DirectiveCase {
         // A shared cache's own lifetime beats max-age.
         name: "s-maxage",
         response: &[("cache-control", "max-age=0, s-maxage=10")],
-        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+        then: FRESH_FOR_TEN_SECONDS,
     },
     DirectiveCase {
         name: "expires",
         response: &[("expires", "Fri, 15 Jan 2027 08:00:10 GMT")],
-        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+        then: FRESH_FOR_TEN_SECONDS,
     },
     DirectiveCase {
         // max-age beats Expires.
@@ -894,13 +883,13 @@ const DIRECTIVES: &[DirectiveCase] = &[
             ("cache-control", "no-store"),
             ("cdn-cache-control", "max-age=10"),
         ],
-        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+        then: FRESH_FOR_TEN_SECONDS,
     },
     DirectiveCase {
         // Heuristic: 10 % of the 100 s since Last-Modified.
         name: "heuristic",
         response: &[("last-modified", "Fri, 15 Jan 2027 07:58:20 GMT")],
-        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+        then: FRESH_FOR_TEN_SECONDS,
     },
     DirectiveCase {
         // must-understand with a status it understands: no-store is overridden.
@@ -911,23 +900,23 @@ const DIRECTIVES: &[DirectiveCase] = &[
     DirectiveCase {
         name: "immutable",
         response: &[("cache-control", "max-age=10, immutable")],
-        then: &[(9, &[], By::Store), (11, &[], By::Origin)],
+        then: FRESH_FOR_TEN_SECONDS,
     },
     DirectiveCase {
         name: "no-cache",
         response: &[("cache-control", "max-age=10, no-cache")],
-        then: &[(1, &[], By::Origin)],
+        then: NOT_REUSED,
     },
     DirectiveCase {
         // Stored for one user only: never in the shared scope.
         name: "private",
         response: &[("cache-control", "private, max-age=10")],
-        then: &[(1, &[], By::Origin)],
+        then: NOT_REUSED,
     },
     DirectiveCase {
         name: "vary-star",
         response: &[("cache-control", "max-age=10"), ("vary", "*")],
-        then: &[(1, &[], By::Origin)],
+        then: NOT_REUSED,
     },
     DirectiveCase {
         name: "request-min-fresh",
@@ -957,12 +946,12 @@ const DIRECTIVES: &[DirectiveCase] = &[
         // must-revalidate: never served stale, whatever the request allows.
         name: "must-revalidate",
         response: &[("cache-control", "max-age=10, must-revalidate")],
-        then: &[(12, &[("cache-control", "max-stale=60")], By::Origin)],
+        then: NEVER_SERVED_STALE,
     },
     DirectiveCase {
         name: "proxy-revalidate",
         response: &[("cache-control", "max-age=10, proxy-revalidate")],
-        then: &[(12, &[("cache-control", "max-stale=60")], By::Origin)],
+        then: NEVER_SERVED_STALE,
     },
     DirectiveCase {
         // The origin failing within stale-if-error: the stored copy answers.
@@ -1018,14 +1007,9 @@ async fn every_directive_decides_over_real_http() {
 async fn head_is_answered_from_a_stored_get_and_a_write_drops_its_location() {
     let s = setup(routes).await;
     s.get("/d/max-age", &[]).await;
-    let head = s
-        .client
-        .head(format!("{}/d/max-age", s.proxy))
-        .send()
-        .await
-        .unwrap();
+    let head = s.head("/d/max-age").await;
     assert_eq!(head.status(), 200);
-    assert!(header(&head, "cache-status").starts_with("cachearr; hit"));
+    assert_hit(&head);
     assert_eq!(s.seen.count("/d/max-age"), 1);
     // A successful write elsewhere whose answer names it in Location drops it.
     let wrote = s.post("/write", &[], "x").await;

@@ -15,16 +15,20 @@ use std::sync::Arc;
 
 use cachearr_gateway::Profile;
 use cachearr_library::{ItemRecord, LibraryIndex};
-use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
+use cachearr_sim::library::ItemKind;
+use cachearr_sim::{Sim, TestServer};
+use cachearr_testkit::http::{get_json, json_answer};
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sim_gateway::search::{QueryForm, enc, title_queries};
-use sim_gateway::{Running, eventually};
+use sim_gateway::{Running, assert_same_answer, eventually, requests_on};
 
-async fn start() -> Running {
-    let sim = Sim::builder()
-        .tracks(500)
+/// The simulated Jellyfin server, `tracks` tracks beside its films and series.
+async fn jellyfin_sim(tracks: u32) -> TestServer {
+    Sim::builder()
+        .tracks(tracks)
         .movies(30)
         .shows(3)
         .seed(11)
@@ -33,35 +37,124 @@ async fn start() -> Running {
         .unwrap()
         .start_jellyfin_test_server(JellyfinOptions::default())
         .await
-        .unwrap();
-    sim_gateway::start_in_front_of(sim, Profile::Jellyfin, |_| {}).await
+        .unwrap()
+}
+
+async fn start() -> Running {
+    sim_gateway::start_in_front_of(jellyfin_sim(500).await, Profile::Jellyfin, |_| {}).await
+}
+
+/// A user of the simulator, as Jellyfin knows them.
+struct User {
+    /// The simulator's id, which its play state is kept under.
+    id: u32,
+    name: String,
+    token: String,
+    /// Jellyfin's id, which paths and `UserId=` name.
+    uid: String,
+}
+
+/// One request's answers, the gateway's and then the server's.
+struct Answers {
+    status: StatusCode,
+    cache_status: String,
+    via: String,
+    direct_status: StatusCode,
+    direct: String,
+}
+
+impl Answers {
+    fn answered_from_index(&self) -> bool {
+        self.cache_status.contains("detail=index")
+    }
 }
 
 impl Running {
-    fn user(&self, name: &str) -> (String, String) {
+    fn users(&self) -> Vec<User> {
         let state = self.sim.sim.state();
-        let u = state.users().iter().find(|u| u.name == name).unwrap();
-        (u.jellyfin_token.clone(), u.jellyfin_id.clone())
+        state
+            .users()
+            .iter()
+            .map(|u| User {
+                id: u.id,
+                name: u.name.clone(),
+                token: u.jellyfin_token.clone(),
+                uid: u.jellyfin_id.clone(),
+            })
+            .collect()
     }
 
-    async fn get(&self, base: &str, path: &str, token: &str) -> reqwest::Response {
+    /// The token and Jellyfin id of the user named `name`.
+    fn user(&self, name: &str) -> (String, String) {
+        let u = self.users().into_iter().find(|u| u.name == name).unwrap();
+        (u.token, u.uid)
+    }
+
+    /// The simulator's id and the title of the music library's `n`-th track.
+    fn track(&self, n: usize) -> (u32, String) {
+        let lib = self.sim.sim.library();
+        let id = lib.section(1).unwrap().items(ItemKind::Track)[n];
+        (id, lib.item(id).unwrap().title().to_string())
+    }
+
+    async fn request(
+        &self,
+        method: Method,
+        base: &str,
+        path: &str,
+        token: &str,
+    ) -> reqwest::Response {
         self.client
-            .get(format!("{base}{path}"))
+            .request(method, format!("{base}{path}"))
             .header("X-Emby-Token", token)
             .send()
             .await
             .unwrap()
     }
 
-    /// Records with Jellyfin's ids: the item GUIDs and the library views' ids.
-    async fn install_index(&self) {
-        let (token, _) = self.user("admin");
-        let views: Value = self
-            .get(&self.sim.base_url, "/UserViews", &token)
+    async fn get(&self, base: &str, path: &str, token: &str) -> reqwest::Response {
+        self.request(Method::GET, base, path, token).await
+    }
+
+    /// `POST path` to the server itself, as a client that does not go through cachearr.
+    async fn post_direct(&self, path: &str, token: &str) -> reqwest::Response {
+        self.request(Method::POST, &self.sim.base_url, path, token)
+            .await
+    }
+
+    async fn via_text(&self, path: &str, token: &str) -> String {
+        self.get(&self.proxy, path, token)
+            .await
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn via_json(&self, path: &str, token: &str) -> Value {
+        self.get(&self.proxy, path, token)
             .await
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    async fn direct_text(&self, path: &str, token: &str) -> String {
+        self.get(&self.sim.base_url, path, token)
+            .await
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn direct_json(&self, path: &str, token: &str) -> Value {
+        let url = format!("{}{path}", self.sim.base_url);
+        json_answer(self.client.get(url).header("X-Emby-Token", token)).await
+    }
+
+    /// Records with Jellyfin's ids: the item GUIDs and the library views' ids.
+    async fn install_index(&self) {
+        let (token, _) = self.user("admin");
+        let views = self.direct_json("/UserViews", &token).await;
         let view_of: BTreeMap<String, String> = views["Items"]
             .as_array()
             .unwrap()
@@ -97,27 +190,99 @@ impl Running {
             .install(Arc::new(index));
     }
 
-    async fn both(&self, path: &str, token: &str) -> (String, u16, Value, Value) {
+    /// `GET path` as `token` through the gateway, then of the server.
+    async fn answers(&self, path: &str, token: &str) -> Answers {
         let via = self.get(&self.proxy, path, token).await;
-        let status = via.status().as_u16();
-        let cs = via
-            .headers()
-            .get("cache-status")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let via: Value = via.json().await.unwrap();
-        let direct: Value = self
-            .get(&self.sim.base_url, path, token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        (cs, status, via, direct)
+        let (status, cache_status) = (via.status(), cache_status(&via));
+        let via = via.text().await.unwrap();
+        let direct = self.get(&self.sim.base_url, path, token).await;
+        Answers {
+            status,
+            cache_status,
+            via,
+            direct_status: direct.status(),
+            direct: direct.text().await.unwrap(),
+        }
+    }
+
+    /// [`Self::answers`] read as JSON: the gateway's `Cache-Status` and status, its answer,
+    /// the server's.
+    async fn both(&self, path: &str, token: &str) -> (String, u16, Value, Value) {
+        let answers = self.answers(path, token).await;
+        (
+            answers.cache_status,
+            answers.status.as_u16(),
+            serde_json::from_str(&answers.via).unwrap(),
+            serde_json::from_str(&answers.direct).unwrap(),
+        )
+    }
+
+    /// Panics unless `via`, the gateway's answer to `path` for `token`, is the server's
+    /// answer byte for byte; `what` names the request.
+    async fn assert_servers_bytes(&self, via: &str, path: &str, token: &str, what: &str) {
+        let direct = self.direct_text(path, token).await;
+        assert_same_answer(via, &direct, what);
+    }
+
+    /// Panics unless the gateway answers `path` for `token` with the server's status and,
+    /// for a success, its bytes (an error carries a trace id of its own).
+    async fn assert_answers_as_the_server(&self, path: &str, token: &str, what: &str) {
+        let answers = self.answers(path, token).await;
+        assert_eq!(answers.status, answers.direct_status, "{what}");
+        if answers.direct_status.is_success() {
+            assert_same_answer(&answers.via, &answers.direct, what);
+        }
+    }
+
+    /// The admin API's report of the index (`/api/index`).
+    async fn index_report(&self) -> Value {
+        get_json(&self.client, &format!("{}/api/index", self.admin)).await
+    }
+
+    /// Panics unless the copy has answered and refused no answer's shape.
+    async fn assert_the_copy_answered_refusing_no_shape(&self) {
+        let index = self.index_report().await;
+        let copy = &index["upstreams"][0]["copy"];
+        assert!(copy["answered"].as_u64().unwrap() > 0, "{copy}");
+        assert_eq!(copy["shapes_refused"].as_u64().unwrap(), 0, "{copy}");
     }
 }
 
-fn same_item(via: &Value, direct: &Value, what: &str) {
-    assert_eq!(via, direct, "{what}");
+fn cache_status(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("cache-status")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// Panics unless a search was answered from the index (a 200) with the server's total.
+fn assert_indexed_with_the_servers_total(
+    cache_status: &str,
+    status: u16,
+    via: &Value,
+    direct: &Value,
+    what: &str,
+) {
+    assert_eq!(status, 200, "{what}");
+    assert_eq!(cache_status, "cachearr; hit; detail=index", "{what}");
+    assert_eq!(
+        via["TotalRecordCount"], direct["TotalRecordCount"],
+        "{what}"
+    );
+}
+
+/// Panics unless each of the gateway's items (or hints) is the server's of the same id,
+/// field for field.
+fn assert_each_is_the_servers(via: &Value, direct: &Value, what: &str) {
+    let by_id: BTreeMap<&str, &Value> = direct
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["Id"].as_str().unwrap(), i))
+        .collect();
+    for item in via.as_array().unwrap() {
+        assert_eq!(item, by_id[item["Id"].as_str().unwrap()], "{what}");
+    }
 }
 
 /// The queries searched with: whole titles, prefixes, inner substrings, lower-cased.
@@ -129,11 +294,7 @@ const FORMS: &[QueryForm] = &[
 ];
 
 fn ids(list: &Value) -> BTreeSet<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["Id"].as_str().unwrap().to_string())
-        .collect()
+    id_list(list).into_iter().collect()
 }
 
 fn id_list(list: &Value) -> Vec<String> {
@@ -177,12 +338,7 @@ async fn search_pages_hold_the_servers_items_in_its_order() {
             ),
         };
         let (cs, status, via, direct) = r.both(&path, &token).await;
-        assert_eq!(status, 200, "{path}");
-        assert_eq!(cs, "cachearr; hit; detail=index", "{path}");
-        assert_eq!(
-            via["TotalRecordCount"], direct["TotalRecordCount"],
-            "{path}"
-        );
+        assert_indexed_with_the_servers_total(&cs, status, &via, &direct, &path);
         assert_eq!(id_list(&via["Items"]), id_list(&direct["Items"]), "{path}");
         let names: Vec<&str> = direct["Items"]
             .as_array()
@@ -215,14 +371,10 @@ async fn items_search_from_the_index_equals_the_servers() {
                 enc(q)
             );
             let (cs, status, via, direct) = r.both(&path, &token).await;
-            assert_eq!(status, 200, "{path}");
-            assert_eq!(cs, "cachearr; hit; detail=index", "{user} {path}");
-            assert_eq!(
-                via["TotalRecordCount"], direct["TotalRecordCount"],
-                "{path}"
-            );
+            let what = format!("{user} {path}");
+            assert_indexed_with_the_servers_total(&cs, status, &via, &direct, &what);
             assert_eq!(via["StartIndex"], direct["StartIndex"]);
-            assert_eq!(ids(&via["Items"]), ids(&direct["Items"]), "{user} {path}");
+            assert_eq!(ids(&via["Items"]), ids(&direct["Items"]), "{what}");
             let sort_names = |d: &Value| -> Vec<String> {
                 d["Items"]
                     .as_array()
@@ -233,16 +385,8 @@ async fn items_search_from_the_index_equals_the_servers() {
             };
             assert_eq!(sort_names(&via), sort_names(&direct), "{path}: order");
             assert_eq!(id_list(&via["Items"]), id_list(&direct["Items"]), "{path}");
-            let by_id: BTreeMap<String, Value> = direct["Items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| (i["Id"].as_str().unwrap().to_string(), i.clone()))
-                .collect();
-            for item in via["Items"].as_array().unwrap() {
-                assert_eq!(item, &by_id[item["Id"].as_str().unwrap()], "{path}");
-            }
-            answered += usize::from(!by_id.is_empty());
+            assert_each_is_the_servers(&via["Items"], &direct["Items"], &path);
+            answered += usize::from(!direct["Items"].as_array().unwrap().is_empty());
         }
     }
     assert!(answered > 30, "{answered}");
@@ -273,28 +417,18 @@ async fn search_hints_from_the_index_and_what_goes_to_the_server() {
         ] {
             let path = format!("/Search/Hints?SearchTerm={}{extra}", enc(&q));
             let (cs, status, via, direct) = r.both(&path, token).await;
-            assert_eq!(status, 200);
-            assert_eq!(cs, "cachearr; hit; detail=index", "{path}");
-            assert_eq!(
-                via["TotalRecordCount"], direct["TotalRecordCount"],
-                "{path}"
-            );
+            assert_indexed_with_the_servers_total(&cs, status, &via, &direct, &path);
             let (a, b) = (
                 via["SearchHints"].as_array().unwrap(),
                 direct["SearchHints"].as_array().unwrap(),
             );
             assert_eq!(a.len(), b.len());
-            let by_id: BTreeMap<&str, &Value> =
-                b.iter().map(|h| (h["Id"].as_str().unwrap(), h)).collect();
             assert_eq!(
                 id_list(&via["SearchHints"]),
                 id_list(&direct["SearchHints"]),
                 "{path}: order"
             );
-            for hint in a {
-                let id = hint["Id"].as_str().unwrap();
-                same_item(hint, by_id.get(id).unwrap(), &path);
-            }
+            assert_each_is_the_servers(&via["SearchHints"], &direct["SearchHints"], &path);
             // The bob never gets anything from the movies or shows libraries.
             if token == &bob {
                 assert!(a.iter().all(|h| {
@@ -358,12 +492,7 @@ async fn user_data_is_the_users_own_as_the_server_writes_it() {
     let r = start().await;
     r.install_index().await;
     let (token, uid) = r.user("alice");
-    let (item, title) = {
-        let lib = r.sim.sim.library();
-        let s = lib.section(1).unwrap();
-        let id = s.items(cachearr_sim::library::ItemKind::Track)[7];
-        (id, lib.item(id).unwrap().title().to_string())
-    };
+    let (item, title) = r.track(7);
     let path = format!(
         "/Users/{uid}/Items?SearchTerm={}&Recursive=true&IncludeItemTypes=Audio",
         enc(&title)
@@ -384,17 +513,9 @@ async fn user_data_is_the_users_own_as_the_server_writes_it() {
     .await;
     // Marked unplayed and unfavourited through cachearr: the next answer says so at once.
     let guid = r.sim.sim.library().item(item).unwrap().guid_id();
-    for (method, what) in [
-        (reqwest::Method::DELETE, "UserPlayedItems"),
-        (reqwest::Method::DELETE, "UserFavoriteItems"),
-    ] {
-        let resp = r
-            .client
-            .request(method, format!("{}/{what}/{guid}", r.proxy))
-            .header("X-Emby-Token", &token)
-            .send()
-            .await
-            .unwrap();
+    for what in ["UserPlayedItems", "UserFavoriteItems"] {
+        let path = format!("/{what}/{guid}");
+        let resp = r.request(Method::DELETE, &r.proxy, &path, &token).await;
         assert!(resp.status().is_success(), "{what}");
     }
     let (cs, _, via, direct) = r.both(&path, &token).await;
@@ -414,7 +535,7 @@ async fn film_searches_go_to_the_server() {
         (1..=lib.len() as u32)
             .filter_map(|id| lib.item(id))
             .find_map(|i| {
-                (i.kind() == cachearr_sim::library::ItemKind::Movie)
+                (i.kind() == ItemKind::Movie)
                     .then(|| i.original_title().map(str::to_string))
                     .flatten()
             })
@@ -443,12 +564,7 @@ async fn a_search_naming_another_user_is_the_servers() {
     let (admin, admin_id) = r.user("admin");
     let (kid, kid_id) = r.user("kid");
     let (alice, alice_id) = r.user("alice");
-    let title = {
-        let lib = r.sim.sim.library();
-        let s = lib.section(1).unwrap();
-        let id = s.items(cachearr_sim::library::ItemKind::Track)[3];
-        lib.item(id).unwrap().title().to_string()
-    };
+    let (_, title) = r.track(3);
     let query = format!(
         "SearchTerm={}&Recursive=true&IncludeItemTypes=Audio",
         enc(&title)
@@ -512,21 +628,8 @@ async fn start_crawled_with(
     tracks: u32,
     configure: impl FnOnce(&mut cachearr_gateway::config::UpstreamConfig),
 ) -> Running {
-    let sim = Sim::builder()
-        .tracks(tracks)
-        .movies(30)
-        .shows(3)
-        .seed(11)
-        .cost(CostModel::zero())
-        .build()
-        .unwrap()
-        .start_jellyfin_test_server(JellyfinOptions::default())
-        .await
-        .unwrap();
-    let owner = {
-        let state = sim.sim.state();
-        state.users()[0].jellyfin_token.clone()
-    };
+    let sim = jellyfin_sim(tracks).await;
+    let owner = sim.sim.state().users()[0].jellyfin_token.clone();
     let r = sim_gateway::start_in_front_of(sim, Profile::Jellyfin, |c| {
         c.upstreams[0].token = Some(owner);
         configure(&mut c.upstreams[0]);
@@ -543,8 +646,7 @@ async fn start_crawled_with(
 
 /// The last build's `(items, requests)` from `/api/index`.
 async fn crawl_cost(r: &Running) -> (u64, u64) {
-    let index =
-        cachearr_testkit::http::get_json(&r.client, &format!("{}/api/index", r.admin)).await;
+    let index = r.index_report().await;
     let up = &index["upstreams"][0];
     (
         up["items"].as_u64().unwrap(),
@@ -554,6 +656,9 @@ async fn crawl_cost(r: &Running) -> (u64, u64) {
 
 /// An item a user touches: its simulator id, GUID and title.
 type Touched = (u32, String, String);
+
+/// The lists an item is put in by `POST /{list}/{id}`: the user's played and favourite items.
+const PLAYED_AND_FAVOURITE: [&str; 2] = ["UserPlayedItems", "UserFavoriteItems"];
 
 /// What each request asks of its items besides the search.
 const DTO_OPTIONS: &[&str] = &[
@@ -585,27 +690,13 @@ async fn every_users_items_answers_are_the_servers_bytes() {
     let r = start_crawled(500).await;
     let (items, requests) = crawl_cost(&r).await;
     println!("crawl: {items} items in {requests} requests");
-    let users: Vec<(u32, String, String, String)> = {
-        let state = r.sim.sim.state();
-        state
-            .users()
-            .iter()
-            .map(|u| {
-                (
-                    u.id,
-                    u.name.clone(),
-                    u.jellyfin_token.clone(),
-                    u.jellyfin_id.clone(),
-                )
-            })
-            .collect()
-    };
+    let users = r.users();
     // Tracks and albums each user touches, on the server directly.
     let (touched, albums): (Vec<Touched>, Vec<Touched>) = {
         let lib = r.sim.sim.library();
         let s = lib.section(1).unwrap();
-        let tracks = s.items(cachearr_sim::library::ItemKind::Track);
-        let albums = s.items(cachearr_sim::library::ItemKind::Album);
+        let tracks = s.items(ItemKind::Track);
+        let albums = s.items(ItemKind::Album);
         let pick = |ids: &[u32], every: usize, n: usize| -> Vec<Touched> {
             ids.iter()
                 .step_by(every)
@@ -618,46 +709,27 @@ async fn every_users_items_answers_are_the_servers_bytes() {
         };
         (pick(tracks, 7, 24), pick(albums, 3, 6))
     };
-    for (uid, _, token, _) in &users {
+    for u in &users {
         for (k, (item, guid, _)) in touched.iter().enumerate() {
-            match (k + *uid as usize) % 4 {
-                0 => {
-                    let resp = r
-                        .client
-                        .post(format!("{}/UserPlayedItems/{guid}", r.sim.base_url))
-                        .header("X-Emby-Token", token)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert!(resp.status().is_success() || resp.status() == 404);
-                }
-                1 => {
-                    let resp = r
-                        .client
-                        .post(format!("{}/UserFavoriteItems/{guid}", r.sim.base_url))
-                        .header("X-Emby-Token", token)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert!(resp.status().is_success() || resp.status() == 404);
+            match (k + u.id as usize) % 4 {
+                list @ (0 | 1) => {
+                    let path = format!("/{}/{guid}", PLAYED_AND_FAVOURITE[list]);
+                    let status = r.post_direct(&path, &u.token).await.status();
+                    assert!(status.is_success() || status == 404);
                 }
                 2 => {
-                    r.sim.sim.set_progress(*uid, *item, 30_000);
+                    r.sim.sim.set_progress(u.id, *item, 30_000);
                 }
                 _ => {
                     // Started and stopped at once: a date played, no position, not played.
-                    r.sim.sim.set_progress(*uid, *item, 0);
+                    r.sim.sim.set_progress(u.id, *item, 0);
                 }
             }
         }
         for (k, (_, guid, _)) in albums.iter().enumerate() {
-            if (k + *uid as usize).is_multiple_of(2) {
-                r.client
-                    .post(format!("{}/UserFavoriteItems/{guid}", r.sim.base_url))
-                    .header("X-Emby-Token", token)
-                    .send()
-                    .await
-                    .unwrap();
+            if (k + u.id as usize).is_multiple_of(2) {
+                r.post_direct(&format!("/UserFavoriteItems/{guid}"), &u.token)
+                    .await;
             }
         }
     }
@@ -667,13 +739,13 @@ async fn every_users_items_answers_are_the_servers_bytes() {
     let mut answered = 0;
     let mut compared = 0;
     let mut differences = Vec::new();
-    for (u, (_, name, token, uid)) in users.iter().enumerate() {
+    for (u, user) in users.iter().enumerate() {
         for (i, q) in queries.iter().enumerate() {
             let n = i + u;
             let base = if n % 2 == 0 {
                 "/Items".to_string()
             } else {
-                format!("/Users/{uid}/Items")
+                format!("/Users/{}/Items", user.uid)
             };
             let paging = match n % 3 {
                 0 => "",
@@ -686,20 +758,19 @@ async fn every_users_items_answers_are_the_servers_bytes() {
                 ITEM_TYPES[n % ITEM_TYPES.len()],
                 DTO_OPTIONS[(n / 2) % DTO_OPTIONS.len()],
             );
-            let via = r.get(&r.proxy, &path, token).await;
-            let status = via.status();
-            let index = via
-                .headers()
-                .get("cache-status")
-                .is_some_and(|v| v.to_str().unwrap().contains("detail=index"));
-            let via = via.text().await.unwrap();
-            let direct = r.get(&r.sim.base_url, &path, token).await;
-            assert_eq!(status, direct.status(), "{name} {path}");
-            let direct = direct.text().await.unwrap();
+            let answers = r.answers(&path, &user.token).await;
+            assert_eq!(
+                answers.status, answers.direct_status,
+                "{} {path}",
+                user.name
+            );
             compared += 1;
-            answered += usize::from(index);
-            if via != direct {
-                differences.push(format!("{name} {path}\n via:    {via}\n server: {direct}"));
+            answered += usize::from(answers.answered_from_index());
+            if answers.via != answers.direct {
+                differences.push(format!(
+                    "{} {path}\n via:    {}\n server: {}",
+                    user.name, answers.via, answers.direct
+                ));
             }
         }
     }
@@ -722,14 +793,6 @@ async fn every_users_items_answers_are_the_servers_bytes() {
 #[tokio::test]
 async fn hints_are_the_servers_bytes_in_the_servers_order() {
     let r = start_crawled(500).await;
-    let users: Vec<(String, String)> = {
-        let state = r.sim.sim.state();
-        state
-            .users()
-            .iter()
-            .map(|u| (u.name.clone(), u.jellyfin_token.clone()))
-            .collect()
-    };
     // Short terms: many equal names and ranks, so pages cut through ties.
     let mut queries: Vec<String> = ["a", "in", "lo", "the", "s", "er"]
         .iter()
@@ -737,7 +800,7 @@ async fn hints_are_the_servers_bytes_in_the_servers_order() {
         .collect();
     queries.extend(title_queries(&r.sim.sim, 12, 31, FORMS));
     let (mut answered, mut compared) = (0, 0);
-    for (u, (name, token)) in users.iter().enumerate() {
+    for (u, user) in r.users().iter().enumerate() {
         for (i, q) in queries.iter().enumerate() {
             let n = i + u;
             let types = [
@@ -752,18 +815,15 @@ async fn hints_are_the_servers_bytes_in_the_servers_order() {
                 "/Search/Hints?SearchTerm={}&IncludeItemTypes={types}{paging}",
                 enc(q)
             );
-            let via = r.get(&r.proxy, &path, token).await;
-            let index = via
-                .headers()
-                .get("cache-status")
-                .is_some_and(|v| v.to_str().unwrap().contains("detail=index"));
-            let status = via.status();
-            let via = via.text().await.unwrap();
-            let direct = r.get(&r.sim.base_url, &path, token).await;
-            assert_eq!(status, direct.status(), "{name} {path}");
-            assert_eq!(via, direct.text().await.unwrap(), "{name} {path}");
+            let answers = r.answers(&path, &user.token).await;
+            assert_eq!(
+                answers.status, answers.direct_status,
+                "{} {path}",
+                user.name
+            );
+            assert_eq!(answers.via, answers.direct, "{} {path}", user.name);
             compared += 1;
-            answered += usize::from(index);
+            answered += usize::from(answers.answered_from_index());
         }
     }
     println!("{compared} hint searches, {answered} answered from the index");
@@ -779,7 +839,7 @@ async fn a_changed_album_refreshes_its_tracks_documents() {
     let (album, track_title) = {
         let lib = r.sim.sim.library();
         let s = lib.section(1).unwrap();
-        let album = s.items(cachearr_sim::library::ItemKind::Album)[4];
+        let album = s.items(ItemKind::Album)[4];
         let track = lib.item(album).unwrap().children()[0];
         (album, lib.item(track).unwrap().title().to_string())
     };
@@ -798,19 +858,10 @@ async fn a_changed_album_refreshes_its_tracks_documents() {
         "the track's answer names the renamed album",
         std::time::Duration::from_secs(30),
         async || {
-            let via = r.get(&r.proxy, &path, &token).await;
-            let index = via
-                .headers()
-                .get("cache-status")
-                .is_some_and(|v| v.to_str().unwrap().contains("detail=index"));
-            let via = via.text().await.unwrap();
-            let direct = r
-                .get(&r.sim.base_url, &path, &token)
-                .await
-                .text()
-                .await
-                .unwrap();
-            index && via == direct && direct.contains("Quartz Harbour Sessions")
+            let answers = r.answers(&path, &token).await;
+            answers.answered_from_index()
+                && answers.via == answers.direct
+                && answers.direct.contains("Quartz Harbour Sessions")
         },
     )
     .await;
@@ -840,23 +891,9 @@ fn sim_requests(r: &Running) -> u64 {
 /// user and kind, after plays and favourites made on the server directly.
 #[tokio::test]
 async fn single_items_are_the_servers_for_every_user() {
-    use cachearr_sim::library::ItemKind as K;
+    use ItemKind as K;
     let r = start_crawled(500).await;
-    let users: Vec<(u32, String, String, String)> = {
-        let state = r.sim.sim.state();
-        state
-            .users()
-            .iter()
-            .map(|u| {
-                (
-                    u.id,
-                    u.name.clone(),
-                    u.jellyfin_token.clone(),
-                    u.jellyfin_id.clone(),
-                )
-            })
-            .collect()
-    };
+    let users = r.users();
     // Three items of each kind, from every library that holds it.
     let items: Vec<(K, u32, String)> = {
         let lib = r.sim.sim.library();
@@ -882,64 +919,48 @@ async fn single_items_are_the_servers_for_every_user() {
     for kind in [K::Track, K::Album, K::Artist, K::Movie, K::Episode] {
         assert!(items.iter().any(|(k, _, _)| *k == kind), "no {kind:?}");
     }
-    for (uid, _, token, _) in &users {
+    for u in &users {
         for (k, (kind, item, guid)) in items.iter().enumerate() {
-            match (k + *uid as usize) % 3 {
-                0 => {
-                    r.client
-                        .post(format!("{}/UserPlayedItems/{guid}", r.sim.base_url))
-                        .header("X-Emby-Token", token)
-                        .send()
-                        .await
-                        .unwrap();
-                }
-                1 => {
-                    r.client
-                        .post(format!("{}/UserFavoriteItems/{guid}", r.sim.base_url))
-                        .header("X-Emby-Token", token)
-                        .send()
-                        .await
-                        .unwrap();
+            match (k + u.id as usize) % 3 {
+                list @ (0 | 1) => {
+                    let path = format!("/{}/{guid}", PLAYED_AND_FAVOURITE[list]);
+                    r.post_direct(&path, &u.token).await;
                 }
                 _ if matches!(kind, K::Track | K::Movie | K::Episode) => {
-                    r.sim.sim.set_progress(*uid, *item, 30_000);
+                    r.sim.sim.set_progress(u.id, *item, 30_000);
                 }
                 _ => {}
             }
         }
     }
     let (mut compared, mut hidden) = (0, 0);
-    for (u, (_, name, token, uid)) in users.iter().enumerate() {
+    for (n, u) in users.iter().enumerate() {
         for (i, (kind, _, guid)) in items.iter().enumerate() {
-            let path = if (i + u) % 2 == 0 {
-                format!("/Users/{uid}/Items/{guid}")
+            let path = if (i + n) % 2 == 0 {
+                format!("/Users/{}/Items/{guid}", u.uid)
             } else {
-                format!("/Items/{guid}?userId={uid}")
+                format!("/Items/{guid}?userId={}", u.uid)
             };
+            let what = format!("{} {kind:?} {path}", u.name);
             let before = sim_requests(&r);
-            let via = r.get(&r.proxy, &path, token).await;
-            let status = via.status();
-            let cache_status = via
-                .headers()
-                .get("cache-status")
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default();
+            let via = r.get(&r.proxy, &path, &u.token).await;
+            let (status, cache_status) = (via.status(), cache_status(&via));
             let via = via.text().await.unwrap();
             assert!(
                 !cache_status.contains("detail=index"),
-                "{name} {kind:?} {path}: {cache_status}"
+                "{what}: {cache_status}"
             );
-            assert_eq!(sim_requests(&r), before + 1, "{name} {kind:?} {path}");
-            let direct = r.get(&r.sim.base_url, &path, token).await;
-            assert_eq!(status, direct.status(), "{name} {kind:?} {path}");
+            assert_eq!(sim_requests(&r), before + 1, "{what}");
+            let direct = r.get(&r.sim.base_url, &path, &u.token).await;
+            assert_eq!(status, direct.status(), "{what}");
             // A 404's body carries the request's trace id; only items are compared.
             if status == 200 {
                 // Written with every field: properties no kept document holds.
                 assert!(
                     via.contains("\"Etag\":") && via.contains("\"SortName\":"),
-                    "{name} {kind:?} {path}: {via}"
+                    "{what}: {via}"
                 );
-                assert_eq!(via, direct.text().await.unwrap(), "{name} {kind:?} {path}");
+                assert_eq!(via, direct.text().await.unwrap(), "{what}");
                 compared += 1;
             } else {
                 hidden += 1;
@@ -960,12 +981,7 @@ async fn single_items_are_the_servers_for_every_user() {
 async fn a_library_walk_costs_the_server() {
     let r = start_crawled(500).await;
     let (token, uid) = r.user("admin");
-    let views: Value = r
-        .get(&r.sim.base_url, "/UserViews", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let views = r.direct_json("/UserViews", &token).await;
     let libraries: Vec<String> = views["Items"]
         .as_array()
         .unwrap()
@@ -985,7 +1001,7 @@ async fn a_library_walk_costs_the_server() {
                      &IncludeItemTypes=Movie,Series&Recursive=true&StartIndex={start}\
                      &ParentId={lib}&Limit=20"
                 );
-                let page: Value = r.get(&r.proxy, &path, &token).await.json().await.unwrap();
+                let page = r.via_json(&path, &token).await;
                 requests += 1;
                 let ids = id_list(&page["Items"]);
                 for id in &ids {
@@ -1022,12 +1038,9 @@ async fn episodes_from_the_copy_are_the_servers_bytes_for_every_user() {
     assert!(series.len() >= 3, "{series:?}");
     let mut paths = Vec::new();
     for sid in &series {
-        let seasons: Value = r
-            .get(&r.sim.base_url, &format!("/Shows/{sid}/Seasons"), &admin)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let seasons = r
+            .direct_json(&format!("/Shows/{sid}/Seasons"), &admin)
+            .await;
         paths.push(format!("/Shows/{sid}/Seasons"));
         paths.push(format!("/Shows/{sid}/Episodes"));
         paths.push(format!("/Shows/{sid}/Episodes?StartIndex=1&Limit=2"));
@@ -1038,101 +1051,58 @@ async fn episodes_from_the_copy_are_the_servers_bytes_for_every_user() {
     }
     // Play state made on the server: a played episode (its season partly played), a
     // favourite season, for two of the users.
-    let episodes: Value = r
-        .get(
-            &r.sim.base_url,
-            &format!("/Shows/{}/Episodes", series[0]),
-            &admin,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let episodes = r
+        .direct_json(&format!("/Shows/{}/Episodes", series[0]), &admin)
+        .await;
     let first = &episodes["Items"][0];
+    let (episode, season) = (
+        first["Id"].as_str().unwrap(),
+        first["SeasonId"].as_str().unwrap(),
+    );
     for (name, what) in [
-        (
-            "alice",
-            format!("UserPlayedItems/{}", first["Id"].as_str().unwrap()),
-        ),
-        (
-            "admin",
-            format!("UserFavoriteItems/{}", first["SeasonId"].as_str().unwrap()),
-        ),
-        (
-            "admin",
-            format!("UserPlayedItems/{}", first["Id"].as_str().unwrap()),
-        ),
+        ("alice", format!("/UserPlayedItems/{episode}")),
+        ("admin", format!("/UserFavoriteItems/{season}")),
+        ("admin", format!("/UserPlayedItems/{episode}")),
     ] {
         let (token, _) = r.user(name);
-        r.client
-            .post(format!("{}/{what}", r.sim.base_url))
-            .header("X-Emby-Token", token)
-            .send()
-            .await
-            .unwrap();
+        r.post_direct(&what, &token).await;
     }
     for name in ["admin", "alice", "carol", "bob"] {
         let (token, _) = r.user(name);
         for round in 0..2 {
             for path in &paths {
-                let via = r.get(&r.proxy, path, &token).await;
-                let direct = r.get(&r.sim.base_url, path, &token).await;
-                assert_eq!(via.status(), direct.status(), "{name} {path}");
-                if !direct.status().is_success() {
-                    // Errors carry a trace id of their own.
-                    continue;
-                }
-                let (via, direct) = (via.text().await.unwrap(), direct.text().await.unwrap());
-                sim_gateway::assert_same_answer(&via, &direct, &format!("{name} {path} ({round})"));
+                let what = format!("{name} {path} ({round})");
+                r.assert_answers_as_the_server(path, &token, &what).await;
             }
         }
     }
-    let index =
-        cachearr_testkit::http::get_json(&r.client, &format!("{}/api/index", r.admin)).await;
-    let copy = &index["upstreams"][0]["copy"];
-    assert!(copy["answered"].as_u64().unwrap() > 0, "{copy}");
-    assert_eq!(copy["shapes_refused"].as_u64().unwrap(), 0, "{copy}");
+    r.assert_the_copy_answered_refusing_no_shape().await;
     // Proven: a page of episodes not asked before is the copy's, not the server's.
     let before = sim_requests(&r);
     let path = format!("/Shows/{}/Episodes?Limit=1", series[0]);
-    let via = r.get(&r.proxy, &path, &admin).await.text().await.unwrap();
+    let via = r.via_text(&path, &admin).await;
     assert_eq!(sim_requests(&r), before, "{path} reached the server");
-    let direct = r
-        .get(&r.sim.base_url, &path, &admin)
-        .await
-        .text()
-        .await
-        .unwrap();
-    sim_gateway::assert_same_answer(&via, &direct, &path);
+    r.assert_servers_bytes(&via, &path, &admin, &path).await;
     // An episode played on the server: the copy's answer kept in the cache, tagged by the
     // episodes it shows (as the copy says them, not read from its text), is the server's
     // again once the server's event comes.
     let path = format!("/Shows/{}/Episodes?Limit=5", series[1]);
     let first = r.get(&r.proxy, &path, &admin).await;
-    let status = first.headers()["cache-status"].to_str().unwrap().to_owned();
+    let status = cache_status(&first);
     assert!(status.ends_with("detail=copy"), "{status}");
     let before = first.text().await.unwrap();
     let shown: Value = serde_json::from_str(&before).unwrap();
     let episode = shown["Items"][1]["Id"].as_str().unwrap();
     let played = r
-        .client
-        .post(format!("{}/UserPlayedItems/{episode}", r.sim.base_url))
-        .header("X-Emby-Token", &admin)
-        .send()
-        .await
-        .unwrap();
+        .post_direct(&format!("/UserPlayedItems/{episode}"), &admin)
+        .await;
     assert!(played.status().is_success(), "{}", played.status());
-    let direct = r
-        .get(&r.sim.base_url, &path, &admin)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let direct = r.direct_text(&path, &admin).await;
     assert_ne!(direct, before, "the play shows in the series' episodes");
-    sim_gateway::eventually(
+    eventually(
         "the copy's answer dropped for the play",
         std::time::Duration::from_secs(10),
-        async || r.get(&r.proxy, &path, &admin).await.text().await.unwrap() == direct,
+        async || r.via_text(&path, &admin).await == direct,
     )
     .await;
 }
@@ -1152,7 +1122,7 @@ SpecialEpisodeNumbers,MediaSources,VoteCount,RecursiveItemCount,PrimaryImageAspe
     // Prefetch off: a season's episodes prefetched after the owner's reads, landing late under
     // load, would be counted among alice's requests below.
     let r = start_crawled_with(200, |up| up.prefetch.enabled = false).await;
-    let (admin, _) = r.user("admin");
+    let (admin, admin_id) = r.user("admin");
     let series = series_ids(&r, &admin).await;
     assert!(series.len() >= 3, "{series:?}");
     let reads = |sid: &str, uid: &str| -> Vec<String> {
@@ -1167,54 +1137,27 @@ SpecialEpisodeNumbers,MediaSources,VoteCount,RecursiveItemCount,PrimaryImageAspe
         ]
     };
     // A played episode, for one user.
-    let (alice, _) = r.user("alice");
-    let episodes: Value = r
-        .get(
-            &r.sim.base_url,
-            &format!("/Shows/{}/Episodes", series[0]),
-            &admin,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    r.client
-        .post(format!(
-            "{}/UserPlayedItems/{}",
-            r.sim.base_url,
-            episodes["Items"][0]["Id"].as_str().unwrap()
-        ))
-        .header("X-Emby-Token", &alice)
-        .send()
-        .await
-        .unwrap();
-    let (_, admin_id) = r.user("admin");
+    let (alice, alice_id) = r.user("alice");
+    let episodes = r
+        .direct_json(&format!("/Shows/{}/Episodes", series[0]), &admin)
+        .await;
+    let played = episodes["Items"][0]["Id"].as_str().unwrap();
+    r.post_direct(&format!("/UserPlayedItems/{played}"), &alice)
+        .await;
     let last = series.len() - 1;
-    let compare = |name: &'static str, path: String| {
-        let r = &r;
-        async move {
-            let (token, _) = r.user(name);
-            let via = r.get(&r.proxy, &path, &token).await;
-            let direct = r.get(&r.sim.base_url, &path, &token).await;
-            assert_eq!(via.status(), direct.status(), "{name} {path}");
-            if direct.status().is_success() {
-                let (via, direct) = (via.text().await.unwrap(), direct.text().await.unwrap());
-                sim_gateway::assert_same_answer(&via, &direct, &format!("{name} {path}"));
-            }
-        }
-    };
     // The owner reads two series, which proves the episodes' shape for the owner; a shared
     // user's reads of the second are not answered by the owner's proofs: each of them (two
     // first misses, then two proofs of their own) is the server's.
     for sid in &series[..2] {
         for path in reads(sid, &admin_id) {
-            compare("admin", path).await;
+            let what = format!("admin {path}");
+            r.assert_answers_as_the_server(&path, &admin, &what).await;
         }
     }
     let before = show_requests(&r);
-    let (_, alice_id) = r.user("alice");
     for path in reads(&series[1], &alice_id) {
-        compare("alice", path).await;
+        let what = format!("alice {path}");
+        r.assert_answers_as_the_server(&path, &alice, &what).await;
     }
     assert_eq!(
         show_requests(&r) - before,
@@ -1222,18 +1165,15 @@ SpecialEpisodeNumbers,MediaSources,VoteCount,RecursiveItemCount,PrimaryImageAspe
         "each of alice's four reads, and the same direct (the copy's listing starts no window)"
     );
     for name in ["admin", "alice", "carol", "bob"] {
-        let (_, uid) = r.user(name);
+        let (token, uid) = r.user(name);
         for sid in &series[..last] {
             for path in reads(sid, &uid) {
-                compare(name, path).await;
+                let what = format!("{name} {path}");
+                r.assert_answers_as_the_server(&path, &token, &what).await;
             }
         }
     }
-    let index =
-        cachearr_testkit::http::get_json(&r.client, &format!("{}/api/index", r.admin)).await;
-    let copy = &index["upstreams"][0]["copy"];
-    assert!(copy["answered"].as_u64().unwrap() > 0, "{copy}");
-    assert_eq!(copy["shapes_refused"].as_u64().unwrap(), 0, "{copy}");
+    r.assert_the_copy_answered_refusing_no_shape().await;
     // Proven for the owner and the shared user: another series' episodes are the copy's, and
     // the server's bytes (its seasons' shape, proven on one series so far, is not yet).
     for name in ["admin", "alice"] {
@@ -1241,10 +1181,7 @@ SpecialEpisodeNumbers,MediaSources,VoteCount,RecursiveItemCount,PrimaryImageAspe
         let before = sim_requests(&r);
         let mut answers = Vec::new();
         for path in reads(&series[last], &uid).into_iter().skip(1) {
-            answers.push((
-                r.get(&r.proxy, &path, &token).await.text().await.unwrap(),
-                path,
-            ));
+            answers.push((r.via_text(&path, &token).await, path));
         }
         assert_eq!(
             sim_requests(&r),
@@ -1252,42 +1189,32 @@ SpecialEpisodeNumbers,MediaSources,VoteCount,RecursiveItemCount,PrimaryImageAspe
             "{name}'s reads reached the server"
         );
         for (via, path) in answers {
-            let direct = r
-                .get(&r.sim.base_url, &path, &token)
-                .await
-                .text()
-                .await
-                .unwrap();
-            sim_gateway::assert_same_answer(&via, &direct, &path);
+            r.assert_servers_bytes(&via, &path, &token, &path).await;
         }
     }
 }
 
 /// The ids of the library's series, as the server lists them to `token`.
 async fn series_ids(r: &Running, token: &str) -> Vec<String> {
-    let series: Value = r
-        .get(
-            &r.sim.base_url,
-            "/Items?IncludeItemTypes=Series&Recursive=true",
-            token,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let series = r
+        .direct_json("/Items?IncludeItemTypes=Series&Recursive=true", token)
+        .await;
     id_list(&series["Items"])
 }
 
 /// The simulator's `/Shows/…` requests so far.
 fn show_requests(r: &Running) -> u64 {
+    requests_on(&r.sim, "/Shows/")
+}
+
+/// The simulator's requests for single items (`/Users/{uid}/Items/{id}`) so far.
+fn single_item_requests(r: &Running) -> u64 {
     r.sim
         .sim
         .stats()
         .routes
-        .iter()
-        .filter(|(route, _)| route.contains("/Shows/"))
-        .map(|(_, s)| s.requests)
-        .sum()
+        .get("GET /Users/{userId}/Items/{itemId}")
+        .map_or(0, |s| s.requests)
 }
 
 /// A Jellyfin item walk — a library listing, then each item singly, as Jellyseerr scans — is
@@ -1302,40 +1229,17 @@ async fn a_jellyfin_item_walk_is_batched_into_the_servers_single_answers() {
         let listing = format!(
             "/Users/{uid}/Items?IncludeItemTypes=Movie&Recursive=true&SortBy=SortName&SortOrder=Ascending"
         );
-        let page: Value = r
-            .get(&r.proxy, &listing, &token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page = r.via_json(&listing, &token).await;
         let ids = id_list(&page["Items"]);
         assert!(ids.len() >= 10, "{name}: {}", ids.len());
-        let singles_before = r
-            .sim
-            .sim
-            .stats()
-            .routes
-            .get("GET /Users/{userId}/Items/{itemId}")
-            .map_or(0, |s| s.requests);
+        let singles_before = single_item_requests(&r);
         for id in &ids {
             let path = format!("/Users/{uid}/Items/{id}");
-            let via = r.get(&r.proxy, &path, &token).await.text().await.unwrap();
-            let direct = r
-                .get(&r.sim.base_url, &path, &token)
-                .await
-                .text()
-                .await
-                .unwrap();
-            sim_gateway::assert_same_answer(&via, &direct, &format!("{name} {path}"));
+            let via = r.via_text(&path, &token).await;
+            r.assert_servers_bytes(&via, &path, &token, &format!("{name} {path}"))
+                .await;
         }
-        let singles = r
-            .sim
-            .sim
-            .stats()
-            .routes
-            .get("GET /Users/{userId}/Items/{itemId}")
-            .map_or(0, |s| s.requests)
-            - singles_before;
+        let singles = single_item_requests(&r) - singles_before;
         // Each item once directly; through the gateway only the first ones, and the proof's.
         assert!(
             singles < ids.len() as u64 + 5,
@@ -1359,12 +1263,9 @@ async fn a_restricted_users_counted_episodes_walk_is_read_in_windows() {
     let r = start_crawled_with(200, |up| up.prefetch.enabled = false).await;
     let (admin, admin_id) = r.user("admin");
     // The owner's walk of the songs, three pages at a time, proves windows on the upstream.
-    let views: Value = r
-        .get(&r.sim.base_url, &format!("/Users/{admin_id}/Views"), &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let views = r
+        .direct_json(&format!("/Users/{admin_id}/Views"), &admin)
+        .await;
     let music = views["Items"]
         .as_array()
         .unwrap()
@@ -1413,12 +1314,9 @@ async fn a_restricted_users_counted_episodes_walk_is_read_in_windows() {
                     .iter()
                     .map(|s| format!("{episodes}&StartIndex={s}&Limit=15"))
                     .collect();
-                let got = futures_util::future::join_all(
-                    paths
-                        .iter()
-                        .map(|p| async { r.get(&r.proxy, p, &token).await.text().await.unwrap() }),
-                )
-                .await;
+                let got =
+                    futures_util::future::join_all(paths.iter().map(|p| r.via_text(p, &token)))
+                        .await;
                 answers.extend(paths.into_iter().zip(got));
             }
             let requests = show_requests(&r) - before;
@@ -1430,13 +1328,8 @@ async fn a_restricted_users_counted_episodes_walk_is_read_in_windows() {
                 assert_eq!(requests, 2, "carol: the count and a window");
             }
             for (path, via) in answers {
-                let direct = r
-                    .get(&r.sim.base_url, &path, &token)
-                    .await
-                    .text()
-                    .await
-                    .unwrap();
-                sim_gateway::assert_same_answer(&via, &direct, &format!("{name} {path}"));
+                r.assert_servers_bytes(&via, &path, &token, &format!("{name} {path}"))
+                    .await;
             }
         }
     }
@@ -1455,12 +1348,9 @@ async fn a_series_episodes_paged_are_written_ahead_by_the_copy() {
     // The series with the most episodes.
     let mut longest = (String::new(), 0);
     for sid in series.clone() {
-        let all: Value = r
-            .get(&r.sim.base_url, &format!("/Shows/{sid}/Episodes"), &admin)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let all = r
+            .direct_json(&format!("/Shows/{sid}/Episodes"), &admin)
+            .await;
         let n = all["Items"].as_array().map_or(0, Vec::len);
         if n > longest.1 {
             longest = (sid, n);
@@ -1472,9 +1362,8 @@ async fn a_series_episodes_paged_are_written_ahead_by_the_copy() {
     // on different series.
     for other in series.iter().filter(|o| **o != sid) {
         let path = format!("/Shows/{other}/Episodes?StartIndex=0&Limit=1");
-        let via = r.get(&r.proxy, &path, &admin).await.text().await.unwrap();
-        let direct = r.get(&r.sim.base_url, &path, &admin).await;
-        sim_gateway::assert_same_answer(&via, &direct.text().await.unwrap(), &path);
+        let via = r.via_text(&path, &admin).await;
+        r.assert_servers_bytes(&via, &path, &admin, &path).await;
     }
     let written_before = r.gateway.batcher().report().pages_written_ahead;
     let mut came = Vec::new();
@@ -1494,13 +1383,7 @@ async fn a_series_episodes_paged_are_written_ahead_by_the_copy() {
         } else {
             panic!("{path}: {status}")
         });
-        let direct = r
-            .get(&r.sim.base_url, &path, &admin)
-            .await
-            .text()
-            .await
-            .unwrap();
-        sim_gateway::assert_same_answer(&via, &direct, &path);
+        r.assert_servers_bytes(&via, &path, &admin, &path).await;
     }
     let first_hit = came.iter().position(|c| *c == "hit");
     let first_hit = first_hit.unwrap_or_else(|| panic!("nothing written ahead: {came:?}"));
