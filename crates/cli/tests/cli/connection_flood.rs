@@ -97,8 +97,9 @@ fn get(port: u16, path: &str, timeout: Duration) -> Result<String, String> {
         .ok_or_else(|| format!("no status line: {text:?}"))
 }
 
-/// New clients on `port` until five have been answered `200` (fails after 10 s).
-fn five_answered(port: u16, path: &str, what: &str) {
+/// New clients on `port` until five have been answered `200` (fails after 10 s); returns how
+/// long that took.
+fn five_answered(port: u16, path: &str, what: &str) -> Duration {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(10);
     let mut answered = 0;
@@ -115,68 +116,62 @@ fn five_answered(port: u16, path: &str, what: &str) {
             Err(e) => last_error = e,
         }
     }
+    started.elapsed()
 }
 
-#[test]
-fn idle_sockets_on_the_admin_port_leave_proxy_clients_answered() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let srv = rt
-        .block_on(cachearr_sim::Sim::start_plex_for_tests())
-        .unwrap();
-    let data = tempfile::tempdir().unwrap();
-    let (proxy, admin) = (free_port(), free_port());
-    let (_serving, rx) = serve_with_low_fd_limit(&[
-        "--plex".into(),
-        srv.base_url.clone(),
-        "--no-index".into(),
-        "--no-disk".into(),
-        "--data-dir".into(),
-        data.path().to_str().unwrap().into(),
-        "--listen".into(),
-        format!("127.0.0.1:{proxy}"),
-        "--admin-listen".into(),
-        format!("127.0.0.1:{admin}"),
-    ]);
-    let mut lines = Vec::new();
-    wait_for_line(&rx, &format!("127.0.0.1:{admin}"), &mut lines);
-    let status = get(proxy, "/identity", Duration::from_secs(10)).unwrap();
+/// One request on `port` answered `200` before the flood, so a later failure is the flood's.
+fn assert_answered(port: u16, path: &str) {
+    let status = get(port, path, Duration::from_secs(10)).unwrap();
     assert!(status.contains(" 200 "), "{status}");
+}
 
-    // Ten times the admin listener's cap, and more than the process may hold descriptors.
-    let idle: Vec<TcpStream> = (0..IDLE_SOCKETS)
-        .map(|_| TcpStream::connect(("127.0.0.1", admin)).unwrap())
-        .collect();
-    five_answered(proxy, "/identity", "proxy");
-    // The admin port itself answers too: its oldest idle sockets make room.
-    five_answered(admin, "/health", "admin");
-    let mut first = idle.into_iter().next().unwrap();
-    first
+/// `IDLE_SOCKETS` connections to `port`, oldest first, none sending a byte.
+fn idle_sockets(port: u16) -> Vec<TcpStream> {
+    (0..IDLE_SOCKETS)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect()
+}
+
+/// Fails unless the gateway closed `socket` (end of file or a reset within 10 s).
+fn assert_closed(mut socket: TcpStream, what: &str) {
+    socket
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let mut buf = [0u8; 1];
-    let read = first.read(&mut buf);
+    let read = socket.read(&mut buf);
     assert!(
         matches!(&read, Ok(0))
             || read
                 .as_ref()
                 .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
-        "the oldest idle admin socket is still open: {read:?}"
+        "the oldest idle {what} socket is still open: {read:?}"
     );
-    drop(lines);
 }
 
-#[test]
-fn idle_sockets_beyond_the_open_file_limit_do_not_lock_out_new_clients() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+/// `cachearr serve` under the low open-file limit, proxying a simulated Plex server, with its
+/// proxy and admin listeners on free ports.
+struct Gateway {
+    proxy: u16,
+    admin: u16,
+    logs: Receiver<String>,
+    // Fields drop in order: the gateway is stopped before its upstream and runtime go.
+    _serving: KillOnDrop,
+    _data: tempfile::TempDir,
     // The simulated server lives in this process (which has descriptors to spare).
-    let srv = rt
+    _upstream: cachearr_sim::TestServer,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn start_gateway() -> Gateway {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let upstream = runtime
         .block_on(cachearr_sim::Sim::start_plex_for_tests())
         .unwrap();
     let data = tempfile::tempdir().unwrap();
     let (proxy, admin) = (free_port(), free_port());
-    let (_serving, rx) = serve_with_low_fd_limit(&[
+    let (serving, logs) = serve_with_low_fd_limit(&[
         "--plex".into(),
-        srv.base_url.clone(),
+        upstream.base_url.clone(),
         "--no-index".into(),
         "--no-disk".into(),
         "--data-dir".into(),
@@ -186,8 +181,42 @@ fn idle_sockets_beyond_the_open_file_limit_do_not_lock_out_new_clients() {
         "--admin-listen".into(),
         format!("127.0.0.1:{admin}"),
     ]);
+    Gateway {
+        proxy,
+        admin,
+        logs,
+        _serving: serving,
+        _data: data,
+        _upstream: upstream,
+        _runtime: runtime,
+    }
+}
+
+#[test]
+fn idle_sockets_on_the_admin_port_leave_proxy_clients_answered() {
+    let gateway = start_gateway();
+    let (proxy, admin) = (gateway.proxy, gateway.admin);
+    wait_for_line(
+        &gateway.logs,
+        &format!("127.0.0.1:{admin}"),
+        &mut Vec::new(),
+    );
+    assert_answered(proxy, "/identity");
+
+    // Ten times the admin listener's cap, and more than the process may hold descriptors.
+    let idle = idle_sockets(admin);
+    five_answered(proxy, "/identity", "proxy");
+    // The admin port itself answers too: its oldest idle sockets make room.
+    five_answered(admin, "/health", "admin");
+    assert_closed(idle.into_iter().next().unwrap(), "admin");
+}
+
+#[test]
+fn idle_sockets_beyond_the_open_file_limit_do_not_lock_out_new_clients() {
+    let gateway = start_gateway();
+    let proxy = gateway.proxy;
     let mut lines = Vec::new();
-    wait_for_line(&rx, &format!("127.0.0.1:{proxy}"), &mut lines);
+    wait_for_line(&gateway.logs, &format!("127.0.0.1:{proxy}"), &mut lines);
     let raised = lines
         .iter()
         .find(|l| l.contains("raised the open-file limit"))
@@ -196,49 +225,14 @@ fn idle_sockets_beyond_the_open_file_limit_do_not_lock_out_new_clients() {
         raised.contains(&format!("from={SOFT}")) && raised.contains(&format!("to={HARD}")),
         "{raised}"
     );
-    let status = get(proxy, "/identity", Duration::from_secs(10)).unwrap();
-    assert!(status.contains(" 200 "), "{status}");
+    assert_answered(proxy, "/identity");
 
     // More idle sockets than the gateway may hold descriptors, none sending a byte.
-    let idle: Vec<TcpStream> = (0..IDLE_SOCKETS)
-        .map(|_| TcpStream::connect(("127.0.0.1", proxy)).unwrap())
-        .collect();
-
+    let idle = idle_sockets(proxy);
     // New clients are answered, promptly: well before the idle sockets' header timeout (30 s)
     // would have given their descriptors back.
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(10);
-    let mut answered = 0;
-    let mut last_error = String::new();
-    while answered < 5 {
-        assert!(
-            Instant::now() < deadline,
-            "{answered} of 5 new clients answered in 10 s with {IDLE_SOCKETS} idle sockets open \
-             (last: {last_error})"
-        );
-        match get(proxy, "/identity", Duration::from_secs(2)) {
-            Ok(status) if status.contains(" 200 ") => answered += 1,
-            Ok(status) => last_error = status,
-            Err(e) => last_error = e,
-        }
-    }
-    eprintln!(
-        "5 new clients answered in {:?} with {IDLE_SOCKETS} idle sockets open",
-        started.elapsed()
-    );
-
+    let took = five_answered(proxy, "/identity", "proxy");
+    eprintln!("5 new clients answered in {took:?} with {IDLE_SOCKETS} idle sockets open");
     // The first idle sockets were the ones closed to make room.
-    let mut first = idle.into_iter().next().unwrap();
-    first
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut buf = [0u8; 1];
-    let read = first.read(&mut buf);
-    assert!(
-        matches!(&read, Ok(0))
-            || read
-                .as_ref()
-                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
-        "the oldest idle socket is still open: {read:?}"
-    );
+    assert_closed(idle.into_iter().next().unwrap(), "proxy");
 }
