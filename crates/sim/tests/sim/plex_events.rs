@@ -6,11 +6,12 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
-use cachearr_sim::library::{ItemKind, MUSIC_SECTION};
+use cachearr_sim::library::{ItemKind, MOVIES_SECTION, MUSIC_SECTION};
 use common::*;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -43,65 +44,77 @@ async fn wait_for(ws: &mut Ws, pred: impl Fn(&serde_json::Value) -> bool) -> ser
     .expect("the expected frame arrived")
 }
 
+async fn ping(ws: &mut Ws, payload: &'static [u8]) {
+    ws.send(Message::Ping(payload.to_vec().into()))
+        .await
+        .expect("ping");
+}
+
+/// A frame's notification, whatever its type.
+fn notification(v: &serde_json::Value) -> &serde_json::Value {
+    &v["NotificationContainer"]
+}
+
+/// A `timeline` frame's entry.
+fn timeline_entry(v: &serde_json::Value) -> &serde_json::Value {
+    &notification(v)["TimelineEntry"][0]
+}
+
+/// An `activity` frame's notification.
+fn activity(v: &serde_json::Value) -> &serde_json::Value {
+    &notification(v)["ActivityNotification"][0]
+}
+
+/// Reads frames until one of `kind` (`timeline`, `activity`, `playing`) arrives.
+async fn wait_for_type(ws: &mut Ws, kind: &str) -> serde_json::Value {
+    wait_for(ws, |v| notification(v)["type"] == kind).await
+}
+
 #[tokio::test]
 async fn websocket_sends_timeline_activity_and_playing() {
     let srv = Sim::start_plex_for_tests().await.expect("start");
     let mut ws = connect(&srv, &srv.token).await;
-    let album = srv
-        .sim
-        .library()
-        .section(MUSIC_SECTION)
-        .expect("m")
-        .items(ItemKind::Album)[0];
-    let added = control(
+    let album = item_in(&srv, MUSIC_SECTION, ItemKind::Album, 0);
+    let added = add_item(
         &srv,
-        "/_sim/library/add",
         serde_json::json!({"kind": "track", "parent": album, "title": "Brand New Song"}),
     )
     .await;
-    let id = added["ids"][0].as_u64().expect("id").to_string();
+    let id = added["ids"][0].as_u64().expect("id");
+    let key = id.to_string();
     let v = wait_for(&mut ws, |v| {
-        v["NotificationContainer"]["type"] == "timeline"
-            && v["NotificationContainer"]["TimelineEntry"][0]["itemID"] == id.as_str()
+        notification(v)["type"] == "timeline" && timeline_entry(v)["itemID"] == key.as_str()
     })
     .await;
-    let entry = &v["NotificationContainer"]["TimelineEntry"][0];
+    let entry = timeline_entry(&v);
     assert_eq!(entry["state"], 0);
     assert_eq!(entry["metadataState"], "created");
     assert_eq!(entry["type"], 10);
     assert_eq!(entry["parentItemID"], album.to_string());
     // The new track is listed.
-    let m = json_as(&srv, &srv.token, &format!("/library/metadata/{id}")).await;
     assert_eq!(
-        m["MediaContainer"]["Metadata"][0]["title"],
+        metadata_as(&srv, &srv.token, id).await["title"],
         "Brand New Song"
     );
     // Rename → state 5; remove → state 9 and gone.
     control(
         &srv,
         "/_sim/library/rename",
-        serde_json::json!({"id": id.parse::<u32>().expect("n"), "title": "Renamed Song"}),
+        serde_json::json!({"id": id, "title": "Renamed Song"}),
     )
     .await;
     wait_for(&mut ws, |v| {
-        v["NotificationContainer"]["TimelineEntry"][0]["state"] == 5
-            && v["NotificationContainer"]["TimelineEntry"][0]["title"] == "Renamed Song"
+        timeline_entry(v)["state"] == 5 && timeline_entry(v)["title"] == "Renamed Song"
     })
     .await;
     control(
         &srv,
         "/_sim/library/remove",
-        serde_json::json!({"ids": [id.parse::<u32>().expect("n")]}),
+        serde_json::json!({"ids": [id]}),
     )
     .await;
-    let v = wait_for(&mut ws, |v| {
-        v["NotificationContainer"]["TimelineEntry"][0]["state"] == 9
-    })
-    .await;
-    assert_eq!(
-        v["NotificationContainer"]["TimelineEntry"][0]["metadataState"],
-        "deleted"
-    );
+    let v = wait_for(&mut ws, |v| timeline_entry(v)["state"] == 9).await;
+    assert_eq!(timeline_entry(&v)["metadataState"], "deleted");
     assert_eq!(
         get_as(&srv, &srv.token, &format!("/library/metadata/{id}"))
             .await
@@ -115,38 +128,15 @@ async fn websocket_sends_timeline_activity_and_playing() {
             .status(),
         200
     );
-    let v = wait_for(&mut ws, |v| {
-        v["NotificationContainer"]["type"] == "activity"
-    })
-    .await;
-    assert_eq!(
-        v["NotificationContainer"]["ActivityNotification"][0]["event"],
-        "started"
-    );
-    assert_eq!(
-        v["NotificationContainer"]["ActivityNotification"][0]["Activity"]["Context"]["librarySectionID"],
-        "1"
-    );
-    wait_for(&mut ws, |v| {
-        v["NotificationContainer"]["ActivityNotification"][0]["event"] == "ended"
-    })
-    .await;
+    let v = wait_for_type(&mut ws, "activity").await;
+    assert_eq!(activity(&v)["event"], "started");
+    assert_eq!(activity(&v)["Activity"]["Context"]["librarySectionID"], "1");
+    wait_for(&mut ws, |v| activity(v)["event"] == "ended").await;
     // Playback → `playing`.
-    let t = srv
-        .sim
-        .library()
-        .section(MUSIC_SECTION)
-        .expect("m")
-        .items(ItemKind::Track)[0];
-    send_as(
-        &srv,
-        &srv.token,
-        Method::GET,
-        &format!("/:/timeline?ratingKey={t}&state=playing&time=5000"),
-    )
-    .await;
-    let v = wait_for(&mut ws, |v| v["NotificationContainer"]["type"] == "playing").await;
-    let p = &v["NotificationContainer"]["PlaySessionStateNotification"][0];
+    let t = item_in(&srv, MUSIC_SECTION, ItemKind::Track, 0);
+    timeline(&srv, &srv.token, t, "playing", 5000).await;
+    let v = wait_for_type(&mut ws, "playing").await;
+    let p = &notification(&v)["PlaySessionStateNotification"][0];
     assert_eq!(
         (
             p["ratingKey"].as_str(),
@@ -164,26 +154,18 @@ async fn websocket_needs_a_token_and_hides_other_sections() {
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
     // Bob (music only) does not hear about a new movie; he does hear about a new artist.
     let mut ws = connect(&srv, &token_of(&srv, "bob")).await;
-    control(
+    add_item(
         &srv,
-        "/_sim/library/add",
         serde_json::json!({"kind": "movie", "section": 2, "title": "Secret Movie"}),
     )
     .await;
-    control(
+    add_item(
         &srv,
-        "/_sim/library/add",
         serde_json::json!({"kind": "artist", "section": 1, "title": "Public Artist"}),
     )
     .await;
-    let v = wait_for(&mut ws, |v| {
-        v["NotificationContainer"]["type"] == "timeline"
-    })
-    .await;
-    assert_eq!(
-        v["NotificationContainer"]["TimelineEntry"][0]["title"],
-        "Public Artist"
-    );
+    let v = wait_for_type(&mut ws, "timeline").await;
+    assert_eq!(timeline_entry(&v)["title"], "Public Artist");
 }
 
 async fn hook_receiver() -> (String, mpsc::UnboundedReceiver<(HeaderMap, Bytes)>) {
@@ -240,18 +222,8 @@ async fn webhooks_are_multipart_payloads_to_every_url() {
         .expect("sim");
     let srv = sim.start_plex_test_server().await.expect("serve");
     let alice = token_of(&srv, "alice");
-    let t = sim
-        .library()
-        .section(MUSIC_SECTION)
-        .expect("m")
-        .items(ItemKind::Track)[0];
-    send_as(
-        &srv,
-        &alice,
-        Method::GET,
-        &format!("/:/scrobble?key={t}&identifier=com.plexapp.plugins.library"),
-    )
-    .await;
+    let t = item_in(&srv, MUSIC_SECTION, ItemKind::Track, 0);
+    scrobble(&srv, &alice, t).await;
     for rx in [&mut rx_a, &mut rx_b] {
         let p = next_payload(rx).await;
         assert_eq!(p["event"], "media.scrobble");
@@ -264,53 +236,24 @@ async fn webhooks_are_multipart_payloads_to_every_url() {
             sim.identity().machine_identifier.as_str()
         );
     }
-    send_as(
-        &srv,
-        &alice,
-        Method::PUT,
-        &format!("/:/rate?key={t}&identifier=com.plexapp.plugins.library&rating=6"),
-    )
-    .await;
+    rate(&srv, &alice, t, 6).await;
     let p = next_payload(&mut rx_a).await;
     assert_eq!(
         (p["event"].as_str(), p["rating"].as_str()),
         (Some("media.rate"), Some("6"))
     );
-    send_as(
+    // Resuming from a pause is its own event, not a second `media.play`.
+    for (state, time, event) in [
+        ("playing", 1000, "media.play"),
+        ("paused", 2000, "media.pause"),
+        ("playing", 3000, "media.resume"),
+        ("stopped", 4000, "media.stop"),
+    ] {
+        timeline(&srv, &alice, t, state, time).await;
+        assert_eq!(next_payload(&mut rx_a).await["event"], event, "{state}");
+    }
+    add_item(
         &srv,
-        &alice,
-        Method::GET,
-        &format!("/:/timeline?ratingKey={t}&state=playing&time=1000"),
-    )
-    .await;
-    assert_eq!(next_payload(&mut rx_a).await["event"], "media.play");
-    send_as(
-        &srv,
-        &alice,
-        Method::GET,
-        &format!("/:/timeline?ratingKey={t}&state=paused&time=2000"),
-    )
-    .await;
-    assert_eq!(next_payload(&mut rx_a).await["event"], "media.pause");
-    send_as(
-        &srv,
-        &alice,
-        Method::GET,
-        &format!("/:/timeline?ratingKey={t}&state=playing&time=3000"),
-    )
-    .await;
-    assert_eq!(next_payload(&mut rx_a).await["event"], "media.resume");
-    send_as(
-        &srv,
-        &alice,
-        Method::GET,
-        &format!("/:/timeline?ratingKey={t}&state=stopped&time=4000"),
-    )
-    .await;
-    assert_eq!(next_payload(&mut rx_a).await["event"], "media.stop");
-    control(
-        &srv,
-        "/_sim/library/add",
         serde_json::json!({"kind": "movie", "section": 2, "title": "New Movie"}),
     )
     .await;
@@ -330,31 +273,18 @@ async fn webhooks_are_multipart_payloads_to_every_url() {
 /// close (a restart) ends the silent one.
 #[tokio::test]
 async fn silenced_sockets_carry_nothing_and_close_on_restart() {
-    use futures_util::SinkExt;
-    use tokio_tungstenite::tungstenite::Message;
     let srv = Sim::start_plex_for_tests().await.expect("start");
     let mut old = connect(&srv, &srv.token).await;
-    old.send(Message::Ping(b"before".to_vec().into()))
-        .await
-        .expect("ping");
+    ping(&mut old, b"before").await;
     let pong = tokio::time::timeout(PATIENCE, old.next())
         .await
         .expect("pong");
     assert!(matches!(pong, Some(Ok(Message::Pong(_)))), "{pong:?}");
     srv.sim.silence_sockets();
     let mut new = connect(&srv, &srv.token).await;
-    old.send(Message::Ping(b"after".to_vec().into()))
-        .await
-        .expect("ping");
-    new.send(Message::Ping(b"after".to_vec().into()))
-        .await
-        .expect("ping");
-    let movie = srv
-        .sim
-        .library()
-        .section(cachearr_sim::library::MOVIES_SECTION)
-        .expect("movies")
-        .items(ItemKind::Movie)[0];
+    ping(&mut old, b"after").await;
+    ping(&mut new, b"after").await;
+    let movie = item_in(&srv, MOVIES_SECTION, ItemKind::Movie, 0);
     srv.sim
         .rename_item(movie, "Renamed While Silent")
         .expect("rename");

@@ -2,227 +2,154 @@
 
 use crate::common;
 
-use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::library::{ItemKind, MOVIES_SECTION, MUSIC_SECTION, SHOWS_SECTION};
+use cachearr_sim::{Sim, TestServer};
 use common::*;
 use reqwest::Method;
+use serde_json::Value;
 
-fn first_track(srv: &cachearr_sim::TestServer) -> u32 {
-    srv.sim
-        .library()
-        .section(MUSIC_SECTION)
-        .expect("music")
-        .items(ItemKind::Track)[3]
+const HISTORY: &str = "/status/sessions/history/all";
+const SESSIONS: &str = "/status/sessions";
+const ON_DECK: &str = "/library/onDeck";
+
+fn a_track(srv: &TestServer) -> u32 {
+    item_in(srv, MUSIC_SECTION, ItemKind::Track, 3)
+}
+
+fn an_episode(srv: &TestServer) -> u32 {
+    item_in(srv, SHOWS_SECTION, ItemKind::Episode, 0)
+}
+
+/// A listing's entries.
+fn listed(v: &Value) -> &[Value] {
+    v["MediaContainer"]["Metadata"].as_array().expect("entries")
+}
+
+/// A listing's first entry.
+fn first(v: &Value) -> &Value {
+    &v["MediaContainer"]["Metadata"][0]
+}
+
+/// How many entries `path` lists for `token`'s user.
+async fn size_as(srv: &TestServer, token: &str, path: &str) -> u64 {
+    json_as(srv, token, path).await["MediaContainer"]["size"]
+        .as_u64()
+        .expect("size")
+}
+
+/// The owner's `/all` listing of `section` under `query`.
+async fn section_all(srv: &TestServer, section: u32, query: &str) -> Value {
+    let path = format!("/library/sections/{section}/all?{query}");
+    json_as(srv, &srv.token, &path).await
+}
+
+/// An edit of the item `item` (of Plex type `item_type`) in `section`: `changes` as the
+/// query names them (`title.value=…`, `genre[0].tag.tag=…`, `….locked=1`).
+async fn edit_as(
+    srv: &TestServer,
+    token: &str,
+    section: u32,
+    item_type: u32,
+    item: u32,
+    changes: &str,
+) -> reqwest::Response {
+    let path = format!("/library/sections/{section}/all?type={item_type}&id={item}&{changes}");
+    send_as(srv, token, Method::PUT, &path).await
+}
+
+async fn unscrobble(srv: &TestServer, token: &str, item: u32) -> reqwest::Response {
+    play_state_write(srv, token, Method::GET, "/:/unscrobble", item, "").await
+}
+
+/// The URI a playlist names library items by; `ids` is one id or several, comma-separated.
+fn library_uri(srv: &TestServer, ids: &str) -> String {
+    let machine = &srv.sim.identity().machine_identifier;
+    format!("server://{machine}/com.plexapp.plugins.library/library/metadata/{ids}")
+}
+
+/// `path` with the owner's token and a `Range` header only, as a media player asks for bytes.
+async fn get_range(srv: &TestServer, path: &str, range: &str) -> reqwest::Response {
+    client()
+        .get(format!("{}{path}", srv.base_url))
+        .header("X-Plex-Token", &srv.token)
+        .header("Range", range)
+        .send()
+        .await
+        .expect("range")
 }
 
 #[tokio::test]
 async fn play_state_is_per_user() {
     let srv = Sim::start_plex_for_tests().await.expect("start");
     let (alice, bob) = (token_of(&srv, "alice"), token_of(&srv, "bob"));
-    let t = first_track(&srv);
-    let r = send_as(
-        &srv,
-        &alice,
-        Method::GET,
-        &format!("/:/scrobble?key={t}&identifier=com.plexapp.plugins.library"),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    let a = json_as(&srv, &alice, &format!("/library/metadata/{t}")).await;
-    assert_eq!(a["MediaContainer"]["Metadata"][0]["viewCount"], 1);
-    let b = json_as(&srv, &bob, &format!("/library/metadata/{t}")).await;
-    assert!(
-        b["MediaContainer"]["Metadata"][0]
-            .get("viewCount")
-            .is_none()
-    );
+    let t = a_track(&srv);
+    assert_eq!(scrobble(&srv, &alice, t).await.status(), 200);
+    assert_eq!(metadata_as(&srv, &alice, t).await["viewCount"], 1);
+    assert!(metadata_as(&srv, &bob, t).await.get("viewCount").is_none());
     // Rating, then clearing it.
-    send_as(
-        &srv,
-        &bob,
-        Method::PUT,
-        &format!("/:/rate?key={t}&identifier=com.plexapp.plugins.library&rating=8"),
-    )
-    .await;
-    let b = json_as(&srv, &bob, &format!("/library/metadata/{t}")).await;
-    assert_eq!(b["MediaContainer"]["Metadata"][0]["userRating"], 8.0);
-    send_as(
-        &srv,
-        &bob,
-        Method::PUT,
-        &format!("/:/rate?key={t}&identifier=com.plexapp.plugins.library&rating=-1"),
-    )
-    .await;
-    let b = json_as(&srv, &bob, &format!("/library/metadata/{t}")).await;
-    assert!(
-        b["MediaContainer"]["Metadata"][0]
-            .get("userRating")
-            .is_none()
-    );
-    assert_eq!(
-        send_as(
-            &srv,
-            &bob,
-            Method::PUT,
-            &format!("/:/rate?key={t}&rating=11")
-        )
-        .await
-        .status(),
-        400
-    );
+    rate(&srv, &bob, t, 8).await;
+    assert_eq!(metadata_as(&srv, &bob, t).await["userRating"], 8.0);
+    rate(&srv, &bob, t, -1).await;
+    assert!(metadata_as(&srv, &bob, t).await.get("userRating").is_none());
+    assert_eq!(rate(&srv, &bob, t, 11).await.status(), 400);
     // A mark is not a play: no history yet. Alice then plays the track to the end.
-    let h = json_as(&srv, &alice, "/status/sessions/history/all").await;
-    assert_eq!(h["MediaContainer"]["size"], 0);
+    assert_eq!(size_as(&srv, &alice, HISTORY).await, 0);
     let duration = srv.sim.library().item(t).expect("track").duration_ms();
     for (state, time) in [("playing", 1_000), ("stopped", duration)] {
-        let r = send_as(
-            &srv,
-            &alice,
-            Method::GET,
-            &format!(
-                "/:/timeline?ratingKey={t}&key=/library/metadata/{t}&state={state}&time={time}"
-            ),
-        )
-        .await;
-        assert_eq!(r.status(), 200);
+        assert_eq!(timeline(&srv, &alice, t, state, time).await.status(), 200);
     }
     // History: alice sees hers, bob none, the owner everybody's.
-    let h = json_as(&srv, &alice, "/status/sessions/history/all").await;
-    assert_eq!(h["MediaContainer"]["size"], 1);
-    let h = json_as(&srv, &bob, "/status/sessions/history/all").await;
-    assert_eq!(h["MediaContainer"]["size"], 0);
-    let h = json_as(
-        &srv,
-        &srv.token,
-        "/status/sessions/history/all?sort=viewedAt:desc",
-    )
-    .await;
-    assert_eq!(
-        h["MediaContainer"]["Metadata"][0]["ratingKey"],
-        t.to_string()
-    );
-    // Unscrobble.
-    send_as(
-        &srv,
-        &alice,
-        Method::GET,
-        &format!("/:/unscrobble?key={t}&identifier=com.plexapp.plugins.library"),
-    )
-    .await;
-    let a = json_as(&srv, &alice, &format!("/library/metadata/{t}")).await;
+    assert_eq!(size_as(&srv, &alice, HISTORY).await, 1);
+    assert_eq!(size_as(&srv, &bob, HISTORY).await, 0);
+    let h = json_as(&srv, &srv.token, &format!("{HISTORY}?sort=viewedAt:desc")).await;
+    assert_eq!(first(&h)["ratingKey"], t.to_string());
+    unscrobble(&srv, &alice, t).await;
     assert!(
-        a["MediaContainer"]["Metadata"][0]
+        metadata_as(&srv, &alice, t)
+            .await
             .get("viewCount")
             .is_none()
     );
     // A user cannot write to an item of a section they cannot see.
-    let episode = srv
-        .sim
-        .library()
-        .section(SHOWS_SECTION)
-        .expect("tv")
-        .items(ItemKind::Episode)[0];
-    let r = send_as(
-        &srv,
-        &bob,
-        Method::GET,
-        &format!("/:/scrobble?key={episode}&identifier=com.plexapp.plugins.library"),
-    )
-    .await;
-    assert_eq!(r.status(), 404);
-    assert_eq!(
-        send_as(
-            &srv,
-            &bob,
-            Method::GET,
-            "/:/scrobble?identifier=com.plexapp.plugins.library"
-        )
-        .await
-        .status(),
-        400
-    );
+    assert_eq!(scrobble(&srv, &bob, an_episode(&srv)).await.status(), 404);
+    let no_key = "/:/scrobble?identifier=com.plexapp.plugins.library";
+    assert_eq!(send_as(&srv, &bob, Method::GET, no_key).await.status(), 400);
 }
 
 #[tokio::test]
 async fn timeline_makes_sessions_on_deck_and_scrobbles_near_the_end() {
     let srv = Sim::start_plex_for_tests().await.expect("start");
     let alice = token_of(&srv, "alice");
-    let episode = srv
-        .sim
-        .library()
-        .section(SHOWS_SECTION)
-        .expect("tv")
-        .items(ItemKind::Episode)[0];
+    let episode = an_episode(&srv);
     let duration = srv.sim.library().item(episode).expect("ep").duration_ms();
-    let r = send_as(&srv, &alice, Method::GET, &format!("/:/timeline?ratingKey={episode}&key=/library/metadata/{episode}&state=playing&time=60000&duration={duration}")).await;
+    let r = timeline(&srv, &alice, episode, "playing", 60_000).await;
     assert_eq!(r.status(), 200);
-    let s = json_as(&srv, &srv.token, "/status/sessions").await;
+    let s = json_as(&srv, &srv.token, SESSIONS).await;
     assert_eq!(s["MediaContainer"]["size"], 1);
-    assert_eq!(s["MediaContainer"]["Metadata"][0]["viewOffset"], 60000);
-    assert_eq!(
-        s["MediaContainer"]["Metadata"][0]["User"][0]["title"],
-        "alice"
-    );
+    assert_eq!(first(&s)["viewOffset"], 60000);
+    assert_eq!(first(&s)["User"][0]["title"], "alice");
     // Bob sees no session of alice's.
-    let s = json_as(&srv, &token_of(&srv, "bob"), "/status/sessions").await;
-    assert_eq!(s["MediaContainer"]["size"], 0);
+    assert_eq!(size_as(&srv, &token_of(&srv, "bob"), SESSIONS).await, 0);
     // Stopped in the middle: on deck for alice (not for the owner).
-    send_as(
-        &srv,
-        &alice,
-        Method::GET,
-        &format!("/:/timeline?ratingKey={episode}&state=stopped&time=120000"),
-    )
-    .await;
-    let deck = json_as(&srv, &alice, "/library/onDeck").await;
-    assert_eq!(
-        deck["MediaContainer"]["Metadata"][0]["ratingKey"],
-        episode.to_string()
-    );
-    assert_eq!(deck["MediaContainer"]["Metadata"][0]["viewOffset"], 120000);
+    timeline(&srv, &alice, episode, "stopped", 120_000).await;
+    let deck = json_as(&srv, &alice, ON_DECK).await;
+    assert_eq!(first(&deck)["ratingKey"], episode.to_string());
+    assert_eq!(first(&deck)["viewOffset"], 120000);
     let hub = json_as(&srv, &alice, "/hubs/continueWatching").await;
     assert_eq!(
         hub["MediaContainer"]["Hub"][0]["Metadata"][0]["ratingKey"],
         episode.to_string()
     );
-    assert_eq!(
-        json_as(&srv, &srv.token, "/library/onDeck").await["MediaContainer"]["size"],
-        0
-    );
+    assert_eq!(size_as(&srv, &srv.token, ON_DECK).await, 0);
     // Stopped past 90 %: played; the next episode goes on deck.
-    send_as(
-        &srv,
-        &alice,
-        Method::GET,
-        &format!("/:/timeline?ratingKey={episode}&state=playing&time=1000"),
-    )
-    .await;
-    send_as(
-        &srv,
-        &alice,
-        Method::GET,
-        &format!(
-            "/:/timeline?ratingKey={episode}&state=stopped&time={}",
-            duration - 1000
-        ),
-    )
-    .await;
-    let m = json_as(&srv, &alice, &format!("/library/metadata/{episode}")).await;
-    assert_eq!(m["MediaContainer"]["Metadata"][0]["viewCount"], 1);
-    let deck = json_as(&srv, &alice, "/library/onDeck").await;
-    assert_eq!(deck["MediaContainer"]["Metadata"][0]["index"], 2);
-    assert_eq!(
-        json_as(&srv, &srv.token, "/status/sessions").await["MediaContainer"]["size"],
-        0
-    );
-    let bad = send_as(
-        &srv,
-        &alice,
-        Method::GET,
-        &format!("/:/timeline?ratingKey={episode}&state=flying&time=1"),
-    )
-    .await;
+    timeline(&srv, &alice, episode, "playing", 1000).await;
+    timeline(&srv, &alice, episode, "stopped", duration - 1000).await;
+    assert_eq!(metadata_as(&srv, &alice, episode).await["viewCount"], 1);
+    let deck = json_as(&srv, &alice, ON_DECK).await;
+    assert_eq!(first(&deck)["index"], 2);
+    assert_eq!(size_as(&srv, &srv.token, SESSIONS).await, 0);
+    let bad = timeline(&srv, &alice, episode, "flying", 1).await;
     assert_eq!(bad.status(), 400);
 }
 
@@ -230,145 +157,63 @@ async fn timeline_makes_sessions_on_deck_and_scrobbles_near_the_end() {
 async fn playlists_are_private_and_editable() {
     let srv = Sim::start_plex_for_tests().await.expect("start");
     let (alice, bob) = (token_of(&srv, "alice"), token_of(&srv, "bob"));
-    let machine = srv.sim.identity().machine_identifier.clone();
-    let tracks: Vec<u32> = srv
-        .sim
-        .library()
-        .section(MUSIC_SECTION)
-        .expect("m")
-        .items(ItemKind::Track)[..4]
-        .to_vec();
+    let tracks: Vec<u32> = (0..4)
+        .map(|i| item_in(&srv, MUSIC_SECTION, ItemKind::Track, i))
+        .collect();
     let ids = tracks
         .iter()
         .map(|t| t.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    let uri = format!("server://{machine}/com.plexapp.plugins.library/library/metadata/{ids}");
     let path = format!(
         "/playlists?uri={}&type=audio&title=Mine&smart=0",
-        urlencode(&uri)
+        urlencode(&library_uri(&srv, &ids))
     );
     let r = send_as(&srv, &alice, Method::POST, &path).await;
     assert_eq!(r.status(), 200);
-    let created: serde_json::Value = r.json().await.expect("json");
-    let pid = created["MediaContainer"]["Metadata"][0]["ratingKey"]
+    let created: Value = r.json().await.expect("json");
+    let pid = first(&created)["ratingKey"]
         .as_str()
         .expect("rk")
         .to_string();
-    assert_eq!(created["MediaContainer"]["Metadata"][0]["leafCount"], 4);
-    let items = json_as(&srv, &alice, &format!("/playlists/{pid}/items")).await;
-    let entries: Vec<u64> = items["MediaContainer"]["Metadata"]
-        .as_array()
-        .expect("items")
+    assert_eq!(first(&created)["leafCount"], 4);
+    let items = format!("/playlists/{pid}/items");
+    let entries: Vec<u64> = listed(&json_as(&srv, &alice, &items).await)
         .iter()
         .map(|i| i["playlistItemID"].as_u64().expect("pid"))
         .collect();
     assert_eq!(entries.len(), 4);
+    let entry = |i: usize| format!("{items}/{}", entries[i]);
     // Bob cannot see or touch it.
-    assert_eq!(
-        get_as(&srv, &bob, &format!("/playlists/{pid}/items"))
-            .await
-            .status(),
-        404
-    );
-    assert_eq!(
-        json_as(&srv, &bob, "/playlists").await["MediaContainer"]["size"],
-        0
-    );
-    assert_eq!(
-        send_as(
-            &srv,
-            &bob,
-            Method::DELETE,
-            &format!("/playlists/{pid}/items/{}", entries[0])
-        )
-        .await
-        .status(),
-        404
-    );
+    assert_eq!(get_as(&srv, &bob, &items).await.status(), 404);
+    assert_eq!(size_as(&srv, &bob, "/playlists").await, 0);
+    let r = send_as(&srv, &bob, Method::DELETE, &entry(0)).await;
+    assert_eq!(r.status(), 404);
     // Move the last to the front, remove the first original, rename, clear.
-    send_as(
-        &srv,
-        &alice,
-        Method::PUT,
-        &format!("/playlists/{pid}/items/{}/move", entries[3]),
-    )
-    .await;
-    send_as(
-        &srv,
-        &alice,
-        Method::DELETE,
-        &format!("/playlists/{pid}/items/{}", entries[0]),
-    )
-    .await;
-    let items = json_as(&srv, &alice, &format!("/playlists/{pid}/items")).await;
-    let order: Vec<String> = items["MediaContainer"]["Metadata"]
-        .as_array()
-        .expect("items")
+    send_as(&srv, &alice, Method::PUT, &format!("{}/move", entry(3))).await;
+    send_as(&srv, &alice, Method::DELETE, &entry(0)).await;
+    let order: Vec<String> = listed(&json_as(&srv, &alice, &items).await)
         .iter()
         .map(|i| i["ratingKey"].as_str().expect("rk").to_string())
         .collect();
     assert_eq!(
         order,
-        vec![
-            tracks[3].to_string(),
-            tracks[1].to_string(),
-            tracks[2].to_string()
-        ]
+        [tracks[3], tracks[1], tracks[2]].map(|t| t.to_string())
     );
-    send_as(
-        &srv,
-        &alice,
-        Method::PUT,
-        &format!("/playlists/{pid}?title=Renamed"),
-    )
-    .await;
-    assert_eq!(
-        json_as(&srv, &alice, "/playlists").await["MediaContainer"]["Metadata"][0]["title"],
-        "Renamed"
-    );
-    send_as(
-        &srv,
-        &alice,
-        Method::DELETE,
-        &format!("/playlists/{pid}/items"),
-    )
-    .await;
-    assert_eq!(
-        json_as(&srv, &alice, &format!("/playlists/{pid}/items")).await["MediaContainer"]["size"],
-        0
-    );
+    let rename = format!("/playlists/{pid}?title=Renamed");
+    send_as(&srv, &alice, Method::PUT, &rename).await;
+    let lists = json_as(&srv, &alice, "/playlists").await;
+    assert_eq!(first(&lists)["title"], "Renamed");
+    send_as(&srv, &alice, Method::DELETE, &items).await;
+    assert_eq!(size_as(&srv, &alice, &items).await, 0);
     // Wrong media type and unknown items are refused.
-    let movie_uri = format!(
-        "server://{machine}/com.plexapp.plugins.library/library/metadata/{}",
-        srv.sim
-            .library()
-            .section(2)
-            .expect("movies")
-            .items(ItemKind::Movie)[0]
-    );
-    assert_eq!(
-        send_as(
-            &srv,
-            &alice,
-            Method::PUT,
-            &format!("/playlists/{pid}/items?uri={}", urlencode(&movie_uri))
-        )
-        .await
-        .status(),
-        400
-    );
-    assert_eq!(
-        send_as(
-            &srv,
-            &alice,
-            Method::POST,
-            "/playlists?type=audio&title=x&uri=nonsense"
-        )
-        .await
-        .status(),
-        400
-    );
+    let movie = item_in(&srv, MOVIES_SECTION, ItemKind::Movie, 0).to_string();
+    let add_movie = format!("{items}?uri={}", urlencode(&library_uri(&srv, &movie)));
+    let r = send_as(&srv, &alice, Method::PUT, &add_movie).await;
+    assert_eq!(r.status(), 400);
+    let nonsense = "/playlists?type=audio&title=x&uri=nonsense";
+    let r = send_as(&srv, &alice, Method::POST, nonsense).await;
+    assert_eq!(r.status(), 400);
 }
 
 fn urlencode(s: &str) -> String {
@@ -385,68 +230,41 @@ fn urlencode(s: &str) -> String {
 #[tokio::test]
 async fn edits_and_filters() {
     let srv = Sim::start_plex_for_tests().await.expect("start");
-    let t = first_track(&srv);
-    let r = send_as(&srv, &srv.token, Method::PUT, &format!("/library/sections/1/all?type=10&id={t}&title.value=Zebra%20Crossing%20%C3%A9t%C3%A9&title.locked=1")).await;
+    let t = a_track(&srv);
+    let retitle = "title.value=Zebra%20Crossing%20%C3%A9t%C3%A9&title.locked=1";
+    let r = edit_as(&srv, &srv.token, MUSIC_SECTION, 10, t, retitle).await;
     assert_eq!(r.status(), 200);
-    let m = json_as(&srv, &srv.token, &format!("/library/metadata/{t}")).await;
-    assert_eq!(
-        m["MediaContainer"]["Metadata"][0]["title"],
-        "Zebra Crossing été"
-    );
+    let m = metadata_as(&srv, &srv.token, t).await;
+    assert_eq!(m["title"], "Zebra Crossing été");
     // Contains (accent-insensitive), exact both ways, and plexapi's prefixed key form.
     for q in [
         "title=zebra%20crossing%20ete",
         "title==Zebra%20Crossing%20%C3%A9t%C3%A9",
         "track.title%3D=Zebra%20Crossing%20%C3%A9t%C3%A9",
     ] {
-        let v = json_as(
-            &srv,
-            &srv.token,
-            &format!("/library/sections/1/all?type=10&{q}"),
-        )
-        .await;
+        let v = section_all(&srv, MUSIC_SECTION, &format!("type=10&{q}")).await;
         assert_eq!(v["MediaContainer"]["size"], 1, "{q}");
-        assert_eq!(
-            v["MediaContainer"]["Metadata"][0]["ratingKey"],
-            t.to_string()
-        );
+        assert_eq!(first(&v)["ratingKey"], t.to_string());
     }
-    let v = json_as(
-        &srv,
-        &srv.token,
-        "/library/sections/1/all?type=10&title==Zebra",
-    )
-    .await;
+    let v = section_all(&srv, MUSIC_SECTION, "type=10&title==Zebra").await;
     assert_eq!(v["MediaContainer"]["size"], 0);
     // Sorting: addedAt descending really is descending.
-    let v = json_as(
-        &srv,
-        &srv.token,
-        "/library/sections/2/all?sort=addedAt:desc",
-    )
-    .await;
-    let added: Vec<i64> = v["MediaContainer"]["Metadata"]
-        .as_array()
-        .expect("m")
+    let v = section_all(&srv, MOVIES_SECTION, "sort=addedAt:desc").await;
+    let added: Vec<i64> = listed(&v)
         .iter()
         .map(|m| m["addedAt"].as_i64().expect("a"))
         .collect();
     assert!(added.windows(2).all(|w| w[0] >= w[1]));
     // A non-owner cannot edit.
-    let r = send_as(
-        &srv,
-        &token_of(&srv, "alice"),
-        Method::PUT,
-        &format!("/library/sections/1/all?type=10&id={t}&title.value=x"),
-    )
-    .await;
+    let alice = token_of(&srv, "alice");
+    let r = edit_as(&srv, &alice, MUSIC_SECTION, 10, t, "title.value=x").await;
     assert_eq!(r.status(), 401);
 }
 
 #[tokio::test]
 async fn images_and_media_ranges() {
     let srv = Sim::start_plex_for_tests().await.expect("start");
-    let t = first_track(&srv);
+    let t = a_track(&srv);
     let (thumb, part) = {
         let lib = srv.sim.library();
         let item = lib.item(t).expect("t");
@@ -470,15 +288,11 @@ async fn images_and_media_ranges() {
         .expect("png");
     assert_eq!(a, b);
     assert_eq!(&a[..4], b"\x89PNG");
-    let r = get_as(
-        &srv,
-        &srv.token,
-        &format!(
-            "/photo/:/transcode?url={}&width=120&height=80",
-            thumb.replace('/', "%2F")
-        ),
-    )
-    .await;
+    let scaled = format!(
+        "/photo/:/transcode?url={}&width=120&height=80",
+        thumb.replace('/', "%2F")
+    );
+    let r = get_as(&srv, &srv.token, &scaled).await;
     assert_eq!(r.status(), 200);
     let png = r.bytes().await.expect("png");
     let info = png::Decoder::new(std::io::Cursor::new(png.to_vec()))
@@ -487,12 +301,8 @@ async fn images_and_media_ranges() {
         .info()
         .clone();
     assert_eq!((info.width, info.height), (120, 80));
-    assert_eq!(
-        get_as(&srv, &srv.token, "/photo/:/transcode?width=10&height=10")
-            .await
-            .status(),
-        400
-    );
+    let no_url = "/photo/:/transcode?width=10&height=10";
+    assert_eq!(get_as(&srv, &srv.token, no_url).await.status(), 400);
     // Media bytes: full length, then a range that matches the same bytes.
     let full = get_as(&srv, &srv.token, &part).await;
     let len: u64 = full.headers()["content-length"]
@@ -503,37 +313,22 @@ async fn images_and_media_ranges() {
     assert_eq!(full.headers()["accept-ranges"], "bytes");
     let full = full.bytes().await.expect("body");
     assert_eq!(full.len() as u64, len);
-    let r = client()
-        .get(format!("{}{part}", srv.base_url))
-        .header("X-Plex-Token", &srv.token)
-        .header("Range", "bytes=1000-1099")
-        .send()
-        .await
-        .expect("range");
+    let r = get_range(&srv, &part, "bytes=1000-1099").await;
     assert_eq!(r.status(), 206);
     assert_eq!(
         r.headers()["content-range"].to_str().expect("cr"),
         format!("bytes 1000-1099/{len}")
     );
     assert_eq!(r.bytes().await.expect("b")[..], full[1000..1100]);
-    let r = client()
-        .get(format!("{}{part}", srv.base_url))
-        .header("X-Plex-Token", &srv.token)
-        .header("Range", format!("bytes={len}-"))
-        .send()
-        .await
-        .expect("range");
+    let r = get_range(&srv, &part, &format!("bytes={len}-")).await;
     assert_eq!(r.status(), 416);
     // No token, no media.
-    assert_eq!(
-        client()
-            .get(format!("{}{part}", srv.base_url))
-            .send()
-            .await
-            .expect("r")
-            .status(),
-        401
-    );
+    let r = client()
+        .get(format!("{}{part}", srv.base_url))
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(r.status(), 401);
 }
 
 #[tokio::test]
@@ -588,15 +383,9 @@ async fn cost_accounting_grows_with_the_work() {
 #[tokio::test]
 async fn added_items_carry_the_real_fields_they_are_given() {
     let srv = Sim::start_plex_for_tests().await.expect("start");
-    let album = srv
-        .sim
-        .library()
-        .section(MUSIC_SECTION)
-        .expect("music")
-        .items(ItemKind::Album)[0];
-    let added = control(
+    let album = item_in(&srv, MUSIC_SECTION, ItemKind::Album, 0);
+    let added = add_item(
         &srv,
-        "/_sim/library/add",
         serde_json::json!({
             "kind": "track", "parent": album, "title": "Harder, Better, Faster, Stronger",
             "duration": 224_000, "originalTitle": "Daft Punk", "year": 2001, "index": 4,
@@ -609,8 +398,7 @@ async fn added_items_carry_the_real_fields_they_are_given() {
     )
     .await;
     let id = added["ids"][0].as_u64().expect("id");
-    let m = json_as(&srv, &srv.token, &format!("/library/metadata/{id}")).await;
-    let t = &m["MediaContainer"]["Metadata"][0];
+    let t = metadata_as(&srv, &srv.token, id).await;
     assert_eq!(t["title"], "Harder, Better, Faster, Stronger");
     assert_eq!(t["duration"], 224_000);
     assert_eq!(t["originalTitle"], "Daft Punk");
@@ -650,27 +438,12 @@ async fn added_items_carry_the_real_fields_they_are_given() {
 #[tokio::test]
 async fn tag_field_and_artwork_edits() {
     let srv = Sim::start_plex_for_tests().await.expect("start");
-    let movie = srv
-        .sim
-        .library()
-        .section(MOVIES_SECTION)
-        .expect("movies")
-        .items(ItemKind::Movie)[0];
-    let meta = |v: &serde_json::Value| v["MediaContainer"]["Metadata"][0].clone();
-    let edit = |q: String| {
-        let srv = &srv;
-        async move {
-            let path = format!("/library/sections/{MOVIES_SECTION}/all?type=1&id={movie}&{q}");
-            let r = send_as(srv, &srv.token, Method::PUT, &path).await;
-            assert_eq!(r.status(), 200, "{q}");
-        }
-    };
-    edit(
-        "genre[0].tag.tag=Odd%2C%20Tag&genre.locked=1&summary.value=New%20summary&summary.locked=1"
-            .into(),
-    )
-    .await;
-    let m = meta(&json_as(&srv, &srv.token, &format!("/library/metadata/{movie}")).await);
+    let movie = item_in(&srv, MOVIES_SECTION, ItemKind::Movie, 0);
+    let add_genre =
+        "genre[0].tag.tag=Odd%2C%20Tag&genre.locked=1&summary.value=New%20summary&summary.locked=1";
+    let r = edit_as(&srv, &srv.token, MOVIES_SECTION, 1, movie, add_genre).await;
+    assert_eq!(r.status(), 200, "{add_genre}");
+    let m = metadata_as(&srv, &srv.token, movie).await;
     assert_eq!(m["summary"], "New summary");
     // Adding is additive: the movie keeps its own genre beside the new one.
     let genres = m["Genre"].as_array().expect("genres");
@@ -688,47 +461,34 @@ async fn tag_field_and_artwork_edits() {
         .collect();
     assert_eq!(locked, ["genre", "summary"]);
     // The tag's filter finds the movie, and only it.
-    let v = json_as(
-        &srv,
-        &srv.token,
-        &format!("/library/sections/{MOVIES_SECTION}/all?type=1&{filter}"),
-    )
-    .await;
+    let filtered = format!("type=1&{filter}");
+    let v = section_all(&srv, MOVIES_SECTION, &filtered).await;
     assert_eq!(v["MediaContainer"]["size"], 1);
-    assert_eq!(meta(&v)["ratingKey"], movie.to_string());
+    assert_eq!(first(&v)["ratingKey"], movie.to_string());
     // Removal names the tag encoded twice (a comma inside a tag survives); unlocking drops
     // the field.
-    edit("genre[].tag.tag-=Odd%252C%2520Tag&genre.locked=0&summary.locked=0".into()).await;
-    let m = meta(&json_as(&srv, &srv.token, &format!("/library/metadata/{movie}")).await);
+    let remove_genre = "genre[].tag.tag-=Odd%252C%2520Tag&genre.locked=0&summary.locked=0";
+    let r = edit_as(&srv, &srv.token, MOVIES_SECTION, 1, movie, remove_genre).await;
+    assert_eq!(r.status(), 200, "{remove_genre}");
+    let m = metadata_as(&srv, &srv.token, movie).await;
     let genres = m["Genre"].as_array().expect("genres");
     assert_eq!(genres.len(), 1);
     assert_ne!(genres[0]["tag"], "Odd, Tag");
     assert!(m.get("Field").is_none());
-    let v = json_as(
-        &srv,
-        &srv.token,
-        &format!("/library/sections/{MOVIES_SECTION}/all?type=1&{filter}"),
-    )
-    .await;
+    let v = section_all(&srv, MOVIES_SECTION, &filtered).await;
     assert_eq!(v["MediaContainer"]["size"], 0);
     // An uploaded poster is listed by its SHA-1, selected, and locks the poster.
-    let r = common::client()
-        .post(format!("{}/library/metadata/{movie}/posters", srv.base_url))
+    let posters = format!("/library/metadata/{movie}/posters");
+    let r = client()
+        .post(format!("{}{posters}", srv.base_url))
         .header("X-Plex-Token", &srv.token)
         .body("not really a jpeg")
         .send()
         .await
         .expect("upload");
     assert_eq!(r.status(), 200);
-    let posters = json_as(
-        &srv,
-        &srv.token,
-        &format!("/library/metadata/{movie}/posters"),
-    )
-    .await;
-    let list = posters["MediaContainer"]["Metadata"]
-        .as_array()
-        .expect("posters");
+    let listing = json_as(&srv, &srv.token, &posters).await;
+    let list = listed(&listing);
     assert_eq!(list.len(), 2);
     assert_eq!(list[0]["selected"], false);
     assert_eq!(
@@ -736,6 +496,6 @@ async fn tag_field_and_artwork_edits() {
         "upload://posters/5a75328649a4df2eb64f0e10f6912f612094e8f4"
     );
     assert_eq!(list[1]["selected"], true);
-    let m = meta(&json_as(&srv, &srv.token, &format!("/library/metadata/{movie}")).await);
+    let m = metadata_as(&srv, &srv.token, movie).await;
     assert_eq!(m["Field"][0]["name"], "thumb");
 }
