@@ -421,38 +421,40 @@ fn hub_search(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Pag
     // Every kind found first, then the hubs written: the index is asked its questions in
     // one visit, and a show among the hubs' items sends the search to the server before
     // anything is written.
-    let found: Vec<(Kind, Vec<Hit>)> = HUB_KINDS
-        .into_iter()
-        .map(|kind| (kind, find(copy, query.trim(), kind, &ids)))
-        .filter(|(_, hits)| !hits.is_empty())
-        .collect();
-    if found
-        .iter()
-        .any(|(_, hits)| hits.iter().take(limit).any(|h| matches!(h, Hit::Show)))
-    {
+    let mut found: Vec<(Kind, usize, Vec<TitleHit>)> = Vec::new();
+    for kind in HUB_KINDS {
+        let hits = find(copy, query.trim(), kind, &ids);
+        if hits.is_empty() {
+            continue;
+        }
+        let total = hits.len();
         // See `page`: the server renders shows.
-        return None;
+        let shown = hits
+            .into_iter()
+            .take(limit)
+            .map(|hit| match hit {
+                Hit::Item(hit) => Some(hit),
+                Hit::Show => None,
+            })
+            .collect::<Option<Vec<TitleHit>>>()?;
+        found.push((kind, total, shown));
     }
     let mut doc = El::new("MediaContainer");
     let mut items = Vec::new();
-    for (kind, hits) in found {
+    for (kind, total, shown) in found {
         let (name, title) = match kind {
             Kind::Item(k) => (render::type_name(k), search::hub_title(k)),
             Kind::Show => ("show", "Shows"),
         };
-        let shown = hits.len().min(limit);
         let mut hub = El::new("Hub")
             .a("title", title)
             .a("type", name)
             .a("hubIdentifier", name)
             .a("context", format!("hub.{name}"))
-            .a("size", shown)
-            .a("more", hits.len() > limit)
+            .a("size", shown.len())
+            .a("more", total > limit)
             .a("style", "shelf");
-        for hit in hits.iter().take(limit) {
-            let Hit::Item(hit) = hit else {
-                return None;
-            };
+        for hit in &shown {
             let view = view(copy, hit)?;
             let section = copy.sections().get(view.section_id())?;
             let mut e = item(copy, &view, section, guids)?.a("score", score_of(hit.rank));
