@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A polling tool's first minute through cachearr with the default change feed: play-state
+"""A polling tool's first minutes through cachearr with the default change feed: play-state
 probes on (every 15 s), as a user cachearr has never seen. bench/tools/polling.sh starts it.
 
 Tautulli's round (bench/tools/tautulli.py: what is playing, recently added, the libraries'
@@ -9,9 +9,8 @@ their first request. Each round prints the requests cachearr did not answer from
 `feed` → `play_state`); at the end, everything the server was asked in that time, in all, by
 route and minute by minute (`ROUNDS=36`: three minutes, the later ones what cachearr costs the
 server while the tool keeps polling). A user's first probe round marks what they were answered
-before it
-as possibly stale (docs/change-feed.md "Play state changed on other clients"): what the tool
-asks again after it goes to the server once more.
+before it as possibly stale (docs/change-feed.md "Play state changed on other clients"): what
+the tool asks again after it goes to the server once more.
 """
 import os
 import sys
@@ -59,10 +58,11 @@ def main():
         per_minute = max(1, round(60 / PAUSE))
         minute_marks = [asked_before["total"]]
         for n in range(ROUNDS):
-            if n and n % per_minute == 0:
-                minute_marks.append(sim.stats()["total"])
             due = start + n * PAUSE
             time.sleep(max(0.0, due - time.monotonic()))
+            # Read when the minute begins, not when the last round of the one before ended.
+            if n and n % per_minute == 0:
+                minute_marks.append(sim.stats()["total"])
             http = Recorder()
             tautulli.replay(http, base, user)
             sent = sum(http.misses.values())
@@ -70,16 +70,18 @@ def main():
             sent_by_round.append(sent)
             print(f"| {n + 1} | {time.monotonic() - start:.1f} | {sent} | {play_state(admin)['probes']} |",
                   flush=True)
+        time.sleep(max(0.0, start + ROUNDS * PAUSE - time.monotonic()))
+        asked_after = sim.stats()
         print()
         print(f"The tool's requests sent to the server: {sum(sent_by_round)} in all, "
               f"{sum(sent_by_round[1:])} after its first round; the play-state probes: "
               f"{play_state(admin)['probes']}; everything the server was asked meanwhile "
               f"(these, the users' sections the probes read, the feed's sampled "
-              f"revalidations): {sim.stats()['total'] - asked_before['total']}, by route: "
-              f"{routes_since(asked_before, sim.stats())}.")
-        minute_marks.append(sim.stats()["total"])
+              f"revalidations): {asked_after['total'] - asked_before['total']}, by route: "
+              f"{routes_since(asked_before, asked_after)}.")
+        minute_marks.append(asked_after["total"])
         minutes = [b - a for a, b in zip(minute_marks, minute_marks[1:])]
-        print(f"The server was asked, minute by minute (the last may be short): "
+        print(f"The server was asked, minute by minute: "
               f"{', '.join(map(str, minutes))}; direct, {made * per_minute} a minute "
               f"({made} a round).")
     finally:
