@@ -82,10 +82,11 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     /// (the items answer is not that form); `None` when [`Self::keeps_elements`] is false.
     fn listing_by_ids_path(&self, section: &str, kind: ItemKind, ids: &[&str]) -> Option<String>;
 
-    /// The listing types of a section kind whose elements are kept without being indexed:
-    /// the parents the index knows only by id (Plex's shows and seasons), whose elements the
-    /// answers of their children listings repeat. Read page by page with
-    /// [`Self::page_path`] after the indexed streams, and by id
+    /// The listing types of a section kind whose elements the answers of their children
+    /// listings repeat and whose counts of children change with no word of their own
+    /// (Plex's shows and seasons, indexed too; Jellyfin's series and seasons, kept only).
+    /// Read page by page with [`Self::page_path`] after the indexed streams (where those
+    /// did not read them) and on each refresh pass, and by id
     /// ([`Self::parents_by_ids_path`]) when a child changes.
     fn parent_types(&self, _kind: &str) -> &'static [&'static str] {
         &[]

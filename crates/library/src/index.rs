@@ -311,8 +311,8 @@ pub struct SearchHit {
 /// Sizes of the index's parts, for `index status` and the memory benchmark.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct IndexStats {
-    /// Items by kind: tracks, albums, artists, movies, episodes.
-    pub items_by_kind: [usize; 5],
+    /// Items by kind: tracks, albums, artists, movies, episodes, shows, seasons.
+    pub items_by_kind: [usize; 7],
     /// Sections.
     pub sections: usize,
     /// Distinct normalised artist names.

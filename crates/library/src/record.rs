@@ -16,16 +16,23 @@ pub enum ItemKind {
     Movie,
     /// A TV episode (Plex type 4, Jellyfin `Episode`).
     Episode,
+    /// A TV show (Plex type 2). Indexed for the answers that list or count shows; the title
+    /// search knows shows from their episodes.
+    Show,
+    /// A TV show's season (Plex type 3).
+    Season,
 }
 
 impl ItemKind {
     /// Every kind, in the order of [`ItemKind::code`].
-    pub const ALL: [ItemKind; 5] = [
+    pub const ALL: [ItemKind; 7] = [
         ItemKind::Track,
         ItemKind::Album,
         ItemKind::Artist,
         ItemKind::Movie,
         ItemKind::Episode,
+        ItemKind::Show,
+        ItemKind::Season,
     ];
 
     /// A stable small number for the kind (part of the snapshot format).
@@ -36,6 +43,8 @@ impl ItemKind {
             ItemKind::Artist => 2,
             ItemKind::Movie => 3,
             ItemKind::Episode => 4,
+            ItemKind::Show => 5,
+            ItemKind::Season => 6,
         }
     }
 
@@ -52,6 +61,8 @@ impl ItemKind {
             ItemKind::Artist => "artist",
             ItemKind::Movie => "movie",
             ItemKind::Episode => "episode",
+            ItemKind::Show => "show",
+            ItemKind::Season => "season",
         }
     }
 }

@@ -21,8 +21,8 @@ pub fn music_library(tracks: u32, seed: u64) -> Library {
     })
 }
 
-/// The record a crawler would make of one simulator item (`None` for shows, seasons and
-/// photos, which the index does not hold).
+/// The record a crawler would make of one simulator item (`None` for photos, which the index
+/// does not hold).
 pub fn record_of(item: &Item<'_>) -> Option<ItemRecord> {
     let kind = match item.kind() {
         SimKind::Track => ItemKind::Track,
@@ -30,7 +30,9 @@ pub fn record_of(item: &Item<'_>) -> Option<ItemRecord> {
         SimKind::Artist => ItemKind::Artist,
         SimKind::Movie => ItemKind::Movie,
         SimKind::Episode => ItemKind::Episode,
-        SimKind::Show | SimKind::Season | SimKind::Photo | SimKind::PhotoAlbum => return None,
+        SimKind::Show => ItemKind::Show,
+        SimKind::Season => ItemKind::Season,
+        SimKind::Photo | SimKind::PhotoAlbum => return None,
     };
     let parent = item.parent();
     let grandparent = item.grandparent();
@@ -56,7 +58,12 @@ pub fn record_of(item: &Item<'_>) -> Option<ItemRecord> {
             None,
             grandparent.map(|show| show.title().to_string()),
         ),
-        ItemKind::Artist | ItemKind::Movie => (Vec::new(), None, None),
+        ItemKind::Season => (
+            Vec::new(),
+            None,
+            parent.map(|show| show.title().to_string()),
+        ),
+        ItemKind::Artist | ItemKind::Movie | ItemKind::Show => (Vec::new(), None, None),
     };
     Some(ItemRecord {
         kind,
@@ -79,7 +86,9 @@ pub fn record_of(item: &Item<'_>) -> Option<ItemRecord> {
             _ => None,
         },
         index: match kind {
-            ItemKind::Track | ItemKind::Episode => Some(item.index()).filter(|n| *n > 0),
+            ItemKind::Track | ItemKind::Episode | ItemKind::Season => {
+                Some(item.index()).filter(|n| *n > 0)
+            }
             _ => None,
         },
         parent_index: match kind {

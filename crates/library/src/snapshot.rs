@@ -84,8 +84,9 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// other base titles and keys; 32, a classical work without a number is also known by its
 /// kind and key ("Violin Concerto in E minor"): other title forms; 33, abbreviations are
 /// written out as text-speak is ("Xmas", "Mr.", "Dr.", "Mt.", "'Em", "Lil'"): other title
-/// forms.
-pub const FORMAT_VERSION: u32 = 33;
+/// forms; 34, a show section's shows and seasons are indexed: a snapshot without them would
+/// answer their listings and counts as empty.
+pub const FORMAT_VERSION: u32 = 34;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

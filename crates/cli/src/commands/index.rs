@@ -249,6 +249,8 @@ fn status_offline(source: &IndexSource, json: bool) -> anyhow::Result<()> {
             "artists": stats.items_by_kind[2],
             "movies": stats.items_by_kind[3],
             "episodes": stats.items_by_kind[4],
+            "shows": stats.items_by_kind[5],
+            "seasons": stats.items_by_kind[6],
             "sections": index.section_ids(),
             "artist_names": stats.artist_names,
             "distinct_albums": stats.albums,
@@ -291,7 +293,10 @@ fn search(
                 .into_iter()
                 .find(|kind| kind.name() == name.to_ascii_lowercase())
                 .with_context(|| {
-                    format!("unknown kind {name:?} (track, album, artist, movie, episode)")
+                    format!(
+                        "unknown kind {name:?} (track, album, artist, movie, episode, show, \
+                         season)"
+                    )
                 })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

@@ -250,10 +250,12 @@ impl Client {
             })
     }
 
-    /// Keeps the elements of the parents the index knows only by id (the dialect's
-    /// [`ServerLibrary::parent_types`]: Plex's shows and seasons) of every section, reading
-    /// each listing page by page. Nothing is indexed: the copy's children listings repeat
-    /// what these elements say. Returns how many were kept.
+    /// Keeps the elements of the parents of every section (the dialect's
+    /// [`ServerLibrary::parent_types`]: Plex's shows and seasons, Jellyfin's series and
+    /// seasons), reading each listing page by page: the copy's children listings repeat what
+    /// these elements say, and a parent's count of its children changes with no word of its
+    /// own. Nothing is indexed here. `fresh_streams`: the listings the index's own streams
+    /// have just read (a build's) are not read again. Returns how many were kept.
     ///
     /// # Errors
     /// [`CrawlError`] when a request fails.
@@ -261,6 +263,7 @@ impl Client {
         &self,
         sections: &[SectionInfo],
         page_size: u64,
+        fresh_streams: bool,
     ) -> Result<u64, CrawlError> {
         let Some(store) = &self.elements else {
             return Ok(0);
@@ -269,6 +272,13 @@ impl Client {
         let mut kept = 0u64;
         for section in sections {
             for type_param in library.parent_types(&section.kind) {
+                let streamed = library
+                    .index_kinds(&section.kind)
+                    .iter()
+                    .any(|(_, t)| t == type_param);
+                if fresh_streams && streamed {
+                    continue;
+                }
                 let mut start = 0u64;
                 loop {
                     let path = library.page_path(&section.id, type_param, start, page_size, None);

@@ -313,14 +313,17 @@ impl MatchService {
         );
         match super::visibility::user_sections(gw, up, &user).await {
             Some(sections) => {
-                // The index's own counts are the yardstick only without an owner token.
-                let folded = match up.config.token.as_deref().filter(|t| !t.is_empty()) {
-                    Some(_) => None,
-                    None => super::titles::folded(index).await,
-                };
-                let whole = super::visibility::whole_sections(gw, up, &user, &sections, |id, k| {
-                    folded.as_ref().map_or(u64::MAX, |f| f.count(id, k))
-                })
+                // The index's own counts are the yardstick only without an owner token (the
+                // proof does not read them then).
+                let folded = super::titles::folded(index).await;
+                let whole = super::visibility::whole_sections(
+                    gw,
+                    up,
+                    &user,
+                    &sections,
+                    |id, k| folded.as_ref().map_or(u64::MAX, |f| f.count(id, k)),
+                    |id, k| folded.as_ref().is_some_and(|f| f.held_by_leaves(id, k)),
+                )
                 .await;
                 let partial = sections
                     .ids()

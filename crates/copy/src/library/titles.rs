@@ -50,6 +50,8 @@ pub struct FoldedTitles {
     /// in index order, for the answers of `…/children` and `…/allLeaves`.
     children: HashMap<Box<str>, Vec<ItemNo>>,
     grandchildren: HashMap<Box<str>, Vec<ItemNo>>,
+    /// Sections (positions in `section_ids`) holding a show or a season without an episode.
+    empty_parents: Vec<u16>,
     /// Sections' items in the orders walks asked for, found and sorted once for this index
     /// (a listing page of a large section sorted the whole section again): see
     /// [`Self::walk_order`].
@@ -180,9 +182,24 @@ impl FoldedTitles {
         originals.shrink_to_fit();
         let (show_titles, show_starts) = fold_show_titles(&shows, &mut buf);
         let counts = count_kinds(&sections, &kinds);
+        let mut empty_parents = Vec::new();
+        for (no, (&kind, &section)) in kinds.iter().zip(&sections).enumerate() {
+            let leaves = match kind {
+                ItemKind::Show => &grandchildren,
+                ItemKind::Season => &children,
+                _ => continue,
+            };
+            let Some(view) = index.item(ItemNo(no as u32), &everything) else {
+                continue;
+            };
+            if !leaves.contains_key(view.id()) && !empty_parents.contains(&section) {
+                empty_parents.push(section);
+            }
+        }
         FoldedTitles {
             children,
             grandchildren,
+            empty_parents,
             counts,
             show_titles,
             show_starts,
@@ -229,6 +246,18 @@ impl FoldedTitles {
     /// order; empty when none is held.
     pub fn grandchildren(&self, id: &str) -> &[ItemNo] {
         self.grandchildren.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether every item of `kind` in `section` holds a leaf the index holds (every show
+    /// and every season an episode): then a user the server shows every leaf of the section
+    /// is shown every one of them too. `false` for the other kinds.
+    pub fn held_by_leaves(&self, section: &str, kind: ItemKind) -> bool {
+        matches!(kind, ItemKind::Show | ItemKind::Season)
+            && self
+                .section_ids
+                .iter()
+                .position(|s| s.eq_ignore_ascii_case(section))
+                .is_some_and(|at| !self.empty_parents.iter().any(|&e| usize::from(e) == at))
     }
 
     /// How many items of `kind` the index holds in section `section`.

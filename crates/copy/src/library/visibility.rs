@@ -120,13 +120,16 @@ pub(crate) fn owner_of(gw: &Gateway, up: &Arc<Upstream>) -> Option<Arc<UserRecor
 
 /// The ids of `sections` (the user's) that `user` is shown to see whole: see the module
 /// documentation. `index_count` gives what the index holds of a section and kind, the
-/// yardstick when no owner token is configured.
+/// yardstick when no owner token is configured; `held_by_leaves`, whether every item of a
+/// section and kind holds a leaf the proof counts (every show and season an episode: whoever
+/// sees every episode sees them all, and their counts are not read).
 pub async fn whole_sections(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     sections: &UserSections,
     index_count: impl Fn(&str, ItemKind) -> u64,
+    held_by_leaves: impl Fn(&str, ItemKind) -> bool,
 ) -> Vec<String> {
     let owner = owner_of(gw, up);
     if owner.as_ref().is_some_and(|o| o.hash == user.hash) {
@@ -134,13 +137,16 @@ pub async fn whole_sections(
     }
     let checks = sections.sections.iter().map(|section| {
         let owner = owner.clone();
-        let index_count = &index_count;
+        let (index_count, held_by_leaves) = (&index_count, &held_by_leaves);
         async move {
             let paths = count_paths(up.profile, section);
             if paths.is_empty() {
                 return None;
             }
             for (kind, path) in paths {
+                if held_by_leaves(&section.id, kind) {
+                    continue;
+                }
                 let theirs = match &owner {
                     Some(owner) => count_as(gw, up, owner, &path).await?,
                     None => index_count(&section.id, kind),

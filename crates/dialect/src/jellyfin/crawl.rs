@@ -288,7 +288,10 @@ impl Family {
                 json_text(item, "SeasonId"),
                 json_text(item, "SeriesId"),
             ),
-            ItemKind::Artist | ItemKind::Movie => (Vec::new(), None, None, None, None),
+            // Series and seasons are not indexed from Jellyfin (the crawl reads none).
+            ItemKind::Artist | ItemKind::Movie | ItemKind::Show | ItemKind::Season => {
+                (Vec::new(), None, None, None, None)
+            }
         };
         Family {
             artists,

@@ -16,6 +16,8 @@ pub fn type_name(kind: ItemKind) -> &'static str {
         ItemKind::Artist => "MusicArtist",
         ItemKind::Movie => "Movie",
         ItemKind::Episode => "Episode",
+        ItemKind::Show => "Series",
+        ItemKind::Season => "Season",
     }
 }
 

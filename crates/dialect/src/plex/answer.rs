@@ -204,6 +204,24 @@ fn natural_key_with(index: &LibraryIndex, v: &ItemView<'_>, parts: &mut ParentPa
             own,
             ..NaturalKey::default()
         },
+        // Shows by sort title, then id (not year, as artists and movies are).
+        ItemKind::Show => NaturalKey {
+            artist: (own.0, own.2),
+            ..NaturalKey::default()
+        },
+        // A show's seasons by number, the shows in their order (a season names its show's
+        // title as its episodes do).
+        ItemKind::Season => NaturalKey {
+            artist: (
+                fold(render::title_sort(v.album().unwrap_or(""))),
+                v.parent_id()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(u64::MAX),
+            ),
+            place: (v.index().unwrap_or(0), 0),
+            own,
+            ..NaturalKey::default()
+        },
         _ => NaturalKey {
             own,
             ..NaturalKey::default()
@@ -213,7 +231,8 @@ fn natural_key_with(index: &LibraryIndex, v: &ItemView<'_>, parts: &mut ParentPa
 
 /// `items` in their section's natural order: artists and movies by sort title (the year and
 /// the id break ties), albums by their artist's sort title and then year, tracks by album in
-/// that order, then disc and number; an item the index no longer holds is left out.
+/// that order, then disc and number; shows by sort title and id, seasons and episodes by
+/// show in that order, then number; an item the index no longer holds is left out.
 fn natural_order(index: &LibraryIndex, items: Vec<ItemNo>) -> Vec<ItemNo> {
     let everything = Visibility::everything();
     let mut parts = ParentParts::default();
@@ -608,13 +627,9 @@ impl CopyAnswers for Plex {
         !matches!(kind, "artist" | "movie")
     }
 
-    /// `type=` (`2`, shows: not written, the index knows them only from their episodes),
-    /// else the section's own kind.
+    /// `type=`, else the section's own kind.
     fn listing_kind(&self, params: &[(String, String)], section: &UserSection) -> Option<ItemKind> {
-        match search::kind_asked(params, section)? {
-            Kind::Item(kind) => Some(kind),
-            Kind::Show => None,
-        }
+        search::listing_kind(params, section)
     }
 
     /// `type=`.
@@ -634,7 +649,7 @@ impl CopyAnswers for Plex {
         super::user_state::insertion_point
     }
 
-    /// Albums and artists (`viewedLeafCount`).
+    /// Albums, artists, seasons and shows (`viewedLeafCount`).
     fn counts_leaves(&self) -> fn(ItemKind) -> bool {
         super::user_state::counts_leaves
     }

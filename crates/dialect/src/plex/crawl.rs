@@ -82,7 +82,8 @@ impl ServerLibrary for Plex {
 
     fn parent_types(&self, kind: &str) -> &'static [&'static str] {
         match kind {
-            // Shows and seasons: a season's and a show's children listings name them.
+            // Shows and seasons: their elements count their episodes (`leafCount`), which
+            // changes with no word of the parent's own.
             "shows" => &["2", "3"],
             _ => &[],
         }
@@ -104,8 +105,7 @@ impl ServerLibrary for Plex {
     }
 }
 
-/// The Plex `type` numbers the index reads per section kind (shows and seasons are not
-/// indexed: episodes carry their show's title).
+/// The Plex `type` numbers the index reads per section kind.
 pub fn types_of_section(kind: &str) -> &'static [(ItemKind, &'static str)] {
     match kind {
         "music" => &[
@@ -114,7 +114,13 @@ pub fn types_of_section(kind: &str) -> &'static [(ItemKind, &'static str)] {
             (ItemKind::Track, "10"),
         ],
         "movies" => &[(ItemKind::Movie, "1")],
-        "shows" => &[(ItemKind::Episode, "4")],
+        // Episodes first: a user's count of them is the one a share's filter changes most
+        // often, so a proof that a section is whole fails on its first read.
+        "shows" => &[
+            (ItemKind::Episode, "4"),
+            (ItemKind::Show, "2"),
+            (ItemKind::Season, "3"),
+        ],
         _ => &[],
     }
 }
@@ -213,9 +219,7 @@ pub fn whole_listing_paths(sections: &Value) -> Vec<String> {
     parse_sections(sections)
         .iter()
         .flat_map(|s| {
-            let indexed = types_of_section(&s.kind).iter().map(|(_, number)| *number);
-            let parents = Plex.parent_types(&s.kind).iter().copied();
-            indexed.chain(parents).map(move |number| {
+            types_of_section(&s.kind).iter().map(move |(_, number)| {
                 format!(
                     "/library/sections/{}/all?type={number}&includeGuids=1",
                     s.id
@@ -233,13 +237,7 @@ pub fn items_path(ids: &[String]) -> String {
 /// The listing of some items of a section by rating key (their listing form, which
 /// `/library/metadata/{ids}` does not give).
 pub fn listing_by_ids_path(section: &str, kind: ItemKind, ids: &[&str]) -> String {
-    let number = match kind {
-        ItemKind::Movie => 1,
-        ItemKind::Episode => 4,
-        ItemKind::Artist => 8,
-        ItemKind::Album => 9,
-        ItemKind::Track => 10,
-    };
+    let number = super::render::type_number(kind);
     format!(
         "/library/sections/{section}/all?type={number}&includeGuids=1&id={}",
         ids.join(",")
@@ -326,6 +324,8 @@ pub fn record(item: &Value, section: Option<&str>) -> Option<ItemRecord> {
         "artist" => ItemKind::Artist,
         "movie" => ItemKind::Movie,
         "episode" => ItemKind::Episode,
+        "show" => ItemKind::Show,
+        "season" => ItemKind::Season,
         _ => return None,
     };
     let id = json_text(item, "ratingKey")?;
@@ -348,7 +348,9 @@ pub fn record(item: &Value, section: Option<&str>) -> Option<ItemRecord> {
             None,
         ),
         ItemKind::Episode => (Vec::new(), None, grandparent_title),
-        ItemKind::Artist | ItemKind::Movie => (Vec::new(), None, None),
+        // A season's show, as an episode names it.
+        ItemKind::Season => (Vec::new(), None, parent_title),
+        ItemKind::Artist | ItemKind::Movie | ItemKind::Show => (Vec::new(), None, None),
     };
     let file_path = item
         .get("Media")
@@ -391,7 +393,7 @@ pub fn record(item: &Value, section: Option<&str>) -> Option<ItemRecord> {
         updated_at: json_number(item, "updatedAt").unwrap_or(added_at),
         parent_id: json_text(item, "parentRatingKey"),
         grandparent_id: json_text(item, "grandparentRatingKey"),
-        index: matches!(kind, ItemKind::Track | ItemKind::Episode)
+        index: matches!(kind, ItemKind::Track | ItemKind::Episode | ItemKind::Season)
             .then(|| small("index"))
             .flatten(),
         parent_index: matches!(kind, ItemKind::Track | ItemKind::Episode)
@@ -432,8 +434,8 @@ mod tests {
                 "/library/sections/4/all?type=2&includeGuids=1",
                 "/library/sections/4/all?type=3&includeGuids=1",
             ],
-            "each indexed type of each music, movie and show section, and the shows' and \
-             seasons' listings; not photos"
+            "each indexed type of each music, movie and show section (episodes, shows, \
+             seasons); not photos"
         );
 
         let page = json!({"MediaContainer": {"totalSize": "120", "Metadata": [
@@ -443,13 +445,22 @@ mod tests {
              "grandparentRatingKey": "53", "addedAt": 100, "updatedAt": 150,
              "Media": [{"Part": [{"file": "/music/Band/Album/03.flac"}]}],
              "Guid": [{"id": "mbid://b1a9c0e9-d987-4042-ae91-78d6a3267d69"}, {"id": "imdb://tt1"}]},
-            {"type": "season", "ratingKey": "9", "title": "Season 1"},
+            {"type": "season", "ratingKey": "9", "title": "Season 1", "index": 1,
+             "parentRatingKey": "8", "parentTitle": "The Show"},
+            {"type": "clip", "ratingKey": "10", "title": "Trailer"},
             {"type": "track", "title": "no rating key"}
         ]}});
         assert_eq!(total_size(&page), Some(120));
         let (count, records) = parse_items(&page, Some("1"));
-        assert_eq!(count, 3);
-        assert_eq!(records.len(), 1);
+        assert_eq!(count, 4);
+        assert_eq!(records.len(), 2, "a track and a season; not a clip");
+        let season = &records[1];
+        assert_eq!(season.kind, ItemKind::Season);
+        assert_eq!(
+            (season.parent_id.as_deref(), season.album.as_deref()),
+            (Some("8"), Some("The Show"))
+        );
+        assert_eq!(season.index, Some(1));
         let r = &records[0];
         assert_eq!(r.section_id, "1");
         assert_eq!(r.artists, ["Band feat. Guest"]);

@@ -18,6 +18,21 @@ pub fn type_name(kind: ItemKind) -> &'static str {
         ItemKind::Artist => "artist",
         ItemKind::Movie => "movie",
         ItemKind::Episode => "episode",
+        ItemKind::Show => "show",
+        ItemKind::Season => "season",
+    }
+}
+
+/// Plex's `type=` number of a kind.
+pub fn type_number(kind: ItemKind) -> u8 {
+    match kind {
+        ItemKind::Movie => 1,
+        ItemKind::Show => 2,
+        ItemKind::Season => 3,
+        ItemKind::Episode => 4,
+        ItemKind::Artist => 8,
+        ItemKind::Album => 9,
+        ItemKind::Track => 10,
     }
 }
 
@@ -26,6 +41,8 @@ pub fn type_name(kind: ItemKind) -> &'static str {
 pub fn kind_of_type(n: &str) -> Option<ItemKind> {
     match n.trim() {
         "1" => Some(ItemKind::Movie),
+        "2" => Some(ItemKind::Show),
+        "3" => Some(ItemKind::Season),
         "4" => Some(ItemKind::Episode),
         "8" => Some(ItemKind::Artist),
         "9" => Some(ItemKind::Album),
@@ -48,7 +65,7 @@ pub fn section_kinds(section_type: &str) -> &'static [ItemKind] {
     match section_type {
         "artist" => &[ItemKind::Artist, ItemKind::Album, ItemKind::Track],
         "movie" => &[ItemKind::Movie],
-        "show" => &[ItemKind::Episode],
+        "show" => &[ItemKind::Show, ItemKind::Season, ItemKind::Episode],
         _ => &[],
     }
 }
@@ -62,9 +79,13 @@ mod tests {
     fn kinds_and_type_numbers() {
         assert_eq!(kind_of_type("10"), Some(ItemKind::Track));
         assert_eq!(kind_of_type(" 1 "), Some(ItemKind::Movie));
-        assert_eq!(kind_of_type("2"), None);
+        assert_eq!(kind_of_type("2"), Some(ItemKind::Show));
+        assert_eq!(kind_of_type("5"), None);
         assert_eq!(type_name(ItemKind::Episode), "episode");
         assert_eq!(top_kind("artist"), Some(ItemKind::Artist));
-        assert_eq!(section_kinds("show"), &[ItemKind::Episode]);
+        assert_eq!(
+            section_kinds("show"),
+            &[ItemKind::Show, ItemKind::Season, ItemKind::Episode]
+        );
     }
 }

@@ -21,20 +21,24 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// What a Plex `type=` (or a section's default) asks for.
+/// What a Plex `type=` (or a section's default) asks a title search for.
 #[derive(Clone, Copy, PartialEq)]
 pub enum Kind {
-    /// A kind the index holds.
+    /// A kind the title search holds.
     Item(ItemKind),
-    /// Shows, which the index knows only from their episodes.
+    /// Shows, which the title search knows from their episodes (and the server renders).
     Show,
 }
 
-/// The kind a Plex request asks of section `s`: its `type=`, or the section's top level.
+/// The kind a Plex search asks of section `s`: its `type=`, or the section's top level.
+/// Seasons are searched by the server: the title search holds none.
 pub fn kind_asked(params: &[(String, String)], s: &UserSection) -> Option<Kind> {
     let kind = match param(params, "type").filter(|t| !t.is_empty()) {
         Some(t) if t.trim() == "2" => Kind::Show,
-        Some(t) => Kind::Item(render::kind_of_type(t)?),
+        Some(t) => match render::kind_of_type(t)? {
+            ItemKind::Season => return None,
+            k => Kind::Item(k),
+        },
         None if s.kind == "show" => Kind::Show,
         None => Kind::Item(render::top_kind(&s.kind)?),
     };
@@ -43,6 +47,19 @@ pub fn kind_asked(params: &[(String, String)], s: &UserSection) -> Option<Kind> 
         Kind::Item(k) => render::section_kinds(&s.kind).contains(&k),
     };
     ok.then_some(kind)
+}
+
+/// The kind a Plex section listing asks of section `s` (its `type=`, or the section's top
+/// level: a show section lists its shows), when the section holds it.
+pub fn listing_kind(params: &[(String, String)], s: &UserSection) -> Option<ItemKind> {
+    let kind = match param(params, "type").filter(|t| !t.is_empty()) {
+        Some(t) => render::kind_of_type(t)?,
+        None if s.kind == "show" => ItemKind::Show,
+        None => render::top_kind(&s.kind)?,
+    };
+    render::section_kinds(&s.kind)
+        .contains(&kind)
+        .then_some(kind)
 }
 
 /// The route of a search the route table recognised, with its query decoded (names as
@@ -135,6 +152,8 @@ pub fn hub_title(kind: ItemKind) -> &'static str {
         ItemKind::Artist => "Artists",
         ItemKind::Album => "Albums",
         ItemKind::Track => "Tracks",
+        ItemKind::Show => "Shows",
+        ItemKind::Season => "Seasons",
     }
 }
 

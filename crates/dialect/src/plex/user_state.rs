@@ -12,8 +12,9 @@
 //! * `…/all?type={t}&lastViewedAt>>=1` — everything the user has played or started (a play, a
 //!   progress report or a skip sets `lastViewedAt`);
 //! * `…/all?type={t}&userRating>>=1` — everything the user has rated;
-//! * for albums and artists, the first of these for their tracks as well: an album's or an
-//!   artist's `viewedLeafCount` is the number of its tracks with a `viewCount`.
+//! * for albums and artists, the first of these for their tracks as well (for seasons and
+//!   shows, for their episodes): a parent's `viewedLeafCount` is the number of its leaves
+//!   with a `viewCount`.
 //!
 //! An item in neither list has no per-user value, as the server writes it. Where the copy
 //! names one read that holds every item of the answer — the metadata of the heads of the
@@ -31,7 +32,7 @@ use cachearr_library::ItemKind;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
-use super::render::{El, V};
+use super::render::{El, V, type_number};
 use crate::ReadAsUser;
 
 /// What the server said about one user and one item.
@@ -166,9 +167,19 @@ pub fn insert(el: El, state: &PlayState) -> El {
 }
 
 /// Whether items of `kind` carry a count of their user's played leaves (`viewedLeafCount`,
-/// written in place, not at the [`insertion_point`]): albums and artists.
+/// written in place, not at the [`insertion_point`]): albums, artists, seasons and shows.
 pub fn counts_leaves(kind: ItemKind) -> bool {
-    matches!(kind, ItemKind::Album | ItemKind::Artist)
+    leaf_kind(kind).is_some()
+}
+
+/// The kind of the leaves whose plays a parent of `kind` counts: an album's and an artist's
+/// tracks, a season's and a show's episodes.
+fn leaf_kind(kind: ItemKind) -> Option<ItemKind> {
+    match kind {
+        ItemKind::Album | ItemKind::Artist => Some(ItemKind::Track),
+        ItemKind::Season | ItemKind::Show => Some(ItemKind::Episode),
+        ItemKind::Track | ItemKind::Movie | ItemKind::Episode => None,
+    }
 }
 
 /// Writes a document whose items were kept written in halves, cut at their
@@ -400,9 +411,9 @@ fn state_of(m: &Value) -> PlayState {
 pub struct UserStates {
     /// Items with any per-user value, by rating key.
     states: FxHashMap<String, PlayState>,
-    /// For albums and artists: how many of their tracks the user has played.
+    /// For albums, artists, seasons and shows: how many of their leaves the user has played.
     viewed_leaves: FxHashMap<String, i64>,
-    /// Whether `viewed_leaves` was read (albums and artists).
+    /// Whether `viewed_leaves` was read (parents of leaves).
     counts_leaves: bool,
 }
 
@@ -417,20 +428,9 @@ impl UserStates {
     }
 }
 
-/// Plex's `type=` number of a kind.
-fn type_number(kind: ItemKind) -> u8 {
-    match kind {
-        ItemKind::Movie => 1,
-        ItemKind::Episode => 4,
-        ItemKind::Artist => 8,
-        ItemKind::Album => 9,
-        ItemKind::Track => 10,
-    }
-}
-
 /// The listings the user's play state of the items of `kind` in `section` is read from:
-/// everything played or started, everything rated, and for albums and artists their tracks
-/// played.
+/// everything played or started, everything rated, and for albums, artists, seasons and shows
+/// their tracks or episodes played.
 fn listing_paths(section: &str, kind: ItemKind) -> Vec<String> {
     let own = type_number(kind);
     let listing =
@@ -439,8 +439,8 @@ fn listing_paths(section: &str, kind: ItemKind) -> Vec<String> {
         listing(own, "lastViewedAt%3E%3E=1"),
         listing(own, "userRating%3E%3E=1"),
     ];
-    if counts_leaves(kind) {
-        paths.push(listing(10, "lastViewedAt%3E%3E=1"));
+    if let Some(leaves) = leaf_kind(kind) {
+        paths.push(listing(type_number(leaves), "lastViewedAt%3E%3E=1"));
     }
     paths
 }
@@ -459,11 +459,11 @@ fn from_listings(kind: ItemKind, listings: &[Option<Arc<Listing>>]) -> Option<Us
         }
     }
     if counts_leaves(kind) {
-        let tracks = rest.first()?.as_ref()?;
-        out.viewed_leaves = if kind == ItemKind::Album {
-            tracks.viewed_by_parent.clone()
+        let leaves = rest.first()?.as_ref()?;
+        out.viewed_leaves = if matches!(kind, ItemKind::Album | ItemKind::Season) {
+            leaves.viewed_by_parent.clone()
         } else {
-            tracks.viewed_by_grandparent.clone()
+            leaves.viewed_by_grandparent.clone()
         };
         out.counts_leaves = true;
     }

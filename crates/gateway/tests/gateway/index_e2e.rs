@@ -161,19 +161,25 @@ fn crawl_requests(sim: &Sim) -> u64 {
         .sum()
 }
 
-/// The simulator's counts of the kinds the index keeps.
-fn sim_counts(sim: &Sim) -> [u64; 5] {
-    let lib = sim.library();
+/// The simulator's counts of the kinds the index keeps (shows and seasons: Plex's only).
+fn sim_counts(server: &SimServer) -> [u64; 7] {
+    let lib = server.sim.library();
+    let parents = |kind| match server.profile {
+        Profile::Plex => lib.count(kind) as u64,
+        _ => 0,
+    };
     [
         lib.count(SimKind::Track) as u64,
         lib.count(SimKind::Album) as u64,
         lib.count(SimKind::Artist) as u64,
         lib.count(SimKind::Movie) as u64,
         lib.count(SimKind::Episode) as u64,
+        parents(SimKind::Show),
+        parents(SimKind::Season),
     ]
 }
 
-fn index_counts(gateway: &Gateway, upstream: &str) -> [u64; 5] {
+fn index_counts(gateway: &Gateway, upstream: &str) -> [u64; 7] {
     let index = gateway.index(upstream).unwrap().ready().unwrap();
     let stats = index.stats();
     stats.items_by_kind.map(|n| n as u64)
@@ -218,7 +224,7 @@ async fn crawl_matches_the_simulator(profile: Profile) {
     let gw = start_gateway(config(&server, data.path(), |_| {}), None).await;
     let name = profile.as_str();
     gw.wait_ready(name).await;
-    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server.sim));
+    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server));
 
     // Every crawl request went through the background budget, never more than its cap at once.
     // The build's own count: the library copy's frame probes follow the build and may or may
@@ -236,7 +242,7 @@ async fn crawl_matches_the_simulator(profile: Profile) {
     assert_eq!(status["state"], "ready");
     assert_eq!(status["enabled"], true);
     assert_eq!(status["profile"], name);
-    assert_eq!(status["items_by_kind"]["track"], sim_counts(&server.sim)[0]);
+    assert_eq!(status["items_by_kind"]["track"], sim_counts(&server)[0]);
     assert!(
         status["sections"].as_array().unwrap().len() >= 3,
         "{status}"
@@ -278,13 +284,13 @@ async fn crawl_matches_the_simulator(profile: Profile) {
     let stats = gw.get("/api/library/stats").await;
     let totals = &stats["upstreams"][0];
     assert_eq!(totals["upstream"], name);
-    assert_eq!(totals["items"]["movie"], sim_counts(&server.sim)[3]);
+    assert_eq!(totals["items"]["movie"], sim_counts(&server)[3]);
     let sections = totals["sections"].as_array().unwrap();
     let tracks: u64 = sections
         .iter()
         .filter_map(|s| s["items"]["track"].as_u64())
         .sum();
-    assert_eq!(tracks, sim_counts(&server.sim)[0]);
+    assert_eq!(tracks, sim_counts(&server)[0]);
     assert!(
         sections
             .iter()
@@ -306,7 +312,7 @@ async fn crawl_matches_the_simulator(profile: Profile) {
     let gw = start_gateway(config(&server, data.path(), |_| {}), None).await;
     assert!(gw.gateway.index(name).unwrap().ready().is_some());
     assert_eq!(gw.state(name), IndexState::Ready);
-    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server.sim));
+    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server));
     // The keeper runs and looked at its schedule: nothing is due, the server saw nothing.
     eventually("the keeper runs", WAIT, || async {
         gw.gateway.index(name).unwrap().poke()
@@ -415,11 +421,11 @@ async fn interrupted_build_resumes(profile: Profile) {
     server.sim.reset_stats();
     let gw = start_gateway(config(&server, data.path(), |_| {}), None).await;
     gw.wait_ready(name).await;
-    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server.sim));
+    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server));
     let status = gw.gateway.index(name).unwrap().status();
     let last = status.last_build.unwrap();
     assert_eq!(last.kind, "resumed");
-    let total: u64 = sim_counts(&server.sim).iter().sum();
+    let total: u64 = sim_counts(&server).iter().sum();
     assert!(
         last.fetched + before.items <= total + 50,
         "the second run fetched {} of {total} items after {} were fetched first",
@@ -522,7 +528,7 @@ async fn changes_reach_the_index(profile: Profile) {
             .is_some_and(|i| i.by_id(&added_id, &all).is_none())
     })
     .await;
-    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server.sim));
+    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server));
 
     // The scheduled refresh: nothing due before the interval, then an incremental one that
     // fetches only what changed.
@@ -546,13 +552,13 @@ async fn changes_reach_the_index(profile: Profile) {
     })
     .await;
     let refresh = handle.status().last_build.unwrap();
-    let total: u64 = sim_counts(&server.sim).iter().sum();
+    let total: u64 = sim_counts(&server).iter().sum();
     assert!(
         refresh.fetched < total / 4,
         "the refresh fetched {} of {total}",
         refresh.fetched
     );
-    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server.sim));
+    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server));
     assert_eq!(
         handle.status().next_refresh_at_ms.unwrap(),
         refresh.finished_at_ms + 24 * 3600 * 1000
@@ -609,13 +615,13 @@ async fn changes_made_while_down_are_fetched_at_start(profile: Profile) {
     .await;
     let refresh = handle.status().last_build.unwrap();
     assert_eq!(refresh.kind, "refresh");
-    let total: u64 = sim_counts(&server.sim).iter().sum();
+    let total: u64 = sim_counts(&server).iter().sum();
     assert!(
         refresh.fetched < total / 4,
         "the catch-up fetched {} of {total}",
         refresh.fetched
     );
-    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server.sim));
+    assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server));
     gw.shut_down().await;
 }
 

@@ -12,6 +12,7 @@ use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 
 use cachearr_library::LibraryIndex;
+use cachearr_sim::library::{SHOWS_SECTION, SectionKind};
 use cachearr_sim::state::{PlexFilter, Restrictions};
 use serde_json::Value;
 use sim_gateway::Running;
@@ -68,7 +69,7 @@ async fn keys(r: &Running, path: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The walks a library scan makes: every season's and album's children, shows' and
+/// The walks a library scan makes: every season's, show's and album's children, shows' and
 /// artists' leaves, an artist's albums, listing pages and counts.
 async fn walks(r: &Running) -> Vec<String> {
     let mut paths = Vec::new();
@@ -77,7 +78,22 @@ async fn walks(r: &Running) -> Vec<String> {
     }
     for show in keys(r, "/library/sections/3/all?type=2").await {
         paths.push(format!("/library/metadata/{show}/allLeaves"));
+        paths.push(format!("/library/metadata/{show}/children"));
     }
+    // Tautulli's counts of shows and seasons, a page of a show section's shows (its default
+    // listing) and one of its seasons.
+    for t in [2, 3] {
+        for size in [0, 1] {
+            paths.push(format!(
+                "/library/sections/3/all?type={t}&X-Plex-Container-Start=0&X-Plex-Container-Size={size}"
+            ));
+        }
+    }
+    paths.push("/library/sections/3/all?X-Plex-Container-Start=0&X-Plex-Container-Size=10".into());
+    paths.push(
+        "/library/sections/3/all?type=3&includeGuids=1&X-Plex-Container-Start=4&X-Plex-Container-Size=6"
+            .into(),
+    );
     for album in keys(r, "/library/sections/1/all?type=9")
         .await
         .iter()
@@ -244,6 +260,144 @@ async fn a_season_walk_reaches_the_server_only_to_prove_its_frame() {
         before,
         "the second walk is cached"
     );
+}
+
+/// Reads `path` as `token` through the gateway at `proxy` and from the server at `direct`: the
+/// gateway's answer must be the server's; gives whether the copy wrote it (its
+/// `Cache-Status` says so).
+async fn from_copy(proxy: &str, direct: &str, path: &str, token: &str, json: bool) -> bool {
+    let mut rb = reqwest::Client::new()
+        .get(format!("{proxy}{path}"))
+        .header("X-Plex-Token", token)
+        .header("X-Plex-Client-Identifier", "walk-tests");
+    if json {
+        rb = rb.header("Accept", "application/json");
+    }
+    let resp = rb.send().await.unwrap();
+    let code = resp.status().as_u16();
+    let status = resp.headers()["cache-status"].to_str().unwrap().to_owned();
+    let via = resp.text().await.unwrap();
+    let (server_code, server) = get_as(direct, path, token, json).await;
+    assert_eq!(code, server_code, "{path} json={json}");
+    sim_gateway::assert_same_answer(&via, &server, &format!("{path} json={json}"));
+    status.ends_with("detail=copy")
+}
+
+/// A show's seasons are the copy's to answer as a season's episodes are: a walk of every
+/// show's seasons reaches the server only to prove its frame, and every answer is the
+/// server's for the user, with their counts of played episodes.
+#[tokio::test]
+async fn a_walk_of_shows_seasons_is_answered_from_the_copy() {
+    let r = start().await;
+    play_some(&r).await;
+    let shows = keys(&r, "/library/sections/3/all?type=2").await;
+    assert!(shows.len() >= 4, "{}", shows.len());
+    // Each user, and whether they see the show section whole (a shared user's whole sections
+    // are the copy's once proven, which their first walk's reads do).
+    let users: Vec<(String, bool, bool)> = {
+        let state = r.sim.sim.state();
+        state
+            .users()
+            .iter()
+            .map(|u| {
+                let opens = u
+                    .sections
+                    .as_ref()
+                    .is_none_or(|s| s.contains(&SHOWS_SECTION));
+                let filtered = u.restrictions.plex_filter(SectionKind::Shows).is_some();
+                (
+                    u.plex_token.clone(),
+                    u.is_owner,
+                    opens && !filtered && !u.home,
+                )
+            })
+            .collect()
+    };
+    let mut shared_whole = 0;
+    for (token, is_owner, whole) in &users {
+        let mut copied = Vec::new();
+        for show in &shows {
+            let path = format!("/library/metadata/{show}/children");
+            copied.push(from_copy(&r.proxy, &r.sim.base_url, &path, token, true).await);
+        }
+        if *is_owner {
+            // The owner's first shows prove the frame; the last is the copy's.
+            assert_eq!(copied.last(), Some(&true), "the owner: {copied:?}");
+        } else if *whole {
+            shared_whole += 1;
+            assert!(copied.iter().all(|c| *c), "a shared user: {copied:?}");
+        }
+    }
+    assert!(
+        shared_whole >= 2,
+        "{shared_whole} shared users see the show section whole"
+    );
+}
+
+/// Tautulli's counts of a show section's shows and seasons (XML, a page of one item and one
+/// of none): after its crawl the gateway learns their frames from reads of its own, so the
+/// owner's first counts are written by the copy, with their played episodes, and every
+/// user's count is the server's answer for them.
+#[tokio::test]
+async fn tautullis_counts_of_shows_and_seasons_are_the_copys_after_the_crawl() {
+    let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
+    let owner = sim.token.clone();
+    let episodes = {
+        let (_, body) = get_as(
+            &sim.base_url,
+            "/library/sections/3/all?type=4",
+            &owner,
+            true,
+        )
+        .await;
+        let doc: Value = serde_json::from_str(&body).unwrap();
+        let listed = doc["MediaContainer"]["Metadata"]
+            .as_array()
+            .unwrap()
+            .clone();
+        listed
+            .iter()
+            .map(|i| i["ratingKey"].as_str().unwrap().parse::<u32>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let users: Vec<(u32, String)> = {
+        let state = sim.sim.state();
+        state
+            .users()
+            .iter()
+            .map(|u| (u.id, u.plex_token.clone()))
+            .collect()
+    };
+    // Each user has played some episodes of their own: the first show's count of them differs.
+    for (n, (user, _)) in users.iter().enumerate() {
+        for &episode in episodes.iter().skip(n).step_by(3).take(5) {
+            sim.sim.scrobble(*user, episode);
+        }
+    }
+    let (served, _data) = sim_gateway::restarted_after_probes(&sim, |_| {}, |b| b).await;
+    let counts: Vec<String> = [2, 3]
+        .iter()
+        .flat_map(|t| {
+            [0, 1].map(|size| {
+                format!(
+                    "/library/sections/3/all?type={t}&X-Plex-Container-Start=0&X-Plex-Container-Size={size}"
+                )
+            })
+        })
+        .collect();
+    for path in &counts {
+        assert!(
+            from_copy(&served.proxy, &sim.base_url, path, &owner, false).await,
+            "{path}: the owner's first count is the copy's"
+        );
+    }
+    for (_, token) in &users {
+        for path in &counts {
+            from_copy(&served.proxy, &sim.base_url, path, token, false).await;
+        }
+    }
+    drop(served.stop);
+    served.task.await.unwrap();
 }
 
 /// An answer the copy wrote says so: `Cache-Status` a hit with `detail=copy`, `X-Cache: HIT`,

@@ -118,7 +118,15 @@ pub(crate) async fn try_answer<B>(
         Some(id) => only(&sections, id),
         None => sections.clone(),
     };
-    let whole = whole_sections(gw, up, &user, &spanned, |id, kind| folded.count(id, kind)).await;
+    let whole = whole_sections(
+        gw,
+        up,
+        &user,
+        &spanned,
+        |id, kind| folded.count(id, kind),
+        |id, kind| folded.held_by_leaves(id, kind),
+    )
+    .await;
     let crawled = handle.sections();
     // Without the server's elements or documents there is nothing to answer with: the
     // server answers.
@@ -660,7 +668,15 @@ async fn walk_section_whole(
     } else {
         only(sections, section)
     };
-    let whole = whole_sections(gw, up, user, &spanned, |id, kind| folded.count(id, kind)).await;
+    let whole = whole_sections(
+        gw,
+        up,
+        user,
+        &spanned,
+        |id, kind| folded.count(id, kind),
+        |id, kind| folded.held_by_leaves(id, kind),
+    )
+    .await;
     if !whole.iter().any(|w| w.eq_ignore_ascii_case(section)) {
         state
             .copy_declines_user

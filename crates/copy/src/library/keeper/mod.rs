@@ -549,10 +549,10 @@ impl Keeper {
             ..
         } = start;
         drop(journal);
-        // The parents the index knows only by id (shows, seasons): their elements, for the
-        // copy's children listings.
+        // The parents' elements (shows, seasons) the streams did not read, for the copy's
+        // children listings.
         client
-            .keep_parents(&sections, self.config.page_size as u64)
+            .keep_parents(&sections, self.config.page_size as u64, true)
             .await?;
         self.handle.update_status(|s| {
             if let Some(p) = s.progress.as_mut() {

@@ -128,9 +128,9 @@ impl Keeper {
         let streams = crawl::streams(client.profile(), &sections);
         let counts = count_by_stream(current);
         // The parents the copy's children listings repeat (shows, seasons): read again whole,
-        // a request per thousand.
+        // a request per thousand, for the counts of children the streams' `since` misses.
         client
-            .keep_parents(&sections, self.config.page_size as u64)
+            .keep_parents(&sections, self.config.page_size as u64, false)
             .await?;
         let everything = Visibility::everything();
         let page_size = self.config.page_size as u64;
