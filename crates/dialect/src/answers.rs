@@ -220,6 +220,13 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
+    /// A home screen's list of what was added last, across the user's sections (Plex
+    /// `/hubs/home/recentlyAdded`), as the server reads its query. `None` when a parameter is
+    /// one the copy does not write alike (the server answers), or for a server without one.
+    fn recent_request(&self, _params: &[(String, String)]) -> Option<RecentRequest> {
+        None
+    }
+
     /// Where a kept item's element is cut for the asking user's values to go between its
     /// halves.
     fn user_state_cut(&self) -> fn(&El) -> usize {
@@ -251,6 +258,18 @@ pub struct WalkRequest {
     pub guids: bool,
     /// The order asked for.
     pub order: WalkOrder,
+}
+
+/// A recently-added list's query as the server reads it ([`CopyAnswers::recent_request`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecentRequest {
+    /// The kind listed.
+    pub kind: ItemKind,
+    /// The most items listed when no page is asked for.
+    pub unpaged_max: usize,
+    /// The parameters that do not change which items are listed but that a server could
+    /// write its answer otherwise for, as written: frames are proven per variant.
+    pub variant: &'static str,
 }
 
 /// The order a tree walk asks for ([`WalkRequest`]).

@@ -178,6 +178,9 @@ pub enum IndexSearch {
     ShowEpisodes,
     /// A series' seasons (Jellyfin `/Shows/{id}/Seasons`).
     ShowSeasons,
+    /// What was added last across the user's sections, of one kind (Plex
+    /// `/hubs/home/recentlyAdded`).
+    RecentlyAdded,
 }
 
 impl IndexSearch {
@@ -188,6 +191,7 @@ impl IndexSearch {
         match self {
             IndexSearch::Children | IndexSearch::AllLeaves => class == Class::Metadata,
             IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => class == Class::Metadata,
+            IndexSearch::RecentlyAdded => class == Class::Recent,
             _ => matches!(class, Class::Search | Class::Listing),
         }
     }
@@ -200,7 +204,8 @@ impl IndexSearch {
             | IndexSearch::HubSearch
             | IndexSearch::SectionListing
             | IndexSearch::Children
-            | IndexSearch::AllLeaves => true,
+            | IndexSearch::AllLeaves
+            | IndexSearch::RecentlyAdded => true,
             IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => true,
             IndexSearch::ItemSearch | IndexSearch::SearchHints => query.is_some_and(|q| {
                 q.as_bytes()

@@ -14,7 +14,8 @@ use super::Plex;
 use super::render::{self, El, V};
 use super::search::{self, Kind};
 use crate::answers::{
-    CopyAnswers, Found, ItemRef, LibraryCopy, Page, SearchRoute, WalkRequest, number, view,
+    CopyAnswers, Found, ItemRef, LibraryCopy, Page, RecentRequest, SearchRoute, WalkRequest,
+    number, view,
 };
 use crate::model::library::{Rank, TitleHit, UserSection};
 use crate::model::route::IndexSearch;
@@ -641,6 +642,11 @@ impl CopyAnswers for Plex {
     /// client sends and changes nothing ([`search::ignorable`]).
     fn walk_request(&self, params: &[(String, String)]) -> Option<WalkRequest> {
         search::walk_request(params)
+    }
+
+    /// `type=` (required), `personal=1`; the cap Plex puts on an unpaged list.
+    fn recent_request(&self, params: &[(String, String)]) -> Option<RecentRequest> {
+        search::recent_request(params)
     }
 
     /// Before the first of `year`, `thumb`, `art`, `duration`, `addedAt`, `parentYear`

@@ -149,28 +149,50 @@ pub fn page_path(
 const PROBE_PAGE: u32 = 10;
 
 /// The reads `ServerLibrary::frame_probes` names for Plex: those Overseerr's scan,
-/// python-plexapi's `season.episodes()` and Tautulli's library statistics start with. A movie
-/// section's first two pages as Overseerr pages it (JSON, `Guid`s, no `type=`), a show
-/// section's seasons' episodes (`…/children`, JSON and XML), and every section's counts of
-/// each kind the index holds as Tautulli makes them (XML, `type=`, a page of one item; proven
-/// on a page of none beside it, which costs no item's state). A show section's top level
-/// lists shows, which the copy does not write; music's walks are left to their own proofs
-/// (its tools read album tracks sorted by id, or whole listings in XML), which keeps the
-/// crawl's cost down.
+/// python-plexapi's `season.episodes()` and Tautulli's library statistics and home screen
+/// start with. A movie section's first two pages as Overseerr pages it (JSON, `Guid`s, no
+/// `type=`), a show section's seasons' episodes (`…/children`, JSON and XML), every
+/// section's counts of each kind the index holds as Tautulli makes them (XML, `type=`, a page
+/// of one item; proven on a page of none beside it, which costs no item's state), and the
+/// home screen's recently added of the section's top level as Tautulli pages it (XML, and
+/// for movies its `personal=1` too). Music's walks are left to their own proofs (its tools
+/// read album tracks sorted by id, or whole listings in XML), which keeps the crawl's cost
+/// down.
 pub fn frame_probes(section: &str, kind: &str, parents: &[&str]) -> Vec<(String, bool)> {
     let mut probes = walk_probes(section, kind, parents);
-    for (_, number) in types_of_section(kind) {
-        for size in [0, 1] {
-            probes.push((
-                format!(
-                    "/library/sections/{section}/all?type={number}\
-                     &X-Plex-Container-Start=0&X-Plex-Container-Size={size}"
-                ),
+    let pages = |path: String| {
+        [0, 1].map(|size| {
+            (
+                format!("{path}&X-Plex-Container-Start=0&X-Plex-Container-Size={size}"),
                 false,
-            ));
+            )
+        })
+    };
+    for (_, number) in types_of_section(kind) {
+        probes.extend(pages(format!(
+            "/library/sections/{section}/all?type={number}"
+        )));
+    }
+    let top = super::render::section_kinds(plex_type_of(kind)).first();
+    if let Some(&top) = top {
+        let number = super::render::type_number(top);
+        let recent = format!("/hubs/home/recentlyAdded?type={number}");
+        if top == ItemKind::Movie {
+            probes.extend(pages(format!("{recent}&personal=1")));
         }
+        probes.extend(pages(recent));
     }
     probes
+}
+
+/// The Plex type of a section of the index's `kind` (the inverse of [`section_word`]).
+fn plex_type_of(kind: &str) -> &'static str {
+    match kind {
+        "music" => "artist",
+        "movies" => "movie",
+        "shows" => "show",
+        _ => "",
+    }
 }
 
 /// [`frame_probes`]' reads of the walks: a movie section's pages, a show section's seasons'

@@ -28,6 +28,7 @@ const INDEX: &[(&str, IndexSearch)] = &[
     ("/library/sections/{id}/all", IndexSearch::SectionListing),
     ("/library/metadata/{id}/children", IndexSearch::Children),
     ("/library/metadata/{id}/allLeaves", IndexSearch::AllLeaves),
+    ("/hubs/home/recentlyAdded", IndexSearch::RecentlyAdded),
 ];
 
 /// Plex fields holding play state (filters `unwatched=1`, `viewCount>>=1`, sorts

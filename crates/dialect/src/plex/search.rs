@@ -9,7 +9,7 @@
 use cachearr_library::ItemKind;
 
 use super::render::{self, V};
-use crate::answers::{SearchRoute, WalkOrder, WalkRequest};
+use crate::answers::{RecentRequest, SearchRoute, WalkOrder, WalkRequest};
 use crate::model::library::UserSection;
 use crate::model::route::IndexSearch;
 
@@ -134,6 +134,31 @@ pub fn walk_request(params: &[(String, String)]) -> Option<WalkRequest> {
         kind_named: kind_named(params).is_some(),
         guids: guids_asked(params)?,
         order,
+    })
+}
+
+/// The most items an unpaged recently-added list holds (a page asked for has no cap).
+pub const RECENT_MAX: usize = 50;
+
+/// A home hub of recently added items (`/hubs/home/recentlyAdded`): the kind its `type=`
+/// names, which it must, and [`RECENT_MAX`]. `personal=1` (Tautulli sends it) lists the
+/// same items, a server's home hub holding its own libraries only; it is a variant of its
+/// own, so that the copy writes it only once a server's answers of it proved the frame. A
+/// section (`sectionID`), external ids or anything else: `None`.
+pub fn recent_request(params: &[(String, String)]) -> Option<RecentRequest> {
+    let mut variant = "";
+    for (k, v) in params {
+        match k.as_str() {
+            "type" => {}
+            "personal" if v == "1" && variant.is_empty() => variant = "personal=1",
+            k if ignorable(k) => {}
+            _ => return None,
+        }
+    }
+    Some(RecentRequest {
+        kind: render::kind_of_type(param(params, "type")?)?,
+        unpaged_max: RECENT_MAX,
+        variant,
     })
 }
 

@@ -90,6 +90,16 @@ async fn walks(r: &Running) -> Vec<String> {
         }
     }
     paths.push("/library/sections/3/all?X-Plex-Container-Start=0&X-Plex-Container-Size=10".into());
+    // The home screen's recently added, unpaged, as Tautulli pages it, and further pages
+    // (the copy writes them for the owner only: `tautullis_first_round_is_the_copys_for_the_owner`).
+    for t in ["1", "2", "8", "10", "1&personal=1"] {
+        paths.push(format!("/hubs/home/recentlyAdded?type={t}"));
+        for (start, size) in [(0, 50), (3, 7), (10, 7), (17, 7), (24, 7)] {
+            paths.push(format!(
+                "/hubs/home/recentlyAdded?X-Plex-Container-Start={start}&X-Plex-Container-Size={size}&type={t}"
+            ));
+        }
+    }
     paths.push(
         "/library/sections/3/all?type=3&includeGuids=1&X-Plex-Container-Start=4&X-Plex-Container-Size=6"
             .into(),
@@ -334,32 +344,33 @@ async fn a_walk_of_shows_seasons_is_answered_from_the_copy() {
     );
 }
 
-/// Tautulli's counts of a show section's shows and seasons (XML, a page of one item and one
-/// of none): after its crawl the gateway learns their frames from reads of its own, so the
-/// owner's first counts are written by the copy, with their played episodes, and every
-/// user's count is the server's answer for them.
+/// Tautulli's first round as the owner — the home screen's recently added movies, shows and
+/// artists (and movies again with `personal=1`), then each section's counts of each kind,
+/// shows' and seasons' included (XML, pages of one item) — after a crawl whose probes proved
+/// their frames: every list and count is the copy's, their items' play state (each user has
+/// played episodes and movies of their own) read in at most two requests, one for the lists
+/// and one for the counts. Then every user's round is the server's answer for them.
 #[tokio::test]
-async fn tautullis_counts_of_shows_and_seasons_are_the_copys_after_the_crawl() {
+async fn tautullis_first_round_is_the_copys_for_the_owner() {
     let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
     let owner = sim.token.clone();
-    let episodes = {
-        let (_, body) = get_as(
-            &sim.base_url,
-            "/library/sections/3/all?type=4",
-            &owner,
-            true,
-        )
-        .await;
+    let mut played = Vec::new();
+    for path in [
+        "/library/sections/3/all?type=4",
+        "/library/sections/2/all?type=1",
+    ] {
+        let (_, body) = get_as(&sim.base_url, path, &owner, true).await;
         let doc: Value = serde_json::from_str(&body).unwrap();
         let listed = doc["MediaContainer"]["Metadata"]
             .as_array()
             .unwrap()
             .clone();
-        listed
-            .iter()
-            .map(|i| i["ratingKey"].as_str().unwrap().parse::<u32>().unwrap())
-            .collect::<Vec<_>>()
-    };
+        played.extend(
+            listed
+                .iter()
+                .map(|i| i["ratingKey"].as_str().unwrap().parse::<u32>().unwrap()),
+        );
+    }
     let users: Vec<(u32, String)> = {
         let state = sim.sim.state();
         state
@@ -368,31 +379,60 @@ async fn tautullis_counts_of_shows_and_seasons_are_the_copys_after_the_crawl() {
             .map(|u| (u.id, u.plex_token.clone()))
             .collect()
     };
-    // Each user has played some episodes of their own: the first show's count of them differs.
+    // Each user's own plays: the newest movies' and the first show's counts differ by user.
     for (n, (user, _)) in users.iter().enumerate() {
-        for &episode in episodes.iter().skip(n).step_by(3).take(5) {
-            sim.sim.scrobble(*user, episode);
+        for &item in played.iter().rev().skip(n).step_by(3).take(8) {
+            sim.sim.scrobble(*user, item);
+        }
+        for &item in played.iter().skip(n).step_by(3).take(5) {
+            sim.sim.scrobble(*user, item);
         }
     }
     let (served, _data) = sim_gateway::restarted_after_probes(&sim, |_| {}, |b| b).await;
-    let counts: Vec<String> = [2, 3]
+    let mut round: Vec<String> = ["1", "2", "8", "1&personal=1"]
         .iter()
-        .flat_map(|t| {
-            [0, 1].map(|size| {
-                format!(
-                    "/library/sections/3/all?type={t}&X-Plex-Container-Start=0&X-Plex-Container-Size={size}"
-                )
-            })
+        .map(|t| {
+            format!(
+                "/hubs/home/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size=50&type={t}"
+            )
         })
         .collect();
-    for path in &counts {
-        assert!(
-            from_copy(&served.proxy, &sim.base_url, path, &owner, false).await,
-            "{path}: the owner's first count is the copy's"
-        );
+    // A page further on, as a client pages the list.
+    for t in ["1", "2"] {
+        round.push(format!(
+            "/hubs/home/recentlyAdded?X-Plex-Container-Start=3&X-Plex-Container-Size=7&type={t}"
+        ));
     }
+    for (section, types) in [("1", &[8, 9, 10][..]), ("2", &[1]), ("3", &[2, 3, 4])] {
+        for t in types {
+            round.push(format!(
+                "/library/sections/{section}/all?X-Plex-Container-Start=0&X-Plex-Container-Size=1&type={t}"
+            ));
+        }
+    }
+    let on = |part: &str| sim_gateway::requests_on(&sim, part);
+    let (recent, listings, metadata) = (on("recentlyAdded"), on("/all"), on("/library/metadata"));
+    for path in &round {
+        let resp = reqwest::Client::new()
+            .get(format!("{}{path}", served.proxy))
+            .header("X-Plex-Token", &owner)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let status = resp.headers()["cache-status"].to_str().unwrap().to_owned();
+        assert!(status.ends_with("detail=copy"), "{path}: {status}");
+    }
+    assert_eq!(on("recentlyAdded"), recent, "no list reached the server");
+    assert_eq!(on("/all"), listings, "no count reached the server");
+    // (None at all when the probes' own reads of them are still fresh.)
+    let state_reads = on("/library/metadata") - metadata;
+    assert!(
+        state_reads <= 2,
+        "{state_reads}: the lists' items' state in one read, the counts' in another"
+    );
     for (_, token) in &users {
-        for path in &counts {
+        for path in &round {
             from_copy(&served.proxy, &sim.base_url, path, token, false).await;
         }
     }

@@ -43,7 +43,8 @@ pub(crate) const PROOFS: usize = 2;
 /// frame's layout.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Shape {
-    /// `children`, `allLeaves` or `all` (a section listing).
+    /// `children`, `allLeaves`, `all` (a section listing) or `recent` (a recently-added
+    /// list across sections).
     pub(crate) route: &'static str,
     pub(crate) section: String,
     /// The kind of the items listed.
@@ -591,10 +592,10 @@ impl SavedFrame {
     /// The shape and its frame; `None` for a name this build does not know.
     fn restored(&self) -> Option<(Shape, Frame)> {
         let shape = Shape {
-            route: known(&self.route, &["children", "allLeaves", "all"])?,
+            route: known(&self.route, &["children", "allLeaves", "all", "recent"])?,
             section: self.section.clone(),
             kind: self.kind,
-            order: known(&self.order, &["", "id", "id:desc"])?,
+            order: known(&self.order, &["", "id", "id:desc", "addedAt:desc"])?,
             json: self.json,
             guids: self.guids,
             paged: self.paged,

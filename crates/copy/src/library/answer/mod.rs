@@ -356,6 +356,9 @@ static EPISODES: WalkCopy = WalkCopy {
 static SEASONS: WalkCopy = WalkCopy {
     search: IndexSearch::ShowSeasons,
 };
+static RECENT: WalkCopy = WalkCopy {
+    search: IndexSearch::RecentlyAdded,
+};
 
 /// The copy that may answer a miss of this read, when it is a walk: an item's children or
 /// leaves, or a section listing without a title filter (one with a filter is a search,
@@ -369,6 +372,7 @@ pub(crate) fn walk_copy(
         IndexSearch::AllLeaves => Some(&ALL_LEAVES),
         IndexSearch::ShowEpisodes => Some(&EPISODES),
         IndexSearch::ShowSeasons => Some(&SEASONS),
+        IndexSearch::RecentlyAdded => Some(&RECENT),
         IndexSearch::SectionListing if !query.is_some_and(|q| q.contains("title")) => {
             Some(&LISTING)
         }
@@ -415,6 +419,9 @@ fn walk_of(
         IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => walk::Walk::Shows {
             series: walked()?,
             seasons: search == IndexSearch::ShowSeasons,
+            params: answers.query_params(query),
+        },
+        IndexSearch::RecentlyAdded => walk::Walk::Recent {
             params: answers.query_params(query),
         },
         _ => return None,
@@ -617,12 +624,19 @@ impl Turn {
         // cost a user other than the owner the proof that the section is whole first: the
         // counts of its kinds, the very reads tools make. The server answers theirs.
         let (gw, up, headers) = (&state.gw, &state.up, &state.client_headers);
+        let owner = is_owner(gw, up, &state.user);
         if first_misses
             && crate::dialect::of(up.profile)
                 .answers()
                 .is_some_and(|answers| walk.is_count(answers, headers))
-            && !is_owner(gw, up, &state.user)
+            && !owner
         {
+            return true;
+        }
+        // A recently-added list spans every section the user sees: for anyone but the owner
+        // the proofs that each is whole (two counts a kind) cost the server more than the list
+        // they would spare it, so the server answers theirs.
+        if walk.is_recent() && !owner {
             return true;
         }
         // A listing's last page ends its walk: learning from it (the user's sections, the
@@ -662,8 +676,9 @@ async fn walk_section_whole(
     folded: &FoldedTitles,
 ) -> Vec<String> {
     let (gw, up, user) = (&state.gw, &state.up, &state.user);
-    // The owner sees every section whole, proven by nothing: all of them are the copy's.
-    let spanned = if is_owner(gw, up, user) {
+    // The owner sees every section whole, proven by nothing: all of them are the copy's. A
+    // list across sections proves every one.
+    let spanned = if is_owner(gw, up, user) || section == walk::EVERY_SECTION {
         sections.clone()
     } else {
         only(sections, section)

@@ -1,6 +1,7 @@
 //! Walks answered from the library copy on a cache miss: Plex's section listings and counts
 //! (`/library/sections/{id}/all` without a filter), an item's children
-//! (`/library/metadata/{id}/children`) and leaves (`…/allLeaves`); Jellyfin's episodes and
+//! (`/library/metadata/{id}/children`) and leaves (`…/allLeaves`), the home screen's recently
+//! added items of one kind (`/hubs/home/recentlyAdded?type=`); Jellyfin's episodes and
 //! seasons of a series (`/Shows/{id}/Episodes|Seasons`, written in [`super::jellyfin`]).
 //!
 //! The items are the server's own elements as the crawl kept them, in the section's natural
@@ -29,6 +30,9 @@ use crate::policy::Profile;
 /// read once from the server and then served from the cache.
 pub(crate) const PAGE_MAX: usize = 1000;
 
+/// The order of a recently-added list, as a frame's [`Shape`] names it.
+const RECENT_ORDER: &str = "addedAt:desc";
+
 /// A walk the copy may answer.
 pub(super) enum Walk {
     /// `/library/sections/{id}/all` without a filter.
@@ -49,7 +53,13 @@ pub(super) enum Walk {
         seasons: bool,
         params: Vec<(String, String)>,
     },
+    /// What was added last of one kind across the user's sections, newest first (Plex
+    /// `/hubs/home/recentlyAdded`).
+    Recent { params: Vec<(String, String)> },
 }
+
+/// The section a recently-added list's shape and place name: every section the user sees.
+pub(super) const EVERY_SECTION: &str = "*";
 
 impl Walk {
     /// The route of a frame's [`Shape`] this walk would be answered with (`None`: a walk
@@ -59,6 +69,7 @@ impl Walk {
             Walk::Listing { .. } => Some("all"),
             Walk::Children { leaves: false, .. } => Some("children"),
             Walk::Children { leaves: true, .. } => Some("allLeaves"),
+            Walk::Recent { .. } => Some("recent"),
             Walk::Shows { .. } => None,
         }
     }
@@ -89,7 +100,16 @@ impl Walk {
                 let view = index.item(first, &Visibility::everything())?;
                 Some(format!("{}/episodes", view.section_id()))
             }
+            Walk::Recent { params } => Some(format!(
+                "{EVERY_SECTION}/recent/{}",
+                answers.recent_request(params)?.kind.name()
+            )),
         }
+    }
+
+    /// Whether this is a recently-added list.
+    pub(super) fn is_recent(&self) -> bool {
+        matches!(self, Walk::Recent { .. })
     }
 }
 
@@ -105,6 +125,18 @@ impl Walk {
         let route = self.route()?;
         let params = match self {
             Walk::Listing { params, .. } | Walk::Children { params, .. } => params,
+            Walk::Recent { params } => {
+                let asked = answers.recent_request(params)?;
+                let (start, size) = answers.paging(headers, params)?;
+                return Some(ShapeLike {
+                    route,
+                    kind: Some(asked.kind),
+                    order: RECENT_ORDER,
+                    json,
+                    guids: false,
+                    paged: start.is_some() || size.is_some(),
+                });
+            }
             Walk::Shows { .. } => return None,
         };
         let asked = answers.walk_request(params)?;
@@ -365,8 +397,67 @@ impl Ctx<'_> {
                 leaves,
                 params,
             } => self.made_children(parent, *leaves, params),
+            Walk::Recent { params } => self.made_recent(params),
             Walk::Shows { .. } => None,
         }
+    }
+
+    /// A recently-added list made ready: the items of the kind asked for in every section
+    /// the user sees that holds it (each of which the copy must answer for), newest first
+    /// (the newer id first where two were added at once), capped as the server caps an
+    /// unpaged list.
+    fn made_recent(&self, params: &[(String, String)]) -> Option<Made> {
+        let everything = Visibility::everything();
+        let asked = self.answers.recent_request(params)?;
+        let sections = self.search_sections(&[asked.kind], false)?;
+        let (start, size) = self.paging(params)?;
+        let paged = start.is_some() || size.is_some();
+        let mut items = self.recent_items(&sections, asked.kind);
+        if !paged && items.len() > asked.unpaged_max {
+            items = Arc::new(items[..asked.unpaged_max].to_vec());
+        }
+        Some(Made {
+            shape: Shape {
+                route: "recent",
+                section: EVERY_SECTION.to_owned(),
+                kind: asked.kind,
+                order: RECENT_ORDER,
+                json: self.json(),
+                guids: false,
+                paged,
+                options: asked.variant.to_owned(),
+            },
+            proof_key: format!("{}/{}", start.unwrap_or(0), size.unwrap_or(usize::MAX)),
+            child: items
+                .first()
+                .and_then(|&no| Some(self.index.item(no, &everything)?.id().to_string())),
+            items,
+            parent: None,
+            grandparent: None,
+            params: params.to_vec(),
+        })
+    }
+
+    /// The items of `kind` in `sections`, newest first (kept once per index).
+    fn recent_items(&self, sections: &[&str], kind: ItemKind) -> Arc<Vec<ItemNo>> {
+        let everything = Visibility::everything();
+        self.folded.walk_order(
+            &format!("{}/{kind:?}/{RECENT_ORDER}", sections.join(",")),
+            || {
+                let mut keyed: Vec<((i64, u64), ItemNo)> = self
+                    .folded
+                    .all(&[kind], sections)
+                    .into_iter()
+                    .filter_map(|hit| {
+                        let view = self.index.item(hit.item, &everything)?;
+                        let id = view.id().parse::<u64>().unwrap_or(u64::MAX);
+                        Some(((view.added_at(), id), hit.item))
+                    })
+                    .collect();
+                keyed.sort_by_key(|k| std::cmp::Reverse(k.0));
+                keyed.into_iter().map(|(_, no)| no).collect()
+            },
+        )
     }
 
     /// A section's listing made ready: its items of the kind asked for, in the order asked
@@ -424,6 +515,9 @@ impl Ctx<'_> {
     ///
     /// [`ReadAsUser::items_read`]: crate::dialect::ReadAsUser::items_read
     pub(super) fn heads_read(&self, walk: &Walk) -> Option<String> {
+        if let Walk::Recent { params } = walk {
+            return self.recent_read(params);
+        }
         let Walk::Listing { params, .. } = walk else {
             return None;
         };
@@ -453,6 +547,53 @@ impl Ctx<'_> {
         // In one order whatever the section asked first: one read, one cache entry.
         heads.sort();
         let ids: Vec<&str> = heads.iter().map(|(_, id)| id.as_str()).collect();
+        self.answers.items_read_path(&ids)
+    }
+
+    /// The one read that holds the asking user's state of a recently-added list's items, when
+    /// its page lies within the first unpaged list's: the metadata of the newest items of
+    /// each section kind's top level (movies, shows, artists: what a home screen lists) in
+    /// the sections the copy answers the user for, as many of each as an unpaged list holds.
+    /// Every such list a tool makes — Tautulli's four — reads the same one, where each list's
+    /// state read from its sections' listings costs two or three reads a section.
+    fn recent_read(&self, params: &[(String, String)]) -> Option<String> {
+        let asked = self.answers.recent_request(params)?;
+        let (start, size) = self.paging(params)?;
+        let end = start
+            .unwrap_or(0)
+            .saturating_add(size.unwrap_or(asked.unpaged_max));
+        if end > asked.unpaged_max {
+            return None;
+        }
+        let held = self.held();
+        let mut tops: Vec<(ItemKind, Vec<&str>)> = Vec::new();
+        for section in &self.sections.sections {
+            let Some(&top) = self.answers.section_kinds(&section.kind).first() else {
+                continue;
+            };
+            if !held.contains(&section.id.as_str()) {
+                continue;
+            }
+            match tops.iter_mut().find(|(kind, _)| *kind == top) {
+                Some((_, ids)) => ids.push(section.id.as_str()),
+                None => tops.push((top, vec![section.id.as_str()])),
+            }
+        }
+        if !tops.iter().any(|(kind, _)| *kind == asked.kind) {
+            return None;
+        }
+        let everything = Visibility::everything();
+        let mut ids: Vec<(u64, String)> = Vec::new();
+        for (kind, sections) in &tops {
+            let items = self.recent_items(sections, *kind);
+            for &no in items.iter().take(asked.unpaged_max) {
+                let view = self.index.item(no, &everything)?;
+                ids.push((view.id().parse().unwrap_or(u64::MAX), view.id().to_owned()));
+            }
+        }
+        // In one order whichever list asked first: one read, one cache entry.
+        ids.sort();
+        let ids: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
         self.answers.items_read_path(&ids)
     }
 
