@@ -240,11 +240,20 @@ async fn plex() -> Setup {
             ));
         }
         // Tautulli's counts of every kind, a page of one item: the owner's are the copy's.
-        for t in [1, 4, 8, 9, 10] {
+        for t in [1, 2, 3, 4, 8, 9, 10] {
             reads.push(format!(
                 "/library/sections/{s}/all?X-Plex-Container-Start=0&X-Plex-Container-Size=1&type={t}"
             ));
         }
+    }
+    // Tautulli's recently added lists (the owner's are the copy's) and a page further on.
+    for t in ["1", "2", "8", "1&personal=1"] {
+        reads.push(format!(
+            "/hubs/home/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size=50&type={t}"
+        ));
+        reads.push(format!(
+            "/hubs/home/recentlyAdded?X-Plex-Container-Start=4&X-Plex-Container-Size=6&type={t}"
+        ));
     }
     let mut walks = Vec::new();
     for s in &sections {
