@@ -50,10 +50,17 @@ pub(crate) async fn learn_frames(gw: &Gateway, up: &Arc<Upstream>) -> usize {
     };
     let library = crate::dialect::of(up.profile).library();
     let mut learnt = 0;
+    // A read across sections (a recently-added list) is named by each section of its kind:
+    // it is sent once.
+    let mut sent: Vec<(String, bool)> = Vec::new();
     for section in handle.sections().iter() {
         let parents = distinct_parents(&index, &folded, &section.id, PARENTS);
         let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
         for (path, json) in library.frame_probes(&section.id, &section.kind, &parents) {
+            if sent.iter().any(|(p, j)| *p == path && *j == json) {
+                continue;
+            }
+            sent.push((path.clone(), json));
             let mut extra = HeaderMap::new();
             if json {
                 extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
