@@ -96,7 +96,7 @@ pub struct IndexStatus {
     pub progress: Option<BuildProgress>,
     /// Items in the installed index.
     pub items: u64,
-    /// Items per kind (`track`, `album`, `artist`, `movie`, `episode`).
+    /// Items per kind (`track`, `album`, `artist`, `movie`, `episode`, `show`, `season`).
     pub items_by_kind: BTreeMap<String, u64>,
     /// The sections the server lists (crawled or not).
     pub sections: Vec<SectionInfo>,

@@ -40,7 +40,7 @@ pub struct FoldedTitles {
     section_ids: Vec<String>,
     /// Items per (section position, kind): what the index holds of each section.
     counts: Vec<(u16, ItemKind, u64)>,
-    /// Shows, which the index does not hold as items, known from their episodes
+    /// Shows as the title search knows them, from their episodes
     /// (`grandparent_id` and the show title): folded titles and who they are.
     show_titles: Vec<u8>,
     show_starts: Vec<u32>,

@@ -372,7 +372,7 @@ async fn title_filters_and_paging_on_all() {
         let (cs, status, via, direct) = r.both(&path, &token, true).await;
         assert_eq!(status, 200);
         if kind == 2 {
-            // Shows are known to the index only from their episodes: the server answers.
+            // A title search's shows are the server's to write: the server answers.
             assert!(!cs.contains("detail=index"), "{path}: {cs}");
             assert_eq!(via, direct, "{path}");
             continue;

@@ -7,8 +7,8 @@
 //! The items are the server's own elements as the crawl kept them, in the section's natural
 //! order, with the asking user's play state; the container and the headers around them are
 //! the frame learned from the server's answers of the same shape ([`frame`]). Everything
-//! else — a filter, a sort other than by rating key, a parameter not understood, a parent the index does not hold
-//! (a show's seasons), a page larger than [`PAGE_MAX`] — goes to the server.
+//! else — a filter, a sort other than by rating key, a parameter not understood, a parent
+//! the index does not hold, a page larger than [`PAGE_MAX`] — goes to the server.
 //!
 //! [`frame`]: super::frame
 
@@ -467,7 +467,6 @@ impl Ctx<'_> {
         let json = self.json();
         let asked = self.answers.walk_request(params)?;
         let s = self.sections.get(section)?;
-        // Not shows: the index knows them only from their episodes.
         let kind = self.answers.listing_kind(params, s)?;
         let sections = self.indexed(Some(section))?;
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
