@@ -137,7 +137,8 @@ pub fn walk_request(params: &[(String, String)]) -> Option<WalkRequest> {
     })
 }
 
-/// The most items an unpaged recently-added list holds (a page asked for has no cap).
+/// The most items a recently-added list holds when no page size is asked for (a size lifts
+/// the cap; a start alone pages the capped list).
 pub const RECENT_MAX: usize = 50;
 
 /// A home hub of recently added items (`/hubs/home/recentlyAdded`): the kind its `type=`

@@ -436,6 +436,14 @@ async fn tautullis_first_round_is_the_copys_for_the_owner() {
             from_copy(&served.proxy, &sim.base_url, path, token, false).await;
         }
     }
+    // Pages asked by their start alone page the list the server caps at 50; once two proved
+    // that shape, the copy writes the rest alike.
+    let mut copied = Vec::new();
+    for start in [10, 20, 30, 40, 45] {
+        let path = format!("/hubs/home/recentlyAdded?X-Plex-Container-Start={start}&type=10");
+        copied.push(from_copy(&served.proxy, &sim.base_url, &path, &owner, false).await);
+    }
+    assert_eq!(copied.last(), Some(&true), "{copied:?}");
     drop(served.stop);
     served.task.await.unwrap();
 }

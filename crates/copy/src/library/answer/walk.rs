@@ -404,8 +404,8 @@ impl Ctx<'_> {
 
     /// A recently-added list made ready: the items of the kind asked for in every section
     /// the user sees that holds it (each of which the copy must answer for), newest first
-    /// (the newer id first where two were added at once), capped as the server caps an
-    /// unpaged list.
+    /// (the newer id first where two were added at once), capped as the server caps a list
+    /// asked for without a page size.
     fn made_recent(&self, params: &[(String, String)]) -> Option<Made> {
         let everything = Visibility::everything();
         let asked = self.answers.recent_request(params)?;
@@ -413,7 +413,9 @@ impl Ctx<'_> {
         let (start, size) = self.paging(params)?;
         let paged = start.is_some() || size.is_some();
         let mut items = self.recent_items(&sections, asked.kind);
-        if !paged && items.len() > asked.unpaged_max {
+        // The server caps the list unless a page size is asked for (a start alone pages the
+        // capped list).
+        if size.is_none() && items.len() > asked.unpaged_max {
             items = Arc::new(items[..asked.unpaged_max].to_vec());
         }
         Some(Made {
