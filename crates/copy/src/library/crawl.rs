@@ -422,7 +422,10 @@ pub struct JournalHeader {
     pub totals: Vec<u64>,
 }
 
-const JOURNAL_FORMAT: u32 = 1;
+/// 2: Plex show sections stream their shows and seasons too, so the streams a journal's
+/// sections derive no longer line up with its totals and pages; a journal of format 1 starts
+/// the build afresh.
+pub(crate) const JOURNAL_FORMAT: u32 = 2;
 
 /// One page in the journal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -556,6 +559,11 @@ pub fn read_journal(path: &Path, profile: Profile, builder: &mut IndexBuilder) -
         return None;
     }
     let stream_count = streams(profile, &header.sections).len();
+    // Streams derived otherwise than when the journal was written: its pages' positions
+    // would name other streams.
+    if header.totals.len() != stream_count {
+        return None;
+    }
     let mut resumed = Resumed {
         cursors: vec![0; stream_count],
         records: 0,
@@ -682,6 +690,31 @@ mod tests {
         // Another profile's journal is not resumed.
         assert!(read_journal(&path, Profile::Jellyfin, &mut IndexBuilder::new()).is_none());
         assert!(read_journal(&dir.path().join("none"), Profile::Plex, &mut builder).is_none());
+    }
+
+    /// A journal whose streams no longer line up with its sections (written before a kind
+    /// was indexed: fewer totals than streams), or of an older format, starts the build
+    /// afresh rather than reading its pages into other streams.
+    #[test]
+    fn a_journal_of_other_streams_is_not_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plex.crawl");
+        let write = |format: u32, totals: Vec<u64>| {
+            let header = JournalHeader {
+                format,
+                profile: "plex".into(),
+                started_at_ms: 5,
+                sections: sections(),
+                totals,
+            };
+            drop(Journal::create(&path, &header).unwrap());
+        };
+        write(JOURNAL_FORMAT, vec![1, 1, 4, 0]);
+        assert!(read_journal(&path, Profile::Plex, &mut IndexBuilder::new()).is_some());
+        write(JOURNAL_FORMAT, vec![1, 1, 4]);
+        assert!(read_journal(&path, Profile::Plex, &mut IndexBuilder::new()).is_none());
+        write(JOURNAL_FORMAT - 1, vec![1, 1, 4, 0]);
+        assert!(read_journal(&path, Profile::Plex, &mut IndexBuilder::new()).is_none());
     }
 
     /// A server on loopback that answers every request with `status` and an empty body, and

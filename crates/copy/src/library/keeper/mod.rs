@@ -611,7 +611,7 @@ impl Keeper {
             totals.push(client.total(stream).await?);
         }
         let header = JournalHeader {
-            format: 1,
+            format: crawl::JOURNAL_FORMAT,
             profile: profile.as_str().to_string(),
             started_at_ms: started_ms,
             sections: sections.clone(),
