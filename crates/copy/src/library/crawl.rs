@@ -331,10 +331,12 @@ impl Client {
                     if let Some(store) = &self.elements {
                         store.put_answer(&bytes);
                     }
+                    out.extend(records);
                 } else {
-                    self.refresh_elements(chunk, &records).await?;
+                    let parents = self.refresh_elements(chunk, &records).await?;
+                    out.extend(records);
+                    out.extend(parents);
                 }
-                out.extend(records);
             }
         }
         Ok(out)
@@ -342,14 +344,18 @@ impl Client {
 
     /// After change events: the metadata answer that named the items is not their listing
     /// form, so their kept elements are dropped and read again from their sections' listings
-    /// (`id=` filter), one request per section and type.
+    /// (`id=` filter), one request per section and type. Their parents' elements are read
+    /// again too (a season's count of episodes changes with them); the parents' records
+    /// those listings give are returned, for an index that holds their kinds (Plex's shows
+    /// and seasons) to be updated with them: an element newer than its record is not written.
     async fn refresh_elements(
         &self,
         ids: &[String],
         records: &[ItemRecord],
-    ) -> Result<(), CrawlError> {
+    ) -> Result<Vec<ItemRecord>, CrawlError> {
+        let mut parent_records = Vec::new();
         let Some(store) = &self.elements else {
-            return Ok(());
+            return Ok(parent_records);
         };
         store.remove(ids);
         let mut groups: Vec<((&str, ItemKind), Vec<&str>)> = Vec::new();
@@ -388,6 +394,16 @@ impl Client {
                 && let Ok(bytes) = self.get_bytes(&path).await
             {
                 store.put_answer(&bytes);
+                let indexed = |r: &ItemRecord| {
+                    self.library()
+                        .index_kinds("shows")
+                        .iter()
+                        .any(|(kind, _)| *kind == r.kind)
+                };
+                if let Ok(body) = Self::json(&self.up.name, &bytes) {
+                    let (_, listed) = self.library().parse_items(&body, Some(section));
+                    parent_records.extend(listed.into_iter().filter(indexed));
+                }
             }
         }
         for ((section, kind), list) in groups {
@@ -403,7 +419,7 @@ impl Client {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        Ok(parent_records)
     }
 }
 
