@@ -667,8 +667,9 @@ impl Turn {
 
 /// The user's sections found whole among `sections`, proving only the walk's own `section`
 /// (two counts per kind the first time, where all of a user's sections would cost a tool's
-/// one-page listing tens of requests). When that section is not whole for the user (a share
-/// the server filters), the copy answers none of their walks in it.
+/// one-page listing tens of requests), or every one for a list across sections
+/// ([`walk::EVERY_SECTION`]). When the walk's section is not whole for the user (a share the
+/// server filters), the copy answers none of their walks in it.
 async fn walk_section_whole(
     state: &LoaderState,
     sections: &UserSections,
@@ -692,7 +693,8 @@ async fn walk_section_whole(
         |id, kind| folded.held_by_leaves(id, kind),
     )
     .await;
-    if !whole.iter().any(|w| w.eq_ignore_ascii_case(section)) {
+    // (A list across sections is answered by the owner's whole sections alone.)
+    if section != walk::EVERY_SECTION && !whole.iter().any(|w| w.eq_ignore_ascii_case(section)) {
         state
             .copy_declines_user
             .store(true, std::sync::atomic::Ordering::Relaxed);
