@@ -131,8 +131,9 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     /// holds that the index holds too.
     fn section_kinds(&self, kind: &str) -> &'static [ItemKind];
 
-    /// Whether a section of `kind` also holds items of kinds the index does not hold (a
-    /// show section's shows and seasons): a search asking for any kind would find those.
+    /// Whether a section of `kind` also holds items of kinds the title search does not
+    /// answer (a show section's shows and seasons): a search asking for any kind would find
+    /// those.
     fn section_holds_others(&self, kind: &str) -> bool;
 
     /// The content type of an answer, JSON (`json`) or the server's other form.
@@ -265,7 +266,7 @@ pub struct WalkRequest {
 pub struct RecentRequest {
     /// The kind listed.
     pub kind: ItemKind,
-    /// The most items listed when no page is asked for.
+    /// The most items listed when no page size is asked for.
     pub unpaged_max: usize,
     /// The parameters that do not change which items are listed but that a server could
     /// write its answer otherwise for, as written: frames are proven per variant.

@@ -19,7 +19,10 @@
 //! not hold those fields, so it is used for a user only in the sections [`whole_sections`]
 //! proves whole: for every kind the index holds of the section, the number of items the
 //! server lists *to that user* equals the number it lists to the owner (or, without an owner
-//! token, the number the index holds). The counts are read through the cache with each
+//! token, the number the index holds). Shows and seasons are proven by their episodes where
+//! every one holds an episode: a share's filter on television hides a show with its
+//! episodes (Plex filters shows by their labels and rating, which their episodes inherit), so
+//! a user shown every episode is shown every show and season. The counts are read through the cache with each
 //! token — the section listing's own route and tags (user scope, invalidated with the
 //! section), fresh for 5 minutes like the sections list — as the crawl's first page with
 //! room for no items. A user the server hides

@@ -394,9 +394,9 @@ fn page(
                 });
                 container.kids.push(e);
             }
-            // A show is known only from its episodes: its element would lack what the
-            // server writes (`childCount`, `leafCount`, `summary` …), and a client missing
-            // those fetches the show again. The server answers.
+            // The title search knows a show from its episodes, not as an item with the
+            // counts a search's show carries (`childCount`, `leafCount` …, which a client
+            // missing them fetches the show again for). The server answers.
             Hit::Show => return None,
         }
     }
@@ -623,7 +623,8 @@ impl CopyAnswers for Plex {
         render::section_kinds(kind)
     }
 
-    /// Every section but a music or a film section: shows and seasons, photos, other videos.
+    /// Every section but a music or a film section: shows and seasons (which the title
+    /// search does not answer), photos, other videos.
     fn section_holds_others(&self, kind: &str) -> bool {
         !matches!(kind, "artist" | "movie")
     }

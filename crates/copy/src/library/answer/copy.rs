@@ -36,8 +36,9 @@ impl Ctx<'_> {
     }
 
     /// The sections to search for `kinds` (all visible ones that hold any of them, as the
-    /// dialect says), or `None` when one of them also holds kinds the index does not (a
-    /// show section's series and seasons) and `others_asked`, or is not in the index.
+    /// dialect says), or `None` when one of them also holds kinds the title search does not
+    /// answer (a show section's series and seasons) and `others_asked`, or is not in the
+    /// index.
     pub(super) fn search_sections(
         &self,
         kinds: &[ItemKind],
