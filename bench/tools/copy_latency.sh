@@ -4,7 +4,8 @@
 # the section's tracks in pages of 50, read apart (eleven or seven between reads: the copy's
 # own answer to each), then the albums' children in the order cachearr listed them and the
 # tracks in pages of 40, walked in order as tools walk (from the third read on, the copy has
-# written the next ones ahead of the walk), each read twice through cachearr on one
+# written the next ones ahead of the walk), then the recently added tracks across the music
+# sections in pages of 50, read apart, each read twice through cachearr on one
 # kept-alive connection, timed by the gateway's own Server-Timing (`cache;dur=`, its time from
 # the request to the answer; `upstream;dur=` marks a miss the server answered) and by the
 # client (from sending the request to holding the whole body).
@@ -50,4 +51,12 @@ measure(f"{-(-total // 50)} pages of 50 of {total} tracks, read apart", pages(50
 # A walk as PlexKodiConnect and Plexist make it: pages of 40 in order; from its third page on
 # the copy has written the next ones ahead.
 measure(f"{-(-total // 40)} pages of 40 of {total} tracks, walked in order", pages(40, list))
+clear()
+# The home screen's recently added tracks in pages of 50 across the music sections, read apart
+# (the owner's: the copy writes a list across sections for the owner only).
+recent = int(json.loads(get(sim_port, "/hubs/home/recentlyAdded?type=10&X-Plex-Container-Start=0"
+                            "&X-Plex-Container-Size=0")[0])["MediaContainer"]["totalSize"])
+measure(f"{-(-recent // 50)} pages of 50 of {recent} recently added tracks, read apart",
+        [f"/hubs/home/recentlyAdded?type=10&X-Plex-Container-Start={s}&X-Plex-Container-Size=50"
+         for s in apart(list(range(0, recent, 50)))])
 PY
