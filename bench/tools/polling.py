@@ -4,7 +4,7 @@ probes on (every 15 s), as a user cachearr has never seen. bench/tools/polling.s
 
 Tautulli's round (bench/tools/tautulli.py: what is playing, recently added, the libraries'
 counts) is made every PAUSE seconds (5), ROUNDS times (12), as SHARED_USER (alice) making
-their first request. Each round prints the requests cachearr did not answer from its cache
+their first request, or (POLL_AS=owner) as the owner, whose token Tautulli is usually given. Each round prints the requests cachearr did not answer from its cache
 (sent to the server), and the play-state probes cachearr made meanwhile (`/api/stats` →
 `feed` → `play_state`); at the end, everything the server was asked in that time, in all, by
 route and minute by minute (`ROUNDS=36`: three minutes, the later ones what cachearr costs the
@@ -25,6 +25,7 @@ from common import Recorder  # noqa: E402
 from run import Gateway, Sim, log, NAMES  # noqa: E402
 
 ROUNDS = int(os.environ.get("ROUNDS", "12"))
+POLL_AS = os.environ.get("POLL_AS", "new")
 PAUSE = float(os.environ.get("PAUSE", "5"))
 
 
@@ -45,8 +46,9 @@ def main():
     gateway.start()
     base, admin = gateway.url, gateway.admin
     try:
-        user = sim.user("new")
-        log(f"{ROUNDS} rounds of Tautulli's polling, one every {PAUSE:g} s, as {NAMES['new']} (new)")
+        user = sim.user(POLL_AS)
+        who = "the owner" if POLL_AS == "owner" else f"{NAMES[POLL_AS]} ({POLL_AS})"
+        log(f"{ROUNDS} rounds of Tautulli's polling, one every {PAUSE:g} s, as {who}")
         print(f"| round | at (s) | sent to the server | probes so far |")
         print("|---|---|---|---|")
         asked_before = sim.stats()

@@ -7,6 +7,7 @@
 #
 #   CACHEARR=$PWD/target/release/cachearr bench/tools/polling.sh
 #   ROUNDS=36 CACHEARR=$PWD/target/release/cachearr bench/tools/polling.sh   # three minutes
+#   POLL_AS=owner ROUNDS=36 …                     # as the owner (Tautulli's usual token)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK_NAME=cachearr-polling
