@@ -407,7 +407,6 @@ impl Ctx<'_> {
     /// (the newer id first where two were added at once), capped as the server caps a list
     /// asked for without a page size.
     fn made_recent(&self, params: &[(String, String)]) -> Option<Made> {
-        let everything = Visibility::everything();
         let asked = self.answers.recent_request(params)?;
         let sections = self.search_sections(&[asked.kind], false)?;
         let (start, size) = self.paging(params)?;
@@ -418,8 +417,8 @@ impl Ctx<'_> {
         if size.is_none() && items.len() > asked.unpaged_max {
             items = Arc::new(items[..asked.unpaged_max].to_vec());
         }
-        Some(Made {
-            shape: Shape {
+        Some(self.page_made(
+            Shape {
                 route: "recent",
                 section: EVERY_SECTION.to_owned(),
                 kind: asked.kind,
@@ -429,15 +428,10 @@ impl Ctx<'_> {
                 paged,
                 options: asked.variant.to_owned(),
             },
-            proof_key: format!("{}/{}", start.unwrap_or(0), size.unwrap_or(usize::MAX)),
-            child: items
-                .first()
-                .and_then(|&no| Some(self.index.item(no, &everything)?.id().to_string())),
             items,
-            parent: None,
-            grandparent: None,
-            params: params.to_vec(),
-        })
+            (start, size),
+            params,
+        ))
     }
 
     /// The items of `kind` in `sections`, newest first (kept once per index).
@@ -465,7 +459,6 @@ impl Ctx<'_> {
     /// A section's listing made ready: its items of the kind asked for, in the order asked
     /// for (kept once per index).
     fn made_listing(&self, section: &str, params: &[(String, String)]) -> Option<Made> {
-        let everything = Visibility::everything();
         let json = self.json();
         let asked = self.answers.walk_request(params)?;
         let s = self.sections.get(section)?;
@@ -475,8 +468,8 @@ impl Ctx<'_> {
         let order = asked.order.as_str();
         let items = self.listing_items(&ids, kind, order);
         let (start, size) = self.paging(params)?;
-        Some(Made {
-            shape: Shape {
+        Some(self.page_made(
+            Shape {
                 route: "all",
                 section: section.to_owned(),
                 kind,
@@ -486,6 +479,24 @@ impl Ctx<'_> {
                 paged: start.is_some() || size.is_some(),
                 options: String::new(),
             },
+            items,
+            (start, size),
+            params,
+        ))
+    }
+
+    /// A listing's page made ready (a section's, or a recently-added list across sections):
+    /// its items in order, no parent, proven apart by the page asked for.
+    fn page_made(
+        &self,
+        shape: Shape,
+        items: Arc<Vec<ItemNo>>,
+        (start, size): (Option<usize>, Option<usize>),
+        params: &[(String, String)],
+    ) -> Made {
+        let everything = Visibility::everything();
+        Made {
+            shape,
             proof_key: format!("{}/{}", start.unwrap_or(0), size.unwrap_or(usize::MAX)),
             child: items
                 .first()
@@ -494,7 +505,7 @@ impl Ctx<'_> {
             parent: None,
             grandparent: None,
             params: params.to_vec(),
-        })
+        }
     }
 
     /// The items of `kind` in `sections`, in the order asked for (kept once per index).
