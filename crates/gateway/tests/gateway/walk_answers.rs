@@ -276,14 +276,7 @@ async fn a_season_walk_reaches_the_server_only_to_prove_its_frame() {
 /// gateway's answer must be the server's; gives whether the copy wrote it (its
 /// `Cache-Status` says so).
 async fn from_copy(proxy: &str, direct: &str, path: &str, token: &str, json: bool) -> bool {
-    let mut rb = reqwest::Client::new()
-        .get(format!("{proxy}{path}"))
-        .header("X-Plex-Token", token)
-        .header("X-Plex-Client-Identifier", "walk-tests");
-    if json {
-        rb = rb.header("Accept", "application/json");
-    }
-    let resp = rb.send().await.unwrap();
+    let resp = request(proxy, path, token, json).send().await.unwrap();
     let code = resp.status().as_u16();
     let status = resp.headers()["cache-status"].to_str().unwrap().to_owned();
     let via = resp.text().await.unwrap();
@@ -595,15 +588,21 @@ async fn a_season_with_an_item_written_through_the_gateway_is_the_servers() {
 }
 
 async fn get_as(base: &str, path: &str, token: &str, json: bool) -> (u16, String) {
-    let mut rb = reqwest::Client::new()
+    let resp = request(base, path, token, json).send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// A GET of `path` from `base` as `token`, in JSON (`json`) or the server's XML.
+fn request(base: &str, path: &str, token: &str, json: bool) -> reqwest::RequestBuilder {
+    let rb = reqwest::Client::new()
         .get(format!("{base}{path}"))
         .header("X-Plex-Token", token)
         .header("X-Plex-Client-Identifier", "walk-tests");
     if json {
-        rb = rb.header("Accept", "application/json");
+        rb.header("Accept", "application/json")
+    } else {
+        rb
     }
-    let resp = rb.send().await.unwrap();
-    (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
 /// After its crawl the gateway learns the frames of the walks tools start with (a show
