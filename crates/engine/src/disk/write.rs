@@ -332,9 +332,13 @@ impl DiskInner {
         let dead = dead_now(store);
         let last = self.last_compaction_ms.load(Ordering::Acquire);
         let left = self.dead_after_compaction.load(Ordering::Acquire);
+        // Past the limit itself the tier refuses every write until room is made, and no
+        // write comes to add the thirty-second more dead: then each pass collects again,
+        // however much the last one left (each rewrites another quarter of the files).
+        let refusing = store + counted_also > self.max_bytes;
         if store + counted_also > self.max_bytes - self.max_bytes / 5
             && dead > self.max_bytes / 16
-            && dead > left + self.max_bytes / 32
+            && (dead > left + self.max_bytes / 32 || refusing)
             && now_ms.saturating_sub(last) >= COMPACT_AT_MOST_EVERY_MS
         {
             self.last_compaction_ms.store(now_ms, Ordering::Release);
