@@ -34,6 +34,7 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::support::proxy_common;
+use crate::support::sim_users::{SimUser as User, sim_users};
 use cachearr_copy::GatewayLibrary as _;
 
 use cachearr_copy::play_watch;
@@ -96,14 +97,6 @@ fn carry(form: Form, token: &str, path: &mut String, headers: &mut Vec<(&'static
         Form::JellyfinApiKey => query("ApiKey"),
         Form::JellyfinApiKeyLegacy => query("api_key"),
     }
-}
-
-struct User {
-    /// The simulator's id of the user.
-    id: u32,
-    name: String,
-    token: String,
-    jellyfin_id: String,
 }
 
 enum Op {
@@ -180,18 +173,7 @@ async fn plex() -> Setup {
     let srv = sim().start_plex_test_server().await.unwrap();
     let h = start_gateway(srv.addr, Profile::Plex, quick_background(srv.token.clone())).await;
     index_ready(&h).await;
-    let users = srv
-        .sim
-        .state()
-        .users()
-        .iter()
-        .map(|u| User {
-            id: u.id,
-            name: u.name.clone(),
-            token: u.plex_token.clone(),
-            jellyfin_id: u.jellyfin_id.clone(),
-        })
-        .collect();
+    let users = sim_users(srv.sim.state().users(), false);
     let sections: Vec<u32> = srv.sim.library().sections().iter().map(|s| s.id).collect();
     let mut reads: Vec<String> = [
         "/",
@@ -329,16 +311,7 @@ async fn jellyfin() -> Setup {
     let (users, owner): (Vec<User>, String) = {
         let state = srv.sim.state();
         (
-            state
-                .users()
-                .iter()
-                .map(|u| User {
-                    id: u.id,
-                    name: u.name.clone(),
-                    token: u.jellyfin_token.clone(),
-                    jellyfin_id: u.jellyfin_id.clone(),
-                })
-                .collect(),
+            sim_users(state.users(), true),
             state.owner().jellyfin_token.clone(),
         )
     };

@@ -9,6 +9,7 @@
 #[path = "support/sim_gateway/mod.rs"]
 mod sim_gateway;
 
+use crate::support::sim_users::{SimUser as User, sim_users};
 use cachearr_copy::GatewayLibrary as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -44,16 +45,6 @@ async fn start() -> Running {
     sim_gateway::start_in_front_of(jellyfin_sim(500).await, Profile::Jellyfin, |_| {}).await
 }
 
-/// A user of the simulator, as Jellyfin knows them.
-struct User {
-    /// The simulator's id, which its play state is kept under.
-    id: u32,
-    name: String,
-    token: String,
-    /// Jellyfin's id, which paths and `UserId=` name.
-    uid: String,
-}
-
 /// One request's answers, the gateway's and then the server's.
 struct Answers {
     status: StatusCode,
@@ -71,23 +62,13 @@ impl Answers {
 
 impl Running {
     fn users(&self) -> Vec<User> {
-        let state = self.sim.sim.state();
-        state
-            .users()
-            .iter()
-            .map(|u| User {
-                id: u.id,
-                name: u.name.clone(),
-                token: u.jellyfin_token.clone(),
-                uid: u.jellyfin_id.clone(),
-            })
-            .collect()
+        sim_users(self.sim.sim.state().users(), true)
     }
 
     /// The token and Jellyfin id of the user named `name`.
     fn user(&self, name: &str) -> (String, String) {
         let u = self.users().into_iter().find(|u| u.name == name).unwrap();
-        (u.token, u.uid)
+        (u.token, u.jellyfin_id)
     }
 
     /// The simulator's id and the title of the music library's `n`-th track.
@@ -745,7 +726,7 @@ async fn every_users_items_answers_are_the_servers_bytes() {
             let base = if n % 2 == 0 {
                 "/Items".to_string()
             } else {
-                format!("/Users/{}/Items", user.uid)
+                format!("/Users/{}/Items", user.jellyfin_id)
             };
             let paging = match n % 3 {
                 0 => "",
@@ -937,9 +918,9 @@ async fn single_items_are_the_servers_for_every_user() {
     for (n, u) in users.iter().enumerate() {
         for (i, (kind, _, guid)) in items.iter().enumerate() {
             let path = if (i + n) % 2 == 0 {
-                format!("/Users/{}/Items/{guid}", u.uid)
+                format!("/Users/{}/Items/{guid}", u.jellyfin_id)
             } else {
-                format!("/Items/{guid}?userId={}", u.uid)
+                format!("/Items/{guid}?userId={}", u.jellyfin_id)
             };
             let what = format!("{} {kind:?} {path}", u.name);
             let before = sim_requests(&r);

@@ -9,3 +9,4 @@
 pub mod proxy_common;
 pub mod redis_common;
 pub mod serve_gateway;
+pub(crate) mod sim_users;
