@@ -643,6 +643,30 @@ pub fn is_token_param(name: &str) -> bool {
     TOKEN_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p))
 }
 
+/// What one query parameter is to whoever reads a request for tokens: a key, the request's
+/// identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryParam {
+    /// Its name carries a token ([`is_token_param`]).
+    Token,
+    /// Its value could hold a token nested in it ([`nested::worth_a_look`]): a whole URL.
+    MayNest,
+    /// Neither.
+    Plain,
+}
+
+/// What the parameter `name` (decoded) with the raw value `raw_value` is, asked in one call:
+/// a reader walking a query asks this once per parameter.
+pub fn query_param(name: &str, raw_value: &str) -> QueryParam {
+    if is_token_param(name) {
+        QueryParam::Token
+    } else if nested::worth_a_look(raw_value) {
+        QueryParam::MayNest
+    } else {
+        QueryParam::Plain
+    }
+}
+
 /// Whether a header carries a credential on either server (a token, or authorization
 /// parameters that may hold one; any case): the headers [`identity`] reads a token from,
 /// whose values log lines never show (`cachearr-upstream`'s `redact::is_secret_header`).
@@ -766,13 +790,13 @@ fn collect_every_form<'a>(
     for pair in q.split('&') {
         let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = form_decode(raw_name);
-        if is_token_param(&name) {
-            seen.add(form_decode(raw_value));
-        } else if nested::worth_a_look(raw_value) {
-            match nested::find(raw_value) {
+        match query_param(&name, raw_value) {
+            QueryParam::Token => seen.add(form_decode(raw_value)),
+            QueryParam::MayNest => match nested::find(raw_value) {
                 Ok(tokens) => tokens.into_iter().for_each(|t| seen.add(Cow::Owned(t))),
                 Err(nested::TooDeep) => seen.give_up(),
-            }
+            },
+            QueryParam::Plain => {}
         }
     }
 }

@@ -182,6 +182,31 @@ fn nested_tokens_count() {
 }
 
 #[test]
+fn a_query_parameter_is_a_token_a_possible_nest_or_plain() {
+    for name in [
+        "X-Plex-Token",
+        "api_key",
+        "ApiKey",
+        "x-emby-token",
+        "X-MediaBrowser-Token",
+    ] {
+        assert_eq!(query_param(name, "T1"), QueryParam::Token, "{name}");
+        // A token's name wins over a value that could nest one.
+        assert_eq!(query_param(name, "a%3Db"), QueryParam::Token, "{name}");
+    }
+    assert_eq!(
+        query_param(
+            "url",
+            "%2Flibrary%2Fmetadata%2F1%2Fthumb%3FX-Plex-Token%3DT1"
+        ),
+        QueryParam::MayNest
+    );
+    assert_eq!(query_param("filter", "a=b"), QueryParam::MayNest);
+    assert_eq!(query_param("type", "10"), QueryParam::Plain);
+    assert_eq!(query_param("X-Plex-Token-Extra", "10"), QueryParam::Plain);
+}
+
+#[test]
 fn walk_batches_tell_pages_and_singles_by_path() {
     let plex = of(Profile::Plex).walk_batch();
     assert_eq!((plex.single_id)("/library/metadata/42"), Some("42"));

@@ -27,7 +27,7 @@ use std::borrow::Cow;
 
 use http::{HeaderMap, HeaderName};
 
-use crate::dialect::{ClientParams, KeyRules};
+use crate::dialect::{ClientParams, KeyRules, QueryParam};
 use crate::policy::Profile;
 
 pub use crate::secret::{Secret, UserHash};
@@ -161,7 +161,9 @@ fn push_query<'a>(
         let name = percent_encoding::percent_decode_str(raw_name)
             .decode_utf8()
             .map_err(|_| KeyError::BadQueryName)?;
-        if is_token_param(&name) {
+        // One question to the dialect per parameter.
+        let kind = crate::dialect::query_param(&name, value);
+        if kind == QueryParam::Token {
             continue;
         }
         if let Some(params) = &rules.client
@@ -169,7 +171,8 @@ fn push_query<'a>(
         {
             continue;
         }
-        pairs.push(key_pair(pair, raw_name, &name, value, rules)?);
+        let may_nest = kind == QueryParam::MayNest;
+        pairs.push(key_pair(pair, raw_name, &name, value, may_nest, rules)?);
     }
     pairs.sort_unstable();
     pairs.dedup();
@@ -190,17 +193,19 @@ fn push_query<'a>(
 }
 
 /// One query pair as the key writes it: as sent (borrowed), with its name lower-cased when
-/// the server ignores case, or with a token nested in its value removed.
+/// the server ignores case, or with a token nested in its value removed (`may_nest`: the
+/// value could hold one, [`QueryParam::MayNest`]).
 fn key_pair<'q>(
     pair: &'q str,
     raw_name: &str,
     name: &str,
     value: &str,
+    may_nest: bool,
     rules: &KeyRules,
 ) -> Result<Cow<'q, str>, KeyError> {
     // A token nested in a value (a whole URL in `url=`) never reaches the key: the value
     // is replaced by its decoded text with the token removed, marked by a `~`.
-    if crate::dialect::nested::worth_a_look(value)
+    if may_nest
         && let Some(clean) =
             crate::dialect::nested::redacted(value).map_err(|_| KeyError::TooDeep)?
     {
