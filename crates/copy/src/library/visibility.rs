@@ -121,6 +121,16 @@ pub(crate) fn owner_of(gw: &Gateway, up: &Arc<Upstream>) -> Option<Arc<UserRecor
     ))
 }
 
+/// Whether `user` is the owner: their token is the upstream's configured one (compared by
+/// its hash, without making the owner a record).
+pub(crate) fn is_owner(gw: &Gateway, up: &Upstream, user: &UserRecord) -> bool {
+    up.config
+        .token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .is_some_and(|token| gw.secret().user_of(token) == user.hash)
+}
+
 /// The ids of `sections` (the user's) that `user` is shown to see whole: see the module
 /// documentation. `index_count` gives what the index holds of a section and kind, the
 /// yardstick when no owner token is configured; `held_by_leaves`, whether every item of a
@@ -134,10 +144,10 @@ pub async fn whole_sections(
     index_count: impl Fn(&str, ItemKind) -> u64,
     held_by_leaves: impl Fn(&str, ItemKind) -> bool,
 ) -> Vec<String> {
-    let owner = owner_of(gw, up);
-    if owner.as_ref().is_some_and(|o| o.hash == user.hash) {
+    if is_owner(gw, up, user) {
         return sections.sections.iter().map(|s| s.id.clone()).collect();
     }
+    let owner = owner_of(gw, up);
     let checks = sections.sections.iter().map(|section| {
         let owner = owner.clone();
         let (index_count, held_by_leaves) = (&index_count, &held_by_leaves);

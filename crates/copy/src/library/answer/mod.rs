@@ -47,7 +47,7 @@ use http_body_util::{Either, Full};
 use super::elements::ElementStore;
 use super::titles::{self, FoldedTitles};
 use super::user_state::{AsUser, own_user_id};
-use super::visibility::{UserSection, UserSections, user_sections, whole_sections};
+use super::visibility::{UserSection, UserSections, is_owner, user_sections, whole_sections};
 use crate::Gateway;
 use crate::GatewayLibrary as _;
 use crate::dialect::CopyAnswers;
@@ -518,11 +518,6 @@ async fn walk_from_copy(
         (&shape, &proof_key),
         &up.name,
     )
-}
-
-/// Whether `user` is the owner whose token the upstream is configured with.
-fn is_owner(gw: &Gateway, up: &Arc<Upstream>, user: &UserRecord) -> bool {
-    super::visibility::owner_of(gw, up).is_some_and(|owner| owner.hash == user.hash)
 }
 
 /// The copy's answer `value`, counted as answered; or, given the server's answer (`server`),
