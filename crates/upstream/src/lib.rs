@@ -8,6 +8,8 @@
 //!   ([`secret::UserHash`]): who a token is, without the token.
 //! * [`users`] — recently seen users of an upstream: token trust for shared scope, tokens for
 //!   warming (memory only), refusals kept across a restart by their hashes.
+//! * [`parsed`] — what was parsed of a user's cached answers, kept beside the user and made
+//!   again only when an answer changes.
 //! * [`keys`] — cache keys, built in one pass by the dialect's key rules.
 //! * [`entry`] — a cached read's key and engine policy with its tags, shared by a client's
 //!   read, a read as a user and a batch's part so that they find each other's entries.
@@ -28,6 +30,7 @@
 pub mod entry;
 pub mod feed;
 pub mod keys;
+pub mod parsed;
 pub mod redact;
 pub mod secret;
 pub mod subscriber;

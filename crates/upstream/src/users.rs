@@ -15,12 +15,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use bytes::Bytes;
 use http::HeaderMap;
 use rustc_hash::FxHashMap;
 
 use crate::dialect::Dialect;
 use crate::keys::UserHash;
+use crate::parsed::ParsedAnswers;
 
 /// Most users remembered per upstream; the least recently seen are forgotten first.
 const MAX_USERS: usize = 10_000;
@@ -63,9 +63,8 @@ pub struct UserRecord {
     server_user_id: tokio::sync::OnceCell<Arc<str>>,
     /// Where this upstream keeps refusals across restarts, if anywhere.
     marks: Option<Arc<RefusalMarks>>,
-    /// What was derived from this user's cached answers, by name, with a hash of the body it
-    /// was derived from ([`UserRecord::parsed`]).
-    memos: Mutex<FxHashMap<String, KeptMemo>>,
+    /// What was derived from this user's cached answers ([`ParsedAnswers`]).
+    pub answers: ParsedAnswers,
 }
 
 /// What the play-state watch last read of one user (the library copy's `play_watch`).
@@ -89,20 +88,6 @@ pub struct PlayList {
 /// A state no reading has: what a write through cachearr leaves its items at, so the next
 /// reading of their list finds them changed whatever it shows.
 pub const UNKNOWN_STATE: u64 = u64::MAX;
-
-/// Something derived from a user's cached answer (a parsed listing), kept beside the user.
-pub type Memo = Arc<dyn std::any::Any + Send + Sync>;
-
-/// A parse kept with the body it was made from ([`UserRecord::parsed`]).
-#[derive(Clone)]
-struct KeptMemo {
-    hash: u64,
-    body: Bytes,
-    memo: Memo,
-}
-
-/// Most memos kept per user; past it they are all dropped and made again as needed.
-const MAX_MEMOS: usize = 64;
 
 impl std::fmt::Debug for UserRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -139,7 +124,7 @@ impl UserRecord {
             refused: AtomicBool::new(refused),
             server_user_id: tokio::sync::OnceCell::new(),
             marks,
-            memos: Mutex::new(FxHashMap::default()),
+            answers: ParsedAnswers::default(),
         })
     }
 
@@ -203,61 +188,6 @@ impl UserRecord {
     /// When the upstream last accepted the token (engine clock ms, 0 if never).
     pub fn accepted_ms(&self) -> u64 {
         self.accepted_ms.load(Ordering::Relaxed)
-    }
-
-    /// `body` (an answer read as this user) parsed with `parse`, kept under `name` and parsed
-    /// again only when the body changes (by its hash); `None` when it cannot be parsed.
-    ///
-    /// The body the parse was made from is kept with it: the same body read again (the same
-    /// cache entry, so the same buffer) is known by its address, without hashing it — a
-    /// listing of hundreds of items read for every answer from the copy. The buffer cannot be
-    /// freed and its address reused while the memo holds it.
-    pub fn parsed<T: std::any::Any + Send + Sync>(
-        &self,
-        name: &str,
-        body: &Bytes,
-        parse: impl FnOnce(&[u8]) -> Option<T>,
-    ) -> Option<Arc<T>> {
-        let same_buffer =
-            |kept: &KeptMemo| kept.body.as_ptr() == body.as_ptr() && kept.body.len() == body.len();
-        let kept = self
-            .memos
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .cloned();
-        if let Some(kept) = &kept
-            && same_buffer(kept)
-            && let Ok(parsed) = kept.memo.clone().downcast::<T>()
-        {
-            return Some(parsed);
-        }
-        let hash = xxhash_rust::xxh3::xxh3_64(body);
-        let memo = match kept {
-            Some(kept) if kept.hash == hash => kept.memo.downcast::<T>().ok(),
-            _ => None,
-        };
-        let parsed = match memo {
-            Some(parsed) => parsed,
-            None => Arc::new(parse(body)?),
-        };
-        self.keep_memo(
-            name,
-            KeptMemo {
-                hash,
-                body: body.clone(),
-                memo: parsed.clone() as Memo,
-            },
-        );
-        Some(parsed)
-    }
-
-    fn keep_memo(&self, name: &str, kept: KeptMemo) {
-        let mut memos = self.memos.lock().unwrap_or_else(|e| e.into_inner());
-        if memos.len() >= MAX_MEMOS && !memos.contains_key(name) {
-            memos.clear();
-        }
-        memos.insert(name.to_string(), kept);
     }
 
     /// The server's id of the token's user, if learnt ([`UserRecord::server_user_id_or`]).
@@ -564,34 +494,6 @@ impl RefusalMarks {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A body is parsed once per content: read again from the same buffer or from a new
-    /// buffer of the same bytes it is not parsed again; changed, it is.
-    #[test]
-    fn a_body_is_parsed_once_per_content_whatever_buffer_holds_it() {
-        let users = Users::default();
-        let user = users.touch("jf", UserHash(7), "token", 1);
-        let parses = std::cell::Cell::new(0);
-        let parse = |body: &[u8]| {
-            parses.set(parses.get() + 1);
-            Some(body.len())
-        };
-        let body = Bytes::from(vec![b'a'; 4096]);
-        assert_eq!(*user.parsed("played", &body, parse).unwrap(), 4096);
-        assert_eq!(*user.parsed("played", &body.clone(), parse).unwrap(), 4096);
-        let copy = Bytes::from(body.to_vec());
-        assert_eq!(*user.parsed("played", &copy, parse).unwrap(), 4096);
-        assert_eq!(parses.get(), 1, "the same content parsed again");
-        let changed = Bytes::from(vec![b'b'; 10]);
-        assert_eq!(*user.parsed("played", &changed, parse).unwrap(), 10);
-        // Another name is another memo; a parse of another type is made again.
-        user.parsed("favourites", &changed, parse).unwrap();
-        assert_eq!(parses.get(), 3);
-        let other = user
-            .parsed("played", &changed, |b| Some(b.to_vec()))
-            .unwrap();
-        assert_eq!(other.len(), 10);
-    }
 
     /// A repeated request takes the user's record again while the table holds it; once the
     /// table forgot it, the token's user is found again there, so a refusal marked on the

@@ -146,5 +146,5 @@ fn parsed_as_user<T: Any + Send + Sync>(
     if value.status != StatusCode::OK.as_u16() {
         return None;
     }
-    user.parsed(path, &value.body, parse)
+    user.answers.parsed(path, &value.body, parse)
 }

@@ -69,7 +69,9 @@ pub async fn user_sections(
     }
     // Parsed once per version of the answer, as the user's play state is: every answer from
     // the copy asks for the sections, and parsing them was a tenth of its time.
-    let sections = user.parsed(path, &value.body, |body| library.parse_user_sections(body))?;
+    let sections = user
+        .answers
+        .parsed(path, &value.body, |body| library.parse_user_sections(body))?;
     Some(UserSections::clone(&sections))
 }
 
