@@ -615,6 +615,66 @@ pub async fn fetch_all_as_user_within(
     .await
 }
 
+/// A foreground read as `user` of an answer the caller reads as data ([`fetch_as_user`], or
+/// with `fresh_cap` [`fetch_as_user_within`]): a `200`'s body parsed by `parse` once per
+/// version of it (kept with the user: [`UserRecord::answers`], named by its path), as the
+/// read's last step. `None` when the read failed, was not a `200`, or did not parse; the
+/// failure is logged at debug.
+pub async fn fetch_parsed_as_user<T: std::any::Any + Send + Sync>(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path: &str,
+    extra: HeaderMap,
+    fresh_cap: Option<std::time::Duration>,
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> Option<Arc<T>> {
+    let lookup = match fresh_cap {
+        None => fetch_as_user(gw, up, user, path, extra, true).await,
+        Some(cap) => fetch_as_user_within(gw, up, user, path, extra, cap).await,
+    };
+    match lookup {
+        Ok(lookup) => parsed_answer(user, path, &lookup, parse),
+        Err(e) => {
+            tracing::debug!(upstream = %up.name, path, error = %e, "read as a user failed");
+            None
+        }
+    }
+}
+
+/// [`fetch_all_as_user_within`], each answer parsed as [`fetch_parsed_as_user`] parses it.
+pub async fn fetch_all_parsed_as_user_within<T: std::any::Any + Send + Sync>(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    paths: &[String],
+    extra: &HeaderMap,
+    fresh_cap: std::time::Duration,
+    parse: fn(&[u8]) -> Option<T>,
+) -> Vec<Option<Arc<T>>> {
+    let lookups = fetch_all_as_user_within(gw, up, user, paths, extra, fresh_cap).await;
+    paths
+        .iter()
+        .zip(lookups)
+        .map(|(path, lookup)| parsed_answer(user, path, &lookup.ok()?, parse))
+        .collect()
+}
+
+/// The body of `lookup`, a read of `path` as `user`, parsed by `parse` (once per version);
+/// `None` unless it is a `200` that parses.
+fn parsed_answer<T: std::any::Any + Send + Sync>(
+    user: &UserRecord,
+    path: &str,
+    lookup: &Lookup,
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> Option<Arc<T>> {
+    let value = &lookup.entry.value;
+    if value.status != http::StatusCode::OK.as_u16() {
+        return None;
+    }
+    user.answers.parsed(path, &value.body, parse)
+}
+
 /// `read`, when its route is user-scoped; an error otherwise.
 fn user_scoped(
     up: &Upstream,

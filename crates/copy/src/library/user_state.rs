@@ -57,20 +57,16 @@ impl ReadAsUser for AsUser<'_> {
         paths: Vec<String>,
         parse: fn(&[u8]) -> Option<T>,
     ) -> Vec<Option<Arc<T>>> {
-        let lookups = crate::fetch::fetch_all_as_user_within(
+        crate::fetch::fetch_all_parsed_as_user_within(
             self.gw,
             self.up,
             self.user,
             &paths,
             &json_accepted(),
             FRESH,
+            parse,
         )
-        .await;
-        paths
-            .iter()
-            .zip(lookups)
-            .map(|(path, lookup)| parsed_as_user(self.user, path, &lookup.ok()?, parse))
-            .collect()
+        .await
     }
 
     fn items_read(&self) -> Option<&str> {
@@ -121,10 +117,8 @@ async fn read_parsed<T: Any + Send + Sync>(
     parse: fn(&[u8]) -> Option<T>,
 ) -> Option<Arc<T>> {
     // Play state is per user: a route an operator made shared is not read (an error).
-    let lookup = crate::fetch::fetch_as_user_within(gw, up, user, path, json_accepted(), FRESH)
+    crate::fetch::fetch_parsed_as_user(gw, up, user, path, json_accepted(), Some(FRESH), parse)
         .await
-        .ok()?;
-    parsed_as_user(user, path, &lookup, parse)
 }
 
 /// The headers the copy's reads as a user add: their answers are read as JSON.
@@ -132,19 +126,4 @@ fn json_accepted() -> HeaderMap {
     let mut extra = HeaderMap::new();
     extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     extra
-}
-
-/// A read of `path` as `user` parsed with `parse`, once per version of its body; `None` when
-/// the server did not answer it with a 200 or it cannot be parsed.
-fn parsed_as_user<T: Any + Send + Sync>(
-    user: &Arc<UserRecord>,
-    path: &str,
-    lookup: &cachearr_engine::Lookup,
-    parse: fn(&[u8]) -> Option<T>,
-) -> Option<Arc<T>> {
-    let value = &lookup.entry.value;
-    if value.status != StatusCode::OK.as_u16() {
-        return None;
-    }
-    user.answers.parsed(path, &value.body, parse)
 }

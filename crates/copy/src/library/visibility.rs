@@ -56,22 +56,12 @@ pub async fn user_sections(
     let path = library.user_sections_path();
     let mut extra = HeaderMap::new();
     extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let lookup = match crate::fetch::fetch_as_user(gw, up, user, path, extra, true).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::debug!(upstream = %up.name, error = %e, "user's sections unknown");
-            return None;
-        }
-    };
-    let value = &lookup.entry.value;
-    if value.status != StatusCode::OK.as_u16() {
-        return None;
-    }
     // Parsed once per version of the answer, as the user's play state is: every answer from
     // the copy asks for the sections, and parsing them was a tenth of its time.
-    let sections = user
-        .answers
-        .parsed(path, &value.body, |body| library.parse_user_sections(body))?;
+    let sections = crate::fetch::fetch_parsed_as_user(gw, up, user, path, extra, None, |body| {
+        library.parse_user_sections(body)
+    })
+    .await?;
     Some(UserSections::clone(&sections))
 }
 
