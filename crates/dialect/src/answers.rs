@@ -24,7 +24,7 @@
 //! questions are asked only by the copy's answers, together.
 
 use cachearr_library::index::{ItemNo, ItemView};
-use cachearr_library::{ItemKind, LibraryIndex, Visibility};
+use cachearr_library::{ItemKind, LibraryIndex};
 use http::HeaderMap;
 
 use crate::model::library::{Rank, TitleHit, UserSection, UserSections};
@@ -341,6 +341,10 @@ pub trait LibraryCopy {
     /// The library index.
     fn index(&self) -> &LibraryIndex;
 
+    /// The item of the index a hit is, whatever its visibility (the sections searched were
+    /// the user's).
+    fn view(&self, hit: &TitleHit) -> Option<ItemView<'_>>;
+
     /// Items of `kinds` in `sections` whose folded title (or, `originals`, original title)
     /// contains the folded `query`, with their rank, in index order.
     fn find(
@@ -377,12 +381,6 @@ pub trait LibraryCopy {
 
     /// The server's kept document of an item (JSON), when kept.
     fn document(&self, id: &str) -> Option<Vec<u8>>;
-}
-
-/// The item of the index a hit is, whatever its visibility (the sections searched were the
-/// user's).
-pub fn view<'a>(copy: &'a dyn LibraryCopy, hit: &TitleHit) -> Option<ItemView<'a>> {
-    copy.index().item(hit.item, &Visibility::everything())
 }
 
 /// A search's answer from the copy, before the asking user's play state is put in.

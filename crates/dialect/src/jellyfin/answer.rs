@@ -15,7 +15,7 @@ use super::doc::{Doc, DtoOptions};
 use super::render;
 use super::search::{self, SearchKey, same_id, search_key};
 use crate::answers::{
-    CopyAnswers, Documents, Found, LibraryCopy, SearchRoute, SeriesAsked, SeriesWalk, number, view,
+    CopyAnswers, Documents, Found, LibraryCopy, SearchRoute, SeriesAsked, SeriesWalk, number,
 };
 use crate::model::library::TitleHit;
 use crate::model::route::IndexSearch;
@@ -98,7 +98,7 @@ fn items(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Found> {
         .iter()
         .skip(start)
         .take(limit.unwrap_or(usize::MAX))
-        .filter_map(|(_, h)| view(copy, h))
+        .filter_map(|(_, h)| copy.view(h))
         .map(|v| (v.id().to_owned(), v.section_id().to_owned()))
         .collect();
     // Uncounted, the server writes the page's own item count.
@@ -173,7 +173,7 @@ fn hints(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Found> {
         .take(limit.unwrap_or(usize::MAX))
         .enumerate()
     {
-        let kept = copy.document(view(copy, h)?.id())?;
+        let kept = copy.document(copy.view(h)?.id())?;
         let doc: Doc = serde_json::from_slice(&kept).ok()?;
         if n > 0 {
             text.push(',');
@@ -197,7 +197,7 @@ fn in_search_order<'c>(
     let mut keyed: Vec<(SearchKey<'c>, TitleHit)> = hits
         .into_iter()
         .filter_map(|h| {
-            let v = view(copy, &h)?;
+            let v = copy.view(&h)?;
             let original = if original {
                 copy.original_title(&v)
             } else {

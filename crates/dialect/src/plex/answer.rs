@@ -14,8 +14,7 @@ use super::Plex;
 use super::render::{self, El, V};
 use super::search::{self, Kind};
 use crate::answers::{
-    CopyAnswers, Found, ItemRef, LibraryCopy, Page, RecentRequest, SearchRoute, WalkRequest,
-    number, view,
+    CopyAnswers, Found, ItemRef, LibraryCopy, Page, RecentRequest, SearchRoute, WalkRequest, number,
 };
 use crate::model::library::{Rank, TitleHit, UserSection};
 use crate::model::route::IndexSearch;
@@ -295,7 +294,7 @@ fn section_all(copy: &dyn LibraryCopy, section: &str, params: &[(String, String)
     let mut keyed: Vec<(NaturalKey, TitleHit)> = hits
         .drain(..)
         .filter_map(|h| {
-            let v = view(copy, &h)?;
+            let v = copy.view(&h)?;
             Some((natural_key(index, &v), h))
         })
         .collect();
@@ -349,7 +348,7 @@ fn find(copy: &dyn LibraryCopy, query: &str, kind: Kind, ids: &[&str]) -> Vec<Hi
         Kind::Item(kind) => {
             let mut hits = copy.find(query, &[kind], ids, false);
             let id_of = |h: &TitleHit| {
-                view(copy, h)
+                copy.view(h)
                     .and_then(|v| v.id().parse::<u64>().ok())
                     .unwrap_or(u64::MAX)
             };
@@ -382,7 +381,7 @@ fn page(
     for hit in &hits[from..to] {
         match hit {
             Hit::Item(hit) => {
-                let view = view(copy, hit)?;
+                let view = copy.view(hit)?;
                 let section = copy.sections().get(view.section_id())?;
                 let e = item(copy, &view, section, guids)?;
                 items.push(ItemRef {
@@ -475,7 +474,7 @@ fn hub_search(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Pag
             .a("more", total > limit)
             .a("style", "shelf");
         for hit in &shown {
-            let view = view(copy, hit)?;
+            let view = copy.view(hit)?;
             let section = copy.sections().get(view.section_id())?;
             let mut e = item(copy, &view, section, guids)?.a("score", score_of(hit.rank));
             if kind == Kind::Item(ItemKind::Track) {

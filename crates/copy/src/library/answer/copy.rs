@@ -4,7 +4,7 @@
 //! ([`CopyAnswers::search`](crate::dialect::CopyAnswers::search)) made an [`Answer`].
 
 use cachearr_library::index::ItemView;
-use cachearr_library::{ItemKind, LibraryIndex};
+use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 use http::HeaderMap;
 
 use super::super::elements;
@@ -112,6 +112,10 @@ impl LibraryCopy for Ctx<'_> {
 
     fn index(&self) -> &LibraryIndex {
         self.index
+    }
+
+    fn view(&self, hit: &TitleHit) -> Option<ItemView<'_>> {
+        self.index.item(hit.item, &Visibility::everything())
     }
 
     fn find(
