@@ -539,7 +539,7 @@ impl Ctx<'_> {
             return None;
         }
         let everything = Visibility::everything();
-        let mut heads: Vec<(u64, String)> = Vec::new();
+        let mut heads: Vec<String> = Vec::new();
         let held = self.held();
         for section in &self.sections.sections {
             if !held.contains(&section.id.as_str()) {
@@ -553,12 +553,21 @@ impl Ctx<'_> {
                 else {
                     continue;
                 };
-                heads.push((view.id().parse().unwrap_or(u64::MAX), view.id().to_owned()));
+                heads.push(view.id().to_owned());
             }
         }
-        // In one order whatever the section asked first: one read, one cache entry.
-        heads.sort();
-        let ids: Vec<&str> = heads.iter().map(|(_, id)| id.as_str()).collect();
+        self.one_read(heads)
+    }
+
+    /// The read of the metadata of `ids`, in one order whichever list or count asked first:
+    /// one read, one cache entry.
+    fn one_read(&self, ids: Vec<String>) -> Option<String> {
+        let mut ordered: Vec<(u64, String)> = ids
+            .into_iter()
+            .map(|id| (id.parse().unwrap_or(u64::MAX), id))
+            .collect();
+        ordered.sort();
+        let ids: Vec<&str> = ordered.iter().map(|(_, id)| id.as_str()).collect();
         self.answers.items_read_path(&ids)
     }
 
@@ -595,18 +604,14 @@ impl Ctx<'_> {
             return None;
         }
         let everything = Visibility::everything();
-        let mut ids: Vec<(u64, String)> = Vec::new();
+        let mut ids: Vec<String> = Vec::new();
         for (kind, sections) in &tops {
             let items = self.recent_items(sections, *kind);
             for &no in items.iter().take(asked.unpaged_max) {
-                let view = self.index.item(no, &everything)?;
-                ids.push((view.id().parse().unwrap_or(u64::MAX), view.id().to_owned()));
+                ids.push(self.index.item(no, &everything)?.id().to_owned());
             }
         }
-        // In one order whichever list asked first: one read, one cache entry.
-        ids.sort();
-        let ids: Vec<&str> = ids.iter().map(|(_, id)| id.as_str()).collect();
-        self.answers.items_read_path(&ids)
+        self.one_read(ids)
     }
 
     /// An item's children (or, `leaves`, its leaves) made ready, in the order asked for.
