@@ -458,8 +458,7 @@ async fn walk_from_copy(
         return None;
     }
     let sections = user_sections(gw, up, user).await?;
-    let section = walked.split('/').next().unwrap_or_default();
-    let whole = walk_section_whole(state, &sections, section, &folded).await;
+    let whole = walk_section_whole(state, &sections, walk.spans(&walked), &folded).await;
     let crawled = handle.sections();
     let ctx = Ctx {
         answers: crate::dialect::of(up.profile).answers()?,
@@ -660,24 +659,24 @@ impl Turn {
     }
 }
 
-/// The user's sections found whole among `sections`, proving only the walk's own `section`
-/// (two counts per kind the first time, where all of a user's sections would cost a tool's
-/// one-page listing tens of requests), or every one for a list across sections
-/// ([`walk::EVERY_SECTION`]). When the walk's section is not whole for the user (a share the
-/// server filters), the copy answers none of their walks in it.
+/// The user's sections found whole among `sections`, proving only those the walk spans: its
+/// own section (two counts per kind the first time, where all of a user's sections would
+/// cost a tool's one-page listing tens of requests), or every one for a list across
+/// sections. When the walk's section is not whole for the user (a share the server filters),
+/// the copy answers none of their walks in it.
 async fn walk_section_whole(
     state: &LoaderState,
     sections: &UserSections,
-    section: &str,
+    spans: walk::Spans<'_>,
     folded: &FoldedTitles,
 ) -> Vec<String> {
     let (gw, up, user) = (&state.gw, &state.up, &state.user);
     // The owner sees every section whole, proven by nothing: all of them are the copy's. A
     // list across sections proves every one.
-    let spanned = if is_owner(gw, up, user) || section == walk::EVERY_SECTION {
-        sections.clone()
-    } else {
-        only(sections, section)
+    let spanned = match spans {
+        _ if is_owner(gw, up, user) => sections.clone(),
+        walk::Spans::Every => sections.clone(),
+        walk::Spans::One(section) => only(sections, section),
     };
     let whole = whole_sections(
         gw,
@@ -689,7 +688,9 @@ async fn walk_section_whole(
     )
     .await;
     // (A list across sections is answered by the owner's whole sections alone.)
-    if section != walk::EVERY_SECTION && !whole.iter().any(|w| w.eq_ignore_ascii_case(section)) {
+    if let walk::Spans::One(section) = spans
+        && !whole.iter().any(|w| w.eq_ignore_ascii_case(section))
+    {
         state
             .copy_declines_user
             .store(true, std::sync::atomic::Ordering::Relaxed);

@@ -111,6 +111,24 @@ impl Walk {
     pub(super) fn is_recent(&self) -> bool {
         matches!(self, Walk::Recent { .. })
     }
+
+    /// The sections the walk spans, given its place ([`Walk::place`]): what proving the
+    /// user sees it whole must cover.
+    pub(super) fn spans<'p>(&self, place: &'p str) -> Spans<'p> {
+        match self {
+            Walk::Recent { .. } => Spans::Every,
+            _ => Spans::One(place.split('/').next().unwrap_or_default()),
+        }
+    }
+}
+
+/// The sections a walk spans ([`Walk::spans`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Spans<'a> {
+    /// One section, by id: a listing, a parent's children, a series' episodes.
+    One(&'a str),
+    /// Every section the user sees (a recently-added list).
+    Every,
 }
 
 impl Walk {
