@@ -315,7 +315,7 @@ impl MatchService {
             Some(sections) => {
                 // The index's own counts are the yardstick only without an owner token (the
                 // proof does not read them then).
-                let folded = super::titles::folded(index).await;
+                let folded = super::folded::folded(index).await;
                 let whole = super::visibility::whole_sections(
                     gw,
                     up,

@@ -27,7 +27,7 @@
 //! * `answer` — search routes answered from the index (found and written by the dialect
 //!   from the copy `answer/copy.rs` hands it; `answer/series.rs`: a series' seasons and
 //!   episodes, pages of documents written with the user's data), with [`titles`] (folded title
-//!   search), [`visibility`] (which sections a user sees, and sees whole) and [`user_state`]
+//!   search; the tables of each index kept by [`folded`]), [`visibility`] (which sections a user sees, and sees whole) and [`user_state`]
 //!   (the asking user's play state, read as that user through the cache: the listings the
 //!   Plex dialect's `user_state` writes it from, a Jellyfin library's `UserData`).
 //! * [`matching`], [`lookup`], [`index_api`] — `/api/match`, `/api/lookup`, the admin routes.
@@ -36,6 +36,7 @@
 pub(crate) mod answer;
 pub mod crawl;
 pub mod elements;
+pub mod folded;
 pub mod index_api;
 pub mod keeper;
 pub mod lookup;

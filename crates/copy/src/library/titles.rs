@@ -10,10 +10,10 @@
 //! library of tens of thousands of tracks takes well under a millisecond.
 //!
 //! Built once per installed index (the index is immutable; a rebuild installs a new one) and
-//! kept next to it, keyed by the index's address and checked through a `Weak`.
+//! kept next to it ([`super::folded`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex};
 
 use cachearr_library::index::ItemNo;
 use cachearr_library::{ItemKind, LibraryIndex, Visibility};
@@ -427,52 +427,6 @@ pub fn original_title<'a>(view: &cachearr_library::index::ItemView<'a>) -> Optio
     (artist != album_artist).then_some(artist)
 }
 
-/// The index a build is for, and the build: one per index, shared by every caller.
-type Cached = (
-    Weak<LibraryIndex>,
-    Arc<tokio::sync::OnceCell<Arc<FoldedTitles>>>,
-);
-
-fn cache() -> &'static Mutex<HashMap<usize, Cached>> {
-    static CACHE: OnceLock<Mutex<HashMap<usize, Cached>>> = OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-/// The folded titles of `index`, built on first use (on a blocking thread) and kept while the
-/// index lives.
-///
-/// Exactly one build runs per index: searches that arrive while it runs wait for it. When
-/// each caller built its own copy, the searches of the seconds after a new index was
-/// installed each started one (55 at once under a soak's load, 4 MB each for a 100k-item
-/// library): they filled the blocking pool, stalled answers for seconds and left the
-/// allocator holding some 200 MiB it never gave back.
-pub async fn folded(index: &Arc<LibraryIndex>) -> Option<Arc<FoldedTitles>> {
-    let address = Arc::as_ptr(index) as usize;
-    let cell = {
-        let mut map = cache().lock().unwrap_or_else(|e| e.into_inner());
-        match map.get(&address) {
-            Some((weak, cell)) if weak.upgrade().is_some_and(|live| Arc::ptr_eq(&live, index)) => {
-                cell.clone()
-            }
-            _ => {
-                map.retain(|_, (weak, _)| weak.strong_count() > 0);
-                let cell = Arc::new(tokio::sync::OnceCell::new());
-                map.insert(address, (Arc::downgrade(index), cell.clone()));
-                cell
-            }
-        }
-    };
-    cell.get_or_try_init(|| {
-        let building = index.clone();
-        async move {
-            tokio::task::spawn_blocking(move || Arc::new(FoldedTitles::build(&building))).await
-        }
-    })
-    .await
-    .ok()
-    .cloned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,33 +503,5 @@ mod tests {
         assert_eq!(titles.find("beyonce", &all, &["3"], true).len(), 1);
         assert_eq!(titles.find_exact("Queen", &all, &["3"]).len(), 1);
         assert!(titles.find("", &all, &["3"], false).is_empty());
-    }
-
-    #[tokio::test]
-    async fn built_once_per_index() {
-        let index = index();
-        let a = folded(&index).await.unwrap();
-        let b = folded(&index).await.unwrap();
-        assert!(Arc::ptr_eq(&a, &b));
-        let other = self::index();
-        let c = folded(&other).await.unwrap();
-        assert!(!Arc::ptr_eq(&a, &c));
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn searches_arriving_during_the_build_share_it() {
-        let index = index();
-        let callers: Vec<_> = (0..16)
-            .map(|_| {
-                let index = index.clone();
-                tokio::spawn(async move { folded(&index).await.unwrap() })
-            })
-            .collect();
-        let mut got = Vec::new();
-        for c in callers {
-            got.push(c.await.unwrap());
-        }
-        assert!(got.iter().all(|t| Arc::ptr_eq(t, &got[0])));
-        assert!(Arc::ptr_eq(&folded(&index).await.unwrap(), &got[0]));
     }
 }

@@ -45,7 +45,7 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 
 use super::elements::ElementStore;
-use super::titles::{self, FoldedTitles};
+use super::titles::FoldedTitles;
 use super::user_state::{AsUser, own_user_id};
 use super::visibility::{UserSection, UserSections, is_owner, user_sections, whole_sections};
 use crate::Gateway;
@@ -111,7 +111,7 @@ pub(crate) async fn try_answer<B>(
         }
     }
     let sections = user_sections(gw, up, &user).await?;
-    let folded = titles::folded(&index).await?;
+    let folded = super::folded::folded(&index).await?;
     // Only the sections the answer spans are proven whole: each costs the server two counts
     // per kind the first time.
     let spanned = match route.section.as_deref() {
@@ -449,7 +449,7 @@ async fn walk_from_copy(
     if handle.has_stale() || user.is_refused() || server.is_some_and(|v| v.status != 200) {
         return None;
     }
-    let folded = titles::folded(&index).await?;
+    let folded = super::folded::folded(&index).await?;
     // The copy takes part from a user's third miss in a section on (the frame is learnt from
     // the second): a lone request is cheaper at the server than the reads the copy needs.
     let walked = walk.place(answers, &folded, &index)?;
