@@ -50,8 +50,11 @@ pub struct SearchRoute {
     pub params: Vec<(String, String)>,
 }
 
-/// How the library copy's answers are framed for one server. See the module docs.
-pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
+/// How one server's searches are read: the route of a search, read before anything else of
+/// its answer (the section it names narrows the proof that the user sees the sections whole,
+/// which comes before the answer is looked for). Apart from [`CopyAnswers`], in each
+/// dialect's `route.rs`: reading a route and writing an answer are two phases of a search.
+pub trait SearchRoutes: Send + Sync + std::fmt::Debug + 'static {
     /// The route of a search the route table recognised, its path and query read as the
     /// server reads them; `None` when it is none of the server's searches or its path cannot
     /// be read (the server answers).
@@ -61,7 +64,10 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         path: &str,
         query: Option<&str>,
     ) -> Option<SearchRoute>;
+}
 
+/// How the library copy's answers are framed for one server. See the module docs.
+pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     /// The page a request asks for: its first item and its size, each `None` when not
     /// asked; `None` when either is not a number (the server answers). `params` are the
     /// request's decoded query, its names as the route reads them.
@@ -239,6 +245,15 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     fn counts_leaves(&self) -> fn(ItemKind) -> bool {
         |_| false
     }
+}
+
+/// The first value of parameter `name` in `params` (compared exactly: as written for a server
+/// that compares names exactly, lower-cased by a server that ignores their case).
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// A request's query decoded, its names as written: the reading of a server that compares

@@ -30,7 +30,7 @@
 //!   standard's ([`Dialect::caches_by_the_standard`]); a null [`ServerLibrary`] and events.
 //! * [`answers`] — [`CopyAnswers`], how the library copy's answers (`cachearr-copy`'s
 //!   `library::answer`) are framed for a server: how a search's path and query read
-//!   ([`answers::SearchRoute`]), how a request names its page, what a page's container and
+//!   ([`answers::SearchRoutes`], each server's `search_route.rs`), how a request names its page, what a page's container and
 //!   headers say of it, how `type=` names a kind, where a token's own user id is read, a
 //!   section's natural order, how a series walk's request reads ([`answers::SeriesWalk`]),
 //!   and each server's searches answered from the copy `cachearr-copy` hands in
@@ -230,6 +230,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// request names its page, the headers and container attributes a page writes for
     /// itself; `None` for a server the copy does not answer.
     fn answers(&self) -> Option<&'static dyn CopyAnswers> {
+        None
+    }
+
+    /// How the server's searches read ([`answers::SearchRoutes`]); `None` for a server the
+    /// copy does not answer.
+    fn search_routes(&self) -> Option<&'static dyn answers::SearchRoutes> {
         None
     }
 

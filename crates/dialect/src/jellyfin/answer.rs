@@ -15,18 +15,10 @@ use super::doc::{Doc, DtoOptions};
 use super::render;
 use super::search::{self, SearchKey, same_id, search_key};
 use crate::answers::{
-    CopyAnswers, Documents, Found, LibraryCopy, SearchRoute, SeriesAsked, SeriesWalk, number,
+    CopyAnswers, Documents, Found, LibraryCopy, SearchRoute, SeriesAsked, SeriesWalk, number, param,
 };
 use crate::model::library::TitleHit;
 use crate::model::route::IndexSearch;
-
-/// The first value of parameter `name` (lower-cased names).
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
 
 /// The answer of a search the route table recognised (`None`: the server answers).
 fn search_found(route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Found> {
@@ -261,15 +253,6 @@ struct IndexNumber {
 /// Jellyfin's pages: `StartIndex` / `Limit` in the query (names lower-cased); its answers
 /// say their place in the body (`StartIndex`, `TotalRecordCount`), not in a header.
 impl CopyAnswers for Jellyfin {
-    fn search_route(
-        &self,
-        search: IndexSearch,
-        path: &str,
-        query: Option<&str>,
-    ) -> Option<SearchRoute> {
-        search::route_of(search, path, query)
-    }
-
     /// Names lower-cased: Jellyfin ignores their case.
     fn query_params(&self, query: Option<&str>) -> Vec<(String, String)> {
         search::params_lowered(query.unwrap_or(""))

@@ -18,7 +18,9 @@
 //!   for reading a walk's next pages in one request.
 //! * `render.rs` — the documents an answer from the index is written in: `BaseItemDto`s and
 //!   `SearchHint`s from the index's records, the type names of kinds.
-//! * `search.rs` — how a search answered from the index reads: its route and query, the
+//! * `search_route.rs` — a search's route (`answers::SearchRoutes`): which search, the user
+//!   it names, its query; read before anything else of its answer.
+//! * `search.rs` — how a search answered from the index reads once its route is read: the
 //!   kinds it asks, the parameters that change nothing, the order of its results.
 //! * `answer.rs` — those searches answered from the library copy `cachearr-copy` hands in
 //!   (`answers::LibraryCopy`), and how the copy's answers page (`CopyAnswers`).
@@ -39,6 +41,7 @@ mod prefetch;
 pub mod render;
 pub(crate) mod routes;
 pub mod search;
+mod search_route;
 pub(crate) mod token;
 pub mod user_state;
 
@@ -175,6 +178,10 @@ impl Dialect for Jellyfin {
     }
 
     fn answers(&self) -> Option<&'static dyn super::CopyAnswers> {
+        Some(&Jellyfin)
+    }
+
+    fn search_routes(&self) -> Option<&'static dyn crate::answers::SearchRoutes> {
         Some(&Jellyfin)
     }
 

@@ -1,6 +1,6 @@
-//! How a Jellyfin search answered from the index (`library::answer`) reads: which search
-//! route it is and its query (`route_of`, given as `CopyAnswers::search_route`), the kinds it asks ([`kinds_asked`]), the
-//! parameters that change nothing ([`ignorable`]), and how the server compares user ids. The
+//! How a Jellyfin search answered from the index (`library::answer`) reads once its route is
+//! read (`search_route.rs`): the kinds it asks ([`kinds_asked`]), the parameters that change
+//! nothing ([`ignorable`]), and how the server compares user ids. The
 //! answers themselves are written in the library from the index's search and the kept
 //! documents.
 
@@ -9,45 +9,7 @@ use http::HeaderMap;
 use http::header;
 
 use super::render;
-use crate::answers::SearchRoute;
-use crate::model::route::IndexSearch;
-
-/// The first value of parameter `name` (lower-cased names).
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-/// The route of a search the route table recognised, with its query decoded; parameter
-/// names lower-cased (Jellyfin ignores their case): `/Items` and `/Users/{id}/Items` with a
-/// search term (the user named: the path's, or `UserId=`), `/Search/Hints` (`UserId=`).
-pub(super) fn route_of(
-    search: IndexSearch,
-    raw_path: &str,
-    query: Option<&str>,
-) -> Option<SearchRoute> {
-    let params = params_lowered(query?);
-    let named_user = match search {
-        IndexSearch::SearchHints => param(&params, "userid").map(str::to_string),
-        // `/Users/{id}/Items`: the id, as the client wrote it, is the second segment
-        // (`/Items` has none).
-        IndexSearch::ItemSearch => raw_path
-            .split('/')
-            .nth(2)
-            .filter(|uid| !uid.is_empty())
-            .map(str::to_string)
-            .or_else(|| param(&params, "userid").map(str::to_string)),
-        _ => return None,
-    };
-    Some(SearchRoute {
-        search,
-        section: None,
-        named_user,
-        params,
-    })
-}
+use crate::answers::param;
 
 /// A query decoded with its names lower-cased, as Jellyfin reads them (it ignores their
 /// case).

@@ -14,18 +14,11 @@ use super::Plex;
 use super::render::{self, El, V};
 use super::search::{self, Kind};
 use crate::answers::{
-    CopyAnswers, Found, ItemRef, LibraryCopy, Page, RecentRequest, SearchRoute, WalkRequest, number,
+    CopyAnswers, Found, ItemRef, LibraryCopy, Page, RecentRequest, SearchRoute, WalkRequest,
+    number, param,
 };
 use crate::model::library::{Rank, TitleHit, UserSection};
 use crate::model::route::IndexSearch;
-
-/// The first value of parameter `name` (exact name: Plex compares them exactly).
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
 
 /// One result: an item of the index, or a show known from its episodes (which only tells
 /// that the server has something to say: see [`page`]).
@@ -517,15 +510,6 @@ fn score_of(rank: Rank) -> &'static str {
 /// page's place in `X-Plex-Container-Start` / `-Total-Size`; `X-Plex-Protocol` on every
 /// document.
 impl CopyAnswers for Plex {
-    fn search_route(
-        &self,
-        search: IndexSearch,
-        path: &str,
-        query: Option<&str>,
-    ) -> Option<SearchRoute> {
-        search::route_of(search, path, query)
-    }
-
     fn paging(
         &self,
         headers: &HeaderMap,
@@ -749,38 +733,6 @@ mod tests {
         assert_eq!(Plex.paging(&HeaderMap::new(), &none), Some((None, None)));
         let garbage = params(&[("X-Plex-Container-Size", "ten")]);
         assert_eq!(Plex.paging(&HeaderMap::new(), &garbage), None);
-    }
-
-    #[test]
-    fn a_search_route_spans_its_paths_section_or_its_sectionid() {
-        let plex = Plex;
-        let route = plex
-            .search_route(
-                IndexSearch::SectionSearch,
-                "/library/sections/3/search",
-                Some("type=10&query=a%20b"),
-            )
-            .unwrap();
-        assert_eq!(route.section.as_deref(), Some("3"));
-        assert_eq!(param(&route.params, "query"), Some("a b"));
-        assert_eq!(route.named_user, None);
-        let hub = plex
-            .search_route(
-                IndexSearch::HubSearch,
-                "/hubs/search",
-                Some("sectionId=&query=x"),
-            )
-            .unwrap();
-        assert_eq!(hub.section, None);
-        let not_a_number = "/library/sections/x/all";
-        assert!(
-            plex.search_route(IndexSearch::SectionListing, not_a_number, None)
-                .is_none()
-        );
-        assert!(
-            plex.search_route(IndexSearch::Children, "/library/metadata/1/children", None)
-                .is_none()
-        );
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //!   items, totals, a user's own sections).
 //! * `render.rs` — the documents an answer from the index is written in: the Plex names of
 //!   kinds and type numbers, and the document tree.
-//! * `search.rs` — how a search answered from the index reads: its route and query, the
+//! * `search_route.rs` — a search's route (`answers::SearchRoutes`): which search, the
+//!   section it spans, its query; read before anything else of its answer.
+//! * `search.rs` — how a search answered from the index reads once its route is read: the
 //!   kind it asks, the parameters that change nothing, the fixed parts of its answer.
 //! * `answer.rs` — those searches' answers, written from the library copy `cachearr-copy`
 //!   hands in (`answers::LibraryCopy`), and a section's natural order.
@@ -37,6 +39,7 @@ mod prefetch;
 pub mod render;
 pub(crate) mod routes;
 pub mod search;
+mod search_route;
 pub(crate) mod token;
 pub mod user_state;
 
@@ -221,6 +224,10 @@ impl Dialect for Plex {
     }
 
     fn answers(&self) -> Option<&'static dyn super::CopyAnswers> {
+        Some(&Plex)
+    }
+
+    fn search_routes(&self) -> Option<&'static dyn crate::answers::SearchRoutes> {
         Some(&Plex)
     }
 

@@ -1,6 +1,5 @@
-//! How a Plex search answered from the index (`cachearr-copy`'s `library::answer`) reads: which
-//! search route it is and its query (`route_of`, given as `CopyAnswers::search_route`), the kind it
-//! asks of a section ([`kind_asked`]), the parameters that change nothing ([`ignorable`]) or ask
+//! How a Plex search answered from the index (`cachearr-copy`'s `library::answer`) reads, once
+//! its route is read (`search_route.rs`): the kind it asks of a section ([`kind_asked`]), the parameters that change nothing ([`ignorable`]) or ask
 //! for `Guid`s ([`guids_asked`]), and the fixed parts of its answer (hub titles, section
 //! numbers, the content type). The answers themselves, and how they page, are written in
 //! `answer.rs` from the copy's title search and the kept elements, which the copy hands
@@ -9,17 +8,8 @@
 use cachearr_library::ItemKind;
 
 use super::render::{self, V};
-use crate::answers::{RecentRequest, SearchRoute, WalkOrder, WalkRequest};
+use crate::answers::{RecentRequest, WalkOrder, WalkRequest, param};
 use crate::model::library::UserSection;
-use crate::model::route::IndexSearch;
-
-/// The first value of parameter `name` (exact name: Plex compares them exactly).
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
 
 /// What a Plex `type=` (or a section's default) asks a title search for.
 #[derive(Clone, Copy, PartialEq)]
@@ -60,38 +50,6 @@ pub fn listing_kind(params: &[(String, String)], s: &UserSection) -> Option<Item
     render::section_kinds(&s.kind)
         .contains(&kind)
         .then_some(kind)
-}
-
-/// The route of a search the route table recognised, with its query decoded (names as
-/// written: Plex compares them exactly): `/library/sections/{id}/search`, `/hubs/search`
-/// (the section it spans: its `sectionId`), `/library/sections/{id}/all` with a `title`
-/// filter.
-pub(super) fn route_of(
-    search: IndexSearch,
-    path: &str,
-    query: Option<&str>,
-) -> Option<SearchRoute> {
-    let params = crate::answers::params_as_written(query);
-    // `/library/sections/{id}/…`: the server's section ids are numbers.
-    let path_section = || {
-        path.split('/')
-            .nth(3)
-            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .map(str::to_string)
-    };
-    let section = match search {
-        IndexSearch::HubSearch => param(&params, "sectionId")
-            .filter(|id| !id.is_empty())
-            .map(str::to_string),
-        IndexSearch::SectionSearch | IndexSearch::SectionListing => Some(path_section()?),
-        _ => return None,
-    };
-    Some(SearchRoute {
-        search,
-        section,
-        named_user: None,
-        params,
-    })
 }
 
 /// Whether the request asks for `Guid` children (`includeGuids=1`, python-plexapi's

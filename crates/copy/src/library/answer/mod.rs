@@ -52,7 +52,7 @@ use crate::Gateway;
 use crate::GatewayLibrary as _;
 use crate::dialect::CopyAnswers;
 use crate::dialect::answer_body::{AnswerBody, DocumentForm, Written};
-use crate::dialect::answers::{ItemRef, ItemsShown};
+use crate::dialect::answers::{ItemRef, ItemsShown, SearchRoutes};
 use crate::fetch::{CopyAnswer, CopySource, LoaderState, ProxyBody};
 use crate::policy::IndexSearch;
 use crate::upstream::Upstream;
@@ -81,10 +81,11 @@ pub(crate) async fn try_answer<B>(
     started: Instant,
 ) -> Option<Response<ProxyBody>> {
     let (path, query) = (req.uri().path(), req.uri().query());
-    let answers = crate::dialect::of(up.profile).answers()?;
+    let dialect = crate::dialect::of(up.profile);
+    let answers = dialect.answers()?;
     // Read as the server reads it; walks are none of its searches: cached reads the copy
     // answers on a miss ([`walk_copy`]).
-    let route = answers.search_route(search, path, query)?;
+    let route = dialect.search_routes()?.search_route(search, path, query)?;
     let Some(index) = handle.ready().filter(|_| handle.enabled()) else {
         // Off or not built yet: counted, and logged (a warning when off) at most once a
         // minute by the handle.
@@ -394,10 +395,11 @@ impl CopySource for WalkCopy {
     }
 }
 
-/// A walk as its path and query say it, read as the server reads them (`answers`: its
-/// dialect's): the listing's section, the parent or series whose items are walked.
+/// A walk as its path and query say it, read as the server reads them (`answers`, `routes`:
+/// its dialect's): the listing's section, the parent or series whose items are walked.
 fn walk_of(
     answers: &dyn CopyAnswers,
+    routes: &dyn SearchRoutes,
     search: IndexSearch,
     path: &str,
     query: Option<&str>,
@@ -405,7 +407,7 @@ fn walk_of(
     let walked = || Some(path.get(answers.walked_item(path)?)?.to_string());
     Some(match search {
         IndexSearch::SectionListing => {
-            let route = answers.search_route(search, path, query)?;
+            let route = routes.search_route(search, path, query)?;
             walk::Walk::Listing {
                 section: route.section?,
                 params: route.params,
@@ -440,8 +442,10 @@ async fn walk_from_copy(
     probing: bool,
 ) -> Option<CopyAnswer> {
     let (gw, up, user) = (&state.gw, &state.up, &state.user);
-    let answers = crate::dialect::of(up.profile).answers()?;
-    let walk = walk_of(answers, search, state.uri.path(), state.uri.query())?;
+    let dialect = crate::dialect::of(up.profile);
+    let answers = dialect.answers()?;
+    let (path, query) = (state.uri.path(), state.uri.query());
+    let walk = walk_of(answers, dialect.search_routes()?, search, path, query)?;
     let handle = gw.index(&up.name)?;
     let index = handle.ready().filter(|_| handle.enabled())?;
     // An item changed on the server or through cachearr and not read again yet: the copy may
