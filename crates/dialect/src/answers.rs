@@ -8,7 +8,8 @@
 //! header or in the query; Jellyfin's `StartIndex` / `Limit`), what a page's container says
 //! of itself (Plex's `size`, `totalSize`, `offset`), the headers an answer carries (Plex's
 //! `X-Plex-Container-Start` / `-Total-Size`, `X-Plex-Protocol`) and how a `type=` parameter
-//! names a kind, how a search's path and query read ([`SearchRoute`]), and how a series
+//! names a kind, how a search's path and query read ([`SearchRoute`], by the dialect's
+//! [`SearchRoutes`], apart), and how a series
 //! walk's request reads ([`SeriesWalk`]) and a season's kept document numbers it: that is
 //! this trait, so that the copy writes every server's answers without naming one.
 //!
