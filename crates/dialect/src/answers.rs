@@ -8,10 +8,10 @@
 //! header or in the query; Jellyfin's `StartIndex` / `Limit`), what a page's container says
 //! of itself (Plex's `size`, `totalSize`, `offset`), the headers an answer carries (Plex's
 //! `X-Plex-Container-Start` / `-Total-Size`, `X-Plex-Protocol`) and how a `type=` parameter
-//! names a kind, how a search's path and query read ([`SearchRoute`], by the dialect's
-//! [`SearchRoutes`], apart), and how a series
-//! walk's request reads ([`SeriesWalk`]) and a season's kept document numbers it: that is
-//! this trait, so that the copy writes every server's answers without naming one.
+//! names a kind, and how a series walk's request reads ([`SeriesWalk`]) and a season's kept
+//! document numbers it: that is this trait, so that the copy writes every server's answers
+//! without naming one. How a search's path and query read ([`SearchRoute`]) is read before
+//! anything else of its answer, by a trait of its own ([`SearchRoutes`]).
 //!
 //! Each server's searches are answered by its dialect ([`CopyAnswers::search`]), reading the
 //! copy through [`LibraryCopy`], which `cachearr-copy` implements over the index, its title
@@ -54,7 +54,8 @@ pub struct SearchRoute {
 /// How one server's searches are read: the route of a search, read before anything else of
 /// its answer (the section it names narrows the proof that the user sees the sections whole,
 /// which comes before the answer is looked for). Apart from [`CopyAnswers`], in each
-/// dialect's `route.rs`: reading a route and writing an answer are two phases of a search.
+/// dialect's `search_route.rs`: reading a route and writing an answer are two phases of a
+/// search.
 pub trait SearchRoutes: Send + Sync + std::fmt::Debug + 'static {
     /// The route of a search the route table recognised, its path and query read as the
     /// server reads them; `None` when it is none of the server's searches or its path cannot

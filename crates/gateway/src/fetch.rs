@@ -618,8 +618,8 @@ pub async fn fetch_all_as_user_within(
 /// A foreground read as `user` of an answer the caller reads as data ([`fetch_as_user`], or
 /// with `fresh_cap` [`fetch_as_user_within`]): a `200`'s body parsed by `parse` once per
 /// version of it (kept with the user: [`UserRecord::answers`], named by its path), as the
-/// read's last step. `None` when the read failed, was not a `200`, or did not parse; the
-/// failure is logged at debug.
+/// read's last step. `None` when the read failed (logged at debug), was not a `200`, or did
+/// not parse.
 pub async fn fetch_parsed_as_user<T: std::any::Any + Send + Sync>(
     gw: &Gateway,
     up: &Arc<Upstream>,
@@ -642,7 +642,8 @@ pub async fn fetch_parsed_as_user<T: std::any::Any + Send + Sync>(
     }
 }
 
-/// [`fetch_all_as_user_within`], each answer parsed as [`fetch_parsed_as_user`] parses it.
+/// [`fetch_all_as_user_within`], each answer parsed as [`fetch_parsed_as_user`] parses it
+/// (`None` for a read that failed, was not a `200` or did not parse; nothing is logged).
 pub async fn fetch_all_parsed_as_user_within<T: std::any::Any + Send + Sync>(
     gw: &Gateway,
     up: &Arc<Upstream>,
