@@ -122,7 +122,7 @@ async fn read_parsed<T: Any + Send + Sync>(
 }
 
 /// The headers the copy's reads as a user add: their answers are read as JSON.
-fn json_accepted() -> HeaderMap {
+pub(crate) fn json_accepted() -> HeaderMap {
     let mut extra = HeaderMap::new();
     extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     extra

@@ -31,8 +31,7 @@
 
 use std::sync::Arc;
 
-use http::header::{self, HeaderValue};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::Value;
 
 use cachearr_library::ItemKind;
@@ -54,8 +53,7 @@ pub async fn user_sections(
 ) -> Option<UserSections> {
     let library = crate::dialect::of(up.profile).library();
     let path = library.user_sections_path();
-    let mut extra = HeaderMap::new();
-    extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    let extra = super::user_state::json_accepted();
     // Parsed once per version of the answer, as the user's play state is: every answer from
     // the copy asks for the sections, and parsing them was a tenth of its time.
     let sections = crate::fetch::fetch_parsed_as_user(gw, up, user, path, extra, None, |body| {
@@ -88,8 +86,7 @@ async fn count_as(
     user: &Arc<UserRecord>,
     path: &str,
 ) -> Option<u64> {
-    let mut extra = HeaderMap::new();
-    extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    let extra = super::user_state::json_accepted();
     let lookup = crate::fetch::fetch_as_user_within(gw, up, user, path, extra, COUNT_FRESH)
         .await
         .ok()?;
