@@ -9,42 +9,38 @@ use crate::answers::{SearchRoute, SearchRoutes, param};
 use crate::model::route::IndexSearch;
 
 impl SearchRoutes for Plex {
+    /// The route of a search the route table recognised, with its query decoded (names as
+    /// written: Plex compares them exactly): `/library/sections/{id}/search`, `/hubs/search`
+    /// (the section it spans: its `sectionId`), `/library/sections/{id}/all` with a `title`
+    /// filter.
     fn search_route(
         &self,
         search: IndexSearch,
         path: &str,
         query: Option<&str>,
     ) -> Option<SearchRoute> {
-        route_of(search, path, query)
+        let params = crate::answers::params_as_written(query);
+        // `/library/sections/{id}/…`: the server's section ids are numbers.
+        let path_section = || {
+            path.split('/')
+                .nth(3)
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_string)
+        };
+        let section = match search {
+            IndexSearch::HubSearch => param(&params, "sectionId")
+                .filter(|id| !id.is_empty())
+                .map(str::to_string),
+            IndexSearch::SectionSearch | IndexSearch::SectionListing => Some(path_section()?),
+            _ => return None,
+        };
+        Some(SearchRoute {
+            search,
+            section,
+            named_user: None,
+            params,
+        })
     }
-}
-
-/// The route of a search the route table recognised, with its query decoded (names as
-/// written: Plex compares them exactly): `/library/sections/{id}/search`, `/hubs/search`
-/// (the section it spans: its `sectionId`), `/library/sections/{id}/all` with a `title`
-/// filter.
-fn route_of(search: IndexSearch, path: &str, query: Option<&str>) -> Option<SearchRoute> {
-    let params = crate::answers::params_as_written(query);
-    // `/library/sections/{id}/…`: the server's section ids are numbers.
-    let path_section = || {
-        path.split('/')
-            .nth(3)
-            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .map(str::to_string)
-    };
-    let section = match search {
-        IndexSearch::HubSearch => param(&params, "sectionId")
-            .filter(|id| !id.is_empty())
-            .map(str::to_string),
-        IndexSearch::SectionSearch | IndexSearch::SectionListing => Some(path_section()?),
-        _ => return None,
-    };
-    Some(SearchRoute {
-        search,
-        section,
-        named_user: None,
-        params,
-    })
 }
 
 #[cfg(test)]
