@@ -465,7 +465,7 @@ async fn walk_from_copy(
     let whole = walk_section_whole(state, &sections, walk.spans(&walked), &folded).await;
     let crawled = handle.sections();
     let ctx = Ctx {
-        answers: crate::dialect::of(up.profile).answers()?,
+        answers,
         elements: Some(handle.elements()?.clone()),
         frames: handle.frames(),
         whole: &whole,
@@ -678,9 +678,8 @@ async fn walk_section_whole(
     // The owner sees every section whole, proven by nothing: all of them are the copy's. A
     // list across sections proves every one.
     let spanned = match spans {
-        _ if is_owner(gw, up, user) => sections.clone(),
-        walk::Spans::Every => sections.clone(),
-        walk::Spans::One(section) => only(sections, section),
+        walk::Spans::One(section) if !is_owner(gw, up, user) => only(sections, section),
+        _ => sections.clone(),
     };
     let whole = whole_sections(
         gw,
