@@ -217,7 +217,7 @@ fn the_handwritten_parts_are_well_formed() {
 #[test]
 fn the_handwritten_tune_part_keeps_its_figures() {
     use cachearr_library::MatcherConfig;
-    use cachearr_library::evaluation::{self, HANDWRITTEN_HELD_OUT_2, HANDWRITTEN_TUNE};
+    use cachearr_library::evaluation::{self, HANDWRITTEN_TUNE};
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("eval");
     let dir = evaluation::parts(&root)
         .into_iter()
