@@ -35,25 +35,45 @@ pub const OTHER: &str = "other";
 /// Where one request's answer came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Served {
-    /// From the cache (fresh, stale or a collapsed wait on another request's load).
+    /// From the cache: a fresh or stale entry.
     Cache,
-    /// From the library index or its copy (a search or a walk the server never saw).
+    /// From the cache, by waiting for another request's load (of a client or of cachearr).
+    Coalesced,
+    /// Written by the library copy on a cache miss (a walk the server never saw).
+    Copy,
+    /// From the library index (a search the server never saw).
     Index,
-    /// By the server.
+    /// By the server, as a cached read's load: the answer was read through the cache.
+    Loaded,
+    /// By the server, passed through (or a write, or a load that failed).
     Server,
 }
 
 impl Served {
     /// Where a cached read's answer came from, by the engine's outcome: a fresh or stale
-    /// entry, or another request's load waited for, is the cache's; a load is the server's.
+    /// entry is the cache's, another request's load waited for is coalesced; a load is the
+    /// server's.
     pub fn of(outcome: cachearr_engine::Outcome) -> Served {
         use cachearr_engine::Outcome;
         match outcome {
-            Outcome::Hit(_) | Outcome::Stale | Outcome::StaleOnError | Outcome::Coalesced => {
-                Served::Cache
-            }
-            Outcome::Miss | Outcome::Passed => Served::Server,
+            Outcome::Hit(_) | Outcome::Stale | Outcome::StaleOnError => Served::Cache,
+            Outcome::Coalesced => Served::Coalesced,
+            Outcome::Miss | Outcome::Passed => Served::Loaded,
         }
+    }
+
+    /// Whether the server answered (the client's request was sent on).
+    pub fn by_server(self) -> bool {
+        matches!(self, Served::Loaded | Served::Server)
+    }
+
+    /// Whether the answer was read through the cache: the engine counted a lookup for it
+    /// (an index answer and a pass-through are not looked up).
+    pub fn read_through_cache(self) -> bool {
+        matches!(
+            self,
+            Served::Cache | Served::Coalesced | Served::Copy | Served::Loaded
+        )
     }
 }
 
@@ -97,10 +117,16 @@ pub struct ClientReport {
     pub client: String,
     /// Requests it sent.
     pub requests: u64,
-    /// Answered from the cache.
+    /// Answered from the cache (fresh or stale entries, and waits on another's load).
     pub from_cache: u64,
-    /// Searches answered from the library index.
+    /// Of `from_cache`, waits on another request's load (coalesced).
+    #[serde(default)]
+    pub coalesced: u64,
+    /// Answered from the library index or its copy (searches and walks).
     pub from_index: u64,
+    /// Of `from_index`, walks the copy wrote on a cache miss.
+    #[serde(default)]
+    pub from_copy: u64,
     /// Sent on to the server.
     pub to_server: u64,
     /// Seconds the server spent on its requests that reached it (as this gateway timed them).
@@ -113,30 +139,85 @@ pub struct ClientReport {
 #[derive(Debug, Default, Clone)]
 struct Counters {
     requests: u64,
-    from_cache: u64,
+    hits: u64,
+    coalesced: u64,
+    from_copy: u64,
     from_index: u64,
     to_server: u64,
+    cached_reads: u64,
     server_secs: f64,
 }
 
 impl Counters {
     fn count(&mut self, served: Served, seconds: f64) {
         self.requests += 1;
+        if served.read_through_cache() {
+            self.cached_reads += 1;
+        }
         match served {
-            Served::Cache => self.from_cache += 1,
+            Served::Cache => self.hits += 1,
+            Served::Coalesced => self.coalesced += 1,
+            Served::Copy => self.from_copy += 1,
             Served::Index => self.from_index += 1,
-            Served::Server => {
+            Served::Loaded | Served::Server => {
                 self.to_server += 1;
                 self.server_secs += seconds;
             }
         }
     }
+
+    fn view(&self) -> ClientsView {
+        let answered_without_server = self.hits + self.coalesced + self.from_copy + self.from_index;
+        ClientsView {
+            requests: self.requests,
+            answered_without_server,
+            hits: self.hits,
+            coalesced: self.coalesced,
+            from_copy: self.from_copy,
+            from_index: self.from_index,
+            to_server: self.to_server,
+            rate: if self.requests == 0 {
+                0.0
+            } else {
+                answered_without_server as f64 / self.requests as f64
+            },
+            cached_reads: self.cached_reads,
+        }
+    }
+}
+
+/// What the clients of an upstream (or of all of them) got, counted where their requests
+/// enter and leave the proxy listener: nothing cachearr reads for itself (the copy's proofs,
+/// a search's nested reads, batches, probes) is in it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientsView {
+    /// Requests the clients sent.
+    pub requests: u64,
+    /// Answered without a request to the server: `hits + coalesced + from_copy + from_index`.
+    pub answered_without_server: u64,
+    /// Answered from a fresh or stale cache entry.
+    pub hits: u64,
+    /// Answered by waiting for another request's load.
+    pub coalesced: u64,
+    /// Walks the library copy answered on a cache miss.
+    pub from_copy: u64,
+    /// Searches the library index answered.
+    pub from_index: u64,
+    /// Sent on to the server (loads of cached reads, pass-throughs, writes).
+    pub to_server: u64,
+    /// `answered_without_server / requests`, 0 with no requests.
+    pub rate: f64,
+    /// Requests read through the cache (the engine counted a lookup for each): what tells
+    /// the engine's lookups for clients from cachearr's own.
+    pub cached_reads: u64,
 }
 
 #[derive(Debug, Default)]
 struct UpstreamClients {
     /// FxHash: at most [`MAX_CLIENTS`] names and `other`, so colliding names cost nothing.
     by_name: FxHashMap<String, Counters>,
+    /// Every client together (not bounded by names, so `other` loses nothing here).
+    all: Counters,
     server_requests: u64,
     server_secs: f64,
 }
@@ -161,10 +242,11 @@ impl ClientTable {
             Some(table) => table,
             None => upstreams.entry(upstream.to_string()).or_default(),
         };
-        if served == Served::Server {
+        if served.by_server() {
             table.server_requests += 1;
             table.server_secs += seconds;
         }
+        table.all.count(served, seconds);
         if let Some(counters) = table.by_name.get_mut(client) {
             counters.count(served, seconds);
             return;
@@ -192,15 +274,20 @@ impl ClientTable {
                 } else {
                     0.0
                 };
-                table.by_name.iter().map(move |(client, c)| ClientReport {
-                    upstream: upstream.clone(),
-                    client: client.clone(),
-                    requests: c.requests,
-                    from_cache: c.from_cache,
-                    from_index: c.from_index,
-                    to_server: c.to_server,
-                    server_secs: c.server_secs,
-                    server_secs_saved_estimate: (c.from_cache + c.from_index) as f64 * mean,
+                table.by_name.iter().map(move |(client, c)| {
+                    let view = c.view();
+                    ClientReport {
+                        upstream: upstream.clone(),
+                        client: client.clone(),
+                        requests: c.requests,
+                        from_cache: c.hits + c.coalesced,
+                        coalesced: c.coalesced,
+                        from_index: c.from_index + c.from_copy,
+                        from_copy: c.from_copy,
+                        to_server: c.to_server,
+                        server_secs: c.server_secs,
+                        server_secs_saved_estimate: view.answered_without_server as f64 * mean,
+                    }
                 })
             })
             .collect();
@@ -214,10 +301,67 @@ impl ClientTable {
     }
 }
 
+impl ClientTable {
+    /// What the clients of `upstream` got (all zero before its first request).
+    pub fn view(&self, upstream: &str) -> ClientsView {
+        let upstreams = self.upstreams.lock().unwrap_or_else(|e| e.into_inner());
+        upstreams
+            .get(upstream)
+            .map(|table| table.all.view())
+            .unwrap_or_default()
+    }
+}
+
+impl ClientsView {
+    /// The sum of several upstreams' views.
+    pub fn sum<'a>(views: impl IntoIterator<Item = &'a ClientsView>) -> ClientsView {
+        let mut total = ClientsView::default();
+        for v in views {
+            total.requests += v.requests;
+            total.answered_without_server += v.answered_without_server;
+            total.hits += v.hits;
+            total.coalesced += v.coalesced;
+            total.from_copy += v.from_copy;
+            total.from_index += v.from_index;
+            total.to_server += v.to_server;
+            total.cached_reads += v.cached_reads;
+        }
+        if total.requests > 0 {
+            total.rate = total.answered_without_server as f64 / total.requests as f64;
+        }
+        total
+    }
+}
+
 impl crate::metrics::StatsSource for ClientTable {
     fn samples(&self) -> Vec<crate::metrics::Sample> {
         use crate::metrics::{Sample, SampleKind};
         let mut out = Vec::new();
+        {
+            let upstreams = self.upstreams.lock().unwrap_or_else(|e| e.into_inner());
+            for (upstream, table) in upstreams.iter() {
+                let view = table.all.view();
+                for (answer, value) in [
+                    ("hit", view.hits),
+                    ("coalesced", view.coalesced),
+                    ("copy", view.from_copy),
+                    ("index", view.from_index),
+                    ("server", view.to_server),
+                ] {
+                    out.push(Sample {
+                        name: "client_answers",
+                        help: "Client requests counted at the proxy listener, by where their \
+                               answer came from (cachearr's own reads are not in it)",
+                        kind: SampleKind::Counter,
+                        labels: vec![
+                            ("upstream", upstream.clone()),
+                            ("answer", answer.to_string()),
+                        ],
+                        value: value as f64,
+                    });
+                }
+            }
+        }
         for client in self.report() {
             for (served, value) in [
                 ("cache", client.from_cache),
@@ -299,9 +443,12 @@ mod tests {
         assert_eq!(Served::of(Outcome::Hit(TierKind::Disk)), Served::Cache);
         assert_eq!(Served::of(Outcome::Stale), Served::Cache);
         assert_eq!(Served::of(Outcome::StaleOnError), Served::Cache);
-        assert_eq!(Served::of(Outcome::Coalesced), Served::Cache);
-        assert_eq!(Served::of(Outcome::Miss), Served::Server);
-        assert_eq!(Served::of(Outcome::Passed), Served::Server);
+        assert_eq!(Served::of(Outcome::Coalesced), Served::Coalesced);
+        assert_eq!(Served::of(Outcome::Miss), Served::Loaded);
+        assert_eq!(Served::of(Outcome::Passed), Served::Loaded);
+        assert!(Served::Loaded.by_server() && Served::Server.by_server());
+        assert!(Served::Loaded.read_through_cache() && !Served::Server.read_through_cache());
+        assert!(!Served::Index.read_through_cache() && Served::Copy.read_through_cache());
     }
 
     #[test]
@@ -330,5 +477,54 @@ mod tests {
         let sync = plex.iter().find(|r| r.client == "sync").unwrap();
         assert_eq!(sync.from_index, 1);
         assert!((sync.server_secs_saved_estimate - 0.3).abs() < 1e-9);
+        // The upstream's view counts every client, `other` and named alike.
+        let view = table.view("plex");
+        assert_eq!(view.requests, 5 + MAX_CLIENTS as u64 + 10);
+        assert_eq!(view.to_server, 2);
+        assert_eq!(view.answered_without_server, view.requests - 2);
+    }
+
+    /// Six requests of a client after a start are six requests in its view, whatever the
+    /// cache did for cachearr itself meanwhile: what it got, split by where it came from.
+    #[test]
+    fn the_clients_view_counts_what_they_sent_and_where_each_answer_came_from() {
+        let table = ClientTable::new();
+        for served in [
+            Served::Loaded,
+            Served::Cache,
+            Served::Coalesced,
+            Served::Copy,
+            Served::Index,
+            Served::Server,
+        ] {
+            table.record("plex", "Tautulli", served, 0.1);
+        }
+        table.record("jellyfin", "Kodi", Served::Cache, 0.0);
+        let plex = table.view("plex");
+        assert_eq!(
+            (plex.requests, plex.answered_without_server, plex.to_server),
+            (6, 4, 2)
+        );
+        assert_eq!(
+            (plex.hits, plex.coalesced, plex.from_copy, plex.from_index),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(plex.cached_reads, 4, "hit, coalesced, copy and load");
+        assert!((plex.rate - 4.0 / 6.0).abs() < 1e-9);
+        assert_eq!(table.view("nowhere"), ClientsView::default());
+        let total = ClientsView::sum([&plex, &table.view("jellyfin")]);
+        assert_eq!((total.requests, total.answered_without_server), (7, 5));
+        assert!((total.rate - 5.0 / 7.0).abs() < 1e-9);
+        let reports = table.report();
+        let tautulli = reports.iter().find(|r| r.client == "Tautulli").unwrap();
+        assert_eq!(
+            (
+                tautulli.from_cache,
+                tautulli.coalesced,
+                tautulli.from_index,
+                tautulli.from_copy
+            ),
+            (2, 1, 2, 1)
+        );
     }
 }

@@ -249,7 +249,7 @@ fn cached_response(
         let mut headers = answer.head(|h| mark_copy_state(h, ttl_s));
         mark_copy_timing(&mut headers, total_us);
         *response.headers_mut() = headers;
-        response.extensions_mut().insert(Served::Index);
+        response.extensions_mut().insert(Served::Copy);
         return response.into();
     }
     if head_bytes {

@@ -279,9 +279,10 @@ impl Call<'_> {
             (None, None) => Served::Server,
         };
         // Only the server's time is kept per client: a cached answer reads no clock.
-        let seconds = match served {
-            Served::Server => self.started.elapsed().as_secs_f64(),
-            Served::Cache | Served::Index => 0.0,
+        let seconds = if served.by_server() {
+            self.started.elapsed().as_secs_f64()
+        } else {
+            0.0
         };
         self.gw
             .clients()
