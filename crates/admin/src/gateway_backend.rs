@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use cachearr_engine::StatsSnapshot;
 
 use super::{
-    AdminBackend, CacheCounters, ClearReport, ClearRequest, RedisReport, StatsReport,
-    UpstreamReport, WarmReport,
+    AdminBackend, CacheCounters, ClearReport, ClearRequest, ClientsView, Headline, OwnReport,
+    RedisReport, StatsReport, UpstreamReport, WarmReport,
 };
 use cachearr_copy::GatewayLibrary as _;
 use cachearr_gateway::change_events::{EventApplier, EventSubscriptions};
@@ -27,7 +27,9 @@ use cachearr_gateway::subscriber::SubscriberStatus;
 use cachearr_gateway::upstream::BreakerState;
 use cachearr_gateway::{Gateway, Upstream};
 
+mod rates;
 mod samples;
+use rates::{Reading, Readings};
 use samples::GatewayStats;
 
 /// Users seen within this window are "recent" for `POST /api/warm`.
@@ -39,8 +41,48 @@ pub struct GatewayAdmin {
     started: Instant,
     applier: Arc<EventApplier>,
     subscribers: Vec<(String, Arc<SubscriberStatus>)>,
+    /// Server requests so far at earlier times, for the rates a minute.
+    readings: Arc<Readings>,
     /// Kept alive so the metrics registry keeps reading it.
     _stats_source: Arc<dyn StatsSource>,
+}
+
+/// What one upstream's server was asked, for whom, now: the clients' view, the guard's
+/// counters and the reading the rates are taken from.
+fn server_requests(gateway: &Gateway, up: &Upstream) -> (ClientsView, u64, Reading) {
+    let clients = gateway.clients().view(&up.name);
+    let guard = up.guard.snapshot();
+    // Every request the guard let through is a client's sent on or cachearr's own; a
+    // client's request answered by the server is one request (a retry counts as cachearr's).
+    let own = guard.requests.saturating_sub(clients.to_server);
+    let reading = Reading {
+        at_ms: gateway.clock().now_ms(),
+        clients: clients.to_server,
+        own,
+    };
+    (clients, guard.background_requests, reading)
+}
+
+/// Takes a reading of every upstream every [`rates::TICK`] for as long as `readings` is
+/// kept (the admin side holds it), so that the rates a minute need no one polling.
+fn keep_reading(gateway: Gateway, readings: &Arc<Readings>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let readings = Arc::downgrade(readings);
+    runtime.spawn(async move {
+        let mut tick = tokio::time::interval(rates::TICK);
+        loop {
+            tick.tick().await;
+            let Some(readings) = readings.upgrade() else {
+                return;
+            };
+            for up in gateway.upstreams() {
+                let (_, _, reading) = server_requests(&gateway, up);
+                readings.note(&up.name, reading);
+            }
+        }
+    });
 }
 
 impl GatewayAdmin {
@@ -53,11 +95,14 @@ impl GatewayAdmin {
             subscribers: subscribers.clone(),
         });
         gateway.metrics().add_source(&stats_source);
+        let readings = Arc::new(Readings::default());
+        keep_reading(gateway.clone(), &readings);
         GatewayAdmin {
             gateway,
             started: Instant::now(),
             applier: Arc::clone(subscriptions.applier()),
             subscribers,
+            readings,
             _stats_source: stats_source,
         }
     }
@@ -174,6 +219,15 @@ impl GatewayAdmin {
             Some(_) => {}
         }
         let events = self.applier.applied(&up.name);
+        let (view, background_requests, reading) = server_requests(&self.gateway, up);
+        let (client_per_minute, own_per_minute) = self.readings.note(&up.name, reading);
+        let own = OwnReport {
+            reads: None,
+            server_requests: reading.own,
+            background_requests,
+            server_requests_per_minute: own_per_minute,
+            client_server_requests_per_minute: client_per_minute,
+        };
         UpstreamReport {
             name: up.name.to_string(),
             profile: up.profile.as_str().to_owned(),
@@ -210,6 +264,8 @@ impl GatewayAdmin {
                 .map(|c| c.from_cache + c.from_index)
                 .sum(),
             background_requests: guard.background_requests,
+            clients: view,
+            own,
         }
     }
 
@@ -360,15 +416,17 @@ impl AdminBackend for GatewayAdmin {
         let mut warnings = Vec::new();
         let tiers = self.tier_counters(&snapshot, &mut warnings);
         let index = self.index_summaries(&mut warnings);
-        let upstreams = (self.gateway.upstreams().iter())
+        let upstreams: Vec<UpstreamReport> = (self.gateway.upstreams().iter())
             .map(|up| self.upstream_report(up, &clients, &mut warnings))
             .collect();
+        let headline = headline(&upstreams, &total);
         let redis = self.redis_report(&mut warnings);
         let feed = self.feed_reports(&mut warnings);
         StatsReport {
             memory: self.memory_report(&snapshot),
             batches: self.gateway.batcher().report(),
             uptime_secs: self.started.elapsed().as_secs(),
+            headline,
             total,
             classes,
             tiers,
@@ -378,6 +436,10 @@ impl AdminBackend for GatewayAdmin {
             redis,
             clients,
             feed,
+            background: self.gateway.background().reports(
+                self.gateway.cache().redis().map(|r| r.instance_id()),
+                self.gateway.clock().now_ms(),
+            ),
         }
     }
 
@@ -488,6 +550,30 @@ impl AdminBackend for GatewayAdmin {
             )],
             _ => Vec::new(),
         }
+    }
+}
+
+/// Every upstream's clients' view and cachearr's own figures together; cachearr's own reads
+/// are the engine's lookups (`total`) less the clients' reads through the cache.
+fn headline(upstreams: &[UpstreamReport], total: &CacheCounters) -> Headline {
+    let clients = ClientsView::sum(upstreams.iter().map(|u| &u.clients));
+    let lookups = total.hits + total.misses + total.stale + total.coalesced;
+    let sum = |per: fn(&OwnReport) -> Option<f64>| {
+        upstreams
+            .iter()
+            .map(|u| per(&u.own))
+            .try_fold(0.0, |sum, v| v.map(|v| sum + v))
+            .filter(|_| !upstreams.is_empty())
+    };
+    Headline {
+        own: OwnReport {
+            reads: Some(lookups.saturating_sub(clients.cached_reads)),
+            server_requests: upstreams.iter().map(|u| u.own.server_requests).sum(),
+            background_requests: upstreams.iter().map(|u| u.own.background_requests).sum(),
+            server_requests_per_minute: sum(|o| o.server_requests_per_minute),
+            client_server_requests_per_minute: sum(|o| o.client_server_requests_per_minute),
+        },
+        clients,
     }
 }
 

@@ -60,6 +60,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+pub use cachearr_gateway::clients::ClientsView;
 use cachearr_gateway::error_answer::{ErrorAnswer, ErrorKind};
 use cachearr_gateway::events::ChangeEvent;
 use cachearr_gateway::metrics::Metrics;
@@ -244,6 +245,44 @@ pub struct UpstreamReport {
     /// cachearr's own requests to this upstream: prefetch, warming, refreshes, index crawls.
     #[serde(default)]
     pub background_requests: u64,
+    /// What this upstream's clients got, counted at its proxy listener.
+    #[serde(default)]
+    pub clients: ClientsView,
+    /// What cachearr cost this upstream's server for itself.
+    #[serde(default)]
+    pub own: OwnReport,
+}
+
+/// What cachearr asked of the servers for itself, apart from what its clients sent on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OwnReport {
+    /// cachearr's own reads through its cache — the copy's proofs, a search's nested reads,
+    /// batches' parts, probes, prefetches: the engine's lookups less the clients' reads
+    /// through the cache. The engine counts by class, not by upstream, so only the total
+    /// ([`Headline::own`]) has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reads: Option<u64>,
+    /// Requests sent to the server for cachearr itself: every request sent (retries
+    /// included) less the clients' requests sent on.
+    pub server_requests: u64,
+    /// Of them, sent on the background budget (crawls, refreshes, prefetches, probes).
+    pub background_requests: u64,
+    /// `server_requests` a minute, over the last minute (over the time since start until a
+    /// minute has passed); `None` until two readings a second apart.
+    #[serde(default)]
+    pub server_requests_per_minute: Option<f64>,
+    /// The clients' requests sent on to the server a minute, over the same time.
+    #[serde(default)]
+    pub client_server_requests_per_minute: Option<f64>,
+}
+
+/// The dashboard's headline: what the clients got, and apart, what cachearr cost for itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Headline {
+    /// Every upstream's clients together.
+    pub clients: ClientsView,
+    /// cachearr's own reads and server requests, every upstream together.
+    pub own: OwnReport,
 }
 
 /// The answer of `GET /api/stats`.
@@ -267,6 +306,11 @@ pub struct StatsReport {
     /// The shared Redis tier, when one is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redis: Option<RedisReport>,
+    /// What the clients got and what cachearr cost for itself, every upstream together
+    /// (each upstream's are in `upstreams`); the engine's `total` and `classes` count
+    /// cachearr's own reads through the cache as well.
+    #[serde(default)]
+    pub headline: Headline,
     /// Who costs the server what: requests per client, busiest first.
     #[serde(default)]
     pub clients: Vec<cachearr_gateway::clients::ClientReport>,
@@ -274,6 +318,11 @@ pub struct StatsReport {
     /// staleness sampled revalidation measured.
     #[serde(default)]
     pub feed: Vec<cachearr_gateway::feed::FeedReport>,
+    /// Each upstream's background role among gateways sharing a Redis: `holder` (crawls,
+    /// keeps the socket, probes, samples, publishes), `follower`, or `alone` without Redis;
+    /// the lease's fence and holder.
+    #[serde(default)]
+    pub background: Vec<cachearr_gateway::background::RoleReport>,
     /// How `memory_max` is shared out, and what each share holds now.
     #[serde(default)]
     pub memory: MemoryReport,

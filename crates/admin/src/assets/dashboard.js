@@ -9,7 +9,7 @@ const POLL_MS = (() => {
 const KEEP = 300; // points per series
 const CHART_HEIGHT = 220;
 
-const series = { t: [], hits: [], misses: [], stale: [], upstream: [], hitRate: [] };
+const series = { t: [], without: [], toServer: [], own: [], rate: [] };
 let previous = null;
 let pollTimer = null;
 
@@ -34,6 +34,39 @@ function hitRate(c) {
   return total === 0 ? 0 : served / total;
 }
 function sumUpstream(s, field) { return s.upstreams.reduce((a, u) => a + u[field], 0); }
+// A rate a minute, or a dash when there is none yet (or the figure is absent).
+function perMinute(x) { return x == null ? "—" : x.toFixed(1); }
+const NO_CLIENTS = { requests: 0, answered_without_server: 0, hits: 0, coalesced: 0, from_copy: 0, from_index: 0, to_server: 0, rate: 0 };
+function headline(s) {
+  const h = s.headline || {};
+  return { clients: h.clients || NO_CLIENTS, own: h.own || {} };
+}
+// The change feed's background budget by kind, when the gateway reports one: a map of kind to
+// requests a minute (or to an object with a `per_minute`), under `budget` of each upstream's feed.
+function budgetText(feeds) {
+  const parts = [];
+  for (const f of feeds) {
+    const b = f.budget || f.background_budget;
+    if (!b || typeof b !== "object") continue;
+    const kinds = b.by_kind || b.kinds || b;
+    for (const [kind, v] of Object.entries(kinds)) {
+      const n = typeof v === "number" ? v : v && typeof v === "object" ? (v.per_minute ?? v.requests_per_minute) : null;
+      if (typeof n === "number") parts.push(kind.replace(/_/g, " ") + " " + n.toFixed(1));
+    }
+  }
+  return parts.length ? parts.join(", ") : "—";
+}
+// Which gateway holds each upstream's background work, when a shared-Redis lease reports it.
+function roleText(s) {
+  const roles = [];
+  for (const u of s.upstreams) {
+    const l = u.lease || (s.lease && (s.lease[u.name] || s.lease));
+    if (!l || typeof l !== "object") continue;
+    const role = l.role || (l.holder === true ? "holder" : l.holder === false ? "follower" : l.holder);
+    if (role != null) roles.push(s.upstreams.length > 1 ? u.name + ": " + role : String(role));
+  }
+  return roles.length ? roles.join(", ") : "—";
+}
 function esc(s) { return String(s).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }
 
 function makeChart(el, labels, colors, yRange) {
@@ -48,9 +81,12 @@ function makeChart(el, labels, colors, yRange) {
   return new uPlot(opts, [[]].concat(labels.map(() => [])), el);
 }
 
+// Client requests a second answered without the server and sent to it, beside cachearr's own
+// server requests a second.
 const rpsChart = makeChart($("chart-rps"),
-  ["hits", "misses", "stale", "upstream"], ["#3fb950", "#f85149", "#d29922", "#58a6ff"]);
-const hitChart = makeChart($("chart-hit"), ["hit rate"], ["#e5a00d"], [0, 100]);
+  ["clients: answered without the server", "clients: sent to the server", "cachearr's own server requests"],
+  ["#3fb950", "#f85149", "#58a6ff"]);
+const hitChart = makeChart($("chart-hit"), ["answered without the server"], ["#e5a00d"], [0, 100]);
 
 function table(el, head, rows, totalRow) {
   const tr = (cells, tag, cls) => "<tr" + (cls ? ' class="' + cls + '"' : "") + ">" +
@@ -67,12 +103,23 @@ function circuit(state) {
 function render(s) {
   const now = Date.now() / 1000;
   $("uptime").textContent = fmtUptime(s.uptime_secs);
+  const { clients, own } = headline(s);
+  $("k-client-requests").textContent = fmtInt(clients.requests);
+  $("k-without").textContent = clients.requests ? pct(clients.rate) : "—";
+  $("k-without").title = fmtInt(clients.answered_without_server) + " of " + fmtInt(clients.requests);
+  $("k-without-split").textContent = [clients.hits, clients.coalesced, clients.from_copy, clients.from_index].map(fmtInt).join(" / ");
+  $("k-to-server").textContent = fmtInt(clients.to_server);
+  $("k-rpm-clients").textContent = perMinute(own.client_server_requests_per_minute);
+  $("k-rpm-own").textContent = perMinute(own.server_requests_per_minute);
+  $("k-own-server").textContent = own.server_requests == null ? "—" : fmtInt(own.server_requests);
+  $("k-background").textContent = own.background_requests == null ? "—" : fmtInt(own.background_requests);
+  $("k-own-reads").textContent = own.reads == null ? "—" : fmtInt(own.reads);
+  $("k-budget").textContent = budgetText(s.feed || []);
+  $("k-role").textContent = roleText(s);
   $("k-hitrate").textContent = pct(hitRate(s.total));
   $("k-hits").textContent = fmtInt(s.total.hits);
   $("k-misses").textContent = fmtInt(s.total.misses);
   $("k-upstream").textContent = fmtInt(sumUpstream(s, "requests_made"));
-  $("k-saved").textContent = fmtInt(sumUpstream(s, "requests_avoided"));
-  $("k-background").textContent = fmtInt(sumUpstream(s, "background_requests"));
   $("k-entries").textContent = fmtInt(s.total.entries);
   $("k-bytes").textContent = fmtBytes(s.total.bytes);
   $("warnings").innerHTML = s.warnings.map(w => "<li>" + esc(w) + "</li>").join("");
@@ -93,18 +140,18 @@ function render(s) {
   if (previous) {
     const dt = Math.max(now - previous.at, 0.001);
     const rate = (a, b) => Math.max(a - b, 0) / dt;
-    const hits = rate(s.total.hits, previous.s.total.hits);
-    const misses = rate(s.total.misses, previous.s.total.misses);
-    const stale = rate(s.total.stale + s.total.coalesced, previous.s.total.stale + previous.s.total.coalesced);
-    const upstream = rate(sumUpstream(s, "requests_made"), sumUpstream(previous.s, "requests_made"));
-    $("k-rps").textContent = (hits + misses + stale).toFixed(1);
-    series.t.push(now); series.hits.push(hits); series.misses.push(misses);
-    series.stale.push(stale); series.upstream.push(upstream);
-    const lookups = hits + misses + stale;
-    series.hitRate.push(lookups === 0 ? null : 100 * (hits + stale) / lookups);
+    const lookups = c => c.hits + c.misses + c.stale + c.coalesced;
+    $("k-rps").textContent = rate(lookups(s.total), lookups(previous.s.total)).toFixed(1);
+    const was = headline(previous.s);
+    const without = rate(clients.answered_without_server, was.clients.answered_without_server);
+    const toServer = rate(clients.to_server, was.clients.to_server);
+    const ownServer = rate(own.server_requests || 0, was.own.server_requests || 0);
+    series.t.push(now); series.without.push(without); series.toServer.push(toServer); series.own.push(ownServer);
+    const asked = without + toServer;
+    series.rate.push(asked === 0 ? null : 100 * without / asked);
     for (const k in series) if (series[k].length > KEEP) series[k].shift();
-    rpsChart.setData([series.t, series.hits, series.misses, series.stale, series.upstream]);
-    hitChart.setData([series.t, series.hitRate]);
+    rpsChart.setData([series.t, series.without, series.toServer, series.own]);
+    hitChart.setData([series.t, series.rate]);
   }
   previous = { at: now, s };
 
@@ -116,9 +163,13 @@ function render(s) {
   table($("classes"), head, used.map(([k, c]) => counterRow(k, c)), counterRow("total", s.total));
   table($("tiers"), head, Object.entries(s.tiers).map(([k, c]) => counterRow(k, c)));
   table($("upstreams"),
-    ["upstream", "profile", "circuit", "made", "avoided", "in flight", "events socket", "events", "queued / request"],
-    s.upstreams.map(u => [esc(u.name), esc(u.profile), circuit(u.circuit), fmtInt(u.requests_made),
-      fmtInt(u.requests_avoided), fmtInt(u.in_flight),
+    ["upstream", "profile", "circuit", "client requests", "answered without the server",
+      "server requests a minute: clients / cachearr's own", "in flight", "events socket", "events", "queued / request"],
+    s.upstreams.map(u => [esc(u.name), esc(u.profile), circuit(u.circuit),
+      fmtInt((u.clients || NO_CLIENTS).requests),
+      (u.clients && u.clients.requests ? pct(u.clients.rate) : "—"),
+      u.own ? perMinute(u.own.client_server_requests_per_minute) + " / " + perMinute(u.own.server_requests_per_minute) : "—",
+      fmtInt(u.in_flight),
       !u.events_subscribed ? '<span class="dim" title="no owner token: change events arrive by webhook only">webhooks only</span>'
         : u.events_connected ? '<span class="ok">connected</span>' : '<span class="bad">reconnecting</span>',
       fmtInt(u.events),

@@ -42,6 +42,8 @@ impl StatsSource for GatewayStats {
         out.answers(self.gateway.prepared_stats());
         for up in self.gateway.upstreams() {
             out.upstream(up.name.to_string(), &up.guard.snapshot());
+            let (_, _, reading) = super::server_requests(&self.gateway, up);
+            out.server_requests(up.name.to_string(), reading.clients, reading.own);
         }
         for (name, status) in &self.subscribers {
             out.subscriber(name.clone(), status);
@@ -295,6 +297,20 @@ impl Samples {
             l,
             open,
         );
+    }
+
+    /// One upstream's server requests, the clients' sent on and cachearr's own apart.
+    fn server_requests(&mut self, name: String, clients: u64, own: u64) {
+        for (by, value) in [("clients", clients), ("cachearr", own)] {
+            self.push(
+                "server_requests",
+                "Requests sent to the upstream, by whom they were for: the clients' sent on \
+                 (counted at the proxy listener) or cachearr's own (the rest, retries included)",
+                Counter,
+                vec![("upstream", name.clone()), ("for", by.to_owned())],
+                value,
+            );
+        }
     }
 
     /// One upstream's notification socket.

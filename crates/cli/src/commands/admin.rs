@@ -199,6 +199,11 @@ pub(crate) fn render_stats(from: &str, report: &StatsReport) -> String {
         minutes / 60,
         minutes % 60
     );
+    render_headline(&mut out, report);
+    let _ = writeln!(
+        out,
+        "\nthe cache, by class (cachearr's own reads through it included):"
+    );
     let header = format!(
         "{:<16} {:>10} {:>9} {:>8} {:>9} {:>8} {:>9} {:>10}",
         "class", "hits", "misses", "stale", "coalesced", "hit rate", "entries", "bytes"
@@ -250,10 +255,62 @@ pub(crate) fn render_stats(from: &str, report: &StatsReport) -> String {
     out
 }
 
+/// A rate a minute, or a dash before there is one.
+fn per_minute(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "—".to_owned(), |r| format!("{r:.1}"))
+}
+
+/// What the clients got, in a line: requests, answered without the server and how.
+fn clients_line(c: &cachearr_admin::ClientsView) -> String {
+    format!(
+        "{} requests, {} answered without the server ({:.1} %: {} from the cache, {} coalesced, \
+         {} from the copy, {} from the index), {} sent to the server",
+        c.requests,
+        c.answered_without_server,
+        100.0 * c.rate,
+        c.hits,
+        c.coalesced,
+        c.from_copy,
+        c.from_index,
+        c.to_server
+    )
+}
+
+/// What cachearr cost the server for itself, in a line.
+fn own_line(o: &cachearr_admin::OwnReport) -> String {
+    let reads = o
+        .reads
+        .map(|r| format!("{r} reads through its cache, "))
+        .unwrap_or_default();
+    format!(
+        "{reads}{} server requests ({} on the background budget); server requests a minute: \
+         clients {}, cachearr's own {}",
+        o.server_requests,
+        o.background_requests,
+        per_minute(o.client_server_requests_per_minute),
+        per_minute(o.server_requests_per_minute)
+    )
+}
+
+/// The headline: what the clients got, then apart what cachearr cost for itself.
+fn render_headline(out: &mut String, report: &StatsReport) {
+    use std::fmt::Write as _;
+    let h = &report.headline;
+    let _ = writeln!(out, "clients:        {}", clients_line(&h.clients));
+    let _ = writeln!(out, "cachearr's own: {}", own_line(&h.own));
+}
+
 /// A line per upstream, then a table of the clients seen, when any.
 fn render_upstreams(out: &mut String, report: &StatsReport) {
     use std::fmt::Write as _;
     for up in &report.upstreams {
+        let _ = writeln!(
+            out,
+            "upstream {}: clients {}; cachearr's own {}",
+            up.name,
+            clients_line(&up.clients),
+            own_line(&up.own)
+        );
         let _ = writeln!(
             out,
             "upstream {} ({}): clients sent {}, {} went on to the server ({} avoided); \
@@ -366,6 +423,46 @@ pub(crate) async fn warm(args: WarmArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The clients' figures lead, cachearr's own stand apart, and a rate not known yet is a
+    /// dash, not a zero.
+    #[test]
+    fn stats_lead_with_what_the_clients_got() {
+        let report = StatsReport {
+            headline: cachearr_admin::Headline {
+                clients: cachearr_admin::ClientsView {
+                    requests: 6,
+                    answered_without_server: 5,
+                    hits: 3,
+                    coalesced: 1,
+                    from_copy: 1,
+                    to_server: 1,
+                    rate: 5.0 / 6.0,
+                    ..Default::default()
+                },
+                own: cachearr_admin::OwnReport {
+                    reads: Some(72),
+                    server_requests: 14,
+                    background_requests: 12,
+                    server_requests_per_minute: Some(3.0),
+                    client_server_requests_per_minute: None,
+                },
+            },
+            total: CacheCounters {
+                hits: 78,
+                misses: 11,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let text = render_stats("http://127.0.0.1:9090", &report);
+        let clients = text.find("clients:        6 requests, 5 answered without the server (83.3 %: 3 from the cache, 1 coalesced, 1 from the copy, 0 from the index), 1 sent to the server").expect(&text);
+        let own = text
+            .find("cachearr's own: 72 reads through its cache, 14 server requests (12 on the background budget); server requests a minute: clients —, cachearr's own 3.0")
+            .expect(&text);
+        let classes = text.find("total").expect(&text);
+        assert!(clients < own && own < classes, "{text}");
+    }
 
     #[test]
     fn error_answers_keep_their_status_kind_and_message() {

@@ -299,7 +299,9 @@ impl Running {
 const READ_PAGE: &str = r##"
   const n = id => Number(document.getElementById(id).textContent.replace(/[^0-9]/g, ""));
   const total = [...document.querySelectorAll("#classes tr.total td")].map(td => td.textContent);
-  return { hits: n("k-hits"), misses: n("k-misses"), saved: n("k-saved"), made: n("k-upstream"),
+  return { hits: n("k-hits"), misses: n("k-misses"), made: n("k-upstream"),
+           clients: n("k-client-requests"), toServer: n("k-to-server"),
+           without: document.getElementById("k-without").textContent,
            entries: n("k-entries"), totalRow: total,
            circuit: document.querySelector("#upstreams .pill")?.textContent ?? null };
 "##;
@@ -310,31 +312,28 @@ async fn page_matches_stats(browser: &Browser, gw: &Running) -> (Value, Value) {
     eventually_ok("the page shows /api/stats", WAIT, async || {
         let stats = gw.stats().await;
         let page = browser.eval(READ_PAGE).await;
-        let saved: u64 = stats["upstreams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["requests_avoided"].as_u64().unwrap())
-            .sum();
         let made: u64 = stats["upstreams"]
             .as_array()
             .unwrap()
             .iter()
             .map(|u| u["requests_made"].as_u64().unwrap())
             .sum();
+        let clients = &stats["headline"]["clients"];
         let want = (
             stats["total"]["hits"].as_u64().unwrap(),
             stats["total"]["misses"].as_u64().unwrap(),
-            saved,
             made,
             stats["total"]["entries"].as_u64().unwrap(),
+            clients["requests"].as_u64().unwrap(),
+            clients["to_server"].as_u64().unwrap(),
         );
         let got = (
             page["hits"].as_u64().unwrap_or(u64::MAX),
             page["misses"].as_u64().unwrap_or(u64::MAX),
-            page["saved"].as_u64().unwrap_or(u64::MAX),
             page["made"].as_u64().unwrap_or(u64::MAX),
             page["entries"].as_u64().unwrap_or(u64::MAX),
+            page["clients"].as_u64().unwrap_or(u64::MAX),
+            page["toServer"].as_u64().unwrap_or(u64::MAX),
         );
         if got == want {
             Ok((page, stats))
@@ -403,6 +402,11 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
     let (page, stats) = page_matches_stats(&browser, &gw).await;
     assert!(stats["total"]["hits"].as_u64().unwrap() >= 3, "{stats}");
     assert!(stats["upstreams"][0]["requests_avoided"].as_u64().unwrap() >= 3);
+    // The headline is the clients' view: five requests sent, three answered from the cache,
+    // two sent on — whatever cachearr read through its cache for itself meanwhile.
+    assert_eq!(page["clients"], 5, "{page} ({stats})");
+    assert_eq!(page["toServer"], 2, "{page} ({stats})");
+    assert_eq!(page["without"], "60.0 %", "{page} ({stats})");
     assert_eq!(page["circuit"], "closed", "{page}");
     let total_row = page["totalRow"].as_array().unwrap();
     assert_eq!(total_row[0], "total", "{page}");
@@ -432,9 +436,15 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
         page_after["hits"].as_u64().unwrap() >= page["hits"].as_u64().unwrap() + 5,
         "{page} → {page_after} ({stats_after})"
     );
+    assert_eq!(page_after["clients"], 10, "{page_after} ({stats_after})");
+    assert_eq!(
+        page_after["without"], "80.0 %",
+        "{page_after} ({stats_after})"
+    );
 
     // The charts are uPlot canvases with a size, and after a few polls they hold drawn lines:
-    // the hits series (green) in the rate chart, the hit rate (amber) while there was traffic.
+    // the clients' answers without the server (green) in the rate chart, their share (amber)
+    // while there was traffic.
     let sizes = browser
         .eval(
             "return [...document.querySelectorAll('#chart-rps canvas, #chart-hit canvas')]
@@ -453,7 +463,7 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
     }
     browser
         .wait_for(
-            "the hits line in the rate chart",
+            "the clients' answers without the server in the rate chart",
             &count_pixels_script("#chart-rps", (0x3f, 0xb9, 0x50)),
         )
         .await;
@@ -464,7 +474,7 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
     }
     browser
         .wait_for(
-            "the hit-rate line",
+            "the line of the share answered without the server",
             &count_pixels_script("#chart-hit", (0xe5, 0xa0, 0x0d)),
         )
         .await;
@@ -524,7 +534,7 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
 
     // The upstream row: no owner token is configured, so the events column says webhooks only.
     let events_cell = browser
-        .eval("return document.querySelector('#upstreams tr:nth-child(2) td:nth-child(7)').textContent")
+        .eval("return document.querySelector('#upstreams tr:nth-child(2) td:nth-child(8)').textContent")
         .await;
     assert_eq!(events_cell, "webhooks only");
     // The library index panel shows each upstream's index as /api/stats and /api/index report it,
