@@ -54,6 +54,7 @@ use crate::record::{self, ItemKind};
 
 mod candidates;
 mod claims;
+mod rereads;
 mod score;
 
 /// One playlist entry to match.
@@ -238,6 +239,12 @@ struct Prepared {
     /// The credit read as a leader and a band ([`normalize::leader_and_band`]).
     leader_and_band: Option<[String; 2]>,
     artists_joined: String,
+    /// The credit with its number words as digits ("marrow 7" for "Marrow Seven"), when it
+    /// has some ([`normalize::number_words_as_digits`]).
+    artists_in_digits: Option<String>,
+    /// The credit of an act whose name is only symbols ("!!!", "+/-"), which normalising
+    /// leaves without a name ([`normalize::symbol_name`]).
+    symbol_artist: Option<String>,
     /// The script the artist credit is written in.
     artist_script: Script,
     album: Option<String>,
@@ -298,6 +305,11 @@ impl Prepared {
             title_words.extend(normalize::title_words(&catalogue_title));
         }
         let artists_joined = artists.join(" ");
+        let artists_in_digits = normalize::number_words_as_digits(&artists_joined);
+        let symbol_artist = artists
+            .is_empty()
+            .then(|| normalize::symbol_name(&artist))
+            .flatten();
         let artist_script = normalize::script_of(&artists_joined);
         let album = query
             .album
@@ -322,9 +334,11 @@ impl Prepared {
             artists,
             leader_and_band: normalize::leader_and_band(&artist),
             artists_joined,
+            artists_in_digits,
+            symbol_artist,
             artist_script,
             album,
-            duration_ms: query.duration_ms,
+            duration_ms: query.duration_ms.and_then(plausible_length),
             // An upload whose title names the artist again ("Artist - Title") or a channel's
             // ("ArtistVEVO") is a video too, whatever words it has.
             video_length: names_a_video(&title_words) || upload,
@@ -411,6 +425,19 @@ fn alternate_forms(
         forms.push(bare);
     }
     forms
+}
+
+/// A length as exports garble it, read back: milliseconds written where seconds belong
+/// (a day or more: 245,000 "seconds") and seconds where milliseconds belong (under a second:
+/// 245 "ms"); `None` for no length at all.
+fn plausible_length(ms: u32) -> Option<u32> {
+    const DAY_MS: u32 = 86_400_000;
+    match ms {
+        0 => None,
+        1..1_000 => Some(ms * 1_000),
+        DAY_MS.. => Some(ms / 1_000),
+        _ => Some(ms),
+    }
 }
 
 /// True when a title's words name a music video: "video", "mv", "videoclip", "clip" — not
@@ -651,6 +678,18 @@ impl<'a> Matcher<'a> {
         if let Some(outcome) = self.match_by_id(query) {
             return outcome;
         }
+        let outcome = self.match_stages(query, scratch);
+        if outcome.band == Band::Accept {
+            return outcome;
+        }
+        match self.reread(query, scratch, outcome) {
+            ControlFlow::Break(accepted) | ControlFlow::Continue(accepted) => accepted,
+        }
+    }
+
+    /// The entry's text as written, through every stage but the ids and the rereadings
+    /// (`rereads`).
+    fn match_stages(&self, query: &TrackQuery, scratch: &mut Scratch) -> MatchOutcome {
         let outcome = self.match_text(query, scratch);
         if outcome.band == Band::Accept {
             return outcome;
@@ -951,6 +990,15 @@ impl<'a> Matcher<'a> {
             .iter()
             .filter_map(|name| self.index.artist_id(name))
             .collect();
+        // "Marrow Seven" for the library's "Marrow 7".
+        if let Some(id) = prepared
+            .artists_in_digits
+            .as_deref()
+            .and_then(|name| self.index.artist_id(name))
+            && !artist_ids.contains(&id)
+        {
+            artist_ids.push(id);
+        }
         for name in &prepared.artists {
             for other in normalize::other_names_of_act(name) {
                 if let Some(id) = self.index.artist_id(other)

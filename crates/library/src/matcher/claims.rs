@@ -352,6 +352,20 @@ impl<'a> Matcher<'a> {
     }
 }
 
+/// The same recording on another release: a compilation or a soundtrack gathers recordings
+/// made for the artists' own albums, so where one of the two albums is one
+/// ([`normalize::names_a_compilation`]) and the lengths agree within 2 s, the other album
+/// says nothing against the recording. Another studio album, a live one or a sequel still
+/// does.
+fn same_recording_elsewhere(query: &Prepared, view: &ItemView<'_>, ours: &str) -> bool {
+    query
+        .duration_ms
+        .zip(view.duration_ms())
+        .is_some_and(|(a, b)| a.abs_diff(b) <= SAME_LENGTH_MS)
+        && (normalize::names_a_compilation(ours)
+            || normalize::names_a_compilation(view.album_norm()))
+}
+
 /// Whether the albums agree: the album the query names is the candidate's release, its
 /// claims are carried by the candidate, and what the candidate's album claims is said by the
 /// query too.
@@ -369,6 +383,7 @@ fn albums_agree(
         && !view.album_norm().is_empty()
         && !same_release(ours, view.album_norm())
         && ours != query.title.base
+        && !same_recording_elsewhere(query, view, ours)
     {
         return false;
     }
@@ -1412,7 +1427,6 @@ mod tests {
         let index = library();
         for album in [
             "Lanterns of the North Pier",
-            "Orchard Hits 1990-2000",
             "Tidewater Vol. 2",
             "Tidewater II",
             "Tidewater\u{b2}",
@@ -1429,8 +1443,10 @@ mod tests {
                 "harbour",
             );
         }
-        // Editions of the library's album, and a single named for the song, are the release.
+        // Editions of the library's album, and a single named for the song, are the release;
+        // a compilation holds the same recording where the lengths agree within 2 s.
         for album in [
+            "Orchard Hits 1990-2000",
             "Tidewater (Super Deluxe Edition)",
             "Tidewater 30th Anniversary Edition",
             "The Velvet Orchards: Tidewater",

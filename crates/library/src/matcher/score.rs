@@ -377,7 +377,13 @@ impl<'a> Matcher<'a> {
 
     pub(super) fn artist_similarity(&self, query: &Prepared, view: &ItemView<'_>) -> f32 {
         if query.artists.is_empty() {
-            return 0.0;
+            // An act named by symbols alone ("!!!") is its symbols, as the library writes them.
+            let same = query.symbol_artist.as_deref().is_some_and(|ours| {
+                view.artists()
+                    .iter()
+                    .any(|theirs| normalize::symbol_name(theirs).as_deref() == Some(ours))
+            });
+            return if same { 1.0 } else { 0.0 };
         }
         let ids = view.artist_ids();
         let album_artist = view.album_artist_id().unwrap_or(u32::MAX);
@@ -421,10 +427,22 @@ impl<'a> Matcher<'a> {
             let set = 0.7 * strongest + 0.15 * covered_ours + 0.15 * covered_theirs;
             // "Earth Wind and Fire" splits differently from "Earth, Wind & Fire": compare
             // the whole credits as well.
-            set.max(normalize::name_similarity(
-                &query.artists_joined,
-                &theirs.join(" "),
-            ))
+            let joined = theirs.join(" ");
+            let whole = normalize::name_similarity(&query.artists_joined, &joined);
+            // Numbers in words or digits ("Marrow Seven", "Marrow 7"), either side.
+            let theirs_in_digits = normalize::number_words_as_digits(&joined);
+            let in_digits = if query.artists_in_digits.is_some() || theirs_in_digits.is_some() {
+                normalize::name_similarity(
+                    query
+                        .artists_in_digits
+                        .as_deref()
+                        .unwrap_or(&query.artists_joined),
+                    theirs_in_digits.as_deref().unwrap_or(&joined),
+                )
+            } else {
+                0.0
+            };
+            set.max(whole).max(in_digits)
         };
         let own = set_score(&theirs);
         let album_artist = view

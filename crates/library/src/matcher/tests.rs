@@ -1888,3 +1888,271 @@ fn a_finale_offers_the_works_last_movement_and_is_never_accepted() {
     let other_work = TrackQuery::new("Anselm Trevane", "Quince Symphony No. 6 - Finale");
     assert_best_is_none_of(&index, other_work, &["first", "third", "fourth"]);
 }
+
+/// Invented acts and titles for the readings of garbled entries (`matcher/rereads.rs`).
+fn garbled_library() -> LibraryIndex {
+    let mut records = vec![
+        track(
+            "carousel",
+            "The Velvet Lanterns",
+            "Midnight Carousel",
+            "Paper Harbour",
+            245,
+        ),
+        track(
+            "tides",
+            "The Velvet Lanterns",
+            "Copper Tides",
+            "Paper Harbour",
+            301,
+        ),
+        track("cafe", "Orla Finch", "Café Élan", "Blue Hours", 201),
+        track(
+            "dontstop",
+            "Orla Finch",
+            "Don't Stop Now",
+            "Blue Hours",
+            188,
+        ),
+        track("symbol", "!?!", "Glass Ceiling Song", "Noise", 210),
+        track("symbol2", "+/-", "Paper Planes Fold", "Noise", 199),
+        track("marrow", "Marrow 7", "Tin Roof", "Seven", 190),
+        track("duo", "Ada Quill & Ben Rook", "Harbor Lights", "Duets", 230),
+        track(
+            "ember",
+            "Kestrel Vane",
+            "Ember Road (feat. Juno Pike)",
+            "Roads",
+            200,
+        ),
+        track(
+            "ridge",
+            "Leonie Marsh",
+            "Crossing the Ridge",
+            "The Iron Meadow (Original Motion Picture Soundtrack)",
+            180,
+        ),
+        track(
+            "ashes",
+            "Leonie Marsh",
+            "Ashes of Tarvel",
+            "The Iron Meadow (Original Motion Picture Soundtrack)",
+            140,
+        ),
+        track(
+            "sleep",
+            "Dorian Vale",
+            "Sleepwalker Avenue",
+            "Glasshouse",
+            233,
+        ),
+        track(
+            "bells",
+            "Dorian Vale",
+            "Sunken Cathedral Bells",
+            "Glasshouse",
+            412,
+        ),
+        track("lamp1", "Quill Harbour", "Lamplighter", "Evenings", 200),
+        track("lamp2", "Sable Rowe", "Lamplighter", "Quiet Rooms", 201),
+    ];
+    records[9].album_artist = Some("Leonie Marsh".into());
+    library_of(&records)
+}
+
+#[test]
+fn fields_garbled_by_exports_are_read_back() {
+    let index = garbled_library();
+    for (artist, title, id) in [
+        // URL-encoded, HTML entities, UTF-8 read as Latin-1, a sort name.
+        ("Orla+Finch", "Don%27t+Stop+Now", "dontstop"),
+        ("Orla%20Finch", "Don%E2%80%99t%20Stop%20Now", "dontstop"),
+        ("Orla Finch", "Don&#39;t Stop Now", "dontstop"),
+        ("Ada Quill &amp; Ben Rook", "Harbor Lights", "duo"),
+        ("Orla Finch", "CafÃ© Ã‰lan", "cafe"),
+        ("Velvet Lanterns, The", "Midnight Carousel", "carousel"),
+        // Artist and title swapped; the artist in the title with the artist field empty.
+        ("Midnight Carousel", "The Velvet Lanterns", "carousel"),
+        ("", "The Velvet Lanterns - Midnight Carousel", "carousel"),
+        // A cue's number before a soundtrack's title.
+        (
+            "Leonie Marsh",
+            "The Iron Meadow OST: 12 - Crossing the Ridge",
+            "ridge",
+        ),
+        ("Leonie Marsh", "12 - Crossing the Ridge", "ridge"),
+        // Acts named by symbols, numbers in words.
+        ("!?!", "Glass Ceiling Song", "symbol"),
+        ("+/-", "Paper Planes Fold", "symbol2"),
+        ("Marrow Seven", "Tin Roof", "marrow"),
+        // Guests and duos however they are joined.
+        ("Kestrel Vane with Juno Pike", "Ember Road", "ember"),
+        ("Kestrel Vane x Juno Pike", "Ember Road", "ember"),
+        ("Kestrel Vane vs. Juno Pike", "Ember Road", "ember"),
+        ("Ada Quill and Ben Rook", "Harbor Lights", "duo"),
+    ] {
+        assert_accepted(&index, TrackQuery::new(artist, title), id);
+    }
+    // Read back, another act or another song is still not accepted.
+    assert_none_accepted(
+        &index,
+        &[
+            ("?!?", "Glass Ceiling Song"),
+            ("Marrow Eight", "Tin Roof"),
+            ("Velvet Lanterns, The", "Midnight Carnival"),
+            ("Copper Tides", "Orla Finch"),
+            ("Leonie Marsh", "12 - Crossing the River"),
+        ],
+    );
+}
+
+#[test]
+fn a_length_that_cannot_be_the_tracks_outweighs_nothing() {
+    let index = garbled_library();
+    let query = |ms: u32| TrackQuery {
+        duration_ms: Some(ms),
+        ..TrackQuery::new("The Velvet Lanterns", "Midnight Carousel")
+    };
+    // A 30-second preview; milliseconds written as seconds; seconds as milliseconds.
+    for ms in [30_000, 245_000_000, 245] {
+        assert_accepted(&index, query(ms), "carousel");
+    }
+    // A plausible length 20 s off is another edit: offered.
+    assert_offered(&index, query(225_000), "carousel");
+    // A shorter edit's length where the library holds the whole: offered, not accepted.
+    assert_offered(
+        &index,
+        entry("Dorian Vale", "Sunken Cathedral Bells", None, Some(230)),
+        "bells",
+    );
+}
+
+#[test]
+fn a_title_alone_is_accepted_when_its_length_or_album_vouches() {
+    let index = garbled_library();
+    for artist in ["", "Unknown Artist"] {
+        assert_offered(
+            &index,
+            entry(artist, "Midnight Carousel", None, None),
+            "carousel",
+        );
+        assert_accepted(
+            &index,
+            entry(artist, "Midnight Carousel", None, Some(246)),
+            "carousel",
+        );
+        assert_accepted(
+            &index,
+            entry(artist, "Midnight Carousel", Some("Paper Harbour"), None),
+            "carousel",
+        );
+        // Another length, a title two songs have, a qualifier: not accepted.
+        assert_not_accepted(&index, entry(artist, "Midnight Carousel", None, Some(260)));
+        assert_not_accepted(&index, entry(artist, "Lamplighter", None, Some(200)));
+        assert_not_accepted(
+            &index,
+            entry(artist, "Midnight Carousel (Demo)", None, Some(245)),
+        );
+    }
+}
+
+#[test]
+fn a_soundtrack_credited_to_another_of_its_makers_is_found_by_title_and_length() {
+    let index = garbled_library();
+    // The orchestra where the library credits the composer.
+    assert_accepted(
+        &index,
+        entry(
+            "Sinfonia of Tarvel",
+            "Crossing the Ridge",
+            Some("The Iron Meadow"),
+            None,
+        ),
+        "ridge",
+    );
+    assert_accepted(
+        &index,
+        entry("Sinfonia of Tarvel", "Crossing the Ridge", None, Some(181)),
+        "ridge",
+    );
+    // Another length, or an album that is no soundtrack: not accepted.
+    assert_not_accepted(
+        &index,
+        entry("Sinfonia of Tarvel", "Crossing the Ridge", None, Some(200)),
+    );
+    assert_not_accepted(
+        &index,
+        entry("Sinfonia of Tarvel", "Sleepwalker Avenue", None, Some(233)),
+    );
+    // An act the library credits elsewhere is another act.
+    assert_not_accepted(
+        &index,
+        entry("Orla Finch", "Crossing the Ridge", None, Some(180)),
+    );
+}
+
+#[test]
+fn the_same_recording_on_a_compilation_or_soundtrack_is_accepted_by_its_length() {
+    let index = garbled_library();
+    for album in [
+        "Summer Anthems 2019",
+        "Night Shift (Music from the Series)",
+        "The Best of Dorian Vale",
+    ] {
+        assert_accepted(
+            &index,
+            entry("Dorian Vale", "Sleepwalker Avenue", Some(album), Some(234)),
+            "sleep",
+        );
+        // Without the length, or 5 s off: offered.
+        assert_offered(
+            &index,
+            entry("Dorian Vale", "Sleepwalker Avenue", Some(album), None),
+            "sleep",
+        );
+        assert_offered(
+            &index,
+            entry("Dorian Vale", "Sleepwalker Avenue", Some(album), Some(238)),
+            "sleep",
+        );
+    }
+    // Another studio album or a sequel of the same length is not a compilation.
+    for album in ["Lanterns at Dusk", "Glasshouse II"] {
+        assert_offered(
+            &index,
+            entry("Dorian Vale", "Sleepwalker Avenue", Some(album), Some(233)),
+            "sleep",
+        );
+    }
+}
+
+#[test]
+fn archival_wording_keeps_an_entry_from_the_released_recording() {
+    let index = garbled_library();
+    for title in [
+        "Sleepwalker Avenue (Acetate)",
+        "Sleepwalker Avenue - Acetate Version",
+        "Sleepwalker Avenue (Original Acetate)",
+        "Sleepwalker Avenue (Session Take)",
+        "Sleepwalker Avenue (Take 2)",
+        "Sleepwalker Avenue - 1979 Demo",
+        "Sleepwalker Avenue (Work Tape)",
+        "Sleepwalker Avenue (Rough Mix)",
+        "Sleepwalker Avenue (Early Version)",
+        "Sleepwalker Avenue (From the Archives)",
+    ] {
+        assert_not_accepted(&index, entry("Dorian Vale", title, None, Some(233)));
+    }
+    for album in [
+        "Glasshouse Acetate",
+        "Glasshouse (Archive Series)",
+        "Acetates 1979",
+        "The Glasshouse Sessions",
+        "Demos and Outtakes",
+    ] {
+        assert_not_accepted(
+            &index,
+            entry("Dorian Vale", "Sleepwalker Avenue", Some(album), Some(233)),
+        );
+    }
+}

@@ -15,8 +15,15 @@ use super::*;
 /// Re-Recording", "Take 3", "The Basement Tapes", "Slowed + Reverb", "Guitar Cover", "Part
 /// II"): a library title whose brackets say one of these names that recording, which a query
 /// must ask for. (The query's own words are all claims, known or not.)
-const RECORDING_WORDS: [&str; 65] = [
+const RECORDING_WORDS: [&str; 71] = [
     "version",
+    // Archival takes: a cut from a lacquer or a tape, kept apart from the release.
+    "acetate",
+    "acetates",
+    "archive",
+    "archives",
+    "archival",
+    "worktape",
     "recording",
     "recordings",
     "recorded",
@@ -86,8 +93,15 @@ const RECORDING_WORDS: [&str; 65] = [
 
 /// Words of an album that say its recordings are not the studio ones ("Live at Wembley",
 /// "MTV Unplugged in New York", "The Kitchen Sessions", "Greatest Hits Re-Recorded").
-const ALBUM_RECORDING_WORDS: [&str; 32] = [
+const ALBUM_RECORDING_WORDS: [&str; 38] = [
     "live",
+    // Archival takes ("Acetates 1966", "The Archive Series"): not the released recordings.
+    "acetate",
+    "acetates",
+    "archive",
+    "archives",
+    "archival",
+    "worktapes",
     "redux",
     "bootleg",
     "bbc",

@@ -1,0 +1,210 @@
+//! What is tried when the entry as written accepts nothing: the entry read back from how
+//! exports, logs and scrapers garble it (URL encoding, HTML entities, UTF-8 read as Latin-1,
+//! "Artist, The", artist and title swapped, a cue's number before a soundtrack's title), a
+//! length that cannot be the track's (a store's preview), and the evidence that
+//! stands in for an artist the library does not credit (a title-only entry, a soundtrack
+//! credited to its composer, performer or orchestra).
+//!
+//! Each reading accepts on the same rules as the entry itself, and offers only where the entry
+//! found nothing.
+
+use super::*;
+
+/// Below this a length is a store's preview (30 s, 60 s at most for some), not a track.
+const PREVIEW_MS: u32 = 61_000;
+
+/// A track this long or longer is no preview's whole.
+const LONGER_THAN_PREVIEW_MS: u32 = 90_000;
+
+/// Entries that name no artist: blank, or a placeholder a tagger or an export writes.
+fn names_no_artist(raw: &str) -> bool {
+    matches!(
+        normalize::normalize_text(raw).as_str(),
+        "" | "unknown" | "unknown artist" | "various artists" | "various" | "va" | "n a" | "none"
+    ) && normalize::symbol_name(raw).is_none()
+}
+
+impl<'a> Matcher<'a> {
+    /// The readings of this module in turn, while nothing is accepted: `Break` with an
+    /// acceptance, else `Continue` with what the entry found, or a reading's review where it
+    /// found nothing.
+    pub(super) fn reread(
+        &self,
+        query: &TrackQuery,
+        scratch: &mut Scratch,
+        mut outcome: MatchOutcome,
+    ) -> ControlFlow<MatchOutcome, MatchOutcome> {
+        let consider = |other: MatchOutcome, outcome: &mut MatchOutcome| {
+            if other.band == Band::Accept {
+                return ControlFlow::Break(other);
+            }
+            if outcome.band == Band::Reject && other.band == Band::Review {
+                *outcome = other;
+            }
+            ControlFlow::Continue(())
+        };
+        // The text read back, then every other reading of the repaired entry.
+        let repaired = repaired_query(query);
+        if let Some(repaired) = &repaired {
+            consider(self.match_stages(repaired, scratch), &mut outcome)?;
+        }
+        let query = repaired.as_ref().unwrap_or(query);
+        // "Beatles, The".
+        if let Some(artist) = normalize::sort_name_unfolded(&query.artist) {
+            let reread = TrackQuery {
+                artist,
+                ..query.clone()
+            };
+            consider(self.match_stages(&reread, scratch), &mut outcome)?;
+        }
+        // A cue's or a track's number before the title ("OST: 100 - Title", "07. Title").
+        if let Some(title) = normalize::without_cue_number(&query.title) {
+            let reread = TrackQuery {
+                title,
+                ..query.clone()
+            };
+            consider(self.match_stages(&reread, scratch), &mut outcome)?;
+        }
+        // Artist and title swapped: tried only when the title is an act the library knows
+        // and the entry as written found nothing.
+        if outcome.band == Band::Reject
+            && !query.artist.trim().is_empty()
+            && normalize::split_artists(&query.title)
+                .iter()
+                .any(|name| self.index.artist_id(name).is_some())
+        {
+            let reread = TrackQuery {
+                artist: query.title.clone(),
+                title: query.artist.clone(),
+                ..query.clone()
+            };
+            let swapped = self.match_stages(&reread, scratch);
+            if swapped.band == Band::Accept {
+                return ControlFlow::Break(swapped);
+            }
+        }
+        if let Some(accepted) = self.despite_length(query, scratch, &outcome) {
+            return ControlFlow::Break(accepted);
+        }
+        if let Some(accepted) = self.by_title_alone(query, &outcome) {
+            return ControlFlow::Break(accepted);
+        }
+        ControlFlow::Continue(outcome)
+    }
+
+    /// A store's preview's length (under a minute, where the track runs a minute and a half
+    /// or more) outweighs nothing: the entry is read without it, and accepted when that
+    /// accepts the track it offered. (A shorter edit's length still counts: a radio edit is
+    /// another recording when the library holds the album's whole.)
+    fn despite_length(
+        &self,
+        query: &TrackQuery,
+        scratch: &mut Scratch,
+        outcome: &MatchOutcome,
+    ) -> Option<MatchOutcome> {
+        let ours = query.duration_ms.and_then(plausible_length)?;
+        let best = outcome
+            .best
+            .as_ref()
+            .filter(|_| outcome.band == Band::Review)?;
+        let theirs = self
+            .index
+            .view_masked(best.item.0, &self.mask)?
+            .duration_ms()?;
+        if !(ours < PREVIEW_MS && theirs >= LONGER_THAN_PREVIEW_MS) {
+            return None;
+        }
+        let reread = TrackQuery {
+            duration_ms: None,
+            ..query.clone()
+        };
+        let without = self.match_stages(&reread, scratch);
+        (without.band == Band::Accept && without.best.as_ref().is_some_and(|b| b.id == best.id))
+            .then_some(without)
+    }
+
+    /// The title alone, where the entry names no artist the library credits: a title-only
+    /// entry ("" or "Unknown Artist"), or a soundtrack's cue credited to its composer,
+    /// performer or orchestra where the library credits another of them. Accepted when the
+    /// title is the offered track's exactly, no other song in the library has it, the entry
+    /// says nothing more of the recording, and the length (within 2 s) or the album vouches
+    /// for it.
+    fn by_title_alone(&self, query: &TrackQuery, outcome: &MatchOutcome) -> Option<MatchOutcome> {
+        let best = outcome
+            .best
+            .as_ref()
+            .filter(|_| outcome.band == Band::Review)?;
+        let view = self.index.view_masked(best.item.0, &self.mask)?;
+        let no_artist = names_no_artist(&query.artist);
+        let their_album = view.album().unwrap_or("");
+        let soundtrack = !no_artist
+            && (normalize::names_a_soundtrack(their_album)
+                || query
+                    .album
+                    .as_deref()
+                    .is_some_and(normalize::names_a_soundtrack))
+            && normalize::split_artists(&query.artist)
+                .iter()
+                .all(|name| self.index.artist_id(name).is_none());
+        if !no_artist && !soundtrack {
+            return None;
+        }
+        let ours = normalize::parse_title(&query.title);
+        let theirs = normalize::parse_title(view.title());
+        if ours.base.is_empty()
+            || ours.base != theirs.base
+            || ours.version != theirs.version
+            || !ours.qualifiers.is_empty()
+            || !theirs.qualifiers.is_empty()
+            || ours.base.chars().filter(|c| c.is_alphanumeric()).count() < 6
+        {
+            return None;
+        }
+        let length_agrees = query
+            .duration_ms
+            .and_then(plausible_length)
+            .zip(view.duration_ms())
+            .is_some_and(|(a, b)| a.abs_diff(b) <= SAME_LENGTH_MS);
+        let lengths_differ = query
+            .duration_ms
+            .and_then(plausible_length)
+            .zip(view.duration_ms())
+            .is_some_and(|(a, b)| a.abs_diff(b) > self.config.duration_tolerance_ms);
+        let album_agrees = query.album.as_deref().is_some_and(|album| {
+            let ours = normalize::normalize_album(album);
+            let theirs = view.album_norm();
+            !theirs.is_empty()
+                && (claims::same_release(&ours, theirs)
+                    || (soundtrack && theirs.starts_with(&ours) && ours.len() >= 4))
+        });
+        if lengths_differ || !(length_agrees || album_agrees) {
+            return None;
+        }
+        // No other song of the title: the runner-up, the nearest different song, must not
+        // have it.
+        let unique = outcome.runner_up.as_ref().is_none_or(|other| {
+            self.same_song(best.item.0, other.item.0)
+                || normalize::parse_title(&other.title).base != ours.base
+        });
+        unique.then(|| MatchOutcome {
+            band: Band::Accept,
+            ..outcome.clone()
+        })
+    }
+}
+
+/// The entry with its fields read back ([`normalize::repaired_text`]), when one changes.
+fn repaired_query(query: &TrackQuery) -> Option<TrackQuery> {
+    let artist = normalize::repaired_text(&query.artist);
+    let title = normalize::repaired_text(&query.title);
+    let album = query.album.as_deref().and_then(normalize::repaired_text);
+    if artist.is_none() && title.is_none() && album.is_none() {
+        return None;
+    }
+    Some(TrackQuery {
+        artist: artist.unwrap_or_else(|| query.artist.clone()),
+        title: title.unwrap_or_else(|| query.title.clone()),
+        album: album.or_else(|| query.album.clone()),
+        ..query.clone()
+    })
+}

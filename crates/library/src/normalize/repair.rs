@@ -1,0 +1,492 @@
+//! Text as exports, logs and scrapers garble it, read back: URL-encoded fields, HTML entities,
+//! UTF-8 read as Latin-1, sort names ("Beatles, The"), a cue's number before a soundtrack's
+//! title, number words in act names; and the album names that say a release gathers
+//! recordings made for other releases (compilations, soundtracks).
+
+use super::*;
+
+/// The text a garbled field stands for, when it is garbled in a way that can be read back
+/// exactly: URL encoding (`+` for spaces, `%27`), HTML entities (`&amp;`, `&#39;`), and UTF-8
+/// read as Latin-1 or Windows-1252 (`CafÃ©` for `Café`). `None` when nothing changes.
+///
+/// ```
+/// use cachearr_library::normalize::repaired_text;
+/// assert_eq!(repaired_text("Don%27t+Stop").as_deref(), Some("Don't Stop"));
+/// assert_eq!(repaired_text("Rock &amp; Roll").as_deref(), Some("Rock & Roll"));
+/// assert_eq!(repaired_text("CafÃ© Ã‰lan").as_deref(), Some("Café Élan"));
+/// assert_eq!(repaired_text("Love + Hate"), None);
+/// assert_eq!(repaired_text("Café"), None);
+/// ```
+pub fn repaired_text(raw: &str) -> Option<String> {
+    let mut text = raw.to_string();
+    // Twice, for a field encoded twice ("&amp;#39;", "%2527").
+    for _ in 0..2 {
+        if let Some(decoded) = url_decoded(&text) {
+            text = decoded;
+        }
+        if let Some(decoded) = html_decoded(&text) {
+            text = decoded;
+        }
+    }
+    if let Some(decoded) = utf8_from_latin1(&text) {
+        text = decoded;
+    }
+    let text = text.trim().to_string();
+    (text != raw.trim() && !text.is_empty()).then_some(text)
+}
+
+/// A field URL-encoded: `%XX` escapes, or `+` for every space (a field with no space and a
+/// `+` between two words). The bytes must make UTF-8.
+fn url_decoded(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let escapes = bytes
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit());
+    let plus_for_space = !raw.contains(' ')
+        && bytes
+            .windows(3)
+            .any(|w| w[1] == b'+' && w[0].is_ascii_alphanumeric() && w[2].is_ascii_alphanumeric());
+    if !escapes && !plus_for_space {
+        return None;
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'%' if bytes.get(at + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(at + 2).is_some_and(u8::is_ascii_hexdigit) =>
+            {
+                let hex = std::str::from_utf8(&bytes[at + 1..at + 3]).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                at += 3;
+            }
+            b'+' if plus_for_space => {
+                out.push(b' ');
+                at += 1;
+            }
+            byte => {
+                out.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok().filter(|text| text != raw)
+}
+
+/// HTML entities read back: the five of XML, numeric ones, and the named letters and
+/// punctuation titles use.
+fn html_decoded(raw: &str) -> Option<String> {
+    if !raw.contains('&') || !raw.contains(';') {
+        return None;
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    let mut changed = false;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let entity = after
+            .find(';')
+            .filter(|end| *end <= 10)
+            .and_then(|end| entity_char(&after[..end]).map(|c| (c, end)));
+        match entity {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &after[end + 1..];
+                changed = true;
+            }
+            None => {
+                out.push('&');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+fn entity_char(name: &str) -> Option<char> {
+    if let Some(number) = name.strip_prefix('#') {
+        let code = match number.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => number.parse().ok()?,
+        };
+        return char::from_u32(code);
+    }
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" | "rsquo" | "lsquo" => '\'',
+        "ldquo" | "rdquo" => '"',
+        "nbsp" => ' ',
+        "ndash" => '–',
+        "mdash" => '—',
+        "hellip" => '…',
+        "eacute" => 'é',
+        "Eacute" => 'É',
+        "egrave" => 'è',
+        "ecirc" => 'ê',
+        "aacute" => 'á',
+        "agrave" => 'à',
+        "acirc" => 'â',
+        "iacute" => 'í',
+        "oacute" => 'ó',
+        "ocirc" => 'ô',
+        "uacute" => 'ú',
+        "ntilde" => 'ñ',
+        "Ntilde" => 'Ñ',
+        "ccedil" => 'ç',
+        "auml" => 'ä',
+        "ouml" => 'ö',
+        "uuml" => 'ü',
+        "Auml" => 'Ä',
+        "Ouml" => 'Ö',
+        "Uuml" => 'Ü',
+        "szlig" => 'ß',
+        "aring" => 'å',
+        "Aring" => 'Å',
+        "oslash" => 'ø',
+        "Oslash" => 'Ø',
+        "aelig" => 'æ',
+        _ => return None,
+    })
+}
+
+/// UTF-8 that was read as Latin-1 or Windows-1252 ("CafÃ©", "BeyoncÃ©", "Ð\u{9f}Ð¾Ð»Ðµ"),
+/// read back: every letter maps back to one byte and the bytes make UTF-8 with a letter
+/// beyond ASCII. Text written in Latin-1 on purpose almost never does.
+fn utf8_from_latin1(raw: &str) -> Option<String> {
+    if raw.is_ascii() {
+        return None;
+    }
+    let mut bytes: Vec<u8> = Vec::with_capacity(raw.len());
+    for c in raw.chars() {
+        bytes.push(latin1_byte(c)?);
+    }
+    let text = String::from_utf8(bytes).ok()?;
+    (!text.is_ascii() && text != raw).then_some(text)
+}
+
+/// The byte a character stands for in Latin-1, or in Windows-1252's 0x80–0x9F.
+fn latin1_byte(c: char) -> Option<u8> {
+    const CP1252: [(char, u8); 27] = [
+        ('€', 0x80),
+        ('‚', 0x82),
+        ('ƒ', 0x83),
+        ('„', 0x84),
+        ('…', 0x85),
+        ('†', 0x86),
+        ('‡', 0x87),
+        ('ˆ', 0x88),
+        ('‰', 0x89),
+        ('Š', 0x8A),
+        ('‹', 0x8B),
+        ('Œ', 0x8C),
+        ('Ž', 0x8E),
+        ('‘', 0x91),
+        ('’', 0x92),
+        ('“', 0x93),
+        ('”', 0x94),
+        ('•', 0x95),
+        ('–', 0x96),
+        ('—', 0x97),
+        ('˜', 0x98),
+        ('™', 0x99),
+        ('š', 0x9A),
+        ('›', 0x9B),
+        ('œ', 0x9C),
+        ('ž', 0x9E),
+        ('Ÿ', 0x9F),
+    ];
+    if let Ok(byte) = u8::try_from(u32::from(c)) {
+        return Some(byte);
+    }
+    CP1252
+        .iter()
+        .find(|(letter, _)| *letter == c)
+        .map(|(_, byte)| *byte)
+}
+
+/// A name written as a sort name, its article after a comma ("Beatles, The", "Pogues, The",
+/// "Ramones, Los"), turned back: `Some("The Beatles")`; `None` for any other name.
+///
+/// ```
+/// use cachearr_library::normalize::sort_name_unfolded;
+/// assert_eq!(sort_name_unfolded("Kinks, The").as_deref(), Some("The Kinks"));
+/// assert_eq!(sort_name_unfolded("Earth, Wind & Fire"), None);
+/// ```
+pub fn sort_name_unfolded(raw: &str) -> Option<String> {
+    let (name, article) = raw.trim().rsplit_once(',')?;
+    let article = article.trim();
+    let known = [
+        "the", "a", "an", "los", "las", "el", "la", "le", "les", "die", "der", "das", "il", "de",
+    ];
+    (!name.trim().is_empty()
+        && !name.contains(',')
+        && known.contains(&article.to_lowercase().as_str()))
+    .then(|| format!("{article} {}", name.trim()))
+}
+
+/// A soundtrack's title with the cue's or the track's number before it, as score and game
+/// releases and rips write them ("12 - Crossing the Ridge", "Iron Meadow OST: 100 - The
+/// Ridge", "OST - 3. Title"): the title alone, else `None`.
+///
+/// ```
+/// use cachearr_library::normalize::without_cue_number;
+/// assert_eq!(without_cue_number("Film OST: 100 - Far Shore").as_deref(), Some("Far Shore"));
+/// assert_eq!(without_cue_number("07. Far Shore").as_deref(), Some("Far Shore"));
+/// assert_eq!(without_cue_number("1-04 Far Shore").as_deref(), Some("Far Shore"));
+/// assert_eq!(without_cue_number("99 Red Balloons"), None);
+/// assert_eq!(without_cue_number("1999"), None);
+/// ```
+pub fn without_cue_number(title: &str) -> Option<String> {
+    let mut rest = title.trim();
+    // "Film OST:", "Game Soundtrack -", "O.S.T.:": what names the release before the cue.
+    if let Some(at) = rest.find([':', '-', '–']) {
+        let head = normalize_text(&rest[..at]);
+        if head
+            .split(' ')
+            .any(|word| matches!(word, "ost" | "soundtrack" | "score"))
+        {
+            rest = rest[at + rest[at..].chars().next().map_or(1, char::len_utf8)..].trim();
+        }
+    }
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 3 {
+        return (rest != title.trim() && !rest.is_empty()).then(|| rest.to_string());
+    }
+    let mut after = &rest[digits..];
+    // A disc's number and the track's ("1-04").
+    if let Some(track) = after.strip_prefix('-') {
+        let more = track.bytes().take_while(u8::is_ascii_digit).count();
+        if (1..=3).contains(&more) && track[more..].starts_with(' ') {
+            after = &track[more..];
+        }
+    }
+    let separated = after.trim_start().strip_prefix(['-', '–', '.', ')', ':']);
+    let name = match separated {
+        Some(name) => name,
+        // "1-04 Title" without a dash after.
+        None if after.len() < rest.len() - digits => after,
+        None => return None,
+    }
+    .trim();
+    (!name.is_empty() && name.chars().any(char::is_alphabetic)).then(|| name.to_string())
+}
+
+/// Number words in a normalised name written as digits ("maroon five" → "maroon 5",
+/// "matchbox twenty" → "matchbox 20"), when it has one; compared both ways with the name's
+/// digits ("Matchbox 20").
+///
+/// ```
+/// use cachearr_library::normalize::number_words_as_digits;
+/// assert_eq!(number_words_as_digits("maroon five").as_deref(), Some("maroon 5"));
+/// assert_eq!(number_words_as_digits("matchbox twenty").as_deref(), Some("matchbox 20"));
+/// assert_eq!(number_words_as_digits("maroon 5"), None);
+/// ```
+pub fn number_words_as_digits(name: &str) -> Option<String> {
+    const WORDS: [&str; 21] = [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+    ];
+    const TENS: [(&str, u32); 7] = [
+        ("thirty", 30),
+        ("forty", 40),
+        ("fifty", 50),
+        ("sixty", 60),
+        ("seventy", 70),
+        ("eighty", 80),
+        ("ninety", 90),
+    ];
+    let value_of = |word: &str| {
+        WORDS
+            .iter()
+            .position(|w| *w == word)
+            .map(|at| at as u32)
+            .or_else(|| TENS.iter().find(|(w, _)| *w == word).map(|(_, v)| *v))
+    };
+    if !name.split(' ').any(|word| value_of(word).is_some()) {
+        return None;
+    }
+    let mut changed = false;
+    let words: Vec<String> = name
+        .split(' ')
+        .map(|word| match value_of(word) {
+            Some(value) => {
+                changed = true;
+                value.to_string()
+            }
+            None => word.to_string(),
+        })
+        .collect();
+    changed.then(|| words.join(" "))
+}
+
+/// An act's name made only of symbols or punctuation ("!!!", "+/-", "†††"), which
+/// normalising leaves empty: its characters without spaces, lower case; `None` for a name
+/// with letters or digits.
+///
+/// ```
+/// use cachearr_library::normalize::symbol_name;
+/// assert_eq!(symbol_name(" !!! ").as_deref(), Some("!!!"));
+/// assert_eq!(symbol_name("+/-").as_deref(), Some("+/-"));
+/// assert_eq!(symbol_name("Mø"), None);
+/// ```
+pub fn symbol_name(raw: &str) -> Option<String> {
+    let compact: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    (!compact.is_empty() && !raw.chars().any(char::is_alphanumeric)).then_some(compact)
+}
+
+/// True when an album's name says it is a soundtrack or a score ("… (Original Motion
+/// Picture Soundtrack)", "… OST", "Music from the Series …", "… (Original Score)").
+pub fn names_a_soundtrack(album: &str) -> bool {
+    let words = normalize_text(album);
+    let words: Vec<&str> = words.split(' ').collect();
+    words.iter().enumerate().any(|(at, word)| {
+        matches!(*word, "soundtrack" | "ost" | "soundtracks")
+            || (*word == "score" && at > 0)
+            || (*word == "music"
+                && words.get(at + 1).is_some_and(|next| *next == "from")
+                && at + 2 < words.len())
+            || (*word == "motion" && words.get(at + 1) == Some(&"picture"))
+    })
+}
+
+/// True when an album's name says it gathers recordings released elsewhere: a soundtrack
+/// ([`names_a_soundtrack`]), hits, a best-of, a collection, an anthology of a year or a
+/// span of years ("Summer Anthems 2019", "Hits 1990-2000", "Now That's What I Call Music!").
+pub fn names_a_compilation(album: &str) -> bool {
+    if names_a_soundtrack(album) {
+        return true;
+    }
+    let words = normalize_text(album);
+    let words: Vec<&str> = words.split(' ').collect();
+    words.iter().enumerate().any(|(at, word)| {
+        matches!(
+            *word,
+            "hits"
+                | "greatest"
+                | "collection"
+                | "essential"
+                | "essentials"
+                | "anthems"
+                | "compilation"
+                | "classics"
+                | "singles"
+                | "playlist"
+                | "favourites"
+                | "favorites"
+        ) || (*word == "best" && words.get(at + 1) == Some(&"of"))
+            || (*word == "now" && words.get(at + 1) == Some(&"thats"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbled_text_is_read_back_and_plain_text_left_alone() {
+        for (raw, read) in [
+            ("Kestrel%20Vane", "Kestrel Vane"),
+            ("Tin+Roof+Blues", "Tin Roof Blues"),
+            ("Orla &amp;amp; Ben", "Orla & Ben"),
+            ("Don&rsquo;t", "Don't"),
+            ("&#x4F;rla", "Orla"),
+            ("Ã\u{89}lan", "Élan"),
+            ("SÃ¸ren â€“ Tide", "Søren – Tide"),
+        ] {
+            assert_eq!(repaired_text(raw).as_deref(), Some(read), "{raw}");
+        }
+        for raw in [
+            "Café Élan",
+            "+/-",
+            "AT&T",
+            "Tide & Stone",
+            "100%",
+            "Søren",
+            "C++",
+        ] {
+            assert_eq!(repaired_text(raw), None, "{raw}");
+        }
+    }
+
+    #[test]
+    fn sort_names_cue_numbers_and_number_words() {
+        assert_eq!(
+            sort_name_unfolded("Lanterns, The").as_deref(),
+            Some("The Lanterns")
+        );
+        assert_eq!(sort_name_unfolded("Vane, Kestrel"), None);
+        assert_eq!(
+            without_cue_number("3. Far Shore").as_deref(),
+            Some("Far Shore")
+        );
+        assert_eq!(
+            without_cue_number("Iron Meadow Soundtrack - 14 - Far Shore").as_deref(),
+            Some("Far Shore")
+        );
+        assert_eq!(without_cue_number("Far Shore"), None);
+        assert_eq!(without_cue_number("7 Seas"), None);
+        assert_eq!(
+            number_words_as_digits("the forty thieves").as_deref(),
+            Some("the 40 thieves")
+        );
+        assert_eq!(number_words_as_digits("someone"), None);
+    }
+
+    #[test]
+    fn soundtracks_and_compilations_by_their_names() {
+        for album in [
+            "Iron Meadow (Original Motion Picture Soundtrack)",
+            "Iron Meadow OST",
+            "Music from the Series Night Shift",
+            "Iron Meadow (Original Score)",
+        ] {
+            assert!(names_a_soundtrack(album), "{album}");
+            assert!(names_a_compilation(album), "{album}");
+        }
+        for album in [
+            "Summer Anthems 2019",
+            "Greatest Hits",
+            "The Best of Orla Finch",
+        ] {
+            assert!(names_a_compilation(album), "{album}");
+        }
+        for album in [
+            "Score",
+            "Music",
+            "Glasshouse",
+            "Best Friends",
+            "Hits Me Hard",
+        ] {
+            assert!(!names_a_soundtrack(album), "{album}");
+        }
+        assert!(!names_a_compilation("Glasshouse II"));
+    }
+}
