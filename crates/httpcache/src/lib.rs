@@ -31,6 +31,9 @@
 //! - [`invalidate`] — what an unsafe method invalidates (§4.4): the target URI and the
 //!   same-origin `Location` and `Content-Location`.
 //! - [`cache_status`] — the `Cache-Status` field value (RFC 9211).
+//! - [`steering`] — request fields no key holds that steer the origin's answer: forwarding
+//!   and rewrite fields (removed before the origin sees them), method overrides (the request
+//!   is the method they name), the fields a request's `Connection` names.
 //! - [`range`] — a `Range` request answered from a stored complete response (RFC 9110 §14):
 //!   the one byte range it asks, and whether `If-Range` allows a part.
 //!
@@ -48,6 +51,7 @@ pub mod fields;
 pub mod freshness;
 pub mod invalidate;
 pub mod range;
+pub mod steering;
 pub mod storable;
 pub mod validate;
 pub mod vary;

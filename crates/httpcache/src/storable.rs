@@ -6,7 +6,8 @@
 //! understood; `no-store` in the request or the response (ignored beside `must-understand` for
 //! an understood status, §5.2.2.3); `private` in a shared cache; `Authorization` in the
 //! request of a shared cache without the response's permission (`public`, `s-maxage` or
-//! `must-revalidate`, §3.5); a lifetime the response gives or allows (`max-age`, `s-maxage`,
+//! `must-revalidate`, §3.5); `Set-Cookie` in a shared cache (the cookie is one client's); a
+//! lifetime the response gives or allows (`max-age`, `s-maxage`,
 //! `Expires`, `public`, `private` to a private cache, or a status that allows heuristic
 //! freshness, §4.2.2); and `Vary` that can match something (not `*`, not more fields than
 //! [`crate::vary::MAX_FIELDS`]).
@@ -38,6 +39,8 @@ pub enum NotStorable {
     Private,
     /// The request carried `Authorization` and the response does not allow sharing it.
     Authorization,
+    /// `Set-Cookie`, and this cache is shared: the cookie is the one client's who asked.
+    SetCookie,
     /// The response gives no lifetime and its status allows no heuristic one.
     NoLifetime,
     /// `Vary: *`, or more fields than a variant key takes.
@@ -55,6 +58,7 @@ impl NotStorable {
             NotStorable::NoStore => "no-store",
             NotStorable::Private => "private",
             NotStorable::Authorization => "authorization",
+            NotStorable::SetCookie => "set-cookie",
             NotStorable::NoLifetime => "no-lifetime",
             NotStorable::Vary => "vary",
         }
@@ -139,6 +143,11 @@ pub fn check(ex: &Exchange<'_>, opts: &Options) -> Result<(), NotStorable> {
         && !(d.public || d.s_maxage.is_some() || d.must_revalidate)
     {
         return Err(NotStorable::Authorization);
+    }
+    // A session the origin starts or renews belongs to the client that asked; a shared copy
+    // would hand it to every later client (RFC 6265 §8.6 leaves it to the cache).
+    if shared && ex.response.contains_key(http::header::SET_COOKIE) {
+        return Err(NotStorable::SetCookie);
     }
     let expires =
         d.source == Source::CacheControl && ex.response.contains_key(http::header::EXPIRES);

@@ -171,6 +171,19 @@ fn authorization_needs_the_responses_permission_in_a_shared_cache() {
 }
 
 #[test]
+fn set_cookie_is_never_shared_even_when_public() {
+    let cookie = [
+        ("cache-control", "public, max-age=60"),
+        ("set-cookie", "session=abc; HttpOnly"),
+    ];
+    assert_eq!(shared(&[], 200, &cookie), Err(NotStorable::SetCookie));
+    assert_eq!(
+        check_with(&Method::GET, &[], 200, &cookie, Role::Private),
+        Ok(())
+    );
+}
+
+#[test]
 fn a_lifetime_is_needed_or_a_status_that_allows_a_heuristic_one() {
     for s in [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501] {
         assert_eq!(shared(&[], s, &[]), Ok(()), "{s}");
@@ -274,6 +287,7 @@ fn reasons_have_names() {
         NotStorable::NoStore,
         NotStorable::Private,
         NotStorable::Authorization,
+        NotStorable::SetCookie,
         NotStorable::NoLifetime,
         NotStorable::Vary,
     ];
