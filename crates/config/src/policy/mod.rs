@@ -727,17 +727,23 @@ impl RouteTable {
     }
 }
 
-/// Whether a request asks to upgrade its connection: an `Upgrade` header, and `upgrade` among
-/// the `Connection` tokens. `Upgrade` is looked up first, so an ordinary request costs one
-/// lookup.
+/// Whether a request asks to upgrade its connection to a WebSocket: `websocket` in its
+/// `Upgrade` header, and `upgrade` among the `Connection` tokens. `Upgrade` is looked up
+/// first, so an ordinary request costs one lookup. No other protocol is spliced through: an
+/// `h2c` upgrade an origin accepted would leave the client speaking HTTP/2 straight to it,
+/// past every rule of the gateway; such a request is an ordinary one (its `Upgrade` dropped
+/// as the hop-by-hop field it is).
 fn is_upgrade(h: &HeaderMap) -> bool {
-    h.get(header::UPGRADE).is_some()
-        && h.get_all(header::CONNECTION).iter().any(|v| {
-            v.to_str().is_ok_and(|s| {
-                s.split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
-            })
+    h.get_all(header::UPGRADE).iter().any(|v| {
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .any(|p| p.trim_ascii().eq_ignore_ascii_case(b"websocket"))
+    }) && h.get_all(header::CONNECTION).iter().any(|v| {
+        v.to_str().is_ok_and(|s| {
+            s.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
         })
+    })
 }
 
 /// Whether a listing's query filters or sorts by play state (any parameter name or value

@@ -520,6 +520,15 @@ fn a_clients_upgrade_or_range_is_decided_by_its_headers_before_its_route() {
         decide(&ws, "/:/websockets/notifications"),
         Decision::Upgrade
     ));
+    // Only a WebSocket is spliced: an `h2c` upgrade is an ordinary request.
+    let h2c = headers(&[
+        ("upgrade", "h2c"),
+        ("connection", "Upgrade, HTTP2-Settings"),
+    ]);
+    assert!(matches!(
+        decide(&h2c, "/library/sections"),
+        Decision::Cache { .. }
+    ));
     // `Upgrade` without `upgrade` among the connection tokens is no upgrade.
     let half = headers(&[("upgrade", "websocket"), ("connection", "keep-alive")]);
     assert!(matches!(
