@@ -11,8 +11,14 @@ use cachearr_admin::{
 use cachearr_gateway::Profile;
 use cachearr_gateway::events::ChangeEvent;
 use cachearr_gateway::metrics::Metrics;
+use cachearr_testkit::eventually_ok;
+
+#[path = "support/sim_gateway/mod.rs"]
+mod sim_gateway;
 
 const ADMIN_TOKEN: &str = "admin-Secret-0123456789";
+/// Every wait in this file is bounded by this.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(15);
 
 #[derive(Default)]
 struct Recorder {
@@ -514,4 +520,81 @@ async fn dashboard_and_assets() {
         .await
         .unwrap();
     assert_eq!(stats.warnings, vec!["library index off"]);
+}
+
+/// A real gateway's headline is what its clients sent and got, counted at the proxy listener;
+/// cachearr's own server requests are every request sent less the clients' sent on; `/metrics`
+/// says the same with bounded labels.
+#[tokio::test]
+async fn the_headline_counts_the_clients_requests_and_cachearrs_own_apart() {
+    let gw = sim_gateway::start(|_| {}).await;
+    let get = async |path: &str| gw.x_cache(path, false).await;
+    assert_eq!(get("/library/sections").await, "MISS");
+    for _ in 0..3 {
+        assert_eq!(get("/library/sections").await, "HIT");
+    }
+    assert_eq!(get("/library/sections/1/all").await, "MISS");
+
+    let stats = eventually_ok(
+        "own and clients' server requests add up",
+        WAIT,
+        async || {
+            let stats = gw.stats().await;
+            let made: u64 = (stats["upstreams"].as_array().unwrap().iter())
+                .map(|u| u["requests_made"].as_u64().unwrap())
+                .sum();
+            let own = stats["headline"]["own"]["server_requests"]
+                .as_u64()
+                .unwrap();
+            let sent_on = stats["headline"]["clients"]["to_server"].as_u64().unwrap();
+            if own + sent_on == made {
+                Ok(stats)
+            } else {
+                Err(format!("{own} + {sent_on} != {made}: {stats}"))
+            }
+        },
+    )
+    .await;
+    let clients = &stats["headline"]["clients"];
+    assert_eq!(clients["requests"], 5, "{stats}");
+    assert_eq!(clients["answered_without_server"], 3, "{stats}");
+    assert_eq!(clients["hits"], 3, "{stats}");
+    assert_eq!(clients["to_server"], 2, "{stats}");
+    assert_eq!(clients["cached_reads"], 5, "{stats}");
+    assert!(
+        (clients["rate"].as_f64().unwrap() - 0.6).abs() < 1e-9,
+        "{stats}"
+    );
+    assert_eq!(
+        stats["upstreams"][0]["clients"], *clients,
+        "one upstream: the total"
+    );
+    // cachearr's own reads: the engine's lookups less the clients' five.
+    let total = &stats["total"];
+    let lookups: u64 = ["hits", "misses", "stale", "coalesced"]
+        .iter()
+        .map(|k| total[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        stats["headline"]["own"]["reads"].as_u64().unwrap(),
+        lookups - 5,
+        "{stats}"
+    );
+
+    let metrics = (gw.client.get(format!("{}/metrics", gw.admin)).send().await)
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"cachearr_client_answers_total{upstream="plex",answer="hit"} 3"#,
+        r#"cachearr_client_answers_total{upstream="plex",answer="server"} 2"#,
+        r#"cachearr_server_requests_total{upstream="plex",for="clients"} 2"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    assert!(
+        !metrics.contains(gw.sim.token.as_str()),
+        "no token in /metrics"
+    );
 }
