@@ -41,30 +41,25 @@ function headline(s) {
   const h = s.headline || {};
   return { clients: h.clients || NO_CLIENTS, own: h.own || {} };
 }
-// The change feed's background budget by kind, when the gateway reports one: a map of kind to
-// requests a minute (or to an object with a `per_minute`), under `budget` of each upstream's feed.
+// The change feed's background budget by kind, when the gateway reports one (`feed[].background`:
+// the last whole minute's requests by kind, `all` their sum).
+const BUDGET_KINDS = [["signal", "signal polls"], ["probes", "probes"], ["samples", "samples"], ["other", "crawl, prefetch, batches"]];
 function budgetText(feeds) {
   const parts = [];
   for (const f of feeds) {
-    const b = f.budget || f.background_budget;
-    if (!b || typeof b !== "object") continue;
-    const kinds = b.by_kind || b.kinds || b;
-    for (const [kind, v] of Object.entries(kinds)) {
-      const n = typeof v === "number" ? v : v && typeof v === "object" ? (v.per_minute ?? v.requests_per_minute) : null;
-      if (typeof n === "number") parts.push(kind.replace(/_/g, " ") + " " + n.toFixed(1));
-    }
+    const minute = f.background && f.background.last_minute;
+    if (!minute || typeof minute !== "object") continue;
+    const kinds = BUDGET_KINDS.filter(([k]) => typeof minute[k] === "number").map(([k, label]) => label + " " + fmtInt(minute[k]));
+    if (kinds.length) parts.push((feeds.length > 1 ? f.upstream + ": " : "") + kinds.join(", "));
   }
-  return parts.length ? parts.join(", ") : "—";
+  return parts.length ? parts.join("; ") : "—";
 }
-// Which gateway holds each upstream's background work, when a shared-Redis lease reports it.
+// Which gateway does each upstream's background work, when gateways sharing a Redis report their
+// roles (`background[]`: `upstream`, `role`).
 function roleText(s) {
-  const roles = [];
-  for (const u of s.upstreams) {
-    const l = u.lease || (s.lease && (s.lease[u.name] || s.lease));
-    if (!l || typeof l !== "object") continue;
-    const role = l.role || (l.holder === true ? "holder" : l.holder === false ? "follower" : l.holder);
-    if (role != null) roles.push(s.upstreams.length > 1 ? u.name + ": " + role : String(role));
-  }
+  const roles = (Array.isArray(s.background) ? s.background : [])
+    .filter(r => r && r.role != null)
+    .map(r => (s.upstreams.length > 1 ? r.upstream + ": " : "") + r.role);
   return roles.length ? roles.join(", ") : "—";
 }
 function esc(s) { return String(s).replace(/[&<>"]/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" }[c])); }

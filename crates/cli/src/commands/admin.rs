@@ -184,12 +184,13 @@ pub(crate) async fn stats(args: StatsArgs) -> anyhow::Result<()> {
     }
     let report: StatsReport = serde_json::from_str(&text)
         .context("the admin API answered something that is not stats")?;
-    print!("{}", render_stats(&args.target.admin_url, &report));
+    let raw: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    print!("{}", render_stats(&args.target.admin_url, &report, &raw));
     Ok(())
 }
 
 /// The human-readable form of a stats report.
-pub(crate) fn render_stats(from: &str, report: &StatsReport) -> String {
+pub(crate) fn render_stats(from: &str, report: &StatsReport, raw: &serde_json::Value) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let minutes = report.uptime_secs / 60;
@@ -200,6 +201,7 @@ pub(crate) fn render_stats(from: &str, report: &StatsReport) -> String {
         minutes % 60
     );
     render_headline(&mut out, report);
+    render_background(&mut out, raw);
     let _ = writeln!(
         out,
         "\nthe cache, by class (cachearr's own reads through it included):"
@@ -298,6 +300,44 @@ fn render_headline(out: &mut String, report: &StatsReport) {
     let h = &report.headline;
     let _ = writeln!(out, "clients:        {}", clients_line(&h.clients));
     let _ = writeln!(out, "cachearr's own: {}", own_line(&h.own));
+}
+
+/// cachearr's background requests in the last minute by kind (`feed[].background`) and its
+/// role among gateways sharing a Redis (`background[]`), read from the answer as JSON: a
+/// gateway that does not report them shows a dash.
+fn render_background(out: &mut String, raw: &serde_json::Value) {
+    use std::fmt::Write as _;
+    let mut budgets = Vec::new();
+    for feed in raw["feed"].as_array().into_iter().flatten() {
+        let minute = &feed["background"]["last_minute"];
+        let kinds: Vec<String> = ["signal", "probes", "samples", "other"]
+            .iter()
+            .filter_map(|kind| Some(format!("{kind} {}", minute[kind].as_u64()?)))
+            .collect();
+        if !kinds.is_empty() {
+            let upstream = feed["upstream"].as_str().unwrap_or("?");
+            budgets.push(format!("{upstream}: {}", kinds.join(", ")));
+        }
+    }
+    let roles: Vec<String> = (raw["background"].as_array().into_iter().flatten())
+        .filter_map(|r| {
+            let role = r["role"].as_str()?;
+            Some(format!("{}: {role}", r["upstream"].as_str().unwrap_or("?")))
+        })
+        .collect();
+    let or_dash = |parts: Vec<String>| {
+        if parts.is_empty() {
+            "—".to_owned()
+        } else {
+            parts.join("; ")
+        }
+    };
+    let _ = writeln!(
+        out,
+        "                background requests in the last minute by kind: {}; role: {}",
+        or_dash(budgets),
+        or_dash(roles)
+    );
 }
 
 /// A line per upstream, then a table of the clients seen, when any.
@@ -455,7 +495,23 @@ mod tests {
             },
             ..Default::default()
         };
-        let text = render_stats("http://127.0.0.1:9090", &report);
+        let text = render_stats("http://127.0.0.1:9090", &report, &serde_json::Value::Null);
+        assert!(
+            text.contains("by kind: —; role: —"),
+            "absent figures are a dash: {text}"
+        );
+        let raw = serde_json::json!({
+            "feed": [{"upstream": "plex", "background": {"last_minute":
+                {"all": 9, "signal": 4, "probes": 3, "samples": 1, "other": 1}}}],
+            "background": [{"upstream": "plex", "role": "holder"}],
+        });
+        let reported = render_stats("http://127.0.0.1:9090", &report, &raw);
+        assert!(
+            reported.contains(
+                "by kind: plex: signal 4, probes 3, samples 1, other 1; role: plex: holder"
+            ),
+            "{reported}"
+        );
         let clients = text.find("clients:        6 requests, 5 answered without the server (83.3 %: 3 from the cache, 1 coalesced, 1 from the copy, 0 from the index), 1 sent to the server").expect(&text);
         let own = text
             .find("cachearr's own: 72 reads through its cache, 14 server requests (12 on the background budget); server requests a minute: clients —, cachearr's own 3.0")
