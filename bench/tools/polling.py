@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""A polling tool's first minutes through cachearr with the default change feed: play-state
-probes on (every 15 s), as a user cachearr has never seen. bench/tools/polling.sh starts it.
+"""A polling tool's first minutes through cachearr in its default configuration (play-state
+probes every 15 s, sampled revalidations), as a user cachearr has never seen.
+bench/tools/polling.sh starts it.
 
 Tautulli's round (bench/tools/tautulli.py: what is playing, recently added, the libraries'
 counts) is made every PAUSE seconds (5), ROUNDS times (12), as SHARED_USER (alice) making
@@ -42,7 +43,7 @@ def play_state(admin):
 
 def main():
     sim = Sim()
-    gateway = Gateway("plex", sim, probes=True)
+    gateway = Gateway("plex", sim)
     gateway.start()
     base, admin = gateway.url, gateway.admin
     try:
@@ -52,6 +53,7 @@ def main():
         print(f"| round | at (s) | sent to the server | probes so far |")
         print("|---|---|---|---|")
         asked_before = sim.stats()
+        served_before = gateway.served()
         start = time.monotonic()
         sent_by_round = []
         # What the server was asked in each minute (every 60 / PAUSE rounds): the first
@@ -74,6 +76,7 @@ def main():
                   flush=True)
         time.sleep(max(0.0, start + ROUNDS * PAUSE - time.monotonic()))
         asked_after = sim.stats()
+        served_after = gateway.served()
         print()
         print(f"The tool's requests sent to the server: {sum(sent_by_round)} in all, "
               f"{sum(sent_by_round[1:])} after its first round; the play-state probes: "
@@ -81,6 +84,12 @@ def main():
               f"(these, the users' sections the probes read, the feed's sampled "
               f"revalidations): {asked_after['total'] - asked_before['total']}, by route: "
               f"{routes_since(asked_before, asked_after)}.")
+        asked = asked_after["total"] - asked_before["total"]
+        tool = served_after["to_server"] - served_before["to_server"]
+        if served_after["requests"] > served_before["requests"]:
+            print(f"Of those, the tool's requests cachearr sent on (counted at its proxy listener): "
+                  f"{tool}; cachearr's own: {asked - tool} (by its own count: "
+                  f"{served_after['own'] - served_before['own']}).")
         minute_marks.append(asked_after["total"])
         minutes = [b - a for a, b in zip(minute_marks, minute_marks[1:])]
         print(f"The server was asked, minute by minute: "

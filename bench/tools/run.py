@@ -2,7 +2,14 @@
 """The tools' passes, direct and through cachearr (bench/tools/run.sh says what each replays
 and starts this). Prints the Markdown table and the index crawls' cost; writes every run's
 server routes, the requests cachearr did not answer from its cache and the answers' digests to
-$WORK/results.json."""
+$WORK/results.json.
+
+cachearr runs with its default configuration. FEED=off runs the labelled extra variant with
+the change feed's sampled revalidations and play-state probes off (what the passes alone
+cost, without the background that runs while they do); it is never the headline. What the
+server is asked through cachearr is told apart: the tool's requests cachearr sent on (counted
+at its proxy listener, `/api/stats` → `headline.clients.to_server`) and cachearr's own (every
+other request the simulator counted meanwhile: its background, proofs, nested reads)."""
 import importlib
 import json
 import os
@@ -87,23 +94,33 @@ FEED_OFF = """[feed]
 samples_per_minute = 0
 play_state_probe = "0s"
 """
+# The shipped configuration unless FEED=off asks for the labelled variant.
+FEED = ENV.get("FEED", "default")
+VARIANT = "" if FEED == "default" else \
+    " — VARIANT: sampled revalidations and play-state probes off, not the shipped configuration"
 
 
 class Gateway:
-    """One `cachearr serve` in front of one of the simulator's servers; `probes`: the change
-    feed's sampled revalidations and play-state probes as shipped (the passes turn them off:
-    they cost the server per minute, not per pass)."""
+    """One `cachearr serve` in front of one of the simulator's servers, in its default
+    configuration; `probes=False` turns the change feed's sampled revalidations and play-state
+    probes off (a labelled variant only: they are part of what cachearr costs). `name` keeps
+    several gateways of one server apart (their data directories, logs and configuration);
+    `redis` gives them a shared Redis tier."""
 
-    def __init__(self, server, sim, probes=False):
+    def __init__(self, server, sim, probes=None, name=None, redis=None):
+        if probes is None:
+            probes = FEED != "off"
         self.server = server
+        self.name = name or server
         self.port, admin = free_port(), free_port()
         self.url, self.admin = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{admin}"
         owner = sim.user("owner")
-        self.config = f"{WORK}/{server}.toml"
+        self.config = f"{WORK}/{self.name}.toml"
+        shared = f'[cache]\nredis = "{redis}"\n' if redis else ""
         with open(self.config, "w") as f:
-            f.write(f'''data_dir = "{WORK}/{server}-data"
+            f.write(f'''data_dir = "{WORK}/{self.name}-data"
 admin_listen = "127.0.0.1:{admin}"
-[index]
+{shared}[index]
 catch_up_after = "24h"
 {"" if probes else FEED_OFF}[[upstream]]
 name = "{server}"
@@ -119,13 +136,24 @@ burst = 100000
         self.proc = None
 
     def start(self):
+        self.launch()
+        self.ready()
+
+    def launch(self):
+        """Starts `cachearr serve` and returns at once (several gateways start together)."""
         self.proc = subprocess.Popen([BIN, "serve", "--config", self.config],
-                                     stdout=open(f"{WORK}/{self.server}-cachearr.log", "a"), stderr=subprocess.STDOUT)
+                                     stdout=open(f"{WORK}/{self.name}-cachearr.log", "a"), stderr=subprocess.STDOUT)
+
+    def ready(self):
+        """Waits until the gateway answers and its library index is ready."""
         wait_http(self.admin + "/health")
+        self.wait_index()
+
+    def wait_index(self):
         wait = ENV.get("INDEX_WAIT", "600")
         cmd = f'source bench/lib.sh; wait_index_ready "{self.admin}" {wait}'
         if subprocess.run(["bash", "-c", cmd], cwd=ROOT).returncode:
-            raise SystemExit(f"the {self.server} index was not ready in {wait} s")
+            raise SystemExit(f"the {self.name} index was not ready in {wait} s")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -135,15 +163,24 @@ burst = 100000
     def keep(self):
         """Keeps the data directory as the crawl left it: the index, an empty cache."""
         self.stop()
-        shutil.copytree(f"{WORK}/{self.server}-data", f"{WORK}/{self.server}-crawled")
+        shutil.copytree(f"{WORK}/{self.name}-data", f"{WORK}/{self.name}-crawled")
         self.start()
 
     def fresh(self):
         """Starts again on the kept data directory: the index loaded, nothing cached, no user seen."""
         self.stop()
-        shutil.rmtree(f"{WORK}/{self.server}-data")
-        shutil.copytree(f"{WORK}/{self.server}-crawled", f"{WORK}/{self.server}-data")
+        shutil.rmtree(f"{WORK}/{self.name}-data")
+        shutil.copytree(f"{WORK}/{self.name}-crawled", f"{WORK}/{self.name}-data")
         self.start()
+
+    def served(self):
+        """What this gateway counted so far: the clients' requests and those it sent on, and
+        its own server requests (`/api/stats`; zeros from a build without the headline)."""
+        stats = requests.get(self.admin + "/api/stats").json()
+        head = stats.get("headline", {})
+        clients, own = head.get("clients", {}), head.get("own", {})
+        return {"requests": clients.get("requests", 0), "to_server": clients.get("to_server", 0),
+                "own": own.get("server_requests", 0)}
 
     def touch(self, user):
         """One request as USER that no replay makes, so that cachearr has seen the user."""
@@ -153,8 +190,18 @@ burst = 100000
             requests.get(self.url + "/System/Info", headers={"X-Emby-Token": user["jellyfin_token"]})
 
 
-def measure(sim, tool, base, user, ctx):
+def sent_on(http):
+    """The requests a replay's answers say cachearr sent to the server (not a hit of the cache,
+    the copy or the index)."""
+    return sum(http.misses.values())
+
+
+def measure(sim, tool, base, user, ctx, gw=None):
+    """One pass: what the server was asked in all and, through `gw`, of that the tool's
+    requests cachearr sent on (counted at its listener; by the answers' `X-Cache` when the
+    build does not say) and cachearr's own (the rest)."""
     sim.reset()
+    before = gw.served() if gw else None
     http = Recorder()
     started = time.monotonic()
     tool.replay(http, base, user, ctx)
@@ -162,8 +209,15 @@ def measure(sim, tool, base, user, ctx):
     sim.settle()
     s = sim.stats()
     routes = {r: v["requests"] for r, v in s["routes"].items()}
-    return {"requests": s["total"], "scanned": s["items_scanned"], "returned": s["items_returned"],
-            "secs": round(secs, 1), "routes": routes, "misses": dict(http.misses), "answers": http.result()}
+    run = {"requests": s["total"], "scanned": s["items_scanned"], "returned": s["items_returned"],
+           "secs": round(secs, 1), "routes": routes, "misses": dict(http.misses), "answers": http.result()}
+    if gw:
+        after = gw.served()
+        counted = after["requests"] - before["requests"]
+        run["tool"] = after["to_server"] - before["to_server"] if counted else sent_on(http)
+        run["own"] = s["total"] - run["tool"]
+        run["own_by_gateway"] = after["own"] - before["own"]
+    return run
 
 
 def differ(direct, other):
@@ -204,17 +258,19 @@ def passes(sim, gateways):
             gw.fresh()
             if kind != "new":
                 gw.touch(user)
-            runs["cold"] = measure(sim, tool, gw.url, user, ctx)
-            runs["warm"] = measure(sim, tool, gw.url, user, ctx)
+            runs["cold"] = measure(sim, tool, gw.url, user, ctx, gw)
+            runs["warm"] = measure(sim, tool, gw.url, user, ctx, gw)
             bad = {p: differ(runs["direct"]["answers"], runs[p]["answers"]) for p in ("cold", "warm")}
             results.append({"tool": name, "kind": kind, "user": user["name"], "runs": runs, "differ": bad})
             d, c, w = (runs[p]["requests"] for p in ("direct", "cold", "warm"))
+            split = {p: f"{runs[p]['requests']} ({runs[p]['tool']} / {runs[p]['own']})" for p in ("cold", "warm")}
             n = len(runs["direct"]["answers"])
             same = f"all {n}" if not bad["cold"] and not bad["warm"] else \
                 f"{len(bad['cold'])} cold, {len(bad['warm'])} warm of {n} differ"
             cut = f"{round(100 * (d - c) / d)} %" if d else "–"
             secs = f"{model_secs(runs['direct']):.1f} / {model_secs(runs['cold']):.1f}"
-            rows.append(f"| {LABELS[name]} | {tool.SERVER} | {kind} ({user['name']}) | {d} | {c} | {w} | {cut} | {secs} | {same} |")
+            rows.append(f"| {LABELS[name]} | {tool.SERVER} | {kind} ({user['name']}) | {d} | {split['cold']} | "
+                        f"{split['warm']} | {cut} | {secs} | {same} |")
     return results, rows
 
 
@@ -239,7 +295,9 @@ def main():
                 proc.terminate()
     with open(f"{WORK}/results.json", "w") as f:
         json.dump({"crawls": crawls, "results": results}, f, indent=1)
-    print("| tool | server | user | direct | cold | warm | cold reduction | server s direct / cold (model) | answers equal |")
+    print(f"cachearr {FEED} configuration{VARIANT}; through cachearr: all the server was asked "
+          f"(the tool's requests cachearr sent on / cachearr's own)\n")
+    print("| tool | server | user | direct | cold (tool's / own) | warm (tool's / own) | cold reduction | server s direct / cold (model) | answers equal |")
     print("|---|---|---|---:|---:|---:|---:|---:|---|")
     print("\n".join(rows))
     print(f"\nIndex crawls (once per library, not per tool): Plex {crawls['plex']} server requests, "

@@ -32,8 +32,11 @@
 #
 # One simulator serves Plex and Jellyfin; one `cachearr serve` per server, each with its
 # library index built by its own crawl (counted once, apart), after which its data directory is
-# kept. The sampled revalidations and play-state probes, which cost the server per minute
-# rather than per pass, are off, so the counts are the passes' own. For each tool and user kind
+# kept. cachearr runs with its default configuration: the change feed's sampled revalidations
+# and play-state probes run as shipped, and what the server is asked through cachearr is shown
+# as the tool's requests cachearr sent on (counted at its proxy listener) and cachearr's own
+# (everything else the simulator counted meanwhile). FEED=off is a labelled extra variant with
+# them off (the passes' own cost alone), never the headline. For each tool and user kind
 # — new (SHARED_USER, alice, making their first request), owner, shared (SHARED_USER, who sees
 # every library, having made one request before), restricted (RESTRICTED_USER, carol: Plex
 # label filters, Jellyfin blocked tags; one request before) — the pass runs (a) direct,
@@ -48,6 +51,7 @@
 #
 #   bench/tools/run.sh                         # release build; Markdown on stdout
 #   CACHEARR=/work/bin/cachearr TOOLS=kometa,tautulli bench/tools/run.sh
+#   FEED=off TOOLS=kometa bench/tools/run.sh    # the variant: probes and sampling off
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK_NAME=cachearr-tools
