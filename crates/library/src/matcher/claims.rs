@@ -363,7 +363,10 @@ fn same_recording_elsewhere(query: &Prepared, view: &ItemView<'_>, ours: &str) -
         .zip(view.duration_ms())
         .is_some_and(|(a, b)| a.abs_diff(b) <= SAME_LENGTH_MS)
         && (normalize::names_a_compilation(ours)
-            || normalize::names_a_compilation(view.album_norm()))
+            || normalize::names_a_compilation(view.album_norm())
+            || view
+                .album_artist()
+                .is_some_and(|artist| normalize::normalize_text(artist) == "various artists"))
 }
 
 /// Whether the albums agree: the album the query names is the candidate's release, its

@@ -83,6 +83,44 @@ impl<'a> Matcher<'a> {
                 return ControlFlow::Break(swapped);
             }
         }
+        // "Artist - Title" under a placeholder ("Unknown Artist", "Various Artists").
+        if names_no_artist(&query.artist)
+            && !query.artist.trim().is_empty()
+            && let Some((artist, title)) = normalize::DASH_SEPARATORS
+                .iter()
+                .find_map(|separator| query.title.split_once(separator))
+        {
+            let reread = TrackQuery {
+                artist: artist.trim().to_string(),
+                title: title.trim().to_string(),
+                ..query.clone()
+            };
+            consider(self.match_stages(&reread, scratch), &mut outcome)?;
+        }
+        // "Title - Artist" with no artist: the act after the dash, when the library knows it.
+        if query.artist.trim().is_empty()
+            && let Some((title, artist)) = normalize::DASH_SEPARATORS
+                .iter()
+                .find_map(|separator| query.title.split_once(separator))
+            && normalize::split_artists(artist)
+                .iter()
+                .any(|name| self.index.artist_id(name).is_some())
+        {
+            let reread = TrackQuery {
+                artist: artist.trim().to_string(),
+                title: title.trim().to_string(),
+                ..query.clone()
+            };
+            consider(self.match_stages(&reread, scratch), &mut outcome)?;
+        }
+        // The track offered, spelt as the library spells it: the entry's artist and title differ
+        // from its by letters a scan confuses or by a transliteration of accented letters alone.
+        if let Some(reread) = self.spelt_as_offered(query, &outcome) {
+            let other = self.match_stages(&reread, scratch);
+            if other.band == Band::Accept {
+                return ControlFlow::Break(other);
+            }
+        }
         if let Some(accepted) = self.despite_length(query, scratch, &outcome) {
             return ControlFlow::Break(accepted);
         }
@@ -90,6 +128,39 @@ impl<'a> Matcher<'a> {
             return ControlFlow::Break(accepted);
         }
         ControlFlow::Continue(outcome)
+    }
+
+    /// The entry with the offered track's title and credit, when they are the entry's spelt
+    /// otherwise ([`normalize::spelt_alike`]): "Midnight Carouse1", "The Velvet Lantems" (OCR's
+    /// `1`/`l`, `rn`/`m`), "Ueber Bruecken" for "Über Brücken".
+    fn spelt_as_offered(&self, query: &TrackQuery, outcome: &MatchOutcome) -> Option<TrackQuery> {
+        let best = outcome
+            .best
+            .as_ref()
+            .filter(|_| outcome.band == Band::Review)?;
+        let view = self.index.view_masked(best.item.0, &self.mask)?;
+        let ours = normalize::parse_title(&query.title);
+        let theirs = normalize::parse_title(view.title());
+        if ours.base == theirs.base
+            || !normalize::spelt_alike(&ours.base, &theirs.base, view.title())
+        {
+            return None;
+        }
+        let our_artist = normalize::normalize_text(&query.artist);
+        let artist = view.artists().into_iter().find(|name| {
+            let theirs = normalize::normalize_text(name);
+            theirs == our_artist || normalize::spelt_alike(&our_artist, &theirs, name)
+        })?;
+        // The library's base title in place of the entry's, the entry's brackets kept.
+        let title = match query.title.find(['(', '[']) {
+            Some(at) => format!("{} {}", view.title(), &query.title[at..]),
+            None => view.title().to_string(),
+        };
+        Some(TrackQuery {
+            artist: artist.to_string(),
+            title,
+            ..query.clone()
+        })
     }
 
     /// A store's preview's length (under a minute, where the track runs a minute and a half
@@ -142,10 +213,11 @@ impl<'a> Matcher<'a> {
                 || query
                     .album
                     .as_deref()
-                    .is_some_and(normalize::names_a_soundtrack))
-            && normalize::split_artists(&query.artist)
-                .iter()
-                .all(|name| self.index.artist_id(name).is_none());
+                    .is_some_and(normalize::names_a_soundtrack));
+        // A name the library carries for other tracks needs both the length and the album.
+        let known_name = normalize::split_artists(&query.artist)
+            .iter()
+            .any(|name| self.index.artist_id(name).is_some());
         if !no_artist && !soundtrack {
             return None;
         }
@@ -177,7 +249,22 @@ impl<'a> Matcher<'a> {
                 && (claims::same_release(&ours, theirs)
                     || (soundtrack && theirs.starts_with(&ours) && ours.len() >= 4))
         });
-        if lengths_differ || !(length_agrees || album_agrees) {
+        // An album named must be the track's, or a compilation; the track's album must claim
+        // nothing of its recordings ("Live at …") the entry does not.
+        let album_allowed = query
+            .album
+            .as_deref()
+            .is_none_or(|album| album_agrees || normalize::names_a_compilation(album));
+        let their_claims = normalize::album_claims(their_album);
+        if lengths_differ
+            || !album_allowed
+            || (!their_claims.is_empty() && !album_agrees)
+            || !(if known_name {
+                length_agrees && album_agrees
+            } else {
+                length_agrees || album_agrees
+            })
+        {
             return None;
         }
         // No other song of the title: the runner-up, the nearest different song, must not

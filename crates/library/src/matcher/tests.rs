@@ -1955,6 +1955,8 @@ fn garbled_library() -> LibraryIndex {
         ),
         track("lamp1", "Quill Harbour", "Lamplighter", "Evenings", 200),
         track("lamp2", "Sable Rowe", "Lamplighter", "Quiet Rooms", 201),
+        track("bruecken", "Jörg Weiß", "Über Brücken", "Ufer", 222),
+        track("burn", "Tessa Wren", "Bum Notes", "Ledger", 180),
     ];
     records[9].album_artist = Some("Leonie Marsh".into());
     library_of(&records)
@@ -1974,6 +1976,12 @@ fn fields_garbled_by_exports_are_read_back() {
         // Artist and title swapped; the artist in the title with the artist field empty.
         ("Midnight Carousel", "The Velvet Lanterns", "carousel"),
         ("", "The Velvet Lanterns - Midnight Carousel", "carousel"),
+        ("", "Midnight Carousel - The Velvet Lanterns", "carousel"),
+        (
+            "Unknown Artist",
+            "The Velvet Lanterns - Midnight Carousel",
+            "carousel",
+        ),
         // A cue's number before a soundtrack's title.
         (
             "Leonie Marsh",
@@ -1981,6 +1989,10 @@ fn fields_garbled_by_exports_are_read_back() {
             "ridge",
         ),
         ("Leonie Marsh", "12 - Crossing the Ridge", "ridge"),
+        // Accented letters transliterated; letters a scan confuses.
+        ("Joerg Weiss", "Ueber Bruecken", "bruecken"),
+        ("The Velvet Lantems", "Midnight Carouse1", "carousel"),
+        ("The Ve1vet Lanterns", "Midnight Carouse1", "carousel"),
         // Acts named by symbols, numbers in words.
         ("!?!", "Glass Ceiling Song", "symbol"),
         ("+/-", "Paper Planes Fold", "symbol2"),
@@ -2002,6 +2014,7 @@ fn fields_garbled_by_exports_are_read_back() {
             ("Velvet Lanterns, The", "Midnight Carnival"),
             ("Copper Tides", "Orla Finch"),
             ("Leonie Marsh", "12 - Crossing the River"),
+            ("Tessa Wren", "Burn Notes"),
         ],
     );
 }

@@ -329,18 +329,35 @@ pub fn number_words_as_digits(name: &str) -> Option<String> {
     if !name.split(' ').any(|word| value_of(word).is_some()) {
         return None;
     }
-    let mut changed = false;
-    let words: Vec<String> = name
-        .split(' ')
-        .map(|word| match value_of(word) {
-            Some(value) => {
-                changed = true;
-                value.to_string()
+    // Tens and a unit after them are one number ("forty one" → "41").
+    let words: Vec<&str> = name.split(' ').collect();
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut at = 0;
+    while at < words.len() {
+        match value_of(words[at]) {
+            Some(tens) if tens >= 20 && tens % 10 == 0 => {
+                match words.get(at + 1).and_then(|next| value_of(next)) {
+                    Some(unit) if (1..10).contains(&unit) => {
+                        out.push((tens + unit).to_string());
+                        at += 2;
+                    }
+                    _ => {
+                        out.push(tens.to_string());
+                        at += 1;
+                    }
+                }
             }
-            None => word.to_string(),
-        })
-        .collect();
-    changed.then(|| words.join(" "))
+            Some(value) => {
+                out.push(value.to_string());
+                at += 1;
+            }
+            None => {
+                out.push(words[at].to_string());
+                at += 1;
+            }
+        }
+    }
+    Some(out.join(" "))
 }
 
 /// An act's name made only of symbols or punctuation ("!!!", "+/-", "†††"), which
@@ -402,8 +419,83 @@ pub fn names_a_compilation(album: &str) -> bool {
                 | "favourites"
                 | "favorites"
         ) || (*word == "best" && words.get(at + 1) == Some(&"of"))
-            || (*word == "now" && words.get(at + 1) == Some(&"thats"))
+            || (*word == "very" && words.get(at + 1) == Some(&"best"))
+            || (matches!(*word, "now" | "top")
+                && words.get(at + 1).is_some_and(|next| {
+                    *next == "thats" || next.bytes().all(|b| b.is_ascii_digit())
+                }))
+            // A decade's hits: "80s", "1980s".
+            || (word.len() >= 3
+                && word.ends_with("0s")
+                && word[..word.len() - 1].bytes().all(|b| b.is_ascii_digit()))
     })
+}
+
+/// True when a normalised text (`ours`) is the library's (`theirs`, `theirs_raw` as the
+/// library writes it) spelt otherwise, by what scans and keyboards without accents do to
+/// it: the library's accented letters transliterated ("ueber bruecken" for "Über
+/// Brücken", "soeren" for "Søren", "aang" for "Ång"), or letters an OCR or a typist confuses
+/// (`1`/`l`, `0`/`o`, `5`/`s` inside a word) at two places at most, in a text of eight
+/// letters or more. (`rn` and `m` are left to the likeness of the letters: "Burn" and "Bum"
+/// are two words.)
+///
+/// ```
+/// use cachearr_library::normalize::spelt_alike;
+/// assert!(spelt_alike("ueber bruecken", "uber brucken", "Über Brücken"));
+/// assert!(spelt_alike("midnight carouse1", "midnight carousel", "Midnight Carousel"));
+/// assert!(!spelt_alike("burn notes", "bum notes", "Bum Notes"));
+/// assert!(!spelt_alike("toe jam", "to jam", "To Jam"));
+/// ```
+pub fn spelt_alike(ours: &str, theirs: &str, theirs_raw: &str) -> bool {
+    if ours == theirs {
+        return false;
+    }
+    if !theirs_raw.is_ascii() {
+        let mut spelt = String::with_capacity(theirs_raw.len() + 8);
+        for c in theirs_raw.chars() {
+            match c {
+                'ä' | 'Ä' | 'æ' | 'Æ' => spelt.push_str("ae"),
+                'ö' | 'Ö' | 'ø' | 'Ø' | 'œ' | 'Œ' => spelt.push_str("oe"),
+                'ü' | 'Ü' => spelt.push_str("ue"),
+                'å' | 'Å' => spelt.push_str("aa"),
+                _ => spelt.push(c),
+            }
+        }
+        if normalize_text(&spelt) == ours {
+            return true;
+        }
+    }
+    let letters = theirs.chars().filter(|c| c.is_alphanumeric()).count();
+    if letters < 8 {
+        return false;
+    }
+    let (a, changes_a) = ocr_folded(ours);
+    let (b, changes_b) = ocr_folded(theirs);
+    a == b && changes_a + changes_b > 0 && changes_a + changes_b <= 2
+}
+
+/// A normalised text with the digits OCR reads for letters inside a word (`1`, `0`, `5`)
+/// read as the letters (`l`, `o`, `s`), and how many were.
+fn ocr_folded(text: &str) -> (String, usize) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut changes = 0;
+    let folded = chars
+        .iter()
+        .enumerate()
+        .map(|(at, c)| {
+            let letter_beside = (at > 0 && chars[at - 1].is_alphabetic())
+                || chars.get(at + 1).is_some_and(|next| next.is_alphabetic());
+            let letter = match c {
+                '1' if letter_beside => 'l',
+                '0' if letter_beside => 'o',
+                '5' if letter_beside => 's',
+                _ => return *c,
+            };
+            changes += 1;
+            letter
+        })
+        .collect();
+    (folded, changes)
 }
 
 #[cfg(test)]
@@ -456,6 +548,10 @@ mod tests {
         assert_eq!(
             number_words_as_digits("the forty thieves").as_deref(),
             Some("the 40 thieves")
+        );
+        assert_eq!(
+            number_words_as_digits("sum forty one").as_deref(),
+            Some("sum 41")
         );
         assert_eq!(number_words_as_digits("someone"), None);
     }
