@@ -23,6 +23,7 @@ mod dashboard_browser;
 mod differential;
 mod events_e2e;
 mod http1_e2e;
+mod http_hardening;
 mod http_profile;
 mod https_upstream;
 mod identity_e2e;

@@ -96,7 +96,8 @@ pub(super) fn target_tag(upstream: &str, target: &str) -> String {
 }
 
 /// The stored response that may answer the request: its user's, else the shared one if it
-/// may answer them; of the request's variant.
+/// may answer a credentialed request (`public`, `s-maxage`, `must-revalidate`); of the
+/// request's variant.
 pub(super) async fn look_up(ask: &Ask) -> Option<Found> {
     let scopes = [ask.user, None];
     let tried = if ask.user.is_some() {
@@ -109,12 +110,11 @@ pub(super) async fn look_up(ask: &Ask) -> Option<Found> {
         let Some(found) = look_up_scope(ask, scope.as_ref(), base).await else {
             continue;
         };
-        if scope.is_none()
-            && ask.user.is_some()
-            && ask.headers.contains_key(header::AUTHORIZATION)
-            && !found.stored.answers_authorized()
-        {
-            // §3.5 holds for using a shared entry too.
+        if scope.is_none() && ask.user.is_some() && !found.stored.answers_authorized() {
+            // §3.5 holds for using a shared entry too, whichever credential the request
+            // carries (`Authorization`, a cookie, an API key header or parameter): the
+            // shared entry may be an anonymous client's answer, which the origin would not
+            // give a logged-in user.
             continue;
         }
         return Some(found);
@@ -211,7 +211,9 @@ fn stored_value(
     meta: &Meta,
 ) -> Option<CachedValue> {
     let mut lines = Vec::with_capacity(headers.len() + 1);
-    for (n, v) in headers {
+    // A cookie the origin set was for the client that asked, never for a later one: the
+    // shared scope keeps no such response, a user's keeps it without the cookie.
+    for (n, v) in headers.iter().filter(|(n, _)| **n != header::SET_COOKIE) {
         lines.push((n.as_str().to_owned(), v.to_str().ok()?.to_owned()));
     }
     lines.push((

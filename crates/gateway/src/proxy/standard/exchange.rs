@@ -9,7 +9,7 @@ use bytes::Bytes;
 use cachearr_httpcache::cache_status::{CacheStatus, Fwd};
 use cachearr_httpcache::directives::ResponseDirectives;
 use cachearr_httpcache::storable::{self, Exchange};
-use cachearr_httpcache::{RequestDirectives, Stored, invalidate, validate};
+use cachearr_httpcache::{RequestDirectives, Stored, invalidate, steering, validate};
 use http::header::{self, HeaderName};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Either, Full, Limited};
@@ -141,9 +141,19 @@ fn origin_request(
     } else {
         ask.method.clone()
     };
+    // The framing says what is sent: nothing, or the GraphQL body read whole. A client's
+    // own framing describes a body that does not go along.
+    for name in [
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::EXPECT,
+    ] {
+        headers.remove(name);
+    }
     let body = if ask.body.is_empty() {
         empty_body()
     } else {
+        headers.insert(header::CONTENT_LENGTH, ask.body.len().into());
         full(ask.body.clone())
     };
     let mut upstream_req = Request::new(body);
@@ -417,7 +427,10 @@ pub(super) async fn write(
         .or_else(|| req.uri().authority().map(http::uri::Authority::as_str))
         .unwrap_or("")
         .to_owned();
-    let method = req.method().clone();
+    // A method override that names an unsafe method may have been run as that method.
+    let method = steering::method_override(req.headers())
+        .filter(|m| !invalidate::is_safe(m))
+        .unwrap_or_else(|| req.method().clone());
     let resp = send(up, req, peer, Fwd::Method, None).await;
     let origin = invalidate::Origin {
         scheme: "http",

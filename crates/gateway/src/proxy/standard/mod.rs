@@ -12,8 +12,12 @@
 //!
 //! A request goes through these phases, in [`serve`]:
 //! 1. **identify** — the credential (`Authorization`, `Cookie`, the operator's headers and
-//!    query parameters) and so the scope: shared, or one credential's ([`identify`]);
-//! 2. **decide** — pass-through, a write, a GraphQL query or a read ([`serve`]);
+//!    query parameters, `access_token`) and so the scope: shared, or one credential's
+//!    ([`identify`]); before it, what a client may not steer the origin with is removed
+//!    (forwarding and rewrite fields, those `Connection` names: [`steering::strip`]), and a
+//!    method override makes the request the method it names;
+//! 2. **decide** — pass-through (a read with a body too), a write, a GraphQL query or a read
+//!    ([`serve`]);
 //! 3. **look up** — the stored response of the scope and variant ([`entries::look_up`]);
 //! 4. **reuse** — fresh, stale allowed, stale while revalidating (answered, refreshed in the
 //!    background), or validate first ([`read`]); a `Range` request is cut from a stored
@@ -39,10 +43,11 @@ use std::time::Instant;
 use bytes::Bytes;
 use cachearr_engine::Noted;
 use cachearr_httpcache::cache_status::Fwd;
-use cachearr_httpcache::{Options, RequestDirectives, Reuse, range};
+use cachearr_httpcache::{Options, RequestDirectives, Reuse, range, steering};
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
+use hyper::body::Body as _;
 
 use crate::Gateway;
 use crate::dialect::{Identity, is_token_param};
@@ -191,7 +196,7 @@ async fn decide(
     gw: &Gateway,
     up: &Arc<Upstream>,
     route: &Arc<StandardRoute>,
-    req: Request<ClientBody>,
+    mut req: Request<ClientBody>,
     peer: SocketAddr,
 ) -> (Response<ProxyBody>, Outcome) {
     let Some(settings) = up.routes.standard() else {
@@ -201,6 +206,18 @@ async fn decide(
         );
     };
     let settings = &settings.settings;
+    // What no key holds must not choose the origin's answer: a client's forwarding and
+    // rewrite fields and those its `Connection` names go no further, on every request.
+    steering::strip(req.headers_mut());
+    // A method override makes the request the method it names: passed through whole, and
+    // invalidating as that method would ([`exchange::write`]).
+    if steering::method_override(req.headers()).is_some() {
+        let req = exchange::upstream_request(gw, req);
+        return (
+            exchange::write(gw, up, route, req, peer, false).await,
+            Outcome::Passed,
+        );
+    }
     let credential = match identify(gw, settings, req.headers(), req.uri().query()) {
         Ok(c) => c,
         // Two credentials: whose answer it is cannot be told, so nothing is kept or served.
@@ -211,6 +228,13 @@ async fn decide(
     };
     let safe = req.method() == Method::GET || req.method() == Method::HEAD;
     let graphql_post = req.method() == Method::POST && route.graphql.is_some();
+    // A read with a body: what the origin makes of the body no key holds, and a read sent
+    // without the body its framing declares would leave the origin reading the next
+    // request on the connection as that body. Passed through whole, its framing with it.
+    if safe && !req.body().is_end_stream() {
+        let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("request-body")).await;
+        return (resp, Outcome::Passed);
+    }
     if !route.cache {
         if safe {
             let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("route")).await;
@@ -484,8 +508,9 @@ fn account(gw: &Gateway, up: &Upstream, outcome: Outcome, started: Instant) {
 struct Ambiguous;
 
 /// The keyed hash of a request's credential: `Authorization`, `Cookie`, the operator's
-/// credential headers and query parameters, together (one user is one combination of them).
-/// `None` without any.
+/// credential headers and query parameters and the built-in ones ([`BEARER_PARAMS`], the
+/// media servers' token names), together (one user is one combination of them). `None`
+/// without any.
 fn identify(
     gw: &Gateway,
     settings: &HttpSettings,
@@ -533,10 +558,16 @@ fn identify(
     Ok(Some(gw.secret().user_of(&parts.join("\n"))))
 }
 
+/// Query parameters that are a credential on any API, beside the operator's and the media
+/// servers' token parameters: RFC 6750's bearer token (§2.3).
+const BEARER_PARAMS: [&str; 1] = ["access_token"];
+
 fn is_credential_param(settings: &HttpSettings, name: &str) -> bool {
     settings
         .credential_params
         .iter()
+        .map(String::as_str)
+        .chain(BEARER_PARAMS)
         .any(|p| p.eq_ignore_ascii_case(name))
         || is_token_param(name)
 }
@@ -576,6 +607,8 @@ mod tests {
         assert_eq!(t("/a?b=1&ApiKey=x&c=2"), "/a?b=1&c=2");
         assert_eq!(t("/a?b=2&a=1"), "/a?b=2&a=1");
         assert_eq!(t("/a?api%5Fkey=x&b"), "/a?b");
+        assert_eq!(t("/me?access_token=secret&x=1"), "/me?x=1");
+        assert_eq!(t("/me?Access_Token=secret"), "/me");
         assert_eq!(t("/a"), "/a");
     }
 }
