@@ -35,6 +35,7 @@ static ROUTES: DefaultRoutes = DefaultRoutes {
     searches: &[],
     lowercase_paths: false,
     play_state: &[],
+    random_sorts: &[],
 };
 
 /// Query parameters enter a key as they are, in the request's order and case: an API may

@@ -369,6 +369,9 @@ pub struct RouteTable {
     lowercase: bool,
     /// The server's words for play state in a listing's query.
     play_state: &'static [&'static str],
+    /// The server's built-in routes: which sorts shuffle
+    /// ([`crate::model::route::DefaultRoutes::sorts_at_random`]).
+    built_in: &'static crate::model::route::DefaultRoutes,
     router: matchit::Router<usize>,
     routes: Vec<Vec<(Methods, Compiled)>>,
     /// Per class, the resolved policy (used for classes a route override names).
@@ -473,6 +476,7 @@ impl RouteTable {
             upstream: name,
             lowercase,
             play_state: defaults.play_state,
+            built_in: defaults,
             router,
             routes,
             classes,
@@ -542,6 +546,8 @@ impl RouteTable {
         let params = &found.params;
         match action {
             Compiled::Pass => Decision::Pass,
+            // A shuffled order is a new answer at every request: none stands for the next.
+            Compiled::Read { .. } if self.built_in.sorts_at_random(query) => Decision::Pass,
             Compiled::Read {
                 policy,
                 tags: rules,

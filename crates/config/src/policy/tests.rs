@@ -494,6 +494,42 @@ fn play_state_words_are_found_without_case_and_through_escapes() {
     assert!(!contains_ignore_ascii_case(b"ab", b"abc"));
 }
 
+/// A listing sorted at random is a new shuffle at every request: it passes through, neither
+/// cached nor answered from the index, on both servers; its other sorts stay cached.
+#[test]
+fn a_random_sort_passes_through() {
+    let g = Method::GET;
+    let plex = table(Profile::Plex);
+    for query in ["sort=random", "type=1&sort=titleSort,Random:desc"] {
+        let decision = plex.classify(&g, "/library/sections/1/all", Some(query));
+        assert!(matches!(decision, Decision::Pass), "{query}");
+    }
+    assert!(matches!(
+        plex.classify(&g, "/hubs/home/recentlyAdded", Some("sort=random")),
+        Decision::Pass
+    ));
+    assert_eq!(
+        class_of(
+            &plex,
+            g.clone(),
+            "/library/sections/1/all",
+            Some("sort=titleSort")
+        ),
+        Some(Class::Listing)
+    );
+    let jellyfin = table(Profile::Jellyfin);
+    for path in ["/Items", "/Users/abc/Items"] {
+        for query in ["SortBy=Random&Limit=20", "sortBy=SortName,Random"] {
+            let decision = jellyfin.classify(&g, path, Some(query));
+            assert!(matches!(decision, Decision::Pass), "{path}?{query}");
+        }
+        assert_eq!(
+            class_of(&jellyfin, g.clone(), path, Some("SortBy=SortName")),
+            Some(Class::Listing)
+        );
+    }
+}
+
 #[test]
 fn a_clients_upgrade_or_range_is_decided_by_its_headers_before_its_route() {
     let t = table(Profile::Plex);

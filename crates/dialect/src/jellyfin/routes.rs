@@ -28,7 +28,12 @@ pub(crate) static ROUTES: DefaultRoutes = DefaultRoutes {
     searches: INDEX,
     lowercase_paths: true,
     play_state: PLAY_STATE,
+    random_sorts: RANDOM_SORTS,
 };
+
+/// Jellyfin's shuffled order: `SortBy=Random` (its clients' shuffle and "random items"
+/// rows), a new order at every request.
+const RANDOM_SORTS: &[(&str, &str)] = &[("SortBy", "Random")];
 
 /// The Jellyfin reads the library index may answer, by pattern (each also in [`ROUTE_SPECS`]).
 const INDEX: &[(&str, IndexSearch)] = &[
@@ -189,3 +194,31 @@ const ROUTE_SPECS: &[Spec] = &[
     ),
     ("/library/refresh", &[(Any, W(&[], N))]),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::ROUTES;
+
+    #[test]
+    fn a_random_sort_is_told_in_any_case_or_place_among_the_keys() {
+        for query in [
+            "SortBy=Random",
+            "sortBy=random&Limit=20",
+            "IncludeItemTypes=Movie&SortBy=SortName,Random",
+            "SortBy=Random%2CSortName&SortOrder=Descending",
+            "sortby=RANDOM",
+        ] {
+            assert!(ROUTES.sorts_at_random(Some(query)), "{query}");
+        }
+        for query in [
+            "SortBy=SortName",
+            "SortBy=DateCreated,SortName&SortOrder=Descending",
+            "SearchTerm=Random",
+            "Random=true",
+            "",
+        ] {
+            assert!(!ROUTES.sorts_at_random(Some(query)), "{query}");
+        }
+        assert!(!ROUTES.sorts_at_random(None));
+    }
+}

@@ -21,6 +21,38 @@ pub struct DefaultRoutes {
     /// The server's query fields and values about play state (filters and sorts): a listing
     /// that uses one changes with plays, not only with edits.
     pub play_state: &'static [&'static str],
+    /// The server's sorts that shuffle, as (query parameter, sort key): an answer sorted by
+    /// one is a new shuffle at every request, which no stored answer may stand for, so the
+    /// read passes through ([`DefaultRoutes::sorts_at_random`]).
+    pub random_sorts: &'static [(&'static str, &'static str)],
+}
+
+impl DefaultRoutes {
+    /// Whether `query` sorts by one of the server's [`DefaultRoutes::random_sorts`]: the
+    /// parameter (any case, any of its occurrences) names the key among its comma-separated
+    /// sort keys, in any case, with or without a type before it (`track.random`) or a
+    /// direction after it (`random:desc`), escaped or not.
+    #[must_use]
+    pub fn sorts_at_random(&self, query: Option<&str>) -> bool {
+        let Some(query) = query.filter(|_| !self.random_sorts.is_empty()) else {
+            return false;
+        };
+        query.split('&').any(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            self.random_sorts
+                .iter()
+                .filter(|(param, _)| name.eq_ignore_ascii_case(param))
+                .any(|(_, key)| {
+                    let value = value.replace('+', " ");
+                    let value = percent_encoding::percent_decode_str(&value).decode_utf8_lossy();
+                    value.split(',').any(|sort| {
+                        let field = sort.split(':').next().unwrap_or(sort);
+                        let field = field.rsplit('.').next().unwrap_or(field);
+                        field.trim().eq_ignore_ascii_case(key)
+                    })
+                })
+        })
+    }
 }
 
 /// A tag a route's entries carry, or a write bumps.

@@ -19,7 +19,12 @@ pub(crate) static ROUTES: DefaultRoutes = DefaultRoutes {
     searches: INDEX,
     lowercase_paths: false,
     play_state: PLAY_STATE,
+    random_sorts: RANDOM_SORTS,
 };
+
+/// Plex's shuffled order: `sort=random` (Plex Web's "Randomly"; python-plexapi's
+/// `search(sort="random")`), a new order at every request.
+const RANDOM_SORTS: &[(&str, &str)] = &[("sort", "random")];
 
 /// The Plex reads the library index may answer, by pattern (each also in [`ROUTE_SPECS`]).
 const INDEX: &[(&str, IndexSearch)] = &[
@@ -301,3 +306,36 @@ const ROUTE_SPECS: &[Spec] = &[
     ),
     ("/library/parts/{*rest}", &[(Any, P)]),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::ROUTES;
+
+    #[test]
+    fn a_random_sort_is_told_in_any_case_direction_or_place_among_the_keys() {
+        for query in [
+            "sort=random",
+            "type=1&sort=Random",
+            "sort=RANDOM:desc",
+            "sort=random%3Aasc",
+            "sort=titleSort,random",
+            "sort=titleSort%2Crandom:desc",
+            "sort=track.random",
+            "X-Plex-Container-Start=0&sort=addedAt:desc&sort=random",
+        ] {
+            assert!(ROUTES.sorts_at_random(Some(query)), "{query}");
+        }
+        for query in [
+            "sort=titleSort",
+            "sort=randomness",
+            "sort=titleSort:desc,addedAt",
+            "random=1",
+            "title=random",
+            "sorted=random",
+            "",
+        ] {
+            assert!(!ROUTES.sorts_at_random(Some(query)), "{query}");
+        }
+        assert!(!ROUTES.sorts_at_random(None));
+    }
+}

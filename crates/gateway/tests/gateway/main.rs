@@ -38,6 +38,7 @@ mod prefetch_e2e;
 mod proxy_e2e;
 mod proxy_jellyfin;
 mod proxy_sim;
+mod random_sorts;
 mod real_clients;
 mod redis_gateways;
 mod restricted_users;
