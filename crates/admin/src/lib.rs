@@ -268,7 +268,7 @@ pub struct OwnReport {
     /// Of them, sent on the background budget (crawls, refreshes, prefetches, probes).
     pub background_requests: u64,
     /// `server_requests` a minute, over the last minute (over the time since start until a
-    /// minute has passed); `None` until two readings a second apart.
+    /// minute has passed); `None` until two readings ten seconds apart.
     #[serde(default)]
     pub server_requests_per_minute: Option<f64>,
     /// The clients' requests sent on to the server a minute, over the same time.

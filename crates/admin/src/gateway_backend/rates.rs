@@ -14,8 +14,9 @@ pub(super) const TICK: Duration = Duration::from_secs(5);
 const MINUTE_MS: u64 = 60_000;
 
 /// Shortest time between two readings that makes a rate (shorter ones say more about when
-/// the counters were read than about the server's load).
-const SHORTEST_MS: u64 = 1_000;
+/// the counters were read than about the server's load: a start's first requests would read
+/// as hundreds a minute).
+const SHORTEST_MS: u64 = 10_000;
 
 /// One upstream's server requests so far, at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
