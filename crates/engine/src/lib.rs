@@ -100,7 +100,10 @@ pub use key::Key;
 pub use loader::{LoadContext, Loader};
 pub use policy::Policy;
 // `self::`: the module shares its name with the Redis client crate.
-pub use self::redis::{RedisHealth, RedisOptions, RedisTier, SharedSecret, redact_url};
+pub use self::redis::{
+    LeaseAnswer, LeaseValue, Published, RedisHealth, RedisOptions, RedisTier, SharedSecret,
+    redact_url,
+};
 pub use stats::{ClassStats, Noted, QueueStats, StatsSnapshot, TierStats};
 pub use tier::{MaintenanceReport, PersistedMeta, Tier, TierKind, TierUsage, WriteOp};
 

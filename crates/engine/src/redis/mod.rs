@@ -48,12 +48,15 @@
 //! * `breaker` — bounded commands and the circuit breaker they feed.
 //! * `records` — record keys, reads, write-behind batches, prefix deletes.
 //! * `lock` — single-flight across instances (load lock, waiters, release).
+//! * `lease` — one holder of a piece of background work among the instances, with a fence,
+//!   and the sealed records it publishes for the others.
 //! * `sync` — sharing tag bumps and clears, resyncs after missed broadcasts.
 //! * `events` — the pub/sub task: subscribe, resync, poll, apply announcements.
 
 mod breaker;
 mod connection;
 mod events;
+mod lease;
 mod lock;
 mod records;
 mod seal;
@@ -74,6 +77,7 @@ use crate::tier::TierKind;
 
 use connection::Conn;
 pub use connection::redact_url;
+pub use lease::{LeaseAnswer, LeaseValue, Published};
 pub(crate) use lock::Coordination;
 pub use seal::SharedSecret;
 

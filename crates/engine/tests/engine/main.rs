@@ -9,6 +9,7 @@ mod common;
 mod context;
 mod disk;
 mod faults;
+mod lease;
 mod memory;
 mod model;
 mod recovery;
