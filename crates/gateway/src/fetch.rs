@@ -76,11 +76,21 @@ fn insert_if_room(out: &mut HeaderMap, name: HeaderName, value: HeaderValue) {
 
 /// Request headers for a cache fill: the client's, minus hop-by-hop, conditional and range
 /// headers (the stored answer must be the full one) and with an identity encoding (the cache
-/// stores plain bodies; the gzip copy a client may get is made here, once per entry).
+/// stores plain bodies; the gzip copy a client may get is made here, once per entry). What a
+/// client could steer the server's answer with and no key holds does not go along either
+/// (the answer is stored for others): forwarding, rewrite and method-override fields and
+/// those its `Connection` names ([`cachearr_httpcache::steering`]); `X-Forwarded-For` is the
+/// address the gateway was asked from.
 pub(crate) fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> HeaderMap {
+    use cachearr_httpcache::steering;
     let mut out = HeaderMap::with_capacity(h.len() + 2);
+    let named = cachearr_httpcache::storable::connection_fields(h);
     for (name, value) in h {
         if is_hop_by_hop(name)
+            || steering::is_forwarding(name)
+            || steering::is_rewrite(name)
+            || steering::METHOD_OVERRIDES.contains(&name.as_str())
+            || named.contains(name)
             || matches!(
                 name.as_str(),
                 "host"
@@ -107,7 +117,7 @@ pub(crate) fn load_headers(h: &HeaderMap, up: &Upstream, peer: SocketAddr) -> He
         header::ACCEPT_ENCODING,
         HeaderValue::from_static("identity"),
     );
-    append_forwarded_for(&mut out, h, peer);
+    append_forwarded_for(&mut out, &HeaderMap::new(), peer);
     out
 }
 
@@ -986,6 +996,48 @@ pub(crate) fn empty_body() -> UpstreamBody {
 mod tests {
     use super::*;
     use http::header;
+
+    #[test]
+    fn a_cached_reads_request_carries_no_field_a_client_steers_with() {
+        let config = crate::config::UpstreamConfig::new(
+            "plex",
+            crate::Profile::Plex,
+            "http://127.0.0.1:32400".parse().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        );
+        let up = Upstream::new(config, Arc::new(cachearr_engine::SystemClock)).unwrap();
+        let mut h = HeaderMap::new();
+        for (n, v) in [
+            ("x-forwarded-host", "evil.example"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-for", "203.0.113.9"),
+            ("forwarded", "for=203.0.113.9"),
+            ("x-real-ip", "203.0.113.9"),
+            ("x-original-url", "/admin"),
+            ("x-http-method-override", "DELETE"),
+            ("connection", "x-hop"),
+            ("x-hop", "1"),
+            ("x-plex-token", "kept"),
+            ("accept", "application/json"),
+        ] {
+            h.insert(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        let peer: SocketAddr = "192.0.2.7:5000".parse().unwrap();
+        let out = load_headers(&h, &up, peer);
+        let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "accept",
+                "accept-encoding",
+                "host",
+                "x-forwarded-for",
+                "x-plex-token"
+            ]
+        );
+        assert_eq!(out["x-forwarded-for"], "192.0.2.7");
+    }
 
     #[test]
     fn bodies_are_validated_by_type() {
