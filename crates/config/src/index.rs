@@ -74,8 +74,9 @@ pub struct FeedConfig {
     /// How long such an answer stays fresh at most while nothing it depends on changed.
     #[serde(deserialize_with = "duration")]
     pub horizon: Duration,
-    /// Sampled revalidations per minute (background budget): a random feed-validated entry is
-    /// fetched again and compared. 0 turns sampling off.
+    /// Sampled revalidations per minute at most (background budget): a random feed-validated
+    /// entry is fetched again and compared, only in minutes in which clients read answers the
+    /// feed keeps (an idle gateway samples nothing). 0 turns sampling off.
     pub samples_per_minute: u32,
     /// Matching samples in a row that prove a class's feed again after a mismatch.
     pub prove_after: u32,
@@ -90,13 +91,24 @@ pub struct FeedConfig {
     /// Probe periods without any frame from the server after which the socket is dead: closed,
     /// made again, and until then the classes follow their TTLs.
     pub socket_probe_misses: u32,
-    /// How often the play state of each recently seen user is probed (a few one-item
-    /// listings as that user, background budget): the server announces no play, mark or
-    /// rating made on another client to cachearr. `0s` turns probing off.
+    /// How often the server's one list of every user's plays (Plex's play history, Jellyfin's
+    /// activity log; one request as the owner, background budget) is read while some user's
+    /// answers that show play state were read within `play_state_active`: the server
+    /// announces no play made on another client to cachearr. `0s` turns the play-state watch
+    /// off.
     #[serde(deserialize_with = "duration")]
     pub play_state_probe: Duration,
-    /// Users seen within this long are probed; one away longer has the answers that show
-    /// their play state dropped, and is probed again when seen.
+    /// How often each active user's own play state is probed for what no list of plays shows
+    /// (a mark as played or unplayed, a rating, a favourite; a few one-item listings as that
+    /// user, background budget). At least `play_state_probe`.
+    #[serde(deserialize_with = "duration")]
+    pub play_state_user_probe: Duration,
+    /// A user is active, and watched, while answers of theirs that show play state were read
+    /// within this long; an idle gateway makes no play-state request at all.
+    #[serde(deserialize_with = "duration")]
+    pub play_state_active: Duration,
+    /// Users seen within this long keep what the watch last read of them, so that their
+    /// return is compared item by item with it.
     #[serde(deserialize_with = "duration")]
     pub play_state_watch: Duration,
 }
@@ -106,12 +118,14 @@ impl Default for FeedConfig {
         Self {
             enabled: true,
             horizon: Duration::from_secs(7 * 24 * 3600),
-            samples_per_minute: 6,
+            samples_per_minute: 1,
             prove_after: 20,
             webhook_window: Duration::from_secs(24 * 3600),
             socket_probe: Duration::from_secs(15),
             socket_probe_misses: 3,
             play_state_probe: Duration::from_secs(15),
+            play_state_user_probe: Duration::from_secs(120),
+            play_state_active: Duration::from_secs(3 * 60),
             play_state_watch: Duration::from_secs(30 * 60),
         }
     }
@@ -120,7 +134,8 @@ impl Default for FeedConfig {
 impl FeedConfig {
     /// The same settings within bounds: at most 6000 samples a minute, at least one matching
     /// sample to prove a class again, a socket probe between 10 ms and 5 min, 1 to 100 missed
-    /// probes, a play-state probe (unless off) between 1 s and 1 h, watched at least as long.
+    /// probes, a play-state probe (unless off) between 1 s and 1 h, a user's own probe and the
+    /// active window at least as long, watched at least as long as active.
     pub(super) fn bounded(mut self) -> FeedConfig {
         self.samples_per_minute = self.samples_per_minute.min(6000);
         self.prove_after = self.prove_after.max(1);
@@ -133,9 +148,16 @@ impl FeedConfig {
                 .play_state_probe
                 .clamp(Duration::from_secs(1), Duration::from_secs(3600));
         }
+        self.play_state_user_probe = self
+            .play_state_user_probe
+            .clamp(self.play_state_probe, Duration::from_secs(24 * 3600));
+        self.play_state_active = self
+            .play_state_active
+            .max(self.play_state_probe)
+            .max(Duration::from_secs(1));
         self.play_state_watch = self
             .play_state_watch
-            .max(self.play_state_probe)
+            .max(self.play_state_active)
             .max(Duration::from_secs(1));
         self
     }

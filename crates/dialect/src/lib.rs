@@ -226,6 +226,25 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// not such a list.
     fn play_state_items(&self, body: &[u8]) -> Option<Vec<crate::model::library::PlayStateItem>>;
 
+    /// The one request, read with the owner's token, that lists every user's plays newest
+    /// first (Plex's play history, Jellyfin's activity log): from `cursor` on, page `start`
+    /// of [`crate::model::library::PLAYS_PAGE`]; without a cursor, the newest play alone
+    /// (where to start). `None`: the server has no such list, and each user's own probes
+    /// ([`Self::play_state_probes`]) are all the play-state watch has.
+    fn plays_since(
+        &self,
+        _cursor: Option<&crate::model::library::PlayCursor>,
+        _start: usize,
+    ) -> Option<String> {
+        None
+    }
+
+    /// The plays of an answer to [`Self::plays_since`] (JSON), newest first; `None` for an
+    /// answer that is not such a list.
+    fn played_entries(&self, _body: &[u8]) -> Option<Vec<crate::model::library::PlayedEntry>> {
+        None
+    }
+
     /// How the library copy's answers are framed for the server (see [`answers`]): how a
     /// request names its page, the headers and container attributes a page writes for
     /// itself; `None` for a server the copy does not answer.

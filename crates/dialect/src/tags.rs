@@ -54,6 +54,11 @@ pub fn owner_plays(upstream: &str, id: &str) -> String {
     join(&[upstream, ":oplays:", id])
 }
 
+/// The item id of an [`owner_plays`] tag of `upstream`, when `tag` is one.
+pub fn owner_plays_item<'a>(upstream: &str, tag: &'a str) -> Option<&'a str> {
+    tag.strip_prefix(upstream)?.strip_prefix(":oplays:")
+}
+
 /// `{up}:members:{id}`: which items a section's plain listing holds and in which order
 /// (Plex `/library/sections/{id}/all` with nothing but paging and a type). Bumped by adds,
 /// removes, scans and edits that may reorder it (of the items the listing shows); an edit of

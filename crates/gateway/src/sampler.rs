@@ -2,10 +2,13 @@
 //! valid is fetched again through the read-through service (`crate::fetch`) and compared
 //! with the cached one ([`Feed::judge`]). It sits above `fetch`, which applies the feed's
 //! validity to every load, so that neither imports the other both ways.
+//!
+//! Samples are drawn only in periods in which clients read answers the feed keeps: the proof
+//! is of what clients are answered, and a gateway at rest costs the server nothing.
 
 use std::time::Duration;
 
-use crate::feed::{Feed, Sampled};
+use crate::feed::{BackgroundKind, FEED_CLASSES, Feed, Sampled};
 
 /// One sampled revalidation of `feed`'s upstream: fetch a random candidate again (background
 /// budget) and compare it with the cached answer. [`spawn_sampler`] calls it
@@ -22,6 +25,7 @@ pub async fn sample_once(gw: &crate::Gateway, feed: &Feed) -> Sampled {
     let Some((candidate, entry)) = feed.pick(&up, gw.cache(), now).await else {
         return Sampled::Nothing;
     };
+    feed.count_background(BackgroundKind::Samples, 1, now);
     let fill = crate::fetch::fetch_uncached(
         gw,
         &up,
@@ -35,8 +39,9 @@ pub async fn sample_once(gw: &crate::Gateway, feed: &Feed) -> Sampled {
         .await
 }
 
-/// Runs sampling for every upstream until `stop`: `samples_per_minute` per upstream, evenly
-/// spaced, on the background budget.
+/// Runs sampling for every upstream until `stop`: at most `samples_per_minute` per upstream,
+/// evenly spaced, each only when clients read answers of the feed's classes since the last
+/// ([`feed_reads`]), on the background budget.
 pub fn spawn_sampler(
     gw: &crate::Gateway,
     stop: &tokio_util::sync::CancellationToken,
@@ -52,10 +57,16 @@ pub fn spawn_sampler(
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
+        let mut reads_before = feed_reads(&gw);
         loop {
             tokio::select! {
                 () = stop.cancelled() => break,
                 _ = tick.tick() => {
+                    let reads = feed_reads(&gw);
+                    if reads == reads_before {
+                        continue;
+                    }
+                    reads_before = reads;
                     for up in gw.upstreams() {
                         if let Some(feed) = gw.feed(&up.name) {
                             sample_once(&gw, feed).await;
@@ -65,4 +76,15 @@ pub fn spawn_sampler(
             }
         }
     }))
+}
+
+/// Reads of the feed's classes since start, as the engine counts them (hits, misses, stale
+/// answers, coalesced waits): unchanged while no client reads what sampling would prove.
+fn feed_reads(gw: &crate::Gateway) -> u64 {
+    let stats = gw.cache().stats();
+    FEED_CLASSES
+        .iter()
+        .filter_map(|class| stats.class(class.as_str()))
+        .map(|c| c.hits + c.misses + c.stale_hits + c.stale_on_error + c.coalesced)
+        .sum()
 }

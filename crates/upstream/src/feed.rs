@@ -169,6 +169,93 @@ pub struct Feed {
     /// How long the server may hold a change before announcing it
     /// (`ServerEvents::announce_delay`).
     announce_delay: Duration,
+    /// Where the play-state watch read the server's list of every user's plays up to.
+    plays: Mutex<PlaysRead>,
+    /// Wakes the play-state watch when a user who was not active reads an answer showing
+    /// play state, so that what changed while nobody read is found at once.
+    wake_watch: tokio::sync::Notify,
+    /// cachearr's own requests to the server, by kind ([`BackgroundReport`]).
+    background: Mutex<Background>,
+    /// Clock ms until which another gateway's healthy feed vouches for this one (a follower
+    /// of the gateway holding this upstream's background; 0: none).
+    vouched_until_ms: AtomicU64,
+}
+
+/// Where the play-state watch read the server's list of every user's plays up to (the
+/// library copy's `play_watch`).
+#[derive(Debug, Default)]
+pub struct PlaysRead {
+    /// The newest play read (`None`: not read yet, nor kept from an earlier run).
+    pub cursor: Option<crate::dialect::model::library::PlayCursor>,
+    /// The cursor kept on disk was looked for.
+    pub loaded: bool,
+    /// When the list was last read (engine clock ms; 0: never).
+    pub polled_ms: u64,
+}
+
+/// What a request cachearr made of its own accord was for ([`Feed::count_background`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackgroundKind {
+    /// The server's list of every user's plays.
+    Signal,
+    /// A user's own play-state probes and the lists they page.
+    Probes,
+    /// Sampled revalidation.
+    Samples,
+}
+
+/// cachearr's own requests to the server in a minute or in all: those counted by kind, and
+/// every background request the upstream's guard sent (the index's crawl and incremental
+/// pass, prefetches, batches, warming are the `other`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackgroundCounts {
+    /// Every background request.
+    pub all: u64,
+    /// Reads of the list of every user's plays.
+    pub signal: u64,
+    /// Users' own play-state probes.
+    pub probes: u64,
+    /// Sampled revalidations.
+    pub samples: u64,
+    /// The rest: the index's crawl and incremental pass, prefetches, batches, warming.
+    pub other: u64,
+}
+
+/// The background budget as `/api/stats` shows it (`feed` → `background`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackgroundReport {
+    /// In the last whole minute.
+    pub last_minute: BackgroundCounts,
+    /// Since start.
+    pub total: BackgroundCounts,
+}
+
+/// The counts behind [`BackgroundReport`]: minutes turned by [`Feed::note_background_all`].
+#[derive(Debug, Default)]
+struct Background {
+    minute_start_ms: u64,
+    this_minute: BackgroundCounts,
+    last_minute: BackgroundCounts,
+    total: BackgroundCounts,
+    /// The guard's background count when this minute started.
+    all_at_minute_start: u64,
+}
+
+impl BackgroundCounts {
+    fn add(&mut self, kind: BackgroundKind, n: u64) {
+        match kind {
+            BackgroundKind::Signal => self.signal += n,
+            BackgroundKind::Probes => self.probes += n,
+            BackgroundKind::Samples => self.samples += n,
+        }
+    }
+
+    /// With `all` set and the rest of it put under `other`.
+    fn with_all(mut self, all: u64) -> BackgroundCounts {
+        self.all = all.max(self.signal + self.probes + self.samples);
+        self.other = self.all - (self.signal + self.probes + self.samples);
+        self
+    }
 }
 
 impl std::fmt::Debug for Feed {
@@ -213,7 +300,85 @@ impl Feed {
             was_healthy: AtomicBool::new(false),
             pass_tags: AtomicU64::new(0),
             announce_delay: Duration::ZERO,
+            plays: Mutex::new(PlaysRead::default()),
+            wake_watch: tokio::sync::Notify::new(),
+            background: Mutex::new(Background::default()),
+            vouched_until_ms: AtomicU64::new(0),
         }
+    }
+
+    /// Where the play-state watch read the list of every user's plays up to.
+    pub fn plays(&self) -> std::sync::MutexGuard<'_, PlaysRead> {
+        self.plays.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An answer of `user`'s that shows play state is read at `now_ms`: a user who was not
+    /// active (`[feed] play_state_active`) wakes the play-state watch.
+    pub fn note_play_read(&self, user: &UserRecord, now_ms: u64) {
+        let before = user.note_play_read(now_ms);
+        if before == 0 || now_ms.saturating_sub(before) > ms(self.config.play_state_active) {
+            self.wake_watch.notify_one();
+        }
+    }
+
+    /// Waits until a user who was not active reads an answer showing play state.
+    pub async fn play_reader_woke(&self) {
+        self.wake_watch.notified().await;
+    }
+
+    /// Counts `n` requests of `kind` cachearr made of its own accord at `now_ms`.
+    pub fn count_background(&self, kind: BackgroundKind, n: u64, now_ms: u64) {
+        let mut b = self.background.lock().unwrap_or_else(|e| e.into_inner());
+        Self::turn_minute(&mut b, None, now_ms);
+        b.this_minute.add(kind, n);
+        b.total.add(kind, n);
+    }
+
+    /// Every background request the upstream's guard has sent, as of `now_ms` (read once a
+    /// second by the play-state watch's task): the minute's `all`.
+    pub fn note_background_all(&self, all: u64, now_ms: u64) {
+        let mut b = self.background.lock().unwrap_or_else(|e| e.into_inner());
+        Self::turn_minute(&mut b, Some(all), now_ms);
+        b.total = b.total.with_all(all);
+    }
+
+    /// Starts a new minute when this one is over (`all`: the guard's count now, if known).
+    fn turn_minute(b: &mut Background, all: Option<u64>, now_ms: u64) {
+        if b.minute_start_ms == 0 {
+            b.minute_start_ms = now_ms.max(1);
+            b.all_at_minute_start = all.unwrap_or(0);
+            return;
+        }
+        let (Some(all), true) = (all, now_ms >= b.minute_start_ms + 60_000) else {
+            return;
+        };
+        b.last_minute = b
+            .this_minute
+            .with_all(all.saturating_sub(b.all_at_minute_start));
+        b.this_minute = BackgroundCounts::default();
+        b.all_at_minute_start = all;
+        // Whole minutes from the first: an idle stretch leaves zeros behind it.
+        let minutes = (now_ms - b.minute_start_ms) / 60_000;
+        if minutes > 1 {
+            b.last_minute = BackgroundCounts::default().with_all(0);
+        }
+        b.minute_start_ms += minutes * 60_000;
+    }
+
+    /// The background budget as spent.
+    pub fn background(&self) -> BackgroundReport {
+        let b = self.background.lock().unwrap_or_else(|e| e.into_inner());
+        BackgroundReport {
+            last_minute: b.last_minute,
+            total: b.total,
+        }
+    }
+
+    /// Another gateway, which holds this upstream's background work (the crawl, the
+    /// notification socket) and says its feed is healthy, vouches for this feed until
+    /// `until_ms` on this gateway's clock (0: no longer).
+    pub fn vouch_until(&self, until_ms: u64) {
+        self.vouched_until_ms.store(until_ms, Ordering::Relaxed);
     }
 
     /// The server holds a change up to `delay` before announcing it (Jellyfin batches
@@ -245,10 +410,19 @@ impl Feed {
                     .socket_probe
                     .saturating_mul(self.config.socket_probe_misses.max(1)),
             ),
-            // A round starts every period and, while the server keeps up, ends within the
-            // next: a change is read at most two periods after it was made.
+            // The list of plays is read every period and, while the server keeps up, within
+            // the next: a play is read at most two periods after it was made.
             play_state_secs: (!self.config.play_state_probe.is_zero())
                 .then(|| secs(self.config.play_state_probe.saturating_mul(2))),
+            // A user's own probes are read every `play_state_user_probe`, on the watch's
+            // next period once due.
+            play_state_user_secs: (!self.config.play_state_probe.is_zero()).then(|| {
+                secs(
+                    self.config
+                        .play_state_user_probe
+                        .saturating_add(self.config.play_state_probe),
+                )
+            }),
             down_secs: FEED_CLASSES
                 .iter()
                 .map(|c| (c.as_str().to_owned(), secs(class_ttl(*c))))
@@ -302,6 +476,9 @@ impl Feed {
     pub fn unhealthy(&self, now_ms: u64) -> Option<Unhealthy> {
         if !self.config.enabled {
             return Some(Unhealthy::Disabled);
+        }
+        if now_ms < self.vouched_until_ms.load(Ordering::Relaxed) {
+            return None;
         }
         let webhook = self.last_webhook_ms.load(Ordering::Relaxed);
         let webhook_alive =
@@ -599,6 +776,7 @@ impl Feed {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
+            background: self.background(),
         }
     }
 }
@@ -634,8 +812,14 @@ pub struct WatchReport {
     pub items: u64,
     /// Users whose probes failed in a round.
     pub failures: u64,
-    /// Users who left the watch (not seen for `play_state_watch`; their lists are kept).
+    /// Users who left the watch (not active for `play_state_active`; their lists are kept).
     pub lapsed: u64,
+    /// Reads of the server's list of every user's plays.
+    #[serde(default)]
+    pub signal_reads: u64,
+    /// Plays found in it, each announced as a play-state change.
+    #[serde(default)]
+    pub signal_plays: u64,
 }
 
 /// One upstream's change feed in `/api/stats`.
@@ -665,6 +849,9 @@ pub struct FeedReport {
     /// The probes of each recent user's play state (the library copy's `play_watch`).
     #[serde(default)]
     pub play_state: WatchReport,
+    /// cachearr's own requests to the server: the background budget as spent.
+    #[serde(default)]
+    pub background: BackgroundReport,
 }
 
 /// The worst-case staleness the feed promises, in seconds (`docs/change-feed.md` "Stated
@@ -681,10 +868,16 @@ pub struct FeedBounds {
     pub unannounced_secs: Option<u64>,
     /// A socket that stays open but carries nothing is closed as dead within this.
     pub dead_socket_secs: u64,
-    /// Play state changed outside cachearr and not announced (a scrobble made on the server
-    /// without webhooks, an unscrobble, another Jellyfin user's play): found by the next
-    /// round of play-state probes (the library copy's `play_watch`); none when probing is off.
+    /// A play made outside cachearr and not announced (on a client cachearr does not see,
+    /// by any user): found by the next reading of the server's list of every user's plays
+    /// (the library copy's `play_watch`) while a user's answers that show play state are read;
+    /// none when the watch is off.
     pub play_state_secs: Option<u64>,
+    /// Play state no list of plays shows, changed outside cachearr (a mark as played or
+    /// unplayed, a rating, a favourite): found by the user's own probes; none when the watch
+    /// is off.
+    #[serde(default)]
+    pub play_state_user_secs: Option<u64>,
     /// Feed down: each feed class follows its fresh TTL (an older answer is served once
     /// more while it is refreshed).
     pub down_secs: std::collections::BTreeMap<String, u64>,

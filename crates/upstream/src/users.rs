@@ -53,9 +53,13 @@ pub struct UserRecord {
     /// The user's play-state tag, built once.
     pub state_tag: Arc<str>,
     /// Carried by every answer of the user's that shows play state, listings and items
-    /// alike; bumped once, when the play-state watch first reads the user's state
-    /// (the library copy's `play_watch`): what was filled before could show a state changed since.
+    /// alike; bumped once, when the play-state watch has read the user's state for the first
+    /// time in this process (the library copy's `play_watch`, which says why that is safe
+    /// and costs only what was filled moments before).
     pub watch_tag: Arc<str>,
+    /// When an answer of the user's that shows play state was last read (engine clock ms, to
+    /// [`SEEN_STEP_MS`]; 0: never): the play-state watch follows only users read lately.
+    play_read_ms: AtomicU64,
     /// What the play-state watch last read of the user (the library copy's `play_watch`).
     pub play_lists: Mutex<PlayLists>,
     /// The server's id of the token's user (Jellyfin `/Users/Me` `Id`), once asked: a token
@@ -70,8 +74,12 @@ pub struct UserRecord {
 /// What the play-state watch last read of one user (the library copy's `play_watch`).
 #[derive(Debug, Default)]
 pub struct PlayLists {
-    /// Probed in the last round (seen within `play_state_watch`).
+    /// Probed in the last round (active: answers showing play state read lately).
     pub watching: bool,
+    /// The lists were read once in this process: a later reading is compared with them.
+    pub baselined: bool,
+    /// When the user's own probes were last read (engine clock ms).
+    pub probed_ms: u64,
     /// By probe path.
     pub lists: FxHashMap<String, PlayList>,
 }
@@ -115,6 +123,7 @@ impl UserRecord {
             state_tag: Arc::from(crate::tags::user_state(upstream, &hash_hex)),
             watch_tag: Arc::from(crate::tags::user_watch(upstream, &hash_hex)),
             play_lists: Mutex::new(PlayLists::default()),
+            play_read_ms: AtomicU64::new(0),
             hash_hex,
             token: Arc::from(token),
             identity: RwLock::new(HeaderMap::new()),
@@ -152,6 +161,24 @@ impl UserRecord {
                     .or_insert((UNKNOWN_STATE, Vec::new()));
             }
         }
+    }
+
+    /// An answer of the user's that shows play state is read at `now_ms`. Gives when the
+    /// previous one was (0: never), so that the reader can wake the play-state watch for a
+    /// user who was not active. Written only once the time moved [`SEEN_STEP_MS`] on, as
+    /// the time last seen.
+    pub fn note_play_read(&self, now_ms: u64) -> u64 {
+        let before = self.play_read_ms.load(Ordering::Relaxed);
+        if now_ms >= before + SEEN_STEP_MS {
+            self.play_read_ms.store(now_ms.max(1), Ordering::Relaxed);
+        }
+        before
+    }
+
+    /// When an answer of the user's that shows play state was last read (engine clock ms, 0:
+    /// never).
+    pub fn play_read_ms(&self) -> u64 {
+        self.play_read_ms.load(Ordering::Relaxed)
     }
 
     /// A record of a token that is not counted among the seen users (nor warmed for): the

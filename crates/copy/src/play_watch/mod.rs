@@ -1,4 +1,6 @@
-//! Play state changed where cachearr does not see it: probed for each recently seen user.
+//! Play state changed where cachearr does not see it: read from the server's one list of
+//! every user's plays, and probed per user for what that list does not show — at a cost that
+//! grows with what changes and with the users being read, never with time at rest.
 //!
 //! Most plays happen on clients connected straight to the server (TV apps, Plexamp, the web
 //! app), and the servers tell cachearr of few of them: Plex's notification socket carries a
@@ -9,78 +11,130 @@
 //! shows a user's play state (view counts, resume points, ratings, `UserData`) would then
 //! stay as it was for as long as the change feed keeps it fresh.
 //!
-//! So every [`FeedConfig::play_state_probe`](crate::config::FeedConfig::play_state_probe)
-//! (15 s), each user seen within
-//! [`play_state_watch`](crate::config::FeedConfig::play_state_watch) (30 min) is probed: the
-//! dialect's [`play_state_probes`](crate::dialect::Dialect::play_state_probes) — pages of one
-//! item or none (the user's most recently played item with how many they have played, how
-//! many they rated …) which change with any play, mark, rating or resume point — are read as
-//! that user on the background budget, past the cache, and each answer is hashed. When a
-//! hash differs from the last round's, the whole list that probe pages is read and compared
-//! item by item with the one kept from before: the items whose play state changed (and their
-//! parents, whose viewed counts follow them) are announced to the cache as a play-state
-//! change event of that user would be ([`ChangeEvent::tags`]), and the user's state tag is
-//! bumped. The first round of a user keeps their lists and bumps their watch tag, which every
-//! answer of theirs that shows play state carries: what was filled before could show a state
-//! changed since (a restart of cachearr with answers kept on disk, changes made before the
-//! round). A user not seen for `play_state_watch` is no longer probed but their lists are kept
-//! (with the user's record), so the first round after their return finds what changed while
-//! they were away.
+//! # Who is watched
 //!
-//! A change is so seen within two probe periods (a round starts every period); the cost is
-//! the dialect's probes (Plex: two per section with playable items; Jellyfin: three) per
-//! watched user per period, and a whole list when one changed (`docs/change-feed.md` "Play
+//! A user is **active** while answers of theirs that show play state were read within
+//! [`play_state_active`](crate::config::FeedConfig::play_state_active) (3 min; the proxy notes
+//! each such read, `Feed::note_play_read`). Nothing below runs for anyone else, and with no
+//! active user nothing runs at all: an idle gateway asks the server nothing. The first such
+//! read of a user who was not active wakes the watch at once.
+//!
+//! # Every user's plays, one request ([`signal`])
+//!
+//! While some user is active, every
+//! [`play_state_probe`](crate::config::FeedConfig::play_state_probe) (15 s) the dialect's
+//! [`plays_since`](crate::dialect::Dialect::plays_since) is read with the owner's token from
+//! where it was read up to (the cursor: the newest play's time and id, kept in the data
+//! directory): Plex's play history lists the plays of every account. Each play not read
+//! before is announced as that play's change event would be (the item, its parents, its
+//! section, the owner's or another user's: [`ChangeEvent::tags`]), whoever played it. Plays
+//! made while nobody read (or while cachearr was down, the cursor being kept) are found item
+//! by item at the next reading.
+//!
+//! # What no list of plays shows: each active user's own probes
+//!
+//! A mark as played or unplayed, a rating, a favourite reach no such list. Every
+//! [`play_state_user_probe`](crate::config::FeedConfig::play_state_user_probe) (2 min) each
+//! active user is probed: the dialect's
+//! [`play_state_probes`](crate::dialect::Dialect::play_state_probes) — pages of one item or
+//! none which change with any play, mark, rating or resume point — are read as that user on
+//! the background budget, past the cache, and each answer is hashed. When a hash differs from
+//! the last reading's, the whole list that probe pages is read and compared item by item with
+//! the one kept from before: the items whose play state changed (and their parents, whose
+//! viewed counts follow them) are announced, and nothing else is dropped.
+//!
+//! # Items, never users: the first reading of a user
+//!
+//! Without a reading to compare with, a user's first lists say nothing of what changed. What
+//! could then be missed is a change made after an answer of theirs was filled and before the
+//! first reading was taken: once taken, every later change differs from it. So the first
+//! reading is taken as soon as the user is first read in this process (the proxy wakes the
+//! watch on that read), and when it is in, the user's watch tag — carried by every answer of
+//! theirs that shows play state, stamped when its load starts — is bumped once. That drops
+//! exactly the answers whose load started before the reading was in: those kept from an
+//! earlier run of cachearr (a change since could be in them) and those filled in the moments
+//! the reading took. Every answer filled after it is compared against a reading older than
+//! itself, so nothing it shows can change unseen; the answers a tool reads again 8 s later
+//! stay. Plays are also covered the other way: the list of every user's plays, read from its
+//! cursor, announces each play item by item whatever the user's readings.
+//!
+//! A user who is no longer active keeps their lists (with the user's record), so the first
+//! round after their return compares item by item with them and drops only what changed
+//! while they were away. A probe that fails (a refusal, the server down) concludes nothing.
+//!
+//! A change is so seen within two `play_state_probe` periods when the list of plays shows it,
+//! and within `play_state_user_probe` and a period otherwise (`/api/stats` → `feed` →
+//! `bounds`); the cost is one request a period while someone reads, plus the dialect's probes
+//! (Plex: two per section with playable items; Jellyfin: three) per active user per
+//! `play_state_user_probe`, and a whole list when one changed (`docs/change-feed.md` "Play
 //! state changed on other clients").
 
+pub mod signal;
+
 use std::sync::Arc;
+use std::time::Duration;
 
 use cachearr_engine::Fill;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Uri};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::Gateway;
 use crate::events::{Change, ChangeEvent};
+use crate::feed::BackgroundKind;
 use crate::policy::Class;
 use crate::upstream::Upstream;
-use crate::users::{PlayList, UNKNOWN_STATE, UserRecord};
+use crate::users::{PlayList, PlayLists, UNKNOWN_STATE, UserRecord};
 
-/// What one round of probes did ([`probe_round`]).
+/// What one round of the watch did ([`probe_round`]).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Round {
     /// Users probed.
     pub users: u64,
-    /// Requests made.
+    /// Requests made (the list of plays and the users' probes).
     pub probes: u64,
-    /// Users whose play state changed: the changed items were announced and the user's
-    /// state tag bumped.
+    /// Users whose play state changed: the changed items were announced.
     pub changed: u64,
-    /// Items whose play state changed, in all.
+    /// Items whose play state changed, in all (found by the users' probes).
     pub items: u64,
-    /// Users probed for the first time: their lists are kept, nothing compared.
+    /// Users read for the first time in this process: their lists are kept, nothing
+    /// compared.
     pub first: u64,
     /// Users whose probes failed: nothing is concluded about them this round.
     pub failed: u64,
-    /// Users who left the watch this round.
+    /// Users who stopped being active this round.
     pub lapsed: u64,
+    /// Reads of the server's list of every user's plays.
+    pub signal: u64,
+    /// Plays found in it and announced.
+    pub plays: u64,
 }
 
-/// One round on `up`: probes every user seen within `play_state_watch` and announces the
-/// items whose play state changed since their last round. [`spawn_play_watch`] runs it
-/// every `play_state_probe`; tests call it by hand.
+/// One round on `up` at the engine clock's now: reads the list of every user's plays when a
+/// period has passed since the last reading and some user is active, and probes each active
+/// user whose own probes are due (never read in this process, back after a pause, or
+/// `play_state_user_probe` since the last). A round with nothing due asks the server
+/// nothing. [`spawn_play_watch`] runs it every second and when a reader wakes it; tests call
+/// it by hand.
 pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
-    let users = gw.recent_users(&up.name, gw.config().feed.play_state_watch);
+    let now = gw.clock().now_ms();
+    let config = &gw.config().feed;
     let mut round = Round::default();
-    for user in up.users.all() {
-        let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-        if book.watching && !users.iter().any(|u| u.hash == user.hash) {
-            book.watching = false;
-            round.lapsed += 1;
-        }
+    let active = active_users(gw, up, now, &mut round);
+    if !active.is_empty() {
+        signal::read_plays(gw, up, now, &mut round).await;
     }
-    for user in users.iter().filter(|u| !u.is_refused()) {
+    let user_period = ms(config.play_state_user_probe);
+    for user in &active {
+        let due = {
+            let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+            !book.baselined || !book.watching || now >= book.probed_ms + user_period
+        };
+        if !due {
+            continue;
+        }
         round.users += 1;
-        match probe_user(gw, up, user, &mut round).await {
+        match probe_user(gw, up, user, now, &mut round).await {
             Some(Found::First) => round.first += 1,
             Some(Found::Changed) => round.changed += 1,
             Some(Found::Same) => {}
@@ -89,16 +143,56 @@ pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
     }
     if let Some(feed) = gw.feed(&up.name) {
         feed.count_play_round(|w| {
-            w.watched_users = round.users;
-            w.rounds += 1;
+            w.watched_users = active.len() as u64;
+            if round.users > 0 || round.signal > 0 {
+                w.rounds += 1;
+            }
             w.probes += round.probes;
             w.changes += round.changed;
             w.items += round.items;
             w.failures += round.failed;
             w.lapsed += round.lapsed;
+            w.signal_reads += round.signal;
+            w.signal_plays += round.plays;
         });
     }
     round
+}
+
+/// The active users of `up` at `now_ms` (answers showing play state read within
+/// `play_state_active`, not refused), one record per user (the records of one user share
+/// their lists; the most recently read one is probed with). Users who stopped being active
+/// leave the watch, their lists kept.
+fn active_users(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    now_ms: u64,
+    round: &mut Round,
+) -> Vec<Arc<UserRecord>> {
+    let since = now_ms.saturating_sub(ms(gw.config().feed.play_state_active));
+    let mut users = up.users.all();
+    users.sort_by_key(|u| std::cmp::Reverse(u.play_read_ms()));
+    let mut seen: FxHashSet<*const PlayLists> = FxHashSet::default();
+    let mut active = Vec::new();
+    for user in users {
+        let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+        if !seen.insert(std::ptr::from_ref::<PlayLists>(&book)) {
+            continue;
+        }
+        let read = user.play_read_ms();
+        if read > 0 && read >= since && !user.is_refused() {
+            drop(book);
+            active.push(user);
+        } else if book.watching {
+            book.watching = false;
+            round.lapsed += 1;
+        }
+    }
+    active
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What one user's round found.
@@ -115,19 +209,28 @@ async fn probe_user(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
+    now_ms: u64,
     round: &mut Round,
 ) -> Option<Found> {
     let dialect = crate::dialect::of(up.profile);
+    let feed = gw.feed(&up.name);
+    let count = |n: u64| {
+        if let Some(feed) = feed {
+            feed.count_background(BackgroundKind::Probes, n, now_ms);
+        }
+    };
     let sections = crate::library::visibility::user_sections(gw, up, user).await?;
     let first = {
         let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
         book.watching = true;
-        book.lists.is_empty()
+        book.probed_ms = now_ms;
+        !book.baselined
     };
-    let by_owner = up.config.token.as_deref() == Some(user.token());
+    let by_owner = crate::library::visibility::is_owner(gw, up, user);
     let mut changed_items = 0u64;
     for probe in dialect.play_state_probes(&sections) {
         round.probes += 1;
+        count(1);
         let (status, body) = read(gw, up, user, &probe.probe).await?;
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         hasher.update(&status.to_le_bytes());
@@ -149,6 +252,7 @@ async fn probe_user(
         // Changed, or not read before: the whole list says which items.
         let items = if (200..300).contains(&status) {
             round.probes += 1;
+            count(1);
             let (status, body) = read(gw, up, user, &probe.whole).await?;
             if (200..300).contains(&status) {
                 dialect.play_state_items(&body)?
@@ -190,15 +294,20 @@ async fn probe_user(
         gw.invalidate_tags(&up.name, &event.tags(&up.name));
     }
     round.items += changed_items;
+    user.play_lists
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .baselined = true;
     if first {
-        // What the user was answered before now could show a state changed since: read again.
+        // The reading is in: what was filled before it (kept from an earlier run, or filled
+        // while it was taken) could show a state changed since; everything filled from now
+        // on is compared against it (the module docs).
         gw.cache().invalidate_tag(&user.watch_tag);
         return Some(Found::First);
     }
     if changed_items == 0 {
         return Some(Found::Same);
     }
-    gw.cache().invalidate_tag(&user.state_tag);
     tracing::debug!(upstream = %up.name, items = changed_items, "play state changed on the server");
     Some(Found::Changed)
 }
@@ -231,13 +340,14 @@ fn differ(
     (ids, parents)
 }
 
-/// Reads `path` as `user`, past the cache, on the background budget: its status and body, or
-/// `None` when the answer says nothing about play state (a refused token, a server in
-/// trouble, no answer).
-async fn read(
+/// Reads `path` as `user`, past the cache, on the background budget, as `class`: its status
+/// and body, or `None` when the answer says nothing about play state (a refused token, a
+/// server in trouble, no answer).
+async fn read_as(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
+    class: Class,
     path: &str,
 ) -> Option<(u16, bytes::Bytes)> {
     // As the user's own client would ask: their identity headers and token.
@@ -248,7 +358,7 @@ async fn read(
     );
     headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     let uri: Uri = path.parse().ok()?;
-    let fill = crate::fetch::fetch_uncached(gw, up, user, Class::Listing, uri, headers)
+    let fill = crate::fetch::fetch_uncached(gw, up, user, class, uri, headers)
         .await
         .ok()?;
     let value = match fill {
@@ -262,31 +372,64 @@ async fn read(
     Some((value.status, value.body.clone()))
 }
 
-/// Runs [`probe_round`] for every upstream every `play_state_probe` until `stop`, unless
-/// probing is off (`0s`).
+/// [`read_as`] a listing.
+async fn read(
+    gw: &Gateway,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path: &str,
+) -> Option<(u16, bytes::Bytes)> {
+    read_as(gw, up, user, Class::Listing, path).await
+}
+
+/// Runs the watch of every upstream until `stop`, unless it is off (`play_state_probe` `0s`):
+/// [`probe_round`] once a second (a round with nothing due asks nothing) and whenever a user
+/// who was not active reads an answer showing play state; and once a second, the upstream's
+/// count of background requests for the budget in `/api/stats`.
 pub fn spawn_play_watch(
     gw: &Gateway,
     stop: &tokio_util::sync::CancellationToken,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    let period = gw.config().feed.play_state_probe;
-    if period.is_zero() {
+    if gw.config().feed.play_state_probe.is_zero() {
         return None;
     }
     let gw = gw.clone();
     let stop = stop.clone();
     Some(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => break,
-                _ = tick.tick() => {
-                    for up in gw.upstreams() {
-                        probe_round(&gw, up).await;
-                    }
-                }
-            }
+        let mut watches = tokio::task::JoinSet::new();
+        for up in gw.upstreams() {
+            let (gw, up, stop) = (gw.clone(), up.clone(), stop.clone());
+            watches.spawn(async move { watch(&gw, &up, &stop).await });
         }
+        while watches.join_next().await.is_some() {}
     }))
+}
+
+/// One upstream's watch ([`spawn_play_watch`]).
+async fn watch(gw: &Gateway, up: &Arc<Upstream>, stop: &tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let feed = gw.feed(&up.name).cloned();
+    loop {
+        let woken = async {
+            match &feed {
+                Some(feed) => feed.play_reader_woke().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = tick.tick() => {}
+            () = woken => {}
+        }
+        if let Some(feed) = &feed {
+            let all = up
+                .guard
+                .counters
+                .background_requests
+                .load(std::sync::atomic::Ordering::Relaxed);
+            feed.note_background_all(all, gw.clock().now_ms());
+        }
+        probe_round(gw, up).await;
+    }
 }

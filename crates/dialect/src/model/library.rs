@@ -83,6 +83,38 @@ pub struct PlayStateProbe {
     pub section: Option<String>,
 }
 
+/// Where the server's list of every user's plays was read up to
+/// ([`crate::Dialect::plays_since`]): the time of the newest play read, as the server writes
+/// it (given back to it as the list's lower bound), and that play's id (ids grow with each
+/// play recorded, so a play with a greater id is new).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayCursor {
+    /// The newest play's time, in the server's own form.
+    pub at: String,
+    /// The newest play's id.
+    pub id: u64,
+}
+
+/// Plays asked for per page of the list of every user's plays.
+pub const PLAYS_PAGE: usize = 50;
+
+/// One play in the server's list of every user's plays ([`crate::Dialect::played_entries`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlayedEntry {
+    /// The play's id (grows with each play recorded).
+    pub id: u64,
+    /// When, in the server's own form ([`PlayCursor::at`]).
+    pub at: String,
+    /// The item played, as the gateway's tags name it.
+    pub item: String,
+    /// Its parents named by the entry (album and artist; season and show).
+    pub parents: Vec<String>,
+    /// Its section, when the entry names it.
+    pub section: Option<String>,
+    /// Whether the server's owner played it (`None`: the entry does not say).
+    pub by_owner: Option<bool>,
+}
+
 /// One item of a whole play-state list, as the gateway's tags name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlayStateItem {

@@ -223,6 +223,18 @@ impl Dialect for Plex {
         play_state::items(body)
     }
 
+    fn plays_since(
+        &self,
+        cursor: Option<&crate::model::library::PlayCursor>,
+        start: usize,
+    ) -> Option<String> {
+        Some(play_state::plays_since(cursor, start))
+    }
+
+    fn played_entries(&self, body: &[u8]) -> Option<Vec<crate::model::library::PlayedEntry>> {
+        play_state::played_entries(body)
+    }
+
     fn answers(&self) -> Option<&'static dyn super::CopyAnswers> {
         Some(&Plex)
     }

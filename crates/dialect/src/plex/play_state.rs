@@ -1,18 +1,30 @@
-//! The requests that watch a Plex user's play state (the library copy's `play_watch`), and how
-//! their whole lists read.
+//! The requests that watch Plex users' play state (the library copy's `play_watch`), and how
+//! their answers read.
 //!
-//! Per section with playable items, as its leaf type: the item the user played or started
-//! last with how many they have (a play, a mark as played or a resume point sets
-//! `lastViewedAt`; a mark as unplayed clears it, so the count falls), and how many they have
-//! rated (a rating given or taken away). Plex filters and sorts by `lastViewedAt` but has no
-//! filter or sort on `lastRatedAt`, so a rating changed from one value to another shows in
-//! neither probe: sampled revalidation is what finds it.
+//! **Every user's plays, in one request**: the play history read with the owner's token,
+//! `/status/sessions/history/all?sort=viewedAt:desc`, lists the plays of every account of the
+//! server (python-plexapi's `history()` reads it so), each with its item, the item's parents
+//! and section, `viewedAt` and the `accountID` (the owner is account 1 on every server).
+//! Read from the last play seen (`viewedAt>=`), it is empty while nobody plays.
+//!
+//! **What the history does not list** — a mark as played or unplayed, a resume point saved
+//! without a play, a rating — is probed per user, per section with playable items, as its
+//! leaf type: the item the user played or started last with how many they have (a play, a
+//! mark as played or a resume point sets `lastViewedAt`; a mark as unplayed clears it, so the
+//! count falls), and how many they have rated (a rating given or taken away). Plex filters
+//! and sorts by `lastViewedAt` but has no filter or sort on `lastRatedAt`, so a rating changed
+//! from one value to another shows in neither probe: sampled revalidation is what finds it.
 
 use rustc_hash::FxHasher;
 use serde_json::Value;
 use std::hash::{Hash, Hasher};
 
-use crate::model::library::{PlayStateItem, PlayStateProbe, UserSections};
+use crate::model::library::{
+    PLAYS_PAGE, PlayCursor, PlayStateItem, PlayStateProbe, PlayedEntry, UserSections,
+};
+
+/// The owner's account id in a server's play history: 1 on every Plex server.
+const OWNER_ACCOUNT: &str = "1";
 
 /// The per-user values of an item as a listing shows them (also what the library copy keeps
 /// of an item without: `kept.rs`).
@@ -93,6 +105,60 @@ pub(super) fn items(body: &[u8]) -> Option<Vec<PlayStateItem>> {
     )
 }
 
+/// The play history from `cursor` on (`viewedAt>=` its time: plays of that same second are
+/// read again, told apart by their ids), newest first, page `start`; without a cursor, the
+/// newest play alone.
+pub(super) fn plays_since(cursor: Option<&PlayCursor>, start: usize) -> String {
+    const HISTORY: &str = "/status/sessions/history/all?sort=viewedAt%3Adesc";
+    match cursor {
+        None => format!("{HISTORY}&X-Plex-Container-Start=0&X-Plex-Container-Size=1"),
+        Some(c) => {
+            // The time goes back to the server as it wrote it: digits only.
+            let at: String = c.at.chars().filter(char::is_ascii_digit).collect();
+            let at = if at.is_empty() { "0" } else { at.as_str() };
+            format!(
+                "{HISTORY}&viewedAt%3E={at}&X-Plex-Container-Start={start}\
+                 &X-Plex-Container-Size={PLAYS_PAGE}"
+            )
+        }
+    }
+}
+
+/// The plays of a play-history answer (JSON), newest first.
+pub(super) fn played_entries(body: &[u8]) -> Option<Vec<PlayedEntry>> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let container = v.get("MediaContainer")?;
+    let Some(list) = container.get("Metadata").and_then(Value::as_array) else {
+        return Some(Vec::new());
+    };
+    let text = |m: &Value, k: &str| -> Option<String> {
+        match m.get(k)? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    Some(
+        list.iter()
+            .filter_map(|m| {
+                // `historyKey` is `/status/sessions/history/{id}`.
+                let id = text(m, "historyKey")?.rsplit('/').next()?.parse().ok()?;
+                Some(PlayedEntry {
+                    id,
+                    at: text(m, "viewedAt")?,
+                    item: text(m, "ratingKey")?,
+                    parents: ["parentRatingKey", "grandparentRatingKey"]
+                        .iter()
+                        .filter_map(|k| text(m, k))
+                        .collect(),
+                    section: text(m, "librarySectionID"),
+                    by_owner: text(m, "accountID").map(|a| a == OWNER_ACCOUNT),
+                })
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +196,47 @@ mod tests {
         assert!(p[1].probe.ends_with("X-Plex-Container-Size=0"));
         assert_eq!(p[2].section.as_deref(), Some("2"));
         assert!(p[3].whole.contains("type=1&userRating"));
+    }
+
+    #[test]
+    fn the_history_is_read_from_the_cursor_on_and_each_play_says_whose() {
+        assert!(plays_since(None, 0).ends_with("X-Plex-Container-Size=1"));
+        let cursor = PlayCursor {
+            at: "1700000000".into(),
+            id: 7,
+        };
+        let path = plays_since(Some(&cursor), 50);
+        assert!(path.contains("&viewedAt%3E=1700000000&X-Plex-Container-Start=50&"));
+        let forged = PlayCursor {
+            at: "1&x=2".into(),
+            id: 0,
+        };
+        assert!(plays_since(Some(&forged), 0).contains("viewedAt%3E=12&"));
+        let body = br#"{"MediaContainer":{"size":2,"Metadata":[
+            {"historyKey":"/status/sessions/history/9","ratingKey":"11","parentRatingKey":"5",
+             "grandparentRatingKey":"2","librarySectionID":"1","viewedAt":1700000100,
+             "accountID":3},
+            {"historyKey":"/status/sessions/history/8","ratingKey":"40",
+             "librarySectionID":"2","viewedAt":1700000000,"accountID":1}]}}"#;
+        let plays = played_entries(body).unwrap();
+        assert_eq!(plays.len(), 2);
+        assert_eq!(
+            plays[0],
+            PlayedEntry {
+                id: 9,
+                at: "1700000100".into(),
+                item: "11".into(),
+                parents: vec!["5".into(), "2".into()],
+                section: Some("1".into()),
+                by_owner: Some(false),
+            }
+        );
+        assert_eq!(plays[1].by_owner, Some(true));
+        assert_eq!(
+            played_entries(br#"{"MediaContainer":{"size":0}}"#),
+            Some(Vec::new())
+        );
+        assert_eq!(played_entries(b"<MediaContainer/>"), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use http_body_util::{BodyExt, Either, Full, Limited};
 
 use super::failure::upstream_error_response;
 use super::{Call, WireHead};
+use crate::events::{Change, ChangeEvent};
 use crate::fetch::{ClientBody, ProxyBody, append_forwarded_for, empty_body, is_hop_by_hop};
 use crate::respond::{ErrorKind, mark, problem, us_ms};
 use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
@@ -282,10 +283,24 @@ impl Call<'_> {
         } else {
             (&tags[..], *user_state)
         };
+        // A play-state write of one user whose items the index places: what it changes, as
+        // the play's (or rating's) change event says, instead of the item's own fields for
+        // everyone and every answer of the user's that shows play state.
+        let played = user
+            .filter(|_| user_state)
+            .and_then(|u| self.play_state_write(tags, u));
         for tag in tags {
-            gw.cache().invalidate_tag(tag);
+            let item_level = crate::tags::item_id(&up.name, tag).is_some()
+                || crate::tags::plays_item(&up.name, tag).is_some()
+                || crate::tags::owner_plays_item(&up.name, tag).is_some();
+            if played.is_none() || !item_level {
+                gw.cache().invalidate_tag(tag);
+            }
         }
-        let n = tags.len() + usize::from(user_state && user.is_some());
+        if let Some(event) = &played {
+            gw.invalidate_tags(&up.name, &event.tags(&up.name));
+        }
+        let n = tags.len() + usize::from(user_state && user.is_some() && played.is_none());
         gw.metrics().invalidated(&up.metrics_name, "write", n);
         // A write that changes items (not play state, which the index and the kept elements
         // leave out): the index answers none of them until the keeper has read them again.
@@ -299,7 +314,9 @@ impl Call<'_> {
             return;
         }
         if let Some(u) = user {
-            gw.cache().invalidate_tag(&u.state_tag);
+            if played.is_none() {
+                gw.cache().invalidate_tag(&u.state_tag);
+            }
             u.note_play_write(&up.name, tags);
         }
         // A write without one clear token (two tokens, or one in a form the server may read
@@ -315,6 +332,61 @@ impl Call<'_> {
                     .invalidate_tag(&crate::tags::user_state(&up.name, &hash.to_string()));
             }
         }
+    }
+}
+
+impl Call<'_> {
+    /// The change a play-state write of `user` made to the items it names (the
+    /// [`crate::tags::plays`] tags among `tags`): a play (its parents' viewed counts with it)
+    /// when the write touches what the user continues with, else a rating or a favourite (the
+    /// item alone), in the section the library index holds the items in, by the owner or not.
+    /// `None` when the write names no item or the index does not place them all in one
+    /// section: the user's play-state answers are dropped instead.
+    fn play_state_write(&self, tags: &[Arc<str>], user: &UserRecord) -> Option<ChangeEvent> {
+        let Call { gw, up, .. } = *self;
+        let ids: Vec<&str> = tags
+            .iter()
+            .filter_map(|t| crate::tags::plays_item(&up.name, t))
+            .collect();
+        if ids.is_empty() {
+            return None;
+        }
+        let index = gw.copy()?.ready_index(&up.name)?;
+        let everything = cachearr_library::Visibility::everything();
+        let mut section = None;
+        let mut parents = Vec::new();
+        for id in &ids {
+            let item = index.by_id(id, &everything)?;
+            if section.get_or_insert(item.section_id()) != &item.section_id() {
+                return None;
+            }
+            parents.extend(
+                [item.parent_id(), item.grandparent_id()]
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+        let ondeck = crate::tags::ondeck(&up.name);
+        let played = tags.iter().any(|t| **t == *ondeck);
+        let by_owner = up
+            .config
+            .token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .is_some_and(|token| gw.secret().user_of(token) == user.hash);
+        let event = ChangeEvent::new(if played {
+            Change::Played
+        } else {
+            Change::Rated
+        })
+        .with_section(section)
+        .with_items(ids.iter().map(|id| Some(*id)))
+        .with_owner(Some(by_owner));
+        Some(if played {
+            event.with_parents(parents.into_iter().map(Some))
+        } else {
+            event
+        })
     }
 }
 

@@ -225,6 +225,13 @@ impl Call<'_> {
                 Err(e) => return Err(Refused::BadQuery(e)),
             },
         };
+        // The play-state watch follows the users whose answers showing play state are read.
+        if scope_user.is_some()
+            && crate::feed::item_tagged(reading.class)
+            && let Some(feed) = self.conn.feed.as_ref()
+        {
+            feed.note_play_read(&user, now);
+        }
         Ok(Admitted {
             user,
             scope_user,

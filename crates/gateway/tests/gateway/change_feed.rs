@@ -751,14 +751,18 @@ async fn jellyfin_dead_socket_and_restart_are_noticed() {
 
 /// A play, a mark as unplayed and a rating or favourite made on the server by a client
 /// cachearr does not see (no webhook; Plex's socket says nothing of marks and ratings,
-/// Jellyfin's tells only the changed user's own sessions) stay unseen until a round of
-/// play-state probes, which then refreshes the answers that show the changed item and no
-/// other; a user away longer than `play_state_watch` is not probed, and what changed while
-/// they were away is found by the first round after their return.
+/// Jellyfin's tells only the changed user's own sessions) stay unseen until the user's own
+/// probes are due, which then refresh the answers that show the changed item and no other;
+/// a user not read for `play_state_active` is not probed (nor is anything else: an idle
+/// gateway asks the server nothing), and what changed while they were away is found item by
+/// item by the first round after their return, which drops nothing that did not change.
 async fn plays_made_on_other_clients(profile: Profile) {
+    const USER_PROBE: Duration = Duration::from_secs(120);
     let gw = start_hooked(profile, false, |config| {
         // Rounds are run by hand here.
         config.feed.play_state_probe = Duration::ZERO;
+        config.feed.play_state_user_probe = USER_PROBE;
+        config.feed.play_state_active = Duration::from_secs(180);
         config.feed.play_state_watch = Duration::from_secs(1800);
     })
     .await;
@@ -782,46 +786,58 @@ async fn plays_made_on_other_clients(profile: Profile) {
             Profile::Http => unreachable!("a media server's test"),
         }
     };
-    let path_of = |user: &cachearr_sim::state::User| match profile {
-        Profile::Plex => gw.metadata(item),
-        Profile::Jellyfin => format!("/Items/{}?userId={}", gw.path_id(item), user.jellyfin_id),
+    let path_of = |user: &cachearr_sim::state::User, id: u32| match profile {
+        Profile::Plex => gw.metadata(id),
+        Profile::Jellyfin => format!("/Items/{}?userId={}", gw.path_id(id), user.jellyfin_id),
         Profile::Http => unreachable!("a media server's test"),
     };
     // A user who is not the owner and sees the item.
     let mut chosen = None;
     for user in users.iter().filter(|u| !u.is_owner) {
-        if as_user(user, &path_of(user)).send().await.unwrap().status() == 200 {
+        if as_user(user, &path_of(user, item))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
             chosen = Some(user.clone());
             break;
         }
     }
     let user = chosen.expect("a user other than the owner sees the movies");
-    let path = path_of(&user);
+    let path = path_of(&user, item);
+    let other_path = path_of(&user, ids[1]);
     // (cache status, play count, rated or favourite)
-    let read = || async {
-        let response = as_user(&user, &path).send().await.unwrap();
-        let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
-        let body: serde_json::Value = response.json().await.unwrap();
-        let (plays, marked) = match profile {
-            Profile::Plex => {
-                let m = &body["MediaContainer"]["Metadata"][0];
-                (
-                    m["viewCount"].as_u64().unwrap_or(0),
-                    m.get("userRating").is_some(),
-                )
-            }
-            Profile::Jellyfin => (
-                body["UserData"]["PlayCount"].as_u64().unwrap_or(0),
-                body["UserData"]["IsFavorite"] == true,
-            ),
-            Profile::Http => unreachable!("a media server's test"),
-        };
-        (cache, plays, marked)
+    let read_path = |path: String| {
+        let request = as_user(&user, &path);
+        async move {
+            let response = request.send().await.unwrap();
+            let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+            let body: serde_json::Value = response.json().await.unwrap();
+            let (plays, marked) = match profile {
+                Profile::Plex => {
+                    let m = &body["MediaContainer"]["Metadata"][0];
+                    (
+                        m["viewCount"].as_u64().unwrap_or(0),
+                        m.get("userRating").is_some(),
+                    )
+                }
+                Profile::Jellyfin => (
+                    body["UserData"]["PlayCount"].as_u64().unwrap_or(0),
+                    body["UserData"]["IsFavorite"] == true,
+                ),
+                Profile::Http => unreachable!("a media server's test"),
+            };
+            (cache, plays, marked)
+        }
     };
+    let read = || read_path(path.clone());
+    let probes_due = || gw.clock.advance(USER_PROBE);
     read().await;
     assert_eq!(read().await, ("HIT".to_owned(), 0, false));
 
-    // The first round keeps what it read: nothing to compare with yet.
+    // The first reading in this process keeps what it read: nothing to compare with yet.
     let round = play_watch::probe_round(&gw.gateway, &up).await;
     assert_eq!(
         (round.users, round.first, round.changed, round.failed),
@@ -829,31 +845,44 @@ async fn plays_made_on_other_clients(profile: Profile) {
         "{round:?}"
     );
     assert!(round.probes >= 2, "{round:?}");
-    // What was filled before the first round is read again once.
+    // What was filled before the first reading was in is read again once.
     assert_eq!(read().await.0, "MISS");
     assert_eq!(read().await.0, "HIT");
+    // Not due again before `play_state_user_probe`.
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(round.users, 0, "{round:?}");
+    probes_due();
+    read_path(other_path.clone()).await;
+    assert_eq!(read_path(other_path.clone()).await.0, "HIT");
     let round = play_watch::probe_round(&gw.gateway, &up).await;
     assert_eq!(
-        (round.first, round.changed),
-        (0, 0),
+        (round.users, round.first, round.changed),
+        (1, 0, 0),
         "nothing changed: {round:?}"
     );
 
-    // Marked played on another client: unseen until the next round.
+    // Marked played on another client: unseen until the user's probes are due.
     gw.sim.mark_played(user.id, item);
     assert_eq!(
         read().await,
         ("HIT".to_owned(), 0, false),
         "nothing told the gateway"
     );
+    probes_due();
     let round = play_watch::probe_round(&gw.gateway, &up).await;
     assert_eq!((round.changed, round.items), (1, 1), "{round:?}");
     assert_eq!(read().await.1, 1, "the play is seen after one round");
+    assert_eq!(
+        read_path(other_path.clone()).await.0,
+        "HIT",
+        "the other item's answer stays"
+    );
 
     // Marked unplayed, which Plex's webhooks never announce.
     read().await;
     gw.sim.unscrobble(user.id, item);
     assert_eq!(read().await.1, 1);
+    probes_due();
     assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.changed, 1);
     assert_eq!(
         read().await.1,
@@ -869,6 +898,7 @@ async fn plays_made_on_other_clients(profile: Profile) {
         Profile::Http => unreachable!("a media server's test"),
     };
     assert!(!read().await.2);
+    probes_due();
     assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.changed, 1);
     assert!(
         read().await.2,
@@ -882,6 +912,8 @@ async fn plays_made_on_other_clients(profile: Profile) {
     gw.get(&owner_path).await;
     assert_eq!(gw.get(&owner_path).await.cache, "HIT");
     gw.sim.mark_played(user.id, ids[1]);
+    read().await;
+    probes_due();
     let round = play_watch::probe_round(&gw.gateway, &up).await;
     assert_eq!(
         (round.users, round.changed, round.items),
@@ -889,16 +921,30 @@ async fn plays_made_on_other_clients(profile: Profile) {
         "{round:?}"
     );
     assert_eq!(gw.get(&owner_path).await.cache, "HIT");
+    // (the other item's answer, refreshed by that play, filled again)
+    assert_eq!(read_path(other_path.clone()).await.0, "MISS");
 
-    // Away longer than the watch: no longer probed, but what they had is kept, so the first
-    // round after their return finds what changed while they were away.
-    gw.clock.advance(Duration::from_secs(1801));
+    // Not read for `play_state_active`: nobody is probed, nothing is asked at all.
+    gw.clock.advance(Duration::from_secs(181));
+    let asked = gw.sim.stats().total;
     let round = play_watch::probe_round(&gw.gateway, &up).await;
-    assert_eq!((round.users, round.lapsed), (0, 2), "{round:?}");
+    assert_eq!(
+        (round.users, round.lapsed, round.probes),
+        (0, 2, 0),
+        "{round:?}"
+    );
+    gw.clock.advance(Duration::from_secs(600));
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(round, play_watch::Round::default(), "idle: {round:?}");
+    assert_eq!(gw.sim.stats().total, asked, "an idle gateway asks nothing");
     let stats = gw.stats().await;
     assert_eq!(stats["feed"][0]["play_state"]["lapsed"], 2, "{stats}");
+
+    // Back: what they had is kept, so the first round after their return finds what
+    // changed while they were away, and drops nothing else.
     gw.sim.mark_played(user.id, item);
     read().await;
+    assert_eq!(read_path(other_path.clone()).await.0, "HIT");
     let round = play_watch::probe_round(&gw.gateway, &up).await;
     assert_eq!(
         (round.users, round.first, round.changed),
@@ -906,6 +952,182 @@ async fn plays_made_on_other_clients(profile: Profile) {
         "{round:?}"
     );
     assert_eq!(read().await.1, 1, "the play made while away is seen");
+    assert_eq!(
+        read_path(other_path.clone()).await.0,
+        "HIT",
+        "a return drops nothing that did not change"
+    );
+}
+
+/// Another account's play on a client cachearr does not see is in the server's play history,
+/// which the watch reads with the owner's token while someone reads answers showing play
+/// state: the played item's answers (and only theirs) are refreshed at the next round, long
+/// before the user's own probes are due, and the owner's answers stay (not the owner's play).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_plays_of_every_account_are_read_from_the_history() {
+    let gw = start_hooked(Profile::Plex, false, |config| {
+        // Rounds by hand; the history is read at each, the users' own probes once an hour.
+        config.feed.play_state_probe = Duration::ZERO;
+        config.feed.play_state_user_probe = HOUR;
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (_, ids, _) = gw.sections();
+    let (item, other) = (ids[0], ids[1]);
+    let users = gw.sim.state().users().to_vec();
+    let ask = |token: &str, id: u32| {
+        gw.client
+            .get(format!("{}{}", gw.proxy, gw.metadata(id)))
+            .header("X-Plex-Token", token)
+            .header("Accept", "application/json")
+    };
+    let mut chosen = None;
+    for user in users.iter().filter(|u| !u.is_owner) {
+        if ask(&user.plex_token, item).send().await.unwrap().status() == 200 {
+            chosen = Some(user.clone());
+            break;
+        }
+    }
+    let user = chosen.expect("a user other than the owner sees the movies");
+    // (cache status, play count)
+    let read = |id: u32| {
+        let request = ask(&user.plex_token, id);
+        async move {
+            let response = request.send().await.unwrap();
+            let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+            let body: serde_json::Value = response.json().await.unwrap();
+            let plays = body["MediaContainer"]["Metadata"][0]["viewCount"]
+                .as_u64()
+                .unwrap_or(0);
+            (cache, plays)
+        }
+    };
+    read(item).await;
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.first, round.signal, round.plays),
+        (1, 1, 0),
+        "{round:?}"
+    );
+    for id in [item, other] {
+        read(id).await;
+        assert_eq!(read(id).await, ("HIT".to_owned(), 0));
+    }
+    gw.get(&gw.metadata(item)).await;
+    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.first, 1);
+    assert_eq!(gw.get(&gw.metadata(item)).await.cache, "MISS");
+    assert_eq!(gw.get(&gw.metadata(item)).await.cache, "HIT");
+
+    // Played to the end on another client: a history entry of the user's account.
+    gw.sim.scrobble(user.id, item);
+    assert_eq!(
+        read(item).await,
+        ("HIT".to_owned(), 0),
+        "nothing told the gateway"
+    );
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.users, round.signal, round.plays),
+        (0, 1, 1),
+        "one reading of the history, no user's own probes: {round:?}"
+    );
+    assert_eq!(read(item).await.1, 1, "the play is seen after one round");
+    assert_eq!(read(other).await, ("HIT".to_owned(), 0), "other items stay");
+    assert_eq!(
+        gw.get(&gw.metadata(item)).await.cache,
+        "HIT",
+        "the owner's answers stay: another account played"
+    );
+    // Read again from where it was: nothing new.
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!((round.signal, round.plays), (1, 0), "{round:?}");
+    let stats = gw.stats().await;
+    let background = &stats["feed"][0]["background"]["total"];
+    assert!(background["signal"].as_u64().unwrap() >= 4, "{stats}");
+    assert!(background["probes"].as_u64().unwrap() >= 2, "{stats}");
+}
+
+/// A rating made through cachearr changes one item's rating for one user: the answers that
+/// show that item are read again for that user, while the user's other answers and the
+/// owner's answer of the same item stay (not every answer of the user's that shows play
+/// state, nor the item's answers for everyone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_a_rating_through_cachearr_drops_only_that_items_answers() {
+    let gw = start_hooked(Profile::Plex, false, |config| {
+        config.feed.play_state_probe = Duration::ZERO;
+    })
+    .await;
+    let (_, ids, _) = gw.sections();
+    let (item, other) = (ids[0], ids[1]);
+    let users = gw.sim.state().users().to_vec();
+    let ask = |token: &str, path: &str| {
+        gw.client
+            .get(format!("{}{path}", gw.proxy))
+            .header("X-Plex-Token", token)
+            .header("Accept", "application/json")
+    };
+    let mut chosen = None;
+    for user in users.iter().filter(|u| !u.is_owner) {
+        if ask(&user.plex_token, &gw.metadata(item))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
+            chosen = Some(user.clone());
+            break;
+        }
+    }
+    let user = chosen.expect("a user other than the owner sees the movies");
+    // (cache status, rated)
+    let read = |id: u32| {
+        let request = ask(&user.plex_token, &gw.metadata(id));
+        async move {
+            let response = request.send().await.unwrap();
+            let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+            let body: serde_json::Value = response.json().await.unwrap();
+            let rated = body["MediaContainer"]["Metadata"][0]
+                .get("userRating")
+                .is_some();
+            (cache, rated)
+        }
+    };
+    for id in [item, other] {
+        read(id).await;
+        assert_eq!(read(id).await, ("HIT".to_owned(), false));
+    }
+    gw.get(&gw.metadata(item)).await;
+    assert_eq!(gw.get(&gw.metadata(item)).await.cache, "HIT");
+
+    let rate = format!(
+        "{}/:/rate?key={item}&identifier=com.plexapp.plugins.library&rating=8",
+        gw.proxy
+    );
+    let response = gw
+        .client
+        .put(rate)
+        .header("X-Plex-Token", &user.plex_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    assert_eq!(
+        read(item).await,
+        ("MISS".to_owned(), true),
+        "the rated item is read again"
+    );
+    assert_eq!(
+        read(other).await,
+        ("HIT".to_owned(), false),
+        "the user's other answers stay"
+    );
+    assert_eq!(
+        gw.get(&gw.metadata(item)).await.cache,
+        "HIT",
+        "the owner's answer of the item stays"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

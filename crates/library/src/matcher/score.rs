@@ -430,7 +430,13 @@ impl<'a> Matcher<'a> {
             let joined = theirs.join(" ");
             let whole = normalize::name_similarity(&query.artists_joined, &joined);
             // Numbers in words or digits ("Marrow Seven", "Marrow 7"), either side.
-            let theirs_in_digits = normalize::number_words_as_digits(&joined);
+            // (The library's side only when the query's has digits: most credits have none.)
+            let theirs_in_digits = query
+                .artists_joined
+                .bytes()
+                .any(|b| b.is_ascii_digit())
+                .then(|| normalize::number_words_as_digits(&joined))
+                .flatten();
             let in_digits = if query.artists_in_digits.is_some() || theirs_in_digits.is_some() {
                 normalize::name_similarity(
                     query

@@ -415,8 +415,10 @@ pub(crate) async fn sessions(State(sim): State<Sim>, ctx: Ctx) -> Response {
 }
 
 /// `GET /status/sessions/history/all` with `accountID`, `librarySectionID`,
-/// `metadataItemID`, `viewedAt>`/`<` filters, `sort=viewedAt[:desc]` and paging. Shared users
-/// see only their own history.
+/// `metadataItemID`, `viewedAt>=`/`<=` filters (`viewedAt>>=`/`<<=`: strictly, as Plex's
+/// filter operators read), `sort=viewedAt[:desc]` and paging. The owner's token lists every
+/// account's plays (the owner is account 1, as on every Plex server); a shared user's, only
+/// their own.
 pub(crate) async fn history(State(sim): State<Sim>, ctx: Ctx) -> Response {
     let num = |k: &str| -> Result<Option<i64>, StatusCode> {
         match ctx.q(k) {
@@ -429,8 +431,8 @@ pub(crate) async fn history(State(sim): State<Sim>, ctx: Ctx) -> Response {
             num("accountID")?,
             num("librarySectionID")?,
             num("metadataItemID")?,
-            num("viewedAt>")?.or(num("viewedAt>>")?),
-            num("viewedAt<")?.or(num("viewedAt<<")?),
+            num("viewedAt>")?.or(num("viewedAt>>")?.map(|a| a.saturating_add(1))),
+            num("viewedAt<")?.or(num("viewedAt<<")?.map(|b| b.saturating_sub(1))),
         ))
     })();
     let (account, section, item_filter, after, before) = match parsed {

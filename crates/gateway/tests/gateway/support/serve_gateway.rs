@@ -17,6 +17,10 @@ pub fn loopback_config(profile: Profile, upstream: &str, data_dir: &Path) -> Con
     let mut config = Config::single(profile, upstream, any).unwrap();
     config.admin_listen = any;
     config.data_dir = data_dir.to_path_buf();
+    // The play-state watch reads the server as soon as a user's answers are read: it runs
+    // only in the tests about it (which run its rounds by hand or turn it on), so that the
+    // others count only the requests they make.
+    config.feed.play_state_probe = std::time::Duration::ZERO;
     config
 }
 
