@@ -225,7 +225,8 @@ impl Ahead {
         let (prefix, suffix) = (&path[..range.start], &path[range.end..]);
         let batcher = gw.batcher();
         // A walk goes at most AHEAD items past the one read.
-        let Some((listing, at, next)) = batcher.listed_after(&up.name, user.hash, item, AHEAD)
+        let Some((listing, at, next)) =
+            batcher.listed_after(up, (user.hash, read.headers), item, AHEAD)
         else {
             return;
         };

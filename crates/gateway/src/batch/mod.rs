@@ -67,6 +67,9 @@ const PAGES_MAX: usize = 192;
 const ITEMS_MAX: usize = 100;
 /// Batched requests one page's walk starts at most (its items after those go singly).
 const BATCHES_PER_PAGE: usize = 10;
+/// Walks of one page remembered at once (ways its items are read singly: a query and an
+/// `Accept` each); the oldest is forgotten past it.
+const WALKS_PER_PAGE: usize = 4;
 /// A batched answer's expected size at most (its items' count is cut to fit, estimated from
 /// the single answer's size).
 const BYTES_MAX: usize = 2 * 1024 * 1024;
@@ -156,12 +159,91 @@ struct Page {
     seq: u64,
     upstream: Arc<str>,
     user: UserHash,
+    /// The client that read the listing: its single reads are the ones looked for here.
+    client: ClientId,
     listing: Key,
     ids: Vec<Box<str>>,
+    /// The page's walks so far, one per way its items are read singly, oldest first (at most
+    /// [`WALKS_PER_PAGE`]).
+    walks: Vec<Walk>,
+}
+
+impl Page {
+    /// The walk of this page made by single reads with `query` and `accept`, if one began.
+    fn walk_of(&self, query: Option<&str>, accept: Option<&http::HeaderValue>) -> Option<&Walk> {
+        self.walks.iter().find(|w| w.is(query, accept))
+    }
+}
+
+/// The walk of a page (its `walks`) made by single reads with `query` and `accept`, begun now
+/// if it was not (the oldest walk is forgotten past [`WALKS_PER_PAGE`]).
+fn walk_in<'w>(
+    walks: &'w mut Vec<Walk>,
+    query: Option<&str>,
+    accept: Option<&http::HeaderValue>,
+) -> &'w mut Walk {
+    let at = match walks.iter().position(|w| w.is(query, accept)) {
+        Some(at) => at,
+        None => {
+            if walks.len() >= WALKS_PER_PAGE {
+                walks.remove(0);
+            }
+            walks.push(Walk {
+                query: query.map(str::to_owned),
+                accept: accept.cloned(),
+                singles: Vec::new(),
+                last_read: None,
+                batched: false,
+            });
+            walks.len() - 1
+        }
+    };
+    &mut walks[at]
+}
+
+/// A hash of a single request's query and `Accept`: which walk of a page it belongs to.
+fn shape_of(query: Option<&str>, accept: Option<&http::HeaderValue>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    query.hash(&mut hasher);
+    accept.map(http::HeaderValue::as_bytes).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// One way a page's items are read singly: the single requests' query and `Accept`. A batch
+/// is sent as those requests were and fills their keys, so each way is a walk of its own:
+/// Kometa's reloads (XML, its reload arguments) and Overseerr's reads (JSON) of one page are
+/// two walks, each batched once.
+struct Walk {
+    query: Option<String>,
+    accept: Option<http::HeaderValue>,
     singles: Vec<Single>,
-    /// Where in `ids` the last item read singly is.
+    /// Where in the page's `ids` the last item read singly is.
     last_read: Option<usize>,
     batched: bool,
+}
+
+impl Walk {
+    fn is(&self, query: Option<&str>, accept: Option<&http::HeaderValue>) -> bool {
+        self.query.as_deref() == query && self.accept.as_ref() == accept
+    }
+}
+
+/// Who reads: the name a client gives itself in its requests (its product and device, as the
+/// server's dialect reads them; never its token), hashed. Several tools of one user walk at
+/// the same time (Kometa, Overseerr and PlexKodiConnect as the owner, each listing the same
+/// section in its own order and page size): each tool's single reads are looked for in the
+/// pages that tool listed, so that one tool's page never hides another's walk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct ClientId(u64);
+
+impl ClientId {
+    fn of(profile: crate::dialect::Profile, headers: &HeaderMap) -> ClientId {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        crate::dialect::client_name(profile, headers).hash(&mut hasher);
+        ClientId(hasher.finish())
+    }
 }
 
 /// A page's batch, due: the single answer whose frame the parts are built in, the single
@@ -188,9 +270,9 @@ struct Target {
 #[derive(Default)]
 struct Pages {
     list: VecDeque<Page>,
-    /// The latest remembered page holding an item, by (user, id as a number:
+    /// The latest remembered page holding an item, by (user, client, id as a number:
     /// [`item_number`]).
-    by_item: HashMap<(UserHash, u128), u64>,
+    by_item: HashMap<(UserHash, ClientId, u128), u64>,
     /// `seq` of the page at the front of `list`.
     front_seq: u64,
 }
@@ -202,28 +284,34 @@ impl Pages {
         {
             self.front_seq = old.seq + 1;
             for id in &old.ids {
-                if let Some(n) = item_number(id)
-                    && self.by_item.get(&(old.user, n)) == Some(&old.seq)
-                {
-                    self.by_item.remove(&(old.user, n));
+                if let Some(n) = item_number(id) {
+                    let at = (old.user, old.client, n);
+                    if self.by_item.get(&at) == Some(&old.seq) {
+                        self.by_item.remove(&at);
+                    }
                 }
             }
         }
         page.seq = self.front_seq + self.list.len() as u64;
         for id in &page.ids {
             if let Some(n) = item_number(id) {
-                self.by_item.insert((page.user, n), page.seq);
+                self.by_item.insert((page.user, page.client, n), page.seq);
             }
         }
         self.list.push_back(page);
     }
 
-    /// The latest page of `user` on `upstream` holding item `id`, unless it was batched.
-    fn holding(&mut self, upstream: &str, user: UserHash, id: &str) -> Option<&mut Page> {
-        let seq = *self.by_item.get(&(user, item_number(id)?))?;
+    /// The latest page `client` of `user` listed on `upstream` holding item `id`.
+    fn holding(
+        &mut self,
+        upstream: &str,
+        (user, client): (UserHash, ClientId),
+        id: &str,
+    ) -> Option<&mut Page> {
+        let seq = *self.by_item.get(&(user, client, item_number(id)?))?;
         let at = usize::try_from(seq.checked_sub(self.front_seq)?).ok()?;
         let page = self.list.get_mut(at)?;
-        (!page.batched && *page.upstream == *upstream).then_some(page)
+        (*page.upstream == *upstream).then_some(page)
     }
 }
 
@@ -249,8 +337,9 @@ pub struct Batcher {
     pub stats: BatchStats,
 }
 
-/// A remembered page: its upstream, its user and its place in [`Pages::list`]'s order.
-type PagePlace = (Arc<str>, UserHash, u64);
+/// A walk of a remembered page: its upstream, its user, the page's place in [`Pages::list`]'s
+/// order and the walk's single requests' query and `Accept` (hashed).
+type PagePlace = (Arc<str>, UserHash, u64, u64);
 
 /// A page's single reads on their way to the server, and a signal to the reads waiting for them.
 struct SinglesLoading {
@@ -326,31 +415,33 @@ impl Batcher {
         }
     }
 
-    /// Before an item read singly goes to the server: when its page is remembered and not
-    /// batched yet, and [`SINGLES_BEFORE_BATCH`] of the page's items are on their way there
-    /// already (a client reading a page's items all at once, as Overseerr does), waits for
-    /// them (at most [`SINGLE_HOLD_WAIT`]): their answers may start the batch holding this
-    /// item, which [`Self::join`] then waits for. Otherwise marks this read as on its way
-    /// until the returned guard is dropped. A hit, or an item of no remembered page, passes.
-    pub(crate) async fn hold_single(
-        &self,
-        gw: &Gateway,
-        up: &Upstream,
-        user: UserHash,
-        (uri, key): (&Uri, &Key),
-    ) -> Option<SingleLoading<'_>> {
+    /// Before an item read singly goes to the server: when its page is remembered (listed by
+    /// the same client) and this way of reading its items is not batched yet, and
+    /// [`SINGLES_BEFORE_BATCH`] of the page's items read so are on their way there already (a
+    /// client reading a page's items all at once, as Overseerr does), waits for them (at most
+    /// [`SINGLE_HOLD_WAIT`]): their answers may start the batch holding this item, which
+    /// [`Self::join`] then waits for. Otherwise marks this read as on its way until the
+    /// returned guard is dropped. A hit, or an item of no remembered page, passes.
+    pub(crate) async fn hold_single(&self, read: &BatchedRead<'_>) -> Option<SingleLoading<'_>> {
+        let (gw, up, uri, key) = (read.gw, read.up, read.uri, read.key);
         if self.page_count.load(Ordering::Acquire) == 0 || !up.config.prefetch.batch_metadata {
             return None;
         }
         let id = (crate::dialect::of(up.profile).walk_batch().single_id)(uri.path())?;
+        let (query, accept) = (uri.query(), read.headers.get(http::header::ACCEPT));
+        let who = (read.user.hash, ClientId::of(up.profile, read.headers));
         let seq = {
             let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-            pages.holding(&up.name, user, id)?.seq
+            let page = pages.holding(&up.name, who, id)?;
+            if page.walk_of(query, accept).is_some_and(|w| w.batched) {
+                return None;
+            }
+            page.seq
         };
         if gw.cache().get(key).await.is_some() {
             return None;
         }
-        let place: PagePlace = (up.name.clone(), user, seq);
+        let place: PagePlace = (up.name.clone(), who.0, seq, shape_of(query, accept));
         let deadline = tokio::time::Instant::now() + SINGLE_HOLD_WAIT;
         loop {
             let mut changed = {
@@ -436,9 +527,7 @@ impl Batcher {
         read: &BatchedRead<'_>,
         inner: impl Future<Output = Looked>,
     ) -> Looked {
-        let single = self
-            .hold_single(read.gw, read.up, read.user.hash, (read.uri, read.key))
-            .await;
+        let single = self.hold_single(read).await;
         self.join(read.key).await;
         let looked = inner.await;
         self.learn_singles(read, &looked);
@@ -473,8 +562,9 @@ impl Batcher {
         }
         let path = uri.path();
         let walk = crate::dialect::of(up.profile).walk_batch();
+        let who = (user.hash, ClientId::of(up.profile, headers));
         if (walk.is_page)(path) {
-            self.remember_page(up, user.hash, key, &value.body);
+            self.remember_page(up, who, key, &value.body);
         } else if let Some(id) = (walk.single_id)(path) {
             if self.page_count.load(Ordering::Acquire) == 0 {
                 return;
@@ -487,27 +577,30 @@ impl Batcher {
                 value: value.clone(),
                 from_server,
             };
-            if let Some(due) = self.note_single(up, user.hash, id, single) {
+            if let Some(due) = self.note_single(up, who, id, single) {
                 self.start(gw, up, user, scope_user, headers, due);
             }
         }
     }
 
-    /// The items listed after `id` in the latest listing page `user` read on `upstream` that
-    /// holds it (batched or not): its `count` next ids, and the page's place and `id`'s index
-    /// in it, which tell a walk of the page's items apart and say how far it went.
+    /// The items listed after `id` in the latest listing page `user` read on `upstream` with
+    /// the client `headers` name that holds it (batched or not): its `count` next ids, and the
+    /// page's place and `id`'s index in it, which tell a walk of the page's items apart and
+    /// say how far it went.
     fn listed_after(
         &self,
-        upstream: &str,
-        user: UserHash,
+        upstream: &Upstream,
+        (user, headers): (UserHash, &HeaderMap),
         id: &str,
         count: usize,
     ) -> Option<(u64, usize, Vec<Box<str>>)> {
         if self.page_count.load(Ordering::Acquire) == 0 {
             return None;
         }
+        let client = ClientId::of(upstream.profile, headers);
+        let upstream = &*upstream.name;
         let pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        let seq = *pages.by_item.get(&(user, item_number(id)?))?;
+        let seq = *pages.by_item.get(&(user, client, item_number(id)?))?;
         let at = usize::try_from(seq.checked_sub(pages.front_seq)?).ok()?;
         let page = pages.list.get(at).filter(|p| *p.upstream == *upstream)?;
         let index = page.ids.iter().position(|i| **i == *id)?;
@@ -521,13 +614,17 @@ impl Batcher {
         Some((seq, index, next))
     }
 
-    fn remember_page(&self, up: &Upstream, user: UserHash, listing: &Key, body: &Bytes) {
+    fn remember_page(
+        &self,
+        up: &Upstream,
+        (user, client): (UserHash, ClientId),
+        listing: &Key,
+        body: &Bytes,
+    ) {
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        if pages
-            .list
-            .iter()
-            .any(|p| p.user == user && p.listing == *listing && *p.upstream == *up.name)
-        {
+        if pages.list.iter().any(|p| {
+            p.user == user && p.client == client && p.listing == *listing && *p.upstream == *up.name
+        }) {
             return;
         }
         let walk = crate::dialect::of(up.profile).walk_batch();
@@ -552,84 +649,84 @@ impl Batcher {
                 seq: 0,
                 upstream: up.name.clone(),
                 user,
+                client,
                 listing: listing.clone(),
                 ids,
-                singles: Vec::new(),
-                last_read: None,
-                batched: false,
+                walks: Vec::new(),
             });
         }
         self.page_count.store(pages.list.len(), Ordering::Release);
     }
 
-    /// Records a single read of a page's item; returns the page's batch (the frame's single,
-    /// the single to prove against, the other items) once it is due.
+    /// Records a single read of a page's item in the walk its query and `Accept` make of the
+    /// page `who` (a user's client) listed; returns the walk's batch (the frame's single, the
+    /// single to prove against, the other items) once it is due.
     fn note_single(
         &self,
         up: &Upstream,
-        user: UserHash,
+        who: (UserHash, ClientId),
         id: &str,
         single: impl FnOnce() -> Single,
     ) -> Option<Due> {
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        let page = pages.holding(&up.name, user, id)?;
+        let Page { ids, walks, .. } = pages.holding(&up.name, who, id)?;
         let single = single();
         let json = is_json(&single.value.body);
         if self.proof(&up.name, json) == Some(Proof::Refused) {
             return None;
         }
-        if page.singles.iter().any(|s| s.id == single.id) {
+        let pos = ids.iter().position(|id| *id == single.id)?;
+        let walk = walk_in(walks, single.query.as_deref(), single.accept.as_ref());
+        if walk.batched || walk.singles.iter().any(|s| s.id == single.id) {
             return None;
         }
-        let pos = page.ids.iter().position(|id| *id == single.id)?;
         // A walk reads a page's items in the page's order: items read out of order (a user
         // picking a few) never start a batch of items nobody may ask for.
         let window = crate::dialect::of(up.profile).walk_batch().window;
-        let follows = page.last_read.is_some_and(|last| {
+        let follows = walk.last_read.is_some_and(|last| {
             if window <= 1 {
                 last + 1 == pos
             } else {
                 last.abs_diff(pos) <= window
             }
         });
-        page.last_read = Some(pos);
-        // The frame and the proof must come from the same kind of request: the batch is sent
+        walk.last_read = Some(pos);
+        // The frame and the proof must come from the same kind of answer: the batch is sent
         // as these single requests were.
         if !follows
-            || page.singles.first().is_some_and(|first| {
-                first.query != single.query
-                    || first.accept != single.accept
-                    || is_json(&first.value.body) != json
-            })
+            || walk
+                .singles
+                .first()
+                .is_some_and(|first| is_json(&first.value.body) != json)
         {
-            page.singles.clear();
+            walk.singles.clear();
         }
         let proves = single.from_server || self.proof(&up.name, json) == Some(Proof::Proven);
-        page.singles.push(single);
-        if page.singles.len() < SINGLES_BEFORE_BATCH || !proves {
+        walk.singles.push(single);
+        if walk.singles.len() < SINGLES_BEFORE_BATCH || !proves {
             return None;
         }
-        page.batched = true;
+        walk.batched = true;
         // What the walk reads next: the rest of the page (read in bundles: all after the
         // first item read, but those read).
         let rest: Vec<Box<str>> = if window > 1 {
-            let first = page
+            let first = walk
                 .singles
                 .iter()
-                .filter_map(|s| page.ids.iter().position(|id| *id == s.id))
+                .filter_map(|s| ids.iter().position(|id| *id == s.id))
                 .min()
                 .unwrap_or(pos);
-            page.ids[first + 1..]
+            ids[first + 1..]
                 .iter()
-                .filter(|id| !page.singles.iter().any(|s| s.id == **id))
+                .filter(|id| !walk.singles.iter().any(|s| s.id == **id))
                 .cloned()
                 .collect()
         } else {
-            page.ids[pos + 1..].to_vec()
+            ids[pos + 1..].to_vec()
         };
-        let frame = page.singles[0].clone();
-        let proof = page.singles.last()?.clone();
-        page.singles.clear();
+        let frame = walk.singles[0].clone();
+        let proof = walk.singles.last()?.clone();
+        walk.singles.clear();
         Some(Due { frame, proof, rest })
     }
 

@@ -3,17 +3,22 @@
 use super::*;
 
 fn page(user: u128, upstream: &str, first: u32) -> Page {
+    client_page(user, ClientId(0), upstream, first)
+}
+
+fn client_page(user: u128, client: ClientId, upstream: &str, first: u32) -> Page {
     Page {
         seq: 0,
         upstream: Arc::from(upstream),
         user: UserHash(user),
+        client,
         listing: Key::new(format!("listing-{first}")),
         ids: (first..first + 10).map(|n| n.to_string().into()).collect(),
-        singles: Vec::new(),
-        last_read: None,
-        batched: false,
+        walks: Vec::new(),
     }
 }
+
+const ANY: ClientId = ClientId(0);
 
 #[test]
 fn an_items_page_is_found_by_lookup_and_forgotten_with_its_page() {
@@ -22,44 +27,91 @@ fn an_items_page_is_found_by_lookup_and_forgotten_with_its_page() {
     pages.push(page(2, "plex", 100));
     // The same items on a later page of user 1: the later page holds them now.
     pages.push(page(1, "plex", 105));
-    let found = pages.holding("plex", UserHash(1), "107").unwrap();
+    let found = pages.holding("plex", (UserHash(1), ANY), "107").unwrap();
     assert_eq!(found.listing, Key::new("listing-105"));
     assert_eq!(
-        pages.holding("plex", UserHash(1), "101").unwrap().listing,
+        pages
+            .holding("plex", (UserHash(1), ANY), "101")
+            .unwrap()
+            .listing,
         Key::new("listing-100")
     );
     assert!(
-        pages.holding("plex", UserHash(3), "101").is_none(),
+        pages.holding("plex", (UserHash(3), ANY), "101").is_none(),
         "another user's"
     );
     assert!(
-        pages.holding("other", UserHash(1), "101").is_none(),
+        pages.holding("other", (UserHash(1), ANY), "101").is_none(),
         "another upstream's"
     );
-    assert!(pages.holding("plex", UserHash(1), "999").is_none());
-    assert!(pages.holding("plex", UserHash(1), "abc").is_none());
-    pages.holding("plex", UserHash(2), "101").unwrap().batched = true;
-    assert!(
-        pages.holding("plex", UserHash(2), "101").is_none(),
-        "batched already"
-    );
+    assert!(pages.holding("plex", (UserHash(1), ANY), "999").is_none());
+    assert!(pages.holding("plex", (UserHash(1), ANY), "abc").is_none());
     // Past the cap the oldest pages go, and their items with them.
     for n in 0..PAGES_MAX as u32 {
         pages.push(page(9, "plex", 10_000 + n * 10));
     }
     assert_eq!(pages.list.len(), PAGES_MAX);
-    assert!(pages.holding("plex", UserHash(1), "101").is_none());
-    assert!(pages.holding("plex", UserHash(1), "107").is_none());
+    assert!(pages.holding("plex", (UserHash(1), ANY), "101").is_none());
+    assert!(pages.holding("plex", (UserHash(1), ANY), "107").is_none());
     let last = 10_000 + (PAGES_MAX as u32 - 1) * 10;
     assert!(
         pages
-            .holding("plex", UserHash(9), &last.to_string())
+            .holding("plex", (UserHash(9), ANY), &last.to_string())
             .is_some()
     );
-    assert!(pages.holding("plex", UserHash(9), "10000").is_some());
+    assert!(pages.holding("plex", (UserHash(9), ANY), "10000").is_some());
     assert!(
         pages.by_item.len() <= PAGES_MAX * 10,
         "forgotten pages' items leave the map"
+    );
+}
+
+/// Two tools of one user list the same items: each one's reads find the page it listed, not
+/// the latest page of the user.
+#[test]
+fn a_clients_reads_find_the_page_it_listed() {
+    let (kometa, overseerr) = (ClientId(1), ClientId(2));
+    let mut pages = Pages::default();
+    pages.push(client_page(1, kometa, "plex", 100));
+    pages.push(client_page(1, overseerr, "plex", 105));
+    let holding = |pages: &mut Pages, client, id| {
+        pages
+            .holding("plex", (UserHash(1), client), id)
+            .map(|p| p.listing.clone())
+    };
+    assert_eq!(
+        holding(&mut pages, kometa, "107"),
+        Some(Key::new("listing-100"))
+    );
+    assert_eq!(
+        holding(&mut pages, overseerr, "107"),
+        Some(Key::new("listing-105"))
+    );
+    assert_eq!(holding(&mut pages, overseerr, "101"), None);
+    assert_eq!(holding(&mut pages, ClientId(3), "107"), None);
+}
+
+/// A page's items read singly in two ways (XML with one query, JSON without) are two walks:
+/// one batched leaves the other to go on; past [`WALKS_PER_PAGE`] the oldest is forgotten.
+#[test]
+fn each_way_of_reading_a_pages_items_is_a_walk_of_its_own() {
+    let mut page = page(1, "plex", 100);
+    let json = http::HeaderValue::from_static("application/json");
+    walk_in(&mut page.walks, Some("checkFiles=0"), None).batched = true;
+    assert!(!walk_in(&mut page.walks, None, Some(&json)).batched);
+    assert!(
+        page.walk_of(Some("checkFiles=0"), None)
+            .is_some_and(|w| w.batched)
+    );
+    assert!(page.walk_of(Some("checkFiles=1"), None).is_none());
+    for n in 0..WALKS_PER_PAGE {
+        walk_in(&mut page.walks, Some(&n.to_string()), None);
+    }
+    assert_eq!(page.walks.len(), WALKS_PER_PAGE);
+    assert!(page.walk_of(Some("checkFiles=0"), None).is_none());
+    assert_ne!(
+        shape_of(Some("checkFiles=0"), None),
+        shape_of(None, Some(&json))
     );
 }
 

@@ -416,3 +416,126 @@ async fn a_pages_artists_and_albums_read_in_turn_are_batched() {
     let (ids, got): (Vec<String>, Vec<(String, Vec<u8>)>) = read.into_iter().unzip();
     gw.assert_servers_answers(&ids, &got, &token, false).await;
 }
+
+/// A tool reading through the gateway: the name it gives itself and the format it reads.
+struct Tool {
+    product: &'static str,
+    json: bool,
+}
+
+impl Running {
+    /// `GET path` through the gateway as `tool` (its `X-Plex-Product`, its `Accept`): the
+    /// ratingKeys of a listing's answer, or nothing but a 200 for an item's.
+    async fn read_as(&self, tool: &Tool, path: &str, token: &str) -> (String, Vec<u8>) {
+        let mut request = self
+            .client
+            .get(format!("{}{path}", self.proxy))
+            .header("X-Plex-Token", token)
+            .header("X-Plex-Product", tool.product)
+            .header("X-Plex-Client-Identifier", format!("{}-id", tool.product));
+        if tool.json {
+            request = request.header("Accept", "application/json");
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let x_cache = response
+            .headers()
+            .get("x-cache")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (x_cache, response.bytes().await.unwrap().to_vec())
+    }
+}
+
+/// The ratingKeys of a listing answer, in its order.
+fn rating_keys(body: &[u8], json: bool) -> Vec<String> {
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let needle = if json {
+        "\"ratingKey\":\""
+    } else {
+        " ratingKey=\""
+    };
+    text.match_indices(needle)
+        .map(|(at, _)| {
+            let rest = &text[at + needle.len()..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .collect()
+}
+
+/// Two tools of one user walking one section at the same time (Kometa reloading each item of
+/// its pages in XML, Overseerr reading each item of its own listing, sorted otherwise, in
+/// JSON), their reads interleaved one for one: the items are on both pages, the later page
+/// being the other tool's, and each walk is still recognised in its own page and batched as
+/// it is alone — two singles and one batch each — and every answer is the server's single
+/// answer.
+#[tokio::test]
+async fn two_walks_of_one_user_interleaved_are_each_batched() {
+    let gw = start().await;
+    let token = gw.sim.token.clone();
+    let kometa = Tool {
+        product: "Kometa",
+        json: false,
+    };
+    let overseerr = Tool {
+        product: "Overseerr",
+        json: true,
+    };
+    let section = gw.movies();
+    let (metadata, listing) = (gw.requests(METADATA), gw.requests(LISTING));
+    let page = format!("/library/sections/{section}/all?");
+    let (_, body) = gw
+        .read_as(
+            &kometa,
+            &format!("{page}X-Plex-Container-Start=0&X-Plex-Container-Size=20"),
+            &token,
+        )
+        .await;
+    let first = rating_keys(&body, kometa.json);
+    let (_, body) = gw
+        .read_as(
+            &overseerr,
+            &format!("{page}sort=titleSort&X-Plex-Container-Start=0&X-Plex-Container-Size=40"),
+            &token,
+        )
+        .await;
+    let second = rating_keys(&body, overseerr.json);
+    assert_eq!(first.len(), 20);
+    assert!(second.len() > first.len());
+    assert!(first.iter().all(|id| second.contains(id)), "shared items");
+    assert_ne!(first[..], second[..first.len()], "in another order");
+    // Each read: who read which item, and what it got (`X-Cache`, body).
+    let mut got = Vec::new();
+    for at in 0..second.len() {
+        for (tool, ids) in [(&kometa, &first), (&overseerr, &second)] {
+            if let Some(id) = ids.get(at) {
+                let answer = gw
+                    .read_as(tool, &format!("/library/metadata/{id}"), &token)
+                    .await;
+                got.push((tool, id, answer));
+            }
+        }
+    }
+    assert_eq!(gw.requests(LISTING) - listing, 2);
+    assert_eq!(
+        gw.requests(METADATA) - metadata,
+        6,
+        "two singles and one batch for each walk"
+    );
+    let stats = &gw.gateway.batcher().stats;
+    assert_eq!(stats.batches.load(std::sync::atomic::Ordering::Relaxed), 2);
+    let misses = got
+        .iter()
+        .filter(|(_, _, (x_cache, _))| x_cache != "HIT")
+        .count();
+    assert_eq!(misses, 4, "every read after each walk's second is a hit");
+    for (tool, id, (_, body)) in &got {
+        gw.assert_servers_answers(
+            std::slice::from_ref(*id),
+            &[(String::new(), body.clone())],
+            &token,
+            tool.json,
+        )
+        .await;
+    }
+}
