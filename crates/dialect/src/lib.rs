@@ -121,6 +121,35 @@ impl Profile {
     }
 }
 
+/// An answer that tells which server user a token is ([`Dialect::who_answer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhoAnswer {
+    /// A sign-in: the answer hands out a new token and names the user it is for.
+    SignIn,
+    /// The asking token's own user record.
+    OwnUser,
+}
+
+/// What such an answer names ([`Dialect::read_who`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Named {
+    /// The server's id of the user, in one canonical form (the same user always reads the
+    /// same).
+    pub user_id: String,
+    /// The token a sign-in hands out (`None` for the asking token's own record).
+    pub token: Option<String>,
+}
+
+/// Never shows the token.
+impl std::fmt::Debug for Named {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Named")
+            .field("user_id", &self.user_id)
+            .field("token", &self.token.as_ref().map(|_| ".."))
+            .finish()
+    }
+}
+
 /// The paths the gateway's `startup::check_upstream` asks an upstream.
 #[derive(Debug, Clone, Copy)]
 pub struct StartupProbes {
@@ -158,6 +187,19 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// `cachearr-upstream`'s `users::Users::record_verdict`).
     fn owner_only(&self, _path: &str) -> bool {
         false
+    }
+
+    /// Whether a 2xx answer to `method path` tells which server user a token is, and how
+    /// ([`WhoAnswer`]): what lets the tokens of one user share the answers scoped to the user
+    /// (`cachearr-upstream`'s `users::Users::confirm`). `None`: it tells nothing of it.
+    fn who_answer(&self, _method: &http::Method, _path: &str) -> Option<WhoAnswer> {
+        None
+    }
+
+    /// The server user a 2xx answer of kind `kind` names ([`Self::who_answer`]), and for a
+    /// sign-in the token it hands out; `None` for a body that does not read as such.
+    fn read_who(&self, _kind: WhoAnswer, _body: &[u8]) -> Option<Named> {
+        None
     }
 
     /// The server's built-in routes, which the gateway's `policy::RouteTable` compiles with the

@@ -876,6 +876,9 @@ struct AsUserReads<'a> {
     headers: HeaderMap,
     feed: Option<&'a Arc<crate::feed::Feed>>,
     now_ms: u64,
+    /// The scope of the user's entries at `now_ms`, as a client's read of theirs has it
+    /// ([`Users::key_scope`]), so that both fill and find the same.
+    scope: crate::keys::UserHash,
 }
 
 impl<'a> AsUserReads<'a> {
@@ -892,12 +895,15 @@ impl<'a> AsUserReads<'a> {
         for (name, value) in extra {
             headers.insert(name.clone(), value.clone());
         }
+        let now_ms = gw.clock().now_ms();
+        let trust = u64::try_from(gw.config().token_trust.as_millis()).unwrap_or(u64::MAX);
         AsUserReads {
             up,
             user,
             headers,
             feed: gw.feed(&up.name),
-            now_ms: gw.clock().now_ms(),
+            now_ms,
+            scope: Users::key_scope(user, now_ms, trust),
         }
     }
 
@@ -917,7 +923,7 @@ impl<'a> AsUserReads<'a> {
             copy,
         } = routed;
         let scope_user = match policy.scope {
-            Scope::User => Some(self.user.hash),
+            Scope::User => Some(self.scope),
             Scope::Shared => None,
         };
         let input = KeyInput {

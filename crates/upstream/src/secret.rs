@@ -85,6 +85,20 @@ impl Secret {
         std::hash::Hasher::write(&mut h, token.as_bytes());
         UserHash(h.finish128().as_u128())
     }
+
+    /// The scope of the server user `user_id` of `upstream`: what the keys of answers scoped to
+    /// the user hold once the server has said which user a token is, shared by all of that
+    /// user's tokens. Keyed like [`Self::user_of`]; its input starts with a `0xff` byte, which
+    /// no token (UTF-8 text) has, and names the upstream with its length, so a user's scope
+    /// is never any token's hash nor another upstream's user's.
+    pub fn scope_of_user(&self, upstream: &str, user_id: &str) -> UserHash {
+        let mut h = SipHasher13::new_with_key(&self.0);
+        std::hash::Hasher::write(&mut h, &[0xff]);
+        std::hash::Hasher::write(&mut h, &(upstream.len() as u64).to_le_bytes());
+        std::hash::Hasher::write(&mut h, upstream.as_bytes());
+        std::hash::Hasher::write(&mut h, user_id.as_bytes());
+        UserHash(h.finish128().as_u128())
+    }
 }
 
 fn restrict_permissions(path: &Path) -> std::io::Result<()> {
@@ -110,7 +124,8 @@ fn decode_hex16(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// The keyed hash identifying a user (a token) without revealing it.
+/// A keyed hash identifying a token ([`Secret::user_of`]) or a server user
+/// ([`Secret::scope_of_user`]) without revealing either.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct UserHash(pub u128);
 
@@ -140,12 +155,27 @@ impl std::fmt::Display for UserHash {
 mod tests {
     use super::*;
 
+    /// A user's scope is neither a token's hash (whatever the token) nor the same user id's
+    /// scope on another upstream, and it moves with the installation's secret.
+    #[test]
+    fn a_user_scope_is_apart_from_tokens_and_other_upstreams() {
+        let secret = Secret::from_bytes([7; 16]);
+        let scope = secret.scope_of_user("jf", "u1");
+        assert_ne!(scope, secret.user_of("u1"));
+        assert_ne!(scope, secret.user_of("jfu1"));
+        assert_ne!(scope, secret.scope_of_user("jf2", "u1"));
+        assert_ne!(scope, secret.scope_of_user("j", "fu1"));
+        assert_ne!(scope, secret.scope_of_user("jf", "u2"));
+        assert_ne!(scope, Secret::from_bytes([8; 16]).scope_of_user("jf", "u1"));
+    }
+
     #[test]
     fn secret_is_created_once_with_owner_only_permissions() {
         let dir = tempfile::tempdir().unwrap();
         let a = Secret::load_or_create(dir.path()).unwrap();
         let b = Secret::load_or_create(dir.path()).unwrap();
         assert_eq!(a.user_of("t"), b.user_of("t"));
+        assert_eq!(a.scope_of_user("jf", "u1"), b.scope_of_user("jf", "u1"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -30,10 +30,16 @@ const MAX_USERS: usize = 10_000;
 /// every request, it moved its cache line between the cores on every cached hit.
 const SEEN_STEP_MS: u64 = 1_000;
 
-/// One user (one token) of one upstream.
+/// One token of one upstream, and the server user it belongs to once the server has said so.
 pub struct UserRecord {
-    /// The keyed hash of the token.
+    /// The keyed hash of the token: what refusals, acceptances and the table go by.
     pub hash: UserHash,
+    /// The scope of the token's answers scoped to the user ([`Users::key_scope`]): the keyed
+    /// hash of the server user's id ([`crate::secret::Secret::scope_of_user`]) once the server
+    /// has said whose the token is ([`Users::confirm`]), shared by all that user's tokens;
+    /// until then `hash` itself. Fixed for the record's life: a token confirmed later gets a
+    /// new record in the table.
+    pub scope: UserHash,
     /// `hash` as 32 hex digits.
     pub hash_hex: Arc<str>,
     /// The token (memory only).
@@ -50,7 +56,7 @@ pub struct UserRecord {
     /// The upstream's last verdict on this token was a refusal (401): no cached answer
     /// goes to it, fresh or stale, until the upstream accepts it again.
     refused: AtomicBool,
-    /// The user's play-state tag, built once.
+    /// The user's play-state tag, built once from `scope` (so a user's tokens share it).
     pub state_tag: Arc<str>,
     /// Carried by every answer of the user's that shows play state, listings and items
     /// alike; bumped once, when the play-state watch has read the user's state for the first
@@ -60,15 +66,17 @@ pub struct UserRecord {
     /// When an answer of the user's that shows play state was last read (engine clock ms, to
     /// [`SEEN_STEP_MS`]; 0: never): the play-state watch follows only users read lately.
     play_read_ms: AtomicU64,
-    /// What the play-state watch last read of the user (the library copy's `play_watch`).
-    pub play_lists: Mutex<PlayLists>,
+    /// What the play-state watch last read of the user (the library copy's `play_watch`),
+    /// shared by the records of one `scope`.
+    pub play_lists: Arc<Mutex<PlayLists>>,
     /// The server's id of the token's user (Jellyfin `/Users/Me` `Id`), once asked: a token
     /// belongs to one user for its whole life.
     server_user_id: tokio::sync::OnceCell<Arc<str>>,
     /// Where this upstream keeps refusals across restarts, if anywhere.
     marks: Option<Arc<RefusalMarks>>,
-    /// What was derived from this user's cached answers ([`ParsedAnswers`]).
-    pub answers: ParsedAnswers,
+    /// What was derived from this user's cached answers ([`ParsedAnswers`]), shared by the
+    /// records of one `scope`.
+    pub answers: Arc<ParsedAnswers>,
 }
 
 /// What the play-state watch last read of one user (the library copy's `play_watch`).
@@ -101,6 +109,7 @@ impl std::fmt::Debug for UserRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UserRecord")
             .field("hash", &self.hash_hex)
+            .field("confirmed", &self.is_confirmed())
             .field("last_seen_ms", &self.last_seen_ms.load(Ordering::Relaxed))
             .field("accepted_ms", &self.accepted_ms.load(Ordering::Relaxed))
             .field("refused", &self.refused.load(Ordering::Relaxed))
@@ -109,20 +118,24 @@ impl std::fmt::Debug for UserRecord {
 }
 
 impl UserRecord {
+    /// A record of `token` (hashed `hash`) in `scope`; `mate`: a record of the same scope,
+    /// whose per-user state this one shares.
     fn new(
         upstream: &str,
-        hash: UserHash,
-        token: &str,
+        (hash, token): (UserHash, &str),
+        (scope, mate): (UserHash, Option<&UserRecord>),
         now_ms: u64,
         marks: Option<Arc<RefusalMarks>>,
     ) -> Arc<UserRecord> {
         let refused = marks.as_ref().is_some_and(|m| m.holds(hash));
         let hash_hex: Arc<str> = Arc::from(hash.to_string());
+        let scope_hex = scope.to_string();
         Arc::new(UserRecord {
             hash,
-            state_tag: Arc::from(crate::tags::user_state(upstream, &hash_hex)),
-            watch_tag: Arc::from(crate::tags::user_watch(upstream, &hash_hex)),
-            play_lists: Mutex::new(PlayLists::default()),
+            scope,
+            state_tag: Arc::from(crate::tags::user_state(upstream, &scope_hex)),
+            watch_tag: Arc::from(crate::tags::user_watch(upstream, &scope_hex)),
+            play_lists: mate.map_or_else(Arc::default, |m| m.play_lists.clone()),
             play_read_ms: AtomicU64::new(0),
             hash_hex,
             token: Arc::from(token),
@@ -133,8 +146,13 @@ impl UserRecord {
             refused: AtomicBool::new(refused),
             server_user_id: tokio::sync::OnceCell::new(),
             marks,
-            answers: ParsedAnswers::default(),
+            answers: mate.map_or_else(Arc::default, |m| m.answers.clone()),
         })
+    }
+
+    /// Whether the server has said which user the token is ([`Users::confirm`]).
+    pub fn is_confirmed(&self) -> bool {
+        self.scope != self.hash
     }
 
     /// A play-state write of the user's went through cachearr, touching the items of the
@@ -184,7 +202,7 @@ impl UserRecord {
     /// A record of a token that is not counted among the seen users (nor warmed for): the
     /// owner's configured token, for reads cachearr makes on its own account.
     pub fn unlisted(upstream: &str, hash: UserHash, token: &str) -> Arc<UserRecord> {
-        UserRecord::new(upstream, hash, token, 0, None)
+        UserRecord::new(upstream, (hash, token), (hash, None), 0, None)
     }
 
     /// The token, for requests made on the user's behalf (warming, prefetch).
@@ -249,6 +267,45 @@ pub struct Users {
     map: RwLock<FxHashMap<UserHash, Arc<UserRecord>>>,
     /// Refusals kept across restarts ([`Users::keep_refusals_in`]).
     marks: OnceLock<Arc<RefusalMarks>>,
+    /// Whose each confirmed token is ([`Users::confirm`]): a token's hash to its user's scope,
+    /// both keyed hashes, in memory only; for a record made again after the table forgot it.
+    confirmed: Mutex<Confirmed>,
+}
+
+/// Forgets the least recently seen user when the table holds [`MAX_USERS`], before one is
+/// added.
+fn make_room(map: &mut FxHashMap<UserHash, Arc<UserRecord>>) {
+    if map.len() >= MAX_USERS
+        && let Some(oldest) = map
+            .values()
+            // A refused token's mark is what keeps cached answers from it: forget users
+            // the upstream accepts first, so new tokens cannot push a refusal out.
+            .min_by_key(|u| (u.is_refused(), u.last_seen_ms.load(Ordering::Relaxed)))
+            .map(|u| u.hash)
+        && let Some(forgotten) = map.remove(&oldest)
+    {
+        forgotten.forgotten.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Tokens' hashes to their users' scopes, at most [`MAX_USERS`], the oldest forgotten first.
+#[derive(Debug, Default)]
+struct Confirmed {
+    scope_of: FxHashMap<UserHash, UserHash>,
+    order: VecDeque<UserHash>,
+}
+
+impl Confirmed {
+    fn insert(&mut self, token: UserHash, scope: UserHash) {
+        if self.scope_of.insert(token, scope).is_none() {
+            self.order.push_back(token);
+        }
+        while self.order.len() > MAX_USERS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.scope_of.remove(&oldest);
+            }
+        }
+    }
 }
 
 impl Users {
@@ -297,22 +354,99 @@ impl Users {
             return u.clone();
         }
         let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAX_USERS
-            && let Some(oldest) = map
-                .values()
-                // A refused token's mark is what keeps cached answers from it: forget users
-                // the upstream accepts first, so new tokens cannot push a refusal out.
-                .min_by_key(|u| (u.is_refused(), u.last_seen_ms.load(Ordering::Relaxed)))
-                .map(|u| u.hash)
-            && let Some(forgotten) = map.remove(&oldest)
-        {
-            forgotten.forgotten.store(true, Ordering::Relaxed);
+        make_room(&mut map);
+        if let Some(u) = map.get(&hash) {
+            return u.clone();
         }
-        map.entry(hash)
-            .or_insert_with(|| {
-                UserRecord::new(upstream, hash, token, now_ms, self.marks.get().cloned())
-            })
-            .clone()
+        let scope = self
+            .confirmed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .scope_of
+            .get(&hash)
+            .copied()
+            .unwrap_or(hash);
+        let mate = (scope != hash)
+            .then(|| map.values().find(|u| u.scope == scope).cloned())
+            .flatten();
+        let marks = self.marks.get().cloned();
+        let user = UserRecord::new(
+            upstream,
+            (hash, token),
+            (scope, mate.as_deref()),
+            now_ms,
+            marks,
+        );
+        map.insert(hash, user.clone());
+        user
+    }
+
+    /// The server said, accepting `token` (hashed `hash`) at `now_ms`, which of its users the
+    /// token is: `scope`, the keyed hash of that user's id on this upstream
+    /// ([`crate::secret::Secret::scope_of_user`]). The server says so in a sign-in's answer
+    /// (the token it hands out and whose it is), in the user's own record asked with the
+    /// token, or by answering a route it answers only for its owner. From now on the token's
+    /// answers scoped to the user are the user's, shared with the user's other confirmed
+    /// tokens ([`Self::key_scope`]); the background work counts the user once
+    /// ([`Self::seen_since`]). A record of the token in another scope is replaced (its
+    /// acceptance, identity and last-seen time kept), so requests holding it find the new one.
+    pub fn confirm(
+        &self,
+        upstream: &str,
+        (hash, token): (UserHash, &str),
+        scope: UserHash,
+        now_ms: u64,
+    ) -> Arc<UserRecord> {
+        self.confirmed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(hash, scope);
+        let user = {
+            let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+            let before = map.get(&hash).cloned();
+            match before {
+                Some(held) if held.scope == scope => held,
+                before => {
+                    if before.is_none() {
+                        make_room(&mut map);
+                    }
+                    let mate = map.values().find(|u| u.scope == scope).cloned();
+                    let marks = self.marks.get().cloned();
+                    let user = UserRecord::new(
+                        upstream,
+                        (hash, token),
+                        (scope, mate.as_deref()),
+                        now_ms,
+                        marks,
+                    );
+                    if let Some(before) = before {
+                        let identity = before.identity_headers();
+                        *user.identity.write().unwrap_or_else(|e| e.into_inner()) = identity;
+                        let seen = before.last_seen_ms().max(now_ms);
+                        user.last_seen_ms.store(seen, Ordering::Relaxed);
+                        before.forgotten.store(true, Ordering::Relaxed);
+                    }
+                    map.insert(hash, user.clone());
+                    user
+                }
+            }
+        };
+        Users::accepted(&user, now_ms);
+        user
+    }
+
+    /// The scope of `user`'s answers scoped to the user at `now_ms`: its server user's
+    /// ([`UserRecord::scope`]) when the token is confirmed and the server accepted it within
+    /// `trust_ms`, else the token's own hash, as for a token never confirmed. A token whose
+    /// last acceptance is older reads only what was cached for itself until the server
+    /// accepts it again, so a token revoked since reads nothing its user's other tokens
+    /// cached after it.
+    pub fn key_scope(user: &UserRecord, now_ms: u64, trust_ms: u64) -> UserHash {
+        if user.is_confirmed() && Users::trusted(user, now_ms, trust_ms) {
+            user.scope
+        } else {
+            user.hash
+        }
     }
 
     /// Remembers the client-identity headers of the user's latest request (on misses only, to
@@ -396,7 +530,10 @@ impl Users {
             .collect()
     }
 
-    /// Users seen since `since_ms`, most recent first.
+    /// Users seen since `since_ms`, most recent first: one record per user
+    /// ([`UserRecord::scope`]), the user's most recently seen token the server has not refused
+    /// (a refused one only when all are), so that N tokens of one user are one user to the
+    /// background work.
     pub fn seen_since(&self, since_ms: u64) -> Vec<Arc<UserRecord>> {
         let mut v: Vec<_> = self
             .map
@@ -406,6 +543,14 @@ impl Users {
             .filter(|u| u.last_seen_ms.load(Ordering::Relaxed) >= since_ms)
             .cloned()
             .collect();
+        v.sort_by_key(|u| {
+            (
+                u.is_refused(),
+                std::cmp::Reverse(u.last_seen_ms.load(Ordering::Relaxed)),
+            )
+        });
+        let mut users = rustc_hash::FxHashSet::default();
+        v.retain(|u| users.insert(u.scope));
         v.sort_by_key(|u| std::cmp::Reverse(u.last_seen_ms.load(Ordering::Relaxed)));
         v
     }
@@ -551,6 +696,64 @@ mod tests {
         assert!(Arc::ptr_eq(&found, &users.get(UserHash(1)).unwrap()));
         Users::refused(&found);
         assert!(users.touch_again("plex", &found, 21_000).is_refused());
+    }
+
+    /// Tokens the server confirmed as one user share that user's scope, tags and per-user
+    /// state and are one user to the background work; another user's never; a confirmation
+    /// replaces the token's per-token record; the sharing holds only while the token's last
+    /// acceptance is within the trust.
+    #[test]
+    fn tokens_of_one_user_are_one_user_and_trust_bounds_the_sharing() {
+        let users = Users::default();
+        let (one, two, other) = (UserHash(1), UserHash(2), UserHash(3));
+        let (alice, bob) = (UserHash(100), UserHash(200));
+        let before = users.touch("jf", one, "token-1", 5);
+        assert!(!before.is_confirmed());
+        assert_eq!(Users::key_scope(&before, 5, 1_000), one);
+
+        let first = users.confirm("jf", (one, "token-1"), alice, 10);
+        assert!(first.is_confirmed() && !Arc::ptr_eq(&before, &first));
+        assert!(Arc::ptr_eq(&users.touch_again("jf", &before, 11), &first));
+        assert_eq!(Users::key_scope(&first, 10, 1_000), alice);
+        // A token first seen in its sign-in's answer.
+        let second = users.confirm("jf", (two, "token-2"), alice, 20);
+        assert!(Arc::ptr_eq(&second.play_lists, &first.play_lists));
+        assert!(Arc::ptr_eq(&second.answers, &first.answers));
+        assert_eq!(
+            (&second.state_tag, &second.watch_tag),
+            (&first.state_tag, &first.watch_tag)
+        );
+        let third = users.confirm("jf", (other, "token-3"), bob, 30);
+        assert!(!Arc::ptr_eq(&third.play_lists, &first.play_lists));
+        assert_ne!(third.state_tag, first.state_tag);
+        assert_ne!(Users::key_scope(&third, 30, 1_000), alice);
+
+        let seen: Vec<UserHash> = users.seen_since(0).iter().map(|u| u.hash).collect();
+        assert_eq!(
+            seen,
+            [other, two],
+            "one record per user, the latest token's"
+        );
+        Users::refused(&second);
+        let seen: Vec<UserHash> = users.seen_since(0).iter().map(|u| u.hash).collect();
+        assert_eq!(
+            seen,
+            [other, one],
+            "a refused token stands for its user last"
+        );
+
+        // Not accepted within the trust: the token's own scope again, until accepted.
+        assert_eq!(Users::key_scope(&first, 1_011, 1_000), one);
+        Users::accepted(&first, 1_011);
+        assert_eq!(Users::key_scope(&first, 1_011, 1_000), alice);
+        // A refused token keeps its own hash for its marks; its standing is refused.
+        assert!(second.is_refused() && second.hash == two);
+
+        // Sign-ins beyond the table's size push the least recently seen out, as requests do.
+        for n in 10..MAX_USERS as u128 + 20 {
+            users.confirm("jf", (UserHash(n), "minted"), alice, 2_000 + n as u64);
+        }
+        assert_eq!(users.all().len(), MAX_USERS);
     }
 
     #[test]

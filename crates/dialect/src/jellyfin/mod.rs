@@ -69,6 +69,15 @@ static KEY_RULES: KeyRules = KeyRules {
 };
 
 impl Dialect for Jellyfin {
+    /// A sign-in (`AuthenticateByName`, `AuthenticateWithQuickConnect`) or `/Users/Me`.
+    fn who_answer(&self, method: &http::Method, path: &str) -> Option<super::WhoAnswer> {
+        token::who_answer(method, path)
+    }
+
+    fn read_who(&self, kind: super::WhoAnswer, body: &[u8]) -> Option<super::Named> {
+        token::read_who(kind, body)
+    }
+
     fn startup_probes(&self) -> StartupProbes {
         StartupProbes {
             identity: "/System/Info/Public",

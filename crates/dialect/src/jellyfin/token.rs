@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use http::HeaderMap;
 
-use super::super::{Candidates, form_decode, query_values};
+use super::super::{Candidates, Named, WhoAnswer, form_decode, query_values};
 
 /// The token Jellyfin takes from this request (`None`: it reads none).
 pub(crate) fn server_token<'a>(
@@ -59,6 +59,56 @@ pub(crate) fn server_token<'a>(
         }
     }
     None
+}
+
+/// Whether a 2xx answer to `method path` tells whose a token is: a sign-in's
+/// (`POST /Users/AuthenticateByName`, `POST /Users/AuthenticateWithQuickConnect`, an
+/// `AuthenticationResult`) or `GET /Users/Me` (the asking token's own `UserDto`). Paths in any
+/// case, as ASP.NET routes them.
+pub(crate) fn who_answer(method: &http::Method, path: &str) -> Option<WhoAnswer> {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let is = |route: &str| path.eq_ignore_ascii_case(route);
+    if method == http::Method::POST
+        && (is("/Users/AuthenticateByName") || is("/Users/AuthenticateWithQuickConnect"))
+    {
+        Some(WhoAnswer::SignIn)
+    } else if method == http::Method::GET && is("/Users/Me") {
+        Some(WhoAnswer::OwnUser)
+    } else {
+        None
+    }
+}
+
+/// The user such an answer names (`User.Id` and `AccessToken` of an `AuthenticationResult`,
+/// `Id` of a `UserDto`; in the server's PascalCase or the camelCase it answers when asked),
+/// its id in one form: the server matches ids in any case, with or without dashes, so the
+/// 32 hex digits lower-cased. An id that is not a GUID names no one.
+pub(crate) fn read_who(kind: WhoAnswer, body: &[u8]) -> Option<Named> {
+    fn field<'v>(v: &'v serde_json::Value, pascal: &str) -> Option<&'v serde_json::Value> {
+        v.get(pascal).or_else(|| {
+            let mut camel = pascal.to_owned();
+            camel[..1].make_ascii_lowercase();
+            v.get(camel.as_str())
+        })
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let (user, token) = match kind {
+        WhoAnswer::SignIn => {
+            let token = field(&v, "AccessToken")?.as_str()?;
+            (field(&v, "User")?, Some(token.to_owned()))
+        }
+        WhoAnswer::OwnUser => (&v, None),
+    };
+    let id: String = field(user, "Id")?
+        .as_str()?
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let guid = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    let token = token.filter(|t| !t.is_empty());
+    (guid && (kind == WhoAnswer::OwnUser || token.is_some()))
+        .then_some(Named { user_id: id, token })
 }
 
 /// A header's values the ASP.NET way: one value as is, several joined with commas.
@@ -167,6 +217,47 @@ pub(crate) fn auth_params_quoted(text: &str) -> Vec<(&str, Cow<'_, str>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sign_in_and_the_own_record_name_the_user_in_one_form() {
+        let post = http::Method::POST;
+        assert_eq!(
+            who_answer(&post, "/users/authenticatebyname/"),
+            Some(WhoAnswer::SignIn)
+        );
+        assert_eq!(
+            who_answer(&http::Method::GET, "/Users/AuthenticateByName"),
+            None
+        );
+        assert_eq!(
+            who_answer(&http::Method::GET, "/Users/Me"),
+            Some(WhoAnswer::OwnUser)
+        );
+        let signed =
+            br#"{"User":{"Id":"ABCDEF01-2345-6789-abcd-ef0123456789"},"AccessToken":"QQsecretQQ"}"#;
+        let named = read_who(WhoAnswer::SignIn, signed).unwrap();
+        assert_eq!(named.user_id, "abcdef0123456789abcdef0123456789");
+        assert_eq!(named.token.as_deref(), Some("QQsecretQQ"));
+        assert!(
+            !format!("{named:?}").contains("QQsecretQQ"),
+            "a token in a debug line"
+        );
+        let camel = br#"{"user":{"id":"abcdef0123456789abcdef0123456789"},"accessToken":"t"}"#;
+        assert_eq!(
+            read_who(WhoAnswer::SignIn, camel).unwrap().user_id,
+            named.user_id
+        );
+        let own = br#"{"Id":"abcdef0123456789ABCDEF0123456789","Name":"a"}"#;
+        assert_eq!(
+            read_who(WhoAnswer::OwnUser, own).unwrap().user_id,
+            named.user_id
+        );
+        // No token handed out, or an id that is no GUID: nothing is named.
+        let tokenless = br#"{"User":{"Id":"abcdef0123456789abcdef0123456789"},"AccessToken":""}"#;
+        assert_eq!(read_who(WhoAnswer::SignIn, tokenless), None);
+        assert_eq!(read_who(WhoAnswer::OwnUser, br#"{"Id":"admin"}"#), None);
+        assert_eq!(read_who(WhoAnswer::OwnUser, b"not json"), None);
+    }
 
     #[test]
     fn the_servers_split_honours_quotes_and_keeps_the_last_key() {

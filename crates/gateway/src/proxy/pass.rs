@@ -134,7 +134,9 @@ impl Call<'_> {
             gw, up, started, ..
         } = *self;
         let now = gw.clock().now_ms();
-        let owner_only = crate::dialect::of(up.profile).owner_only(req.uri().path());
+        let dialect = crate::dialect::of(up.profile);
+        let owner_only = dialect.owner_only(req.uri().path());
+        let who = dialect.who_answer(req.method(), req.uri().path());
         let (path_and_query, uri) = match upstream_target(up, req.uri()) {
             Ok(target) => target,
             Err(refused) => return *refused,
@@ -143,9 +145,10 @@ impl Call<'_> {
         // Kept for a write whose identity is not one clear token (see [`Call::invalidate`]).
         let anonymous_write = (user.is_none() && matches!(why, Bypass::Write { .. }))
             .then(|| (req.headers().clone(), req.uri().query().map(str::to_owned)));
+        // Fair shares go by server user: a user's many tokens are one asker.
         let asker = user.as_ref().map_or_else(
             || crate::upstream::Asker::address(self.peer.ip()),
-            |u| crate::upstream::Asker::user(u.hash),
+            |u| crate::upstream::Asker::user(u.scope),
         );
         let t = Instant::now();
         let (result, too_large) = self.send(req, uri, asker).await;
@@ -157,6 +160,12 @@ impl Call<'_> {
         let status = resp.status();
         if let Some(u) = &user {
             Users::record_verdict(u, status, why.authenticates(), owner_only, now);
+            // Only the owner's tokens get a 2xx on a route the server answers only for its
+            // owner: the token is the owner's.
+            if owner_only && status.is_success() {
+                let owner = gw.secret().scope_of_user(&up.name, OWNER);
+                up.users.confirm(&up.name, (u.hash, u.token()), owner, now);
+            }
         }
         if status.is_success() || status.is_redirection() {
             self.invalidate(&why, user.as_ref(), anonymous_write);
@@ -172,7 +181,54 @@ impl Call<'_> {
         let seconds = started.elapsed().as_secs_f64();
         m.observe_request(&up.metrics_name, why.class(), "bypass", seconds);
         m.observe_upstream(&up.metrics_name, why.class(), us_ms(upstream_us) / 1000.0);
-        relayed(resp, &why, started, upstream_us)
+        match who {
+            Some(kind) if status.is_success() => {
+                let resp = self.learn_who(resp, kind, user.as_deref(), now).await;
+                relayed(resp, &why, started, upstream_us)
+            }
+            _ => {
+                let (parts, body) = resp.into_parts();
+                let resp = Response::from_parts(parts, Either::Right(body));
+                relayed(resp, &why, started, upstream_us)
+            }
+        }
+    }
+
+    /// A 2xx answer that says which server user a token is (a sign-in's, the token's own
+    /// record: [`crate::dialect::Dialect::who_answer`]), read whole (a small answer; one
+    /// larger than [`WHO_MAX_BYTES`], or broken off, teaches nothing and is answered as a
+    /// failed exchange) and relayed as read: the token it names (a sign-in's new token, else
+    /// the asking `user`'s) is confirmed as that user's ([`Users::confirm`]).
+    async fn learn_who(
+        &self,
+        resp: Response<hyper::body::Incoming>,
+        kind: crate::dialect::WhoAnswer,
+        user: Option<&UserRecord>,
+        now: u64,
+    ) -> Response<ProxyBody> {
+        let Call { gw, up, .. } = *self;
+        let (parts, body) = resp.into_parts();
+        let Ok(collected) = Limited::new(body, WHO_MAX_BYTES).collect().await else {
+            return problem(
+                ErrorKind::UpstreamError,
+                "the server's answer broke off or was larger than a sign-in's",
+            );
+        };
+        let body = collected.to_bytes();
+        if let Some(named) = crate::dialect::of(up.profile).read_who(kind, &body) {
+            let scope = gw.secret().scope_of_user(&up.name, &named.user_id);
+            match (named.token.as_deref(), user) {
+                (Some(token), _) => {
+                    let hash = gw.secret().user_of(token);
+                    up.users.confirm(&up.name, (hash, token), scope, now);
+                }
+                (None, Some(u)) => {
+                    up.users.confirm(&up.name, (u.hash, u.token()), scope, now);
+                }
+                (None, None) => {}
+            }
+        }
+        Response::from_parts(parts, Either::Left(Full::new(body)))
     }
 
     /// Sends the request on to `uri`: a bodiless read as an idempotent request (retried by the
@@ -335,6 +391,15 @@ impl Call<'_> {
     }
 }
 
+/// The id the owner's scope is made from ([`crate::secret::Secret::scope_of_user`]): no
+/// server user's id (it starts with a NUL), and the owner's tokens are confirmed only by
+/// the owner's routes.
+const OWNER: &str = "\0owner";
+
+/// Most bytes of an answer read whole to learn whose a token is: a sign-in's answer is a few
+/// kilobytes.
+const WHO_MAX_BYTES: usize = 256 * 1024;
+
 impl Call<'_> {
     /// The change a play-state write of `user` made to the items it names (the
     /// [`crate::tags::plays`] tags among `tags`): a play (its parents' viewed counts with it)
@@ -392,7 +457,7 @@ impl Call<'_> {
 
 /// The server's answer relayed to the client: its hop-by-hop headers dropped, ours added.
 fn relayed(
-    resp: Response<hyper::body::Incoming>,
+    resp: Response<ProxyBody>,
     why: &Bypass,
     started: Instant,
     upstream_us: u64,
@@ -405,7 +470,7 @@ fn relayed(
         }
     }
     parts.headers = headers;
-    let mut out = Response::from_parts(parts, Either::Right(body));
+    let mut out = Response::from_parts(parts, body);
     mark(
         &mut out,
         "BYPASS",

@@ -201,6 +201,15 @@ impl Call<'_> {
             Err(why) => return Err(Refused::Pass(Some(user), why)),
         };
         let (reading, remember) = match from {
+            // A repeat keyed for another scope than the user's standing gives now (the token
+            // confirmed as its user's since, or its trust run out): passed through once, and
+            // the next request is read afresh.
+            ReadFrom::Repeat(KeptReading { reading, .. }) if reading.scope_user != scope_user => {
+                return Err(Refused::Pass(
+                    Some(user),
+                    Bypass::UntrustedToken { authenticates },
+                ));
+            }
             ReadFrom::Repeat(KeptReading { reading, .. }) => (reading, None),
             ReadFrom::Route {
                 who: _,
@@ -266,7 +275,9 @@ impl Call<'_> {
 
     /// The user's standing for an entry of `scope`, read afresh on every read: a token the
     /// server refused last gets nothing cached; a shared entry goes only to a token proved
-    /// recently. Gives the scope's user (`None` for a shared entry).
+    /// recently; an entry scoped to the user is its server user's, shared by the user's
+    /// tokens, when the server said whose the token is and accepted it recently, else the
+    /// token's own ([`Users::key_scope`]). Gives the key's scope (`None` for a shared entry).
     fn standing(
         &self,
         user: &UserRecord,
@@ -282,11 +293,11 @@ impl Call<'_> {
                 .fetch_add(1, Ordering::Relaxed);
             return Err(Bypass::RefusedToken { authenticates });
         }
+        let trust = self.gw.config().token_trust.as_millis();
+        let trust_ms = u64::try_from(trust).unwrap_or(u64::MAX);
         match scope {
-            Scope::User => Ok(Some(user.hash)),
+            Scope::User => Ok(Some(Users::key_scope(user, now, trust_ms))),
             Scope::Shared => {
-                let trust = self.gw.config().token_trust.as_millis();
-                let trust_ms = u64::try_from(trust).unwrap_or(u64::MAX);
                 if Users::trusted(user, now, trust_ms) {
                     Ok(None)
                 } else {
@@ -319,6 +330,7 @@ impl Call<'_> {
         Ok(Reading {
             class: policy.class,
             scope: policy.scope,
+            scope_user,
             authenticates: policy.authenticates,
             key,
             engine: engine.into(),

@@ -56,6 +56,9 @@ pub(crate) struct Reading {
     pub(crate) class: Class,
     /// The route's scope.
     pub(crate) scope: Scope,
+    /// The scope the key holds (`None`: shared): a repeat reads it only while the user's
+    /// standing gives the same ([`crate::users::Users::key_scope`]).
+    pub(crate) scope_user: Option<crate::keys::UserHash>,
     /// A 2xx of the route proves the token ([`crate::policy::ResolvedPolicy::authenticates`]).
     pub(crate) authenticates: bool,
     /// The cache key.
@@ -396,6 +399,7 @@ mod tests {
         Arc::new(Reading {
             class: Class::Listing,
             scope: Scope::User,
+            scope_user: Some(crate::keys::UserHash(7)),
             authenticates: true,
             key,
             engine: cachearr_engine::Policy::new("listing", std::time::Duration::from_secs(60))

@@ -43,4 +43,5 @@ mod real_clients;
 mod redis_gateways;
 mod restricted_users;
 mod token_exposure;
+mod user_scope;
 mod walk_answers;
