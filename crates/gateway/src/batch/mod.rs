@@ -562,9 +562,10 @@ impl Batcher {
         }
         let path = uri.path();
         let walk = crate::dialect::of(up.profile).walk_batch();
-        let who = (user.hash, ClientId::of(up.profile, headers));
+        // Who reads is asked only of pages and singles: every other read passes here too.
+        let who = || (user.hash, ClientId::of(up.profile, headers));
         if (walk.is_page)(path) {
-            self.remember_page(up, who, key, &value.body);
+            self.remember_page(up, who(), key, &value.body);
         } else if let Some(id) = (walk.single_id)(path) {
             if self.page_count.load(Ordering::Acquire) == 0 {
                 return;
@@ -577,7 +578,7 @@ impl Batcher {
                 value: value.clone(),
                 from_server,
             };
-            if let Some(due) = self.note_single(up, who, id, single) {
+            if let Some(due) = self.note_single(up, who(), id, single) {
                 self.start(gw, up, user, scope_user, headers, due);
             }
         }
