@@ -177,9 +177,59 @@ impl Drop for EventSubscriptions {
     }
 }
 
+/// Keeps `subscription` open while this gateway does the upstream's background work
+/// ([`crate::background::Role::works`]): among gateways sharing a Redis only the holder keeps
+/// the socket, and a follower that takes over opens it.
+fn spawn_while_working(
+    role: &Arc<crate::background::Role>,
+    subscription: Subscription,
+    sink: Arc<SocketSink>,
+    status: &Arc<SubscriberStatus>,
+) -> tokio::task::JoinHandle<()> {
+    let mut works = role.watch_kind();
+    let status = Arc::clone(status);
+    tokio::spawn(async move {
+        loop {
+            while !works.borrow_and_update().works() {
+                if works.changed().await.is_err() {
+                    return;
+                }
+            }
+            // Aborted when this task is (the subscriptions dropped) or the work moves.
+            let mut task = AbortOnDrop(subscriber::spawn(
+                subscription.clone(),
+                sink.clone(),
+                Arc::clone(&status),
+            ));
+            loop {
+                tokio::select! {
+                    _ = &mut task.0 => break,
+                    changed = works.changed() => {
+                        if changed.is_err() || !works.borrow_and_update().works() {
+                            break;
+                        }
+                    }
+                }
+            }
+            drop(task);
+            status.connected.store(false, Ordering::Relaxed);
+        }
+    })
+}
+
+/// A task aborted when its handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl EventSubscriptions {
     /// Starts a notification subscription for every upstream of `gateway` with an owner token
-    /// (when called inside a tokio runtime; outside one, none).
+    /// (when called inside a tokio runtime; outside one, none): kept open while this gateway
+    /// does the upstream's background work.
     pub fn start(gateway: &Gateway) -> Self {
         let applied = gateway
             .upstreams()
@@ -217,7 +267,10 @@ impl EventSubscriptions {
                 if let Some(feed) = gateway.feed(&up.name) {
                     feed.attach_socket(Arc::clone(&status));
                 }
-                let task = subscriber::spawn(subscription, sink, Arc::clone(&status));
+                let task = match gateway.background().role(&up.name) {
+                    Some(role) => spawn_while_working(role, subscription, sink, &status),
+                    None => subscriber::spawn(subscription, sink, Arc::clone(&status)),
+                };
                 subscribers.push((up.name.to_string(), status, task));
             }
         }

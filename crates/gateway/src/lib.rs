@@ -91,6 +91,7 @@ static TEST_ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc
 
 pub mod allocator;
 pub mod auth;
+pub mod background;
 pub mod batch;
 pub mod change_events;
 pub mod clients;
@@ -233,6 +234,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// Requests per client, for `/api/stats`, `/metrics` and the dashboard.
     clients: Arc<clients::ClientTable>,
+    /// Which upstreams' background work (crawl, socket, probes, samples) this gateway does:
+    /// all of it alone, or as the holder of a lease among the gateways sharing its Redis.
+    background: background::Background,
 }
 
 /// The running gateway's state. Cloning shares it.
@@ -256,6 +260,7 @@ pub struct GatewayBuilder {
     cache: Option<TieredCache>,
     secret: Option<Secret>,
     copy: Option<CopyOpener>,
+    lease: background::LeaseTiming,
 }
 
 /// Opens the library copy of a gateway just built (`cachearr_copy::open`): its indexes loaded
@@ -282,6 +287,13 @@ impl GatewayBuilder {
     #[must_use]
     pub fn secret(mut self, secret: Secret) -> Self {
         self.secret = Some(secret);
+        self
+    }
+
+    /// The timing of the background lease among gateways sharing a Redis (tests shorten it).
+    #[must_use]
+    pub fn lease_timing(mut self, timing: background::LeaseTiming) -> Self {
+        self.lease = timing;
         self
     }
 
@@ -326,6 +338,11 @@ impl GatewayBuilder {
         let clients = Arc::new(clients::ClientTable::new());
         let clients_source: Arc<dyn metrics::StatsSource> = clients.clone();
         metrics.add_source(&clients_source);
+        let background = background::Background::new(
+            config.upstreams.iter().map(|u| u.name.as_str()),
+            cache.redis().is_some(),
+            self.lease,
+        );
         let gateway = Gateway {
             inner: Arc::new(Inner {
                 config,
@@ -340,6 +357,7 @@ impl GatewayBuilder {
                 secret,
                 webhook_secret,
                 clock: self.clock,
+                background,
             }),
         };
         if let Some(open) = self.copy {
@@ -515,6 +533,7 @@ impl BoundGateway {
             .map(|copy| copy.spawn(&self.gateway, &stop))
             .unwrap_or_default();
         let sampler = sampler::spawn_sampler(&self.gateway, &stop);
+        let leases = background::spawn_leases(&self.gateway, &stop);
         // Started here, not by building the router: the admin side only reports on them.
         let subscriptions = change_events::EventSubscriptions::start(&self.gateway);
         let admin_router = admin_router(self.gateway.clone(), &subscriptions);
@@ -539,6 +558,9 @@ impl BoundGateway {
         if let Some(sampler) = sampler {
             let _ = sampler.await;
         }
+        if let Some(leases) = leases {
+            let _ = leases.await;
+        }
         self.gateway.inner.cache.shutdown().await;
         Ok(())
     }
@@ -558,6 +580,7 @@ impl Gateway {
             cache: None,
             secret: None,
             copy: None,
+            lease: background::LeaseTiming::default(),
         }
     }
 
@@ -599,6 +622,11 @@ impl Gateway {
     /// The library copy the gateway was built with ([`GatewayBuilder::copy`]).
     pub fn copy(&self) -> Option<&dyn copy::LibraryCopy> {
         self.inner.copy.get().map(|c| &**c)
+    }
+
+    /// Which upstreams' background work this gateway does ([`background`]).
+    pub fn background(&self) -> &background::Background {
+        &self.inner.background
     }
 
     /// The clock everything reads.

@@ -41,7 +41,8 @@ pub async fn sample_once(gw: &crate::Gateway, feed: &Feed) -> Sampled {
 
 /// Runs sampling for every upstream until `stop`: at most `samples_per_minute` per upstream,
 /// evenly spaced, each only when clients read answers of the feed's classes since the last
-/// ([`feed_reads`]), on the background budget.
+/// ([`feed_reads`]), on the background budget, where this gateway does the upstream's
+/// background work (alone, or as the holder among gateways sharing a Redis).
 pub fn spawn_sampler(
     gw: &crate::Gateway,
     stop: &tokio_util::sync::CancellationToken,
@@ -68,6 +69,11 @@ pub fn spawn_sampler(
                     }
                     reads_before = reads;
                     for up in gw.upstreams() {
+                        // Among gateways sharing a Redis, the upstream's holder samples
+                        // for all (`background`).
+                        if !gw.background().works(&up.name) {
+                            continue;
+                        }
                         if let Some(feed) = gw.feed(&up.name) {
                             sample_once(&gw, feed).await;
                         }

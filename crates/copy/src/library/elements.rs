@@ -310,6 +310,47 @@ impl ElementStore {
             .collect()
     }
 
+    /// Every kept key and value, for the library copy a gateway publishes to the others
+    /// sharing its Redis (`keeper::shared`).
+    pub fn export(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.elements
+            .iter()
+            .filter_map(|guard| guard.into_inner().ok())
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect()
+    }
+
+    /// Keeps what [`Self::export`] gave on another gateway, in place of what this store
+    /// kept (the published copy replaces the follower's own); how many.
+    pub fn import(&self, pairs: &[(Vec<u8>, Vec<u8>)]) -> usize {
+        let old: Vec<Vec<u8>> = self
+            .elements
+            .iter()
+            .filter_map(|guard| guard.key().ok())
+            .map(|k| k.to_vec())
+            .collect();
+        let mut batch = self.db.batch();
+        for key in &old {
+            batch.remove(&self.elements, key.as_slice());
+        }
+        for (key, value) in pairs {
+            batch.insert(&self.elements, key.as_slice(), value.as_slice());
+        }
+        let committed = batch.commit();
+        let ids: Vec<&str> = (old.iter().chain(pairs.iter().map(|(k, _)| k)))
+            .filter_map(|k| std::str::from_utf8(k).ok())
+            .map(|k| k.strip_prefix("jf:").unwrap_or(k))
+            .collect();
+        self.texts.forget(ids.iter().copied());
+        match committed {
+            Ok(()) => pairs.len(),
+            Err(e) => {
+                tracing::warn!(error = %e, "library elements: keeping the published copy failed");
+                0
+            }
+        }
+    }
+
     /// Forgets the elements of these items (their listing form is not known any more).
     pub fn remove(&self, ids: &[String]) {
         // Whatever happens to the store below, no text of these items stays.

@@ -430,6 +430,23 @@ async fn watch(gw: &Gateway, up: &Arc<Upstream>, stop: &tokio_util::sync::Cancel
                 .load(std::sync::atomic::Ordering::Relaxed);
             feed.note_background_all(all, gw.clock().now_ms());
         }
+        if holder_probes_for_us(gw, up) {
+            continue;
+        }
         probe_round(gw, up).await;
     }
+}
+
+/// Among gateways sharing a Redis, whether the gateway holding `up`'s background probes
+/// every user this one would (its heartbeat names their keyed hashes): then this one skips
+/// its round and learns the changes as the holder's tag bumps.
+fn holder_probes_for_us(gw: &Gateway, up: &Upstream) -> bool {
+    let Some(role) = gw.background().role(&up.name) else {
+        return false;
+    };
+    if role.works() {
+        return false;
+    }
+    let ours = cachearr_gateway::background::watched_users(gw, &up.name);
+    role.holder_watches(&ours.into_iter().collect())
 }

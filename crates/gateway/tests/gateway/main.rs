@@ -40,6 +40,7 @@ mod proxy_jellyfin;
 mod proxy_sim;
 mod random_sorts;
 mod real_clients;
+mod redis_background;
 mod redis_gateways;
 mod restricted_users;
 mod token_exposure;

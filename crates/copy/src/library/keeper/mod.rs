@@ -54,9 +54,13 @@ use crate::config::{Config, IndexConfig};
 use crate::upstream::Upstream;
 
 mod refresh;
+mod shared;
 
 /// How often the keeper looks at the clock by itself.
 const TICK: Duration = Duration::from_secs(30);
+/// How often a follower looks for a newer copy published by the gateway holding the
+/// upstream's background (`shared`), and a holder that took over for an index to build.
+const FOLLOW_TICK: Duration = Duration::from_secs(2);
 /// How often a running build writes a progress line to the log.
 const LOG_EVERY: Duration = Duration::from_secs(10);
 /// Errors kept in the status.
@@ -247,6 +251,8 @@ pub fn spawn_all(gateway: &Gateway, stop: &CancellationToken) -> Vec<tokio::task
             meta,
             failures: 0,
             retry_at_ms: None,
+            role: gateway.background().role(&up.name).cloned(),
+            worked: false,
         };
         tasks.push(tokio::spawn(keeper.run()));
     }
@@ -266,6 +272,12 @@ struct Keeper {
     failures: u32,
     /// When the failed first build is tried again (gateway clock, ms).
     retry_at_ms: Option<u64>,
+    /// This upstream's background role among gateways sharing a Redis: only the holder
+    /// crawls and refreshes, the others load what it publishes (`shared`).
+    role: Option<Arc<cachearr_gateway::background::Role>>,
+    /// Whether this gateway did the background work at the last look (a follower that
+    /// takes over with no index builds one).
+    worked: bool,
 }
 
 /// What a build, refresh or event batch produced.
@@ -330,8 +342,25 @@ impl Keeper {
         if let Some(index) = self.handle.ready() {
             self.spawn_totals(index);
         }
+        // Among gateways sharing a Redis, the lease says first whether this one crawls.
+        if let Some(role) = self.role.clone() {
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                () = role.decided() => {}
+            }
+        }
+        self.worked = self.works();
+        if !self.worked {
+            self.follow().await;
+        } else if self.handle.ready().is_none()
+            && !self.path("crawl").exists()
+            && self.load_published(None).await
+        {
+            // A copy another gateway published before: what changed since it was made is
+            // read by an incremental pass, not a crawl.
+            self.refresh().await;
         // No index yet, or a build was interrupted: build (resuming what the journal holds).
-        if self.handle.ready().is_none() || self.path("crawl").exists() {
+        } else if self.handle.ready().is_none() || self.path("crawl").exists() {
             self.build(false).await;
         } else if self.needs_catch_up() {
             // Loaded from disk after a while away: what changed on the server meanwhile reached
@@ -345,6 +374,9 @@ impl Keeper {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
+        let mut follow = tokio::time::interval(FOLLOW_TICK);
+        follow.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        follow.tick().await;
         loop {
             tokio::select! {
                 () = self.stop.cancelled() => break,
@@ -353,6 +385,27 @@ impl Keeper {
                     Some(command) => self.handle_command(command).await,
                 },
                 _ = tick.tick() => self.maybe_refresh().await,
+                _ = follow.tick() => self.follow_or_take_over().await,
+            }
+        }
+    }
+
+    /// A follower loads a newer published copy; a gateway that has just taken the
+    /// background over publishes its copy, or builds one when it has none.
+    async fn follow_or_take_over(&mut self) {
+        let works = self.works();
+        let took_over = works && !self.worked;
+        self.worked = works;
+        if !works {
+            return self.follow().await;
+        }
+        if took_over {
+            if self.handle.ready().is_none() {
+                self.build(false).await;
+            } else {
+                // What changed while no holder watched reached no socket: an incremental
+                // pass finds it (and publishes the copy it makes).
+                self.refresh().await;
             }
         }
     }
@@ -398,6 +451,9 @@ impl Keeper {
     }
 
     async fn maybe_refresh(&mut self) {
+        if !self.works() {
+            return;
+        }
         if self.handle.ready().is_none() {
             if self.retry_at_ms.is_some_and(|at| self.now_ms() >= at) {
                 tracing::info!(upstream = %self.up.name, "trying the library index build again");
@@ -461,6 +517,10 @@ impl Keeper {
                 }
                 let _ = std::fs::remove_file(self.path("crawl"));
                 self.keep_frames().await;
+                // Again, with the frames just proven: the others need not probe for them.
+                if !self.handle.frames().saved().is_empty() {
+                    self.publish_copy().await;
+                }
             }
             Ok(Err(e)) => {
                 self.fail(format!("build failed: {e}"));
@@ -758,6 +818,7 @@ impl Keeper {
             "library index ready"
         );
         self.spawn_totals(index);
+        self.publish_copy().await;
     }
 
     /// Keeps the library copy's proven walk frames beside the snapshot; where none is proven
