@@ -113,9 +113,9 @@ pub struct Round {
 /// One round on `up` at the engine clock's now: reads the list of every user's plays when a
 /// period has passed since the last reading and some user is active, and probes each active
 /// user whose own probes are due (never read in this process, back after a pause, or
-/// `play_state_user_probe` since the last). A round with nothing due asks the server
-/// nothing. [`spawn_play_watch`] runs it every second and when a reader wakes it; tests call
-/// it by hand.
+/// `play_state_user_probe` since the last; `play_state_probe` where there is no list of
+/// plays). A round with nothing due asks the server nothing. [`spawn_play_watch`] runs it
+/// every second and when a reader wakes it; tests call it by hand.
 pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
     let now = gw.clock().now_ms();
     let config = &gw.config().feed;
@@ -124,7 +124,17 @@ pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
     if !active.is_empty() {
         signal::read_plays(gw, up, now, &mut round).await;
     }
-    let user_period = ms(config.play_state_user_probe);
+    // Without a list of every user's plays (the dialect has none, or no owner token to read
+    // it), the users' own probes are all that sees a play: they keep the list's period.
+    let signal = crate::dialect::of(up.profile)
+        .plays_since(None, 0)
+        .is_some()
+        && crate::library::visibility::owner_of(gw, up).is_some();
+    let user_period = ms(if signal {
+        config.play_state_user_probe
+    } else {
+        config.play_state_probe
+    });
     for user in &active {
         let due = {
             let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
