@@ -2,8 +2,11 @@
 //! default, with no configuration. At first start a random secret (128 bits, 32 hex digits) is
 //! written to `{data_dir}/webhook_secret` (mode 0600) and kept from then on; the media server
 //! sends it in the webhook URL (`…/webhooks/plex?secret=S`), or a sender that can set headers
-//! in `X-Cachearr-Webhook-Secret`. `cachearr serve` prints the URLs at start, `cachearr config`
-//! and the dashboard show them. Delete the file to make a new one (then update the URLs). A
+//! in `X-Cachearr-Webhook-Secret`. `cachearr serve` prints the URLs at start and `cachearr
+//! config` shows them, each with `SECRET` in place of the secret and the file it is in
+//! ([`url_template`], [`where_it_is`]): a service's log and terminal output reach people and
+//! tools a secret must not. The dashboard (behind the admin token) shows the whole URLs.
+//! Delete the file to make a new one (then update the URLs). A
 //! file that is not a secret (truncated, overwritten) is moved aside as
 //! `webhook_secret.damaged[-N]` and a new secret made, with a warning, as a damaged store is:
 //! the webhooks it authenticated are refused until their URLs are updated, but the gateway
@@ -122,6 +125,21 @@ impl WebhookSecret {
     }
 }
 
+/// A webhook URL as start-up and `cachearr config` print it: `SECRET` where the secret goes,
+/// never the secret itself.
+pub fn url_template(admin: impl std::fmt::Display, profile: &str, upstream: &str) -> String {
+    format!("http://{admin}/webhooks/{profile}/{upstream}?secret=SECRET")
+}
+
+/// Where the operator reads the secret that [`url_template`]'s `SECRET` stands for.
+pub fn where_it_is(dir: &Path) -> String {
+    format!(
+        "SECRET is the 32 hex digits in {} (readable by the gateway's user only; the \
+         dashboard's Webhooks panel shows the whole URLs)",
+        path_in(dir).display()
+    )
+}
+
 /// Renames a damaged secret file to `webhook_secret.damaged` (or `-2`, `-3` … beside older ones).
 fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
     let mut to = path.with_file_name(format!("{FILE_NAME}.damaged"));
@@ -154,6 +172,20 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn printed_urls_name_the_file_not_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = WebhookSecret::load_or_create(dir.path()).unwrap();
+        let url = url_template("127.0.0.1:8485", "plex", "plex");
+        assert_eq!(
+            url,
+            "http://127.0.0.1:8485/webhooks/plex/plex?secret=SECRET"
+        );
+        let hint = where_it_is(dir.path());
+        assert!(hint.contains(&dir.path().join(FILE_NAME).display().to_string()));
+        assert!(!url.contains(secret.as_str()) && !hint.contains(secret.as_str()));
     }
 
     #[test]

@@ -113,19 +113,21 @@ fn print_checked(file: &str, c: &Config, json: bool) {
     }
 }
 
-/// The webhook secret and each upstream's webhook URL, once `serve` has made the secret.
+/// Where the webhook secret is and each upstream's webhook URL, once `serve` has made the
+/// secret; never the secret itself (terminal output is copied into reports and issues).
 fn print_webhook_secret(c: &Config) {
-    match cachearr_gateway::webhook_secret::WebhookSecret::read(&c.data_dir) {
-        Ok(Some(s)) => {
-            let admin = c.admin_listen;
-            println!("webhook secret: {}", s.as_str());
+    use cachearr_gateway::webhook_secret::{self, WebhookSecret};
+    match WebhookSecret::read(&c.data_dir) {
+        Ok(Some(_)) => {
+            println!(
+                "webhook secret: {}",
+                webhook_secret::where_it_is(&c.data_dir)
+            );
             for u in &c.upstreams {
                 println!(
-                    "  {} webhook URL: http://{admin}/webhooks/{}/{}?secret={}",
+                    "  {} webhook URL: {}",
                     u.name,
-                    u.profile.as_str(),
-                    u.name,
-                    s.as_str()
+                    webhook_secret::url_template(c.admin_listen, u.profile.as_str(), &u.name)
                 );
             }
         }

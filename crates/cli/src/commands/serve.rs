@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use cachearr_gateway::config::{ConfigError, ConfigOverrides, UPSTREAM_ENV_PREFIX, secret_from};
-use cachearr_gateway::{Config, Profile};
+use cachearr_gateway::{Config, Profile, webhook_secret};
 
 /// Arguments of `cachearr serve`. Every flag can also be set with the `CACHEARR_*` variable
 /// named in its help; flags and variables beat the config file.
@@ -201,15 +201,17 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     }
     if let Some(a) = bound.admin_addr() {
         eprintln!("cachearr: admin → http://{a}");
-        // Webhooks are authenticated by the secret in their URL: this is what to give the server.
+        // Webhooks are authenticated by the secret in their URL: this is what to give the
+        // server. The secret itself stays in its file: a service's log is read more widely.
         for up in gateway.upstreams() {
             eprintln!(
-                "cachearr: {} webhook URL → http://{a}/webhooks/{}/{}?secret={}",
+                "cachearr: {} webhook URL → {}",
                 up.name,
-                up.profile.as_str(),
-                up.name,
-                gateway.webhook_secret()
+                webhook_secret::url_template(a, up.profile.as_str(), &up.name)
             );
+        }
+        if !gateway.upstreams().is_empty() {
+            eprintln!("cachearr: {}", webhook_secret::where_it_is(&data_dir));
         }
     }
     // Reachable? Owner token accepted? Said once, in plain words; the gateway serves meanwhile.

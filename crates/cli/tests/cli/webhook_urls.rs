@@ -1,6 +1,7 @@
 //! Where the operator finds the webhook secret: `cachearr serve` makes it at first start and
-//! prints each upstream's webhook URL with it; `cachearr config check` shows it from the data
-//! directory (and says when it is not made yet).
+//! prints each upstream's webhook URL with `SECRET` in its place and the file it is in;
+//! `cachearr config check` says the same from the data directory (and when it is not made
+//! yet). Neither prints the secret itself.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -39,7 +40,7 @@ fn config_check(data: &str) -> String {
 }
 
 #[test]
-fn serve_prints_the_webhook_urls_and_config_check_shows_the_secret() {
+fn serve_and_config_check_print_the_webhook_urls_and_where_the_secret_is_not_it() {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_str().unwrap().to_owned();
     let before = config_check(&dir);
@@ -72,38 +73,51 @@ fn serve_prints_the_webhook_urls_and_config_check_shows_the_secret() {
     });
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = Vec::new();
-    let url_line = loop {
-        assert!(Instant::now() < deadline, "no webhook URL in {seen:#?}");
+    // The next line of serve's stderr that holds `wanted`; the lines before it go to `seen`.
+    let mut line_with = |wanted: &str| loop {
+        assert!(Instant::now() < deadline, "no {wanted:?} in {seen:#?}");
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) if line.contains("webhook URL") => break line,
+            Ok(line) if line.contains(wanted) => return line,
             Ok(line) => seen.push(line),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
-                panic!("serve ended without a webhook URL: {seen:#?}")
+                panic!("serve ended without {wanted:?}: {seen:#?}")
             }
         }
     };
-    let _ = child.kill();
-    let _ = child.wait();
-
+    let url_line = line_with("webhook URL");
+    // Made before the URLs are printed.
     let secret = std::fs::read_to_string(data.path().join("webhook_secret"))
         .unwrap()
         .trim()
         .to_owned();
     assert_eq!(secret.len(), 32);
     assert!(
+        !url_line.contains(&secret),
+        "the secret printed at start: {url_line}"
+    );
+    assert!(
         url_line.contains(&format!(
-            "http://127.0.0.1:{admin}/webhooks/plex/plex?secret={secret}"
+            "http://127.0.0.1:{admin}/webhooks/plex/plex?secret=SECRET"
         )),
         "{url_line}"
     );
+    let file = data.path().join("webhook_secret").display().to_string();
+    let where_line = line_with(&file);
+    assert!(where_line.contains("SECRET is"), "{where_line}");
+    let _ = child.kill();
+    let _ = child.wait();
+    for line in seen.iter().chain([&where_line]) {
+        assert!(
+            !line.contains(&secret),
+            "the secret printed at start: {line}"
+        );
+    }
     let after = config_check(&dir);
+    assert!(after.contains(&file), "{after}");
     assert!(
-        after.contains(&format!("webhook secret: {secret}")),
+        after.contains("/webhooks/plex/plex?secret=SECRET"),
         "{after}"
     );
-    assert!(
-        after.contains(&format!("/webhooks/plex/plex?secret={secret}")),
-        "{after}"
-    );
+    assert!(!after.contains(&secret), "{after}");
 }
