@@ -140,9 +140,10 @@ impl<'a> Matcher<'a> {
             .filter(|_| outcome.band == Band::Review)?;
         let view = self.index.view_masked(best.item.0, &self.mask)?;
         let ours = normalize::parse_title(&query.title);
-        let theirs = normalize::parse_title(view.title());
-        if ours.base == theirs.base
-            || !normalize::spelt_alike(&ours.base, &theirs.base, view.title())
+        let theirs = library_title(view.title());
+        if ours.base == normalize::parse_title(view.title()).base
+            || !(ours.base == theirs.base
+                || normalize::spelt_alike(&ours.base, &theirs.base, view.title()))
         {
             return None;
         }
@@ -222,7 +223,7 @@ impl<'a> Matcher<'a> {
             return None;
         }
         let ours = normalize::parse_title(&query.title);
-        let theirs = normalize::parse_title(view.title());
+        let theirs = library_title(view.title());
         if ours.base.is_empty()
             || ours.base != theirs.base
             || ours.version != theirs.version
@@ -278,6 +279,12 @@ impl<'a> Matcher<'a> {
             ..outcome.clone()
         })
     }
+}
+
+/// A library title taken apart without the cue's or track's number a rip may have left
+/// before it ("1M3 - Crossing the Ridge", "07. Title"): the title it names.
+fn library_title(raw: &str) -> ParsedTitle {
+    normalize::parse_title(normalize::without_cue_number(raw).as_deref().unwrap_or(raw))
 }
 
 /// The entry with its fields read back ([`normalize::repaired_text`]), when one changes.

@@ -1957,6 +1957,7 @@ fn garbled_library() -> LibraryIndex {
         track("lamp2", "Sable Rowe", "Lamplighter", "Quiet Rooms", 201),
         track("bruecken", "Jörg Weiß", "Über Brücken", "Ufer", 222),
         track("burn", "Tessa Wren", "Bum Notes", "Ledger", 180),
+        track("cue", "Tessa Wren", "07. Salt Ledger", "Ledger", 150),
     ];
     records[9].album_artist = Some("Leonie Marsh".into());
     library_of(&records)
@@ -1991,6 +1992,13 @@ fn fields_garbled_by_exports_are_read_back() {
         ("Leonie Marsh", "12 - Crossing the Ridge", "ridge"),
         // Accented letters transliterated; letters a scan confuses.
         ("Joerg Weiss", "Ueber Bruecken", "bruecken"),
+        (
+            "J%C3%83%C2%B6rg Wei%C3%83%C5%B8",
+            "Über Brücken",
+            "bruecken",
+        ),
+        // The library's title with a rip's track number before it.
+        ("Tessa Wren", "Salt Ledger", "cue"),
         ("The Velvet Lantems", "Midnight Carouse1", "carousel"),
         ("The Ve1vet Lanterns", "Midnight Carouse1", "carousel"),
         // Acts named by symbols, numbers in words.

@@ -28,8 +28,11 @@ pub fn repaired_text(raw: &str) -> Option<String> {
             text = decoded;
         }
     }
-    if let Some(decoded) = utf8_from_latin1(&text) {
-        text = decoded;
+    // Twice too: UTF-8 read as Latin-1 and written out again ("CafÃƒÂ©").
+    for _ in 0..2 {
+        if let Some(decoded) = utf8_from_latin1(&text) {
+            text = decoded;
+        }
     }
     let text = text.trim().to_string();
     (text != raw.trim() && !text.is_empty()).then_some(text)
@@ -512,6 +515,7 @@ mod tests {
             ("&#x4F;rla", "Orla"),
             ("Ã\u{89}lan", "Élan"),
             ("SÃ¸ren â€“ Tide", "Søren – Tide"),
+            ("CafÃƒÂ©", "Café"),
         ] {
             assert_eq!(repaired_text(raw).as_deref(), Some(read), "{raw}");
         }
