@@ -127,7 +127,63 @@ impl<'a> Matcher<'a> {
         if let Some(accepted) = self.by_title_alone(query, &outcome) {
             return ControlFlow::Break(accepted);
         }
+        if outcome.band == Band::Reject
+            && let Some(offered) = self.by_length_alone(query)
+        {
+            outcome = offered;
+        }
         ControlFlow::Continue(outcome)
+    }
+
+    /// Where nothing else is found, a title in another language than the library's, in the
+    /// same script ("Autumn Leaves" for "Les Feuilles d'automne"), is offered by the artist
+    /// and the length alone: the artist's one track within 2 s, no other song of the artist
+    /// within 10 s, on the album the entry names if it names one. Never accepted: a song the
+    /// library does not hold may have the length of one it does.
+    fn by_length_alone(&self, query: &TrackQuery) -> Option<MatchOutcome> {
+        let duration = query.duration_ms.and_then(plausible_length)?;
+        let prepared = Prepared::new(query);
+        let artists = self.known_artists(&prepared);
+        if artists.is_empty() {
+            return None;
+        }
+        let block = || {
+            artists
+                .iter()
+                .map(|artist| self.index.artist_block(*artist))
+                .filter(|block| block.len() <= self.config.max_block)
+                .flatten()
+                .copied()
+        };
+        let within = |item: u32, limit: u32| {
+            self.index
+                .view_masked(item, &self.mask)
+                .is_some_and(|view| {
+                    view.kind() == ItemKind::Track
+                        && self.kinds_agree(&prepared, &view)
+                        && view
+                            .duration_ms()
+                            .is_some_and(|theirs| theirs.abs_diff(duration) <= limit)
+                })
+        };
+        let found = block().find(|item| within(*item, SAME_LENGTH_MS))?;
+        if block().any(|item| {
+            item != found && within(item, LENGTH_AMBIGUITY_MS) && !self.same_song(found, item)
+        }) {
+            return None;
+        }
+        let view = self.index.view_masked(found, &self.mask)?;
+        if let Some(album) = prepared.album.as_deref()
+            && !claims::same_release(album, view.album_norm())
+        {
+            return None;
+        }
+        Some(MatchOutcome {
+            best: self.candidate(found, self.config.review),
+            band: Band::Review,
+            method: MatchMethod::Fuzzy,
+            runner_up: None,
+        })
     }
 
     /// The entry with the offered track's title and credit, when they are the entry's spelt

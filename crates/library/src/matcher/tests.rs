@@ -2177,3 +2177,35 @@ fn archival_wording_keeps_an_entry_from_the_released_recording() {
         );
     }
 }
+
+#[test]
+fn a_title_in_another_language_is_offered_by_artist_and_length_alone() {
+    let index = library_of(&[
+        track(
+            "leaves",
+            "Orla Finch",
+            "Les Feuilles d'automne",
+            "Blue Hours",
+            201,
+        ),
+        track("stop", "Orla Finch", "Don't Stop Now", "Blue Hours", 188),
+        track("ferry", "Orla Finch", "Night Ferry", "Blue Hours", 260),
+        track("ferry2", "Orla Finch", "Harbour Bells", "Blue Hours", 265),
+    ]);
+    for album in [None, Some("Blue Hours")] {
+        assert_offered(
+            &index,
+            entry("Orla Finch", "Autumn Leaves", album, Some(202)),
+            "leaves",
+        );
+    }
+    // Another album, a length 5 s off, two songs of about the length, no length: nothing.
+    for query in [
+        entry("Orla Finch", "Autumn Leaves", Some("Lanterns"), Some(201)),
+        entry("Orla Finch", "Autumn Leaves", None, Some(206)),
+        entry("Orla Finch", "Evening Tide", None, Some(262)),
+        entry("Orla Finch", "Autumn Leaves", None, None),
+    ] {
+        assert_rejected(&index, query);
+    }
+}
