@@ -180,3 +180,58 @@ async fn a_refused_token_reads_nothing_though_its_users_answers_are_cached() {
     let (status, cache, body) = read(&h.client, &base, VIEWS, &kept, "kept").await;
     assert_eq!((status, cache.as_str(), body), (200, "HIT", filled));
 }
+
+/// Plex: a 2xx on a route Plex answers only for its owner (`/:/prefs`) confirms the token as
+/// the owner's; a shared user's 401 there confirms nothing and refuses nothing, and the shared
+/// user's reads stay their own.
+#[tokio::test]
+async fn only_the_owners_route_confirms_a_plex_token_as_the_owners() {
+    let sim = Sim::builder()
+        .tracks(60)
+        .movies(8)
+        .shows(2)
+        .seed(11)
+        .cost(CostModel::zero())
+        .build()
+        .unwrap();
+    let srv = sim.start_plex_test_server().await.unwrap();
+    let h = start_gateway(srv.addr, Profile::Plex, |_| {}).await;
+    let token = |name: &str| {
+        let state = srv.sim.state();
+        let user = state.users().iter().find(|u| u.name == name).unwrap();
+        user.plex_token.clone()
+    };
+    let (owner, alice) = (token("admin"), token("alice"));
+    let confirmed = |token: &str| {
+        let up = &h.gateway.upstreams()[0];
+        let users = up.users.all();
+        let user = users.iter().find(|u| u.token() == token).unwrap();
+        (user.is_confirmed(), user.is_refused())
+    };
+    let prefs = |token: String| {
+        h.client
+            .get(h.url("/:/prefs"))
+            .header("X-Plex-Token", token)
+            .header("Accept", "application/json")
+            .send()
+    };
+    assert_eq!(prefs(alice.clone()).await.unwrap().status(), 401);
+    assert_eq!(confirmed(&alice), (false, false));
+    assert_eq!(prefs(owner.clone()).await.unwrap().status(), 200);
+    assert_eq!(confirmed(&owner), (true, false));
+
+    let path = "/library/sections/2/all";
+    let direct = |token: String| {
+        let url = format!("{}{path}", srv.base_url);
+        let client = h.client.clone();
+        async move {
+            let r = client.get(url).header("X-Plex-Token", token).send().await;
+            r.unwrap().text().await.unwrap()
+        }
+    };
+    for token in [&owner, &alice, &owner, &alice] {
+        let r = h.get(path, Some(token)).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.text().await.unwrap(), direct(token.clone()).await);
+    }
+}
