@@ -235,3 +235,27 @@ async fn only_the_owners_route_confirms_a_plex_token_as_the_owners() {
         assert_eq!(r.text().await.unwrap(), direct(token.clone()).await);
     }
 }
+
+/// Many tokens minted by signing one user in through the gateway, one read each, are one user
+/// to the background work (the users it watches and warms), and the answers they read are one
+/// entry; a second user makes two.
+#[tokio::test]
+async fn tokens_minted_by_sign_ins_are_one_user_to_the_background() {
+    let (_srv, h) = start().await;
+    let base = h.url("");
+    let mut misses = 0;
+    for n in 0..30 {
+        let device = format!("minted-{n}");
+        let token = sign_in(&h.client, &base, "alice", &device).await;
+        let (status, cache, _) = read(&h.client, &base, VIEWS, &token, &device).await;
+        assert_eq!(status, 200);
+        misses += usize::from(cache != "HIT");
+    }
+    assert_eq!(misses, 1, "one entry for the user's 30 tokens");
+    let up = &h.gateway.upstreams()[0];
+    assert_eq!(up.users.all().len(), 30, "each token keeps its own record");
+    assert_eq!(up.users.seen_since(0).len(), 1);
+    let kid = sign_in(&h.client, &base, "kid", "kid-device").await;
+    read(&h.client, &base, VIEWS, &kid, "kid-device").await;
+    assert_eq!(up.users.seen_since(0).len(), 2);
+}
