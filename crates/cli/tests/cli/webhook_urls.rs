@@ -39,6 +39,16 @@ fn config_check(data: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A `cachearr serve` stopped when the test ends, whether it passed or not.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn serve_and_config_check_print_the_webhook_urls_and_where_the_secret_is_not_it() {
     let data = tempfile::tempdir().unwrap();
@@ -47,22 +57,24 @@ fn serve_and_config_check_print_the_webhook_urls_and_where_the_secret_is_not_it(
     assert!(before.contains("webhook secret: not made yet"), "{before}");
 
     let (proxy, admin) = (free_port(), free_port());
-    let mut child = cachearr()
-        .args([
-            "serve",
-            "--plex",
-            "http://127.0.0.1:9",
-            "--no-index",
-            "--data-dir",
-            &dir,
-        ])
-        .args(["--listen", &format!("127.0.0.1:{proxy}")])
-        .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
+    let mut child = KillOnDrop(
+        cachearr()
+            .args([
+                "serve",
+                "--plex",
+                "http://127.0.0.1:9",
+                "--no-index",
+                "--data-dir",
+                &dir,
+            ])
+            .args(["--listen", &format!("127.0.0.1:{proxy}")])
+            .args(["--admin-listen", &format!("127.0.0.1:{admin}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -105,8 +117,7 @@ fn serve_and_config_check_print_the_webhook_urls_and_where_the_secret_is_not_it(
     let file = data.path().join("webhook_secret").display().to_string();
     let where_line = line_with(&file);
     assert!(where_line.contains("SECRET is"), "{where_line}");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     for line in seen.iter().chain([&where_line]) {
         assert!(
             !line.contains(&secret),
