@@ -236,3 +236,53 @@ fn a_class_is_drawn_in_proportion_to_its_traffic() {
     );
     assert_eq!(draw(&[], 0), None);
 }
+
+/// The background budget: what the play-state watch and sampling count by kind, and every
+/// background request the guard sent (the rest is `other`), per whole minute and in all; a
+/// minute is turned only by the guard's reading, once a second.
+#[test]
+fn the_background_budget_is_counted_by_kind_per_minute() {
+    let f = feed(true);
+    f.note_background_all(100, 1_000);
+    f.count_background(BackgroundKind::Signal, 1, 2_000);
+    f.count_background(BackgroundKind::Probes, 8, 3_000);
+    f.count_background(BackgroundKind::Samples, 1, 4_000);
+    f.note_background_all(115, 30_000);
+    assert_eq!(f.background().last_minute, BackgroundCounts::default());
+    let total = f.background().total;
+    assert_eq!((total.signal, total.probes, total.samples), (1, 8, 1));
+    f.note_background_all(115, 61_000);
+    let minute = f.background().last_minute;
+    assert_eq!(
+        minute,
+        BackgroundCounts {
+            all: 15,
+            signal: 1,
+            probes: 8,
+            samples: 1,
+            other: 5,
+        }
+    );
+    // A quiet minute after it: nothing.
+    f.note_background_all(115, 121_000);
+    assert_eq!(f.background().last_minute.all, 0);
+}
+
+/// A user's first read of an answer showing play state, and their first after a pause, wake
+/// the play-state watch; reads while they are active do not.
+#[tokio::test]
+async fn a_reader_who_was_not_active_wakes_the_play_watch() {
+    let f = feed(true);
+    let users = crate::users::Users::default();
+    let user = users.touch("p", crate::keys::UserHash(7), "token", 1_000);
+    let woke = |f: &Feed| {
+        let waiting = f.play_reader_woke();
+        futures_util::FutureExt::now_or_never(Box::pin(waiting)).is_some()
+    };
+    f.note_play_read(&user, 1_000);
+    assert!(woke(&f), "a first read wakes the watch");
+    f.note_play_read(&user, 5_000);
+    assert!(!woke(&f), "an active user's read does not");
+    f.note_play_read(&user, 5_000 + 181_000);
+    assert!(woke(&f), "a read after `play_state_active` does");
+}
