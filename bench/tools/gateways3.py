@@ -3,7 +3,8 @@
 Tautulli-style poller spread over them costs a minute (bench/tools/gateways3.sh starts it).
 
 cachearr runs in its default configuration with a shared Redis tier (a `redis-server` started
-here on a free port, or REDIS_URL; it is emptied before each part). Whether the gateways share
+here on a free port, or REDIS_URL; it is emptied before each part), every gateway holding the
+same installation secret (docs/redis.md). Whether the gateways share
 their background work (one holder per upstream) is theirs to decide: the harness only counts.
 
 1. One gateway: started on an empty data directory and an empty Redis; its start is every
@@ -95,8 +96,14 @@ def group(sim, redis, count, user):
     requests and the poll's minutes."""
     redis.flush()
     gateways = [Gateway("plex", sim, name=f"g{count}-{n + 1}", redis=redis.url) for n in range(count)]
+    # One installation secret for all, as docs/redis.md asks of gateways sharing a Redis:
+    # records (and the background the holder publishes) are sealed with a key derived from it.
+    secret = os.urandom(16).hex()
     for gw in gateways:
         shutil.rmtree(f"{WORK}/{gw.name}-data", ignore_errors=True)
+        os.makedirs(f"{WORK}/{gw.name}-data", mode=0o700)
+        with open(os.open(f"{WORK}/{gw.name}-data/secret", os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(secret + "\n")
     sim.reset()
     try:
         started = time.monotonic()
