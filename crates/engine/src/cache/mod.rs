@@ -194,6 +194,14 @@ impl TieredCache {
                 if now < entry.stale_until_ms {
                     return Ok(inner.serve_stale(key, policy, make_loader(), entry));
                 }
+                if let Some(shared) = Box::pin(inner.fresher_shared(key, now, policy)).await {
+                    shared.class.hit(TierKind::Redis);
+                    inner.note_read(key, policy, make_loader, &shared);
+                    return Ok(Lookup {
+                        entry: shared,
+                        outcome: Outcome::Hit(TierKind::Redis),
+                    });
+                }
                 if now < entry.error_until_ms {
                     stale = Some(entry);
                 }

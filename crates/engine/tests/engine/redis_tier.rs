@@ -775,3 +775,52 @@ async fn connecting_without_a_shared_secret_is_refused() {
     let err = RedisTier::connect(&server.url(), opts).await.unwrap_err();
     assert!(err.to_string().contains("secret"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_memory_copy_gives_way_to_a_fresher_one_another_instance_loaded() {
+    // A short-lived answer (fresh 10 s, no stale-while-revalidate) asked of two instances in
+    // turn: each one's expired memory copy must not hide the fresher copy the other loaded.
+    let server = RedisServer::start(&[]);
+    let clock = Arc::new(cachearr_engine::ManualClock::new(1_000_000));
+    let on = async |clock: &Arc<cachearr_engine::ManualClock>| {
+        let tier = RedisTier::connect_with_clock(&server.url(), options("t"), clock.clone())
+            .await
+            .unwrap();
+        let cache = TieredCache::builder()
+            .redis(tier)
+            .clock(clock.clone())
+            .write_behind(1000, Duration::from_millis(5))
+            .build()
+            .await
+            .unwrap();
+        wait_subscribed(&cache).await;
+        cache
+    };
+    let (a, b) = (on(&clock).await, on(&clock).await);
+    let key = Key::new("plex|GET|/status/sessions");
+    let short = Policy::new("sessions", Duration::from_secs(10))
+        .with_stale_if_error(Duration::from_secs(60));
+    let (calls_a, calls_b) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+
+    assert_eq!(
+        load(&a, &key, &short, &calls_a, "first").await.outcome,
+        Outcome::Miss
+    );
+    a.flush().await;
+    assert_eq!(
+        load(&b, &key, &short, &calls_b, "-").await.outcome,
+        Outcome::Hit(TierKind::Redis)
+    );
+    // Both copies expire; A loads again, and B finds A's new copy rather than loading.
+    clock.advance(Duration::from_secs(15));
+    assert_eq!(
+        load(&a, &key, &short, &calls_a, "second").await.outcome,
+        Outcome::Miss
+    );
+    a.flush().await;
+    let on_b = load(&b, &key, &short, &calls_b, "-").await;
+    assert_eq!(on_b.outcome, Outcome::Hit(TierKind::Redis));
+    assert_eq!(body(&on_b), "second");
+    assert_eq!(calls_b.load(Ordering::SeqCst), 0, "B never loaded");
+    assert_eq!(calls_a.load(Ordering::SeqCst), 2);
+}
