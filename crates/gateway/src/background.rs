@@ -163,6 +163,8 @@ struct RoleState {
     beat: Heartbeat,
     /// Local ms at which the heartbeat's sequence last moved (follower).
     beat_moved_ms: Option<u64>,
+    /// Local ms at which this gateway first saw the current holder's lease.
+    holder_seen_ms: u64,
     /// The copy generation published or loaded last.
     copy_generation: u64,
     takeovers: u64,
@@ -180,6 +182,7 @@ impl Role {
                 next_at_ms: 0,
                 beat: Heartbeat::default(),
                 beat_moved_ms: None,
+                holder_seen_ms: 0,
                 copy_generation: 0,
                 takeovers: 0,
                 stops: 0,
@@ -248,9 +251,15 @@ impl Role {
         self.lock().copy_generation
     }
 
-    /// The library copy of `generation` was published (holder) or loaded (follower).
+    /// The library copy of `generation` was published (holder) or loaded (follower). A
+    /// holder beats at once, so that the followers learn of the new copy at their next look
+    /// rather than after the next renewal.
     pub fn note_copy(&self, generation: u64) {
-        self.lock().copy_generation = generation;
+        let mut s = self.lock();
+        s.copy_generation = generation;
+        if s.kind == RoleKind::Holder {
+            s.next_at_ms = 0;
+        }
     }
 
     /// The report for `/api/stats`.
@@ -462,21 +471,28 @@ pub async fn step(gw: &Gateway, tier: &RedisTier, upstream: &str) {
             if s.lease.as_ref() != Some(&lease) {
                 s.beat_moved_ms = None;
                 s.beat.seq = 0;
+                s.holder_seen_ms = now;
             }
             s.lease = Some(lease);
-            role.set_kind(&mut s, RoleKind::Follower);
             if let Some(beat) = beat {
                 if beat.seq != s.beat.seq {
                     s.beat_moved_ms = Some(now);
                 }
-                let copy_generation = s.copy_generation;
                 s.beat = beat;
-                // What was loaded stays noted; the beat names the newest.
-                s.copy_generation = copy_generation;
             }
-            let vouched = s.beat.feed_healthy
-                && s.beat_moved_ms
-                    .is_some_and(|at| now.saturating_sub(at) <= ms(timing.ttl));
+            let heard = s
+                .beat_moved_ms
+                .is_some_and(|at| now.saturating_sub(at) <= ms(timing.ttl));
+            // A holder not heard for a lease's life (its heartbeat unreadable — another
+            // installation secret — or no longer written) is no one to follow: this gateway
+            // does its own background, as without Redis.
+            let next = if heard || now.saturating_sub(s.holder_seen_ms) < ms(timing.ttl) {
+                RoleKind::Follower
+            } else {
+                RoleKind::Alone
+            };
+            role.set_kind(&mut s, next);
+            let vouched = s.beat.feed_healthy && heard;
             let until = if vouched {
                 s.beat_moved_ms.unwrap_or(0).saturating_add(ms(timing.ttl))
             } else {

@@ -114,6 +114,11 @@ struct Gw {
 
 impl Gw {
     async fn start(sim: &Sim, sim_url: &str, redis_url: &str) -> Gw {
+        Gw::start_with_secret(sim, sim_url, redis_url, [9; 16]).await
+    }
+
+    /// [`Gw::start`] with another installation secret than the group's.
+    async fn start_with_secret(sim: &Sim, sim_url: &str, redis_url: &str, secret: [u8; 16]) -> Gw {
         let data = tempfile::tempdir().unwrap();
         let mut config = loopback_config(Profile::Plex, sim_url, data.path());
         // The owner's token: the library copy and the notification socket read with it.
@@ -123,7 +128,7 @@ impl Gw {
         config.cache.redis.timeout = Duration::from_secs(1);
         let served = serve(
             cachearr_copy::builder(config)
-                .secret(Secret::from_bytes([9; 16]))
+                .secret(Secret::from_bytes(secret))
                 .lease_timing(TIMING),
         )
         .await;
@@ -475,4 +480,37 @@ async fn three_gateways_restarted_together_crawl_once_at_most() {
         "three restarts listed the sections {} times, one start {first_start}",
         sections(&sim)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_with_another_secret_does_its_own_background() {
+    let redis = RedisServer::start(&[]);
+    let (sim, sim_url, _sim_task) = start_sim().await;
+    let holder = Gw::start(&sim, &sim_url, &redis.url()).await;
+    one_holder(&[&holder]).await;
+    copies_loaded(&[&holder]).await;
+
+    // It cannot read the holder's heartbeat or copy (sealed with another secret): after a
+    // lease's life without hearing the holder it works alone, crawling for itself.
+    let stranger = Gw::start_with_secret(&sim, &sim_url, &redis.url(), [3; 16]).await;
+    eventually("the stranger works alone", SETTLE, async || {
+        let report = stranger.background().await;
+        report["role"] == "alone" && report["works"] == true
+    })
+    .await;
+    eventually("the stranger's own copy is ready", SETTLE, async || {
+        stranger
+            .gateway
+            .index(UPSTREAM)
+            .and_then(|i| i.ready())
+            .is_some()
+    })
+    .await;
+    eventually("the stranger keeps its own socket", SETTLE, async || {
+        let stats = get_json(&admin_client(), &format!("{}/api/stats", stranger.admin)).await;
+        stats["upstreams"][0]["events_connected"] == true
+    })
+    .await;
+    assert_eq!(holder.background().await["role"], "holder");
+    assert_eq!(stranger.background().await["holder_feed_healthy"], false);
 }
