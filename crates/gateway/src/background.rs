@@ -438,96 +438,124 @@ pub async fn step(gw: &Gateway, tier: &RedisTier, upstream: &str) {
     };
     let now = clock.now_ms();
     match answer {
-        LeaseAnswer::Held(lease) => {
-            let beat = {
-                let mut s = role.lock();
-                s.confirmed_at_ms = sent;
-                s.next_at_ms = now.saturating_add(ms(timing.renew_every));
-                s.lease = Some(lease.clone());
-                s.beat_moved_ms = None;
-                role.set_kind(&mut s, RoleKind::Holder);
-                s.beat.seq += 1;
-                s.beat.feed_healthy = gw
-                    .feed(upstream)
-                    .is_some_and(|f| f.unhealthy(now).is_none());
-                s.beat.users = watched_users(gw, upstream);
-                s.beat.copy = s.copy_generation;
-                s.beat.clone()
-            };
-            if let Ok(bytes) = serde_json::to_vec(&beat) {
-                tier.publish_small(&name, &lease, &beat_name(upstream), &bytes, timing.ttl)
-                    .await;
-            }
-            if let Some(feed) = gw.feed(upstream) {
-                feed.vouch_until(0);
-            }
+        LeaseAnswer::Held(lease) => held(gw, tier, upstream, &role, lease, sent, now).await,
+        LeaseAnswer::Other(lease) => follow(gw, tier, upstream, &role, lease, sent, now).await,
+        LeaseAnswer::NoAnswer => unanswered(gw, upstream, &role, now),
+    }
+}
+
+/// The lease is this gateway's (taken or renewed at `sent`): hold it and publish the heartbeat.
+async fn held(
+    gw: &Gateway,
+    tier: &RedisTier,
+    upstream: &str,
+    role: &Role,
+    lease: LeaseValue,
+    sent: u64,
+    now: u64,
+) {
+    let timing = gw.background().timing();
+    let name = lease_name(upstream);
+    let beat = {
+        let mut s = role.lock();
+        s.confirmed_at_ms = sent;
+        s.next_at_ms = now.saturating_add(ms(timing.renew_every));
+        s.lease = Some(lease.clone());
+        s.beat_moved_ms = None;
+        role.set_kind(&mut s, RoleKind::Holder);
+        s.beat.seq += 1;
+        s.beat.feed_healthy = gw
+            .feed(upstream)
+            .is_some_and(|f| f.unhealthy(now).is_none());
+        s.beat.users = watched_users(gw, upstream);
+        s.beat.copy = s.copy_generation;
+        s.beat.clone()
+    };
+    if let Ok(bytes) = serde_json::to_vec(&beat) {
+        tier.publish_small(&name, &lease, &beat_name(upstream), &bytes, timing.ttl)
+            .await;
+    }
+    if let Some(feed) = gw.feed(upstream) {
+        feed.vouch_until(0);
+    }
+}
+
+/// Another gateway holds the lease: follow it while its heartbeat moves, else work alone.
+async fn follow(
+    gw: &Gateway,
+    tier: &RedisTier,
+    upstream: &str,
+    role: &Role,
+    lease: LeaseValue,
+    sent: u64,
+    now: u64,
+) {
+    let timing = gw.background().timing();
+    let beat = tier.read_small(&beat_name(upstream)).await.flatten();
+    let beat: Option<Heartbeat> = beat.and_then(|b| serde_json::from_slice(&b).ok());
+    let mut s = role.lock();
+    s.confirmed_at_ms = sent;
+    s.next_at_ms = now.saturating_add(ms(timing.follow_every));
+    if s.lease.as_ref() != Some(&lease) {
+        s.beat_moved_ms = None;
+        s.beat.seq = 0;
+        s.holder_seen_ms = now;
+    }
+    s.lease = Some(lease);
+    if let Some(beat) = beat {
+        if beat.seq != s.beat.seq {
+            s.beat_moved_ms = Some(now);
         }
-        LeaseAnswer::Other(lease) => {
-            let beat = tier.read_small(&beat_name(upstream)).await.flatten();
-            let beat: Option<Heartbeat> = beat.and_then(|b| serde_json::from_slice(&b).ok());
-            let mut s = role.lock();
-            s.confirmed_at_ms = sent;
-            s.next_at_ms = now.saturating_add(ms(timing.follow_every));
-            if s.lease.as_ref() != Some(&lease) {
-                s.beat_moved_ms = None;
-                s.beat.seq = 0;
-                s.holder_seen_ms = now;
-            }
-            s.lease = Some(lease);
-            if let Some(beat) = beat {
-                if beat.seq != s.beat.seq {
-                    s.beat_moved_ms = Some(now);
-                }
-                s.beat = beat;
-            }
-            let heard = s
-                .beat_moved_ms
-                .is_some_and(|at| now.saturating_sub(at) <= ms(timing.ttl));
-            // A holder not heard for a lease's life (its heartbeat unreadable — another
-            // installation secret — or no longer written) is no one to follow: this gateway
-            // does its own background, as without Redis.
-            let next = if heard || now.saturating_sub(s.holder_seen_ms) < ms(timing.ttl) {
-                RoleKind::Follower
-            } else {
-                RoleKind::Alone
-            };
-            role.set_kind(&mut s, next);
-            let vouched = s.beat.feed_healthy && heard;
-            let until = if vouched {
-                s.beat_moved_ms.unwrap_or(0).saturating_add(ms(timing.ttl))
-            } else {
-                0
-            };
-            drop(s);
-            if let Some(feed) = gw.feed(upstream) {
-                feed.vouch_until(until);
-            }
-        }
-        LeaseAnswer::NoAnswer => {
-            let mut s = role.lock();
-            s.next_at_ms = now.saturating_add(ms(timing.follow_every.min(timing.renew_every)));
-            let silent = now.saturating_sub(s.confirmed_at_ms);
-            let next = match s.kind {
-                // Redis unreachable at start: work alone until a lease decides.
-                RoleKind::Starting => RoleKind::Alone,
-                RoleKind::Holder if silent >= ms(timing.stop_after) => RoleKind::Standby,
-                // No lease of ours can be alive any more, and no one can tell us of theirs.
-                RoleKind::Standby | RoleKind::Follower if silent >= ms(timing.ttl) => {
-                    RoleKind::Alone
-                }
-                other => other,
-            };
-            if next != RoleKind::Follower {
-                s.beat_moved_ms = None;
-            }
-            role.set_kind(&mut s, next);
-            drop(s);
-            if let Some(feed) = gw.feed(upstream)
-                && next != RoleKind::Follower
-            {
-                feed.vouch_until(0);
-            }
-        }
+        s.beat = beat;
+    }
+    let heard = s
+        .beat_moved_ms
+        .is_some_and(|at| now.saturating_sub(at) <= ms(timing.ttl));
+    // A holder not heard for a lease's life (its heartbeat unreadable — another
+    // installation secret — or no longer written) is no one to follow: this gateway
+    // does its own background, as without Redis.
+    let next = if heard || now.saturating_sub(s.holder_seen_ms) < ms(timing.ttl) {
+        RoleKind::Follower
+    } else {
+        RoleKind::Alone
+    };
+    role.set_kind(&mut s, next);
+    let vouched = s.beat.feed_healthy && heard;
+    let until = if vouched {
+        s.beat_moved_ms.unwrap_or(0).saturating_add(ms(timing.ttl))
+    } else {
+        0
+    };
+    drop(s);
+    if let Some(feed) = gw.feed(upstream) {
+        feed.vouch_until(until);
+    }
+}
+
+/// Redis did not answer: a holder stops once its lease may have lapsed; the others work alone
+/// once no lease can be alive.
+fn unanswered(gw: &Gateway, upstream: &str, role: &Role, now: u64) {
+    let timing = gw.background().timing();
+    let mut s = role.lock();
+    s.next_at_ms = now.saturating_add(ms(timing.follow_every.min(timing.renew_every)));
+    let silent = now.saturating_sub(s.confirmed_at_ms);
+    let next = match s.kind {
+        // Redis unreachable at start: work alone until a lease decides.
+        RoleKind::Starting => RoleKind::Alone,
+        RoleKind::Holder if silent >= ms(timing.stop_after) => RoleKind::Standby,
+        // No lease of ours can be alive any more, and no one can tell us of theirs.
+        RoleKind::Standby | RoleKind::Follower if silent >= ms(timing.ttl) => RoleKind::Alone,
+        other => other,
+    };
+    if next != RoleKind::Follower {
+        s.beat_moved_ms = None;
+    }
+    role.set_kind(&mut s, next);
+    drop(s);
+    if let Some(feed) = gw.feed(upstream)
+        && next != RoleKind::Follower
+    {
+        feed.vouch_until(0);
     }
 }
 
