@@ -242,13 +242,7 @@ async fn probe_user(
         round.probes += 1;
         count(1);
         let (status, body) = read(gw, up, user, &probe.probe).await?;
-        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        hasher.update(&status.to_le_bytes());
-        if (200..300).contains(&status) {
-            hasher.update(&body);
-        }
-        // (never `UNKNOWN_STATE`, which marks a list to read whole)
-        let hash = hasher.digest().min(UNKNOWN_STATE - 1);
+        let hash = answer_hash(status, &body);
         let known = user
             .play_lists
             .lock()
@@ -320,6 +314,17 @@ async fn probe_user(
     }
     tracing::debug!(upstream = %up.name, items = changed_items, "play state changed on the server");
     Some(Found::Changed)
+}
+
+/// A probe's answer as one number: its status and, for a 2xx, its body. Never
+/// [`UNKNOWN_STATE`], which marks a list to read whole.
+fn answer_hash(status: u16, body: &[u8]) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(&status.to_le_bytes());
+    if (200..300).contains(&status) {
+        hasher.update(body);
+    }
+    hasher.digest().min(UNKNOWN_STATE - 1)
 }
 
 /// The items whose play state differs between two readings of one list (in either, not

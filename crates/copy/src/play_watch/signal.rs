@@ -103,7 +103,21 @@ pub(super) async fn read_plays(
             break;
         }
     }
-    for play in &new {
+    round.plays += new.len() as u64;
+    announce(gw, up, feed, &path, &new, whole);
+}
+
+/// Announces each play of `new` (read from the cursor, `whole` when every play since it was
+/// read) and moves the cursor, kept at `path`, to the newest of them.
+fn announce(
+    gw: &Gateway,
+    up: &Upstream,
+    feed: &crate::feed::Feed,
+    path: &Path,
+    new: &[PlayedEntry],
+    whole: bool,
+) {
+    for play in new {
         let event = ChangeEvent::new(Change::Played)
             .with_section(play.section.as_deref())
             .with_items([Some(play.item.as_str())])
@@ -111,7 +125,6 @@ pub(super) async fn read_plays(
             .with_owner(play.by_owner);
         gw.invalidate_tags(&up.name, &event.tags(&up.name));
     }
-    round.plays += new.len() as u64;
     if !whole {
         // More plays than a reading names: every user's answers that show play state.
         tracing::info!(
@@ -129,7 +142,7 @@ pub(super) async fn read_plays(
             at: newest.at.clone(),
             id: newest.id,
         };
-        keep(&path, &next);
+        keep(path, &next);
         feed.plays().cursor = Some(next);
         tracing::debug!(upstream = %up.name, plays = new.len(), "plays read from the server's list");
     }
