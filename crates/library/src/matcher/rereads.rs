@@ -83,34 +83,8 @@ impl<'a> Matcher<'a> {
                 return ControlFlow::Break(swapped);
             }
         }
-        // "Artist - Title" under a placeholder ("Unknown Artist", "Various Artists").
-        if names_no_artist(&query.artist)
-            && !query.artist.trim().is_empty()
-            && let Some((artist, title)) = normalize::DASH_SEPARATORS
-                .iter()
-                .find_map(|separator| query.title.split_once(separator))
-        {
-            let reread = TrackQuery {
-                artist: artist.trim().to_string(),
-                title: title.trim().to_string(),
-                ..query.clone()
-            };
-            consider(self.match_stages(&reread, scratch), &mut outcome)?;
-        }
-        // "Title - Artist" with no artist: the act after the dash, when the library knows it.
-        if query.artist.trim().is_empty()
-            && let Some((title, artist)) = normalize::DASH_SEPARATORS
-                .iter()
-                .find_map(|separator| query.title.split_once(separator))
-            && normalize::split_artists(artist)
-                .iter()
-                .any(|name| self.index.artist_id(name).is_some())
-        {
-            let reread = TrackQuery {
-                artist: artist.trim().to_string(),
-                title: title.trim().to_string(),
-                ..query.clone()
-            };
+        // "Artist - Title" under a placeholder, or "Title - Artist" with no artist.
+        if let Some(reread) = self.dashed(query) {
             consider(self.match_stages(&reread, scratch), &mut outcome)?;
         }
         // The track offered, spelt as the library spells it: the entry's artist and title differ
@@ -133,6 +107,39 @@ impl<'a> Matcher<'a> {
             outcome = offered;
         }
         ControlFlow::Continue(outcome)
+    }
+
+    /// The entry read as "Artist - Title" written into its title: under a placeholder artist
+    /// ("Unknown Artist", "Various Artists"), or, with no artist, "Title - Artist" when the
+    /// library knows the act after the dash.
+    fn dashed(&self, query: &TrackQuery) -> Option<TrackQuery> {
+        if names_no_artist(&query.artist)
+            && !query.artist.trim().is_empty()
+            && let Some((artist, title)) = normalize::DASH_SEPARATORS
+                .iter()
+                .find_map(|separator| query.title.split_once(separator))
+        {
+            return Some(TrackQuery {
+                artist: artist.trim().to_string(),
+                title: title.trim().to_string(),
+                ..query.clone()
+            });
+        }
+        if query.artist.trim().is_empty()
+            && let Some((title, artist)) = normalize::DASH_SEPARATORS
+                .iter()
+                .find_map(|separator| query.title.split_once(separator))
+            && normalize::split_artists(artist)
+                .iter()
+                .any(|name| self.index.artist_id(name).is_some())
+        {
+            return Some(TrackQuery {
+                artist: artist.trim().to_string(),
+                title: title.trim().to_string(),
+                ..query.clone()
+            });
+        }
+        None
     }
 
     /// Where nothing else is found, a title in another language than the library's, in the
