@@ -41,7 +41,7 @@ pub async fn sample_once(gw: &crate::Gateway, feed: &Feed) -> Sampled {
 
 /// Runs sampling for every upstream until `stop`: at most `samples_per_minute` per upstream,
 /// evenly spaced, each only when clients read answers of the feed's classes since the last
-/// ([`feed_reads`]), on the background budget, where this gateway does the upstream's
+/// (`feed_reads`), on the background budget, where this gateway does the upstream's
 /// background work (alone, or as the holder among gateways sharing a Redis).
 pub fn spawn_sampler(
     gw: &crate::Gateway,

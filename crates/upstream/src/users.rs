@@ -183,7 +183,7 @@ impl UserRecord {
 
     /// An answer of the user's that shows play state is read at `now_ms`. Gives when the
     /// previous one was (0: never), so that the reader can wake the play-state watch for a
-    /// user who was not active. Written only once the time moved [`SEEN_STEP_MS`] on, as
+    /// user who was not active. Written only once the time moved `SEEN_STEP_MS` on, as
     /// the time last seen.
     pub fn note_play_read(&self, now_ms: u64) -> u64 {
         let before = self.play_read_ms.load(Ordering::Relaxed);
