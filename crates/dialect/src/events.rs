@@ -68,6 +68,13 @@ pub trait ServerEvents: Send + Sync + std::fmt::Debug + 'static {
     fn announce_delay(&self) -> std::time::Duration {
         std::time::Duration::ZERO
     }
+
+    /// Whether the socket announces every change of the live sessions list — each session's
+    /// start, state and progress — so that, while it is open, the list may stay cached until
+    /// it says otherwise instead of being read again every few seconds (none by default).
+    fn announces_sessions(&self) -> bool {
+        false
+    }
 }
 
 /// Reads one connection's notification messages, in order.
@@ -305,8 +312,12 @@ impl ChangeEvent {
                         t.members();
                     }
                     // A scan of everything, or events possibly missed (a socket reconnected):
-                    // anything may have changed.
-                    None => t.out.push(tags::library(upstream)),
+                    // anything may have changed, the live sessions too (a list the socket
+                    // keeps fresh, whose announcements may be among those missed).
+                    None => {
+                        t.out.push(tags::library(upstream));
+                        t.out.push(tags::sessions(upstream));
+                    }
                 }
                 t.out.push(tags::recent(upstream));
                 t.out.push(tags::sections(upstream));
@@ -616,6 +627,9 @@ mod tests {
     fn plex_minus_one_section_means_none() {
         let event = ChangeEvent::new(Change::ScanFinished).with_section(Some("-1"));
         assert_eq!(event.section, None);
-        assert_eq!(event.tags("p"), vec!["p:library", "p:recent", "p:sections"]);
+        assert_eq!(
+            event.tags("p"),
+            vec!["p:library", "p:sessions", "p:recent", "p:sections"]
+        );
     }
 }

@@ -447,7 +447,8 @@ fn open_upstream(
 /// One upstream's change feed.
 fn new_feed(config: &Config, u: &config::UpstreamConfig) -> Arc<feed::Feed> {
     let feed = feed::Feed::new(&u.name, &config.feed, &config.index)
-        .with_announce_delay(dialect::of(u.profile).events().announce_delay());
+        .with_announce_delay(dialect::of(u.profile).events().announce_delay())
+        .with_sessions_announced(dialect::of(u.profile).events().announces_sessions());
     Arc::new(feed)
 }
 

@@ -169,6 +169,9 @@ pub struct Feed {
     /// How long the server may hold a change before announcing it
     /// (`ServerEvents::announce_delay`).
     announce_delay: Duration,
+    /// The socket announces every change of the live sessions list
+    /// (`ServerEvents::announces_sessions`): the list follows the socket while it is open.
+    sessions_announced: bool,
     /// Where the play-state watch read the server's list of every user's plays up to.
     plays: Mutex<PlaysRead>,
     /// Wakes the play-state watch when a user who was not active reads an answer showing
@@ -300,6 +303,7 @@ impl Feed {
             was_healthy: AtomicBool::new(false),
             pass_tags: AtomicU64::new(0),
             announce_delay: Duration::ZERO,
+            sessions_announced: false,
             plays: Mutex::new(PlaysRead::default()),
             wake_watch: tokio::sync::Notify::new(),
             background: Mutex::new(Background::default()),
@@ -387,6 +391,32 @@ impl Feed {
     pub fn with_announce_delay(mut self, delay: Duration) -> Feed {
         self.announce_delay = delay;
         self
+    }
+
+    /// The server's socket announces every change of the live sessions list.
+    #[must_use]
+    pub fn with_sessions_announced(mut self, announced: bool) -> Feed {
+        self.sessions_announced = announced;
+        self
+    }
+
+    /// How a read of the live sessions list stands at `now_ms`, where the socket announces
+    /// its every change: cached until the socket says otherwise while a socket is open here
+    /// (or the holder of the background vouches for its own), else its lifetime as a
+    /// read-time cap, so a list kept under the socket is read again once nothing would
+    /// announce its changes. `None` where the server announces no such thing: the route's
+    /// lifetime as it stands.
+    fn sessions_stance(&self, now_ms: u64) -> Option<Stance> {
+        if !self.sessions_announced || !self.config.enabled {
+            return None;
+        }
+        let followed =
+            self.socket_connected() || now_ms < self.vouched_until_ms.load(Ordering::Relaxed);
+        Some(if followed {
+            Stance::Vouched
+        } else {
+            Stance::Capped
+        })
     }
 
     /// The worst-case staleness the feed promises (`docs/change-feed.md` "Stated
@@ -533,6 +563,12 @@ impl Feed {
     /// the class, else the class TTL as a read-time cap (entries filled under the feed fall
     /// back to it without being dropped).
     pub fn adjust(&self, class: Class, policy: &mut Policy, now_ms: u64) {
+        if class == Class::Sessions {
+            if let Some(stance) = self.sessions_stance(now_ms) {
+                self.apply(stance, policy);
+            }
+            return;
+        }
         // A class the feed leaves alone (most reads) is answered here, without another call.
         if !FEED_CLASSES.contains(&class) || !self.config.enabled {
             return;
@@ -548,11 +584,20 @@ impl Feed {
     /// The policy of a read of `class` at `now_ms` among `policies`: what [`Self::adjust`]
     /// makes of their route's policy, without a copy.
     pub fn policy<'p>(&self, policies: &'p FeedPolicies, class: Class, now_ms: u64) -> &'p Policy {
-        // A class the feed leaves alone (most reads) is answered here, without another call.
-        if !FEED_CLASSES.contains(&class) || !self.config.enabled {
+        let at = if class == Class::Sessions {
+            match self.sessions_stance(now_ms) {
+                None => return &policies.routed,
+                Some(Stance::Vouched) => 0,
+                Some(Stance::Capped) => 1,
+            }
+        } else if !FEED_CLASSES.contains(&class) || !self.config.enabled {
+            // A class the feed leaves alone (most reads) is answered here, without another call.
             return &policies.routed;
-        }
-        let at = if self.trusted(class, now_ms) { 0 } else { 1 };
+        } else if self.trusted(class, now_ms) {
+            0
+        } else {
+            1
+        };
         let adjusted = policies.adjusted.get_or_init(|| {
             [Stance::Vouched, Stance::Capped].map(|stance| {
                 let mut policy = policies.routed.clone();

@@ -181,6 +181,10 @@ pub fn parse_notification(
                     .push(ChangeEvent::new(Change::ScanFinished).with_section(section.as_deref()));
             }
         }
+        // A transcoder's start, progress and end show in the sessions list.
+        "transcodeSession.start" | "transcodeSession.update" | "transcodeSession.end" => {
+            events.push(ChangeEvent::new(Change::SessionChanged));
+        }
         "playing" => {
             for note in children("PlaySessionStateNotification") {
                 let session = id_of(note.get("sessionKey")).unwrap_or_default();
@@ -188,10 +192,15 @@ pub fn parse_notification(
                     .get("state")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
+                let item = id_of(note.get("ratingKey"));
                 if !states.changed(&session, state) {
+                    // A beat in the same state moved the session's progress: the live
+                    // sessions list, and nothing else, changed.
+                    events.push(
+                        ChangeEvent::new(Change::SessionChanged).with_items([item.as_deref()]),
+                    );
                     continue;
                 }
-                let item = id_of(note.get("ratingKey"));
                 let change = if state == "stopped" {
                     Change::PlaybackStopped
                 } else {
@@ -268,6 +277,13 @@ impl ServerEvents for Plex {
     /// Plex keeps the socket open by itself.
     fn keep_alive_message(&self) -> Option<&'static str> {
         None
+    }
+
+    /// Every session's state and position reach the socket as `playing` notifications (a
+    /// client reports its timeline every few seconds while it plays, and the server passes
+    /// each report on), a transcoder's as `transcodeSession.*`.
+    fn announces_sessions(&self) -> bool {
+        true
     }
 }
 
@@ -422,7 +438,7 @@ mod tests {
     }
 
     #[test]
-    fn playing_notifications_act_only_on_state_changes() {
+    fn playing_notifications_change_play_state_only_on_state_changes() {
         let frame = |state: &str| {
             format!(
                 r#"{{"NotificationContainer":{{"type":"playing","PlaySessionStateNotification":[
@@ -438,9 +454,16 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(count(&mut states, "playing"), vec![Change::SessionChanged]);
-        assert!(
-            count(&mut states, "playing").is_empty(),
-            "a repeated beat changes nothing"
+        assert_eq!(
+            count(&mut states, "playing"),
+            vec![Change::SessionChanged],
+            "a repeated beat moves the session's progress"
+        );
+        let beat = parse_notification(&frame("playing"), &mut states).unwrap();
+        assert_eq!(
+            beat[0].tags("p"),
+            vec!["p:sessions"],
+            "a beat touches the sessions list alone"
         );
         assert_eq!(count(&mut states, "paused"), vec![Change::SessionChanged]);
         assert_eq!(count(&mut states, "stopped"), vec![Change::PlaybackStopped]);

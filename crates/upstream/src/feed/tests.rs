@@ -286,3 +286,57 @@ async fn a_reader_who_was_not_active_wakes_the_play_watch() {
     f.note_play_read(&user, 5_000 + 181_000);
     assert!(woke(&f), "a read after `play_state_active` does");
 }
+
+/// Where the socket announces every change of the live sessions list, the list is cached
+/// until it does while a socket is open (or the holder vouches), and falls back to its
+/// lifetime as a read-time cap once none is; elsewhere its lifetime stands as routed, and
+/// a webhook alone (which says nothing of progress) never keeps it.
+#[test]
+fn the_sessions_list_follows_a_socket_that_announces_it() {
+    let ten = Duration::from_secs(10);
+    let read = |f: &Feed, now: u64| {
+        let mut p = Policy::new("sessions", ten);
+        f.adjust(Class::Sessions, &mut p, now);
+        p
+    };
+    let silent = feed(false);
+    let socket = Arc::new(SubscriberStatus::default());
+    silent.attach_socket(socket.clone());
+    socket.connected.store(true, Ordering::Relaxed);
+    let p = read(&silent, 5);
+    assert_eq!(
+        (p.fresh, p.fresh_cap),
+        (ten, None),
+        "a server that does not announce it"
+    );
+
+    let f = feed(false).with_sessions_announced(true);
+    let p = read(&f, 5);
+    assert_eq!(p.fresh_cap, Some(ten), "no socket: the lifetime caps");
+    f.note_event("webhook", 5);
+    assert_eq!(
+        read(&f, 6).fresh_cap,
+        Some(ten),
+        "a webhook says nothing of progress"
+    );
+    let socket = Arc::new(SubscriberStatus::default());
+    f.attach_socket(socket.clone());
+    socket.connected.store(true, Ordering::Relaxed);
+    let p = read(&f, 7);
+    assert_eq!(
+        (p.fresh, p.fresh_cap),
+        (FeedConfig::default().horizon, None)
+    );
+    let policies = FeedPolicies::from(Policy::new("sessions", ten));
+    assert_eq!(f.policy(&policies, Class::Sessions, 7).fresh_cap, None);
+    socket.connected.store(false, Ordering::Relaxed);
+    assert_eq!(read(&f, 8).fresh_cap, Some(ten), "the socket closed");
+    assert_eq!(f.policy(&policies, Class::Sessions, 8).fresh_cap, Some(ten));
+    f.vouch_until(100);
+    assert_eq!(read(&f, 9).fresh_cap, None, "the holder's socket vouches");
+    assert_eq!(
+        read(&f, 100).fresh_cap,
+        Some(ten),
+        "until its heartbeat stops"
+    );
+}
