@@ -290,44 +290,18 @@ pub fn without_cue_number(title: &str) -> Option<String> {
 /// assert_eq!(number_words_as_digits("maroon 5"), None);
 /// ```
 pub fn number_words_as_digits(name: &str) -> Option<String> {
-    const WORDS: [&str; 21] = [
-        "zero",
-        "one",
-        "two",
-        "three",
-        "four",
-        "five",
-        "six",
-        "seven",
-        "eight",
-        "nine",
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-        "twenty",
-    ];
-    const TENS: [(&str, u32); 7] = [
-        ("thirty", 30),
-        ("forty", 40),
-        ("fifty", 50),
-        ("sixty", 60),
-        ("seventy", 70),
-        ("eighty", 80),
-        ("ninety", 90),
-    ];
+    // The words the title's numbers are written with: units to nineteen, then the tens.
+    use super::title::{TENS, UNITS};
     let value_of = |word: &str| {
-        WORDS
+        UNITS
             .iter()
             .position(|w| *w == word)
             .map(|at| at as u32)
-            .or_else(|| TENS.iter().find(|(w, _)| *w == word).map(|(_, v)| *v))
+            .or_else(|| {
+                TENS.iter()
+                    .position(|w| *w == word)
+                    .map(|at| 20 + 10 * at as u32)
+            })
     };
     if !name.split(' ').any(|word| value_of(word).is_some()) {
         return None;
