@@ -163,7 +163,7 @@ pub(crate) async fn serve<S: Service>(
                 // Pinned where they are made and awaited through the pin. Awaited by value, a
                 // future is moved into the loop's state, unless the compiler happens to build it
                 // there: the answer's future (a request's whole path, kilobytes) was copied
-                // twice per request, ~560 instructions of a hit (docs/benchmark-notes.md).
+                // twice per request, ~560 instructions of a hit (`bench/hitpath/callgrind.sh`).
                 let Reply { response, head } = {
                     let answering = std::pin::pin!(ctx.service.answer(
                         &ctx.connection,
