@@ -25,6 +25,8 @@
 //!   front ends).
 //! - [`plex`] — the Plex Media Server front end ([`Sim::serve_plex`]).
 //! - [`jellyfin`] — the Jellyfin front end ([`Sim::serve_jellyfin`]).
+//! - [`plextv`] — plex.tv: accounts, the owner's shares and Home, the account tokens the Plex
+//!   front end checks with it ([`plextv::serve`]).
 //!
 //! # Writing a front end
 //! A front end is an axum [`Router`] whose handlers hold a [`Sim`] (as router state):
@@ -61,6 +63,7 @@ pub mod library;
 pub mod library_file;
 pub mod media;
 pub mod plex;
+pub mod plextv;
 mod rng;
 mod serve;
 mod sockets;
@@ -208,6 +211,7 @@ impl SimBuilder {
                 library: RwLock::new(library),
                 state: Mutex::new(State::new(seed)),
                 objects: Mutex::new(plex::objects::Objects::default()),
+                plextv: Mutex::new(plextv::PlexTv::new(seed)),
                 events,
                 stats: Stats::default(),
                 faults: RwLock::new(Faults::default()),
@@ -245,6 +249,8 @@ struct Inner {
     state: Mutex<State>,
     /// Plex-only objects: preferences, play queues, collections.
     objects: Mutex<plex::objects::Objects>,
+    /// plex.tv's records (accounts, shares), which the Plex front end asks about tokens.
+    plextv: Mutex<plextv::PlexTv>,
     events: broadcast::Sender<Arc<Event>>,
     stats: Stats,
     faults: RwLock<Faults>,

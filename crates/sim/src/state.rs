@@ -415,6 +415,18 @@ impl State {
         }
     }
 
+    /// Replaces the sections user `id` may see (`None`: all), as the owner changing a share
+    /// does. False when there is no such user.
+    pub fn set_sections(&mut self, id: u32, sections: Option<Vec<u32>>) -> bool {
+        match self.users.iter_mut().find(|u| u.id == id) {
+            Some(user) => {
+                user.sections = sections;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The owner.
     pub fn owner(&self) -> &User {
         // `new` always creates the owner first.

@@ -325,6 +325,19 @@ impl Ctx {
     }
 }
 
+/// The user a token names, as the server decides it: a server-scoped token (the owner's, a
+/// managed user's, an older share's) while plex.tv still lets that user use the server, or
+/// else an account token that the server checks with plex.tv (an invited user's since 2026),
+/// refused once the share is revoked there or while plex.tv cannot be reached.
+pub(crate) fn authenticate(sim: &Sim, token: &str) -> Option<User> {
+    let state = sim.state();
+    let mut plextv = sim.plextv();
+    if let Some(user) = state.user_by_plex_token(token) {
+        return plextv.admits(user).then(|| user.clone());
+    }
+    plextv.validate(&state, token).cloned()
+}
+
 /// Reads `X-Plex-*` values from the header or the query string.
 fn plex_value(headers: &HeaderMap, query: &[(String, String)], name: &str) -> Option<String> {
     headers
@@ -358,8 +371,7 @@ impl FromRequestParts<Sim> for Ctx {
     async fn from_request_parts(parts: &mut Parts, sim: &Sim) -> Result<Self, Self::Rejection> {
         let query = parse_query(parts);
         let token = plex_value(&parts.headers, &query, "X-Plex-Token").unwrap_or_default();
-        let user = sim.state().user_by_plex_token(&token).cloned();
-        let Some(user) = user else {
+        let Some(user) = authenticate(sim, &token) else {
             return Err(plex_error(StatusCode::UNAUTHORIZED));
         };
         let number = |name: &str| -> Result<Option<usize>, StatusCode> {

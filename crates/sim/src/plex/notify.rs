@@ -215,7 +215,7 @@ pub(crate) async fn websocket(State(sim): State<Sim>, req: Request) -> Response 
                 .map(|(_, v)| v.clone())
         })
         .unwrap_or_default();
-    let Some(user) = sim.state().user_by_plex_token(&token).cloned() else {
+    let Some(user) = super::authenticate(&sim, &token) else {
         return plex_error(StatusCode::UNAUTHORIZED);
     };
     let upgrade =

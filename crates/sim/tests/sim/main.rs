@@ -13,5 +13,6 @@ mod plex_faults;
 mod plex_hostile;
 mod plex_objects;
 mod plex_state;
+mod plextv;
 mod restrictions;
 mod serial_python_plexapi;

@@ -1,0 +1,263 @@
+//! The caller's own account: who they are, signing in and out, the servers and devices they
+//! reach, the owner's webhooks, and the Plex Home (its users, switching to one, a managed
+//! user's restriction profile).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::plextv::{
+    AccountKind, App, Caller, PlexTv, RestrictionProfile, ShareChange, XML, error, render, xml,
+};
+use cachearr_serverfmt::plex::El;
+
+/// `GET /api/v2/user`: the caller's account.
+pub(crate) async fn user(State(app): State<App>, caller: Caller) -> Response {
+    let state = app.sim.state();
+    let tv = app.sim.plextv();
+    xml(&render::account(&tv, &state, &caller.user))
+}
+
+/// The fields of a form body (`login=…&password=…`).
+fn form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// `POST /api/v2/users/signin`: a login (name or e-mail) and password as a form. Managed
+/// users have no login of their own.
+pub(crate) async fn sign_in(State(app): State<App>, body: axum::body::Bytes) -> Response {
+    let fields = form(&body);
+    let field = |k: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let (Some(login), Some(password)) = (field("login"), field("password")) else {
+        return error(StatusCode::BAD_REQUEST, "login and password are required");
+    };
+    let state = app.sim.state();
+    let tv = app.sim.plextv();
+    let found = state.users().iter().find(|u| {
+        AccountKind::of(u) != AccountKind::Managed
+            && (u.name.eq_ignore_ascii_case(&login)
+                || render::email(u).eq_ignore_ascii_case(&login))
+            && u.password == password
+    });
+    match found {
+        Some(user) => {
+            let mut resp = xml(&render::account(&tv, &state, user));
+            *resp.status_mut() = StatusCode::CREATED;
+            resp
+        }
+        None => error(
+            StatusCode::UNAUTHORIZED,
+            "Invalid email, username, or password.",
+        ),
+    }
+}
+
+/// `DELETE /api/v2/users/signout`: the token stops working on plex.tv and on the server.
+pub(crate) async fn sign_out(
+    State(app): State<App>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Response {
+    let token = headers
+        .get("X-Plex-Token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| caller.q("X-Plex-Token").map(str::to_string))
+        .unwrap_or_default();
+    app.sim.plextv().sign_out(&token);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /api/v2/ping`.
+pub(crate) async fn ping(_caller: Caller) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, XML)],
+        "<pong>true</pong>",
+    )
+        .into_response()
+}
+
+/// `GET /api/v2/resources`: the server, as the caller reaches it, while they may.
+pub(crate) async fn resources(State(app): State<App>, caller: Caller) -> Response {
+    let state = app.sim.state();
+    let tv = app.sim.plextv();
+    let mut doc = El::new("resources");
+    if tv.admits(&caller.user) {
+        doc = doc.kid(render::resource(
+            &tv,
+            app.sim.identity(),
+            state.owner(),
+            &caller.user,
+            app.options.server_url.as_deref(),
+        ));
+    }
+    xml(&doc.a("size", u32::from(tv.admits(&caller.user))))
+}
+
+/// `GET /devices.xml`: the owner's devices (the server).
+pub(crate) async fn devices(State(app): State<App>, caller: Caller) -> Response {
+    let mut doc = El::container().a("publicAddress", "127.0.0.1");
+    if caller.user.is_owner {
+        doc = doc.kid(render::device(
+            app.sim.identity(),
+            &caller.user.plex_token,
+            app.options.server_url.as_deref(),
+        ));
+    }
+    xml(&doc)
+}
+
+fn webhooks_doc(urls: &[String]) -> El {
+    let mut doc = El::new("webhooks");
+    for url in urls {
+        doc = doc.kid(El::new("webhook").a("url", url.as_str()));
+    }
+    doc
+}
+
+/// `GET /api/v2/user/webhooks`: a Plex Pass feature (the owner has one, no one else).
+pub(crate) async fn webhooks(State(app): State<App>, caller: Caller) -> Response {
+    if !caller.user.is_owner {
+        return error(StatusCode::FORBIDDEN, "Webhooks need a Plex Pass");
+    }
+    xml(&webhooks_doc(app.sim.plextv().webhooks()))
+}
+
+/// `POST /api/v2/user/webhooks`: `urls[]=…` (repeated) replaces the list; `urls=` empties it.
+pub(crate) async fn set_webhooks(
+    State(app): State<App>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Response {
+    if !caller.user.is_owner {
+        return error(StatusCode::FORBIDDEN, "Webhooks need a Plex Pass");
+    }
+    let urls: Vec<String> = form(&body)
+        .into_iter()
+        .filter(|(k, v)| k == "urls[]" && !v.is_empty())
+        .map(|(_, v)| v)
+        .collect();
+    let mut tv = app.sim.plextv();
+    tv.set_webhooks(urls);
+    xml(&webhooks_doc(tv.webhooks()))
+}
+
+/// `GET /api/claim/token.json`.
+pub(crate) async fn claim_token(State(app): State<App>, caller: Caller) -> Response {
+    let uuid = app.sim.plextv().account_uuid(&caller.user);
+    let body = serde_json::json!({ "token": format!("claim-{uuid}") });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// `GET /api/home/users`: the owner's Plex Home (the owner and the managed users).
+pub(crate) async fn home_users(State(app): State<App>, caller: Caller) -> Response {
+    if AccountKind::of(&caller.user) == AccountKind::Invited {
+        return error(StatusCode::FORBIDDEN, "Not a member of a Plex Home");
+    }
+    let state = app.sim.state();
+    let tv = app.sim.plextv();
+    let members: Vec<_> = state
+        .users()
+        .iter()
+        .filter(|u| u.is_owner || u.home)
+        .collect();
+    let mut doc = El::container()
+        .a("friendlyName", "myPlex")
+        .a("identifier", "com.plexapp.plugins.myplex")
+        .a("machineIdentifier", "")
+        .a("totalSize", members.len())
+        .a("size", members.len());
+    for u in members {
+        let managed = AccountKind::of(u) == AccountKind::Managed;
+        doc = doc.kid(
+            El::new("User")
+                .a("id", PlexTv::account_id(u))
+                .a("uuid", tv.account_uuid(u))
+                .a("admin", u.is_owner)
+                .a("guest", false)
+                .a("restricted", managed)
+                .a(
+                    "restrictionProfile",
+                    tv.profile(u.id).map_or("", RestrictionProfile::name),
+                )
+                .a("hasPassword", false)
+                .a("protected", false)
+                .a("title", u.name.as_str())
+                .a("username", render::username(u))
+                .a("email", render::email(u))
+                .a("thumb", ""),
+        );
+    }
+    xml(&doc)
+}
+
+/// `POST /api/home/users/{id}/switch`: the account of another member of the caller's Home,
+/// with its token (`authenticationToken`).
+pub(crate) async fn switch(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    if AccountKind::of(&caller.user) == AccountKind::Invited {
+        return error(StatusCode::FORBIDDEN, "Not a member of a Plex Home");
+    }
+    let state = app.sim.state();
+    let tv = app.sim.plextv();
+    let target = state
+        .users()
+        .iter()
+        .find(|u| (u.is_owner || u.home) && id.parse::<u32>().ok() == Some(PlexTv::account_id(u)));
+    match target {
+        Some(u) => {
+            let mut el = render::account(&tv, &state, u);
+            el.set("authenticationToken", tv.account_token(u));
+            let mut resp = xml(&el);
+            *resp.status_mut() = StatusCode::CREATED;
+            resp
+        }
+        None => error(StatusCode::NOT_FOUND, "No such Home user"),
+    }
+}
+
+/// `PUT /api/v2/home/users/restricted/{id}?restrictionProfile=teen`: a managed user's
+/// profile (`pin` and other settings are accepted and ignored).
+pub(crate) async fn restrict(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<u32>,
+) -> Response {
+    if let Some(resp) = caller.refuse_unless_owner() {
+        return resp;
+    }
+    let Some(value) = caller.q("restrictionProfile") else {
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    let profile = match value {
+        "" => None,
+        name => match RestrictionProfile::parse(name) {
+            Some(p) => Some(p),
+            None => return error(StatusCode::BAD_REQUEST, "Unknown restriction profile"),
+        },
+    };
+    let change = ShareChange {
+        profile: Some(profile),
+        ..ShareChange::default()
+    };
+    let mut state = app.sim.state();
+    let result = app.sim.plextv().change_share(&mut state, id, change);
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(err) => error(StatusCode::BAD_REQUEST, &err.to_string()),
+    }
+}

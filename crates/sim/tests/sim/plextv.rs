@@ -1,0 +1,493 @@
+//! The simulated plex.tv over real HTTP, beside the simulated server it vouches for: invited
+//! users reach the server with their account tokens until their share is revoked on plex.tv;
+//! a share's filters and sections changed on plex.tv change the server's next answers; the
+//! answers python-plexapi's `MyPlexAccount` reads carry the shares as plex.tv states them.
+
+use std::collections::BTreeSet;
+
+use cachearr_sim::cost::CostModel;
+use cachearr_sim::library::{ItemKind, MOVIES_SECTION, MUSIC_SECTION};
+use cachearr_sim::plextv::{PlexTv, PlexTvOptions};
+use cachearr_sim::{Sim, TestServer};
+use quick_xml::events::Event;
+use serde_json::{Value, json};
+
+use crate::common::{client, get_as, json_as};
+
+/// The simulated server and its plex.tv, both on loopback.
+struct World {
+    srv: TestServer,
+    plextv: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn world() -> World {
+    let sim = Sim::builder()
+        .tracks(600)
+        .movies(60)
+        .shows(6)
+        .seed(7)
+        .cost(CostModel::zero())
+        .build()
+        .expect("sim builds");
+    let srv = sim.start_plex_test_server().await.expect("plex serves");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let plextv = format!("http://{}", listener.local_addr().expect("addr"));
+    let options = PlexTvOptions {
+        server_url: Some(srv.base_url.clone()),
+    };
+    let serving = cachearr_sim::plextv::serve(&sim, listener, options);
+    let task = tokio::spawn(async move {
+        let _ = serving.await;
+    });
+    World { srv, plextv, task }
+}
+
+impl World {
+    fn account_token(&self, name: &str) -> String {
+        let state = self.srv.sim.state();
+        let user = state.user_by_name(name).expect("user");
+        self.srv.sim.plextv().account_token(user)
+    }
+
+    fn server_token(&self, name: &str) -> String {
+        let state = self.srv.sim.state();
+        state.user_by_name(name).expect("user").plex_token.clone()
+    }
+
+    fn user_id(&self, name: &str) -> u32 {
+        self.srv.sim.state().user_by_name(name).expect("user").id
+    }
+
+    async fn plextv(&self, method: reqwest::Method, path: &str, token: &str) -> (u16, String) {
+        let r = client()
+            .request(method, format!("{}{path}", self.plextv))
+            .header("X-Plex-Token", token)
+            .send()
+            .await
+            .expect("plex.tv request");
+        (r.status().as_u16(), r.text().await.expect("body"))
+    }
+
+    async fn owner_xml(&self, path: &str) -> Vec<Element> {
+        let (status, body) = self
+            .plextv(reqwest::Method::GET, path, &self.srv.token)
+            .await;
+        assert_eq!(status, 200, "{path}: {body}");
+        elements(&body)
+    }
+
+    async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let r = client()
+            .request(method, format!("{}{path}", self.plextv))
+            .json(&body)
+            .send()
+            .await
+            .expect("control");
+        assert_eq!(r.status(), 200, "{path}");
+        r.json().await.expect("json")
+    }
+
+    async fn status_on_server(&self, token: &str) -> u16 {
+        get_as(&self.srv, token, "/library/sections")
+            .await
+            .status()
+            .as_u16()
+    }
+
+    /// The rating keys of a movies listing as `token`'s user gets it.
+    async fn movies_seen(&self, token: &str) -> BTreeSet<u32> {
+        let path = format!("/library/sections/{MOVIES_SECTION}/all");
+        let v = json_as(&self.srv, token, &path).await;
+        v["MediaContainer"]["Metadata"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["ratingKey"].as_str()?.parse().ok())
+            .collect()
+    }
+
+    /// Movies of the library whose content rating is one of `ratings` (read from the library,
+    /// not from the simulator's filter code).
+    fn movies_rated(&self, ratings: &[&str]) -> BTreeSet<u32> {
+        let lib = self.srv.sim.library();
+        let section = lib.section(MOVIES_SECTION).expect("movies");
+        section
+            .items(ItemKind::Movie)
+            .iter()
+            .copied()
+            .filter(|&id| {
+                let item = lib.item(id).expect("movie");
+                item.content_rating().is_some_and(|r| ratings.contains(&r))
+            })
+            .collect()
+    }
+}
+
+/// One element of an XML answer: its tag and attributes, in document order.
+#[derive(Debug, Clone)]
+struct Element {
+    tag: String,
+    attrs: Vec<(String, String)>,
+}
+
+impl Element {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn elements(xml: &str) -> Vec<Element> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut out = Vec::new();
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            Event::Start(e) | Event::Empty(e) => out.push(Element {
+                tag: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
+                attrs: e
+                    .attributes()
+                    .map(|a| {
+                        let a = a.expect("attribute");
+                        (
+                            String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+                            a.unescape_value().expect("value").into_owned(),
+                        )
+                    })
+                    .collect(),
+            }),
+            Event::Eof => return out,
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_invited_users_account_token_works_until_the_share_is_revoked_on_plextv() {
+    let w = world().await;
+    let alice = w.account_token("alice");
+    assert_ne!(alice, w.server_token("alice"));
+    assert_eq!(w.status_on_server(&alice).await, 200);
+    assert!(
+        w.srv.sim.plextv().validations() >= 1,
+        "the server asked plex.tv"
+    );
+    // The owner removes the friend on plex.tv (python-plexapi's removeFriend).
+    let id = w.user_id("alice");
+    let (status, _) = w
+        .plextv(
+            reqwest::Method::DELETE,
+            &format!("/api/v2/sharings/{id}"),
+            &w.srv.token,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(w.status_on_server(&alice).await, 401);
+    assert_eq!(
+        w.status_on_server(&w.server_token("alice")).await,
+        401,
+        "an older server-scoped token of the share goes with it"
+    );
+    // Her account still exists on plex.tv; it just no longer lists the server.
+    let (status, body) = w
+        .plextv(reqwest::Method::GET, "/api/v2/resources", &alice)
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        elements(&body).iter().all(|e| e.tag != "resource"),
+        "{body}"
+    );
+    w.control(
+        reqwest::Method::POST,
+        "/_sim/plextv/shares/alice",
+        json!({"active": true}),
+    )
+    .await;
+    assert_eq!(w.status_on_server(&alice).await, 200);
+    assert_eq!(w.status_on_server(&w.srv.token).await, 200);
+    assert_eq!(w.status_on_server("not-a-token").await, 401);
+}
+
+#[tokio::test]
+async fn a_filter_changed_on_plextv_changes_what_the_server_shows_that_user() {
+    let w = world().await;
+    let alice = w.account_token("alice");
+    let everything = w.movies_seen(&alice).await;
+    let g_or_pg = w.movies_rated(&["G", "PG"]);
+    assert!(!g_or_pg.is_empty() && g_or_pg.len() < everything.len());
+    // python-plexapi's updateFriend sends the filter as a query parameter, values joined by
+    // a literal %2C.
+    let id = w.user_id("alice");
+    let path = format!("/api/v2/sharings/{id}?filterMovies=contentRating%3DG%252CPG");
+    let (status, body) = w.plextv(reqwest::Method::PUT, &path, &w.srv.token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(w.movies_seen(&alice).await, g_or_pg);
+    let shares = w
+        .owner_xml(&format!(
+            "/api/servers/{}/shared_servers",
+            w.srv.sim.identity().machine_identifier
+        ))
+        .await;
+    let share = shares
+        .iter()
+        .find(|e| e.tag == "SharedServer" && e.get("username") == Some("alice"))
+        .expect("alice's share");
+    assert_eq!(share.get("filterMovies"), Some("contentRating=G,PG"));
+    assert_eq!(
+        share.get("accessToken"),
+        Some(""),
+        "no server token since 2026"
+    );
+    // The control API can change it back during a run.
+    w.control(
+        reqwest::Method::POST,
+        "/_sim/plextv/shares/alice",
+        json!({"filterMovies": ""}),
+    )
+    .await;
+    assert_eq!(w.movies_seen(&alice).await, everything);
+}
+
+#[tokio::test]
+async fn sections_shared_on_plextv_are_the_sections_the_server_lists() {
+    let w = world().await;
+    let alice = w.account_token("alice");
+    let machine = w.srv.sim.identity().machine_identifier.clone();
+    let server = w.owner_xml(&format!("/api/servers/{machine}")).await;
+    let music_id = server
+        .iter()
+        .find(|e| e.tag == "Section" && e.get("key") == Some(&MUSIC_SECTION.to_string()))
+        .and_then(|e| e.get("id"))
+        .expect("music's plex.tv id")
+        .parse::<u32>()
+        .expect("number");
+    let share = 40_000_000 + w.user_id("alice");
+    let r = client()
+        .put(format!(
+            "{}/api/servers/{machine}/shared_servers/{share}",
+            w.plextv
+        ))
+        .header("X-Plex-Token", &w.srv.token)
+        .json(&json!({"server_id": machine, "shared_server": {"library_section_ids": [music_id]}}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 200);
+    let sections = json_as(&w.srv, &alice, "/library/sections").await;
+    let keys: Vec<&str> = sections["MediaContainer"]["Directory"]
+        .as_array()
+        .expect("directories")
+        .iter()
+        .filter_map(|d| d["key"].as_str())
+        .collect();
+    assert_eq!(keys, vec![MUSIC_SECTION.to_string()]);
+    let one = w
+        .owner_xml(&format!("/api/servers/{machine}/shared_servers/{share}"))
+        .await;
+    let shared: Vec<&str> = one
+        .iter()
+        .filter(|e| e.tag == "Section" && e.get("shared") == Some("1"))
+        .filter_map(|e| e.get("key"))
+        .collect();
+    assert_eq!(shared, vec![MUSIC_SECTION.to_string()]);
+}
+
+#[tokio::test]
+async fn plextv_lists_the_owners_users_with_their_shares_and_filters() {
+    let w = world().await;
+    let users = w.owner_xml("/api/users/").await;
+    let user = |name: &str| {
+        users
+            .iter()
+            .find(|e| e.tag == "User" && e.get("title") == Some(name))
+            .unwrap_or_else(|| panic!("{name} in /api/users"))
+            .clone()
+    };
+    assert_eq!(user("carol").get("filterMusic"), Some("label!=Explicit"));
+    assert_eq!(
+        user("dave").get("filterTelevision"),
+        Some("contentRating!=R,TV-MA")
+    );
+    let emma = user("emma");
+    assert_eq!(emma.get("home"), Some("1"));
+    assert_eq!(emma.get("restricted"), Some("1"));
+    assert_eq!(
+        emma.get("username"),
+        Some(""),
+        "managed users have no login"
+    );
+    assert!(users.iter().all(|e| e.get("title") != Some("admin")));
+    let servers = users.iter().filter(|e| e.tag == "Server").count();
+    assert_eq!(servers, 6, "every share stands: {users:?}");
+    // Who the token belongs to, as MyPlexAccount reads it.
+    let (status, body) = w
+        .plextv(
+            reqwest::Method::GET,
+            "/api/v2/user",
+            &w.account_token("carol"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let me = elements(&body);
+    assert_eq!(me[0].tag, "user");
+    assert_eq!(me[0].get("username"), Some("carol"));
+    assert_eq!(
+        me[0].get("authToken"),
+        Some(w.account_token("carol").as_str())
+    );
+    assert!(me.iter().any(|e| e.tag == "subscription"));
+    // Only the owner reads the shares.
+    let (status, _) = w
+        .plextv(
+            reqwest::Method::GET,
+            "/api/users",
+            &w.account_token("carol"),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = w.plextv(reqwest::Method::GET, "/api/users", "nope").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_managed_user_switched_to_gets_a_server_token_and_a_restriction_profile() {
+    let w = world().await;
+    let emma = w.user_id("emma");
+    let (status, body) = w
+        .plextv(
+            reqwest::Method::POST,
+            &format!("/api/home/users/{emma}/switch"),
+            &w.srv.token,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let token = elements(&body)[0]
+        .get("authenticationToken")
+        .expect("token")
+        .to_string();
+    let (_, body) = w
+        .plextv(reqwest::Method::GET, "/api/v2/resources", &token)
+        .await;
+    let resource = elements(&body)
+        .into_iter()
+        .find(|e| e.tag == "resource")
+        .expect("the server");
+    let server_token = resource.get("accessToken").expect("access token");
+    assert_eq!(server_token, w.server_token("emma"));
+    assert_eq!(w.status_on_server(server_token).await, 200);
+    assert_eq!(
+        w.status_on_server(&token).await,
+        200,
+        "her account token too"
+    );
+    let path = format!("/api/v2/home/users/restricted/{emma}?restrictionProfile=teen");
+    let (status, _) = w.plextv(reqwest::Method::PUT, &path, &w.srv.token).await;
+    assert_eq!(status, 204);
+    let home = w.owner_xml("/api/home/users").await;
+    let member = home
+        .iter()
+        .find(|e| e.get("title") == Some("emma"))
+        .expect("emma in the Home");
+    assert_eq!(member.get("restrictionProfile"), Some("teen"));
+    let teen = w.movies_rated(&[
+        "G", "TV-Y", "TV-G", "PG", "TV-Y7", "TV-PG", "PG-13", "TV-14",
+    ]);
+    assert_eq!(w.movies_seen(server_token).await, teen);
+}
+
+#[tokio::test]
+async fn while_plextv_is_down_account_tokens_are_refused_and_server_tokens_are_not() {
+    let w = world().await;
+    let dave = w.account_token("dave");
+    w.control(
+        reqwest::Method::POST,
+        "/_sim/plextv/outage",
+        json!({"down": true}),
+    )
+    .await;
+    let (status, _) = w
+        .plextv(reqwest::Method::GET, "/api/v2/user", &w.srv.token)
+        .await;
+    assert_eq!(status, 503);
+    assert_eq!(w.status_on_server(&dave).await, 401);
+    assert_eq!(w.status_on_server(&w.server_token("dave")).await, 200);
+    assert_eq!(w.status_on_server(&w.srv.token).await, 200);
+    w.control(
+        reqwest::Method::POST,
+        "/_sim/plextv/outage",
+        json!({"down": false}),
+    )
+    .await;
+    assert_eq!(w.status_on_server(&dave).await, 200);
+    let stats = w
+        .control(reqwest::Method::GET, "/_sim/plextv/stats", Value::Null)
+        .await;
+    assert_eq!(stats["routes"]["GET /api/v2/user"], 1, "{stats}");
+}
+
+#[tokio::test]
+async fn signing_in_with_a_password_gives_the_account_token() {
+    let w = world().await;
+    let r = client()
+        .post(format!("{}/api/v2/users/signin", w.plextv))
+        .form(&[("login", "bob@example.com"), ("password", "bob-password")])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(r.status(), 201);
+    let me = elements(&r.text().await.expect("body"));
+    assert_eq!(
+        me[0].get("authToken"),
+        Some(w.account_token("bob").as_str())
+    );
+    assert_eq!(me[0].get("id"), Some(w.user_id("bob").to_string().as_str()));
+    let r = client()
+        .post(format!("{}/api/v2/users/signin", w.plextv))
+        .form(&[("login", "bob"), ("password", "wrong")])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(r.status(), 401);
+    assert_eq!(PlexTv::account_id(w.srv.sim.state().owner()), 10_000_001);
+}
+
+#[tokio::test]
+async fn a_share_change_for_an_unknown_user_or_bad_body_is_refused_clearly() {
+    let w = world().await;
+    let r = client()
+        .post(format!("{}/_sim/plextv/shares/nobody", w.plextv))
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .expect("control");
+    assert_eq!(r.status(), 404);
+    let r = client()
+        .post(format!("{}/_sim/plextv/shares/alice", w.plextv))
+        .json(&json!({"filterMovie": "label=x"}))
+        .send()
+        .await
+        .expect("control");
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.expect("json");
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("filterMovie"),
+        "{body}"
+    );
+    let r = client()
+        .post(format!("{}/_sim/plextv/shares/admin", w.plextv))
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .expect("control");
+    assert_eq!(r.status(), 400, "the owner has no share to revoke");
+}
