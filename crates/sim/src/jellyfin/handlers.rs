@@ -14,17 +14,19 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::events::{PlayStateReason, SimEvent};
 use crate::library::ItemKind;
 use crate::state::{PlaybackState, PlaylistKind, StateError, User};
 
 use super::dto::{
     ClientCapabilities, PlayerStateInfo, PlaylistCreationResult, PlaylistDto, PublicSystemInfo,
     QueryResult, SessionInfo, SystemInfo, UserConfiguration, UserDto, UserPolicy, iso8601,
+    parse_iso8601,
 };
 use super::ids::{IdSpace, JfId};
 use super::items::{
     self, Fields, ImageOptions, ItemQuery, Render, Target, Work, decode_id, playlist_id,
-    user_item_data, view_id, visible_item,
+    shuffle_salt, user_item_data, view_id, visible_item,
 };
 use super::json::{Casing, json_response};
 use super::request::{AuthInfo, QueryParams, body_field, body_str};
@@ -34,9 +36,11 @@ use super::{ApiError, DeviceSession, Front};
 mod images;
 mod playback;
 mod playlists;
+mod system;
 use images::*;
 pub(crate) use playback::*;
 use playlists::*;
+use system::*;
 
 /// One parsed request.
 pub(crate) struct Req {
@@ -97,6 +101,9 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
             Work::default(),
         )),
         Route::SystemInfo => system_info(front, req),
+        Route::SystemStorage => system_storage(front, req, need()?),
+        Route::ScheduledTasks => scheduled_tasks(front, req, need()?),
+        Route::ScheduledTask(id) => scheduled_task(front, req, need()?, id),
         Route::SystemPing => Ok(Reply::json(req.casing, &"Jellyfin Server", Work::default())),
         Route::UsersPublic => users_public(front, req),
         Route::AuthenticateByName => authenticate_by_name(front, req),
@@ -192,7 +199,21 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
                 front.effective_user(need()?, user.as_deref().or(req.query.str("userId")))?;
             let id = visible_item_id(front, &user, item)?;
             let state = if *played {
-                front.sim.scrobble(user.id, id)
+                // `datePlayed` becomes the play's date (`UserDataManager.UpdatePlayState`).
+                let at = match req.query.str("datePlayed") {
+                    None => front.sim.now(),
+                    Some(raw) => parse_iso8601(raw)
+                        .and_then(|at| u32::try_from(at).ok())
+                        .ok_or_else(|| ApiError::invalid_value("datePlayed", raw))?,
+                };
+                let state = front.sim.state().scrobble(user.id, id, at);
+                front.sim.emit(SimEvent::PlayStateChanged {
+                    user: user.id,
+                    item: id,
+                    state,
+                    reason: PlayStateReason::Scrobble,
+                });
+                state
             } else {
                 front.sim.unscrobble(user.id, id)
             };
@@ -258,6 +279,7 @@ fn with_render<T>(
         fields: Fields::parse(&req.query),
         user_data: req.query.bool("EnableUserData")?.unwrap_or(true),
         images: ImageOptions::parse(&req.query)?,
+        shuffle: shuffle_salt(front.sim.seed()),
     };
     f(&render)
 }
@@ -419,31 +441,44 @@ fn get_item(
 ) -> Result<Reply, ApiError> {
     let user = front.effective_user(caller, path_user.or(req.query.str("userId")))?;
     let target = decode_id(front.sim.seed(), id, "itemId")?.ok_or(ApiError::NotFound)?;
-    // The server answers a single item with `new DtoOptions()` whatever the query says —
-    // every field, every image, the user's data (`UserLibraryController.GetItem` binds only
-    // `userId`) — so `Fields`, `EnableImages` … are not read here.
+    // The server answers a single item with `new DtoOptions()` whatever the query says
+    // (`UserLibraryController.GetItem` binds only `userId`).
+    with_full_render(front, &user, |render| {
+        let dto = render.target(target).ok_or(ApiError::NotFound)?;
+        Ok(Reply::json(
+            req.casing,
+            &dto,
+            Work {
+                scanned: 1,
+                returned: 1,
+            },
+        ))
+    })
+}
+
+/// Runs `f` with a renderer that writes what the server's `new DtoOptions()` writes — every
+/// field, every image, the user's data — for the endpoints that build their answers with it
+/// whatever the query says: a single item, the user's views, the media folders.
+fn with_full_render<T>(
+    front: &Front,
+    user: &User,
+    f: impl FnOnce(&Render<'_>) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
     let lib = front.sim.library();
     let state = front.sim.state();
     let server_id = front.sim.identity().jellyfin_server_id.clone();
     let render = Render {
         lib: &lib,
         state: &state,
-        user: &user,
+        user,
         server_id: &server_id,
         seed: front.sim.seed(),
         fields: Fields::all(),
         user_data: true,
         images: ImageOptions::default(),
+        shuffle: shuffle_salt(front.sim.seed()),
     };
-    let dto = render.target(target).ok_or(ApiError::NotFound)?;
-    Ok(Reply::json(
-        req.casing,
-        &dto,
-        Work {
-            scanned: 1,
-            returned: 1,
-        },
-    ))
+    f(&render)
 }
 
 fn latest(
@@ -466,7 +501,9 @@ fn views(
     path_user: Option<&str>,
 ) -> Result<Reply, ApiError> {
     let user = front.effective_user(caller, path_user.or(req.query.str("userId")))?;
-    with_render(front, req, &user, |render| {
+    // `UserViewsController` builds the views with `new DtoOptions()`: every always-written
+    // field (`Etag`, `SortName`, `ChildCount`…) whatever `Fields` says.
+    with_full_render(front, &user, |render| {
         let items: Vec<_> = render
             .lib
             .sections()
@@ -495,7 +532,8 @@ fn media_folders(front: &Front, req: &Req, caller: &User) -> Result<Reply, ApiEr
     if !caller.is_owner {
         return Err(ApiError::Forbidden);
     }
-    with_render(front, req, caller, |render| {
+    // `LibraryController.GetMediaFolders` uses `new DtoOptions()` too.
+    with_full_render(front, caller, |render| {
         let items: Vec<_> = render
             .lib
             .sections()

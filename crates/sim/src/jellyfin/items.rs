@@ -166,6 +166,16 @@ pub(crate) struct Render<'a> {
     pub(crate) user_data: bool,
     /// `enableImages`, `imageTypeLimit`, `enableImageTypes`.
     pub(crate) images: ImageOptions,
+    /// This request's salt of `SortBy=Random` ([`shuffle_salt`]).
+    pub(crate) shuffle: u64,
+}
+
+/// A new salt for `SortBy=Random`: the server orders by `RANDOM()` in SQL, so every request
+/// gets another order (reproducible here for a given seed and request count).
+pub(crate) fn shuffle_salt(seed: u64) -> u64 {
+    static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    mix(seed ^ mix(n.wrapping_add(0x005e_ed0f_5a1d)))
 }
 
 /// Every `ImageType` (the server's names, shared with the gateway).

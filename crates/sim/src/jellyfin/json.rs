@@ -1,7 +1,8 @@
 //! JSON responses in the casing the client asked for.
 //!
-//! Jellyfin answers PascalCase by default and camelCase when `Accept` names the profile
-//! `application/json; profile="CamelCase"` (its `CamelCaseJsonProfileFormatter`). The camel
+//! Jellyfin answers PascalCase by default and camelCase when the first acceptable `Accept`
+//! range names the profile `application/json; profile="CamelCase"` (its
+//! `CamelCaseJsonProfileFormatter`; see [`Casing::from_headers`] for the selection). The camel
 //! form renames *properties* with System.Text.Json's `JsonNamingPolicy.CamelCase` and leaves
 //! *dictionary keys* alone, so `ProviderIds.MusicBrainzTrack` stays as it is in both.
 
@@ -20,27 +21,98 @@ pub(crate) enum Casing {
 }
 
 impl Casing {
-    /// The casing the request's `Accept` header asks for.
+    /// The casing the request's `Accept` header asks for, chosen as ASP.NET's
+    /// `DefaultOutputFormatterSelector` chooses between the server's two JSON formatters.
+    ///
+    /// The server registers the PascalCase formatter first (`OutputFormatters.Insert(0, …)`
+    /// after the camelCase one) and both claim plain `application/json`; its controllers
+    /// produce `application/json`, `…; profile="CamelCase"` and `…; profile="PascalCase"`, in
+    /// that order. So the selector walks the accepted ranges by quality (ties keep their
+    /// order), and for the first range that one of those content types falls inside, the first
+    /// formatter able to write that content type answers: plain JSON (or `*/*`) is PascalCase
+    /// even when a later range names CamelCase, as `@jellyfin/sdk` sends
+    /// `application/json,application/json; profile=CamelCase,…`.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
-        let camel = headers.get_all(header::ACCEPT).iter().any(|value| {
-            value.to_str().is_ok_and(|accept| {
-                accept.split(',').any(|media| {
-                    let mut parts = media.split(';').map(str::trim);
-                    let base = parts.next().unwrap_or_default();
-                    (base.eq_ignore_ascii_case("application/json") || base == "*/*")
-                        && parts.any(|param| {
-                            param.split_once('=').is_some_and(|(name, value)| {
-                                name.trim().eq_ignore_ascii_case("profile")
-                                    && value
-                                        .trim()
-                                        .trim_matches('"')
-                                        .eq_ignore_ascii_case("CamelCase")
-                            })
-                        })
-                })
-            })
-        });
-        if camel { Casing::Camel } else { Casing::Pascal }
+        let mut ranges: Vec<MediaRange<'_>> = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|accept| accept.split(','))
+            .filter_map(MediaRange::parse)
+            .filter(|range| range.quality > 0.0)
+            .collect();
+        // A stable sort: equal qualities keep the client's order.
+        ranges.sort_by(|a, b| b.quality.total_cmp(&a.quality));
+        for range in &ranges {
+            for (profile, casing) in PRODUCED {
+                if range.contains(profile) {
+                    return casing;
+                }
+            }
+        }
+        Casing::Pascal
+    }
+}
+
+/// What the server's controllers produce (`[Produces]` on `BaseJellyfinApiController`), in
+/// order, each with the casing of the first registered formatter that writes it: plain JSON
+/// goes to the PascalCase formatter, registered first.
+const PRODUCED: [(Option<&str>, Casing); 3] = [
+    (None, Casing::Pascal),
+    (Some("CamelCase"), Casing::Camel),
+    (Some("PascalCase"), Casing::Pascal),
+];
+
+/// One range of an `Accept` header: type, subtype, the `profile` parameter and the quality.
+#[derive(Debug)]
+struct MediaRange<'a> {
+    kind: &'a str,
+    subtype: &'a str,
+    /// `profile=` (quotes removed); other parameters do not decide the casing.
+    profile: Option<&'a str>,
+    quality: f32,
+}
+
+impl<'a> MediaRange<'a> {
+    fn parse(text: &'a str) -> Option<Self> {
+        let mut parts = text.split(';').map(str::trim);
+        let (kind, subtype) = parts.next()?.split_once('/')?;
+        let mut range = MediaRange {
+            kind: kind.trim(),
+            subtype: subtype.trim(),
+            profile: None,
+            quality: 1.0,
+        };
+        for param in parts {
+            let Some((name, value)) = param.split_once('=') else {
+                continue;
+            };
+            let value = value.trim().trim_matches('"');
+            match name.trim().to_ascii_lowercase().as_str() {
+                // `q` and every parameter after it take no part in matching (`MediaType`).
+                "q" => {
+                    range.quality = value.parse().unwrap_or(1.0);
+                    break;
+                }
+                "profile" => range.profile = Some(value),
+                _ => {}
+            }
+        }
+        Some(range)
+    }
+
+    /// Whether `application/json` with `profile` is a subset of this range
+    /// (`MediaType.IsSubsetOf`): the types match or the range's are wildcards, and a profile
+    /// the range names is the content type's.
+    fn contains(&self, profile: Option<&str>) -> bool {
+        let kind = self.kind == "*" || self.kind.eq_ignore_ascii_case("application");
+        let subtype = self.subtype == "*" || self.subtype.eq_ignore_ascii_case("json");
+        let profile = match (self.profile, profile) {
+            (None, _) => true,
+            (Some(wanted), Some(offered)) => wanted.eq_ignore_ascii_case(offered),
+            (Some(_), None) => false,
+        };
+        kind && subtype && profile
     }
 }
 
@@ -171,5 +243,38 @@ mod tests {
             HeaderValue::from_static("application/json;profile=camelcase"),
         );
         assert_eq!(Casing::from_headers(&headers), Casing::Camel);
+    }
+
+    #[test]
+    fn plain_json_first_wins_over_a_later_camel_case_profile() {
+        let mut headers = HeaderMap::new();
+        // What `@jellyfin/sdk` sends: the server answers PascalCase.
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "application/json,application/json; profile=CamelCase,application/json; profile=PascalCase,text/html",
+            ),
+        );
+        assert_eq!(Casing::from_headers(&headers), Casing::Pascal);
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json; profile=CamelCase, application/json"),
+        );
+        assert_eq!(Casing::from_headers(&headers), Casing::Camel);
+        // Quality outranks order; a refused range (q=0) counts for nothing.
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "application/json;q=0.5, application/json; profile=\"CamelCase\"",
+            ),
+        );
+        assert_eq!(Casing::from_headers(&headers), Casing::Camel);
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json; profile=CamelCase;q=0, */*"),
+        );
+        assert_eq!(Casing::from_headers(&headers), Casing::Pascal);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+        assert_eq!(Casing::from_headers(&headers), Casing::Pascal);
     }
 }

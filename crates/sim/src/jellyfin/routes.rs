@@ -17,6 +17,12 @@ pub(crate) enum Route {
     SystemInfoPublic,
     /// `GET /System/Info`.
     SystemInfo,
+    /// `GET /System/Info/Storage` (administrators; 10.11 on).
+    SystemStorage,
+    /// `GET /ScheduledTasks` (administrators).
+    ScheduledTasks,
+    /// `GET /ScheduledTasks/{taskId}` (administrators).
+    ScheduledTask(String),
     /// `GET|POST /System/Ping` (anonymous).
     SystemPing,
     /// `GET /Users/Public` (anonymous).
@@ -184,6 +190,13 @@ pub(crate) fn match_route(method: &Method, path: &str) -> Result<(Route, &'stati
     let found: Option<(bool, Route, &'static str)> = match lower.as_slice() {
         ["system", "info", "public"] => Some((get, Route::SystemInfoPublic, "/System/Info/Public")),
         ["system", "info"] => Some((get, Route::SystemInfo, "/System/Info")),
+        ["system", "info", "storage"] => Some((get, Route::SystemStorage, "/System/Info/Storage")),
+        ["scheduledtasks"] => Some((get, Route::ScheduledTasks, "/ScheduledTasks")),
+        ["scheduledtasks", _] => Some((
+            get,
+            Route::ScheduledTask(owned(1)),
+            "/ScheduledTasks/{taskId}",
+        )),
         ["system", "ping"] => Some((get || post, Route::SystemPing, "/System/Ping")),
         ["users", "public"] => Some((get, Route::UsersPublic, "/Users/Public")),
         ["users", "authenticatebyname"] => {

@@ -3,7 +3,8 @@
 //! bad input and the cost model's accounting.
 //!
 //! Over 800 lines on purpose: one module per server's API, whose tests share the helpers
-//! below; they are grouped by endpoint, in the order above.
+//! below; they are grouped by endpoint, in the order above. `fidelity` holds the answers
+//! published clients were seen to trip on.
 
 use cachearr_serverfmt::search::fold;
 use cachearr_sim::cost::CostModel;
@@ -13,6 +14,8 @@ use cachearr_sim::{Sim, SimBuilder, TestServer};
 use cachearr_testkit::http::json_answer;
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
+
+mod fidelity;
 
 /// A server over `library`, with a zero cost model so that accounting is exact.
 async fn serve(library: SimBuilder, options: JellyfinOptions) -> TestServer {

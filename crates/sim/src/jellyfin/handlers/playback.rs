@@ -35,6 +35,7 @@ pub(crate) fn session_info(front: &Front, user: &User, device: &DeviceSession) -
             fields: Fields::default(),
             user_data: false,
             images: ImageOptions::default(),
+            shuffle: shuffle_salt(front.sim.seed()),
         };
         now_playing = render.target(Target::Item(session.item)).map(Box::new);
         play_state.media_source_id = now_playing.as_ref().map(|item| item.id.clone());

@@ -144,9 +144,13 @@ pub(super) fn flat_listing(
         (true, None) => vec![(SortKey::SortName, false)],
         (false, _) => query.sort.clone(),
     };
-    let stateful = sort
-        .iter()
-        .any(|(key, _)| matches!(key, SortKey::DatePlayed | SortKey::PlayCount));
+    // Per-user state and per-request shuffles are never kept.
+    let stateful = sort.iter().any(|(key, _)| {
+        matches!(
+            key,
+            SortKey::DatePlayed | SortKey::PlayCount | SortKey::Random
+        )
+    });
     if stateful {
         let mut rows = gather();
         sort_rows(render, &sort, &mut rows);
@@ -648,7 +652,7 @@ pub(super) fn key_part(render: &Render<'_>, key: SortKey, row: Row) -> KeyPart {
             ItemKind::Episode => i64::from(item.parent().map(|s| s.index()).unwrap_or(0)),
             _ => i64::from(item.disc()),
         }),
-        SortKey::Random => KeyPart::Num((mix(render.seed ^ u64::from(item.id())) >> 1) as i64),
+        SortKey::Random => KeyPart::Num((mix(render.shuffle ^ u64::from(item.id())) >> 1) as i64),
         SortKey::Unsupported => KeyPart::Num(0),
     }
 }
