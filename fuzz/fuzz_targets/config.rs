@@ -2,7 +2,7 @@
 //! URLs): any text is a config or an error with a message, never a panic.
 #![no_main]
 
-use cachearr_gateway::config::{self, Config};
+use cachearr_config::Config;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(config) = Config::from_toml(text, "fuzz.toml") {
         let _ = config.check_runnable();
     }
-    let _ = config::parse_duration(text);
-    let _ = config::parse_byte_size(text);
-    let _ = config::parse_upstream_url(text);
+    let _ = cachearr_config::parse_duration(text);
+    let _ = cachearr_config::parse_byte_size(text);
+    let _ = cachearr_config::parse_upstream_url(text);
 });

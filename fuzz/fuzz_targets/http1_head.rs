@@ -25,8 +25,15 @@ fuzz_target!(|data: &[u8]| {
             close,
             recalled,
         } => {
-            assert!(len <= buf.len() && len <= max_bytes, "{len} of {}", buf.len());
-            assert!(buf[..len].ends_with(b"\n"), "a head ends with its blank line");
+            assert!(
+                len <= buf.len() && len <= max_bytes,
+                "{len} of {}",
+                buf.len()
+            );
+            assert!(
+                buf[..len].ends_with(b"\n"),
+                "a head ends with its blank line"
+            );
             assert_eq!(request.method(), Method::GET);
             assert_eq!(request.version(), Version::HTTP_11);
             assert!(request.headers().len() <= max_lines);

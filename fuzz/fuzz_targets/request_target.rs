@@ -9,8 +9,8 @@
 #![no_main]
 
 use cachearr_dialect::{self as dialect, Profile};
-use cachearr_gateway::keys::{self, KeyInput, Secret};
-use cachearr_gateway::redact;
+use cachearr_upstream::keys::{self, KeyInput, Secret};
+use cachearr_upstream::redact;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use libfuzzer_sys::fuzz_target;
 

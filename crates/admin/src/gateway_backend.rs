@@ -17,15 +17,16 @@ use super::{
     RedisReport, StatsReport, UpstreamReport, WarmReport,
 };
 use cachearr_copy::GatewayLibrary as _;
+use cachearr_dialect::Profile;
+use cachearr_dialect::events::ChangeEvent;
+use cachearr_gateway::Gateway;
 use cachearr_gateway::change_events::{EventApplier, EventSubscriptions};
 use cachearr_gateway::clients::ClientReport;
-use cachearr_gateway::events::ChangeEvent;
-use cachearr_gateway::feed::FeedReport;
 use cachearr_gateway::metrics::{Metrics, StatsSource};
-use cachearr_gateway::policy::Profile;
-use cachearr_gateway::subscriber::SubscriberStatus;
-use cachearr_gateway::upstream::BreakerState;
-use cachearr_gateway::{Gateway, Upstream};
+use cachearr_upstream::feed::FeedReport;
+use cachearr_upstream::subscriber::SubscriberStatus;
+use cachearr_upstream::upstream::BreakerState;
+use cachearr_upstream::upstream::Upstream;
 
 mod rates;
 mod samples;
@@ -330,7 +331,7 @@ impl GatewayAdmin {
                 // an overdue incremental pass once the index has made one is this one's.
                 if let Some(reason) = &report.reason
                     && report.last_pass_secs_ago.is_some()
-                    && f.unhealthy(now) == Some(cachearr_gateway::feed::Unhealthy::PassOverdue)
+                    && f.unhealthy(now) == Some(cachearr_upstream::feed::Unhealthy::PassOverdue)
                 {
                     warnings.push(format!(
                         "upstream {}: the change feed cannot prove freshness ({reason}): library \

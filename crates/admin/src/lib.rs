@@ -60,11 +60,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+use cachearr_dialect::Profile;
+use cachearr_dialect::events::ChangeEvent;
 pub use cachearr_gateway::clients::ClientsView;
 use cachearr_gateway::error_answer::{ErrorAnswer, ErrorKind};
-use cachearr_gateway::events::ChangeEvent;
 use cachearr_gateway::metrics::Metrics;
-use cachearr_gateway::policy::Profile;
 
 pub use cachearr_gateway::change_events::EventSubscriptions;
 // The webhook secret is kept with the gateway's data (it loads it at start); it is read here.
@@ -317,7 +317,7 @@ pub struct StatsReport {
     /// Cache validity from each upstream's change feed: health, trust per class and the
     /// staleness sampled revalidation measured.
     #[serde(default)]
-    pub feed: Vec<cachearr_gateway::feed::FeedReport>,
+    pub feed: Vec<cachearr_upstream::feed::FeedReport>,
     /// Each upstream's background role among gateways sharing a Redis: `holder` (crawls,
     /// keeps the socket, probes, samples, publishes), `follower`, or `alone` without Redis;
     /// the lease's fence and holder.

@@ -16,10 +16,9 @@ use axum::routing::post;
 use serde::Deserialize;
 
 use super::{AdminBackend, authorize};
-use cachearr_gateway::dialect;
+use cachearr_dialect::Profile;
+use cachearr_dialect::events::{ChangeEvent, EventError, ServerEvents, WebhookBody};
 use cachearr_gateway::error_answer::{ErrorAnswer, ErrorKind};
-use cachearr_gateway::events::{ChangeEvent, EventError, ServerEvents, WebhookBody};
-use cachearr_gateway::policy::Profile;
 
 /// Query of the webhook routes: the secret (or the admin token) for senders that can only be
 /// given a URL.
@@ -64,9 +63,9 @@ fn authorize_webhook<B: AdminBackend>(
 
 /// Adds each server's webhook receivers to `router`: `/webhooks/{server}` for the one upstream
 /// of that server, `/webhooks/{server}/{upstream}` for a named one. The servers and their
-/// names are the dialects' ([`dialect::media_servers`]); an http upstream has no webhooks.
+/// names are the dialects' ([`cachearr_dialect::media_servers`]); an http upstream has no webhooks.
 pub(super) fn routes<B: AdminBackend>(router: Router<Arc<B>>) -> Router<Arc<B>> {
-    dialect::media_servers().fold(router, |router, kind| {
+    cachearr_dialect::media_servers().fold(router, |router, kind| {
         let path = format!("/webhooks/{}", kind.as_str());
         let named = format!("{path}/{{upstream}}");
         router
@@ -141,7 +140,7 @@ async fn receive<B: AdminBackend>(
         Err(refused) => return refused.into_response(),
     };
     let upstream_label = Arc::new(upstream.clone());
-    let server = dialect::of(kind).events();
+    let server = cachearr_dialect::of(kind).events();
     let parsed = match server.webhook_body() {
         WebhookBody::MultipartPart(part) => multipart_event(server, part, request).await,
         WebhookBody::Json => json_event(server, request).await,

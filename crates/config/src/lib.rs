@@ -48,7 +48,6 @@ pub mod policy;
 pub mod tls;
 
 // The servers' rules under the names the route table's modules use.
-use cachearr_dialect as dialect;
 use cachearr_dialect::{model, tags};
 
 mod cache;
@@ -64,10 +63,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::policy::Profile;
 pub use crate::policy::{PolicyOverride, RouteOverride};
 pub use crate::tls::TlsConfig;
 pub use cache::{CacheConfig, DiskConfig, RedisConfig};
+use cachearr_dialect::Profile;
 pub use example::EXAMPLE;
 pub use index::{FeedConfig, IndexConfig};
 pub use server::{DEFAULT_ADMIN_LISTEN, DEFAULT_LISTEN, RequestLimits};

@@ -16,7 +16,8 @@ use super::server::{DEFAULT_LISTEN, parse_addr};
 use super::values::{Dur, above_zero, duration, rate};
 use super::{ConfigError, TlsConfig, read_secret_file};
 use crate::policy::standard::{HttpSettings, StandardOverride};
-use crate::policy::{Class, PolicyOverride, Profile, RouteOverride, Routing, Scope};
+use crate::policy::{Class, PolicyOverride, RouteOverride, Routing, Scope};
+use cachearr_dialect::Profile;
 
 /// Most retries an upstream may be given: each one multiplies the worst-case wait of a load.
 pub const MAX_RETRIES: u32 = 10;
@@ -204,7 +205,7 @@ impl UpstreamConfig {
             guard: GuardConfig::default(),
             classes: Vec::new(),
             routes: Vec::new(),
-            warm: crate::dialect::of(profile)
+            warm: cachearr_dialect::of(profile)
                 .default_warm()
                 .iter()
                 .map(|s| (*s).to_string())
@@ -555,7 +556,7 @@ impl RawUpstream {
         // Global class overrides first, the upstream's own after: later entries win.
         up.classes = global.to_vec();
         up.classes.extend(class_overrides(raw.policy, check)?);
-        let standard = crate::dialect::of(raw.profile).caches_by_the_standard();
+        let standard = cachearr_dialect::of(raw.profile).caches_by_the_standard();
         if let Some(http) = raw.http {
             if !standard {
                 return Err(check.err(

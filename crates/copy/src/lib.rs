@@ -34,19 +34,14 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use http::{Request, Response};
 
-// The gateway's modules under the names the copy's modules use.
-pub use cachearr_gateway::{
-    Gateway, GatewayBuilder, GatewayError, auth, clients, config, data_files, dialect,
-    error_answer, events, feed, fetch, keys, model, policy, respond, tags, upstream, users,
-};
-
 pub use library::UpstreamIndex;
 
-use crate::config::Config;
-use crate::events::ChangeEvent;
-use crate::policy::IndexSearch;
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
+use cachearr_config::Config;
+use cachearr_config::policy::IndexSearch;
+use cachearr_dialect::events::ChangeEvent;
+use cachearr_gateway::{Gateway, GatewayBuilder};
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::UserRecord;
 
 /// The gateway's builder with the library copy opened once the gateway is built: what
 /// `cachearr serve`, the demo and the tests build a whole gateway with.

@@ -19,12 +19,14 @@ use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cachearr_config::Config;
+use cachearr_dialect::Profile;
 use cachearr_engine::ManualClock;
-use cachearr_gateway::feed::Sampled;
-use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_gateway::Gateway;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::library::{ItemKind, NewItem};
+use cachearr_upstream::feed::Sampled;
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
@@ -117,7 +119,7 @@ async fn setup(feed: bool, size: (u32, u32, u32)) -> Setup {
     let want = if s.gateway.config().feed.enabled {
         None
     } else {
-        Some(cachearr_gateway::feed::Unhealthy::Disabled)
+        Some(cachearr_upstream::feed::Unhealthy::Disabled)
     };
     while feed.unhealthy(s.gateway.clock_now()) != want
         || s.gateway.index("plex").unwrap().ready().is_none()

@@ -27,7 +27,11 @@
 use cachearr_copy::GatewayLibrary as _;
 use std::time::{Duration, Instant};
 
-use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_gateway::Gateway;
+
+use cachearr_config::Config;
+
+use cachearr_dialect::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
@@ -214,7 +218,7 @@ impl Setup {
 /// same point of the probes' cycle each time (a trial starts just after the last was seen,
 /// which is just after a round).
 async fn off_phase() {
-    let period = cachearr_gateway::config::FeedConfig::default().play_state_probe;
+    let period = cachearr_config::FeedConfig::default().play_state_probe;
     let ms = u64::try_from(period.as_millis()).unwrap_or(0);
     tokio::time::sleep(Duration::from_millis(fastrand::u64(..ms.max(1)))).await;
 }

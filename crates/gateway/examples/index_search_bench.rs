@@ -21,8 +21,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cachearr_config::Config;
 use cachearr_copy::library::elements::fill_kept;
-use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_dialect::Profile;
+use cachearr_gateway::Gateway;
 use cachearr_library::LibraryIndex;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;

@@ -15,7 +15,9 @@
 use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 
-use cachearr_gateway::{Config, Profile};
+use cachearr_config::Config;
+
+use cachearr_dialect::Profile;
 use cachearr_library::LibraryIndex;
 use cachearr_sim::library::{Library, LibraryConfig};
 

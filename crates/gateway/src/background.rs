@@ -17,7 +17,7 @@
 //! a sequence number, whether its change feed is healthy, the keyed hashes of the users its
 //! play-state watch covers and the generation of the library copy it last published. A
 //! follower trusts the holder's feed while the heartbeat says healthy and its sequence moved
-//! within `ttl` of the follower's own clock ([`crate::feed::Feed::vouch_until`]); otherwise
+//! within `ttl` of the follower's own clock ([`cachearr_upstream::feed::Feed::vouch_until`]); otherwise
 //! its answers fall back to their TTLs, as with a feed that is down. Invalidations need no
 //! heartbeat: they travel as tag generations through Redis already.
 //!

@@ -7,9 +7,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::events::{Change, ChangeEvent};
-use crate::subscriber::{self, EventSink, SubscriberStatus, Subscription};
-use crate::{Gateway, dialect, tags};
+use crate::Gateway;
+use cachearr_dialect::events::{Change, ChangeEvent};
+use cachearr_dialect::tags;
+use cachearr_upstream::subscriber::{self, EventSink, SubscriberStatus, Subscription};
 
 /// Invalidates the tags of events, counts them per upstream.
 pub struct EventApplier {
@@ -129,7 +130,7 @@ impl EventApplier {
         let ignore_case = self
             .gateway
             .upstream(upstream)
-            .is_some_and(|up| dialect::of(up.profile).ids_ignore_case());
+            .is_some_and(|up| cachearr_dialect::of(up.profile).ids_ignore_case());
         if !ignore_case
             || !(event.items.iter().any(|id| upper(id))
                 || event.section.as_deref().is_some_and(upper))
@@ -246,7 +247,7 @@ impl EventSubscriptions {
                 let Some(token) = up.config.token.clone().filter(|t| !t.is_empty()) else {
                     continue;
                 };
-                let server = dialect::of(up.profile).events();
+                let server = cachearr_dialect::of(up.profile).events();
                 let feed = &gateway.config().feed;
                 let subscription = Subscription {
                     upstream: up.name.to_string(),

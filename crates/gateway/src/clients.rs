@@ -21,7 +21,7 @@ use http::HeaderMap;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::Profile;
+use cachearr_dialect::Profile;
 
 /// Most distinct client names tracked per upstream; later names count as `other`.
 pub const MAX_CLIENTS: usize = 48;
@@ -77,11 +77,11 @@ impl Served {
     }
 }
 
-/// The name a client goes by, from its request headers ([`crate::dialect::client_name`]),
+/// The name a client goes by, from its request headers ([`cachearr_dialect::client_name`]),
 /// cleaned.
 pub fn client_name(profile: Profile, headers: &HeaderMap) -> String {
     clean(
-        crate::dialect::client_name(profile, headers)
+        cachearr_dialect::client_name(profile, headers)
             .as_deref()
             .unwrap_or_default(),
     )

@@ -15,11 +15,11 @@ use futures_util::future::BoxFuture;
 use http::{Request, Response};
 
 use crate::Gateway;
-use crate::events::ChangeEvent;
 use crate::fetch::{ClientBody, CopySource, ProxyBody};
-use crate::policy::IndexSearch;
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
+use cachearr_config::policy::IndexSearch;
+use cachearr_dialect::events::ChangeEvent;
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::UserRecord;
 
 /// The library copy of every upstream, as the gateway asks it. `Any` lets the copy's own crate
 /// read its type back from the gateway that holds it.

@@ -26,13 +26,13 @@ use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Empty, Limited};
 
 use crate::Gateway;
-use crate::dialect::answers::ItemsShown;
-use crate::entry::cached_entry;
 use crate::image_check;
-use crate::keys::KeyInput;
-use crate::policy::{Decision, ResolvedPolicy, Scope};
-use crate::upstream::{Budget, Upstream, UpstreamBody};
-use crate::users::{UserRecord, Users};
+use cachearr_config::policy::{Decision, ResolvedPolicy, Scope};
+use cachearr_dialect::answers::ItemsShown;
+use cachearr_upstream::entry::cached_entry;
+use cachearr_upstream::keys::KeyInput;
+use cachearr_upstream::upstream::{Budget, Upstream, UpstreamBody};
+use cachearr_upstream::users::{UserRecord, Users};
 
 /// The body of an answer the gateway writes: a buffered body (cache hits, errors, answers
 /// from the index) or the upstream's streamed one (pass-through).
@@ -159,7 +159,7 @@ pub struct LoaderState {
     /// Time spent on the upstream by the foreground load (µs), for `Server-Timing`.
     pub upstream_us: AtomicU64,
     /// The answer is about library content: it carries the tags of the items it shows
-    /// ([`crate::feed::value_tags`]).
+    /// ([`cachearr_upstream::feed::value_tags`]).
     pub item_tagged: bool,
     /// What may answer the load instead of the server (the library copy's walks).
     pub copy: Option<&'static dyn CopySource>,
@@ -242,8 +242,8 @@ impl Loader for HttpLoader {
                 .as_deref()
                 .is_some_and(|t| !t.is_empty() && s.gw.secret().user_of(t) == s.user.hash);
         let said = s.copy_ids.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let dialect = crate::dialect::of(s.up.profile);
-        crate::feed::answer_tags(&s.up.name, dialect, owner, &value.body, said)
+        let dialect = cachearr_dialect::of(s.up.profile);
+        cachearr_upstream::feed::answer_tags(&s.up.name, dialect, owner, &value.body, said)
     }
 
     fn load(&self, context: LoadContext) -> BoxFuture<'static, Result<Fill, LoadError>> {
@@ -422,7 +422,7 @@ pub async fn fetch_for_cache(
     if let Some(v) = validators {
         v.apply(&mut headers);
     }
-    let asker = crate::upstream::Asker::user(state.user.hash);
+    let asker = cachearr_upstream::upstream::Asker::user(state.user.hash);
     let make = || {
         let mut req = Request::new(empty_body());
         *req.uri_mut() = uri.clone();
@@ -446,7 +446,7 @@ pub async fn fetch_for_cache(
             format!("upstream {} answered {}", up.name, status.as_u16()),
         ));
     }
-    let owner_only = crate::dialect::of(up.profile).owner_only(state.uri.path());
+    let owner_only = cachearr_dialect::of(up.profile).owner_only(state.uri.path());
     Users::record_verdict(&state.user, status, state.authenticates, owner_only, now);
     let per_session = per_session(resp.headers());
     let limits = &state.gw.config().limits;
@@ -742,7 +742,7 @@ pub fn uncached_read(
     user: &Arc<UserRecord>,
     path_and_query: &str,
     extra: HeaderMap,
-) -> Option<(crate::policy::IndexSearch, LoaderState)> {
+) -> Option<(cachearr_config::policy::IndexSearch, LoaderState)> {
     let uri: http::Uri = path_and_query.parse().ok()?;
     let Decision::AnswerFromIndex { search, .. } =
         up.routes.classify(&Method::GET, uri.path(), uri.query())
@@ -874,11 +874,11 @@ struct AsUserReads<'a> {
     up: &'a Arc<Upstream>,
     user: &'a Arc<UserRecord>,
     headers: HeaderMap,
-    feed: Option<&'a Arc<crate::feed::Feed>>,
+    feed: Option<&'a Arc<cachearr_upstream::feed::Feed>>,
     now_ms: u64,
     /// The scope of the user's entries at `now_ms`, as a client's read of theirs has it
     /// ([`Users::key_scope`]), so that both fill and find the same.
-    scope: crate::keys::UserHash,
+    scope: cachearr_upstream::keys::UserHash,
 }
 
 impl<'a> AsUserReads<'a> {
@@ -890,7 +890,7 @@ impl<'a> AsUserReads<'a> {
     ) -> Self {
         let mut headers = user.identity_headers();
         if let Ok(v) = HeaderValue::from_str(user.token()) {
-            headers.insert(crate::dialect::token_header(up.profile), v);
+            headers.insert(cachearr_dialect::token_header(up.profile), v);
         }
         for (name, value) in extra {
             headers.insert(name.clone(), value.clone());
@@ -955,7 +955,7 @@ impl<'a> AsUserReads<'a> {
             headers: self.headers.clone(),
             authenticates: policy.authenticates,
             foreground,
-            item_tagged: crate::feed::item_tagged(policy.class),
+            item_tagged: cachearr_upstream::feed::item_tagged(policy.class),
             copy,
         };
         Ok((key, engine_policy, read))
@@ -968,7 +968,7 @@ pub async fn fetch_uncached(
     gw: &Gateway,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
-    class: crate::policy::Class,
+    class: cachearr_config::policy::Class,
     uri: http::Uri,
     client_headers: HeaderMap,
 ) -> Result<Fill, LoadError> {
@@ -976,7 +976,7 @@ pub async fn fetch_uncached(
         gw: gw.clone(),
         up: up.clone(),
         user: user.clone(),
-        authenticates: crate::dialect::authenticates(up.profile, class),
+        authenticates: cachearr_dialect::authenticates(up.profile, class),
         uri,
         client_headers,
         peer: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -1005,9 +1005,9 @@ mod tests {
 
     #[test]
     fn a_cached_reads_request_carries_no_field_a_client_steers_with() {
-        let config = crate::config::UpstreamConfig::new(
+        let config = cachearr_config::UpstreamConfig::new(
             "plex",
-            crate::Profile::Plex,
+            cachearr_dialect::Profile::Plex,
             "http://127.0.0.1:32400".parse().unwrap(),
             "127.0.0.1:0".parse().unwrap(),
         );

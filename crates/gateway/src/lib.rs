@@ -111,20 +111,7 @@ pub mod sampler;
 pub mod startup;
 pub mod webhook_secret;
 
-// The servers' rules and the vocabulary they share with the gateway live in their own crate;
-// their old paths (`crate::dialect::plex::Plex`, `crate::model::Class`, …) stay valid.
-pub use cachearr_dialect as dialect;
-pub use cachearr_dialect::{events, model, tags};
-
-// Who asks, where an answer is kept, the guarded upstream and the change feed's validity live
-// in their own crate, below the request path; `crate::keys`, `crate::upstream` … stay valid.
-pub use cachearr_upstream::{entry, feed, keys, redact, secret, subscriber, upstream, users};
-
-// What the operator sets, and the route table compiled from it, live in their own crate;
-// `crate::config::Config`, `crate::policy::RouteTable` and `crate::tls` stay valid.
-pub use cachearr_config as config;
-pub use cachearr_config::{policy, tls};
-
+use cachearr_upstream::secret::Secret;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -132,10 +119,8 @@ use std::sync::Arc;
 use cachearr_engine::{Clock, Outcome, SystemClock, TieredCache};
 use tokio::net::TcpListener;
 
-pub use crate::config::Config;
-pub use crate::policy::{Class, Profile, RouteTable, Scope};
-pub use crate::secret::Secret;
-pub use crate::upstream::Upstream;
+use cachearr_config::Config;
+use cachearr_upstream::upstream::Upstream;
 // What prepared answers may hold and hold, for the admin side's reports.
 pub use crate::prepared::{Budgets, VariantStats, gzip_budget_used};
 
@@ -181,13 +166,13 @@ fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
 pub enum GatewayError {
     /// The configuration is unusable.
     #[error(transparent)]
-    Config(#[from] config::ConfigError),
+    Config(#[from] cachearr_config::ConfigError),
     /// The cache could not be built.
     #[error("cache: {0}")]
     Cache(#[from] cachearr_engine::EngineError),
     /// An upstream cannot be built from its configuration (a route override, its TLS).
     #[error(transparent)]
-    UpstreamSetup(#[from] upstream::UpstreamSetupError),
+    UpstreamSetup(#[from] cachearr_upstream::upstream::UpstreamSetupError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -226,7 +211,7 @@ struct Inner {
     /// reads through this gateway): none, and searches and walks go to the server.
     copy: std::sync::OnceLock<Arc<dyn copy::LibraryCopy>>,
     /// One change feed per upstream, in the same order as `upstreams`.
-    feeds: Vec<Arc<feed::Feed>>,
+    feeds: Vec<Arc<cachearr_upstream::feed::Feed>>,
     /// Batched metadata fetches of section walks.
     batcher: batch::Batcher,
     secret: Secret,
@@ -390,17 +375,16 @@ async fn build_cache(
     if let Some(url) = &config.cache.redis.url {
         // Redis is the third tier, below memory and disk, shared by every gateway
         // pointed at it (docs/redis.md).
-        let root_cert = match &config.cache.redis.ca {
-            Some(path) => {
-                Some(
-                    std::fs::read(path).map_err(|source| config::ConfigError::Read {
+        let root_cert =
+            match &config.cache.redis.ca {
+                Some(path) => Some(std::fs::read(path).map_err(|source| {
+                    cachearr_config::ConfigError::Read {
                         path: path.clone(),
                         source,
-                    })?,
-                )
-            }
-            None => None,
-        };
+                    }
+                })?),
+                None => None,
+            };
         let mut options = config.cache.redis.engine_options(root_cert);
         // Records in Redis are authenticated with a key derived from the
         // installation secret, which every gateway sharing the Redis holds.
@@ -434,7 +418,7 @@ async fn build_cache(
 /// One upstream's client, guard and user table.
 fn open_upstream(
     config: &Config,
-    u: &config::UpstreamConfig,
+    u: &cachearr_config::UpstreamConfig,
     clock: &Arc<dyn Clock>,
 ) -> Result<Arc<Upstream>, GatewayError> {
     let up = Upstream::new(u.clone(), clock.clone())?;
@@ -445,10 +429,17 @@ fn open_upstream(
 }
 
 /// One upstream's change feed.
-fn new_feed(config: &Config, u: &config::UpstreamConfig) -> Arc<feed::Feed> {
-    let feed = feed::Feed::new(&u.name, &config.feed, &config.index)
-        .with_announce_delay(dialect::of(u.profile).events().announce_delay())
-        .with_sessions_announced(dialect::of(u.profile).events().announces_sessions());
+fn new_feed(
+    config: &Config,
+    u: &cachearr_config::UpstreamConfig,
+) -> Arc<cachearr_upstream::feed::Feed> {
+    let feed = cachearr_upstream::feed::Feed::new(&u.name, &config.feed, &config.index)
+        .with_announce_delay(cachearr_dialect::of(u.profile).events().announce_delay())
+        .with_sessions_announced(
+            cachearr_dialect::of(u.profile)
+                .events()
+                .announces_sessions(),
+        );
     Arc::new(feed)
 }
 
@@ -461,7 +452,7 @@ fn new_feed(config: &Config, u: &config::UpstreamConfig) -> Arc<feed::Feed> {
 pub fn check_startable(config: &Config) -> Result<(), GatewayError> {
     config.check_runnable()?;
     if let Some(path) = &config.cache.redis.ca {
-        std::fs::metadata(path).map_err(|source| config::ConfigError::Read {
+        std::fs::metadata(path).map_err(|source| cachearr_config::ConfigError::Read {
             path: path.clone(),
             source,
         })?;
@@ -614,7 +605,7 @@ impl Gateway {
     /// makes itself (prefetch) as for clients'.
     pub(crate) fn walk_copy(
         &self,
-        search: policy::IndexSearch,
+        search: cachearr_config::policy::IndexSearch,
         query: Option<&str>,
     ) -> Option<&'static dyn fetch::CopySource> {
         self.copy()?.walk_copy(search, query)
@@ -677,7 +668,7 @@ impl Gateway {
     }
 
     /// The change feed of the upstream with this name.
-    pub fn feed(&self, upstream: &str) -> Option<&Arc<feed::Feed>> {
+    pub fn feed(&self, upstream: &str) -> Option<&Arc<cachearr_upstream::feed::Feed>> {
         self.inner
             .upstreams
             .iter()
@@ -703,7 +694,7 @@ impl Gateway {
         &self,
         upstream: &str,
         within: std::time::Duration,
-    ) -> Vec<Arc<users::UserRecord>> {
+    ) -> Vec<Arc<cachearr_upstream::users::UserRecord>> {
         let Some(up) = self.upstream(upstream) else {
             return Vec::new();
         };
@@ -724,7 +715,7 @@ impl Gateway {
     pub async fn fetch_as(
         &self,
         upstream: &str,
-        user: &Arc<users::UserRecord>,
+        user: &Arc<cachearr_upstream::users::UserRecord>,
         path_and_query: &str,
     ) -> Result<Outcome, GatewayError> {
         let up = self
@@ -743,7 +734,7 @@ impl Gateway {
             if proxy::warm_standard(self, up, path).await {
                 warmed += 1;
             } else {
-                tracing::debug!(upstream = %up.name, path = %crate::redact::target(path), "warm request not kept");
+                tracing::debug!(upstream = %up.name, path = %cachearr_upstream::redact::target(path), "warm request not kept");
             }
         }
         let requested = up.config.warm.len();

@@ -26,7 +26,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::policy::Class;
+use cachearr_config::policy::Class;
 
 /// Latency buckets in seconds, explicit so that the exported histogram stays a histogram: fine
 /// steps below a millisecond (memory hits), then the ranges of upstream answers and time-outs.

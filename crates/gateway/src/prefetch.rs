@@ -10,7 +10,7 @@
 //!   Jellyfin `/UserItems/Resume`, `/Users/{id}/Items/Resume` → each item.
 //!
 //! Which paths trigger and what a listing names are the dialect's
-//! ([`crate::dialect::Dialect::prefetch_trigger`], [`crate::dialect::Dialect::follow_ups`]);
+//! ([`cachearr_dialect::Dialect::prefetch_trigger`], [`cachearr_dialect::Dialect::follow_ups`]);
 //! this file holds what is the same for every server: the memo, the task slots, the fetches.
 //!
 //! [`after_listing`] is called by the proxy once the response is on its way: it decides from
@@ -45,9 +45,9 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use crate::Gateway;
-use crate::policy::Profile;
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
+use cachearr_dialect::Profile;
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::UserRecord;
 
 /// Prefetch tasks allowed at once across the process.
 pub const MAX_TASKS: usize = 8;
@@ -102,9 +102,9 @@ fn memo_put(body: &Bytes, trigger: Trigger, max: usize, targets: Arc<[String]>) 
     });
 }
 
-pub use crate::dialect::Trigger;
+pub use cachearr_dialect::Trigger;
 
-pub use crate::upstream::{Ledger, PROBE_EVERY, VERDICTS, WATCH_MS};
+pub use cachearr_upstream::upstream::{Ledger, PROBE_EVERY, VERDICTS, WATCH_MS};
 
 /// The paths to prefetch after a `trigger` listing at `path?query` answered `body`, at most
 /// `max` of them, in listing order (the dialect reads the listing; bodies over `MAX_BODY`
@@ -120,7 +120,7 @@ pub fn follow_ups(
     if max == 0 || body.len() > MAX_BODY {
         return Vec::new();
     }
-    crate::dialect::of(profile).follow_ups(trigger, path, query, body, max)
+    cachearr_dialect::of(profile).follow_ups(trigger, path, query, body, max)
 }
 
 /// Releases a prefetch slot when the task ends, however it ends.
@@ -314,8 +314,8 @@ impl FollowUps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::UserHash;
     use cachearr_engine::Key;
+    use cachearr_upstream::keys::UserHash;
 
     #[test]
     fn follow_ups_are_remembered_by_the_very_body_not_its_content() {
@@ -409,7 +409,7 @@ mod tests {
     /// Whether a GET of `path` on a `profile` server is a prefetch trigger, as the proxy
     /// reads it when a request comes.
     fn trigger(profile: Profile, path: &str) -> Option<Trigger> {
-        crate::dialect::caller(profile, path, &http::HeaderMap::new(), None).prefetch
+        cachearr_dialect::caller(profile, path, &http::HeaderMap::new(), None).prefetch
     }
 
     #[test]

@@ -42,9 +42,9 @@ use http::HeaderMap;
 use http::header::{self, HeaderName, HeaderValue};
 use rustc_hash::FxHashMap;
 
-use crate::config::CacheConfig;
 use crate::encoding;
 use crate::etag;
+use cachearr_config::CacheConfig;
 use cachearr_wire::sendfile::BodyFile;
 
 /// A header map's bucket (`http`'s: hash, name, value, links), and its index slot.

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::feed::{BackgroundKind, FEED_CLASSES, Feed, Sampled};
+use cachearr_upstream::feed::{BackgroundKind, FEED_CLASSES, Feed, Sampled};
 
 /// One sampled revalidation of `feed`'s upstream: fetch a random candidate again (background
 /// budget) and compare it with the cached answer. [`spawn_sampler`] calls it

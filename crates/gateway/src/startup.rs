@@ -10,8 +10,8 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use http_body_util::BodyExt as _;
 
-use crate::policy::Profile;
-use crate::upstream::{BadTarget, Budget, Upstream, UpstreamError};
+use cachearr_dialect::Profile;
+use cachearr_upstream::upstream::{BadTarget, Budget, Upstream, UpstreamError};
 
 /// Why a start-up check could not get an answer it can judge.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -132,7 +132,7 @@ impl UpstreamCheck {
 
 /// Checks one upstream (see the module docs).
 pub async fn check_upstream(up: &Upstream) -> UpstreamCheck {
-    let probes = crate::dialect::of(up.profile).startup_probes();
+    let probes = cachearr_dialect::of(up.profile).startup_probes();
     let (identity, token_check, owner_check) = (probes.identity, probes.token, probes.owner);
     let token = up.config.token.as_deref();
     let reachable = match get(up, identity, None).await {

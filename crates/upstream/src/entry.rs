@@ -10,8 +10,8 @@ use cachearr_engine::{Key, Policy};
 
 use crate::feed::{Feed, FeedPolicies, item_tagged};
 use crate::keys::{KeyError, KeyInput, build_key};
-use crate::policy::ResolvedPolicy;
 use crate::users::UserRecord;
+use cachearr_config::policy::ResolvedPolicy;
 
 /// The entry a cached read is kept as: its key (from `input`, whose `user` is the scope the
 /// caller decided) and the route's engine policy carrying the entry's `tags` (and `user`'s

@@ -32,13 +32,13 @@ use cachearr_engine::{Fill, Key, Policy, TieredCache};
 use http::{HeaderMap, Uri};
 use serde::{Deserialize, Serialize};
 
-use crate::config::FeedConfig;
-use crate::dialect::Dialect;
-use crate::dialect::answers::ItemsShown;
-use crate::policy::Class;
 use crate::subscriber::SubscriberStatus;
 use crate::upstream::Upstream;
 use crate::users::UserRecord;
+use cachearr_config::FeedConfig;
+use cachearr_config::policy::Class;
+use cachearr_dialect::Dialect;
+use cachearr_dialect::answers::ItemsShown;
 
 /// The classes whose answers depend only on library content and play state, which the feed
 /// announces. On deck, history, sessions, activities and playlists keep their TTLs.
@@ -189,7 +189,7 @@ pub struct Feed {
 #[derive(Debug, Default)]
 pub struct PlaysRead {
     /// The newest play read (`None`: not read yet, nor kept from an earlier run).
-    pub cursor: Option<crate::dialect::model::library::PlayCursor>,
+    pub cursor: Option<cachearr_dialect::model::library::PlayCursor>,
     /// The cursor kept on disk was looked for.
     pub loaded: bool,
     /// When the list was last read (engine clock ms; 0: never).
@@ -284,7 +284,7 @@ pub enum Sampled {
 
 impl Feed {
     /// The feed of `upstream`.
-    pub fn new(upstream: &str, config: &FeedConfig, index: &crate::config::IndexConfig) -> Feed {
+    pub fn new(upstream: &str, config: &FeedConfig, index: &cachearr_config::IndexConfig) -> Feed {
         Feed {
             upstream: Arc::from(upstream),
             config: config.clone(),
@@ -946,7 +946,7 @@ pub struct FeedClassReport {
 }
 
 /// Most items an answer is tagged with one by one; an answer showing more carries
-/// [`crate::tags::any_item`] instead (its stamps would outweigh it).
+/// [`cachearr_dialect::tags::any_item`] instead (its stamps would outweigh it).
 const VALUE_TAGS_MAX: usize = 1024;
 
 /// The tags an answer about library content shows it depends on, read from its body: for
@@ -957,7 +957,7 @@ const VALUE_TAGS_MAX: usize = 1024;
 /// the played item or its parents' counts, wherever they appear (pages, children, searches).
 ///
 /// `owner`: the answer is to the configured owner token, whose play state is tagged apart
-/// ([`crate::tags::owner_plays`]).
+/// ([`cachearr_dialect::tags::owner_plays`]).
 pub fn value_tags(
     upstream: &str,
     dialect: &dyn Dialect,
@@ -1008,19 +1008,19 @@ pub fn shown_tags(
     named.dedup();
     named.retain(|id| shown.binary_search(id).is_err());
     if shown.len() + named.len() > VALUE_TAGS_MAX {
-        return vec![Arc::from(crate::tags::any_item(upstream))];
+        return vec![Arc::from(cachearr_dialect::tags::any_item(upstream))];
     }
     let mut out: Vec<Arc<str>> = Vec::with_capacity(2 * shown.len() + named.len());
     for s in &shown {
-        out.push(Arc::from(crate::tags::item(upstream, s)));
+        out.push(Arc::from(cachearr_dialect::tags::item(upstream, s)));
         out.push(Arc::from(if owner {
-            crate::tags::owner_plays(upstream, s)
+            cachearr_dialect::tags::owner_plays(upstream, s)
         } else {
-            crate::tags::plays(upstream, s)
+            cachearr_dialect::tags::plays(upstream, s)
         }));
     }
     for n in &named {
-        out.push(Arc::from(crate::tags::item(upstream, n)));
+        out.push(Arc::from(cachearr_dialect::tags::item(upstream, n)));
     }
     out
 }
@@ -1038,7 +1038,7 @@ pub fn pass_tags(
     removed: &[String],
     sections: &[String],
 ) -> Vec<String> {
-    use crate::tags;
+    use cachearr_dialect::tags;
     let id = |s: &str| {
         if lowercase {
             s.to_ascii_lowercase()

@@ -15,24 +15,24 @@
 //!   values, or paging in a header and in the query that disagree — is not keyed
 //!   ([`KeyError::Ambiguous`]) and is passed through uncached;
 //! - which parameters are which is the upstream's dialect's
-//!   ([`crate::dialect::Dialect::key_rules`]): this file knows no server;
+//!   ([`cachearr_dialect::Dialect::key_rules`]): this file knows no server;
 //! - the scope is `u={hash}` (user scope: SipHash-1-3/128 of the token keyed with the
 //!   installation [`Secret`], [`crate::secret`]) or `s` (shared scope).
 //!
 //! A token never appears in a key: it is removed from the query (nested ones too, see
-//! [`crate::dialect::nested`]) and only its keyed hash is used.
+//! [`cachearr_dialect::nested`]) and only its keyed hash is used.
 //! The layout makes prefix clears natural (`plex GET /library/metadata/`).
 
 use std::borrow::Cow;
 
 use http::{HeaderMap, HeaderName};
 
-use crate::dialect::{ClientParams, KeyRules, QueryParam};
-use crate::policy::Profile;
+use cachearr_dialect::Profile;
+use cachearr_dialect::{ClientParams, KeyRules, QueryParam};
 
 pub use crate::secret::{Secret, UserHash};
 
-pub use crate::dialect::is_token_param;
+pub use cachearr_dialect::is_token_param;
 
 /// What is escaped in a nested value's decoded text in a key: the key's own separators.
 const KEY_ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
@@ -117,7 +117,7 @@ pub fn build_key(k: &KeyInput<'_>) -> Result<String, KeyError> {
     out.push_str(k.method.as_str());
     out.push(' ');
     out.push_str(k.path);
-    let rules = crate::dialect::of(k.profile).key_rules();
+    let rules = cachearr_dialect::of(k.profile).key_rules();
     let mut client = ClientValues::default();
     if let Some(q) = k.query {
         push_query(&mut out, q, rules, &mut client)?;
@@ -162,7 +162,7 @@ fn push_query<'a>(
             .decode_utf8()
             .map_err(|_| KeyError::BadQueryName)?;
         // One question to the dialect per parameter.
-        let kind = crate::dialect::query_param(&name, value);
+        let kind = cachearr_dialect::query_param(&name, value);
         if kind == QueryParam::Token {
             continue;
         }
@@ -207,7 +207,7 @@ fn key_pair<'q>(
     // is replaced by its decoded text with the token removed, marked by a `~`.
     if may_nest
         && let Some(clean) =
-            crate::dialect::nested::redacted(value).map_err(|_| KeyError::TooDeep)?
+            cachearr_dialect::nested::redacted(value).map_err(|_| KeyError::TooDeep)?
     {
         let name = if rules.lowercase_names {
             name.to_ascii_lowercase()

@@ -37,12 +37,5 @@ pub mod subscriber;
 pub mod upstream;
 pub mod users;
 
-// The servers' rules and the operator's settings, under the names the modules use.
-pub use cachearr_config as config;
-pub use cachearr_config::{policy, tls};
-pub use cachearr_dialect as dialect;
-pub use cachearr_dialect::{events, tags};
-
-pub use crate::policy::Profile;
 pub use crate::secret::Secret;
 pub use crate::upstream::Upstream;

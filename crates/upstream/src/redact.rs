@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::dialect::{TOKEN_PARAMS, is_credential_header, is_token_param, nested};
+use cachearr_dialect::{TOKEN_PARAMS, is_credential_header, is_token_param, nested};
 
 /// The replacement text.
 pub const REDACTED: &str = "REDACTED";

@@ -17,7 +17,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::events::{Change, ChangeEvent, ServerEvents};
+use cachearr_dialect::events::{Change, ChangeEvent, ServerEvents};
 
 /// Where change events go (the gateway invalidates their tags).
 pub trait EventSink: Send + Sync + 'static {
@@ -30,7 +30,7 @@ pub trait EventSink: Send + Sync + 'static {
 pub struct Subscription {
     /// The upstream's name (the first part of its tags).
     pub upstream: String,
-    /// Its server's events (`crate::dialect::Dialect::events`).
+    /// Its server's events (`cachearr_dialect::Dialect::events`).
     pub server: &'static dyn ServerEvents,
     /// Its base URL, `http://host:port` (the websocket URL is derived from it).
     pub base_url: String,
@@ -304,9 +304,9 @@ async fn connect_and_listen(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialect::Dialect;
-    use crate::dialect::jellyfin::Jellyfin;
-    use crate::dialect::plex::Plex;
+    use cachearr_dialect::Dialect;
+    use cachearr_dialect::jellyfin::Jellyfin;
+    use cachearr_dialect::plex::Plex;
 
     #[test]
     fn backoff_grows_is_capped_and_jittered_within_bounds() {

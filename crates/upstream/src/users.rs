@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use http::HeaderMap;
 use rustc_hash::FxHashMap;
 
-use crate::dialect::Dialect;
 use crate::keys::UserHash;
 use crate::parsed::ParsedAnswers;
+use cachearr_dialect::Dialect;
 
 /// Most users remembered per upstream; the least recently seen are forgotten first.
 const MAX_USERS: usize = 10_000;
@@ -133,8 +133,8 @@ impl UserRecord {
         Arc::new(UserRecord {
             hash,
             scope,
-            state_tag: Arc::from(crate::tags::user_state(upstream, &scope_hex)),
-            watch_tag: Arc::from(crate::tags::user_watch(upstream, &scope_hex)),
+            state_tag: Arc::from(cachearr_dialect::tags::user_state(upstream, &scope_hex)),
+            watch_tag: Arc::from(cachearr_dialect::tags::user_watch(upstream, &scope_hex)),
             play_lists: mate.map_or_else(Arc::default, |m| m.play_lists.clone()),
             play_read_ms: AtomicU64::new(0),
             hash_hex,
@@ -156,7 +156,7 @@ impl UserRecord {
     }
 
     /// A play-state write of the user's went through cachearr, touching the items of the
-    /// [`crate::tags::plays`] tags among `tags`. Their answers were dropped and may be filled
+    /// [`cachearr_dialect::tags::plays`] tags among `tags`. Their answers were dropped and may be filled
     /// again at once with the state the write made, which the lists the play-state watch keeps
     /// never showed: a later change back (a mark as unplayed on another client after a mark as
     /// played through cachearr) would look like no change. So the items are marked unknown in
@@ -164,7 +164,7 @@ impl UserRecord {
     pub fn note_play_write(&self, upstream: &str, tags: &[Arc<str>]) {
         let ids: Vec<&str> = tags
             .iter()
-            .filter_map(|t| crate::tags::plays_item(upstream, t))
+            .filter_map(|t| cachearr_dialect::tags::plays_item(upstream, t))
             .collect();
         if ids.is_empty() {
             return;

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use cachearr_gateway::Config;
-use cachearr_gateway::config::{ConfigError, EXAMPLE};
+use cachearr_config::Config;
+use cachearr_config::{ConfigError, EXAMPLE};
 
 /// Arguments of `cachearr config`.
 #[derive(Debug, clap::Args)]

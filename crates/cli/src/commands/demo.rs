@@ -23,7 +23,9 @@ use std::io::IsTerminal as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_config::Config;
+use cachearr_dialect::Profile;
+use cachearr_gateway::Gateway;
 use cachearr_sim::Sim;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;

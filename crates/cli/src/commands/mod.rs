@@ -80,14 +80,14 @@ const TOKEN_DUMPING_TARGETS: [&str; 7] = [
 ];
 
 /// Standard error with every token value in a log line replaced (see
-/// `cachearr_gateway::redact::text`): the fmt layer writes each event in one piece, so each
+/// `cachearr_upstream::redact::text`): the fmt layer writes each event in one piece, so each
 /// write is one whole line to search.
 struct RedactingStderr;
 
 impl std::io::Write for RedactingStderr {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        let clean = cachearr_gateway::redact::text(&text);
+        let clean = cachearr_upstream::redact::text(&text);
         std::io::stderr().write_all(clean.as_bytes())?;
         Ok(buf.len())
     }

@@ -3,8 +3,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use cachearr_gateway::config::{ConfigError, ConfigOverrides, UPSTREAM_ENV_PREFIX, secret_from};
-use cachearr_gateway::{Config, Profile, webhook_secret};
+use cachearr_config::Config;
+use cachearr_config::{ConfigError, ConfigOverrides, UPSTREAM_ENV_PREFIX, secret_from};
+use cachearr_dialect::Profile;
+use cachearr_gateway::webhook_secret;
 
 /// Arguments of `cachearr serve`. Every flag can also be set with the `CACHEARR_*` variable
 /// named in its help; flags and variables beat the config file.
@@ -113,8 +115,8 @@ impl Args {
     }
 }
 
-fn parse_size(s: &str) -> Result<u64, cachearr_gateway::config::ValueError> {
-    cachearr_gateway::config::parse_byte_size(s)
+fn parse_size(s: &str) -> Result<u64, cachearr_config::ValueError> {
+    cachearr_config::parse_byte_size(s)
 }
 
 /// Builds the configuration from file, environment and flags: the one path `serve` and

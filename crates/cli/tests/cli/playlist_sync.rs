@@ -8,7 +8,9 @@ use cachearr_copy::GatewayLibrary as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use cachearr_gateway::{Config, Profile};
+use cachearr_config::Config;
+
+use cachearr_dialect::Profile;
 use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, sim};
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};

@@ -2,7 +2,7 @@
 //! and which requests are writes that invalidate tags.
 //!
 //! The built-in tables are the default route policies of each server, written in its dialect
-//! ([`crate::dialect::Dialect::routes`], in the words of [`crate::model::route`];
+//! ([`cachearr_dialect::Dialect::routes`], in the words of [`crate::model::route`];
 //! docs/configuration.md lists them); config overrides are applied per class and per path
 //! pattern.
 //! Everything is compiled once into a [`RouteTable`] (a `matchit` radix tree: one walk of the
@@ -17,13 +17,12 @@ use std::time::Duration;
 use cachearr_engine::Policy;
 use http::{HeaderMap, Method, header};
 
-use crate::dialect;
 use crate::model::route::{Action, Methods, Refine, SEARCH_TAGS, TagRule, TagRule::*};
 use crate::tags;
 
-pub use crate::dialect::Profile;
 pub use crate::model::route::IndexSearch;
 pub use crate::model::{Class, Scope};
+use cachearr_dialect::Profile;
 
 /// A class's policy after defaults and overrides: what the proxy hands the engine.
 #[derive(Clone, Debug)]
@@ -43,7 +42,7 @@ pub struct ResolvedPolicy {
 
 impl ResolvedPolicy {
     fn new(class: Class, profile: Profile, overrides: &[&PolicyOverride]) -> ResolvedPolicy {
-        let (fresh, swr, sie, scope) = class.defaults(crate::dialect::of(profile).image_scope());
+        let (fresh, swr, sie, scope) = class.defaults(cachearr_dialect::of(profile).image_scope());
         let mut p = ResolvedPolicy {
             class,
             scope,
@@ -52,7 +51,7 @@ impl ResolvedPolicy {
                 .with_stale_while_revalidate(swr)
                 .with_stale_if_error(sie)
                 .with_negative_ttl(Duration::from_secs(30).min(fresh)),
-            authenticates: crate::dialect::of(profile).authenticates(class),
+            authenticates: cachearr_dialect::of(profile).authenticates(class),
         };
         for o in overrides {
             p.apply(o);
@@ -377,7 +376,7 @@ pub struct RouteTable {
     /// Per class, the resolved policy (used for classes a route override names).
     classes: Vec<Arc<ResolvedPolicy>>,
     /// The operator's settings of an upstream cached by the HTTP caching standard, not by
-    /// routes ([`crate::dialect::Dialect::caches_by_the_standard`]).
+    /// routes ([`cachearr_dialect::Dialect::caches_by_the_standard`]).
     standard: Option<standard::StandardRoutes>,
 }
 
@@ -412,7 +411,7 @@ impl RouteTable {
     pub fn compile(up: &Routing<'_>) -> Result<RouteTable, RouteError> {
         let name: Arc<str> = Arc::from(up.name);
         // An upstream cached by the standard reads its route settings in its own table.
-        let standard = if dialect::of(up.profile).caches_by_the_standard() {
+        let standard = if cachearr_dialect::of(up.profile).caches_by_the_standard() {
             Some(standard::StandardRoutes::compile(
                 up.name, up.http, up.routes,
             )?)
@@ -424,7 +423,7 @@ impl RouteTable {
         } else {
             up.routes
         };
-        let defaults = dialect::of(up.profile).routes();
+        let defaults = cachearr_dialect::of(up.profile).routes();
         let lowercase = defaults.lowercase_paths;
         let classes = class_policies(up);
         let class_policy = |c: Class| classes[c as usize].clone();

@@ -475,8 +475,8 @@ fn a_route_given_another_class_is_not_answered_from_the_index() {
 
 #[test]
 fn play_state_words_are_found_without_case_and_through_escapes() {
-    let plex_play_state = crate::dialect::of(Profile::Plex).routes().play_state;
-    let jellyfin_play_state = crate::dialect::of(Profile::Jellyfin).routes().play_state;
+    let plex_play_state = cachearr_dialect::of(Profile::Plex).routes().play_state;
+    let jellyfin_play_state = cachearr_dialect::of(Profile::Jellyfin).routes().play_state;
     assert!(by_play_state(Some("type=10&unwatched=1"), plex_play_state));
     assert!(by_play_state(Some("UnWatched=1"), plex_play_state));
     assert!(by_play_state(

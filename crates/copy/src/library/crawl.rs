@@ -31,9 +31,9 @@ pub use error::{CrawlError, JournalError};
 
 use super::elements::ElementStore;
 use super::status::SectionInfo;
-use crate::dialect::ServerLibrary;
-use crate::policy::Profile;
-use crate::upstream::{Budget, Upstream};
+use cachearr_dialect::Profile;
+use cachearr_dialect::ServerLibrary;
+use cachearr_upstream::upstream::{Budget, Upstream};
 
 /// Largest answer read from the server (a page of 10,000 items is a few MiB).
 const MAX_BODY: usize = 256 * 1024 * 1024;
@@ -82,7 +82,7 @@ pub struct Page {
 /// The streams to read for these sections, in a stable order (the journal refers to them by
 /// position).
 pub fn streams(profile: Profile, sections: &[SectionInfo]) -> Vec<Stream> {
-    let library = crate::dialect::of(profile).library();
+    let library = cachearr_dialect::of(profile).library();
     let mut out = Vec::new();
     for section in sections {
         for (kind, type_param) in library.index_kinds(&section.kind) {
@@ -133,7 +133,7 @@ impl Client {
 
     /// How the server's library reads.
     fn library(&self) -> &'static dyn ServerLibrary {
-        crate::dialect::of(self.up.profile).library()
+        cachearr_dialect::of(self.up.profile).library()
     }
 
     /// Requests made so far (retries included).
@@ -763,7 +763,7 @@ mod tests {
             }
         });
         let url = format!("http://{addr}").parse().unwrap();
-        let mut config = crate::config::UpstreamConfig::new(
+        let mut config = cachearr_config::UpstreamConfig::new(
             "plex",
             Profile::Plex,
             url,
@@ -786,7 +786,7 @@ mod tests {
         assert_eq!(requests.load(Ordering::Relaxed), 1);
         // The same request read straight: a `Status` error carrying the 404.
         match client
-            .get(&crate::dialect::plex::crawl::items_path(&ids))
+            .get(&cachearr_dialect::plex::crawl::items_path(&ids))
             .await
         {
             Err(CrawlError::Status {

@@ -1,6 +1,6 @@
 //! The server's own element of every indexed Plex item, and the server's own `BaseItemDto` of
 //! every indexed Jellyfin item (kept under `jf:{id}`, see
-//! [`crate::dialect::jellyfin::doc`]), kept on disk, so that an answer from the index carries
+//! [`cachearr_dialect::jellyfin::doc`]), kept on disk, so that an answer from the index carries
 //! exactly what the server's answer would (`guid`, `summary`, `Media` / `Part` with the file
 //! path, `leafCount` …; `ImageTags`, `PremiereDate`, `Container` …) without the index holding
 //! any of it in memory.
@@ -43,10 +43,10 @@ use fjall::config::CompressionPolicy;
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions};
 
 use super::written::{Form, Halves, Written, WrittenItems, decimal_id, hex_id};
-use crate::dialect::Profile;
-use crate::dialect::answer_body::{CutDocument, DocumentForm};
-use crate::dialect::kept::{AttrsRef, ElementRef, Kept, KeptDocument, item_el, kept_answer};
-pub(crate) use crate::dialect::kept::{El, Element, Scalar, container_el, interned};
+use cachearr_dialect::Profile;
+use cachearr_dialect::answer_body::{CutDocument, DocumentForm};
+use cachearr_dialect::kept::{AttrsRef, ElementRef, Kept, KeptDocument, item_el, kept_answer};
+pub(crate) use cachearr_dialect::kept::{El, Element, Scalar, container_el, interned};
 
 /// Where an item's element is cut for its written halves (`El::halves`): the dialect's place
 /// of a user's values.
@@ -523,7 +523,7 @@ fn keyspace_options(memtable: u64) -> KeyspaceCreateOptions {
 /// Fills `store` as a crawl of an upstream of `profile` would, for what installs an index
 /// without one (tests, benchmarks): reads the server's sections through `fetch`, then every
 /// section's whole listing of each type the crawl keeps (the dialect's
-/// [`whole_listing_paths`](crate::dialect::ServerLibrary::whole_listing_paths)), and keeps
+/// [`whole_listing_paths`](cachearr_dialect::ServerLibrary::whole_listing_paths)), and keeps
 /// each answer's items. `fetch` answers the body of a GET of a path on the server, asked for
 /// as JSON. Returns how many items were kept.
 ///
@@ -538,7 +538,7 @@ where
     F: FnMut(String) -> Fut,
     Fut: Future<Output = bytes::Bytes>,
 {
-    let library = crate::dialect::of(profile).library();
+    let library = cachearr_dialect::of(profile).library();
     let sections: serde_json::Value =
         serde_json::from_slice(&fetch(library.sections_path().to_owned()).await)?;
     let mut kept = 0;

@@ -14,9 +14,9 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::status::{IndexStatus, LibraryTotals};
-use crate::Gateway;
 use crate::GatewayLibrary as _;
-use crate::error_answer::ErrorAnswer;
+use cachearr_gateway::Gateway;
+use cachearr_gateway::error_answer::ErrorAnswer;
 
 /// The answer of `GET /api/index`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,7 +109,7 @@ async fn build(
             "malformed query: use ?upstream=NAME&full=1",
         );
     };
-    if let Err(denied) = crate::auth::authorize_token(
+    if let Err(denied) = cachearr_gateway::auth::authorize_token(
         gateway.config().admin_token.as_deref(),
         &headers,
         query.token.as_deref(),

@@ -17,9 +17,9 @@ use axum::routing::get;
 use cachearr_library::{ItemRecord, Visibility};
 use serde::{Deserialize, Serialize};
 
-use crate::Gateway;
 use crate::GatewayLibrary as _;
-use crate::error_answer::ErrorAnswer;
+use cachearr_gateway::Gateway;
+use cachearr_gateway::error_answer::ErrorAnswer;
 
 /// The query of `GET /api/lookup`.
 #[derive(Debug, Deserialize)]
@@ -56,7 +56,7 @@ async fn lookup(
             "malformed query: use ?upstream=NAME&path=PATH or &mbid=UUID",
         );
     };
-    if let Err(denied) = crate::auth::authorize_token(
+    if let Err(denied) = cachearr_gateway::auth::authorize_token(
         gw.config().admin_token.as_deref(),
         &headers,
         query.token.as_deref(),

@@ -45,11 +45,11 @@ use cachearr_library::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::Gateway;
 use crate::GatewayLibrary as _;
-use crate::error_answer::ErrorAnswer;
-use crate::policy::Profile;
-use crate::upstream::Upstream;
+use cachearr_dialect::Profile;
+use cachearr_gateway::Gateway;
+use cachearr_gateway::error_answer::ErrorAnswer;
+use cachearr_upstream::upstream::Upstream;
 
 /// Largest playlist body accepted (a 10,000-track CSV export is about 2 MB).
 const BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -558,7 +558,7 @@ fn user_token(profiles: &[Profile], headers: &HeaderMap) -> Option<String> {
     }
     profiles
         .iter()
-        .find_map(|&profile| crate::dialect::token_of(profile, headers, None))
+        .find_map(|&profile| cachearr_dialect::token_of(profile, headers, None))
         .map(|t| t.into_owned())
 }
 
@@ -603,7 +603,7 @@ async fn post_match(
     let asker = match user_token(&profiles, &headers) {
         Some(token) => Asker::User(token),
         None => {
-            if let Err(denied) = crate::auth::authorize_token(
+            if let Err(denied) = cachearr_gateway::auth::authorize_token(
                 service.gateway.config().admin_token.as_deref(),
                 &headers,
                 query.token.as_deref(),

@@ -12,11 +12,11 @@
 //!
 //! Nothing here branches on which server an upstream is: what differs between Plex and
 //! Jellyfin is asked of the upstream's dialect. The crawl, the refresh and the proof of whole
-//! sections read the server through [`crate::dialect::ServerLibrary`]
+//! sections read the server through [`cachearr_dialect::ServerLibrary`]
 //! (`dialect::of(profile).library()`: paths, and the reading of sections, pages, items,
 //! totals and a user's sections); the documents answers are written in are the dialects'
 //! (`dialect::{plex,jellyfin}::render`); which answerer runs is the route's
-//! [`crate::policy::IndexSearch`], from the upstream's own route table; and the server's
+//! [`cachearr_config::policy::IndexSearch`], from the upstream's own route table; and the server's
 //! elements are kept only for a dialect that says so (`ServerLibrary::keeps_elements`).
 //!
 //! * [`keeper`] — one task per upstream: build, schedule, persistence; `refresh.rs` for
@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 
 use cachearr_library::LibraryIndex;
 
-use crate::events::{Change, ChangeEvent};
+use cachearr_dialect::events::{Change, ChangeEvent};
 use status::{IndexState, IndexStatus, LibraryTotals, SectionInfo};
 
 /// The log line about searches sent to the server is written at most this often.
@@ -459,14 +459,14 @@ impl UpstreamIndex {
 /// One upstream's library index, empty, with its elements store open when its server's
 /// answers are kept as elements (what the copy opens a gateway with: [`crate::open`]).
 pub fn new_index(
-    config: &crate::config::Config,
-    u: &crate::config::UpstreamConfig,
+    config: &cachearr_config::Config,
+    u: &cachearr_config::UpstreamConfig,
     cache: &cachearr_engine::TieredCache,
 ) -> Arc<UpstreamIndex> {
     let index = UpstreamIndex::new(&u.name);
     index.update_status(|s| s.profile = u.profile.as_str().to_string());
     index.set_enabled(config.index.enabled);
-    if crate::dialect::of(u.profile).library().keeps_elements() && config.index.enabled {
+    if cachearr_dialect::of(u.profile).library().keeps_elements() && config.index.enabled {
         let dir = keeper::file_path(&config.data_dir, &u.name, "elements");
         let budgets = cachearr_gateway::Budgets::for_cache(&config.cache);
         if let Err(e) =

@@ -18,10 +18,10 @@ use std::time::Duration;
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
-use crate::Gateway;
-use crate::dialect::ReadAsUser;
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
+use cachearr_dialect::ReadAsUser;
+use cachearr_gateway::Gateway;
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::UserRecord;
 
 /// How stale a user's play state in an index answer may be, at most, when it changed on the
 /// server without a word to cachearr (a play on a TV app, with no webhook): a listing older
@@ -57,7 +57,7 @@ impl ReadAsUser for AsUser<'_> {
         paths: Vec<String>,
         parse: fn(&[u8]) -> Option<T>,
     ) -> Vec<Option<Arc<T>>> {
-        crate::fetch::fetch_all_parsed_as_user_within(
+        cachearr_gateway::fetch::fetch_all_parsed_as_user_within(
             self.gw,
             self.up,
             self.user,
@@ -75,7 +75,7 @@ impl ReadAsUser for AsUser<'_> {
 }
 
 /// The token's own user id on the server, for a server whose requests may name another user
-/// ([`CopyAnswers::own_user_path`](crate::dialect::CopyAnswers::own_user_path)): asked of the
+/// ([`CopyAnswers::own_user_path`](cachearr_dialect::CopyAnswers::own_user_path)): asked of the
 /// server once per token and kept with the user (not through the cache: the answer may carry
 /// activity dates clients must get fresh, so it is no cached route). `None` when it cannot be
 /// had, or the server's requests name no other user.
@@ -85,12 +85,12 @@ pub(crate) async fn own_user_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> O
 
 /// The user's own id, asked of the server with the user's token.
 async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<str>> {
-    let answers = crate::dialect::of(up.profile).answers()?;
+    let answers = cachearr_dialect::of(up.profile).answers()?;
     let uri = up.uri_for(answers.own_user_path()?).ok()?;
     let token = HeaderValue::from_str(user.token()).ok()?;
     let make = || Ok(up.owner_request(&uri, Some(&token), "cachearr"));
     let response = up
-        .send_idempotent(&make, crate::upstream::Budget::Client)
+        .send_idempotent(&make, cachearr_upstream::upstream::Budget::Client)
         .await
         .ok()?;
     if response.status() != StatusCode::OK {
@@ -117,8 +117,16 @@ async fn read_parsed<T: Any + Send + Sync>(
     parse: fn(&[u8]) -> Option<T>,
 ) -> Option<Arc<T>> {
     // Play state is per user: a route an operator made shared is not read (an error).
-    crate::fetch::fetch_parsed_as_user(gw, up, user, path, json_accepted(), Some(FRESH), parse)
-        .await
+    cachearr_gateway::fetch::fetch_parsed_as_user(
+        gw,
+        up,
+        user,
+        path,
+        json_accepted(),
+        Some(FRESH),
+        parse,
+    )
+    .await
 }
 
 /// The headers the copy's reads as a user add: their answers are read as JSON.

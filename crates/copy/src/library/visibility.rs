@@ -6,7 +6,7 @@
 //! tagged with the upstream's sections tag, so a section change invalidates it), and in JSON
 //! whatever the client asked for. The same entry serves a client that lists its sections.
 //! The path and the reading of its answer are the dialect's
-//! ([`ServerLibrary`](crate::dialect::ServerLibrary)), as are the listing paths and totals the
+//! ([`ServerLibrary`](cachearr_dialect::ServerLibrary)), as are the listing paths and totals the
 //! proof below reads.
 //!
 //! When the answer cannot be had (refused token, upstream down without a stale copy, garbage),
@@ -36,14 +36,14 @@ use serde_json::Value;
 
 use cachearr_library::ItemKind;
 
-use crate::Gateway;
-use crate::policy::Profile;
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
+use cachearr_dialect::Profile;
+use cachearr_gateway::Gateway;
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::UserRecord;
 
 /// The sections a user may see, and one of them, as the server lists them (read by the
-/// dialect: the types are in the leaf [`crate::model`]).
-pub use crate::model::library::{UserSection, UserSections};
+/// dialect: the types are in the leaf [`cachearr_dialect::model`]).
+pub use cachearr_dialect::model::library::{UserSection, UserSections};
 
 /// The sections `user` may see on `up`, or `None` when that cannot be determined.
 pub async fn user_sections(
@@ -51,21 +51,22 @@ pub async fn user_sections(
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
 ) -> Option<UserSections> {
-    let library = crate::dialect::of(up.profile).library();
+    let library = cachearr_dialect::of(up.profile).library();
     let path = library.user_sections_path();
     let extra = super::user_state::json_accepted();
     // Parsed once per version of the answer, as the user's play state is: every answer from
     // the copy asks for the sections, and parsing them was a tenth of its time.
-    let sections = crate::fetch::fetch_parsed_as_user(gw, up, user, path, extra, None, |body| {
-        library.parse_user_sections(body)
-    })
-    .await?;
+    let sections =
+        cachearr_gateway::fetch::fetch_parsed_as_user(gw, up, user, path, extra, None, |body| {
+            library.parse_user_sections(body)
+        })
+        .await?;
     Some(UserSections::clone(&sections))
 }
 
 /// The kinds the index holds of a section, each with the listing path that counts them.
 fn count_paths(profile: Profile, section: &UserSection) -> Vec<(ItemKind, String)> {
-    let library = crate::dialect::of(profile).library();
+    let library = cachearr_dialect::of(profile).library();
     library
         .index_kinds(library.section_word(&section.kind))
         .iter()
@@ -87,15 +88,16 @@ async fn count_as(
     path: &str,
 ) -> Option<u64> {
     let extra = super::user_state::json_accepted();
-    let lookup = crate::fetch::fetch_as_user_within(gw, up, user, path, extra, COUNT_FRESH)
-        .await
-        .ok()?;
+    let lookup =
+        cachearr_gateway::fetch::fetch_as_user_within(gw, up, user, path, extra, COUNT_FRESH)
+            .await
+            .ok()?;
     let value = &lookup.entry.value;
     if value.status != StatusCode::OK.as_u16() {
         return None;
     }
     let body: Value = serde_json::from_slice(&value.body).ok()?;
-    crate::dialect::of(up.profile)
+    cachearr_dialect::of(up.profile)
         .library()
         .listing_total(&body)
 }

@@ -25,7 +25,7 @@
 //! tool's first walk of a library then finds its items written, not only its second.
 //!
 //! [`El::halves`]: cachearr_serverfmt::plex::El::halves
-//! [`DocumentForm`]: crate::dialect::answer_body::DocumentForm
+//! [`DocumentForm`]: cachearr_dialect::answer_body::DocumentForm
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,7 +35,7 @@ use cachearr_library::index::{ItemNo, ItemView};
 use cachearr_library::{LibraryIndex, Visibility};
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-use crate::dialect::answer_body::CutDocument;
+use cachearr_dialect::answer_body::CutDocument;
 
 /// An item written in a form: the halves, cut where a user's values go.
 pub(crate) type Halves = Arc<(String, String)>;

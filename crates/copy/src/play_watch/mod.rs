@@ -14,7 +14,7 @@
 //! # Who is watched
 //!
 //! A user is **active** while answers of theirs that show play state were read within
-//! [`play_state_active`](crate::config::FeedConfig::play_state_active) (3 min; the proxy notes
+//! [`play_state_active`](cachearr_config::FeedConfig::play_state_active) (3 min; the proxy notes
 //! each such read, `Feed::note_play_read`). Nothing below runs for anyone else, and with no
 //! active user nothing runs at all: an idle gateway asks the server nothing. The first such
 //! read of a user who was not active wakes the watch at once.
@@ -22,8 +22,8 @@
 //! # Every user's plays, one request ([`signal`])
 //!
 //! While some user is active, every
-//! [`play_state_probe`](crate::config::FeedConfig::play_state_probe) (15 s) the dialect's
-//! [`plays_since`](crate::dialect::Dialect::plays_since) is read with the owner's token from
+//! [`play_state_probe`](cachearr_config::FeedConfig::play_state_probe) (15 s) the dialect's
+//! [`plays_since`](cachearr_dialect::Dialect::plays_since) is read with the owner's token from
 //! where it was read up to (the cursor: the newest play's time and id, kept in the data
 //! directory): Plex's play history lists the plays of every account. Each play not read
 //! before is announced as that play's change event would be (the item, its parents, its
@@ -34,9 +34,9 @@
 //! # What no list of plays shows: each active user's own probes
 //!
 //! A mark as played or unplayed, a rating, a favourite reach no such list. Every
-//! [`play_state_user_probe`](crate::config::FeedConfig::play_state_user_probe) (2 min) each
+//! [`play_state_user_probe`](cachearr_config::FeedConfig::play_state_user_probe) (2 min) each
 //! active user is probed: the dialect's
-//! [`play_state_probes`](crate::dialect::Dialect::play_state_probes) — pages of one item or
+//! [`play_state_probes`](cachearr_dialect::Dialect::play_state_probes) — pages of one item or
 //! none which change with any play, mark, rating or resume point — are read as that user on
 //! the background budget, past the cache, and each answer is hashed. When a hash differs from
 //! the last reading's, the whole list that probe pages is read and compared item by item with
@@ -79,12 +79,12 @@ use http::header::{self, HeaderValue};
 use http::{HeaderMap, Uri};
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::Gateway;
-use crate::events::{Change, ChangeEvent};
-use crate::feed::BackgroundKind;
-use crate::policy::Class;
-use crate::upstream::Upstream;
-use crate::users::{PlayList, PlayLists, UNKNOWN_STATE, UserRecord};
+use cachearr_config::policy::Class;
+use cachearr_dialect::events::{Change, ChangeEvent};
+use cachearr_gateway::Gateway;
+use cachearr_upstream::feed::BackgroundKind;
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::{PlayList, PlayLists, UNKNOWN_STATE, UserRecord};
 
 /// What one round of the watch did ([`probe_round`]).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +126,7 @@ pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
     }
     // Without a list of every user's plays (the dialect has none, or no owner token to read
     // it), the users' own probes are all that sees a play: they keep the list's period.
-    let signal = crate::dialect::of(up.profile)
+    let signal = cachearr_dialect::of(up.profile)
         .plays_since(None, 0)
         .is_some()
         && crate::library::visibility::owner_of(gw, up).is_some();
@@ -222,7 +222,7 @@ async fn probe_user(
     now_ms: u64,
     round: &mut Round,
 ) -> Option<Found> {
-    let dialect = crate::dialect::of(up.profile);
+    let dialect = cachearr_dialect::of(up.profile);
     let feed = gw.feed(&up.name);
     let count = |n: u64| {
         if let Some(feed) = feed {
@@ -368,12 +368,12 @@ async fn read_as(
     // As the user's own client would ask: their identity headers and token.
     let mut headers: HeaderMap = user.identity_headers();
     headers.insert(
-        crate::dialect::token_header(up.profile),
+        cachearr_dialect::token_header(up.profile),
         HeaderValue::from_str(user.token()).ok()?,
     );
     headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     let uri: Uri = path.parse().ok()?;
-    let fill = crate::fetch::fetch_uncached(gw, up, user, class, uri, headers)
+    let fill = cachearr_gateway::fetch::fetch_uncached(gw, up, user, class, uri, headers)
         .await
         .ok()?;
     let value = match fill {

@@ -11,12 +11,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::Gateway;
-use crate::events::{Change, ChangeEvent};
-use crate::feed::BackgroundKind;
-use crate::model::library::{PLAYS_PAGE, PlayCursor, PlayedEntry};
-use crate::policy::Class;
-use crate::upstream::Upstream;
+use cachearr_config::policy::Class;
+use cachearr_dialect::events::{Change, ChangeEvent};
+use cachearr_dialect::model::library::{PLAYS_PAGE, PlayCursor, PlayedEntry};
+use cachearr_gateway::Gateway;
+use cachearr_upstream::feed::BackgroundKind;
+use cachearr_upstream::upstream::Upstream;
 
 /// Pages read at most in one reading: 500 plays since the last. More (a long stop with a
 /// busy server) and the plays past them are not named: every user's answers that show play
@@ -32,7 +32,7 @@ pub(super) async fn read_plays(
     now_ms: u64,
     round: &mut super::Round,
 ) {
-    let dialect = crate::dialect::of(up.profile);
+    let dialect = cachearr_dialect::of(up.profile);
     let Some(feed) = gw.feed(&up.name) else {
         return;
     };
@@ -112,7 +112,7 @@ pub(super) async fn read_plays(
 fn announce(
     gw: &Gateway,
     up: &Upstream,
-    feed: &crate::feed::Feed,
+    feed: &cachearr_upstream::feed::Feed,
     path: &Path,
     new: &[PlayedEntry],
     whole: bool,
@@ -150,7 +150,7 @@ fn announce(
 
 /// Where `up`'s cursor is kept.
 fn cursor_path(gw: &Gateway, up: &Upstream) -> PathBuf {
-    crate::data_files::file_path(&gw.config().data_dir, &up.name, "plays")
+    cachearr_gateway::data_files::file_path(&gw.config().data_dir, &up.name, "plays")
 }
 
 /// The cursor kept in `path`, if any (a damaged file is none: the next reading starts anew).

@@ -26,8 +26,8 @@
 //!
 //! **The keys a walk finds.** The next page's request is the page just read with its place
 //! moved where that request names it (query or header: the dialect's
-//! [`crate::dialect::CopyAnswers::page_moved`]); a sibling's, the read's path with the
-//! sibling's id where the item's is ([`crate::dialect::CopyAnswers::walked_item`]), the same
+//! [`cachearr_dialect::CopyAnswers::page_moved`]); a sibling's, the read's path with the
+//! sibling's id where the item's is ([`cachearr_dialect::CopyAnswers::walked_item`]), the same
 //! query and headers. Its key is built as a client's would be. A walk whose own read, rebuilt
 //! so, is not keyed as it was read (a header the key reads that the rebuilt request lacks) is
 //! not written ahead.
@@ -47,11 +47,11 @@ use tokio::sync::watch;
 
 use super::{Release, Target, store_part, target_of};
 use crate::Gateway;
-use crate::dialect::CopyAnswers;
 use crate::fetch::{CopyAnswer, CopySource, LoaderState};
-use crate::keys::UserHash;
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
+use cachearr_dialect::CopyAnswers;
+use cachearr_upstream::keys::UserHash;
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::UserRecord;
 
 /// Pages kept written ahead of the page a walk reads last.
 pub(crate) const AHEAD: usize = 2;
@@ -143,7 +143,7 @@ impl Ahead {
         if !read.by_copy && !self.walks_path(who.0.hash, read.uri.path()) {
             return;
         }
-        let Some(answers) = crate::dialect::of(up.profile).answers() else {
+        let Some(answers) = cachearr_dialect::of(up.profile).answers() else {
             return;
         };
         // Decoded as the server reads the names: Jellyfin ignores their case, so its
@@ -417,7 +417,7 @@ fn page_state(
         answered_by_copy: Default::default(),
         copy_ids: Default::default(),
         copy_declines_user: Default::default(),
-        item_tagged: crate::feed::item_tagged(target.class),
+        item_tagged: cachearr_upstream::feed::item_tagged(target.class),
         copy: Some(copy),
     }
 }

@@ -2,7 +2,7 @@
 //! element's children (XML) or of the entries of the array a property path leads to (JSON)
 //! ([`Children`]), and an item's id, its own attribute or property. A batch's answer is cut
 //! along these ranges into single answers. What the path and the id's name are is the
-//! server's ([`crate::dialect::WalkBatch`]).
+//! server's ([`cachearr_dialect::WalkBatch`]).
 //!
 //! Why a scanner of its own and not quick-xml (already a dependency) or serde_json: the cut
 //! needs each item's exact bytes, to answer with the server's own text, so a parser would only

@@ -12,7 +12,7 @@
 //! exactly the key, policy and tags its single request would have had, so the walk's next
 //! requests are hits. A page read without opening its items costs nothing extra. Which reads
 //! are pages and singles, where an answer's items are and what the batch request is, is each
-//! server's ([`crate::dialect::WalkBatch`]).
+//! server's ([`cachearr_dialect::WalkBatch`]).
 //!
 //! Children listings are not batched: Plex's `…/children` takes one id.
 //!
@@ -54,11 +54,11 @@ pub(crate) mod windows;
 pub(crate) use read::{BatchedRead, Looked};
 
 use crate::Gateway;
-use crate::dialect::answers::ItemsShown;
-use crate::keys::{KeyInput, UserHash};
-use crate::policy::{Class, Decision, Scope};
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
+use cachearr_config::policy::{Class, Decision, Scope};
+use cachearr_dialect::answers::ItemsShown;
+use cachearr_upstream::keys::{KeyInput, UserHash};
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::UserRecord;
 
 /// Walks of listing pages remembered per process (the pages being walked now; older ones are
 /// done): 64 pages, each with its items' walk and a walk of each kind of parent they name.
@@ -238,10 +238,10 @@ impl Walk {
 struct ClientId(u64);
 
 impl ClientId {
-    fn of(profile: crate::dialect::Profile, headers: &HeaderMap) -> ClientId {
+    fn of(profile: cachearr_dialect::Profile, headers: &HeaderMap) -> ClientId {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        crate::dialect::client_name(profile, headers).hash(&mut hasher);
+        cachearr_dialect::client_name(profile, headers).hash(&mut hasher);
         ClientId(hasher.finish())
     }
 }
@@ -427,7 +427,7 @@ impl Batcher {
         if self.page_count.load(Ordering::Acquire) == 0 || !up.config.prefetch.batch_metadata {
             return None;
         }
-        let id = (crate::dialect::of(up.profile).walk_batch().single_id)(uri.path())?;
+        let id = (cachearr_dialect::of(up.profile).walk_batch().single_id)(uri.path())?;
         let (query, accept) = (uri.query(), read.headers.get(http::header::ACCEPT));
         let who = (read.user.hash, ClientId::of(up.profile, read.headers));
         let seq = {
@@ -561,7 +561,7 @@ impl Batcher {
             return;
         }
         let path = uri.path();
-        let walk = crate::dialect::of(up.profile).walk_batch();
+        let walk = cachearr_dialect::of(up.profile).walk_batch();
         // Who reads is asked only of pages and singles: every other read passes here too.
         let who = || (user.hash, ClientId::of(up.profile, headers));
         if (walk.is_page)(path) {
@@ -628,7 +628,7 @@ impl Batcher {
         }) {
             return;
         }
-        let walk = crate::dialect::of(up.profile).walk_batch();
+        let walk = cachearr_dialect::of(up.profile).walk_batch();
         let Some(children) = Children::of(body, walk.json_items) else {
             return;
         };
@@ -683,7 +683,7 @@ impl Batcher {
         }
         // A walk reads a page's items in the page's order: items read out of order (a user
         // picking a few) never start a batch of items nobody may ask for.
-        let window = crate::dialect::of(up.profile).walk_batch().window;
+        let window = cachearr_dialect::of(up.profile).walk_batch().window;
         let follows = walk.last_read.is_some_and(|last| {
             if window <= 1 {
                 last + 1 == pos
@@ -883,7 +883,7 @@ fn target_of(
         headers,
         user: scope_user,
     };
-    let (key, engine_policy) = crate::entry::cached_entry(
+    let (key, engine_policy) = cachearr_upstream::entry::cached_entry(
         gw.feed(&up.name),
         user,
         &input,
@@ -928,7 +928,7 @@ async fn run(
         ids.push(',');
         ids.push_str(&t.id);
     }
-    let walk = crate::dialect::of(up.profile).walk_batch();
+    let walk = cachearr_dialect::of(up.profile).walk_batch();
     let target = (walk.batch_target)(single_prefix(&proof), &ids, proof.query.as_deref());
     let Ok(uri) = target.parse::<Uri>() else {
         return;
@@ -1002,10 +1002,10 @@ async fn store_part(
     ids: Option<ItemsShown>,
     stamp: &cachearr_engine::FetchStamp,
 ) -> bool {
-    let tags = if crate::feed::item_tagged(target.class) {
+    let tags = if cachearr_upstream::feed::item_tagged(target.class) {
         let owner = owner_reads(gw, up, user);
-        let dialect = crate::dialect::of(up.profile);
-        crate::feed::answer_tags(&up.name, dialect, owner, &part.body, ids)
+        let dialect = cachearr_dialect::of(up.profile);
+        cachearr_upstream::feed::answer_tags(&up.name, dialect, owner, &part.body, ids)
     } else {
         Vec::new()
     };
@@ -1043,7 +1043,7 @@ async fn not_cached(gw: &Gateway, targets: Vec<Target>) -> Vec<Target> {
 /// single answer `frame`), or nothing when the server answers a single item bare. `None`:
 /// `frame` is not a container of one item.
 fn single_frame<'a>(
-    walk: &crate::dialect::WalkBatch,
+    walk: &cachearr_dialect::WalkBatch,
     frame: &'a Single,
 ) -> Option<(&'a [u8], &'a [u8])> {
     if walk.bare_single {

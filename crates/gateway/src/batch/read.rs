@@ -16,9 +16,9 @@ use http::{HeaderMap, Uri};
 use super::Batcher;
 use crate::Gateway;
 use crate::fetch::{CopySource, LoaderState};
-use crate::secret::UserHash;
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
+use cachearr_upstream::secret::UserHash;
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::UserRecord;
 
 /// One cached read: who reads which key, by which request.
 pub(crate) struct BatchedRead<'a> {

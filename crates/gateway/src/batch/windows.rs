@@ -15,7 +15,7 @@
 //! server (it starts there, or at the pages of the same bundle waiting before it), so that
 //! page is cut from the window and compared byte for byte (and its stored headers) with that
 //! answer: a page is the server's frame around the items of its place, and
-//! the frame of another place is the dialect's ([`crate::dialect::PagedListing::reframe`]:
+//! the frame of another place is the dialect's ([`cachearr_dialect::PagedListing::reframe`]:
 //! Jellyfin's frame names the page's `StartIndex`). On a mismatch nothing of the window is
 //! stored and windows are off for that upstream, said once in the log. A window that comes
 //! back short ends the walk (its last pages are cut from it). A listing the library copy
@@ -51,10 +51,10 @@ use super::{
     target_of,
 };
 use crate::Gateway;
-use crate::dialect::{PageFrame, PagedListing};
-use crate::keys::UserHash;
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
+use cachearr_dialect::{PageFrame, PagedListing};
+use cachearr_upstream::keys::UserHash;
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::UserRecord;
 
 /// Walks remembered per process (the listings being walked now).
 const WALKS_MAX: usize = 32;
@@ -239,7 +239,7 @@ struct PageAt<'a> {
 /// A window's request: its target, the route's class, the walker's headers, the pages it fills.
 struct Window {
     uri: Uri,
-    class: crate::policy::Class,
+    class: cachearr_config::policy::Class,
     headers: HeaderMap,
     targets: Vec<Target>,
 }
@@ -299,7 +299,7 @@ impl Windows {
         (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
         read: PageRead<'_>,
     ) {
-        let Some(paged) = crate::dialect::of(up.profile).paged_listing() else {
+        let Some(paged) = cachearr_dialect::of(up.profile).paged_listing() else {
             return;
         };
         if !up.config.prefetch.batch_metadata || read.value.status != 200 || read.copy {
@@ -466,7 +466,7 @@ impl Windows {
         (uri, headers, key): (&Uri, &HeaderMap, &cachearr_engine::Key),
     ) -> Option<Loading<'_>> {
         let user = reader.hash;
-        let paged = crate::dialect::of(up.profile).paged_listing()?;
+        let paged = cachearr_dialect::of(up.profile).paged_listing()?;
         let (path, query) = (uri.path(), uri.query()?);
         if !(paged.is_listing)(path) || !up.config.prefetch.batch_metadata {
             return None;
@@ -1010,7 +1010,7 @@ mod tests {
     /// itself the page that proves it.
     #[test]
     fn a_window_starts_at_the_first_page_of_its_bundle_waiting() {
-        let paged = crate::dialect::of(crate::dialect::Profile::Jellyfin)
+        let paged = cachearr_dialect::of(cachearr_dialect::Profile::Jellyfin)
             .paged_listing()
             .unwrap();
         let windows = Windows::default();

@@ -30,12 +30,12 @@ use http::Request;
 
 use crate::Gateway;
 use crate::clients::Served;
-use crate::dialect::{Identity, Trigger};
-use crate::feed::Feed;
 use crate::fetch::ClientBody;
 use crate::metrics::ReadMetrics;
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
+use cachearr_dialect::{Identity, Trigger};
+use cachearr_upstream::feed::Feed;
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::UserRecord;
 use cachearr_wire::{Reply, SendSlot, Via};
 
 mod failure;
@@ -236,7 +236,7 @@ pub(crate) fn answer<'a>(
                     // it is, its client's name and the prefetch it triggers.
                     Left::Route(req) => {
                         let uri = req.uri();
-                        let caller = crate::dialect::caller(
+                        let caller = cachearr_dialect::caller(
                             up.profile,
                             uri.path(),
                             req.headers(),
@@ -299,8 +299,8 @@ pub(crate) async fn warm_standard(gw: &Gateway, up: &Arc<Upstream>, path_and_que
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::dialect::Profile;
+    use cachearr_config::Config;
+    use cachearr_dialect::Profile;
     use cachearr_wire::Service as _;
     use http_body_util::{Either as BodyEither, Empty};
 

@@ -15,11 +15,11 @@ use http_body_util::{BodyExt, Either, Full, Limited};
 
 use super::failure::upstream_error_response;
 use super::{Call, WireHead};
-use crate::events::{Change, ChangeEvent};
 use crate::fetch::{ClientBody, ProxyBody, append_forwarded_for, empty_body, is_hop_by_hop};
 use crate::respond::{ErrorKind, mark, problem, us_ms};
-use crate::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
-use crate::users::{UserRecord, Users};
+use cachearr_dialect::events::{Change, ChangeEvent};
+use cachearr_upstream::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
+use cachearr_upstream::users::{UserRecord, Users};
 use cachearr_wire::Reply;
 
 /// Why a request was not answered from the cache.
@@ -29,7 +29,7 @@ pub(super) enum Bypass {
     NoToken,
     /// Two different tokens in one request: which one the server reads is not a cache's guess.
     AmbiguousIdentity,
-    /// A parameter given twice with different values ([`crate::keys::KeyError::Ambiguous`]):
+    /// A parameter given twice with different values ([`cachearr_upstream::keys::KeyError::Ambiguous`]):
     /// no key can say which one the server reads.
     AmbiguousQuery,
     /// A shared entry, and the token was not proved recently; `authenticates`: the route's 2xx
@@ -134,7 +134,7 @@ impl Call<'_> {
             gw, up, started, ..
         } = *self;
         let now = gw.clock().now_ms();
-        let dialect = crate::dialect::of(up.profile);
+        let dialect = cachearr_dialect::of(up.profile);
         let owner_only = dialect.owner_only(req.uri().path());
         let who = dialect.who_answer(req.method(), req.uri().path());
         let (path_and_query, uri) = match upstream_target(up, req.uri()) {
@@ -147,8 +147,8 @@ impl Call<'_> {
             .then(|| (req.headers().clone(), req.uri().query().map(str::to_owned)));
         // Fair shares go by server user: a user's many tokens are one asker.
         let asker = user.as_ref().map_or_else(
-            || crate::upstream::Asker::address(self.peer.ip()),
-            |u| crate::upstream::Asker::user(u.scope),
+            || cachearr_upstream::upstream::Asker::address(self.peer.ip()),
+            |u| cachearr_upstream::upstream::Asker::user(u.scope),
         );
         let t = Instant::now();
         let (result, too_large) = self.send(req, uri, asker).await;
@@ -173,7 +173,7 @@ impl Call<'_> {
         tracing::debug!(
             upstream = %up.name,
             method = %method,
-            target = %crate::redact::target(&path_and_query),
+            target = %cachearr_upstream::redact::target(&path_and_query),
             status = status.as_u16(),
             "passed through"
         );
@@ -195,14 +195,14 @@ impl Call<'_> {
     }
 
     /// A 2xx answer that says which server user a token is (a sign-in's, the token's own
-    /// record: [`crate::dialect::Dialect::who_answer`]), read whole (a small answer; one
+    /// record: [`cachearr_dialect::Dialect::who_answer`]), read whole (a small answer; one
     /// larger than [`WHO_MAX_BYTES`], or broken off, teaches nothing and is answered as a
     /// failed exchange) and relayed as read: the token it names (a sign-in's new token, else
     /// the asking `user`'s) is confirmed as that user's ([`Users::confirm`]).
     async fn learn_who(
         &self,
         resp: Response<hyper::body::Incoming>,
-        kind: crate::dialect::WhoAnswer,
+        kind: cachearr_dialect::WhoAnswer,
         user: Option<&UserRecord>,
         now: u64,
     ) -> Response<ProxyBody> {
@@ -215,7 +215,7 @@ impl Call<'_> {
             );
         };
         let body = collected.to_bytes();
-        if let Some(named) = crate::dialect::of(up.profile).read_who(kind, &body) {
+        if let Some(named) = cachearr_dialect::of(up.profile).read_who(kind, &body) {
             let scope = gw.secret().scope_of_user(&up.name, &named.user_id);
             match (named.token.as_deref(), user) {
                 (Some(token), _) => {
@@ -238,7 +238,7 @@ impl Call<'_> {
         &self,
         req: Request<ClientBody>,
         uri: http::Uri,
-        asker: crate::upstream::Asker,
+        asker: cachearr_upstream::upstream::Asker,
     ) -> (Result<Response<hyper::body::Incoming>, UpstreamError>, bool) {
         let Call { gw, up, peer, .. } = *self;
         let (parts, body) = req.into_parts();
@@ -290,7 +290,7 @@ impl Call<'_> {
         let Call {
             gw, up, started, ..
         } = *self;
-        tracing::info!(upstream = %up.name, target = %crate::redact::target(path_and_query), error = %e, "pass-through failed");
+        tracing::info!(upstream = %up.name, target = %cachearr_upstream::redact::target(path_and_query), error = %e, "pass-through failed");
         let mut resp = match e {
             UpstreamError::ClientBody if too_large => problem(
                 ErrorKind::BodyTooLarge,
@@ -333,7 +333,7 @@ impl Call<'_> {
             (Some((item, state)), Some(u)) => !up.heartbeat_changed(u.hash, item, state),
             _ => false,
         };
-        let sessions_only = [Arc::from(crate::tags::sessions(&up.name))];
+        let sessions_only = [Arc::from(cachearr_dialect::tags::sessions(&up.name))];
         let (tags, user_state) = if repeat {
             (&sessions_only[..], false)
         } else {
@@ -346,9 +346,9 @@ impl Call<'_> {
             .filter(|_| user_state)
             .and_then(|u| self.play_state_write(tags, u));
         for tag in tags {
-            let item_level = crate::tags::item_id(&up.name, tag).is_some()
-                || crate::tags::plays_item(&up.name, tag).is_some()
-                || crate::tags::owner_plays_item(&up.name, tag).is_some();
+            let item_level = cachearr_dialect::tags::item_id(&up.name, tag).is_some()
+                || cachearr_dialect::tags::plays_item(&up.name, tag).is_some()
+                || cachearr_dialect::tags::owner_plays_item(&up.name, tag).is_some();
             if played.is_none() || !item_level {
                 gw.cache().invalidate_tag(tag);
             }
@@ -363,7 +363,7 @@ impl Call<'_> {
         if !user_state && let Some(copy) = gw.copy() {
             let mut items = tags
                 .iter()
-                .filter_map(|t| crate::tags::item_id(&up.name, t));
+                .filter_map(|t| cachearr_dialect::tags::item_id(&up.name, t));
             copy.note_write(&up.name, &mut items);
         }
         if !user_state {
@@ -379,19 +379,22 @@ impl Call<'_> {
         // after all) changed the state of whichever user the server read: drop the state of
         // every user it names.
         if let Some((headers, query)) = anonymous {
-            for token in crate::dialect::every_token(&headers, query.as_deref()) {
+            for token in cachearr_dialect::every_token(&headers, query.as_deref()) {
                 let hash = gw.secret().user_of(&token);
                 if let Some(named) = up.users.get(hash) {
                     named.note_play_write(&up.name, tags);
                 }
                 gw.cache()
-                    .invalidate_tag(&crate::tags::user_state(&up.name, &hash.to_string()));
+                    .invalidate_tag(&cachearr_dialect::tags::user_state(
+                        &up.name,
+                        &hash.to_string(),
+                    ));
             }
         }
     }
 }
 
-/// The id the owner's scope is made from ([`crate::secret::Secret::scope_of_user`]): no
+/// The id the owner's scope is made from ([`cachearr_upstream::secret::Secret::scope_of_user`]): no
 /// server user's id (it starts with a NUL), and the owner's tokens are confirmed only by
 /// the owner's routes.
 const OWNER: &str = "\0owner";
@@ -402,7 +405,7 @@ const WHO_MAX_BYTES: usize = 256 * 1024;
 
 impl Call<'_> {
     /// The change a play-state write of `user` made to the items it names (the
-    /// [`crate::tags::plays`] tags among `tags`): a play (its parents' viewed counts with it)
+    /// [`cachearr_dialect::tags::plays`] tags among `tags`): a play (its parents' viewed counts with it)
     /// when the write touches what the user continues with, else a rating or a favourite (the
     /// item alone), in the section the library index holds the items in, by the owner or not.
     /// `None` when the write names no item or the index does not place them all in one
@@ -411,7 +414,7 @@ impl Call<'_> {
         let Call { gw, up, .. } = *self;
         let ids: Vec<&str> = tags
             .iter()
-            .filter_map(|t| crate::tags::plays_item(&up.name, t))
+            .filter_map(|t| cachearr_dialect::tags::plays_item(&up.name, t))
             .collect();
         if ids.is_empty() {
             return None;
@@ -431,7 +434,7 @@ impl Call<'_> {
                     .flatten(),
             );
         }
-        let ondeck = crate::tags::ondeck(&up.name);
+        let ondeck = cachearr_dialect::tags::ondeck(&up.name);
         let played = tags.iter().any(|t| **t == *ondeck);
         let by_owner = up
             .config

@@ -23,15 +23,15 @@ use super::pass::Bypass;
 use super::repeat::{Fingerprint, KeptReading, Reading};
 use super::{Call, Who, WireHead};
 use crate::batch::{BatchedRead, Looked};
-use crate::dialect::Trigger;
-use crate::entry::keyed_policy;
 use crate::fetch::{ClientBody, CopySource, HttpLoader, LoaderState, owned_request};
-use crate::keys::{KeyInput, UserHash};
 use crate::metrics::ReadOutcome;
-use crate::policy::{Class, ResolvedPolicy, Scope};
 use crate::prepared::{Asked, Load};
 use crate::respond::{ErrorKind, problem, us_ms};
-use crate::users::{UserRecord, Users};
+use cachearr_config::policy::{Class, ResolvedPolicy, Scope};
+use cachearr_dialect::Trigger;
+use cachearr_upstream::entry::keyed_policy;
+use cachearr_upstream::keys::{KeyInput, UserHash};
+use cachearr_upstream::users::{UserRecord, Users};
 use cachearr_wire::Reply;
 
 /// Where a cached read's [`Reading`] comes from.
@@ -73,7 +73,7 @@ enum Refused {
     /// Passed through to the server, as `user` when there is one, for this reason.
     Pass(Option<Arc<UserRecord>>, Bypass),
     /// A query that cannot be read at all.
-    BadQuery(crate::keys::KeyError),
+    BadQuery(cachearr_upstream::keys::KeyError),
 }
 
 /// One admitted cached read: what its phases after admission share.
@@ -86,7 +86,7 @@ struct CachedRead<'a> {
     client_headers: &'a HeaderMap,
     key: &'a Key,
     class: Class,
-    feed: Option<&'a Arc<crate::feed::Feed>>,
+    feed: Option<&'a Arc<cachearr_upstream::feed::Feed>>,
     now: u64,
 }
 
@@ -228,7 +228,7 @@ impl Call<'_> {
                     }),
                     remember,
                 ),
-                Err(crate::keys::KeyError::Ambiguous) => {
+                Err(cachearr_upstream::keys::KeyError::Ambiguous) => {
                     return Err(Refused::Pass(Some(user), Bypass::AmbiguousQuery));
                 }
                 Err(e) => return Err(Refused::BadQuery(e)),
@@ -236,7 +236,7 @@ impl Call<'_> {
         };
         // The play-state watch follows the users whose answers showing play state are read.
         if scope_user.is_some()
-            && crate::feed::item_tagged(reading.class)
+            && cachearr_upstream::feed::item_tagged(reading.class)
             && let Some(feed) = self.conn.feed.as_ref()
         {
             feed.note_play_read(&user, now);
@@ -316,7 +316,7 @@ impl Call<'_> {
         policy: &ResolvedPolicy,
         tags: Vec<Arc<str>>,
         user_state: bool,
-    ) -> Result<Reading, crate::keys::KeyError> {
+    ) -> Result<Reading, cachearr_upstream::keys::KeyError> {
         let input = KeyInput {
             upstream: &self.up.name,
             profile: self.up.profile,
@@ -469,7 +469,7 @@ impl CachedRead<'_> {
             answered_by_copy: Default::default(),
             copy_ids: Default::default(),
             copy_declines_user: Default::default(),
-            item_tagged: crate::feed::item_tagged(self.class),
+            item_tagged: cachearr_upstream::feed::item_tagged(self.class),
             copy,
         }
     }
@@ -481,7 +481,7 @@ impl CachedRead<'_> {
         let (user, uri, headers) = (self.user, self.uri, self.client_headers);
         match lookup.outcome {
             Outcome::Miss => {
-                Users::set_identity(user, headers, crate::dialect::of(up.profile));
+                Users::set_identity(user, headers, cachearr_dialect::of(up.profile));
                 if let Some(feed) = self.feed
                     && feed.samples(self.class)
                     && let Some((uri, headers)) = owned_request(uri, headers)
@@ -555,7 +555,7 @@ impl CachedRead<'_> {
         }
         tracing::debug!(
             upstream = %up.name,
-            target = %crate::redact::uri_target(uri),
+            target = %cachearr_upstream::redact::uri_target(uri),
             class = class.as_str(),
             status = value.status,
             outcome = ?lookup.outcome,
@@ -571,7 +571,7 @@ impl CachedRead<'_> {
         } = *self.call;
         tracing::info!(
             upstream = %up.name,
-            target = %crate::redact::uri_target(self.uri),
+            target = %cachearr_upstream::redact::uri_target(self.uri),
             error = %e,
             "upstream load failed, no stale copy"
         );

@@ -37,9 +37,9 @@ use cachearr_wire::HeadId;
 use futures_util::future::Either;
 use http::{HeaderMap, Method, Request, Uri};
 
-use crate::feed::FeedPolicies;
-use crate::model::{Class, Scope};
-use crate::users::UserRecord;
+use cachearr_dialect::model::{Class, Scope};
+use cachearr_upstream::feed::FeedPolicies;
+use cachearr_upstream::users::UserRecord;
 
 /// Entries per listener. Enough for the distinct requests a few tools repeat at once; a slot
 /// taken by another request costs one fresh reading.
@@ -57,9 +57,9 @@ pub(crate) struct Reading {
     /// The route's scope.
     pub(crate) scope: Scope,
     /// The scope the key holds (`None`: shared): a repeat reads it only while the user's
-    /// standing gives the same ([`crate::users::Users::key_scope`]).
-    pub(crate) scope_user: Option<crate::keys::UserHash>,
-    /// A 2xx of the route proves the token ([`crate::policy::ResolvedPolicy::authenticates`]).
+    /// standing gives the same ([`cachearr_upstream::users::Users::key_scope`]).
+    pub(crate) scope_user: Option<cachearr_upstream::keys::UserHash>,
+    /// A 2xx of the route proves the token ([`cachearr_config::policy::ResolvedPolicy::authenticates`]).
     pub(crate) authenticates: bool,
     /// The cache key.
     pub(crate) key: Key,
@@ -71,7 +71,7 @@ pub(crate) struct Reading {
     /// What may answer a miss instead of the server (the library copy's walks).
     pub(crate) copy: Option<&'static dyn crate::fetch::CopySource>,
     /// The prefetch its answer triggers (the dialect's reading of the path).
-    pub(crate) prefetch: Option<crate::dialect::Trigger>,
+    pub(crate) prefetch: Option<cachearr_dialect::Trigger>,
 }
 
 /// What a cached read leaves for a repeat of its request, and what the repeat recalls.
@@ -399,7 +399,7 @@ mod tests {
         Arc::new(Reading {
             class: Class::Listing,
             scope: Scope::User,
-            scope_user: Some(crate::keys::UserHash(7)),
+            scope_user: Some(cachearr_upstream::keys::UserHash(7)),
             authenticates: true,
             key,
             engine: cachearr_engine::Policy::new("listing", std::time::Duration::from_secs(60))
@@ -411,8 +411,8 @@ mod tests {
     }
 
     fn user(token: &str) -> Arc<UserRecord> {
-        let users = crate::users::Users::default();
-        users.touch("plex", crate::keys::UserHash(7), token, 0)
+        let users = cachearr_upstream::users::Users::default();
+        users.touch("plex", cachearr_upstream::keys::UserHash(7), token, 0)
     }
 
     fn kept(reading: Arc<Reading>, client: Arc<str>) -> KeptReading {

@@ -12,10 +12,10 @@ use super::read::ReadFrom;
 use super::repeat::Fingerprint;
 use super::validate::check_request;
 use super::{Call, FirstRead, Who, WireHead, standard};
-use crate::dialect::{Identity, Trigger};
 use crate::fetch::ClientBody;
-use crate::policy::IndexSearch;
-use crate::policy::{Decision, ResolvedPolicy};
+use cachearr_config::policy::IndexSearch;
+use cachearr_config::policy::{Decision, ResolvedPolicy};
+use cachearr_dialect::{Identity, Trigger};
 use cachearr_wire::Reply;
 
 /// A search the library index may answer, as the route table decided it.

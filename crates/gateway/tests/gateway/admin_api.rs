@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use cachearr_admin::{
     AdminBackend, ClearReport, ClearRequest, StatsReport, WarmReport, router_with,
 };
-use cachearr_gateway::Profile;
-use cachearr_gateway::events::ChangeEvent;
+use cachearr_dialect::Profile;
+use cachearr_dialect::events::ChangeEvent;
 use cachearr_gateway::metrics::Metrics;
 use cachearr_testkit::eventually_ok;
 

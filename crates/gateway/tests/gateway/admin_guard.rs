@@ -257,7 +257,7 @@ async fn the_webhook_secret_survives_a_restart() {
     for _ in 0..2 {
         let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
         let config = sim_gateway::loopback_config(
-            cachearr_gateway::Profile::Plex,
+            cachearr_dialect::Profile::Plex,
             &sim.base_url,
             data.path(),
         );

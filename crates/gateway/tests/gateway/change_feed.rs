@@ -19,14 +19,15 @@ use std::time::Duration;
 
 use cachearr_copy::library::status::IndexState;
 use cachearr_copy::play_watch;
+use cachearr_dialect::Profile;
 use cachearr_engine::ManualClock;
-use cachearr_gateway::feed::Sampled;
-use cachearr_gateway::{Gateway, Profile};
+use cachearr_gateway::Gateway;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::{ItemKind, NewItem};
 use cachearr_testkit::http::{get_json, json_answer};
+use cachearr_upstream::feed::Sampled;
 use sim_gateway::eventually;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -72,7 +73,7 @@ async fn start(profile: Profile) -> Running {
 
 async fn start_with(
     profile: Profile,
-    configure: impl FnOnce(&mut cachearr_gateway::config::Config),
+    configure: impl FnOnce(&mut cachearr_config::Config),
 ) -> Running {
     start_hooked(profile, true, configure).await
 }
@@ -81,7 +82,7 @@ async fn start_with(
 async fn start_hooked(
     profile: Profile,
     webhooks: bool,
-    configure: impl FnOnce(&mut cachearr_gateway::config::Config),
+    configure: impl FnOnce(&mut cachearr_config::Config),
 ) -> Running {
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());

@@ -11,7 +11,7 @@ use crate::support::proxy_common;
 use std::io::Read as _;
 use std::time::Duration;
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;

@@ -38,7 +38,7 @@ use crate::support::sim_users::{SimUser as User, sim_users};
 use cachearr_copy::GatewayLibrary as _;
 
 use cachearr_copy::play_watch;
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
@@ -136,7 +136,7 @@ fn sim() -> Sim {
 /// wait on the server's protection (the simulator here costs nothing); and the server's owner
 /// token, so that the gateway crawls its library and the library copy answers searches and
 /// walks as it does in use.
-fn quick_background(owner: String) -> impl FnOnce(&mut cachearr_gateway::Config) {
+fn quick_background(owner: String) -> impl FnOnce(&mut cachearr_config::Config) {
     move |config| {
         config.upstreams[0].guard.background_rate_per_sec = 10_000.0;
         config.upstreams[0].guard.background_max_concurrent = 16;

@@ -11,7 +11,7 @@ mod sim_gateway;
 
 use std::time::Duration;
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;

@@ -8,7 +8,7 @@ use crate::support::proxy_common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use proxy_common::{start_gateway, start_upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -13,8 +13,8 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use cachearr_dialect::Profile;
 use cachearr_engine::{Clock, ManualClock};
-use cachearr_gateway::Profile;
 use cachearr_testkit::http::{get_json, json_answer};
 use http::{HeaderMap, Request, Response};
 use http_body_util::Full;
@@ -121,7 +121,7 @@ async fn setup_with(route: Route, extra: &str) -> Setup {
         let text = format!(
             "[[upstream]]\nname = \"http\"\nprofile = \"http\"\nurl = \"{url}\"\nlisten = \"127.0.0.1:0\"\n{extra}"
         );
-        let file = cachearr_gateway::Config::from_toml(&text, "test.toml").unwrap();
+        let file = cachearr_config::Config::from_toml(&text, "test.toml").unwrap();
         config.upstreams = file.upstreams;
     }
     let served = serve_gateway::serve(cachearr_copy::builder(config).clock(clock.clone())).await;

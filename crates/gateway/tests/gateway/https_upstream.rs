@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use rustls::pki_types::pem::PemObject as _;
@@ -172,7 +172,7 @@ async fn setup(names: &str) -> Setup {
 async fn through_gateway(
     s: &Setup,
     url: &str,
-    configure: impl FnOnce(&mut cachearr_gateway::Config),
+    configure: impl FnOnce(&mut cachearr_config::Config),
 ) -> (u16, String) {
     let data = tempfile::tempdir().unwrap();
     let mut config = sim_gateway::loopback_config(Profile::Plex, url, data.path());

@@ -5,7 +5,7 @@
 
 use crate::support::proxy_common;
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};

@@ -510,7 +510,7 @@ async fn play_state_in_index_answers_is_each_users_own() {
     let clock = Arc::new(cachearr_engine::ManualClock::new(1_700_000_000_000));
     let r = sim_gateway::start_built(
         cachearr_sim::Sim::start_plex_for_tests().await.unwrap(),
-        cachearr_gateway::Profile::Plex,
+        cachearr_dialect::Profile::Plex,
         |config| config.admin_token = Some("admin-secret".to_string()),
         |builder| builder.clock(clock.clone()),
     )
@@ -821,7 +821,7 @@ async fn a_search_right_after_an_edit_through_cachearr_is_the_servers() {
     // The keeper reads the library with the owner's token, and reads edited items again.
     let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
     let owner = sim.token.clone();
-    let r = sim_gateway::start_in_front_of(sim, cachearr_gateway::Profile::Plex, |config| {
+    let r = sim_gateway::start_in_front_of(sim, cachearr_dialect::Profile::Plex, |config| {
         config.upstreams[0].token = Some(owner);
     })
     .await;
@@ -946,11 +946,11 @@ async fn play_state_is_not_read_from_a_listing_made_shared() {
         config.admin_token = Some("admin-secret".to_string());
         config.upstreams[0]
             .routes
-            .push(cachearr_gateway::policy::RouteOverride {
+            .push(cachearr_config::policy::RouteOverride {
                 pattern: "/library/sections/{id}/all".to_string(),
                 class: None,
-                policy: cachearr_gateway::policy::PolicyOverride {
-                    scope: Some(cachearr_gateway::policy::Scope::Shared),
+                policy: cachearr_config::policy::PolicyOverride {
+                    scope: Some(cachearr_config::policy::Scope::Shared),
                     ..Default::default()
                 },
                 standard: Default::default(),

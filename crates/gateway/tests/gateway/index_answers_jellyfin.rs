@@ -14,7 +14,7 @@ use cachearr_copy::GatewayLibrary as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_library::{ItemRecord, LibraryIndex};
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
@@ -607,7 +607,7 @@ async fn start_crawled(tracks: u32) -> Running {
 /// [`start_crawled`], the upstream's config adjusted by `configure`.
 async fn start_crawled_with(
     tracks: u32,
-    configure: impl FnOnce(&mut cachearr_gateway::config::UpstreamConfig),
+    configure: impl FnOnce(&mut cachearr_config::UpstreamConfig),
 ) -> Running {
     let sim = jellyfin_sim(tracks).await;
     let owner = sim.sim.state().users()[0].jellyfin_token.clone();

@@ -13,9 +13,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cachearr_config::Config;
 use cachearr_copy::library::status::IndexState;
+use cachearr_dialect::Profile;
 use cachearr_engine::ManualClock;
-use cachearr_gateway::{Config, Gateway, Profile};
+use cachearr_gateway::Gateway;
 use cachearr_library::{ItemKind, Visibility};
 use cachearr_sim::control::Faults;
 use cachearr_sim::cost::CostModel;

@@ -10,7 +10,7 @@ use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 
 use cachearr_copy::library::matching::{MatchAnswer, store_path};
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, MatchStore, sim};
 use cachearr_sim::{Sim, TestServer};
 use sim_gateway::Running;

@@ -8,7 +8,7 @@
 #[path = "support/sim_gateway/mod.rs"]
 mod sim_gateway;
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_testkit::venv_python;

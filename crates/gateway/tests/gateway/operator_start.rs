@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cachearr_copy::library::status::IndexState;
+use cachearr_dialect::Profile;
 use cachearr_engine::{Clock as _, ManualClock};
-use cachearr_gateway::Profile;
 use cachearr_gateway::startup::{TokenCheck, check_upstream};
 use cachearr_sim::Sim;
 use cachearr_sim::control::Faults;

@@ -6,7 +6,7 @@ use crate::support::proxy_common;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_testkit::eventually;
 use proxy_common::{header, start_gateway, start_upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -7,7 +7,7 @@ use crate::support::proxy_common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::control::Faults;
 use proxy_common::{Harness, header, start_gateway};

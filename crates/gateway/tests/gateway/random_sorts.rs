@@ -11,7 +11,7 @@ mod sim_gateway;
 use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_library::LibraryIndex;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;

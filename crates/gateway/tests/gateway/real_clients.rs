@@ -19,7 +19,7 @@
 mod sim_gateway;
 
 use cachearr_copy::GatewayLibrary as _;
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_testkit::{venv_python, workspace_root};

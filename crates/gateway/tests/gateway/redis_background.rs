@@ -22,8 +22,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cachearr_copy::GatewayLibrary as _;
+use cachearr_dialect::Profile;
+use cachearr_gateway::Gateway;
 use cachearr_gateway::background::LeaseTiming;
-use cachearr_gateway::{Gateway, Profile, Secret};
 use cachearr_library::Visibility;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
@@ -31,6 +32,7 @@ use cachearr_sim::library::ItemKind;
 use cachearr_testkit::http::get_json;
 use cachearr_testkit::redis::RedisServer;
 use cachearr_testkit::{eventually, eventually_ok};
+use cachearr_upstream::secret::Secret;
 
 /// The one upstream's name (`Config::single`).
 const UPSTREAM: &str = "plex";

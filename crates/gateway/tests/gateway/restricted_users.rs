@@ -15,7 +15,7 @@ use cachearr_copy::GatewayLibrary as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_library::{ItemRecord, LibraryIndex};
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;

@@ -10,7 +10,7 @@ use crate::support::proxy_common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use cachearr_gateway::Profile;
+use cachearr_dialect::Profile;
 use cachearr_sim::Sim;
 use proxy_common::{header, start_gateway};
 

@@ -1,14 +1,14 @@
 //! Tests of the change feed's validity: trust per class, health, the sampled proof.
 
 use super::*;
-use crate::config::IndexConfig;
+use cachearr_config::IndexConfig;
 
 fn plex() -> &'static dyn Dialect {
-    crate::dialect::of(crate::policy::Profile::Plex)
+    cachearr_dialect::of(cachearr_dialect::Profile::Plex)
 }
 
 fn jf() -> &'static dyn Dialect {
-    crate::dialect::of(crate::policy::Profile::Jellyfin)
+    cachearr_dialect::of(cachearr_dialect::Profile::Jellyfin)
 }
 
 fn feed(index: bool) -> Feed {

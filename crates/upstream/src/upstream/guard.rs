@@ -33,7 +33,7 @@ use tokio::sync::{Notify, Semaphore, SemaphorePermit};
 
 use super::fair::{Asker, FairPermit, FairPermits};
 use super::{Budget, UpstreamError};
-use crate::config::GuardConfig;
+use cachearr_config::GuardConfig;
 
 /// The circuit breaker's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -27,8 +27,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::config::UpstreamConfig;
-use crate::policy::{Profile, RouteTable};
+use cachearr_config::UpstreamConfig;
+use cachearr_config::policy::RouteTable;
+use cachearr_dialect::Profile;
 
 mod fair;
 mod flights;
@@ -152,7 +153,7 @@ pub enum UpstreamSetupError {
         /// The upstream.
         upstream: String,
         /// The bad pattern.
-        source: crate::policy::RouteError,
+        source: cachearr_config::policy::RouteError,
     },
     /// The TLS settings are unusable.
     #[error("upstream {upstream}: {source}")]
@@ -160,7 +161,7 @@ pub enum UpstreamSetupError {
         /// The upstream.
         upstream: String,
         /// What is wrong.
-        source: crate::tls::TlsError,
+        source: cachearr_config::tls::TlsError,
     },
 }
 
@@ -225,9 +226,9 @@ impl Upstream {
         let headers = req.headers_mut();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(t) = token {
-            headers.insert(crate::dialect::token_header(self.profile), t.clone());
+            headers.insert(cachearr_dialect::token_header(self.profile), t.clone());
         }
-        crate::dialect::of(self.profile).mark_own_request(headers, client);
+        cachearr_dialect::of(self.profile).mark_own_request(headers, client);
         if let Ok(host) = HeaderValue::from_str(self.host()) {
             headers.insert(header::HOST, host);
         }
@@ -384,7 +385,7 @@ impl Upstream {
 }
 
 /// The connector of an upstream's pool: plain TCP for `http://`, rustls over it for `https://`
-/// (crate::tls: system roots plus the upstream's `ca`, its `server_name`).
+/// (cachearr_config::tls: system roots plus the upstream's `ca`, its `server_name`).
 fn connector(config: &UpstreamConfig) -> Result<HttpsConnector<HttpConnector>, UpstreamSetupError> {
     let tls_error = |source| UpstreamSetupError::Tls {
         upstream: config.name.clone(),
@@ -397,7 +398,7 @@ fn connector(config: &UpstreamConfig) -> Result<HttpsConnector<HttpConnector>, U
     tcp.enforce_http(false);
     let https = config.url.scheme_str() == Some("https");
     let tls = if https {
-        crate::tls::client_config(&config.tls).map_err(tls_error)?
+        cachearr_config::tls::client_config(&config.tls).map_err(tls_error)?
     } else {
         // Never used (the URL is http), but the connector type wants one: no roots, so it
         // could not vouch for anything.
@@ -405,7 +406,7 @@ fn connector(config: &UpstreamConfig) -> Result<HttpsConnector<HttpConnector>, U
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
-        .map_err(|e| tls_error(crate::tls::TlsError::Setup(e)))?
+        .map_err(|e| tls_error(cachearr_config::tls::TlsError::Setup(e)))?
         .with_root_certificates(rustls::RootCertStore::empty())
         .with_no_client_auth()
     };
@@ -415,7 +416,7 @@ fn connector(config: &UpstreamConfig) -> Result<HttpsConnector<HttpConnector>, U
     let builder = match &config.tls.server_name {
         Some(name) => {
             builder.with_server_name_resolver(hyper_rustls::FixedServerNameResolver::new(
-                crate::tls::server_name(name).map_err(tls_error)?,
+                cachearr_config::tls::server_name(name).map_err(tls_error)?,
             ))
         }
         None => builder,

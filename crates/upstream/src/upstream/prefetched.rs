@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use cachearr_engine::Key;
 
-use crate::dialect::Trigger;
 use crate::keys::UserHash;
+use cachearr_dialect::Trigger;
 
 /// Targets whose reading is watched at most per upstream (oldest forgotten first).
 const WATCHED_MAX: usize = 128;

@@ -1,7 +1,7 @@
 //! The library copy as the dialects' answer writers read it ([`LibraryCopy`]): the request's
 //! headers, the asking user's sections and those the copy answers for, the index and its
 //! title search, and the server's kept elements; and a search's page written by the dialect
-//! ([`CopyAnswers::search`](crate::dialect::CopyAnswers::search)) made an [`Answer`].
+//! ([`CopyAnswers::search`](cachearr_dialect::CopyAnswers::search)) made an [`Answer`].
 
 use cachearr_library::index::ItemView;
 use cachearr_library::{ItemKind, LibraryIndex, Visibility};
@@ -10,7 +10,7 @@ use http::HeaderMap;
 use super::super::elements;
 use super::super::titles::{self, Rank, TitleHit};
 use super::{Answer, AnswerBody, Ctx, UserSection, UserSections};
-use crate::dialect::answers::{El, Found, LibraryCopy, Page};
+use cachearr_dialect::answers::{El, Found, LibraryCopy, Page};
 
 impl Ctx<'_> {
     /// The sections to search: the visible ones (optionally one), each of which the index

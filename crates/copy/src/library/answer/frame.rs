@@ -32,8 +32,8 @@ use cachearr_library::ItemKind;
 
 use super::super::elements::{self, Element, Scalar};
 use super::super::status::CopyReport;
-use crate::dialect::answers::{El, V};
-use crate::keys::UserHash;
+use cachearr_dialect::answers::{El, V};
+use cachearr_upstream::keys::UserHash;
 
 /// Server answers on different parents a frame must reproduce byte for byte before the copy
 /// answers with it.
@@ -221,7 +221,7 @@ pub(crate) struct Observed {
 impl Observed {
     /// The frame of a Plex answer body (JSON or XML) and its stored headers, less those the
     /// page writes for itself (`page_headers`: the dialect's
-    /// [`page_header_names`](crate::dialect::CopyAnswers::page_header_names)); `None` when
+    /// [`page_header_names`](cachearr_dialect::CopyAnswers::page_header_names)); `None` when
     /// the body is not a `MediaContainer` the gateway can read.
     pub(crate) fn of(
         body: &[u8],
@@ -229,7 +229,7 @@ impl Observed {
         json: bool,
         page_headers: &[&str],
     ) -> Option<Observed> {
-        let attrs = crate::dialect::kept::answer_container(body, json)?;
+        let attrs = cachearr_dialect::kept::answer_container(body, json)?;
         let mut headers: Vec<(String, String)> = headers
             .iter()
             .filter(|(n, _)| !page_headers.contains(&n.as_str()))
@@ -910,7 +910,7 @@ mod tests {
     fn xml_and_json_containers_are_read_with_their_page_attributes_apart() {
         let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
 <MediaContainer size="2" totalSize="9" offset="0" key="7" title2="A &amp; B"><Track/></MediaContainer>"#;
-        let answers = crate::dialect::of(crate::dialect::Profile::Plex)
+        let answers = cachearr_dialect::of(cachearr_dialect::Profile::Plex)
             .answers()
             .unwrap();
         let paging = answers.page_header_names();

@@ -18,11 +18,11 @@
 //! [`titles`]), ordered as each server orders its results. A Plex answer's items are the
 //! server's own elements as the crawl kept them ([`elements`]); a Jellyfin answer's items are
 //! the server's own `BaseItemDto`s, projected to the request
-//! ([`doc`](crate::dialect::jellyfin::doc)), and its hints are made from them
-//! ([`render`](crate::dialect::jellyfin::render)). An item whose element or document is not
+//! ([`doc`](cachearr_dialect::jellyfin::doc)), and its hints are made from them
+//! ([`render`](cachearr_dialect::jellyfin::render)). An item whose element or document is not
 //! kept sends the request to the server. Each item carries the asking user's own play state,
 //! which the dialect writes into the answer's body
-//! ([`AnswerBody::write`](crate::dialect::answer_body::AnswerBody::write)), reading it as the
+//! ([`AnswerBody::write`](cachearr_dialect::answer_body::AnswerBody::write)), reading it as the
 //! user through [`user_state`].
 //!
 //! Layout: this file finds the route (read by the dialect) and the user's sections, and has
@@ -33,7 +33,7 @@
 //! [`visibility`]: super::visibility
 //! [`titles`]: super::titles
 //! [`elements`]: super::elements
-//! [`IndexSearch`]: crate::policy::IndexSearch
+//! [`IndexSearch`]: cachearr_config::policy::IndexSearch
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -48,16 +48,16 @@ use super::elements::ElementStore;
 use super::titles::FoldedTitles;
 use super::user_state::{AsUser, own_user_id};
 use super::visibility::{UserSection, UserSections, is_owner, user_sections, whole_sections};
-use crate::Gateway;
 use crate::GatewayLibrary as _;
-use crate::dialect::CopyAnswers;
-use crate::dialect::answer_body::{AnswerBody, DocumentForm, Written};
-use crate::dialect::answers::{ItemRef, ItemsShown, SearchRoutes};
-use crate::fetch::{CopyAnswer, CopySource, LoaderState, ProxyBody};
-use crate::policy::IndexSearch;
-use crate::upstream::Upstream;
-use crate::users::UserRecord;
+use cachearr_config::policy::IndexSearch;
+use cachearr_dialect::CopyAnswers;
+use cachearr_dialect::answer_body::{AnswerBody, DocumentForm, Written};
+use cachearr_dialect::answers::{ItemRef, ItemsShown, SearchRoutes};
 use cachearr_engine::CachedValue;
+use cachearr_gateway::Gateway;
+use cachearr_gateway::fetch::{CopyAnswer, CopySource, LoaderState, ProxyBody};
+use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::users::UserRecord;
 use frame::{Frames, Observed};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -81,7 +81,7 @@ pub(crate) async fn try_answer<B>(
     started: Instant,
 ) -> Option<Response<ProxyBody>> {
     let (path, query) = (req.uri().path(), req.uri().query());
-    let dialect = crate::dialect::of(up.profile);
+    let dialect = cachearr_dialect::of(up.profile);
     let answers = dialect.answers()?;
     // Read as the server reads it; walks are none of its searches: cached reads the copy
     // answers on a miss ([`walk_copy`]).
@@ -285,7 +285,7 @@ impl Ctx<'_> {
     /// [`Self::with_user_state`], the state of the answer's items read from `items_read`
     /// where it holds them ([`ReadAsUser::items_read`]).
     ///
-    /// [`ReadAsUser::items_read`]: crate::dialect::ReadAsUser::items_read
+    /// [`ReadAsUser::items_read`]: cachearr_dialect::ReadAsUser::items_read
     async fn with_user_state_from(
         &self,
         answer: Answer,
@@ -328,8 +328,9 @@ fn respond(answer: Ready, started: Instant) -> Option<Response<ProxyBody>> {
     for (name, value) in answer.headers {
         h.insert(name, HeaderValue::from_str(&value).ok()?);
     }
-    crate::respond::mark_index_answer(h, started);
-    resp.extensions_mut().insert(crate::clients::Served::Index);
+    cachearr_gateway::respond::mark_index_answer(h, started);
+    resp.extensions_mut()
+        .insert(cachearr_gateway::clients::Served::Index);
     Some(resp)
 }
 
@@ -442,7 +443,7 @@ async fn walk_from_copy(
     probing: bool,
 ) -> Option<CopyAnswer> {
     let (gw, up, user) = (&state.gw, &state.up, &state.user);
-    let dialect = crate::dialect::of(up.profile);
+    let dialect = cachearr_dialect::of(up.profile);
     let answers = dialect.answers()?;
     let (path, query) = (state.uri.path(), state.uri.query());
     let walk = walk_of(answers, dialect.search_routes()?, search, path, query)?;
@@ -589,7 +590,7 @@ impl Turn {
         // stays the server's, as below.
         let json = wants_json(&state.client_headers);
         let near = server.is_none()
-            && crate::dialect::of(state.up.profile)
+            && cachearr_dialect::of(state.up.profile)
                 .answers()
                 .and_then(|answers| walk.like(answers, &state.client_headers, json))
                 .is_some_and(|like| {
@@ -624,7 +625,7 @@ impl Turn {
         let (gw, up, headers) = (&state.gw, &state.up, &state.client_headers);
         let owner = is_owner(gw, up, &state.user);
         if first_misses
-            && crate::dialect::of(up.profile)
+            && cachearr_dialect::of(up.profile)
                 .answers()
                 .is_some_and(|answers| walk.is_count(answers, headers))
             && !owner

@@ -13,7 +13,7 @@
 //! read straight from the server, not stored in the cache. A probe whose answer the copy does
 //! not write alike refuses its shape, as a client's miss would.
 //!
-//! [`ServerLibrary::frame_probes`]: crate::dialect::ServerLibrary::frame_probes
+//! [`ServerLibrary::frame_probes`]: cachearr_dialect::ServerLibrary::frame_probes
 
 use std::sync::Arc;
 
@@ -24,9 +24,9 @@ use http::header::{self, HeaderValue};
 
 use super::super::titles::FoldedTitles;
 use super::super::visibility::owner_of;
-use crate::Gateway;
 use crate::GatewayLibrary as _;
-use crate::upstream::{Budget, Upstream};
+use cachearr_gateway::Gateway;
+use cachearr_upstream::upstream::{Budget, Upstream};
 
 /// Parents whose children each section is probed with: two prove a frame, the third
 /// settles what two alike parents may leave undecided.
@@ -48,7 +48,7 @@ pub(crate) async fn learn_frames(gw: &Gateway, up: &Arc<Upstream>) -> usize {
     let Some(folded) = crate::library::folded::folded(&index).await else {
         return 0;
     };
-    let library = crate::dialect::of(up.profile).library();
+    let library = cachearr_dialect::of(up.profile).library();
     let mut learnt = 0;
     // A read across sections (a recently-added list) is named by each section of its kind:
     // it is sent once.
@@ -65,12 +65,13 @@ pub(crate) async fn learn_frames(gw: &Gateway, up: &Arc<Upstream>) -> usize {
             if json {
                 extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
             }
-            let Some((search, state)) = crate::fetch::uncached_read(gw, up, &owner, &path, extra)
+            let Some((search, state)) =
+                cachearr_gateway::fetch::uncached_read(gw, up, &owner, &path, extra)
             else {
                 continue;
             };
             let Ok(Fill::Store(value)) =
-                crate::fetch::fetch_for_cache(&state, Budget::Background, None).await
+                cachearr_gateway::fetch::fetch_for_cache(&state, Budget::Background, None).await
             else {
                 continue;
             };

@@ -13,9 +13,9 @@ use cachearr_library::{ItemKind, Visibility};
 
 use super::frame::{Observed, Shape, Sources};
 use super::{AnswerBody, Ctx};
-use crate::dialect::answers::{Documents, SeriesAsked};
-use crate::fetch::CopyAnswer;
 use crate::library::user_state::own_user_id;
+use cachearr_dialect::answers::{Documents, SeriesAsked};
+use cachearr_gateway::fetch::CopyAnswer;
 
 impl Ctx<'_> {
     /// `/Shows/{id}/Episodes` (with `SeasonId`, paged by `StartIndex` / `Limit`) from the

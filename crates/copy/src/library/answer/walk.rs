@@ -22,9 +22,9 @@ use super::super::titles::FoldedTitles;
 use super::super::written::{Form, Halves};
 use super::frame::{Frame, Observed, Shape, ShapeLike, Sources};
 use super::{Answer, AnswerBody, Ctx, ItemRef};
-use crate::dialect::CopyAnswers;
-use crate::dialect::answers::El;
-use crate::policy::Profile;
+use cachearr_dialect::CopyAnswers;
+use cachearr_dialect::Profile;
+use cachearr_dialect::answers::El;
 
 /// The most items one answer from the copy writes: larger pages (whole-section dumps) are
 /// read once from the server and then served from the cache.
@@ -197,7 +197,7 @@ impl Walk {
         let Walk::Listing { section, params } = self else {
             return false;
         };
-        let Some(answers) = crate::dialect::of(profile).answers() else {
+        let Some(answers) = cachearr_dialect::of(profile).answers() else {
             return false;
         };
         let Some(kind) = (answers.kind_named(params)).and_then(|t| answers.kind_of_type(t)) else {
@@ -543,7 +543,7 @@ impl Ctx<'_> {
     /// kind, read their items' state with one request. `None` for any other walk (its state
     /// is read from the user's listings).
     ///
-    /// [`ReadAsUser::items_read`]: crate::dialect::ReadAsUser::items_read
+    /// [`ReadAsUser::items_read`]: cachearr_dialect::ReadAsUser::items_read
     pub(super) fn heads_read(&self, walk: &Walk) -> Option<String> {
         if let Walk::Recent { params } = walk {
             return self.recent_read(params);
@@ -691,7 +691,7 @@ impl Ctx<'_> {
     }
 
     /// `items` in the order asked for (`WalkOrder::as_str`): the section's natural order
-    /// (the dialect's [`natural_order`](crate::dialect::CopyAnswers::natural_order)) or by
+    /// (the dialect's [`natural_order`](cachearr_dialect::CopyAnswers::natural_order)) or by
     /// rating key.
     fn ordered(&self, items: Vec<ItemNo>, order: &str) -> Vec<ItemNo> {
         let everything = Visibility::everything();

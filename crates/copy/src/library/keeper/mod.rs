@@ -48,10 +48,10 @@ use super::status::{
     SnapshotInfo,
 };
 use super::{KeeperCommand, UpstreamIndex};
-use crate::Gateway;
 use crate::GatewayLibrary as _;
-use crate::config::{Config, IndexConfig};
-use crate::upstream::Upstream;
+use cachearr_config::{Config, IndexConfig};
+use cachearr_gateway::Gateway;
+use cachearr_upstream::upstream::Upstream;
 
 mod refresh;
 mod shared;
@@ -77,7 +77,7 @@ fn retry_delay(failures: u32) -> Duration {
         .min(RETRY_MAX)
 }
 
-pub use crate::data_files::{file_path, library_dir};
+pub use cachearr_gateway::data_files::{file_path, library_dir};
 
 /// The snapshot of `upstream`'s index.
 pub fn snapshot_path(data_dir: &Path, upstream: &str) -> PathBuf {

@@ -10,9 +10,9 @@ use cachearr_library::index::{IndexBuilder, ItemNo};
 use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, Visibility};
 
 use super::{Built, Keeper};
-use crate::events::{Change, ChangeEvent};
 use crate::library::crawl::{self, Client, CrawlError, Stream};
 use crate::library::status::{BuildProgress, SectionInfo};
+use cachearr_dialect::events::{Change, ChangeEvent};
 
 impl Keeper {
     /// Fetches what changed since the last build or refresh and installs the result.
@@ -76,7 +76,7 @@ impl Keeper {
             .map(|s| s.section)
             .collect();
         let upstream = self.up.name.to_string();
-        let lowercase = crate::dialect::of(client.profile())
+        let lowercase = cachearr_dialect::of(client.profile())
             .routes()
             .lowercase_paths;
         let rebuilt = tokio::task::spawn_blocking(move || {
@@ -316,7 +316,9 @@ impl Keeper {
             return;
         }
         let up = &self.up.name;
-        let lowercase = crate::dialect::of(self.up.profile).routes().lowercase_paths;
+        let lowercase = cachearr_dialect::of(self.up.profile)
+            .routes()
+            .lowercase_paths;
         let mut tags = Vec::new();
         let mut all_placed = records.is_some();
         for id in unplaced {
@@ -335,8 +337,8 @@ impl Keeper {
                     } else {
                         (*section).to_owned()
                     };
-                    tags.push(crate::tags::section(up, &section));
-                    tags.push(crate::tags::members(up, &section));
+                    tags.push(cachearr_dialect::tags::section(up, &section));
+                    tags.push(cachearr_dialect::tags::members(up, &section));
                 }
                 // A folder named with the item (Jellyfin's parent) is not an item.
                 [] if records.is_some_and(|r| !r.is_empty()) => {}
@@ -346,9 +348,9 @@ impl Keeper {
             }
         }
         if all_placed {
-            tags.push(crate::tags::across(up));
+            tags.push(cachearr_dialect::tags::across(up));
         } else {
-            tags.push(crate::tags::listings(up));
+            tags.push(cachearr_dialect::tags::listings(up));
         }
         self.gateway.invalidate_tags(up, &tags);
     }
@@ -403,7 +405,7 @@ fn pass_index(
         .filter(|r| !known.contains_key(&r.id))
         .map(|r| r.id.as_str())
         .collect();
-    let tags = crate::feed::pass_tags(
+    let tags = cachearr_upstream::feed::pass_tags(
         upstream,
         lowercase,
         &changed,

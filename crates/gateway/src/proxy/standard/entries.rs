@@ -18,7 +18,7 @@ use http::{HeaderMap, StatusCode};
 use std::sync::Arc;
 
 use super::{Ask, CLASS};
-use crate::keys::UserHash;
+use cachearr_upstream::keys::UserHash;
 
 /// The stored line holding what the standard's arithmetic needs beside the response's own
 /// headers: `request_ms response_ms variant` (the variant a keyed hash of the request's

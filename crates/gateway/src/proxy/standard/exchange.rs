@@ -19,12 +19,12 @@ use super::entries::{self, Found, Meta};
 use super::{Ask, NAME, Outcome};
 use crate::Gateway;
 use crate::fetch::{ClientBody, ProxyBody, empty_body, is_hop_by_hop};
-use crate::keys::UserHash;
-use crate::policy::standard::StandardRoute;
 use crate::proxy::failure::upstream_error_response;
 use crate::proxy::pass::{forward_headers, upstream_target};
 use crate::respond::{ErrorKind, problem};
-use crate::upstream::{BoxError, Budget, Joined, Upstream, UpstreamBody};
+use cachearr_config::policy::standard::StandardRoute;
+use cachearr_upstream::keys::UserHash;
+use cachearr_upstream::upstream::{BoxError, Budget, Joined, Upstream, UpstreamBody};
 
 /// A read that nothing stored answers: sent upstream (conditionally when `current` has
 /// validators), the answer stored when the standard allows it. `HEAD` goes as `HEAD` and its
@@ -170,7 +170,7 @@ fn failed(
     head: bool,
     fwd: Fwd,
     current: Option<&Found>,
-    e: &crate::upstream::UpstreamError,
+    e: &cachearr_upstream::upstream::UpstreamError,
 ) -> (Response<ProxyBody>, Outcome) {
     let now = ask.gw.clock().now_ms();
     if let Some(c) = current

@@ -1,5 +1,5 @@
 //! Requests of an upstream cached as the HTTP caching standard says (RFC 9111; the `http`
-//! profile, [`crate::dialect::Dialect::caches_by_the_standard`]).
+//! profile, [`cachearr_dialect::Dialect::caches_by_the_standard`]).
 //!
 //! Every caching decision is `cachearr_httpcache`'s: whether a response may be stored and in
 //! whose scope, its lifetime, whether a request may be answered from it (the request's own
@@ -50,12 +50,12 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Body as _;
 
 use crate::Gateway;
-use crate::dialect::{Identity, is_token_param};
 use crate::fetch::{ClientBody, ProxyBody};
-use crate::keys::UserHash;
-use crate::policy::standard::{HttpSettings, StandardRoute, StandardScope};
 use crate::respond::{ErrorKind, problem};
-use crate::upstream::{Joined, Upstream};
+use cachearr_config::policy::standard::{HttpSettings, StandardRoute, StandardScope};
+use cachearr_dialect::{Identity, is_token_param};
+use cachearr_upstream::keys::UserHash;
+use cachearr_upstream::upstream::{Joined, Upstream};
 
 /// This cache's name in `Cache-Status`.
 const NAME: &str = "cachearr";
@@ -422,7 +422,8 @@ async fn fill_once(ask: Ask, head: bool, fwd: Fwd) -> (Response<ProxyBody>, Outc
         }
         Joined::Wait(rx) => {
             let limit = ask.up.config.guard.read_timeout;
-            let _ = tokio::time::timeout(limit, crate::upstream::wait_for_flight(rx)).await;
+            let _ =
+                tokio::time::timeout(limit, cachearr_upstream::upstream::wait_for_flight(rx)).await;
             let now = ask.gw.clock().now_ms();
             if let Some(found) = entries::look_up(&ask).await
                 && found.reuse(&ask, &ask.directives(), now).answers()
@@ -518,7 +519,7 @@ fn identify(
     query: Option<&str>,
 ) -> Result<Option<UserHash>, Ambiguous> {
     let mut parts: Vec<Cow<'_, str>> = Vec::new();
-    match crate::dialect::identity(crate::policy::Profile::Http, headers, query) {
+    match cachearr_dialect::identity(cachearr_dialect::Profile::Http, headers, query) {
         Identity::Anonymous => {}
         Identity::Token(t) => parts.push(t),
         Identity::Ambiguous => return Err(Ambiguous),

@@ -18,9 +18,11 @@ use axum::extract::{Path, Query, State, WebSocketUpgrade, ws::Message};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use cachearr_config::{Config, GuardConfig};
+use cachearr_dialect::Profile;
 use cachearr_engine::ManualClock;
-use cachearr_gateway::config::{Config, GuardConfig};
-use cachearr_gateway::{Gateway, Profile, Secret};
+use cachearr_gateway::Gateway;
+use cachearr_upstream::secret::Secret;
 use serve_gateway::{loopback_config, serve};
 use tokio::sync::Notify;
 

@@ -13,12 +13,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use cachearr_gateway::{Config, Gateway, Profile, Secret};
+use cachearr_gateway::Gateway;
+
+use cachearr_config::Config;
+
+use cachearr_dialect::Profile;
+
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::library::ItemKind;
 use cachearr_testkit::eventually;
 use cachearr_testkit::http::get_json;
+use cachearr_upstream::secret::Secret;
 use serve_gateway::{admin_client_builder, loopback_config, serve};
 
 /// How long a farm's background effect (an event, a reconnect, a recovery) may take to show:

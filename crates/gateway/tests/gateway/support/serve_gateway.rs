@@ -8,7 +8,11 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use cachearr_gateway::{Config, Gateway, GatewayBuilder, Profile};
+use cachearr_gateway::{Gateway, GatewayBuilder};
+
+use cachearr_config::Config;
+
+use cachearr_dialect::Profile;
 
 /// A single-upstream config for `profile` in front of `upstream`: every listener on a free
 /// loopback port, the data in `data_dir`.

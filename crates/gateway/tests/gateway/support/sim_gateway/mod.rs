@@ -22,8 +22,10 @@ use cachearr_copy::GatewayLibrary as _;
 pub use cachearr_testkit::eventually;
 pub use serve_gateway::{Served, admin_client, loopback_config, serve};
 
+use cachearr_config::Config;
 use cachearr_copy::library::elements::fill_kept;
-use cachearr_gateway::{Config, Gateway, GatewayBuilder, Profile};
+use cachearr_dialect::Profile;
+use cachearr_gateway::{Gateway, GatewayBuilder};
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};
 use cachearr_testkit::http::get_json;
