@@ -14,7 +14,7 @@
 //! anything else of its answer, by a trait of its own ([`SearchRoutes`]).
 //!
 //! Each server's searches are answered by its dialect ([`CopyAnswers::search`]), reading the
-//! copy through [`LibraryCopy`], which `cachearr-copy` implements over the index, its title
+//! copy through [`CopyView`], which `cachearr-copy` implements over the index, its title
 //! search, the user's sections and the server's kept elements: the dialect imports none of
 //! those. What it gives back is [`Found`]: a document tree ([`Page`], Plex's), into whose
 //! items the copy has the asking user's play state put; items to write from their kept
@@ -149,7 +149,7 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
 
     /// The answer of a search from the copy, before the asking user's play state is put in;
     /// `None`: the server answers it.
-    fn search(&self, _route: &SearchRoute, _copy: &dyn LibraryCopy) -> Option<Found> {
+    fn search(&self, _route: &SearchRoute, _copy: &dyn CopyView) -> Option<Found> {
         None
     }
 
@@ -343,7 +343,7 @@ pub struct SeriesAsked {
 /// What the copy holds for one answer, as `library::answer` in `cachearr-copy` gives it to
 /// a dialect's writers: the request's headers, the asking user's sections, the index and
 /// its title search, and the server's kept elements. Reads of what is in memory only.
-pub trait LibraryCopy {
+pub trait CopyView {
     /// The request's headers.
     fn headers(&self) -> &HeaderMap;
 

@@ -34,7 +34,7 @@
 //!   headers say of it, how `type=` names a kind, where a token's own user id is read, a
 //!   section's natural order, how a series walk's request reads ([`answers::SeriesWalk`]),
 //!   and each server's searches answered from the copy `cachearr-copy` hands in
-//!   ([`answers::LibraryCopy`]); a trait object of its own ([`Dialect::answers`]),
+//!   ([`answers::CopyView`]); a trait object of its own ([`Dialect::answers`]),
 //!   implemented in `plex/answer.rs` and `jellyfin/answer.rs`.
 //! * [`answer_body`] — [`answer_body::AnswerBody`], an answer from the copy before the asking
 //!   user's own state is put in (a document tree, items kept written in halves, kept

@@ -4,7 +4,7 @@
 //! `/Search/Hints`, written whole from the kept documents ([`render::search_hint`]); and how
 //! the copy's answers page (Jellyfin's [`CopyAnswers`]), and how a series walk
 //! (`/Shows/{id}/Episodes|Seasons`, answered by the copy) reads its query. The copy is
-//! read through [`LibraryCopy`].
+//! read through [`CopyView`].
 
 use cachearr_library::ItemKind;
 use cachearr_serverfmt::search::fold;
@@ -15,13 +15,13 @@ use super::doc::{Doc, DtoOptions};
 use super::render;
 use super::search::{self, SearchKey, same_id, search_key};
 use crate::answers::{
-    CopyAnswers, Documents, Found, LibraryCopy, SearchRoute, SeriesAsked, SeriesWalk, number, param,
+    CopyAnswers, CopyView, Documents, Found, SearchRoute, SeriesAsked, SeriesWalk, number, param,
 };
 use crate::model::library::TitleHit;
 use crate::model::route::IndexSearch;
 
 /// The answer of a search the route table recognised (`None`: the server answers).
-fn search_found(route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Found> {
+fn search_found(route: &SearchRoute, copy: &dyn CopyView) -> Option<Found> {
     match route.search {
         IndexSearch::ItemSearch => items(copy, &route.params),
         IndexSearch::SearchHints => hints(copy, &route.params),
@@ -31,7 +31,7 @@ fn search_found(route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Found> {
 
 /// `/Items?SearchTerm=&Recursive=true` (and `/Users/{id}/Items`): a recursive search
 /// over the user's libraries, by sort name, paged by `StartIndex` / `Limit`.
-fn items(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Found> {
+fn items(copy: &dyn CopyView, params: &[(String, String)]) -> Option<Found> {
     let options = DtoOptions::parse(params)?;
     // Fields the server may write otherwise for this user: a search is not proven on the
     // user's own answers, so the server answers it.
@@ -104,7 +104,7 @@ fn items(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Found> {
 
 /// `/Search/Hints?SearchTerm=`: by the server's search relevance, sort name and name; at
 /// most `Limit` items counted, `StartIndex` skipping into them (as the server pages).
-fn hints(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Found> {
+fn hints(copy: &dyn CopyView, params: &[(String, String)]) -> Option<Found> {
     for (k, _) in params {
         let ok = search::ignorable(k)
             || matches!(
@@ -180,7 +180,7 @@ fn hints(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Found> {
 /// the name, and the original title when `original`), sort name, name, id; a hit the index
 /// no longer holds is left out.
 fn in_search_order<'c>(
-    copy: &'c dyn LibraryCopy,
+    copy: &'c dyn CopyView,
     hits: Vec<TitleHit>,
     term: &str,
     original: bool,
@@ -294,7 +294,7 @@ impl CopyAnswers for Jellyfin {
         ))
     }
 
-    fn search(&self, route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Found> {
+    fn search(&self, route: &SearchRoute, copy: &dyn CopyView) -> Option<Found> {
         search_found(route, copy)
     }
 

@@ -23,7 +23,7 @@
 //! * `search.rs` — how a search answered from the index reads once its route is read: the
 //!   kinds it asks, the parameters that change nothing, the order of its results.
 //! * `answer.rs` — those searches answered from the library copy `cachearr-copy` hands in
-//!   (`answers::LibraryCopy`), and how the copy's answers page (`CopyAnswers`).
+//!   (`answers::CopyView`), and how the copy's answers page (`CopyAnswers`).
 //! * `user_state.rs` — the asking user's `UserData` in such an answer, and the listings
 //!   that give it.
 //! * Key rules: query names are case-insensitive on the server, so they are written

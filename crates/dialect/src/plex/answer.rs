@@ -2,7 +2,7 @@
 //! section search, hub search and `…/all?title=`, written from the server's own elements as the
 //! crawl kept them, in the order Plex gives its results; and a section's natural order, which its
 //! listings and walks follow; and how the copy's answers page (Plex's [`CopyAnswers`]). The
-//! copy is read through [`LibraryCopy`]; the asking user's play state is put in afterwards
+//! copy is read through [`CopyView`]; the asking user's play state is put in afterwards
 //! ([`super::user_state`]).
 
 use cachearr_library::index::{ItemNo, ItemView};
@@ -14,8 +14,8 @@ use super::Plex;
 use super::render::{self, El, V};
 use super::search::{self, Kind};
 use crate::answers::{
-    CopyAnswers, Found, ItemRef, LibraryCopy, Page, RecentRequest, SearchRoute, WalkRequest,
-    number, param,
+    CopyAnswers, CopyView, Found, ItemRef, Page, RecentRequest, SearchRoute, WalkRequest, number,
+    param,
 };
 use crate::model::library::{Rank, TitleHit, UserSection};
 use crate::model::route::IndexSearch;
@@ -28,7 +28,7 @@ enum Hit {
 }
 
 /// The answer of a search the route table recognised (`None`: the server answers).
-fn search_page(route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Page> {
+fn search_page(route: &SearchRoute, copy: &dyn CopyView) -> Option<Page> {
     let params = &route.params;
     match route.search {
         IndexSearch::SectionSearch => section_search(copy, route.section.as_deref()?, params),
@@ -42,7 +42,7 @@ fn search_page(route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Page> {
 /// later); `None` when it is not kept or older than the index's record of the item (then the
 /// server answers).
 fn item(
-    copy: &dyn LibraryCopy,
+    copy: &dyn CopyView,
     view: &ItemView<'_>,
     section: &UserSection,
     guids: bool,
@@ -60,11 +60,7 @@ fn item(
 }
 
 /// `/library/sections/{id}/search?type=&query=`.
-fn section_search(
-    copy: &dyn LibraryCopy,
-    section: &str,
-    params: &[(String, String)],
-) -> Option<Page> {
+fn section_search(copy: &dyn CopyView, section: &str, params: &[(String, String)]) -> Option<Page> {
     for (k, _) in params {
         if !(search::ignorable(k)
             || matches!(
@@ -241,7 +237,7 @@ fn natural_order(index: &LibraryIndex, items: Vec<ItemNo>) -> Vec<ItemNo> {
 }
 
 /// `/library/sections/{id}/all?title=` / `title==` (with `type=`, paging, `limit=`).
-fn section_all(copy: &dyn LibraryCopy, section: &str, params: &[(String, String)]) -> Option<Page> {
+fn section_all(copy: &dyn CopyView, section: &str, params: &[(String, String)]) -> Option<Page> {
     let mut filter: Option<(bool, &str)> = None;
     for (k, v) in params {
         match k.as_str() {
@@ -303,7 +299,7 @@ fn section_all(copy: &dyn LibraryCopy, section: &str, params: &[(String, String)
 /// `/all?type=2&title=` (`filter`: whether exact, and the value): answered only when no show
 /// matches (see [`page`]).
 fn all_shows(
-    copy: &dyn LibraryCopy,
+    copy: &dyn CopyView,
     s: &UserSection,
     (exact, value): (bool, &str),
     limit: Option<usize>,
@@ -328,7 +324,7 @@ fn all_shows(
 
 /// The server's own listing container of section `s` (kept by the crawl: its
 /// `mediaTagVersion` and the rest), for `view_group`; `None` when not kept.
-fn all_container(copy: &dyn LibraryCopy, s: &UserSection, view_group: &str) -> Option<El> {
+fn all_container(copy: &dyn CopyView, s: &UserSection, view_group: &str) -> Option<El> {
     let mut c = copy.section_container(&s.id)?;
     c.set("title2", "All");
     c.set("viewGroup", view_group);
@@ -336,7 +332,7 @@ fn all_container(copy: &dyn LibraryCopy, s: &UserSection, view_group: &str) -> O
 }
 
 /// A search of one kind: exact, then prefix, then contains; ties by id (numerically).
-fn find(copy: &dyn LibraryCopy, query: &str, kind: Kind, ids: &[&str]) -> Vec<Hit> {
+fn find(copy: &dyn CopyView, query: &str, kind: Kind, ids: &[&str]) -> Vec<Hit> {
     match kind {
         Kind::Item(kind) => {
             let mut hits = copy.find(query, &[kind], ids, false);
@@ -359,7 +355,7 @@ fn find(copy: &dyn LibraryCopy, query: &str, kind: Kind, ids: &[&str]) -> Vec<Hi
 /// The page of `hits` asked for, in `container` (`size`, and `totalSize`/`offset` when
 /// paged, first as Plex writes them).
 fn page(
-    copy: &dyn LibraryCopy,
+    copy: &dyn CopyView,
     mut container: El,
     hits: &[Hit],
     params: &[(String, String)],
@@ -413,7 +409,7 @@ const HUB_KINDS: [Kind; 6] = [
 
 /// `/hubs/search?query=&limit=&sectionId=`: one hub per type with results, `limit` per hub
 /// (default 3).
-fn hub_search(copy: &dyn LibraryCopy, params: &[(String, String)]) -> Option<Page> {
+fn hub_search(copy: &dyn CopyView, params: &[(String, String)]) -> Option<Page> {
     for (k, _) in params {
         if !(search::ignorable(k)
             || matches!(k.as_str(), "query" | "limit" | "sectionId" | "includeGuids"))
@@ -648,7 +644,7 @@ impl CopyAnswers for Plex {
         search::content_type(json)
     }
 
-    fn search(&self, route: &SearchRoute, copy: &dyn LibraryCopy) -> Option<Found> {
+    fn search(&self, route: &SearchRoute, copy: &dyn CopyView) -> Option<Found> {
         search_page(route, copy).map(Found::Tree)
     }
 

@@ -18,7 +18,7 @@
 //! * `search.rs` — how a search answered from the index reads once its route is read: the
 //!   kind it asks, the parameters that change nothing, the fixed parts of its answer.
 //! * `answer.rs` — those searches' answers, written from the library copy `cachearr-copy`
-//!   hands in (`answers::LibraryCopy`), and a section's natural order.
+//!   hands in (`answers::CopyView`), and a section's natural order.
 //! * `kept.rs` — its listings as the library copy keeps them (elements by rating key, less
 //!   each user's values) and a kept element written back as the server writes it.
 //! * `user_state.rs` — the asking user's play state in such an answer: the per-user values

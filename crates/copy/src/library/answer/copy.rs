@@ -1,4 +1,4 @@
-//! The library copy as the dialects' answer writers read it ([`LibraryCopy`]): the request's
+//! The library copy as the dialects' answer writers read it ([`CopyView`]): the request's
 //! headers, the asking user's sections and those the copy answers for, the index and its
 //! title search, and the server's kept elements; and a search's page written by the dialect
 //! ([`CopyAnswers::search`](cachearr_dialect::CopyAnswers::search)) made an [`Answer`].
@@ -10,7 +10,7 @@ use http::HeaderMap;
 use super::super::elements;
 use super::super::titles::{self, Rank, TitleHit};
 use super::{Answer, AnswerBody, Ctx, UserSection, UserSections};
-use cachearr_dialect::answers::{El, Found, LibraryCopy, Page};
+use cachearr_dialect::answers::{CopyView, El, Found, Page};
 
 impl Ctx<'_> {
     /// The sections to search: the visible ones (optionally one), each of which the index
@@ -97,7 +97,7 @@ impl Ctx<'_> {
     }
 }
 
-impl LibraryCopy for Ctx<'_> {
+impl CopyView for Ctx<'_> {
     fn headers(&self) -> &HeaderMap {
         self.headers
     }

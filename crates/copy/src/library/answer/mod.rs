@@ -27,7 +27,7 @@
 //!
 //! Layout: this file finds the route (read by the dialect) and the user's sections, and has
 //! the answer written with the user's state; each search is answered by the upstream's
-//! dialect, which reads the copy through [`copy`] (`dialect::answers::LibraryCopy`);
+//! dialect, which reads the copy through [`copy`] (`dialect::answers::CopyView`);
 //! [`jellyfin`] answers the show walks; `tests.rs` holds the tests.
 //!
 //! [`visibility`]: super::visibility
