@@ -183,11 +183,7 @@ pub(crate) const XML: &str = "application/xml; charset=utf-8";
 
 /// A 200 XML answer.
 pub(crate) fn xml(doc: &El) -> Response {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
-        doc.to_xml()
-    );
-    (StatusCode::OK, [(header::CONTENT_TYPE, XML)], body).into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, XML)], doc.to_xml()).into_response()
 }
 
 /// The caller: the account the request's token names.

@@ -330,7 +330,9 @@ pub(crate) fn resource(
                 .a("address", host)
                 .a("port", port)
                 .a("uri", url.trim_end_matches('/'))
-                .a("local", true)
+                // python-plexapi tries only the remote connections of a server it does not
+                // own: the one address is local to its owner and remote to everyone else.
+                .a("local", owned)
                 .a("relay", false)
                 .a("IPv6", false),
         );

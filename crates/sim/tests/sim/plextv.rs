@@ -491,3 +491,42 @@ async fn a_share_change_for_an_unknown_user_or_bad_body_is_refused_clearly() {
         .expect("control");
     assert_eq!(r.status(), 400, "the owner has no share to revoke");
 }
+
+/// python-plexapi (pinned in python/requirements.txt), unchanged, with its plex.tv requests
+/// sent to the simulated plex.tv (tests/python/plextv_client.py shows how).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_python_plexapi_myplexaccount_reads_and_changes_shares() {
+    let python = cachearr_testkit::venv_python(".venv");
+    let w = world().await;
+    let script = cachearr_testkit::workspace_root().join("tests/python/plextv_client.py");
+    let args = [
+        w.srv.base_url.clone(),
+        w.plextv.clone(),
+        w.srv.token.clone(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "plextv script failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("OK:"), "{stdout}");
+    // What the script did happened on plex.tv and on the server.
+    let alice = w.user_id("alice");
+    assert!(
+        !w.srv
+            .sim
+            .plextv()
+            .admits(&w.srv.sim.state().user(alice).unwrap().clone())
+    );
+    assert!(w.srv.sim.plextv().validations() > 0);
+}
