@@ -7,6 +7,14 @@ use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library_file::LibrarySpec;
+use cachearr_sim::plextv::{PlexTv, PlexTvOptions};
+
+/// Where the simulator's front ends listen.
+struct Listeners {
+    plex: std::net::SocketAddr,
+    jellyfin: Option<std::net::SocketAddr>,
+    plextv: Option<std::net::SocketAddr>,
+}
 
 /// Arguments of `cachearr sim`.
 ///
@@ -22,6 +30,11 @@ pub(crate) struct Args {
     /// Address of the simulated Jellyfin server (off when not given).
     #[arg(long, value_name = "ADDR")]
     jellyfin_listen: Option<String>,
+    /// Address of a simulated plex.tv (off when not given): accounts, the owner's shares with
+    /// their filters, the Home's managed users, and the invited users' account tokens, which
+    /// the simulated Plex server accepts only while their share stands there.
+    #[arg(long, value_name = "ADDR")]
+    plextv_listen: Option<String>,
     /// Jellyfin: how long `LibraryChanged` websocket messages gather changes, in milliseconds
     /// (a real server's LibraryUpdateDuration is 30000; 0 sends each change at once).
     #[arg(long, default_value_t = 0, value_name = "MS")]
@@ -127,7 +140,26 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         }
         None => None,
     };
-    print_banner(&sim, &args, plex_addr, jellyfin_addr, generated);
+    let plextv_addr = match &args.plextv_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (--plextv-listen)"))?;
+            let bound = listener.local_addr()?;
+            let options = PlexTvOptions {
+                server_url: Some(format!("http://{plex_addr}")),
+            };
+            tasks.spawn(cachearr_sim::plextv::serve(&sim, listener, options));
+            Some(bound)
+        }
+        None => None,
+    };
+    let listeners = Listeners {
+        plex: plex_addr,
+        jellyfin: jellyfin_addr,
+        plextv: plextv_addr,
+    };
+    print_banner(&sim, &args, &listeners, generated);
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {
             eprintln!("stopping");
@@ -140,14 +172,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-fn print_banner(
-    sim: &Sim,
-    args: &Args,
-    plex: std::net::SocketAddr,
-    jellyfin: Option<std::net::SocketAddr>,
-    generated: Duration,
-) {
+fn print_banner(sim: &Sim, args: &Args, at: &Listeners, generated: Duration) {
+    let (plex, jellyfin) = (at.plex, at.jellyfin);
     let state = sim.state();
+    let plextv = sim.plextv();
     let lib = sim.library();
     if args.json {
         let users: Vec<serde_json::Value> = state
@@ -159,12 +187,15 @@ fn print_banner(
                     "plex_token": u.plex_token, "jellyfin_token": u.jellyfin_token,
                     "jellyfin_id": u.jellyfin_id, "sections": u.sections, "home": u.home,
                     "restrictions": cachearr_sim::control::restrictions_json(u),
+                    "plextv_account_token": plextv.account_token(u),
+                    "plextv_account_id": PlexTv::account_id(u),
                 })
             })
             .collect();
         let out = serde_json::json!({
             "plex_url": format!("http://{plex}"),
             "jellyfin_url": jellyfin.map(|j| format!("http://{j}")),
+            "plextv_url": at.plextv.map(|p| format!("http://{p}")),
             "seed": args.seed,
             "items": lib.len(),
             "generated_ms": generated.as_millis() as u64,
@@ -183,6 +214,9 @@ fn print_banner(
     println!("  Plex:     http://{plex}");
     if let Some(j) = jellyfin {
         println!("  Jellyfin: http://{j}");
+    }
+    if let Some(p) = at.plextv {
+        println!("  plex.tv:  http://{p}  (accounts and shares: /_sim/plextv/accounts)");
     }
     println!(
         "  control:  http://{plex}/_sim/stats  (also /_sim/faults, /_sim/library/*, /_sim/tokens)"

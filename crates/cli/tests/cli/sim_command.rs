@@ -169,3 +169,62 @@ async fn sim_serves_a_library_file() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown column \"colour\""));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn sim_serves_a_plextv_whose_account_tokens_the_server_takes() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cachearr"))
+        .args(["sim", "--plex-listen", "127.0.0.1:0"])
+        .args(["--plextv-listen", "127.0.0.1:0"])
+        .args(["--tracks", "50", "--movies", "3", "--shows", "1"])
+        .args(["--no-cost", "--json"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cachearr runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // A guard against a hang, not a timing assertion.
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the banner is printed")
+        .expect("read")
+        .expect("a line");
+    let banner: serde_json::Value = serde_json::from_str(&line).expect("--json banner");
+    let plex = banner["plex_url"].as_str().expect("plex url").to_string();
+    let plextv = banner["plextv_url"]
+        .as_str()
+        .expect("plextv url")
+        .to_string();
+    let alice = banner["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["name"] == "alice")
+        .expect("alice");
+    let account_token = alice["plextv_account_token"].as_str().expect("token");
+    assert_ne!(Some(account_token), alice["plex_token"].as_str());
+    let client = reqwest::Client::new();
+    let on_server = |token: &str| {
+        client
+            .get(format!("{plex}/library/sections"))
+            .header("X-Plex-Token", token)
+            .send()
+    };
+    assert_eq!(on_server(account_token).await.expect("plex").status(), 200);
+    let r = client
+        .get(format!("{plextv}/api/v2/user"))
+        .header("X-Plex-Token", account_token)
+        .send()
+        .await
+        .expect("plex.tv");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("body").contains("username=\"alice\""));
+    let r = client
+        .delete(format!("{plextv}/_sim/plextv/shares/alice"))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(r.status(), 200);
+    assert_eq!(on_server(account_token).await.expect("plex").status(), 401);
+}
