@@ -23,10 +23,10 @@ use cachearr_gateway::Gateway;
 use cachearr_gateway::change_events::{EventApplier, EventSubscriptions};
 use cachearr_gateway::clients::ClientReport;
 use cachearr_gateway::metrics::{Metrics, StatsSource};
+use cachearr_upstream::client::BreakerState;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::feed::FeedReport;
 use cachearr_upstream::subscriber::SubscriberStatus;
-use cachearr_upstream::upstream::BreakerState;
-use cachearr_upstream::upstream::Upstream;
 
 mod rates;
 mod samples;

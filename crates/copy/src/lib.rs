@@ -40,7 +40,7 @@ use cachearr_config::Config;
 use cachearr_config::policy::IndexSearch;
 use cachearr_dialect::events::ChangeEvent;
 use cachearr_gateway::{Gateway, GatewayBuilder};
-use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 
 /// The gateway's builder with the library copy opened once the gateway is built: what

@@ -18,7 +18,7 @@ use crate::Gateway;
 use crate::fetch::{ClientBody, CopySource, ProxyBody};
 use cachearr_config::policy::IndexSearch;
 use cachearr_dialect::events::ChangeEvent;
-use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 
 /// The library copy of every upstream, as the gateway asks it. `Any` lets the copy's own crate

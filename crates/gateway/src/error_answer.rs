@@ -123,7 +123,7 @@ impl ErrorKind {
 
     /// The kind of answer to a load from the upstream that failed with `kind`: the one
     /// mapping from an upstream's or the engine's failure to an answer (and so a status). A
-    /// failed [`cachearr_upstream::upstream::UpstreamError`] comes here by its `kind()`, a failed cache
+    /// failed [`cachearr_upstream::client::UpstreamError`] comes here by its `kind()`, a failed cache
     /// read by [`ErrorKind::of_engine`].
     pub fn of_load(kind: LoadErrorKind) -> ErrorKind {
         match kind {

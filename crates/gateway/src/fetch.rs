@@ -29,9 +29,9 @@ use crate::Gateway;
 use crate::image_check;
 use cachearr_config::policy::{Decision, ResolvedPolicy, Scope};
 use cachearr_dialect::answers::ItemsShown;
+use cachearr_upstream::client::{Budget, Upstream, UpstreamBody};
 use cachearr_upstream::entry::cached_entry;
 use cachearr_upstream::keys::KeyInput;
-use cachearr_upstream::upstream::{Budget, Upstream, UpstreamBody};
 use cachearr_upstream::users::{UserRecord, Users};
 
 /// The body of an answer the gateway writes: a buffered body (cache hits, errors, answers
@@ -422,7 +422,7 @@ pub async fn fetch_for_cache(
     if let Some(v) = validators {
         v.apply(&mut headers);
     }
-    let asker = cachearr_upstream::upstream::Asker::user(state.user.hash);
+    let asker = cachearr_upstream::client::Asker::user(state.user.hash);
     let make = || {
         let mut req = Request::new(empty_body());
         *req.uri_mut() = uri.clone();

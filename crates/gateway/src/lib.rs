@@ -120,7 +120,7 @@ use cachearr_engine::{Clock, Outcome, SystemClock, TieredCache};
 use tokio::net::TcpListener;
 
 use cachearr_config::Config;
-use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::client::Upstream;
 // What prepared answers may hold and hold, for the admin side's reports.
 pub use crate::prepared::{Budgets, VariantStats, gzip_budget_used};
 
@@ -172,7 +172,7 @@ pub enum GatewayError {
     Cache(#[from] cachearr_engine::EngineError),
     /// An upstream cannot be built from its configuration (a route override, its TLS).
     #[error(transparent)]
-    UpstreamSetup(#[from] cachearr_upstream::upstream::UpstreamSetupError),
+    UpstreamSetup(#[from] cachearr_upstream::client::UpstreamSetupError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

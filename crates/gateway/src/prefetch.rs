@@ -46,7 +46,7 @@ use bytes::Bytes;
 
 use crate::Gateway;
 use cachearr_dialect::Profile;
-use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 
 /// Prefetch tasks allowed at once across the process.
@@ -104,7 +104,7 @@ fn memo_put(body: &Bytes, trigger: Trigger, max: usize, targets: Arc<[String]>) 
 
 pub use cachearr_dialect::Trigger;
 
-pub use cachearr_upstream::upstream::{Ledger, PROBE_EVERY, VERDICTS, WATCH_MS};
+pub use cachearr_upstream::client::{Ledger, PROBE_EVERY, VERDICTS, WATCH_MS};
 
 /// The paths to prefetch after a `trigger` listing at `path?query` answered `body`, at most
 /// `max` of them, in listing order (the dialect reads the listing; bodies over `MAX_BODY`

@@ -11,7 +11,7 @@ use http::{HeaderValue, StatusCode};
 use http_body_util::BodyExt as _;
 
 use cachearr_dialect::Profile;
-use cachearr_upstream::upstream::{BadTarget, Budget, Upstream, UpstreamError};
+use cachearr_upstream::client::{BadTarget, Budget, Upstream, UpstreamError};
 
 /// Why a start-up check could not get an answer it can judge.
 #[derive(Debug, Clone, thiserror::Error)]

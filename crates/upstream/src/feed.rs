@@ -32,8 +32,8 @@ use cachearr_engine::{Fill, Key, Policy, TieredCache};
 use http::{HeaderMap, Uri};
 use serde::{Deserialize, Serialize};
 
+use crate::client::Upstream;
 use crate::subscriber::SubscriberStatus;
-use crate::upstream::Upstream;
 use crate::users::UserRecord;
 use cachearr_config::FeedConfig;
 use cachearr_config::policy::Class;

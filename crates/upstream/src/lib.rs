@@ -13,7 +13,7 @@
 //! * [`keys`] — cache keys, built in one pass by the dialect's key rules.
 //! * [`entry`] — a cached read's key and engine policy with its tags, shared by a client's
 //!   read, a read as a user and a batch's part so that they find each other's entries.
-//! * [`upstream`] — [`Upstream`]: the pooled client and its [`upstream::Guard`] (concurrency
+//! * [`client`] — [`Upstream`]: the pooled client and its [`client::Guard`] (concurrency
 //!   caps, rate limits, timeouts, retries with jitter, circuit breaker, client vs background
 //!   budget), owner requests, prefetch's ledger.
 //! * [`feed`] — cache validity from the server's change feed: library answers stay fresh
@@ -23,10 +23,10 @@
 //!   dialect's reader, reconnect with backoff.
 //! * [`redact`] — tokens taken out of anything that is logged.
 //!
-//! The gateway (`cachearr-gateway`) re-exports these modules under its own paths
-//! (`cachearr_gateway::{keys, upstream, …}`), where the request path, the reads through the
-//! cache (`fetch`) and the library copy use them.
+//! The request path and its reads through the cache (`cachearr-gateway`) and the library
+//! copy (`cachearr-copy`) name these modules by this crate's paths.
 
+pub mod client;
 pub mod entry;
 pub mod feed;
 pub mod keys;
@@ -34,8 +34,7 @@ pub mod parsed;
 pub mod redact;
 pub mod secret;
 pub mod subscriber;
-pub mod upstream;
 pub mod users;
 
+pub use crate::client::Upstream;
 pub use crate::secret::Secret;
-pub use crate::upstream::Upstream;

@@ -12,8 +12,8 @@ use cachearr_gateway::Gateway;
 use cachearr_gateway::VariantStats;
 use cachearr_gateway::allocator::AllocatorFigures;
 use cachearr_gateway::metrics::{Sample, SampleKind, StatsSource};
+use cachearr_upstream::client::GuardSnapshot;
 use cachearr_upstream::subscriber::SubscriberStatus;
-use cachearr_upstream::upstream::GuardSnapshot;
 
 /// Engine and guard numbers for `/metrics`, read at scrape time.
 pub(super) struct GatewayStats {

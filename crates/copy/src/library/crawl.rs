@@ -33,7 +33,7 @@ use super::elements::ElementStore;
 use super::status::SectionInfo;
 use cachearr_dialect::Profile;
 use cachearr_dialect::ServerLibrary;
-use cachearr_upstream::upstream::{Budget, Upstream};
+use cachearr_upstream::client::{Budget, Upstream};
 
 /// Largest answer read from the server (a page of 10,000 items is a few MiB).
 const MAX_BODY: usize = 256 * 1024 * 1024;

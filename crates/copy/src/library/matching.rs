@@ -49,7 +49,7 @@ use crate::GatewayLibrary as _;
 use cachearr_dialect::Profile;
 use cachearr_gateway::Gateway;
 use cachearr_gateway::error_answer::ErrorAnswer;
-use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::client::Upstream;
 
 /// Largest playlist body accepted (a 10,000-track CSV export is about 2 MB).
 const BODY_LIMIT: usize = 32 * 1024 * 1024;

@@ -20,7 +20,7 @@ use http::{HeaderMap, StatusCode};
 
 use cachearr_dialect::ReadAsUser;
 use cachearr_gateway::Gateway;
-use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 
 /// How stale a user's play state in an index answer may be, at most, when it changed on the
@@ -90,7 +90,7 @@ async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<st
     let token = HeaderValue::from_str(user.token()).ok()?;
     let make = || Ok(up.owner_request(&uri, Some(&token), "cachearr"));
     let response = up
-        .send_idempotent(&make, cachearr_upstream::upstream::Budget::Client)
+        .send_idempotent(&make, cachearr_upstream::client::Budget::Client)
         .await
         .ok()?;
     if response.status() != StatusCode::OK {

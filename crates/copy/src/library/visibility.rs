@@ -38,7 +38,7 @@ use cachearr_library::ItemKind;
 
 use cachearr_dialect::Profile;
 use cachearr_gateway::Gateway;
-use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 
 /// The sections a user may see, and one of them, as the server lists them (read by the

@@ -82,8 +82,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use cachearr_config::policy::Class;
 use cachearr_dialect::events::{Change, ChangeEvent};
 use cachearr_gateway::Gateway;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::feed::BackgroundKind;
-use cachearr_upstream::upstream::Upstream;
 use cachearr_upstream::users::{PlayList, PlayLists, UNKNOWN_STATE, UserRecord};
 
 /// What one round of the watch did ([`probe_round`]).

@@ -15,8 +15,8 @@ use cachearr_config::policy::Class;
 use cachearr_dialect::events::{Change, ChangeEvent};
 use cachearr_dialect::model::library::{PLAYS_PAGE, PlayCursor, PlayedEntry};
 use cachearr_gateway::Gateway;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::feed::BackgroundKind;
-use cachearr_upstream::upstream::Upstream;
 
 /// Pages read at most in one reading: 500 plays since the last. More (a long stop with a
 /// busy server) and the plays past them are not named: every user's answers that show play

@@ -49,8 +49,8 @@ use super::{Release, Target, store_part, target_of};
 use crate::Gateway;
 use crate::fetch::{CopyAnswer, CopySource, LoaderState};
 use cachearr_dialect::CopyAnswers;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::keys::UserHash;
-use cachearr_upstream::upstream::Upstream;
 use cachearr_upstream::users::UserRecord;
 
 /// Pages kept written ahead of the page a walk reads last.

@@ -56,8 +56,8 @@ pub(crate) use read::{BatchedRead, Looked};
 use crate::Gateway;
 use cachearr_config::policy::{Class, Decision, Scope};
 use cachearr_dialect::answers::ItemsShown;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::keys::{KeyInput, UserHash};
-use cachearr_upstream::upstream::Upstream;
 use cachearr_upstream::users::UserRecord;
 
 /// Walks of listing pages remembered per process (the pages being walked now; older ones are

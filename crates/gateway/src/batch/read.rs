@@ -16,8 +16,8 @@ use http::{HeaderMap, Uri};
 use super::Batcher;
 use crate::Gateway;
 use crate::fetch::{CopySource, LoaderState};
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::secret::UserHash;
-use cachearr_upstream::upstream::Upstream;
 use cachearr_upstream::users::UserRecord;
 
 /// One cached read: who reads which key, by which request.

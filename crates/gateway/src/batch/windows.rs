@@ -52,8 +52,8 @@ use super::{
 };
 use crate::Gateway;
 use cachearr_dialect::{PageFrame, PagedListing};
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::keys::UserHash;
-use cachearr_upstream::upstream::Upstream;
 use cachearr_upstream::users::UserRecord;
 
 /// Walks remembered per process (the listings being walked now).

@@ -12,7 +12,7 @@ use http::header::{self, HeaderValue};
 
 use crate::fetch::ProxyBody;
 use crate::respond::{ErrorKind, mark, problem};
-use cachearr_upstream::upstream::{Upstream, UpstreamError};
+use cachearr_upstream::client::{Upstream, UpstreamError};
 
 /// The answer to a cached read whose load failed with no stale copy to serve.
 pub(super) fn engine_error_response(
@@ -20,7 +20,7 @@ pub(super) fn engine_error_response(
     e: &EngineError,
     started: Instant,
 ) -> Response<ProxyBody> {
-    let open = up.guard.breaker_state() == cachearr_upstream::upstream::BreakerState::Open;
+    let open = up.guard.breaker_state() == cachearr_upstream::client::BreakerState::Open;
     let mut resp = match (ErrorKind::of_engine(e), e) {
         // The breaker opened while this load waited: say so, whatever the load's own kind.
         (_, EngineError::Load(_)) if open => circuit_open_response(up),

@@ -33,8 +33,8 @@ use crate::clients::Served;
 use crate::fetch::ClientBody;
 use crate::metrics::ReadMetrics;
 use cachearr_dialect::{Identity, Trigger};
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::feed::Feed;
-use cachearr_upstream::upstream::Upstream;
 use cachearr_upstream::users::UserRecord;
 use cachearr_wire::{Reply, SendSlot, Via};
 

@@ -18,7 +18,7 @@ use super::{Call, WireHead};
 use crate::fetch::{ClientBody, ProxyBody, append_forwarded_for, empty_body, is_hop_by_hop};
 use crate::respond::{ErrorKind, mark, problem, us_ms};
 use cachearr_dialect::events::{Change, ChangeEvent};
-use cachearr_upstream::upstream::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
+use cachearr_upstream::client::{BoxError, Budget, Upstream, UpstreamBody, UpstreamError};
 use cachearr_upstream::users::{UserRecord, Users};
 use cachearr_wire::Reply;
 
@@ -147,8 +147,8 @@ impl Call<'_> {
             .then(|| (req.headers().clone(), req.uri().query().map(str::to_owned)));
         // Fair shares go by server user: a user's many tokens are one asker.
         let asker = user.as_ref().map_or_else(
-            || cachearr_upstream::upstream::Asker::address(self.peer.ip()),
-            |u| cachearr_upstream::upstream::Asker::user(u.scope),
+            || cachearr_upstream::client::Asker::address(self.peer.ip()),
+            |u| cachearr_upstream::client::Asker::user(u.scope),
         );
         let t = Instant::now();
         let (result, too_large) = self.send(req, uri, asker).await;
@@ -238,7 +238,7 @@ impl Call<'_> {
         &self,
         req: Request<ClientBody>,
         uri: http::Uri,
-        asker: cachearr_upstream::upstream::Asker,
+        asker: cachearr_upstream::client::Asker,
     ) -> (Result<Response<hyper::body::Incoming>, UpstreamError>, bool) {
         let Call { gw, up, peer, .. } = *self;
         let (parts, body) = req.into_parts();

@@ -56,7 +56,7 @@ use cachearr_dialect::answers::{ItemRef, ItemsShown, SearchRoutes};
 use cachearr_engine::CachedValue;
 use cachearr_gateway::Gateway;
 use cachearr_gateway::fetch::{CopyAnswer, CopySource, LoaderState, ProxyBody};
-use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 use frame::{Frames, Observed};
 use futures_util::FutureExt;

@@ -26,7 +26,7 @@ use super::super::titles::FoldedTitles;
 use super::super::visibility::owner_of;
 use crate::GatewayLibrary as _;
 use cachearr_gateway::Gateway;
-use cachearr_upstream::upstream::{Budget, Upstream};
+use cachearr_upstream::client::{Budget, Upstream};
 
 /// Parents whose children each section is probed with: two prove a frame, the third
 /// settles what two alike parents may leave undecided.

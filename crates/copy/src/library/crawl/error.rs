@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use cachearr_library::LibraryError;
 
-use cachearr_upstream::upstream::{BadTarget, BoxError, UpstreamError};
+use cachearr_upstream::client::{BadTarget, BoxError, UpstreamError};
 
 /// Why a crawl step failed. Callers tell the cases apart by variant (Plex's 404 for changed
 /// items none of which exists any more is not a failure); the messages, which operators read

@@ -51,7 +51,7 @@ use super::{KeeperCommand, UpstreamIndex};
 use crate::GatewayLibrary as _;
 use cachearr_config::{Config, IndexConfig};
 use cachearr_gateway::Gateway;
-use cachearr_upstream::upstream::Upstream;
+use cachearr_upstream::client::Upstream;
 
 mod refresh;
 mod shared;

@@ -23,8 +23,8 @@ use crate::proxy::failure::upstream_error_response;
 use crate::proxy::pass::{forward_headers, upstream_target};
 use crate::respond::{ErrorKind, problem};
 use cachearr_config::policy::standard::StandardRoute;
+use cachearr_upstream::client::{BoxError, Budget, Joined, Upstream, UpstreamBody};
 use cachearr_upstream::keys::UserHash;
-use cachearr_upstream::upstream::{BoxError, Budget, Joined, Upstream, UpstreamBody};
 
 /// A read that nothing stored answers: sent upstream (conditionally when `current` has
 /// validators), the answer stored when the standard allows it. `HEAD` goes as `HEAD` and its
@@ -170,7 +170,7 @@ fn failed(
     head: bool,
     fwd: Fwd,
     current: Option<&Found>,
-    e: &cachearr_upstream::upstream::UpstreamError,
+    e: &cachearr_upstream::client::UpstreamError,
 ) -> (Response<ProxyBody>, Outcome) {
     let now = ask.gw.clock().now_ms();
     if let Some(c) = current

@@ -54,8 +54,8 @@ use crate::fetch::{ClientBody, ProxyBody};
 use crate::respond::{ErrorKind, problem};
 use cachearr_config::policy::standard::{HttpSettings, StandardRoute, StandardScope};
 use cachearr_dialect::{Identity, is_token_param};
+use cachearr_upstream::client::{Joined, Upstream};
 use cachearr_upstream::keys::UserHash;
-use cachearr_upstream::upstream::{Joined, Upstream};
 
 /// This cache's name in `Cache-Status`.
 const NAME: &str = "cachearr";
@@ -423,7 +423,7 @@ async fn fill_once(ask: Ask, head: bool, fwd: Fwd) -> (Response<ProxyBody>, Outc
         Joined::Wait(rx) => {
             let limit = ask.up.config.guard.read_timeout;
             let _ =
-                tokio::time::timeout(limit, cachearr_upstream::upstream::wait_for_flight(rx)).await;
+                tokio::time::timeout(limit, cachearr_upstream::client::wait_for_flight(rx)).await;
             let now = ask.gw.clock().now_ms();
             if let Some(found) = entries::look_up(&ask).await
                 && found.reuse(&ask, &ask.directives(), now).answers()
