@@ -14,8 +14,10 @@ use crate::library::{
 };
 use crate::rng::{mix, uuid_from};
 
+mod playbacks;
 mod playlists;
 mod restrictions;
+pub use playbacks::PlaybackRecord;
 pub use restrictions::*;
 
 /// A user of the simulated server.
@@ -252,6 +254,8 @@ pub struct State {
     users: Vec<User>,
     play: HashMap<(u32, ItemId), PlayState>,
     history: Vec<HistoryEntry>,
+    /// Playbacks started and stopped (Jellyfin's activity log lists them).
+    playbacks: playbacks::PlaybackLog,
     playlists: BTreeMap<u32, Playlist>,
     sessions: Vec<Session>,
     activities: Vec<Activity>,
@@ -379,6 +383,7 @@ impl State {
             users,
             play: HashMap::new(),
             history: Vec::new(),
+            playbacks: playbacks::PlaybackLog::default(),
             playlists: BTreeMap::new(),
             sessions: Vec::new(),
             activities: Vec::new(),
@@ -640,6 +645,11 @@ impl State {
             .sessions
             .iter()
             .position(|s| s.user == user && s.client_id == client_id);
+        // A playback's start and its stop are logged (Jellyfin's activity log).
+        let started = pos.is_none_or(|i| self.sessions[i].item != item);
+        if state == PlaybackState::Stopped || started {
+            self.log_playback(user, item, state == PlaybackState::Stopped, product, now);
+        }
         let key = match pos {
             Some(i) if self.sessions[i].item == item => self.sessions[i].session_key,
             _ => {
