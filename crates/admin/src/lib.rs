@@ -21,8 +21,8 @@
 //! | `GET /api/stats` | per class and tier, upstream requests made and saved, warnings | no |
 //! | `POST /api/clear` | everything, `?tag=T` or `?prefix=P` | yes |
 //! | `POST /api/warm` | the configured warm list for recently seen users | yes |
-//! | `POST /api/match` | a playlist matched against the library index ([`cachearr_copy::library::matching`]) | yes, unless a media-server user token is sent |
-//! | `GET /api/index` | the library index of each upstream: state, progress, last build ([`cachearr_copy::library::index_api`]) | no |
+//! | `POST /api/match` | a playlist matched against the library index ([`cachearr_copy::upstream_index::matching`]) | yes, unless a media-server user token is sent |
+//! | `GET /api/index` | the library index of each upstream: state, progress, last build ([`cachearr_copy::upstream_index::index_api`]) | no |
 //! | `POST /api/index/build` | start an index refresh, `?full=1` a full build, `?upstream=NAME` | yes |
 //! | `GET /api/library/stats` | library totals per upstream, section and kind | no |
 //! | `GET /metrics` | Prometheus text | no |
@@ -449,9 +449,15 @@ pub fn router(gateway: cachearr_gateway::Gateway, subscriptions: &EventSubscript
         })
         .collect();
     router_with(Arc::new(GatewayAdmin::new(gateway.clone(), subscriptions)))
-        .merge(cachearr_copy::library::matching::router(gateway.clone()))
-        .merge(cachearr_copy::library::lookup::router(gateway.clone()))
-        .merge(cachearr_copy::library::index_api::router(gateway.clone()))
+        .merge(cachearr_copy::upstream_index::matching::router(
+            gateway.clone(),
+        ))
+        .merge(cachearr_copy::upstream_index::lookup::router(
+            gateway.clone(),
+        ))
+        .merge(cachearr_copy::upstream_index::index_api::router(
+            gateway.clone(),
+        ))
         .fallback(wrong_port::handler(proxies))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(guard::AdminGuard::new(

@@ -10,7 +10,7 @@
 //! copy back, for the copy's own code, the admin side and tests.
 //!
 //! # Layout
-//! * [`library`] — one [`UpstreamIndex`] per upstream: its keeper (build, schedule,
+//! * [`upstream_index`] — one [`UpstreamIndex`] per upstream: its keeper (build, schedule,
 //!   persistence, refreshes and change events), the crawl, the kept elements and documents,
 //!   the answers (searches and walks) written from them, matching and the admin routes
 //!   (`/api/index`, `/api/match`, `/api/lookup`).
@@ -20,8 +20,8 @@
 //! Nothing here names a server: what differs between Plex and Jellyfin is asked of the
 //! upstream's dialect (`cachearr-dialect`).
 
-pub mod library;
 pub mod play_watch;
+pub mod upstream_index;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use http::{Request, Response};
 
-pub use library::UpstreamIndex;
+pub use upstream_index::UpstreamIndex;
 
 use cachearr_config::Config;
 use cachearr_config::policy::IndexSearch;
@@ -57,9 +57,9 @@ pub fn open(gw: &Gateway) -> BoxFuture<'_, Arc<dyn LibraryCopy>> {
     async move {
         let config = gw.config();
         let indexes: Vec<_> = (config.upstreams.iter())
-            .map(|u| library::new_index(config, u, gw.cache()))
+            .map(|u| upstream_index::new_index(config, u, gw.cache()))
             .collect();
-        library::keeper::load_at_start(config, &indexes).await;
+        upstream_index::keeper::load_at_start(config, &indexes).await;
         for index in &indexes {
             // A saved index counts as a pass as of when it was made.
             if let (Some(feed), Some(last)) = (gw.feed(index.upstream()), index.status().last_build)
@@ -110,7 +110,7 @@ impl LibraryCopy for Library {
         search: IndexSearch,
         query: Option<&str>,
     ) -> Option<&'static dyn CopySource> {
-        library::answer::walk_copy(search, query)
+        upstream_index::answer::walk_copy(search, query)
     }
 
     fn answer_search<'a>(
@@ -125,7 +125,7 @@ impl LibraryCopy for Library {
         let Some(handle) = self.index(&up.name) else {
             return futures_util::future::ready(None).boxed();
         };
-        library::answer::try_answer(gw, handle, up, req, search, user, started).boxed()
+        upstream_index::answer::try_answer(gw, handle, up, req, search, user, started).boxed()
     }
 
     fn note_write(&self, upstream: &str, items: &mut dyn Iterator<Item = &str>) {
@@ -148,7 +148,7 @@ impl LibraryCopy for Library {
         gw: &Gateway,
         stop: &tokio_util::sync::CancellationToken,
     ) -> Vec<tokio::task::JoinHandle<()>> {
-        let mut tasks = library::keeper::spawn_all(gw, stop);
+        let mut tasks = upstream_index::keeper::spawn_all(gw, stop);
         tasks.extend(play_watch::spawn_play_watch(gw, stop));
         tasks
     }

@@ -4,7 +4,7 @@
 //! Which of a user's values a server writes into its answers, where, and which listings read
 //! as that user give them, is its dialect's (`plex::user_state`: the play-state attributes
 //! of a tree's items or between each kept item's halves; `jellyfin::user_state`: each kept
-//! document's `UserData`); the body's form says which. The copy's `library::answer`
+//! document's `UserData`); the body's form says which. The copy's `upstream_index::answer`
 //! makes a body from what the copy found (or the dialect's [`Found`](crate::answers::Found)),
 //! hands its writing the reads it needs — the user's listings through the cache
 //! ([`ReadAsUser`]), the kept documents — and serves the text.

@@ -1,4 +1,4 @@
-//! How the library copy's answers (`library::answer` in `cachearr-copy`) are framed for a
+//! How the library copy's answers (`upstream_index::answer` in `cachearr-copy`) are framed for a
 //! server: [`CopyAnswers`], which each media server's dialect gives
 //! ([`super::Dialect::answers`]).
 //!
@@ -203,7 +203,7 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         |_| None
     }
 
-    // A tree walk (`library::answer::walk` in `cachearr-copy`: a section listing, an item's
+    // A tree walk (`upstream_index::answer::walk` in `cachearr-copy`: a section listing, an item's
     // children or leaves, written from kept elements in a proven frame).
 
     /// The kind of item a section listing's parameters ask for (`type=`, else the kind the
@@ -340,7 +340,7 @@ pub struct SeriesAsked {
     pub per_user: bool,
 }
 
-/// What the copy holds for one answer, as `library::answer` in `cachearr-copy` gives it to
+/// What the copy holds for one answer, as `upstream_index::answer` in `cachearr-copy` gives it to
 /// a dialect's writers: the request's headers, the asking user's sections, the index and
 /// its title search, and the server's kept elements. Reads of what is in memory only.
 pub trait CopyView {

@@ -29,7 +29,7 @@
 //! * [`http_api`] — any HTTP API (`profile = "http"`): no server rules, the HTTP caching
 //!   standard's ([`Dialect::caches_by_the_standard`]); a null [`ServerLibrary`] and events.
 //! * [`answers`] — [`CopyAnswers`], how the library copy's answers (`cachearr-copy`'s
-//!   `library::answer`) are framed for a server: how a search's path and query read
+//!   `upstream_index::answer`) are framed for a server: how a search's path and query read
 //!   ([`answers::SearchRoutes`], each server's `search_route.rs`), how a request names its page, what a page's container and
 //!   headers say of it, how `type=` names a kind, where a token's own user id is read, a
 //!   section's natural order, how a series walk's request reads ([`answers::SeriesWalk`]),
@@ -344,7 +344,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 }
 
 /// What a dialect writing the asking user's play state into an index answer asks of the
-/// library (`library::user_state::AsUser`): a read of a path on the server as that user,
+/// library (`upstream_index::user_state::AsUser`): a read of a path on the server as that user,
 /// through the cache, fresh for a few seconds at most and parsed by `parse` once per version
 /// of its body; `None` when it cannot be had (or would not be the user's own), and then the
 /// answer is the server's to give. A trait of the dialect's, so that it imports no `library`.

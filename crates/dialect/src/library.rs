@@ -1,8 +1,8 @@
 //! How the library index reads a server: [`ServerLibrary`], which each dialect gives
 //! ([`super::Dialect::library`]).
 //!
-//! The crawl (`library::crawl`), the refresh and the proof of whole sections
-//! (`library::visibility`) ask the same things of every server — its sections, one page of a
+//! The crawl (`upstream_index::crawl`), the refresh and the proof of whole sections
+//! (`upstream_index::visibility`) ask the same things of every server — its sections, one page of a
 //! section's items of one type, items by id, the sections a user sees, a listing's total —
 //! and read the answers into the index's own words ([`ItemRecord`], and the leaf
 //! [`crate::model::library`]'s sections). What differs is the paths and the JSON: that is
@@ -68,7 +68,7 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     fn items_requests(&self, ids: &[String], sections: &[SectionInfo]) -> Vec<ItemsRequest>;
 
     /// Whether the index keeps the server's own element of each item and answers with it
-    /// (Plex: `library::elements`); otherwise answers are rendered from the index's records.
+    /// (Plex: `upstream_index::elements`); otherwise answers are rendered from the index's records.
     fn keeps_elements(&self) -> bool;
 
     /// Whether the answer of [`Self::items_requests`] is itself the form the crawl keeps
@@ -93,7 +93,7 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     }
 
     /// Reads whose server answers teach the library copy the frames of the walks tools make
-    /// first (`library::answer::probe`), for a section with id `section` of `kind` (the
+    /// first (`upstream_index::answer::probe`), for a section with id `section` of `kind` (the
     /// index's word), given some parents of its leaves chosen to differ from one another:
     /// each a path and whether it asks for JSON. Empty: nothing is learnt ahead.
     fn frame_probes(&self, _section: &str, _kind: &str, _parents: &[&str]) -> Vec<(String, bool)> {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cachearr_config::Config;
-use cachearr_copy::library::elements::fill_kept;
+use cachearr_copy::upstream_index::elements::fill_kept;
 use cachearr_dialect::Profile;
 use cachearr_gateway::Gateway;
 use cachearr_library::LibraryIndex;

@@ -175,7 +175,7 @@ pub struct LoaderState {
 
 /// Something that may answer a load instead of the server: the library copy, which writes a
 /// section's listing or an item's children from the elements it keeps
-/// (`library::answer::WalkCopy` in `cachearr-copy`). Handed to the loader by the proxy, so
+/// (`upstream_index::answer::WalkCopy` in `cachearr-copy`). Handed to the loader by the proxy, so
 /// that this module imports nothing that serves requests. A copy answer is stored like the
 /// server's: it is the server's, byte for byte (the copy answers only what it has proven it
 /// writes alike).

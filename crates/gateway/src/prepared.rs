@@ -154,7 +154,7 @@ pub struct Budgets {
     /// when the disk tier is off).
     pub elements: u64,
     /// The library copy's items written ahead for its answers, per upstream
-    /// (`library::written` in `cachearr-copy`): a sixteenth of `memory_max`, at most
+    /// (`upstream_index::written` in `cachearr-copy`): a sixteenth of `memory_max`, at most
     /// `MAX_WRITTEN_BYTES` (64 MiB).
     pub written: u64,
 }

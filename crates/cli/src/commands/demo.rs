@@ -552,7 +552,7 @@ pub(crate) struct CrawlReport {
 /// Waits (up to two minutes) for the gateway's first index build and returns what it cost the
 /// server, so that neither run carries it.
 async fn build_index_first(gateway: &Gateway, sim: &Sim, json: bool) -> CrawlReport {
-    use cachearr_copy::library::status::IndexState;
+    use cachearr_copy::upstream_index::status::IndexState;
     let name = gateway
         .config()
         .upstreams

@@ -350,8 +350,8 @@ mod gateway {
     use std::time::Duration;
 
     use anyhow::Context as _;
-    use cachearr_copy::library::index_api::{BuildStarted, IndexReport};
-    use cachearr_copy::library::status::{IndexState, IndexStatus};
+    use cachearr_copy::upstream_index::index_api::{BuildStarted, IndexReport};
+    use cachearr_copy::upstream_index::status::{IndexState, IndexStatus};
     use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
     use super::AdminTarget;

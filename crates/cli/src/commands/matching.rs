@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use cachearr_copy::library::matching::{MatchAnswer, MatchEntry, MatchSummary, USER_TOKEN_HEADER};
+use cachearr_copy::upstream_index::matching::{
+    MatchAnswer, MatchEntry, MatchSummary, USER_TOKEN_HEADER,
+};
 use cachearr_library::playlist::{PlaylistFormat, read_playlist};
 use cachearr_library::{Band, MatchOutcome, MatchStore, Matcher, MatcherConfig, TrackQuery};
 

@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use cachearr_copy::library::matching::{MatchAnswer, MatchEntry};
+use cachearr_copy::upstream_index::matching::{MatchAnswer, MatchEntry};
 use cachearr_library::Band;
 use serde::Serialize;
 use serde_json::Value;

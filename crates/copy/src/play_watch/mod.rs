@@ -129,7 +129,7 @@ pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
     let signal = cachearr_dialect::of(up.profile)
         .plays_since(None, 0)
         .is_some()
-        && crate::library::visibility::owner_of(gw, up).is_some();
+        && crate::upstream_index::visibility::owner_of(gw, up).is_some();
     let user_period = ms(if signal {
         config.play_state_user_probe
     } else {
@@ -229,14 +229,14 @@ async fn probe_user(
             feed.count_background(BackgroundKind::Probes, n, now_ms);
         }
     };
-    let sections = crate::library::visibility::user_sections(gw, up, user).await?;
+    let sections = crate::upstream_index::visibility::user_sections(gw, up, user).await?;
     let first = {
         let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
         book.watching = true;
         book.probed_ms = now_ms;
         !book.baselined
     };
-    let by_owner = crate::library::visibility::is_owner(gw, up, user);
+    let by_owner = crate::upstream_index::visibility::is_owner(gw, up, user);
     let mut changed_items = 0u64;
     for probe in dialect.play_state_probes(&sections) {
         round.probes += 1;

@@ -39,7 +39,7 @@ pub(super) async fn read_plays(
     if dialect.plays_since(None, 0).is_none() {
         return;
     }
-    let Some(owner) = crate::library::visibility::owner_of(gw, up) else {
+    let Some(owner) = crate::upstream_index::visibility::owner_of(gw, up) else {
         return;
     };
     let period = super::ms(gw.config().feed.play_state_probe);

@@ -1,4 +1,4 @@
-//! Jellyfin's searches answered from the library copy (`library::answer` in
+//! Jellyfin's searches answered from the library copy (`upstream_index::answer` in
 //! `cachearr-copy`): `/Items` (and `/Users/{id}/Items`) with `SearchTerm`, found in the copy and
 //! written later from the kept documents with the asking user's `UserData` ([`Documents`]), and
 //! `/Search/Hints`, written whole from the kept documents ([`render::search_hint`]); and how

@@ -76,7 +76,7 @@ impl ServerLibrary for Jellyfin {
             .collect()
     }
 
-    /// The server's `BaseItemDto`s are kept (`library::elements`, [`super::doc`]).
+    /// The server's `BaseItemDto`s are kept (`upstream_index::elements`, [`super::doc`]).
     fn keeps_elements(&self) -> bool {
         true
     }

@@ -1,4 +1,4 @@
-//! Jellyfin's `SearchHint`s of answers from the index (`library::answer`), made from the
+//! Jellyfin's `SearchHint`s of answers from the index (`upstream_index::answer`), made from the
 //! server's kept documents ([`super::doc`]), and the type names of kinds. `/Items` answers are
 //! the kept documents themselves.
 //!

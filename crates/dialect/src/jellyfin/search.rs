@@ -1,4 +1,4 @@
-//! How a Jellyfin search answered from the index (`library::answer`) reads once its route is
+//! How a Jellyfin search answered from the index (`upstream_index::answer`) reads once its route is
 //! read (`search_route.rs`): the kinds it asks ([`kinds_asked`]), the parameters that change
 //! nothing ([`ignorable`]), and how the server compares user ids. The
 //! answers themselves are written in the library from the index's search and the kept

@@ -1,4 +1,4 @@
-//! The asking user's `UserData` in a Jellyfin answer from the index (`library::answer`), as
+//! The asking user's `UserData` in a Jellyfin answer from the index (`upstream_index::answer`), as
 //! the server writes it for them: every item they touched, from two listings read as that user
 //! ([`user_data`]), and a page of kept documents written with it ([`write_documents`]); how a
 //! listing is read (through the cache, as the user, parsed once per version) is the

@@ -182,7 +182,7 @@ pub const PLAYLIST_TAGS: &[TagRule] = &[Playlists, Library, UserState];
 /// What a playlist's write bumps.
 pub const PLAYLIST_WRITE: &[TagRule] = &[Playlists];
 
-/// A read the library index may answer (`library::answer`): a search, a section listing or
+/// A read the library index may answer (`upstream_index::answer`): a search, a section listing or
 /// an item's children, as the route table recognised it; the answer code reads the query,
 /// never the path's shape again. Each names what the read asks, not a server: the dialects'
 /// route tables say which of their routes is which (the server named below is where each

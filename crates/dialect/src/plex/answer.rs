@@ -1,4 +1,4 @@
-//! Plex's searches answered from the library copy (`library::answer` in `cachearr-copy`):
+//! Plex's searches answered from the library copy (`upstream_index::answer` in `cachearr-copy`):
 //! section search, hub search and `…/all?title=`, written from the server's own elements as the
 //! crawl kept them, in the order Plex gives its results; and a section's natural order, which its
 //! listings and walks follow; and how the copy's answers page (Plex's [`CopyAnswers`]). The

@@ -236,7 +236,7 @@ pub(super) fn section_word(kind: &str) -> &'static str {
 /// The whole listing of each section and type the crawl reads, in its element-store form
 /// (`includeGuids=1`, unpaged): what a tool that installs an index without a crawl (tests,
 /// benchmarks) reads to fill the element store as the crawl would
-/// (`library::elements::fill_kept`). `sections` is `GET /library/sections`.
+/// (`upstream_index::elements::fill_kept`). `sections` is `GET /library/sections`.
 pub fn whole_listing_paths(sections: &Value) -> Vec<String> {
     parse_sections(sections)
         .iter()

@@ -1,8 +1,8 @@
-//! Plex documents answered from the index (`library::answer`): the Plex names of kinds and
+//! Plex documents answered from the index (`upstream_index::answer`): the Plex names of kinds and
 //! type numbers. The document tree ([`El`]) and its writers — XML by default, the JSON Plex
 //! writes for `Accept: application/json` — are `cachearr-serverfmt`'s, the very code the
 //! simulator answers with. The item elements themselves are the server's own, kept by
-//! `library::elements`.
+//! `upstream_index::elements`.
 
 use cachearr_library::ItemKind;
 

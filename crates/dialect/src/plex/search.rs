@@ -1,4 +1,4 @@
-//! How a Plex search answered from the index (`cachearr-copy`'s `library::answer`) reads, once
+//! How a Plex search answered from the index (`cachearr-copy`'s `upstream_index::answer`) reads, once
 //! its route is read (`search_route.rs`): the kind it asks of a section ([`kind_asked`]), the parameters that change nothing ([`ignorable`]) or ask
 //! for `Guid`s ([`guids_asked`]), and the fixed parts of its answer (hub titles, section
 //! numbers, the content type). The answers themselves, and how they page, are written in

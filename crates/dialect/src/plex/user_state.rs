@@ -1,4 +1,4 @@
-//! The asking user's play state in a Plex answer from the index (`library::answer`): the
+//! The asking user's play state in a Plex answer from the index (`upstream_index::answer`): the
 //! per-user values of an item as the server writes them ([`PlayState`]), where in an element
 //! it writes them ([`insert`]), and the listings, read as that user, that give them for a
 //! section and a kind of item (`States`, every listing an answer needs read at once).

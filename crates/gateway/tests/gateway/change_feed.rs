@@ -17,8 +17,8 @@ use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cachearr_copy::library::status::IndexState;
 use cachearr_copy::play_watch;
+use cachearr_copy::upstream_index::status::IndexState;
 use cachearr_dialect::Profile;
 use cachearr_engine::ManualClock;
 use cachearr_gateway::Gateway;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cachearr_config::Config;
-use cachearr_copy::library::status::IndexState;
+use cachearr_copy::upstream_index::status::IndexState;
 use cachearr_dialect::Profile;
 use cachearr_engine::ManualClock;
 use cachearr_gateway::Gateway;

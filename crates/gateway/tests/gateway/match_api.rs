@@ -9,7 +9,7 @@ mod sim_gateway;
 use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 
-use cachearr_copy::library::matching::{MatchAnswer, store_path};
+use cachearr_copy::upstream_index::matching::{MatchAnswer, store_path};
 use cachearr_dialect::Profile;
 use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, MatchStore, sim};
 use cachearr_sim::{Sim, TestServer};

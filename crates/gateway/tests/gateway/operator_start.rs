@@ -13,7 +13,7 @@ use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cachearr_copy::library::status::IndexState;
+use cachearr_copy::upstream_index::status::IndexState;
 use cachearr_dialect::Profile;
 use cachearr_engine::{Clock as _, ManualClock};
 use cachearr_gateway::startup::{TokenCheck, check_upstream};

@@ -613,7 +613,7 @@ fn request(base: &str, path: &str, token: &str, json: bool) -> reqwest::RequestB
 /// server's own for that user, in XML and JSON.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_gateway_answers_first_walks_with_the_frames_it_kept() {
-    use cachearr_copy::library::status::IndexState;
+    use cachearr_copy::upstream_index::status::IndexState;
     let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
     let (served, _data) = sim_gateway::restarted_after_probes(&sim, |_| {}, |b| b).await;
     let status = served.gateway.index("plex").unwrap().status();

@@ -23,7 +23,7 @@ pub use cachearr_testkit::eventually;
 pub use serve_gateway::{Served, admin_client, loopback_config, serve};
 
 use cachearr_config::Config;
-use cachearr_copy::library::elements::fill_kept;
+use cachearr_copy::upstream_index::elements::fill_kept;
 use cachearr_dialect::Profile;
 use cachearr_gateway::{Gateway, GatewayBuilder};
 use cachearr_sim::jellyfin::JellyfinOptions;

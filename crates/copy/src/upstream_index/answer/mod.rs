@@ -73,7 +73,7 @@ mod walk;
 /// no token or two); `None` sends it on to the cache and the server.
 pub(crate) async fn try_answer<B>(
     gw: &Gateway,
-    handle: &crate::library::UpstreamIndex,
+    handle: &crate::upstream_index::UpstreamIndex,
     up: &Arc<Upstream>,
     req: &Request<B>,
     search: IndexSearch,

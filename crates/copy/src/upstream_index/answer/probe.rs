@@ -45,7 +45,7 @@ pub(crate) async fn learn_frames(gw: &Gateway, up: &Arc<Upstream>) -> usize {
     let Some(owner) = owner_of(gw, up) else {
         return 0;
     };
-    let Some(folded) = crate::library::folded::folded(&index).await else {
+    let Some(folded) = crate::upstream_index::folded::folded(&index).await else {
         return 0;
     };
     let library = cachearr_dialect::of(up.profile).library();

@@ -168,7 +168,7 @@ pub enum ElementStoreError {
 impl ElementStore {
     /// Opens (or creates) the store in directory `path`, with `memory` bytes (its share of
     /// `memory_max`) for its block cache and memtable, half each, and `written` bytes for the
-    /// items written ahead (`library::written`).
+    /// items written ahead (`upstream_index::written`).
     ///
     /// # Errors
     /// [`ElementStoreError`] when it cannot be opened (in use, unreadable, not writable).
@@ -191,7 +191,7 @@ impl ElementStore {
 
     /// Opens (or creates) upstream `upstream`'s store as a keyspace of the disk tier's
     /// database, with a memtable of `memory` bytes (reads use the tier's block cache) and
-    /// `written` bytes for the items written ahead (`library::written`).
+    /// `written` bytes for the items written ahead (`upstream_index::written`).
     ///
     /// # Errors
     /// [`ElementStoreError::Shared`] when the keyspace cannot be opened.

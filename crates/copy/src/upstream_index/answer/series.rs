@@ -13,7 +13,7 @@ use cachearr_library::{ItemKind, Visibility};
 
 use super::frame::{Observed, Shape, Sources};
 use super::{AnswerBody, Ctx};
-use crate::library::user_state::own_user_id;
+use crate::upstream_index::user_state::own_user_id;
 use cachearr_dialect::answers::{Documents, SeriesAsked};
 use cachearr_gateway::fetch::CopyAnswer;
 

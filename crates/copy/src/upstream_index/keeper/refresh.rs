@@ -10,8 +10,8 @@ use cachearr_library::index::{IndexBuilder, ItemNo};
 use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, Visibility};
 
 use super::{Built, Keeper};
-use crate::library::crawl::{self, Client, CrawlError, Stream};
-use crate::library::status::{BuildProgress, SectionInfo};
+use crate::upstream_index::crawl::{self, Client, CrawlError, Stream};
+use crate::upstream_index::status::{BuildProgress, SectionInfo};
 use cachearr_dialect::events::{Change, ChangeEvent};
 
 impl Keeper {
@@ -110,7 +110,7 @@ impl Keeper {
                 })
                 .await;
                 self.handle
-                    .read_again(Some(&[crate::library::ANY_ITEM.to_string()]), seen);
+                    .read_again(Some(&[crate::upstream_index::ANY_ITEM.to_string()]), seen);
             }
             Ok(Err(e)) => self.fail(format!("refresh failed: {e}")),
             Err(e) => self.fail(format!("refresh failed: {e}")),
