@@ -2001,6 +2001,10 @@ fn fields_garbled_by_exports_are_read_back() {
         ("Tessa Wren", "Salt Ledger", "cue"),
         ("The Velvet Lantems", "Midnight Carouse1", "carousel"),
         ("The Ve1vet Lanterns", "Midnight Carouse1", "carousel"),
+        ("The VeIvet Lanterns", "MidnIght CarouseI", "carousel"),
+        ("The Velvet Lanterns", "Midnight Carousel", "carousel"),
+        ("Tessa Wren", "Burn Notes", "burn"),
+        ("Orla Finch", "D0n't Stop N0w", "dontstop"),
         // Acts named by symbols, numbers in words.
         ("!?!", "Glass Ceiling Song", "symbol"),
         ("+/-", "Paper Planes Fold", "symbol2"),
@@ -2022,7 +2026,7 @@ fn fields_garbled_by_exports_are_read_back() {
             ("Velvet Lanterns, The", "Midnight Carnival"),
             ("Copper Tides", "Orla Finch"),
             ("Leonie Marsh", "12 - Crossing the River"),
-            ("Tessa Wren", "Burn Notes"),
+            ("Tessa Wren", "Torn Notes"),
         ],
     );
 }
