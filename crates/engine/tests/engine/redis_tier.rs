@@ -824,3 +824,78 @@ async fn an_expired_memory_copy_gives_way_to_a_fresher_one_another_instance_load
     assert_eq!(calls_b.load(Ordering::SeqCst), 0, "B never loaded");
     assert_eq!(calls_a.load(Ordering::SeqCst), 2);
 }
+
+/// Someone who can write to Redis sets a tag's generation back (or deletes it) and puts
+/// back the record that generation's invalidation killed: neither an instance that heard of
+/// the invalidation nor one restarted on its disk serves the old record, and the next
+/// invalidation gets a generation above every one they have known.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generation_set_back_in_redis_brings_back_no_record_it_killed() {
+    let server = RedisServer::start(&[]);
+    let port = server.port;
+    let dir = tempfile::tempdir().unwrap();
+    let a = cache_on(&server.url(), "t").await;
+    let b = cache_on_disk(&server.url(), dir.path()).await;
+    let key = Key::new("plex|GET|/library/metadata/42");
+    let tagged = lasting_policy().with_tag("item:42");
+    share(&a, &key, &tagged, "old").await;
+    let saved = record_key("t", "saved");
+    let copied = redis_cli(port, &["COPY", &record_key("t", key.as_str()), &saved]);
+    assert_eq!(copied.trim(), "1");
+    let calls = Arc::new(AtomicU32::new(0));
+    assert_eq!(body(&load(&b, &key, &tagged, &calls, "-").await), "old");
+
+    a.invalidate_tag("item:42");
+    a.invalidate_tag("item:42");
+    eventually("B heard of the invalidations", SETTLE, async || {
+        b.get(&key).await.is_none()
+    })
+    .await;
+    b.flush().await;
+
+    // The attacker: the generation back to where the old record was stored, or gone, and
+    // the old record back under its key (its seal is its key's: it reads as authentic).
+    let put_back_old = || {
+        let copied = redis_cli(
+            port,
+            &["COPY", &saved, &record_key("t", key.as_str()), "REPLACE"],
+        );
+        assert_eq!(copied.trim(), "1");
+    };
+    let set_backs: [&[&str]; 2] = [
+        &["HSET", "{t}:gens", "item:42", "0"],
+        &["HDEL", "{t}:gens", "item:42"],
+    ];
+    for set_back in set_backs {
+        for cache in [&a, &b] {
+            cache.remove(&key).await;
+            redis_cli(port, set_back);
+            put_back_old();
+            let got = load(cache, &key, &tagged, &calls, "reloaded").await;
+            assert_eq!(body(&got), "reloaded", "{set_back:?}: the killed record");
+        }
+    }
+    // B restarted on its disk, with Redis saying nothing of the tag.
+    b.remove(&key).await;
+    b.shutdown().await;
+    drop(b);
+    redis_cli(port, &["HDEL", "{t}:gens", "item:42"]);
+    put_back_old();
+    let b = cache_on_disk(&server.url(), dir.path()).await;
+    let got = load(&b, &key, &tagged, &calls, "reloaded").await;
+    assert_eq!(
+        body(&got),
+        "reloaded",
+        "restarted B served the killed record"
+    );
+    // The next invalidation is above the generations the instances knew.
+    redis_cli(port, &["HDEL", "{t}:gens", "item:42"]);
+    b.invalidate_tag("item:42");
+    eventually("B's invalidation reached Redis", SETTLE, async || {
+        redis_cli(port, &["HGET", "{t}:gens", "item:42"])
+            .trim()
+            .parse::<u64>()
+            .is_ok_and(|g| g >= 3)
+    })
+    .await;
+}
