@@ -11,7 +11,8 @@
 //!
 //! * `…/all?type={t}&lastViewedAt>>=1` — everything the user has played or started (a play, a
 //!   progress report or a skip sets `lastViewedAt`);
-//! * `…/all?type={t}&userRating>>=1` — everything the user has rated;
+//! * `…/all?type={t}&userRating>>=-1` — everything the user has rated (a rating is 0 to 10;
+//!   taking one away writes -1, and an item never rated has none);
 //! * for albums and artists, the first of these for their tracks as well (for seasons and
 //!   shows, for their episodes): a parent's `viewedLeafCount` is the number of its leaves
 //!   with a `viewCount`.
@@ -437,7 +438,7 @@ fn listing_paths(section: &str, kind: ItemKind) -> Vec<String> {
         |kind: u8, filter: &str| format!("/library/sections/{section}/all?type={kind}&{filter}");
     let mut paths = vec![
         listing(own, "lastViewedAt%3E%3E=1"),
-        listing(own, "userRating%3E%3E=1"),
+        listing(own, "userRating%3E%3E=-1"),
     ];
     if let Some(leaves) = leaf_kind(kind) {
         paths.push(listing(type_number(leaves), "lastViewedAt%3E%3E=1"));

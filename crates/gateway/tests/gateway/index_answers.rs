@@ -597,6 +597,47 @@ async fn play_state_in_index_answers_is_each_users_own() {
     same_item(&via, &direct, "after a play made on the server");
 }
 
+/// Every rating a user can give is in the index's answers as the server writes it: the
+/// lowest (0 and 1, which a "rated above 1" reading of the user's ratings left out), a half
+/// rating and the highest.
+#[tokio::test]
+async fn every_rating_is_in_index_answers_the_lowest_included() {
+    let r = start().await;
+    r.install_index().await;
+    let (tracks, titles) = {
+        let lib = r.sim.sim.library();
+        let s = lib.section(1).unwrap();
+        let ids: Vec<u32> = s.items(cachearr_sim::library::ItemKind::Track)[..4].to_vec();
+        let titles: Vec<String> = ids
+            .iter()
+            .map(|id| lib.item(*id).unwrap().title().to_string())
+            .collect();
+        (ids, titles)
+    };
+    for (track, rating) in tracks.iter().zip([1.0, 0.0, 0.5, 10.0]) {
+        r.sim.sim.rate(2, *track, Some(rating));
+    }
+    let token = r.token("alice");
+    for title in &titles {
+        let path = format!("/library/sections/1/search?type=10&query={}", enc(title));
+        for json in [true, false] {
+            let (cs, status, via, direct) = r.both(&path, &token, json).await;
+            assert_eq!(status, 200, "{path}");
+            assert!(cs.contains("detail=index"), "{path}: {cs}");
+            assert!(direct.contains("userRating"), "{path}: rated on the server");
+            if json {
+                let (via, direct): (Value, Value) = (
+                    serde_json::from_str(&via).unwrap(),
+                    serde_json::from_str(&direct).unwrap(),
+                );
+                same_item(&via, &direct, &path);
+            } else {
+                assert_eq!(via, direct, "{path} (XML)");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn lookup_by_path_and_musicbrainz_id_needs_the_admin_token() {
     let r = start().await;

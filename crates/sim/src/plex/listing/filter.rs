@@ -140,11 +140,9 @@ pub(super) fn numeric_field(
         "index" => i64::from(item.index()),
         "viewCount" => i64::from(state.play_state(user, item.id()).view_count),
         "lastViewedAt" => i64::from(state.play_state(user, item.id()).last_viewed_at),
-        "userRating" => state
-            .play_state(user, item.id())
-            .rating
-            .map(|r| r as i64)
-            .unwrap_or(0),
+        // An item never rated has no rating to compare (a filter on one leaves it out); a
+        // half rating compares by its whole part.
+        "userRating" => state.play_state(user, item.id()).rating? as i64,
         "id" | "ratingKey" => i64::from(item.id()),
         _ => return None,
     })
