@@ -169,3 +169,60 @@ async fn nested_tokens_reach_no_key_log_or_file_and_the_store_is_owner_only() {
         String::from_utf8_lossy(&log)
     );
 }
+
+/// A bearer token (RFC 6750's `access_token=`) in the query of a cached read, of a read
+/// passed through and of a write reaches no log line, at trace level: every line that shows
+/// the request's target shows the token's place redacted.
+#[tokio::test]
+async fn a_bearer_token_in_a_query_reaches_no_log_line() {
+    let logs = capture_logs();
+    let srv = Sim::start_plex_for_tests().await.unwrap();
+    let h = start_gateway(srv.addr, Profile::Plex, |_| {}).await;
+    let (token, item) = {
+        let state = srv.sim.state();
+        let admin = state.users().iter().find(|u| u.is_owner).unwrap();
+        let lib = srv.sim.library();
+        let item = lib.sections()[0]
+            .items(cachearr_sim::library::ItemKind::Track)
+            .first()
+            .copied()
+            .unwrap();
+        (admin.plex_token.clone(), item)
+    };
+    let bearer = "bearer-7f3a9c2e51";
+    let targets = [
+        format!("/library/sections?access_token={bearer}"),
+        format!("/library/metadata/{item}?includeExtras=1&access_token={bearer}"),
+        format!(
+            "/:/rate?key={item}&identifier=com.plexapp.plugins.library&rating=4&access_token={bearer}"
+        ),
+    ];
+    for target in &targets {
+        let r = h
+            .client
+            .put(h.url(target))
+            .header("X-Plex-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        r.bytes().await.unwrap();
+        let r = h
+            .client
+            .get(h.url(target))
+            .header("X-Plex-Token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{target}");
+        r.bytes().await.unwrap();
+    }
+    let log = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    for shown in ["/library/sections", "/:/rate"] {
+        assert!(log.contains(shown), "{shown} was logged:\n{log}");
+    }
+    assert!(log.contains("access_token=REDACTED"), "{log}");
+    assert!(
+        !log.contains(bearer),
+        "the bearer token is in the log:\n{log}"
+    );
+}
