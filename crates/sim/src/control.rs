@@ -15,6 +15,7 @@
 //! | `GET /_sim/tokens` | every user with name, password, Plex token, Jellyfin token and id, sections, restrictions (Plex share filters, Jellyfin policy) |
 //! | `POST /_sim/tokens/revoke` | `{"token":"…"}`: the server refuses that token (401) until it is restored |
 //! | `POST /_sim/tokens/restore` | `{"token":"…"}`: the server accepts it again |
+//! | `POST /_sim/clock/advance?secs=N` | moves the server's clock on (the times of plays, edits and events made from then on), as a benchmark moves a gateway's in its measurement mode |
 //!
 //! Control requests are neither counted nor subject to faults.
 
@@ -261,6 +262,7 @@ pub(crate) fn router(sim: Sim) -> Router {
         .route("/_sim/tokens", get(tokens))
         .route("/_sim/tokens/revoke", post(revoke_token))
         .route("/_sim/tokens/restore", post(restore_token))
+        .route("/_sim/clock/advance", post(advance_clock))
         .with_state(sim)
 }
 
@@ -286,6 +288,18 @@ async fn reset(State(sim): State<Sim>, Query(q): Query<ResetQuery>) -> Json<serd
         sim.reset_state();
     }
     Json(json!({"reset": true, "state": state}))
+}
+
+#[derive(Deserialize)]
+struct AdvanceQuery {
+    secs: u64,
+}
+
+async fn advance_clock(State(sim): State<Sim>, Query(q): Query<AdvanceQuery>) -> Response {
+    if q.secs > 366 * 24 * 3600 {
+        return bad("secs= is more than a year");
+    }
+    Json(json!({"offset_secs": sim.advance_clock(q.secs)})).into_response()
 }
 
 async fn silence_sockets(State(sim): State<Sim>) -> Json<serde_json::Value> {

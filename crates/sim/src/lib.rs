@@ -223,6 +223,7 @@ impl SimBuilder {
                 event_seq: AtomicU64::new(0),
                 event_drops: events::EventDrops::default(),
                 lean_batches: AtomicBool::new(false),
+                clock_offset_secs: AtomicU64::new(0),
                 sockets: sockets::channel(),
                 seed,
             }),
@@ -266,6 +267,10 @@ struct Inner {
     lean_batches: AtomicBool,
     /// Silences and closes of open notification sockets (`sockets`).
     sockets: tokio::sync::watch::Sender<sockets::Epochs>,
+    /// How far the server's clock stands ahead of the system's (`POST /_sim/clock/advance`):
+    /// a benchmark moves it on with the gateway's so that changes made "a day later" carry
+    /// that day's times.
+    clock_offset_secs: AtomicU64,
     seed: u64,
 }
 
@@ -437,12 +442,21 @@ impl Sim {
         }));
     }
 
-    /// Epoch seconds now.
+    /// Epoch seconds now, on the server's clock (the system's, moved on by
+    /// [`Sim::advance_clock`]).
     pub fn now(&self) -> u32 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as u32)
-            .unwrap_or(0)
+        let offset = self.inner.clock_offset_secs.load(Ordering::Relaxed);
+        now_secs().saturating_add(u32::try_from(offset).unwrap_or(u32::MAX))
+    }
+
+    /// Moves the server's clock on by `secs`; returns how far it now stands ahead of the
+    /// system's, in seconds.
+    pub fn advance_clock(&self, secs: u64) -> u64 {
+        let before = self
+            .inner
+            .clock_offset_secs
+            .fetch_add(secs, Ordering::Relaxed);
+        before.saturating_add(secs)
     }
 
     /// The webhook targets.

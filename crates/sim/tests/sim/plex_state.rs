@@ -128,7 +128,7 @@ async fn timeline_makes_sessions_on_deck_and_scrobbles_near_the_end() {
     let s = json_as(&srv, &srv.token, SESSIONS).await;
     assert_eq!(s["MediaContainer"]["size"], 1);
     assert_eq!(first(&s)["viewOffset"], 60000);
-    assert_eq!(first(&s)["User"][0]["title"], "alice");
+    assert_eq!(first(&s)["User"]["title"], "alice", "one object, as Plex writes it");
     // Bob sees no session of alice's.
     assert_eq!(size_as(&srv, &token_of(&srv, "bob"), SESSIONS).await, 0);
     // Stopped in the middle: on deck for alice (not for the owner).
@@ -498,4 +498,40 @@ async fn tag_field_and_artwork_edits() {
     assert_eq!(list[1]["selected"], true);
     let m = metadata_as(&srv, &srv.token, movie).await;
     assert_eq!(m["Field"][0]["name"], "thumb");
+}
+
+/// The server's clock moved on by the control API: what is changed from then on carries the
+/// moved time, as a gateway in its measurement mode sees a day later.
+#[tokio::test]
+async fn a_rename_a_day_on_carries_that_days_time() {
+    let srv = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
+    let movie = item_in(&srv, MOVIES_SECTION, ItemKind::Movie, 0);
+    let today = srv.sim.now();
+
+    let moved = control(
+        &srv,
+        "/_sim/clock/advance?secs=86400",
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(moved["offset_secs"], 86_400, "{moved}");
+    assert!(srv.sim.now() >= today + 86_400);
+    srv.sim.rename_item(movie, "A day later").unwrap();
+    let item = metadata_as(&srv, &srv.token, movie).await;
+    assert_eq!(item["title"], "A day later");
+    let updated = item["updatedAt"].as_u64().unwrap();
+    assert!(
+        updated >= u64::from(today) + 86_400,
+        "updatedAt {updated}, today {today}"
+    );
+
+    let refused = client()
+        .post(format!(
+            "{}/_sim/clock/advance?secs=99999999999",
+            srv.base_url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400, "more than a year");
 }

@@ -383,7 +383,7 @@ pub(crate) async fn section_timeline(
             .map(|x| x.updated_at)
             .max()
             .unwrap_or(0)
-            .max(crate::now_secs());
+            .max(sim.now());
         El::new("LibraryTimeline")
             .a("size", s.items(s.top_kind()).len())
             .a("allowSync", false)
