@@ -263,7 +263,8 @@ impl<'a> Matcher<'a> {
     /// performer or orchestra where the library credits another of them. Accepted when the
     /// title is the offered track's exactly, no other song in the library has it, the entry
     /// says nothing more of the recording, and the length (within 2 s) or the album vouches
-    /// for it.
+    /// for it — or, for a title-only entry that gives nothing else, when its title is
+    /// distinctive enough to stand alone ([`says_only_its_title`]).
     fn by_title_alone(&self, query: &TrackQuery, outcome: &MatchOutcome) -> Option<MatchOutcome> {
         let best = outcome
             .best
@@ -326,7 +327,9 @@ impl<'a> Matcher<'a> {
             || !(if known_name {
                 length_agrees && album_agrees
             } else {
-                length_agrees || album_agrees
+                length_agrees
+                    || album_agrees
+                    || (no_artist && says_only_its_title(query, &ours.base))
             })
         {
             return None;
@@ -342,6 +345,17 @@ impl<'a> Matcher<'a> {
             ..outcome.clone()
         })
     }
+}
+
+/// An entry that gives a title and nothing else (no length, no album, no artist), of two
+/// words and ten letters or more: a radio log's or a chart's line. The only song of such a
+/// title in the library is the one it names; a one-word title ("Hello", "Intro") is too
+/// common to stand alone.
+fn says_only_its_title(query: &TrackQuery, base: &str) -> bool {
+    query.duration_ms.is_none()
+        && query.album.is_none()
+        && base.split(' ').count() >= 2
+        && base.chars().filter(|c| c.is_alphanumeric()).count() >= 10
 }
 
 /// A library title taken apart without the cue's or track's number a rip may have left

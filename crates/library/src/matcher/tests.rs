@@ -1958,6 +1958,7 @@ fn garbled_library() -> LibraryIndex {
         track("bruecken", "Jörg Weiß", "Über Brücken", "Ufer", 222),
         track("burn", "Tessa Wren", "Bum Notes", "Ledger", 180),
         track("cue", "Tessa Wren", "07. Salt Ledger", "Ledger", 150),
+        track("sleepy", "Tessa Wren", "Sleepwalker", "Ledger", 170),
     ];
     records[9].album_artist = Some("Leonie Marsh".into());
     library_of(&records)
@@ -2056,11 +2057,15 @@ fn a_length_that_cannot_be_the_tracks_outweighs_nothing() {
 fn a_title_alone_is_accepted_when_its_length_or_album_vouches() {
     let index = garbled_library();
     for artist in ["", "Unknown Artist"] {
-        assert_offered(
+        // A title of two words and ten letters stands alone when the entry gives nothing
+        // else; one word does not, nor a title with a length that is not the track's.
+        assert_accepted(
             &index,
             entry(artist, "Midnight Carousel", None, None),
             "carousel",
         );
+        assert_offered(&index, entry(artist, "Sleepwalker", None, None), "sleepy");
+        assert_offered(&index, entry(artist, "Tin Roof", None, None), "marrow");
         assert_accepted(
             &index,
             entry(artist, "Midnight Carousel", None, Some(246)),
