@@ -507,7 +507,7 @@ impl AdminBackend for GatewayAdmin {
                         Ok(_) => report.warmed += 1,
                         Err(err) => {
                             report.failed += 1;
-                            tracing::debug!(upstream = %up.name, error = %err, "warm request failed");
+                            tracing::debug!(upstream = %up.name, error = %cachearr_engine::Chain(&err), "warm request failed");
                         }
                     }
                 }

@@ -222,7 +222,7 @@ impl DiskTier {
         match first.kind {
             DiskOpenKind::Environment => {
                 return DiskStart::Unavailable {
-                    reason: first.to_string(),
+                    reason: crate::Chain(&first).to_string(),
                 };
             }
             DiskOpenKind::InUse => return DiskStart::InUse { error: first },
@@ -232,7 +232,10 @@ impl DiskTier {
             Ok(to) => to,
             Err(e) => {
                 return DiskStart::Unavailable {
-                    reason: format!("{first}; moving the damaged store aside failed: {e}"),
+                    reason: format!(
+                        "{}; moving the damaged store aside failed: {e}",
+                        crate::Chain(&first)
+                    ),
                 };
             }
         };

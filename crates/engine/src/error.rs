@@ -5,6 +5,10 @@
 //! came from as its [`std::error::Error::source`], so a caller can look at the store's or the
 //! file system's own error instead of parsing text. The sources sit behind an [`Arc`]: one
 //! failed load or start is handed to every caller that waited for it, so the errors clone.
+//!
+//! A message says what failed at its own level and never repeats its source: whoever shows an
+//! error to people prints the chain ([`Chain`], or the CLI's `caused by:` lines), so each
+//! cause is printed once.
 
 use std::error::Error as StdError;
 use std::sync::Arc;
@@ -37,6 +41,24 @@ impl std::fmt::Display for Cause {
     }
 }
 
+/// An error and its sources on one line, `"what failed: why: why that"`: how an error is
+/// shown where there is one line for it (a log field, a problem document's detail), since no
+/// message repeats its source.
+#[derive(Clone, Copy)]
+pub struct Chain<'a>(pub &'a (dyn StdError + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
 /// Why a loader could not produce a value. Loaders build it; the engine never stores it, only
 /// hands it to every caller that waited for the load.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -44,8 +66,13 @@ impl std::fmt::Display for Cause {
 pub struct LoadError {
     /// What kind of failure it was, so a caller can answer it without reading the message.
     pub kind: LoadErrorKind,
-    /// What went wrong, for logs (must not contain secrets such as tokens).
+    /// What went wrong at the loader's level, for logs (must not contain secrets such as
+    /// tokens); it does not repeat the source.
     pub message: Arc<str>,
+    /// The error the load failed on (an upstream's, a store's), when there is one: what a
+    /// caller downcasts to, and the rest of the chain.
+    #[source]
+    source: Option<Cause>,
 }
 
 /// The kind of a [`LoadError`]: what a caller decides by (the status it answers, whether to
@@ -86,6 +113,21 @@ impl LoadError {
         Self {
             kind,
             message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A load error of the given kind caused by `source`, `message` saying what the loader
+    /// was doing (not what `source` says).
+    pub fn caused_by(
+        kind: LoadErrorKind,
+        message: impl Into<Arc<str>>,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: Some(Cause::new(source)),
         }
     }
 }
@@ -96,8 +138,8 @@ impl LoadError {
 #[non_exhaustive]
 pub enum EngineError {
     /// The loader failed and no stale copy within the stale-if-error window was available.
-    #[error("loader failed: {0}")]
-    Load(LoadError),
+    #[error("loader failed")]
+    Load(#[source] LoadError),
     /// The loader did not finish within the configured load timeout.
     #[error("loader timed out after {0:?}")]
     LoadTimeout(Duration),
@@ -105,7 +147,7 @@ pub enum EngineError {
     #[error("loader panicked")]
     LoaderPanicked,
     /// The disk tier could not be opened at start.
-    #[error("cannot open disk cache at {path}: {source}")]
+    #[error("cannot open disk cache at {path}")]
     DiskOpen {
         /// The directory given to the builder.
         path: String,
@@ -117,7 +159,7 @@ pub enum EngineError {
     #[error("invalid cache configuration: {0}")]
     Config(String),
     /// The Redis tier could not connect or authenticate at start.
-    #[error("cannot use redis at {url}: {source}")]
+    #[error("cannot use redis at {url}")]
     Redis {
         /// The URL with any password masked.
         url: String,
@@ -143,8 +185,9 @@ pub enum DiskOpenKind {
 
 /// Why the disk store could not be opened: its [`DiskOpenKind`] and the file system's or the
 /// store's own error (an [`std::io::Error`] or a `fjall::Error`, to downcast) as its source.
+/// Its message is what was being done, or else what its kind means; never the source's text.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{context}{source}")]
+#[error("{}", self.what())]
 pub struct DiskOpenError {
     /// Whose fault it is.
     pub kind: DiskOpenKind,
@@ -167,6 +210,16 @@ impl DiskOpenError {
             kind,
             context,
             source: Cause::new(source),
+        }
+    }
+
+    /// What failed, without the source's own words.
+    fn what(&self) -> &'static str {
+        match (self.context.trim_end_matches(": "), self.kind) {
+            ("", DiskOpenKind::Damage) => "the store's files cannot be read back",
+            ("", DiskOpenKind::Environment) => "the disk cannot hold the store",
+            ("", DiskOpenKind::InUse) => "another process has the store open",
+            (context, _) => context,
         }
     }
 }
@@ -245,7 +298,7 @@ impl RedisStartError {
 #[non_exhaustive]
 pub enum TierError {
     /// The backing store reported an error.
-    #[error("{tier} tier: {source}")]
+    #[error("{tier} tier failed")]
     Store {
         /// Which tier.
         tier: &'static str,
@@ -288,7 +341,8 @@ mod tests {
     fn a_store_error_keeps_the_stores_own_error_as_its_source() {
         let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "no space left");
         let e = TierError::store("disk", io);
-        assert_eq!(e.to_string(), "disk tier: no space left");
+        assert_eq!(e.to_string(), "disk tier failed");
+        assert_eq!(Chain(&e).to_string(), "disk tier failed: no space left");
         let source = StdError::source(&e).expect("a source");
         let io = source
             .downcast_ref::<std::io::Error>()
@@ -307,8 +361,9 @@ mod tests {
                 io,
             ),
         };
+        assert_eq!(e.to_string(), "cannot open disk cache at /data");
         assert_eq!(
-            e.to_string(),
+            Chain(&e).to_string(),
             "cannot open disk cache at /data: directory is not writable: read-only"
         );
         let open = StdError::source(&e)
@@ -316,6 +371,22 @@ mod tests {
             .expect("the open error");
         assert_eq!(open.kind, DiskOpenKind::Environment);
         assert!(StdError::source(open).is_some_and(|s| s.is::<std::io::Error>()));
+    }
+
+    #[test]
+    fn a_load_error_keeps_its_cause_and_says_it_once() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let load = LoadError::caused_by(LoadErrorKind::Other, "reading the server", refused);
+        let e = EngineError::Load(load);
+        let load = StdError::source(&e)
+            .and_then(|s| s.downcast_ref::<LoadError>())
+            .expect("the load error");
+        assert_eq!(load.kind, LoadErrorKind::Other);
+        assert!(StdError::source(load).is_some_and(|s| s.is::<std::io::Error>()));
+        assert_eq!(
+            Chain(&e).to_string(),
+            "loader failed: reading the server: refused"
+        );
     }
 
     #[test]

@@ -93,8 +93,8 @@ pub use clock::{Clock, ManualClock, SystemClock, elapsed_us};
 pub use disk::{DiskMemory, DiskStart, DiskTier, SharedKeyspace};
 pub use entry::{CachedValue, Entry, Fill, HeldBeside, Lookup, Outcome};
 pub use error::{
-    Cause, DiskOpenError, DiskOpenKind, EngineError, LoadError, LoadErrorKind, RedisStartError,
-    RedisStartKind, TierError,
+    Cause, Chain, DiskOpenError, DiskOpenKind, EngineError, LoadError, LoadErrorKind,
+    RedisStartError, RedisStartKind, TierError,
 };
 pub use key::Key;
 pub use loader::{LoadContext, Loader};

@@ -646,7 +646,7 @@ pub async fn fetch_parsed_as_user<T: std::any::Any + Send + Sync>(
     match lookup {
         Ok(lookup) => parsed_answer(user, path, &lookup, parse),
         Err(e) => {
-            tracing::debug!(upstream = %up.name, path, error = %e, "read as a user failed");
+            tracing::debug!(upstream = %up.name, path, error = %cachearr_engine::Chain(&e), "read as a user failed");
             None
         }
     }

@@ -759,7 +759,7 @@ impl Gateway {
                         Ok(_) => done += 1,
                         Err(e) => {
                             failed += 1;
-                            tracing::debug!(upstream = %up.name, path = %path, error = %e, "warm failed");
+                            tracing::debug!(upstream = %up.name, path = %path, error = %cachearr_engine::Chain(&e), "warm failed");
                         }
                     }
                 }

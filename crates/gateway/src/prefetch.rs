@@ -304,7 +304,7 @@ impl FollowUps {
                 Ok(_) => metrics.prefetch(&label, "fetched"),
                 Err(err) => {
                     metrics.prefetch(&label, "failed");
-                    tracing::debug!(upstream = %upstream.name, error = %err, "prefetch failed");
+                    tracing::debug!(upstream = %upstream.name, error = %cachearr_engine::Chain(&err), "prefetch failed");
                 }
             }
         }

@@ -76,7 +76,7 @@ pub enum UpstreamError {
     #[error("upstream {0} did not answer within the read timeout")]
     Timeout(String),
     /// Could not connect or the connection broke.
-    #[error("upstream {upstream}: {}", transport_message(source))]
+    #[error("upstream {upstream}: {}", transport_failure(source))]
     Transport {
         /// Upstream name.
         upstream: String,
@@ -103,7 +103,7 @@ impl From<UpstreamError> for cachearr_engine::LoadError {
     /// The engine carries the kind to whoever waited for the load, so the proxy answers a
     /// breaker, a saturated guard or a time-out by its kind, never by matching the message.
     fn from(e: UpstreamError) -> Self {
-        Self::of_kind(e.kind(), e.to_string())
+        Self::caused_by(e.kind(), "the upstream request failed", e)
     }
 }
 
@@ -148,7 +148,7 @@ impl From<BadTarget> for cachearr_engine::LoadError {
 #[non_exhaustive]
 pub enum UpstreamSetupError {
     /// A route override does not compile.
-    #[error("upstream {upstream}: {source}")]
+    #[error("upstream {upstream}: a route override does not compile")]
     Routes {
         /// The upstream.
         upstream: String,
@@ -156,7 +156,7 @@ pub enum UpstreamSetupError {
         source: cachearr_config::policy::RouteError,
     },
     /// The TLS settings are unusable.
-    #[error("upstream {upstream}: {source}")]
+    #[error("upstream {upstream}: unusable TLS settings")]
     Tls {
         /// The upstream.
         upstream: String,
@@ -438,24 +438,17 @@ fn client_body_failed(e: &hyper_util::client::legacy::Error) -> bool {
     false
 }
 
-/// A transport error's description without any URL (which could carry a token): what the
-/// client said and every error beneath it.
-fn transport_message(e: &cachearr_engine::Cause) -> String {
+/// What a transport error was, connecting or on a connection made: the client's words and
+/// those beneath it are its sources (none of them names the URL, which could carry a token).
+fn transport_failure(e: &cachearr_engine::Cause) -> &'static str {
     let connect = e
         .downcast_ref::<hyper_util::client::legacy::Error>()
         .is_some_and(hyper_util::client::legacy::Error::is_connect);
-    let mut msg = if connect {
-        "cannot connect".to_string()
+    if connect {
+        "cannot connect"
     } else {
-        "connection failed".to_string()
-    };
-    let mut source = e.source();
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
+        "connection failed"
     }
-    msg
 }
 
 #[cfg(test)]
@@ -489,10 +482,26 @@ mod tests {
         let err = up.send_once(req, Budget::Client).await.unwrap_err();
         assert!(err.is_retryable(), "{err}");
         assert_eq!(err.kind(), cachearr_engine::LoadErrorKind::Other);
-        assert!(err.to_string().contains("cannot connect"), "{err}");
+        assert_eq!(err.to_string(), "upstream plex: cannot connect");
         let client = std::error::Error::source(&err)
             .and_then(|s| s.downcast_ref::<hyper_util::client::legacy::Error>())
             .expect("the client's error as the source");
         assert!(client.is_connect());
+        // The engine's error keeps the upstream's as its source, and says each cause once.
+        let load = cachearr_engine::LoadError::from(err);
+        let upstream = std::error::Error::source(&load)
+            .and_then(|s| s.downcast_ref::<UpstreamError>())
+            .expect("the upstream error as the load's source");
+        assert!(matches!(upstream, UpstreamError::Transport { .. }));
+        let chain = cachearr_engine::Chain(&load).to_string();
+        assert!(
+            chain.starts_with("the upstream request failed: upstream plex: cannot connect: "),
+            "{chain}"
+        );
+        let causes: Vec<&str> = chain.split(": ").collect();
+        let mut unique = causes.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), causes.len(), "a cause said twice: {chain}");
     }
 }

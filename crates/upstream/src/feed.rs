@@ -736,7 +736,7 @@ impl Feed {
             // An unconditional fetch is never answered this way.
             Ok(Fill::NotModified) => return Sampled::Nothing,
             Err(e) => {
-                tracing::debug!(upstream = %self.upstream, error = %e, "sampled revalidation failed");
+                tracing::debug!(upstream = %self.upstream, error = %cachearr_engine::Chain(&e), "sampled revalidation failed");
                 return Sampled::Failed;
             }
         };

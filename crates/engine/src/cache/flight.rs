@@ -344,7 +344,7 @@ impl Inner {
             Err(_elapsed) => EngineError::LoadTimeout(self.load_timeout),
         };
         bump(&class.loader_errors);
-        tracing::debug!(key = %key, class = %policy.class, error = %failure, "load failed");
+        tracing::debug!(key = %key, class = %policy.class, error = %crate::Chain(&failure), "load failed");
         flight.finish(self.failed(&key, stale, failure));
     }
 

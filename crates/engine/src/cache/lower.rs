@@ -233,7 +233,7 @@ impl Inner {
             }
             Err(e) => {
                 bump(&self.disk_counters.errors);
-                tracing::warn!(error = %e, "disk tier read failed; treating as a miss");
+                tracing::warn!(error = %crate::Chain(&e), "disk tier read failed; treating as a miss");
                 return None;
             }
         };

@@ -176,7 +176,8 @@ async fn serial_a_read_only_directory_at_start_leaves_memory_only_with_a_warning
         return;
     };
     let err = DiskTier::open(&at, 1 << 20).unwrap_err();
-    assert!(err.to_string().contains("not writable"), "{err}");
+    let msg = cachearr_engine::Chain(&err).to_string();
+    assert!(msg.contains("not writable"), "{msg}");
     let cache = start_memory_only(&at, 1 << 20, "not writable").await;
     cache.shutdown().await;
 }
@@ -204,7 +205,8 @@ async fn a_store_held_by_another_process_is_a_clear_error_and_is_left_alone() {
         .await
         .unwrap_err();
     assert!(matches!(err, EngineError::DiskOpen { .. }), "{err:?}");
-    assert!(err.to_string().contains("Locked"), "{err}");
+    let msg = cachearr_engine::Chain(&err).to_string();
+    assert!(msg.contains("Locked"), "{msg}");
     // Not moved aside, and the holder's records are intact.
     let siblings: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use cachearr_engine::EngineError;
+use cachearr_engine::{Chain, EngineError, LoadError};
 use http::Response;
 use http::header::{self, HeaderValue};
 
@@ -25,7 +25,7 @@ pub(super) fn engine_error_response(
         // The breaker opened while this load waited: say so, whatever the load's own kind.
         (_, EngineError::Load(_)) if open => circuit_open_response(up),
         (ErrorKind::UpstreamUnavailable, _) => circuit_open_response(up),
-        (kind, EngineError::Load(le)) => problem(kind, &le.message),
+        (kind, EngineError::Load(le)) => problem(kind, &load_detail(le)),
         (kind, EngineError::LoadTimeout(d)) => problem(
             kind,
             &format!("upstream {} did not answer within {d:?}", up.name),
@@ -62,6 +62,15 @@ fn circuit_open_response(up: &Upstream) -> Response<ProxyBody> {
 pub(super) fn upstream_error_response(up: &Upstream, e: &UpstreamError) -> Response<ProxyBody> {
     match ErrorKind::of_load(e.kind()) {
         ErrorKind::UpstreamUnavailable => circuit_open_response(up),
-        kind => problem(kind, &e.to_string()),
+        kind => problem(kind, &Chain(e).to_string()),
+    }
+}
+
+/// What a client is told of a failed load: the error it failed on with its causes (an
+/// upstream's, none of which names a URL), or the loader's own message when it has none.
+fn load_detail(le: &LoadError) -> String {
+    match std::error::Error::source(le) {
+        Some(cause) => Chain(cause).to_string(),
+        None => le.message.to_string(),
     }
 }

@@ -290,7 +290,7 @@ impl Call<'_> {
         let Call {
             gw, up, started, ..
         } = *self;
-        tracing::info!(upstream = %up.name, target = %cachearr_upstream::redact::target(path_and_query), error = %e, "pass-through failed");
+        tracing::info!(upstream = %up.name, target = %cachearr_upstream::redact::target(path_and_query), error = %cachearr_engine::Chain(e), "pass-through failed");
         let mut resp = match e {
             UpstreamError::ClientBody if too_large => problem(
                 ErrorKind::BodyTooLarge,

@@ -572,7 +572,7 @@ impl CachedRead<'_> {
         tracing::info!(
             upstream = %up.name,
             target = %cachearr_upstream::redact::uri_target(self.uri),
-            error = %e,
+            error = %cachearr_engine::Chain(e),
             "upstream load failed, no stale copy"
         );
         let seconds = started.elapsed().as_secs_f64();
