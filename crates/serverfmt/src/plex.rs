@@ -71,6 +71,10 @@ pub struct El {
     pub attrs: Vec<(&'static str, V)>,
     /// Children, in order.
     pub kids: Vec<El>,
+    /// JSON writes this element as one object under its tag (`"Player":{…}`), not inside an
+    /// array: what Plex does with the single children of a session (`User`, `Player`,
+    /// `Session`), see [`El::object`].
+    pub json_object: bool,
 }
 
 impl El {
@@ -91,6 +95,16 @@ impl El {
             json_key,
             attrs: Vec::new(),
             kids: Vec::new(),
+            json_object: false,
+        }
+    }
+
+    /// A single child that JSON writes as an object under its tag rather than as an array of
+    /// one, as Plex writes a playing item's `User`, `Player` and `Session`.
+    pub fn object(tag: &'static str) -> Self {
+        Self {
+            json_object: true,
+            ..Self::keyed(tag, tag)
         }
     }
 
@@ -344,6 +358,15 @@ impl El {
             }
             first = false;
             json_str(key, out);
+            if let Some(single) = self
+                .kids
+                .iter()
+                .find(|k| k.json_key == key && k.json_object)
+            {
+                out.push(':');
+                single.write_json(out);
+                continue;
+            }
             out.push_str(":[");
             let mut first_kid = true;
             for kid in self.kids.iter().filter(|k| k.json_key == key) {
@@ -592,6 +615,19 @@ mod tests {
         assert_eq!(container["Metadata"][0]["index"], 3);
         assert_eq!(container["Metadata"][0]["rating"], 7.5);
         assert_eq!(container["Hub"][0]["size"], 0);
+    }
+
+    #[test]
+    fn an_object_child_is_written_as_an_object_in_json_and_as_an_element_in_xml() {
+        let doc = El::new("Video")
+            .a("ratingKey", "1")
+            .kid(El::object("Player").a("local", true))
+            .kid(El::new("Media").a("id", 2u32));
+        assert_eq!(
+            doc.to_json(),
+            r#"{"Video":{"ratingKey":"1","Player":{"local":true},"Media":[{"id":2}]}}"#
+        );
+        assert!(doc.to_xml().contains("<Player local=\"1\"/>"));
     }
 
     #[test]

@@ -384,13 +384,13 @@ pub(crate) async fn sessions(State(sim): State<Sim>, ctx: Ctx) -> Response {
             e = e
                 .a("sessionKey", s.session_key.to_string())
                 .kid(
-                    El::new("User")
+                    El::object("User")
                         .a("id", s.user.to_string())
                         .a("thumb", "")
                         .a("title", user.map(|u| u.name.as_str()).unwrap_or("")),
                 )
                 .kid(
-                    El::new("Player")
+                    El::object("Player")
                         .a("address", "127.0.0.1")
                         .a("machineIdentifier", s.client_id.as_str())
                         .a("platform", "Linux")
@@ -400,7 +400,7 @@ pub(crate) async fn sessions(State(sim): State<Sim>, ctx: Ctx) -> Response {
                         .a("local", true),
                 )
                 .kid(
-                    El::new("Session")
+                    El::object("Session")
                         .a("id", format!("session-{}", s.session_key))
                         .a("bandwidth", 2_000u32)
                         .a("location", "lan"),

@@ -128,7 +128,11 @@ async fn timeline_makes_sessions_on_deck_and_scrobbles_near_the_end() {
     let s = json_as(&srv, &srv.token, SESSIONS).await;
     assert_eq!(s["MediaContainer"]["size"], 1);
     assert_eq!(first(&s)["viewOffset"], 60000);
-    assert_eq!(first(&s)["User"]["title"], "alice", "one object, as Plex writes it");
+    assert_eq!(
+        first(&s)["User"]["title"],
+        "alice",
+        "one object, as Plex writes it"
+    );
     // Bob sees no session of alice's.
     assert_eq!(size_as(&srv, &token_of(&srv, "bob"), SESSIONS).await, 0);
     // Stopped in the middle: on deck for alice (not for the owner).
