@@ -201,7 +201,7 @@ fn media(item: &Item<'_>) -> El {
     } else {
         m.a("width", 1920u32)
             .a("height", 1080u32)
-            .a("aspectRatio", "1.78")
+            .a("aspectRatio", V::F(1.78))
             .a("audioChannels", 6u32)
             .a("audioCodec", "eac3")
             .a("videoCodec", "h264")
@@ -271,8 +271,40 @@ pub(crate) fn item_el(
         e.kids.extend(super::editing::listing_tag_kids(item));
     }
     if opts.detailed {
+        e = image_kids(e, item);
         e = detail_kids(e, item);
     }
+    e
+}
+
+/// The `Image` elements of an item's own page (python-plexapi's `images`): its poster
+/// (`snapshot` for an episode, as Plex names an episode's still) and its background. They
+/// repeat the `thumb` and `art` the element carries by now, edits included, so they are read
+/// from it rather than worked out a second time.
+fn image_kids(mut e: El, item: &Item<'_>) -> El {
+    let url = |name: &str| {
+        e.attrs.iter().find_map(|(k, v)| match v {
+            V::S(s) if *k == name => Some(s.clone()),
+            _ => None,
+        })
+    };
+    let poster = if item.kind() == ItemKind::Episode {
+        "snapshot"
+    } else {
+        "coverPoster"
+    };
+    let images: Vec<El> = [(poster, url("thumb")), ("background", url("art"))]
+        .into_iter()
+        .filter_map(|(kind, url)| {
+            url.map(|u| {
+                El::new("Image")
+                    .a("alt", item.title())
+                    .a("type", kind)
+                    .a("url", u)
+            })
+        })
+        .collect();
+    e.kids.extend(images);
     e
 }
 
