@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
-"""A Tautulli-style poller at steady state, direct and through cachearr in its default
+"""A dashboard poller at steady state, direct and through cachearr in its default
 configuration: what the server is asked a minute (bench/tools/steady.sh starts it).
 
-One round, every PAUSE seconds (5): what is playing (`/status/sessions`), the sections
-(`/library/sections`), a count per section (`/library/sections/{id}/all?type=N` with
-`X-Plex-Container-Start=0&X-Plex-Container-Size=1`, N the section's kind), and three recently
-added lists (`/hubs/home/recentlyAdded?type=1|2|8`, 50 each). It runs for DIRECT_MINUTES (1)
-straight to the simulator, then for MINUTES (10) through a gateway that has crawled its index
-and was restarted on it with nothing cached, once per user kind of AS (`owner,shared`: the
-owner, Tautulli's usual token, and SHARED_USER, alice, who sees every library).
+SERVER=plex (the default) is a Tautulli-style poller. One round, every PAUSE seconds (5): what
+is playing (`/status/sessions`), the sections (`/library/sections`), a count per section
+(`/library/sections/{id}/all?type=N` with `X-Plex-Container-Start=0&X-Plex-Container-Size=1`,
+N the section's kind), and three recently added lists (`/hubs/home/recentlyAdded?type=1|2|8`,
+50 each).
 
-Each minute's server requests are the simulator's count; through cachearr they are split into
-the poller's requests cachearr sent on (`/api/stats` → `headline.clients.to_server`, counted at
-its proxy listener) and cachearr's own (the rest: play-state probes, sampled revalidations, its
-reads for the copy). The steady state is the mean of every minute after the first.
+SERVER=jellyfin is a Jellyfin dashboard as Homepage's and Homarr's widgets poll: what is
+playing (`/Sessions`), how many items of each kind (`/Items/Counts`), the user's libraries
+(`/UserViews`) and each library's latest items (`/Items/Latest?ParentId={id}&Limit=16`).
+
+It runs for DIRECT_MINUTES (1) straight to the simulator, then for MINUTES (10) through a
+gateway that has crawled its index and was restarted on it with nothing cached, once per user
+kind of AS (`owner,shared`: the owner, a dashboard's usual token, and SHARED_USER, alice, who
+sees every library).
 """
 import json
 import os
@@ -32,10 +34,38 @@ DIRECT_MINUTES = float(os.environ.get("DIRECT_MINUTES", "1"))
 PAUSE = float(os.environ.get("PAUSE", "5"))
 AS = os.environ.get("AS", "owner,shared").split(",")
 KIND_TYPES = {"movie": 1, "show": 2, "artist": 8}
+SERVER = os.environ.get("SERVER", "plex")
 
 
 def poll_round(base, user):
     """One round of the poller; the number of requests it made."""
+    if SERVER == "jellyfin":
+        return jellyfin_round(base, user)
+    return plex_round(base, user)
+
+
+def jellyfin_round(base, user):
+    """One round of the Jellyfin dashboard; the number of requests it made."""
+    auth = ('MediaBrowser Client="Homepage", Device="dashboard", DeviceId="cachearr-steady", '
+            f'Version="1.0", Token="{user["jellyfin_token"]}"')
+    http = requests.Session()
+    http.headers.update({"Authorization": auth, "Accept": "application/json"})
+
+    def get(path):
+        resp = http.get(base + path)
+        return resp.json() if resp.ok else {}
+
+    get("/Sessions?ActiveWithinSeconds=960")
+    get("/Items/Counts")
+    views = get("/UserViews").get("Items", [])
+    for view in views:
+        get(f"/Items/Latest?ParentId={view['Id']}&Limit=16&Fields=PrimaryImageAspectRatio"
+            "&EnableImageTypes=Primary")
+    return 3 + len(views)
+
+
+def plex_round(base, user):
+    """One round of the Tautulli-style poller; the number of requests it made."""
     heads = plex_headers(user["plex_token"], "Tautulli")
     http = requests.Session()
 
@@ -102,7 +132,7 @@ def steady(run):
 def main():
     sim = Sim()
     results = {}
-    gateway = Gateway("plex", sim, name="steady")
+    gateway = Gateway(SERVER, sim, name=f"steady-{SERVER}")
     try:
         log("the index crawled once (kept; each run starts on it with nothing cached)")
         gateway.start()
@@ -114,7 +144,7 @@ def main():
             who = f"{kind} ({user['name']})"
             sim.reset()
             log(f"direct, {DIRECT_MINUTES:g} min, as {who}")
-            direct = poll(sim, sim.url["plex"], user, DIRECT_MINUTES)
+            direct = poll(sim, sim.url[SERVER], user, DIRECT_MINUTES)
             gateway.fresh()
             sim.reset()
             log(f"through cachearr, {MINUTES:g} min, as {who}")
@@ -127,7 +157,8 @@ def main():
         sim.proc.terminate()
     with open(f"{WORK}/steady.json", "w") as f:
         json.dump(results, f, indent=1)
-    print(f"A Tautulli-style poller every {PAUSE:g} s; cachearr in its {FEED} configuration{VARIANT}. "
+    poller = "A Jellyfin dashboard" if SERVER == "jellyfin" else "A Tautulli-style poller"
+    print(f"{poller} every {PAUSE:g} s; cachearr in its {FEED} configuration{VARIANT}. "
           f"Server requests a minute: all (the poller's sent on / cachearr's own).\n")
     print("| as | direct a minute | through cachearr, minute by minute | steady state (after minute 1) | of direct |")
     print("|---|---:|---|---:|---:|")
