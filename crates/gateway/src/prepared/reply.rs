@@ -139,6 +139,9 @@ pub(crate) struct WireHead {
     pub(crate) outcome: Outcome,
     pub(crate) total_us: u64,
     pub(crate) upstream_us: u64,
+    /// Whether a `Server-Timing` line follows the kept ones (the media profiles' answers; the
+    /// `http` profile's send none).
+    pub(crate) server_timing: bool,
 }
 
 impl EncodedHead for WireHead {
@@ -146,9 +149,11 @@ impl EncodedHead for WireHead {
     #[inline]
     fn encode(&self, out: &mut Vec<u8>) -> bool {
         out.extend_from_slice(&self.head.bytes);
-        out.extend_from_slice(b"server-timing: ");
-        crate::respond::push_timing(out, self.outcome, self.total_us, self.upstream_us);
-        out.extend_from_slice(b"\r\n");
+        if self.server_timing {
+            out.extend_from_slice(b"server-timing: ");
+            crate::respond::push_timing(out, self.outcome, self.total_us, self.upstream_us);
+            out.extend_from_slice(b"\r\n");
+        }
         self.head.has_date
     }
 }
@@ -261,6 +266,7 @@ fn cached_response(
                 outcome,
                 total_us,
                 upstream_us,
+                server_timing: true,
             }),
         };
     }
@@ -322,6 +328,7 @@ mod tests {
             outcome: Outcome::Hit(TierKind::Memory),
             total_us: 1_234,
             upstream_us: 0,
+            server_timing: true,
         };
         let mut out = Vec::new();
         assert!(!hit.encode(&mut out));
@@ -340,6 +347,7 @@ mod tests {
             outcome: Outcome::Miss,
             total_us: 5_000,
             upstream_us: 4_000,
+            server_timing: true,
         };
         let mut out = Vec::new();
         assert!(miss.encode(&mut out));

@@ -44,10 +44,12 @@ impl Call<'_> {
             .routes
             .decide(req.method(), req.headers(), path, query);
         if let Decision::Standard(route) = decision {
-            // The standard's own credentials decide who asks (`standard::identify`).
-            return Box::pin(standard::serve(self.gw, self.up, route, req, self.peer))
-                .await
-                .into();
+            // The standard's own credentials decide who asks (`standard::identify`), the
+            // server's token forms among them as the dialect read them.
+            let head_bytes = self.via.takes_head_bytes();
+            let (gw, up, peer) = (self.gw, self.up, self.peer);
+            let serve = standard::serve(gw, up, route, req, peer, head_bytes, first.identity);
+            return Box::pin(serve).await;
         }
         let FirstRead { identity, prefetch } = first;
         let who = self.identify(identity);

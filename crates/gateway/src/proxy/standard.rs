@@ -18,7 +18,8 @@
 //!    method override makes the request the method it names;
 //! 2. **decide** — pass-through (a read with a body too), a write, a GraphQL query or a read
 //!    ([`serve`]);
-//! 3. **look up** — the stored response of the scope and variant ([`entries::look_up`]);
+//! 3. **look up** — the stored response of the scope and variant ([`entries::look_up`]), read
+//!    once per entry: its headers, meta line and freshness ([`prepared`]);
 //! 4. **reuse** — fresh, stale allowed, stale while revalidating (answered, refreshed in the
 //!    background), or validate first ([`read`]); a `Range` request is cut from a stored
 //!    complete response that may answer as it is ([`part_of_stored`]), else passed through;
@@ -26,7 +27,8 @@
 //!    ([`exchange::fill`]);
 //! 6. **account** — the engine's statistics and `/metrics` ([`account`]).
 //!
-//! Modules: [`entries`] (keys, stored values and variants), [`exchange`] (the upstream's side:
+//! Modules: [`entries`] (keys, stored values and variants), [`prepared`] (a stored value read
+//! once per entry, with a hit's head kept as bytes), [`exchange`] (the upstream's side:
 //! fills, refreshes, writes, pass-through), [`answer`] (answers from a stored response and
 //! the `Cache-Status` field), [`graphql`] (GraphQL bodies).
 
@@ -34,6 +36,7 @@ mod answer;
 mod entries;
 mod exchange;
 mod graphql;
+mod prepared;
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -49,6 +52,7 @@ use http::{HeaderMap, Method, Request, Response};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body as _;
 
+use super::WireHead;
 use crate::Gateway;
 use crate::fetch::{ClientBody, ProxyBody};
 use crate::respond::{ErrorKind, problem};
@@ -56,6 +60,7 @@ use cachearr_config::policy::standard::{HttpSettings, StandardRoute, StandardSco
 use cachearr_dialect::{Identity, is_token_param};
 use cachearr_upstream::client::{Joined, Upstream};
 use cachearr_upstream::keys::UserHash;
+use cachearr_wire::Reply;
 
 /// This cache's name in `Cache-Status`.
 const NAME: &str = "cachearr";
@@ -174,21 +179,59 @@ impl Outcome {
     }
 }
 
-/// Answers one request by the standard and the route's settings.
+/// What answers a request: a response, or a hit whose head may go as bytes.
+enum Answered {
+    Response(Response<ProxyBody>),
+    /// A stored `200` answered whole from the store ([`answer::hit`]).
+    Hit(answer::Hit),
+}
+
+impl From<Response<ProxyBody>> for Answered {
+    fn from(resp: Response<ProxyBody>) -> Self {
+        Answered::Response(resp)
+    }
+}
+
+/// Answers one request by the standard and the route's settings. With `head_bytes` (the
+/// connection's own HTTP/1.1), a hit's head goes as the bytes kept in its entry's memo.
+/// `identity` is the dialect's reading of the request's token forms, made as it arrived.
 pub(super) async fn serve(
     gw: &Gateway,
     up: &Arc<Upstream>,
     route: &Arc<StandardRoute>,
     req: Request<ClientBody>,
     peer: SocketAddr,
-) -> Response<ProxyBody> {
+    head_bytes: bool,
+    identity: Identity<'static>,
+) -> Reply<WireHead> {
     let started = Instant::now();
-    let (mut resp, outcome) = decide(gw, up, route, req, peer).await;
+    let (answered, outcome) = decide(gw, up, route, req, peer, identity).await;
     account(gw, up, outcome, started);
+    let mut resp = match answered {
+        Answered::Hit(hit) if head_bytes => {
+            let (response, head) = hit.wire();
+            let outcome = match outcome {
+                Outcome::Stale => cachearr_engine::Outcome::Stale,
+                _ => cachearr_engine::Outcome::Hit(cachearr_engine::TierKind::Memory),
+            };
+            return Reply {
+                response,
+                head: Some(WireHead {
+                    head,
+                    outcome,
+                    total_us: 0,
+                    upstream_us: 0,
+                    server_timing: false,
+                }),
+            };
+        }
+        Answered::Hit(hit) => hit.response(),
+        Answered::Response(resp) => resp,
+    };
     resp.headers_mut()
-        .insert("x-cache", HeaderValue::from_static(outcome.x_cache()));
+        .insert(answer::X_CACHE, HeaderValue::from_static(outcome.x_cache()));
     resp.extensions_mut().insert(outcome.served());
-    resp
+    resp.into()
 }
 
 /// Phases 1 and 2: who asks, and what kind of request it is.
@@ -198,32 +241,37 @@ async fn decide(
     route: &Arc<StandardRoute>,
     mut req: Request<ClientBody>,
     peer: SocketAddr,
-) -> (Response<ProxyBody>, Outcome) {
+    identity: Identity<'static>,
+) -> (Answered, Outcome) {
     let Some(settings) = up.routes.standard() else {
         return (
-            problem(ErrorKind::Internal, "no standard routes"),
+            problem(ErrorKind::Internal, "no standard routes").into(),
             Outcome::Error,
         );
     };
     let settings = &settings.settings;
     // What no key holds must not choose the origin's answer: a client's forwarding and
     // rewrite fields and those its `Connection` names go no further, on every request.
-    steering::strip(req.headers_mut());
+    let stripped = steering::strip(req.headers_mut());
     // A method override makes the request the method it names: passed through whole, and
     // invalidating as that method would ([`exchange::write`]).
     if steering::method_override(req.headers()).is_some() {
         let req = exchange::upstream_request(gw, req);
         return (
-            exchange::write(gw, up, route, req, peer, false).await,
+            exchange::write(gw, up, route, req, peer, false)
+                .await
+                .into(),
             Outcome::Passed,
         );
     }
-    let credential = match identify(gw, settings, req.headers(), req.uri().query()) {
+    // The dialect's reading is the request's still unless the strip took a field from it.
+    let read = (stripped == 0).then_some(identity);
+    let credential = match identify(gw, settings, req.headers(), req.uri().query(), read) {
         Ok(c) => c,
         // Two credentials: whose answer it is cannot be told, so nothing is kept or served.
         Err(Ambiguous) => {
             let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("ambiguous-credential"));
-            return (resp.await, Outcome::Passed);
+            return (resp.await.into(), Outcome::Passed);
         }
     };
     let safe = req.method() == Method::GET || req.method() == Method::HEAD;
@@ -233,16 +281,18 @@ async fn decide(
     // request on the connection as that body. Passed through whole, its framing with it.
     if safe && !req.body().is_end_stream() {
         let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("request-body")).await;
-        return (resp, Outcome::Passed);
+        return (resp.into(), Outcome::Passed);
     }
     if !route.cache {
         if safe {
             let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("route")).await;
-            return (resp, Outcome::Passed);
+            return (resp.into(), Outcome::Passed);
         }
         let req = exchange::upstream_request(gw, req);
         return (
-            exchange::write(gw, up, route, req, peer, false).await,
+            exchange::write(gw, up, route, req, peer, false)
+                .await
+                .into(),
             Outcome::Passed,
         );
     }
@@ -250,14 +300,16 @@ async fn decide(
         (StandardScope::Shared, _) => None,
         (StandardScope::User, None) if safe || graphql_post => {
             let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("no-credential")).await;
-            return (resp, Outcome::Passed);
+            return (resp.into(), Outcome::Passed);
         }
         (_, c) => c,
     };
     if !safe && !graphql_post {
         let req = exchange::upstream_request(gw, req);
         return (
-            exchange::write(gw, up, route, req, peer, false).await,
+            exchange::write(gw, up, route, req, peer, false)
+                .await
+                .into(),
             Outcome::Passed,
         );
     }
@@ -274,98 +326,104 @@ async fn cached(
     peer: SocketAddr,
     user: Option<UserHash>,
     settings: &HttpSettings,
-) -> (Response<ProxyBody>, Outcome) {
+) -> (Answered, Outcome) {
     let graphql_post = req.method() == Method::POST && route.graphql.is_some();
     let target = key_target(req.uri(), settings);
-    let ask_for = |uri: &http::Uri, headers: &HeaderMap| Ask {
+    let ask_for = |uri: http::Uri, headers: HeaderMap| Ask {
         gw: gw.clone(),
         up: up.clone(),
         route: route.clone(),
         peer,
         method: Method::GET,
-        uri: uri.clone(),
-        headers: headers.clone(),
+        uri,
+        headers,
         body: Bytes::new(),
         user,
-        resource: format!("GET {target}"),
+        resource: ["GET ", &target].concat(),
         lifetime: route.fresh,
     };
     // A part of a response: cut from a stored complete one that may answer as it is, else
     // the origin's (nothing partial is stored).
     if req.headers().contains_key(header::RANGE) {
         if req.method() == Method::GET
-            && let Some(answered) = part_of_stored(&ask_for(req.uri(), req.headers())).await
+            && let Some(answered) =
+                part_of_stored(&ask_for(req.uri().clone(), req.headers().clone())).await
         {
-            return answered;
+            return (answered.0.into(), answered.1);
         }
         let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("range")).await;
-        return (resp, Outcome::Passed);
+        return (resp.into(), Outcome::Passed);
     }
-    let (parts, body) = req.into_parts();
-    let mut ask = ask_for(&parts.uri, &parts.headers);
-    if graphql_post {
-        let bytes = match Limited::new(body, MAX_GRAPHQL_BODY).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(_) => {
-                return (
-                    problem(
-                        ErrorKind::BadBody,
-                        "a GraphQL body broke off or is larger than 256 KiB",
-                    ),
-                    Outcome::Error,
-                );
-            }
-        };
-        match graphql::read(&bytes) {
-            graphql::Operation::Query { text, name } => {
-                let hash = gw.secret().user_of(&text).hex();
-                ask.method = Method::POST;
-                ask.resource = format!("POST {target} g={}", String::from_utf8_lossy(&hash));
-                ask.lifetime = route.operation_lifetime(name.as_deref());
-                ask.body = bytes;
-            }
-            graphql::Operation::Other => {
-                let req = Request::from_parts(parts, exchange::full(bytes));
-                let resp = exchange::write(gw, up, route, req, peer, true).await;
-                return (resp, Outcome::Passed);
-            }
+    let (mut parts, body) = req.into_parts();
+    let head = parts.method == Method::HEAD;
+    if !graphql_post {
+        // The request's own target and fields become the read's: moved, not copied.
+        let ask = ask_for(
+            std::mem::take(&mut parts.uri),
+            std::mem::take(&mut parts.headers),
+        );
+        return read(ask, head).await;
+    }
+    // A GraphQL query: keyed by its body, which is read whole.
+    let mut ask = ask_for(parts.uri.clone(), parts.headers.clone());
+    let bytes = match Limited::new(body, MAX_GRAPHQL_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return (
+                problem(
+                    ErrorKind::BadBody,
+                    "a GraphQL body broke off or is larger than 256 KiB",
+                )
+                .into(),
+                Outcome::Error,
+            );
+        }
+    };
+    match graphql::read(&bytes) {
+        graphql::Operation::Query { text, name } => {
+            let hash = gw.secret().user_of(&text).hex();
+            ask.method = Method::POST;
+            ask.resource = format!("POST {target} g={}", String::from_utf8_lossy(&hash));
+            ask.lifetime = route.operation_lifetime(name.as_deref());
+            ask.body = bytes;
+        }
+        graphql::Operation::Other => {
+            let req = Request::from_parts(parts, exchange::full(bytes));
+            let resp = exchange::write(gw, up, route, req, peer, true).await;
+            return (resp.into(), Outcome::Passed);
         }
     }
-    read(ask, parts.method == Method::HEAD).await
+    read(ask, head).await
 }
 
 /// Phases 3 to 5: a read answered from what is stored, or filled.
-async fn read(ask: Ask, head: bool) -> (Response<ProxyBody>, Outcome) {
+async fn read(ask: Ask, head: bool) -> (Answered, Outcome) {
     let now = ask.gw.clock().now_ms();
     let directives = ask.directives();
     let found = entries::look_up(&ask).await;
     let Some(found) = found else {
         if directives.only_if_cached {
-            return (answer::gateway_timeout(), Outcome::Error);
+            return (answer::gateway_timeout().into(), Outcome::Error);
         }
         let fwd = if head { Fwd::Method } else { Fwd::UriMiss };
-        return fill_once(ask, head, fwd).await;
+        let (resp, outcome) = fill_once(ask, head, fwd).await;
+        return (resp.into(), outcome);
     };
     match found.reuse(&ask, &directives, now) {
         Reuse::Fresh | Reuse::StaleAccepted => {
             let stale = !found.stored.is_fresh(now);
             let outcome = if stale { Outcome::Stale } else { Outcome::Hit };
-            let via = answer::Via::Hit;
-            (
-                answer::stored(&found, &ask.headers, head, now, via),
-                outcome,
-            )
+            (answer::hit(found, &ask.headers, head, now, stale), outcome)
         }
         Reuse::StaleWhileRevalidate => {
             exchange::refresh_behind(&ask, &found);
-            let via = answer::Via::Hit;
             (
-                answer::stored(&found, &ask.headers, head, now, via),
+                answer::hit(found, &ask.headers, head, now, true),
                 Outcome::Stale,
             )
         }
         Reuse::Validate(_) if directives.only_if_cached => {
-            (answer::gateway_timeout(), Outcome::Error)
+            (answer::gateway_timeout().into(), Outcome::Error)
         }
         Reuse::Validate(why) => {
             let fwd = match why {
@@ -373,7 +431,8 @@ async fn read(ask: Ask, head: bool) -> (Response<ProxyBody>, Outcome) {
                 | cachearr_httpcache::freshness::Why::NoCache => Fwd::Stale,
                 _ => Fwd::Request,
             };
-            exchange::fill(&ask, head, fwd, Some(found)).await
+            let (resp, outcome) = exchange::fill(&ask, head, fwd, Some(found)).await;
+            (resp.into(), outcome)
         }
     }
 }
@@ -451,7 +510,7 @@ pub(crate) async fn warm(gw: &Gateway, up: &Arc<Upstream>, path_and_query: &str)
     let route = table.route(uri.path()).clone();
     // A credential in the warm path's query (an *arr's `apikey`) makes it that credential's
     // entry, as a client's request with it would be.
-    let Ok(user) = identify(gw, &table.settings, &HeaderMap::new(), uri.query()) else {
+    let Ok(user) = identify(gw, &table.settings, &HeaderMap::new(), uri.query(), None) else {
         return false;
     };
     let user = match route.scope {
@@ -511,15 +570,19 @@ struct Ambiguous;
 /// The keyed hash of a request's credential: `Authorization`, `Cookie`, the operator's
 /// credential headers and query parameters and the built-in ones ([`BEARER_PARAMS`], the
 /// media servers' token names), together (one user is one combination of them). `None`
-/// without any.
-fn identify(
+/// without any. `read` is the dialect's reading of the token forms when it was made already.
+fn identify<'a>(
     gw: &Gateway,
     settings: &HttpSettings,
-    headers: &HeaderMap,
-    query: Option<&str>,
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
+    read: Option<Identity<'a>>,
 ) -> Result<Option<UserHash>, Ambiguous> {
     let mut parts: Vec<Cow<'_, str>> = Vec::new();
-    match cachearr_dialect::identity(cachearr_dialect::Profile::Http, headers, query) {
+    let dialect = read.unwrap_or_else(|| {
+        cachearr_dialect::identity(cachearr_dialect::Profile::Http, headers, query)
+    });
+    match dialect {
         Identity::Anonymous => {}
         Identity::Token(t) => parts.push(t),
         Identity::Ambiguous => return Err(Ambiguous),

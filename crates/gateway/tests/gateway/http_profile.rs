@@ -340,6 +340,46 @@ async fn a_response_is_kept_for_its_own_lifetime_with_age_and_cache_status() {
     assert_eq!(s.seen.count("/fresh"), 2);
 }
 
+/// A hit's head is read once per entry and kept as bytes while its age and time to live are
+/// the same: each second's hits still say their own `Age` and `ttl`, a stale one says so, and a
+/// revalidated entry answers with what the origin's `304` changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hits_kept_head_follows_the_clock_and_the_stored_response() {
+    let s = setup(routes).await;
+    s.get("/fresh", &[]).await;
+    for (secs, age, ttl) in [
+        (0, "0", "60"),
+        (0, "0", "60"),
+        (1, "1", "59"),
+        (29, "30", "30"),
+    ] {
+        s.advance(secs);
+        let hit = s.get("/fresh", &[]).await;
+        assert_hit(&hit);
+        assert_eq!(header(&hit, "x-cache"), "HIT");
+        assert_eq!(header(&hit, "age"), age);
+        assert_cache_status_has(&hit, &format!("ttl={ttl}"));
+        assert_eq!(header(&hit, "cache-control"), "max-age=60");
+        assert_eq!(header(&hit, "content-length"), "5");
+        assert_eq!(hit.text().await.unwrap(), "fresh");
+    }
+    s.advance(40);
+    let stale = s.get("/fresh", &[("cache-control", "max-stale=60")]).await;
+    assert_eq!(header(&stale, "x-cache"), "STALE");
+    assert_eq!(header(&stale, "age"), "70");
+    assert_cache_status_has(&stale, "ttl=-10");
+    assert_eq!(s.seen.count("/fresh"), 1);
+    // The validated entry is another entry: its hits carry the 304's fields.
+    s.get("/etag", &[]).await;
+    s.advance(5);
+    s.get("/etag", &[]).await;
+    let hit = s.get("/etag", &[]).await;
+    assert_hit(&hit);
+    assert_eq!(header(&hit, "x-updated"), "yes");
+    assert_eq!(header(&hit, "cache-control"), "max-age=10");
+    assert_eq!(s.seen.count("/etag"), 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_store_is_not_kept_and_says_why() {
     let s = setup(routes).await;

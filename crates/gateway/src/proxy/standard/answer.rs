@@ -9,9 +9,10 @@ use http::header::{self, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::{Either, Full};
 
-use super::NAME;
 use super::entries::Found;
+use super::{Answered, NAME};
 use crate::fetch::ProxyBody;
+use crate::prepared::WireLines;
 use crate::respond::CACHE_STATUS;
 
 /// How an answer from a stored response came about, for its `Cache-Status`.
@@ -29,7 +30,7 @@ pub(super) enum Via {
 /// `no-cache` names unless the origin just validated it (`validated`), with its `Age`, and
 /// without `Content-Length` (the framing says the length of what is sent).
 fn stored_head(found: &Found, now: u64, validated: bool) -> HeaderMap {
-    let mut headers = found.headers.clone();
+    let mut headers = HeaderMap::clone(&found.headers);
     if !validated {
         for name in found.stored.unvalidated_omits() {
             headers.remove(name);
@@ -38,6 +39,78 @@ fn stored_head(found: &Found, now: u64, validated: bool) -> HeaderMap {
     headers.remove(header::CONTENT_LENGTH);
     headers.insert(header::AGE, HeaderValue::from(found.stored.age_secs(now)));
     headers
+}
+
+/// A hit on a stored response, straight from the store (`Via::Hit`): a `200` whose head a
+/// connection that writes heads as bytes takes from the entry's memo ([`Answered::Hit`]),
+/// else its answer as [`stored`] makes it (`HEAD`, a client's matching conditional, another
+/// status, fields a qualified `no-cache` leaves out, a freshness read for another route).
+pub(super) fn hit(
+    found: Found,
+    request: &HeaderMap,
+    head: bool,
+    now: u64,
+    stale: bool,
+) -> Answered {
+    let whole = !head
+        && found.entry.value.status == 200
+        && found.stored.unvalidated_omits().is_empty()
+        && found.prepared.holds(&found.stored)
+        && !client_has_it(request, &found.headers);
+    if whole {
+        return Answered::Hit(Hit { found, now, stale });
+    }
+    Answered::Response(stored(&found, request, head, now, Via::Hit))
+}
+
+/// A stored `200` answered whole from the store, fresh or `stale`, at `now`.
+pub(super) struct Hit {
+    found: Found,
+    now: u64,
+    stale: bool,
+}
+
+impl Hit {
+    /// The answer with its head as bytes: kept in the entry's memo while the hit's age and time
+    /// to live (whole seconds) are the same, so a hit builds and encodes no header map.
+    pub(super) fn wire(&self) -> (Response<ProxyBody>, WireLines) {
+        let (found, now, stale) = (&self.found, self.now, self.stale);
+        let state = (
+            stale,
+            found.stored.age_secs(now),
+            found.stored.ttl_secs(now),
+        );
+        let head = found.prepared.hit_head(state, StatusCode::OK, || {
+            let mut headers = self.headers();
+            headers.insert(X_CACHE, HeaderValue::from_static(x_cache(stale)));
+            headers
+        });
+        let body = found.entry.value.body.clone();
+        (Response::new(Either::Left(Full::new(body))), head)
+    }
+
+    /// The answer with its head as a map (for hyper, which writes every head from its map).
+    pub(super) fn response(&self) -> Response<ProxyBody> {
+        let mut resp = Response::new(Either::Left(Full::new(self.found.entry.value.body.clone())));
+        *resp.headers_mut() = self.headers();
+        resp
+    }
+
+    /// The stored headers as a hit sends them, with `Age` and our `Cache-Status`.
+    fn headers(&self) -> HeaderMap {
+        let mut headers = stored_head(&self.found, self.now, false);
+        let ttl = self.found.stored.ttl_secs(self.now);
+        set_cache_status(&mut headers, &CacheStatus::hit(NAME).ttl(ttl));
+        headers
+    }
+}
+
+/// The `X-Cache` field's name.
+pub(super) const X_CACHE: http::HeaderName = http::HeaderName::from_static("x-cache");
+
+/// `X-Cache` of a hit, fresh or stale.
+fn x_cache(stale: bool) -> &'static str {
+    if stale { "STALE" } else { "HIT" }
 }
 
 /// Answers from a stored response: its status and headers, `Age`, our `Cache-Status`; no

@@ -17,6 +17,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 use std::sync::Arc;
 
+use super::prepared::{Prepared, prepared};
 use super::{Ask, CLASS};
 use cachearr_upstream::keys::UserHash;
 
@@ -32,14 +33,17 @@ const VARIANTS: &str = ":http-vary";
 /// validated instead of fetched whole again.
 const KEEP_FOR_VALIDATION: Duration = Duration::from_secs(24 * 3600);
 
-/// A stored response, read back.
+/// A stored response, read back (once per entry: [`prepared`]).
 pub(super) struct Found {
     pub(super) entry: Arc<Entry>,
     pub(super) key: Key,
-    pub(super) headers: HeaderMap,
-    pub(super) stored: Stored,
+    /// Its headers, shared with the entry's memo until a `304` changes them.
+    pub(super) headers: Arc<HeaderMap>,
+    pub(super) stored: Arc<Stored>,
     /// Whether it is one credential's (the private options apply).
     pub(super) private: bool,
+    /// What was read once from the entry, with a hit's kept head.
+    pub(super) prepared: Arc<Prepared>,
 }
 
 impl Found {
@@ -51,13 +55,13 @@ impl Found {
 
     /// Re-reads it after its headers or times changed.
     pub(super) fn reread(&mut self, ask: &Ask, request_ms: u64, response_ms: u64) {
-        self.stored = Stored::new(
+        self.stored = Arc::new(Stored::new(
             self.stored.status,
             &ask.effective(&self.headers),
             request_ms,
             response_ms,
             &ask.options(self.private),
-        );
+        ));
     }
 }
 
@@ -69,20 +73,31 @@ pub(super) struct Meta {
 }
 
 /// A stored value read back.
-enum Read {
+pub(super) enum Read {
     /// A response: its headers (without [`META`]) and its meta line.
-    Response(HeaderMap, Meta),
+    Response(Arc<HeaderMap>, Meta),
     /// A variants marker: the `Vary` its responses were selected by.
     Variants(HeaderMap),
 }
 
 /// The base key of the request's resource in a scope (`None`: shared).
 pub(super) fn key_of(ask: &Ask, user: Option<&UserHash>) -> String {
-    let scope = user.map_or_else(
-        || "s".to_owned(),
-        |u| format!("u={}", String::from_utf8_lossy(&u.hex())),
-    );
-    format!("{} {} {scope}", ask.up.name, ask.resource)
+    // Written piece by piece into one buffer of the right size: made on every request.
+    let hex = user.map(UserHash::hex);
+    let scope_len = hex.as_ref().map_or(1, |h| 2 + h.len());
+    let mut key = String::with_capacity(ask.up.name.len() + ask.resource.len() + 2 + scope_len);
+    key.push_str(&ask.up.name);
+    key.push(' ');
+    key.push_str(&ask.resource);
+    key.push(' ');
+    match hex {
+        None => key.push('s'),
+        Some(hex) => {
+            key.push_str("u=");
+            key.push_str(&String::from_utf8_lossy(&hex));
+        }
+    }
+    key
 }
 
 /// The key concurrent misses of one request coalesce on.
@@ -124,36 +139,45 @@ pub(super) async fn look_up(ask: &Ask) -> Option<Found> {
 
 async fn look_up_scope(ask: &Ask, scope: Option<&UserHash>, base: String) -> Option<Found> {
     let cache = ask.gw.cache();
-    let mut key = Key::new(base.clone());
+    let mut key = Key::new(base);
     let mut lookup = cache.get(&key).await?;
-    let mut read = read_entry(&lookup.entry.value)?;
-    if let Read::Variants(vary) = &read {
+    let mut read = prepared(&lookup.entry)?;
+    if let Read::Variants(vary) = &read.read {
         let variant = variant_of(ask, vary, &ask.headers)?;
-        key = Key::new(format!("{base} v={variant}"));
+        key = Key::new(format!("{} v={variant}", key.as_str()));
         lookup = cache.get(&key).await?;
-        read = read_entry(&lookup.entry.value)?;
+        read = prepared(&lookup.entry)?;
     }
-    let Read::Response(headers, meta) = read else {
+    let Read::Response(headers, meta) = &read.read else {
         return None;
     };
-    if variant_of(ask, &headers, &ask.headers) != meta.variant {
+    // Without `Vary` every request is the one variant (`-`): nothing to hash.
+    let same_variant = if headers.contains_key(header::VARY) {
+        variant_of(ask, headers, &ask.headers) == meta.variant
+    } else {
+        meta.variant.as_deref() == Some("-")
+    };
+    if !same_variant {
         return None;
     }
     let private = scope.is_some();
     let status = StatusCode::from_u16(lookup.entry.value.status).ok()?;
-    let stored = Stored::new(
-        status,
-        &ask.effective(&headers),
-        meta.request_ms,
-        meta.response_ms,
-        &ask.options(private),
-    );
+    let stored = read.stored(ask, private, || {
+        Some(Stored::new(
+            status,
+            &ask.effective(headers),
+            meta.request_ms,
+            meta.response_ms,
+            &ask.options(private),
+        ))
+    })?;
     Some(Found {
         entry: lookup.entry,
         key,
-        headers,
+        headers: headers.clone(),
         stored,
         private,
+        prepared: read.clone(),
     })
 }
 
@@ -170,7 +194,7 @@ pub(super) fn variant_of(ask: &Ask, response: &HeaderMap, request: &HeaderMap) -
 }
 
 /// A stored value's headers and meta line, or the `Vary` of a variants marker.
-fn read_entry(value: &CachedValue) -> Option<Read> {
+pub(super) fn read_entry(value: &CachedValue) -> Option<Read> {
     let mut headers = HeaderMap::with_capacity(value.headers.len());
     let mut meta = None;
     let mut marker = false;
@@ -200,7 +224,7 @@ fn read_entry(value: &CachedValue) -> Option<Read> {
     if marker {
         return Some(Read::Variants(headers));
     }
-    Some(Read::Response(headers, meta?))
+    Some(Read::Response(Arc::new(headers), meta?))
 }
 
 /// The value to store for a response: its storable headers, then [`META`].

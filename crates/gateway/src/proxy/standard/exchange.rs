@@ -221,7 +221,7 @@ async fn revalidated(
     } = origin;
     if sent_validators && status == StatusCode::NOT_MODIFIED {
         // The 304 answers the validators we sent, which are this response's.
-        validate::update_headers(&mut c.headers, response_headers);
+        validate::update_headers(Arc::make_mut(&mut c.headers), response_headers);
         c.reread(ask, request_ms, response_ms);
         let meta = Meta {
             request_ms,
