@@ -10,6 +10,7 @@
 //! - `gateway_backend` — [`GatewayAdmin`], the backend for the real gateway, and its
 //!   `samples` for `/metrics` at scrape time;
 //! - [`guard`] — host names and cross-site requests refused before any route;
+//! - `clock` — the measurement mode's clock, moved on by a benchmark;
 //! - `webhooks` — the servers' webhook receivers; `dashboard` — the page and its assets;
 //!   `wrong_port` — a media-server request sent to the admin port, answered with where to go.
 //!
@@ -26,6 +27,7 @@
 //! | `POST /api/index/build` | start an index refresh, `?full=1` a full build, `?upstream=NAME` | yes |
 //! | `GET /api/library/stats` | library totals per upstream, section and kind | no |
 //! | `GET /metrics` | Prometheus text | no |
+//! | `POST /api/clock/advance?secs=N` | moves the clock on, only under `serve --movable-clock` (a measurement mode; 404 otherwise) | yes |
 //! | `GET /health`, `GET /ready` | liveness, readiness | no |
 //! | `GET /api/webhooks` | the webhook secret and the webhook paths, for the dashboard | yes |
 //! | `POST /webhooks/plex[/{upstream}]` | Plex webhook (multipart `payload`) | webhook secret |
@@ -44,6 +46,7 @@
 //! The router is generic over [`AdminBackend`] so the API can be exercised without a whole
 //! gateway; [`router`] mounts it for the real [`cachearr_gateway::Gateway`].
 
+mod clock;
 mod dashboard;
 pub mod guard;
 mod webhooks;
@@ -458,6 +461,7 @@ pub fn router(gateway: cachearr_gateway::Gateway, subscriptions: &EventSubscript
         .merge(cachearr_copy::upstream_index::index_api::router(
             gateway.clone(),
         ))
+        .merge(clock::router(gateway.clone()))
         .fallback(wrong_port::handler(proxies))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(guard::AdminGuard::new(

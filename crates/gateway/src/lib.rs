@@ -74,6 +74,8 @@
 //!   tokens' marks live in the data directory.
 //! * [`prefetch`] — after a listing, fetch what the user opens next; the proxy calls
 //!   [`prefetch::after_listing`] once a cached read is answered.
+//! * [`movable_clock`] — the clock of a measurement mode that the admin API moves on
+//!   ([`GatewayBuilder::movable_clock`]), a leaf.
 //!
 //! # For the admin side
 //! [`Gateway`] is cheap to clone. It offers [`Gateway::cache`], [`Gateway::upstreams`] (each
@@ -103,6 +105,7 @@ mod etag;
 pub mod fetch;
 mod image_check;
 pub mod metrics;
+pub mod movable_clock;
 pub mod prefetch;
 mod prepared;
 mod proxy;
@@ -117,6 +120,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use cachearr_engine::{Clock, Outcome, SystemClock, TieredCache};
+use movable_clock::MovableClock;
 use tokio::net::TcpListener;
 
 use cachearr_config::Config;
@@ -217,6 +221,9 @@ struct Inner {
     secret: Secret,
     webhook_secret: webhook_secret::WebhookSecret,
     clock: Arc<dyn Clock>,
+    /// The same clock when it can be moved on (`cachearr serve --movable-clock`, a
+    /// measurement mode); none in production.
+    movable_clock: Option<Arc<MovableClock>>,
     /// Requests per client, for `/api/stats`, `/metrics` and the dashboard.
     clients: Arc<clients::ClientTable>,
     /// Which upstreams' background work (crawl, socket, probes, samples) this gateway does:
@@ -242,6 +249,7 @@ impl std::fmt::Debug for Gateway {
 pub struct GatewayBuilder {
     config: Config,
     clock: Arc<dyn Clock>,
+    movable_clock: Option<Arc<MovableClock>>,
     cache: Option<TieredCache>,
     secret: Option<Secret>,
     copy: Option<CopyOpener>,
@@ -258,6 +266,16 @@ impl GatewayBuilder {
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self.movable_clock = None;
+        self
+    }
+
+    /// Runs on `clock`, which the admin API may move on ([`Gateway::movable_clock`]): the
+    /// measurement mode of `cachearr serve --movable-clock`, never production.
+    #[must_use]
+    pub fn movable_clock(mut self, clock: Arc<MovableClock>) -> Self {
+        self.clock = clock.clone();
+        self.movable_clock = Some(clock);
         self
     }
 
@@ -342,6 +360,7 @@ impl GatewayBuilder {
                 secret,
                 webhook_secret,
                 clock: self.clock,
+                movable_clock: self.movable_clock,
                 background,
             }),
         };
@@ -569,6 +588,7 @@ impl Gateway {
         GatewayBuilder {
             config,
             clock: Arc::new(SystemClock),
+            movable_clock: None,
             cache: None,
             secret: None,
             copy: None,
@@ -624,6 +644,12 @@ impl Gateway {
     /// The clock everything reads.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
+    }
+
+    /// The clock, when this gateway runs in the measurement mode that lets it be moved on
+    /// ([`GatewayBuilder::movable_clock`]); none otherwise.
+    pub fn movable_clock(&self) -> Option<&Arc<MovableClock>> {
+        self.inner.movable_clock.as_ref()
     }
 
     pub(crate) fn prepared(&self) -> &prepared::PreparedHeaders {

@@ -101,6 +101,12 @@ pub(crate) struct Args {
     /// `{data-dir}/secret` so they share per-user entries.
     #[arg(long, env = "CACHEARR_REDIS", value_name = "URL")]
     redis: Option<String>,
+    /// Measurement mode, off by default and never for production: the gateway's clock can be
+    /// moved on with `POST /api/clock/advance?secs=N` on the admin listener (admin token as
+    /// for the other changes), so a benchmark sees what a pass costs a day later without
+    /// waiting a day. Every TTL and proof then ages by the moved time.
+    #[arg(long, env = "CACHEARR_MOVABLE_CLOCK")]
+    movable_clock: bool,
 }
 
 impl Args {
@@ -192,7 +198,17 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         tracing::info!(limit = after, "open-file limit");
     }
     let data_dir = config.data_dir.clone();
-    let gateway = match cachearr_copy::builder(config).build().await {
+    let mut builder = cachearr_copy::builder(config);
+    if args.movable_clock {
+        tracing::warn!(
+            "measurement mode: the clock can be moved on through POST /api/clock/advance \
+             (--movable-clock); not for production"
+        );
+        builder = builder.movable_clock(std::sync::Arc::new(
+            cachearr_gateway::movable_clock::MovableClock::new(),
+        ));
+    }
+    let gateway = match builder.build().await {
         Ok(g) => g,
         Err(e) => return Err(explain_build_error(e, &data_dir)),
     };

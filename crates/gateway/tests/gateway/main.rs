@@ -33,6 +33,7 @@ mod index_e2e;
 mod listing_windows;
 mod match_api;
 mod metrics_exposition;
+mod movable_clock;
 mod operator_start;
 mod prefetch_e2e;
 mod proxy_e2e;
