@@ -25,11 +25,13 @@
 //! [`play_state_probe`](cachearr_config::FeedConfig::play_state_probe) (15 s) the dialect's
 //! [`plays_since`](cachearr_dialect::Dialect::plays_since) is read with the owner's token from
 //! where it was read up to (the cursor: the newest play's time and id, kept in the data
-//! directory): Plex's play history lists the plays of every account. Each play not read
-//! before is announced as that play's change event would be (the item, its parents, its
-//! section, the owner's or another user's: [`ChangeEvent::tags`]), whoever played it. Plays
-//! made while nobody read (or while cachearr was down, the cursor being kept) are found item
-//! by item at the next reading.
+//! directory): Plex's play history lists the plays of every account, Jellyfin's activity log
+//! every user's playbacks started and stopped (read with an administrator's token; an entry
+//! names the item and the user's id, the library index adds the item's section and parents).
+//! Each play not read before is announced as that play's change event would be (the item,
+//! its parents, its section, the owner's or another user's: [`ChangeEvent::tags`]), whoever
+//! played it. Plays made while nobody read (or while cachearr was down, the cursor being
+//! kept) are found item by item at the next reading.
 //!
 //! # What no list of plays shows: each active user's own probes
 //!

@@ -6,8 +6,9 @@
 //! * `routes.rs` — the built-in route table: what is cached, under which class and tags, and
 //!   what is a write.
 //! * `events.rs` — the server's change events: its webhooks and its notification socket.
-//! * `play_state.rs` — the requests that watch a user's play state where the server
-//!   announces no change of it, and how their whole lists read (the library copy's `play_watch`).
+//! * `play_state.rs` — the activity log read for every user's plays, and the requests that
+//!   watch a user's play state where the log shows no change of it, and how their whole
+//!   lists read (the library copy's `play_watch`).
 //! * `crawl.rs` — how the library index reads the server (`ServerLibrary`): the pages it
 //!   asks for, the kinds it keeps per section, and the reading of the answers (sections,
 //!   items, totals, a user's own sections).
@@ -55,7 +56,7 @@ use super::{
 };
 use crate::Profile;
 use crate::events::ServerEvents;
-use crate::model::library::{PlayStateItem, PlayStateProbe, UserSections};
+use crate::model::library::{PlayCursor, PlayStateItem, PlayStateProbe, PlayedEntry, UserSections};
 use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Scope};
 
@@ -184,6 +185,15 @@ impl Dialect for Jellyfin {
 
     fn play_state_items(&self, body: &[u8]) -> Option<Vec<PlayStateItem>> {
         play_state::items(body)
+    }
+
+    /// The activity log: each playback's start and stop, every user's (`play_state.rs`).
+    fn plays_since(&self, cursor: Option<&PlayCursor>, start: usize) -> Option<String> {
+        Some(play_state::plays_since(cursor, start))
+    }
+
+    fn played_entries(&self, body: &[u8]) -> Option<Vec<PlayedEntry>> {
+        play_state::played_entries(body)
     }
 
     fn answers(&self) -> Option<&'static dyn super::CopyAnswers> {

@@ -1,6 +1,11 @@
 //! The server's one list of every user's plays, read from where it was last read (the
 //! play-state watch's cheap signal: the parent module says when).
 //!
+//! A list that names only the item and the user's server id (Jellyfin's activity log) is
+//! completed here: the item's section and parents from the library index (as the change
+//! events' are), and whether the owner played from the owner token's user id. Entries that
+//! are not plays (sign-ins) move the cursor and announce nothing.
+//!
 //! The cursor (the newest play's time, as the server writes it, and its id) is kept in the
 //! data directory (`library/{upstream}.plays`, mode 0600, no token in it), so the plays made
 //! while cachearr was down are announced item by item at the first reading after a start.
@@ -103,21 +108,78 @@ pub(super) async fn read_plays(
             break;
         }
     }
-    round.plays += new.len() as u64;
-    announce(gw, up, feed, &path, &new, whole);
+    round.plays += new.iter().filter(|p| !p.item.is_empty()).count() as u64;
+    // Whose plays: a list naming users by their server id is compared with the owner's
+    // (asked of the server once per process when not known yet).
+    let owner_id = if new.iter().any(|p| p.by_owner.is_none() && p.user.is_some()) {
+        crate::upstream_index::user_state::own_user_id(up, &owner).await
+    } else {
+        None
+    };
+    let plays = complete(gw, up, &new, owner_id.as_deref());
+    announce(gw, up, feed, &path, &new, &plays, whole);
 }
 
-/// Announces each play of `new` (read from the cursor, `whole` when every play since it was
-/// read) and moves the cursor, kept at `path`, to the newest of them.
+/// The plays of `new` (entries that name no item left out, each item once per player) with
+/// what their list left out and cachearr knows: the item's section and parents from the
+/// library index, whether the owner played from `owner_id`, the server's id of the owner
+/// token's user.
+fn complete(
+    gw: &Gateway,
+    up: &Upstream,
+    new: &[PlayedEntry],
+    owner_id: Option<&str>,
+) -> Vec<PlayedEntry> {
+    let index = gw.copy().and_then(|copy| copy.ready_index(&up.name));
+    let everything = cachearr_library::Visibility::everything();
+    let same_user = |a: &str, b: &str| a.replace('-', "").eq_ignore_ascii_case(&b.replace('-', ""));
+    let mut plays: Vec<PlayedEntry> = Vec::new();
+    for entry in new.iter().filter(|p| !p.item.is_empty()) {
+        let mut play = entry.clone();
+        if play.by_owner.is_none() {
+            play.by_owner = match (&play.user, owner_id) {
+                (Some(user), Some(owner)) => Some(same_user(user, owner)),
+                _ => None,
+            };
+        }
+        if plays
+            .iter()
+            .any(|p| p.item == play.item && p.by_owner == play.by_owner && p.user == play.user)
+        {
+            continue;
+        }
+        if let Some(view) = index
+            .as_ref()
+            .and_then(|index| index.by_id(&play.item, &everything))
+        {
+            if play.section.is_none() {
+                play.section = Some(view.section_id().to_owned());
+            }
+            if play.parents.is_empty() {
+                play.parents = [view.parent_id(), view.grandparent_id()]
+                    .into_iter()
+                    .flatten()
+                    .map(str::to_owned)
+                    .collect();
+            }
+        }
+        plays.push(play);
+    }
+    plays
+}
+
+/// Announces each of `plays` (those of `new`, read from the cursor, `whole` when every
+/// entry since it was read) and moves the cursor, kept at `path`, to the newest of `new`.
 fn announce(
     gw: &Gateway,
     up: &Upstream,
     feed: &cachearr_upstream::feed::Feed,
     path: &Path,
     new: &[PlayedEntry],
+    plays: &[PlayedEntry],
     whole: bool,
 ) {
-    for play in new {
+    for play in plays {
         let event = ChangeEvent::new(Change::Played)
             .with_section(play.section.as_deref())
             .with_items([Some(play.item.as_str())])

@@ -105,7 +105,9 @@ pub struct PlayedEntry {
     pub id: u64,
     /// When, in the server's own form ([`PlayCursor::at`]).
     pub at: String,
-    /// The item played, as the gateway's tags name it.
+    /// The item played, as the gateway's tags name it; empty for an entry of the list that
+    /// is not a play (Jellyfin's activity log lists sign-ins too): it moves the cursor and
+    /// announces nothing.
     pub item: String,
     /// Its parents named by the entry (album and artist; season and show).
     pub parents: Vec<String>,
@@ -113,6 +115,9 @@ pub struct PlayedEntry {
     pub section: Option<String>,
     /// Whether the server's owner played it (`None`: the entry does not say).
     pub by_owner: Option<bool>,
+    /// The server's id of the user who played it, when the entry names it by that id
+    /// (Jellyfin's `UserId`; whether that is the owner is then the gateway's to say).
+    pub user: Option<String>,
 }
 
 /// One item of a whole play-state list, as the gateway's tags name it.

@@ -153,6 +153,7 @@ pub(super) fn played_entries(body: &[u8]) -> Option<Vec<PlayedEntry>> {
                         .collect(),
                     section: text(m, "librarySectionID"),
                     by_owner: text(m, "accountID").map(|a| a == OWNER_ACCOUNT),
+                    user: None,
                 })
             })
             .collect(),
@@ -229,6 +230,7 @@ mod tests {
                 parents: vec!["5".into(), "2".into()],
                 section: Some("1".into()),
                 by_owner: Some(false),
+                user: None,
             }
         );
         assert_eq!(plays[1].by_owner, Some(true));
