@@ -1,7 +1,7 @@
 //! What is tried when the entry as written accepts nothing: the entry read back from how
 //! exports, logs and scrapers garble it (URL encoding, HTML entities, UTF-8 read as Latin-1,
 //! "Artist, The", artist and title swapped, a cue's number before a soundtrack's title), a
-//! length that cannot be the track's (a store's preview), and the evidence that
+//! length that cannot be the track's (a store's preview, a shorter edit's), and the evidence that
 //! stands in for an artist the library does not credit (a title-only entry, a soundtrack
 //! credited to its composer, performer or orchestra).
 //!
@@ -12,6 +12,9 @@ use super::*;
 
 /// Below this a length is a store's preview (30 s, 60 s at most for some), not a track.
 const PREVIEW_MS: u32 = 61_000;
+
+/// The longer preview some stores play: a minute and a half, to the second.
+const LONG_PREVIEW_MS: u32 = 90_000;
 
 /// A track this long or longer is no preview's whole.
 const LONGER_THAN_PREVIEW_MS: u32 = 90_000;
@@ -227,10 +230,11 @@ impl<'a> Matcher<'a> {
         })
     }
 
-    /// A store's preview's length (under a minute, where the track runs a minute and a half
-    /// or more) outweighs nothing: the entry is read without it, and accepted when that
-    /// accepts the track it offered. (A shorter edit's length still counts: a radio edit is
-    /// another recording when the library holds the album's whole.)
+    /// A length that cannot be the track's ([`length_cannot_be_the_tracks`]: a store's
+    /// preview, minutes and seconds run together) or is a shorter edit's under the song's
+    /// plain name ([`plain_entry_of_an_edit`]) outweighs nothing: the entry is read without
+    /// it, and accepted when that accepts the track it offered. (A longer length still
+    /// counts: it may be a live or an extended recording.)
     fn despite_length(
         &self,
         query: &TrackQuery,
@@ -246,7 +250,9 @@ impl<'a> Matcher<'a> {
             .index
             .view_masked(best.item.0, &self.mask)?
             .duration_ms()?;
-        if !(ours < PREVIEW_MS && theirs >= LONGER_THAN_PREVIEW_MS) {
+        if !length_cannot_be_the_tracks(ours, theirs)
+            && !plain_entry_of_an_edit(query, &best.title, ours, theirs)
+        {
             return None;
         }
         let reread = TrackQuery {
@@ -345,6 +351,43 @@ impl<'a> Matcher<'a> {
             ..outcome.clone()
         })
     }
+}
+
+/// True when an entry's length `ours` cannot be the length of a track of `theirs` (ms) but
+/// is what exports make of it: a store's preview (under a minute, or a minute and a half to
+/// the second) of a track running longer, or minutes and seconds run together as seconds
+/// ("411" for 4:11).
+fn length_cannot_be_the_tracks(ours: u32, theirs: u32) -> bool {
+    let preview = (ours < PREVIEW_MS && theirs >= LONGER_THAN_PREVIEW_MS)
+        || (ours.abs_diff(LONG_PREVIEW_MS) <= 500 && theirs >= 2 * LONG_PREVIEW_MS);
+    let seconds = ours / 1_000;
+    let run_together = (100..1_000).contains(&seconds)
+        && seconds % 100 < 60
+        && ((seconds / 100) * 60 + seconds % 100).abs_diff(theirs / 1_000)
+            <= SAME_LENGTH_MS / 1_000
+        && ours.abs_diff(theirs) > SAME_LENGTH_MS;
+    preview || run_together
+}
+
+/// An entry shorter than the track (`theirs`, titled `their_title`), by at most half of it,
+/// whose title is the track's exactly and whose title and album name no edit, no version
+/// and nothing more of the recording: the length is a shorter edit's, which a radio log or
+/// a chart lists under the song's plain name. (A near title is not enough: the length may
+/// be all that tells another song apart; a music video's shorter length is the video's
+/// edit.)
+fn plain_entry_of_an_edit(query: &TrackQuery, their_title: &str, ours: u32, theirs: u32) -> bool {
+    let title = normalize::parse_title(&query.title);
+    let album = query.album.as_deref().unwrap_or("");
+    ours < theirs
+        && ours * 2 >= theirs
+        && title.version.is_original()
+        && title.qualifiers.is_empty()
+        && title.base == library_title(their_title).base
+        && !Prepared::new(query).video_length
+        && normalize::edit_words(&title.edit_text, album).is_empty()
+        && !normalize::title_words(album)
+            .iter()
+            .any(|word| matches!(word.as_str(), "edit" | "edits" | "single" | "version"))
 }
 
 /// An entry that gives a title and nothing else (no length, no album, no artist), of two

@@ -2039,18 +2039,35 @@ fn a_length_that_cannot_be_the_tracks_outweighs_nothing() {
         duration_ms: Some(ms),
         ..TrackQuery::new("The Velvet Lanterns", "Midnight Carousel")
     };
-    // A 30-second preview; milliseconds written as seconds; seconds as milliseconds.
-    for ms in [30_000, 245_000_000, 245] {
+    // A 30-second preview, a 90-second one; milliseconds written as seconds; seconds as
+    // milliseconds; 4:05 run together as 405 seconds.
+    for ms in [30_000, 90_000, 245_000_000, 245, 405_000] {
         assert_accepted(&index, query(ms), "carousel");
     }
-    // A plausible length 20 s off is another edit: offered.
-    assert_offered(&index, query(225_000), "carousel");
-    // A shorter edit's length where the library holds the whole: offered, not accepted.
-    assert_offered(
+    // A shorter edit's length under the song's plain name: the song.
+    assert_accepted(&index, query(225_000), "carousel");
+    assert_accepted(
         &index,
         entry("Dorian Vale", "Sunken Cathedral Bells", None, Some(230)),
         "bells",
     );
+    // A longer length may be another recording (live, extended); an entry that names an
+    // edit, or a near title, is not the plain song: offered.
+    assert_offered(&index, query(265_000), "carousel");
+    assert_offered(&index, query(100_000), "carousel");
+    let named = |title: &str, album: Option<&str>| TrackQuery {
+        duration_ms: Some(225_000),
+        album: album.map(str::to_string),
+        ..TrackQuery::new("The Velvet Lanterns", title)
+    };
+    for query in [
+        named("Midnight Carousel (Radio Edit)", None),
+        named("Midnight Carousel - Single Version", None),
+        named("Midnight Carousel", Some("Midnight Carousel - Single")),
+        named("Midnight Carousels", None),
+    ] {
+        assert_not_accepted(&index, query);
+    }
 }
 
 #[test]
