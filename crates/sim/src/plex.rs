@@ -16,7 +16,7 @@
 //! `prefs` (server and section settings), `playqueue` (play queues), `collections` (regular
 //! and smart collections), with their state in `objects`; `m3u` (playlists imported from
 //! playlist files); `editing` (metadata edits: values, locks, tags), `server` (butler, agents,
-//! accounts, devices, the file browser).
+//! accounts, the plex.tv account the server is signed in to, devices, the file browser).
 
 pub(crate) mod browse;
 pub(crate) mod collections;
@@ -250,6 +250,7 @@ pub fn router(sim: Sim) -> Router {
         .route("/system/agents", get(server::agents))
         .route("/:/plugins/{agent}/prefs", get(server::agent_prefs))
         .route("/accounts", get(server::accounts))
+        .route("/myplex/account", get(server::myplex_account))
         .route("/clients", get(server::clients))
         .route("/media/providers", get(server::media_providers))
         .route("/diagnostics/logs", get(server::diagnostics_logs))

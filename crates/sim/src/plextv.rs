@@ -14,7 +14,8 @@
 //! - `render` — the XML elements plex.tv answers with (`user`, `User`, `SharedServer`,
 //!   `Server`, `resource`, `Device`).
 //! - `account` — the caller's own account: `/api/v2/user`, sign-in and sign-out, resources,
-//!   devices, webhooks, the Home and its users.
+//!   devices, webhooks, settings (view-state sync, privacy), the caller's address, the Home
+//!   and its users.
 //! - `shares` — the owner's shares: `/api/users`, `/api/servers/{id}/shared_servers`, the v2
 //!   sharing and friends API.
 //! - `control` — `/_sim/plextv/*`: accounts with their tokens, share changes and revocations
@@ -74,6 +75,7 @@ impl Sim {
 pub fn router(sim: Sim, options: PlexTvOptions) -> Router {
     let app = App { sim, options };
     Router::new()
+        .without_v07_checks()
         .route("/api/v2/user", get(account::user))
         .route("/users/account", get(account::user))
         .route("/api/v2/users/signin", post(account::sign_in))
@@ -90,6 +92,16 @@ pub fn router(sim: Sim, options: PlexTvOptions) -> Router {
             get(account::webhooks).post(account::set_webhooks),
         )
         .route("/api/claim/token.json", get(account::claim_token))
+        .route(
+            "/api/v2/user/view_state_sync",
+            get(account::view_state_sync).put(account::set_view_state_sync),
+        )
+        .route(
+            "/api/v2/user/privacy",
+            get(account::privacy).put(account::set_privacy),
+        )
+        .route("/:/ip", get(account::public_ip))
+        .route("/api/v2/geoip", get(account::geoip))
         .route("/api/home/users", get(account::home_users))
         .route("/api/home/users/{id}/switch", post(account::switch))
         .route(

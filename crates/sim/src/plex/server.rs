@@ -697,6 +697,40 @@ pub(crate) async fn browse(
     browse_at(sim, ctx, Some(path)).await
 }
 
+/// `GET /myplex/account`: the plex.tv account the server is signed in to (the owner's), and
+/// how plex.tv reaches it. Port and address are the ones the request came to.
+pub(crate) async fn myplex_account(
+    State(sim): State<Sim>,
+    headers: axum::http::HeaderMap,
+    ctx: Ctx,
+) -> Response {
+    if !ctx.user.is_owner {
+        return plex_error(StatusCode::UNAUTHORIZED);
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:32400");
+    let (address, port) = host.rsplit_once(':').unwrap_or((host, "32400"));
+    let doc = El::new("MyPlex")
+        .a("authToken", ctx.user.plex_token.as_str())
+        .a("username", ctx.user.name.as_str())
+        .a("mappingState", "mapped")
+        .a("signInState", "ok")
+        .a("publicAddress", address)
+        .a("publicPort", port)
+        .a("privateAddress", address)
+        .a("privatePort", port)
+        .a(
+            "subscriptionFeatures",
+            "sync,premium_music_metadata,webhooks",
+        )
+        .a("subscriptionActive", true)
+        .a("subscriptionState", "Active");
+    sim.charge(0, 0).await;
+    reply(ctx.json, &doc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -261,3 +261,91 @@ pub(crate) async fn restrict(
         Err(err) => error(StatusCode::BAD_REQUEST, &err.to_string()),
     }
 }
+
+fn json(value: &serde_json::Value) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// `GET /api/v2/user/view_state_sync`: whether watch state syncs through plex.tv (JSON).
+pub(crate) async fn view_state_sync(State(app): State<App>, caller: Caller) -> Response {
+    let settings = app.sim.plextv().account_settings(caller.user.id);
+    json(&serde_json::json!({ "consent": settings.view_state_sync }))
+}
+
+/// `PUT /api/v2/user/view_state_sync?consent=true` (python-plexapi sends `True`/`False`).
+pub(crate) async fn set_view_state_sync(State(app): State<App>, caller: Caller) -> Response {
+    let Some(consent) = caller
+        .q("consent")
+        .map(|c| c.eq_ignore_ascii_case("true") || c == "1")
+    else {
+        return error(StatusCode::BAD_REQUEST, "consent is required");
+    };
+    app.sim
+        .plextv()
+        .change_account_settings(caller.user.id, |s| s.view_state_sync = consent);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /api/v2/user/privacy`.
+pub(crate) async fn privacy(State(app): State<App>, caller: Caller) -> Response {
+    let settings = app.sim.plextv().account_settings(caller.user.id);
+    xml(&El::new("privacy")
+        .a("optOutPlayback", settings.opt_out_playback)
+        .a("optOutLibraryStats", settings.opt_out_library_stats))
+}
+
+/// `PUT /api/v2/user/privacy` with a form `optOutPlayback=1&optOutLibraryStats=0`.
+pub(crate) async fn set_privacy(
+    State(app): State<App>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Response {
+    let fields = form(&body);
+    let flag = |k: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v == "1" || v.eq_ignore_ascii_case("true"))
+    };
+    let (playback, library) = (flag("optOutPlayback"), flag("optOutLibraryStats"));
+    app.sim
+        .plextv()
+        .change_account_settings(caller.user.id, |s| {
+            s.opt_out_playback = playback.unwrap_or(s.opt_out_playback);
+            s.opt_out_library_stats = library.unwrap_or(s.opt_out_library_stats);
+        });
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /:/ip`: the caller's public address, as plain text.
+pub(crate) async fn public_ip(_caller: Caller) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain")],
+        "127.0.0.1\n",
+    )
+        .into_response()
+}
+
+/// `GET /api/v2/geoip?ip_address=…`: where an address is (every address is in one place here).
+pub(crate) async fn geoip(caller: Caller) -> Response {
+    if caller.q("ip_address").is_none_or(str::is_empty) {
+        return error(StatusCode::BAD_REQUEST, "ip_address is required");
+    }
+    xml(&El::new("location")
+        .a("code", "US")
+        .a("continent_code", "NA")
+        .a("country", "United States")
+        .a("city", "New York")
+        .a("european_union_member", false)
+        .a("in_privacy_restricted_country", false)
+        .a("postal_code", "10001")
+        .a("subdivisions", "New York")
+        .a("time_zone", "America/New_York")
+        .a("coordinates", "40.7128, -74.006"))
+}

@@ -117,6 +117,17 @@ pub struct ShareSettings {
     pub allow_channels: bool,
 }
 
+/// An account's own settings on plex.tv.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountSettings {
+    /// Watch state and ratings synced through plex.tv (`view_state_sync` consent).
+    pub view_state_sync: bool,
+    /// `optOutPlayback`.
+    pub opt_out_playback: bool,
+    /// `optOutLibraryStats`.
+    pub opt_out_library_stats: bool,
+}
+
 /// A change to a share; `None` leaves that part as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShareChange {
@@ -162,6 +173,7 @@ pub struct PlexTv {
     revoked: BTreeSet<u32>,
     settings: BTreeMap<u32, ShareSettings>,
     profiles: BTreeMap<u32, RestrictionProfile>,
+    account_settings: BTreeMap<u32, AccountSettings>,
     /// Account tokens signed out (`DELETE /api/v2/users/signout`).
     signed_out: BTreeSet<String>,
     webhooks: Vec<String>,
@@ -179,6 +191,7 @@ impl PlexTv {
             revoked: BTreeSet::new(),
             settings: BTreeMap::new(),
             profiles: BTreeMap::new(),
+            account_settings: BTreeMap::new(),
             signed_out: BTreeSet::new(),
             webhooks: Vec::new(),
             down: false,
@@ -331,6 +344,23 @@ impl PlexTv {
             None => {}
         }
         Ok(())
+    }
+
+    /// Account `user`'s own settings.
+    pub fn account_settings(&self, user: u32) -> AccountSettings {
+        self.account_settings
+            .get(&user)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Changes account `user`'s own settings.
+    pub fn change_account_settings(
+        &mut self,
+        user: u32,
+        change: impl FnOnce(&mut AccountSettings),
+    ) {
+        change(self.account_settings.entry(user).or_default());
     }
 
     /// Signs an account token out: neither plex.tv nor the server take it any more.

@@ -36,6 +36,10 @@ async fn world() -> World {
         .cost(CostModel::zero())
         .build()
         .expect("sim builds");
+    world_of(sim).await
+}
+
+async fn world_of(sim: Sim) -> World {
     let srv = sim.start_plex_test_server().await.expect("plex serves");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -529,4 +533,101 @@ async fn serial_python_plexapi_myplexaccount_reads_and_changes_shares() {
             .admits(&w.srv.sim.state().user(alice).unwrap().clone())
     );
     assert!(w.srv.sim.plextv().validations() > 0);
+}
+
+/// python-plexapi's own plex.tv tests (tests/peer/python-plexapi-4.16.1/tests/test_myplex.py,
+/// unchanged, with the release they were written for), their plex.tv requests sent to the
+/// simulated plex.tv by tests/python/plextv_suite_plugin.py: every test that needs no other
+/// service must pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_python_plexapis_own_myplex_tests_pass_against_the_simulated_plextv() {
+    let python = cachearr_testkit::venv_python(".venv-plexapi-suite");
+    let root = cachearr_testkit::workspace_root();
+    let sim = Sim::builder()
+        .library_spec(cachearr_sim::library_file::LibrarySpec::plexapi_bootstrap())
+        .cost(CostModel::zero())
+        .build()
+        .expect("sim builds");
+    let w = world_of(sim).await;
+    let results = std::env::temp_dir().join(format!("plextv-suite-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&results);
+    let suite = root.join("tests/peer/python-plexapi-4.16.1");
+    let mut cmd = std::process::Command::new(python);
+    cmd.args([
+        "-m",
+        "pytest",
+        "-p",
+        "plextv_suite_plugin",
+        "-p",
+        "no:cacheprovider",
+    ])
+    .arg("--rootdir")
+    .arg(&suite)
+    .arg(suite.join("tests/test_myplex.py"))
+    .arg(format!(
+        "{}::test_server_account",
+        suite.join("tests/test_server.py").display()
+    ))
+    .args(["-q", "--timeout", "60", "-W", "ignore"])
+    .current_dir(std::env::temp_dir())
+    .env("PLEXAPI_AUTH_SERVER_BASEURL", &w.srv.base_url)
+    .env("PLEXAPI_AUTH_SERVER_TOKEN", &w.srv.token)
+    .env("PLEXAPI_PLEXAPI_TIMEOUT", "10")
+    .env("SHARED_USERNAME", "alice")
+    .env("PLEXTV_URL", &w.plextv)
+    .env("PLEXTV_SUITE_RESULTS", &results)
+    .env("PYTHONPATH", root.join("tests/python"))
+    .env("PYTHONDONTWRITEBYTECODE", "1");
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("run pytest");
+    let text = std::fs::read_to_string(&results).unwrap_or_default();
+    let outcomes: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let report: Vec<String> = outcomes
+        .iter()
+        .map(|o| format!("{} {} {}", o["outcome"], o["nodeid"], o["reason"]))
+        .collect();
+    eprintln!("{}", report.join("\n"));
+    let passed = |name: &str| {
+        outcomes.iter().any(|o| {
+            o["outcome"] == "passed" && o["nodeid"].as_str().is_some_and(|n| n.ends_with(name))
+        })
+    };
+    // The 20 that need nothing but plex.tv and the server. The others reach the discover
+    // and metadata providers (watchlist, searchDiscover), create Home users (pin,
+    // createExistingUser), or are skipped or expected to fail by the suite itself.
+    let expected = [
+        "test_myplex_acceptInvite[authenticated]",
+        "test_myplex_accounts[authenticated]",
+        "test_myplex_addwebhooks[authenticated]",
+        "test_myplex_cancelInvite[authenticated]",
+        "test_myplex_claimToken[authenticated]",
+        "test_myplex_connect_to_resource[authenticated]",
+        "test_myplex_deletewebhooks[authenticated]",
+        "test_myplex_device[authenticated]",
+        "test_myplex_devices[authenticated]",
+        "test_myplex_geoip[authenticated]",
+        "test_myplex_inviteFriend[authenticated]",
+        "test_myplex_optout[authenticated]",
+        "test_myplex_ping[authenticated]",
+        "test_myplex_plexpass_attributes[authenticated]",
+        "test_myplex_resource[authenticated]",
+        "test_myplex_resources[authenticated]",
+        "test_myplex_updateFriend[authenticated]",
+        "test_myplex_users[authenticated]",
+        "test_myplex_viewStateSync[authenticated]",
+        "test_myplex_webhooks[authenticated]",
+    ];
+    let missing: Vec<&str> = expected.iter().copied().filter(|n| !passed(n)).collect();
+    assert!(
+        missing.is_empty(),
+        "not passed: {missing:?}\n{}\nstdout:\n{}\nstderr:\n{}",
+        report.join("\n"),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
